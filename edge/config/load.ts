@@ -1,0 +1,123 @@
+import { readFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { Ajv, type ErrorObject } from 'ajv';
+import { parse as parseYaml } from 'yaml';
+import { ConfigSchema, ENV_OVERRIDES, type Config } from './schema.ts';
+import { EdgeError, ErrorCode } from '../errors.ts';
+
+export interface LoadedConfig {
+  config: Config;
+  /** The file that was read, or null when running on defaults (the demo). */
+  file: string | null;
+}
+
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+const validate = ajv.compile<Config>(ConfigSchema);
+
+/** One line per problem, naming the key and what was expected. */
+export function describeConfigErrors(errors: ErrorObject[] | null | undefined): string[] {
+  const out: string[] = [];
+  for (const e of errors ?? []) {
+    const at = e.instancePath ? e.instancePath.slice(1).replaceAll('/', '.') : '(top level)';
+    switch (e.keyword) {
+      case 'additionalProperties': {
+        const key = (e.params as { additionalProperty: string }).additionalProperty;
+        out.push(`unknown key "${at === '(top level)' ? key : `${at}.${key}`}" / 未知配置项`);
+        break;
+      }
+      case 'type':
+        out.push(`"${at}" must be of type ${(e.params as { type: string }).type} / 类型错误`);
+        break;
+      case 'anyOf':
+        break; // the branches' own errors say more; a union of literals reports `const` below
+      case 'const':
+        out.push(`"${at}" must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)} (or another allowed value) / 取值不允许`);
+        break;
+      default:
+        out.push(`"${at}" ${e.message ?? 'is invalid'} / 配置无效`);
+    }
+  }
+  return [...new Set(out)];
+}
+
+/** Validate (and fill defaults into) a parsed config object. Throws EdgeError CONFIG_INVALID. */
+export function validateConfig(raw: unknown, source = 'config'): Config {
+  const copy: unknown = structuredClone(raw ?? {});
+  if (typeof copy !== 'object' || copy === null || Array.isArray(copy)) {
+    throw new EdgeError(ErrorCode.CONFIG_INVALID, `${source}: the top level must be an object`, { zh: '配置文件顶层必须是对象' });
+  }
+  if (!validate(copy)) {
+    const lines = describeConfigErrors(validate.errors);
+    throw new EdgeError(ErrorCode.CONFIG_INVALID, `${source} is invalid:\n  ${lines.join('\n  ')}`, {
+      zh: '配置文件有误',
+      details: { problems: lines },
+    });
+  }
+  return copy;
+}
+
+function setPath(obj: Record<string, unknown>, keys: string[], value: unknown): void {
+  let cur = obj;
+  for (const k of keys.slice(0, -1)) {
+    const next = cur[k];
+    if (typeof next !== 'object' || next === null) cur[k] = {};
+    cur = cur[k] as Record<string, unknown>;
+  }
+  cur[keys[keys.length - 1]!] = value;
+}
+
+export function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
+  for (const o of ENV_OVERRIDES) {
+    const v = env[o.env];
+    if (v === undefined || v === '') continue;
+    let value: unknown = v;
+    if (o.type === 'integer') {
+      if (!/^-?\d+$/.test(v)) {
+        throw new EdgeError(ErrorCode.CONFIG_INVALID, `environment ${o.env}="${v}" must be an integer / 环境变量必须是整数`);
+      }
+      value = Number(v);
+    } else if (o.type === 'boolean') {
+      if (!['true', 'false', '1', '0'].includes(v)) {
+        throw new EdgeError(ErrorCode.CONFIG_INVALID, `environment ${o.env}="${v}" must be true or false / 环境变量必须是 true 或 false`);
+      }
+      value = v === 'true' || v === '1';
+    }
+    setPath(raw, o.path, value);
+  }
+}
+
+/**
+ * Read the config file (YAML or JSON), apply environment overrides, validate, and resolve
+ * `dataDir` relative to the file. With no file, the defaults are the demo.
+ */
+export function loadConfig(opts: { file?: string | undefined; dataDir?: string | undefined; env?: NodeJS.ProcessEnv; overrides?: (raw: Record<string, unknown>) => void }): LoadedConfig {
+  const env = opts.env ?? process.env;
+  let raw: Record<string, unknown> = {};
+  let file: string | null = null;
+  const candidate = opts.file ?? env.STORE_EDGE_CONFIG;
+  if (candidate) {
+    file = path.resolve(candidate);
+    if (!existsSync(file)) {
+      throw new EdgeError(ErrorCode.CONFIG_UNREADABLE, `config file ${file} does not exist`, { zh: `找不到配置文件 ${file}` });
+    }
+    let parsed: unknown;
+    try {
+      parsed = parseYaml(readFileSync(file, 'utf8')); // YAML is a superset of JSON
+    } catch (err) {
+      throw new EdgeError(ErrorCode.CONFIG_UNREADABLE, `config file ${file} cannot be parsed: ${(err as Error).message}`, { zh: '配置文件格式错误', cause: err });
+    }
+    if (parsed !== null && parsed !== undefined && (typeof parsed !== 'object' || Array.isArray(parsed))) {
+      throw new EdgeError(ErrorCode.CONFIG_INVALID, `config file ${file}: the top level must be a mapping of keys`, { zh: '配置文件顶层必须是键值对' });
+    }
+    raw = (parsed as Record<string, unknown> | null) ?? {};
+  } else {
+    raw = { demo: true };
+  }
+  applyEnvOverrides(raw, env);
+  if (opts.dataDir) raw.dataDir = opts.dataDir;
+  opts.overrides?.(raw);
+  const config = validateConfig(raw, file ?? 'default config');
+  const base = file ? path.dirname(file) : process.cwd();
+  config.dataDir = path.resolve(base, config.dataDir);
+  return { config, file };
+}

@@ -1,0 +1,66 @@
+/**
+ * The config file's schema. Types come from the schema (`Static<>`), defaults live in it,
+ * and every part receives only its own slice (see edge/main.ts).
+ *
+ * Parts outside edge/ (drivers/, models/) export their slice's schema themselves so
+ * that they stay independent of the daemon; they are composed here.
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { DriversConfigSchema } from '../../drivers/config.ts';
+
+/** An object whose keys are all optional with defaults, and whose unknown keys are refused. */
+export function Section<T extends Record<string, TSchema>>(props: T, description?: string) {
+  return Type.Object(props, { additionalProperties: false, default: {}, ...(description ? { description } : {}) });
+}
+
+export const StoreSchema = Section({
+  id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$', default: 'demo-store', description: 'Store id, unique in the village ledger' }),
+  village: Type.String({ minLength: 1, maxLength: 64, default: 'demo-village', description: 'Village id the store belongs to' }),
+  name: Type.String({ minLength: 1, maxLength: 100, default: '示范村积分超市', description: 'Name shown on the admin page and the public board' }),
+});
+
+export const HttpSchema = Section({
+  host: Type.String({ default: '127.0.0.1', description: 'Address the admin page listens on' }),
+  port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'Port of the admin page (0 picks a free port)' }),
+});
+
+export const LogSchema = Section({
+  level: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], { default: 'info' }),
+  pretty: Type.Optional(Type.Boolean({ description: 'Pretty lines instead of JSON; default: when stdout is a terminal' })),
+});
+
+export const LedgerSchema = Section({
+  creditFloor: Type.Integer({ maximum: 0, default: 0, description: 'Lowest balance a redemption may leave (0 = no credit; -20 = up to 20 points of credit)' }),
+  offlineSpendLimit: Type.Integer({ minimum: 0, default: 500, description: 'Points a villager may spend while the store has not reached the village ledger for a day; 0 = no limit' }),
+});
+
+export const ConfigSchema = Type.Object(
+  {
+    dataDir: Type.String({ minLength: 1, default: './data', description: 'Folder for the database, keys and backups (relative to the config file)' }),
+    demo: Type.Boolean({ default: false, description: 'Run on simulated hardware with the embedded broker' }),
+    store: StoreSchema,
+    http: HttpSchema,
+    log: LogSchema,
+    ledger: LedgerSchema,
+    drivers: DriversConfigSchema,
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Static<typeof ConfigSchema>;
+export type StoreConfig = Static<typeof StoreSchema>;
+export type HttpConfig = Static<typeof HttpSchema>;
+export type LedgerConfig = Static<typeof LedgerSchema>;
+
+/**
+ * Environment variables that override the file. Kept to a small documented set: what a
+ * maintainer or a service manager needs to change without editing the file.
+ */
+export const ENV_OVERRIDES: ReadonlyArray<{ env: string; path: string[]; type: 'string' | 'integer' | 'boolean' }> = [
+  { env: 'STORE_EDGE_DATA_DIR', path: ['dataDir'], type: 'string' },
+  { env: 'STORE_EDGE_HTTP_HOST', path: ['http', 'host'], type: 'string' },
+  { env: 'STORE_EDGE_HTTP_PORT', path: ['http', 'port'], type: 'integer' },
+  { env: 'STORE_EDGE_LOG_LEVEL', path: ['log', 'level'], type: 'string' },
+  { env: 'STORE_EDGE_STORE_ID', path: ['store', 'id'], type: 'string' },
+  { env: 'STORE_EDGE_DEMO', path: ['demo'], type: 'boolean' },
+];

@@ -1,0 +1,63 @@
+/**
+ * The daemon's one error class. Callers branch on `code`, never on the message.
+ * `message` is for logs (English); `zh` is the text shown to maintainers and villagers.
+ */
+export const ErrorCode = {
+  // configuration and start-up
+  CONFIG_INVALID: 'CONFIG_INVALID',
+  CONFIG_UNREADABLE: 'CONFIG_UNREADABLE',
+  // database
+  DB_NEWER_THAN_CODE: 'DB_NEWER_THAN_CODE',
+  DB_NOT_OURS: 'DB_NOT_OURS',
+  DB_CORRUPT: 'DB_CORRUPT',
+  DB_FULL: 'DB_FULL',
+  DB_IO: 'DB_IO',
+  // ledger rules
+  INVALID_ARGUMENT: 'INVALID_ARGUMENT',
+  UNKNOWN_VILLAGER: 'UNKNOWN_VILLAGER',
+  UNKNOWN_PRODUCT: 'UNKNOWN_PRODUCT',
+  UNKNOWN_SLOT: 'UNKNOWN_SLOT',
+  UNKNOWN_SESSION: 'UNKNOWN_SESSION',
+  DUPLICATE_ID: 'DUPLICATE_ID',
+  INSUFFICIENT_POINTS: 'INSUFFICIENT_POINTS',
+  ALREADY_SETTLED: 'ALREADY_SETTLED',
+  VILLAGER_BLOCKED: 'VILLAGER_BLOCKED',
+  // faces, entry
+  NO_CONSENT: 'NO_CONSENT',
+  FACE_REJECTED: 'FACE_REJECTED',
+  MODEL_INVALID: 'MODEL_INVALID',
+  TOKEN_INVALID: 'TOKEN_INVALID',
+  // hardware and runtime
+  HARDWARE: 'HARDWARE',
+  NOT_FOUND: 'NOT_FOUND',
+  INTERNAL: 'INTERNAL',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export class EdgeError extends Error {
+  override readonly name = 'EdgeError';
+  readonly code: ErrorCode;
+  /** Chinese text for people (admin page, CLI, door display). */
+  readonly zh: string | undefined;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { zh?: string; cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.code = code;
+    this.zh = opts.zh;
+    this.details = opts.details;
+  }
+
+  /** "中文 / English" for a maintainer's terminal. */
+  forPeople(): string {
+    return this.zh ? `${this.zh} / ${this.message}` : this.message;
+  }
+}
+
+export function isEdgeError(err: unknown, code?: ErrorCode): err is EdgeError {
+  return err instanceof EdgeError && (code === undefined || err.code === code);
+}
