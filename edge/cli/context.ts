@@ -1,0 +1,53 @@
+/** What every command shares: options common to all, config loading, error reporting. */
+import path from 'node:path';
+import type { Command } from 'commander';
+import { loadConfig } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
+import { openLedger, closeLedger, type Db } from '../ledger/db.ts';
+import { EdgeError, ErrorCode } from '../errors.ts';
+
+export interface CommonOptions {
+  dataDir?: string;
+  config?: string;
+  json?: boolean;
+}
+
+/** Add --data-dir / --config (and --json where the command reports) to a command. */
+export function withCommon(cmd: Command, opts: { json?: boolean } = {}): Command {
+  cmd.option('--data-dir <dir>', 'data folder (database, keys) / 数据目录').option('--config <file>', 'config file (YAML or JSON) / 配置文件');
+  if (opts.json) cmd.option('--json', 'print JSON / 输出 JSON');
+  return cmd;
+}
+
+export function configFrom(opts: CommonOptions): Config {
+  return loadConfig({ file: opts.config, dataDir: opts.dataDir }).config;
+}
+
+export function ledgerPath(config: Config): string {
+  return path.join(config.dataDir, 'ledger.sqlite');
+}
+
+/** Run `fn` with an open ledger, closing it afterwards whatever happens. */
+export function withLedger<T>(opts: CommonOptions, fn: (db: Db, config: Config) => T): T {
+  const config = configFrom(opts);
+  const db = openLedger(ledgerPath(config));
+  try {
+    return fn(db, config);
+  } finally {
+    closeLedger(db);
+  }
+}
+
+/** Parse an integer option strictly ("12abc" and "1.5" are errors, not 12 and 1). */
+export function parseIntOption(name: string, value: string): number {
+  if (!/^-?\d+$/.test(value.trim())) {
+    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `${name} must be a whole number, got ${JSON.stringify(value)}`, { zh: `${name} 必须是整数` });
+  }
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `${name} is out of range: ${value}`, { zh: `${name} 超出范围` });
+  return n;
+}
+
+export function print(opts: CommonOptions, json: unknown, text: string): void {
+  process.stdout.write(opts.json ? `${JSON.stringify(json)}\n` : `${text}\n`);
+}

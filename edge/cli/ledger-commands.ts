@@ -1,0 +1,100 @@
+/** `villagers …`, `points …`, `balance`, `products …`, `slots …`: the ledger from a terminal. */
+import { randomUUID } from 'node:crypto';
+import type { Command } from 'commander';
+import { withCommon, withLedger, parseIntOption, print, type CommonOptions } from './context.ts';
+import { addVillager, listVillagers, requireVillager, setVillagerStatus, type VillagerStatus } from '../ledger/villagers.ts';
+import { applyEntry, type EntryKind } from '../ledger/entries.ts';
+import { listProducts, upsertProduct, upsertSlot, listSlots } from '../ledger/products.ts';
+import { EdgeError, ErrorCode } from '../errors.ts';
+
+export function registerLedgerCommands(program: Command): void {
+  const villagers = program.command('villagers').description('enrolled villagers / 村民');
+  withCommon(villagers.command('add').description('add a villager / 添加村民'), { json: true })
+    .requiredOption('--id <id>', 'villager id / 村民编号')
+    .requiredOption('--name <name>', 'name / 姓名')
+    .requiredOption('--village <village>', 'village / 所属村')
+    .option('--maintainer', 'may restock the store / 店铺维护员')
+    .action((o: CommonOptions & { id: string; name: string; village: string; maintainer?: boolean }) => {
+      const v = withLedger(o, (db) => addVillager(db, { id: o.id, name: o.name, village: o.village, isMaintainer: o.maintainer ?? false }));
+      print(o, v, `已添加村民 added villager ${v.id} ${v.name} (${v.village})`);
+    });
+  withCommon(villagers.command('list').description('list villagers / 村民列表'), { json: true })
+    .option('--village <village>')
+    .action((o: CommonOptions & { village?: string }) => {
+      const list = withLedger(o, (db) => listVillagers(db, o.village ? { village: o.village } : {}));
+      print(o, list, list.length === 0 ? '（无村民 no villagers）' : list.map((v) => `${v.id}\t${v.name}\t${v.village}\t${v.status}\t${v.balance}${v.debt ? `\t欠 ${v.debt}` : ''}${v.faceConsentAt ? '\t人脸已同意' : ''}`).join('\n'));
+    });
+  withCommon(villagers.command('status').description('block or unblock a villager / 设置村民状态'), { json: true })
+    .requiredOption('--id <id>')
+    .requiredOption('--status <status>', 'active | blocked | left')
+    .action((o: CommonOptions & { id: string; status: string }) => {
+      if (!['active', 'blocked', 'left'].includes(o.status)) {
+        throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `--status must be active, blocked or left, got ${JSON.stringify(o.status)}`, { zh: '状态只能是 active、blocked 或 left' });
+      }
+      const v = withLedger(o, (db) => setVillagerStatus(db, o.id, o.status as VillagerStatus));
+      print(o, v, `${v.id}: ${v.status}`);
+    });
+
+  const points = program.command('points').description('award or deduct points / 积分');
+  const entryCommand = (name: string, kind: EntryKind, sign: 1 | -1 | 0, zh: string) =>
+    withCommon(points.command(name).description(zh), { json: true })
+      .requiredOption('--villager <id>', 'villager id / 村民编号')
+      .requiredOption('--points <n>', 'points (a whole number) / 积分')
+      .requiredOption('--reason <text>', 'why / 事由')
+      .option('--id <entryId>', 'entry id, to make a retry safe (default: a new id) / 流水编号')
+      .action((o: CommonOptions & { villager: string; points: string; reason: string; id?: string }) => {
+        const n = parseIntOption('--points', o.points);
+        if (sign !== 0 && n <= 0) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `--points must be a positive whole number, got ${o.points}`, { zh: '--points 必须是正整数' });
+        const result = withLedger(o, (db, config) =>
+          applyEntry(db, { id: o.id ?? `cli:${randomUUID()}`, villagerId: o.villager, kind, points: sign === 0 ? n : sign * n, reason: o.reason, origin: 'cli' }, { creditFloor: config.ledger.creditFloor }),
+        );
+        const e = result.entry;
+        print(
+          o,
+          { status: result.status, entry: e },
+          result.status === 'duplicate' ? `重复流水，未重复记账 duplicate entry ${e.id}: nothing applied` : `${e.villagerId}: ${e.points > 0 ? '+' : ''}${e.points} → 余额 balance ${e.balanceAfter}`,
+        );
+      });
+  entryCommand('award', 'award', 1, 'award points for village work / 奖励积分');
+  entryCommand('penalty', 'penalty', -1, 'deduct points as a penalty / 扣分');
+  entryCommand('adjust', 'adjustment', 0, 'correct a balance (signed) / 调整积分');
+
+  withCommon(program.command('balance').description("a villager's balance / 查询余额"), { json: true })
+    .requiredOption('--villager <id>')
+    .action((o: CommonOptions & { villager: string }) => {
+      const v = withLedger(o, (db) => requireVillager(db, o.villager));
+      print(o, { villager: v.id, balance: v.balance, ...(v.debt ? { debt: v.debt } : {}) }, `${v.id} ${v.name}: ${v.balance} 分${v.debt ? `（欠 ${v.debt} 分）` : ''}`);
+    });
+
+  const products = program.command('products').description('products and prices / 商品');
+  withCommon(products.command('set').description('add or change a product / 设置商品'), { json: true })
+    .requiredOption('--sku <sku>')
+    .requiredOption('--name <name>')
+    .requiredOption('--price <points>')
+    .requiredOption('--unit-g <grams>')
+    .requiredOption('--tolerance-g <grams>')
+    .action((o: CommonOptions & { sku: string; name: string; price: string; unitG: string; toleranceG: string }) => {
+      const p = withLedger(o, (db) =>
+        upsertProduct(db, { sku: o.sku, name: o.name, price: parseIntOption('--price', o.price), unitG: parseIntOption('--unit-g', o.unitG), toleranceG: parseIntOption('--tolerance-g', o.toleranceG) }),
+      );
+      print(o, p, `${p.sku} ${p.name}: ${p.price} 分, ${p.unitG} g ± ${p.toleranceG} g`);
+    });
+  withCommon(products.command('list'), { json: true }).action((o: CommonOptions) => {
+    const list = withLedger(o, (db) => listProducts(db));
+    print(o, list, list.map((p) => `${p.sku}\t${p.name}\t${p.price} 分\t${p.unitG} g`).join('\n') || '（无商品 no products）');
+  });
+  const slots = program.command('slots').description('shelf slots / 货位');
+  withCommon(slots.command('set').description('bind a slot to a scale and a product / 设置货位'), { json: true })
+    .requiredOption('--slot <slot>')
+    .requiredOption('--address <n>', 'Modbus address of the scale / 秤地址')
+    .option('--sku <sku>')
+    .option('--stock <n>')
+    .action((o: CommonOptions & { slot: string; address: string; sku?: string; stock?: string }) => {
+      const s = withLedger(o, (db) => upsertSlot(db, { slot: o.slot, address: parseIntOption('--address', o.address), sku: o.sku ?? null, stock: o.stock ? parseIntOption('--stock', o.stock) : 0 }));
+      print(o, s, `${s.slot} @${s.address}: ${s.sku ?? '-'} × ${s.stock}`);
+    });
+  withCommon(slots.command('list'), { json: true }).action((o: CommonOptions) => {
+    const list = withLedger(o, (db) => listSlots(db));
+    print(o, list, list.map((s) => `${s.slot}\t@${s.address}\t${s.sku ?? '-'}\t${s.stock}`).join('\n') || '（无货位 no slots）');
+  });
+}

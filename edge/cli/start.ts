@@ -1,0 +1,37 @@
+/** `store-edge start`: run the daemon until SIGINT/SIGTERM. */
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { withCommon, parseIntOption, type CommonOptions } from './context.ts';
+import { loadConfig } from '../config/load.ts';
+import { createLogger } from '../log.ts';
+import { StoreDaemon } from '../main.ts';
+
+export function registerStartCommand(program: Command): void {
+  withCommon(program.command('start').description('run the store daemon / 启动门店守护进程'))
+    .option('--demo', 'simulated hardware, embedded broker (default when no config file exists) / 演示模式')
+    .option('--http-port <n>', 'port of the admin page / 管理页面端口')
+    .action(async (o: CommonOptions & { demo?: boolean; httpPort?: string }) => {
+      const file = o.config ?? process.env.STORE_EDGE_CONFIG ?? (existsSync('store-edge.yaml') ? 'store-edge.yaml' : undefined);
+      const { config, file: used } = loadConfig({
+        file,
+        dataDir: o.dataDir,
+        overrides: (raw) => {
+          if (o.demo) raw.demo = true;
+          if (o.httpPort !== undefined) raw.http = { ...(raw.http as object | undefined), port: parseIntOption('--http-port', o.httpPort) };
+        },
+      });
+      const log = createLogger({ level: config.log.level, pretty: config.log.pretty ?? Boolean(process.stdout.isTTY) });
+      log.info({ config: used ?? '(defaults: demo)', dataDir: config.dataDir, demo: config.demo }, 'starting store daemon / 门店守护进程启动');
+      const daemon = new StoreDaemon(config, log);
+      // Signals that arrive during start-up are honoured once start-up has finished.
+      const stopped = new Promise<string>((resolve) => {
+        process.once('SIGINT', () => resolve('SIGINT'));
+        process.once('SIGTERM', () => resolve('SIGTERM'));
+      });
+      await daemon.start();
+      const signal = await stopped;
+      log.info({ signal }, 'stopping / 正在停止');
+      await daemon.stop();
+      log.flush();
+    });
+}

@@ -1,0 +1,88 @@
+/**
+ * The admin page and public board as a fastify app. Built without listening, so tests use
+ * `app.inject()`; edge/http/server.ts listens. The app reads and acts through the same
+ * ledger functions the daemon uses; it never opens a serial port or a model itself.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Logger } from '../log.ts';
+import type { Db } from '../ledger/db.ts';
+import type { StoreConfig } from '../config/schema.ts';
+import type { HealthBoard } from '../parts.ts';
+import type { LedgerRules } from '../ledger/entries.ts';
+import { listVillagers, requireVillager } from '../ledger/villagers.ts';
+import { listEntries } from '../ledger/entries.ts';
+import { listProducts, inventory } from '../ledger/products.ts';
+import { listSessions } from '../ledger/sessions.ts';
+import { isEdgeError, ErrorCode } from '../errors.ts';
+import { adminPage, boardPage } from './pages.ts';
+
+export interface AppDeps {
+  store: StoreConfig;
+  health: HealthBoard;
+  db: () => Db;
+  ledgerRules: LedgerRules;
+}
+
+const STATUS_BY_CODE: Partial<Record<string, number>> = {
+  [ErrorCode.INVALID_ARGUMENT]: 400,
+  [ErrorCode.UNKNOWN_VILLAGER]: 404,
+  [ErrorCode.UNKNOWN_PRODUCT]: 404,
+  [ErrorCode.UNKNOWN_SESSION]: 404,
+  [ErrorCode.NOT_FOUND]: 404,
+  [ErrorCode.DUPLICATE_ID]: 409,
+  [ErrorCode.INSUFFICIENT_POINTS]: 409,
+  [ErrorCode.DB_FULL]: 507,
+};
+
+export type App = ReturnType<typeof buildApp>;
+
+export function buildApp(deps: AppDeps, log: Logger) {
+  const app = Fastify({ loggerInstance: log.child({}, { level: 'warn' }) as FastifyBaseLogger, bodyLimit: 64 * 1024 }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setErrorHandler((err, req, reply) => {
+    if (isEdgeError(err)) {
+      const status = STATUS_BY_CODE[err.code] ?? 500;
+      if (status >= 500) req.log.error({ err }, 'request failed');
+      return reply.status(status).send({ error: err.code, message: err.message, zh: err.zh ?? null });
+    }
+    const e = err as { statusCode?: number; validation?: unknown; message: string };
+    if (e.validation || (e.statusCode && e.statusCode < 500)) {
+      return reply.status(e.statusCode ?? 400).send({ error: 'INVALID_ARGUMENT', message: e.message, zh: '请求参数有误' });
+    }
+    req.log.error({ err }, 'request failed');
+    return reply.status(500).send({ error: 'INTERNAL', message: 'internal error', zh: '内部错误' });
+  });
+
+  app.get('/healthz', async (_req, reply) => {
+    const report = deps.health.report();
+    return reply.status(report.status === 'ok' || report.status === 'degraded' ? 200 : 503).send(report);
+  });
+
+  app.get('/api/villagers', async () => listVillagers(deps.db()).map((v) => ({ id: v.id, name: v.name, village: v.village, status: v.status, balance: v.balance, debt: v.debt, face_consent: v.faceConsentAt !== null })));
+
+  app.get(
+    '/api/villagers/:id',
+    { schema: { params: Type.Object({ id: Type.String({ maxLength: 64 }) }) } },
+    async (req) => {
+      const db = deps.db();
+      const v = requireVillager(db, req.params.id);
+      return { villager: { id: v.id, name: v.name, village: v.village, status: v.status, balance: v.balance, debt: v.debt }, entries: listEntries(db, v.id, { limit: 50 }) };
+    },
+  );
+
+  app.get('/api/products', async () => ({ products: listProducts(deps.db()), inventory: inventory(deps.db()) }));
+  app.get('/api/sessions', async () => listSessions(deps.db(), { limit: 50 }));
+
+  app.get('/', async (_req, reply) => {
+    const db = deps.db();
+    return reply.type('text/html; charset=utf-8').send(adminPage({ store: deps.store, health: deps.health.report(), villagers: listVillagers(db), products: listProducts(db), inventory: inventory(db), sessions: listSessions(db, { limit: 20 }) }));
+  });
+
+  app.get('/board', async (_req, reply) => {
+    const db = deps.db();
+    return reply.type('text/html; charset=utf-8').send(boardPage({ store: deps.store, villagers: listVillagers(db), products: listProducts(db) }));
+  });
+
+  return app;
+}

@@ -1,0 +1,120 @@
+/**
+ * Opening the local ledger: pragmas, ownership check, migrations.
+ *
+ * A database that is newer than this code, or that is not ours, is refused with a clear
+ * error; it is never recreated or "repaired" silently (a ledger of value must not vanish).
+ */
+import Database from 'better-sqlite3';
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { EdgeError, ErrorCode } from '../errors.ts';
+import { MIGRATIONS, LATEST_VERSION } from './migrations/index.ts';
+
+export type Db = Database.Database;
+
+/** PRAGMA application_id of our databases: ASCII "VPS1" (village points store). */
+export const APPLICATION_ID = 0x56505331;
+
+export interface OpenOptions {
+  readonly?: boolean;
+  /** Refuse to migrate (for tools that only read). */
+  migrate?: boolean;
+}
+
+/** Map SQLite's error codes to ours, so callers (CLI, admin page) can explain them. */
+export function translateSqliteError(err: unknown, what: string): EdgeError {
+  if (err instanceof EdgeError) return err;
+  const code = (err as { code?: string }).code ?? '';
+  const msg = (err as Error).message ?? String(err);
+  if (code === 'SQLITE_FULL') {
+    return new EdgeError(ErrorCode.DB_FULL, `${what}: the disk is full (${msg}); nothing was written`, { zh: '磁盘已满，本次操作未写入', cause: err });
+  }
+  if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB') {
+    return new EdgeError(ErrorCode.DB_CORRUPT, `${what}: the database file is corrupt or not a database (${msg})`, { zh: '数据库文件损坏或不是数据库', cause: err });
+  }
+  if (code.startsWith('SQLITE_IOERR') || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY') {
+    return new EdgeError(ErrorCode.DB_IO, `${what}: cannot read or write the database (${code}: ${msg})`, { zh: '无法读写数据库', cause: err });
+  }
+  return new EdgeError(ErrorCode.INTERNAL, `${what}: ${msg}`, { cause: err });
+}
+
+function userTables(db: Db): string[] {
+  return (db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[]).map((r) => r.name);
+}
+
+/** Bring the schema to LATEST_VERSION, one migration per transaction. */
+export function migrate(db: Db, file: string): void {
+  const appId = db.pragma('application_id', { simple: true }) as number;
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version === 0 && appId === 0) {
+    const tables = userTables(db);
+    if (tables.length > 0) {
+      throw new EdgeError(ErrorCode.DB_NOT_OURS, `${file} is a SQLite database of another program (tables: ${tables.slice(0, 5).join(', ')}); refusing to touch it`, { zh: '该数据库不属于本系统，已拒绝打开' });
+    }
+  } else if (appId !== APPLICATION_ID) {
+    throw new EdgeError(ErrorCode.DB_NOT_OURS, `${file} is not a store ledger (application_id ${appId}); refusing to touch it`, { zh: '该数据库不属于本系统，已拒绝打开' });
+  }
+  if (version > LATEST_VERSION) {
+    throw new EdgeError(ErrorCode.DB_NEWER_THAN_CODE, `${file} has schema version ${version}, newer than this program's ${LATEST_VERSION}; upgrade the program or restore a backup`, { zh: '数据库版本比程序新，请升级程序' });
+  }
+  for (const m of MIGRATIONS) {
+    if (m.version <= version) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.pragma(`application_id = ${APPLICATION_ID}`);
+      db.pragma(`user_version = ${m.version}`);
+    }).immediate();
+  }
+}
+
+/**
+ * Open (creating if absent) the ledger at `file` with WAL, synchronous=FULL and foreign keys,
+ * and migrate it. Use ':memory:' for a throwaway ledger in tests.
+ */
+export function openLedger(file: string, opts: OpenOptions = {}): Db {
+  if (file !== ':memory:') {
+    const dir = path.dirname(file);
+    if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (opts.readonly && !existsSync(file)) {
+      throw new EdgeError(ErrorCode.NOT_FOUND, `no ledger at ${file}`, { zh: `找不到账本数据库 ${file}` });
+    }
+  }
+  let db: Db;
+  try {
+    db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
+  } catch (err) {
+    throw translateSqliteError(err, `opening ${file}`);
+  }
+  try {
+    // Reading the schema is what reveals a corrupt or foreign file.
+    db.pragma('busy_timeout = 5000');
+    if (!opts.readonly) {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+    }
+    db.pragma('foreign_keys = ON');
+    const check = db.pragma('quick_check', { simple: true });
+    if (check !== 'ok') {
+      throw new EdgeError(ErrorCode.DB_CORRUPT, `${file} failed the integrity check: ${String(check)}`, { zh: '数据库完整性检查失败' });
+    }
+    if (opts.migrate !== false && !opts.readonly) migrate(db, file);
+    else {
+      const v = db.pragma('user_version', { simple: true }) as number;
+      if (v > LATEST_VERSION) throw new EdgeError(ErrorCode.DB_NEWER_THAN_CODE, `${file} has schema version ${v}, newer than this program's ${LATEST_VERSION}`, { zh: '数据库版本比程序新，请升级程序' });
+    }
+  } catch (err) {
+    db.close();
+    throw translateSqliteError(err, `opening ${file}`);
+  }
+  return db;
+}
+
+/** Checkpoint the WAL and close: what a clean shutdown does. */
+export function closeLedger(db: Db): void {
+  if (!db.open) return;
+  try {
+    if (!db.readonly && db.name !== ':memory:') db.pragma('wal_checkpoint(TRUNCATE)');
+  } finally {
+    db.close();
+  }
+}

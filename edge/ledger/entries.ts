@@ -1,0 +1,234 @@
+/**
+ * Ledger entries: append-only, integer points, idempotent by id.
+ *
+ * Invariants kept here (and tested in tests/ledger):
+ * - balance = SUM(points) of the villager's entries, always (the cached `villagers.balance`
+ *   is updated in the same transaction as the insert);
+ * - an entry whose id is already present is a no-op reported as "duplicate";
+ * - a redemption never takes a balance below the credit floor; the exit rule of a session
+ *   (edge/ledger/sessions.ts) charges down to the floor and records the rest as debt instead;
+ * - every change is one transaction together with its outbox row (or, for entries that came
+ *   from the village ledger, with nothing to send back).
+ *
+ * No `await` in here: better-sqlite3 transactions are synchronous by design.
+ */
+import type { Db } from './db.ts';
+import { EdgeError, ErrorCode } from '../errors.ts';
+import { enqueueOutbox } from './outbox.ts';
+import { requireVillager } from './villagers.ts';
+import { iso, systemClock, type Clock } from './time.ts';
+
+export const ENTRY_KINDS = ['award', 'penalty', 'redemption', 'refund', 'adjustment', 'expiry'] as const;
+export type EntryKind = (typeof ENTRY_KINDS)[number];
+export type EntryOrigin = 'store' | 'ledger' | 'cli' | 'admin';
+
+export interface Entry {
+  seq: number;
+  id: string;
+  villagerId: string;
+  kind: EntryKind;
+  points: number;
+  balanceAfter: number;
+  reference: string | null;
+  reason: string | null;
+  origin: EntryOrigin;
+  createdAt: string;
+}
+
+export interface NewEntry {
+  id: string;
+  villagerId: string;
+  kind: EntryKind;
+  points: number;
+  reference?: string | null;
+  reason?: string | null;
+  origin: EntryOrigin;
+  /** When the entry was made at its origin; defaults to now. */
+  createdAt?: string;
+}
+
+export type ApplyResult =
+  | { status: 'applied'; entry: Entry; debtRepaid?: Entry }
+  | { status: 'duplicate'; entry: Entry; conflict: boolean };
+
+export interface LedgerRules {
+  /** Lowest balance a redemption may leave (≤ 0). */
+  creditFloor: number;
+}
+
+interface EntryRow {
+  seq: number; id: string; villager_id: string; kind: string; points: number; balance_after: number;
+  reference: string | null; reason: string | null; origin: string; created_at: string;
+}
+
+export const entryFromRow = (r: EntryRow): Entry => ({
+  seq: r.seq,
+  id: r.id,
+  villagerId: r.villager_id,
+  kind: r.kind as EntryKind,
+  points: r.points,
+  balanceAfter: r.balance_after,
+  reference: r.reference,
+  reason: r.reason,
+  origin: r.origin as EntryOrigin,
+  createdAt: r.created_at,
+});
+
+const ENTRY_ID_RE = /^[A-Za-z0-9_.:#@-]{1,128}$/;
+
+/** The sign each kind of entry must carry. */
+function checkSign(kind: EntryKind, points: number): void {
+  let ok: boolean;
+  switch (kind) {
+    case 'award':
+    case 'refund':
+      ok = points > 0;
+      break;
+    case 'penalty':
+    case 'redemption':
+    case 'expiry':
+      ok = points < 0;
+      break;
+    case 'adjustment':
+      ok = points !== 0;
+      break;
+  }
+  if (!ok) {
+    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `a ${kind} entry cannot carry ${points} points (${kind === 'adjustment' ? 'must not be 0' : kind === 'award' || kind === 'refund' ? 'must be positive' : 'must be negative'})`, {
+      zh: `${kind} 类型的积分数值符号不正确`,
+    });
+  }
+}
+
+export function validateNewEntry(e: NewEntry): void {
+  if (typeof e.id !== 'string' || !ENTRY_ID_RE.test(e.id)) {
+    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `entry id ${JSON.stringify(e.id)} must be 1–128 letters, digits or _.:#@-`, { zh: '流水编号格式不正确' });
+  }
+  if (!(ENTRY_KINDS as readonly string[]).includes(e.kind)) {
+    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `entry kind ${JSON.stringify(e.kind)} is not one of ${ENTRY_KINDS.join(', ')}`, { zh: '流水类型不正确' });
+  }
+  if (typeof e.points !== 'number' || !Number.isSafeInteger(e.points)) {
+    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `points must be an integer, got ${JSON.stringify(e.points)}`, { zh: '积分必须是整数' });
+  }
+  if (Math.abs(e.points) > 1_000_000_000) {
+    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `points ${e.points} is out of range`, { zh: '积分数值超出范围' });
+  }
+  checkSign(e.kind, e.points);
+  if (e.reason != null && (typeof e.reason !== 'string' || e.reason.length > 500)) {
+    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, 'reason must be a text of at most 500 characters', { zh: '事由最多 500 个字符' });
+  }
+}
+
+export function getEntry(db: Db, id: string): Entry | undefined {
+  const row = db.prepare('SELECT * FROM entries WHERE id = ?').get(id) as EntryRow | undefined;
+  return row ? entryFromRow(row) : undefined;
+}
+
+export function listEntries(db: Db, villagerId: string, opts: { limit?: number; beforeSeq?: number } = {}): Entry[] {
+  const rows = db
+    .prepare('SELECT * FROM entries WHERE villager_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?')
+    .all(villagerId, opts.beforeSeq ?? Number.MAX_SAFE_INTEGER, opts.limit ?? 100) as EntryRow[];
+  return rows.map(entryFromRow);
+}
+
+function sameContent(a: Entry, b: NewEntry): boolean {
+  return a.villagerId === b.villagerId && a.kind === b.kind && a.points === b.points;
+}
+
+/** Insert one entry and move the cached balance. Must run inside a transaction. */
+function insertEntry(db: Db, e: NewEntry, balanceAfter: number, at: string, outbox: boolean): Entry {
+  db.prepare(
+    `INSERT INTO entries (id, villager_id, kind, points, balance_after, reference, reason, origin, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(e.id, e.villagerId, e.kind, e.points, balanceAfter, e.reference ?? null, e.reason ?? null, e.origin, e.createdAt ?? at);
+  const changed = db.prepare('UPDATE villagers SET balance = ?, updated_at = ? WHERE id = ? AND balance = ?').run(balanceAfter, at, e.villagerId, balanceAfter - e.points).changes;
+  if (changed !== 1) throw new EdgeError(ErrorCode.INTERNAL, `balance of ${e.villagerId} moved under us`);
+  const entry = getEntry(db, e.id)!;
+  if (outbox) enqueueOutbox(db, 'entry', toWire(entry), at);
+  return entry;
+}
+
+/** The entry as it travels to the village ledger. */
+export function toWire(e: Entry) {
+  return { id: e.id, villager: e.villagerId, kind: e.kind, points: e.points, balance_after: e.balanceAfter, reference: e.reference, reason: e.reason, origin: e.origin, created_at: e.createdAt };
+}
+
+/**
+ * Apply one entry (inside the caller's transaction if there is one, else in its own).
+ * Entries from the village ledger (`origin: 'ledger'`) are authoritative: a penalty or an
+ * expiry may take a balance below the floor; only redemptions are bounded by it.
+ */
+export function applyEntry(db: Db, e: NewEntry, rules: LedgerRules, clock: Clock = systemClock): ApplyResult {
+  validateNewEntry(e);
+  const at = iso(clock);
+  return db.transaction((): ApplyResult => {
+    const existing = getEntry(db, e.id);
+    if (existing) return { status: 'duplicate', entry: existing, conflict: !sameContent(existing, e) };
+    const villager = requireVillager(db, e.villagerId);
+    const after = villager.balance + e.points;
+    if (e.kind === 'redemption' && after < rules.creditFloor) {
+      throw new EdgeError(ErrorCode.INSUFFICIENT_POINTS, `villager ${villager.id} has ${villager.balance} points; redeeming ${-e.points} would go below the floor of ${rules.creditFloor}`, {
+        zh: `积分不足：当前 ${villager.balance} 分，本次需 ${-e.points} 分`,
+        details: { balance: villager.balance, needed: -e.points, floor: rules.creditFloor },
+      });
+    }
+    const entry = insertEntry(db, e, after, at, e.origin !== 'ledger');
+    let debtRepaid: Entry | undefined;
+    if (e.points > 0 && villager.debt > 0) debtRepaid = repayDebt(db, villager.id, entry, rules, at);
+    return debtRepaid ? { status: 'applied', entry, debtRepaid } : { status: 'applied', entry };
+  }).immediate();
+}
+
+/**
+ * The exit rule's other half: a shortfall recorded at settlement is taken from the next
+ * points earned, as a redemption that refers to the entry that made it possible.
+ */
+function repayDebt(db: Db, villagerId: string, after: Entry, rules: LedgerRules, at: string): Entry | undefined {
+  const v = requireVillager(db, villagerId);
+  const room = v.balance - rules.creditFloor;
+  const take = Math.min(v.debt, room);
+  if (take <= 0) return undefined;
+  const repayment = insertEntry(
+    db,
+    { id: `${after.id}#debt`, villagerId, kind: 'redemption', points: -take, reference: `debt:${after.id}`, reason: 'repayment of an earlier shortfall / 偿还欠分', origin: 'store' },
+    v.balance - take,
+    at,
+    true,
+  );
+  db.prepare('UPDATE villagers SET debt = debt - ? WHERE id = ?').run(take, villagerId);
+  return repayment;
+}
+
+/**
+ * Settle-time redemption under the exit rule: charge what the balance allows down to the
+ * floor, record the rest as debt. Returns the entry (absent when nothing could be charged).
+ * Must run inside the caller's transaction.
+ */
+export function redeemAtExit(db: Db, e: Omit<NewEntry, 'kind' | 'points'> & { points: number }, rules: LedgerRules, at: string): { entry: Entry | undefined; charged: number; debt: number } {
+  if (!db.inTransaction) throw new EdgeError(ErrorCode.INTERNAL, 'redeemAtExit must run inside the settlement transaction');
+  const total = e.points;
+  if (!Number.isSafeInteger(total) || total < 0) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `a session total must be a non-negative integer, got ${total}`);
+  const v = requireVillager(db, e.villagerId);
+  const room = Math.max(0, v.balance - rules.creditFloor);
+  const charged = Math.min(total, room);
+  const debt = total - charged;
+  let entry: Entry | undefined;
+  if (charged > 0) {
+    const ne: NewEntry = { ...e, kind: 'redemption', points: -charged };
+    validateNewEntry(ne);
+    entry = insertEntry(db, ne, v.balance - charged, at, true);
+  }
+  if (debt > 0) db.prepare('UPDATE villagers SET debt = debt + ?, updated_at = ? WHERE id = ?').run(debt, at, v.id);
+  return { entry, charged, debt };
+}
+
+/** Villagers whose cached balance differs from the sum of their entries (should be none). */
+export function findBalanceMismatches(db: Db): { villagerId: string; cached: number; sum: number }[] {
+  return db
+    .prepare(
+      `SELECT v.id AS villagerId, v.balance AS cached, COALESCE(SUM(e.points), 0) AS sum
+       FROM villagers v LEFT JOIN entries e ON e.villager_id = v.id
+       GROUP BY v.id HAVING cached != sum`,
+    )
+    .all() as { villagerId: string; cached: number; sum: number }[];
+}

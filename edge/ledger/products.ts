@@ -1,0 +1,132 @@
+import type { Db } from './db.ts';
+import { EdgeError, ErrorCode } from '../errors.ts';
+import { enqueueOutbox } from './outbox.ts';
+import { iso, systemClock, type Clock } from './time.ts';
+
+export interface Product {
+  sku: string;
+  name: string;
+  /** Price in points per item. */
+  price: number;
+  unitG: number;
+  toleranceG: number;
+  active: boolean;
+}
+
+export interface Slot {
+  slot: string;
+  /** Modbus address of the slot's scale on the shelf bus. */
+  address: number;
+  sku: string | null;
+  stock: number;
+}
+
+interface ProductRow { sku: string; name: string; price: number; unit_g: number; tolerance_g: number; active: number }
+interface SlotRow { slot: string; address: number; sku: string | null; stock: number }
+
+const productFromRow = (r: ProductRow): Product => ({ sku: r.sku, name: r.name, price: r.price, unitG: r.unit_g, toleranceG: r.tolerance_g, active: r.active === 1 });
+const slotFromRow = (r: SlotRow): Slot => ({ slot: r.slot, address: r.address, sku: r.sku, stock: r.stock });
+
+function nonNegativeInt(field: string, v: unknown, zh: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
+    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `${field} must be a non-negative integer, got ${JSON.stringify(v)}`, { zh: `${zh}必须是非负整数` });
+  }
+  return v;
+}
+
+export function validateProduct(p: Omit<Product, 'active'> & { active?: boolean }): Product {
+  if (typeof p.sku !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(p.sku)) {
+    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `sku ${JSON.stringify(p.sku)} must be 1–64 letters, digits or _.-`, { zh: '商品编码格式不正确' });
+  }
+  if (typeof p.name !== 'string' || p.name.trim() === '' || p.name.length > 100) {
+    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `product name must be a non-empty text of at most 100 characters`, { zh: '商品名称不能为空且不超过 100 字' });
+  }
+  const price = nonNegativeInt('price', p.price, '价格');
+  const unitG = nonNegativeInt('unit_g', p.unitG, '单件重量');
+  if (unitG === 0) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, 'unit_g must be at least 1 gram', { zh: '单件重量至少 1 克' });
+  const toleranceG = nonNegativeInt('tolerance_g', p.toleranceG, '重量误差');
+  if (toleranceG * 2 >= unitG) {
+    // otherwise one item and its neighbour count overlap and a count is ambiguous
+    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `tolerance_g (${toleranceG}) must be less than half of unit_g (${unitG})`, { zh: '重量误差必须小于单件重量的一半' });
+  }
+  return { sku: p.sku, name: p.name.trim(), price, unitG, toleranceG, active: p.active ?? true };
+}
+
+/** Insert or update a product (price changes apply to sessions settled afterwards). */
+export function upsertProduct(db: Db, input: Omit<Product, 'active'> & { active?: boolean }, clock: Clock = systemClock): Product {
+  const p = validateProduct(input);
+  const at = iso(clock);
+  db.transaction(() => {
+    db.prepare(
+      `INSERT INTO products (sku, name, price, unit_g, tolerance_g, active, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (sku) DO UPDATE SET name = excluded.name, price = excluded.price, unit_g = excluded.unit_g,
+         tolerance_g = excluded.tolerance_g, active = excluded.active, updated_at = excluded.updated_at`,
+    ).run(p.sku, p.name, p.price, p.unitG, p.toleranceG, p.active ? 1 : 0, at);
+    enqueueOutbox(db, 'product', { op: 'upsert', sku: p.sku, name: p.name, price: p.price }, at);
+  }).immediate();
+  return p;
+}
+
+export function getProduct(db: Db, sku: string): Product | undefined {
+  const r = db.prepare('SELECT * FROM products WHERE sku = ?').get(sku) as ProductRow | undefined;
+  return r ? productFromRow(r) : undefined;
+}
+
+export function requireProduct(db: Db, sku: string): Product {
+  const p = getProduct(db, sku);
+  if (!p) throw new EdgeError(ErrorCode.UNKNOWN_PRODUCT, `unknown product ${JSON.stringify(sku)}`, { zh: `未知商品 ${sku}` });
+  return p;
+}
+
+export function listProducts(db: Db): Product[] {
+  return (db.prepare('SELECT * FROM products ORDER BY sku').all() as ProductRow[]).map(productFromRow);
+}
+
+export function upsertSlot(db: Db, s: { slot: string; address: number; sku: string | null; stock?: number }, clock: Clock = systemClock): Slot {
+  if (typeof s.slot !== 'string' || !/^[A-Za-z0-9_.-]{1,32}$/.test(s.slot)) {
+    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `slot ${JSON.stringify(s.slot)} must be 1–32 letters, digits or _.-`, { zh: '货位编号格式不正确' });
+  }
+  if (!Number.isInteger(s.address) || s.address < 1 || s.address > 247) {
+    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `slot ${s.slot}: bus address must be 1–247, got ${s.address}`, { zh: '秤的总线地址必须在 1–247 之间' });
+  }
+  const stock = nonNegativeInt('stock', s.stock ?? 0, '库存');
+  const at = iso(clock);
+  db.transaction(() => {
+    if (s.sku !== null) requireProduct(db, s.sku);
+    db.prepare(
+      `INSERT INTO slots (slot, address, sku, stock, updated_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (slot) DO UPDATE SET address = excluded.address, sku = excluded.sku, stock = excluded.stock, updated_at = excluded.updated_at`,
+    ).run(s.slot, s.address, s.sku, stock, at);
+  }).immediate();
+  return getSlot(db, s.slot)!;
+}
+
+export function getSlot(db: Db, slot: string): Slot | undefined {
+  const r = db.prepare('SELECT * FROM slots WHERE slot = ?').get(slot) as SlotRow | undefined;
+  return r ? slotFromRow(r) : undefined;
+}
+
+export function requireSlot(db: Db, slot: string): Slot {
+  const s = getSlot(db, slot);
+  if (!s) throw new EdgeError(ErrorCode.UNKNOWN_SLOT, `unknown slot ${JSON.stringify(slot)}`, { zh: `未知货位 ${slot}` });
+  return s;
+}
+
+export function listSlots(db: Db): Slot[] {
+  return (db.prepare('SELECT * FROM slots ORDER BY slot').all() as SlotRow[]).map(slotFromRow);
+}
+
+/** Move a slot's stock by `delta` items (never below zero: a missing count becomes 0 and is reported). */
+export function adjustStock(db: Db, slot: string, delta: number, at: string): { stock: number; clipped: boolean } {
+  const s = requireSlot(db, slot);
+  const next = s.stock + delta;
+  const stock = Math.max(0, next);
+  db.prepare('UPDATE slots SET stock = ?, updated_at = ? WHERE slot = ?').run(stock, at, slot);
+  return { stock, clipped: next < 0 };
+}
+
+/** Stock per product over all its slots. */
+export function inventory(db: Db): Record<string, number> {
+  const rows = db.prepare('SELECT sku, SUM(stock) AS n FROM slots WHERE sku IS NOT NULL GROUP BY sku ORDER BY sku').all() as { sku: string; n: number }[];
+  return Object.fromEntries(rows.map((r) => [r.sku, r.n]));
+}

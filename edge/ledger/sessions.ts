@@ -1,0 +1,203 @@
+/**
+ * Store sessions as the ledger sees them: opened at the door, their state persisted at each
+ * transition (so a power cut resumes rather than repeats), settled at most once.
+ */
+import type { Db } from './db.ts';
+import { EdgeError, ErrorCode } from '../errors.ts';
+import { redeemAtExit, type Entry, type LedgerRules } from './entries.ts';
+import { enqueueOutbox } from './outbox.ts';
+import { requireProduct, adjustStock } from './products.ts';
+import { requireVillager } from './villagers.ts';
+import { iso, systemClock, type Clock } from './time.ts';
+
+export type SessionKind = 'shopping' | 'restock';
+export type EnteredBy = 'face' | 'card' | 'qr' | 'admin';
+export type SessionStatus = 'open' | 'settled' | 'cancelled';
+
+export interface StoreSession {
+  id: string;
+  kind: SessionKind;
+  villagerId: string;
+  enteredBy: EnteredBy;
+  state: string;
+  context: unknown;
+  status: SessionStatus;
+  totalPoints: number | null;
+  chargedPoints: number | null;
+  debtPoints: number | null;
+  entryId: string | null;
+  openedAt: string;
+  closedAt: string | null;
+}
+
+export interface SessionLine {
+  sku: string;
+  slot: string;
+  count: number;
+}
+
+export interface SettledLine extends SessionLine {
+  unitPrice: number;
+  points: number;
+}
+
+export interface ReviewLine {
+  slot: string;
+  reason: string;
+  deltaG?: number | null;
+  detail?: string | null;
+}
+
+interface SessionRow {
+  id: string; kind: string; villager_id: string; entered_by: string; state: string; state_json: string; status: string;
+  total_points: number | null; charged_points: number | null; debt_points: number | null; entry_id: string | null;
+  opened_at: string; closed_at: string | null;
+}
+
+const fromRow = (r: SessionRow): StoreSession => ({
+  id: r.id,
+  kind: r.kind as SessionKind,
+  villagerId: r.villager_id,
+  enteredBy: r.entered_by as EnteredBy,
+  state: r.state,
+  context: JSON.parse(r.state_json) as unknown,
+  status: r.status as SessionStatus,
+  totalPoints: r.total_points,
+  chargedPoints: r.charged_points,
+  debtPoints: r.debt_points,
+  entryId: r.entry_id,
+  openedAt: r.opened_at,
+  closedAt: r.closed_at,
+});
+
+export function getSession(db: Db, id: string): StoreSession | undefined {
+  const r = db.prepare('SELECT * FROM store_sessions WHERE id = ?').get(id) as SessionRow | undefined;
+  return r ? fromRow(r) : undefined;
+}
+
+export function requireSession(db: Db, id: string): StoreSession {
+  const s = getSession(db, id);
+  if (!s) throw new EdgeError(ErrorCode.UNKNOWN_SESSION, `unknown session ${JSON.stringify(id)}`, { zh: `未知购物记录 ${id}` });
+  return s;
+}
+
+export function getOpenSession(db: Db): StoreSession | undefined {
+  const r = db.prepare("SELECT * FROM store_sessions WHERE status = 'open'").get() as SessionRow | undefined;
+  return r ? fromRow(r) : undefined;
+}
+
+export function listSessions(db: Db, opts: { limit?: number; villagerId?: string } = {}): StoreSession[] {
+  const rows = opts.villagerId
+    ? db.prepare('SELECT * FROM store_sessions WHERE villager_id = ? ORDER BY opened_at DESC, id DESC LIMIT ?').all(opts.villagerId, opts.limit ?? 50)
+    : db.prepare('SELECT * FROM store_sessions ORDER BY opened_at DESC, id DESC LIMIT ?').all(opts.limit ?? 50);
+  return (rows as SessionRow[]).map(fromRow);
+}
+
+export function openSession(
+  db: Db,
+  s: { id: string; kind: SessionKind; villagerId: string; enteredBy: EnteredBy; state: string; context: unknown },
+  clock: Clock = systemClock,
+): StoreSession {
+  const at = iso(clock);
+  return db.transaction(() => {
+    requireVillager(db, s.villagerId);
+    const open = getOpenSession(db);
+    if (open) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `session ${open.id} is still open`, { zh: '店内已有顾客，请稍候' });
+    if (getSession(db, s.id)) throw new EdgeError(ErrorCode.DUPLICATE_ID, `session ${s.id} already exists`);
+    db.prepare(
+      'INSERT INTO store_sessions (id, kind, villager_id, entered_by, state, state_json, opened_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    ).run(s.id, s.kind, s.villagerId, s.enteredBy, s.state, JSON.stringify(s.context), at, at);
+    return getSession(db, s.id)!;
+  }).immediate();
+}
+
+/** Persist a transition of an open session. */
+export function saveSessionState(db: Db, id: string, state: string, context: unknown, clock: Clock = systemClock): void {
+  const changes = db
+    .prepare("UPDATE store_sessions SET state = ?, state_json = ?, updated_at = ? WHERE id = ? AND status = 'open'")
+    .run(state, JSON.stringify(context), iso(clock), id).changes;
+  if (changes !== 1) {
+    const s = requireSession(db, id);
+    throw new EdgeError(ErrorCode.ALREADY_SETTLED, `session ${id} is ${s.status}; its state can no longer change`);
+  }
+}
+
+export type SettleResult =
+  | { status: 'settled'; session: StoreSession; lines: SettledLine[]; entry: Entry | undefined; charged: number; debt: number; balance: number }
+  | { status: 'already_settled'; session: StoreSession };
+
+/**
+ * Settle a shopping session in one transaction: lines priced at today's prices, the
+ * redemption entry under the exit rule (charge down to the floor, record the rest as debt),
+ * stock moved, review lines stored, the outbox row written. Settling twice is a no-op.
+ */
+export function settleSession(
+  db: Db,
+  input: { sessionId: string; lines: SessionLine[]; review: ReviewLine[]; state?: string; context?: unknown },
+  rules: LedgerRules,
+  clock: Clock = systemClock,
+): SettleResult {
+  const at = iso(clock);
+  return db.transaction((): SettleResult => {
+    const s = requireSession(db, input.sessionId);
+    if (s.status !== 'open') return { status: 'already_settled', session: s };
+    const lines: SettledLine[] = [];
+    let total = 0;
+    const insertLine = db.prepare('INSERT INTO session_lines (session_id, line_no, sku, slot, count, unit_price, points) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    for (const l of input.lines) {
+      if (!Number.isSafeInteger(l.count) || l.count <= 0) {
+        throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `session ${s.id}: line count must be a positive integer, got ${l.count}`);
+      }
+      const p = requireProduct(db, l.sku);
+      const points = p.price * l.count;
+      lines.push({ ...l, unitPrice: p.price, points });
+      total += points;
+      insertLine.run(s.id, lines.length, l.sku, l.slot, l.count, p.price, points);
+      if (s.kind === 'shopping') adjustStock(db, l.slot, -l.count, at);
+    }
+    const insertReview = db.prepare('INSERT INTO review_lines (session_id, slot, reason, delta_g, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)');
+    for (const r of input.review) insertReview.run(s.id, r.slot, r.reason, r.deltaG ?? null, r.detail ?? null, at);
+
+    let entry: Entry | undefined;
+    let charged = 0;
+    let debt = 0;
+    if (s.kind === 'shopping' && total > 0) {
+      ({ entry, charged, debt } = redeemAtExit(
+        db,
+        { id: `redemption:${s.id}`, villagerId: s.villagerId, points: total, reference: `session:${s.id}`, reason: 'store purchase / 超市兑换', origin: 'store' },
+        rules,
+        at,
+      ));
+    }
+    const changes = db
+      .prepare(
+        `UPDATE store_sessions SET status = 'settled', state = ?, state_json = ?, total_points = ?, charged_points = ?, debt_points = ?, entry_id = ?, closed_at = ?, updated_at = ?
+         WHERE id = ? AND status = 'open'`,
+      )
+      .run(input.state ?? 'settled', JSON.stringify(input.context ?? s.context), total, charged, debt, entry?.id ?? null, at, at, s.id).changes;
+    if (changes !== 1) throw new EdgeError(ErrorCode.ALREADY_SETTLED, `session ${s.id} was settled concurrently`);
+    enqueueOutbox(db, 'session', { id: s.id, kind: s.kind, villager: s.villagerId, entered_by: s.enteredBy, total_points: total, charged, debt, lines: lines.map((l) => ({ sku: l.sku, count: l.count, points: l.points })), review: input.review.length, opened_at: s.openedAt, closed_at: at }, at);
+    const balance = requireVillager(db, s.villagerId).balance;
+    return { status: 'settled', session: requireSession(db, s.id), lines, entry, charged, debt, balance };
+  }).immediate();
+}
+
+/** Close a session that charged nothing and needs no settlement (e.g. the door never opened). */
+export function cancelSession(db: Db, id: string, reason: string, clock: Clock = systemClock): StoreSession {
+  const at = iso(clock);
+  return db.transaction(() => {
+    const s = requireSession(db, id);
+    if (s.status !== 'open') return s;
+    db.prepare("UPDATE store_sessions SET status = 'cancelled', state = 'cancelled', closed_at = ?, updated_at = ?, state_json = json_set(state_json, '$.cancelReason', ?) WHERE id = ?").run(at, at, reason, id);
+    enqueueOutbox(db, 'session', { id, kind: s.kind, villager: s.villagerId, cancelled: reason, closed_at: at }, at);
+    return requireSession(db, id);
+  }).immediate();
+}
+
+export function sessionLines(db: Db, id: string): SettledLine[] {
+  return (db.prepare('SELECT sku, slot, count, unit_price AS unitPrice, points FROM session_lines WHERE session_id = ? ORDER BY line_no').all(id) as SettledLine[]);
+}
+
+export function sessionReview(db: Db, id: string): ReviewLine[] {
+  return db.prepare('SELECT slot, reason, delta_g AS deltaG, detail FROM review_lines WHERE session_id = ? ORDER BY id').all(id) as ReviewLine[];
+}

@@ -1,0 +1,64 @@
+/**
+ * Applying a snapshot of the village ledger: villagers and their entries as the ledger
+ * holds them. Idempotent: entries already present are skipped, so a snapshot can be
+ * applied again after an interruption. One transaction: all or nothing.
+ */
+import type { Db } from './db.ts';
+import { EdgeError, ErrorCode } from '../errors.ts';
+import { validateNewEntry, type EntryKind } from './entries.ts';
+import { checkVillagerId } from './villagers.ts';
+import { iso, systemClock, type Clock } from './time.ts';
+
+export interface Snapshot {
+  villagers: { id: string; name: string; village: string; status?: 'active' | 'blocked' | 'left' }[];
+  entries: { id: string; villager: string; kind: EntryKind; points: number; reference?: string | null; reason?: string | null; created_at: string }[];
+}
+
+export function applySnapshot(db: Db, snap: Snapshot, clock: Clock = systemClock): { villagers: number; applied: number; duplicates: number } {
+  const at = iso(clock);
+  // Validate everything first: a bad row must not leave half a snapshot behind.
+  for (const [i, e] of snap.entries.entries()) {
+    try {
+      validateNewEntry({ id: e.id, villagerId: e.villager, kind: e.kind, points: e.points, origin: 'ledger', reason: e.reason ?? null });
+    } catch (err) {
+      throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `snapshot entry #${i} (${JSON.stringify(e.id)}): ${(err as Error).message}`, { cause: err });
+    }
+  }
+  for (const v of snap.villagers) checkVillagerId(v.id);
+
+  return db.transaction(() => {
+    const upsertV = db.prepare(
+      `INSERT INTO villagers (id, name, village, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET name = excluded.name, village = excluded.village, status = excluded.status, updated_at = excluded.updated_at`,
+    );
+    for (const v of snap.villagers) upsertV.run(v.id, v.name, v.village, v.status ?? 'active', at, at);
+
+    const balances = new Map<string, number>();
+    const getBal = db.prepare('SELECT balance FROM villagers WHERE id = ?').pluck();
+    const exists = db.prepare('SELECT 1 FROM entries WHERE id = ?').pluck();
+    const insert = db.prepare(
+      `INSERT INTO entries (id, villager_id, kind, points, balance_after, reference, reason, origin, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'ledger', ?)`,
+    );
+    let applied = 0;
+    let duplicates = 0;
+    for (const e of snap.entries) {
+      if (exists.get(e.id) !== undefined) {
+        duplicates++;
+        continue;
+      }
+      let bal = balances.get(e.villager);
+      if (bal === undefined) {
+        const b = getBal.get(e.villager) as number | undefined;
+        if (b === undefined) throw new EdgeError(ErrorCode.UNKNOWN_VILLAGER, `snapshot entry ${e.id} names unknown villager ${e.villager}`, { zh: `快照中的流水指向未知村民 ${e.villager}` });
+        bal = b;
+      }
+      bal += e.points;
+      balances.set(e.villager, bal);
+      insert.run(e.id, e.villager, e.kind, e.points, bal, e.reference ?? null, e.reason ?? null, e.created_at);
+      applied++;
+    }
+    const setBal = db.prepare('UPDATE villagers SET balance = ?, updated_at = ? WHERE id = ?');
+    for (const [id, bal] of balances) setBal.run(bal, at, id);
+    return { villagers: snap.villagers.length, applied, duplicates };
+  }).immediate();
+}

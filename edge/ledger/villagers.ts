@@ -1,0 +1,118 @@
+import type { Db } from './db.ts';
+import { EdgeError, ErrorCode } from '../errors.ts';
+import { enqueueOutbox } from './outbox.ts';
+import { iso, type Clock, systemClock } from './time.ts';
+
+export type VillagerStatus = 'active' | 'blocked' | 'left';
+
+export interface Villager {
+  id: string;
+  name: string;
+  village: string;
+  status: VillagerStatus;
+  faceConsentAt: string | null;
+  faceConsentBy: string | null;
+  isMaintainer: boolean;
+  balance: number;
+  debt: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+interface VillagerRow {
+  id: string; name: string; village: string; status: string;
+  face_consent_at: string | null; face_consent_by: string | null; sync_face_consent: number;
+  is_maintainer: number; balance: number; debt: number; created_at: string; updated_at: string;
+}
+
+export const villagerFromRow = (r: VillagerRow): Villager => ({
+  id: r.id,
+  name: r.name,
+  village: r.village,
+  status: r.status as VillagerStatus,
+  faceConsentAt: r.face_consent_at,
+  faceConsentBy: r.face_consent_by,
+  isMaintainer: r.is_maintainer === 1,
+  balance: r.balance,
+  debt: r.debt,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+const ID_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+export interface NewVillager {
+  id: string;
+  name: string;
+  village: string;
+  isMaintainer?: boolean;
+}
+
+function checkText(field: string, v: unknown, max: number): string {
+  if (typeof v !== 'string' || v.trim().length === 0 || v.length > max) {
+    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `${field} must be a non-empty text of at most ${max} characters`, { zh: `${field} 必须是不超过 ${max} 个字符的非空文本` });
+  }
+  return v.trim();
+}
+
+export function checkVillagerId(id: unknown): string {
+  if (typeof id !== 'string' || !ID_RE.test(id)) {
+    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `villager id ${JSON.stringify(id)} must be 1–64 letters, digits or _.:-`, { zh: '村民编号只能包含字母、数字和 _.:-，长度 1–64' });
+  }
+  return id;
+}
+
+export function addVillager(db: Db, v: NewVillager, clock: Clock = systemClock): Villager {
+  const id = checkVillagerId(v.id);
+  const name = checkText('name', v.name, 100);
+  const village = checkText('village', v.village, 64);
+  const at = iso(clock);
+  return db.transaction(() => {
+    if (getVillager(db, id)) {
+      throw new EdgeError(ErrorCode.DUPLICATE_ID, `villager ${id} already exists`, { zh: `村民 ${id} 已存在` });
+    }
+    db.prepare('INSERT INTO villagers (id, name, village, is_maintainer, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)').run(id, name, village, v.isMaintainer ? 1 : 0, at, at);
+    enqueueOutbox(db, 'villager', { op: 'add', id, name, village }, at);
+    return getVillager(db, id)!;
+  }).immediate();
+}
+
+export function getVillager(db: Db, id: string): Villager | undefined {
+  const row = db.prepare('SELECT * FROM villagers WHERE id = ?').get(id) as VillagerRow | undefined;
+  return row ? villagerFromRow(row) : undefined;
+}
+
+export function requireVillager(db: Db, id: string): Villager {
+  const v = getVillager(db, id);
+  if (!v) throw new EdgeError(ErrorCode.UNKNOWN_VILLAGER, `unknown villager ${JSON.stringify(id)}`, { zh: `未知村民 ${id}` });
+  return v;
+}
+
+export function listVillagers(db: Db, opts: { village?: string; limit?: number; offset?: number } = {}): Villager[] {
+  const rows = opts.village
+    ? db.prepare('SELECT * FROM villagers WHERE village = ? ORDER BY id LIMIT ? OFFSET ?').all(opts.village, opts.limit ?? -1, opts.offset ?? 0)
+    : db.prepare('SELECT * FROM villagers ORDER BY id LIMIT ? OFFSET ?').all(opts.limit ?? -1, opts.offset ?? 0);
+  return (rows as VillagerRow[]).map(villagerFromRow);
+}
+
+export function setVillagerStatus(db: Db, id: string, status: VillagerStatus, clock: Clock = systemClock): Villager {
+  const at = iso(clock);
+  return db.transaction(() => {
+    requireVillager(db, id);
+    db.prepare('UPDATE villagers SET status = ?, updated_at = ? WHERE id = ?').run(status, at, id);
+    enqueueOutbox(db, 'villager', { op: 'status', id, status }, at);
+    return requireVillager(db, id);
+  }).immediate();
+}
+
+/** Record (or withdraw, with `by: null`) the separate consent to face recognition. */
+export function setFaceConsent(db: Db, id: string, by: string | null, clock: Clock = systemClock): Villager {
+  const at = iso(clock);
+  return db.transaction(() => {
+    requireVillager(db, id);
+    db.prepare('UPDATE villagers SET face_consent_at = ?, face_consent_by = ?, updated_at = ? WHERE id = ?').run(by === null ? null : at, by, at, id);
+    // Only the fact of consent travels to the village ledger, never face data.
+    enqueueOutbox(db, 'villager', { op: 'face_consent', id, consent: by !== null }, at);
+    return requireVillager(db, id);
+  }).immediate();
+}

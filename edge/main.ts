@@ -1,0 +1,96 @@
+/**
+ * The composition root: the one place that creates the parts, hands each its slice of the
+ * config, and starts them in order / stops them in reverse. Nothing else constructs another
+ * part's dependencies.
+ */
+import path from 'node:path';
+import type { Logger } from './log.ts';
+import type { Config } from './config/schema.ts';
+import { openLedger, closeLedger, type Db } from './ledger/db.ts';
+import { HttpServer } from './http/server.ts';
+import { HealthBoard, type Part } from './parts.ts';
+import { EdgeError, ErrorCode } from './errors.ts';
+
+/** The ledger as a part: open (and migrate) at start, checkpoint and close at stop. */
+class LedgerPart implements Part {
+  readonly name = 'ledger';
+  readonly critical = true;
+  db: Db | undefined;
+  constructor(private readonly file: string, private readonly log: Logger) {}
+  start(): void {
+    this.db = openLedger(this.file);
+    this.log.info({ file: this.file }, 'ledger open / 账本已打开');
+  }
+  stop(): void {
+    if (this.db) closeLedger(this.db);
+    this.db = undefined;
+  }
+  handle(): Db {
+    if (!this.db) throw new EdgeError(ErrorCode.INTERNAL, 'the ledger is not open');
+    return this.db;
+  }
+}
+
+export class StoreDaemon {
+  readonly health = new HealthBoard();
+  private readonly started: Part[] = [];
+  private ledger: LedgerPart | undefined;
+  private http: HttpServer | undefined;
+
+  constructor(private readonly config: Config, private readonly log: Logger) {}
+
+  /** The admin page's address once started. */
+  get httpAddress(): string | undefined {
+    return this.http?.address;
+  }
+
+  get db(): Db {
+    if (!this.ledger) throw new EdgeError(ErrorCode.INTERNAL, 'the daemon is not started');
+    return this.ledger.handle();
+  }
+
+  private compose(): Part[] {
+    const c = this.config;
+    this.ledger = new LedgerPart(path.join(c.dataDir, 'ledger.sqlite'), this.log.child({ part: 'ledger' }));
+    const ledger = this.ledger;
+    this.http = new HttpServer(c.http, { store: c.store, health: this.health, db: () => ledger.handle(), ledgerRules: { creditFloor: c.ledger.creditFloor } }, this.log.child({ part: 'http' }));
+    return [ledger, this.http];
+  }
+
+  async start(): Promise<void> {
+    const parts = this.compose();
+    for (const part of parts) {
+      this.health.set(part.name, 'starting');
+      try {
+        await part.start();
+        this.started.push(part);
+        this.health.set(part.name, 'ok');
+      } catch (err) {
+        this.health.set(part.name, 'failed', (err as Error).message);
+        if (part.critical) {
+          this.log.fatal({ err, part: part.name }, 'a critical part failed to start / 关键组件启动失败');
+          await this.stop();
+          throw err;
+        }
+        this.log.error({ err, part: part.name }, 'part failed to start; running degraded / 组件启动失败，降级运行');
+      }
+    }
+    this.health.setPhase('running');
+    if (this.http?.address) this.log.info({ url: this.http.address }, `admin page / 管理页面: ${this.http.address}`);
+  }
+
+  /** Stop the parts in reverse order, each on its own: one failure does not keep the rest running. */
+  async stop(): Promise<void> {
+    this.health.setPhase('stopping');
+    while (this.started.length > 0) {
+      const part = this.started.pop()!;
+      try {
+        await part.stop();
+        this.health.set(part.name, 'stopped');
+      } catch (err) {
+        this.log.error({ err, part: part.name }, 'part failed to stop cleanly / 组件未能正常停止');
+      }
+    }
+    this.log.info('stopped / 已停止');
+  }
+}
