@@ -1,0 +1,186 @@
+/**
+ * The door lock: a relay on a Modbus RTU relay board, plus the door contact and the exit
+ * button on its discrete inputs.
+ *
+ * Unlocking uses the board's own timed pulse, never "on now, off later": if this process
+ * dies mid-pulse, the board still drops the relay, so the store cannot be left open.
+ * The exit (push-to-exit, fire release) must be wired to cut lock power directly; the exit
+ * button input here is for the store session to know, never a precondition to get out.
+ */
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type { LockConfig } from '../config.ts';
+import { DriverError, isDriverError } from '../errors.ts';
+import type { ModbusBus } from '../modbus/bus.ts';
+
+export type DoorState = 'open' | 'closed' | 'unknown';
+export type ExitButtonState = 'pressed' | 'released' | 'unknown';
+
+export interface UnlockResult {
+  pulse_ms: number;
+  /** When the relay read back energised (epoch ms). */
+  confirmed_at: number;
+  /** When the board will drop the relay by itself (epoch ms, from our clock). */
+  release_at: number;
+}
+
+export type LockAlarmReason = 'relay_stuck_on' | 'release_unconfirmed';
+
+export interface LockEvents {
+  door: [{ state: 'open' | 'closed'; initial: boolean; at: number }];
+  exit_button: [{ state: 'pressed' | 'released'; initial: boolean; at: number }];
+  unlocked: [UnlockResult];
+  /** The relay did not drop after the pulse (or could not be checked): someone must look. */
+  alarm: [{ reason: LockAlarmReason; detail: string; at: number }];
+  /** The relay was confirmed off after a pulse. */
+  relocked: [{ at: number }];
+}
+
+export interface LockDriverOptions {
+  bus: ModbusBus;
+  config: LockConfig;
+  logger: Logger;
+}
+
+export class LockDriver extends EventEmitter<LockEvents> {
+  private readonly log: Logger;
+  private running = false;
+  private pollTimer: NodeJS.Timeout | null = null;
+  private releaseTimer: NodeJS.Timeout | null = null;
+  private door: DoorState = 'unknown';
+  private exit: ExitButtonState = 'unknown';
+  private readonly inputBase: number;
+  private readonly inputCount: number;
+
+  constructor(private readonly opts: LockDriverOptions) {
+    super();
+    this.log = opts.logger.child({ device: 'lock', unit: opts.config.unit_id });
+    this.inputBase = Math.min(opts.config.door_input, opts.config.exit_input);
+    this.inputCount = Math.abs(opts.config.door_input - opts.config.exit_input) + 1;
+  }
+
+  get doorState(): DoorState {
+    return this.door;
+  }
+
+  get exitButtonState(): ExitButtonState {
+    return this.exit;
+  }
+
+  /** Starts watching the door contact and exit button. The bus is started by its owner. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    this.schedulePoll(0);
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    if (this.releaseTimer) clearTimeout(this.releaseTimer);
+    this.pollTimer = null;
+    this.releaseTimer = null;
+  }
+
+  /**
+   * Sends the timed pulse and resolves once the relay reads back energised.
+   * Rejects (DriverError) if the pulse cannot be sent or the relay does not confirm;
+   * the caller then offers the fallback (QR/card, staff).
+   */
+  async unlock(pulseMs: number = this.opts.config.default_pulse_ms): Promise<UnlockResult> {
+    const c = this.opts.config;
+    if (!Number.isFinite(pulseMs) || pulseMs <= 0 || pulseMs > c.max_pulse_ms) {
+      throw new DriverError('CONFIG_INVALID', `pulse ${pulseMs} ms outside 1..${c.max_pulse_ms} ms`);
+    }
+    const units = Math.min(0xffff, Math.max(1, Math.ceil(pulseMs / c.pulse_unit_ms)));
+    const bus = this.opts.bus;
+    await bus.request({ fn: 'write_coil_value', unit: c.unit_id, address: c.pulse_base_address + c.coil, value: units }, 'unlock');
+    const sentAt = Date.now();
+    const [on] = await bus.readBits('coils', c.unit_id, c.coil, 1, 'unlock');
+    if (!on) throw new DriverError('NOT_CONFIRMED', 'relay did not read back energised after the pulse command');
+    const result: UnlockResult = { pulse_ms: units * c.pulse_unit_ms, confirmed_at: Date.now(), release_at: sentAt + units * c.pulse_unit_ms };
+    this.scheduleReleaseCheck(result.release_at);
+    this.emit('unlocked', result);
+    return result;
+  }
+
+  /** Reads the relay coil now. */
+  async relayOn(): Promise<boolean> {
+    const [on] = await this.opts.bus.readBits('coils', this.opts.config.unit_id, this.opts.config.coil, 1, 'control');
+    return on === true;
+  }
+
+  // ---- after the pulse ----
+
+  private scheduleReleaseCheck(releaseAt: number): void {
+    if (this.releaseTimer) clearTimeout(this.releaseTimer);
+    const wait = Math.max(0, releaseAt - Date.now()) + this.opts.config.release_check_ms;
+    this.releaseTimer = setTimeout(() => {
+      this.releaseTimer = null;
+      void this.checkReleased();
+    }, wait);
+  }
+
+  private async checkReleased(): Promise<void> {
+    const c = this.opts.config;
+    try {
+      if (!(await this.relayOn())) {
+        this.emit('relocked', { at: Date.now() });
+        return;
+      }
+      // The board should have dropped it; command it off, then look again.
+      await this.opts.bus.request({ fn: 'write_coil', unit: c.unit_id, address: c.coil, on: false }, 'unlock');
+      if (!(await this.relayOn())) {
+        this.log.warn('relay stayed on after the timed pulse; switched off by command');
+        this.emit('relocked', { at: Date.now() });
+        return;
+      }
+      this.raise('relay_stuck_on', 'relay still energised after the pulse and an off command');
+    } catch (err) {
+      this.raise('release_unconfirmed', `cannot read the relay after the pulse: ${String(err)}`);
+    }
+  }
+
+  private raise(reason: LockAlarmReason, detail: string): void {
+    this.log.error({ reason }, detail);
+    this.emit('alarm', { reason, detail, at: Date.now() });
+  }
+
+  // ---- inputs ----
+
+  private schedulePoll(wait: number): void {
+    if (!this.running) return;
+    this.pollTimer = setTimeout(() => {
+      this.pollTimer = null;
+      void this.pollInputs().finally(() => this.schedulePoll(this.opts.config.input_poll_ms));
+    }, wait);
+  }
+
+  private async pollInputs(): Promise<void> {
+    const c = this.opts.config;
+    let bits: boolean[];
+    try {
+      bits = await this.opts.bus.readBits('discrete_inputs', c.unit_id, this.inputBase, this.inputCount, 'control');
+    } catch (err) {
+      // The bus counts and logs faults; a stopped or unplugged bus is reported by its health event.
+      if (!isDriverError(err)) this.log.error({ err }, 'reading the lock inputs failed unexpectedly');
+      return;
+    }
+    if (!this.running) return;
+    const at = Date.now();
+    const doorLevel = bits[c.door_input - this.inputBase] === true;
+    const door: 'open' | 'closed' = doorLevel === c.door_closed_when ? 'closed' : 'open';
+    if (door !== this.door) {
+      const initial = this.door === 'unknown';
+      this.door = door;
+      this.emit('door', { state: door, initial, at });
+    }
+    const exitLevel = bits[c.exit_input - this.inputBase] === true;
+    const exit: 'pressed' | 'released' = exitLevel === c.exit_pressed_when ? 'pressed' : 'released';
+    if (exit !== this.exit) {
+      const initial = this.exit === 'unknown';
+      this.exit = exit;
+      this.emit('exit_button', { state: exit, initial, at });
+    }
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * Transport URLs from the config. One parser, so `serial://`, `tcp://` and `sim://` mean the
+ * same thing to every driver.
+ */
+import { DriverError } from '../errors.ts';
+
+export type SerialParity = 'none' | 'even' | 'odd';
+
+export type TransportSpec =
+  | { kind: 'serial'; path: string; baudRate: number; parity: SerialParity; stopBits: 1 | 2; url: string }
+  | { kind: 'tcp'; host: string; port: number; url: string }
+  | { kind: 'sim'; name: string; baudRate: number; url: string };
+
+export const DEFAULT_BAUD = 9600;
+
+/**
+ * `serial:///dev/ttyUSB0?baud=9600&parity=none&stop=1` (by-id links work too),
+ * `tcp://192.168.1.50:4001` (RTU carried raw over TCP by a serial device server),
+ * `sim://rs485` (a named endpoint of the in-process simulator network).
+ */
+export function parseTransportUrl(url: string): TransportSpec {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch (cause) {
+    throw new DriverError('CONFIG_INVALID', `not a transport URL: ${url}`, { cause });
+  }
+  const baudRate = parseBaud(u, url);
+  switch (u.protocol) {
+    case 'serial:': {
+      const path = decodeURIComponent(u.pathname);
+      if (!path || path === '/') throw new DriverError('CONFIG_INVALID', `serial URL without a device path: ${url}`);
+      const parity = (u.searchParams.get('parity') ?? 'none') as SerialParity;
+      if (!['none', 'even', 'odd'].includes(parity)) throw new DriverError('CONFIG_INVALID', `parity must be none, even or odd: ${url}`);
+      const stop = Number(u.searchParams.get('stop') ?? '1');
+      if (stop !== 1 && stop !== 2) throw new DriverError('CONFIG_INVALID', `stop bits must be 1 or 2: ${url}`);
+      return { kind: 'serial', path, baudRate, parity, stopBits: stop, url };
+    }
+    case 'tcp:': {
+      const port = Number(u.port);
+      if (!u.hostname || !Number.isInteger(port) || port <= 0) throw new DriverError('CONFIG_INVALID', `tcp URL needs host and port: ${url}`);
+      return { kind: 'tcp', host: u.hostname, port, url };
+    }
+    case 'sim:': {
+      const name = u.host + decodeURIComponent(u.pathname === '/' ? '' : u.pathname);
+      if (!name) throw new DriverError('CONFIG_INVALID', `sim URL without a name: ${url}`);
+      return { kind: 'sim', name, baudRate, url };
+    }
+    default:
+      throw new DriverError('CONFIG_INVALID', `unknown transport scheme ${u.protocol} in ${url} (use serial://, tcp:// or sim://)`);
+  }
+}
+
+function parseBaud(u: URL, url: string): number {
+  const raw = u.searchParams.get('baud');
+  if (raw === null) return DEFAULT_BAUD;
+  const baud = Number(raw);
+  if (!Number.isInteger(baud) || baud < 300 || baud > 4_000_000) throw new DriverError('CONFIG_INVALID', `bad baud rate in ${url}`);
+  return baud;
+}
+
+/** Time on the wire for `bytes` at `baud` with 8N1 framing (10 bits per byte). */
+export function wireMs(bytes: number, baud: number): number {
+  return (bytes * 10 * 1000) / baud;
+}

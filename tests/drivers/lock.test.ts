@@ -1,0 +1,116 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { resolveDriversConfig } from '../../drivers/config.ts';
+import { isDriverError } from '../../drivers/errors.ts';
+import { LockDriver, type LockEvents } from '../../drivers/lock/lock-driver.ts';
+import { ModbusBus } from '../../drivers/modbus/bus.ts';
+import { RelaySim } from '../../drivers/sim/relay-sim.ts';
+import { RtuBusSim } from '../../drivers/sim/rtu-bus.ts';
+import { SimNetwork } from '../../drivers/transport/sim-network.ts';
+import { captureLogger, sleep, until } from './helpers.ts';
+
+const stops: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const s of stops.splice(0).reverse()) await s();
+});
+
+async function rig(lockOverrides: Record<string, unknown> = {}) {
+  const cfg = resolveDriversConfig({ lock: { input_poll_ms: 20, release_check_ms: 50, ...lockOverrides }, modbus: { response_timeout_ms: 50, quiet_after_error_ms: 2 } });
+  const { logger, lines } = captureLogger();
+  const network = new SimNetwork();
+  const line = new RtuBusSim();
+  const relay = new RelaySim();
+  line.add(relay);
+  network.attach('rs485', line);
+  const bus = new ModbusBus({ url: cfg.lock.transport, config: cfg.modbus, logger, simNetwork: network });
+  await bus.start();
+  const lock = new LockDriver({ bus, config: cfg.lock, logger });
+  await lock.start();
+  stops.push(() => bus.stop(), () => lock.stop());
+  const events: Array<{ name: keyof LockEvents; payload: unknown }> = [];
+  for (const name of ['door', 'exit_button', 'unlocked', 'alarm', 'relocked'] as const) lock.on(name, (p: unknown) => events.push({ name, payload: p }));
+  return { cfg, relay, line, bus, lock, events, lines, network };
+}
+
+describe('lock driver over the simulated relay board', () => {
+  it('sends the board\'s timed pulse (FC05 to 0x0200 + coil), confirms the relay on, and sees it drop by itself', async () => {
+    const { relay, line, lock, events } = await rig();
+    const res = await lock.unlock(300);
+    expect(res.pulse_ms).toBe(300);
+    expect(relay.coil(0)).toBe(true);
+    // the exact frame on the wire: unit 1, FC05, address 0x0200, 3 x 100 ms
+    const pulseFrame = line.recent.find((f) => f[1] === 5);
+    expect([...(pulseFrame ?? [])].slice(0, 6)).toEqual([1, 5, 0x02, 0x00, 0x00, 0x03]);
+    await until(() => events.some((e) => e.name === 'relocked'), 2000, 'relocked');
+    expect(relay.coil(0)).toBe(false);
+    expect(events.filter((e) => e.name === 'alarm')).toEqual([]);
+  });
+
+  it('rounds the pulse up to the board\'s unit and refuses pulses beyond the limit', async () => {
+    const { lock } = await rig();
+    expect((await lock.unlock(250)).pulse_ms).toBe(300);
+    await expect(lock.unlock(60_000)).rejects.toSatisfy((e) => isDriverError(e, 'CONFIG_INVALID'));
+    await expect(lock.unlock(0)).rejects.toSatisfy((e) => isDriverError(e, 'CONFIG_INVALID'));
+  });
+
+  it('raises an alarm when the relay stays energised after the pulse (welded contact)', async () => {
+    const { relay, lock, events } = await rig();
+    relay.setStuckOn(true);
+    await lock.unlock(100);
+    await until(() => events.some((e) => e.name === 'alarm'), 2000, 'alarm');
+    const alarm = events.find((e) => e.name === 'alarm')?.payload as { reason: string };
+    expect(alarm.reason).toBe('relay_stuck_on');
+    relay.setStuckOn(false);
+  });
+
+  it('switches off by command when the board kept the relay on, without an alarm', async () => {
+    const { relay, lock, events, line } = await rig();
+    await lock.unlock(100);
+    // the board "forgot" its pulse timer: force the coil on with a plain FC05 behind the driver's back
+    relay.handle({ unit: 1, fn: 5, address: 0, value: 0xff00 });
+    await until(() => events.some((e) => e.name === 'relocked'), 2000, 'relocked');
+    expect(relay.coil(0)).toBe(false);
+    expect(line.recent.some((f) => f[1] === 5 && f[2] === 0 && f[3] === 0 && f[4] === 0 && f[5] === 0)).toBe(true);
+    expect(events.some((e) => e.name === 'alarm')).toBe(false);
+  });
+
+  it('reports the door contact and exit button as edge events', async () => {
+    const { relay, lock, events } = await rig();
+    await until(() => lock.doorState === 'closed', 1000, 'initial door state');
+    expect(relay.openDoor()).toBe(false); // locked
+    await lock.unlock(1000);
+    expect(relay.openDoor()).toBe(true);
+    await until(() => lock.doorState === 'open', 1000, 'door open');
+    relay.closeDoor();
+    await until(() => lock.doorState === 'closed', 1000, 'door closed');
+    relay.pressExit(100);
+    await until(() => events.some((e) => e.name === 'exit_button' && (e.payload as { state: string }).state === 'pressed'), 1000, 'exit pressed');
+    await until(() => lock.exitButtonState === 'released', 1000, 'exit released');
+    const doors = events.filter((e) => e.name === 'door').map((e) => (e.payload as { state: string; initial: boolean }));
+    expect(doors.map((d) => d.state)).toEqual(['closed', 'open', 'closed']);
+    expect(doors[0]?.initial).toBe(true);
+  });
+
+  it('fails an unlock fast with PORT_UNAVAILABLE while the port is unplugged, and works again after replug', async () => {
+    const { lock, network, bus } = await rig();
+    const healths: string[] = [];
+    bus.on('health', (h) => healths.push(h.health));
+    network.unplug('rs485');
+    await until(() => bus.health === 'degraded', 1000, 'degraded');
+    await expect(lock.unlock(200)).rejects.toSatisfy((e) => isDriverError(e, 'PORT_UNAVAILABLE'));
+    network.plug('rs485');
+    await until(() => bus.health === 'up', 3000, 'reconnected');
+    await expect(lock.unlock(200)).resolves.toMatchObject({ pulse_ms: 200 });
+    expect(healths).toEqual(['degraded', 'up']);
+    expect(bus.stats().reconnects).toBeGreaterThanOrEqual(1);
+  });
+
+  it('stop() removes its timers: no more input reads after stop', async () => {
+    const { lock, line } = await rig();
+    await sleep(60);
+    await lock.stop();
+    await sleep(30);
+    const before = line.stats.requests;
+    await sleep(100);
+    expect(line.stats.requests).toBe(before);
+  });
+});
