@@ -1,0 +1,110 @@
+/**
+ * A tiny WebAssembly SIMD kernel for the 1:N match: scores[i] = gallery[i] · query for 128-d
+ * float32 rows. Plain JS does 100,000 rows in ~12 ms here; this does it in a fraction, which
+ * keeps a village-sized gallery far below a frame's budget.
+ *
+ * The module is assembled below from its opcodes (no toolchain, nothing converted at run
+ * time). Its text form:
+ *
+ *   (func (export "scores") (param $g i32) (param $q i32) (param $out i32) (param $n i32)
+ *     (block (loop
+ *       (br_if 1 (i32.eqz (local.get $n)))
+ *       (f32.store (local.get $out) (hsum (tree-sum of f32x4.mul (v128.load $g+16k) (v128.load $q+16k)) k=0..31)))
+ *       $g += 512; $out += 4; $n -= 1; (br 0))))
+ *
+ * The 32 products are summed as a balanced tree so the adds do not wait on one another.
+ */
+
+const LANES = 32; // 128 floats = 32 × f32x4
+
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) b |= 0x80;
+    out.push(b);
+  } while (n !== 0);
+  return out;
+}
+
+function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) { out.push(b); return out; }
+    out.push(b | 0x80);
+  }
+}
+
+const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
+const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
+const str = (s: string): number[] => [...uleb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
+
+const LOCAL_GET = 0x20, LOCAL_SET = 0x21, LOCAL_TEE = 0x22;
+const I32_CONST = 0x41, I32_ADD = 0x6a, I32_SUB = 0x6b, I32_EQZ = 0x45;
+const F32_ADD = 0x92, F32_STORE = 0x38;
+const SIMD = 0xfd, V128_LOAD = 0x00, F32X4_EXTRACT = 0x1f, F32X4_ADD = 0xe4, F32X4_MUL = 0xe6;
+const BLOCK = 0x02, LOOP = 0x03, BR = 0x0c, BR_IF = 0x0d, END = 0x0b, VOID = 0x40;
+const [G, Q, OUT, N, ACC] = [0, 1, 2, 3, 4];
+
+function product(k: number): number[] {
+  const memarg = [...uleb(2), ...uleb(16 * k)]; // align 2^2 (floats), offset
+  return [LOCAL_GET, G, SIMD, ...uleb(V128_LOAD), ...memarg, LOCAL_GET, Q, SIMD, ...uleb(V128_LOAD), ...memarg, SIMD, ...uleb(F32X4_MUL)];
+}
+
+function treeSum(lo: number, hi: number): number[] {
+  if (hi - lo === 1) return product(lo);
+  const mid = (lo + hi) >> 1;
+  return [...treeSum(lo, mid), ...treeSum(mid, hi), SIMD, ...uleb(F32X4_ADD)];
+}
+
+function buildModule(): Uint8Array {
+  const lane = (i: number): number[] => [LOCAL_GET, ACC, SIMD, ...uleb(F32X4_EXTRACT), i];
+  const body = [
+    ...uleb(1), ...uleb(1), 0x7b, // one local: v128
+    BLOCK, VOID, LOOP, VOID,
+    LOCAL_GET, N, I32_EQZ, BR_IF, 1,
+    LOCAL_GET, OUT,
+    ...treeSum(0, LANES), LOCAL_TEE, ACC, SIMD, ...uleb(F32X4_EXTRACT), 0,
+    ...lane(1), F32_ADD, ...lane(2), F32_ADD, ...lane(3), F32_ADD,
+    F32_STORE, ...uleb(2), ...uleb(0),
+    LOCAL_GET, G, I32_CONST, ...sleb(4 * 128), I32_ADD, LOCAL_SET, G,
+    LOCAL_GET, OUT, I32_CONST, ...sleb(4), I32_ADD, LOCAL_SET, OUT,
+    LOCAL_GET, N, I32_CONST, ...sleb(1), I32_SUB, LOCAL_SET, N,
+    BR, 0, END, END, END,
+  ];
+  const bytes = [
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, vec([[0x60, ...vec([[0x7f], [0x7f], [0x7f], [0x7f]]), 0x00]])), // type (i32×4) → ()
+    ...section(3, vec([[0x00]])), // one function of type 0
+    ...section(5, vec([[0x00, 0x01]])), // one memory, at least 1 page, grows on demand
+    ...section(7, vec([[...str('scores'), 0x00, 0x00], [...str('memory'), 0x02, 0x00]])),
+    ...section(10, vec([[...uleb(body.length), ...body]])),
+  ];
+  return Uint8Array.from(bytes);
+}
+
+// lib ES2023 carries no WebAssembly types (they live in lib.dom); the little we use:
+interface WasmMemory { readonly buffer: ArrayBuffer; grow(pages: number): number }
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: unknown };
+}
+const Wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+export interface DotKernel {
+  memory: WasmMemory;
+  scores(galleryPtr: number, queryPtr: number, outPtr: number, rows: number): void;
+}
+
+let compiled: object | undefined;
+
+/** A fresh instance (own memory) of the kernel; synchronous, the module is a few hundred bytes. */
+export function createDotKernel(): DotKernel {
+  compiled ??= new Wasm.Module(buildModule());
+  const inst = new Wasm.Instance(compiled, {});
+  const ex = inst.exports as unknown as { memory: WasmMemory; scores: DotKernel['scores'] };
+  return { memory: ex.memory, scores: ex.scores };
+}

@@ -1,0 +1,253 @@
+/**
+ * The face engine: detect → quality → landmarks/align → descriptor → liveness, on one packed
+ * RGB frame. It runs in the inference worker (see engine-worker.ts) for the door, and in
+ * process for the `faces` CLI. Only the largest face (the one nearest the door) is analysed
+ * unless `allFaces` is asked for (enrolment and identify report every face).
+ */
+import { ModelError } from './errors.ts';
+import { readModel, type ModelRoots } from './manifest.ts';
+import { checkQuality, poseFromLandmarks, sharpness, type Box, type FaceQuality, type QualityFailure, type QualityGate } from './quality.ts';
+import { loadFaceApiNet, loadGraph, loadRuntime, type GraphModel, type Runtime } from './runtime.ts';
+import type * as TfModule from '@tensorflow/tfjs';
+
+export const DESCRIPTOR_LENGTH = 128;
+/** Frames larger than this are refused: a camera never sends them and decoding would eat memory. */
+export const MAX_FRAME_SIDE = 4096;
+
+export interface RgbFrame {
+  width: number;
+  height: number;
+  /** Packed RGB, width × height × 3 bytes. */
+  data: Uint8Array;
+}
+
+export interface EngineOptions {
+  /** Tiny face detector input size (multiple of 32); 320 is the speed/recall sweet spot at a door. */
+  detectorInputSize: number;
+  detectorMinScore: number;
+  /** Load the antispoof and liveness models. */
+  liveness: boolean;
+  roots?: ModelRoots;
+}
+
+export interface AnalyseOptions {
+  allFaces: boolean;
+  /** When given, a face failing the gate gets no descriptor (saves ~35 ms per frame). */
+  gate: QualityGate | null;
+  liveness: boolean;
+}
+
+export interface Liveness {
+  /** Human's antispoof score: 1 = a real face, 0 = a photo or screen. */
+  real: number;
+  /** Human's liveness score: 1 = live. */
+  live: number;
+}
+
+export interface FaceAnalysis {
+  box: Box;
+  score: number;
+  quality: FaceQuality;
+  rejected: QualityFailure | null;
+  /** Unit-length descriptor, or null when the quality gate rejected the face. */
+  descriptor: Float32Array | null;
+  liveness: Liveness | null;
+}
+
+export interface StageTimes { detect: number; landmarks: number; descriptor: number; liveness: number }
+
+export interface FrameAnalysis {
+  width: number;
+  height: number;
+  /** Faces the detector found (all of them, even when only the largest was analysed). */
+  faceCount: number;
+  faces: FaceAnalysis[];
+  times: StageTimes;
+}
+
+export function validateFrame(frame: RgbFrame): void {
+  const { width, height, data } = frame;
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
+    throw new ModelError('IMAGE_INVALID', `frame size ${width}×${height} is not a positive integer size`);
+  }
+  if (width > MAX_FRAME_SIDE || height > MAX_FRAME_SIDE) {
+    throw new ModelError('IMAGE_INVALID', `frame ${width}×${height} exceeds ${MAX_FRAME_SIDE} px per side`);
+  }
+  if (!(data instanceof Uint8Array) || data.length !== width * height * 3) {
+    throw new ModelError('IMAGE_INVALID', `frame data has ${data?.length ?? 0} bytes, expected ${width * height * 3} (packed RGB)`);
+  }
+}
+
+export function normalise(v: Float32Array): Float32Array {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += (v[i] ?? 0) ** 2;
+  const n = Math.sqrt(s);
+  if (!(n > 1e-6)) throw new ModelError('GALLERY_INVALID', 'descriptor has zero length');
+  const out = new Float32Array(v.length);
+  for (let i = 0; i < v.length; i++) out[i] = (v[i] ?? 0) / n;
+  return out;
+}
+
+type Tensor3D = TfModule.Tensor3D;
+
+export class FaceEngine {
+  private rt: Runtime | undefined;
+  private antispoof: GraphModel | undefined;
+  private liveness: GraphModel | undefined;
+  // reused between frames: the frame as float32 for tfjs (allocation-aware hot loop)
+  private floatBuf = new Float32Array(0);
+
+  constructor(private readonly opts: EngineOptions) {}
+
+  async start(): Promise<void> {
+    const names = ['tinyFaceDetector', 'faceLandmark68', 'faceRecognition', ...(this.opts.liveness ? (['antispoof', 'liveness'] as const) : [])] as const;
+    // verify every file before loading any, so a damaged install fails fast and names the file
+    const models = await Promise.all(names.map((n) => readModel(n, this.opts.roots)));
+    const rt = await loadRuntime();
+    const byName = new Map(models.map((m) => [m.name, m]));
+    const get = (n: (typeof names)[number]) => byName.get(n) as NonNullable<ReturnType<typeof byName.get>>;
+    loadFaceApiNet(rt, rt.faceapi.nets.tinyFaceDetector, get('tinyFaceDetector'));
+    loadFaceApiNet(rt, rt.faceapi.nets.faceLandmark68Net, get('faceLandmark68'));
+    loadFaceApiNet(rt, rt.faceapi.nets.faceRecognitionNet, get('faceRecognition'));
+    if (this.opts.liveness) {
+      this.antispoof = await loadGraph(rt, get('antispoof'));
+      this.liveness = await loadGraph(rt, get('liveness'));
+    }
+    this.rt = rt;
+    // warm-up: the first inference compiles wasm kernels; pay it at start, not at the door
+    const warm = { width: 64, height: 64, data: new Uint8Array(64 * 64 * 3).fill(128) };
+    await this.analyse(warm, { allFaces: false, gate: null, liveness: this.opts.liveness });
+    await this.warmNets();
+  }
+
+  stop(): void {
+    this.antispoof?.dispose();
+    this.liveness?.dispose();
+    this.antispoof = undefined;
+    this.liveness = undefined;
+  }
+
+  private async warmNets(): Promise<void> {
+    const rt = this.runtime();
+    const face = rt.tf.zeros([150, 150, 3]) as Tensor3D;
+    try {
+      await rt.faceapi.nets.faceLandmark68Net.detectLandmarks(face as never);
+      await rt.faceapi.nets.faceRecognitionNet.computeFaceDescriptor(face as never);
+      if (this.antispoof && this.liveness) this.livenessOf(face, { x: 0, y: 0, width: 150, height: 150 }, 150, 150);
+    } finally {
+      face.dispose();
+    }
+  }
+
+  private runtime(): Runtime {
+    if (!this.rt) throw new ModelError('ENGINE_STOPPED', 'face engine not started');
+    return this.rt;
+  }
+
+  private toTensor(frame: RgbFrame): Tensor3D {
+    const n = frame.data.length;
+    if (this.floatBuf.length < n) this.floatBuf = new Float32Array(n);
+    const buf = this.floatBuf.length === n ? this.floatBuf : this.floatBuf.subarray(0, n);
+    const src = frame.data;
+    for (let i = 0; i < n; i++) buf[i] = src[i] as number;
+    return this.runtime().tf.tensor3d(buf, [frame.height, frame.width, 3], 'float32');
+  }
+
+  async analyse(frame: RgbFrame, opts: AnalyseOptions): Promise<FrameAnalysis> {
+    validateFrame(frame);
+    const rt = this.runtime();
+    const { faceapi, tf } = rt;
+    const times: StageTimes = { detect: 0, landmarks: 0, descriptor: 0, liveness: 0 };
+    const input = this.toTensor(frame);
+    try {
+      const t = performance.now();
+      const detOpts = new faceapi.TinyFaceDetectorOptions({ inputSize: this.opts.detectorInputSize, scoreThreshold: this.opts.detectorMinScore });
+      const detections = await faceapi.nets.tinyFaceDetector.locateFaces(input as never, detOpts);
+      times.detect = performance.now() - t;
+      const usable = detections.filter((d) => d.box.width >= 8 && d.box.height >= 8);
+      // the largest face is the person at the door; others are passers-by behind them
+      usable.sort((a, b) => b.box.area - a.box.area);
+      const chosen = opts.allFaces ? usable : usable.slice(0, 1);
+      const faces: FaceAnalysis[] = [];
+      for (const det of chosen) {
+        faces.push(await this.analyseFace(rt, frame, input, det, opts, times));
+      }
+      return { width: frame.width, height: frame.height, faceCount: usable.length, faces, times };
+    } finally {
+      input.dispose();
+      void tf; // tensors of the nets are disposed inside face-api; nothing else is kept
+    }
+  }
+
+  private async analyseFace(
+    rt: Runtime,
+    frame: RgbFrame,
+    input: Tensor3D,
+    det: InstanceType<Runtime['faceapi']['FaceDetection']>,
+    opts: AnalyseOptions,
+    times: StageTimes,
+  ): Promise<FaceAnalysis> {
+    const { faceapi } = rt;
+    let t = performance.now();
+    const box = det.box.clipAtImageBorders(frame.width, frame.height).floor();
+    const [crop] = await faceapi.extractFaceTensors(input as never, [box]);
+    let landmarks;
+    try {
+      landmarks = (await faceapi.nets.faceLandmark68Net.detectLandmarks(crop as never)) as InstanceType<Runtime['faceapi']['FaceLandmarks68']>;
+    } finally {
+      (crop as unknown as Tensor3D | undefined)?.dispose();
+    }
+    const shifted = landmarks.shiftBy<typeof landmarks>(box.x, box.y);
+    const plainBox: Box = { x: box.x, y: box.y, width: box.width, height: box.height };
+    const quality: FaceQuality = {
+      faceSize: Math.min(box.width, box.height),
+      sharpness: sharpness(frame.data, frame.width, frame.height, plainBox),
+      ...poseFromLandmarks(shifted.positions),
+    };
+    times.landmarks += performance.now() - t;
+    const rejected = opts.gate ? checkQuality(quality, opts.gate) : null;
+    const result: FaceAnalysis = { box: plainBox, score: det.score, quality, rejected, descriptor: null, liveness: null };
+    if (rejected) return result;
+
+    t = performance.now();
+    const aligned = shifted.align();
+    const [face] = await faceapi.extractFaceTensors(input as never, [aligned]);
+    try {
+      const raw = (await faceapi.nets.faceRecognitionNet.computeFaceDescriptor(face as never)) as Float32Array;
+      result.descriptor = normalise(raw);
+    } finally {
+      (face as unknown as Tensor3D | undefined)?.dispose();
+    }
+    times.descriptor += performance.now() - t;
+
+    if (opts.liveness && this.antispoof && this.liveness) {
+      t = performance.now();
+      result.liveness = this.livenessOf(input, plainBox, frame.width, frame.height);
+      times.liveness += performance.now() - t;
+    }
+    return result;
+  }
+
+  /** Human's antispoof (128×128) and liveness (32×32) on the face box enlarged by half, values 0..1. */
+  private livenessOf(input: Tensor3D, box: Box, width: number, height: number): Liveness {
+    const tf = this.runtime().tf;
+    const antispoof = this.antispoof;
+    const liveness = this.liveness;
+    if (!antispoof || !liveness) return { real: 0, live: 0 };
+    const cx = box.x + box.width / 2;
+    const cy = box.y + box.height / 2;
+    const side = Math.max(box.width, box.height) * 1.5;
+    const y1 = (cy - side / 2) / height;
+    const x1 = (cx - side / 2) / width;
+    const y2 = (cy + side / 2) / height;
+    const x2 = (cx + side / 2) / width;
+    return tf.tidy(() => {
+      const batch = tf.expandDims(input, 0) as TfModule.Tensor4D;
+      const a = tf.div(tf.image.cropAndResize(batch, [[y1, x1, y2, x2]], [0], [128, 128]), 255);
+      const l = tf.div(tf.image.cropAndResize(batch, [[y1, x1, y2, x2]], [0], [32, 32]), 255);
+      const real = (antispoof.execute(a) as TfModule.Tensor).dataSync()[0] ?? 0;
+      const live = (liveness.execute(l) as TfModule.Tensor).dataSync()[0] ?? 0;
+      return { real, live };
+    });
+  }
+}

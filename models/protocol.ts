@@ -1,0 +1,26 @@
+/** Messages between the EngineClient (main thread) and the inference worker. */
+import type { AnalyseOptions, EngineOptions, FaceAnalysis, RgbFrame, StageTimes } from './face-engine.ts';
+import type { GallerySearch } from './gallery.ts';
+import type { ModelErrorCode } from './errors.ts';
+
+export interface Recognition {
+  faceCount: number;
+  /** The largest face, analysed; null when no face was found. */
+  face: Omit<FaceAnalysis, 'descriptor'> | null;
+  /** Top-2 over the gallery; null when the face was rejected by the gate or absent. */
+  match: GallerySearch | null;
+  times: StageTimes & { match: number };
+}
+
+export type WorkerRequest =
+  | { id: number; op: 'start'; engine: EngineOptions }
+  | { id: number; op: 'recognise'; frame: RgbFrame; opts: AnalyseOptions }
+  | { id: number; op: 'analyse'; frame: RgbFrame; opts: AnalyseOptions }
+  | { id: number; op: 'gallery.add'; villagerId: string; descriptors: Float32Array[] }
+  | { id: number; op: 'gallery.remove'; villagerId: string }
+  | { id: number; op: 'gallery.replace'; entries: Array<{ villagerId: string; descriptors: Float32Array[] }> }
+  | { id: number; op: 'stop' };
+
+export type WorkerResponse =
+  | { id: number; ok: true; result: unknown }
+  | { id: number; ok: false; error: { code: ModelErrorCode; message: string; details?: Record<string, unknown> } };
