@@ -1,0 +1,176 @@
+/**
+ * Camera sources. `files` replays an image or a folder (tests, demo); `v4l2` and `rtsp` run
+ * ffmpeg as a child process writing raw RGB frames of a fixed size. A source only emits the
+ * frames it has; keeping only the newest is the pipeline's job. A camera that disappears is
+ * reopened with exponential backoff and reported through `status`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { decodeImage } from '../../models/image.ts';
+import type { RgbFrame } from '../../models/face-engine.ts';
+import type { CameraConfig } from './config.ts';
+
+export type CameraStatus = { state: 'up' } | { state: 'down'; reason: string; retryInMs: number };
+
+export interface FrameSourceEvents {
+  frame: [RgbFrame];
+  status: [CameraStatus];
+}
+
+export interface FrameSource extends EventEmitter<FrameSourceEvents> {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface SourceOptions {
+  camera: CameraConfig;
+  width: number;
+  height: number;
+  frameRate: number;
+  retryMaxMs: number;
+  logger: Logger;
+  /** ffmpeg executable (tests substitute a script that writes raw frames). */
+  ffmpegPath?: string;
+}
+
+const IMAGE_EXT = new Set(['.jpg', '.jpeg', '.png', '.webp', '.bmp', '.tif', '.tiff']);
+
+export class FilesSource extends EventEmitter<FrameSourceEvents> implements FrameSource {
+  private timer: NodeJS.Timeout | null = null;
+  private frames: RgbFrame[] = [];
+  private index = 0;
+
+  constructor(private readonly opts: SourceOptions & { camera: Extract<CameraConfig, { kind: 'files' }> }) { super(); }
+
+  async start(): Promise<void> {
+    const p = this.opts.camera.path;
+    const files = (await stat(p)).isDirectory()
+      ? (await readdir(p)).filter((f) => IMAGE_EXT.has(path.extname(f).toLowerCase())).sort().map((f) => path.join(p, f))
+      : [p];
+    const decode = { maxSide: Math.max(this.opts.width, this.opts.height), maxInputPixels: 120_000_000 };
+    for (const f of files) {
+      try {
+        this.frames.push(await decodeImage(await readFile(f), decode));
+      } catch (err) {
+        this.opts.logger.warn({ file: f, err: (err as Error).message }, 'camera files: skipping an image that does not decode');
+      }
+    }
+    this.emit('status', { state: 'up' });
+    this.timer = setInterval(() => this.tick(), 1000 / this.opts.frameRate);
+  }
+
+  private tick(): void {
+    if (this.frames.length === 0) return;
+    if (this.index >= this.frames.length) {
+      if (!this.opts.camera.loop) return;
+      this.index = 0;
+    }
+    const f = this.frames[this.index++] as RgbFrame;
+    // a copy: the consumer transfers the buffer to the inference worker
+    this.emit('frame', { width: f.width, height: f.height, data: f.data.slice() });
+  }
+
+  stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    return Promise.resolve();
+  }
+}
+
+export function ffmpegArgs(camera: Exclude<CameraConfig, { kind: 'files' }>, width: number, height: number, frameRate: number): string[] {
+  const input = camera.kind === 'v4l2'
+    ? ['-f', 'v4l2', '-framerate', String(frameRate), '-i', camera.device]
+    : ['-rtsp_transport', 'tcp', '-i', camera.url];
+  return [
+    '-hide_banner', '-loglevel', 'error', '-nostdin',
+    ...input,
+    // scale and pad to exactly width×height so every frame has the same byte length
+    '-vf', `fps=${frameRate},scale=${width}:${height}:force_original_aspect_ratio=decrease,pad=${width}:${height}:(ow-iw)/2:(oh-ih)/2`,
+    '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1',
+  ];
+}
+
+export class FfmpegSource extends EventEmitter<FrameSourceEvents> implements FrameSource {
+  private child: ChildProcess | null = null;
+  private stopped = true;
+  private retryMs = 500;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private upTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly opts: SourceOptions & { camera: Exclude<CameraConfig, { kind: 'files' }> }) { super(); }
+
+  start(): Promise<void> {
+    this.stopped = false;
+    this.spawnOnce();
+    return Promise.resolve();
+  }
+
+  private spawnOnce(): void {
+    const { width, height, frameRate, camera } = this.opts;
+    const frameBytes = width * height * 3;
+    const child = spawn(this.opts.ffmpegPath ?? 'ffmpeg', ffmpegArgs(camera, width, height, frameRate), { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    let pending: Buffer[] = [];
+    let have = 0;
+    let stderr = '';
+    let sawFrame = false;
+    child.stdout?.on('data', (chunk: Buffer) => {
+      pending.push(chunk);
+      have += chunk.length;
+      while (have >= frameBytes) {
+        const all = Buffer.concat(pending);
+        const frame = new Uint8Array(frameBytes);
+        frame.set(all.subarray(0, frameBytes));
+        const rest = all.subarray(frameBytes);
+        pending = rest.length ? [rest] : [];
+        have = rest.length;
+        if (!sawFrame) {
+          sawFrame = true;
+          this.emit('status', { state: 'up' });
+          // only a camera that stays up for a while earns a fresh backoff
+          this.upTimer = setTimeout(() => { this.retryMs = 500; }, 10_000);
+        }
+        this.emit('frame', { width, height, data: frame });
+      }
+    });
+    child.stderr?.on('data', (c: Buffer) => { stderr = (stderr + c.toString()).slice(-500); });
+    const onGone = (reason: string): void => {
+      if (this.child !== child) return;
+      this.child = null;
+      if (this.upTimer) clearTimeout(this.upTimer);
+      if (this.stopped) return;
+      const retryInMs = this.retryMs;
+      this.retryMs = Math.min(this.retryMs * 2, this.opts.retryMaxMs);
+      this.opts.logger.warn({ reason, retryInMs }, 'camera down; reopening');
+      this.emit('status', { state: 'down', reason, retryInMs });
+      this.retryTimer = setTimeout(() => this.spawnOnce(), retryInMs);
+    };
+    child.on('error', (err) => onGone(`cannot run ffmpeg: ${err.message}`));
+    child.on('exit', (code, signal) => onGone(`ffmpeg exited (${signal ?? code}) ${stderr.trim()}`.trim()));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.upTimer) clearTimeout(this.upTimer);
+    const child = this.child;
+    this.child = null;
+    if (child && child.exitCode === null) {
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      await exited;
+    }
+  }
+}
+
+export function createFrameSource(opts: SourceOptions): FrameSource {
+  const camera = opts.camera;
+  switch (camera.kind) {
+    case 'files': return new FilesSource({ ...opts, camera });
+    case 'v4l2':
+    case 'rtsp': return new FfmpegSource({ ...opts, camera });
+  }
+}

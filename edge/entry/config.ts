@@ -1,0 +1,74 @@
+/**
+ * Config slice of the entry pipeline (key `entry` in the config file). Every threshold is a
+ * named option with a documented default; docs/faces.md explains how the defaults were chosen.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+
+const Section = <T extends Parameters<typeof Type.Object>[0]>(props: T, description: string) =>
+  Type.Object(props, { additionalProperties: false, default: {}, description });
+
+export const MatchSchema = Section({
+  threshold: Type.Number({ minimum: 0, maximum: 2, default: 0.28, description: 'Largest distance between unit descriptors that may count as the same person (face-api raw ≈ 0.39). Different people in the sample photos come as close as 0.30' }),
+  margin: Type.Number({ minimum: 0, maximum: 2, default: 0.06, description: 'The second-best villager must be at least this much farther than the best' }),
+  k: Type.Integer({ minimum: 1, maximum: 20, default: 2, description: 'Frames that must agree on the same villager...' }),
+  n: Type.Integer({ minimum: 1, maximum: 30, default: 3, description: '...among the last n frames with a face' }),
+  cooldownMs: Type.Integer({ minimum: 0, maximum: 600_000, default: 8000, description: 'After a decision, the same face is not decided again for this long (unless it leaves the frame)' }),
+  faceGoneFrames: Type.Integer({ minimum: 1, maximum: 100, default: 5, description: 'Consecutive frames without a face after which the person has left and the window resets' }),
+}, 'Matching a face against the gallery');
+
+export const QualitySchema = Section({
+  minFaceSize: Type.Integer({ minimum: 20, maximum: 2000, default: 80, description: 'Smallest face (box side, px) analysed: farther people are not at the door yet' }),
+  minSharpness: Type.Number({ minimum: 0, default: 0.05, description: 'Laplacian/intensity variance ratio below which the face is too blurred' }),
+  maxYaw: Type.Number({ minimum: 0, maximum: 90, default: 40, description: 'Largest head turn (degrees)' }),
+  maxPitch: Type.Number({ minimum: 0, maximum: 90, default: 35, description: 'Largest head nod (degrees)' }),
+  maxRoll: Type.Number({ minimum: 0, maximum: 90, default: 30, description: 'Largest head tilt (degrees)' }),
+}, 'Quality gate before the descriptor is computed');
+
+export const LivenessSchema = Section({
+  enabled: Type.Boolean({ default: true, description: 'Check every face for a photo or a screen held up to the camera' }),
+  minReal: Type.Number({ minimum: 0, maximum: 1, default: 0.3, description: "Human's antispoof score below which the face is a spoof" }),
+  minLive: Type.Number({ minimum: 0, maximum: 1, default: 0.1, description: "Human's liveness score below which the face is a spoof" }),
+}, 'Presentation-attack checks');
+
+export const CameraSchema = Type.Union([
+  Type.Object({
+    kind: Type.Literal('files'),
+    path: Type.String({ minLength: 1, description: 'An image file or a folder of images, replayed in name order' }),
+    loop: Type.Boolean({ default: true }),
+  }, { additionalProperties: false }),
+  Type.Object({
+    kind: Type.Literal('v4l2'),
+    device: Type.String({ minLength: 1, default: '/dev/video0' }),
+  }, { additionalProperties: false }),
+  Type.Object({
+    kind: Type.Literal('rtsp'),
+    url: Type.String({ minLength: 1, pattern: '^rtsps?://' }),
+  }, { additionalProperties: false }),
+], { default: { kind: 'v4l2', device: '/dev/video0' }, description: 'Where frames come from' });
+
+export const EntryConfigSchema = Type.Object({
+  faceEnabled: Type.Boolean({ default: true, description: 'Run face recognition at the door (QR and card always work)' }),
+  camera: CameraSchema,
+  frameWidth: Type.Integer({ minimum: 64, maximum: 4096, default: 640 }),
+  frameHeight: Type.Integer({ minimum: 64, maximum: 4096, default: 480 }),
+  frameRate: Type.Number({ minimum: 0.2, maximum: 60, default: 8, description: 'Frames per second asked of the camera; stale frames are dropped anyway' }),
+  cameraRetryMaxMs: Type.Integer({ minimum: 500, maximum: 300_000, default: 30_000, description: 'Longest wait between attempts to reopen a camera that disappeared' }),
+  detectorInputSize: Type.Integer({ minimum: 128, maximum: 608, multipleOf: 32, default: 320 }),
+  detectorMinScore: Type.Number({ minimum: 0.05, maximum: 0.99, default: 0.5 }),
+  match: MatchSchema,
+  quality: QualitySchema,
+  liveness: LivenessSchema,
+  keyFile: Type.String({ minLength: 1, default: 'keys/face-templates.key', description: 'AES-256 key for face templates, relative to dataDir; created at first start (mode 0600); never inside the database' }),
+  qrPublicKeyFile: Type.String({ default: 'keys/qr-public.pem', description: 'Ed25519 public key (PEM) that signs entry QR codes, relative to dataDir' }),
+  qrMaxLifetimeS: Type.Integer({ minimum: 10, maximum: 86_400, default: 300, description: 'Longest validity a QR token may claim' }),
+  qrClockSkewS: Type.Integer({ minimum: 0, maximum: 600, default: 30 }),
+  unlockPulseMs: Type.Integer({ minimum: 100, maximum: 60_000, default: 3000, description: 'How long the lock stays released' }),
+  storePhotos: Type.Boolean({ default: false, description: 'Keep enrolment photos (faces are personal data: off unless a maintainer needs them)' }),
+  photoDir: Type.String({ default: 'faces/photos', description: 'Where enrolment photos go when storePhotos is on, relative to dataDir' }),
+}, { additionalProperties: false, default: {} });
+
+export type EntryConfig = Static<typeof EntryConfigSchema>;
+export type MatchConfig = Static<typeof MatchSchema>;
+export type QualityConfig = Static<typeof QualitySchema>;
+export type LivenessConfig = Static<typeof LivenessSchema>;
+export type CameraConfig = Static<typeof CameraSchema>;

@@ -1,0 +1,86 @@
+/**
+ * Door decisions as pure functions. The face decision is a small state machine over frame
+ * verdicts: k of the last n frames with a face must name the same villager; a decision is
+ * not repeated for the same person within the cooldown; a run of empty frames means the
+ * person left. The policy then decides whether an identified villager may enter.
+ */
+import type { MatchConfig } from './config.ts';
+
+export type FrameVerdict =
+  | { kind: 'no_face' }
+  | { kind: 'low_quality'; why: string }
+  | { kind: 'spoof'; real: number; live: number }
+  | { kind: 'unknown'; distance: number | null; margin: number | null }
+  | { kind: 'candidate'; villagerId: string; distance: number; margin: number };
+
+export type FaceOutcome =
+  | { kind: 'matched'; villagerId: string; distance: number; margin: number; frames: number }
+  | { kind: 'unknown' | 'low_quality' | 'spoof'; frames: number; detail: string };
+
+export interface WindowState {
+  window: FrameVerdict[];
+  noFaceRun: number;
+  last: { key: string; at: number } | null;
+}
+
+export const initialWindow = (): WindowState => ({ window: [], noFaceRun: 0, last: null });
+
+/** The match rule on one frame: under the threshold and clear of the runner-up by the margin. */
+export function matchVerdict(best: { villagerId: string; distance: number } | null, second: { distance: number } | null, cfg: Pick<MatchConfig, 'threshold' | 'margin'>): FrameVerdict {
+  if (!best) return { kind: 'unknown', distance: null, margin: null };
+  const margin = second ? second.distance - best.distance : 2 - best.distance;
+  if (best.distance <= cfg.threshold && margin >= cfg.margin) return { kind: 'candidate', villagerId: best.villagerId, distance: best.distance, margin };
+  return { kind: 'unknown', distance: best.distance, margin };
+}
+
+const keyOf = (o: FaceOutcome): string => (o.kind === 'matched' ? `matched:${o.villagerId}` : o.kind);
+
+export function stepWindow(s: WindowState, v: FrameVerdict, now: number, cfg: MatchConfig): { state: WindowState; outcome: FaceOutcome | null } {
+  if (v.kind === 'no_face') {
+    const noFaceRun = s.noFaceRun + 1;
+    if (noFaceRun >= cfg.faceGoneFrames) return { state: { window: [], noFaceRun, last: null }, outcome: null };
+    return { state: { ...s, noFaceRun }, outcome: null };
+  }
+  const window = [...s.window, v].slice(-cfg.n);
+  let outcome: FaceOutcome | null = null;
+  const votes = new Map<string, Extract<FrameVerdict, { kind: 'candidate' }>[]>();
+  for (const w of window) if (w.kind === 'candidate') votes.set(w.villagerId, [...(votes.get(w.villagerId) ?? []), w]);
+  for (const [villagerId, list] of votes) {
+    if (list.length >= cfg.k) {
+      const latest = list[list.length - 1] as Extract<FrameVerdict, { kind: 'candidate' }>;
+      outcome = { kind: 'matched', villagerId, distance: latest.distance, margin: latest.margin, frames: window.length };
+    }
+  }
+  if (!outcome && window.length >= cfg.n) {
+    const count = (k: FrameVerdict['kind']) => window.filter((w) => w.kind === k).length;
+    const detail = window.map((w) => (w.kind === 'low_quality' ? w.why : w.kind)).join(',');
+    if (count('spoof') >= cfg.k) outcome = { kind: 'spoof', frames: window.length, detail };
+    else if (count('low_quality') > window.length / 2) outcome = { kind: 'low_quality', frames: window.length, detail };
+    else outcome = { kind: 'unknown', frames: window.length, detail };
+  }
+  if (!outcome) return { state: { window, noFaceRun: 0, last: s.last }, outcome: null };
+  // a decision needs fresh evidence next time; the same decision is not repeated within the cooldown
+  const key = keyOf(outcome);
+  if (s.last && s.last.key === key && now - s.last.at < cfg.cooldownMs) return { state: { window: [], noFaceRun: 0, last: s.last }, outcome: null };
+  return { state: { window: [], noFaceRun: 0, last: { key, at: now } }, outcome };
+}
+
+/** What the policy needs to know of a villager (from the ledger's villagers table). */
+export interface VillagerStanding {
+  id: string;
+  status: 'active' | 'blocked' | 'left';
+  faceConsentAt: string | null;
+  debt: number;
+}
+
+export type EntryMethod = 'face' | 'qr' | 'card';
+export type PolicyVerdict = 'admit' | 'unknown' | 'blocked' | 'no_consent' | 'store_busy';
+
+export function doorPolicy(v: VillagerStanding | undefined, method: EntryMethod, storeBusy: boolean): PolicyVerdict {
+  if (!v || v.status === 'left') return 'unknown';
+  if (v.status === 'blocked' || v.debt > 0) return 'blocked';
+  // a template without consent should not exist; if consent was withdrawn meanwhile, the face does not open
+  if (method === 'face' && v.faceConsentAt === null) return 'no_consent';
+  if (storeBusy) return 'store_busy';
+  return 'admit';
+}

@@ -1,0 +1,271 @@
+/**
+ * The entry pipeline: frames → inference worker → k-of-n decision → door policy → unlock;
+ * and scanned QR codes / passbook cards → the same policy → unlock. Every decision is an
+ * event with its reason, and a row in entry_events.
+ *
+ * Only the newest frame is analysed: while the worker is busy, an arriving frame replaces
+ * the waiting one (counted as dropped), never queues behind it.
+ */
+import { EventEmitter } from 'node:events';
+import type { KeyObject } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { RgbFrame } from '../../models/face-engine.ts';
+import type { Recognition } from '../../models/protocol.ts';
+import type { AnalyseOptions } from '../../models/face-engine.ts';
+import { isModelError } from '../../models/errors.ts';
+import { isEdgeError } from '../errors.ts';
+import type { Db } from '../ledger/db.ts';
+import type { EntryConfig } from './config.ts';
+import { classifyScan, consumeQrToken, getCard, verifyQrToken } from './credentials.ts';
+import { doorPolicy, initialWindow, matchVerdict, stepWindow, type EntryMethod, type FrameVerdict, type VillagerStanding, type WindowState } from './decision.ts';
+import type { FrameSource } from './camera.ts';
+import { loadGallery, type GalleryEntry } from './templates.ts';
+
+/** The lock as the pipeline needs it (drivers/lock's LockDriver fits). */
+export interface DoorLock { unlock(pulseMs: number): Promise<unknown> }
+/** The store session engine's answer to "is someone shopping?" (#5). */
+export interface StoreOccupancy { isStoreBusy(): boolean }
+/** The inference worker as the pipeline needs it (models/engine-client.ts fits). */
+export interface FaceRecogniser {
+  recognise(frame: RgbFrame, opts: Omit<AnalyseOptions, 'allFaces'>): Promise<Recognition>;
+  replaceGallery(entries: GalleryEntry[]): Promise<number>;
+  addTemplates(villagerId: string, descriptors: Float32Array[]): Promise<number>;
+  removeVillager(villagerId: string): Promise<number>;
+}
+
+export type EntryDecisionKind = 'matched' | 'unknown' | 'low_quality' | 'spoof' | 'blocked' | 'store_busy' | 'no_consent' | 'invalid_code';
+
+export interface EntryDecision {
+  at: number;
+  by: EntryMethod;
+  decision: EntryDecisionKind;
+  villagerId: string | null;
+  unlocked: boolean;
+  detail: Record<string, unknown>;
+  /** Frame arrival (or scan) → lock confirmed, ms; null when the door did not open. */
+  latencyMs: number | null;
+}
+
+export interface FrameReport {
+  verdict: FrameVerdict;
+  times: Recognition['times'] | null;
+  /** Frame arrival → verdict, ms. */
+  totalMs: number;
+}
+
+export interface EntryEvents {
+  decision: [EntryDecision];
+  frame: [FrameReport];
+  /** A frame that could not be analysed or a lock that failed: logged, the loop goes on. */
+  fault: [{ where: 'frame' | 'unlock' | 'camera' | 'record'; message: string }];
+}
+
+export interface EntryPipelineDeps {
+  config: EntryConfig;
+  db: Db;
+  recogniser: FaceRecogniser | null;
+  lock: DoorLock;
+  store: StoreOccupancy;
+  camera: FrameSource | null;
+  templateKey: Buffer;
+  qrPublicKey: KeyObject | null;
+  logger: Logger;
+  now?: () => number;
+}
+
+interface PendingFrame { frame: RgbFrame; arrivedAt: number }
+
+export class EntryPipeline extends EventEmitter<EntryEvents> {
+  private state: WindowState = initialWindow();
+  private waiting: PendingFrame | null = null;
+  private busy = false;
+  private running = false;
+  private unlocking = false;
+  private idle: Promise<void> = Promise.resolve();
+  private markIdle: () => void = () => {};
+  readonly stats = { frames: 0, dropped: 0, analysed: 0, failed: 0 };
+  private readonly onFrame = (f: RgbFrame): void => this.offer(f);
+  private readonly onCameraStatus = (s: { state: string; reason?: string }): void => {
+    if (s.state === 'down') this.emit('fault', { where: 'camera', message: s.reason ?? 'down' });
+  };
+
+  constructor(private readonly deps: EntryPipelineDeps) { super(); }
+
+  private now(): number { return (this.deps.now ?? Date.now)(); }
+
+  async start(): Promise<void> {
+    if (this.deps.recogniser) await this.deps.recogniser.replaceGallery(loadGallery(this.deps.db, this.deps.templateKey));
+    this.running = true;
+    const cam = this.deps.camera;
+    if (cam && this.deps.recogniser && this.deps.config.faceEnabled) {
+      cam.on('frame', this.onFrame);
+      cam.on('status', this.onCameraStatus);
+      await cam.start();
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.waiting = null;
+    const cam = this.deps.camera;
+    if (cam) {
+      cam.off('frame', this.onFrame);
+      cam.off('status', this.onCameraStatus);
+      await cam.stop();
+    }
+    await this.idle;
+  }
+
+  /** Re-reads one villager's templates after enrolment or removal (CLI, admin page). */
+  async reloadVillager(villagerId: string): Promise<void> {
+    const r = this.deps.recogniser;
+    if (!r) return;
+    await r.removeVillager(villagerId);
+    const entry = loadGallery(this.deps.db, this.deps.templateKey).find((e) => e.villagerId === villagerId);
+    if (entry) await r.addTemplates(villagerId, entry.descriptors);
+  }
+
+  /** Hands a frame to the pipeline; the pipeline owns (and transfers) its buffer. */
+  offer(frame: RgbFrame): void {
+    if (!this.running || !this.deps.recogniser) return;
+    this.stats.frames++;
+    if (this.waiting) this.stats.dropped++;
+    this.waiting = { frame, arrivedAt: performance.now() };
+    if (!this.busy) this.pump();
+  }
+
+  private pump(): void {
+    this.busy = true;
+    this.idle = new Promise((resolve) => { this.markIdle = resolve; });
+    void this.drain().finally(() => {
+      this.busy = false;
+      this.markIdle();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.running && this.waiting) {
+      const job = this.waiting;
+      this.waiting = null;
+      await this.process(job);
+    }
+  }
+
+  private async process(job: PendingFrame): Promise<void> {
+    const cfg = this.deps.config;
+    const recogniser = this.deps.recogniser;
+    if (!recogniser) return;
+    let rec: Recognition;
+    try {
+      rec = await recogniser.recognise(job.frame, {
+        gate: cfg.quality,
+        liveness: cfg.liveness.enabled,
+      });
+      this.stats.analysed++;
+    } catch (err) {
+      this.stats.failed++;
+      const message = isModelError(err) ? `${err.code}: ${err.message}` : String(err);
+      this.deps.logger.warn({ err: message }, 'frame not analysed');
+      this.emit('fault', { where: 'frame', message });
+      return;
+    }
+    const verdict = this.verdictOf(rec);
+    this.emit('frame', { verdict, times: rec.times, totalMs: performance.now() - job.arrivedAt });
+    const { state, outcome } = stepWindow(this.state, verdict, this.now(), cfg.match);
+    this.state = state;
+    if (!outcome) return;
+    if (outcome.kind === 'matched') {
+      await this.admit('face', outcome.villagerId, { distance: outcome.distance, margin: outcome.margin, frames: outcome.frames }, job.arrivedAt);
+    } else {
+      this.record({ at: this.now(), by: 'face', decision: outcome.kind, villagerId: null, unlocked: false, detail: { frames: outcome.frames, seen: outcome.detail }, latencyMs: null });
+    }
+  }
+
+  private verdictOf(rec: Recognition): FrameVerdict {
+    const face = rec.face;
+    if (!face) return { kind: 'no_face' };
+    if (face.rejected) return { kind: 'low_quality', why: face.rejected };
+    const l = this.deps.config.liveness;
+    if (l.enabled && face.liveness && (face.liveness.real < l.minReal || face.liveness.live < l.minLive)) {
+      return { kind: 'spoof', real: face.liveness.real, live: face.liveness.live };
+    }
+    return matchVerdict(rec.match?.best ?? null, rec.match?.second ?? null, this.deps.config.match);
+  }
+
+  /** A line from the QR/card scanner. Resolves with the decision (also emitted). */
+  async presentCode(line: string): Promise<EntryDecision> {
+    const arrivedAt = performance.now();
+    const code = classifyScan(line);
+    const refuse = (by: EntryMethod, detail: Record<string, unknown>, villagerId: string | null = null): EntryDecision =>
+      this.record({ at: this.now(), by, decision: 'invalid_code', villagerId, unlocked: false, detail, latencyMs: null });
+    switch (code.kind) {
+      case 'garbage':
+        return refuse('card', { why: 'unreadable code' });
+      case 'card': {
+        const card = getCard(this.deps.db, code.cardNo);
+        if (!card) return refuse('card', { why: 'unknown card', card: code.cardNo });
+        if (card.revokedAt) return refuse('card', { why: 'card revoked', card: code.cardNo, revokedAt: card.revokedAt }, card.villagerId);
+        return this.admit('card', card.villagerId, { card: code.cardNo }, arrivedAt);
+      }
+      case 'qr': {
+        const key = this.deps.qrPublicKey;
+        if (!key) return refuse('qr', { why: 'no QR public key configured' });
+        try {
+          const claims = verifyQrToken(code.token, key, { maxLifetimeS: this.deps.config.qrMaxLifetimeS, clockSkewS: this.deps.config.qrClockSkewS }, this.now());
+          consumeQrToken(this.deps.db, claims, this.now());
+          return await this.admit('qr', claims.vid, { token: claims.tid }, arrivedAt);
+        } catch (err) {
+          if (isEdgeError(err, 'TOKEN_INVALID')) return refuse('qr', { why: (err.details?.why as string | undefined) ?? err.message });
+          throw err;
+        }
+      }
+    }
+  }
+
+  private standing(villagerId: string): VillagerStanding | undefined {
+    const r = this.deps.db.prepare('SELECT id, status, face_consent_at, debt FROM villagers WHERE id = ?').get(villagerId) as
+      { id: string; status: VillagerStanding['status']; face_consent_at: string | null; debt: number } | undefined;
+    return r && { id: r.id, status: r.status, faceConsentAt: r.face_consent_at, debt: r.debt };
+  }
+
+  private async admit(by: EntryMethod, villagerId: string, detail: Record<string, unknown>, arrivedAt: number): Promise<EntryDecision> {
+    const verdict = doorPolicy(this.standing(villagerId), by, this.deps.store.isStoreBusy() || this.unlocking);
+    const base = { at: this.now(), by, villagerId, detail };
+    switch (verdict) {
+      case 'unknown': return this.record({ ...base, decision: 'unknown', unlocked: false, latencyMs: null });
+      case 'blocked': return this.record({ ...base, decision: 'blocked', unlocked: false, latencyMs: null });
+      case 'no_consent': return this.record({ ...base, decision: 'no_consent', unlocked: false, latencyMs: null });
+      case 'store_busy': return this.record({ ...base, decision: 'store_busy', unlocked: false, latencyMs: null });
+      case 'admit': break;
+    }
+    this.unlocking = true;
+    try {
+      await this.deps.lock.unlock(this.deps.config.unlockPulseMs);
+      return this.record({ ...base, decision: 'matched', unlocked: true, latencyMs: performance.now() - arrivedAt });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      this.deps.logger.error({ err: message, villagerId }, 'unlock failed');
+      this.emit('fault', { where: 'unlock', message });
+      return this.record({ ...base, decision: 'matched', unlocked: false, latencyMs: null, detail: { ...detail, unlockError: message } });
+    } finally {
+      this.unlocking = false;
+    }
+  }
+
+  private record(d: EntryDecision): EntryDecision {
+    try {
+      this.deps.db.prepare('INSERT INTO entry_events (at, decision, by, villager_id, detail) VALUES (?, ?, ?, ?, ?)')
+        .run(new Date(d.at).toISOString(), d.decision, d.by, d.villagerId, JSON.stringify({ ...d.detail, unlocked: d.unlocked }));
+    } catch (err) {
+      // the door decision stands even if the event row cannot be written (disk full)
+      this.emit('fault', { where: 'record', message: (err as Error).message });
+    }
+    this.deps.logger.info({ decision: d.decision, by: d.by, villagerId: d.villagerId, unlocked: d.unlocked }, 'entry decision');
+    try {
+      this.emit('decision', d);
+    } catch (err) {
+      this.deps.logger.error({ err: (err as Error).message }, 'entry decision listener failed');
+    }
+    return d;
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Face templates at rest: descriptors encrypted with AES-256-GCM under a key kept in a file
+ * outside the database (created at first start, owner-only). The villager id is the GCM
+ * additional data, so a row copied onto another villager fails to decrypt.
+ * Data access functions take `db` first (ledger style).
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Db } from '../ledger/db.ts';
+import { EdgeError } from '../errors.ts';
+
+export const KEY_BYTES = 32;
+const DESCRIPTOR_BYTES = 128 * 4;
+
+/** Loads the template key, creating it (0600, folder 0700) when absent. */
+export function loadOrCreateTemplateKey(file: string): Buffer {
+  try {
+    const key = readFileSync(file);
+    if (key.length !== KEY_BYTES) throw new EdgeError('CONFIG_INVALID', `face template key ${file} has ${key.length} bytes, expected ${KEY_BYTES}`, { zh: '人脸模板密钥文件损坏' });
+    if (process.platform !== 'win32' && (statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+    return key;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const key = randomBytes(KEY_BYTES);
+  // 'wx': never overwrite a key another process created meanwhile (that would orphan its templates)
+  try {
+    writeFileSync(file, key, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return loadOrCreateTemplateKey(file);
+    throw err;
+  }
+  return key;
+}
+
+export interface SealedTemplate { nonce: Buffer; ciphertext: Buffer; tag: Buffer }
+
+export function sealDescriptor(key: Buffer, villagerId: string, descriptor: Float32Array): SealedTemplate {
+  const nonce = randomBytes(12);
+  const c = createCipheriv('aes-256-gcm', key, nonce);
+  c.setAAD(Buffer.from(villagerId, 'utf8'));
+  const plain = Buffer.from(descriptor.buffer, descriptor.byteOffset, descriptor.byteLength);
+  const ciphertext = Buffer.concat([c.update(plain), c.final()]);
+  return { nonce, ciphertext, tag: c.getAuthTag() };
+}
+
+export function openDescriptor(key: Buffer, villagerId: string, t: SealedTemplate): Float32Array {
+  try {
+    const d = createDecipheriv('aes-256-gcm', key, t.nonce);
+    d.setAAD(Buffer.from(villagerId, 'utf8'));
+    d.setAuthTag(t.tag);
+    const plain = Buffer.concat([d.update(t.ciphertext), d.final()]);
+    if (plain.length !== DESCRIPTOR_BYTES) throw new Error(`descriptor of ${plain.length} bytes`);
+    // copy into an aligned buffer: Buffer pools are not 4-byte aligned
+    return new Float32Array(new Uint8Array(plain).buffer);
+  } catch (err) {
+    throw new EdgeError('FACE_TEMPLATE_UNREADABLE', `face template of ${villagerId} cannot be decrypted (wrong key file or altered row)`, { cause: err, zh: '人脸模板无法解密（密钥不符或数据被改动）' });
+  }
+}
+
+export interface NewTemplate { descriptor: Float32Array; quality: number | null; source: string }
+
+interface TemplateRow { id: number; villager_id: string; nonce: Buffer; ciphertext: Buffer; tag: Buffer }
+
+/** Adds a villager's templates in one transaction; returns how many were written. */
+export function addTemplates(db: Db, key: Buffer, villagerId: string, templates: readonly NewTemplate[], at: string): number {
+  const stmt = db.prepare('INSERT INTO face_templates (villager_id, nonce, ciphertext, tag, quality, source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  return db.transaction(() => {
+    let n = 0;
+    for (const t of templates) {
+      const s = sealDescriptor(key, villagerId, t.descriptor);
+      n += stmt.run(villagerId, s.nonce, s.ciphertext, s.tag, t.quality, t.source, at).changes;
+    }
+    return n;
+  })();
+}
+
+/** Deletes every template of a villager (consent withdrawn); returns how many went. */
+export function removeTemplates(db: Db, villagerId: string): number {
+  return db.prepare('DELETE FROM face_templates WHERE villager_id = ?').run(villagerId).changes;
+}
+
+export function countTemplates(db: Db, villagerId: string): number {
+  return (db.prepare('SELECT count(*) AS n FROM face_templates WHERE villager_id = ?').get(villagerId) as { n: number }).n;
+}
+
+export interface GalleryEntry { villagerId: string; descriptors: Float32Array[] }
+
+/**
+ * Every template of villagers who still consent, decrypted, grouped per villager. Templates
+ * of a villager without consent on record are not loaded (and `purgeWithoutConsent` deletes them).
+ */
+export function loadGallery(db: Db, key: Buffer): GalleryEntry[] {
+  const rows = db.prepare(`SELECT t.id, t.villager_id, t.nonce, t.ciphertext, t.tag FROM face_templates t
+    JOIN villagers v ON v.id = t.villager_id WHERE v.face_consent_at IS NOT NULL ORDER BY t.villager_id, t.id`).all() as TemplateRow[];
+  const byVillager = new Map<string, Float32Array[]>();
+  for (const r of rows) {
+    const list = byVillager.get(r.villager_id) ?? [];
+    list.push(openDescriptor(key, r.villager_id, r));
+    byVillager.set(r.villager_id, list);
+  }
+  return [...byVillager].map(([villagerId, descriptors]) => ({ villagerId, descriptors }));
+}
+
+/** Deletes templates whose villager has no consent on record; returns how many went. */
+export function purgeWithoutConsent(db: Db): number {
+  return db.prepare(`DELETE FROM face_templates WHERE villager_id IN (SELECT id FROM villagers WHERE face_consent_at IS NULL)`).run().changes;
+}
