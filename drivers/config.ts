@@ -87,7 +87,7 @@ export const ScalesSchema = Section(
   {
     transport: TransportUrl('sim://rs485', 'Bus of the load-cell modules'),
     list: Type.Array(ScaleSchema, { default: [], description: 'One entry per scale; slots and unit ids must be unique' }),
-    poll_interval_ms: Int(200, 10, 60_000, 'Pause between the end of one sweep over all scales and the start of the next'),
+    poll_interval_ms: Int(200, 0, 60_000, 'Pause between the end of one sweep over all scales and the start of the next'),
     registers: ScaleRegisterMapSchema,
     stable_window: Int(4, 2, 50, 'Consecutive readings that must agree before a weight counts as stable'),
     stable_band_g: Type.Number({ default: 5, minimum: 0, description: 'Largest spread (max - min) of the window for a stable weight; covers the modules\' noise' }),
