@@ -3,6 +3,8 @@
  * named option with a documented default; docs/faces.md explains how the defaults were chosen.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { EdgeError } from '../errors.ts';
 
 const Section = <T extends Parameters<typeof Type.Object>[0]>(props: T, description: string) =>
   Type.Object(props, { additionalProperties: false, default: {}, description });
@@ -54,7 +56,7 @@ export const EntryConfigSchema = Type.Object({
   frameRate: Type.Number({ minimum: 0.2, maximum: 60, default: 8, description: 'Frames per second asked of the camera; stale frames are dropped anyway' }),
   cameraRetryMaxMs: Type.Integer({ minimum: 500, maximum: 300_000, default: 30_000, description: 'Longest wait between attempts to reopen a camera that disappeared' }),
   detectorInputSize: Type.Integer({ minimum: 128, maximum: 608, multipleOf: 32, default: 320 }),
-  detectorMinScore: Type.Number({ minimum: 0.05, maximum: 0.99, default: 0.5 }),
+  detectorMinScore: Type.Number({ minimum: 0.05, maximum: 0.99, default: 0.4, description: 'Tiny face detector confidence; 0.5 (face-api default) loses faces in dim light' }),
   match: MatchSchema,
   quality: QualitySchema,
   liveness: LivenessSchema,
@@ -72,3 +74,13 @@ export type MatchConfig = Static<typeof MatchSchema>;
 export type QualityConfig = Static<typeof QualitySchema>;
 export type LivenessConfig = Static<typeof LivenessSchema>;
 export type CameraConfig = Static<typeof CameraSchema>;
+
+/** Fills defaults and validates a raw `entry` section (for tools that run without the daemon's loader). */
+export function resolveEntryConfig(raw: unknown): EntryConfig {
+  const value = Value.Default(EntryConfigSchema, structuredClone(raw ?? {}));
+  if (!Value.Check(EntryConfigSchema, value)) {
+    const first = [...Value.Errors(EntryConfigSchema, value)][0];
+    throw new EdgeError('CONFIG_INVALID', `entry config: ${first ? `${first.path} ${first.message}` : 'invalid'}`, { zh: '门禁配置有误' });
+  }
+  return value;
+}

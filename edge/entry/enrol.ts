@@ -1,0 +1,95 @@
+/**
+ * Enrolment and identification on photos: the logic behind `store-edge faces enroll|identify`
+ * (and later the admin page's live camera). Refuses without consent, and refuses a photo
+ * with no face, several faces or poor quality, naming the photo and why.
+ *
+ * Each photo gives two templates: the face and its mirror image. Descriptors of a face and of
+ * its mirror differ by up to ~0.3 (as much as two different people), and cameras or
+ * selfie apps often mirror, so enrolling both costs nothing at the door and avoids
+ * refusing a mirrored face.
+ */
+import type { AnalyseOptions, FrameAnalysis, RgbFrame } from '../../models/face-engine.ts';
+import { Gallery } from '../../models/gallery.ts';
+import { EdgeError } from '../errors.ts';
+import type { Db } from '../ledger/db.ts';
+import type { EntryConfig } from './config.ts';
+import { matchVerdict } from './decision.ts';
+import { addTemplates, loadGallery, type NewTemplate } from './templates.ts';
+
+export interface FaceAnalyser { analyse(frame: RgbFrame, opts: AnalyseOptions): Promise<FrameAnalysis> }
+
+export function mirror(frame: RgbFrame): RgbFrame {
+  const { width, height, data } = frame;
+  const out = new Uint8Array(data.length);
+  for (let y = 0; y < height; y++) {
+    const row = y * width * 3;
+    for (let x = 0; x < width; x++) {
+      const s = row + x * 3;
+      const d = row + (width - 1 - x) * 3;
+      out[d] = data[s] as number;
+      out[d + 1] = data[s + 1] as number;
+      out[d + 2] = data[s + 2] as number;
+    }
+  }
+  return { width, height, data: out };
+}
+
+export interface EnrolPhoto { name: string; frame: RgbFrame }
+
+export async function enrolVillager(
+  db: Db, key: Buffer, analyser: FaceAnalyser, config: EntryConfig,
+  villagerId: string, photos: readonly EnrolPhoto[], at: string,
+): Promise<{ templates: number }> {
+  const v = db.prepare('SELECT status, face_consent_at FROM villagers WHERE id = ?').get(villagerId) as { status: string; face_consent_at: string | null } | undefined;
+  if (!v) throw new EdgeError('UNKNOWN_VILLAGER', `no villager ${villagerId}`, { zh: `没有村民 ${villagerId}` });
+  if (v.face_consent_at === null) throw new EdgeError('NO_CONSENT', `villager ${villagerId} has not consented to face recognition (use --consent)`, { zh: '未登记人脸识别同意，不能录入' });
+  if (photos.length === 0) throw new EdgeError('INVALID_ARGUMENT', 'no photo given', { zh: '没有照片' });
+  const opts: AnalyseOptions = { allFaces: true, gate: config.quality, liveness: false };
+  const templates: NewTemplate[] = [];
+  for (const p of photos) {
+    const a = await analyser.analyse(p.frame, opts);
+    const reject = (why: string, zh: string): never => {
+      throw new EdgeError('FACE_REJECTED', `${p.name}: ${why}`, { zh: `${p.name}：${zh}`, details: { photo: p.name, why } });
+    };
+    if (a.faceCount === 0) reject('no face found', '没有找到人脸');
+    if (a.faceCount > 1) reject(`${a.faceCount} faces; one person per photo`, `有 ${a.faceCount} 张人脸，每张照片只能有一人`);
+    const face = a.faces[0];
+    if (!face || face.rejected || !face.descriptor) reject(`poor quality (${face?.rejected ?? 'no descriptor'})`, `照片质量不够（${face?.rejected ?? ''}）`);
+    const f = face as NonNullable<typeof face>;
+    templates.push({ descriptor: f.descriptor as Float32Array, quality: f.quality.sharpness, source: p.name });
+    const m = await analyser.analyse(mirror(p.frame), { ...opts, allFaces: false });
+    const mf = m.faces[0];
+    if (mf?.descriptor) templates.push({ descriptor: mf.descriptor, quality: mf.quality.sharpness, source: `${p.name} (mirrored)` });
+  }
+  const n = addTemplates(db, key, villagerId, templates, at);
+  return { templates: n };
+}
+
+export interface IdentifyResult {
+  faces: number;
+  decision: 'matched' | 'unknown' | 'no_face' | 'low_quality' | 'spoof';
+  villager: string | null;
+  distance: number | null;
+  margin: number | null;
+  liveness: { real: number; live: number } | null;
+  quality: Record<string, number> | null;
+}
+
+/** One photo against the enrolled gallery, with the door's thresholds (a single frame, no k-of-n). */
+export async function identifyPhoto(db: Db, key: Buffer, analyser: FaceAnalyser, config: EntryConfig, frame: RgbFrame, opts: { liveness: boolean }): Promise<IdentifyResult> {
+  const a = await analyser.analyse(frame, { allFaces: false, gate: config.quality, liveness: true });
+  const face = a.faces[0];
+  const base = { faces: a.faceCount, villager: null, distance: null, margin: null };
+  if (!face) return { ...base, decision: 'no_face', liveness: null, quality: null };
+  const quality = { ...face.quality };
+  const liveness = face.liveness ? { ...face.liveness } : null;
+  if (face.rejected || !face.descriptor) return { ...base, decision: 'low_quality', liveness, quality };
+  const l = config.liveness;
+  if (opts.liveness && liveness && (liveness.real < l.minReal || liveness.live < l.minLive)) return { ...base, decision: 'spoof', liveness, quality };
+  const gallery = new Gallery();
+  for (const e of loadGallery(db, key)) gallery.add(e.villagerId, e.descriptors);
+  const s = gallery.search(face.descriptor);
+  const v = matchVerdict(s.best, s.second, config.match);
+  if (v.kind === 'candidate') return { faces: a.faceCount, decision: 'matched', villager: v.villagerId, distance: v.distance, margin: v.margin, liveness, quality };
+  return { faces: a.faceCount, decision: 'unknown', villager: null, distance: s.best?.distance ?? null, margin: v.kind === 'unknown' ? v.margin : null, liveness, quality };
+}
