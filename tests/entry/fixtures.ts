@@ -24,18 +24,19 @@ export async function portraits(engine: FaceEngine, samples: readonly number[]):
     const a = await engine.analyse(frame, { allFaces: true, gate: null, liveness: false });
     const meta = await sharp(src).metadata();
     const scale = (meta.width ?? frame.width) / frame.width;
-    a.faces.forEach((f, j) => {
+    for (const [j, f] of a.faces.entries()) {
       const cx = (f.box.x + f.box.width / 2) * scale;
       const cy = (f.box.y + f.box.height / 2) * scale;
       const side = Math.max(f.box.width, f.box.height) * 2.2 * scale;
       const left = Math.max(0, Math.round(cx - side / 2));
       const top = Math.max(0, Math.round(cy - side / 2));
-      const width = Math.min((meta.width ?? 0) - left, Math.round(side));
-      const height = Math.min((meta.height ?? 0) - top, Math.round(side));
-      out.push({ id: `s${i}f${j}`, sample: i, jpeg: Buffer.from('') , ...{ crop: { left, top, width, height } } } as Portrait & { crop: sharp.Region });
-    });
-    for (const p of out.filter((q) => q.sample === i)) {
-      p.jpeg = await sharp(src).extract((p as Portrait & { crop: sharp.Region }).crop).jpeg({ quality: 92 }).toBuffer();
+      const region = {
+        left,
+        top,
+        width: Math.min((meta.width ?? 0) - left, Math.round(side)),
+        height: Math.min((meta.height ?? 0) - top, Math.round(side)),
+      };
+      out.push({ id: `s${i}f${j}`, sample: i, jpeg: await sharp(src).extract(region).jpeg({ quality: 92 }).toBuffer() });
     }
   }
   return out;

@@ -1,0 +1,198 @@
+/** Gallery search, the k-of-n decision table, the door policy, template encryption, QR tokens and cards. */
+import { generateKeyPairSync } from 'node:crypto';
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Gallery } from '../../models/gallery.ts';
+import { resolveEntryConfig } from '../../edge/entry/config.ts';
+import { addCard, classifyScan, consumeQrToken, getCard, issueQrToken, publicKeyFromPem, revokeCard, verifyQrToken } from '../../edge/entry/credentials.ts';
+import { doorPolicy, initialWindow, matchVerdict, stepWindow, type FrameVerdict, type VillagerStanding } from '../../edge/entry/decision.ts';
+import { addTemplates, loadGallery, loadOrCreateTemplateKey, openDescriptor, purgeWithoutConsent, sealDescriptor } from '../../edge/entry/templates.ts';
+import { addVillager, setFaceConsent } from '../../edge/ledger/villagers.ts';
+import { tempLedger } from '../ledger/helpers.ts';
+
+function unit(seed: number): Float32Array {
+  // deterministic pseudo-random unit vector
+  const v = new Float32Array(128);
+  let x = seed * 2654435761 % 2 ** 32;
+  for (let i = 0; i < 128; i++) { x = (x * 1664525 + 1013904223) % 2 ** 32; v[i] = x / 2 ** 32 - 0.5; }
+  const n = Math.hypot(...v);
+  return v.map((a) => a / n);
+}
+
+function bruteTop2(rows: Array<{ id: string; d: Float32Array }>, q: Float32Array) {
+  const best = new Map<string, number>();
+  for (const r of rows) {
+    let dot = 0;
+    for (let i = 0; i < 128; i++) dot += (r.d[i] ?? 0) * (q[i] ?? 0);
+    const dist = Math.sqrt(Math.max(0, 2 - 2 * dot));
+    best.set(r.id, Math.min(best.get(r.id) ?? Infinity, dist));
+  }
+  return [...best].sort((a, b) => a[1] - b[1]);
+}
+
+describe('gallery', () => {
+  it('top-2 by identity equals a brute-force search, through adds and removes', () => {
+    fc.assert(fc.property(
+      fc.array(fc.record({ id: fc.constantFrom('a', 'b', 'c', 'd', 'e'), seed: fc.integer({ min: 1, max: 1e6 }) }), { minLength: 1, maxLength: 60 }),
+      fc.subarray(['a', 'b', 'c', 'd', 'e']),
+      fc.integer({ min: 1, max: 1e6 }),
+      (adds, removes, qSeed) => {
+        const g = new Gallery(16); // small, so the test also crosses memory growth
+        const rows: Array<{ id: string; d: Float32Array }> = [];
+        for (const a of adds) { g.add(a.id, [unit(a.seed)]); rows.push({ id: a.id, d: unit(a.seed) }); }
+        for (const r of removes) g.remove(r);
+        const left = rows.filter((r) => !removes.includes(r.id));
+        expect(g.size).toBe(left.length);
+        const q = unit(qSeed);
+        const s = g.search(q);
+        const ref = bruteTop2(left, q);
+        expect(s.best?.villagerId ?? null).toBe(ref[0]?.[0] ?? null);
+        expect(s.second?.villagerId ?? null).toBe(ref[1]?.[0] ?? null);
+        if (ref[0]) expect(s.best?.distance).toBeCloseTo(ref[0][1], 4);
+        if (ref[1]) expect(s.second?.distance).toBeCloseTo(ref[1][1], 4);
+      },
+    ), { numRuns: 60 });
+  });
+
+  it('refuses descriptors of the wrong length', () => {
+    expect(() => new Gallery().add('x', [new Float32Array(127)])).toThrow(/128/);
+  });
+});
+
+const cfg = resolveEntryConfig({ match: { k: 2, n: 3, cooldownMs: 1000, faceGoneFrames: 2 } }).match;
+const cand = (id: string, distance = 0.1): FrameVerdict => ({ kind: 'candidate', villagerId: id, distance, margin: 0.3 });
+const unknown: FrameVerdict = { kind: 'unknown', distance: 0.5, margin: 0.01 };
+const noFace: FrameVerdict = { kind: 'no_face' };
+const spoof: FrameVerdict = { kind: 'spoof', real: 0.1, live: 0.9 };
+const lowQ: FrameVerdict = { kind: 'low_quality', why: 'blurred' };
+
+function run(frames: Array<[FrameVerdict, number]>): string[] {
+  let s = initialWindow();
+  const out: string[] = [];
+  for (const [v, t] of frames) {
+    const r = stepWindow(s, v, t, cfg);
+    s = r.state;
+    out.push(r.outcome ? (r.outcome.kind === 'matched' ? `matched:${r.outcome.villagerId}` : r.outcome.kind) : '-');
+  }
+  return out;
+}
+
+describe('k-of-n decision', () => {
+  it.each([
+    ['two agreeing frames open', [[cand('a'), 0], [cand('a'), 1]], ['-', 'matched:a']],
+    ['disagreeing frames do not', [[cand('a'), 0], [cand('b'), 1], [unknown, 2]], ['-', '-', 'unknown']],
+    ['k of n with a gap', [[cand('a'), 0], [unknown, 1], [cand('a'), 2]], ['-', '-', 'matched:a']],
+    ['no_face frames do not count', [[cand('a'), 0], [noFace, 1], [cand('a'), 2]], ['-', '-', 'matched:a']],
+    ['the person leaving resets the window', [[cand('a'), 0], [noFace, 1], [noFace, 2], [cand('a'), 3]], ['-', '-', '-', '-']],
+    ['spoofs decide spoof', [[spoof, 0], [cand('a'), 1], [spoof, 2]], ['-', '-', 'spoof']],
+    ['mostly low quality decides low_quality', [[lowQ, 0], [lowQ, 1], [unknown, 2]], ['-', '-', 'low_quality']],
+    ['same decision not repeated within the cooldown', [[cand('a'), 0], [cand('a'), 1], [cand('a'), 2], [cand('a'), 3]], ['-', 'matched:a', '-', '-']],
+    ['...but again after it', [[cand('a'), 0], [cand('a'), 1], [cand('a'), 1500], [cand('a'), 1501]], ['-', 'matched:a', '-', 'matched:a']],
+    ['...or when the person came back', [[cand('a'), 0], [cand('a'), 1], [noFace, 2], [noFace, 3], [cand('a'), 4], [cand('a'), 5]], ['-', 'matched:a', '-', '-', '-', 'matched:a']],
+  ] as Array<[string, Array<[FrameVerdict, number]>, string[]]>)('%s', (_name, frames, expected) => {
+    expect(run(frames)).toEqual(expected);
+  });
+
+  it('needs the distance under the threshold and the margin to the runner-up', () => {
+    const m = { threshold: 0.3, margin: 0.05 };
+    expect(matchVerdict({ villagerId: 'a', distance: 0.2 }, { distance: 0.4 }, m).kind).toBe('candidate');
+    expect(matchVerdict({ villagerId: 'a', distance: 0.2 }, { distance: 0.22 }, m).kind).toBe('unknown');
+    expect(matchVerdict({ villagerId: 'a', distance: 0.31 }, null, m).kind).toBe('unknown');
+    expect(matchVerdict({ villagerId: 'a', distance: 0.1 }, null, m).kind).toBe('candidate');
+    expect(matchVerdict(null, null, m).kind).toBe('unknown');
+  });
+});
+
+describe('door policy', () => {
+  const v = (over: Partial<VillagerStanding> = {}): VillagerStanding => ({ id: 'a', status: 'active', faceConsentAt: '2026-01-01', debt: 0, ...over });
+  it.each([
+    [v(), 'face', false, 'admit'],
+    [v(), 'face', true, 'store_busy'],
+    [v({ status: 'blocked' }), 'card', false, 'blocked'],
+    [v({ debt: 5 }), 'qr', false, 'blocked'],
+    [v({ status: 'left' }), 'card', false, 'unknown'],
+    [undefined, 'qr', false, 'unknown'],
+    [v({ faceConsentAt: null }), 'face', false, 'no_consent'],
+    [v({ faceConsentAt: null }), 'card', false, 'admit'],
+  ] as const)('%o by %s (busy %s) → %s', (standing, method, busy, expected) => {
+    expect(doorPolicy(standing, method, busy)).toBe(expected);
+  });
+});
+
+describe('templates at rest', () => {
+  const cleanups: Array<() => void> = [];
+  afterEach(() => { for (const c of cleanups.splice(0)) c(); });
+
+  it('creates the key file owner-only, seals with AES-GCM bound to the villager, and loads only consenting villagers', () => {
+    const l = tempLedger();
+    cleanups.push(l.cleanup);
+    const keyFile = path.join(l.dir, 'keys', 'k');
+    const key = loadOrCreateTemplateKey(keyFile);
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    expect(loadOrCreateTemplateKey(keyFile).equals(key)).toBe(true);
+    const d = unit(7);
+    const sealed = sealDescriptor(key, 'a', d);
+    expect(Array.from(openDescriptor(key, 'a', sealed))).toEqual(Array.from(d));
+    expect(() => openDescriptor(key, 'b', sealed)).toThrow(expect.objectContaining({ code: 'FACE_TEMPLATE_UNREADABLE' }) as Error);
+    expect(sealed.ciphertext.equals(Buffer.from(d.buffer))).toBe(false);
+
+    for (const id of ['a', 'b']) addVillager(l.db, { id, name: id, village: 'v' });
+    setFaceConsent(l.db, 'a', 'self');
+    setFaceConsent(l.db, 'b', 'self');
+    addTemplates(l.db, key, 'a', [{ descriptor: d, quality: 1, source: 'x.jpg' }], 'now');
+    addTemplates(l.db, key, 'b', [{ descriptor: unit(8), quality: 1, source: 'y.jpg' }], 'now');
+    expect(loadGallery(l.db, key).map((e) => e.villagerId)).toEqual(['a', 'b']);
+    setFaceConsent(l.db, 'b', null);
+    expect(loadGallery(l.db, key).map((e) => e.villagerId)).toEqual(['a']);
+    expect(purgeWithoutConsent(l.db)).toBe(1);
+    const wrongKey = Buffer.alloc(32, 1);
+    expect(() => loadGallery(l.db, wrongKey)).toThrow(expect.objectContaining({ code: 'FACE_TEMPLATE_UNREADABLE' }) as Error);
+  });
+});
+
+describe('QR tokens and cards', () => {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const pub = publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }));
+  const limits = { maxLifetimeS: 300, clockSkewS: 30 };
+  const now = Date.parse('2026-06-01T10:00:00Z');
+
+  it('accepts a fresh token once; refuses a replay, an expired, a forged or a tampered one', () => {
+    const l = tempLedger();
+    try {
+      const t = issueQrToken(privateKey, 'v1', 120, now);
+      expect(classifyScan(`${t}\r`)).toEqual({ kind: 'qr', token: t });
+      const claims = verifyQrToken(t, pub, limits, now + 1000);
+      expect(claims.vid).toBe('v1');
+      consumeQrToken(l.db, claims, now + 1000);
+      expect(() => consumeQrToken(l.db, claims, now + 2000)).toThrow(expect.objectContaining({ code: 'TOKEN_INVALID', details: { why: 'already used' } }) as Error);
+      expect(() => verifyQrToken(t, pub, limits, now + 200_000)).toThrow(expect.objectContaining({ details: { why: 'expired' } }) as Error);
+      const other = generateKeyPairSync('ed25519').privateKey;
+      expect(() => verifyQrToken(issueQrToken(other, 'v1', 120, now), pub, limits, now)).toThrow(expect.objectContaining({ details: { why: 'bad signature' } }) as Error);
+      const [head, payload, sig] = t.split('.') as [string, string, string];
+      const forged = Buffer.from(JSON.stringify({ ...claims, vid: 'v2' })).toString('base64url');
+      expect(() => verifyQrToken(`${head}.${forged}.${sig}`, pub, limits, now)).toThrow(expect.objectContaining({ details: { why: 'bad signature' } }) as Error);
+      expect(() => verifyQrToken(`${head}.${payload}`, pub, limits, now)).toThrow(expect.objectContaining({ details: { why: 'malformed' } }) as Error);
+      expect(() => verifyQrToken(issueQrToken(privateKey, 'v1', 86_400, now), pub, limits, now)).toThrow(expect.objectContaining({ details: { why: 'lifetime too long' } }) as Error);
+    } finally {
+      l.cleanup();
+    }
+  });
+
+  it('looks up a card and honours its revocation', () => {
+    const l = tempLedger();
+    try {
+      addVillager(l.db, { id: 'v1', name: 'v1', village: 'v' });
+      addCard(l.db, 'PB-000123', 'v1', 'now');
+      expect(classifyScan('PB-000123\n')).toEqual({ kind: 'card', cardNo: 'PB-000123' });
+      expect(getCard(l.db, 'PB-000123')).toMatchObject({ villagerId: 'v1', revokedAt: null });
+      expect(revokeCard(l.db, 'PB-000123', 'later')).toBe(true);
+      expect(revokeCard(l.db, 'PB-000123', 'later')).toBe(false);
+      expect(getCard(l.db, 'PB-000123')?.revokedAt).toBe('later');
+      expect(classifyScan('a b\u0000c').kind).toBe('garbage');
+    } finally {
+      l.cleanup();
+    }
+  });
+});
