@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import sharp from 'sharp';
-import type { FaceEngine, RgbFrame } from '../../models/face-engine.ts';
+import type { RgbFrame } from '../../models/face-engine.ts';
+import type { FaceAnalyser } from '../../edge/entry/enrol.ts';
 import { decodeImage } from '../../models/image.ts';
 
 const require = createRequire(import.meta.url);
@@ -16,7 +17,7 @@ export const samplePath = (i: number): string => path.join(SAMPLE_DIR, `sample${
 
 export interface Portrait { id: string; sample: number; jpeg: Buffer }
 
-export async function portraits(engine: FaceEngine, samples: readonly number[]): Promise<Portrait[]> {
+export async function portraits(engine: FaceAnalyser, samples: readonly number[]): Promise<Portrait[]> {
   const out: Portrait[] = [];
   for (const i of samples) {
     const src = readFileSync(samplePath(i));
