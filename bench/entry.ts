@@ -1,0 +1,195 @@
+/**
+ * `npm run bench:entry [-- --json] [-- --frames N]`: the recognition-to-unlock hot loop.
+ *
+ * ours:  frame handed to EntryPipeline → inference worker (detect, landmarks, descriptor,
+ *        liveness, 1:N match over a 10,000-row gallery) → decision → policy → LockDriver's
+ *        unlock frame on the simulated RS-485 line and the coil read back energised.
+ *        Decision set to k=1 of n=1 so that every frame is one measured unlock.
+ * stock: the usual face-api recipe on the same frames, in the same run: detectSingleFace
+ *        (SSD MobileNet) .withFaceLandmarks().withFaceDescriptor(), then
+ *        FaceMatcher.findBestMatch over the same gallery.
+ * Also: top-2 search over 100,000 descriptors, and the main event loop's delay while ours runs.
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import path from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import sharp from 'sharp';
+import { pino } from 'pino';
+import { EngineClient } from '../models/engine-client.ts';
+import { FaceEngine, type RgbFrame } from '../models/face-engine.ts';
+import { Gallery } from '../models/gallery.ts';
+import { readModel } from '../models/manifest.ts';
+import { loadFaceApiNet, loadRuntime } from '../models/runtime.ts';
+import { decodeImage } from '../models/image.ts';
+import { resolveEntryConfig } from '../edge/entry/config.ts';
+import { enrolVillager } from '../edge/entry/enrol.ts';
+import { EntryPipeline, type EntryDecision, type FrameReport } from '../edge/entry/pipeline.ts';
+import { loadGallery, loadOrCreateTemplateKey } from '../edge/entry/templates.ts';
+import { openLedger } from '../edge/ledger/db.ts';
+import { addVillager, setFaceConsent } from '../edge/ledger/villagers.ts';
+import { simulatedLock } from '../tests/entry/lock-rig.ts';
+import { portraits } from '../tests/entry/fixtures.ts';
+
+const args = process.argv.slice(2);
+const json = args.includes('--json');
+const frameCount = Number(args[args.indexOf('--frames') + 1]) || 60;
+const GALLERY = 10_000;
+const log = (msg: string): void => { if (!json) console.log(msg); };
+
+const pct = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? (s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] as number) : NaN;
+};
+const r2 = (x: number): number => Math.round(x * 100) / 100;
+const median = (xs: number[]): number => r2(pct(xs, 50));
+
+function randomUnit(): Float32Array {
+  const v = new Float32Array(128);
+  for (let i = 0; i < 128; i++) v[i] = Math.random() - 0.5;
+  let n = 0;
+  for (const x of v) n += x * x;
+  n = Math.sqrt(n);
+  return v.map((x) => x / n);
+}
+
+/** 640×480 camera frames with the known face, moved and lit a little differently each time. */
+async function cameraFrames(portrait: Buffer, n: number): Promise<RgbFrame[]> {
+  const out: RgbFrame[] = [];
+  const face = await sharp(portrait).resize(300, 300, { fit: 'inside' }).toBuffer();
+  for (let i = 0; i < n; i++) {
+    const left = 140 + ((i * 37) % 60);
+    const top = 60 + ((i * 23) % 80);
+    const jpeg = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#5d6b74' } })
+      .composite([{ input: await sharp(face).modulate({ brightness: 0.85 + ((i * 7) % 30) / 100 }).toBuffer(), left, top }])
+      .jpeg({ quality: 85 }).toBuffer();
+    out.push(await decodeImage(jpeg, { maxSide: 640, maxInputPixels: 1e7 }));
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const logger = pino({ level: 'silent' });
+  const dir = mkdtempSync(path.join(tmpdir(), 'bench-entry-'));
+  const db = openLedger(path.join(dir, 'ledger.sqlite'));
+  const key = loadOrCreateTemplateKey(path.join(dir, 'face.key'));
+  const config = resolveEntryConfig({ unlockPulseMs: 200, match: { k: 1, n: 1, cooldownMs: 0 } });
+
+  // enrol the known face from a sample photo, with the CLI's path
+  const enrolEngine = new FaceEngine({ detectorInputSize: 416, detectorMinScore: config.detectorMinScore, liveness: false });
+  await enrolEngine.start();
+  const known = (await portraits(enrolEngine, [2]))[0];
+  if (!known) throw new Error('no face in sample2');
+  addVillager(db, { id: 'known', name: '已录入', village: 'v' });
+  setFaceConsent(db, 'known', 'self');
+  await enrolVillager(db, key, enrolEngine, config, 'known', [{ name: 'known.jpg', frame: await decodeImage(known.jpeg) }], new Date().toISOString());
+  enrolEngine.stop();
+  const frames = await cameraFrames(known.jpeg, frameCount);
+  const enrolled = loadGallery(db, key);
+  const synthetic = Array.from({ length: GALLERY - enrolled.reduce((s, e) => s + e.descriptors.length, 0) }, (_, i) => ({ villagerId: `synthetic-${i}`, descriptors: [randomUnit()] }));
+  const galleryEntries = [...enrolled, ...synthetic];
+  log(`gallery ${GALLERY} rows, ${frames.length} frames of 640×480`);
+
+  // ---- ours ----
+  const engine = new EngineClient({ detectorInputSize: config.detectorInputSize, detectorMinScore: config.detectorMinScore, liveness: config.liveness.enabled });
+  await engine.start();
+  const lockRig = await simulatedLock(logger);
+  const pipeline = new EntryPipeline({
+    config, db, recogniser: engine, lock: lockRig.lock, store: { isStoreBusy: () => false },
+    camera: null, templateKey: key, qrPublicKey: null, logger,
+  });
+  await pipeline.start();
+  await engine.replaceGallery(galleryEntries);
+  const lat: number[] = [];
+  const stages = { detect: [] as number[], descriptor: [] as number[], liveness: [] as number[], match: [] as number[], unlock: [] as number[] };
+  let notMatched = 0;
+  const oneFrame = (f: RgbFrame): Promise<{ d: EntryDecision | null; fr: FrameReport | null }> => new Promise((resolve) => {
+    let fr: FrameReport | null = null;
+    const onFrame = (r: FrameReport): void => { fr = r; };
+    const onDecision = (d: EntryDecision): void => { done(d); };
+    const onFault = (): void => { done(null); };
+    const done = (d: EntryDecision | null): void => {
+      pipeline.off('frame', onFrame); pipeline.off('decision', onDecision); pipeline.off('fault', onFault);
+      resolve({ d, fr });
+    };
+    pipeline.on('frame', onFrame); pipeline.on('decision', onDecision); pipeline.on('fault', onFault);
+    pipeline.offer({ width: f.width, height: f.height, data: f.data.slice() });
+  });
+  for (const f of frames.slice(0, 3)) await oneFrame(f); // warm-up
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
+  for (const f of frames) {
+    const { d, fr } = await oneFrame(f);
+    if (!d || !d.unlocked || d.latencyMs === null || !fr?.times) { notMatched++; continue; }
+    lat.push(d.latencyMs);
+    stages.detect.push(fr.times.detect);
+    stages.descriptor.push(fr.times.landmarks + fr.times.descriptor);
+    stages.liveness.push(fr.times.liveness);
+    stages.match.push(fr.times.match);
+    stages.unlock.push(d.latencyMs - fr.totalMs);
+  }
+  loop.disable();
+  await pipeline.stop();
+  await engine.stop();
+  await lockRig.stop();
+  const eventLoopP99 = loop.percentile(99) / 1e6;
+  log(`ours: ${lat.length} unlocks, ${notMatched} frames without one; p50 ${median(lat)} ms p99 ${r2(pct(lat, 99))} ms`);
+
+  // ---- stock face-api ----
+  const rt = await loadRuntime();
+  const { faceapi, tf } = rt;
+  for (const [name, net] of [['ssdMobilenetv1', faceapi.nets.ssdMobilenetv1], ['faceLandmark68', faceapi.nets.faceLandmark68Net], ['faceRecognition', faceapi.nets.faceRecognitionNet]] as const) {
+    loadFaceApiNet(rt, net, await readModel(name));
+  }
+  const matcher = new faceapi.FaceMatcher(galleryEntries.map((e) => new faceapi.LabeledFaceDescriptors(e.villagerId, e.descriptors)), 0.6);
+  const stockLat: number[] = [];
+  let stockMatched = 0;
+  const stockOne = async (f: RgbFrame): Promise<number> => {
+    const t = performance.now();
+    const input = tf.tensor3d(f.data, [f.height, f.width, 3], 'int32');
+    try {
+      const r = await faceapi.detectSingleFace(input as never, new faceapi.SsdMobilenetv1Options()).withFaceLandmarks().withFaceDescriptor();
+      if (r && matcher.findBestMatch(r.descriptor).label === 'known') stockMatched++;
+    } finally {
+      input.dispose();
+    }
+    return performance.now() - t;
+  };
+  for (const f of frames.slice(0, 3)) await stockOne(f);
+  stockMatched = 0;
+  for (const f of frames) stockLat.push(await stockOne(f));
+  log(`stock: p50 ${median(stockLat)} ms p99 ${r2(pct(stockLat, 99))} ms, matched ${stockMatched}/${frames.length}`);
+
+  // ---- 1:N search at 100,000 ----
+  const big = new Gallery(100_000);
+  for (let i = 0; i < 100_000; i++) big.add(`v${i % 50_000}`, [randomUnit()]);
+  const searchMs: number[] = [];
+  for (let i = 0; i < 300; i++) {
+    const q = randomUnit();
+    const t = performance.now();
+    big.search(q);
+    searchMs.push(performance.now() - t);
+  }
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+
+  const result = {
+    gallery: GALLERY,
+    frames: frames.length,
+    ours: {
+      p50_ms: median(lat), p99_ms: r2(pct(lat, 99)), unlocked: lat.length,
+      stages: { detect: median(stages.detect), descriptor: median(stages.descriptor), liveness: median(stages.liveness), match: median(stages.match), unlock: median(stages.unlock) },
+    },
+    stock: { p50_ms: median(stockLat), p99_ms: r2(pct(stockLat, 99)), matched: stockMatched },
+    speedup_p50: r2(pct(stockLat, 50) / pct(lat, 50)),
+    match_100k_p99_ms: r2(pct(searchMs, 99)),
+    event_loop_delay_p99_ms: r2(eventLoopP99),
+  };
+  log(`match over 100,000: p99 ${result.match_100k_p99_ms} ms; event loop delay p99 ${result.event_loop_delay_p99_ms} ms`);
+  console.log(JSON.stringify(result));
+}
+
+main().then(() => process.exit(0), (err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
