@@ -118,3 +118,16 @@ export function closeLedger(db: Db): void {
     db.close();
   }
 }
+
+/**
+ * Run `fn` in one IMMEDIATE transaction (a savepoint when already inside one) and turn
+ * SQLite's errors (a full disk, an I/O error) into EdgeErrors naming what was being done.
+ * better-sqlite3 rolls the transaction back before the error reaches us: nothing is half-written.
+ */
+export function inTransaction<T>(db: Db, what: string, fn: () => T): T {
+  try {
+    return db.transaction(fn).immediate();
+  } catch (err) {
+    throw translateSqliteError(err, what);
+  }
+}

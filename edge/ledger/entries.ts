@@ -12,7 +12,7 @@
  *
  * No `await` in here: better-sqlite3 transactions are synchronous by design.
  */
-import type { Db } from './db.ts';
+import { inTransaction, type Db } from './db.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { enqueueOutbox } from './outbox.ts';
 import { requireVillager } from './villagers.ts';
@@ -161,7 +161,7 @@ export function toWire(e: Entry) {
 export function applyEntry(db: Db, e: NewEntry, rules: LedgerRules, clock: Clock = systemClock): ApplyResult {
   validateNewEntry(e);
   const at = iso(clock);
-  return db.transaction((): ApplyResult => {
+  return inTransaction(db, 'applying entry', (): ApplyResult => {
     const existing = getEntry(db, e.id);
     if (existing) return { status: 'duplicate', entry: existing, conflict: !sameContent(existing, e) };
     const villager = requireVillager(db, e.villagerId);
@@ -176,7 +176,7 @@ export function applyEntry(db: Db, e: NewEntry, rules: LedgerRules, clock: Clock
     let debtRepaid: Entry | undefined;
     if (e.points > 0 && villager.debt > 0) debtRepaid = repayDebt(db, villager.id, entry, rules, at);
     return debtRepaid ? { status: 'applied', entry, debtRepaid } : { status: 'applied', entry };
-  }).immediate();
+  });
 }
 
 /**

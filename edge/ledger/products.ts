@@ -1,4 +1,4 @@
-import type { Db } from './db.ts';
+import { inTransaction, type Db } from './db.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { enqueueOutbox } from './outbox.ts';
 import { iso, systemClock, type Clock } from './time.ts';
@@ -56,14 +56,14 @@ export function validateProduct(p: Omit<Product, 'active'> & { active?: boolean 
 export function upsertProduct(db: Db, input: Omit<Product, 'active'> & { active?: boolean }, clock: Clock = systemClock): Product {
   const p = validateProduct(input);
   const at = iso(clock);
-  db.transaction(() => {
+  inTransaction(db, 'saving product', () => {
     db.prepare(
       `INSERT INTO products (sku, name, price, unit_g, tolerance_g, active, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (sku) DO UPDATE SET name = excluded.name, price = excluded.price, unit_g = excluded.unit_g,
          tolerance_g = excluded.tolerance_g, active = excluded.active, updated_at = excluded.updated_at`,
     ).run(p.sku, p.name, p.price, p.unitG, p.toleranceG, p.active ? 1 : 0, at);
     enqueueOutbox(db, 'product', { op: 'upsert', sku: p.sku, name: p.name, price: p.price }, at);
-  }).immediate();
+  });
   return p;
 }
 
@@ -91,13 +91,13 @@ export function upsertSlot(db: Db, s: { slot: string; address: number; sku: stri
   }
   const stock = nonNegativeInt('stock', s.stock ?? 0, '库存');
   const at = iso(clock);
-  db.transaction(() => {
+  inTransaction(db, 'saving slot', () => {
     if (s.sku !== null) requireProduct(db, s.sku);
     db.prepare(
       `INSERT INTO slots (slot, address, sku, stock, updated_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (slot) DO UPDATE SET address = excluded.address, sku = excluded.sku, stock = excluded.stock, updated_at = excluded.updated_at`,
     ).run(s.slot, s.address, s.sku, stock, at);
-  }).immediate();
+  });
   return getSlot(db, s.slot)!;
 }
 

@@ -2,7 +2,7 @@
  * Store sessions as the ledger sees them: opened at the door, their state persisted at each
  * transition (so a power cut resumes rather than repeats), settled at most once.
  */
-import type { Db } from './db.ts';
+import { inTransaction, type Db } from './db.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { redeemAtExit, type Entry, type LedgerRules } from './entries.ts';
 import { enqueueOutbox } from './outbox.ts';
@@ -99,7 +99,7 @@ export function openSession(
   clock: Clock = systemClock,
 ): StoreSession {
   const at = iso(clock);
-  return db.transaction(() => {
+  return inTransaction(db, 'opening session', () => {
     requireVillager(db, s.villagerId);
     const open = getOpenSession(db);
     if (open) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `session ${open.id} is still open`, { zh: '店内已有顾客，请稍候' });
@@ -108,18 +108,20 @@ export function openSession(
       'INSERT INTO store_sessions (id, kind, villager_id, entered_by, state, state_json, opened_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     ).run(s.id, s.kind, s.villagerId, s.enteredBy, s.state, JSON.stringify(s.context), at, at);
     return getSession(db, s.id)!;
-  }).immediate();
+  });
 }
 
 /** Persist a transition of an open session. */
 export function saveSessionState(db: Db, id: string, state: string, context: unknown, clock: Clock = systemClock): void {
-  const changes = db
-    .prepare("UPDATE store_sessions SET state = ?, state_json = ?, updated_at = ? WHERE id = ? AND status = 'open'")
-    .run(state, JSON.stringify(context), iso(clock), id).changes;
-  if (changes !== 1) {
-    const s = requireSession(db, id);
-    throw new EdgeError(ErrorCode.ALREADY_SETTLED, `session ${id} is ${s.status}; its state can no longer change`);
-  }
+  inTransaction(db, 'saving session state', () => {
+    const changes = db
+      .prepare("UPDATE store_sessions SET state = ?, state_json = ?, updated_at = ? WHERE id = ? AND status = 'open'")
+      .run(state, JSON.stringify(context), iso(clock), id).changes;
+    if (changes !== 1) {
+      const s = requireSession(db, id);
+      throw new EdgeError(ErrorCode.ALREADY_SETTLED, `session ${id} is ${s.status}; its state can no longer change`);
+    }
+  });
 }
 
 export type SettleResult =
@@ -138,7 +140,7 @@ export function settleSession(
   clock: Clock = systemClock,
 ): SettleResult {
   const at = iso(clock);
-  return db.transaction((): SettleResult => {
+  return inTransaction(db, 'settling session', (): SettleResult => {
     const s = requireSession(db, input.sessionId);
     if (s.status !== 'open') return { status: 'already_settled', session: s };
     const lines: SettledLine[] = [];
@@ -179,19 +181,19 @@ export function settleSession(
     enqueueOutbox(db, 'session', { id: s.id, kind: s.kind, villager: s.villagerId, entered_by: s.enteredBy, total_points: total, charged, debt, lines: lines.map((l) => ({ sku: l.sku, count: l.count, points: l.points })), review: input.review.length, opened_at: s.openedAt, closed_at: at }, at);
     const balance = requireVillager(db, s.villagerId).balance;
     return { status: 'settled', session: requireSession(db, s.id), lines, entry, charged, debt, balance };
-  }).immediate();
+  });
 }
 
 /** Close a session that charged nothing and needs no settlement (e.g. the door never opened). */
 export function cancelSession(db: Db, id: string, reason: string, clock: Clock = systemClock): StoreSession {
   const at = iso(clock);
-  return db.transaction(() => {
+  return inTransaction(db, 'cancelling session', () => {
     const s = requireSession(db, id);
     if (s.status !== 'open') return s;
     db.prepare("UPDATE store_sessions SET status = 'cancelled', state = 'cancelled', closed_at = ?, updated_at = ?, state_json = json_set(state_json, '$.cancelReason', ?) WHERE id = ?").run(at, at, reason, id);
     enqueueOutbox(db, 'session', { id, kind: s.kind, villager: s.villagerId, cancelled: reason, closed_at: at }, at);
     return requireSession(db, id);
-  }).immediate();
+  });
 }
 
 export function sessionLines(db: Db, id: string): SettledLine[] {

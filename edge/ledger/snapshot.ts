@@ -3,7 +3,7 @@
  * holds them. Idempotent: entries already present are skipped, so a snapshot can be
  * applied again after an interruption. One transaction: all or nothing.
  */
-import type { Db } from './db.ts';
+import { inTransaction, type Db } from './db.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { validateNewEntry, type EntryKind } from './entries.ts';
 import { checkVillagerId } from './villagers.ts';
@@ -26,7 +26,7 @@ export function applySnapshot(db: Db, snap: Snapshot, clock: Clock = systemClock
   }
   for (const v of snap.villagers) checkVillagerId(v.id);
 
-  return db.transaction(() => {
+  return inTransaction(db, 'applying snapshot', () => {
     const upsertV = db.prepare(
       `INSERT INTO villagers (id, name, village, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET name = excluded.name, village = excluded.village, status = excluded.status, updated_at = excluded.updated_at`,
@@ -60,5 +60,5 @@ export function applySnapshot(db: Db, snap: Snapshot, clock: Clock = systemClock
     const setBal = db.prepare('UPDATE villagers SET balance = ?, updated_at = ? WHERE id = ?');
     for (const [id, bal] of balances) setBal.run(bal, at, id);
     return { villagers: snap.villagers.length, applied, duplicates };
-  }).immediate();
+  });
 }

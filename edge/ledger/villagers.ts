@@ -1,4 +1,4 @@
-import type { Db } from './db.ts';
+import { inTransaction, type Db } from './db.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { enqueueOutbox } from './outbox.ts';
 import { iso, type Clock, systemClock } from './time.ts';
@@ -67,14 +67,14 @@ export function addVillager(db: Db, v: NewVillager, clock: Clock = systemClock):
   const name = checkText('name', v.name, 100);
   const village = checkText('village', v.village, 64);
   const at = iso(clock);
-  return db.transaction(() => {
+  return inTransaction(db, 'adding villager', () => {
     if (getVillager(db, id)) {
       throw new EdgeError(ErrorCode.DUPLICATE_ID, `villager ${id} already exists`, { zh: `村民 ${id} 已存在` });
     }
     db.prepare('INSERT INTO villagers (id, name, village, is_maintainer, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)').run(id, name, village, v.isMaintainer ? 1 : 0, at, at);
     enqueueOutbox(db, 'villager', { op: 'add', id, name, village }, at);
     return getVillager(db, id)!;
-  }).immediate();
+  });
 }
 
 export function getVillager(db: Db, id: string): Villager | undefined {
@@ -97,22 +97,22 @@ export function listVillagers(db: Db, opts: { village?: string; limit?: number; 
 
 export function setVillagerStatus(db: Db, id: string, status: VillagerStatus, clock: Clock = systemClock): Villager {
   const at = iso(clock);
-  return db.transaction(() => {
+  return inTransaction(db, 'changing villager status', () => {
     requireVillager(db, id);
     db.prepare('UPDATE villagers SET status = ?, updated_at = ? WHERE id = ?').run(status, at, id);
     enqueueOutbox(db, 'villager', { op: 'status', id, status }, at);
     return requireVillager(db, id);
-  }).immediate();
+  });
 }
 
 /** Record (or withdraw, with `by: null`) the separate consent to face recognition. */
 export function setFaceConsent(db: Db, id: string, by: string | null, clock: Clock = systemClock): Villager {
   const at = iso(clock);
-  return db.transaction(() => {
+  return inTransaction(db, 'recording face consent', () => {
     requireVillager(db, id);
     db.prepare('UPDATE villagers SET face_consent_at = ?, face_consent_by = ?, updated_at = ? WHERE id = ?').run(by === null ? null : at, by, at, id);
     // Only the fact of consent travels to the village ledger, never face data.
     enqueueOutbox(db, 'villager', { op: 'face_consent', id, consent: by !== null }, at);
     return requireVillager(db, id);
-  }).immediate();
+  });
 }
