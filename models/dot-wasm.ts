@@ -60,6 +60,43 @@ function treeSum(lo: number, hi: number): number[] {
   return [...treeSum(lo, mid), ...treeSum(mid, hi), SIMD, ...uleb(F32X4_ADD)];
 }
 
+// int8 rows · int16 query, 16 bytes of the row at a time: widen to two i16x8 halves and
+// i32x4.dot_i16x8_s each against the matching 8 query values
+const I32X4_EXTRACT = 0x1b, I16X8_EXTEND_LOW_S = 0x87, I16X8_EXTEND_HIGH_S = 0x88, I32X4_DOT_I16X8_S = 0xba, I32X4_ADD = 0xae;
+const I32_STORE = 0x36, TMP = 4;
+
+function chunkDot(k: number): number[] {
+  const load = (local: number, offset: number): number[] => [LOCAL_GET, local, SIMD, ...uleb(V128_LOAD), ...uleb(0), ...uleb(offset)];
+  return [
+    ...load(G, 16 * k), LOCAL_TEE, TMP, SIMD, ...uleb(I16X8_EXTEND_LOW_S), ...load(Q, 32 * k), SIMD, ...uleb(I32X4_DOT_I16X8_S),
+    LOCAL_GET, TMP, SIMD, ...uleb(I16X8_EXTEND_HIGH_S), ...load(Q, 32 * k + 16), SIMD, ...uleb(I32X4_DOT_I16X8_S),
+    SIMD, ...uleb(I32X4_ADD),
+  ];
+}
+
+function chunkTree(lo: number, hi: number): number[] {
+  if (hi - lo === 1) return chunkDot(lo);
+  const mid = (lo + hi) >> 1;
+  return [...chunkTree(lo, mid), ...chunkTree(mid, hi), SIMD, ...uleb(I32X4_ADD)];
+}
+
+function int8Body(): number[] {
+  const lane = (i: number): number[] => [LOCAL_GET, ACC, SIMD, ...uleb(I32X4_EXTRACT), i];
+  return [
+    ...uleb(1), ...uleb(2), 0x7b, // two v128 locals: ACC and TMP
+    BLOCK, VOID, LOOP, VOID,
+    LOCAL_GET, N, I32_EQZ, BR_IF, 1,
+    LOCAL_GET, OUT,
+    ...chunkTree(0, 8), LOCAL_TEE, ACC, SIMD, ...uleb(I32X4_EXTRACT), 0,
+    ...lane(1), I32_ADD, ...lane(2), I32_ADD, ...lane(3), I32_ADD,
+    I32_STORE, ...uleb(2), ...uleb(0),
+    LOCAL_GET, G, I32_CONST, ...sleb(128), I32_ADD, LOCAL_SET, G,
+    LOCAL_GET, OUT, I32_CONST, ...sleb(4), I32_ADD, LOCAL_SET, OUT,
+    LOCAL_GET, N, I32_CONST, ...sleb(1), I32_SUB, LOCAL_SET, N,
+    BR, 0, END, END, END,
+  ];
+}
+
 function buildModule(): Uint8Array {
   const lane = (i: number): number[] => [LOCAL_GET, ACC, SIMD, ...uleb(F32X4_EXTRACT), i];
   const body = [
@@ -78,10 +115,10 @@ function buildModule(): Uint8Array {
   const bytes = [
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, vec([[0x60, ...vec([[0x7f], [0x7f], [0x7f], [0x7f]]), 0x00]])), // type (i32×4) → ()
-    ...section(3, vec([[0x00]])), // one function of type 0
+    ...section(3, vec([[0x00], [0x00]])), // two functions of type 0
     ...section(5, vec([[0x00, 0x01]])), // one memory, at least 1 page, grows on demand
-    ...section(7, vec([[...str('scores'), 0x00, 0x00], [...str('memory'), 0x02, 0x00]])),
-    ...section(10, vec([[...uleb(body.length), ...body]])),
+    ...section(7, vec([[...str('scores'), 0x00, 0x00], [...str('scoresInt8'), 0x00, 0x01], [...str('memory'), 0x02, 0x00]])),
+    ...section(10, vec([[...uleb(body.length), ...body], [...uleb(int8Body().length), ...int8Body()]])),
   ];
   return Uint8Array.from(bytes);
 }
@@ -97,6 +134,8 @@ const Wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 export interface DotKernel {
   memory: WasmMemory;
   scores(galleryPtr: number, queryPtr: number, outPtr: number, rows: number): void;
+  /** out[i] (int32) = int8 row i (128 bytes) · int16 query (128 values). */
+  scoresInt8(galleryPtr: number, queryPtr: number, outPtr: number, rows: number): void;
 }
 
 let compiled: object | undefined;
@@ -105,6 +144,6 @@ let compiled: object | undefined;
 export function createDotKernel(): DotKernel {
   compiled ??= new Wasm.Module(buildModule());
   const inst = new Wasm.Instance(compiled, {});
-  const ex = inst.exports as unknown as { memory: WasmMemory; scores: DotKernel['scores'] };
-  return { memory: ex.memory, scores: ex.scores };
+  const ex = inst.exports as unknown as DotKernel;
+  return { memory: ex.memory, scores: ex.scores, scoresInt8: ex.scoresInt8 };
 }

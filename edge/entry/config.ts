@@ -55,7 +55,7 @@ export const EntryConfigSchema = Type.Object({
   frameHeight: Type.Integer({ minimum: 64, maximum: 4096, default: 480 }),
   frameRate: Type.Number({ minimum: 0.2, maximum: 60, default: 8, description: 'Frames per second asked of the camera; stale frames are dropped anyway' }),
   cameraRetryMaxMs: Type.Integer({ minimum: 500, maximum: 300_000, default: 30_000, description: 'Longest wait between attempts to reopen a camera that disappeared' }),
-  detectorInputSize: Type.Integer({ minimum: 128, maximum: 608, multipleOf: 32, default: 320 }),
+  detectorInputSize: Type.Integer({ minimum: 128, maximum: 608, multipleOf: 32, default: 256, description: 'Tiny face detector input (px): 256 finds every face above the quality gate minimum size in a 640×480 frame at ~35 ms; photos (enrolment, identify) use at least 416' }),
   detectorMinScore: Type.Number({ minimum: 0.05, maximum: 0.99, default: 0.4, description: 'Tiny face detector confidence; 0.5 (face-api default) loses faces in dim light' }),
   match: MatchSchema,
   quality: QualitySchema,

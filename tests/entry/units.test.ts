@@ -56,6 +56,27 @@ describe('gallery', () => {
     ), { numRuns: 60 });
   });
 
+  it('stays exact when rows crowd together (the int8 pass must not lose the true top-2)', () => {
+    fc.assert(fc.property(fc.array(fc.tuple(fc.constantFrom('a', 'b', 'c', 'd'), fc.integer({ min: 1, max: 1e6 })), { minLength: 2, maxLength: 80 }), fc.integer({ min: 1, max: 1e6 }), (rowsIn, qSeed) => {
+      const base = unit(42);
+      const near = (seed: number): Float32Array => {
+        const noise = unit(seed);
+        const v = base.map((x, i) => x + 0.02 * (noise[i] ?? 0));
+        const n = Math.hypot(...v);
+        return v.map((x) => x / n);
+      };
+      const g = new Gallery(16);
+      const rows = rowsIn.map(([id, seed]) => ({ id, d: near(seed) }));
+      for (const r of rows) g.add(r.id, [r.d]);
+      const q = near(qSeed);
+      const s = g.search(q);
+      const ref = bruteTop2(rows, q);
+      expect(s.best?.villagerId).toBe(ref[0]?.[0]);
+      expect(s.second?.villagerId ?? null).toBe(ref[1]?.[0] ?? null);
+      expect(s.best?.distance).toBeCloseTo(ref[0]?.[1] ?? NaN, 5);
+    }), { numRuns: 100 });
+  });
+
   it('refuses descriptors of the wrong length', () => {
     expect(() => new Gallery().add('x', [new Float32Array(127)])).toThrow(/128/);
   });
