@@ -17,22 +17,21 @@ export const StoreSchema = Section({
   id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$', default: 'demo-store', description: 'Store id, unique in the village ledger' }),
   village: Type.String({ minLength: 1, maxLength: 64, default: 'demo-village', description: 'Village id the store belongs to' }),
   name: Type.String({ minLength: 1, maxLength: 100, default: '示范村积分超市', description: 'Name shown on the admin page and the public board' }),
-});
+}, 'The store and the village it belongs to');
 
 export const HttpSchema = Section({
   host: Type.String({ default: '127.0.0.1', description: 'Address the admin page listens on' }),
   port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'Port of the admin page (0 picks a free port)' }),
-});
+}, 'Admin page and public board (HTTP)');
 
 export const LogSchema = Section({
   level: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], { default: 'info' }),
   pretty: Type.Optional(Type.Boolean({ description: 'Pretty lines instead of JSON; default: when stdout is a terminal' })),
-});
+}, 'Logging (pino)');
 
 export const LedgerSchema = Section({
   creditFloor: Type.Integer({ maximum: 0, default: 0, description: 'Lowest balance a redemption may leave (0 = no credit; -20 = up to 20 points of credit)' }),
-  offlineSpendLimit: Type.Integer({ minimum: 0, default: 500, description: 'Points a villager may spend while the store has not reached the village ledger for a day; 0 = no limit' }),
-});
+}, 'Local points ledger rules');
 
 export const ConfigSchema = Type.Object(
   {

@@ -1,0 +1,48 @@
+/** The `store-edge` command as a maintainer runs it: a real process, stdout, stderr, exit codes. */
+import { describe, it, expect, afterAll } from 'vitest';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { tempDir } from '../ledger/helpers.ts';
+
+const bin = path.resolve(import.meta.dirname, '../../bin/store-edge.mjs');
+const t = tempDir('cli-');
+afterAll(() => t.cleanup());
+
+function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [bin, ...args, '--data-dir', t.dir], { env: { ...process.env, STORE_EDGE_CONFIG: '' } }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe('store-edge CLI', () => {
+  it('adds a villager, awards points, reports the balance as JSON', async () => {
+    expect((await run('villagers', 'add', '--id', 'V001', '--name', '王大妈', '--village', '前进村')).code).toBe(0);
+    const award = await run('points', 'award', '--villager', 'V001', '--points', '15', '--reason', '清扫街道', '--id', 'e-1');
+    expect(award.code).toBe(0);
+    const replay = await run('points', 'award', '--villager', 'V001', '--points', '15', '--reason', '清扫街道', '--id', 'e-1', '--json');
+    expect(JSON.parse(replay.stdout)).toMatchObject({ status: 'duplicate' });
+    const bal = await run('balance', '--villager', 'V001', '--json');
+    expect(bal.code).toBe(0);
+    expect(JSON.parse(bal.stdout)).toEqual({ villager: 'V001', balance: 15 });
+    const list = await run('villagers', 'list');
+    expect(list.stdout).toContain('王大妈');
+  }, 60_000);
+
+  it('explains mistakes on stderr with a non-zero exit, in Chinese and English', async () => {
+    const unknown = await run('balance', '--villager', 'NOBODY', '--json');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('UNKNOWN_VILLAGER');
+    expect(unknown.stderr).toContain('未知村民');
+    const frac = await run('points', 'award', '--villager', 'V001', '--points', '1.5', '--reason', 'x');
+    expect(frac.code).toBe(2);
+    expect(frac.stderr).toContain('--points');
+    const missing = await run('points', 'award', '--villager', 'V001');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/required option/);
+    const dup = await run('villagers', 'add', '--id', 'V001', '--name', 'x', '--village', 'y');
+    expect(dup.code).toBe(1);
+    expect(dup.stderr).toContain('DUPLICATE_ID');
+  }, 60_000);
+});
