@@ -48,6 +48,8 @@ export class Gallery {
   private dots!: Int32Array;
   private data8!: Int8Array;
   private data!: Float32Array;
+  /** Scratch for the normalised query: search allocates nothing per call. */
+  private readonly unitQuery = new Float32Array(D);
 
   constructor(initialCapacity = 1024) {
     this.grow(Math.max(16, initialCapacity));
@@ -150,7 +152,12 @@ export class Gallery {
   search(query: Float32Array): GallerySearch {
     if (query.length !== D) throw new ModelError('GALLERY_INVALID', `query has ${query.length} values, expected ${D}`);
     if (this.rows === 0) return { best: null, second: null };
-    const q = normalise(query);
+    const q = this.unitQuery;
+    let norm = 0;
+    for (let i = 0; i < D; i++) norm += (query[i] as number) ** 2;
+    norm = Math.sqrt(norm);
+    if (!(norm > 1e-6)) throw new ModelError('GALLERY_INVALID', 'query descriptor has zero length');
+    for (let i = 0; i < D; i++) q[i] = (query[i] as number) / norm;
     let qMax = 0;
     let qL1 = 0;
     for (let i = 0; i < D; i++) { const a = Math.abs(q[i] as number); qMax = Math.max(qMax, a); qL1 += a; }

@@ -71,9 +71,17 @@ export function registerFacesCommands(program: Command): void {
         for (const f of o.photo) photos.push(await readPhoto(f));
         const engine = await startEngine(env.entry);
         try {
+          const hadConsent = (env.db.prepare('SELECT face_consent_at FROM villagers WHERE id = ?').get(o.villager) as { face_consent_at: string | null } | undefined)?.face_consent_at != null;
           if (o.consent) setFaceConsent(env.db, o.villager, o.guardian ?? 'self');
           const at = new Date().toISOString();
-          const r = await enrolVillager(env.db, env.key, engine, env.entry, o.villager, photos, at);
+          let r;
+          try {
+            r = await enrolVillager(env.db, env.key, engine, env.entry, o.villager, photos, at);
+          } catch (err) {
+            // consent given for an enrolment that did not happen is not left on record
+            if (o.consent && !hadConsent) setFaceConsent(env.db, o.villager, null);
+            throw err;
+          }
           if (env.entry.storePhotos) {
             const dir = path.resolve(env.dataDir, env.entry.photoDir, o.villager);
             mkdirSync(dir, { recursive: true, mode: 0o700 });
