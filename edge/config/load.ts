@@ -92,7 +92,7 @@ export function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.Proc
  */
 export function loadConfig(opts: { file?: string | undefined; dataDir?: string | undefined; env?: NodeJS.ProcessEnv; overrides?: (raw: Record<string, unknown>) => void }): LoadedConfig {
   const env = opts.env ?? process.env;
-  let raw: Record<string, unknown> = {};
+  let raw: Record<string, unknown>;
   let file: string | null = null;
   const candidate = opts.file ?? env.STORE_EDGE_CONFIG;
   if (candidate) {

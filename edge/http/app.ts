@@ -3,7 +3,7 @@
  * `app.inject()`; edge/http/server.ts listens. The app reads and acts through the same
  * ledger functions the daemon uses; it never opens a serial port or a model itself.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from '../log.ts';
 import type { Db } from '../ledger/db.ts';
