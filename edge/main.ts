@@ -8,6 +8,9 @@ import type { Logger } from './log.ts';
 import type { Config } from './config/schema.ts';
 import { openLedger, closeLedger, type Db } from './ledger/db.ts';
 import { HttpServer } from './http/server.ts';
+import { HardwarePart } from './hardware.ts';
+import { EntryPart } from './entry-part.ts';
+import { getOpenSession } from './ledger/sessions.ts';
 import { HealthBoard, type Part } from './parts.ts';
 import { EdgeError, ErrorCode } from './errors.ts';
 
@@ -36,6 +39,8 @@ export class StoreDaemon {
   private readonly started: Part[] = [];
   private ledger: LedgerPart | undefined;
   private http: HttpServer | undefined;
+  hardware: HardwarePart | undefined;
+  entry: EntryPart | undefined;
 
   constructor(private readonly config: Config, private readonly log: Logger) {}
 
@@ -51,10 +56,36 @@ export class StoreDaemon {
 
   private compose(): Part[] {
     const c = this.config;
-    this.ledger = new LedgerPart(path.join(c.dataDir, 'ledger.sqlite'), this.log.child({ part: 'ledger' }));
-    const ledger = this.ledger;
+    const ledger = new LedgerPart(path.join(c.dataDir, 'ledger.sqlite'), this.log.child({ part: 'ledger' }));
+    const hardware = new HardwarePart({ config: c.drivers, health: this.health }, this.log.child({ part: 'hardware' }));
+    hardware.build();
+    const entry = new EntryPart(
+      {
+        config: c.entry,
+        dataDir: c.dataDir,
+        db: () => ledger.handle(),
+        lock: () => hardware.lock,
+        // One shopping session at a time: the ledger holds at most one open session.
+        store: { isStoreBusy: () => getOpenSession(ledger.handle()) !== undefined },
+        health: this.health,
+        withoutCamera: c.demo && c.entry.camera.kind === 'v4l2' && c.entry.camera.device === '/dev/video0',
+      },
+      this.log.child({ part: 'entry' }),
+    );
+    const scanner = hardware.scanner;
+    if (scanner) {
+      scanner.on('code', ({ code }) => {
+        const pipeline = entry.pipeline;
+        if (!pipeline) return;
+        pipeline.presentCode(code).catch((err: unknown) => this.log.error({ err }, 'scanned code could not be handled / 扫码处理失败'));
+      });
+    }
     this.http = new HttpServer(c.http, { store: c.store, health: this.health, db: () => ledger.handle(), ledgerRules: { creditFloor: c.ledger.creditFloor } }, this.log.child({ part: 'http' }));
-    return [ledger, this.http];
+    this.ledger = ledger;
+    this.hardware = hardware;
+    this.entry = entry;
+    // Start order: the ledger, then the hardware, then the door (it needs both), then the page.
+    return [ledger, hardware, entry, this.http];
   }
 
   async start(): Promise<void> {

@@ -7,6 +7,8 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { DriversConfigSchema } from '../../drivers/config.ts';
+import { EntryConfigSchema } from '../entry/config.ts';
+import { SessionConfigSchema } from '../session/config.ts';
 
 /** An object whose keys are all optional with defaults, and whose unknown keys are refused. */
 export function Section<T extends Record<string, TSchema>>(props: T, description?: string) {
@@ -42,6 +44,8 @@ export const ConfigSchema = Type.Object(
     log: LogSchema,
     ledger: LedgerSchema,
     drivers: DriversConfigSchema,
+    entry: EntryConfigSchema,
+    session: SessionConfigSchema,
   },
   { additionalProperties: false },
 );

@@ -1,0 +1,102 @@
+/**
+ * The door as one part of the daemon: the face engine (inference worker), the camera, and the
+ * entry pipeline that turns faces, QR codes and passbook cards into decisions and unlocks.
+ * QR and card keep working when the camera or the face models are unavailable: face is never
+ * the only way in.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { KeyObject } from 'node:crypto';
+import type { Logger } from './log.ts';
+import type { Db } from './ledger/db.ts';
+import type { EntryConfig } from './entry/config.ts';
+import { EntryPipeline, type DoorLock, type StoreOccupancy } from './entry/pipeline.ts';
+import { createFrameSource, type FrameSource } from './entry/camera.ts';
+import { loadOrCreateTemplateKey } from './entry/templates.ts';
+import { publicKeyFromPem } from './entry/credentials.ts';
+import { EngineClient } from '../models/engine-client.ts';
+import { isModelError } from '../models/errors.ts';
+import type { HealthBoard, Part } from './parts.ts';
+import { EdgeError, ErrorCode } from './errors.ts';
+
+export interface EntryPartDeps {
+  config: EntryConfig;
+  dataDir: string;
+  db: () => Db;
+  lock: () => DoorLock;
+  store: StoreOccupancy;
+  health: HealthBoard;
+  /** No camera at all (the demo and the scenario runner hand frames in with `offer`). */
+  withoutCamera: boolean;
+}
+
+export class EntryPart implements Part {
+  readonly name = 'entry';
+  /** Critical when face recognition is on: a missing or altered model file must stop start-up. */
+  readonly critical: boolean;
+  private engine: EngineClient | undefined;
+  private camera: FrameSource | null = null;
+  pipeline: EntryPipeline | undefined;
+
+  constructor(private readonly deps: EntryPartDeps, private readonly log: Logger) {
+    this.critical = deps.config.faceEnabled;
+  }
+
+  async start(): Promise<void> {
+    const { config, dataDir, health } = this.deps;
+    const templateKey = loadOrCreateTemplateKey(path.resolve(dataDir, config.keyFile));
+    const qrPublicKey = this.loadQrKey();
+    if (config.faceEnabled) {
+      const engine = new EngineClient({ detectorInputSize: config.detectorInputSize, detectorMinScore: config.detectorMinScore, liveness: config.liveness.enabled });
+      try {
+        await engine.start();
+      } catch (err) {
+        await engine.stop().catch(() => undefined);
+        if (isModelError(err)) throw new EdgeError(ErrorCode.MODEL_INVALID, err.message, { cause: err, zh: '人脸模型文件缺失或被改动，请重新安装 (npm ci)' });
+        throw err;
+      }
+      this.engine = engine;
+      if (!this.deps.withoutCamera) {
+        this.camera = createFrameSource({ camera: config.camera, width: config.frameWidth, height: config.frameHeight, frameRate: config.frameRate, retryMaxMs: config.cameraRetryMaxMs, logger: this.log });
+      }
+    }
+    const pipeline = new EntryPipeline({
+      config,
+      db: this.deps.db(),
+      recogniser: this.engine ?? null,
+      lock: this.deps.lock(),
+      store: this.deps.store,
+      camera: this.camera,
+      templateKey,
+      qrPublicKey,
+      logger: this.log,
+    });
+    pipeline.on('fault', (f) => {
+      if (f.where === 'camera') health.set('camera', 'degraded', f.message);
+    });
+    this.camera?.on('status', (s) => health.set('camera', s.state === 'up' ? 'ok' : 'degraded', s.state === 'down' ? s.reason : undefined));
+    await pipeline.start();
+    this.pipeline = pipeline;
+    this.log.info({ face: config.faceEnabled, camera: this.camera ? config.camera.kind : 'none', qr: qrPublicKey !== null }, 'entry ready / 门禁就绪');
+  }
+
+  async stop(): Promise<void> {
+    await this.pipeline?.stop();
+    this.pipeline = undefined;
+    await this.engine?.stop();
+    this.engine = undefined;
+  }
+
+  private loadQrKey(): KeyObject | null {
+    const file = path.resolve(this.deps.dataDir, this.deps.config.qrPublicKeyFile);
+    if (!existsSync(file)) {
+      this.log.warn({ file }, 'no QR public key: QR codes are refused until one is installed; cards and faces work / 未配置二维码公钥');
+      return null;
+    }
+    try {
+      return publicKeyFromPem(readFileSync(file));
+    } catch (err) {
+      throw new EdgeError(ErrorCode.CONFIG_INVALID, `QR public key ${file} is not an Ed25519 public key in PEM: ${(err as Error).message}`, { zh: '二维码公钥文件无效', cause: err });
+    }
+  }
+}

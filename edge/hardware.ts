@@ -1,0 +1,86 @@
+/**
+ * The store's hardware as one part of the daemon: the drivers (lock relay, scales, scanner)
+ * and, when `drivers.simulated` is set (the demo, CI), the in-process simulators they talk to.
+ * Driver health goes to the HealthBoard; driver errors never stop the daemon: a missing USB
+ * adapter leaves it running degraded while the drivers retry.
+ */
+import type { Logger } from './log.ts';
+import type { DriversConfig } from '../drivers/config.ts';
+import { createDrivers, createSimulatedHardware, isDriverError, type Drivers, type SimulatedHardware, type ScalePhysics } from '../drivers/index.ts';
+import type { HealthBoard, Part } from './parts.ts';
+import { EdgeError, ErrorCode } from './errors.ts';
+
+/** A driver's failure as the rest of the daemon sees it. */
+export function hardwareError(err: unknown, what: string): EdgeError {
+  if (err instanceof EdgeError) return err;
+  const code = isDriverError(err) ? err.code : 'UNKNOWN';
+  return new EdgeError(ErrorCode.HARDWARE, `${what}: ${(err as Error)?.message ?? String(err)} (${code})`, { zh: '硬件故障，请检查门锁、秤或扫码器的连接', cause: err, details: { driverCode: code } });
+}
+
+export interface HardwareOptions {
+  config: DriversConfig;
+  health: HealthBoard;
+  /** Simulator physics (the demo and tests shorten settle times). */
+  physics?: Partial<ScalePhysics>;
+  seed?: number;
+}
+
+export class HardwarePart implements Part {
+  readonly name = 'hardware';
+  readonly critical = false;
+  private drivers: Drivers | undefined;
+  private simulated: SimulatedHardware | undefined;
+
+  constructor(private readonly opts: HardwareOptions, private readonly log: Logger) {}
+
+  get lock() {
+    return this.require().lock;
+  }
+  get scales() {
+    return this.require().scales;
+  }
+  get scanner() {
+    return this.require().scanner;
+  }
+  /** The simulators, when running on simulated hardware (demo, scenario runner). */
+  get sim(): SimulatedHardware | undefined {
+    return this.simulated;
+  }
+
+  /** Built at construction time of the daemon so other parts can subscribe before start. */
+  build(): Drivers {
+    if (this.drivers) return this.drivers;
+    const { config } = this.opts;
+    if (config.simulated) {
+      this.simulated = createSimulatedHardware({ config, ...(this.opts.physics ? { physics: this.opts.physics } : {}), ...(this.opts.seed !== undefined ? { seed: this.opts.seed } : {}) });
+    }
+    this.drivers = createDrivers({ config, logger: this.log, ...(this.simulated ? { simNetwork: this.simulated.network } : {}) });
+    const health = this.opts.health;
+    for (const bus of this.drivers.buses.values()) {
+      bus.on('health', (h) => health.set(`bus ${h.url}`, h.health === 'up' ? 'ok' : h.health === 'stopped' ? 'stopped' : 'degraded', h.reason));
+    }
+    this.drivers.scanner?.on('health', (h) => health.set('scanner', h.health === 'up' ? 'ok' : 'degraded', h.reason));
+    this.drivers.lock.on('alarm', (a) => {
+      health.set('lock', 'degraded', `${a.reason}: ${a.detail}`);
+      this.log.error({ alarm: a }, 'lock alarm: the relay did not confirm release / 门锁告警：继电器未确认释放');
+    });
+    this.drivers.lock.on('relocked', () => health.set('lock', 'ok'));
+    return this.drivers;
+  }
+
+  async start(): Promise<void> {
+    const d = this.build();
+    await d.start();
+    this.log.info({ simulated: this.opts.config.simulated, scales: this.opts.config.scales.list.length }, 'hardware started / 硬件已启动');
+  }
+
+  async stop(): Promise<void> {
+    // The relay board ends any running pulse by itself: the lock is left locked.
+    await this.drivers?.stop();
+  }
+
+  private require(): Drivers {
+    if (!this.drivers) throw new EdgeError(ErrorCode.INTERNAL, 'the hardware part is not built');
+    return this.drivers;
+  }
+}
