@@ -5,6 +5,8 @@
 import { Command, CommanderError } from 'commander';
 import { registerLedgerCommands } from './ledger-commands.ts';
 import { registerStartCommand } from './start.ts';
+import { registerPortsCommand } from './ports.ts';
+import { registerFacesCommands } from './faces.ts';
 import { isEdgeError, ErrorCode } from '../errors.ts';
 
 export function buildProgram(): Command {
@@ -15,6 +17,8 @@ export function buildProgram(): Command {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerStartCommand(program);
   registerLedgerCommands(program);
+  registerFacesCommands(program);
+  registerPortsCommand(program);
   // exitOverride must reach subcommands so that usage errors come back here
   const override = (c: Command): void => {
     c.exitOverride();
