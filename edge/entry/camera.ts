@@ -65,7 +65,7 @@ export class FilesSource extends EventEmitter<FrameSourceEvents> implements Fram
   private tick(): void {
     if (this.frames.length === 0) return;
     if (this.index >= this.frames.length) {
-      if (!this.opts.camera.loop) return;
+      if (this.opts.camera.loop === false) return;
       this.index = 0;
     }
     const f = this.frames[this.index++] as RgbFrame;

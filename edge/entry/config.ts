@@ -36,11 +36,12 @@ export const CameraSchema = Type.Union([
   Type.Object({
     kind: Type.Literal('files'),
     path: Type.String({ minLength: 1, description: 'An image file or a folder of images, replayed in name order' }),
-    loop: Type.Boolean({ default: true }),
+    // defaults are not filled inside a union (Ajv and TypeBox alike), so optional, read as `?? true`
+    loop: Type.Optional(Type.Boolean({ description: 'Start again after the last image (default true)' })),
   }, { additionalProperties: false }),
   Type.Object({
     kind: Type.Literal('v4l2'),
-    device: Type.String({ minLength: 1, default: '/dev/video0' }),
+    device: Type.String({ minLength: 1, description: 'V4L2 device, e.g. /dev/video0' }),
   }, { additionalProperties: false }),
   Type.Object({
     kind: Type.Literal('rtsp'),
@@ -77,7 +78,13 @@ export type CameraConfig = Static<typeof CameraSchema>;
 
 /** Fills defaults and validates a raw `entry` section (for tools that run without the daemon's loader). */
 export function resolveEntryConfig(raw: unknown): EntryConfig {
-  const value = Value.Default(EntryConfigSchema, structuredClone(raw ?? {}));
+  const input = structuredClone(raw ?? {}) as Record<string, unknown>;
+  // TypeBox merges a union's default object into a given value ({kind:'files'} would gain a
+  // `device`), so the camera is set aside while defaults are filled (Ajv does not do this)
+  const camera = input.camera;
+  delete input.camera;
+  const value = Value.Default(EntryConfigSchema, input) as Record<string, unknown>;
+  if (camera !== undefined) value.camera = camera;
   if (!Value.Check(EntryConfigSchema, value)) {
     const first = [...Value.Errors(EntryConfigSchema, value)][0];
     throw new EdgeError('CONFIG_INVALID', `entry config: ${first ? `${first.path} ${first.message}` : 'invalid'}`, { zh: '门禁配置有误' });

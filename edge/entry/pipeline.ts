@@ -116,6 +116,11 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
     await this.idle;
   }
 
+  /** Reloads the whole gallery (after the inference worker restarted). */
+  async reloadAll(): Promise<void> {
+    if (this.deps.recogniser) await this.deps.recogniser.replaceGallery(loadGallery(this.deps.db, this.deps.templateKey));
+  }
+
   /** Re-reads one villager's templates after enrolment or removal (CLI, admin page). */
   async reloadVillager(villagerId: string): Promise<void> {
     const r = this.deps.recogniser;

@@ -126,6 +126,18 @@ describe('k-of-n decision', () => {
   });
 });
 
+describe('entry config', () => {
+  it('fills defaults, keeps a given camera as given, and refuses unknown keys and bad values', () => {
+    const d = resolveEntryConfig({});
+    expect(d.camera).toEqual({ kind: 'v4l2', device: '/dev/video0' });
+    expect(d.match).toMatchObject({ threshold: 0.28, margin: 0.06, k: 2, n: 3 });
+    expect(resolveEntryConfig({ camera: { kind: 'files', path: '/x.jpg' } }).camera).toEqual({ kind: 'files', path: '/x.jpg' });
+    expect(() => resolveEntryConfig({ match: { threshold: 3 } })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }) as Error);
+    expect(() => resolveEntryConfig({ thresholdd: 1 })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }) as Error);
+    expect(() => resolveEntryConfig({ camera: { kind: 'rtsp', url: 'http://x' } })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }) as Error);
+  });
+});
+
 describe('door policy', () => {
   const v = (over: Partial<VillagerStanding> = {}): VillagerStanding => ({ id: 'a', status: 'active', faceConsentAt: '2026-01-01', debt: 0, ...over });
   it.each([
