@@ -1,0 +1,126 @@
+/**
+ * EntryPipeline with fakes at the boundary (a scripted recogniser, a recording lock): newest
+ * frame only, spoof and low-quality paths, a failing lock, a failing frame.
+ */
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import type { RgbFrame } from '../../models/face-engine.ts';
+import type { Recognition } from '../../models/protocol.ts';
+import { ModelError } from '../../models/errors.ts';
+import { resolveEntryConfig } from '../../edge/entry/config.ts';
+import { EntryPipeline, type EntryDecision, type FaceRecogniser } from '../../edge/entry/pipeline.ts';
+import { loadOrCreateTemplateKey } from '../../edge/entry/templates.ts';
+import { addVillager, setFaceConsent } from '../../edge/ledger/villagers.ts';
+import { tempLedger } from '../ledger/helpers.ts';
+import { until } from '../drivers/helpers.ts';
+
+const frame = (tag: number): RgbFrame => ({ width: 1, height: 1, data: Uint8Array.of(tag, 0, 0) });
+const times = { detect: 1, landmarks: 1, descriptor: 1, liveness: 1, match: 0 };
+const face = (over: Partial<NonNullable<Recognition['face']>> = {}): NonNullable<Recognition['face']> => ({
+  box: { x: 0, y: 0, width: 100, height: 100 }, score: 0.9,
+  quality: { faceSize: 100, sharpness: 0.3, yaw: 0, pitch: 0, roll: 0 }, rejected: null, liveness: { real: 0.9, live: 0.9 }, ...over,
+});
+const match = (id: string, distance = 0.1): Recognition['match'] => ({ best: { villagerId: id, distance }, second: { villagerId: 'other', distance: 0.6 } });
+
+class ScriptedRecogniser implements FaceRecogniser {
+  seen: number[] = [];
+  private gates: Array<() => void> = [];
+  constructor(private readonly answer: (tag: number) => Recognition | Error, private readonly hold = false) {}
+  async recognise(f: RgbFrame): Promise<Recognition> {
+    this.seen.push(f.data[0] ?? -1);
+    if (this.hold) await new Promise<void>((r) => this.gates.push(r));
+    const a = this.answer(f.data[0] ?? -1);
+    if (a instanceof Error) throw a;
+    return a;
+  }
+  release(): void { for (const g of this.gates.splice(0)) g(); }
+  replaceGallery(): Promise<number> { return Promise.resolve(0); }
+  addTemplates(): Promise<number> { return Promise.resolve(0); }
+  removeVillager(): Promise<number> { return Promise.resolve(0); }
+}
+
+const cleanups: Array<() => void> = [];
+afterEach(() => { for (const c of cleanups.splice(0)) c(); });
+
+function setup(recogniser: FaceRecogniser, lock = { unlock: (_ms: number) => Promise.resolve() }) {
+  const l = tempLedger();
+  cleanups.push(l.cleanup);
+  addVillager(l.db, { id: 'wang', name: '王五', village: 'v' });
+  setFaceConsent(l.db, 'wang', 'self');
+  const pulses: number[] = [];
+  const pipeline = new EntryPipeline({
+    config: resolveEntryConfig({}), db: l.db, recogniser, store: { isStoreBusy: () => false }, camera: null,
+    lock: { unlock: (ms: number) => { pulses.push(ms); return lock.unlock(ms); } },
+    templateKey: loadOrCreateTemplateKey(path.join(l.dir, 'k')), qrPublicKey: null, logger: pino({ level: 'silent' }),
+  });
+  const decisions: EntryDecision[] = [];
+  const faults: string[] = [];
+  pipeline.on('decision', (d) => decisions.push(d));
+  pipeline.on('fault', (f) => faults.push(`${f.where}: ${f.message}`));
+  return { pipeline, decisions, faults, pulses, db: l.db };
+}
+
+describe('EntryPipeline', () => {
+  it('analyses only the newest frame: frames arriving while busy replace each other', async () => {
+    const rec = new ScriptedRecogniser(() => ({ faceCount: 0, face: null, match: null, times }), true);
+    const { pipeline } = setup(rec);
+    await pipeline.start();
+    for (let i = 1; i <= 5; i++) pipeline.offer(frame(i));
+    await until(() => rec.seen.length === 1, 1000, 'first frame');
+    rec.release();
+    await until(() => rec.seen.length === 2, 1000, 'second frame');
+    rec.release();
+    await pipeline.stop();
+    expect(rec.seen).toEqual([1, 5]);
+    expect(pipeline.stats).toMatchObject({ frames: 5, dropped: 3, analysed: 2 });
+  });
+
+  it('a matched face that fails liveness is a spoof: no unlock', async () => {
+    const rec = new ScriptedRecogniser(() => ({ faceCount: 1, face: face({ liveness: { real: 0.05, live: 0.9 } }), match: match('wang'), times }));
+    const { pipeline, decisions, pulses } = setup(rec);
+    await pipeline.start();
+    for (let i = 0; i < 3; i++) { pipeline.offer(frame(i)); await until(() => rec.seen.length === i + 1, 1000, 'frame'); }
+    await until(() => decisions.length === 1, 1000, 'decision');
+    await pipeline.stop();
+    expect(decisions[0]).toMatchObject({ by: 'face', decision: 'spoof', unlocked: false });
+    expect(pulses).toEqual([]);
+  });
+
+  it('faces failing the quality gate are low_quality; a face with no consent is refused', async () => {
+    let tagQ = true;
+    const rec = new ScriptedRecogniser(() => (tagQ
+      ? { faceCount: 1, face: face({ rejected: 'blurred' }), match: null, times }
+      : { faceCount: 1, face: face(), match: match('wang'), times }));
+    const { pipeline, decisions, pulses, db } = setup(rec);
+    await pipeline.start();
+    const feed = async (n: number): Promise<void> => {
+      for (let i = 0; i < n; i++) { const k = rec.seen.length; pipeline.offer(frame(i)); await until(() => rec.seen.length === k + 1, 1000, 'frame'); }
+    };
+    await feed(3);
+    await until(() => decisions.length === 1, 1000, 'decision');
+    expect(decisions[0]).toMatchObject({ decision: 'low_quality', detail: { seen: 'blurred,blurred,blurred' } });
+    tagQ = false;
+    setFaceConsent(db, 'wang', null);
+    await feed(2);
+    await until(() => decisions.length === 2, 1000, 'decision');
+    await pipeline.stop();
+    expect(decisions[1]).toMatchObject({ decision: 'no_consent', villagerId: 'wang', unlocked: false });
+    expect(pulses).toEqual([]);
+  });
+
+  it('a lock that does not confirm is a fault and an event with unlocked false; a frame that fails is a fault; the loop goes on', async () => {
+    let fail = true;
+    const rec = new ScriptedRecogniser(() => (fail ? new ModelError('IMAGE_INVALID', 'bad frame') : { faceCount: 1, face: face(), match: match('wang'), times }));
+    const { pipeline, decisions, faults } = setup(rec, { unlock: () => Promise.reject(new Error('relay did not confirm')) });
+    await pipeline.start();
+    pipeline.offer(frame(0));
+    await until(() => faults.length === 1, 1000, 'frame fault');
+    fail = false;
+    for (let i = 1; i <= 2; i++) { pipeline.offer(frame(i)); await until(() => rec.seen.length === i + 1, 1000, 'frame'); }
+    await until(() => decisions.length === 1, 1000, 'decision');
+    await pipeline.stop();
+    expect(faults).toEqual(['frame: IMAGE_INVALID: bad frame', 'unlock: relay did not confirm']);
+    expect(decisions[0]).toMatchObject({ decision: 'matched', villagerId: 'wang', unlocked: false, detail: { unlockError: 'relay did not confirm' } });
+  });
+});
