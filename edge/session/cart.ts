@@ -1,0 +1,133 @@
+/**
+ * The cart from weights, as one pure function over each slot's weight at the start of the
+ * session (the baseline) and its last stable weight now.
+ *
+ * Working on net changes per slot, not on the stream of events, is what makes a power cut
+ * harmless: the baseline is persisted at the door and the shelves keep their weight, so the
+ * cart after a restart is the cart before it. Taking two and putting one back nets to one.
+ *
+ * Rules (docs/scenarios.md has examples):
+ * - a fall near a whole number of the slot's items is a line (those items are charged);
+ * - a fall or rise not near a whole count, a rise on a slot (more back than was taken),
+ *   a slot whose scale is unavailable or still moving at exit: a review line, no charge;
+ * - a rise that matches whole items of a product taken from another slot is a wrong-slot
+ *   return: those items are not charged, both slots get a review line so a maintainer puts
+ *   the item back.
+ */
+import type { WeightRules } from './config.ts';
+
+export interface SlotWeighing {
+  slot: string;
+  /** The product the slot holds, or null for a slot without one. */
+  sku: string | null;
+  unitG: number | null;
+  toleranceG: number | null;
+  /** Stable weight when the session began; null when the scale had no stable reading then. */
+  baselineG: number | null;
+  /** Last stable weight; null when the scale has no reading now. */
+  currentG: number | null;
+  /** Whether the slot is at rest now (false: still moving when the stability wait ended). */
+  stable: boolean;
+}
+
+export type ReviewReason =
+  | 'not_whole_count'
+  | 'unexpected_increase'
+  | 'wrong_slot_return'
+  | 'moved_out'
+  | 'not_stable'
+  | 'scale_unavailable'
+  | 'no_product';
+
+export interface CartLine { sku: string; slot: string; count: number }
+export interface CartReview { slot: string; reason: ReviewReason; deltaG: number | null; detail: string }
+/** For a maintainer's restock: items added (positive) or removed (negative) per slot. */
+export interface StockMove { sku: string; slot: string; count: number }
+
+export interface Cart {
+  lines: CartLine[];
+  review: CartReview[];
+  stock: StockMove[];
+}
+
+/** Tolerance for a count of `n` items of a product. Never half an item or more, so counts cannot overlap. */
+export function toleranceFor(n: number, unitG: number, productToleranceG: number, rules: WeightRules): number {
+  const one = Math.max(productToleranceG, rules.minToleranceG);
+  const t = rules.toleranceGrowsWithCount ? one * Math.sqrt(Math.max(1, n)) : one;
+  return Math.min(t, unitG / 2 - 0.5);
+}
+
+/** `deltaG` as a whole count of `unitG` items within tolerance, or null. */
+export function wholeCount(deltaG: number, unitG: number, productToleranceG: number, rules: WeightRules): number | null {
+  const n = Math.round(Math.abs(deltaG) / unitG);
+  if (n < 1) return null;
+  const err = Math.abs(Math.abs(deltaG) - n * unitG);
+  return err <= toleranceFor(n, unitG, productToleranceG, rules) ? n : null;
+}
+
+const round = (g: number): number => Math.round(g);
+
+export function computeCart(slots: readonly SlotWeighing[], rules: WeightRules, mode: 'shopping' | 'restock'): Cart {
+  const review: CartReview[] = [];
+  const removals = new Map<string, CartLine & { unitG: number; toleranceG: number }>();
+  const rises: Array<{ s: SlotWeighing; deltaG: number }> = [];
+  const stock: StockMove[] = [];
+
+  for (const s of [...slots].sort((a, b) => a.slot.localeCompare(b.slot))) {
+    if (s.baselineG === null || s.currentG === null) {
+      review.push({ slot: s.slot, reason: 'scale_unavailable', deltaG: null, detail: s.baselineG === null ? 'no stable weight when the session began' : 'no reading at the end of the session' });
+      continue;
+    }
+    const deltaG = s.currentG - s.baselineG;
+    if (!s.stable) {
+      review.push({ slot: s.slot, reason: 'not_stable', deltaG: round(deltaG), detail: 'still moving when the stability wait ended; nothing charged for this slot' });
+      continue;
+    }
+    if (Math.abs(deltaG) <= rules.driftAllowanceG) continue;
+    if (s.sku === null || s.unitG === null || s.toleranceG === null) {
+      if (deltaG > 0 && mode === 'shopping') rises.push({ s, deltaG });
+      else review.push({ slot: s.slot, reason: 'no_product', deltaG: round(deltaG), detail: 'weight changed on a slot without a product' });
+      continue;
+    }
+    const n = wholeCount(deltaG, s.unitG, s.toleranceG, rules);
+    if (mode === 'restock') {
+      if (n === null) review.push({ slot: s.slot, reason: 'not_whole_count', deltaG: round(deltaG), detail: `${round(deltaG)} g is not a whole number of ${s.unitG} g items` });
+      else stock.push({ sku: s.sku, slot: s.slot, count: deltaG > 0 ? n : -n });
+      continue;
+    }
+    if (deltaG < 0) {
+      if (n === null) review.push({ slot: s.slot, reason: 'not_whole_count', deltaG: round(deltaG), detail: `${round(-deltaG)} g taken is not a whole number of ${s.unitG} g items` });
+      else removals.set(s.slot, { sku: s.sku, slot: s.slot, count: n, unitG: s.unitG, toleranceG: s.toleranceG });
+    } else {
+      rises.push({ s, deltaG });
+    }
+  }
+
+  // Rises: first try to explain them as items taken from another slot (a wrong-slot return).
+  for (const { s, deltaG } of rises) {
+    let best: { from: CartLine & { unitG: number; toleranceG: number }; m: number; err: number } | null = null;
+    for (const from of removals.values()) {
+      if (from.slot === s.slot) continue;
+      const m = wholeCount(deltaG, from.unitG, from.toleranceG, rules);
+      if (m === null || m > from.count) continue;
+      const err = Math.abs(deltaG - m * from.unitG);
+      if (!best || err < best.err) best = { from, m, err };
+    }
+    if (best) {
+      best.from.count -= best.m;
+      review.push({ slot: s.slot, reason: 'wrong_slot_return', deltaG: round(deltaG), detail: `${best.m} × ${best.from.sku} from slot ${best.from.slot} put back here; not charged` });
+      review.push({ slot: best.from.slot, reason: 'moved_out', deltaG: round(-best.m * best.from.unitG), detail: `${best.m} × ${best.from.sku} now on slot ${s.slot}; put it back` });
+      continue;
+    }
+    const own = s.unitG !== null && s.toleranceG !== null ? wholeCount(deltaG, s.unitG, s.toleranceG, rules) : null;
+    review.push({
+      slot: s.slot,
+      reason: s.sku === null ? 'no_product' : 'unexpected_increase',
+      deltaG: round(deltaG),
+      detail: own !== null ? `${own} × ${s.sku} more than at the start (never taken from this slot)` : `${round(deltaG)} g more than at the start, not a whole number of items`,
+    });
+  }
+
+  const lines = [...removals.values()].filter((l) => l.count > 0).map(({ sku, slot, count }) => ({ sku, slot, count }));
+  return { lines, review, stock };
+}

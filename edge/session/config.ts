@@ -1,0 +1,39 @@
+/**
+ * Config slice of the store session (key `session` in the config file). Every wait is a
+ * named option with a documented default; the credit floor is the ledger's (`ledger.creditFloor`).
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { EdgeError, ErrorCode } from '../errors.ts';
+
+const Section = <T extends Parameters<typeof Type.Object>[0]>(props: T, description: string) =>
+  Type.Object(props, { additionalProperties: false, default: {}, description });
+
+const Ms = (def: number, min: number, max: number, description: string) => Type.Integer({ default: def, minimum: min, maximum: max, description });
+
+export const WeightRulesSchema = Section({
+  minToleranceG: Type.Number({ default: 4, minimum: 0, description: "Smallest tolerance used for any product, whatever its own tolerance_g says: the shelves' noise floor" }),
+  toleranceGrowsWithCount: Type.Boolean({ default: true, description: 'Tolerance for n items is the one-item tolerance × √n (item weights vary independently); never wider than just under half an item' }),
+  driftAllowanceG: Type.Number({ default: 10, minimum: 0, description: 'A net change this small on a slot (creep, crumbs, a leaning hand) is neither an item nor a review line' }),
+}, 'How weight changes become item counts');
+
+export const SessionConfigSchema = Section({
+  stabilityWaitMs: Ms(1500, 0, 60_000, 'At exit, the longest wait for every shelf to be stable before settling; slots still moving then become review lines'),
+  enteringTimeoutMs: Ms(20_000, 1000, 600_000, 'After an unlock, if the door never opens within this time the session is cancelled (nothing charged)'),
+  shoppingIdleTimeoutMs: Ms(900_000, 10_000, 86_400_000, 'A session with no door or shelf activity this long is settled as if the villager had left (an exit missed during a power cut must not block the store forever)'),
+  settleRetryMs: Ms(5000, 100, 600_000, 'After a failed settlement (disk full, I/O error), wait this long and try again; the session stays open meanwhile'),
+  weight: WeightRulesSchema,
+}, 'Store session: from the door to the receipt');
+
+export type SessionConfig = Static<typeof SessionConfigSchema>;
+export type WeightRules = Static<typeof WeightRulesSchema>;
+
+/** Fills defaults and validates a raw `session` section (tests, the scenario runner, the benchmark). */
+export function resolveSessionConfig(raw: unknown = {}): SessionConfig {
+  const value = Value.Default(SessionConfigSchema, structuredClone(raw ?? {}));
+  if (!Value.Check(SessionConfigSchema, value)) {
+    const first = [...Value.Errors(SessionConfigSchema, value)][0];
+    throw new EdgeError(ErrorCode.CONFIG_INVALID, `session config: ${first ? `${first.path} ${first.message}` : 'invalid'}`, { zh: '购物流程配置有误' });
+  }
+  return value;
+}

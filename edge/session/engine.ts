@@ -1,0 +1,431 @@
+/**
+ * The store session's runner: feeds door, exit-button, shelf and entry events into the pure
+ * state machine (machine.ts) and performs its effects — persisting each transition, timers,
+ * waiting for stable shelves, settling in one transaction, issuing the receipt.
+ *
+ * It answers the door policy's "is the store busy?" (one shopping session at a time) and
+ * turns refusals into announcements for the door display and speaker.
+ *
+ * Weights are read from the scale driver's own stable-weight tracking (`status()`), not
+ * accumulated from events, so the cart after a restart is computed from the same numbers.
+ */
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { LockEvents, ScaleEvents, SlotStatus } from '../../drivers/index.ts';
+import type { Part } from '../parts.ts';
+import type { Db } from '../ledger/db.ts';
+import { inTransaction } from '../ledger/db.ts';
+import type { LedgerRules } from '../ledger/entries.ts';
+import { adjustStock, getProduct, listSlots, type Product } from '../ledger/products.ts';
+import { cancelSession, getOpenSession, openSession, saveSessionState, sessionLines, settleSession, type EnteredBy, type SettleResult } from '../ledger/sessions.ts';
+import { getVillager } from '../ledger/villagers.ts';
+import type { SessionConfig } from './config.ts';
+import { computeCart, type Cart, type SlotWeighing } from './cart.ts';
+import { isBusy, transition, type Effect, type MachineTimings, type Phase, type SessionEvent, type SessionState, type TimerName, type Visit, type VisitPhase } from './machine.ts';
+import { busyText, debtText, receiptText, welcomeText, type Announcement, type Receipt } from './receipt.ts';
+
+/** The lock driver as the session needs it (drivers/lock's LockDriver fits). */
+export interface DoorSignals {
+  readonly doorState: 'open' | 'closed' | 'unknown';
+  on<K extends keyof LockEvents>(event: K, listener: (...args: LockEvents[K]) => void): unknown;
+  off<K extends keyof LockEvents>(event: K, listener: (...args: LockEvents[K]) => void): unknown;
+}
+
+/** The scale driver as the session needs it (drivers/scales' ScaleDriver fits). */
+export interface Shelves {
+  status(): SlotStatus[];
+  on<K extends keyof ScaleEvents>(event: K, listener: (...args: ScaleEvents[K]) => void): unknown;
+  off<K extends keyof ScaleEvents>(event: K, listener: (...args: ScaleEvents[K]) => void): unknown;
+}
+
+/** An entry decision as the session needs it (edge/entry's EntryDecision fits). */
+export interface AdmissionDecision {
+  by: 'face' | 'qr' | 'card';
+  decision: string;
+  villagerId: string | null;
+  unlocked: boolean;
+}
+
+export interface StoreSessionDeps {
+  db: Db;
+  config: SessionConfig;
+  rules: LedgerRules;
+  lock: DoorSignals;
+  scales: Shelves;
+  logger: Logger;
+  now?: () => number;
+  newSessionId?: () => string;
+}
+
+export interface StateChange { phase: Phase; sessionId: string | null; villagerId: string | null; at: number }
+export interface CartView { sessionId: string; villagerId: string; cart: Cart; totalPoints: number }
+
+export interface StoreSessionEvents {
+  state: [StateChange];
+  cart: [CartView];
+  receipt: [Receipt];
+  announce: [Announcement];
+  /** A shelf changed while nobody had a session (door forced, a late hand): reported, never charged. */
+  unattended: [{ slot: string; deltaG: number; at: number }];
+  fault: [{ where: 'persist' | 'settle' | 'open' | 'cancel'; message: string }];
+}
+
+export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> implements Part {
+  readonly name = 'session';
+  readonly critical = true;
+  private state: SessionState = { phase: 'idle' };
+  private readonly timers = new Map<TimerName, NodeJS.Timeout>();
+  private readonly queue: SessionEvent[] = [];
+  private draining = false;
+  private running = false;
+  /** Set while waiting for stable shelves: only sweeps that began after this count. */
+  private watchSince: number | null = null;
+  private readonly timings: MachineTimings;
+
+  private readonly onDoor = (d: LockEvents['door'][0]): void => this.dispatch(d.state === 'open' ? { type: 'door_opened', at: d.at } : { type: 'door_closed', at: d.at });
+  private readonly onExitButton = (b: LockEvents['exit_button'][0]): void => {
+    if (b.state === 'pressed' && !b.initial) this.dispatch({ type: 'exit_button', at: b.at });
+  };
+  private readonly onChange = (c: ScaleEvents['change'][0]): void => {
+    if (this.state.phase === 'idle') {
+      this.deps.logger.warn({ slot: c.slot, delta_g: c.delta_g }, 'shelf changed with nobody in the store / 无人时货架重量变化');
+      this.safeEmit('unattended', { slot: c.slot, deltaG: c.delta_g, at: this.now() });
+      return;
+    }
+    this.dispatch({ type: 'shelf_changed', at: this.now() });
+  };
+  private readonly onSweep = (s: ScaleEvents['sweep'][0]): void => {
+    if (this.watchSince === null) return;
+    if (performance.now() - s.duration_ms < this.watchSince) return;
+    if (this.shelvesAtRest()) {
+      this.watchSince = null;
+      this.dispatch({ type: 'shelves_stable' });
+    }
+  };
+
+  constructor(private readonly deps: StoreSessionDeps) {
+    super();
+    const c = deps.config;
+    this.timings = { enteringTimeoutMs: c.enteringTimeoutMs, shoppingIdleTimeoutMs: c.shoppingIdleTimeoutMs, stabilityWaitMs: c.stabilityWaitMs, settleRetryMs: c.settleRetryMs };
+  }
+
+  private now(): number {
+    return (this.deps.now ?? Date.now)();
+  }
+
+  /** Listens to the drivers and resumes a session left open by a power cut or crash. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const { lock, scales } = this.deps;
+    lock.on('door', this.onDoor);
+    lock.on('exit_button', this.onExitButton);
+    scales.on('change', this.onChange);
+    scales.on('sweep', this.onSweep);
+    const open = getOpenSession(this.deps.db);
+    if (open) {
+      const visit = open.context as Visit;
+      const phase = (open.state === 'idle' ? 'settling' : open.state) as VisitPhase;
+      this.deps.logger.info({ sessionId: open.id, villagerId: open.villagerId, phase }, 'resuming an open session / 恢复未完成的购物');
+      this.dispatch({ type: 'resume', phase, visit, now: this.now() });
+    }
+  }
+
+  /** Stops listening; an open session stays open in the ledger and resumes at the next start. */
+  stop(): void {
+    this.running = false;
+    const { lock, scales } = this.deps;
+    lock.off('door', this.onDoor);
+    lock.off('exit_button', this.onExitButton);
+    scales.off('change', this.onChange);
+    scales.off('sweep', this.onSweep);
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    this.queue.length = 0;
+    this.watchSince = null;
+  }
+
+  get phase(): Phase {
+    return this.state.phase;
+  }
+
+  get current(): Visit | null {
+    return this.state.phase === 'idle' ? null : this.state.visit;
+  }
+
+  /** The door policy's question (edge/entry's StoreOccupancy). */
+  isStoreBusy(): boolean {
+    return isBusy(this.state);
+  }
+
+  /** The live cart of the session in the store (for the display and the admin page). */
+  cart(): CartView | null {
+    const v = this.current;
+    if (!v) return null;
+    const cart = computeCart(this.weighings(v, false), this.deps.config.weight, v.kind);
+    return { sessionId: v.sessionId, villagerId: v.villagerId, cart, totalPoints: this.price(cart) };
+  }
+
+  /** Wire to EntryPipeline's `decision` event in the composition root. */
+  onEntryDecision(d: AdmissionDecision): void {
+    if (!this.running) return;
+    const v = d.villagerId ? getVillager(this.deps.db, d.villagerId) : undefined;
+    if (d.decision === 'store_busy') {
+      this.announce('store_busy', d.villagerId, busyText(v?.name ?? null));
+      return;
+    }
+    if (d.decision === 'blocked' && v && v.debt > 0) {
+      this.announce('debt', v.id, debtText(v.name, v.debt));
+      return;
+    }
+    if (d.decision !== 'matched' || !d.unlocked || !v) return;
+    if (this.state.phase !== 'idle') {
+      // the policy asked isStoreBusy() before unlocking; getting here means two unlocks raced
+      this.deps.logger.error({ villagerId: v.id, phase: this.state.phase }, 'unlocked while a session is active; the new villager joins as a companion');
+      return;
+    }
+    const kind = v.isMaintainer ? 'restock' : 'shopping';
+    const visit: Visit = {
+      sessionId: (this.deps.newSessionId ?? randomUUID)(),
+      villagerId: v.id,
+      kind,
+      enteredBy: d.by as EnteredBy,
+      baseline: Object.fromEntries(this.deps.scales.status().map((s) => [s.slot, s.health === 'ok' || s.health === 'unknown' ? s.last_stable_g : null])),
+      openedAt: this.now(),
+      doorOpenedAt: null,
+      exitAt: null,
+      exitBy: null,
+      settleAttempts: 0,
+      lastError: null,
+    };
+    this.dispatch({ type: 'admitted', visit });
+    this.announce('welcome', v.id, welcomeText(v.name, kind));
+    // the door may already stand open: the poll that saw it may have come before this decision
+    if (this.deps.lock.doorState === 'open') this.dispatch({ type: 'door_opened', at: this.now() });
+  }
+
+  // ---- the loop ----
+
+  dispatch(e: SessionEvent): void {
+    if (!this.running) return;
+    this.queue.push(e);
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.running && this.queue.length > 0) this.step(this.queue.shift() as SessionEvent);
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private step(e: SessionEvent): void {
+    const before = this.state;
+    const { state, effects } = transition(before, e, this.timings);
+    this.state = state;
+    let announced = state.phase === before.phase;
+    for (const effect of effects) {
+      if (!this.running) return; // halted mid-step: the rest is what a power cut loses
+      this.perform(effect, before);
+      if (!announced && (effect.type === 'persist' || effect.type === 'open_session' || effect.type === 'cancel_session')) {
+        announced = true;
+        this.emitState();
+      }
+    }
+    if (!announced && this.running) this.emitState();
+  }
+
+  private emitState(): void {
+    const v = this.current;
+    this.safeEmit('state', { phase: this.state.phase, sessionId: v?.sessionId ?? null, villagerId: v?.villagerId ?? null, at: this.now() });
+  }
+
+  private perform(effect: Effect, before: SessionState): void {
+    const db = this.deps.db;
+    switch (effect.type) {
+      case 'open_session': {
+        const v = this.current as Visit;
+        this.guard('open', () => openSession(db, { id: v.sessionId, kind: v.kind, villagerId: v.villagerId, enteredBy: v.enteredBy, state: this.state.phase, context: v }));
+        return;
+      }
+      case 'persist': {
+        const v = this.current as Visit;
+        this.guard('persist', () => saveSessionState(db, v.sessionId, this.state.phase, v));
+        return;
+      }
+      case 'cancel_session': {
+        const v = before.phase === 'idle' ? null : before.visit;
+        if (v) this.guard('cancel', () => cancelSession(db, v.sessionId, effect.reason));
+        return;
+      }
+      case 'start_timer': {
+        this.clearTimer(effect.timer);
+        this.timers.set(effect.timer, setTimeout(() => {
+          this.timers.delete(effect.timer);
+          this.dispatch(this.timerEvent(effect.timer));
+        }, effect.ms));
+        return;
+      }
+      case 'clear_timer':
+        this.clearTimer(effect.timer);
+        return;
+      case 'watch_stability':
+        this.watchSince = performance.now();
+        return;
+      case 'settle':
+        this.watchSince = null;
+        this.settle();
+        return;
+      case 'issue_receipt':
+        this.issueReceipt();
+        return;
+      case 'publish_cart': {
+        const view = this.cart();
+        if (view) this.safeEmit('cart', view);
+        return;
+      }
+    }
+  }
+
+  private timerEvent(timer: TimerName): SessionEvent {
+    switch (timer) {
+      case 'entering':
+        return { type: 'entering_timeout', shelvesTouched: (this.cart()?.cart.lines.length ?? 0) > 0 || (this.cart()?.cart.review.length ?? 0) > 0 };
+      case 'idle':
+        return { type: 'idle_timeout', at: this.now() };
+      case 'stability':
+        return { type: 'stability_timeout' };
+      case 'retry':
+        return { type: 'retry' };
+    }
+  }
+
+  private clearTimer(timer: TimerName): void {
+    const t = this.timers.get(timer);
+    if (t) clearTimeout(t);
+    this.timers.delete(timer);
+  }
+
+  // ---- weights ----
+
+  /** Every slot readable and at rest (a slot whose scale does not answer cannot be waited for). */
+  private shelvesAtRest(): boolean {
+    return this.deps.scales.status().every((s) => (s.health === 'ok' ? s.stable_g !== null : s.health !== 'unknown'));
+  }
+
+  private weighings(v: Visit, atExit: boolean): SlotWeighing[] {
+    const products = new Map<string, Product | undefined>();
+    const status = new Map(this.deps.scales.status().map((s) => [s.slot, s]));
+    return listSlots(this.deps.db).map((slot) => {
+      const s = status.get(slot.slot);
+      let p: Product | undefined;
+      if (slot.sku !== null) {
+        if (!products.has(slot.sku)) products.set(slot.sku, getProduct(this.deps.db, slot.sku));
+        p = products.get(slot.sku);
+      }
+      const readable = s !== undefined && s.health === 'ok';
+      return {
+        slot: slot.slot,
+        sku: p?.sku ?? null,
+        unitG: p?.unitG ?? null,
+        toleranceG: p?.toleranceG ?? null,
+        baselineG: v.baseline[slot.slot] ?? null,
+        currentG: readable ? s.last_stable_g : null,
+        stable: !atExit || !readable || s.stable_g !== null,
+      };
+    });
+  }
+
+  private price(cart: Cart): number {
+    return cart.lines.reduce((sum, l) => sum + (getProduct(this.deps.db, l.sku)?.price ?? 0) * l.count, 0);
+  }
+
+  // ---- settlement ----
+
+  private settle(): void {
+    const v = this.current as Visit;
+    const db = this.deps.db;
+    const cart = computeCart(this.weighings(v, true), this.deps.config.weight, v.kind);
+    const context = { ...v, stock: cart.stock };
+    let result: SettleResult;
+    try {
+      if (v.kind === 'restock') {
+        const at = new Date(this.now()).toISOString();
+        result = inTransaction(db, 'settling restock', () => {
+          const r = settleSession(db, { sessionId: v.sessionId, lines: [], review: cart.review, state: 'settled', context }, this.deps.rules);
+          // stock moves only when this call closed the session: a resumed restock is not counted twice
+          if (r.status === 'settled') for (const m of cart.stock) adjustStock(db, m.slot, m.count, at);
+          return r;
+        });
+      } else {
+        result = settleSession(db, { sessionId: v.sessionId, lines: cart.lines, review: cart.review, state: 'settled', context }, this.deps.rules);
+      }
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      this.deps.logger.error({ err: message, sessionId: v.sessionId }, 'settlement failed; will retry / 结算失败，稍后重试');
+      this.safeEmit('fault', { where: 'settle', message });
+      this.announce('settle_delayed', v.villagerId, '结算暂时失败，系统会自动重试，您可以正常离开。');
+      this.dispatch({ type: 'settle_failed', error: message });
+      return;
+    }
+    this.lastSettle = { result, cart };
+    this.dispatch({ type: 'settle_ok' });
+  }
+
+  private lastSettle: { result: SettleResult; cart: Cart } | null = null;
+
+  private issueReceipt(): void {
+    const v = this.current as Visit;
+    const done = this.lastSettle;
+    this.lastSettle = null;
+    if (done) {
+      const villager = getVillager(this.deps.db, v.villagerId);
+      const name = (sku: string): string => getProduct(this.deps.db, sku)?.name ?? sku;
+      const r = done.result;
+      const lines = r.status === 'settled' ? r.lines : sessionLines(this.deps.db, v.sessionId);
+      const base = {
+        sessionId: v.sessionId,
+        villagerId: v.villagerId,
+        villagerName: villager?.name ?? v.villagerId,
+        kind: v.kind,
+        lines: lines.map((l) => ({ sku: l.sku, name: name(l.sku), count: l.count, points: l.points })),
+        totalPoints: r.session.totalPoints ?? 0,
+        chargedPoints: r.session.chargedPoints ?? 0,
+        debtPoints: r.session.debtPoints ?? 0,
+        balance: villager?.balance ?? 0,
+        reviewCount: done.cart.review.length,
+        stock: done.cart.stock.map((s) => ({ sku: s.sku, name: name(s.sku), count: s.count })),
+      };
+      const receipt: Receipt = { ...base, text: receiptText(base), at: this.now() };
+      this.deps.logger.info({ sessionId: v.sessionId, villagerId: v.villagerId, total: receipt.totalPoints, debt: receipt.debtPoints, review: receipt.reviewCount }, receipt.text);
+      this.safeEmit('receipt', receipt);
+    }
+    this.dispatch({ type: 'receipt_issued' });
+  }
+
+  // ---- helpers ----
+
+  private guard(where: 'persist' | 'open' | 'cancel', fn: () => unknown): void {
+    try {
+      fn();
+    } catch (err) {
+      // the person at the door comes first: a write that fails is reported, the session goes on in memory
+      const message = err instanceof Error ? err.message : String(err);
+      this.deps.logger.error({ err: message, where }, 'session write failed / 购物记录写入失败');
+      this.safeEmit('fault', { where, message });
+    }
+  }
+
+  private announce(reason: Announcement['reason'], villagerId: string | null, text: string): void {
+    this.safeEmit('announce', { reason, villagerId, text, at: this.now() });
+  }
+
+  /** Listener errors are logged, never rethrown into the door's loop. */
+  private safeEmit<K extends keyof StoreSessionEvents>(event: K, ...args: StoreSessionEvents[K]): void {
+    try {
+      (this.emit as (e: K, ...a: StoreSessionEvents[K]) => boolean)(event, ...args);
+    } catch (err) {
+      this.deps.logger.error({ err: (err as Error).message, event }, 'session listener failed');
+    }
+  }
+}

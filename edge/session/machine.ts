@@ -1,0 +1,201 @@
+/**
+ * The store session as a pure state machine: (state, event) → (state, effects). No I/O,
+ * no clock reads: the runner (engine.ts) performs the effects and feeds back the events.
+ *
+ *   idle ─admitted→ entering ─door_opened→ shopping|restocking ─exit_button|door_opened|idle_timeout→ exiting
+ *   exiting ─shelves_stable|stability_timeout→ settling ─settle_ok→ settled ─receipt_issued→ idle
+ *   settling ─settle_failed→ fault ─retry→ settling
+ *   entering ─entering_timeout→ idle (cancelled), or shopping if the shelves were touched
+ *
+ * Every phase but idle and settled is persisted with the visit (session id, baseline weights),
+ * so `resume` after a power cut continues where the store was; settlement is idempotent by
+ * session id in the ledger, so a resumed `settling` charges once.
+ */
+import type { EnteredBy, SessionKind } from '../ledger/sessions.ts';
+
+export type Phase = 'idle' | 'entering' | 'shopping' | 'restocking' | 'exiting' | 'settling' | 'settled' | 'fault';
+export type VisitPhase = Exclude<Phase, 'idle'>;
+
+/** What is persisted with the session (store_sessions.state_json). */
+export interface Visit {
+  sessionId: string;
+  villagerId: string;
+  kind: SessionKind;
+  enteredBy: EnteredBy;
+  /** Stable weight per slot when the villager was let in (null: no stable reading then). */
+  baseline: Record<string, number | null>;
+  openedAt: number;
+  doorOpenedAt: number | null;
+  exitAt: number | null;
+  exitBy: 'exit_button' | 'door' | 'idle_timeout' | null;
+  settleAttempts: number;
+  lastError: string | null;
+}
+
+export type SessionState = { phase: 'idle' } | { phase: VisitPhase; visit: Visit };
+
+export type TimerName = 'entering' | 'idle' | 'stability' | 'retry';
+
+export type SessionEvent =
+  | { type: 'admitted'; visit: Visit }
+  | { type: 'door_opened'; at: number }
+  | { type: 'door_closed'; at: number }
+  | { type: 'exit_button'; at: number }
+  | { type: 'shelf_changed'; at: number }
+  | { type: 'entering_timeout'; shelvesTouched: boolean }
+  | { type: 'idle_timeout'; at: number }
+  | { type: 'shelves_stable' }
+  | { type: 'stability_timeout' }
+  | { type: 'settle_ok' }
+  | { type: 'settle_failed'; error: string }
+  | { type: 'retry' }
+  | { type: 'receipt_issued' }
+  | { type: 'resume'; phase: VisitPhase; visit: Visit; now: number };
+
+export type Effect =
+  | { type: 'open_session' }
+  | { type: 'persist' }
+  | { type: 'cancel_session'; reason: string }
+  | { type: 'start_timer'; timer: TimerName; ms: number }
+  | { type: 'clear_timer'; timer: TimerName }
+  | { type: 'watch_stability' }
+  | { type: 'settle' }
+  | { type: 'issue_receipt' }
+  | { type: 'publish_cart' };
+
+export interface MachineTimings {
+  enteringTimeoutMs: number;
+  shoppingIdleTimeoutMs: number;
+  stabilityWaitMs: number;
+  settleRetryMs: number;
+}
+
+export interface Step { state: SessionState; effects: Effect[] }
+
+const stay = (state: SessionState): Step => ({ state, effects: [] });
+
+function toExiting(visit: Visit, at: number | null, by: NonNullable<Visit['exitBy']>, t: MachineTimings): Step {
+  return {
+    state: { phase: 'exiting', visit: { ...visit, exitAt: at, exitBy: by } },
+    effects: [{ type: 'clear_timer', timer: 'idle' }, { type: 'persist' }, { type: 'watch_stability' }, { type: 'start_timer', timer: 'stability', ms: t.stabilityWaitMs }],
+  };
+}
+
+function toSettling(visit: Visit): Step {
+  return {
+    state: { phase: 'settling', visit: { ...visit, settleAttempts: visit.settleAttempts + 1 } },
+    effects: [{ type: 'clear_timer', timer: 'stability' }, { type: 'persist' }, { type: 'settle' }],
+  };
+}
+
+const inside = (visit: Visit): 'shopping' | 'restocking' => (visit.kind === 'restock' ? 'restocking' : 'shopping');
+
+export function transition(s: SessionState, e: SessionEvent, t: MachineTimings): Step {
+  switch (s.phase) {
+    case 'idle':
+      switch (e.type) {
+        case 'admitted':
+          return {
+            state: { phase: 'entering', visit: e.visit },
+            effects: [{ type: 'open_session' }, { type: 'start_timer', timer: 'entering', ms: t.enteringTimeoutMs }],
+          };
+        case 'resume':
+          return resume(e.phase, e.visit, e.now, t);
+        default:
+          // a door opened with nobody shopping is the last villager leaving; shelf changes are the runner's to report
+          return stay(s);
+      }
+    case 'entering':
+      switch (e.type) {
+        case 'door_opened':
+          return {
+            state: { phase: inside(s.visit), visit: { ...s.visit, doorOpenedAt: e.at } },
+            effects: [{ type: 'clear_timer', timer: 'entering' }, { type: 'persist' }, { type: 'start_timer', timer: 'idle', ms: t.shoppingIdleTimeoutMs }],
+          };
+        case 'entering_timeout':
+          // Touched shelves mean someone is inside although the door was not seen to open
+          // (it opened during a power cut): keep the session, never cancel a purchase.
+          if (e.shelvesTouched) {
+            return { state: { phase: inside(s.visit), visit: s.visit }, effects: [{ type: 'persist' }, { type: 'start_timer', timer: 'idle', ms: t.shoppingIdleTimeoutMs }] };
+          }
+          return { state: { phase: 'idle' }, effects: [{ type: 'cancel_session', reason: 'door never opened / 门未打开' }] };
+        default:
+          return stay(s);
+      }
+    case 'shopping':
+    case 'restocking':
+      switch (e.type) {
+        case 'exit_button':
+          return toExiting(s.visit, e.at, 'exit_button', t);
+        case 'door_opened':
+          // the lock is closed again while shopping: a door opening now is from inside
+          return toExiting(s.visit, e.at, 'door', t);
+        case 'idle_timeout':
+          return toExiting(s.visit, e.at, 'idle_timeout', t);
+        case 'shelf_changed':
+        case 'door_closed':
+          return { state: s, effects: [{ type: 'start_timer', timer: 'idle', ms: t.shoppingIdleTimeoutMs }, ...(e.type === 'shelf_changed' ? [{ type: 'publish_cart' } as const] : [])] };
+        default:
+          return stay(s);
+      }
+    case 'exiting':
+      switch (e.type) {
+        case 'shelves_stable':
+        case 'stability_timeout':
+          return toSettling(s.visit);
+        case 'shelf_changed':
+          return { state: s, effects: [{ type: 'publish_cart' }] };
+        default:
+          return stay(s);
+      }
+    case 'settling':
+      switch (e.type) {
+        case 'shelves_stable':
+        case 'stability_timeout':
+          // only after a resume: the scales had to report again before the cart could be weighed
+          return { state: s, effects: [{ type: 'clear_timer', timer: 'stability' }, { type: 'settle' }] };
+        case 'settle_ok':
+          return { state: { phase: 'settled', visit: s.visit }, effects: [{ type: 'issue_receipt' }] };
+        case 'settle_failed':
+          return {
+            state: { phase: 'fault', visit: { ...s.visit, lastError: e.error } },
+            effects: [{ type: 'persist' }, { type: 'start_timer', timer: 'retry', ms: t.settleRetryMs }],
+          };
+        default:
+          return stay(s);
+      }
+    case 'settled':
+      return e.type === 'receipt_issued' ? { state: { phase: 'idle' }, effects: [] } : stay(s);
+    case 'fault':
+      return e.type === 'retry' ? toSettling(s.visit) : stay(s);
+  }
+}
+
+/** After a restart: continue an open session from its persisted phase. */
+function resume(phase: VisitPhase, visit: Visit, now: number, t: MachineTimings): Step {
+  switch (phase) {
+    case 'entering': {
+      // the full wait again: the villager may be standing at the door after the lights came back
+      const left = Math.max(t.enteringTimeoutMs - Math.max(0, now - visit.openedAt), Math.min(t.enteringTimeoutMs, 5000));
+      return { state: { phase, visit }, effects: [{ type: 'start_timer', timer: 'entering', ms: left }] };
+    }
+    case 'shopping':
+    case 'restocking':
+      return { state: { phase, visit }, effects: [{ type: 'start_timer', timer: 'idle', ms: t.shoppingIdleTimeoutMs }, { type: 'publish_cart' }] };
+    case 'exiting':
+      return { state: { phase, visit }, effects: [{ type: 'watch_stability' }, { type: 'start_timer', timer: 'stability', ms: t.stabilityWaitMs }] };
+    case 'settling':
+    case 'fault':
+    case 'settled':
+      // Settlement is idempotent by session id, so settling again is safe; but the scales must
+      // report again first (right after a restart they have no stable weight yet).
+      // ('settled' is never left open: the ledger closes the session in the same transaction.)
+      return {
+        state: { phase: 'settling', visit: { ...visit, settleAttempts: visit.settleAttempts + 1 } },
+        effects: [{ type: 'persist' }, { type: 'watch_stability' }, { type: 'start_timer', timer: 'stability', ms: t.stabilityWaitMs }],
+      };
+  }
+}
+
+/** Whether a second villager must wait (the door policy asks this). */
+export const isBusy = (s: SessionState): boolean => s.phase !== 'idle';
