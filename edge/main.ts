@@ -10,7 +10,9 @@ import { openLedger, closeLedger, type Db } from './ledger/db.ts';
 import { HttpServer } from './http/server.ts';
 import { HardwarePart } from './hardware.ts';
 import { EntryPart } from './entry-part.ts';
-import { getOpenSession } from './ledger/sessions.ts';
+import { StoreSessionEngine } from './session/engine.ts';
+import type { EntryPipeline } from './entry/pipeline.ts';
+import type { ScalePhysics, SimulatedHardwareState } from '../drivers/index.ts';
 import { HealthBoard, type Part } from './parts.ts';
 import { EdgeError, ErrorCode } from './errors.ts';
 
@@ -34,6 +36,14 @@ class LedgerPart implements Part {
   }
 }
 
+/** For the scenario runner, the benchmark and the demo on simulated hardware. */
+export interface SimulationOptions {
+  physics?: Partial<ScalePhysics>;
+  seed?: number;
+  /** Simulated hardware as it was when the previous daemon lost power. */
+  hardwareState?: SimulatedHardwareState;
+}
+
 export class StoreDaemon {
   readonly health = new HealthBoard();
   private readonly started: Part[] = [];
@@ -41,8 +51,9 @@ export class StoreDaemon {
   private http: HttpServer | undefined;
   hardware: HardwarePart | undefined;
   entry: EntryPart | undefined;
+  session: StoreSessionEngine | undefined;
 
-  constructor(private readonly config: Config, private readonly log: Logger) {}
+  constructor(private readonly config: Config, private readonly log: Logger, private readonly sim: SimulationOptions = {}) {}
 
   /** The admin page's address once started. */
   get httpAddress(): string | undefined {
@@ -57,16 +68,30 @@ export class StoreDaemon {
   private compose(): Part[] {
     const c = this.config;
     const ledger = new LedgerPart(path.join(c.dataDir, 'ledger.sqlite'), this.log.child({ part: 'ledger' }));
-    const hardware = new HardwarePart({ config: c.drivers, health: this.health }, this.log.child({ part: 'hardware' }));
+    const hardware = new HardwarePart(
+      { config: c.drivers, health: this.health, ...(this.sim.physics ? { physics: this.sim.physics } : {}), ...(this.sim.seed !== undefined ? { seed: this.sim.seed } : {}) },
+      this.log.child({ part: 'hardware' }),
+    );
     hardware.build();
-    const entry = new EntryPart(
+    // after a simulated power cut the shelves and the relay keep what was on them
+    if (this.sim.hardwareState) hardware.sim?.restore(this.sim.hardwareState);
+    const session: StoreSessionEngine = new StoreSessionEngine({
+      db: () => ledger.handle(),
+      entry: (): EntryPipeline | undefined => entry.pipeline,
+      config: c.session,
+      rules: { creditFloor: c.ledger.creditFloor },
+      lock: hardware.lock,
+      scales: hardware.scales,
+      logger: this.log.child({ part: 'session' }),
+    });
+    const entry: EntryPart = new EntryPart(
       {
         config: c.entry,
         dataDir: c.dataDir,
         db: () => ledger.handle(),
         lock: () => hardware.lock,
-        // One shopping session at a time: the ledger holds at most one open session.
-        store: { isStoreBusy: () => getOpenSession(ledger.handle()) !== undefined },
+        // One shopping session at a time: the session engine answers the door policy.
+        store: session,
         health: this.health,
         withoutCamera: c.demo && c.entry.camera.kind === 'v4l2' && c.entry.camera.device === '/dev/video0',
       },
@@ -84,8 +109,10 @@ export class StoreDaemon {
     this.ledger = ledger;
     this.hardware = hardware;
     this.entry = entry;
-    // Start order: the ledger, then the hardware, then the door (it needs both), then the page.
-    return [ledger, hardware, entry, this.http];
+    this.session = session;
+    // Start order: the ledger, the hardware, the door (it needs both), the session (it listens
+    // to all three and resumes an open session), then the page.
+    return [ledger, hardware, entry, session, this.http];
   }
 
   async start(): Promise<void> {

@@ -47,8 +47,17 @@ export interface AdmissionDecision {
   unlocked: boolean;
 }
 
+/** The entry pipeline as the session needs it: its decisions (edge/entry's EntryPipeline fits). */
+export interface DecisionSource {
+  on(event: 'decision', listener: (d: AdmissionDecision) => void): unknown;
+  off(event: 'decision', listener: (d: AdmissionDecision) => void): unknown;
+}
+
 export interface StoreSessionDeps {
-  db: Db;
+  /** The ledger, opened by its own part before this one starts. */
+  db: () => Db;
+  /** The door's decisions; absent in tests that call onEntryDecision directly. */
+  entry?: () => DecisionSource | undefined;
   config: SessionConfig;
   rules: LedgerRules;
   lock: DoorSignals;
@@ -104,10 +113,17 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     }
   };
 
+  private decisions: DecisionSource | null = null;
+  private readonly onDecision = (d: AdmissionDecision): void => this.onEntryDecision(d);
+
   constructor(private readonly deps: StoreSessionDeps) {
     super();
     const c = deps.config;
     this.timings = { enteringTimeoutMs: c.enteringTimeoutMs, shoppingIdleTimeoutMs: c.shoppingIdleTimeoutMs, stabilityWaitMs: c.stabilityWaitMs, settleRetryMs: c.settleRetryMs };
+  }
+
+  private get db(): Db {
+    return this.deps.db();
   }
 
   private now(): number {
@@ -123,7 +139,9 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     lock.on('exit_button', this.onExitButton);
     scales.on('change', this.onChange);
     scales.on('sweep', this.onSweep);
-    const open = getOpenSession(this.deps.db);
+    this.decisions = this.deps.entry?.() ?? null;
+    this.decisions?.on('decision', this.onDecision);
+    const open = getOpenSession(this.db);
     if (open) {
       const visit = open.context as Visit;
       const phase = (open.state === 'idle' ? 'settling' : open.state) as VisitPhase;
@@ -140,6 +158,8 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     lock.off('exit_button', this.onExitButton);
     scales.off('change', this.onChange);
     scales.off('sweep', this.onSweep);
+    this.decisions?.off('decision', this.onDecision);
+    this.decisions = null;
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     this.queue.length = 0;
@@ -156,7 +176,8 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
 
   /** The door policy's question (edge/entry's StoreOccupancy). */
   isStoreBusy(): boolean {
-    return isBusy(this.state);
+    // before start (or after stop) the ledger may hold an open session not yet resumed
+    return !this.running || isBusy(this.state);
   }
 
   /** The live cart of the session in the store (for the display and the admin page). */
@@ -170,7 +191,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
   /** Wire to EntryPipeline's `decision` event in the composition root. */
   onEntryDecision(d: AdmissionDecision): void {
     if (!this.running) return;
-    const v = d.villagerId ? getVillager(this.deps.db, d.villagerId) : undefined;
+    const v = d.villagerId ? getVillager(this.db, d.villagerId) : undefined;
     if (d.decision === 'store_busy') {
       this.announce('store_busy', d.villagerId, busyText(v?.name ?? null));
       return;
@@ -241,7 +262,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
   }
 
   private perform(effect: Effect, before: SessionState): void {
-    const db = this.deps.db;
+    const db = this.db;
     switch (effect.type) {
       case 'open_session': {
         const v = this.current as Visit;
@@ -316,11 +337,11 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
   private weighings(v: Visit, atExit: boolean): SlotWeighing[] {
     const products = new Map<string, Product | undefined>();
     const status = new Map(this.deps.scales.status().map((s) => [s.slot, s]));
-    return listSlots(this.deps.db).map((slot) => {
+    return listSlots(this.db).map((slot) => {
       const s = status.get(slot.slot);
       let p: Product | undefined;
       if (slot.sku !== null) {
-        if (!products.has(slot.sku)) products.set(slot.sku, getProduct(this.deps.db, slot.sku));
+        if (!products.has(slot.sku)) products.set(slot.sku, getProduct(this.db, slot.sku));
         p = products.get(slot.sku);
       }
       const readable = s !== undefined && s.health === 'ok';
@@ -337,14 +358,14 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
   }
 
   private price(cart: Cart): number {
-    return cart.lines.reduce((sum, l) => sum + (getProduct(this.deps.db, l.sku)?.price ?? 0) * l.count, 0);
+    return cart.lines.reduce((sum, l) => sum + (getProduct(this.db, l.sku)?.price ?? 0) * l.count, 0);
   }
 
   // ---- settlement ----
 
   private settle(): void {
     const v = this.current as Visit;
-    const db = this.deps.db;
+    const db = this.db;
     const cart = computeCart(this.weighings(v, true), this.deps.config.weight, v.kind);
     const context = { ...v, stock: cart.stock };
     let result: SettleResult;
@@ -379,10 +400,10 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     const done = this.lastSettle;
     this.lastSettle = null;
     if (done) {
-      const villager = getVillager(this.deps.db, v.villagerId);
-      const name = (sku: string): string => getProduct(this.deps.db, sku)?.name ?? sku;
+      const villager = getVillager(this.db, v.villagerId);
+      const name = (sku: string): string => getProduct(this.db, sku)?.name ?? sku;
       const r = done.result;
-      const lines = r.status === 'settled' ? r.lines : sessionLines(this.deps.db, v.sessionId);
+      const lines = r.status === 'settled' ? r.lines : sessionLines(this.db, v.sessionId);
       const base = {
         sessionId: v.sessionId,
         villagerId: v.villagerId,
