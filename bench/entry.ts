@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import sharp from 'sharp';
 import { pino } from 'pino';
 import { EngineClient } from '../models/engine-client.ts';
-import { FaceEngine, type RgbFrame } from '../models/face-engine.ts';
+import { FaceEngine, normalise, type RgbFrame } from '../models/face-engine.ts';
 import { Gallery } from '../models/gallery.ts';
 import { readModel } from '../models/manifest.ts';
 import { loadFaceApiNet, loadRuntime } from '../models/runtime.ts';
@@ -160,7 +160,8 @@ async function main(): Promise<void> {
     const input = tf.tensor3d(f.data, [f.height, f.width, 3], 'int32');
     try {
       const r = await faceapi.detectSingleFace(input as never, new faceapi.SsdMobilenetv1Options()).withFaceLandmarks().withFaceDescriptor();
-      if (r && matcher.findBestMatch(r.descriptor).label === 'known') stockMatched++;
+      // the gallery holds unit descriptors; scale the query the same way so the stock matcher compares like with like
+      if (r && matcher.findBestMatch(normalise(r.descriptor)).label === 'known') stockMatched++;
     } finally {
       input.dispose();
     }
