@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerLedgerCommands } from './ledger-commands.ts';
 import { registerStartCommand } from './start.ts';
+import { registerSimulateCommand } from './simulate.ts';
 import { registerPortsCommand } from './ports.ts';
 import { registerFacesCommands } from './faces.ts';
 import { isEdgeError, ErrorCode } from '../errors.ts';
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerStartCommand(program);
+  registerSimulateCommand(program);
   registerLedgerCommands(program);
   registerFacesCommands(program);
   registerPortsCommand(program);

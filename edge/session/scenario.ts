@@ -1,0 +1,208 @@
+/**
+ * The scenario file (docs/scenarios.md): products, slots, villagers and steps, in YAML or
+ * JSON. Validated by hand so every error names the step or entry and the key, for a
+ * maintainer writing one: unknown keys, unknown slots or villagers, negative counts.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { EdgeError, ErrorCode } from '../errors.ts';
+import type { VisitPhase } from './machine.ts';
+
+export interface ScenarioProduct { sku: string; name: string; price: number; unit_g: number; tolerance_g: number }
+export interface ScenarioSlot { slot: string; scale: number; sku: string; stock: number }
+export interface ScenarioFace { photo: string; index: number }
+export interface ScenarioVillager { id: string; name: string; balance: number; card?: string; face?: ScenarioFace; maintainer: boolean; enrolled: boolean }
+
+export type EnterBy = 'face' | 'card' | 'qr';
+export type ScenarioStep =
+  | { kind: 'enter'; villager: string; by: EnterBy; open_door: boolean }
+  | { kind: 'take'; slot: string; count: number }
+  | { kind: 'return'; slot: string; count: number }
+  | { kind: 'move'; from: string; to: string; count: number }
+  | { kind: 'exit'; by: 'button' | 'door' }
+  | { kind: 'restock'; maintainer: string; by: EnterBy; add: Array<{ slot: string; count: number }> }
+  | { kind: 'power_cut'; when: VisitPhase | null }
+  | { kind: 'wait_ms'; ms: number };
+
+export interface Scenario {
+  name: string;
+  description: string;
+  creditFloor: number;
+  session: Record<string, unknown>;
+  products: ScenarioProduct[];
+  slots: ScenarioSlot[];
+  villagers: ScenarioVillager[];
+  steps: ScenarioStep[];
+}
+
+const CUT_PHASES: readonly VisitPhase[] = ['entering', 'shopping', 'restocking', 'exiting', 'settling'];
+
+class Reader {
+  constructor(readonly where: string) {}
+  fail(msg: string): never {
+    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `scenario ${this.where}: ${msg}`, { zh: `场景文件 ${this.where}：${msg}` });
+  }
+  obj(v: unknown, keys: readonly string[]): Record<string, unknown> {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) this.fail('must be a mapping');
+    const o = v as Record<string, unknown>;
+    for (const k of Object.keys(o)) if (!keys.includes(k)) this.fail(`unknown key ${JSON.stringify(k)} (expected ${keys.join(', ')})`);
+    return o;
+  }
+  str(o: Record<string, unknown>, k: string, def?: string): string {
+    const v = o[k] ?? def;
+    if (typeof v !== 'string' || v.length === 0) this.fail(`${k} must be a non-empty text`);
+    return v;
+  }
+  int(o: Record<string, unknown>, k: string, opts: { min?: number; def?: number } = {}): number {
+    const v = o[k] ?? opts.def;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v)) this.fail(`${k} must be a whole number, got ${JSON.stringify(v)}`);
+    if (opts.min !== undefined && v < opts.min) this.fail(`${k} must be at least ${opts.min}, got ${v}${v < 0 ? ' (negative)' : ''}`);
+    return v;
+  }
+  bool(o: Record<string, unknown>, k: string, def: boolean): boolean {
+    const v = o[k] ?? def;
+    if (typeof v !== 'boolean') this.fail(`${k} must be true or false`);
+    return v;
+  }
+  list(o: Record<string, unknown>, k: string): unknown[] {
+    const v = o[k] ?? [];
+    if (!Array.isArray(v)) this.fail(`${k} must be a list`);
+    return v;
+  }
+  oneOf<T extends string>(o: Record<string, unknown>, k: string, allowed: readonly T[], def?: T): T {
+    const v = o[k] ?? def;
+    if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) this.fail(`${k} must be one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
+    return v as T;
+  }
+}
+
+export function loadScenario(file: string): Scenario {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `cannot read scenario ${file}: ${(err as Error).message}`, { zh: `无法读取场景文件 ${file}` });
+  }
+  let raw: unknown;
+  try {
+    raw = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `scenario ${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`, { zh: '场景文件格式错误' });
+  }
+  return parseScenario(raw, file);
+}
+
+export function parseScenario(raw: unknown, name = 'scenario'): Scenario {
+  const top = new Reader('(top level)').obj(raw, ['name', 'description', 'credit_floor', 'session', 'products', 'slots', 'villagers', 'steps']);
+  const r = new Reader('(top level)');
+  const products = r.list(top, 'products').map((p, i) => {
+    const pr = new Reader(`products[${i}]`);
+    const o = pr.obj(p, ['sku', 'name', 'price', 'unit_g', 'tolerance_g']);
+    const unit = pr.int(o, 'unit_g', { min: 1 });
+    return { sku: pr.str(o, 'sku'), name: pr.str(o, 'name'), price: pr.int(o, 'price', { min: 0 }), unit_g: unit, tolerance_g: pr.int(o, 'tolerance_g', { min: 0, def: Math.max(1, Math.floor(unit / 20)) }) };
+  });
+  const skus = new Set(products.map((p) => p.sku));
+  const slots = r.list(top, 'slots').map((s, i) => {
+    const sr = new Reader(`slots[${i}]`);
+    const o = sr.obj(s, ['slot', 'scale', 'sku', 'stock']);
+    const sku = sr.str(o, 'sku');
+    if (!skus.has(sku)) sr.fail(`unknown sku ${JSON.stringify(sku)}`);
+    return { slot: sr.str(o, 'slot'), scale: sr.int(o, 'scale', { min: 1 }), sku, stock: sr.int(o, 'stock', { min: 0, def: 0 }) };
+  });
+  if (slots.length === 0) r.fail('slots: at least one slot is needed');
+  const slotNames = new Set(slots.map((s) => s.slot));
+  if (slotNames.size !== slots.length) r.fail('slots: a slot name appears twice');
+  if (new Set(slots.map((s) => s.scale)).size !== slots.length) r.fail('slots: a scale address appears twice');
+  const villagers = r.list(top, 'villagers').map((v, i) => {
+    const vr = new Reader(`villagers[${i}]`);
+    const o = vr.obj(v, ['id', 'name', 'balance', 'card', 'face', 'maintainer', 'enrolled']);
+    let face: ScenarioFace | undefined;
+    if (o.face !== undefined) {
+      const fr = new Reader(`villagers[${i}].face`);
+      const f = fr.obj(o.face, ['photo', 'index']);
+      const photo = fr.str(f, 'photo');
+      if (!/^[A-Za-z0-9_.-]+\.(jpg|jpeg|png)$/.test(photo)) fr.fail(`photo must be a file name from face-api's demo folder, got ${JSON.stringify(photo)}`);
+      face = { photo, index: fr.int(f, 'index', { min: 0, def: 0 }) };
+    }
+    const out: ScenarioVillager = { id: vr.str(o, 'id'), name: vr.str(o, 'name'), balance: vr.int(o, 'balance', { min: 0, def: 0 }), maintainer: vr.bool(o, 'maintainer', false), enrolled: vr.bool(o, 'enrolled', face !== undefined) };
+    if (o.card !== undefined) out.card = vr.str(o, 'card');
+    if (face) out.face = face;
+    if (out.enrolled && !face) vr.fail('enrolled needs a face');
+    return out;
+  });
+  const byId = new Map(villagers.map((v) => [v.id, v]));
+  if (byId.size !== villagers.length) r.fail('villagers: an id appears twice');
+  const session = top.session === undefined ? {} : new Reader('session').obj(top.session, ['stabilityWaitMs', 'enteringTimeoutMs', 'shoppingIdleTimeoutMs', 'settleRetryMs', 'weight']);
+
+  const knownSlot = (sr: Reader, slot: string): string => (slotNames.has(slot) ? slot : sr.fail(`unknown slot ${JSON.stringify(slot)}`));
+  const knownVillager = (sr: Reader, id: string): ScenarioVillager => byId.get(id) ?? sr.fail(`unknown villager ${JSON.stringify(id)}`);
+  const canEnterBy = (sr: Reader, v: ScenarioVillager, by: EnterBy): void => {
+    if (by === 'card' && !v.card) sr.fail(`villager ${v.id} has no card`);
+    if (by === 'face' && !v.face) sr.fail(`villager ${v.id} has no face`);
+  };
+  const steps = r.list(top, 'steps').map((step, i): ScenarioStep => {
+    const head = new Reader(`step ${i + 1}`);
+    if (typeof step !== 'object' || step === null || Array.isArray(step) || Object.keys(step).length !== 1) head.fail('must be a mapping with exactly one action (enter, take, return, move, exit, restock, power_cut, wait_ms)');
+    const [kind, body] = Object.entries(step as Record<string, unknown>)[0] as [string, unknown];
+    const sr = new Reader(`step ${i + 1} (${kind})`);
+    switch (kind) {
+      case 'enter': {
+        const o = sr.obj(body, ['villager', 'by', 'open_door']);
+        const v = knownVillager(sr, sr.str(o, 'villager'));
+        const by = sr.oneOf<EnterBy>(o, 'by', ['face', 'card', 'qr'], v.card ? 'card' : v.face ? 'face' : 'qr');
+        canEnterBy(sr, v, by);
+        return { kind, villager: v.id, by, open_door: sr.bool(o, 'open_door', true) };
+      }
+      case 'take':
+      case 'return': {
+        const o = sr.obj(body, ['slot', 'count']);
+        return { kind, slot: knownSlot(sr, sr.str(o, 'slot')), count: sr.int(o, 'count', { min: 1, def: 1 }) };
+      }
+      case 'move': {
+        const o = sr.obj(body, ['from', 'to', 'count']);
+        const from = knownSlot(sr, sr.str(o, 'from'));
+        const to = knownSlot(sr, sr.str(o, 'to'));
+        if (from === to) sr.fail('from and to are the same slot');
+        return { kind, from, to, count: sr.int(o, 'count', { min: 1, def: 1 }) };
+      }
+      case 'exit': {
+        const o = sr.obj(body ?? {}, ['by']);
+        return { kind, by: sr.oneOf(o, 'by', ['button', 'door'] as const, 'button') };
+      }
+      case 'restock': {
+        const o = sr.obj(body, ['maintainer', 'by', 'add']);
+        const m = knownVillager(sr, sr.str(o, 'maintainer'));
+        if (!m.maintainer) sr.fail(`villager ${m.id} is not a maintainer (set maintainer: true)`);
+        const by = sr.oneOf<EnterBy>(o, 'by', ['face', 'card', 'qr'], m.card ? 'card' : m.face ? 'face' : 'qr');
+        canEnterBy(sr, m, by);
+        const add = sr.list(o, 'add').map((a, j) => {
+          const ar = new Reader(`step ${i + 1} (restock) add[${j}]`);
+          const ao = ar.obj(a, ['slot', 'count']);
+          return { slot: knownSlot(ar, ar.str(ao, 'slot')), count: ar.int(ao, 'count', { min: 1 }) };
+        });
+        return { kind, maintainer: m.id, by, add };
+      }
+      case 'power_cut': {
+        const o = sr.obj(body ?? {}, ['when']);
+        return { kind, when: o.when === undefined ? null : sr.oneOf(o, 'when', CUT_PHASES) };
+      }
+      case 'wait_ms':
+        return { kind, ms: sr.int({ wait_ms: body }, 'wait_ms', { min: 0 }) };
+      default:
+        return sr.fail(`unknown action ${JSON.stringify(kind)}`);
+    }
+  });
+  return {
+    name: typeof top.name === 'string' ? top.name : name,
+    description: typeof top.description === 'string' ? top.description : '',
+    creditFloor: top.credit_floor === undefined ? 0 : (() => {
+      const f = r.int(top, 'credit_floor');
+      return f > 0 ? r.fail('credit_floor must be 0 or negative') : f;
+    })(),
+    session,
+    products,
+    slots,
+    villagers,
+    steps,
+  };
+}

@@ -1,0 +1,403 @@
+/**
+ * The scenario runner: the real daemon (StoreDaemon: ledger, drivers, entry pipeline,
+ * session engine) on simulated hardware, driven step by step as a villager would — scanning
+ * a card, pushing the door, lifting items off the scales, pressing the exit button.
+ *
+ * A power cut drops the daemon at once (the session engine stops between two effects, no
+ * clean shutdown of the session) and boots a new one on the same ledger file; the simulated
+ * shelves and relay board keep their state (snapshot/restore), as real ones keep their load.
+ * The face engine restarts with the daemon.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pino, type Logger } from 'pino';
+import { EngineClient } from '../../models/engine-client.ts';
+import type { RgbFrame } from '../../models/face-engine.ts';
+import { validateConfig } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
+import { addCard, issueQrToken } from '../entry/credentials.ts';
+import { enrolVillager } from '../entry/enrol.ts';
+import type { EntryDecision } from '../entry/pipeline.ts';
+import { loadOrCreateTemplateKey } from '../entry/templates.ts';
+import { EdgeError, ErrorCode } from '../errors.ts';
+import { closeLedger, openLedger, type Db } from '../ledger/db.ts';
+import { applyEntry, findBalanceMismatches } from '../ledger/entries.ts';
+import { inventory, upsertProduct, upsertSlot } from '../ledger/products.ts';
+import { listSessions, sessionLines, sessionReview } from '../ledger/sessions.ts';
+import { addVillager, listVillagers, setFaceConsent } from '../ledger/villagers.ts';
+import { StoreDaemon } from '../main.ts';
+import { createSimulatedHardware, type SimulatedHardwareState } from '../../drivers/index.ts';
+import type { Announcement, Receipt } from './receipt.ts';
+import type { Scenario, ScenarioStep, ScenarioVillager } from './scenario.ts';
+import { portraitOf } from './scenario-faces.ts';
+import type { VisitPhase } from './machine.ts';
+
+export interface SimulateOptions {
+  /** Keep the ledger here (default: a temp folder removed afterwards). */
+  dataDir?: string;
+  logger?: Logger;
+  /** Overrides of the daemon config (the benchmark's driver timings). */
+  config?: Record<string, unknown>;
+  seed?: number;
+}
+
+export interface SimulationResult {
+  scenario: string;
+  balances: Record<string, number>;
+  debts: Record<string, number>;
+  sessions: Array<{ id: string; villager: string; kind: string; status: string; state: string; total_points: number; charged_points: number; debt_points: number; lines: Array<{ sku: string; slot: string; count: number; points: number }>; review: Array<{ slot: string; reason: string; detail: string | null }> }>;
+  refused: Array<{ villager: string; reason: string; step: number }>;
+  inventory: Record<string, number>;
+  entries: Array<{ id: string; villager: string; kind: string; points: number }>;
+  receipts: Array<{ session: string; villager: string; text: string; exit_to_receipt_ms: number | null }>;
+  announcements: Array<{ reason: string; villager: string | null; text: string }>;
+  power_cuts: Array<{ step: number; phase: string }>;
+  invariants: { balance_mismatches: number; open_sessions: number };
+}
+
+/** Fast but physical timings: short settle times and polls, same code paths. */
+export const SIM_TIMINGS = {
+  physics: { settleMs: 60, noiseG: 1, creepGPerMin: 0 },
+  drivers: { scales: { poll_interval_ms: 15, stable_window: 3, stable_band_g: 4 }, lock: { input_poll_ms: 15, release_check_ms: 50 }, modbus: { response_timeout_ms: 100 } },
+};
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    const cur = out[k];
+    out[k] = v && typeof v === 'object' && !Array.isArray(v) && cur && typeof cur === 'object' && !Array.isArray(cur) ? deepMerge(cur as Record<string, unknown>, v as Record<string, unknown>) : v;
+  }
+  return out;
+}
+
+export class ScenarioRun {
+  private daemon: StoreDaemon | undefined;
+  private readonly config: Config;
+  private readonly dir: string;
+  private readonly ownDir: boolean;
+  private readonly log: Logger;
+  private readonly qr = generateKeyPairSync('ed25519');
+  private readonly faces = new Map<string, RgbFrame>();
+  private readonly decisions: EntryDecision[] = [];
+  private readonly receipts: SimulationResult['receipts'] = [];
+  private readonly announcements: Announcement[] = [];
+  private readonly refused: SimulationResult['refused'] = [];
+  private readonly powerCuts: SimulationResult['power_cuts'] = [];
+  private armedCut: VisitPhase | null = null;
+  private cutPending: { phase: string } | null = null;
+  private exitPressedAt: number | null = null;
+  private stepNo = 0;
+  private readonly byId: Map<string, ScenarioVillager>;
+  private readonly unit = new Map<string, number>();
+
+  constructor(private readonly s: Scenario, private readonly opts: SimulateOptions = {}) {
+    this.ownDir = !opts.dataDir;
+    this.dir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'store-sim-'));
+    this.log = opts.logger ?? pino({ level: 'silent' });
+    this.byId = new Map(s.villagers.map((v) => [v.id, v]));
+    for (const slot of s.slots) this.unit.set(slot.slot, s.products.find((p) => p.sku === slot.sku)?.unit_g ?? 1);
+    const needsFaces = s.villagers.some((v) => v.face) || s.steps.some((st) => (st.kind === 'enter' || st.kind === 'restock') && st.by === 'face');
+    const raw = deepMerge(
+      {
+        dataDir: this.dir,
+        demo: true,
+        http: { port: 0 },
+        log: { level: 'silent' },
+        ledger: { creditFloor: s.creditFloor },
+        drivers: deepMerge(SIM_TIMINGS.drivers, { simulated: true, scales: { list: s.slots.map((sl) => ({ slot: sl.slot, unit_id: sl.scale, capacity_g: 100_000 })) } }),
+        entry: { faceEnabled: needsFaces, unlockPulseMs: 3000, match: { cooldownMs: 0 } },
+        session: deepMerge({ stabilityWaitMs: 1000 }, s.session),
+      },
+      opts.config ?? {},
+    );
+    this.config = validateConfig(raw, `scenario ${s.name}`);
+  }
+
+  get store(): StoreDaemon {
+    if (!this.daemon) throw new EdgeError(ErrorCode.INTERNAL, 'the simulated store is not running');
+    return this.daemon;
+  }
+
+  private get sim() {
+    const sim = this.store.hardware?.sim;
+    if (!sim) throw new EdgeError(ErrorCode.INTERNAL, 'no simulated hardware');
+    return sim;
+  }
+
+  private get db(): Db {
+    return this.store.db;
+  }
+
+  // ---- set-up ----
+
+  async seed(): Promise<void> {
+    const db = openLedger(path.join(this.dir, 'ledger.sqlite'));
+    try {
+      for (const p of this.s.products) upsertProduct(db, { sku: p.sku, name: p.name, price: p.price, unitG: p.unit_g, toleranceG: p.tolerance_g });
+      for (const sl of this.s.slots) upsertSlot(db, { slot: sl.slot, address: sl.scale, sku: sl.sku, stock: sl.stock });
+      const rules = { creditFloor: this.s.creditFloor };
+      for (const v of this.s.villagers) {
+        addVillager(db, { id: v.id, name: v.name, village: 'scenario', isMaintainer: v.maintainer });
+        if (v.balance > 0) applyEntry(db, { id: `seed:${v.id}`, villagerId: v.id, kind: 'award', points: v.balance, reason: 'scenario opening balance', origin: 'cli' }, rules);
+        if (v.card) addCard(db, v.card, v.id, new Date().toISOString());
+      }
+      const keyDir = path.join(this.dir, 'keys');
+      mkdirSync(keyDir, { recursive: true });
+      writeFileSync(path.join(keyDir, 'qr-public.pem'), this.qr.publicKey.export({ type: 'spki', format: 'pem' }));
+      if (this.s.villagers.some((v) => v.face)) await this.prepareFaces(db);
+    } finally {
+      closeLedger(db);
+    }
+  }
+
+  private async prepareFaces(db: Db): Promise<void> {
+    const engine = new EngineClient({ detectorInputSize: 416, detectorMinScore: this.config.entry.detectorMinScore, liveness: false });
+    await engine.start();
+    try {
+      const key = loadOrCreateTemplateKey(path.resolve(this.dir, this.config.entry.keyFile));
+      for (const v of this.s.villagers) {
+        if (!v.face) continue;
+        const frame = await portraitOf(engine, v.face);
+        this.faces.set(v.id, frame);
+        if (!v.enrolled) continue;
+        setFaceConsent(db, v.id, 'self');
+        await enrolVillager(db, key, engine, this.config.entry, v.id, [{ name: `${v.face.photo}#${v.face.index}`, frame: { ...frame, data: frame.data.slice() } }], new Date().toISOString());
+      }
+    } finally {
+      await engine.stop();
+    }
+  }
+
+  /** Boot the daemon (first start, or after a power cut with the hardware as it was). */
+  async boot(hardwareState?: SimulatedHardwareState): Promise<void> {
+    const daemon = new StoreDaemon(this.config, this.log, { physics: SIM_TIMINGS.physics, seed: this.opts.seed ?? 1, hardwareState: hardwareState ?? this.stockedShelves() });
+    this.daemon = daemon;
+    await daemon.start();
+    const session = daemon.session;
+    if (!session) throw new EdgeError(ErrorCode.INTERNAL, 'the daemon has no session engine');
+    session.on('state', (c) => {
+      if (this.armedCut && c.phase === this.armedCut && this.daemon === daemon) {
+        // the lights go out right after this transition was persisted, before its effects
+        this.armedCut = null;
+        this.cutPending = { phase: c.phase };
+        session.stop();
+      }
+    });
+    session.on('receipt', (r: Receipt) => {
+      this.receipts.push({ session: r.sessionId, villager: r.villagerId, text: r.text, exit_to_receipt_ms: this.exitPressedAt === null ? null : Math.round((performance.now() - this.exitPressedAt) * 10) / 10 });
+      this.exitPressedAt = null;
+    });
+    session.on('announce', (a) => this.announcements.push(a));
+    daemon.entry?.pipeline?.on('decision', (d) => this.decisions.push(d));
+    await this.until(() => this.shelvesReady(), 5000, 'the scales to report');
+  }
+
+  /** The hardware at opening time: the shelves carry their stock. */
+  private stockedShelves(): SimulatedHardwareState {
+    const hw = createSimulatedHardware({ config: this.config.drivers, physics: SIM_TIMINGS.physics, seed: this.opts.seed ?? 1 });
+    for (const sl of this.s.slots) if (sl.stock > 0) hw.scale(sl.slot).place(sl.stock, this.unit.get(sl.slot) ?? 1);
+    return hw.snapshot();
+  }
+
+  private shelvesReady(): boolean {
+    return this.store.hardware?.scales.status().every((s) => s.stable_g !== null) ?? false;
+  }
+
+  /** Power cut: the daemon is dropped where it stands; a new one boots on the same ledger file. */
+  private async powerCut(phase: string): Promise<void> {
+    const old = this.store;
+    const state = this.sim.snapshot();
+    old.session?.stop();
+    await old.stop();
+    this.powerCuts.push({ step: this.stepNo, phase });
+    await this.boot(state);
+  }
+
+  // ---- waiting on the store, as a person would ----
+
+  private async until(check: () => boolean, ms: number, what: string): Promise<void> {
+    const end = Date.now() + ms;
+    for (;;) {
+      if (this.cutPending) {
+        const { phase } = this.cutPending;
+        this.cutPending = null;
+        await this.powerCut(phase);
+      }
+      if (check()) return;
+      if (Date.now() > end) throw new EdgeError(ErrorCode.INTERNAL, `step ${this.stepNo}: timed out waiting for ${what}`);
+      await sleep(5);
+    }
+  }
+
+  private phase(): string {
+    return this.daemon?.session?.phase ?? 'down';
+  }
+
+  private async settleShelf(slot: string): Promise<void> {
+    const sim = this.sim.scale(slot);
+    await this.until(() => {
+      const st = this.store.hardware?.scales.status().find((s) => s.slot === slot);
+      return st !== undefined && st.stable_g !== null && Math.abs(st.stable_g - sim.loadG) <= 6;
+    }, 5000, `slot ${slot} to settle`);
+  }
+
+  // ---- steps ----
+
+  async run(): Promise<SimulationResult> {
+    try {
+      await this.seed();
+      await this.boot();
+      for (const [i, step] of this.s.steps.entries()) {
+        this.stepNo = i + 1;
+        await this.perform(step);
+      }
+      await this.until(() => this.phase() === 'idle' || this.phase() === 'shopping' || this.phase() === 'restocking', 10_000, 'the store to come to rest');
+      return this.result();
+    } finally {
+      await this.daemon?.stop();
+      if (this.ownDir) rmSync(this.dir, { recursive: true, force: true });
+    }
+  }
+
+  private fail(msg: string): never {
+    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `step ${this.stepNo}: ${msg}`, { zh: `第 ${this.stepNo} 步：${msg}` });
+  }
+
+  private async perform(step: ScenarioStep): Promise<void> {
+    switch (step.kind) {
+      case 'enter':
+        await this.enter(step.villager, step.by, step.open_door);
+        return;
+      case 'take':
+      case 'return': {
+        const sim = this.sim.scale(step.slot);
+        const unit = this.unit.get(step.slot) ?? 1;
+        if (step.kind === 'take' && sim.itemCount(unit) < step.count) this.fail(`slot ${step.slot} holds ${sim.itemCount(unit)} items; cannot take ${step.count}`);
+        if (step.kind === 'take') sim.take(step.count, unit);
+        else sim.place(step.count, unit);
+        await this.settleShelf(step.slot);
+        return;
+      }
+      case 'move': {
+        const unit = this.unit.get(step.from) ?? 1;
+        const from = this.sim.scale(step.from);
+        if (from.itemCount(unit) < step.count) this.fail(`slot ${step.from} holds ${from.itemCount(unit)} items; cannot take ${step.count}`);
+        from.take(step.count, unit);
+        await this.settleShelf(step.from);
+        this.sim.scale(step.to).place(step.count, unit);
+        await this.settleShelf(step.to);
+        return;
+      }
+      case 'exit':
+        await this.exit(step.by);
+        return;
+      case 'restock': {
+        const admitted = await this.enter(step.maintainer, step.by, true);
+        if (!admitted) return;
+        for (const a of step.add) {
+          this.sim.scale(a.slot).place(a.count, this.unit.get(a.slot) ?? 1);
+          await this.settleShelf(a.slot);
+        }
+        await this.exit('button');
+        return;
+      }
+      case 'power_cut':
+        if (step.when === null) await this.powerCut(this.phase());
+        else this.armedCut = step.when;
+        return;
+      case 'wait_ms':
+        await this.sleepAware(step.ms);
+        return;
+    }
+  }
+
+  private async sleepAware(ms: number): Promise<void> {
+    const end = Date.now() + ms;
+    await this.until(() => Date.now() >= end, ms + 60_000, `${ms} ms`);
+  }
+
+  /** Present a face, card or QR code; if let in, push the door open and close it behind. Returns whether admitted. */
+  private async enter(villagerId: string, by: 'face' | 'card' | 'qr', openDoor: boolean): Promise<boolean> {
+    const v = this.byId.get(villagerId) as ScenarioVillager;
+    const seen = this.decisions.length;
+    const decided = (): EntryDecision | undefined => this.decisions.slice(seen).find((d) => d.by === by);
+    if (by === 'card' || by === 'qr') {
+      const code = by === 'card' ? (v.card as string) : issueQrToken(this.qr.privateKey, v.id, 120);
+      if (!this.sim.scanner.scan(code)) this.fail('the scanner is not connected');
+      await this.until(() => decided() !== undefined, 5000, `the door's decision on ${v.id}'s ${by}`);
+    } else {
+      const frame = this.faces.get(v.id) as RgbFrame;
+      const pipeline = this.store.entry?.pipeline;
+      if (!pipeline) this.fail('face recognition is not running');
+      // the camera keeps seeing the face until the door decides
+      await this.until(() => {
+        if (decided()) return true;
+        this.store.entry?.pipeline?.offer({ width: frame.width, height: frame.height, data: frame.data.slice() });
+        return false;
+      }, 30_000, `the door's decision on ${v.id}'s face`);
+    }
+    const d = decided() as EntryDecision;
+    if (d.decision !== 'matched' || !d.unlocked) {
+      this.refused.push({ villager: v.id, reason: d.decision, step: this.stepNo });
+      return false;
+    }
+    if (!openDoor) return true;
+    if (!this.sim.relay.openDoor()) this.fail(`the lock did not release for ${v.id}`);
+    await this.until(() => ['shopping', 'restocking'].includes(this.phase()), 5000, `${v.id} to be inside`);
+    this.sim.relay.closeDoor();
+    await this.until(() => this.store.hardware?.lock.doorState === 'closed', 2000, 'the door to close');
+    return true;
+  }
+
+  private async exit(by: 'button' | 'door'): Promise<void> {
+    const receipts = this.receipts.length;
+    const phase = this.phase();
+    if (phase !== 'shopping' && phase !== 'restocking') this.fail(`exit while the store is ${phase}: nobody inside`);
+    this.exitPressedAt = performance.now();
+    if (by === 'button') this.sim.relay.pressExit(200);
+    // the exit button cuts the lock's power; from inside, the handle opens the door anyway
+    this.sim.relay.openDoor({ force: true });
+    await this.until(() => this.receipts.length > receipts && this.phase() === 'idle', 30_000, 'the receipt');
+    this.sim.relay.closeDoor();
+    await this.until(() => this.store.hardware?.lock.doorState === 'closed', 2000, 'the door to close');
+  }
+
+  private result(): SimulationResult {
+    const db = this.db;
+    const sessions = listSessions(db, { limit: 10_000 }).reverse();
+    const villagers = listVillagers(db);
+    const entries = db.prepare("SELECT id, villager_id AS villager, kind, points FROM entries WHERE id NOT LIKE 'seed:%' ORDER BY seq").all() as SimulationResult['entries'];
+    return {
+      scenario: this.s.name,
+      balances: Object.fromEntries(villagers.map((v) => [v.id, v.balance])),
+      debts: Object.fromEntries(villagers.filter((v) => v.debt > 0).map((v) => [v.id, v.debt])),
+      sessions: sessions.map((s) => ({
+        id: s.id,
+        villager: s.villagerId,
+        kind: s.kind,
+        status: s.status,
+        state: s.state,
+        total_points: s.totalPoints ?? 0,
+        charged_points: s.chargedPoints ?? 0,
+        debt_points: s.debtPoints ?? 0,
+        lines: sessionLines(db, s.id).map((l) => ({ sku: l.sku, slot: l.slot, count: l.count, points: l.points })),
+        review: sessionReview(db, s.id).map((r) => ({ slot: r.slot, reason: r.reason, detail: r.detail ?? null })),
+      })),
+      refused: this.refused,
+      inventory: inventory(db),
+      entries,
+      receipts: this.receipts,
+      announcements: this.announcements.map((a) => ({ reason: a.reason, villager: a.villagerId, text: a.text })),
+      power_cuts: this.powerCuts,
+      invariants: { balance_mismatches: findBalanceMismatches(db).length, open_sessions: sessions.filter((s) => s.status === 'open').length },
+    };
+  }
+}
+
+export function runScenario(s: Scenario, opts: SimulateOptions = {}): Promise<SimulationResult> {
+  return new ScenarioRun(s, opts).run();
+}
