@@ -93,12 +93,21 @@ export class LockDriver extends EventEmitter<LockEvents> {
       throw new DriverError('CONFIG_INVALID', `pulse ${pulseMs} ms outside 1..${c.max_pulse_ms} ms`);
     }
     const units = Math.min(0xffff, Math.max(1, Math.ceil(pulseMs / c.pulse_unit_ms)));
-    const bus = this.opts.bus;
-    await bus.request({ fn: 'write_coil_value', unit: c.unit_id, address: c.pulse_base_address + c.coil, value: units }, 'unlock');
-    const sentAt = Date.now();
-    const [on] = await bus.readBits('coils', c.unit_id, c.coil, 1, 'unlock');
+    // Pulse and readback are one turn on the bus, so no poll can get between them.
+    const replies = await this.opts.bus.sequence(
+      [
+        { fn: 'write_coil_value', unit: c.unit_id, address: c.pulse_base_address + c.coil, value: units },
+        { fn: 'read_coils', unit: c.unit_id, address: c.coil, count: 1 },
+      ],
+      'unlock',
+    );
+    const readback = replies[1];
+    const on = readback !== undefined && 'bits' in readback && readback.bits[0] === true;
     if (!on) throw new DriverError('NOT_CONFIRMED', 'relay did not read back energised after the pulse command');
-    const result: UnlockResult = { pulse_ms: units * c.pulse_unit_ms, confirmed_at: Date.now(), release_at: sentAt + units * c.pulse_unit_ms };
+    const confirmedAt = Date.now();
+    // The board started the pulse a little before the readback; counting from the readback
+    // makes the release check err on the late side, never early.
+    const result: UnlockResult = { pulse_ms: units * c.pulse_unit_ms, confirmed_at: confirmedAt, release_at: confirmedAt + units * c.pulse_unit_ms };
     this.scheduleReleaseCheck(result.release_at);
     this.emit('unlocked', result);
     return result;

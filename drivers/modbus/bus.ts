@@ -56,10 +56,13 @@ export interface ModbusBusOptions {
   simNetwork?: SimNetwork;
 }
 
+/**
+ * One turn on the bus: a request, or a short sequence that must not be split (an unlock's
+ * pulse and its readback), run back to back without letting another job in between.
+ */
 interface Job {
-  req: ModbusRequest;
-  priority: number;
-  resolve: (r: ModbusReply) => void;
+  reqs: readonly ModbusRequest[];
+  resolve: (r: ModbusReply[]) => void;
   reject: (e: Error) => void;
 }
 
@@ -74,6 +77,7 @@ export class ModbusBus extends EventEmitter<BusEvents> {
   private client: Client | null = null;
   private state: BusHealth = 'stopped';
   private readonly queues: Job[][] = [[], [], []];
+  private waiting = 0;
   private busy = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private backoffMs: number;
@@ -113,7 +117,7 @@ export class ModbusBus extends EventEmitter<BusEvents> {
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
     this.setHealth('stopped');
-    for (const q of this.queues) for (const job of q.splice(0)) job.reject(new DriverError('STOPPED', 'bus stopped'));
+    this.rejectWaiting(new DriverError('STOPPED', 'bus stopped'));
     await this.closeClient();
   }
 
@@ -121,16 +125,26 @@ export class ModbusBus extends EventEmitter<BusEvents> {
     return { url: this.spec.url, health: this.state, ...this.counters, faults: { ...this.faults.counts } };
   }
 
-  request(req: ModbusRequest, priority: Priority): Promise<ModbusReply> {
+  async request(req: ModbusRequest, priority: Priority): Promise<ModbusReply> {
+    const [reply] = await this.sequence([req], priority);
+    return reply as ModbusReply;
+  }
+
+  /**
+   * Runs `reqs` in order as one turn on the bus: no other job runs between them, and the
+   * first failure (after its retries) ends the turn. An unlock uses this so a scale poll
+   * cannot slip in between the pulse and its readback.
+   */
+  sequence(reqs: readonly ModbusRequest[], priority: Priority): Promise<ModbusReply[]> {
     if (this.state !== 'up') {
       return Promise.reject(new DriverError('PORT_UNAVAILABLE', `bus ${this.spec.url} is ${this.state}`));
     }
-    const waiting = this.queues.reduce((n, q) => n + q.length, 0);
-    if (waiting >= this.opts.config.queue_limit) {
-      return Promise.reject(new DriverError('QUEUE_FULL', `bus ${this.spec.url}: ${waiting} requests waiting`));
+    if (this.waiting >= this.opts.config.queue_limit) {
+      return Promise.reject(new DriverError('QUEUE_FULL', `bus ${this.spec.url}: ${this.waiting} requests waiting`));
     }
     return new Promise((resolve, reject) => {
-      (this.queues[PRIORITY[priority]] as Job[]).push({ req, priority: PRIORITY[priority], resolve, reject });
+      (this.queues[PRIORITY[priority]] as Job[]).push({ reqs, resolve, reject });
+      this.waiting += 1;
       this.pump();
     });
   }
@@ -152,13 +166,34 @@ export class ModbusBus extends EventEmitter<BusEvents> {
 
   private pump(): void {
     if (this.busy) return;
-    const job = this.queues.find((q) => q.length > 0)?.shift();
+    const job = this.nextJob();
     if (!job) return;
     this.busy = true;
-    this.runWithRetries(job.req).then(job.resolve, job.reject).finally(() => {
+    void this.runJob(job).finally(() => {
       this.busy = false;
       this.pump();
     });
+  }
+
+  private nextJob(): Job | undefined {
+    for (const q of this.queues) {
+      if (q.length > 0) {
+        this.waiting -= 1;
+        return q.shift();
+      }
+    }
+    return undefined;
+  }
+
+  private async runJob(job: Job): Promise<void> {
+    const replies: ModbusReply[] = [];
+    try {
+      for (const req of job.reqs) replies.push(await this.runWithRetries(req));
+    } catch (err) {
+      job.reject(err as Error);
+      return;
+    }
+    job.resolve(replies);
   }
 
   private async runWithRetries(req: ModbusRequest): Promise<ModbusReply> {
@@ -281,7 +316,7 @@ export class ModbusBus extends EventEmitter<BusEvents> {
   private scheduleReconnect(reason: string): void {
     this.setHealth('degraded', reason);
     // Requests waiting for a port that is gone fail now; callers decide whether to retry.
-    for (const q of this.queues) for (const job of q.splice(0)) job.reject(new DriverError('PORT_UNAVAILABLE', `bus ${this.spec.url}: ${reason}`));
+    this.rejectWaiting(new DriverError('PORT_UNAVAILABLE', `bus ${this.spec.url}: ${reason}`));
     if (this.reconnectTimer) return;
     const wait = this.backoffMs;
     this.backoffMs = Math.min(this.backoffMs * 2, this.opts.config.reconnect_max_ms);
@@ -290,6 +325,11 @@ export class ModbusBus extends EventEmitter<BusEvents> {
       this.counters.reconnects += 1;
       void this.connect();
     }, wait);
+  }
+
+  private rejectWaiting(err: DriverError): void {
+    this.waiting = 0;
+    for (const q of this.queues) for (const job of q.splice(0)) job.reject(err);
   }
 
   private async closeClient(): Promise<void> {
