@@ -67,10 +67,12 @@ export function wholeCount(deltaG: number, unitG: number, productToleranceG: num
 
 const round = (g: number): number => Math.round(g);
 
+type Removal = CartLine & { unitG: number; toleranceG: number };
+
 export function computeCart(slots: readonly SlotWeighing[], rules: WeightRules, mode: 'shopping' | 'restock'): Cart {
   const review: CartReview[] = [];
-  const removals = new Map<string, CartLine & { unitG: number; toleranceG: number }>();
-  const rises: Array<{ s: SlotWeighing; deltaG: number }> = [];
+  const removals = new Map<string, Removal>();
+  const unexplained: Array<{ s: SlotWeighing; deltaG: number }> = [];
   const stock: StockMove[] = [];
 
   for (const s of [...slots].sort((a, b) => a.slot.localeCompare(b.slot))) {
@@ -85,7 +87,7 @@ export function computeCart(slots: readonly SlotWeighing[], rules: WeightRules, 
     }
     if (Math.abs(deltaG) <= rules.driftAllowanceG) continue;
     if (s.sku === null || s.unitG === null || s.toleranceG === null) {
-      if (deltaG > 0 && mode === 'shopping') rises.push({ s, deltaG });
+      if (deltaG > 0 && mode === 'shopping') unexplained.push({ s, deltaG });
       else review.push({ slot: s.slot, reason: 'no_product', deltaG: round(deltaG), detail: 'weight changed on a slot without a product' });
       continue;
     }
@@ -95,28 +97,37 @@ export function computeCart(slots: readonly SlotWeighing[], rules: WeightRules, 
       else stock.push({ sku: s.sku, slot: s.slot, count: deltaG > 0 ? n : -n });
       continue;
     }
-    if (deltaG < 0) {
-      if (n === null) review.push({ slot: s.slot, reason: 'not_whole_count', deltaG: round(deltaG), detail: `${round(-deltaG)} g taken is not a whole number of ${s.unitG} g items` });
-      else removals.set(s.slot, { sku: s.sku, slot: s.slot, count: n, unitG: s.unitG, toleranceG: s.toleranceG });
-    } else {
-      rises.push({ s, deltaG });
-    }
+    if (deltaG < 0 && n !== null) removals.set(s.slot, { sku: s.sku, slot: s.slot, count: n, unitG: s.unitG, toleranceG: s.toleranceG });
+    else unexplained.push({ s, deltaG });
   }
 
-  // Rises: first try to explain them as items taken from another slot (a wrong-slot return).
-  for (const { s, deltaG } of rises) {
-    let best: { from: CartLine & { unitG: number; toleranceG: number }; m: number; err: number } | null = null;
+  // What is left: rises, and falls that are not whole counts. Try to explain each as n of the
+  // slot's own items taken plus m items of a product taken from another slot put down here
+  // (a wrong-slot return, possibly onto a slot that was also taken from).
+  for (const { s, deltaG } of unexplained) {
+    let best: { from: Removal; n: number; m: number; err: number } | null = null;
+    const ownUnit = s.unitG ?? 0;
+    const maxN = ownUnit > 0 && deltaG < 0 ? Math.ceil(-deltaG / ownUnit) + 50 : 0;
     for (const from of removals.values()) {
       if (from.slot === s.slot) continue;
-      const m = wholeCount(deltaG, from.unitG, from.toleranceG, rules);
-      if (m === null || m > from.count) continue;
-      const err = Math.abs(deltaG - m * from.unitG);
-      if (!best || err < best.err) best = { from, m, err };
+      for (let m = 1; m <= from.count; m++) {
+        const rest = deltaG - m * from.unitG; // what the slot's own items must explain
+        const n = ownUnit > 0 ? Math.round(-rest / ownUnit) : 0;
+        if (n < 0 || n > maxN || (n > 0 && s.sku === null)) continue;
+        const err = Math.abs(rest + n * ownUnit);
+        const tol = Math.hypot(toleranceFor(m, from.unitG, from.toleranceG, rules), n > 0 ? toleranceFor(n, ownUnit, s.toleranceG ?? 0, rules) : 0);
+        if (err <= tol && (!best || err < best.err)) best = { from, n, m, err };
+      }
     }
     if (best) {
       best.from.count -= best.m;
-      review.push({ slot: s.slot, reason: 'wrong_slot_return', deltaG: round(deltaG), detail: `${best.m} × ${best.from.sku} from slot ${best.from.slot} put back here; not charged` });
+      if (best.n > 0 && s.sku !== null && s.unitG !== null && s.toleranceG !== null) removals.set(s.slot, { sku: s.sku, slot: s.slot, count: best.n, unitG: s.unitG, toleranceG: s.toleranceG });
+      review.push({ slot: s.slot, reason: 'wrong_slot_return', deltaG: round(best.m * best.from.unitG), detail: `${best.m} × ${best.from.sku} from slot ${best.from.slot} put down here; not charged` });
       review.push({ slot: best.from.slot, reason: 'moved_out', deltaG: round(-best.m * best.from.unitG), detail: `${best.m} × ${best.from.sku} now on slot ${s.slot}; put it back` });
+      continue;
+    }
+    if (deltaG < 0) {
+      review.push({ slot: s.slot, reason: 'not_whole_count', deltaG: round(deltaG), detail: `${round(-deltaG)} g taken is not a whole number of ${s.unitG ?? '?'} g items` });
       continue;
     }
     const own = s.unitG !== null && s.toleranceG !== null ? wholeCount(deltaG, s.unitG, s.toleranceG, rules) : null;

@@ -1,0 +1,93 @@
+/** The session state machine as tables: start state, event → next phase and effects. */
+import { describe, expect, it } from 'vitest';
+import { isBusy, transition, type Effect, type Phase, type SessionEvent, type SessionState, type Visit, type VisitPhase } from '../../edge/session/machine.ts';
+
+const t = { enteringTimeoutMs: 20_000, shoppingIdleTimeoutMs: 900_000, stabilityWaitMs: 1500, settleRetryMs: 5000 };
+const visit = (kind: 'shopping' | 'restock' = 'shopping'): Visit => ({
+  sessionId: 's1', villagerId: 'zhang', kind, enteredBy: 'card', baseline: { A1: 2400 }, openedAt: 1000,
+  doorOpenedAt: null, exitAt: null, exitBy: null, settleAttempts: 0, lastError: null,
+});
+const at = (phase: Phase, kind: 'shopping' | 'restock' = 'shopping'): SessionState => (phase === 'idle' ? { phase } : { phase, visit: visit(kind) });
+const types = (effects: Effect[]): string[] => effects.map((e) => ('timer' in e ? `${e.type}:${e.timer}` : e.type));
+
+type Row = [Phase, SessionEvent, Phase, string[]];
+const table: Row[] = [
+  ['idle', { type: 'admitted', visit: visit() }, 'entering', ['open_session', 'start_timer:entering']],
+  ['idle', { type: 'door_opened', at: 1 }, 'idle', []],
+  ['idle', { type: 'exit_button', at: 1 }, 'idle', []],
+  ['idle', { type: 'shelf_changed', at: 1 }, 'idle', []],
+  ['entering', { type: 'door_opened', at: 2 }, 'shopping', ['clear_timer:entering', 'persist', 'start_timer:idle']],
+  ['entering', { type: 'entering_timeout', shelvesTouched: false }, 'idle', ['cancel_session']],
+  ['entering', { type: 'entering_timeout', shelvesTouched: true }, 'shopping', ['persist', 'start_timer:idle']],
+  ['entering', { type: 'admitted', visit: visit() }, 'entering', []],
+  ['entering', { type: 'exit_button', at: 2 }, 'entering', []],
+  ['shopping', { type: 'exit_button', at: 3 }, 'exiting', ['clear_timer:idle', 'persist', 'watch_stability', 'start_timer:stability']],
+  ['shopping', { type: 'door_opened', at: 3 }, 'exiting', ['clear_timer:idle', 'persist', 'watch_stability', 'start_timer:stability']],
+  ['shopping', { type: 'idle_timeout', at: 3 }, 'exiting', ['clear_timer:idle', 'persist', 'watch_stability', 'start_timer:stability']],
+  ['shopping', { type: 'shelf_changed', at: 3 }, 'shopping', ['start_timer:idle', 'publish_cart']],
+  ['shopping', { type: 'door_closed', at: 3 }, 'shopping', ['start_timer:idle']],
+  ['shopping', { type: 'admitted', visit: visit() }, 'shopping', []],
+  ['restocking', { type: 'exit_button', at: 3 }, 'exiting', ['clear_timer:idle', 'persist', 'watch_stability', 'start_timer:stability']],
+  ['exiting', { type: 'shelves_stable' }, 'settling', ['clear_timer:stability', 'persist', 'settle']],
+  ['exiting', { type: 'stability_timeout' }, 'settling', ['clear_timer:stability', 'persist', 'settle']],
+  ['exiting', { type: 'shelf_changed', at: 4 }, 'exiting', ['publish_cart']],
+  ['exiting', { type: 'door_opened', at: 4 }, 'exiting', []],
+  ['settling', { type: 'settle_ok' }, 'settled', ['issue_receipt']],
+  ['settling', { type: 'settle_failed', error: 'disk full' }, 'fault', ['persist', 'start_timer:retry']],
+  ['settling', { type: 'shelves_stable' }, 'settling', ['clear_timer:stability', 'settle']],
+  ['settling', { type: 'exit_button', at: 5 }, 'settling', []],
+  ['settled', { type: 'receipt_issued' }, 'idle', []],
+  ['settled', { type: 'admitted', visit: visit() }, 'settled', []],
+  ['fault', { type: 'retry' }, 'settling', ['clear_timer:stability', 'persist', 'settle']],
+  ['fault', { type: 'door_opened', at: 6 }, 'fault', []],
+];
+
+describe('transition', () => {
+  it.each(table)('%s + %o → %s', (from, event, to, effects) => {
+    const step = transition(at(from), event, t);
+    expect(step.state.phase).toBe(to);
+    expect(types(step.effects)).toEqual(effects);
+  });
+
+  it('entering a restock visit leads to restocking, not shopping', () => {
+    expect(transition(at('entering', 'restock'), { type: 'door_opened', at: 2 }, t).state.phase).toBe('restocking');
+  });
+
+  it('records how and when the villager left, and counts settlement attempts', () => {
+    const exiting = transition(at('shopping'), { type: 'exit_button', at: 77 }, t).state;
+    expect(exiting.phase === 'exiting' && exiting.visit).toMatchObject({ exitAt: 77, exitBy: 'exit_button' });
+    const settling = transition(exiting, { type: 'shelves_stable' }, t).state;
+    expect(settling.phase === 'settling' && settling.visit.settleAttempts).toBe(1);
+    const fault = transition(settling, { type: 'settle_failed', error: 'disk full' }, t).state;
+    expect(fault.phase === 'fault' && fault.visit.lastError).toBe('disk full');
+    expect(transition(fault, { type: 'retry' }, t).state).toMatchObject({ phase: 'settling', visit: { settleAttempts: 2 } });
+  });
+
+  it('every phase but idle is busy: a second villager waits', () => {
+    const phases: Phase[] = ['idle', 'entering', 'shopping', 'restocking', 'exiting', 'settling', 'settled', 'fault'];
+    expect(phases.filter((p) => isBusy(at(p)))).toEqual(['entering', 'shopping', 'restocking', 'exiting', 'settling', 'settled', 'fault']);
+  });
+});
+
+describe('resume after a power cut', () => {
+  it.each<[VisitPhase, VisitPhase, string[]]>([
+    ['entering', 'entering', ['start_timer:entering']],
+    ['shopping', 'shopping', ['start_timer:idle', 'publish_cart']],
+    ['restocking', 'restocking', ['start_timer:idle', 'publish_cart']],
+    ['exiting', 'exiting', ['watch_stability', 'start_timer:stability']],
+    // settling waits for the scales to report again, then settles (idempotent by session id)
+    ['settling', 'settling', ['persist', 'watch_stability', 'start_timer:stability']],
+    ['fault', 'settling', ['persist', 'watch_stability', 'start_timer:stability']],
+  ])('persisted %s resumes as %s', (persisted, phase, effects) => {
+    const step = transition({ phase: 'idle' }, { type: 'resume', phase: persisted, visit: visit(), now: 5000 }, t);
+    expect(step.state.phase).toBe(phase);
+    expect(types(step.effects)).toEqual(effects);
+  });
+
+  it('entering resumes with what is left of the wait, but never less than a few seconds', () => {
+    const fresh = transition({ phase: 'idle' }, { type: 'resume', phase: 'entering', visit: visit(), now: 6000 }, t).effects[0];
+    expect(fresh).toEqual({ type: 'start_timer', timer: 'entering', ms: 15_000 });
+    const late = transition({ phase: 'idle' }, { type: 'resume', phase: 'entering', visit: visit(), now: 1_000_000 }, t).effects[0];
+    expect(late).toEqual({ type: 'start_timer', timer: 'entering', ms: 5000 });
+  });
+});
