@@ -92,7 +92,13 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
   private watchSince: number | null = null;
   private readonly timings: MachineTimings;
 
-  private readonly onDoor = (d: LockEvents['door'][0]): void => this.dispatch(d.state === 'open' ? { type: 'door_opened', at: d.at } : { type: 'door_closed', at: d.at });
+  private readonly onDoor = (d: LockEvents['door'][0]): void => {
+    // The first reading after a start says how the door stands, not that it moved: only while
+    // entering does "open" mean the villager went in (during the power cut). While shopping it
+    // is the villager still holding the door they came in by, not an exit.
+    if (d.initial && this.state.phase !== 'entering') return;
+    this.dispatch(d.state === 'open' ? { type: 'door_opened', at: d.at } : { type: 'door_closed', at: d.at });
+  };
   private readonly onExitButton = (b: LockEvents['exit_button'][0]): void => {
     if (b.state === 'pressed' && !b.initial) this.dispatch({ type: 'exit_button', at: b.at });
   };
