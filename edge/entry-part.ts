@@ -19,6 +19,9 @@ import { isModelError } from '../models/errors.ts';
 import type { HealthBoard, Part } from './parts.ts';
 import { EdgeError, ErrorCode } from './errors.ts';
 
+const ENGINE_RESTART_FIRST_MS = 1000;
+const ENGINE_RESTART_MAX_MS = 60_000;
+
 export interface EntryPartDeps {
   config: EntryConfig;
   dataDir: string;
@@ -36,6 +39,9 @@ export class EntryPart implements Part {
   readonly critical: boolean;
   private engine: EngineClient | undefined;
   private camera: FrameSource | null = null;
+  private unwatchEngine: (() => void) | undefined;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private restarts = 0;
   pipeline: EntryPipeline | undefined;
 
   constructor(private readonly deps: EntryPartDeps, private readonly log: Logger) {
@@ -56,6 +62,8 @@ export class EntryPart implements Part {
         throw err;
       }
       this.engine = engine;
+      this.unwatchEngine = engine.onExit((err) => this.onEngineExit(err));
+      health.set('face engine', 'ok');
       if (!this.deps.withoutCamera) {
         this.camera = createFrameSource({ camera: config.camera, width: config.frameWidth, height: config.frameHeight, frameRate: config.frameRate, retryMaxMs: config.cameraRetryMaxMs, logger: this.log });
       }
@@ -81,10 +89,53 @@ export class EntryPart implements Part {
   }
 
   async stop(): Promise<void> {
+    clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
+    this.unwatchEngine?.();
+    this.unwatchEngine = undefined;
     await this.pipeline?.stop();
     this.pipeline = undefined;
     await this.engine?.stop();
     this.engine = undefined;
+  }
+
+  /**
+   * The inference worker died (out of memory, a native crash in a model): faces are refused
+   * meanwhile (QR and card still work), and the worker is restarted with backoff and given
+   * the gallery again.
+   */
+  private onEngineExit(err: Error): void {
+    this.deps.health.set('face engine', 'degraded', err.message);
+    this.log.error({ err }, 'inference worker died; restarting / 人脸识别进程退出，正在重启');
+    this.scheduleEngineRestart();
+  }
+
+  private scheduleEngineRestart(): void {
+    const delay = Math.min(ENGINE_RESTART_MAX_MS, ENGINE_RESTART_FIRST_MS * 2 ** this.restarts++);
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      void this.restartEngine();
+    }, delay);
+  }
+
+  private async restartEngine(): Promise<void> {
+    const engine = this.engine;
+    if (!engine || !this.pipeline) return;
+    try {
+      await engine.start();
+      await this.pipeline.reloadAll();
+      this.restarts = 0;
+      this.deps.health.set('face engine', 'ok');
+      this.log.info('inference worker restarted / 人脸识别进程已重启');
+    } catch (err) {
+      this.log.error({ err }, 'inference worker restart failed / 人脸识别进程重启失败');
+      if (this.pipeline) this.scheduleEngineRestart();
+    }
+  }
+
+  /** For tests and the admin page: the engine's handle. */
+  get faceEngine(): EngineClient | undefined {
+    return this.engine;
   }
 
   private loadQrKey(): KeyObject | null {

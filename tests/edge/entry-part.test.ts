@@ -1,0 +1,52 @@
+/** The door part of the daemon: the inference worker is restarted when it dies. */
+import { describe, it, expect, afterAll } from 'vitest';
+import { pino } from 'pino';
+import { EntryPart } from '../../edge/entry-part.ts';
+import { HealthBoard } from '../../edge/parts.ts';
+import { resolveEntryConfig } from '../../edge/entry/config.ts';
+import { tempLedger } from '../ledger/helpers.ts';
+
+const ledger = tempLedger();
+afterAll(() => ledger.cleanup());
+
+async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('EntryPart', () => {
+  it('restarts a dead inference worker, reports it degraded meanwhile, and cards still work', async () => {
+    const health = new HealthBoard();
+    const unlocks: number[] = [];
+    const part = new EntryPart(
+      {
+        config: resolveEntryConfig({}),
+        dataDir: ledger.dir,
+        db: () => ledger.db,
+        lock: () => ({ unlock: async (ms: number) => void unlocks.push(ms) }),
+        store: { isStoreBusy: () => false },
+        health,
+        withoutCamera: true,
+      },
+      pino({ level: 'silent' }),
+    );
+    await part.start();
+    try {
+      expect(health.report().parts['face engine']?.health).toBe('ok');
+      const engine = part.faceEngine!;
+      // kill the worker as a native crash would
+      await (engine as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+      expect(health.report().parts['face engine']?.health).toBe('degraded');
+      // meanwhile a code still reaches the policy (an unknown card is refused, not crashed on)
+      const d = await part.pipeline!.presentCode('CARD-0000-0001');
+      expect(d.unlocked).toBe(false);
+      await until(() => health.report().parts['face engine']?.health === 'ok', 15_000, 'the worker to restart');
+      expect(engine.running).toBe(true);
+    } finally {
+      await part.stop();
+    }
+  }, 60_000);
+});
