@@ -375,6 +375,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     const cart = computeCart(this.weighings(v, true), this.deps.config.weight, v.kind);
     const context = { ...v, stock: cart.stock };
     let result: SettleResult;
+    const t0 = performance.now();
     try {
       if (v.kind === 'restock') {
         const at = new Date(this.now()).toISOString();
@@ -395,11 +396,11 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
       this.dispatch({ type: 'settle_failed', error: message });
       return;
     }
-    this.lastSettle = { result, cart };
+    this.lastSettle = { result, cart, ms: performance.now() - t0 };
     this.dispatch({ type: 'settle_ok' });
   }
 
-  private lastSettle: { result: SettleResult; cart: Cart } | null = null;
+  private lastSettle: { result: SettleResult; cart: Cart; ms: number } | null = null;
 
   private issueReceipt(): void {
     const v = this.current as Visit;
@@ -423,7 +424,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
         reviewCount: done.cart.review.length,
         stock: done.cart.stock.map((s) => ({ sku: s.sku, name: name(s.sku), count: s.count })),
       };
-      const receipt: Receipt = { ...base, text: receiptText(base), at: this.now() };
+      const receipt: Receipt = { ...base, text: receiptText(base), at: this.now(), settleMs: done.ms };
       this.deps.logger.info({ sessionId: v.sessionId, villagerId: v.villagerId, total: receipt.totalPoints, debt: receipt.debtPoints, review: receipt.reviewCount }, receipt.text);
       this.safeEmit('receipt', receipt);
     }

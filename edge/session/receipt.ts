@@ -20,9 +20,11 @@ export interface Receipt {
   stock: Array<{ sku: string; name: string; count: number }>;
   text: string;
   at: number;
+  /** Duration of the settlement transaction (cart, ledger, outbox), ms. */
+  settleMs: number;
 }
 
-export function receiptText(r: Omit<Receipt, 'text' | 'at'>): string {
+export function receiptText(r: Omit<Receipt, 'text' | 'at' | 'settleMs'>): string {
   const who = `${r.villagerName}，您好！`;
   if (r.kind === 'restock') {
     const moved = r.stock.map((s) => `${s.name}${s.count > 0 ? '+' : ''}${s.count}`).join('、');

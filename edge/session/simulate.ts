@@ -51,7 +51,7 @@ export interface SimulationResult {
   refused: Array<{ villager: string; reason: string; step: number }>;
   inventory: Record<string, number>;
   entries: Array<{ id: string; villager: string; kind: string; points: number }>;
-  receipts: Array<{ session: string; villager: string; text: string; exit_to_receipt_ms: number | null }>;
+  receipts: Array<{ session: string; villager: string; text: string; exit_to_receipt_ms: number | null; settle_ms: number }>;
   announcements: Array<{ reason: string; villager: string | null; text: string }>;
   power_cuts: Array<{ step: number; phase: string }>;
   invariants: { balance_mismatches: number; open_sessions: number };
@@ -188,7 +188,7 @@ export class ScenarioRun {
       }
     });
     session.on('receipt', (r: Receipt) => {
-      this.receipts.push({ session: r.sessionId, villager: r.villagerId, text: r.text, exit_to_receipt_ms: this.exitPressedAt === null ? null : Math.round((performance.now() - this.exitPressedAt) * 10) / 10 });
+      this.receipts.push({ session: r.sessionId, villager: r.villagerId, text: r.text, settle_ms: Math.round(r.settleMs * 1000) / 1000, exit_to_receipt_ms: this.exitPressedAt === null ? null : Math.round((performance.now() - this.exitPressedAt) * 10) / 10 });
       this.exitPressedAt = null;
     });
     session.on('announce', (a) => this.announcements.push(a));
