@@ -6,6 +6,7 @@ import { addVillager, listVillagers, requireVillager, setVillagerStatus, type Vi
 import { applyEntry, type EntryKind } from '../ledger/entries.ts';
 import { listProducts, upsertProduct, upsertSlot, listSlots } from '../ledger/products.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
+import { addCard, getCard, revokeCard } from '../entry/credentials.ts';
 
 export function registerLedgerCommands(program: Command): void {
   const villagers = program.command('villagers').description('enrolled villagers / 村民');
@@ -97,4 +98,25 @@ export function registerLedgerCommands(program: Command): void {
     const list = withLedger(o, (db) => listSlots(db));
     print(o, list, list.map((s) => `${s.slot}\t@${s.address}\t${s.sku ?? '-'}\t${s.stock}`).join('\n') || '（无货位 no slots）');
   });
+
+  const cards = program.command('cards').description('points passbook cards / 积分存折卡');
+  withCommon(cards.command('add').description('issue a card to a villager / 发卡'), { json: true })
+    .requiredOption('--card <number>', 'card number as the scanner reads it / 卡号')
+    .requiredOption('--villager <id>')
+    .action((o: CommonOptions & { card: string; villager: string }) => {
+      const card = withLedger(o, (db) => {
+        addCard(db, o.card, o.villager, new Date().toISOString());
+        return getCard(db, o.card)!;
+      });
+      print(o, card, `已发卡 card ${card.cardNo} → ${card.villagerId}`);
+    });
+  withCommon(cards.command('revoke').description('revoke a lost card / 挂失'), { json: true })
+    .requiredOption('--card <number>')
+    .action((o: CommonOptions & { card: string }) => {
+      const revoked = withLedger(o, (db) => {
+        if (!getCard(db, o.card)) throw new EdgeError(ErrorCode.NOT_FOUND, `no card ${JSON.stringify(o.card)}`, { zh: `没有卡号 ${o.card}` });
+        return revokeCard(db, o.card, new Date().toISOString());
+      });
+      print(o, { card: o.card, revoked }, revoked ? `已挂失 card ${o.card} revoked` : `卡 ${o.card} 早已挂失 / already revoked`);
+    });
 }

@@ -7,7 +7,9 @@
  * (docs/faces.md). Verified offline with the configured public key; a token is usable once.
  */
 import { createPrivateKey, createPublicKey, randomUUID, sign, verify, type KeyObject } from 'node:crypto';
-import type { Db } from '../ledger/db.ts';
+import { inTransaction, type Db } from '../ledger/db.ts';
+import { enqueueOutbox } from '../ledger/outbox.ts';
+import { requireVillager } from '../ledger/villagers.ts';
 import { EdgeError } from '../errors.ts';
 
 export const QR_PREFIX = 'VSQ1.';
@@ -89,13 +91,27 @@ export function consumeQrToken(db: Db, claims: QrClaims, nowMs = Date.now()): vo
 
 export interface Card { cardNo: string; villagerId: string; createdAt: string; revokedAt: string | null }
 
+/** Issue a passbook card to a villager (one transaction with its outbox row). */
 export function addCard(db: Db, cardNo: string, villagerId: string, at: string): void {
-  if (!CARD_RE.test(cardNo)) throw new EdgeError('INVALID_ARGUMENT', `card number ${JSON.stringify(cardNo)} must be 4–64 letters, digits or dashes`);
-  db.prepare('INSERT INTO cards (card_no, villager_id, created_at) VALUES (?, ?, ?)').run(cardNo, villagerId, at);
+  if (!CARD_RE.test(cardNo)) throw new EdgeError('INVALID_ARGUMENT', `card number ${JSON.stringify(cardNo)} must be 4–64 letters, digits or dashes`, { zh: '卡号须为 4–64 位字母、数字或短横线' });
+  inTransaction(db, 'issuing a card', () => {
+    requireVillager(db, villagerId);
+    const existing = getCard(db, cardNo);
+    if (existing) {
+      throw new EdgeError('DUPLICATE_ID', `card ${cardNo} is already issued to ${existing.villagerId}${existing.revokedAt ? ' (revoked)' : ''}`, { zh: `卡号 ${cardNo} 已被使用` });
+    }
+    db.prepare('INSERT INTO cards (card_no, villager_id, created_at) VALUES (?, ?, ?)').run(cardNo, villagerId, at);
+    enqueueOutbox(db, 'card', { op: 'issue', card: cardNo, villager: villagerId }, at);
+  });
 }
 
+/** Revoke a lost card; false when there is no such card or it was revoked already. */
 export function revokeCard(db: Db, cardNo: string, at: string): boolean {
-  return db.prepare('UPDATE cards SET revoked_at = ? WHERE card_no = ? AND revoked_at IS NULL').run(at, cardNo).changes === 1;
+  return inTransaction(db, 'revoking a card', () => {
+    const changed = db.prepare('UPDATE cards SET revoked_at = ? WHERE card_no = ? AND revoked_at IS NULL').run(at, cardNo).changes === 1;
+    if (changed) enqueueOutbox(db, 'card', { op: 'revoke', card: cardNo }, at);
+    return changed;
+  });
 }
 
 export function getCard(db: Db, cardNo: string): Card | undefined {

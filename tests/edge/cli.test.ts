@@ -30,6 +30,18 @@ describe('store-edge CLI', () => {
     expect(list.stdout).toContain('王大妈');
   }, 60_000);
 
+  it('issues and revokes a passbook card', async () => {
+    const add = await run('cards', 'add', '--card', 'PB-0001', '--villager', 'V001', '--json');
+    expect(add.code, add.stderr).toBe(0);
+    expect(JSON.parse(add.stdout)).toMatchObject({ cardNo: 'PB-0001', villagerId: 'V001', revokedAt: null });
+    const again = await run('cards', 'add', '--card', 'PB-0001', '--villager', 'V001');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('已被使用');
+    const revoke = await run('cards', 'revoke', '--card', 'PB-0001', '--json');
+    expect(JSON.parse(revoke.stdout)).toEqual({ card: 'PB-0001', revoked: true });
+    expect((await run('cards', 'add', '--card', 'PB-0002', '--villager', 'NOBODY')).stderr).toContain('UNKNOWN_VILLAGER');
+  }, 60_000);
+
   it('explains mistakes on stderr with a non-zero exit, in Chinese and English', async () => {
     const unknown = await run('balance', '--villager', 'NOBODY', '--json');
     expect(unknown.code).toBe(1);
