@@ -5,7 +5,7 @@ import { addVillager, getVillager } from '../../edge/ledger/villagers.ts';
 import { countOutbox } from '../../edge/ledger/outbox.ts';
 import { openLedger, type Db } from '../../edge/ledger/db.ts';
 import { ErrorCode, isEdgeError } from '../../edge/errors.ts';
-import { tempLedger } from './helpers.ts';
+import { codeOf, tempLedger } from './helpers.ts';
 
 const rules = { creditFloor: 0 };
 let t: ReturnType<typeof tempLedger>;
@@ -15,15 +15,6 @@ beforeEach(() => {
 });
 afterEach(() => t.cleanup());
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    if (isEdgeError(err)) return err.code;
-    throw err;
-  }
-  return undefined;
-}
 
 describe('entries', () => {
   it('applies an award, moves the balance, and writes the outbox row in the same transaction', () => {
