@@ -1,0 +1,70 @@
+/** `store-edge simulate` as a maintainer runs it: one JSON object; bad scenarios → exit 2 naming the step. */
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseScenario } from '../../edge/session/scenario.ts';
+import { tempDir } from '../ledger/helpers.ts';
+
+const bin = path.resolve(import.meta.dirname, '../../bin/store-edge.mjs');
+const t = tempDir('simulate-');
+afterAll(() => t.cleanup());
+
+function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [bin, ...args], { env: { ...process.env, STORE_EDGE_CONFIG: '' } }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+const base = {
+  products: [{ sku: 'salt', name: '食盐', price: 3, unit_g: 400, tolerance_g: 10 }],
+  slots: [{ slot: 'A1', scale: 11, sku: 'salt', stock: 2 }],
+  villagers: [{ id: 'zhang', name: '张三', balance: 10, card: 'PB-0001' }],
+};
+
+describe('store-edge simulate', () => {
+  it('prints one JSON object with balances, sessions, refused and inventory', async () => {
+    const r = await run('simulate', '--scenario', 'fixtures/scenarios/plain-purchase.yaml', '--json');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const out = JSON.parse(lines[0] as string) as Record<string, unknown>;
+    expect(out).toMatchObject({ balances: { zhang: 47 }, refused: [], inventory: { salt: 5, soap: 5 } });
+    expect(out.sessions).toMatchObject([{ villager: 'zhang', status: 'settled', total_points: 3, lines: [{ sku: 'salt', count: 1, points: 3 }], review: [] }]);
+  }, 60_000);
+
+  it.each<[string, unknown[], string]>([
+    ['unknown key', [{ take: { slot: 'A1', cuont: 1 } }], 'step 1 (take): unknown key "cuont"'],
+    ['unknown slot', [{ enter: { villager: 'zhang' } }, { take: { slot: 'Z9', count: 1 } }], 'step 2 (take): unknown slot "Z9"'],
+    ['unknown villager', [{ enter: { villager: 'nobody' } }], 'step 1 (enter): unknown villager "nobody"'],
+    ['negative count', [{ return: { slot: 'A1', count: -2 } }], 'step 1 (return): count must be at least 1, got -2 (negative)'],
+    ['unknown action', [{ dance: {} }], 'step 1 (dance): unknown action "dance"'],
+    ['face entry for a villager without a face', [{ enter: { villager: 'zhang', by: 'face' } }], 'step 1 (enter): villager zhang has no face'],
+  ])('%s: exit code 2, the message names the step', async (_name, steps, message) => {
+    const file = path.join(t.dir, `bad-${Math.random().toString(36).slice(2)}.json`);
+    writeFileSync(file, JSON.stringify({ ...base, steps }));
+    const r = await run('simulate', '--scenario', file, '--json');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(message);
+    expect(r.stdout).toBe('');
+  });
+
+  it('taking more than the shelf holds stops the run at that step with exit code 2', async () => {
+    const file = path.join(t.dir, 'too-many.json');
+    writeFileSync(file, JSON.stringify({ ...base, steps: [{ enter: { villager: 'zhang' } }, { take: { slot: 'A1', count: 3 } }] }));
+    const r = await run('simulate', '--scenario', file);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('step 2: slot A1 holds 2 items; cannot take 3');
+  }, 60_000);
+
+  it('every shipped scenario parses', async () => {
+    const { readdirSync } = await import('node:fs');
+    const { loadScenario } = await import('../../edge/session/scenario.ts');
+    const files = readdirSync('fixtures/scenarios').filter((f) => f.endsWith('.yaml'));
+    expect(files.length).toBeGreaterThanOrEqual(10);
+    for (const f of files) expect(loadScenario(path.join('fixtures/scenarios', f)).steps.length).toBeGreaterThan(0);
+    expect(() => parseScenario({ ...base, credit_floor: 5, steps: [] })).toThrow('credit_floor must be 0 or negative');
+  });
+});
