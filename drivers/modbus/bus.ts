@@ -279,7 +279,11 @@ export class ModbusBus extends EventEmitter<BusEvents> {
           await client.connectRTUBuffered(spec.path, { baudRate: spec.baudRate, parity: spec.parity, stopBits: spec.stopBits, dataBits: 8 });
           break;
         case 'tcp':
-          await client.connectTcpRTUBuffered(spec.host, { port: spec.port });
+          // A serial device server in raw mode passes RTU frames (with CRC) through unchanged.
+          // That is modbus-serial's "Telnet" port; its "TcpRTUBuffered" port, despite the
+          // name, wraps frames in a Modbus TCP (MBAP) header, which only a Modbus gateway
+          // understands, not a transparent RS-485 server.
+          await client.connectTelnet(spec.host, { port: spec.port });
           break;
         case 'sim':
           // modbus-serial passes its options on to serialport, so a custom binding slots in

@@ -44,6 +44,8 @@ export interface SimDevices {
   /** Scale simulators by slot. */
   scales: Map<string, ScaleSim>;
   scanner: ScannerSim;
+  /** Shared by every scale; change its fields to change the physics from now on. */
+  physics: ScalePhysics;
   scale(slot: string): ScaleSim;
   snapshot(): SimDevicesState;
   restore(state: SimDevicesState): void;
@@ -94,6 +96,7 @@ export function buildSimDevices(opts: SimDevicesOptions): SimDevices {
     relay,
     scales,
     scanner: new ScannerSim(),
+    physics,
     scale(slot) {
       const sim = scales.get(slot);
       if (!sim) throw new Error(`no simulated scale for slot ${slot}`);
