@@ -3,24 +3,31 @@
  * builds the program and turns errors into a message for a maintainer and an exit code.
  */
 import { Command, CommanderError } from 'commander';
-import { registerLedgerCommands } from './ledger-commands.ts';
-import { registerStartCommand } from './start.ts';
-import { registerSimulateCommand } from './simulate.ts';
-import { registerPortsCommand } from './ports.ts';
-import { registerFacesCommands } from './faces.ts';
 import { isEdgeError, ErrorCode } from '../errors.ts';
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+/**
+ * Command groups, loaded only when asked for: `store-edge balance` need not load the face
+ * models or the web server (start-up time is what a maintainer at a terminal feels).
+ */
+const GROUPS: ReadonlyArray<{ commands: readonly string[]; load: () => Promise<Register> }> = [
+  { commands: ['start'], load: async () => (await import('./start.ts')).registerStartCommand },
+  { commands: ['simulate'], load: async () => (await import('./simulate.ts')).registerSimulateCommand },
+  { commands: ['villagers', 'points', 'balance', 'products', 'slots', 'cards'], load: async () => (await import('./ledger-commands.ts')).registerLedgerCommands },
+  { commands: ['faces'], load: async () => (await import('./faces.ts')).registerFacesCommands },
+  { commands: ['ports'], load: async () => (await import('./ports.ts')).registerPortsCommand },
+];
+
+/** Build the program with the group of `command`, or with every group (help, unknown commands). */
+export async function buildProgram(command?: string): Promise<Command> {
   const program = new Command('store-edge')
     .description('村积分超市门店控制器 / edge controller of the village points store')
     .exitOverride()
     .showHelpAfterError()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  registerStartCommand(program);
-  registerSimulateCommand(program);
-  registerLedgerCommands(program);
-  registerFacesCommands(program);
-  registerPortsCommand(program);
+  const group = GROUPS.find((g) => command !== undefined && g.commands.includes(command));
+  for (const g of group ? [group] : GROUPS) (await g.load())(program);
   // exitOverride must reach subcommands so that usage errors come back here
   const override = (c: Command): void => {
     c.exitOverride();
@@ -32,7 +39,7 @@ export function buildProgram(): Command {
 
 /** Run the CLI; resolves to the process exit code (0 ok, 1 failed, 2 usage). */
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(argv[2]);
   try {
     await program.parseAsync(argv);
     return 0;
