@@ -14,3 +14,8 @@ export { listSerialPorts } from './transport/byte-stream.ts';
 export { createSimulatedHardware, type SimulatedHardware, type SimulatedHardwareOptions, type SimulatedHardwareState } from './sim/hardware.ts';
 export type { SimFault, SimFaultKind } from './sim/rtu-bus.ts';
 export type { ScalePhysics } from './sim/scale-sim.ts';
+export { SimHardwareServer, type SimHardwareOptions } from './sim/server.ts';
+export { SimHardwareClient, type SimHardwareClientOptions } from './sim/client.ts';
+export { spawnSimHardware, startSimHardware, type RunningSimHardware, type SpawnedSimHardware, type SpawnOptions } from './sim/spawn.ts';
+export type { SimControlApi, SimDevice, SimFaultParams, SimHardwareUrls, SimOp, SimScaleView, SimStateView } from './sim/control-api.ts';
+export { parseCapture, ReplayDevice, type CapturedExchange } from './sim/capture.ts';
