@@ -15,10 +15,18 @@ const sessions = args.includes('--sessions') && Number.isInteger(n) && n > 0 ? n
 const stabilityWaitMs = 1500;
 
 const steps: unknown[] = [];
+const taken = { A1: 0, A2: 0 };
 for (let i = 0; i < sessions; i++) {
-  const v = `v${i % 20}`;
-  steps.push({ enter: { villager: v, by: 'card' } }, { take: { slot: i % 2 ? 'A1' : 'A2', count: 1 + (i % 3 === 0 ? 1 : 0) } }, { exit: {} });
-  if (i % 40 === 39) steps.push({ restock: { maintainer: 'chen', add: [{ slot: 'A1', count: 40 }, { slot: 'A2', count: 40 }] } });
+  const slot = i % 2 ? 'A1' : 'A2';
+  const count = 1 + (i % 3 === 0 ? 1 : 0);
+  taken[slot] += count;
+  steps.push({ enter: { villager: `v${i % 20}`, by: 'card' } }, { take: { slot, count } }, { exit: {} });
+  // a maintainer puts back what was sold, so the shelves stay within the scales' capacity
+  if (i % 40 === 39) {
+    steps.push({ restock: { maintainer: 'chen', add: [{ slot: 'A1', count: taken.A1 }, { slot: 'A2', count: taken.A2 }] } });
+    taken.A1 = 0;
+    taken.A2 = 0;
+  }
 }
 const scenario = parseScenario({
   name: 'bench',
