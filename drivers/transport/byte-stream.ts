@@ -2,7 +2,9 @@
  * Opens a plain byte stream for a transport URL, for devices that are not Modbus (the
  * scanner). The Modbus buses open their ports through modbus-serial instead (modbus/bus.ts).
  */
+import { readdirSync, readlinkSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
+import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { SerialPortStream } from '@serialport/stream';
 import { SerialPort } from 'serialport';
@@ -37,14 +39,55 @@ export async function openByteStream(url: string, simNetwork?: SimNetwork): Prom
 }
 
 /** Ports the OS reports, for `store-edge ports`. */
-export async function listSerialPorts(): Promise<Array<{ path: string; manufacturer?: string; serialNumber?: string; vendorId?: string; productId?: string; pnpId?: string }>> {
-  const ports = await SerialPort.list();
-  return ports.map((p) => ({
-    path: p.path,
-    ...(p.manufacturer ? { manufacturer: p.manufacturer } : {}),
-    ...(p.serialNumber ? { serialNumber: p.serialNumber } : {}),
-    ...(p.vendorId ? { vendorId: p.vendorId } : {}),
-    ...(p.productId ? { productId: p.productId } : {}),
-    ...(p.pnpId ? { pnpId: p.pnpId } : {}),
-  }));
+export interface SerialPortInfo { path: string; byId?: string; manufacturer?: string; serialNumber?: string; vendorId?: string; productId?: string; pnpId?: string }
+
+/**
+ * The serial ports the OS sees. serialport's list asks udev (`udevadm`), which minimal
+ * systems and containers lack; then the device nodes themselves are listed, with their
+ * stable /dev/serial/by-id names, which are what a maintainer should put in the config.
+ */
+export async function listSerialPorts(): Promise<SerialPortInfo[]> {
+  let ports: SerialPortInfo[];
+  try {
+    ports = (await SerialPort.list()).map((p) => ({
+      path: p.path,
+      ...(p.manufacturer ? { manufacturer: p.manufacturer } : {}),
+      ...(p.serialNumber ? { serialNumber: p.serialNumber } : {}),
+      ...(p.vendorId ? { vendorId: p.vendorId } : {}),
+      ...(p.productId ? { productId: p.productId } : {}),
+      ...(p.pnpId ? { pnpId: p.pnpId } : {}),
+    }));
+  } catch {
+    ports = listDeviceNodes();
+  }
+  const byId = stableNames();
+  return ports.map((p) => (byId.has(p.path) ? { ...p, byId: byId.get(p.path)! } : p));
+}
+
+const SERIAL_NODE = /^tty(USB|ACM|S|AMA|XRUSB|CH34)\d+$/;
+
+function listDeviceNodes(): SerialPortInfo[] {
+  try {
+    return readdirSync('/dev')
+      .filter((n) => SERIAL_NODE.test(n) && !/^ttyS\d+$/.test(n)) // ttyS* are mostly absent UARTs
+      .sort()
+      .map((n) => ({ path: `/dev/${n}` }));
+  } catch {
+    return [];
+  }
+}
+
+/** /dev/serial/by-id/<name> → the device it points at. */
+function stableNames(): Map<string, string> {
+  const map = new Map<string, string>();
+  const dir = '/dev/serial/by-id';
+  try {
+    for (const name of readdirSync(dir)) {
+      const link = path.join(dir, name);
+      map.set(path.resolve(dir, readlinkSync(link)), link);
+    }
+  } catch {
+    // no udev links on this system
+  }
+  return map;
 }

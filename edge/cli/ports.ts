@@ -11,6 +11,6 @@ export function registerPortsCommand(program: Command): void {
       const ports = await listSerialPorts();
       if (opts.json) return console.log(JSON.stringify(ports));
       if (ports.length === 0) return console.log('No serial ports found. 未找到串口。');
-      for (const p of ports) console.log(`serial://${p.path}\t${[p.manufacturer, p.vendorId && `${p.vendorId}:${p.productId ?? ''}`, p.serialNumber].filter(Boolean).join('  ')}`);
+      for (const p of ports) console.log(`serial://${p.byId ?? p.path}\t${p.byId ? `(${p.path})  ` : ''}${[p.manufacturer, p.vendorId && `${p.vendorId}:${p.productId ?? ''}`, p.serialNumber].filter(Boolean).join('  ')}`);
     });
 }
