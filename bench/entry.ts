@@ -84,10 +84,10 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-entry-'));
   const db = openLedger(path.join(dir, 'ledger.sqlite'));
   const key = loadOrCreateTemplateKey(path.join(dir, 'face.key'));
-  const config = resolveEntryConfig({ unlockPulseMs: 200, match: { k: 1, n: 1, cooldownMs: 0 } });
+  const config = resolveEntryConfig({ unlock_pulse_ms: 200, match: { k: 1, n: 1, cooldown_ms: 0 } });
 
   // enrol the known face from a sample photo, with the CLI's path
-  const enrolEngine = new FaceEngine({ detectorInputSize: 416, detectorMinScore: config.detectorMinScore, liveness: false });
+  const enrolEngine = new FaceEngine({ detectorInputSize: 416, detectorMinScore: config.detector_min_score, liveness: false });
   await enrolEngine.start();
   const known = (await portraits(enrolEngine, [2]))[0];
   if (!known) throw new Error('no face in sample2');
@@ -102,7 +102,7 @@ async function main(): Promise<void> {
   log(`gallery ${GALLERY} rows, ${frames.length} frames of 640×480`);
 
   // ---- ours ----
-  const engine = new EngineClient({ detectorInputSize: config.detectorInputSize, detectorMinScore: config.detectorMinScore, liveness: config.liveness.enabled });
+  const engine = new EngineClient({ detectorInputSize: config.detector_input_size, detectorMinScore: config.detector_min_score, liveness: config.liveness.enabled });
   await engine.start();
   const lockRig = await simulatedLock(logger);
   const pipeline = new EntryPipeline({

@@ -30,7 +30,7 @@ for (let i = 0; i < sessions; i++) {
 }
 const scenario = parseScenario({
   name: 'bench',
-  session: { stabilityWaitMs },
+  session: { stability_wait_ms: stabilityWaitMs },
   products: [{ sku: 'salt', name: '食盐', price: 1, unit_g: 400, tolerance_g: 10 }, { sku: 'soap', name: '洗衣皂', price: 1, unit_g: 230, tolerance_g: 8 }],
   slots: [{ slot: 'A1', scale: 11, sku: 'salt', stock: 60 }, { slot: 'A2', scale: 12, sku: 'soap', stock: 60 }, { slot: 'B1', scale: 13, sku: 'salt', stock: 10 }, { slot: 'B2', scale: 14, sku: 'soap', stock: 10 }],
   villagers: [

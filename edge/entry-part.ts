@@ -45,15 +45,15 @@ export class EntryPart implements Part {
   pipeline: EntryPipeline | undefined;
 
   constructor(private readonly deps: EntryPartDeps, private readonly log: Logger) {
-    this.critical = deps.config.faceEnabled;
+    this.critical = deps.config.face_enabled;
   }
 
   async start(): Promise<void> {
     const { config, dataDir, health } = this.deps;
-    const templateKey = loadOrCreateTemplateKey(path.resolve(dataDir, config.keyFile));
+    const templateKey = loadOrCreateTemplateKey(path.resolve(dataDir, config.key_file));
     const qrPublicKey = this.loadQrKey();
-    if (config.faceEnabled) {
-      const engine = new EngineClient({ detectorInputSize: config.detectorInputSize, detectorMinScore: config.detectorMinScore, liveness: config.liveness.enabled });
+    if (config.face_enabled) {
+      const engine = new EngineClient({ detectorInputSize: config.detector_input_size, detectorMinScore: config.detector_min_score, liveness: config.liveness.enabled });
       try {
         await engine.start();
       } catch (err) {
@@ -65,7 +65,7 @@ export class EntryPart implements Part {
       this.unwatchEngine = engine.onExit((err) => this.onEngineExit(err));
       health.set('face engine', 'ok');
       if (!this.deps.withoutCamera) {
-        this.camera = createFrameSource({ camera: config.camera, width: config.frameWidth, height: config.frameHeight, frameRate: config.frameRate, retryMaxMs: config.cameraRetryMaxMs, logger: this.log });
+        this.camera = createFrameSource({ camera: config.camera, width: config.frame_width, height: config.frame_height, frameRate: config.frame_rate, retryMaxMs: config.camera_retry_max_ms, logger: this.log });
       }
     }
     const pipeline = new EntryPipeline({
@@ -85,7 +85,7 @@ export class EntryPart implements Part {
     this.camera?.on('status', (s) => health.set('camera', s.state === 'up' ? 'ok' : 'degraded', s.state === 'down' ? s.reason : undefined));
     await pipeline.start();
     this.pipeline = pipeline;
-    this.log.info({ face: config.faceEnabled, camera: this.camera ? config.camera.kind : 'none', qr: qrPublicKey !== null }, 'entry ready / 门禁就绪');
+    this.log.info({ face: config.face_enabled, camera: this.camera ? config.camera.kind : 'none', qr: qrPublicKey !== null }, 'entry ready / 门禁就绪');
   }
 
   async stop(): Promise<void> {
@@ -139,7 +139,7 @@ export class EntryPart implements Part {
   }
 
   private loadQrKey(): KeyObject | null {
-    const file = path.resolve(this.deps.dataDir, this.deps.config.qrPublicKeyFile);
+    const file = path.resolve(this.deps.dataDir, this.deps.config.qr_public_key_file);
     if (!existsSync(file)) {
       this.log.warn({ file }, 'no QR public key: QR codes are refused until one is installed; cards and faces work / 未配置二维码公钥');
       return null;

@@ -67,7 +67,7 @@ export class StoreDaemon {
 
   private compose(): Part[] {
     const c = this.config;
-    const ledger = new LedgerPart(path.join(c.dataDir, 'ledger.sqlite'), this.log.child({ part: 'ledger' }));
+    const ledger = new LedgerPart(path.join(c.data_dir, 'ledger.sqlite'), this.log.child({ part: 'ledger' }));
     const hardware = new HardwarePart(
       { config: c.drivers, health: this.health, ...(this.sim.physics ? { physics: this.sim.physics } : {}), ...(this.sim.seed !== undefined ? { seed: this.sim.seed } : {}) },
       this.log.child({ part: 'hardware' }),
@@ -79,7 +79,7 @@ export class StoreDaemon {
       db: () => ledger.handle(),
       entry: (): EntryPipeline | undefined => entry.pipeline,
       config: c.session,
-      rules: { creditFloor: c.ledger.creditFloor },
+      rules: { creditFloor: c.ledger.credit_floor },
       lock: hardware.lock,
       scales: hardware.scales,
       logger: this.log.child({ part: 'session' }),
@@ -87,7 +87,7 @@ export class StoreDaemon {
     const entry: EntryPart = new EntryPart(
       {
         config: c.entry,
-        dataDir: c.dataDir,
+        dataDir: c.data_dir,
         db: () => ledger.handle(),
         lock: () => hardware.lock,
         // One shopping session at a time: the session engine answers the door policy.
@@ -105,7 +105,7 @@ export class StoreDaemon {
         pipeline.presentCode(code).catch((err: unknown) => this.log.error({ err }, 'scanned code could not be handled / 扫码处理失败'));
       });
     }
-    this.http = new HttpServer(c.http, { store: c.store, health: this.health, db: () => ledger.handle(), ledgerRules: { creditFloor: c.ledger.creditFloor } }, this.log.child({ part: 'http' }));
+    this.http = new HttpServer(c.http, { store: c.store, health: this.health, db: () => ledger.handle(), ledgerRules: { creditFloor: c.ledger.credit_floor } }, this.log.child({ part: 'http' }));
     this.ledger = ledger;
     this.hardware = hardware;
     this.entry = entry;

@@ -24,7 +24,7 @@ export function configFrom(opts: CommonOptions): Config {
 }
 
 export function ledgerPath(config: Config): string {
-  return path.join(config.dataDir, 'ledger.sqlite');
+  return path.join(config.data_dir, 'ledger.sqlite');
 }
 
 /** Run `fn` with an open ledger, closing it afterwards whatever happens. */

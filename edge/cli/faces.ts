@@ -23,13 +23,13 @@ function openEnv(opts: CommonOptions): FacesEnv {
   const config = configFrom(opts);
   const entry = resolveEntryConfig((config as { entry?: unknown }).entry);
   const db = openLedger(ledgerPath(config));
-  const key = loadOrCreateTemplateKey(path.resolve(config.dataDir, entry.keyFile));
-  return { db, entry, dataDir: config.dataDir, key };
+  const key = loadOrCreateTemplateKey(path.resolve(config.data_dir, entry.key_file));
+  return { db, entry, dataDir: config.data_dir, key };
 }
 
 async function startEngine(entry: EntryConfig): Promise<FaceEngine> {
   // photos are larger than camera frames: a bigger detector input finds their faces reliably
-  const engine = new FaceEngine({ detectorInputSize: Math.max(entry.detectorInputSize, 416), detectorMinScore: entry.detectorMinScore, liveness: true });
+  const engine = new FaceEngine({ detectorInputSize: Math.max(entry.detector_input_size, 416), detectorMinScore: entry.detector_min_score, liveness: true });
   try {
     await engine.start();
   } catch (err) {
@@ -82,8 +82,8 @@ export function registerFacesCommands(program: Command): void {
             if (o.consent && !hadConsent) setFaceConsent(env.db, o.villager, null);
             throw err;
           }
-          if (env.entry.storePhotos) {
-            const dir = path.resolve(env.dataDir, env.entry.photoDir, o.villager);
+          if (env.entry.store_photos) {
+            const dir = path.resolve(env.dataDir, env.entry.photo_dir, o.villager);
             mkdirSync(dir, { recursive: true, mode: 0o700 });
             for (const f of o.photo) copyFileSync(f, path.join(dir, `${at.replace(/[:.]/g, '-')}-${path.basename(f)}`));
           }

@@ -47,7 +47,7 @@ export function registerLedgerCommands(program: Command): void {
         const n = parseIntOption('--points', o.points);
         if (sign !== 0 && n <= 0) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `--points must be a positive whole number, got ${o.points}`, { zh: '--points 必须是正整数' });
         const result = withLedger(o, (db, config) =>
-          applyEntry(db, { id: o.id ?? `cli:${randomUUID()}`, villagerId: o.villager, kind, points: sign === 0 ? n : sign * n, reason: o.reason, origin: 'cli' }, { creditFloor: config.ledger.creditFloor }),
+          applyEntry(db, { id: o.id ?? `cli:${randomUUID()}`, villagerId: o.villager, kind, points: sign === 0 ? n : sign * n, reason: o.reason, origin: 'cli' }, { creditFloor: config.ledger.credit_floor }),
         );
         const e = result.entry;
         print(

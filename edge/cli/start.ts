@@ -21,7 +21,7 @@ export function registerStartCommand(program: Command): void {
         },
       });
       const log = createLogger({ level: config.log.level, pretty: config.log.pretty ?? Boolean(process.stdout.isTTY) });
-      log.info({ config: used ?? '(defaults: demo)', dataDir: config.dataDir, demo: config.demo }, 'starting store daemon / 门店守护进程启动');
+      log.info({ config: used ?? '(defaults: demo)', dataDir: config.data_dir, demo: config.demo }, 'starting store daemon / 门店守护进程启动');
       const daemon = new StoreDaemon(config, log);
       // Signals that arrive during start-up are honoured once start-up has finished.
       const stopped = new Promise<string>((resolve) => {

@@ -88,7 +88,7 @@ export function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.Proc
 
 /**
  * Read the config file (YAML or JSON), apply environment overrides, validate, and resolve
- * `dataDir` relative to the file. With no file, the defaults are the demo.
+ * `data_dir` relative to the file. With no file, the defaults are the demo.
  */
 export function loadConfig(opts: { file?: string | undefined; dataDir?: string | undefined; env?: NodeJS.ProcessEnv; overrides?: (raw: Record<string, unknown>) => void }): LoadedConfig {
   const env = opts.env ?? process.env;
@@ -114,10 +114,10 @@ export function loadConfig(opts: { file?: string | undefined; dataDir?: string |
     raw = { demo: true };
   }
   applyEnvOverrides(raw, env);
-  if (opts.dataDir) raw.dataDir = opts.dataDir;
+  if (opts.dataDir) raw.data_dir = opts.dataDir;
   opts.overrides?.(raw);
   const config = validateConfig(raw, file ?? 'default config');
   const base = file ? path.dirname(file) : process.cwd();
-  config.dataDir = path.resolve(base, config.dataDir);
+  config.data_dir = path.resolve(base, config.data_dir);
   return { config, file };
 }

@@ -32,12 +32,12 @@ export const LogSchema = Section({
 }, 'Logging (pino)');
 
 export const LedgerSchema = Section({
-  creditFloor: Type.Integer({ maximum: 0, default: 0, description: 'Lowest balance a redemption may leave (0 = no credit; -20 = up to 20 points of credit)' }),
+  credit_floor: Type.Integer({ maximum: 0, default: 0, description: 'Lowest balance a redemption may leave (0 = no credit; -20 = up to 20 points of credit)' }),
 }, 'Local points ledger rules');
 
 export const ConfigSchema = Type.Object(
   {
-    dataDir: Type.String({ minLength: 1, default: './data', description: 'Folder for the database, keys and backups (relative to the config file)' }),
+    data_dir: Type.String({ minLength: 1, default: './data', description: 'Folder for the database, keys and backups (relative to the config file)' }),
     demo: Type.Boolean({ default: false, description: 'Run on simulated hardware with the embedded broker' }),
     store: StoreSchema,
     http: HttpSchema,
@@ -60,7 +60,7 @@ export type LedgerConfig = Static<typeof LedgerSchema>;
  * maintainer or a service manager needs to change without editing the file.
  */
 export const ENV_OVERRIDES: ReadonlyArray<{ env: string; path: string[]; type: 'string' | 'integer' | 'boolean' }> = [
-  { env: 'STORE_EDGE_DATA_DIR', path: ['dataDir'], type: 'string' },
+  { env: 'STORE_EDGE_DATA_DIR', path: ['data_dir'], type: 'string' },
   { env: 'STORE_EDGE_HTTP_HOST', path: ['http', 'host'], type: 'string' },
   { env: 'STORE_EDGE_HTTP_PORT', path: ['http', 'port'], type: 'integer' },
   { env: 'STORE_EDGE_LOG_LEVEL', path: ['log', 'level'], type: 'string' },

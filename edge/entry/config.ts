@@ -5,6 +5,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { EdgeError } from '../errors.ts';
+import type { QualityGate } from '../../models/quality.ts';
 
 const Section = <T extends Parameters<typeof Type.Object>[0]>(props: T, description: string) =>
   Type.Object(props, { additionalProperties: false, default: {}, description });
@@ -14,22 +15,22 @@ export const MatchSchema = Section({
   margin: Type.Number({ minimum: 0, maximum: 2, default: 0.06, description: 'The second-best villager must be at least this much farther than the best' }),
   k: Type.Integer({ minimum: 1, maximum: 20, default: 2, description: 'Frames that must agree on the same villager...' }),
   n: Type.Integer({ minimum: 1, maximum: 30, default: 3, description: '...among the last n frames with a face' }),
-  cooldownMs: Type.Integer({ minimum: 0, maximum: 600_000, default: 8000, description: 'After a decision, the same face is not decided again for this long (unless it leaves the frame)' }),
-  faceGoneFrames: Type.Integer({ minimum: 1, maximum: 100, default: 5, description: 'Consecutive frames without a face after which the person has left and the window resets' }),
+  cooldown_ms: Type.Integer({ minimum: 0, maximum: 600_000, default: 8000, description: 'After a decision, the same face is not decided again for this long (unless it leaves the frame)' }),
+  face_gone_frames: Type.Integer({ minimum: 1, maximum: 100, default: 5, description: 'Consecutive frames without a face after which the person has left and the window resets' }),
 }, 'Matching a face against the gallery');
 
 export const QualitySchema = Section({
-  minFaceSize: Type.Integer({ minimum: 20, maximum: 2000, default: 80, description: 'Smallest face (box side, px) analysed: farther people are not at the door yet' }),
-  minSharpness: Type.Number({ minimum: 0, default: 0.05, description: 'Laplacian/intensity variance ratio below which the face is too blurred' }),
-  maxYaw: Type.Number({ minimum: 0, maximum: 90, default: 40, description: 'Largest head turn (degrees)' }),
-  maxPitch: Type.Number({ minimum: 0, maximum: 90, default: 35, description: 'Largest head nod (degrees)' }),
-  maxRoll: Type.Number({ minimum: 0, maximum: 90, default: 30, description: 'Largest head tilt (degrees)' }),
+  min_face_size: Type.Integer({ minimum: 20, maximum: 2000, default: 80, description: 'Smallest face (box side, px) analysed: farther people are not at the door yet' }),
+  min_sharpness: Type.Number({ minimum: 0, default: 0.05, description: 'Laplacian/intensity variance ratio below which the face is too blurred' }),
+  max_yaw: Type.Number({ minimum: 0, maximum: 90, default: 40, description: 'Largest head turn (degrees)' }),
+  max_pitch: Type.Number({ minimum: 0, maximum: 90, default: 35, description: 'Largest head nod (degrees)' }),
+  max_roll: Type.Number({ minimum: 0, maximum: 90, default: 30, description: 'Largest head tilt (degrees)' }),
 }, 'Quality gate before the descriptor is computed');
 
 export const LivenessSchema = Section({
   enabled: Type.Boolean({ default: true, description: 'Check every face for a photo or a screen held up to the camera' }),
-  minReal: Type.Number({ minimum: 0, maximum: 1, default: 0.3, description: "Human's antispoof score below which the face is a spoof" }),
-  minLive: Type.Number({ minimum: 0, maximum: 1, default: 0.1, description: "Human's liveness score below which the face is a spoof" }),
+  min_real: Type.Number({ minimum: 0, maximum: 1, default: 0.3, description: "Human's antispoof score below which the face is a spoof" }),
+  min_live: Type.Number({ minimum: 0, maximum: 1, default: 0.1, description: "Human's liveness score below which the face is a spoof" }),
 }, 'Presentation-attack checks');
 
 export const CameraSchema = Type.Union([
@@ -50,24 +51,24 @@ export const CameraSchema = Type.Union([
 ], { default: { kind: 'v4l2', device: '/dev/video0' }, description: 'Where frames come from' });
 
 export const EntryConfigSchema = Type.Object({
-  faceEnabled: Type.Boolean({ default: true, description: 'Run face recognition at the door (QR and card always work)' }),
+  face_enabled: Type.Boolean({ default: true, description: 'Run face recognition at the door (QR and card always work)' }),
   camera: CameraSchema,
-  frameWidth: Type.Integer({ minimum: 64, maximum: 4096, default: 640 }),
-  frameHeight: Type.Integer({ minimum: 64, maximum: 4096, default: 480 }),
-  frameRate: Type.Number({ minimum: 0.2, maximum: 60, default: 8, description: 'Frames per second asked of the camera; stale frames are dropped anyway' }),
-  cameraRetryMaxMs: Type.Integer({ minimum: 500, maximum: 300_000, default: 30_000, description: 'Longest wait between attempts to reopen a camera that disappeared' }),
-  detectorInputSize: Type.Integer({ minimum: 128, maximum: 608, multipleOf: 32, default: 256, description: 'Tiny face detector input (px): 256 finds every face above the quality gate minimum size in a 640×480 frame at ~35 ms; photos (enrolment, identify) use at least 416' }),
-  detectorMinScore: Type.Number({ minimum: 0.05, maximum: 0.99, default: 0.4, description: 'Tiny face detector confidence; 0.5 (face-api default) loses faces in dim light' }),
+  frame_width: Type.Integer({ minimum: 64, maximum: 4096, default: 640 }),
+  frame_height: Type.Integer({ minimum: 64, maximum: 4096, default: 480 }),
+  frame_rate: Type.Number({ minimum: 0.2, maximum: 60, default: 8, description: 'Frames per second asked of the camera; stale frames are dropped anyway' }),
+  camera_retry_max_ms: Type.Integer({ minimum: 500, maximum: 300_000, default: 30_000, description: 'Longest wait between attempts to reopen a camera that disappeared' }),
+  detector_input_size: Type.Integer({ minimum: 128, maximum: 608, multipleOf: 32, default: 256, description: 'Tiny face detector input (px): 256 finds every face above the quality gate minimum size in a 640×480 frame at ~35 ms; photos (enrolment, identify) use at least 416' }),
+  detector_min_score: Type.Number({ minimum: 0.05, maximum: 0.99, default: 0.4, description: 'Tiny face detector confidence; 0.5 (face-api default) loses faces in dim light' }),
   match: MatchSchema,
   quality: QualitySchema,
   liveness: LivenessSchema,
-  keyFile: Type.String({ minLength: 1, default: 'keys/face-templates.key', description: 'AES-256 key for face templates, relative to dataDir; created at first start (mode 0600); never inside the database' }),
-  qrPublicKeyFile: Type.String({ default: 'keys/qr-public.pem', description: 'Ed25519 public key (PEM) that signs entry QR codes, relative to dataDir' }),
-  qrMaxLifetimeS: Type.Integer({ minimum: 10, maximum: 86_400, default: 300, description: 'Longest validity a QR token may claim' }),
-  qrClockSkewS: Type.Integer({ minimum: 0, maximum: 600, default: 30 }),
-  unlockPulseMs: Type.Integer({ minimum: 100, maximum: 60_000, default: 3000, description: 'How long the lock stays released' }),
-  storePhotos: Type.Boolean({ default: false, description: 'Keep enrolment photos (faces are personal data: off unless a maintainer needs them)' }),
-  photoDir: Type.String({ default: 'faces/photos', description: 'Where enrolment photos go when storePhotos is on, relative to dataDir' }),
+  key_file: Type.String({ minLength: 1, default: 'keys/face-templates.key', description: 'AES-256 key for face templates, relative to data_dir; created at first start (mode 0600); never inside the database' }),
+  qr_public_key_file: Type.String({ default: 'keys/qr-public.pem', description: 'Ed25519 public key (PEM) that signs entry QR codes, relative to data_dir' }),
+  qr_max_lifetime_s: Type.Integer({ minimum: 10, maximum: 86_400, default: 300, description: 'Longest validity a QR token may claim' }),
+  qr_clock_skew_s: Type.Integer({ minimum: 0, maximum: 600, default: 30 }),
+  unlock_pulse_ms: Type.Integer({ minimum: 100, maximum: 60_000, default: 3000, description: 'How long the lock stays released' }),
+  store_photos: Type.Boolean({ default: false, description: 'Keep enrolment photos (faces are personal data: off unless a maintainer needs them)' }),
+  photo_dir: Type.String({ default: 'faces/photos', description: 'Where enrolment photos go when store_photos is on, relative to data_dir' }),
 }, { additionalProperties: false, default: {} });
 
 export type EntryConfig = Static<typeof EntryConfigSchema>;
@@ -91,3 +92,9 @@ export function resolveEntryConfig(raw: unknown): EntryConfig {
   }
   return value;
 }
+
+/** The quality gate as the face engine takes it (models/ keeps its own names). */
+export function qualityGate(q: QualityConfig): QualityGate {
+  return { minFaceSize: q.min_face_size, minSharpness: q.min_sharpness, maxYaw: q.max_yaw, maxPitch: q.max_pitch, maxRoll: q.max_roll };
+}
+

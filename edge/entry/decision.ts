@@ -38,7 +38,7 @@ const keyOf = (o: FaceOutcome): string => (o.kind === 'matched' ? `matched:${o.v
 export function stepWindow(s: WindowState, v: FrameVerdict, now: number, cfg: MatchConfig): { state: WindowState; outcome: FaceOutcome | null } {
   if (v.kind === 'no_face') {
     const noFaceRun = s.noFaceRun + 1;
-    if (noFaceRun >= cfg.faceGoneFrames) return { state: { window: [], noFaceRun, last: null }, outcome: null };
+    if (noFaceRun >= cfg.face_gone_frames) return { state: { window: [], noFaceRun, last: null }, outcome: null };
     return { state: { ...s, noFaceRun }, outcome: null };
   }
   const window = [...s.window, v].slice(-cfg.n);
@@ -61,7 +61,7 @@ export function stepWindow(s: WindowState, v: FrameVerdict, now: number, cfg: Ma
   if (!outcome) return { state: { window, noFaceRun: 0, last: s.last }, outcome: null };
   // a decision needs fresh evidence next time; the same decision is not repeated within the cooldown
   const key = keyOf(outcome);
-  if (s.last && s.last.key === key && now - s.last.at < cfg.cooldownMs) return { state: { window: [], noFaceRun: 0, last: s.last }, outcome: null };
+  if (s.last && s.last.key === key && now - s.last.at < cfg.cooldown_ms) return { state: { window: [], noFaceRun: 0, last: s.last }, outcome: null };
   return { state: { window: [], noFaceRun: 0, last: { key, at: now } }, outcome };
 }
 

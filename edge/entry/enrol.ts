@@ -12,7 +12,7 @@ import type { AnalyseOptions, FrameAnalysis, RgbFrame } from '../../models/face-
 import { Gallery } from '../../models/gallery.ts';
 import { EdgeError } from '../errors.ts';
 import type { Db } from '../ledger/db.ts';
-import type { EntryConfig } from './config.ts';
+import { qualityGate, type EntryConfig } from './config.ts';
 import { matchVerdict } from './decision.ts';
 import { addTemplates, loadGallery, type NewTemplate } from './templates.ts';
 
@@ -44,7 +44,7 @@ export async function enrolVillager(
   if (!v) throw new EdgeError('UNKNOWN_VILLAGER', `no villager ${villagerId}`, { zh: `没有村民 ${villagerId}` });
   if (v.face_consent_at === null) throw new EdgeError('NO_CONSENT', `villager ${villagerId} has not consented to face recognition (use --consent)`, { zh: '未登记人脸识别同意，不能录入' });
   if (photos.length === 0) throw new EdgeError('INVALID_ARGUMENT', 'no photo given', { zh: '没有照片' });
-  const opts: AnalyseOptions = { allFaces: true, gate: config.quality, liveness: false };
+  const opts: AnalyseOptions = { allFaces: true, gate: qualityGate(config.quality), liveness: false };
   const templates: NewTemplate[] = [];
   for (const p of photos) {
     const a = await analyser.analyse(p.frame, opts);
@@ -77,7 +77,7 @@ export interface IdentifyResult {
 
 /** One photo against the enrolled gallery, with the door's thresholds (a single frame, no k-of-n). */
 export async function identifyPhoto(db: Db, key: Buffer, analyser: FaceAnalyser, config: EntryConfig, frame: RgbFrame, opts: { liveness: boolean }): Promise<IdentifyResult> {
-  const a = await analyser.analyse(frame, { allFaces: false, gate: config.quality, liveness: true });
+  const a = await analyser.analyse(frame, { allFaces: false, gate: qualityGate(config.quality), liveness: true });
   const face = a.faces[0];
   const base = { faces: a.faceCount, villager: null, distance: null, margin: null };
   if (!face) return { ...base, decision: 'no_face', liveness: null, quality: null };
@@ -85,7 +85,7 @@ export async function identifyPhoto(db: Db, key: Buffer, analyser: FaceAnalyser,
   const liveness = face.liveness ? { ...face.liveness } : null;
   if (face.rejected || !face.descriptor) return { ...base, decision: 'low_quality', liveness, quality };
   const l = config.liveness;
-  if (opts.liveness && liveness && (liveness.real < l.minReal || liveness.live < l.minLive)) return { ...base, decision: 'spoof', liveness, quality };
+  if (opts.liveness && liveness && (liveness.real < l.min_real || liveness.live < l.min_live)) return { ...base, decision: 'spoof', liveness, quality };
   const gallery = new Gallery();
   for (const e of loadGallery(db, key)) gallery.add(e.villagerId, e.descriptors);
   const s = gallery.search(face.descriptor);

@@ -15,7 +15,8 @@ import type { AnalyseOptions } from '../../models/face-engine.ts';
 import { isModelError } from '../../models/errors.ts';
 import { isEdgeError } from '../errors.ts';
 import type { Db } from '../ledger/db.ts';
-import type { EntryConfig } from './config.ts';
+import { qualityGate, type EntryConfig } from './config.ts';
+import type { QualityGate } from '../../models/quality.ts';
 import { classifyScan, consumeQrToken, getCard, verifyQrToken } from './credentials.ts';
 import { doorPolicy, initialWindow, matchVerdict, stepWindow, type EntryMethod, type FrameVerdict, type VillagerStanding, type WindowState } from './decision.ts';
 import type { FrameSource } from './camera.ts';
@@ -89,7 +90,13 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
     if (s.state === 'down') this.emit('fault', { where: 'camera', message: s.reason ?? 'down' });
   };
 
-  constructor(private readonly deps: EntryPipelineDeps) { super(); }
+  /** Resolved once: the hot loop passes it with every frame. */
+  private readonly gate: QualityGate;
+
+  constructor(private readonly deps: EntryPipelineDeps) {
+    super();
+    this.gate = qualityGate(deps.config.quality);
+  }
 
   private now(): number { return (this.deps.now ?? Date.now)(); }
 
@@ -97,7 +104,7 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
     if (this.deps.recogniser) await this.deps.recogniser.replaceGallery(loadGallery(this.deps.db, this.deps.templateKey));
     this.running = true;
     const cam = this.deps.camera;
-    if (cam && this.deps.recogniser && this.deps.config.faceEnabled) {
+    if (cam && this.deps.recogniser && this.deps.config.face_enabled) {
       cam.on('frame', this.onFrame);
       cam.on('status', this.onCameraStatus);
       await cam.start();
@@ -163,7 +170,7 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
     let rec: Recognition;
     try {
       rec = await recogniser.recognise(job.frame, {
-        gate: cfg.quality,
+        gate: this.gate,
         liveness: cfg.liveness.enabled,
       });
       this.stats.analysed++;
@@ -191,7 +198,7 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
     if (!face) return { kind: 'no_face' };
     if (face.rejected) return { kind: 'low_quality', why: face.rejected };
     const l = this.deps.config.liveness;
-    if (l.enabled && face.liveness && (face.liveness.real < l.minReal || face.liveness.live < l.minLive)) {
+    if (l.enabled && face.liveness && (face.liveness.real < l.min_real || face.liveness.live < l.min_live)) {
       return { kind: 'spoof', real: face.liveness.real, live: face.liveness.live };
     }
     return matchVerdict(rec.match?.best ?? null, rec.match?.second ?? null, this.deps.config.match);
@@ -216,7 +223,7 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
         const key = this.deps.qrPublicKey;
         if (!key) return refuse('qr', { why: 'no QR public key configured' });
         try {
-          const claims = verifyQrToken(code.token, key, { maxLifetimeS: this.deps.config.qrMaxLifetimeS, clockSkewS: this.deps.config.qrClockSkewS }, this.now());
+          const claims = verifyQrToken(code.token, key, { maxLifetimeS: this.deps.config.qr_max_lifetime_s, clockSkewS: this.deps.config.qr_clock_skew_s }, this.now());
           consumeQrToken(this.deps.db, claims, this.now());
           return await this.admit('qr', claims.vid, { token: claims.tid }, arrivedAt);
         } catch (err) {
@@ -245,7 +252,7 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
     }
     this.unlocking = true;
     try {
-      await this.deps.lock.unlock(this.deps.config.unlockPulseMs);
+      await this.deps.lock.unlock(this.deps.config.unlock_pulse_ms);
       return this.record({ ...base, decision: 'matched', unlocked: true, latencyMs: performance.now() - arrivedAt });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);

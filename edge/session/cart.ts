@@ -52,8 +52,8 @@ export interface Cart {
 
 /** Tolerance for a count of `n` items of a product. Never half an item or more, so counts cannot overlap. */
 export function toleranceFor(n: number, unitG: number, productToleranceG: number, rules: WeightRules): number {
-  const one = Math.max(productToleranceG, rules.minToleranceG);
-  const t = rules.toleranceGrowsWithCount ? one * Math.sqrt(Math.max(1, n)) : one;
+  const one = Math.max(productToleranceG, rules.min_tolerance_g);
+  const t = rules.tolerance_grows_with_count ? one * Math.sqrt(Math.max(1, n)) : one;
   return Math.min(t, unitG / 2 - 0.5);
 }
 
@@ -85,7 +85,7 @@ export function computeCart(slots: readonly SlotWeighing[], rules: WeightRules, 
       review.push({ slot: s.slot, reason: 'not_stable', deltaG: round(deltaG), detail: 'still moving when the stability wait ended; nothing charged for this slot' });
       continue;
     }
-    if (Math.abs(deltaG) <= rules.driftAllowanceG) continue;
+    if (Math.abs(deltaG) <= rules.drift_allowance_g) continue;
     if (s.sku === null || s.unitG === null || s.toleranceG === null) {
       if (deltaG > 0 && mode === 'shopping') unexplained.push({ s, deltaG });
       else review.push({ slot: s.slot, reason: 'no_product', deltaG: round(deltaG), detail: 'weight changed on a slot without a product' });

@@ -1,6 +1,6 @@
 /**
  * Config slice of the store session (key `session` in the config file). Every wait is a
- * named option with a documented default; the credit floor is the ledger's (`ledger.creditFloor`).
+ * named option with a documented default; the credit floor is the ledger's (`ledger.credit_floor`).
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
@@ -12,16 +12,16 @@ const Section = <T extends Parameters<typeof Type.Object>[0]>(props: T, descript
 const Ms = (def: number, min: number, max: number, description: string) => Type.Integer({ default: def, minimum: min, maximum: max, description });
 
 export const WeightRulesSchema = Section({
-  minToleranceG: Type.Number({ default: 4, minimum: 0, description: "Smallest tolerance used for any product, whatever its own tolerance_g says: the shelves' noise floor" }),
-  toleranceGrowsWithCount: Type.Boolean({ default: true, description: 'Tolerance for n items is the one-item tolerance × √n (item weights vary independently); never wider than just under half an item' }),
-  driftAllowanceG: Type.Number({ default: 10, minimum: 0, description: 'A net change this small on a slot (creep, crumbs, a leaning hand) is neither an item nor a review line' }),
+  min_tolerance_g: Type.Number({ default: 4, minimum: 0, description: "Smallest tolerance used for any product, whatever its own tolerance_g says: the shelves' noise floor" }),
+  tolerance_grows_with_count: Type.Boolean({ default: true, description: 'Tolerance for n items is the one-item tolerance × √n (item weights vary independently); never wider than just under half an item' }),
+  drift_allowance_g: Type.Number({ default: 10, minimum: 0, description: 'A net change this small on a slot (creep, crumbs, a leaning hand) is neither an item nor a review line' }),
 }, 'How weight changes become item counts');
 
 export const SessionConfigSchema = Section({
-  stabilityWaitMs: Ms(1500, 0, 60_000, 'At exit, the longest wait for every shelf to be stable before settling; slots still moving then become review lines'),
-  enteringTimeoutMs: Ms(20_000, 1000, 600_000, 'After an unlock, if the door never opens within this time the session is cancelled (nothing charged)'),
-  shoppingIdleTimeoutMs: Ms(900_000, 10_000, 86_400_000, 'A session with no door or shelf activity this long is settled as if the villager had left (an exit missed during a power cut must not block the store forever)'),
-  settleRetryMs: Ms(5000, 100, 600_000, 'After a failed settlement (disk full, I/O error), wait this long and try again; the session stays open meanwhile'),
+  stability_wait_ms: Ms(1500, 0, 60_000, 'At exit, the longest wait for every shelf to be stable before settling; slots still moving then become review lines'),
+  entering_timeout_ms: Ms(20_000, 1000, 600_000, 'After an unlock, if the door never opens within this time the session is cancelled (nothing charged)'),
+  shopping_idle_timeout_ms: Ms(900_000, 10_000, 86_400_000, 'A session with no door or shelf activity this long is settled as if the villager had left (an exit missed during a power cut must not block the store forever)'),
+  settle_retry_ms: Ms(5000, 100, 600_000, 'After a failed settlement (disk full, I/O error), wait this long and try again; the session stays open meanwhile'),
   weight: WeightRulesSchema,
 }, 'Store session: from the door to the receipt');
 

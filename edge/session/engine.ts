@@ -125,7 +125,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
   constructor(private readonly deps: StoreSessionDeps) {
     super();
     const c = deps.config;
-    this.timings = { enteringTimeoutMs: c.enteringTimeoutMs, shoppingIdleTimeoutMs: c.shoppingIdleTimeoutMs, stabilityWaitMs: c.stabilityWaitMs, settleRetryMs: c.settleRetryMs };
+    this.timings = { enteringTimeoutMs: c.entering_timeout_ms, shoppingIdleTimeoutMs: c.shopping_idle_timeout_ms, stabilityWaitMs: c.stability_wait_ms, settleRetryMs: c.settle_retry_ms };
   }
 
   private get db(): Db {

@@ -103,14 +103,14 @@ export class ScenarioRun {
     const needsFaces = s.villagers.some((v) => v.face) || s.steps.some((st) => (st.kind === 'enter' || st.kind === 'restock') && st.by === 'face');
     const raw = deepMerge(
       {
-        dataDir: this.dir,
+        data_dir: this.dir,
         demo: true,
         http: { port: 0 },
         log: { level: 'silent' },
-        ledger: { creditFloor: s.creditFloor },
+        ledger: { credit_floor: s.creditFloor },
         drivers: deepMerge(SIM_TIMINGS.drivers, { simulated: true, scales: { list: s.slots.map((sl) => ({ slot: sl.slot, unit_id: sl.scale, capacity_g: 100_000 })) } }),
-        entry: { faceEnabled: needsFaces, unlockPulseMs: 3000, match: { cooldownMs: 0 } },
-        session: deepMerge({ stabilityWaitMs: 1000 }, s.session),
+        entry: { face_enabled: needsFaces, unlock_pulse_ms: 3000, match: { cooldown_ms: 0 } },
+        session: deepMerge({ stability_wait_ms: 1000 }, s.session),
       },
       opts.config ?? {},
     );
@@ -155,10 +155,10 @@ export class ScenarioRun {
   }
 
   private async prepareFaces(db: Db): Promise<void> {
-    const engine = new EngineClient({ detectorInputSize: 416, detectorMinScore: this.config.entry.detectorMinScore, liveness: false });
+    const engine = new EngineClient({ detectorInputSize: 416, detectorMinScore: this.config.entry.detector_min_score, liveness: false });
     await engine.start();
     try {
-      const key = loadOrCreateTemplateKey(path.resolve(this.dir, this.config.entry.keyFile));
+      const key = loadOrCreateTemplateKey(path.resolve(this.dir, this.config.entry.key_file));
       for (const v of this.s.villagers) {
         if (!v.face) continue;
         const frame = await portraitOf(engine, v.face);

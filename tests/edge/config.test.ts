@@ -25,16 +25,16 @@ describe('config', () => {
     expect(config.demo).toBe(true);
     expect(config.http.port).toBe(8080);
     expect(config.drivers.simulated).toBe(true);
-    expect(path.isAbsolute(config.dataDir)).toBe(true);
+    expect(path.isAbsolute(config.data_dir)).toBe(true);
   });
 
-  it('reads YAML, resolves dataDir next to the file, and lets documented environment variables override', () => {
+  it('reads YAML, resolves data_dir next to the file, and lets documented environment variables override', () => {
     const t = tempDir();
     cleanup = t.cleanup;
     const file = path.join(t.dir, 'store.yaml');
-    writeFileSync(file, 'dataDir: ./d\nstore:\n  id: qianjin-1\nhttp:\n  port: 9000\n');
+    writeFileSync(file, 'data_dir: ./d\nstore:\n  id: qianjin-1\nhttp:\n  port: 9000\n');
     const { config } = loadConfig({ file, env: { STORE_EDGE_HTTP_PORT: '9100', STORE_EDGE_LOG_LEVEL: 'debug' } });
-    expect(config.dataDir).toBe(path.join(t.dir, 'd'));
+    expect(config.data_dir).toBe(path.join(t.dir, 'd'));
     expect(config.store.id).toBe('qianjin-1');
     expect(config.http.port).toBe(9100);
     expect(config.log.level).toBe('debug');
@@ -51,7 +51,7 @@ describe('config', () => {
   it('a wrong type is refused, naming the key and the expected type', () => {
     const e = errorOf(() => validateConfig({ http: { port: 'eighty' } }));
     expect(e.message).toContain('"http.port" must be of type integer');
-    expect(errorOf(() => validateConfig({ ledger: { creditFloor: 5 } })).message).toContain('"ledger.creditFloor"');
+    expect(errorOf(() => validateConfig({ ledger: { credit_floor: 5 } })).message).toContain('"ledger.credit_floor"');
     expect(errorOf(() => validateConfig({ log: { level: 'loud' } })).message).toContain('"log.level"');
     expect(errorOf(() => validateConfig([])).code).toBe(ErrorCode.CONFIG_INVALID);
   });

@@ -23,10 +23,10 @@ import { simulatedLock } from './lock-rig.ts';
 
 const logger = pino({ level: 'silent' });
 const PULSE_MS = 400;
-const config: EntryConfig = resolveEntryConfig({ unlockPulseMs: PULSE_MS, frameRate: 10, match: { cooldownMs: 60_000 } });
+const config: EntryConfig = resolveEntryConfig({ unlock_pulse_ms: PULSE_MS, frame_rate: 10, match: { cooldown_ms: 60_000 } });
 const ledger = tempLedger();
 const key = loadOrCreateTemplateKey(path.join(ledger.dir, 'face.key'));
-const engine = new EngineClient({ detectorInputSize: 416, detectorMinScore: config.detectorMinScore, liveness: true });
+const engine = new EngineClient({ detectorInputSize: 416, detectorMinScore: config.detector_min_score, liveness: true });
 const { privateKey, publicKey } = generateKeyPairSync('ed25519');
 let villager: Portrait;
 let stranger: Portrait;
@@ -50,7 +50,7 @@ async function rig(photo: Buffer, busy = { value: false }) {
   const lockRig = await simulatedLock(logger);
   const file = path.join(ledger.dir, `cam-${Math.random().toString(36).slice(2)}.jpg`);
   writeFileSync(file, photo);
-  const camera = new FilesSource({ camera: { kind: 'files', path: file, loop: true }, width: 640, height: 480, frameRate: config.frameRate, retryMaxMs: 1000, logger });
+  const camera = new FilesSource({ camera: { kind: 'files', path: file, loop: true }, width: 640, height: 480, frameRate: config.frame_rate, retryMaxMs: 1000, logger });
   const pipeline = new EntryPipeline({
     config, db: ledger.db, recogniser: engine, lock: lockRig.lock, store: { isStoreBusy: () => busy.value },
     camera, templateKey: key, qrPublicKey: publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' })), logger,

@@ -14,7 +14,7 @@ import { frameOf, greyFrame, portraits, views, type Portrait } from './fixtures.
 import path from 'node:path';
 
 const config = resolveEntryConfig({});
-const engine = new FaceEngine({ detectorInputSize: 416, detectorMinScore: config.detectorMinScore, liveness: true });
+const engine = new FaceEngine({ detectorInputSize: 416, detectorMinScore: config.detector_min_score, liveness: true });
 const ledger = tempLedger();
 const key = loadOrCreateTemplateKey(path.join(ledger.dir, 'keys', 'face.key'));
 let all: Portrait[] = [];

@@ -64,7 +64,7 @@ describe('toleranceFor', () => {
   it.each([
     [1, 400, 10, 10],
     [4, 400, 10, 20],
-    [1, 400, 1, rules.minToleranceG],
+    [1, 400, 1, rules.min_tolerance_g],
     [100, 20, 5, 9.5],
   ])('n=%i unit=%i product tolerance=%i → %f', (n, unit, tol, expected) => {
     expect(toleranceFor(n, unit, tol, rules)).toBeCloseTo(expected, 5);
