@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { watch, type FSWatcher } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -42,24 +43,84 @@ export class FilesSource extends EventEmitter<FrameSourceEvents> implements Fram
   private timer: NodeJS.Timeout | null = null;
   private frames: RgbFrame[] = [];
   private index = 0;
+  private watcher: FSWatcher | null = null;
+  private rescanTimer: NodeJS.Timeout | null = null;
+  /** The rescan in progress, and whether another change came in meanwhile. */
+  private scanning: Promise<void> | null = null;
+  private dirty = false;
+  private stopped = false;
 
   constructor(private readonly opts: SourceOptions & { camera: Extract<CameraConfig, { kind: 'files' }> }) { super(); }
 
   async start(): Promise<void> {
+    this.stopped = false;
     const p = this.opts.camera.path;
-    const files = (await stat(p)).isDirectory()
-      ? (await readdir(p)).filter((f) => IMAGE_EXT.has(path.extname(f).toLowerCase())).sort().map((f) => path.join(p, f))
-      : [p];
-    const decode = { maxSide: Math.max(this.opts.width, this.opts.height), maxInputPixels: 120_000_000 };
-    for (const f of files) {
-      try {
-        this.frames.push(await decodeImage(await readFile(f), decode));
-      } catch (err) {
-        this.opts.logger.warn({ file: f, err: (err as Error).message }, 'camera files: skipping an image that does not decode');
-      }
+    const isDir = (await stat(p)).isDirectory();
+    this.frames = await this.load();
+    if (this.opts.camera.watch === true && isDir) {
+      // fs.watch says only "something changed" (and may say it several times per write), so
+      // each burst of events becomes one debounced rescan of the whole folder
+      this.watcher = watch(p, () => this.scheduleRescan());
+      this.watcher.on('error', (err) => this.opts.logger.warn({ err: err.message }, 'camera files: cannot watch the folder'));
     }
     this.emit('status', { state: 'up' });
     this.timer = setInterval(() => this.tick(), 1000 / this.opts.frameRate);
+  }
+
+  /** Decodes every image of the path (one file, or a folder in name order). */
+  private async load(): Promise<RgbFrame[]> {
+    const p = this.opts.camera.path;
+    let files: string[];
+    try {
+      files = (await stat(p)).isDirectory()
+        ? (await readdir(p)).filter((f) => IMAGE_EXT.has(path.extname(f).toLowerCase())).sort().map((f) => path.join(p, f))
+        : [p];
+    } catch (err) {
+      if (!this.watcher) throw err;
+      // a watched folder that vanished shows nothing until it is back
+      return [];
+    }
+    const decode = { maxSide: Math.max(this.opts.width, this.opts.height), maxInputPixels: 120_000_000 };
+    const frames: RgbFrame[] = [];
+    for (const f of files) {
+      try {
+        frames.push(await decodeImage(await readFile(f), decode));
+      } catch (err) {
+        // also a file removed between readdir and readFile, or one still being written: the next event rescans
+        this.opts.logger.warn({ file: f, err: (err as Error).message }, 'camera files: skipping an image that does not decode');
+      }
+    }
+    return frames;
+  }
+
+  private scheduleRescan(): void {
+    if (this.stopped) return;
+    if (this.rescanTimer) clearTimeout(this.rescanTimer);
+    this.rescanTimer = setTimeout(() => {
+      this.rescanTimer = null;
+      this.rescan();
+    }, 20);
+  }
+
+  private rescan(): void {
+    if (this.scanning) {
+      this.dirty = true;
+      return;
+    }
+    this.scanning = this.load().then(
+      (frames) => {
+        if (this.stopped) return;
+        this.frames = frames;
+        this.index = 0;
+      },
+      (err: unknown) => this.opts.logger.warn({ err: (err as Error).message }, 'camera files: rescan failed'),
+    ).finally(() => {
+      this.scanning = null;
+      if (this.dirty && !this.stopped) {
+        this.dirty = false;
+        this.rescan();
+      }
+    });
   }
 
   private tick(): void {
@@ -73,10 +134,15 @@ export class FilesSource extends EventEmitter<FrameSourceEvents> implements Fram
     this.emit('frame', { width: f.width, height: f.height, data: f.data.slice() });
   }
 
-  stop(): Promise<void> {
+  async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    return Promise.resolve();
+    if (this.rescanTimer) clearTimeout(this.rescanTimer);
+    this.rescanTimer = null;
+    this.watcher?.close();
+    this.watcher = null;
+    await this.scanning;
   }
 }
 

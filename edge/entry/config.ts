@@ -39,6 +39,7 @@ export const CameraSchema = Type.Union([
     path: Type.String({ minLength: 1, description: 'An image file or a folder of images, replayed in name order' }),
     // defaults are not filled inside a union (Ajv and TypeBox alike), so optional, read as `?? true`
     loop: Type.Optional(Type.Boolean({ description: 'Start again after the last image (default true)' })),
+    watch: Type.Optional(Type.Boolean({ description: 'Re-read the folder whenever its contents change; an empty folder gives no frames (the scenario runner shows faces this way; default false)' })),
   }, { additionalProperties: false }),
   Type.Object({
     kind: Type.Literal('v4l2'),
