@@ -14,12 +14,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino, type Logger } from 'pino';
 import { EngineClient } from '../../models/engine-client.ts';
-import type { RgbFrame } from '../../models/face-engine.ts';
 import { validateConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
-import { addCard, issueQrToken } from '../entry/credentials.ts';
+import { addCard } from '../entry/credentials.ts';
 import { enrolVillager } from '../entry/enrol.ts';
-import type { EntryDecision } from '../entry/pipeline.ts';
 import { loadOrCreateTemplateKey } from '../entry/templates.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { closeLedger, openLedger, type Db } from '../ledger/db.ts';
@@ -30,7 +28,8 @@ import { addVillager, listVillagers, setFaceConsent } from '../ledger/villagers.
 import { StoreDaemon } from '../main.ts';
 import { createSimulatedHardware, type SimulatedHardwareState } from '../../drivers/index.ts';
 import type { Announcement, Receipt } from './receipt.ts';
-import type { Scenario, ScenarioStep, ScenarioVillager } from './scenario.ts';
+import type { Scenario, ScenarioStep } from './scenario.ts';
+import { ScenarioSteps } from './scenario-steps.ts';
 import { portraitOf } from './scenario-faces.ts';
 import type { VisitPhase } from './machine.ts';
 
@@ -81,24 +80,22 @@ export class ScenarioRun {
   private readonly ownDir: boolean;
   private readonly log: Logger;
   private readonly qr = generateKeyPairSync('ed25519');
-  private readonly faces = new Map<string, RgbFrame>();
-  private readonly decisions: EntryDecision[] = [];
   private readonly receipts: SimulationResult['receipts'] = [];
   private readonly announcements: Announcement[] = [];
-  private readonly refused: SimulationResult['refused'] = [];
   private readonly powerCuts: SimulationResult['power_cuts'] = [];
   private armedCut: VisitPhase | null = null;
   private cutPending: { phase: string } | null = null;
   private exitPressedAt: number | null = null;
   private stepNo = 0;
-  private readonly byId: Map<string, ScenarioVillager>;
   private readonly unit = new Map<string, number>();
+  /** The steps themselves, shared with the demo loop (edge/demo.ts). */
+  private readonly steps: ScenarioSteps;
 
   constructor(private readonly s: Scenario, private readonly opts: SimulateOptions = {}) {
     this.ownDir = !opts.dataDir;
     this.dir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'store-sim-'));
     this.log = opts.logger ?? pino({ level: 'silent' });
-    this.byId = new Map(s.villagers.map((v) => [v.id, v]));
+    this.steps = new ScenarioSteps(s, { store: () => this.store, until: (c, ms, what) => this.until(c, ms, what), stepNo: () => this.stepNo, exitPressed: () => void (this.exitPressedAt = performance.now()) }, this.qr.privateKey);
     for (const slot of s.slots) this.unit.set(slot.slot, s.products.find((p) => p.sku === slot.sku)?.unit_g ?? 1);
     const needsFaces = s.villagers.some((v) => v.face) || s.steps.some((st) => (st.kind === 'enter' || st.kind === 'restock') && st.by === 'face');
     const raw = deepMerge(
@@ -162,7 +159,7 @@ export class ScenarioRun {
       for (const v of this.s.villagers) {
         if (!v.face) continue;
         const frame = await portraitOf(engine, v.face);
-        this.faces.set(v.id, frame);
+        this.steps.faces.set(v.id, frame);
         if (!v.enrolled) continue;
         setFaceConsent(db, v.id, 'self');
         await enrolVillager(db, key, engine, this.config.entry, v.id, [{ name: `${v.face.photo}#${v.face.index}`, frame: { ...frame, data: frame.data.slice() } }], new Date().toISOString());
@@ -192,7 +189,7 @@ export class ScenarioRun {
       this.exitPressedAt = null;
     });
     session.on('announce', (a) => this.announcements.push(a));
-    daemon.entry?.pipeline?.on('decision', (d) => this.decisions.push(d));
+    this.steps.attach(daemon);
     await this.until(() => this.shelvesReady(), 5000, 'the scales to report');
   }
 
@@ -237,14 +234,6 @@ export class ScenarioRun {
     return this.daemon?.session?.phase ?? 'down';
   }
 
-  private async settleShelf(slot: string): Promise<void> {
-    const sim = this.sim.scale(slot);
-    await this.until(() => {
-      const st = this.store.hardware?.scales.status().find((s) => s.slot === slot);
-      return st !== undefined && st.stable_g !== null && Math.abs(st.stable_g - sim.loadG) <= 6;
-    }, 5000, `slot ${slot} to settle`);
-  }
-
   // ---- steps ----
 
   async run(): Promise<SimulationResult> {
@@ -263,107 +252,10 @@ export class ScenarioRun {
     }
   }
 
-  private fail(msg: string): never {
-    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `step ${this.stepNo}: ${msg}`, { zh: `第 ${this.stepNo} 步：${msg}` });
-  }
-
   private async perform(step: ScenarioStep): Promise<void> {
-    switch (step.kind) {
-      case 'enter':
-        await this.enter(step.villager, step.by, step.open_door);
-        return;
-      case 'take':
-      case 'return': {
-        const sim = this.sim.scale(step.slot);
-        const unit = this.unit.get(step.slot) ?? 1;
-        if (step.kind === 'take' && sim.itemCount(unit) < step.count) this.fail(`slot ${step.slot} holds ${sim.itemCount(unit)} items; cannot take ${step.count}`);
-        if (step.kind === 'take') sim.take(step.count, unit);
-        else sim.place(step.count, unit);
-        await this.settleShelf(step.slot);
-        return;
-      }
-      case 'move': {
-        const unit = this.unit.get(step.from) ?? 1;
-        const from = this.sim.scale(step.from);
-        if (from.itemCount(unit) < step.count) this.fail(`slot ${step.from} holds ${from.itemCount(unit)} items; cannot take ${step.count}`);
-        from.take(step.count, unit);
-        await this.settleShelf(step.from);
-        this.sim.scale(step.to).place(step.count, unit);
-        await this.settleShelf(step.to);
-        return;
-      }
-      case 'exit':
-        await this.exit(step.by);
-        return;
-      case 'restock': {
-        const admitted = await this.enter(step.maintainer, step.by, true);
-        if (!admitted) return;
-        for (const a of step.add) {
-          this.sim.scale(a.slot).place(a.count, this.unit.get(a.slot) ?? 1);
-          await this.settleShelf(a.slot);
-        }
-        await this.exit('button');
-        return;
-      }
-      case 'power_cut':
-        if (step.when === null) await this.powerCut(this.phase());
-        else this.armedCut = step.when;
-        return;
-      case 'wait_ms':
-        await this.sleepAware(step.ms);
-        return;
-    }
-  }
-
-  private async sleepAware(ms: number): Promise<void> {
-    const end = Date.now() + ms;
-    await this.until(() => Date.now() >= end, ms + 60_000, `${ms} ms`);
-  }
-
-  /** Present a face, card or QR code; if let in, push the door open and close it behind. Returns whether admitted. */
-  private async enter(villagerId: string, by: 'face' | 'card' | 'qr', openDoor: boolean): Promise<boolean> {
-    const v = this.byId.get(villagerId) as ScenarioVillager;
-    const seen = this.decisions.length;
-    const decided = (): EntryDecision | undefined => this.decisions.slice(seen).find((d) => d.by === by);
-    if (by === 'card' || by === 'qr') {
-      const code = by === 'card' ? (v.card as string) : issueQrToken(this.qr.privateKey, v.id, 120);
-      if (!this.sim.scanner.scan(code)) this.fail('the scanner is not connected');
-      await this.until(() => decided() !== undefined, 5000, `the door's decision on ${v.id}'s ${by}`);
-    } else {
-      const frame = this.faces.get(v.id) as RgbFrame;
-      const pipeline = this.store.entry?.pipeline;
-      if (!pipeline) this.fail('face recognition is not running');
-      // the camera keeps seeing the face until the door decides
-      await this.until(() => {
-        if (decided()) return true;
-        this.store.entry?.pipeline?.offer({ width: frame.width, height: frame.height, data: frame.data.slice() });
-        return false;
-      }, 30_000, `the door's decision on ${v.id}'s face`);
-    }
-    const d = decided() as EntryDecision;
-    if (d.decision !== 'matched' || !d.unlocked) {
-      this.refused.push({ villager: v.id, reason: d.decision, step: this.stepNo });
-      return false;
-    }
-    if (!openDoor) return true;
-    if (!this.sim.relay.openDoor()) this.fail(`the lock did not release for ${v.id}`);
-    await this.until(() => ['shopping', 'restocking'].includes(this.phase()), 5000, `${v.id} to be inside`);
-    this.sim.relay.closeDoor();
-    await this.until(() => this.store.hardware?.lock.doorState === 'closed', 2000, 'the door to close');
-    return true;
-  }
-
-  private async exit(by: 'button' | 'door'): Promise<void> {
-    const receipts = this.receipts.length;
-    const phase = this.phase();
-    if (phase !== 'shopping' && phase !== 'restocking') this.fail(`exit while the store is ${phase}: nobody inside`);
-    this.exitPressedAt = performance.now();
-    if (by === 'button') this.sim.relay.pressExit(200);
-    // the exit button cuts the lock's power; from inside, the handle opens the door anyway
-    this.sim.relay.openDoor({ force: true });
-    await this.until(() => this.receipts.length > receipts && this.phase() === 'idle', 30_000, 'the receipt');
-    this.sim.relay.closeDoor();
-    await this.until(() => this.store.hardware?.lock.doorState === 'closed', 2000, 'the door to close');
+    if (step.kind !== 'power_cut') return this.steps.perform(step);
+    if (step.when === null) await this.powerCut(this.phase());
+    else this.armedCut = step.when;
   }
 
   private result(): SimulationResult {
@@ -387,7 +279,7 @@ export class ScenarioRun {
         lines: sessionLines(db, s.id).map((l) => ({ sku: l.sku, slot: l.slot, count: l.count, points: l.points })),
         review: sessionReview(db, s.id).map((r) => ({ slot: r.slot, reason: r.reason, detail: r.detail ?? null })),
       })),
-      refused: this.refused,
+      refused: this.steps.refused,
       inventory: inventory(db),
       entries,
       receipts: this.receipts,
