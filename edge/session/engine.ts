@@ -425,7 +425,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
         stock: done.cart.stock.map((s) => ({ sku: s.sku, name: name(s.sku), count: s.count })),
       };
       const receipt: Receipt = { ...base, text: receiptText(base), at: this.now(), settleMs: done.ms };
-      this.deps.logger.info({ sessionId: v.sessionId, villagerId: v.villagerId, total: receipt.totalPoints, debt: receipt.debtPoints, review: receipt.reviewCount }, receipt.text);
+      this.deps.logger.info({ event: 'receipt', sessionId: v.sessionId, villagerId: v.villagerId, total: receipt.totalPoints, debt: receipt.debtPoints, review: receipt.reviewCount, settleMs: receipt.settleMs }, receipt.text);
       this.safeEmit('receipt', receipt);
     }
     this.dispatch({ type: 'receipt_issued' });
@@ -445,6 +445,9 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
   }
 
   private announce(reason: Announcement['reason'], villagerId: string | null, text: string): void {
+    // logged as well as emitted: what the door said is then in the journal, and a scenario
+    // runner with the daemon in another process reads it from there
+    this.deps.logger.info({ event: 'announce', reason, villagerId }, text);
     this.safeEmit('announce', { reason, villagerId, text, at: this.now() });
   }
 
