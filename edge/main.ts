@@ -15,6 +15,8 @@ import type { EntryPipeline } from './entry/pipeline.ts';
 import type { ScalePhysics, SimulatedHardwareState } from '../drivers/index.ts';
 import { HealthBoard, type Part } from './parts.ts';
 import { EdgeError, ErrorCode } from './errors.ts';
+import { DemoOpening, DemoVillagers, type DemoPace } from './demo.ts';
+import { loadDemoStore, type DemoStore } from './demo-store.ts';
 
 /** The ledger as a part: open (and migrate) at start, checkpoint and close at stop. */
 class LedgerPart implements Part {
@@ -42,6 +44,8 @@ export interface SimulationOptions {
   seed?: number;
   /** Simulated hardware as it was when the previous daemon lost power. */
   hardwareState?: SimulatedHardwareState;
+  /** The demo loop's pauses (tests shorten them). */
+  demoPace?: DemoPace;
 }
 
 export class StoreDaemon {
@@ -52,6 +56,7 @@ export class StoreDaemon {
   hardware: HardwarePart | undefined;
   entry: EntryPart | undefined;
   session: StoreSessionEngine | undefined;
+  demo: DemoVillagers | undefined;
 
   constructor(private readonly config: Config, private readonly log: Logger, private readonly sim: SimulationOptions = {}) {}
 
@@ -66,7 +71,14 @@ export class StoreDaemon {
   }
 
   private compose(): Part[] {
-    const c = this.config;
+    let c = this.config;
+    // The demo loop only ever runs in demo mode on simulated hardware, never with demo: false
+    // or real drivers. Its shelves come from the scenario files; with no scales configured, the
+    // simulated bus gets exactly those scales.
+    const demoStore: DemoStore | undefined = c.demo && c.demo_loop && c.drivers.simulated ? loadDemoStore() : undefined;
+    if (demoStore && c.drivers.scales.list.length === 0) {
+      c = { ...c, drivers: { ...c.drivers, scales: { ...c.drivers.scales, list: demoStore.slots.map((s) => ({ slot: s.slot, unit_id: s.scale, capacity_g: 10_000 })) } } };
+    }
     const ledger = new LedgerPart(path.join(c.data_dir, 'ledger.sqlite'), this.log.child({ part: 'ledger' }));
     const hardware = new HardwarePart(
       { config: c.drivers, health: this.health, ...(this.sim.physics ? { physics: this.sim.physics } : {}), ...(this.sim.seed !== undefined ? { seed: this.sim.seed } : {}) },
@@ -105,14 +117,20 @@ export class StoreDaemon {
         pipeline.presentCode(code).catch((err: unknown) => this.log.error({ err }, 'scanned code could not be handled / 扫码处理失败'));
       });
     }
-    this.http = new HttpServer(c.http, { store: c.store, health: this.health, db: () => ledger.handle(), ledgerRules: { creditFloor: c.ledger.credit_floor } }, this.log.child({ part: 'http' }));
+    this.http = new HttpServer(c.http, { store: c.store, health: this.health, db: () => ledger.handle(), ledgerRules: { creditFloor: c.ledger.credit_floor }, session }, this.log.child({ part: 'http' }));
     this.ledger = ledger;
     this.hardware = hardware;
     this.entry = entry;
     this.session = session;
     // Start order: the ledger, the hardware, the door (it needs both), the session (it listens
     // to all three and resumes an open session), then the page.
-    return [ledger, hardware, entry, session, this.http];
+    if (!demoStore) return [ledger, hardware, entry, session, this.http];
+    // The demo's opening stock goes in before the door reads its QR key and the session its
+    // shelves; its villagers come last and, stopping first, never act on stopped hardware.
+    const rules = { creditFloor: c.ledger.credit_floor };
+    const opening = new DemoOpening({ store: demoStore, db: () => ledger.handle(), sim: () => hardware.sim, dataDir: c.data_dir, entry: c.entry, rules }, this.log.child({ part: 'demo' }));
+    this.demo = new DemoVillagers({ store: demoStore, daemon: () => this, opening, dataDir: c.data_dir, entry: c.entry, rules, ...(this.sim.demoPace ? { pace: this.sim.demoPace } : {}) }, this.log.child({ part: 'demo' }));
+    return [ledger, opening, hardware, entry, session, this.http, this.demo];
   }
 
   async start(): Promise<void> {

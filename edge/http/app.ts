@@ -16,12 +16,17 @@ import { listProducts, inventory } from '../ledger/products.ts';
 import { listSessions } from '../ledger/sessions.ts';
 import { isEdgeError, ErrorCode } from '../errors.ts';
 import { adminPage, boardPage } from './pages.ts';
+import { recentEntryEvents, recentReceipts, stockByProduct, storeState, type StoreStateSource } from './queries.ts';
+import { DECISION_ZH, PHASE_ZH, REVIEW_ZH } from './admin-sections.ts';
+import { EntryEventsReply, LimitQuery, ReceiptsReply, StockReply, StoreStateReply } from './schemas.ts';
 
 export interface AppDeps {
   store: StoreConfig;
   health: HealthBoard;
   db: () => Db;
   ledgerRules: LedgerRules;
+  /** The session engine's live state (who is inside, the cart); the page never drives it. */
+  session?: StoreStateSource;
 }
 
 const STATUS_BY_CODE: Partial<Record<string, number>> = {
@@ -74,9 +79,33 @@ export function buildApp(deps: AppDeps, log: Logger) {
   app.get('/api/products', async () => ({ products: listProducts(deps.db()), inventory: inventory(deps.db()) }));
   app.get('/api/sessions', async () => listSessions(deps.db(), { limit: 50 }));
 
+  // What happened at the door and at the till (the admin page's sections, as JSON)
+  app.get('/api/store', { schema: { response: { 200: StoreStateReply } } }, async () => {
+    const s = storeState(deps.db(), deps.session);
+    return { ...s, phase_zh: PHASE_ZH[s.phase] ?? s.phase };
+  });
+  app.get('/api/events', { schema: { querystring: LimitQuery, response: { 200: EntryEventsReply } } }, async (req) => ({
+    events: recentEntryEvents(deps.db(), req.query.limit).map((e) => ({ ...e, decision_zh: DECISION_ZH[e.decision] ?? e.decision })),
+  }));
+  app.get('/api/receipts', { schema: { querystring: LimitQuery, response: { 200: ReceiptsReply } } }, async (req) => ({
+    receipts: recentReceipts(deps.db(), req.query.limit).map((r) => ({ ...r, review: r.review.map((v) => ({ ...v, reason_zh: REVIEW_ZH[v.reason] ?? v.reason })) })),
+  }));
+  app.get('/api/stock', { schema: { response: { 200: StockReply } } }, async () => ({ products: stockByProduct(deps.db()) }));
+
   app.get('/', async (_req, reply) => {
     const db = deps.db();
-    return reply.type('text/html; charset=utf-8').send(adminPage({ store: deps.store, health: deps.health.report(), villagers: listVillagers(db), products: listProducts(db), inventory: inventory(db), sessions: listSessions(db, { limit: 20 }) }));
+    return reply.type('text/html; charset=utf-8').send(
+      adminPage({
+        store: deps.store,
+        health: deps.health.report(),
+        villagers: listVillagers(db),
+        sessions: listSessions(db, { limit: 20 }),
+        state: storeState(db, deps.session),
+        events: recentEntryEvents(db, 20),
+        receipts: recentReceipts(db, 10),
+        stock: stockByProduct(db),
+      }),
+    );
   });
 
   app.get('/board', async (_req, reply) => {

@@ -4,9 +4,10 @@ import type { HealthReport } from '../parts.ts';
 import type { Villager } from '../ledger/villagers.ts';
 import type { Product } from '../ledger/products.ts';
 import type { StoreSession } from '../ledger/sessions.ts';
+import type { EntryEventView, ReceiptView, StockView, StoreStateView } from './queries.ts';
+import { entryEventsSection, esc, PHASE_ZH, receiptsSection, stockSection, storeStateSection } from './admin-sections.ts';
 
-const ESC: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-export const esc = (v: unknown): string => String(v ?? '').replace(/[&<>"']/g, (c) => ESC[c]!);
+export { esc };
 
 function layout(title: string, body: string, refreshS?: number): string {
   return `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -19,25 +20,38 @@ td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}th{background:#f
 const STATUS_ZH: Record<string, string> = { ok: '正常', degraded: '降级', starting: '启动中', stopping: '停止中', failed: '故障', stopped: '已停止' };
 const SESSION_ZH: Record<string, string> = { open: '进行中', settled: '已结算', cancelled: '已取消' };
 
-export function adminPage(d: { store: StoreConfig; health: HealthReport; villagers: Villager[]; products: Product[]; inventory: Record<string, number>; sessions: StoreSession[] }): string {
+export interface AdminPageData {
+  store: StoreConfig;
+  health: HealthReport;
+  villagers: Villager[];
+  sessions: StoreSession[];
+  state: StoreStateView;
+  events: EntryEventView[];
+  receipts: ReceiptView[];
+  stock: StockView[];
+}
+
+export function adminPage(d: AdminPageData): string {
   const parts = Object.entries(d.health.parts)
     .map(([name, p]) => `<tr><td>${esc(name)}</td><td class="${p.health === 'ok' ? 'ok' : 'bad'}">${esc(STATUS_ZH[p.health] ?? p.health)}</td><td>${esc(p.detail ?? '')}</td></tr>`)
     .join('');
   const villagers = d.villagers
     .map((v) => `<tr><td>${esc(v.id)}</td><td>${esc(v.name)}</td><td>${esc(v.village)}</td><td>${esc(v.status === 'active' ? '正常' : v.status === 'blocked' ? '已冻结' : '已迁出')}</td><td>${v.balance}</td><td>${v.debt || ''}</td><td>${v.faceConsentAt ? '已同意' : '未同意'}</td></tr>`)
     .join('');
-  const products = d.products.map((p) => `<tr><td>${esc(p.sku)}</td><td>${esc(p.name)}</td><td>${p.price}</td><td>${p.unitG}</td><td>${d.inventory[p.sku] ?? 0}</td></tr>`).join('');
   const sessions = d.sessions
-    .map((s) => `<tr><td>${esc(s.openedAt.replace('T', ' ').slice(0, 19))}</td><td>${esc(s.villagerId)}</td><td>${esc(s.kind === 'restock' ? '补货' : '购物')}</td><td>${esc(SESSION_ZH[s.status] ?? s.status)}</td><td>${esc(s.state)}</td><td>${s.totalPoints ?? ''}</td></tr>`)
+    .map((s) => `<tr><td>${esc(s.openedAt.replace('T', ' ').slice(0, 19))}</td><td>${esc(s.villagerId)}</td><td>${esc(s.kind === 'restock' ? '补货' : '购物')}</td><td>${esc(SESSION_ZH[s.status] ?? s.status)}</td><td>${esc(PHASE_ZH[s.state] ?? s.state)}</td><td>${s.totalPoints ?? ''}</td></tr>`)
     .join('');
   return layout(
     `${d.store.name} · 管理`,
     `<h1>${esc(d.store.name)} · 门店管理</h1>
 <p>状态：<strong class="${d.health.status === 'ok' ? 'ok' : 'bad'}" id="status">${esc(STATUS_ZH[d.health.status] ?? d.health.status)}</strong> · 门店编号 ${esc(d.store.id)} · <a href="/board">积分公示栏</a></p>
-<h2>组件</h2><table><tr><th>组件</th><th>状态</th><th>说明</th></tr>${parts}</table>
-<h2>最近购物</h2><table id="sessions"><tr><th>时间</th><th>村民</th><th>类型</th><th>状态</th><th>阶段</th><th>积分</th></tr>${sessions}</table>
+${storeStateSection(d.state)}
+${entryEventsSection(d.events)}
+${receiptsSection(d.receipts)}
+${stockSection(d.stock)}
 <h2>村民</h2><table id="villagers"><tr><th>编号</th><th>姓名</th><th>村</th><th>状态</th><th>积分</th><th>欠分</th><th>人脸授权</th></tr>${villagers}</table>
-<h2>商品</h2><table id="products"><tr><th>编码</th><th>名称</th><th>积分</th><th>单重(克)</th><th>库存</th></tr>${products}</table>`,
+<h2>最近购物</h2><table id="sessions"><tr><th>时间</th><th>村民</th><th>类型</th><th>状态</th><th>阶段</th><th>积分</th></tr>${sessions}</table>
+<h2>组件</h2><table><tr><th>组件</th><th>状态</th><th>说明</th></tr>${parts}</table>`,
     5,
   );
 }

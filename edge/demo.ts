@@ -1,0 +1,305 @@
+/**
+ * The demo of `npm start`: villagers come and go on the simulated hardware so a newcomer sees
+ * the store work on the admin page. Two parts, composed by edge/main.ts only in demo mode on
+ * simulated hardware:
+ *
+ * - DemoOpening (right after the ledger): on an empty ledger, stocks the demo store (goods,
+ *   shelves, villagers with points, passbook cards, a QR signing key, face consent); on every
+ *   start, puts the stock on the simulated shelves, which forget their load when the process ends.
+ *   It runs before the door part because the door reads the QR public key when it starts.
+ * - DemoVillagers (last): in the background after start, enrols the faces once, then loops
+ *   through the demo visits (edge/demo-store.ts) with the scenario runner's own steps, at a
+ *   pace a person can follow. It is stopped first, so it never acts on stopped hardware.
+ */
+import { generateKeyPairSync, createPrivateKey, type KeyObject } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from './log.ts';
+import type { Part } from './parts.ts';
+import type { Db } from './ledger/db.ts';
+import type { EntryConfig } from './entry/config.ts';
+import type { SimulatedHardware } from '../drivers/index.ts';
+import type { StoreDaemon } from './main.ts';
+import { addCard } from './entry/credentials.ts';
+import { applyEntry, type LedgerRules } from './ledger/entries.ts';
+import { listProducts, listSlots, upsertProduct, upsertSlot } from './ledger/products.ts';
+import { addVillager, getVillager, listVillagers, setFaceConsent } from './ledger/villagers.ts';
+import { countTemplates, loadOrCreateTemplateKey } from './entry/templates.ts';
+import { ScenarioSteps } from './session/scenario-steps.ts';
+import { visitSteps, type DemoStore } from './demo-store.ts';
+
+/** Where the demo keeps the private half of its QR key: a phone app would hold it in real life. */
+const DEMO_QR_PRIVATE = 'keys/demo-qr-private.pem';
+
+export interface DemoOpeningDeps {
+  store: DemoStore;
+  db: () => Db;
+  sim: () => SimulatedHardware | undefined;
+  dataDir: string;
+  entry: Pick<EntryConfig, 'qr_public_key_file'>;
+  rules: LedgerRules;
+}
+
+export class DemoOpening implements Part {
+  readonly name = 'demo opening';
+  readonly critical = false;
+  /** The demo's QR signing key, or null when the store's QR key is not the demo's own. */
+  qrKey: KeyObject | null = null;
+
+  constructor(private readonly deps: DemoOpeningDeps, private readonly log: Logger) {}
+
+  start(): void {
+    const db = this.deps.db();
+    const empty = listProducts(db).length === 0 && listSlots(db).length === 0 && listVillagers(db, { limit: 1 }).length === 0;
+    if (empty) this.stock(db);
+    this.qrKey = this.loadQrKey(empty);
+    this.fillShelves(db);
+  }
+
+  stop(): void {}
+
+  /** The demo's villagers and shelves are all in the ledger (a ledger of someone else's is left alone). */
+  isDemoLedger(): boolean {
+    const db = this.deps.db();
+    const slots = new Set(listSlots(db).map((s) => s.slot));
+    return this.deps.store.slots.every((s) => slots.has(s.slot)) && this.deps.store.villagers.every((v) => getVillager(db, v.id) !== undefined);
+  }
+
+  private stock(db: Db): void {
+    const { store, rules } = this.deps;
+    const at = new Date().toISOString();
+    for (const p of store.products) upsertProduct(db, { sku: p.sku, name: p.name, price: p.price, unitG: p.unit_g, toleranceG: p.tolerance_g });
+    for (const sl of store.slots) upsertSlot(db, { slot: sl.slot, address: sl.scale, sku: sl.sku, stock: sl.stock });
+    for (const v of store.villagers) {
+      addVillager(db, { id: v.id, name: v.name, village: '示范村', isMaintainer: v.maintainer });
+      if (v.balance > 0) applyEntry(db, { id: `demo-opening:${v.id}`, villagerId: v.id, kind: 'award', points: v.balance, reason: '演示开业积分 / demo opening balance', origin: 'cli' }, rules);
+      if (v.card) addCard(db, v.card, v.id, at);
+      // consent first, as the rules require; only these faces are enrolled (DemoVillagers)
+      if (v.face && v.enrolled) setFaceConsent(db, v.id, 'self');
+    }
+    this.log.info({ products: store.products.length, slots: store.slots.length, villagers: store.villagers.length }, 'demo store stocked / 演示门店已备货');
+  }
+
+  private loadQrKey(fresh: boolean): KeyObject | null {
+    const dir = this.deps.dataDir;
+    const pub = path.resolve(dir, this.deps.entry.qr_public_key_file);
+    const priv = path.resolve(dir, DEMO_QR_PRIVATE);
+    if (fresh && !existsSync(pub)) {
+      const pair = generateKeyPairSync('ed25519');
+      mkdirSync(path.dirname(pub), { recursive: true });
+      mkdirSync(path.dirname(priv), { recursive: true });
+      writeFileSync(priv, pair.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+      writeFileSync(pub, pair.publicKey.export({ type: 'spki', format: 'pem' }));
+    }
+    if (!existsSync(priv)) return null;
+    try {
+      return createPrivateKey(readFileSync(priv));
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'demo QR key unreadable; the demo uses cards / 演示二维码密钥无法读取');
+      return null;
+    }
+  }
+
+  /** The simulated shelves start empty each time: put the ledger's stock on them. */
+  private fillShelves(db: Db): void {
+    const sim = this.deps.sim();
+    if (!sim) return;
+    const unit = new Map(listProducts(db).map((p) => [p.sku, p.unitG]));
+    for (const s of listSlots(db)) {
+      if (s.sku === null || s.stock <= 0) continue;
+      try {
+        const scale = sim.scale(s.slot);
+        if (scale.loadG === 0) scale.place(s.stock, unit.get(s.sku) ?? 1);
+      } catch {
+        // a slot without a simulated scale (someone else's ledger): nothing to put it on
+      }
+    }
+  }
+}
+
+/** Pauses between steps and between visits, so a person can follow on the admin page. */
+export interface DemoPace { stepMs: number; visitMs: number }
+export const DEMO_PACE: DemoPace = { stepMs: 2000, visitMs: 4000 };
+
+export interface DemoVillagersDeps {
+  store: DemoStore;
+  daemon: () => StoreDaemon;
+  opening: DemoOpening;
+  dataDir: string;
+  entry: EntryConfig;
+  rules: LedgerRules;
+  pace?: DemoPace;
+}
+
+class DemoStopped extends Error {}
+
+export class DemoVillagers implements Part {
+  readonly name = 'demo';
+  readonly critical = false;
+  private stopping = false;
+  private loop: Promise<void> | undefined;
+  private engine: { stop(): Promise<void> } | undefined;
+  private stepNo = 0;
+  private round = 0;
+  /** Visits completed and steps that failed, for tests and the log. */
+  readonly stats = { visits: 0, failures: 0, rounds: 0 };
+
+  constructor(private readonly deps: DemoVillagersDeps, private readonly log: Logger) {}
+
+  start(): void {
+    if (!this.deps.opening.isDemoLedger()) {
+      this.log.warn('the ledger is not the demo store; no demo villagers / 账本不是演示门店，不运行演示');
+      return;
+    }
+    this.stopping = false;
+    // in the background: start() returns at once, the page answers while faces load
+    this.loop = this.run().catch((err: unknown) => {
+      if (!(err instanceof DemoStopped)) this.log.error({ err }, 'demo stopped on an error / 演示出错停止');
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.engine?.stop().catch(() => undefined);
+    await this.loop;
+    this.loop = undefined;
+  }
+
+  private performer: ScenarioSteps | undefined;
+  private steps(): ScenarioSteps {
+    if (!this.performer) throw new Error('demo: not running');
+    return this.performer;
+  }
+
+  private async until(check: () => boolean, ms: number, what: string): Promise<void> {
+    const end = Date.now() + ms;
+    for (;;) {
+      if (this.stopping) throw new DemoStopped();
+      if (check()) return;
+      if (Date.now() > end) throw new Error(`demo: timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  private pause(ms: number): Promise<void> {
+    const end = Date.now() + ms;
+    return this.until(() => Date.now() >= end, ms + 1000, 'a pause');
+  }
+
+  private async run(): Promise<void> {
+    const { store } = this.deps;
+    const qrKey = this.deps.opening.qrKey;
+    this.performer = new ScenarioSteps(store, { store: this.deps.daemon, until: (c, ms, what) => this.until(c, ms, what), stepNo: () => this.stepNo }, qrKey ?? generateKeyPairSync('ed25519').privateKey);
+    const detach = this.performer.attach(this.deps.daemon());
+    try {
+      const faces = await this.prepareFaces();
+      this.log.info({ visits: store.visits.length, faces, qr: qrKey !== null }, 'demo villagers start coming / 演示开始：村民进店');
+      await this.bringToRest();
+      for (;;) {
+        await this.beforeRound();
+        for (const visit of store.visits) {
+          await this.pause(this.pace.visitMs);
+          await this.visit(visit, faces, qrKey !== null);
+        }
+        this.stats.rounds = ++this.round;
+      }
+    } finally {
+      detach();
+    }
+  }
+
+  private get pace(): DemoPace {
+    return this.deps.pace ?? DEMO_PACE;
+  }
+
+  private async visit(visit: DemoStore['visits'][number], faces: boolean, qr: boolean): Promise<void> {
+    this.log.info({ visit: visit.name }, `demo / 演示: ${visit.description}`);
+    this.stepNo = 0;
+    try {
+      for (const step of visitSteps(visit, this.round, { faces, qr }, this.deps.store.villagers)) {
+        this.stepNo++;
+        await this.steps().perform(step);
+        await this.pause(this.pace.stepMs);
+      }
+      this.stats.visits++;
+    } catch (err) {
+      if (err instanceof DemoStopped) throw err;
+      this.stats.failures++;
+      this.log.warn({ visit: visit.name, step: this.stepNo, err: (err as Error).message }, 'demo visit went wrong; carrying on / 演示步骤失败，继续');
+      await this.bringToRest();
+    }
+  }
+
+  /** A villager left inside (the daemon stopped mid-visit, or a step failed) walks out first. */
+  private async bringToRest(): Promise<void> {
+    const p = this.steps();
+    await this.until(() => ['idle', 'shopping', 'restocking'].includes(p.phase()), 60_000, 'the store to come to rest');
+    if (p.phase() !== 'idle') await p.exit('button');
+  }
+
+  /** Each round: the village awards points to whoever runs low, and the maintainer refills the shelves. */
+  private async beforeRound(): Promise<void> {
+    const db = this.deps.daemon().db;
+    const at = Date.now();
+    for (const v of this.deps.store.villagers) {
+      const now = getVillager(db, v.id);
+      if (!now || v.maintainer || (now.balance >= 20 && now.debt === 0)) continue;
+      applyEntry(db, { id: `demo-award:${v.id}:${at}`, villagerId: v.id, kind: 'award', points: 30, reason: '打扫村道（演示）/ cleaning the village road (demo)', origin: 'cli' }, this.deps.rules);
+    }
+    const add = this.deps.store.slots.map((s) => ({ slot: s.slot, count: s.stock - this.steps().itemsOn(s.slot) })).filter((a) => a.count > 0);
+    if (add.length === 0) return;
+    const m = this.deps.store.maintainer;
+    await this.pause(this.pace.visitMs);
+    this.log.info({ add }, `demo / 演示: ${m.name} restocks the shelves / 补货`);
+    this.stepNo = 1;
+    try {
+      await this.steps().perform({ kind: 'restock', maintainer: m.id, by: m.card ? 'card' : 'face', add });
+    } catch (err) {
+      if (err instanceof DemoStopped) throw err;
+      this.stats.failures++;
+      this.log.warn({ err: (err as Error).message }, 'demo restock went wrong / 演示补货失败');
+      await this.bringToRest();
+    }
+  }
+
+  /**
+   * Portraits for the face visits, and enrolment once (the templates persist in the ledger).
+   * A model engine of its own at photo resolution, stopped afterwards; false when faces are off.
+   */
+  private async prepareFaces(): Promise<boolean> {
+    const { entry, store } = this.deps;
+    const pipeline = this.deps.daemon().entry?.pipeline;
+    if (!entry.face_enabled || !pipeline) return false;
+    try {
+      const { EngineClient } = await import('../models/engine-client.ts');
+      const { portraitOf } = await import('./session/scenario-faces.ts');
+      const { enrolVillager } = await import('./entry/enrol.ts');
+      const engine = new EngineClient({ detectorInputSize: 416, detectorMinScore: entry.detector_min_score, liveness: false });
+      this.engine = engine;
+      if (this.stopping) return false;
+      await engine.start();
+      try {
+        const db = this.deps.daemon().db;
+        const key = loadOrCreateTemplateKey(path.resolve(this.deps.dataDir, entry.key_file));
+        for (const v of store.villagers) {
+          if (!v.face || this.stopping) continue;
+          const frame = await portraitOf(engine, v.face);
+          this.steps().faces.set(v.id, frame);
+          const villager = getVillager(db, v.id);
+          if (!v.enrolled || !villager?.faceConsentAt || countTemplates(db, v.id) > 0) continue;
+          await enrolVillager(db, key, engine, entry, v.id, [{ name: `${v.face.photo}#${v.face.index}`, frame: { ...frame, data: frame.data.slice() } }], new Date().toISOString());
+          await pipeline.reloadVillager(v.id);
+          this.log.info({ villager: v.id }, 'demo face enrolled / 演示人脸已录入');
+        }
+      } finally {
+        this.engine = undefined;
+        await engine.stop();
+      }
+      return !this.stopping && store.villagers.every((v) => !v.face || this.steps().faces.has(v.id));
+    } catch (err) {
+      if (this.stopping) return false;
+      this.log.warn({ err: (err as Error).message }, 'demo faces unavailable; villagers use cards / 演示人脸不可用，改用刷卡');
+      return false;
+    }
+  }
+}

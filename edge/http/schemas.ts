@@ -1,0 +1,78 @@
+/**
+ * TypeBox schemas of the admin page's JSON routes about the door and the till. Fastify
+ * validates the query with them and serialises replies through them (unlisted fields are
+ * dropped, so nothing leaks from a row by accident).
+ */
+import { Type } from '@sinclair/typebox';
+
+const Nullable = <T extends ReturnType<typeof Type.String> | ReturnType<typeof Type.Integer>>(t: T) => Type.Union([t, Type.Null()]);
+
+export const LimitQuery = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }) }, { additionalProperties: false });
+
+export const EntryEventsReply = Type.Object({
+  events: Type.Array(
+    Type.Object({
+      id: Type.Integer(),
+      at: Type.String(),
+      decision: Type.String(),
+      decision_zh: Type.String(),
+      by: Type.String(),
+      villager: Nullable(Type.String()),
+      villager_name: Nullable(Type.String()),
+      unlocked: Type.Boolean(),
+      detail: Type.Record(Type.String(), Type.Unknown()),
+    }),
+  ),
+});
+
+export const ReceiptsReply = Type.Object({
+  receipts: Type.Array(
+    Type.Object({
+      session: Type.String(),
+      kind: Type.Union([Type.Literal('shopping'), Type.Literal('restock')]),
+      villager: Type.String(),
+      villager_name: Type.String(),
+      entered_by: Type.String(),
+      opened_at: Type.String(),
+      closed_at: Nullable(Type.String()),
+      total_points: Type.Integer(),
+      charged_points: Type.Integer(),
+      debt_points: Type.Integer(),
+      balance_after: Nullable(Type.Integer()),
+      lines: Type.Array(Type.Object({ sku: Type.String(), name: Type.String(), slot: Type.String(), count: Type.Integer(), points: Type.Integer() })),
+      review: Type.Array(Type.Object({ slot: Type.String(), reason: Type.String(), reason_zh: Type.String(), delta_g: Type.Union([Type.Number(), Type.Null()]), detail: Nullable(Type.String()) })),
+    }),
+  ),
+});
+
+export const StoreStateReply = Type.Object({
+  phase: Type.String(),
+  phase_zh: Type.String(),
+  session: Nullable(Type.String()),
+  villager: Nullable(Type.String()),
+  villager_name: Nullable(Type.String()),
+  kind: Nullable(Type.String()),
+  entered_by: Nullable(Type.String()),
+  since: Nullable(Type.String()),
+  cart: Type.Union([
+    Type.Null(),
+    Type.Object({
+      lines: Type.Array(Type.Object({ sku: Type.String(), name: Type.String(), slot: Type.String(), count: Type.Integer(), points: Type.Integer() })),
+      total_points: Type.Integer(),
+      review: Type.Array(Type.Object({ slot: Type.String(), reason: Type.String() })),
+    }),
+  ]),
+});
+
+export const StockReply = Type.Object({
+  products: Type.Array(
+    Type.Object({
+      sku: Type.String(),
+      name: Type.String(),
+      price: Type.Integer(),
+      active: Type.Boolean(),
+      stock: Type.Integer(),
+      slots: Type.Array(Type.Object({ slot: Type.String(), address: Type.Integer(), stock: Type.Integer() })),
+    }),
+  ),
+});
