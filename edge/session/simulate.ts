@@ -9,28 +9,20 @@
  * The face engine restarts with the daemon.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino, type Logger } from 'pino';
-import { EngineClient } from '../../models/engine-client.ts';
 import { validateConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
-import { addCard } from '../entry/credentials.ts';
-import { enrolVillager } from '../entry/enrol.ts';
-import { loadOrCreateTemplateKey } from '../entry/templates.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
-import { closeLedger, openLedger, type Db } from '../ledger/db.ts';
-import { applyEntry, findBalanceMismatches } from '../ledger/entries.ts';
-import { inventory, upsertProduct, upsertSlot } from '../ledger/products.ts';
-import { listSessions, sessionLines, sessionReview } from '../ledger/sessions.ts';
-import { addVillager, listVillagers, setFaceConsent } from '../ledger/villagers.ts';
+import type { Db } from '../ledger/db.ts';
 import { StoreDaemon } from '../main.ts';
 import { createSimulatedHardware, type SimulatedHardwareState } from '../../drivers/index.ts';
 import type { Announcement, Receipt } from './receipt.ts';
 import type { Scenario, ScenarioStep } from './scenario.ts';
 import { ScenarioSteps } from './scenario-steps.ts';
-import { portraitOf } from './scenario-faces.ts';
+import { deepMerge, scenarioNeedsFaces, scenarioResult, seedScenarioLedger } from './scenario-seed.ts';
 import type { VisitPhase } from './machine.ts';
 
 export interface SimulateOptions {
@@ -64,15 +56,6 @@ export const SIM_TIMINGS = {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...a };
-  for (const [k, v] of Object.entries(b)) {
-    const cur = out[k];
-    out[k] = v && typeof v === 'object' && !Array.isArray(v) && cur && typeof cur === 'object' && !Array.isArray(cur) ? deepMerge(cur as Record<string, unknown>, v as Record<string, unknown>) : v;
-  }
-  return out;
-}
-
 export class ScenarioRun {
   private daemon: StoreDaemon | undefined;
   private readonly config: Config;
@@ -97,7 +80,6 @@ export class ScenarioRun {
     this.log = opts.logger ?? pino({ level: 'silent' });
     this.steps = new ScenarioSteps(s, { store: () => this.store, until: (c, ms, what) => this.until(c, ms, what), stepNo: () => this.stepNo, exitPressed: () => void (this.exitPressedAt = performance.now()) }, this.qr.privateKey);
     for (const slot of s.slots) this.unit.set(slot.slot, s.products.find((p) => p.sku === slot.sku)?.unit_g ?? 1);
-    const needsFaces = s.villagers.some((v) => v.face) || s.steps.some((st) => (st.kind === 'enter' || st.kind === 'restock') && st.by === 'face');
     const raw = deepMerge(
       {
         data_dir: this.dir,
@@ -106,7 +88,7 @@ export class ScenarioRun {
         log: { level: 'silent' },
         ledger: { credit_floor: s.creditFloor },
         drivers: deepMerge(SIM_TIMINGS.drivers, { simulated: true, scales: { list: s.slots.map((sl) => ({ slot: sl.slot, unit_id: sl.scale, capacity_g: 100_000 })) } }),
-        entry: { face_enabled: needsFaces, unlock_pulse_ms: 3000, match: { cooldown_ms: 0 } },
+        entry: { face_enabled: scenarioNeedsFaces(s), unlock_pulse_ms: 3000, match: { cooldown_ms: 0 } },
         session: deepMerge({ stability_wait_ms: 1000 }, s.session),
       },
       opts.config ?? {},
@@ -132,41 +114,8 @@ export class ScenarioRun {
   // ---- set-up ----
 
   async seed(): Promise<void> {
-    const db = openLedger(path.join(this.dir, 'ledger.sqlite'));
-    try {
-      for (const p of this.s.products) upsertProduct(db, { sku: p.sku, name: p.name, price: p.price, unitG: p.unit_g, toleranceG: p.tolerance_g });
-      for (const sl of this.s.slots) upsertSlot(db, { slot: sl.slot, address: sl.scale, sku: sl.sku, stock: sl.stock });
-      const rules = { creditFloor: this.s.creditFloor };
-      for (const v of this.s.villagers) {
-        addVillager(db, { id: v.id, name: v.name, village: 'scenario', isMaintainer: v.maintainer });
-        if (v.balance > 0) applyEntry(db, { id: `seed:${v.id}`, villagerId: v.id, kind: 'award', points: v.balance, reason: 'scenario opening balance', origin: 'cli' }, rules);
-        if (v.card) addCard(db, v.card, v.id, new Date().toISOString());
-      }
-      const keyDir = path.join(this.dir, 'keys');
-      mkdirSync(keyDir, { recursive: true });
-      writeFileSync(path.join(keyDir, 'qr-public.pem'), this.qr.publicKey.export({ type: 'spki', format: 'pem' }));
-      if (this.s.villagers.some((v) => v.face)) await this.prepareFaces(db);
-    } finally {
-      closeLedger(db);
-    }
-  }
-
-  private async prepareFaces(db: Db): Promise<void> {
-    const engine = new EngineClient({ detectorInputSize: 416, detectorMinScore: this.config.entry.detector_min_score, liveness: false });
-    await engine.start();
-    try {
-      const key = loadOrCreateTemplateKey(path.resolve(this.dir, this.config.entry.key_file));
-      for (const v of this.s.villagers) {
-        if (!v.face) continue;
-        const frame = await portraitOf(engine, v.face);
-        this.steps.faces.set(v.id, frame);
-        if (!v.enrolled) continue;
-        setFaceConsent(db, v.id, 'self');
-        await enrolVillager(db, key, engine, this.config.entry, v.id, [{ name: `${v.face.photo}#${v.face.index}`, frame: { ...frame, data: frame.data.slice() } }], new Date().toISOString());
-      }
-    } finally {
-      await engine.stop();
-    }
+    const faces = await seedScenarioLedger(this.s, { dataDir: this.dir, entry: this.config.entry, qrPublicKey: this.qr.publicKey });
+    for (const [id, frame] of faces) this.steps.faces.set(id, frame);
   }
 
   /** Boot the daemon (first start, or after a power cut with the hardware as it was). */
@@ -259,34 +208,8 @@ export class ScenarioRun {
   }
 
   private result(): SimulationResult {
-    const db = this.db;
-    const sessions = listSessions(db, { limit: 10_000 }).reverse();
-    const villagers = listVillagers(db);
-    const entries = db.prepare("SELECT id, villager_id AS villager, kind, points FROM entries WHERE id NOT LIKE 'seed:%' ORDER BY seq").all() as SimulationResult['entries'];
-    return {
-      scenario: this.s.name,
-      balances: Object.fromEntries(villagers.map((v) => [v.id, v.balance])),
-      debts: Object.fromEntries(villagers.filter((v) => v.debt > 0).map((v) => [v.id, v.debt])),
-      sessions: sessions.map((s) => ({
-        id: s.id,
-        villager: s.villagerId,
-        kind: s.kind,
-        status: s.status,
-        state: s.state,
-        total_points: s.totalPoints ?? 0,
-        charged_points: s.chargedPoints ?? 0,
-        debt_points: s.debtPoints ?? 0,
-        lines: sessionLines(db, s.id).map((l) => ({ sku: l.sku, slot: l.slot, count: l.count, points: l.points })),
-        review: sessionReview(db, s.id).map((r) => ({ slot: r.slot, reason: r.reason, detail: r.detail ?? null })),
-      })),
-      refused: this.steps.refused,
-      inventory: inventory(db),
-      entries,
-      receipts: this.receipts,
-      announcements: this.announcements.map((a) => ({ reason: a.reason, villager: a.villagerId, text: a.text })),
-      power_cuts: this.powerCuts,
-      invariants: { balance_mismatches: findBalanceMismatches(db).length, open_sessions: sessions.filter((s) => s.status === 'open').length },
-    };
+    const announcements = this.announcements.map((a) => ({ reason: a.reason, villager: a.villagerId, text: a.text }));
+    return scenarioResult(this.db, this.s.name, { refused: this.steps.refused, receipts: this.receipts, announcements, power_cuts: this.powerCuts });
   }
 }
 
