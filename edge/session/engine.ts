@@ -17,8 +17,8 @@ import type { Part } from '../parts.ts';
 import type { Db } from '../ledger/db.ts';
 import { inTransaction } from '../ledger/db.ts';
 import type { LedgerRules } from '../ledger/entries.ts';
-import { adjustStock, getProduct, listSlots, type Product } from '../ledger/products.ts';
-import { cancelSession, getOpenSession, openSession, saveSessionState, sessionLines, settleSession, type EnteredBy, type SettleResult } from '../ledger/sessions.ts';
+import { adjustStock, getProduct, getSlot, listSlots, type Product } from '../ledger/products.ts';
+import { cancelSession, getOpenSession, openSession, saveSessionState, sessionLines, settleSession, type EnteredBy, type ReviewLine, type SettleResult } from '../ledger/sessions.ts';
 import { getVillager } from '../ledger/villagers.ts';
 import type { SessionConfig } from './config.ts';
 import { computeCart, type Cart, type SlotWeighing } from './cart.ts';
@@ -375,12 +375,15 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     const cart = computeCart(this.weighings(v, true), this.deps.config.weight, v.kind);
     const context = { ...v, stock: cart.stock };
     let result: SettleResult;
+    let extraReview = 0;
     const t0 = performance.now();
     try {
       if (v.kind === 'restock') {
         const at = new Date(this.now()).toISOString();
         result = inTransaction(db, 'settling restock', () => {
-          const r = settleSession(db, { sessionId: v.sessionId, lines: [], review: cart.review, state: 'settled', context }, this.deps.rules);
+          const clipped = stockClipReview(db, cart);
+          extraReview = clipped.length;
+          const r = settleSession(db, { sessionId: v.sessionId, lines: [], review: [...cart.review, ...clipped], state: 'settled', context }, this.deps.rules);
           // stock moves only when this call closed the session: a resumed restock is not counted twice
           if (r.status === 'settled') for (const m of cart.stock) adjustStock(db, m.slot, m.count, at);
           return r;
@@ -396,11 +399,12 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
       this.dispatch({ type: 'settle_failed', error: message });
       return;
     }
-    this.lastSettle = { result, cart, ms: performance.now() - t0 };
+    this.lastSettle = { result, cart, extraReview, ms: performance.now() - t0 };
     this.dispatch({ type: 'settle_ok' });
   }
 
-  private lastSettle: { result: SettleResult; cart: Cart; ms: number } | null = null;
+  /** extraReview: review lines found while settling (a restock taking stock below zero), beyond the cart's. */
+  private lastSettle: { result: SettleResult; cart: Cart; extraReview: number; ms: number } | null = null;
 
   private issueReceipt(): void {
     const v = this.current as Visit;
@@ -421,7 +425,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
         chargedPoints: r.session.chargedPoints ?? 0,
         debtPoints: r.session.debtPoints ?? 0,
         balance: villager?.balance ?? 0,
-        reviewCount: done.cart.review.length,
+        reviewCount: done.cart.review.length + done.extraReview,
         stock: done.cart.stock.map((s) => ({ sku: s.sku, name: name(s.sku), count: s.count })),
       };
       const receipt: Receipt = { ...base, text: receiptText(base), at: this.now(), settleMs: done.ms };
@@ -459,4 +463,19 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
       this.deps.logger.error({ err: (err as Error).message, event }, 'session listener failed');
     }
   }
+}
+
+/**
+ * A restock that takes away more than the ledger says a slot holds: the stock stops at zero
+ * (adjustStock clips), and the difference — a miscount, an unrecorded sale, goods gone
+ * missing — becomes a review line for the maintainer instead of vanishing silently.
+ */
+export function stockClipReview(db: Db, cart: Pick<Cart, 'stock'>): ReviewLine[] {
+  const out: ReviewLine[] = [];
+  for (const m of cart.stock) {
+    const held = getSlot(db, m.slot)?.stock;
+    if (held === undefined || held + m.count >= 0) continue;
+    out.push({ slot: m.slot, reason: 'stock_clipped', deltaG: null, detail: `${-m.count} × ${m.sku} taken away but the ledger had ${held}; stock set to 0, please count the shelf` });
+  }
+  return out;
 }
