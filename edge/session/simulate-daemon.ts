@@ -69,6 +69,8 @@ export class DaemonProcess {
     }));
     let ready: ((url: string) => void) | null = null;
     const readyUrl = new Promise<string>((resolve) => (ready = resolve));
+    let partFailed: ((error: string) => void) | null = null;
+    const degraded = new Promise<{ error: string }>((resolve) => (partFailed = (error) => resolve({ error })));
     this.readLines(child, 'stdout', (text) => {
       let line: DaemonLogLine;
       try {
@@ -78,6 +80,9 @@ export class DaemonProcess {
       }
       // the composition root logs the admin page's address once every part has started
       if (typeof line.url === 'string' && line.msg?.startsWith('admin page')) ready?.(line.url);
+      // a daemon running degraded (a part failed, e.g. the admin page's port is taken) would
+      // make the scenario's outcome depend on what is missing: a failed start for the runner
+      if ((line.level ?? 0) >= 50 && line.msg?.includes('failed to start')) partFailed?.(`could not start its ${typeof line.part === 'string' ? line.part : 'parts'}`);
       this.opts.onLine(line);
     });
     this.readLines(child, 'stderr', () => undefined);
@@ -85,6 +90,7 @@ export class DaemonProcess {
     let timer: NodeJS.Timeout | undefined;
     const failure = await Promise.race([
       readyUrl.then((url) => ({ url })),
+      degraded,
       this.exited.then(() => ({ error: `exited (${String(child.exitCode ?? child.signalCode)}) before it was ready` })),
       new Promise<{ error: string }>((resolve) => (timer = setTimeout(() => resolve({ error: `did not serve its admin page within ${timeoutMs} ms` }), timeoutMs))),
     ]);
