@@ -1,10 +1,11 @@
 /** `store-edge simulate` as a maintainer runs it: one JSON object; bad scenarios → exit 2 naming the step. */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseScenario } from '../../edge/session/scenario.ts';
 import { tempDir } from '../ledger/helpers.ts';
+import { until } from '../drivers/helpers.ts';
 
 const bin = path.resolve(import.meta.dirname, '../../bin/store-edge.mjs');
 const t = tempDir('simulate-');
@@ -33,6 +34,44 @@ describe('store-edge simulate', () => {
     const out = JSON.parse(lines[0] as string) as Record<string, unknown>;
     expect(out).toMatchObject({ balances: { zhang: 47 }, refused: [], inventory: { salt: 5, soap: 5 } });
     expect(out.sessions).toMatchObject([{ villager: 'zhang', status: 'settled', total_points: 3, lines: [{ sku: 'salt', count: 1, points: 3 }], review: [] }]);
+  }, 60_000);
+
+  it('--in-process gives the same answer; a cut while settling falls back to it, saying so', async () => {
+    const plain = await run('simulate', '--scenario', 'fixtures/scenarios/plain-purchase.yaml', '--json', '--in-process');
+    expect(plain.code).toBe(0);
+    expect(JSON.parse(plain.stdout)).toMatchObject({ balances: { zhang: 47 }, inventory: { salt: 5, soap: 5 } });
+    const settling = await run('simulate', '--scenario', 'fixtures/scenarios/power-cut-settling.yaml', '--json');
+    expect(settling.code).toBe(0);
+    expect(settling.stderr).toContain('a cut while settling cannot be timed by a signal; run it in-process (--in-process); running in-process');
+    expect(JSON.parse(settling.stdout)).toMatchObject({ balances: { zhang: 14 }, power_cuts: [{ phase: 'settling' }] });
+  }, 60_000);
+
+  it('Ctrl-C takes the daemon and the sim-hardware processes with it', async () => {
+    const file = path.join(t.dir, 'long.json');
+    writeFileSync(file, JSON.stringify({ ...base, steps: [{ enter: { villager: 'zhang' } }, { wait_ms: 60_000 }] }));
+    const cli = spawn(process.execPath, [bin, 'simulate', '--scenario', file], { env: { ...process.env, STORE_EDGE_CONFIG: '' }, stdio: 'ignore' });
+    const exited = new Promise<number | null>((r) => cli.once('exit', (code) => r(code)));
+    const children = (): number[] => {
+      try {
+        return execFileSync('ps', ['-o', 'pid=', '--ppid', String(cli.pid)], { encoding: 'utf8' }).split('\n').map((x) => Number(x.trim())).filter((x) => x > 0);
+      } catch {
+        return []; // ps exits 1 when there are none
+      }
+    };
+    // the sim hardware and the daemon; interrupted while the daemon may still be starting
+    let kids: number[] = [];
+    await until(() => (kids = children()).length >= 2, 30_000, 'the runner to start its children');
+    cli.kill('SIGINT');
+    expect(await exited).toBe(130);
+    const alive = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    await until(() => kids.every((pid) => !alive(pid)), 5000, 'the children to be gone');
   }, 60_000);
 
   it.each<[string, unknown[], string]>([
