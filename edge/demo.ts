@@ -141,6 +141,8 @@ export class DemoVillagers implements Part {
   private engine: { stop(): Promise<void> } | undefined;
   private stepNo = 0;
   private round = 0;
+  /** Items left on the wrong slot by a visit, put back by the maintainer at the next restock. */
+  private readonly misplaced: Array<{ from: string; to: string; count: number }> = [];
   /** Visits completed and steps that failed, for tests and the log. */
   readonly stats = { visits: 0, failures: 0, rounds: 0 };
 
@@ -193,6 +195,9 @@ export class DemoVillagers implements Part {
     const detach = this.performer.attach(this.deps.daemon());
     try {
       const faces = await this.prepareFaces();
+      // a villager let in before the shelves report would have no baseline: every slot a review line
+      const scales = this.deps.daemon().hardware?.scales;
+      await this.until(() => scales?.status().every((s) => s.stable_g !== null) ?? false, 30_000, 'the scales to report');
       this.log.info({ visits: store.visits.length, faces, qr: qrKey !== null }, 'demo villagers start coming / 演示开始：村民进店');
       await this.bringToRest();
       for (;;) {
@@ -219,8 +224,11 @@ export class DemoVillagers implements Part {
       for (const step of visitSteps(visit, this.round, { faces, qr }, this.deps.store.villagers)) {
         this.stepNo++;
         await this.steps().perform(step);
+        if (step.kind === 'move') this.misplaced.push({ from: step.from, to: step.to, count: step.count });
         await this.pause(this.pace.stepMs);
       }
+      // a visit may end with someone inside (balance-too-small's last step): they leave before the next
+      await this.bringToRest();
       this.stats.visits++;
     } catch (err) {
       if (err instanceof DemoStopped) throw err;
@@ -237,28 +245,57 @@ export class DemoVillagers implements Part {
     if (p.phase() !== 'idle') await p.exit('button');
   }
 
-  /** Each round: the village awards points to whoever runs low, and the maintainer refills the shelves. */
+  /**
+   * Each round: the village awards each villager the points that bring them back to their
+   * opening balance (repaying any debt first), so every visit plays as its scenario says —
+   * 赵六 again has too few points — and the maintainer refills the shelves.
+   */
   private async beforeRound(): Promise<void> {
     const db = this.deps.daemon().db;
     const at = Date.now();
     for (const v of this.deps.store.villagers) {
       const now = getVillager(db, v.id);
-      if (!now || v.maintainer || (now.balance >= 20 && now.debt === 0)) continue;
-      applyEntry(db, { id: `demo-award:${v.id}:${at}`, villagerId: v.id, kind: 'award', points: 30, reason: '打扫村道（演示）/ cleaning the village road (demo)', origin: 'cli' }, this.deps.rules);
+      const points = now ? v.balance + now.debt - now.balance : 0;
+      if (!now || points <= 0) continue;
+      applyEntry(db, { id: `demo-award:${v.id}:${at}`, villagerId: v.id, kind: 'award', points, reason: '打扫村道（演示）/ cleaning the village road (demo)', origin: 'cli' }, this.deps.rules);
     }
-    const add = this.deps.store.slots.map((s) => ({ slot: s.slot, count: s.stock - this.steps().itemsOn(s.slot) })).filter((a) => a.count > 0);
-    if (add.length === 0) return;
+    const misplaced = this.misplaced.splice(0);
+    const steps = this.steps();
+    const low = this.deps.store.slots.some((s) => steps.itemsOn(s.slot) < s.stock);
+    if (!low && misplaced.length === 0) return;
     const m = this.deps.store.maintainer;
     await this.pause(this.pace.visitMs);
-    this.log.info({ add }, `demo / 演示: ${m.name} restocks the shelves / 补货`);
     this.stepNo = 1;
     try {
-      await this.steps().perform({ kind: 'restock', maintainer: m.id, by: m.card ? 'card' : 'face', add });
+      if (!(await steps.enter(m.id, m.card ? 'card' : 'face', true))) return;
+      // first what the review lines asked for ("put it back"), then the refill, then a count
+      for (const x of misplaced) await steps.putBack(x.to, x.from, x.count);
+      const add = this.deps.store.slots.map((s) => ({ slot: s.slot, count: s.stock - steps.itemsOn(s.slot) })).filter((a) => a.count > 0);
+      this.log.info({ add, put_back: misplaced }, `demo / 演示: ${m.name} restocks the shelves / 补货`);
+      for (const a of add) await steps.perform({ kind: 'return', slot: a.slot, count: a.count });
+      await steps.exit('button');
+      this.countShelves();
     } catch (err) {
       if (err instanceof DemoStopped) throw err;
       this.stats.failures++;
       this.log.warn({ err: (err as Error).message }, 'demo restock went wrong / 演示补货失败');
       await this.bringToRest();
+    }
+  }
+
+  /**
+   * The maintainer counts the shelves after restocking (盘点) and sets the ledger's stock to
+   * what is there, as `store-edge slots set` would: a restock session counts an item put back
+   * from the wrong slot as a new one, and a moved item was never taken off the books.
+   */
+  private countShelves(): void {
+    const db = this.deps.daemon().db;
+    const steps = this.steps();
+    for (const s of listSlots(db)) {
+      const counted = steps.itemsOn(s.slot);
+      if (counted === s.stock) continue;
+      upsertSlot(db, { slot: s.slot, address: s.address, sku: s.sku, stock: counted });
+      this.log.info({ slot: s.slot, ledger: s.stock, counted }, 'demo: shelf counted, stock corrected / 演示：盘点后更正库存');
     }
   }
 

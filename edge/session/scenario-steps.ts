@@ -124,6 +124,15 @@ export class ScenarioSteps {
     }
   }
 
+  /** Put `count` items of `home`'s product, left on slot `from` by a wrong-slot return, back on `home`. */
+  async putBack(from: string, home: string, count: number): Promise<void> {
+    const unit = this.unit.get(home) ?? 1;
+    this.sim.scale(from).take(count, unit);
+    await this.settleShelf(from);
+    this.sim.scale(home).place(count, unit);
+    await this.settleShelf(home);
+  }
+
   private async settleShelf(slot: string): Promise<void> {
     const sim = this.sim.scale(slot);
     await this.world.until(() => {
