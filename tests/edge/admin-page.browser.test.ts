@@ -11,15 +11,23 @@ import { HttpServer } from '../../edge/http/server.ts';
 import { HealthBoard } from '../../edge/parts.ts';
 import { addVillager } from '../../edge/ledger/villagers.ts';
 import { applyEntry } from '../../edge/ledger/entries.ts';
-import { upsertProduct } from '../../edge/ledger/products.ts';
+import { upsertProduct, upsertSlot } from '../../edge/ledger/products.ts';
+import { openSession, settleSession } from '../../edge/ledger/sessions.ts';
+import type { StoreStateSource } from '../../edge/http/queries.ts';
 import { tempLedger } from '../ledger/helpers.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ledger = tempLedger();
 const health = new HealthBoard();
+/** The session engine as the page sees it: 王大妈 inside with a bottle of oil in her cart. */
+const session: StoreStateSource = {
+  phase: 'shopping',
+  current: { sessionId: 's-now', villagerId: 'V001', kind: 'shopping', enteredBy: 'face', openedAt: Date.now() },
+  cart: () => ({ totalPoints: 30, cart: { lines: [{ sku: 'oil', slot: 'B1', count: 1 }], review: [] } }),
+};
 const server = new HttpServer(
   { host: '127.0.0.1', port: 0 },
-  { store: { id: 'qianjin-01', village: 'qianjin', name: '前进村积分超市' }, health, db: () => ledger.db, ledgerRules: { creditFloor: 0 } },
+  { store: { id: 'qianjin-01', village: 'qianjin', name: '前进村积分超市' }, health, db: () => ledger.db, ledgerRules: { creditFloor: 0 }, session },
   pino({ level: 'silent' }),
 );
 let browser: Browser;
@@ -30,6 +38,14 @@ beforeAll(async () => {
   addVillager(ledger.db, { id: 'V002', name: '<script>alert(1)</script>', village: '前进村' });
   applyEntry(ledger.db, { id: 'e1', villagerId: 'V001', kind: 'award', points: 42, reason: '垃圾分类', origin: 'cli' }, { creditFloor: 0 });
   upsertProduct(ledger.db, { sku: 'oil', name: '花生油 1L', price: 30, unitG: 920, toleranceG: 20 });
+  upsertSlot(ledger.db, { slot: 'B1', address: 13, sku: 'oil', stock: 4 });
+  const event = ledger.db.prepare('INSERT INTO entry_events (at, decision, by, villager_id, detail) VALUES (?, ?, ?, ?, ?)');
+  event.run(new Date().toISOString(), 'matched', 'face', 'V001', JSON.stringify({ distance: 0.1, unlocked: true }));
+  event.run(new Date().toISOString(), 'store_busy', 'card', 'V002', JSON.stringify({ card: '<img src=x onerror=alert(2)>', unlocked: false }));
+  addVillager(ledger.db, { id: 'V003', name: '李四', village: '前进村' });
+  applyEntry(ledger.db, { id: 'e3', villagerId: 'V003', kind: 'award', points: 40, reason: '修水渠', origin: 'cli' }, { creditFloor: 0 });
+  openSession(ledger.db, { id: 's1', kind: 'shopping', villagerId: 'V003', enteredBy: 'card', state: 'shopping', context: {} });
+  settleSession(ledger.db, { sessionId: 's1', lines: [{ sku: 'oil', slot: 'B1', count: 1 }], review: [{ slot: 'A2', reason: 'moved_out', deltaG: -920, detail: 'put it back' }] }, { creditFloor: 0 });
   health.set('ledger', 'ok');
   health.setPhase('running');
   await server.start();
@@ -62,6 +78,34 @@ describe('admin page in chromium', () => {
     expect(await row.locator('td').nth(4).innerText()).toBe('42');
     expect(await page.locator('#villagers').innerText()).toContain('<script>alert(1)</script>');
     expect(await page.locator('#products').innerText()).toContain('花生油 1L');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('shows who is inside, the door decisions, receipts with review lines and stock per product', async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('dialog', (d) => {
+      errors.push(`dialog: ${d.message()}`);
+      void d.dismiss();
+    });
+    await page.goto(server.address!);
+    const state = await page.locator('#store-state').innerText();
+    expect(state).toContain('购物中');
+    expect(state).toContain('王大妈');
+    expect(await page.locator('#cart').innerText()).toContain('花生油 1L');
+    const busy = page.locator('#entry-events tr[data-decision="store_busy"]');
+    expect(await busy.locator('td').nth(1).innerText()).toBe('店内有人，请稍候');
+    expect(await busy.locator('td').nth(3).innerText()).toBe('<script>alert(1)</script>');
+    expect(await busy.innerText()).toContain('<img src=x onerror=alert(2)>');
+    expect(await page.locator('#entry-events tr[data-decision="matched"] td').nth(1).innerText()).toBe('已放行');
+    const receipt = page.locator('#receipts tr[data-session="s1"]');
+    expect(await receipt.innerText()).toContain('花生油 1L ×1（30 分）');
+    expect(await receipt.locator('td').nth(1).innerText()).toBe('李四');
+    expect(await receipt.locator('td').nth(5).innerText()).toBe('10');
+    expect(await receipt.locator('td.review').innerText()).toContain('货位 A2：商品被放到别的货位');
+    expect(await page.locator('#products tr', { hasText: '花生油 1L' }).locator('td').nth(3).innerText()).toBe('3');
     expect(errors).toEqual([]);
     await page.close();
   });
