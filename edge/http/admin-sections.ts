@@ -49,10 +49,13 @@ export const REVIEW_ZH: Record<string, string> = {
 const zh = (map: Record<string, string>, key: string): string => map[key] ?? key;
 const time = (iso: string | null): string => (iso ? new Date(iso).toLocaleString('zh-CN', { hour12: false }) : '');
 
+/** The door's detail keys (edge/entry/pipeline.ts) as the maintainer reads them; others as they are. */
+const DETAIL_ZH: Record<string, string> = { card: '卡号', token: '二维码', distance: '人脸距离', margin: '领先第二名', frames: '帧数', seen: '各帧结果', why: '原因', unlockError: '开锁失败' };
+
 function detailText(d: Record<string, unknown>): string {
   return Object.entries(d)
     .filter(([, v]) => v !== null && v !== undefined)
-    .map(([k, v]) => `${k}=${typeof v === 'number' ? Math.round(v * 1000) / 1000 : typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .map(([k, v]) => `${DETAIL_ZH[k] ?? k} ${typeof v === 'number' ? Math.round(v * 1000) / 1000 : typeof v === 'string' ? v : Array.isArray(v) ? v.join(',') : JSON.stringify(v)}`)
     .join(' ')
     .slice(0, 160);
 }
@@ -62,7 +65,12 @@ export function storeStateSection(s: StoreStateView): string {
   const how = s.entered_by ? `，${esc(zh(BY_ZH, s.entered_by))}进入` : '';
   const kind = s.kind === 'restock' ? '（补货）' : '';
   const since = s.since ? `，${esc(time(s.since))} 起` : '';
-  const cart = s.cart
+  const restock = s.kind === 'restock' && s.cart
+    ? `<table id="cart"><tr><th>商品</th><th>货位</th><th>补货数量</th></tr>${s.cart.stock.map((m) => `<tr><td>${esc(m.name)}</td><td>${esc(m.slot)}</td><td>${m.count > 0 ? '+' : ''}${m.count}</td></tr>`).join('') || '<tr><td colspan="3">货架还没有变化</td></tr>'}</table>`
+    : null;
+  const cart = restock !== null
+    ? `${restock}${s.cart && s.cart.review.length > 0 ? `<p class="bad">${s.cart.review.length} 处待核对：${esc(s.cart.review.map((r) => `${r.slot} ${zh(REVIEW_ZH, r.reason)}`).join('；'))}</p>` : ''}`
+    : s.cart
     ? `<table id="cart"><tr><th>商品</th><th>货位</th><th>数量</th><th>积分</th></tr>${s.cart.lines.map((l) => `<tr><td>${esc(l.name)}</td><td>${esc(l.slot)}</td><td>${l.count}</td><td>${l.points}</td></tr>`).join('') || '<tr><td colspan="4">购物车是空的</td></tr>'}</table>
 <p>合计 <strong>${s.cart.total_points}</strong> 分${s.cart.review.length > 0 ? ` · <span class="bad">${s.cart.review.length} 处待核对：${esc(s.cart.review.map((r) => `${r.slot} ${zh(REVIEW_ZH, r.reason)}`).join('；'))}</span>` : ''}</p>`
     : '';

@@ -109,7 +109,7 @@ export function stockByProduct(db: Db): StockView[] {
 export interface StoreStateSource {
   readonly phase: string;
   readonly current: { sessionId: string; villagerId: string; kind: string; enteredBy: string; openedAt: number } | null;
-  cart(): { totalPoints: number; cart: { lines: Array<{ sku: string; slot: string; count: number }>; review: Array<{ slot: string; reason: string }> } } | null;
+  cart(): { totalPoints: number; cart: { lines: Array<{ sku: string; slot: string; count: number }>; review: Array<{ slot: string; reason: string }>; stock?: Array<{ sku: string; slot: string; count: number }> } } | null;
 }
 
 export interface StoreStateView {
@@ -120,7 +120,8 @@ export interface StoreStateView {
   kind: string | null;
   entered_by: string | null;
   since: string | null;
-  cart: { lines: Array<{ sku: string; name: string; slot: string; count: number; points: number }>; total_points: number; review: Array<{ slot: string; reason: string }> } | null;
+  /** The live cart; while restocking, `stock` holds the items put on (or taken off) each slot so far. */
+  cart: { lines: Array<{ sku: string; name: string; slot: string; count: number; points: number }>; total_points: number; review: Array<{ slot: string; reason: string }>; stock: Array<{ sku: string; name: string; slot: string; count: number }> } | null;
 }
 
 export function storeState(db: Db, source: StoreStateSource | undefined): StoreStateView {
@@ -143,6 +144,7 @@ export function storeState(db: Db, source: StoreStateSource | undefined): StoreS
           }),
           total_points: view.totalPoints,
           review: view.cart.review.map((r) => ({ slot: r.slot, reason: r.reason })),
+          stock: (view.cart.stock ?? []).map((m) => ({ sku: m.sku, name: getProduct(db, m.sku)?.name ?? m.sku, slot: m.slot, count: m.count })),
         }
       : null,
   };

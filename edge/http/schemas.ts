@@ -60,6 +60,7 @@ export const StoreStateReply = Type.Object({
       lines: Type.Array(Type.Object({ sku: Type.String(), name: Type.String(), slot: Type.String(), count: Type.Integer(), points: Type.Integer() })),
       total_points: Type.Integer(),
       review: Type.Array(Type.Object({ slot: Type.String(), reason: Type.String() })),
+      stock: Type.Array(Type.Object({ sku: Type.String(), name: Type.String(), slot: Type.String(), count: Type.Integer() })),
     }),
   ]),
 });

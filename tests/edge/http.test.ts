@@ -113,7 +113,20 @@ describe('GET /api/store', () => {
   it("reports the session engine's phase, who is inside and the live cart", async () => {
     const s = (await app.inject('/api/store')).json<Record<string, unknown>>();
     expect(s).toMatchObject({ phase: 'shopping', phase_zh: '购物中', villager: 'V001', villager_name: '王大妈', entered_by: 'face', since: '2026-11-29T09:00:00.000Z' });
-    expect(s.cart).toEqual({ lines: [{ sku: 'oil', name: '菜籽油', slot: 'B1', count: 1, points: 30 }], total_points: 30, review: [{ slot: 'A1', reason: 'not_stable' }] });
+    expect(s.cart).toEqual({ lines: [{ sku: 'oil', name: '菜籽油', slot: 'B1', count: 1, points: 30 }], total_points: 30, review: [{ slot: 'A1', reason: 'not_stable' }], stock: [] });
+  });
+
+  it('while restocking, shows what the maintainer put on each slot', async () => {
+    const restocking = build({
+      phase: 'restocking',
+      current: { sessionId: 's3', villagerId: 'M01', kind: 'restock', enteredBy: 'card', openedAt: Date.UTC(2026, 10, 29, 9, 5, 0) },
+      cart: () => ({ totalPoints: 0, cart: { lines: [], review: [], stock: [{ sku: 'salt', slot: 'A1', count: 3 }] } }),
+    });
+    expect((await restocking.inject('/api/store')).json<{ cart: unknown }>().cart).toEqual({ lines: [], total_points: 0, review: [], stock: [{ sku: 'salt', name: '食盐', slot: 'A1', count: 3 }] });
+    const html = (await restocking.inject('/')).body;
+    expect(html).toContain('补货中');
+    expect(html).toContain('<td>食盐</td><td>A1</td><td>+3</td>');
+    await restocking.close();
   });
 
   it('says unknown without a session engine (the page alone)', async () => {
@@ -143,6 +156,7 @@ describe('GET / (admin page)', () => {
     expect(html).toContain('购物中');
     expect(html).toContain('店内：王大妈（V001）');
     expect(html).toContain('店内有人，请稍候');
+    expect(html).toContain('卡号 PB-0001');
     expect(html).toContain('商品放错货位');
     expect(html).toContain('欠 20 分');
     expect(html).toContain('&lt;b&gt;李&lt;/b&gt;');
