@@ -84,6 +84,8 @@ export class ScenarioRun {
       {
         data_dir: this.dir,
         demo: true,
+        // the scenario drives the store itself: no demo villagers walking in between its steps
+        demo_loop: false,
         http: { port: 0 },
         log: { level: 'silent' },
         ledger: { credit_floor: s.creditFloor },
