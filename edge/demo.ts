@@ -138,7 +138,10 @@ export class DemoVillagers implements Part {
   readonly critical = false;
   private stopping = false;
   private loop: Promise<void> | undefined;
+  /** The photo-resolution face engine, only while enrolling; stopped at once by stop(). */
   private engine: { stop(): Promise<void> } | undefined;
+  /** The scenario runner's steps, acting on this daemon's simulated hardware. */
+  private performer: ScenarioSteps | undefined;
   private stepNo = 0;
   private round = 0;
   /** Items left on the wrong slot by a visit, put back by the maintainer at the next restock. */
@@ -167,7 +170,6 @@ export class DemoVillagers implements Part {
     this.loop = undefined;
   }
 
-  private performer: ScenarioSteps | undefined;
   private steps(): ScenarioSteps {
     if (!this.performer) throw new Error('demo: not running');
     return this.performer;
