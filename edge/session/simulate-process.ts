@@ -31,6 +31,9 @@ import { DaemonProcess, type DaemonLogLine } from './simulate-daemon.ts';
 import { SIM_TIMINGS, type SimulateOptions, type SimulationResult } from './simulate.ts';
 
 /** A sim-hardware process set up for a scenario's shelves; tests share one across runs. */
+/** How long the door must stay without a face decision before a face has left the camera. */
+const FACE_QUIET_MS = 1000;
+
 export interface ScenarioHardware {
   sim: SpawnedSimHardware;
   /** Its state when it started (empty shelves, door shut, no pulse): each run starts from here. */
@@ -80,6 +83,7 @@ export class ProcessScenarioRun {
   private readonly config: Config;
   private readonly configFile: string;
   private readonly cameraDir: string;
+  private emptyDoorway: Buffer = Buffer.alloc(0);
   private readonly qr = generateKeyPairSync('ed25519');
   private readonly faces = new Map<string, Buffer>();
   private readonly byId: Map<string, ScenarioVillager>;
@@ -123,7 +127,7 @@ export class ProcessScenarioRun {
           scanner: { transport: urls.scanner, reconnect_initial_ms: 50 },
           scales: { transport: urls.scales, list: s.slots.map((sl) => ({ slot: sl.slot, unit_id: sl.scale, capacity_g: 100_000 })) },
         }),
-        entry: { face_enabled: scenarioNeedsFaces(s), camera: { kind: 'files', path: this.cameraDir, watch: true }, unlock_pulse_ms: 3000, match: { cooldown_ms: 0 } },
+        entry: { face_enabled: scenarioNeedsFaces(s), camera: { kind: 'files', path: this.cameraDir, watch: true }, unlock_pulse_ms: 3000 },
         session: deepMerge({ stability_wait_ms: 1000 }, s.session),
       },
       this.opts.config ?? {},
@@ -154,6 +158,10 @@ export class ProcessScenarioRun {
       if (this.hw.layout !== layoutOf(this.s)) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `the sim hardware has shelves ${this.hw.layout}, the scenario ${layoutOf(this.s)}`);
       await this.stockShelves();
       mkdirSync(this.cameraDir, { recursive: true });
+      // the camera always sees the doorway; an empty one gives no_face frames, which is how
+      // the door learns that a face has left (and may be decided again)
+      this.emptyDoorway = await sharp({ create: { width: 640, height: 480, channels: 3, background: { r: 120, g: 124, b: 118 } } }).jpeg({ quality: 80 }).toBuffer();
+      this.showAtDoor(this.emptyDoorway);
       writeFileSync(this.configFile, toYaml(this.rawConfig(this.hw.sim.urls)));
       const portraits = await seedScenarioLedger(this.s, { dataDir: this.dir, entry: this.config.entry, qrPublicKey: this.qr.publicKey });
       for (const [id, f] of portraits) this.faces.set(id, await sharp(Buffer.from(f.data.buffer, f.data.byteOffset, f.data.byteLength), { raw: { width: f.width, height: f.height, channels: 3 } }).jpeg({ quality: 92 }).toBuffer());
@@ -327,14 +335,13 @@ export class ProcessScenarioRun {
       await this.until(() => decided() !== undefined, 5000, `the door's decision on ${v.id}'s ${by}`);
     } else {
       // the villager steps in front of the camera until the door decides, then walks on
-      const shown = path.join(this.cameraDir, 'face.jpg');
-      writeFileSync(`${shown}.part`, this.faces.get(v.id) as Buffer);
-      renameSync(`${shown}.part`, shown);
+      this.showAtDoor(this.faces.get(v.id) as Buffer);
       try {
         await this.until(() => decided() !== undefined, 60_000, `the door's decision on ${v.id}'s face`);
       } finally {
-        rmSync(shown, { force: true });
+        this.showAtDoor(this.emptyDoorway);
       }
+      await this.faceGone();
     }
     const d = decided() as Decision;
     if (d.decision !== 'matched' || !d.unlocked) {
@@ -349,6 +356,30 @@ export class ProcessScenarioRun {
     await this.client.closeDoor();
     await this.doorSeen();
     return true;
+  }
+
+  /** Replace what the camera sees, atomically (the watched folder never holds half a JPEG). */
+  private showAtDoor(jpeg: Buffer): void {
+    const shown = path.join(this.cameraDir, 'doorway.jpg');
+    writeFileSync(`${shown}.part`, jpeg);
+    renameSync(`${shown}.part`, shown);
+  }
+
+  /**
+   * Frames of the face already on their way through the pipeline may still end in decisions
+   * after the person has walked on; wait until the
+   * door has been quiet for a while, so the next step does not take one of them for its own.
+   */
+  private async faceGone(): Promise<void> {
+    let count = this.decisions.length;
+    let quietSince = Date.now();
+    await this.until(() => {
+      if (this.decisions.length !== count) {
+        count = this.decisions.length;
+        quietSince = Date.now();
+      }
+      return Date.now() - quietSince >= FACE_QUIET_MS;
+    }, 15_000, 'the camera to show no face');
   }
 
   private async exit(by: 'button' | 'door'): Promise<void> {
