@@ -87,7 +87,8 @@ export function entryEventsSection(events: EntryEventView[]): string {
 export function receiptsSection(receipts: ReceiptView[]): string {
   const rows = receipts
     .map((r) => {
-      const lines = r.kind === 'restock' ? '补货' : r.lines.map((l) => `${l.name} ×${l.count}（${l.points} 分）`).join('、') || '没有兑换商品';
+      const moved = r.stock.map((m) => `${m.name}${m.count > 0 ? '+' : ''}${m.count}（${m.slot}）`).join('、');
+      const lines = r.kind === 'restock' ? `补货：${moved || '库存没有变化'}` : r.lines.map((l) => `${l.name} ×${l.count}（${l.points} 分）`).join('、') || '没有兑换商品';
       const review = r.review.map((v) => `<li>货位 ${esc(v.slot)}：${esc(zh(REVIEW_ZH, v.reason))}${v.delta_g !== null ? `（${v.delta_g} 克）` : ''}${v.detail ? ` — ${esc(v.detail)}` : ''}</li>`).join('');
       const debt = r.debt_points > 0 ? `<span class="bad">欠 ${r.debt_points} 分</span>` : '';
       return `<tr data-session="${esc(r.session)}"><td>${esc(time(r.closed_at))}</td><td>${esc(r.villager_name)}</td><td>${esc(lines)}</td><td>${r.total_points}</td><td>${r.charged_points}${debt ? ` ${debt}` : ''}</td><td>${r.balance_after ?? '—'}</td><td class="review">${review ? `<ul class="bad">${review}</ul>` : ''}</td></tr>`;

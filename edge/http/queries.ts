@@ -59,6 +59,15 @@ export interface ReceiptView {
   balance_after: number | null;
   lines: Array<{ sku: string; name: string; slot: string; count: number; points: number }>;
   review: Array<{ slot: string; reason: string; delta_g: number | null; detail: string | null }>;
+  /** A restock: items put on (positive) or taken off each slot, as the session engine settled them. */
+  stock: Array<{ sku: string; name: string; slot: string; count: number }>;
+}
+
+/** The stock moves a settled restock keeps in its context (edge/session/engine.ts settle()); anything else is ignored. */
+function restockMoves(context: unknown): Array<{ sku: string; slot: string; count: number }> {
+  const stock = (context as { stock?: unknown } | null)?.stock;
+  if (!Array.isArray(stock)) return [];
+  return stock.filter((m): m is { sku: string; slot: string; count: number } => typeof m?.sku === 'string' && typeof m?.slot === 'string' && Number.isSafeInteger(m?.count));
 }
 
 function balanceAfter(db: Db, villagerId: string, entryId: string | null, closedAt: string | null): number | null {
@@ -91,6 +100,7 @@ export function recentReceipts(db: Db, limit: number): ReceiptView[] {
       balance_after: balanceAfter(db, s.villagerId, s.entryId, s.closedAt),
       lines: sessionLines(db, s.id).map((l) => ({ sku: l.sku, name: getProduct(db, l.sku)?.name ?? l.sku, slot: l.slot, count: l.count, points: l.points })),
       review: sessionReview(db, s.id).map((r) => ({ slot: r.slot, reason: r.reason, delta_g: r.deltaG ?? null, detail: r.detail ?? null })),
+      stock: s.kind === 'restock' ? restockMoves(s.context).map((m) => ({ sku: m.sku, name: getProduct(db, m.sku)?.name ?? m.sku, slot: m.slot, count: m.count })) : [],
     }));
 }
 

@@ -41,6 +41,7 @@ export const ReceiptsReply = Type.Object({
       balance_after: Nullable(Type.Integer()),
       lines: Type.Array(Type.Object({ sku: Type.String(), name: Type.String(), slot: Type.String(), count: Type.Integer(), points: Type.Integer() })),
       review: Type.Array(Type.Object({ slot: Type.String(), reason: Type.String(), reason_zh: Type.String(), delta_g: Type.Union([Type.Number(), Type.Null()]), detail: Nullable(Type.String()) })),
+      stock: Type.Array(Type.Object({ sku: Type.String(), name: Type.String(), slot: Type.String(), count: Type.Integer() })),
     }),
   ),
 });

@@ -51,6 +51,9 @@ beforeAll(async () => {
   event(2, 'matched', 'card', 'V001', { card: 'PB-0001', unlocked: true });
   event(3, 'store_busy', 'card', 'V002', { card: 'PB-0002', unlocked: false });
 
+  // 老陈 restocked four bags of salt (the engine keeps the moves in the session's context)
+  openSession(db, { id: 's0', kind: 'restock', villagerId: 'M01', enteredBy: 'card', state: 'restocking', context: {} }, at(0));
+  settleSession(db, { sessionId: 's0', lines: [], review: [], context: { stock: [{ sku: 'salt', slot: 'A1', count: 4 }] } }, rules, at(1));
   // 王大妈 buys two salt, a bag of salt lands on the wrong slot
   openSession(db, { id: 's1', kind: 'shopping', villagerId: 'V001', enteredBy: 'card', state: 'shopping', context: {} }, at(2));
   settleSession(db, { sessionId: 's1', lines: [{ sku: 'salt', slot: 'A1', count: 2 }], review: [{ slot: 'A2', reason: 'wrong_slot_return', deltaG: 400, detail: 'put down here' }] }, rules, at(4));
@@ -96,7 +99,9 @@ describe('GET /api/receipts', () => {
     const res = await app.inject('/api/receipts');
     expect(res.statusCode).toBe(200);
     const { receipts } = res.json<{ receipts: Array<Record<string, unknown>> }>();
-    expect(receipts.map((r) => r.session)).toEqual(['s2', 's1']);
+    expect(receipts.map((r) => r.session)).toEqual(['s2', 's1', 's0']);
+    expect(receipts[2]).toMatchObject({ kind: 'restock', villager_name: '老陈', total_points: 0, balance_after: null, lines: [], stock: [{ sku: 'salt', name: '食盐', slot: 'A1', count: 4 }] });
+    expect(receipts[0]?.stock).toEqual([]);
     expect(receipts[0]).toMatchObject({ villager: 'V002', villager_name: '<b>李</b>', total_points: 30, charged_points: 10, debt_points: 20, balance_after: 0, review: [] });
     expect(receipts[1]).toMatchObject({
       villager_name: '王大妈',
@@ -157,6 +162,7 @@ describe('GET / (admin page)', () => {
     expect(html).toContain('店内：王大妈（V001）');
     expect(html).toContain('店内有人，请稍候');
     expect(html).toContain('卡号 PB-0001');
+    expect(html).toContain('补货：食盐+4（A1）');
     expect(html).toContain('商品放错货位');
     expect(html).toContain('欠 20 分');
     expect(html).toContain('&lt;b&gt;李&lt;/b&gt;');
