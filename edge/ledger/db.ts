@@ -42,29 +42,34 @@ function userTables(db: Db): string[] {
   return (db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as { name: string }[]).map((r) => r.name);
 }
 
-/** Bring the schema to LATEST_VERSION, one migration per transaction. */
+/**
+ * Bring the schema to LATEST_VERSION. The checks and all pending migrations run in one
+ * IMMEDIATE transaction: another process opening the same file at the same moment (the CLI
+ * while the daemon starts) waits for the write lock and then finds the work done, instead of
+ * taking half-created tables for a foreign database or running a migration twice.
+ */
 export function migrate(db: Db, file: string): void {
-  const appId = db.pragma('application_id', { simple: true }) as number;
-  const version = db.pragma('user_version', { simple: true }) as number;
-  if (version === 0 && appId === 0) {
-    const tables = userTables(db);
-    if (tables.length > 0) {
-      throw new EdgeError(ErrorCode.DB_NOT_OURS, `${file} is a SQLite database of another program (tables: ${tables.slice(0, 5).join(', ')}); refusing to touch it`, { zh: '该数据库不属于本系统，已拒绝打开' });
+  db.transaction(() => {
+    const appId = db.pragma('application_id', { simple: true }) as number;
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version === 0 && appId === 0) {
+      const tables = userTables(db);
+      if (tables.length > 0) {
+        throw new EdgeError(ErrorCode.DB_NOT_OURS, `${file} is a SQLite database of another program (tables: ${tables.slice(0, 5).join(', ')}); refusing to touch it`, { zh: '该数据库不属于本系统，已拒绝打开' });
+      }
+    } else if (appId !== APPLICATION_ID) {
+      throw new EdgeError(ErrorCode.DB_NOT_OURS, `${file} is not a store ledger (application_id ${appId}); refusing to touch it`, { zh: '该数据库不属于本系统，已拒绝打开' });
     }
-  } else if (appId !== APPLICATION_ID) {
-    throw new EdgeError(ErrorCode.DB_NOT_OURS, `${file} is not a store ledger (application_id ${appId}); refusing to touch it`, { zh: '该数据库不属于本系统，已拒绝打开' });
-  }
-  if (version > LATEST_VERSION) {
-    throw new EdgeError(ErrorCode.DB_NEWER_THAN_CODE, `${file} has schema version ${version}, newer than this program's ${LATEST_VERSION}; upgrade the program or restore a backup`, { zh: '数据库版本比程序新，请升级程序' });
-  }
-  for (const m of MIGRATIONS) {
-    if (m.version <= version) continue;
-    db.transaction(() => {
+    if (version > LATEST_VERSION) {
+      throw new EdgeError(ErrorCode.DB_NEWER_THAN_CODE, `${file} has schema version ${version}, newer than this program's ${LATEST_VERSION}; upgrade the program or restore a backup`, { zh: '数据库版本比程序新，请升级程序' });
+    }
+    for (const m of MIGRATIONS) {
+      if (m.version <= version) continue;
       db.exec(m.sql);
-      db.pragma(`application_id = ${APPLICATION_ID}`);
       db.pragma(`user_version = ${m.version}`);
-    }).immediate();
-  }
+    }
+    if (appId === 0) db.pragma(`application_id = ${APPLICATION_ID}`);
+  }).immediate();
 }
 
 /**

@@ -1,6 +1,7 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import Database from 'better-sqlite3';
 import { writeFileSync, readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { openLedger, closeLedger, APPLICATION_ID } from '../../edge/ledger/db.ts';
 import { LATEST_VERSION } from '../../edge/ledger/migrations/index.ts';
@@ -90,4 +91,18 @@ describe('opening the ledger', () => {
       expect([ErrorCode.DB_CORRUPT, ErrorCode.DB_NOT_OURS]).toContain((err as { code: string }).code);
     }
   });
+
+  it('several processes opening a new ledger at the same moment all succeed (one migrates, the rest find it done)', async () => {
+    const t = tempDir();
+    cleanup = t.cleanup;
+    const file = path.join(t.dir, 'ledger.sqlite');
+    const child = path.join(import.meta.dirname, 'open-child.ts');
+    const startAt = Date.now() + 1500; // after every child has loaded
+    const outs = await Promise.all(
+      [1, 2, 3, 4].map(
+        () => new Promise<string>((resolve, reject) => execFile(process.execPath, ['--import', 'tsx', child, file, String(startAt)], (err, stdout) => (err ? reject(err) : resolve(stdout.trim())))),
+      ),
+    );
+    expect(outs).toEqual(Array(4).fill(`ok ${LATEST_VERSION}`));
+  }, 30_000);
 });
