@@ -317,7 +317,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
   private timerEvent(timer: TimerName): SessionEvent {
     switch (timer) {
       case 'entering':
-        return { type: 'entering_timeout', shelvesTouched: (this.cart()?.cart.lines.length ?? 0) > 0 || (this.cart()?.cart.review.length ?? 0) > 0 };
+        return { type: 'entering_timeout', shelvesTouched: this.shelvesTouched() };
       case 'idle':
         return { type: 'idle_timeout', at: this.now() };
       case 'stability':
@@ -325,6 +325,17 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
       case 'retry':
         return { type: 'retry' };
     }
+  }
+
+  /**
+   * Whether someone is inside although the door was not seen to open. A scale that cannot be
+   * read says nothing about hands on the shelf: counting it would keep every walk-away
+   * admission open (store busy) until the idle timeout whenever one scale is dead.
+   */
+  private shelvesTouched(): boolean {
+    const cart = this.cart()?.cart;
+    if (!cart) return false;
+    return cart.lines.length > 0 || cart.review.some((r) => r.reason !== 'scale_unavailable');
   }
 
   private clearTimer(timer: TimerName): void {
