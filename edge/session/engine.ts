@@ -383,12 +383,15 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
   private settle(): void {
     const v = this.current as Visit;
     const db = this.db;
-    const cart = computeCart(this.weighings(v, true), this.deps.config.weight, v.kind);
-    const context = { ...v, stock: cart.stock };
+    let cart: Cart;
     let result: SettleResult;
     let extraReview = 0;
     const t0 = performance.now();
     try {
+      // weighing reads the ledger (slots, products): a read that fails is a failed settlement
+      // with its retry, not an exception that leaves the store in `settling` with no timer
+      cart = computeCart(this.weighings(v, true), this.deps.config.weight, v.kind);
+      const context = { ...v, stock: cart.stock };
       if (v.kind === 'restock') {
         const at = new Date(this.now()).toISOString();
         result = inTransaction(db, 'settling restock', () => {

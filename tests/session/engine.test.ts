@@ -78,6 +78,19 @@ function store(opts: { db?: Db; config?: Record<string, unknown>; scales?: FakeS
   return { db, lock, scales, engine, faults, admit, balance, session };
 }
 
+/** The next `times` statements starting with `sql` fail as SQLite does when the disk is full. */
+function failNext(db: Db, sql: string, times = 1): void {
+  const prepare = db.prepare.bind(db);
+  let left = times;
+  (db as { prepare: typeof db.prepare }).prepare = ((q: string) => {
+    if (left > 0 && q.startsWith(sql)) {
+      left -= 1;
+      throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+    }
+    return prepare(q);
+  }) as typeof db.prepare;
+}
+
 beforeEach(() => {
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
 });
@@ -103,5 +116,24 @@ describe('door never opened', () => {
     s.scales.rest('S1', 900);
     vi.advanceTimersByTime(timings.entering_timeout_ms + 10);
     expect(s.engine.phase).toBe('shopping');
+  });
+});
+
+describe('settlement', () => {
+  it('a ledger read failing while weighing on the sweep path is a failed settlement: fault, then retried', () => {
+    const s = store();
+    s.admit('A');
+    s.lock.door('open');
+    s.lock.door('closed');
+    s.scales.rest('S1', 800);
+    s.lock.exit();
+    failNext(s.db, 'SELECT * FROM slots');
+    expect(() => s.scales.sweep()).not.toThrow();
+    expect(s.engine.phase).toBe('fault');
+    expect(s.faults.map((f) => f.where)).toEqual(['settle']);
+    vi.advanceTimersByTime(timings.settle_retry_ms + 10);
+    expect(s.engine.phase).toBe('idle');
+    expect(s.session('A')).toMatchObject({ status: 'settled', totalPoints: 20 });
+    expect(s.balance('A')).toBe(80);
   });
 });
