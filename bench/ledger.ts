@@ -34,7 +34,7 @@ function benchSnapshot(): number {
   try {
     const snap = snapshotOf(VILLAGERS, SNAPSHOT_ENTRIES, 's');
     const t0 = performance.now();
-    const r = applySnapshot(db, snap);
+    const r = applySnapshot(db, snap, { creditFloor: 0 });
     const s = (performance.now() - t0) / 1000;
     if (r.applied !== SNAPSHOT_ENTRIES) throw new Error(`snapshot applied ${r.applied}`);
     if (findBalanceMismatches(db).length > 0) throw new Error('balance mismatch after snapshot');
@@ -47,7 +47,7 @@ function benchSnapshot(): number {
 function benchSettle(): { settle: number[]; open: number[] } {
   const db: Db = openLedger(path.join(dir, 'settle.sqlite'));
   try {
-    applySnapshot(db, { villagers: snapshotOf(VILLAGERS, 0, 'x').villagers, entries: Array.from({ length: VILLAGERS }, (_, i) => ({ id: `seed-${i}`, villager: `v${i}`, kind: 'award' as const, points: 1_000_000, created_at: '2026-11-01T08:00:00.000Z' })) });
+    applySnapshot(db, { villagers: snapshotOf(VILLAGERS, 0, 'x').villagers, entries: Array.from({ length: VILLAGERS }, (_, i) => ({ id: `seed-${i}`, villager: `v${i}`, kind: 'award' as const, points: 1_000_000, created_at: '2026-11-01T08:00:00.000Z' })) }, { creditFloor: 0 });
     const skus = ['oil', 'salt', 'soap', 'rice', 'soy', 'tissue'];
     skus.forEach((sku, i) => upsertProduct(db, { sku, name: sku, price: 3 + i, unitG: 100 + i * 50, toleranceG: 10 }));
     skus.forEach((sku, i) => upsertSlot(db, { slot: `S${i + 1}`, address: i + 1, sku, stock: 1_000_000 }));

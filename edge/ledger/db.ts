@@ -77,6 +77,23 @@ export function migrate(db: Db, file: string): void {
  * and migrate it. Use ':memory:' for a throwaway ledger in tests.
  */
 export function openLedger(file: string, opts: OpenOptions = {}): Db {
+  // SQLite answers BUSY at once, without waiting out busy_timeout, where waiting could
+  // deadlock: switching a new file to WAL while another process opens it too. That is only
+  // the start-up race of two processes on one file, so the whole open is tried again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return openOnce(file, opts);
+    } catch (err) {
+      const busy = (err as { cause?: { code?: string } }).cause?.code === 'SQLITE_BUSY';
+      if (!busy || attempt >= OPEN_ATTEMPTS) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20 * attempt);
+    }
+  }
+}
+
+const OPEN_ATTEMPTS = 10;
+
+function openOnce(file: string, opts: OpenOptions): Db {
   if (file !== ':memory:') {
     const dir = path.dirname(file);
     if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });

@@ -12,6 +12,7 @@
  *
  * No `await` in here: better-sqlite3 transactions are synchronous by design.
  */
+import { createHash } from 'node:crypto';
 import { inTransaction, type Db } from './db.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { enqueueOutbox } from './outbox.ts';
@@ -179,18 +180,23 @@ export function applyEntry(db: Db, e: NewEntry, rules: LedgerRules, clock: Clock
   });
 }
 
+/** Deterministic (a replay finds it), unique per earning entry, and within the id limit. */
+function repaymentId(earningId: string): string {
+  return earningId.length <= 123 ? `${earningId}#debt` : `debt#${createHash('sha256').update(earningId).digest('hex').slice(0, 40)}`;
+}
+
 /**
  * The exit rule's other half: a shortfall recorded at settlement is taken from the next
  * points earned, as a redemption that refers to the entry that made it possible.
  */
-function repayDebt(db: Db, villagerId: string, after: Entry, rules: LedgerRules, at: string): Entry | undefined {
+export function repayDebt(db: Db, villagerId: string, after: Entry, rules: LedgerRules, at: string): Entry | undefined {
   const v = requireVillager(db, villagerId);
   const room = v.balance - rules.creditFloor;
   const take = Math.min(v.debt, room);
   if (take <= 0) return undefined;
   const repayment = insertEntry(
     db,
-    { id: `${after.id}#debt`, villagerId, kind: 'redemption', points: -take, reference: `debt:${after.id}`, reason: 'repayment of an earlier shortfall / 偿还欠分', origin: 'store' },
+    { id: repaymentId(after.id), villagerId, kind: 'redemption', points: -take, reference: `debt:${after.id}`, reason: 'repayment of an earlier shortfall / 偿还欠分', origin: 'store' },
     v.balance - take,
     at,
     true,

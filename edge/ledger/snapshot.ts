@@ -5,7 +5,7 @@
  */
 import { inTransaction, type Db } from './db.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
-import { validateNewEntry, type EntryKind } from './entries.ts';
+import { getEntry, repayDebt, validateNewEntry, type EntryKind, type LedgerRules } from './entries.ts';
 import { checkVillagerId } from './villagers.ts';
 import { iso, systemClock, type Clock } from './time.ts';
 
@@ -14,7 +14,7 @@ export interface Snapshot {
   entries: { id: string; villager: string; kind: EntryKind; points: number; reference?: string | null; reason?: string | null; created_at: string }[];
 }
 
-export function applySnapshot(db: Db, snap: Snapshot, clock: Clock = systemClock): { villagers: number; applied: number; duplicates: number } {
+export function applySnapshot(db: Db, snap: Snapshot, rules: LedgerRules, clock: Clock = systemClock): { villagers: number; applied: number; duplicates: number; debtRepaid: number } {
   const at = iso(clock);
   // Validate everything first: a bad row must not leave half a snapshot behind.
   for (const [i, e] of snap.entries.entries()) {
@@ -29,9 +29,11 @@ export function applySnapshot(db: Db, snap: Snapshot, clock: Clock = systemClock
   return inTransaction(db, 'applying snapshot', () => {
     const upsertV = db.prepare(
       `INSERT INTO villagers (id, name, village, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET name = excluded.name, village = excluded.village, status = excluded.status, updated_at = excluded.updated_at`,
+       ON CONFLICT (id) DO UPDATE SET name = excluded.name, village = excluded.village,
+         status = COALESCE(?, villagers.status), updated_at = excluded.updated_at`,
     );
-    for (const v of snap.villagers) upsertV.run(v.id, v.name, v.village, v.status ?? 'active', at, at);
+    // A snapshot that does not say a villager's status leaves a local block in place.
+    for (const v of snap.villagers) upsertV.run(v.id, v.name, v.village, v.status ?? 'active', at, at, v.status ?? null);
 
     const balances = new Map<string, number>();
     const getBal = db.prepare('SELECT balance FROM villagers WHERE id = ?').pluck();
@@ -41,6 +43,7 @@ export function applySnapshot(db: Db, snap: Snapshot, clock: Clock = systemClock
     );
     let applied = 0;
     let duplicates = 0;
+    const lastEarning = new Map<string, string>();
     for (const e of snap.entries) {
       if (exists.get(e.id) !== undefined) {
         duplicates++;
@@ -55,10 +58,16 @@ export function applySnapshot(db: Db, snap: Snapshot, clock: Clock = systemClock
       bal += e.points;
       balances.set(e.villager, bal);
       insert.run(e.id, e.villager, e.kind, e.points, bal, e.reference ?? null, e.reason ?? null, e.created_at);
+      if (e.points > 0) lastEarning.set(e.villager, e.id);
       applied++;
     }
     const setBal = db.prepare('UPDATE villagers SET balance = ?, updated_at = ? WHERE id = ?');
     for (const [id, bal] of balances) setBal.run(bal, at, id);
-    return { villagers: snap.villagers.length, applied, duplicates };
+    // Points earned through the snapshot repay a recorded shortfall, as a live award would.
+    let debtRepaid = 0;
+    for (const [id, earning] of lastEarning) {
+      if (repayDebt(db, id, getEntry(db, earning)!, rules, at)) debtRepaid++;
+    }
+    return { villagers: snap.villagers.length, applied, duplicates, debtRepaid };
   });
 }

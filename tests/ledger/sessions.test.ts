@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import { applyEntry, findBalanceMismatches, listEntries } from '../../edge/ledger/entries.ts';
-import { addVillager, getVillager } from '../../edge/ledger/villagers.ts';
+import { addVillager, getVillager, setVillagerStatus } from '../../edge/ledger/villagers.ts';
 import { upsertProduct, upsertSlot, inventory } from '../../edge/ledger/products.ts';
 import { openSession, settleSession, getOpenSession, saveSessionState, cancelSession, sessionLines, sessionReview } from '../../edge/ledger/sessions.ts';
 import { applySnapshot } from '../../edge/ledger/snapshot.ts';
@@ -94,14 +94,42 @@ describe('snapshots from the village ledger', () => {
         { id: 'L2', villager: 'wang', kind: 'penalty' as const, points: -3, created_at: '2026-11-02T00:00:00Z' },
       ],
     };
-    expect(applySnapshot(t.db, snap)).toMatchObject({ applied: 2, duplicates: 0 });
-    expect(applySnapshot(t.db, snap)).toMatchObject({ applied: 0, duplicates: 2 });
+    expect(applySnapshot(t.db, snap, rules)).toMatchObject({ applied: 2, duplicates: 0 });
+    expect(applySnapshot(t.db, snap, rules)).toMatchObject({ applied: 0, duplicates: 2 });
     expect(getVillager(t.db, 'wang')!.balance).toBe(7);
     const bad = { villagers: [], entries: [{ id: 'L3', villager: 'wang', kind: 'award' as const, points: 5, created_at: 'x' }, { id: 'L4', villager: 'wang', kind: 'award' as const, points: 1.5, created_at: 'x' }] };
-    expect(codeOf(() => applySnapshot(t.db, bad))).toBe(ErrorCode.INVALID_ARGUMENT);
+    expect(codeOf(() => applySnapshot(t.db, bad, rules))).toBe(ErrorCode.INVALID_ARGUMENT);
     const unknown = { villagers: [], entries: [{ id: 'L5', villager: 'wang', kind: 'award' as const, points: 5, created_at: 'x' }, { id: 'L6', villager: 'ghost', kind: 'award' as const, points: 1, created_at: 'x' }] };
-    expect(codeOf(() => applySnapshot(t.db, unknown))).toBe(ErrorCode.UNKNOWN_VILLAGER);
+    expect(codeOf(() => applySnapshot(t.db, unknown, rules))).toBe(ErrorCode.UNKNOWN_VILLAGER);
     expect(getVillager(t.db, 'wang')!.balance).toBe(7); // L5 was rolled back with the rest
     expect(findBalanceMismatches(t.db)).toEqual([]);
+  });
+
+  it('repays a recorded shortfall from points the snapshot brings, and leaves a local block in place', () => {
+    applyEntry(t.db, { id: 'a1', villagerId: 'zhang', kind: 'award', points: 10, origin: 'cli' }, rules);
+    openSession(t.db, { id: 's1', kind: 'shopping', villagerId: 'zhang', enteredBy: 'card', state: 'shopping', context: {} });
+    settleSession(t.db, { sessionId: 's1', lines: [{ sku: 'oil', slot: 'A1', count: 1 }], review: [] }, rules);
+    expect(getVillager(t.db, 'zhang')).toMatchObject({ balance: 0, debt: 20 });
+    setVillagerStatus(t.db, 'li', 'blocked');
+    const r = applySnapshot(t.db, {
+      villagers: [{ id: 'zhang', name: '张婶', village: '前进村' }, { id: 'li', name: '李大爷', village: '前进村' }],
+      entries: [{ id: 'L9', villager: 'zhang', kind: 'award', points: 50, created_at: '2026-11-03T00:00:00Z' }],
+    }, rules);
+    expect(r.debtRepaid).toBe(1);
+    expect(getVillager(t.db, 'zhang')).toMatchObject({ balance: 30, debt: 0 });
+    expect(getVillager(t.db, 'li')!.status).toBe('blocked');
+    expect(findBalanceMismatches(t.db)).toEqual([]);
+  });
+});
+
+describe('debt repayment ids', () => {
+  it('an award with the longest allowed id still repays a debt', () => {
+    applyEntry(t.db, { id: 'a1', villagerId: 'zhang', kind: 'award', points: 10, origin: 'cli' }, rules);
+    openSession(t.db, { id: 's1', kind: 'shopping', villagerId: 'zhang', enteredBy: 'card', state: 'shopping', context: {} });
+    settleSession(t.db, { sessionId: 's1', lines: [{ sku: 'oil', slot: 'A1', count: 1 }], review: [] }, rules);
+    const longId = 'x'.repeat(128);
+    const r = applyEntry(t.db, { id: longId, villagerId: 'zhang', kind: 'award', points: 50, origin: 'ledger' }, rules);
+    expect(r.status === 'applied' && r.debtRepaid?.points).toBe(-20);
+    expect(getVillager(t.db, 'zhang')).toMatchObject({ balance: 30, debt: 0 });
   });
 });
