@@ -144,6 +144,7 @@ export function settleSession(
     const s = requireSession(db, input.sessionId);
     if (s.status !== 'open') return { status: 'already_settled', session: s };
     const lines: SettledLine[] = [];
+    const review: ReviewLine[] = [...input.review];
     let total = 0;
     const insertLine = db.prepare('INSERT INTO session_lines (session_id, line_no, sku, slot, count, unit_price, points) VALUES (?, ?, ?, ?, ?, ?, ?)');
     for (const l of input.lines) {
@@ -155,10 +156,15 @@ export function settleSession(
       lines.push({ ...l, unitPrice: p.price, points });
       total += points;
       insertLine.run(s.id, lines.length, l.sku, l.slot, l.count, p.price, points);
-      if (s.kind === 'shopping') adjustStock(db, l.slot, -l.count, at);
+      if (s.kind === 'shopping') {
+        const held = adjustStock(db, l.slot, -l.count, at);
+        // more sold than the ledger thought the slot held: the villager is charged for what
+        // was weighed, and a maintainer is asked to count the shelf
+        if (held.clipped) review.push({ slot: l.slot, reason: 'stock_clipped', deltaG: null, detail: `${l.count} × ${l.sku} sold but the ledger had fewer; stock set to 0, please count the shelf / 库存记录不足，请盘点` });
+      }
     }
     const insertReview = db.prepare('INSERT INTO review_lines (session_id, slot, reason, delta_g, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)');
-    for (const r of input.review) insertReview.run(s.id, r.slot, r.reason, r.deltaG ?? null, r.detail ?? null, at);
+    for (const r of review) insertReview.run(s.id, r.slot, r.reason, r.deltaG ?? null, r.detail ?? null, at);
 
     let entry: Entry | undefined;
     let charged = 0;
@@ -178,7 +184,7 @@ export function settleSession(
       )
       .run(input.state ?? 'settled', JSON.stringify(input.context ?? s.context), total, charged, debt, entry?.id ?? null, at, at, s.id).changes;
     if (changes !== 1) throw new EdgeError(ErrorCode.ALREADY_SETTLED, `session ${s.id} was settled concurrently`);
-    enqueueOutbox(db, 'session', { id: s.id, kind: s.kind, villager: s.villagerId, entered_by: s.enteredBy, total_points: total, charged, debt, lines: lines.map((l) => ({ sku: l.sku, count: l.count, points: l.points })), review: input.review.length, opened_at: s.openedAt, closed_at: at }, at);
+    enqueueOutbox(db, 'session', { id: s.id, kind: s.kind, villager: s.villagerId, entered_by: s.enteredBy, total_points: total, charged, debt, lines: lines.map((l) => ({ sku: l.sku, count: l.count, points: l.points })), review: review.length, opened_at: s.openedAt, closed_at: at }, at);
     const balance = requireVillager(db, s.villagerId).balance;
     return { status: 'settled', session: requireSession(db, s.id), lines, entry, charged, debt, balance };
   });

@@ -45,6 +45,15 @@ describe('store sessions in the ledger', () => {
     expect(codeOf(() => saveSessionState(t.db, 's1', 'shopping', {}))).toBe(ErrorCode.ALREADY_SETTLED);
   });
 
+  it('selling more than the ledger thought a slot held asks for a count, and still charges what was weighed', () => {
+    applyEntry(t.db, { id: 'a1', villagerId: 'li', kind: 'award', points: 500, origin: 'cli' }, rules);
+    openSession(t.db, { id: 's1', kind: 'shopping', villagerId: 'li', enteredBy: 'card', state: 'shopping', context: {} });
+    const r = settleSession(t.db, { sessionId: 's1', lines: [{ sku: 'oil', slot: 'A1', count: 12 }], review: [] }, rules);
+    expect(r).toMatchObject({ status: 'settled', charged: 360 });
+    expect(inventory(t.db).oil).toBe(0);
+    expect(sessionReview(t.db, 's1')).toEqual([expect.objectContaining({ slot: 'A1', reason: 'stock_clipped' })]);
+  });
+
   it('allows one open session at a time, in the database as well', () => {
     openSession(t.db, { id: 's1', kind: 'shopping', villagerId: 'li', enteredBy: 'card', state: 'entering', context: {} });
     expect(codeOf(() => openSession(t.db, { id: 's2', kind: 'shopping', villagerId: 'zhang', enteredBy: 'face', state: 'entering', context: {} }))).toBe(ErrorCode.INVALID_ARGUMENT);
