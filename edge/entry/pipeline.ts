@@ -224,8 +224,8 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
         if (!key) return refuse('qr', { why: 'no QR public key configured' });
         try {
           const claims = verifyQrToken(code.token, key, { maxLifetimeS: this.deps.config.qr_max_lifetime_s, clockSkewS: this.deps.config.qr_clock_skew_s }, this.now());
-          consumeQrToken(this.deps.db, claims, this.now());
-          return await this.admit('qr', claims.vid, { token: claims.tid }, arrivedAt);
+          // used up only when the door opens for it: a "store busy" must not eat a printed slip
+          return await this.admit('qr', claims.vid, { token: claims.tid }, arrivedAt, () => consumeQrToken(this.deps.db, claims, this.now()));
         } catch (err) {
           if (isEdgeError(err, 'TOKEN_INVALID')) return refuse('qr', { why: (err.details?.why as string | undefined) ?? err.message });
           throw err;
@@ -240,7 +240,8 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
     return r && { id: r.id, status: r.status, faceConsentAt: r.face_consent_at, debt: r.debt };
   }
 
-  private async admit(by: EntryMethod, villagerId: string, detail: Record<string, unknown>, arrivedAt: number): Promise<EntryDecision> {
+  /** `consume` runs once the policy admits, before the unlock (a single-use credential). */
+  private async admit(by: EntryMethod, villagerId: string, detail: Record<string, unknown>, arrivedAt: number, consume?: () => void): Promise<EntryDecision> {
     const verdict = doorPolicy(this.standing(villagerId), by, this.deps.store.isStoreBusy() || this.unlocking);
     const base = { at: this.now(), by, villagerId, detail };
     switch (verdict) {
@@ -249,6 +250,14 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
       case 'no_consent': return this.record({ ...base, decision: 'no_consent', unlocked: false, latencyMs: null });
       case 'store_busy': return this.record({ ...base, decision: 'store_busy', unlocked: false, latencyMs: null });
       case 'admit': break;
+    }
+    if (consume) {
+      try {
+        consume();
+      } catch (err) {
+        if (isEdgeError(err, 'TOKEN_INVALID')) return this.record({ ...base, decision: 'invalid_code', unlocked: false, latencyMs: null, detail: { ...detail, why: (err.details?.why as string | undefined) ?? err.message } });
+        throw err;
+      }
     }
     this.unlocking = true;
     try {

@@ -106,9 +106,12 @@ describe('entry end to end on the simulated relay board', () => {
       await r.pipeline.start();
       await until(() => r.decisions.length > 0, 20_000, 'a decision');
       expect(r.decisions[0]).toMatchObject({ decision: 'store_busy', villagerId: 'zhang', unlocked: false });
+      // a QR slip refused because the store is busy is not used up
+      const slip = issueQrToken(privateKey, 'zhang', 60);
+      expect(await r.pipeline.presentCode(slip)).toMatchObject({ by: 'qr', decision: 'store_busy', unlocked: false });
       busy.value = false;
       setVillagerStatus(ledger.db, 'zhang', 'blocked');
-      expect(await r.pipeline.presentCode(issueQrToken(privateKey, 'zhang', 60))).toMatchObject({ by: 'qr', decision: 'blocked', unlocked: false });
+      expect(await r.pipeline.presentCode(slip)).toMatchObject({ by: 'qr', decision: 'blocked', unlocked: false });
       expect(r.coilTrace.every((on) => !on)).toBe(true);
     } finally {
       setVillagerStatus(ledger.db, 'zhang', 'active');
