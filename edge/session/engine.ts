@@ -97,6 +97,8 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     // entering does "open" mean the villager went in (during the power cut). While shopping it
     // is the villager still holding the door they came in by, not an exit.
     if (d.initial && this.state.phase !== 'entering') return;
+    // the last moment at which nobody of this visit can have touched a shelf
+    if (d.state === 'open') this.settleBaseline();
     this.dispatch(d.state === 'open' ? { type: 'door_opened', at: d.at } : { type: 'door_closed', at: d.at });
   };
   private readonly onExitButton = (b: LockEvents['exit_button'][0]): void => {
@@ -111,6 +113,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     this.dispatch({ type: 'shelf_changed', at: this.now() });
   };
   private readonly onSweep = (s: ScaleEvents['sweep'][0]): void => {
+    this.settleBaseline();
     if (this.watchSince === null) return;
     if (performance.now() - s.duration_ms < this.watchSince) return;
     if (this.shelvesAtRest()) {
@@ -218,7 +221,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
       villagerId: v.id,
       kind,
       enteredBy: d.by as EnteredBy,
-      baseline: Object.fromEntries(this.deps.scales.status().map((s) => [s.slot, s.health === 'ok' || s.health === 'unknown' ? s.last_stable_g : null])),
+      baseline: this.restingWeights(),
       openedAt: this.now(),
       doorOpenedAt: null,
       exitAt: null,
@@ -229,7 +232,10 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     this.dispatch({ type: 'admitted', visit });
     this.announce('welcome', v.id, welcomeText(v.name, kind));
     // the door may already stand open: the poll that saw it may have come before this decision
-    if (this.deps.lock.doorState === 'open') this.dispatch({ type: 'door_opened', at: this.now() });
+    if (this.deps.lock.doorState === 'open') {
+      this.settleBaseline();
+      this.dispatch({ type: 'door_opened', at: this.now() });
+    }
   }
 
   // ---- the loop ----
@@ -345,6 +351,30 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
   }
 
   // ---- weights ----
+
+  /**
+   * The baseline: each slot's weight now if its scale reads and is at rest, else null.
+   *
+   * Not `last_stable_g`: while a slot moves the driver keeps the weight from before the
+   * movement there, so a hand on the shelf at this moment (the last villager grabbing an item on
+   * the way out, someone reaching in while the store was idle) would become this villager's
+   * purchase. A slot without a baseline is a review line, never a charge, unless it comes to
+   * rest before the door opens (settleBaseline): then nobody of this visit has touched it yet
+   * and the weight it rests at is fairly "what was there", so the committee still gets paid
+   * for what this villager takes from it. Once the door is open a late rest could include this
+   * villager's own hand, so the slot stays a review line for the maintainer.
+   */
+  private restingWeights(): Record<string, number | null> {
+    return Object.fromEntries(this.deps.scales.status().map((s) => [s.slot, s.health === 'ok' && s.stable_g !== null ? s.stable_g : null]));
+  }
+
+  /** While entering: slots that had no baseline at the door and are at rest now get one. */
+  private settleBaseline(): void {
+    if (this.state.phase !== 'entering') return;
+    const missing = this.state.visit.baseline;
+    const now = Object.entries(this.restingWeights()).filter((e): e is [string, number] => e[1] !== null && e[0] in missing && missing[e[0]] === null);
+    if (now.length > 0) this.dispatch({ type: 'baseline_settled', baseline: Object.fromEntries(now) });
+  }
 
   /** Every slot readable and at rest (a slot whose scale does not answer cannot be waited for). */
   private shelvesAtRest(): boolean {

@@ -22,7 +22,10 @@ export interface Visit {
   villagerId: string;
   kind: SessionKind;
   enteredBy: EnteredBy;
-  /** Stable weight per slot when the villager was let in (null: no stable reading then). */
+  /**
+   * Stable weight per slot when the villager was let in (null: the slot was not at rest or not
+   * readable then; filled in if it comes to rest before the door opens, see `baseline_settled`).
+   */
   baseline: Record<string, number | null>;
   openedAt: number;
   doorOpenedAt: number | null;
@@ -38,6 +41,8 @@ export type TimerName = 'entering' | 'idle' | 'stability' | 'retry';
 
 export type SessionEvent =
   | { type: 'admitted'; visit: Visit }
+  /** Slots without a baseline that came to rest while the door had not yet opened: their weight now. */
+  | { type: 'baseline_settled'; baseline: Record<string, number> }
   | { type: 'door_opened'; at: number }
   | { type: 'door_closed'; at: number }
   | { type: 'exit_button'; at: number }
@@ -112,6 +117,13 @@ export function transition(s: SessionState, e: SessionEvent, t: MachineTimings):
             state: { phase: inside(s.visit), visit: { ...s.visit, doorOpenedAt: e.at } },
             effects: [{ type: 'clear_timer', timer: 'entering' }, { type: 'persist' }, { type: 'start_timer', timer: 'idle', ms: t.shoppingIdleTimeoutMs }],
           };
+        case 'baseline_settled': {
+          // Only before the door opens: nobody of this visit can have touched the shelf yet, so
+          // the weight a moving slot came to rest at is still "what was there when they came".
+          const filled = Object.entries(e.baseline).filter(([slot]) => s.visit.baseline[slot] === null);
+          if (filled.length === 0) return stay(s);
+          return { state: { phase: 'entering', visit: { ...s.visit, baseline: { ...s.visit.baseline, ...Object.fromEntries(filled) } } }, effects: [{ type: 'persist' }] };
+        }
         case 'entering_timeout':
           // Touched shelves mean someone is inside although the door was not seen to open
           // (it opened during a power cut): keep the session, never cancel a purchase.

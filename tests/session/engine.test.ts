@@ -10,7 +10,7 @@ import type { SlotStatus } from '../../drivers/index.ts';
 import { openLedger, type Db } from '../../edge/ledger/db.ts';
 import { applyEntry } from '../../edge/ledger/entries.ts';
 import { upsertProduct, upsertSlot } from '../../edge/ledger/products.ts';
-import { listSessions } from '../../edge/ledger/sessions.ts';
+import { listSessions, sessionReview } from '../../edge/ledger/sessions.ts';
 import { addVillager, getVillager } from '../../edge/ledger/villagers.ts';
 import { resolveSessionConfig } from '../../edge/session/config.ts';
 import { StoreSessionEngine, type StoreSessionEvents } from '../../edge/session/engine.ts';
@@ -135,5 +135,58 @@ describe('settlement', () => {
     expect(s.engine.phase).toBe('idle');
     expect(s.session('A')).toMatchObject({ status: 'settled', totalPoints: 20 });
     expect(s.balance('A')).toBe(80);
+  });
+});
+
+describe('baseline: a slot still moving when the villager is let in', () => {
+  it("the last villager's grab on the way out is not charged to the next one (review line for her, nothing for him)", () => {
+    const s = store();
+    s.admit('A');
+    s.lock.door('open');
+    s.lock.door('closed');
+    s.scales.move('S1'); // A grabs a soap as she presses the exit button
+    s.lock.exit();
+    vi.advanceTimersByTime(timings.stability_wait_ms + 10);
+    const a = s.session('A');
+    expect(a).toMatchObject({ status: 'settled', chargedPoints: 0 });
+    expect(sessionReview(s.db, a?.id ?? '').map((r) => `${r.slot}:${r.reason}`)).toEqual(['S1:not_stable']);
+    s.admit('B'); // S1 still moving: no baseline for it
+    s.scales.sweep();
+    s.lock.door('open');
+    s.scales.rest('S1', 900); // S1 settles with A's soap gone, B already inside
+    s.lock.door('closed');
+    s.lock.exit(); // B took nothing
+    s.scales.sweep();
+    const b = s.session('B');
+    expect(b).toMatchObject({ status: 'settled', chargedPoints: 0 });
+    expect(sessionReview(s.db, b?.id ?? '').map((r) => `${r.slot}:${r.reason}`)).toEqual(['S1:scale_unavailable']);
+    expect([s.balance('A'), s.balance('B')]).toEqual([100, 100]);
+  });
+
+  it('a slot that comes to rest before the door opens gets its baseline then: what B takes afterwards is charged, what went before is not', () => {
+    const s = store();
+    s.scales.move('S1'); // someone reached in while the store was idle
+    s.admit('B');
+    s.scales.rest('S1', 900); // at rest again, one soap short, before B opens the door
+    s.lock.door('open');
+    s.lock.door('closed');
+    s.scales.rest('S1', 800); // B takes one
+    s.lock.exit();
+    s.scales.sweep();
+    const b = s.session('B');
+    expect(b).toMatchObject({ status: 'settled', chargedPoints: 10 });
+    expect(sessionReview(s.db, b?.id ?? '')).toEqual([]);
+    expect(s.balance('B')).toBe(90);
+  });
+
+  it('a grab while the store is idle that has settled by the admission is not charged either', () => {
+    const s = store();
+    s.scales.rest('S2', 700);
+    s.admit('B');
+    s.lock.door('open');
+    s.lock.door('closed');
+    s.lock.exit();
+    s.scales.sweep();
+    expect(s.session('B')).toMatchObject({ status: 'settled', chargedPoints: 0 });
   });
 });

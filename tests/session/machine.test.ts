@@ -21,6 +21,9 @@ const table: Row[] = [
   ['entering', { type: 'entering_timeout', shelvesTouched: true }, 'shopping', ['persist', 'start_timer:idle']],
   ['entering', { type: 'admitted', visit: visit() }, 'entering', []],
   ['entering', { type: 'exit_button', at: 2 }, 'entering', []],
+  // visit() has a baseline for A1 already: a slot coming to rest later never overwrites one
+  ['entering', { type: 'baseline_settled', baseline: { A1: 2000 } }, 'entering', []],
+  ['shopping', { type: 'baseline_settled', baseline: { A1: 2000 } }, 'shopping', []],
   ['shopping', { type: 'exit_button', at: 3 }, 'exiting', ['clear_timer:idle', 'persist', 'watch_stability', 'start_timer:stability']],
   ['shopping', { type: 'door_opened', at: 3 }, 'exiting', ['clear_timer:idle', 'persist', 'watch_stability', 'start_timer:stability']],
   ['shopping', { type: 'idle_timeout', at: 3 }, 'exiting', ['clear_timer:idle', 'persist', 'watch_stability', 'start_timer:stability']],
@@ -47,6 +50,15 @@ describe('transition', () => {
     const step = transition(at(from), event, t);
     expect(step.state.phase).toBe(to);
     expect(types(step.effects)).toEqual(effects);
+  });
+
+  it('a slot without a baseline gets one if it comes to rest before the door opens, and only then', () => {
+    const moving: SessionState = { phase: 'entering', visit: { ...visit(), baseline: { A1: 2400, A2: null } } };
+    const step = transition(moving, { type: 'baseline_settled', baseline: { A1: 1, A2: 1150 } }, t);
+    expect(step.state).toMatchObject({ phase: 'entering', visit: { baseline: { A1: 2400, A2: 1150 } } });
+    expect(types(step.effects)).toEqual(['persist']);
+    const inside = transition({ ...moving, phase: 'shopping' }, { type: 'baseline_settled', baseline: { A2: 1150 } }, t);
+    expect(inside.state).toMatchObject({ phase: 'shopping', visit: { baseline: { A2: null } } });
   });
 
   it('entering a restock visit leads to restocking, not shopping', () => {
