@@ -90,6 +90,9 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
   private running = false;
   /** Set while waiting for stable shelves: only sweeps that began after this count. */
   private watchSince: number | null = null;
+  /** Set while waiting, after a restart, for every scale to report once: sweeps that began after this count. */
+  private scalesSince: number | null = null;
+  private startedAt = 0;
   private readonly timings: MachineTimings;
 
   private readonly onDoor = (d: LockEvents['door'][0]): void => {
@@ -114,8 +117,17 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
   };
   private readonly onSweep = (s: ScaleEvents['sweep'][0]): void => {
     this.settleBaseline();
+    const began = performance.now() - s.duration_ms;
+    if (this.scalesSince !== null) {
+      // a sweep that began after the start read every slot; health still 'unknown' means not yet
+      if (began < this.scalesSince || this.deps.scales.status().some((x) => x.health === 'unknown')) return;
+      this.scalesSince = null;
+      this.dispatch({ type: 'scales_reported' });
+      // this sweep's readings are from after the restart: they count for the stability wait too
+      if (this.watchSince !== null) this.watchSince = began;
+    }
     if (this.watchSince === null) return;
-    if (performance.now() - s.duration_ms < this.watchSince) return;
+    if (began < this.watchSince) return;
     if (this.shelvesAtRest()) {
       this.watchSince = null;
       this.dispatch({ type: 'shelves_stable' });
@@ -128,7 +140,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
   constructor(private readonly deps: StoreSessionDeps) {
     super();
     const c = deps.config;
-    this.timings = { enteringTimeoutMs: c.entering_timeout_ms, shoppingIdleTimeoutMs: c.shopping_idle_timeout_ms, stabilityWaitMs: c.stability_wait_ms, settleRetryMs: c.settle_retry_ms };
+    this.timings = { enteringTimeoutMs: c.entering_timeout_ms, shoppingIdleTimeoutMs: c.shopping_idle_timeout_ms, stabilityWaitMs: c.stability_wait_ms, resumeScalesTimeoutMs: c.resume_scales_timeout_ms, settleRetryMs: c.settle_retry_ms };
   }
 
   private get db(): Db {
@@ -143,6 +155,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.startedAt = performance.now();
     const { lock, scales } = this.deps;
     lock.on('door', this.onDoor);
     lock.on('exit_button', this.onExitButton);
@@ -173,6 +186,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     this.timers.clear();
     this.queue.length = 0;
     this.watchSince = null;
+    this.scalesSince = null;
   }
 
   get phase(): Phase {
@@ -305,8 +319,12 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
       case 'watch_stability':
         this.watchSince = performance.now();
         return;
+      case 'watch_scales':
+        this.scalesSince = this.startedAt;
+        return;
       case 'settle':
         this.watchSince = null;
+        this.scalesSince = null;
         this.settle();
         return;
       case 'issue_receipt':
@@ -328,6 +346,8 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
         return { type: 'idle_timeout', at: this.now() };
       case 'stability':
         return { type: 'stability_timeout' };
+      case 'scales':
+        return { type: 'scales_timeout' };
       case 'retry':
         return { type: 'retry' };
     }

@@ -37,7 +37,7 @@ export interface Visit {
 
 export type SessionState = { phase: 'idle' } | { phase: VisitPhase; visit: Visit };
 
-export type TimerName = 'entering' | 'idle' | 'stability' | 'retry';
+export type TimerName = 'entering' | 'idle' | 'stability' | 'retry' | 'scales';
 
 export type SessionEvent =
   | { type: 'admitted'; visit: Visit }
@@ -51,6 +51,9 @@ export type SessionEvent =
   | { type: 'idle_timeout'; at: number }
   | { type: 'shelves_stable' }
   | { type: 'stability_timeout' }
+  /** After a restart: every scale has reported once since (see `watch_scales`). */
+  | { type: 'scales_reported' }
+  | { type: 'scales_timeout' }
   | { type: 'settle_ok' }
   | { type: 'settle_failed'; error: string }
   | { type: 'retry' }
@@ -64,6 +67,8 @@ export type Effect =
   | { type: 'start_timer'; timer: TimerName; ms: number }
   | { type: 'clear_timer'; timer: TimerName }
   | { type: 'watch_stability' }
+  /** Report `scales_reported` once every scale has been read since the runner started. */
+  | { type: 'watch_scales' }
   | { type: 'settle' }
   | { type: 'issue_receipt' }
   | { type: 'publish_cart' };
@@ -72,6 +77,7 @@ export interface MachineTimings {
   enteringTimeoutMs: number;
   shoppingIdleTimeoutMs: number;
   stabilityWaitMs: number;
+  resumeScalesTimeoutMs: number;
   settleRetryMs: number;
 }
 
@@ -157,6 +163,11 @@ export function transition(s: SessionState, e: SessionEvent, t: MachineTimings):
           return toSettling(s.visit);
         case 'shelf_changed':
           return { state: s, effects: [{ type: 'publish_cart' }] };
+        case 'scales_reported':
+          return { state: s, effects: scalesReported(t) };
+        case 'scales_timeout':
+          // the scales never all answered: settle now, slots without a reading become review lines
+          return toSettling(s.visit);
         default:
           return stay(s);
       }
@@ -166,6 +177,10 @@ export function transition(s: SessionState, e: SessionEvent, t: MachineTimings):
         case 'stability_timeout':
           // only after a resume: the scales had to report again before the cart could be weighed
           return { state: s, effects: [{ type: 'clear_timer', timer: 'stability' }, { type: 'settle' }] };
+        case 'scales_reported':
+          return { state: s, effects: scalesReported(t) };
+        case 'scales_timeout':
+          return { state: s, effects: [{ type: 'settle' }] };
         case 'settle_ok':
           return { state: { phase: 'settled', visit: s.visit }, effects: [{ type: 'issue_receipt' }] };
         case 'settle_failed':
@@ -183,7 +198,19 @@ export function transition(s: SessionState, e: SessionEvent, t: MachineTimings):
   }
 }
 
-/** After a restart: continue an open session from its persisted phase. */
+/** After a restart the stability wait begins only once the scales have something to be stable about. */
+function scalesReported(t: MachineTimings): Effect[] {
+  return [{ type: 'clear_timer', timer: 'scales' }, { type: 'watch_stability' }, { type: 'start_timer', timer: 'stability', ms: t.stabilityWaitMs }];
+}
+
+/**
+ * After a restart: continue an open session from its persisted phase.
+ *
+ * Exiting and settling weigh the cart, but right after a start no scale has reported yet: a
+ * stability wait started now could end before the first reading and settle every slot as
+ * `scale_unavailable` (nothing charged). So they first wait for every scale to report once
+ * (`watch_scales`), bounded by the generous resumeScalesTimeoutMs for a bus that stays dead.
+ */
 function resume(phase: VisitPhase, visit: Visit, now: number, t: MachineTimings): Step {
   switch (phase) {
     case 'entering': {
@@ -195,7 +222,7 @@ function resume(phase: VisitPhase, visit: Visit, now: number, t: MachineTimings)
     case 'restocking':
       return { state: { phase, visit }, effects: [{ type: 'start_timer', timer: 'idle', ms: t.shoppingIdleTimeoutMs }, { type: 'publish_cart' }] };
     case 'exiting':
-      return { state: { phase, visit }, effects: [{ type: 'watch_stability' }, { type: 'start_timer', timer: 'stability', ms: t.stabilityWaitMs }] };
+      return { state: { phase, visit }, effects: [{ type: 'watch_scales' }, { type: 'start_timer', timer: 'scales', ms: t.resumeScalesTimeoutMs }] };
     case 'settling':
     case 'fault':
     case 'settled':
@@ -204,7 +231,7 @@ function resume(phase: VisitPhase, visit: Visit, now: number, t: MachineTimings)
       // ('settled' is never left open: the ledger closes the session in the same transaction.)
       return {
         state: { phase: 'settling', visit: { ...visit, settleAttempts: visit.settleAttempts + 1 } },
-        effects: [{ type: 'persist' }, { type: 'watch_stability' }, { type: 'start_timer', timer: 'stability', ms: t.stabilityWaitMs }],
+        effects: [{ type: 'persist' }, { type: 'watch_scales' }, { type: 'start_timer', timer: 'scales', ms: t.resumeScalesTimeoutMs }],
       };
   }
 }

@@ -190,3 +190,57 @@ describe('baseline: a slot still moving when the villager is let in', () => {
     expect(s.session('B')).toMatchObject({ status: 'settled', chargedPoints: 0 });
   });
 });
+
+describe('resume after a power cut while exiting', () => {
+  /** A's visit cut while exiting with two soaps taken; a new engine starts before the scales have read anything. */
+  function cutWhileExiting(config: Record<string, unknown>) {
+    const first = store();
+    first.admit('A');
+    first.lock.door('open');
+    first.lock.door('closed');
+    first.scales.rest('S1', 800);
+    first.lock.exit();
+    expect(first.engine.phase).toBe('exiting');
+    first.engine.stop(); // power cut
+    const scales = new FakeScales();
+    scales.slots.S1 = { health: 'unknown', stable_g: null, last_stable_g: null };
+    scales.slots.S2 = { health: 'unknown', stable_g: null, last_stable_g: null };
+    return { db: first.db, again: store({ db: first.db, scales, config }) };
+  }
+
+  it('waits for every scale to report before the stability wait, however long that wait is', () => {
+    const { again } = cutWhileExiting({ stability_wait_ms: 1500 });
+    vi.advanceTimersByTime(1800); // longer than the stability wait, and no scale has reported
+    expect(again.engine.phase).toBe('exiting');
+    again.scales.rest('S1', 800);
+    again.scales.rest('S2', 1000);
+    again.scales.sweep();
+    expect(again.engine.phase).toBe('idle');
+    expect(again.session('A')).toMatchObject({ status: 'settled', totalPoints: 20 });
+    expect(again.balance('A')).toBe(80);
+  });
+
+  it('a sweep with a scale still unread does not end the wait; the stability wait then runs as usual', () => {
+    const { again } = cutWhileExiting({ stability_wait_ms: 1500 });
+    again.scales.rest('S1', 800);
+    again.scales.sweep(); // S2 still 'unknown'
+    expect(again.engine.phase).toBe('exiting');
+    again.scales.rest('S2', 1000);
+    again.scales.move('S1'); // all reported, but S1 is moving
+    again.scales.sweep();
+    expect(again.engine.phase).toBe('exiting');
+    again.scales.rest('S1', 800);
+    again.scales.sweep();
+    expect(again.session('A')).toMatchObject({ status: 'settled', totalPoints: 20 });
+  });
+
+  it('scales that never report: after resume_scales_timeout_ms the session settles with review lines', () => {
+    const { again } = cutWhileExiting({ stability_wait_ms: 1500, resume_scales_timeout_ms: 5000 });
+    vi.advanceTimersByTime(4900);
+    expect(again.engine.phase).toBe('exiting');
+    vi.advanceTimersByTime(200);
+    const a = again.session('A');
+    expect(a).toMatchObject({ status: 'settled', totalPoints: 0 });
+    expect(sessionReview(again.db, a?.id ?? '').map((r) => `${r.slot}:${r.reason}`)).toEqual(['S1:scale_unavailable', 'S2:scale_unavailable']);
+  });
+});

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { isBusy, transition, type Effect, type Phase, type SessionEvent, type SessionState, type Visit, type VisitPhase } from '../../edge/session/machine.ts';
 
-const t = { enteringTimeoutMs: 20_000, shoppingIdleTimeoutMs: 900_000, stabilityWaitMs: 1500, settleRetryMs: 5000 };
+const t = { enteringTimeoutMs: 20_000, shoppingIdleTimeoutMs: 900_000, stabilityWaitMs: 1500, resumeScalesTimeoutMs: 60_000, settleRetryMs: 5000 };
 const visit = (kind: 'shopping' | 'restock' = 'shopping'): Visit => ({
   sessionId: 's1', villagerId: 'zhang', kind, enteredBy: 'card', baseline: { A1: 2400 }, openedAt: 1000,
   doorOpenedAt: null, exitAt: null, exitBy: null, settleAttempts: 0, lastError: null,
@@ -35,10 +35,15 @@ const table: Row[] = [
   ['exiting', { type: 'stability_timeout' }, 'settling', ['clear_timer:stability', 'persist', 'settle']],
   ['exiting', { type: 'shelf_changed', at: 4 }, 'exiting', ['publish_cart']],
   ['exiting', { type: 'door_opened', at: 4 }, 'exiting', []],
+  // after a restart: the stability wait starts once every scale has reported
+  ['exiting', { type: 'scales_reported' }, 'exiting', ['clear_timer:scales', 'watch_stability', 'start_timer:stability']],
+  ['exiting', { type: 'scales_timeout' }, 'settling', ['clear_timer:stability', 'persist', 'settle']],
   ['settling', { type: 'settle_ok' }, 'settled', ['issue_receipt']],
   ['settling', { type: 'settle_failed', error: 'disk full' }, 'fault', ['persist', 'start_timer:retry']],
   ['settling', { type: 'shelves_stable' }, 'settling', ['clear_timer:stability', 'settle']],
   ['settling', { type: 'exit_button', at: 5 }, 'settling', []],
+  ['settling', { type: 'scales_reported' }, 'settling', ['clear_timer:scales', 'watch_stability', 'start_timer:stability']],
+  ['settling', { type: 'scales_timeout' }, 'settling', ['settle']],
   ['settled', { type: 'receipt_issued' }, 'idle', []],
   ['settled', { type: 'admitted', visit: visit() }, 'settled', []],
   ['fault', { type: 'retry' }, 'settling', ['clear_timer:stability', 'persist', 'settle']],
@@ -86,14 +91,20 @@ describe('resume after a power cut', () => {
     ['entering', 'entering', ['start_timer:entering']],
     ['shopping', 'shopping', ['start_timer:idle', 'publish_cart']],
     ['restocking', 'restocking', ['start_timer:idle', 'publish_cart']],
-    ['exiting', 'exiting', ['watch_stability', 'start_timer:stability']],
-    // settling waits for the scales to report again, then settles (idempotent by session id)
-    ['settling', 'settling', ['persist', 'watch_stability', 'start_timer:stability']],
-    ['fault', 'settling', ['persist', 'watch_stability', 'start_timer:stability']],
+    // exiting and settling wait for every scale to report once before the stability wait,
+    // then settle (idempotent by session id)
+    ['exiting', 'exiting', ['watch_scales', 'start_timer:scales']],
+    ['settling', 'settling', ['persist', 'watch_scales', 'start_timer:scales']],
+    ['fault', 'settling', ['persist', 'watch_scales', 'start_timer:scales']],
   ])('persisted %s resumes as %s', (persisted, phase, effects) => {
     const step = transition({ phase: 'idle' }, { type: 'resume', phase: persisted, visit: visit(), now: 5000 }, t);
     expect(step.state.phase).toBe(phase);
     expect(types(step.effects)).toEqual(effects);
+  });
+
+  it('the wait for the scales after a restart is its own, longer than the stability wait', () => {
+    const step = transition({ phase: 'idle' }, { type: 'resume', phase: 'exiting', visit: visit(), now: 5000 }, t);
+    expect(step.effects).toContainEqual({ type: 'start_timer', timer: 'scales', ms: 60_000 });
   });
 
   it('entering resumes with what is left of the wait, but never less than a few seconds', () => {
