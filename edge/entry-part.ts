@@ -49,8 +49,26 @@ export class EntryPart implements Part {
   }
 
   async start(): Promise<void> {
+    try {
+      await this.startParts();
+    } catch (err) {
+      // whatever did start (the inference worker above all) must not outlive a failed start
+      await this.stop().catch((stopErr: unknown) => this.log.error({ err: stopErr }, 'cleaning up a failed entry start'));
+      throw err;
+    }
+  }
+
+  private async startParts(): Promise<void> {
     const { config, dataDir, health } = this.deps;
-    const templateKey = loadOrCreateTemplateKey(path.resolve(dataDir, config.key_file));
+    const keyFile = path.resolve(dataDir, config.key_file);
+    if (!existsSync(keyFile)) {
+      const n = (this.deps.db().prepare('SELECT count(*) FROM face_templates').pluck().get() as number);
+      if (n > 0) {
+        // a new key would make every enrolled face unreadable: the old key must come back
+        throw new EdgeError(ErrorCode.CONFIG_INVALID, `the face template key ${keyFile} is missing but ${n} encrypted face templates exist; restore the key file from a backup, or remove the templates (store-edge faces remove) and enrol again`, { zh: '人脸模板密钥文件丢失：请从备份恢复密钥，或删除人脸模板后重新录入' });
+      }
+    }
+    const templateKey = loadOrCreateTemplateKey(keyFile);
     const qrPublicKey = this.loadQrKey();
     if (config.face_enabled) {
       const engine = new EngineClient({ detectorInputSize: config.detector_input_size, detectorMinScore: config.detector_min_score, liveness: config.liveness.enabled });
@@ -83,8 +101,8 @@ export class EntryPart implements Part {
       if (f.where === 'camera') health.set('camera', 'degraded', f.message);
     });
     this.camera?.on('status', (s) => health.set('camera', s.state === 'up' ? 'ok' : 'degraded', s.state === 'down' ? s.reason : undefined));
-    await pipeline.start();
     this.pipeline = pipeline;
+    await pipeline.start();
     this.log.info({ face: config.face_enabled, camera: this.camera ? config.camera.kind : 'none', qr: qrPublicKey !== null }, 'entry ready / 门禁就绪');
   }
 

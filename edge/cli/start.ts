@@ -24,11 +24,20 @@ export function registerStartCommand(program: Command): void {
       log.info({ config: used ?? '(defaults: demo)', dataDir: config.data_dir, demo: config.demo }, 'starting store daemon / 门店守护进程启动');
       const daemon = new StoreDaemon(config, log);
       // Signals that arrive during start-up are honoured once start-up has finished.
+      let onSignal: (signal: NodeJS.Signals) => void = () => undefined;
       const stopped = new Promise<string>((resolve) => {
-        process.once('SIGINT', () => resolve('SIGINT'));
-        process.once('SIGTERM', () => resolve('SIGTERM'));
+        onSignal = (signal) => resolve(signal);
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
       });
-      await daemon.start();
+      try {
+        await daemon.start();
+      } catch (err) {
+        // the default signal behaviour again: a supervisor's SIGTERM must end this process
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        throw err;
+      }
       const signal = await stopped;
       log.info({ signal }, 'stopping / 正在停止');
       await daemon.stop();

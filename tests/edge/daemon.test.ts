@@ -65,4 +65,40 @@ describe('store-edge start', () => {
     expect(err).toContain('"http.port" must be of type integer');
     expect(err).toContain('unknown key "sotre"');
   }, 60_000);
+
+  it('a failed start ends the process with a clear error and leaves nothing running (lost face key, templates present)', async () => {
+    const { writeFileSync, mkdirSync } = await import('node:fs');
+    const dir = path.join(t.dir, 'lost-key');
+    mkdirSync(dir);
+    const db = openLedger(path.join(dir, 'ledger.sqlite'));
+    db.prepare("INSERT INTO villagers (id, name, village, face_consent_at, created_at, updated_at) VALUES ('V1', '王', '前进村', 'now', 'now', 'now')").run();
+    db.prepare("INSERT INTO face_templates (villager_id, nonce, ciphertext, tag, created_at) VALUES ('V1', x'00', x'00', x'00', 'now')").run();
+    closeLedger(db);
+    const file = path.join(dir, 'store.yaml');
+    writeFileSync(file, 'data_dir: .\nhttp: {port: 0}\nlog: {level: warn}\n');
+    const started = Date.now();
+    const child = spawn(process.execPath, [bin, 'start', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    child.stdout.resume();
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    expect(code).not.toBe(0);
+    expect(err).toContain('face template key');
+    expect(err).toContain('人脸模板密钥文件丢失');
+    expect(Date.now() - started).toBeLessThan(60_000);
+
+    // a wrong key: the face engine has started when the templates fail to open; it must not
+    // keep the process alive
+    mkdirSync(path.join(dir, 'keys'), { mode: 0o700 });
+    writeFileSync(path.join(dir, 'keys', 'face-templates.key'), Buffer.alloc(32, 7), { mode: 0o600 });
+    const again = spawn(process.execPath, [bin, 'start', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err2 = '';
+    again.stderr.setEncoding('utf8').on('data', (d: string) => (err2 += d));
+    again.stdout.resume();
+    const killer = setTimeout(() => again.kill('SIGKILL'), 60_000);
+    const code2 = await new Promise<number | null>((resolve) => again.on('exit', (c) => resolve(c)));
+    clearTimeout(killer);
+    expect(code2, err2).toBe(1);
+    expect(err2).toContain('FACE_TEMPLATE_UNREADABLE');
+  }, 120_000);
 });
