@@ -22,7 +22,7 @@ export const SessionConfigSchema = Section({
   entering_timeout_ms: Ms(20_000, 1000, 600_000, 'After an unlock, if the door never opens within this time the session is cancelled (nothing charged)'),
   shopping_idle_timeout_ms: Ms(900_000, 10_000, 86_400_000, 'A session with no door or shelf activity this long is settled as if the villager had left (an exit missed during a power cut must not block the store forever)'),
   resume_scales_timeout_ms: Ms(60_000, 100, 600_000, 'After a restart with a villager leaving or a settlement pending, the longest wait for every scale to report once before the stability wait begins; slots still without a reading then become review lines'),
-  settle_retry_ms: Ms(5000, 100, 600_000, 'After a failed settlement (disk full, I/O error), wait this long and try again; the session stays open meanwhile'),
+  settle_retry_ms: Ms(5000, 100, 600_000, 'After a failed settlement or session write (disk full, I/O error), wait this long and try again; the session stays open meanwhile'),
   weight: WeightRulesSchema,
 }, 'Store session: from the door to the receipt');
 

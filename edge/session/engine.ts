@@ -12,13 +12,14 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { EdgeError, ErrorCode } from '../errors.ts';
 import type { LockEvents, ScaleEvents, SlotStatus } from '../../drivers/index.ts';
 import type { Part } from '../parts.ts';
 import type { Db } from '../ledger/db.ts';
 import { inTransaction } from '../ledger/db.ts';
 import type { LedgerRules } from '../ledger/entries.ts';
 import { adjustStock, getProduct, getSlot, listSlots, type Product } from '../ledger/products.ts';
-import { cancelSession, getOpenSession, openSession, saveSessionState, sessionLines, settleSession, type EnteredBy, type ReviewLine, type SettleResult } from '../ledger/sessions.ts';
+import { cancelSession, getOpenSession, getSession, openSession, saveSessionState, sessionLines, settleSession, type EnteredBy, type ReviewLine, type SettleResult } from '../ledger/sessions.ts';
 import { getVillager } from '../ledger/villagers.ts';
 import type { SessionConfig } from './config.ts';
 import { computeCart, type Cart, type SlotWeighing } from './cart.ts';
@@ -93,6 +94,15 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
   /** Set while waiting, after a restart, for every scale to report once: sweeps that began after this count. */
   private scalesSince: number | null = null;
   private startedAt = 0;
+  /**
+   * Session writes the ledger refused (disk full, I/O error), retried every settle_retry_ms
+   * until they land: the visit's row (`unsaved`) and a cancellation (`pendingCancel`). The
+   * visit goes on in memory meanwhile — the person at the door comes first — but it must reach
+   * the ledger, or what was taken is never charged and a restart finds nothing to resume.
+   */
+  private unsaved = false;
+  private pendingCancel: { visit: Visit; reason: string } | null = null;
+  private writeRetry: NodeJS.Timeout | null = null;
   private readonly timings: MachineTimings;
 
   private readonly onDoor = (d: LockEvents['door'][0]): void => {
@@ -184,6 +194,12 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     this.decisions = null;
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
+    // what was not written is what a power cut loses: a visit resumes from its last saved
+    // phase, an unsaved cancellation as an `entering` that times out again
+    if (this.writeRetry) clearTimeout(this.writeRetry);
+    this.writeRetry = null;
+    this.unsaved = false;
+    this.pendingCancel = null;
     this.queue.length = 0;
     this.watchSince = null;
     this.scalesSince = null;
@@ -288,21 +304,18 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
   }
 
   private perform(effect: Effect, before: SessionState): void {
-    const db = this.db;
     switch (effect.type) {
-      case 'open_session': {
-        const v = this.current as Visit;
-        this.guard('open', () => openSession(db, { id: v.sessionId, kind: v.kind, villagerId: v.villagerId, enteredBy: v.enteredBy, state: this.state.phase, context: v }));
+      case 'open_session':
+      case 'persist':
+        this.unsaved = true;
+        this.flushWrites(effect.type === 'open_session' ? 'open' : 'persist');
         return;
-      }
-      case 'persist': {
-        const v = this.current as Visit;
-        this.guard('persist', () => saveSessionState(db, v.sessionId, this.state.phase, v));
-        return;
-      }
       case 'cancel_session': {
         const v = before.phase === 'idle' ? null : before.visit;
-        if (v) this.guard('cancel', () => cancelSession(db, v.sessionId, effect.reason));
+        if (v) {
+          this.pendingCancel = { visit: v, reason: effect.reason };
+          this.flushWrites('cancel');
+        }
         return;
       }
       case 'start_timer': {
@@ -445,6 +458,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
       if (v.kind === 'restock') {
         const at = new Date(this.now()).toISOString();
         result = inTransaction(db, 'settling restock', () => {
+          this.writePending(db, v);
           const clipped = stockClipReview(db, cart);
           extraReview = clipped.length;
           const r = settleSession(db, { sessionId: v.sessionId, lines: [], review: [...cart.review, ...clipped], state: 'settled', context }, this.deps.rules);
@@ -453,8 +467,12 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
           return r;
         });
       } else {
-        result = settleSession(db, { sessionId: v.sessionId, lines: cart.lines, review: cart.review, state: 'settled', context }, this.deps.rules);
+        result = inTransaction(db, 'settling session', () => {
+          this.writePending(db, v);
+          return settleSession(db, { sessionId: v.sessionId, lines: cart.lines, review: cart.review, state: 'settled', context }, this.deps.rules);
+        });
       }
+      this.writesLanded();
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       this.deps.logger.error({ err: message, sessionId: v.sessionId }, 'settlement failed; will retry / 结算失败，稍后重试');
@@ -499,18 +517,73 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     this.dispatch({ type: 'receipt_issued' });
   }
 
-  // ---- helpers ----
+  // ---- session writes ----
 
-  private guard(where: 'persist' | 'open' | 'cancel', fn: () => unknown): void {
+  /**
+   * Writes what is pending — a cancellation, then the visit's row in its current phase — in
+   * one transaction. On failure the person at the door still comes first: the failure is
+   * reported, the visit goes on in memory and the write is retried until it lands.
+   */
+  private flushWrites(where: 'persist' | 'open' | 'cancel'): void {
+    const db = this.db;
+    const visit = this.current;
     try {
-      fn();
+      inTransaction(db, 'saving session', () => this.writePending(db, this.unsaved ? visit : null));
+      this.writesLanded();
     } catch (err) {
-      // the person at the door comes first: a write that fails is reported, the session goes on in memory
       const message = err instanceof Error ? err.message : String(err);
-      this.deps.logger.error({ err: message, where }, 'session write failed / 购物记录写入失败');
+      this.deps.logger.error({ err: message, where }, 'session write failed; will retry / 购物记录写入失败，稍后重试');
       this.safeEmit('fault', { where, message });
+      if (err instanceof EdgeError && err.code === ErrorCode.ALREADY_SETTLED) {
+        // the row was closed by someone else (the admin page): retrying cannot change that;
+        // a cancellation rolled back with it still needs its retry
+        this.unsaved = false;
+        if (!this.pendingCancel) return;
+      }
+      this.retryWrites();
     }
   }
+
+  /**
+   * Inside the caller's transaction: closes a cancellation still pending, then makes the
+   * visit's row say what memory says — opening it if its first write never landed, so a
+   * settlement or a later save never finds "unknown session".
+   */
+  private writePending(db: Db, v: Visit | null): void {
+    const c = this.pendingCancel;
+    if (c) {
+      // recorded even if the row never got written: the admission happened, nothing was charged
+      if (!getSession(db, c.visit.sessionId)) this.openRow(db, c.visit, 'entering');
+      cancelSession(db, c.visit.sessionId, c.reason);
+    }
+    if (!v) return;
+    if (!getSession(db, v.sessionId)) this.openRow(db, v, this.state.phase);
+    else if (this.unsaved) saveSessionState(db, v.sessionId, this.state.phase, v);
+  }
+
+  private openRow(db: Db, v: Visit, state: string): void {
+    openSession(db, { id: v.sessionId, kind: v.kind, villagerId: v.villagerId, enteredBy: v.enteredBy, state, context: v });
+  }
+
+  /** The transaction that ran writePending committed. */
+  private writesLanded(): void {
+    this.unsaved = false;
+    this.pendingCancel = null;
+    if (this.writeRetry) clearTimeout(this.writeRetry);
+    this.writeRetry = null;
+  }
+
+  private retryWrites(): void {
+    if (this.writeRetry || !this.running) return;
+    this.writeRetry = setTimeout(() => {
+      this.writeRetry = null;
+      if (!this.running) return;
+      if (this.pendingCancel) this.flushWrites('cancel');
+      else if (this.unsaved && this.current) this.flushWrites('persist');
+    }, this.deps.config.settle_retry_ms);
+  }
+
+  // ---- helpers ----
 
   private announce(reason: Announcement['reason'], villagerId: string | null, text: string): void {
     // logged as well as emitted: what the door said is then in the journal, and a scenario

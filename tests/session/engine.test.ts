@@ -244,3 +244,80 @@ describe('resume after a power cut while exiting', () => {
     expect(sessionReview(again.db, a?.id ?? '').map((r) => `${r.slot}:${r.reason}`)).toEqual(['S1:scale_unavailable', 'S2:scale_unavailable']);
   });
 });
+
+describe('the ledger refusing a session write (disk full)', () => {
+  const takeTwoAndLeave = (s: ReturnType<typeof store>): void => {
+    s.lock.door('open');
+    s.lock.door('closed');
+    s.scales.rest('S1', 800);
+    s.lock.exit();
+    s.scales.sweep();
+  };
+
+  it('the new session row failing once: the visit goes on, is written later, and is charged', () => {
+    const s = store();
+    failNext(s.db, 'INSERT INTO store_sessions');
+    s.admit('A');
+    expect(s.engine.phase).toBe('entering'); // the door is not held shut
+    takeTwoAndLeave(s);
+    expect(s.engine.phase).toBe('idle');
+    expect(s.session('A')).toMatchObject({ status: 'settled', totalPoints: 20 });
+    expect(s.balance('A')).toBe(80);
+    expect(s.faults.map((f) => f.where)).toEqual(['open']);
+  });
+
+  it('every write of the visit failing: the settlement opens the row in its own transaction', () => {
+    const s = store();
+    failNext(s.db, 'INSERT INTO store_sessions', 3); // open, and the saves at the door and at the exit
+    s.admit('A');
+    takeTwoAndLeave(s);
+    expect(s.session('A')).toMatchObject({ status: 'settled', totalPoints: 20 });
+    expect(s.faults.map((f) => f.where)).toEqual(['open', 'persist', 'persist']);
+  });
+
+  it('a failed write is retried without waiting for the next transition, so a power cut finds the visit', () => {
+    const s = store();
+    failNext(s.db, 'INSERT INTO store_sessions', 2);
+    s.admit('A');
+    s.lock.door('open');
+    expect(s.session('A')).toBeUndefined();
+    vi.advanceTimersByTime(timings.settle_retry_ms + 10);
+    expect(s.session('A')).toMatchObject({ status: 'open', state: 'shopping' });
+    s.scales.rest('S1', 800);
+    s.engine.stop(); // power cut while shopping
+    const again = store({ db: s.db, scales: s.scales });
+    expect(again.engine.phase).toBe('shopping');
+    again.lock.exit();
+    again.scales.sweep();
+    again.scales.sweep();
+    expect(again.session('A')).toMatchObject({ status: 'settled', totalPoints: 20 });
+  });
+
+  it('a cancellation that fails is retried, not forgotten', () => {
+    const s = store();
+    failNext(s.db, "UPDATE store_sessions SET status = 'cancelled'");
+    s.admit('A');
+    vi.advanceTimersByTime(timings.entering_timeout_ms + 10);
+    expect(s.engine.phase).toBe('idle');
+    expect(s.session('A')?.status).toBe('open');
+    vi.advanceTimersByTime(timings.settle_retry_ms + 10);
+    expect(s.session('A')?.status).toBe('cancelled');
+  });
+
+  it('the next admission closes a cancellation still pending before it opens its own row', () => {
+    const s = store();
+    failNext(s.db, "UPDATE store_sessions SET status = 'cancelled'");
+    s.admit('A');
+    vi.advanceTimersByTime(timings.entering_timeout_ms + 10);
+    s.admit('B');
+    expect(s.session('A')?.status).toBe('cancelled');
+    expect(s.session('B')?.status).toBe('open');
+    s.lock.door('open');
+    s.scales.rest('S2', 900);
+    s.lock.door('closed');
+    s.lock.exit();
+    s.scales.sweep();
+    expect(s.session('B')).toMatchObject({ status: 'settled', totalPoints: 10 });
+    expect(s.faults.map((f) => f.where)).toEqual(['cancel']);
+  });
+});
