@@ -31,6 +31,13 @@ import { DaemonProcess, type DaemonLogLine } from './simulate-daemon.ts';
 import { SIM_TIMINGS, type SimulateOptions, type SimulationResult } from './simulate.ts';
 
 /** A sim-hardware process set up for a scenario's shelves; tests share one across runs. */
+/**
+ * A power cut while entering restarts the daemon while the board's pulse runs on; the
+ * villager gets through on that pulse only if the restart is shorter. A restart takes 2–3 s,
+ * more on a loaded machine, so the runner's door pulse is generous (a store's is ~3 s).
+ */
+const PROCESS_MODE_PULSE_MS = 10_000;
+
 /** How long the door must stay without a face decision before a face has left the camera. */
 const FACE_QUIET_MS = 1000;
 
@@ -127,7 +134,7 @@ export class ProcessScenarioRun {
           scanner: { transport: urls.scanner, reconnect_initial_ms: 50 },
           scales: { transport: urls.scales, list: s.slots.map((sl) => ({ slot: sl.slot, unit_id: sl.scale, capacity_g: 100_000 })) },
         }),
-        entry: { face_enabled: scenarioNeedsFaces(s), camera: { kind: 'files', path: this.cameraDir, watch: true }, unlock_pulse_ms: 3000 },
+        entry: { face_enabled: scenarioNeedsFaces(s), camera: { kind: 'files', path: this.cameraDir, watch: true }, unlock_pulse_ms: PROCESS_MODE_PULSE_MS },
         session: deepMerge({ stability_wait_ms: 1000 }, s.session),
       },
       this.opts.config ?? {},
