@@ -25,7 +25,10 @@ import { loadGallery, type GalleryEntry } from './templates.ts';
 /** The lock as the pipeline needs it (drivers/lock's LockDriver fits). */
 export interface DoorLock { unlock(pulseMs: number): Promise<unknown> }
 /** The store session engine's answer to "is someone shopping?" (#5). */
-export interface StoreOccupancy { isStoreBusy(): boolean }
+export interface StoreOccupancy {
+  /** With a villager: busy for that villager (their own visit still entering is not busy). */
+  isStoreBusy(villagerId?: string): boolean;
+}
 /** The inference worker as the pipeline needs it (models/engine-client.ts fits). */
 export interface FaceRecogniser {
   recognise(frame: RgbFrame, opts: Omit<AnalyseOptions, 'allFaces'>): Promise<Recognition>;
@@ -242,7 +245,7 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
 
   /** `consume` runs once the policy admits, before the unlock (a single-use credential). */
   private async admit(by: EntryMethod, villagerId: string, detail: Record<string, unknown>, arrivedAt: number, consume?: () => void): Promise<EntryDecision> {
-    const verdict = doorPolicy(this.standing(villagerId), by, this.deps.store.isStoreBusy() || this.unlocking);
+    const verdict = doorPolicy(this.standing(villagerId), by, this.deps.store.isStoreBusy(villagerId) || this.unlocking);
     const base = { at: this.now(), by, villagerId, detail };
     switch (verdict) {
       case 'unknown': return this.record({ ...base, decision: 'unknown', unlocked: false, latencyMs: null });

@@ -213,10 +213,16 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     return this.state.phase === 'idle' ? null : this.state.visit;
   }
 
-  /** The door policy's question (edge/entry's StoreOccupancy). */
-  isStoreBusy(): boolean {
+  /**
+   * The door policy's question (edge/entry's StoreOccupancy). The villager whose own visit is
+   * still `entering` is not kept out by it: an elderly villager whose unlock ran out before
+   * they pushed the door scans again and is let in on the same visit, not told to wait.
+   */
+  isStoreBusy(villagerId?: string): boolean {
     // before start (or after stop) the ledger may hold an open session not yet resumed
-    return !this.running || isBusy(this.state);
+    if (!this.running) return true;
+    if (villagerId !== undefined && this.state.phase === 'entering' && this.state.visit.villagerId === villagerId) return false;
+    return isBusy(this.state);
   }
 
   /** The live cart of the session in the store (for the display and the admin page). */
@@ -240,6 +246,10 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
       return;
     }
     if (d.decision !== 'matched' || !d.unlocked || !v) return;
+    if (this.state.phase === 'entering' && this.state.visit.villagerId === v.id) {
+      this.deps.logger.info({ villagerId: v.id, sessionId: this.state.visit.sessionId }, 'let in again on the same visit / 同一次进店，再次开门');
+      return;
+    }
     if (this.state.phase !== 'idle') {
       // the policy asked isStoreBusy() before unlocking; getting here means two unlocks raced
       this.deps.logger.error({ villagerId: v.id, phase: this.state.phase }, 'unlocked while a session is active; the new villager joins as a companion');

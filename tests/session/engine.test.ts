@@ -98,6 +98,21 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
+describe('a villager whose unlock ran out before the door was pushed', () => {
+  it('is let in again on the same visit; anyone else is still told to wait', () => {
+    const s = store();
+    s.admit('A');
+    expect(s.engine.phase).toBe('entering');
+    expect(s.engine.isStoreBusy('A')).toBe(false);
+    expect(s.engine.isStoreBusy('B')).toBe(true);
+    expect(s.engine.isStoreBusy()).toBe(true);
+    const id = s.engine.current?.sessionId;
+    s.admit('A');
+    expect(s.engine.current?.sessionId).toBe(id);
+    expect(s.engine.phase).toBe('entering');
+  });
+});
+
 describe('door never opened', () => {
   it('a dead scale does not count as a touched shelf: the admission is cancelled and the store is free', () => {
     const s = store();
