@@ -1,12 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { resolveDriversConfig } from '../../drivers/config.ts';
 import { isDriverError } from '../../drivers/errors.ts';
-import { LockDriver, type LockEvents } from '../../drivers/lock/lock-driver.ts';
-import { ModbusBus } from '../../drivers/modbus/bus.ts';
-import { RelaySim } from '../../drivers/sim/relay-sim.ts';
-import { RtuBusSim } from '../../drivers/sim/rtu-bus.ts';
-import { SimNetwork } from '../../drivers/transport/sim-network.ts';
-import { captureLogger, sleep, until } from './helpers.ts';
+import type { LockEvents } from '../../drivers/lock/lock-driver.ts';
+import { captureLogger, simulatedLock, sleep, until } from './helpers.ts';
 
 const stops: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -14,18 +9,9 @@ afterEach(async () => {
 });
 
 async function rig(lockOverrides: Record<string, unknown> = {}) {
-  const cfg = resolveDriversConfig({ lock: { input_poll_ms: 20, release_check_ms: 50, ...lockOverrides }, modbus: { response_timeout_ms: 50, quiet_after_error_ms: 2 } });
   const { logger, lines } = captureLogger();
-  const network = new SimNetwork();
-  const line = new RtuBusSim();
-  const relay = new RelaySim();
-  line.add(relay);
-  network.attach('rs485', line);
-  const bus = new ModbusBus({ url: cfg.lock.transport, config: cfg.modbus, logger, simNetwork: network });
-  await bus.start();
-  const lock = new LockDriver({ bus, config: cfg.lock, logger });
-  await lock.start();
-  stops.push(() => bus.stop(), () => lock.stop());
+  const { cfg, relay, line, bus, lock, network, stop } = await simulatedLock(logger, { lock: { input_poll_ms: 20, release_check_ms: 50, ...lockOverrides }, modbus: { response_timeout_ms: 50, quiet_after_error_ms: 2 } });
+  stops.push(stop);
   const events: Array<{ name: keyof LockEvents; payload: unknown }> = [];
   for (const name of ['door', 'exit_button', 'unlocked', 'alarm', 'relocked'] as const) lock.on(name, (p: unknown) => events.push({ name, payload: p }));
   return { cfg, relay, line, bus, lock, events, lines, network };

@@ -17,9 +17,8 @@ import { EntryPipeline, type EntryDecision } from '../../edge/entry/pipeline.ts'
 import { loadOrCreateTemplateKey } from '../../edge/entry/templates.ts';
 import { addVillager, setFaceConsent, setVillagerStatus } from '../../edge/ledger/villagers.ts';
 import { tempLedger } from '../ledger/helpers.ts';
-import { until } from '../drivers/helpers.ts';
 import { frameOf, portraits, type Portrait } from './fixtures.ts';
-import { simulatedLock } from './lock-rig.ts';
+import { simulatedLock, until } from '../drivers/helpers.ts';
 
 const logger = pino({ level: 'silent' });
 const PULSE_MS = 400;
