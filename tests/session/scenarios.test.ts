@@ -6,20 +6,10 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadScenario } from '../../edge/session/scenario.ts';
 import { runScenario, type SimulationResult } from '../../edge/session/simulate.ts';
+import { invariants } from './invariants.ts';
 
 const run = (name: string): Promise<SimulationResult> => runScenario(loadScenario(path.join('fixtures/scenarios', `${name}.yaml`)));
 
-/** Ledger-wide checks every scenario must pass. */
-function invariants(r: SimulationResult): void {
-  expect(r.invariants).toEqual({ balance_mismatches: 0, open_sessions: 0 });
-  // one redemption per settled session that charged something, never two
-  const ids = r.entries.map((e) => e.id);
-  expect(new Set(ids).size).toBe(ids.length);
-  for (const s of r.sessions.filter((x) => x.charged_points > 0)) {
-    expect(r.entries.filter((e) => e.id === `redemption:${s.id}`)).toEqual([{ id: `redemption:${s.id}`, villager: s.villager, kind: 'redemption', points: -s.charged_points }]);
-  }
-  expect(r.receipts.length).toBe(r.sessions.filter((s) => s.status === 'settled').length);
-}
 
 const sessionSummary = (r: SimulationResult) => r.sessions.map((s) => ({ villager: s.villager, status: s.status, total: s.total_points, lines: s.lines.map((l) => `${l.sku}×${l.count}`), review: s.review.map((x) => `${x.slot}:${x.reason}`) }));
 

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadScenario, type Scenario } from '../../edge/session/scenario.ts';
 import { runScenario, type SimulationResult } from '../../edge/session/simulate.ts';
+import { invariants } from './invariants.ts';
 import { runScenarioInProcesses, startScenarioHardware, type ScenarioHardware } from '../../edge/session/simulate-process.ts';
 
 const load = (name: string): Scenario => loadScenario(path.join('fixtures/scenarios', `${name}.yaml`));
@@ -43,16 +44,6 @@ function comparable(r: SimulationResult) {
   };
 }
 
-/** Ledger-wide checks: balances agree with entries, nothing left open, one redemption per charged session. */
-function invariants(r: SimulationResult): void {
-  expect(r.invariants).toEqual({ balance_mismatches: 0, open_sessions: 0 });
-  const ids = r.entries.map((e) => e.id);
-  expect(new Set(ids).size).toBe(ids.length);
-  for (const s of r.sessions.filter((x) => x.charged_points > 0)) {
-    expect(r.entries.filter((e) => e.id === `redemption:${s.id}`)).toEqual([{ id: `redemption:${s.id}`, villager: s.villager, kind: 'redemption', points: -s.charged_points }]);
-  }
-  expect(r.receipts.length).toBe(r.sessions.filter((s) => s.status === 'settled').length);
-}
 
 describe('process mode gives the same results as in-process mode', () => {
   it.each(['two-villagers', 'wrong-slot-return', 'balance-too-small', 'restock', 'take-two-return-one'])('%s', async (name) => {
