@@ -5,8 +5,9 @@ import { withCommon, withLedger, parseIntOption, print, type CommonOptions } fro
 import { addVillager, listVillagers, requireVillager, setVillagerStatus, type VillagerStatus } from '../ledger/villagers.ts';
 import { applyEntry, type EntryKind } from '../ledger/entries.ts';
 import { listProducts, upsertProduct, upsertSlot, listSlots } from '../ledger/products.ts';
-import { EdgeError, ErrorCode } from '../errors.ts';
-import { addCard, getCard, revokeCard } from '../entry/credentials.ts';
+import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
+import { addCard, getCard, revokeCard } from '../ledger/credentials.ts';
+import { proposeCardNumber } from '../entry/credentials.ts';
 
 export function registerLedgerCommands(program: Command): void {
   const villagers = program.command('villagers').description('enrolled villagers / 村民');
@@ -101,12 +102,20 @@ export function registerLedgerCommands(program: Command): void {
 
   const cards = program.command('cards').description('points passbook cards / 积分存折卡');
   withCommon(cards.command('add').description('issue a card to a villager / 发卡'), { json: true })
-    .requiredOption('--card <number>', 'card number as the scanner reads it / 卡号')
+    .option('--card <number>', 'card number as the scanner reads it (default: a new random number) / 卡号（默认随机生成）')
     .requiredOption('--villager <id>')
-    .action((o: CommonOptions & { card: string; villager: string }) => {
+    .action((o: CommonOptions & { card?: string; villager: string }) => {
       const card = withLedger(o, (db) => {
-        addCard(db, o.card, o.villager, new Date().toISOString());
-        return getCard(db, o.card)!;
+        const at = new Date().toISOString();
+        if (o.card !== undefined) return addCard(db, o.card, o.villager, at);
+        // a clash of 40 random bits is next to impossible, but a retry costs nothing
+        for (let attempt = 0; ; attempt++) {
+          try {
+            return addCard(db, proposeCardNumber(), o.villager, at);
+          } catch (err) {
+            if (!isEdgeError(err, ErrorCode.DUPLICATE_ID) || attempt >= 4) throw err;
+          }
+        }
       });
       print(o, card, `已发卡 card ${card.cardNo} → ${card.villagerId}`);
     });

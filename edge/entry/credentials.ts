@@ -5,20 +5,32 @@
  * QR token: `VSQ1.<payload>.<signature>`, both base64url; payload is JSON
  * `{"tid":"…","vid":"…","iat":secs,"exp":secs}` signed with Ed25519 by the village ledger
  * (docs/faces.md). Verified offline with the configured public key; a token is usable once.
+ *
+ * A card number is a bearer credential: whoever knows it gets in. So it is never shown or
+ * logged in full (`maskCard`), unknown numbers are throttled (`CardThrottle`), and new cards
+ * get random numbers (`proposeCardNumber`). The rows live in edge/ledger/credentials.ts.
  */
-import { createPrivateKey, createPublicKey, randomUUID, sign, verify, type KeyObject } from 'node:crypto';
-import { inTransaction, type Db } from '../ledger/db.ts';
-import { enqueueOutbox } from '../ledger/outbox.ts';
-import { requireVillager } from '../ledger/villagers.ts';
+import { createPrivateKey, createPublicKey, randomInt, randomUUID, sign, verify, type KeyObject } from 'node:crypto';
+import { Type, type Static } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { CARD_RE } from '../ledger/credentials.ts';
 import { EdgeError } from '../errors.ts';
+
+// The card rows are reached through here too, by the code that deals in credentials.
+export { addCard, consumeQrToken, getCard, revokeCard, type Card } from '../ledger/credentials.ts';
 
 export const QR_PREFIX = 'VSQ1.';
 
-export interface QrClaims { tid: string; vid: string; iat: number; exp: number }
+/** The claims of a token. Extra fields are allowed (a newer ledger may add some) and dropped. */
+export const QrClaimsSchema = Type.Object({
+  tid: Type.String({ minLength: 8, maxLength: 64 }),
+  vid: Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,64}$' }),
+  iat: Type.Integer({ minimum: 0 }),
+  exp: Type.Integer({ minimum: 0 }),
+});
+export type QrClaims = Static<typeof QrClaimsSchema>;
 
 export type ScannedCode = { kind: 'qr'; token: string } | { kind: 'card'; cardNo: string } | { kind: 'garbage'; text: string };
-
-const CARD_RE = /^[0-9A-Za-z-]{4,64}$/;
 
 export function classifyScan(line: string): ScannedCode {
   const text = line.trim();
@@ -47,29 +59,46 @@ const refuse = (why: string, zh: string): never => {
   throw new EdgeError('TOKEN_INVALID', `QR token refused: ${why}`, { zh, details: { why } });
 };
 
-/** Checks signature and time; does not consume the token (see `consumeQrToken`). */
+const B64URL_RE = /^[A-Za-z0-9_-]+$/;
+const SIGNATURE_BYTES = 64;
+
+/**
+ * Canonical base64url only. Node's decoder skips characters outside the alphabet and ignores
+ * the unused low bits of the last character, so many strings decode to the same signature;
+ * re-encoding and comparing leaves exactly one spelling of each byte string.
+ */
+function strictBase64url(text: string, what: string): Buffer {
+  if (!B64URL_RE.test(text) || text.length % 4 === 1) refuse(`${what} is not base64url`, '二维码无效');
+  const bytes = Buffer.from(text, 'base64url');
+  if (bytes.toString('base64url') !== text) refuse(`${what} is not in canonical base64url`, '二维码无效');
+  return bytes;
+}
+
+/** Checks form, signature, claims and time; does not consume the token (see `consumeQrToken`). */
 export function verifyQrToken(token: string, publicKey: KeyObject, opts: { maxLifetimeS: number; clockSkewS: number }, nowMs = Date.now()): QrClaims {
   if (token.length > 1024) refuse('too long', '二维码无效');
   const parts = token.slice(QR_PREFIX.length).split('.');
   if (!token.startsWith(QR_PREFIX) || parts.length !== 2) refuse('malformed', '二维码无效');
-  const [payload, sig] = parts as [string, string];
+  const [payload, sigText] = parts as [string, string];
+  const payloadBytes = strictBase64url(payload, 'payload');
+  const sig = strictBase64url(sigText, 'signature');
+  if (sig.length !== SIGNATURE_BYTES) refuse('signature length', '二维码无效');
   let ok: boolean;
   try {
-    ok = verify(null, Buffer.from(payload), publicKey, Buffer.from(sig, 'base64url'));
+    ok = verify(null, Buffer.from(payload), publicKey, sig);
   } catch {
     ok = false;
   }
   if (!ok) refuse('bad signature', '二维码无效（签名不符）');
-  let claims: QrClaims;
+  let parsed: unknown;
   try {
-    claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as QrClaims;
+    parsed = JSON.parse(payloadBytes.toString('utf8'));
   } catch {
     return refuse('payload is not JSON', '二维码无效');
   }
-  const { tid, vid, iat, exp } = claims;
-  if (typeof tid !== 'string' || tid.length < 8 || tid.length > 64 || typeof vid !== 'string' || vid.length < 1 || vid.length > 64 || !Number.isInteger(iat) || !Number.isInteger(exp)) {
-    refuse('payload fields', '二维码无效');
-  }
+  // signed by the ledger, yet still checked: a ledger bug must refuse at the door, not throw
+  if (!Value.Check(QrClaimsSchema, parsed)) refuse('payload fields', '二维码无效');
+  const { tid, vid, iat, exp } = parsed as QrClaims;
   const now = nowMs / 1000;
   if (exp <= iat || exp - iat > opts.maxLifetimeS) refuse('lifetime too long', '二维码有效期不合规');
   if (iat > now + opts.clockSkewS) refuse('issued in the future', '二维码时间不对');
@@ -77,45 +106,79 @@ export function verifyQrToken(token: string, publicKey: KeyObject, opts: { maxLi
   return { tid, vid, iat, exp };
 }
 
-/** Marks a token used; a second use is a replay. Also prunes tokens long expired. */
-export function consumeQrToken(db: Db, claims: QrClaims, nowMs = Date.now()): void {
-  const at = new Date(nowMs).toISOString();
-  const expires = new Date(claims.exp * 1000).toISOString();
-  db.transaction(() => {
-    const r = db.prepare('INSERT INTO qr_tokens_used (token_id, villager_id, expires_at, used_at) VALUES (?, ?, ?, ?) ON CONFLICT (token_id) DO NOTHING').run(claims.tid, claims.vid, expires, at);
-    if (r.changes === 0) refuse('already used', '二维码已使用过');
-    // keep a day past expiry: later than that the token is refused as expired anyway
-    db.prepare('DELETE FROM qr_tokens_used WHERE expires_at < ?').run(new Date(nowMs - 86_400_000).toISOString());
-  })();
+/**
+ * A card number as it may be shown and stored in events: a letter prefix such as `PB-`, four
+ * stars whatever the length, and the last two characters (`PB-****01`), enough for a
+ * maintainer to tell a villager's two cards apart, not enough to get in with.
+ */
+export function maskCard(cardNo: string): string {
+  const prefix = /^[A-Za-z]{1,4}-/.exec(cardNo)?.[0] ?? '';
+  const rest = cardNo.slice(prefix.length);
+  return `${prefix}****${rest.length >= 4 ? rest.slice(-2) : ''}`;
 }
 
-export interface Card { cardNo: string; villagerId: string; createdAt: string; revokedAt: string | null }
+/** No 0/O, 1/I/L: a villager reads the number off the card to a maintainer on the phone. */
+export const CARD_ALPHABET = '23456789ABCDEFGHJKMNPQRSTUVWXYZ';
 
-/** Issue a passbook card to a villager (one transaction with its outbox row). */
-export function addCard(db: Db, cardNo: string, villagerId: string, at: string): void {
-  if (!CARD_RE.test(cardNo)) throw new EdgeError('INVALID_ARGUMENT', `card number ${JSON.stringify(cardNo)} must be 4–64 letters, digits or dashes`, { zh: '卡号须为 4–64 位字母、数字或短横线' });
-  inTransaction(db, 'issuing a card', () => {
-    requireVillager(db, villagerId);
-    const existing = getCard(db, cardNo);
-    if (existing) {
-      throw new EdgeError('DUPLICATE_ID', `card ${cardNo} is already issued to ${existing.villagerId}${existing.revokedAt ? ' (revoked)' : ''}`, { zh: `卡号 ${cardNo} 已被使用` });
-    }
-    db.prepare('INSERT INTO cards (card_no, villager_id, created_at) VALUES (?, ?, ?)').run(cardNo, villagerId, at);
-    enqueueOutbox(db, 'card', { op: 'issue', card: cardNo, villager: villagerId }, at);
-  });
+/** A fresh random card number `PB-XXXX-XXXX` (8 characters of 31, about 40 bits). */
+export function proposeCardNumber(): string {
+  const pick = (n: number): string => Array.from({ length: n }, () => CARD_ALPHABET[randomInt(CARD_ALPHABET.length)]).join('');
+  return `PB-${pick(4)}-${pick(4)}`;
 }
 
-/** Revoke a lost card; false when there is no such card or it was revoked already. */
-export function revokeCard(db: Db, cardNo: string, at: string): boolean {
-  return inTransaction(db, 'revoking a card', () => {
-    const changed = db.prepare('UPDATE cards SET revoked_at = ? WHERE card_no = ? AND revoked_at IS NULL').run(at, cardNo).changes === 1;
-    if (changed) enqueueOutbox(db, 'card', { op: 'revoke', card: cardNo }, at);
-    return changed;
-  });
+export interface CardThrottleOptions {
+  /** Unknown card numbers tolerated within `windowMs` before card scans pause. */
+  maxUnknown: number;
+  windowMs: number;
+  /** The first pause; each further pause doubles, up to `maxPauseMs`. */
+  firstPauseMs: number;
+  maxPauseMs: number;
+  /** After this long without a pause, the doubling starts again from `firstPauseMs`. */
+  forgetMs: number;
 }
 
-export function getCard(db: Db, cardNo: string): Card | undefined {
-  const r = db.prepare('SELECT card_no, villager_id, created_at, revoked_at FROM cards WHERE card_no = ?').get(cardNo) as
-    { card_no: string; villager_id: string; created_at: string; revoked_at: string | null } | undefined;
-  return r && { cardNo: r.card_no, villagerId: r.villager_id, createdAt: r.created_at, revokedAt: r.revoked_at };
+export const CARD_THROTTLE_DEFAULTS: CardThrottleOptions = {
+  maxUnknown: 5,
+  windowMs: 60_000,
+  firstPauseMs: 30_000,
+  maxPauseMs: 15 * 60_000,
+  forgetMs: 60 * 60_000,
+};
+
+export type CardGate = { open: true } | { open: false; retryAfterMs: number };
+
+/**
+ * Stalls a brute force of card numbers at the scanner: after `maxUnknown` unknown numbers in
+ * `windowMs`, every card scan is refused, unlooked-up, for a pause that doubles with each
+ * repeat. During a pause even a valid card is refused (otherwise the pause would still tell
+ * which numbers exist), but QR codes and faces keep working, and the pause is bounded, so a
+ * prankster cannot lock a villager out for good. In memory: a scanner is one per store.
+ */
+export class CardThrottle {
+  private unknownAt: number[] = [];
+  private pausedUntil = 0;
+  private pauses = 0;
+  private lastPauseAt = Number.NEGATIVE_INFINITY;
+
+  constructor(private readonly opts: CardThrottleOptions = CARD_THROTTLE_DEFAULTS) {}
+
+  /** Before looking a card number up. */
+  gate(nowMs: number): CardGate {
+    return nowMs < this.pausedUntil ? { open: false, retryAfterMs: this.pausedUntil - nowMs } : { open: true };
+  }
+
+  /** After an unknown number; returns the pause when this one started one. */
+  unknown(nowMs: number): { pauseMs: number; unknownCards: number } | null {
+    this.unknownAt = this.unknownAt.filter((t) => nowMs - t < this.opts.windowMs);
+    this.unknownAt.push(nowMs);
+    if (this.unknownAt.length < this.opts.maxUnknown) return null;
+    const unknownCards = this.unknownAt.length;
+    if (nowMs - this.lastPauseAt > this.opts.forgetMs) this.pauses = 0;
+    this.pauses++;
+    const pauseMs = Math.min(this.opts.maxPauseMs, this.opts.firstPauseMs * 2 ** Math.min(30, this.pauses - 1));
+    this.pausedUntil = nowMs + pauseMs;
+    this.lastPauseAt = nowMs;
+    this.unknownAt = [];
+    return { pauseMs, unknownCards };
+  }
 }

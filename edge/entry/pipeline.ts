@@ -17,7 +17,8 @@ import { isEdgeError } from '../errors.ts';
 import type { Db } from '../ledger/db.ts';
 import { qualityGate, type EntryConfig } from './config.ts';
 import type { QualityGate } from '../../models/quality.ts';
-import { classifyScan, consumeQrToken, getCard, verifyQrToken } from './credentials.ts';
+import { CardThrottle, classifyScan, maskCard, verifyQrToken } from './credentials.ts';
+import { consumeQrToken, getCard } from '../ledger/credentials.ts';
 import { doorPolicy, initialWindow, matchVerdict, stepWindow, type EntryMethod, type FrameVerdict, type VillagerStanding, type WindowState } from './decision.ts';
 import type { FrameSource } from './camera.ts';
 import { loadGallery, type GalleryEntry } from './templates.ts';
@@ -92,6 +93,9 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
   private readonly onCameraStatus = (s: { state: string; reason?: string }): void => {
     if (s.state === 'down') this.emit('fault', { where: 'camera', message: s.reason ?? 'down' });
   };
+
+  /** Unknown card numbers pause card scans for a while (a brute force must stall). */
+  private readonly cardThrottle = new CardThrottle();
 
   /** Resolved once: the hot loop passes it with every frame. */
   private readonly gate: QualityGate;
@@ -217,10 +221,18 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
       case 'garbage':
         return refuse('card', { why: 'unreadable code' });
       case 'card': {
+        // only the masked number is shown or stored: the full one is the credential itself
+        const masked = maskCard(code.cardNo);
+        const gate = this.cardThrottle.gate(this.now());
+        if (!gate.open) return refuse('card', { why: 'card scans paused', card: masked, retryAfterS: Math.ceil(gate.retryAfterMs / 1000) });
         const card = getCard(this.deps.db, code.cardNo);
-        if (!card) return refuse('card', { why: 'unknown card', card: code.cardNo });
-        if (card.revokedAt) return refuse('card', { why: 'card revoked', card: code.cardNo, revokedAt: card.revokedAt }, card.villagerId);
-        return this.admit('card', card.villagerId, { card: code.cardNo }, arrivedAt);
+        if (!card) {
+          const pause = this.cardThrottle.unknown(this.now());
+          if (pause) this.deps.logger.warn({ event: 'card_scans_paused', ...pause }, 'too many unknown card numbers: card scans paused');
+          return refuse('card', { why: 'unknown card', card: masked });
+        }
+        if (card.revokedAt) return refuse('card', { why: 'card revoked', card: masked, revokedAt: card.revokedAt }, card.villagerId);
+        return this.admit('card', card.villagerId, { card: masked }, arrivedAt);
       }
       case 'qr': {
         const key = this.deps.qrPublicKey;

@@ -1,4 +1,5 @@
 /** The `store-edge` command as a maintainer runs it: a real process, stdout, stderr, exit codes. */
+// Each test spawns the real CLI several times (tsx compiles on every start): generous timeouts for a loaded machine.
 import { describe, it, expect, afterAll } from 'vitest';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
@@ -28,7 +29,7 @@ describe('store-edge CLI', () => {
     expect(JSON.parse(bal.stdout)).toEqual({ villager: 'V001', balance: 15 });
     const list = await run('villagers', 'list');
     expect(list.stdout).toContain('王大妈');
-  }, 60_000);
+  }, 240_000);
 
   it('issues and revokes a passbook card', async () => {
     const add = await run('cards', 'add', '--card', 'PB-0001', '--villager', 'V001', '--json');
@@ -40,7 +41,12 @@ describe('store-edge CLI', () => {
     const revoke = await run('cards', 'revoke', '--card', 'PB-0001', '--json');
     expect(JSON.parse(revoke.stdout)).toEqual({ card: 'PB-0001', revoked: true });
     expect((await run('cards', 'add', '--card', 'PB-0002', '--villager', 'NOBODY')).stderr).toContain('UNKNOWN_VILLAGER');
-  }, 60_000);
+    // without --card, a random number nobody can count up to
+    const random = await Promise.all([run('cards', 'add', '--villager', 'V001', '--json'), run('cards', 'add', '--villager', 'V001', '--json')]);
+    const numbers = random.map((r) => (JSON.parse(r.stdout) as { cardNo: string }).cardNo);
+    for (const n of numbers) expect(n).toMatch(/^PB-[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}$/);
+    expect(numbers[0]).not.toBe(numbers[1]);
+  }, 240_000);
 
   it('explains mistakes on stderr with a non-zero exit, in Chinese and English', async () => {
     const unknown = await run('balance', '--villager', 'NOBODY', '--json');
@@ -56,5 +62,5 @@ describe('store-edge CLI', () => {
     const dup = await run('villagers', 'add', '--id', 'V001', '--name', 'x', '--village', 'y');
     expect(dup.code).toBe(1);
     expect(dup.stderr).toContain('DUPLICATE_ID');
-  }, 60_000);
+  }, 240_000);
 });
