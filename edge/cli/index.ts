@@ -24,20 +24,66 @@ export async function buildProgram(command?: string): Promise<Command> {
   const program = new Command('store-edge')
     .description('村积分超市门店控制器 / edge controller of the village points store')
     .exitOverride()
-    .showHelpAfterError()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput(OUTPUT);
   const group = GROUPS.find((g) => command !== undefined && g.commands.includes(command));
   for (const g of group ? [group] : GROUPS) (await g.load())(program);
-  // exitOverride must reach subcommands so that usage errors come back here
+  // usage errors must come back here from subcommands too, to be told in both languages
   const override = (c: Command): void => {
-    c.exitOverride();
+    c.exitOverride().configureOutput(OUTPUT);
     c.commands.forEach(override);
   };
   override(program);
   return program;
 }
 
-/** Run the CLI; resolves to the process exit code (0 ok, 1 failed, 2 usage). */
+/** commander's own error line is English only: `main` writes a bilingual one instead. */
+const OUTPUT = { writeErr: (s: string) => process.stderr.write(s), outputError: () => {} };
+
+/** Chinese for commander's usage errors, by its error code (its message names the option). */
+const USAGE_ZH: Readonly<Record<string, string>> = {
+  'commander.unknownOption': '未知选项',
+  'commander.unknownCommand': '未知命令',
+  'commander.missingArgument': '缺少参数',
+  'commander.optionMissingArgument': '选项缺少取值',
+  'commander.missingMandatoryOptionValue': '缺少必填选项',
+  'commander.conflictingOption': '选项互相冲突',
+  'commander.excessArguments': '参数过多',
+  'commander.invalidArgument': '参数取值无效',
+};
+
+/**
+ * Errors that mean the input was wrong (exit 2): a malformed value, a name that does not exist,
+ * a config that cannot be read or is invalid, a photo that is not a usable face. Everything else
+ * is a failure to do a well-formed request (exit 1), e.g. a duplicate id, a full disk.
+ */
+const BAD_INPUT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  ErrorCode.INVALID_ARGUMENT, ErrorCode.CONFIG_INVALID, ErrorCode.CONFIG_UNREADABLE,
+  ErrorCode.UNKNOWN_VILLAGER, ErrorCode.UNKNOWN_PRODUCT, ErrorCode.UNKNOWN_SLOT, ErrorCode.UNKNOWN_SESSION,
+  ErrorCode.NOT_FOUND, ErrorCode.FACE_REJECTED, ErrorCode.NO_CONSENT, ErrorCode.TOKEN_INVALID,
+]);
+
+/** The words of argv that name (sub)commands, e.g. `points award`. */
+function commandPath(program: Command, argv: string[]): string {
+  const names: string[] = [];
+  let at = program;
+  for (const word of argv.slice(2)) {
+    const next = at.commands.find((c) => c.name() === word || c.aliases().includes(word));
+    if (!next) break;
+    names.push(word);
+    at = next;
+  }
+  return names.join(' ');
+}
+
+function usageError(err: CommanderError, program: Command, argv: string[]): string {
+  const english = err.message.replace(/^error: /, '');
+  const named = /'([^']+)'/.exec(english)?.[1];
+  const zh = `${USAGE_ZH[err.code] ?? '用法错误'}${named ? ` ${named}` : ''}`;
+  const sub = commandPath(program, argv);
+  return `错误 error [${err.code}]: ${zh} / ${english}\n用法见 see: store-edge ${sub ? `${sub} ` : ''}--help\n`;
+}
+
+/** Run the CLI; resolves to the process exit code (0 ok, 1 failed, 2 usage or bad input). */
 export async function main(argv: string[]): Promise<number> {
   const program = await buildProgram(argv[2]);
   try {
@@ -46,11 +92,13 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) {
       // help and version are "errors" to commander but not to a person
-      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2;
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      process.stderr.write(usageError(err, program, argv));
+      return 2;
     }
     if (isEdgeError(err)) {
       process.stderr.write(`错误 error [${err.code}]: ${err.forPeople()}\n`);
-      return err.code === ErrorCode.INVALID_ARGUMENT || err.code === ErrorCode.CONFIG_INVALID ? 2 : 1;
+      return BAD_INPUT.has(err.code) ? 2 : 1;
     }
     process.stderr.write(`内部错误 internal error: ${(err as Error)?.stack ?? String(err)}\n`);
     return 1;

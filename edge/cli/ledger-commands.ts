@@ -38,7 +38,7 @@ export function registerLedgerCommands(program: Command): void {
     });
 
   const points = program.command('points').description('award or deduct points / 积分');
-  const entryCommand = (name: string, kind: EntryKind, sign: 1 | -1 | 0, zh: string) =>
+  const entryCommand = (name: 'award' | 'penalty' | 'adjust', kind: EntryKind, sign: 1 | -1 | 0, zh: string) =>
     withCommon(points.command(name).description(zh), { json: true })
       .requiredOption('--villager <id>', 'villager id / 村民编号')
       .requiredOption('--points <n>', 'points (a whole number) / 积分')
@@ -47,14 +47,40 @@ export function registerLedgerCommands(program: Command): void {
       .action((o: CommonOptions & { villager: string; points: string; reason: string; id?: string }) => {
         const n = parseIntOption('--points', o.points);
         if (sign !== 0 && n <= 0) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `--points must be a positive whole number, got ${o.points}`, { zh: '--points 必须是正整数' });
-        const result = withLedger(o, (db, config) =>
-          applyEntry(db, { id: o.id ?? `cli:${randomUUID()}`, villagerId: o.villager, kind, points: sign === 0 ? n : sign * n, reason: o.reason, origin: 'cli' }, { creditFloor: config.ledger.credit_floor }),
-        );
-        const e = result.entry;
+        const reason = o.reason.trim();
+        if (reason === '') throw new EdgeError(ErrorCode.INVALID_ARGUMENT, '--reason must not be empty', { zh: '--reason 事由不能为空' });
+        const asked = sign === 0 ? n : sign * n;
+        const { result, villager } = withLedger(o, (db, config) => {
+          const r = applyEntry(db, { id: o.id ?? `cli:${randomUUID()}`, villagerId: o.villager, kind, points: asked, reason, origin: 'cli' }, { creditFloor: config.ledger.credit_floor });
+          return { result: r, villager: requireVillager(db, o.villager) };
+        });
+        if (result.status === 'duplicate') {
+          print(o, { status: result.status, entry: result.entry }, `重复流水，未重复记账 duplicate entry ${result.entry.id}: nothing applied`);
+          return;
+        }
+        // what really happened, not what was asked: a deduction may stop at the floor, an award may go to debt
+        const repaid = -(result.debtRepaid?.points ?? 0);
+        const signedText = `${asked > 0 ? '+' : ''}${asked}`;
+        const zhParts = [signedText];
+        const enParts = [signedText];
+        if (result.debtAdded > 0) {
+          zhParts.push(`实扣 ${-result.entry.points}，计入欠分 ${result.debtAdded}`);
+          enParts.push(`${-result.entry.points} deducted, ${result.debtAdded} recorded as debt`);
+        }
+        if (repaid > 0) {
+          zhParts.push(`偿还欠分 ${repaid}`);
+          enParts.push(`repaid debt ${repaid}`);
+        }
+        zhParts.push(`余额 ${villager.balance}`);
+        enParts.push(`balance ${villager.balance}`);
+        if (villager.debt > 0) {
+          zhParts.push(`欠分 ${villager.debt}`);
+          enParts.push(`debt ${villager.debt}`);
+        }
         print(
           o,
-          { status: result.status, entry: e },
-          result.status === 'duplicate' ? `重复流水，未重复记账 duplicate entry ${e.id}: nothing applied` : `${e.villagerId}: ${e.points > 0 ? '+' : ''}${e.points} → 余额 balance ${e.balanceAfter}`,
+          { status: result.status, villager: villager.id, [name]: n, ...(asked < 0 ? { charged: -result.entry.points, debtAdded: result.debtAdded } : { repaid }), balance: villager.balance, debt: villager.debt, entry: result.entry },
+          `${villager.id}: ${zhParts.join('，')} / ${enParts.join(', ')}`,
         );
       });
   entryCommand('award', 'award', 1, 'award points for village work / 奖励积分');

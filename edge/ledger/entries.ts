@@ -5,8 +5,10 @@
  * - balance = SUM(points) of the villager's entries, always (the cached `villagers.balance`
  *   is updated in the same transaction as the insert);
  * - an entry whose id is already present is a no-op reported as "duplicate";
- * - a redemption never takes a balance below the credit floor; the exit rule of a session
- *   (edge/ledger/sessions.ts) charges down to the floor and records the rest as debt instead;
+ * - no entry takes a balance below the credit floor: a deduction of any kind (penalty,
+ *   redemption, expiry, a negative adjustment), from any origin, charges down to the floor and
+ *   records the rest as the villager's debt; points earned later (award, refund, a positive
+ *   adjustment) repay the debt first. The exit rule of a session is the same rule;
  * - every change is one transaction together with its outbox row (or, for entries that came
  *   from the village ledger, with nothing to send back).
  *
@@ -49,11 +51,15 @@ export interface NewEntry {
 }
 
 export type ApplyResult =
-  | { status: 'applied'; entry: Entry; debtRepaid?: Entry }
+  /**
+   * `entry.points` is what moved the balance: for a deduction beyond the floor, less than asked
+   * (0 when the balance was at the floor already), with the rest in `debtAdded`.
+   */
+  | { status: 'applied'; entry: Entry; debtAdded: number; debtRepaid?: Entry }
   | { status: 'duplicate'; entry: Entry; conflict: boolean };
 
 export interface LedgerRules {
-  /** Lowest balance a redemption may leave (≤ 0). */
+  /** Lowest balance any entry may leave (≤ 0); a deduction beyond it becomes debt. */
   creditFloor: number;
 }
 
@@ -132,12 +138,14 @@ export function listEntries(db: Db, villagerId: string, opts: { limit?: number; 
   return rows.map(entryFromRow);
 }
 
+/** A deduction stopped at the floor was stored with fewer points than were asked for. */
 function sameContent(a: Entry, b: NewEntry): boolean {
-  return a.villagerId === b.villagerId && a.kind === b.kind && a.points === b.points;
+  const samePoints = a.points === b.points || (b.points < 0 && a.points <= 0 && a.points > b.points);
+  return a.villagerId === b.villagerId && a.kind === b.kind && samePoints;
 }
 
 /** Insert one entry and move the cached balance. Must run inside a transaction. */
-function insertEntry(db: Db, e: NewEntry, balanceAfter: number, at: string, outbox: boolean): Entry {
+function insertEntry(db: Db, e: NewEntry, balanceAfter: number, at: string, outbox: boolean, debtAdded = 0): Entry {
   db.prepare(
     `INSERT INTO entries (id, villager_id, kind, points, balance_after, reference, reason, origin, created_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -145,19 +153,30 @@ function insertEntry(db: Db, e: NewEntry, balanceAfter: number, at: string, outb
   const changed = db.prepare('UPDATE villagers SET balance = ?, updated_at = ? WHERE id = ? AND balance = ?').run(balanceAfter, at, e.villagerId, balanceAfter - e.points).changes;
   if (changed !== 1) throw new EdgeError(ErrorCode.INTERNAL, `balance of ${e.villagerId} moved under us`);
   const entry = getEntry(db, e.id)!;
-  if (outbox) enqueueOutbox(db, 'entry', toWire(entry), at);
+  if (debtAdded > 0) db.prepare('UPDATE villagers SET debt = debt + ?, updated_at = ? WHERE id = ?').run(debtAdded, at, e.villagerId);
+  if (outbox) enqueueOutbox(db, 'entry', toWire(entry, debtAdded), at);
   return entry;
 }
 
-/** The entry as it travels to the village ledger. */
-export function toWire(e: Entry) {
-  return { id: e.id, villager: e.villagerId, kind: e.kind, points: e.points, balance_after: e.balanceAfter, reference: e.reference, reason: e.reason, origin: e.origin, created_at: e.createdAt };
+/** The entry as it travels to the village ledger; `debt` is the part of a deduction beyond the floor. */
+export function toWire(e: Entry, debtAdded = 0) {
+  return {
+    id: e.id, villager: e.villagerId, kind: e.kind, points: e.points, balance_after: e.balanceAfter, reference: e.reference, reason: e.reason, origin: e.origin, created_at: e.createdAt,
+    ...(debtAdded > 0 ? { debt: debtAdded } : {}),
+  };
+}
+
+/** How much of a deduction of `asked` (> 0) the balance can pay down to the floor; the rest is debt. */
+export function splitAtFloor(balance: number, asked: number, rules: LedgerRules): { charged: number; debt: number } {
+  const charged = Math.min(asked, Math.max(0, balance - rules.creditFloor));
+  return { charged, debt: asked - charged };
 }
 
 /**
- * Apply one entry (inside the caller's transaction if there is one, else in its own).
- * Entries from the village ledger (`origin: 'ledger'`) are authoritative: a penalty or an
- * expiry may take a balance below the floor; only redemptions are bounded by it.
+ * Apply one entry (inside the caller's transaction if there is one, else in its own), under
+ * the one rule above: a deduction stops at the floor and the rest is debt, whatever its kind or
+ * origin; earnings repay debt first. A deduction that finds the balance at the floor is still
+ * stored (with 0 points), so that its id makes a retry a duplicate and the debt is not doubled.
  */
 export function applyEntry(db: Db, e: NewEntry, rules: LedgerRules, clock: Clock = systemClock): ApplyResult {
   validateNewEntry(e);
@@ -166,17 +185,15 @@ export function applyEntry(db: Db, e: NewEntry, rules: LedgerRules, clock: Clock
     const existing = getEntry(db, e.id);
     if (existing) return { status: 'duplicate', entry: existing, conflict: !sameContent(existing, e) };
     const villager = requireVillager(db, e.villagerId);
-    const after = villager.balance + e.points;
-    if (e.kind === 'redemption' && after < rules.creditFloor) {
-      throw new EdgeError(ErrorCode.INSUFFICIENT_POINTS, `villager ${villager.id} has ${villager.balance} points; redeeming ${-e.points} would go below the floor of ${rules.creditFloor}`, {
-        zh: `积分不足：当前 ${villager.balance} 分，本次需 ${-e.points} 分`,
-        details: { balance: villager.balance, needed: -e.points, floor: rules.creditFloor },
-      });
+    const outbox = e.origin !== 'ledger';
+    if (e.points < 0) {
+      const { charged, debt } = splitAtFloor(villager.balance, -e.points, rules);
+      const entry = insertEntry(db, { ...e, points: -charged }, villager.balance - charged, at, outbox, debt);
+      return { status: 'applied', entry, debtAdded: debt };
     }
-    const entry = insertEntry(db, e, after, at, e.origin !== 'ledger');
-    let debtRepaid: Entry | undefined;
-    if (e.points > 0 && villager.debt > 0) debtRepaid = repayDebt(db, villager.id, entry, rules, at);
-    return debtRepaid ? { status: 'applied', entry, debtRepaid } : { status: 'applied', entry };
+    const entry = insertEntry(db, e, villager.balance + e.points, at, outbox);
+    const debtRepaid = villager.debt > 0 ? repayDebt(db, villager.id, entry, rules, at) : undefined;
+    return debtRepaid ? { status: 'applied', entry, debtAdded: 0, debtRepaid } : { status: 'applied', entry, debtAdded: 0 };
   });
 }
 
@@ -215,15 +232,15 @@ export function redeemAtExit(db: Db, e: Omit<NewEntry, 'kind' | 'points'> & { po
   const total = e.points;
   if (!Number.isSafeInteger(total) || total < 0) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `a session total must be a non-negative integer, got ${total}`);
   const v = requireVillager(db, e.villagerId);
-  const room = Math.max(0, v.balance - rules.creditFloor);
-  const charged = Math.min(total, room);
-  const debt = total - charged;
+  const { charged, debt } = splitAtFloor(v.balance, total, rules);
   let entry: Entry | undefined;
   if (charged > 0) {
     const ne: NewEntry = { ...e, kind: 'redemption', points: -charged };
     validateNewEntry(ne);
     entry = insertEntry(db, ne, v.balance - charged, at, true);
   }
+  // no entry when nothing is charged: the session row keeps the settlement idempotent, and
+  // carries the debt to the village ledger
   if (debt > 0) db.prepare('UPDATE villagers SET debt = debt + ?, updated_at = ? WHERE id = ?').run(debt, at, v.id);
   return { entry, charged, debt };
 }

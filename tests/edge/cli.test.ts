@@ -2,6 +2,7 @@
 // Each test spawns the real CLI several times (tsx compiles on every start): generous timeouts for a loaded machine.
 import { describe, it, expect, afterAll } from 'vitest';
 import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { tempDir } from '../ledger/helpers.ts';
 
@@ -50,7 +51,7 @@ describe('store-edge CLI', () => {
 
   it('explains mistakes on stderr with a non-zero exit, in Chinese and English', async () => {
     const unknown = await run('balance', '--villager', 'NOBODY', '--json');
-    expect(unknown.code).toBe(1);
+    expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('UNKNOWN_VILLAGER');
     expect(unknown.stderr).toContain('未知村民');
     const frac = await run('points', 'award', '--villager', 'V001', '--points', '1.5', '--reason', 'x');
@@ -58,9 +59,46 @@ describe('store-edge CLI', () => {
     expect(frac.stderr).toContain('--points');
     const missing = await run('points', 'award', '--villager', 'V001');
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/required option/);
+    expect(missing.stderr).toMatch(/缺少必填选项 --points <n> \/ required option '--points <n>' not specified/);
+    expect(missing.stderr).toContain('store-edge points award --help');
     const dup = await run('villagers', 'add', '--id', 'V001', '--name', 'x', '--village', 'y');
     expect(dup.code).toBe(1);
     expect(dup.stderr).toContain('DUPLICATE_ID');
+  }, 240_000);
+
+  it('prints what an entry really did: a penalty stops at the floor and the rest is debt, the next award repays it first', async () => {
+    expect((await run('villagers', 'add', '--id', 'V002', '--name', '李四', '--village', '前进村')).code).toBe(0);
+    expect((await run('points', 'award', '--villager', 'V002', '--points', '47', '--reason', '修水渠')).stdout).toContain('+47，余额 47');
+    const penalty = await run('points', 'penalty', '--villager', 'V002', '--points', '67', '--reason', '占道', '--json');
+    expect(penalty.code, penalty.stderr).toBe(0);
+    expect(JSON.parse(penalty.stdout)).toMatchObject({ status: 'applied', penalty: 67, charged: 47, debtAdded: 20, balance: 0, debt: 20 });
+    const award = await run('points', 'award', '--villager', 'V002', '--points', '50', '--reason', '清扫街道');
+    expect(award.stdout).toContain('V002: +50，偿还欠分 20，余额 30 / +50, repaid debt 20, balance 30');
+    const big = await run('points', 'penalty', '--villager', 'V002', '--points', '1000', '--reason', '违规', '--json');
+    expect(JSON.parse(big.stdout)).toMatchObject({ penalty: 1000, charged: 30, debtAdded: 970, balance: 0, debt: 970 });
+    const blank = await run('points', 'award', '--villager', 'V002', '--points', '5', '--reason', '  ');
+    expect(blank.code).toBe(2);
+    expect(blank.stderr).toContain('事由不能为空');
+    expect(JSON.parse((await run('balance', '--villager', 'V002', '--json')).stdout)).toEqual({ villager: 'V002', balance: 0, debt: 970 });
+  }, 240_000);
+
+  it('bad input exits 2 in both languages: an unparseable config, a photo that is not an image, an unknown option', async () => {
+    const config = path.join(t.dir, 'broken.yaml');
+    writeFileSync(config, 'store: {id: [unclosed\n');
+    const badConfig = await run('balance', '--villager', 'V001', '--config', config);
+    expect(badConfig.code).toBe(2);
+    expect(badConfig.stderr).toContain('CONFIG_UNREADABLE');
+    expect(badConfig.stderr).toContain('配置文件格式错误');
+    const photo = path.join(t.dir, 'not-a-photo.jpg');
+    writeFileSync(photo, 'plain text, not an image');
+    const notImage = await run('faces', 'enroll', '--villager', 'V001', '--photo', photo, '--consent');
+    expect(notImage.code, notImage.stderr).toBe(2);
+    expect(notImage.stderr).toContain('无法解码图片');
+    const option = await run('balance', '--villager', 'V001', '--bogus');
+    expect(option.code).toBe(2);
+    expect(option.stderr).toContain("未知选项 --bogus / unknown option '--bogus'");
+    const command = await run('blance');
+    expect(command.code).toBe(2);
+    expect(command.stderr).toContain('未知命令 blance');
   }, 240_000);
 });

@@ -54,11 +54,27 @@ describe('entries', () => {
     expect(findBalanceMismatches(t.db)).toEqual([]);
   });
 
-  it('never lets a redemption go below the credit floor, but lets the village ledger apply a penalty', () => {
-    applyEntry(t.db, { id: 'a', villagerId: 'v1', kind: 'award', points: 5, origin: 'cli' }, rules);
-    expect(codeOf(() => applyEntry(t.db, { id: 'r', villagerId: 'v1', kind: 'redemption', points: -6, origin: 'store' }, rules))).toBe(ErrorCode.INSUFFICIENT_POINTS);
-    expect(applyEntry(t.db, { id: 'r2', villagerId: 'v1', kind: 'redemption', points: -6, origin: 'store' }, { creditFloor: -1 }).entry.balanceAfter).toBe(-1);
-    expect(applyEntry(t.db, { id: 'p', villagerId: 'v1', kind: 'penalty', points: -10, origin: 'ledger', reason: '占道堆放建材' }, rules).entry.balanceAfter).toBe(-11);
+  it('no deduction of any kind or origin goes below the floor: the rest is debt, repaid first from later points', () => {
+    const v = () => getVillager(t.db, 'v1')!;
+    applyEntry(t.db, { id: 'a', villagerId: 'v1', kind: 'award', points: 47, origin: 'cli' }, rules);
+    const p = applyEntry(t.db, { id: 'p', villagerId: 'v1', kind: 'penalty', points: -1000, origin: 'cli', reason: '占道堆放建材' }, rules);
+    expect(p).toMatchObject({ status: 'applied', debtAdded: 953, entry: { points: -47, balanceAfter: 0 } });
+    expect(v()).toMatchObject({ balance: 0, debt: 953 });
+    // a retry of the same request is a duplicate, not a second debt, and not a conflict
+    expect(applyEntry(t.db, { id: 'p', villagerId: 'v1', kind: 'penalty', points: -1000, origin: 'cli' }, rules)).toMatchObject({ status: 'duplicate', conflict: false });
+    expect(applyEntry(t.db, { id: 'p', villagerId: 'v1', kind: 'penalty', points: -10, origin: 'cli' }, rules)).toMatchObject({ status: 'duplicate', conflict: true });
+    // at the floor already: the whole deduction is debt, and still recorded once by its id
+    for (const [id, kind, points, origin] of [['x', 'expiry', -5, 'ledger'], ['r', 'redemption', -6, 'store'], ['j', 'adjustment', -7, 'admin']] as const) {
+      expect(applyEntry(t.db, { id, villagerId: 'v1', kind, points, origin }, rules)).toMatchObject({ status: 'applied', debtAdded: -points, entry: { points: 0, balanceAfter: 0 } });
+      expect(applyEntry(t.db, { id, villagerId: 'v1', kind, points, origin }, rules).status).toBe('duplicate');
+    }
+    expect(v()).toMatchObject({ balance: 0, debt: 971 });
+    const award = applyEntry(t.db, { id: 'b', villagerId: 'v1', kind: 'award', points: 1000, origin: 'ledger' }, rules);
+    expect(award).toMatchObject({ status: 'applied', debtAdded: 0, debtRepaid: { points: -971, balanceAfter: 29 } });
+    expect(v()).toMatchObject({ balance: 29, debt: 0 });
+    // a floor below zero is room to spend into, for every kind alike
+    expect(applyEntry(t.db, { id: 'q', villagerId: 'v1', kind: 'penalty', points: -40, origin: 'ledger' }, { creditFloor: -5 })).toMatchObject({ debtAdded: 6, entry: { points: -34, balanceAfter: -5 } });
+    expect(findBalanceMismatches(t.db)).toEqual([]);
   });
 
   it('entries are append-only in the database itself', () => {
@@ -115,14 +131,15 @@ const signed = (kind: EntryKind, n: number, flip: boolean): number => {
 };
 
 describe('ledger invariants under random sequences (property-based)', () => {
-  it('balance = sum of entries, no entry applied twice, no redemption below the floor', () => {
+  it('balance = sum of entries, no entry applied twice, no balance below the floor, deductions beyond it become debt repaid by earnings', () => {
     fc.assert(
       fc.property(fc.array(cmdArb, { maxLength: 80 }), fc.integer({ min: -50, max: 0 }), (cmds, floor) => {
         const db: Db = openLedger(':memory:');
         try {
           const ids = ['a', 'b', 'c', 'd'];
           for (const id of ids) addVillager(db, { id, name: id, village: 'v' });
-          const model = new Map(ids.map((id) => [id, 0]));
+          // the model of the one rule: balance never below the floor, the shortfall is debt
+          const model = new Map(ids.map((id) => [id, { balance: 0, debt: 0 }]));
           const sent: { id: string; villagerId: string; kind: EntryKind; points: number }[] = [];
           let appliedCount = 0;
           cmds.forEach((c, i) => {
@@ -134,26 +151,33 @@ describe('ledger invariants under random sequences (property-based)', () => {
               e = { id: `e${i}`, villagerId: ids[c.villager]!, kind: c.kind, points: signed(c.kind, c.points, i % 2 === 0) };
               sent.push(e);
             }
-            const before = model.get(e.villagerId)!;
-            const origin = e.kind === 'penalty' || e.kind === 'expiry' ? 'ledger' : 'store';
-            try {
-              const r = applyEntry(db, { ...e, origin }, { creditFloor: floor });
-              if (r.status === 'applied') {
-                appliedCount++;
-                model.set(e.villagerId, before + e.points);
-                if (e.kind === 'redemption') expect(r.entry.balanceAfter).toBeGreaterThanOrEqual(floor);
+            const m = model.get(e.villagerId)!;
+            const before = { ...m };
+            const origin = (['store', 'ledger', 'cli', 'admin'] as const)[i % 4]!;
+            const r = applyEntry(db, { ...e, origin }, { creditFloor: floor });
+            if (r.status === 'applied') {
+              appliedCount++;
+              if (e.points < 0) {
+                const charged = Math.min(-e.points, Math.max(0, m.balance - floor));
+                m.balance -= charged;
+                m.debt += -e.points - charged;
+                expect(r.debtAdded).toBe(-e.points - charged);
               } else {
-                // a replay of something already applied: nothing changes
-                expect(getVillager(db, e.villagerId)!.balance).toBe(before);
+                m.balance += e.points;
+                const repaid = Math.min(m.debt, Math.max(0, m.balance - floor));
+                m.balance -= repaid;
+                m.debt -= repaid;
+                if (repaid > 0) appliedCount++;
               }
-            } catch (err) {
-              expect(isEdgeError(err, ErrorCode.INSUFFICIENT_POINTS)).toBe(true);
-              expect(e.kind).toBe('redemption');
-              expect(before + e.points).toBeLessThan(floor);
             }
+            const v = getVillager(db, e.villagerId)!;
+            if (r.status === 'duplicate') expect({ balance: v.balance, debt: v.debt }).toEqual(before);
+            expect({ balance: v.balance, debt: v.debt }).toEqual(m);
+            expect(v.balance).toBeGreaterThanOrEqual(floor);
+            // debt is owed only while nothing is left above the floor to pay it with
+            if (v.debt > 0) expect(v.balance).toBe(floor);
             expect(findBalanceMismatches(db)).toEqual([]);
           });
-          for (const id of ids) expect(getVillager(db, id)!.balance).toBe(model.get(id));
           const total = db.prepare('SELECT COUNT(*) AS n, COUNT(DISTINCT id) AS d FROM entries').get() as { n: number; d: number };
           expect(total.n).toBe(appliedCount);
           expect(total.d).toBe(total.n);
