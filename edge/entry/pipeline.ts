@@ -17,8 +17,8 @@ import { isEdgeError } from '../errors.ts';
 import type { Db } from '../ledger/db.ts';
 import { qualityGate, type EntryConfig } from './config.ts';
 import type { QualityGate } from '../../models/quality.ts';
-import { CardThrottle, classifyScan, maskCard, verifyQrToken } from './credentials.ts';
-import { consumeQrToken, getCard } from '../ledger/credentials.ts';
+import { classifyScan, consumeQrToken, getCard, verifyQrToken } from './credentials.ts';
+import { CardThrottle, maskCard } from './credentials.ts';
 import { doorPolicy, initialWindow, matchVerdict, stepWindow, type EntryMethod, type FrameVerdict, type VillagerStanding, type WindowState } from './decision.ts';
 import type { FrameSource } from './camera.ts';
 import { loadGallery, type GalleryEntry } from './templates.ts';
@@ -228,7 +228,7 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
         const card = getCard(this.deps.db, code.cardNo);
         if (!card) {
           const pause = this.cardThrottle.unknown(this.now());
-          if (pause) this.deps.logger.warn({ event: 'card_scans_paused', ...pause }, 'too many unknown card numbers: card scans paused');
+          if (pause) this.deps.logger.warn({ event: 'card_scans_paused', ...pause }, 'too many unknown card numbers: card scans paused / 未知卡号过多，暂停刷卡');
           return refuse('card', { why: 'unknown card', card: masked });
         }
         if (card.revokedAt) return refuse('card', { why: 'card revoked', card: masked, revokedAt: card.revokedAt }, card.villagerId);
