@@ -32,7 +32,7 @@ export const LogSchema = Section({
 }, 'Logging (pino)');
 
 export const LedgerSchema = Section({
-  credit_floor: Type.Integer({ maximum: 0, default: 0, description: 'Lowest balance a redemption may leave (0 = no credit; -20 = up to 20 points of credit)' }),
+  credit_floor: Type.Integer({ maximum: 0, default: 0, description: 'Lowest balance any entry may leave; a deduction beyond it becomes debt (0 = no credit; -20 = up to 20 points of credit)' }),
 }, 'Local points ledger rules');
 
 export const ConfigSchema = Type.Object(
