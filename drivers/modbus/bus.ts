@@ -10,6 +10,7 @@
 import { EventEmitter } from 'node:events';
 import ModbusSerial from 'modbus-serial';
 import type { Logger } from 'pino';
+import { Backoff } from '../../lib/backoff.ts';
 import type { ModbusBusConfig } from '../config.ts';
 import { DriverError, type DriverErrorCode } from '../errors.ts';
 import type { SimNetwork } from '../transport/sim-network.ts';
@@ -79,8 +80,7 @@ export class ModbusBus extends EventEmitter<BusEvents> {
   private readonly queues: Job[][] = [[], [], []];
   private waiting = 0;
   private busy = false;
-  private reconnectTimer: NodeJS.Timeout | null = null;
-  private backoffMs: number;
+  private readonly reconnect: Backoff;
   private counters = { requests: 0, retries: 0, failures: 0, reconnects: 0 };
   private readonly onClientClose = (): void => this.lost('port closed');
   private readonly onClientError = (err: unknown): void => {
@@ -92,7 +92,7 @@ export class ModbusBus extends EventEmitter<BusEvents> {
     this.spec = parseTransportUrl(opts.url);
     this.log = opts.logger.child({ bus: opts.url });
     this.faults = new FaultLog(this.log, opts.config.fault_log_interval_ms);
-    this.backoffMs = opts.config.reconnect_initial_ms;
+    this.reconnect = new Backoff({ firstMs: opts.config.reconnect_initial_ms, maxMs: opts.config.reconnect_max_ms });
     if (this.spec.kind === 'sim' && !opts.simNetwork) {
       throw new DriverError('CONFIG_INVALID', `${opts.url} needs the simulator (drivers.simulated)`);
     }
@@ -114,8 +114,7 @@ export class ModbusBus extends EventEmitter<BusEvents> {
   }
 
   async stop(): Promise<void> {
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = null;
+    this.reconnect.cancel();
     this.setHealth('stopped');
     this.rejectWaiting(new DriverError('STOPPED', 'bus stopped'));
     await this.closeClient();
@@ -306,7 +305,7 @@ export class ModbusBus extends EventEmitter<BusEvents> {
     client.on('close', this.onClientClose);
     client.on('error', this.onClientError);
     this.client = client;
-    this.backoffMs = this.opts.config.reconnect_initial_ms;
+    this.reconnect.reset();
     this.setHealth('up');
   }
 
@@ -321,14 +320,10 @@ export class ModbusBus extends EventEmitter<BusEvents> {
     this.setHealth('degraded', reason);
     // Requests waiting for a port that is gone fail now; callers decide whether to retry.
     this.rejectWaiting(new DriverError('PORT_UNAVAILABLE', `bus ${this.spec.url}: ${reason}`));
-    if (this.reconnectTimer) return;
-    const wait = this.backoffMs;
-    this.backoffMs = Math.min(this.backoffMs * 2, this.opts.config.reconnect_max_ms);
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
+    this.reconnect.schedule(() => {
       this.counters.reconnects += 1;
       void this.connect();
-    }, wait);
+    });
   }
 
   private rejectWaiting(err: DriverError): void {

@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import { Backoff } from '../../lib/backoff.ts';
 import type { ScannerConfig } from '../config.ts';
 import { FaultLog } from '../modbus/fault-log.ts';
 import { openByteStream } from '../transport/byte-stream.ts';
@@ -32,8 +33,7 @@ export class ScannerDriver extends EventEmitter<ScannerEvents> {
   private stream: Duplex | null = null;
   private state: ScannerHealth = 'stopped';
   private lineTimer: NodeJS.Timeout | null = null;
-  private reconnectTimer: NodeJS.Timeout | null = null;
-  private backoffMs: number;
+  private readonly reconnect: Backoff;
   readonly counts = { codes: 0, rejected: 0, reconnects: 0 };
 
   private readonly onData = (chunk: Buffer): void => this.handle(chunk);
@@ -45,7 +45,7 @@ export class ScannerDriver extends EventEmitter<ScannerEvents> {
     this.log = opts.logger.child({ device: 'scanner' });
     this.parser = new ScanLineParser(opts.config);
     this.faults = new FaultLog(this.log, 60_000);
-    this.backoffMs = opts.config.reconnect_initial_ms;
+    this.reconnect = new Backoff({ firstMs: opts.config.reconnect_initial_ms, maxMs: opts.config.reconnect_max_ms });
   }
 
   get health(): ScannerHealth {
@@ -60,9 +60,8 @@ export class ScannerDriver extends EventEmitter<ScannerEvents> {
 
   async stop(): Promise<void> {
     this.setHealth('stopped');
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnect.cancel();
     if (this.lineTimer) clearTimeout(this.lineTimer);
-    this.reconnectTimer = null;
     this.lineTimer = null;
     await this.detach();
   }
@@ -84,7 +83,7 @@ export class ScannerDriver extends EventEmitter<ScannerEvents> {
     stream.on('data', this.onData);
     stream.on('close', this.onClose);
     stream.on('error', this.onError);
-    this.backoffMs = this.opts.config.reconnect_initial_ms;
+    this.reconnect.reset();
     this.faults.recovered({ url: this.opts.config.transport });
     this.setHealth('up');
   }
@@ -127,14 +126,10 @@ export class ScannerDriver extends EventEmitter<ScannerEvents> {
   private scheduleReconnect(reason: string): void {
     if (this.state === 'stopped') return;
     this.setHealth('degraded', reason);
-    if (this.reconnectTimer) return;
-    const wait = this.backoffMs;
-    this.backoffMs = Math.min(this.backoffMs * 2, this.opts.config.reconnect_max_ms);
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
+    this.reconnect.schedule(() => {
       this.counts.reconnects += 1;
       void this.connect();
-    }, wait);
+    });
   }
 
   private async detach(): Promise<void> {
