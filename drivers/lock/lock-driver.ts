@@ -7,8 +7,8 @@
  * The exit (push-to-exit, fire release) must be wired to cut lock power directly; the exit
  * button input here is for the store session to know, never a precondition to get out.
  */
-import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
+import { GuardedEmitter } from '../guarded-emitter.ts';
 import type { LockConfig } from '../config.ts';
 import { DriverError, isDriverError } from '../errors.ts';
 import type { ModbusBus } from '../modbus/bus.ts';
@@ -42,8 +42,7 @@ export interface LockDriverOptions {
   logger: Logger;
 }
 
-export class LockDriver extends EventEmitter<LockEvents> {
-  private readonly log: Logger;
+export class LockDriver extends GuardedEmitter<LockEvents> {
   private running = false;
   private pollTimer: NodeJS.Timeout | null = null;
   private releaseTimer: NodeJS.Timeout | null = null;
@@ -53,8 +52,7 @@ export class LockDriver extends EventEmitter<LockEvents> {
   private readonly inputCount: number;
 
   constructor(private readonly opts: LockDriverOptions) {
-    super();
-    this.log = opts.logger.child({ device: 'lock', unit: opts.config.unit_id });
+    super(opts.logger.child({ device: 'lock', unit: opts.config.unit_id }));
     this.inputBase = Math.min(opts.config.door_input, opts.config.exit_input);
     this.inputCount = Math.abs(opts.config.door_input - opts.config.exit_input) + 1;
   }
@@ -109,7 +107,7 @@ export class LockDriver extends EventEmitter<LockEvents> {
     // makes the release check err on the late side, never early.
     const result: UnlockResult = { pulse_ms: units * c.pulse_unit_ms, confirmed_at: confirmedAt, release_at: confirmedAt + units * c.pulse_unit_ms };
     this.scheduleReleaseCheck(result.release_at);
-    this.emit('unlocked', result);
+    this.fire('unlocked', result);
     return result;
   }
 
@@ -126,7 +124,7 @@ export class LockDriver extends EventEmitter<LockEvents> {
     const wait = Math.max(0, releaseAt - Date.now()) + this.opts.config.release_check_ms;
     this.releaseTimer = setTimeout(() => {
       this.releaseTimer = null;
-      void this.checkReleased();
+      void this.checkReleased().catch((err: unknown) => this.log.error({ err }, 'checking the relay release failed unexpectedly'));
     }, wait);
   }
 
@@ -134,14 +132,14 @@ export class LockDriver extends EventEmitter<LockEvents> {
     const c = this.opts.config;
     try {
       if (!(await this.relayOn())) {
-        this.emit('relocked', { at: Date.now() });
+        this.fire('relocked', { at: Date.now() });
         return;
       }
       // The board should have dropped it; command it off, then look again.
       await this.opts.bus.request({ fn: 'write_coil', unit: c.unit_id, address: c.coil, on: false }, 'unlock');
       if (!(await this.relayOn())) {
         this.log.warn('relay stayed on after the timed pulse; switched off by command');
-        this.emit('relocked', { at: Date.now() });
+        this.fire('relocked', { at: Date.now() });
         return;
       }
       this.raise('relay_stuck_on', 'relay still energised after the pulse and an off command');
@@ -152,7 +150,7 @@ export class LockDriver extends EventEmitter<LockEvents> {
 
   private raise(reason: LockAlarmReason, detail: string): void {
     this.log.error({ reason }, detail);
-    this.emit('alarm', { reason, detail, at: Date.now() });
+    this.fire('alarm', { reason, detail, at: Date.now() });
   }
 
   // ---- inputs ----
@@ -161,7 +159,11 @@ export class LockDriver extends EventEmitter<LockEvents> {
     if (!this.running) return;
     this.pollTimer = setTimeout(() => {
       this.pollTimer = null;
-      void this.pollInputs().finally(() => this.schedulePoll(this.opts.config.input_poll_ms));
+      // listeners are guarded by fire(); this catch is for a fault of our own, so that the
+      // loop goes on and nothing becomes an unhandled rejection
+      void this.pollInputs()
+        .catch((err: unknown) => this.log.error({ err }, 'polling the lock inputs failed unexpectedly'))
+        .finally(() => this.schedulePoll(this.opts.config.input_poll_ms));
     }, wait);
   }
 
@@ -182,14 +184,14 @@ export class LockDriver extends EventEmitter<LockEvents> {
     if (door !== this.door) {
       const initial = this.door === 'unknown';
       this.door = door;
-      this.emit('door', { state: door, initial, at });
+      this.fire('door', { state: door, initial, at });
     }
     const exitLevel = bits[c.exit_input - this.inputBase] === true;
     const exit: 'pressed' | 'released' = exitLevel === c.exit_pressed_when ? 'pressed' : 'released';
     if (exit !== this.exit) {
       const initial = this.exit === 'unknown';
       this.exit = exit;
-      this.emit('exit_button', { state: exit, initial, at });
+      this.fire('exit_button', { state: exit, initial, at });
     }
   }
 }

@@ -7,9 +7,10 @@
  * - retries within bounds, a quiet time after a failure, and fault counting;
  * - reopening a vanished port with backoff, reporting the bus degraded meanwhile.
  */
-import { EventEmitter } from 'node:events';
+import type { EventEmitter } from 'node:events';
 import ModbusSerial from 'modbus-serial';
 import type { Logger } from 'pino';
+import { GuardedEmitter } from '../guarded-emitter.ts';
 import { Backoff } from '../../lib/backoff.ts';
 import type { ModbusBusConfig } from '../config.ts';
 import { DriverError, type DriverErrorCode } from '../errors.ts';
@@ -71,9 +72,8 @@ interface Job {
 const ModbusRTU = ModbusSerial.default;
 type Client = InstanceType<typeof ModbusRTU>;
 
-export class ModbusBus extends EventEmitter<BusEvents> {
+export class ModbusBus extends GuardedEmitter<BusEvents> {
   private readonly spec: TransportSpec;
-  private readonly log: Logger;
   private readonly faults: FaultLog;
   private client: Client | null = null;
   private state: BusHealth = 'stopped';
@@ -88,9 +88,8 @@ export class ModbusBus extends EventEmitter<BusEvents> {
   };
 
   constructor(private readonly opts: ModbusBusOptions) {
-    super();
+    super(opts.logger.child({ bus: opts.url }));
     this.spec = parseTransportUrl(opts.url);
-    this.log = opts.logger.child({ bus: opts.url });
     this.faults = new FaultLog(this.log, opts.config.fault_log_interval_ms);
     this.reconnect = new Backoff({ firstMs: opts.config.reconnect_initial_ms, maxMs: opts.config.reconnect_max_ms });
     if (this.spec.kind === 'sim' && !opts.simNetwork) {
@@ -353,7 +352,7 @@ export class ModbusBus extends EventEmitter<BusEvents> {
     this.state = health;
     if (health === 'degraded') this.log.warn({ reason }, 'bus degraded, reopening with backoff');
     else if (health === 'up') this.log.info('bus up');
-    this.emit('health', reason === undefined ? { url: this.spec.url, health } : { url: this.spec.url, health, reason });
+    this.fire('health', reason === undefined ? { url: this.spec.url, health } : { url: this.spec.url, health, reason });
   }
 }
 

@@ -2,9 +2,9 @@
  * The QR/barcode/card scanner on a serial port: lines in, `code` events out. A vanished
  * port is reopened with backoff, as for the Modbus buses.
  */
-import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import { GuardedEmitter } from '../guarded-emitter.ts';
 import { Backoff } from '../../lib/backoff.ts';
 import type { ScannerConfig } from '../config.ts';
 import { FaultLog } from '../modbus/fault-log.ts';
@@ -26,8 +26,7 @@ export interface ScannerDriverOptions {
   simNetwork?: SimNetwork;
 }
 
-export class ScannerDriver extends EventEmitter<ScannerEvents> {
-  private readonly log: Logger;
+export class ScannerDriver extends GuardedEmitter<ScannerEvents> {
   private readonly parser: ScanLineParser;
   private readonly faults: FaultLog;
   private stream: Duplex | null = null;
@@ -41,8 +40,7 @@ export class ScannerDriver extends EventEmitter<ScannerEvents> {
   private readonly onError = (err: Error): void => this.log.debug({ err }, 'scanner port error');
 
   constructor(private readonly opts: ScannerDriverOptions) {
-    super();
-    this.log = opts.logger.child({ device: 'scanner' });
+    super(opts.logger.child({ device: 'scanner' }));
     this.parser = new ScanLineParser(opts.config);
     this.faults = new FaultLog(this.log, 60_000);
     this.reconnect = new Backoff({ firstMs: opts.config.reconnect_initial_ms, maxMs: opts.config.reconnect_max_ms });
@@ -106,12 +104,12 @@ export class ScannerDriver extends EventEmitter<ScannerEvents> {
     switch (out.kind) {
       case 'code':
         this.counts.codes += 1;
-        this.emit('code', { code: out.code, at });
+        this.fire('code', { code: out.code, at });
         break;
       case 'rejected':
         this.counts.rejected += 1;
         this.faults.record('rejected_line', { reason: out.reason, length: out.length }, 'scanner line rejected');
-        this.emit('rejected', { reason: out.reason, length: out.length, at });
+        this.fire('rejected', { reason: out.reason, length: out.length, at });
         break;
     }
   }
@@ -150,6 +148,6 @@ export class ScannerDriver extends EventEmitter<ScannerEvents> {
   private setHealth(health: ScannerHealth, reason?: string): void {
     if (this.state === health) return;
     this.state = health;
-    this.emit('health', reason === undefined ? { health } : { health, reason });
+    this.fire('health', reason === undefined ? { health } : { health, reason });
   }
 }
