@@ -10,7 +10,7 @@
 import type { Logger } from 'pino';
 import { GuardedEmitter } from '../guarded-emitter.ts';
 import type { LockConfig } from '../config.ts';
-import { DriverError, isDriverError } from '../errors.ts';
+import { DriverError, isDriverError, type DriverErrorCode } from '../errors.ts';
 import type { ModbusBus } from '../modbus/bus.ts';
 
 export type DoorState = 'open' | 'closed' | 'unknown';
@@ -34,6 +34,8 @@ export interface LockEvents {
   alarm: [{ reason: LockAlarmReason; detail: string; at: number }];
   /** The relay was confirmed off after a pulse. */
   relocked: [{ at: number }];
+  /** An unlock could not be sent or was not confirmed (the call also rejects with this). */
+  unlock_failed: [{ code: DriverErrorCode; detail: string; at: number }];
 }
 
 export interface LockDriverOptions {
@@ -91,6 +93,25 @@ export class LockDriver extends GuardedEmitter<LockEvents> {
       throw new DriverError('CONFIG_INVALID', `pulse ${pulseMs} ms outside 1..${c.max_pulse_ms} ms`);
     }
     const units = Math.min(0xffff, Math.max(1, Math.ceil(pulseMs / c.pulse_unit_ms)));
+    try {
+      await this.pulse(units);
+    } catch (err) {
+      // the bus fails only with DriverErrors; anything else is reported as a bad reply
+      this.fire('unlock_failed', { code: isDriverError(err) ? err.code : 'BAD_REPLY', detail: (err as Error)?.message ?? String(err), at: Date.now() });
+      throw err;
+    }
+    const confirmedAt = Date.now();
+    // The board started the pulse a little before the readback; counting from the readback
+    // makes the release check err on the late side, never early.
+    const result: UnlockResult = { pulse_ms: units * c.pulse_unit_ms, confirmed_at: confirmedAt, release_at: confirmedAt + units * c.pulse_unit_ms };
+    this.scheduleReleaseCheck(result.release_at);
+    this.fire('unlocked', result);
+    return result;
+  }
+
+  /** Sends the timed pulse and checks that the relay reads back energised. */
+  private async pulse(units: number): Promise<void> {
+    const c = this.opts.config;
     // Pulse and readback are one turn on the bus, so no poll can get between them.
     const replies = await this.opts.bus.sequence(
       [
@@ -102,13 +123,6 @@ export class LockDriver extends GuardedEmitter<LockEvents> {
     const readback = replies[1];
     const on = readback !== undefined && 'bits' in readback && readback.bits[0] === true;
     if (!on) throw new DriverError('NOT_CONFIRMED', 'relay did not read back energised after the pulse command');
-    const confirmedAt = Date.now();
-    // The board started the pulse a little before the readback; counting from the readback
-    // makes the release check err on the late side, never early.
-    const result: UnlockResult = { pulse_ms: units * c.pulse_unit_ms, confirmed_at: confirmedAt, release_at: confirmedAt + units * c.pulse_unit_ms };
-    this.scheduleReleaseCheck(result.release_at);
-    this.fire('unlocked', result);
-    return result;
   }
 
   /** Reads the relay coil now. */

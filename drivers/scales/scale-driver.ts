@@ -25,6 +25,8 @@ export interface ScaleEvents {
   implausible: [{ slot: string; reason: ImplausibleReason; reading_g: number }];
   /** Silently absorbed drift has passed the limit: offer auto-zero when the slot is known empty. */
   zero_drift: [{ slot: string; drift_g: number }];
+  /** The slot was zeroed or tared: its drift starts again from 0. */
+  zeroed: [{ slot: string; how: 'zero' | 'tare' }];
   health: [{ slot: string; health: ScaleHealth }];
   sweep: [{ duration_ms: number; scales: number; failed: number }];
 }
@@ -122,6 +124,7 @@ export class ScaleDriver extends GuardedEmitter<ScaleEvents> {
     slot.tracker.rezero();
     slot.driftWarned = false;
     this.log.info({ slot: slotName }, 'scale zeroed');
+    this.fire('zeroed', { slot: slotName, how: 'zero' });
   }
 
   /** Tares a slot's module (what is on it now reads 0). */
@@ -133,6 +136,7 @@ export class ScaleDriver extends GuardedEmitter<ScaleEvents> {
     await this.opts.bus.request({ fn: 'write_registers', unit, address: r.tare_register, values: [0x7fff, 0xffff] }, 'control');
     slot.tracker.rezero();
     slot.driftWarned = false;
+    this.fire('zeroed', { slot: slotName, how: 'tare' });
   }
 
   private slotByName(name: string): Slot {
