@@ -28,7 +28,7 @@ import { EntryPipeline, type EntryDecision, type FrameReport } from '../edge/ent
 import { loadGallery, loadOrCreateTemplateKey } from '../edge/entry/templates.ts';
 import { openLedger } from '../edge/ledger/db.ts';
 import { addVillager, setFaceConsent } from '../edge/ledger/villagers.ts';
-import { simulatedLock } from '../tests/drivers/helpers.ts';
+import { simulatedLock } from '../drivers/sim/lock-rig.ts';
 import { portraits } from '../tests/entry/fixtures.ts';
 
 const args = process.argv.slice(2);

@@ -14,13 +14,14 @@ import { EntryPipeline, type DoorLock, type StoreOccupancy } from './entry/pipel
 import { createFrameSource, type FrameSource } from './entry/camera.ts';
 import { loadOrCreateTemplateKey } from './entry/templates.ts';
 import { publicKeyFromPem } from './entry/credentials.ts';
+import { Backoff, type BackoffOptions } from '../lib/backoff.ts';
 import { EngineClient } from '../models/engine-client.ts';
 import { isModelError } from '../models/errors.ts';
 import type { HealthBoard, Part } from './parts.ts';
 import { EdgeError, ErrorCode } from './errors.ts';
 
-const ENGINE_RESTART_FIRST_MS = 1000;
-const ENGINE_RESTART_MAX_MS = 60_000;
+/** Restarting a dead inference worker: 1 s, doubling to one attempt a minute. */
+export const ENGINE_RESTART_BACKOFF: BackoffOptions = { firstMs: 1000, maxMs: 60_000, factor: 2 };
 
 export interface EntryPartDeps {
   config: EntryConfig;
@@ -40,8 +41,7 @@ export class EntryPart implements Part {
   private engine: EngineClient | undefined;
   private camera: FrameSource | null = null;
   private unwatchEngine: (() => void) | undefined;
-  private restartTimer: NodeJS.Timeout | undefined;
-  private restarts = 0;
+  private readonly restart = new Backoff(ENGINE_RESTART_BACKOFF);
   pipeline: EntryPipeline | undefined;
 
   constructor(private readonly deps: EntryPartDeps, private readonly log: Logger) {
@@ -107,8 +107,7 @@ export class EntryPart implements Part {
   }
 
   async stop(): Promise<void> {
-    clearTimeout(this.restartTimer);
-    this.restartTimer = undefined;
+    this.restart.cancel();
     this.unwatchEngine?.();
     this.unwatchEngine = undefined;
     await this.pipeline?.stop();
@@ -129,11 +128,7 @@ export class EntryPart implements Part {
   }
 
   private scheduleEngineRestart(): void {
-    const delay = Math.min(ENGINE_RESTART_MAX_MS, ENGINE_RESTART_FIRST_MS * 2 ** this.restarts++);
-    this.restartTimer = setTimeout(() => {
-      this.restartTimer = undefined;
-      void this.restartEngine();
-    }, delay);
+    this.restart.schedule(() => void this.restartEngine());
   }
 
   private async restartEngine(): Promise<void> {
@@ -142,7 +137,7 @@ export class EntryPart implements Part {
     try {
       await engine.start();
       await this.pipeline.reloadAll();
-      this.restarts = 0;
+      this.restart.reset();
       this.deps.health.set('face engine', 'ok');
       this.log.info('inference worker restarted / 人脸识别进程已重启');
     } catch (err) {

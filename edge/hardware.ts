@@ -6,16 +6,9 @@
  */
 import type { Logger } from './log.ts';
 import type { DriversConfig } from '../drivers/config.ts';
-import { createDrivers, createSimulatedHardware, isDriverError, type Drivers, type SimulatedHardware, type ScalePhysics } from '../drivers/index.ts';
+import { createDrivers, createSimulatedHardware, type Drivers, type SimulatedHardware, type ScalePhysics } from '../drivers/index.ts';
 import type { HealthBoard, Part } from './parts.ts';
 import { EdgeError, ErrorCode } from './errors.ts';
-
-/** A driver's failure as the rest of the daemon sees it. */
-export function hardwareError(err: unknown, what: string): EdgeError {
-  if (err instanceof EdgeError) return err;
-  const code = isDriverError(err) ? err.code : 'UNKNOWN';
-  return new EdgeError(ErrorCode.HARDWARE, `${what}: ${(err as Error)?.message ?? String(err)} (${code})`, { zh: '硬件故障，请检查门锁、秤或扫码器的连接', cause: err, details: { driverCode: code } });
-}
 
 export interface HardwareOptions {
   config: DriversConfig;
@@ -65,7 +58,30 @@ export class HardwarePart implements Part {
       this.log.error({ alarm: a }, 'lock alarm: the relay did not confirm release / 门锁告警：继电器未确认释放');
     });
     this.drivers.lock.on('relocked', () => health.set('lock', 'ok'));
+    // Kept apart from 'lock' so that a good unlock does not hide a relay that stuck after an earlier one.
+    this.drivers.lock.on('unlock_failed', (f) => health.set('lock unlock', 'degraded', `unlock failed (${f.code}): ${f.detail}`));
+    this.drivers.lock.on('unlocked', () => health.set('lock unlock', 'ok'));
+    this.watchScales(this.drivers.scales);
     return this.drivers;
+  }
+
+  /**
+   * A slot whose readings are not trusted (implausible, no reply) or whose zero has drifted
+   * makes the store degraded, with the slot and the reason; each clears when the slot reads
+   * normally again or is zeroed.
+   */
+  private watchScales(scales: Drivers['scales']): void {
+    const health = this.opts.health;
+    scales.on('implausible', (e) => health.set(`scale ${e.slot}`, 'degraded', `implausible reading (${e.reason}, ${e.reading_g} g), not trusted`));
+    scales.on('health', (h) => {
+      if (h.health === 'ok') health.set(`scale ${h.slot}`, 'ok');
+      else if (h.health === 'no_reply') health.set(`scale ${h.slot}`, 'degraded', 'the scale module does not answer');
+    });
+    scales.on('zero_drift', (d) => {
+      health.set(`scale ${d.slot} zero`, 'degraded', `zero drifted ${d.drift_g} g; zero the slot when it is empty`);
+      this.log.warn({ slot: d.slot, drift_g: d.drift_g }, 'scale zero drifted / 秤零点漂移，请在空货位时归零');
+    });
+    scales.on('zeroed', (z) => health.set(`scale ${z.slot} zero`, 'ok'));
   }
 
   async start(): Promise<void> {

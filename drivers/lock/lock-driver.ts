@@ -7,10 +7,10 @@
  * The exit (push-to-exit, fire release) must be wired to cut lock power directly; the exit
  * button input here is for the store session to know, never a precondition to get out.
  */
-import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
+import { GuardedEmitter } from '../guarded-emitter.ts';
 import type { LockConfig } from '../config.ts';
-import { DriverError, isDriverError } from '../errors.ts';
+import { DriverError, isDriverError, type DriverErrorCode } from '../errors.ts';
 import type { ModbusBus } from '../modbus/bus.ts';
 
 export type DoorState = 'open' | 'closed' | 'unknown';
@@ -34,6 +34,8 @@ export interface LockEvents {
   alarm: [{ reason: LockAlarmReason; detail: string; at: number }];
   /** The relay was confirmed off after a pulse. */
   relocked: [{ at: number }];
+  /** An unlock could not be sent or was not confirmed (the call also rejects with this). */
+  unlock_failed: [{ code: DriverErrorCode; detail: string; at: number }];
 }
 
 export interface LockDriverOptions {
@@ -42,8 +44,7 @@ export interface LockDriverOptions {
   logger: Logger;
 }
 
-export class LockDriver extends EventEmitter<LockEvents> {
-  private readonly log: Logger;
+export class LockDriver extends GuardedEmitter<LockEvents> {
   private running = false;
   private pollTimer: NodeJS.Timeout | null = null;
   private releaseTimer: NodeJS.Timeout | null = null;
@@ -53,8 +54,7 @@ export class LockDriver extends EventEmitter<LockEvents> {
   private readonly inputCount: number;
 
   constructor(private readonly opts: LockDriverOptions) {
-    super();
-    this.log = opts.logger.child({ device: 'lock', unit: opts.config.unit_id });
+    super(opts.logger.child({ device: 'lock', unit: opts.config.unit_id }));
     this.inputBase = Math.min(opts.config.door_input, opts.config.exit_input);
     this.inputCount = Math.abs(opts.config.door_input - opts.config.exit_input) + 1;
   }
@@ -93,6 +93,25 @@ export class LockDriver extends EventEmitter<LockEvents> {
       throw new DriverError('CONFIG_INVALID', `pulse ${pulseMs} ms outside 1..${c.max_pulse_ms} ms`);
     }
     const units = Math.min(0xffff, Math.max(1, Math.ceil(pulseMs / c.pulse_unit_ms)));
+    try {
+      await this.pulse(units);
+    } catch (err) {
+      // the bus fails only with DriverErrors; anything else is reported as a bad reply
+      this.fire('unlock_failed', { code: isDriverError(err) ? err.code : 'BAD_REPLY', detail: (err as Error)?.message ?? String(err), at: Date.now() });
+      throw err;
+    }
+    const confirmedAt = Date.now();
+    // The board started the pulse a little before the readback; counting from the readback
+    // makes the release check err on the late side, never early.
+    const result: UnlockResult = { pulse_ms: units * c.pulse_unit_ms, confirmed_at: confirmedAt, release_at: confirmedAt + units * c.pulse_unit_ms };
+    this.scheduleReleaseCheck(result.release_at);
+    this.fire('unlocked', result);
+    return result;
+  }
+
+  /** Sends the timed pulse and checks that the relay reads back energised. */
+  private async pulse(units: number): Promise<void> {
+    const c = this.opts.config;
     // Pulse and readback are one turn on the bus, so no poll can get between them.
     const replies = await this.opts.bus.sequence(
       [
@@ -104,13 +123,6 @@ export class LockDriver extends EventEmitter<LockEvents> {
     const readback = replies[1];
     const on = readback !== undefined && 'bits' in readback && readback.bits[0] === true;
     if (!on) throw new DriverError('NOT_CONFIRMED', 'relay did not read back energised after the pulse command');
-    const confirmedAt = Date.now();
-    // The board started the pulse a little before the readback; counting from the readback
-    // makes the release check err on the late side, never early.
-    const result: UnlockResult = { pulse_ms: units * c.pulse_unit_ms, confirmed_at: confirmedAt, release_at: confirmedAt + units * c.pulse_unit_ms };
-    this.scheduleReleaseCheck(result.release_at);
-    this.emit('unlocked', result);
-    return result;
   }
 
   /** Reads the relay coil now. */
@@ -126,7 +138,7 @@ export class LockDriver extends EventEmitter<LockEvents> {
     const wait = Math.max(0, releaseAt - Date.now()) + this.opts.config.release_check_ms;
     this.releaseTimer = setTimeout(() => {
       this.releaseTimer = null;
-      void this.checkReleased();
+      void this.checkReleased().catch((err: unknown) => this.log.error({ err }, 'checking the relay release failed unexpectedly'));
     }, wait);
   }
 
@@ -134,14 +146,14 @@ export class LockDriver extends EventEmitter<LockEvents> {
     const c = this.opts.config;
     try {
       if (!(await this.relayOn())) {
-        this.emit('relocked', { at: Date.now() });
+        this.fire('relocked', { at: Date.now() });
         return;
       }
       // The board should have dropped it; command it off, then look again.
       await this.opts.bus.request({ fn: 'write_coil', unit: c.unit_id, address: c.coil, on: false }, 'unlock');
       if (!(await this.relayOn())) {
         this.log.warn('relay stayed on after the timed pulse; switched off by command');
-        this.emit('relocked', { at: Date.now() });
+        this.fire('relocked', { at: Date.now() });
         return;
       }
       this.raise('relay_stuck_on', 'relay still energised after the pulse and an off command');
@@ -152,7 +164,7 @@ export class LockDriver extends EventEmitter<LockEvents> {
 
   private raise(reason: LockAlarmReason, detail: string): void {
     this.log.error({ reason }, detail);
-    this.emit('alarm', { reason, detail, at: Date.now() });
+    this.fire('alarm', { reason, detail, at: Date.now() });
   }
 
   // ---- inputs ----
@@ -161,7 +173,11 @@ export class LockDriver extends EventEmitter<LockEvents> {
     if (!this.running) return;
     this.pollTimer = setTimeout(() => {
       this.pollTimer = null;
-      void this.pollInputs().finally(() => this.schedulePoll(this.opts.config.input_poll_ms));
+      // listeners are guarded by fire(); this catch is for a fault of our own, so that the
+      // loop goes on and nothing becomes an unhandled rejection
+      void this.pollInputs()
+        .catch((err: unknown) => this.log.error({ err }, 'polling the lock inputs failed unexpectedly'))
+        .finally(() => this.schedulePoll(this.opts.config.input_poll_ms));
     }, wait);
   }
 
@@ -182,14 +198,14 @@ export class LockDriver extends EventEmitter<LockEvents> {
     if (door !== this.door) {
       const initial = this.door === 'unknown';
       this.door = door;
-      this.emit('door', { state: door, initial, at });
+      this.fire('door', { state: door, initial, at });
     }
     const exitLevel = bits[c.exit_input - this.inputBase] === true;
     const exit: 'pressed' | 'released' = exitLevel === c.exit_pressed_when ? 'pressed' : 'released';
     if (exit !== this.exit) {
       const initial = this.exit === 'unknown';
       this.exit = exit;
-      this.emit('exit_button', { state: exit, initial, at });
+      this.fire('exit_button', { state: exit, initial, at });
     }
   }
 }

@@ -1,36 +1,28 @@
 /**
- * One Modbus RTU bus (a serial port, a TCP serial server or a simulated wire) and the only
- * file that imports modbus-serial. We use its buffered RTU client because its frame
- * assembly and CRC checks are well kept; on top of it we add what it lacks:
+ * One Modbus RTU bus (a serial port, a TCP serial server or a simulated wire). The wire
+ * protocol is modbus-serial's, behind ./modbus-serial-adapter.ts; on top of it we add what it
+ * lacks:
  * - one queue per bus with priorities (an unlock jumps ahead of scale polling), because
  *   the RTU client allows only one outstanding request;
  * - retries within bounds, a quiet time after a failure, and fault counting;
  * - reopening a vanished port with backoff, reporting the bus degraded meanwhile.
  */
-import { EventEmitter } from 'node:events';
-import ModbusSerial from 'modbus-serial';
 import type { Logger } from 'pino';
+import { GuardedEmitter } from '../guarded-emitter.ts';
+import { Backoff } from '../../lib/backoff.ts';
 import type { ModbusBusConfig } from '../config.ts';
 import { DriverError, type DriverErrorCode } from '../errors.ts';
 import type { SimNetwork } from '../transport/sim-network.ts';
 import { parseTransportUrl, type TransportSpec } from '../transport/url.ts';
 import { FaultLog, type FaultKind } from './fault-log.ts';
+import { RtuClient, toDriverError } from './modbus-serial-adapter.ts';
+import type { ModbusReply, ModbusRequest } from './request.ts';
+
+export type { ModbusReply, ModbusRequest } from './request.ts';
 
 /** Lower number runs first. */
 export const PRIORITY = { unlock: 0, control: 1, poll: 2 } as const;
 export type Priority = keyof typeof PRIORITY;
-
-export type ModbusRequest =
-  | { fn: 'read_coils'; unit: number; address: number; count: number }
-  | { fn: 'read_discrete_inputs'; unit: number; address: number; count: number }
-  | { fn: 'read_holding_registers'; unit: number; address: number; count: number }
-  | { fn: 'write_coil'; unit: number; address: number; on: boolean }
-  /** FC05 with a value other than FF00/0000 (e.g. the relay board's timed pulse). */
-  | { fn: 'write_coil_value'; unit: number; address: number; value: number }
-  | { fn: 'write_register'; unit: number; address: number; value: number }
-  | { fn: 'write_registers'; unit: number; address: number; values: number[] };
-
-export type ModbusReply = { bits: boolean[] } | { registers: number[] } | { written: true };
 
 export type BusHealth = 'stopped' | 'connecting' | 'up' | 'degraded';
 
@@ -66,33 +58,22 @@ interface Job {
   reject: (e: Error) => void;
 }
 
-// modbus-serial is CommonJS; under NodeNext its class is the `default` of the module object.
-const ModbusRTU = ModbusSerial.default;
-type Client = InstanceType<typeof ModbusRTU>;
-
-export class ModbusBus extends EventEmitter<BusEvents> {
+export class ModbusBus extends GuardedEmitter<BusEvents> {
   private readonly spec: TransportSpec;
-  private readonly log: Logger;
   private readonly faults: FaultLog;
-  private client: Client | null = null;
+  private client: RtuClient | null = null;
   private state: BusHealth = 'stopped';
   private readonly queues: Job[][] = [[], [], []];
   private waiting = 0;
   private busy = false;
-  private reconnectTimer: NodeJS.Timeout | null = null;
-  private backoffMs: number;
+  private readonly reconnect: Backoff;
   private counters = { requests: 0, retries: 0, failures: 0, reconnects: 0 };
-  private readonly onClientClose = (): void => this.lost('port closed');
-  private readonly onClientError = (err: unknown): void => {
-    this.faults.record('port_error', { url: this.spec.url }, `port error: ${String(err)}`);
-  };
 
   constructor(private readonly opts: ModbusBusOptions) {
-    super();
+    super(opts.logger.child({ bus: opts.url }));
     this.spec = parseTransportUrl(opts.url);
-    this.log = opts.logger.child({ bus: opts.url });
     this.faults = new FaultLog(this.log, opts.config.fault_log_interval_ms);
-    this.backoffMs = opts.config.reconnect_initial_ms;
+    this.reconnect = new Backoff({ firstMs: opts.config.reconnect_initial_ms, maxMs: opts.config.reconnect_max_ms });
     if (this.spec.kind === 'sim' && !opts.simNetwork) {
       throw new DriverError('CONFIG_INVALID', `${opts.url} needs the simulator (drivers.simulated)`);
     }
@@ -114,8 +95,7 @@ export class ModbusBus extends EventEmitter<BusEvents> {
   }
 
   async stop(): Promise<void> {
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    this.reconnectTimer = null;
+    this.reconnect.cancel();
     this.setHealth('stopped');
     this.rejectWaiting(new DriverError('STOPPED', 'bus stopped'));
     await this.closeClient();
@@ -205,7 +185,7 @@ export class ModbusBus extends EventEmitter<BusEvents> {
       if (this.state !== 'up' || !client) throw new DriverError('PORT_UNAVAILABLE', `bus ${this.spec.url} is ${this.state}`);
       if (attempt > 0) this.counters.retries += 1;
       try {
-        const reply = await this.transact(client, req);
+        const reply = await client.transact(req);
         if (this.faults.inBurst) this.faults.recovered({ url: this.spec.url, unit: req.unit });
         return reply;
       } catch (err) {
@@ -215,98 +195,36 @@ export class ModbusBus extends EventEmitter<BusEvents> {
         // An exception is the slave's considered answer, and a closed port will not answer.
         if (lastError.code === 'EXCEPTION' || lastError.code === 'PORT_UNAVAILABLE') break;
         await sleep(quiet_after_error_ms);
-        discardStaleBytes(client);
+        client.discardStaleBytes();
       }
     }
     this.counters.failures += 1;
     throw lastError ?? new DriverError('TIMEOUT', 'no attempt made');
   }
 
-  /** One request/response through modbus-serial, with our own guard in case it never calls back. */
-  private transact(client: Client, req: ModbusRequest): Promise<ModbusReply> {
-    const guardMs = this.opts.config.response_timeout_ms + 50;
-    return new Promise<ModbusReply>((resolve, reject) => {
-      let done = false;
-      const guard = setTimeout(() => finish(new DriverError('TIMEOUT', `${req.fn} to unit ${req.unit}: no callback`)), guardMs);
-      const finish = (err: unknown, reply?: ModbusReply): void => {
-        if (done) return;
-        done = true;
-        clearTimeout(guard);
-        if (err) reject(err);
-        else resolve(reply as ModbusReply);
-      };
-      const bits = (err: unknown, res: { data: boolean[] } | undefined) => finish(err, err ? undefined : { bits: res?.data ?? [] });
-      const regs = (err: unknown, res: { data: number[] } | undefined) => finish(err, err ? undefined : { registers: res?.data ?? [] });
-      const wrote = (check: (res: { address: number }) => boolean) => (err: unknown, res: { address: number } | undefined) => {
-        if (err) return finish(err);
-        if (!res || !check(res)) return finish(new DriverError('BAD_REPLY', `${req.fn} to unit ${req.unit}: echo does not match the request`));
-        finish(null, { written: true });
-      };
-      try {
-        switch (req.fn) {
-          case 'read_coils':
-            return client.writeFC1(req.unit, req.address, req.count, bits);
-          case 'read_discrete_inputs':
-            return client.writeFC2(req.unit, req.address, req.count, bits);
-          case 'read_holding_registers':
-            return client.writeFC3(req.unit, req.address, req.count, regs);
-          case 'write_coil':
-            return client.writeFC5(req.unit, req.address, req.on, wrote((r) => r.address === req.address));
-          case 'write_coil_value':
-            // writeCoil can only send FF00/0000; the relay board's timed pulse needs another
-            // value, so the frame goes through modbus-serial's custom function path (same
-            // framing, CRC and reply parsing as FC05).
-            return client.writeCustomFC(req.unit, 5, [req.address >> 8, req.address & 0xff, (req.value >> 8) & 0xff, req.value & 0xff], wrote((r) => r.address === req.address) as never);
-          case 'write_register':
-            return client.writeFC6(req.unit, req.address, req.value, wrote((r) => r.address === req.address));
-          case 'write_registers':
-            return client.writeFC16(req.unit, req.address, req.values, wrote((r) => r.address === req.address));
-        }
-      } catch (err) {
-        finish(err);
-      }
-    });
-  }
-
   // ---- connection ----
 
   private async connect(): Promise<void> {
-    const client = new ModbusRTU();
+    let client: RtuClient;
     try {
-      const spec = this.spec;
-      switch (spec.kind) {
-        case 'serial':
-          await client.connectRTUBuffered(spec.path, { baudRate: spec.baudRate, parity: spec.parity, stopBits: spec.stopBits, dataBits: 8 });
-          break;
-        case 'tcp':
-          // A serial device server in raw mode passes RTU frames (with CRC) through unchanged.
-          // That is modbus-serial's "Telnet" port; its "TcpRTUBuffered" port, despite the
-          // name, wraps frames in a Modbus TCP (MBAP) header, which only a Modbus gateway
-          // understands, not a transparent RS-485 server.
-          await client.connectTelnet(spec.host, { port: spec.port });
-          break;
-        case 'sim':
-          // modbus-serial passes its options on to serialport, so a custom binding slots in
-          // and the simulated wire runs through the same stream code as a real port.
-          await client.connectRTUBuffered(spec.name, { baudRate: spec.baudRate, binding: this.opts.simNetwork?.binding } as never);
-          break;
-      }
+      client = await RtuClient.open(this.spec, {
+        responseTimeoutMs: this.opts.config.response_timeout_ms,
+        ...(this.opts.simNetwork ? { simBinding: this.opts.simNetwork.binding } : {}),
+        onClose: () => this.lost('port closed'),
+        onError: (err) => this.faults.record('port_error', { url: this.spec.url }, `port error: ${String(err)}`),
+      });
     } catch (err) {
       this.faults.record('port_error', { url: this.spec.url }, `cannot open: ${String(err)}`);
-      destroyQuietly(client);
       if (this.state === 'stopped') return;
       this.scheduleReconnect(`cannot open: ${String(err)}`);
       return;
     }
     if (this.state === 'stopped') {
-      destroyQuietly(client);
+      await client.close();
       return;
     }
-    client.setTimeout(this.opts.config.response_timeout_ms);
-    client.on('close', this.onClientClose);
-    client.on('error', this.onClientError);
     this.client = client;
-    this.backoffMs = this.opts.config.reconnect_initial_ms;
+    this.reconnect.reset();
     this.setHealth('up');
   }
 
@@ -321,14 +239,10 @@ export class ModbusBus extends EventEmitter<BusEvents> {
     this.setHealth('degraded', reason);
     // Requests waiting for a port that is gone fail now; callers decide whether to retry.
     this.rejectWaiting(new DriverError('PORT_UNAVAILABLE', `bus ${this.spec.url}: ${reason}`));
-    if (this.reconnectTimer) return;
-    const wait = this.backoffMs;
-    this.backoffMs = Math.min(this.backoffMs * 2, this.opts.config.reconnect_max_ms);
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
+    this.reconnect.schedule(() => {
       this.counters.reconnects += 1;
       void this.connect();
-    }, wait);
+    });
   }
 
   private rejectWaiting(err: DriverError): void {
@@ -339,18 +253,7 @@ export class ModbusBus extends EventEmitter<BusEvents> {
   private async closeClient(): Promise<void> {
     const client = this.client;
     this.client = null;
-    if (!client) return;
-    // The typings omit that the client is an EventEmitter (it is at run time).
-    const emitter = client as unknown as EventEmitter;
-    emitter.removeListener('close', this.onClientClose);
-    emitter.removeListener('error', this.onClientError);
-    await new Promise<void>((resolve) => {
-      try {
-        client.close(() => resolve());
-      } catch {
-        resolve();
-      }
-    });
+    await client?.close();
   }
 
   private setHealth(health: BusHealth, reason?: string): void {
@@ -358,7 +261,7 @@ export class ModbusBus extends EventEmitter<BusEvents> {
     this.state = health;
     if (health === 'degraded') this.log.warn({ reason }, 'bus degraded, reopening with backoff');
     else if (health === 'up') this.log.info('bus up');
-    this.emit('health', reason === undefined ? { url: this.spec.url, health } : { url: this.spec.url, health, reason });
+    this.fire('health', reason === undefined ? { url: this.spec.url, health } : { url: this.spec.url, health, reason });
   }
 }
 
@@ -376,40 +279,6 @@ function faultKind(code: DriverErrorCode): FaultKind | null {
       return 'port_error';
     default:
       return null;
-  }
-}
-
-/**
- * modbus-serial reports failures as plain Errors; this is the one place that reads them.
- * It has typed classes only for timeouts and a closed port, so the rest is matched by message.
- */
-function toDriverError(err: unknown): DriverError {
-  if (err instanceof DriverError) return err;
-  const e = err as { name?: string; message?: string; modbusCode?: number };
-  const msg = e?.message ?? String(err);
-  if (e?.name === 'TransactionTimedOutError') return new DriverError('TIMEOUT', 'no reply in time', { cause: err });
-  if (e?.name === 'PortNotOpenError') return new DriverError('PORT_UNAVAILABLE', 'port not open', { cause: err });
-  if (typeof e?.modbusCode === 'number') return new DriverError('EXCEPTION', msg, { cause: err, modbusCode: e.modbusCode });
-  if (/CRC/i.test(msg)) return new DriverError('CRC', 'reply with bad CRC', { cause: err });
-  return new DriverError('BAD_REPLY', msg, { cause: err });
-}
-
-/**
- * modbus-serial's buffered port keeps unmatched bytes across requests, so after a timeout a
- * truncated or late reply would be glued to the next answer. We bypass it here (a private
- * field, checked before use) to start the retry from a clean buffer, as a real master does
- * after the 3.5-character silence.
- */
-function discardStaleBytes(client: Client): void {
-  const port = (client as unknown as { _port?: { _buffer?: unknown } })._port;
-  if (port && Buffer.isBuffer(port._buffer)) port._buffer = Buffer.alloc(0);
-}
-
-function destroyQuietly(client: Client): void {
-  try {
-    client.close(() => undefined);
-  } catch {
-    // nothing was open
   }
 }
 

@@ -4,8 +4,8 @@
  * interval. Each slot has a StableWeightTracker; only changes between stable weights become
  * `change` events.
  */
-import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
+import { GuardedEmitter } from '../guarded-emitter.ts';
 import type { ScaleConfig, ScalesConfig } from '../config.ts';
 import { checkScaleList } from '../config.ts';
 import { DriverError, isDriverError } from '../errors.ts';
@@ -25,6 +25,8 @@ export interface ScaleEvents {
   implausible: [{ slot: string; reason: ImplausibleReason; reading_g: number }];
   /** Silently absorbed drift has passed the limit: offer auto-zero when the slot is known empty. */
   zero_drift: [{ slot: string; drift_g: number }];
+  /** The slot was zeroed or tared: its drift starts again from 0. */
+  zeroed: [{ slot: string; how: 'zero' | 'tare' }];
   health: [{ slot: string; health: ScaleHealth }];
   sweep: [{ duration_ms: number; scales: number; failed: number }];
 }
@@ -52,8 +54,7 @@ interface Slot {
   driftWarned: boolean;
 }
 
-export class ScaleDriver extends EventEmitter<ScaleEvents> {
-  private readonly log: Logger;
+export class ScaleDriver extends GuardedEmitter<ScaleEvents> {
   private readonly slots: Slot[];
   private readonly faults: FaultLog;
   private running = false;
@@ -63,9 +64,8 @@ export class ScaleDriver extends EventEmitter<ScaleEvents> {
   private readonly block: { start: number; count: number } | null;
 
   constructor(private readonly opts: ScaleDriverOptions) {
-    super();
+    super(opts.logger.child({ device: 'scales' }));
     checkScaleList(opts.config.list);
-    this.log = opts.logger.child({ device: 'scales' });
     this.faults = new FaultLog(this.log, 60_000);
     this.slots = opts.config.list.map((cfg) => ({ cfg, tracker: new StableWeightTracker(cfg.slot, opts.config), health: 'unknown', implausibleReason: null, driftWarned: false }));
     const r = opts.config.registers;
@@ -107,7 +107,7 @@ export class ScaleDriver extends EventEmitter<ScaleEvents> {
       if (!(await this.readSlot(slot))) failed += 1;
     }
     const duration_ms = performance.now() - t0;
-    this.emit('sweep', { duration_ms, scales: this.slots.length, failed });
+    this.fire('sweep', { duration_ms, scales: this.slots.length, failed });
     return { duration_ms, failed };
   }
 
@@ -124,6 +124,7 @@ export class ScaleDriver extends EventEmitter<ScaleEvents> {
     slot.tracker.rezero();
     slot.driftWarned = false;
     this.log.info({ slot: slotName }, 'scale zeroed');
+    this.fire('zeroed', { slot: slotName, how: 'zero' });
   }
 
   /** Tares a slot's module (what is on it now reads 0). */
@@ -135,6 +136,7 @@ export class ScaleDriver extends EventEmitter<ScaleEvents> {
     await this.opts.bus.request({ fn: 'write_registers', unit, address: r.tare_register, values: [0x7fff, 0xffff] }, 'control');
     slot.tracker.rezero();
     slot.driftWarned = false;
+    this.fire('zeroed', { slot: slotName, how: 'tare' });
   }
 
   private slotByName(name: string): Slot {
@@ -188,7 +190,7 @@ export class ScaleDriver extends EventEmitter<ScaleEvents> {
       if (slot.implausibleReason !== bad) {
         slot.implausibleReason = bad;
         this.faults.record('implausible', { slot: slot.cfg.slot, reason: bad, reading_g: reading.grams }, 'implausible scale reading, not trusted');
-        this.emit('implausible', { slot: slot.cfg.slot, reason: bad, reading_g: reading.grams });
+        this.fire('implausible', { slot: slot.cfg.slot, reason: bad, reading_g: reading.grams });
       }
       this.setHealth(slot, 'implausible');
       return true;
@@ -198,18 +200,18 @@ export class ScaleDriver extends EventEmitter<ScaleEvents> {
     for (const out of slot.tracker.push(reading.grams, reading.unstable)) {
       switch (out.kind) {
         case 'ready':
-          this.emit('ready', { slot: slot.cfg.slot, weight_g: out.weight_g });
+          this.fire('ready', { slot: slot.cfg.slot, weight_g: out.weight_g });
           break;
         case 'change':
-          this.emit('change', out.change);
+          this.fire('change', out.change);
           break;
         case 'motion':
-          this.emit('motion', out.change);
+          this.fire('motion', out.change);
           break;
         case 'drift':
           if (!slot.driftWarned && Math.abs(out.drift_g) > this.opts.config.zero_drift_limit_g) {
             slot.driftWarned = true;
-            this.emit('zero_drift', { slot: slot.cfg.slot, drift_g: out.drift_g });
+            this.fire('zero_drift', { slot: slot.cfg.slot, drift_g: out.drift_g });
           }
           break;
       }
@@ -222,6 +224,6 @@ export class ScaleDriver extends EventEmitter<ScaleEvents> {
     const was = slot.health;
     slot.health = health;
     if (health === 'ok' && was !== 'unknown') this.log.info({ slot: slot.cfg.slot, was }, 'scale reading normally again');
-    this.emit('health', { slot: slot.cfg.slot, health });
+    this.fire('health', { slot: slot.cfg.slot, health });
   }
 }

@@ -2,9 +2,10 @@
  * The QR/barcode/card scanner on a serial port: lines in, `code` events out. A vanished
  * port is reopened with backoff, as for the Modbus buses.
  */
-import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import { GuardedEmitter } from '../guarded-emitter.ts';
+import { Backoff } from '../../lib/backoff.ts';
 import type { ScannerConfig } from '../config.ts';
 import { FaultLog } from '../modbus/fault-log.ts';
 import { openByteStream } from '../transport/byte-stream.ts';
@@ -25,15 +26,13 @@ export interface ScannerDriverOptions {
   simNetwork?: SimNetwork;
 }
 
-export class ScannerDriver extends EventEmitter<ScannerEvents> {
-  private readonly log: Logger;
+export class ScannerDriver extends GuardedEmitter<ScannerEvents> {
   private readonly parser: ScanLineParser;
   private readonly faults: FaultLog;
   private stream: Duplex | null = null;
   private state: ScannerHealth = 'stopped';
   private lineTimer: NodeJS.Timeout | null = null;
-  private reconnectTimer: NodeJS.Timeout | null = null;
-  private backoffMs: number;
+  private readonly reconnect: Backoff;
   readonly counts = { codes: 0, rejected: 0, reconnects: 0 };
 
   private readonly onData = (chunk: Buffer): void => this.handle(chunk);
@@ -41,11 +40,10 @@ export class ScannerDriver extends EventEmitter<ScannerEvents> {
   private readonly onError = (err: Error): void => this.log.debug({ err }, 'scanner port error');
 
   constructor(private readonly opts: ScannerDriverOptions) {
-    super();
-    this.log = opts.logger.child({ device: 'scanner' });
+    super(opts.logger.child({ device: 'scanner' }));
     this.parser = new ScanLineParser(opts.config);
     this.faults = new FaultLog(this.log, 60_000);
-    this.backoffMs = opts.config.reconnect_initial_ms;
+    this.reconnect = new Backoff({ firstMs: opts.config.reconnect_initial_ms, maxMs: opts.config.reconnect_max_ms });
   }
 
   get health(): ScannerHealth {
@@ -60,9 +58,8 @@ export class ScannerDriver extends EventEmitter<ScannerEvents> {
 
   async stop(): Promise<void> {
     this.setHealth('stopped');
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnect.cancel();
     if (this.lineTimer) clearTimeout(this.lineTimer);
-    this.reconnectTimer = null;
     this.lineTimer = null;
     await this.detach();
   }
@@ -84,7 +81,7 @@ export class ScannerDriver extends EventEmitter<ScannerEvents> {
     stream.on('data', this.onData);
     stream.on('close', this.onClose);
     stream.on('error', this.onError);
-    this.backoffMs = this.opts.config.reconnect_initial_ms;
+    this.reconnect.reset();
     this.faults.recovered({ url: this.opts.config.transport });
     this.setHealth('up');
   }
@@ -107,12 +104,12 @@ export class ScannerDriver extends EventEmitter<ScannerEvents> {
     switch (out.kind) {
       case 'code':
         this.counts.codes += 1;
-        this.emit('code', { code: out.code, at });
+        this.fire('code', { code: out.code, at });
         break;
       case 'rejected':
         this.counts.rejected += 1;
         this.faults.record('rejected_line', { reason: out.reason, length: out.length }, 'scanner line rejected');
-        this.emit('rejected', { reason: out.reason, length: out.length, at });
+        this.fire('rejected', { reason: out.reason, length: out.length, at });
         break;
     }
   }
@@ -127,14 +124,10 @@ export class ScannerDriver extends EventEmitter<ScannerEvents> {
   private scheduleReconnect(reason: string): void {
     if (this.state === 'stopped') return;
     this.setHealth('degraded', reason);
-    if (this.reconnectTimer) return;
-    const wait = this.backoffMs;
-    this.backoffMs = Math.min(this.backoffMs * 2, this.opts.config.reconnect_max_ms);
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
+    this.reconnect.schedule(() => {
       this.counts.reconnects += 1;
       void this.connect();
-    }, wait);
+    });
   }
 
   private async detach(): Promise<void> {
@@ -155,6 +148,6 @@ export class ScannerDriver extends EventEmitter<ScannerEvents> {
   private setHealth(health: ScannerHealth, reason?: string): void {
     if (this.state === health) return;
     this.state = health;
-    this.emit('health', reason === undefined ? { health } : { health, reason });
+    this.fire('health', reason === undefined ? { health } : { health, reason });
   }
 }

@@ -4,6 +4,7 @@
  * pseudo-terminal (drivers/sim/pty.ts); the bytes are the same.
  */
 import type { SimDevicePort } from '../transport/sim-network.ts';
+import { TimedExpectation, type ExpectOptions } from './expect.ts';
 import { crcOk, exceptionReply, parseRequest, requestLength, type ModbusSlave } from './rtu.ts';
 
 export type SimFaultKind = 'bad_crc' | 'no_reply' | 'truncated' | 'garbage' | 'garbage_then_reply' | 'delay' | 'exception' | 'disconnect';
@@ -46,12 +47,27 @@ export class RtuBusSim implements SimDevicePort {
   readonly stats: RtuBusStats = { requests: 0, bad_crc_requests: 0, dropped_bytes: 0, faults_applied: 0 };
   /** Every request frame seen, for tests that check what went on the wire (bounded). */
   readonly recent: Buffer[] = [];
+  private readonly expected: Array<{ match: (frame: Buffer) => boolean; expectation: TimedExpectation<Buffer> }> = [];
 
   constructor(private readonly opts: RtuBusSimOptions = {}) {}
 
   add(slave: ModbusSlave): void {
     if (this.slaves.has(slave.unitId)) throw new Error(`slave ${slave.unitId} already on this bus`);
     this.slaves.set(slave.unitId, slave);
+  }
+
+  /**
+   * The next request frame (well formed, CRC checked) for which `match` holds, as it arrives:
+   * for tests that wait for the host to send something instead of sleeping.
+   */
+  expectRequest(match: (frame: Buffer) => boolean, opts: ExpectOptions): Promise<Buffer> {
+    const entry = { match, expectation: null as unknown as TimedExpectation<Buffer> };
+    entry.expectation = new TimedExpectation<Buffer>(opts, () => {
+      const i = this.expected.indexOf(entry);
+      if (i >= 0) this.expected.splice(i, 1);
+    });
+    this.expected.push(entry);
+    return entry.expectation.promise;
   }
 
   injectFault(fault: SimFault): void {
@@ -99,6 +115,7 @@ export class RtuBusSim implements SimDevicePort {
       this.stats.requests += 1;
       this.recent.push(Buffer.from(frame));
       if (this.recent.length > 64) this.recent.shift();
+      for (const e of [...this.expected]) if (e.match(frame)) e.expectation.resolve(Buffer.from(frame));
       this.answer(Buffer.from(frame));
     }
   }

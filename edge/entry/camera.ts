@@ -10,6 +10,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { Backoff } from '../../lib/backoff.ts';
 import { decodeImage } from '../../models/image.ts';
 import type { RgbFrame } from '../../models/face-engine.ts';
 import type { CameraConfig } from './config.ts';
@@ -31,7 +32,15 @@ export interface SourceOptions {
   width: number;
   height: number;
   frameRate: number;
+  /** Longest wait between reopen attempts (config `camera_retry_max_ms`). */
   retryMaxMs: number;
+  /** First wait before reopening a camera that went away. Default 500 ms. */
+  retryFirstMs?: number;
+  /**
+   * How long a reopened camera must keep delivering frames before the wait starts over from
+   * `retryFirstMs`; a camera that flaps (opens, dies at once) keeps backing off. Default 10 s.
+   */
+  retryResetAfterMs?: number;
   logger: Logger;
   /** ffmpeg executable (tests substitute a script that writes raw frames). */
   ffmpegPath?: string;
@@ -146,6 +155,9 @@ export class FilesSource extends EventEmitter<FrameSourceEvents> implements Fram
   }
 }
 
+export const CAMERA_RETRY_FIRST_MS = 500;
+export const CAMERA_RETRY_RESET_AFTER_MS = 10_000;
+
 export function ffmpegArgs(camera: Exclude<CameraConfig, { kind: 'files' }>, width: number, height: number, frameRate: number): string[] {
   const input = camera.kind === 'v4l2'
     ? ['-f', 'v4l2', '-framerate', String(frameRate), '-i', camera.device]
@@ -162,11 +174,14 @@ export function ffmpegArgs(camera: Exclude<CameraConfig, { kind: 'files' }>, wid
 export class FfmpegSource extends EventEmitter<FrameSourceEvents> implements FrameSource {
   private child: ChildProcess | null = null;
   private stopped = true;
-  private retryMs = 500;
-  private retryTimer: NodeJS.Timeout | null = null;
+  private readonly retry: Backoff;
   private upTimer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly opts: SourceOptions & { camera: Exclude<CameraConfig, { kind: 'files' }> }) { super(); }
+  constructor(private readonly opts: SourceOptions & { camera: Exclude<CameraConfig, { kind: 'files' }> }) {
+    super();
+    const firstMs = opts.retryFirstMs ?? CAMERA_RETRY_FIRST_MS;
+    this.retry = new Backoff({ firstMs, maxMs: Math.max(firstMs, opts.retryMaxMs) });
+  }
 
   start(): Promise<void> {
     this.stopped = false;
@@ -197,7 +212,7 @@ export class FfmpegSource extends EventEmitter<FrameSourceEvents> implements Fra
           sawFrame = true;
           this.emit('status', { state: 'up' });
           // only a camera that stays up for a while earns a fresh backoff
-          this.upTimer = setTimeout(() => { this.retryMs = 500; }, 10_000);
+          this.upTimer = setTimeout(() => this.retry.reset(), this.opts.retryResetAfterMs ?? CAMERA_RETRY_RESET_AFTER_MS);
         }
         this.emit('frame', { width, height, data: frame });
       }
@@ -208,11 +223,11 @@ export class FfmpegSource extends EventEmitter<FrameSourceEvents> implements Fra
       this.child = null;
       if (this.upTimer) clearTimeout(this.upTimer);
       if (this.stopped) return;
-      const retryInMs = this.retryMs;
-      this.retryMs = Math.min(this.retryMs * 2, this.opts.retryMaxMs);
+      const retryInMs = this.retry.schedule(() => this.spawnOnce());
+      // null: a reopen is already scheduled
+      if (retryInMs === null) return;
       this.opts.logger.warn({ reason, retryInMs }, 'camera down; reopening');
       this.emit('status', { state: 'down', reason, retryInMs });
-      this.retryTimer = setTimeout(() => this.spawnOnce(), retryInMs);
     };
     child.on('error', (err) => onGone(`cannot run ffmpeg: ${err.message}`));
     child.on('exit', (code, signal) => onGone(`ffmpeg exited (${signal ?? code}) ${stderr.trim()}`.trim()));
@@ -220,7 +235,7 @@ export class FfmpegSource extends EventEmitter<FrameSourceEvents> implements Fra
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retry.cancel();
     if (this.upTimer) clearTimeout(this.upTimer);
     const child = this.child;
     this.child = null;

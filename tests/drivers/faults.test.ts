@@ -4,7 +4,7 @@ import { createDrivers } from '../../drivers/create.ts';
 import { isDriverError } from '../../drivers/errors.ts';
 import { createSimulatedHardware } from '../../drivers/sim/hardware.ts';
 import type { SimFaultKind } from '../../drivers/sim/rtu-bus.ts';
-import { captureLogger, sleep, until } from './helpers.ts';
+import { captureLogger, until } from './helpers.ts';
 
 const stops: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -65,8 +65,10 @@ describe('fault injection on the simulated RS-485 line', () => {
     const before = bus.stats();
     line.injectFault({ kind: 'garbage_then_reply', unit: 10, times: 3 });
     await until(() => line.stats.faults_applied >= 3, 3000, 'faults applied');
-    await sleep(20);
+    // the poll that got the third spoiled reply has finished once a later one is on the wire
+    await line.expectRequest((f) => f[0] === 10, { what: 'the next scale poll' });
     expect(bus.stats().retries).toBe(before.retries);
+    expect(bus.stats().failures).toBe(before.failures);
   });
 
   it('a Modbus exception is counted and not retried (the slave has answered)', async () => {
@@ -88,7 +90,8 @@ describe('fault injection on the simulated RS-485 line', () => {
     await until(() => bus.health === 'degraded', 3000, 'degraded');
     await until(() => drivers.scales.status()[0]?.health === 'no_reply', 3000, 'scale degraded');
     // still unplugged: reopen attempts fail and back off
-    await sleep(100);
+    const attempts = bus.stats().reconnects;
+    await until(() => bus.stats().reconnects >= attempts + 2, 5000, 'two more reopen attempts');
     expect(bus.health).toBe('degraded');
     hw.plug('rs485');
     await until(() => bus.health === 'up', 3000, 'up again');

@@ -1,11 +1,6 @@
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
-import { resolveDriversConfig } from '../../drivers/config.ts';
-import { LockDriver } from '../../drivers/lock/lock-driver.ts';
-import { ModbusBus } from '../../drivers/modbus/bus.ts';
-import { RelaySim } from '../../drivers/sim/relay-sim.ts';
-import { RtuBusSim } from '../../drivers/sim/rtu-bus.ts';
-import { SimNetwork } from '../../drivers/transport/sim-network.ts';
+import { EXPECT_BOUND_MS, waitFor } from '../../drivers/sim/expect.ts';
 
 /** A logger that keeps its JSON lines, so tests can check what was logged and how often. */
 export function captureLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
@@ -21,33 +16,15 @@ export function captureLogger(): { logger: Logger; lines: Array<Record<string, u
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Polls `check` until it holds or `ms` pass; for waiting on simulated hardware, not for timing assertions. */
-export async function until(check: () => boolean, ms = 3000, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
+/**
+ * Resolves once `check` holds (looked at every few ms); for waiting on simulated hardware,
+ * never for timing assertions. The bound only turns a hang into a failure naming `what`, so it
+ * is never shorter than drivers/sim/expect.ts's generous default, whatever `ms` asks for:
+ * a loaded 2-core machine can be slow, and a wait that ends early proves nothing.
+ */
+export function until(check: () => boolean, ms = EXPECT_BOUND_MS, what = 'condition'): Promise<void> {
+  return waitFor(check, { what, timeoutMs: Math.max(ms, EXPECT_BOUND_MS) });
 }
 
-/**
- * The lock driver over the relay board simulator on the in-process serial binding: one rig
- * for the drivers' tests, the entry pipeline's end-to-end test and bench:entry.
- */
-export async function simulatedLock(logger: Logger, overrides: { lock?: Record<string, unknown>; modbus?: Record<string, unknown> } = {}) {
-  const cfg = resolveDriversConfig({ lock: { input_poll_ms: 50, release_check_ms: 50, ...overrides.lock }, ...(overrides.modbus ? { modbus: overrides.modbus } : {}) });
-  const network = new SimNetwork();
-  const line = new RtuBusSim();
-  const relay = new RelaySim();
-  line.add(relay);
-  network.attach('rs485', line);
-  const bus = new ModbusBus({ url: cfg.lock.transport, config: cfg.modbus, logger, simNetwork: network });
-  await bus.start();
-  const lock = new LockDriver({ bus, config: cfg.lock, logger });
-  await lock.start();
-  const stop = async (): Promise<void> => {
-    await lock.stop();
-    await bus.stop();
-  };
-  return { cfg, network, line, relay, bus, lock, stop, coil: cfg.lock.coil };
-}
+/** The simulated-lock rig lives in drivers/sim/ (bench:entry uses it, and bench/ never imports tests/). */
+export { simulatedLock } from '../../drivers/sim/lock-rig.ts';

@@ -1,14 +1,20 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveDriversConfig } from '../../drivers/config.ts';
-import { createDrivers } from '../../drivers/create.ts';
+import { createDrivers, type Drivers } from '../../drivers/create.ts';
 import type { WeightChange } from '../../drivers/scales/reading.ts';
 import { createSimulatedHardware } from '../../drivers/sim/hardware.ts';
-import { captureLogger, sleep, until } from './helpers.ts';
+import { captureLogger, until } from './helpers.ts';
+import { expectEvent } from '../../drivers/sim/expect.ts';
 
 const stops: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const s of stops.splice(0).reverse()) await s();
 });
+
+/** Resolves after `n` more complete sweeps of the scales. */
+async function sweeps(drivers: Drivers, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await expectEvent(drivers.scales, 'sweep', { what: `sweep ${i + 1} of ${n}` });
+}
 
 async function store(n: number, physics = { settleMs: 40, noiseG: 2, creepGPerMin: 0 }) {
   const config = resolveDriversConfig({
@@ -42,10 +48,8 @@ describe('scales on a 16-scale simulated bus', () => {
     await until(() => changes.length === 5, 5000, 'shopping changes');
     hw.scale('S3').place(1, 250); // puts one back
     await until(() => changes.length === 6, 5000, 'return');
-    // then nothing happens for a while: noise must not produce events
-    const sweepsBefore = drivers.buses.get('sim://rs485')?.stats().requests ?? 0;
-    await sleep(400);
-    expect((drivers.buses.get('sim://rs485')?.stats().requests ?? 0) - sweepsBefore).toBeGreaterThan(64); // several sweeps ran
+    // then nothing happens for several sweeps (counted, not timed): noise must not produce events
+    await sweeps(drivers, 5);
     const bySlot = (slot: string) => changes.filter((c) => c.slot === slot).map((c) => c.delta_g);
     expect(changes).toHaveLength(6);
     expect(changes.every((c) => c.stable)).toBe(true);
@@ -76,12 +80,12 @@ describe('scales on a 16-scale simulated bus', () => {
     await drivers.start();
     stops.push(() => drivers.stop());
     await until(() => drivers.scales.status()[0]?.stable_g !== null, 5000, 'ready');
-    // creep of 60 g/min: advance simulated time 0.5 s per real 10 ms, for 12 s of sim time
+    // creep of 60 g/min: advance simulated time 0.5 s per sweep, for 12 s of sim time
     for (let i = 0; i < 24; i++) {
       t += 500;
-      await sleep(10);
+      await sweeps(drivers, 1);
     }
-    await sleep(50);
+    await sweeps(drivers, config.scales.stable_window + 1);
     expect(changes).toEqual([]);
     expect(drift.length).toBe(1);
     expect(drivers.scales.status()[0]?.drift_g).toBeGreaterThan(5);
@@ -102,7 +106,7 @@ describe('scales on a 16-scale simulated bus', () => {
     expect(flagged.sort()).toEqual(['S1:beyond_capacity', 'S2:negative']);
     hw.scale('S1').setLoad(7000); // now the module's overload bit too
     await until(() => flagged.includes('S1:overload'), 3000, 'overload');
-    await sleep(100);
+    await sweeps(drivers, 3);
     expect(changes).toEqual([]);
     expect(drivers.scales.status().map((s) => s.health)).toEqual(['implausible', 'implausible']);
     hw.scale('S1').setLoad(0);

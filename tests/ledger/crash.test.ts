@@ -1,19 +1,24 @@
 /**
- * Power-cut test for the ledger: a child process applying entries is SIGKILLed at random
- * moments, over and over. After each kill the ledger must open, pass integrity_check, hold
+ * Power-cut test for the ledger: a child process applying entries is SIGKILLed at a random
+ * moment after it opened the ledger, over and over. After each kill the ledger must open, pass integrity_check, hold
  * every acknowledged entry exactly once, and keep balance = sum of entries.
  */
 import { describe, it, expect, afterAll } from 'vitest';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { openLedger, closeLedger } from '../../edge/ledger/db.ts';
 import { findBalanceMismatches } from '../../edge/ledger/entries.ts';
 import { tempDir } from './helpers.ts';
 
-const KILLS = 60;
+const KILLS = 30;
 const writer = path.join(import.meta.dirname, 'crash-writer.ts');
 const tmp = tempDir('crash-');
-afterAll(() => tmp.cleanup());
+/** Writers started and not yet killed: none may outlive the test, even one that failed. */
+const live = new Set<ChildProcess>();
+afterAll(() => {
+  for (const c of live) c.kill('SIGKILL');
+  tmp.cleanup();
+});
 
 /** A deterministic pseudo-random sequence, so a failure can be replayed. */
 function lcg(seed: number): () => number {
@@ -21,25 +26,56 @@ function lcg(seed: number): () => number {
   return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
 }
 
-function runAndKill(file: string, start: number, killAfterMs: number): Promise<{ acked: string[]; ready: boolean }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', writer, file, String(start)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    let timer: NodeJS.Timeout | undefined;
-    // time the kill from the child's start so some land during start-up and migration
-    timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      timer = undefined;
-      if (signal !== 'SIGKILL') return reject(new Error(`writer exited by itself (code ${code}): ${err}`));
-      const lines = out.split('\n').slice(0, -1); // the last piece may be a torn line
-      resolve({ acked: lines.filter((l) => l.startsWith('ack ')).map((l) => l.slice(4)), ready: lines.includes('ready') });
+/** Generous bound for the writer to open the ledger and write once told to go; only a hung child reaches it. */
+const READY_BOUND_MS = 60_000;
+
+interface Writer {
+  child: ChildProcess;
+  /**
+   * Tells the writer to start at `start` and SIGKILLs it `killAfterMs` after it acknowledged
+   * its first new entry (the ledger is open and the write loop runs). Timed from there, not from the
+   * spawn, so that on a loaded machine, where start-up alone can take seconds and a commit
+   * over a hundred milliseconds, every kill lands among the writes.
+   */
+  run(start: number, killAfterMs: number): Promise<{ acked: string[] }>;
+}
+
+/** Starts a writer process; it loads its modules and then waits for run(). */
+function spawnWriter(file: string): Writer {
+  const child = spawn(process.execPath, ['--import', 'tsx', writer, file], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const run = (start: number, killAfterMs: number): Promise<{ acked: string[] }> =>
+    new Promise((resolve, reject) => {
+      let writing = false;
+      let killTimer: NodeJS.Timeout | undefined;
+      const bound = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`the writer did not start writing within ${READY_BOUND_MS} ms of "go": ${err}`));
+      }, READY_BOUND_MS);
+      const onData = (): void => {
+        // timed from the first new entry committed: past the replays, into the write loop
+        if (writing || !/\nack [^\n]*\n/.test(out)) return;
+        writing = true;
+        clearTimeout(bound);
+        killTimer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+      };
+      child.stdout.on('data', onData);
+      child.on('error', reject);
+      child.stdin.write(`go ${start}\n`);
+      void exited.then(({ code, signal }) => {
+        clearTimeout(bound);
+        clearTimeout(killTimer);
+        if (!writing) return reject(new Error(`the writer died before writing (code ${code}, signal ${signal}): ${err}`));
+        if (signal !== 'SIGKILL') return reject(new Error(`writer exited by itself (code ${code}): ${err}`));
+        const lines = out.split('\n').slice(0, -1); // the last piece may be a torn line
+        resolve({ acked: lines.filter((l) => l.startsWith('ack ')).map((l) => l.slice(4)) });
+      });
     });
-  });
+  return { child, run };
 }
 
 describe('ledger survives SIGKILL at random moments', () => {
@@ -48,12 +84,22 @@ describe('ledger survives SIGKILL at random moments', () => {
     const rand = lcg(20261129);
     const acked = new Set<string>();
     let next = 0;
-    let readyRuns = 0;
+    let runsWithNewEntries = 0;
+    const startWriter = (): Writer => {
+      const w = spawnWriter(file);
+      live.add(w.child);
+      w.child.on('exit', () => live.delete(w.child));
+      return w;
+    };
+    let upcoming = startWriter();
     for (let i = 0; i < KILLS; i++) {
+      const current = upcoming;
+      // the next writer loads its modules (the slow part) while this one runs
+      if (i + 1 < KILLS) upcoming = startWriter();
       // restart a few ids back: the writer replays entries that may or may not have landed
       const start = Math.max(0, next - 3);
-      const r = await runAndKill(file, start, 150 + Math.floor(rand() * 700));
-      if (r.ready) readyRuns++;
+      const r = await current.run(start, Math.floor(rand() * 200));
+      if (r.acked.length > 0) runsWithNewEntries++;
       for (const id of r.acked) acked.add(id);
       if (r.acked.length > 0) next = Number(r.acked[r.acked.length - 1]!.slice('crash-'.length)) + 1;
 
@@ -71,8 +117,8 @@ describe('ledger survives SIGKILL at random moments', () => {
         closeLedger(db);
       }
     }
-    // the test means something only if most runs got to write
-    expect(readyRuns).toBeGreaterThan(KILLS / 2);
-    expect(acked.size).toBeGreaterThan(KILLS * 5);
-  }, 240_000);
+    // every run was killed while writing new entries (run() rejects a writer that never got there)
+    expect(runsWithNewEntries).toBe(KILLS);
+    expect(acked.size).toBeGreaterThanOrEqual(KILLS);
+  }, 480_000);
 });

@@ -1,0 +1,75 @@
+/** Scale and lock failures reach the health board (and so /healthz), and clear on recovery. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { resolveDriversConfig } from '../../drivers/config.ts';
+import { HardwarePart } from '../../edge/hardware.ts';
+import { HealthBoard } from '../../edge/parts.ts';
+import { captureLogger, until } from '../drivers/helpers.ts';
+
+const stops: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const s of stops.splice(0).reverse()) await s();
+});
+
+async function rig() {
+  const config = resolveDriversConfig({
+    simulated: true,
+    scales: { list: [{ slot: 'A', unit_id: 10, capacity_g: 5000 }], poll_interval_ms: 5, zero_drift_limit_g: 5 },
+    lock: { input_poll_ms: 50, release_check_ms: 20 },
+    modbus: { response_timeout_ms: 50, quiet_after_error_ms: 2, reconnect_initial_ms: 20, reconnect_max_ms: 50 },
+    scanner: { enabled: false },
+  });
+  const health = new HealthBoard();
+  health.setPhase('running');
+  const { logger } = captureLogger();
+  const part = new HardwarePart({ config, health, physics: { settleMs: 0, noiseG: 0, creepGPerMin: 0 } }, logger);
+  await part.start();
+  stops.push(() => part.stop());
+  const sim = part.sim;
+  if (!sim) throw new Error('no simulator');
+  await until(() => part.scales.status()[0]?.stable_g !== null, 5000, 'scale ready');
+  const parts = () => health.report().parts;
+  return { part, sim, health, parts };
+}
+
+describe('hardware health', () => {
+  it('an implausible scale makes the store degraded with the slot and reason, cleared when it reads normally', async () => {
+    const { sim, health, parts } = await rig();
+    expect(health.report().status).toBe('ok');
+    sim.scale('A').setLoad(-500);
+    await until(() => parts()['scale A']?.health === 'degraded', 3000, 'scale A degraded');
+    expect(health.report().status).toBe('degraded');
+    expect(parts()['scale A']?.detail).toMatch(/implausible reading \(negative/);
+    sim.scale('A').setLoad(0);
+    await until(() => parts()['scale A']?.health === 'ok', 3000, 'scale A ok again');
+    expect(health.report().status).toBe('ok');
+  });
+
+  it('zero drift past the limit makes the store degraded until the slot is zeroed', async () => {
+    const { part, sim, health, parts } = await rig();
+    // settled steps under the change threshold (6 g) are drift; past 5 g it is reported
+    for (const g of [4, 8]) {
+      sim.scale('A').setLoad(g);
+      await until(() => part.scales.status()[0]?.drift_g === g, 3000, `drift ${g} g`);
+    }
+    await until(() => parts()['scale A zero']?.health === 'degraded', 3000, 'zero drift reported');
+    expect(parts()['scale A zero']?.detail).toMatch(/zero drifted [6-8] g/);
+    expect(health.report().status).toBe('degraded');
+    await part.scales.zero('A');
+    expect(parts()['scale A zero']?.health).toBe('ok');
+    expect(health.report().status).toBe('ok');
+  });
+
+  it('a failed unlock makes the lock degraded with the driver code, cleared by the next good unlock', async () => {
+    const { part, sim, health, parts } = await rig();
+    sim.unplug('rs485');
+    await until(() => part.lock !== undefined && parts()['bus sim://rs485']?.health === 'degraded', 3000, 'bus degraded');
+    await expect(part.lock.unlock(200)).rejects.toThrow();
+    expect(parts()['lock unlock']).toMatchObject({ health: 'degraded', detail: expect.stringMatching(/PORT_UNAVAILABLE/) });
+    sim.plug('rs485');
+    await until(() => parts()['bus sim://rs485']?.health === 'ok', 3000, 'bus up');
+    await part.lock.unlock(200);
+    expect(parts()['lock unlock']?.health).toBe('ok');
+    await until(() => parts().lock?.health === 'ok', 3000, 'relocked');
+    expect(health.report().status).toBe('ok');
+  });
+});
