@@ -1,9 +1,9 @@
 /** `store-edge simulate` as a maintainer runs it: one JSON object; bad scenarios → exit 2 naming the step. */
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseScenario } from '../../edge/session/scenario.ts';
+import { parseScenario } from '../../harness/scenario/scenario.ts';
 import { tempDir } from '../ledger/helpers.ts';
 import { until } from '../drivers/helpers.ts';
 
@@ -90,6 +90,29 @@ describe('store-edge simulate', () => {
     expect(r.stdout).toBe('');
   });
 
+  it('a used --data-dir is refused up front with exit code 2, before anything is seeded or started', async () => {
+    const used = path.join(t.dir, 'used');
+    mkdirSync(used);
+    writeFileSync(path.join(used, 'ledger.sqlite'), 'an earlier run');
+    for (const mode of [[], ['--in-process']]) {
+      const r = await run('simulate', '--scenario', 'fixtures/scenarios/plain-purchase.yaml', '--data-dir', used, '--json', ...mode);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`--data-dir ${used} is not empty (ledger.sqlite)`);
+      expect(r.stderr).toContain('不是空的');
+      expect(r.stdout).toBe('');
+      // nothing was written next to the old file: no keys, no camera folder, no config
+      expect(readdirSync(used)).toEqual(['ledger.sqlite']);
+      expect(readFileSync(path.join(used, 'ledger.sqlite'), 'utf8')).toBe('an earlier run');
+    }
+  });
+
+  it('a new --data-dir keeps the ledger of the run', async () => {
+    const fresh = path.join(t.dir, 'fresh');
+    const r = await run('simulate', '--scenario', 'fixtures/scenarios/plain-purchase.yaml', '--data-dir', fresh, '--json', '--in-process');
+    expect(r.code).toBe(0);
+    expect(readdirSync(fresh)).toContain('ledger.sqlite');
+  }, 60_000);
+
   it('taking more than the shelf holds stops the run at that step with exit code 2', async () => {
     const file = path.join(t.dir, 'too-many.json');
     writeFileSync(file, JSON.stringify({ ...base, steps: [{ enter: { villager: 'zhang' } }, { take: { slot: 'A1', count: 3 } }] }));
@@ -100,7 +123,7 @@ describe('store-edge simulate', () => {
 
   it('every shipped scenario parses', async () => {
     const { readdirSync } = await import('node:fs');
-    const { loadScenario } = await import('../../edge/session/scenario.ts');
+    const { loadScenario } = await import('../../harness/scenario/scenario.ts');
     const files = readdirSync('fixtures/scenarios').filter((f) => f.endsWith('.yaml'));
     expect(files.length).toBeGreaterThanOrEqual(10);
     for (const f of files) expect(loadScenario(path.join('fixtures/scenarios', f)).steps.length).toBeGreaterThan(0);

@@ -6,10 +6,10 @@
 import { createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadScenario, type Scenario } from '../../edge/session/scenario.ts';
-import { runScenario, type SimulationResult } from '../../edge/session/simulate.ts';
+import { loadScenario, type Scenario } from '../../harness/scenario/scenario.ts';
+import { runScenario, type SimulationResult } from '../../harness/scenario/run.ts';
 import { invariants } from './invariants.ts';
-import { runScenarioInProcesses, startScenarioHardware, type ScenarioHardware } from '../../edge/session/simulate-process.ts';
+import { runScenarioInProcesses, startScenarioHardware, type ScenarioHardware } from '../../harness/scenario/run-process.ts';
 
 const load = (name: string): Scenario => loadScenario(path.join('fixtures/scenarios', `${name}.yaml`));
 

@@ -6,19 +6,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { EdgeError, ErrorCode } from '../errors.ts';
+import { EdgeError, ErrorCode } from '../../edge/errors.ts';
+import type { DaemonLogLine } from './world.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/store-edge.mjs', import.meta.url));
 const TAIL_LINES = 40;
-
-/** One pino line of the daemon's log, as much of it as the runner reads. */
-export interface DaemonLogLine {
-  msg?: string;
-  level?: number;
-  event?: string;
-  url?: string;
-  [key: string]: unknown;
-}
 
 export interface DaemonProcessOptions {
   configFile: string;
