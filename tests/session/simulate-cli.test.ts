@@ -7,6 +7,12 @@ import { parseScenario } from '../../harness/scenario/scenario.ts';
 import { tempDir } from '../ledger/helpers.ts';
 import { until } from '../drivers/helpers.ts';
 
+/**
+ * A safety net, not a measure: a process-mode run boots the daemon (twice with a power cut),
+ * a few seconds on an idle machine but over a minute on a loaded 2-core one.
+ */
+const RUN_MS = 240_000;
+
 const bin = path.resolve(import.meta.dirname, '../../bin/store-edge.mjs');
 const t = tempDir('simulate-');
 afterAll(() => t.cleanup());
@@ -34,7 +40,7 @@ describe('store-edge simulate', () => {
     const out = JSON.parse(lines[0] as string) as Record<string, unknown>;
     expect(out).toMatchObject({ balances: { zhang: 47 }, refused: [], inventory: { salt: 5, soap: 5 } });
     expect(out.sessions).toMatchObject([{ villager: 'zhang', status: 'settled', total_points: 3, lines: [{ sku: 'salt', count: 1, points: 3 }], review: [] }]);
-  }, 60_000);
+  }, RUN_MS);
 
   it('--in-process gives the same answer; a cut while settling falls back to it, saying so', async () => {
     const plain = await run('simulate', '--scenario', 'fixtures/scenarios/plain-purchase.yaml', '--json', '--in-process');
@@ -44,7 +50,7 @@ describe('store-edge simulate', () => {
     expect(settling.code).toBe(0);
     expect(settling.stderr).toContain('a cut while settling cannot be timed by a signal; run it in-process (--in-process); running in-process');
     expect(JSON.parse(settling.stdout)).toMatchObject({ balances: { zhang: 14 }, power_cuts: [{ phase: 'settling' }] });
-  }, 60_000);
+  }, RUN_MS);
 
   it('Ctrl-C takes the daemon and the sim-hardware processes with it', async () => {
     const file = path.join(t.dir, 'long.json');
@@ -72,7 +78,7 @@ describe('store-edge simulate', () => {
       }
     };
     await until(() => kids.every((pid) => !alive(pid)), 5000, 'the children to be gone');
-  }, 60_000);
+  }, RUN_MS);
 
   it.each<[string, unknown[], string]>([
     ['unknown key', [{ take: { slot: 'A1', cuont: 1 } }], 'step 1 (take): unknown key "cuont"'],
@@ -111,7 +117,7 @@ describe('store-edge simulate', () => {
     const r = await run('simulate', '--scenario', 'fixtures/scenarios/plain-purchase.yaml', '--data-dir', fresh, '--json', '--in-process');
     expect(r.code).toBe(0);
     expect(readdirSync(fresh)).toContain('ledger.sqlite');
-  }, 60_000);
+  }, RUN_MS);
 
   it('taking more than the shelf holds stops the run at that step with exit code 2', async () => {
     const file = path.join(t.dir, 'too-many.json');
@@ -119,7 +125,7 @@ describe('store-edge simulate', () => {
     const r = await run('simulate', '--scenario', file);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('step 2: slot A1 holds 2 items; cannot take 3');
-  }, 60_000);
+  }, RUN_MS);
 
   it('every shipped scenario parses', async () => {
     const { readdirSync } = await import('node:fs');
