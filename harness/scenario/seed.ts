@@ -1,5 +1,5 @@
 /**
- * What both scenario runners (in-process, simulate.ts; separate processes, simulate-process.ts)
+ * What both scenario runners (in-process, run.ts; separate processes, run-process.ts)
  * share: the ledger as the scenario opens it (products, slots, villagers with balances, cards,
  * enrolled faces, the QR public key) and the result read back from the ledger afterwards.
  * Seeding runs in the runner's process before the first daemon starts; reading works on the
