@@ -35,10 +35,12 @@ import { observeLogLine, StoreObservations } from './world.ts';
 
 /**
  * A power cut while entering restarts the daemon while the board's pulse runs on; the
- * villager gets through on that pulse only if the restart is shorter. A restart takes 2–3 s,
- * more on a loaded machine, so the runner's door pulse is generous (a store's is ~3 s).
+ * villager gets through on that pulse only if the restart is shorter. A restart takes 2–3 s
+ * on an idle machine but over 10 s on a loaded 2-core one, so the runner's door pulse is
+ * generous (a store's is ~3 s), and so is the wait for the door after an unlock.
  */
-const PROCESS_MODE_PULSE_MS = 10_000;
+const PROCESS_MODE_PULSE_MS = 30_000;
+const PROCESS_MODE_ENTERING_MS = 60_000;
 
 /** A sim-hardware process set up for a scenario's shelves; tests share one across runs. */
 export interface ScenarioHardware {
@@ -142,12 +144,12 @@ export class ProcessScenarioRun {
         ledger: { credit_floor: s.creditFloor },
         drivers: deepMerge(SIM_TIMINGS.drivers, {
           simulated: false,
-          lock: { transport: urls.lock },
+          lock: { transport: urls.lock, max_pulse_ms: PROCESS_MODE_PULSE_MS },
           scanner: { transport: urls.scanner, reconnect_initial_ms: 50 },
           scales: { transport: urls.scales, list: s.slots.map((sl) => ({ slot: sl.slot, unit_id: sl.scale, capacity_g: 100_000 })) },
         }),
         entry: { face_enabled: scenarioNeedsFaces(s), camera: { kind: 'files', path: this.cameraDir, watch: true }, unlock_pulse_ms: PROCESS_MODE_PULSE_MS },
-        session: deepMerge({ stability_wait_ms: 1000 }, s.session),
+        session: deepMerge({ stability_wait_ms: 1000, entering_timeout_ms: PROCESS_MODE_ENTERING_MS }, s.session),
       },
       this.opts.config ?? {},
     );
