@@ -78,7 +78,9 @@ export class DaemonProcess {
       this.opts.onLine(line);
     });
     this.readLines(child, 'stderr', () => undefined);
-    const timeoutMs = this.opts.readyTimeoutMs ?? 60_000;
+    // a safety net against a hung start: loading the face models alone takes over a minute
+    // on a loaded 2-core machine
+    const timeoutMs = this.opts.readyTimeoutMs ?? 180_000;
     let timer: NodeJS.Timeout | undefined;
     const failure = await Promise.race([
       readyUrl.then((url) => ({ url })),

@@ -8,8 +8,8 @@ import { tempDir } from '../ledger/helpers.ts';
 import { until } from '../drivers/helpers.ts';
 
 /**
- * A safety net, not a measure: a process-mode run boots the daemon (twice with a power cut),
- * a few seconds on an idle machine but over a minute on a loaded 2-core one.
+ * A safety net, not a measure: each test starts the CLI (and a process-mode run the daemon),
+ * a few seconds on an idle machine but up to minutes on a loaded 2-core one.
  */
 const RUN_MS = 240_000;
 
@@ -66,7 +66,7 @@ describe('store-edge simulate', () => {
     };
     // the sim hardware and the daemon; interrupted while the daemon may still be starting
     let kids: number[] = [];
-    await until(() => (kids = children()).length >= 2, 30_000, 'the runner to start its children');
+    await until(() => (kids = children()).length >= 2, RUN_MS / 2, 'the runner to start its children');
     cli.kill('SIGINT');
     expect(await exited).toBe(130);
     const alive = (pid: number): boolean => {
@@ -94,7 +94,7 @@ describe('store-edge simulate', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(message);
     expect(r.stdout).toBe('');
-  });
+  }, RUN_MS);
 
   it('a used --data-dir is refused up front with exit code 2, before anything is seeded or started', async () => {
     const used = path.join(t.dir, 'used');
@@ -110,7 +110,7 @@ describe('store-edge simulate', () => {
       expect(readdirSync(used)).toEqual(['ledger.sqlite']);
       expect(readFileSync(path.join(used, 'ledger.sqlite'), 'utf8')).toBe('an earlier run');
     }
-  });
+  }, RUN_MS);
 
   it('a new --data-dir keeps the ledger of the run', async () => {
     const fresh = path.join(t.dir, 'fresh');
