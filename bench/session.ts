@@ -4,8 +4,8 @@
  * (button pressed on the simulated board) → receipt event, and the settlement transaction.
  * `-- --json` prints one JSON object on the last line; `-- --sessions N` changes the count.
  */
-import { parseScenario } from '../edge/session/scenario.ts';
-import { runScenario } from '../edge/session/simulate.ts';
+import { parseScenario } from '../harness/scenario/scenario.ts';
+import { runScenario } from '../harness/scenario/run.ts';
 import { summarise } from './stats.ts';
 
 const args = process.argv.slice(2);

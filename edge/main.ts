@@ -15,8 +15,6 @@ import type { EntryPipeline } from './entry/pipeline.ts';
 import type { ScalePhysics, SimulatedHardwareState } from '../drivers/index.ts';
 import { HealthBoard, type Part } from './parts.ts';
 import { EdgeError, ErrorCode } from './errors.ts';
-import { DemoOpening, DemoVillagers, type DemoPace } from './demo.ts';
-import { loadDemoStore, type DemoStore } from './demo-store.ts';
 
 /** The ledger as a part: open (and migrate) at start, checkpoint and close at stop. */
 class LedgerPart implements Part {
@@ -44,8 +42,27 @@ export interface SimulationOptions {
   seed?: number;
   /** Simulated hardware as it was when the previous daemon lost power. */
   hardwareState?: SimulatedHardwareState;
-  /** The demo loop's pauses (tests shorten them). */
-  demoPace?: DemoPace;
+}
+
+/** The daemon's own parts, as an add-on may use them once they are built. */
+export interface DaemonCore {
+  readonly config: Config;
+  readonly log: Logger;
+  db(): Db;
+  readonly hardware: HardwarePart;
+  readonly entry: EntryPart;
+  readonly session: StoreSessionEngine;
+}
+
+/**
+ * Parts added by whoever starts the daemon (the demo of `store-edge start`), so that the
+ * daemon's code never imports them. An add-on may rewrite the config the parts are built from;
+ * its `afterLedger` parts start right after the ledger, its `last` parts after everything
+ * else (and so stop first).
+ */
+export interface DaemonAddOn {
+  config?(c: Config): Config;
+  parts(core: DaemonCore): { afterLedger?: Part[]; last?: Part[] };
 }
 
 export class StoreDaemon {
@@ -56,9 +73,8 @@ export class StoreDaemon {
   hardware: HardwarePart | undefined;
   entry: EntryPart | undefined;
   session: StoreSessionEngine | undefined;
-  demo: DemoVillagers | undefined;
 
-  constructor(private readonly config: Config, private readonly log: Logger, private readonly sim: SimulationOptions = {}) {}
+  constructor(private readonly config: Config, private readonly log: Logger, private readonly sim: SimulationOptions = {}, private readonly addOns: readonly DaemonAddOn[] = []) {}
 
   /** The admin page's address once started. */
   get httpAddress(): string | undefined {
@@ -71,14 +87,7 @@ export class StoreDaemon {
   }
 
   private compose(): Part[] {
-    let c = this.config;
-    // The demo loop only ever runs in demo mode on simulated hardware, never with demo: false
-    // or real drivers. Its shelves come from the scenario files; with no scales configured, the
-    // simulated bus gets exactly those scales.
-    const demoStore: DemoStore | undefined = c.demo && c.demo_loop && c.drivers.simulated ? loadDemoStore() : undefined;
-    if (demoStore && c.drivers.scales.list.length === 0) {
-      c = { ...c, drivers: { ...c.drivers, scales: { ...c.drivers.scales, list: demoStore.slots.map((s) => ({ slot: s.slot, unit_id: s.scale, capacity_g: 10_000 })) } } };
-    }
+    const c = this.addOns.reduce((cfg, a) => a.config?.(cfg) ?? cfg, this.config);
     const ledger = new LedgerPart(path.join(c.data_dir, 'ledger.sqlite'), this.log.child({ part: 'ledger' }));
     const hardware = new HardwarePart(
       { config: c.drivers, health: this.health, ...(this.sim.physics ? { physics: this.sim.physics } : {}), ...(this.sim.seed !== undefined ? { seed: this.sim.seed } : {}) },
@@ -123,14 +132,11 @@ export class StoreDaemon {
     this.entry = entry;
     this.session = session;
     // Start order: the ledger, the hardware, the door (it needs both), the session (it listens
-    // to all three and resumes an open session), then the page.
-    if (!demoStore) return [ledger, hardware, entry, session, this.http];
-    // The demo's opening stock goes in before the door reads its QR key and the session its
-    // shelves; its villagers come last and, stopping first, never act on stopped hardware.
-    const rules = { creditFloor: c.ledger.credit_floor };
-    const opening = new DemoOpening({ store: demoStore, db: () => ledger.handle(), sim: () => hardware.sim, dataDir: c.data_dir, entry: c.entry, rules }, this.log.child({ part: 'demo' }));
-    this.demo = new DemoVillagers({ store: demoStore, daemon: () => this, opening, dataDir: c.data_dir, entry: c.entry, rules, ...(this.sim.demoPace ? { pace: this.sim.demoPace } : {}) }, this.log.child({ part: 'demo' }));
-    return [ledger, opening, hardware, entry, session, this.http, this.demo];
+    // to all three and resumes an open session), then the page; an add-on's parts right after
+    // the ledger or at the end.
+    const core: DaemonCore = { config: c, log: this.log, db: () => ledger.handle(), hardware, entry, session };
+    const added = this.addOns.map((a) => a.parts(core));
+    return [ledger, ...added.flatMap((a) => a.afterLedger ?? []), hardware, entry, session, this.http, ...added.flatMap((a) => a.last ?? [])];
   }
 
   async start(): Promise<void> {

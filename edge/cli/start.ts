@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { withCommon, parseIntOption, type CommonOptions } from './context.ts';
 import { loadConfig } from '../config/load.ts';
 import { createLogger } from '../log.ts';
-import { StoreDaemon } from '../main.ts';
+import { StoreDaemon, type DaemonAddOn } from '../main.ts';
 
 export function registerStartCommand(program: Command): void {
   withCommon(program.command('start').description('run the store daemon / 启动门店守护进程'))
@@ -22,7 +22,15 @@ export function registerStartCommand(program: Command): void {
       });
       const log = createLogger({ level: config.log.level, pretty: config.log.pretty ?? Boolean(process.stdout.isTTY) });
       log.info({ config: used ?? '(defaults: demo)', dataDir: config.data_dir, demo: config.demo }, 'starting store daemon / 门店守护进程启动');
-      const daemon = new StoreDaemon(config, log);
+      // the demo (villagers walking through the scenario files) is test-harness code: loaded
+      // only in demo mode on simulated hardware, so a store's daemon never loads it
+      const addOns: DaemonAddOn[] = [];
+      if (config.demo && config.drivers.simulated) {
+        const { demoAddOn } = await import('../../harness/demo/index.ts');
+        const demo = demoAddOn(config);
+        if (demo) addOns.push(demo);
+      }
+      const daemon = new StoreDaemon(config, log, {}, addOns);
       // Signals that arrive during start-up are honoured once start-up has finished.
       let onSignal: (signal: NodeJS.Signals) => void = () => undefined;
       const stopped = new Promise<string>((resolve) => {

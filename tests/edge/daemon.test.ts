@@ -35,6 +35,8 @@ describe('store-edge start', () => {
     const health = (await (await fetch(new URL('/healthz', url))).json()) as { status: string; parts: Record<string, { health: string }> };
     expect(health.status).toBe('ok');
     expect(Object.keys(health.parts)).toEqual(expect.arrayContaining(['ledger', 'hardware', 'entry', 'http']));
+    // the demo, loaded by `start` in demo mode from harness/, is among the parts
+    expect(Object.keys(health.parts)).toEqual(expect.arrayContaining(['demo opening', 'demo']));
     const page = await (await fetch(url!)).text();
     expect(page).toContain('门店管理');
 

@@ -13,7 +13,8 @@ import { findBalanceMismatches } from '../../edge/ledger/entries.ts';
 import { listSessions } from '../../edge/ledger/sessions.ts';
 import { listVillagers } from '../../edge/ledger/villagers.ts';
 import { closeLedger, openLedger } from '../../edge/ledger/db.ts';
-import { DEMO_SCENARIOS, loadDemoStore } from '../../edge/demo-store.ts';
+import { DEMO_SCENARIOS, loadDemoStore } from '../../harness/demo/store.ts';
+import { demoAddOn } from '../../harness/demo/index.ts';
 import { tempDir } from '../ledger/helpers.ts';
 
 const physics = { settleMs: 60, noiseG: 1, creepGPerMin: 0 };
@@ -47,10 +48,13 @@ describe('the demo store', () => {
 
 describe('demo loop on the daemon', () => {
   it('stocks once, lets villagers come and go, refuses, restocks, keeps the ledger right, stops cleanly', async () => {
-    const daemon = new StoreDaemon(config(t.dir), pino({ level: process.env.DEMO_TEST_LOG ?? 'silent' }), { physics, seed: 1, demoPace: { stepMs: 20, visitMs: 20 } });
+    const cfg = config(t.dir);
+    const addOn = demoAddOn(cfg, { pace: { stepMs: 20, visitMs: 20 } });
+    expect(addOn).toBeDefined();
+    const daemon = new StoreDaemon(cfg, pino({ level: process.env.DEMO_TEST_LOG ?? 'silent' }), { physics, seed: 1 }, addOn ? [addOn] : []);
     await daemon.start();
     try {
-      const demo = daemon.demo;
+      const demo = addOn?.villagers;
       expect(demo).toBeDefined();
       // one whole round and the first visit of the next (QR codes then), after a restock
       await until(() => (demo?.stats.visits ?? 0) + (demo?.stats.failures ?? 0) >= DEMO_SCENARIOS.length + 1, 90_000, 'a round of demo visits');
@@ -77,7 +81,8 @@ describe('demo loop on the daemon', () => {
     const before = listVillagers(db).map((v) => [v.id, v.balance]);
     const opening = db.prepare("SELECT COUNT(*) AS n FROM entries WHERE id LIKE 'demo-opening:%'").get() as { n: number };
     closeLedger(db);
-    const again = new StoreDaemon(config(t.dir), pino({ level: 'silent' }), { physics, seed: 1, demoPace: { stepMs: 60_000, visitMs: 60_000 } });
+    const quiet = demoAddOn(config(t.dir), { pace: { stepMs: 60_000, visitMs: 60_000 } });
+    const again = new StoreDaemon(config(t.dir), pino({ level: 'silent' }), { physics, seed: 1 }, quiet ? [quiet] : []);
     await again.start();
     try {
       expect(listVillagers(again.db).map((v) => [v.id, v.balance])).toEqual(before);
@@ -87,13 +92,16 @@ describe('demo loop on the daemon', () => {
     }
   }, 120_000);
 
-  it('does not run with demo: false or demo_loop: false, and leaves the ledger empty', async () => {
+  it('does not run with demo: false, demo_loop: false or real drivers, and leaves the ledger empty', async () => {
+    expect(demoAddOn(config(t.dir, { drivers: { ...fastDrivers, simulated: false } }))).toBeUndefined();
     for (const [i, extra] of [{ demo: false }, { demo_loop: false }].entries()) {
       const dir = path.join(t.dir, `off-${i}`);
-      const daemon = new StoreDaemon(config(dir, extra), pino({ level: 'silent' }), { physics });
+      const cfg = config(dir, extra);
+      const addOn = demoAddOn(cfg);
+      expect(addOn, JSON.stringify(extra)).toBeUndefined();
+      const daemon = new StoreDaemon(cfg, pino({ level: 'silent' }), { physics }, addOn ? [addOn] : []);
       await daemon.start();
       try {
-        expect(daemon.demo, JSON.stringify(extra)).toBeUndefined();
         expect(Object.keys(daemon.health.report().parts)).not.toContain('demo');
         expect(listVillagers(daemon.db)).toEqual([]);
       } finally {

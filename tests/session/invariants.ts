@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import type { SimulationResult } from '../../edge/session/simulate.ts';
+import type { SimulationResult } from '../../harness/scenario/run.ts';
 
 /** Ledger-wide checks every scenario run must pass: balance = sum, nothing left open, one redemption per charged session. */
 export function invariants(r: SimulationResult): void {

@@ -17,7 +17,7 @@ import { addVillager } from '../../edge/ledger/villagers.ts';
 import { StoreDaemon } from '../../edge/main.ts';
 import { stockClipReview } from '../../edge/session/engine.ts';
 import type { Receipt } from '../../edge/session/receipt.ts';
-import { ScenarioSteps } from '../../edge/session/scenario-steps.ts';
+import { stepsOnDaemon } from '../../harness/scenario/in-process.ts';
 import { tempDir, tempLedger } from '../ledger/helpers.ts';
 
 const salt = { sku: 'salt', name: '食盐', price: 3, unit_g: 400, tolerance_g: 10 };
@@ -77,12 +77,12 @@ describe('restock taking more than the ledger holds, through the daemon', () => 
         await new Promise((r) => setTimeout(r, 10));
       }
     };
-    const steps = new ScenarioSteps(
+    const { steps } = stepsOnDaemon(
       { products: [salt], slots: [{ slot: 'A1', scale: 11, sku: 'salt', stock: 6 }], villagers: [{ id: 'chen', name: '老陈', balance: 0, card: 'ADMIN-01', maintainer: true, enrolled: false }] },
-      { store: () => store, until, stepNo: () => 1 },
+      () => store,
+      { until, stepNo: () => 1 },
       generateKeyPairSync('ed25519').privateKey,
     );
-    steps.attach(store);
     await until(() => store.hardware?.scales.status().every((s) => s.stable_g !== null) ?? false, 5000, 'the scales');
 
     expect(await steps.enter('chen', 'card', true)).toBe(true);

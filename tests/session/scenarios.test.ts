@@ -4,8 +4,8 @@
  */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadScenario } from '../../edge/session/scenario.ts';
-import { runScenario, type SimulationResult } from '../../edge/session/simulate.ts';
+import { loadScenario } from '../../harness/scenario/scenario.ts';
+import { runScenario, type SimulationResult } from '../../harness/scenario/run.ts';
 import { invariants } from './invariants.ts';
 
 const run = (name: string): Promise<SimulationResult> => runScenario(loadScenario(path.join('fixtures/scenarios', `${name}.yaml`)));

@@ -1,11 +1,17 @@
 /** `store-edge simulate` as a maintainer runs it: one JSON object; bad scenarios → exit 2 naming the step. */
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseScenario } from '../../edge/session/scenario.ts';
+import { parseScenario } from '../../harness/scenario/scenario.ts';
 import { tempDir } from '../ledger/helpers.ts';
 import { until } from '../drivers/helpers.ts';
+
+/**
+ * A safety net, not a measure: each test starts the CLI (and a process-mode run the daemon),
+ * a few seconds on an idle machine but up to minutes on a loaded 2-core one.
+ */
+const RUN_MS = 240_000;
 
 const bin = path.resolve(import.meta.dirname, '../../bin/store-edge.mjs');
 const t = tempDir('simulate-');
@@ -34,7 +40,7 @@ describe('store-edge simulate', () => {
     const out = JSON.parse(lines[0] as string) as Record<string, unknown>;
     expect(out).toMatchObject({ balances: { zhang: 47 }, refused: [], inventory: { salt: 5, soap: 5 } });
     expect(out.sessions).toMatchObject([{ villager: 'zhang', status: 'settled', total_points: 3, lines: [{ sku: 'salt', count: 1, points: 3 }], review: [] }]);
-  }, 60_000);
+  }, RUN_MS);
 
   it('--in-process gives the same answer; a cut while settling falls back to it, saying so', async () => {
     const plain = await run('simulate', '--scenario', 'fixtures/scenarios/plain-purchase.yaml', '--json', '--in-process');
@@ -44,7 +50,7 @@ describe('store-edge simulate', () => {
     expect(settling.code).toBe(0);
     expect(settling.stderr).toContain('a cut while settling cannot be timed by a signal; run it in-process (--in-process); running in-process');
     expect(JSON.parse(settling.stdout)).toMatchObject({ balances: { zhang: 14 }, power_cuts: [{ phase: 'settling' }] });
-  }, 60_000);
+  }, RUN_MS);
 
   it('Ctrl-C takes the daemon and the sim-hardware processes with it', async () => {
     const file = path.join(t.dir, 'long.json');
@@ -60,7 +66,7 @@ describe('store-edge simulate', () => {
     };
     // the sim hardware and the daemon; interrupted while the daemon may still be starting
     let kids: number[] = [];
-    await until(() => (kids = children()).length >= 2, 30_000, 'the runner to start its children');
+    await until(() => (kids = children()).length >= 2, RUN_MS / 2, 'the runner to start its children');
     cli.kill('SIGINT');
     expect(await exited).toBe(130);
     const alive = (pid: number): boolean => {
@@ -72,7 +78,7 @@ describe('store-edge simulate', () => {
       }
     };
     await until(() => kids.every((pid) => !alive(pid)), 5000, 'the children to be gone');
-  }, 60_000);
+  }, RUN_MS);
 
   it.each<[string, unknown[], string]>([
     ['unknown key', [{ take: { slot: 'A1', cuont: 1 } }], 'step 1 (take): unknown key "cuont"'],
@@ -88,7 +94,30 @@ describe('store-edge simulate', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(message);
     expect(r.stdout).toBe('');
-  });
+  }, RUN_MS);
+
+  it('a used --data-dir is refused up front with exit code 2, before anything is seeded or started', async () => {
+    const used = path.join(t.dir, 'used');
+    mkdirSync(used);
+    writeFileSync(path.join(used, 'ledger.sqlite'), 'an earlier run');
+    for (const mode of [[], ['--in-process']]) {
+      const r = await run('simulate', '--scenario', 'fixtures/scenarios/plain-purchase.yaml', '--data-dir', used, '--json', ...mode);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`--data-dir ${used} is not empty (ledger.sqlite)`);
+      expect(r.stderr).toContain('不是空的');
+      expect(r.stdout).toBe('');
+      // nothing was written next to the old file: no keys, no camera folder, no config
+      expect(readdirSync(used)).toEqual(['ledger.sqlite']);
+      expect(readFileSync(path.join(used, 'ledger.sqlite'), 'utf8')).toBe('an earlier run');
+    }
+  }, RUN_MS);
+
+  it('a new --data-dir keeps the ledger of the run', async () => {
+    const fresh = path.join(t.dir, 'fresh');
+    const r = await run('simulate', '--scenario', 'fixtures/scenarios/plain-purchase.yaml', '--data-dir', fresh, '--json', '--in-process');
+    expect(r.code).toBe(0);
+    expect(readdirSync(fresh)).toContain('ledger.sqlite');
+  }, RUN_MS);
 
   it('taking more than the shelf holds stops the run at that step with exit code 2', async () => {
     const file = path.join(t.dir, 'too-many.json');
@@ -96,11 +125,11 @@ describe('store-edge simulate', () => {
     const r = await run('simulate', '--scenario', file);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('step 2: slot A1 holds 2 items; cannot take 3');
-  }, 60_000);
+  }, RUN_MS);
 
   it('every shipped scenario parses', async () => {
     const { readdirSync } = await import('node:fs');
-    const { loadScenario } = await import('../../edge/session/scenario.ts');
+    const { loadScenario } = await import('../../harness/scenario/scenario.ts');
     const files = readdirSync('fixtures/scenarios').filter((f) => f.endsWith('.yaml'));
     expect(files.length).toBeGreaterThanOrEqual(10);
     for (const f of files) expect(loadScenario(path.join('fixtures/scenarios', f)).steps.length).toBeGreaterThan(0);

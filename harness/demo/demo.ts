@@ -1,32 +1,35 @@
 /**
  * The demo of `npm start`: villagers come and go on the simulated hardware so a newcomer sees
- * the store work on the admin page. Two parts, composed by edge/main.ts only in demo mode on
- * simulated hardware:
+ * the store work on the admin page. Two parts, added to the daemon (index.ts) only in demo mode
+ * on simulated hardware:
  *
  * - DemoOpening (right after the ledger): on an empty ledger, stocks the demo store (goods,
  *   shelves, villagers with points, passbook cards, a QR signing key, face consent); on every
  *   start, puts the stock on the simulated shelves, which forget their load when the process ends.
  *   It runs before the door part because the door reads the QR public key when it starts.
  * - DemoVillagers (last): in the background after start, enrols the faces once, then loops
- *   through the demo visits (edge/demo-store.ts) with the scenario runner's own steps, at a
- *   pace a person can follow. It is stopped first, so it never acts on stopped hardware.
+ *   through the demo visits (store.ts) with the scenario runner's own steps, at a pace a
+ *   person can follow. It is stopped first, so it never acts on stopped hardware.
+ *
+ * Both see the daemon through narrow views (the ledger handle, the simulators, what a person
+ * at the door and the shelves could see), never the whole daemon.
  */
 import { generateKeyPairSync, createPrivateKey, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Logger } from './log.ts';
-import type { Part } from './parts.ts';
-import type { Db } from './ledger/db.ts';
-import type { EntryConfig } from './entry/config.ts';
-import type { SimulatedHardware } from '../drivers/index.ts';
-import type { StoreDaemon } from './main.ts';
-import { addCard } from './entry/credentials.ts';
-import { applyEntry, type LedgerRules } from './ledger/entries.ts';
-import { listProducts, listSlots, upsertProduct, upsertSlot } from './ledger/products.ts';
-import { addVillager, getVillager, listVillagers, setFaceConsent } from './ledger/villagers.ts';
-import { countTemplates, loadOrCreateTemplateKey } from './entry/templates.ts';
-import { ScenarioSteps } from './session/scenario-steps.ts';
-import { visitSteps, type DemoStore } from './demo-store.ts';
+import type { Logger } from '../../edge/log.ts';
+import type { Part } from '../../edge/parts.ts';
+import type { Db } from '../../edge/ledger/db.ts';
+import type { EntryConfig } from '../../edge/entry/config.ts';
+import type { SimulatedHardware } from '../../drivers/index.ts';
+import { addCard } from '../../edge/entry/credentials.ts';
+import { applyEntry, type LedgerRules } from '../../edge/ledger/entries.ts';
+import { listProducts, listSlots, upsertProduct, upsertSlot } from '../../edge/ledger/products.ts';
+import { addVillager, getVillager, listVillagers, setFaceConsent } from '../../edge/ledger/villagers.ts';
+import { countTemplates, loadOrCreateTemplateKey } from '../../edge/entry/templates.ts';
+import { stepsOnDaemon, type InProcessHands, type InProcessStore } from '../scenario/in-process.ts';
+import type { ScenarioSteps } from '../scenario/steps.ts';
+import { visitSteps, type DemoStore } from './store.ts';
 
 /** Where the demo keeps the private half of its QR key: a phone app would hold it in real life. */
 const DEMO_QR_PRIVATE = 'keys/demo-qr-private.pem';
@@ -121,9 +124,15 @@ export class DemoOpening implements Part {
 export interface DemoPace { stepMs: number; visitMs: number }
 export const DEMO_PACE: DemoPace = { stepMs: 2000, visitMs: 4000 };
 
+/** The door as the demo needs it: after enrolling a face, the door learns it. */
+export interface DemoDoor { reloadVillager(villagerId: string): Promise<unknown> }
+
 export interface DemoVillagersDeps {
   store: DemoStore;
-  daemon: () => StoreDaemon;
+  /** The running store as a person sees it (simulators, door decisions, session phase). */
+  view: InProcessStore;
+  db: () => Db;
+  door: () => DemoDoor | undefined;
   opening: DemoOpening;
   dataDir: string;
   entry: EntryConfig;
@@ -175,11 +184,11 @@ export class DemoVillagers implements Part {
     return this.performer;
   }
 
-  private async until(check: () => boolean, ms: number, what: string): Promise<void> {
+  private async until(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
     const end = Date.now() + ms;
     for (;;) {
       if (this.stopping) throw new DemoStopped();
-      if (check()) return;
+      if (await check()) return;
       if (Date.now() > end) throw new Error(`demo: timed out waiting for ${what}`);
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -193,12 +202,13 @@ export class DemoVillagers implements Part {
   private async run(): Promise<void> {
     const { store } = this.deps;
     const qrKey = this.deps.opening.qrKey;
-    this.performer = new ScenarioSteps(store, { store: this.deps.daemon, until: (c, ms, what) => this.until(c, ms, what), stepNo: () => this.stepNo }, qrKey ?? generateKeyPairSync('ed25519').privateKey);
-    const detach = this.performer.attach(this.deps.daemon());
+    const view = this.deps.view;
+    const { steps, hands, detach } = stepsOnDaemon(store, () => view, { until: (c, ms, what) => this.until(c, ms, what), stepNo: () => this.stepNo }, qrKey ?? generateKeyPairSync('ed25519').privateKey);
+    this.performer = steps;
     try {
-      const faces = await this.prepareFaces();
+      const faces = await this.prepareFaces(hands);
       // a villager let in before the shelves report would have no baseline: every slot a review line
-      const scales = this.deps.daemon().hardware?.scales;
+      const scales = view.hardware?.scales;
       await this.until(() => scales?.status().every((s) => s.stable_g !== null) ?? false, 30_000, 'the scales to report');
       this.log.info({ visits: store.visits.length, faces, qr: qrKey !== null }, 'demo villagers start coming / 演示开始：村民进店');
       await this.bringToRest();
@@ -253,7 +263,7 @@ export class DemoVillagers implements Part {
    * 赵六 again has too few points — and the maintainer refills the shelves.
    */
   private async beforeRound(): Promise<void> {
-    const db = this.deps.daemon().db;
+    const db = this.deps.db();
     const at = Date.now();
     for (const v of this.deps.store.villagers) {
       const now = getVillager(db, v.id);
@@ -263,7 +273,9 @@ export class DemoVillagers implements Part {
     }
     const misplaced = this.misplaced.splice(0);
     const steps = this.steps();
-    const low = this.deps.store.slots.some((s) => steps.itemsOn(s.slot) < s.stock);
+    const onShelves = new Map<string, number>();
+    for (const s of this.deps.store.slots) onShelves.set(s.slot, await steps.itemsOn(s.slot));
+    const low = this.deps.store.slots.some((s) => (onShelves.get(s.slot) ?? 0) < s.stock);
     if (!low && misplaced.length === 0) return;
     const m = this.deps.store.maintainer;
     await this.pause(this.pace.visitMs);
@@ -272,11 +284,15 @@ export class DemoVillagers implements Part {
       if (!(await steps.enter(m.id, m.card ? 'card' : 'face', true))) return;
       // first what the review lines asked for ("put it back"), then the refill, then a count
       for (const x of misplaced) await steps.putBack(x.to, x.from, x.count);
-      const add = this.deps.store.slots.map((s) => ({ slot: s.slot, count: s.stock - steps.itemsOn(s.slot) })).filter((a) => a.count > 0);
+      const add: Array<{ slot: string; count: number }> = [];
+      for (const s of this.deps.store.slots) {
+        const count = s.stock - (await steps.itemsOn(s.slot));
+        if (count > 0) add.push({ slot: s.slot, count });
+      }
       this.log.info({ add, put_back: misplaced }, `demo / 演示: ${m.name} restocks the shelves / 补货`);
       for (const a of add) await steps.perform({ kind: 'return', slot: a.slot, count: a.count });
       await steps.exit('button');
-      this.countShelves();
+      await this.countShelves();
     } catch (err) {
       if (err instanceof DemoStopped) throw err;
       this.stats.failures++;
@@ -290,11 +306,11 @@ export class DemoVillagers implements Part {
    * what is there, as `store-edge slots set` would: a restock session counts an item put back
    * from the wrong slot as a new one, and a moved item was never taken off the books.
    */
-  private countShelves(): void {
-    const db = this.deps.daemon().db;
+  private async countShelves(): Promise<void> {
+    const db = this.deps.db();
     const steps = this.steps();
     for (const s of listSlots(db)) {
-      const counted = steps.itemsOn(s.slot);
+      const counted = await steps.itemsOn(s.slot);
       if (counted === s.stock) continue;
       upsertSlot(db, { slot: s.slot, address: s.address, sku: s.sku, stock: counted });
       this.log.info({ slot: s.slot, ledger: s.stock, counted }, 'demo: shelf counted, stock corrected / 演示：盘点后更正库存');
@@ -305,25 +321,25 @@ export class DemoVillagers implements Part {
    * Portraits for the face visits, and enrolment once (the templates persist in the ledger).
    * A model engine of its own at photo resolution, stopped afterwards; false when faces are off.
    */
-  private async prepareFaces(): Promise<boolean> {
+  private async prepareFaces(hands: InProcessHands): Promise<boolean> {
     const { entry, store } = this.deps;
-    const pipeline = this.deps.daemon().entry?.pipeline;
+    const pipeline = this.deps.door();
     if (!entry.face_enabled || !pipeline) return false;
     try {
-      const { EngineClient } = await import('../models/engine-client.ts');
-      const { portraitOf } = await import('./session/scenario-faces.ts');
-      const { enrolVillager } = await import('./entry/enrol.ts');
+      const { EngineClient } = await import('../../models/engine-client.ts');
+      const { portraitOf } = await import('../scenario/faces.ts');
+      const { enrolVillager } = await import('../../edge/entry/enrol.ts');
       const engine = new EngineClient({ detectorInputSize: 416, detectorMinScore: entry.detector_min_score, liveness: false });
       this.engine = engine;
       if (this.stopping) return false;
       await engine.start();
       try {
-        const db = this.deps.daemon().db;
+        const db = this.deps.db();
         const key = loadOrCreateTemplateKey(path.resolve(this.deps.dataDir, entry.key_file));
         for (const v of store.villagers) {
           if (!v.face || this.stopping) continue;
           const frame = await portraitOf(engine, v.face);
-          this.steps().faces.set(v.id, frame);
+          hands.faces.set(v.id, frame);
           const villager = getVillager(db, v.id);
           if (!v.enrolled || !villager?.faceConsentAt || countTemplates(db, v.id) > 0) continue;
           await enrolVillager(db, key, engine, entry, v.id, [{ name: `${v.face.photo}#${v.face.index}`, frame: { ...frame, data: frame.data.slice() } }], new Date().toISOString());
@@ -334,7 +350,7 @@ export class DemoVillagers implements Part {
         this.engine = undefined;
         await engine.stop();
       }
-      return !this.stopping && store.villagers.every((v) => !v.face || this.steps().faces.has(v.id));
+      return !this.stopping && store.villagers.every((v) => !v.face || hands.faces.has(v.id));
     } catch (err) {
       if (this.stopping) return false;
       this.log.warn({ err: (err as Error).message }, 'demo faces unavailable; villagers use cards / 演示人脸不可用，改用刷卡');

@@ -7,10 +7,10 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import sharp from 'sharp';
-import type { FaceAnalyser } from '../entry/enrol.ts';
+import type { FaceAnalyser } from '../../edge/entry/enrol.ts';
 import type { RgbFrame } from '../../models/face-engine.ts';
 import { decodeImage } from '../../models/image.ts';
-import { EdgeError, ErrorCode } from '../errors.ts';
+import { EdgeError, ErrorCode } from '../../edge/errors.ts';
 import type { ScenarioFace } from './scenario.ts';
 
 const require = createRequire(import.meta.url);

@@ -13,46 +13,22 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino, type Logger } from 'pino';
-import { validateConfig } from '../config/load.ts';
-import type { Config } from '../config/schema.ts';
-import { EdgeError, ErrorCode } from '../errors.ts';
-import type { Db } from '../ledger/db.ts';
-import { StoreDaemon } from '../main.ts';
+import { validateConfig } from '../../edge/config/load.ts';
+import type { Config } from '../../edge/config/schema.ts';
+import { EdgeError, ErrorCode } from '../../edge/errors.ts';
+import type { Db } from '../../edge/ledger/db.ts';
+import { StoreDaemon } from '../../edge/main.ts';
 import { createSimulatedHardware, type SimulatedHardwareState } from '../../drivers/index.ts';
-import type { Announcement, Receipt } from './receipt.ts';
+import type { VisitPhase } from '../../edge/session/machine.ts';
+import { InProcessHands, InProcessObserver, observeInProcess } from './in-process.ts';
+import { SIM_TIMINGS, type SimulateOptions, type SimulationResult } from './result.ts';
 import type { Scenario, ScenarioStep } from './scenario.ts';
-import { ScenarioSteps } from './scenario-steps.ts';
-import { deepMerge, scenarioNeedsFaces, scenarioResult, seedScenarioLedger } from './scenario-seed.ts';
-import type { VisitPhase } from './machine.ts';
+import { ScenarioSteps } from './steps.ts';
+import { assertFreshDataDir, deepMerge, scenarioNeedsFaces, scenarioResult, seedScenarioLedger, type ObservedEvents } from './seed.ts';
+import { StoreObservations } from './world.ts';
 
-export interface SimulateOptions {
-  /** Keep the ledger here (default: a temp folder removed afterwards). */
-  dataDir?: string;
-  logger?: Logger;
-  /** Overrides of the daemon config (the benchmark's driver timings). */
-  config?: Record<string, unknown>;
-  seed?: number;
-}
-
-export interface SimulationResult {
-  scenario: string;
-  balances: Record<string, number>;
-  debts: Record<string, number>;
-  sessions: Array<{ id: string; villager: string; kind: string; status: string; state: string; total_points: number; charged_points: number; debt_points: number; lines: Array<{ sku: string; slot: string; count: number; points: number }>; review: Array<{ slot: string; reason: string; detail: string | null }> }>;
-  refused: Array<{ villager: string; reason: string; step: number }>;
-  inventory: Record<string, number>;
-  entries: Array<{ id: string; villager: string; kind: string; points: number }>;
-  receipts: Array<{ session: string; villager: string; text: string; exit_to_receipt_ms: number | null; settle_ms: number }>;
-  announcements: Array<{ reason: string; villager: string | null; text: string }>;
-  power_cuts: Array<{ step: number; phase: string }>;
-  invariants: { balance_mismatches: number; open_sessions: number };
-}
-
-/** Fast but physical timings: short settle times and polls, same code paths. */
-export const SIM_TIMINGS = {
-  physics: { settleMs: 60, noiseG: 1, creepGPerMin: 0 },
-  drivers: { scales: { poll_interval_ms: 15, stable_window: 3, stable_band_g: 4 }, lock: { input_poll_ms: 15, release_check_ms: 50 }, modbus: { response_timeout_ms: 100 } },
-};
+export type { SimulateOptions, SimulationResult } from './result.ts';
+export { SIM_TIMINGS } from './result.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -63,22 +39,31 @@ export class ScenarioRun {
   private readonly ownDir: boolean;
   private readonly log: Logger;
   private readonly qr = generateKeyPairSync('ed25519');
+  private readonly seen = new StoreObservations();
   private readonly receipts: SimulationResult['receipts'] = [];
-  private readonly announcements: Announcement[] = [];
   private readonly powerCuts: SimulationResult['power_cuts'] = [];
   private armedCut: VisitPhase | null = null;
   private cutPending: { phase: string } | null = null;
   private exitPressedAt: number | null = null;
   private stepNo = 0;
   private readonly unit = new Map<string, number>();
-  /** The steps themselves, shared with the demo loop (edge/demo.ts). */
+  /** The steps themselves, shared with the process runner and the demo loop. */
   private readonly steps: ScenarioSteps;
+  private readonly hands: InProcessHands;
+  private detach: () => void = () => undefined;
 
   constructor(private readonly s: Scenario, private readonly opts: SimulateOptions = {}) {
     this.ownDir = !opts.dataDir;
     this.dir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'store-sim-'));
     this.log = opts.logger ?? pino({ level: 'silent' });
-    this.steps = new ScenarioSteps(s, { store: () => this.store, until: (c, ms, what) => this.until(c, ms, what), stepNo: () => this.stepNo, exitPressed: () => void (this.exitPressedAt = performance.now()) }, this.qr.privateKey);
+    const until = (c: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> => this.until(c, ms, what);
+    this.hands = new InProcessHands(() => this.store, until);
+    const observer = new InProcessObserver(() => this.daemon, this.seen);
+    this.steps = new ScenarioSteps(s, { hands: this.hands, observer, until, stepNo: () => this.stepNo, beforeExit: () => void (this.exitPressedAt = performance.now()) }, this.qr.privateKey);
+    this.seen.onReceipt((r) => {
+      this.receipts.push({ session: r.session, villager: r.villager, text: r.text, settle_ms: Math.round(r.settleMs * 1000) / 1000, exit_to_receipt_ms: this.exitPressedAt === null ? null : Math.round((performance.now() - this.exitPressedAt) * 10) / 10 });
+      this.exitPressedAt = null;
+    });
     for (const slot of s.slots) this.unit.set(slot.slot, s.products.find((p) => p.sku === slot.sku)?.unit_g ?? 1);
     const raw = deepMerge(
       {
@@ -117,7 +102,7 @@ export class ScenarioRun {
 
   async seed(): Promise<void> {
     const faces = await seedScenarioLedger(this.s, { dataDir: this.dir, entry: this.config.entry, qrPublicKey: this.qr.publicKey });
-    for (const [id, frame] of faces) this.steps.faces.set(id, frame);
+    for (const [id, frame] of faces) this.hands.faces.set(id, frame);
   }
 
   /** Boot the daemon (first start, or after a power cut with the hardware as it was). */
@@ -135,12 +120,8 @@ export class ScenarioRun {
         session.stop();
       }
     });
-    session.on('receipt', (r: Receipt) => {
-      this.receipts.push({ session: r.sessionId, villager: r.villagerId, text: r.text, settle_ms: Math.round(r.settleMs * 1000) / 1000, exit_to_receipt_ms: this.exitPressedAt === null ? null : Math.round((performance.now() - this.exitPressedAt) * 10) / 10 });
-      this.exitPressedAt = null;
-    });
-    session.on('announce', (a) => this.announcements.push(a));
-    this.steps.attach(daemon);
+    this.detach();
+    this.detach = observeInProcess(daemon, this.seen);
     await this.until(() => this.shelvesReady(), 5000, 'the scales to report');
   }
 
@@ -167,7 +148,7 @@ export class ScenarioRun {
 
   // ---- waiting on the store, as a person would ----
 
-  private async until(check: () => boolean, ms: number, what: string): Promise<void> {
+  private async until(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
     const end = Date.now() + ms;
     for (;;) {
       if (this.cutPending) {
@@ -175,7 +156,7 @@ export class ScenarioRun {
         this.cutPending = null;
         await this.powerCut(phase);
       }
-      if (check()) return;
+      if (await check()) return;
       if (Date.now() > end) throw new EdgeError(ErrorCode.INTERNAL, `step ${this.stepNo}: timed out waiting for ${what}`);
       await sleep(5);
     }
@@ -189,6 +170,7 @@ export class ScenarioRun {
 
   async run(): Promise<SimulationResult> {
     try {
+      if (!this.ownDir) assertFreshDataDir(this.dir);
       await this.seed();
       await this.boot();
       for (const [i, step] of this.s.steps.entries()) {
@@ -198,6 +180,7 @@ export class ScenarioRun {
       await this.until(() => this.phase() === 'idle' || this.phase() === 'shopping' || this.phase() === 'restocking', 10_000, 'the store to come to rest');
       return this.result();
     } finally {
+      this.detach();
       await this.daemon?.stop();
       if (this.ownDir) rmSync(this.dir, { recursive: true, force: true });
     }
@@ -210,8 +193,8 @@ export class ScenarioRun {
   }
 
   private result(): SimulationResult {
-    const announcements = this.announcements.map((a) => ({ reason: a.reason, villager: a.villagerId, text: a.text }));
-    return scenarioResult(this.db, this.s.name, { refused: this.steps.refused, receipts: this.receipts, announcements, power_cuts: this.powerCuts });
+    const observed: ObservedEvents = { refused: this.steps.refused, receipts: this.receipts, announcements: this.seen.announcements, power_cuts: this.powerCuts };
+    return scenarioResult(this.db, this.s.name, observed);
   }
 }
 

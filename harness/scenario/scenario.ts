@@ -5,8 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { EdgeError, ErrorCode } from '../errors.ts';
-import type { VisitPhase } from './machine.ts';
+import { EdgeError, ErrorCode } from '../../edge/errors.ts';
+import type { VisitPhase } from '../../edge/session/machine.ts';
 
 export interface ScenarioProduct { sku: string; name: string; price: number; unit_g: number; tolerance_g: number }
 export interface ScenarioSlot { slot: string; scale: number; sku: string; stock: number }

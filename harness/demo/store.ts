@@ -8,8 +8,8 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadScenario, type Scenario, type ScenarioVillager } from './session/scenario.ts';
-import type { PerformableStep } from './session/scenario-steps.ts';
+import { loadScenario, type Scenario, type ScenarioVillager } from '../scenario/scenario.ts';
+import type { PerformableStep } from '../scenario/steps.ts';
 
 /** Scenarios the demo walks through, in this order, round after round. */
 export const DEMO_SCENARIOS = ['plain-purchase', 'take-two-return-one', 'unknown-face-then-card', 'two-villagers', 'wrong-slot-return', 'balance-too-small'] as const;
@@ -23,7 +23,7 @@ export interface DemoStore extends Pick<Scenario, 'products' | 'slots' | 'villag
   maintainer: ScenarioVillager;
 }
 
-export const SCENARIO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/scenarios');
+export const SCENARIO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures/scenarios');
 
 export function loadDemoStore(dir = SCENARIO_DIR): DemoStore {
   const store: DemoStore = { products: [], slots: [], villagers: [], visits: [], maintainer: undefined as unknown as ScenarioVillager };

@@ -6,19 +6,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { EdgeError, ErrorCode } from '../errors.ts';
+import { EdgeError, ErrorCode } from '../../edge/errors.ts';
+import type { DaemonLogLine } from './world.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/store-edge.mjs', import.meta.url));
 const TAIL_LINES = 40;
-
-/** One pino line of the daemon's log, as much of it as the runner reads. */
-export interface DaemonLogLine {
-  msg?: string;
-  level?: number;
-  event?: string;
-  url?: string;
-  [key: string]: unknown;
-}
 
 export interface DaemonProcessOptions {
   configFile: string;
@@ -86,7 +78,9 @@ export class DaemonProcess {
       this.opts.onLine(line);
     });
     this.readLines(child, 'stderr', () => undefined);
-    const timeoutMs = this.opts.readyTimeoutMs ?? 60_000;
+    // a safety net against a hung start: loading the face models alone takes over a minute
+    // on a loaded 2-core machine
+    const timeoutMs = this.opts.readyTimeoutMs ?? 180_000;
     let timer: NodeJS.Timeout | undefined;
     const failure = await Promise.race([
       readyUrl.then((url) => ({ url })),

@@ -1,27 +1,28 @@
 /**
- * What both scenario runners (in-process, simulate.ts; separate processes, simulate-process.ts)
+ * What both scenario runners (in-process, run.ts; separate processes, run-process.ts)
  * share: the ledger as the scenario opens it (products, slots, villagers with balances, cards,
  * enrolled faces, the QR public key) and the result read back from the ledger afterwards.
  * Seeding runs in the runner's process before the first daemon starts; reading works on the
  * daemon's own handle or on a read-only one beside a daemon in another process.
  */
 import type { KeyObject } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { EngineClient } from '../../models/engine-client.ts';
 import type { RgbFrame } from '../../models/face-engine.ts';
-import { addCard } from '../entry/credentials.ts';
-import { enrolVillager } from '../entry/enrol.ts';
-import type { EntryConfig } from '../entry/config.ts';
-import { loadOrCreateTemplateKey } from '../entry/templates.ts';
-import { closeLedger, openLedger, type Db } from '../ledger/db.ts';
-import { applyEntry, findBalanceMismatches } from '../ledger/entries.ts';
-import { inventory, upsertProduct, upsertSlot } from '../ledger/products.ts';
-import { listSessions, sessionLines, sessionReview } from '../ledger/sessions.ts';
-import { addVillager, listVillagers, setFaceConsent } from '../ledger/villagers.ts';
+import { addCard } from '../../edge/entry/credentials.ts';
+import { enrolVillager } from '../../edge/entry/enrol.ts';
+import type { EntryConfig } from '../../edge/entry/config.ts';
+import { loadOrCreateTemplateKey } from '../../edge/entry/templates.ts';
+import { closeLedger, openLedger, type Db } from '../../edge/ledger/db.ts';
+import { applyEntry, findBalanceMismatches } from '../../edge/ledger/entries.ts';
+import { inventory, upsertProduct, upsertSlot } from '../../edge/ledger/products.ts';
+import { listSessions, sessionLines, sessionReview } from '../../edge/ledger/sessions.ts';
+import { addVillager, listVillagers, setFaceConsent } from '../../edge/ledger/villagers.ts';
+import { EdgeError, ErrorCode } from '../../edge/errors.ts';
 import type { Scenario } from './scenario.ts';
-import { portraitOf } from './scenario-faces.ts';
-import type { SimulationResult } from './simulate.ts';
+import { portraitOf } from './faces.ts';
+import type { SimulationResult } from './result.ts';
 
 export const LEDGER_FILE = 'ledger.sqlite';
 
@@ -32,6 +33,24 @@ export interface SeedOptions {
   entry: EntryConfig;
   /** Public half of the key the runner signs QR tokens with. */
   qrPublicKey: KeyObject;
+}
+
+/**
+ * A run seeds a fresh ledger: a folder that already holds files (a ledger of an earlier run,
+ * or anything else) is refused before anything is started or written.
+ */
+export function assertFreshDataDir(dir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `--data-dir ${dir} cannot be read: ${(err as Error).message}`, { zh: `数据目录 ${dir} 无法读取` });
+  }
+  if (names.length > 0) {
+    const shown = names.slice(0, 3).join(', ') + (names.length > 3 ? ', …' : '');
+    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `--data-dir ${dir} is not empty (${shown}); a scenario needs a new or empty folder`, { zh: `数据目录 ${dir} 不是空的，场景需要新的或空的目录` });
+  }
 }
 
 /** Whether the scenario needs the face engine in the daemon (a villager with a face). */

@@ -1,0 +1,141 @@
+/**
+ * Hands and observer for a daemon in another process (the process runner): the hands are the
+ * sim-hardware process's control client and the camera's watched folder; the observer reads
+ * the session phase the daemon persists in the ledger (through a read-only handle) and is fed
+ * the daemon's JSON log lines (observeLogLine in world.ts).
+ *
+ * "The daemon has seen it" is judged from the bus: after a change on the shelves, until every
+ * scale has settled and the daemon has read the shelves enough times to call them stable; after
+ * the door moved, until it has polled the relay board's inputs a few times.
+ */
+import { renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { SimHardwareClient } from '../../drivers/index.ts';
+import type { Db } from '../../edge/ledger/db.ts';
+import { EdgeError, ErrorCode } from '../../edge/errors.ts';
+import type { StoreHands, StoreObservations, StoreObserver } from './world.ts';
+
+type Until = (check: () => boolean | Promise<boolean>, ms: number, what: string) => Promise<void>;
+
+/** How long the door must stay without a face decision before a face has left the camera. */
+const FACE_QUIET_MS = 1000;
+/** Relay-board input polls after a door movement before the daemon is taken to have seen it. */
+const DOOR_POLLS = 4;
+
+export class LedgerObserver implements StoreObserver {
+  private readonly query: () => string;
+  constructor(ro: Db, readonly seen: StoreObservations) {
+    const q = ro.prepare("SELECT state FROM store_sessions WHERE status = 'open'");
+    this.query = () => (q.get() as { state: string } | undefined)?.state ?? 'idle';
+  }
+  phase(): string {
+    return this.query();
+  }
+}
+
+export interface ProcessHandsOptions {
+  client: () => SimHardwareClient;
+  /** The `files` camera's watched folder. */
+  cameraDir: string;
+  /** JPEG portraits by villager id, and what the camera sees with nobody at the door. */
+  faces: Map<string, Buffer>;
+  emptyDoorway: () => Buffer;
+  /** Scale slots on the shelf bus and the scale driver's stable window (reads per scale to call it stable). */
+  slots: number;
+  stableWindow: number;
+  seen: StoreObservations;
+  until: Until;
+}
+
+export class ProcessHands implements StoreHands {
+  constructor(private readonly o: ProcessHandsOptions) {}
+
+  private get client(): SimHardwareClient {
+    return this.o.client();
+  }
+
+  scan(code: string): Promise<boolean> {
+    return this.client.scan(code);
+  }
+
+  async presentFace(villagerId: string, decided: () => boolean): Promise<void> {
+    const face = this.o.faces.get(villagerId);
+    if (!face) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `no portrait of ${villagerId}`, { zh: `没有 ${villagerId} 的照片` });
+    // the villager steps in front of the camera until the door decides, then walks on
+    this.showAtDoor(face);
+    try {
+      await this.o.until(decided, 60_000, `the door's decision on ${villagerId}'s face`);
+    } finally {
+      this.showAtDoor(this.o.emptyDoorway());
+    }
+    await this.faceGone();
+  }
+
+  openDoor(force: boolean): Promise<boolean> {
+    return this.client.openDoor(force);
+  }
+
+  async closeDoor(): Promise<void> {
+    await this.client.closeDoor();
+    await this.doorSeen();
+  }
+
+  async pressExit(holdMs: number): Promise<void> {
+    await this.client.pressExit(holdMs);
+  }
+
+  async take(slot: string, count: number, unitG: number): Promise<void> {
+    await this.client.take(slot, count, unitG);
+    await this.shelvesSeen();
+  }
+
+  async place(slot: string, count: number, unitG: number): Promise<void> {
+    await this.client.place(slot, count, unitG);
+    await this.shelvesSeen();
+  }
+
+  async itemsOn(slot: string, unitG: number): Promise<number> {
+    const view = (await this.client.state()).scales.find((sc) => sc.slot === slot);
+    return view?.items[String(unitG)] ?? 0;
+  }
+
+  /** Replace what the camera sees, atomically (the watched folder never holds half a JPEG). */
+  showAtDoor(jpeg: Buffer): void {
+    const shown = path.join(this.o.cameraDir, 'doorway.jpg');
+    writeFileSync(`${shown}.part`, jpeg);
+    renameSync(`${shown}.part`, shown);
+  }
+
+  /** Until every scale has settled and the daemon has swept the shelves enough times to call them stable. */
+  async shelvesSeen(): Promise<void> {
+    await this.o.until(async () => (await this.client.state()).scales.every((sc) => sc.settled), 5000, 'the shelves to settle');
+    const sweeps = this.o.stableWindow + 2;
+    const from = (await this.client.lineStats('scales')).requests;
+    // one read per scale per sweep (the driver reads a scale's registers as one block)
+    await this.o.until(async () => (await this.client.lineStats('scales')).requests >= from + sweeps * this.o.slots, 5000, 'the daemon to read the shelves');
+  }
+
+  /** Until the daemon has polled the relay board's inputs since the door moved. */
+  private async doorSeen(): Promise<void> {
+    const from = (await this.client.lineStats('lock')).requests;
+    await this.o.until(async () => (await this.client.lineStats('lock')).requests >= from + DOOR_POLLS, 2000, 'the daemon to read the door');
+  }
+
+  /**
+   * Frames of the face already on their way through the pipeline may still end in decisions
+   * after the person has walked on; wait until the door has been quiet for a while, so the
+   * next step does not take one of them for its own.
+   */
+  private async faceGone(): Promise<void> {
+    const decisions = this.o.seen.decisions;
+    let count = decisions.length;
+    let quietSince = Date.now();
+    await this.o.until(() => {
+      if (decisions.length !== count) {
+        count = decisions.length;
+        quietSince = Date.now();
+      }
+      return Date.now() - quietSince >= FACE_QUIET_MS;
+    }, 15_000, 'the camera to show no face');
+  }
+}
