@@ -6,6 +6,8 @@ export const ErrorCode = {
   // configuration and start-up
   CONFIG_INVALID: 'CONFIG_INVALID',
   CONFIG_UNREADABLE: 'CONFIG_UNREADABLE',
+  DATA_DIR_LOCKED: 'DATA_DIR_LOCKED',
+  PORT_IN_USE: 'PORT_IN_USE',
   // database
   DB_NEWER_THAN_CODE: 'DB_NEWER_THAN_CODE',
   DB_NOT_OURS: 'DB_NOT_OURS',

@@ -14,6 +14,7 @@ import { StoreSessionEngine } from './session/engine.ts';
 import type { EntryPipeline } from './entry/pipeline.ts';
 import type { ScalePhysics, SimulatedHardwareState } from '../drivers/index.ts';
 import { HealthBoard, type Part } from './parts.ts';
+import { DataDirPart } from './data-dir.ts';
 import { EdgeError, ErrorCode } from './errors.ts';
 import { DemoOpening, DemoVillagers, type DemoPace } from './demo.ts';
 import { loadDemoStore, type DemoStore } from './demo-store.ts';
@@ -25,7 +26,9 @@ class LedgerPart implements Part {
   db: Db | undefined;
   constructor(private readonly file: string, private readonly log: Logger) {}
   start(): void {
-    this.db = openLedger(this.file);
+    this.db = openLedger(this.file, {
+      onModeFixed: (f) => this.log.warn({ file: f.path, from: f.from, to: f.to }, `file mode tightened / 已收紧文件权限: ${f.path} ${f.from} → ${f.to}`),
+    });
     this.log.info({ file: this.file }, 'ledger open / 账本已打开');
   }
   stop(): void {
@@ -79,6 +82,7 @@ export class StoreDaemon {
     if (demoStore && c.drivers.scales.list.length === 0) {
       c = { ...c, drivers: { ...c.drivers, scales: { ...c.drivers.scales, list: demoStore.slots.map((s) => ({ slot: s.slot, unit_id: s.scale, capacity_g: 10_000 })) } } };
     }
+    const dataDir = new DataDirPart(c.data_dir, this.log.child({ part: 'data_dir' }));
     const ledger = new LedgerPart(path.join(c.data_dir, 'ledger.sqlite'), this.log.child({ part: 'ledger' }));
     const hardware = new HardwarePart(
       { config: c.drivers, health: this.health, ...(this.sim.physics ? { physics: this.sim.physics } : {}), ...(this.sim.seed !== undefined ? { seed: this.sim.seed } : {}) },
@@ -122,15 +126,15 @@ export class StoreDaemon {
     this.hardware = hardware;
     this.entry = entry;
     this.session = session;
-    // Start order: the ledger, the hardware, the door (it needs both), the session (it listens
+    // Start order: the data folder's lock (before anything reads the ledger), the ledger, the hardware, the door (it needs both), the session (it listens
     // to all three and resumes an open session), then the page.
-    if (!demoStore) return [ledger, hardware, entry, session, this.http];
+    if (!demoStore) return [dataDir, ledger, hardware, entry, session, this.http];
     // The demo's opening stock goes in before the door reads its QR key and the session its
     // shelves; its villagers come last and, stopping first, never act on stopped hardware.
     const rules = { creditFloor: c.ledger.credit_floor };
     const opening = new DemoOpening({ store: demoStore, db: () => ledger.handle(), sim: () => hardware.sim, dataDir: c.data_dir, entry: c.entry, rules }, this.log.child({ part: 'demo' }));
     this.demo = new DemoVillagers({ store: demoStore, daemon: () => this, opening, dataDir: c.data_dir, entry: c.entry, rules, ...(this.sim.demoPace ? { pace: this.sim.demoPace } : {}) }, this.log.child({ part: 'demo' }));
-    return [ledger, opening, hardware, entry, session, this.http, this.demo];
+    return [dataDir, ledger, opening, hardware, entry, session, this.http, this.demo];
   }
 
   async start(): Promise<void> {
@@ -152,7 +156,7 @@ export class StoreDaemon {
       }
     }
     this.health.setPhase('running');
-    if (this.http?.address) this.log.info({ url: this.http.address }, `admin page / 管理页面: ${this.http.address}`);
+    if (this.http?.address) this.log.info({ url: this.http.address, bound: this.http.bound, urls: this.http.urls }, `admin page on ${this.http.bound} / 管理页面: ${this.http.urls.join(' ')}`);
   }
 
   /** Stop the parts in reverse order, each on its own: one failure does not keep the rest running. */

@@ -24,6 +24,7 @@ export const StoreSchema = Section({
 export const HttpSchema = Section({
   host: Type.String({ default: '127.0.0.1', description: 'Address the admin page listens on' }),
   port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'Port of the admin page (0 picks a free port)' }),
+  allowed_hosts: Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { default: [], description: 'Host names the page answers to besides localhost, 127.0.0.1, ::1, the listen address and (when listening on 0.0.0.0) this machine\'s addresses; a request with another Host header is refused (421), which stops DNS rebinding from a browser on the store PC' }),
 }, 'Admin page and public board (HTTP)');
 
 export const LogSchema = Section({

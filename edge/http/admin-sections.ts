@@ -47,7 +47,7 @@ export const REVIEW_ZH: Record<string, string> = {
 };
 
 const zh = (map: Record<string, string>, key: string): string => map[key] ?? key;
-const time = (iso: string | null): string => (iso ? new Date(iso).toLocaleString('zh-CN', { hour12: false }) : '');
+export const time = (iso: string | null): string => (iso ? new Date(iso).toLocaleString('zh-CN', { hour12: false }) : '');
 
 /** The door's detail keys (edge/entry/pipeline.ts) as the maintainer reads them; others as they are. */
 const DETAIL_ZH: Record<string, string> = { card: '卡号', token: '二维码', distance: '人脸距离', margin: '领先第二名', frames: '帧数', seen: '各帧结果', why: '原因', unlockError: '开锁失败' };

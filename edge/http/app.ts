@@ -27,6 +27,18 @@ export interface AppDeps {
   ledgerRules: LedgerRules;
   /** The session engine's live state (who is inside, the cart); the page never drives it. */
   session?: StoreStateSource;
+  /** Host header names accepted (lower case, no port); see allowedHosts() in server.ts. */
+  allowedHosts?: readonly string[];
+}
+
+const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '::1'];
+
+/** The name part of a Host header: `[::1]:8080` → `::1`, `Example.org:80` → `example.org`. */
+export function hostName(header: string | undefined): string {
+  const h = (header ?? '').trim().toLowerCase();
+  if (h.startsWith('[')) return h.slice(1, h.indexOf(']') > 0 ? h.indexOf(']') : undefined);
+  const colon = h.indexOf(':');
+  return colon >= 0 ? h.slice(0, colon) : h;
 }
 
 const STATUS_BY_CODE: Partial<Record<string, number>> = {
@@ -45,6 +57,19 @@ export type App = ReturnType<typeof buildApp>;
 export function buildApp(deps: AppDeps, log: Logger) {
   const app = Fastify({ loggerInstance: log.child({}, { level: 'warn' }) as FastifyBaseLogger, bodyLimit: 64 * 1024 }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // Before any route: a request naming a host we are not is a DNS-rebinding attempt or a mistake.
+  const allowed = new Set(deps.allowedHosts ?? LOOPBACK_HOSTS);
+  app.addHook('onRequest', async (req, reply) => {
+    const name = hostName(req.headers.host);
+    if (allowed.has(name)) return;
+    req.log.warn({ host: req.headers.host ?? null }, 'request for another host refused');
+    return reply.status(421).send({
+      error: 'HOST_NOT_ALLOWED',
+      message: `this server does not answer to host ${JSON.stringify(req.headers.host ?? '')}; add it to http.allowed_hosts if it is really this store's name`,
+      zh: `主机名 ${req.headers.host ?? '（空）'} 不属于本门店，已拒绝；如确为本门店的名称，请加入配置 http.allowed_hosts`,
+    });
+  });
+
   app.setErrorHandler((err, req, reply) => {
     if (isEdgeError(err)) {
       const status = STATUS_BY_CODE[err.code] ?? 500;
@@ -60,6 +85,7 @@ export function buildApp(deps: AppDeps, log: Logger) {
   });
 
   app.get('/healthz', async (_req, reply) => {
+    // 503 for `fault` too: a supervisor or monitor must see a store that charges wrongly
     const report = deps.health.report();
     return reply.status(report.status === 'ok' || report.status === 'degraded' ? 200 : 503).send(report);
   });
