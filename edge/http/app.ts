@@ -18,7 +18,13 @@ import { isEdgeError, ErrorCode } from '../errors.ts';
 import { adminPage, boardPage } from './pages.ts';
 import { recentEntryEvents, recentReceipts, stockByProduct, storeState, type StoreStateSource } from './queries.ts';
 import { DECISION_ZH, PHASE_ZH, REVIEW_ZH } from './admin-sections.ts';
-import { EntryEventsReply, LimitQuery, ReceiptsReply, StockReply, StoreStateReply } from './schemas.ts';
+import { AdminPageQuery, EntryEventsReply, LimitQuery, PageQuery, ReceiptsReply, StockReply, StoreStateReply } from './schemas.ts';
+import { topBalances, villagerPage } from '../ledger/admin-views.ts';
+
+/** Villagers per admin page (the rest are a link away): the page stays cheap as the village grows. */
+const VILLAGERS_PER_PAGE = 100;
+/** Places on the public board's ranking. */
+const BOARD_RANKING = 50;
 
 export interface AppDeps {
   store: StoreConfig;
@@ -90,7 +96,7 @@ export function buildApp(deps: AppDeps, log: Logger) {
     return reply.status(report.status === 'ok' || report.status === 'degraded' ? 200 : 503).send(report);
   });
 
-  app.get('/api/villagers', async () => listVillagers(deps.db()).map((v) => ({ id: v.id, name: v.name, village: v.village, status: v.status, balance: v.balance, debt: v.debt, face_consent: v.faceConsentAt !== null })));
+  app.get('/api/villagers', { schema: { querystring: PageQuery } }, async (req) => listVillagers(deps.db(), { limit: req.query.limit, offset: req.query.offset }).map((v) => ({ id: v.id, name: v.name, village: v.village, status: v.status, balance: v.balance, debt: v.debt, face_consent: v.faceConsentAt !== null })));
 
   app.get(
     '/api/villagers/:id',
@@ -118,13 +124,15 @@ export function buildApp(deps: AppDeps, log: Logger) {
   }));
   app.get('/api/stock', { schema: { response: { 200: StockReply } } }, async () => ({ products: stockByProduct(deps.db()) }));
 
-  app.get('/', async (_req, reply) => {
+  app.get('/', { schema: { querystring: AdminPageQuery } }, async (req, reply) => {
     const db = deps.db();
+    const page = villagerPage(db, VILLAGERS_PER_PAGE, (req.query.villagers - 1) * VILLAGERS_PER_PAGE);
     return reply.type('text/html; charset=utf-8').send(
       adminPage({
         store: deps.store,
         health: deps.health.report(),
-        villagers: listVillagers(db),
+        villagers: page.villagers,
+        villagerPage: { page: req.query.villagers, perPage: VILLAGERS_PER_PAGE, total: page.total },
         sessions: listSessions(db, { limit: 20 }),
         state: storeState(db, deps.session),
         events: recentEntryEvents(db, 20),
@@ -136,7 +144,7 @@ export function buildApp(deps: AppDeps, log: Logger) {
 
   app.get('/board', async (_req, reply) => {
     const db = deps.db();
-    return reply.type('text/html; charset=utf-8').send(boardPage({ store: deps.store, villagers: listVillagers(db), products: listProducts(db) }));
+    return reply.type('text/html; charset=utf-8').send(boardPage({ store: deps.store, villagers: topBalances(db, BOARD_RANKING), products: listProducts(db) }));
   });
 
   return app;

@@ -24,11 +24,22 @@ export interface AdminPageData {
   store: StoreConfig;
   health: HealthReport;
   villagers: Villager[];
+  /** Which slice of the villager list `villagers` is. */
+  villagerPage: { page: number; perPage: number; total: number };
   sessions: StoreSession[];
   state: StoreStateView;
   events: EntryEventView[];
   receipts: ReceiptView[];
   stock: StockView[];
+}
+
+function villagerPager(p: AdminPageData['villagerPage']): string {
+  if (p.total <= p.perPage && p.page === 1) return '';
+  const first = (p.page - 1) * p.perPage + 1;
+  const last = Math.min(p.total, p.page * p.perPage);
+  const prev = p.page > 1 ? ` <a href="/?villagers=${p.page - 1}">上一页</a>` : '';
+  const next = last < p.total ? ` <a href="/?villagers=${p.page + 1}">下一页</a>` : '';
+  return `<p id="villager-pages">第 ${first > p.total ? 0 : first}–${last} 位，共 ${p.total} 位${prev}${next}</p>`;
 }
 
 export function adminPage(d: AdminPageData): string {
@@ -52,7 +63,7 @@ ${storeStateSection(d.state)}
 ${entryEventsSection(d.events)}
 ${receiptsSection(d.receipts)}
 ${stockSection(d.stock)}
-<h2>村民</h2><table id="villagers"><tr><th>编号</th><th>姓名</th><th>村</th><th>状态</th><th>积分</th><th>欠分</th><th>人脸授权</th></tr>${villagers}</table>
+<h2>村民</h2>${villagerPager(d.villagerPage)}<table id="villagers"><tr><th>编号</th><th>姓名</th><th>村</th><th>状态</th><th>积分</th><th>欠分</th><th>人脸授权</th></tr>${villagers}</table>
 <h2>最近购物</h2><table id="sessions"><tr><th>时间</th><th>村民</th><th>类型</th><th>状态</th><th>阶段</th><th>积分</th></tr>${sessions}</table>
 <h2>组件</h2><table><tr><th>组件</th><th>状态</th><th>说明</th></tr>${parts}${faults}</table>`,
     5,
