@@ -15,6 +15,7 @@ import type { EntryPipeline } from './entry/pipeline.ts';
 import type { ScalePhysics, SimulatedHardwareState } from '../drivers/index.ts';
 import { HealthBoard, type Part } from './parts.ts';
 import { DataDirPart } from './data-dir.ts';
+import { DaemonEventRelay } from './events.ts';
 import { EdgeError, ErrorCode } from './errors.ts';
 import { DemoOpening, DemoVillagers, type DemoPace } from './demo.ts';
 import { loadDemoStore, type DemoStore } from './demo-store.ts';
@@ -60,8 +61,13 @@ export class StoreDaemon {
   entry: EntryPart | undefined;
   session: StoreSessionEngine | undefined;
   demo: DemoVillagers | undefined;
+  /** What the parts emit, under the contract's names (edge/events.ts). */
+  readonly events: DaemonEventRelay;
+  private onCode: ((c: { code: string }) => void) | undefined;
 
-  constructor(private readonly config: Config, private readonly log: Logger, private readonly sim: SimulationOptions = {}) {}
+  constructor(private readonly config: Config, private readonly log: Logger, private readonly sim: SimulationOptions = {}) {
+    this.events = new DaemonEventRelay(log);
+  }
 
   /** The admin page's address once started. */
   get httpAddress(): string | undefined {
@@ -113,14 +119,11 @@ export class StoreDaemon {
       },
       this.log.child({ part: 'entry' }),
     );
-    const scanner = hardware.scanner;
-    if (scanner) {
-      scanner.on('code', ({ code }) => {
-        const pipeline = entry.pipeline;
-        if (!pipeline) return;
-        pipeline.presentCode(code).catch((err: unknown) => this.log.error({ err }, 'scanned code could not be handled / 扫码处理失败'));
-      });
-    }
+    this.onCode = ({ code }: { code: string }): void => {
+      const pipeline = entry.pipeline;
+      if (!pipeline) return;
+      pipeline.presentCode(code).catch((err: unknown) => this.log.error({ err }, 'scanned code could not be handled / 扫码处理失败'));
+    };
     this.http = new HttpServer(c.http, { store: c.store, health: this.health, db: () => ledger.handle(), ledgerRules: { creditFloor: c.ledger.credit_floor }, session }, this.log.child({ part: 'http' }));
     this.ledger = ledger;
     this.hardware = hardware;
@@ -155,13 +158,38 @@ export class StoreDaemon {
         this.log.error({ err, part: part.name }, 'part failed to start; running degraded / 组件启动失败，降级运行');
       }
     }
+    this.relayEvents();
     this.health.setPhase('running');
     if (this.http?.address) this.log.info({ url: this.http.address, bound: this.http.bound, urls: this.http.urls }, `admin page on ${this.http.bound} / 管理页面: ${this.http.urls.join(' ')}`);
+  }
+
+  /** Scanned codes go to the door; the parts' events to `events`, logged under their names. */
+  private relayEvents(): void {
+    const scanner = this.hardware?.scanner;
+    if (scanner && this.onCode) scanner.on('code', this.onCode);
+    const session = this.session;
+    if (session && this.started.includes(session)) {
+      this.events.forward(session, 'state', 'session_state', (s) => s, (s) => ({ fields: { phase: s.phase, sessionId: s.sessionId, villagerId: s.villagerId }, msg: `session ${s.phase} / 购物阶段` }));
+      this.events.forward(session, 'cart', 'cart', (c) => c, (c) => ({ fields: { sessionId: c.sessionId, villagerId: c.villagerId, total: c.totalPoints, lines: c.cart.lines.length, review: c.cart.review.length }, msg: `cart ${c.totalPoints} points / 购物车` }));
+      // the session engine logs these itself, with their event names
+      this.events.forward(session, 'receipt', 'receipt', (r) => r);
+      this.events.forward(session, 'announce', 'announce', (a) => a);
+      this.events.forward(session, 'unattended', 'alarm', (u) => ({ kind: 'unattended_shelf', ...u }));
+      this.events.forward(session, 'fault', 'fault', (f) => ({ source: 'session', ...f }));
+    }
+    const pipeline = this.entry?.pipeline;
+    if (pipeline) {
+      // the entry pipeline logs its decisions itself, as entry_decision
+      this.events.forward(pipeline, 'decision', 'entry_decision', (d) => d);
+      this.events.forward(pipeline, 'fault', 'fault', (f) => ({ source: 'entry', ...f }));
+    }
   }
 
   /** Stop the parts in reverse order, each on its own: one failure does not keep the rest running. */
   async stop(): Promise<void> {
     this.health.setPhase('stopping');
+    this.events.stop();
+    if (this.onCode) this.hardware?.scanner?.off('code', this.onCode);
     while (this.started.length > 0) {
       const part = this.started.pop()!;
       try {

@@ -282,7 +282,7 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
       // the door decision stands even if the event row cannot be written (disk full)
       this.emit('fault', { where: 'record', message: (err as Error).message });
     }
-    this.deps.logger.info({ decision: d.decision, by: d.by, villagerId: d.villagerId, unlocked: d.unlocked }, 'entry decision');
+    this.deps.logger.info({ event: 'entry_decision', decision: d.decision, by: d.by, villagerId: d.villagerId, unlocked: d.unlocked }, 'entry decision');
     try {
       this.emit('decision', d);
     } catch (err) {
