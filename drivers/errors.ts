@@ -1,6 +1,6 @@
 /**
  * The drivers' one error class. drivers/ imports nothing from edge/, so it cannot use
- * EdgeError; the composition root maps `DriverError` to `EdgeError('HARDWARE')` at the edge.
+ * EdgeError; the daemon reports driver faults through its health board.
  * Callers branch on `code`, never on the message.
  */
 export type DriverErrorCode =

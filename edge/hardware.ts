@@ -6,16 +6,9 @@
  */
 import type { Logger } from './log.ts';
 import type { DriversConfig } from '../drivers/config.ts';
-import { createDrivers, createSimulatedHardware, isDriverError, type Drivers, type SimulatedHardware, type ScalePhysics } from '../drivers/index.ts';
+import { createDrivers, createSimulatedHardware, type Drivers, type SimulatedHardware, type ScalePhysics } from '../drivers/index.ts';
 import type { HealthBoard, Part } from './parts.ts';
 import { EdgeError, ErrorCode } from './errors.ts';
-
-/** A driver's failure as the rest of the daemon sees it. */
-export function hardwareError(err: unknown, what: string): EdgeError {
-  if (err instanceof EdgeError) return err;
-  const code = isDriverError(err) ? err.code : 'UNKNOWN';
-  return new EdgeError(ErrorCode.HARDWARE, `${what}: ${(err as Error)?.message ?? String(err)} (${code})`, { zh: '硬件故障，请检查门锁、秤或扫码器的连接', cause: err, details: { driverCode: code } });
-}
 
 export interface HardwareOptions {
   config: DriversConfig;

@@ -1,6 +1,6 @@
 /**
- * `store-edge faces enroll|remove|identify`. The lead wires `registerFacesCommands` into
- * edge/cli/index.ts. Faces are analysed in process (a one-shot command needs no worker).
+ * `store-edge faces enroll|remove|identify`. Faces are analysed in process (a one-shot
+ * command needs no worker).
  */
 import { readFile } from 'node:fs/promises';
 import { mkdirSync, copyFileSync } from 'node:fs';

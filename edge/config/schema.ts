@@ -39,7 +39,7 @@ export const LedgerSchema = Section({
 export const ConfigSchema = Type.Object(
   {
     data_dir: Type.String({ minLength: 1, default: './data', description: 'Folder for the database, keys and backups (relative to the config file)' }),
-    demo: Type.Boolean({ default: false, description: 'Run on simulated hardware with the embedded broker' }),
+    demo: Type.Boolean({ default: false, description: 'Run on simulated hardware' }),
     demo_loop: Type.Boolean({ default: true, description: 'In demo mode on simulated hardware: stock an empty ledger with the demo store and let villagers from the scenario files come and go, so the admin page shows the store at work. Never runs with demo: false or real hardware' }),
     store: StoreSchema,
     http: HttpSchema,

@@ -25,7 +25,7 @@ import { loadGallery, type GalleryEntry } from './templates.ts';
 
 /** The lock as the pipeline needs it (drivers/lock's LockDriver fits). */
 export interface DoorLock { unlock(pulseMs: number): Promise<unknown> }
-/** The store session engine's answer to "is someone shopping?" (#5). */
+/** The store session engine's answer to "is someone shopping?". */
 export interface StoreOccupancy {
   /** With a villager: busy for that villager (their own visit still entering is not busy). */
   isStoreBusy(villagerId?: string): boolean;
