@@ -1,6 +1,6 @@
 /**
  * The drivers' one error class. drivers/ imports nothing from edge/, so it cannot use
- * EdgeError; the daemon (edge/hardware.ts) reports driver failures through its health board.
+ * EdgeError; the daemon reports driver faults through its health board.
  * Callers branch on `code`, never on the message.
  */
 export type DriverErrorCode =

@@ -13,6 +13,7 @@ import type { EntryConfig } from './entry/config.ts';
 import { EntryPipeline, type DoorLock, type StoreOccupancy } from './entry/pipeline.ts';
 import { createFrameSource, type FrameSource } from './entry/camera.ts';
 import { loadOrCreateTemplateKey } from './entry/templates.ts';
+import { countTemplates } from './ledger/face-templates.ts';
 import { publicKeyFromPem } from './entry/credentials.ts';
 import { Backoff, type BackoffOptions } from '../lib/backoff.ts';
 import { EngineClient } from '../models/engine-client.ts';
@@ -62,7 +63,7 @@ export class EntryPart implements Part {
     const { config, dataDir, health } = this.deps;
     const keyFile = path.resolve(dataDir, config.key_file);
     if (!existsSync(keyFile)) {
-      const n = (this.deps.db().prepare('SELECT count(*) FROM face_templates').pluck().get() as number);
+      const n = countTemplates(this.deps.db());
       if (n > 0) {
         // a new key would make every enrolled face unreadable: the old key must come back
         throw new EdgeError(ErrorCode.CONFIG_INVALID, `the face template key ${keyFile} is missing but ${n} encrypted face templates exist; restore the key file from a backup, or remove the templates (store-edge faces remove) and enrol again`, { zh: '人脸模板密钥文件丢失：请从备份恢复密钥，或删除人脸模板后重新录入' });
@@ -97,8 +98,18 @@ export class EntryPart implements Part {
       qrPublicKey,
       logger: this.log,
     });
+    // A decision that could not be written is a ledger write failure: a fault until the next one is written.
+    let recordFailed = false;
     pipeline.on('fault', (f) => {
       if (f.where === 'camera') health.set('camera', 'degraded', f.message);
+      if (f.where === 'record') {
+        recordFailed = true;
+        health.fault('door records', 'LEDGER_WRITE', f.message);
+      }
+    });
+    pipeline.on('decision', () => {
+      if (!recordFailed) health.clearFault('door records');
+      recordFailed = false;
     });
     this.camera?.on('status', (s) => health.set('camera', s.state === 'up' ? 'ok' : 'degraded', s.state === 'down' ? s.reason : undefined));
     this.pipeline = pipeline;

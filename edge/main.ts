@@ -14,6 +14,8 @@ import { StoreSessionEngine } from './session/engine.ts';
 import type { EntryPipeline } from './entry/pipeline.ts';
 import type { ScalePhysics, SimulatedHardwareState } from '../drivers/index.ts';
 import { HealthBoard, type Part } from './parts.ts';
+import { DataDirPart } from './data-dir.ts';
+import { DaemonEventRelay } from './events.ts';
 import { EdgeError, ErrorCode } from './errors.ts';
 
 /** The ledger as a part: open (and migrate) at start, checkpoint and close at stop. */
@@ -23,7 +25,9 @@ class LedgerPart implements Part {
   db: Db | undefined;
   constructor(private readonly file: string, private readonly log: Logger) {}
   start(): void {
-    this.db = openLedger(this.file);
+    this.db = openLedger(this.file, {
+      onModeFixed: (f) => this.log.warn({ file: f.path, from: f.from, to: f.to }, `file mode tightened / 已收紧文件权限: ${f.path} ${f.from} → ${f.to}`),
+    });
     this.log.info({ file: this.file }, 'ledger open / 账本已打开');
   }
   stop(): void {
@@ -73,8 +77,13 @@ export class StoreDaemon {
   hardware: HardwarePart | undefined;
   entry: EntryPart | undefined;
   session: StoreSessionEngine | undefined;
+  /** What the parts emit, under the contract's names (edge/events.ts). */
+  readonly events: DaemonEventRelay;
+  private onCode: ((c: { code: string }) => void) | undefined;
 
-  constructor(private readonly config: Config, private readonly log: Logger, private readonly sim: SimulationOptions = {}, private readonly addOns: readonly DaemonAddOn[] = []) {}
+  constructor(private readonly config: Config, private readonly log: Logger, private readonly sim: SimulationOptions = {}, private readonly addOns: readonly DaemonAddOn[] = []) {
+    this.events = new DaemonEventRelay(log);
+  }
 
   /** The admin page's address once started. */
   get httpAddress(): string | undefined {
@@ -88,6 +97,7 @@ export class StoreDaemon {
 
   private compose(): Part[] {
     const c = this.addOns.reduce((cfg, a) => a.config?.(cfg) ?? cfg, this.config);
+    const dataDir = new DataDirPart(c.data_dir, this.log.child({ part: 'data_dir' }));
     const ledger = new LedgerPart(path.join(c.data_dir, 'ledger.sqlite'), this.log.child({ part: 'ledger' }));
     const hardware = new HardwarePart(
       { config: c.drivers, health: this.health, ...(this.sim.physics ? { physics: this.sim.physics } : {}), ...(this.sim.seed !== undefined ? { seed: this.sim.seed } : {}) },
@@ -118,25 +128,22 @@ export class StoreDaemon {
       },
       this.log.child({ part: 'entry' }),
     );
-    const scanner = hardware.scanner;
-    if (scanner) {
-      scanner.on('code', ({ code }) => {
-        const pipeline = entry.pipeline;
-        if (!pipeline) return;
-        pipeline.presentCode(code).catch((err: unknown) => this.log.error({ err }, 'scanned code could not be handled / 扫码处理失败'));
-      });
-    }
+    this.onCode = ({ code }: { code: string }): void => {
+      const pipeline = entry.pipeline;
+      if (!pipeline) return;
+      pipeline.presentCode(code).catch((err: unknown) => this.log.error({ err }, 'scanned code could not be handled / 扫码处理失败'));
+    };
     this.http = new HttpServer(c.http, { store: c.store, health: this.health, db: () => ledger.handle(), ledgerRules: { creditFloor: c.ledger.credit_floor }, session }, this.log.child({ part: 'http' }));
     this.ledger = ledger;
     this.hardware = hardware;
     this.entry = entry;
     this.session = session;
-    // Start order: the ledger, the hardware, the door (it needs both), the session (it listens
-    // to all three and resumes an open session), then the page; an add-on's parts right after
-    // the ledger or at the end.
+    // Start order: the data folder's lock (before anything reads the ledger), the ledger, the
+    // hardware, the door (it needs both), the session (it listens to all three and resumes an
+    // open session), then the page; an add-on's parts right after the ledger or at the end.
     const core: DaemonCore = { config: c, log: this.log, db: () => ledger.handle(), hardware, entry, session };
     const added = this.addOns.map((a) => a.parts(core));
-    return [ledger, ...added.flatMap((a) => a.afterLedger ?? []), hardware, entry, session, this.http, ...added.flatMap((a) => a.last ?? [])];
+    return [dataDir, ledger, ...added.flatMap((a) => a.afterLedger ?? []), hardware, entry, session, this.http, ...added.flatMap((a) => a.last ?? [])];
   }
 
   async start(): Promise<void> {
@@ -157,13 +164,38 @@ export class StoreDaemon {
         this.log.error({ err, part: part.name }, 'part failed to start; running degraded / 组件启动失败，降级运行');
       }
     }
+    this.relayEvents();
     this.health.setPhase('running');
-    if (this.http?.address) this.log.info({ url: this.http.address }, `admin page / 管理页面: ${this.http.address}`);
+    if (this.http?.address) this.log.info({ url: this.http.address, bound: this.http.bound, urls: this.http.urls }, `admin page on ${this.http.bound} / 管理页面: ${this.http.urls.join(' ')}`);
+  }
+
+  /** Scanned codes go to the door; the parts' events to `events`, logged under their names. */
+  private relayEvents(): void {
+    const scanner = this.hardware?.scanner;
+    if (scanner && this.onCode) scanner.on('code', this.onCode);
+    const session = this.session;
+    if (session && this.started.includes(session)) {
+      this.events.forward(session, 'state', 'session_state', (s) => s, (s) => ({ fields: { phase: s.phase, sessionId: s.sessionId, villagerId: s.villagerId }, msg: `session ${s.phase} / 购物阶段` }));
+      this.events.forward(session, 'cart', 'cart', (c) => c, (c) => ({ fields: { sessionId: c.sessionId, villagerId: c.villagerId, total: c.totalPoints, lines: c.cart.lines.length, review: c.cart.review.length }, msg: `cart ${c.totalPoints} points / 购物车` }));
+      // the session engine logs these itself, with their event names
+      this.events.forward(session, 'receipt', 'receipt', (r) => r);
+      this.events.forward(session, 'announce', 'announce', (a) => a);
+      this.events.forward(session, 'unattended', 'alarm', (u) => ({ kind: 'unattended_shelf', ...u }));
+      this.events.forward(session, 'fault', 'fault', (f) => ({ source: 'session', ...f }));
+    }
+    const pipeline = this.entry?.pipeline;
+    if (pipeline) {
+      // the entry pipeline logs its decisions itself, as entry_decision
+      this.events.forward(pipeline, 'decision', 'entry_decision', (d) => d);
+      this.events.forward(pipeline, 'fault', 'fault', (f) => ({ source: 'entry', ...f }));
+    }
   }
 
   /** Stop the parts in reverse order, each on its own: one failure does not keep the rest running. */
   async stop(): Promise<void> {
     this.health.setPhase('stopping');
+    this.events.stop();
+    if (this.onCode) this.hardware?.scanner?.off('code', this.onCode);
     while (this.started.length > 0) {
       const part = this.started.pop()!;
       try {

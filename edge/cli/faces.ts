@@ -1,6 +1,6 @@
 /**
- * `store-edge faces enroll|remove|identify`. The lead wires `registerFacesCommands` into
- * edge/cli/index.ts. Faces are analysed in process (a one-shot command needs no worker).
+ * `store-edge faces enroll|remove|identify`. Faces are analysed in process (a one-shot
+ * command needs no worker).
  */
 import { readFile } from 'node:fs/promises';
 import { mkdirSync, copyFileSync } from 'node:fs';
@@ -14,7 +14,8 @@ import { closeLedger, openLedger, type Db } from '../ledger/db.ts';
 import { setFaceConsent } from '../ledger/villagers.ts';
 import { resolveEntryConfig, type EntryConfig } from '../entry/config.ts';
 import { enrolVillager, identifyPhoto, type EnrolPhoto } from '../entry/enrol.ts';
-import { countTemplates, loadOrCreateTemplateKey, removeTemplates } from '../entry/templates.ts';
+import { countTemplates, loadOrCreateTemplateKey } from '../entry/templates.ts';
+import { deleteTemplatesAndConsent, faceConsentOf } from '../ledger/face-templates.ts';
 import { configFrom, ledgerPath, print, withCommon, type CommonOptions } from './context.ts';
 
 interface FacesEnv { db: Db; entry: EntryConfig; dataDir: string; key: Buffer }
@@ -71,7 +72,7 @@ export function registerFacesCommands(program: Command): void {
         for (const f of o.photo) photos.push(await readPhoto(f));
         const engine = await startEngine(env.entry);
         try {
-          const hadConsent = (env.db.prepare('SELECT face_consent_at FROM villagers WHERE id = ?').get(o.villager) as { face_consent_at: string | null } | undefined)?.face_consent_at != null;
+          const hadConsent = (faceConsentOf(env.db, o.villager)?.faceConsentAt ?? null) !== null;
           if (o.consent) setFaceConsent(env.db, o.villager, o.guardian ?? 'self');
           const at = new Date().toISOString();
           let r;
@@ -103,11 +104,7 @@ export function registerFacesCommands(program: Command): void {
     .action((o: CommonOptions & { villager: string }) => {
       const env = openEnv(o);
       try {
-        const removed = env.db.transaction(() => {
-          const n = removeTemplates(env.db, o.villager);
-          setFaceConsent(env.db, o.villager, null);
-          return n;
-        })();
+        const removed = deleteTemplatesAndConsent(env.db, o.villager);
         print(o, { villager: o.villager, removed }, `removed ${removed} templates of ${o.villager}; consent withdrawn / 已删除`);
       } finally {
         closeLedger(env.db);

@@ -8,7 +8,7 @@ import { StoreDaemon, type DaemonAddOn } from '../main.ts';
 
 export function registerStartCommand(program: Command): void {
   withCommon(program.command('start').description('run the store daemon / 启动门店守护进程'))
-    .option('--demo', 'simulated hardware, embedded broker (default when no config file exists) / 演示模式')
+    .option('--demo', 'simulated hardware (default when no config file exists) / 演示模式')
     .option('--http-port <n>', 'port of the admin page / 管理页面端口')
     .action(async (o: CommonOptions & { demo?: boolean; httpPort?: string }) => {
       const file = o.config ?? process.env.STORE_EDGE_CONFIG ?? (existsSync('store-edge.yaml') ? 'store-edge.yaml' : undefined);

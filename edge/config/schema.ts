@@ -24,6 +24,7 @@ export const StoreSchema = Section({
 export const HttpSchema = Section({
   host: Type.String({ default: '127.0.0.1', description: 'Address the admin page listens on' }),
   port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'Port of the admin page (0 picks a free port)' }),
+  allowed_hosts: Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { default: [], description: 'Host names the page answers to besides localhost, 127.0.0.1, ::1, the listen address and (when listening on 0.0.0.0) this machine\'s addresses; a request with another Host header is refused (421), which stops DNS rebinding from a browser on the store PC' }),
 }, 'Admin page and public board (HTTP)');
 
 export const LogSchema = Section({
@@ -38,7 +39,7 @@ export const LedgerSchema = Section({
 export const ConfigSchema = Type.Object(
   {
     data_dir: Type.String({ minLength: 1, default: './data', description: 'Folder for the database, keys and backups (relative to the config file)' }),
-    demo: Type.Boolean({ default: false, description: 'Run on simulated hardware with the embedded broker' }),
+    demo: Type.Boolean({ default: false, description: 'Run on simulated hardware' }),
     demo_loop: Type.Boolean({ default: true, description: 'In demo mode on simulated hardware: stock an empty ledger with the demo store and let villagers from the scenario files come and go, so the admin page shows the store at work. Never runs with demo: false or real hardware' }),
     store: StoreSchema,
     http: HttpSchema,

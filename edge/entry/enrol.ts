@@ -12,6 +12,7 @@ import type { AnalyseOptions, FrameAnalysis, RgbFrame } from '../../models/face-
 import { Gallery } from '../../models/gallery.ts';
 import { EdgeError } from '../errors.ts';
 import type { Db } from '../ledger/db.ts';
+import { faceConsentOf } from '../ledger/face-templates.ts';
 import { qualityGate, type EntryConfig } from './config.ts';
 import { matchVerdict } from './decision.ts';
 import { addTemplates, loadGallery, type NewTemplate } from './templates.ts';
@@ -40,9 +41,9 @@ export async function enrolVillager(
   db: Db, key: Buffer, analyser: FaceAnalyser, config: EntryConfig,
   villagerId: string, photos: readonly EnrolPhoto[], at: string,
 ): Promise<{ templates: number }> {
-  const v = db.prepare('SELECT status, face_consent_at FROM villagers WHERE id = ?').get(villagerId) as { status: string; face_consent_at: string | null } | undefined;
+  const v = faceConsentOf(db, villagerId);
   if (!v) throw new EdgeError('UNKNOWN_VILLAGER', `no villager ${villagerId}`, { zh: `没有村民 ${villagerId}` });
-  if (v.face_consent_at === null) throw new EdgeError('NO_CONSENT', `villager ${villagerId} has not consented to face recognition (use --consent)`, { zh: '未登记人脸识别同意，不能录入' });
+  if (v.faceConsentAt === null) throw new EdgeError('NO_CONSENT', `villager ${villagerId} has not consented to face recognition (use --consent)`, { zh: '未登记人脸识别同意，不能录入' });
   if (photos.length === 0) throw new EdgeError('INVALID_ARGUMENT', 'no photo given', { zh: '没有照片' });
   const opts: AnalyseOptions = { allFaces: true, gate: qualityGate(config.quality), liveness: false };
   const templates: NewTemplate[] = [];

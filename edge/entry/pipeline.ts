@@ -15,6 +15,7 @@ import type { AnalyseOptions } from '../../models/face-engine.ts';
 import { isModelError } from '../../models/errors.ts';
 import { isEdgeError } from '../errors.ts';
 import type { Db } from '../ledger/db.ts';
+import { doorStanding, insertEntryEvent } from '../ledger/entry-events.ts';
 import { qualityGate, type EntryConfig } from './config.ts';
 import type { QualityGate } from '../../models/quality.ts';
 import { classifyScan, consumeQrToken, getCard, verifyQrToken } from './credentials.ts';
@@ -25,7 +26,7 @@ import { loadGallery, type GalleryEntry } from './templates.ts';
 
 /** The lock as the pipeline needs it (drivers/lock's LockDriver fits). */
 export interface DoorLock { unlock(pulseMs: number): Promise<unknown> }
-/** The store session engine's answer to "is someone shopping?" (#5). */
+/** The store session engine's answer to "is someone shopping?". */
 export interface StoreOccupancy {
   /** With a villager: busy for that villager (their own visit still entering is not busy). */
   isStoreBusy(villagerId?: string): boolean;
@@ -250,9 +251,7 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
   }
 
   private standing(villagerId: string): VillagerStanding | undefined {
-    const r = this.deps.db.prepare('SELECT id, status, face_consent_at, debt FROM villagers WHERE id = ?').get(villagerId) as
-      { id: string; status: VillagerStanding['status']; face_consent_at: string | null; debt: number } | undefined;
-    return r && { id: r.id, status: r.status, faceConsentAt: r.face_consent_at, debt: r.debt };
+    return doorStanding(this.deps.db, villagerId);
   }
 
   /** `consume` runs once the policy admits, before the unlock (a single-use credential). */
@@ -290,8 +289,7 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
 
   private record(d: EntryDecision): EntryDecision {
     try {
-      this.deps.db.prepare('INSERT INTO entry_events (at, decision, by, villager_id, detail) VALUES (?, ?, ?, ?, ?)')
-        .run(new Date(d.at).toISOString(), d.decision, d.by, d.villagerId, JSON.stringify({ ...d.detail, unlocked: d.unlocked }));
+      insertEntryEvent(this.deps.db, { at: new Date(d.at).toISOString(), decision: d.decision, by: d.by, villagerId: d.villagerId, detail: { ...d.detail, unlocked: d.unlocked } });
     } catch (err) {
       // the door decision stands even if the event row cannot be written (disk full)
       this.emit('fault', { where: 'record', message: (err as Error).message });

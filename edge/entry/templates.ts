@@ -8,6 +8,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../ledger/db.ts';
+import { consentedTemplateRows, countTemplates, deleteTemplates, insertTemplates, purgeTemplatesWithoutConsent } from '../ledger/face-templates.ts';
 import { EdgeError } from '../errors.ts';
 
 export const KEY_BYTES = 32;
@@ -62,29 +63,15 @@ export function openDescriptor(key: Buffer, villagerId: string, t: SealedTemplat
 
 export interface NewTemplate { descriptor: Float32Array; quality: number | null; source: string }
 
-interface TemplateRow { id: number; villager_id: string; nonce: Buffer; ciphertext: Buffer; tag: Buffer }
-
 /** Adds a villager's templates in one transaction; returns how many were written. */
 export function addTemplates(db: Db, key: Buffer, villagerId: string, templates: readonly NewTemplate[], at: string): number {
-  const stmt = db.prepare('INSERT INTO face_templates (villager_id, nonce, ciphertext, tag, quality, source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
-  return db.transaction(() => {
-    let n = 0;
-    for (const t of templates) {
-      const s = sealDescriptor(key, villagerId, t.descriptor);
-      n += stmt.run(villagerId, s.nonce, s.ciphertext, s.tag, t.quality, t.source, at).changes;
-    }
-    return n;
-  })();
+  return insertTemplates(db, villagerId, templates.map((t) => ({ ...sealDescriptor(key, villagerId, t.descriptor), quality: t.quality, source: t.source })), at);
 }
 
 /** Deletes every template of a villager (consent withdrawn); returns how many went. */
-export function removeTemplates(db: Db, villagerId: string): number {
-  return db.prepare('DELETE FROM face_templates WHERE villager_id = ?').run(villagerId).changes;
-}
+export const removeTemplates = deleteTemplates;
 
-export function countTemplates(db: Db, villagerId: string): number {
-  return (db.prepare('SELECT count(*) AS n FROM face_templates WHERE villager_id = ?').get(villagerId) as { n: number }).n;
-}
+export { countTemplates };
 
 export interface GalleryEntry { villagerId: string; descriptors: Float32Array[] }
 
@@ -93,8 +80,7 @@ export interface GalleryEntry { villagerId: string; descriptors: Float32Array[] 
  * of a villager without consent on record are not loaded (and `purgeWithoutConsent` deletes them).
  */
 export function loadGallery(db: Db, key: Buffer): GalleryEntry[] {
-  const rows = db.prepare(`SELECT t.id, t.villager_id, t.nonce, t.ciphertext, t.tag FROM face_templates t
-    JOIN villagers v ON v.id = t.villager_id WHERE v.face_consent_at IS NOT NULL ORDER BY t.villager_id, t.id`).all() as TemplateRow[];
+  const rows = consentedTemplateRows(db);
   const byVillager = new Map<string, Float32Array[]>();
   for (const r of rows) {
     const list = byVillager.get(r.villager_id) ?? [];
@@ -105,6 +91,4 @@ export function loadGallery(db: Db, key: Buffer): GalleryEntry[] {
 }
 
 /** Deletes templates whose villager has no consent on record; returns how many went. */
-export function purgeWithoutConsent(db: Db): number {
-  return db.prepare(`DELETE FROM face_templates WHERE villager_id IN (SELECT id FROM villagers WHERE face_consent_at IS NULL)`).run().changes;
-}
+export const purgeWithoutConsent = purgeTemplatesWithoutConsent;

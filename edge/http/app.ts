@@ -18,7 +18,13 @@ import { isEdgeError, ErrorCode } from '../errors.ts';
 import { adminPage, boardPage } from './pages.ts';
 import { recentEntryEvents, recentReceipts, stockByProduct, storeState, type StoreStateSource } from './queries.ts';
 import { DECISION_ZH, PHASE_ZH, REVIEW_ZH } from './admin-sections.ts';
-import { EntryEventsReply, LimitQuery, ReceiptsReply, StockReply, StoreStateReply } from './schemas.ts';
+import { AdminPageQuery, EntryEventsReply, LimitQuery, PageQuery, ReceiptsReply, StockReply, StoreStateReply } from './schemas.ts';
+import { topBalances, villagerPage } from '../ledger/admin-views.ts';
+
+/** Villagers per admin page (the rest are a link away): the page stays cheap as the village grows. */
+const VILLAGERS_PER_PAGE = 100;
+/** Places on the public board's ranking. */
+const BOARD_RANKING = 50;
 
 export interface AppDeps {
   store: StoreConfig;
@@ -27,6 +33,18 @@ export interface AppDeps {
   ledgerRules: LedgerRules;
   /** The session engine's live state (who is inside, the cart); the page never drives it. */
   session?: StoreStateSource;
+  /** Host header names accepted (lower case, no port); see allowedHosts() in server.ts. */
+  allowedHosts?: readonly string[];
+}
+
+const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '::1'];
+
+/** The name part of a Host header: `[::1]:8080` → `::1`, `Example.org:80` → `example.org`. */
+export function hostName(header: string | undefined): string {
+  const h = (header ?? '').trim().toLowerCase();
+  if (h.startsWith('[')) return h.slice(1, h.indexOf(']') > 0 ? h.indexOf(']') : undefined);
+  const colon = h.indexOf(':');
+  return colon >= 0 ? h.slice(0, colon) : h;
 }
 
 const STATUS_BY_CODE: Partial<Record<string, number>> = {
@@ -45,6 +63,19 @@ export type App = ReturnType<typeof buildApp>;
 export function buildApp(deps: AppDeps, log: Logger) {
   const app = Fastify({ loggerInstance: log.child({}, { level: 'warn' }) as FastifyBaseLogger, bodyLimit: 64 * 1024 }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // Before any route: a request naming a host we are not is a DNS-rebinding attempt or a mistake.
+  const allowed = new Set(deps.allowedHosts ?? LOOPBACK_HOSTS);
+  app.addHook('onRequest', async (req, reply) => {
+    const name = hostName(req.headers.host);
+    if (allowed.has(name)) return;
+    req.log.warn({ host: req.headers.host ?? null }, 'request for another host refused');
+    return reply.status(421).send({
+      error: 'HOST_NOT_ALLOWED',
+      message: `this server does not answer to host ${JSON.stringify(req.headers.host ?? '')}; add it to http.allowed_hosts if it is really this store's name`,
+      zh: `主机名 ${req.headers.host ?? '（空）'} 不属于本门店，已拒绝；如确为本门店的名称，请加入配置 http.allowed_hosts`,
+    });
+  });
+
   app.setErrorHandler((err, req, reply) => {
     if (isEdgeError(err)) {
       const status = STATUS_BY_CODE[err.code] ?? 500;
@@ -60,11 +91,12 @@ export function buildApp(deps: AppDeps, log: Logger) {
   });
 
   app.get('/healthz', async (_req, reply) => {
+    // 503 for `fault` too: a supervisor or monitor must see a store that charges wrongly
     const report = deps.health.report();
     return reply.status(report.status === 'ok' || report.status === 'degraded' ? 200 : 503).send(report);
   });
 
-  app.get('/api/villagers', async () => listVillagers(deps.db()).map((v) => ({ id: v.id, name: v.name, village: v.village, status: v.status, balance: v.balance, debt: v.debt, face_consent: v.faceConsentAt !== null })));
+  app.get('/api/villagers', { schema: { querystring: PageQuery } }, async (req) => listVillagers(deps.db(), { limit: req.query.limit, offset: req.query.offset }).map((v) => ({ id: v.id, name: v.name, village: v.village, status: v.status, balance: v.balance, debt: v.debt, face_consent: v.faceConsentAt !== null })));
 
   app.get(
     '/api/villagers/:id',
@@ -92,13 +124,15 @@ export function buildApp(deps: AppDeps, log: Logger) {
   }));
   app.get('/api/stock', { schema: { response: { 200: StockReply } } }, async () => ({ products: stockByProduct(deps.db()) }));
 
-  app.get('/', async (_req, reply) => {
+  app.get('/', { schema: { querystring: AdminPageQuery } }, async (req, reply) => {
     const db = deps.db();
+    const page = villagerPage(db, VILLAGERS_PER_PAGE, (req.query.villagers - 1) * VILLAGERS_PER_PAGE);
     return reply.type('text/html; charset=utf-8').send(
       adminPage({
         store: deps.store,
         health: deps.health.report(),
-        villagers: listVillagers(db),
+        villagers: page.villagers,
+        villagerPage: { page: req.query.villagers, perPage: VILLAGERS_PER_PAGE, total: page.total },
         sessions: listSessions(db, { limit: 20 }),
         state: storeState(db, deps.session),
         events: recentEntryEvents(db, 20),
@@ -110,7 +144,7 @@ export function buildApp(deps: AppDeps, log: Logger) {
 
   app.get('/board', async (_req, reply) => {
     const db = deps.db();
-    return reply.type('text/html; charset=utf-8').send(boardPage({ store: deps.store, villagers: listVillagers(db), products: listProducts(db) }));
+    return reply.type('text/html; charset=utf-8').send(boardPage({ store: deps.store, villagers: topBalances(db, BOARD_RANKING), products: listProducts(db) }));
   });
 
   return app;

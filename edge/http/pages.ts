@@ -5,7 +5,7 @@ import type { Villager } from '../ledger/villagers.ts';
 import type { Product } from '../ledger/products.ts';
 import type { StoreSession } from '../ledger/sessions.ts';
 import type { EntryEventView, ReceiptView, StockView, StoreStateView } from './queries.ts';
-import { entryEventsSection, esc, PHASE_ZH, receiptsSection, stockSection, storeStateSection } from './admin-sections.ts';
+import { entryEventsSection, esc, PHASE_ZH, receiptsSection, stockSection, storeStateSection, time } from './admin-sections.ts';
 
 export { esc };
 
@@ -17,13 +17,15 @@ td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}th{background:#f
 </head><body>${body}</body></html>`;
 }
 
-const STATUS_ZH: Record<string, string> = { ok: '正常', degraded: '降级', starting: '启动中', stopping: '停止中', failed: '故障', stopped: '已停止' };
+const STATUS_ZH: Record<string, string> = { ok: '正常', degraded: '降级', fault: '故障（需处理）', starting: '启动中', stopping: '停止中', failed: '故障', stopped: '已停止' };
 const SESSION_ZH: Record<string, string> = { open: '进行中', settled: '已结算', cancelled: '已取消' };
 
 export interface AdminPageData {
   store: StoreConfig;
   health: HealthReport;
   villagers: Villager[];
+  /** Which slice of the villager list `villagers` is. */
+  villagerPage: { page: number; perPage: number; total: number };
   sessions: StoreSession[];
   state: StoreStateView;
   events: EntryEventView[];
@@ -31,9 +33,21 @@ export interface AdminPageData {
   stock: StockView[];
 }
 
+function villagerPager(p: AdminPageData['villagerPage']): string {
+  if (p.total <= p.perPage && p.page === 1) return '';
+  const first = (p.page - 1) * p.perPage + 1;
+  const last = Math.min(p.total, p.page * p.perPage);
+  const prev = p.page > 1 ? ` <a href="/?villagers=${p.page - 1}">上一页</a>` : '';
+  const next = last < p.total ? ` <a href="/?villagers=${p.page + 1}">下一页</a>` : '';
+  return `<p id="villager-pages">第 ${first > p.total ? 0 : first}–${last} 位，共 ${p.total} 位${prev}${next}</p>`;
+}
+
 export function adminPage(d: AdminPageData): string {
   const parts = Object.entries(d.health.parts)
     .map(([name, p]) => `<tr><td>${esc(name)}</td><td class="${p.health === 'ok' ? 'ok' : 'bad'}">${esc(STATUS_ZH[p.health] ?? p.health)}</td><td>${esc(p.detail ?? '')}</td></tr>`)
+    .join('');
+  const faults = d.health.faults
+    .map((f) => `<tr data-fault="${esc(f.source)}"><td>${esc(f.source)}</td><td class="bad">${esc(f.code)}</td><td>${esc(time(f.since))} ${esc(f.detail)}</td></tr>`)
     .join('');
   const villagers = d.villagers
     .map((v) => `<tr><td>${esc(v.id)}</td><td>${esc(v.name)}</td><td>${esc(v.village)}</td><td>${esc(v.status === 'active' ? '正常' : v.status === 'blocked' ? '已冻结' : '已迁出')}</td><td>${v.balance}</td><td>${v.debt || ''}</td><td>${v.faceConsentAt ? '已同意' : '未同意'}</td></tr>`)
@@ -49,9 +63,9 @@ ${storeStateSection(d.state)}
 ${entryEventsSection(d.events)}
 ${receiptsSection(d.receipts)}
 ${stockSection(d.stock)}
-<h2>村民</h2><table id="villagers"><tr><th>编号</th><th>姓名</th><th>村</th><th>状态</th><th>积分</th><th>欠分</th><th>人脸授权</th></tr>${villagers}</table>
+<h2>村民</h2>${villagerPager(d.villagerPage)}<table id="villagers"><tr><th>编号</th><th>姓名</th><th>村</th><th>状态</th><th>积分</th><th>欠分</th><th>人脸授权</th></tr>${villagers}</table>
 <h2>最近购物</h2><table id="sessions"><tr><th>时间</th><th>村民</th><th>类型</th><th>状态</th><th>阶段</th><th>积分</th></tr>${sessions}</table>
-<h2>组件</h2><table><tr><th>组件</th><th>状态</th><th>说明</th></tr>${parts}</table>`,
+<h2>组件</h2><table><tr><th>组件</th><th>状态</th><th>说明</th></tr>${parts}${faults}</table>`,
     5,
   );
 }

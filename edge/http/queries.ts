@@ -1,15 +1,12 @@
 /**
- * What the admin page shows about the door and the till, read through the ledger's own
- * functions (sessions, lines, review lines, entries, products). The door's decisions
- * (entry_events) are written by the entry pipeline and have no reader elsewhere; the one
- * query for them lives here, read-only.
+ * What the admin page shows about the door and the till, shaped for the page from the
+ * ledger's joined queries (edge/ledger/admin-views.ts, edge/ledger/entry-events.ts): a fixed
+ * number of queries per request whatever the number of rows, and every list limited.
  */
 import type { Db } from '../ledger/db.ts';
-import { getEntry } from '../ledger/entries.ts';
-import { listProducts, listSlots } from '../ledger/products.ts';
-import { listSessions, sessionLines, sessionReview } from '../ledger/sessions.ts';
+import { recentEntryEventRows } from '../ledger/entry-events.ts';
 import { getVillager } from '../ledger/villagers.ts';
-import { getProduct } from '../ledger/products.ts';
+import { linesOfSessions, productNames, recentReceiptRows, reviewOfSessions, stockRows } from '../ledger/admin-views.ts';
 
 export interface EntryEventView {
   id: number;
@@ -21,8 +18,6 @@ export interface EntryEventView {
   unlocked: boolean;
   detail: Record<string, unknown>;
 }
-
-interface EntryEventRow { id: number; at: string; decision: string; by: string; villager_id: string | null; detail: string | null }
 
 function parseDetail(text: string | null): Record<string, unknown> {
   if (!text) return {};
@@ -36,11 +31,9 @@ function parseDetail(text: string | null): Record<string, unknown> {
 
 /** The door's latest decisions, newest first. */
 export function recentEntryEvents(db: Db, limit: number): EntryEventView[] {
-  const rows = db.prepare('SELECT id, at, decision, by, villager_id, detail FROM entry_events ORDER BY id DESC LIMIT ?').all(limit) as EntryEventRow[];
-  return rows.map((r) => {
-    const detail = parseDetail(r.detail);
-    const { unlocked, ...rest } = detail;
-    return { id: r.id, at: r.at, decision: r.decision, by: r.by, villager: r.villager_id, villager_name: r.villager_id ? getVillager(db, r.villager_id)?.name ?? null : null, unlocked: unlocked === true, detail: rest };
+  return recentEntryEventRows(db, limit).map((r) => {
+    const { unlocked, ...rest } = parseDetail(r.detail);
+    return { id: r.id, at: r.at, decision: r.decision, by: r.by, villager: r.villager_id, villager_name: r.villager_name, unlocked: unlocked === true, detail: rest };
   });
 }
 
@@ -70,49 +63,71 @@ function restockMoves(context: unknown): Array<{ sku: string; slot: string; coun
   return stock.filter((m): m is { sku: string; slot: string; count: number } => typeof m?.sku === 'string' && typeof m?.slot === 'string' && Number.isSafeInteger(m?.count));
 }
 
-function balanceAfter(db: Db, villagerId: string, entryId: string | null, closedAt: string | null): number | null {
-  if (entryId) {
-    const e = getEntry(db, entryId);
-    if (e) return e.balanceAfter;
-  }
-  // nothing charged: the balance is the one left by the villager's last entry before closing
-  const r = db.prepare('SELECT balance_after FROM entries WHERE villager_id = ? AND created_at <= ? ORDER BY seq DESC LIMIT 1').get(villagerId, closedAt ?? '9999') as { balance_after: number } | undefined;
-  return r?.balance_after ?? null;
-}
-
 /** Settled sessions (purchases and restocks), newest first, with their lines and review lines. */
 export function recentReceipts(db: Db, limit: number): ReceiptView[] {
-  // listSessions orders newest first; open and cancelled ones are not receipts
-  return listSessions(db, { limit: limit * 4 })
-    .filter((s) => s.status === 'settled')
-    .slice(0, limit)
-    .map((s) => ({
-      session: s.id,
-      kind: s.kind,
-      villager: s.villagerId,
-      villager_name: getVillager(db, s.villagerId)?.name ?? s.villagerId,
-      entered_by: s.enteredBy,
-      opened_at: s.openedAt,
-      closed_at: s.closedAt,
-      total_points: s.totalPoints ?? 0,
-      charged_points: s.chargedPoints ?? 0,
-      debt_points: s.debtPoints ?? 0,
-      balance_after: balanceAfter(db, s.villagerId, s.entryId, s.closedAt),
-      lines: sessionLines(db, s.id).map((l) => ({ sku: l.sku, name: getProduct(db, l.sku)?.name ?? l.sku, slot: l.slot, count: l.count, points: l.points })),
-      review: sessionReview(db, s.id).map((r) => ({ slot: r.slot, reason: r.reason, delta_g: r.deltaG ?? null, detail: r.detail ?? null })),
-      stock: s.kind === 'restock' ? restockMoves(s.context).map((m) => ({ sku: m.sku, name: getProduct(db, m.sku)?.name ?? m.sku, slot: m.slot, count: m.count })) : [],
-    }));
+  const rows = recentReceiptRows(db, limit);
+  const ids = rows.map((r) => r.id);
+  const lines = groupBy(linesOfSessions(db, ids), (l) => l.session_id);
+  const review = groupBy(reviewOfSessions(db, ids), (r) => r.session_id);
+  const moves = new Map(rows.map((r) => [r.id, r.kind === 'restock' ? restockMoves(parseJson(r.state_json)) : []]));
+  const names = productNames(db, [...moves.values()].flat().map((m) => m.sku));
+  return rows.map((s) => ({
+    session: s.id,
+    kind: s.kind,
+    villager: s.villager_id,
+    villager_name: s.villager_name ?? s.villager_id,
+    entered_by: s.entered_by,
+    opened_at: s.opened_at,
+    closed_at: s.closed_at,
+    total_points: s.total_points ?? 0,
+    charged_points: s.charged_points ?? 0,
+    debt_points: s.debt_points ?? 0,
+    balance_after: s.balance_after,
+    lines: (lines.get(s.id) ?? []).map((l) => ({ sku: l.sku, name: l.name, slot: l.slot, count: l.count, points: l.points })),
+    review: (review.get(s.id) ?? []).map((r) => ({ slot: r.slot, reason: r.reason, delta_g: r.delta_g, detail: r.detail })),
+    stock: (moves.get(s.id) ?? []).map((m) => ({ sku: m.sku, name: names.get(m.sku)?.name ?? m.sku, slot: m.slot, count: m.count })),
+  }));
+}
+
+function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const it of items) {
+    const k = key(it);
+    const list = out.get(k);
+    if (list) list.push(it);
+    else out.set(k, [it]);
+  }
+  return out;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return null;
+  }
 }
 
 export interface StockView { sku: string; name: string; price: number; active: boolean; stock: number; slots: Array<{ slot: string; address: number; stock: number }> }
 
+/** Products listed on the page and in /api/stock at most (a village store holds far fewer). */
+export const STOCK_LIMIT = 500;
+
 /** Stock per product, with the slots that hold it. */
-export function stockByProduct(db: Db): StockView[] {
-  const slots = listSlots(db);
-  return listProducts(db).map((p) => {
-    const mine = slots.filter((s) => s.sku === p.sku).map((s) => ({ slot: s.slot, address: s.address, stock: s.stock }));
-    return { sku: p.sku, name: p.name, price: p.price, active: p.active, stock: mine.reduce((n, s) => n + s.stock, 0), slots: mine };
-  });
+export function stockByProduct(db: Db, limit = STOCK_LIMIT): StockView[] {
+  const out: StockView[] = [];
+  for (const r of stockRows(db, limit)) {
+    let p = out[out.length - 1];
+    if (p?.sku !== r.sku) {
+      p = { sku: r.sku, name: r.name, price: r.price, active: r.active === 1, stock: 0, slots: [] };
+      out.push(p);
+    }
+    if (r.slot !== null) {
+      p.slots.push({ slot: r.slot, address: r.address ?? 0, stock: r.stock ?? 0 });
+      p.stock += r.stock ?? 0;
+    }
+  }
+  return out;
 }
 
 /** The session engine as the admin page reads it (StoreSessionEngine fits); absent in page-only tests. */
@@ -134,27 +149,30 @@ export interface StoreStateView {
   cart: { lines: Array<{ sku: string; name: string; slot: string; count: number; points: number }>; total_points: number; review: Array<{ slot: string; reason: string }>; stock: Array<{ sku: string; name: string; slot: string; count: number }> } | null;
 }
 
+const villagerName = (db: Db, id: string): string | null => getVillager(db, id)?.name ?? null;
+
 export function storeState(db: Db, source: StoreStateSource | undefined): StoreStateView {
   if (!source) return { phase: 'unknown', session: null, villager: null, villager_name: null, kind: null, entered_by: null, since: null, cart: null };
   const v = source.current;
   const view = source.cart();
+  const products = productNames(db, view ? [...view.cart.lines.map((l) => l.sku), ...(view.cart.stock ?? []).map((m) => m.sku)] : []);
   return {
     phase: source.phase,
     session: v?.sessionId ?? null,
     villager: v?.villagerId ?? null,
-    villager_name: v ? getVillager(db, v.villagerId)?.name ?? null : null,
+    villager_name: v ? villagerName(db, v.villagerId) : null,
     kind: v?.kind ?? null,
     entered_by: v?.enteredBy ?? null,
     since: v ? new Date(v.openedAt).toISOString() : null,
     cart: view
       ? {
           lines: view.cart.lines.map((l) => {
-            const p = getProduct(db, l.sku);
+            const p = products.get(l.sku);
             return { sku: l.sku, name: p?.name ?? l.sku, slot: l.slot, count: l.count, points: (p?.price ?? 0) * l.count };
           }),
           total_points: view.totalPoints,
           review: view.cart.review.map((r) => ({ slot: r.slot, reason: r.reason })),
-          stock: (view.cart.stock ?? []).map((m) => ({ sku: m.sku, name: getProduct(db, m.sku)?.name ?? m.sku, slot: m.slot, count: m.count })),
+          stock: (view.cart.stock ?? []).map((m) => ({ sku: m.sku, name: products.get(m.sku)?.name ?? m.sku, slot: m.slot, count: m.count })),
         }
       : null,
   };

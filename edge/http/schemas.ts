@@ -9,6 +9,14 @@ const Nullable = <T extends ReturnType<typeof Type.String> | ReturnType<typeof T
 
 export const LimitQuery = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }) }, { additionalProperties: false });
 
+export const PageQuery = Type.Object({
+  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 200 }),
+  offset: Type.Integer({ minimum: 0, default: 0 }),
+}, { additionalProperties: false });
+
+/** `/?villagers=N`: which page of the villager list the admin page shows. */
+export const AdminPageQuery = Type.Object({ villagers: Type.Integer({ minimum: 1, default: 1 }) }, { additionalProperties: false });
+
 export const EntryEventsReply = Type.Object({
   events: Type.Array(
     Type.Object({

@@ -5,7 +5,7 @@
  * error; it is never recreated or "repaired" silently (a ledger of value must not vanish).
  */
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { MIGRATIONS, LATEST_VERSION } from './migrations/index.ts';
@@ -19,6 +19,31 @@ export interface OpenOptions {
   readonly?: boolean;
   /** Refuse to migrate (for tools that only read). */
   migrate?: boolean;
+  /** Told of each ledger file whose mode was tightened to 0600 (the daemon logs it). */
+  onModeFixed?: (fix: { path: string; from: string; to: string }) => void;
+}
+
+/**
+ * The ledger holds names, balances and face templates: only its owner may read it. SQLite
+ * creates the WAL and shared-memory files with the mode of the database file, so a database
+ * file created 0600 keeps all three closed; files left open by older versions are tightened.
+ */
+function restrictLedgerModes(file: string, onFix: OpenOptions['onModeFixed']): void {
+  for (const p of [file, `${file}-wal`, `${file}-shm`]) {
+    let mode: number;
+    try {
+      mode = statSync(p).mode & 0o777;
+    } catch {
+      continue; // not there (yet)
+    }
+    if ((mode & 0o077) === 0) continue;
+    try {
+      chmodSync(p, 0o600);
+    } catch (err) {
+      throw new EdgeError(ErrorCode.DB_IO, `cannot make ${p} private (mode ${mode.toString(8)}): ${(err as Error).message}`, { zh: `无法收紧账本文件权限 ${p}`, cause: err, details: { path: p } });
+    }
+    onFix?.({ path: p, from: mode.toString(8), to: '600' });
+  }
 }
 
 /** Map SQLite's error codes to ours, so callers (CLI, admin page) can explain them. */
@@ -96,10 +121,18 @@ const OPEN_ATTEMPTS = 10;
 function openOnce(file: string, opts: OpenOptions): Db {
   if (file !== ':memory:') {
     const dir = path.dirname(file);
-    if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
     if (opts.readonly && !existsSync(file)) {
       throw new EdgeError(ErrorCode.NOT_FOUND, `no ledger at ${file}`, { zh: `找不到账本数据库 ${file}` });
     }
+    try {
+      if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+      // created empty and private before SQLite opens it (an empty file is an empty database)
+      if (!opts.readonly) closeSync(openSync(file, 'a', 0o600));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+      throw new EdgeError(ErrorCode.DB_IO, `cannot create the ledger ${file} (${code}): ${(err as Error).message}`, { zh: `无法创建账本文件 ${file}（${code}），请检查数据文件夹的路径和权限`, cause: err, details: { path: file } });
+    }
+    if (!opts.readonly) restrictLedgerModes(file, opts.onModeFixed);
   }
   let db: Db;
   try {

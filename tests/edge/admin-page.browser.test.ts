@@ -26,7 +26,7 @@ const session: StoreStateSource = {
   cart: () => ({ totalPoints: 30, cart: { lines: [{ sku: 'oil', slot: 'B1', count: 1 }], review: [] } }),
 };
 const server = new HttpServer(
-  { host: '127.0.0.1', port: 0 },
+  { host: '127.0.0.1', port: 0, allowed_hosts: [] },
   { store: { id: 'qianjin-01', village: 'qianjin', name: '前进村积分超市' }, health, db: () => ledger.db, ledgerRules: { creditFloor: 0 }, session },
   pino({ level: 'silent' }),
 );

@@ -91,7 +91,7 @@ describe('store-edge start', () => {
 
     // a wrong key: the face engine has started when the templates fail to open; it must not
     // keep the process alive
-    mkdirSync(path.join(dir, 'keys'), { mode: 0o700 });
+    mkdirSync(path.join(dir, 'keys'), { recursive: true, mode: 0o700 }); // the daemon made it already
     writeFileSync(path.join(dir, 'keys', 'face-templates.key'), Buffer.alloc(32, 7), { mode: 0o600 });
     const again = spawn(process.execPath, [bin, 'start', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
     let err2 = '';

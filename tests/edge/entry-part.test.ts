@@ -50,3 +50,35 @@ describe('EntryPart', () => {
     }
   }, 60_000);
 });
+
+describe('EntryPart and the health board', () => {
+  it('reports a door decision that could not be written as a fault, cleared by the next written one', async () => {
+    const health = new HealthBoard();
+    health.setPhase('running');
+    const part = new EntryPart(
+      {
+        config: resolveEntryConfig({ face_enabled: false }),
+        dataDir: ledger.dir,
+        db: () => ledger.db,
+        lock: () => ({ unlock: async () => undefined }),
+        store: { isStoreBusy: () => false },
+        health,
+        withoutCamera: true,
+      },
+      pino({ level: 'silent' }),
+    );
+    await part.start();
+    try {
+      // the table a decision goes to is gone: every write fails as on a broken disk
+      ledger.db.exec('ALTER TABLE entry_events RENAME TO entry_events_away');
+      const refused = await part.pipeline!.presentCode('CARD-0000-0009');
+      expect(refused.unlocked).toBe(false);
+      expect(health.report()).toMatchObject({ status: 'fault', faults: [{ source: 'door records', code: 'LEDGER_WRITE' }] });
+      ledger.db.exec('ALTER TABLE entry_events_away RENAME TO entry_events');
+      await part.pipeline!.presentCode('CARD-0000-0009');
+      expect(health.report().faults).toEqual([]);
+    } finally {
+      await part.stop();
+    }
+  }, 60_000);
+});

@@ -1,0 +1,142 @@
+/**
+ * The data folder as the first part of the daemon: it exists, it is ours alone (a lock file
+ * holding the pid), and its secrets are not readable by other users.
+ *
+ * Two daemons on one folder would both "resume" the same open session and settle it twice,
+ * so a second daemon is refused before it opens the ledger.
+ *
+ * The lock is hand-written rather than taken from proper-lockfile: that library judges a lock
+ * stale by its age (a paused process loses it) and does not record who holds it, while we need
+ * the holder's pid for the maintainer. An exclusive create plus a liveness check of the pid is
+ * all that is needed on one machine.
+ */
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from './log.ts';
+import type { Part } from './parts.ts';
+import { EdgeError, ErrorCode } from './errors.ts';
+
+export const LOCK_FILE = 'store-edge.lock';
+
+/** Lock files this process holds: a lock naming our own pid that is not here is stale (pid reuse). */
+const heldHere = new Set<string>();
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: the process exists but belongs to another user
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function ioError(err: unknown, what: string, zh: string, file: string): EdgeError {
+  const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+  return new EdgeError(ErrorCode.DB_IO, `${what} ${file} (${code}): ${(err as Error).message}`, { zh: `${zh} ${file}（${code}）`, cause: err, details: { path: file } });
+}
+
+/** Create `dir` (0700) or explain in both languages why it cannot be created. */
+export function ensureDataDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw ioError(err, 'cannot create the data folder', '无法创建数据文件夹', dir);
+  }
+}
+
+/**
+ * Take the data folder's lock for this process, or refuse naming the pid that holds it.
+ * Returns the release function.
+ */
+export function lockDataDir(dir: string): () => void {
+  const file = path.join(dir, LOCK_FILE);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      writeFileSync(file, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+      heldHere.add(file);
+      return () => {
+        heldHere.delete(file);
+        try {
+          if (readFileSync(file, 'utf8').trim() === String(process.pid)) unlinkSync(file);
+        } catch {
+          // already gone: nothing to release
+        }
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError(err, 'cannot write the lock file', '无法写入锁文件', file);
+    }
+    let pid: number;
+    try {
+      pid = Number.parseInt(readFileSync(file, 'utf8').trim(), 10);
+    } catch {
+      // removed meanwhile by its holder: try again
+      continue;
+    }
+    const ours = pid === process.pid && heldHere.has(file);
+    if (Number.isSafeInteger(pid) && pid > 0 && (ours || (pid !== process.pid && alive(pid)))) {
+      throw new EdgeError(ErrorCode.DATA_DIR_LOCKED, `the data folder ${dir} is in use by another store-edge daemon (pid ${pid}); stop it first, or use another --data-dir`, {
+        zh: `数据文件夹 ${dir} 正被另一个门店守护进程使用（pid ${pid}），请先停止它，或换一个 --data-dir`,
+        details: { pid, path: dir },
+      });
+    }
+    // a holder that died (power cut, SIGKILL) or a file that is not a pid: stale
+    try {
+      unlinkSync(file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(err, 'cannot remove the stale lock file', '无法删除过期的锁文件', file);
+    }
+  }
+  throw new EdgeError(ErrorCode.DATA_DIR_LOCKED, `the lock file ${file} keeps changing; is another daemon starting?`, { zh: `锁文件 ${file} 不断变化，是否有另一个守护进程正在启动？`, details: { path: dir } });
+}
+
+/** Bits that let group or others read a secret. */
+const OPEN_BITS = 0o077;
+
+/**
+ * Tighten `keys/` (0700) and the files in it (0600), creating `keys/` 0700 when absent so that
+ * whoever writes a key next writes it into a closed folder. Returns what was changed.
+ */
+export function secureKeysDir(dir: string): Array<{ path: string; from: string; to: string }> {
+  const keys = path.join(dir, 'keys');
+  const fixed: Array<{ path: string; from: string; to: string }> = [];
+  const tighten = (p: string, to: number): void => {
+    const mode = statSync(p).mode & 0o777;
+    if ((mode & OPEN_BITS) === 0) return;
+    chmodSync(p, to);
+    fixed.push({ path: p, from: mode.toString(8), to: to.toString(8) });
+  };
+  try {
+    if (!existsSync(keys)) mkdirSync(keys, { mode: 0o700 });
+    tighten(keys, 0o700);
+    for (const name of readdirSync(keys)) {
+      const p = path.join(keys, name);
+      if (statSync(p).isFile()) tighten(p, 0o600);
+    }
+  } catch (err) {
+    throw ioError(err, 'cannot secure the key folder', '无法收紧密钥文件夹的权限', keys);
+  }
+  return fixed;
+}
+
+/** The data folder as a part: created, locked, its keys closed; the lock released at stop. */
+export class DataDirPart implements Part {
+  readonly name = 'data_dir';
+  readonly critical = true;
+  private release: (() => void) | undefined;
+
+  constructor(private readonly dir: string, private readonly log: Logger) {}
+
+  start(): void {
+    ensureDataDir(this.dir);
+    this.release = lockDataDir(this.dir);
+    for (const f of secureKeysDir(this.dir)) {
+      this.log.warn({ file: f.path, from: f.from, to: f.to }, `file mode tightened / 已收紧文件权限: ${f.path} ${f.from} → ${f.to}`);
+    }
+  }
+
+  stop(): void {
+    this.release?.();
+    this.release = undefined;
+  }
+}

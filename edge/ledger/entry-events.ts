@@ -1,0 +1,43 @@
+/**
+ * The door's decisions (entry_events): written by the entry pipeline, read by the admin page.
+ * Also the villager's standing as the door policy reads it.
+ */
+import type { Db } from './db.ts';
+import { translateSqliteError } from './db.ts';
+
+export interface NewEntryEvent {
+  at: string;
+  decision: string;
+  by: string;
+  villagerId: string | null;
+  detail: Record<string, unknown>;
+}
+
+/** Record one decision; a full disk or an I/O error becomes an EdgeError naming the write. */
+export function insertEntryEvent(db: Db, e: NewEntryEvent): number {
+  try {
+    return Number(db.prepare('INSERT INTO entry_events (at, decision, by, villager_id, detail) VALUES (?, ?, ?, ?, ?)').run(e.at, e.decision, e.by, e.villagerId, JSON.stringify(e.detail)).lastInsertRowid);
+  } catch (err) {
+    throw translateSqliteError(err, "recording the door's decision");
+  }
+}
+
+export interface EntryEventRow { id: number; at: string; decision: string; by: string; villager_id: string | null; villager_name: string | null; detail: string | null }
+
+/** The latest decisions, newest first, with the villager's name (one query, whatever the limit). */
+export function recentEntryEventRows(db: Db, limit: number): EntryEventRow[] {
+  return db.prepare(
+    `SELECT e.id, e.at, e.decision, e.by, e.villager_id, v.name AS villager_name, e.detail
+     FROM entry_events e LEFT JOIN villagers v ON v.id = e.villager_id
+     ORDER BY e.id DESC LIMIT ?`,
+  ).all(limit) as EntryEventRow[];
+}
+
+export interface DoorStanding { id: string; status: 'active' | 'blocked' | 'left'; faceConsentAt: string | null; debt: number }
+
+/** What the door policy needs to know of a villager (undefined: not in the ledger). */
+export function doorStanding(db: Db, villagerId: string): DoorStanding | undefined {
+  const r = db.prepare('SELECT id, status, face_consent_at, debt FROM villagers WHERE id = ?').get(villagerId) as
+    { id: string; status: DoorStanding['status']; face_consent_at: string | null; debt: number } | undefined;
+  return r && { id: r.id, status: r.status, faceConsentAt: r.face_consent_at, debt: r.debt };
+}

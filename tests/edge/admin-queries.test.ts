@@ -1,0 +1,96 @@
+/**
+ * The admin page shares the event loop with the scale polling: each request must cost a fixed
+ * number of statements whatever the number of villagers, receipts or door decisions, and
+ * every list on it is limited.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { buildApp } from '../../edge/http/app.ts';
+import { HealthBoard } from '../../edge/parts.ts';
+import type { Db } from '../../edge/ledger/db.ts';
+import { addVillager } from '../../edge/ledger/villagers.ts';
+import { applyEntry } from '../../edge/ledger/entries.ts';
+import { upsertProduct, upsertSlot } from '../../edge/ledger/products.ts';
+import { openSession, settleSession } from '../../edge/ledger/sessions.ts';
+import { insertEntryEvent } from '../../edge/ledger/entry-events.ts';
+import type { StoreStateSource } from '../../edge/http/queries.ts';
+import { tempLedger } from '../ledger/helpers.ts';
+
+const ledger = tempLedger();
+afterAll(() => ledger.cleanup());
+const rules = { creditFloor: 0 };
+
+/** The ledger handle with every prepared statement counted. */
+let prepared = 0;
+const counted = new Proxy(ledger.db, {
+  get(target, key) {
+    if (key === 'prepare') return (sql: string) => (prepared++, target.prepare(sql));
+    const v = Reflect.get(target, key, target) as unknown;
+    return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+  },
+}) as Db;
+
+const inside: StoreStateSource = {
+  phase: 'shopping',
+  current: { sessionId: 's-live', villagerId: 'v0', kind: 'shopping', enteredBy: 'card', openedAt: Date.UTC(2026, 10, 30, 9) },
+  cart: () => ({ totalPoints: 12, cart: { lines: [{ sku: 'salt', slot: 'A1', count: 1 }, { sku: 'soap', slot: 'A2', count: 1 }], review: [] } }),
+};
+const app = buildApp({ store: { id: 's', village: 'v', name: '积分超市' }, health: new HealthBoard(), db: () => counted, ledgerRules: rules, session: inside }, pino({ level: 'silent' }));
+afterAll(() => app.close());
+
+let villagers = 0;
+let sessions = 0;
+function grow(n: number): void {
+  const db = ledger.db;
+  for (let i = 0; i < n; i++, villagers++) {
+    addVillager(db, { id: `v${villagers}`, name: `村民${villagers}`, village: '前进村' });
+    applyEntry(db, { id: `a${villagers}`, villagerId: `v${villagers}`, kind: 'award', points: 100, reason: '打扫', origin: 'cli' }, rules);
+    const id = `s${sessions++}`;
+    openSession(db, { id, kind: 'shopping', villagerId: `v${villagers}`, enteredBy: 'card', state: 'shopping', context: {} });
+    settleSession(db, { sessionId: id, lines: [{ sku: 'salt', slot: 'A1', count: 1 }, { sku: 'soap', slot: 'A2', count: 2 }], review: [{ slot: 'A2', reason: 'not_stable', deltaG: 30, detail: null }] }, rules);
+    insertEntryEvent(db, { at: new Date().toISOString(), decision: 'matched', by: 'card', villagerId: `v${villagers}`, detail: { unlocked: true } });
+  }
+}
+
+async function statementsOf(urls: readonly string[]): Promise<number[]> {
+  const out: number[] = [];
+  for (const u of urls) out.push(await statements(u)); // one at a time: the counter is shared
+  return out;
+}
+
+async function statements(url: string): Promise<number> {
+  prepared = 0;
+  const res = await app.inject({ url });
+  expect(res.statusCode, res.body.slice(0, 300)).toBe(200);
+  return prepared;
+}
+
+const URLS = ['/', '/board', '/api/receipts?limit=50', '/api/events?limit=50', '/api/stock', '/api/store', '/api/villagers'];
+
+describe('admin page cost', () => {
+  it('stays the same number of statements per request as the village grows tenfold', async () => {
+    upsertProduct(ledger.db, { sku: 'salt', name: '盐', price: 5, unitG: 500, toleranceG: 20 });
+    upsertProduct(ledger.db, { sku: 'soap', name: '肥皂', price: 7, unitG: 120, toleranceG: 10 });
+    upsertSlot(ledger.db, { slot: 'A1', address: 11, sku: 'salt', stock: 10_000 });
+    upsertSlot(ledger.db, { slot: 'A2', address: 12, sku: 'soap', stock: 10_000 });
+    grow(12);
+    const small = await statementsOf(URLS);
+    grow(240);
+    const large = await statementsOf(URLS);
+    expect(Object.fromEntries(URLS.map((u, i) => [u, large[i]]))).toEqual(Object.fromEntries(URLS.map((u, i) => [u, small[i]])));
+    // and few: a handful per section, not one per row
+    expect(large[0]).toBeLessThanOrEqual(12);
+  });
+
+  it('lists at most 100 villagers per page, with links to the others', async () => {
+    const first = (await app.inject({ url: '/' })).body;
+    expect(first.match(/<tr><td>v\d+<\/td>/g)?.length).toBe(100);
+    expect(first).toContain(`共 ${villagers} 位`);
+    expect(first).toContain('href="/?villagers=2"');
+    const third = (await app.inject({ url: '/?villagers=3' })).body;
+    expect(third.match(/<tr><td>v\d+<\/td>/g)?.length).toBe(villagers - 200);
+    expect((await app.inject({ url: '/?villagers=0' })).statusCode).toBe(400);
+    const api = (await app.inject({ url: '/api/villagers?limit=10&offset=5' })).json() as unknown[];
+    expect(api).toHaveLength(10);
+  });
+});

@@ -1,0 +1,100 @@
+/**
+ * `store-edge start` refusing to run where it would do harm, as real processes: a data folder
+ * another daemon holds, a port already taken, a data folder that cannot be created. Each ends
+ * with a bilingual message and a non-zero exit, never a stack trace or a half-running daemon.
+ */
+import { describe, it, expect, afterAll } from 'vitest';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createServer } from 'node:net';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { tempDir } from '../ledger/helpers.ts';
+
+const bin = path.resolve(import.meta.dirname, '../../bin/store-edge.mjs');
+const t = tempDir('start-errors-');
+const running: ChildProcessWithoutNullStreams[] = [];
+afterAll(() => {
+  for (const c of running) if (c.exitCode === null) c.kill('SIGKILL');
+  t.cleanup();
+});
+
+function start(...args: string[]) {
+  const child = spawn(process.execPath, [bin, 'start', '--demo', ...args], {
+    env: { ...process.env, STORE_EDGE_CONFIG: '', STORE_EDGE_LOG_LEVEL: 'info' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  running.push(child);
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  /** Resolves with the admin page URL once the daemon logs it, or rejects when it exits first. */
+  const ready = new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', () => {
+      const url = /"url":"(http:\/\/[^"]+)"/.exec(out)?.[1];
+      if (url) resolve(url);
+    });
+    void exited.then((code) => reject(new Error(`exited ${code}: ${err}`)));
+  });
+  ready.catch(() => undefined); // tests that expect an early exit never await it
+  return { child, exited, ready, output: () => ({ out, err }) };
+}
+
+describe('store-edge start refuses', () => {
+  it('a second daemon on a data folder whose daemon runs, naming its pid; the first keeps running', async () => {
+    const dir = path.join(t.dir, 'shared');
+    const first = start('--http-port', '0', '--data-dir', dir);
+    const url = await first.ready;
+    const second = start('--http-port', '0', '--data-dir', dir);
+    const code = await second.exited;
+    const { err } = second.output();
+    expect(code, err).toBe(1);
+    expect(err).toContain('DATA_DIR_LOCKED');
+    expect(err).toContain(`pid ${first.child.pid}`);
+    expect(err).toContain('正被另一个门店守护进程使用');
+    expect(err).not.toContain('内部错误');
+    // the first daemon still answers and stops cleanly
+    expect((await fetch(new URL('/healthz', url))).status).toBe(200);
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    // once stopped, the folder is free again
+    const third = start('--http-port', '0', '--data-dir', dir);
+    await third.ready;
+    third.child.kill('SIGTERM');
+    expect(await third.exited).toBe(0);
+  }, 180_000);
+
+  it('a port in use: exit 1, 端口已被占用 and how to choose another', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const d = start('--http-port', String(port), '--data-dir', path.join(t.dir, 'busy'));
+      const code = await d.exited;
+      const { err } = d.output();
+      expect(code, err).toBe(1);
+      expect(err).toContain('PORT_IN_USE');
+      expect(err).toContain('端口已被占用');
+      expect(err).toContain('--http-port');
+      expect(err).toContain('STORE_EDGE_HTTP_PORT');
+      expect(err).not.toContain('内部错误');
+    } finally {
+      blocker.close();
+    }
+  }, 120_000);
+
+  it('a data folder that cannot be created: DB_IO naming the path', async () => {
+    const file = path.join(t.dir, 'not-a-folder');
+    writeFileSync(file, 'x');
+    const dir = path.join(file, 'data');
+    const d = start('--http-port', '0', '--data-dir', dir);
+    const code = await d.exited;
+    const { err } = d.output();
+    expect(code, err).toBe(1);
+    expect(err).toContain('DB_IO');
+    expect(err).toContain(dir);
+    expect(err).toContain('无法创建数据文件夹');
+    expect(err).not.toContain('内部错误');
+  }, 120_000);
+});
