@@ -11,7 +11,7 @@ import { evaluateDir, listPeople, type Evaluation } from '../entry/evaluate.ts';
 import { drawHistogram, type OperatingPoint } from '../entry/evaluate-metrics.ts';
 import { configFrom, parseIntOption, withCommon, type CommonOptions } from './context.ts';
 
-interface EvaluateCliOptions extends CommonOptions { dir: string; enrol: string; seed: string; targetFar: string }
+interface EvaluateCliOptions extends CommonOptions { dir: string; enrol: string; seed: string; targetFar: string; enrolDetector: string }
 
 function parseFar(v: string): number {
   const n = Number(v.trim().replace(/%$/, '')) / (v.trim().endsWith('%') ? 100 : 1);
@@ -56,16 +56,19 @@ export function registerFacesEvaluate(faces: Command): void {
     .option('--enrol <n>', 'photos enrolled per person / 每人录入照片数', '3')
     .option('--seed <s>', 'seed of the stranger split / 陌生人划分的随机种子', '1')
     .option('--target-far <rate>', 'false accept rate to reach, e.g. 0.001 / 目标误识率', '0.001')
+    // ssd is what `faces enroll` uses; tiny is ~10× cheaper for a quick look at a large folder
+    .option('--enrol-detector <kind>', 'detector for enrolment photos: ssd | tiny / 录入用的检测器', 'ssd')
     .action(async (o: EvaluateCliOptions) => {
       const enrol = parseIntOption('--enrol', o.enrol);
       if (enrol < 1 || enrol > 50) throw new EdgeError('INVALID_ARGUMENT', `--enrol must be 1–50, got ${enrol}`, { zh: '--enrol 须在 1 到 50 之间' });
       const seed = parseIntOption('--seed', o.seed);
+      if (o.enrolDetector !== 'ssd' && o.enrolDetector !== 'tiny') throw new EdgeError('INVALID_ARGUMENT', `--enrol-detector must be ssd or tiny, got ${JSON.stringify(o.enrolDetector)}`, { zh: '--enrol-detector 须为 ssd 或 tiny' });
       const targetFar = parseFar(o.targetFar);
       const entry = resolveEntryConfig((configFrom(o) as { entry?: unknown }).entry);
       // bad input is refused before the models load (seconds)
       const people = await listPeople(o.dir);
       // enrolment as `faces enroll` does it (the accurate detector), identification as the door does it
-      const enrolEngine = new FaceEngine({ detector: 'ssd', detectorInputSize: Math.max(entry.detector_input_size, 416), detectorMinScore: entry.detector_min_score, liveness: false });
+      const enrolEngine = new FaceEngine({ detector: o.enrolDetector, detectorInputSize: Math.max(entry.detector_input_size, 416), detectorMinScore: entry.detector_min_score, liveness: false });
       const doorEngine = new FaceEngine({ detector: 'tiny', detectorInputSize: entry.detector_input_size, detectorMinScore: entry.detector_min_score, liveness: false });
       try {
         await enrolEngine.start();
