@@ -20,26 +20,27 @@ const tmp = tempDir('faces-eval-');
 const dir = path.join(tmp.dir, 'set');
 let result: Evaluation;
 
-beforeAll(async () => {
-  await enrolEngine.start();
-  await doorEngine.start();
-  const all = (await portraits(doorEngine, [1, 2, 3])).slice(0, 6);
-  for (const p of all) {
-    mkdirSync(path.join(dir, p.id), { recursive: true });
-    writeFileSync(path.join(dir, p.id, '0-original.jpg'), p.jpeg);
-    const v = await views(p.jpeg);
-    for (const name of ['brighter', 'darker', 'jpeg40', 'shifted'] as const) writeFileSync(path.join(dir, p.id, `1-${name}.jpg`), v[name]);
-  }
-  result = await evaluateDir({ enrol: enrolEngine, door: doorEngine }, config, dir, await listPeople(dir), { enrol: 1, seed: 3, targetFar: 0.001 });
-}, 600_000);
-
-afterAll(() => {
-  enrolEngine.stop();
-  doorEngine.stop();
-  tmp.cleanup();
-});
+afterAll(() => tmp.cleanup());
 
 describe('faces evaluate on the demo photos', () => {
+  beforeAll(async () => {
+    await enrolEngine.start();
+    await doorEngine.start();
+    const all = (await portraits(doorEngine, [1, 2, 3])).slice(0, 6);
+    for (const p of all) {
+      mkdirSync(path.join(dir, p.id), { recursive: true });
+      writeFileSync(path.join(dir, p.id, '0-original.jpg'), p.jpeg);
+      const v = await views(p.jpeg);
+      for (const name of ['brighter', 'darker', 'jpeg40', 'shifted'] as const) writeFileSync(path.join(dir, p.id, `1-${name}.jpg`), v[name]);
+    }
+    result = await evaluateDir({ enrol: enrolEngine, door: doorEngine }, config, dir, await listPeople(dir), { enrol: 1, seed: 3, targetFar: 0.001 });
+  }, 600_000);
+
+  afterAll(() => {
+    enrolEngine.stop();
+    doorEngine.stop();
+  });
+
   it('gives JSON that parses against the documented schema', () => {
     const parsed: unknown = JSON.parse(JSON.stringify(result));
     expect([...Value.Errors(EvaluationSchema, parsed)]).toEqual([]);
@@ -113,6 +114,12 @@ describe('faces evaluate refuses bad input (exit 2, Chinese and English)', () =>
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/not an image: a\/notes\.txt/);
     expect(r.err).toMatch(/不是图片/);
+  });
+
+  it('a bad --enrol-detector', async () => {
+    const r = await run(['--dir', dir, '--enrol-detector', 'blazeface']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/须为 ssd 或 tiny/);
   });
 
   it('a bad --target-far', async () => {
