@@ -21,9 +21,19 @@ export interface RgbFrame {
   data: Uint8Array;
 }
 
+/**
+ * `tiny`: face-api's tiny detector, fast enough for every door frame but it misses some faces
+ * (a few percent of ordinary photos and webcam frames). `ssd`: face-api's SSD MobileNet v1,
+ * which finds nearly all of them at ~10× the cost: for enrolment and photos, where time is cheap.
+ */
+export type DetectorKind = 'tiny' | 'ssd';
+
 export interface EngineOptions {
+  /** Which detector finds faces (default tiny). */
+  detector?: DetectorKind;
   /** Tiny face detector input size (multiple of 32); 320 is the speed/recall sweet spot at a door. */
   detectorInputSize: number;
+  /** Smallest detector confidence kept (both detectors score 0..1). */
   detectorMinScore: number;
   /** Load the antispoof and liveness models. */
   liveness: boolean;
@@ -100,13 +110,14 @@ export class FaceEngine {
   constructor(private readonly opts: EngineOptions) {}
 
   async start(): Promise<void> {
-    const names = ['tinyFaceDetector', 'faceLandmark68', 'faceRecognition', ...(this.opts.liveness ? (['antispoof', 'liveness'] as const) : [])] as const;
+    const detector = this.opts.detector === 'ssd' ? 'ssdMobilenetv1' : 'tinyFaceDetector';
+    const names = [detector, 'faceLandmark68', 'faceRecognition', ...(this.opts.liveness ? (['antispoof', 'liveness'] as const) : [])] as const;
     // verify every file before loading any, so a damaged install fails fast and names the file
     const models = await Promise.all(names.map((n) => readModel(n, this.opts.roots)));
     const rt = await loadRuntime();
     const byName = new Map(models.map((m) => [m.name, m]));
     const get = (n: (typeof names)[number]) => byName.get(n) as NonNullable<ReturnType<typeof byName.get>>;
-    loadFaceApiNet(rt, rt.faceapi.nets.tinyFaceDetector, get('tinyFaceDetector'));
+    loadFaceApiNet(rt, detector === 'ssdMobilenetv1' ? rt.faceapi.nets.ssdMobilenetv1 : rt.faceapi.nets.tinyFaceDetector, get(detector));
     loadFaceApiNet(rt, rt.faceapi.nets.faceLandmark68Net, get('faceLandmark68'));
     loadFaceApiNet(rt, rt.faceapi.nets.faceRecognitionNet, get('faceRecognition'));
     if (this.opts.liveness) {
@@ -156,13 +167,12 @@ export class FaceEngine {
   async analyse(frame: RgbFrame, opts: AnalyseOptions): Promise<FrameAnalysis> {
     validateFrame(frame);
     const rt = this.runtime();
-    const { faceapi, tf } = rt;
+    const { tf } = rt;
     const times: StageTimes = { detect: 0, landmarks: 0, descriptor: 0, liveness: 0 };
     const input = this.toTensor(frame);
     try {
       const t = performance.now();
-      const detOpts = new faceapi.TinyFaceDetectorOptions({ inputSize: this.opts.detectorInputSize, scoreThreshold: this.opts.detectorMinScore });
-      const detections = await faceapi.nets.tinyFaceDetector.locateFaces(input as never, detOpts);
+      const detections = await this.detect(input);
       times.detect = performance.now() - t;
       const usable = detections.filter((d) => d.box.width >= 8 && d.box.height >= 8);
       // the largest face is the person at the door; others are passers-by behind them
@@ -177,6 +187,15 @@ export class FaceEngine {
       input.dispose();
       void tf; // tensors of the nets are disposed inside face-api; nothing else is kept
     }
+  }
+
+  /** The detect stage: face boxes with scores, in frame pixels. */
+  private async detect(input: Tensor3D): Promise<InstanceType<Runtime['faceapi']['FaceDetection']>[]> {
+    const { faceapi } = this.runtime();
+    if (this.opts.detector === 'ssd') {
+      return faceapi.nets.ssdMobilenetv1.locateFaces(input as never, new faceapi.SsdMobilenetv1Options({ minConfidence: this.opts.detectorMinScore, maxResults: 20 }));
+    }
+    return faceapi.nets.tinyFaceDetector.locateFaces(input as never, new faceapi.TinyFaceDetectorOptions({ inputSize: this.opts.detectorInputSize, scoreThreshold: this.opts.detectorMinScore }));
   }
 
   private async analyseFace(

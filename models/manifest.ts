@@ -46,7 +46,7 @@ export const MODEL_MANIFEST: Readonly<Record<ModelName, ModelEntry>> = {
     topology: { file: 'model/face_recognition_model-weights_manifest.json', bytes: 19615, sha256: 'cbaffa501b0b9275a12b63357a6843e7e30c054e1c9151e1a5f879b26e32986b' },
     weights: { file: 'model/face_recognition_model.bin', bytes: 6444032, sha256: 'b413e420d6840b2775fba32008db6f3cddb07d485967fb42cfcf379c16a8c589' },
   },
-  // only the benchmark's "stock" peer uses SSD MobileNet; the door never loads it
+  // enrolment and photo identification (the more accurate detector); the door uses the tiny one
   ssdMobilenetv1: {
     package: '@vladmandic/face-api', kind: 'face-api-net',
     topology: { file: 'model/ssd_mobilenetv1_model-weights_manifest.json', bytes: 28233, sha256: '888f744dffbc84f5f060d1f8427d9742341943a2dfaaf9205d10029b7e7a2955' },

@@ -17,6 +17,7 @@ import { enrolVillager, identifyPhoto, type EnrolPhoto } from '../entry/enrol.ts
 import { countTemplates, loadOrCreateTemplateKey } from '../entry/templates.ts';
 import { deleteTemplatesAndConsent, faceConsentOf } from '../ledger/face-templates.ts';
 import { configFrom, ledgerPath, print, withCommon, type CommonOptions } from './context.ts';
+import { registerFacesEvaluate } from './faces-evaluate.ts';
 
 interface FacesEnv { db: Db; entry: EntryConfig; dataDir: string; key: Buffer }
 
@@ -30,7 +31,7 @@ function openEnv(opts: CommonOptions): FacesEnv {
 
 async function startEngine(entry: EntryConfig): Promise<FaceEngine> {
   // photos are larger than camera frames: a bigger detector input finds their faces reliably
-  const engine = new FaceEngine({ detectorInputSize: Math.max(entry.detector_input_size, 416), detectorMinScore: entry.detector_min_score, liveness: true });
+  const engine = new FaceEngine({ detector: 'ssd', detectorInputSize: Math.max(entry.detector_input_size, 416), detectorMinScore: entry.detector_min_score, liveness: true });
   try {
     await engine.start();
   } catch (err) {
@@ -58,6 +59,7 @@ const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 export function registerFacesCommands(program: Command): void {
   const faces = program.command('faces').description('face templates: enrolment, removal, identification / 人脸模板');
+  registerFacesEvaluate(faces);
 
   withCommon(faces.command('enroll'), { json: true })
     .description('enrol a villager from photos (consent required) / 录入人脸（须有同意）')

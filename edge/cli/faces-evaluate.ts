@@ -1,0 +1,91 @@
+/**
+ * `store-edge faces evaluate --dir DIR`: TAR/FAR of the door's face rule on a folder of
+ * labelled photos (one sub-folder per person). Runs in process, like the other faces commands.
+ */
+import type { Command } from 'commander';
+import { FaceEngine } from '../../models/face-engine.ts';
+import { isModelError } from '../../models/errors.ts';
+import { EdgeError } from '../errors.ts';
+import { resolveEntryConfig } from '../entry/config.ts';
+import { evaluateDir, listPeople, type Evaluation } from '../entry/evaluate.ts';
+import { drawHistogram, type OperatingPoint } from '../entry/evaluate-metrics.ts';
+import { configFrom, parseIntOption, withCommon, type CommonOptions } from './context.ts';
+
+interface EvaluateCliOptions extends CommonOptions { dir: string; enrol: string; seed: string; targetFar: string; enrolDetector: string }
+
+function parseFar(v: string): number {
+  const n = Number(v.trim().replace(/%$/, '')) / (v.trim().endsWith('%') ? 100 : 1);
+  if (!Number.isFinite(n) || n < 0 || n >= 1) {
+    throw new EdgeError('INVALID_ARGUMENT', `--target-far must be a rate in [0, 1) such as 0.001 or 0.1%, got ${JSON.stringify(v)}`, { zh: '--target-far 须为 0 到 1 之间的比率，如 0.001 或 0.1%' });
+  }
+  return n;
+}
+
+const pct = (x: number): string => `${(x * 100).toFixed(2)} %`;
+const point = (p: OperatingPoint): string =>
+  `TAR ${pct(p.tar)}  FAR ${pct(p.far)} (${p.falseAccepts} false accepts)  threshold ${p.threshold.toFixed(3)}  margin ${p.margin.toFixed(2)}`;
+
+export function formatEvaluation(e: Evaluation): string {
+  const g = e.genuine;
+  const i = e.impostor;
+  const pr = e.presentations;
+  return [
+    `faces evaluate ${e.dir}  (seed ${e.seed}, enrol ${e.enrol} per person)`,
+    `people 人: ${e.people.total} — enrolled 已录入 ${e.people.enrolled.length}, strangers 陌生人 ${e.people.strangers.length}${e.people.notEnrolled.length ? `, not enrollable 无法录入 ${e.people.notEnrolled.join(', ')}` : ''}`,
+    `enrolment 录入: ${e.enrolment.photos} photos → ${e.enrolment.templates} templates; refused 拒绝: no face ${e.enrolment.refused.no_face}, several faces ${e.enrolment.refused.multiple_faces}, low quality ${e.enrolment.refused.low_quality}`,
+    `genuine probes 本人: ${g.total} (no face 无人脸 ${g.no_face}, low quality 质量差 ${g.low_quality})`,
+    `impostor probes 陌生人: ${i.total} (no face 无人脸 ${i.no_face}, low quality 质量差 ${i.low_quality})`,
+    '',
+    `at config 当前配置 (threshold ${e.config.threshold}, margin ${e.config.margin}): ${point(e.atConfig)}`,
+    `per presentation 每次到门 (${pr.k} of ${pr.n} frames): TAR ${pct(pr.tar)} (${pr.accepted}/${pr.genuine}), false accepts 误识 ${pr.falseAccepts}/${pr.impostor}`,
+    `at margin ${e.config.margin}:`,
+    `  zero false accepts 零误识: ${point(e.zeroFa)}`,
+    `  FAR ≤ 0.1 %:         ${point(e.far001)}`,
+    `  FAR ≤ 1 %:           ${point(e.far01)}`,
+    `target FAR ${pct(e.target.far)} 目标误识率: ${point(e.target.point)}`,
+    `nearest impostor 最近陌生人 ${e.distances.nearestImpostor?.toFixed(3) ?? '-'}; 95 % of genuine within 95%本人距离 ${e.distances.genuineP95?.toFixed(3) ?? '-'}`,
+    '',
+    drawHistogram(e.histogram),
+  ].join('\n');
+}
+
+export function registerFacesEvaluate(faces: Command): void {
+  withCommon(faces.command('evaluate'), { json: true })
+    .description('TAR/FAR of the door on labelled photos, DIR/<person>/<photo> / 用标注照片评估识别率')
+    .requiredOption('--dir <dir>', 'one sub-folder of photos per person / 每人一个子文件夹')
+    .option('--enrol <n>', 'photos enrolled per person / 每人录入照片数', '3')
+    .option('--seed <s>', 'seed of the stranger split / 陌生人划分的随机种子', '1')
+    .option('--target-far <rate>', 'false accept rate to reach, e.g. 0.001 / 目标误识率', '0.001')
+    // ssd is what `faces enroll` uses; tiny is ~10× cheaper for a quick look at a large folder
+    .option('--enrol-detector <kind>', 'detector for enrolment photos: ssd | tiny / 录入用的检测器', 'ssd')
+    .action(async (o: EvaluateCliOptions) => {
+      const enrol = parseIntOption('--enrol', o.enrol);
+      if (enrol < 1 || enrol > 50) throw new EdgeError('INVALID_ARGUMENT', `--enrol must be 1–50, got ${enrol}`, { zh: '--enrol 须在 1 到 50 之间' });
+      const seed = parseIntOption('--seed', o.seed);
+      if (o.enrolDetector !== 'ssd' && o.enrolDetector !== 'tiny') throw new EdgeError('INVALID_ARGUMENT', `--enrol-detector must be ssd or tiny, got ${JSON.stringify(o.enrolDetector)}`, { zh: '--enrol-detector 须为 ssd 或 tiny' });
+      const targetFar = parseFar(o.targetFar);
+      const entry = resolveEntryConfig((configFrom(o) as { entry?: unknown }).entry);
+      // bad input is refused before the models load (seconds)
+      const people = await listPeople(o.dir);
+      // enrolment as `faces enroll` does it (the accurate detector), identification as the door does it
+      const enrolEngine = new FaceEngine({ detector: o.enrolDetector, detectorInputSize: Math.max(entry.detector_input_size, 416), detectorMinScore: entry.detector_min_score, liveness: false });
+      const doorEngine = new FaceEngine({ detector: 'tiny', detectorInputSize: entry.detector_input_size, detectorMinScore: entry.detector_min_score, liveness: false });
+      try {
+        await enrolEngine.start();
+        await doorEngine.start();
+      } catch (err) {
+        enrolEngine.stop();
+        if (isModelError(err)) throw new EdgeError('MODEL_INVALID', err.message, { cause: err, zh: '模型文件缺失或被改动，请重新安装 (npm ci)' });
+        throw err;
+      }
+      try {
+        const progress = o.json || !process.stderr.isTTY ? undefined : (done: number, total: number) => process.stderr.write(`\r${done}/${total}`);
+        const e = await evaluateDir({ enrol: enrolEngine, door: doorEngine }, entry, o.dir, people, { enrol, seed, targetFar }, progress);
+        if (progress) process.stderr.write('\n');
+        process.stdout.write(o.json ? `${JSON.stringify(e)}\n` : `${formatEvaluation(e)}\n`);
+      } finally {
+        enrolEngine.stop();
+        doorEngine.stop();
+      }
+    });
+}

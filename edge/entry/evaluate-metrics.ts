@@ -1,0 +1,167 @@
+/**
+ * The numbers behind `faces evaluate`, as pure functions over scored probes: operating points
+ * (TAR at a FAR), the threshold/margin search, k-of-n presentations through the door's own
+ * window, and the distance histograms. Kept apart from the photo handling so they can be
+ * checked on made-up probes.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import type { MatchConfig } from './config.ts';
+import { initialWindow, matchVerdict, stepWindow, type FrameVerdict } from './decision.ts';
+
+/** One identification attempt: a photo of an enrolled person (genuine) or of a stranger. */
+export interface Probe {
+  person: string;
+  file: string;
+  genuine: boolean;
+  outcome: 'no_face' | 'low_quality' | 'scored';
+  /** Nearest villager and distance (null when nothing was scored). */
+  best: { villagerId: string; distance: number } | null;
+  /** Second-best *different* villager. */
+  second: { distance: number } | null;
+  /** Distance to the nearest template of the probe's own person (genuine probes only). */
+  ownDistance: number | null;
+}
+
+const Num = Type.Number();
+export const OperatingPointSchema = Type.Object({
+  threshold: Num,
+  margin: Num,
+  /** Genuine probes accepted as their own person, over every genuine probe (no-face ones too). */
+  tar: Num,
+  /** False accepts over impostor probes that had a face. */
+  far: Num,
+  /** Strangers accepted as someone, plus enrolled people accepted as someone else. */
+  falseAccepts: Type.Integer(),
+}, { additionalProperties: false });
+export type OperatingPoint = Static<typeof OperatingPointSchema>;
+
+const marginOf = (p: Probe): number => (p.best ? (p.second ? p.second.distance - p.best.distance : 2 - p.best.distance) : -1);
+
+export function pointAt(probes: readonly Probe[], threshold: number, margin: number): OperatingPoint {
+  let genuine = 0, tarHits = 0, impostors = 0, fa = 0;
+  for (const p of probes) {
+    if (p.genuine) genuine++;
+    else if (p.outcome === 'scored') impostors++;
+    const v = matchVerdict(p.best, p.second, { threshold, margin });
+    if (v.kind !== 'candidate') continue;
+    if (p.genuine && v.villagerId === p.person) tarHits++;
+    else fa++;
+  }
+  return { threshold, margin, tar: genuine ? tarHits / genuine : 0, far: impostors ? fa / impostors : 0, falseAccepts: fa };
+}
+
+/**
+ * The largest threshold whose false accepts stay within `maxFalseAccepts` at this margin:
+ * every candidate threshold is a probe's best distance, so the search is exact.
+ */
+export function bestThreshold(probes: readonly Probe[], margin: number, maxFalseAccepts: number): OperatingPoint {
+  const scored = probes.filter((p) => p.best && marginOf(p) >= margin);
+  // a false candidate at distance d makes every threshold ≥ d accept it
+  const falseD = scored.filter((p) => !(p.genuine && p.best?.villagerId === p.person)).map((p) => (p.best as { distance: number }).distance).sort((a, b) => a - b);
+  const limit = falseD.length > maxFalseAccepts ? (falseD[maxFalseAccepts] as number) : Infinity;
+  // just below the first false accept that would exceed the budget
+  const below = scored.map((p) => (p.best as { distance: number }).distance).filter((d) => d < limit);
+  const threshold = below.length ? Math.max(...below) : 0;
+  return pointAt(probes, threshold, margin);
+}
+
+export const MARGINS: readonly number[] = [0, 0.02, 0.04, 0.06, 0.08, 0.1];
+
+/** Threshold and margin with the highest TAR whose FAR ≤ `targetFar` (ties: the larger margin). */
+export function searchTarget(probes: readonly Probe[], targetFar: number): OperatingPoint {
+  const impostors = probes.filter((p) => !p.genuine && p.outcome === 'scored').length;
+  const budget = Math.floor(targetFar * impostors + 1e-9);
+  let best: OperatingPoint | null = null;
+  for (const m of MARGINS) {
+    const p = bestThreshold(probes, m, budget);
+    if (!best || p.tar > best.tar || (p.tar === best.tar && p.margin > best.margin)) best = p;
+  }
+  return best as OperatingPoint;
+}
+
+export const PresentationsSchema = Type.Object({
+  /** Frames per presentation (the door's match.n) and the votes needed (match.k). */
+  n: Type.Integer(),
+  k: Type.Integer(),
+  genuine: Type.Integer(),
+  /** Presentations of enrolled people admitted as themselves. */
+  accepted: Type.Integer(),
+  tar: Num,
+  impostor: Type.Integer(),
+  /** Presentations that the door would admit as a wrong villager (strangers or enrolled people). */
+  falseAccepts: Type.Integer(),
+}, { additionalProperties: false });
+export type Presentations = Static<typeof PresentationsSchema>;
+
+export function verdictOf(p: Probe, match: Pick<MatchConfig, 'threshold' | 'margin'>): FrameVerdict {
+  if (p.outcome === 'no_face') return { kind: 'no_face' };
+  if (p.outcome === 'low_quality') return { kind: 'low_quality', why: 'quality gate' };
+  return matchVerdict(p.best, p.second, match);
+}
+
+/**
+ * Each person's probes, in file order, cut into runs of n frames: one run is one person at the
+ * door, decided by the door's own k-of-n window (stepWindow) from a fresh state.
+ */
+export function presentations(probes: readonly Probe[], match: MatchConfig): Presentations {
+  const byPerson = new Map<string, Probe[]>();
+  for (const p of probes) byPerson.set(p.person, [...(byPerson.get(p.person) ?? []), p]);
+  const out: Presentations = { n: match.n, k: match.k, genuine: 0, accepted: 0, tar: 0, impostor: 0, falseAccepts: 0 };
+  for (const list of byPerson.values()) {
+    for (let i = 0; i + match.n <= list.length; i += match.n) {
+      const run = list.slice(i, i + match.n);
+      const genuine = (run[0] as Probe).genuine;
+      let state = initialWindow();
+      let decided: string | null = null;
+      for (const [j, p] of run.entries()) {
+        const r = stepWindow(state, verdictOf(p, match), j, match);
+        state = r.state;
+        if (r.outcome) {
+          decided = r.outcome.kind === 'matched' ? r.outcome.villagerId : '';
+          break;
+        }
+      }
+      if (genuine) out.genuine++;
+      else out.impostor++;
+      if (!decided) continue;
+      if (genuine && decided === (run[0] as Probe).person) out.accepted++;
+      else out.falseAccepts++;
+    }
+  }
+  out.tar = out.genuine ? out.accepted / out.genuine : 0;
+  return out;
+}
+
+export const HistogramSchema = Type.Object({
+  binWidth: Num,
+  /** Bin i counts distances in [i·binWidth, (i+1)·binWidth); the last bin takes everything beyond. */
+  genuine: Type.Array(Type.Integer()),
+  impostor: Type.Array(Type.Integer()),
+}, { additionalProperties: false });
+export type Histogram = Static<typeof HistogramSchema>;
+
+export function histogram(probes: readonly Probe[], binWidth = 0.04, bins = 30): Histogram {
+  const h: Histogram = { binWidth, genuine: new Array<number>(bins).fill(0), impostor: new Array<number>(bins).fill(0) };
+  const bin = (d: number) => Math.min(bins - 1, Math.floor(d / binWidth));
+  for (const p of probes) {
+    if (p.genuine && p.ownDistance !== null) (h.genuine[bin(p.ownDistance)] as number)++;
+    if (!p.genuine && p.best) (h.impostor[bin(p.best.distance)] as number)++;
+  }
+  return h;
+}
+
+/** The two distributions side by side as terminal bars (scaled per column to its own peak). */
+export function drawHistogram(h: Histogram, width = 30): string {
+  const gMax = Math.max(1, ...h.genuine);
+  const iMax = Math.max(1, ...h.impostor);
+  const bar = (n: number, max: number) => '#'.repeat(Math.round((n / max) * width)).padEnd(width);
+  const last = h.genuine.length - 1;
+  const lines = [`${'distance'.padEnd(12)}${'genuine 本人'.padEnd(width + 8)}impostor 陌生人`];
+  for (let i = 0; i <= last; i++) {
+    if (!h.genuine[i] && !h.impostor[i]) continue;
+    const from = (i * h.binWidth).toFixed(2);
+    const label = i === last ? `≥${from}` : `${from}-${((i + 1) * h.binWidth).toFixed(2)}`;
+    lines.push(`${label.padEnd(12)}${bar(h.genuine[i] ?? 0, gMax)}${String(h.genuine[i]).padStart(6)}  ${bar(h.impostor[i] ?? 0, iMax)}${String(h.impostor[i]).padStart(6)}`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,69 @@
+/** The evaluation's arithmetic on made-up probes: operating points, the threshold search, k-of-n runs. */
+import { describe, expect, it } from 'vitest';
+import { resolveEntryConfig } from '../../edge/entry/config.ts';
+import { bestThreshold, drawHistogram, histogram, pointAt, presentations, searchTarget, type Probe } from '../../edge/entry/evaluate-metrics.ts';
+import { seededShuffle } from '../../edge/entry/evaluate.ts';
+
+const probe = (person: string, genuine: boolean, best: [string, number] | null, second: number | null, own: number | null = null): Probe => ({
+  person, file: `${person}.jpg`, genuine, outcome: best ? 'scored' : 'no_face',
+  best: best ? { villagerId: best[0], distance: best[1] } : null, second: second === null ? null : { distance: second }, ownDistance: own,
+});
+
+// A and B enrolled; S a stranger. One genuine probe of B lands nearest to A (a wrong-person candidate).
+const probes: Probe[] = [
+  probe('A', true, ['A', 0.10], 0.40, 0.10),
+  probe('A', true, ['A', 0.20], 0.45, 0.20),
+  probe('A', true, ['A', 0.30], 0.33, 0.30),
+  probe('B', true, ['B', 0.15], 0.50, 0.15),
+  probe('B', true, ['A', 0.26], 0.29, 0.29),
+  probe('B', true, null, null),
+  probe('S', false, ['A', 0.25], 0.40),
+  probe('S', false, ['B', 0.35], 0.41),
+  probe('S', false, ['A', 0.50], 0.52),
+];
+
+describe('evaluation metrics', () => {
+  it('counts accepts by the door rule: threshold and margin', () => {
+    // at 0.28 / 0.06: A 0.10, A 0.20, B 0.15 accepted; the stranger at 0.25 (margin 0.15) is a false accept
+    expect(pointAt(probes, 0.28, 0.06)).toEqual({ threshold: 0.28, margin: 0.06, tar: 3 / 6, far: 1 / 3, falseAccepts: 1 });
+    // the wrong-person candidate (B seen as A at 0.26) has margin 0.03: accepted only when the margin allows
+    expect(pointAt(probes, 0.28, 0.02).falseAccepts).toBe(2);
+  });
+
+  it('finds the largest threshold with zero false accepts, exactly', () => {
+    const p = bestThreshold(probes, 0.06, 0);
+    expect(p.threshold).toBe(0.2);
+    expect(p.falseAccepts).toBe(0);
+    expect(p.tar).toBeCloseTo(3 / 6);
+    // with one false accept allowed the threshold moves up to just below the second one
+    expect(bestThreshold(probes, 0.06, 1)).toMatchObject({ threshold: 0.25, falseAccepts: 1 });
+  });
+
+  it('searches margins for the best TAR within a target FAR', () => {
+    const p = searchTarget(probes, 0);
+    expect(p.falseAccepts).toBe(0);
+    expect(pointAt(probes, p.threshold, p.margin)).toEqual(p);
+  });
+
+  it('decides presentations with the door window (k of n)', () => {
+    const match = { ...resolveEntryConfig({}).match, threshold: 0.28, margin: 0.06, k: 2, n: 3 };
+    const r = presentations(probes, match);
+    // A: two of three frames accepted as A → admitted; B: one frame only → not; S: one false frame of three → not
+    expect(r).toMatchObject({ genuine: 2, accepted: 1, impostor: 1, falseAccepts: 0, tar: 0.5 });
+  });
+
+  it('bins genuine (own) and impostor (nearest) distances', () => {
+    const h = histogram(probes, 0.1, 6);
+    expect(h.genuine.reduce((a, b) => a + b, 0)).toBe(5);
+    expect(h.impostor.reduce((a, b) => a + b, 0)).toBe(3);
+    expect(h.impostor[5]).toBe(1); // 0.50 lands in the last bin
+    expect(drawHistogram(h)).toContain('impostor');
+  });
+
+  it('shuffles deterministically by seed', () => {
+    const items = Array.from({ length: 20 }, (_, i) => i);
+    expect(seededShuffle(items, 7)).toEqual(seededShuffle(items, 7));
+    expect(seededShuffle(items, 7)).not.toEqual(seededShuffle(items, 8));
+    expect([...seededShuffle(items, 7)].sort((a, b) => a - b)).toEqual(items);
+  });
+});

@@ -1,0 +1,130 @@
+/**
+ * `faces evaluate` on the face-api demo photos: a folder per portrait (the portrait and other
+ * views of it), evaluated with the real models; and the CLI's refusals of bad input.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Value } from '@sinclair/typebox/value';
+import { FaceEngine } from '../../models/face-engine.ts';
+import { resolveEntryConfig } from '../../edge/entry/config.ts';
+import { EvaluationSchema, evaluateDir, listPeople, type Evaluation } from '../../edge/entry/evaluate.ts';
+import { main } from '../../edge/cli/index.ts';
+import { tempDir } from '../ledger/helpers.ts';
+import { portraits, views } from './fixtures.ts';
+
+const config = resolveEntryConfig({});
+const enrolEngine = new FaceEngine({ detector: 'ssd', detectorInputSize: 416, detectorMinScore: config.detector_min_score, liveness: false });
+const doorEngine = new FaceEngine({ detector: 'tiny', detectorInputSize: config.detector_input_size, detectorMinScore: config.detector_min_score, liveness: false });
+const tmp = tempDir('faces-eval-');
+const dir = path.join(tmp.dir, 'set');
+let result: Evaluation;
+
+afterAll(() => tmp.cleanup());
+
+describe('faces evaluate on the demo photos', () => {
+  beforeAll(async () => {
+    await enrolEngine.start();
+    await doorEngine.start();
+    const all = (await portraits(doorEngine, [1, 2, 3])).slice(0, 6);
+    for (const p of all) {
+      mkdirSync(path.join(dir, p.id), { recursive: true });
+      writeFileSync(path.join(dir, p.id, '0-original.jpg'), p.jpeg);
+      const v = await views(p.jpeg);
+      for (const name of ['brighter', 'darker', 'jpeg40', 'shifted'] as const) writeFileSync(path.join(dir, p.id, `1-${name}.jpg`), v[name]);
+    }
+    result = await evaluateDir({ enrol: enrolEngine, door: doorEngine }, config, dir, await listPeople(dir), { enrol: 1, seed: 3, targetFar: 0.001 });
+  }, 600_000);
+
+  afterAll(() => {
+    enrolEngine.stop();
+    doorEngine.stop();
+  });
+
+  it('gives JSON that parses against the documented schema', () => {
+    const parsed: unknown = JSON.parse(JSON.stringify(result));
+    expect([...Value.Errors(EvaluationSchema, parsed)]).toEqual([]);
+  });
+
+  it('leaves a third of the people out as strangers and enrols the rest', () => {
+    expect(result.people.total).toBe(6);
+    expect(result.people.strangers).toHaveLength(2);
+    expect(result.people.enrolled.length + result.people.notEnrolled.length).toBe(4);
+    expect(result.people.strangers.some((s) => result.people.enrolled.includes(s))).toBe(false);
+  });
+
+  it('counts add up', () => {
+    const e = result;
+    const photosOf = (people: string[]) => people.length * 5;
+    expect(e.impostor.total).toBe(photosOf(e.people.strangers));
+    // enrolled people: every photo is either enrolled, refused on the way, or a genuine probe
+    const refused = e.enrolment.refused.no_face + e.enrolment.refused.multiple_faces + e.enrolment.refused.low_quality;
+    expect(e.enrolment.photos + e.genuine.total).toBeLessThanOrEqual(photosOf(e.people.enrolled));
+    expect(e.enrolment.photos + e.genuine.total + refused).toBeGreaterThanOrEqual(photosOf(e.people.enrolled));
+    for (const c of [e.genuine, e.impostor]) expect(c.no_face + c.low_quality + c.scored).toBe(c.total);
+    expect(e.probes).toHaveLength(e.genuine.total + e.impostor.total);
+    expect(e.histogram.impostor.reduce((a, b) => a + b, 0)).toBe(e.impostor.scored);
+    expect(e.zeroFa.falseAccepts).toBe(0);
+    expect(e.atConfig.tar).toBeGreaterThan(0);
+  });
+
+  it('is deterministic for a seed', async () => {
+    const again = await evaluateDir({ enrol: enrolEngine, door: doorEngine }, config, dir, await listPeople(dir), { enrol: 1, seed: 3, targetFar: 0.001 });
+    expect(again.people).toEqual(result.people);
+    expect(again.atConfig).toEqual(result.atConfig);
+  }, 600_000);
+});
+
+describe('faces evaluate refuses bad input (exit 2, Chinese and English)', () => {
+  const run = async (args: string[]): Promise<{ code: number; err: string }> => {
+    let err = '';
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => { err += String(s); return true; });
+    try {
+      const code = await main(['node', 'store-edge', 'faces', 'evaluate', '--data-dir', path.join(tmp.dir, 'data'), ...args]);
+      return { code, err };
+    } finally {
+      spy.mockRestore();
+    }
+  };
+
+  it('a missing folder', async () => {
+    const r = await run(['--dir', path.join(tmp.dir, 'nowhere')]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/no such folder/);
+    expect(r.err).toMatch(/文件夹不存在/);
+  });
+
+  it('a folder with one person', async () => {
+    const one = path.join(tmp.dir, 'one', 'alice');
+    mkdirSync(one, { recursive: true });
+    writeFileSync(path.join(one, 'a.jpg'), 'x');
+    const r = await run(['--dir', path.dirname(one)]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/at least 3/);
+    expect(r.err).toMatch(/至少需要 3 人/);
+  });
+
+  it('files that are not images, named', async () => {
+    const bad = path.join(tmp.dir, 'bad');
+    for (const p of ['a', 'b', 'c']) {
+      mkdirSync(path.join(bad, p), { recursive: true });
+      writeFileSync(path.join(bad, p, 'notes.txt'), 'not a photo');
+    }
+    const r = await run(['--dir', bad]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/not an image: a\/notes\.txt/);
+    expect(r.err).toMatch(/不是图片/);
+  });
+
+  it('a bad --enrol-detector', async () => {
+    const r = await run(['--dir', dir, '--enrol-detector', 'blazeface']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/须为 ssd 或 tiny/);
+  });
+
+  it('a bad --target-far', async () => {
+    const r = await run(['--dir', dir, '--target-far', 'lots']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/目标误识率|--target-far/);
+  });
+});
