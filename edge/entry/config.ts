@@ -12,6 +12,7 @@ const Section = <T extends Parameters<typeof Type.Object>[0]>(props: T, descript
 
 export const MatchSchema = Section({
   threshold: Type.Number({ minimum: 0, maximum: 2, default: 0.28, description: 'Largest distance between unit descriptors that may count as the same person (face-api raw ≈ 0.39). Different people in the sample photos come as close as 0.30' }),
+  uncertain_threshold: Type.Number({ minimum: 0, maximum: 2, default: 0.36, description: 'Between threshold and this distance the door is not sure: it asks for the card or QR code (请刷卡或扫码) instead of refusing; beyond it the face is unknown. Not below threshold' }),
   margin: Type.Number({ minimum: 0, maximum: 2, default: 0.06, description: 'The second-best villager must be at least this much farther than the best' }),
   k: Type.Integer({ minimum: 1, maximum: 20, default: 2, description: 'Frames that must agree on the same villager...' }),
   n: Type.Integer({ minimum: 1, maximum: 30, default: 3, description: '...among the last n frames with a face' }),
@@ -91,7 +92,16 @@ export function resolveEntryConfig(raw: unknown): EntryConfig {
     const first = [...Value.Errors(EntryConfigSchema, value)][0];
     throw new EdgeError('CONFIG_INVALID', `entry config: ${first ? `${first.path} ${first.message}` : 'invalid'}`, { zh: '门禁配置有误' });
   }
+  checkEntryConfig(value);
   return value;
+}
+
+/** Rules across keys that a schema cannot state; the daemon's loader calls it too. */
+export function checkEntryConfig(entry: EntryConfig): void {
+  const m = entry.match;
+  if (m.uncertain_threshold < m.threshold) {
+    throw new EdgeError('CONFIG_INVALID', `entry.match.uncertain_threshold (${m.uncertain_threshold}) must not be below entry.match.threshold (${m.threshold})`, { zh: `门禁配置有误：uncertain_threshold（${m.uncertain_threshold}）不能小于 threshold（${m.threshold}）` });
+  }
 }
 
 /** The quality gate as the face engine takes it (models/ keeps its own names). */

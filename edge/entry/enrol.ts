@@ -67,7 +67,7 @@ export async function enrolVillager(
 
 export interface IdentifyResult {
   faces: number;
-  decision: 'matched' | 'unknown' | 'no_face' | 'low_quality' | 'spoof';
+  decision: 'matched' | 'uncertain' | 'unknown' | 'no_face' | 'low_quality' | 'spoof';
   villager: string | null;
   distance: number | null;
   margin: number | null;
@@ -91,5 +91,6 @@ export async function identifyPhoto(db: Db, key: Buffer, analyser: FaceAnalyser,
   const s = gallery.search(face.descriptor);
   const v = matchVerdict(s.best, s.second, config.match);
   if (v.kind === 'candidate') return { faces: a.faceCount, decision: 'matched', villager: v.villagerId, distance: v.distance, margin: v.margin, liveness, quality };
+  if (v.kind === 'uncertain') return { faces: a.faceCount, decision: 'uncertain', villager: null, distance: v.distance, margin: v.margin, liveness, quality };
   return { faces: a.faceCount, decision: 'unknown', villager: null, distance: s.best?.distance ?? null, margin: v.kind === 'unknown' ? v.margin : null, liveness, quality };
 }

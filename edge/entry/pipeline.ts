@@ -37,7 +37,7 @@ export interface FaceRecogniser {
   removeVillager(villagerId: string): Promise<number>;
 }
 
-export type EntryDecisionKind = 'matched' | 'unknown' | 'low_quality' | 'spoof' | 'blocked' | 'store_busy' | 'no_consent' | 'invalid_code';
+export type EntryDecisionKind = 'matched' | 'uncertain' | 'unknown' | 'low_quality' | 'spoof' | 'blocked' | 'store_busy' | 'no_consent' | 'invalid_code';
 
 export interface EntryDecision {
   at: number;
@@ -191,6 +191,9 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
     if (!outcome) return;
     if (outcome.kind === 'matched') {
       await this.admit('face', outcome.villagerId, { distance: outcome.distance, margin: outcome.margin, frames: outcome.frames }, job.arrivedAt);
+    } else if (outcome.kind === 'uncertain') {
+      // the nearest villager is kept for the maintainer, never announced: the person may be a stranger
+      this.record({ at: this.now(), by: 'face', decision: 'uncertain', villagerId: null, unlocked: false, detail: { frames: outcome.frames, seen: outcome.detail, nearest: outcome.nearest, distance: outcome.distance }, latencyMs: null });
     } else {
       this.record({ at: this.now(), by: 'face', decision: outcome.kind, villagerId: null, unlocked: false, detail: { frames: outcome.frames, seen: outcome.detail }, latencyMs: null });
     }
