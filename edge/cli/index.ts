@@ -50,7 +50,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (isEdgeError(err)) {
       process.stderr.write(`错误 error [${err.code}]: ${err.forPeople()}\n`);
-      return err.code === ErrorCode.INVALID_ARGUMENT || err.code === ErrorCode.CONFIG_INVALID ? 2 : 1;
+      return err.code === ErrorCode.INVALID_ARGUMENT || err.code === ErrorCode.CONFIG_INVALID || err.code === ErrorCode.FACE_COLLISION ? 2 : 1;
     }
     process.stderr.write(`内部错误 internal error: ${(err as Error)?.stack ?? String(err)}\n`);
     return 1;

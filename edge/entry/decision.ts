@@ -9,7 +9,8 @@
  * a window of k such frames without a match asks for the card or QR code instead of
  * refusing outright, since a false accept is theft and a flat refusal loses a villager.
  */
-import type { MatchConfig } from './config.ts';
+import type { Recognition } from '../../models/protocol.ts';
+import type { LivenessConfig, MatchConfig } from './config.ts';
 
 export type FrameVerdict =
   | { kind: 'no_face' }
@@ -56,6 +57,28 @@ function uncertainOf(window: readonly FrameVerdict[], k: number): { nearest: str
   return { nearest: closest.villagerId, distance: closest.distance };
 }
 
+/** One analysed frame as the door sees it: no face, a gate failure, a spoof, or the match rule. */
+export function frameVerdict(rec: Pick<Recognition, 'face' | 'match'>, match: Pick<MatchConfig, 'threshold' | 'margin' | 'uncertain_threshold'>, liveness: LivenessConfig): FrameVerdict {
+  const face = rec.face;
+  if (!face) return { kind: 'no_face' };
+  if (face.rejected) return { kind: 'low_quality', why: face.rejected };
+  if (liveness.enabled && face.liveness && (face.liveness.real < liveness.min_real || face.liveness.live < liveness.min_live)) {
+    return { kind: 'spoof', real: face.liveness.real, live: face.liveness.live };
+  }
+  return matchVerdict(rec.match?.best ?? null, rec.match?.second ?? null, match);
+}
+
+/** The decision a full window comes to when no villager got k votes (also used to close a short one). */
+export function windowOutcome(window: readonly FrameVerdict[], cfg: Pick<MatchConfig, 'k'>): Exclude<FaceOutcome, { kind: 'matched' }> {
+  const count = (k: FrameVerdict['kind']) => window.filter((w) => w.kind === k).length;
+  const detail = window.map((w) => (w.kind === 'low_quality' ? w.why : w.kind)).join(',');
+  const near = uncertainOf(window, cfg.k);
+  if (count('spoof') >= cfg.k) return { kind: 'spoof', frames: window.length, detail };
+  if (count('low_quality') > window.length / 2) return { kind: 'low_quality', frames: window.length, detail };
+  if (near) return { kind: 'uncertain', ...near, frames: window.length, detail };
+  return { kind: 'unknown', frames: window.length, detail };
+}
+
 const keyOf = (o: FaceOutcome): string => (o.kind === 'matched' ? `matched:${o.villagerId}` : o.kind);
 
 export function stepWindow(s: WindowState, v: FrameVerdict, now: number, cfg: MatchConfig): { state: WindowState; outcome: FaceOutcome | null } {
@@ -74,15 +97,7 @@ export function stepWindow(s: WindowState, v: FrameVerdict, now: number, cfg: Ma
       outcome = { kind: 'matched', villagerId, distance: latest.distance, margin: latest.margin, frames: window.length };
     }
   }
-  if (!outcome && window.length >= cfg.n) {
-    const count = (k: FrameVerdict['kind']) => window.filter((w) => w.kind === k).length;
-    const detail = window.map((w) => (w.kind === 'low_quality' ? w.why : w.kind)).join(',');
-    const near = uncertainOf(window, cfg.k);
-    if (count('spoof') >= cfg.k) outcome = { kind: 'spoof', frames: window.length, detail };
-    else if (count('low_quality') > window.length / 2) outcome = { kind: 'low_quality', frames: window.length, detail };
-    else if (near) outcome = { kind: 'uncertain', ...near, frames: window.length, detail };
-    else outcome = { kind: 'unknown', frames: window.length, detail };
-  }
+  if (!outcome && window.length >= cfg.n) outcome = windowOutcome(window, cfg);
   if (!outcome) return { state: { window, noFaceRun: 0, last: s.last }, outcome: null };
   // a decision needs fresh evidence next time; the same decision is not repeated within the cooldown
   const key = keyOf(outcome);

@@ -36,13 +36,50 @@ export function mirror(frame: RgbFrame): RgbFrame {
 
 export interface EnrolPhoto { name: string; frame: RgbFrame }
 
+/** The villager exists and has consented: enrolment may begin. */
+export function checkEnrolable(db: Db, villagerId: string): void {
+  const v = db.prepare('SELECT status, face_consent_at FROM villagers WHERE id = ?').get(villagerId) as { status: string; face_consent_at: string | null } | undefined;
+  if (!v) throw new EdgeError('UNKNOWN_VILLAGER', `no villager ${villagerId}`, { zh: `没有村民 ${villagerId}` });
+  if (v.face_consent_at === null) throw new EdgeError('NO_CONSENT', `villager ${villagerId} has not consented to face recognition (use --consent)`, { zh: '未登记人脸识别同意，不能录入' });
+}
+
+export interface Collision { villagerId: string; distance: number; source: string }
+
+/**
+ * The first new template lying within the strict threshold of another villager's template.
+ * Such an enrolment would make both villagers ambiguous at the door (the margin rule could
+ * no longer tell them apart), and may be a stranger enrolled under a villager's name.
+ */
+export function findCollision(db: Db, key: Buffer, villagerId: string, templates: readonly NewTemplate[], threshold: number): Collision | null {
+  const others = loadGallery(db, key).filter((e) => e.villagerId !== villagerId);
+  if (others.length === 0) return null;
+  const gallery = new Gallery();
+  for (const e of others) gallery.add(e.villagerId, e.descriptors);
+  let worst: Collision | null = null;
+  for (const t of templates) {
+    const best = gallery.search(t.descriptor).best;
+    if (best && best.distance <= threshold && (!worst || best.distance < worst.distance)) worst = { villagerId: best.villagerId, distance: best.distance, source: t.source };
+  }
+  return worst;
+}
+
+/** Stores templates after the collision check; refuses (FACE_COLLISION) naming the other villager. */
+export function storeTemplates(db: Db, key: Buffer, config: EntryConfig, villagerId: string, templates: readonly NewTemplate[], at: string): number {
+  const c = findCollision(db, key, villagerId, templates, config.match.threshold);
+  if (c) {
+    throw new EdgeError('FACE_COLLISION', `${c.source}: this face is within the match threshold of villager ${c.villagerId} (distance ${c.distance.toFixed(3)} ≤ ${config.match.threshold}); enrolment refused`, {
+      zh: `${c.source}：这张脸与村民 ${c.villagerId} 的人脸模板过于相近（距离 ${c.distance.toFixed(3)}），拒绝录入`,
+      details: { villager: c.villagerId, distance: c.distance, photo: c.source },
+    });
+  }
+  return addTemplates(db, key, villagerId, templates, at);
+}
+
 export async function enrolVillager(
   db: Db, key: Buffer, analyser: FaceAnalyser, config: EntryConfig,
   villagerId: string, photos: readonly EnrolPhoto[], at: string,
 ): Promise<{ templates: number }> {
-  const v = db.prepare('SELECT status, face_consent_at FROM villagers WHERE id = ?').get(villagerId) as { status: string; face_consent_at: string | null } | undefined;
-  if (!v) throw new EdgeError('UNKNOWN_VILLAGER', `no villager ${villagerId}`, { zh: `没有村民 ${villagerId}` });
-  if (v.face_consent_at === null) throw new EdgeError('NO_CONSENT', `villager ${villagerId} has not consented to face recognition (use --consent)`, { zh: '未登记人脸识别同意，不能录入' });
+  checkEnrolable(db, villagerId);
   if (photos.length === 0) throw new EdgeError('INVALID_ARGUMENT', 'no photo given', { zh: '没有照片' });
   const opts: AnalyseOptions = { allFaces: true, gate: qualityGate(config.quality), liveness: false };
   const templates: NewTemplate[] = [];
@@ -61,8 +98,7 @@ export async function enrolVillager(
     const mf = m.faces[0];
     if (mf?.descriptor) templates.push({ descriptor: mf.descriptor, quality: mf.quality.sharpness, source: `${p.name} (mirrored)` });
   }
-  const n = addTemplates(db, key, villagerId, templates, at);
-  return { templates: n };
+  return { templates: storeTemplates(db, key, config, villagerId, templates, at) };
 }
 
 export interface IdentifyResult {

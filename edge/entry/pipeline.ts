@@ -18,7 +18,7 @@ import type { Db } from '../ledger/db.ts';
 import { qualityGate, type EntryConfig } from './config.ts';
 import type { QualityGate } from '../../models/quality.ts';
 import { classifyScan, consumeQrToken, getCard, verifyQrToken } from './credentials.ts';
-import { doorPolicy, initialWindow, matchVerdict, stepWindow, type EntryMethod, type FrameVerdict, type VillagerStanding, type WindowState } from './decision.ts';
+import { doorPolicy, frameVerdict, initialWindow, stepWindow, type EntryMethod, type FrameVerdict, type VillagerStanding, type WindowState } from './decision.ts';
 import type { FrameSource } from './camera.ts';
 import { loadGallery, type GalleryEntry } from './templates.ts';
 
@@ -184,7 +184,7 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
       this.emit('fault', { where: 'frame', message });
       return;
     }
-    const verdict = this.verdictOf(rec);
+    const verdict = frameVerdict(rec, cfg.match, cfg.liveness);
     this.emit('frame', { verdict, times: rec.times, totalMs: performance.now() - job.arrivedAt });
     const { state, outcome } = stepWindow(this.state, verdict, this.now(), cfg.match);
     this.state = state;
@@ -197,17 +197,6 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
     } else {
       this.record({ at: this.now(), by: 'face', decision: outcome.kind, villagerId: null, unlocked: false, detail: { frames: outcome.frames, seen: outcome.detail }, latencyMs: null });
     }
-  }
-
-  private verdictOf(rec: Recognition): FrameVerdict {
-    const face = rec.face;
-    if (!face) return { kind: 'no_face' };
-    if (face.rejected) return { kind: 'low_quality', why: face.rejected };
-    const l = this.deps.config.liveness;
-    if (l.enabled && face.liveness && (face.liveness.real < l.min_real || face.liveness.live < l.min_live)) {
-      return { kind: 'spoof', real: face.liveness.real, live: face.liveness.live };
-    }
-    return matchVerdict(rec.match?.best ?? null, rec.match?.second ?? null, this.deps.config.match);
   }
 
   /** A line from the QR/card scanner. Resolves with the decision (also emitted). */
