@@ -112,7 +112,7 @@ export interface IdentifyResult {
 }
 
 /** One photo against the enrolled gallery, with the door's thresholds (a single frame, no k-of-n). */
-export async function identifyPhoto(db: Db, key: Buffer, analyser: FaceAnalyser, config: EntryConfig, frame: RgbFrame, opts: { liveness: boolean }): Promise<IdentifyResult> {
+export async function identifyPhoto(db: Db, key: Buffer, analyser: FaceAnalyser, config: EntryConfig, frame: RgbFrame, opts: { liveness: boolean }, loaded?: Gallery): Promise<IdentifyResult> {
   const a = await analyser.analyse(frame, { allFaces: false, gate: qualityGate(config.quality), liveness: true });
   const face = a.faces[0];
   const base = { faces: a.faceCount, villager: null, distance: null, margin: null };
@@ -122,8 +122,12 @@ export async function identifyPhoto(db: Db, key: Buffer, analyser: FaceAnalyser,
   if (face.rejected || !face.descriptor) return { ...base, decision: 'low_quality', liveness, quality };
   const l = config.liveness;
   if (opts.liveness && liveness && (liveness.real < l.min_real || liveness.live < l.min_live)) return { ...base, decision: 'spoof', liveness, quality };
-  const gallery = new Gallery();
-  for (const e of loadGallery(db, key)) gallery.add(e.villagerId, e.descriptors);
+  // a batch passes the gallery it loaded once
+  let gallery = loaded;
+  if (!gallery) {
+    gallery = new Gallery();
+    for (const e of loadGallery(db, key)) gallery.add(e.villagerId, e.descriptors);
+  }
   const s = gallery.search(face.descriptor);
   const v = matchVerdict(s.best, s.second, config.match);
   if (v.kind === 'candidate') return { faces: a.faceCount, decision: 'matched', villager: v.villagerId, distance: v.distance, margin: v.margin, liveness, quality };
