@@ -56,6 +56,36 @@ describe('gallery', () => {
     ), { numRuns: 60 });
   });
 
+  it('follows the recognizer\'s descriptor length: 512-d rows search exactly, a 128-d query is refused', () => {
+    const unit512 = (seed: number): Float32Array => {
+      const v = new Float32Array(512);
+      let x = seed * 2654435761 % 2 ** 32;
+      for (let i = 0; i < 512; i++) { x = (x * 1664525 + 1013904223) % 2 ** 32; v[i] = x / 2 ** 32 - 0.5; }
+      const n = Math.hypot(...v);
+      return v.map((a) => a / n);
+    };
+    // distinct seeds: two villagers with the very same template tie, and either answer is right
+    fc.assert(fc.property(fc.uniqueArray(fc.tuple(fc.constantFrom('a', 'b', 'c'), fc.integer({ min: 1, max: 1e6 })), { minLength: 2, maxLength: 40, selector: (r) => r[1] }), fc.integer({ min: 1, max: 1e6 }), (rowsIn, qSeed) => {
+      const g = new Gallery(16, 512);
+      const best = new Map<string, number>();
+      const q = unit512(qSeed);
+      for (const [id, seed] of rowsIn) {
+        const d = unit512(seed);
+        g.add(id, [d]);
+        let dot = 0;
+        for (let i = 0; i < 512; i++) dot += (d[i] as number) * (q[i] as number);
+        best.set(id, Math.min(best.get(id) ?? Infinity, Math.sqrt(Math.max(0, 2 - 2 * dot))));
+      }
+      const ref = [...best].sort((x, y) => x[1] - y[1]);
+      const s = g.search(q);
+      expect(s.best?.villagerId).toBe(ref[0]?.[0]);
+      expect(s.best?.distance).toBeCloseTo(ref[0]?.[1] as number, 4);
+      expect(s.second?.villagerId ?? null).toBe(ref[1]?.[0] ?? null);
+    }), { numRuns: 30 });
+    expect(() => new Gallery(16, 512).add('a', [unit(1)])).toThrow(expect.objectContaining({ code: 'GALLERY_INVALID' }) as Error);
+    expect(() => new Gallery(16, 512).search(unit(1))).toThrow(expect.objectContaining({ code: 'GALLERY_INVALID' }) as Error);
+  });
+
   it('stays exact when rows crowd together (the int8 pass must not lose the true top-2)', () => {
     fc.assert(fc.property(fc.array(fc.tuple(fc.constantFrom('a', 'b', 'c', 'd'), fc.integer({ min: 1, max: 1e6 })), { minLength: 2, maxLength: 80 }), fc.integer({ min: 1, max: 1e6 }), (rowsIn, qSeed) => {
       const base = unit(42);
