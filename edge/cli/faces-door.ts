@@ -15,7 +15,7 @@ import { EdgeError } from '../errors.ts';
 import { closeLedger, type Db } from '../ledger/db.ts';
 import { createFrameSource } from '../entry/camera.ts';
 import { enrolFromCamera } from '../entry/camera-enrol.ts';
-import type { EntryConfig } from '../entry/config.ts';
+import { descriptorLength, type EntryConfig } from '../entry/config.ts';
 import { identifyPhoto } from '../entry/enrol.ts';
 import { presentFrames } from '../entry/present.ts';
 import { loadGallery } from '../entry/templates.ts';
@@ -24,7 +24,7 @@ import { parseIntOption, print, withCommon, type CommonOptions } from './context
 export interface FacesEnv { db: Db; entry: EntryConfig; dataDir: string; key: Buffer }
 export interface FacesDeps {
   openEnv(o: CommonOptions): FacesEnv;
-  startEngine(entry: EntryConfig, detectorInputSize?: number): Promise<FaceEngine>;
+  startEngine(entry: EntryConfig, dataDir: string, detectorInputSize?: number): Promise<FaceEngine>;
 }
 
 /** Every file readable, before any model loads: a typo costs no wait. */
@@ -53,7 +53,7 @@ async function readFrame(file: string, decode: DecodeOptions = DEFAULT_DECODE): 
 }
 
 function galleryOf(env: FacesEnv): Gallery {
-  const g = new Gallery();
+  const g = new Gallery(1024, descriptorLength(env.entry));
   for (const e of loadGallery(env.db, env.key)) g.add(e.villagerId, e.descriptors);
   return g;
 }
@@ -69,7 +69,7 @@ export function registerFaceDoorCommands(faces: Command, deps: FacesDeps): void 
       await checkReadable(o.photo);
       const env = deps.openEnv(o);
       try {
-        const engine = await deps.startEngine(env.entry);
+        const engine = await deps.startEngine(env.entry, env.dataDir);
         try {
           const gallery = galleryOf(env);
           for (const file of o.photo) {
@@ -93,7 +93,7 @@ export function registerFaceDoorCommands(faces: Command, deps: FacesDeps): void 
       const env = deps.openEnv(o);
       try {
         // the door's own detector size and liveness setting, on frames scaled as the camera delivers them
-        const engine = await deps.startEngine(env.entry, env.entry.detector_input_size);
+        const engine = await deps.startEngine(env.entry, env.dataDir, env.entry.detector_input_size);
         try {
           const decode = { maxSide: Math.max(env.entry.frame_width, env.entry.frame_height), maxInputPixels: DEFAULT_DECODE.maxInputPixels };
           let i = 0;

@@ -12,7 +12,7 @@ import { isModelError } from '../../models/errors.ts';
 import { EdgeError } from '../errors.ts';
 import { closeLedger, openLedger } from '../ledger/db.ts';
 import { setFaceConsent } from '../ledger/villagers.ts';
-import { resolveEntryConfig, type EntryConfig } from '../entry/config.ts';
+import { recognizerChoice, resolveEntryConfig, type EntryConfig } from '../entry/config.ts';
 import { enrolVillager, type EnrolPhoto } from '../entry/enrol.ts';
 import { countTemplates, loadOrCreateTemplateKey, removeTemplates } from '../entry/templates.ts';
 import { configFrom, ledgerPath, print, withCommon, type CommonOptions } from './context.ts';
@@ -27,8 +27,8 @@ function openEnv(opts: CommonOptions): FacesEnv {
 }
 
 // photos are larger than camera frames: a bigger detector input finds their faces reliably
-async function startEngine(entry: EntryConfig, detectorInputSize = Math.max(entry.detector_input_size, 416)): Promise<FaceEngine> {
-  const engine = new FaceEngine({ detectorInputSize, detectorMinScore: entry.detector_min_score, liveness: true });
+async function startEngine(entry: EntryConfig, dataDir: string, detectorInputSize = Math.max(entry.detector_input_size, 416)): Promise<FaceEngine> {
+  const engine = new FaceEngine({ detectorInputSize, detectorMinScore: entry.detector_min_score, liveness: true, recognizer: recognizerChoice(entry.recognizer, dataDir) });
   try {
     await engine.start();
   } catch (err) {
@@ -72,7 +72,7 @@ export function registerFacesCommands(program: Command): void {
       try {
         const photos: EnrolPhoto[] = [];
         for (const f of o.photo) photos.push(await readPhoto(f));
-        const engine = await startEngine(env.entry);
+        const engine = await startEngine(env.entry, env.dataDir);
         try {
           const hadConsent = (env.db.prepare('SELECT face_consent_at FROM villagers WHERE id = ?').get(o.villager) as { face_consent_at: string | null } | undefined)?.face_consent_at != null;
           if (o.consent) setFaceConsent(env.db, o.villager, o.guardian ?? 'self');

@@ -5,7 +5,9 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { EdgeError } from '../errors.ts';
+import path from 'node:path';
 import type { QualityGate } from '../../models/quality.ts';
+import { descriptorLengthOf, type RecognizerChoice } from '../../models/recognizer.ts';
 
 const Section = <T extends Parameters<typeof Type.Object>[0]>(props: T, description: string) =>
   Type.Object(props, { additionalProperties: false, default: {}, description });
@@ -52,6 +54,15 @@ export const CameraSchema = Type.Union([
   }, { additionalProperties: false }),
 ], { default: { kind: 'v4l2', device: '/dev/video0' }, description: 'Where frames come from' });
 
+export const RecognizerSchema = Type.Union([
+  Type.Object({ kind: Type.Literal('faceapi') }, { additionalProperties: false }),
+  Type.Object({
+    kind: Type.Literal('onnx-arcface'),
+    path: Type.String({ minLength: 1, description: 'ArcFace-family ONNX model (112×112 five-point aligned input, 512-d output), relative to data_dir' }),
+    sha256: Type.String({ pattern: '^[0-9a-fA-F]{64}$', description: 'sha256 of the file (sha256sum): a different file is refused at start' }),
+  }, { additionalProperties: false }),
+], { default: { kind: 'faceapi' }, description: "The descriptor stage: face-api's 128-d model shipped in npm, or an ArcFace-family ONNX file an operator supplies (512-d). Templates of one cannot be used with the other: changing it means enrolling again" });
+
 export const EntryConfigSchema = Type.Object({
   face_enabled: Type.Boolean({ default: true, description: 'Run face recognition at the door (QR and card always work)' }),
   camera: CameraSchema,
@@ -61,6 +72,7 @@ export const EntryConfigSchema = Type.Object({
   camera_retry_max_ms: Type.Integer({ minimum: 500, maximum: 300_000, default: 30_000, description: 'Longest wait between attempts to reopen a camera that disappeared' }),
   detector_input_size: Type.Integer({ minimum: 128, maximum: 608, multipleOf: 32, default: 256, description: 'Tiny face detector input (px): 256 finds every face above the quality gate minimum size in a 640×480 frame at ~35 ms; photos (enrolment, identify) use at least 416' }),
   detector_min_score: Type.Number({ minimum: 0.05, maximum: 0.99, default: 0.4, description: 'Tiny face detector confidence; 0.5 (face-api default) loses faces in dim light' }),
+  recognizer: RecognizerSchema,
   match: MatchSchema,
   quality: QualitySchema,
   liveness: LivenessSchema,
@@ -78,6 +90,12 @@ export type MatchConfig = Static<typeof MatchSchema>;
 export type QualityConfig = Static<typeof QualitySchema>;
 export type LivenessConfig = Static<typeof LivenessSchema>;
 export type CameraConfig = Static<typeof CameraSchema>;
+export type RecognizerConfig = Static<typeof RecognizerSchema>;
+
+/** The recognizer as the face engine takes it: the model path resolved against data_dir. */
+export function recognizerChoice(r: RecognizerConfig, dataDir: string): RecognizerChoice {
+  return r.kind === 'faceapi' ? r : { kind: 'onnx-arcface', path: path.resolve(dataDir, r.path), sha256: r.sha256.toLowerCase() };
+}
 
 /** Fills defaults and validates a raw `entry` section (for tools that run without the daemon's loader). */
 export function resolveEntryConfig(raw: unknown): EntryConfig {
@@ -103,6 +121,9 @@ export function checkEntryConfig(entry: EntryConfig): void {
     throw new EdgeError('CONFIG_INVALID', `entry.match.uncertain_threshold (${m.uncertain_threshold}) must not be below entry.match.threshold (${m.threshold})`, { zh: `门禁配置有误：uncertain_threshold（${m.uncertain_threshold}）不能小于 threshold（${m.threshold}）` });
   }
 }
+
+/** Values per template for the configured recognizer (the gallery's row length). */
+export const descriptorLength = (entry: EntryConfig): number => descriptorLengthOf(entry.recognizer);
 
 /** The quality gate as the face engine takes it (models/ keeps its own names). */
 export function qualityGate(q: QualityConfig): QualityGate {

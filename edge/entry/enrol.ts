@@ -53,7 +53,7 @@ export interface Collision { villagerId: string; distance: number; source: strin
 export function findCollision(db: Db, key: Buffer, villagerId: string, templates: readonly NewTemplate[], threshold: number): Collision | null {
   const others = loadGallery(db, key).filter((e) => e.villagerId !== villagerId);
   if (others.length === 0) return null;
-  const gallery = new Gallery();
+  const gallery = new Gallery(64, templates[0]?.descriptor.length ?? 128);
   for (const e of others) gallery.add(e.villagerId, e.descriptors);
   let worst: Collision | null = null;
   for (const t of templates) {
@@ -125,7 +125,7 @@ export async function identifyPhoto(db: Db, key: Buffer, analyser: FaceAnalyser,
   // a batch passes the gallery it loaded once
   let gallery = loaded;
   if (!gallery) {
-    gallery = new Gallery();
+    gallery = new Gallery(1024, face.descriptor.length);
     for (const e of loadGallery(db, key)) gallery.add(e.villagerId, e.descriptors);
   }
   const s = gallery.search(face.descriptor);

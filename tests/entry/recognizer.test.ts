@@ -11,7 +11,10 @@ import { onnx } from 'onnx-proto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ALIGNED_SIZE, alignedInput, applySimilarity, ARCFACE_TEMPLATE, estimateSimilarity, fivePoints, type Similarity } from '../../models/align.ts';
 import { ArcFaceOnnx } from '../../models/arcface-onnx.ts';
-import type { RgbFrame } from '../../models/face-engine.ts';
+import { FaceEngine, type RgbFrame } from '../../models/face-engine.ts';
+import { decodeImage } from '../../models/image.ts';
+import { readFileSync } from 'node:fs';
+import { samplePath } from './fixtures.ts';
 import type { Point } from '../../models/quality.ts';
 import { tempDir } from '../ledger/helpers.ts';
 
@@ -179,3 +182,25 @@ describe('ArcFace-family recognizer on onnxruntime-node', () => {
     }
   });
 });
+
+describe('the face engine with an ONNX recognizer configured', () => {
+  it('refuses to start with an altered model file, and otherwise gives 512-d descriptors of real faces', async () => {
+    const { file, sha256 } = save('engine.onnx', tinyArcFace(512).bytes);
+    const opts = { detectorInputSize: 416, detectorMinScore: 0.4, liveness: false } as const;
+    await expect(new FaceEngine({ ...opts, recognizer: { kind: 'onnx-arcface', path: file, sha256: 'cd'.repeat(32) } }).start()).rejects.toMatchObject({ code: 'MODEL_ALTERED', details: { file } });
+    const engine = new FaceEngine({ ...opts, recognizer: { kind: 'onnx-arcface', path: file, sha256 } });
+    await engine.start();
+    try {
+      expect(engine.descriptorLength).toBe(512);
+      const a = await engine.analyse(await decodeImage(readFileSync(samplePath(3))), { allFaces: true, gate: null, liveness: false });
+      expect(a.faces.length).toBeGreaterThan(0);
+      for (const f of a.faces) {
+        expect(f.descriptor?.length).toBe(512);
+        expect(Math.hypot(...(f.descriptor as Float32Array))).toBeCloseTo(1, 4);
+      }
+    } finally {
+      engine.stop();
+    }
+  }, 120_000);
+});
+

@@ -196,6 +196,10 @@ describe('entry config', () => {
     expect(d.camera).toEqual({ kind: 'v4l2', device: '/dev/video0' });
     expect(d.match).toMatchObject({ threshold: 0.28, margin: 0.06, k: 2, n: 3 });
     expect(d.match.uncertain_threshold).toBeGreaterThanOrEqual(d.match.threshold);
+    expect(d.recognizer).toEqual({ kind: 'faceapi' });
+    const onnxModel = { kind: 'onnx-arcface', path: 'models/arcface.onnx', sha256: 'a'.repeat(64) };
+    expect(resolveEntryConfig({ recognizer: onnxModel }).recognizer).toEqual(onnxModel);
+    expect(() => resolveEntryConfig({ recognizer: { ...onnxModel, sha256: 'not-a-hash' } })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }) as Error);
     expect(() => resolveEntryConfig({ match: { threshold: 0.3, uncertain_threshold: 0.25 } })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('uncertain_threshold') as string }) as Error);
     expect(resolveEntryConfig({ camera: { kind: 'files', path: '/x.jpg' } }).camera).toEqual({ kind: 'files', path: '/x.jpg' });
     expect(() => resolveEntryConfig({ match: { threshold: 3 } })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }) as Error);
