@@ -29,6 +29,8 @@ export const ErrorCode = {
   MODEL_INVALID: 'MODEL_INVALID',
   TOKEN_INVALID: 'TOKEN_INVALID',
   FACE_TEMPLATE_UNREADABLE: 'FACE_TEMPLATE_UNREADABLE',
+  /** An enrolment whose face lies within the match threshold of another villager's template. */
+  FACE_COLLISION: 'FACE_COLLISION',
   // hardware and runtime
   NOT_FOUND: 'NOT_FOUND',
   INTERNAL: 'INTERNAL',

@@ -15,7 +15,8 @@
  * The 32 products are summed as a balanced tree so the adds do not wait on one another.
  */
 
-const LANES = 32; // 128 floats = 32 × f32x4
+/** Row lengths the kernel is built for: 128 (face-api) and 512 (ArcFace); any multiple of 16 works. */
+export const KERNEL_DIMENSIONS = [128, 512] as const;
 
 function uleb(n: number): number[] {
   const out: number[] = [];
@@ -80,34 +81,34 @@ function chunkTree(lo: number, hi: number): number[] {
   return [...chunkTree(lo, mid), ...chunkTree(mid, hi), SIMD, ...uleb(I32X4_ADD)];
 }
 
-function int8Body(): number[] {
+function int8Body(d: number): number[] {
   const lane = (i: number): number[] => [LOCAL_GET, ACC, SIMD, ...uleb(I32X4_EXTRACT), i];
   return [
     ...uleb(1), ...uleb(2), 0x7b, // two v128 locals: ACC and TMP
     BLOCK, VOID, LOOP, VOID,
     LOCAL_GET, N, I32_EQZ, BR_IF, 1,
     LOCAL_GET, OUT,
-    ...chunkTree(0, 8), LOCAL_TEE, ACC, SIMD, ...uleb(I32X4_EXTRACT), 0,
+    ...chunkTree(0, d / 16), LOCAL_TEE, ACC, SIMD, ...uleb(I32X4_EXTRACT), 0,
     ...lane(1), I32_ADD, ...lane(2), I32_ADD, ...lane(3), I32_ADD,
     I32_STORE, ...uleb(2), ...uleb(0),
-    LOCAL_GET, G, I32_CONST, ...sleb(128), I32_ADD, LOCAL_SET, G,
+    LOCAL_GET, G, I32_CONST, ...sleb(d), I32_ADD, LOCAL_SET, G,
     LOCAL_GET, OUT, I32_CONST, ...sleb(4), I32_ADD, LOCAL_SET, OUT,
     LOCAL_GET, N, I32_CONST, ...sleb(1), I32_SUB, LOCAL_SET, N,
     BR, 0, END, END, END,
   ];
 }
 
-function buildModule(): Uint8Array {
+function buildModule(d: number): Uint8Array {
   const lane = (i: number): number[] => [LOCAL_GET, ACC, SIMD, ...uleb(F32X4_EXTRACT), i];
   const body = [
     ...uleb(1), ...uleb(1), 0x7b, // one local: v128
     BLOCK, VOID, LOOP, VOID,
     LOCAL_GET, N, I32_EQZ, BR_IF, 1,
     LOCAL_GET, OUT,
-    ...treeSum(0, LANES), LOCAL_TEE, ACC, SIMD, ...uleb(F32X4_EXTRACT), 0,
+    ...treeSum(0, d / 4), LOCAL_TEE, ACC, SIMD, ...uleb(F32X4_EXTRACT), 0,
     ...lane(1), F32_ADD, ...lane(2), F32_ADD, ...lane(3), F32_ADD,
     F32_STORE, ...uleb(2), ...uleb(0),
-    LOCAL_GET, G, I32_CONST, ...sleb(4 * 128), I32_ADD, LOCAL_SET, G,
+    LOCAL_GET, G, I32_CONST, ...sleb(4 * d), I32_ADD, LOCAL_SET, G,
     LOCAL_GET, OUT, I32_CONST, ...sleb(4), I32_ADD, LOCAL_SET, OUT,
     LOCAL_GET, N, I32_CONST, ...sleb(1), I32_SUB, LOCAL_SET, N,
     BR, 0, END, END, END,
@@ -118,7 +119,7 @@ function buildModule(): Uint8Array {
     ...section(3, vec([[0x00], [0x00]])), // two functions of type 0
     ...section(5, vec([[0x00, 0x01]])), // one memory, at least 1 page, grows on demand
     ...section(7, vec([[...str('scores'), 0x00, 0x00], [...str('scoresInt8'), 0x00, 0x01], [...str('memory'), 0x02, 0x00]])),
-    ...section(10, vec([[...uleb(body.length), ...body], [...uleb(int8Body().length), ...int8Body()]])),
+    ...section(10, vec([[...uleb(body.length), ...body], [...uleb(int8Body(d).length), ...int8Body(d)]])),
   ];
   return Uint8Array.from(bytes);
 }
@@ -134,16 +135,18 @@ const Wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 export interface DotKernel {
   memory: WasmMemory;
   scores(galleryPtr: number, queryPtr: number, outPtr: number, rows: number): void;
-  /** out[i] (int32) = int8 row i (128 bytes) · int16 query (128 values). */
+  /** out[i] (int32) = int8 row i (d bytes) · int16 query (d values). */
   scoresInt8(galleryPtr: number, queryPtr: number, outPtr: number, rows: number): void;
 }
 
-let compiled: object | undefined;
+const compiled = new Map<number, object>();
 
-/** A fresh instance (own memory) of the kernel; synchronous, the module is a few hundred bytes. */
-export function createDotKernel(): DotKernel {
-  compiled ??= new Wasm.Module(buildModule());
-  const inst = new Wasm.Instance(compiled, {});
+/** A fresh instance (own memory) of the kernel for rows of `d` values; synchronous, the module is a few hundred bytes. */
+export function createDotKernel(d = 128): DotKernel {
+  if (!Number.isInteger(d) || d <= 0 || d % 16 !== 0) throw new RangeError(`descriptor length ${d} is not a positive multiple of 16`);
+  let mod = compiled.get(d);
+  if (!mod) { mod = new Wasm.Module(buildModule(d)); compiled.set(d, mod); }
+  const inst = new Wasm.Instance(mod, {});
   const ex = inst.exports as unknown as DotKernel;
   return { memory: ex.memory, scores: ex.scores, scoresInt8: ex.scoresInt8 };
 }

@@ -13,7 +13,7 @@ const port = parentPort;
 if (!port) throw new Error('engine-worker.ts must run in a worker thread');
 
 let engine: FaceEngine | undefined;
-const gallery = new Gallery();
+let gallery = new Gallery();
 
 function needEngine(): FaceEngine {
   if (!engine) throw new Error('engine not started');
@@ -26,6 +26,8 @@ async function handle(req: WorkerRequest): Promise<unknown> {
       const e = new FaceEngine(req.engine);
       await e.start();
       engine = e;
+      // the gallery holds descriptors of the length this recognizer gives
+      if (gallery.dimension !== e.descriptorLength) gallery = new Gallery(1024, e.descriptorLength);
       return null;
     }
     case 'recognise': {

@@ -8,6 +8,7 @@ import { ModelError } from './errors.ts';
 import { readModel, type ModelRoots } from './manifest.ts';
 import { checkQuality, poseFromLandmarks, sharpness, type Box, type FaceQuality, type QualityFailure, type QualityGate } from './quality.ts';
 import { loadFaceApiNet, loadGraph, loadRuntime, type GraphModel, type Runtime } from './runtime.ts';
+import { descriptorLengthOf, type Recognizer, type RecognizerChoice } from './recognizer.ts';
 import type * as TfModule from '@tensorflow/tfjs';
 
 export const DESCRIPTOR_LENGTH = 128;
@@ -37,6 +38,8 @@ export interface EngineOptions {
   detectorMinScore: number;
   /** Load the antispoof and liveness models. */
   liveness: boolean;
+  /** The descriptor stage: face-api's 128-d net (default) or an ArcFace-family ONNX file (512-d). */
+  recognizer?: RecognizerChoice;
   roots?: ModelRoots;
 }
 
@@ -104,10 +107,14 @@ export class FaceEngine {
   private rt: Runtime | undefined;
   private antispoof: GraphModel | undefined;
   private liveness: GraphModel | undefined;
+  private recognizer: Recognizer | undefined;
   // reused between frames: the frame as float32 for tfjs (allocation-aware hot loop)
   private floatBuf = new Float32Array(0);
 
   constructor(private readonly opts: EngineOptions) {}
+
+  /** Values per descriptor, as the gallery must hold them (128 face-api, 512 ArcFace). */
+  get descriptorLength(): number { return descriptorLengthOf(this.opts.recognizer ?? { kind: 'faceapi' }); }
 
   async start(): Promise<void> {
     const detector = this.opts.detector === 'ssd' ? 'ssdMobilenetv1' : 'tinyFaceDetector';
@@ -124,6 +131,12 @@ export class FaceEngine {
       this.antispoof = await loadGraph(rt, get('antispoof'));
       this.liveness = await loadGraph(rt, get('liveness'));
     }
+    const choice = this.opts.recognizer;
+    if (choice?.kind === 'onnx-arcface') {
+      // loaded on demand: onnxruntime's native library is not needed with the default recognizer
+      const { ArcFaceOnnx } = await import('./arcface-onnx.ts');
+      this.recognizer = await ArcFaceOnnx.load(choice.path, choice.sha256);
+    }
     this.rt = rt;
     // warm-up: the first inference compiles wasm kernels; pay it at start, not at the door
     const warm = { width: 64, height: 64, data: new Uint8Array(64 * 64 * 3).fill(128) };
@@ -132,6 +145,8 @@ export class FaceEngine {
   }
 
   stop(): void {
+    void this.recognizer?.stop();
+    this.recognizer = undefined;
     this.antispoof?.dispose();
     this.liveness?.dispose();
     this.antispoof = undefined;
@@ -229,13 +244,17 @@ export class FaceEngine {
     if (rejected) return result;
 
     t = performance.now();
-    const aligned = shifted.align();
-    const [face] = await faceapi.extractFaceTensors(input as never, [aligned]);
-    try {
-      const raw = (await faceapi.nets.faceRecognitionNet.computeFaceDescriptor(face as never)) as Float32Array;
-      result.descriptor = normalise(raw);
-    } finally {
-      (face as unknown as Tensor3D | undefined)?.dispose();
+    if (this.recognizer) {
+      result.descriptor = await this.recognizer.describe(frame, shifted.positions);
+    } else {
+      const aligned = shifted.align();
+      const [face] = await faceapi.extractFaceTensors(input as never, [aligned]);
+      try {
+        const raw = (await faceapi.nets.faceRecognitionNet.computeFaceDescriptor(face as never)) as Float32Array;
+        result.descriptor = normalise(raw);
+      } finally {
+        (face as unknown as Tensor3D | undefined)?.dispose();
+      }
     }
     times.descriptor += performance.now() - t;
 

@@ -1,6 +1,6 @@
 /**
- * The face gallery: one contiguous Float32Array of unit descriptors (inside the wasm kernel's
- * memory), several templates per villager, top-2 search by identity. Add and remove at run
+ * The face gallery: one contiguous Float32Array of unit descriptors (128 or 512 values, as the
+ * recognizer gives them; inside the wasm kernel's memory), several templates per villager, top-2 search by identity. Add and remove at run
  * time without a rebuild: removal moves the last row into the hole, so rows stay dense.
  *
  * Search is exact but reads little memory: a first pass over an int8 copy of the rows (a
@@ -12,12 +12,8 @@ import { createDotKernel, type DotKernel } from './dot-wasm.ts';
 import { ModelError } from './errors.ts';
 import { DESCRIPTOR_LENGTH, normalise } from './face-engine.ts';
 
-const D = DESCRIPTOR_LENGTH;
-const ROW_F32 = D * 4;
 const PAGE = 65536;
 const Q16_OFFSET = 0;
-const Q16_BYTES = D * 2;
-const SQRT_D = Math.sqrt(D);
 
 export interface GalleryHit {
   villagerId: string;
@@ -32,7 +28,9 @@ export interface GallerySearch {
 }
 
 export class Gallery {
-  private kernel: DotKernel = createDotKernel();
+  private readonly kernel: DotKernel;
+  /** Values per descriptor: 128 for face-api's recognizer, 512 for ArcFace (the recognizer decides). */
+  readonly dimension: number;
   private capacity = 0;
   private rows = 0;
   /** Owner ordinal per row. */
@@ -43,15 +41,18 @@ export class Gallery {
   private ordinalOf = new Map<string, number>();
   private idOf: string[] = [];
   private rowsOf = new Map<number, number>();
-  // memory layout: [query int16][int32 dots, capacity][int8 rows, capacity×128][float32 rows, capacity×512]
+  // memory layout: [query int16][int32 dots, capacity][int8 rows, capacity×D][float32 rows, capacity×4D bytes]
   private q16!: Int16Array;
   private dots!: Int32Array;
   private data8!: Int8Array;
   private data!: Float32Array;
   /** Scratch for the normalised query: search allocates nothing per call. */
-  private readonly unitQuery = new Float32Array(D);
+  private readonly unitQuery: Float32Array;
 
-  constructor(initialCapacity = 1024) {
+  constructor(initialCapacity = 1024, dimension = DESCRIPTOR_LENGTH) {
+    this.dimension = dimension;
+    this.kernel = createDotKernel(dimension);
+    this.unitQuery = new Float32Array(dimension);
     this.grow(Math.max(16, initialCapacity));
   }
 
@@ -59,13 +60,15 @@ export class Gallery {
   get villagers(): number { return this.rowsOf.size; }
 
   private offsets(capacity: number) {
-    const dots = Q16_OFFSET + Q16_BYTES;
+    const D = this.dimension;
+    const dots = Q16_OFFSET + D * 2;
     const int8 = dots + capacity * 4;
     const f32 = int8 + capacity * D;
-    return { dots, int8, f32, end: f32 + capacity * ROW_F32 };
+    return { dots, int8, f32, end: f32 + capacity * D * 4 };
   }
 
   private grow(capacity: number): void {
+    const D = this.dimension;
     const old = this.rows > 0 ? { f: this.data.slice(0, this.rows * D), i: this.data8.slice(0, this.rows * D) } : null;
     const o = this.offsets(capacity);
     const have = this.kernel.memory.buffer.byteLength;
@@ -86,6 +89,7 @@ export class Gallery {
   }
 
   private writeRow(r: number, d: Float32Array, ord: number): void {
+    const D = this.dimension;
     this.data.set(d, r * D);
     let max = 0;
     for (let i = 0; i < D; i++) max = Math.max(max, Math.abs(d[i] as number));
@@ -99,6 +103,7 @@ export class Gallery {
 
   /** Adds templates for a villager (normalised here). */
   add(villagerId: string, descriptors: readonly Float32Array[]): void {
+    const D = this.dimension;
     const unit = descriptors.map((d) => {
       if (d.length !== D) throw new ModelError('GALLERY_INVALID', `descriptor has ${d.length} values, expected ${D}`);
       return normalise(d);
@@ -117,6 +122,7 @@ export class Gallery {
 
   /** Removes all of a villager's templates; returns how many rows went. */
   remove(villagerId: string): number {
+    const D = this.dimension;
     const ord = this.ordinalOf.get(villagerId);
     if (ord === undefined) return 0;
     let removed = 0;
@@ -150,6 +156,7 @@ export class Gallery {
 
   /** Top-2 by identity, exact. `query` need not be normalised. */
   search(query: Float32Array): GallerySearch {
+    const D = this.dimension;
     if (query.length !== D) throw new ModelError('GALLERY_INVALID', `query has ${query.length} values, expected ${D}`);
     if (this.rows === 0) return { best: null, second: null };
     const q = this.unitQuery;
@@ -185,7 +192,7 @@ export class Gallery {
     }
     // |approx − exact| ≤ ε: row rounding against |q|₁, query rounding against |row|₁ ≤ √D + D·s/2
     const sg = this.maxRowScale;
-    const eps = (qL1 * sg) / 2 + ((SQRT_D + (D * sg) / 2) * qScale) / 2;
+    const eps = (qL1 * sg) / 2 + ((Math.sqrt(D) + (D * sg) / 2) * qScale) / 2;
     const floor = (Number.isFinite(a2) ? a2 : a1) * qScale - 2 * eps;
 
     // pass 2: exact float32 scores for the rows that can still be in the true top-2

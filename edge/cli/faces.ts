@@ -1,6 +1,6 @@
 /**
- * `store-edge faces enroll|remove|identify`. Faces are analysed in process (a one-shot
- * command needs no worker).
+ * `store-edge faces enroll|remove` (identify and present: faces-door.ts; evaluate:
+ * faces-evaluate.ts). Faces are analysed in process (a one-shot command needs no worker).
  */
 import { readFile } from 'node:fs/promises';
 import { mkdirSync, copyFileSync } from 'node:fs';
@@ -10,16 +10,15 @@ import { FaceEngine } from '../../models/face-engine.ts';
 import { decodeImage } from '../../models/image.ts';
 import { isModelError } from '../../models/errors.ts';
 import { EdgeError } from '../errors.ts';
-import { closeLedger, openLedger, type Db } from '../ledger/db.ts';
+import { closeLedger, openLedger } from '../ledger/db.ts';
 import { setFaceConsent } from '../ledger/villagers.ts';
-import { resolveEntryConfig, type EntryConfig } from '../entry/config.ts';
-import { enrolVillager, identifyPhoto, type EnrolPhoto } from '../entry/enrol.ts';
+import { recognizerChoice, resolveEntryConfig, type EntryConfig } from '../entry/config.ts';
+import { enrolVillager, type EnrolPhoto } from '../entry/enrol.ts';
 import { countTemplates, loadOrCreateTemplateKey } from '../entry/templates.ts';
 import { deleteTemplatesAndConsent, faceConsentOf } from '../ledger/face-templates.ts';
 import { configFrom, ledgerPath, print, withCommon, type CommonOptions } from './context.ts';
 import { registerFacesEvaluate } from './faces-evaluate.ts';
-
-interface FacesEnv { db: Db; entry: EntryConfig; dataDir: string; key: Buffer }
+import { enrolAtCamera, registerFaceDoorCommands, type FacesEnv } from './faces-door.ts';
 
 function openEnv(opts: CommonOptions): FacesEnv {
   const config = configFrom(opts);
@@ -29,9 +28,10 @@ function openEnv(opts: CommonOptions): FacesEnv {
   return { db, entry, dataDir: config.data_dir, key };
 }
 
-async function startEngine(entry: EntryConfig): Promise<FaceEngine> {
-  // photos are larger than camera frames: a bigger detector input finds their faces reliably
-  const engine = new FaceEngine({ detector: 'ssd', detectorInputSize: Math.max(entry.detector_input_size, 416), detectorMinScore: entry.detector_min_score, liveness: true });
+// photos are larger than camera frames: a bigger detector input finds their faces reliably,
+// and SSD MobileNet misses far fewer faces than the door's tiny detector (enrolment may be slow)
+async function startEngine(entry: EntryConfig, dataDir: string, detectorInputSize = Math.max(entry.detector_input_size, 416)): Promise<FaceEngine> {
+  const engine = new FaceEngine({ detector: 'ssd', detectorInputSize, detectorMinScore: entry.detector_min_score, liveness: true, recognizer: recognizerChoice(entry.recognizer, dataDir) });
   try {
     await engine.start();
   } catch (err) {
@@ -62,24 +62,28 @@ export function registerFacesCommands(program: Command): void {
   registerFacesEvaluate(faces);
 
   withCommon(faces.command('enroll'), { json: true })
-    .description('enrol a villager from photos (consent required) / 录入人脸（须有同意）')
+    .description('enrol a villager from photos or at the door camera (consent required) / 录入人脸（须有同意）')
     .requiredOption('--villager <id>', 'villager id / 村民编号')
-    .requiredOption('--photo <file>', 'photo with exactly one face (repeatable) / 照片，可多张', collect, [] as string[])
+    .option('--photo <file>', 'photo with exactly one face (repeatable) / 照片，可多张', collect, [] as string[])
+    .option('--camera', 'take frames from the configured door camera (entry.camera) instead of photos / 用门口摄像头录入')
+    .option('--frames <n>', 'with --camera: frames to enrol, chosen for a spread of poses / 录入帧数', '5')
+    .option('--timeout <s>', 'with --camera: give up after this many seconds / 超时秒数', '30')
     .option('--consent', 'the villager (or guardian) consents to face recognition now / 本人或监护人同意')
     .option('--guardian <name>', 'guardian who consents for a child under 14 / 未满14岁由监护人同意')
-    .action(async (o: CommonOptions & { villager: string; photo: string[]; consent?: boolean; guardian?: string }) => {
+    .action(async (o: CommonOptions & { villager: string; photo: string[]; camera?: boolean; frames: string; timeout: string; consent?: boolean; guardian?: string }) => {
+      if ((o.camera === true) === (o.photo.length > 0)) throw new EdgeError('INVALID_ARGUMENT', 'give either --photo (one or more) or --camera', { zh: '请给出 --photo（可多张）或 --camera，二选一' });
       const env = openEnv(o);
       try {
         const photos: EnrolPhoto[] = [];
         for (const f of o.photo) photos.push(await readPhoto(f));
-        const engine = await startEngine(env.entry);
+        const engine = await startEngine(env.entry, env.dataDir);
         try {
           const hadConsent = (faceConsentOf(env.db, o.villager)?.faceConsentAt ?? null) !== null;
           if (o.consent) setFaceConsent(env.db, o.villager, o.guardian ?? 'self');
           const at = new Date().toISOString();
           let r;
           try {
-            r = await enrolVillager(env.db, env.key, engine, env.entry, o.villager, photos, at);
+            r = o.camera ? await enrolAtCamera(env, engine, o.villager, o, at) : await enrolVillager(env.db, env.key, engine, env.entry, o.villager, photos, at);
           } catch (err) {
             // consent given for an enrolment that did not happen is not left on record
             if (o.consent && !hadConsent) setFaceConsent(env.db, o.villager, null);
@@ -113,23 +117,5 @@ export function registerFacesCommands(program: Command): void {
       }
     });
 
-  withCommon(faces.command('identify'), { json: true })
-    .description('who is in this photo? (the door\'s thresholds, one frame) / 识别照片')
-    .requiredOption('--photo <file>', 'photo / 照片')
-    .option('--liveness', 'let the liveness check decide (a photo of a photo is a spoof) / 启用活体判断')
-    .action(async (o: CommonOptions & { photo: string; liveness?: boolean }) => {
-      const env = openEnv(o);
-      try {
-        const photo = await readPhoto(o.photo);
-        const engine = await startEngine(env.entry);
-        try {
-          const r = await identifyPhoto(env.db, env.key, engine, env.entry, photo.frame, { liveness: o.liveness === true });
-          print(o, r, `${r.decision}${r.villager ? ` ${r.villager}` : ''} (faces ${r.faces}, distance ${r.distance?.toFixed(3) ?? '-'}, margin ${r.margin?.toFixed(3) ?? '-'})`);
-        } finally {
-          engine.stop();
-        }
-      } finally {
-        closeLedger(env.db);
-      }
-    });
+  registerFaceDoorCommands(faces, { openEnv, startEngine });
 }

@@ -4,6 +4,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { ConfigSchema, ENV_OVERRIDES, type Config } from './schema.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
+import { checkEntryConfig } from '../entry/config.ts';
 
 export interface LoadedConfig {
   config: Config;
@@ -53,6 +54,7 @@ export function validateConfig(raw: unknown, source = 'config'): Config {
       details: { problems: lines },
     });
   }
+  checkEntryConfig(copy.entry);
   return copy;
 }
 

@@ -5,13 +5,16 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { EdgeError } from '../errors.ts';
+import path from 'node:path';
 import type { QualityGate } from '../../models/quality.ts';
+import { descriptorLengthOf, type RecognizerChoice } from '../../models/recognizer.ts';
 
 const Section = <T extends Parameters<typeof Type.Object>[0]>(props: T, description: string) =>
   Type.Object(props, { additionalProperties: false, default: {}, description });
 
 export const MatchSchema = Section({
   threshold: Type.Number({ minimum: 0, maximum: 2, default: 0.28, description: 'Largest distance between unit descriptors that may count as the same person (face-api raw ≈ 0.39). Different people in the sample photos come as close as 0.30' }),
+  uncertain_threshold: Type.Number({ minimum: 0, maximum: 2, default: 0.36, description: 'Between threshold and this distance the door is not sure: it asks for the card or QR code (请刷卡或扫码) instead of refusing; beyond it the face is unknown. Not below threshold' }),
   margin: Type.Number({ minimum: 0, maximum: 2, default: 0.06, description: 'The second-best villager must be at least this much farther than the best' }),
   k: Type.Integer({ minimum: 1, maximum: 20, default: 2, description: 'Frames that must agree on the same villager...' }),
   n: Type.Integer({ minimum: 1, maximum: 30, default: 3, description: '...among the last n frames with a face' }),
@@ -51,6 +54,15 @@ export const CameraSchema = Type.Union([
   }, { additionalProperties: false }),
 ], { default: { kind: 'v4l2', device: '/dev/video0' }, description: 'Where frames come from' });
 
+export const RecognizerSchema = Type.Union([
+  Type.Object({ kind: Type.Literal('faceapi') }, { additionalProperties: false }),
+  Type.Object({
+    kind: Type.Literal('onnx-arcface'),
+    path: Type.String({ minLength: 1, description: 'ArcFace-family ONNX model (112×112 five-point aligned input, 512-d output), relative to data_dir' }),
+    sha256: Type.String({ pattern: '^[0-9a-fA-F]{64}$', description: 'sha256 of the file (sha256sum): a different file is refused at start' }),
+  }, { additionalProperties: false }),
+], { default: { kind: 'faceapi' }, description: "The descriptor stage: face-api's 128-d model shipped in npm, or an ArcFace-family ONNX file an operator supplies (512-d). Templates of one cannot be used with the other: changing it means enrolling again" });
+
 export const EntryConfigSchema = Type.Object({
   face_enabled: Type.Boolean({ default: true, description: 'Run face recognition at the door (QR and card always work)' }),
   camera: CameraSchema,
@@ -60,6 +72,7 @@ export const EntryConfigSchema = Type.Object({
   camera_retry_max_ms: Type.Integer({ minimum: 500, maximum: 300_000, default: 30_000, description: 'Longest wait between attempts to reopen a camera that disappeared' }),
   detector_input_size: Type.Integer({ minimum: 128, maximum: 608, multipleOf: 32, default: 256, description: 'Tiny face detector input (px): 256 finds every face above the quality gate minimum size in a 640×480 frame at ~35 ms; photos (enrolment, identify) use at least 416' }),
   detector_min_score: Type.Number({ minimum: 0.05, maximum: 0.99, default: 0.4, description: 'Tiny face detector confidence; 0.5 (face-api default) loses faces in dim light' }),
+  recognizer: RecognizerSchema,
   match: MatchSchema,
   quality: QualitySchema,
   liveness: LivenessSchema,
@@ -77,6 +90,12 @@ export type MatchConfig = Static<typeof MatchSchema>;
 export type QualityConfig = Static<typeof QualitySchema>;
 export type LivenessConfig = Static<typeof LivenessSchema>;
 export type CameraConfig = Static<typeof CameraSchema>;
+export type RecognizerConfig = Static<typeof RecognizerSchema>;
+
+/** The recognizer as the face engine takes it: the model path resolved against data_dir. */
+export function recognizerChoice(r: RecognizerConfig, dataDir: string): RecognizerChoice {
+  return r.kind === 'faceapi' ? r : { kind: 'onnx-arcface', path: path.resolve(dataDir, r.path), sha256: r.sha256.toLowerCase() };
+}
 
 /** Fills defaults and validates a raw `entry` section (for tools that run without the daemon's loader). */
 export function resolveEntryConfig(raw: unknown): EntryConfig {
@@ -91,8 +110,20 @@ export function resolveEntryConfig(raw: unknown): EntryConfig {
     const first = [...Value.Errors(EntryConfigSchema, value)][0];
     throw new EdgeError('CONFIG_INVALID', `entry config: ${first ? `${first.path} ${first.message}` : 'invalid'}`, { zh: '门禁配置有误' });
   }
+  checkEntryConfig(value);
   return value;
 }
+
+/** Rules across keys that a schema cannot state; the daemon's loader calls it too. */
+export function checkEntryConfig(entry: EntryConfig): void {
+  const m = entry.match;
+  if (m.uncertain_threshold < m.threshold) {
+    throw new EdgeError('CONFIG_INVALID', `entry.match.uncertain_threshold (${m.uncertain_threshold}) must not be below entry.match.threshold (${m.threshold})`, { zh: `门禁配置有误：uncertain_threshold（${m.uncertain_threshold}）不能小于 threshold（${m.threshold}）` });
+  }
+}
+
+/** Values per template for the configured recognizer (the gallery's row length). */
+export const descriptorLength = (entry: EntryConfig): number => descriptorLengthOf(entry.recognizer);
 
 /** The quality gate as the face engine takes it (models/ keeps its own names). */
 export function qualityGate(q: QualityConfig): QualityGate {

@@ -3,18 +3,27 @@
  * verdicts: k of the last n frames with a face must name the same villager; a decision is
  * not repeated for the same person within the cooldown; a run of empty frames means the
  * person left. The policy then decides whether an identified villager may enter.
+ *
+ * Two thresholds: a frame under the strict one (with the margin) names a villager; a frame
+ * under the loose one is `uncertain` (close to someone, not close enough to let them in);
+ * a window of k such frames without a match asks for the card or QR code instead of
+ * refusing outright, since a false accept is theft and a flat refusal loses a villager.
  */
-import type { MatchConfig } from './config.ts';
+import type { Recognition } from '../../models/protocol.ts';
+import type { LivenessConfig, MatchConfig } from './config.ts';
 
 export type FrameVerdict =
   | { kind: 'no_face' }
   | { kind: 'low_quality'; why: string }
   | { kind: 'spoof'; real: number; live: number }
   | { kind: 'unknown'; distance: number | null; margin: number | null }
+  | { kind: 'uncertain'; villagerId: string; distance: number; margin: number }
   | { kind: 'candidate'; villagerId: string; distance: number; margin: number };
 
 export type FaceOutcome =
   | { kind: 'matched'; villagerId: string; distance: number; margin: number; frames: number }
+  /** Close to an enrolled villager (`nearest`) but not sure: the door asks for the card or QR code. */
+  | { kind: 'uncertain'; nearest: string; distance: number; frames: number; detail: string }
   | { kind: 'unknown' | 'low_quality' | 'spoof'; frames: number; detail: string };
 
 export interface WindowState {
@@ -25,12 +34,49 @@ export interface WindowState {
 
 export const initialWindow = (): WindowState => ({ window: [], noFaceRun: 0, last: null });
 
-/** The match rule on one frame: under the threshold and clear of the runner-up by the margin. */
-export function matchVerdict(best: { villagerId: string; distance: number } | null, second: { distance: number } | null, cfg: Pick<MatchConfig, 'threshold' | 'margin'>): FrameVerdict {
+/**
+ * The match rule on one frame: under the strict threshold and clear of the runner-up by the
+ * margin names a candidate; otherwise under the loose threshold is uncertain (a face between
+ * two villagers, or a little too far from one); beyond it, unknown.
+ */
+export function matchVerdict(best: { villagerId: string; distance: number } | null, second: { distance: number } | null, cfg: Pick<MatchConfig, 'threshold' | 'margin' | 'uncertain_threshold'>): FrameVerdict {
   if (!best) return { kind: 'unknown', distance: null, margin: null };
   const margin = second ? second.distance - best.distance : 2 - best.distance;
   if (best.distance <= cfg.threshold && margin >= cfg.margin) return { kind: 'candidate', villagerId: best.villagerId, distance: best.distance, margin };
+  if (best.distance <= Math.max(cfg.threshold, cfg.uncertain_threshold)) return { kind: 'uncertain', villagerId: best.villagerId, distance: best.distance, margin };
   return { kind: 'unknown', distance: best.distance, margin };
+}
+
+type Near = Extract<FrameVerdict, { kind: 'candidate' | 'uncertain' }>;
+
+/** k frames near enrolled faces but no villager named k times: the nearest of them, for the record. */
+function uncertainOf(window: readonly FrameVerdict[], k: number): { nearest: string; distance: number } | null {
+  const near = window.filter((w): w is Near => w.kind === 'candidate' || w.kind === 'uncertain');
+  if (near.length < k) return null;
+  const closest = near.reduce((a, b) => (b.distance < a.distance ? b : a));
+  return { nearest: closest.villagerId, distance: closest.distance };
+}
+
+/** One analysed frame as the door sees it: no face, a gate failure, a spoof, or the match rule. */
+export function frameVerdict(rec: Pick<Recognition, 'face' | 'match'>, match: Pick<MatchConfig, 'threshold' | 'margin' | 'uncertain_threshold'>, liveness: LivenessConfig): FrameVerdict {
+  const face = rec.face;
+  if (!face) return { kind: 'no_face' };
+  if (face.rejected) return { kind: 'low_quality', why: face.rejected };
+  if (liveness.enabled && face.liveness && (face.liveness.real < liveness.min_real || face.liveness.live < liveness.min_live)) {
+    return { kind: 'spoof', real: face.liveness.real, live: face.liveness.live };
+  }
+  return matchVerdict(rec.match?.best ?? null, rec.match?.second ?? null, match);
+}
+
+/** The decision a full window comes to when no villager got k votes (also used to close a short one). */
+export function windowOutcome(window: readonly FrameVerdict[], cfg: Pick<MatchConfig, 'k'>): Exclude<FaceOutcome, { kind: 'matched' }> {
+  const count = (k: FrameVerdict['kind']) => window.filter((w) => w.kind === k).length;
+  const detail = window.map((w) => (w.kind === 'low_quality' ? w.why : w.kind)).join(',');
+  const near = uncertainOf(window, cfg.k);
+  if (count('spoof') >= cfg.k) return { kind: 'spoof', frames: window.length, detail };
+  if (count('low_quality') > window.length / 2) return { kind: 'low_quality', frames: window.length, detail };
+  if (near) return { kind: 'uncertain', ...near, frames: window.length, detail };
+  return { kind: 'unknown', frames: window.length, detail };
 }
 
 const keyOf = (o: FaceOutcome): string => (o.kind === 'matched' ? `matched:${o.villagerId}` : o.kind);
@@ -51,13 +97,7 @@ export function stepWindow(s: WindowState, v: FrameVerdict, now: number, cfg: Ma
       outcome = { kind: 'matched', villagerId, distance: latest.distance, margin: latest.margin, frames: window.length };
     }
   }
-  if (!outcome && window.length >= cfg.n) {
-    const count = (k: FrameVerdict['kind']) => window.filter((w) => w.kind === k).length;
-    const detail = window.map((w) => (w.kind === 'low_quality' ? w.why : w.kind)).join(',');
-    if (count('spoof') >= cfg.k) outcome = { kind: 'spoof', frames: window.length, detail };
-    else if (count('low_quality') > window.length / 2) outcome = { kind: 'low_quality', frames: window.length, detail };
-    else outcome = { kind: 'unknown', frames: window.length, detail };
-  }
+  if (!outcome && window.length >= cfg.n) outcome = windowOutcome(window, cfg);
   if (!outcome) return { state: { window, noFaceRun: 0, last: s.last }, outcome: null };
   // a decision needs fresh evidence next time; the same decision is not repeated within the cooldown
   const key = keyOf(outcome);

@@ -37,13 +37,50 @@ export function mirror(frame: RgbFrame): RgbFrame {
 
 export interface EnrolPhoto { name: string; frame: RgbFrame }
 
+/** The villager exists and has consented: enrolment may begin. */
+export function checkEnrolable(db: Db, villagerId: string): void {
+  const v = faceConsentOf(db, villagerId);
+  if (!v) throw new EdgeError('UNKNOWN_VILLAGER', `no villager ${villagerId}`, { zh: `没有村民 ${villagerId}` });
+  if (v.faceConsentAt === null) throw new EdgeError('NO_CONSENT', `villager ${villagerId} has not consented to face recognition (use --consent)`, { zh: '未登记人脸识别同意，不能录入' });
+}
+
+export interface Collision { villagerId: string; distance: number; source: string }
+
+/**
+ * The first new template lying within the strict threshold of another villager's template.
+ * Such an enrolment would make both villagers ambiguous at the door (the margin rule could
+ * no longer tell them apart), and may be a stranger enrolled under a villager's name.
+ */
+export function findCollision(db: Db, key: Buffer, villagerId: string, templates: readonly NewTemplate[], threshold: number): Collision | null {
+  const others = loadGallery(db, key).filter((e) => e.villagerId !== villagerId);
+  if (others.length === 0) return null;
+  const gallery = new Gallery(64, templates[0]?.descriptor.length ?? 128);
+  for (const e of others) gallery.add(e.villagerId, e.descriptors);
+  let worst: Collision | null = null;
+  for (const t of templates) {
+    const best = gallery.search(t.descriptor).best;
+    if (best && best.distance <= threshold && (!worst || best.distance < worst.distance)) worst = { villagerId: best.villagerId, distance: best.distance, source: t.source };
+  }
+  return worst;
+}
+
+/** Stores templates after the collision check; refuses (FACE_COLLISION) naming the other villager. */
+export function storeTemplates(db: Db, key: Buffer, config: EntryConfig, villagerId: string, templates: readonly NewTemplate[], at: string): number {
+  const c = findCollision(db, key, villagerId, templates, config.match.threshold);
+  if (c) {
+    throw new EdgeError('FACE_COLLISION', `${c.source}: this face is within the match threshold of villager ${c.villagerId} (distance ${c.distance.toFixed(3)} ≤ ${config.match.threshold}); enrolment refused`, {
+      zh: `${c.source}：这张脸与村民 ${c.villagerId} 的人脸模板过于相近（距离 ${c.distance.toFixed(3)}），拒绝录入`,
+      details: { villager: c.villagerId, distance: c.distance, photo: c.source },
+    });
+  }
+  return addTemplates(db, key, villagerId, templates, at);
+}
+
 export async function enrolVillager(
   db: Db, key: Buffer, analyser: FaceAnalyser, config: EntryConfig,
   villagerId: string, photos: readonly EnrolPhoto[], at: string,
 ): Promise<{ templates: number }> {
-  const v = faceConsentOf(db, villagerId);
-  if (!v) throw new EdgeError('UNKNOWN_VILLAGER', `no villager ${villagerId}`, { zh: `没有村民 ${villagerId}` });
-  if (v.faceConsentAt === null) throw new EdgeError('NO_CONSENT', `villager ${villagerId} has not consented to face recognition (use --consent)`, { zh: '未登记人脸识别同意，不能录入' });
+  checkEnrolable(db, villagerId);
   if (photos.length === 0) throw new EdgeError('INVALID_ARGUMENT', 'no photo given', { zh: '没有照片' });
   const opts: AnalyseOptions = { allFaces: true, gate: qualityGate(config.quality), liveness: false };
   const templates: NewTemplate[] = [];
@@ -62,13 +99,12 @@ export async function enrolVillager(
     const mf = m.faces[0];
     if (mf?.descriptor) templates.push({ descriptor: mf.descriptor, quality: mf.quality.sharpness, source: `${p.name} (mirrored)` });
   }
-  const n = addTemplates(db, key, villagerId, templates, at);
-  return { templates: n };
+  return { templates: storeTemplates(db, key, config, villagerId, templates, at) };
 }
 
 export interface IdentifyResult {
   faces: number;
-  decision: 'matched' | 'unknown' | 'no_face' | 'low_quality' | 'spoof';
+  decision: 'matched' | 'uncertain' | 'unknown' | 'no_face' | 'low_quality' | 'spoof';
   villager: string | null;
   distance: number | null;
   margin: number | null;
@@ -77,7 +113,7 @@ export interface IdentifyResult {
 }
 
 /** One photo against the enrolled gallery, with the door's thresholds (a single frame, no k-of-n). */
-export async function identifyPhoto(db: Db, key: Buffer, analyser: FaceAnalyser, config: EntryConfig, frame: RgbFrame, opts: { liveness: boolean }): Promise<IdentifyResult> {
+export async function identifyPhoto(db: Db, key: Buffer, analyser: FaceAnalyser, config: EntryConfig, frame: RgbFrame, opts: { liveness: boolean }, loaded?: Gallery): Promise<IdentifyResult> {
   const a = await analyser.analyse(frame, { allFaces: false, gate: qualityGate(config.quality), liveness: true });
   const face = a.faces[0];
   const base = { faces: a.faceCount, villager: null, distance: null, margin: null };
@@ -87,10 +123,15 @@ export async function identifyPhoto(db: Db, key: Buffer, analyser: FaceAnalyser,
   if (face.rejected || !face.descriptor) return { ...base, decision: 'low_quality', liveness, quality };
   const l = config.liveness;
   if (opts.liveness && liveness && (liveness.real < l.min_real || liveness.live < l.min_live)) return { ...base, decision: 'spoof', liveness, quality };
-  const gallery = new Gallery();
-  for (const e of loadGallery(db, key)) gallery.add(e.villagerId, e.descriptors);
+  // a batch passes the gallery it loaded once
+  let gallery = loaded;
+  if (!gallery) {
+    gallery = new Gallery(1024, face.descriptor.length);
+    for (const e of loadGallery(db, key)) gallery.add(e.villagerId, e.descriptors);
+  }
   const s = gallery.search(face.descriptor);
   const v = matchVerdict(s.best, s.second, config.match);
   if (v.kind === 'candidate') return { faces: a.faceCount, decision: 'matched', villager: v.villagerId, distance: v.distance, margin: v.margin, liveness, quality };
+  if (v.kind === 'uncertain') return { faces: a.faceCount, decision: 'uncertain', villager: null, distance: v.distance, margin: v.margin, liveness, quality };
   return { faces: a.faceCount, decision: 'unknown', villager: null, distance: s.best?.distance ?? null, margin: v.kind === 'unknown' ? v.margin : null, liveness, quality };
 }

@@ -42,7 +42,8 @@ export function pointAt(probes: readonly Probe[], threshold: number, margin: num
   for (const p of probes) {
     if (p.genuine) genuine++;
     else if (p.outcome === 'scored') impostors++;
-    const v = matchVerdict(p.best, p.second, { threshold, margin });
+    // only acceptance counts here: the uncertain band (ask for a card) never lets anyone in
+    const v = matchVerdict(p.best, p.second, { threshold, margin, uncertain_threshold: threshold });
     if (v.kind !== 'candidate') continue;
     if (p.genuine && v.villagerId === p.person) tarHits++;
     else fa++;
@@ -93,7 +94,7 @@ export const PresentationsSchema = Type.Object({
 }, { additionalProperties: false });
 export type Presentations = Static<typeof PresentationsSchema>;
 
-export function verdictOf(p: Probe, match: Pick<MatchConfig, 'threshold' | 'margin'>): FrameVerdict {
+export function verdictOf(p: Probe, match: Pick<MatchConfig, 'threshold' | 'margin' | 'uncertain_threshold'>): FrameVerdict {
   if (p.outcome === 'no_face') return { kind: 'no_face' };
   if (p.outcome === 'low_quality') return { kind: 'low_quality', why: 'quality gate' };
   return matchVerdict(p.best, p.second, match);

@@ -20,7 +20,7 @@ import { qualityGate, type EntryConfig } from './config.ts';
 import type { QualityGate } from '../../models/quality.ts';
 import { classifyScan, consumeQrToken, getCard, verifyQrToken } from './credentials.ts';
 import { CardThrottle, maskCard } from './credentials.ts';
-import { doorPolicy, initialWindow, matchVerdict, stepWindow, type EntryMethod, type FrameVerdict, type VillagerStanding, type WindowState } from './decision.ts';
+import { doorPolicy, frameVerdict, initialWindow, stepWindow, type EntryMethod, type FrameVerdict, type VillagerStanding, type WindowState } from './decision.ts';
 import type { FrameSource } from './camera.ts';
 import { loadGallery, type GalleryEntry } from './templates.ts';
 
@@ -39,7 +39,7 @@ export interface FaceRecogniser {
   removeVillager(villagerId: string): Promise<number>;
 }
 
-export type EntryDecisionKind = 'matched' | 'unknown' | 'low_quality' | 'spoof' | 'blocked' | 'store_busy' | 'no_consent' | 'invalid_code';
+export type EntryDecisionKind = 'matched' | 'uncertain' | 'unknown' | 'low_quality' | 'spoof' | 'blocked' | 'store_busy' | 'no_consent' | 'invalid_code';
 
 export interface EntryDecision {
   at: number;
@@ -189,27 +189,19 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
       this.emit('fault', { where: 'frame', message });
       return;
     }
-    const verdict = this.verdictOf(rec);
+    const verdict = frameVerdict(rec, cfg.match, cfg.liveness);
     this.emit('frame', { verdict, times: rec.times, totalMs: performance.now() - job.arrivedAt });
     const { state, outcome } = stepWindow(this.state, verdict, this.now(), cfg.match);
     this.state = state;
     if (!outcome) return;
     if (outcome.kind === 'matched') {
       await this.admit('face', outcome.villagerId, { distance: outcome.distance, margin: outcome.margin, frames: outcome.frames }, job.arrivedAt);
+    } else if (outcome.kind === 'uncertain') {
+      // the nearest villager is kept for the maintainer, never announced: the person may be a stranger
+      this.record({ at: this.now(), by: 'face', decision: 'uncertain', villagerId: null, unlocked: false, detail: { frames: outcome.frames, seen: outcome.detail, nearest: outcome.nearest, distance: outcome.distance }, latencyMs: null });
     } else {
       this.record({ at: this.now(), by: 'face', decision: outcome.kind, villagerId: null, unlocked: false, detail: { frames: outcome.frames, seen: outcome.detail }, latencyMs: null });
     }
-  }
-
-  private verdictOf(rec: Recognition): FrameVerdict {
-    const face = rec.face;
-    if (!face) return { kind: 'no_face' };
-    if (face.rejected) return { kind: 'low_quality', why: face.rejected };
-    const l = this.deps.config.liveness;
-    if (l.enabled && face.liveness && (face.liveness.real < l.min_real || face.liveness.live < l.min_live)) {
-      return { kind: 'spoof', real: face.liveness.real, live: face.liveness.live };
-    }
-    return matchVerdict(rec.match?.best ?? null, rec.match?.second ?? null, this.deps.config.match);
   }
 
   /** A line from the QR/card scanner. Resolves with the decision (also emitted). */

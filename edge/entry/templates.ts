@@ -12,7 +12,8 @@ import { consentedTemplateRows, countTemplates, deleteTemplates, insertTemplates
 import { EdgeError } from '../errors.ts';
 
 export const KEY_BYTES = 32;
-const DESCRIPTOR_BYTES = 128 * 4;
+// face-api's 128-d or an ArcFace model's 512-d descriptors (edge/entry/config.ts `recognizer`)
+const DESCRIPTOR_BYTES = [128 * 4, 512 * 4];
 
 /** Loads the template key, creating it (0600, folder 0700) when absent. */
 export function loadOrCreateTemplateKey(file: string): Buffer {
@@ -53,7 +54,7 @@ export function openDescriptor(key: Buffer, villagerId: string, t: SealedTemplat
     d.setAAD(Buffer.from(villagerId, 'utf8'));
     d.setAuthTag(t.tag);
     const plain = Buffer.concat([d.update(t.ciphertext), d.final()]);
-    if (plain.length !== DESCRIPTOR_BYTES) throw new Error(`descriptor of ${plain.length} bytes`);
+    if (!DESCRIPTOR_BYTES.includes(plain.length)) throw new Error(`descriptor of ${plain.length} bytes`);
     // copy into an aligned buffer: Buffer pools are not 4-byte aligned
     return new Float32Array(new Uint8Array(plain).buffer);
   } catch (err) {

@@ -11,6 +11,7 @@ export const esc = (v: unknown): string => String(v ?? '').replace(/[&<>"']/g, (
 /** Why the door opened or not, as the maintainer reads it. */
 export const DECISION_ZH: Record<string, string> = {
   matched: '已放行',
+  uncertain: '无法确认，请刷卡或扫码',
   unknown: '未识别',
   low_quality: '画面质量不足',
   spoof: '疑似照片或屏幕',

@@ -24,7 +24,7 @@ import { getVillager } from '../ledger/villagers.ts';
 import type { SessionConfig } from './config.ts';
 import { computeCart, type Cart, type SlotWeighing } from './cart.ts';
 import { isBusy, transition, type Effect, type MachineTimings, type Phase, type SessionEvent, type SessionState, type TimerName, type Visit, type VisitPhase } from './machine.ts';
-import { busyText, debtText, receiptText, welcomeText, type Announcement, type Receipt } from './receipt.ts';
+import { busyText, debtText, receiptText, UNCERTAIN_TEXT, welcomeText, type Announcement, type Receipt } from './receipt.ts';
 
 /** The lock driver as the session needs it (drivers/lock's LockDriver fits). */
 export interface DoorSignals {
@@ -239,6 +239,10 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     const v = d.villagerId ? getVillager(this.db, d.villagerId) : undefined;
     if (d.decision === 'store_busy') {
       this.announce('store_busy', d.villagerId, busyText(v?.name ?? null));
+      return;
+    }
+    if (d.decision === 'uncertain') {
+      this.announce('uncertain', null, UNCERTAIN_TEXT);
       return;
     }
     if (d.decision === 'blocked' && v && v.debt > 0) {

@@ -43,13 +43,16 @@ export function receiptText(r: Omit<Receipt, 'text' | 'at' | 'settleMs'>): strin
   return parts.join('');
 }
 
-export type AnnouncementReason = 'store_busy' | 'debt' | 'welcome' | 'settle_delayed';
+export type AnnouncementReason = 'store_busy' | 'debt' | 'welcome' | 'settle_delayed' | 'uncertain';
 
 export interface Announcement { reason: AnnouncementReason; villagerId: string | null; text: string; at: number }
 
 export function busyText(name: string | null): string {
   return `${name ? `${name}，` : ''}店内正有村民在兑换，请稍候，等门口提示后再刷脸或刷卡。`;
 }
+
+/** The face was close to a villager's but not sure enough: never a name, the person may be a stranger. */
+export const UNCERTAIN_TEXT = '未能确认您的身份，请刷卡或扫码。';
 
 export function debtText(name: string, debt: number): string {
   return `${name}，您还欠 ${debt} 分，请先挣取积分补上，补齐后就能进店兑换。`;

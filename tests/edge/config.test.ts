@@ -48,6 +48,12 @@ describe('config', () => {
     expect(errorOf(() => validateConfig({ colour: 'red' })).message).toContain('unknown key "colour"');
   });
 
+  it('a loose face threshold below the strict one is refused, naming both keys', () => {
+    const e = errorOf(() => validateConfig({ entry: { match: { threshold: 0.3, uncertain_threshold: 0.2 } } }));
+    expect(e.code).toBe(ErrorCode.CONFIG_INVALID);
+    expect(e.message).toContain('entry.match.uncertain_threshold (0.2) must not be below entry.match.threshold (0.3)');
+  });
+
   it('a wrong type is refused, naming the key and the expected type', () => {
     const e = errorOf(() => validateConfig({ http: { port: 'eighty' } }));
     expect(e.message).toContain('"http.port" must be of type integer');

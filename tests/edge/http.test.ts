@@ -47,6 +47,7 @@ beforeAll(async () => {
   upsertSlot(db, { slot: 'A2', address: 12, sku: 'salt', stock: 2 });
   upsertSlot(db, { slot: 'B1', address: 13, sku: 'oil', stock: 3 });
 
+  event(0, 'uncertain', 'face', null, { frames: 3, nearest: 'V001', unlocked: false });
   event(1, 'unknown', 'face', null, { frames: 3, unlocked: false });
   event(2, 'matched', 'card', 'V001', { card: 'PB-0001', unlocked: true });
   event(3, 'store_busy', 'card', 'V002', { card: 'PB-0002', unlocked: false });
@@ -80,6 +81,7 @@ describe('GET /api/events', () => {
       ['store_busy', '店内有人，请稍候', 'card', 'V002', '<b>李</b>', false],
       ['matched', '已放行', 'card', 'V001', '王大妈', true],
       ['unknown', '未识别', 'face', null, null, false],
+      ['uncertain', '无法确认，请刷卡或扫码', 'face', null, null, false],
     ]);
     expect(events[1]?.detail).toEqual({ card: 'PB-0001' });
   });

@@ -87,6 +87,19 @@ describe('EntryPipeline', () => {
     expect(pulses).toEqual([]);
   });
 
+  it('a face between the two thresholds is uncertain: recorded with the nearest villager, no unlock', async () => {
+    const rec = new ScriptedRecogniser(() => ({ faceCount: 1, face: face(), match: match('wang', 0.32), times }));
+    const { pipeline, decisions, pulses, db } = setup(rec);
+    await pipeline.start();
+    for (let i = 0; i < 3; i++) { pipeline.offer(frame(i)); await until(() => rec.seen.length === i + 1, 1000, 'frame'); }
+    await until(() => decisions.length === 1, 1000, 'decision');
+    await pipeline.stop();
+    expect(decisions[0]).toMatchObject({ by: 'face', decision: 'uncertain', villagerId: null, unlocked: false, detail: { nearest: 'wang', distance: 0.32, frames: 3 } });
+    expect(pulses).toEqual([]);
+    const row = db.prepare('SELECT decision, villager_id FROM entry_events').get() as { decision: string; villager_id: string | null };
+    expect(row).toEqual({ decision: 'uncertain', villager_id: null });
+  });
+
   it('faces failing the quality gate are low_quality; a face with no consent is refused', async () => {
     let tagQ = true;
     const rec = new ScriptedRecogniser(() => (tagQ

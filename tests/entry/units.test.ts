@@ -57,6 +57,36 @@ describe('gallery', () => {
     ), { numRuns: 60 });
   });
 
+  it('follows the recognizer\'s descriptor length: 512-d rows search exactly, a 128-d query is refused', () => {
+    const unit512 = (seed: number): Float32Array => {
+      const v = new Float32Array(512);
+      let x = seed * 2654435761 % 2 ** 32;
+      for (let i = 0; i < 512; i++) { x = (x * 1664525 + 1013904223) % 2 ** 32; v[i] = x / 2 ** 32 - 0.5; }
+      const n = Math.hypot(...v);
+      return v.map((a) => a / n);
+    };
+    // distinct seeds: two villagers with the very same template tie, and either answer is right
+    fc.assert(fc.property(fc.uniqueArray(fc.tuple(fc.constantFrom('a', 'b', 'c'), fc.integer({ min: 1, max: 1e6 })), { minLength: 2, maxLength: 40, selector: (r) => r[1] }), fc.integer({ min: 1, max: 1e6 }), (rowsIn, qSeed) => {
+      const g = new Gallery(16, 512);
+      const best = new Map<string, number>();
+      const q = unit512(qSeed);
+      for (const [id, seed] of rowsIn) {
+        const d = unit512(seed);
+        g.add(id, [d]);
+        let dot = 0;
+        for (let i = 0; i < 512; i++) dot += (d[i] as number) * (q[i] as number);
+        best.set(id, Math.min(best.get(id) ?? Infinity, Math.sqrt(Math.max(0, 2 - 2 * dot))));
+      }
+      const ref = [...best].sort((x, y) => x[1] - y[1]);
+      const s = g.search(q);
+      expect(s.best?.villagerId).toBe(ref[0]?.[0]);
+      expect(s.best?.distance).toBeCloseTo(ref[0]?.[1] as number, 4);
+      expect(s.second?.villagerId ?? null).toBe(ref[1]?.[0] ?? null);
+    }), { numRuns: 30 });
+    expect(() => new Gallery(16, 512).add('a', [unit(1)])).toThrow(expect.objectContaining({ code: 'GALLERY_INVALID' }) as Error);
+    expect(() => new Gallery(16, 512).search(unit(1))).toThrow(expect.objectContaining({ code: 'GALLERY_INVALID' }) as Error);
+  });
+
   it('stays exact when rows crowd together (the int8 pass must not lose the true top-2)', () => {
     fc.assert(fc.property(fc.array(fc.tuple(fc.constantFrom('a', 'b', 'c', 'd'), fc.integer({ min: 1, max: 1e6 })), { minLength: 2, maxLength: 80 }), fc.integer({ min: 1, max: 1e6 }), (rowsIn, qSeed) => {
       const base = unit(42);
@@ -91,6 +121,7 @@ describe('gallery', () => {
 const cfg = resolveEntryConfig({ match: { k: 2, n: 3, cooldown_ms: 1000, face_gone_frames: 2 } }).match;
 const cand = (id: string, distance = 0.1): FrameVerdict => ({ kind: 'candidate', villagerId: id, distance, margin: 0.3 });
 const unknown: FrameVerdict = { kind: 'unknown', distance: 0.5, margin: 0.01 };
+const unsure = (id: string, distance = 0.32): FrameVerdict => ({ kind: 'uncertain', villagerId: id, distance, margin: 0.1 });
 const noFace: FrameVerdict = { kind: 'no_face' };
 const spoof: FrameVerdict = { kind: 'spoof', real: 0.1, live: 0.9 };
 const lowQ: FrameVerdict = { kind: 'low_quality', why: 'blurred' };
@@ -109,7 +140,13 @@ function run(frames: Array<[FrameVerdict, number]>): string[] {
 describe('k-of-n decision', () => {
   it.each([
     ['two agreeing frames open', [[cand('a'), 0], [cand('a'), 1]], ['-', 'matched:a']],
-    ['disagreeing frames do not', [[cand('a'), 0], [cand('b'), 1], [unknown, 2]], ['-', '-', 'unknown']],
+    ['disagreeing frames do not open; k frames near faces ask for a card', [[cand('a'), 0], [cand('b'), 1], [unknown, 2]], ['-', '-', 'uncertain']],
+    ['one near frame among strangers is unknown', [[cand('a'), 0], [unknown, 1], [unknown, 2]], ['-', '-', 'unknown']],
+    ['k frames between the thresholds are uncertain', [[unsure('a'), 0], [unsure('a'), 1], [unknown, 2]], ['-', '-', 'uncertain']],
+    ['a candidate and an uncertain frame of one villager do not open', [[cand('a'), 0], [unsure('a'), 1], [unknown, 2]], ['-', '-', 'uncertain']],
+    ['k candidates open even beside uncertain frames', [[unsure('a'), 0], [cand('a'), 1], [cand('a'), 2]], ['-', '-', 'matched:a']],
+    ['spoof outranks uncertain', [[spoof, 0], [unsure('a'), 1], [spoof, 2]], ['-', '-', 'spoof']],
+    ['uncertain is not repeated within the cooldown', [[unsure('a'), 0], [unsure('a'), 1], [unsure('a'), 2], [unsure('a'), 3], [unsure('a'), 4], [unsure('a'), 5]], ['-', '-', 'uncertain', '-', '-', '-']],
     ['k of n with a gap', [[cand('a'), 0], [unknown, 1], [cand('a'), 2]], ['-', '-', 'matched:a']],
     ['no_face frames do not count', [[cand('a'), 0], [noFace, 1], [cand('a'), 2]], ['-', '-', 'matched:a']],
     ['the person leaving resets the window', [[cand('a'), 0], [noFace, 1], [noFace, 2], [cand('a'), 3]], ['-', '-', '-', '-']],
@@ -123,12 +160,34 @@ describe('k-of-n decision', () => {
   });
 
   it('needs the distance under the threshold and the margin to the runner-up', () => {
-    const m = { threshold: 0.3, margin: 0.05 };
+    const m = { threshold: 0.3, margin: 0.05, uncertain_threshold: 0.3 };
     expect(matchVerdict({ villagerId: 'a', distance: 0.2 }, { distance: 0.4 }, m).kind).toBe('candidate');
-    expect(matchVerdict({ villagerId: 'a', distance: 0.2 }, { distance: 0.22 }, m).kind).toBe('unknown');
+    expect(matchVerdict({ villagerId: 'a', distance: 0.2 }, { distance: 0.22 }, m).kind).toBe('uncertain');
     expect(matchVerdict({ villagerId: 'a', distance: 0.31 }, null, m).kind).toBe('unknown');
     expect(matchVerdict({ villagerId: 'a', distance: 0.1 }, null, m).kind).toBe('candidate');
     expect(matchVerdict(null, null, m).kind).toBe('unknown');
+  });
+
+  it.each([
+    // best, second, expected (strict 0.28, loose 0.36, margin 0.06)
+    [0.20, 0.50, 'candidate'],
+    [0.28, 0.50, 'candidate'],
+    [0.281, 0.50, 'uncertain'],
+    [0.36, 0.50, 'uncertain'],
+    [0.361, 0.50, 'unknown'],
+    [0.20, 0.24, 'uncertain'], // under the strict threshold but too close to another villager
+    [0.30, 0.31, 'uncertain'],
+    [0.40, null, 'unknown'],
+    [0.10, null, 'candidate'],
+  ] as Array<[number, number | null, string]>)('two thresholds: best %s, second %s → %s', (best, second, expected) => {
+    const m = { threshold: 0.28, uncertain_threshold: 0.36, margin: 0.06 };
+    expect(matchVerdict({ villagerId: 'a', distance: best }, second === null ? null : { distance: second }, m).kind).toBe(expected);
+  });
+
+  it('an uncertain window names the nearest villager and distance for the record', () => {
+    let s = initialWindow();
+    const outs = [unsure('a', 0.34), unsure('b', 0.31), unknown].map((v, t) => { const r = stepWindow(s, v, t, cfg); s = r.state; return r.outcome; });
+    expect(outs[2]).toEqual({ kind: 'uncertain', nearest: 'b', distance: 0.31, frames: 3, detail: 'uncertain,uncertain,unknown' });
   });
 });
 
@@ -137,6 +196,12 @@ describe('entry config', () => {
     const d = resolveEntryConfig({});
     expect(d.camera).toEqual({ kind: 'v4l2', device: '/dev/video0' });
     expect(d.match).toMatchObject({ threshold: 0.28, margin: 0.06, k: 2, n: 3 });
+    expect(d.match.uncertain_threshold).toBeGreaterThanOrEqual(d.match.threshold);
+    expect(d.recognizer).toEqual({ kind: 'faceapi' });
+    const onnxModel = { kind: 'onnx-arcface', path: 'models/arcface.onnx', sha256: 'a'.repeat(64) };
+    expect(resolveEntryConfig({ recognizer: onnxModel }).recognizer).toEqual(onnxModel);
+    expect(() => resolveEntryConfig({ recognizer: { ...onnxModel, sha256: 'not-a-hash' } })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }) as Error);
+    expect(() => resolveEntryConfig({ match: { threshold: 0.3, uncertain_threshold: 0.25 } })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('uncertain_threshold') as string }) as Error);
     expect(resolveEntryConfig({ camera: { kind: 'files', path: '/x.jpg' } }).camera).toEqual({ kind: 'files', path: '/x.jpg' });
     expect(() => resolveEntryConfig({ match: { threshold: 3 } })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }) as Error);
     expect(() => resolveEntryConfig({ thresholdd: 1 })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }) as Error);

@@ -113,6 +113,17 @@ describe('a villager whose unlock ran out before the door was pushed', () => {
   });
 });
 
+describe('a face the door is not sure of', () => {
+  it('is asked for the card or QR code, without a name, and opens no session', () => {
+    const s = store();
+    const said: StoreSessionEvents['announce'][0][] = [];
+    s.engine.on('announce', (a) => said.push(a));
+    s.engine.onEntryDecision({ by: 'face', decision: 'uncertain', villagerId: null, unlocked: false });
+    expect(said).toEqual([expect.objectContaining({ reason: 'uncertain', villagerId: null, text: expect.stringContaining('请刷卡或扫码') as string })]);
+    expect(s.engine.phase).toBe('idle');
+  });
+});
+
 describe('door never opened', () => {
   it('a dead scale does not count as a touched shelf: the admission is cancelled and the store is free', () => {
     const s = store();

@@ -1,0 +1,57 @@
+/**
+ * Frames presented as one person at the door: each analysed as the door analyses a camera
+ * frame, then fed through the door's own k-of-n window (frameVerdict + stepWindow), so the
+ * answer is the decision the door would reach, without asking anything of the person.
+ * Used by `store-edge faces present` and by tools that replay recorded door frames.
+ */
+import type { RgbFrame } from '../../models/face-engine.ts';
+import type { Gallery } from '../../models/gallery.ts';
+import { qualityGate, type EntryConfig } from './config.ts';
+import { frameVerdict, initialWindow, stepWindow, windowOutcome, type FrameVerdict } from './decision.ts';
+import type { FaceAnalyser } from './enrol.ts';
+
+export type PresentDecision = 'matched' | 'uncertain' | 'unknown' | 'spoof' | 'low_quality' | 'no_face';
+
+export interface Presentation {
+  decision: PresentDecision;
+  villager: string | null;
+  /** Frames looked at until the door decided (all of them when it decided only at the end). */
+  frames: number;
+  /** Distance of the decided villager (matched), or of the nearest one (uncertain). */
+  distance: number | null;
+  /** The verdict of each frame looked at, in order. */
+  seen: Array<FrameVerdict['kind'] | string>;
+}
+
+const seenOf = (v: FrameVerdict): string => (v.kind === 'low_quality' ? `low_quality:${v.why}` : v.kind);
+
+/**
+ * Frames come one at a time (`next` returns null at the end) so that a long recording is
+ * never held in memory at once. Frame times are spaced by the camera's frame rate.
+ */
+export async function presentFrames(analyser: FaceAnalyser, gallery: Gallery, config: EntryConfig, next: () => Promise<RgbFrame | null>): Promise<Presentation> {
+  const gate = qualityGate(config.quality);
+  const interval = 1000 / config.frame_rate;
+  let state = initialWindow();
+  const seen: string[] = [];
+  for (let i = 0; ; i++) {
+    const frame = await next();
+    if (!frame) break;
+    const a = await analyser.analyse(frame, { allFaces: false, gate, liveness: config.liveness.enabled });
+    const face = a.faces[0] ?? null;
+    const match = face?.descriptor ? gallery.search(face.descriptor) : null;
+    const verdict = frameVerdict({ face, match }, config.match, config.liveness);
+    seen.push(seenOf(verdict));
+    const r = stepWindow(state, verdict, i * interval, config.match);
+    state = r.state;
+    const o = r.outcome;
+    if (!o) continue;
+    if (o.kind === 'matched') return { decision: 'matched', villager: o.villagerId, frames: i + 1, distance: o.distance, seen };
+    if (o.kind === 'uncertain') return { decision: 'uncertain', villager: null, frames: i + 1, distance: o.distance, seen };
+    return { decision: o.kind, villager: null, frames: i + 1, distance: null, seen };
+  }
+  // the frames ended before the window filled: the door would decide on what it saw
+  if (state.window.length === 0) return { decision: 'no_face', villager: null, frames: seen.length, distance: null, seen };
+  const o = windowOutcome(state.window, config.match);
+  return { decision: o.kind, villager: null, frames: seen.length, distance: o.kind === 'uncertain' ? o.distance : null, seen };
+}

@@ -1,0 +1,68 @@
+/**
+ * An ArcFace-family recognizer run by onnxruntime-node (the one file that imports it): the
+ * model file is read once, checked against its configured sha256 (a different file is refused
+ * naming it, as the shipped models are), and the verified bytes are what the session loads.
+ * Input [1,3,112,112] NCHW RGB (x − 127.5)/127.5 after five-point alignment; output 512 floats,
+ * L2-normalised here. An output of any other length is refused rather than searched.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import * as ort from 'onnxruntime-node';
+import { ALIGNED_SIZE, alignedInput, ARCFACE_TEMPLATE, estimateSimilarity, fivePoints } from './align.ts';
+import { ModelError } from './errors.ts';
+import type { RgbFrame } from './face-engine.ts';
+import { normalise } from './face-engine.ts';
+import type { Point } from './quality.ts';
+import { ARCFACE_DESCRIPTOR_LENGTH, type Recognizer } from './recognizer.ts';
+
+export class ArcFaceOnnx implements Recognizer {
+  readonly kind = 'onnx-arcface' as const;
+  readonly descriptorLength = ARCFACE_DESCRIPTOR_LENGTH;
+  // reused between faces: the aligned input (allocation-aware hot loop)
+  private readonly input = new Float32Array(3 * ALIGNED_SIZE * ALIGNED_SIZE);
+
+  private constructor(private readonly session: ort.InferenceSession, private readonly file: string) {}
+
+  /** Reads, verifies and loads the model. Throws MODEL_MISSING, MODEL_ALTERED or MODEL_UNLOADABLE naming the file. */
+  static async load(file: string, sha256: string): Promise<ArcFaceOnnx> {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(file);
+    } catch (err) {
+      throw new ModelError('MODEL_MISSING', `recognizer: cannot read ${file}`, { cause: err, details: { model: 'onnx-arcface', file } });
+    }
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    if (sha !== sha256.toLowerCase()) {
+      throw new ModelError('MODEL_ALTERED', `recognizer: sha256 of ${file} is ${sha}, the configuration says ${sha256}`, { details: { model: 'onnx-arcface', file } });
+    }
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], graphOptimizationLevel: 'all' });
+    } catch (err) {
+      throw new ModelError('MODEL_UNLOADABLE', `recognizer: onnxruntime cannot load ${file}: ${(err as Error).message}`, { cause: err, details: { model: 'onnx-arcface', file } });
+    }
+    return new ArcFaceOnnx(session, file);
+  }
+
+  async describe(frame: RgbFrame, landmarks68: readonly Point[]): Promise<Float32Array> {
+    const m = estimateSimilarity(fivePoints(landmarks68), ARCFACE_TEMPLATE);
+    alignedInput(frame, m, ALIGNED_SIZE, this.input);
+    return this.embed(this.input);
+  }
+
+  /** Runs the network on an aligned, normalised input (exposed for evaluation tools and tests). */
+  async embed(input: Float32Array): Promise<Float32Array> {
+    const name = this.session.inputNames[0] as string;
+    const out = await this.session.run({ [name]: new ort.Tensor('float32', input, [1, 3, ALIGNED_SIZE, ALIGNED_SIZE]) });
+    const t = out[this.session.outputNames[0] as string];
+    const data = t?.data;
+    if (!(data instanceof Float32Array) || data.length !== this.descriptorLength) {
+      throw new ModelError('ENGINE_FAILED', `recognizer ${this.file}: output has ${data?.length ?? 0} values (${t?.type ?? 'none'}), expected ${this.descriptorLength} float32`, { details: { model: 'onnx-arcface', file: this.file } });
+    }
+    return normalise(data);
+  }
+
+  async stop(): Promise<void> {
+    await this.session.release();
+  }
+}
