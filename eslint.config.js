@@ -30,7 +30,7 @@ export default tseslint.config(
   {
     files: ['edge/**/*.ts', 'bench/**/*.ts', 'cloud-sync/**/*.ts'],
     // Files listed here still query the ledger directly; each is a debt to pay, not a permission.
-    ignores: ['edge/ledger/**', 'edge/entry/credentials.ts', 'edge/session/simulate-process.ts', 'edge/session/scenario-seed.ts'],
+    ignores: ['edge/ledger/**'],
     rules: {
       'no-restricted-imports': ['error', { paths: [{ name: 'better-sqlite3', allowTypeImports: true, message: 'SQL belongs in edge/ledger/: add a function there (db first). / SQL 只写在 edge/ledger/ 中。' }] }],
       'no-restricted-syntax': [
@@ -52,8 +52,6 @@ export default tseslint.config(
   // Benchmarks measure the product, never the test rigs.
   {
     files: ['bench/**/*.ts'],
-    // a file listed here still borrows a test rig; each is a debt to pay, not a permission
-    ignores: ['bench/entry.ts'],
     rules: {
       'no-restricted-imports': ['error', { paths: [{ name: 'better-sqlite3', allowTypeImports: true, message: 'SQL belongs in edge/ledger/. / SQL 只写在 edge/ledger/ 中。' }], patterns: [{ regex: '(^|/)tests/', message: 'bench/ never imports tests/: move the rig beside the runtime (drivers/sim/, a harness folder). / bench/ 不得依赖 tests/。' }] }],
     },

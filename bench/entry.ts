@@ -29,7 +29,7 @@ import { loadGallery, loadOrCreateTemplateKey } from '../edge/entry/templates.ts
 import { openLedger } from '../edge/ledger/db.ts';
 import { addVillager, setFaceConsent } from '../edge/ledger/villagers.ts';
 import { simulatedLock } from '../drivers/sim/lock-rig.ts';
-import { portraits } from '../tests/entry/fixtures.ts';
+import { portraits } from '../harness/portraits.ts';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');

@@ -7,7 +7,7 @@
  * Written here rather than taken from a library: it is ~80 lines of arithmetic, and the only
  * candidates (OpenCV builds for Node) are large native or wasm packages for one warp.
  */
-import type { RgbFrame } from './face-engine.ts';
+import type { RgbFrame } from './frame.ts';
 import type { Point } from './quality.ts';
 
 export const ALIGNED_SIZE = 112;

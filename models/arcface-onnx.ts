@@ -10,8 +10,8 @@ import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import { ALIGNED_SIZE, alignedInput, ARCFACE_TEMPLATE, estimateSimilarity, fivePoints } from './align.ts';
 import { ModelError } from './errors.ts';
-import type { RgbFrame } from './face-engine.ts';
-import { normalise } from './face-engine.ts';
+import type { RgbFrame } from './frame.ts';
+import { normalise } from './frame.ts';
 import type { Point } from './quality.ts';
 import { ARCFACE_DESCRIPTOR_LENGTH, type Recognizer } from './recognizer.ts';
 

@@ -5,6 +5,7 @@
  * unless `allFaces` is asked for (enrolment and identify report every face).
  */
 import { ModelError } from './errors.ts';
+import { normalise, type RgbFrame } from './frame.ts';
 import { readModel, type ModelRoots } from './manifest.ts';
 import { checkQuality, poseFromLandmarks, sharpness, type Box, type FaceQuality, type QualityFailure, type QualityGate } from './quality.ts';
 import { loadFaceApiNet, loadGraph, loadRuntime, type GraphModel, type Runtime } from './runtime.ts';
@@ -15,12 +16,8 @@ export const DESCRIPTOR_LENGTH = 128;
 /** Frames larger than this are refused: a camera never sends them and decoding would eat memory. */
 export const MAX_FRAME_SIDE = 4096;
 
-export interface RgbFrame {
-  width: number;
-  height: number;
-  /** Packed RGB, width × height × 3 bytes. */
-  data: Uint8Array;
-}
+export type { RgbFrame } from './frame.ts';
+export { normalise } from './frame.ts';
 
 /**
  * `tiny`: face-api's tiny detector, fast enough for every door frame but it misses some faces
@@ -91,15 +88,6 @@ export function validateFrame(frame: RgbFrame): void {
   }
 }
 
-export function normalise(v: Float32Array): Float32Array {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += (v[i] ?? 0) ** 2;
-  const n = Math.sqrt(s);
-  if (!(n > 1e-6)) throw new ModelError('GALLERY_INVALID', 'descriptor has zero length');
-  const out = new Float32Array(v.length);
-  for (let i = 0; i < v.length; i++) out[i] = (v[i] ?? 0) / n;
-  return out;
-}
 
 type Tensor3D = TfModule.Tensor3D;
 

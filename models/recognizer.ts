@@ -4,7 +4,7 @@
  * gallery's row length follows the recognizer; templates of one cannot be searched with the
  * other, so changing the recognizer means re-enrolling.
  */
-import type { RgbFrame } from './face-engine.ts';
+import type { RgbFrame } from './frame.ts';
 import type { Point } from './quality.ts';
 
 export type RecognizerChoice =

@@ -8,7 +8,7 @@ import { FaceEngine } from '../../models/face-engine.ts';
 import { decodeImage } from '../../models/image.ts';
 import { MODEL_MANIFEST, packageRoot, readModel } from '../../models/manifest.ts';
 import { tempDir } from '../ledger/helpers.ts';
-import { greyFrame, samplePath } from './fixtures.ts';
+import { greyFrame, samplePath } from '../../harness/portraits.ts';
 
 const opts = { gate: null, liveness: true } as const;
 const client = new EngineClient({ detectorInputSize: 320, detectorMinScore: 0.4, liveness: true });

@@ -11,7 +11,7 @@ import { FilesSource } from '../../edge/entry/camera.ts';
 import type { RgbFrame } from '../../models/face-engine.ts';
 import { tempDir } from '../ledger/helpers.ts';
 import { sleep, until } from '../drivers/helpers.ts';
-import { samplePath } from './fixtures.ts';
+import { samplePath } from '../../harness/portraits.ts';
 
 const logger = pino({ level: 'silent' });
 const cleanups: Array<() => unknown> = [];

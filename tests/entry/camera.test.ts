@@ -10,7 +10,7 @@ import { FfmpegSource, FilesSource, ffmpegArgs, type CameraStatus } from '../../
 import type { RgbFrame } from '../../models/face-engine.ts';
 import { tempDir } from '../ledger/helpers.ts';
 import { until } from '../drivers/helpers.ts';
-import { samplePath } from './fixtures.ts';
+import { samplePath } from '../../harness/portraits.ts';
 
 const logger = pino({ level: 'silent' });
 const cleanups: Array<() => Promise<void> | void> = [];

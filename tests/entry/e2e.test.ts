@@ -17,7 +17,7 @@ import { EntryPipeline, type EntryDecision } from '../../edge/entry/pipeline.ts'
 import { loadOrCreateTemplateKey } from '../../edge/entry/templates.ts';
 import { addVillager, setFaceConsent, setVillagerStatus } from '../../edge/ledger/villagers.ts';
 import { tempLedger } from '../ledger/helpers.ts';
-import { frameOf, portraits, type Portrait } from './fixtures.ts';
+import { frameOf, portraits, type Portrait } from '../../harness/portraits.ts';
 import { simulatedLock, until } from '../drivers/helpers.ts';
 
 const logger = pino({ level: 'silent' });

@@ -11,7 +11,7 @@ import { resolveEntryConfig } from '../../edge/entry/config.ts';
 import { EvaluationSchema, evaluateDir, listPeople, type Evaluation } from '../../edge/entry/evaluate.ts';
 import { main } from '../../edge/cli/index.ts';
 import { tempDir } from '../ledger/helpers.ts';
-import { portraits, views } from './fixtures.ts';
+import { portraits, views } from '../../harness/portraits.ts';
 
 const config = resolveEntryConfig({});
 const enrolEngine = new FaceEngine({ detector: 'ssd', detectorInputSize: 416, detectorMinScore: config.detector_min_score, liveness: false });

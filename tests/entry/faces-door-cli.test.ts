@@ -12,7 +12,7 @@ import { FaceEngine } from '../../models/face-engine.ts';
 import { closeLedger, openLedger } from '../../edge/ledger/db.ts';
 import { addVillager } from '../../edge/ledger/villagers.ts';
 import { tempDir } from '../ledger/helpers.ts';
-import { portraits, views } from './fixtures.ts';
+import { portraits, views } from '../../harness/portraits.ts';
 
 const bin = path.resolve(import.meta.dirname, '../../bin/store-edge.mjs');
 const t = tempDir('faces-door-');

@@ -10,7 +10,7 @@ import { enrolVillager, identifyPhoto } from '../../edge/entry/enrol.ts';
 import { isEdgeError } from '../../edge/errors.ts';
 import { countTemplates, loadOrCreateTemplateKey } from '../../edge/entry/templates.ts';
 import { tempLedger } from '../ledger/helpers.ts';
-import { frameOf, greyFrame, portraits, views, type Portrait } from './fixtures.ts';
+import { frameOf, greyFrame, portraits, views, type Portrait } from '../../harness/portraits.ts';
 import path from 'node:path';
 
 const config = resolveEntryConfig({});
@@ -94,7 +94,7 @@ describe('faces on the sample photos', () => {
     addVillager(ledger.db, { id: 'g1', name: '合影', village: 'v1' });
     setFaceConsent(ledger.db, 'g1', 'self');
     const { readFileSync } = await import('node:fs');
-    const { samplePath } = await import('./fixtures.ts');
+    const { samplePath } = await import('../../harness/portraits.ts');
     await expect(enrolVillager(ledger.db, key, engine, config, 'g1', [{ name: 'group.jpg', frame: await frameOf(readFileSync(samplePath(1))) }], 'x'))
       .rejects.toMatchObject({ code: 'FACE_REJECTED', details: { photo: 'group.jpg' } });
     await expect(enrolVillager(ledger.db, key, engine, config, 'g1', [{ name: 'grey.jpg', frame: greyFrame(320, 240) }], 'x'))

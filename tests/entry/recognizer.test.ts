@@ -14,7 +14,7 @@ import { ArcFaceOnnx } from '../../models/arcface-onnx.ts';
 import { FaceEngine, type RgbFrame } from '../../models/face-engine.ts';
 import { decodeImage } from '../../models/image.ts';
 import { readFileSync } from 'node:fs';
-import { samplePath } from './fixtures.ts';
+import { samplePath } from '../../harness/portraits.ts';
 import type { Point } from '../../models/quality.ts';
 import { tempDir } from '../ledger/helpers.ts';
 

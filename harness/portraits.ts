@@ -1,15 +1,15 @@
 /**
  * Test material from the real sample photos in node_modules (never copied into the repo):
  * every face of every sample, cut out as a portrait by one rule (the detection box enlarged
- * 2.2× around its centre), and the "other views" the issue names.
+ * 2.2× around its centre), and the "other views" a door camera sees (flipped, brighter, darker, recompressed, scaled, shifted).
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import sharp from 'sharp';
-import type { RgbFrame } from '../../models/face-engine.ts';
-import type { FaceAnalyser } from '../../edge/entry/enrol.ts';
-import { decodeImage } from '../../models/image.ts';
+import type { RgbFrame } from '../models/face-engine.ts';
+import type { FaceAnalyser } from '../edge/entry/enrol.ts';
+import { decodeImage } from '../models/image.ts';
 
 const require = createRequire(import.meta.url);
 export const SAMPLE_DIR = path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'demo');
