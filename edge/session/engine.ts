@@ -12,47 +12,22 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { EdgeError, ErrorCode } from '../errors.ts';
-import type { LockEvents, ScaleEvents, SlotStatus } from '../../drivers/index.ts';
+import type { LockEvents, ScaleEvents } from '../../drivers/index.ts';
 import type { Part } from '../parts.ts';
 import type { Db } from '../ledger/db.ts';
-import { inTransaction } from '../ledger/db.ts';
 import type { LedgerRules } from '../ledger/entries.ts';
-import { adjustStock, getProduct, getSlot, listSlots, type Product } from '../ledger/products.ts';
-import { cancelSession, getOpenSession, getSession, openSession, saveSessionState, sessionLines, settleSession, type EnteredBy, type ReviewLine, type SettleResult } from '../ledger/sessions.ts';
+import { getOpenSession, type EnteredBy } from '../ledger/sessions.ts';
 import { getVillager } from '../ledger/villagers.ts';
 import type { SessionConfig } from './config.ts';
-import { computeCart, type Cart, type SlotWeighing } from './cart.ts';
+import { computeCart, type Cart } from './cart.ts';
+import { SessionJournal, type WriteWhere } from './journal.ts';
 import { isBusy, transition, type Effect, type MachineTimings, type Phase, type SessionEvent, type SessionState, type TimerName, type Visit, type VisitPhase } from './machine.ts';
-import { busyText, debtText, receiptText, welcomeText, type Announcement, type Receipt } from './receipt.ts';
+import type { AdmissionDecision, DecisionSource, DoorSignals, Shelves } from './ports.ts';
+import { busyText, debtText, welcomeText, type Announcement, type Receipt } from './receipt.ts';
+import { buildReceipt, settleVisit, type Settled } from './settlement.ts';
+import { price, restingWeights, scalesReported, shelvesAtRest, weighings } from './weighing.ts';
 
-/** The lock driver as the session needs it (drivers/lock's LockDriver fits). */
-export interface DoorSignals {
-  readonly doorState: 'open' | 'closed' | 'unknown';
-  on<K extends keyof LockEvents>(event: K, listener: (...args: LockEvents[K]) => void): unknown;
-  off<K extends keyof LockEvents>(event: K, listener: (...args: LockEvents[K]) => void): unknown;
-}
-
-/** The scale driver as the session needs it (drivers/scales' ScaleDriver fits). */
-export interface Shelves {
-  status(): SlotStatus[];
-  on<K extends keyof ScaleEvents>(event: K, listener: (...args: ScaleEvents[K]) => void): unknown;
-  off<K extends keyof ScaleEvents>(event: K, listener: (...args: ScaleEvents[K]) => void): unknown;
-}
-
-/** An entry decision as the session needs it (edge/entry's EntryDecision fits). */
-export interface AdmissionDecision {
-  by: 'face' | 'qr' | 'card';
-  decision: string;
-  villagerId: string | null;
-  unlocked: boolean;
-}
-
-/** The entry pipeline as the session needs it: its decisions (edge/entry's EntryPipeline fits). */
-export interface DecisionSource {
-  on(event: 'decision', listener: (d: AdmissionDecision) => void): unknown;
-  off(event: 'decision', listener: (d: AdmissionDecision) => void): unknown;
-}
+export type { AdmissionDecision, DecisionSource, DoorSignals, Shelves } from './ports.ts';
 
 export interface StoreSessionDeps {
   /** The ledger, opened by its own part before this one starts. */
@@ -78,7 +53,7 @@ export interface StoreSessionEvents {
   announce: [Announcement];
   /** A shelf changed while nobody had a session (door forced, a late hand): reported, never charged. */
   unattended: [{ slot: string; deltaG: number; at: number }];
-  fault: [{ where: 'persist' | 'settle' | 'open' | 'cancel'; message: string }];
+  fault: [{ where: WriteWhere | 'settle'; message: string }];
 }
 
 export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> implements Part {
@@ -94,16 +69,10 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
   /** Set while waiting, after a restart, for every scale to report once: sweeps that began after this count. */
   private scalesSince: number | null = null;
   private startedAt = 0;
-  /**
-   * Session writes the ledger refused (disk full, I/O error), retried every settle_retry_ms
-   * until they land: the visit's row (`unsaved`) and a cancellation (`pendingCancel`). The
-   * visit goes on in memory meanwhile — the person at the door comes first — but it must reach
-   * the ledger, or what was taken is never charged and a restart finds nothing to resume.
-   */
-  private unsaved = false;
-  private pendingCancel: { visit: Visit; reason: string } | null = null;
-  private writeRetry: NodeJS.Timeout | null = null;
+  private readonly journal: SessionJournal;
   private readonly timings: MachineTimings;
+  /** The settlement just made, for its receipt. */
+  private lastSettle: Settled | null = null;
 
   private readonly onDoor = (d: LockEvents['door'][0]): void => {
     // The first reading after a start says how the door stands, not that it moved: only while
@@ -130,7 +99,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     const began = performance.now() - s.duration_ms;
     if (this.scalesSince !== null) {
       // a sweep that began after the start read every slot; health still 'unknown' means not yet
-      if (began < this.scalesSince || this.deps.scales.status().some((x) => x.health === 'unknown')) return;
+      if (began < this.scalesSince || !scalesReported(this.deps.scales)) return;
       this.scalesSince = null;
       this.dispatch({ type: 'scales_reported' });
       // this sweep's readings are from after the restart: they count for the stability wait too
@@ -138,7 +107,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     }
     if (this.watchSince === null) return;
     if (began < this.watchSince) return;
-    if (this.shelvesAtRest()) {
+    if (shelvesAtRest(this.deps.scales)) {
       this.watchSince = null;
       this.dispatch({ type: 'shelves_stable' });
     }
@@ -151,6 +120,14 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     super();
     const c = deps.config;
     this.timings = { enteringTimeoutMs: c.entering_timeout_ms, shoppingIdleTimeoutMs: c.shopping_idle_timeout_ms, stabilityWaitMs: c.stability_wait_ms, resumeScalesTimeoutMs: c.resume_scales_timeout_ms, settleRetryMs: c.settle_retry_ms };
+    this.journal = new SessionJournal({
+      db: () => this.db,
+      logger: deps.logger,
+      retryMs: c.settle_retry_ms,
+      current: () => (this.state.phase === 'idle' ? null : { visit: this.state.visit, phase: this.state.phase }),
+      failed: (where, message) => this.safeEmit('fault', { where, message }),
+      landed: () => {},
+    });
   }
 
   private get db(): Db {
@@ -165,6 +142,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.journal.start();
     this.startedAt = performance.now();
     const { lock, scales } = this.deps;
     lock.on('door', this.onDoor);
@@ -196,10 +174,8 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     this.timers.clear();
     // what was not written is what a power cut loses: a visit resumes from its last saved
     // phase, an unsaved cancellation as an `entering` that times out again
-    if (this.writeRetry) clearTimeout(this.writeRetry);
-    this.writeRetry = null;
-    this.unsaved = false;
-    this.pendingCancel = null;
+    this.journal.stop();
+    this.lastSettle = null;
     this.queue.length = 0;
     this.watchSince = null;
     this.scalesSince = null;
@@ -229,8 +205,8 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
   cart(): CartView | null {
     const v = this.current;
     if (!v) return null;
-    const cart = computeCart(this.weighings(v, false), this.deps.config.weight, v.kind);
-    return { sessionId: v.sessionId, villagerId: v.villagerId, cart, totalPoints: this.price(cart) };
+    const cart = computeCart(weighings(this.db, this.deps.scales, v, false), this.deps.config.weight, v.kind);
+    return { sessionId: v.sessionId, villagerId: v.villagerId, cart, totalPoints: price(this.db, cart) };
   }
 
   /** Wire to EntryPipeline's `decision` event in the composition root. */
@@ -261,7 +237,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
       villagerId: v.id,
       kind,
       enteredBy: d.by as EnteredBy,
-      baseline: this.restingWeights(),
+      baseline: restingWeights(this.deps.scales),
       openedAt: this.now(),
       doorOpenedAt: null,
       exitAt: null,
@@ -317,17 +293,11 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     switch (effect.type) {
       case 'open_session':
       case 'persist':
-        this.unsaved = true;
-        this.flushWrites(effect.type === 'open_session' ? 'open' : 'persist');
+        this.journal.save(effect.type === 'open_session' ? 'open' : 'persist');
         return;
-      case 'cancel_session': {
-        const v = before.phase === 'idle' ? null : before.visit;
-        if (v) {
-          this.pendingCancel = { visit: v, reason: effect.reason };
-          this.flushWrites('cancel');
-        }
+      case 'cancel_session':
+        if (before.phase !== 'idle') this.journal.cancel(before.visit, effect.reason);
         return;
-      }
       case 'start_timer': {
         this.clearTimer(effect.timer);
         this.timers.set(effect.timer, setTimeout(() => {
@@ -393,96 +363,23 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     this.timers.delete(timer);
   }
 
-  // ---- weights ----
-
-  /**
-   * The baseline: each slot's weight now if its scale reads and is at rest, else null.
-   *
-   * Not `last_stable_g`: while a slot moves the driver keeps the weight from before the
-   * movement there, so a hand on the shelf at this moment (the last villager grabbing an item on
-   * the way out, someone reaching in while the store was idle) would become this villager's
-   * purchase. A slot without a baseline is a review line, never a charge, unless it comes to
-   * rest before the door opens (settleBaseline): then nobody of this visit has touched it yet
-   * and the weight it rests at is fairly "what was there", so the committee still gets paid
-   * for what this villager takes from it. Once the door is open a late rest could include this
-   * villager's own hand, so the slot stays a review line for the maintainer.
-   */
-  private restingWeights(): Record<string, number | null> {
-    return Object.fromEntries(this.deps.scales.status().map((s) => [s.slot, s.health === 'ok' && s.stable_g !== null ? s.stable_g : null]));
-  }
-
   /** While entering: slots that had no baseline at the door and are at rest now get one. */
   private settleBaseline(): void {
     if (this.state.phase !== 'entering') return;
     const missing = this.state.visit.baseline;
-    const now = Object.entries(this.restingWeights()).filter((e): e is [string, number] => e[1] !== null && e[0] in missing && missing[e[0]] === null);
+    const now = Object.entries(restingWeights(this.deps.scales)).filter((e): e is [string, number] => e[1] !== null && e[0] in missing && missing[e[0]] === null);
     if (now.length > 0) this.dispatch({ type: 'baseline_settled', baseline: Object.fromEntries(now) });
-  }
-
-  /** Every slot readable and at rest (a slot whose scale does not answer cannot be waited for). */
-  private shelvesAtRest(): boolean {
-    return this.deps.scales.status().every((s) => (s.health === 'ok' ? s.stable_g !== null : s.health !== 'unknown'));
-  }
-
-  private weighings(v: Visit, atExit: boolean): SlotWeighing[] {
-    const products = new Map<string, Product | undefined>();
-    const status = new Map(this.deps.scales.status().map((s) => [s.slot, s]));
-    return listSlots(this.db).map((slot) => {
-      const s = status.get(slot.slot);
-      let p: Product | undefined;
-      if (slot.sku !== null) {
-        if (!products.has(slot.sku)) products.set(slot.sku, getProduct(this.db, slot.sku));
-        p = products.get(slot.sku);
-      }
-      const readable = s !== undefined && s.health === 'ok';
-      return {
-        slot: slot.slot,
-        sku: p?.sku ?? null,
-        unitG: p?.unitG ?? null,
-        toleranceG: p?.toleranceG ?? null,
-        baselineG: v.baseline[slot.slot] ?? null,
-        currentG: readable ? s.last_stable_g : null,
-        stable: !atExit || !readable || s.stable_g !== null,
-      };
-    });
-  }
-
-  private price(cart: Cart): number {
-    return cart.lines.reduce((sum, l) => sum + (getProduct(this.db, l.sku)?.price ?? 0) * l.count, 0);
   }
 
   // ---- settlement ----
 
   private settle(): void {
     const v = this.current as Visit;
-    const db = this.db;
-    let cart: Cart;
-    let result: SettleResult;
-    let extraReview = 0;
-    const t0 = performance.now();
     try {
       // weighing reads the ledger (slots, products): a read that fails is a failed settlement
       // with its retry, not an exception that leaves the store in `settling` with no timer
-      cart = computeCart(this.weighings(v, true), this.deps.config.weight, v.kind);
-      const context = { ...v, stock: cart.stock };
-      if (v.kind === 'restock') {
-        const at = new Date(this.now()).toISOString();
-        result = inTransaction(db, 'settling restock', () => {
-          this.writePending(db, v);
-          const clipped = stockClipReview(db, cart);
-          extraReview = clipped.length;
-          const r = settleSession(db, { sessionId: v.sessionId, lines: [], review: [...cart.review, ...clipped], state: 'settled', context }, this.deps.rules);
-          // stock moves only when this call closed the session: a resumed restock is not counted twice
-          if (r.status === 'settled') for (const m of cart.stock) adjustStock(db, m.slot, m.count, at);
-          return r;
-        });
-      } else {
-        result = inTransaction(db, 'settling session', () => {
-          this.writePending(db, v);
-          return settleSession(db, { sessionId: v.sessionId, lines: cart.lines, review: cart.review, state: 'settled', context }, this.deps.rules);
-        });
-      }
-      this.writesLanded();
+      this.lastSettle = settleVisit(this.db, this.deps.scales, v, this.deps.config.weight, this.deps.rules, (db) => this.journal.writePending(db));
+      this.journal.writesLanded();
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       this.deps.logger.error({ err: message, sessionId: v.sessionId }, 'settlement failed; will retry / 结算失败，稍后重试');
@@ -491,106 +388,19 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
       this.dispatch({ type: 'settle_failed', error: message });
       return;
     }
-    this.lastSettle = { result, cart, extraReview, ms: performance.now() - t0 };
     this.dispatch({ type: 'settle_ok' });
   }
-
-  /** extraReview: review lines found while settling (a restock taking stock below zero), beyond the cart's. */
-  private lastSettle: { result: SettleResult; cart: Cart; extraReview: number; ms: number } | null = null;
 
   private issueReceipt(): void {
     const v = this.current as Visit;
     const done = this.lastSettle;
     this.lastSettle = null;
     if (done) {
-      const villager = getVillager(this.db, v.villagerId);
-      const name = (sku: string): string => getProduct(this.db, sku)?.name ?? sku;
-      const r = done.result;
-      const lines = r.status === 'settled' ? r.lines : sessionLines(this.db, v.sessionId);
-      const base = {
-        sessionId: v.sessionId,
-        villagerId: v.villagerId,
-        villagerName: villager?.name ?? v.villagerId,
-        kind: v.kind,
-        lines: lines.map((l) => ({ sku: l.sku, name: name(l.sku), count: l.count, points: l.points })),
-        totalPoints: r.session.totalPoints ?? 0,
-        chargedPoints: r.session.chargedPoints ?? 0,
-        debtPoints: r.session.debtPoints ?? 0,
-        balance: villager?.balance ?? 0,
-        reviewCount: done.cart.review.length + done.extraReview,
-        stock: done.cart.stock.map((s) => ({ sku: s.sku, name: name(s.sku), count: s.count })),
-      };
-      const receipt: Receipt = { ...base, text: receiptText(base), at: this.now(), settleMs: done.ms };
+      const receipt = buildReceipt(this.db, v, done, this.now());
       this.deps.logger.info({ event: 'receipt', sessionId: v.sessionId, villagerId: v.villagerId, total: receipt.totalPoints, debt: receipt.debtPoints, review: receipt.reviewCount, settleMs: receipt.settleMs }, receipt.text);
       this.safeEmit('receipt', receipt);
     }
     this.dispatch({ type: 'receipt_issued' });
-  }
-
-  // ---- session writes ----
-
-  /**
-   * Writes what is pending — a cancellation, then the visit's row in its current phase — in
-   * one transaction. On failure the person at the door still comes first: the failure is
-   * reported, the visit goes on in memory and the write is retried until it lands.
-   */
-  private flushWrites(where: 'persist' | 'open' | 'cancel'): void {
-    const db = this.db;
-    const visit = this.current;
-    try {
-      inTransaction(db, 'saving session', () => this.writePending(db, this.unsaved ? visit : null));
-      this.writesLanded();
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      this.deps.logger.error({ err: message, where }, 'session write failed; will retry / 购物记录写入失败，稍后重试');
-      this.safeEmit('fault', { where, message });
-      if (err instanceof EdgeError && err.code === ErrorCode.ALREADY_SETTLED) {
-        // the row was closed by someone else (the admin page): retrying cannot change that;
-        // a cancellation rolled back with it still needs its retry
-        this.unsaved = false;
-        if (!this.pendingCancel) return;
-      }
-      this.retryWrites();
-    }
-  }
-
-  /**
-   * Inside the caller's transaction: closes a cancellation still pending, then makes the
-   * visit's row say what memory says — opening it if its first write never landed, so a
-   * settlement or a later save never finds "unknown session".
-   */
-  private writePending(db: Db, v: Visit | null): void {
-    const c = this.pendingCancel;
-    if (c) {
-      // recorded even if the row never got written: the admission happened, nothing was charged
-      if (!getSession(db, c.visit.sessionId)) this.openRow(db, c.visit, 'entering');
-      cancelSession(db, c.visit.sessionId, c.reason);
-    }
-    if (!v) return;
-    if (!getSession(db, v.sessionId)) this.openRow(db, v, this.state.phase);
-    else if (this.unsaved) saveSessionState(db, v.sessionId, this.state.phase, v);
-  }
-
-  private openRow(db: Db, v: Visit, state: string): void {
-    openSession(db, { id: v.sessionId, kind: v.kind, villagerId: v.villagerId, enteredBy: v.enteredBy, state, context: v });
-  }
-
-  /** The transaction that ran writePending committed. */
-  private writesLanded(): void {
-    this.unsaved = false;
-    this.pendingCancel = null;
-    if (this.writeRetry) clearTimeout(this.writeRetry);
-    this.writeRetry = null;
-  }
-
-  private retryWrites(): void {
-    if (this.writeRetry || !this.running) return;
-    this.writeRetry = setTimeout(() => {
-      this.writeRetry = null;
-      if (!this.running) return;
-      if (this.pendingCancel) this.flushWrites('cancel');
-      else if (this.unsaved && this.current) this.flushWrites('persist');
-    }, this.deps.config.settle_retry_ms);
   }
 
   // ---- helpers ----
@@ -610,19 +420,4 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
       this.deps.logger.error({ err: (err as Error).message, event }, 'session listener failed');
     }
   }
-}
-
-/**
- * A restock that takes away more than the ledger says a slot holds: the stock stops at zero
- * (adjustStock clips), and the difference — a miscount, an unrecorded sale, goods gone
- * missing — becomes a review line for the maintainer instead of vanishing silently.
- */
-export function stockClipReview(db: Db, cart: Pick<Cart, 'stock'>): ReviewLine[] {
-  const out: ReviewLine[] = [];
-  for (const m of cart.stock) {
-    const held = getSlot(db, m.slot)?.stock;
-    if (held === undefined || held + m.count >= 0) continue;
-    out.push({ slot: m.slot, reason: 'stock_clipped', deltaG: null, detail: `${-m.count} × ${m.sku} taken away but the ledger had ${held}; stock set to 0, please count the shelf` });
-  }
-  return out;
 }
