@@ -22,10 +22,11 @@ import type { SessionConfig } from './config.ts';
 import { computeCart, type Cart } from './cart.ts';
 import { SessionJournal, type WriteWhere } from './journal.ts';
 import { isBusy, transition, type Effect, type MachineTimings, type Phase, type SessionEvent, type SessionState, type TimerName, type Visit, type VisitPhase } from './machine.ts';
-import type { AdmissionDecision, DecisionSource, DoorSignals, Shelves } from './ports.ts';
+import type { AdmissionDecision, DecisionSource, DoorSignals, SessionHealth, Shelves } from './ports.ts';
 import { busyText, debtText, welcomeText, type Announcement, type Receipt } from './receipt.ts';
 import { buildReceipt, settleVisit, type Settled } from './settlement.ts';
-import { price, restingWeights, scalesReported, shelvesAtRest, weighings } from './weighing.ts';
+import { ShelfWatch } from './shelf-watch.ts';
+import { price, restingWeights, weighings } from './weighing.ts';
 
 export type { AdmissionDecision, DecisionSource, DoorSignals, Shelves } from './ports.ts';
 
@@ -39,6 +40,8 @@ export interface StoreSessionDeps {
   lock: DoorSignals;
   scales: Shelves;
   logger: Logger;
+  /** The session's line on the health board: faults and refused writes show until they clear. */
+  health?: SessionHealth;
   now?: () => number;
   newSessionId?: () => string;
 }
@@ -53,7 +56,8 @@ export interface StoreSessionEvents {
   announce: [Announcement];
   /** A shelf changed while nobody had a session (door forced, a late hand): reported, never charged. */
   unattended: [{ slot: string; deltaG: number; at: number }];
-  fault: [{ where: WriteWhere | 'settle'; message: string }];
+  /** `effect`: an effect or a listener of the runner failed (a ledger read, a driver call). */
+  fault: [{ where: WriteWhere | 'settle' | 'effect'; message: string }];
 }
 
 export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> implements Part {
@@ -64,17 +68,19 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
   private readonly queue: SessionEvent[] = [];
   private draining = false;
   private running = false;
-  /** Set while waiting for stable shelves: only sweeps that began after this count. */
-  private watchSince: number | null = null;
-  /** Set while waiting, after a restart, for every scale to report once: sweeps that began after this count. */
-  private scalesSince: number | null = null;
+  private readonly watch: ShelfWatch;
   private startedAt = 0;
+  /** What the health board shows now, and the last failure (kept until the session recovers). */
+  private health: { state: 'ok' | 'degraded'; detail?: string } = { state: 'ok' };
+  private lastFailure = '';
   private readonly journal: SessionJournal;
   private readonly timings: MachineTimings;
   /** The settlement just made, for its receipt. */
   private lastSettle: Settled | null = null;
 
-  private readonly onDoor = (d: LockEvents['door'][0]): void => {
+  // Listener bodies run in the drivers' loops (the lock poll, a scale sweep): whatever they
+  // throw is the session's fault to handle, never the driver's.
+  private readonly onDoor = (d: LockEvents['door'][0]): void => this.guard('door', () => {
     // The first reading after a start says how the door stands, not that it moved: only while
     // entering does "open" mean the villager went in (during the power cut). While shopping it
     // is the villager still holding the door they came in by, not an exit.
@@ -82,36 +88,22 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     // the last moment at which nobody of this visit can have touched a shelf
     if (d.state === 'open') this.settleBaseline();
     this.dispatch(d.state === 'open' ? { type: 'door_opened', at: d.at } : { type: 'door_closed', at: d.at });
-  };
-  private readonly onExitButton = (b: LockEvents['exit_button'][0]): void => {
+  });
+  private readonly onExitButton = (b: LockEvents['exit_button'][0]): void => this.guard('exit button', () => {
     if (b.state === 'pressed' && !b.initial) this.dispatch({ type: 'exit_button', at: b.at });
-  };
-  private readonly onChange = (c: ScaleEvents['change'][0]): void => {
+  });
+  private readonly onChange = (c: ScaleEvents['change'][0]): void => this.guard('shelf change', () => {
     if (this.state.phase === 'idle') {
       this.deps.logger.warn({ slot: c.slot, delta_g: c.delta_g }, 'shelf changed with nobody in the store / 无人时货架重量变化');
       this.safeEmit('unattended', { slot: c.slot, deltaG: c.delta_g, at: this.now() });
       return;
     }
     this.dispatch({ type: 'shelf_changed', at: this.now() });
-  };
-  private readonly onSweep = (s: ScaleEvents['sweep'][0]): void => {
+  });
+  private readonly onSweep = (s: ScaleEvents['sweep'][0]): void => this.guard('sweep', () => {
     this.settleBaseline();
-    const began = performance.now() - s.duration_ms;
-    if (this.scalesSince !== null) {
-      // a sweep that began after the start read every slot; health still 'unknown' means not yet
-      if (began < this.scalesSince || !scalesReported(this.deps.scales)) return;
-      this.scalesSince = null;
-      this.dispatch({ type: 'scales_reported' });
-      // this sweep's readings are from after the restart: they count for the stability wait too
-      if (this.watchSince !== null) this.watchSince = began;
-    }
-    if (this.watchSince === null) return;
-    if (began < this.watchSince) return;
-    if (shelvesAtRest(this.deps.scales)) {
-      this.watchSince = null;
-      this.dispatch({ type: 'shelves_stable' });
-    }
-  };
+    for (const e of this.watch.onSweep(s.duration_ms)) this.dispatch(e);
+  });
 
   private decisions: DecisionSource | null = null;
   private readonly onDecision = (d: AdmissionDecision): void => this.onEntryDecision(d);
@@ -125,9 +117,14 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
       logger: deps.logger,
       retryMs: c.settle_retry_ms,
       current: () => (this.state.phase === 'idle' ? null : { visit: this.state.visit, phase: this.state.phase }),
-      failed: (where, message) => this.safeEmit('fault', { where, message }),
-      landed: () => {},
+      failed: (where, message) => {
+        this.lastFailure = `session write (${where}) failed: ${message}`;
+        this.safeEmit('fault', { where, message });
+        this.reportHealth();
+      },
+      landed: () => this.reportHealth(),
     });
+    this.watch = new ShelfWatch(deps.scales, () => performance.now());
   }
 
   private get db(): Db {
@@ -177,8 +174,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     this.journal.stop();
     this.lastSettle = null;
     this.queue.length = 0;
-    this.watchSince = null;
-    this.scalesSince = null;
+    this.watch.clear();
   }
 
   get phase(): Phase {
@@ -211,6 +207,10 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
 
   /** Wire to EntryPipeline's `decision` event in the composition root. */
   onEntryDecision(d: AdmissionDecision): void {
+    this.guard('entry decision', () => this.decided(d));
+  }
+
+  private decided(d: AdmissionDecision): void {
     if (!this.running) return;
     const v = d.villagerId ? getVillager(this.db, d.villagerId) : undefined;
     if (d.decision === 'store_busy') {
@@ -262,10 +262,62 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     if (this.draining) return;
     this.draining = true;
     try {
-      while (this.running && this.queue.length > 0) this.step(this.queue.shift() as SessionEvent);
+      while (this.running && this.queue.length > 0) {
+        const next = this.queue.shift() as SessionEvent;
+        try {
+          this.step(next);
+        } catch (err) {
+          this.failed(err, `${next.type} in ${this.state.phase}`);
+        }
+      }
     } finally {
       this.draining = false;
     }
+  }
+
+  /** Runs a listener body or a timer callback; what it throws becomes a fault, not a crash. */
+  private guard(where: string, body: () => void): void {
+    try {
+      body();
+    } catch (err) {
+      this.failed(err, where);
+    }
+  }
+
+  /**
+   * An effect failed (the state had already advanced) or a listener threw. The visit goes to
+   * `fault` with a retry that resumes it; its timers and waits stop, so nothing acts on a step
+   * that did not finish. In idle there is no visit to hold: the failure is reported only.
+   */
+  private failed(err: unknown, where: string): void {
+    const message = err instanceof Error ? err.message : String(err);
+    this.deps.logger.error({ err, where, phase: this.state.phase }, 'session effect failed; will retry / 购物流程出错，稍后重试');
+    this.lastFailure = `${where}: ${message}`;
+    this.safeEmit('fault', { where: 'effect', message });
+    if (this.state.phase !== 'idle' && this.running) {
+      for (const t of this.timers.values()) clearTimeout(t);
+      this.timers.clear();
+      this.watch.clear();
+      const e: SessionEvent = { type: 'effect_failed', error: message };
+      // before anything queued behind the failed step: those events then apply to the fault
+      if (this.draining) this.queue.unshift(e);
+      else this.dispatch(e);
+    }
+    this.reportHealth(true);
+  }
+
+  /**
+   * The health board's line: degraded while the visit is in `fault`, while a write waits for
+   * its retry, or after a failure until the next step completes cleanly.
+   */
+  private reportHealth(failedNow = false): void {
+    const fault = this.state.phase === 'fault' ? `session fault: ${this.state.visit.lastError ?? this.lastFailure}` : null;
+    const pending = this.journal.pending ? this.lastFailure || 'session writes pending' : null;
+    const next = fault ?? pending ?? (failedNow ? this.lastFailure : null);
+    const h: { state: 'ok' | 'degraded'; detail?: string } = next ? { state: 'degraded', detail: next } : { state: 'ok' };
+    if (h.state === this.health.state && h.detail === this.health.detail) return;
+    this.health = h;
+    this.deps.health?.(h.state, h.detail);
   }
 
   private step(e: SessionEvent): void {
@@ -282,6 +334,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
       }
     }
     if (!announced && this.running) this.emitState();
+    this.reportHealth();
   }
 
   private emitState(): void {
@@ -300,24 +353,23 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
         return;
       case 'start_timer': {
         this.clearTimer(effect.timer);
-        this.timers.set(effect.timer, setTimeout(() => {
+        this.timers.set(effect.timer, setTimeout(() => this.guard(`${effect.timer} timer`, () => {
           this.timers.delete(effect.timer);
           this.dispatch(this.timerEvent(effect.timer));
-        }, effect.ms));
+        }), effect.ms));
         return;
       }
       case 'clear_timer':
         this.clearTimer(effect.timer);
         return;
       case 'watch_stability':
-        this.watchSince = performance.now();
+        this.watch.watchStability();
         return;
       case 'watch_scales':
-        this.scalesSince = this.startedAt;
+        this.watch.watchScales(this.startedAt);
         return;
       case 'settle':
-        this.watchSince = null;
-        this.scalesSince = null;
+        this.watch.clear();
         this.settle();
         return;
       case 'issue_receipt':
@@ -342,7 +394,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
       case 'scales':
         return { type: 'scales_timeout' };
       case 'retry':
-        return { type: 'retry' };
+        return { type: 'retry', now: this.now() };
     }
   }
 
