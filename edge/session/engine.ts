@@ -3,62 +3,30 @@
  * state machine (machine.ts) and performs its effects — persisting each transition, timers,
  * waiting for stable shelves, settling in one transaction, issuing the receipt.
  *
- * It answers the door policy's "is the store busy?" (one shopping session at a time) and
- * turns refusals into announcements for the door display and speaker.
+ * The door's side (busy?, the admission written before the unlock, announcements) is
+ * front-door.ts; weights weighing.ts and shelf-watch.ts; ledger writes journal.ts.
  *
  * Weights are read from the scale driver's own stable-weight tracking (`status()`), not
  * accumulated from events, so the cart after a restart is computed from the same numbers.
  */
 import { EventEmitter } from 'node:events';
-import { randomUUID } from 'node:crypto';
-import type { Logger } from 'pino';
 import type { LockEvents, ScaleEvents } from '../../drivers/index.ts';
 import type { Part } from '../parts.ts';
 import type { Db } from '../ledger/db.ts';
-import type { LedgerRules } from '../ledger/entries.ts';
 import { getOpenSession, type EnteredBy } from '../ledger/sessions.ts';
-import { getVillager } from '../ledger/villagers.ts';
-import type { SessionConfig } from './config.ts';
-import { computeCart, type Cart } from './cart.ts';
-import { SessionJournal, type WriteWhere } from './journal.ts';
-import { isBusy, transition, type Effect, type MachineTimings, type Phase, type SessionEvent, type SessionState, type TimerName, type Visit, type VisitPhase } from './machine.ts';
-import type { AdmissionDecision, DecisionSource, DoorSignals, SessionHealth, Shelves } from './ports.ts';
-import { busyText, debtText, welcomeText, type Announcement, type Receipt } from './receipt.ts';
+import { computeCart } from './cart.ts';
+import { SessionJournal } from './journal.ts';
+import { transition, type Effect, type MachineTimings, type Phase, type SessionEvent, type SessionState, type TimerName, type Visit, type VisitPhase } from './machine.ts';
+import type { AdmissionDecision, CartView, DecisionSource, StoreSessionDeps, StoreSessionEvents } from './ports.ts';
+import { FrontDoor, type Admission, type Credential } from './front-door.ts';
+import type { Announcement } from './receipt.ts';
 import { buildReceipt, settleVisit, type Settled } from './settlement.ts';
+import { HealthLine } from './health-line.ts';
 import { ShelfWatch } from './shelf-watch.ts';
 import { price, restingWeights, weighings } from './weighing.ts';
 
-export type { AdmissionDecision, DecisionSource, DoorSignals, Shelves } from './ports.ts';
-
-export interface StoreSessionDeps {
-  /** The ledger, opened by its own part before this one starts. */
-  db: () => Db;
-  /** The door's decisions; absent in tests that call onEntryDecision directly. */
-  entry?: () => DecisionSource | undefined;
-  config: SessionConfig;
-  rules: LedgerRules;
-  lock: DoorSignals;
-  scales: Shelves;
-  logger: Logger;
-  /** The session's line on the health board: faults and refused writes show until they clear. */
-  health?: SessionHealth;
-  now?: () => number;
-  newSessionId?: () => string;
-}
-
-export interface StateChange { phase: Phase; sessionId: string | null; villagerId: string | null; at: number }
-export interface CartView { sessionId: string; villagerId: string; cart: Cart; totalPoints: number }
-
-export interface StoreSessionEvents {
-  state: [StateChange];
-  cart: [CartView];
-  receipt: [Receipt];
-  announce: [Announcement];
-  /** A shelf changed while nobody had a session (door forced, a late hand): reported, never charged. */
-  unattended: [{ slot: string; deltaG: number; at: number }];
-  /** `effect`: an effect or a listener of the runner failed (a ledger read, a driver call). */
-  fault: [{ where: WriteWhere | 'settle' | 'effect'; message: string }];
-}
+export type { AdmissionDecision, CartView, DecisionSource, DoorSignals, Shelves, StateChange, StoreSessionDeps, StoreSessionEvents } from './ports.ts';
+export type { Admission, Credential } from './front-door.ts';
 
 export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> implements Part {
   readonly name = 'session';
@@ -69,10 +37,9 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
   private draining = false;
   private running = false;
   private readonly watch: ShelfWatch;
+  private readonly door: FrontDoor;
   private startedAt = 0;
-  /** What the health board shows now, and the last failure (kept until the session recovers). */
-  private health: { state: 'ok' | 'degraded'; detail?: string } = { state: 'ok' };
-  private lastFailure = '';
+  private readonly health: HealthLine;
   private readonly journal: SessionJournal;
   private readonly timings: MachineTimings;
   /** The settlement just made, for its receipt. */
@@ -111,6 +78,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
   constructor(private readonly deps: StoreSessionDeps) {
     super();
     const c = deps.config;
+    this.health = new HealthLine(deps.health);
     this.timings = { enteringTimeoutMs: c.entering_timeout_ms, shoppingIdleTimeoutMs: c.shopping_idle_timeout_ms, stabilityWaitMs: c.stability_wait_ms, resumeScalesTimeoutMs: c.resume_scales_timeout_ms, settleRetryMs: c.settle_retry_ms };
     this.journal = new SessionJournal({
       db: () => this.db,
@@ -118,13 +86,28 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
       retryMs: c.settle_retry_ms,
       current: () => (this.state.phase === 'idle' ? null : { visit: this.state.visit, phase: this.state.phase }),
       failed: (where, message) => {
-        this.lastFailure = `session write (${where}) failed: ${message}`;
+        this.health.failed(`session write (${where}) failed: ${message}`);
         this.safeEmit('fault', { where, message });
         this.reportHealth();
       },
       landed: () => this.reportHealth(),
     });
     this.watch = new ShelfWatch(deps.scales, () => performance.now());
+    this.door = new FrontDoor({
+      running: () => this.running,
+      state: () => this.state,
+      db: () => this.db,
+      scales: deps.scales,
+      lock: deps.lock,
+      logger: deps.logger,
+      journal: this.journal,
+      now: () => this.now(),
+      ...(deps.newSessionId ? { newSessionId: deps.newSessionId } : {}),
+      dispatch: (e) => this.dispatch(e),
+      announce: (reason, villagerId, text) => this.announce(reason, villagerId, text),
+      settleBaseline: () => this.settleBaseline(),
+      emitState: () => this.emitState(),
+    });
   }
 
   private get db(): Db {
@@ -185,16 +168,19 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     return this.state.phase === 'idle' ? null : this.state.visit;
   }
 
-  /**
-   * The door policy's question (edge/entry's StoreOccupancy). The villager whose own visit is
-   * still `entering` is not kept out by it: an elderly villager whose unlock ran out before
-   * they pushed the door scans again and is let in on the same visit, not told to wait.
-   */
+  /** The door policy's question (edge/entry's StoreOccupancy); see FrontDoor. */
   isStoreBusy(villagerId?: string): boolean {
-    // before start (or after stop) the ledger may hold an open session not yet resumed
-    if (!this.running) return true;
-    if (villagerId !== undefined && this.state.phase === 'entering' && this.state.visit.villagerId === villagerId) return false;
-    return isBusy(this.state);
+    return this.door.isStoreBusy(villagerId);
+  }
+
+  /** Writes the admission before the unlock pulse (edge/entry's StoreOccupancy); see FrontDoor. */
+  admit(villagerId: string, by: EnteredBy, credential?: Credential): Admission {
+    return this.door.admit(villagerId, by, credential);
+  }
+
+  /** The unlock after `admit` failed: the admission is withdrawn, a QR slip given back. */
+  cancelAdmission(sessionId: string, reason: string, credential?: Credential): void {
+    this.guard('cancel admission', () => this.door.cancelAdmission(sessionId, reason, credential));
   }
 
   /** The live cart of the session in the store (for the display and the admin page). */
@@ -207,51 +193,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
 
   /** Wire to EntryPipeline's `decision` event in the composition root. */
   onEntryDecision(d: AdmissionDecision): void {
-    this.guard('entry decision', () => this.decided(d));
-  }
-
-  private decided(d: AdmissionDecision): void {
-    if (!this.running) return;
-    const v = d.villagerId ? getVillager(this.db, d.villagerId) : undefined;
-    if (d.decision === 'store_busy') {
-      this.announce('store_busy', d.villagerId, busyText(v?.name ?? null));
-      return;
-    }
-    if (d.decision === 'blocked' && v && v.debt > 0) {
-      this.announce('debt', v.id, debtText(v.name, v.debt));
-      return;
-    }
-    if (d.decision !== 'matched' || !d.unlocked || !v) return;
-    if (this.state.phase === 'entering' && this.state.visit.villagerId === v.id) {
-      this.deps.logger.info({ villagerId: v.id, sessionId: this.state.visit.sessionId }, 'let in again on the same visit / 同一次进店，再次开门');
-      return;
-    }
-    if (this.state.phase !== 'idle') {
-      // the policy asked isStoreBusy() before unlocking; getting here means two unlocks raced
-      this.deps.logger.error({ villagerId: v.id, phase: this.state.phase }, 'unlocked while a session is active; the new villager joins as a companion');
-      return;
-    }
-    const kind = v.isMaintainer ? 'restock' : 'shopping';
-    const visit: Visit = {
-      sessionId: (this.deps.newSessionId ?? randomUUID)(),
-      villagerId: v.id,
-      kind,
-      enteredBy: d.by as EnteredBy,
-      baseline: restingWeights(this.deps.scales),
-      openedAt: this.now(),
-      doorOpenedAt: null,
-      exitAt: null,
-      exitBy: null,
-      settleAttempts: 0,
-      lastError: null,
-    };
-    this.dispatch({ type: 'admitted', visit });
-    this.announce('welcome', v.id, welcomeText(v.name, kind));
-    // the door may already stand open: the poll that saw it may have come before this decision
-    if (this.deps.lock.doorState === 'open') {
-      this.settleBaseline();
-      this.dispatch({ type: 'door_opened', at: this.now() });
-    }
+    this.guard('entry decision', () => this.door.decided(d));
   }
 
   // ---- the loop ----
@@ -292,7 +234,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
   private failed(err: unknown, where: string): void {
     const message = err instanceof Error ? err.message : String(err);
     this.deps.logger.error({ err, where, phase: this.state.phase }, 'session effect failed; will retry / 购物流程出错，稍后重试');
-    this.lastFailure = `${where}: ${message}`;
+    this.health.failed(`${where}: ${message}`);
     this.safeEmit('fault', { where: 'effect', message });
     if (this.state.phase !== 'idle' && this.running) {
       for (const t of this.timers.values()) clearTimeout(t);
@@ -306,25 +248,17 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     this.reportHealth(true);
   }
 
-  /**
-   * The health board's line: degraded while the visit is in `fault`, while a write waits for
-   * its retry, or after a failure until the next step completes cleanly.
-   */
   private reportHealth(failedNow = false): void {
-    const fault = this.state.phase === 'fault' ? `session fault: ${this.state.visit.lastError ?? this.lastFailure}` : null;
-    const pending = this.journal.pending ? this.lastFailure || 'session writes pending' : null;
-    const next = fault ?? pending ?? (failedNow ? this.lastFailure : null);
-    const h: { state: 'ok' | 'degraded'; detail?: string } = next ? { state: 'degraded', detail: next } : { state: 'ok' };
-    if (h.state === this.health.state && h.detail === this.health.detail) return;
-    this.health = h;
-    this.deps.health?.(h.state, h.detail);
+    this.health.update({ fault: this.state.phase === 'fault' ? this.state.visit.lastError ?? '' : null, writesPending: this.journal.pending, failedNow });
   }
 
   private step(e: SessionEvent): void {
     const before = this.state;
     const { state, effects } = transition(before, e, this.timings);
     this.state = state;
-    let announced = state.phase === before.phase;
+    // an admission written before the unlock is only a reservation (a failed unlock withdraws
+    // it): observers hear of the visit once its door has unlocked (FrontDoor.decided)
+    let announced = state.phase === before.phase || (e.type === 'admitted' && e.recorded === true);
     for (const effect of effects) {
       if (!this.running) return; // halted mid-step: the rest is what a power cut loses
       this.perform(effect, before);
@@ -405,8 +339,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
    */
   private shelvesTouched(): boolean {
     const cart = this.cart()?.cart;
-    if (!cart) return false;
-    return cart.lines.length > 0 || cart.review.some((r) => r.reason !== 'scale_unavailable');
+    return cart !== undefined && (cart.lines.length > 0 || cart.review.some((r) => r.reason !== 'scale_unavailable'));
   }
 
   private clearTimer(timer: TimerName): void {

@@ -29,7 +29,7 @@ export interface JournalDeps {
 
 export class SessionJournal {
   private unsaved = false;
-  private pendingCancel: { visit: Visit; reason: string } | null = null;
+  private pendingCancel: { visit: Visit; reason: string; also?: (() => void) | undefined } | null = null;
   private retry: NodeJS.Timeout | null = null;
   private running = false;
 
@@ -58,8 +58,9 @@ export class SessionJournal {
     this.flush(where);
   }
 
-  cancel(visit: Visit, reason: string): void {
-    this.pendingCancel = { visit, reason };
+  /** `also` runs in the cancellation's transaction (a QR slip given back with it). */
+  cancel(visit: Visit, reason: string, also?: () => void): void {
+    this.pendingCancel = { visit, reason, also };
     this.flush('cancel');
   }
 
@@ -94,6 +95,7 @@ export class SessionJournal {
       // recorded even if the row never got written: the admission happened, nothing was charged
       if (!getSession(db, c.visit.sessionId)) openRow(db, c.visit, 'entering');
       cancelSession(db, c.visit.sessionId, c.reason);
+      c.also?.();
     }
     const cur = this.deps.current();
     if (!cur) return;

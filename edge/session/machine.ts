@@ -47,7 +47,10 @@ export type SessionState = { phase: 'idle' } | { phase: VisitPhase; visit: Visit
 export type TimerName = 'entering' | 'idle' | 'stability' | 'retry' | 'scales';
 
 export type SessionEvent =
-  | { type: 'admitted'; visit: Visit }
+  /** `recorded`: the visit's row was written with the admission, before the unlock. */
+  | { type: 'admitted'; visit: Visit; recorded?: boolean }
+  /** The unlock after the admission failed: the runner cancels the row itself. */
+  | { type: 'admission_withdrawn' }
   /** Slots without a baseline that came to rest while the door had not yet opened: their weight now. */
   | { type: 'baseline_settled'; baseline: Record<string, number> }
   | { type: 'door_opened'; at: number }
@@ -118,7 +121,7 @@ export function transition(s: SessionState, e: SessionEvent, t: MachineTimings):
         case 'admitted':
           return {
             state: { phase: 'entering', visit: e.visit },
-            effects: [{ type: 'open_session' }, { type: 'start_timer', timer: 'entering', ms: t.enteringTimeoutMs }],
+            effects: [...(e.recorded ? [] : [{ type: 'open_session' } as const]), { type: 'start_timer', timer: 'entering', ms: t.enteringTimeoutMs }],
           };
         case 'resume':
           return resume(e.phase, e.visit, e.now, t);
@@ -128,6 +131,8 @@ export function transition(s: SessionState, e: SessionEvent, t: MachineTimings):
       }
     case 'entering':
       switch (e.type) {
+        case 'admission_withdrawn':
+          return { state: { phase: 'idle' }, effects: [{ type: 'clear_timer', timer: 'entering' }] };
         case 'door_opened':
           return {
             state: { phase: inside(s.visit), visit: { ...s.visit, doorOpenedAt: e.at } },
