@@ -207,3 +207,16 @@ export function sessionLines(db: Db, id: string): SettledLine[] {
 export function sessionReview(db: Db, id: string): ReviewLine[] {
   return db.prepare('SELECT slot, reason, delta_g AS deltaG, detail FROM review_lines WHERE session_id = ? ORDER BY id').all(id) as ReviewLine[];
 }
+
+/**
+ * Close an open session that cannot be resumed (its saved state unreadable, e.g. written by
+ * another version): cancelled, nothing charged, and a review line so a maintainer checks
+ * what the villager took.
+ */
+export function cancelForReview(db: Db, id: string, reason: string, detail: string, clock: Clock = systemClock): StoreSession {
+  return inTransaction(db, 'cancelling session for review', () => {
+    const s = cancelSession(db, id, reason, clock);
+    db.prepare('INSERT INTO review_lines (session_id, slot, reason, delta_g, detail, created_at) VALUES (?, ?, ?, NULL, ?, ?)').run(id, '*', 'unreadable_session', detail, iso(clock));
+    return s;
+  });
+}

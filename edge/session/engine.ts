@@ -13,20 +13,20 @@ import { EventEmitter } from 'node:events';
 import type { LockEvents, ScaleEvents } from '../../drivers/index.ts';
 import type { Part } from '../parts.ts';
 import type { Db } from '../ledger/db.ts';
-import { getOpenSession, type EnteredBy } from '../ledger/sessions.ts';
+import type { EnteredBy } from '../ledger/sessions.ts';
 import { computeCart } from './cart.ts';
 import { SessionJournal } from './journal.ts';
-import { transition, type Effect, type MachineTimings, type Phase, type SessionEvent, type SessionState, type TimerName, type Visit, type VisitPhase } from './machine.ts';
+import { transition, type Effect, type MachineTimings, type Phase, type SessionEvent, type SessionState, type TimerName, type Visit } from './machine.ts';
 import type { AdmissionDecision, CartView, DecisionSource, StoreSessionDeps, StoreSessionEvents } from './ports.ts';
 import { FrontDoor, type Admission, type Credential } from './front-door.ts';
 import type { Announcement } from './receipt.ts';
 import { buildReceipt, settleVisit, type Settled } from './settlement.ts';
 import { HealthLine } from './health-line.ts';
+import { openVisit } from './persisted.ts';
 import { ShelfWatch } from './shelf-watch.ts';
 import { price, restingWeights, weighings } from './weighing.ts';
 
 export type { AdmissionDecision, CartView, DecisionSource, DoorSignals, Shelves, StateChange, StoreSessionDeps, StoreSessionEvents } from './ports.ts';
-export type { Admission, Credential } from './front-door.ts';
 
 export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> implements Part {
   readonly name = 'session';
@@ -110,13 +110,9 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     });
   }
 
-  private get db(): Db {
-    return this.deps.db();
-  }
+  private get db(): Db { return this.deps.db(); }
 
-  private now(): number {
-    return (this.deps.now ?? Date.now)();
-  }
+  private now(): number { return (this.deps.now ?? Date.now)(); }
 
   /** Listens to the drivers and resumes a session left open by a power cut or crash. */
   start(): void {
@@ -131,13 +127,11 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     scales.on('sweep', this.onSweep);
     this.decisions = this.deps.entry?.() ?? null;
     this.decisions?.on('decision', this.onDecision);
-    const open = getOpenSession(this.db);
-    if (open) {
-      const visit = open.context as Visit;
-      const phase = (open.state === 'idle' ? 'settling' : open.state) as VisitPhase;
-      this.deps.logger.info({ sessionId: open.id, villagerId: open.villagerId, phase }, 'resuming an open session / 恢复未完成的购物');
-      this.dispatch({ type: 'resume', phase, visit, now: this.now() });
-    }
+    // a visit this daemon cannot read never stops the start: it is closed for review instead
+    this.guard('resume', () => {
+      const r = openVisit(this.db, this.deps.logger);
+      if (r) this.dispatch({ type: 'resume', phase: r.phase, visit: r.visit, now: this.now() });
+    });
   }
 
   /** Stops listening; an open session stays open in the ledger and resumes at the next start. */
@@ -160,13 +154,9 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     this.watch.clear();
   }
 
-  get phase(): Phase {
-    return this.state.phase;
-  }
+  get phase(): Phase { return this.state.phase; }
 
-  get current(): Visit | null {
-    return this.state.phase === 'idle' ? null : this.state.visit;
-  }
+  get current(): Visit | null { return this.state.phase === 'idle' ? null : this.state.visit; }
 
   /** The door policy's question (edge/entry's StoreOccupancy); see FrontDoor. */
   isStoreBusy(villagerId?: string): boolean {

@@ -12,6 +12,7 @@ import { EdgeError, ErrorCode } from '../errors.ts';
 import { inTransaction, type Db } from '../ledger/db.ts';
 import { cancelSession, getSession, openSession, saveSessionState } from '../ledger/sessions.ts';
 import type { Visit, VisitPhase } from './machine.ts';
+import { toPersisted } from './persisted.ts';
 
 export type WriteWhere = 'persist' | 'open' | 'cancel';
 
@@ -100,7 +101,7 @@ export class SessionJournal {
     const cur = this.deps.current();
     if (!cur) return;
     if (!getSession(db, cur.visit.sessionId)) openRow(db, cur.visit, cur.phase);
-    else if (this.unsaved) saveSessionState(db, cur.visit.sessionId, cur.phase, cur.visit);
+    else if (this.unsaved) saveSessionState(db, cur.visit.sessionId, cur.phase, toPersisted(cur.visit));
   }
 
   /** The transaction that ran writePending committed. */
@@ -125,5 +126,5 @@ export class SessionJournal {
 }
 
 export function openRow(db: Db, v: Visit, state: string): void {
-  openSession(db, { id: v.sessionId, kind: v.kind, villagerId: v.villagerId, enteredBy: v.enteredBy, state, context: v });
+  openSession(db, { id: v.sessionId, kind: v.kind, villagerId: v.villagerId, enteredBy: v.enteredBy, state, context: toPersisted(v) });
 }

@@ -13,6 +13,7 @@ import { computeCart, type Cart } from './cart.ts';
 import type { WeightRules } from './config.ts';
 import type { Visit } from './machine.ts';
 import type { Shelves } from './ports.ts';
+import { toPersisted } from './persisted.ts';
 import { receiptText, type Receipt } from './receipt.ts';
 import { weighings } from './weighing.ts';
 
@@ -26,7 +27,7 @@ export interface Settled { result: SettleResult; cart: Cart; ms: number }
 export function settleVisit(db: Db, scales: Shelves, v: Visit, weight: WeightRules, rules: LedgerRules, pending: (db: Db) => void): Settled {
   const t0 = performance.now();
   const cart = computeCart(weighings(db, scales, v, true), weight, v.kind);
-  const context = { ...v, stock: cart.stock };
+  const context = { ...toPersisted(v), stock: cart.stock };
   const result = inTransaction(db, v.kind === 'restock' ? 'settling restock' : 'settling session', () => {
     pending(db);
     return v.kind === 'restock'
