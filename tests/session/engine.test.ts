@@ -3,6 +3,7 @@
  * faked; performance.now() is not, so "sweeps after this moment" behave as on the real store.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { upsertSlot } from '../../edge/ledger/products.ts';
 import { sessionReview } from '../../edge/ledger/sessions.ts';
 import { FakeScales, failNext, store, timings } from './rig.ts';
 
@@ -249,5 +250,22 @@ describe('the ledger refusing a session write (disk full)', () => {
     s.scales.sweep();
     expect(s.session('B')).toMatchObject({ status: 'settled', totalPoints: 10 });
     expect(s.faults.map((f) => f.where)).toEqual(['cancel']);
+  });
+});
+
+describe('the receipt counts the review lines the ledger stored', () => {
+  it("a sale clipped at zero stock: the ledger's stock_clipped line is on the receipt", () => {
+    const s = store();
+    upsertSlot(s.db, { slot: 'S1', address: 1, sku: 'soap', stock: 1 }); // the ledger thinks one is left
+    const receipts: number[] = [];
+    s.engine.on('receipt', (r) => receipts.push(r.reviewCount));
+    s.admit('A');
+    s.lock.door('open');
+    s.lock.door('closed');
+    s.scales.rest('S1', 800); // two taken
+    s.lock.exit();
+    s.scales.sweep();
+    expect(s.session('A')).toMatchObject({ status: 'settled', totalPoints: 20 });
+    expect(receipts).toEqual([1]);
   });
 });
