@@ -114,6 +114,8 @@ export class StoreDaemon {
       lock: hardware.lock,
       scales: hardware.scales,
       logger: this.log.child({ part: 'session' }),
+      // its own line, not the part's: a fault while resuming must outlive the part's 'ok' at start
+      health: (h, detail) => this.health.set('store session', h, detail),
     });
     const entry: EntryPart = new EntryPart(
       {

@@ -20,16 +20,27 @@ import { qualityGate, type EntryConfig } from './config.ts';
 import type { QualityGate } from '../../models/quality.ts';
 import { classifyScan, consumeQrToken, getCard, verifyQrToken } from './credentials.ts';
 import { CardThrottle, maskCard } from './credentials.ts';
+import { releaseQrToken } from '../ledger/qr-slips.ts';
 import { doorPolicy, frameVerdict, initialWindow, stepWindow, type EntryMethod, type FrameVerdict, type VillagerStanding, type WindowState } from './decision.ts';
 import type { FrameSource } from './camera.ts';
 import { loadGallery, type GalleryEntry } from './templates.ts';
 
 /** The lock as the pipeline needs it (drivers/lock's LockDriver fits). */
 export interface DoorLock { unlock(pulseMs: number): Promise<unknown> }
-/** The store session engine's answer to "is someone shopping?". */
+/** A single-use credential (a QR slip): used up with the admission, given back if the door stays shut. */
+export interface SingleUse { consume(): void; giveBack(): void }
+/** The store session engine: "is someone shopping?" and the admission written before the unlock. */
 export interface StoreOccupancy {
   /** With a villager: busy for that villager (their own visit still entering is not busy). */
   isStoreBusy(villagerId?: string): boolean;
+  /**
+   * Writes the visit (and uses up `credential`) in one transaction, right before the unlock;
+   * the door opens only if this says ok. A store without it (tests, the entry benchmark) only
+   * answers isStoreBusy, and the pipeline uses up the credential itself.
+   */
+  admit?(villagerId: string, by: EntryMethod, credential?: SingleUse): { ok: true; sessionId: string } | { ok: false; reason: string; message: string };
+  /** The unlock after `admit` failed: the visit is cancelled, the credential given back. */
+  cancelAdmission?(sessionId: string, reason: string, credential?: SingleUse): void;
 }
 /** The inference worker as the pipeline needs it (models/engine-client.ts fits). */
 export interface FaceRecogniser {
@@ -232,8 +243,10 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
         if (!key) return refuse('qr', { why: 'no QR public key configured' });
         try {
           const claims = verifyQrToken(code.token, key, { maxLifetimeS: this.deps.config.qr_max_lifetime_s, clockSkewS: this.deps.config.qr_clock_skew_s }, this.now());
-          // used up only when the door opens for it: a "store busy" must not eat a printed slip
-          return await this.admit('qr', claims.vid, { token: claims.tid }, arrivedAt, () => consumeQrToken(this.deps.db, claims, this.now()));
+          // used up only with the admission, and given back if the door stays shut: a "store
+          // busy" or a failed unlock must not eat a printed slip
+          const slip: SingleUse = { consume: () => consumeQrToken(this.deps.db, claims, this.now()), giveBack: () => releaseQrToken(this.deps.db, claims.tid) };
+          return await this.admit('qr', claims.vid, { token: claims.tid }, arrivedAt, slip);
         } catch (err) {
           if (isEdgeError(err, 'TOKEN_INVALID')) return refuse('qr', { why: (err.details?.why as string | undefined) ?? err.message });
           throw err;
@@ -246,8 +259,12 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
     return doorStanding(this.deps.db, villagerId);
   }
 
-  /** `consume` runs once the policy admits, before the unlock (a single-use credential). */
-  private async admit(by: EntryMethod, villagerId: string, detail: Record<string, unknown>, arrivedAt: number, consume?: () => void): Promise<EntryDecision> {
+  /**
+   * Once the policy admits: the admission (the visit, a slip used up) is written, then the
+   * door unlocks. If the admission cannot be written the door stays shut; if the unlock fails
+   * the admission is withdrawn and the slip given back.
+   */
+  private async admit(by: EntryMethod, villagerId: string, detail: Record<string, unknown>, arrivedAt: number, slip?: SingleUse): Promise<EntryDecision> {
     const verdict = doorPolicy(this.standing(villagerId), by, this.deps.store.isStoreBusy(villagerId) || this.unlocking);
     const base = { at: this.now(), by, villagerId, detail };
     switch (verdict) {
@@ -257,13 +274,19 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
       case 'store_busy': return this.record({ ...base, decision: 'store_busy', unlocked: false, latencyMs: null });
       case 'admit': break;
     }
-    if (consume) {
-      try {
-        consume();
-      } catch (err) {
-        if (isEdgeError(err, 'TOKEN_INVALID')) return this.record({ ...base, decision: 'invalid_code', unlocked: false, latencyMs: null, detail: { ...detail, why: (err.details?.why as string | undefined) ?? err.message } });
-        throw err;
+    const store = this.deps.store;
+    let sessionId: string | null = null;
+    try {
+      if (store.admit) {
+        const a = store.admit(villagerId, by, slip);
+        if (!a.ok) return this.record({ ...base, decision: 'matched', unlocked: false, latencyMs: null, detail: { ...detail, refused: a.reason, why: a.message } });
+        sessionId = a.sessionId;
+      } else {
+        slip?.consume();
       }
+    } catch (err) {
+      if (isEdgeError(err, 'TOKEN_INVALID')) return this.record({ ...base, decision: 'invalid_code', unlocked: false, latencyMs: null, detail: { ...detail, why: (err.details?.why as string | undefined) ?? err.message } });
+      throw err;
     }
     this.unlocking = true;
     try {
@@ -273,9 +296,20 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
       const message = err instanceof Error ? err.message : String(err);
       this.deps.logger.error({ err: message, villagerId }, 'unlock failed');
       this.emit('fault', { where: 'unlock', message });
+      this.withdraw(sessionId, slip);
       return this.record({ ...base, decision: 'matched', unlocked: false, latencyMs: null, detail: { ...detail, unlockError: message } });
     } finally {
       this.unlocking = false;
+    }
+  }
+
+  /** The door stayed shut: the admission is withdrawn and the slip given back. */
+  private withdraw(sessionId: string | null, slip: SingleUse | undefined): void {
+    try {
+      if (sessionId !== null && this.deps.store.cancelAdmission) this.deps.store.cancelAdmission(sessionId, 'unlock failed / 开锁失败', slip);
+      else slip?.giveBack();
+    } catch (err) {
+      this.deps.logger.error({ err }, 'admission could not be withdrawn / 无法撤回进店记录');
     }
   }
 

@@ -117,12 +117,12 @@ export function listSlots(db: Db): Slot[] {
 }
 
 /** Move a slot's stock by `delta` items (never below zero: a missing count becomes 0 and is reported). */
-export function adjustStock(db: Db, slot: string, delta: number, at: string): { stock: number; clipped: boolean } {
+export function adjustStock(db: Db, slot: string, delta: number, at: string): { before: number; stock: number; clipped: boolean } {
   const s = requireSlot(db, slot);
   const next = s.stock + delta;
   const stock = Math.max(0, next);
   db.prepare('UPDATE slots SET stock = ?, updated_at = ? WHERE slot = ?').run(stock, at, slot);
-  return { stock, clipped: next < 0 };
+  return { before: s.stock, stock, clipped: next < 0 };
 }
 
 /** Stock per product over all its slots. */

@@ -6,7 +6,8 @@ import { inTransaction, type Db } from './db.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { redeemAtExit, type Entry, type LedgerRules } from './entries.ts';
 import { enqueueOutbox } from './outbox.ts';
-import { requireProduct, adjustStock } from './products.ts';
+import { requireProduct } from './products.ts';
+import { settleStock, type StockMove } from './settlement.ts';
 import { requireVillager } from './villagers.ts';
 import { iso, systemClock, type Clock } from './time.ts';
 
@@ -124,25 +125,27 @@ export function saveSessionState(db: Db, id: string, state: string, context: unk
   });
 }
 
+/** `review`: every review line the session has in the ledger, the settlement's own `stock_clipped` lines included. */
 export type SettleResult =
-  | { status: 'settled'; session: StoreSession; lines: SettledLine[]; entry: Entry | undefined; charged: number; debt: number; balance: number }
-  | { status: 'already_settled'; session: StoreSession };
+  | { status: 'settled'; session: StoreSession; lines: SettledLine[]; review: ReviewLine[]; entry: Entry | undefined; charged: number; debt: number; balance: number }
+  | { status: 'already_settled'; session: StoreSession; lines: SettledLine[]; review: ReviewLine[] };
 
 /**
- * Settle a shopping session in one transaction: lines priced at today's prices, the
- * redemption entry under the exit rule (charge down to the floor, record the rest as debt),
- * stock moved, review lines stored, the outbox row written. Settling twice is a no-op.
+ * Settle a session in one transaction: lines priced at today's prices, the redemption entry
+ * under the exit rule (charge down to the floor, record the rest as debt), stock moved (sold
+ * items, or a restock's `stock` moves; see settlement.ts), review lines stored, the outbox row
+ * written. Settling twice is a no-op that reports what the first settlement stored.
  */
 export function settleSession(
   db: Db,
-  input: { sessionId: string; lines: SessionLine[]; review: ReviewLine[]; state?: string; context?: unknown },
+  input: { sessionId: string; lines: SessionLine[]; review: ReviewLine[]; stock?: StockMove[]; state?: string; context?: unknown },
   rules: LedgerRules,
   clock: Clock = systemClock,
 ): SettleResult {
   const at = iso(clock);
   return inTransaction(db, 'settling session', (): SettleResult => {
     const s = requireSession(db, input.sessionId);
-    if (s.status !== 'open') return { status: 'already_settled', session: s };
+    if (s.status !== 'open') return { status: 'already_settled', session: s, lines: sessionLines(db, s.id), review: sessionReview(db, s.id) };
     const lines: SettledLine[] = [];
     const review: ReviewLine[] = [...input.review];
     let total = 0;
@@ -156,13 +159,8 @@ export function settleSession(
       lines.push({ ...l, unitPrice: p.price, points });
       total += points;
       insertLine.run(s.id, lines.length, l.sku, l.slot, l.count, p.price, points);
-      if (s.kind === 'shopping') {
-        const held = adjustStock(db, l.slot, -l.count, at);
-        // more sold than the ledger thought the slot held: the villager is charged for what
-        // was weighed, and a maintainer is asked to count the shelf
-        if (held.clipped) review.push({ slot: l.slot, reason: 'stock_clipped', deltaG: null, detail: `${l.count} × ${l.sku} sold but the ledger had fewer; stock set to 0, please count the shelf / 库存记录不足，请盘点` });
-      }
     }
+    review.push(...settleStock(db, s.kind, input.lines, input.stock ?? [], at));
     const insertReview = db.prepare('INSERT INTO review_lines (session_id, slot, reason, delta_g, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)');
     for (const r of review) insertReview.run(s.id, r.slot, r.reason, r.deltaG ?? null, r.detail ?? null, at);
 
@@ -186,7 +184,7 @@ export function settleSession(
     if (changes !== 1) throw new EdgeError(ErrorCode.ALREADY_SETTLED, `session ${s.id} was settled concurrently`);
     enqueueOutbox(db, 'session', { id: s.id, kind: s.kind, villager: s.villagerId, entered_by: s.enteredBy, total_points: total, charged, debt, lines: lines.map((l) => ({ sku: l.sku, count: l.count, points: l.points })), review: review.length, opened_at: s.openedAt, closed_at: at }, at);
     const balance = requireVillager(db, s.villagerId).balance;
-    return { status: 'settled', session: requireSession(db, s.id), lines, entry, charged, debt, balance };
+    return { status: 'settled', session: requireSession(db, s.id), lines, review, entry, charged, debt, balance };
   });
 }
 
@@ -208,4 +206,17 @@ export function sessionLines(db: Db, id: string): SettledLine[] {
 
 export function sessionReview(db: Db, id: string): ReviewLine[] {
   return db.prepare('SELECT slot, reason, delta_g AS deltaG, detail FROM review_lines WHERE session_id = ? ORDER BY id').all(id) as ReviewLine[];
+}
+
+/**
+ * Close an open session that cannot be resumed (its saved state unreadable, e.g. written by
+ * another version): cancelled, nothing charged, and a review line so a maintainer checks
+ * what the villager took.
+ */
+export function cancelForReview(db: Db, id: string, reason: string, detail: string, clock: Clock = systemClock): StoreSession {
+  return inTransaction(db, 'cancelling session for review', () => {
+    const s = cancelSession(db, id, reason, clock);
+    db.prepare('INSERT INTO review_lines (session_id, slot, reason, delta_g, detail, created_at) VALUES (?, ?, ?, NULL, ?, ?)').run(id, '*', 'unreadable_session', detail, iso(clock));
+    return s;
+  });
 }

@@ -5,6 +5,7 @@
  *   idle ─admitted→ entering ─door_opened→ shopping|restocking ─exit_button|door_opened|idle_timeout→ exiting
  *   exiting ─shelves_stable|stability_timeout→ settling ─settle_ok→ settled ─receipt_issued→ idle
  *   settling ─settle_failed→ fault ─retry→ settling
+ *   any visit phase ─effect_failed→ fault ─retry→ that phase again (its timers and waits restarted)
  *   entering ─entering_timeout→ idle (cancelled), or shopping if the shelves were touched
  *
  * Every phase but idle and settled is persisted with the visit (session id, baseline weights),
@@ -33,14 +34,23 @@ export interface Visit {
   exitBy: 'exit_button' | 'door' | 'idle_timeout' | null;
   settleAttempts: number;
   lastError: string | null;
+  /** Set in `fault` when an effect failed before settlement: the phase a retry resumes. */
+  faultIn?: InsidePhase;
 }
+
+/** The phases before settlement, which a failed effect resumes rather than settles. */
+export type InsidePhase = 'entering' | 'shopping' | 'restocking' | 'exiting';
+const insidePhases: readonly VisitPhase[] = ['entering', 'shopping', 'restocking', 'exiting'];
 
 export type SessionState = { phase: 'idle' } | { phase: VisitPhase; visit: Visit };
 
 export type TimerName = 'entering' | 'idle' | 'stability' | 'retry' | 'scales';
 
 export type SessionEvent =
-  | { type: 'admitted'; visit: Visit }
+  /** `recorded`: the visit's row was written with the admission, before the unlock. */
+  | { type: 'admitted'; visit: Visit; recorded?: boolean }
+  /** The unlock after the admission failed: the runner cancels the row itself. */
+  | { type: 'admission_withdrawn' }
   /** Slots without a baseline that came to rest while the door had not yet opened: their weight now. */
   | { type: 'baseline_settled'; baseline: Record<string, number> }
   | { type: 'door_opened'; at: number }
@@ -56,7 +66,9 @@ export type SessionEvent =
   | { type: 'scales_timeout' }
   | { type: 'settle_ok' }
   | { type: 'settle_failed'; error: string }
-  | { type: 'retry' }
+  /** The runner could not perform an effect of the last step (a ledger read, a driver call). */
+  | { type: 'effect_failed'; error: string }
+  | { type: 'retry'; now?: number }
   | { type: 'receipt_issued' }
   | { type: 'resume'; phase: VisitPhase; visit: Visit; now: number };
 
@@ -102,13 +114,14 @@ function toSettling(visit: Visit): Step {
 const inside = (visit: Visit): 'shopping' | 'restocking' => (visit.kind === 'restock' ? 'restocking' : 'shopping');
 
 export function transition(s: SessionState, e: SessionEvent, t: MachineTimings): Step {
+  if (e.type === 'effect_failed' && s.phase !== 'idle') return effectFailed(s.phase, s.visit, e.error, t);
   switch (s.phase) {
     case 'idle':
       switch (e.type) {
         case 'admitted':
           return {
             state: { phase: 'entering', visit: e.visit },
-            effects: [{ type: 'open_session' }, { type: 'start_timer', timer: 'entering', ms: t.enteringTimeoutMs }],
+            effects: [...(e.recorded ? [] : [{ type: 'open_session' } as const]), { type: 'start_timer', timer: 'entering', ms: t.enteringTimeoutMs }],
           };
         case 'resume':
           return resume(e.phase, e.visit, e.now, t);
@@ -118,6 +131,8 @@ export function transition(s: SessionState, e: SessionEvent, t: MachineTimings):
       }
     case 'entering':
       switch (e.type) {
+        case 'admission_withdrawn':
+          return { state: { phase: 'idle' }, effects: [{ type: 'clear_timer', timer: 'entering' }] };
         case 'door_opened':
           return {
             state: { phase: inside(s.visit), visit: { ...s.visit, doorOpenedAt: e.at } },
@@ -194,8 +209,39 @@ export function transition(s: SessionState, e: SessionEvent, t: MachineTimings):
     case 'settled':
       return e.type === 'receipt_issued' ? { state: { phase: 'idle' }, effects: [] } : stay(s);
     case 'fault':
+      if (s.visit.faultIn) return faultBeforeSettling(s.visit, s.visit.faultIn, e, t);
       return e.type === 'retry' ? toSettling(s.visit) : stay(s);
   }
+}
+
+/**
+ * In `fault` before settlement, what happens is not lost: an event moves the phase the retry
+ * resumes (an exit pressed while in fault is still an exit), and the retry resumes it.
+ */
+function faultBeforeSettling(v: Visit, faultIn: InsidePhase, e: SessionEvent, t: MachineTimings): Step {
+  const { faultIn: _in, ...visit } = v;
+  if (e.type === 'retry') {
+    const step = resume(faultIn, visit, e.now ?? visit.openedAt, t);
+    return { state: step.state, effects: [{ type: 'persist' }, ...step.effects] };
+  }
+  const inner = transition({ phase: faultIn, visit }, e, t).state;
+  if (inner.phase === 'idle' || (inner.phase === faultIn && inner.visit === visit)) return { state: { phase: 'fault', visit: v }, effects: [] };
+  const next = insidePhases.includes(inner.phase) ? (inner.phase as InsidePhase) : undefined;
+  return { state: { phase: 'fault', visit: { ...inner.visit, ...(next ? { faultIn: next } : {}) } }, effects: [{ type: 'persist' }] };
+}
+
+/**
+ * An effect that failed leaves the visit in `fault` with a retry: before settlement the retry
+ * resumes the phase it failed in (as after a restart, so its timers and waits start again);
+ * from settlement on it settles again, which the ledger makes idempotent.
+ */
+function effectFailed(phase: VisitPhase, visit: Visit, error: string, t: MachineTimings): Step {
+  const faultIn = phase === 'fault' ? visit.faultIn : insidePhases.includes(phase) ? (phase as InsidePhase) : undefined;
+  const { faultIn: _was, ...rest } = visit;
+  return {
+    state: { phase: 'fault', visit: { ...rest, lastError: error, ...(faultIn ? { faultIn } : {}) } },
+    effects: [{ type: 'persist' }, { type: 'start_timer', timer: 'retry', ms: t.settleRetryMs }],
+  };
 }
 
 /** After a restart the stability wait begins only once the scales have something to be stable about. */
@@ -212,6 +258,11 @@ function scalesReported(t: MachineTimings): Effect[] {
  * (`watch_scales`), bounded by the generous resumeScalesTimeoutMs for a bus that stays dead.
  */
 function resume(phase: VisitPhase, visit: Visit, now: number, t: MachineTimings): Step {
+  // a visit that failed before settlement goes on where it failed
+  if (phase === 'fault' && visit.faultIn) {
+    const { faultIn, ...rest } = visit;
+    return resume(faultIn, rest, now, t);
+  }
   switch (phase) {
     case 'entering': {
       // the full wait again: the villager may be standing at the door after the lights came back

@@ -43,7 +43,7 @@ export function receiptText(r: Omit<Receipt, 'text' | 'at' | 'settleMs'>): strin
   return parts.join('');
 }
 
-export type AnnouncementReason = 'store_busy' | 'debt' | 'welcome' | 'settle_delayed' | 'uncertain';
+export type AnnouncementReason = 'store_busy' | 'debt' | 'welcome' | 'settle_delayed' | 'not_recorded' | 'uncertain';
 
 export interface Announcement { reason: AnnouncementReason; villagerId: string | null; text: string; at: number }
 
@@ -60,4 +60,9 @@ export function debtText(name: string, debt: number): string {
 
 export function welcomeText(name: string, kind: 'shopping' | 'restock'): string {
   return kind === 'restock' ? `${name}，补货模式已开启，请推门进入。` : `${name}，欢迎光临，请推门进入。出门请按出门按钮。`;
+}
+
+/** The admission could not be written (disk full, I/O error): the door stays shut. */
+export function notRecordedText(name: string): string {
+  return `${name}，系统暂时无法记录进店，门未打开，请稍后再试或联系管理员。`;
 }

@@ -114,3 +114,35 @@ describe('resume after a power cut', () => {
     expect(late).toEqual({ type: 'start_timer', timer: 'entering', ms: 5000 });
   });
 });
+
+describe('an effect that failed', () => {
+  const t = { enteringTimeoutMs: 1000, shoppingIdleTimeoutMs: 10_000, stabilityWaitMs: 50, resumeScalesTimeoutMs: 5000, settleRetryMs: 100 };
+  const v = { sessionId: 's', villagerId: 'A', kind: 'shopping' as const, enteredBy: 'card' as const, baseline: {}, openedAt: 0, doorOpenedAt: 1, exitAt: null, exitBy: null, settleAttempts: 0, lastError: null };
+
+  it('holds the visit in fault with a retry that resumes the phase it failed in', () => {
+    const f = transition({ phase: 'shopping', visit: v }, { type: 'effect_failed', error: 'io' }, t);
+    expect(f.state).toMatchObject({ phase: 'fault', visit: { faultIn: 'shopping', lastError: 'io' } });
+    expect(f.effects.map((e) => e.type)).toEqual(['persist', 'start_timer']);
+    const r = transition(f.state, { type: 'retry', now: 5 }, t);
+    expect(r.state.phase).toBe('shopping');
+    expect(r.state.phase !== 'idle' && r.state.visit.faultIn).toBeUndefined();
+    expect(r.effects.map((e) => e.type)).toEqual(['persist', 'start_timer', 'publish_cart']);
+  });
+
+  it('an exit while in fault moves what the retry resumes', () => {
+    const f = transition({ phase: 'shopping', visit: v }, { type: 'effect_failed', error: 'io' }, t).state;
+    const e = transition(f, { type: 'exit_button', at: 9 }, t);
+    expect(e.state).toMatchObject({ phase: 'fault', visit: { faultIn: 'exiting', exitAt: 9, exitBy: 'exit_button' } });
+    expect(transition(e.state, { type: 'retry', now: 10 }, t).state.phase).toBe('exiting');
+  });
+
+  it('after settlement began, the retry settles again (idempotent in the ledger)', () => {
+    const f = transition({ phase: 'settled', visit: v }, { type: 'effect_failed', error: 'io' }, t).state;
+    expect(f.phase === 'fault' && f.visit.faultIn).toBeUndefined();
+    expect(transition(f, { type: 'retry' }, t).state.phase).toBe('settling');
+  });
+
+  it('in idle there is no visit to hold', () => {
+    expect(transition({ phase: 'idle' }, { type: 'effect_failed', error: 'io' }, t)).toEqual({ state: { phase: 'idle' }, effects: [] });
+  });
+});

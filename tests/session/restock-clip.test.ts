@@ -12,27 +12,38 @@ import { validateConfig } from '../../edge/config/load.ts';
 import { addCard } from '../../edge/entry/credentials.ts';
 import { closeLedger, openLedger } from '../../edge/ledger/db.ts';
 import { getSlot, upsertProduct, upsertSlot } from '../../edge/ledger/products.ts';
-import { listSessions, sessionReview } from '../../edge/ledger/sessions.ts';
+import { listSessions, openSession, sessionReview, settleSession } from '../../edge/ledger/sessions.ts';
 import { addVillager } from '../../edge/ledger/villagers.ts';
 import { StoreDaemon } from '../../edge/main.ts';
-import { stockClipReview } from '../../edge/session/engine.ts';
 import type { Receipt } from '../../edge/session/receipt.ts';
 import { stepsOnDaemon } from '../../harness/scenario/in-process.ts';
 import { tempDir, tempLedger } from '../ledger/helpers.ts';
 
 const salt = { sku: 'salt', name: '食盐', price: 3, unit_g: 400, tolerance_g: 10 };
 
-describe('stockClipReview', () => {
+describe('settling a restock in the ledger', () => {
   const ledger = tempLedger();
   afterAll(() => ledger.cleanup());
 
-  it('names each slot whose stock a restock would take below zero, and only those', () => {
-    upsertProduct(ledger.db, { sku: 'salt', name: '食盐', price: 3, unitG: 400, toleranceG: 10 });
-    upsertSlot(ledger.db, { slot: 'A1', address: 11, sku: 'salt', stock: 1 });
-    upsertSlot(ledger.db, { slot: 'A2', address: 12, sku: 'salt', stock: 4 });
-    const review = stockClipReview(ledger.db, { stock: [{ sku: 'salt', slot: 'A1', count: -3 }, { sku: 'salt', slot: 'A2', count: -4 }, { sku: 'salt', slot: 'A2', count: 2 }] });
-    expect(review).toEqual([{ slot: 'A1', reason: 'stock_clipped', deltaG: null, detail: expect.stringContaining('ledger had 1') }]);
-    expect(stockClipReview(ledger.db, { stock: [{ sku: 'salt', slot: 'A1', count: -1 }] })).toEqual([]);
+  it('moves stock, clips at zero with a review line for each slot taken below zero, and returns every review line', () => {
+    const db = ledger.db;
+    upsertProduct(db, { sku: 'salt', name: '食盐', price: 3, unitG: 400, toleranceG: 10 });
+    upsertSlot(db, { slot: 'A1', address: 11, sku: 'salt', stock: 1 });
+    upsertSlot(db, { slot: 'A2', address: 12, sku: 'salt', stock: 4 });
+    upsertSlot(db, { slot: 'A3', address: 13, sku: 'salt', stock: 0 });
+    addVillager(db, { id: 'chen', name: '老陈', village: 'test', isMaintainer: true });
+    openSession(db, { id: 'r1', kind: 'restock', villagerId: 'chen', enteredBy: 'card', state: 'restocking', context: {} });
+    const cartReview = [{ slot: 'A3', reason: 'not_whole_count', deltaG: 130, detail: 'x' }];
+    const r = settleSession(db, { sessionId: 'r1', lines: [], review: cartReview, stock: [{ sku: 'salt', slot: 'A1', count: -3 }, { sku: 'salt', slot: 'A2', count: -4 }] }, { creditFloor: 0 });
+    expect(r.review.map((l) => [l.slot, l.reason])).toEqual([['A3', 'not_whole_count'], ['A1', 'stock_clipped']]);
+    expect(r.review[1]?.detail).toContain('ledger had 1');
+    expect([getSlot(db, 'A1')?.stock, getSlot(db, 'A2')?.stock]).toEqual([0, 0]);
+    expect(sessionReview(db, 'r1')).toHaveLength(2);
+    // settling again moves nothing and reports what the first settlement stored
+    const again = settleSession(db, { sessionId: 'r1', lines: [], review: [], stock: [{ sku: 'salt', slot: 'A2', count: 5 }] }, { creditFloor: 0 });
+    expect(again).toMatchObject({ status: 'already_settled' });
+    expect(again.review).toHaveLength(2);
+    expect(getSlot(db, 'A2')?.stock).toBe(0);
   });
 });
 

@@ -1,0 +1,169 @@
+/**
+ * The session's side of the door: the door policy's "is the store busy?", the admission
+ * written to the ledger before the unlock pulse, its withdrawal when the unlock fails, and
+ * the entry decisions turned into announcements for the door display and speaker.
+ *
+ * The admission (the visit's row with its baseline, a QR slip used up) is one transaction
+ * that lands before the door opens: a visit the ledger never saw is a visit a power cut
+ * loses, so when it cannot be written the door stays shut and says so.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { isEdgeError } from '../errors.ts';
+import { inTransaction, type Db } from '../ledger/db.ts';
+import type { EnteredBy } from '../ledger/sessions.ts';
+import { getVillager } from '../ledger/villagers.ts';
+import { openRow, type SessionJournal } from './journal.ts';
+import { isBusy, type SessionEvent, type SessionState, type Visit } from './machine.ts';
+import type { AdmissionDecision, DoorSignals, Shelves } from './ports.ts';
+import { busyText, debtText, notRecordedText, UNCERTAIN_TEXT, welcomeText, type AnnouncementReason } from './receipt.ts';
+import { restingWeights } from './weighing.ts';
+
+/** A single-use credential (a QR slip): used up inside the admission, given back if the door stays shut. */
+export interface Credential { consume(): void; giveBack(): void }
+
+export type Admission = { ok: true; sessionId: string } | { ok: false; reason: 'not_running' | 'store_busy' | 'not_recorded'; message: string };
+
+/** What the door needs of the runner. */
+export interface DoorHost {
+  running(): boolean;
+  state(): SessionState;
+  db(): Db;
+  scales: Shelves;
+  lock: DoorSignals;
+  logger: Logger;
+  journal: SessionJournal;
+  now(): number;
+  newSessionId?: () => string;
+  dispatch(e: SessionEvent): void;
+  announce(reason: AnnouncementReason, villagerId: string | null, text: string): void;
+  settleBaseline(): void;
+  /** Tells observers the phase (the visit admitted before the unlock, once the door unlocked). */
+  emitState(): void;
+}
+
+export class FrontDoor {
+  /** The visit admitted for an unlock still under way (withdrawn if that unlock fails). */
+  private fresh: string | null = null;
+
+  constructor(private readonly host: DoorHost) {}
+
+  /**
+   * The door policy's question. The villager whose own visit is still `entering` is not kept
+   * out by it: an elderly villager whose unlock ran out before they pushed the door scans
+   * again and is let in on the same visit, not told to wait.
+   */
+  isStoreBusy(villagerId?: string): boolean {
+    // before start (or after stop) the ledger may hold an open session not yet resumed
+    if (!this.host.running()) return true;
+    const s = this.host.state();
+    if (villagerId !== undefined && s.phase === 'entering' && s.visit.villagerId === villagerId) return false;
+    return isBusy(s);
+  }
+
+  /** Writes the admission before the unlock; the door opens only if this says ok. */
+  admit(villagerId: string, by: EnteredBy, credential?: Credential): Admission {
+    const h = this.host;
+    if (!h.running()) return { ok: false, reason: 'not_running', message: 'the store session is not running' };
+    const s = h.state();
+    const db = h.db();
+    if (s.phase === 'entering' && s.visit.villagerId === villagerId) {
+      if (credential) inTransaction(db, 'using a QR slip', () => credential.consume());
+      return { ok: true, sessionId: s.visit.sessionId };
+    }
+    if (s.phase !== 'idle') return { ok: false, reason: 'store_busy', message: `a ${s.phase} session is open` };
+    let visit: ReturnType<FrontDoor['newVisit']> | undefined;
+    try {
+      const v = this.newVisit(villagerId, by);
+      visit = v;
+      inTransaction(db, 'admitting a villager', () => {
+        h.journal.writePending(db);
+        openRow(db, v.visit, 'entering');
+        credential?.consume();
+      });
+      h.journal.writesLanded();
+    } catch (err) {
+      // a slip already used is the caller's refusal to word, not a ledger failure
+      if (isEdgeError(err, 'TOKEN_INVALID')) throw err;
+      const message = err instanceof Error ? err.message : String(err);
+      h.logger.error({ err, villagerId }, 'admission not written; the door stays shut / 无法记录进店，门不开');
+      h.announce('not_recorded', villagerId, notRecordedText(visit?.villagerName ?? villagerId));
+      return { ok: false, reason: 'not_recorded', message };
+    }
+    this.fresh = visit.sessionId;
+    h.dispatch({ type: 'admitted', visit: visit.visit, recorded: true });
+    return { ok: true, sessionId: visit.sessionId };
+  }
+
+  private newVisit(villagerId: string, by: EnteredBy): { visit: Visit; sessionId: string; villagerName: string } {
+    const h = this.host;
+    const v = getVillager(h.db(), villagerId);
+    const visit: Visit = {
+      sessionId: (h.newSessionId ?? randomUUID)(),
+      villagerId,
+      kind: v?.isMaintainer ? 'restock' : 'shopping',
+      enteredBy: by,
+      baseline: restingWeights(h.scales),
+      openedAt: h.now(),
+      doorOpenedAt: null,
+      exitAt: null,
+      exitBy: null,
+      settleAttempts: 0,
+      lastError: null,
+    };
+    return { visit, sessionId: visit.sessionId, villagerName: v?.name ?? villagerId };
+  }
+
+  /**
+   * The unlock after `admit` failed: the visit it opened is cancelled and the slip given back,
+   * in one transaction (retried by the journal if the ledger refuses). A visit that was already
+   * entering before (a second scan) stays; only the slip is given back.
+   */
+  cancelAdmission(sessionId: string, reason: string, credential?: Credential): void {
+    const h = this.host;
+    const s = h.state();
+    const mine = this.fresh === sessionId && s.phase === 'entering' && s.visit.sessionId === sessionId && s.visit.doorOpenedAt === null;
+    if (this.fresh === sessionId) this.fresh = null;
+    if (mine) {
+      h.dispatch({ type: 'admission_withdrawn' });
+      h.journal.cancel(s.visit, reason, credential ? () => credential.giveBack() : undefined);
+    } else if (credential) {
+      inTransaction(h.db(), 'giving back a QR slip', () => credential.giveBack());
+    }
+  }
+
+  /** An entry decision (EntryPipeline's `decision` event). */
+  decided(d: AdmissionDecision): void {
+    const h = this.host;
+    if (!h.running()) return;
+    const v = d.villagerId ? getVillager(h.db(), d.villagerId) : undefined;
+    if (d.decision === 'store_busy') return h.announce('store_busy', d.villagerId, busyText(v?.name ?? null));
+    if (d.decision === 'uncertain') return h.announce('uncertain', null, UNCERTAIN_TEXT);
+    if (d.decision === 'blocked' && v && v.debt > 0) return h.announce('debt', v.id, debtText(v.name, v.debt));
+    if (d.decision !== 'matched' || !d.unlocked || !v) return;
+    const s = h.state();
+    const fresh = this.fresh;
+    this.fresh = null;
+    if (s.phase === 'entering' && s.visit.villagerId === v.id && fresh !== s.visit.sessionId) {
+      h.logger.info({ villagerId: v.id, sessionId: s.visit.sessionId }, 'let in again on the same visit / 同一次进店，再次开门');
+      return;
+    }
+    // A door that unlocked without an admission first (a caller without `admit`): the person
+    // is already at the door, so the visit goes on in memory and the journal writes its row,
+    // retrying if the ledger refuses.
+    if (s.phase === 'idle') h.dispatch({ type: 'admitted', visit: this.newVisit(v.id, d.by).visit });
+    const now = h.state();
+    if (now.phase !== 'entering' || now.visit.villagerId !== v.id) {
+      // the policy asked isStoreBusy() before unlocking; getting here means two unlocks raced
+      h.logger.error({ villagerId: v.id, phase: now.phase }, 'unlocked while a session is active; the new villager joins as a companion');
+      return;
+    }
+    if (fresh === now.visit.sessionId) h.emitState();
+    h.announce('welcome', v.id, welcomeText(v.name, now.visit.kind));
+    // the door may already stand open: the poll that saw it may have come before this decision
+    if (h.lock.doorState === 'open') {
+      h.settleBaseline();
+      h.dispatch({ type: 'door_opened', at: h.now() });
+    }
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * What the session runner needs from the drivers and the door, as narrow interfaces: the lock
+ * driver, the scale driver and the entry pipeline each fit one structurally.
+ */
+import type { Logger } from 'pino';
+import type { LockEvents, ScaleEvents, SlotStatus } from '../../drivers/index.ts';
+import type { Db } from '../ledger/db.ts';
+import type { LedgerRules } from '../ledger/entries.ts';
+import type { Cart } from './cart.ts';
+import type { SessionConfig } from './config.ts';
+import type { WriteWhere } from './journal.ts';
+import type { Phase } from './machine.ts';
+import type { Announcement, Receipt } from './receipt.ts';
+
+/** The lock driver as the session needs it (drivers/lock's LockDriver fits). */
+export interface DoorSignals {
+  readonly doorState: 'open' | 'closed' | 'unknown';
+  on<K extends keyof LockEvents>(event: K, listener: (...args: LockEvents[K]) => void): unknown;
+  off<K extends keyof LockEvents>(event: K, listener: (...args: LockEvents[K]) => void): unknown;
+}
+
+/** The scale driver as the session needs it (drivers/scales' ScaleDriver fits). */
+export interface Shelves {
+  status(): SlotStatus[];
+  on<K extends keyof ScaleEvents>(event: K, listener: (...args: ScaleEvents[K]) => void): unknown;
+  off<K extends keyof ScaleEvents>(event: K, listener: (...args: ScaleEvents[K]) => void): unknown;
+}
+
+/** An entry decision as the session needs it (edge/entry's EntryDecision fits). */
+export interface AdmissionDecision {
+  by: 'face' | 'qr' | 'card';
+  decision: string;
+  villagerId: string | null;
+  unlocked: boolean;
+}
+
+/** The entry pipeline as the session needs it: its decisions (edge/entry's EntryPipeline fits). */
+export interface DecisionSource {
+  on(event: 'decision', listener: (d: AdmissionDecision) => void): unknown;
+  off(event: 'decision', listener: (d: AdmissionDecision) => void): unknown;
+}
+
+/** The session's own line on the daemon's health board (/healthz): a fault shows until it clears. */
+export type SessionHealth = (health: 'ok' | 'degraded', detail?: string) => void;
+
+export interface StoreSessionDeps {
+  /** The ledger, opened by its own part before this one starts. */
+  db: () => Db;
+  /** The door's decisions; absent in tests that call onEntryDecision directly. */
+  entry?: () => DecisionSource | undefined;
+  config: SessionConfig;
+  rules: LedgerRules;
+  lock: DoorSignals;
+  scales: Shelves;
+  logger: Logger;
+  /** The session's line on the health board: faults and refused writes show until they clear. */
+  health?: SessionHealth;
+  now?: () => number;
+  newSessionId?: () => string;
+}
+
+export interface StateChange { phase: Phase; sessionId: string | null; villagerId: string | null; at: number }
+export interface CartView { sessionId: string; villagerId: string; cart: Cart; totalPoints: number }
+
+export interface StoreSessionEvents {
+  state: [StateChange];
+  cart: [CartView];
+  receipt: [Receipt];
+  announce: [Announcement];
+  /** A shelf changed while nobody had a session (door forced, a late hand): reported, never charged. */
+  unattended: [{ slot: string; deltaG: number; at: number }];
+  /** `effect`: an effect or a listener of the runner failed (a ledger read, a driver call). */
+  fault: [{ where: WriteWhere | 'settle' | 'effect'; message: string }];
+}

@@ -1,0 +1,59 @@
+/**
+ * Settlement as the session runs it: weigh the cart, hand it to the ledger in one transaction
+ * with whatever session writes are still pending, and build the receipt from what the ledger
+ * stored. The stock rules (sales, restock moves, clipping at zero) are the ledger's
+ * (edge/ledger/settlement.ts); the review lines counted on the receipt are the ledger's too.
+ */
+import { inTransaction, type Db } from '../ledger/db.ts';
+import type { LedgerRules } from '../ledger/entries.ts';
+import { getProduct } from '../ledger/products.ts';
+import { settleSession, type SettleResult } from '../ledger/sessions.ts';
+import { getVillager } from '../ledger/villagers.ts';
+import { computeCart, type Cart } from './cart.ts';
+import type { WeightRules } from './config.ts';
+import type { Visit } from './machine.ts';
+import type { Shelves } from './ports.ts';
+import { toPersisted } from './persisted.ts';
+import { receiptText, type Receipt } from './receipt.ts';
+import { weighings } from './weighing.ts';
+
+export interface Settled { result: SettleResult; cart: Cart; ms: number }
+
+/**
+ * Weighs and settles `v`. Throws what the ledger throws (a read while weighing, the
+ * settlement's transaction): the caller turns it into a failed settlement with its retry.
+ * `pending` writes the session's own unsaved writes inside the same transaction.
+ */
+export function settleVisit(db: Db, scales: Shelves, v: Visit, weight: WeightRules, rules: LedgerRules, pending: (db: Db) => void): Settled {
+  const t0 = performance.now();
+  const cart = computeCart(weighings(db, scales, v, true), weight, v.kind);
+  const context = { ...toPersisted(v), stock: cart.stock };
+  const result = inTransaction(db, v.kind === 'restock' ? 'settling restock' : 'settling session', () => {
+    pending(db);
+    return v.kind === 'restock'
+      ? settleSession(db, { sessionId: v.sessionId, lines: [], review: cart.review, stock: cart.stock, state: 'settled', context }, rules)
+      : settleSession(db, { sessionId: v.sessionId, lines: cart.lines, review: cart.review, state: 'settled', context }, rules);
+  });
+  return { result, cart, ms: performance.now() - t0 };
+}
+
+/** The receipt for a settled visit, from what the ledger stored (a resumed settlement included). */
+export function buildReceipt(db: Db, v: Visit, done: Settled, at: number): Receipt {
+  const villager = getVillager(db, v.villagerId);
+  const name = (sku: string): string => getProduct(db, sku)?.name ?? sku;
+  const r = done.result;
+  const base = {
+    sessionId: v.sessionId,
+    villagerId: v.villagerId,
+    villagerName: villager?.name ?? v.villagerId,
+    kind: v.kind,
+    lines: r.lines.map((l) => ({ sku: l.sku, name: name(l.sku), count: l.count, points: l.points })),
+    totalPoints: r.session.totalPoints ?? 0,
+    chargedPoints: r.session.chargedPoints ?? 0,
+    debtPoints: r.session.debtPoints ?? 0,
+    balance: villager?.balance ?? 0,
+    reviewCount: r.review.length,
+    stock: done.cart.stock.map((s) => ({ sku: s.sku, name: name(s.sku), count: s.count })),
+  };
+  return { ...base, text: receiptText(base), at, settleMs: done.ms };
+}

@@ -1,0 +1,64 @@
+/**
+ * Weights as the session reads them: from the scale driver's own stable-weight tracking
+ * (`status()`), not accumulated from events, so the cart after a restart is computed from the
+ * same numbers; and the products and slots from the ledger.
+ */
+import type { Db } from '../ledger/db.ts';
+import { getProduct, listSlots, type Product } from '../ledger/products.ts';
+import type { Cart, SlotWeighing } from './cart.ts';
+import type { Visit } from './machine.ts';
+import type { Shelves } from './ports.ts';
+
+/**
+ * The baseline: each slot's weight now if its scale reads and is at rest, else null.
+ *
+ * Not `last_stable_g`: while a slot moves the driver keeps the weight from before the
+ * movement there, so a hand on the shelf at this moment (the last villager grabbing an item on
+ * the way out, someone reaching in while the store was idle) would become this villager's
+ * purchase. A slot without a baseline is a review line, never a charge, unless it comes to
+ * rest before the door opens (the engine's settleBaseline): then nobody of this visit has
+ * touched it yet and the weight it rests at is fairly "what was there". Once the door is open
+ * a late rest could include this villager's own hand, so the slot stays a review line.
+ */
+export function restingWeights(scales: Shelves): Record<string, number | null> {
+  return Object.fromEntries(scales.status().map((s) => [s.slot, s.health === 'ok' && s.stable_g !== null ? s.stable_g : null]));
+}
+
+/** Every slot readable and at rest (a slot whose scale does not answer cannot be waited for). */
+export function shelvesAtRest(scales: Shelves): boolean {
+  return scales.status().every((s) => (s.health === 'ok' ? s.stable_g !== null : s.health !== 'unknown'));
+}
+
+/** Whether every scale has been read at least once since the driver started. */
+export function scalesReported(scales: Shelves): boolean {
+  return !scales.status().some((x) => x.health === 'unknown');
+}
+
+/** Each slot's baseline and weight now, with its product (reads the ledger). */
+export function weighings(db: Db, scales: Shelves, v: Visit, atExit: boolean): SlotWeighing[] {
+  const products = new Map<string, Product | undefined>();
+  const status = new Map(scales.status().map((s) => [s.slot, s]));
+  return listSlots(db).map((slot) => {
+    const s = status.get(slot.slot);
+    let p: Product | undefined;
+    if (slot.sku !== null) {
+      if (!products.has(slot.sku)) products.set(slot.sku, getProduct(db, slot.sku));
+      p = products.get(slot.sku);
+    }
+    const readable = s !== undefined && s.health === 'ok';
+    return {
+      slot: slot.slot,
+      sku: p?.sku ?? null,
+      unitG: p?.unitG ?? null,
+      toleranceG: p?.toleranceG ?? null,
+      baselineG: v.baseline[slot.slot] ?? null,
+      currentG: readable ? s.last_stable_g : null,
+      stable: !atExit || !readable || s.stable_g !== null,
+    };
+  });
+}
+
+/** The cart's points at today's prices (reads the ledger). */
+export function price(db: Db, cart: Cart): number {
+  return cart.lines.reduce((sum, l) => sum + (getProduct(db, l.sku)?.price ?? 0) * l.count, 0);
+}

@@ -1,0 +1,119 @@
+/**
+ * The admission is on disk before the door opens: the entry pipeline with the session engine
+ * as its store, a recording lock, and a ledger that can be made to refuse writes (disk full).
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { resolveEntryConfig } from '../../edge/entry/config.ts';
+import { addCard, issueQrToken } from '../../edge/entry/credentials.ts';
+import { EntryPipeline, type EntryDecision, type StoreOccupancy } from '../../edge/entry/pipeline.ts';
+import type { Db } from '../../edge/ledger/db.ts';
+import type { Announcement } from '../../edge/session/receipt.ts';
+import { failWhen, seedLedger, store } from './rig.ts';
+
+const keys = generateKeyPairSync('ed25519');
+const stops: Array<() => void> = [];
+afterEach(() => {
+  for (const s of stops.splice(0)) s();
+});
+
+/** What the ledger held at each unlock pulse. */
+interface Pulse { sessions: Array<{ villager_id: string; status: string; state: string }>; slips: number }
+
+function door(opts: { unlock?: () => Promise<void>; db?: Db; occupancy?: (engine: ReturnType<typeof store>['engine']) => StoreOccupancy } = {}) {
+  const s = store({ db: opts.db ?? seedLedger(), config: { entering_timeout_ms: 600_000 } });
+  stops.push(() => s.engine.stop());
+  addCard(s.db, 'PB-0001', 'A', new Date().toISOString());
+  const pulses: Pulse[] = [];
+  const pipeline = new EntryPipeline({
+    config: resolveEntryConfig({}), db: s.db, recogniser: null, camera: null, templateKey: Buffer.alloc(32),
+    store: opts.occupancy ? opts.occupancy(s.engine) : s.engine,
+    qrPublicKey: keys.publicKey, logger: pino({ level: 'silent' }),
+    lock: {
+      unlock: () => {
+        pulses.push({
+          sessions: s.db.prepare('SELECT villager_id, status, state FROM store_sessions').all() as Pulse['sessions'],
+          slips: s.db.prepare('SELECT count(*) FROM qr_tokens_used').pluck().get() as number,
+        });
+        return opts.unlock ? opts.unlock() : Promise.resolve();
+      },
+    },
+  });
+  const decisions: EntryDecision[] = [];
+  const said: Announcement[] = [];
+  pipeline.on('decision', (d) => {
+    decisions.push(d);
+    s.engine.onEntryDecision(d);
+  });
+  s.engine.on('announce', (a) => said.push(a));
+  return { ...s, pipeline, pulses, decisions, said };
+}
+
+const slipsUsed = (db: Db): number => db.prepare('SELECT count(*) FROM qr_tokens_used').pluck().get() as number;
+
+describe('the admission is written before the unlock pulse', () => {
+  it('the visit row (entering, with its baseline) is in the ledger when the lock is pulsed', async () => {
+    const d = door();
+    const decision = await d.pipeline.presentCode('PB-0001');
+    expect(decision).toMatchObject({ decision: 'matched', unlocked: true, villagerId: 'A' });
+    expect(d.pulses).toEqual([{ sessions: [{ villager_id: 'A', status: 'open', state: 'entering' }], slips: 0 }]);
+    expect(d.engine.phase).toBe('entering');
+    expect(d.session('A')?.context).toMatchObject({ baseline: { S1: 1000, S2: 1000 } });
+    expect(d.said.map((a) => a.reason)).toEqual(['welcome']);
+  });
+
+  it('disk full: the door stays locked, says so, and records a decision with the reason; nothing is half-written', async () => {
+    const d = door();
+    const stop = failWhen(d.db, (sql) => sql.startsWith('INSERT INTO store_sessions'));
+    const token = issueQrToken(keys.privateKey, 'A', 60);
+    const decision = await d.pipeline.presentCode(token);
+    expect(decision).toMatchObject({ decision: 'matched', unlocked: false, detail: { refused: 'not_recorded' } });
+    expect(d.pulses).toEqual([]);
+    expect(d.engine.phase).toBe('idle');
+    expect(d.said.map((a) => a.reason)).toEqual(['not_recorded']);
+    expect(d.said[0]?.text).toContain('门未打开');
+    expect(slipsUsed(d.db)).toBe(0); // the slip was not used up with the refused admission
+    stop();
+    // the same slip works once the disk has room again
+    expect(await d.pipeline.presentCode(token)).toMatchObject({ decision: 'matched', unlocked: true });
+    expect(d.pulses).toEqual([{ sessions: [{ villager_id: 'A', status: 'open', state: 'entering' }], slips: 1 }]);
+  });
+});
+
+describe('an unlock that fails after the admission', () => {
+  it('cancels the visit and gives the QR slip back, so the same slip opens the door next time', async () => {
+    let broken = true;
+    const d = door({ unlock: () => (broken ? Promise.reject(new Error('relay stuck')) : Promise.resolve()) });
+    const token = issueQrToken(keys.privateKey, 'A', 60);
+    expect(await d.pipeline.presentCode(token)).toMatchObject({ decision: 'matched', unlocked: false, detail: { unlockError: 'relay stuck' } });
+    expect(d.pulses[0]?.slips).toBe(1); // used up with the admission, before the pulse
+    expect(slipsUsed(d.db)).toBe(0); // and given back
+    expect(d.engine.phase).toBe('idle');
+    expect(d.session('A')?.status).toBe('cancelled');
+    broken = false;
+    expect(await d.pipeline.presentCode(token)).toMatchObject({ decision: 'matched', unlocked: true });
+    expect(d.engine.phase).toBe('entering');
+    expect(slipsUsed(d.db)).toBe(1);
+  });
+
+  it('a store without admissions: the pipeline gives the slip back itself', async () => {
+    const d = door({ unlock: () => Promise.reject(new Error('relay stuck')), occupancy: (e) => ({ isStoreBusy: (v) => e.isStoreBusy(v) }) });
+    const token = issueQrToken(keys.privateKey, 'A', 60);
+    expect(await d.pipeline.presentCode(token)).toMatchObject({ unlocked: false });
+    expect(d.pulses[0]?.slips).toBe(1);
+    expect(slipsUsed(d.db)).toBe(0);
+  });
+
+  it('a second scan by the villager already entering keeps the visit when its unlock fails', async () => {
+    let broken = false;
+    const d = door({ unlock: () => (broken ? Promise.reject(new Error('relay stuck')) : Promise.resolve()) });
+    await d.pipeline.presentCode('PB-0001');
+    const id = d.engine.current?.sessionId;
+    broken = true;
+    expect(await d.pipeline.presentCode('PB-0001')).toMatchObject({ unlocked: false });
+    expect(d.engine.phase).toBe('entering');
+    expect(d.engine.current?.sessionId).toBe(id);
+    expect(d.session('A')?.status).toBe('open');
+  });
+});
