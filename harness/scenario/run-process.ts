@@ -102,6 +102,7 @@ export class ProcessScenarioRun {
   private ro: Db | undefined;
   private observer: LedgerObserver | undefined;
   private armedCut: VisitPhase | null = null;
+  private decisionsAtArming = 0;
   /** A slow shelf bus injected to keep the store in `exiting` until the cut; cleared by the cut. */
   private slowShelves = false;
   private exitPressedAt: number | null = null;
@@ -251,7 +252,7 @@ export class ProcessScenarioRun {
   private async until(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
     const end = Date.now() + ms;
     for (;;) {
-      if (this.armedCut && this.daemon.running && this.phase() === this.armedCut) {
+      if (this.armedCut && this.daemon.running && this.phase() === this.armedCut && this.cutCanFall()) {
         const phase = this.armedCut;
         this.armedCut = null;
         await this.powerCut(phase);
@@ -262,12 +263,25 @@ export class ProcessScenarioRun {
     }
   }
 
+  /**
+   * The visit is written as `entering` before the unlock pulse; a cut between the two would
+   * leave the door shut and nobody to come in. A cut "while entering" is the one after the
+   * door opened for the villager: its decision (matched, unlocked) has been seen.
+   */
+  private cutCanFall(): boolean {
+    if (this.armedCut !== 'entering') return true;
+    return this.seen.decisions.slice(this.decisionsAtArming).some((d) => d.decision === 'matched' && d.unlocked);
+  }
+
   // ---- steps ----
 
   private async perform(steps: ScenarioSteps, step: ScenarioStep): Promise<void> {
     if (step.kind !== 'power_cut') return steps.perform(step);
     if (step.when === null) await this.powerCut(this.phase());
-    else this.armedCut = step.when;
+    else {
+      this.armedCut = step.when;
+      this.decisionsAtArming = this.seen.decisions.length;
+    }
   }
 
   private async beforeExit(): Promise<void> {
