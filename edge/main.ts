@@ -17,6 +17,7 @@ import { HealthBoard, type Part } from './parts.ts';
 import { EdgeError, ErrorCode } from './errors.ts';
 import { DemoOpening, DemoVillagers, type DemoPace } from './demo.ts';
 import { loadDemoStore, type DemoStore } from './demo-store.ts';
+import { SyncAgent } from '../cloud-sync/agent/agent.ts';
 
 /** The ledger as a part: open (and migrate) at start, checkpoint and close at stop. */
 class LedgerPart implements Part {
@@ -118,19 +119,23 @@ export class StoreDaemon {
       });
     }
     this.http = new HttpServer(c.http, { store: c.store, health: this.health, db: () => ledger.handle(), ledgerRules: { creditFloor: c.ledger.credit_floor }, session }, this.log.child({ part: 'http' }));
+    // The sync agent follows the ledger: it needs the open database and nothing else.
+    const sync = c.sync.enabled
+      ? [new SyncAgent({ db: () => ledger.handle(), config: c.sync, address: { village: c.store.village, store: c.store.id }, dataDir: c.data_dir, rules: { creditFloor: c.ledger.credit_floor }, health: this.health, log: this.log.child({ part: 'sync' }) })]
+      : [];
     this.ledger = ledger;
     this.hardware = hardware;
     this.entry = entry;
     this.session = session;
     // Start order: the ledger, the hardware, the door (it needs both), the session (it listens
     // to all three and resumes an open session), then the page.
-    if (!demoStore) return [ledger, hardware, entry, session, this.http];
+    if (!demoStore) return [ledger, ...sync, hardware, entry, session, this.http];
     // The demo's opening stock goes in before the door reads its QR key and the session its
     // shelves; its villagers come last and, stopping first, never act on stopped hardware.
     const rules = { creditFloor: c.ledger.credit_floor };
     const opening = new DemoOpening({ store: demoStore, db: () => ledger.handle(), sim: () => hardware.sim, dataDir: c.data_dir, entry: c.entry, rules }, this.log.child({ part: 'demo' }));
     this.demo = new DemoVillagers({ store: demoStore, daemon: () => this, opening, dataDir: c.data_dir, entry: c.entry, rules, ...(this.sim.demoPace ? { pace: this.sim.demoPace } : {}) }, this.log.child({ part: 'demo' }));
-    return [ledger, opening, hardware, entry, session, this.http, this.demo];
+    return [ledger, ...sync, opening, hardware, entry, session, this.http, this.demo];
   }
 
   async start(): Promise<void> {
