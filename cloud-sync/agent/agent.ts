@@ -54,7 +54,11 @@ export class SyncAgent implements Part {
   private inbound: InboundStream | undefined;
   private key: SigningKey | undefined;
   private keys: KeyRing = new Map();
-  private readonly inflight = new Map<number, { attempts: number; nextAt: number }>();
+  private readonly inflight = new Map<number, { attempts: number; nextAt: number; sendNo: number }>();
+  /** Batches are numbered as sent; the ledger handles them in order, so an ack for a later one means an earlier one was lost. */
+  private sendNo = 0;
+  private ackedSendNo = 0;
+  private lastAckAt = 0;
   private timers: NodeJS.Timeout[] = [];
   private draining = false;
   /** When a snapshot was last asked for while one is wanted; undefined when none is. */
@@ -125,6 +129,7 @@ export class SyncAgent implements Part {
     void mqtt.publish(storeTopic(this.deps.address, 'status'), STATUS_ONLINE, { retain: true });
     // Whatever was in flight may have died with the broker: send it again now.
     for (const f of this.inflight.values()) f.nextAt = 0;
+    this.lastAckAt = 0;
     if (inboundSeq(this.deps.db()) === 0) this.wantSnapshot('new');
     this.report();
     void this.drain();
@@ -167,7 +172,12 @@ export class SyncAgent implements Part {
     const at = iso(this.clock);
     markOutboxAckedSeqs(db, seqs, at);
     touchContact(db, at);
-    for (const s of seqs) this.inflight.delete(s);
+    for (const s of seqs) {
+      const f = this.inflight.get(s);
+      if (f) this.ackedSendNo = Math.max(this.ackedSendNo, f.sendNo);
+      this.inflight.delete(s);
+    }
+    this.lastAckAt = this.clock().getTime();
     void this.drain();
   }
 
@@ -194,13 +204,22 @@ export class SyncAgent implements Part {
       const pending = pendingOutbox(db, c.window);
       const live = new Set(pending.map((r) => r.seq));
       for (const seq of this.inflight.keys()) if (!live.has(seq)) this.inflight.delete(seq);
-      const due = pending.filter((r) => (this.inflight.get(r.seq)?.nextAt ?? 0) <= now);
+      // A row goes again once its backoff has passed and either a later batch was acknowledged
+      // (so this one was lost) or the ledger has been silent for a whole retransmit period.
+      // A ledger that is merely behind is not flooded with copies of what it is working through.
+      const ledgerSilent = now - this.lastAckAt >= c.retransmit_ms;
+      const due = pending.filter((r) => {
+        const f = this.inflight.get(r.seq);
+        return !f || (f.nextAt <= now && (f.sendNo < this.ackedSendNo || ledgerSilent));
+      });
       for (let i = 0; i < due.length; i += c.batch_size) {
         const batch = due.slice(i, i + c.batch_size);
         const sent = await mqtt.publish(storeTopic(this.deps.address, 'up/rows'), JSON.stringify(this.rowsEnvelope(batch, now)));
         if (!sent) break;
+        const sendNo = ++this.sendNo;
         for (const r of batch) {
-          const f = this.inflight.get(r.seq) ?? { attempts: 0, nextAt: 0 };
+          const f = this.inflight.get(r.seq) ?? { attempts: 0, nextAt: 0, sendNo };
+          f.sendNo = sendNo;
           f.attempts++;
           f.nextAt = now + Math.min(c.retransmit_max_ms, c.retransmit_ms * 2 ** (f.attempts - 1));
           this.inflight.set(r.seq, f);

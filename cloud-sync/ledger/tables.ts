@@ -112,6 +112,7 @@ export async function applyStoreRows(db: SqlDb, village: string, store: string, 
         continue;
       }
       if (row.seq > contiguous + 1) res.gaps++;
+      else if (row.seq === contiguous + 1) contiguous++;
       if (row.topic === 'entry' && checkers.wireEntry.Check(row.payload)) {
         const w = row.payload;
         const e: EntryBody = { id: w.id, villager: w.villager, kind: w.kind, points: w.points, reference: w.reference ?? null, reason: w.reason ?? null, created_at: w.created_at };

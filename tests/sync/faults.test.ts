@@ -87,15 +87,15 @@ describe(`sync faults (${brokerKind} + ${ledgerDbKind})`, () => {
     for (let i = 0; i < 300; i++) applyEntry(a.db, { id: `r-${i}`, villagerId: 'wang', kind: 'redemption', points: -1, origin: 'store' }, { creditFloor: 0 });
     for (let restart = 0; restart < 5; restart++) {
       const before = countOutbox(a.db).pending;
-      await waitFor('some progress', () => countOutbox(a.db).pending < before || before === 0);
+      await waitFor('some progress', () => countOutbox(a.db).pending < before || before === 0, 120_000);
       await rig.broker.stop();
       await rig.broker.start();
     }
-    await waitFor('drained', () => countOutbox(a.db).pending === 0, 60_000);
-    await waitFor('ledger and both stores agree', async () => (await balanceOf(rig.ledgerDb, 'wang')) === 700 && getVillager(b.db, 'wang')?.balance === 700, 60_000);
+    await waitFor('drained', () => countOutbox(a.db).pending === 0, 120_000);
+    await waitFor('ledger and both stores agree', async () => (await balanceOf(rig.ledgerDb, 'wang')) === 700 && getVillager(b.db, 'wang')?.balance === 700, 120_000);
     expect(getVillager(a.db, 'wang')?.balance).toBe(700);
     expect(await ledgerEntries(rig)).toEqual({ n: 301, distinct: 301 });
-  }, 120_000);
+  }, 360_000);
 
   it('a store SIGKILLed mid-drain resumes from its outbox', async () => {
     const s = await rig.addStore();
@@ -111,9 +111,9 @@ describe(`sync faults (${brokerKind} + ${ledgerDbKind})`, () => {
     expect(await exited).toBe('SIGKILL');
     expect(countOutbox(s.db).pending).toBeGreaterThan(0);
     await s.restart();
-    await waitFor('drained after the restart', () => countOutbox(s.db).pending === 0, 60_000);
+    await waitFor('drained after the restart', () => countOutbox(s.db).pending === 0, 240_000);
     expect(await balanceOf(rig.ledgerDb, 'wang')).toBe(4400);
     expect(getVillager(s.db, 'wang')?.balance).toBe(4400);
     expect(await ledgerEntries(rig)).toEqual({ n: 601, distinct: 601 });
-  }, 120_000);
+  }, 360_000);
 });
