@@ -17,6 +17,7 @@ import { HealthBoard, type Part } from './parts.ts';
 import { DataDirPart } from './data-dir.ts';
 import { DaemonEventRelay } from './events.ts';
 import { EdgeError, ErrorCode } from './errors.ts';
+import { SyncAgent } from '../cloud-sync/agent/agent.ts';
 
 /** The ledger as a part: open (and migrate) at start, checkpoint and close at stop. */
 class LedgerPart implements Part {
@@ -136,16 +137,20 @@ export class StoreDaemon {
       pipeline.presentCode(code).catch((err: unknown) => this.log.error({ err }, 'scanned code could not be handled / 扫码处理失败'));
     };
     this.http = new HttpServer(c.http, { store: c.store, health: this.health, db: () => ledger.handle(), ledgerRules: { creditFloor: c.ledger.credit_floor }, session }, this.log.child({ part: 'http' }));
+    // The sync agent follows the ledger: it needs the open database and nothing else.
+    const sync = c.sync.enabled
+      ? [new SyncAgent({ db: () => ledger.handle(), config: c.sync, address: { village: c.store.village, store: c.store.id }, dataDir: c.data_dir, rules: { creditFloor: c.ledger.credit_floor }, health: this.health, log: this.log.child({ part: 'sync' }) })]
+      : [];
     this.ledger = ledger;
     this.hardware = hardware;
     this.entry = entry;
     this.session = session;
     // Start order: the data folder's lock (before anything reads the ledger), the ledger, the
-    // hardware, the door (it needs both), the session (it listens to all three and resumes an
+    // sync agent (it needs only the ledger), the hardware, the door (it needs both), the session (it listens to all three and resumes an
     // open session), then the page; an add-on's parts right after the ledger or at the end.
     const core: DaemonCore = { config: c, log: this.log, db: () => ledger.handle(), hardware, entry, session };
     const added = this.addOns.map((a) => a.parts(core));
-    return [dataDir, ledger, ...added.flatMap((a) => a.afterLedger ?? []), hardware, entry, session, this.http, ...added.flatMap((a) => a.last ?? [])];
+    return [dataDir, ledger, ...sync, ...added.flatMap((a) => a.afterLedger ?? []), hardware, entry, session, this.http, ...added.flatMap((a) => a.last ?? [])];
   }
 
   async start(): Promise<void> {

@@ -9,6 +9,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { DriversConfigSchema } from '../../drivers/config.ts';
 import { EntryConfigSchema } from '../entry/config.ts';
 import { SessionConfigSchema } from '../session/config.ts';
+import { SyncConfigSchema } from '../../cloud-sync/agent/config.ts';
 
 /** An object whose keys are all optional with defaults, and whose unknown keys are refused. */
 export function Section<T extends Record<string, TSchema>>(props: T, description?: string) {
@@ -48,6 +49,7 @@ export const ConfigSchema = Type.Object(
     drivers: DriversConfigSchema,
     entry: EntryConfigSchema,
     session: SessionConfigSchema,
+    sync: SyncConfigSchema,
   },
   { additionalProperties: false },
 );

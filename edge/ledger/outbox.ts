@@ -43,3 +43,24 @@ export function markOutboxAcked(db: Db, seqUpTo: number, at: string): number {
 export function countOutbox(db: Db): { pending: number; total: number } {
   return db.prepare('SELECT COUNT(*) FILTER (WHERE acked_at IS NULL) AS pending, COUNT(*) AS total FROM outbox').get() as { pending: number; total: number };
 }
+
+/** Acknowledged by the village ledger, row by row (acks may come in any order). */
+export function markOutboxAckedSeqs(db: Db, seqs: readonly number[], at: string): number {
+  if (seqs.length === 0) return 0;
+  const stmt = db.prepare('UPDATE outbox SET acked_at = ? WHERE seq = ? AND acked_at IS NULL');
+  return db.transaction(() => seqs.reduce((n, seq) => n + stmt.run(at, seq).changes, 0))();
+}
+
+/** First time a row went out (kept: the age of the oldest unacknowledged row is what matters). */
+export function markOutboxSent(db: Db, seqs: readonly number[], at: string): void {
+  if (seqs.length === 0) return;
+  const stmt = db.prepare('UPDATE outbox SET sent_at = ? WHERE seq = ? AND sent_at IS NULL');
+  db.transaction(() => seqs.forEach((seq) => stmt.run(at, seq)))();
+}
+
+/** The highest seq below which every row is acknowledged (0 when none is). */
+export function lastAckedSeq(db: Db): number {
+  const firstPending = db.prepare('SELECT MIN(seq) FROM outbox WHERE acked_at IS NULL').pluck().get() as number | null;
+  if (firstPending !== null) return firstPending - 1;
+  return (db.prepare('SELECT COALESCE(MAX(seq), 0) FROM outbox').pluck().get() as number);
+}

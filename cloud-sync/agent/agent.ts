@@ -1,0 +1,269 @@
+/**
+ * The store's sync agent, a Part of the daemon: drains the outbox to the village ledger in
+ * seq order and resends what is not acknowledged, with backoff; applies the village stream
+ * (cloud-sync/agent/inbound.ts); asks for a snapshot when it is new or sees a gap; announces
+ * itself with a retained status and a last will; reports its state to the health board.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { createPublicKey } from 'node:crypto';
+import type { Db } from '../../edge/ledger/db.ts';
+import type { LedgerRules } from '../../edge/ledger/entries.ts';
+import { countOutbox, lastAckedSeq, markOutboxAckedSeqs, markOutboxSent, pendingOutbox, type OutboxRow } from '../../edge/ledger/outbox.ts';
+import { inboundSeq, lastContact, touchContact } from '../../edge/ledger/sync-state.ts';
+import { iso, systemClock, type Clock } from '../../edge/ledger/time.ts';
+import type { HealthBoard, Part } from '../../edge/parts.ts';
+import type { Logger } from '../../edge/log.ts';
+import { SyncMqtt } from '../mqtt.ts';
+import { checkers, decode, type Heartbeat, type Row, type SnapshotRequest } from '../protocol/payloads.ts';
+import { keyRing, newKeyPair, privateEd25519, signEnvelope, type KeyRing, type SigningKey } from '../protocol/sign.ts';
+import { parseTopic, storeSubscriptions, storeTopic, type StoreAddress } from '../protocol/topics.ts';
+import { RefusalCounter } from '../protocol/refusals.ts';
+import { InboundStream } from './inbound.ts';
+import type { SyncConfig } from './config.ts';
+
+export interface SyncAgentDeps {
+  db: () => Db;
+  config: SyncConfig;
+  address: StoreAddress;
+  dataDir: string;
+  rules: LedgerRules;
+  log: Logger;
+  health?: HealthBoard;
+  clock?: Clock;
+}
+
+export interface SyncState {
+  connected: boolean;
+  outbox_pending: number;
+  last_acked_seq: number;
+  inbound_seq: number;
+  last_contact: string | null;
+  refused: Record<string, number>;
+}
+
+const STATUS_ONLINE = JSON.stringify({ state: 'online' });
+const STATUS_OFFLINE = JSON.stringify({ state: 'offline' });
+const DAY_MS = 86_400_000;
+
+export class SyncAgent implements Part {
+  readonly name = 'sync';
+  readonly critical = false;
+  readonly refusals = new RefusalCounter();
+  private mqtt: SyncMqtt | undefined;
+  private inbound: InboundStream | undefined;
+  private key: SigningKey | undefined;
+  private keys: KeyRing = new Map();
+  private readonly inflight = new Map<number, { attempts: number; nextAt: number; sendNo: number }>();
+  /** Batches are numbered as sent; the ledger handles them in order, so an ack for a later one means an earlier one was lost. */
+  private sendNo = 0;
+  private ackedSendNo = 0;
+  private lastAckAt = 0;
+  private timers: NodeJS.Timeout[] = [];
+  private draining = false;
+  /** When a snapshot was last asked for while one is wanted; undefined when none is. */
+  private snapshotAskedAt: number | undefined;
+  private readonly clock: Clock;
+
+  constructor(private readonly deps: SyncAgentDeps) {
+    this.clock = deps.clock ?? systemClock;
+  }
+
+  /** The store's public key (PEM), which the village ledger must hold for this store. */
+  get publicKeyPem(): string {
+    if (!this.key) throw new Error('the sync agent is not started');
+    return createPublicKey(this.key.key).export({ type: 'spki', format: 'pem' }).toString();
+  }
+
+  start(): void {
+    const { config: c, address } = this.deps;
+    this.key = loadOrCreateStoreKey(this.deps.dataDir, c.store_key_id);
+    this.keys = keyRing(c.ledger_public_keys);
+    this.inbound = new InboundStream({
+      db: this.deps.db, address, keys: () => this.keys, rules: this.deps.rules, clock: this.clock,
+      skewMs: c.clock_skew_s * 1000, refusals: this.refusals, onResyncWanted: () => this.wantSnapshot('resync'),
+    });
+    const status = storeTopic(address, 'status');
+    this.mqtt = new SyncMqtt({
+      url: c.broker_url, clientId: `store-${address.village}-${address.store}`, username: c.username, password: c.password,
+      caFile: c.ca_file, certFile: c.cert_file, keyFile: c.key_file, will: { topic: status, payload: STATUS_OFFLINE }, persistentSession: true,
+    });
+    this.mqtt.on('connect', () => this.onConnect());
+    this.mqtt.on('disconnect', () => this.report());
+    this.mqtt.on('message', (topic, payload) => this.onMessage(topic, payload));
+    this.mqtt.start(storeSubscriptions(address));
+    this.timers.push(setInterval(() => this.tick(), c.poll_ms));
+    this.timers.push(setInterval(() => void this.heartbeat(), c.heartbeat_s * 1000));
+    this.report();
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    const mqtt = this.mqtt;
+    this.mqtt = undefined;
+    await mqtt?.stop({ topic: storeTopic(this.deps.address, 'status'), payload: STATUS_OFFLINE, retain: true });
+    mqtt?.removeAllListeners();
+  }
+
+  state(): SyncState {
+    const db = this.deps.db();
+    return {
+      connected: this.mqtt?.connected ?? false,
+      outbox_pending: countOutbox(db).pending,
+      last_acked_seq: lastAckedSeq(db),
+      inbound_seq: inboundSeq(db),
+      last_contact: lastContact(db) ?? null,
+      refused: this.refusals.toJSON(),
+    };
+  }
+
+  /** Look at the outbox now (the daemon's parts call this after a change; the timer also does). */
+  kick(): void {
+    void this.drain();
+  }
+
+  private onConnect(): void {
+    const mqtt = this.mqtt;
+    if (!mqtt) return;
+    void mqtt.publish(storeTopic(this.deps.address, 'status'), STATUS_ONLINE, { retain: true });
+    // Whatever was in flight may have died with the broker: send it again now.
+    for (const f of this.inflight.values()) f.nextAt = 0;
+    this.lastAckAt = 0;
+    if (inboundSeq(this.deps.db()) === 0) this.wantSnapshot('new');
+    this.report();
+    void this.drain();
+  }
+
+  private tick(): void {
+    void this.drain();
+    if (this.snapshotAskedAt !== undefined && this.clock().getTime() - this.snapshotAskedAt >= this.deps.config.retransmit_ms) this.askSnapshot('gap');
+  }
+
+  private onMessage(topic: string, payload: Buffer): void {
+    const t = parseTopic(topic);
+    const { address } = this.deps;
+    if (!t || t.village !== address.village || (t.kind === 'store' && t.store !== address.store)) {
+      this.refusals.add('invalid');
+      return;
+    }
+    if (t.kind === 'store' && t.leaf === 'down/ack') return this.onAck(payload);
+    if (t.kind === 'store' && t.leaf !== 'down/snapshot') {
+      this.refusals.add('invalid');
+      return;
+    }
+    const from = t.kind === 'village-events' ? 'events' : 'snapshot';
+    for (const o of this.inbound!.receive(payload, from)) {
+      if (o.kind === 'gap') this.wantSnapshot('gap');
+      else if (o.kind === 'snapshot') this.snapshotAskedAt = undefined;
+      else if (o.kind === 'refused') this.deps.log.warn({ reason: o.reason, why: o.why, topic }, 'sync message refused / 同步消息被拒绝');
+    }
+  }
+
+  private onAck(payload: Buffer): void {
+    const ack = decode(payload, checkers.ack);
+    if (!ack.ok) {
+      this.refusals.add('invalid');
+      return;
+    }
+    const prefix = `${this.deps.address.store}:`;
+    const seqs = ack.value.ids.filter((id) => id.startsWith(prefix)).map((id) => Number(id.slice(prefix.length))).filter(Number.isSafeInteger);
+    const db = this.deps.db();
+    const at = iso(this.clock);
+    markOutboxAckedSeqs(db, seqs, at);
+    touchContact(db, at);
+    for (const s of seqs) {
+      const f = this.inflight.get(s);
+      if (f) this.ackedSendNo = Math.max(this.ackedSendNo, f.sendNo);
+      this.inflight.delete(s);
+    }
+    this.lastAckAt = this.clock().getTime();
+    void this.drain();
+  }
+
+  private wantSnapshot(reason: SnapshotRequest['reason']): void {
+    if (this.snapshotAskedAt !== undefined) return;
+    this.askSnapshot(reason);
+  }
+
+  private askSnapshot(reason: SnapshotRequest['reason']): void {
+    this.snapshotAskedAt = this.clock().getTime();
+    const req: SnapshotRequest = { from_seq: inboundSeq(this.deps.db()), reason };
+    void this.mqtt?.publish(storeTopic(this.deps.address, 'up/snapshot-request'), JSON.stringify(req));
+  }
+
+  /** Send due rows in seq order, one signed batch at a time, while the broker takes them. */
+  private async drain(): Promise<void> {
+    const mqtt = this.mqtt;
+    if (this.draining || !mqtt?.connected || !this.key) return;
+    this.draining = true;
+    try {
+      const c = this.deps.config;
+      const db = this.deps.db();
+      const now = this.clock().getTime();
+      const pending = pendingOutbox(db, c.window);
+      const live = new Set(pending.map((r) => r.seq));
+      for (const seq of this.inflight.keys()) if (!live.has(seq)) this.inflight.delete(seq);
+      // A row goes again once its backoff has passed and either a later batch was acknowledged
+      // (so this one was lost) or the ledger has been silent for a whole retransmit period.
+      // A ledger that is merely behind is not flooded with copies of what it is working through.
+      const ledgerSilent = now - this.lastAckAt >= c.retransmit_ms;
+      const due = pending.filter((r) => {
+        const f = this.inflight.get(r.seq);
+        return !f || (f.nextAt <= now && (f.sendNo < this.ackedSendNo || ledgerSilent));
+      });
+      for (let i = 0; i < due.length; i += c.batch_size) {
+        const batch = due.slice(i, i + c.batch_size);
+        const sent = await mqtt.publish(storeTopic(this.deps.address, 'up/rows'), JSON.stringify(this.rowsEnvelope(batch, now)));
+        if (!sent) break;
+        const sendNo = ++this.sendNo;
+        for (const r of batch) {
+          const f = this.inflight.get(r.seq) ?? { attempts: 0, nextAt: 0, sendNo };
+          f.sendNo = sendNo;
+          f.attempts++;
+          f.nextAt = now + Math.min(c.retransmit_max_ms, c.retransmit_ms * 2 ** (f.attempts - 1));
+          this.inflight.set(r.seq, f);
+        }
+        markOutboxSent(db, batch.map((r) => r.seq), new Date(now).toISOString());
+      }
+    } catch (err) {
+      this.deps.log.error({ err }, 'outbox drain failed; will retry / 发件箱同步失败，稍后重试');
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private rowsEnvelope(batch: OutboxRow[], now: number) {
+    const { village, store } = this.deps.address;
+    const rows: Row[] = batch.map((r) => ({ id: `${store}:${r.seq}`, seq: r.seq, topic: r.topic, payload: r.payload, created_at: r.createdAt }));
+    const first = batch[0]!.seq;
+    return signEnvelope({
+      v: 1, id: `${store}:rows:${first}-${batch[batch.length - 1]!.seq}`, kind: 'rows', village, store, seq: first,
+      issued_at: new Date(now).toISOString(), expires_at: new Date(now + DAY_MS).toISOString(), body: { rows },
+    }, this.key!);
+  }
+
+  private async heartbeat(): Promise<void> {
+    const s = this.state();
+    const hb: Heartbeat = { at: iso(this.clock), outbox_pending: s.outbox_pending, last_acked_seq: s.last_acked_seq, inbound_seq: s.inbound_seq, refused: s.refused };
+    await this.mqtt?.publish(storeTopic(this.deps.address, 'heartbeat'), JSON.stringify(hb));
+    this.report();
+  }
+
+  /** The health board's line for /healthz: degraded while the ledger is out of reach. */
+  private report(): void {
+    const h = this.deps.health;
+    if (!h) return;
+    const s = this.state();
+    const refused = Object.entries(s.refused).filter(([, n]) => n > 0).map(([r, n]) => `${r} ${n}`).join(', ') || 'none';
+    const detail = `${s.connected ? 'connected' : 'disconnected'}; outbox ${s.outbox_pending} pending; last ack seq ${s.last_acked_seq}; inbound seq ${s.inbound_seq}; refused: ${refused}`;
+    h.set(this.name, s.connected ? 'ok' : 'degraded', detail);
+  }
+}
+
+/** The store's signing key, created on first start (0600, beside the ledger file). */
+export function loadOrCreateStoreKey(dataDir: string, keyId: string): SigningKey {
+  const file = path.join(dataDir, 'sync-store-key.pem');
+  if (!existsSync(file)) writeFileSync(file, newKeyPair().privatePem, { mode: 0o600, flag: 'wx' });
+  return privateEd25519(keyId, readFileSync(file, 'utf8'));
+}

@@ -1,0 +1,30 @@
+/** The `sync` slice of the store's config: how the store reaches the village ledger. */
+import { Type, type Static } from '@sinclair/typebox';
+
+const Opt = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Optional(t);
+
+export const SyncConfigSchema = Type.Object({
+  enabled: Type.Boolean({ default: false, description: 'Connect to the village ledger over MQTT (village and store ids come from `store`)' }),
+  broker_url: Type.String({ minLength: 1, default: 'mqtt://127.0.0.1:1883', description: 'MQTT broker (mqtt:// or mqtts:// for TLS)' }),
+  username: Opt(Type.String({ description: 'Broker user name' })),
+  password: Opt(Type.String({ description: 'Broker password' })),
+  ca_file: Opt(Type.String({ description: 'TLS: PEM file of the CA that signed the broker certificate' })),
+  cert_file: Opt(Type.String({ description: 'TLS: this store\'s client certificate (PEM)' })),
+  key_file: Opt(Type.String({ description: 'TLS: the client certificate\'s private key (PEM)' })),
+  ledger_public_keys: Type.Array(
+    Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }), pem: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+    { default: [], description: 'Ed25519 public keys (PEM) of the village ledger, by key id; two during a key rotation (docs/sync-protocol.md)' },
+  ),
+  store_key_id: Type.String({ minLength: 1, maxLength: 64, default: 'store', description: 'Key id of this store\'s signing key (the key itself is <data_dir>/sync-store-key.pem, created at first start)' }),
+  offline_daily_limit: Type.Integer({ minimum: 0, default: 200, description: 'Points a villager may spend per day while the ledger is out of reach (bounds a double spend across stores)' }),
+  offline_after_s: Type.Integer({ minimum: 1, default: 600, description: 'The ledger counts as out of reach after this long without a message from it' }),
+  batch_size: Type.Integer({ minimum: 1, maximum: 500, default: 100, description: 'Outbox rows per message' }),
+  window: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000, description: 'Outbox rows in flight (sent, not yet acknowledged)' }),
+  retransmit_ms: Type.Integer({ minimum: 10, default: 2000, description: 'First wait for an acknowledgement before sending again; doubles each time' }),
+  retransmit_max_ms: Type.Integer({ minimum: 10, default: 60_000, description: 'Longest wait between two sends of one row' }),
+  poll_ms: Type.Integer({ minimum: 10, default: 500, description: 'How often the outbox is looked at for new rows' }),
+  heartbeat_s: Type.Integer({ minimum: 1, default: 30, description: 'Heartbeat period (outbox depth, last acknowledged seq)' }),
+  clock_skew_s: Type.Integer({ minimum: 0, default: 300, description: 'Tolerated difference between the store\'s and the ledger\'s clocks' }),
+}, { additionalProperties: false, default: {}, description: 'Sync with the village ledger over MQTT (docs/sync-protocol.md)' });
+
+export type SyncConfig = Static<typeof SyncConfigSchema>;

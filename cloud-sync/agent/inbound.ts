@@ -1,0 +1,172 @@
+/**
+ * The store's receiving side of the village stream and its own `down/snapshot`: every message
+ * is checked (schema, signature, expiry, sequence) before it touches the ledger, and applied
+ * through the ledger's functions, idempotently by entry id, in one transaction with the new
+ * inbound seq. Never throws on a bad message: it is refused and counted.
+ */
+import { inTransaction, type Db } from '../../edge/ledger/db.ts';
+import { applySnapshot } from '../../edge/ledger/snapshot.ts';
+import { upsertProduct } from '../../edge/ledger/products.ts';
+import { getVillager, setVillagerStatus } from '../../edge/ledger/villagers.ts';
+import { inboundSeq, setInboundSeq, touchContact } from '../../edge/ledger/sync-state.ts';
+import type { LedgerRules } from '../../edge/ledger/entries.ts';
+import { iso, type Clock } from '../../edge/ledger/time.ts';
+import { isEdgeError } from '../../edge/errors.ts';
+import { checkers, decode, type CommandBody, type EntryBody, type Envelope, type ProductBody, type RefusalReason, type SnapshotBody, type VillagerBody } from '../protocol/payloads.ts';
+import { checkEnvelope, classifySeq, type KeyRing } from '../protocol/sign.ts';
+import type { StoreAddress } from '../protocol/topics.ts';
+import type { RefusalCounter } from '../protocol/refusals.ts';
+
+export type InboundOutcome =
+  | { kind: 'applied'; seq: number }
+  | { kind: 'snapshot'; seq: number; applied: number }
+  | { kind: 'refused'; reason: RefusalReason; why: string }
+  /** Ahead of the stream: held until the snapshot (or the missing events) arrive. */
+  | { kind: 'gap'; seq: number; expected: number };
+
+export interface InboundDeps {
+  db: () => Db;
+  address: StoreAddress;
+  keys: () => KeyRing;
+  rules: LedgerRules;
+  clock: Clock;
+  skewMs: number;
+  refusals: RefusalCounter;
+  /** A `resync` command or a failed apply: the agent asks for a snapshot. */
+  onResyncWanted: () => void;
+}
+
+/** Events further ahead than this are dropped, not held: the snapshot brings them anyway. */
+const MAX_HELD = 10_000;
+
+export class InboundStream {
+  private readonly held = new Map<number, Envelope>();
+
+  constructor(private readonly deps: InboundDeps) {}
+
+  get heldCount(): number {
+    return this.held.size;
+  }
+
+  /** A message from the village stream (`down/events`) or `down/snapshot`; returns what became of it. */
+  receive(payload: Buffer, from: 'events' | 'snapshot'): InboundOutcome[] {
+    const env = decode(payload, checkers.envelope);
+    if (!env.ok) return [this.refuse('invalid', env.why)];
+    const e = env.value;
+    const bad = checkEnvelope(e, this.deps.keys(), this.deps.clock().getTime(), this.deps.skewMs);
+    if (bad) return [this.refuse(bad, `${e.kind} ${e.id}`)];
+    if (e.village !== this.deps.address.village) return [this.refuse('invalid', `for village ${e.village}`)];
+    const bodyWhy = checkBody(e, from);
+    if (bodyWhy) return [this.refuse('invalid', bodyWhy)];
+    if (from === 'snapshot') {
+      if (e.store !== this.deps.address.store) return [this.refuse('invalid', `snapshot for store ${String(e.store)}`)];
+      return this.applySnapshotEnvelope(e);
+    }
+    const last = inboundSeq(this.deps.db());
+    switch (classifySeq(last, e.seq)) {
+      case 'replayed':
+        return [this.refuse('replayed', `seq ${e.seq} ≤ ${last}`)];
+      case 'gap':
+        if (this.held.size < MAX_HELD) this.held.set(e.seq, e);
+        return [{ kind: 'gap', seq: e.seq, expected: last + 1 }];
+      case 'next':
+        return [this.apply(e), ...this.releaseHeld()];
+    }
+  }
+
+  private refuse(reason: RefusalReason, why: string): InboundOutcome {
+    this.deps.refusals.add(reason);
+    return { kind: 'refused', reason, why };
+  }
+
+  private applySnapshotEnvelope(e: Envelope): InboundOutcome[] {
+    const db = this.deps.db();
+    if (e.seq < inboundSeq(db)) return [this.refuse('replayed', `snapshot at ${e.seq} is older than ${inboundSeq(db)}`)];
+    const body = e.body as SnapshotBody;
+    try {
+      const r = inTransaction(db, 'applying a ledger snapshot', () => {
+        const res = applySnapshot(db, body, this.deps.rules, this.deps.clock);
+        setInboundSeq(db, e.seq);
+        touchContact(db, iso(this.deps.clock));
+        return res;
+      });
+      return [{ kind: 'snapshot', seq: e.seq, applied: r.applied }, ...this.releaseHeld()];
+    } catch (err) {
+      if (!isEdgeError(err)) throw err;
+      return [this.refuse('invalid', err.message)];
+    }
+  }
+
+  /** Apply one event of the stream; its seq is exactly the next. */
+  private apply(e: Envelope): InboundOutcome {
+    const db = this.deps.db();
+    const { clock, rules, address } = this.deps;
+    try {
+      inTransaction(db, `applying ${e.kind} ${e.id}`, () => {
+        switch (e.kind) {
+          case 'entry':
+            // A one-entry snapshot: idempotent by id, authoritative (no credit floor), repays debt.
+            applySnapshot(db, { villagers: [], entries: [e.body as EntryBody] }, rules, clock);
+            break;
+          case 'villager':
+            applySnapshot(db, { villagers: [e.body as VillagerBody], entries: [] }, rules, clock);
+            break;
+          case 'product': {
+            const p = e.body as ProductBody;
+            upsertProduct(db, { sku: p.sku, name: p.name, price: p.price, unitG: p.unit_g, toleranceG: p.tolerance_g, active: p.active }, clock);
+            break;
+          }
+          case 'command': {
+            const c = e.body as CommandBody;
+            if (c.store !== undefined && c.store !== address.store) break;
+            if ((c.command === 'block' || c.command === 'unblock') && c.villager && getVillager(db, c.villager)) {
+              setVillagerStatus(db, c.villager, c.command === 'block' ? 'blocked' : 'active', clock);
+            }
+            break;
+          }
+          case 'rows':
+          case 'snapshot':
+            break; // refused by checkBody before we get here
+        }
+        setInboundSeq(db, e.seq);
+        touchContact(db, iso(clock));
+      });
+    } catch (err) {
+      if (!isEdgeError(err)) throw err;
+      // A well-signed event this ledger cannot apply (an unknown villager): the stream stops
+      // here and a snapshot brings the store level again.
+      this.deps.onResyncWanted();
+      return this.refuse('invalid', err.message);
+    }
+    if (e.kind === 'command' && (e.body as { command: string; store?: string }).command === 'resync') {
+      const target = (e.body as { store?: string }).store;
+      if (target === undefined || target === address.store) this.deps.onResyncWanted();
+    }
+    return { kind: 'applied', seq: e.seq };
+  }
+
+  private releaseHeld(): InboundOutcome[] {
+    const out: InboundOutcome[] = [];
+    const db = this.deps.db();
+    for (;;) {
+      const last = inboundSeq(db);
+      for (const seq of this.held.keys()) if (seq <= last) this.held.delete(seq);
+      const next = this.held.get(last + 1);
+      if (!next) return out;
+      this.held.delete(last + 1);
+      const r = this.apply(next);
+      out.push(r);
+      if (r.kind !== 'applied') return out;
+    }
+  }
+}
+
+/** The body against the schema of its kind; where each kind may arrive. */
+function checkBody(e: Envelope, from: 'events' | 'snapshot'): string | undefined {
+  const expectSnapshot = from === 'snapshot';
+  if ((e.kind === 'snapshot') !== expectSnapshot || e.kind === 'rows') return `a ${e.kind} message does not belong on ${from}`;
+  const checker = checkers[e.kind];
+  if (checker.Check(e.body)) return undefined;
+  const first = [...checker.Errors(e.body)][0];
+  return `${e.kind} body ${first ? `${first.path || '/'}: ${first.message}` : 'does not match its schema'}`;
+}

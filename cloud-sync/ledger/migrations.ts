@@ -1,0 +1,103 @@
+/**
+ * The village ledger's schema, one version per entry, for both databases. Like the store's
+ * ledger: run in one transaction, the version recorded, a database newer than the code refused.
+ */
+import { EdgeError, ErrorCode } from '../../edge/errors.ts';
+import type { SqlDb } from './sql.ts';
+
+const common = (autoId: string, bigint: string) => /* sql */ `
+CREATE TABLE villages (
+  id          TEXT PRIMARY KEY,
+  name        TEXT NOT NULL,
+  -- the next seq of the village stream; its row lock orders the events
+  next_seq    ${bigint} NOT NULL DEFAULT 1,
+  created_at  TEXT NOT NULL
+);
+CREATE TABLE villagers (
+  id          TEXT PRIMARY KEY,
+  village     TEXT NOT NULL REFERENCES villages (id),
+  name        TEXT NOT NULL,
+  status      TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'blocked', 'left')),
+  created_at  TEXT NOT NULL,
+  updated_at  TEXT NOT NULL
+);
+-- append-only: a balance is the sum of a villager's entries
+CREATE TABLE entries (
+  seq          ${autoId},
+  id           TEXT NOT NULL UNIQUE,
+  village      TEXT NOT NULL REFERENCES villages (id),
+  villager_id  TEXT NOT NULL REFERENCES villagers (id),
+  kind         TEXT NOT NULL CHECK (kind IN ('award', 'penalty', 'redemption', 'refund', 'adjustment', 'expiry')),
+  points       ${bigint} NOT NULL,
+  reference    TEXT,
+  reason       TEXT,
+  origin_store TEXT,
+  created_at   TEXT NOT NULL,
+  received_at  TEXT NOT NULL
+);
+CREATE INDEX entries_villager ON entries (villager_id);
+CREATE INDEX entries_village ON entries (village, seq);
+CREATE TABLE stores (
+  village         TEXT NOT NULL REFERENCES villages (id),
+  id              TEXT NOT NULL,
+  key_id          TEXT NOT NULL,
+  public_key      TEXT NOT NULL,
+  -- every row of this store up to here is held
+  contiguous_seq  ${bigint} NOT NULL DEFAULT 0,
+  gaps            ${bigint} NOT NULL DEFAULT 0,
+  status          TEXT,
+  last_heartbeat  TEXT,
+  PRIMARY KEY (village, id)
+);
+-- every store row ever received, by id: the permanent de-duplication and the journal
+CREATE TABLE acked_ids (
+  id           TEXT PRIMARY KEY,
+  village      TEXT NOT NULL,
+  store        TEXT NOT NULL,
+  seq          ${bigint} NOT NULL,
+  topic        TEXT NOT NULL,
+  payload      TEXT NOT NULL,
+  received_at  TEXT NOT NULL
+);
+CREATE UNIQUE INDEX acked_store_seq ON acked_ids (village, store, seq);
+-- the village stream as published, for snapshots' seq and for audit
+CREATE TABLE events (
+  village   TEXT NOT NULL REFERENCES villages (id),
+  seq       ${bigint} NOT NULL,
+  id        TEXT NOT NULL,
+  kind      TEXT NOT NULL,
+  envelope  TEXT NOT NULL,
+  PRIMARY KEY (village, seq)
+);
+`;
+
+const SQLITE_V1 = `${common('INTEGER PRIMARY KEY AUTOINCREMENT', 'INTEGER')}
+CREATE TRIGGER entries_no_update BEFORE UPDATE ON entries BEGIN SELECT RAISE(ABORT, 'entries are append-only'); END;
+CREATE TRIGGER entries_no_delete BEFORE DELETE ON entries BEGIN SELECT RAISE(ABORT, 'entries are append-only'); END;
+`;
+
+const POSTGRES_V1 = `${common('BIGSERIAL PRIMARY KEY', 'BIGINT')}
+CREATE FUNCTION entries_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'entries are append-only'; END $$;
+CREATE TRIGGER entries_no_change BEFORE UPDATE OR DELETE ON entries FOR EACH ROW EXECUTE FUNCTION entries_append_only();
+`;
+
+const MIGRATIONS: ReadonlyArray<{ version: number; sqlite: string; postgres: string }> = [{ version: 1, sqlite: SQLITE_V1, postgres: POSTGRES_V1 }];
+export const LEDGER_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+export async function migrateLedger(db: SqlDb): Promise<void> {
+  await db.exec('CREATE TABLE IF NOT EXISTS ledger_schema (version INTEGER NOT NULL)');
+  await db.transaction(async (tx) => {
+    const rows = await tx.query<{ version: number }>('SELECT version FROM ledger_schema');
+    const current = rows.length > 0 ? Number(rows[0]!.version) : 0;
+    if (current > LEDGER_SCHEMA_VERSION) {
+      throw new EdgeError(ErrorCode.DB_NEWER_THAN_CODE, `the village ledger has schema version ${current}, newer than this program's ${LEDGER_SCHEMA_VERSION}`, { zh: '村账本数据库版本比程序新，请升级程序' });
+    }
+    for (const m of MIGRATIONS) {
+      if (m.version <= current) continue;
+      await tx.exec(tx.dialect === 'sqlite' ? m.sqlite : m.postgres);
+    }
+    if (rows.length === 0) await tx.run('INSERT INTO ledger_schema (version) VALUES ($1)', [LEDGER_SCHEMA_VERSION]);
+    else await tx.run('UPDATE ledger_schema SET version = $1', [LEDGER_SCHEMA_VERSION]);
+  });
+}

@@ -1,0 +1,82 @@
+/** The village ledger as a process: database, MQTT side and API started together, stopped in reverse. */
+import { readFileSync } from 'node:fs';
+import { Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { EdgeError, ErrorCode } from '../../edge/errors.ts';
+import type { Logger } from '../../edge/log.ts';
+import { openLedgerDb, type SqlDb } from './sql.ts';
+import { migrateLedger } from './migrations.ts';
+import { LedgerService } from './service.ts';
+import { buildLedgerApi, type ApiToken } from './api.ts';
+import { privateEd25519 } from '../protocol/sign.ts';
+
+export interface LedgerRunOptions {
+  brokerUrl: string;
+  /** PostgreSQL when set; else SQLite at `sqliteFile`. */
+  databaseUrl?: string | undefined;
+  sqliteFile: string;
+  keyFile: string;
+  keyId: string;
+  tokensFile: string;
+  host: string;
+  port: number;
+  mqttUsername?: string | undefined;
+  mqttPassword?: string | undefined;
+  caFile?: string | undefined;
+  log: Logger;
+}
+
+const TokensSchema = Type.Array(Type.Object({
+  token: Type.String({ minLength: 16 }),
+  role: Type.Union([Type.Literal('village'), Type.Literal('town')]),
+  village: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+}, { additionalProperties: false }), { minItems: 1 });
+
+function readText(file: string, what: string, zh: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `cannot read the ${what} ${file}: ${(err as Error).message}`, { zh: `无法读取${zh} ${file}`, cause: err });
+  }
+}
+
+export function loadTokens(file: string): ApiToken[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readText(file, 'tokens file', '令牌文件'));
+  } catch (err) {
+    if (err instanceof EdgeError) throw err;
+    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `${file} is not JSON`, { zh: `令牌文件 ${file} 不是 JSON` });
+  }
+  if (!Value.Check(TokensSchema, raw)) {
+    const e = [...Value.Errors(TokensSchema, raw)][0];
+    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `${file}: ${e ? `${e.path || '/'} ${e.message}` : 'invalid'} (expected [{"token": "…16+ characters", "role": "village"|"town", "village": "…"}])`, { zh: `令牌文件 ${file} 格式不正确` });
+  }
+  for (const t of raw) if (t.role === 'village' && !t.village) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `${file}: a village token must name its village`, { zh: '村级令牌必须指明所属村' });
+  return raw;
+}
+
+export async function runLedger(o: LedgerRunOptions): Promise<{ url: string; db: SqlDb; service: LedgerService; stop: () => Promise<void> }> {
+  let key;
+  try {
+    key = privateEd25519(o.keyId, readText(o.keyFile, 'signing key', '签名私钥'));
+  } catch (err) {
+    if (err instanceof EdgeError) throw err;
+    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `${o.keyFile} is not an Ed25519 private key (PEM): ${(err as Error).message}`, { zh: '签名私钥不是 Ed25519 PEM 格式' });
+  }
+  const tokens = loadTokens(o.tokensFile);
+  const db = openLedgerDb({ databaseUrl: o.databaseUrl, sqliteFile: o.sqliteFile });
+  await migrateLedger(db);
+  const service = new LedgerService({ db, key, log: o.log, mqtt: { url: o.brokerUrl, clientId: `ledger-${process.pid}`, username: o.mqttUsername, password: o.mqttPassword, caFile: o.caFile } });
+  service.start();
+  const app = buildLedgerApi({ db, service, tokens, log: o.log });
+  const url = await app.listen({ host: o.host, port: o.port });
+  return {
+    url, db, service,
+    stop: async () => {
+      await app.close();
+      await service.stop();
+      await db.close();
+    },
+  };
+}

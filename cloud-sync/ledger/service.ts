@@ -1,0 +1,159 @@
+/**
+ * The village ledger's MQTT side: receives store rows (verified against the store's key,
+ * de-duplicated permanently, gaps counted), acknowledges by id, rebroadcasts store entries to
+ * the village, answers snapshot requests, and publishes what the API creates.
+ * Messages are handled one at a time, in arrival order.
+ */
+import type { SqlDb } from './sql.ts';
+import { SyncMqtt, type MqttOptions } from '../mqtt.ts';
+import { checkers, decode, type Ack, type Envelope, type EntryBody, type VillagerBody, type CommandBody, type ProductBody } from '../protocol/payloads.ts';
+import { checkEnvelope, publicEd25519, signEnvelope, type SigningKey } from '../protocol/sign.ts';
+import { LEDGER_SUBSCRIPTIONS, parseTopic, storeTopic, villageEventsTopic } from '../protocol/topics.ts';
+import { RefusalCounter } from '../protocol/refusals.ts';
+import { addLedgerEntry, appendEvent, applyStoreRows, listStores, recordPresence, upsertVillager, villageSnapshot, type Signer } from './tables.ts';
+import type { Logger } from '../../edge/log.ts';
+
+export interface LedgerServiceOptions {
+  db: SqlDb;
+  mqtt: Omit<MqttOptions, 'will'>;
+  key: SigningKey;
+  /** Lifetime of a published event (default a week). */
+  eventLifetimeMs?: number;
+  clockSkewMs?: number;
+  clock?: () => Date;
+  log: Logger;
+}
+
+export interface LedgerCounters {
+  rows: number;
+  duplicates: number;
+  gaps: number;
+  snapshots: number;
+}
+
+const WEEK_MS = 7 * 86_400_000;
+
+export class LedgerService {
+  readonly refusals = new RefusalCounter();
+  readonly counters: LedgerCounters = { rows: 0, duplicates: 0, gaps: 0, snapshots: 0 };
+  private mqtt: SyncMqtt | undefined;
+  private queue: Promise<void> = Promise.resolve();
+  private readonly signer: Signer;
+  private readonly clock: () => Date;
+
+  constructor(private readonly opts: LedgerServiceOptions) {
+    this.signer = { key: opts.key, lifetimeMs: opts.eventLifetimeMs ?? WEEK_MS };
+    this.clock = opts.clock ?? (() => new Date());
+  }
+
+  get connected(): boolean {
+    return this.mqtt?.connected ?? false;
+  }
+
+  start(): void {
+    this.mqtt = new SyncMqtt(this.opts.mqtt);
+    this.mqtt.on('message', (topic, payload) => {
+      this.queue = this.queue.then(() => this.onMessage(topic, payload)).catch((err: unknown) => this.opts.log.error({ err, topic }, 'ledger failed to handle a message / 村账本处理消息失败'));
+    });
+    this.mqtt.start([...LEDGER_SUBSCRIPTIONS]);
+  }
+
+  /** Waits for the messages already received, then disconnects. */
+  async stop(): Promise<void> {
+    const mqtt = this.mqtt;
+    this.mqtt = undefined;
+    await this.queue;
+    await mqtt?.stop();
+    mqtt?.removeAllListeners();
+  }
+
+  /** Resolves once every message received so far is handled (tests and the benchmark). */
+  idle(): Promise<void> {
+    return this.queue;
+  }
+
+  async award(village: string, e: EntryBody): Promise<{ published: boolean; duplicate: boolean }> {
+    const { event } = await addLedgerEntry(this.opts.db, village, e, this.signer, this.clock());
+    if (!event) return { published: false, duplicate: true };
+    return { published: await this.publishEvent(event), duplicate: false };
+  }
+
+  async putVillager(v: VillagerBody): Promise<boolean> {
+    return this.publishEvent(await upsertVillager(this.opts.db, v, this.signer, this.clock()));
+  }
+
+  /** Commands and catalogue changes: events with no table of their own beyond the stream. */
+  async publishOnStream(village: string, kind: 'command' | 'product', body: CommandBody | ProductBody): Promise<boolean> {
+    if (kind === 'command' && (body as CommandBody).villager && ((body as CommandBody).command === 'block' || (body as CommandBody).command === 'unblock')) {
+      const c = body as CommandBody;
+      await this.opts.db.run('UPDATE villagers SET status = $1, updated_at = $2 WHERE id = $3 AND village = $4', [c.command === 'block' ? 'blocked' : 'active', this.clock().toISOString(), c.villager, village]);
+    }
+    const now = this.clock();
+    const event = await this.opts.db.transaction((tx) => appendEvent(tx, village, kind, `${kind}:${now.getTime()}:${Math.random().toString(36).slice(2, 10)}`, body, this.signer, now));
+    return this.publishEvent(event);
+  }
+
+  private async publishEvent(e: Envelope): Promise<boolean> {
+    return (await this.mqtt?.publish(villageEventsTopic(e.village), JSON.stringify(e))) ?? false;
+  }
+
+  private async onMessage(topic: string, payload: Buffer): Promise<void> {
+    const t = parseTopic(topic);
+    if (!t || t.kind !== 'store') return void this.refusals.add('invalid');
+    const { village, store } = t;
+    switch (t.leaf) {
+      case 'up/rows':
+        return this.onRows(village, store, payload);
+      case 'up/snapshot-request': {
+        const req = decode(payload, checkers.snapshotRequest);
+        if (!req.ok) return void this.refusals.add('invalid');
+        return this.sendSnapshot(village, store);
+      }
+      case 'status': {
+        const s = decode(payload, checkers.status);
+        if (!s.ok) return void this.refusals.add('invalid');
+        return recordPresence(this.opts.db, village, store, 'status', s.value.state);
+      }
+      case 'heartbeat': {
+        const h = decode(payload, checkers.heartbeat);
+        if (!h.ok) return void this.refusals.add('invalid');
+        return recordPresence(this.opts.db, village, store, 'last_heartbeat', h.value.at);
+      }
+      case 'down/ack':
+      case 'down/snapshot':
+        return; // our own publications
+    }
+  }
+
+  private async onRows(village: string, store: string, payload: Buffer): Promise<void> {
+    const env = decode(payload, checkers.envelope);
+    if (!env.ok) return void this.refusals.add('invalid');
+    const e = env.value;
+    const rec = (await listStores(this.opts.db, village)).find((s) => s.id === store);
+    // An unknown store is refused as forged: no key vouches for it.
+    const keys = rec ? new Map([[rec.keyId, publicEd25519(rec.publicKey)]]) : new Map();
+    const bad = checkEnvelope(e, keys, this.clock().getTime(), this.opts.clockSkewMs ?? 300_000);
+    if (bad) return void this.refusals.add(bad);
+    if (e.kind !== 'rows' || e.village !== village || e.store !== store || !checkers.rows.Check(e.body)) return void this.refusals.add('invalid');
+    const rows = e.body.rows;
+    if (rows.some((r) => r.id !== `${store}:${r.seq}`)) return void this.refusals.add('invalid');
+    const res = await applyStoreRows(this.opts.db, village, store, rows, this.signer, this.clock());
+    this.counters.rows += rows.length - res.duplicates;
+    this.counters.duplicates += res.duplicates;
+    this.counters.gaps += res.gaps;
+    const ack: Ack = { ids: res.ackIds, contiguous_seq: res.contiguousSeq };
+    for (const ev of res.events) await this.publishEvent(ev);
+    await this.mqtt?.publish(storeTopic({ village, store }, 'down/ack'), JSON.stringify(ack));
+  }
+
+  private async sendSnapshot(village: string, store: string): Promise<void> {
+    const snap = await villageSnapshot(this.opts.db, village);
+    const now = this.clock();
+    const env = signEnvelope({
+      v: 1, id: `snapshot:${store}:${snap.seq}:${now.getTime()}`, kind: 'snapshot', village, store, seq: snap.seq,
+      issued_at: now.toISOString(), expires_at: new Date(now.getTime() + this.signer.lifetimeMs).toISOString(), body: snap.body,
+    }, this.signer.key);
+    this.counters.snapshots++;
+    await this.mqtt?.publish(storeTopic({ village, store }, 'down/snapshot'), JSON.stringify(env));
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * The village ledger's storage behind one small interface, with two implementations:
+ * SQLite (better-sqlite3, the default) and PostgreSQL (`pg`, when DATABASE_URL is set).
+ * Queries are written once with `$1` placeholders; each driver adapts them.
+ */
+import Database from 'better-sqlite3';
+import pg from 'pg';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface SqlDb {
+  readonly dialect: Dialect;
+  query<T>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** Returns the number of rows changed. */
+  run(sql: string, params?: unknown[]): Promise<number>;
+  /**
+   * One transaction: SERIALIZABLE on PostgreSQL (retried on a serialization failure), and
+   * on SQLite one writer at a time (BEGIN IMMEDIATE). `fn` must use `tx`, not the outer db.
+   */
+  transaction<T>(fn: (tx: SqlDb) => Promise<T>): Promise<T>;
+  exec(sql: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** `$n` → `?` with the parameters reordered, since SQLite's `?` are positional. */
+function toSqlite(sql: string, params: unknown[]): { sql: string; params: unknown[] } {
+  const out: unknown[] = [];
+  const text = sql.replace(/\$(\d+)/g, (_m, n: string) => {
+    out.push(params[Number(n) - 1]);
+    return '?';
+  });
+  return { sql: text, params: out.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p)) };
+}
+
+export function openSqlite(file: string): SqlDb {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  // better-sqlite3 is synchronous; an async transaction must keep every other caller out
+  // until it ends, so all access goes through one queue.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T> | T): Promise<T> => {
+    const next = queue.then(fn, fn);
+    queue = next.catch(() => undefined);
+    return next;
+  };
+  const direct: Omit<SqlDb, 'transaction' | 'close'> = {
+    dialect: 'sqlite',
+    query: async <T>(sql: string, params: unknown[] = []) => {
+      const q = toSqlite(sql, params);
+      return db.prepare(q.sql).all(...q.params) as T[];
+    },
+    run: async (sql, params = []) => {
+      const q = toSqlite(sql, params);
+      return db.prepare(q.sql).run(...q.params).changes;
+    },
+    exec: async (sql) => {
+      db.exec(sql);
+    },
+  };
+  const inTx: SqlDb = { ...direct, transaction: (fn) => fn(inTx), close: async () => undefined };
+  return {
+    dialect: 'sqlite',
+    query: (sql, params) => serial(() => direct.query(sql, params)),
+    run: (sql, params) => serial(() => direct.run(sql, params)),
+    exec: (sql) => serial(() => direct.exec(sql)),
+    transaction: (fn) =>
+      serial(async () => {
+        db.exec('BEGIN IMMEDIATE');
+        try {
+          const r = await fn(inTx);
+          db.exec('COMMIT');
+          return r;
+        } catch (err) {
+          if (db.inTransaction) db.exec('ROLLBACK');
+          throw err;
+        }
+      }),
+    close: () => serial(async () => void db.close()),
+  };
+}
+
+const SERIALIZATION_FAILURE = new Set(['40001', '40P01']);
+
+/** `schema`: a search_path for this pool (tests use a schema of their own). */
+export function openPostgres(url: string, schema?: string): SqlDb {
+  const pool = new pg.Pool({ connectionString: url, max: 4, ...(schema ? { options: `-c search_path=${schema}` } : {}) });
+  // An idle client losing its connection must not crash the ledger; the pool replaces it.
+  pool.on('error', () => undefined);
+  const over = (c: pg.Pool | pg.PoolClient): Omit<SqlDb, 'transaction' | 'close'> => ({
+    dialect: 'postgres',
+    query: async <T>(sql: string, params: unknown[] = []) => (await c.query(sql, params)).rows as T[],
+    run: async (sql, params = []) => (await c.query(sql, params)).rowCount ?? 0,
+    exec: async (sql) => void (await c.query(sql)),
+  });
+  return {
+    ...over(pool),
+    transaction: async (fn) => {
+      for (let attempt = 1; ; attempt++) {
+        const client = await pool.connect();
+        const tx: SqlDb = { ...over(client), transaction: (f) => f(tx), close: async () => undefined };
+        try {
+          await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
+          const r = await fn(tx);
+          await client.query('COMMIT');
+          return r;
+        } catch (err) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          if (!SERIALIZATION_FAILURE.has((err as { code?: string }).code ?? '') || attempt >= 10) throw err;
+        } finally {
+          client.release();
+        }
+      }
+    },
+    close: () => pool.end(),
+  };
+}
+
+/** PostgreSQL when DATABASE_URL is set, else SQLite at `sqliteFile`. */
+export function openLedgerDb(opts: { databaseUrl?: string | undefined; sqliteFile: string; pgSchema?: string }): SqlDb {
+  return opts.databaseUrl ? openPostgres(opts.databaseUrl, opts.pgSchema) : openSqlite(opts.sqliteFile);
+}

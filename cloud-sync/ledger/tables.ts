@@ -1,0 +1,171 @@
+/**
+ * Data access of the village ledger: plain functions taking the database (or a transaction)
+ * first. Awards, registry changes and rebroadcast store entries are appended to the village
+ * stream in the same transaction as the change, so the seq and the change never disagree.
+ */
+import { EdgeError, ErrorCode } from '../../edge/errors.ts';
+import type { SqlDb } from './sql.ts';
+import { checkers, type EntryBody, type Envelope, type EnvelopeKind, type Row, type SnapshotBody, type VillagerBody } from '../protocol/payloads.ts';
+import { signEnvelope, type SigningKey } from '../protocol/sign.ts';
+
+export interface Signer {
+  key: SigningKey;
+  /** How long an event stays valid; a store that gets it later asks for a snapshot. */
+  lifetimeMs: number;
+}
+
+export async function addVillage(db: SqlDb, id: string, name: string, at: string): Promise<void> {
+  await db.run('INSERT INTO villages (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING', [id, name, at]);
+}
+
+async function requireVillage(db: SqlDb, id: string): Promise<void> {
+  const r = await db.query('SELECT 1 AS one FROM villages WHERE id = $1', [id]);
+  if (r.length === 0) throw new EdgeError(ErrorCode.NOT_FOUND, `no village ${id}`, { zh: `找不到村 ${id}` });
+}
+
+/** Take the next seq of the village stream, sign the event and record it. Inside a transaction. */
+export async function appendEvent(tx: SqlDb, village: string, kind: Exclude<EnvelopeKind, 'rows' | 'snapshot'>, id: string, body: unknown, signer: Signer, now: Date): Promise<Envelope> {
+  const r = await tx.query<{ seq: number | string }>('UPDATE villages SET next_seq = next_seq + 1 WHERE id = $1 RETURNING next_seq - 1 AS seq', [village]);
+  if (r.length === 0) throw new EdgeError(ErrorCode.NOT_FOUND, `no village ${village}`, { zh: `找不到村 ${village}` });
+  const seq = Number(r[0]!.seq);
+  const env = signEnvelope({ v: 1, id, kind, village, seq, issued_at: now.toISOString(), expires_at: new Date(now.getTime() + signer.lifetimeMs).toISOString(), body }, signer.key);
+  await tx.run('INSERT INTO events (village, seq, id, kind, envelope) VALUES ($1, $2, $3, $4, $5)', [village, seq, id, kind, JSON.stringify(env)]);
+  return env;
+}
+
+export async function villageSeq(db: SqlDb, village: string): Promise<number> {
+  const r = await db.query<{ seq: number | string }>('SELECT next_seq - 1 AS seq FROM villages WHERE id = $1', [village]);
+  return r.length === 0 ? 0 : Number(r[0]!.seq);
+}
+
+export async function upsertVillager(db: SqlDb, v: VillagerBody, signer: Signer, now: Date): Promise<Envelope> {
+  return db.transaction(async (tx) => {
+    await requireVillage(tx, v.village);
+    const at = now.toISOString();
+    const other = await tx.query<{ village: string }>('SELECT village FROM villagers WHERE id = $1', [v.id]);
+    if (other.length > 0 && other[0]!.village !== v.village) throw new EdgeError(ErrorCode.DUPLICATE_ID, `villager ${v.id} belongs to village ${other[0]!.village}`, { zh: `村民编号 ${v.id} 已属于其他村` });
+    await tx.run(
+      `INSERT INTO villagers (id, village, name, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)
+       ON CONFLICT (id) DO UPDATE SET name = excluded.name, status = excluded.status, updated_at = excluded.updated_at`,
+      [v.id, v.village, v.name, v.status, at],
+    );
+    return appendEvent(tx, v.village, 'villager', `villager:${v.id}:${at}`, v, signer, now);
+  });
+}
+
+export async function balanceOf(db: SqlDb, villagerId: string): Promise<number> {
+  const r = await db.query<{ b: number | string }>('SELECT COALESCE(SUM(points), 0) AS b FROM entries WHERE villager_id = $1', [villagerId]);
+  return Number(r[0]!.b);
+}
+
+export async function villagerOf(db: SqlDb, id: string): Promise<{ id: string; village: string; name: string; status: string } | undefined> {
+  return (await db.query<{ id: string; village: string; name: string; status: string }>('SELECT id, village, name, status FROM villagers WHERE id = $1', [id]))[0];
+}
+
+async function insertEntry(tx: SqlDb, village: string, e: EntryBody, originStore: string | null, at: string): Promise<boolean> {
+  const n = await tx.run(
+    `INSERT INTO entries (id, village, villager_id, kind, points, reference, reason, origin_store, created_at, received_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`,
+    [e.id, village, e.villager, e.kind, e.points, e.reference ?? null, e.reason ?? null, originStore, e.created_at, at],
+  );
+  return n === 1;
+}
+
+/** An award or penalty made at the ledger: one transaction with its event. Idempotent by id. */
+export async function addLedgerEntry(db: SqlDb, village: string, e: EntryBody, signer: Signer, now: Date): Promise<{ event: Envelope | undefined }> {
+  return db.transaction(async (tx) => {
+    const v = await villagerOf(tx, e.villager);
+    if (!v || v.village !== village) throw new EdgeError(ErrorCode.UNKNOWN_VILLAGER, `no villager ${e.villager} in village ${village}`, { zh: `本村没有村民 ${e.villager}` });
+    if (!(await insertEntry(tx, village, e, null, now.toISOString()))) return { event: undefined };
+    return { event: await appendEvent(tx, village, 'entry', `entry:${e.id}`, e, signer, now) };
+  });
+}
+
+export interface RowsResult {
+  /** Every row id now held (new and duplicate): what the store may mark acknowledged. */
+  ackIds: string[];
+  duplicates: number;
+  /** Events to publish (store entries rebroadcast to the village). */
+  events: Envelope[];
+  contiguousSeq: number;
+  gaps: number;
+}
+
+/**
+ * A batch of a store's outbox rows: each row id is recorded once, forever; entry rows move
+ * balances and go out to the other stores of the village. One transaction.
+ */
+export async function applyStoreRows(db: SqlDb, village: string, store: string, rows: Row[], signer: Signer, now: Date): Promise<RowsResult> {
+  const at = now.toISOString();
+  return db.transaction(async (tx) => {
+    const res: RowsResult = { ackIds: [], duplicates: 0, events: [], contiguousSeq: 0, gaps: 0 };
+    const s = await tx.query<{ contiguous_seq: number | string }>('SELECT contiguous_seq FROM stores WHERE village = $1 AND id = $2', [village, store]);
+    let contiguous = Number(s[0]?.contiguous_seq ?? 0);
+    for (const row of rows) {
+      res.ackIds.push(row.id);
+      const fresh = await tx.run(
+        'INSERT INTO acked_ids (id, village, store, seq, topic, payload, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING',
+        [row.id, village, store, row.seq, row.topic, JSON.stringify(row.payload), at],
+      );
+      if (fresh === 0) {
+        res.duplicates++;
+        continue;
+      }
+      if (row.seq > contiguous + 1) res.gaps++;
+      else if (row.seq === contiguous + 1) contiguous++;
+      if (row.topic === 'entry' && checkers.wireEntry.Check(row.payload)) {
+        const w = row.payload;
+        const e: EntryBody = { id: w.id, villager: w.villager, kind: w.kind, points: w.points, reference: w.reference ?? null, reason: w.reason ?? null, created_at: w.created_at };
+        // A villager first registered at the store is known here from its first entry.
+        const v = await villagerOf(tx, e.villager);
+        if (!v) await tx.run('INSERT INTO villagers (id, village, name, status, created_at, updated_at) VALUES ($1, $2, $1, $3, $4, $4)', [e.villager, village, 'active', at]);
+        if (v && v.village !== village) continue; // kept in acked_ids; never moves another village's balance
+        if (await insertEntry(tx, village, e, store, at)) res.events.push(await appendEvent(tx, village, 'entry', `entry:${e.id}`, e, signer, now));
+      }
+    }
+    const held = await tx.query<{ seq: number | string }>('SELECT seq FROM acked_ids WHERE village = $1 AND store = $2 AND seq > $3 ORDER BY seq LIMIT 100000', [village, store, contiguous]);
+    for (const h of held) {
+      if (Number(h.seq) !== contiguous + 1) break;
+      contiguous++;
+    }
+    await tx.run('UPDATE stores SET contiguous_seq = $1, gaps = gaps + $2 WHERE village = $3 AND id = $4', [contiguous, res.gaps, village, store]);
+    res.contiguousSeq = contiguous;
+    return res;
+  });
+}
+
+/** The village as it stands, and the stream seq it covers, read in one transaction. */
+export async function villageSnapshot(db: SqlDb, village: string): Promise<{ seq: number; body: SnapshotBody }> {
+  return db.transaction(async (tx) => {
+    const seq = await villageSeq(tx, village);
+    const villagers = await tx.query<VillagerBody>('SELECT id, name, village, status FROM villagers WHERE village = $1 ORDER BY id', [village]);
+    const entries = await tx.query<EntryBody & { points: number | string }>(
+      'SELECT id, villager_id AS villager, kind, points, reference, reason, created_at FROM entries WHERE village = $1 ORDER BY seq',
+      [village],
+    );
+    return { seq, body: { villagers, entries: entries.map((e) => ({ ...e, points: Number(e.points) })) } };
+  });
+}
+
+export interface StoreRecord { village: string; id: string; keyId: string; publicKey: string; contiguousSeq: number; gaps: number; status: string | null; lastHeartbeat: string | null }
+
+export async function registerStore(db: SqlDb, village: string, id: string, keyId: string, publicKey: string): Promise<void> {
+  await requireVillage(db, village);
+  await db.run(
+    `INSERT INTO stores (village, id, key_id, public_key) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (village, id) DO UPDATE SET key_id = excluded.key_id, public_key = excluded.public_key`,
+    [village, id, keyId, publicKey],
+  );
+}
+
+export async function listStores(db: SqlDb, village?: string): Promise<StoreRecord[]> {
+  const rows = await db.query<{ village: string; id: string; key_id: string; public_key: string; contiguous_seq: number | string; gaps: number | string; status: string | null; last_heartbeat: string | null }>(
+    `SELECT * FROM stores ${village ? 'WHERE village = $1' : ''} ORDER BY village, id`,
+    village ? [village] : [],
+  );
+  return rows.map((r) => ({ village: r.village, id: r.id, keyId: r.key_id, publicKey: r.public_key, contiguousSeq: Number(r.contiguous_seq), gaps: Number(r.gaps), status: r.status, lastHeartbeat: r.last_heartbeat }));
+}
+
+export async function recordPresence(db: SqlDb, village: string, store: string, field: 'status' | 'last_heartbeat', value: string): Promise<void> {
+  await db.run(`UPDATE stores SET ${field} = $1 WHERE village = $2 AND id = $3`, [value, village, store]);
+}

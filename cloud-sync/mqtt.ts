@@ -1,0 +1,101 @@
+/**
+ * The one file that imports `mqtt`. It owns the connect options (credentials, TLS, last
+ * will), reconnects by itself, and never throws from `publish` while disconnected: the sync
+ * layers above retransmit until acknowledged, so a publish that cannot go out now is simply
+ * reported as not sent.
+ */
+import { readFileSync } from 'node:fs';
+import { EventEmitter } from 'node:events';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+
+export interface MqttOptions {
+  url: string;
+  clientId: string;
+  username?: string | undefined;
+  password?: string | undefined;
+  /** PEM files for TLS (mqtts://): the broker's CA, and this client's certificate and key. */
+  caFile?: string | undefined;
+  certFile?: string | undefined;
+  keyFile?: string | undefined;
+  /** Published retained on `topic` by the broker when this client vanishes. */
+  will?: { topic: string; payload: string } | undefined;
+  /** Resume the broker-side session (queued QoS 1 messages) across reconnects. */
+  persistentSession?: boolean;
+  reconnectMs?: number;
+  keepaliveS?: number;
+}
+
+export interface SyncMqttEvents {
+  connect: [];
+  disconnect: [];
+  message: [topic: string, payload: Buffer];
+}
+
+export class SyncMqtt extends EventEmitter<SyncMqttEvents> {
+  private client: MqttClient | undefined;
+  private subscriptions: string[] = [];
+
+  constructor(private readonly opts: MqttOptions) {
+    super();
+  }
+
+  get connected(): boolean {
+    return this.client?.connected ?? false;
+  }
+
+  /** Starts connecting; does not wait for the broker (a store runs for days without one). */
+  start(subscriptions: string[]): void {
+    this.subscriptions = subscriptions;
+    const o = this.opts;
+    const options: IClientOptions = {
+      clientId: o.clientId,
+      protocolVersion: 4, // MQTT 3.1.1: aedes has no MQTT 5, and nothing here needs it
+      clean: !(o.persistentSession ?? true),
+      reconnectPeriod: o.reconnectMs ?? 1000,
+      connectTimeout: 10_000,
+      keepalive: o.keepaliveS ?? 30,
+      ...(o.username !== undefined ? { username: o.username } : {}),
+      ...(o.password !== undefined ? { password: o.password } : {}),
+      ...(o.caFile ? { ca: readFileSync(o.caFile) } : {}),
+      ...(o.certFile ? { cert: readFileSync(o.certFile) } : {}),
+      ...(o.keyFile ? { key: readFileSync(o.keyFile) } : {}),
+      ...(o.will ? { will: { topic: o.will.topic, payload: Buffer.from(o.will.payload), qos: 1 as const, retain: true } } : {}),
+    };
+    const client = mqtt.connect(o.url, options);
+    client.on('connect', (ack) => {
+      // A resumed session keeps its subscriptions; a fresh one needs them again.
+      if (!ack.sessionPresent && this.subscriptions.length > 0) client.subscribe(this.subscriptions, { qos: 1 }, () => this.emit('connect'));
+      else this.emit('connect');
+    });
+    client.on('close', () => this.emit('disconnect'));
+    client.on('message', (topic, payload) => this.emit('message', topic, payload));
+    // Connection errors are retried by the reconnect loop; they must not crash the process.
+    client.on('error', () => undefined);
+    this.client = client;
+  }
+
+  /** QoS 1. Resolves true once the broker has the message, false if it could not be sent. */
+  publish(topic: string, payload: string | Buffer, opts: { retain?: boolean } = {}): Promise<boolean> {
+    const client = this.client;
+    if (!client || !client.connected) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      try {
+        client.publish(topic, payload, { qos: 1, retain: opts.retain ?? false }, (err) => resolve(!err));
+      } catch {
+        resolve(false);
+      }
+    });
+  }
+
+  /** Publishes `last` (e.g. a retained "offline") when connected, then disconnects. */
+  async stop(last?: { topic: string; payload: string; retain?: boolean }): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (!client) return;
+    if (last && client.connected) {
+      await new Promise<void>((resolve) => client.publish(last.topic, last.payload, { qos: 1, retain: last.retain ?? false }, () => resolve()));
+    }
+    await client.endAsync(!client.connected);
+    client.removeAllListeners();
+  }
+}

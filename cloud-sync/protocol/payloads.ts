@@ -1,0 +1,175 @@
+/**
+ * Payload schemas (TypeBox). Every message is parsed and checked against these on receipt;
+ * types come from the schemas. Signed messages share one envelope whose `body` is checked
+ * against the schema of its `kind` after the signature.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+
+const Id = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.:#@-]+$' });
+const TopicId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' });
+const Time = Type.String({ minLength: 20, maxLength: 30, pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$' });
+const Seq = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
+const Points = Type.Integer({ minimum: -1_000_000_000, maximum: 1_000_000_000 });
+const Text = (max: number) => Type.Union([Type.String({ maxLength: max }), Type.Null()]);
+
+export const ENVELOPE_KINDS = ['rows', 'entry', 'villager', 'product', 'command', 'snapshot'] as const;
+export type EnvelopeKind = (typeof ENVELOPE_KINDS)[number];
+
+/** A signed message. `sig` is Ed25519 over the canonical JSON of every other field. */
+export const EnvelopeSchema = Type.Object({
+  v: Type.Literal(1),
+  id: Id,
+  kind: Type.Union(ENVELOPE_KINDS.map((k) => Type.Literal(k))),
+  village: TopicId,
+  /** The store a message comes from (`rows`) or is meant for (`snapshot`, a targeted command). */
+  store: Type.Optional(TopicId),
+  /** `rows`: the first row's outbox seq; village stream: the per-village seq; `snapshot`: the seq it covers. */
+  seq: Seq,
+  issued_at: Time,
+  expires_at: Time,
+  key_id: Type.String({ minLength: 1, maxLength: 64 }),
+  body: Type.Unknown(),
+  sig: Type.Optional(Type.String({ maxLength: 200 })),
+}, { additionalProperties: false });
+export type Envelope = Static<typeof EnvelopeSchema>;
+export type UnsignedEnvelope = Omit<Envelope, 'sig'>;
+
+export const ENTRY_KINDS = ['award', 'penalty', 'redemption', 'refund', 'adjustment', 'expiry'] as const;
+
+export const EntryBodySchema = Type.Object({
+  id: Id,
+  villager: TopicId,
+  kind: Type.Union(ENTRY_KINDS.map((k) => Type.Literal(k))),
+  points: Points,
+  reference: Type.Optional(Text(200)),
+  reason: Type.Optional(Text(500)),
+  created_at: Time,
+}, { additionalProperties: false });
+export type EntryBody = Static<typeof EntryBodySchema>;
+
+const VillagerStatus = Type.Union([Type.Literal('active'), Type.Literal('blocked'), Type.Literal('left')]);
+export const VillagerBodySchema = Type.Object({
+  id: TopicId,
+  name: Type.String({ minLength: 1, maxLength: 100 }),
+  village: TopicId,
+  status: VillagerStatus,
+}, { additionalProperties: false });
+export type VillagerBody = Static<typeof VillagerBodySchema>;
+
+export const ProductBodySchema = Type.Object({
+  sku: TopicId,
+  name: Type.String({ minLength: 1, maxLength: 100 }),
+  price: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
+  unit_g: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+  tolerance_g: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
+  active: Type.Boolean(),
+}, { additionalProperties: false });
+export type ProductBody = Static<typeof ProductBodySchema>;
+
+export const COMMANDS = ['resync', 'block', 'unblock'] as const;
+export type Command = (typeof COMMANDS)[number];
+export const CommandBodySchema = Type.Object({
+  command: Type.Union(COMMANDS.map((c) => Type.Literal(c))),
+  /** Absent: every store of the village. */
+  store: Type.Optional(TopicId),
+  villager: Type.Optional(TopicId),
+}, { additionalProperties: false });
+export type CommandBody = Static<typeof CommandBodySchema>;
+
+export const SnapshotBodySchema = Type.Object({
+  villagers: Type.Array(VillagerBodySchema, { maxItems: 100_000 }),
+  entries: Type.Array(EntryBodySchema, { maxItems: 1_000_000 }),
+}, { additionalProperties: false });
+export type SnapshotBody = Static<typeof SnapshotBodySchema>;
+
+export const OUTBOX_TOPICS = ['entry', 'villager', 'session', 'product', 'card'] as const;
+export const RowSchema = Type.Object({
+  /** `<store>:<seq>`: unique per store, what the ledger acknowledges and de-duplicates on. */
+  id: Type.String({ minLength: 3, maxLength: 140 }),
+  seq: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
+  topic: Type.Union(OUTBOX_TOPICS.map((t) => Type.Literal(t))),
+  payload: Type.Unknown(),
+  created_at: Time,
+}, { additionalProperties: false });
+export type Row = Static<typeof RowSchema>;
+export const RowsBodySchema = Type.Object({ rows: Type.Array(RowSchema, { minItems: 1, maxItems: 500 }) }, { additionalProperties: false });
+export type RowsBody = Static<typeof RowsBodySchema>;
+
+/** A store row of topic `entry` (edge/ledger/entries.ts `toWire`). */
+export const WireEntrySchema = Type.Object({
+  id: Id,
+  villager: TopicId,
+  kind: Type.Union(ENTRY_KINDS.map((k) => Type.Literal(k))),
+  points: Points,
+  reference: Type.Optional(Text(200)),
+  reason: Type.Optional(Text(500)),
+  created_at: Time,
+}, { additionalProperties: true });
+export type WireEntry = Static<typeof WireEntrySchema>;
+
+// Unsigned messages: they neither create points nor change identities or the store.
+export const StatusSchema = Type.Object({ state: Type.Union([Type.Literal('online'), Type.Literal('offline')]), at: Type.Optional(Time) }, { additionalProperties: false });
+export type Status = Static<typeof StatusSchema>;
+
+export const REFUSAL_REASONS = ['unsigned', 'forged', 'replayed', 'expired', 'invalid'] as const;
+export type RefusalReason = (typeof REFUSAL_REASONS)[number];
+const Count = Type.Integer({ minimum: 0 });
+
+export const HeartbeatSchema = Type.Object({
+  at: Time,
+  outbox_pending: Count,
+  last_acked_seq: Count,
+  inbound_seq: Count,
+  refused: Type.Record(Type.String({ maxLength: 16 }), Count),
+}, { additionalProperties: false });
+export type Heartbeat = Static<typeof HeartbeatSchema>;
+
+export const AckSchema = Type.Object({
+  ids: Type.Array(Type.String({ minLength: 3, maxLength: 140 }), { maxItems: 1000 }),
+  /** The highest seq up to which the ledger holds every row of this store (gap detection). */
+  contiguous_seq: Count,
+}, { additionalProperties: false });
+export type Ack = Static<typeof AckSchema>;
+
+export const SnapshotRequestSchema = Type.Object({
+  from_seq: Count,
+  reason: Type.Union([Type.Literal('new'), Type.Literal('gap'), Type.Literal('resync')]),
+}, { additionalProperties: false });
+export type SnapshotRequest = Static<typeof SnapshotRequestSchema>;
+
+/** Larger payloads are refused before parsing (a snapshot of a big village still fits). */
+export const MAX_PAYLOAD_BYTES = 8 * 1024 * 1024;
+
+export const checkers = {
+  envelope: TypeCompiler.Compile(EnvelopeSchema),
+  entry: TypeCompiler.Compile(EntryBodySchema),
+  villager: TypeCompiler.Compile(VillagerBodySchema),
+  product: TypeCompiler.Compile(ProductBodySchema),
+  command: TypeCompiler.Compile(CommandBodySchema),
+  snapshot: TypeCompiler.Compile(SnapshotBodySchema),
+  rows: TypeCompiler.Compile(RowsBodySchema),
+  wireEntry: TypeCompiler.Compile(WireEntrySchema),
+  status: TypeCompiler.Compile(StatusSchema),
+  heartbeat: TypeCompiler.Compile(HeartbeatSchema),
+  ack: TypeCompiler.Compile(AckSchema),
+  snapshotRequest: TypeCompiler.Compile(SnapshotRequestSchema),
+};
+
+export type Decoded<T> = { ok: true; value: T } | { ok: false; why: string };
+
+/** Bytes → checked value. Never throws: a bad payload is a refusal, not a crash. */
+export function decode<T>(payload: Buffer, checker: { Check(v: unknown): v is T; Errors(v: unknown): Iterable<{ path: string; message: string }> }): Decoded<T> {
+  if (payload.length > MAX_PAYLOAD_BYTES) return { ok: false, why: `payload of ${payload.length} bytes is larger than ${MAX_PAYLOAD_BYTES}` };
+  let value: unknown;
+  try {
+    value = JSON.parse(payload.toString('utf8'));
+  } catch {
+    return { ok: false, why: 'payload is not JSON' };
+  }
+  if (!checker.Check(value)) {
+    const first = [...checker.Errors(value)][0];
+    return { ok: false, why: first ? `${first.path || '/'}: ${first.message}` : 'does not match the schema' };
+  }
+  return { ok: true, value };
+}

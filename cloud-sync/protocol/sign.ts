@@ -1,0 +1,98 @@
+/**
+ * Ed25519 signatures over a canonical JSON form, with Node's `crypto` (as the QR tokens in
+ * edge/entry/credentials.ts), and the rules every signed message passes on receipt:
+ * signature, expiry, then sequence.
+ *
+ * The canonical form is written here rather than taken from a library because our payloads
+ * hold only strings, integers, booleans, null, arrays and objects: sorting object keys and
+ * using JSON.stringify for the leaves is the whole of RFC 8785 for that subset.
+ */
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import type { Envelope, RefusalReason, UnsignedEnvelope } from './payloads.ts';
+
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') {
+    if (typeof value === 'number' && !Number.isFinite(value)) throw new TypeError('canonical JSON has no NaN or Infinity');
+    return JSON.stringify(value) ?? 'null';
+  }
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
+}
+
+export interface SigningKey {
+  id: string;
+  key: KeyObject;
+}
+
+/** Public keys by id. Several ids at once is how a key is rotated (docs/sync-protocol.md). */
+export type KeyRing = ReadonlyMap<string, KeyObject>;
+
+export function keyRing(keys: ReadonlyArray<{ id: string; pem: string }>): KeyRing {
+  return new Map(keys.map((k) => [k.id, publicEd25519(k.pem)]));
+}
+
+export function publicEd25519(pem: string): KeyObject {
+  const key = createPublicKey(pem);
+  if (key.asymmetricKeyType !== 'ed25519') throw new TypeError(`key is ${key.asymmetricKeyType}, expected ed25519`);
+  return key;
+}
+
+export function privateEd25519(id: string, pem: string): SigningKey {
+  const key = createPrivateKey(pem);
+  if (key.asymmetricKeyType !== 'ed25519') throw new TypeError(`key ${id} is ${key.asymmetricKeyType}, expected ed25519`);
+  return { id, key };
+}
+
+/** A fresh key pair as PEM (for `ledger keygen`, tests and the demo). */
+export function newKeyPair(): { privatePem: string; publicPem: string } {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  return { privatePem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
+}
+
+export function signEnvelope(e: Omit<UnsignedEnvelope, 'key_id'>, key: SigningKey): Envelope {
+  const unsigned: UnsignedEnvelope = { ...e, key_id: key.id };
+  const sig = sign(null, Buffer.from(canonicalJson(unsigned)), key.key).toString('base64url');
+  return { ...unsigned, sig };
+}
+
+/** Signature only: `unsigned` without one, `forged` when it does not verify or the key is unknown. */
+export function checkSignature(e: Envelope, keys: KeyRing): RefusalReason | undefined {
+  if (e.sig === undefined || e.sig === '') return 'unsigned';
+  const key = keys.get(e.key_id);
+  if (!key) return 'forged';
+  const { sig, ...unsigned } = e;
+  try {
+    return verify(null, Buffer.from(canonicalJson(unsigned)), key, Buffer.from(sig, 'base64url')) ? undefined : 'forged';
+  } catch {
+    return 'forged';
+  }
+}
+
+/**
+ * Signature, then time: a message past `expires_at` (with `skewMs` of grace for the two
+ * clocks) is `expired`; one issued further in the future than the skew is `invalid`.
+ */
+export function checkEnvelope(e: Envelope, keys: KeyRing, nowMs: number, skewMs: number): RefusalReason | undefined {
+  const bad = checkSignature(e, keys);
+  if (bad) return bad;
+  const issued = Date.parse(e.issued_at);
+  const expires = Date.parse(e.expires_at);
+  if (!Number.isFinite(issued) || !Number.isFinite(expires) || expires < issued) return 'invalid';
+  if (issued > nowMs + skewMs) return 'invalid';
+  if (expires < nowMs - skewMs) return 'expired';
+  return undefined;
+}
+
+export type SeqVerdict = 'next' | 'replayed' | 'gap';
+
+/**
+ * The per-village stream's rule: exactly the next seq applies; an old one is a replay (or a
+ * redelivery, harmless either way since applying is idempotent by id); a jump is a gap, after
+ * which the store asks for a snapshot.
+ */
+export function classifySeq(last: number, seq: number): SeqVerdict {
+  if (seq <= last) return 'replayed';
+  return seq === last + 1 ? 'next' : 'gap';
+}

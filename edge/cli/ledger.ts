@@ -1,0 +1,48 @@
+/** `store-edge ledger`: run the village ledger, and make its signing key. */
+import { writeFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { parseIntOption } from './context.ts';
+import { createLogger } from '../log.ts';
+import { EdgeError, ErrorCode } from '../errors.ts';
+import { runLedger } from '../../cloud-sync/ledger/run.ts';
+import { newKeyPair } from '../../cloud-sync/protocol/sign.ts';
+
+export function registerLedgerCommand(program: Command): void {
+  const ledger = program.command('ledger').description('the village ledger (MQTT + JSON API) / 村级积分账本');
+  ledger
+    .command('serve', { isDefault: true })
+    .description('run the village ledger until SIGINT/SIGTERM; PostgreSQL when DATABASE_URL is set / 运行村账本')
+    .option('--broker <url>', 'MQTT broker / MQTT 代理地址', process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1883')
+    .option('--db <file>', 'SQLite file when DATABASE_URL is not set / SQLite 文件', './data/village-ledger.sqlite')
+    .option('--key-file <pem>', 'Ed25519 private key that signs what the ledger publishes / 签名私钥', './data/ledger-key.pem')
+    .option('--key-id <id>', 'id of that key, as configured in the stores / 密钥编号', 'ledger-1')
+    .option('--tokens-file <json>', 'API tokens: [{"token","role":"village"|"town","village"}] / 接口令牌文件', './data/ledger-tokens.json')
+    .option('--host <host>', 'API address / 接口地址', '127.0.0.1')
+    .option('--port <n>', 'API port / 接口端口', '8090')
+    .action(async (o: { broker: string; db: string; keyFile: string; keyId: string; tokensFile: string; host: string; port: string }) => {
+      const log = createLogger({ level: process.env.STORE_EDGE_LOG_LEVEL ?? 'info', pretty: Boolean(process.stdout.isTTY) });
+      const run = await runLedger({
+        brokerUrl: o.broker, databaseUrl: process.env.DATABASE_URL, sqliteFile: path.resolve(o.db), keyFile: o.keyFile, keyId: o.keyId,
+        tokensFile: o.tokensFile, host: o.host, port: parseIntOption('--port', o.port), log,
+        mqttUsername: process.env.MQTT_USERNAME, mqttPassword: process.env.MQTT_PASSWORD,
+      });
+      log.info({ url: run.url, db: process.env.DATABASE_URL ? 'postgres' : o.db }, `village ledger / 村账本: ${run.url}`);
+      const signal = await new Promise<string>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      log.info({ signal }, 'stopping / 正在停止');
+      await run.stop();
+    });
+  ledger
+    .command('keygen')
+    .description('write a new Ed25519 signing key (0600) and print its public key for the stores / 生成签名密钥')
+    .requiredOption('--out <file>', 'private key file to create / 私钥文件')
+    .action((o: { out: string }) => {
+      if (existsSync(o.out)) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `${o.out} exists; refusing to overwrite a signing key`, { zh: `${o.out} 已存在，不覆盖签名私钥` });
+      const pair = newKeyPair();
+      writeFileSync(o.out, pair.privatePem, { mode: 0o600, flag: 'wx' });
+      process.stdout.write(pair.publicPem);
+    });
+}

@@ -1,0 +1,72 @@
+/**
+ * The store's side of the sync with the village ledger, as far as the local ledger holds it:
+ * the last village-stream seq applied, the last contact with the ledger, and the points a
+ * villager has spent here that the ledger has not yet acknowledged (the offline risk).
+ * Kept in the `meta` table, so no schema change.
+ */
+import type { Db } from './db.ts';
+
+const INBOUND_SEQ = 'sync.inbound_seq';
+const LAST_CONTACT = 'sync.last_contact_at';
+
+function getMeta(db: Db, key: string): string | undefined {
+  return db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(key) as string | undefined;
+}
+
+function setMeta(db: Db, key: string, value: string): void {
+  db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+}
+
+/** The last seq of the village stream applied here (0: never synced). */
+export function inboundSeq(db: Db): number {
+  return Number(getMeta(db, INBOUND_SEQ) ?? 0);
+}
+
+/** Call inside the transaction that applied the message, so the two never disagree. */
+export function setInboundSeq(db: Db, seq: number): void {
+  setMeta(db, INBOUND_SEQ, String(seq));
+}
+
+export function lastContact(db: Db): string | undefined {
+  return getMeta(db, LAST_CONTACT);
+}
+
+export function touchContact(db: Db, at: string): void {
+  setMeta(db, LAST_CONTACT, at);
+}
+
+/**
+ * Points the villager redeemed here on the UTC day of `at` that the ledger has not yet
+ * acknowledged: derived from the outbox itself, so nothing extra has to be written at
+ * settlement and an acknowledgement lowers it without bookkeeping.
+ */
+export function unconfirmedSpendToday(db: Db, villagerId: string, at: string): number {
+  const dayStart = `${at.slice(0, 10)}T00:00:00.000Z`;
+  return db
+    .prepare(
+      `SELECT COALESCE(SUM(-json_extract(payload, '$.points')), 0) FROM outbox
+       WHERE acked_at IS NULL AND topic = 'entry' AND created_at >= ?
+         AND json_extract(payload, '$.kind') = 'redemption' AND json_extract(payload, '$.villager') = ?`,
+    )
+    .pluck()
+    .get(dayStart, villagerId) as number;
+}
+
+export interface OfflineLimit {
+  /** Points per villager per day a store may let be spent while the ledger is out of reach. */
+  dailyLimit: number;
+  /** The ledger counts as out of reach once it has been silent this long. */
+  offlineAfterS: number;
+}
+
+/**
+ * How many points the villager may still spend here now: unbounded (Infinity) while the
+ * ledger is in reach, else the daily limit minus what is still unconfirmed today. This is the
+ * hook the door and the settlement consult; it bounds a double spend across two stores.
+ */
+export function offlineAllowance(db: Db, villagerId: string, limit: OfflineLimit, now: Date): number {
+  const contact = lastContact(db);
+  const online = contact !== undefined && now.getTime() - Date.parse(contact) < limit.offlineAfterS * 1000;
+  if (online) return Number.POSITIVE_INFINITY;
+  return Math.max(0, limit.dailyLimit - unconfirmedSpendToday(db, villagerId, now.toISOString()));
+}

@@ -1,0 +1,187 @@
+/**
+ * The sync test rig: a broker (aedes in-process on an ephemeral port, or the broker at
+ * MQTT_URL), a village ledger (SQLite in a temp folder, or a schema of its own on the
+ * PostgreSQL at DATABASE_URL), and stores with their sync agents. Every run uses its own
+ * village id, so runs sharing a Mosquitto never see each other's traffic.
+ */
+import net from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Aedes } from 'aedes';
+import pg from 'pg';
+import { Value } from '@sinclair/typebox/value';
+import { openLedger, closeLedger, type Db } from '../../edge/ledger/db.ts';
+import { silentLogger } from '../../edge/log.ts';
+import { SyncAgent, loadOrCreateStoreKey } from '../../cloud-sync/agent/agent.ts';
+import { SyncConfigSchema, type SyncConfig } from '../../cloud-sync/agent/config.ts';
+import { openPostgres, openSqlite, type SqlDb } from '../../cloud-sync/ledger/sql.ts';
+import { migrateLedger } from '../../cloud-sync/ledger/migrations.ts';
+import { LedgerService } from '../../cloud-sync/ledger/service.ts';
+import { addVillage, registerStore } from '../../cloud-sync/ledger/tables.ts';
+import { newKeyPair, privateEd25519 } from '../../cloud-sync/protocol/sign.ts';
+import { createPublicKey } from 'node:crypto';
+
+export const brokerKind = process.env.MQTT_URL ? 'mosquitto' : 'aedes';
+export const ledgerDbKind = process.env.DATABASE_URL ? 'postgres' : 'sqlite';
+
+export const uid = (p: string): string => `${p}${randomBytes(4).toString('hex')}`;
+
+export interface Broker {
+  url: string;
+  /** Drop every connection and stop listening; `start` listens again on the same port. */
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** aedes in-process; with MQTT_URL set, that broker (which the test cannot restart). */
+export async function startBroker(): Promise<Broker> {
+  if (process.env.MQTT_URL) {
+    const url = process.env.MQTT_URL;
+    return { url, stop: async () => undefined, start: async () => undefined, close: async () => undefined };
+  }
+  let port = 0;
+  let aedes: Aedes | undefined;
+  let server: net.Server | undefined;
+  const sockets = new Set<net.Socket>();
+  const start = async (): Promise<void> => {
+    aedes = await Aedes.createBroker();
+    const a = aedes;
+    server = net.createServer((s) => {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      a.handle(s);
+    });
+    const srv = server;
+    await new Promise<void>((resolve) => srv.listen(port, '127.0.0.1', resolve));
+    port = (srv.address() as net.AddressInfo).port;
+  };
+  const stop = async (): Promise<void> => {
+    const srv = server;
+    const a = aedes;
+    server = undefined;
+    aedes = undefined;
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((resolve) => (srv ? srv.close(() => resolve()) : resolve()));
+    await new Promise<void>((resolve) => (a ? a.close(() => resolve()) : resolve()));
+  };
+  await start();
+  return { url: `mqtt://127.0.0.1:${port}`, start, stop, close: stop };
+}
+
+/** A fresh village ledger database, migrated; `drop` removes it. */
+export async function tempLedgerDb(): Promise<{ db: SqlDb; drop: () => Promise<void> }> {
+  const url = process.env.DATABASE_URL;
+  if (url) {
+    const schema = uid('sync_test_');
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    await admin.query(`CREATE SCHEMA ${schema}`);
+    await admin.end();
+    const db = openPostgres(url, schema);
+    await migrateLedger(db);
+    return {
+      db,
+      drop: async () => {
+        await db.close();
+        const c = new pg.Client({ connectionString: url });
+        await c.connect();
+        await c.query(`DROP SCHEMA ${schema} CASCADE`);
+        await c.end();
+      },
+    };
+  }
+  const dir = mkdtempSync(path.join(tmpdir(), 'village-ledger-'));
+  const db = openSqlite(path.join(dir, 'ledger.sqlite'));
+  await migrateLedger(db);
+  return { db, drop: async () => { await db.close(); rmSync(dir, { recursive: true, force: true }); } };
+}
+
+export const fastSync = (over: Partial<SyncConfig> = {}): SyncConfig => ({
+  ...(Value.Default(SyncConfigSchema, {}) as SyncConfig),
+  enabled: true,
+  poll_ms: 20,
+  retransmit_ms: 200,
+  retransmit_max_ms: 1000,
+  heartbeat_s: 1,
+  ...over,
+});
+
+export interface Rig {
+  broker: Broker;
+  ledgerDb: SqlDb;
+  ledger: LedgerService;
+  village: string;
+  ledgerKey: ReturnType<typeof newKeyPair>;
+  stores: TestStore[];
+  addStore(name?: string, over?: Partial<SyncConfig>): Promise<TestStore>;
+  close(): Promise<void>;
+}
+
+export interface TestStore {
+  id: string;
+  dir: string;
+  db: Db;
+  agent: SyncAgent;
+  /** Stop the agent (not the ledger file); `restart` makes a new agent over the same file. */
+  stop(): Promise<void>;
+  restart(): Promise<void>;
+}
+
+export async function startRig(): Promise<Rig> {
+  const broker = await startBroker();
+  const { db: ledgerDb, drop } = await tempLedgerDb();
+  const village = uid('v');
+  const ledgerKey = newKeyPair();
+  await addVillage(ledgerDb, village, '示范村', new Date().toISOString());
+  const ledger = new LedgerService({
+    db: ledgerDb, key: privateEd25519('ledger-1', ledgerKey.privatePem), log: silentLogger(),
+    mqtt: { url: broker.url, clientId: uid('ledger-'), reconnectMs: 100 },
+  });
+  ledger.start();
+  const stores: TestStore[] = [];
+  const rig: Rig = {
+    broker, ledgerDb, ledger, village, ledgerKey, stores,
+    async addStore(name = uid('s'), over = {}) {
+      const dir = mkdtempSync(path.join(tmpdir(), 'sync-store-'));
+      const db = openLedger(path.join(dir, 'ledger.sqlite'));
+      const key = loadOrCreateStoreKey(dir, 'store');
+      await registerStore(ledgerDb, village, name, 'store', createPublicKey(key.key).export({ type: 'spki', format: 'pem' }).toString());
+      const make = () => new SyncAgent({
+        db: () => db, dataDir: dir, address: { village, store: name }, rules: { creditFloor: 0 }, log: silentLogger(),
+        config: fastSync({ broker_url: broker.url, ledger_public_keys: [{ id: 'ledger-1', pem: ledgerKey.publicPem }], ...over }),
+      });
+      const s: TestStore = {
+        id: name, dir, db, agent: make(),
+        stop: () => s.agent.stop(),
+        restart: async () => { s.agent = make(); s.agent.start(); },
+      };
+      s.agent.start();
+      stores.push(s);
+      return s;
+    },
+    async close() {
+      for (const s of stores) {
+        await s.agent.stop();
+        closeLedger(s.db);
+        rmSync(s.dir, { recursive: true, force: true });
+      }
+      await ledger.stop();
+      await drop();
+      await broker.close();
+    },
+  };
+  return rig;
+}
+
+/** Polls `cond` until true; fails with `what` after `timeoutMs` (a bound, not a guess: passing runs return far earlier). */
+export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    if (await cond()) return;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

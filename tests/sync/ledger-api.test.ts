@@ -1,0 +1,61 @@
+/** The village ledger's API: token auth, a village sees only its own data, awards move balances. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { silentLogger } from '../../edge/log.ts';
+import { buildLedgerApi } from '../../cloud-sync/ledger/api.ts';
+import { LedgerService } from '../../cloud-sync/ledger/service.ts';
+import { newKeyPair, privateEd25519 } from '../../cloud-sync/protocol/sign.ts';
+import { ledgerDbKind, tempLedgerDb, uid } from '../../harness/sync/rig.ts';
+import type { SqlDb } from '../../cloud-sync/ledger/sql.ts';
+
+describe(`ledger API (${ledgerDbKind})`, () => {
+  let app: FastifyInstance;
+  let db: SqlDb;
+  let drop: () => Promise<void>;
+  const a = uid('va');
+  const b = uid('vb');
+  const auth = (token: string) => ({ authorization: `Bearer ${token}` });
+  beforeAll(async () => {
+    ({ db, drop } = await tempLedgerDb());
+    // Not started: the API works without a broker; publications report `published: false`.
+    const service = new LedgerService({ db, key: privateEd25519('k1', newKeyPair().privatePem), log: silentLogger(), mqtt: { url: 'mqtt://127.0.0.1:1', clientId: 'unused' } });
+    app = buildLedgerApi({ db, service, log: silentLogger(), tokens: [{ token: 'town-secret', role: 'town' }, { token: 'a-secret', role: 'village', village: a }] });
+    for (const v of [a, b]) expect((await app.inject({ method: 'POST', url: '/api/villages', headers: auth('town-secret'), payload: { id: v, name: '村' } })).statusCode).toBe(201);
+  });
+  afterAll(async () => {
+    await app.close();
+    await drop();
+  });
+
+  it('refuses requests without a valid token', async () => {
+    expect((await app.inject({ method: 'GET', url: `/api/villages/${a}/sync` })).statusCode).toBe(401);
+    expect((await app.inject({ method: 'GET', url: `/api/villages/${a}/sync`, headers: auth('nope') })).statusCode).toBe(401);
+  });
+
+  it('a village registers villagers, awards and penalises, and reads balances; another village is invisible to it', async () => {
+    expect((await app.inject({ method: 'PUT', url: `/api/villages/${a}/villagers/qian`, headers: auth('a-secret'), payload: { name: '钱八' } })).statusCode).toBe(200);
+    const aw = await app.inject({ method: 'POST', url: `/api/villages/${a}/entries`, headers: auth('a-secret'), payload: { id: 'aw-q1', villager: 'qian', kind: 'award', points: 30, reason: '义务劳动' } });
+    expect(aw.statusCode).toBe(201);
+    expect(aw.json()).toMatchObject({ balance: 30, duplicate: false, published: false });
+    const again = await app.inject({ method: 'POST', url: `/api/villages/${a}/entries`, headers: auth('a-secret'), payload: { id: 'aw-q1', villager: 'qian', kind: 'award', points: 30, reason: '义务劳动' } });
+    expect(again.json()).toMatchObject({ balance: 30, duplicate: true });
+    await app.inject({ method: 'POST', url: `/api/villages/${a}/entries`, headers: auth('a-secret'), payload: { id: 'pe-q1', villager: 'qian', kind: 'penalty', points: -5, reason: '乱扔垃圾' } });
+    expect((await app.inject({ method: 'GET', url: `/api/villages/${a}/villagers/qian`, headers: auth('a-secret') })).json()).toMatchObject({ balance: 25, village: a });
+    expect((await app.inject({ method: 'GET', url: `/api/villages/${b}/villagers/qian`, headers: auth('town-secret') })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'GET', url: `/api/villages/${b}/sync`, headers: auth('a-secret') })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'PUT', url: `/api/villages/${b}/villagers/x`, headers: auth('a-secret'), payload: { name: 'x' } })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'POST', url: '/api/villages', headers: auth('a-secret'), payload: { id: 'c', name: 'c' } })).statusCode).toBe(403);
+    const sync = (await app.inject({ method: 'GET', url: `/api/villages/${a}/sync`, headers: auth('town-secret') })).json();
+    expect(sync).toMatchObject({ village_seq: 3, connected: false });
+  });
+
+  it('explains bad input in both languages', async () => {
+    const bad = await app.inject({ method: 'POST', url: `/api/villages/${a}/entries`, headers: auth('a-secret'), payload: { id: 'x1', villager: 'qian', kind: 'award', points: -3, reason: 'r' } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toMatchObject({ error: 'INVALID_ARGUMENT', zh: expect.any(String) });
+    const key = await app.inject({ method: 'PUT', url: `/api/villages/${a}/stores/s1`, headers: auth('a-secret'), payload: { key_id: 'k', public_key: 'not a key' } });
+    expect(key.statusCode).toBe(400);
+    const unknown = await app.inject({ method: 'POST', url: `/api/villages/${a}/entries`, headers: auth('a-secret'), payload: { id: 'x2', villager: 'nobody', kind: 'award', points: 3, reason: 'r' } });
+    expect(unknown.statusCode).toBe(404);
+  });
+});

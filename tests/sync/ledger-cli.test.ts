@@ -1,0 +1,59 @@
+/** `store-edge ledger`: keygen, bad input (exit 2), and a served ledger that answers and stops on SIGTERM. */
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../ledger/helpers.ts';
+import { startBroker, type Broker } from '../../harness/sync/rig.ts';
+
+const bin = path.resolve(import.meta.dirname, '../../bin/store-edge.mjs');
+const t = tempDir('ledger-cli-');
+let broker: Broker | undefined;
+afterAll(async () => {
+  await broker?.close();
+  t.cleanup();
+});
+
+function run(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, DATABASE_URL: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, exited, out: () => out };
+}
+
+describe('store-edge ledger', () => {
+  it('makes a key, refuses a bad tokens file with exit 2, serves the API and stops on SIGTERM', async () => {
+    const key = path.join(t.dir, 'ledger-key.pem');
+    const gen = run(['ledger', 'keygen', '--out', key]);
+    expect(await gen.exited).toBe(0);
+    expect(gen.out()).toContain('BEGIN PUBLIC KEY');
+    const again = run(['ledger', 'keygen', '--out', key]);
+    expect(await again.exited).toBe(2);
+    expect(again.out()).toContain('不覆盖');
+
+    const tokens = path.join(t.dir, 'tokens.json');
+    writeFileSync(tokens, JSON.stringify([{ token: 'short', role: 'town' }]));
+    broker = await startBroker();
+    const common = ['--broker', broker.url, '--db', path.join(t.dir, 'l.sqlite'), '--key-file', key, '--tokens-file', tokens, '--port', '0'];
+    const bad = run(['ledger', 'serve', ...common]);
+    expect(await bad.exited).toBe(2);
+    expect(bad.out()).toContain('令牌文件');
+
+    writeFileSync(tokens, JSON.stringify([{ token: 'town-token-0123456789', role: 'town' }]));
+    const served = run(['ledger', 'serve', ...common], { STORE_EDGE_LOG_LEVEL: 'info' });
+    const deadline = Date.now() + 60_000;
+    let url: string | undefined;
+    while (!url && Date.now() < deadline) {
+      url = /"url":"(http:\/\/[^"]+)"/.exec(served.out())?.[1];
+      if (!url) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(url, served.out()).toBeDefined();
+    expect((await fetch(`${url}/api/villages/v1/sync`)).status).toBe(401);
+    const created = await fetch(`${url}/api/villages`, { method: 'POST', headers: { authorization: 'Bearer town-token-0123456789', 'content-type': 'application/json' }, body: JSON.stringify({ id: 'v1', name: '一村' }) });
+    expect(created.status).toBe(201);
+    served.child.kill('SIGTERM');
+    expect(await served.exited).toBe(0);
+  }, 120_000);
+});
