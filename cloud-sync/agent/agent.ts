@@ -130,7 +130,10 @@ export class SyncAgent implements Part {
     // Whatever was in flight may have died with the broker: send it again now.
     for (const f of this.inflight.values()) f.nextAt = 0;
     this.lastAckAt = 0;
-    if (inboundSeq(this.deps.db()) === 0) this.wantSnapshot('new');
+    // A broker that restarted (or a session that expired) may have dropped the tail of the
+    // village stream while we were away; with no later event to reveal the gap we would never
+    // notice, so every reconnect asks for the state since our sequence.
+    this.wantSnapshot(inboundSeq(this.deps.db()) === 0 ? 'new' : 'gap');
     this.report();
     void this.drain();
   }
