@@ -97,15 +97,7 @@ export const RowsBodySchema = Type.Object({ rows: Type.Array(RowSchema, { minIte
 export type RowsBody = Static<typeof RowsBodySchema>;
 
 /** A store row of topic `entry` (edge/ledger/entries.ts `toWire`). */
-export const WireEntrySchema = Type.Object({
-  id: Id,
-  villager: TopicId,
-  kind: Type.Union(ENTRY_KINDS.map((k) => Type.Literal(k))),
-  points: Points,
-  reference: Type.Optional(Text(200)),
-  reason: Type.Optional(Text(500)),
-  created_at: Time,
-}, { additionalProperties: true });
+export const WireEntrySchema = Type.Object(EntryBodySchema.properties, { additionalProperties: true });
 export type WireEntry = Static<typeof WireEntrySchema>;
 
 // Unsigned messages: they neither create points nor change identities or the store.

@@ -21,6 +21,7 @@ import { migrateLedger } from '../../cloud-sync/ledger/migrations.ts';
 import { LedgerService } from '../../cloud-sync/ledger/service.ts';
 import { addVillage, registerStore } from '../../cloud-sync/ledger/tables.ts';
 import { newKeyPair, privateEd25519 } from '../../cloud-sync/protocol/sign.ts';
+import { SyncMqtt } from '../../cloud-sync/mqtt.ts';
 import { createPublicKey } from 'node:crypto';
 
 export const brokerKind = process.env.MQTT_URL ? 'mosquitto' : 'aedes';
@@ -69,6 +70,15 @@ export async function startBroker(): Promise<Broker> {
   };
   await start();
   return { url: `mqtt://127.0.0.1:${port}`, start, stop, close: stop };
+}
+
+/** A bare MQTT client on the rig's broker, for a test to publish what a store or the ledger would. */
+export async function publisher(rig: { broker: Broker }): Promise<SyncMqtt> {
+  const m = new SyncMqtt({ url: rig.broker.url, clientId: uid('test-'), persistentSession: false });
+  const up = new Promise<void>((resolve) => m.once('connect', resolve));
+  m.start([]);
+  await up;
+  return m;
 }
 
 /** A fresh village ledger database, migrated; `drop` removes it. */

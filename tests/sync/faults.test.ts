@@ -10,26 +10,17 @@ import { applyEntry } from '../../edge/ledger/entries.ts';
 import { getVillager } from '../../edge/ledger/villagers.ts';
 import { countOutbox } from '../../edge/ledger/outbox.ts';
 import { loadOrCreateStoreKey } from '../../cloud-sync/agent/agent.ts';
-import { SyncMqtt } from '../../cloud-sync/mqtt.ts';
 import { signEnvelope } from '../../cloud-sync/protocol/sign.ts';
 import { storeTopic, villageEventsTopic } from '../../cloud-sync/protocol/topics.ts';
 import type { Row } from '../../cloud-sync/protocol/payloads.ts';
 import { balanceOf } from '../../cloud-sync/ledger/tables.ts';
-import { brokerKind, ledgerDbKind, startRig, uid, waitFor, type Rig, type TestStore } from '../../harness/sync/rig.ts';
+import { brokerKind, ledgerDbKind, publisher, startRig, uid, waitFor, type Rig, type TestStore } from '../../harness/sync/rig.ts';
 
 const at = () => new Date().toISOString();
 
 async function ledgerEntries(rig: Rig): Promise<{ n: number; distinct: number }> {
   const r = await rig.ledgerDb.query<{ n: number | string; d: number | string }>('SELECT COUNT(*) AS n, COUNT(DISTINCT id) AS d FROM entries WHERE village = $1', [rig.village]);
   return { n: Number(r[0]!.n), distinct: Number(r[0]!.d) };
-}
-
-async function publisher(rig: Rig): Promise<SyncMqtt> {
-  const m = new SyncMqtt({ url: rig.broker.url, clientId: uid('test-'), persistentSession: false });
-  const up = new Promise<void>((resolve) => m.once('connect', resolve));
-  m.start([]);
-  await up;
-  return m;
 }
 
 async function villagerWith(rig: Rig, points: number, ...stores: TestStore[]): Promise<void> {

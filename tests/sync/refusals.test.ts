@@ -7,24 +7,16 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { getVillager } from '../../edge/ledger/villagers.ts';
-import { SyncMqtt } from '../../cloud-sync/mqtt.ts';
+import type { SyncMqtt } from '../../cloud-sync/mqtt.ts';
 import { newKeyPair, privateEd25519, signEnvelope } from '../../cloud-sync/protocol/sign.ts';
 import { storeTopic, villageEventsTopic, type StoreLeaf } from '../../cloud-sync/protocol/topics.ts';
 import type { Envelope } from '../../cloud-sync/protocol/payloads.ts';
 import { balanceOf } from '../../cloud-sync/ledger/tables.ts';
 import { loadOrCreateStoreKey } from '../../cloud-sync/agent/agent.ts';
-import { brokerKind, ledgerDbKind, startRig, uid, waitFor, type Rig, type TestStore } from '../../harness/sync/rig.ts';
+import { brokerKind, ledgerDbKind, publisher, startRig, uid, waitFor, type Rig, type TestStore } from '../../harness/sync/rig.ts';
 
 const at = () => new Date().toISOString();
 const later = (ms: number) => new Date(Date.now() + ms).toISOString();
-
-async function publisher(rig: Rig): Promise<SyncMqtt> {
-  const m = new SyncMqtt({ url: rig.broker.url, clientId: uid('test-'), persistentSession: false });
-  const up = new Promise<void>((resolve) => m.once('connect', resolve));
-  m.start([]);
-  await up;
-  return m;
-}
 
 const entryCount = (s: TestStore) => s.db.prepare('SELECT COUNT(*) FROM entries').pluck().get() as number;
 
