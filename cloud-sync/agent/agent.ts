@@ -82,6 +82,7 @@ export class SyncAgent implements Part {
     this.inbound = new InboundStream({
       db: this.deps.db, address, keys: () => this.keys, rules: this.deps.rules, clock: this.clock,
       skewMs: c.clock_skew_s * 1000, refusals: this.refusals, onResyncWanted: () => this.wantSnapshot('resync'),
+      snapshotPending: () => this.snapshotAskedAt !== undefined,
     });
     const status = storeTopic(address, 'status');
     this.mqtt = new SyncMqtt({
@@ -159,6 +160,12 @@ export class SyncAgent implements Part {
     for (const o of this.inbound!.receive(payload, from)) {
       if (o.kind === 'gap') this.wantSnapshot('gap');
       else if (o.kind === 'snapshot') this.snapshotAskedAt = undefined;
+      else if (o.kind === 'overlap') {
+        // A stale answer to our request ends the wait when the stream has carried us past it
+        // with nothing held; otherwise the timer asks again.
+        if (from === 'snapshot' && this.inbound!.heldCount === 0) this.snapshotAskedAt = undefined;
+        this.deps.log.debug({ seq: o.seq, why: o.why, topic }, 'sync message already applied');
+      }
       else if (o.kind === 'refused') this.deps.log.warn({ reason: o.reason, why: o.why, topic }, 'sync message refused / 同步消息被拒绝');
     }
   }

@@ -21,6 +21,12 @@ export type InboundOutcome =
   | { kind: 'applied'; seq: number }
   | { kind: 'snapshot'; seq: number; applied: number }
   | { kind: 'refused'; reason: RefusalReason; why: string }
+  /**
+   * Already here, and not hostile: the answer to our own snapshot request overtaken by the
+   * stream, or the first copy of a stream event that was in flight while the snapshot that
+   * already holds it was built. Dropped without being counted as a refusal.
+   */
+  | { kind: 'overlap'; seq: number; why: string }
   /** Ahead of the stream: held until the snapshot (or the missing events) arrive. */
   | { kind: 'gap'; seq: number; expected: number };
 
@@ -34,6 +40,8 @@ export interface InboundDeps {
   refusals: RefusalCounter;
   /** A `resync` command or a failed apply: the agent asks for a snapshot. */
   onResyncWanted: () => void;
+  /** Whether the agent has asked for a snapshot that has not arrived yet. */
+  snapshotPending: () => boolean;
 }
 
 /** Events further ahead than this are dropped, not held: the snapshot brings them anyway. */
@@ -41,6 +49,11 @@ const MAX_HELD = 10_000;
 
 export class InboundStream {
   private readonly held = new Map<number, Envelope>();
+  /**
+   * The stream events the last snapshot jumped over (from its old seq to its own); the first
+   * copy of each that still arrives is an overlap, a second copy is a replay.
+   */
+  private covered: { from: number; to: number; seen: Set<number> } | undefined;
 
   constructor(private readonly deps: InboundDeps) {}
 
@@ -64,8 +77,14 @@ export class InboundStream {
     }
     const last = inboundSeq(this.deps.db());
     switch (classifySeq(last, e.seq)) {
-      case 'replayed':
+      case 'replayed': {
+        const c = this.covered;
+        if (c && e.seq > c.from && e.seq <= c.to && !c.seen.has(e.seq)) {
+          c.seen.add(e.seq);
+          return [{ kind: 'overlap', seq: e.seq, why: `seq ${e.seq} is in the snapshot at ${c.to}` }];
+        }
         return [this.refuse('replayed', `seq ${e.seq} ≤ ${last}`)];
+      }
       case 'gap':
         if (this.held.size < MAX_HELD) this.held.set(e.seq, e);
         return [{ kind: 'gap', seq: e.seq, expected: last + 1 }];
@@ -81,7 +100,13 @@ export class InboundStream {
 
   private applySnapshotEnvelope(e: Envelope): InboundOutcome[] {
     const db = this.deps.db();
-    if (e.seq < inboundSeq(db)) return [this.refuse('replayed', `snapshot at ${e.seq} is older than ${inboundSeq(db)}`)];
+    const before = inboundSeq(db);
+    if (e.seq < before) {
+      const why = `snapshot at ${e.seq} is older than ${before}`;
+      // The answer to our own request, built before stream events we have since applied.
+      if (this.deps.snapshotPending()) return [{ kind: 'overlap', seq: e.seq, why }];
+      return [this.refuse('replayed', why)];
+    }
     const body = e.body as SnapshotBody;
     try {
       const r = inTransaction(db, 'applying a ledger snapshot', () => {
@@ -90,6 +115,9 @@ export class InboundStream {
         touchContact(db, iso(this.deps.clock));
         return res;
       });
+      // Bounded: a store a day offline jumps thousands of events, but only the ones still in
+      // flight can arrive, and past the bound an old copy is simply counted as replayed.
+      if (e.seq > before) this.covered = { from: Math.max(before, e.seq - MAX_HELD), to: e.seq, seen: new Set() };
       return [{ kind: 'snapshot', seq: e.seq, applied: r.applied }, ...this.releaseHeld()];
     } catch (err) {
       if (!isEdgeError(err)) throw err;
