@@ -62,8 +62,9 @@ export interface DaemonCore {
 /**
  * Parts added by whoever starts the daemon (the demo of `store-edge start`), so that the
  * daemon's code never imports them. An add-on may rewrite the config the parts are built from;
- * its `afterLedger` parts start right after the ledger, its `last` parts after everything
- * else (and so stop first).
+ * its `afterLedger` parts start right after the ledger (before the sync agent, so they may
+ * bring up what the agent connects to), its `last` parts after everything else (and so stop
+ * first).
  */
 export interface DaemonAddOn {
   config?(c: Config): Config;
@@ -136,21 +137,24 @@ export class StoreDaemon {
       if (!pipeline) return;
       pipeline.presentCode(code).catch((err: unknown) => this.log.error({ err }, 'scanned code could not be handled / 扫码处理失败'));
     };
-    this.http = new HttpServer(c.http, { store: c.store, health: this.health, db: () => ledger.handle(), ledgerRules: { creditFloor: c.ledger.credit_floor }, session }, this.log.child({ part: 'http' }));
     // The sync agent follows the ledger: it needs the open database and nothing else.
-    const sync = c.sync.enabled
-      ? [new SyncAgent({ db: () => ledger.handle(), config: c.sync, address: { village: c.store.village, store: c.store.id }, dataDir: c.data_dir, rules: { creditFloor: c.ledger.credit_floor }, health: this.health, log: this.log.child({ part: 'sync' }) })]
-      : [];
+    const agent = c.sync.enabled
+      ? new SyncAgent({ db: () => ledger.handle(), config: c.sync, address: { village: c.store.village, store: c.store.id }, dataDir: c.data_dir, rules: { creditFloor: c.ledger.credit_floor }, health: this.health, log: this.log.child({ part: 'sync' }) })
+      : undefined;
+    const sync = agent ? [agent] : [];
+    this.http = new HttpServer(c.http, { store: c.store, health: this.health, db: () => ledger.handle(), ledgerRules: { creditFloor: c.ledger.credit_floor }, session, ...(agent ? { sync: agent } : {}) }, this.log.child({ part: 'http' }));
     this.ledger = ledger;
     this.hardware = hardware;
     this.entry = entry;
     this.session = session;
-    // Start order: the data folder's lock (before anything reads the ledger), the ledger, the
-    // sync agent (it needs only the ledger), the hardware, the door (it needs both), the session (it listens to all three and resumes an
-    // open session), then the page; an add-on's parts right after the ledger or at the end.
+    // Start order: the data folder's lock (before anything reads the ledger), the ledger, an
+    // add-on's first parts (the demo's opening stock and village ledger, which the sync agent
+    // may talk to), the sync agent (it needs only the ledger), the hardware, the door (it needs
+    // both), the session (it listens to all three and resumes an open session), then the page;
+    // an add-on's last parts at the end.
     const core: DaemonCore = { config: c, log: this.log, db: () => ledger.handle(), hardware, entry, session };
     const added = this.addOns.map((a) => a.parts(core));
-    return [dataDir, ledger, ...sync, ...added.flatMap((a) => a.afterLedger ?? []), hardware, entry, session, this.http, ...added.flatMap((a) => a.last ?? [])];
+    return [dataDir, ledger, ...added.flatMap((a) => a.afterLedger ?? []), ...sync, hardware, entry, session, this.http, ...added.flatMap((a) => a.last ?? [])];
   }
 
   async start(): Promise<void> {

@@ -1,9 +1,10 @@
 /**
  * The admin page's sections about the door and the till: who is inside now, what the door
- * decided and why, the latest receipts with the lines a maintainer must check, and stock.
+ * decided and why, the latest receipts with the lines a maintainer must check, stock, and the
+ * sync with the village ledger.
  * Chinese first; every value goes through `esc`.
  */
-import type { EntryEventView, ReceiptView, StockView, StoreStateView } from './queries.ts';
+import type { EntryEventView, ReceiptView, StockView, StoreStateView, SyncView } from './queries.ts';
 
 const ESC: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 export const esc = (v: unknown): string => String(v ?? '').replace(/[&<>"']/g, (c) => ESC[c]!);
@@ -109,4 +110,27 @@ export function stockSection(stock: StockView[]): string {
     .map((p) => `<tr><td>${esc(p.sku)}</td><td>${esc(p.name)}</td><td>${p.price}</td><td class="${p.stock > 0 ? '' : 'bad'}">${p.stock}</td><td>${esc(p.slots.map((s) => `${s.slot}: ${s.stock}`).join('，'))}</td></tr>`)
     .join('');
   return `<h2>商品库存</h2><table id="products"><tr><th>编码</th><th>名称</th><th>积分</th><th>库存</th><th>货位</th></tr>${rows}</table>`;
+}
+
+/** Why the store refused a message from the village ledger (cloud-sync/protocol/payloads.ts). */
+export const REFUSED_ZH: Record<string, string> = {
+  unsigned: '未签名',
+  forged: '签名不符',
+  replayed: '重复或过期序号',
+  expired: '已过期',
+  invalid: '格式不正确',
+};
+
+export function syncSection(s: SyncView): string {
+  if (!s.enabled) return '<h2>村账本同步</h2><p id="sync" data-enabled="false">未启用（配置 sync.enabled）</p>';
+  const refused = Object.entries(s.refused).filter(([, n]) => n > 0);
+  const refusedText = refused.map(([r, n]) => `<span data-reason="${esc(r)}">${esc(zh(REFUSED_ZH, r))} ${n}</span>`).join('，');
+  const ack = s.last_acked_seq > 0 ? `第 ${s.last_acked_seq} 条${s.last_ack_at ? `，${esc(time(s.last_ack_at))}` : ''}` : '还没有';
+  return `<h2>村账本同步</h2><table id="sync" data-enabled="true" data-connected="${s.connected}">
+<tr><th>连接</th><td class="${s.connected ? 'ok' : 'bad'}">${s.connected ? '已连接' : '未连接（离线照常营业，恢复后补传）'}</td></tr>
+<tr><th>待上传</th><td id="sync-outbox">${s.outbox_pending} 条</td></tr>
+<tr><th>村账本已确认</th><td id="sync-ack">${ack}</td></tr>
+<tr><th>已收到村账本消息</th><td id="sync-inbound">至第 ${s.inbound_seq} 条</td></tr>
+<tr><th>最后联系</th><td>${s.last_contact ? esc(time(s.last_contact)) : '还没有'}</td></tr>
+<tr><th>拒收的消息</th><td id="sync-refused" class="${refused.length > 0 ? 'bad' : ''}">${refusedText || '无'}</td></tr></table>`;
 }

@@ -16,9 +16,9 @@ import { listProducts, inventory } from '../ledger/products.ts';
 import { listSessions } from '../ledger/sessions.ts';
 import { isEdgeError, ErrorCode } from '../errors.ts';
 import { adminPage, boardPage } from './pages.ts';
-import { recentEntryEvents, recentReceipts, stockByProduct, storeState, type StoreStateSource } from './queries.ts';
+import { recentEntryEvents, recentReceipts, stockByProduct, storeState, syncState, type StoreStateSource, type SyncStateSource } from './queries.ts';
 import { DECISION_ZH, PHASE_ZH, REVIEW_ZH } from './admin-sections.ts';
-import { AdminPageQuery, EntryEventsReply, LimitQuery, PageQuery, ReceiptsReply, StockReply, StoreStateReply } from './schemas.ts';
+import { AdminPageQuery, EntryEventsReply, LimitQuery, PageQuery, ReceiptsReply, StockReply, StoreStateReply, SyncReply } from './schemas.ts';
 import { topBalances, villagerPage } from '../ledger/admin-views.ts';
 
 /** Villagers per admin page (the rest are a link away): the page stays cheap as the village grows. */
@@ -33,6 +33,8 @@ export interface AppDeps {
   ledgerRules: LedgerRules;
   /** The session engine's live state (who is inside, the cart); the page never drives it. */
   session?: StoreStateSource;
+  /** The sync agent, when sync is enabled: its state is shown, never driven. */
+  sync?: SyncStateSource;
   /** Host header names accepted (lower case, no port); see allowedHosts() in server.ts. */
   allowedHosts?: readonly string[];
 }
@@ -123,6 +125,7 @@ export function buildApp(deps: AppDeps, log: Logger) {
     receipts: recentReceipts(deps.db(), req.query.limit).map((r) => ({ ...r, review: r.review.map((v) => ({ ...v, reason_zh: REVIEW_ZH[v.reason] ?? v.reason })) })),
   }));
   app.get('/api/stock', { schema: { response: { 200: StockReply } } }, async () => ({ products: stockByProduct(deps.db()) }));
+  app.get('/api/sync', { schema: { response: { 200: SyncReply } } }, async () => syncState(deps.db(), deps.sync));
 
   app.get('/', { schema: { querystring: AdminPageQuery } }, async (req, reply) => {
     const db = deps.db();
@@ -138,6 +141,7 @@ export function buildApp(deps: AppDeps, log: Logger) {
         events: recentEntryEvents(db, 20),
         receipts: recentReceipts(db, 10),
         stock: stockByProduct(db),
+        sync: syncState(db, deps.sync),
       }),
     );
   });

@@ -4,8 +4,8 @@ import type { HealthReport } from '../parts.ts';
 import type { Villager } from '../ledger/villagers.ts';
 import type { Product } from '../ledger/products.ts';
 import type { StoreSession } from '../ledger/sessions.ts';
-import type { EntryEventView, ReceiptView, StockView, StoreStateView } from './queries.ts';
-import { entryEventsSection, esc, PHASE_ZH, receiptsSection, stockSection, storeStateSection, time } from './admin-sections.ts';
+import type { EntryEventView, ReceiptView, StockView, StoreStateView, SyncView } from './queries.ts';
+import { entryEventsSection, esc, PHASE_ZH, receiptsSection, stockSection, storeStateSection, syncSection, time } from './admin-sections.ts';
 
 export { esc };
 
@@ -31,6 +31,7 @@ export interface AdminPageData {
   events: EntryEventView[];
   receipts: ReceiptView[];
   stock: StockView[];
+  sync: SyncView;
 }
 
 function villagerPager(p: AdminPageData['villagerPage']): string {
@@ -63,6 +64,7 @@ ${storeStateSection(d.state)}
 ${entryEventsSection(d.events)}
 ${receiptsSection(d.receipts)}
 ${stockSection(d.stock)}
+${syncSection(d.sync)}
 <h2>村民</h2>${villagerPager(d.villagerPage)}<table id="villagers"><tr><th>编号</th><th>姓名</th><th>村</th><th>状态</th><th>积分</th><th>欠分</th><th>人脸授权</th></tr>${villagers}</table>
 <h2>最近购物</h2><table id="sessions"><tr><th>时间</th><th>村民</th><th>类型</th><th>状态</th><th>阶段</th><th>积分</th></tr>${sessions}</table>
 <h2>组件</h2><table><tr><th>组件</th><th>状态</th><th>说明</th></tr>${parts}${faults}</table>`,

@@ -7,6 +7,7 @@ import type { Db } from '../ledger/db.ts';
 import { recentEntryEventRows } from '../ledger/entry-events.ts';
 import { getVillager } from '../ledger/villagers.ts';
 import { linesOfSessions, productNames, recentReceiptRows, reviewOfSessions, stockRows } from '../ledger/admin-views.ts';
+import { outboxAckedAt } from '../ledger/outbox.ts';
 
 export interface EntryEventView {
   id: number;
@@ -176,4 +177,35 @@ export function storeState(db: Db, source: StoreStateSource | undefined): StoreS
         }
       : null,
   };
+}
+
+/** The sync agent as the page sees it (cloud-sync/agent/agent.ts `state()`). */
+export interface SyncStateSource {
+  state(): {
+    connected: boolean;
+    outbox_pending: number;
+    last_acked_seq: number;
+    inbound_seq: number;
+    last_contact: string | null;
+    refused: Record<string, number>;
+  };
+}
+
+export interface SyncView {
+  enabled: boolean;
+  connected: boolean;
+  outbox_pending: number;
+  last_acked_seq: number;
+  /** When the ledger acknowledged row `last_acked_seq`. */
+  last_ack_at: string | null;
+  inbound_seq: number;
+  last_contact: string | null;
+  refused: Record<string, number>;
+}
+
+/** The store's sync with the village ledger: the agent's state and one key lookup; all zero when sync is off. */
+export function syncState(db: Db, source: SyncStateSource | undefined): SyncView {
+  if (!source) return { enabled: false, connected: false, outbox_pending: 0, last_acked_seq: 0, last_ack_at: null, inbound_seq: 0, last_contact: null, refused: {} };
+  const s = source.state();
+  return { enabled: true, ...s, last_ack_at: s.last_acked_seq > 0 ? (outboxAckedAt(db, s.last_acked_seq) ?? null) : null };
 }

@@ -86,3 +86,14 @@ export const StockReply = Type.Object({
     }),
   ),
 });
+
+export const SyncReply = Type.Object({
+  enabled: Type.Boolean(),
+  connected: Type.Boolean(),
+  outbox_pending: Type.Integer(),
+  last_acked_seq: Type.Integer(),
+  last_ack_at: Nullable(Type.String()),
+  inbound_seq: Type.Integer(),
+  last_contact: Nullable(Type.String()),
+  refused: Type.Record(Type.String(), Type.Integer()),
+});

@@ -64,3 +64,8 @@ export function lastAckedSeq(db: Db): number {
   if (firstPending !== null) return firstPending - 1;
   return (db.prepare('SELECT COALESCE(MAX(seq), 0) FROM outbox').pluck().get() as number);
 }
+
+/** When the row `seq` was acknowledged (one key lookup), or undefined when it was not (yet). */
+export function outboxAckedAt(db: Db, seq: number): string | undefined {
+  return (db.prepare('SELECT acked_at FROM outbox WHERE seq = ?').pluck().get(seq) as string | null | undefined) ?? undefined;
+}

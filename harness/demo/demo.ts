@@ -23,7 +23,7 @@ import type { Db } from '../../edge/ledger/db.ts';
 import type { EntryConfig } from '../../edge/entry/config.ts';
 import type { SimulatedHardware } from '../../drivers/index.ts';
 import { addCard } from '../../edge/entry/credentials.ts';
-import { applyEntry, type LedgerRules } from '../../edge/ledger/entries.ts';
+import { applyEntry, getEntry, type LedgerRules } from '../../edge/ledger/entries.ts';
 import { listProducts, listSlots, upsertProduct, upsertSlot } from '../../edge/ledger/products.ts';
 import { addVillager, getVillager, listVillagers, setFaceConsent } from '../../edge/ledger/villagers.ts';
 import { countTemplates, loadOrCreateTemplateKey } from '../../edge/entry/templates.ts';
@@ -39,6 +39,10 @@ export interface DemoOpeningDeps {
   db: () => Db;
   sim: () => SimulatedHardware | undefined;
   dataDir: string;
+  /** The village id the demo's villagers belong to (the store's `store.village`). */
+  village: string;
+  /** Opening points awarded here, in the store's ledger: only when the demo has no village ledger (village.ts awards them there). */
+  localAwards: boolean;
   entry: Pick<EntryConfig, 'qr_public_key_file'>;
   rules: LedgerRules;
 }
@@ -74,8 +78,8 @@ export class DemoOpening implements Part {
     for (const p of store.products) upsertProduct(db, { sku: p.sku, name: p.name, price: p.price, unitG: p.unit_g, toleranceG: p.tolerance_g });
     for (const sl of store.slots) upsertSlot(db, { slot: sl.slot, address: sl.scale, sku: sl.sku, stock: sl.stock });
     for (const v of store.villagers) {
-      addVillager(db, { id: v.id, name: v.name, village: '示范村', isMaintainer: v.maintainer });
-      if (v.balance > 0) applyEntry(db, { id: `demo-opening:${v.id}`, villagerId: v.id, kind: 'award', points: v.balance, reason: '演示开业积分 / demo opening balance', origin: 'cli' }, rules);
+      addVillager(db, { id: v.id, name: v.name, village: this.deps.village, isMaintainer: v.maintainer });
+      if (this.deps.localAwards && v.balance > 0) applyEntry(db, { id: `demo-opening:${v.id}`, villagerId: v.id, kind: 'award', points: v.balance, reason: '演示开业积分 / demo opening balance', origin: 'cli' }, rules);
       if (v.card) addCard(db, v.card, v.id, at);
       // consent first, as the rules require; only these faces are enrolled (DemoVillagers)
       if (v.face && v.enrolled) setFaceConsent(db, v.id, 'self');
@@ -127,6 +131,9 @@ export const DEMO_PACE: DemoPace = { stepMs: 2000, visitMs: 4000 };
 /** The door as the demo needs it: after enrolling a face, the door learns it. */
 export interface DemoDoor { reloadVillager(villagerId: string): Promise<unknown> }
 
+/** The village ledger as the demo's village office uses it (village.ts). */
+export interface DemoVillageOffice { award(villager: string, points: number, id: string, reason: string): Promise<void> }
+
 export interface DemoVillagersDeps {
   store: DemoStore;
   /** The running store as a person sees it (simulators, door decisions, session phase). */
@@ -134,6 +141,8 @@ export interface DemoVillagersDeps {
   db: () => Db;
   door: () => DemoDoor | undefined;
   opening: DemoOpening;
+  /** Where the villagers' points are awarded; without it, in the store's own ledger (as `points award` would). */
+  village?: DemoVillageOffice;
   dataDir: string;
   entry: EntryConfig;
   rules: LedgerRules;
@@ -210,6 +219,12 @@ export class DemoVillagers implements Part {
       // a villager let in before the shelves report would have no baseline: every slot a review line
       const scales = view.hardware?.scales;
       await this.until(() => scales?.status().every((s) => s.stable_g !== null) ?? false, 30_000, 'the scales to report');
+      // the opening points come from the village ledger (village.ts): a round counted before
+      // they arrive would award them a second time
+      if (this.deps.village) {
+        const opening = store.villagers.filter((v) => v.balance > 0).map((v) => `demo-opening:${v.id}`);
+        await this.until(() => opening.every((id) => getEntry(this.deps.db(), id) !== undefined), 120_000, 'the opening points to arrive from the village ledger');
+      }
       this.log.info({ visits: store.visits.length, faces, qr: qrKey !== null }, 'demo villagers start coming / 演示开始：村民进店');
       await this.bringToRest();
       for (;;) {
@@ -260,17 +275,11 @@ export class DemoVillagers implements Part {
   /**
    * Each round: the village awards each villager the points that bring them back to their
    * opening balance (repaying any debt first), so every visit plays as its scenario says —
-   * 赵六 again has too few points — and the maintainer refills the shelves.
+   * 赵六 again has too few points — and the maintainer refills the shelves. With a village
+   * ledger the awards are made there and the round waits until the store has them.
    */
   private async beforeRound(): Promise<void> {
-    const db = this.deps.db();
-    const at = Date.now();
-    for (const v of this.deps.store.villagers) {
-      const now = getVillager(db, v.id);
-      const points = now ? v.balance + now.debt - now.balance : 0;
-      if (!now || points <= 0) continue;
-      applyEntry(db, { id: `demo-award:${v.id}:${at}`, villagerId: v.id, kind: 'award', points, reason: '打扫村道（演示）/ cleaning the village road (demo)', origin: 'cli' }, this.deps.rules);
-    }
+    await this.awardRound();
     const misplaced = this.misplaced.splice(0);
     const steps = this.steps();
     const onShelves = new Map<string, number>();
@@ -299,6 +308,28 @@ export class DemoVillagers implements Part {
       this.log.warn({ err: (err as Error).message }, 'demo restock went wrong / 演示补货失败');
       await this.bringToRest();
     }
+  }
+
+  private async awardRound(): Promise<void> {
+    const db = this.deps.db();
+    const at = Date.now();
+    const reason = '打扫村道（演示）/ cleaning the village road (demo)';
+    const awarded: string[] = [];
+    for (const v of this.deps.store.villagers) {
+      const now = getVillager(db, v.id);
+      const points = now ? v.balance + now.debt - now.balance : 0;
+      if (!now || points <= 0) continue;
+      const id = `demo-award:${v.id}:${at}`;
+      if (!this.deps.village) {
+        applyEntry(db, { id, villagerId: v.id, kind: 'award', points, reason, origin: 'cli' }, this.deps.rules);
+        continue;
+      }
+      await this.deps.village.award(v.id, points, id, reason);
+      awarded.push(id);
+    }
+    if (awarded.length === 0) return;
+    this.log.info({ awards: awarded.length }, 'demo: the village ledger awarded points; waiting for them to reach the store / 演示：村账本已发放积分，等待同步到门店');
+    await this.until(() => awarded.every((id) => getEntry(this.deps.db(), id) !== undefined), 60_000, 'the village awards to reach the store');
   }
 
   /**

@@ -2,23 +2,58 @@
  * The demo as an add-on to the daemon (`store-edge start` in demo mode): loaded only then, so
  * the daemon's code never imports the harness. It only ever runs in demo mode on simulated
  * hardware with `demo_loop` on, never with `demo: false` or real drivers.
+ *
+ * Unless the config enables sync itself (a real broker and village ledger), the demo brings
+ * its own village (village.ts): the embedded broker and the village ledger, with the store's
+ * sync turned on towards them, and the villagers' points awarded there.
  */
 import type { Config } from '../../edge/config/schema.ts';
 import type { DaemonAddOn, DaemonCore } from '../../edge/main.ts';
 import type { Part } from '../../edge/parts.ts';
 import { DemoOpening, DemoVillagers, type DemoPace } from './demo.ts';
 import { loadDemoStore, type DemoStore } from './store.ts';
+import { DemoVillage } from './village.ts';
 
 export class DemoAddOn implements DaemonAddOn {
   /** The villagers' loop once composed (tests read its stats). */
   villagers: DemoVillagers | undefined;
+  /** The demo's own village, when the config does not name one (tests read its folder). */
+  village: DemoVillage | undefined;
+  private withVillage = false;
 
   constructor(private readonly store: DemoStore, private readonly pace?: DemoPace) {}
 
-  /** With no scales configured, the simulated bus gets exactly the demo store's scales. */
+  /**
+   * With no scales configured, the simulated bus gets exactly the demo store's scales; with
+   * sync off, the store syncs with the demo's village (its address is known once it listens).
+   */
   config(c: Config): Config {
-    if (c.drivers.scales.list.length > 0) return c;
-    return { ...c, drivers: { ...c.drivers, scales: { ...c.drivers.scales, list: this.store.slots.map((s) => ({ slot: s.slot, unit_id: s.scale, capacity_g: 10_000 })) } } };
+    let out = c;
+    if (c.drivers.scales.list.length === 0) {
+      out = { ...out, drivers: { ...out.drivers, scales: { ...out.drivers.scales, list: this.store.slots.map((s) => ({ slot: s.slot, unit_id: s.scale, capacity_g: 10_000 })) } } };
+    }
+    this.withVillage = !c.sync.enabled;
+    if (this.withVillage) {
+      // read by the sync agent when it starts, after the village part has started
+      const village = (): DemoVillage => {
+        if (!this.village) throw new Error('the demo village is not composed / 演示村账本未创建');
+        return this.village;
+      };
+      out = {
+        ...out,
+        sync: {
+          ...out.sync,
+          enabled: true,
+          get broker_url(): string {
+            return village().brokerUrl;
+          },
+          get ledger_public_keys(): Config['sync']['ledger_public_keys'] {
+            return village().ledgerPublicKeys;
+          },
+        },
+      };
+    }
+    return out;
   }
 
   parts(core: DaemonCore): { afterLedger: Part[]; last: Part[] } {
@@ -27,9 +62,13 @@ export class DemoAddOn implements DaemonAddOn {
     const rules = { creditFloor: c.ledger.credit_floor };
     // the opening stock goes in before the door reads its QR key and the session its shelves;
     // the villagers come last and, stopping first, never act on stopped hardware
-    const opening = new DemoOpening({ store: this.store, db: core.db, sim: () => core.hardware.sim, dataDir: c.data_dir, entry: c.entry, rules }, log);
-    this.villagers = new DemoVillagers({ store: this.store, view: core, db: core.db, door: () => core.entry.pipeline, opening, dataDir: c.data_dir, entry: c.entry, rules, ...(this.pace ? { pace: this.pace } : {}) }, log);
-    return { afterLedger: [opening], last: [this.villagers] };
+    const opening = new DemoOpening({ store: this.store, db: core.db, sim: () => core.hardware.sim, dataDir: c.data_dir, village: c.store.village, localAwards: !this.withVillage, entry: c.entry, rules }, log);
+    const village = this.withVillage
+      ? new DemoVillage({ store: this.store, dataDir: c.data_dir, address: { village: c.store.village, store: c.store.id }, storeKeyId: c.sync.store_key_id, isDemoLedger: () => opening.isDemoLedger() }, core.log.child({ part: 'village' }))
+      : undefined;
+    this.village = village;
+    this.villagers = new DemoVillagers({ store: this.store, view: core, db: core.db, door: () => core.entry.pipeline, opening, ...(village ? { village } : {}), dataDir: c.data_dir, entry: c.entry, rules, ...(this.pace ? { pace: this.pace } : {}) }, log);
+    return { afterLedger: village ? [opening, village] : [opening], last: [this.villagers] };
   }
 }
 

@@ -1,9 +1,11 @@
 /**
  * The demo loop of `npm start`, on the real daemon with simulated hardware (shortened pauses,
- * fast scales, faces off so no model loads): it stocks an empty ledger once, villagers come
- * and go through the scenario steps, the door refuses whom it should, the shelves get
- * restocked, the ledger stays consistent, and it stops cleanly. It never runs outside demo mode.
+ * fast scales, faces off so no model loads): it stocks an empty ledger once, the villagers'
+ * points come from the demo's village ledger over MQTT, villagers come and go through the
+ * scenario steps, the door refuses whom it should, the shelves get restocked, the store and
+ * the village ledger agree, and it stops cleanly. It never runs outside demo mode.
  */
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
@@ -24,6 +26,14 @@ afterAll(() => t.cleanup());
 
 function config(dir: string, extra: Record<string, unknown> = {}) {
   return validateConfig({ data_dir: dir, demo: true, http: { port: 0 }, log: { level: 'silent' }, drivers: fastDrivers, entry: { face_enabled: false }, session: { stability_wait_ms: 1000 }, ...extra });
+}
+
+async function untilAsync(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 async function until(check: () => boolean, ms: number, what: string): Promise<void> {
@@ -71,10 +81,38 @@ describe('demo loop on the daemon', () => {
         { decision: 'matched', by: 'qr', v: 'zhang' },
       ]));
       expect(findBalanceMismatches(db)).toEqual([]);
+
+      // every point came from the village ledger over MQTT: signed awards applied by the sync
+      // agent (origin 'ledger'), none written into the store's ledger by the demo itself
+      const awards = db.prepare("SELECT id, origin FROM entries WHERE kind = 'award'").all() as Array<{ id: string; origin: string }>;
+      expect(awards.filter((a) => a.id.startsWith('demo-opening:')).length).toBe(loadDemoStore().villagers.filter((v) => v.balance > 0).length);
+      expect(awards.some((a) => a.id.startsWith('demo-award:'))).toBe(true);
+      expect(awards.filter((a) => a.origin !== 'ledger')).toEqual([]);
+
+      // the villagers stop; the store and the village ledger then agree on every balance
+      await demo?.stop();
+      const village = addOn!.village!;
+      const token = (JSON.parse(readFileSync(path.join(village.dir, 'api-tokens.json'), 'utf8')) as Array<{ token: string }>)[0]!.token;
+      const ledgerBalance = async (id: string) => ((await (await fetch(new URL(`/api/villages/${cfg.store.village}/villagers/${id}`, village.apiUrl), { headers: { authorization: `Bearer ${token}` } })).json()) as { balance: number }).balance;
+      const sync = async () => (await (await fetch(new URL('/api/sync', daemon.httpAddress))).json()) as Record<string, unknown>;
+      await untilAsync(async () => {
+        if ((await sync()).outbox_pending !== 0) return false;
+        for (const v of listVillagers(db)) if ((await ledgerBalance(v.id)) !== v.balance) return false;
+        return true;
+      }, 60_000, 'the store and the village ledger to agree');
+      expect(await sync()).toMatchObject({ enabled: true, connected: true, outbox_pending: 0, last_acked_seq: expect.any(Number), last_ack_at: expect.any(String), inbound_seq: expect.any(Number), refused: { unsigned: 0, forged: 0, replayed: 0, expired: 0, invalid: 0 } });
+      expect((await sync()).last_acked_seq).toBeGreaterThan(0);
+      const page = await (await fetch(daemon.httpAddress!)).text();
+      expect(page).toContain('<table id="sync" data-enabled="true" data-connected="true">');
     } finally {
       await daemon.stop();
     }
     expect(daemon.health.report().parts.demo?.health).toBe('stopped');
+    expect(daemon.health.report().parts['village ledger']?.health).toBe('stopped');
+    // the village's files, made at first start, are this user's only
+    const mode = (p: string) => (statSync(p).mode & 0o777).toString(8);
+    const villageDir = path.join(t.dir, 'village');
+    expect([mode(villageDir), mode(path.join(villageDir, 'ledger-key.pem')), mode(path.join(villageDir, 'api-tokens.json')), mode(path.join(villageDir, 'ledger.sqlite')), mode(path.join(t.dir, 'sync-store-key.pem'))]).toEqual(['700', '600', '600', '600', '600']);
 
     // a second start on the same ledger does not stock the store again
     const db = openLedger(path.join(t.dir, 'ledger.sqlite'));

@@ -1,0 +1,157 @@
+/**
+ * The village beside the demo store (`npm start`): the embedded aedes broker and the village
+ * ledger (`store-edge ledger serve`'s code, on SQLite in `<data_dir>/village/`), so that the
+ * demo's points come the way a real store's do: awarded at the village ledger through its API,
+ * signed, and carried to the store over MQTT by the sync agent.
+ *
+ * On first start it makes the village's files, readable by this user only (the folder 0700,
+ * files 0600): the ledger's signing key, the API token file (one `town` token) and the
+ * database. On every start it registers the village, this store's public key and the demo's
+ * villagers with the ledger through the API, and awards their opening points there (ids
+ * `demo-opening:<villager>`, so a restart awards nothing twice).
+ *
+ * The store's sync agent starts after this part and reads the broker's address and the
+ * ledger's public key from it (index.ts), known only once the broker is listening.
+ */
+import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from '../../edge/log.ts';
+import type { Part } from '../../edge/parts.ts';
+import { loadOrCreateStoreKey } from '../../cloud-sync/agent/agent.ts';
+import { runLedger } from '../../cloud-sync/ledger/run.ts';
+import { newKeyPair } from '../../cloud-sync/protocol/sign.ts';
+import { startEmbeddedBroker, type EmbeddedBroker } from './broker.ts';
+import type { DemoStore } from './store.ts';
+
+/** The key id the demo ledger signs with, as the store's `sync.ledger_public_keys` names it. */
+export const DEMO_LEDGER_KEY_ID = 'village-ledger-1';
+const VILLAGE_NAME = '示范村';
+
+export interface DemoVillageDeps {
+  store: DemoStore;
+  dataDir: string;
+  address: { village: string; store: string };
+  storeKeyId: string;
+  /** Whether the store's ledger is the demo's own: only then are the demo's villagers registered. */
+  isDemoLedger: () => boolean;
+}
+
+interface Running {
+  broker: EmbeddedBroker;
+  stop: () => Promise<void>;
+  apiUrl: string;
+  token: string;
+  ledgerPublicPem: string;
+}
+
+/** A file of ours, created 0600 with `content()` when absent, its mode tightened when found open. */
+function privateFile(file: string, content: () => string): string {
+  if (!existsSync(file)) writeFileSync(file, content(), { mode: 0o600, flag: 'wx' });
+  if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+  return readFileSync(file, 'utf8');
+}
+
+export class DemoVillage implements Part {
+  readonly name = 'village ledger';
+  /** The demo without its village would sell on points that never come: it does not start. */
+  readonly critical = true;
+  private running: Running | undefined;
+
+  constructor(private readonly deps: DemoVillageDeps, private readonly log: Logger) {}
+
+  /** The village's folder: database, signing key and API tokens. */
+  get dir(): string {
+    return path.join(this.deps.dataDir, 'village');
+  }
+
+  async start(): Promise<void> {
+    const dir = this.dir;
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700);
+    const keyFile = path.join(dir, 'ledger-key.pem');
+    const ledgerPublicPem = createPublicKey(createPrivateKey(privateFile(keyFile, () => newKeyPair().privatePem))).export({ type: 'spki', format: 'pem' }).toString();
+    const tokensFile = path.join(dir, 'api-tokens.json');
+    const tokens = JSON.parse(privateFile(tokensFile, () => `${JSON.stringify([{ token: randomBytes(24).toString('base64url'), role: 'town' }], null, 2)}\n`)) as Array<{ token: string; role: string }>;
+    const token = tokens.find((t) => t.role === 'town')?.token;
+    if (!token) throw new Error(`${tokensFile} holds no town token / 令牌文件中没有镇级令牌`);
+    const sqliteFile = path.join(dir, 'ledger.sqlite');
+    privateFile(sqliteFile, () => '');
+
+    const broker = await startEmbeddedBroker();
+    try {
+      const run = await runLedger({ brokerUrl: broker.url, databaseUrl: undefined, sqliteFile, keyFile, keyId: DEMO_LEDGER_KEY_ID, tokensFile, host: '127.0.0.1', port: 0, log: this.log });
+      this.running = { broker, stop: run.stop, apiUrl: run.url, token, ledgerPublicPem };
+    } catch (err) {
+      await broker.close();
+      throw err;
+    }
+    try {
+      await this.register();
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+    this.log.info({ api: this.running.apiUrl, broker: broker.url, tokens: tokensFile }, `village ledger / 村账本: ${this.running.apiUrl} (token in ${tokensFile}), MQTT ${broker.url}`);
+  }
+
+  async stop(): Promise<void> {
+    const r = this.running;
+    this.running = undefined;
+    if (!r) return;
+    await r.stop();
+    await r.broker.close();
+  }
+
+  /** The village ledger's JSON API (once started); its token is in `<dir>/api-tokens.json`. */
+  get apiUrl(): string {
+    return this.required().apiUrl;
+  }
+
+  /** The embedded broker's address (once started). */
+  get brokerUrl(): string {
+    return this.required().broker.url;
+  }
+
+  /** The ledger's public key, for the store's `sync.ledger_public_keys` (once started). */
+  get ledgerPublicKeys(): Array<{ id: string; pem: string }> {
+    return [{ id: DEMO_LEDGER_KEY_ID, pem: this.required().ledgerPublicPem }];
+  }
+
+  private required(): Running {
+    if (!this.running) throw new Error('the demo village is not running / 演示村账本未启动');
+    return this.running;
+  }
+
+  /** An award made at the village ledger through its API; resolves once the ledger holds it (201, or 200 for an id it already had). */
+  async award(villager: string, points: number, id: string, reason: string): Promise<void> {
+    await this.api('POST', `/api/villages/${this.deps.address.village}/entries`, { id, villager, kind: 'award', points, reason }, [200, 201]);
+  }
+
+  /** The village, this store and the demo's villagers, as the village office would enter them. */
+  private async register(): Promise<void> {
+    const { address, store, storeKeyId, dataDir } = this.deps;
+    const v = address.village;
+    await this.api('POST', '/api/villages', { id: v, name: VILLAGE_NAME }, [201]);
+    const storeKey = loadOrCreateStoreKey(dataDir, storeKeyId);
+    await this.api('PUT', `/api/villages/${v}/stores/${address.store}`, { key_id: storeKeyId, public_key: createPublicKey(storeKey.key).export({ type: 'spki', format: 'pem' }).toString() }, [200]);
+    if (!this.deps.isDemoLedger()) return;
+    for (const p of store.villagers) {
+      const known = await this.api('GET', `/api/villages/${v}/villagers/${p.id}`, undefined, [200, 404]);
+      if (known === 404) await this.api('PUT', `/api/villages/${v}/villagers/${p.id}`, { name: p.name }, [200]);
+      if (p.balance > 0) await this.award(p.id, p.balance, `demo-opening:${p.id}`, '演示开业积分 / demo opening balance');
+    }
+  }
+
+  private async api(method: string, route: string, body: unknown, ok: number[]): Promise<number> {
+    const r = this.required();
+    const res = await fetch(new URL(route, r.apiUrl), {
+      method,
+      headers: { authorization: `Bearer ${r.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    if (!ok.includes(res.status)) throw new Error(`village ledger ${method} ${route}: ${res.status} ${text.slice(0, 300)} / 村账本请求失败`);
+    return res.status;
+  }
+}
