@@ -11,9 +11,10 @@ import { HttpServer } from '../../edge/http/server.ts';
 import { HealthBoard } from '../../edge/parts.ts';
 import { addVillager } from '../../edge/ledger/villagers.ts';
 import { applyEntry } from '../../edge/ledger/entries.ts';
+import { markOutboxAckedSeqs } from '../../edge/ledger/outbox.ts';
 import { upsertProduct, upsertSlot } from '../../edge/ledger/products.ts';
 import { openSession, settleSession } from '../../edge/ledger/sessions.ts';
-import type { StoreStateSource } from '../../edge/http/queries.ts';
+import type { StoreStateSource, SyncStateSource } from '../../edge/http/queries.ts';
 import { tempLedger } from '../ledger/helpers.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -25,9 +26,13 @@ const session: StoreStateSource = {
   current: { sessionId: 's-now', villagerId: 'V001', kind: 'shopping', enteredBy: 'face', openedAt: Date.now() },
   cart: () => ({ totalPoints: 30, cart: { lines: [{ sku: 'oil', slot: 'B1', count: 1 }], review: [] } }),
 };
+/** The sync agent as the page sees it: connected, two rows waiting, one forged message refused. */
+const sync: SyncStateSource = {
+  state: () => ({ connected: true, outbox_pending: 2, last_acked_seq: 1, inbound_seq: 12, last_contact: new Date().toISOString(), refused: { unsigned: 0, forged: 1, replayed: 0, expired: 0, invalid: 0 } }),
+};
 const server = new HttpServer(
   { host: '127.0.0.1', port: 0, allowed_hosts: [] },
-  { store: { id: 'qianjin-01', village: 'qianjin', name: '前进村积分超市' }, health, db: () => ledger.db, ledgerRules: { creditFloor: 0 }, session },
+  { store: { id: 'qianjin-01', village: 'qianjin', name: '前进村积分超市' }, health, db: () => ledger.db, ledgerRules: { creditFloor: 0 }, session, sync },
   pino({ level: 'silent' }),
 );
 let browser: Browser;
@@ -46,6 +51,7 @@ beforeAll(async () => {
   applyEntry(ledger.db, { id: 'e3', villagerId: 'V003', kind: 'award', points: 40, reason: '修水渠', origin: 'cli' }, { creditFloor: 0 });
   openSession(ledger.db, { id: 's1', kind: 'shopping', villagerId: 'V003', enteredBy: 'card', state: 'shopping', context: {} });
   settleSession(ledger.db, { sessionId: 's1', lines: [{ sku: 'oil', slot: 'B1', count: 1 }], review: [{ slot: 'A2', reason: 'moved_out', deltaG: -920, detail: 'put it back' }] }, { creditFloor: 0 });
+  markOutboxAckedSeqs(ledger.db, [1], new Date().toISOString()); // the village ledger has the first row
   health.set('ledger', 'ok');
   health.setPhase('running');
   await server.start();
@@ -82,7 +88,7 @@ describe('admin page in chromium', () => {
     await page.close();
   });
 
-  it('shows who is inside, the door decisions, receipts with review lines and stock per product', async () => {
+  it('shows who is inside, the door decisions, receipts with review lines, stock per product and the sync state', async () => {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
@@ -106,6 +112,12 @@ describe('admin page in chromium', () => {
     expect(await receipt.locator('td').nth(5).innerText()).toBe('10');
     expect(await receipt.locator('td.review').innerText()).toContain('货位 A2：商品被放到别的货位');
     expect(await page.locator('#products tr', { hasText: '花生油 1L' }).locator('td').nth(3).innerText()).toBe('3');
+    const syncTable = page.locator('#sync');
+    expect(await syncTable.locator('tr', { hasText: '连接' }).locator('td').innerText()).toBe('已连接');
+    expect(await page.locator('#sync-outbox').innerText()).toBe('2 条');
+    expect(await page.locator('#sync-ack').innerText()).toMatch(/^第 1 条，\d{4}\//);
+    expect(await page.locator('#sync-inbound').innerText()).toBe('至第 12 条');
+    expect(await page.locator('#sync-refused').innerText()).toBe('签名不符 1');
     expect(errors).toEqual([]);
     await page.close();
   });

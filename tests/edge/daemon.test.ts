@@ -55,6 +55,46 @@ describe('store-edge start', () => {
     closeLedger(db);
   }, 90_000);
 
+  it('as `npm start` in a fresh folder: the village ledger and its broker beside the store, points over MQTT, keys closed, Ctrl-C stops it all', async () => {
+    const { mkdirSync } = await import('node:fs');
+    const cwd = path.join(t.dir, 'fresh');
+    mkdirSync(cwd);
+    // what `npm start` runs, from a folder with no config file and no data yet
+    const child = spawn(process.execPath, [bin, 'start', '--http-port', '0'], { cwd, env: { ...process.env, STORE_EDGE_CONFIG: '', STORE_EDGE_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    try {
+      const deadline = Date.now() + 60_000;
+      let url: string | undefined;
+      while (!url && Date.now() < deadline) {
+        url = /"url":"(http:\/\/[^"]+)"/.exec(out)?.[1];
+        if (!url) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(url, out).toBeDefined();
+      const health = (await (await fetch(new URL('/healthz', url))).json()) as { parts: Record<string, { health: string }> };
+      expect(health.parts['village ledger']?.health).toBe('ok');
+      // the opening points were awarded at the village ledger and reached the store over MQTT
+      const opened = async () => ((await (await fetch(new URL('/api/villagers/zhang', url))).json()) as { entries: Array<{ id: string; origin: string }> }).entries;
+      while (!(await opened()).some((e) => e.id === 'demo-opening:zhang') && Date.now() < deadline + 60_000) await new Promise((r) => setTimeout(r, 100));
+      expect((await opened()).find((e) => e.id === 'demo-opening:zhang'), out).toMatchObject({ origin: 'ledger' });
+      expect((await (await fetch(new URL('/api/sync', url))).json()) as object).toMatchObject({ enabled: true, connected: true });
+      const mode = (p: string) => (statSync(path.join(cwd, 'data', p)).mode & 0o777).toString(8);
+      expect(['village', 'village/ledger-key.pem', 'village/api-tokens.json', 'village/ledger.sqlite', 'sync-store-key.pem', 'keys', 'ledger.sqlite'].map(mode)).toEqual(['700', '600', '600', '600', '600', '700', '600']);
+    } finally {
+      child.kill('SIGINT');
+    }
+    const { code } = await exited;
+    expect(code, out).toBe(0);
+    const msgs = out.split('\n').filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { msg: string }).msg);
+    expect(msgs[msgs.length - 1]).toBe('stopped / 已停止');
+    for (const f of ['ledger.sqlite-wal', 'village/ledger.sqlite-wal']) {
+      const wal = path.join(cwd, 'data', f);
+      expect(!existsSync(wal) || statSync(wal).size === 0, f).toBe(true);
+    }
+  }, 150_000);
+
   it('refuses a bad config file with a message naming the key, and exit code 2', async () => {
     const { writeFileSync } = await import('node:fs');
     const file = path.join(t.dir, 'bad.yaml');

@@ -6,7 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { buildApp, type App } from '../../edge/http/app.ts';
-import type { StoreStateSource } from '../../edge/http/queries.ts';
+import type { StoreStateSource, SyncStateSource } from '../../edge/http/queries.ts';
+import { time } from '../../edge/http/admin-sections.ts';
+import { markOutboxAckedSeqs } from '../../edge/ledger/outbox.ts';
 import { HealthBoard } from '../../edge/parts.ts';
 import { applyEntry } from '../../edge/ledger/entries.ts';
 import { upsertProduct, upsertSlot } from '../../edge/ledger/products.ts';
@@ -25,8 +27,8 @@ const inside: StoreStateSource = {
   cart: () => ({ totalPoints: 30, cart: { lines: [{ sku: 'oil', slot: 'B1', count: 1 }], review: [{ slot: 'A1', reason: 'not_stable' }] } }),
 };
 
-function build(session?: StoreStateSource): App {
-  return buildApp({ store: { id: 'qianjin-01', village: 'qianjin', name: '前进村积分超市' }, health: new HealthBoard(), db: () => ledger.db, ledgerRules: rules, ...(session ? { session } : {}) }, pino({ level: 'silent' }));
+function build(session?: StoreStateSource, sync?: SyncStateSource): App {
+  return buildApp({ store: { id: 'qianjin-01', village: 'qianjin', name: '前进村积分超市' }, health: new HealthBoard(), db: () => ledger.db, ledgerRules: rules, ...(session ? { session } : {}), ...(sync ? { sync } : {}) }, pino({ level: 'silent' }));
 }
 
 const event = (min: number, decision: string, by: string, villager: string | null, detail: Record<string, unknown>) =>
@@ -169,5 +171,36 @@ describe('GET / (admin page)', () => {
     expect(html).toContain('欠 20 分');
     expect(html).toContain('&lt;b&gt;李&lt;/b&gt;');
     expect(html).not.toContain('<b>李</b>');
+  });
+});
+
+describe('sync with the village ledger (GET /api/sync and the admin page)', () => {
+  it("shows the agent's state: connection, outbox depth, last ack with its time, inbound seq, last contact, refused by reason", async () => {
+    const ackedAt = '2026-11-29T08:30:00.000Z';
+    markOutboxAckedSeqs(ledger.db, [1, 2], ackedAt);
+    const agent: SyncStateSource = {
+      state: () => ({ connected: false, outbox_pending: 7, last_acked_seq: 2, inbound_seq: 41, last_contact: '2026-11-29T08:31:00.000Z', refused: { unsigned: 0, forged: 3, replayed: 1, expired: 0, invalid: 0 } }),
+    };
+    const withSync = build(undefined, agent);
+    const res = await withSync.inject('/api/sync');
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({
+      enabled: true, connected: false, outbox_pending: 7, last_acked_seq: 2, last_ack_at: ackedAt, inbound_seq: 41,
+      last_contact: '2026-11-29T08:31:00.000Z', refused: { unsigned: 0, forged: 3, replayed: 1, expired: 0, invalid: 0 },
+    });
+    const html = (await withSync.inject('/')).body;
+    expect(html).toContain('<table id="sync" data-enabled="true" data-connected="false">');
+    expect(html).toContain('未连接');
+    expect(html).toContain('<td id="sync-outbox">7 条</td>');
+    expect(html).toContain(`<td id="sync-ack">第 2 条，${time(ackedAt)}</td>`);
+    expect(html).toContain('<td id="sync-inbound">至第 41 条</td>');
+    expect(html).toContain(time('2026-11-29T08:31:00.000Z'));
+    expect(html).toContain('<span data-reason="forged">签名不符 3</span>，<span data-reason="replayed">重复或过期序号 1</span>');
+    await withSync.close();
+  });
+
+  it('says sync is off when the store has no agent', async () => {
+    expect((await app.inject('/api/sync')).json()).toMatchObject({ enabled: false, connected: false, last_ack_at: null });
+    expect((await app.inject('/')).body).toContain('<p id="sync" data-enabled="false">');
   });
 });
