@@ -41,7 +41,7 @@ export const ConfigSchema = Type.Object(
   {
     data_dir: Type.String({ minLength: 1, default: './data', description: 'Folder for the database, keys and backups (relative to the config file)' }),
     demo: Type.Boolean({ default: false, description: 'Run on simulated hardware' }),
-    demo_loop: Type.Boolean({ default: true, description: 'In demo mode on simulated hardware: stock an empty ledger with the demo store and let villagers from the scenario files come and go, so the admin page shows the store at work. Never runs with demo: false or real hardware' }),
+    demo_loop: Type.Boolean({ default: true, description: 'In demo mode on simulated hardware: stock an empty ledger with the demo store and let villagers from the scenario files come and go, so the admin page shows the store at work. Unless sync.enabled, it also runs the village ledger (SQLite in <data_dir>/village/) and an embedded MQTT broker beside the store, syncs with them and has the villagers\' points awarded there. Never runs with demo: false or real hardware' }),
     store: StoreSchema,
     http: HttpSchema,
     log: LogSchema,
