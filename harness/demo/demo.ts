@@ -97,7 +97,8 @@ export class DemoOpening implements Part {
       mkdirSync(path.dirname(pub), { recursive: true });
       mkdirSync(path.dirname(priv), { recursive: true });
       writeFileSync(priv, pair.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
-      writeFileSync(pub, pair.publicKey.export({ type: 'spki', format: 'pem' }));
+      // 0600 like everything in keys/, which the daemon tightens at start (and would warn about)
+      writeFileSync(pub, pair.publicKey.export({ type: 'spki', format: 'pem' }), { mode: 0o600 });
     }
     if (!existsSync(priv)) return null;
     try {

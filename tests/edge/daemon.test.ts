@@ -81,7 +81,8 @@ describe('store-edge start', () => {
       expect((await opened()).find((e) => e.id === 'demo-opening:zhang'), out).toMatchObject({ origin: 'ledger' });
       expect((await (await fetch(new URL('/api/sync', url))).json()) as object).toMatchObject({ enabled: true, connected: true });
       const mode = (p: string) => (statSync(path.join(cwd, 'data', p)).mode & 0o777).toString(8);
-      expect(['village', 'village/ledger-key.pem', 'village/api-tokens.json', 'village/ledger.sqlite', 'sync-store-key.pem', 'keys', 'ledger.sqlite'].map(mode)).toEqual(['700', '600', '600', '600', '600', '700', '600']);
+      expect(['village', 'village/ledger-key.pem', 'village/api-tokens.json', 'village/ledger.sqlite', 'sync-store-key.pem', 'keys', 'keys/qr-public.pem', 'keys/demo-qr-private.pem', 'ledger.sqlite'].map(mode))
+        .toEqual(['700', '600', '600', '600', '600', '700', '600', '600', '600']);
     } finally {
       child.kill('SIGINT');
     }
