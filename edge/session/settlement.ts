@@ -21,8 +21,9 @@ export interface Settled { result: SettleResult; cart: Cart; ms: number }
 
 /**
  * Weighs and settles `v`, each slot at the weight the exit wait decided for it (`atExit`; a slot
- * not decided there is weighed as its scale stands now). Throws what the ledger throws (a read while weighing, the
- * settlement's transaction): the caller turns it into a failed settlement with its retry.
+ * not decided there is weighed as its scale stands now). Throws what the ledger throws (a read
+ * while weighing, the settlement's transaction): the caller turns it into a failed settlement
+ * with its retry.
  * `pending` writes the session's own unsaved writes inside the same transaction.
  */
 export function settleVisit(db: Db, scales: Shelves, atExit: ExitWeights, v: Visit, weight: WeightRules, rules: LedgerRules, pending: (db: Db) => void): Settled {
