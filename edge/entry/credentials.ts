@@ -16,7 +16,8 @@ import { Value } from '@sinclair/typebox/value';
 import { CARD_RE } from '../ledger/credentials.ts';
 import { EdgeError } from '../errors.ts';
 
-// The card rows are reached through here too, by the code that deals in credentials.
+// The card rows and the card mask are reached through here too, by the code that deals in credentials.
+export { maskCard } from '../ledger/card-mask.ts';
 export { addCard, consumeQrToken, getCard, revokeCard, type Card } from '../ledger/credentials.ts';
 
 export const QR_PREFIX = 'VSQ1.';
@@ -104,17 +105,6 @@ export function verifyQrToken(token: string, publicKey: KeyObject, opts: { maxLi
   if (iat > now + opts.clockSkewS) refuse('issued in the future', '二维码时间不对');
   if (exp < now - opts.clockSkewS) refuse('expired', '二维码已过期');
   return { tid, vid, iat, exp };
-}
-
-/**
- * A card number as it may be shown and stored in events: a letter prefix such as `PB-`, four
- * stars whatever the length, and the last two characters (`PB-****01`), enough for a
- * maintainer to tell a villager's two cards apart, not enough to get in with.
- */
-export function maskCard(cardNo: string): string {
-  const prefix = /^[A-Za-z]{1,4}-/.exec(cardNo)?.[0] ?? '';
-  const rest = cardNo.slice(prefix.length);
-  return `${prefix}****${rest.length >= 4 ? rest.slice(-2) : ''}`;
 }
 
 /** No 0/O, 1/I/L: a villager reads the number off the card to a maintainer on the phone. */

@@ -90,7 +90,8 @@ export function migrate(db: Db, file: string): void {
     }
     for (const m of MIGRATIONS) {
       if (m.version <= version) continue;
-      db.exec(m.sql);
+      if (m.sql !== '') db.exec(m.sql);
+      m.up?.(db);
       db.pragma(`user_version = ${m.version}`);
     }
     if (appId === 0) db.pragma(`application_id = ${APPLICATION_ID}`);

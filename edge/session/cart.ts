@@ -26,7 +26,7 @@ export interface SlotWeighing {
   baselineG: number | null;
   /** Last stable weight; null when the scale has no reading now. */
   currentG: number | null;
-  /** Whether the slot is at rest now (false: still moving when the stability wait ended). */
+  /** Whether the slot came to rest after the exit (false: still moving when the exit wait ended). */
   stable: boolean;
 }
 
@@ -82,7 +82,7 @@ export function computeCart(slots: readonly SlotWeighing[], rules: WeightRules, 
     }
     const deltaG = s.currentG - s.baselineG;
     if (!s.stable) {
-      review.push({ slot: s.slot, reason: 'not_stable', deltaG: round(deltaG), detail: 'still moving when the stability wait ended; nothing charged for this slot' });
+      review.push({ slot: s.slot, reason: 'not_stable', deltaG: round(deltaG), detail: 'still moving when the exit wait ended (at most session.exit_settle_max_ms of readings); nothing charged for this slot' });
       continue;
     }
     if (Math.abs(deltaG) <= rules.drift_allowance_g) continue;

@@ -18,7 +18,8 @@ export const WeightRulesSchema = Section({
 }, 'How weight changes become item counts');
 
 export const SessionConfigSchema = Section({
-  stability_wait_ms: Ms(1500, 0, 60_000, 'At exit, the longest wait for every shelf to be stable before settling; slots still moving then become review lines'),
+  stability_wait_ms: Ms(1500, 0, 60_000, "At exit, the wait for every shelf to come to rest before settling, counted in the scales' reading time (when a sweep was read, not when the daemon got round to it); a slot still moving then extends the wait, up to exit_settle_max_ms"),
+  exit_settle_max_ms: Ms(10_000, 0, 120_000, "At exit, the longest wait for a slot still moving, counted in reading time from the exit (never shorter than stability_wait_ms); a slot still moving then is a not_stable review line, nothing charged for it. If the scales stop sweeping, the wall clock ends the wait stability_wait_ms later"),
   entering_timeout_ms: Ms(20_000, 1000, 600_000, 'After an unlock, if the door never opens within this time the session is cancelled (nothing charged)'),
   shopping_idle_timeout_ms: Ms(900_000, 10_000, 86_400_000, 'A session with no door or shelf activity this long is settled as if the villager had left (an exit missed during a power cut must not block the store forever)'),
   resume_scales_timeout_ms: Ms(60_000, 100, 600_000, 'After a restart with a villager leaving or a settlement pending, the longest wait for every scale to report once before the stability wait begins; slots still without a reading then become review lines'),

@@ -24,7 +24,7 @@ import { buildReceipt, settleVisit, type Settled } from './settlement.ts';
 import { HealthLine } from './health-line.ts';
 import { openVisit } from './persisted.ts';
 import { ShelfWatch } from './shelf-watch.ts';
-import { price, restingWeights, weighings } from './weighing.ts';
+import { price, restingWeights, weighings, type ExitWeights } from './weighing.ts';
 
 export type { AdmissionDecision, CartView, DecisionSource, DoorSignals, Shelves, StateChange, StoreSessionDeps, StoreSessionEvents } from './ports.ts';
 
@@ -79,7 +79,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     super();
     const c = deps.config;
     this.health = new HealthLine(deps.health);
-    this.timings = { enteringTimeoutMs: c.entering_timeout_ms, shoppingIdleTimeoutMs: c.shopping_idle_timeout_ms, stabilityWaitMs: c.stability_wait_ms, resumeScalesTimeoutMs: c.resume_scales_timeout_ms, settleRetryMs: c.settle_retry_ms };
+    this.timings = { enteringTimeoutMs: c.entering_timeout_ms, shoppingIdleTimeoutMs: c.shopping_idle_timeout_ms, stabilityWaitMs: c.stability_wait_ms, exitSettleMaxMs: c.exit_settle_max_ms, resumeScalesTimeoutMs: c.resume_scales_timeout_ms, settleRetryMs: c.settle_retry_ms };
     this.journal = new SessionJournal({
       db: () => this.db,
       logger: deps.logger,
@@ -92,7 +92,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
       },
       landed: () => this.reportHealth(),
     });
-    this.watch = new ShelfWatch(deps.scales, () => performance.now());
+    this.watch = new ShelfWatch({ scales: deps.scales, clock: () => performance.now(), stabilityWaitMs: c.stability_wait_ms, exitSettleMaxMs: c.exit_settle_max_ms, logger: deps.logger });
     this.door = new FrontDoor({
       running: () => this.running,
       state: () => this.state,
@@ -177,7 +177,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
   cart(): CartView | null {
     const v = this.current;
     if (!v) return null;
-    const cart = computeCart(weighings(this.db, this.deps.scales, v, false), this.deps.config.weight, v.kind);
+    const cart = computeCart(weighings(this.db, this.deps.scales, v, null), this.deps.config.weight, v.kind);
     return { sessionId: v.sessionId, villagerId: v.villagerId, cart, totalPoints: price(this.db, cart) };
   }
 
@@ -293,8 +293,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
         this.watch.watchScales(this.startedAt);
         return;
       case 'settle':
-        this.watch.clear();
-        this.settle();
+        this.settle(this.watch.finish());
         return;
       case 'issue_receipt':
         this.issueReceipt();
@@ -348,12 +347,12 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
 
   // ---- settlement ----
 
-  private settle(): void {
+  private settle(atExit: ExitWeights): void {
     const v = this.current as Visit;
     try {
       // weighing reads the ledger (slots, products): a read that fails is a failed settlement
       // with its retry, not an exception that leaves the store in `settling` with no timer
-      this.lastSettle = settleVisit(this.db, this.deps.scales, v, this.deps.config.weight, this.deps.rules, (db) => this.journal.writePending(db));
+      this.lastSettle = settleVisit(this.db, this.deps.scales, atExit, v, this.deps.config.weight, this.deps.rules, (db) => this.journal.writePending(db));
       this.journal.writesLanded();
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);

@@ -89,6 +89,8 @@ export interface MachineTimings {
   enteringTimeoutMs: number;
   shoppingIdleTimeoutMs: number;
   stabilityWaitMs: number;
+  /** The longest exit wait for a slot still moving (the runner counts both in the scales' reading time). */
+  exitSettleMaxMs: number;
   resumeScalesTimeoutMs: number;
   settleRetryMs: number;
 }
@@ -97,10 +99,17 @@ export interface Step { state: SessionState; effects: Effect[] }
 
 const stay = (state: SessionState): Step => ({ state, effects: [] });
 
+/**
+ * The exit wait on the wall clock. The runner ends the wait on the scales' own reading time
+ * (`shelves_stable`, or `stability_timeout` once the readings pass the longest wait); this
+ * timer only ends it if the scales stop sweeping, one normal wait after the longest one.
+ */
+export const exitWaitWallMs = (t: MachineTimings): number => t.stabilityWaitMs + Math.max(t.stabilityWaitMs, t.exitSettleMaxMs);
+
 function toExiting(visit: Visit, at: number | null, by: NonNullable<Visit['exitBy']>, t: MachineTimings): Step {
   return {
     state: { phase: 'exiting', visit: { ...visit, exitAt: at, exitBy: by } },
-    effects: [{ type: 'clear_timer', timer: 'idle' }, { type: 'persist' }, { type: 'watch_stability' }, { type: 'start_timer', timer: 'stability', ms: t.stabilityWaitMs }],
+    effects: [{ type: 'clear_timer', timer: 'idle' }, { type: 'persist' }, { type: 'watch_stability' }, { type: 'start_timer', timer: 'stability', ms: exitWaitWallMs(t) }],
   };
 }
 
@@ -246,7 +255,7 @@ function effectFailed(phase: VisitPhase, visit: Visit, error: string, t: Machine
 
 /** After a restart the stability wait begins only once the scales have something to be stable about. */
 function scalesReported(t: MachineTimings): Effect[] {
-  return [{ type: 'clear_timer', timer: 'scales' }, { type: 'watch_stability' }, { type: 'start_timer', timer: 'stability', ms: t.stabilityWaitMs }];
+  return [{ type: 'clear_timer', timer: 'scales' }, { type: 'watch_stability' }, { type: 'start_timer', timer: 'stability', ms: exitWaitWallMs(t) }];
 }
 
 /**

@@ -15,18 +15,20 @@ import type { Visit } from './machine.ts';
 import type { Shelves } from './ports.ts';
 import { toPersisted } from './persisted.ts';
 import { receiptText, type Receipt } from './receipt.ts';
-import { weighings } from './weighing.ts';
+import { weighings, type ExitWeights } from './weighing.ts';
 
 export interface Settled { result: SettleResult; cart: Cart; ms: number }
 
 /**
- * Weighs and settles `v`. Throws what the ledger throws (a read while weighing, the
- * settlement's transaction): the caller turns it into a failed settlement with its retry.
+ * Weighs and settles `v`, each slot at the weight the exit wait decided for it (`atExit`; a slot
+ * not decided there is weighed as its scale stands now). Throws what the ledger throws (a read
+ * while weighing, the settlement's transaction): the caller turns it into a failed settlement
+ * with its retry.
  * `pending` writes the session's own unsaved writes inside the same transaction.
  */
-export function settleVisit(db: Db, scales: Shelves, v: Visit, weight: WeightRules, rules: LedgerRules, pending: (db: Db) => void): Settled {
+export function settleVisit(db: Db, scales: Shelves, atExit: ExitWeights, v: Visit, weight: WeightRules, rules: LedgerRules, pending: (db: Db) => void): Settled {
   const t0 = performance.now();
-  const cart = computeCart(weighings(db, scales, v, true), weight, v.kind);
+  const cart = computeCart(weighings(db, scales, v, atExit), weight, v.kind);
   const context = { ...toPersisted(v), stock: cart.stock };
   const result = inTransaction(db, v.kind === 'restock' ? 'settling restock' : 'settling session', () => {
     pending(db);

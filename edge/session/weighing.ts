@@ -24,18 +24,20 @@ export function restingWeights(scales: Shelves): Record<string, number | null> {
   return Object.fromEntries(scales.status().map((s) => [s.slot, s.health === 'ok' && s.stable_g !== null ? s.stable_g : null]));
 }
 
-/** Every slot readable and at rest (a slot whose scale does not answer cannot be waited for). */
-export function shelvesAtRest(scales: Shelves): boolean {
-  return scales.status().every((s) => (s.health === 'ok' ? s.stable_g !== null : s.health !== 'unknown'));
-}
-
 /** Whether every scale has been read at least once since the driver started. */
 export function scalesReported(scales: Shelves): boolean {
   return !scales.status().some((x) => x.health === 'unknown');
 }
 
-/** Each slot's baseline and weight now, with its product (reads the ledger). */
-export function weighings(db: Db, scales: Shelves, v: Visit, atExit: boolean): SlotWeighing[] {
+/** Each slot decided at exit: the weight it rested at, from a sweep that began after the exit wait began (shelf-watch.ts). */
+export type ExitWeights = ReadonlyMap<string, number>;
+
+/**
+ * Each slot's baseline and weight, with its product (reads the ledger). `atExit` null: the live
+ * cart, each slot at its last stable weight. At exit: a slot decided by the exit wait at that
+ * weight; any other slot as its scale stands now, not at rest meaning still moving.
+ */
+export function weighings(db: Db, scales: Shelves, v: Visit, atExit: ExitWeights | null): SlotWeighing[] {
   const products = new Map<string, Product | undefined>();
   const status = new Map(scales.status().map((s) => [s.slot, s]));
   return listSlots(db).map((slot) => {
@@ -46,14 +48,15 @@ export function weighings(db: Db, scales: Shelves, v: Visit, atExit: boolean): S
       p = products.get(slot.sku);
     }
     const readable = s !== undefined && s.health === 'ok';
+    const decided = atExit?.get(slot.slot);
     return {
       slot: slot.slot,
       sku: p?.sku ?? null,
       unitG: p?.unitG ?? null,
       toleranceG: p?.toleranceG ?? null,
       baselineG: v.baseline[slot.slot] ?? null,
-      currentG: readable ? s.last_stable_g : null,
-      stable: !atExit || !readable || s.stable_g !== null,
+      currentG: decided ?? (readable ? s.last_stable_g : null),
+      stable: decided !== undefined || !atExit || !readable || s.stable_g !== null,
     };
   });
 }

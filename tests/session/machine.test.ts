@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { isBusy, transition, type Effect, type Phase, type SessionEvent, type SessionState, type Visit, type VisitPhase } from '../../edge/session/machine.ts';
 
-const t = { enteringTimeoutMs: 20_000, shoppingIdleTimeoutMs: 900_000, stabilityWaitMs: 1500, resumeScalesTimeoutMs: 60_000, settleRetryMs: 5000 };
+const t = { enteringTimeoutMs: 20_000, shoppingIdleTimeoutMs: 900_000, stabilityWaitMs: 1500, exitSettleMaxMs: 10_000, resumeScalesTimeoutMs: 60_000, settleRetryMs: 5000 };
 const visit = (kind: 'shopping' | 'restock' = 'shopping'): Visit => ({
   sessionId: 's1', villagerId: 'zhang', kind, enteredBy: 'card', baseline: { A1: 2400 }, openedAt: 1000,
   doorOpenedAt: null, exitAt: null, exitBy: null, settleAttempts: 0, lastError: null,
@@ -116,7 +116,7 @@ describe('resume after a power cut', () => {
 });
 
 describe('an effect that failed', () => {
-  const t = { enteringTimeoutMs: 1000, shoppingIdleTimeoutMs: 10_000, stabilityWaitMs: 50, resumeScalesTimeoutMs: 5000, settleRetryMs: 100 };
+  const t = { enteringTimeoutMs: 1000, shoppingIdleTimeoutMs: 10_000, stabilityWaitMs: 50, exitSettleMaxMs: 200, resumeScalesTimeoutMs: 5000, settleRetryMs: 100 };
   const v = { sessionId: 's', villagerId: 'A', kind: 'shopping' as const, enteredBy: 'card' as const, baseline: {}, openedAt: 0, doorOpenedAt: 1, exitAt: null, exitBy: null, settleAttempts: 0, lastError: null };
 
   it('holds the visit in fault with a retry that resumes the phase it failed in', () => {

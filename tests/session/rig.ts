@@ -41,12 +41,13 @@ export class FakeScales extends EventEmitter {
     const s = this.slots[slot] as Reading;
     this.slots[slot] = { ...s, stable_g: null };
   }
-  sweep(): void {
-    this.emit('sweep', { duration_ms: 0, scales: Object.keys(this.slots).length, failed: 0 });
+  /** A sweep just finished; it began `durationMs` ago (its readings are from then). */
+  sweep(durationMs = 0): void {
+    this.emit('sweep', { duration_ms: durationMs, scales: Object.keys(this.slots).length, failed: 0 });
   }
 }
 
-export const timings = { stability_wait_ms: 50, entering_timeout_ms: 1000, shopping_idle_timeout_ms: 10_000, settle_retry_ms: 100 };
+export const timings = { stability_wait_ms: 50, exit_settle_max_ms: 200, entering_timeout_ms: 1000, shopping_idle_timeout_ms: 10_000, settle_retry_ms: 100 };
 
 export function seedLedger(): Db {
   const db = openLedger(':memory:');

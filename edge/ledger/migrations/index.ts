@@ -1,10 +1,14 @@
+import type { Database } from 'better-sqlite3';
 import * as m001 from './001-initial.ts';
+import * as m002 from './002-mask-door-cards.ts';
 
 export interface Migration {
   version: number;
   sql: string;
+  /** Row rewrites SQL alone cannot express; runs after `sql`, in the same transaction. */
+  up?: (db: Database) => void;
 }
 
 /** In order; each file is one schema version. */
-export const MIGRATIONS: readonly Migration[] = [m001];
+export const MIGRATIONS: readonly Migration[] = [m001, m002];
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
