@@ -132,7 +132,7 @@ export function parseScenario(raw: unknown, name = 'scenario'): Scenario {
   });
   const byId = new Map(villagers.map((v) => [v.id, v]));
   if (byId.size !== villagers.length) r.fail('villagers: an id appears twice');
-  const session = top.session === undefined ? {} : new Reader('session').obj(top.session, ['stability_wait_ms', 'entering_timeout_ms', 'shopping_idle_timeout_ms', 'settle_retry_ms', 'weight']);
+  const session = top.session === undefined ? {} : new Reader('session').obj(top.session, ['stability_wait_ms', 'exit_settle_max_ms', 'entering_timeout_ms', 'shopping_idle_timeout_ms', 'settle_retry_ms', 'weight']);
 
   const knownSlot = (sr: Reader, slot: string): string => (slotNames.has(slot) ? slot : sr.fail(`unknown slot ${JSON.stringify(slot)}`));
   const knownVillager = (sr: Reader, id: string): ScenarioVillager => byId.get(id) ?? sr.fail(`unknown villager ${JSON.stringify(id)}`);
