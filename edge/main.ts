@@ -92,6 +92,11 @@ export class StoreDaemon {
     return this.http?.address;
   }
 
+  /** The first-run setup link while no admin account exists. */
+  get setupUrl(): string | undefined {
+    return this.http?.setupUrl;
+  }
+
   get db(): Db {
     if (!this.ledger) throw new EdgeError(ErrorCode.INTERNAL, 'the daemon is not started');
     return this.ledger.handle();
@@ -142,7 +147,7 @@ export class StoreDaemon {
       ? new SyncAgent({ db: () => ledger.handle(), config: c.sync, address: { village: c.store.village, store: c.store.id }, dataDir: c.data_dir, rules: { creditFloor: c.ledger.credit_floor }, health: this.health, log: this.log.child({ part: 'sync' }) })
       : undefined;
     const sync = agent ? [agent] : [];
-    this.http = new HttpServer(c.http, { store: c.store, health: this.health, db: () => ledger.handle(), ledgerRules: { creditFloor: c.ledger.credit_floor }, session, ...(agent ? { sync: agent } : {}) }, this.log.child({ part: 'http' }));
+    this.http = new HttpServer(c.http, { dataDir: c.data_dir, store: c.store, health: this.health, db: () => ledger.handle(), ledgerRules: { creditFloor: c.ledger.credit_floor }, session, ...(agent ? { sync: agent } : {}) }, this.log.child({ part: 'http' }));
     this.ledger = ledger;
     this.hardware = hardware;
     this.entry = entry;

@@ -97,3 +97,24 @@ export const SyncReply = Type.Object({
   last_contact: Nullable(Type.String()),
   refused: Type.Record(Type.String(), Type.Integer()),
 });
+
+export const AuditQuery = Type.Object({
+  limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+  /** The `next` of the previous page: records older than this id. */
+  before: Type.Optional(Type.Integer({ minimum: 1 })),
+}, { additionalProperties: false });
+
+export const AuditReply = Type.Object({
+  items: Type.Array(
+    Type.Object({
+      id: Type.Integer(),
+      at: Type.String(),
+      actor: Type.String(),
+      action: Type.String(),
+      target: Nullable(Type.String()),
+      before: Type.Unknown(),
+      after: Type.Unknown(),
+    }),
+  ),
+  next: Nullable(Type.Integer()),
+});

@@ -1,0 +1,71 @@
+/**
+ * What a signed-in maintainer can change from the admin page. Each action runs in one ledger
+ * transaction together with its audit record (who, when, what, before and after): either
+ * both are written or neither. Forms post `application/x-www-form-urlencoded` with `_csrf`
+ * and are answered with a redirect back to the page; API clients post JSON with the
+ * `x-csrf-token` header and get JSON.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { inTransaction, type Db } from '../ledger/db.ts';
+import type { LedgerRules } from '../ledger/entries.ts';
+import { requireVillager, setVillagerStatus, type Villager } from '../ledger/villagers.ts';
+import { appendAudit, listAudit } from '../ledger/audit.ts';
+import { currentUser } from './auth.ts';
+import { AuditQuery, AuditReply } from './schemas.ts';
+
+const isForm = (req: FastifyRequest): boolean => (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
+
+const villagerView = (v: Villager) => ({ id: v.id, name: v.name, status: v.status, balance: v.balance, debt: v.debt });
+
+/** A form goes back to where it was sent from (the admin page); JSON gets the result. */
+function done(req: FastifyRequest, reply: FastifyReply, json: unknown): FastifyReply {
+  if (isForm(req)) return reply.redirect('/#villagers', 303);
+  return reply.send(json);
+}
+
+export function registerActions(scope: FastifyInstance, deps: { db: () => Db; ledgerRules: LedgerRules }): void {
+  const app = scope.withTypeProvider<TypeBoxTypeProvider>();
+  const { db } = deps;
+
+  app.post(
+    '/api/villagers/:id/status',
+    {
+      schema: {
+        params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }),
+        body: Type.Object({ status: Type.Union([Type.Literal('active'), Type.Literal('blocked')]), _csrf: Type.Optional(Type.String()) }, { additionalProperties: false }),
+      },
+    },
+    async (req, reply) => {
+      const actor = currentUser(req, db())!.username;
+      const { id } = req.params;
+      const { status } = req.body;
+      const result = inTransaction(db(), 'changing villager status from the admin page', () => {
+        const before = requireVillager(db(), id);
+        if (before.status === 'left') {
+          return { refused: true as const, before };
+        }
+        const after = before.status === status ? before : setVillagerStatus(db(), id, status);
+        const auditId = appendAudit(db(), { actor, action: status === 'blocked' ? 'villager.block' : 'villager.unblock', target: id, before: { status: before.status }, after: { status: after.status } });
+        return { refused: false as const, after, auditId };
+      });
+      if (result.refused) {
+        return reply.status(409).send({
+          error: 'INVALID_ARGUMENT',
+          message: `villager ${id} has left the village; their status cannot change here`,
+          zh: `村民 ${id} 已迁出，不能在此更改状态`,
+          fields: { status: { message: 'the villager has left', zh: '该村民已迁出' } },
+        });
+      }
+      req.log.info({ actor, villager: id, status }, 'villager status changed from the admin page / 管理页面更改了村民状态');
+      return done(req, reply, { villager: villagerView(result.after), audit_id: result.auditId });
+    },
+  );
+
+  app.get('/api/audit', { schema: { querystring: AuditQuery, response: { 200: AuditReply } } }, async (req) => {
+    const items = listAudit(db(), { limit: req.query.limit + 1, ...(req.query.before !== undefined ? { beforeId: req.query.before } : {}) });
+    const page = items.slice(0, req.query.limit);
+    return { items: page, next: items.length > req.query.limit ? page[page.length - 1]!.id : null };
+  });
+}
