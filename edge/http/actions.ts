@@ -12,7 +12,6 @@ import { inTransaction, type Db } from '../ledger/db.ts';
 import type { LedgerRules } from '../ledger/entries.ts';
 import { requireVillager, setVillagerStatus, type Villager } from '../ledger/villagers.ts';
 import { appendAudit, listAudit } from '../ledger/audit.ts';
-import { currentUser } from './auth.ts';
 import { AuditQuery, AuditReply } from './schemas.ts';
 
 const isForm = (req: FastifyRequest): boolean => (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
@@ -38,7 +37,7 @@ export function registerActions(scope: FastifyInstance, deps: { db: () => Db; le
       },
     },
     async (req, reply) => {
-      const actor = currentUser(req, db())!.username;
+      const actor = req.adminUser!.username;
       const { id } = req.params;
       const { status } = req.body;
       const result = inTransaction(db(), 'changing villager status from the admin page', () => {

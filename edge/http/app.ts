@@ -20,7 +20,7 @@ import { DECISION_ZH, PHASE_ZH, REVIEW_ZH } from './admin-sections.ts';
 import { AdminPageQuery, EntryEventsReply, LimitQuery, PageQuery, ReceiptsReply, StockReply, StoreStateReply, SyncReply } from './schemas.ts';
 import { topBalances, villagerPage } from '../ledger/admin-views.ts';
 import { listAudit } from '../ledger/audit.ts';
-import { currentUser, registerAuth, type AuthOptions } from './auth.ts';
+import { registerAuth, type AuthOptions } from './auth.ts';
 import { registerAuthRoutes } from './auth-routes.ts';
 import { registerActions } from './actions.ts';
 import { errorReply, notFoundReply } from './errors.ts';
@@ -143,7 +143,7 @@ function routes(app: TypedApp, deps: AppDeps): void {
         receipts: recentReceipts(db, 10),
         stock: stockByProduct(db),
         sync: syncState(db, deps.sync),
-        user: currentUser(req, db)!,
+        user: req.adminUser!,
         csrf: reply.generateCsrf(),
         audit: listAudit(db, { limit: 20 }),
       }),

@@ -25,6 +25,10 @@ declare module 'fastify' {
     user?: SessionUser;
     _csrf?: string;
   }
+  interface FastifyRequest {
+    /** The signed-in user, set by the guard before the handler runs (null on public routes). */
+    adminUser: SessionUser | null;
+  }
   interface FastifyContextConfig {
     /** Answers without a session. */
     public?: boolean;
@@ -36,8 +40,11 @@ export interface AuthOptions {
   sessionSecret: string;
   /** When set, the first-run setup asks for it (the link with it is printed in the log). */
   setupToken?: string;
-  /** Cookies with the Secure flag: true behind TLS; 'auto' sets it on HTTPS requests only. */
-  secureCookies?: boolean | 'auto';
+  /**
+   * The Secure flag on the cookie: on when the page is served over TLS. Without TLS (loopback,
+   * or a LAN address the log warns about) a Secure cookie would never come back over HTTP.
+   */
+  secureCookies?: boolean;
   /** Whether the page is served over TLS (turns on HSTS and upgrade-insecure-requests). */
   tls?: boolean;
 }
@@ -115,7 +122,7 @@ export async function registerAuth(app: FastifyInstance, db: () => Db, opts: Aut
     saveUninitialized: false,
     rolling: false,
     store: sessionStore(db),
-    cookie: { httpOnly: true, sameSite: 'strict', secure: opts.secureCookies ?? 'auto', path: '/', maxAge: SESSION_MAX_AGE_MS },
+    cookie: { httpOnly: true, sameSite: 'strict', secure: opts.secureCookies ?? false, path: '/', maxAge: SESSION_MAX_AGE_MS },
   });
   await app.register(fastifyCsrf, { sessionPlugin: '@fastify/session' });
   await app.register(fastifyRateLimit, {
@@ -128,11 +135,15 @@ export async function registerAuth(app: FastifyInstance, db: () => Db, opts: Aut
     }),
   });
 
+  app.decorateRequest('adminUser', null);
   // Runs after the body is parsed, so a form's `_csrf` field is seen.
   app.addHook('preHandler', (req, reply, done) => {
-    if (!req.routeOptions.config.public && !currentUser(req, db())) {
-      unauthenticated(req, reply, db());
-      return;
+    if (!req.routeOptions.config.public) {
+      req.adminUser = currentUser(req, db()) ?? null;
+      if (!req.adminUser) {
+        unauthenticated(req, reply, db());
+        return;
+      }
     }
     if (UNSAFE.has(req.method)) {
       app.csrfProtection(req, reply, done);

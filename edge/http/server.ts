@@ -88,7 +88,7 @@ export class HttpServer implements Part {
       {
         ...this.deps,
         allowedHosts: allowedHosts(this.config),
-        auth: { sessionSecret: loadOrCreateSessionKey(sessionKeyFile(this.deps.dataDir)), secureCookies: tls ? true : 'auto', tls: Boolean(tls), ...(setupToken ? { setupToken } : {}) },
+        auth: { sessionSecret: loadOrCreateSessionKey(sessionKeyFile(this.deps.dataDir)), secureCookies: Boolean(tls), tls: Boolean(tls), ...(setupToken ? { setupToken } : {}) },
         ...(tls ? { https: tls } : {}),
       },
       this.log,

@@ -2,6 +2,7 @@
 import type { Db } from '../../edge/ledger/db.ts';
 import { addAdminAccount, type AdminRole } from '../../edge/ledger/admin-accounts.ts';
 import { hashPassword } from '../../edge/http/passwords.ts';
+import type { InjectOptions } from 'fastify';
 import type { App } from '../../edge/http/app.ts';
 
 export const TEST_PASSWORD = 'correct horse battery';
@@ -51,12 +52,10 @@ export async function signInHttp(base: string, username = 'wang', password = TES
 /** The session key tests give `buildApp`: apps built on one ledger accept each other's cookies. */
 export const TEST_AUTH = { sessionSecret: 'test-session-secret-0123456789abcdef0123456789' };
 
-type InjectArg = Parameters<App['inject']>[0];
-
 /** `inject` with a session: `as(signed)(app, '/api/events')`. */
 export function as(s: Signed) {
-  return (app: App, o: InjectArg) => {
-    const opts = typeof o === 'string' ? { url: o } : (o as Exclude<InjectArg, string | undefined>);
+  return (app: App, o: string | InjectOptions) => {
+    const opts: InjectOptions = typeof o === 'string' ? { url: o } : o;
     return app.inject({ ...opts, headers: { ...(opts.headers ?? {}), cookie: s.cookie } });
   };
 }
