@@ -121,7 +121,7 @@ export class HttpServer implements Part {
     }
     if (setupToken && this.address) {
       this.setupUrl = `${this.address}setup?token=${setupToken}`;
-      this.log.warn({ url: this.setupUrl }, `no admin account yet: open ${this.setupUrl} on this machine to create the first one / 还没有管理账号：请在本机打开 ${this.setupUrl} 创建第一个账号`);
+      this.log.warn({ setup_url: this.setupUrl }, `no admin account yet: open ${this.setupUrl} on this machine to create the first one / 还没有管理账号：请在本机打开 ${this.setupUrl} 创建第一个账号`);
     }
   }
 

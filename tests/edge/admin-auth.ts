@@ -66,3 +66,22 @@ export async function signedIn(app: App, db: Db): Promise<Signed> {
   if (countAdminAccounts(db) === 0) await createAccount(db);
   return signIn(app);
 }
+
+/** Creates the first account through the setup link a fresh daemon prints, and stays signed in. */
+export async function setupHttp(setupUrl: string, username = 'wang', password = TEST_PASSWORD): Promise<Signed & { get: (path: string) => Promise<Response> }> {
+  const page = await fetch(setupUrl);
+  if (page.status !== 200) throw new Error(`setup page: ${page.status} ${await page.text()}`);
+  const pre = sessionCookie(page.headers.getSetCookie());
+  const html = await page.text();
+  const csrf0 = /name="_csrf" value="([^"]+)"/.exec(html)![1]!;
+  const token = new URL(setupUrl).searchParams.get('token') ?? '';
+  const res = await fetch(new URL('/setup', setupUrl), {
+    method: 'POST',
+    headers: { cookie: pre, 'x-csrf-token': csrf0, 'content-type': 'application/json' },
+    body: JSON.stringify({ token, username, display_name: `${username} 师傅`, password, password_confirm: password }),
+  });
+  if (res.status !== 201) throw new Error(`setup failed: ${res.status} ${await res.text()}`);
+  const cookie = sessionCookie(res.headers.getSetCookie());
+  const csrf = ((await res.json()) as { csrf_token: string }).csrf_token;
+  return { cookie, csrf, post: { cookie, 'x-csrf-token': csrf }, get: (path) => fetch(new URL(path, setupUrl), { headers: { cookie } }) };
+}
