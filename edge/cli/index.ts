@@ -18,6 +18,7 @@ const GROUPS: ReadonlyArray<{ commands: readonly string[]; load: () => Promise<R
   { commands: ['faces'], load: async () => (await import('./faces.ts')).registerFacesCommands },
   { commands: ['ports'], load: async () => (await import('./ports.ts')).registerPortsCommand },
   { commands: ['ledger'], load: async () => (await import('./ledger.ts')).registerLedgerCommand },
+  { commands: ['admin'], load: async () => (await import('./admin.ts')).registerAdminCommand },
 ];
 
 /** Build the program with the group of `command`, or with every group (help, unknown commands). */

@@ -5,6 +5,8 @@ import { esc, time } from './admin-sections.ts';
 export const ACTION_ZH: Record<string, string> = {
   'account.create': '创建管理账号',
   'account.lock': '账号因密码错误被锁定',
+  'account.unlock': '解除账号锁定',
+  'account.password': '重设密码',
   'villager.block': '冻结村民',
   'villager.unblock': '解冻村民',
   'review.waive': '核对：免扣',

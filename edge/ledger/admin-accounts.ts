@@ -130,3 +130,30 @@ export function setAdminSession(db: Db, sid: string, data: unknown, expiresAt: s
 export function deleteAdminSession(db: Db, sid: string): void {
   db.prepare('DELETE FROM admin_sessions WHERE sid = ?').run(sid);
 }
+
+/**
+ * A new password (already hashed): the lock and the failure count are cleared and every
+ * session of the account ends, so whoever knew the old password is signed out.
+ */
+export function setAdminPassword(db: Db, username: string, passwordHash: string, clock: Clock = systemClock): AdminAccount {
+  const at = iso(clock);
+  return inTransaction(db, 'changing an admin password', () => {
+    if (!getAdminAccount(db, username)) throw unknownAccount(username);
+    db.prepare('UPDATE admin_accounts SET password_hash = ?, failed_logins = 0, locked_until = NULL, updated_at = ? WHERE username = ?').run(passwordHash, at, username);
+    db.prepare("DELETE FROM admin_sessions WHERE json_extract(data, '$.user.username') = ?").run(username);
+    return getAdminAccount(db, username)!;
+  });
+}
+
+export function unlockAdminAccount(db: Db, username: string, clock: Clock = systemClock): AdminAccount {
+  const at = iso(clock);
+  return inTransaction(db, 'unlocking an admin account', () => {
+    if (!getAdminAccount(db, username)) throw unknownAccount(username);
+    db.prepare('UPDATE admin_accounts SET failed_logins = 0, locked_until = NULL, updated_at = ? WHERE username = ?').run(at, username);
+    return getAdminAccount(db, username)!;
+  });
+}
+
+function unknownAccount(username: string): EdgeError {
+  return new EdgeError(ErrorCode.NOT_FOUND, `no admin account ${username}`, { zh: `没有管理账号 ${username}`, details: { field: 'username' } });
+}
