@@ -12,15 +12,16 @@ import { inTransaction, type Db } from '../ledger/db.ts';
 import type { LedgerRules } from '../ledger/entries.ts';
 import { requireVillager, setVillagerStatus, type Villager } from '../ledger/villagers.ts';
 import { appendAudit, listAudit } from '../ledger/audit.ts';
-import { AuditQuery, AuditReply } from './schemas.ts';
+import { AuditQuery, AuditReply, LimitQuery, ResolveBody, ReviewReply } from './schemas.ts';
+import { listOpenReview, resolveReviewLine } from '../ledger/review.ts';
 
 const isForm = (req: FastifyRequest): boolean => (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
 
 const villagerView = (v: Villager) => ({ id: v.id, name: v.name, status: v.status, balance: v.balance, debt: v.debt });
 
 /** A form goes back to where it was sent from (the admin page); JSON gets the result. */
-function done(req: FastifyRequest, reply: FastifyReply, json: unknown): FastifyReply {
-  if (isForm(req)) return reply.redirect('/#villagers', 303);
+function done(req: FastifyRequest, reply: FastifyReply, json: unknown, anchor: string): FastifyReply {
+  if (isForm(req)) return reply.redirect(`/#${anchor}`, 303);
   return reply.send(json);
 }
 
@@ -58,7 +59,34 @@ export function registerActions(scope: FastifyInstance, deps: { db: () => Db; le
         });
       }
       req.log.info({ actor, villager: id, status }, 'villager status changed from the admin page / 管理页面更改了村民状态');
-      return done(req, reply, { villager: villagerView(result.after), audit_id: result.auditId });
+      return done(req, reply, { villager: villagerView(result.after), audit_id: result.auditId }, 'villagers');
+    },
+  );
+
+  app.get('/api/review', { schema: { querystring: LimitQuery, response: { 200: ReviewReply } } }, async (req) => ({ items: listOpenReview(db(), req.query.limit), next: null }));
+
+  app.post(
+    '/api/review/:id/resolve',
+    { schema: { params: Type.Object({ id: Type.Integer({ minimum: 1 }) }), body: ResolveBody } },
+    async (req, reply) => {
+      const actor = req.adminUser!.username;
+      const { resolution, points } = req.body;
+      if (resolution === 'charge' && points === undefined) {
+        return reply.status(400).send({ error: 'INVALID_ARGUMENT', message: 'a charge needs points', zh: '补扣需要填写积分', fields: { points: { message: 'required for a charge: a whole number from 1', zh: '补扣时必填，须为正整数' } } });
+      }
+      const r = inTransaction(db(), 'resolving a review line from the admin page', () => {
+        const res = resolveReviewLine(db(), req.params.id, resolution === 'charge' ? { resolution, points: points! } : { resolution }, deps.ledgerRules);
+        const auditId = appendAudit(db(), {
+          actor,
+          action: `review.${resolution}`,
+          target: `${res.before.session_id}#${res.before.id}`,
+          before: { resolution: null, villager: res.before.villager_id, slot: res.before.slot, reason: res.before.reason },
+          after: { resolution: res.after.resolution, entry: res.entry?.id ?? null, charged: res.entry ? -res.entry.points : 0, debt: res.debt },
+        });
+        return { ...res, auditId };
+      });
+      req.log.info({ actor, review: req.params.id, resolution: r.after.resolution }, 'review line resolved from the admin page / 管理页面处理了待核对记录');
+      return done(req, reply, { review: r.after, entry: r.entry ? { id: r.entry.id, points: r.entry.points, balance_after: r.entry.balanceAfter } : null, debt: r.debt, audit_id: r.auditId }, 'review');
     },
   );
 

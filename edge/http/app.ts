@@ -20,6 +20,7 @@ import { DECISION_ZH, PHASE_ZH, REVIEW_ZH } from './admin-sections.ts';
 import { AdminPageQuery, EntryEventsReply, LimitQuery, PageQuery, ReceiptsReply, StockReply, StoreStateReply, SyncReply } from './schemas.ts';
 import { topBalances, villagerPage } from '../ledger/admin-views.ts';
 import { listAudit } from '../ledger/audit.ts';
+import { listOpenReview } from '../ledger/review.ts';
 import { registerAuth, type AuthOptions } from './auth.ts';
 import { registerAuthRoutes } from './auth-routes.ts';
 import { registerActions } from './actions.ts';
@@ -146,6 +147,7 @@ function routes(app: TypedApp, deps: AppDeps): void {
         user: req.adminUser!,
         csrf: reply.generateCsrf(),
         audit: listAudit(db, { limit: 20 }),
+        review: listOpenReview(db, 20),
       }),
     );
   });

@@ -1,6 +1,10 @@
-/** The admin page's audit log section: the latest actions, who took them, before → after. */
+/**
+ * The admin page's sections for actions: the review queue with its charge / waive forms, and
+ * the audit log (the latest actions, who took them, before → after).
+ */
 import type { AuditRecord } from '../ledger/audit.ts';
-import { esc, time } from './admin-sections.ts';
+import type { ReviewItem } from '../ledger/review.ts';
+import { esc, REVIEW_ZH, time } from './admin-sections.ts';
 
 export const ACTION_ZH: Record<string, string> = {
   'account.create': '创建管理账号',
@@ -29,4 +33,19 @@ export function auditSection(records: AuditRecord[]): string {
     .map((r) => `<tr data-action="${esc(r.action)}"><td>${esc(time(r.at))}</td><td>${esc(r.actor === 'system' ? '系统' : r.actor)}</td><td>${esc(ACTION_ZH[r.action] ?? r.action)}</td><td>${esc(r.target ?? '—')}</td><td>${esc(stateText(r.before))}</td><td>${esc(stateText(r.after))}</td></tr>`)
     .join('');
   return `<h2>操作记录</h2><table id="audit"><tr><th>时间</th><th>操作人</th><th>操作</th><th>对象</th><th>之前</th><th>之后</th></tr>${rows || '<tr><td colspan="6">还没有操作</td></tr>'}</table>`;
+}
+
+const csrfField = (csrf: string): string => `<input type="hidden" name="_csrf" value="${esc(csrf)}">`;
+
+/** Each open line with a charge form (points) and a waive button; no script on the page. */
+export function reviewSection(items: ReviewItem[], csrf: string): string {
+  const rows = items
+    .map((r) => {
+      const action = `/api/review/${r.id}/resolve`;
+      const charge = `<form class="inline" method="post" action="${action}">${csrfField(csrf)}<input type="hidden" name="resolution" value="charge"><input name="points" type="number" min="1" max="100000" required aria-label="补扣积分" style="width:5rem"> <button type="submit" data-action="charge">补扣</button></form>`;
+      const waive = `<form class="inline" method="post" action="${action}">${csrfField(csrf)}<input type="hidden" name="resolution" value="waive"><button type="submit" data-action="waive">免扣</button></form>`;
+      return `<tr data-review="${r.id}"><td>${esc(time(r.created_at))}</td><td>${esc(r.villager_name)}</td><td>${esc(r.slot)}</td><td class="review">${esc(REVIEW_ZH[r.reason] ?? r.reason)}${r.delta_g !== null ? `（${r.delta_g} 克）` : ''}</td><td>${charge} ${waive}</td></tr>`;
+    })
+    .join('');
+  return `<h2 id="review">待核对</h2><table id="review-queue"><tr><th>时间</th><th>村民</th><th>货位</th><th>原因</th><th>处理</th></tr>${rows || '<tr><td colspan="5">没有待核对的记录</td></tr>'}</table>`;
 }

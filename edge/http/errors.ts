@@ -13,6 +13,7 @@ const STATUS_BY_CODE: Partial<Record<string, number>> = {
   [ErrorCode.NOT_FOUND]: 404,
   [ErrorCode.DUPLICATE_ID]: 409,
   [ErrorCode.INSUFFICIENT_POINTS]: 409,
+  [ErrorCode.ALREADY_SETTLED]: 409,
   [ErrorCode.DB_FULL]: 507,
 };
 

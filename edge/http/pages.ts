@@ -6,7 +6,8 @@ import type { Product } from '../ledger/products.ts';
 import type { StoreSession } from '../ledger/sessions.ts';
 import type { EntryEventView, ReceiptView, StockView, StoreStateView, SyncView } from './queries.ts';
 import { entryEventsSection, esc, PHASE_ZH, receiptsSection, stockSection, storeStateSection, syncSection, time } from './admin-sections.ts';
-import { auditSection } from './audit-section.ts';
+import { auditSection, reviewSection } from './audit-section.ts';
+import type { ReviewItem } from '../ledger/review.ts';
 import type { SessionUser } from './auth.ts';
 import type { AuditRecord } from '../ledger/audit.ts';
 
@@ -41,6 +42,7 @@ export interface AdminPageData {
   user: SessionUser;
   csrf: string;
   audit: AuditRecord[];
+  review: ReviewItem[];
 }
 
 const ROLE_ZH: Record<string, string> = { maintainer: '门店维护员', village_admin: '村管理员' };
@@ -82,6 +84,7 @@ export function adminPage(d: AdminPageData): string {
 ${storeStateSection(d.state)}
 ${entryEventsSection(d.events)}
 ${receiptsSection(d.receipts)}
+${reviewSection(d.review, d.csrf)}
 ${stockSection(d.stock)}
 ${syncSection(d.sync)}
 <h2>村民</h2>${villagerPager(d.villagerPage)}<table id="villagers"><tr><th>编号</th><th>姓名</th><th>村</th><th>状态</th><th>积分</th><th>欠分</th><th>人脸授权</th><th>操作</th></tr>${villagers}</table>

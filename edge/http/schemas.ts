@@ -118,3 +118,26 @@ export const AuditReply = Type.Object({
   ),
   next: Nullable(Type.Integer()),
 });
+
+export const ResolveBody = Type.Object({
+  resolution: Type.Union([Type.Literal('waive'), Type.Literal('charge')]),
+  /** For a charge: the points the villager is charged for the line. */
+  points: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+  _csrf: Type.Optional(Type.String()),
+}, { additionalProperties: false });
+
+export const ReviewItem = Type.Object({
+  id: Type.Integer(),
+  session_id: Type.String(),
+  villager_id: Type.String(),
+  villager_name: Type.String(),
+  slot: Type.String(),
+  reason: Type.String(),
+  delta_g: Type.Union([Type.Number(), Type.Null()]),
+  detail: Nullable(Type.String()),
+  created_at: Type.String(),
+  resolved_at: Nullable(Type.String()),
+  resolution: Nullable(Type.String()),
+});
+
+export const ReviewReply = Type.Object({ items: Type.Array(ReviewItem), next: Type.Null() });

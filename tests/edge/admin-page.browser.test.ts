@@ -98,7 +98,7 @@ afterAll(async () => {
 });
 
 describe('admin page in chromium', () => {
-  it('first run: setup from the logged link, sign out, a refused and an accepted login, then block and unblock a villager', async () => {
+  it('first run: setup from the logged link, sign out, a refused and an accepted login, block and unblock a villager, charge a review line', async () => {
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
@@ -137,6 +137,16 @@ describe('admin page in chromium', () => {
     await page.locator('#villagers tr', { hasText: '王大妈' }).locator('button[data-action=unblock]').click();
     await page.locator('#villagers tr', { hasText: '王大妈' }).locator('button[data-action=block]').waitFor();
     expect(await page.locator('#audit tr[data-action="villager.unblock"] td').nth(1).innerText()).toBe('wang');
+
+    // the review line of 李四's receipt: charged 5 points from the queue's form
+    const line = page.locator('#review-queue tr', { hasText: '李四' });
+    expect(await line.innerText()).toContain('商品被放到别的货位');
+    await line.locator('input[name=points]').fill('5');
+    await Promise.all([page.waitForURL((u) => u.hash === '#review'), line.locator('button[data-action=charge]').click()]);
+    expect(await page.locator('#review-queue').innerText()).toContain('没有待核对的记录');
+    expect(await page.locator('#audit tr[data-action="review.charge"]').innerText()).toContain('charged 5');
+    expect(await page.locator('#villagers tr', { hasText: '李四' }).locator('td').nth(4).innerText()).toBe('5');
+    await shoot(page, 'review-charged');
     expect(errors).toEqual([]);
     await page.close();
   }, 60_000);
