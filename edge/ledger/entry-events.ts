@@ -4,6 +4,7 @@
  */
 import type { Db } from './db.ts';
 import { translateSqliteError } from './db.ts';
+import { offlineAllowance, type OfflineLimit } from './sync-state.ts';
 
 export interface NewEntryEvent {
   at: string;
@@ -33,11 +34,24 @@ export function recentEntryEventRows(db: Db, limit: number): EntryEventRow[] {
   ).all(limit) as EntryEventRow[];
 }
 
-export interface DoorStanding { id: string; status: 'active' | 'blocked' | 'left'; faceConsentAt: string | null; debt: number }
+export interface DoorStanding {
+  id: string;
+  status: 'active' | 'blocked' | 'left';
+  faceConsentAt: string | null;
+  debt: number;
+  /** Points the villager may still spend here today while the ledger is out of reach; absent: no limit now. */
+  offlineAllowance?: number;
+}
 
-/** What the door policy needs to know of a villager (undefined: not in the ledger). */
-export function doorStanding(db: Db, villagerId: string): DoorStanding | undefined {
+/**
+ * What the door policy needs to know of a villager (undefined: not in the ledger). With an
+ * offline limit, the allowance left at `now` (sync-state.ts) while the ledger is out of reach.
+ */
+export function doorStanding(db: Db, villagerId: string, offline?: { limit: OfflineLimit; now: Date }): DoorStanding | undefined {
   const r = db.prepare('SELECT id, status, face_consent_at, debt FROM villagers WHERE id = ?').get(villagerId) as
     { id: string; status: DoorStanding['status']; face_consent_at: string | null; debt: number } | undefined;
-  return r && { id: r.id, status: r.status, faceConsentAt: r.face_consent_at, debt: r.debt };
+  if (!r) return undefined;
+  const standing: DoorStanding = { id: r.id, status: r.status, faceConsentAt: r.face_consent_at, debt: r.debt };
+  const allowance = offline ? offlineAllowance(db, villagerId, offline.limit, offline.now) : Number.POSITIVE_INFINITY;
+  return Number.isFinite(allowance) ? { ...standing, offlineAllowance: allowance } : standing;
 }
