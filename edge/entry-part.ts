@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import type { Logger } from './log.ts';
 import type { Db } from './ledger/db.ts';
-import type { OfflineLimit } from './ledger/sync-state.ts';
+import type { LedgerRules } from './ledger/entries.ts';
 import { recognizerChoice, type EntryConfig } from './entry/config.ts';
 import { EntryPipeline, type DoorLock, type StoreOccupancy } from './entry/pipeline.ts';
 import { createFrameSource, type FrameSource } from './entry/camera.ts';
@@ -31,8 +31,8 @@ export interface EntryPartDeps {
   db: () => Db;
   lock: () => DoorLock;
   store: StoreOccupancy;
-  /** The offline spending limit, when the store syncs with a village ledger. */
-  offline?: OfflineLimit | undefined;
+  /** The store's ledger rules: the credit floor, and the offline limit when the store syncs. */
+  rules?: LedgerRules | undefined;
   health: HealthBoard;
   /** No camera at all (the demo and the scenario runner hand frames in with `offer`). */
   withoutCamera: boolean;
@@ -100,7 +100,7 @@ export class EntryPart implements Part {
       templateKey,
       qrPublicKey,
       logger: this.log,
-      offline: this.deps.offline,
+      rules: this.deps.rules,
     });
     // A decision that could not be written is a ledger write failure: a fault until the next one is written.
     let recordFailed = false;

@@ -130,7 +130,7 @@ export class StoreDaemon {
         lock: () => hardware.lock,
         // One shopping session at a time: the session engine answers the door policy.
         store: session,
-        offline,
+        rules,
         health: this.health,
         withoutCamera: c.demo && c.entry.camera.kind === 'v4l2' && c.entry.camera.device === '/dev/video0',
       },

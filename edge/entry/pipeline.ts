@@ -16,7 +16,7 @@ import { isModelError } from '../../models/errors.ts';
 import { isEdgeError } from '../errors.ts';
 import type { Db } from '../ledger/db.ts';
 import { doorStanding, insertEntryEvent } from '../ledger/entry-events.ts';
-import type { OfflineLimit } from '../ledger/sync-state.ts';
+import type { LedgerRules } from '../ledger/entries.ts';
 import { qualityGate, type EntryConfig } from './config.ts';
 import type { QualityGate } from '../../models/quality.ts';
 import { classifyScan, consumeQrToken, getCard, verifyQrToken } from './credentials.ts';
@@ -88,8 +88,12 @@ export interface EntryPipelineDeps {
   templateKey: Buffer;
   qrPublicKey: KeyObject | null;
   logger: Logger;
-  /** The offline spending limit of a store that syncs with a village ledger (absent: none). */
-  offline?: OfflineLimit | undefined;
+  /**
+   * The store's ledger rules, for the standing the door judges: the credit floor (a balance
+   * below it is debt) and, in a store that syncs, the offline spending limit. Absent: only the
+   * recorded debt counts, and there is no offline limit.
+   */
+  rules?: LedgerRules | undefined;
   now?: () => number;
 }
 
@@ -259,8 +263,7 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
   }
 
   private standing(villagerId: string): VillagerStanding | undefined {
-    const limit = this.deps.offline;
-    return doorStanding(this.deps.db, villagerId, limit ? { limit, now: new Date(this.now()) } : undefined);
+    return doorStanding(this.deps.db, villagerId, this.deps.rules, new Date(this.now()));
   }
 
   /**
@@ -273,6 +276,7 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
     const verdict = doorPolicy(standing, by, this.deps.store.isStoreBusy(villagerId) || this.unlocking);
     // while the ledger is out of reach the decision carries the day's cap, for the door to announce
     if (standing?.offlineAllowance !== undefined) detail = { ...detail, offlineAllowance: standing.offlineAllowance };
+    if (standing && standing.debt > 0) detail = { ...detail, debt: standing.debt };
     const base = { at: this.now(), by, villagerId, detail };
     switch (verdict) {
       case 'unknown': return this.record({ ...base, decision: 'unknown', unlocked: false, latencyMs: null });

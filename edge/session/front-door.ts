@@ -139,7 +139,9 @@ export class FrontDoor {
     const v = d.villagerId ? getVillager(h.db(), d.villagerId) : undefined;
     if (d.decision === 'store_busy') return h.announce('store_busy', d.villagerId, busyText(v?.name ?? null));
     if (d.decision === 'uncertain') return h.announce('uncertain', null, UNCERTAIN_TEXT);
-    if (d.decision === 'blocked' && v && v.debt > 0) return h.announce('debt', v.id, debtText(v.name, v.debt));
+    // the door's figure also counts a balance below the floor; the villager's own row only the shortfall
+    const owed = typeof d.detail?.debt === 'number' ? d.detail.debt : (v?.debt ?? 0);
+    if (d.decision === 'blocked' && v && owed > 0) return h.announce('debt', v.id, debtText(v.name, owed));
     if (d.decision === 'offline_limit') return h.announce('offline_limit', d.villagerId, offlineLimitText(v?.name ?? null));
     if (d.decision !== 'matched' || !d.unlocked || !v) return;
     const s = h.state();

@@ -10,6 +10,7 @@ import { addCard } from '../../edge/entry/credentials.ts';
 import { EntryPipeline, type EntryDecision } from '../../edge/entry/pipeline.ts';
 import { applyEntry } from '../../edge/ledger/entries.ts';
 import { sessionReview } from '../../edge/ledger/sessions.ts';
+import { applySnapshot } from '../../edge/ledger/snapshot.ts';
 import { touchContact, type OfflineLimit } from '../../edge/ledger/sync-state.ts';
 import type { Announcement, Receipt } from '../../edge/session/receipt.ts';
 import { store } from './rig.ts';
@@ -29,7 +30,7 @@ function door(limit: OfflineLimit, spent = 0) {
   let pulses = 0;
   const pipeline = new EntryPipeline({
     config: resolveEntryConfig({}), db: s.db, recogniser: null, camera: null, templateKey: Buffer.alloc(32), store: s.engine,
-    qrPublicKey: null, logger: pino({ level: 'silent' }), offline: limit,
+    qrPublicKey: null, logger: pino({ level: 'silent' }), rules: { creditFloor: 0, offline: limit },
     lock: { unlock: () => { pulses++; return Promise.resolve(); } },
   });
   const decisions: EntryDecision[] = [];
@@ -70,6 +71,18 @@ describe('the offline limit at the door', () => {
     expect(decision).toMatchObject({ decision: 'matched', unlocked: true });
     expect(decision.detail).not.toHaveProperty('offlineAllowance');
     expect(d.said[0]?.text).not.toContain('离线');
+  });
+});
+
+describe('a balance below the floor at the door', () => {
+  it('another store overspent, and the ledger said so: the door counts it as debt and says how much', async () => {
+    const d = door({ dailyLimit: 30, offlineAfterS: 600 });
+    touchContact(d.db, new Date().toISOString());
+    applySnapshot(d.db, { villagers: [], entries: [{ id: 'elsewhere', villager: 'A', kind: 'redemption', points: -120, created_at: new Date().toISOString() }] }, { creditFloor: 0 });
+    expect(d.balance('A')).toBe(-20);
+    expect(await d.pipeline.presentCode('PB-0001')).toMatchObject({ decision: 'blocked', unlocked: false, detail: { debt: 20 } });
+    expect(d.pulses()).toBe(0);
+    expect(d.said).toEqual([expect.objectContaining({ reason: 'debt', text: expect.stringContaining('还欠 20 分') as string })]);
   });
 });
 

@@ -70,9 +70,9 @@ describe('the offline limit where the store consults it', () => {
 
   it("the door's standing carries the allowance only while the ledger is out of reach", () => {
     expect(doorStanding(l.db, 'sun')).not.toHaveProperty('offlineAllowance');
-    expect(doorStanding(l.db, 'sun', { limit, now: new Date('2026-06-01T10:00:00.000Z') })?.offlineAllowance).toBe(50);
+    expect(doorStanding(l.db, 'sun', rules, new Date('2026-06-01T10:00:00.000Z'))?.offlineAllowance).toBe(50);
     touchContact(l.db, '2026-06-01T09:59:00.000Z');
-    expect(doorStanding(l.db, 'sun', { limit, now: new Date('2026-06-01T10:00:00.000Z') })).not.toHaveProperty('offlineAllowance');
+    expect(doorStanding(l.db, 'sun', rules, new Date('2026-06-01T10:00:00.000Z'))).not.toHaveProperty('offlineAllowance');
   });
 
   it('a settlement within the allowance is plain; the one that crosses it is charged in full with a review line for the excess', () => {
