@@ -220,10 +220,6 @@ describe('door policy', () => {
     [undefined, 'qr', false, 'unknown'],
     [v({ faceConsentAt: null }), 'face', false, 'no_consent'],
     [v({ faceConsentAt: null }), 'card', false, 'admit'],
-    [v({ offlineAllowance: 0 }), 'card', false, 'offline_limit'],
-    [v({ offlineAllowance: 0 }), 'face', true, 'offline_limit'],
-    [v({ offlineAllowance: 0, debt: 5 }), 'qr', false, 'blocked'],
-    [v({ offlineAllowance: 1 }), 'face', false, 'admit'],
   ] as const)('%o by %s (busy %s) → %s', (standing, method, busy, expected) => {
     expect(doorPolicy(standing, method, busy)).toBe(expected);
   });

@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
 import { resolveEntryConfig } from '../../edge/entry/config.ts';
+import { doorPolicy, type VillagerStanding } from '../../edge/entry/decision.ts';
 import { addCard } from '../../edge/entry/credentials.ts';
 import { EntryPipeline, type EntryDecision } from '../../edge/entry/pipeline.ts';
 import { applyEntry } from '../../edge/ledger/entries.ts';
@@ -42,6 +43,19 @@ function door(limit: OfflineLimit, spent = 0) {
   s.engine.on('announce', (a) => said.push(a));
   return { ...s, pipeline, pulses: () => pulses, decisions, said };
 }
+
+describe('the door policy with an offline allowance', () => {
+  const v = (over: Partial<VillagerStanding> = {}): VillagerStanding => ({ id: 'a', status: 'active', faceConsentAt: '2026-01-01', debt: 0, ...over });
+  it.each([
+    [v({ offlineAllowance: 0 }), 'card', false, 'offline_limit'],
+    [v({ offlineAllowance: 0 }), 'face', true, 'offline_limit'],
+    [v({ offlineAllowance: 0, debt: 5 }), 'qr', false, 'blocked'],
+    [v({ offlineAllowance: 1 }), 'face', false, 'admit'],
+    [v({ offlineAllowance: 1 }), 'card', true, 'store_busy'],
+  ] as const)('%o by %s (busy %s) → %s', (standing, method, busy, expected) => {
+    expect(doorPolicy(standing, method, busy)).toBe(expected);
+  });
+});
 
 describe('the offline limit at the door', () => {
   it("today's allowance used up while the ledger is out of reach: the door stays shut and says why in both languages", async () => {
