@@ -1,4 +1,4 @@
-/** The offline spending limit: unbounded while the ledger is in reach, else the day's limit minus unconfirmed redemptions. */
+/** The offline spending limit: unbounded while the ledger is in reach, else the day's limit minus unconfirmed redemptions; the door's standing and the settlement that consult it. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { applyEntry } from '../../edge/ledger/entries.ts';
 import { addVillager } from '../../edge/ledger/villagers.ts';
