@@ -141,10 +141,10 @@ export class StoreDaemon {
       if (!pipeline) return;
       pipeline.presentCode(code).catch((err: unknown) => this.log.error({ err }, 'scanned code could not be handled / 扫码处理失败'));
     };
-    this.http = new HttpServer(c.http, { store: c.store, health: this.health, db: () => ledger.handle(), ledgerRules: rules, session }, this.log.child({ part: 'http' }));
+    this.http = new HttpServer(c.http, { store: c.store, health: this.health, db: () => ledger.handle(), ledgerRules: { creditFloor: c.ledger.credit_floor }, session }, this.log.child({ part: 'http' }));
     // The sync agent follows the ledger: it needs the open database and nothing else.
     const sync = c.sync.enabled
-      ? [new SyncAgent({ db: () => ledger.handle(), config: c.sync, address: { village: c.store.village, store: c.store.id }, dataDir: c.data_dir, rules, health: this.health, log: this.log.child({ part: 'sync' }) })]
+      ? [new SyncAgent({ db: () => ledger.handle(), config: c.sync, address: { village: c.store.village, store: c.store.id }, dataDir: c.data_dir, rules: { creditFloor: c.ledger.credit_floor }, health: this.health, log: this.log.child({ part: 'sync' }) })]
       : [];
     this.ledger = ledger;
     this.hardware = hardware;
