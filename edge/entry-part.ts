@@ -9,7 +9,6 @@ import path from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import type { Logger } from './log.ts';
 import type { Db } from './ledger/db.ts';
-import type { LedgerRules } from './ledger/entries.ts';
 import { recognizerChoice, type EntryConfig } from './entry/config.ts';
 import { EntryPipeline, type DoorLock, type StoreOccupancy } from './entry/pipeline.ts';
 import { createFrameSource, type FrameSource } from './entry/camera.ts';
@@ -20,6 +19,7 @@ import { Backoff, type BackoffOptions } from '../lib/backoff.ts';
 import { EngineClient } from '../models/engine-client.ts';
 import { isModelError } from '../models/errors.ts';
 import type { HealthBoard, Part } from './parts.ts';
+import type { LedgerRules } from './ledger/entries.ts';
 import { EdgeError, ErrorCode } from './errors.ts';
 
 /** Restarting a dead inference worker: 1 s, doubling to one attempt a minute. */
