@@ -59,7 +59,7 @@ const TIME_ZH = new Intl.DateTimeFormat('zh-CN', { hour12: false, year: 'numeric
 export const time = (iso: string | null): string => (iso ? TIME_ZH.format(new Date(iso)) : '');
 
 /** The door's detail keys (edge/entry/pipeline.ts) as the maintainer reads them; others as they are. */
-const DETAIL_ZH: Record<string, string> = { card: '卡号', token: '二维码', distance: '人脸距离', margin: '领先第二名', frames: '帧数', seen: '各帧结果', why: '原因', unlockError: '开锁失败', offlineAllowance: '今日离线余额' };
+const DETAIL_ZH: Record<string, string> = { card: '卡号', token: '二维码', distance: '人脸距离', margin: '领先第二名', frames: '帧数', seen: '各帧结果', why: '原因', unlockError: '开锁失败', offlineAllowance: '今日离线余额', debt: '欠分' };
 
 function detailText(d: Record<string, unknown>): string {
   return Object.entries(d)

@@ -49,14 +49,15 @@ export interface DoorStanding {
  * What the door policy needs to know of a villager (undefined: not in the ledger). With the
  * store's rules: a balance below the credit floor counts as debt (another store's spending,
  * or a penalty, arriving from the village ledger, which knows no floor), and while the ledger
- * is out of reach the offline allowance left at `now` (sync-state.ts).
+ * is out of reach the offline allowance left at `now` (sync-state.ts), except for a maintainer,
+ * whose visits restock and spend nothing.
  */
 export function doorStanding(db: Db, villagerId: string, rules?: LedgerRules, now: Date = new Date()): DoorStanding | undefined {
-  const r = db.prepare('SELECT id, status, face_consent_at, debt, balance FROM villagers WHERE id = ?').get(villagerId) as
-    { id: string; status: DoorStanding['status']; face_consent_at: string | null; debt: number; balance: number } | undefined;
+  const r = db.prepare('SELECT id, status, face_consent_at, debt, balance, is_maintainer FROM villagers WHERE id = ?').get(villagerId) as
+    { id: string; status: DoorStanding['status']; face_consent_at: string | null; debt: number; balance: number; is_maintainer: number } | undefined;
   if (!r) return undefined;
   const debt = r.debt + (rules ? Math.max(0, rules.creditFloor - r.balance) : 0);
   const standing: DoorStanding = { id: r.id, status: r.status, faceConsentAt: r.face_consent_at, debt };
-  const allowance = rules?.offline ? offlineAllowance(db, villagerId, rules.offline, now) : Number.POSITIVE_INFINITY;
+  const allowance = rules?.offline && r.is_maintainer !== 1 ? offlineAllowance(db, villagerId, rules.offline, now) : Number.POSITIVE_INFINITY;
   return Number.isFinite(allowance) ? { ...standing, offlineAllowance: allowance } : standing;
 }

@@ -75,6 +75,12 @@ describe('the offline limit where the store consults it', () => {
     expect(doorStanding(l.db, 'sun', rules, new Date('2026-06-01T10:00:00.000Z'))).not.toHaveProperty('offlineAllowance');
   });
 
+  it('a maintainer restocks, spending nothing: no offline allowance at the door, even with a limit of 0', () => {
+    addVillager(l.db, { id: 'ma', name: '马管理员', village: 'v1', isMaintainer: true }, clockAt('2026-06-01T00:00:00.000Z'));
+    expect(doorStanding(l.db, 'ma', { creditFloor: 0, offline: { dailyLimit: 0, offlineAfterS: 600 } }, new Date('2026-06-01T10:00:00.000Z'))).not.toHaveProperty('offlineAllowance');
+    expect(doorStanding(l.db, 'sun', { creditFloor: 0, offline: { dailyLimit: 0, offlineAfterS: 600 } }, new Date('2026-06-01T10:00:00.000Z'))?.offlineAllowance).toBe(0);
+  });
+
   it('a settlement within the allowance is plain; the one that crosses it is charged in full with a review line for the excess', () => {
     const first = shop('s1', 2, '2026-06-01T10:00:00.000Z'); // 40 of 50
     expect(first.review).toEqual([]);
