@@ -19,6 +19,7 @@ import { Backoff, type BackoffOptions } from '../lib/backoff.ts';
 import { EngineClient } from '../models/engine-client.ts';
 import { isModelError } from '../models/errors.ts';
 import type { HealthBoard, Part } from './parts.ts';
+import type { LedgerRules } from './ledger/entries.ts';
 import { EdgeError, ErrorCode } from './errors.ts';
 
 /** Restarting a dead inference worker: 1 s, doubling to one attempt a minute. */
@@ -30,6 +31,8 @@ export interface EntryPartDeps {
   db: () => Db;
   lock: () => DoorLock;
   store: StoreOccupancy;
+  /** The store's ledger rules: the credit floor, and the offline limit when the store syncs. */
+  rules?: LedgerRules | undefined;
   health: HealthBoard;
   /** No camera at all (the demo and the scenario runner hand frames in with `offer`). */
   withoutCamera: boolean;
@@ -97,6 +100,7 @@ export class EntryPart implements Part {
       templateKey,
       qrPublicKey,
       logger: this.log,
+      rules: this.deps.rules,
     });
     // A decision that could not be written is a ledger write failure: a fault until the next one is written.
     let recordFailed = false;
