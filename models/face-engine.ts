@@ -6,11 +6,12 @@
  */
 import { ModelError } from './errors.ts';
 import { normalise, type RgbFrame } from './frame.ts';
-import { readModel, type ModelRoots } from './manifest.ts';
+import { readModel, type ModelRoots, type VerifiedModel } from './manifest.ts';
 import { checkQuality, poseFromLandmarks, sharpness, type Box, type FaceQuality, type QualityFailure, type QualityGate } from './quality.ts';
 import { loadFaceApiNet, loadGraph, loadRuntime, type GraphModel, type Runtime } from './runtime.ts';
 import { descriptorLengthOf, type Recognizer, type RecognizerChoice } from './recognizer.ts';
 import type * as TfModule from '@tensorflow/tfjs';
+import type { OnnxFaceNets } from './onnx/nets.ts';
 
 export const DESCRIPTOR_LENGTH = 128;
 /** Frames larger than this are refused: a camera never sends them and decoding would eat memory. */
@@ -26,6 +27,14 @@ export { normalise } from './frame.ts';
  */
 export type DetectorKind = 'tiny' | 'ssd';
 
+/**
+ * Which runtime runs the nets converted to ONNX (landmarks, descriptor, SSD): `tfjs` (wasm,
+ * one thread) or `onnx` (onnxruntime-node's CPU provider). The tiny detector and the liveness
+ * models stay on tfjs either way. If the ONNX graphs cannot be built or loaded, the engine
+ * falls back to tfjs with a warning (`FaceEngine.fallback`).
+ */
+export type EngineKind = 'tfjs' | 'onnx';
+
 export interface EngineOptions {
   /** Which detector finds faces (default tiny). */
   detector?: DetectorKind;
@@ -38,6 +47,12 @@ export interface EngineOptions {
   /** The descriptor stage: face-api's 128-d net (default) or an ArcFace-family ONNX file (512-d). */
   recognizer?: RecognizerChoice;
   roots?: ModelRoots;
+  /** Runtime of the converted nets (default tfjs). */
+  engine?: EngineKind;
+  /** Where converted ONNX graphs are cached (default the checkout's `.cache/onnx/`). */
+  onnxCacheDir?: string;
+  /** onnxruntime intra-op threads (default 2). */
+  onnxThreads?: number;
 }
 
 export interface AnalyseOptions {
@@ -96,6 +111,9 @@ export class FaceEngine {
   private antispoof: GraphModel | undefined;
   private liveness: GraphModel | undefined;
   private recognizer: Recognizer | undefined;
+  private onnx: OnnxFaceNets | undefined;
+  /** Why `engine: onnx` fell back to tfjs at start, or null. */
+  fallback: string | null = null;
   // reused between frames: the frame as float32 for tfjs (allocation-aware hot loop)
   private floatBuf = new Float32Array(0);
 
@@ -103,6 +121,9 @@ export class FaceEngine {
 
   /** Values per descriptor, as the gallery must hold them (128 face-api, 512 ArcFace). */
   get descriptorLength(): number { return descriptorLengthOf(this.opts.recognizer ?? { kind: 'faceapi' }); }
+
+  /** The runtime actually running the converted nets (tfjs after a fallback). */
+  get engine(): EngineKind { return this.onnx ? 'onnx' : 'tfjs'; }
 
   async start(): Promise<void> {
     const detector = this.opts.detector === 'ssd' ? 'ssdMobilenetv1' : 'tinyFaceDetector';
@@ -125,6 +146,7 @@ export class FaceEngine {
       const { ArcFaceOnnx } = await import('./arcface-onnx.ts');
       this.recognizer = await ArcFaceOnnx.load(choice.path, choice.sha256);
     }
+    if (this.opts.engine === 'onnx') await this.startOnnx(get('faceRecognition'), get('faceLandmark68'), detector === 'ssdMobilenetv1' ? get(detector) : undefined);
     this.rt = rt;
     // warm-up: the first inference compiles wasm kernels; pay it at start, not at the door
     const warm = { width: 64, height: 64, data: new Uint8Array(64 * 64 * 3).fill(128) };
@@ -132,7 +154,23 @@ export class FaceEngine {
     await this.warmNets();
   }
 
+  private async startOnnx(faceRecognition: VerifiedModel, faceLandmark68: VerifiedModel, ssd: VerifiedModel | undefined): Promise<void> {
+    try {
+      // loaded on demand: onnxruntime's native library is not needed with the tfjs engine
+      const { OnnxFaceNets } = await import('./onnx/nets.ts');
+      this.onnx = await OnnxFaceNets.load({ faceRecognition, faceLandmark68, ...(ssd ? { ssdMobilenetv1: ssd } : {}) }, {
+        ...(this.opts.onnxCacheDir ? { cacheDir: this.opts.onnxCacheDir } : {}),
+        ...(this.opts.onnxThreads ? { threads: this.opts.onnxThreads } : {}),
+      });
+    } catch (err) {
+      this.fallback = `ONNX engine unavailable, running on tfjs: ${(err as Error).message}`;
+      process.emitWarning(this.fallback, { code: 'FACE_ENGINE_ONNX_FALLBACK' });
+    }
+  }
+
   stop(): void {
+    void this.onnx?.release();
+    this.onnx = undefined;
     void this.recognizer?.stop();
     this.recognizer = undefined;
     this.antispoof?.dispose();
@@ -143,6 +181,14 @@ export class FaceEngine {
 
   private async warmNets(): Promise<void> {
     const rt = this.runtime();
+    if (this.onnx) {
+      // the first run of a session allocates its buffers; pay it at start
+      const blank = { width: 150, height: 150, data: new Uint8Array(150 * 150 * 3).fill(128) };
+      const all = { x: 0, y: 0, width: 150, height: 150 };
+      await this.onnx.landmarks(blank, all);
+      await this.onnx.descriptor(blank, all);
+      if (this.onnx.hasSsd) await this.onnx.detectSsd(blank, this.opts.detectorMinScore, 20);
+    }
     const face = rt.tf.zeros([150, 150, 3]) as Tensor3D;
     try {
       await rt.faceapi.nets.faceLandmark68Net.detectLandmarks(face as never);
@@ -175,7 +221,7 @@ export class FaceEngine {
     const input = this.toTensor(frame);
     try {
       const t = performance.now();
-      const detections = await this.detect(input);
+      const detections = await this.detect(input, frame);
       times.detect = performance.now() - t;
       const usable = detections.filter((d) => d.box.width >= 8 && d.box.height >= 8);
       // the largest face is the person at the door; others are passers-by behind them
@@ -193,8 +239,12 @@ export class FaceEngine {
   }
 
   /** The detect stage: face boxes with scores, in frame pixels. */
-  private async detect(input: Tensor3D): Promise<InstanceType<Runtime['faceapi']['FaceDetection']>[]> {
+  private async detect(input: Tensor3D, frame: RgbFrame): Promise<InstanceType<Runtime['faceapi']['FaceDetection']>[]> {
     const { faceapi } = this.runtime();
+    if (this.opts.detector === 'ssd' && this.onnx?.hasSsd) {
+      const found = await this.onnx.detectSsd(frame, this.opts.detectorMinScore, 20);
+      return found.map((d) => new faceapi.FaceDetection(d.score, new faceapi.Rect(d.left, d.top, d.width, d.height), { width: frame.width, height: frame.height }));
+    }
     if (this.opts.detector === 'ssd') {
       return faceapi.nets.ssdMobilenetv1.locateFaces(input as never, new faceapi.SsdMobilenetv1Options({ minConfidence: this.opts.detectorMinScore, maxResults: 20 }));
     }
@@ -212,12 +262,18 @@ export class FaceEngine {
     const { faceapi } = rt;
     let t = performance.now();
     const box = det.box.clipAtImageBorders(frame.width, frame.height).floor();
-    const [crop] = await faceapi.extractFaceTensors(input as never, [box]);
-    let landmarks;
-    try {
-      landmarks = (await faceapi.nets.faceLandmark68Net.detectLandmarks(crop as never)) as InstanceType<Runtime['faceapi']['FaceLandmarks68']>;
-    } finally {
-      (crop as unknown as Tensor3D | undefined)?.dispose();
+    let landmarks: InstanceType<Runtime['faceapi']['FaceLandmarks68']>;
+    if (this.onnx) {
+      const rel = await this.onnx.landmarks(frame, box);
+      const points = Array.from({ length: 68 }, (_, i) => new faceapi.Point(rel[2 * i] as number, rel[2 * i + 1] as number));
+      landmarks = new faceapi.FaceLandmarks68(points, { width: box.width, height: box.height });
+    } else {
+      const [crop] = await faceapi.extractFaceTensors(input as never, [box]);
+      try {
+        landmarks = (await faceapi.nets.faceLandmark68Net.detectLandmarks(crop as never)) as InstanceType<Runtime['faceapi']['FaceLandmarks68']>;
+      } finally {
+        (crop as unknown as Tensor3D | undefined)?.dispose();
+      }
     }
     const shifted = landmarks.shiftBy<typeof landmarks>(box.x, box.y);
     const plainBox: Box = { x: box.x, y: box.y, width: box.width, height: box.height };
@@ -234,6 +290,10 @@ export class FaceEngine {
     t = performance.now();
     if (this.recognizer) {
       result.descriptor = await this.recognizer.describe(frame, shifted.positions);
+    } else if (this.onnx) {
+      // the region face-api's extractFaceTensors cuts: the aligned box clipped and floored
+      const region = shifted.align().clipAtImageBorders(frame.width, frame.height);
+      result.descriptor = normalise(await this.onnx.descriptor(frame, region));
     } else {
       const aligned = shifted.align();
       const [face] = await faceapi.extractFaceTensors(input as never, [aligned]);
