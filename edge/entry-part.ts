@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import type { Logger } from './log.ts';
 import type { Db } from './ledger/db.ts';
-import { recognizerChoice, type EntryConfig } from './entry/config.ts';
+import { engineChoice, recognizerChoice, type EntryConfig } from './entry/config.ts';
 import { EntryPipeline, type DoorLock, type StoreOccupancy } from './entry/pipeline.ts';
 import { createFrameSource, type FrameSource } from './entry/camera.ts';
 import { loadOrCreateTemplateKey } from './entry/templates.ts';
@@ -72,7 +72,7 @@ export class EntryPart implements Part {
     const templateKey = loadOrCreateTemplateKey(keyFile);
     const qrPublicKey = this.loadQrKey();
     if (config.face_enabled) {
-      const engine = new EngineClient({ detectorInputSize: config.detector_input_size, detectorMinScore: config.detector_min_score, liveness: config.liveness.enabled, recognizer: recognizerChoice(config.recognizer, dataDir) });
+      const engine = new EngineClient({ detectorInputSize: config.detector_input_size, detectorMinScore: config.detector_min_score, liveness: config.liveness.enabled, recognizer: recognizerChoice(config.recognizer, dataDir), ...engineChoice(config, dataDir) });
       try {
         await engine.start();
       } catch (err) {
@@ -82,7 +82,13 @@ export class EntryPart implements Part {
       }
       this.engine = engine;
       this.unwatchEngine = engine.onExit((err) => this.onEngineExit(err));
-      health.set('face engine', 'ok');
+      if (engine.fallback) {
+        this.log.warn({ engine: engine.engine }, engine.fallback);
+        health.set('face engine', 'degraded', engine.fallback);
+      } else {
+        this.log.info({ engine: engine.engine }, `face engine on ${engine.engine}`);
+        health.set('face engine', 'ok');
+      }
       if (!this.deps.withoutCamera) {
         this.camera = createFrameSource({ camera: config.camera, width: config.frame_width, height: config.frame_height, frameRate: config.frame_rate, retryMaxMs: config.camera_retry_max_ms, logger: this.log });
       }
