@@ -44,6 +44,9 @@ class Net {
       executionMode: 'sequential',
       intraOpNumThreads: opts.threads ?? 2,
       interOpNumThreads: 1,
+      // idle pool threads sleep instead of spinning: on two cores a spinning pool takes the CPU
+      // from tfjs (tiny detector, liveness) and from the main thread between runs
+      extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
     });
     return new Net(session, name, size);
   }
