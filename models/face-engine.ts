@@ -28,9 +28,9 @@ export { normalise } from './frame.ts';
 export type DetectorKind = 'tiny' | 'ssd';
 
 /**
- * Which runtime runs the nets converted to ONNX (landmarks, descriptor, SSD): `tfjs` (wasm,
- * one thread) or `onnx` (onnxruntime-node's CPU provider). The tiny detector and the liveness
- * models stay on tfjs either way. If the ONNX graphs cannot be built or loaded, the engine
+ * Which runtime runs face-api's nets (detector, landmarks, descriptor): `tfjs` (wasm, one
+ * thread) or `onnx` (onnxruntime-node's CPU provider, graphs converted from the same weights).
+ * Human's liveness models stay on tfjs either way. If the ONNX graphs cannot be built or loaded, the engine
  * falls back to tfjs with a warning (`FaceEngine.fallback`).
  */
 export type EngineKind = 'tfjs' | 'onnx';
@@ -146,7 +146,7 @@ export class FaceEngine {
       const { ArcFaceOnnx } = await import('./arcface-onnx.ts');
       this.recognizer = await ArcFaceOnnx.load(choice.path, choice.sha256);
     }
-    if (this.opts.engine === 'onnx') await this.startOnnx(get('faceRecognition'), get('faceLandmark68'), detector === 'ssdMobilenetv1' ? get(detector) : undefined);
+    if (this.opts.engine === 'onnx') await this.startOnnx(get('faceRecognition'), get('faceLandmark68'), get(detector));
     this.rt = rt;
     // warm-up: the first inference compiles wasm kernels; pay it at start, not at the door
     const warm = { width: 64, height: 64, data: new Uint8Array(64 * 64 * 3).fill(128) };
@@ -154,11 +154,12 @@ export class FaceEngine {
     await this.warmNets();
   }
 
-  private async startOnnx(faceRecognition: VerifiedModel, faceLandmark68: VerifiedModel, ssd: VerifiedModel | undefined): Promise<void> {
+  private async startOnnx(faceRecognition: VerifiedModel, faceLandmark68: VerifiedModel, detector: VerifiedModel): Promise<void> {
     try {
       // loaded on demand: onnxruntime's native library is not needed with the tfjs engine
       const { OnnxFaceNets } = await import('./onnx/nets.ts');
-      this.onnx = await OnnxFaceNets.load({ faceRecognition, faceLandmark68, ...(ssd ? { ssdMobilenetv1: ssd } : {}) }, {
+      const det = detector.name === 'ssdMobilenetv1' ? { ssdMobilenetv1: detector } : { tinyFaceDetector: { model: detector, inputSize: this.opts.detectorInputSize } };
+      this.onnx = await OnnxFaceNets.load({ faceRecognition, faceLandmark68, ...det }, {
         ...(this.opts.onnxCacheDir ? { cacheDir: this.opts.onnxCacheDir } : {}),
         ...(this.opts.onnxThreads ? { threads: this.opts.onnxThreads } : {}),
       });
@@ -188,6 +189,7 @@ export class FaceEngine {
       await this.onnx.landmarks(blank, all);
       await this.onnx.descriptor(blank, all);
       if (this.onnx.hasSsd) await this.onnx.detectSsd(blank, this.opts.detectorMinScore, 20);
+      if (this.onnx.hasTiny) await this.onnx.detectTiny(blank, this.opts.detectorMinScore);
     }
     const face = rt.tf.zeros([150, 150, 3]) as Tensor3D;
     try {
@@ -241,8 +243,8 @@ export class FaceEngine {
   /** The detect stage: face boxes with scores, in frame pixels. */
   private async detect(input: Tensor3D, frame: RgbFrame): Promise<InstanceType<Runtime['faceapi']['FaceDetection']>[]> {
     const { faceapi } = this.runtime();
-    if (this.opts.detector === 'ssd' && this.onnx?.hasSsd) {
-      const found = await this.onnx.detectSsd(frame, this.opts.detectorMinScore, 20);
+    if (this.onnx?.hasSsd || this.onnx?.hasTiny) {
+      const found = this.onnx.hasSsd ? await this.onnx.detectSsd(frame, this.opts.detectorMinScore, 20) : await this.onnx.detectTiny(frame, this.opts.detectorMinScore);
       return found.map((d) => new faceapi.FaceDetection(d.score, new faceapi.Rect(d.left, d.top, d.width, d.height), { width: frame.width, height: frame.height }));
     }
     if (this.opts.detector === 'ssd') {

@@ -14,17 +14,20 @@ import type { VerifiedModel } from '../manifest.ts';
 import { landmarkGraph } from './landmarks.ts';
 import { recognitionGraph } from './recognition.ts';
 import { ssdGraph } from './ssd.ts';
+import { tinyGraph } from './tiny.ts';
 import { decodeWeights, type WeightTensor } from './weights.ts';
 
 /** Bump when a graph changes for the same weights: every cached file is then rebuilt. */
 export const CONVERTER_VERSION = 1;
 
-export type OnnxNetName = 'faceRecognition' | 'faceLandmark68' | 'ssdMobilenetv1';
+export type OnnxNetName = 'faceRecognition' | 'faceLandmark68' | 'ssdMobilenetv1' | 'tinyFaceDetector';
 
-const BUILDERS: Record<OnnxNetName, (w: ReadonlyMap<string, WeightTensor>) => Uint8Array> = {
+/** Graph builders; the tiny detector's graph is built per input size (`variant`). */
+const BUILDERS: Record<OnnxNetName, (w: ReadonlyMap<string, WeightTensor>, variant: number) => Uint8Array> = {
   faceRecognition: recognitionGraph,
   faceLandmark68: landmarkGraph,
   ssdMobilenetv1: ssdGraph,
+  tinyFaceDetector: tinyGraph,
 };
 
 /** The checkout's git-ignored `.cache/onnx/` (tests and tools may choose another folder). */
@@ -32,9 +35,9 @@ export function defaultCacheDir(): string {
   return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '.cache', 'onnx');
 }
 
-export function cacheKey(model: VerifiedModel): string {
+export function cacheKey(model: VerifiedModel, variant = 0): string {
   return createHash('sha256')
-    .update(`converter ${CONVERTER_VERSION}\n${model.entry.topology.sha256}\n${model.entry.weights.sha256}\n`)
+    .update(`converter ${CONVERTER_VERSION}\nvariant ${variant}\n${model.entry.topology.sha256}\n${model.entry.weights.sha256}\n`)
     .digest('hex');
 }
 
@@ -49,15 +52,16 @@ export interface ConvertedNet {
 }
 
 /** The net's ONNX graph, from the cache or converted now. Throws (naming the net) when conversion fails. */
-export async function convertedNet(name: OnnxNetName, model: VerifiedModel, dir = defaultCacheDir()): Promise<ConvertedNet> {
+export async function convertedNet(name: OnnxNetName, model: VerifiedModel, dir = defaultCacheDir(), variant = 0): Promise<ConvertedNet> {
   if (model.name !== name) throw new Error(`onnx: ${model.name}'s weights given for ${name}`);
-  const key = cacheKey(model).slice(0, 16);
-  const file = path.join(dir, `${name}-${key}.onnx`);
+  const key = cacheKey(model, variant).slice(0, 16);
+  const stem = variant ? `${name}-${variant}` : name;
+  const file = path.join(dir, `${stem}-${key}.onnx`);
   const cached = await readCached(file);
   if (cached) return { name, file, bytes: cached, built: false };
   let bytes: Buffer;
   try {
-    bytes = Buffer.from(BUILDERS[name](decodeWeights(model.topology, model.weights)));
+    bytes = Buffer.from(BUILDERS[name](decodeWeights(model.topology, model.weights), variant));
   } catch (err) {
     throw new Error(`onnx: converting ${name} failed: ${(err as Error).message}`, { cause: err });
   }
@@ -66,7 +70,7 @@ export async function convertedNet(name: OnnxNetName, model: VerifiedModel, dir 
   await writeFile(tmp, bytes);
   await writeFile(`${file}.sha256`, `${sha256(bytes)}\n`);
   await rename(tmp, file);
-  await removeStale(dir, name, path.basename(file));
+  await removeStale(dir, stem, path.basename(file));
   return { name, file, bytes, built: true };
 }
 
@@ -79,10 +83,12 @@ async function readCached(file: string): Promise<Buffer | null> {
   }
 }
 
-/** Older conversions of the same net (other weights or converter versions). */
-async function removeStale(dir: string, name: OnnxNetName, keep: string): Promise<void> {
+/** Older conversions of the same net and variant (other weights or converter versions). */
+async function removeStale(dir: string, stem: string, keep: string): Promise<void> {
   const entries = await readdir(dir).catch(() => [] as string[]);
+  // `stem-` then the 16 hex digits of the key: another variant's stem never matches
+  const mine = new RegExp(`^${stem}-[0-9a-f]{16}\\.onnx`);
   await Promise.all(entries
-    .filter((f) => f.startsWith(`${name}-`) && !f.startsWith(keep))
+    .filter((f) => mine.test(f) && !f.startsWith(keep))
     .map((f) => rm(path.join(dir, f), { force: true })));
 }

@@ -68,9 +68,13 @@ export function add(g: GraphBuilder, a: Feature, b: Feature): Feature {
   return { ...a, name: g.node('Add', [a.name, b.name]) };
 }
 
-export function pool(g: GraphBuilder, op: 'MaxPool' | 'AveragePool', x: Feature, kernel: number, stride: number): Feature {
-  const name = g.node(op, [x.name], { kernel_shape: [kernel, kernel], strides: [stride, stride] });
-  return { name, c: x.c, h: outSize(x.h, kernel, stride, [0, 0]), w: outSize(x.w, kernel, stride, [0, 0]) };
+/** Pooling; `same` max pooling ignores the padded cells, as tfjs's does. */
+export function pool(g: GraphBuilder, op: 'MaxPool' | 'AveragePool', x: Feature, kernel: number, stride: number, padding: 'same' | 'valid' = 'valid'): Feature {
+  if (padding === 'same' && op !== 'MaxPool') throw new Error('onnx: only max pooling takes same padding here');
+  const ph: [number, number] = padding === 'same' ? samePads(x.h, kernel, stride) : [0, 0];
+  const pw: [number, number] = padding === 'same' ? samePads(x.w, kernel, stride) : [0, 0];
+  const name = g.node(op, [x.name], { kernel_shape: [kernel, kernel], strides: [stride, stride], pads: [ph[0], pw[0], ph[1], pw[1]] });
+  return { name, c: x.c, h: outSize(x.h, kernel, stride, ph), w: outSize(x.w, kernel, stride, pw) };
 }
 
 /**

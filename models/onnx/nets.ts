@@ -13,6 +13,7 @@ import { squareInput, type Region } from './preprocess.ts';
 import { RECOGNITION_INPUT } from './recognition.ts';
 import { ssdDetections, type RelativeDetection } from './ssd-decode.ts';
 import { SSD_INPUT } from './ssd.ts';
+import { tinyDetections } from './tiny-decode.ts';
 import { decodeWeights } from './weights.ts';
 
 export interface OnnxNetsOptions {
@@ -27,6 +28,8 @@ export interface OnnxModels {
   faceLandmark68: VerifiedModel;
   /** Given when the SSD detector is used. */
   ssdMobilenetv1?: VerifiedModel;
+  /** Given when the tiny detector is used, with its input size (a multiple of 32). */
+  tinyFaceDetector?: { model: VerifiedModel; inputSize: number };
 }
 
 /** One net's session with its reused input buffer. */
@@ -36,8 +39,8 @@ class Net {
     this.input = new Float32Array(size * size * 3);
   }
 
-  static async load(name: OnnxNetName, model: VerifiedModel, size: number, opts: OnnxNetsOptions): Promise<Net> {
-    const converted = await convertedNet(name, model, opts.cacheDir);
+  static async load(name: OnnxNetName, model: VerifiedModel, size: number, opts: OnnxNetsOptions, variant = 0): Promise<Net> {
+    const converted = await convertedNet(name, model, opts.cacheDir, variant);
     const session = await ort.InferenceSession.create(converted.bytes, {
       executionProviders: ['cpu'],
       graphOptimizationLevel: 'all',
@@ -70,6 +73,7 @@ export class OnnxFaceNets {
     private readonly landmark: Net,
     private readonly ssd: Net | undefined,
     private readonly anchors: Float32Array | undefined,
+    private readonly tiny: Net | undefined,
   ) {}
 
   /** Converts (or reads from the cache) and loads the nets. Throws when any of them fails. */
@@ -85,10 +89,14 @@ export class OnnxFaceNets {
       if (!(a instanceof Float32Array)) throw new Error('onnx: the SSD weights have no Output/extra_dim anchors');
       anchors = a;
     }
-    return new OnnxFaceNets(recognition, landmark, ssd, anchors);
+    const tiny = models.tinyFaceDetector
+      ? await Net.load('tinyFaceDetector', models.tinyFaceDetector.model, models.tinyFaceDetector.inputSize, opts, models.tinyFaceDetector.inputSize)
+      : undefined;
+    return new OnnxFaceNets(recognition, landmark, ssd, anchors, tiny);
   }
 
   get hasSsd(): boolean { return this.ssd !== undefined; }
+  get hasTiny(): boolean { return this.tiny !== undefined; }
 
   /** 68 landmarks of the face in the integer region, as [x, y] relative to the region (0..1). */
   async landmarks(frame: RgbFrame, region: Region): Promise<Float32Array> {
@@ -122,8 +130,18 @@ export class OnnxFaceNets {
     return ssdDetections(floats(out.box_encodings, this.anchors.length, 'box encodings'), floats(out.scores, this.anchors.length / 4, 'scores'), this.anchors, frame.width, frame.height, minScore, maxResults);
   }
 
+  /** Tiny detector detections over the whole frame, relative to it. */
+  async detectTiny(frame: RgbFrame, minScore: number): Promise<RelativeDetection[]> {
+    if (!this.tiny) throw new Error('onnx: the tiny detector was not loaded');
+    const size = this.tiny.size;
+    squareInput(frame, { x: 0, y: 0, width: frame.width, height: frame.height }, false, size, this.tiny.input);
+    const out = (await this.tiny.run()).grid;
+    const cells = Math.ceil(size / 32);
+    return tinyDetections(floats(out, cells * cells * 25, 'tiny detector grid'), size, frame.width, frame.height, minScore);
+  }
+
   async release(): Promise<void> {
-    await Promise.all([this.recognition.release(), this.landmark.release(), this.ssd?.release()]);
+    await Promise.all([this.recognition.release(), this.landmark.release(), this.ssd?.release(), this.tiny?.release()]);
   }
 }
 

@@ -7,6 +7,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaceEngine, type FrameAnalysis, type RgbFrame } from '../../models/face-engine.ts';
 import { decodeImage } from '../../models/image.ts';
@@ -118,30 +119,88 @@ describe('ONNX nets match face-api (tfjs) on the sample photos', () => {
   }, 180_000);
 });
 
-describe('the face engine on both runtimes', () => {
-  const tfjs = new FaceEngine({ detector: 'ssd', detectorInputSize: 416, detectorMinScore: 0.4, liveness: false, engine: 'tfjs' });
-  const onnx = new FaceEngine({ detector: 'ssd', detectorInputSize: 416, detectorMinScore: 0.4, liveness: false, engine: 'onnx', onnxCacheDir: cacheDir });
-  beforeAll(async () => {
-    await tfjs.start();
-    await onnx.start();
-  }, 120_000);
-  afterAll(() => { tfjs.stop(); onnx.stop(); });
-
-  it('finds the same faces and gives the same descriptors', async () => {
-    expect(onnx.engine).toBe('onnx');
-    expect(onnx.fallback).toBeNull();
-    for (const frame of frames) {
-      const opts = { allFaces: true, gate: null, liveness: false };
-      const a: FrameAnalysis = await tfjs.analyse(frame, opts);
-      const b: FrameAnalysis = await onnx.analyse(frame, opts);
-      expect(b.faceCount).toBe(a.faceCount);
-      for (const [i, fa] of a.faces.entries()) {
-        const fb = b.faces[i];
-        if (!fb?.descriptor || !fa.descriptor) throw new Error('missing descriptor');
-        expect(iou(fb.box, fa.box)).toBeGreaterThanOrEqual(0.95);
-        expect(cosine(fb.descriptor, fa.descriptor)).toBeGreaterThanOrEqual(0.9999);
-        expect(Math.abs(fb.quality.yaw - fa.quality.yaw)).toBeLessThan(1);
-      }
+describe('the tiny detector on ONNX matches face-api (tfjs)', () => {
+  /** 640×480 door-camera frames: a sample's face, smaller and moved about on a plain wall. */
+  async function doorFrames(): Promise<RgbFrame[]> {
+    const out: RgbFrame[] = [];
+    for (const [i, sample] of [2, 3, 4, 5].entries()) {
+      const face = await sharp(readFileSync(samplePath(sample))).resize(260, 260, { fit: 'inside' }).toBuffer();
+      const jpeg = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#5d6b74' } })
+        .composite([{ input: face, left: 60 + i * 97, top: 40 + i * 41 }]).jpeg({ quality: 85 }).toBuffer();
+      out.push(await decodeImage(jpeg));
     }
-  }, 180_000);
+    return out;
+  }
+
+  async function tinyFaces(frame: RgbFrame, inputSize: number): Promise<Det[]> {
+    const input = rt.tf.tensor3d(frame.data, [frame.height, frame.width, 3], 'int32');
+    try {
+      return await rt.faceapi.nets.tinyFaceDetector.locateFaces(input as never, new rt.faceapi.TinyFaceDetectorOptions({ inputSize, scoreThreshold: 0.4 }));
+    } finally {
+      input.dispose();
+    }
+  }
+
+  for (const inputSize of [256, 416]) {
+    it(`at ${inputSize} px: the same faces, IoU ≥ 0.95, scores within 0.001`, async () => {
+      loadFaceApiNet(rt, rt.faceapi.nets.tinyFaceDetector, await readModel('tinyFaceDetector'));
+      const [rec, lm, tiny] = await Promise.all([readModel('faceRecognition'), readModel('faceLandmark68'), readModel('tinyFaceDetector')]);
+      const tinyNets = await OnnxFaceNets.load({ faceRecognition: rec, faceLandmark68: lm, tinyFaceDetector: { model: tiny, inputSize } }, { cacheDir });
+      try {
+        let faces = 0;
+        for (const frame of [...frames, ...await doorFrames()]) {
+          const ref = await tinyFaces(frame, inputSize);
+          const got = await tinyNets.detectTiny(frame, 0.4);
+          expect(got.length).toBe(ref.length);
+          for (const [i, r] of ref.entries()) {
+            const g = got[i];
+            if (!g) throw new Error('missing detection');
+            const box = { x: g.left * frame.width, y: g.top * frame.height, width: g.width * frame.width, height: g.height * frame.height };
+            expect(iou(box, r.box)).toBeGreaterThanOrEqual(0.95);
+            expect(Math.abs(g.score - r.score)).toBeLessThan(0.001);
+          }
+          faces += ref.length;
+        }
+        expect(faces).toBeGreaterThanOrEqual(12);
+      } finally {
+        await tinyNets.release();
+      }
+    }, 120_000);
+  }
 });
+
+for (const [detector, detectorInputSize] of [['ssd', 416], ['tiny', 256]] as const) {
+  describe(`the face engine on both runtimes (${detector} detector)`, () => {
+    const opts = { detector, detectorInputSize, detectorMinScore: 0.4, liveness: true };
+    const tfjs = new FaceEngine({ ...opts, engine: 'tfjs' });
+    const onnx = new FaceEngine({ ...opts, engine: 'onnx', onnxCacheDir: cacheDir });
+    beforeAll(async () => {
+      await tfjs.start();
+      await onnx.start();
+    }, 120_000);
+    afterAll(() => { tfjs.stop(); onnx.stop(); });
+
+    it('finds the same faces, with the same descriptors, pose and liveness', async () => {
+      expect(onnx.engine).toBe('onnx');
+      expect(onnx.fallback).toBeNull();
+      let faces = 0;
+      for (const frame of frames) {
+        const analyse = { allFaces: true, gate: null, liveness: true };
+        const a: FrameAnalysis = await tfjs.analyse(frame, analyse);
+        const b: FrameAnalysis = await onnx.analyse(frame, analyse);
+        expect(b.faceCount).toBe(a.faceCount);
+        for (const [i, fa] of a.faces.entries()) {
+          const fb = b.faces[i];
+          if (!fb?.descriptor || !fa.descriptor || !fa.liveness || !fb.liveness) throw new Error('missing descriptor or liveness');
+          expect(iou(fb.box, fa.box)).toBeGreaterThanOrEqual(0.95);
+          expect(cosine(fb.descriptor, fa.descriptor)).toBeGreaterThanOrEqual(0.9999);
+          for (const k of ['yaw', 'pitch', 'roll'] as const) expect(Math.abs(fb.quality[k] - fa.quality[k])).toBeLessThan(1);
+          expect(Math.abs(fb.liveness.real - fa.liveness.real)).toBeLessThan(0.02);
+          expect(Math.abs(fb.liveness.live - fa.liveness.live)).toBeLessThan(0.02);
+          faces++;
+        }
+      }
+      expect(faces).toBeGreaterThanOrEqual(10);
+    }, 180_000);
+  });
+}
