@@ -87,6 +87,7 @@ export class EntryPart implements Part {
         health.set('face engine', 'degraded', engine.fallback);
       } else {
         this.log.info({ engine: engine.engine }, `face engine on ${engine.engine}`);
+        for (const note of engine.notes) this.log.warn({ engine: engine.engine }, note);
         health.set('face engine', 'ok');
       }
       if (!this.deps.withoutCamera) {

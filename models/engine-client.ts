@@ -21,6 +21,8 @@ export class EngineClient {
   engine: EngineKind = 'tfjs';
   /** Why `engine: onnx` fell back to tfjs at start, or null. */
   fallback: string | null = null;
+  /** Models left on tfjs under the onnx engine, with the reason. */
+  notes: string[] = [];
 
   constructor(private readonly opts: EngineOptions) {}
 
@@ -41,6 +43,7 @@ export class EngineClient {
       const started = (await this.call({ op: 'start', engine: this.opts })) as EngineStarted;
       this.engine = started.engine;
       this.fallback = started.fallback;
+      this.notes = started.notes;
     } catch (err) {
       await this.stop();
       throw err;

@@ -28,7 +28,7 @@ async function handle(req: WorkerRequest): Promise<unknown> {
       engine = e;
       // the gallery holds descriptors of the length this recognizer gives
       if (gallery.dimension !== e.descriptorLength) gallery = new Gallery(1024, e.descriptorLength);
-      const started: EngineStarted = { engine: e.engine, fallback: e.fallback };
+      const started: EngineStarted = { engine: e.engine, fallback: e.fallback, notes: [...e.notes] };
       return started;
     }
     case 'recognise': {

@@ -114,6 +114,8 @@ export class FaceEngine {
   private onnx: OnnxFaceNets | undefined;
   /** Why `engine: onnx` fell back to tfjs at start, or null. */
   fallback: string | null = null;
+  /** Models left on tfjs under `engine: onnx`, with the reason (a tfjs op the converter does not map). */
+  readonly notes: string[] = [];
   // reused between frames: the frame as float32 for tfjs (allocation-aware hot loop)
   private floatBuf = new Float32Array(0);
 
@@ -146,7 +148,9 @@ export class FaceEngine {
       const { ArcFaceOnnx } = await import('./arcface-onnx.ts');
       this.recognizer = await ArcFaceOnnx.load(choice.path, choice.sha256);
     }
-    if (this.opts.engine === 'onnx') await this.startOnnx(get('faceRecognition'), get('faceLandmark68'), get(detector));
+    if (this.opts.engine === 'onnx') {
+      await this.startOnnx(get('faceRecognition'), get('faceLandmark68'), get(detector), this.opts.liveness ? { antispoof: get('antispoof'), liveness: get('liveness') } : undefined);
+    }
     this.rt = rt;
     // warm-up: the first inference compiles wasm kernels; pay it at start, not at the door
     const warm = { width: 64, height: 64, data: new Uint8Array(64 * 64 * 3).fill(128) };
@@ -154,15 +158,19 @@ export class FaceEngine {
     await this.warmNets();
   }
 
-  private async startOnnx(faceRecognition: VerifiedModel, faceLandmark68: VerifiedModel, detector: VerifiedModel): Promise<void> {
+  private async startOnnx(faceRecognition: VerifiedModel, faceLandmark68: VerifiedModel, detector: VerifiedModel, liveness: { antispoof: VerifiedModel; liveness: VerifiedModel } | undefined): Promise<void> {
     try {
       // loaded on demand: onnxruntime's native library is not needed with the tfjs engine
       const { OnnxFaceNets } = await import('./onnx/nets.ts');
       const det = detector.name === 'ssdMobilenetv1' ? { ssdMobilenetv1: detector } : { tinyFaceDetector: { model: detector, inputSize: this.opts.detectorInputSize } };
-      this.onnx = await OnnxFaceNets.load({ faceRecognition, faceLandmark68, ...det }, {
+      this.onnx = await OnnxFaceNets.load({ faceRecognition, faceLandmark68, ...det, ...(liveness ? { liveness } : {}) }, {
         ...(this.opts.onnxCacheDir ? { cacheDir: this.opts.onnxCacheDir } : {}),
         ...(this.opts.onnxThreads ? { threads: this.opts.onnxThreads } : {}),
       });
+      if (this.onnx.livenessNote) {
+        this.notes.push(this.onnx.livenessNote);
+        process.emitWarning(this.onnx.livenessNote, { code: 'FACE_ENGINE_ONNX_PARTIAL' });
+      }
     } catch (err) {
       this.fallback = `ONNX engine unavailable, running on tfjs: ${(err as Error).message}`;
       process.emitWarning(this.fallback, { code: 'FACE_ENGINE_ONNX_FALLBACK' });
@@ -190,6 +198,7 @@ export class FaceEngine {
       await this.onnx.descriptor(blank, all);
       if (this.onnx.hasSsd) await this.onnx.detectSsd(blank, this.opts.detectorMinScore, 20);
       if (this.onnx.hasTiny) await this.onnx.detectTiny(blank, this.opts.detectorMinScore);
+      if (this.onnx.hasLiveness) await this.onnx.liveness(blank, [0, 0, 1, 1]);
     }
     const face = rt.tf.zeros([150, 150, 3]) as Tensor3D;
     try {
@@ -220,10 +229,12 @@ export class FaceEngine {
     const rt = this.runtime();
     const { tf } = rt;
     const times: StageTimes = { detect: 0, landmarks: 0, descriptor: 0, liveness: 0 };
-    const input = this.toTensor(frame);
+    // the frame as a tfjs tensor, made only if a stage runs on tfjs
+    let input: Tensor3D | undefined;
+    const tensor = (): Tensor3D => (input ??= this.toTensor(frame));
     try {
       const t = performance.now();
-      const detections = await this.detect(input, frame);
+      const detections = await this.detect(tensor, frame);
       times.detect = performance.now() - t;
       const usable = detections.filter((d) => d.box.width >= 8 && d.box.height >= 8);
       // the largest face is the person at the door; others are passers-by behind them
@@ -231,32 +242,32 @@ export class FaceEngine {
       const chosen = opts.allFaces ? usable : usable.slice(0, 1);
       const faces: FaceAnalysis[] = [];
       for (const det of chosen) {
-        faces.push(await this.analyseFace(rt, frame, input, det, opts, times));
+        faces.push(await this.analyseFace(rt, frame, tensor, det, opts, times));
       }
       return { width: frame.width, height: frame.height, faceCount: usable.length, faces, times };
     } finally {
-      input.dispose();
+      input?.dispose();
       void tf; // tensors of the nets are disposed inside face-api; nothing else is kept
     }
   }
 
   /** The detect stage: face boxes with scores, in frame pixels. */
-  private async detect(input: Tensor3D, frame: RgbFrame): Promise<InstanceType<Runtime['faceapi']['FaceDetection']>[]> {
+  private async detect(tensor: () => Tensor3D, frame: RgbFrame): Promise<InstanceType<Runtime['faceapi']['FaceDetection']>[]> {
     const { faceapi } = this.runtime();
     if (this.onnx?.hasSsd || this.onnx?.hasTiny) {
       const found = this.onnx.hasSsd ? await this.onnx.detectSsd(frame, this.opts.detectorMinScore, 20) : await this.onnx.detectTiny(frame, this.opts.detectorMinScore);
       return found.map((d) => new faceapi.FaceDetection(d.score, new faceapi.Rect(d.left, d.top, d.width, d.height), { width: frame.width, height: frame.height }));
     }
     if (this.opts.detector === 'ssd') {
-      return faceapi.nets.ssdMobilenetv1.locateFaces(input as never, new faceapi.SsdMobilenetv1Options({ minConfidence: this.opts.detectorMinScore, maxResults: 20 }));
+      return faceapi.nets.ssdMobilenetv1.locateFaces(tensor() as never, new faceapi.SsdMobilenetv1Options({ minConfidence: this.opts.detectorMinScore, maxResults: 20 }));
     }
-    return faceapi.nets.tinyFaceDetector.locateFaces(input as never, new faceapi.TinyFaceDetectorOptions({ inputSize: this.opts.detectorInputSize, scoreThreshold: this.opts.detectorMinScore }));
+    return faceapi.nets.tinyFaceDetector.locateFaces(tensor() as never, new faceapi.TinyFaceDetectorOptions({ inputSize: this.opts.detectorInputSize, scoreThreshold: this.opts.detectorMinScore }));
   }
 
   private async analyseFace(
     rt: Runtime,
     frame: RgbFrame,
-    input: Tensor3D,
+    tensor: () => Tensor3D,
     det: InstanceType<Runtime['faceapi']['FaceDetection']>,
     opts: AnalyseOptions,
     times: StageTimes,
@@ -270,7 +281,7 @@ export class FaceEngine {
       const points = Array.from({ length: 68 }, (_, i) => new faceapi.Point(rel[2 * i] as number, rel[2 * i + 1] as number));
       landmarks = new faceapi.FaceLandmarks68(points, { width: box.width, height: box.height });
     } else {
-      const [crop] = await faceapi.extractFaceTensors(input as never, [box]);
+      const [crop] = await faceapi.extractFaceTensors(tensor() as never, [box]);
       try {
         landmarks = (await faceapi.nets.faceLandmark68Net.detectLandmarks(crop as never)) as InstanceType<Runtime['faceapi']['FaceLandmarks68']>;
       } finally {
@@ -298,7 +309,7 @@ export class FaceEngine {
       result.descriptor = normalise(await this.onnx.descriptor(frame, region));
     } else {
       const aligned = shifted.align();
-      const [face] = await faceapi.extractFaceTensors(input as never, [aligned]);
+      const [face] = await faceapi.extractFaceTensors(tensor() as never, [aligned]);
       try {
         const raw = (await faceapi.nets.faceRecognitionNet.computeFaceDescriptor(face as never)) as Float32Array;
         result.descriptor = normalise(raw);
@@ -310,7 +321,9 @@ export class FaceEngine {
 
     if (opts.liveness && this.antispoof && this.liveness) {
       t = performance.now();
-      result.liveness = this.livenessOf(input, plainBox, frame.width, frame.height);
+      result.liveness = this.onnx?.hasLiveness
+        ? await this.onnx.liveness(frame, livenessBox(plainBox, frame.width, frame.height))
+        : this.livenessOf(tensor(), plainBox, frame.width, frame.height);
       times.liveness += performance.now() - t;
     }
     return result;
@@ -322,13 +335,7 @@ export class FaceEngine {
     const antispoof = this.antispoof;
     const liveness = this.liveness;
     if (!antispoof || !liveness) return { real: 0, live: 0 };
-    const cx = box.x + box.width / 2;
-    const cy = box.y + box.height / 2;
-    const side = Math.max(box.width, box.height) * 1.5;
-    const y1 = (cy - side / 2) / height;
-    const x1 = (cx - side / 2) / width;
-    const y2 = (cy + side / 2) / height;
-    const x2 = (cx + side / 2) / width;
+    const [y1, x1, y2, x2] = livenessBox(box, width, height);
     return tf.tidy(() => {
       const batch = tf.expandDims(input, 0) as TfModule.Tensor4D;
       const a = tf.div(tf.image.cropAndResize(batch, [[y1, x1, y2, x2]], [0], [128, 128]), 255);
@@ -338,4 +345,12 @@ export class FaceEngine {
       return { real, live };
     });
   }
+}
+
+/** The liveness models' crop: the face box enlarged by half, as [y1, x1, y2, x2] relative to the frame. */
+function livenessBox(box: Box, width: number, height: number): [number, number, number, number] {
+  const cx = box.x + box.width / 2;
+  const cy = box.y + box.height / 2;
+  const side = Math.max(box.width, box.height) * 1.5;
+  return [(cy - side / 2) / height, (cx - side / 2) / width, (cy + side / 2) / height, (cx + side / 2) / width];
 }

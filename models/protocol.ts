@@ -13,7 +13,7 @@ export interface Recognition {
 }
 
 /** What the worker's engine runs on after `start` (tfjs after an ONNX fallback, with the reason). */
-export interface EngineStarted { engine: EngineKind; fallback: string | null }
+export interface EngineStarted { engine: EngineKind; fallback: string | null; notes: string[] }
 
 export type WorkerRequest =
   | { id: number; op: 'start'; engine: EngineOptions }

@@ -14,20 +14,28 @@ import type { VerifiedModel } from '../manifest.ts';
 import { landmarkGraph } from './landmarks.ts';
 import { recognitionGraph } from './recognition.ts';
 import { ssdGraph } from './ssd.ts';
+import { tfjsGraphToOnnx, type TfjsGraphJson } from './tfjs-graph.ts';
 import { tinyGraph } from './tiny.ts';
 import { decodeWeights, type WeightTensor } from './weights.ts';
 
 /** Bump when a graph changes for the same weights: every cached file is then rebuilt. */
 export const CONVERTER_VERSION = 1;
 
-export type OnnxNetName = 'faceRecognition' | 'faceLandmark68' | 'ssdMobilenetv1' | 'tinyFaceDetector';
+export type OnnxNetName = 'faceRecognition' | 'faceLandmark68' | 'ssdMobilenetv1' | 'tinyFaceDetector' | 'antispoof' | 'liveness';
+
+const faceApi = (build: (w: ReadonlyMap<string, WeightTensor>, variant: number) => Uint8Array) =>
+  (m: VerifiedModel, variant: number): Uint8Array => build(decodeWeights(m.topology, m.weights), variant);
+const tfjsGraph = (size: number) =>
+  (m: VerifiedModel): Uint8Array => tfjsGraphToOnnx(JSON.parse(m.topology.toString('utf8')) as TfjsGraphJson, m.weights, size, m.name);
 
 /** Graph builders; the tiny detector's graph is built per input size (`variant`). */
-const BUILDERS: Record<OnnxNetName, (w: ReadonlyMap<string, WeightTensor>, variant: number) => Uint8Array> = {
-  faceRecognition: recognitionGraph,
-  faceLandmark68: landmarkGraph,
-  ssdMobilenetv1: ssdGraph,
-  tinyFaceDetector: tinyGraph,
+const BUILDERS: Record<OnnxNetName, (m: VerifiedModel, variant: number) => Uint8Array> = {
+  faceRecognition: faceApi(recognitionGraph),
+  faceLandmark68: faceApi(landmarkGraph),
+  ssdMobilenetv1: faceApi(ssdGraph),
+  tinyFaceDetector: faceApi(tinyGraph),
+  antispoof: tfjsGraph(128),
+  liveness: tfjsGraph(32),
 };
 
 /** The checkout's git-ignored `.cache/onnx/` (tests and tools may choose another folder). */
@@ -61,7 +69,7 @@ export async function convertedNet(name: OnnxNetName, model: VerifiedModel, dir 
   if (cached) return { name, file, bytes: cached, built: false };
   let bytes: Buffer;
   try {
-    bytes = Buffer.from(BUILDERS[name](decodeWeights(model.topology, model.weights), variant));
+    bytes = Buffer.from(BUILDERS[name](model, variant));
   } catch (err) {
     throw new Error(`onnx: converting ${name} failed: ${(err as Error).message}`, { cause: err });
   }

@@ -64,11 +64,11 @@ export class GraphBuilder {
     return output;
   }
 
-  /** The encoded model with one float32 input and one float32 output of the given shapes. */
-  encode(input: { name: string; dims: number[] }, outputs: { name: string; dims: number[] }[], doc: string): Uint8Array {
-    const valueInfo = (name: string, dims: number[]) => onnx.ValueInfoProto.create({
+  /** The encoded model with one float32 input and float32 outputs of the given shapes (none: left to inference). */
+  encode(input: { name: string; dims: number[] }, outputs: { name: string; dims?: number[] }[], doc: string): Uint8Array {
+    const valueInfo = (name: string, dims?: number[]) => onnx.ValueInfoProto.create({
       name,
-      type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: dims.map((d) => ({ dimValue: d })) } } },
+      type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, ...(dims ? { shape: { dim: dims.map((d) => ({ dimValue: d })) } } : {}) } },
     });
     const model = onnx.ModelProto.create({
       irVersion: IR_VERSION,

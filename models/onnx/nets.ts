@@ -9,12 +9,15 @@ import type { RgbFrame } from '../frame.ts';
 import type { VerifiedModel } from '../manifest.ts';
 import { convertedNet, type OnnxNetName } from './cache.ts';
 import { LANDMARK_INPUT } from './landmarks.ts';
-import { squareInput, type Region } from './preprocess.ts';
+import { cropAndResize, squareInput, type Region } from './preprocess.ts';
 import { RECOGNITION_INPUT } from './recognition.ts';
 import { ssdDetections, type RelativeDetection } from './ssd-decode.ts';
 import { SSD_INPUT } from './ssd.ts';
 import { tinyDetections } from './tiny-decode.ts';
 import { decodeWeights } from './weights.ts';
+
+const ANTISPOOF_INPUT = 128;
+const LIVENESS_INPUT = 32;
 
 export interface OnnxNetsOptions {
   /** Where converted graphs are cached (default: the checkout's `.cache/onnx/`). */
@@ -30,7 +33,12 @@ export interface OnnxModels {
   ssdMobilenetv1?: VerifiedModel;
   /** Given when the tiny detector is used, with its input size (a multiple of 32). */
   tinyFaceDetector?: { model: VerifiedModel; inputSize: number };
+  /** Human's antispoof (128 px) and liveness (32 px) models, when liveness is checked. */
+  liveness?: { antispoof: VerifiedModel; liveness: VerifiedModel };
 }
+
+/** Antispoof and liveness scores, 0..1 (1 = a real, live face). */
+export interface LivenessScores { real: number; live: number }
 
 /** One net's session with its reused input buffer. */
 class Net {
@@ -74,6 +82,9 @@ export class OnnxFaceNets {
     private readonly ssd: Net | undefined,
     private readonly anchors: Float32Array | undefined,
     private readonly tiny: Net | undefined,
+    private readonly spoof: { antispoof: Net; liveness: Net } | undefined,
+    /** Why the liveness models stay on tfjs, or null. */
+    readonly livenessNote: string | null,
   ) {}
 
   /** Converts (or reads from the cache) and loads the nets. Throws when any of them fails. */
@@ -92,7 +103,34 @@ export class OnnxFaceNets {
     const tiny = models.tinyFaceDetector
       ? await Net.load('tinyFaceDetector', models.tinyFaceDetector.model, models.tinyFaceDetector.inputSize, opts, models.tinyFaceDetector.inputSize)
       : undefined;
-    return new OnnxFaceNets(recognition, landmark, ssd, anchors, tiny);
+    // Human's graph models are mapped node by node: one the mapper cannot take stays on tfjs
+    let spoof: { antispoof: Net; liveness: Net } | undefined;
+    let livenessNote: string | null = null;
+    if (models.liveness) {
+      try {
+        spoof = {
+          antispoof: await Net.load('antispoof', models.liveness.antispoof, ANTISPOOF_INPUT, opts),
+          liveness: await Net.load('liveness', models.liveness.liveness, LIVENESS_INPUT, opts),
+        };
+      } catch (err) {
+        livenessNote = `the liveness models stay on tfjs: ${(err as Error).message}`;
+      }
+    }
+    return new OnnxFaceNets(recognition, landmark, ssd, anchors, tiny, spoof, livenessNote);
+  }
+
+  get hasLiveness(): boolean { return this.spoof !== undefined; }
+
+  /** Antispoof and liveness of the box [y1, x1, y2, x2] (relative to the frame), as the tfjs path crops it. */
+  async liveness(frame: RgbFrame, box: readonly [number, number, number, number]): Promise<LivenessScores> {
+    if (!this.spoof) throw new Error('onnx: the liveness models were not loaded');
+    const { antispoof, liveness } = this.spoof;
+    cropAndResize(frame, box, ANTISPOOF_INPUT, antispoof.input);
+    cropAndResize(frame, box, LIVENESS_INPUT, liveness.input);
+    const real = (await antispoof.run()).output?.data;
+    const live = (await liveness.run()).output?.data;
+    if (!(real instanceof Float32Array) || !(live instanceof Float32Array)) throw new Error('onnx: the liveness models gave no float output');
+    return { real: real[0] ?? 0, live: live[0] ?? 0 };
   }
 
   get hasSsd(): boolean { return this.ssd !== undefined; }
@@ -141,7 +179,7 @@ export class OnnxFaceNets {
   }
 
   async release(): Promise<void> {
-    await Promise.all([this.recognition.release(), this.landmark.release(), this.ssd?.release(), this.tiny?.release()]);
+    await Promise.all([this.recognition.release(), this.landmark.release(), this.ssd?.release(), this.tiny?.release(), this.spoof?.antispoof.release(), this.spoof?.liveness.release()]);
   }
 }
 

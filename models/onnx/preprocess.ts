@@ -67,3 +67,45 @@ function axis(size: number, scale: number, side: number, off: number, extent: nu
   }
   return { a, b, t };
 }
+
+/**
+ * tfjs's `image.cropAndResize` (bilinear, extrapolation 0) of one box given as
+ * [y1, x1, y2, x2] relative to the frame, into `out` ([size, size, 3] floats, 0..255).
+ */
+export function cropAndResize(frame: RgbFrame, box: readonly [number, number, number, number], size: number, out: Float32Array): void {
+  const [y1, x1, y2, x2] = box;
+  const { width, height, data } = frame;
+  const hs = size > 1 ? ((y2 - y1) * (height - 1)) / (size - 1) : 0;
+  const ws = size > 1 ? ((x2 - x1) * (width - 1)) / (size - 1) : 0;
+  let o = 0;
+  for (let y = 0; y < size; y++) {
+    const fy = size > 1 ? y1 * (height - 1) + y * hs : 0.5 * (y1 + y2) * (height - 1);
+    if (fy < 0 || fy > height - 1) {
+      out.fill(0, o, o + size * 3);
+      o += size * 3;
+      continue;
+    }
+    const top = Math.floor(fy);
+    const bottom = Math.ceil(fy);
+    const ly = fy - top;
+    for (let x = 0; x < size; x++) {
+      const fx = size > 1 ? x1 * (width - 1) + x * ws : 0.5 * (x1 + x2) * (width - 1);
+      if (fx < 0 || fx > width - 1) {
+        out[o++] = 0; out[o++] = 0; out[o++] = 0;
+        continue;
+      }
+      const left = Math.floor(fx);
+      const right = Math.ceil(fx);
+      const lx = fx - left;
+      for (let c = 0; c < 3; c++) {
+        const tl = data[(top * width + left) * 3 + c] as number;
+        const tr = data[(top * width + right) * 3 + c] as number;
+        const bl = data[(bottom * width + left) * 3 + c] as number;
+        const br = data[(bottom * width + right) * 3 + c] as number;
+        const t = tl + (tr - tl) * lx;
+        const b = bl + (br - bl) * lx;
+        out[o++] = t + (b - t) * ly;
+      }
+    }
+  }
+}

@@ -1,8 +1,9 @@
 /**
  * face-api's weight files as plain float32 arrays: the manifest (a tfjs weights manifest)
  * names each tensor with its shape and dtype, and the shard holds them back to back. Tensors
- * the manifest quantises (uint8 or uint16 with a scale and a minimum) are dequantised exactly
- * as tfjs does (`q × scale + min`), so the converted graph computes with the same numbers.
+ * the manifest quantises (uint8 or uint16 with a scale and a minimum, or float16) are
+ * dequantised exactly as tfjs does (`q × scale + min`; half floats widened exactly), so the
+ * converted graph computes with the same numbers. Human's graph models use the same manifest.
  */
 export interface WeightTensor {
   shape: number[];
@@ -14,16 +15,30 @@ interface ManifestEntry {
   name: string;
   shape: number[];
   dtype: 'float32' | 'int32';
-  quantization?: { dtype: 'uint8' | 'uint16'; scale: number; min: number };
+  quantization?: { dtype: 'uint8' | 'uint16' | 'float16'; scale?: number; min?: number };
 }
 
-interface ManifestGroup { paths: string[]; weights: ManifestEntry[] }
+export interface ManifestGroup { paths: string[]; weights: ManifestEntry[] }
+
+/** IEEE 754 half → float, exactly (subnormals, infinities and NaN included). */
+function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 0x1f) return frac ? NaN : sign * Infinity;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
 
 const count = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 
 /** Decodes every tensor of one face-api net; throws naming the tensor when the shard does not fit. */
 export function decodeWeights(manifestJson: Buffer | string, shard: Buffer): Map<string, WeightTensor> {
-  const groups = JSON.parse(manifestJson.toString()) as ManifestGroup[];
+  return decodeWeightGroups(JSON.parse(manifestJson.toString()) as ManifestGroup[], shard);
+}
+
+/** The same, from the manifest's groups (a tfjs graph model's `weightsManifest`). */
+export function decodeWeightGroups(groups: ManifestGroup[], shard: Buffer): Map<string, WeightTensor> {
   const out = new Map<string, WeightTensor>();
   let offset = 0;
   const take = (bytes: number, name: string): Buffer => {
@@ -35,14 +50,19 @@ export function decodeWeights(manifestJson: Buffer | string, shard: Buffer): Map
   for (const w of groups.flatMap((g) => g.weights)) {
     const n = count(w.shape);
     const q = w.quantization;
-    if (q) {
+    if (q?.dtype === 'float16') {
+      const raw = take(n * 2, w.name);
+      const values = new Float32Array(n);
+      for (let i = 0; i < n; i++) values[i] = halfToFloat(raw.readUInt16LE(i * 2));
+      out.set(w.name, { shape: w.shape, data: values });
+    } else if (q) {
       const size = q.dtype === 'uint8' ? 1 : q.dtype === 'uint16' ? 2 : 0;
       if (!size) throw new Error(`weights: ${w.name} is quantised as ${String(q.dtype)}, which the converter does not read`);
       const raw = take(n * size, w.name);
       const values = w.dtype === 'int32' ? new Int32Array(n) : new Float32Array(n);
       for (let i = 0; i < n; i++) {
         const v = size === 1 ? (raw[i] as number) : raw.readUInt16LE(i * 2);
-        values[i] = v * q.scale + q.min;
+        values[i] = v * (q.scale ?? 1) + (q.min ?? 0);
       }
       out.set(w.name, { shape: w.shape, data: values });
     } else {

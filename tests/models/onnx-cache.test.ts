@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { FaceEngine } from '../../models/face-engine.ts';
 import { readModel, type VerifiedModel } from '../../models/manifest.ts';
 import { convertedNet } from '../../models/onnx/cache.ts';
+import { tfjsGraphToOnnx, UnmappedOpError } from '../../models/onnx/tfjs-graph.ts';
 import { decodeWeights } from '../../models/onnx/weights.ts';
 import { greyFrame } from '../../harness/portraits.ts';
 
@@ -59,6 +60,20 @@ describe('the ONNX cache', () => {
     expect(() => decodeWeights(model.topology, model.weights.subarray(0, 1000))).toThrow(/dense0\/.* needs \d+ bytes/);
     const bad: VerifiedModel = { ...model, weights: model.weights.subarray(0, 1000) };
     await expect(convertedNet('faceLandmark68', bad, path.join(dir, 'c'))).rejects.toThrow(/converting faceLandmark68 failed/);
+  });
+});
+
+describe('tfjs graph models', () => {
+  it('an op the mapper does not know is named, so that model stays on tfjs', () => {
+    const json = {
+      modelTopology: { node: [
+        { name: 'x', op: 'Placeholder', attr: { shape: { shape: { dim: [{ size: '-1' }, { size: '8' }, { size: '8' }, { size: '3' }] } } } },
+        { name: 'y', op: 'Erf', input: ['x'] },
+      ] },
+      weightsManifest: [],
+    };
+    expect(() => tfjsGraphToOnnx(json, Buffer.alloc(0), 8, 'test')).toThrow(UnmappedOpError);
+    expect(() => tfjsGraphToOnnx(json, Buffer.alloc(0), 8, 'test')).toThrow(/tfjs op Erf \(node y\) has no ONNX mapping/);
   });
 });
 

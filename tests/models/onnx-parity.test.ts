@@ -13,7 +13,7 @@ import { FaceEngine, type FrameAnalysis, type RgbFrame } from '../../models/face
 import { decodeImage } from '../../models/image.ts';
 import { readModel } from '../../models/manifest.ts';
 import { OnnxFaceNets } from '../../models/onnx/nets.ts';
-import { loadFaceApiNet, loadRuntime, type Runtime } from '../../models/runtime.ts';
+import { loadFaceApiNet, loadGraph, loadRuntime, type Runtime } from '../../models/runtime.ts';
 import { samplePath } from '../../harness/portraits.ts';
 
 const SAMPLES = [1, 2, 3, 4, 5, 6];
@@ -119,6 +119,39 @@ describe('ONNX nets match face-api (tfjs) on the sample photos', () => {
   }, 180_000);
 });
 
+describe("Human's liveness models on ONNX match tfjs", () => {
+  it('antispoof and liveness scores within 0.001 on every sample face', async () => {
+    const [antispoof, liveness, rec, lm] = await Promise.all([readModel('antispoof'), readModel('liveness'), readModel('faceRecognition'), readModel('faceLandmark68')]);
+    const [ga, gl] = [await loadGraph(rt, antispoof), await loadGraph(rt, liveness)];
+    const withLiveness = await OnnxFaceNets.load({ faceRecognition: rec, faceLandmark68: lm, liveness: { antispoof, liveness } }, { cacheDir });
+    try {
+      expect(withLiveness.hasLiveness).toBe(true);
+      let faces = 0;
+      for (const frame of frames) {
+        for (const det of await tfjsFaces(frame)) {
+          const { x, y, width, height } = det.box;
+          const box: [number, number, number, number] = [y / frame.height, x / frame.width, (y + height) / frame.height, (x + width) / frame.width];
+          const want = rt.tf.tidy(() => {
+            const batch = rt.tf.tensor4d(frame.data, [1, frame.height, frame.width, 3], 'int32');
+            const a = rt.tf.div(rt.tf.image.cropAndResize(batch, [box], [0], [128, 128]), 255);
+            const l = rt.tf.div(rt.tf.image.cropAndResize(batch, [box], [0], [32, 32]), 255);
+            return { real: (ga.execute(a) as { dataSync(): Float32Array }).dataSync()[0] ?? NaN, live: (gl.execute(l) as { dataSync(): Float32Array }).dataSync()[0] ?? NaN };
+          });
+          const got = await withLiveness.liveness(frame, box);
+          expect(Math.abs(got.real - want.real)).toBeLessThan(0.001);
+          expect(Math.abs(got.live - want.live)).toBeLessThan(0.001);
+          faces++;
+        }
+      }
+      expect(faces).toBeGreaterThanOrEqual(15);
+    } finally {
+      await withLiveness.release();
+      ga.dispose();
+      gl.dispose();
+    }
+  }, 120_000);
+});
+
 describe('the tiny detector on ONNX matches face-api (tfjs)', () => {
   /** 640×480 door-camera frames: a sample's face, smaller and moved about on a plain wall. */
   async function doorFrames(): Promise<RgbFrame[]> {
@@ -183,6 +216,7 @@ for (const [detector, detectorInputSize] of [['ssd', 416], ['tiny', 256]] as con
     it('finds the same faces, with the same descriptors, pose and liveness', async () => {
       expect(onnx.engine).toBe('onnx');
       expect(onnx.fallback).toBeNull();
+      expect(onnx.notes).toEqual([]);
       let faces = 0;
       for (const frame of frames) {
         const analyse = { allFaces: true, gate: null, liveness: true };
