@@ -1,5 +1,5 @@
 /**
- * `npm run bench:entry [-- --json] [-- --frames N] [-- --engine onnx|tfjs] [-- --detector tiny|ssd]`:
+ * `npm run bench:entry [-- --json] [-- --frames N] [-- --gallery N] [-- --engine onnx|tfjs] [-- --detector tiny|ssd]`:
  * the recognition-to-unlock hot loop.
  *
  * ours:  frame handed to EntryPipeline → inference worker (detect, landmarks, descriptor,
@@ -49,7 +49,7 @@ const option = <T extends string>(name: string, allowed: readonly T[], fallback:
 };
 const engineArg = option('--engine', ['tfjs', 'onnx', 'config'] as const, 'config');
 const detector = option('--detector', ['tiny', 'ssd'] as const, 'tiny');
-const GALLERY = 10_000;
+const GALLERY = Number(args[args.indexOf('--gallery') + 1]) || 10_000;
 const log = (msg: string): void => { if (!json) console.log(msg); };
 
 const pct = (xs: number[], p: number): number => {
