@@ -28,10 +28,11 @@ export { normalise } from './frame.ts';
 export type DetectorKind = 'tiny' | 'ssd';
 
 /**
- * Which runtime runs face-api's nets (detector, landmarks, descriptor): `tfjs` (wasm, one
- * thread) or `onnx` (onnxruntime-node's CPU provider, graphs converted from the same weights).
- * Human's liveness models stay on tfjs either way. If the ONNX graphs cannot be built or loaded, the engine
- * falls back to tfjs with a warning (`FaceEngine.fallback`).
+ * Which runtime runs the nets (detector, landmarks, descriptor, antispoof, liveness): `tfjs`
+ * (wasm, one thread) or `onnx` (onnxruntime-node's CPU provider, graphs converted from the same
+ * weights). If face-api's graphs cannot be built or loaded, the engine falls back to tfjs with a
+ * warning (`FaceEngine.fallback`); liveness models the converter cannot map stay on tfjs
+ * (`FaceEngine.notes`).
  */
 export type EngineKind = 'tfjs' | 'onnx';
 
