@@ -82,14 +82,7 @@ export class EntryPart implements Part {
       }
       this.engine = engine;
       this.unwatchEngine = engine.onExit((err) => this.onEngineExit(err));
-      if (engine.fallback) {
-        this.log.warn({ engine: engine.engine }, engine.fallback);
-        health.set('face engine', 'degraded', engine.fallback);
-      } else {
-        this.log.info({ engine: engine.engine }, `face engine on ${engine.engine}`);
-        for (const note of engine.notes) this.log.warn({ engine: engine.engine }, note);
-        health.set('face engine', 'ok');
-      }
+      this.reportEngine(engine);
       if (!this.deps.withoutCamera) {
         this.camera = createFrameSource({ camera: config.camera, width: config.frame_width, height: config.frame_height, frameRate: config.frame_rate, retryMaxMs: config.camera_retry_max_ms, logger: this.log });
       }
@@ -145,6 +138,18 @@ export class EntryPart implements Part {
     this.scheduleEngineRestart();
   }
 
+  /** The runtime the engine started on: an ONNX engine that fell back to tfjs works, but degraded. */
+  private reportEngine(engine: EngineClient): void {
+    if (engine.fallback) {
+      this.log.warn({ engine: engine.engine }, `${engine.fallback} / 人脸模型未能转换为 ONNX，改用 tfjs 运行`);
+      this.deps.health.set('face engine', 'degraded', engine.fallback);
+      return;
+    }
+    this.log.info({ engine: engine.engine }, `face engine on ${engine.engine} / 人脸识别运行于 ${engine.engine}`);
+    for (const note of engine.notes) this.log.warn({ engine: engine.engine }, note);
+    this.deps.health.set('face engine', 'ok');
+  }
+
   private scheduleEngineRestart(): void {
     this.restart.schedule(() => void this.restartEngine());
   }
@@ -156,7 +161,7 @@ export class EntryPart implements Part {
       await engine.start();
       await this.pipeline.reloadAll();
       this.restart.reset();
-      this.deps.health.set('face engine', 'ok');
+      this.reportEngine(engine);
       this.log.info('inference worker restarted / 人脸识别进程已重启');
     } catch (err) {
       this.log.error({ err }, 'inference worker restart failed / 人脸识别进程重启失败');
