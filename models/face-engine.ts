@@ -136,10 +136,16 @@ export class FaceEngine {
     const rt = await loadRuntime();
     const byName = new Map(models.map((m) => [m.name, m]));
     const get = (n: (typeof names)[number]) => byName.get(n) as NonNullable<ReturnType<typeof byName.get>>;
-    loadFaceApiNet(rt, detector === 'ssdMobilenetv1' ? rt.faceapi.nets.ssdMobilenetv1 : rt.faceapi.nets.tinyFaceDetector, get(detector));
-    loadFaceApiNet(rt, rt.faceapi.nets.faceLandmark68Net, get('faceLandmark68'));
-    loadFaceApiNet(rt, rt.faceapi.nets.faceRecognitionNet, get('faceRecognition'));
-    if (this.opts.liveness) {
+    if (this.opts.engine === 'onnx') {
+      await this.startOnnx(get('faceRecognition'), get('faceLandmark68'), get(detector), this.opts.liveness ? { antispoof: get('antispoof'), liveness: get('liveness') } : undefined);
+    }
+    // tfjs nets only for what does not run on onnx (all of them on the tfjs engine or after a fallback)
+    if (!this.onnx) {
+      loadFaceApiNet(rt, detector === 'ssdMobilenetv1' ? rt.faceapi.nets.ssdMobilenetv1 : rt.faceapi.nets.tinyFaceDetector, get(detector));
+      loadFaceApiNet(rt, rt.faceapi.nets.faceLandmark68Net, get('faceLandmark68'));
+      loadFaceApiNet(rt, rt.faceapi.nets.faceRecognitionNet, get('faceRecognition'));
+    }
+    if (this.opts.liveness && !this.onnx?.hasLiveness) {
       this.antispoof = await loadGraph(rt, get('antispoof'));
       this.liveness = await loadGraph(rt, get('liveness'));
     }
@@ -148,9 +154,6 @@ export class FaceEngine {
       // loaded on demand: onnxruntime's native library is not needed with the default recognizer
       const { ArcFaceOnnx } = await import('./arcface-onnx.ts');
       this.recognizer = await ArcFaceOnnx.load(choice.path, choice.sha256);
-    }
-    if (this.opts.engine === 'onnx') {
-      await this.startOnnx(get('faceRecognition'), get('faceLandmark68'), get(detector), this.opts.liveness ? { antispoof: get('antispoof'), liveness: get('liveness') } : undefined);
     }
     this.rt = rt;
     // warm-up: the first inference compiles wasm kernels; pay it at start, not at the door
@@ -203,8 +206,10 @@ export class FaceEngine {
     }
     const face = rt.tf.zeros([150, 150, 3]) as Tensor3D;
     try {
-      await rt.faceapi.nets.faceLandmark68Net.detectLandmarks(face as never);
-      await rt.faceapi.nets.faceRecognitionNet.computeFaceDescriptor(face as never);
+      if (!this.onnx) {
+        await rt.faceapi.nets.faceLandmark68Net.detectLandmarks(face as never);
+        await rt.faceapi.nets.faceRecognitionNet.computeFaceDescriptor(face as never);
+      }
       if (this.antispoof && this.liveness) this.livenessOf(face, { x: 0, y: 0, width: 150, height: 150 }, 150, 150);
     } finally {
       face.dispose();
@@ -320,7 +325,7 @@ export class FaceEngine {
     }
     times.descriptor += performance.now() - t;
 
-    if (opts.liveness && this.antispoof && this.liveness) {
+    if (opts.liveness && (this.onnx?.hasLiveness || (this.antispoof && this.liveness))) {
       t = performance.now();
       result.liveness = this.onnx?.hasLiveness
         ? await this.onnx.liveness(frame, livenessBox(plainBox, frame.width, frame.height))
