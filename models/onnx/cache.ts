@@ -6,7 +6,7 @@
  * instead of loaded. Files are written to a temporary name and renamed, so a crash mid-write
  * leaves nothing half-written under the real name.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -74,7 +74,8 @@ export async function convertedNet(name: OnnxNetName, model: VerifiedModel, dir 
     throw new Error(`onnx: converting ${name} failed: ${(err as Error).message}`, { cause: err });
   }
   await mkdir(dir, { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
+  // unique per writer: two engines (threads of one process, or two processes) may convert at once
+  const tmp = `${file}.${process.pid}.${randomUUID()}.tmp`;
   await writeFile(tmp, bytes);
   await writeFile(`${file}.sha256`, `${sha256(bytes)}\n`);
   await rename(tmp, file);

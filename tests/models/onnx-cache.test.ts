@@ -40,6 +40,14 @@ describe('the ONNX cache', () => {
     expect(existsSync(first.file)).toBe(true);
   }, 60_000);
 
+  it('two conversions at once into an empty folder both succeed with the same graph', async () => {
+    const model = await readModel('faceLandmark68');
+    const cache = path.join(dir, 'race');
+    const [a, b] = await Promise.all([convertedNet('faceLandmark68', model, cache), convertedNet('faceLandmark68', model, cache)]);
+    expect(a.bytes.equals(b.bytes)).toBe(true);
+    expect(readdirSync(cache).sort()).toEqual([path.basename(a.file), `${path.basename(a.file)}.sha256`]);
+  }, 60_000);
+
   it('builds a new file for other weights and removes the old one', async () => {
     const model = await readModel('faceLandmark68');
     const cache = path.join(dir, 'b');
