@@ -87,36 +87,48 @@ export class OnnxFaceNets {
     readonly livenessNote: string | null,
   ) {}
 
-  /** Converts (or reads from the cache) and loads the nets. Throws when any of them fails. */
+  /** Converts (or reads from the cache) and loads the nets. Throws when one of face-api's fails (releasing the others). */
   static async load(models: OnnxModels, opts: OnnxNetsOptions = {}): Promise<OnnxFaceNets> {
-    // one after the other: the conversions are CPU-bound and the sessions' thread pools large
-    const recognition = await Net.load('faceRecognition', models.faceRecognition, RECOGNITION_INPUT, opts);
-    const landmark = await Net.load('faceLandmark68', models.faceLandmark68, LANDMARK_INPUT, opts);
-    let ssd: Net | undefined;
-    let anchors: Float32Array | undefined;
-    if (models.ssdMobilenetv1) {
-      ssd = await Net.load('ssdMobilenetv1', models.ssdMobilenetv1, SSD_INPUT, opts);
-      const a = decodeWeights(models.ssdMobilenetv1.topology, models.ssdMobilenetv1.weights).get('Output/extra_dim')?.data;
-      if (!(a instanceof Float32Array)) throw new Error('onnx: the SSD weights have no Output/extra_dim anchors');
-      anchors = a;
-    }
-    const tiny = models.tinyFaceDetector
-      ? await Net.load('tinyFaceDetector', models.tinyFaceDetector.model, models.tinyFaceDetector.inputSize, opts, models.tinyFaceDetector.inputSize)
-      : undefined;
-    // Human's graph models are mapped node by node: one the mapper cannot take stays on tfjs
-    let spoof: { antispoof: Net; liveness: Net } | undefined;
-    let livenessNote: string | null = null;
-    if (models.liveness) {
-      try {
-        spoof = {
-          antispoof: await Net.load('antispoof', models.liveness.antispoof, ANTISPOOF_INPUT, opts),
-          liveness: await Net.load('liveness', models.liveness.liveness, LIVENESS_INPUT, opts),
-        };
-      } catch (err) {
-        livenessNote = `the liveness models stay on tfjs: ${(err as Error).message}`;
+    const loaded: Net[] = [];
+    // one after the other: the conversions are CPU-bound
+    const load = async (name: OnnxNetName, model: VerifiedModel, size: number, variant = 0): Promise<Net> => {
+      const net = await Net.load(name, model, size, opts, variant);
+      loaded.push(net);
+      return net;
+    };
+    try {
+      const recognition = await load('faceRecognition', models.faceRecognition, RECOGNITION_INPUT);
+      const landmark = await load('faceLandmark68', models.faceLandmark68, LANDMARK_INPUT);
+      let ssd: Net | undefined;
+      let anchors: Float32Array | undefined;
+      if (models.ssdMobilenetv1) {
+        ssd = await load('ssdMobilenetv1', models.ssdMobilenetv1, SSD_INPUT);
+        const a = decodeWeights(models.ssdMobilenetv1.topology, models.ssdMobilenetv1.weights).get('Output/extra_dim')?.data;
+        if (!(a instanceof Float32Array)) throw new Error('onnx: the SSD weights have no Output/extra_dim anchors');
+        anchors = a;
       }
+      const t = models.tinyFaceDetector;
+      const tiny = t ? await load('tinyFaceDetector', t.model, t.inputSize, t.inputSize) : undefined;
+      // Human's graph models are mapped node by node: one the mapper cannot take stays on tfjs
+      let spoof: { antispoof: Net; liveness: Net } | undefined;
+      let livenessNote: string | null = null;
+      if (models.liveness) {
+        const before = loaded.length;
+        try {
+          spoof = {
+            antispoof: await load('antispoof', models.liveness.antispoof, ANTISPOOF_INPUT),
+            liveness: await load('liveness', models.liveness.liveness, LIVENESS_INPUT),
+          };
+        } catch (err) {
+          await Promise.all(loaded.splice(before).map((n) => n.release()));
+          livenessNote = `the liveness models stay on tfjs: ${(err as Error).message}`;
+        }
+      }
+      return new OnnxFaceNets(recognition, landmark, ssd, anchors, tiny, spoof, livenessNote);
+    } catch (err) {
+      await Promise.all(loaded.map((n) => n.release().catch(() => undefined)));
+      throw err;
     }
-    return new OnnxFaceNets(recognition, landmark, ssd, anchors, tiny, spoof, livenessNote);
   }
 
   get hasLiveness(): boolean { return this.spoof !== undefined; }
