@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import type { Logger } from './log.ts';
 import type { Db } from './ledger/db.ts';
-import { recognizerChoice, type EntryConfig } from './entry/config.ts';
+import { engineChoice, recognizerChoice, type EntryConfig } from './entry/config.ts';
 import { EntryPipeline, type DoorLock, type StoreOccupancy } from './entry/pipeline.ts';
 import { createFrameSource, type FrameSource } from './entry/camera.ts';
 import { loadOrCreateTemplateKey } from './entry/templates.ts';
@@ -19,6 +19,7 @@ import { Backoff, type BackoffOptions } from '../lib/backoff.ts';
 import { EngineClient } from '../models/engine-client.ts';
 import { isModelError } from '../models/errors.ts';
 import type { HealthBoard, Part } from './parts.ts';
+import type { LedgerRules } from './ledger/entries.ts';
 import { EdgeError, ErrorCode } from './errors.ts';
 
 /** Restarting a dead inference worker: 1 s, doubling to one attempt a minute. */
@@ -30,6 +31,8 @@ export interface EntryPartDeps {
   db: () => Db;
   lock: () => DoorLock;
   store: StoreOccupancy;
+  /** The store's ledger rules: the credit floor, and the offline limit when the store syncs. */
+  rules?: LedgerRules | undefined;
   health: HealthBoard;
   /** No camera at all (the demo and the scenario runner hand frames in with `offer`). */
   withoutCamera: boolean;
@@ -72,7 +75,7 @@ export class EntryPart implements Part {
     const templateKey = loadOrCreateTemplateKey(keyFile);
     const qrPublicKey = this.loadQrKey();
     if (config.face_enabled) {
-      const engine = new EngineClient({ detectorInputSize: config.detector_input_size, detectorMinScore: config.detector_min_score, liveness: config.liveness.enabled, recognizer: recognizerChoice(config.recognizer, dataDir) });
+      const engine = new EngineClient({ detectorInputSize: config.detector_input_size, detectorMinScore: config.detector_min_score, liveness: config.liveness.enabled, recognizer: recognizerChoice(config.recognizer, dataDir), ...engineChoice(config, dataDir) });
       try {
         await engine.start();
       } catch (err) {
@@ -82,7 +85,7 @@ export class EntryPart implements Part {
       }
       this.engine = engine;
       this.unwatchEngine = engine.onExit((err) => this.onEngineExit(err));
-      health.set('face engine', 'ok');
+      this.reportEngine(engine);
       if (!this.deps.withoutCamera) {
         this.camera = createFrameSource({ camera: config.camera, width: config.frame_width, height: config.frame_height, frameRate: config.frame_rate, retryMaxMs: config.camera_retry_max_ms, logger: this.log });
       }
@@ -97,6 +100,7 @@ export class EntryPart implements Part {
       templateKey,
       qrPublicKey,
       logger: this.log,
+      rules: this.deps.rules,
     });
     // A decision that could not be written is a ledger write failure: a fault until the next one is written.
     let recordFailed = false;
@@ -138,6 +142,18 @@ export class EntryPart implements Part {
     this.scheduleEngineRestart();
   }
 
+  /** The runtime the engine started on: an ONNX engine that fell back to tfjs works, but degraded. */
+  private reportEngine(engine: EngineClient): void {
+    if (engine.fallback) {
+      this.log.warn({ engine: engine.engine }, `${engine.fallback} / 人脸模型未能转换为 ONNX，改用 tfjs 运行`);
+      this.deps.health.set('face engine', 'degraded', engine.fallback);
+      return;
+    }
+    this.log.info({ engine: engine.engine }, `face engine on ${engine.engine} / 人脸识别运行于 ${engine.engine}`);
+    for (const note of engine.notes) this.log.warn({ engine: engine.engine }, note);
+    this.deps.health.set('face engine', 'ok');
+  }
+
   private scheduleEngineRestart(): void {
     this.restart.schedule(() => void this.restartEngine());
   }
@@ -149,7 +165,7 @@ export class EntryPart implements Part {
       await engine.start();
       await this.pipeline.reloadAll();
       this.restart.reset();
-      this.deps.health.set('face engine', 'ok');
+      this.reportEngine(engine);
       this.log.info('inference worker restarted / 人脸识别进程已重启');
     } catch (err) {
       this.log.error({ err }, 'inference worker restart failed / 人脸识别进程重启失败');

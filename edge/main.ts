@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Logger } from './log.ts';
 import type { Config } from './config/schema.ts';
 import { openLedger, closeLedger, type Db } from './ledger/db.ts';
+import type { LedgerRules } from './ledger/entries.ts';
 import { HttpServer } from './http/server.ts';
 import { HardwarePart } from './hardware.ts';
 import { EntryPart } from './entry-part.ts';
@@ -113,11 +114,14 @@ export class StoreDaemon {
     hardware.build();
     // after a simulated power cut the shelves and the relay keep what was on them
     if (this.sim.hardwareState) hardware.sim?.restore(this.sim.hardwareState);
+    // The offline limit applies only to a store that syncs: on its own it has no other store to double-spend at.
+    const offline = c.sync.enabled ? { dailyLimit: c.sync.offline_daily_limit, offlineAfterS: c.sync.offline_after_s } : undefined;
+    const rules: LedgerRules = { creditFloor: c.ledger.credit_floor, ...(offline ? { offline } : {}) };
     const session: StoreSessionEngine = new StoreSessionEngine({
       db: () => ledger.handle(),
       entry: (): EntryPipeline | undefined => entry.pipeline,
       config: c.session,
-      rules: { creditFloor: c.ledger.credit_floor },
+      rules,
       lock: hardware.lock,
       scales: hardware.scales,
       logger: this.log.child({ part: 'session' }),
@@ -132,6 +136,7 @@ export class StoreDaemon {
         lock: () => hardware.lock,
         // One shopping session at a time: the session engine answers the door policy.
         store: session,
+        rules,
         health: this.health,
         withoutCamera: c.demo && c.entry.camera.kind === 'v4l2' && c.entry.camera.device === '/dev/video0',
       },

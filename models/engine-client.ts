@@ -5,8 +5,8 @@
  */
 import { Worker } from 'node:worker_threads';
 import { ModelError } from './errors.ts';
-import type { AnalyseOptions, EngineOptions, FrameAnalysis, RgbFrame } from './face-engine.ts';
-import type { Recognition, WorkerRequest, WorkerResponse } from './protocol.ts';
+import type { AnalyseOptions, EngineKind, EngineOptions, FrameAnalysis, RgbFrame } from './face-engine.ts';
+import type { EngineStarted, Recognition, WorkerRequest, WorkerResponse } from './protocol.ts';
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
@@ -16,6 +16,13 @@ export class EngineClient {
   private nextId = 1;
   private pending = new Map<number, Pending>();
   private exitListeners: Array<(err: Error) => void> = [];
+
+  /** The runtime the worker's engine runs on, known after start. */
+  engine: EngineKind = 'tfjs';
+  /** Why `engine: onnx` fell back to tfjs at start, or null. */
+  fallback: string | null = null;
+  /** Models left on tfjs under the onnx engine, with the reason. */
+  notes: string[] = [];
 
   constructor(private readonly opts: EngineOptions) {}
 
@@ -33,7 +40,10 @@ export class EngineClient {
       }
     });
     try {
-      await this.call({ op: 'start', engine: this.opts });
+      const started = (await this.call({ op: 'start', engine: this.opts })) as EngineStarted;
+      this.engine = started.engine;
+      this.fallback = started.fallback;
+      this.notes = started.notes;
     } catch (err) {
       await this.stop();
       throw err;

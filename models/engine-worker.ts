@@ -7,7 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import { isModelError } from './errors.ts';
 import { FaceEngine } from './face-engine.ts';
 import { Gallery } from './gallery.ts';
-import type { Recognition, WorkerRequest, WorkerResponse } from './protocol.ts';
+import type { EngineStarted, Recognition, WorkerRequest, WorkerResponse } from './protocol.ts';
 
 const port = parentPort;
 if (!port) throw new Error('engine-worker.ts must run in a worker thread');
@@ -28,7 +28,8 @@ async function handle(req: WorkerRequest): Promise<unknown> {
       engine = e;
       // the gallery holds descriptors of the length this recognizer gives
       if (gallery.dimension !== e.descriptorLength) gallery = new Gallery(1024, e.descriptorLength);
-      return null;
+      const started: EngineStarted = { engine: e.engine, fallback: e.fallback, notes: [...e.notes] };
+      return started;
     }
     case 'recognise': {
       const a = await needEngine().analyse(req.frame, { ...req.opts, allFaces: false });

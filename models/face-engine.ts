@@ -6,11 +6,12 @@
  */
 import { ModelError } from './errors.ts';
 import { normalise, type RgbFrame } from './frame.ts';
-import { readModel, type ModelRoots } from './manifest.ts';
+import { readModel, type ModelRoots, type VerifiedModel } from './manifest.ts';
 import { checkQuality, poseFromLandmarks, sharpness, type Box, type FaceQuality, type QualityFailure, type QualityGate } from './quality.ts';
 import { loadFaceApiNet, loadGraph, loadRuntime, type GraphModel, type Runtime } from './runtime.ts';
 import { descriptorLengthOf, type Recognizer, type RecognizerChoice } from './recognizer.ts';
 import type * as TfModule from '@tensorflow/tfjs';
+import type { OnnxFaceNets } from './onnx/nets.ts';
 
 export const DESCRIPTOR_LENGTH = 128;
 /** Frames larger than this are refused: a camera never sends them and decoding would eat memory. */
@@ -26,6 +27,15 @@ export { normalise } from './frame.ts';
  */
 export type DetectorKind = 'tiny' | 'ssd';
 
+/**
+ * Which runtime runs the nets (detector, landmarks, descriptor, antispoof, liveness): `tfjs`
+ * (wasm, one thread) or `onnx` (onnxruntime-node's CPU provider, graphs converted from the same
+ * weights). If face-api's graphs cannot be built or loaded, the engine falls back to tfjs with a
+ * warning (`FaceEngine.fallback`); liveness models the converter cannot map stay on tfjs
+ * (`FaceEngine.notes`).
+ */
+export type EngineKind = 'tfjs' | 'onnx';
+
 export interface EngineOptions {
   /** Which detector finds faces (default tiny). */
   detector?: DetectorKind;
@@ -38,6 +48,12 @@ export interface EngineOptions {
   /** The descriptor stage: face-api's 128-d net (default) or an ArcFace-family ONNX file (512-d). */
   recognizer?: RecognizerChoice;
   roots?: ModelRoots;
+  /** Runtime of the converted nets (default tfjs). */
+  engine?: EngineKind;
+  /** Where converted ONNX graphs are cached (default the checkout's `.cache/onnx/`). */
+  onnxCacheDir?: string;
+  /** onnxruntime intra-op threads (default 2). */
+  onnxThreads?: number;
 }
 
 export interface AnalyseOptions {
@@ -96,6 +112,11 @@ export class FaceEngine {
   private antispoof: GraphModel | undefined;
   private liveness: GraphModel | undefined;
   private recognizer: Recognizer | undefined;
+  private onnx: OnnxFaceNets | undefined;
+  /** Why `engine: onnx` fell back to tfjs at start, or null. */
+  fallback: string | null = null;
+  /** Models left on tfjs under `engine: onnx`, with the reason (a tfjs op the converter does not map). */
+  readonly notes: string[] = [];
   // reused between frames: the frame as float32 for tfjs (allocation-aware hot loop)
   private floatBuf = new Float32Array(0);
 
@@ -103,6 +124,9 @@ export class FaceEngine {
 
   /** Values per descriptor, as the gallery must hold them (128 face-api, 512 ArcFace). */
   get descriptorLength(): number { return descriptorLengthOf(this.opts.recognizer ?? { kind: 'faceapi' }); }
+
+  /** The runtime actually running the converted nets (tfjs after a fallback). */
+  get engine(): EngineKind { return this.onnx ? 'onnx' : 'tfjs'; }
 
   async start(): Promise<void> {
     const detector = this.opts.detector === 'ssd' ? 'ssdMobilenetv1' : 'tinyFaceDetector';
@@ -112,10 +136,16 @@ export class FaceEngine {
     const rt = await loadRuntime();
     const byName = new Map(models.map((m) => [m.name, m]));
     const get = (n: (typeof names)[number]) => byName.get(n) as NonNullable<ReturnType<typeof byName.get>>;
-    loadFaceApiNet(rt, detector === 'ssdMobilenetv1' ? rt.faceapi.nets.ssdMobilenetv1 : rt.faceapi.nets.tinyFaceDetector, get(detector));
-    loadFaceApiNet(rt, rt.faceapi.nets.faceLandmark68Net, get('faceLandmark68'));
-    loadFaceApiNet(rt, rt.faceapi.nets.faceRecognitionNet, get('faceRecognition'));
-    if (this.opts.liveness) {
+    if (this.opts.engine === 'onnx') {
+      await this.startOnnx(get('faceRecognition'), get('faceLandmark68'), get(detector), this.opts.liveness ? { antispoof: get('antispoof'), liveness: get('liveness') } : undefined);
+    }
+    // tfjs nets only for what does not run on onnx (all of them on the tfjs engine or after a fallback)
+    if (!this.onnx) {
+      loadFaceApiNet(rt, detector === 'ssdMobilenetv1' ? rt.faceapi.nets.ssdMobilenetv1 : rt.faceapi.nets.tinyFaceDetector, get(detector));
+      loadFaceApiNet(rt, rt.faceapi.nets.faceLandmark68Net, get('faceLandmark68'));
+      loadFaceApiNet(rt, rt.faceapi.nets.faceRecognitionNet, get('faceRecognition'));
+    }
+    if (this.opts.liveness && !this.onnx?.hasLiveness) {
       this.antispoof = await loadGraph(rt, get('antispoof'));
       this.liveness = await loadGraph(rt, get('liveness'));
     }
@@ -132,7 +162,28 @@ export class FaceEngine {
     await this.warmNets();
   }
 
+  private async startOnnx(faceRecognition: VerifiedModel, faceLandmark68: VerifiedModel, detector: VerifiedModel, liveness: { antispoof: VerifiedModel; liveness: VerifiedModel } | undefined): Promise<void> {
+    try {
+      // loaded on demand: onnxruntime's native library is not needed with the tfjs engine
+      const { OnnxFaceNets } = await import('./onnx/nets.ts');
+      const det = detector.name === 'ssdMobilenetv1' ? { ssdMobilenetv1: detector } : { tinyFaceDetector: { model: detector, inputSize: this.opts.detectorInputSize } };
+      this.onnx = await OnnxFaceNets.load({ faceRecognition, faceLandmark68, ...det, ...(liveness ? { liveness } : {}) }, {
+        ...(this.opts.onnxCacheDir ? { cacheDir: this.opts.onnxCacheDir } : {}),
+        ...(this.opts.onnxThreads ? { threads: this.opts.onnxThreads } : {}),
+      });
+      if (this.onnx.livenessNote) {
+        this.notes.push(this.onnx.livenessNote);
+        process.emitWarning(this.onnx.livenessNote, { code: 'FACE_ENGINE_ONNX_PARTIAL' });
+      }
+    } catch (err) {
+      this.fallback = `ONNX engine unavailable, running on tfjs: ${(err as Error).message}`;
+      process.emitWarning(this.fallback, { code: 'FACE_ENGINE_ONNX_FALLBACK' });
+    }
+  }
+
   stop(): void {
+    void this.onnx?.release();
+    this.onnx = undefined;
     void this.recognizer?.stop();
     this.recognizer = undefined;
     this.antispoof?.dispose();
@@ -143,10 +194,22 @@ export class FaceEngine {
 
   private async warmNets(): Promise<void> {
     const rt = this.runtime();
+    if (this.onnx) {
+      // the first run of a session allocates its buffers; pay it at start
+      const blank = { width: 150, height: 150, data: new Uint8Array(150 * 150 * 3).fill(128) };
+      const all = { x: 0, y: 0, width: 150, height: 150 };
+      await this.onnx.landmarks(blank, all);
+      await this.onnx.descriptor(blank, all);
+      if (this.onnx.hasSsd) await this.onnx.detectSsd(blank, this.opts.detectorMinScore, 20);
+      if (this.onnx.hasTiny) await this.onnx.detectTiny(blank, this.opts.detectorMinScore);
+      if (this.onnx.hasLiveness) await this.onnx.liveness(blank, [0, 0, 1, 1]);
+    }
     const face = rt.tf.zeros([150, 150, 3]) as Tensor3D;
     try {
-      await rt.faceapi.nets.faceLandmark68Net.detectLandmarks(face as never);
-      await rt.faceapi.nets.faceRecognitionNet.computeFaceDescriptor(face as never);
+      if (!this.onnx) {
+        await rt.faceapi.nets.faceLandmark68Net.detectLandmarks(face as never);
+        await rt.faceapi.nets.faceRecognitionNet.computeFaceDescriptor(face as never);
+      }
       if (this.antispoof && this.liveness) this.livenessOf(face, { x: 0, y: 0, width: 150, height: 150 }, 150, 150);
     } finally {
       face.dispose();
@@ -172,10 +235,12 @@ export class FaceEngine {
     const rt = this.runtime();
     const { tf } = rt;
     const times: StageTimes = { detect: 0, landmarks: 0, descriptor: 0, liveness: 0 };
-    const input = this.toTensor(frame);
+    // the frame as a tfjs tensor, made only if a stage runs on tfjs
+    let input: Tensor3D | undefined;
+    const tensor = (): Tensor3D => (input ??= this.toTensor(frame));
     try {
       const t = performance.now();
-      const detections = await this.detect(input);
+      const detections = await this.detect(tensor, frame);
       times.detect = performance.now() - t;
       const usable = detections.filter((d) => d.box.width >= 8 && d.box.height >= 8);
       // the largest face is the person at the door; others are passers-by behind them
@@ -183,28 +248,32 @@ export class FaceEngine {
       const chosen = opts.allFaces ? usable : usable.slice(0, 1);
       const faces: FaceAnalysis[] = [];
       for (const det of chosen) {
-        faces.push(await this.analyseFace(rt, frame, input, det, opts, times));
+        faces.push(await this.analyseFace(rt, frame, tensor, det, opts, times));
       }
       return { width: frame.width, height: frame.height, faceCount: usable.length, faces, times };
     } finally {
-      input.dispose();
+      input?.dispose();
       void tf; // tensors of the nets are disposed inside face-api; nothing else is kept
     }
   }
 
   /** The detect stage: face boxes with scores, in frame pixels. */
-  private async detect(input: Tensor3D): Promise<InstanceType<Runtime['faceapi']['FaceDetection']>[]> {
+  private async detect(tensor: () => Tensor3D, frame: RgbFrame): Promise<InstanceType<Runtime['faceapi']['FaceDetection']>[]> {
     const { faceapi } = this.runtime();
-    if (this.opts.detector === 'ssd') {
-      return faceapi.nets.ssdMobilenetv1.locateFaces(input as never, new faceapi.SsdMobilenetv1Options({ minConfidence: this.opts.detectorMinScore, maxResults: 20 }));
+    if (this.onnx?.hasSsd || this.onnx?.hasTiny) {
+      const found = this.onnx.hasSsd ? await this.onnx.detectSsd(frame, this.opts.detectorMinScore, 20) : await this.onnx.detectTiny(frame, this.opts.detectorMinScore);
+      return found.map((d) => new faceapi.FaceDetection(d.score, new faceapi.Rect(d.left, d.top, d.width, d.height), { width: frame.width, height: frame.height }));
     }
-    return faceapi.nets.tinyFaceDetector.locateFaces(input as never, new faceapi.TinyFaceDetectorOptions({ inputSize: this.opts.detectorInputSize, scoreThreshold: this.opts.detectorMinScore }));
+    if (this.opts.detector === 'ssd') {
+      return faceapi.nets.ssdMobilenetv1.locateFaces(tensor() as never, new faceapi.SsdMobilenetv1Options({ minConfidence: this.opts.detectorMinScore, maxResults: 20 }));
+    }
+    return faceapi.nets.tinyFaceDetector.locateFaces(tensor() as never, new faceapi.TinyFaceDetectorOptions({ inputSize: this.opts.detectorInputSize, scoreThreshold: this.opts.detectorMinScore }));
   }
 
   private async analyseFace(
     rt: Runtime,
     frame: RgbFrame,
-    input: Tensor3D,
+    tensor: () => Tensor3D,
     det: InstanceType<Runtime['faceapi']['FaceDetection']>,
     opts: AnalyseOptions,
     times: StageTimes,
@@ -212,12 +281,18 @@ export class FaceEngine {
     const { faceapi } = rt;
     let t = performance.now();
     const box = det.box.clipAtImageBorders(frame.width, frame.height).floor();
-    const [crop] = await faceapi.extractFaceTensors(input as never, [box]);
-    let landmarks;
-    try {
-      landmarks = (await faceapi.nets.faceLandmark68Net.detectLandmarks(crop as never)) as InstanceType<Runtime['faceapi']['FaceLandmarks68']>;
-    } finally {
-      (crop as unknown as Tensor3D | undefined)?.dispose();
+    let landmarks: InstanceType<Runtime['faceapi']['FaceLandmarks68']>;
+    if (this.onnx) {
+      const rel = await this.onnx.landmarks(frame, box);
+      const points = Array.from({ length: 68 }, (_, i) => new faceapi.Point(rel[2 * i] as number, rel[2 * i + 1] as number));
+      landmarks = new faceapi.FaceLandmarks68(points, { width: box.width, height: box.height });
+    } else {
+      const [crop] = await faceapi.extractFaceTensors(tensor() as never, [box]);
+      try {
+        landmarks = (await faceapi.nets.faceLandmark68Net.detectLandmarks(crop as never)) as InstanceType<Runtime['faceapi']['FaceLandmarks68']>;
+      } finally {
+        (crop as unknown as Tensor3D | undefined)?.dispose();
+      }
     }
     const shifted = landmarks.shiftBy<typeof landmarks>(box.x, box.y);
     const plainBox: Box = { x: box.x, y: box.y, width: box.width, height: box.height };
@@ -234,9 +309,13 @@ export class FaceEngine {
     t = performance.now();
     if (this.recognizer) {
       result.descriptor = await this.recognizer.describe(frame, shifted.positions);
+    } else if (this.onnx) {
+      // the region face-api's extractFaceTensors cuts: the aligned box clipped and floored
+      const region = shifted.align().clipAtImageBorders(frame.width, frame.height);
+      result.descriptor = normalise(await this.onnx.descriptor(frame, region));
     } else {
       const aligned = shifted.align();
-      const [face] = await faceapi.extractFaceTensors(input as never, [aligned]);
+      const [face] = await faceapi.extractFaceTensors(tensor() as never, [aligned]);
       try {
         const raw = (await faceapi.nets.faceRecognitionNet.computeFaceDescriptor(face as never)) as Float32Array;
         result.descriptor = normalise(raw);
@@ -246,9 +325,11 @@ export class FaceEngine {
     }
     times.descriptor += performance.now() - t;
 
-    if (opts.liveness && this.antispoof && this.liveness) {
+    if (opts.liveness && (this.onnx?.hasLiveness || (this.antispoof && this.liveness))) {
       t = performance.now();
-      result.liveness = this.livenessOf(input, plainBox, frame.width, frame.height);
+      result.liveness = this.onnx?.hasLiveness
+        ? await this.onnx.liveness(frame, livenessBox(plainBox, frame.width, frame.height))
+        : this.livenessOf(tensor(), plainBox, frame.width, frame.height);
       times.liveness += performance.now() - t;
     }
     return result;
@@ -260,13 +341,7 @@ export class FaceEngine {
     const antispoof = this.antispoof;
     const liveness = this.liveness;
     if (!antispoof || !liveness) return { real: 0, live: 0 };
-    const cx = box.x + box.width / 2;
-    const cy = box.y + box.height / 2;
-    const side = Math.max(box.width, box.height) * 1.5;
-    const y1 = (cy - side / 2) / height;
-    const x1 = (cx - side / 2) / width;
-    const y2 = (cy + side / 2) / height;
-    const x2 = (cx + side / 2) / width;
+    const [y1, x1, y2, x2] = livenessBox(box, width, height);
     return tf.tidy(() => {
       const batch = tf.expandDims(input, 0) as TfModule.Tensor4D;
       const a = tf.div(tf.image.cropAndResize(batch, [[y1, x1, y2, x2]], [0], [128, 128]), 255);
@@ -276,4 +351,12 @@ export class FaceEngine {
       return { real, live };
     });
   }
+}
+
+/** The liveness models' crop: the face box enlarged by half, as [y1, x1, y2, x2] relative to the frame. */
+function livenessBox(box: Box, width: number, height: number): [number, number, number, number] {
+  const cx = box.x + box.width / 2;
+  const cy = box.y + box.height / 2;
+  const side = Math.max(box.width, box.height) * 1.5;
+  return [(cy - side / 2) / height, (cx - side / 2) / width, (cy + side / 2) / height, (cx + side / 2) / width];
 }

@@ -1,5 +1,5 @@
 /** Messages between the EngineClient (main thread) and the inference worker. */
-import type { AnalyseOptions, EngineOptions, FaceAnalysis, RgbFrame, StageTimes } from './face-engine.ts';
+import type { AnalyseOptions, EngineKind, EngineOptions, FaceAnalysis, RgbFrame, StageTimes } from './face-engine.ts';
 import type { GallerySearch } from './gallery.ts';
 import type { ModelErrorCode } from './errors.ts';
 
@@ -11,6 +11,9 @@ export interface Recognition {
   match: GallerySearch | null;
   times: StageTimes & { match: number };
 }
+
+/** What the worker's engine runs on after `start` (tfjs after an ONNX fallback, with the reason). */
+export interface EngineStarted { engine: EngineKind; fallback: string | null; notes: string[] }
 
 export type WorkerRequest =
   | { id: number; op: 'start'; engine: EngineOptions }

@@ -16,7 +16,7 @@ export const SyncConfigSchema = Type.Object({
     { default: [], description: 'Ed25519 public keys (PEM) of the village ledger, by key id; two during a key rotation (docs/sync-protocol.md)' },
   ),
   store_key_id: Type.String({ minLength: 1, maxLength: 64, default: 'store', description: 'Key id of this store\'s signing key (the key itself is <data_dir>/sync-store-key.pem, created at first start)' }),
-  offline_daily_limit: Type.Integer({ minimum: 0, default: 200, description: 'Points a villager may spend per day while the ledger is out of reach (bounds a double spend across stores)' }),
+  offline_daily_limit: Type.Integer({ minimum: 0, default: 200, description: 'Points a villager may spend per UTC day in this store while the ledger is out of reach, which bounds a double spend across stores: the door names the cap and refuses once it is spent; a settlement beyond it is charged with an offline_limit review line' }),
   offline_after_s: Type.Integer({ minimum: 1, default: 600, description: 'The ledger counts as out of reach after this long without a message from it' }),
   batch_size: Type.Integer({ minimum: 1, maximum: 500, default: 100, description: 'Outbox rows per message' }),
   window: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000, description: 'Outbox rows in flight (sent, not yet acknowledged)' }),

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { FaceEngine } from '../../models/face-engine.ts';
 import { isModelError } from '../../models/errors.ts';
 import { EdgeError } from '../errors.ts';
-import { resolveEntryConfig } from '../entry/config.ts';
+import { engineChoice, resolveEntryConfig } from '../entry/config.ts';
 import { evaluateDir, listPeople, type Evaluation } from '../entry/evaluate.ts';
 import { drawHistogram, type OperatingPoint } from '../entry/evaluate-metrics.ts';
 import { configFrom, parseIntOption, withCommon, type CommonOptions } from './context.ts';
@@ -64,12 +64,14 @@ export function registerFacesEvaluate(faces: Command): void {
       const seed = parseIntOption('--seed', o.seed);
       if (o.enrolDetector !== 'ssd' && o.enrolDetector !== 'tiny') throw new EdgeError('INVALID_ARGUMENT', `--enrol-detector must be ssd or tiny, got ${JSON.stringify(o.enrolDetector)}`, { zh: '--enrol-detector 须为 ssd 或 tiny' });
       const targetFar = parseFar(o.targetFar);
-      const entry = resolveEntryConfig((configFrom(o) as { entry?: unknown }).entry);
+      const config = configFrom(o);
+      const entry = resolveEntryConfig((config as { entry?: unknown }).entry);
+      const runtime = engineChoice(entry, config.data_dir);
       // bad input is refused before the models load (seconds)
       const people = await listPeople(o.dir);
       // enrolment as `faces enroll` does it (the accurate detector), identification as the door does it
-      const enrolEngine = new FaceEngine({ detector: o.enrolDetector, detectorInputSize: Math.max(entry.detector_input_size, 416), detectorMinScore: entry.detector_min_score, liveness: false });
-      const doorEngine = new FaceEngine({ detector: 'tiny', detectorInputSize: entry.detector_input_size, detectorMinScore: entry.detector_min_score, liveness: false });
+      const enrolEngine = new FaceEngine({ detector: o.enrolDetector, detectorInputSize: Math.max(entry.detector_input_size, 416), detectorMinScore: entry.detector_min_score, liveness: false, ...runtime });
+      const doorEngine = new FaceEngine({ detector: 'tiny', detectorInputSize: entry.detector_input_size, detectorMinScore: entry.detector_min_score, liveness: false, ...runtime });
       try {
         await enrolEngine.start();
         await doorEngine.start();

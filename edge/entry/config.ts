@@ -73,6 +73,8 @@ export const EntryConfigSchema = Type.Object({
   detector_input_size: Type.Integer({ minimum: 128, maximum: 608, multipleOf: 32, default: 256, description: 'Tiny face detector input (px): 256 finds every face above the quality gate minimum size in a 640×480 frame at ~35 ms; photos (enrolment, identify) use at least 416' }),
   detector_min_score: Type.Number({ minimum: 0.05, maximum: 0.99, default: 0.4, description: 'Tiny face detector confidence; 0.5 (face-api default) loses faces in dim light' }),
   recognizer: RecognizerSchema,
+  engine: Type.Union([Type.Literal('onnx'), Type.Literal('tfjs')], { default: 'onnx', description: "Runtime of the face nets (detectors, landmarks, descriptor, antispoof and liveness): onnx (onnxruntime-node; graphs converted from the same weights at first start and cached under data_dir/cache/onnx; if that fails the door runs on tfjs with a warning and /healthz says degraded) or tfjs (wasm, one thread). Both give the same faces and descriptors (cosine ≥ 0.9999), so templates need no re-enrolment" }),
+  onnx_threads: Type.Integer({ minimum: 1, maximum: 16, default: 2, description: 'Intra-op threads of each onnxruntime session (the store PC has 2 cores)' }),
   match: MatchSchema,
   quality: QualitySchema,
   liveness: LivenessSchema,
@@ -120,6 +122,11 @@ export function checkEntryConfig(entry: EntryConfig): void {
   if (m.uncertain_threshold < m.threshold) {
     throw new EdgeError('CONFIG_INVALID', `entry.match.uncertain_threshold (${m.uncertain_threshold}) must not be below entry.match.threshold (${m.threshold})`, { zh: `门禁配置有误：uncertain_threshold（${m.uncertain_threshold}）不能小于 threshold（${m.threshold}）` });
   }
+}
+
+/** The face engine's runtime options for this config (converted graphs cached in the data folder). */
+export function engineChoice(entry: EntryConfig, dataDir: string): { engine: EntryConfig['engine']; onnxThreads: number; onnxCacheDir: string } {
+  return { engine: entry.engine, onnxThreads: entry.onnx_threads, onnxCacheDir: path.resolve(dataDir, 'cache', 'onnx') };
 }
 
 /** Values per template for the configured recognizer (the gallery's row length). */

@@ -111,14 +111,18 @@ export interface VillagerStanding {
   status: 'active' | 'blocked' | 'left';
   faceConsentAt: string | null;
   debt: number;
+  /** Points left of today's offline limit while the village ledger is out of reach; absent: no limit now. */
+  offlineAllowance?: number;
 }
 
 export type EntryMethod = 'face' | 'qr' | 'card';
-export type PolicyVerdict = 'admit' | 'unknown' | 'blocked' | 'no_consent' | 'store_busy';
+export type PolicyVerdict = 'admit' | 'unknown' | 'blocked' | 'offline_limit' | 'no_consent' | 'store_busy';
 
 export function doorPolicy(v: VillagerStanding | undefined, method: EntryMethod, storeBusy: boolean): PolicyVerdict {
   if (!v || v.status === 'left') return 'unknown';
   if (v.status === 'blocked' || v.debt > 0) return 'blocked';
+  // the store cannot tell what the villager spent in other stores meanwhile: today's cap is used up
+  if (v.offlineAllowance !== undefined && v.offlineAllowance <= 0) return 'offline_limit';
   // a template without consent should not exist; if consent was withdrawn meanwhile, the face does not open
   if (method === 'face' && v.faceConsentAt === null) return 'no_consent';
   if (storeBusy) return 'store_busy';

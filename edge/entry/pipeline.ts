@@ -16,6 +16,7 @@ import { isModelError } from '../../models/errors.ts';
 import { isEdgeError } from '../errors.ts';
 import type { Db } from '../ledger/db.ts';
 import { doorStanding, insertEntryEvent } from '../ledger/entry-events.ts';
+import type { LedgerRules } from '../ledger/entries.ts';
 import { qualityGate, type EntryConfig } from './config.ts';
 import type { QualityGate } from '../../models/quality.ts';
 import { classifyScan, consumeQrToken, getCard, verifyQrToken } from './credentials.ts';
@@ -50,7 +51,7 @@ export interface FaceRecogniser {
   removeVillager(villagerId: string): Promise<number>;
 }
 
-export type EntryDecisionKind = 'matched' | 'uncertain' | 'unknown' | 'low_quality' | 'spoof' | 'blocked' | 'store_busy' | 'no_consent' | 'invalid_code';
+export type EntryDecisionKind = 'matched' | 'uncertain' | 'unknown' | 'low_quality' | 'spoof' | 'blocked' | 'offline_limit' | 'store_busy' | 'no_consent' | 'invalid_code';
 
 export interface EntryDecision {
   at: number;
@@ -87,6 +88,12 @@ export interface EntryPipelineDeps {
   templateKey: Buffer;
   qrPublicKey: KeyObject | null;
   logger: Logger;
+  /**
+   * The store's ledger rules, for the standing the door judges: the credit floor (a balance
+   * below it is debt) and, in a store that syncs, the offline spending limit. Absent: only the
+   * recorded debt counts, and there is no offline limit.
+   */
+  rules?: LedgerRules | undefined;
   now?: () => number;
 }
 
@@ -256,7 +263,7 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
   }
 
   private standing(villagerId: string): VillagerStanding | undefined {
-    return doorStanding(this.deps.db, villagerId);
+    return doorStanding(this.deps.db, villagerId, this.deps.rules, new Date(this.now()));
   }
 
   /**
@@ -265,11 +272,16 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
    * the admission is withdrawn and the slip given back.
    */
   private async admit(by: EntryMethod, villagerId: string, detail: Record<string, unknown>, arrivedAt: number, slip?: SingleUse): Promise<EntryDecision> {
-    const verdict = doorPolicy(this.standing(villagerId), by, this.deps.store.isStoreBusy(villagerId) || this.unlocking);
+    const standing = this.standing(villagerId);
+    const verdict = doorPolicy(standing, by, this.deps.store.isStoreBusy(villagerId) || this.unlocking);
+    // while the ledger is out of reach the decision carries the day's cap, for the door to announce
+    if (standing?.offlineAllowance !== undefined) detail = { ...detail, offlineAllowance: standing.offlineAllowance };
+    if (standing && standing.debt > 0) detail = { ...detail, debt: standing.debt };
     const base = { at: this.now(), by, villagerId, detail };
     switch (verdict) {
       case 'unknown': return this.record({ ...base, decision: 'unknown', unlocked: false, latencyMs: null });
       case 'blocked': return this.record({ ...base, decision: 'blocked', unlocked: false, latencyMs: null });
+      case 'offline_limit': return this.record({ ...base, decision: 'offline_limit', unlocked: false, latencyMs: null });
       case 'no_consent': return this.record({ ...base, decision: 'no_consent', unlocked: false, latencyMs: null });
       case 'store_busy': return this.record({ ...base, decision: 'store_busy', unlocked: false, latencyMs: null });
       case 'admit': break;

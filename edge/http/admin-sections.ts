@@ -17,6 +17,7 @@ export const DECISION_ZH: Record<string, string> = {
   low_quality: '画面质量不足',
   spoof: '疑似照片或屏幕',
   blocked: '已冻结或欠分',
+  offline_limit: '离线额度已用完',
   store_busy: '店内有人，请稍候',
   no_consent: '未授权刷脸',
   invalid_code: '无效的二维码或卡',
@@ -46,6 +47,7 @@ export const REVIEW_ZH: Record<string, string> = {
   scale_unavailable: '秤没有读数',
   no_product: '货位没有绑定商品',
   stock_clipped: '取走的比账上库存多（库存已记为 0）',
+  offline_limit: '离线期间超出每日额度（已照常扣分）',
 };
 
 const zh = (map: Record<string, string>, key: string): string => map[key] ?? key;
@@ -58,7 +60,7 @@ const TIME_ZH = new Intl.DateTimeFormat('zh-CN', { hour12: false, year: 'numeric
 export const time = (iso: string | null): string => (iso ? TIME_ZH.format(new Date(iso)) : '');
 
 /** The door's detail keys (edge/entry/pipeline.ts) as the maintainer reads them; others as they are. */
-const DETAIL_ZH: Record<string, string> = { card: '卡号', token: '二维码', distance: '人脸距离', margin: '领先第二名', frames: '帧数', seen: '各帧结果', why: '原因', unlockError: '开锁失败' };
+const DETAIL_ZH: Record<string, string> = { card: '卡号', token: '二维码', distance: '人脸距离', margin: '领先第二名', frames: '帧数', seen: '各帧结果', why: '原因', unlockError: '开锁失败', offlineAllowance: '今日离线余额', debt: '欠分' };
 
 function detailText(d: Record<string, unknown>): string {
   return Object.entries(d)

@@ -19,6 +19,7 @@ import { inTransaction, type Db } from './db.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { enqueueOutbox } from './outbox.ts';
 import { requireVillager } from './villagers.ts';
+import type { OfflineLimit } from './sync-state.ts';
 import { iso, systemClock, type Clock } from './time.ts';
 
 export const ENTRY_KINDS = ['award', 'penalty', 'redemption', 'refund', 'adjustment', 'expiry'] as const;
@@ -61,6 +62,12 @@ export type ApplyResult =
 export interface LedgerRules {
   /** Lowest balance any entry may leave (≤ 0); a deduction beyond it becomes debt. */
   creditFloor: number;
+  /**
+   * A store that syncs with a village ledger: what a villager may spend per day while the
+   * ledger is out of reach (checked at the door, flagged at settlement; see sync-state.ts).
+   * Absent: no offline limit (a store on its own has no other store to double-spend at).
+   */
+  offline?: OfflineLimit;
 }
 
 interface EntryRow {

@@ -4,6 +4,8 @@
  */
 import type { Db } from './db.ts';
 import { translateSqliteError } from './db.ts';
+import { offlineAllowance } from './sync-state.ts';
+import type { LedgerRules } from './entries.ts';
 
 export interface NewEntryEvent {
   at: string;
@@ -33,11 +35,29 @@ export function recentEntryEventRows(db: Db, limit: number): EntryEventRow[] {
   ).all(limit) as EntryEventRow[];
 }
 
-export interface DoorStanding { id: string; status: 'active' | 'blocked' | 'left'; faceConsentAt: string | null; debt: number }
+export interface DoorStanding {
+  id: string;
+  status: 'active' | 'blocked' | 'left';
+  faceConsentAt: string | null;
+  /** Points owed: the recorded shortfall, and with the store's rules how far the balance is below the floor. */
+  debt: number;
+  /** Points the villager may still spend here today while the ledger is out of reach; absent: no limit now. */
+  offlineAllowance?: number;
+}
 
-/** What the door policy needs to know of a villager (undefined: not in the ledger). */
-export function doorStanding(db: Db, villagerId: string): DoorStanding | undefined {
-  const r = db.prepare('SELECT id, status, face_consent_at, debt FROM villagers WHERE id = ?').get(villagerId) as
-    { id: string; status: DoorStanding['status']; face_consent_at: string | null; debt: number } | undefined;
-  return r && { id: r.id, status: r.status, faceConsentAt: r.face_consent_at, debt: r.debt };
+/**
+ * What the door policy needs to know of a villager (undefined: not in the ledger). With the
+ * store's rules: a balance below the credit floor counts as debt (another store's spending,
+ * or a penalty, arriving from the village ledger, which knows no floor), and while the ledger
+ * is out of reach the offline allowance left at `now` (sync-state.ts), except for a maintainer,
+ * whose visits restock and spend nothing.
+ */
+export function doorStanding(db: Db, villagerId: string, rules?: LedgerRules, now: Date = new Date()): DoorStanding | undefined {
+  const r = db.prepare('SELECT id, status, face_consent_at, debt, balance, is_maintainer FROM villagers WHERE id = ?').get(villagerId) as
+    { id: string; status: DoorStanding['status']; face_consent_at: string | null; debt: number; balance: number; is_maintainer: number } | undefined;
+  if (!r) return undefined;
+  const debt = r.debt + (rules ? Math.max(0, rules.creditFloor - r.balance) : 0);
+  const standing: DoorStanding = { id: r.id, status: r.status, faceConsentAt: r.face_consent_at, debt };
+  const allowance = rules?.offline && r.is_maintainer !== 1 ? offlineAllowance(db, villagerId, rules.offline, now) : Number.POSITIVE_INFINITY;
+  return Number.isFinite(allowance) ? { ...standing, offlineAllowance: allowance } : standing;
 }

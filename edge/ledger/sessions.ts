@@ -8,6 +8,7 @@ import { redeemAtExit, type Entry, type LedgerRules } from './entries.ts';
 import { enqueueOutbox } from './outbox.ts';
 import { requireProduct } from './products.ts';
 import { settleStock, type StockMove } from './settlement.ts';
+import { offlineAllowance } from './sync-state.ts';
 import { requireVillager } from './villagers.ts';
 import { iso, systemClock, type Clock } from './time.ts';
 
@@ -132,7 +133,8 @@ export type SettleResult =
 
 /**
  * Settle a session in one transaction: lines priced at today's prices, the redemption entry
- * under the exit rule (charge down to the floor, record the rest as debt), stock moved (sold
+ * under the exit rule (charge down to the floor, record the rest as debt) and the offline limit
+ * (a review line for what went beyond it; see offlineExcess), stock moved (sold
  * items, or a restock's `stock` moves; see settlement.ts), review lines stored, the outbox row
  * written. Settling twice is a no-op that reports what the first settlement stored.
  */
@@ -161,20 +163,23 @@ export function settleSession(
       insertLine.run(s.id, lines.length, l.sku, l.slot, l.count, p.price, points);
     }
     review.push(...settleStock(db, s.kind, input.lines, input.stock ?? [], at));
-    const insertReview = db.prepare('INSERT INTO review_lines (session_id, slot, reason, delta_g, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)');
-    for (const r of review) insertReview.run(s.id, r.slot, r.reason, r.deltaG ?? null, r.detail ?? null, at);
 
     let entry: Entry | undefined;
     let charged = 0;
     let debt = 0;
     if (s.kind === 'shopping' && total > 0) {
+      // read before the redemption, which would count against it
+      const over = offlineExcess(db, s.villagerId, total, rules, at);
       ({ entry, charged, debt } = redeemAtExit(
         db,
         { id: `redemption:${s.id}`, villagerId: s.villagerId, points: total, reference: `session:${s.id}`, reason: 'store purchase / 超市兑换', origin: 'store' },
         rules,
         at,
       ));
+      if (over) review.push(over);
     }
+    const insertReview = db.prepare('INSERT INTO review_lines (session_id, slot, reason, delta_g, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)');
+    for (const r of review) insertReview.run(s.id, r.slot, r.reason, r.deltaG ?? null, r.detail ?? null, at);
     const changes = db
       .prepare(
         `UPDATE store_sessions SET status = 'settled', state = ?, state_json = ?, total_points = ?, charged_points = ?, debt_points = ?, entry_id = ?, closed_at = ?, updated_at = ?
@@ -186,6 +191,32 @@ export function settleSession(
     const balance = requireVillager(db, s.villagerId).balance;
     return { status: 'settled', session: requireSession(db, s.id), lines, review, entry, charged, debt, balance };
   });
+}
+
+/**
+ * The offline limit at settlement. The door admitted the villager with a known cap, but it
+ * cannot stop a hand from taking more: the goods have left, so the whole session is charged
+ * as usual (the village ledger sees all of it at the next contact; a deferred charge would
+ * hide spending from the other stores, the very risk the limit bounds), and the part beyond
+ * the day's allowance becomes an `offline_limit` review line. The door then stays shut for
+ * this villager until the ledger confirms what was spent or the day ends.
+ */
+function offlineExcess(db: Db, villagerId: string, total: number, rules: LedgerRules, at: string): ReviewLine | undefined {
+  if (!rules.offline) return undefined;
+  const allowance = offlineAllowance(db, villagerId, rules.offline, new Date(at));
+  if (total <= allowance) return undefined;
+  return {
+    slot: '*',
+    reason: 'offline_limit',
+    deltaG: null,
+    detail: `offline: ${total} points taken with ${allowance} left of today's limit of ${rules.offline.dailyLimit}; charged in full, ${total - allowance} over the limit / 离线期间本次兑换 ${total} 分，今日离线额度仅剩 ${allowance} 分（每日 ${rules.offline.dailyLimit} 分）；已照常扣分，超出 ${total - allowance} 分，请管理员核对`,
+  };
+}
+
+/** Points a settled session took beyond the offline allowance, read back from its `offline_limit` line (0: none). */
+export function offlineOverPoints(review: readonly ReviewLine[]): number {
+  const line = review.find((l) => l.reason === 'offline_limit');
+  return Number(/; charged in full, (\d+) over the limit/.exec(line?.detail ?? '')?.[1] ?? 0);
 }
 
 /** Close a session that charged nothing and needs no settlement (e.g. the door never opened). */

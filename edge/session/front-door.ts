@@ -16,7 +16,7 @@ import { getVillager } from '../ledger/villagers.ts';
 import { openRow, type SessionJournal } from './journal.ts';
 import { isBusy, type SessionEvent, type SessionState, type Visit } from './machine.ts';
 import type { AdmissionDecision, DoorSignals, Shelves } from './ports.ts';
-import { busyText, debtText, notRecordedText, UNCERTAIN_TEXT, welcomeText, type AnnouncementReason } from './receipt.ts';
+import { busyText, debtText, notRecordedText, offlineLimitText, UNCERTAIN_TEXT, welcomeText, type AnnouncementReason } from './receipt.ts';
 import { restingWeights } from './weighing.ts';
 
 /** A single-use credential (a QR slip): used up inside the admission, given back if the door stays shut. */
@@ -139,7 +139,10 @@ export class FrontDoor {
     const v = d.villagerId ? getVillager(h.db(), d.villagerId) : undefined;
     if (d.decision === 'store_busy') return h.announce('store_busy', d.villagerId, busyText(v?.name ?? null));
     if (d.decision === 'uncertain') return h.announce('uncertain', null, UNCERTAIN_TEXT);
-    if (d.decision === 'blocked' && v && v.debt > 0) return h.announce('debt', v.id, debtText(v.name, v.debt));
+    // the door's figure also counts a balance below the floor; the villager's own row only the shortfall
+    const owed = typeof d.detail?.debt === 'number' ? d.detail.debt : (v?.debt ?? 0);
+    if (d.decision === 'blocked' && v && owed > 0) return h.announce('debt', v.id, debtText(v.name, owed));
+    if (d.decision === 'offline_limit') return h.announce('offline_limit', d.villagerId, offlineLimitText(v?.name ?? null));
     if (d.decision !== 'matched' || !d.unlocked || !v) return;
     const s = h.state();
     const fresh = this.fresh;
@@ -159,7 +162,8 @@ export class FrontDoor {
       return;
     }
     if (fresh === now.visit.sessionId) h.emitState();
-    h.announce('welcome', v.id, welcomeText(v.name, now.visit.kind));
+    const cap = d.detail?.offlineAllowance;
+    h.announce('welcome', v.id, welcomeText(v.name, now.visit.kind, typeof cap === 'number' ? cap : undefined));
     // the door may already stand open: the poll that saw it may have come before this decision
     if (h.lock.doorState === 'open') {
       h.settleBaseline();

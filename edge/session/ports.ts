@@ -32,6 +32,8 @@ export interface AdmissionDecision {
   decision: string;
   villagerId: string | null;
   unlocked: boolean;
+  /** What the door knew; `offlineAllowance` (a number) while the village ledger is out of reach. */
+  detail?: Record<string, unknown>;
 }
 
 /** The entry pipeline as the session needs it: its decisions (edge/entry's EntryPipeline fits). */

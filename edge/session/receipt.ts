@@ -16,6 +16,8 @@ export interface Receipt {
   balance: number;
   /** Lines a maintainer must look at; never charged. */
   reviewCount: number;
+  /** Points taken beyond today's offline allowance (charged as usual, and a line for the maintainer). */
+  offlineOverPoints: number;
   /** Restock: items added (positive) or removed (negative) per product. */
   stock: Array<{ sku: string; name: string; count: number }>;
   text: string;
@@ -37,13 +39,16 @@ export function receiptText(r: Omit<Receipt, 'text' | 'at' | 'settleMs'>): strin
   if (r.debtPoints > 0) {
     parts.push(`积分不足：已扣 ${r.chargedPoints} 分，还欠 ${r.debtPoints} 分，请先挣取积分补上，补齐前暂不能进店兑换。`);
   }
+  if (r.offlineOverPoints > 0) {
+    parts.push(`本店离线期间，本次超出今日离线额度 ${r.offlineOverPoints} 分，已照常扣分，管理员会核对。/ The store is offline: ${r.offlineOverPoints} points over today's offline allowance, charged as usual; a maintainer will check. `);
+  }
   parts.push(`剩余积分 ${r.balance} 分。`);
   if (r.reviewCount > 0) parts.push(`有 ${r.reviewCount} 处货架变化将由管理员核对，不扣分。`);
   parts.push('谢谢光临！');
   return parts.join('');
 }
 
-export type AnnouncementReason = 'store_busy' | 'debt' | 'welcome' | 'settle_delayed' | 'not_recorded' | 'uncertain';
+export type AnnouncementReason = 'store_busy' | 'debt' | 'offline_limit' | 'welcome' | 'settle_delayed' | 'not_recorded' | 'uncertain';
 
 export interface Announcement { reason: AnnouncementReason; villagerId: string | null; text: string; at: number }
 
@@ -58,8 +63,20 @@ export function debtText(name: string, debt: number): string {
   return `${name}，您还欠 ${debt} 分，请先挣取积分补上，补齐后就能进店兑换。`;
 }
 
-export function welcomeText(name: string, kind: 'shopping' | 'restock'): string {
-  return kind === 'restock' ? `${name}，补货模式已开启，请推门进入。` : `${name}，欢迎光临，请推门进入。出门请按出门按钮。`;
+/**
+ * `offlineCap`: while the village ledger is out of reach, the points the villager may still
+ * spend today, said at the door so the cap is known before shopping (bilingual, like every
+ * message about the offline limit).
+ */
+export function welcomeText(name: string, kind: 'shopping' | 'restock', offlineCap?: number): string {
+  if (kind === 'restock') return `${name}，补货模式已开启，请推门进入。`;
+  const cap = offlineCap === undefined ? '' : `本店暂时离线，您今天在本店最多还能兑换 ${offlineCap} 分。/ The store is offline: you may spend up to ${offlineCap} points here today. `;
+  return `${name}，欢迎光临，请推门进入。${cap}出门请按出门按钮。`;
+}
+
+/** The store is offline and today's offline allowance is used up: the door stays shut. */
+export function offlineLimitText(name: string | null): string {
+  return `${name ? `${name}，` : ''}本店暂时与村账本断开，您今天在本店的离线兑换额度已用完，门未打开；联网后或明天即可兑换。/ The store is offline and your offline allowance for today is used up; the door stays shut. You can shop again once the store is back online, or tomorrow.`;
 }
 
 /** The admission could not be written (disk full, I/O error): the door stays shut. */

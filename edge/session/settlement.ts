@@ -7,7 +7,7 @@
 import { inTransaction, type Db } from '../ledger/db.ts';
 import type { LedgerRules } from '../ledger/entries.ts';
 import { getProduct } from '../ledger/products.ts';
-import { settleSession, type SettleResult } from '../ledger/sessions.ts';
+import { offlineOverPoints, settleSession, type SettleResult } from '../ledger/sessions.ts';
 import { getVillager } from '../ledger/villagers.ts';
 import { computeCart, type Cart } from './cart.ts';
 import type { WeightRules } from './config.ts';
@@ -54,7 +54,9 @@ export function buildReceipt(db: Db, v: Visit, done: Settled, at: number): Recei
     chargedPoints: r.session.chargedPoints ?? 0,
     debtPoints: r.session.debtPoints ?? 0,
     balance: villager?.balance ?? 0,
-    reviewCount: r.review.length,
+    // the offline limit's line is charged, unlike a shelf's: the receipt says it apart
+    reviewCount: r.review.filter((l) => l.reason !== 'offline_limit').length,
+    offlineOverPoints: offlineOverPoints(r.review),
     stock: done.cart.stock.map((s) => ({ sku: s.sku, name: name(s.sku), count: s.count })),
   };
   return { ...base, text: receiptText(base), at, settleMs: done.ms };

@@ -13,6 +13,7 @@ import { Aedes } from 'aedes';
 import pg from 'pg';
 import { Value } from '@sinclair/typebox/value';
 import { openLedger, closeLedger, type Db } from '../../edge/ledger/db.ts';
+import type { Clock } from '../../edge/ledger/time.ts';
 import { silentLogger } from '../../edge/log.ts';
 import { SyncAgent, loadOrCreateStoreKey } from '../../cloud-sync/agent/agent.ts';
 import { SyncConfigSchema, type SyncConfig } from '../../cloud-sync/agent/config.ts';
@@ -122,11 +123,17 @@ export const fastSync = (over: Partial<SyncConfig> = {}): SyncConfig => ({
 export interface Rig {
   broker: Broker;
   ledgerDb: SqlDb;
-  ledger: LedgerService;
+  /** The running village ledger (a new one after `startLedger`). */
+  readonly ledger: LedgerService;
+  /** The ledger service goes away (its database stays); its broker session keeps what arrives meanwhile. */
+  stopLedger(): Promise<void>;
+  /** The ledger service again, over the same database and broker session; `clock` for a simulated time. */
+  startLedger(clock?: () => Date): void;
   village: string;
   ledgerKey: ReturnType<typeof newKeyPair>;
   stores: TestStore[];
-  addStore(name?: string, over?: Partial<SyncConfig>): Promise<TestStore>;
+  /** `clock`: the store agent's time (a simulated day); the real one by default. */
+  addStore(name?: string, over?: Partial<SyncConfig>, clock?: Clock): Promise<TestStore>;
   close(): Promise<void>;
 }
 
@@ -146,21 +153,37 @@ export async function startRig(): Promise<Rig> {
   const village = uid('v');
   const ledgerKey = newKeyPair();
   await addVillage(ledgerDb, village, '示范村', new Date().toISOString());
-  const ledger = new LedgerService({
+  const ledgerClientId = uid('ledger-');
+  const newLedger = (clock?: () => Date): LedgerService => new LedgerService({
     db: ledgerDb, key: privateEd25519('ledger-1', ledgerKey.privatePem), log: silentLogger(),
-    mqtt: { url: broker.url, clientId: uid('ledger-'), reconnectMs: 100 },
+    mqtt: { url: broker.url, clientId: ledgerClientId, reconnectMs: 100 }, ...(clock ? { clock } : {}),
   });
+  let ledger: LedgerService | undefined = newLedger();
   ledger.start();
   const stores: TestStore[] = [];
   const rig: Rig = {
-    broker, ledgerDb, ledger, village, ledgerKey, stores,
-    async addStore(name = uid('s'), over = {}) {
+    broker, ledgerDb, village, ledgerKey, stores,
+    get ledger() {
+      if (!ledger) throw new Error('the village ledger is stopped');
+      return ledger;
+    },
+    async stopLedger() {
+      const l = ledger;
+      ledger = undefined;
+      await l?.stop();
+    },
+    startLedger(clock) {
+      if (ledger) throw new Error('the village ledger is already running');
+      ledger = newLedger(clock);
+      ledger.start();
+    },
+    async addStore(name = uid('s'), over = {}, clock) {
       const dir = mkdtempSync(path.join(tmpdir(), 'sync-store-'));
       const db = openLedger(path.join(dir, 'ledger.sqlite'));
       const key = loadOrCreateStoreKey(dir, 'store');
       await registerStore(ledgerDb, village, name, 'store', createPublicKey(key.key).export({ type: 'spki', format: 'pem' }).toString());
       const make = () => new SyncAgent({
-        db: () => db, dataDir: dir, address: { village, store: name }, rules: { creditFloor: 0 }, log: silentLogger(),
+        db: () => db, dataDir: dir, address: { village, store: name }, rules: { creditFloor: 0 }, log: silentLogger(), ...(clock ? { clock } : {}),
         config: fastSync({ broker_url: broker.url, ledger_public_keys: [{ id: 'ledger-1', pem: ledgerKey.publicPem }], ...over }),
       });
       const s: TestStore = {
@@ -178,7 +201,7 @@ export async function startRig(): Promise<Rig> {
         closeLedger(s.db);
         rmSync(s.dir, { recursive: true, force: true });
       }
-      await ledger.stop();
+      await ledger?.stop();
       await drop();
       await broker.close();
     },

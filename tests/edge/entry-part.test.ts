@@ -5,6 +5,9 @@ import { EntryPart } from '../../edge/entry-part.ts';
 import { HealthBoard } from '../../edge/parts.ts';
 import { resolveEntryConfig } from '../../edge/entry/config.ts';
 import { tempLedger } from '../ledger/helpers.ts';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 const ledger = tempLedger();
 afterAll(() => ledger.cleanup());
@@ -49,6 +52,48 @@ describe('EntryPart', () => {
       await part.stop();
     }
   }, 60_000);
+});
+
+describe('EntryPart on the ONNX engine', () => {
+  it('runs on onnx by default; when the graphs cannot be written it runs on tfjs, degraded, with the reason', async () => {
+    const start = async (dataDir: string) => {
+      const health = new HealthBoard();
+      const part = new EntryPart(
+        {
+          config: resolveEntryConfig({ liveness: { enabled: false } }),
+          dataDir,
+          db: () => ledger.db,
+          lock: () => ({ unlock: async () => undefined }),
+          store: { isStoreBusy: () => false },
+          health,
+          withoutCamera: true,
+        },
+        pino({ level: 'silent' }),
+      );
+      await part.start();
+      return { part, health };
+    };
+    const ok = await start(ledger.dir);
+    try {
+      expect(ok.part.faceEngine?.engine).toBe('onnx');
+      expect(ok.health.report().parts['face engine']?.health).toBe('ok');
+    } finally {
+      await ok.part.stop();
+    }
+    // a file where the cache folder should be: the conversion cannot write its graphs
+    const blocked = mkdtempSync(path.join(tmpdir(), 'entry-onnx-'));
+    writeFileSync(path.join(blocked, 'cache'), 'not a folder');
+    cpSync(path.join(ledger.dir, 'keys'), path.join(blocked, 'keys'), { recursive: true });
+    const bad = await start(blocked);
+    try {
+      expect(bad.part.faceEngine?.engine).toBe('tfjs');
+      expect(bad.health.report().parts['face engine']).toMatchObject({ health: 'degraded' });
+      expect(JSON.stringify(bad.health.report().parts['face engine'])).toMatch(/ONNX engine unavailable, running on tfjs/);
+    } finally {
+      await bad.part.stop();
+      rmSync(blocked, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
 
 describe('EntryPart and the health board', () => {

@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { pino } from 'pino';
 import type { SlotStatus } from '../../drivers/index.ts';
 import { openLedger, type Db } from '../../edge/ledger/db.ts';
-import { applyEntry } from '../../edge/ledger/entries.ts';
+import { applyEntry, type LedgerRules } from '../../edge/ledger/entries.ts';
 import { upsertProduct, upsertSlot } from '../../edge/ledger/products.ts';
 import { listSessions } from '../../edge/ledger/sessions.ts';
 import { addVillager, getVillager } from '../../edge/ledger/villagers.ts';
@@ -61,7 +61,7 @@ export function seedLedger(): Db {
   return db;
 }
 
-export function store(opts: { db?: Db; config?: Record<string, unknown>; scales?: FakeScales; start?: boolean } = {}) {
+export function store(opts: { db?: Db; config?: Record<string, unknown>; scales?: FakeScales; start?: boolean; rules?: LedgerRules } = {}) {
   const db = opts.db ?? seedLedger();
   const lock = new FakeLock();
   const scales = opts.scales ?? new FakeScales();
@@ -71,7 +71,7 @@ export function store(opts: { db?: Db; config?: Record<string, unknown>; scales?
   }
   const board = new HealthBoard();
   board.setPhase('running');
-  const engine = new StoreSessionEngine({ db: () => db, config: resolveSessionConfig({ ...timings, ...opts.config }), rules: { creditFloor: 0 }, lock, scales, logger: pino({ level: 'silent' }), health: (h, d) => board.set('store session', h, d) });
+  const engine = new StoreSessionEngine({ db: () => db, config: resolveSessionConfig({ ...timings, ...opts.config }), rules: opts.rules ?? { creditFloor: 0 }, lock, scales, logger: pino({ level: 'silent' }), health: (h, d) => board.set('store session', h, d) });
   const faults: StoreSessionEvents['fault'][0][] = [];
   engine.on('fault', (f) => faults.push(f));
   if (opts.start !== false) engine.start();

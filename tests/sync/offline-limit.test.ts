@@ -1,9 +1,13 @@
-/** The offline spending limit: unbounded while the ledger is in reach, else the day's limit minus unconfirmed redemptions. */
+/** The offline spending limit: unbounded while the ledger is in reach, else the day's limit minus unconfirmed redemptions; the door's standing and the settlement that consult it. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { applyEntry } from '../../edge/ledger/entries.ts';
 import { addVillager } from '../../edge/ledger/villagers.ts';
 import { markOutboxAckedSeqs, pendingOutbox } from '../../edge/ledger/outbox.ts';
 import { offlineAllowance, touchContact, unconfirmedSpendToday } from '../../edge/ledger/sync-state.ts';
+import { offlineOverPoints, openSession, sessionReview, settleSession } from '../../edge/ledger/sessions.ts';
+import { upsertProduct, upsertSlot } from '../../edge/ledger/products.ts';
+import { doorStanding } from '../../edge/ledger/entry-events.ts';
+import { getVillager } from '../../edge/ledger/villagers.ts';
 import { tempLedger } from '../ledger/helpers.ts';
 
 const limit = { dailyLimit: 50, offlineAfterS: 600 };
@@ -44,5 +48,56 @@ describe('offline allowance', () => {
     expect(offlineAllowance(l.db, 'sun', limit, new Date('2026-06-02T00:30:00.000Z'))).toBe(50);
     markOutboxAckedSeqs(l.db, pendingOutbox(l.db).map((r) => r.seq), '2026-06-01T23:40:00.000Z');
     expect(offlineAllowance(l.db, 'sun', limit, new Date('2026-06-01T23:45:00.000Z'))).toBe(50);
+  });
+});
+
+describe('the offline limit where the store consults it', () => {
+  let l: ReturnType<typeof tempLedger>;
+  const rules = { creditFloor: 0, offline: limit };
+  beforeEach(() => {
+    l = tempLedger();
+    addVillager(l.db, { id: 'sun', name: '孙七', village: 'v1' }, clockAt('2026-06-01T00:00:00.000Z'));
+    applyEntry(l.db, { id: 'aw', villagerId: 'sun', kind: 'award', points: 500, origin: 'cli' }, { creditFloor: 0 }, clockAt('2026-06-01T00:00:00.000Z'));
+    upsertProduct(l.db, { sku: 'oil', name: '食用油', price: 20, unitG: 900, toleranceG: 20 });
+    upsertSlot(l.db, { slot: 'S1', address: 1, sku: 'oil', stock: 100 });
+  });
+  afterEach(() => l.cleanup());
+
+  const shop = (id: string, count: number, t: string) => {
+    openSession(l.db, { id, kind: 'shopping', villagerId: 'sun', enteredBy: 'card', state: 'shopping', context: {} }, clockAt(t));
+    return settleSession(l.db, { sessionId: id, lines: [{ sku: 'oil', slot: 'S1', count }], review: [] }, rules, clockAt(t));
+  };
+
+  it("the door's standing carries the allowance only while the ledger is out of reach", () => {
+    expect(doorStanding(l.db, 'sun')).not.toHaveProperty('offlineAllowance');
+    expect(doorStanding(l.db, 'sun', rules, new Date('2026-06-01T10:00:00.000Z'))?.offlineAllowance).toBe(50);
+    touchContact(l.db, '2026-06-01T09:59:00.000Z');
+    expect(doorStanding(l.db, 'sun', rules, new Date('2026-06-01T10:00:00.000Z'))).not.toHaveProperty('offlineAllowance');
+  });
+
+  it('a maintainer restocks, spending nothing: no offline allowance at the door, even with a limit of 0', () => {
+    addVillager(l.db, { id: 'ma', name: '马管理员', village: 'v1', isMaintainer: true }, clockAt('2026-06-01T00:00:00.000Z'));
+    expect(doorStanding(l.db, 'ma', { creditFloor: 0, offline: { dailyLimit: 0, offlineAfterS: 600 } }, new Date('2026-06-01T10:00:00.000Z'))).not.toHaveProperty('offlineAllowance');
+    expect(doorStanding(l.db, 'sun', { creditFloor: 0, offline: { dailyLimit: 0, offlineAfterS: 600 } }, new Date('2026-06-01T10:00:00.000Z'))?.offlineAllowance).toBe(0);
+  });
+
+  it('a settlement within the allowance is plain; the one that crosses it is charged in full with a review line for the excess', () => {
+    const first = shop('s1', 2, '2026-06-01T10:00:00.000Z'); // 40 of 50
+    expect(first.review).toEqual([]);
+    const second = shop('s2', 2, '2026-06-01T10:10:00.000Z'); // 40 more with 10 left
+    expect(second).toMatchObject({ status: 'settled', charged: 40, debt: 0 });
+    expect(second.review).toEqual([expect.objectContaining({ slot: '*', reason: 'offline_limit' })]);
+    expect(second.review[0]?.detail).toMatch(/30 over the limit.*超出 30 分/);
+    expect(offlineOverPoints(sessionReview(l.db, 's2'))).toBe(30);
+    expect(getVillager(l.db, 'sun')?.balance).toBe(420);
+    // used up: the door now refuses until the ledger confirms or the day ends
+    expect(offlineAllowance(l.db, 'sun', limit, new Date('2026-06-01T10:20:00.000Z'))).toBe(0);
+    expect(offlineAllowance(l.db, 'sun', limit, new Date('2026-06-02T00:00:00.000Z'))).toBe(50);
+  });
+
+  it('in reach of the ledger a settlement has no offline review line, whatever the amount', () => {
+    touchContact(l.db, '2026-06-01T09:59:00.000Z');
+    expect(shop('s1', 10, '2026-06-01T10:00:00.000Z').review).toEqual([]);
+    expect(getVillager(l.db, 'sun')?.balance).toBe(300);
   });
 });
