@@ -47,11 +47,14 @@ export interface AdminPageData {
 
 const ROLE_ZH: Record<string, string> = { maintainer: '门店维护员', village_admin: '村管理员' };
 
-/** Block or unblock, as a one-button form (no script on the page). */
-function statusForm(v: Villager, csrf: string): string {
+/**
+ * Block or unblock: a button of the one form around the villager table (the CSRF token once per
+ * page, not per row); the button sends the status and its own action URL. No script on the page.
+ */
+function statusButton(v: Villager): string {
   if (v.status === 'left') return '—';
   const to = v.status === 'blocked' ? 'active' : 'blocked';
-  return `<form class="inline" method="post" action="/api/villagers/${encodeURIComponent(v.id)}/status"><input type="hidden" name="_csrf" value="${esc(csrf)}"><input type="hidden" name="status" value="${to}"><button type="submit" data-action="${to === 'blocked' ? 'block' : 'unblock'}">${to === 'blocked' ? '冻结' : '解冻'}</button></form>`;
+  return `<button type="submit" name="status" value="${to}" formaction="/api/villagers/${esc(encodeURIComponent(v.id))}/status" data-action="${to === 'blocked' ? 'block' : 'unblock'}">${to === 'blocked' ? '冻结' : '解冻'}</button>`;
 }
 
 function villagerPager(p: AdminPageData['villagerPage']): string {
@@ -71,7 +74,7 @@ export function adminPage(d: AdminPageData): string {
     .map((f) => `<tr data-fault="${esc(f.source)}"><td>${esc(f.source)}</td><td class="bad">${esc(f.code)}</td><td>${esc(time(f.since))} ${esc(f.detail)}</td></tr>`)
     .join('');
   const villagers = d.villagers
-    .map((v) => `<tr><td>${esc(v.id)}</td><td>${esc(v.name)}</td><td>${esc(v.village)}</td><td>${esc(v.status === 'active' ? '正常' : v.status === 'blocked' ? '已冻结' : '已迁出')}</td><td>${v.balance}</td><td>${v.debt || ''}</td><td>${v.faceConsentAt ? '已同意' : '未同意'}</td><td>${statusForm(v, d.csrf)}</td></tr>`)
+    .map((v) => `<tr><td>${esc(v.id)}</td><td>${esc(v.name)}</td><td>${esc(v.village)}</td><td>${esc(v.status === 'active' ? '正常' : v.status === 'blocked' ? '已冻结' : '已迁出')}</td><td>${v.balance}</td><td>${v.debt || ''}</td><td>${v.faceConsentAt ? '已同意' : '未同意'}</td><td>${statusButton(v)}</td></tr>`)
     .join('');
   const sessions = d.sessions
     .map((s) => `<tr><td>${esc(s.openedAt.replace('T', ' ').slice(0, 19))}</td><td>${esc(s.villagerId)}</td><td>${esc(s.kind === 'restock' ? '补货' : '购物')}</td><td>${esc(SESSION_ZH[s.status] ?? s.status)}</td><td>${esc(PHASE_ZH[s.state] ?? s.state)}</td><td>${s.totalPoints ?? ''}</td></tr>`)
@@ -87,7 +90,7 @@ ${receiptsSection(d.receipts)}
 ${reviewSection(d.review, d.csrf)}
 ${stockSection(d.stock)}
 ${syncSection(d.sync)}
-<h2>村民</h2>${villagerPager(d.villagerPage)}<table id="villagers"><tr><th>编号</th><th>姓名</th><th>村</th><th>状态</th><th>积分</th><th>欠分</th><th>人脸授权</th><th>操作</th></tr>${villagers}</table>
+<h2>村民</h2>${villagerPager(d.villagerPage)}<form method="post" action="/api/villagers" id="villager-actions"><input type="hidden" name="_csrf" value="${esc(d.csrf)}"><table id="villagers"><tr><th>编号</th><th>姓名</th><th>村</th><th>状态</th><th>积分</th><th>欠分</th><th>人脸授权</th><th>操作</th></tr>${villagers}</table></form>
 <h2>最近购物</h2><table id="sessions"><tr><th>时间</th><th>村民</th><th>类型</th><th>状态</th><th>阶段</th><th>积分</th></tr>${sessions}</table>
 <h2>组件</h2><table><tr><th>组件</th><th>状态</th><th>说明</th></tr>${parts}${faults}</table>
 ${auditSection(d.audit)}`,
