@@ -41,7 +41,11 @@ const SetupBody = Type.Object({
 const wantsJson = (req: FastifyRequest): boolean => (req.headers['content-type'] ?? '').includes('application/json');
 /** Only a path on this site: never `//evil.example` or an absolute URL. */
 const safeNext = (next: string | undefined): string => (next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : '/');
-const sameToken = (a: string, b: string): boolean => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+const sameToken = (a: string, b: string): boolean => {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+};
 
 function checkSetup(body: Static<typeof SetupBody>): FieldErrors {
   const errors: FieldErrors = {};

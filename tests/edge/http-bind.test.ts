@@ -40,6 +40,9 @@ describe('binding', () => {
       expect(lines.find((l) => l.setup_url)?.setup_url).toBe(s.setupUrl);
       expect((await fetch(s.setupUrl!)).status).toBe(200);
       expect((await fetch(new URL('/setup', s.address))).status).toBe(403);
+      // a token of the same length in characters but not in bytes is a refusal, not a crash
+      const token = new URL(s.setupUrl!).searchParams.get('token')!;
+      expect((await fetch(new URL(`/setup?token=${encodeURIComponent('王'.repeat(token.length))}`, s.address))).status).toBe(403);
       expect(lines.some((l) => l.msg.includes('TLS is off'))).toBe(false);
     } finally {
       await s.stop();
