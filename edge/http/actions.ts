@@ -20,8 +20,8 @@ const isForm = (req: FastifyRequest): boolean => (req.headers['content-type'] ??
 const villagerView = (v: Villager) => ({ id: v.id, name: v.name, status: v.status, balance: v.balance, debt: v.debt });
 
 /** A form goes back to where it was sent from (the admin page); JSON gets the result. */
-function done(req: FastifyRequest, reply: FastifyReply, json: unknown, anchor: string): FastifyReply {
-  if (isForm(req)) return reply.redirect(`/#${anchor}`, 303);
+function done(req: FastifyRequest, reply: FastifyReply, json: unknown, back: string): FastifyReply {
+  if (isForm(req)) return reply.redirect(back, 303);
   return reply.send(json);
 }
 
@@ -59,7 +59,7 @@ export function registerActions(scope: FastifyInstance, deps: { db: () => Db; le
         });
       }
       req.log.info({ actor, villager: id, status }, 'villager status changed from the admin page / 管理页面更改了村民状态');
-      return done(req, reply, { villager: villagerView(result.after), audit_id: result.auditId }, 'villagers');
+      return done(req, reply, { villager: villagerView(result.after), audit_id: result.auditId }, '/#villagers');
     },
   );
 
@@ -86,7 +86,7 @@ export function registerActions(scope: FastifyInstance, deps: { db: () => Db; le
         return { ...res, auditId };
       });
       req.log.info({ actor, review: req.params.id, resolution: r.after.resolution }, 'review line resolved from the admin page / 管理页面处理了待核对记录');
-      return done(req, reply, { review: r.after, entry: r.entry ? { id: r.entry.id, points: r.entry.points, balance_after: r.entry.balanceAfter } : null, debt: r.debt, audit_id: r.auditId }, 'review');
+      return done(req, reply, { review: r.after, entry: r.entry ? { id: r.entry.id, points: r.entry.points, balance_after: r.entry.balanceAfter } : null, debt: r.debt, audit_id: r.auditId }, '/review');
     },
   );
 

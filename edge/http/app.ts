@@ -14,7 +14,7 @@ import { listVillagers, requireVillager } from '../ledger/villagers.ts';
 import { listEntries } from '../ledger/entries.ts';
 import { listProducts, inventory } from '../ledger/products.ts';
 import { listSessions } from '../ledger/sessions.ts';
-import { adminPage, boardPage } from './pages.ts';
+import { adminPage, boardPage, reviewPage } from './pages.ts';
 import { recentEntryEvents, recentReceipts, stockByProduct, storeState, syncState, type StoreStateSource, type SyncStateSource } from './queries.ts';
 import { DECISION_ZH, PHASE_ZH, REVIEW_ZH } from './admin-sections.ts';
 import { AdminPageQuery, EntryEventsReply, LimitQuery, PageQuery, ReceiptsReply, StockReply, StoreStateReply, SyncReply } from './schemas.ts';
@@ -151,6 +151,8 @@ function routes(app: TypedApp, deps: AppDeps): void {
       }),
     );
   });
+
+  app.get('/review', async (req, reply) => reply.type('text/html; charset=utf-8').send(reviewPage({ store: deps.store, items: listOpenReview(deps.db(), 50), csrf: reply.generateCsrf() })));
 
   app.get('/board', { config: { public: true } }, async (_req, reply) => {
     const db = deps.db();

@@ -37,14 +37,19 @@ export function auditSection(records: AuditRecord[]): string {
 
 const csrfField = (csrf: string): string => `<input type="hidden" name="_csrf" value="${esc(csrf)}">`;
 
-/** Each open line with a charge form (points) and a waive button; no script on the page. */
-export function reviewSection(items: ReviewItem[], csrf: string): string {
+/**
+ * The open lines. With a CSRF token (the /review page, which does not reload itself while
+ * points are typed) each has a charge form (points) and a waive button; on the admin page they
+ * are listed with a link there. No script on either page.
+ */
+export function reviewSection(items: ReviewItem[], csrf: string | null): string {
   const rows = items
     .map((r) => {
       const action = `/api/review/${r.id}/resolve`;
-      const charge = `<form class="inline" method="post" action="${action}">${csrfField(csrf)}<input type="hidden" name="resolution" value="charge"><input name="points" type="number" min="1" max="100000" required aria-label="补扣积分" style="width:5rem"> <button type="submit" data-action="charge">补扣</button></form>`;
-      const waive = `<form class="inline" method="post" action="${action}">${csrfField(csrf)}<input type="hidden" name="resolution" value="waive"><button type="submit" data-action="waive">免扣</button></form>`;
-      return `<tr data-review="${r.id}"><td>${esc(time(r.created_at))}</td><td>${esc(r.villager_name)}</td><td>${esc(r.slot)}</td><td class="review">${esc(REVIEW_ZH[r.reason] ?? r.reason)}${r.delta_g !== null ? `（${r.delta_g} 克）` : ''}</td><td>${charge} ${waive}</td></tr>`;
+      const forms = csrf === null
+        ? '<a href="/review">去处理</a>'
+        : `<form class="inline" method="post" action="${action}">${csrfField(csrf)}<input type="hidden" name="resolution" value="charge"><input name="points" type="number" min="1" max="100000" required aria-label="补扣积分" style="width:5rem"> <button type="submit" data-action="charge">补扣</button></form> <form class="inline" method="post" action="${action}">${csrfField(csrf)}<input type="hidden" name="resolution" value="waive"><button type="submit" data-action="waive">免扣</button></form>`;
+      return `<tr data-review="${r.id}"><td>${esc(time(r.created_at))}</td><td>${esc(r.villager_name)}</td><td>${esc(r.slot)}</td><td class="review">${esc(REVIEW_ZH[r.reason] ?? r.reason)}${r.delta_g !== null ? `（${r.delta_g} 克）` : ''}</td><td>${forms}</td></tr>`;
     })
     .join('');
   return `<h2 id="review">待核对</h2><table id="review-queue"><tr><th>时间</th><th>村民</th><th>货位</th><th>原因</th><th>处理</th></tr>${rows || '<tr><td colspan="5">没有待核对的记录</td></tr>'}</table>`;

@@ -87,7 +87,7 @@ export function adminPage(d: AdminPageData): string {
 ${storeStateSection(d.state)}
 ${entryEventsSection(d.events)}
 ${receiptsSection(d.receipts)}
-${reviewSection(d.review, d.csrf)}
+${reviewSection(d.review, null)}
 ${stockSection(d.stock)}
 ${syncSection(d.sync)}
 <h2>村民</h2>${villagerPager(d.villagerPage)}<form method="post" action="/api/villagers" id="villager-actions"><input type="hidden" name="_csrf" value="${esc(d.csrf)}"><table id="villagers"><tr><th>编号</th><th>姓名</th><th>村</th><th>状态</th><th>积分</th><th>欠分</th><th>人脸授权</th><th>操作</th></tr>${villagers}</table></form>
@@ -113,4 +113,11 @@ export function boardPage(d: { store: StoreConfig; villagers: Villager[]; produc
 <h2>商品兑换价</h2><table><tr><th>商品</th><th>所需积分</th></tr>${prices}</table>`,
     30,
   );
+}
+
+/** The review queue with its forms, on a page of its own that does not reload itself. */
+export function reviewPage(d: { store: StoreConfig; items: ReviewItem[]; csrf: string }): string {
+  return layout(`${d.store.name} · 待核对`, `<h1>${esc(d.store.name)} · 待核对</h1><p><a href="/">返回管理页</a></p>
+<p>补扣：按实际拿走的商品扣积分（积分不足时记为欠分）；免扣：不扣积分。每条只能处理一次。</p>
+${reviewSection(d.items, d.csrf)}`);
 }

@@ -138,12 +138,16 @@ describe('admin page in chromium', () => {
     await page.locator('#villagers tr', { hasText: '王大妈' }).locator('button[data-action=block]').waitFor();
     expect(await page.locator('#audit tr[data-action="villager.unblock"] td').nth(1).innerText()).toBe('wang');
 
-    // the review line of 李四's receipt: charged 5 points from the queue's form
+    // the review line of 李四's receipt: charged 5 points from the queue's page
+    expect(await page.locator('#review-queue tr', { hasText: '李四' }).innerText()).toContain('商品被放到别的货位');
+    await Promise.all([page.waitForURL((u) => u.pathname === '/review'), page.locator('#review-queue a[href="/review"]').first().click()]);
     const line = page.locator('#review-queue tr', { hasText: '李四' });
-    expect(await line.innerText()).toContain('商品被放到别的货位');
     await line.locator('input[name=points]').fill('5');
-    await Promise.all([page.waitForURL((u) => u.hash === '#review'), line.locator('button[data-action=charge]').click()]);
-    expect(await page.locator('#review-queue').innerText()).toContain('没有待核对的记录');
+    await shoot(page, 'review');
+    await line.locator('button[data-action=charge]').click();
+    // back on /review once charged: the queue is empty
+    await page.locator('#review-queue', { hasText: '没有待核对的记录' }).waitFor();
+    await page.goto(server.address!);
     expect(await page.locator('#audit tr[data-action="review.charge"]').innerText()).toContain('charged 5');
     expect(await page.locator('#villagers tr', { hasText: '李四' }).locator('td').nth(4).innerText()).toBe('5');
     await shoot(page, 'review-charged');

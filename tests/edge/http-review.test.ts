@@ -38,7 +38,7 @@ beforeAll(async () => {
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
 describe('review queue', () => {
-  it('lists the open lines with the villager, and shows them on the page with charge and waive forms', async () => {
+  it('lists the open lines with the villager, on the admin page, with charge and waive forms on /review', async () => {
     const res = await as(s)(app, '/api/review');
     expect(res.statusCode).toBe(200);
     const { items, next } = res.json();
@@ -50,7 +50,12 @@ describe('review queue', () => {
     const page = (await as(s)(app, '/')).body;
     expect(page).toContain('<table id="review-queue">');
     expect(page).toContain('重量不是整件数（-450 克）');
-    expect(page).toContain(`action="/api/review/${items[0].id}/resolve"`);
+    expect(page).toContain('<a href="/review">去处理</a>');
+    // the forms are on /review, which does not reload itself while points are typed
+    const review = (await as(s)(app, '/review')).body;
+    expect(review).toContain(`action="/api/review/${items[0].id}/resolve"`);
+    expect(review).not.toContain('http-equiv="refresh"');
+    expect((await app.inject('/review')).statusCode).toBe(303);
   });
 
   it('charges a line once: a redemption entry, the balance and the audit log; refusals are clear', async () => {
@@ -89,11 +94,11 @@ describe('review queue', () => {
     const entries = (ledger.db.prepare('SELECT count(*) AS n FROM entries').get() as { n: number }).n;
     const res = await app.inject({ method: 'POST', url: `/api/review/${line!.id}/resolve`, headers: { ...FORM, cookie: s.cookie }, payload: new URLSearchParams({ _csrf: s.csrf, resolution: 'waive' }).toString() });
     expect(res.statusCode).toBe(303);
-    expect(res.headers.location).toBe('/#review');
+    expect(res.headers.location).toBe('/review');
     expect(getReviewLine(ledger.db, line!.id)).toMatchObject({ resolution: 'waived' });
     expect((ledger.db.prepare('SELECT count(*) AS n FROM entries').get() as { n: number }).n).toBe(entries);
     expect(listAudit(ledger.db)[0]).toMatchObject({ action: 'review.waive', after: { resolution: 'waived', entry: null, charged: 0 } });
     expect(listOpenReview(ledger.db)).toEqual([]);
-    expect((await as(s)(app, '/')).body).toContain('没有待核对的记录');
+    expect((await as(s)(app, '/review')).body).toContain('没有待核对的记录');
   });
 });
