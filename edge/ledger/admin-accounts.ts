@@ -119,11 +119,22 @@ export function getAdminSession(db: Db, sid: string, clock: Clock = systemClock)
   return JSON.parse(r.data) as unknown;
 }
 
-/** Stores a session; expired sessions are swept on the way (a store has a handful of them). */
+/** Sessions without a signed-in user (a login form's CSRF secret) kept at most; the newest stay. */
+export const MAX_ANONYMOUS_SESSIONS = 200;
+
+/**
+ * Stores a session; expired sessions are swept on the way (a store has a handful of them), and
+ * sessions nobody signed in to are capped, so fetching the login form in a loop cannot grow
+ * the ledger.
+ */
 export function setAdminSession(db: Db, sid: string, data: unknown, expiresAt: string, clock: Clock = systemClock): void {
   inTransaction(db, 'saving admin session', () => {
     db.prepare('DELETE FROM admin_sessions WHERE expires_at <= ?').run(iso(clock));
     db.prepare('INSERT INTO admin_sessions (sid, data, expires_at) VALUES (?, ?, ?) ON CONFLICT (sid) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at').run(sid, JSON.stringify(data), expiresAt);
+    if ((data as { user?: unknown } | null)?.user === undefined) {
+      db.prepare(`DELETE FROM admin_sessions WHERE json_extract(data, '$.user') IS NULL AND sid NOT IN (
+        SELECT sid FROM admin_sessions WHERE json_extract(data, '$.user') IS NULL ORDER BY expires_at DESC, rowid DESC LIMIT ?)`).run(MAX_ANONYMOUS_SESSIONS);
+    }
   });
 }
 

@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { buildApp, type App } from '../../edge/http/app.ts';
 import { HealthBoard } from '../../edge/parts.ts';
 import { addVillager, getVillager, setVillagerStatus } from '../../edge/ledger/villagers.ts';
-import { countAdminAccounts, getAdminAccount } from '../../edge/ledger/admin-accounts.ts';
+import { countAdminAccounts, getAdminAccount, MAX_ANONYMOUS_SESSIONS } from '../../edge/ledger/admin-accounts.ts';
 import { listAudit } from '../../edge/ledger/audit.ts';
 import { MAX_FAILED_LOGINS, LOGIN_RATE_PER_MINUTE } from '../../edge/http/auth-routes.ts';
 import { tempLedger } from '../ledger/helpers.ts';
@@ -184,6 +184,18 @@ describe('login', () => {
     expect((await app.inject({ method: 'POST', url: '/logout', headers: { cookie: s.cookie } })).statusCode).toBe(403); // CSRF on logout too
     expect((await app.inject({ method: 'POST', url: '/logout', headers: s.post })).statusCode).toBe(303);
     expect((await as(s)(app, '/api/villagers')).statusCode).toBe(401);
+  });
+});
+
+describe('sessions', () => {
+  it(`keeps at most ${MAX_ANONYMOUS_SESSIONS} sessions nobody signed in to; a signed-in one survives the flood`, async () => {
+    const { app, db } = setup();
+    await createAccount(db);
+    const s = await signIn(app);
+    for (let i = 0; i < MAX_ANONYMOUS_SESSIONS + 30; i++) expect((await app.inject('/api/me')).statusCode).toBe(200);
+    const rows = db.prepare("SELECT count(*) AS n, sum(json_extract(data, '$.user') IS NOT NULL) AS users FROM admin_sessions").get() as { n: number; users: number };
+    expect(rows).toEqual({ n: MAX_ANONYMOUS_SESSIONS + 1, users: 1 });
+    expect((await as(s)(app, '/api/villagers')).statusCode).toBe(200);
   });
 });
 
