@@ -15,6 +15,8 @@ export const ACTION_ZH: Record<string, string> = {
   'villager.unblock': '解冻村民',
   'review.waive': '核对：免扣',
   'review.charge': '核对：补扣积分',
+  'card.issue': '发积分卡',
+  'card.revoke': '挂失积分卡',
 };
 
 const STATUS_ZH: Record<string, string> = { active: '正常', blocked: '已冻结', left: '已迁出' };
@@ -53,4 +55,11 @@ export function reviewSection(items: ReviewItem[], csrf: string | null): string 
     })
     .join('');
   return `<h2 id="review">待核对</h2><table id="review-queue"><tr><th>时间</th><th>村民</th><th>货位</th><th>原因</th><th>处理</th></tr>${rows || '<tr><td colspan="5">没有待核对的记录</td></tr>'}</table>`;
+}
+
+/** Issue a card to a villager, or revoke a lost one: two small forms. */
+export function cardsSection(csrf: string): string {
+  return `<h2 id="cards">积分卡</h2>
+<p><form class="inline" method="post" id="card-issue" action="/api/cards/issue">${csrfField(csrf)}<label>村民编号 <input name="villager" required maxlength="64"></label> <label>卡号（留空自动生成） <input name="card" maxlength="64" pattern="[A-Za-z0-9-]+"></label> <button type="submit">发卡</button></form></p>
+<p><form class="inline" method="post" id="card-revoke" action="/api/cards/revoke">${csrfField(csrf)}<label>挂失卡号 <input name="card" required minlength="4" maxlength="64" pattern="[A-Za-z0-9-]+"></label> <button type="submit">挂失</button></form></p>`;
 }

@@ -6,7 +6,7 @@ import type { Product } from '../ledger/products.ts';
 import type { StoreSession } from '../ledger/sessions.ts';
 import type { EntryEventView, ReceiptView, StockView, StoreStateView, SyncView } from './queries.ts';
 import { entryEventsSection, esc, PHASE_ZH, receiptsSection, stockSection, storeStateSection, syncSection, time } from './admin-sections.ts';
-import { auditSection, reviewSection } from './audit-section.ts';
+import { auditSection, cardsSection, reviewSection } from './audit-section.ts';
 import type { ReviewItem } from '../ledger/review.ts';
 import type { SessionUser } from './auth.ts';
 import type { AuditRecord } from '../ledger/audit.ts';
@@ -93,6 +93,7 @@ ${syncSection(d.sync)}
 <h2>村民</h2>${villagerPager(d.villagerPage)}<form method="post" action="/api/villagers" id="villager-actions"><input type="hidden" name="_csrf" value="${esc(d.csrf)}"><table id="villagers"><tr><th>编号</th><th>姓名</th><th>村</th><th>状态</th><th>积分</th><th>欠分</th><th>人脸授权</th><th>操作</th></tr>${villagers}</table></form>
 <h2>最近购物</h2><table id="sessions"><tr><th>时间</th><th>村民</th><th>类型</th><th>状态</th><th>阶段</th><th>积分</th></tr>${sessions}</table>
 <h2>组件</h2><table><tr><th>组件</th><th>状态</th><th>说明</th></tr>${parts}${faults}</table>
+${cardsSection(d.csrf)}
 ${auditSection(d.audit)}`,
     5,
   );
