@@ -210,6 +210,26 @@ describe('admin page in chromium', () => {
     await page.close();
   });
 
+  it('refuses a login after 5 wrong passwords, even with the right one', async () => {
+    await createAccount(ledger.db, 'li');
+    const fresh = await browser.newContext({ viewport: TABLET, locale: 'zh-CN' });
+    const page = await fresh.newPage();
+    await page.goto(new URL('/login', server.address).toString());
+    // each answer is a new page: wait for it before reading it
+    const submit = async (password: string): Promise<string> => {
+      await page.fill('#username', 'li');
+      await page.fill('#password', password);
+      await Promise.all([page.waitForEvent('framenavigated'), page.click('button[type=submit]')]);
+      await page.waitForLoadState('domcontentloaded');
+      return page.locator('#login-error').innerText();
+    };
+    for (let i = 0; i < 5; i++) expect(await submit(`wrong password ${i}`)).toContain('用户名或密码错误');
+    expect(await submit(TEST_PASSWORD)).toContain('账号已锁定');
+    expect(new URL(page.url()).pathname).toBe('/login');
+    await shoot(page, 'login-locked');
+    await fresh.close();
+  }, 60_000);
+
   it('the public board ranks villagers and lists prices, without debts', async () => {
     const page = await browser.newPage();
     await page.goto(new URL('/board', server.address).toString());
