@@ -30,7 +30,7 @@ const arg = (name: string, dflt: number): number => {
 };
 const STORES = arg('stores', 50);
 const EVENTS = arg('events', 10_000);
-const RESTARTS = 5;
+const RESTARTS = Number(process.env.BENCH_RESTARTS ?? 5);
 
 async function rawQos1(url: string, n: number): Promise<number> {
   const m = new SyncMqtt({ url, clientId: uid('raw-'), persistentSession: false });
@@ -71,7 +71,7 @@ for (let i = 0; i < STORES; i++) {
   });
   const key = loadOrCreateStoreKey(dir, 'store');
   await registerStore(ledgerDb, village, store, 'store', createPublicKey(key.key).export({ type: 'spki', format: 'pem' }).toString());
-  stores.push({ dir, db, agent: new SyncAgent({ db: () => db, dataDir: dir, address: { village, store }, rules: { creditFloor: 0 }, log: silentLogger(), config: fastSync({ broker_url: broker.url, poll_ms: 50, retransmit_ms: 2000, retransmit_max_ms: 8000, ledger_public_keys: [{ id: 'ledger-1', pem: ledgerKey.publicPem }] }) }) });
+  stores.push({ dir, db, agent: new SyncAgent({ db: () => db, dataDir: dir, address: { village, store }, rules: { creditFloor: 0 }, log: silentLogger(), config: fastSync({ broker_url: broker.url, reconnect_ms: 100, poll_ms: 50, retransmit_ms: 2000, retransmit_max_ms: 8000, ledger_public_keys: [{ id: 'ledger-1', pem: ledgerKey.publicPem }] }) }) });
 }
 
 const raw = await rawQos1(broker.url, EVENTS);
@@ -85,8 +85,7 @@ for (const s of stores) s.agent.start();
 let restarts = 0;
 for (;;) {
   const got = (await received()).n;
-  const pending = stores.reduce((n, s) => n + countOutbox(s.db).pending, 0);
-  if (pending === 0 && got >= EVENTS) break;
+  if (got >= EVENTS && stores.every((s) => countOutbox(s.db).pending === 0)) break;
   if (brokerKind === 'aedes' && restarts < RESTARTS && got >= ((restarts + 1) * EVENTS) / (RESTARTS + 1)) {
     await broker.stop();
     await broker.start();

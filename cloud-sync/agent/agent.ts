@@ -7,9 +7,9 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createPublicKey } from 'node:crypto';
-import type { Db } from '../../edge/ledger/db.ts';
+import { inTransaction, type Db } from '../../edge/ledger/db.ts';
 import type { LedgerRules } from '../../edge/ledger/entries.ts';
-import { countOutbox, lastAckedSeq, markOutboxAckedSeqs, markOutboxSent, pendingOutbox, type OutboxRow } from '../../edge/ledger/outbox.ts';
+import { countOutbox, lastAckedSeq, markOutboxAckedSeqs, markOutboxSent, pendingOutbox, pendingOutboxAfter, type OutboxRow } from '../../edge/ledger/outbox.ts';
 import { inboundSeq, lastContact, touchContact } from '../../edge/ledger/sync-state.ts';
 import { iso, systemClock, type Clock } from '../../edge/ledger/time.ts';
 import type { HealthBoard, Part } from '../../edge/parts.ts';
@@ -87,7 +87,7 @@ export class SyncAgent implements Part {
     const status = storeTopic(address, 'status');
     this.mqtt = new SyncMqtt({
       url: c.broker_url, clientId: `store-${address.village}-${address.store}`, username: c.username, password: c.password,
-      caFile: c.ca_file, certFile: c.cert_file, keyFile: c.key_file, will: { topic: status, payload: STATUS_OFFLINE }, persistentSession: true,
+      caFile: c.ca_file, certFile: c.cert_file, keyFile: c.key_file, will: { topic: status, payload: STATUS_OFFLINE }, persistentSession: true, reconnectMs: c.reconnect_ms,
     });
     this.mqtt.on('connect', () => this.onConnect());
     this.mqtt.on('disconnect', () => this.report());
@@ -180,8 +180,10 @@ export class SyncAgent implements Part {
     const seqs = ack.value.ids.filter((id) => id.startsWith(prefix)).map((id) => Number(id.slice(prefix.length))).filter(Number.isSafeInteger);
     const db = this.deps.db();
     const at = iso(this.clock);
-    markOutboxAckedSeqs(db, seqs, at);
-    touchContact(db, at);
+    inTransaction(db, 'recording an acknowledgement', () => {
+      markOutboxAckedSeqs(db, seqs, at);
+      touchContact(db, at);
+    });
     for (const s of seqs) {
       const f = this.inflight.get(s);
       if (f) this.ackedSendNo = Math.max(this.ackedSendNo, f.sendNo);
@@ -211,21 +213,33 @@ export class SyncAgent implements Part {
       const c = this.deps.config;
       const db = this.deps.db();
       const now = this.clock().getTime();
-      const pending = pendingOutbox(db, c.window);
-      const live = new Set(pending.map((r) => r.seq));
-      for (const seq of this.inflight.keys()) if (!live.has(seq)) this.inflight.delete(seq);
       // A row goes again once its backoff has passed and either a later batch was acknowledged
       // (so this one was lost) or the ledger has been silent for a whole retransmit period.
       // A ledger that is merely behind is not flooded with copies of what it is working through.
       const ledgerSilent = now - this.lastAckAt >= c.retransmit_ms;
-      const due = pending.filter((r) => {
-        const f = this.inflight.get(r.seq);
-        return !f || (f.nextAt <= now && (f.sendNo < this.ackedSendNo || ledgerSilent));
-      });
-      for (let i = 0; i < due.length; i += c.batch_size) {
-        const batch = due.slice(i, i + c.batch_size);
-        const sent = await mqtt.publish(storeTopic(this.deps.address, 'up/rows'), JSON.stringify(this.rowsEnvelope(batch, now)));
-        if (!sent) break;
+      const isDue = (f: { nextAt: number; sendNo: number }) => f.nextAt <= now && (f.sendNo < this.ackedSendNo || ledgerSilent);
+      let due: OutboxRow[];
+      if (this.inflight.size === 0 || [...this.inflight.values()].some(isDue)) {
+        const pending = pendingOutbox(db, c.window);
+        const live = new Set(pending.map((r) => r.seq));
+        for (const seq of this.inflight.keys()) if (!live.has(seq)) this.inflight.delete(seq);
+        due = pending.filter((r) => {
+          const f = this.inflight.get(r.seq);
+          return !f || isDue(f);
+        });
+      } else {
+        // Nothing to resend: only rows written since the last send, within the window.
+        const room = c.window - this.inflight.size;
+        due = room > 0 ? pendingOutboxAfter(db, Math.max(...this.inflight.keys()), room) : [];
+      }
+      // Every batch goes out at once (the client keeps them in order); each is marked in
+      // flight once the broker has it.
+      const batches: OutboxRow[][] = [];
+      for (let i = 0; i < due.length; i += c.batch_size) batches.push(due.slice(i, i + c.batch_size));
+      const sent = await Promise.all(batches.map((b) => mqtt.publish(storeTopic(this.deps.address, 'up/rows'), JSON.stringify(this.rowsEnvelope(b, now)))));
+      const marked: number[] = [];
+      batches.forEach((batch, i) => {
+        if (!sent[i]) return;
         const sendNo = ++this.sendNo;
         for (const r of batch) {
           const f = this.inflight.get(r.seq) ?? { attempts: 0, nextAt: 0, sendNo };
@@ -233,9 +247,10 @@ export class SyncAgent implements Part {
           f.attempts++;
           f.nextAt = now + Math.min(c.retransmit_max_ms, c.retransmit_ms * 2 ** (f.attempts - 1));
           this.inflight.set(r.seq, f);
+          marked.push(r.seq);
         }
-        markOutboxSent(db, batch.map((r) => r.seq), new Date(now).toISOString());
-      }
+      });
+      markOutboxSent(db, marked, new Date(now).toISOString());
     } catch (err) {
       this.deps.log.error({ err }, 'outbox drain failed; will retry / 发件箱同步失败，稍后重试');
     } finally {

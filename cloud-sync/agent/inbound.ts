@@ -12,7 +12,7 @@ import { inboundSeq, setInboundSeq, touchContact } from '../../edge/ledger/sync-
 import type { LedgerRules } from '../../edge/ledger/entries.ts';
 import { iso, type Clock } from '../../edge/ledger/time.ts';
 import { isEdgeError } from '../../edge/errors.ts';
-import { checkers, decode, type CommandBody, type EntryBody, type Envelope, type ProductBody, type RefusalReason, type SnapshotBody, type VillagerBody } from '../protocol/payloads.ts';
+import { checkers, decode, type CommandBody, type EntriesBody, type EntryBody, type Envelope, type ProductBody, type RefusalReason, type SnapshotBody, type VillagerBody } from '../protocol/payloads.ts';
 import { checkEnvelope, classifySeq, type KeyRing } from '../protocol/sign.ts';
 import type { StoreAddress } from '../protocol/topics.ts';
 import type { RefusalCounter } from '../protocol/refusals.ts';
@@ -135,6 +135,9 @@ export class InboundStream {
           case 'entry':
             // A one-entry snapshot: idempotent by id, authoritative (no credit floor), repays debt.
             applySnapshot(db, { villagers: [], entries: [e.body as EntryBody] }, rules, clock);
+            break;
+          case 'entries':
+            applySnapshot(db, { villagers: [], entries: (e.body as EntriesBody).entries }, rules, clock);
             break;
           case 'villager':
             applySnapshot(db, { villagers: [e.body as VillagerBody], entries: [] }, rules, clock);

@@ -13,7 +13,7 @@ const Seq = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 const Points = Type.Integer({ minimum: -1_000_000_000, maximum: 1_000_000_000 });
 const Text = (max: number) => Type.Union([Type.String({ maxLength: max }), Type.Null()]);
 
-export const ENVELOPE_KINDS = ['rows', 'entry', 'villager', 'product', 'command', 'snapshot'] as const;
+export const ENVELOPE_KINDS = ['rows', 'entry', 'entries', 'villager', 'product', 'command', 'snapshot'] as const;
 export type EnvelopeKind = (typeof ENVELOPE_KINDS)[number];
 
 /** A signed message. `sig` is Ed25519 over the canonical JSON of every other field. */
@@ -47,6 +47,10 @@ export const EntryBodySchema = Type.Object({
   created_at: Time,
 }, { additionalProperties: false });
 export type EntryBody = Static<typeof EntryBodySchema>;
+
+/** A store's batch of new entries, rebroadcast as one event of the village stream. */
+export const EntriesBodySchema = Type.Object({ entries: Type.Array(EntryBodySchema, { minItems: 1, maxItems: 500 }) }, { additionalProperties: false });
+export type EntriesBody = Static<typeof EntriesBodySchema>;
 
 const VillagerStatus = Type.Union([Type.Literal('active'), Type.Literal('blocked'), Type.Literal('left')]);
 export const VillagerBodySchema = Type.Object({
@@ -136,6 +140,7 @@ export const MAX_PAYLOAD_BYTES = 8 * 1024 * 1024;
 export const checkers = {
   envelope: TypeCompiler.Compile(EnvelopeSchema),
   entry: TypeCompiler.Compile(EntryBodySchema),
+  entries: TypeCompiler.Compile(EntriesBodySchema),
   villager: TypeCompiler.Compile(VillagerBodySchema),
   product: TypeCompiler.Compile(ProductBodySchema),
   command: TypeCompiler.Compile(CommandBodySchema),
