@@ -9,7 +9,7 @@ import path from 'node:path';
 import { createPublicKey } from 'node:crypto';
 import { inTransaction, type Db } from '../../edge/ledger/db.ts';
 import type { LedgerRules } from '../../edge/ledger/entries.ts';
-import { countOutbox, lastAckedSeq, markOutboxAckedSeqs, markOutboxSent, pendingOutbox, pendingOutboxAfter, type OutboxRow } from '../../edge/ledger/outbox.ts';
+import { countOutbox, lastAckedSeq, markOutboxAckedSeqs, markOutboxSent, outboxRange, pendingOutbox, pendingOutboxAfter, type OutboxRow } from '../../edge/ledger/outbox.ts';
 import { inboundSeq, lastContact, touchContact } from '../../edge/ledger/sync-state.ts';
 import { iso, systemClock, type Clock } from '../../edge/ledger/time.ts';
 import type { HealthBoard, Part } from '../../edge/parts.ts';
@@ -19,7 +19,7 @@ import { checkers, decode, type Heartbeat, type Row, type SnapshotRequest } from
 import { keyRing, newKeyPair, privateEd25519, signEnvelope, type KeyRing, type SigningKey } from '../protocol/sign.ts';
 import { parseTopic, storeSubscriptions, storeTopic, type StoreAddress } from '../protocol/topics.ts';
 import { RefusalCounter } from '../protocol/refusals.ts';
-import { InboundStream } from './inbound.ts';
+import { InboundStream, type InboundOutcome } from './inbound.ts';
 import type { SyncConfig } from './config.ts';
 
 export interface SyncAgentDeps {
@@ -61,6 +61,8 @@ export class SyncAgent implements Part {
   private lastAckAt = 0;
   private timers: NodeJS.Timeout[] = [];
   private draining = false;
+  /** The inbound seq at which the last beat found us behind the village stream. */
+  private behindAt: number | undefined;
   /** When a snapshot was last asked for while one is wanted; undefined when none is. */
   private snapshotAskedAt: number | undefined;
   private readonly clock: Clock;
@@ -152,12 +154,24 @@ export class SyncAgent implements Part {
       return;
     }
     if (t.kind === 'store' && t.leaf === 'down/ack') return this.onAck(payload);
+    if (t.kind === 'store' && t.leaf === 'down/beat') return this.onBeat(payload);
+    if (t.kind === 'store' && t.leaf === 'down/deltas') {
+      const r = this.inbound!.receiveDeltas(payload);
+      this.handleOutcomes(r.outcomes, 'deltas', topic);
+      // The answer is complete once it has brought us to the seq the ledger was at.
+      if (r.toSeq !== undefined && inboundSeq(this.deps.db()) >= r.toSeq) this.snapshotAskedAt = undefined;
+      return;
+    }
     if (t.kind === 'store' && t.leaf !== 'down/snapshot') {
       this.refusals.add('invalid');
       return;
     }
     const from = t.kind === 'village-events' ? 'events' : 'snapshot';
-    for (const o of this.inbound!.receive(payload, from)) {
+    this.handleOutcomes(this.inbound!.receive(payload, from), from, topic);
+  }
+
+  private handleOutcomes(outcomes: InboundOutcome[], from: 'events' | 'snapshot' | 'deltas', topic: string): void {
+    for (const o of outcomes) {
       if (o.kind === 'gap') this.wantSnapshot('gap');
       else if (o.kind === 'snapshot') this.snapshotAskedAt = undefined;
       else if (o.kind === 'overlap') {
@@ -167,6 +181,46 @@ export class SyncAgent implements Part {
         this.deps.log.debug({ seq: o.seq, why: o.why, topic }, 'sync message already applied');
       }
       else if (o.kind === 'refused') this.deps.log.warn({ reason: o.reason, why: o.why, topic }, 'sync message refused / 同步消息被拒绝');
+    }
+  }
+
+  /**
+   * The ledger's side of the heartbeat exchange, or its greeting after it (re)connected. Behind
+   * the village stream at two beats running with no progress (an event merely in flight would
+   * have arrived in between): ask. Rows acknowledged here that the ledger does not hold: send
+   * them again. A greeting: whatever is in flight may have gone nowhere, send it again now.
+   */
+  private onBeat(payload: Buffer): void {
+    const b = decode(payload, checkers.beat);
+    if (!b.ok) {
+      this.refusals.add('invalid');
+      return;
+    }
+    const beat = b.value;
+    const db = this.deps.db();
+    const inbound = inboundSeq(db);
+    if (beat.village_seq > inbound) {
+      if (this.behindAt === inbound) this.wantSnapshot('gap');
+      this.behindAt = inbound;
+    } else this.behindAt = undefined;
+    const acked = lastAckedSeq(db);
+    if (acked > beat.contiguous_seq) void this.resend(outboxRange(db, beat.contiguous_seq, acked, this.deps.config.window));
+    if (beat.reason === 'online') {
+      for (const [seq, f] of this.inflight) if (seq > beat.contiguous_seq) f.nextAt = 0;
+      this.lastAckAt = 0;
+      void this.drain();
+    }
+  }
+
+  /** Rows the ledger lost after acknowledging them: sent again as they are, not tracked in flight. */
+  private async resend(rows: OutboxRow[]): Promise<void> {
+    const mqtt = this.mqtt;
+    if (!mqtt?.connected || !this.key || rows.length === 0) return;
+    this.deps.log.warn({ from: rows[0]!.seq, to: rows[rows.length - 1]!.seq }, 'the ledger lacks rows it acknowledged; sending them again / 村账本缺少已确认的记录，重新发送');
+    const now = this.clock().getTime();
+    const c = this.deps.config;
+    for (let i = 0; i < rows.length; i += c.batch_size) {
+      await mqtt.publish(storeTopic(this.deps.address, 'up/rows'), JSON.stringify(this.rowsEnvelope(rows.slice(i, i + c.batch_size), now)));
     }
   }
 

@@ -1,16 +1,19 @@
 /**
  * The village ledger's MQTT side: receives store rows (verified against the store's key,
  * de-duplicated permanently, gaps counted), acknowledges by id, rebroadcasts store entries to
- * the village, answers snapshot requests, and publishes what the API creates.
+ * the village, brings stores level (deltas or a snapshot), reads their heartbeats (a store
+ * behind the stream, or one that believes the ledger holds more of its rows than it does, is
+ * counted, logged and sent the stream), and publishes what the API creates.
  * Messages are handled one at a time, in arrival order.
  */
 import type { SqlDb } from './sql.ts';
 import { SyncMqtt, type MqttOptions } from '../mqtt.ts';
-import { checkers, decode, type Ack, type Envelope, type EntryBody, type VillagerBody, type CommandBody, type ProductBody } from '../protocol/payloads.ts';
+import { checkers, decode, type Ack, type Beat, type Heartbeat, type SnapshotRequest, type Envelope, type EntryBody, type VillagerBody, type CommandBody, type ProductBody } from '../protocol/payloads.ts';
 import { checkEnvelope, publicEd25519, signEnvelope, type SigningKey } from '../protocol/sign.ts';
 import { LEDGER_SUBSCRIPTIONS, parseTopic, storeTopic, villageEventsTopic } from '../protocol/topics.ts';
 import { RefusalCounter } from '../protocol/refusals.ts';
-import { addLedgerEntry, appendEvent, applyStoreRows, listStores, recordPresence, upsertVillager, villageSnapshot, type Signer } from './tables.ts';
+import { addLedgerEntry, appendEvent, applyStoreRows, listStores, recordHeartbeat, recordPresence, upsertVillager, villageSeq, villageSnapshot, type Signer } from './tables.ts';
+import { planDeltas } from './catchup.ts';
 import type { Logger } from '../../edge/log.ts';
 
 export interface LedgerServiceOptions {
@@ -22,6 +25,10 @@ export interface LedgerServiceOptions {
   clockSkewMs?: number;
   clock?: () => Date;
   log: Logger;
+  /** A store further behind than this many stream events gets a snapshot instead of deltas (default 1000). */
+  maxDeltas?: number;
+  /** A store whose heartbeats show it behind the stream for this long is sent the stream (default 60 s). */
+  behindAfterMs?: number;
 }
 
 export interface LedgerCounters {
@@ -29,13 +36,19 @@ export interface LedgerCounters {
   duplicates: number;
   gaps: number;
   snapshots: number;
+  /** Requests answered with the events after the store's seq. */
+  deltas: number;
+  /** Stores found behind the village stream by their heartbeats for longer than the bound. */
+  behind: number;
+  /** Heartbeats whose last acknowledged seq is ahead of what the ledger holds of that store. */
+  ahead: number;
 }
 
 const WEEK_MS = 7 * 86_400_000;
 
 export class LedgerService {
   readonly refusals = new RefusalCounter();
-  readonly counters: LedgerCounters = { rows: 0, duplicates: 0, gaps: 0, snapshots: 0 };
+  readonly counters: LedgerCounters = { rows: 0, duplicates: 0, gaps: 0, snapshots: 0, deltas: 0, behind: 0, ahead: 0 };
   private mqtt: SyncMqtt | undefined;
   private queue: Promise<void> = Promise.resolve();
   private readonly signer: Signer;
@@ -54,6 +67,10 @@ export class LedgerService {
     this.mqtt = new SyncMqtt(this.opts.mqtt);
     this.mqtt.on('message', (topic, payload) => {
       this.queue = this.queue.then(() => this.onMessage(topic, payload)).catch((err: unknown) => this.opts.log.error({ err, topic }, 'ledger failed to handle a message / 村账本处理消息失败'));
+    });
+    // Rows sent while the ledger was away went nowhere: tell every store where it stands.
+    this.mqtt.on('connect', () => {
+      this.queue = this.queue.then(() => this.greetStores()).catch((err: unknown) => this.opts.log.error({ err }, 'ledger failed to greet the stores / 村账本通知门店失败'));
     });
     this.mqtt.start([...LEDGER_SUBSCRIPTIONS]);
   }
@@ -107,7 +124,7 @@ export class LedgerService {
       case 'up/snapshot-request': {
         const req = decode(payload, checkers.snapshotRequest);
         if (!req.ok) return void this.refusals.add('invalid');
-        return this.sendSnapshot(village, store);
+        return this.catchUp(village, store, req.value.from_seq, req.value.reason);
       }
       case 'status': {
         const s = decode(payload, checkers.status);
@@ -117,10 +134,12 @@ export class LedgerService {
       case 'heartbeat': {
         const h = decode(payload, checkers.heartbeat);
         if (!h.ok) return void this.refusals.add('invalid');
-        return recordPresence(this.opts.db, village, store, 'last_heartbeat', h.value.at);
+        return this.onHeartbeat(village, store, h.value);
       }
       case 'down/ack':
       case 'down/snapshot':
+      case 'down/deltas':
+      case 'down/beat':
         return; // our own publications
     }
   }
@@ -144,6 +163,48 @@ export class LedgerService {
     const ack: Ack = { ids: res.ackIds, contiguous_seq: res.contiguousSeq };
     for (const ev of res.events) await this.publishEvent(ev);
     await this.mqtt?.publish(storeTopic({ village, store }, 'down/ack'), JSON.stringify(ack));
+  }
+
+  /** Deltas when they can bring the store level, else a snapshot. */
+  private async catchUp(village: string, store: string, fromSeq: number, reason: SnapshotRequest['reason']): Promise<void> {
+    const plan = reason === 'resync' ? undefined : await planDeltas(this.opts.db, village, fromSeq, this.clock(), {
+      maxEvents: this.opts.maxDeltas ?? 1000, maxBytes: 1024 * 1024, validForMs: this.opts.clockSkewMs ?? 300_000,
+    });
+    if (!plan) return this.sendSnapshot(village, store);
+    this.counters.deltas++;
+    for (const p of plan.payloads) await this.mqtt?.publish(storeTopic({ village, store }, 'down/deltas'), p);
+  }
+
+  private async onHeartbeat(village: string, store: string, hb: Heartbeat): Promise<void> {
+    const rec = (await listStores(this.opts.db, village)).find((s) => s.id === store);
+    if (!rec) return void this.refusals.add('invalid');
+    const seq = await villageSeq(this.opts.db, village);
+    const now = this.clock();
+    let behindSince = hb.inbound_seq < seq ? rec.behindSince ?? now.toISOString() : null;
+    const behindLong = behindSince !== null && now.getTime() - Date.parse(behindSince) >= (this.opts.behindAfterMs ?? 60_000);
+    // The store says the ledger acknowledged rows that it does not hold (a ledger restored from an
+    // older backup): the store resends them when it reads our beat (cloud-sync/agent).
+    const ahead = hb.last_acked_seq > rec.contiguousSeq;
+    if (behindLong) {
+      this.counters.behind++;
+      this.opts.log.warn({ village, store, inbound_seq: hb.inbound_seq, village_seq: seq, since: behindSince }, 'store is behind the village stream; sending it the stream / 门店落后于村数据流，正在补发');
+      behindSince = now.toISOString();
+    }
+    if (ahead) {
+      this.counters.ahead++;
+      this.opts.log.error({ village, store, last_acked_seq: hb.last_acked_seq, contiguous_seq: rec.contiguousSeq }, 'store has acknowledged rows the ledger does not hold; asking it to resend / 门店已确认的记录村账本没有，要求重发');
+    }
+    await recordHeartbeat(this.opts.db, village, store, hb, behindSince, behindLong || ahead);
+    const beat: Beat = { village_seq: seq, contiguous_seq: rec.contiguousSeq, reason: 'heartbeat' };
+    await this.mqtt?.publish(storeTopic({ village, store }, 'down/beat'), JSON.stringify(beat));
+    if (behindLong) await this.catchUp(village, store, hb.inbound_seq, 'gap');
+  }
+
+  private async greetStores(): Promise<void> {
+    for (const s of await listStores(this.opts.db)) {
+      const beat: Beat = { village_seq: await villageSeq(this.opts.db, s.village), contiguous_seq: s.contiguousSeq, reason: 'online' };
+      await this.mqtt?.publish(storeTopic({ village: s.village, store: s.id }, 'down/beat'), JSON.stringify(beat));
+    }
   }
 
   private async sendSnapshot(village: string, store: string): Promise<void> {

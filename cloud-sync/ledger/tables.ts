@@ -173,7 +173,21 @@ export async function villageSnapshot(db: SqlDb, village: string): Promise<{ seq
   });
 }
 
-export interface StoreRecord { village: string; id: string; keyId: string; publicKey: string; contiguousSeq: number; gaps: number; status: string | null; lastHeartbeat: string | null }
+/** The village stream after `fromSeq` as published (signed envelopes, JSON text), at most `limit` events. */
+export async function eventsAfter(db: SqlDb, village: string, fromSeq: number, limit: number): Promise<{ seq: number; envelope: string }[]> {
+  const rows = await db.query<{ seq: number | string; envelope: string }>('SELECT seq, envelope FROM events WHERE village = $1 AND seq > $2 ORDER BY seq LIMIT $3', [village, fromSeq, limit]);
+  return rows.map((r) => ({ seq: Number(r.seq), envelope: r.envelope }));
+}
+
+export interface StoreRecord {
+  village: string; id: string; keyId: string; publicKey: string; contiguousSeq: number; gaps: number; status: string | null; lastHeartbeat: string | null;
+  /** From the store's last heartbeat (null before the first). */
+  inboundSeq: number | null; lastAckedSeq: number | null; outboxPending: number | null;
+  /** Since when its heartbeats show it behind the village stream (null while level). */
+  behindSince: string | null;
+  /** How often the ledger found it behind, or ahead of what the ledger holds, and sent it the stream. */
+  heals: number;
+}
 
 export async function registerStore(db: SqlDb, village: string, id: string, keyId: string, publicKey: string): Promise<void> {
   await requireVillage(db, village);
@@ -185,13 +199,28 @@ export async function registerStore(db: SqlDb, village: string, id: string, keyI
 }
 
 export async function listStores(db: SqlDb, village?: string): Promise<StoreRecord[]> {
-  const rows = await db.query<{ village: string; id: string; key_id: string; public_key: string; contiguous_seq: number | string; gaps: number | string; status: string | null; last_heartbeat: string | null }>(
+  const rows = await db.query<{
+    village: string; id: string; key_id: string; public_key: string; contiguous_seq: number | string; gaps: number | string; status: string | null; last_heartbeat: string | null;
+    inbound_seq: number | string | null; last_acked_seq: number | string | null; outbox_pending: number | string | null; behind_since: string | null; heals: number | string;
+  }>(
     `SELECT * FROM stores ${village ? 'WHERE village = $1' : ''} ORDER BY village, id`,
     village ? [village] : [],
   );
-  return rows.map((r) => ({ village: r.village, id: r.id, keyId: r.key_id, publicKey: r.public_key, contiguousSeq: Number(r.contiguous_seq), gaps: Number(r.gaps), status: r.status, lastHeartbeat: r.last_heartbeat }));
+  const num = (v: number | string | null) => (v === null ? null : Number(v));
+  return rows.map((r) => ({
+    village: r.village, id: r.id, keyId: r.key_id, publicKey: r.public_key, contiguousSeq: Number(r.contiguous_seq), gaps: Number(r.gaps), status: r.status, lastHeartbeat: r.last_heartbeat,
+    inboundSeq: num(r.inbound_seq), lastAckedSeq: num(r.last_acked_seq), outboxPending: num(r.outbox_pending), behindSince: r.behind_since, heals: Number(r.heals),
+  }));
 }
 
 export async function recordPresence(db: SqlDb, village: string, store: string, field: 'status' | 'last_heartbeat', value: string): Promise<void> {
   await db.run(`UPDATE stores SET ${field} = $1 WHERE village = $2 AND id = $3`, [value, village, store]);
+}
+
+/** What a store's heartbeat said; `behindSince` and `healed` are the ledger's reading of it. */
+export async function recordHeartbeat(db: SqlDb, village: string, store: string, hb: { at: string; inbound_seq: number; last_acked_seq: number; outbox_pending: number }, behindSince: string | null, healed: boolean): Promise<void> {
+  await db.run(
+    'UPDATE stores SET last_heartbeat = $1, inbound_seq = $2, last_acked_seq = $3, outbox_pending = $4, behind_since = $5, heals = heals + $6 WHERE village = $7 AND id = $8',
+    [hb.at, hb.inbound_seq, hb.last_acked_seq, hb.outbox_pending, behindSince, healed ? 1 : 0, village, store],
+  );
 }

@@ -134,6 +134,29 @@ export const SnapshotRequestSchema = Type.Object({
 }, { additionalProperties: false });
 export type SnapshotRequest = Static<typeof SnapshotRequestSchema>;
 
+/**
+ * The answer to a request from `from_seq`: the village stream's signed events after it, as
+ * the ledger published them (each checked like a stream event). A long answer comes in
+ * several messages; the store is level once its seq reaches `to_seq`.
+ */
+export const DeltasSchema = Type.Object({
+  from_seq: Count,
+  to_seq: Count,
+  events: Type.Array(Type.Unknown(), { maxItems: 10_000 }),
+}, { additionalProperties: false });
+export type Deltas = Static<typeof DeltasSchema>;
+
+/**
+ * The ledger's side of the heartbeat exchange (and its greeting when it connects): where the
+ * village stream is, and up to where it holds every row of this store.
+ */
+export const BeatSchema = Type.Object({
+  village_seq: Count,
+  contiguous_seq: Count,
+  reason: Type.Union([Type.Literal('heartbeat'), Type.Literal('online')]),
+}, { additionalProperties: false });
+export type Beat = Static<typeof BeatSchema>;
+
 /** Larger payloads are refused before parsing (a snapshot of a big village still fits). */
 export const MAX_PAYLOAD_BYTES = 8 * 1024 * 1024;
 
@@ -151,6 +174,8 @@ export const checkers = {
   heartbeat: TypeCompiler.Compile(HeartbeatSchema),
   ack: TypeCompiler.Compile(AckSchema),
   snapshotRequest: TypeCompiler.Compile(SnapshotRequestSchema),
+  deltas: TypeCompiler.Compile(DeltasSchema),
+  beat: TypeCompiler.Compile(BeatSchema),
 };
 
 export type Decoded<T> = { ok: true; value: T } | { ok: false; why: string };
