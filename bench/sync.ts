@@ -19,7 +19,8 @@ import { silentLogger } from '../edge/log.ts';
 import { SyncAgent, loadOrCreateStoreKey } from '../cloud-sync/agent/agent.ts';
 import { SyncMqtt } from '../cloud-sync/mqtt.ts';
 import { LedgerService } from '../cloud-sync/ledger/service.ts';
-import { addVillage, applyStoreRows, registerStore, upsertVillager } from '../cloud-sync/ledger/tables.ts';
+import { addVillage, applyStoreRows, registerStore, upsertVillager, villageSeq } from '../cloud-sync/ledger/tables.ts';
+import { setInboundSeq } from '../edge/ledger/sync-state.ts';
 import { newKeyPair, privateEd25519 } from '../cloud-sync/protocol/sign.ts';
 import { brokerKind, fastSync, ledgerDbKind, startBroker, tempLedgerDb, uid } from '../harness/sync/rig.ts';
 import { report, round } from './stats.ts';
@@ -74,7 +75,9 @@ for (let i = 0; i < STORES; i++) {
   const key = loadOrCreateStoreKey(dir, 'store');
   await registerStore(ledgerDb, village, store, 'store', createPublicKey(key.key).export({ type: 'spki', format: 'pem' }).toString());
   await applyStoreRows(ledgerDb, village, store, synced.map((r) => ({ id: `${store}:${r.seq}`, seq: r.seq, topic: r.topic, payload: r.payload, created_at: r.createdAt })), signer, new Date());
-  stores.push({ dir, db, agent: new SyncAgent({ db: () => db, dataDir: dir, address: { village, store }, rules: { creditFloor: 0 }, log: silentLogger(), config: fastSync({ broker_url: broker.url, reconnect_ms: 100, poll_ms: 50, retransmit_ms: 2000, retransmit_max_ms: 8000, ledger_public_keys: [{ id: 'ledger-1', pem: ledgerKey.publicPem }] }) }) });
+  // It had applied the village stream up to here before it went offline.
+  setInboundSeq(db, await villageSeq(ledgerDb, village));
+  stores.push({ dir, db, agent: new SyncAgent({ db: () => db, dataDir: dir, address: { village, store }, rules: { creditFloor: 0 }, log: silentLogger(), config: fastSync({ broker_url: broker.url, reconnect_ms: 100, heartbeat_s: 30, poll_ms: 50, retransmit_ms: 2000, retransmit_max_ms: 8000, ledger_public_keys: [{ id: 'ledger-1', pem: ledgerKey.publicPem }] }) }) });
 }
 
 const raw = await rawQos1(broker.url, EVENTS);
@@ -88,7 +91,7 @@ for (const s of stores) s.agent.start();
 let restarts = 0;
 for (;;) {
   const got = (await received()).n;
-  if (process.env.BENCH_TRACE) process.stderr.write(`${((performance.now() - t0) / 1000).toFixed(2)} got=${got} restarts=${restarts} pending=${stores.reduce((n, s) => n + countOutbox(s.db).pending, 0)} rows=${ledger.counters.rows} dup=${ledger.counters.duplicates} snaps=${ledger.counters.snapshots} deltas=${ledger.counters.deltas}\n`);
+  if (process.env.BENCH_TRACE) process.stderr.write(`${((performance.now() - t0) / 1000).toFixed(2)} got=${got} restarts=${restarts} pending=${stores.reduce((n, s) => n + countOutbox(s.db).pending, 0)} rows=${ledger.counters.rows} dup=${ledger.counters.duplicates} snaps=${ledger.counters.snapshots} deltas=${ledger.counters.deltas} ${JSON.stringify(Object.fromEntries(Object.entries(globalThis).filter(([k]) => k.startsWith('RS_'))))}\n`);
   if (got >= EVENTS && stores.every((s) => countOutbox(s.db).pending === 0)) break;
   if (brokerKind === 'aedes' && restarts < RESTARTS && got >= ((restarts + 1) * EVENTS) / (RESTARTS + 1)) {
     await broker.stop();

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { createPublicKey } from 'node:crypto';
 import { inTransaction, type Db } from '../../edge/ledger/db.ts';
 import type { LedgerRules } from '../../edge/ledger/entries.ts';
-import { countOutbox, lastAckedSeq, markOutboxAckedSeqs, markOutboxSent, outboxRange, pendingOutbox, pendingOutboxAfter, type OutboxRow } from '../../edge/ledger/outbox.ts';
+import { countOutbox, lastAckedSeq, markOutboxAcked, markOutboxAckedSeqs, markOutboxSent, outboxRange, pendingOutbox, pendingOutboxAfter, type OutboxRow } from '../../edge/ledger/outbox.ts';
 import { inboundSeq, lastContact, touchContact } from '../../edge/ledger/sync-state.ts';
 import { iso, systemClock, type Clock } from '../../edge/ledger/time.ts';
 import type { HealthBoard, Part } from '../../edge/parts.ts';
@@ -42,6 +42,14 @@ export interface SyncState {
   refused: Record<string, number>;
 }
 
+interface InFlight {
+  attempts: number;
+  nextAt: number;
+  sendNo: number;
+  /** The ledger's beat shows it never got this row: send again without waiting for silence. */
+  lost?: boolean;
+}
+
 const STATUS_ONLINE = JSON.stringify({ state: 'online' });
 const STATUS_OFFLINE = JSON.stringify({ state: 'offline' });
 const DAY_MS = 86_400_000;
@@ -54,7 +62,11 @@ export class SyncAgent implements Part {
   private inbound: InboundStream | undefined;
   private key: SigningKey | undefined;
   private keys: KeyRing = new Map();
-  private readonly inflight = new Map<number, { attempts: number; nextAt: number; sendNo: number }>();
+  private readonly inflight = new Map<number, InFlight>();
+  /** `sendNo` when each heartbeat still unanswered went out, by its `at`. */
+  private readonly beatsAwaited = new Map<string, number>();
+  /** The ledger answers heartbeats: its beats, not silence, say which rows were lost. */
+  private beatSeen = false;
   /** Batches are numbered as sent; the ledger handles them in order, so an ack for a later one means an earlier one was lost. */
   private sendNo = 0;
   private ackedSendNo = 0;
@@ -130,9 +142,14 @@ export class SyncAgent implements Part {
     const mqtt = this.mqtt;
     if (!mqtt) return;
     void mqtt.publish(storeTopic(this.deps.address, 'status'), STATUS_ONLINE, { retain: true });
-    // Whatever was in flight may have died with the broker: send it again now.
-    for (const f of this.inflight.values()) f.nextAt = 0;
+    // Whatever was in flight may have died with the broker. A heartbeat now brings the ledger's
+    // beat, which says what it holds: only the rest goes again (or everything, once a
+    // retransmit period passes with no answer).
+    const retryAt = this.clock().getTime() + this.deps.config.retransmit_ms;
+    for (const f of this.inflight.values()) f.nextAt = Math.min(f.nextAt, retryAt);
     this.lastAckAt = 0;
+    this.beatsAwaited.clear();
+    void this.heartbeat();
     // A broker that restarted (or a session that expired) may have dropped the tail of the
     // village stream while we were away; with no later event to reveal the gap we would never
     // notice, so every reconnect asks for the state since our sequence.
@@ -197,6 +214,7 @@ export class SyncAgent implements Part {
       return;
     }
     const beat = b.value;
+    this.beatSeen = true;
     const db = this.deps.db();
     const inbound = inboundSeq(db);
     if (beat.village_seq > inbound) {
@@ -205,11 +223,29 @@ export class SyncAgent implements Part {
     } else this.behindAt = undefined;
     const acked = lastAckedSeq(db);
     if (acked > beat.contiguous_seq) void this.resend(outboxRange(db, beat.contiguous_seq, acked, this.deps.config.window));
-    if (beat.reason === 'online') {
-      for (const [seq, f] of this.inflight) if (seq > beat.contiguous_seq) f.nextAt = 0;
-      this.lastAckAt = 0;
-      void this.drain();
+    // The ledger holds every row up to contiguous_seq (their acks may have died with a broker);
+    // rows above it sent before the heartbeat that this beat answers were lost.
+    if (acked < beat.contiguous_seq) {
+      const at = iso(this.clock);
+      inTransaction(db, 'recording what the ledger holds', () => {
+        markOutboxAcked(db, beat.contiguous_seq, at);
+        touchContact(db, at);
+      });
     }
+    // A greeting answers nothing: our heartbeat now gets a beat that does.
+    if (beat.reason === 'online') void this.heartbeat();
+    const answered = (beat.answers !== undefined ? this.beatsAwaited.get(beat.answers) : undefined) ?? 0;
+    if (beat.answers !== undefined) this.beatsAwaited.delete(beat.answers);
+    let lost = false;
+    for (const [seq, f] of this.inflight) {
+      if (seq <= beat.contiguous_seq) this.inflight.delete(seq);
+      else if (f.sendNo <= answered) {
+        f.lost = true;
+        f.nextAt = 0;
+        lost = true;
+      }
+    }
+    if (lost) void this.drain();
   }
 
   /** Rows the ledger lost after acknowledging them: sent again as they are, not tracked in flight. */
@@ -270,8 +306,9 @@ export class SyncAgent implements Part {
       // A row goes again once its backoff has passed and either a later batch was acknowledged
       // (so this one was lost) or the ledger has been silent for a whole retransmit period.
       // A ledger that is merely behind is not flooded with copies of what it is working through.
-      const ledgerSilent = now - this.lastAckAt >= c.retransmit_ms;
-      const isDue = (f: { nextAt: number; sendNo: number }) => f.nextAt <= now && (f.sendNo < this.ackedSendNo || ledgerSilent);
+      // (A ledger that answers heartbeats tells which rows it lacks; silence then proves nothing.)
+      const ledgerSilent = !this.beatSeen && now - this.lastAckAt >= c.retransmit_ms;
+      const isDue = (f: InFlight) => f.nextAt <= now && (f.lost === true || f.sendNo < this.ackedSendNo || ledgerSilent);
       let due: OutboxRow[];
       if (this.inflight.size === 0 || [...this.inflight.values()].some(isDue)) {
         const pending = pendingOutbox(db, c.window);
@@ -298,6 +335,7 @@ export class SyncAgent implements Part {
         for (const r of batch) {
           const f = this.inflight.get(r.seq) ?? { attempts: 0, nextAt: 0, sendNo };
           f.sendNo = sendNo;
+          f.lost = false;
           f.attempts++;
           f.nextAt = now + Math.min(c.retransmit_max_ms, c.retransmit_ms * 2 ** (f.attempts - 1));
           this.inflight.set(r.seq, f);
@@ -325,7 +363,10 @@ export class SyncAgent implements Part {
   private async heartbeat(): Promise<void> {
     const s = this.state();
     const hb: Heartbeat = { at: iso(this.clock), outbox_pending: s.outbox_pending, last_acked_seq: s.last_acked_seq, inbound_seq: s.inbound_seq, refused: s.refused };
-    await this.mqtt?.publish(storeTopic(this.deps.address, 'heartbeat'), JSON.stringify(hb));
+    this.beatsAwaited.set(hb.at, this.sendNo);
+    // Unanswered ones are forgotten (oldest first): a lost row is then found by a later beat.
+    if (this.beatsAwaited.size > 20) this.beatsAwaited.delete(this.beatsAwaited.keys().next().value!);
+    if (!(await this.mqtt?.publish(storeTopic(this.deps.address, 'heartbeat'), JSON.stringify(hb)))) this.beatsAwaited.delete(hb.at);
     this.report();
   }
 

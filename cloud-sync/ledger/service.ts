@@ -195,7 +195,7 @@ export class LedgerService {
       this.opts.log.error({ village, store, last_acked_seq: hb.last_acked_seq, contiguous_seq: rec.contiguousSeq }, 'store has acknowledged rows the ledger does not hold; asking it to resend / 门店已确认的记录村账本没有，要求重发');
     }
     await recordHeartbeat(this.opts.db, village, store, hb, behindSince, behindLong || ahead);
-    const beat: Beat = { village_seq: seq, contiguous_seq: rec.contiguousSeq, reason: 'heartbeat' };
+    const beat: Beat = { village_seq: seq, contiguous_seq: rec.contiguousSeq, reason: 'heartbeat', answers: hb.at };
     await this.mqtt?.publish(storeTopic({ village, store }, 'down/beat'), JSON.stringify(beat));
     if (behindLong) await this.catchUp(village, store, hb.inbound_seq, 'gap');
   }

@@ -154,6 +154,8 @@ export const BeatSchema = Type.Object({
   village_seq: Count,
   contiguous_seq: Count,
   reason: Type.Union([Type.Literal('heartbeat'), Type.Literal('online')]),
+  /** The `at` of the heartbeat this answers: the ledger had handled every row sent before it. */
+  answers: Type.Optional(Time),
 }, { additionalProperties: false });
 export type Beat = Static<typeof BeatSchema>;
 
