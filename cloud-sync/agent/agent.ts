@@ -15,11 +15,12 @@ import { iso, systemClock, type Clock } from '../../edge/ledger/time.ts';
 import type { HealthBoard, Part } from '../../edge/parts.ts';
 import type { Logger } from '../../edge/log.ts';
 import { SyncMqtt } from '../mqtt.ts';
-import { checkers, decode, type Heartbeat, type Row, type SnapshotRequest } from '../protocol/payloads.ts';
-import { keyRing, newKeyPair, privateEd25519, signEnvelope, type KeyRing, type SigningKey } from '../protocol/sign.ts';
+import { checkers, decode, type Heartbeat, type SnapshotRequest } from '../protocol/payloads.ts';
+import { keyRing, newKeyPair, privateEd25519, type KeyRing, type SigningKey } from '../protocol/sign.ts';
 import { parseTopic, storeSubscriptions, storeTopic, type StoreAddress } from '../protocol/topics.ts';
 import { RefusalCounter } from '../protocol/refusals.ts';
 import { InboundStream, type InboundOutcome } from './inbound.ts';
+import { applyBeat, rowsEnvelope, type InFlight } from './rows.ts';
 import type { SyncConfig } from './config.ts';
 
 export interface SyncAgentDeps {
@@ -42,17 +43,8 @@ export interface SyncState {
   refused: Record<string, number>;
 }
 
-interface InFlight {
-  attempts: number;
-  nextAt: number;
-  sendNo: number;
-  /** The ledger's beat shows it never got this row: send again without waiting for silence. */
-  lost?: boolean;
-}
-
 const STATUS_ONLINE = JSON.stringify({ state: 'online' });
 const STATUS_OFFLINE = JSON.stringify({ state: 'offline' });
-const DAY_MS = 86_400_000;
 
 export class SyncAgent implements Part {
   readonly name = 'sync';
@@ -236,16 +228,7 @@ export class SyncAgent implements Part {
     if (beat.reason === 'online') void this.heartbeat();
     const answered = (beat.answers !== undefined ? this.beatsAwaited.get(beat.answers) : undefined) ?? 0;
     if (beat.answers !== undefined) this.beatsAwaited.delete(beat.answers);
-    let lost = false;
-    for (const [seq, f] of this.inflight) {
-      if (seq <= beat.contiguous_seq) this.inflight.delete(seq);
-      else if (f.sendNo <= answered) {
-        f.lost = true;
-        f.nextAt = 0;
-        lost = true;
-      }
-    }
-    if (lost) void this.drain();
+    if (applyBeat(this.inflight, beat.contiguous_seq, answered)) void this.drain();
   }
 
   /** Rows the ledger lost after acknowledging them: sent again as they are, not tracked in flight. */
@@ -256,7 +239,7 @@ export class SyncAgent implements Part {
     const now = this.clock().getTime();
     const c = this.deps.config;
     for (let i = 0; i < rows.length; i += c.batch_size) {
-      await mqtt.publish(storeTopic(this.deps.address, 'up/rows'), JSON.stringify(this.rowsEnvelope(rows.slice(i, i + c.batch_size), now)));
+      await mqtt.publish(storeTopic(this.deps.address, 'up/rows'), JSON.stringify(rowsEnvelope(this.deps.address, this.key, rows.slice(i, i + c.batch_size), now)));
     }
   }
 
@@ -297,7 +280,8 @@ export class SyncAgent implements Part {
   /** Send due rows in seq order, one signed batch at a time, while the broker takes them. */
   private async drain(): Promise<void> {
     const mqtt = this.mqtt;
-    if (this.draining || !mqtt?.connected || !this.key) return;
+    const key = this.key;
+    if (this.draining || !mqtt?.connected || !key) return;
     this.draining = true;
     try {
       const c = this.deps.config;
@@ -327,7 +311,7 @@ export class SyncAgent implements Part {
       // flight once the broker has it.
       const batches: OutboxRow[][] = [];
       for (let i = 0; i < due.length; i += c.batch_size) batches.push(due.slice(i, i + c.batch_size));
-      const sent = await Promise.all(batches.map((b) => mqtt.publish(storeTopic(this.deps.address, 'up/rows'), JSON.stringify(this.rowsEnvelope(b, now)))));
+      const sent = await Promise.all(batches.map((b) => mqtt.publish(storeTopic(this.deps.address, 'up/rows'), JSON.stringify(rowsEnvelope(this.deps.address, key, b, now)))));
       const marked: number[] = [];
       batches.forEach((batch, i) => {
         if (!sent[i]) return;
@@ -350,15 +334,6 @@ export class SyncAgent implements Part {
     }
   }
 
-  private rowsEnvelope(batch: OutboxRow[], now: number) {
-    const { village, store } = this.deps.address;
-    const rows: Row[] = batch.map((r) => ({ id: `${store}:${r.seq}`, seq: r.seq, topic: r.topic, payload: r.payload, created_at: r.createdAt }));
-    const first = batch[0]!.seq;
-    return signEnvelope({
-      v: 1, id: `${store}:rows:${first}-${batch[batch.length - 1]!.seq}`, kind: 'rows', village, store, seq: first,
-      issued_at: new Date(now).toISOString(), expires_at: new Date(now + DAY_MS).toISOString(), body: { rows },
-    }, this.key!);
-  }
 
   private async heartbeat(): Promise<void> {
     const s = this.state();
