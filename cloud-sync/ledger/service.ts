@@ -6,13 +6,14 @@
  * counted, logged and sent the stream), and publishes what the API creates.
  * Messages are handled one at a time, in arrival order.
  */
+import type { KeyObject } from 'node:crypto';
 import type { SqlDb } from './sql.ts';
 import { SyncMqtt, type MqttOptions } from '../mqtt.ts';
-import { checkers, decode, type Ack, type Beat, type Heartbeat, type SnapshotRequest, type Envelope, type EntryBody, type VillagerBody, type CommandBody, type ProductBody } from '../protocol/payloads.ts';
+import { checkers, decode, type Ack, type Beat, type Heartbeat, type SnapshotRequest, type Envelope, type Row, type EntryBody, type VillagerBody, type CommandBody, type ProductBody } from '../protocol/payloads.ts';
 import { checkEnvelope, publicEd25519, signEnvelope, type SigningKey } from '../protocol/sign.ts';
 import { LEDGER_SUBSCRIPTIONS, parseTopic, storeTopic, villageEventsTopic } from '../protocol/topics.ts';
 import { RefusalCounter } from '../protocol/refusals.ts';
-import { addLedgerEntry, appendEvent, applyStoreRows, listStores, recordHeartbeat, recordPresence, upsertVillager, villageSeq, villageSnapshot, type Signer } from './tables.ts';
+import { addLedgerEntry, appendEvent, applyStoreRows, listStores, recordHeartbeat, recordPresence, upsertVillager, villageSeq, villageSnapshot, type RowsResult, type Signer } from './tables.ts';
 import { planDeltas } from './catchup.ts';
 import type { Logger } from '../../edge/log.ts';
 
@@ -45,12 +46,19 @@ export interface LedgerCounters {
 }
 
 const WEEK_MS = 7 * 86_400_000;
+/** Row batches applied in one transaction at most. */
+const GROUP_MAX = 50;
+
+interface RowsMessage { village: string; store: string; payload: Buffer }
+interface CheckedRows { village: string; store: string; rows: Row[] }
 
 export class LedgerService {
   readonly refusals = new RefusalCounter();
   readonly counters: LedgerCounters = { rows: 0, duplicates: 0, gaps: 0, snapshots: 0, deltas: 0, behind: 0, ahead: 0 };
   private mqtt: SyncMqtt | undefined;
   private queue: Promise<void> = Promise.resolve();
+  private openGroup: RowsMessage[] | undefined;
+  private readonly storeKeys = new Map<string, KeyObject>();
   private readonly signer: Signer;
   private readonly clock: () => Date;
 
@@ -66,7 +74,23 @@ export class LedgerService {
   start(): void {
     this.mqtt = new SyncMqtt(this.opts.mqtt);
     this.mqtt.on('message', (topic, payload) => {
-      this.queue = this.queue.then(() => this.onMessage(topic, payload)).catch((err: unknown) => this.opts.log.error({ err, topic }, 'ledger failed to handle a message / 村账本处理消息失败'));
+      // Row batches that queue up one after another are applied in one transaction (one commit
+      // for all); anything else closes the group, so the arrival order is kept.
+      const t = parseTopic(topic);
+      if (t?.kind === 'store' && t.leaf === 'up/rows') {
+        if (!this.openGroup) {
+          const group: RowsMessage[] = [];
+          this.openGroup = group;
+          this.chain(() => {
+            if (this.openGroup === group) this.openGroup = undefined;
+            return this.onRowsGroup(group);
+          }, topic);
+        }
+        this.openGroup.push({ village: t.village, store: t.store, payload });
+        return;
+      }
+      this.openGroup = undefined;
+      this.chain(() => this.onMessage(topic, payload), topic);
     });
     // Rows sent while the ledger was away went nowhere: tell every store where it stands.
     this.mqtt.on('connect', () => {
@@ -120,7 +144,7 @@ export class LedgerService {
     const { village, store } = t;
     switch (t.leaf) {
       case 'up/rows':
-        return this.onRows(village, store, payload);
+        return this.onRowsGroup([{ village, store, payload }]);
       case 'up/snapshot-request': {
         const req = decode(payload, checkers.snapshotRequest);
         if (!req.ok) return void this.refusals.add('invalid');
@@ -144,19 +168,58 @@ export class LedgerService {
     }
   }
 
-  private async onRows(village: string, store: string, payload: Buffer): Promise<void> {
+  private chain(fn: () => Promise<void>, topic: string): void {
+    this.queue = this.queue.then(fn).catch((err: unknown) => this.opts.log.error({ err, topic }, 'ledger failed to handle a message / 村账本处理消息失败'));
+  }
+
+  /** Checked batches applied together (at most GROUP_MAX per transaction); one by one if that fails. */
+  private async onRowsGroup(group: RowsMessage[]): Promise<void> {
+    const checked: CheckedRows[] = [];
+    for (const m of group) {
+      const rows = await this.checkRows(m.village, m.store, m.payload);
+      if (rows) checked.push({ village: m.village, store: m.store, rows });
+    }
+    for (let i = 0; i < checked.length; i += GROUP_MAX) {
+      const part = checked.slice(i, i + GROUP_MAX);
+      let results: RowsResult[] | undefined;
+      const now = this.clock();
+      try {
+        results = await this.opts.db.transaction(async (tx) => {
+          const out: RowsResult[] = [];
+          for (const b of part) out.push(await applyStoreRows(tx, b.village, b.store, b.rows, this.signer, now));
+          return out;
+        });
+      } catch (err) {
+        if (part.length === 1) throw err;
+        this.opts.log.warn({ err }, 'a group of row batches failed; applying them one by one / 批量写入失败，逐批重试');
+      }
+      for (const [k, b] of part.entries()) {
+        try {
+          await this.afterRows(b, results?.[k] ?? (await applyStoreRows(this.opts.db, b.village, b.store, b.rows, this.signer, this.clock())));
+        } catch (err) {
+          this.opts.log.error({ err, village: b.village, store: b.store }, 'ledger failed to apply a row batch / 村账本写入门店记录失败');
+        }
+      }
+    }
+  }
+
+  /** A rows message verified against its store's key: its rows, or undefined (refused and counted). */
+  private async checkRows(village: string, store: string, payload: Buffer): Promise<Row[] | undefined> {
     const env = decode(payload, checkers.envelope);
     if (!env.ok) return void this.refusals.add('invalid');
     const e = env.value;
     const rec = (await listStores(this.opts.db, village)).find((s) => s.id === store);
     // An unknown store is refused as forged: no key vouches for it.
-    const keys = rec ? new Map([[rec.keyId, publicEd25519(rec.publicKey)]]) : new Map();
+    const keys = rec ? new Map([[rec.keyId, this.storeKey(rec.publicKey)]]) : new Map();
     const bad = checkEnvelope(e, keys, this.clock().getTime(), this.opts.clockSkewMs ?? 300_000);
     if (bad) return void this.refusals.add(bad);
     if (e.kind !== 'rows' || e.village !== village || e.store !== store || !checkers.rows.Check(e.body)) return void this.refusals.add('invalid');
     const rows = e.body.rows;
     if (rows.some((r) => r.id !== `${store}:${r.seq}`)) return void this.refusals.add('invalid');
-    const res = await applyStoreRows(this.opts.db, village, store, rows, this.signer, this.clock());
+    return rows;
+  }
+
+  private async afterRows({ village, store, rows }: CheckedRows, res: RowsResult): Promise<void> {
     this.counters.rows += rows.length - res.duplicates;
     this.counters.duplicates += res.duplicates;
     this.counters.gaps += res.gaps;
@@ -166,6 +229,17 @@ export class LedgerService {
   }
 
   /** Deltas when they can bring the store level, else a snapshot. */
+  /** Parsing a PEM costs more than verifying a signature: each store key is parsed once. */
+  private storeKey(pem: string): KeyObject {
+    let k = this.storeKeys.get(pem);
+    if (!k) {
+      k = publicEd25519(pem);
+      if (this.storeKeys.size >= 10_000) this.storeKeys.clear();
+      this.storeKeys.set(pem, k);
+    }
+    return k;
+  }
+
   private async catchUp(village: string, store: string, fromSeq: number, reason: SnapshotRequest['reason']): Promise<void> {
     const plan = reason === 'resync' ? undefined : await planDeltas(this.opts.db, village, fromSeq, this.clock(), {
       maxEvents: this.opts.maxDeltas ?? 1000, maxBytes: 1024 * 1024, validForMs: this.opts.clockSkewMs ?? 300_000,
