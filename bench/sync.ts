@@ -4,7 +4,11 @@
  * into one village ledger, with the broker restarted at least 5 times during the drain
  * (the in-process aedes; a broker at MQTT_URL cannot be restarted from here and reports 0).
  * `raw_qos1_per_s` is plain QoS 1 publishing to the same broker in the same run.
- * Options: --stores N --events N. Prints one JSON object on its last line.
+ * The stores start level with the ledger (their earlier rows held there, the stream applied),
+ * then drain what they sold offline.
+ * Options: --stores N --events N. Prints one JSON object on its last line. For profiling:
+ * BENCH_RESTARTS=n restarts the broker n times instead of 5 (the JSON says how many), and
+ * BENCH_TRACE=1 prints the progress to stderr every poll.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -193,13 +193,16 @@ export class LedgerService {
         if (part.length === 1) throw err;
         this.opts.log.warn({ err }, 'a group of row batches failed; applying them one by one / 批量写入失败，逐批重试');
       }
+      // Published in order without waiting for each broker acknowledgement in turn.
+      const sent: Promise<unknown>[] = [];
       for (const [k, b] of part.entries()) {
         try {
-          await this.afterRows(b, results?.[k] ?? (await applyStoreRows(this.opts.db, b.village, b.store, b.rows, this.signer, this.clock())));
+          sent.push(this.afterRows(b, results?.[k] ?? (await applyStoreRows(this.opts.db, b.village, b.store, b.rows, this.signer, this.clock()))));
         } catch (err) {
           this.opts.log.error({ err, village: b.village, store: b.store }, 'ledger failed to apply a row batch / 村账本写入门店记录失败');
         }
       }
+      await Promise.all(sent);
     }
   }
 
@@ -219,13 +222,15 @@ export class LedgerService {
     return rows;
   }
 
-  private async afterRows({ village, store, rows }: CheckedRows, res: RowsResult): Promise<void> {
+  /** Counts the batch and publishes its events, then its ack (in that order on the wire). */
+  private afterRows({ village, store, rows }: CheckedRows, res: RowsResult): Promise<unknown> {
     this.counters.rows += rows.length - res.duplicates;
     this.counters.duplicates += res.duplicates;
     this.counters.gaps += res.gaps;
     const ack: Ack = { ids: res.ackIds, contiguous_seq: res.contiguousSeq };
-    for (const ev of res.events) await this.publishEvent(ev);
-    await this.mqtt?.publish(storeTopic({ village, store }, 'down/ack'), JSON.stringify(ack));
+    const sent = res.events.map((ev) => this.publishEvent(ev));
+    sent.push(this.mqtt?.publish(storeTopic({ village, store }, 'down/ack'), JSON.stringify(ack)) ?? Promise.resolve(false));
+    return Promise.all(sent);
   }
 
   /** Deltas when they can bring the store level, else a snapshot. */
@@ -275,10 +280,12 @@ export class LedgerService {
   }
 
   private async greetStores(): Promise<void> {
+    const sent: Promise<boolean>[] = [];
     for (const s of await listStores(this.opts.db)) {
       const beat: Beat = { village_seq: await villageSeq(this.opts.db, s.village), contiguous_seq: s.contiguousSeq, reason: 'online' };
-      await this.mqtt?.publish(storeTopic({ village: s.village, store: s.id }, 'down/beat'), JSON.stringify(beat));
+      sent.push(this.mqtt?.publish(storeTopic({ village: s.village, store: s.id }, 'down/beat'), JSON.stringify(beat)) ?? Promise.resolve(false));
     }
+    await Promise.all(sent);
   }
 
   private async sendSnapshot(village: string, store: string): Promise<void> {
