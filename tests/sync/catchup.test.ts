@@ -6,7 +6,9 @@ import { inboundSeq } from '../../edge/ledger/sync-state.ts';
 import { addLedgerEntry, balanceOf, listStores, villageSeq } from '../../cloud-sync/ledger/tables.ts';
 import { planDeltas } from '../../cloud-sync/ledger/catchup.ts';
 import { privateEd25519 } from '../../cloud-sync/protocol/sign.ts';
-import { brokerKind, ledgerDbKind, startRig, waitFor, type Rig, type TestStore } from '../../harness/sync/rig.ts';
+import { LedgerService } from '../../cloud-sync/ledger/service.ts';
+import { silentLogger } from '../../edge/log.ts';
+import { brokerKind, ledgerDbKind, startRig, uid, waitFor, type Rig, type TestStore } from '../../harness/sync/rig.ts';
 
 const at = () => new Date().toISOString();
 
@@ -118,5 +120,29 @@ describe(`catching up: deltas, snapshots, heartbeats (${brokerKind} + ${ledgerDb
     await waitFor('the ledger holds the row again', async () => (await balanceOf(rig!.ledgerDb, 'zhang')) === 6);
     expect(rig.ledger.counters.ahead).toBeGreaterThanOrEqual(1);
     await waitFor('the ledger holds every row of the store', async () => (await listStores(rig!.ledgerDb, rig!.village)).find((x) => x.id === s.id)!.contiguousSeq >= Math.max(0, ...pendingOutbox(s.db).map((r) => r.seq)));
+  });
+
+  it('rows sent while the ledger was away (its session gone) go again when it greets the store, without waiting for silence', async () => {
+    rig = await startRig();
+    const s = await rig.addStore(undefined, { heartbeat_s: 3600 });
+    await waitFor('the store online', () => s.agent.state().connected);
+    await rig.ledger.putVillager({ id: 'zhang', name: '张三', village: rig.village, status: 'active' });
+    await rig.ledger.award(rig.village, { id: 'aw-0', villager: 'zhang', kind: 'award', points: 10, created_at: at() });
+    await waitFor('the award at the store', () => getVillager(s.db, 'zhang')?.balance === 10);
+    await rig.ledger.stop();
+    applyEntry(s.db, { id: 'red-away', villagerId: 'zhang', kind: 'redemption', points: -3, origin: 'store' }, { creditFloor: 0 });
+    await waitFor('the row sent to the broker', () => pendingOutbox(s.db).every((r) => r.sentAt !== null));
+    // A ledger with a new session: what the broker queued for the old one never reaches it.
+    const fresh = new LedgerService({
+      db: rig.ledgerDb, key: privateEd25519('ledger-1', rig.ledgerKey.privatePem), log: silentLogger(),
+      mqtt: { url: rig.broker.url, clientId: uid('ledger-'), reconnectMs: 100 },
+    });
+    fresh.start();
+    try {
+      await waitFor('the row at the new ledger', async () => (await balanceOf(rig!.ledgerDb, 'zhang')) === 7);
+      await waitFor('the store drained', () => pendingOutbox(s.db).length === 0);
+    } finally {
+      await fresh.stop();
+    }
   });
 });
