@@ -197,7 +197,8 @@ export class SyncAgent implements Part {
    * The ledger's side of the heartbeat exchange, or its greeting after it (re)connected. Behind
    * the village stream at two beats running with no progress (an event merely in flight would
    * have arrived in between): ask. Rows acknowledged here that the ledger does not hold: send
-   * them again. A greeting: whatever is in flight may have gone nowhere, send it again now.
+   * them again. A greeting (the ledger just connected; what was in flight may have gone
+   * nowhere): send a heartbeat, whose answer says which rows to send again.
    */
   private onBeat(payload: Buffer): void {
     const b = decode(payload, checkers.beat);
@@ -287,10 +288,10 @@ export class SyncAgent implements Part {
       const c = this.deps.config;
       const db = this.deps.db();
       const now = this.clock().getTime();
-      // A row goes again once its backoff has passed and either a later batch was acknowledged
-      // (so this one was lost) or the ledger has been silent for a whole retransmit period.
-      // A ledger that is merely behind is not flooded with copies of what it is working through.
-      // (A ledger that answers heartbeats tells which rows it lacks; silence then proves nothing.)
+      // A row goes again once its backoff has passed and it is known lost: a later batch was
+      // acknowledged, or a beat showed the ledger without it. A ledger that is merely behind is
+      // not flooded with copies of what it is working through. Only a ledger that never answered
+      // a heartbeat is judged by silence (a whole retransmit period without an ack).
       const ledgerSilent = !this.beatSeen && now - this.lastAckAt >= c.retransmit_ms;
       const isDue = (f: InFlight) => f.nextAt <= now && (f.lost === true || f.sendNo < this.ackedSendNo || ledgerSilent);
       let due: OutboxRow[];
@@ -333,7 +334,6 @@ export class SyncAgent implements Part {
       this.draining = false;
     }
   }
-
 
   private async heartbeat(): Promise<void> {
     const s = this.state();

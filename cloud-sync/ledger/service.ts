@@ -233,7 +233,6 @@ export class LedgerService {
     return Promise.all(sent);
   }
 
-  /** Deltas when they can bring the store level, else a snapshot. */
   /** Parsing a PEM costs more than verifying a signature: each store key is parsed once. */
   private storeKey(pem: string): KeyObject {
     let k = this.storeKeys.get(pem);
@@ -245,6 +244,7 @@ export class LedgerService {
     return k;
   }
 
+  /** Deltas when they can bring the store level, else a snapshot. */
   private async catchUp(village: string, store: string, fromSeq: number, reason: SnapshotRequest['reason']): Promise<void> {
     const plan = reason === 'resync' ? undefined : await planDeltas(this.opts.db, village, fromSeq, this.clock(), {
       maxEvents: this.opts.maxDeltas ?? 1000, maxBytes: 1024 * 1024, validForMs: this.opts.clockSkewMs ?? 300_000,
