@@ -90,6 +90,8 @@ describe(`refused messages (${brokerKind} + ${ledgerDbKind})`, () => {
       [villageEventsTopic(rig.village), fc.oneof(garbage, mutated(base.events!))],
       [storeTopic({ village: rig.village, store: s.id }, 'down/snapshot'), fc.oneof(garbage, mutated(base.snapshot!))],
       [storeTopic({ village: rig.village, store: s.id }, 'down/ack'), garbage],
+      [storeTopic({ village: rig.village, store: s.id }, 'down/deltas'), garbage],
+      [storeTopic({ village: rig.village, store: s.id }, 'down/beat'), garbage],
     ];
     const ledgerLeaves: StoreLeaf[] = ['up/rows', 'up/snapshot-request', 'status', 'heartbeat'];
     const ledgerSide: Array<[string, fc.Arbitrary<Buffer>]> = ledgerLeaves.map((leaf) => [storeTopic({ village: rig.village, store: s.id }, leaf), leaf === 'up/rows' ? fc.oneof(garbage, mutated(base.rows!)) : garbage]);
