@@ -16,7 +16,7 @@ import type { HealthBoard, Part } from '../../edge/parts.ts';
 import type { Logger } from '../../edge/log.ts';
 import { SyncMqtt } from '../mqtt.ts';
 import { checkers, decode, type Heartbeat, type SnapshotRequest } from '../protocol/payloads.ts';
-import { keyRing, newKeyPair, privateEd25519, type KeyRing, type SigningKey } from '../protocol/sign.ts';
+import { checkControl, keyRing, newKeyPair, privateEd25519, type KeyRing, type SigningKey } from '../protocol/sign.ts';
 import { parseTopic, storeSubscriptions, storeTopic, type StoreAddress } from '../protocol/topics.ts';
 import { RefusalCounter } from '../protocol/refusals.ts';
 import { InboundStream, type InboundOutcome } from './inbound.ts';
@@ -206,8 +206,16 @@ export class SyncAgent implements Part {
       this.refusals.add('invalid');
       return;
     }
+    const bad = checkControl(b.value, this.deps.address, this.keys);
+    if (bad) {
+      this.refusals.add(bad);
+      this.deps.log.warn({ reason: bad, topic: 'down/beat' }, 'sync message refused / 同步消息被拒绝');
+      return;
+    }
     const beat = b.value;
     this.beatSeen = true;
+    // A signed beat is word from the ledger: the store is not offline (the offline limit).
+    touchContact(this.deps.db(), iso(this.clock));
     const db = this.deps.db();
     const inbound = inboundSeq(db);
     if (beat.village_seq > inbound) {
@@ -248,6 +256,12 @@ export class SyncAgent implements Part {
     const ack = decode(payload, checkers.ack);
     if (!ack.ok) {
       this.refusals.add('invalid');
+      return;
+    }
+    const bad = checkControl(ack.value, this.deps.address, this.keys);
+    if (bad) {
+      this.refusals.add(bad);
+      this.deps.log.warn({ reason: bad, topic: 'down/ack' }, 'sync message refused / 同步消息被拒绝');
       return;
     }
     const prefix = `${this.deps.address.store}:`;

@@ -10,7 +10,7 @@ import type { KeyObject } from 'node:crypto';
 import type { SqlDb } from './sql.ts';
 import { SyncMqtt, type MqttOptions } from '../mqtt.ts';
 import { checkers, decode, type Ack, type Beat, type Heartbeat, type SnapshotRequest, type Envelope, type Row, type EntryBody, type VillagerBody, type CommandBody, type ProductBody } from '../protocol/payloads.ts';
-import { checkEnvelope, publicEd25519, signEnvelope, type SigningKey } from '../protocol/sign.ts';
+import { checkEnvelope, publicEd25519, signControl, signEnvelope, type SigningKey } from '../protocol/sign.ts';
 import { LEDGER_SUBSCRIPTIONS, parseTopic, storeTopic, villageEventsTopic } from '../protocol/topics.ts';
 import { RefusalCounter } from '../protocol/refusals.ts';
 import { addLedgerEntry, appendEvent, applyStoreRows, listStores, recordHeartbeat, recordPresence, upsertVillager, villageSeq, villageSnapshot, type RowsResult, type Signer } from './tables.ts';
@@ -227,7 +227,7 @@ export class LedgerService {
     this.counters.rows += rows.length - res.duplicates;
     this.counters.duplicates += res.duplicates;
     this.counters.gaps += res.gaps;
-    const ack: Ack = { ids: res.ackIds, contiguous_seq: res.contiguousSeq };
+    const ack: Ack = signControl({ ids: res.ackIds, contiguous_seq: res.contiguousSeq }, { village, store }, this.opts.key);
     const sent = res.events.map((ev) => this.publishEvent(ev));
     sent.push(this.mqtt?.publish(storeTopic({ village, store }, 'down/ack'), JSON.stringify(ack)) ?? Promise.resolve(false));
     return Promise.all(sent);
@@ -274,7 +274,7 @@ export class LedgerService {
       this.opts.log.error({ village, store, last_acked_seq: hb.last_acked_seq, contiguous_seq: rec.contiguousSeq }, 'store has acknowledged rows the ledger does not hold; asking it to resend / 门店已确认的记录村账本没有，要求重发');
     }
     await recordHeartbeat(this.opts.db, village, store, hb, behindSince, behindLong || ahead);
-    const beat: Beat = { village_seq: seq, contiguous_seq: rec.contiguousSeq, reason: 'heartbeat', answers: hb.at };
+    const beat: Beat = signControl({ village_seq: seq, contiguous_seq: rec.contiguousSeq, reason: 'heartbeat', answers: hb.at }, { village, store }, this.opts.key);
     await this.mqtt?.publish(storeTopic({ village, store }, 'down/beat'), JSON.stringify(beat));
     if (behindLong) await this.catchUp(village, store, hb.inbound_seq, 'gap');
   }
@@ -282,7 +282,7 @@ export class LedgerService {
   private async greetStores(): Promise<void> {
     const sent: Promise<boolean>[] = [];
     for (const s of await listStores(this.opts.db)) {
-      const beat: Beat = { village_seq: await villageSeq(this.opts.db, s.village), contiguous_seq: s.contiguousSeq, reason: 'online' };
+      const beat: Beat = signControl({ village_seq: await villageSeq(this.opts.db, s.village), contiguous_seq: s.contiguousSeq, reason: 'online' }, { village: s.village, store: s.id }, this.opts.key);
       sent.push(this.mqtt?.publish(storeTopic({ village: s.village, store: s.id }, 'down/beat'), JSON.stringify(beat)) ?? Promise.resolve(false));
     }
     await Promise.all(sent);

@@ -125,6 +125,9 @@ export const AckSchema = Type.Object({
   ids: Type.Array(Type.String({ minLength: 3, maxLength: 140 }), { maxItems: 1000 }),
   /** The highest seq up to which the ledger holds every row of this store (gap detection). */
   contiguous_seq: Count,
+  /** Signed by the ledger over the message and its store's address (a forged one would drop rows). */
+  key_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  sig: Type.Optional(Type.String({ maxLength: 200 })),
 }, { additionalProperties: false });
 export type Ack = Static<typeof AckSchema>;
 
@@ -156,6 +159,9 @@ export const BeatSchema = Type.Object({
   reason: Type.Union([Type.Literal('heartbeat'), Type.Literal('online')]),
   /** The `at` of the heartbeat this answers: the ledger had handled every row sent before it. */
   answers: Type.Optional(Time),
+  /** Signed by the ledger over the message and its store's address (a forged one would drop rows). */
+  key_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  sig: Type.Optional(Type.String({ maxLength: 200 })),
 }, { additionalProperties: false });
 export type Beat = Static<typeof BeatSchema>;
 
