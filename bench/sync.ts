@@ -4,7 +4,11 @@
  * into one village ledger, with the broker restarted at least 5 times during the drain
  * (the in-process aedes; a broker at MQTT_URL cannot be restarted from here and reports 0).
  * `raw_qos1_per_s` is plain QoS 1 publishing to the same broker in the same run.
- * Options: --stores N --events N. Prints one JSON object on its last line.
+ * The stores start level with the ledger (their earlier rows held there, the stream applied),
+ * then drain what they sold offline.
+ * Options: --stores N --events N. Prints one JSON object on its last line. For profiling:
+ * BENCH_RESTARTS=n restarts the broker n times instead of 5 (the JSON says how many), and
+ * BENCH_TRACE=1 prints the progress to stderr every poll.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +23,8 @@ import { silentLogger } from '../edge/log.ts';
 import { SyncAgent, loadOrCreateStoreKey } from '../cloud-sync/agent/agent.ts';
 import { SyncMqtt } from '../cloud-sync/mqtt.ts';
 import { LedgerService } from '../cloud-sync/ledger/service.ts';
-import { addVillage, registerStore, upsertVillager } from '../cloud-sync/ledger/tables.ts';
+import { addVillage, applyStoreRows, registerStore, upsertVillager, villageSeq } from '../cloud-sync/ledger/tables.ts';
+import { setInboundSeq } from '../edge/ledger/sync-state.ts';
 import { newKeyPair, privateEd25519 } from '../cloud-sync/protocol/sign.ts';
 import { brokerKind, fastSync, ledgerDbKind, startBroker, tempLedgerDb, uid } from '../harness/sync/rig.ts';
 import { report, round } from './stats.ts';
@@ -30,7 +35,7 @@ const arg = (name: string, dflt: number): number => {
 };
 const STORES = arg('stores', 50);
 const EVENTS = arg('events', 10_000);
-const RESTARTS = 5;
+const RESTARTS = Number(process.env.BENCH_RESTARTS ?? 5);
 
 async function rawQos1(url: string, n: number): Promise<number> {
   const m = new SyncMqtt({ url, clientId: uid('raw-'), persistentSession: false });
@@ -64,14 +69,19 @@ for (let i = 0; i < STORES; i++) {
   // The store knows the villager and a large balance already (as after a snapshot), then sells offline.
   addVillager(db, { id: `${run}p${i}`, name: `村民${i}`, village });
   applyEntry(db, { id: `${run}seed${i}`, villagerId: `${run}p${i}`, kind: 'award', points: 1_000_000, origin: 'cli' }, { creditFloor: 0 });
-  markOutboxAckedSeqs(db, pendingOutbox(db).map((r) => r.seq), new Date().toISOString());
+  // ... and the ledger holds those rows (they were drained before the store went offline).
+  const synced = pendingOutbox(db);
+  markOutboxAckedSeqs(db, synced.map((r) => r.seq), new Date().toISOString());
   const per = Math.floor(EVENTS / STORES) + (i < EVENTS % STORES ? 1 : 0);
   inTransaction(db, 'recording offline sales', () => {
     for (let k = 0; k < per; k++) applyEntry(db, { id: `${run}r${i}-${k}`, villagerId: `${run}p${i}`, kind: 'redemption', points: -1, origin: 'store' }, { creditFloor: 0 });
   });
   const key = loadOrCreateStoreKey(dir, 'store');
   await registerStore(ledgerDb, village, store, 'store', createPublicKey(key.key).export({ type: 'spki', format: 'pem' }).toString());
-  stores.push({ dir, db, agent: new SyncAgent({ db: () => db, dataDir: dir, address: { village, store }, rules: { creditFloor: 0 }, log: silentLogger(), config: fastSync({ broker_url: broker.url, poll_ms: 50, retransmit_ms: 2000, retransmit_max_ms: 8000, ledger_public_keys: [{ id: 'ledger-1', pem: ledgerKey.publicPem }] }) }) });
+  await applyStoreRows(ledgerDb, village, store, synced.map((r) => ({ id: `${store}:${r.seq}`, seq: r.seq, topic: r.topic, payload: r.payload, created_at: r.createdAt })), signer, new Date());
+  // It had applied the village stream up to here before it went offline.
+  setInboundSeq(db, await villageSeq(ledgerDb, village));
+  stores.push({ dir, db, agent: new SyncAgent({ db: () => db, dataDir: dir, address: { village, store }, rules: { creditFloor: 0 }, log: silentLogger(), config: fastSync({ broker_url: broker.url, reconnect_ms: 100, heartbeat_s: 30, poll_ms: 50, retransmit_ms: 2000, retransmit_max_ms: 8000, ledger_public_keys: [{ id: 'ledger-1', pem: ledgerKey.publicPem }] }) }) });
 }
 
 const raw = await rawQos1(broker.url, EVENTS);
@@ -85,8 +95,8 @@ for (const s of stores) s.agent.start();
 let restarts = 0;
 for (;;) {
   const got = (await received()).n;
-  const pending = stores.reduce((n, s) => n + countOutbox(s.db).pending, 0);
-  if (pending === 0 && got >= EVENTS) break;
+  if (process.env.BENCH_TRACE) process.stderr.write(`${((performance.now() - t0) / 1000).toFixed(2)} got=${got} restarts=${restarts} pending=${stores.reduce((n, s) => n + countOutbox(s.db).pending, 0)} rows=${ledger.counters.rows} dup=${ledger.counters.duplicates} snaps=${ledger.counters.snapshots} deltas=${ledger.counters.deltas} ${JSON.stringify(Object.fromEntries(Object.entries(globalThis).filter(([k]) => k.startsWith('RS_'))))}\n`);
+  if (got >= EVENTS && stores.every((s) => countOutbox(s.db).pending === 0)) break;
   if (brokerKind === 'aedes' && restarts < RESTARTS && got >= ((restarts + 1) * EVENTS) / (RESTARTS + 1)) {
     await broker.stop();
     await broker.start();

@@ -63,6 +63,9 @@ export class SyncMqtt extends EventEmitter<SyncMqttEvents> {
     };
     const client = mqtt.connect(o.url, options);
     client.on('connect', (ack) => {
+      // Small messages (acks, beats) must not wait for the delayed-ACK timer (Nagle).
+      const stream = client.stream as { setNoDelay?: (on: boolean) => void } | undefined;
+      stream?.setNoDelay?.(true);
       // A resumed session keeps its subscriptions; a fresh one needs them again.
       if (!ack.sessionPresent && this.subscriptions.length > 0) client.subscribe(this.subscriptions, { qos: 1 }, () => this.emit('connect'));
       else this.emit('connect');

@@ -7,19 +7,20 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createPublicKey } from 'node:crypto';
-import type { Db } from '../../edge/ledger/db.ts';
+import { inTransaction, type Db } from '../../edge/ledger/db.ts';
 import type { LedgerRules } from '../../edge/ledger/entries.ts';
-import { countOutbox, lastAckedSeq, markOutboxAckedSeqs, markOutboxSent, pendingOutbox, type OutboxRow } from '../../edge/ledger/outbox.ts';
+import { countOutbox, lastAckedSeq, markOutboxAcked, markOutboxAckedSeqs, markOutboxSent, outboxRange, pendingOutbox, pendingOutboxAfter, type OutboxRow } from '../../edge/ledger/outbox.ts';
 import { inboundSeq, lastContact, touchContact } from '../../edge/ledger/sync-state.ts';
 import { iso, systemClock, type Clock } from '../../edge/ledger/time.ts';
 import type { HealthBoard, Part } from '../../edge/parts.ts';
 import type { Logger } from '../../edge/log.ts';
 import { SyncMqtt } from '../mqtt.ts';
-import { checkers, decode, type Heartbeat, type Row, type SnapshotRequest } from '../protocol/payloads.ts';
-import { keyRing, newKeyPair, privateEd25519, signEnvelope, type KeyRing, type SigningKey } from '../protocol/sign.ts';
+import { checkers, decode, type Heartbeat, type SnapshotRequest } from '../protocol/payloads.ts';
+import { checkControl, keyRing, newKeyPair, privateEd25519, type KeyRing, type SigningKey } from '../protocol/sign.ts';
 import { parseTopic, storeSubscriptions, storeTopic, type StoreAddress } from '../protocol/topics.ts';
 import { RefusalCounter } from '../protocol/refusals.ts';
-import { InboundStream } from './inbound.ts';
+import { InboundStream, type InboundOutcome } from './inbound.ts';
+import { applyBeat, rowsEnvelope, type InFlight } from './rows.ts';
 import type { SyncConfig } from './config.ts';
 
 export interface SyncAgentDeps {
@@ -44,7 +45,6 @@ export interface SyncState {
 
 const STATUS_ONLINE = JSON.stringify({ state: 'online' });
 const STATUS_OFFLINE = JSON.stringify({ state: 'offline' });
-const DAY_MS = 86_400_000;
 
 export class SyncAgent implements Part {
   readonly name = 'sync';
@@ -54,13 +54,19 @@ export class SyncAgent implements Part {
   private inbound: InboundStream | undefined;
   private key: SigningKey | undefined;
   private keys: KeyRing = new Map();
-  private readonly inflight = new Map<number, { attempts: number; nextAt: number; sendNo: number }>();
+  private readonly inflight = new Map<number, InFlight>();
+  /** `sendNo` when each heartbeat still unanswered went out, by its `at`. */
+  private readonly beatsAwaited = new Map<string, number>();
+  /** The ledger answers heartbeats: its beats, not silence, say which rows were lost. */
+  private beatSeen = false;
   /** Batches are numbered as sent; the ledger handles them in order, so an ack for a later one means an earlier one was lost. */
   private sendNo = 0;
   private ackedSendNo = 0;
   private lastAckAt = 0;
   private timers: NodeJS.Timeout[] = [];
   private draining = false;
+  /** The inbound seq at which the last beat found us behind the village stream. */
+  private behindAt: number | undefined;
   /** When a snapshot was last asked for while one is wanted; undefined when none is. */
   private snapshotAskedAt: number | undefined;
   private readonly clock: Clock;
@@ -87,7 +93,7 @@ export class SyncAgent implements Part {
     const status = storeTopic(address, 'status');
     this.mqtt = new SyncMqtt({
       url: c.broker_url, clientId: `store-${address.village}-${address.store}`, username: c.username, password: c.password,
-      caFile: c.ca_file, certFile: c.cert_file, keyFile: c.key_file, will: { topic: status, payload: STATUS_OFFLINE }, persistentSession: true,
+      caFile: c.ca_file, certFile: c.cert_file, keyFile: c.key_file, will: { topic: status, payload: STATUS_OFFLINE }, persistentSession: true, reconnectMs: c.reconnect_ms,
     });
     this.mqtt.on('connect', () => this.onConnect());
     this.mqtt.on('disconnect', () => this.report());
@@ -128,9 +134,14 @@ export class SyncAgent implements Part {
     const mqtt = this.mqtt;
     if (!mqtt) return;
     void mqtt.publish(storeTopic(this.deps.address, 'status'), STATUS_ONLINE, { retain: true });
-    // Whatever was in flight may have died with the broker: send it again now.
-    for (const f of this.inflight.values()) f.nextAt = 0;
+    // Whatever was in flight may have died with the broker. A heartbeat now brings the ledger's
+    // beat, which says what it holds: only the rest goes again (or everything, once a
+    // retransmit period passes with no answer).
+    const retryAt = this.clock().getTime() + this.deps.config.retransmit_ms;
+    for (const f of this.inflight.values()) f.nextAt = Math.min(f.nextAt, retryAt);
     this.lastAckAt = 0;
+    this.beatsAwaited.clear();
+    void this.heartbeat();
     // A broker that restarted (or a session that expired) may have dropped the tail of the
     // village stream while we were away; with no later event to reveal the gap we would never
     // notice, so every reconnect asks for the state since our sequence.
@@ -152,12 +163,24 @@ export class SyncAgent implements Part {
       return;
     }
     if (t.kind === 'store' && t.leaf === 'down/ack') return this.onAck(payload);
+    if (t.kind === 'store' && t.leaf === 'down/beat') return this.onBeat(payload);
+    if (t.kind === 'store' && t.leaf === 'down/deltas') {
+      const r = this.inbound!.receiveDeltas(payload);
+      this.handleOutcomes(r.outcomes, 'deltas', topic);
+      // The answer is complete once it has brought us to the seq the ledger was at.
+      if (r.toSeq !== undefined && inboundSeq(this.deps.db()) >= r.toSeq) this.snapshotAskedAt = undefined;
+      return;
+    }
     if (t.kind === 'store' && t.leaf !== 'down/snapshot') {
       this.refusals.add('invalid');
       return;
     }
     const from = t.kind === 'village-events' ? 'events' : 'snapshot';
-    for (const o of this.inbound!.receive(payload, from)) {
+    this.handleOutcomes(this.inbound!.receive(payload, from), from, topic);
+  }
+
+  private handleOutcomes(outcomes: InboundOutcome[], from: 'events' | 'snapshot' | 'deltas', topic: string): void {
+    for (const o of outcomes) {
       if (o.kind === 'gap') this.wantSnapshot('gap');
       else if (o.kind === 'snapshot') this.snapshotAskedAt = undefined;
       else if (o.kind === 'overlap') {
@@ -170,18 +193,85 @@ export class SyncAgent implements Part {
     }
   }
 
+  /**
+   * The ledger's side of the heartbeat exchange, or its greeting after it (re)connected. Behind
+   * the village stream at two beats running with no progress (an event merely in flight would
+   * have arrived in between): ask. Rows acknowledged here that the ledger does not hold: send
+   * them again. A greeting (the ledger just connected; what was in flight may have gone
+   * nowhere): send a heartbeat, whose answer says which rows to send again.
+   */
+  private onBeat(payload: Buffer): void {
+    const b = decode(payload, checkers.beat);
+    if (!b.ok) {
+      this.refusals.add('invalid');
+      return;
+    }
+    const bad = checkControl(b.value, this.deps.address, this.keys);
+    if (bad) {
+      this.refusals.add(bad);
+      this.deps.log.warn({ reason: bad, topic: 'down/beat' }, 'sync message refused / 同步消息被拒绝');
+      return;
+    }
+    const beat = b.value;
+    this.beatSeen = true;
+    // A signed beat is word from the ledger: the store is not offline (the offline limit).
+    touchContact(this.deps.db(), iso(this.clock));
+    const db = this.deps.db();
+    const inbound = inboundSeq(db);
+    if (beat.village_seq > inbound) {
+      if (this.behindAt === inbound) this.wantSnapshot('gap');
+      this.behindAt = inbound;
+    } else this.behindAt = undefined;
+    const acked = lastAckedSeq(db);
+    if (acked > beat.contiguous_seq) void this.resend(outboxRange(db, beat.contiguous_seq, acked, this.deps.config.window));
+    // The ledger holds every row up to contiguous_seq (their acks may have died with a broker);
+    // rows above it sent before the heartbeat that this beat answers were lost.
+    if (acked < beat.contiguous_seq) {
+      const at = iso(this.clock);
+      inTransaction(db, 'recording what the ledger holds', () => {
+        markOutboxAcked(db, beat.contiguous_seq, at);
+        touchContact(db, at);
+      });
+    }
+    // A greeting answers nothing: our heartbeat now gets a beat that does.
+    if (beat.reason === 'online') void this.heartbeat();
+    const answered = (beat.answers !== undefined ? this.beatsAwaited.get(beat.answers) : undefined) ?? 0;
+    if (beat.answers !== undefined) this.beatsAwaited.delete(beat.answers);
+    if (applyBeat(this.inflight, beat.contiguous_seq, answered)) void this.drain();
+  }
+
+  /** Rows the ledger lost after acknowledging them: sent again as they are, not tracked in flight. */
+  private async resend(rows: OutboxRow[]): Promise<void> {
+    const mqtt = this.mqtt;
+    if (!mqtt?.connected || !this.key || rows.length === 0) return;
+    this.deps.log.warn({ from: rows[0]!.seq, to: rows[rows.length - 1]!.seq }, 'the ledger lacks rows it acknowledged; sending them again / 村账本缺少已确认的记录，重新发送');
+    const now = this.clock().getTime();
+    const c = this.deps.config;
+    for (let i = 0; i < rows.length; i += c.batch_size) {
+      await mqtt.publish(storeTopic(this.deps.address, 'up/rows'), JSON.stringify(rowsEnvelope(this.deps.address, this.key, rows.slice(i, i + c.batch_size), now)));
+    }
+  }
+
   private onAck(payload: Buffer): void {
     const ack = decode(payload, checkers.ack);
     if (!ack.ok) {
       this.refusals.add('invalid');
       return;
     }
+    const bad = checkControl(ack.value, this.deps.address, this.keys);
+    if (bad) {
+      this.refusals.add(bad);
+      this.deps.log.warn({ reason: bad, topic: 'down/ack' }, 'sync message refused / 同步消息被拒绝');
+      return;
+    }
     const prefix = `${this.deps.address.store}:`;
     const seqs = ack.value.ids.filter((id) => id.startsWith(prefix)).map((id) => Number(id.slice(prefix.length))).filter(Number.isSafeInteger);
     const db = this.deps.db();
     const at = iso(this.clock);
-    markOutboxAckedSeqs(db, seqs, at);
-    touchContact(db, at);
+    inTransaction(db, 'recording an acknowledgement', () => {
+      markOutboxAckedSeqs(db, seqs, at);
+      touchContact(db, at);
+    });
     for (const s of seqs) {
       const f = this.inflight.get(s);
       if (f) this.ackedSendNo = Math.max(this.ackedSendNo, f.sendNo);
@@ -205,37 +295,53 @@ export class SyncAgent implements Part {
   /** Send due rows in seq order, one signed batch at a time, while the broker takes them. */
   private async drain(): Promise<void> {
     const mqtt = this.mqtt;
-    if (this.draining || !mqtt?.connected || !this.key) return;
+    const key = this.key;
+    if (this.draining || !mqtt?.connected || !key) return;
     this.draining = true;
     try {
       const c = this.deps.config;
       const db = this.deps.db();
       const now = this.clock().getTime();
-      const pending = pendingOutbox(db, c.window);
-      const live = new Set(pending.map((r) => r.seq));
-      for (const seq of this.inflight.keys()) if (!live.has(seq)) this.inflight.delete(seq);
-      // A row goes again once its backoff has passed and either a later batch was acknowledged
-      // (so this one was lost) or the ledger has been silent for a whole retransmit period.
-      // A ledger that is merely behind is not flooded with copies of what it is working through.
-      const ledgerSilent = now - this.lastAckAt >= c.retransmit_ms;
-      const due = pending.filter((r) => {
-        const f = this.inflight.get(r.seq);
-        return !f || (f.nextAt <= now && (f.sendNo < this.ackedSendNo || ledgerSilent));
-      });
-      for (let i = 0; i < due.length; i += c.batch_size) {
-        const batch = due.slice(i, i + c.batch_size);
-        const sent = await mqtt.publish(storeTopic(this.deps.address, 'up/rows'), JSON.stringify(this.rowsEnvelope(batch, now)));
-        if (!sent) break;
+      // A row goes again once its backoff has passed and it is known lost: a later batch was
+      // acknowledged, or a beat showed the ledger without it. A ledger that is merely behind is
+      // not flooded with copies of what it is working through. Only a ledger that never answered
+      // a heartbeat is judged by silence (a whole retransmit period without an ack).
+      const ledgerSilent = !this.beatSeen && now - this.lastAckAt >= c.retransmit_ms;
+      const isDue = (f: InFlight) => f.nextAt <= now && (f.lost === true || f.sendNo < this.ackedSendNo || ledgerSilent);
+      let due: OutboxRow[];
+      if (this.inflight.size === 0 || [...this.inflight.values()].some(isDue)) {
+        const pending = pendingOutbox(db, c.window);
+        const live = new Set(pending.map((r) => r.seq));
+        for (const seq of this.inflight.keys()) if (!live.has(seq)) this.inflight.delete(seq);
+        due = pending.filter((r) => {
+          const f = this.inflight.get(r.seq);
+          return !f || isDue(f);
+        });
+      } else {
+        // Nothing to resend: only rows written since the last send, within the window.
+        const room = c.window - this.inflight.size;
+        due = room > 0 ? pendingOutboxAfter(db, Math.max(...this.inflight.keys()), room) : [];
+      }
+      // Every batch goes out at once (the client keeps them in order); each is marked in
+      // flight once the broker has it.
+      const batches: OutboxRow[][] = [];
+      for (let i = 0; i < due.length; i += c.batch_size) batches.push(due.slice(i, i + c.batch_size));
+      const sent = await Promise.all(batches.map((b) => mqtt.publish(storeTopic(this.deps.address, 'up/rows'), JSON.stringify(rowsEnvelope(this.deps.address, key, b, now)))));
+      const marked: number[] = [];
+      batches.forEach((batch, i) => {
+        if (!sent[i]) return;
         const sendNo = ++this.sendNo;
         for (const r of batch) {
           const f = this.inflight.get(r.seq) ?? { attempts: 0, nextAt: 0, sendNo };
           f.sendNo = sendNo;
+          f.lost = false;
           f.attempts++;
           f.nextAt = now + Math.min(c.retransmit_max_ms, c.retransmit_ms * 2 ** (f.attempts - 1));
           this.inflight.set(r.seq, f);
+          marked.push(r.seq);
         }
-        markOutboxSent(db, batch.map((r) => r.seq), new Date(now).toISOString());
-      }
+      });
+      markOutboxSent(db, marked, new Date(now).toISOString());
     } catch (err) {
       this.deps.log.error({ err }, 'outbox drain failed; will retry / 发件箱同步失败，稍后重试');
     } finally {
@@ -243,20 +349,13 @@ export class SyncAgent implements Part {
     }
   }
 
-  private rowsEnvelope(batch: OutboxRow[], now: number) {
-    const { village, store } = this.deps.address;
-    const rows: Row[] = batch.map((r) => ({ id: `${store}:${r.seq}`, seq: r.seq, topic: r.topic, payload: r.payload, created_at: r.createdAt }));
-    const first = batch[0]!.seq;
-    return signEnvelope({
-      v: 1, id: `${store}:rows:${first}-${batch[batch.length - 1]!.seq}`, kind: 'rows', village, store, seq: first,
-      issued_at: new Date(now).toISOString(), expires_at: new Date(now + DAY_MS).toISOString(), body: { rows },
-    }, this.key!);
-  }
-
   private async heartbeat(): Promise<void> {
     const s = this.state();
     const hb: Heartbeat = { at: iso(this.clock), outbox_pending: s.outbox_pending, last_acked_seq: s.last_acked_seq, inbound_seq: s.inbound_seq, refused: s.refused };
-    await this.mqtt?.publish(storeTopic(this.deps.address, 'heartbeat'), JSON.stringify(hb));
+    this.beatsAwaited.set(hb.at, this.sendNo);
+    // Unanswered ones are forgotten (oldest first): a lost row is then found by a later beat.
+    if (this.beatsAwaited.size > 20) this.beatsAwaited.delete(this.beatsAwaited.keys().next().value!);
+    if (!(await this.mqtt?.publish(storeTopic(this.deps.address, 'heartbeat'), JSON.stringify(hb)))) this.beatsAwaited.delete(hb.at);
     this.report();
   }
 

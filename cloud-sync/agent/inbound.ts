@@ -12,7 +12,7 @@ import { inboundSeq, setInboundSeq, touchContact } from '../../edge/ledger/sync-
 import type { LedgerRules } from '../../edge/ledger/entries.ts';
 import { iso, type Clock } from '../../edge/ledger/time.ts';
 import { isEdgeError } from '../../edge/errors.ts';
-import { checkers, decode, type CommandBody, type EntryBody, type Envelope, type ProductBody, type RefusalReason, type SnapshotBody, type VillagerBody } from '../protocol/payloads.ts';
+import { checkers, decode, type CommandBody, type EntriesBody, type EntryBody, type Envelope, type ProductBody, type RefusalReason, type SnapshotBody, type VillagerBody } from '../protocol/payloads.ts';
 import { checkEnvelope, classifySeq, type KeyRing } from '../protocol/sign.ts';
 import type { StoreAddress } from '../protocol/topics.ts';
 import type { RefusalCounter } from '../protocol/refusals.ts';
@@ -65,11 +65,29 @@ export class InboundStream {
   receive(payload: Buffer, from: 'events' | 'snapshot'): InboundOutcome[] {
     const env = decode(payload, checkers.envelope);
     if (!env.ok) return [this.refuse('invalid', env.why)];
-    const e = env.value;
+    return this.receiveEnvelope(env.value, from);
+  }
+
+  /**
+   * A `down/deltas` answer: its events, each checked and applied like a stream event. `toSeq`
+   * is where the answer brings the store (undefined when the message itself is refused).
+   */
+  receiveDeltas(payload: Buffer): { outcomes: InboundOutcome[]; toSeq?: number } {
+    const d = decode(payload, checkers.deltas);
+    if (!d.ok) return { outcomes: [this.refuse('invalid', d.why)] };
+    const outcomes: InboundOutcome[] = [];
+    for (const ev of d.value.events) {
+      if (!checkers.envelope.Check(ev)) outcomes.push(this.refuse('invalid', 'a deltas event is not an envelope'));
+      else outcomes.push(...this.receiveEnvelope(ev, 'deltas'));
+    }
+    return { outcomes, toSeq: d.value.to_seq };
+  }
+
+  private receiveEnvelope(e: Envelope, from: 'events' | 'snapshot' | 'deltas'): InboundOutcome[] {
     const bad = checkEnvelope(e, this.deps.keys(), this.deps.clock().getTime(), this.deps.skewMs);
     if (bad) return [this.refuse(bad, `${e.kind} ${e.id}`)];
     if (e.village !== this.deps.address.village) return [this.refuse('invalid', `for village ${e.village}`)];
-    const bodyWhy = checkBody(e, from);
+    const bodyWhy = checkBody(e, from === 'snapshot' ? 'snapshot' : 'events');
     if (bodyWhy) return [this.refuse('invalid', bodyWhy)];
     if (from === 'snapshot') {
       if (e.store !== this.deps.address.store) return [this.refuse('invalid', `snapshot for store ${String(e.store)}`)];
@@ -78,6 +96,8 @@ export class InboundStream {
     const last = inboundSeq(this.deps.db());
     switch (classifySeq(last, e.seq)) {
       case 'replayed': {
+        // The answer to our own request, overtaken by the stream it repeats.
+        if (from === 'deltas' && this.deps.snapshotPending()) return [{ kind: 'overlap', seq: e.seq, why: `seq ${e.seq} ≤ ${last} came back in deltas` }];
         const c = this.covered;
         if (c && e.seq > c.from && e.seq <= c.to && !c.seen.has(e.seq)) {
           c.seen.add(e.seq);
@@ -135,6 +155,9 @@ export class InboundStream {
           case 'entry':
             // A one-entry snapshot: idempotent by id, authoritative (no credit floor), repays debt.
             applySnapshot(db, { villagers: [], entries: [e.body as EntryBody] }, rules, clock);
+            break;
+          case 'entries':
+            applySnapshot(db, { villagers: [], entries: (e.body as EntriesBody).entries }, rules, clock);
             break;
           case 'villager':
             applySnapshot(db, { villagers: [e.body as VillagerBody], entries: [] }, rules, clock);

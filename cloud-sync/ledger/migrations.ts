@@ -82,7 +82,19 @@ BEGIN RAISE EXCEPTION 'entries are append-only'; END $$;
 CREATE TRIGGER entries_no_change BEFORE UPDATE OR DELETE ON entries FOR EACH ROW EXECUTE FUNCTION entries_append_only();
 `;
 
-const MIGRATIONS: ReadonlyArray<{ version: number; sqlite: string; postgres: string }> = [{ version: 1, sqlite: SQLITE_V1, postgres: POSTGRES_V1 }];
+// v2: what each store's last heartbeat said, and the ledger's view of how far behind it is.
+const v2 = (bigint: string) => /* sql */ `
+ALTER TABLE stores ADD COLUMN inbound_seq ${bigint};
+ALTER TABLE stores ADD COLUMN last_acked_seq ${bigint};
+ALTER TABLE stores ADD COLUMN outbox_pending ${bigint};
+ALTER TABLE stores ADD COLUMN behind_since TEXT;
+ALTER TABLE stores ADD COLUMN heals ${bigint} NOT NULL DEFAULT 0;
+`;
+
+const MIGRATIONS: ReadonlyArray<{ version: number; sqlite: string; postgres: string }> = [
+  { version: 1, sqlite: SQLITE_V1, postgres: POSTGRES_V1 },
+  { version: 2, sqlite: v2('INTEGER'), postgres: v2('BIGINT') },
+];
 export const LEDGER_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
 export async function migrateLedger(db: SqlDb): Promise<void> {

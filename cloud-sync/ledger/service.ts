@@ -1,16 +1,20 @@
 /**
  * The village ledger's MQTT side: receives store rows (verified against the store's key,
  * de-duplicated permanently, gaps counted), acknowledges by id, rebroadcasts store entries to
- * the village, answers snapshot requests, and publishes what the API creates.
+ * the village, brings stores level (deltas or a snapshot), reads their heartbeats (a store
+ * behind the stream, or one that believes the ledger holds more of its rows than it does, is
+ * counted, logged and sent the stream), and publishes what the API creates.
  * Messages are handled one at a time, in arrival order.
  */
+import type { KeyObject } from 'node:crypto';
 import type { SqlDb } from './sql.ts';
 import { SyncMqtt, type MqttOptions } from '../mqtt.ts';
-import { checkers, decode, type Ack, type Envelope, type EntryBody, type VillagerBody, type CommandBody, type ProductBody } from '../protocol/payloads.ts';
-import { checkEnvelope, publicEd25519, signEnvelope, type SigningKey } from '../protocol/sign.ts';
+import { checkers, decode, type Ack, type Beat, type Heartbeat, type SnapshotRequest, type Envelope, type Row, type EntryBody, type VillagerBody, type CommandBody, type ProductBody } from '../protocol/payloads.ts';
+import { checkEnvelope, publicEd25519, signControl, signEnvelope, type SigningKey } from '../protocol/sign.ts';
 import { LEDGER_SUBSCRIPTIONS, parseTopic, storeTopic, villageEventsTopic } from '../protocol/topics.ts';
 import { RefusalCounter } from '../protocol/refusals.ts';
-import { addLedgerEntry, appendEvent, applyStoreRows, listStores, recordPresence, upsertVillager, villageSnapshot, type Signer } from './tables.ts';
+import { addLedgerEntry, appendEvent, applyStoreRows, listStores, recordHeartbeat, recordPresence, upsertVillager, villageSeq, villageSnapshot, type RowsResult, type Signer } from './tables.ts';
+import { planDeltas } from './catchup.ts';
 import type { Logger } from '../../edge/log.ts';
 
 export interface LedgerServiceOptions {
@@ -22,6 +26,10 @@ export interface LedgerServiceOptions {
   clockSkewMs?: number;
   clock?: () => Date;
   log: Logger;
+  /** A store further behind than this many stream events gets a snapshot instead of deltas (default 1000). */
+  maxDeltas?: number;
+  /** A store whose heartbeats show it behind the stream for this long is sent the stream (default 60 s). */
+  behindAfterMs?: number;
 }
 
 export interface LedgerCounters {
@@ -29,15 +37,28 @@ export interface LedgerCounters {
   duplicates: number;
   gaps: number;
   snapshots: number;
+  /** Requests answered with the events after the store's seq. */
+  deltas: number;
+  /** Stores found behind the village stream by their heartbeats for longer than the bound. */
+  behind: number;
+  /** Heartbeats whose last acknowledged seq is ahead of what the ledger holds of that store. */
+  ahead: number;
 }
 
 const WEEK_MS = 7 * 86_400_000;
+/** Row batches applied in one transaction at most. */
+const GROUP_MAX = 50;
+
+interface RowsMessage { village: string; store: string; payload: Buffer }
+interface CheckedRows { village: string; store: string; rows: Row[] }
 
 export class LedgerService {
   readonly refusals = new RefusalCounter();
-  readonly counters: LedgerCounters = { rows: 0, duplicates: 0, gaps: 0, snapshots: 0 };
+  readonly counters: LedgerCounters = { rows: 0, duplicates: 0, gaps: 0, snapshots: 0, deltas: 0, behind: 0, ahead: 0 };
   private mqtt: SyncMqtt | undefined;
   private queue: Promise<void> = Promise.resolve();
+  private openGroup: RowsMessage[] | undefined;
+  private readonly storeKeys = new Map<string, KeyObject>();
   private readonly signer: Signer;
   private readonly clock: () => Date;
 
@@ -53,7 +74,27 @@ export class LedgerService {
   start(): void {
     this.mqtt = new SyncMqtt(this.opts.mqtt);
     this.mqtt.on('message', (topic, payload) => {
-      this.queue = this.queue.then(() => this.onMessage(topic, payload)).catch((err: unknown) => this.opts.log.error({ err, topic }, 'ledger failed to handle a message / 村账本处理消息失败'));
+      // Row batches that queue up one after another are applied in one transaction (one commit
+      // for all); anything else closes the group, so the arrival order is kept.
+      const t = parseTopic(topic);
+      if (t?.kind === 'store' && t.leaf === 'up/rows') {
+        if (!this.openGroup) {
+          const group: RowsMessage[] = [];
+          this.openGroup = group;
+          this.chain(() => {
+            if (this.openGroup === group) this.openGroup = undefined;
+            return this.onRowsGroup(group);
+          }, topic);
+        }
+        this.openGroup.push({ village: t.village, store: t.store, payload });
+        return;
+      }
+      this.openGroup = undefined;
+      this.chain(() => this.onMessage(topic, payload), topic);
+    });
+    // Rows sent while the ledger was away went nowhere: tell every store where it stands.
+    this.mqtt.on('connect', () => {
+      this.queue = this.queue.then(() => this.greetStores()).catch((err: unknown) => this.opts.log.error({ err }, 'ledger failed to greet the stores / 村账本通知门店失败'));
     });
     this.mqtt.start([...LEDGER_SUBSCRIPTIONS]);
   }
@@ -103,11 +144,11 @@ export class LedgerService {
     const { village, store } = t;
     switch (t.leaf) {
       case 'up/rows':
-        return this.onRows(village, store, payload);
+        return this.onRowsGroup([{ village, store, payload }]);
       case 'up/snapshot-request': {
         const req = decode(payload, checkers.snapshotRequest);
         if (!req.ok) return void this.refusals.add('invalid');
-        return this.sendSnapshot(village, store);
+        return this.catchUp(village, store, req.value.from_seq, req.value.reason);
       }
       case 'status': {
         const s = decode(payload, checkers.status);
@@ -117,33 +158,134 @@ export class LedgerService {
       case 'heartbeat': {
         const h = decode(payload, checkers.heartbeat);
         if (!h.ok) return void this.refusals.add('invalid');
-        return recordPresence(this.opts.db, village, store, 'last_heartbeat', h.value.at);
+        return this.onHeartbeat(village, store, h.value);
       }
       case 'down/ack':
       case 'down/snapshot':
+      case 'down/deltas':
+      case 'down/beat':
         return; // our own publications
     }
   }
 
-  private async onRows(village: string, store: string, payload: Buffer): Promise<void> {
+  private chain(fn: () => Promise<void>, topic: string): void {
+    this.queue = this.queue.then(fn).catch((err: unknown) => this.opts.log.error({ err, topic }, 'ledger failed to handle a message / 村账本处理消息失败'));
+  }
+
+  /** Checked batches applied together (at most GROUP_MAX per transaction); one by one if that fails. */
+  private async onRowsGroup(group: RowsMessage[]): Promise<void> {
+    const checked: CheckedRows[] = [];
+    for (const m of group) {
+      const rows = await this.checkRows(m.village, m.store, m.payload);
+      if (rows) checked.push({ village: m.village, store: m.store, rows });
+    }
+    for (let i = 0; i < checked.length; i += GROUP_MAX) {
+      const part = checked.slice(i, i + GROUP_MAX);
+      let results: RowsResult[] | undefined;
+      const now = this.clock();
+      try {
+        results = await this.opts.db.transaction(async (tx) => {
+          const out: RowsResult[] = [];
+          for (const b of part) out.push(await applyStoreRows(tx, b.village, b.store, b.rows, this.signer, now));
+          return out;
+        });
+      } catch (err) {
+        if (part.length === 1) throw err;
+        this.opts.log.warn({ err }, 'a group of row batches failed; applying them one by one / 批量写入失败，逐批重试');
+      }
+      // Published in order without waiting for each broker acknowledgement in turn.
+      const sent: Promise<unknown>[] = [];
+      for (const [k, b] of part.entries()) {
+        try {
+          sent.push(this.afterRows(b, results?.[k] ?? (await applyStoreRows(this.opts.db, b.village, b.store, b.rows, this.signer, this.clock()))));
+        } catch (err) {
+          this.opts.log.error({ err, village: b.village, store: b.store }, 'ledger failed to apply a row batch / 村账本写入门店记录失败');
+        }
+      }
+      await Promise.all(sent);
+    }
+  }
+
+  /** A rows message verified against its store's key: its rows, or undefined (refused and counted). */
+  private async checkRows(village: string, store: string, payload: Buffer): Promise<Row[] | undefined> {
     const env = decode(payload, checkers.envelope);
     if (!env.ok) return void this.refusals.add('invalid');
     const e = env.value;
     const rec = (await listStores(this.opts.db, village)).find((s) => s.id === store);
     // An unknown store is refused as forged: no key vouches for it.
-    const keys = rec ? new Map([[rec.keyId, publicEd25519(rec.publicKey)]]) : new Map();
+    const keys = rec ? new Map([[rec.keyId, this.storeKey(rec.publicKey)]]) : new Map();
     const bad = checkEnvelope(e, keys, this.clock().getTime(), this.opts.clockSkewMs ?? 300_000);
     if (bad) return void this.refusals.add(bad);
     if (e.kind !== 'rows' || e.village !== village || e.store !== store || !checkers.rows.Check(e.body)) return void this.refusals.add('invalid');
     const rows = e.body.rows;
     if (rows.some((r) => r.id !== `${store}:${r.seq}`)) return void this.refusals.add('invalid');
-    const res = await applyStoreRows(this.opts.db, village, store, rows, this.signer, this.clock());
+    return rows;
+  }
+
+  /** Counts the batch and publishes its events, then its ack (in that order on the wire). */
+  private afterRows({ village, store, rows }: CheckedRows, res: RowsResult): Promise<unknown> {
     this.counters.rows += rows.length - res.duplicates;
     this.counters.duplicates += res.duplicates;
     this.counters.gaps += res.gaps;
-    const ack: Ack = { ids: res.ackIds, contiguous_seq: res.contiguousSeq };
-    for (const ev of res.events) await this.publishEvent(ev);
-    await this.mqtt?.publish(storeTopic({ village, store }, 'down/ack'), JSON.stringify(ack));
+    const ack: Ack = signControl({ ids: res.ackIds, contiguous_seq: res.contiguousSeq }, { village, store }, this.opts.key);
+    const sent = res.events.map((ev) => this.publishEvent(ev));
+    sent.push(this.mqtt?.publish(storeTopic({ village, store }, 'down/ack'), JSON.stringify(ack)) ?? Promise.resolve(false));
+    return Promise.all(sent);
+  }
+
+  /** Parsing a PEM costs more than verifying a signature: each store key is parsed once. */
+  private storeKey(pem: string): KeyObject {
+    let k = this.storeKeys.get(pem);
+    if (!k) {
+      k = publicEd25519(pem);
+      if (this.storeKeys.size >= 10_000) this.storeKeys.clear();
+      this.storeKeys.set(pem, k);
+    }
+    return k;
+  }
+
+  /** Deltas when they can bring the store level, else a snapshot. */
+  private async catchUp(village: string, store: string, fromSeq: number, reason: SnapshotRequest['reason']): Promise<void> {
+    const plan = reason === 'resync' ? undefined : await planDeltas(this.opts.db, village, fromSeq, this.clock(), {
+      maxEvents: this.opts.maxDeltas ?? 1000, maxBytes: 1024 * 1024, validForMs: this.opts.clockSkewMs ?? 300_000,
+    });
+    if (!plan) return this.sendSnapshot(village, store);
+    this.counters.deltas++;
+    for (const p of plan.payloads) await this.mqtt?.publish(storeTopic({ village, store }, 'down/deltas'), p);
+  }
+
+  private async onHeartbeat(village: string, store: string, hb: Heartbeat): Promise<void> {
+    const rec = (await listStores(this.opts.db, village)).find((s) => s.id === store);
+    if (!rec) return void this.refusals.add('invalid');
+    const seq = await villageSeq(this.opts.db, village);
+    const now = this.clock();
+    let behindSince = hb.inbound_seq < seq ? rec.behindSince ?? now.toISOString() : null;
+    const behindLong = behindSince !== null && now.getTime() - Date.parse(behindSince) >= (this.opts.behindAfterMs ?? 60_000);
+    // The store says the ledger acknowledged rows that it does not hold (a ledger restored from an
+    // older backup): the store resends them when it reads our beat (cloud-sync/agent).
+    const ahead = hb.last_acked_seq > rec.contiguousSeq;
+    if (behindLong) {
+      this.counters.behind++;
+      this.opts.log.warn({ village, store, inbound_seq: hb.inbound_seq, village_seq: seq, since: behindSince }, 'store is behind the village stream; sending it the stream / 门店落后于村数据流，正在补发');
+      behindSince = now.toISOString();
+    }
+    if (ahead) {
+      this.counters.ahead++;
+      this.opts.log.error({ village, store, last_acked_seq: hb.last_acked_seq, contiguous_seq: rec.contiguousSeq }, 'store has acknowledged rows the ledger does not hold; asking it to resend / 门店已确认的记录村账本没有，要求重发');
+    }
+    await recordHeartbeat(this.opts.db, village, store, hb, behindSince, behindLong || ahead);
+    const beat: Beat = signControl({ village_seq: seq, contiguous_seq: rec.contiguousSeq, reason: 'heartbeat', answers: hb.at }, { village, store }, this.opts.key);
+    await this.mqtt?.publish(storeTopic({ village, store }, 'down/beat'), JSON.stringify(beat));
+    if (behindLong) await this.catchUp(village, store, hb.inbound_seq, 'gap');
+  }
+
+  private async greetStores(): Promise<void> {
+    const sent: Promise<boolean>[] = [];
+    for (const s of await listStores(this.opts.db)) {
+      const beat: Beat = signControl({ village_seq: await villageSeq(this.opts.db, s.village), contiguous_seq: s.contiguousSeq, reason: 'online' }, { village: s.village, store: s.id }, this.opts.key);
+      sent.push(this.mqtt?.publish(storeTopic({ village: s.village, store: s.id }, 'down/beat'), JSON.stringify(beat)) ?? Promise.resolve(false));
+    }
+    await Promise.all(sent);
   }
 
   private async sendSnapshot(village: string, store: string): Promise<void> {

@@ -46,15 +46,25 @@ export function openSqlite(file: string): SqlDb {
     queue = next.catch(() => undefined);
     return next;
   };
+  // Statements are prepared once per text: preparing costs more than running a small one.
+  const statements = new Map<string, Database.Statement>();
+  const prepared = (text: string): Database.Statement => {
+    let st = statements.get(text);
+    if (!st) {
+      st = db.prepare(text);
+      if (statements.size < 500) statements.set(text, st);
+    }
+    return st;
+  };
   const direct: Omit<SqlDb, 'transaction' | 'close'> = {
     dialect: 'sqlite',
     query: async <T>(sql: string, params: unknown[] = []) => {
       const q = toSqlite(sql, params);
-      return db.prepare(q.sql).all(...q.params) as T[];
+      return prepared(q.sql).all(...q.params) as T[];
     },
     run: async (sql, params = []) => {
       const q = toSqlite(sql, params);
-      return db.prepare(q.sql).run(...q.params).changes;
+      return prepared(q.sql).run(...q.params).changes;
     },
     exec: async (sql) => {
       db.exec(sql);

@@ -91,23 +91,32 @@ export interface RowsResult {
   gaps: number;
 }
 
+/** `($1, $2, …), ($n, …)` for `rows` tuples of `width` parameters each. */
+function valuesList(rows: number, width: number): string {
+  return Array.from({ length: rows }, (_, r) => `(${Array.from({ length: width }, (_, c) => `$${r * width + c + 1}`).join(', ')})`).join(', ');
+}
+
 /**
- * A batch of a store's outbox rows: each row id is recorded once, forever; entry rows move
- * balances and go out to the other stores of the village. One transaction.
+ * A batch of a store's outbox rows, in one transaction and a handful of statements whatever
+ * its size: each row id is recorded once, forever (`acked_ids`); new entry rows move
+ * balances and go out to the other stores of the village as one `entries` event.
  */
 export async function applyStoreRows(db: SqlDb, village: string, store: string, rows: Row[], signer: Signer, now: Date): Promise<RowsResult> {
   const at = now.toISOString();
   return db.transaction(async (tx) => {
-    const res: RowsResult = { ackIds: [], duplicates: 0, events: [], contiguousSeq: 0, gaps: 0 };
+    const res: RowsResult = { ackIds: rows.map((r) => r.id), duplicates: 0, events: [], contiguousSeq: 0, gaps: 0 };
     const s = await tx.query<{ contiguous_seq: number | string }>('SELECT contiguous_seq FROM stores WHERE village = $1 AND id = $2', [village, store]);
     let contiguous = Number(s[0]?.contiguous_seq ?? 0);
+    const inserted = await tx.query<{ id: string }>(
+      `INSERT INTO acked_ids (id, village, store, seq, topic, payload, received_at) VALUES ${valuesList(rows.length, 7)} ON CONFLICT DO NOTHING RETURNING id`,
+      rows.flatMap((r) => [r.id, village, store, r.seq, r.topic, JSON.stringify(r.payload), at]),
+    );
+    const freshIds = new Set(inserted.map((r) => r.id));
+    const entries = new Map<string, EntryBody>();
+    const rowOf = new Map<string, number>();
     for (const row of rows) {
-      res.ackIds.push(row.id);
-      const fresh = await tx.run(
-        'INSERT INTO acked_ids (id, village, store, seq, topic, payload, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING',
-        [row.id, village, store, row.seq, row.topic, JSON.stringify(row.payload), at],
-      );
-      if (fresh === 0) {
+      // A row id twice in one batch is new once: the first copy.
+      if (!freshIds.delete(row.id)) {
         res.duplicates++;
         continue;
       }
@@ -115,13 +124,30 @@ export async function applyStoreRows(db: SqlDb, village: string, store: string, 
       else if (row.seq === contiguous + 1) contiguous++;
       if (row.topic === 'entry' && checkers.wireEntry.Check(row.payload)) {
         const w = row.payload;
-        const e: EntryBody = { id: w.id, villager: w.villager, kind: w.kind, points: w.points, reference: w.reference ?? null, reason: w.reason ?? null, created_at: w.created_at };
-        // A villager first registered at the store is known here from its first entry.
-        const v = await villagerOf(tx, e.villager);
-        if (!v) await tx.run('INSERT INTO villagers (id, village, name, status, created_at, updated_at) VALUES ($1, $2, $1, $3, $4, $4)', [e.villager, village, 'active', at]);
-        if (v && v.village !== village) continue; // kept in acked_ids; never moves another village's balance
-        if (await insertEntry(tx, village, e, store, at)) res.events.push(await appendEvent(tx, village, 'entry', `entry:${e.id}`, e, signer, now));
+        if (!entries.has(w.id)) {
+          entries.set(w.id, { id: w.id, villager: w.villager, kind: w.kind, points: w.points, reference: w.reference ?? null, reason: w.reason ?? null, created_at: w.created_at });
+          rowOf.set(w.id, row.seq);
+        }
       }
+    }
+    if (entries.size > 0) {
+      const list = [...entries.values()];
+      const names = [...new Set(list.map((e) => e.villager))];
+      const known = new Map((await tx.query<{ id: string; village: string }>(`SELECT id, village FROM villagers WHERE id IN (${names.map((_, i) => `$${i + 1}`).join(', ')})`, names)).map((v) => [v.id, v.village]));
+      // A villager first registered at the store is known here from its first entry.
+      const unknown = names.filter((n) => !known.has(n));
+      if (unknown.length > 0) {
+        await tx.run(`INSERT INTO villagers (id, village, name, status, created_at, updated_at) VALUES ${valuesList(unknown.length, 6)}`, unknown.flatMap((n) => [n, village, n, 'active', at, at]));
+      }
+      // Kept in acked_ids, but another village's villager never moves a balance here.
+      const ours = list.filter((e) => (known.get(e.villager) ?? village) === village);
+      const added = ours.length === 0 ? [] : await tx.query<{ id: string }>(
+        `INSERT INTO entries (id, village, villager_id, kind, points, reference, reason, origin_store, created_at, received_at) VALUES ${valuesList(ours.length, 10)} ON CONFLICT (id) DO NOTHING RETURNING id`,
+        ours.flatMap((e) => [e.id, village, e.villager, e.kind, e.points, e.reference ?? null, e.reason ?? null, store, e.created_at, at]),
+      );
+      const addedIds = new Set(added.map((r) => r.id));
+      const fresh = ours.filter((e) => addedIds.has(e.id));
+      if (fresh.length > 0) res.events.push(await appendEvent(tx, village, 'entries', `entries:${store}:${rowOf.get(fresh[0]!.id)!}`, { entries: fresh }, signer, now));
     }
     const held = await tx.query<{ seq: number | string }>('SELECT seq FROM acked_ids WHERE village = $1 AND store = $2 AND seq > $3 ORDER BY seq LIMIT 100000', [village, store, contiguous]);
     for (const h of held) {
@@ -147,7 +173,21 @@ export async function villageSnapshot(db: SqlDb, village: string): Promise<{ seq
   });
 }
 
-export interface StoreRecord { village: string; id: string; keyId: string; publicKey: string; contiguousSeq: number; gaps: number; status: string | null; lastHeartbeat: string | null }
+/** The village stream after `fromSeq` as published (signed envelopes, JSON text), at most `limit` events. */
+export async function eventsAfter(db: SqlDb, village: string, fromSeq: number, limit: number): Promise<{ seq: number; envelope: string }[]> {
+  const rows = await db.query<{ seq: number | string; envelope: string }>('SELECT seq, envelope FROM events WHERE village = $1 AND seq > $2 ORDER BY seq LIMIT $3', [village, fromSeq, limit]);
+  return rows.map((r) => ({ seq: Number(r.seq), envelope: r.envelope }));
+}
+
+export interface StoreRecord {
+  village: string; id: string; keyId: string; publicKey: string; contiguousSeq: number; gaps: number; status: string | null; lastHeartbeat: string | null;
+  /** From the store's last heartbeat (null before the first). */
+  inboundSeq: number | null; lastAckedSeq: number | null; outboxPending: number | null;
+  /** Since when its heartbeats show it behind the village stream (null while level). */
+  behindSince: string | null;
+  /** How often the ledger found it behind, or ahead of what the ledger holds, and sent it the stream. */
+  heals: number;
+}
 
 export async function registerStore(db: SqlDb, village: string, id: string, keyId: string, publicKey: string): Promise<void> {
   await requireVillage(db, village);
@@ -159,13 +199,28 @@ export async function registerStore(db: SqlDb, village: string, id: string, keyI
 }
 
 export async function listStores(db: SqlDb, village?: string): Promise<StoreRecord[]> {
-  const rows = await db.query<{ village: string; id: string; key_id: string; public_key: string; contiguous_seq: number | string; gaps: number | string; status: string | null; last_heartbeat: string | null }>(
+  const rows = await db.query<{
+    village: string; id: string; key_id: string; public_key: string; contiguous_seq: number | string; gaps: number | string; status: string | null; last_heartbeat: string | null;
+    inbound_seq: number | string | null; last_acked_seq: number | string | null; outbox_pending: number | string | null; behind_since: string | null; heals: number | string;
+  }>(
     `SELECT * FROM stores ${village ? 'WHERE village = $1' : ''} ORDER BY village, id`,
     village ? [village] : [],
   );
-  return rows.map((r) => ({ village: r.village, id: r.id, keyId: r.key_id, publicKey: r.public_key, contiguousSeq: Number(r.contiguous_seq), gaps: Number(r.gaps), status: r.status, lastHeartbeat: r.last_heartbeat }));
+  const num = (v: number | string | null) => (v === null ? null : Number(v));
+  return rows.map((r) => ({
+    village: r.village, id: r.id, keyId: r.key_id, publicKey: r.public_key, contiguousSeq: Number(r.contiguous_seq), gaps: Number(r.gaps), status: r.status, lastHeartbeat: r.last_heartbeat,
+    inboundSeq: num(r.inbound_seq), lastAckedSeq: num(r.last_acked_seq), outboxPending: num(r.outbox_pending), behindSince: r.behind_since, heals: Number(r.heals),
+  }));
 }
 
 export async function recordPresence(db: SqlDb, village: string, store: string, field: 'status' | 'last_heartbeat', value: string): Promise<void> {
   await db.run(`UPDATE stores SET ${field} = $1 WHERE village = $2 AND id = $3`, [value, village, store]);
+}
+
+/** What a store's heartbeat said; `behindSince` and `healed` are the ledger's reading of it. */
+export async function recordHeartbeat(db: SqlDb, village: string, store: string, hb: { at: string; inbound_seq: number; last_acked_seq: number; outbox_pending: number }, behindSince: string | null, healed: boolean): Promise<void> {
+  await db.run(
+    'UPDATE stores SET last_heartbeat = $1, inbound_seq = $2, last_acked_seq = $3, outbox_pending = $4, behind_since = $5, heals = heals + $6 WHERE village = $7 AND id = $8',
+    [hb.at, hb.inbound_seq, hb.last_acked_seq, hb.outbox_pending, behindSince, healed ? 1 : 0, village, store],
+  );
 }

@@ -13,7 +13,7 @@ const Seq = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 const Points = Type.Integer({ minimum: -1_000_000_000, maximum: 1_000_000_000 });
 const Text = (max: number) => Type.Union([Type.String({ maxLength: max }), Type.Null()]);
 
-export const ENVELOPE_KINDS = ['rows', 'entry', 'villager', 'product', 'command', 'snapshot'] as const;
+export const ENVELOPE_KINDS = ['rows', 'entry', 'entries', 'villager', 'product', 'command', 'snapshot'] as const;
 export type EnvelopeKind = (typeof ENVELOPE_KINDS)[number];
 
 /** A signed message. `sig` is Ed25519 over the canonical JSON of every other field. */
@@ -47,6 +47,10 @@ export const EntryBodySchema = Type.Object({
   created_at: Time,
 }, { additionalProperties: false });
 export type EntryBody = Static<typeof EntryBodySchema>;
+
+/** A store's batch of new entries, rebroadcast as one event of the village stream. */
+export const EntriesBodySchema = Type.Object({ entries: Type.Array(EntryBodySchema, { minItems: 1, maxItems: 500 }) }, { additionalProperties: false });
+export type EntriesBody = Static<typeof EntriesBodySchema>;
 
 const VillagerStatus = Type.Union([Type.Literal('active'), Type.Literal('blocked'), Type.Literal('left')]);
 export const VillagerBodySchema = Type.Object({
@@ -121,6 +125,9 @@ export const AckSchema = Type.Object({
   ids: Type.Array(Type.String({ minLength: 3, maxLength: 140 }), { maxItems: 1000 }),
   /** The highest seq up to which the ledger holds every row of this store (gap detection). */
   contiguous_seq: Count,
+  /** Signed by the ledger over the message and its store's address (a forged one would drop rows). */
+  key_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  sig: Type.Optional(Type.String({ maxLength: 200 })),
 }, { additionalProperties: false });
 export type Ack = Static<typeof AckSchema>;
 
@@ -130,12 +137,41 @@ export const SnapshotRequestSchema = Type.Object({
 }, { additionalProperties: false });
 export type SnapshotRequest = Static<typeof SnapshotRequestSchema>;
 
+/**
+ * The answer to a request from `from_seq`: the village stream's signed events after it, as
+ * the ledger published them (each checked like a stream event). A long answer comes in
+ * several messages; the store is level once its seq reaches `to_seq`.
+ */
+export const DeltasSchema = Type.Object({
+  from_seq: Count,
+  to_seq: Count,
+  events: Type.Array(Type.Unknown(), { maxItems: 10_000 }),
+}, { additionalProperties: false });
+export type Deltas = Static<typeof DeltasSchema>;
+
+/**
+ * The ledger's side of the heartbeat exchange (and its greeting when it connects): where the
+ * village stream is, and up to where it holds every row of this store.
+ */
+export const BeatSchema = Type.Object({
+  village_seq: Count,
+  contiguous_seq: Count,
+  reason: Type.Union([Type.Literal('heartbeat'), Type.Literal('online')]),
+  /** The `at` of the heartbeat this answers: the ledger had handled every row sent before it. */
+  answers: Type.Optional(Time),
+  /** Signed by the ledger over the message and its store's address (a forged one would drop rows). */
+  key_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  sig: Type.Optional(Type.String({ maxLength: 200 })),
+}, { additionalProperties: false });
+export type Beat = Static<typeof BeatSchema>;
+
 /** Larger payloads are refused before parsing (a snapshot of a big village still fits). */
 export const MAX_PAYLOAD_BYTES = 8 * 1024 * 1024;
 
 export const checkers = {
   envelope: TypeCompiler.Compile(EnvelopeSchema),
   entry: TypeCompiler.Compile(EntryBodySchema),
+  entries: TypeCompiler.Compile(EntriesBodySchema),
   villager: TypeCompiler.Compile(VillagerBodySchema),
   product: TypeCompiler.Compile(ProductBodySchema),
   command: TypeCompiler.Compile(CommandBodySchema),
@@ -146,6 +182,8 @@ export const checkers = {
   heartbeat: TypeCompiler.Compile(HeartbeatSchema),
   ack: TypeCompiler.Compile(AckSchema),
   snapshotRequest: TypeCompiler.Compile(SnapshotRequestSchema),
+  deltas: TypeCompiler.Compile(DeltasSchema),
+  beat: TypeCompiler.Compile(BeatSchema),
 };
 
 export type Decoded<T> = { ok: true; value: T } | { ok: false; why: string };

@@ -57,6 +57,36 @@ export function signEnvelope(e: Omit<UnsignedEnvelope, 'key_id'>, key: SigningKe
   return { ...unsigned, sig };
 }
 
+/**
+ * The ledger's control messages to one store (`down/ack`, `down/beat`) are not envelopes, but
+ * they decide which outbox rows a store stops sending: a forged ack or beat would lose them.
+ * They are signed over their fields plus the store's address, so one store's ack cannot be
+ * replayed to another. (A replay to the same store only repeats what it already knows.)
+ */
+export interface ControlScope {
+  village: string;
+  store: string;
+}
+type Signed = { key_id?: string | undefined; sig?: string | undefined };
+
+export function signControl<T extends object>(msg: T, scope: ControlScope, key: SigningKey): T & { key_id: string; sig: string } {
+  const unsigned = { ...msg, key_id: key.id, sig: undefined };
+  const sig = sign(null, Buffer.from(canonicalJson({ ...unsigned, scope })), key.key).toString('base64url');
+  return { ...unsigned, sig };
+}
+
+export function checkControl(msg: Signed, scope: ControlScope, keys: KeyRing): RefusalReason | undefined {
+  if (msg.sig === undefined || msg.sig === '' || msg.key_id === undefined) return 'unsigned';
+  const key = keys.get(msg.key_id);
+  if (!key) return 'forged';
+  const { sig, ...unsigned } = msg;
+  try {
+    return verify(null, Buffer.from(canonicalJson({ ...unsigned, scope })), key, Buffer.from(sig, 'base64url')) ? undefined : 'forged';
+  } catch {
+    return 'forged';
+  }
+}
+
 /** Signature only: `unsigned` without one, `forged` when it does not verify or the key is unknown. */
 export function checkSignature(e: Envelope, keys: KeyRing): RefusalReason | undefined {
   if (e.sig === undefined || e.sig === '') return 'unsigned';

@@ -13,7 +13,7 @@ export interface StoreAddress {
 }
 
 /** The leaves under a store's own branch. `up/*` goes to the ledger, `down/*` to the store. */
-export const STORE_LEAVES = ['status', 'heartbeat', 'up/rows', 'up/snapshot-request', 'down/ack', 'down/snapshot'] as const;
+export const STORE_LEAVES = ['status', 'heartbeat', 'up/rows', 'up/snapshot-request', 'down/ack', 'down/snapshot', 'down/deltas', 'down/beat'] as const;
 export type StoreLeaf = (typeof STORE_LEAVES)[number];
 
 export const storeTopic = (a: StoreAddress, leaf: StoreLeaf): string => `${PROTOCOL}/${a.village}/store/${a.store}/${leaf}`;

@@ -36,6 +36,16 @@ export function pendingOutbox(db: Db, limit = 100): OutboxRow[] {
   return (db.prepare('SELECT * FROM outbox WHERE acked_at IS NULL ORDER BY seq LIMIT ?').all(limit) as RawOutboxRow[]).map(fromRow);
 }
 
+/** Unacknowledged rows after `afterSeq` (what a sender has not sent yet), in seq order. */
+export function pendingOutboxAfter(db: Db, afterSeq: number, limit: number): OutboxRow[] {
+  return (db.prepare('SELECT * FROM outbox WHERE seq > ? AND acked_at IS NULL ORDER BY seq LIMIT ?').all(afterSeq, limit) as RawOutboxRow[]).map(fromRow);
+}
+
+/** Rows after `afterSeq` up to `upToSeq`, acknowledged or not (to send again rows a ledger lost), in seq order. */
+export function outboxRange(db: Db, afterSeq: number, upToSeq: number, limit: number): OutboxRow[] {
+  return (db.prepare('SELECT * FROM outbox WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?').all(afterSeq, upToSeq, limit) as RawOutboxRow[]).map(fromRow);
+}
+
 export function markOutboxAcked(db: Db, seqUpTo: number, at: string): number {
   return db.prepare('UPDATE outbox SET acked_at = ? WHERE seq <= ? AND acked_at IS NULL').run(at, seqUpTo).changes;
 }

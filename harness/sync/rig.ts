@@ -19,7 +19,7 @@ import { SyncAgent, loadOrCreateStoreKey } from '../../cloud-sync/agent/agent.ts
 import { SyncConfigSchema, type SyncConfig } from '../../cloud-sync/agent/config.ts';
 import { openPostgres, openSqlite, type SqlDb } from '../../cloud-sync/ledger/sql.ts';
 import { migrateLedger } from '../../cloud-sync/ledger/migrations.ts';
-import { LedgerService } from '../../cloud-sync/ledger/service.ts';
+import { LedgerService, type LedgerServiceOptions } from '../../cloud-sync/ledger/service.ts';
 import { addVillage, registerStore } from '../../cloud-sync/ledger/tables.ts';
 import { newKeyPair, privateEd25519 } from '../../cloud-sync/protocol/sign.ts';
 import { SyncMqtt } from '../../cloud-sync/mqtt.ts';
@@ -147,7 +147,8 @@ export interface TestStore {
   restart(): Promise<void>;
 }
 
-export async function startRig(): Promise<Rig> {
+/** `ledger`: the village ledger's catch-up bounds, for tests of deltas and heartbeats. */
+export async function startRig(opts: { ledger?: Pick<LedgerServiceOptions, 'maxDeltas' | 'behindAfterMs'> } = {}): Promise<Rig> {
   const broker = await startBroker();
   const { db: ledgerDb, drop } = await tempLedgerDb();
   const village = uid('v');
@@ -156,7 +157,7 @@ export async function startRig(): Promise<Rig> {
   const ledgerClientId = uid('ledger-');
   const newLedger = (clock?: () => Date): LedgerService => new LedgerService({
     db: ledgerDb, key: privateEd25519('ledger-1', ledgerKey.privatePem), log: silentLogger(),
-    mqtt: { url: broker.url, clientId: ledgerClientId, reconnectMs: 100 }, ...(clock ? { clock } : {}),
+    mqtt: { url: broker.url, clientId: ledgerClientId, reconnectMs: 100 }, ...opts.ledger, ...(clock ? { clock } : {}),
   });
   let ledger: LedgerService | undefined = newLedger();
   ledger.start();

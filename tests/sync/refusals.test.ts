@@ -8,7 +8,9 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { getVillager } from '../../edge/ledger/villagers.ts';
 import type { SyncMqtt } from '../../cloud-sync/mqtt.ts';
-import { newKeyPair, privateEd25519, signEnvelope } from '../../cloud-sync/protocol/sign.ts';
+import { newKeyPair, privateEd25519, signControl, signEnvelope } from '../../cloud-sync/protocol/sign.ts';
+import { applyEntry } from '../../edge/ledger/entries.ts';
+import { countOutbox } from '../../edge/ledger/outbox.ts';
 import { storeTopic, villageEventsTopic, type StoreLeaf } from '../../cloud-sync/protocol/topics.ts';
 import type { Envelope } from '../../cloud-sync/protocol/payloads.ts';
 import { balanceOf } from '../../cloud-sync/ledger/tables.ts';
@@ -58,6 +60,33 @@ describe(`refused messages (${brokerKind} + ${ledgerDbKind})`, () => {
     expect(getVillager(s.db, 'zhao')?.balance).toBe(20);
   });
 
+  it('acks and beats that are unsigned, forged or signed for another store are refused; the row stays until the real ack', async () => {
+    await rig.stopLedger();
+    applyEntry(s.db, { id: 'red-ack', villagerId: 'zhao', kind: 'redemption', points: -5, origin: 'store' }, { creditFloor: 0 });
+    const seq = countOutbox(s.db).pending > 0 ? (s.db.prepare('SELECT MAX(seq) FROM outbox').pluck().get() as number) : 0;
+    expect(seq).toBeGreaterThan(0);
+    const key = privateEd25519('ledger-1', rig.ledgerKey.privatePem);
+    const here = { village: rig.village, store: s.id };
+    const ack = { ids: [`${s.id}:${seq}`], contiguous_seq: seq };
+    const beat = { village_seq: 0, contiguous_seq: seq, reason: 'heartbeat' as const };
+    const bad = [
+      ['down/ack', ack],
+      ['down/ack', signControl(ack, here, privateEd25519('ledger-1', newKeyPair().privatePem))],
+      ['down/ack', signControl(ack, { village: rig.village, store: 'another-store' }, key)],
+      ['down/beat', beat],
+      ['down/beat', { ...signControl(beat, here, key), contiguous_seq: seq + 100 }],
+    ] as const;
+    const before = s.agent.refusals.toJSON();
+    for (const [leaf, msg] of bad) await m.publish(storeTopic(here, leaf), JSON.stringify(msg));
+    await waitFor('all five refused', () => s.agent.refusals.total() - Object.values(before).reduce((a, b) => a + b, 0) === bad.length);
+    expect(s.agent.refusals.get('unsigned') - before.unsigned).toBe(2);
+    expect(s.agent.refusals.get('forged') - before.forged).toBe(3);
+    expect(countOutbox(s.db).pending).toBe(1);
+    rig.startLedger();
+    await waitFor('the real ack', () => countOutbox(s.db).pending === 0);
+    expect(await balanceOf(rig.ledgerDb, 'zhao')).toBe(15);
+  });
+
   it('the ledger refuses rows from a store it does not know, unsigned rows, and rows signed with another key', async () => {
     const row = { id: 'ghost:1', seq: 1, topic: 'entry' as const, payload: { id: 'gr-1', villager: 'zhao', kind: 'redemption', points: -5, created_at: at() }, created_at: at() };
     const env = (store: string, signWith = privateEd25519('store', newKeyPair().privatePem)) => signEnvelope({ v: 1, id: uid('b'), kind: 'rows', village: rig.village, store, seq: 1, issued_at: at(), expires_at: later(60_000), body: { rows: [{ ...row, id: `${store}:1` }] } }, signWith);
@@ -90,6 +119,8 @@ describe(`refused messages (${brokerKind} + ${ledgerDbKind})`, () => {
       [villageEventsTopic(rig.village), fc.oneof(garbage, mutated(base.events!))],
       [storeTopic({ village: rig.village, store: s.id }, 'down/snapshot'), fc.oneof(garbage, mutated(base.snapshot!))],
       [storeTopic({ village: rig.village, store: s.id }, 'down/ack'), garbage],
+      [storeTopic({ village: rig.village, store: s.id }, 'down/deltas'), garbage],
+      [storeTopic({ village: rig.village, store: s.id }, 'down/beat'), garbage],
     ];
     const ledgerLeaves: StoreLeaf[] = ['up/rows', 'up/snapshot-request', 'status', 'heartbeat'];
     const ledgerSide: Array<[string, fc.Arbitrary<Buffer>]> = ledgerLeaves.map((leaf) => [storeTopic({ village: rig.village, store: s.id }, leaf), leaf === 'up/rows' ? fc.oneof(garbage, mutated(base.rows!)) : garbage]);

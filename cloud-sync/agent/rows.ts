@@ -1,0 +1,48 @@
+/**
+ * The outbox rows in flight and the signed `rows` messages that carry them: what the agent
+ * (cloud-sync/agent/agent.ts) keeps per row it sent and not yet saw acknowledged.
+ */
+import type { OutboxRow } from '../../edge/ledger/outbox.ts';
+import type { Envelope, Row } from '../protocol/payloads.ts';
+import { signEnvelope, type SigningKey } from '../protocol/sign.ts';
+import type { StoreAddress } from '../protocol/topics.ts';
+
+const DAY_MS = 86_400_000;
+
+export interface InFlight {
+  attempts: number;
+  nextAt: number;
+  /** Which send carried it last (sends are numbered in order). */
+  sendNo: number;
+  /** The ledger's beat shows it never got this row: send again without waiting for silence. */
+  lost?: boolean;
+}
+
+/** One signed batch of outbox rows (seq order), valid for a day. */
+export function rowsEnvelope(address: StoreAddress, key: SigningKey, batch: OutboxRow[], now: number): Envelope {
+  const { village, store } = address;
+  const rows: Row[] = batch.map((r) => ({ id: `${store}:${r.seq}`, seq: r.seq, topic: r.topic, payload: r.payload, created_at: r.createdAt }));
+  const first = batch[0]!.seq;
+  return signEnvelope({
+    v: 1, id: `${store}:rows:${first}-${batch[batch.length - 1]!.seq}`, kind: 'rows', village, store, seq: first,
+    issued_at: new Date(now).toISOString(), expires_at: new Date(now + DAY_MS).toISOString(), body: { rows },
+  }, key);
+}
+
+/**
+ * What a beat says about the rows in flight: those up to `contiguousSeq` are held by the ledger
+ * (dropped from the map); those above it sent no later than send `answered` were lost (marked
+ * due now). Returns whether any was lost.
+ */
+export function applyBeat(inflight: Map<number, InFlight>, contiguousSeq: number, answered: number): boolean {
+  let lost = false;
+  for (const [seq, f] of inflight) {
+    if (seq <= contiguousSeq) inflight.delete(seq);
+    else if (f.sendNo <= answered) {
+      f.lost = true;
+      f.nextAt = 0;
+      lost = true;
+    }
+  }
+  return lost;
+}

@@ -1,0 +1,49 @@
+/**
+ * Bringing a store level with the village stream: the events after its seq (deltas) when the
+ * ledger still has them all, they are few enough and none has expired; otherwise nothing, and
+ * the caller sends a full snapshot (a new store, a resync, or one too far behind).
+ */
+import type { SqlDb } from './sql.ts';
+import { eventsAfter, villageSeq } from './tables.ts';
+
+export interface DeltasPlan {
+  toSeq: number;
+  /** `down/deltas` payloads, in order, each under `maxBytes` unless one event alone is larger. */
+  payloads: string[];
+}
+
+export interface DeltasLimits {
+  /** At most this many events; a store further behind gets a snapshot. */
+  maxEvents: number;
+  maxBytes: number;
+  /** Every event must stay valid at the store for at least this long (its clock may be ahead). */
+  validForMs: number;
+}
+
+export async function planDeltas(db: SqlDb, village: string, fromSeq: number, now: Date, limits: DeltasLimits): Promise<DeltasPlan | undefined> {
+  const toSeq = await villageSeq(db, village);
+  if (fromSeq <= 0 || fromSeq > toSeq || toSeq - fromSeq > limits.maxEvents) return undefined;
+  const events = await eventsAfter(db, village, fromSeq, toSeq - fromSeq);
+  // The stream has no holes; one missing here (or expired) means deltas cannot bring the store level.
+  if (events.length !== toSeq - fromSeq || events.some((e, i) => e.seq !== fromSeq + i + 1)) return undefined;
+  const validUntil = now.getTime() + limits.validForMs;
+  for (const e of events) {
+    const expires = Date.parse((JSON.parse(e.envelope) as { expires_at: string }).expires_at);
+    if (!(expires > validUntil)) return undefined;
+  }
+  const payloads: string[] = [];
+  const head = `{"from_seq":${fromSeq},"to_seq":${toSeq},"events":[`;
+  let chunk: string[] = [];
+  let bytes = head.length;
+  for (const e of events) {
+    if (chunk.length > 0 && bytes + e.envelope.length + 2 > limits.maxBytes) {
+      payloads.push(`${head}${chunk.join(',')}]}`);
+      chunk = [];
+      bytes = head.length;
+    }
+    chunk.push(e.envelope);
+    bytes += e.envelope.length + 1;
+  }
+  payloads.push(`${head}${chunk.join(',')}]}`);
+  return { toSeq, payloads };
+}

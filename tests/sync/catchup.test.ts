@@ -1,0 +1,148 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { applyEntry } from '../../edge/ledger/entries.ts';
+import { getVillager } from '../../edge/ledger/villagers.ts';
+import { markOutboxAckedSeqs, pendingOutbox } from '../../edge/ledger/outbox.ts';
+import { inboundSeq } from '../../edge/ledger/sync-state.ts';
+import { addLedgerEntry, balanceOf, listStores, villageSeq } from '../../cloud-sync/ledger/tables.ts';
+import { planDeltas } from '../../cloud-sync/ledger/catchup.ts';
+import { privateEd25519 } from '../../cloud-sync/protocol/sign.ts';
+import { LedgerService } from '../../cloud-sync/ledger/service.ts';
+import { silentLogger } from '../../edge/log.ts';
+import { brokerKind, ledgerDbKind, startRig, uid, waitFor, type Rig, type TestStore } from '../../harness/sync/rig.ts';
+
+const at = () => new Date().toISOString();
+
+describe(`catching up: deltas, snapshots, heartbeats (${brokerKind} + ${ledgerDbKind})`, () => {
+  let rig: Rig | undefined;
+  afterEach(async () => {
+    await rig?.close();
+    rig = undefined;
+  });
+
+  /** A store level with an award of 10 to zhang. */
+  async function levelStore(r: Rig): Promise<TestStore> {
+    const s = await r.addStore();
+    await waitFor('the store online', () => s.agent.state().connected);
+    // A new store asks for a snapshot; its answer must not be what brings the store level later.
+    await waitFor('the new store answered', () => r.ledger.counters.snapshots >= 1);
+    await r.ledger.putVillager({ id: 'zhang', name: '张三', village: r.village, status: 'active' });
+    await r.ledger.award(r.village, { id: 'aw-0', villager: 'zhang', kind: 'award', points: 10, created_at: at() });
+    await waitFor('the store level', async () => inboundSeq(s.db) === (await villageSeq(r.ledgerDb, r.village)) && getVillager(s.db, 'zhang')?.balance === 10);
+    return s;
+  }
+
+  /** Awards recorded on the stream but never delivered: what a broker that lost the stream's tail leaves. */
+  async function lostAwards(r: Rig, points: number[]): Promise<void> {
+    const signer = { key: privateEd25519('ledger-1', r.ledgerKey.privatePem), lifetimeMs: 86_400_000 };
+    for (const [i, p] of points.entries()) {
+      const { event } = await addLedgerEntry(r.ledgerDb, r.village, { id: `lost-${i}`, villager: 'zhang', kind: 'award', points: p, created_at: at() }, signer, new Date());
+      expect(event).toBeDefined();
+    }
+  }
+
+  it('a reconnecting store a few events behind gets only the events after its seq (deltas), not a snapshot', async () => {
+    rig = await startRig();
+    const s = await levelStore(rig);
+    await lostAwards(rig, [1, 2, 3]);
+    const before = { ...rig.ledger.counters };
+    await s.stop();
+    await s.restart();
+    await waitFor('the store level again', () => getVillager(s.db, 'zhang')?.balance === 16);
+    expect(inboundSeq(s.db)).toBe(await villageSeq(rig.ledgerDb, rig.village));
+    expect(rig.ledger.counters.deltas).toBeGreaterThan(before.deltas);
+    expect(rig.ledger.counters.snapshots).toBe(before.snapshots);
+    expect(s.agent.refusals.total()).toBe(0);
+  });
+
+  it('a store further behind than the deltas bound gets a snapshot', async () => {
+    rig = await startRig({ ledger: { maxDeltas: 2 } });
+    const s = await levelStore(rig);
+    await lostAwards(rig, [1, 2, 3]);
+    const before = { ...rig.ledger.counters };
+    await s.stop();
+    await s.restart();
+    await waitFor('the store level again', () => getVillager(s.db, 'zhang')?.balance === 16);
+    expect(rig.ledger.counters.snapshots).toBeGreaterThan(before.snapshots);
+    expect(rig.ledger.counters.deltas).toBe(before.deltas);
+  });
+
+  it('deltas are planned only while every event is there and still valid; a new store or one ahead of the ledger gets none', async () => {
+    rig = await startRig();
+    await rig.ledger.putVillager({ id: 'zhang', name: '张三', village: rig.village, status: 'active' });
+    await lostAwards(rig, [1, 2]);
+    const seq = await villageSeq(rig.ledgerDb, rig.village);
+    const limits = { maxEvents: 10, maxBytes: 1024 * 1024, validForMs: 60_000 };
+    const plan = await planDeltas(rig.ledgerDb, rig.village, 1, new Date(), limits);
+    expect(plan?.toSeq).toBe(seq);
+    expect(plan?.payloads.map((p) => (JSON.parse(p) as { events: { seq: number }[] }).events.map((e) => e.seq)).flat()).toEqual([2, 3]);
+    // split across messages when large
+    expect((await planDeltas(rig.ledgerDb, rig.village, 1, new Date(), { ...limits, maxBytes: 10 }))?.payloads).toHaveLength(2);
+    expect(await planDeltas(rig.ledgerDb, rig.village, seq, new Date(), limits)).toEqual({ toSeq: seq, payloads: [`{"from_seq":${seq},"to_seq":${seq},"events":[]}`] });
+    expect(await planDeltas(rig.ledgerDb, rig.village, 0, new Date(), limits)).toBeUndefined();
+    expect(await planDeltas(rig.ledgerDb, rig.village, seq + 1, new Date(), limits)).toBeUndefined();
+    // the events expire in a day: a store whose clock may be ahead by more cannot take them
+    expect(await planDeltas(rig.ledgerDb, rig.village, 1, new Date(Date.now() + 2 * 86_400_000), limits)).toBeUndefined();
+  });
+
+  it('the ledger notices from heartbeats a store left behind the stream, shows it, and sends it the stream', async () => {
+    rig = await startRig({ ledger: { behindAfterMs: 0 } });
+    const s = await levelStore(rig);
+    const before = { ...rig.ledger.counters };
+    await lostAwards(rig, [5]);
+    await waitFor('the store level again', () => getVillager(s.db, 'zhang')?.balance === 15);
+    expect(rig.ledger.counters.behind).toBeGreaterThan(before.behind);
+    expect(rig.ledger.counters.snapshots).toBe(before.snapshots);
+    const view = (await listStores(rig.ledgerDb, rig.village)).find((x) => x.id === s.id)!;
+    expect(view.heals).toBeGreaterThanOrEqual(1);
+    await waitFor('the heartbeat shows it level', async () => {
+      const v = (await listStores(rig!.ledgerDb, rig!.village)).find((x) => x.id === s.id)!;
+      return v.inboundSeq === (await villageSeq(rig!.ledgerDb, rig!.village)) && v.behindSince === null;
+    });
+  });
+
+  it('a store that learns from the heartbeat exchange that it is behind asks for what it missed', async () => {
+    rig = await startRig({ ledger: { behindAfterMs: 3_600_000 } });
+    const s = await levelStore(rig);
+    const before = { ...rig.ledger.counters };
+    await lostAwards(rig, [7]);
+    await waitFor('the store level again', () => getVillager(s.db, 'zhang')?.balance === 17);
+    expect(rig.ledger.counters.deltas).toBeGreaterThan(before.deltas);
+    expect(rig.ledger.counters.behind).toBe(before.behind);
+  });
+
+  it('rows a ledger acknowledged and then lost (restored from an older backup) are noticed and sent again', async () => {
+    rig = await startRig();
+    const s = await levelStore(rig);
+    await s.stop();
+    applyEntry(s.db, { id: 'red-lost', villagerId: 'zhang', kind: 'redemption', points: -4, origin: 'store' }, { creditFloor: 0 });
+    markOutboxAckedSeqs(s.db, pendingOutbox(s.db).map((r) => r.seq), at());
+    await s.restart();
+    await waitFor('the ledger holds the row again', async () => (await balanceOf(rig!.ledgerDb, 'zhang')) === 6);
+    expect(rig.ledger.counters.ahead).toBeGreaterThanOrEqual(1);
+    await waitFor('the ledger holds every row of the store', async () => (await listStores(rig!.ledgerDb, rig!.village)).find((x) => x.id === s.id)!.contiguousSeq >= Math.max(0, ...pendingOutbox(s.db).map((r) => r.seq)));
+  });
+
+  it('rows sent while the ledger was away (its session gone) go again when it greets the store, without waiting for silence', async () => {
+    rig = await startRig();
+    const s = await rig.addStore(undefined, { heartbeat_s: 3600 });
+    await waitFor('the store online', () => s.agent.state().connected);
+    await rig.ledger.putVillager({ id: 'zhang', name: '张三', village: rig.village, status: 'active' });
+    await rig.ledger.award(rig.village, { id: 'aw-0', villager: 'zhang', kind: 'award', points: 10, created_at: at() });
+    await waitFor('the award at the store', () => getVillager(s.db, 'zhang')?.balance === 10);
+    await rig.ledger.stop();
+    applyEntry(s.db, { id: 'red-away', villagerId: 'zhang', kind: 'redemption', points: -3, origin: 'store' }, { creditFloor: 0 });
+    await waitFor('the row sent to the broker', () => pendingOutbox(s.db).every((r) => r.sentAt !== null));
+    // A ledger with a new session: what the broker queued for the old one never reaches it.
+    const fresh = new LedgerService({
+      db: rig.ledgerDb, key: privateEd25519('ledger-1', rig.ledgerKey.privatePem), log: silentLogger(),
+      mqtt: { url: rig.broker.url, clientId: uid('ledger-'), reconnectMs: 100 },
+    });
+    fresh.start();
+    try {
+      await waitFor('the row at the new ledger', async () => (await balanceOf(rig!.ledgerDb, 'zhang')) === 7);
+      await waitFor('the store drained', () => pendingOutbox(s.db).length === 0);
+    } finally {
+      await fresh.stop();
+    }
+  });
+});
