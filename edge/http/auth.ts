@@ -49,7 +49,7 @@ export interface AuthOptions {
   tls?: boolean;
 }
 
-/** A login lasts a working day; a request in the last hours of it extends it (rolling). */
+/** A login lasts a working day (8 hours from signing in); then the login page again. */
 export const SESSION_MAX_AGE_MS = 8 * 3600_000;
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
