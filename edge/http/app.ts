@@ -25,6 +25,7 @@ import { registerAuth, type AuthOptions } from './auth.ts';
 import { registerAuthRoutes } from './auth-routes.ts';
 import { registerActions } from './actions.ts';
 import { registerCardActions } from './card-actions.ts';
+import { registerAccountActions } from './account-actions.ts';
 import { errorReply, notFoundReply } from './errors.ts';
 
 /** Villagers per admin page (the rest are a link away): the page stays cheap as the village grows. */
@@ -88,6 +89,7 @@ export function buildApp(deps: AppDeps, log: Logger) {
     registerAuthRoutes(scope, { db: deps.db, storeName: deps.store.name, ...(deps.auth.setupToken ? { setupToken: deps.auth.setupToken } : {}) });
     registerActions(scope, { db: deps.db, ledgerRules: deps.ledgerRules });
     registerCardActions(scope, { db: deps.db, storeName: deps.store.name });
+    registerAccountActions(scope, { db: deps.db });
     routes(scope.withTypeProvider<TypeBoxTypeProvider>(), deps);
   });
   return app;

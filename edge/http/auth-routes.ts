@@ -5,7 +5,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Db } from '../ledger/db.ts';
 import { addAdminAccount, countAdminAccounts, getAdminAccount, isLocked, recordFailedLogin, recordLogin, ADMIN_ROLES, type AdminAccount, type AdminRole } from '../ledger/admin-accounts.ts';
@@ -47,7 +47,8 @@ const sameToken = (a: string, b: string): boolean => {
   return x.length === y.length && timingSafeEqual(x, y);
 };
 
-function checkSetup(body: Static<typeof SetupBody>): FieldErrors {
+/** The fields of a new account, each wrong one named (setup page and account form). */
+export function checkAccountFields(body: { username: string; display_name: string; role?: string | undefined; password: string; password_confirm: string }): FieldErrors {
   const errors: FieldErrors = {};
   if (!/^[a-z0-9_.-]{2,32}$/.test(body.username)) errors.username = { message: '2 to 32 lower-case letters, digits, . _ -', zh: '用户名须为 2–32 位小写字母、数字或 . _ -' };
   const name = body.display_name.trim();
@@ -93,7 +94,7 @@ export function registerAuthRoutes(scope: FastifyInstance, deps: { db: () => Db;
     const body = req.body;
     const refusal = setupRefusal(body.token);
     if (refusal) return refuse(req, reply, refusal);
-    const errors = checkSetup(body);
+    const errors = checkAccountFields(body);
     if (Object.keys(errors).length > 0) {
       if (wantsJson(req)) return reply.status(400).send({ error: 'INVALID_ARGUMENT', message: 'some fields are not valid', zh: '部分内容填写有误', fields: errors });
       return reply.status(400).type('text/html; charset=utf-8').send(setupPage({ storeName, csrf: reply.generateCsrf(), token: body.token ?? '', values: { username: body.username, display_name: body.display_name, role: body.role ?? '' }, errors }));

@@ -263,3 +263,30 @@ describe('actions', () => {
     expect(page).not.toContain('<b>九</b>');
   });
 });
+
+describe('accounts', () => {
+  it('a village admin adds an account (audited, field errors); a maintainer is refused with 403', async () => {
+    const { app, db } = setup();
+    await createAccount(db, 'cun', 'village_admin');
+    await createAccount(db, 'wang', 'maintainer');
+    const admin = await signIn(app, 'cun');
+    const body = { username: 'li', display_name: '李会计', role: 'maintainer', password: TEST_PASSWORD, password_confirm: TEST_PASSWORD };
+    expect((await app.inject({ method: 'POST', url: '/api/accounts', headers: { cookie: admin.cookie }, payload: body })).statusCode).toBe(403);
+    const bad = await app.inject({ method: 'POST', url: '/api/accounts', headers: admin.post, payload: { ...body, username: 'L I', password_confirm: 'other' } });
+    expect(bad.statusCode).toBe(400);
+    expect(Object.keys(bad.json().fields).sort()).toEqual(['password_confirm', 'username']);
+    const ok = await app.inject({ method: 'POST', url: '/api/accounts', headers: admin.post, payload: body });
+    expect(ok.statusCode, ok.body).toBe(201);
+    expect(ok.json()).toEqual({ account: { username: 'li', display_name: '李会计', role: 'maintainer' } });
+    expect(listAudit(db)[0]).toMatchObject({ actor: 'cun', action: 'account.create', target: 'li', after: { via: 'admin page' } });
+    const dup = await app.inject({ method: 'POST', url: '/api/accounts', headers: admin.post, payload: body });
+    expect(dup.statusCode).toBe(409);
+    expect(dup.json().fields.username.zh).toContain('已存在');
+
+    const maintainer = await signIn(app, 'wang');
+    const refused = await app.inject({ method: 'POST', url: '/api/accounts', headers: maintainer.post, payload: { ...body, username: 'zhao' } });
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json()).toMatchObject({ error: 'FORBIDDEN', zh: '只有村管理员可以添加管理账号' });
+    expect((await as(maintainer)(app, '/api/accounts')).json().items.map((a: { username: string }) => a.username)).toEqual(['cun', 'wang', 'li']);
+  });
+});
