@@ -47,6 +47,7 @@ export function registerAccountActions(scope: FastifyInstance, deps: { db: () =>
         appendAudit(db(), { actor: actor.username, action: 'account.create', target: added.username, before: null, after: { username: added.username, display_name: added.displayName, role: added.role, via: 'admin page' } });
         return added;
       });
+      if ((req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) return reply.redirect('/#accounts', 303);
       return reply.status(201).send({ account: { username: a.username, display_name: a.displayName, role: a.role } });
     },
   );

@@ -21,6 +21,7 @@ import { AdminPageQuery, EntryEventsReply, LimitQuery, PageQuery, ReceiptsReply,
 import { topBalances, villagerPage } from '../ledger/admin-views.ts';
 import { listAudit } from '../ledger/audit.ts';
 import { listOpenReview } from '../ledger/review.ts';
+import { listAdminAccounts } from '../ledger/admin-accounts.ts';
 import { registerAuth, type AuthOptions } from './auth.ts';
 import { registerAuthRoutes } from './auth-routes.ts';
 import { registerActions } from './actions.ts';
@@ -152,6 +153,7 @@ function routes(app: TypedApp, deps: AppDeps): void {
         csrf: reply.generateCsrf(),
         audit: listAudit(db, { limit: 20 }),
         review: listOpenReview(db, 20),
+        accounts: listAdminAccounts(db),
       }),
     );
   });

@@ -4,6 +4,7 @@
  */
 import type { AuditRecord } from '../ledger/audit.ts';
 import type { ReviewItem } from '../ledger/review.ts';
+import type { AdminAccount } from '../ledger/admin-accounts.ts';
 import { esc, REVIEW_ZH, time } from './admin-sections.ts';
 
 export const ACTION_ZH: Record<string, string> = {
@@ -62,4 +63,17 @@ export function cardsSection(csrf: string): string {
   return `<h2 id="cards">积分卡</h2>
 <p><form class="inline" method="post" id="card-issue" action="/api/cards/issue">${csrfField(csrf)}<label>村民编号 <input name="villager" required maxlength="64"></label> <label>卡号（留空自动生成） <input name="card" maxlength="64" pattern="[A-Za-z0-9-]+"></label> <button type="submit">发卡</button></form></p>
 <p><form class="inline" method="post" id="card-revoke" action="/api/cards/revoke">${csrfField(csrf)}<label>挂失卡号 <input name="card" required minlength="4" maxlength="64" pattern="[A-Za-z0-9-]+"></label> <button type="submit">挂失</button></form></p>`;
+}
+
+const ROLE_ZH: Record<string, string> = { maintainer: '门店维护员', village_admin: '村管理员' };
+
+/** The accounts, and for a village admin the form that adds one. */
+export function accountsSection(accounts: AdminAccount[], csrf: string, canAdd: boolean): string {
+  const rows = accounts
+    .map((a) => `<tr><td>${esc(a.username)}</td><td>${esc(a.displayName)}</td><td>${esc(ROLE_ZH[a.role] ?? a.role)}</td><td>${a.lastLoginAt ? esc(time(a.lastLoginAt)) : '—'}</td><td class="${a.lockedUntil && a.lockedUntil > new Date().toISOString() ? 'bad' : ''}">${a.lockedUntil && a.lockedUntil > new Date().toISOString() ? `锁定至 ${esc(time(a.lockedUntil))}` : '正常'}</td></tr>`)
+    .join('');
+  const form = canAdd
+    ? `<form class="login" method="post" action="/api/accounts" id="account-add">${csrfField(csrf)}<label>用户名 <input name="username" required maxlength="32"></label><label>姓名 <input name="display_name" required maxlength="100"></label><label>角色 <select name="role"><option value="maintainer">门店维护员</option><option value="village_admin">村管理员</option></select></label><label>密码（至少 10 位）<input name="password" type="password" autocomplete="new-password" required></label><label>再次输入密码 <input name="password_confirm" type="password" autocomplete="new-password" required></label><p><button type="submit">添加账号</button></p></form>`
+    : '';
+  return `<h2 id="accounts">管理账号</h2><table id="account-list"><tr><th>用户名</th><th>姓名</th><th>角色</th><th>最近登录</th><th>状态</th></tr>${rows}</table>${form}`;
 }

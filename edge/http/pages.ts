@@ -6,7 +6,8 @@ import type { Product } from '../ledger/products.ts';
 import type { StoreSession } from '../ledger/sessions.ts';
 import type { EntryEventView, ReceiptView, StockView, StoreStateView, SyncView } from './queries.ts';
 import { entryEventsSection, esc, PHASE_ZH, receiptsSection, stockSection, storeStateSection, syncSection, time } from './admin-sections.ts';
-import { auditSection, cardsSection, reviewSection } from './audit-section.ts';
+import { accountsSection, auditSection, cardsSection, reviewSection } from './audit-section.ts';
+import type { AdminAccount } from '../ledger/admin-accounts.ts';
 import type { ReviewItem } from '../ledger/review.ts';
 import type { SessionUser } from './auth.ts';
 import type { AuditRecord } from '../ledger/audit.ts';
@@ -43,6 +44,7 @@ export interface AdminPageData {
   csrf: string;
   audit: AuditRecord[];
   review: ReviewItem[];
+  accounts: AdminAccount[];
 }
 
 const ROLE_ZH: Record<string, string> = { maintainer: '门店维护员', village_admin: '村管理员' };
@@ -94,6 +96,7 @@ ${syncSection(d.sync)}
 <h2>最近购物</h2><table id="sessions"><tr><th>时间</th><th>村民</th><th>类型</th><th>状态</th><th>阶段</th><th>积分</th></tr>${sessions}</table>
 <h2>组件</h2><table><tr><th>组件</th><th>状态</th><th>说明</th></tr>${parts}${faults}</table>
 ${cardsSection(d.csrf)}
+${accountsSection(d.accounts, d.csrf, d.user.role === 'village_admin')}
 ${auditSection(d.audit)}`,
     5,
   );

@@ -288,5 +288,13 @@ describe('accounts', () => {
     expect(refused.statusCode).toBe(403);
     expect(refused.json()).toMatchObject({ error: 'FORBIDDEN', zh: '只有村管理员可以添加管理账号' });
     expect((await as(maintainer)(app, '/api/accounts')).json().items.map((a: { username: string }) => a.username)).toEqual(['cun', 'wang', 'li']);
+    // the page: the list for everyone, the form for a village admin only; the form adds too
+    expect((await as(maintainer)(app, '/')).body).not.toContain('id="account-add"');
+    const page = (await as(admin)(app, '/')).body;
+    expect(page).toContain('<td>李会计</td><td>门店维护员</td>');
+    expect(page).toContain('id="account-add"');
+    const viaForm = await app.inject({ method: 'POST', url: '/api/accounts', headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: admin.cookie }, payload: new URLSearchParams({ ...body, username: 'zhou', _csrf: admin.csrf }).toString() });
+    expect(viaForm.statusCode).toBe(303);
+    expect(getAdminAccount(db, 'zhou')).toMatchObject({ role: 'maintainer' });
   });
 });
