@@ -23,6 +23,7 @@ import { listAudit } from '../ledger/audit.ts';
 import { listOpenReview } from '../ledger/review.ts';
 import { listAdminAccounts } from '../ledger/admin-accounts.ts';
 import { registerAuth, type AuthOptions } from './auth.ts';
+import { registerPressureGuard } from './pressure.ts';
 import { registerAuthRoutes } from './auth-routes.ts';
 import { registerActions } from './actions.ts';
 import { registerCardActions } from './card-actions.ts';
@@ -47,6 +48,8 @@ export interface AppDeps {
   allowedHosts?: readonly string[];
   /** Sessions, CSRF and the first-run setup (edge/http/auth.ts). */
   auth: AuthOptions;
+  /** Shed page requests while the event loop is busier than this (edge/http/pressure.ts); absent: never. */
+  maxEventLoopUtilization?: number;
   /** Serve HTTPS with this certificate (http.tls_cert / http.tls_key). */
   https?: { cert: Buffer; key: Buffer };
 }
@@ -86,6 +89,7 @@ export function buildApp(deps: AppDeps, log: Logger) {
   // Everything behind the login lives in one plugin scope, so the session, CSRF and helmet
   // plugins (and the guard they install) apply to every route in it.
   void app.register(async (scope: FastifyInstance) => {
+    await registerPressureGuard(scope, deps.maxEventLoopUtilization ?? 0);
     await registerAuth(scope, deps.db, deps.auth);
     registerAuthRoutes(scope, { db: deps.db, storeName: deps.store.name, ...(deps.auth.setupToken ? { setupToken: deps.auth.setupToken } : {}) });
     registerActions(scope, { db: deps.db, ledgerRules: deps.ledgerRules });

@@ -88,6 +88,7 @@ export class HttpServer implements Part {
       {
         ...this.deps,
         allowedHosts: allowedHosts(this.config),
+        maxEventLoopUtilization: this.config.max_event_loop_utilization,
         auth: { sessionSecret: loadOrCreateSessionKey(sessionKeyFile(this.deps.dataDir)), secureCookies: Boolean(tls), tls: Boolean(tls), ...(setupToken ? { setupToken } : {}) },
         ...(tls ? { https: tls } : {}),
       },

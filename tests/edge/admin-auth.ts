@@ -39,14 +39,14 @@ export async function signIn(app: App, username = 'wang', password = TEST_PASSWO
 
 /** Signs in to a listening daemon (fetch); `get` then fetches with the session. */
 export async function signInHttp(base: string, username = 'wang', password = TEST_PASSWORD): Promise<Signed & { get: (path: string) => Promise<Response> }> {
-  const me = await fetch(new URL('/api/me', base));
+  const me = await politeFetch(new URL('/api/me', base));
   const pre = sessionCookie(me.headers.getSetCookie());
   const token = ((await me.json()) as { csrf_token: string }).csrf_token;
-  const res = await fetch(new URL('/login', base), { method: 'POST', headers: { cookie: pre, 'x-csrf-token': token, 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
+  const res = await politeFetch(new URL('/login', base), { method: 'POST', headers: { cookie: pre, 'x-csrf-token': token, 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
   if (res.status !== 200) throw new Error(`login failed: ${res.status} ${await res.text()}`);
   const cookie = sessionCookie(res.headers.getSetCookie());
   const csrf = ((await res.json()) as { csrf_token: string }).csrf_token;
-  return { cookie, csrf, post: { cookie, 'x-csrf-token': csrf }, get: (path) => fetch(new URL(path, base), { headers: { cookie } }) };
+  return { cookie, csrf, post: { cookie, 'x-csrf-token': csrf }, get: (path) => politeFetch(new URL(path, base), { headers: { cookie } }) };
 }
 
 /** The session key tests give `buildApp`: apps built on one ledger accept each other's cookies. */
@@ -60,6 +60,21 @@ export function as(s: Signed) {
   };
 }
 
+/**
+ * fetch as a browser user would use a busy store: a 503 BUSY (the page shedding load while
+ * the daemon's event loop is full, edge/http/pressure.ts) never reached a handler, so it is
+ * tried again after its Retry-After, until the store answers.
+ */
+export async function politeFetch(url: string | URL, init?: RequestInit): Promise<Response> {
+  for (let attempt = 1; ; attempt++) {
+    const res = await fetch(url, init);
+    if (res.status !== 503 || attempt >= 60) return res;
+    const body = await res.clone().text();
+    if (!body.includes('"BUSY"')) return res;
+    await new Promise((r) => setTimeout(r, Number(res.headers.get('retry-after') ?? 1) * 1000));
+  }
+}
+
 /** An account (made once per ledger) and a signed-in session on `app`. */
 export async function signedIn(app: App, db: Db): Promise<Signed> {
   const { countAdminAccounts } = await import('../../edge/ledger/admin-accounts.ts');
@@ -69,13 +84,13 @@ export async function signedIn(app: App, db: Db): Promise<Signed> {
 
 /** Creates the first account through the setup link a fresh daemon prints, and stays signed in. */
 export async function setupHttp(setupUrl: string, username = 'wang', password = TEST_PASSWORD): Promise<Signed & { get: (path: string) => Promise<Response> }> {
-  const page = await fetch(setupUrl);
+  const page = await politeFetch(setupUrl);
   if (page.status !== 200) throw new Error(`setup page: ${page.status} ${await page.text()}`);
   const pre = sessionCookie(page.headers.getSetCookie());
   const html = await page.text();
   const csrf0 = /name="_csrf" value="([^"]+)"/.exec(html)![1]!;
   const token = new URL(setupUrl).searchParams.get('token') ?? '';
-  const res = await fetch(new URL('/setup', setupUrl), {
+  const res = await politeFetch(new URL('/setup', setupUrl), {
     method: 'POST',
     headers: { cookie: pre, 'x-csrf-token': csrf0, 'content-type': 'application/json' },
     body: JSON.stringify({ token, username, display_name: `${username} 师傅`, password, password_confirm: password }),
@@ -83,5 +98,5 @@ export async function setupHttp(setupUrl: string, username = 'wang', password = 
   if (res.status !== 201) throw new Error(`setup failed: ${res.status} ${await res.text()}`);
   const cookie = sessionCookie(res.headers.getSetCookie());
   const csrf = ((await res.json()) as { csrf_token: string }).csrf_token;
-  return { cookie, csrf, post: { cookie, 'x-csrf-token': csrf }, get: (path) => fetch(new URL(path, setupUrl), { headers: { cookie } }) };
+  return { cookie, csrf, post: { cookie, 'x-csrf-token': csrf }, get: (path) => politeFetch(new URL(path, setupUrl), { headers: { cookie } }) };
 }

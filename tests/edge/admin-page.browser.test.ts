@@ -34,7 +34,7 @@ const sync: SyncStateSource = {
   state: () => ({ connected: true, outbox_pending: 2, last_acked_seq: 1, inbound_seq: 12, last_contact: new Date().toISOString(), refused: { unsigned: 0, forged: 1, replayed: 0, expired: 0, invalid: 0 } }),
 };
 const server = new HttpServer(
-  { host: '127.0.0.1', port: 0, allowed_hosts: [] },
+  { host: '127.0.0.1', port: 0, allowed_hosts: [], max_event_loop_utilization: 0.9 },
   { dataDir: ledger.dir, store: { id: 'qianjin-01', village: 'qianjin', name: '前进村积分超市' }, health, db: () => ledger.db, ledgerRules: { creditFloor: 0 }, session, sync },
   pino({ level: 'silent' }),
 );

@@ -22,7 +22,7 @@ function server(http: { host: string; tls_cert?: string; tls_key?: string }) {
   ledgers.push(ledger);
   const lines: Array<{ level: number; msg: string; setup_url?: string }> = [];
   const log = pino({ level: 'info' }, { write: (l: string) => lines.push(JSON.parse(l) as { level: number; msg: string }) });
-  const s = new HttpServer({ port: 0, allowed_hosts: [], ...http }, { dataDir: ledger.dir, store: { id: 's', village: 'v', name: '积分超市' }, health: new HealthBoard(), db: () => ledger.db, ledgerRules: { creditFloor: 0 } }, log);
+  const s = new HttpServer({ port: 0, allowed_hosts: [], max_event_loop_utilization: 0.9, ...http }, { dataDir: ledger.dir, store: { id: 's', village: 'v', name: '积分超市' }, health: new HealthBoard(), db: () => ledger.db, ledgerRules: { creditFloor: 0 } }, log);
   return { s, db: ledger.db, dir: ledger.dir, lines };
 }
 
@@ -77,7 +77,7 @@ describe('binding', () => {
     const cert = path.join(dir, 'cert.pem');
     const key = path.join(dir, 'key.pem');
     execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', key, '-out', cert], { stdio: 'ignore' });
-    const tls = new HttpServer({ host: '127.0.0.1', port: 0, allowed_hosts: [], tls_cert: cert, tls_key: key }, { dataDir: dir, store: { id: 's', village: 'v', name: '积分超市' }, health: new HealthBoard(), db: () => ledger.db, ledgerRules: { creditFloor: 0 } }, pino({ level: 'silent' }));
+    const tls = new HttpServer({ host: '127.0.0.1', port: 0, allowed_hosts: [], max_event_loop_utilization: 0.9, tls_cert: cert, tls_key: key }, { dataDir: dir, store: { id: 's', village: 'v', name: '积分超市' }, health: new HealthBoard(), db: () => ledger.db, ledgerRules: { creditFloor: 0 } }, pino({ level: 'silent' }));
     await tls.start();
     try {
       expect(tls.address).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/$/);
