@@ -4,7 +4,7 @@ import { ErrorCode } from '../../../edge/errors.ts';
 import { balanceOf } from '../tables.ts';
 import { fieldError, ItemCode } from './rules.ts';
 import { approveClaim, claimOf, claimTask, closeTask, fileReport, listClaims, listTasks, publishTask, rejectClaim, reportDone, reverseClaim, taskOf, type Claim } from './tasks.ts';
-import { actorOf, gate, Id, VillageParams, type GovApp, type GovDeps, type Principal } from './routes.ts';
+import { actorOf, gate, Id, VillageParams, type GovApp, type GovDeps, type Principal } from './access.ts';
 
 const TaskId = Type.String({ minLength: 1, maxLength: 40, pattern: '^[A-Za-z0-9_-]+$' });
 const ClaimId = Type.String({ minLength: 1, maxLength: 120, pattern: '^[A-Za-z0-9_.-]+$' });
