@@ -66,6 +66,9 @@ describe(`governance rule library (${ledgerDbKind})`, () => {
     expect((await g.call(g.vb, 'PUT', '/api/town/items/T-PATROL', { ...item('x'), code: undefined })).statusCode).toBe(403);
     const { code: _c, ...fields } = item('T-PATROL', { points_max: 5 });
     expect((await g.call(g.town, 'PUT', '/api/town/items/T-PATROL', fields)).json()).toMatchObject({ version: 2, scope: '*' });
+    const log = (await g.call(g.town, 'GET', '/api/town/audit')).json() as { events: { subject: string; action: string; actor: string }[] };
+    expect(log.events.filter((e) => e.subject === 'item:T-PATROL').map((e) => [e.action, e.actor]).reverse()).toEqual([['item.add', 'town'], ['item.change', 'town']]);
+    expect((await g.call(g.va, 'GET', '/api/town/audit')).statusCode).toBe(403);
     // The town only reads a village: it cannot add an item there.
     expect((await g.call(g.town, 'POST', `/api/villages/${g.a}/items`, item('T-OTHER'))).statusCode).toBe(403);
   });

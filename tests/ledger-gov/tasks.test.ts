@@ -101,6 +101,23 @@ describe(`governance tasks (${ledgerDbKind})`, () => {
     expect((await g.call(li, 'GET', `/api/villages/${g.a}/me`)).json()).toMatchObject({ balance: 14 });
   });
 
+  it('at once: claims beyond the cap on claimants fail, and concurrent approvals make one entry', async () => {
+    const task = (await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '村民会议', item: 'GOV-MEETING', max_claimants: 2 })).json() as { id: string };
+    const people = ['c1', 'c2', 'c3', 'c4', 'c5'];
+    const sessions = await Promise.all(people.map((p) => g.villager(g.a, p)));
+    const claims = await Promise.all(sessions.map((s) => g.call(s, 'POST', `/api/villages/${g.a}/tasks/${task.id}/claim`)));
+    expect(claims.map((c) => c.statusCode).sort()).toEqual([201, 201, 409, 409, 409]);
+    const won = claims.findIndex((c) => c.statusCode === 201);
+    const claim = (claims[won]!.json() as { id: string }).id;
+    expect((await g.call(sessions[won]!, 'POST', `/api/villages/${g.a}/claims/${claim}/report`, {})).statusCode).toBe(200);
+    const approvals = await Promise.all(Array.from({ length: 4 }, () => g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${claim}/approve`, {})));
+    expect(approvals.map((a) => a.statusCode)).toEqual([200, 200, 200, 200]);
+    expect(approvals.filter((a) => (a.json() as { duplicate: boolean }).duplicate === false)).toHaveLength(1);
+    const n = await g.db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM entries WHERE id = $1', [`gov:${claim}`]);
+    expect(Number(n[0]!.n)).toBe(1);
+    expect((await g.call(sessions[won]!, 'GET', `/api/villages/${g.a}/me`)).json()).toMatchObject({ balance: 2 });
+  });
+
   it('bad input gets field-level errors in both languages', async () => {
     const neg = await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '扫地', item: 'VOL-SERVICE', points: -3, max_claimants: 1 });
     expect(neg.statusCode).toBe(400);

@@ -91,6 +91,10 @@ export function registerGovernance(app: GovApp, deps: GovDeps): void {
     };
   });
 
+  app.get('/api/town/audit', { schema: { querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }) } }, async (req) => {
+    town(req, true);
+    return { events: await auditLog(deps.db, TOWN, req.query.limit ?? 200) };
+  });
   app.get('/api/villages/:village/audit', { schema: { params: VillageParams, querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }) } }, async (req) => {
     gate(deps, req, req.params.village, 'read');
     return { events: await auditLog(deps.db, req.params.village, req.query.limit ?? 200) };
