@@ -1,7 +1,8 @@
 /**
- * The village ledger's JSON API (fastify). Bearer-token auth with two roles: `town` sees and
- * acts on every village; `village` only on its own — another village's data answers 404, as
- * if it did not exist. Awards made here are signed and published to the village's stores.
+ * The village ledger's JSON API (fastify). Bearer-token auth with two staff roles: `town` sees
+ * and acts on every village; `village` only on its own — another village's data answers 404,
+ * as if it did not exist. Awards made here are signed and published to the village's stores.
+ * Points governance (governance/) adds a third role, the villager, by session token.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
@@ -10,6 +11,9 @@ import { isEdgeError, ErrorCode } from '../../edge/errors.ts';
 import type { Logger } from '../../edge/log.ts';
 import type { SqlDb } from './sql.ts';
 import type { LedgerService } from './service.ts';
+import { registerGovernance, type Principal } from './governance/routes.ts';
+import { VillagerSessions } from './governance/auth.ts';
+import { validationError } from './governance/errors.ts';
 import { addVillage, balanceOf, listStores, registerStore, villageSeq, villagerOf } from './tables.ts';
 import { COMMANDS } from '../protocol/payloads.ts';
 import { publicEd25519 } from '../protocol/sign.ts';
@@ -21,7 +25,7 @@ const sha = (s: string) => createHash('sha256').update(s).digest();
 const VillageId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' });
 const Params = Type.Object({ village: VillageId });
 
-export function buildLedgerApi(deps: { db: SqlDb; service: LedgerService; tokens: ApiToken[]; log: Logger }): FastifyInstance {
+export function buildLedgerApi(deps: { db: SqlDb; service: LedgerService; tokens: ApiToken[]; log: Logger; clock?: () => Date }): FastifyInstance {
   const app = Fastify({ loggerInstance: deps.log.child({}, { level: 'warn' }) as FastifyBaseLogger, bodyLimit: 256 * 1024 }).withTypeProvider<TypeBoxTypeProvider>();
   const tokens = deps.tokens.map((t) => ({ ...t, hash: sha(t.token) }));
   const who = (req: FastifyRequest): (ApiToken & { hash: Buffer }) | undefined => {
@@ -31,27 +35,37 @@ export function buildLedgerApi(deps: { db: SqlDb; service: LedgerService; tokens
     return tokens.find((t) => timingSafeEqual(t.hash, h));
   };
   const mayRead = (req: FastifyRequest, village: string) => {
-    const t = who(req)!;
-    return t.role === 'town' || t.village === village;
+    const t = who(req);
+    return t !== undefined && (t.role === 'town' || t.village === village);
+  };
+  const sessions = new VillagerSessions();
+  const principal = (req: FastifyRequest): Principal | undefined => {
+    const t = who(req);
+    if (t) return t.role === 'town' ? { role: 'town' } : { role: 'village', village: t.village! };
+    const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
+    const s = m ? sessions.of(m[1]!) : undefined;
+    return s && { role: 'villager', village: s.village, villager: s.villager };
   };
 
   app.setErrorHandler((err, _req, reply) => {
     if (isEdgeError(err)) {
-      const status = err.code === ErrorCode.NOT_FOUND || err.code === ErrorCode.UNKNOWN_VILLAGER ? 404 : err.code === ErrorCode.DUPLICATE_ID ? 409 : 400;
-      return reply.status(status).send({ error: err.code, message: err.message, zh: err.zh });
+      const given = err.details?.status;
+      const status = typeof given === 'number' ? given : err.code === ErrorCode.NOT_FOUND || err.code === ErrorCode.UNKNOWN_VILLAGER ? 404 : err.code === ErrorCode.DUPLICATE_ID ? 409 : 400;
+      return reply.status(status).send({ error: err.code, message: err.message, zh: err.zh, ...(err.details?.field ? { field: err.details.field } : {}) });
     }
     const e = err as { statusCode?: number; message?: string };
-    if (e.statusCode === 400) return reply.status(400).send({ error: ErrorCode.INVALID_ARGUMENT, message: e.message, zh: '请求内容不正确' });
+    if (e.statusCode === 400) return reply.status(400).send({ error: ErrorCode.INVALID_ARGUMENT, ...validationError(err) });
     deps.log.error({ err }, 'ledger API error / 村账本接口错误');
     return reply.status(500).send({ error: ErrorCode.INTERNAL, message: 'internal error', zh: '内部错误' });
   });
   app.addHook('onRequest', async (req, reply) => {
-    if (!who(req)) return reply.status(401).send({ error: 'UNAUTHORIZED', message: 'a valid bearer token is required', zh: '需要有效的访问令牌' });
+    if (req.routeOptions.url === '/api/villager/login') return;
+    if (!principal(req)) return reply.status(401).send({ error: 'UNAUTHORIZED', message: 'a valid bearer token is required', zh: '需要有效的访问令牌' });
   });
   const notFound = { error: ErrorCode.NOT_FOUND, message: 'no such village', zh: '找不到该村' };
 
   app.post('/api/villages', { schema: { body: Type.Object({ id: VillageId, name: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }) } }, async (req, reply) => {
-    if (who(req)!.role !== 'town') return reply.status(403).send({ error: 'FORBIDDEN', message: 'only the town creates villages', zh: '只有镇级账号可以新建村' });
+    if (who(req)?.role !== 'town') return reply.status(403).send({ error: 'FORBIDDEN', message: 'only the town creates villages', zh: '只有镇级账号可以新建村' });
     await addVillage(deps.db, req.body.id, req.body.name, new Date().toISOString());
     return reply.status(201).send({ id: req.body.id });
   });
@@ -115,5 +129,6 @@ export function buildLedgerApi(deps: { db: SqlDb; service: LedgerService; tokens
     return { village_seq: await villageSeq(deps.db, req.params.village), connected: deps.service.connected, stores, refused: deps.service.refusals.toJSON(), counters: deps.service.counters };
   });
 
+  registerGovernance(app, { db: deps.db, service: deps.service, sessions, principal, clock: deps.clock ?? (() => new Date()) });
   return app;
 }

@@ -4,6 +4,7 @@
  */
 import { EdgeError, ErrorCode } from '../../edge/errors.ts';
 import type { SqlDb } from './sql.ts';
+import { GOVERNANCE_POSTGRES, GOVERNANCE_SQLITE } from './governance/schema.ts';
 
 const common = (autoId: string, bigint: string) => /* sql */ `
 CREATE TABLE villages (
@@ -94,6 +95,8 @@ ALTER TABLE stores ADD COLUMN heals ${bigint} NOT NULL DEFAULT 0;
 const MIGRATIONS: ReadonlyArray<{ version: number; sqlite: string; postgres: string }> = [
   { version: 1, sqlite: SQLITE_V1, postgres: POSTGRES_V1 },
   { version: 2, sqlite: v2('INTEGER'), postgres: v2('BIGINT') },
+  // v3: points governance (cloud-sync/ledger/governance/).
+  { version: 3, sqlite: GOVERNANCE_SQLITE, postgres: GOVERNANCE_POSTGRES },
 ];
 export const LEDGER_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 

@@ -6,6 +6,7 @@ import { EdgeError, ErrorCode } from '../../edge/errors.ts';
 import type { Logger } from '../../edge/log.ts';
 import { openLedgerDb, type SqlDb } from './sql.ts';
 import { migrateLedger } from './migrations.ts';
+import { ensureDefaultItems } from './governance/rules.ts';
 import { LedgerService } from './service.ts';
 import { buildLedgerApi, type ApiToken } from './api.ts';
 import { privateEd25519 } from '../protocol/sign.ts';
@@ -67,6 +68,8 @@ export async function runLedger(o: LedgerRunOptions): Promise<{ url: string; db:
   const tokens = loadTokens(o.tokensFile);
   const db = openLedgerDb({ databaseUrl: o.databaseUrl, sqliteFile: o.sqliteFile });
   await migrateLedger(db);
+  // The shipped rule library, as the town's items (a code already there is left as it is).
+  await ensureDefaultItems(db, new Date());
   const service = new LedgerService({ db, key, log: o.log, mqtt: { url: o.brokerUrl, clientId: `ledger-${process.pid}`, username: o.mqttUsername, password: o.mqttPassword, caFile: o.caFile } });
   service.start();
   const app = buildLedgerApi({ db, service, tokens, log: o.log });

@@ -1,0 +1,33 @@
+/** Who the caller is, and what a role may do in a village (used by every governance route). */
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
+import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { ErrorCode } from '../../../edge/errors.ts';
+import type { SqlDb } from '../sql.ts';
+import type { LedgerService } from '../service.ts';
+import type { VillagerSessions } from './auth.ts';
+import { fieldError } from './rules.ts';
+
+export type Principal = { role: 'town' } | { role: 'village'; village: string } | { role: 'villager'; village: string; villager: string };
+export type GovApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
+export interface GovDeps { db: SqlDb; service: LedgerService; sessions: VillagerSessions; principal: (req: FastifyRequest) => Principal | undefined; clock: () => Date }
+
+export const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' });
+export const VillageParams = Type.Object({ village: Id });
+
+export type Need = 'read' | 'manage' | 'villager' | 'member';
+/**
+ * The caller, if allowed `need` on `village`: `read` town or the village; `manage` the
+ * village; `villager` a villager of it; `member` the village, the town or a villager of it.
+ */
+export function gate(deps: GovDeps, req: FastifyRequest, village: string, need: Need): Principal {
+  const p = deps.principal(req);
+  if (!p || (p.role !== 'town' && p.village !== village)) throw fieldError('village', 'no such village', '找不到该村', 404, ErrorCode.NOT_FOUND);
+  const ok = need === 'member' || (need === 'read' && p.role !== 'villager') || (need === 'manage' && p.role === 'village') || (need === 'villager' && p.role === 'villager');
+  if (!ok) {
+    const zh = need === 'manage' ? (p.role === 'town' ? '镇级账号只能查看村里的数据' : '只有村级账号可以操作') : need === 'villager' ? '只有村民本人可以操作' : '村民只能查看自己的数据';
+    throw fieldError('role', `the ${p.role} role may not do this`, zh, 403);
+  }
+  return p;
+}
+
+export const actorOf = (p: Principal): string => (p.role === 'town' ? 'town' : p.role === 'village' ? `village:${p.village}` : `villager:${p.villager}`);

@@ -1,0 +1,35 @@
+/** Fastify's schema errors as field-level bilingual answers: which field, what is wrong with it. */
+interface AjvError { instancePath?: string; keyword?: string; params?: Record<string, unknown>; message?: string }
+
+const FIELD_ZH: Record<string, string> = {
+  points: '分值', points_min: '分值下限', points_max: '分值上限', max_claimants: '认领人数上限', title: '标题', item: '积分细则', code: '编号', name: '名称',
+  category: '类别', direction: '加减分', evidence: '凭证', cap_count: '次数上限', cap_period: '上限周期', active_from: '启用日期', active_to: '停用日期',
+  reason: '理由', note: '说明', pin: '密码', villager: '村民编号', village: '村编号', status: '状态', id: '编号', limit: '条数',
+};
+
+function zhFor(field: string, e: AjvError): string {
+  const name = FIELD_ZH[field] ?? field;
+  const p = e.params ?? {};
+  switch (e.keyword) {
+    case 'required': return `缺少字段：${name}`;
+    case 'minimum': return `${name}不能小于 ${String(p.limit)}`;
+    case 'maximum': return `${name}不能大于 ${String(p.limit)}`;
+    case 'minLength': return `${name}太短`;
+    case 'maxLength': return `${name}太长`;
+    case 'pattern': return `${name}格式不正确`;
+    case 'additionalProperties': return `不认识的字段：${String(p.additionalProperty)}`;
+    case 'type': return `${name}类型不正确`;
+    case 'anyOf': case 'const': case 'enum': return `${name}的取值不在允许范围内`;
+    default: return `${name}不正确`;
+  }
+}
+
+export function validationError(err: unknown): { message: string; zh: string; field?: string } {
+  const e = err as { message?: string; validation?: AjvError[] };
+  const first = e.validation?.[0];
+  if (!first) return { message: e.message ?? 'bad request', zh: '请求内容不正确' };
+  const p = first.params ?? {};
+  const path = (first.instancePath ?? '').split('/').filter(Boolean);
+  const field = first.keyword === 'required' ? String(p.missingProperty) : first.keyword === 'additionalProperties' ? String(p.additionalProperty) : path[path.length - 1] ?? '';
+  return { message: e.message ?? 'bad request', zh: zhFor(field, first), ...(field ? { field } : {}) };
+}

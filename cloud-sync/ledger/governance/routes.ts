@@ -1,0 +1,104 @@
+/**
+ * Governance routes: the rule library, villagers' PINs and login, a villager's own page, the
+ * audit log; tasks and claims are in task-routes.ts. Who may do what:
+ * - town: reads every village; writes the town-wide items only;
+ * - village: reads and manages its own village (villagers, tasks, items, approvals);
+ * - villager: reads their own points, history and claims; claims tasks and reports.
+ * Another village's id in a URL answers 404, as if that village did not exist.
+ */
+import type { FastifyRequest } from 'fastify';
+import { Type } from '@fastify/type-provider-typebox';
+import { ErrorCode } from '../../../edge/errors.ts';
+import { balanceOf, villagerOf } from '../tables.ts';
+import { addItem, auditLog, changeItem, fieldError, ItemCode, ItemFieldsSchema, ItemInputSchema, itemVersions, latestItems, TOWN, villageItems } from './rules.ts';
+import { setPin } from './auth.ts';
+import { actorOf, gate, Id, VillageParams, type GovApp, type GovDeps, type Principal } from './access.ts';
+import { listClaims } from './tasks.ts';
+import { registerTaskRoutes } from './task-routes.ts';
+
+export type { Principal } from './access.ts';
+
+export function registerGovernance(app: GovApp, deps: GovDeps): void {
+  const town = (req: FastifyRequest, write: boolean): Principal => {
+    const p = deps.principal(req);
+    if (!p) throw fieldError('role', 'a valid bearer token is required', '需要有效的访问令牌', 401);
+    if (write && p.role !== 'town') throw fieldError('role', 'only the town changes town-wide items', '只有镇级账号可以修改全镇积分细则', 403);
+    return p;
+  };
+  const Code = Type.Object({ code: ItemCode });
+
+  // The town's items (every village rates under them unless it has an item of the same code).
+  app.get('/api/town/items', async (req) => {
+    town(req, false);
+    return { items: await latestItems(deps.db, [TOWN]) };
+  });
+  app.post('/api/town/items', { schema: { body: ItemInputSchema } }, async (req, reply) => reply.status(201).send(await addItem(deps.db, TOWN, req.body, actorOf(town(req, true)), deps.clock())));
+  app.put('/api/town/items/:code', { schema: { params: Code, body: ItemFieldsSchema } }, async (req) => changeItem(deps.db, TOWN, req.params.code, req.body, actorOf(town(req, true)), deps.clock()));
+  app.post('/api/town/items/:code/retire', { schema: { params: Code } }, async (req) => changeItem(deps.db, TOWN, req.params.code, 'retire', actorOf(town(req, true)), deps.clock()));
+  app.get('/api/town/items/:code/versions', { schema: { params: Code } }, async (req) => {
+    town(req, false);
+    return { versions: await itemVersions(deps.db, TOWN, req.params.code) };
+  });
+
+  // A village's items: its own and the town's, as they stand.
+  const VCode = Type.Object({ village: Id, code: ItemCode });
+  app.get('/api/villages/:village/items', { schema: { params: VillageParams } }, async (req) => {
+    gate(deps, req, req.params.village, 'member');
+    return { items: await villageItems(deps.db, req.params.village) };
+  });
+  app.post('/api/villages/:village/items', { schema: { params: VillageParams, body: ItemInputSchema } }, async (req, reply) => {
+    const p = gate(deps, req, req.params.village, 'manage');
+    return reply.status(201).send(await addItem(deps.db, req.params.village, req.body, actorOf(p), deps.clock()));
+  });
+  app.put('/api/villages/:village/items/:code', { schema: { params: VCode, body: ItemFieldsSchema } }, async (req) => {
+    const p = gate(deps, req, req.params.village, 'manage');
+    return changeItem(deps.db, req.params.village, req.params.code, req.body, actorOf(p), deps.clock());
+  });
+  app.post('/api/villages/:village/items/:code/retire', { schema: { params: VCode } }, async (req) => {
+    const p = gate(deps, req, req.params.village, 'manage');
+    return changeItem(deps.db, req.params.village, req.params.code, 'retire', actorOf(p), deps.clock());
+  });
+  app.get('/api/villages/:village/items/:code/versions', { schema: { params: VCode } }, async (req) => {
+    gate(deps, req, req.params.village, 'member');
+    const own = await itemVersions(deps.db, req.params.village, req.params.code);
+    const versions = own.length > 0 ? own : await itemVersions(deps.db, TOWN, req.params.code);
+    if (versions.length === 0) throw fieldError('code', `no rule item ${req.params.code}`, `没有积分细则 ${req.params.code}`, 404, ErrorCode.NOT_FOUND);
+    return { versions };
+  });
+
+  // Villagers' PINs and login.
+  app.put('/api/villages/:village/villagers/:id/pin', {
+    schema: { params: Type.Object({ village: Id, id: Id }), body: Type.Object({ pin: Type.String({ pattern: '^[0-9]{4,8}$' }) }, { additionalProperties: false }) },
+  }, async (req) => {
+    const p = gate(deps, req, req.params.village, 'manage');
+    await setPin(deps.db, req.params.village, req.params.id, req.body.pin, actorOf(p), deps.clock());
+    return { villager: req.params.id };
+  });
+  app.post('/api/villager/login', {
+    schema: { body: Type.Object({ village: Id, villager: Id, pin: Type.String({ minLength: 1, maxLength: 8 }) }, { additionalProperties: false }) },
+  }, async (req) => deps.sessions.login(deps.db, req.body.village, req.body.villager, req.body.pin));
+
+  // A villager's own page: balance, history with reasons, claims.
+  app.get('/api/villages/:village/me', { schema: { params: VillageParams } }, async (req) => {
+    const p = gate(deps, req, req.params.village, 'villager') as Extract<Principal, { role: 'villager' }>;
+    const v = await villagerOf(deps.db, p.villager);
+    const history = await deps.db.query<{ id: string; kind: string; points: number | string; reason: string | null; reference: string | null; created_at: string }>(
+      'SELECT id, kind, points, reason, reference, created_at FROM entries WHERE villager_id = $1 AND village = $2 ORDER BY seq DESC LIMIT 500', [p.villager, p.village]);
+    return {
+      villager: p.villager, name: v?.name, balance: await balanceOf(deps.db, p.villager),
+      history: history.map((h) => ({ ...h, points: Number(h.points) })),
+      claims: await listClaims(deps.db, p.village, { villager: p.villager }),
+    };
+  });
+
+  app.get('/api/town/audit', { schema: { querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }) } }, async (req) => {
+    town(req, true);
+    return { events: await auditLog(deps.db, TOWN, req.query.limit ?? 200) };
+  });
+  app.get('/api/villages/:village/audit', { schema: { params: VillageParams, querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }) } }, async (req) => {
+    gate(deps, req, req.params.village, 'read');
+    return { events: await auditLog(deps.db, req.params.village, req.query.limit ?? 200) };
+  });
+
+  registerTaskRoutes(app, deps);
+}

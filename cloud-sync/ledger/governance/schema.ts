@@ -1,0 +1,96 @@
+/**
+ * The governance tables (ledger schema v3): the rule library (one row per item version, never
+ * changed), tasks, claims and self-reports, the audit log (append-only) and villagers' PINs.
+ */
+const tables = (autoId: string, bigint: string) => /* sql */ `
+-- one row per version of an item; a change or a retirement is a new version
+CREATE TABLE gov_items (
+  scope        TEXT NOT NULL,   -- a village id, or '*' for the town's items
+  code         TEXT NOT NULL,
+  version      INTEGER NOT NULL,
+  name         TEXT NOT NULL,
+  category     TEXT NOT NULL,
+  direction    TEXT NOT NULL CHECK (direction IN ('add', 'deduct')),
+  points_min   ${bigint} NOT NULL CHECK (points_min > 0),
+  points_max   ${bigint} NOT NULL CHECK (points_max >= points_min),
+  evidence     TEXT NOT NULL CHECK (evidence IN ('none', 'photo', 'witness')),
+  cap_count    INTEGER,
+  cap_period   TEXT CHECK (cap_period IN ('day', 'week', 'month', 'year')),
+  active_from  TEXT,
+  active_to    TEXT,
+  retired      INTEGER NOT NULL DEFAULT 0,
+  changed_by   TEXT NOT NULL,
+  changed_at   TEXT NOT NULL,
+  PRIMARY KEY (scope, code, version)
+);
+CREATE TABLE gov_tasks (
+  id             TEXT PRIMARY KEY,
+  village        TEXT NOT NULL REFERENCES villages (id),
+  title          TEXT NOT NULL,
+  item_scope     TEXT NOT NULL,
+  item_code      TEXT NOT NULL,
+  item_version   INTEGER NOT NULL,
+  points         ${bigint} NOT NULL,
+  max_claimants  INTEGER NOT NULL,
+  status         TEXT NOT NULL CHECK (status IN ('open', 'closed')),
+  created_at     TEXT NOT NULL,
+  closed_at      TEXT
+);
+CREATE INDEX gov_tasks_village ON gov_tasks (village, status);
+-- a villager's claim on a task, a self-report (动态申报) or a record filed by the village
+CREATE TABLE gov_claims (
+  id            TEXT PRIMARY KEY,
+  village       TEXT NOT NULL REFERENCES villages (id),
+  origin        TEXT NOT NULL CHECK (origin IN ('task', 'self', 'village')),
+  task_id       TEXT REFERENCES gov_tasks (id),
+  villager_id   TEXT NOT NULL REFERENCES villagers (id),
+  item_scope    TEXT NOT NULL,
+  item_code     TEXT NOT NULL,
+  item_version  INTEGER NOT NULL,
+  points        ${bigint},
+  status        TEXT NOT NULL CHECK (status IN ('claimed', 'reported', 'approved', 'rejected', 'reversed')),
+  evidence      TEXT,
+  note          TEXT,
+  reason        TEXT,
+  entry_id      TEXT,
+  created_at    TEXT NOT NULL,
+  decided_at    TEXT
+);
+CREATE INDEX gov_claims_task ON gov_claims (task_id);
+CREATE INDEX gov_claims_villager ON gov_claims (villager_id, item_code, status);
+CREATE INDEX gov_claims_village ON gov_claims (village, status);
+-- every step, in order; never changed
+CREATE TABLE gov_events (
+  seq      ${autoId},
+  village  TEXT NOT NULL,
+  subject  TEXT NOT NULL,
+  action   TEXT NOT NULL,
+  actor    TEXT NOT NULL,
+  detail   TEXT NOT NULL,
+  at       TEXT NOT NULL
+);
+CREATE INDEX gov_events_village ON gov_events (village, seq);
+CREATE TABLE gov_pins (
+  villager_id  TEXT PRIMARY KEY REFERENCES villagers (id),
+  pin_hash     TEXT NOT NULL,
+  updated_at   TEXT NOT NULL
+);
+`;
+
+export const GOVERNANCE_SQLITE = `${tables('INTEGER PRIMARY KEY AUTOINCREMENT', 'INTEGER')}
+CREATE TRIGGER gov_items_no_update BEFORE UPDATE ON gov_items BEGIN SELECT RAISE(ABORT, 'item versions are never changed'); END;
+CREATE TRIGGER gov_items_no_delete BEFORE DELETE ON gov_items BEGIN SELECT RAISE(ABORT, 'item versions are never deleted'); END;
+CREATE TRIGGER gov_events_no_update BEFORE UPDATE ON gov_events BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER gov_events_no_delete BEFORE DELETE ON gov_events BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER gov_claims_no_delete BEFORE DELETE ON gov_claims BEGIN SELECT RAISE(ABORT, 'claims are never deleted'); END;
+CREATE TRIGGER gov_tasks_no_delete BEFORE DELETE ON gov_tasks BEGIN SELECT RAISE(ABORT, 'tasks are never deleted'); END;
+`;
+
+export const GOVERNANCE_POSTGRES = `${tables('BIGSERIAL PRIMARY KEY', 'BIGINT')}
+CREATE FUNCTION gov_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$;
+CREATE TRIGGER gov_items_no_change BEFORE UPDATE OR DELETE ON gov_items FOR EACH ROW EXECUTE FUNCTION gov_append_only();
+CREATE TRIGGER gov_events_no_change BEFORE UPDATE OR DELETE ON gov_events FOR EACH ROW EXECUTE FUNCTION gov_append_only();
+CREATE TRIGGER gov_claims_no_delete BEFORE DELETE ON gov_claims FOR EACH ROW EXECUTE FUNCTION gov_append_only();
+CREATE TRIGGER gov_tasks_no_delete BEFORE DELETE ON gov_tasks FOR EACH ROW EXECUTE FUNCTION gov_append_only();
+`;

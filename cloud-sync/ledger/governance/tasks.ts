@@ -1,0 +1,225 @@
+/**
+ * Tasks and claims: the village publishes a task, a villager claims it and reports it done,
+ * the village approves (the award is a ledger entry) or rejects with a reason. A self-report
+ * (动态申报) or a record the village files (a deduction, say) is a claim born reported. Every
+ * step is an audit event; nothing is deleted; a reversal is a compensating entry.
+ * These functions change governance state only; the caller makes the entries they return.
+ */
+import { randomBytes } from 'node:crypto';
+import { ErrorCode } from '../../../edge/errors.ts';
+import type { SqlDb } from '../sql.ts';
+import type { EntryBody } from '../../protocol/payloads.ts';
+import { villagerOf } from '../tables.ts';
+import { audit, fieldError, itemInForce, itemVersion, periodStart, pointsFor, type Item } from './rules.ts';
+
+export type ClaimStatus = 'claimed' | 'reported' | 'approved' | 'rejected' | 'reversed';
+export interface Task {
+  id: string; village: string; title: string; item_scope: string; item_code: string; item_version: number; points: number; max_claimants: number;
+  status: 'open' | 'closed'; created_at: string; closed_at: string | null; claimants?: number;
+}
+export interface Claim {
+  id: string; village: string; origin: 'task' | 'self' | 'village'; task_id: string | null; villager_id: string; item_scope: string; item_code: string; item_version: number;
+  points: number | null; status: ClaimStatus; evidence: string | null; note: string | null; reason: string | null; entry_id: string | null; created_at: string; decided_at: string | null;
+}
+
+const newId = (prefix: string) => `${prefix}${randomBytes(6).toString('hex')}`;
+/** PostgreSQL answers BIGINT and COUNT as strings. */
+const num = <T extends object>(r: T, keys: (keyof T)[]): T => {
+  const o: Record<keyof T, unknown> = { ...r };
+  for (const k of keys) if (o[k] !== null && o[k] !== undefined) o[k] = Number(o[k]);
+  return o as T;
+};
+const toTask = (r: Task) => num(r, ['item_version', 'points', 'max_claimants', 'claimants']);
+const toClaim = (r: Claim) => num(r, ['item_version', 'points']);
+
+async function activeVillager(tx: SqlDb, village: string, id: string, field = 'villager'): Promise<void> {
+  const v = await villagerOf(tx, id);
+  if (!v || v.village !== village) throw fieldError(field, `no villager ${id} in this village`, `本村没有村民 ${id}`, 404, ErrorCode.UNKNOWN_VILLAGER);
+  if (v.status !== 'active') throw fieldError(field, `villager ${id} is ${v.status}`, `村民 ${id} 当前不可用（${v.status}）`, 409, ErrorCode.ALREADY_SETTLED);
+}
+
+export async function publishTask(db: SqlDb, village: string, t: { title: string; item: string; points?: number; max_claimants: number }, actor: string, now: Date): Promise<Task> {
+  return db.transaction(async (tx) => {
+    const item = await itemInForce(tx, village, t.item, now);
+    if (item.direction !== 'add') throw fieldError('item', `a task earns points; ${item.code} deducts`, `任务只能对应加分细则，${item.name} 是扣分项`);
+    const points = pointsFor(item, t.points);
+    const id = newId('t');
+    await tx.run(
+      `INSERT INTO gov_tasks (id, village, title, item_scope, item_code, item_version, points, max_claimants, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $9)`,
+      [id, village, t.title, item.scope, item.code, item.version, points, t.max_claimants, now.toISOString()],
+    );
+    await audit(tx, village, `task:${id}`, 'task.publish', actor, { title: t.title, item: `${item.code}@${item.version}`, points, max_claimants: t.max_claimants }, now);
+    return (await taskOf(tx, village, id))!;
+  });
+}
+
+export async function taskOf(db: SqlDb, village: string, id: string): Promise<Task | undefined> {
+  const r = await db.query<Task>(`SELECT t.*, (SELECT COUNT(*) FROM gov_claims c WHERE c.task_id = t.id AND c.status <> 'rejected') AS claimants FROM gov_tasks t WHERE t.id = $1 AND t.village = $2`, [id, village]);
+  return r[0] && toTask(r[0]);
+}
+
+export async function listTasks(db: SqlDb, village: string, status?: 'open' | 'closed'): Promise<Task[]> {
+  const r = await db.query<Task>(
+    `SELECT t.*, (SELECT COUNT(*) FROM gov_claims c WHERE c.task_id = t.id AND c.status <> 'rejected') AS claimants FROM gov_tasks t
+     WHERE t.village = $1 ${status ? 'AND t.status = $2' : ''} ORDER BY t.created_at DESC, t.id LIMIT 500`, status ? [village, status] : [village]);
+  return r.map(toTask);
+}
+
+const noTask = (id: string) => fieldError('task', `no task ${id} in this village`, `本村没有任务 ${id}`, 404, ErrorCode.NOT_FOUND);
+
+export async function closeTask(db: SqlDb, village: string, id: string, actor: string, now: Date): Promise<Task> {
+  return db.transaction(async (tx) => {
+    const n = await tx.run(`UPDATE gov_tasks SET status = 'closed', closed_at = $1 WHERE id = $2 AND village = $3 AND status = 'open'`, [now.toISOString(), id, village]);
+    const t = await taskOf(tx, village, id);
+    if (!t) throw noTask(id);
+    if (n === 1) await audit(tx, village, `task:${id}`, 'task.close', actor, {}, now);
+    return t;
+  });
+}
+
+/** A villager claims an open task; claiming again returns the same claim. */
+export async function claimTask(db: SqlDb, village: string, taskId: string, villager: string, now: Date): Promise<{ claim: Claim; duplicate: boolean }> {
+  return db.transaction(async (tx) => {
+    const t = await taskOf(tx, village, taskId);
+    if (!t) throw noTask(taskId);
+    const id = `${taskId}.${villager}`;
+    const had = await claimOf(tx, village, id);
+    if (had) return { claim: had, duplicate: true };
+    if (t.status !== 'open') throw fieldError('task', `task ${taskId} is closed`, `任务「${t.title}」已结束，不能再认领`, 409, ErrorCode.ALREADY_SETTLED);
+    if ((t.claimants ?? 0) >= t.max_claimants) throw fieldError('task', `task ${taskId} has its ${t.max_claimants} claimants`, `任务「${t.title}」认领人数已满（${t.max_claimants} 人）`, 409, ErrorCode.ALREADY_SETTLED);
+    await activeVillager(tx, village, villager);
+    await tx.run(
+      `INSERT INTO gov_claims (id, village, origin, task_id, villager_id, item_scope, item_code, item_version, points, status, created_at) VALUES ($1, $2, 'task', $3, $4, $5, $6, $7, $8, 'claimed', $9)`,
+      [id, village, taskId, villager, t.item_scope, t.item_code, t.item_version, t.points, now.toISOString()],
+    );
+    await audit(tx, village, `claim:${id}`, 'claim', `villager:${villager}`, { task: taskId }, now);
+    return { claim: (await claimOf(tx, village, id))!, duplicate: false };
+  });
+}
+
+export async function claimOf(db: SqlDb, village: string, id: string): Promise<Claim | undefined> {
+  const r = await db.query<Claim>('SELECT * FROM gov_claims WHERE id = $1 AND village = $2', [id, village]);
+  return r[0] && toClaim(r[0]);
+}
+
+export async function listClaims(db: SqlDb, village: string, f: { status?: ClaimStatus; villager?: string }): Promise<Claim[]> {
+  const where = ['village = $1'];
+  const params: unknown[] = [village];
+  if (f.status) where.push(`status = $${params.push(f.status)}`);
+  if (f.villager) where.push(`villager_id = $${params.push(f.villager)}`);
+  return (await db.query<Claim>(`SELECT * FROM gov_claims WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id LIMIT 1000`, params)).map(toClaim);
+}
+
+const noClaim = (id: string) => fieldError('claim', `no claim ${id} in this village`, `本村没有申报 ${id}`, 404, ErrorCode.NOT_FOUND);
+
+function needEvidence(item: Item, evidence: string | undefined): void {
+  if (item.evidence !== 'none' && !evidence) {
+    throw fieldError('evidence', `rule item ${item.code} needs evidence (${item.evidence})`, item.evidence === 'photo' ? '该事项需要照片凭证' : '该事项需要证明人');
+  }
+}
+
+/** The villager reports a claimed task done; reporting again changes nothing. */
+export async function reportDone(db: SqlDb, village: string, claimId: string, villager: string, r: { evidence?: string; note?: string }, now: Date): Promise<Claim> {
+  return db.transaction(async (tx) => {
+    const c = await claimOf(tx, village, claimId);
+    if (!c || c.villager_id !== villager) throw noClaim(claimId);
+    if (c.status === 'reported') return c;
+    if (c.status !== 'claimed') throw fieldError('claim', `claim ${claimId} is ${c.status}`, `该申报已处理（${c.status}）`, 409, ErrorCode.ALREADY_SETTLED);
+    needEvidence((await itemVersion(tx, c.item_scope, c.item_code, c.item_version))!, r.evidence);
+    await tx.run(`UPDATE gov_claims SET status = 'reported', evidence = $1, note = $2 WHERE id = $3 AND status = 'claimed'`, [r.evidence ?? null, r.note ?? null, claimId]);
+    await audit(tx, village, `claim:${claimId}`, 'report', `villager:${villager}`, { evidence: r.evidence ?? null, note: r.note ?? null }, now);
+    return (await claimOf(tx, village, claimId))!;
+  });
+}
+
+/**
+ * A report without a task: a villager's self-report (add items only) or a record the
+ * village files for a villager (any item, a deduction too). Both wait for approval.
+ */
+export async function fileReport(db: SqlDb, village: string, origin: 'self' | 'village', r: { villager: string; item: string; points?: number; evidence?: string; note?: string }, actor: string, now: Date): Promise<Claim> {
+  return db.transaction(async (tx) => {
+    const item = await itemInForce(tx, village, r.item, now);
+    if (origin === 'self' && item.direction !== 'add') throw fieldError('item', `${item.code} is a deduction; villagers report additions`, `${item.name} 是扣分项，不能自行申报`);
+    const points = r.points === undefined ? null : pointsFor(item, r.points);
+    needEvidence(item, r.evidence);
+    await activeVillager(tx, village, r.villager);
+    const id = newId('r');
+    await tx.run(
+      `INSERT INTO gov_claims (id, village, origin, villager_id, item_scope, item_code, item_version, points, status, evidence, note, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'reported', $9, $10, $11)`,
+      [id, village, origin, r.villager, item.scope, item.code, item.version, points, r.evidence ?? null, r.note ?? null, now.toISOString()],
+    );
+    await audit(tx, village, `claim:${id}`, origin === 'self' ? 'report.self' : 'report.village', actor, { villager: r.villager, item: `${item.code}@${item.version}`, points, evidence: r.evidence ?? null, note: r.note ?? null }, now);
+    return (await claimOf(tx, village, id))!;
+  });
+}
+
+/** The ledger entry of an approved claim, the same every time it is asked for. */
+export async function entryOf(db: SqlDb, c: Claim): Promise<EntryBody> {
+  const item = (await itemVersion(db, c.item_scope, c.item_code, c.item_version))!;
+  const title = c.task_id ? (await db.query<{ title: string }>('SELECT title FROM gov_tasks WHERE id = $1', [c.task_id]))[0]?.title : undefined;
+  const add = item.direction === 'add';
+  return {
+    id: c.entry_id!, villager: c.villager_id, kind: add ? 'award' : 'penalty', points: add ? c.points! : -c.points!,
+    reference: `rule:${item.scope === '*' ? 'town' : 'village'}/${item.code}@${item.version}`, reason: (title ? `${item.name}：${title}` : item.name).slice(0, 500), created_at: c.decided_at!,
+  };
+}
+
+/** Approval, idempotent: approving an approved claim answers `duplicate` and the same entry. */
+export async function approveClaim(db: SqlDb, village: string, claimId: string, points: number | undefined, actor: string, now: Date): Promise<{ claim: Claim; entry: EntryBody; duplicate: boolean }> {
+  return db.transaction(async (tx) => {
+    const c = await claimOf(tx, village, claimId);
+    if (!c) throw noClaim(claimId);
+    if (c.status === 'approved') return { claim: c, entry: await entryOf(tx, c), duplicate: true };
+    if (c.status !== 'reported') throw fieldError('claim', `claim ${claimId} is ${c.status}, not reported`, c.status === 'claimed' ? '村民尚未报告完成，不能审核' : `该申报已处理（${c.status}），不能再次审核`, 409, ErrorCode.ALREADY_SETTLED);
+    const item = (await itemVersion(tx, c.item_scope, c.item_code, c.item_version))!;
+    const p = pointsFor(item, points ?? c.points ?? undefined);
+    if (item.cap_count !== undefined && item.cap_period) {
+      const since = periodStart(item.cap_period, now).toISOString();
+      const n = await tx.query<{ n: number | string }>(
+        `SELECT COUNT(*) AS n FROM gov_claims WHERE villager_id = $1 AND item_scope = $2 AND item_code = $3 AND status = 'approved' AND decided_at >= $4`, [c.villager_id, c.item_scope, c.item_code, since]);
+      if (Number(n[0]!.n) >= item.cap_count) {
+        throw fieldError('claim', `${c.villager_id} has ${item.cap_count} approvals of ${item.code} this ${item.cap_period}`, `该村民本周期「${item.name}」已达上限（${item.cap_count} 次）`, 409, ErrorCode.ALREADY_SETTLED);
+      }
+    }
+    await tx.run(`UPDATE gov_claims SET status = 'approved', points = $1, entry_id = $2, decided_at = $3 WHERE id = $4 AND status = 'reported'`, [p, `gov:${claimId}`, now.toISOString(), claimId]);
+    await audit(tx, village, `claim:${claimId}`, 'approve', actor, { points: p, item: `${item.code}@${item.version}` }, now);
+    const approved = (await claimOf(tx, village, claimId))!;
+    return { claim: approved, entry: await entryOf(tx, approved), duplicate: false };
+  });
+}
+
+export async function rejectClaim(db: SqlDb, village: string, claimId: string, reason: string, actor: string, now: Date): Promise<{ claim: Claim; duplicate: boolean }> {
+  return db.transaction(async (tx) => {
+    const c = await claimOf(tx, village, claimId);
+    if (!c) throw noClaim(claimId);
+    if (c.status === 'rejected') return { claim: c, duplicate: true };
+    if (c.status !== 'claimed' && c.status !== 'reported') throw fieldError('claim', `claim ${claimId} is ${c.status}; reverse an approved award instead`, `该申报已${c.status === 'approved' ? '通过，请用冲正撤销' : '处理'}`, 409, ErrorCode.ALREADY_SETTLED);
+    await tx.run(`UPDATE gov_claims SET status = 'rejected', reason = $1, decided_at = $2 WHERE id = $3 AND status = $4`, [reason, now.toISOString(), claimId, c.status]);
+    await audit(tx, village, `claim:${claimId}`, 'reject', actor, { reason }, now);
+    return { claim: (await claimOf(tx, village, claimId))!, duplicate: false };
+  });
+}
+
+/** An approved award undone by a compensating entry (never an edit); idempotent. */
+export async function reverseClaim(db: SqlDb, village: string, claimId: string, reason: string, actor: string, now: Date): Promise<{ claim: Claim; entry: EntryBody; duplicate: boolean }> {
+  return db.transaction(async (tx) => {
+    const c = await claimOf(tx, village, claimId);
+    if (!c) throw noClaim(claimId);
+    if (c.status !== 'approved' && c.status !== 'reversed') throw fieldError('claim', `claim ${claimId} is ${c.status}; only an approved award is reversed`, '只有已通过的积分可以冲正', 409, ErrorCode.ALREADY_SETTLED);
+    const original = await entryOf(tx, c);
+    const duplicate = c.status === 'reversed';
+    if (!duplicate) {
+      await tx.run(`UPDATE gov_claims SET status = 'reversed', reason = $1 WHERE id = $2 AND status = 'approved'`, [reason, claimId]);
+      await audit(tx, village, `claim:${claimId}`, 'reverse', actor, { reason, points: -original.points }, now);
+    }
+    const entry: EntryBody = {
+      id: `${original.id}:reversal`, villager: c.villager_id, kind: 'adjustment', points: -original.points, reference: original.id,
+      reason: `冲正：${(duplicate ? c.reason : reason) ?? ''}`.slice(0, 500), created_at: duplicate ? (await reversalTime(tx, village, claimId)) ?? now.toISOString() : now.toISOString(),
+    };
+    return { claim: (await claimOf(tx, village, claimId))!, entry, duplicate };
+  });
+}
+
+async function reversalTime(db: SqlDb, village: string, claimId: string): Promise<string | undefined> {
+  return (await db.query<{ at: string }>(`SELECT at FROM gov_events WHERE village = $1 AND subject = $2 AND action = 'reverse' ORDER BY seq LIMIT 1`, [village, `claim:${claimId}`]))[0]?.at;
+}

@@ -1,0 +1,150 @@
+/** Tasks from publish to award, self-reports, decisions, reversals and the audit trail. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ledgerDbKind } from '../../harness/sync/rig.ts';
+import { govApp, type GovApp } from './gov-app.ts';
+
+describe(`governance tasks (${ledgerDbKind})`, () => {
+  let g: GovApp;
+  let zhang: string;
+  let li: string;
+  beforeAll(async () => {
+    g = await govApp();
+    zhang = await g.villager(g.a, 'zhang');
+    li = await g.villager(g.a, 'li');
+  });
+  afterAll(async () => {
+    await g.close();
+  });
+
+  it('publish → claim → report → approve: the award is a ledger entry under the item version, and every step is audited', async () => {
+    const t = await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '清扫东巷', item: 'ENV-SWEEP-LANE', max_claimants: 2 });
+    expect(t.statusCode).toBe(201);
+    const task = t.json() as { id: string; points: number; item_version: number; status: string };
+    expect(task).toMatchObject({ points: 2, item_version: 1, status: 'open' });
+    const c = await g.call(zhang, 'POST', `/api/villages/${g.a}/tasks/${task.id}/claim`);
+    expect(c.statusCode).toBe(201);
+    const claim = c.json() as { id: string; status: string };
+    expect(claim.status).toBe('claimed');
+    expect((await g.call(zhang, 'POST', `/api/villages/${g.a}/tasks/${task.id}/claim`)).json()).toMatchObject({ id: claim.id, duplicate: true });
+    // The item needs a photo: a report without one is refused on that field.
+    const noPhoto = await g.call(zhang, 'POST', `/api/villages/${g.a}/claims/${claim.id}/report`, {});
+    expect(noPhoto.statusCode).toBe(400);
+    expect(noPhoto.json()).toMatchObject({ field: 'evidence', zh: expect.stringContaining('照片') });
+    // Approving before the report is refused.
+    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${claim.id}/approve`, {})).statusCode).toBe(409);
+    expect((await g.call(zhang, 'POST', `/api/villages/${g.a}/claims/${claim.id}/report`, { evidence: 'photo:abc123', note: '扫完了' })).json()).toMatchObject({ status: 'reported', evidence: 'photo:abc123' });
+    // A villager cannot approve their own claim.
+    expect((await g.call(zhang, 'POST', `/api/villages/${g.a}/claims/${claim.id}/approve`, {})).statusCode).toBe(403);
+    const ok = await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${claim.id}/approve`, {});
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json()).toMatchObject({ duplicate: false, balance: 2, entry: { id: `gov:${claim.id}`, kind: 'award', points: 2, reference: 'rule:town/ENV-SWEEP-LANE@1' } });
+    // Approving twice is idempotent: the same entry, no second award.
+    const again = await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${claim.id}/approve`, {});
+    expect(again.json()).toMatchObject({ duplicate: true, balance: 2 });
+    const me = (await g.call(zhang, 'GET', `/api/villages/${g.a}/me`)).json() as { balance: number; history: { reason: string; points: number }[] };
+    expect(me.balance).toBe(2);
+    expect(me.history).toEqual([expect.objectContaining({ points: 2, reason: '清扫街巷：清扫东巷' })]);
+    const events = (await g.call(g.va, 'GET', `/api/villages/${g.a}/audit`)).json() as { events: { subject: string; action: string; actor: string }[] };
+    expect(events.events.filter((e) => e.subject === `claim:${claim.id}`).map((e) => e.action).reverse()).toEqual(['claim', 'report', 'approve']);
+    expect(events.events.find((e) => e.subject === `task:${task.id}`)).toMatchObject({ action: 'task.publish', actor: `village:${g.a}` });
+  });
+
+  it('caps claimants, refuses a closed task, and rejects with a reason', async () => {
+    const task = (await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '防汛值守', item: 'SAF-FLOOD', points: 15, max_claimants: 1 })).json() as { id: string };
+    expect((await g.call(zhang, 'POST', `/api/villages/${g.a}/tasks/${task.id}/claim`)).statusCode).toBe(201);
+    const full = await g.call(li, 'POST', `/api/villages/${g.a}/tasks/${task.id}/claim`);
+    expect(full.statusCode).toBe(409);
+    expect(full.json()).toMatchObject({ field: 'task', zh: expect.stringContaining('已满') });
+    const rej = await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${task.id}.zhang/reject`, { reason: '当天未到岗' });
+    expect(rej.json()).toMatchObject({ claim: { status: 'rejected', reason: '当天未到岗' }, duplicate: false });
+    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${task.id}.zhang/approve`, {})).statusCode).toBe(409);
+    // The rejected claim frees its place.
+    expect((await g.call(li, 'POST', `/api/villages/${g.a}/tasks/${task.id}/claim`)).statusCode).toBe(201);
+    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks/${task.id}/close`)).json()).toMatchObject({ status: 'closed' });
+    const wang = await g.villager(g.a, 'wang');
+    const closed = await g.call(wang, 'POST', `/api/villages/${g.a}/tasks/${task.id}/claim`);
+    expect(closed.statusCode).toBe(409);
+    expect(closed.json()).toMatchObject({ error: 'ALREADY_SETTLED', field: 'task', zh: expect.stringContaining('已结束') });
+  });
+
+  it('self-reports and village records follow the approval path; a reversal is a compensating entry; caps hold', async () => {
+    // 动态申报: mediation, a range item, points chosen at approval.
+    const r = await g.call(li, 'POST', `/api/villages/${g.a}/reports`, { item: 'MED-DISPUTE', evidence: 'witness:王支书', note: '调解了两家的宅基地纠纷' });
+    expect(r.statusCode).toBe(201);
+    const rep = r.json() as { id: string; origin: string; status: string; points: null };
+    expect(rep).toMatchObject({ origin: 'self', status: 'reported', points: null });
+    const noPoints = await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${rep.id}/approve`, {});
+    expect(noPoints.json()).toMatchObject({ field: 'points' });
+    const outside = await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${rep.id}/approve`, { points: 30 });
+    expect(outside.statusCode).toBe(400);
+    expect(outside.json()).toMatchObject({ field: 'points', zh: expect.stringContaining('超出细则范围') });
+    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${rep.id}/approve`, { points: 10 })).json()).toMatchObject({ balance: 10 });
+    // A villager cannot self-report a deduction; the village files it, and it is a penalty once approved.
+    expect((await g.call(li, 'POST', `/api/villages/${g.a}/reports`, { item: 'DED-MATERIALS-LANE', evidence: 'photo:x' })).json()).toMatchObject({ field: 'item' });
+    const ded = (await g.call(g.va, 'POST', `/api/villages/${g.a}/reports`, { item: 'DED-MATERIALS-LANE', villager: 'li', points: 5, evidence: 'photo:lane-1' })).json() as { id: string; origin: string };
+    expect(ded.origin).toBe('village');
+    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${ded.id}/approve`, {})).json()).toMatchObject({ entry: { kind: 'penalty', points: -5 }, balance: 5 });
+    // Reversal: the penalty stays, a compensating adjustment is added; reversing again changes nothing.
+    const rev = await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${ded.id}/reverse`, { reason: '材料当天已清走' });
+    expect(rev.json()).toMatchObject({ entry: { id: `gov:${ded.id}:reversal`, kind: 'adjustment', points: 5 }, balance: 10, duplicate: false });
+    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${ded.id}/reverse`, { reason: '再来一次' })).json()).toMatchObject({ balance: 10, duplicate: true });
+    const entries = await g.db.query<{ id: string }>('SELECT id FROM entries WHERE villager_id = $1 ORDER BY seq', ['li']);
+    expect(entries.map((e) => e.id)).toEqual([`gov:${rep.id}`, `gov:${ded.id}`, `gov:${ded.id}:reversal`]);
+    // GOV-MEETING: at most twice a month.
+    const ids: string[] = [];
+    for (let k = 0; k < 3; k++) ids.push(((await g.call(li, 'POST', `/api/villages/${g.a}/reports`, { item: 'GOV-MEETING' })).json() as { id: string }).id);
+    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${ids[0]}/approve`, {})).statusCode).toBe(200);
+    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${ids[1]}/approve`, {})).statusCode).toBe(200);
+    const capped = await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${ids[2]}/approve`, {});
+    expect(capped.statusCode).toBe(409);
+    expect(capped.json()).toMatchObject({ zh: expect.stringContaining('上限') });
+    expect((await g.call(li, 'GET', `/api/villages/${g.a}/me`)).json()).toMatchObject({ balance: 14 });
+  });
+
+  it('at once: claims beyond the cap on claimants fail, and concurrent approvals make one entry', async () => {
+    const task = (await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '村民会议', item: 'GOV-MEETING', max_claimants: 2 })).json() as { id: string };
+    const people = ['c1', 'c2', 'c3', 'c4', 'c5'];
+    const sessions = await Promise.all(people.map((p) => g.villager(g.a, p)));
+    const claims = await Promise.all(sessions.map((s) => g.call(s, 'POST', `/api/villages/${g.a}/tasks/${task.id}/claim`)));
+    expect(claims.map((c) => c.statusCode).sort()).toEqual([201, 201, 409, 409, 409]);
+    const won = claims.findIndex((c) => c.statusCode === 201);
+    const claim = (claims[won]!.json() as { id: string }).id;
+    expect((await g.call(sessions[won]!, 'POST', `/api/villages/${g.a}/claims/${claim}/report`, {})).statusCode).toBe(200);
+    const approvals = await Promise.all(Array.from({ length: 4 }, () => g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${claim}/approve`, {})));
+    expect(approvals.map((a) => a.statusCode)).toEqual([200, 200, 200, 200]);
+    expect(approvals.filter((a) => (a.json() as { duplicate: boolean }).duplicate === false)).toHaveLength(1);
+    const n = await g.db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM entries WHERE id = $1', [`gov:${claim}`]);
+    expect(Number(n[0]!.n)).toBe(1);
+    expect((await g.call(sessions[won]!, 'GET', `/api/villages/${g.a}/me`)).json()).toMatchObject({ balance: 2 });
+  });
+
+  it('bad input gets field-level errors in both languages', async () => {
+    const neg = await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '扫地', item: 'VOL-SERVICE', points: -3, max_claimants: 1 });
+    expect(neg.statusCode).toBe(400);
+    expect(neg.json()).toMatchObject({ error: 'INVALID_ARGUMENT', field: 'points', message: expect.stringContaining('points'), zh: '分值不能小于 1' });
+    const range = await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '扫地', item: 'VOL-SERVICE', points: 6, max_claimants: 1 });
+    expect(range.json()).toMatchObject({ field: 'points', zh: expect.stringContaining('2–5') });
+    const deduct = await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '扣分', item: 'DED-LITTER', max_claimants: 1 });
+    expect(deduct.json()).toMatchObject({ field: 'item' });
+    const unknown = await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '扫地', item: 'NO-SUCH', max_claimants: 1 });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json()).toMatchObject({ field: 'item' });
+    const missing = await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '扫地', item: 'VOL-SERVICE' });
+    expect(missing.json()).toMatchObject({ field: 'max_claimants', zh: expect.stringContaining('缺少') });
+    const kind = await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '扫地', item: 'VOL-SERVICE', points: 3, max_claimants: 'two' });
+    expect(kind.json()).toMatchObject({ field: 'max_claimants', zh: '认领人数上限类型不正确' });
+    const code = await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '扫地', item: '扫地!', points: 3, max_claimants: 1 });
+    expect(code.json()).toMatchObject({ field: 'item', zh: '积分细则格式不正确' });
+    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/nope/approve`, {})).statusCode).toBe(404);
+    const pin = await g.call(g.va, 'PUT', `/api/villages/${g.a}/villagers/li/pin`, { pin: '12' });
+    expect(pin.json()).toMatchObject({ field: 'pin' });
+  });
+
+  it('keeps every claim: nothing is deleted, and the database refuses to delete or rewrite the record', async () => {
+    const n = await g.db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM gov_claims WHERE village = $1', [g.a]);
+    expect(Number(n[0]!.n)).toBeGreaterThanOrEqual(8);
+    await expect(g.db.run('DELETE FROM gov_claims WHERE village = $1', [g.a])).rejects.toThrow();
+    await expect(g.db.run('UPDATE gov_events SET action = $1', ['x'])).rejects.toThrow();
+    await expect(g.db.run('DELETE FROM gov_items')).rejects.toThrow();
+  });
+});
