@@ -103,7 +103,7 @@ export class InProcessHands implements StoreHands {
 
   async closeDoor(): Promise<void> {
     this.sim.relay.closeDoor();
-    await this.until(() => this.store().hardware?.lock.doorState === 'closed', 2000, 'the door to close');
+    await this.until(() => this.store().hardware?.lock.doorState === 'closed', 15_000, 'the door to close');
   }
 
   pressExit(holdMs: number): Promise<void> {
@@ -131,7 +131,7 @@ export class InProcessHands implements StoreHands {
     await this.until(() => {
       const st = this.store().hardware?.scales.status().find((s) => s.slot === slot);
       return st !== undefined && st.stable_g !== null && Math.abs(st.stable_g - sim.loadG) <= SETTLED_G;
-    }, 5000, `slot ${slot} to settle`);
+    }, 30_000, `slot ${slot} to settle`);
   }
 }
 

@@ -108,17 +108,17 @@ export class ProcessHands implements StoreHands {
 
   /** Until every scale has settled and the daemon has swept the shelves enough times to call them stable. */
   async shelvesSeen(): Promise<void> {
-    await this.o.until(async () => (await this.client.state()).scales.every((sc) => sc.settled), 5000, 'the shelves to settle');
+    await this.o.until(async () => (await this.client.state()).scales.every((sc) => sc.settled), 30_000, 'the shelves to settle');
     const sweeps = this.o.stableWindow + 2;
     const from = (await this.client.lineStats('scales')).requests;
     // one read per scale per sweep (the driver reads a scale's registers as one block)
-    await this.o.until(async () => (await this.client.lineStats('scales')).requests >= from + sweeps * this.o.slots, 5000, 'the daemon to read the shelves');
+    await this.o.until(async () => (await this.client.lineStats('scales')).requests >= from + sweeps * this.o.slots, 30_000, 'the daemon to read the shelves');
   }
 
   /** Until the daemon has polled the relay board's inputs since the door moved. */
   private async doorSeen(): Promise<void> {
     const from = (await this.client.lineStats('lock')).requests;
-    await this.o.until(async () => (await this.client.lineStats('lock')).requests >= from + DOOR_POLLS, 2000, 'the daemon to read the door');
+    await this.o.until(async () => (await this.client.lineStats('lock')).requests >= from + DOOR_POLLS, 15_000, 'the daemon to read the door');
   }
 
   /**

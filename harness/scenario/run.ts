@@ -122,7 +122,7 @@ export class ScenarioRun {
     });
     this.detach();
     this.detach = observeInProcess(daemon, this.seen);
-    await this.until(() => this.shelvesReady(), 5000, 'the scales to report');
+    await this.until(() => this.shelvesReady(), 30_000, 'the scales to report');
   }
 
   /** The hardware at opening time: the shelves carry their stock. */

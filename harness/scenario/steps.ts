@@ -118,7 +118,7 @@ export class ScenarioSteps {
       const code = by === 'card' ? v.card : issueQrToken(this.qrKey, v.id, 120);
       if (!code) this.fail(`villager ${v.id} has no card`);
       if (!(await this.hands.scan(code))) this.fail('the scanner is not connected');
-      await this.world.until(() => decided() !== undefined, 5000, `the door's decision on ${v.id}'s ${by}`);
+      await this.world.until(() => decided() !== undefined, 30_000, `the door's decision on ${v.id}'s ${by}`);
     } else {
       await this.hands.presentFace(v.id, () => decided() !== undefined);
     }
