@@ -19,6 +19,8 @@ import { DataDirPart } from './data-dir.ts';
 import { DaemonEventRelay } from './events.ts';
 import { EdgeError, ErrorCode } from './errors.ts';
 import { SyncAgent } from '../cloud-sync/agent/agent.ts';
+import { JobRunner } from './jobs/runner.ts';
+import { storeJobs } from './jobs/store-jobs.ts';
 
 /** The ledger as a part: open (and migrate) at start, checkpoint and close at stop. */
 class LedgerPart implements Part {
@@ -80,6 +82,8 @@ export class StoreDaemon {
   hardware: HardwarePart | undefined;
   entry: EntryPart | undefined;
   session: StoreSessionEngine | undefined;
+  /** The scheduled jobs (backup, retention); absent with jobs.enabled false. */
+  jobs: JobRunner | undefined;
   /** What the parts emit, under the contract's names (edge/events.ts). */
   readonly events: DaemonEventRelay;
   private onCode: ((c: { code: string }) => void) | undefined;
@@ -147,6 +151,16 @@ export class StoreDaemon {
       ? new SyncAgent({ db: () => ledger.handle(), config: c.sync, address: { village: c.store.village, store: c.store.id }, dataDir: c.data_dir, rules: { creditFloor: c.ledger.credit_floor }, health: this.health, log: this.log.child({ part: 'sync' }) })
       : undefined;
     const sync = agent ? [agent] : [];
+    const jobs = c.jobs.enabled
+      ? new JobRunner({
+        jobs: storeJobs({ config: c.jobs, dataDir: c.data_dir, keyFile: path.resolve(c.data_dir, c.entry.key_file), db: () => ledger.handle() }),
+        ...(c.jobs.timezone ? { timezone: c.jobs.timezone } : {}),
+        db: () => ledger.handle(),
+        health: this.health,
+        log: this.log.child({ part: 'jobs' }),
+      })
+      : undefined;
+    this.jobs = jobs;
     this.http = new HttpServer(c.http, { store: c.store, health: this.health, db: () => ledger.handle(), ledgerRules: { creditFloor: c.ledger.credit_floor }, session, ...(agent ? { sync: agent } : {}) }, this.log.child({ part: 'http' }));
     this.ledger = ledger;
     this.hardware = hardware;
@@ -156,10 +170,10 @@ export class StoreDaemon {
     // add-on's first parts (the demo's opening stock and village ledger, which the sync agent
     // may talk to), the sync agent (it needs only the ledger), the hardware, the door (it needs
     // both), the session (it listens to all three and resumes an open session), then the page;
-    // an add-on's last parts at the end.
+    // the scheduled jobs (a missed backup runs once the store is up), an add-on's last parts at the end.
     const core: DaemonCore = { config: c, log: this.log, db: () => ledger.handle(), hardware, entry, session };
     const added = this.addOns.map((a) => a.parts(core));
-    return [dataDir, ledger, ...added.flatMap((a) => a.afterLedger ?? []), ...sync, hardware, entry, session, this.http, ...added.flatMap((a) => a.last ?? [])];
+    return [dataDir, ledger, ...added.flatMap((a) => a.afterLedger ?? []), ...sync, hardware, entry, session, this.http, ...(jobs ? [jobs] : []), ...added.flatMap((a) => a.last ?? [])];
   }
 
   async start(): Promise<void> {
