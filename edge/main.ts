@@ -21,6 +21,8 @@ import { EdgeError, ErrorCode } from './errors.ts';
 import { SyncAgent } from '../cloud-sync/agent/agent.ts';
 import { JobRunner } from './jobs/runner.ts';
 import { storeJobs } from './jobs/store-jobs.ts';
+import { StoreMetrics } from './ops/metrics.ts';
+import { readiness } from './ops/readiness.ts';
 
 /** The ledger as a part: open (and migrate) at start, checkpoint and close at stop. */
 class LedgerPart implements Part {
@@ -84,6 +86,8 @@ export class StoreDaemon {
   session: StoreSessionEngine | undefined;
   /** The scheduled jobs (backup, retention); absent with jobs.enabled false. */
   jobs: JobRunner | undefined;
+  /** What /metrics serves. */
+  metrics: StoreMetrics | undefined;
   /** What the parts emit, under the contract's names (edge/events.ts). */
   readonly events: DaemonEventRelay;
   private onCode: ((c: { code: string }) => void) | undefined;
@@ -161,7 +165,13 @@ export class StoreDaemon {
       })
       : undefined;
     this.jobs = jobs;
-    this.http = new HttpServer(c.http, { store: c.store, health: this.health, db: () => ledger.handle(), ledgerRules: { creditFloor: c.ledger.credit_floor }, session, ...(agent ? { sync: agent } : {}) }, this.log.child({ part: 'http' }));
+    const metrics = new StoreMetrics({ events: this.events, db: () => ledger.handle(), ...(agent ? { sync: agent } : {}), ...(jobs ? { jobs } : {}) });
+    this.metrics = metrics;
+    const ops = {
+      metrics: () => metrics.text(),
+      readiness: () => readiness({ health: () => this.health.report(), db: () => ledger.handle(), ...(agent ? { brokerConnected: () => agent.state().connected } : {}) }),
+    };
+    this.http = new HttpServer(c.http, { store: c.store, health: this.health, db: () => ledger.handle(), ledgerRules: { creditFloor: c.ledger.credit_floor }, session, ops, ...(agent ? { sync: agent } : {}) }, this.log.child({ part: 'http' }));
     this.ledger = ledger;
     this.hardware = hardware;
     this.entry = entry;
@@ -225,6 +235,7 @@ export class StoreDaemon {
   async stop(): Promise<void> {
     this.health.setPhase('stopping');
     this.events.stop();
+    this.metrics?.stop();
     if (this.onCode) this.hardware?.scanner?.off('code', this.onCode);
     while (this.started.length > 0) {
       const part = this.started.pop()!;

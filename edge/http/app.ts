@@ -20,6 +20,7 @@ import { recentEntryEvents, recentReceipts, stockByProduct, storeState, syncStat
 import { DECISION_ZH, PHASE_ZH, REVIEW_ZH } from './admin-sections.ts';
 import { AdminPageQuery, EntryEventsReply, LimitQuery, PageQuery, ReceiptsReply, StockReply, StoreStateReply, SyncReply } from './schemas.ts';
 import { topBalances, villagerPage } from '../ledger/admin-views.ts';
+import { registerOpsRoutes, type OpsRoutesDeps } from './ops-routes.ts';
 
 /** Villagers per admin page (the rest are a link away): the page stays cheap as the village grows. */
 const VILLAGERS_PER_PAGE = 100;
@@ -37,6 +38,8 @@ export interface AppDeps {
   sync?: SyncStateSource;
   /** Host header names accepted (lower case, no port); see allowedHosts() in server.ts. */
   allowedHosts?: readonly string[];
+  /** /metrics and /readyz (edge/http/ops-routes.ts). */
+  ops?: OpsRoutesDeps;
 }
 
 const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '::1'];
@@ -97,6 +100,8 @@ export function buildApp(deps: AppDeps, log: Logger) {
     const report = deps.health.report();
     return reply.status(report.status === 'ok' || report.status === 'degraded' ? 200 : 503).send(report);
   });
+
+  if (deps.ops) registerOpsRoutes(app, deps.ops);
 
   app.get('/api/villagers', { schema: { querystring: PageQuery } }, async (req) => listVillagers(deps.db(), { limit: req.query.limit, offset: req.query.offset }).map((v) => ({ id: v.id, name: v.name, village: v.village, status: v.status, balance: v.balance, debt: v.debt, face_consent: v.faceConsentAt !== null })));
 
