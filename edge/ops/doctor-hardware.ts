@@ -9,7 +9,15 @@ import { pino } from 'pino';
 import { ModbusBus, ScannerDriver, type DriversConfig } from '../../drivers/index.ts';
 import { SyncMqtt } from '../../cloud-sync/mqtt.ts';
 import type { Config } from '../config/schema.ts';
-import type { DoctorRow } from './doctor.ts';
+
+/** One line of the doctor's table. */
+export interface DoctorRow {
+  check: string;
+  status: 'ok' | 'warn' | 'fail' | 'skip';
+  detail: string;
+  /** What to do, for a failure or a warning. */
+  fix?: string;
+}
 
 const quiet = pino({ level: 'silent' });
 /** How long the scanner's port must stay open to count as present. */

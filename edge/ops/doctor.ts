@@ -14,15 +14,9 @@ import { newestLedgerTime, schemaVersion } from '../ledger/ops-queries.ts';
 import { LOCK_FILE } from '../data-dir.ts';
 import { MODEL_MANIFEST, readModel, type ModelName } from '../../models/manifest.ts';
 import { createHash } from 'node:crypto';
-import { checkBroker, checkCamera, checkSerial } from './doctor-hardware.ts';
+import { checkBroker, checkCamera, checkSerial, type DoctorRow } from './doctor-hardware.ts';
 
-export interface DoctorRow {
-  check: string;
-  status: 'ok' | 'warn' | 'fail' | 'skip';
-  detail: string;
-  /** What to do, for a failure or a warning. */
-  fix?: string;
-}
+export type { DoctorRow };
 
 /** Free space below these: a warning, then a failure (the ledger refuses writes on a full disk). */
 export const DISK_WARN_BYTES = 2 * 1024 ** 3;
