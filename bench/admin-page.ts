@@ -1,7 +1,7 @@
 /**
  * bench:admin — the admin page under load: a daemon (simulated hardware, no demo loop) on a
  * ledger of 2,000 villagers, 400 settled sessions and 400 door decisions, and 50 clients
- * fetching `/` in a loop for 10 s. Prints requests per second and latency percentiles; the
+ * fetching `/` in a loop for 10 s, signed in as one admin account. Prints requests per second and latency percentiles; the
  * last line on stdout is the JSON object.
  *
  * `BENCH_DIR` chooses where the ledger goes (default: the system temp folder).
@@ -17,6 +17,8 @@ import { applyEntry } from '../edge/ledger/entries.ts';
 import { upsertProduct, upsertSlot } from '../edge/ledger/products.ts';
 import { openSession, settleSession } from '../edge/ledger/sessions.ts';
 import { insertEntryEvent } from '../edge/ledger/entry-events.ts';
+import { addAdminAccount } from '../edge/ledger/admin-accounts.ts';
+import { hashPassword } from '../edge/http/passwords.ts';
 import { summarise, round, report } from './stats.ts';
 
 const VILLAGERS = 2000;
@@ -26,10 +28,13 @@ const CLIENTS = 50;
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 10_000);
 const dir = mkdtempSync(path.join(process.env.BENCH_DIR ?? tmpdir(), 'bench-admin-'));
 
-function seed(): void {
+const ADMIN = { username: 'bench', password: 'bench-password-0123' };
+
+async function seed(): Promise<void> {
   const db = openLedger(path.join(dir, 'ledger.sqlite'));
   const rules = { creditFloor: 0 };
   try {
+    addAdminAccount(db, { username: ADMIN.username, displayName: 'bench', role: 'maintainer', passwordHash: await hashPassword(ADMIN.password) });
     for (let i = 0; i < VILLAGERS; i++) {
       addVillager(db, { id: `v${i}`, name: `村民${i}`, village: `村${i % 7}` });
       applyEntry(db, { id: `a${i}`, villagerId: `v${i}`, kind: 'award', points: 500 + (i % 50), reason: '打扫街道', origin: 'cli' }, rules);
@@ -76,7 +81,17 @@ async function startDaemon(): Promise<{ url: string; stop: () => Promise<void> }
   };
 }
 
-async function load(url: string): Promise<{ requests: number; errors: number; latencies: number[]; seconds: number }> {
+/** The session cookie of a login through the JSON API (CSRF token from /api/me first). */
+async function signIn(url: string): Promise<string> {
+  const cookieOf = (res: Response): string => res.headers.getSetCookie().find((c) => c.startsWith('store_admin='))!.split(';')[0]!;
+  const me = await fetch(new URL('/api/me', url));
+  const { csrf_token } = (await me.json()) as { csrf_token: string };
+  const res = await fetch(new URL('/login', url), { method: 'POST', headers: { cookie: cookieOf(me), 'x-csrf-token': csrf_token, 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) });
+  if (res.status !== 200) throw new Error(`login failed: ${res.status} ${await res.text()}`);
+  return cookieOf(res);
+}
+
+async function load(url: string, cookie: string): Promise<{ requests: number; errors: number; latencies: number[]; seconds: number }> {
   const latencies: number[] = [];
   let errors = 0;
   const t0 = performance.now();
@@ -85,7 +100,7 @@ async function load(url: string): Promise<{ requests: number; errors: number; la
     while (performance.now() < end) {
       const start = performance.now();
       try {
-        const res = await fetch(url);
+        const res = await fetch(url, { headers: { cookie }, redirect: 'manual' });
         await res.text();
         if (res.status !== 200) errors++;
       } catch {
@@ -98,11 +113,12 @@ async function load(url: string): Promise<{ requests: number; errors: number; la
 }
 
 try {
-  seed();
+  await seed();
   const daemon = await startDaemon();
   try {
-    const page = await (await fetch(daemon.url)).text();
-    const r = await load(daemon.url);
+    const cookie = await signIn(daemon.url);
+    const page = await (await fetch(daemon.url, { headers: { cookie } })).text();
+    const r = await load(daemon.url, cookie);
     const lat = summarise(r.latencies);
     process.stderr.write(`admin page: ${round(r.requests / r.seconds, 1)} rps, p50 ${lat.p50} ms, p99 ${lat.p99} ms, ${r.errors} errors, page ${page.length} chars\n`);
     report({ bench: 'admin-page', villagers: VILLAGERS, sessions: SESSIONS, clients: CLIENTS, seconds: round(r.seconds, 1), requests: r.requests, rps: round(r.requests / r.seconds, 1), errors: r.errors, latency_ms: lat, page_chars: page.length });

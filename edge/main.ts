@@ -101,6 +101,11 @@ export class StoreDaemon {
     return this.http?.address;
   }
 
+  /** The first-run setup link while no admin account exists. */
+  get setupUrl(): string | undefined {
+    return this.http?.setupUrl;
+  }
+
   get db(): Db {
     if (!this.ledger) throw new EdgeError(ErrorCode.INTERNAL, 'the daemon is not started');
     return this.ledger.handle();
@@ -171,7 +176,7 @@ export class StoreDaemon {
       metrics: () => metrics.text(),
       readiness: () => readiness({ health: () => this.health.report(), db: () => ledger.handle(), ...(agent ? { brokerConnected: () => agent.state().connected } : {}) }),
     };
-    this.http = new HttpServer(c.http, { store: c.store, health: this.health, db: () => ledger.handle(), ledgerRules: { creditFloor: c.ledger.credit_floor }, session, ops, ...(agent ? { sync: agent } : {}) }, this.log.child({ part: 'http' }));
+    this.http = new HttpServer(c.http, { dataDir: c.data_dir, store: c.store, health: this.health, db: () => ledger.handle(), ledgerRules: { creditFloor: c.ledger.credit_floor }, session, ops, ...(agent ? { sync: agent } : {}) }, this.log.child({ part: 'http' }));
     this.ledger = ledger;
     this.hardware = hardware;
     this.entry = entry;

@@ -27,6 +27,8 @@ export const HttpSchema = Section({
   host: Type.String({ default: '127.0.0.1', description: 'Address the admin page listens on' }),
   port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080, description: 'Port of the admin page (0 picks a free port)' }),
   allowed_hosts: Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { default: [], description: 'Host names the page answers to besides localhost, 127.0.0.1, ::1, the listen address and (when listening on 0.0.0.0) this machine\'s addresses; a request with another Host header is refused (421), which stops DNS rebinding from a browser on the store PC' }),
+  tls_cert: Type.Optional(Type.String({ minLength: 1, description: 'PEM certificate file: with tls_key, the page is served over HTTPS (relative to the config file). Without TLS on an address other than loopback, passwords and session cookies cross the network in clear and the log warns' })),
+  tls_key: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key file of tls_cert (relative to the config file)' })),
 }, 'Admin page and public board (HTTP)');
 
 export const LogSchema = Section({

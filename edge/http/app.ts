@@ -3,7 +3,7 @@
  * `app.inject()`; edge/http/server.ts listens. The app reads and acts through the same
  * ledger functions the daemon uses; it never opens a serial port or a model itself.
  */
-import Fastify, { type FastifyBaseLogger } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from '../log.ts';
 import type { Db } from '../ledger/db.ts';
@@ -14,12 +14,20 @@ import { listVillagers, requireVillager } from '../ledger/villagers.ts';
 import { listEntries } from '../ledger/entries.ts';
 import { listProducts, inventory } from '../ledger/products.ts';
 import { listSessions } from '../ledger/sessions.ts';
-import { isEdgeError, ErrorCode } from '../errors.ts';
-import { adminPage, boardPage } from './pages.ts';
+import { adminPage, boardPage, reviewPage } from './pages.ts';
 import { recentEntryEvents, recentReceipts, stockByProduct, storeState, syncState, type StoreStateSource, type SyncStateSource } from './queries.ts';
 import { DECISION_ZH, PHASE_ZH, REVIEW_ZH } from './admin-sections.ts';
 import { AdminPageQuery, EntryEventsReply, LimitQuery, PageQuery, ReceiptsReply, StockReply, StoreStateReply, SyncReply } from './schemas.ts';
 import { topBalances, villagerPage } from '../ledger/admin-views.ts';
+import { listAudit } from '../ledger/audit.ts';
+import { listOpenReview } from '../ledger/review.ts';
+import { listAdminAccounts } from '../ledger/admin-accounts.ts';
+import { registerAuth, type AuthOptions } from './auth.ts';
+import { registerAuthRoutes } from './auth-routes.ts';
+import { registerActions } from './actions.ts';
+import { registerCardActions } from './card-actions.ts';
+import { registerAccountActions } from './account-actions.ts';
+import { errorReply, notFoundReply } from './errors.ts';
 import { registerOpsRoutes, type OpsRoutesDeps } from './ops-routes.ts';
 
 /** Villagers per admin page (the rest are a link away): the page stays cheap as the village grows. */
@@ -38,6 +46,10 @@ export interface AppDeps {
   sync?: SyncStateSource;
   /** Host header names accepted (lower case, no port); see allowedHosts() in server.ts. */
   allowedHosts?: readonly string[];
+  /** Sessions, CSRF and the first-run setup (edge/http/auth.ts). */
+  auth: AuthOptions;
+  /** Serve HTTPS with this certificate (http.tls_cert / http.tls_key). */
+  https?: { cert: Buffer; key: Buffer };
   /** /metrics and /readyz (edge/http/ops-routes.ts). */
   ops?: OpsRoutesDeps;
 }
@@ -52,21 +64,11 @@ export function hostName(header: string | undefined): string {
   return colon >= 0 ? h.slice(0, colon) : h;
 }
 
-const STATUS_BY_CODE: Partial<Record<string, number>> = {
-  [ErrorCode.INVALID_ARGUMENT]: 400,
-  [ErrorCode.UNKNOWN_VILLAGER]: 404,
-  [ErrorCode.UNKNOWN_PRODUCT]: 404,
-  [ErrorCode.UNKNOWN_SESSION]: 404,
-  [ErrorCode.NOT_FOUND]: 404,
-  [ErrorCode.DUPLICATE_ID]: 409,
-  [ErrorCode.INSUFFICIENT_POINTS]: 409,
-  [ErrorCode.DB_FULL]: 507,
-};
 
 export type App = ReturnType<typeof buildApp>;
 
 export function buildApp(deps: AppDeps, log: Logger) {
-  const app = Fastify({ loggerInstance: log.child({}, { level: 'warn' }) as FastifyBaseLogger, bodyLimit: 64 * 1024 }).withTypeProvider<TypeBoxTypeProvider>();
+  const app = Fastify({ loggerInstance: log.child({}, { level: 'warn' }) as FastifyBaseLogger, bodyLimit: 64 * 1024, ...(deps.https ? { https: deps.https } : {}) }).withTypeProvider<TypeBoxTypeProvider>();
 
   // Before any route: a request naming a host we are not is a DNS-rebinding attempt or a mistake.
   const allowed = new Set(deps.allowedHosts ?? LOOPBACK_HOSTS);
@@ -81,21 +83,26 @@ export function buildApp(deps: AppDeps, log: Logger) {
     });
   });
 
-  app.setErrorHandler((err, req, reply) => {
-    if (isEdgeError(err)) {
-      const status = STATUS_BY_CODE[err.code] ?? 500;
-      if (status >= 500) req.log.error({ err }, 'request failed');
-      return reply.status(status).send({ error: err.code, message: err.message, zh: err.zh ?? null });
-    }
-    const e = err as { statusCode?: number; validation?: unknown; message: string };
-    if (e.validation || (e.statusCode && e.statusCode < 500)) {
-      return reply.status(e.statusCode ?? 400).send({ error: 'INVALID_ARGUMENT', message: e.message, zh: '请求参数有误' });
-    }
-    req.log.error({ err }, 'request failed');
-    return reply.status(500).send({ error: 'INTERNAL', message: 'internal error', zh: '内部错误' });
-  });
+  app.setErrorHandler((err, req, reply) => errorReply(err, req, reply));
+  app.setNotFoundHandler((req, reply) => notFoundReply(req, reply));
 
-  app.get('/healthz', async (_req, reply) => {
+  // Everything behind the login lives in one plugin scope, so the session, CSRF and helmet
+  // plugins (and the guard they install) apply to every route in it.
+  void app.register(async (scope: FastifyInstance) => {
+    await registerAuth(scope, deps.db, deps.auth);
+    registerAuthRoutes(scope, { db: deps.db, storeName: deps.store.name, ...(deps.auth.setupToken ? { setupToken: deps.auth.setupToken } : {}) });
+    registerActions(scope, { db: deps.db, ledgerRules: deps.ledgerRules });
+    registerCardActions(scope, { db: deps.db, storeName: deps.store.name });
+    registerAccountActions(scope, { db: deps.db });
+    routes(scope.withTypeProvider<TypeBoxTypeProvider>(), deps);
+  });
+  return app;
+}
+
+type TypedApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
+
+function routes(app: TypedApp, deps: AppDeps): void {
+  app.get('/healthz', { config: { public: true } }, async (_req, reply) => {
     // 503 for `fault` too: a supervisor or monitor must see a store that charges wrongly
     const report = deps.health.report();
     return reply.status(report.status === 'ok' || report.status === 'degraded' ? 200 : 503).send(report);
@@ -147,14 +154,19 @@ export function buildApp(deps: AppDeps, log: Logger) {
         receipts: recentReceipts(db, 10),
         stock: stockByProduct(db),
         sync: syncState(db, deps.sync),
+        user: req.adminUser!,
+        csrf: reply.generateCsrf(),
+        audit: listAudit(db, { limit: 20 }),
+        review: listOpenReview(db, 20),
+        accounts: listAdminAccounts(db),
       }),
     );
   });
 
-  app.get('/board', async (_req, reply) => {
+  app.get('/review', async (req, reply) => reply.type('text/html; charset=utf-8').send(reviewPage({ store: deps.store, items: listOpenReview(deps.db(), 50), csrf: reply.generateCsrf() })));
+
+  app.get('/board', { config: { public: true } }, async (_req, reply) => {
     const db = deps.db();
     return reply.type('text/html; charset=utf-8').send(boardPage({ store: deps.store, villagers: topBalances(db, BOARD_RANKING), products: listProducts(db) }));
   });
-
-  return app;
 }

@@ -6,14 +6,21 @@ import type { Product } from '../ledger/products.ts';
 import type { StoreSession } from '../ledger/sessions.ts';
 import type { EntryEventView, ReceiptView, StockView, StoreStateView, SyncView } from './queries.ts';
 import { entryEventsSection, esc, PHASE_ZH, receiptsSection, stockSection, storeStateSection, syncSection, time } from './admin-sections.ts';
+import { accountsSection, auditSection, cardsSection, reviewSection } from './audit-section.ts';
+import type { AdminAccount } from '../ledger/admin-accounts.ts';
+import type { ReviewItem } from '../ledger/review.ts';
+import type { SessionUser } from './auth.ts';
+import type { AuditRecord } from '../ledger/audit.ts';
 
 export { esc };
 
-function layout(title: string, body: string, refreshS?: number): string {
+export function layout(title: string, body: string, refreshS?: number): string {
   return `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 ${refreshS ? `<meta http-equiv="refresh" content="${refreshS}">` : ''}<title>${esc(title)}</title>
 <style>body{font-family:system-ui,"Noto Sans CJK SC",sans-serif;margin:1.5rem;color:#222}table{border-collapse:collapse;margin:.5rem 0 1.5rem}
-td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}th{background:#f3f3f3}td{white-space:nowrap}td.review,td.detail{white-space:normal}.ok{color:#080}.bad{color:#b00}h1{font-size:1.5rem}</style>
+td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}th{background:#f3f3f3}td{white-space:nowrap}td.review,td.detail{white-space:normal}.ok{color:#080}.bad{color:#b00}h1{font-size:1.5rem}
+form.login{max-width:22rem}form.login label{display:block;margin:.6rem 0 .2rem}form.login input,form.login select{width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box}
+button{padding:.4rem .9rem;font-size:1rem}.field-error{color:#b00;font-size:.9rem}form.inline{display:inline;margin:0}</style>
 </head><body>${body}</body></html>`;
 }
 
@@ -32,6 +39,24 @@ export interface AdminPageData {
   receipts: ReceiptView[];
   stock: StockView[];
   sync: SyncView;
+  /** Who is signed in, and the CSRF token the page's forms carry. */
+  user: SessionUser;
+  csrf: string;
+  audit: AuditRecord[];
+  review: ReviewItem[];
+  accounts: AdminAccount[];
+}
+
+const ROLE_ZH: Record<string, string> = { maintainer: '门店维护员', village_admin: '村管理员' };
+
+/**
+ * Block or unblock: a button of the one form around the villager table (the CSRF token once per
+ * page, not per row); the button sends the status and its own action URL. No script on the page.
+ */
+function statusButton(v: Villager): string {
+  if (v.status === 'left') return '—';
+  const to = v.status === 'blocked' ? 'active' : 'blocked';
+  return `<button type="submit" name="status" value="${to}" formaction="/api/villagers/${esc(encodeURIComponent(v.id))}/status" data-action="${to === 'blocked' ? 'block' : 'unblock'}">${to === 'blocked' ? '冻结' : '解冻'}</button>`;
 }
 
 function villagerPager(p: AdminPageData['villagerPage']): string {
@@ -51,7 +76,7 @@ export function adminPage(d: AdminPageData): string {
     .map((f) => `<tr data-fault="${esc(f.source)}"><td>${esc(f.source)}</td><td class="bad">${esc(f.code)}</td><td>${esc(time(f.since))} ${esc(f.detail)}</td></tr>`)
     .join('');
   const villagers = d.villagers
-    .map((v) => `<tr><td>${esc(v.id)}</td><td>${esc(v.name)}</td><td>${esc(v.village)}</td><td>${esc(v.status === 'active' ? '正常' : v.status === 'blocked' ? '已冻结' : '已迁出')}</td><td>${v.balance}</td><td>${v.debt || ''}</td><td>${v.faceConsentAt ? '已同意' : '未同意'}</td></tr>`)
+    .map((v) => `<tr><td>${esc(v.id)}</td><td>${esc(v.name)}</td><td>${esc(v.village)}</td><td>${esc(v.status === 'active' ? '正常' : v.status === 'blocked' ? '已冻结' : '已迁出')}</td><td>${v.balance}</td><td>${v.debt || ''}</td><td>${v.faceConsentAt ? '已同意' : '未同意'}</td><td>${statusButton(v)}</td></tr>`)
     .join('');
   const sessions = d.sessions
     .map((s) => `<tr><td>${esc(s.openedAt.replace('T', ' ').slice(0, 19))}</td><td>${esc(s.villagerId)}</td><td>${esc(s.kind === 'restock' ? '补货' : '购物')}</td><td>${esc(SESSION_ZH[s.status] ?? s.status)}</td><td>${esc(PHASE_ZH[s.state] ?? s.state)}</td><td>${s.totalPoints ?? ''}</td></tr>`)
@@ -59,15 +84,20 @@ export function adminPage(d: AdminPageData): string {
   return layout(
     `${d.store.name} · 管理`,
     `<h1>${esc(d.store.name)} · 门店管理</h1>
+<p id="signed-in">${esc(d.user.display_name)}（${esc(ROLE_ZH[d.user.role] ?? d.user.role)}）已登录 · <form class="inline" method="post" action="/logout"><input type="hidden" name="_csrf" value="${esc(d.csrf)}"><button type="submit" id="logout">退出登录</button></form></p>
 <p>状态：<strong class="${d.health.status === 'ok' ? 'ok' : 'bad'}" id="status">${esc(STATUS_ZH[d.health.status] ?? d.health.status)}</strong> · 门店编号 ${esc(d.store.id)} · <a href="/board">积分公示栏</a></p>
 ${storeStateSection(d.state)}
 ${entryEventsSection(d.events)}
 ${receiptsSection(d.receipts)}
+${reviewSection(d.review, null)}
 ${stockSection(d.stock)}
 ${syncSection(d.sync)}
-<h2>村民</h2>${villagerPager(d.villagerPage)}<table id="villagers"><tr><th>编号</th><th>姓名</th><th>村</th><th>状态</th><th>积分</th><th>欠分</th><th>人脸授权</th></tr>${villagers}</table>
+<h2>村民</h2>${villagerPager(d.villagerPage)}<form method="post" action="/api/villagers" id="villager-actions"><input type="hidden" name="_csrf" value="${esc(d.csrf)}"><table id="villagers"><tr><th>编号</th><th>姓名</th><th>村</th><th>状态</th><th>积分</th><th>欠分</th><th>人脸授权</th><th>操作</th></tr>${villagers}</table></form>
 <h2>最近购物</h2><table id="sessions"><tr><th>时间</th><th>村民</th><th>类型</th><th>状态</th><th>阶段</th><th>积分</th></tr>${sessions}</table>
-<h2>组件</h2><table><tr><th>组件</th><th>状态</th><th>说明</th></tr>${parts}${faults}</table>`,
+<h2>组件</h2><table><tr><th>组件</th><th>状态</th><th>说明</th></tr>${parts}${faults}</table>
+${cardsSection(d.csrf)}
+${accountsSection(d.accounts, d.csrf, d.user.role === 'village_admin')}
+${auditSection(d.audit)}`,
     5,
   );
 }
@@ -87,4 +117,11 @@ export function boardPage(d: { store: StoreConfig; villagers: Villager[]; produc
 <h2>商品兑换价</h2><table><tr><th>商品</th><th>所需积分</th></tr>${prices}</table>`,
     30,
   );
+}
+
+/** The review queue with its forms, on a page of its own that does not reload itself. */
+export function reviewPage(d: { store: StoreConfig; items: ReviewItem[]; csrf: string }): string {
+  return layout(`${d.store.name} · 待核对`, `<h1>${esc(d.store.name)} · 待核对</h1><p><a href="/">返回管理页</a></p>
+<p>补扣：按实际拿走的商品扣积分（积分不足时记为欠分）；免扣：不扣积分。每条只能处理一次。</p>
+${reviewSection(d.items, d.csrf)}`);
 }

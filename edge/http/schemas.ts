@@ -97,3 +97,47 @@ export const SyncReply = Type.Object({
   last_contact: Nullable(Type.String()),
   refused: Type.Record(Type.String(), Type.Integer()),
 });
+
+export const AuditQuery = Type.Object({
+  limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+  /** The `next` of the previous page: records older than this id. */
+  before: Type.Optional(Type.Integer({ minimum: 1 })),
+}, { additionalProperties: false });
+
+export const AuditReply = Type.Object({
+  items: Type.Array(
+    Type.Object({
+      id: Type.Integer(),
+      at: Type.String(),
+      actor: Type.String(),
+      action: Type.String(),
+      target: Nullable(Type.String()),
+      before: Type.Unknown(),
+      after: Type.Unknown(),
+    }),
+  ),
+  next: Nullable(Type.Integer()),
+});
+
+export const ResolveBody = Type.Object({
+  resolution: Type.Union([Type.Literal('waive'), Type.Literal('charge')]),
+  /** For a charge: the points the villager is charged for the line. */
+  points: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+  _csrf: Type.Optional(Type.String()),
+}, { additionalProperties: false });
+
+export const ReviewItem = Type.Object({
+  id: Type.Integer(),
+  session_id: Type.String(),
+  villager_id: Type.String(),
+  villager_name: Type.String(),
+  slot: Type.String(),
+  reason: Type.String(),
+  delta_g: Type.Union([Type.Number(), Type.Null()]),
+  detail: Nullable(Type.String()),
+  created_at: Type.String(),
+  resolved_at: Nullable(Type.String()),
+  resolution: Nullable(Type.String()),
+});
+
+export const ReviewReply = Type.Object({ items: Type.Array(ReviewItem), next: Type.Null() });

@@ -1,10 +1,30 @@
 /** Listening for the admin page, with explicit timeouts and a graceful close. */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import type { Logger } from '../log.ts';
 import type { HttpConfig } from '../config/schema.ts';
 import type { Part } from '../parts.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { buildApp, type App, type AppDeps } from './app.ts';
+import { countAdminAccounts } from '../ledger/admin-accounts.ts';
+import { loadOrCreateSessionKey, sessionKeyFile } from './session-key.ts';
+
+/** Addresses only this machine can reach. */
+export const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+
+/** The certificate and key when both are configured; one without the other is a config error. */
+function readTls(config: HttpConfig): { cert: Buffer; key: Buffer } | undefined {
+  if (!config.tls_cert && !config.tls_key) return undefined;
+  if (!config.tls_cert || !config.tls_key) {
+    throw new EdgeError(ErrorCode.CONFIG_INVALID, 'http.tls_cert and http.tls_key go together: set both, or neither', { zh: 'http.tls_cert 与 http.tls_key 须同时设置（或都不设置）' });
+  }
+  try {
+    return { cert: readFileSync(config.tls_cert), key: readFileSync(config.tls_key) };
+  } catch (err) {
+    throw new EdgeError(ErrorCode.CONFIG_UNREADABLE, `cannot read the TLS certificate or key: ${(err as Error).message}`, { zh: `无法读取 TLS 证书或私钥：${(err as NodeJS.ErrnoException).path ?? ''}`, cause: err });
+  }
+}
 
 const WILDCARDS = new Set(['0.0.0.0', '::', '']);
 
@@ -43,10 +63,36 @@ export class HttpServer implements Part {
   /** The address and port actually bound. */
   bound: string | undefined;
 
-  constructor(private readonly config: HttpConfig, private readonly deps: Omit<AppDeps, 'allowedHosts'>, private readonly log: Logger) {}
+  /** While no admin account exists: the first-run setup link (with its one-time token). */
+  setupUrl: string | undefined;
+
+  constructor(private readonly config: HttpConfig, private readonly deps: Omit<AppDeps, 'allowedHosts' | 'auth' | 'https'> & { dataDir: string }, private readonly log: Logger) {}
 
   async start(): Promise<void> {
-    const app = buildApp({ ...this.deps, allowedHosts: allowedHosts(this.config) }, this.log);
+    const accounts = countAdminAccounts(this.deps.db());
+    // Before the first account exists anyone who reaches the page could create it: only this
+    // machine may reach it then.
+    if (accounts === 0 && !isLoopback(this.config.host)) {
+      throw new EdgeError(
+        ErrorCode.CONFIG_INVALID,
+        `the admin page may listen on ${this.config.host} only once an admin account exists; start once with http.host 127.0.0.1, open the setup link printed in the log on this machine, create the account, then restart with ${this.config.host}`,
+        { zh: `还没有管理账号，管理页面不能监听 ${this.config.host}。请先用 http.host 127.0.0.1 启动，在本机打开日志中打印的首次设置链接创建账号，再改回 ${this.config.host} 重启`, details: { host: this.config.host } },
+      );
+    }
+    const tls = readTls(this.config);
+    if (!tls && !isLoopback(this.config.host)) {
+      this.log.warn({ host: this.config.host }, `TLS is off on ${this.config.host}: passwords and session cookies cross the network in clear; set http.tls_cert and http.tls_key / 未启用 TLS：密码和登录凭据将以明文经过网络，请配置 http.tls_cert 与 http.tls_key`);
+    }
+    const setupToken = accounts === 0 ? randomBytes(18).toString('base64url') : undefined;
+    const app = buildApp(
+      {
+        ...this.deps,
+        allowedHosts: allowedHosts(this.config),
+        auth: { sessionSecret: loadOrCreateSessionKey(sessionKeyFile(this.deps.dataDir)), secureCookies: Boolean(tls), tls: Boolean(tls), ...(setupToken ? { setupToken } : {}) },
+        ...(tls ? { https: tls } : {}),
+      },
+      this.log,
+    );
     app.server.requestTimeout = 15_000;
     app.server.headersTimeout = 10_000;
     app.server.keepAliveTimeout = 5_000;
@@ -70,8 +116,12 @@ export class HttpServer implements Part {
     if (addr && typeof addr === 'object') {
       this.bound = `${hostPart(addr.address)}:${addr.port}`;
       const hosts = WILDCARDS.has(addr.address) ? interfaceAddresses(addr.address === '::' ? 'any' : 'IPv4') : [addr.address];
-      this.urls = hosts.map((h) => `http://${hostPart(h)}:${addr.port}/`);
+      this.urls = hosts.map((h) => `${tls ? 'https' : 'http'}://${hostPart(h)}:${addr.port}/`);
       this.address = this.urls.find((u) => u.includes('127.0.0.1') || u.includes('[::1]')) ?? this.urls[0];
+    }
+    if (setupToken && this.address) {
+      this.setupUrl = `${this.address}setup?token=${setupToken}`;
+      this.log.warn({ setup_url: this.setupUrl }, `no admin account yet: open ${this.setupUrl} on this machine to create the first one / 还没有管理账号：请在本机打开 ${this.setupUrl} 创建第一个账号`);
     }
   }
 

@@ -4,8 +4,9 @@
  * errors, and what the ledger holds is what the maintainer sees.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { pino } from 'pino';
 import { HttpServer } from '../../edge/http/server.ts';
 import { HealthBoard } from '../../edge/parts.ts';
@@ -15,7 +16,9 @@ import { markOutboxAckedSeqs } from '../../edge/ledger/outbox.ts';
 import { upsertProduct, upsertSlot } from '../../edge/ledger/products.ts';
 import { openSession, settleSession } from '../../edge/ledger/sessions.ts';
 import type { StoreStateSource, SyncStateSource } from '../../edge/http/queries.ts';
+import { countAdminAccounts } from '../../edge/ledger/admin-accounts.ts';
 import { tempLedger } from '../ledger/helpers.ts';
+import { createAccount, TEST_PASSWORD } from './admin-auth.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ledger = tempLedger();
@@ -32,10 +35,35 @@ const sync: SyncStateSource = {
 };
 const server = new HttpServer(
   { host: '127.0.0.1', port: 0, allowed_hosts: [] },
-  { store: { id: 'qianjin-01', village: 'qianjin', name: '前进村积分超市' }, health, db: () => ledger.db, ledgerRules: { creditFloor: 0 }, session, sync },
+  { dataDir: ledger.dir, store: { id: 'qianjin-01', village: 'qianjin', name: '前进村积分超市' }, health, db: () => ledger.db, ledgerRules: { creditFloor: 0 }, session, sync },
   pino({ level: 'silent' }),
 );
 let browser: Browser;
+/** One browser profile for the whole file: signed in once, like a maintainer's tablet. */
+let context: BrowserContext;
+const SHOTS = path.resolve(import.meta.dirname, '../../test-results');
+const TABLET = { width: 1280, height: 800 };
+const DESKTOP = { width: 1920, height: 1080 };
+
+async function shoot(page: Page, name: string): Promise<void> {
+  for (const [size, viewport] of [['tablet', TABLET], ['desktop', DESKTOP]] as const) {
+    await page.setViewportSize(viewport);
+    await page.screenshot({ path: path.join(SHOTS, `admin-${name}-${size}.png`), fullPage: true });
+  }
+}
+
+/** A page of the signed-in profile (signing in through the form if the session is gone). */
+async function signedPage(): Promise<Page> {
+  if (countAdminAccounts(ledger.db) === 0) await createAccount(ledger.db, 'wang');
+  const page = await context.newPage();
+  await page.goto(server.address!);
+  if (new URL(page.url()).pathname === '/login') {
+    await page.fill('#username', 'wang');
+    await page.fill('#password', TEST_PASSWORD);
+    await Promise.all([page.waitForURL((u) => u.pathname === '/'), page.click('button[type=submit]')]);
+  }
+  return page;
+}
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: apt-get install chromium (.ci/run does)`);
@@ -59,6 +87,8 @@ beforeAll(async () => {
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
+  context = await browser.newContext({ viewport: TABLET, locale: 'zh-CN' });
+  mkdirSync(SHOTS, { recursive: true });
 }, 60_000);
 
 afterAll(async () => {
@@ -68,8 +98,65 @@ afterAll(async () => {
 });
 
 describe('admin page in chromium', () => {
+  it('first run: setup from the logged link, sign out, a refused and an accepted login, block and unblock a villager, charge a review line', async () => {
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    // without the one-time link, the page only says where to find it
+    await page.goto(server.address!);
+    expect(new URL(page.url()).pathname).toBe('/setup');
+    expect(await page.locator('#message').innerText()).toContain('首次设置链接');
+    await page.goto(server.setupUrl!);
+    await shoot(page, 'setup');
+    await page.fill('#username', 'wang');
+    await page.fill('#display_name', '王师傅');
+    await page.fill('#password', 'short');
+    await page.fill('#password_confirm', 'short');
+    await page.click('button[type=submit]');
+    expect(await page.locator('.field-error[data-field="password"]').innerText()).toContain('密码至少 10 位');
+    await page.fill('#password', TEST_PASSWORD);
+    await page.fill('#password_confirm', TEST_PASSWORD);
+    await Promise.all([page.waitForURL((u) => u.pathname === '/'), page.click('button[type=submit]')]);
+    expect(await page.locator('#signed-in').innerText()).toContain('王师傅（门店维护员）已登录');
+
+    await Promise.all([page.waitForURL((u) => u.pathname === '/login'), page.click('#logout')]);
+    await page.fill('#username', 'wang');
+    await page.fill('#password', 'not the password');
+    await page.click('button[type=submit]');
+    expect(await page.locator('#login-error').innerText()).toContain('用户名或密码错误');
+    await shoot(page, 'login-refused');
+    await page.fill('#password', TEST_PASSWORD);
+    await Promise.all([page.waitForURL((u) => u.pathname === '/'), page.click('button[type=submit]')]);
+
+    const row = page.locator('#villagers tr', { hasText: '王大妈' });
+    await Promise.all([page.waitForLoadState('load'), row.locator('button[data-action=block]').click()]);
+    await page.locator('#villagers tr', { hasText: '王大妈' }).locator('button[data-action=unblock]').waitFor();
+    expect(await page.locator('#villagers tr', { hasText: '王大妈' }).locator('td').nth(3).innerText()).toBe('已冻结');
+    expect(await page.locator('#audit tr[data-action="villager.block"]').innerText()).toContain('V001');
+    await shoot(page, 'blocked');
+    await page.locator('#villagers tr', { hasText: '王大妈' }).locator('button[data-action=unblock]').click();
+    await page.locator('#villagers tr', { hasText: '王大妈' }).locator('button[data-action=block]').waitFor();
+    expect(await page.locator('#audit tr[data-action="villager.unblock"] td').nth(1).innerText()).toBe('wang');
+
+    // the review line of 李四's receipt: charged 5 points from the queue's page
+    expect(await page.locator('#review-queue tr', { hasText: '李四' }).innerText()).toContain('商品被放到别的货位');
+    await Promise.all([page.waitForURL((u) => u.pathname === '/review'), page.locator('#review-queue a[href="/review"]').first().click()]);
+    const line = page.locator('#review-queue tr', { hasText: '李四' });
+    await line.locator('input[name=points]').fill('5');
+    await shoot(page, 'review');
+    await line.locator('button[data-action=charge]').click();
+    // back on /review once charged: the queue is empty
+    await page.locator('#review-queue', { hasText: '没有待核对的记录' }).waitFor();
+    await page.goto(server.address!);
+    expect(await page.locator('#audit tr[data-action="review.charge"]').innerText()).toContain('charged 5');
+    expect(await page.locator('#villagers tr', { hasText: '李四' }).locator('td').nth(4).innerText()).toBe('5');
+    await shoot(page, 'review-charged');
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
+
   it('shows the store, villagers with balances and products, in Chinese, with names escaped', async () => {
-    const page = await browser.newPage();
+    const page = await signedPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('dialog', (d) => {
@@ -78,6 +165,7 @@ describe('admin page in chromium', () => {
     });
     const res = await page.goto(server.address!);
     expect(res?.status()).toBe(200);
+    await shoot(page, 'home');
     expect(await page.title()).toContain('前进村积分超市');
     expect(await page.locator('#status').innerText()).toBe('正常');
     const row = page.locator('#villagers tr', { hasText: '王大妈' });
@@ -89,7 +177,7 @@ describe('admin page in chromium', () => {
   });
 
   it('shows who is inside, the door decisions, receipts with review lines, stock per product and the sync state', async () => {
-    const page = await browser.newPage();
+    const page = await signedPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('dialog', (d) => {
@@ -121,6 +209,26 @@ describe('admin page in chromium', () => {
     expect(errors).toEqual([]);
     await page.close();
   });
+
+  it('refuses a login after 5 wrong passwords, even with the right one', async () => {
+    await createAccount(ledger.db, 'li');
+    const fresh = await browser.newContext({ viewport: TABLET, locale: 'zh-CN' });
+    const page = await fresh.newPage();
+    await page.goto(new URL('/login', server.address).toString());
+    // each answer is a new page: wait for it before reading it
+    const submit = async (password: string): Promise<string> => {
+      await page.fill('#username', 'li');
+      await page.fill('#password', password);
+      await Promise.all([page.waitForEvent('framenavigated'), page.click('button[type=submit]')]);
+      await page.waitForLoadState('domcontentloaded');
+      return page.locator('#login-error').innerText();
+    };
+    for (let i = 0; i < 5; i++) expect(await submit(`wrong password ${i}`)).toContain('用户名或密码错误');
+    expect(await submit(TEST_PASSWORD)).toContain('账号已锁定');
+    expect(new URL(page.url()).pathname).toBe('/login');
+    await shoot(page, 'login-locked');
+    await fresh.close();
+  }, 60_000);
 
   it('the public board ranks villagers and lists prices, without debts', async () => {
     const page = await browser.newPage();

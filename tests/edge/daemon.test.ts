@@ -9,6 +9,7 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { openLedger, closeLedger } from '../../edge/ledger/db.ts';
 import { tempDir } from '../ledger/helpers.ts';
+import { setupHttp } from './admin-auth.ts';
 
 const bin = path.resolve(import.meta.dirname, '../../bin/store-edge.mjs');
 const t = tempDir('daemon-');
@@ -43,8 +44,14 @@ describe('store-edge start', () => {
     expect(Object.keys(health.parts)).toEqual(expect.arrayContaining(['ledger', 'hardware', 'entry', 'http']));
     // the demo, loaded by `start` in demo mode from harness/, is among the parts
     expect(Object.keys(health.parts)).toEqual(expect.arrayContaining(['demo opening', 'demo']));
-    const page = await (await fetch(url!)).text();
-    expect(page).toContain('门店管理');
+    // no account yet: the page sends to the setup, which opens only with the link in the log
+    const refused = await fetch(url!);
+    expect(refused.url).toMatch(/\/setup$/);
+    expect(refused.status).toBe(403);
+    const setupUrl = /"setup_url":"(http:\/\/[^"]+)"/.exec(out)?.[1];
+    expect(setupUrl, out).toBeDefined();
+    const admin = await setupHttp(setupUrl!);
+    expect(await (await admin.get('/')).text()).toContain('门店管理');
 
     child.kill('SIGTERM');
     const { code } = await exited;
@@ -79,16 +86,17 @@ describe('store-edge start', () => {
         if (!url) await new Promise((r) => setTimeout(r, 100));
       }
       expect(url, out).toBeDefined();
+      const admin = await setupHttp(/"setup_url":"(http:\/\/[^"]+)"/.exec(out)![1]!);
       const health = (await (await fetch(new URL('/healthz', url))).json()) as { parts: Record<string, { health: string }> };
       expect(health.parts['village ledger']?.health).toBe('ok');
       // the opening points were awarded at the village ledger and reached the store over MQTT
-      const opened = async () => ((await (await fetch(new URL('/api/villagers/zhang', url))).json()) as { entries: Array<{ id: string; origin: string }> }).entries;
+      const opened = async () => ((await (await admin.get('/api/villagers/zhang')).json()) as { entries: Array<{ id: string; origin: string }> }).entries;
       while (!(await opened()).some((e) => e.id === 'demo-opening:zhang') && Date.now() < deadline + 60_000) await new Promise((r) => setTimeout(r, 100));
       expect((await opened()).find((e) => e.id === 'demo-opening:zhang'), out).toMatchObject({ origin: 'ledger' });
-      expect((await (await fetch(new URL('/api/sync', url))).json()) as object).toMatchObject({ enabled: true, connected: true });
+      expect((await (await admin.get('/api/sync')).json()) as object).toMatchObject({ enabled: true, connected: true });
       const mode = (p: string) => (statSync(path.join(cwd, 'data', p)).mode & 0o777).toString(8);
-      expect(['village', 'village/ledger-key.pem', 'village/api-tokens.json', 'village/ledger.sqlite', 'sync-store-key.pem', 'keys', 'keys/qr-public.pem', 'keys/demo-qr-private.pem', 'ledger.sqlite'].map(mode))
-        .toEqual(['700', '600', '600', '600', '600', '700', '600', '600', '600']);
+      expect(['village', 'village/ledger-key.pem', 'village/api-tokens.json', 'village/ledger.sqlite', 'sync-store-key.pem', 'keys', 'keys/qr-public.pem', 'keys/demo-qr-private.pem', 'keys/admin-session.key', 'ledger.sqlite'].map(mode))
+        .toEqual(['700', '600', '600', '600', '600', '700', '600', '600', '600', '600']);
     } finally {
       child.kill('SIGINT');
     }

@@ -18,6 +18,7 @@ import { closeLedger, openLedger } from '../../edge/ledger/db.ts';
 import { DEMO_SCENARIOS, loadDemoStore } from '../../harness/demo/store.ts';
 import { demoAddOn } from '../../harness/demo/index.ts';
 import { tempDir } from '../ledger/helpers.ts';
+import { createAccount, signInHttp } from './admin-auth.ts';
 
 const physics = { settleMs: 60, noiseG: 1, creepGPerMin: 0 };
 const fastDrivers = { scales: { poll_interval_ms: 15, stable_window: 3, stable_band_g: 4 }, lock: { input_poll_ms: 15, release_check_ms: 50 }, modbus: { response_timeout_ms: 100 } };
@@ -94,7 +95,9 @@ describe('demo loop on the daemon', () => {
       const village = addOn!.village!;
       const token = (JSON.parse(readFileSync(path.join(village.dir, 'api-tokens.json'), 'utf8')) as Array<{ token: string }>)[0]!.token;
       const ledgerBalance = async (id: string) => ((await (await fetch(new URL(`/api/villages/${cfg.store.village}/villagers/${id}`, village.apiUrl), { headers: { authorization: `Bearer ${token}` } })).json()) as { balance: number }).balance;
-      const sync = async () => (await (await fetch(new URL('/api/sync', daemon.httpAddress))).json()) as Record<string, unknown>;
+      await createAccount(db);
+      const admin = await signInHttp(daemon.httpAddress!);
+      const sync = async () => (await (await admin.get('/api/sync')).json()) as Record<string, unknown>;
       await untilAsync(async () => {
         if ((await sync()).outbox_pending !== 0) return false;
         for (const v of listVillagers(db)) if ((await ledgerBalance(v.id)) !== v.balance) return false;
@@ -102,7 +105,7 @@ describe('demo loop on the daemon', () => {
       }, 60_000, 'the store and the village ledger to agree');
       expect(await sync()).toMatchObject({ enabled: true, connected: true, outbox_pending: 0, last_acked_seq: expect.any(Number), last_ack_at: expect.any(String), inbound_seq: expect.any(Number), refused: { unsigned: 0, forged: 0, replayed: 0, expired: 0, invalid: 0 } });
       expect((await sync()).last_acked_seq).toBeGreaterThan(0);
-      const page = await (await fetch(daemon.httpAddress!)).text();
+      const page = await (await admin.get('/')).text();
       expect(page).toContain('<table id="sync" data-enabled="true" data-connected="true">');
     } finally {
       await daemon.stop();

@@ -15,6 +15,7 @@ import { upsertProduct, upsertSlot } from '../../edge/ledger/products.ts';
 import { openSession, settleSession } from '../../edge/ledger/sessions.ts';
 import { addVillager } from '../../edge/ledger/villagers.ts';
 import { tempLedger } from '../ledger/helpers.ts';
+import { as, signedIn, TEST_AUTH } from './admin-auth.ts';
 
 const ledger = tempLedger();
 const rules = { creditFloor: 0 };
@@ -28,13 +29,14 @@ const inside: StoreStateSource = {
 };
 
 function build(session?: StoreStateSource, sync?: SyncStateSource): App {
-  return buildApp({ store: { id: 'qianjin-01', village: 'qianjin', name: '前进村积分超市' }, health: new HealthBoard(), db: () => ledger.db, ledgerRules: rules, ...(session ? { session } : {}), ...(sync ? { sync } : {}) }, pino({ level: 'silent' }));
+  return buildApp({ store: { id: 'qianjin-01', village: 'qianjin', name: '前进村积分超市' }, health: new HealthBoard(), db: () => ledger.db, ledgerRules: rules, auth: TEST_AUTH, ...(session ? { session } : {}), ...(sync ? { sync } : {}) }, pino({ level: 'silent' }));
 }
 
 const event = (min: number, decision: string, by: string, villager: string | null, detail: Record<string, unknown>) =>
   ledger.db.prepare('INSERT INTO entry_events (at, decision, by, villager_id, detail) VALUES (?, ?, ?, ?, ?)').run(at(min)().toISOString(), decision, by, villager, JSON.stringify(detail));
 
 let app: App;
+let get: ReturnType<typeof as>;
 
 beforeAll(async () => {
   const db = ledger.db;
@@ -67,6 +69,7 @@ beforeAll(async () => {
   openSession(db, { id: 's3', kind: 'restock', villagerId: 'M01', enteredBy: 'card', state: 'restocking', context: {} }, at(7));
   app = build(inside);
   await app.ready();
+  get = as(await signedIn(app, ledger.db));
 });
 
 afterAll(async () => {
@@ -76,7 +79,7 @@ afterAll(async () => {
 
 describe('GET /api/events', () => {
   it('lists the door decisions newest first, with the reason in Chinese and the name', async () => {
-    const res = await app.inject('/api/events');
+    const res = await get(app, '/api/events');
     expect(res.statusCode).toBe(200);
     const { events } = res.json<{ events: Array<Record<string, unknown>> }>();
     expect(events.map((e) => [e.decision, e.decision_zh, e.by, e.villager, e.villager_name, e.unlocked])).toEqual([
@@ -89,9 +92,9 @@ describe('GET /api/events', () => {
   });
 
   it('honours limit and refuses a bad one', async () => {
-    expect((await app.inject('/api/events?limit=1')).json<{ events: unknown[] }>().events).toHaveLength(1);
+    expect((await get(app, '/api/events?limit=1')).json<{ events: unknown[] }>().events).toHaveLength(1);
     for (const bad of ['0', '201', 'abc']) {
-      const res = await app.inject(`/api/events?limit=${bad}`);
+      const res = await get(app, `/api/events?limit=${bad}`);
       expect(res.statusCode, bad).toBe(400);
       expect(res.json()).toMatchObject({ error: 'INVALID_ARGUMENT' });
     }
@@ -100,7 +103,7 @@ describe('GET /api/events', () => {
 
 describe('GET /api/receipts', () => {
   it('lists settled sessions with lines, points, balance after and review lines; not open ones', async () => {
-    const res = await app.inject('/api/receipts');
+    const res = await get(app, '/api/receipts');
     expect(res.statusCode).toBe(200);
     const { receipts } = res.json<{ receipts: Array<Record<string, unknown>> }>();
     expect(receipts.map((r) => r.session)).toEqual(['s2', 's1', 's0']);
@@ -120,7 +123,7 @@ describe('GET /api/receipts', () => {
 
 describe('GET /api/store', () => {
   it("reports the session engine's phase, who is inside and the live cart", async () => {
-    const s = (await app.inject('/api/store')).json<Record<string, unknown>>();
+    const s = (await get(app, '/api/store')).json<Record<string, unknown>>();
     expect(s).toMatchObject({ phase: 'shopping', phase_zh: '购物中', villager: 'V001', villager_name: '王大妈', entered_by: 'face', since: '2026-11-29T09:00:00.000Z' });
     expect(s.cart).toEqual({ lines: [{ sku: 'oil', name: '菜籽油', slot: 'B1', count: 1, points: 30 }], total_points: 30, review: [{ slot: 'A1', reason: 'not_stable' }], stock: [] });
   });
@@ -131,8 +134,8 @@ describe('GET /api/store', () => {
       current: { sessionId: 's3', villagerId: 'M01', kind: 'restock', enteredBy: 'card', openedAt: Date.UTC(2026, 10, 29, 9, 5, 0) },
       cart: () => ({ totalPoints: 0, cart: { lines: [], review: [], stock: [{ sku: 'salt', slot: 'A1', count: 3 }] } }),
     });
-    expect((await restocking.inject('/api/store')).json<{ cart: unknown }>().cart).toEqual({ lines: [], total_points: 0, review: [], stock: [{ sku: 'salt', name: '食盐', slot: 'A1', count: 3 }] });
-    const html = (await restocking.inject('/')).body;
+    expect((await get(restocking, '/api/store')).json<{ cart: unknown }>().cart).toEqual({ lines: [], total_points: 0, review: [], stock: [{ sku: 'salt', name: '食盐', slot: 'A1', count: 3 }] });
+    const html = (await get(restocking, '/')).body;
     expect(html).toContain('补货中');
     expect(html).toContain('<td>食盐</td><td>A1</td><td>+3</td>');
     await restocking.close();
@@ -140,7 +143,7 @@ describe('GET /api/store', () => {
 
   it('says unknown without a session engine (the page alone)', async () => {
     const bare = build();
-    const s = (await bare.inject('/api/store')).json<Record<string, unknown>>();
+    const s = (await get(bare, '/api/store')).json<Record<string, unknown>>();
     expect(s).toMatchObject({ phase: 'unknown', villager: null, cart: null });
     await bare.close();
   });
@@ -148,7 +151,7 @@ describe('GET /api/store', () => {
 
 describe('GET /api/stock', () => {
   it('gives stock per product with its slots', async () => {
-    const { products } = (await app.inject('/api/stock')).json<{ products: Array<Record<string, unknown>> }>();
+    const { products } = (await get(app, '/api/stock')).json<{ products: Array<Record<string, unknown>> }>();
     expect(products).toEqual([
       { sku: 'oil', name: '菜籽油', price: 30, active: true, stock: 2, slots: [{ slot: 'B1', address: 13, stock: 2 }] },
       { sku: 'salt', name: '食盐', price: 3, active: true, stock: 6, slots: [{ slot: 'A1', address: 11, stock: 4 }, { slot: 'A2', address: 12, stock: 2 }] },
@@ -158,7 +161,7 @@ describe('GET /api/stock', () => {
 
 describe('GET / (admin page)', () => {
   it('shows the store state, door decisions, receipts with review lines and stock, escaped', async () => {
-    const res = await app.inject('/');
+    const res = await get(app, '/');
     expect(res.statusCode).toBe(200);
     const html = res.body;
     for (const id of ['store-state', 'entry-events', 'receipts', 'products', 'villagers']) expect(html).toContain(`id="${id}"`);
@@ -182,13 +185,13 @@ describe('sync with the village ledger (GET /api/sync and the admin page)', () =
       state: () => ({ connected: false, outbox_pending: 7, last_acked_seq: 2, inbound_seq: 41, last_contact: '2026-11-29T08:31:00.000Z', refused: { unsigned: 0, forged: 3, replayed: 1, expired: 0, invalid: 0 } }),
     };
     const withSync = build(undefined, agent);
-    const res = await withSync.inject('/api/sync');
+    const res = await get(withSync, '/api/sync');
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({
       enabled: true, connected: false, outbox_pending: 7, last_acked_seq: 2, last_ack_at: ackedAt, inbound_seq: 41,
       last_contact: '2026-11-29T08:31:00.000Z', refused: { unsigned: 0, forged: 3, replayed: 1, expired: 0, invalid: 0 },
     });
-    const html = (await withSync.inject('/')).body;
+    const html = (await get(withSync, '/')).body;
     expect(html).toContain('<table id="sync" data-enabled="true" data-connected="false">');
     expect(html).toContain('未连接');
     expect(html).toContain('<td id="sync-outbox">7 条</td>');
@@ -200,7 +203,7 @@ describe('sync with the village ledger (GET /api/sync and the admin page)', () =
   });
 
   it('says sync is off when the store has no agent', async () => {
-    expect((await app.inject('/api/sync')).json()).toMatchObject({ enabled: false, connected: false, last_ack_at: null });
-    expect((await app.inject('/')).body).toContain('<p id="sync" data-enabled="false">');
+    expect((await get(app, '/api/sync')).json()).toMatchObject({ enabled: false, connected: false, last_ack_at: null });
+    expect((await get(app, '/')).body).toContain('<p id="sync" data-enabled="false">');
   });
 });

@@ -19,8 +19,12 @@ afterAll(() => {
 });
 
 function start(...args: string[]) {
+  return startWith({}, ...args);
+}
+
+function startWith(env: Record<string, string>, ...args: string[]) {
   const child = spawn(process.execPath, [bin, 'start', '--demo', ...args], {
-    env: { ...process.env, STORE_EDGE_CONFIG: '', STORE_EDGE_LOG_LEVEL: 'info' },
+    env: { ...process.env, STORE_EDGE_CONFIG: '', STORE_EDGE_LOG_LEVEL: 'info', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   running.push(child);
@@ -95,6 +99,17 @@ describe('store-edge start refuses', () => {
     expect(err).toContain('DB_IO');
     expect(err).toContain(dir);
     expect(err).toContain('无法创建数据文件夹');
+    expect(err).not.toContain('内部错误');
+  }, 120_000);
+
+  it('listening beyond this machine before an admin account exists: exit 2, bilingual, how to make the account first', async () => {
+    const d = startWith({ STORE_EDGE_HTTP_HOST: '0.0.0.0' }, '--http-port', '0', '--data-dir', path.join(t.dir, 'lan'));
+    const code = await d.exited;
+    const { err } = d.output();
+    expect(code, err).toBe(2);
+    expect(err).toContain('CONFIG_INVALID');
+    expect(err).toContain('还没有管理账号，管理页面不能监听 0.0.0.0');
+    expect(err).toContain('only once an admin account exists');
     expect(err).not.toContain('内部错误');
   }, 120_000);
 });

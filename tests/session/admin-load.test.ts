@@ -7,14 +7,16 @@
  * review line), however slowly the scale sweeps come round under the page's load.
  *
  * The clients run in this process, on the daemon's own event loop: harsher for the scale
- * polling than clients in another process, and started before the first step by construction
- * (the daemon logs its address while it starts, before the runner's first step).
+ * polling than clients in another process. They sign in first: the first admin account is
+ * made through the setup link the daemon logs while it starts (before the runner's first
+ * step), and every client fetches with that session.
  */
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { parseScenario } from '../../harness/scenario/scenario.ts';
 import { runScenario } from '../../harness/scenario/run.ts';
 import { invariants } from './invariants.ts';
+import { setupHttp } from '../edge/admin-auth.ts';
 
 const CLIENTS = 50;
 
@@ -62,7 +64,7 @@ const scenario = parseScenario({
  * the error) is counted while `shopping()`: after the last receipt the runner stops the daemon,
  * and the requests then in flight fail by design.
  */
-function loadPage(url: string, shopping: () => boolean) {
+function loadPage(url: string, session: Promise<{ cookie: string }>, shopping: () => boolean) {
   let running = true;
   const statuses = new Map<number | string, number>();
   const latencies: number[] = [];
@@ -71,10 +73,11 @@ function loadPage(url: string, shopping: () => boolean) {
   };
   const t0 = performance.now();
   const clients = Array.from({ length: CLIENTS }, async () => {
+    const { cookie } = await session;
     while (running) {
       const start = performance.now();
       try {
-        const res = await fetch(url);
+        const res = await fetch(url, { headers: { cookie }, redirect: 'manual' });
         await res.text();
         count(res.status);
       } catch (err) {
@@ -98,12 +101,16 @@ function loadPage(url: string, shopping: () => boolean) {
 describe('the admin page under load while villagers shop', () => {
   it('50 concurrent clients on `/`: every purchase charged exactly its price, no not_stable review line', async () => {
     let load: ReturnType<typeof loadPage> | undefined;
+    let session: ReturnType<typeof setupHttp> | undefined;
     let receipts = 0;
     const logger = pino({ level: 'info' }, {
       write(line: string): void {
-        // the daemon's start-up line naming the admin page's address, and each receipt
+        // the first-run setup link, the daemon's start-up line naming the admin page's
+        // address, and each receipt
+        const setupUrl = /"setup_url":"(http:\/\/[^"]+)"/.exec(line)?.[1];
+        if (setupUrl && !session) session = setupHttp(setupUrl);
         const url = /"url":"(http:\/\/[^"]+)"/.exec(line)?.[1];
-        if (url && !load) load = loadPage(url, () => receipts < visits.length);
+        if (url && !load && session) load = loadPage(url, session, () => receipts < visits.length);
         if (line.includes('"event":"receipt"')) receipts += 1;
       },
     });

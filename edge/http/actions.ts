@@ -1,0 +1,98 @@
+/**
+ * What a signed-in maintainer can change from the admin page. Each action runs in one ledger
+ * transaction together with its audit record (who, when, what, before and after): either
+ * both are written or neither. Forms post `application/x-www-form-urlencoded` with `_csrf`
+ * and are answered with a redirect back to the page; API clients post JSON with the
+ * `x-csrf-token` header and get JSON.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { inTransaction, type Db } from '../ledger/db.ts';
+import type { LedgerRules } from '../ledger/entries.ts';
+import { requireVillager, setVillagerStatus, type Villager } from '../ledger/villagers.ts';
+import { appendAudit, listAudit } from '../ledger/audit.ts';
+import { AuditQuery, AuditReply, LimitQuery, ResolveBody, ReviewReply } from './schemas.ts';
+import { listOpenReview, resolveReviewLine } from '../ledger/review.ts';
+
+const isForm = (req: FastifyRequest): boolean => (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
+
+const villagerView = (v: Villager) => ({ id: v.id, name: v.name, status: v.status, balance: v.balance, debt: v.debt });
+
+/** A form goes back to where it was sent from (the admin page); JSON gets the result. */
+function done(req: FastifyRequest, reply: FastifyReply, json: unknown, back: string): FastifyReply {
+  if (isForm(req)) return reply.redirect(back, 303);
+  return reply.send(json);
+}
+
+export function registerActions(scope: FastifyInstance, deps: { db: () => Db; ledgerRules: LedgerRules }): void {
+  const app = scope.withTypeProvider<TypeBoxTypeProvider>();
+  const { db } = deps;
+
+  app.post(
+    '/api/villagers/:id/status',
+    {
+      schema: {
+        params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }),
+        body: Type.Object({ status: Type.Union([Type.Literal('active'), Type.Literal('blocked')]), _csrf: Type.Optional(Type.String()) }, { additionalProperties: false }),
+      },
+    },
+    async (req, reply) => {
+      const actor = req.adminUser!.username;
+      const { id } = req.params;
+      const { status } = req.body;
+      const result = inTransaction(db(), 'changing villager status from the admin page', () => {
+        const before = requireVillager(db(), id);
+        if (before.status === 'left') {
+          return { refused: true as const, before };
+        }
+        const after = before.status === status ? before : setVillagerStatus(db(), id, status);
+        const auditId = appendAudit(db(), { actor, action: status === 'blocked' ? 'villager.block' : 'villager.unblock', target: id, before: { status: before.status }, after: { status: after.status } });
+        return { refused: false as const, after, auditId };
+      });
+      if (result.refused) {
+        return reply.status(409).send({
+          error: 'INVALID_ARGUMENT',
+          message: `villager ${id} has left the village; their status cannot change here`,
+          zh: `村民 ${id} 已迁出，不能在此更改状态`,
+          fields: { status: { message: 'the villager has left', zh: '该村民已迁出' } },
+        });
+      }
+      req.log.info({ actor, villager: id, status }, 'villager status changed from the admin page / 管理页面更改了村民状态');
+      return done(req, reply, { villager: villagerView(result.after), audit_id: result.auditId }, '/#villagers');
+    },
+  );
+
+  app.get('/api/review', { schema: { querystring: LimitQuery, response: { 200: ReviewReply } } }, async (req) => ({ items: listOpenReview(db(), req.query.limit), next: null }));
+
+  app.post(
+    '/api/review/:id/resolve',
+    { schema: { params: Type.Object({ id: Type.Integer({ minimum: 1 }) }), body: ResolveBody } },
+    async (req, reply) => {
+      const actor = req.adminUser!.username;
+      const { resolution, points } = req.body;
+      if (resolution === 'charge' && points === undefined) {
+        return reply.status(400).send({ error: 'INVALID_ARGUMENT', message: 'a charge needs points', zh: '补扣需要填写积分', fields: { points: { message: 'required for a charge: a whole number from 1', zh: '补扣时必填，须为正整数' } } });
+      }
+      const r = inTransaction(db(), 'resolving a review line from the admin page', () => {
+        const res = resolveReviewLine(db(), req.params.id, resolution === 'charge' ? { resolution, points: points! } : { resolution }, deps.ledgerRules);
+        const auditId = appendAudit(db(), {
+          actor,
+          action: `review.${resolution}`,
+          target: `${res.before.session_id}#${res.before.id}`,
+          before: { resolution: null, villager: res.before.villager_id, slot: res.before.slot, reason: res.before.reason },
+          after: { resolution: res.after.resolution, entry: res.entry?.id ?? null, charged: res.entry ? -res.entry.points : 0, debt: res.debt },
+        });
+        return { ...res, auditId };
+      });
+      req.log.info({ actor, review: req.params.id, resolution: r.after.resolution }, 'review line resolved from the admin page / 管理页面处理了待核对记录');
+      return done(req, reply, { review: r.after, entry: r.entry ? { id: r.entry.id, points: r.entry.points, balance_after: r.entry.balanceAfter } : null, debt: r.debt, audit_id: r.auditId }, '/review');
+    },
+  );
+
+  app.get('/api/audit', { schema: { querystring: AuditQuery, response: { 200: AuditReply } } }, async (req) => {
+    const items = listAudit(db(), { limit: req.query.limit + 1, ...(req.query.before !== undefined ? { beforeId: req.query.before } : {}) });
+    const page = items.slice(0, req.query.limit);
+    return { items: page, next: items.length > req.query.limit ? page[page.length - 1]!.id : null };
+  });
+}

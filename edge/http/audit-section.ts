@@ -1,0 +1,79 @@
+/**
+ * The admin page's sections for actions: the review queue with its charge / waive forms, and
+ * the audit log (the latest actions, who took them, before → after).
+ */
+import type { AuditRecord } from '../ledger/audit.ts';
+import type { ReviewItem } from '../ledger/review.ts';
+import type { AdminAccount } from '../ledger/admin-accounts.ts';
+import { esc, REVIEW_ZH, time } from './admin-sections.ts';
+
+export const ACTION_ZH: Record<string, string> = {
+  'account.create': '创建管理账号',
+  'account.lock': '账号因密码错误被锁定',
+  'account.unlock': '解除账号锁定',
+  'account.password': '重设密码',
+  'villager.block': '冻结村民',
+  'villager.unblock': '解冻村民',
+  'review.waive': '核对：免扣',
+  'review.charge': '核对：补扣积分',
+  'card.issue': '发积分卡',
+  'card.revoke': '挂失积分卡',
+};
+
+const STATUS_ZH: Record<string, string> = { active: '正常', blocked: '已冻结', left: '已迁出' };
+
+/** `{status: 'blocked'}` → `状态 已冻结`; other keys as they are. */
+function stateText(v: unknown): string {
+  if (v === null || v === undefined) return '—';
+  if (typeof v !== 'object') return String(v);
+  return Object.entries(v as Record<string, unknown>)
+    .map(([k, x]) => (k === 'status' && typeof x === 'string' ? `状态 ${STATUS_ZH[x] ?? x}` : `${k} ${x === null ? '—' : typeof x === 'object' ? JSON.stringify(x) : String(x)}`))
+    .join('，');
+}
+
+export function auditSection(records: AuditRecord[]): string {
+  const rows = records
+    .map((r) => `<tr data-action="${esc(r.action)}"><td>${esc(time(r.at))}</td><td>${esc(r.actor === 'system' ? '系统' : r.actor)}</td><td>${esc(ACTION_ZH[r.action] ?? r.action)}</td><td>${esc(r.target ?? '—')}</td><td>${esc(stateText(r.before))}</td><td>${esc(stateText(r.after))}</td></tr>`)
+    .join('');
+  return `<h2>操作记录</h2><table id="audit"><tr><th>时间</th><th>操作人</th><th>操作</th><th>对象</th><th>之前</th><th>之后</th></tr>${rows || '<tr><td colspan="6">还没有操作</td></tr>'}</table>`;
+}
+
+const csrfField = (csrf: string): string => `<input type="hidden" name="_csrf" value="${esc(csrf)}">`;
+
+/**
+ * The open lines. With a CSRF token (the /review page, which does not reload itself while
+ * points are typed) each has a charge form (points) and a waive button; on the admin page they
+ * are listed with a link there. No script on either page.
+ */
+export function reviewSection(items: ReviewItem[], csrf: string | null): string {
+  const rows = items
+    .map((r) => {
+      const action = `/api/review/${r.id}/resolve`;
+      const forms = csrf === null
+        ? '<a href="/review">去处理</a>'
+        : `<form class="inline" method="post" action="${action}">${csrfField(csrf)}<input type="hidden" name="resolution" value="charge"><input name="points" type="number" min="1" max="100000" required aria-label="补扣积分" style="width:5rem"> <button type="submit" data-action="charge">补扣</button></form> <form class="inline" method="post" action="${action}">${csrfField(csrf)}<input type="hidden" name="resolution" value="waive"><button type="submit" data-action="waive">免扣</button></form>`;
+      return `<tr data-review="${r.id}"><td>${esc(time(r.created_at))}</td><td>${esc(r.villager_name)}</td><td>${esc(r.slot)}</td><td class="review">${esc(REVIEW_ZH[r.reason] ?? r.reason)}${r.delta_g !== null ? `（${r.delta_g} 克）` : ''}</td><td>${forms}</td></tr>`;
+    })
+    .join('');
+  return `<h2 id="review">待核对</h2><table id="review-queue"><tr><th>时间</th><th>村民</th><th>货位</th><th>原因</th><th>处理</th></tr>${rows || '<tr><td colspan="5">没有待核对的记录</td></tr>'}</table>`;
+}
+
+/** Issue a card to a villager, or revoke a lost one: two small forms. */
+export function cardsSection(csrf: string): string {
+  return `<h2 id="cards">积分卡</h2>
+<p><form class="inline" method="post" id="card-issue" action="/api/cards/issue">${csrfField(csrf)}<label>村民编号 <input name="villager" required maxlength="64"></label> <label>卡号（留空自动生成） <input name="card" maxlength="64" pattern="[A-Za-z0-9-]+"></label> <button type="submit">发卡</button></form></p>
+<p><form class="inline" method="post" id="card-revoke" action="/api/cards/revoke">${csrfField(csrf)}<label>挂失卡号 <input name="card" required minlength="4" maxlength="64" pattern="[A-Za-z0-9-]+"></label> <button type="submit">挂失</button></form></p>`;
+}
+
+const ROLE_ZH: Record<string, string> = { maintainer: '门店维护员', village_admin: '村管理员' };
+
+/** The accounts, and for a village admin the form that adds one. */
+export function accountsSection(accounts: AdminAccount[], csrf: string, canAdd: boolean): string {
+  const rows = accounts
+    .map((a) => `<tr><td>${esc(a.username)}</td><td>${esc(a.displayName)}</td><td>${esc(ROLE_ZH[a.role] ?? a.role)}</td><td>${a.lastLoginAt ? esc(time(a.lastLoginAt)) : '—'}</td><td class="${a.lockedUntil && a.lockedUntil > new Date().toISOString() ? 'bad' : ''}">${a.lockedUntil && a.lockedUntil > new Date().toISOString() ? `锁定至 ${esc(time(a.lockedUntil))}` : '正常'}</td></tr>`)
+    .join('');
+  const form = canAdd
+    ? `<form class="login" method="post" action="/api/accounts" id="account-add">${csrfField(csrf)}<label>用户名 <input name="username" required maxlength="32"></label><label>姓名 <input name="display_name" required maxlength="100"></label><label>角色 <select name="role"><option value="maintainer">门店维护员</option><option value="village_admin">村管理员</option></select></label><label>密码（至少 10 位）<input name="password" type="password" autocomplete="new-password" required></label><label>再次输入密码 <input name="password_confirm" type="password" autocomplete="new-password" required></label><p><button type="submit">添加账号</button></p></form>`
+    : '';
+  return `<h2 id="accounts">管理账号</h2><table id="account-list"><tr><th>用户名</th><th>姓名</th><th>角色</th><th>最近登录</th><th>状态</th></tr>${rows}</table>${form}`;
+}

@@ -1,0 +1,162 @@
+/**
+ * First-run setup, login and logout. A wrong password counts against the account: the fifth in
+ * a row locks it for LOCK_MINUTES (even the right password is refused meanwhile), and the login
+ * route is rate-limited per address on top, so passwords cannot be tried quickly from anywhere.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Db } from '../ledger/db.ts';
+import { addAdminAccount, countAdminAccounts, getAdminAccount, isLocked, recordFailedLogin, recordLogin, ADMIN_ROLES, type AdminAccount, type AdminRole } from '../ledger/admin-accounts.ts';
+import { appendAudit } from '../ledger/audit.ts';
+import { inTransaction } from '../ledger/db.ts';
+import { isEdgeError } from '../errors.ts';
+import { dummyHash, hashPassword, verifyPassword } from './passwords.ts';
+import { loginPage, messagePage, setupPage, type FieldErrors } from './auth-pages.ts';
+import { currentUser, type SessionUser } from './auth.ts';
+
+export const MAX_FAILED_LOGINS = 5;
+export const LOCK_MINUTES = 15;
+/** Login attempts per client address per minute (all accounts together). */
+export const LOGIN_RATE_PER_MINUTE = 10;
+const MIN_PASSWORD = 10;
+
+const LoginBody = Type.Object({
+  username: Type.String({ maxLength: 64 }),
+  password: Type.String({ maxLength: 200 }),
+  next: Type.Optional(Type.String({ maxLength: 500 })),
+  _csrf: Type.Optional(Type.String()),
+});
+const SetupBody = Type.Object({
+  token: Type.Optional(Type.String({ maxLength: 200 })),
+  username: Type.String({ maxLength: 64 }),
+  display_name: Type.String({ maxLength: 200 }),
+  role: Type.Optional(Type.String({ maxLength: 32 })),
+  password: Type.String({ maxLength: 200 }),
+  password_confirm: Type.String({ maxLength: 200 }),
+  _csrf: Type.Optional(Type.String()),
+});
+
+const wantsJson = (req: FastifyRequest): boolean => (req.headers['content-type'] ?? '').includes('application/json');
+/** Only a path on this site: never `//evil.example` or an absolute URL. */
+const safeNext = (next: string | undefined): string => (next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : '/');
+const sameToken = (a: string, b: string): boolean => {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+};
+
+/** The fields of a new account, each wrong one named (setup page and account form). */
+export function checkAccountFields(body: { username: string; display_name: string; role?: string | undefined; password: string; password_confirm: string }): FieldErrors {
+  const errors: FieldErrors = {};
+  if (!/^[a-z0-9_.-]{2,32}$/.test(body.username)) errors.username = { message: '2 to 32 lower-case letters, digits, . _ -', zh: '用户名须为 2–32 位小写字母、数字或 . _ -' };
+  const name = body.display_name.trim();
+  if (name.length < 1 || name.length > 100) errors.display_name = { message: 'a name of 1 to 100 characters', zh: '请填写姓名（1–100 字）' };
+  if (body.role !== undefined && !ADMIN_ROLES.includes(body.role as AdminRole)) errors.role = { message: 'role must be maintainer or village_admin', zh: '角色只能是门店维护员或村管理员' };
+  if ([...body.password].length < MIN_PASSWORD) errors.password = { message: `at least ${MIN_PASSWORD} characters`, zh: `密码至少 ${MIN_PASSWORD} 位` };
+  else if (body.password_confirm !== body.password) errors.password_confirm = { message: 'the two passwords differ', zh: '两次输入的密码不一致' };
+  return errors;
+}
+
+async function signIn(req: FastifyRequest, a: AdminAccount): Promise<SessionUser> {
+  // a new session id at login: a session id planted before login is worth nothing after it
+  await req.session.regenerate();
+  const user: SessionUser = { username: a.username, display_name: a.displayName, role: a.role };
+  req.session.user = user;
+  return user;
+}
+
+export function registerAuthRoutes(scope: FastifyInstance, deps: { db: () => Db; storeName: string; setupToken?: string }): void {
+  const app = scope.withTypeProvider<TypeBoxTypeProvider>();
+  const { db, storeName } = deps;
+  const pub = { public: true };
+
+  const setupRefusal = (token: string | undefined): { status: number; error: string; message: string; zh: string } | undefined => {
+    if (countAdminAccounts(db()) > 0) return { status: 403, error: 'SETUP_CLOSED', message: 'an admin account exists; the first-run setup is closed, sign in instead', zh: '已有管理账号，首次设置已关闭，请登录' };
+    if (deps.setupToken && !(token && sameToken(token, deps.setupToken))) {
+      return { status: 403, error: 'SETUP_TOKEN', message: 'open the setup link printed in the store daemon\'s log (it carries a one-time token)', zh: '请打开门店守护进程日志中打印的首次设置链接（含一次性口令）' };
+    }
+    return undefined;
+  };
+  const refuse = (req: FastifyRequest, reply: FastifyReply, r: NonNullable<ReturnType<typeof setupRefusal>>) =>
+    wantsJson(req) || req.url.startsWith('/api/')
+      ? reply.status(r.status).send({ error: r.error, message: r.message, zh: r.zh })
+      : reply.status(r.status).type('text/html; charset=utf-8').send(messagePage(storeName, '首次设置', r.zh, r.message, r.error === 'SETUP_CLOSED' ? { href: '/login', text: '去登录 Sign in' } : undefined));
+
+  app.get('/setup', { config: pub, schema: { querystring: Type.Object({ token: Type.Optional(Type.String({ maxLength: 200 })) }) } }, async (req, reply) => {
+    const refusal = setupRefusal(req.query.token);
+    if (refusal) return refuse(req, reply, refusal);
+    return reply.type('text/html; charset=utf-8').send(setupPage({ storeName, csrf: reply.generateCsrf(), token: req.query.token ?? '' }));
+  });
+
+  app.post('/setup', { config: { ...pub, rateLimit: { max: LOGIN_RATE_PER_MINUTE, timeWindow: 60_000 } }, schema: { body: SetupBody } }, async (req, reply) => {
+    const body = req.body;
+    const refusal = setupRefusal(body.token);
+    if (refusal) return refuse(req, reply, refusal);
+    const errors = checkAccountFields(body);
+    if (Object.keys(errors).length > 0) {
+      if (wantsJson(req)) return reply.status(400).send({ error: 'INVALID_ARGUMENT', message: 'some fields are not valid', zh: '部分内容填写有误', fields: errors });
+      return reply.status(400).type('text/html; charset=utf-8').send(setupPage({ storeName, csrf: reply.generateCsrf(), token: body.token ?? '', values: { username: body.username, display_name: body.display_name, role: body.role ?? '' }, errors }));
+    }
+    const passwordHash = await hashPassword(body.password);
+    let account: AdminAccount;
+    try {
+      account = inTransaction(db(), 'first-run setup', () => {
+        const a = addAdminAccount(db(), { username: body.username, displayName: body.display_name.trim(), role: (body.role as AdminRole | undefined) ?? 'maintainer', passwordHash }, { onlyIfNone: true });
+        appendAudit(db(), { actor: a.username, action: 'account.create', target: a.username, before: null, after: { username: a.username, display_name: a.displayName, role: a.role, via: 'setup' } });
+        return a;
+      });
+    } catch (err) {
+      // another setup form won the race
+      if (isEdgeError(err, 'DUPLICATE_ID')) return refuse(req, reply, setupRefusal(body.token)!);
+      throw err;
+    }
+    req.log.warn({ username: account.username, role: account.role }, 'first admin account created / 已创建第一个管理账号');
+    const user = await signIn(req, account);
+    if (wantsJson(req)) return reply.status(201).send({ user, csrf_token: reply.generateCsrf() });
+    return reply.redirect('/', 303);
+  });
+
+  app.get('/login', { config: pub, schema: { querystring: Type.Object({ next: Type.Optional(Type.String({ maxLength: 500 })) }) } }, async (req, reply) => {
+    if (countAdminAccounts(db()) === 0) return reply.redirect('/setup', 303);
+    if (currentUser(req, db())) return reply.redirect(safeNext(req.query.next), 303);
+    return reply.type('text/html; charset=utf-8').send(loginPage({ storeName, csrf: reply.generateCsrf(), next: safeNext(req.query.next) }));
+  });
+
+  app.post('/login', { config: { ...pub, rateLimit: { max: LOGIN_RATE_PER_MINUTE, timeWindow: 60_000 } }, schema: { body: LoginBody } }, async (req, reply) => {
+    const { username, password } = req.body;
+    const fail = (status: number, error: string, message: string, zh: string, extra: Record<string, unknown> = {}) =>
+      wantsJson(req)
+        ? reply.status(status).send({ error, message, zh, ...extra })
+        : reply.status(status).type('text/html; charset=utf-8').send(loginPage({ storeName, csrf: reply.generateCsrf(), next: safeNext(req.body.next), username, error: { message, zh } }));
+    const account = getAdminAccount(db(), username);
+    const now = new Date();
+    if (account && isLocked(account, now)) {
+      req.log.warn({ username }, 'login refused: account locked / 账号已锁定，拒绝登录');
+      return fail(423, 'ACCOUNT_LOCKED', `too many wrong passwords; this account is locked until ${account.lockedUntil}`, `密码错误次数过多，账号已锁定至 ${new Date(account.lockedUntil!).toLocaleString('zh-CN', { hour12: false })}`, { locked_until: account.lockedUntil });
+    }
+    const ok = await verifyPassword(password, account?.passwordHash ?? (await dummyHash()));
+    if (!account || !ok) {
+      const after = account ? recordFailedLogin(db(), account.username, { maxFailures: MAX_FAILED_LOGINS, lockMs: LOCK_MINUTES * 60_000 }) : undefined;
+      req.log.warn({ username, locked: after ? isLocked(after, new Date()) : false }, 'wrong username or password / 用户名或密码错误');
+      if (after && isLocked(after, new Date())) {
+        appendAudit(db(), { actor: 'system', action: 'account.lock', target: after.username, before: { locked_until: account?.lockedUntil ?? null }, after: { locked_until: after.lockedUntil } });
+      }
+      return fail(401, 'LOGIN_FAILED', 'wrong username or password', '用户名或密码错误');
+    }
+    recordLogin(db(), account.username);
+    const user = await signIn(req, account);
+    if (wantsJson(req)) return reply.send({ user, csrf_token: reply.generateCsrf() });
+    return reply.redirect(safeNext(req.body.next), 303);
+  });
+
+  app.post('/logout', async (req, reply) => {
+    await req.session.destroy();
+    if (wantsJson(req)) return reply.send({ ok: true });
+    return reply.redirect('/login', 303);
+  });
+
+  /** Who is signed in, and a CSRF token for API clients' state-changing requests. */
+  app.get('/api/me', { config: pub }, async (req, reply) => ({ user: currentUser(req, db()), csrf_token: reply.generateCsrf() }));
+}

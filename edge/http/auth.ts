@@ -1,0 +1,154 @@
+/**
+ * Who may use the admin page: server-side sessions behind a signed, HTTP-only, SameSite
+ * cookie; a CSRF token on every state-changing request; security headers; the first-run
+ * setup and the login with a per-account lockout. Only `/healthz`, `/readyz`, `/metrics`, `/board`,
+ * `/login` and `/setup` answer without a session (routes with `config: { public: true }`).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest, Session } from 'fastify';
+import fastifyCookie from '@fastify/cookie';
+import fastifySession, { type SessionStore } from '@fastify/session';
+import fastifyCsrf from '@fastify/csrf-protection';
+import fastifyFormbody from '@fastify/formbody';
+import fastifyHelmet from '@fastify/helmet';
+import fastifyRateLimit from '@fastify/rate-limit';
+import type { Db } from '../ledger/db.ts';
+import { countAdminAccounts, deleteAdminSession, getAdminAccount, getAdminSession, setAdminSession, type AdminRole } from '../ledger/admin-accounts.ts';
+
+export interface SessionUser {
+  username: string;
+  display_name: string;
+  role: AdminRole;
+}
+
+declare module 'fastify' {
+  interface Session {
+    user?: SessionUser;
+    _csrf?: string;
+  }
+  interface FastifyRequest {
+    /** The signed-in user, set by the guard before the handler runs (null on public routes). */
+    adminUser: SessionUser | null;
+  }
+  interface FastifyContextConfig {
+    /** Answers without a session. */
+    public?: boolean;
+  }
+}
+
+export interface AuthOptions {
+  /** Signs the session cookie (at least 32 characters; see session-key.ts). */
+  sessionSecret: string;
+  /** When set, the first-run setup asks for it (the link with it is printed in the log). */
+  setupToken?: string;
+  /**
+   * The Secure flag on the cookie: on when the page is served over TLS. Without TLS (loopback,
+   * or a LAN address the log warns about) a Secure cookie would never come back over HTTP.
+   */
+  secureCookies?: boolean;
+  /** Whether the page is served over TLS (turns on HSTS and upgrade-insecure-requests). */
+  tls?: boolean;
+}
+
+/** A login lasts a working day (8 hours from signing in); then the login page again. */
+export const SESSION_MAX_AGE_MS = 8 * 3600_000;
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+export const isApi = (req: FastifyRequest): boolean => req.url.startsWith('/api/');
+
+/** The signed-in user, if the account still exists (a deleted account's sessions end at once). */
+export function currentUser(req: FastifyRequest, db: Db): SessionUser | undefined {
+  const user = req.session?.user;
+  if (!user) return undefined;
+  const account = getAdminAccount(db, user.username);
+  if (!account) return undefined;
+  return { username: account.username, display_name: account.displayName, role: account.role };
+}
+
+/** Sessions in the ledger, so a restart keeps the maintainer signed in and a logout is final. */
+function sessionStore(db: () => Db): SessionStore {
+  return {
+    get(sid, cb): void {
+      try {
+        cb(null, (getAdminSession(db(), sid) as Session | undefined) ?? null);
+      } catch (err) {
+        cb(err as Error);
+      }
+    },
+    set(sid, session, cb): void {
+      try {
+        const exp = session.cookie?.expires ? new Date(session.cookie.expires) : new Date(Date.now() + SESSION_MAX_AGE_MS);
+        setAdminSession(db(), sid, session, exp.toISOString());
+        cb();
+      } catch (err) {
+        cb(err as Error);
+      }
+    },
+    destroy(sid, cb): void {
+      try {
+        deleteAdminSession(db(), sid);
+        cb();
+      } catch (err) {
+        cb(err as Error);
+      }
+    },
+  };
+}
+
+export function unauthenticated(req: FastifyRequest, reply: FastifyReply, db: Db): FastifyReply {
+  if (isApi(req)) {
+    return reply.status(401).send({ error: 'UNAUTHENTICATED', message: 'sign in first: POST /login with username and password', zh: '请先登录（POST /login，提交用户名和密码）' });
+  }
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    return reply.status(401).type('text/plain; charset=utf-8').send('请先登录 / sign in first');
+  }
+  const target = countAdminAccounts(db) === 0 ? '/setup' : `/login?next=${encodeURIComponent(req.url)}`;
+  return reply.redirect(target, 303);
+}
+
+export async function registerAuth(app: FastifyInstance, db: () => Db, opts: AuthOptions): Promise<void> {
+  await app.register(fastifyHelmet, {
+    // no script on any page; inline <style> only
+    contentSecurityPolicy: {
+      useDefaults: true,
+      directives: { 'script-src': ["'none'"], 'upgrade-insecure-requests': opts.tls ? [] : null },
+    },
+    strictTransportSecurity: opts.tls ? { maxAge: 180 * 24 * 3600 } : false,
+  });
+  await app.register(fastifyFormbody, { bodyLimit: 16 * 1024 });
+  await app.register(fastifyCookie);
+  await app.register(fastifySession, {
+    secret: opts.sessionSecret,
+    cookieName: 'store_admin',
+    saveUninitialized: false,
+    rolling: false,
+    store: sessionStore(db),
+    cookie: { httpOnly: true, sameSite: 'strict', secure: opts.secureCookies ?? false, path: '/', maxAge: SESSION_MAX_AGE_MS },
+  });
+  await app.register(fastifyCsrf, { sessionPlugin: '@fastify/session' });
+  await app.register(fastifyRateLimit, {
+    global: false,
+    errorResponseBuilder: (_req, ctx) => ({
+      statusCode: 429,
+      error: 'RATE_LIMITED',
+      message: `too many attempts; try again in ${Math.ceil(ctx.ttl / 1000)} s`,
+      zh: `尝试次数过多，请 ${Math.ceil(ctx.ttl / 1000)} 秒后再试`,
+    }),
+  });
+
+  app.decorateRequest('adminUser', null);
+  // Runs after the body is parsed, so a form's `_csrf` field is seen.
+  app.addHook('preHandler', (req, reply, done) => {
+    if (!req.routeOptions.config.public) {
+      req.adminUser = currentUser(req, db()) ?? null;
+      if (!req.adminUser) {
+        unauthenticated(req, reply, db());
+        return;
+      }
+    }
+    if (UNSAFE.has(req.method)) {
+      app.csrfProtection(req, reply, done);
+      return;
+    }
+    done();
+  });
+}

@@ -1,0 +1,77 @@
+/**
+ * Passbook cards from the admin page: issue one to a villager (a new random number unless one
+ * is given) and revoke a lost one. A card number is a credential: it travels in the request
+ * body (never in a URL, which ends up in logs), the audit log keeps it masked (`PB-****01`),
+ * and only the reply to the maintainer who issued it shows it whole, to print the slip.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { inTransaction, type Db } from '../ledger/db.ts';
+import { addCard, getCard, revokeCard, type Card } from '../ledger/credentials.ts';
+import { maskCard } from '../ledger/card-mask.ts';
+import { appendAudit } from '../ledger/audit.ts';
+import { requireVillager } from '../ledger/villagers.ts';
+import { proposeCardNumber } from '../entry/credentials.ts';
+import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
+import { messagePage } from './auth-pages.ts';
+
+const isForm = (req: FastifyRequest): boolean => (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
+const CardNo = Type.String({ minLength: 4, maxLength: 64, pattern: '^[A-Za-z0-9-]+$' });
+
+function answer(req: FastifyRequest, reply: FastifyReply, status: number, json: unknown, page: { title: string; zh: string; en: string }, storeName: string): FastifyReply {
+  if (isForm(req)) return reply.status(status).type('text/html; charset=utf-8').send(messagePage(storeName, page.title, page.zh, page.en, { href: '/#cards', text: '返回管理页 Back' }));
+  return reply.status(status).send(json);
+}
+
+export function registerCardActions(scope: FastifyInstance, deps: { db: () => Db; storeName: string }): void {
+  const app = scope.withTypeProvider<TypeBoxTypeProvider>();
+  const { db, storeName } = deps;
+
+  app.post(
+    '/api/cards/issue',
+    { schema: { body: Type.Object({ villager: Type.String({ minLength: 1, maxLength: 64 }), card: Type.Optional(Type.Union([CardNo, Type.Literal('')])), _csrf: Type.Optional(Type.String()) }, { additionalProperties: false }) } },
+    async (req, reply) => {
+      const actor = req.adminUser!.username;
+      const villagerId = req.body.villager.trim();
+      const given = req.body.card || undefined;
+      const card = inTransaction(db(), 'issuing a card from the admin page', (): Card => {
+        requireVillager(db(), villagerId);
+        const at = new Date().toISOString();
+        let issued: Card | undefined;
+        // a clash of 40 random bits is next to impossible, but a retry costs nothing
+        for (let attempt = 0; !issued; attempt++) {
+          try {
+            issued = addCard(db(), given ?? proposeCardNumber(), villagerId, at);
+          } catch (err) {
+            if (given !== undefined || !isEdgeError(err, ErrorCode.DUPLICATE_ID) || attempt >= 4) {
+              if (isEdgeError(err, ErrorCode.DUPLICATE_ID)) throw new EdgeError(ErrorCode.DUPLICATE_ID, err.message, { zh: err.zh ?? '该卡号已被使用', details: { field: 'card' } });
+              throw err;
+            }
+          }
+        }
+        appendAudit(db(), { actor, action: 'card.issue', target: villagerId, before: null, after: { card: maskCard(issued.cardNo) } });
+        return issued;
+      });
+      const name = requireVillager(db(), villagerId).name;
+      return answer(req, reply, 201, { card: { card_no: card.cardNo, villager_id: card.villagerId, created_at: card.createdAt } }, { title: '已发卡', zh: `已为 ${name} 发卡：${card.cardNo}（请抄在存折上，挂失时用）`, en: `card ${card.cardNo} issued to ${villagerId}` }, storeName);
+    },
+  );
+
+  app.post(
+    '/api/cards/revoke',
+    { schema: { body: Type.Object({ card: CardNo, _csrf: Type.Optional(Type.String()) }, { additionalProperties: false }) } },
+    async (req, reply) => {
+      const actor = req.adminUser!.username;
+      const { card } = req.body;
+      const revoked = inTransaction(db(), 'revoking a card from the admin page', () => {
+        const before = getCard(db(), card);
+        if (!before) throw new EdgeError(ErrorCode.NOT_FOUND, `no card ${maskCard(card)}`, { zh: `没有卡号 ${maskCard(card)}`, details: { field: 'card' } });
+        const changed = revokeCard(db(), card, new Date().toISOString());
+        if (changed) appendAudit(db(), { actor, action: 'card.revoke', target: before.villagerId, before: { card: maskCard(card), revoked_at: null }, after: { card: maskCard(card), revoked_at: getCard(db(), card)!.revokedAt } });
+        return changed;
+      });
+      return answer(req, reply, 200, { card: maskCard(card), revoked }, { title: '挂失', zh: revoked ? `已挂失 ${maskCard(card)}` : `${maskCard(card)} 早已挂失`, en: revoked ? `card ${maskCard(card)} revoked` : `card ${maskCard(card)} was revoked already` }, storeName);
+    },
+  );
+}

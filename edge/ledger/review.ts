@@ -1,0 +1,63 @@
+/**
+ * The review queue: lines a settlement could not decide (edge/session/cart.ts) wait for a
+ * maintainer, who charges the villager for what the scale could not count or waives it. A
+ * charge is a redemption entry like any other (same floor and debt rule, synced through the
+ * outbox); its id `review:<line id>` makes a second charge of the same line a duplicate.
+ */
+import { inTransaction, type Db } from './db.ts';
+import { applyEntry, type Entry, type LedgerRules } from './entries.ts';
+import { EdgeError, ErrorCode } from '../errors.ts';
+import { iso, systemClock, type Clock } from './time.ts';
+
+export interface ReviewItem {
+  id: number;
+  session_id: string;
+  villager_id: string;
+  villager_name: string;
+  slot: string;
+  reason: string;
+  delta_g: number | null;
+  detail: string | null;
+  created_at: string;
+  resolved_at: string | null;
+  resolution: string | null;
+}
+
+const SELECT = `SELECT r.id, r.session_id, s.villager_id, v.name AS villager_name, r.slot, r.reason, r.delta_g, r.detail, r.created_at, r.resolved_at, r.resolution
+  FROM review_lines r JOIN store_sessions s ON s.id = r.session_id JOIN villagers v ON v.id = s.villager_id`;
+
+/** Lines still waiting, oldest first (the queue is worked from the front). */
+export function listOpenReview(db: Db, limit = 50): ReviewItem[] {
+  return db.prepare(`${SELECT} WHERE r.resolved_at IS NULL ORDER BY r.id LIMIT ?`).all(limit) as ReviewItem[];
+}
+
+export function getReviewLine(db: Db, id: number): ReviewItem | undefined {
+  return db.prepare(`${SELECT} WHERE r.id = ?`).get(id) as ReviewItem | undefined;
+}
+
+export type Resolution = { resolution: 'waive' } | { resolution: 'charge'; points: number };
+
+/**
+ * Resolves one line, in one transaction with the charge. Refused when the line is unknown
+ * (NOT_FOUND) or already resolved (ALREADY_SETTLED): a line is decided once.
+ */
+export function resolveReviewLine(db: Db, id: number, r: Resolution, rules: LedgerRules, clock: Clock = systemClock): { before: ReviewItem; after: ReviewItem; entry: Entry | undefined; debt: number } {
+  const at = iso(clock);
+  return inTransaction(db, 'resolving a review line', () => {
+    const before = getReviewLine(db, id);
+    if (!before) throw new EdgeError(ErrorCode.NOT_FOUND, `no review line ${id}`, { zh: `没有待核对记录 ${id}` });
+    if (before.resolved_at !== null) {
+      throw new EdgeError(ErrorCode.ALREADY_SETTLED, `review line ${id} was resolved at ${before.resolved_at} (${before.resolution})`, { zh: `待核对记录 ${id} 已处理（${before.resolution}）` });
+    }
+    let entry: Entry | undefined;
+    let debt = 0;
+    if (r.resolution === 'charge') {
+      const applied = applyEntry(db, { id: `review:${id}`, villagerId: before.villager_id, kind: 'redemption', points: -r.points, reference: before.session_id, reason: `核对补扣 review ${before.slot} ${before.reason}`, origin: 'admin' }, rules, () => new Date(at));
+      entry = applied.entry;
+      debt = applied.status === 'applied' ? applied.debtAdded : 0;
+    }
+    const resolution = r.resolution === 'charge' ? `charged ${r.points}` : 'waived';
+    db.prepare('UPDATE review_lines SET resolved_at = ?, resolution = ? WHERE id = ?').run(at, resolution, id);
+    return { before, after: getReviewLine(db, id)!, entry, debt };
+  });
+}

@@ -1,0 +1,300 @@
+/**
+ * Login and safety of the admin page through `app.inject()`: the first-run setup, the login
+ * and its lockout, sessions, CSRF, the refusals (no session → 401 or a redirect, no CSRF →
+ * 403), the security headers, and the first actions with their audit records.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { buildApp, type App } from '../../edge/http/app.ts';
+import { HealthBoard } from '../../edge/parts.ts';
+import { addVillager, getVillager, setVillagerStatus } from '../../edge/ledger/villagers.ts';
+import { countAdminAccounts, getAdminAccount, MAX_ANONYMOUS_SESSIONS } from '../../edge/ledger/admin-accounts.ts';
+import { listAudit } from '../../edge/ledger/audit.ts';
+import { MAX_FAILED_LOGINS, LOGIN_RATE_PER_MINUTE } from '../../edge/http/auth-routes.ts';
+import { tempLedger } from '../ledger/helpers.ts';
+import { as, createAccount, signIn, TEST_AUTH, TEST_PASSWORD } from './admin-auth.ts';
+
+const ledgers: Array<ReturnType<typeof tempLedger>> = [];
+const apps: App[] = [];
+afterAll(async () => {
+  for (const a of apps) await a.close();
+  for (const l of ledgers) l.cleanup();
+});
+
+function setup(opts: { setupToken?: string; secureCookies?: boolean } = {}) {
+  const ledger = tempLedger();
+  ledgers.push(ledger);
+  const health = new HealthBoard();
+  health.setPhase('running');
+  const app = buildApp({ store: { id: 's1', village: 'v1', name: '前进村积分超市' }, health, db: () => ledger.db, ledgerRules: { creditFloor: 0 }, auth: { ...TEST_AUTH, ...opts } }, pino({ level: 'silent' }));
+  apps.push(app);
+  return { app, db: ledger.db };
+}
+
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+const form = (fields: Record<string, string>): string => new URLSearchParams(fields).toString();
+const cookieOf = (res: { headers: Record<string, unknown> }): string => {
+  const raw = res.headers['set-cookie'];
+  const list = (Array.isArray(raw) ? raw : [raw]) as string[];
+  return list.find((c) => c?.startsWith('store_admin='))!.split(';')[0]!;
+};
+const csrfIn = (html: string): string => /name="_csrf" value="([^"]+)"/.exec(html)![1]!;
+
+describe('before the first account', () => {
+  it('sends pages to the setup, answers the API with a bilingual 401, keeps /healthz and /board public', async () => {
+    const { app } = setup();
+    const page = await app.inject('/');
+    expect(page.statusCode).toBe(303);
+    expect(page.headers.location).toBe('/setup');
+    const api = await app.inject('/api/villagers');
+    expect(api.statusCode).toBe(401);
+    expect(api.json()).toMatchObject({ error: 'UNAUTHENTICATED' });
+    expect(api.json().zh).toContain('请先登录');
+    expect((await app.inject('/healthz')).statusCode).toBe(200);
+    expect((await app.inject('/board')).statusCode).toBe(200);
+    const missing = await app.inject('/no-such-page');
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json()).toMatchObject({ error: 'NOT_FOUND', zh: '没有这个页面或接口' });
+  });
+
+  it('needs the one-time link, a CSRF token and valid fields; creates one maintainer, signs in, audits; then is closed', async () => {
+    const { app, db } = setup({ setupToken: 'tok-123' });
+    const noToken = await app.inject('/setup');
+    expect(noToken.statusCode).toBe(403);
+    expect(noToken.body).toContain('首次设置链接');
+    const get = await app.inject('/setup?token=tok-123');
+    expect(get.statusCode).toBe(200);
+    const cookie = cookieOf(get);
+    const csrf = csrfIn(get.body);
+    const good = { token: 'tok-123', username: 'wang', display_name: '王师傅', role: 'maintainer', password: TEST_PASSWORD, password_confirm: TEST_PASSWORD };
+
+    const noCsrf = await app.inject({ method: 'POST', url: '/setup', headers: { ...FORM, cookie }, payload: form(good) });
+    expect(noCsrf.statusCode).toBe(403);
+    expect(noCsrf.json()).toMatchObject({ error: 'CSRF_REJECTED' });
+    expect(noCsrf.json().zh).toContain('防伪令牌');
+
+    const bad = await app.inject({ method: 'POST', url: '/setup', headers: { ...FORM, cookie }, payload: form({ ...good, _csrf: csrf, username: 'W', password: 'short', password_confirm: 'short' }) });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.body).toContain('data-field="username"');
+    expect(bad.body).toContain('data-field="password"');
+    expect(bad.body).toContain('密码至少 10 位');
+    const json = await app.inject({ method: 'POST', url: '/setup', headers: { cookie, 'x-csrf-token': csrf }, payload: { ...good, password_confirm: 'something else' } });
+    expect(json.statusCode).toBe(400);
+    expect(json.json().fields).toEqual({ password_confirm: { message: 'the two passwords differ', zh: '两次输入的密码不一致' } });
+    const wrongToken = await app.inject({ method: 'POST', url: '/setup', headers: { ...FORM, cookie }, payload: form({ ...good, _csrf: csrf, token: 'guess' }) });
+    expect(wrongToken.statusCode).toBe(403);
+    expect(countAdminAccounts(db)).toBe(0);
+
+    const ok = await app.inject({ method: 'POST', url: '/setup', headers: { ...FORM, cookie }, payload: form({ ...good, _csrf: csrf }) });
+    expect(ok.statusCode).toBe(303);
+    expect(ok.headers.location).toBe('/');
+    expect(getAdminAccount(db, 'wang')).toMatchObject({ role: 'maintainer', displayName: '王师傅' });
+    expect(getAdminAccount(db, 'wang')!.passwordHash).toMatch(/^scrypt\$131072\$8\$1\$/);
+    expect(JSON.stringify(db.prepare('SELECT * FROM admin_accounts').all())).not.toContain(TEST_PASSWORD);
+    const home = await app.inject({ url: '/', headers: { cookie: cookieOf(ok) } });
+    expect(home.statusCode).toBe(200);
+    expect(home.body).toContain('王师傅（门店维护员）已登录');
+    expect(listAudit(db)).toMatchObject([{ actor: 'wang', action: 'account.create', target: 'wang', before: null, after: { role: 'maintainer', via: 'setup' } }]);
+
+    const closedGet = await app.inject('/setup?token=tok-123');
+    expect(closedGet.statusCode).toBe(403);
+    expect(closedGet.body).toContain('首次设置已关闭');
+    const fresh = await app.inject('/api/me'); // the setup's session was replaced at sign-in
+    const again = await app.inject({ method: 'POST', url: '/setup', headers: { cookie: cookieOf(fresh), 'x-csrf-token': fresh.json().csrf_token }, payload: { ...good, username: 'li' } });
+    expect(again.statusCode).toBe(403);
+    expect(again.json()).toMatchObject({ error: 'SETUP_CLOSED' });
+    expect(countAdminAccounts(db)).toBe(1);
+  });
+});
+
+describe('login', () => {
+  it('gives no session cookie over plain HTTP when cookies are Secure (behind TLS)', async () => {
+    const { app, db } = setup({ secureCookies: true });
+    await createAccount(db);
+    const page = await app.inject('/login');
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['set-cookie']).toBeUndefined();
+  });
+
+  it('sets an HTTP-only SameSite=Strict cookie, with security headers; a wrong password is 401', async () => {
+    const { app, db } = setup();
+    await createAccount(db);
+    const page = await app.inject('/login');
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-security-policy']).toContain("script-src 'none'");
+    expect(page.headers['x-frame-options']).toBe('SAMEORIGIN');
+    expect(page.headers['x-content-type-options']).toBe('nosniff');
+    const cookie = cookieOf(page);
+    const csrf = csrfIn(page.body);
+    const wrong = await app.inject({ method: 'POST', url: '/login', headers: { ...FORM, cookie }, payload: form({ _csrf: csrf, username: 'wang', password: 'nope nope nope', next: '/' }) });
+    expect(wrong.statusCode).toBe(401);
+    expect(wrong.body).toContain('用户名或密码错误');
+    const noCsrf = await app.inject({ method: 'POST', url: '/login', headers: { ...FORM, cookie }, payload: form({ username: 'wang', password: TEST_PASSWORD }) });
+    expect(noCsrf.statusCode).toBe(403);
+    const ok = await app.inject({ method: 'POST', url: '/login', headers: { ...FORM, cookie }, payload: form({ _csrf: csrf, username: 'wang', password: TEST_PASSWORD, next: '//evil.example/' }) });
+    expect(ok.statusCode).toBe(303);
+    expect(ok.headers.location).toBe('/'); // never off the site
+    const set = (Array.isArray(ok.headers['set-cookie']) ? ok.headers['set-cookie'] : [ok.headers['set-cookie']]).find((c) => c?.startsWith('store_admin='))!;
+    expect(set).toMatch(/HttpOnly/);
+    expect(set).toMatch(/SameSite=Strict/);
+    expect(cookieOf(ok)).not.toBe(cookie); // a new session id at login
+    expect(getAdminAccount(db, 'wang')!.failedLogins).toBe(0);
+  });
+
+  it(`locks the account after ${MAX_FAILED_LOGINS} wrong passwords: the 6th attempt is refused even with the right one`, async () => {
+    const { app, db } = setup();
+    await createAccount(db);
+    const me = await app.inject('/api/me');
+    const headers = { cookie: cookieOf(me), 'x-csrf-token': me.json().csrf_token };
+    for (let i = 0; i < MAX_FAILED_LOGINS; i++) {
+      const res = await app.inject({ method: 'POST', url: '/login', headers, payload: { username: 'wang', password: `wrong-${i}` } });
+      expect(res.statusCode, `attempt ${i + 1}`).toBe(401);
+    }
+    const sixth = await app.inject({ method: 'POST', url: '/login', headers, payload: { username: 'wang', password: TEST_PASSWORD } });
+    expect(sixth.statusCode).toBe(423);
+    expect(sixth.json()).toMatchObject({ error: 'ACCOUNT_LOCKED' });
+    expect(sixth.json().zh).toContain('账号已锁定');
+    expect(listAudit(db)).toMatchObject([{ actor: 'system', action: 'account.lock', target: 'wang' }]);
+    // once the lock has run out, the right password works again
+    db.prepare("UPDATE admin_accounts SET locked_until = '2000-01-01T00:00:00.000Z'").run();
+    expect((await app.inject({ method: 'POST', url: '/login', headers, payload: { username: 'wang', password: TEST_PASSWORD } })).statusCode).toBe(200);
+  });
+
+  it(`limits attempts per address: the ${LOGIN_RATE_PER_MINUTE + 1}th in a minute is a bilingual 429`, async () => {
+    const { app } = setup();
+    const me = await app.inject('/api/me');
+    const headers = { cookie: cookieOf(me), 'x-csrf-token': me.json().csrf_token };
+    const codes: number[] = [];
+    for (let i = 0; i <= LOGIN_RATE_PER_MINUTE; i++) codes.push((await app.inject({ method: 'POST', url: '/login', headers, payload: { username: `nobody${i}`, password: 'x' } })).statusCode);
+    expect(codes.slice(0, LOGIN_RATE_PER_MINUTE)).toEqual(Array(LOGIN_RATE_PER_MINUTE).fill(401));
+    const last = await app.inject({ method: 'POST', url: '/login', headers, payload: { username: 'nobody', password: 'x' } });
+    expect(last.statusCode).toBe(429);
+    expect(last.json()).toMatchObject({ error: 'RATE_LIMITED' });
+    expect(last.json().zh).toContain('请');
+  });
+
+  it('redirects a page request to the login with the page to come back to; logout ends the session', async () => {
+    const { app, db } = setup();
+    await createAccount(db);
+    const page = await app.inject('/?villagers=2');
+    expect(page.statusCode).toBe(303);
+    expect(page.headers.location).toBe('/login?next=%2F%3Fvillagers%3D2');
+    const s = await signIn(app);
+    expect((await as(s)(app, '/api/villagers')).statusCode).toBe(200);
+    expect((await app.inject({ method: 'POST', url: '/logout', headers: { cookie: s.cookie } })).statusCode).toBe(403); // CSRF on logout too
+    expect((await app.inject({ method: 'POST', url: '/logout', headers: s.post })).statusCode).toBe(303);
+    expect((await as(s)(app, '/api/villagers')).statusCode).toBe(401);
+  });
+});
+
+describe('sessions', () => {
+  it(`keeps at most ${MAX_ANONYMOUS_SESSIONS} sessions nobody signed in to; a signed-in one survives the flood`, async () => {
+    const { app, db } = setup();
+    await createAccount(db);
+    const s = await signIn(app);
+    for (let i = 0; i < MAX_ANONYMOUS_SESSIONS + 30; i++) expect((await app.inject('/api/me')).statusCode).toBe(200);
+    const rows = db.prepare("SELECT count(*) AS n, sum(json_extract(data, '$.user') IS NOT NULL) AS users FROM admin_sessions").get() as { n: number; users: number };
+    expect(rows).toEqual({ n: MAX_ANONYMOUS_SESSIONS + 1, users: 1 });
+    expect((await as(s)(app, '/api/villagers')).statusCode).toBe(200);
+  });
+});
+
+describe('actions', () => {
+  it('block and unblock: 401 without a session, 403 without CSRF, field errors, audited with before and after', async () => {
+    const { app, db } = setup();
+    await createAccount(db);
+    addVillager(db, { id: 'V001', name: '王大妈', village: '前进村' });
+    const s = await signIn(app);
+    const url = '/api/villagers/V001/status';
+    expect((await app.inject({ method: 'POST', url, payload: { status: 'blocked' } })).statusCode).toBe(401);
+    const noCsrf = await app.inject({ method: 'POST', url, headers: { cookie: s.cookie }, payload: { status: 'blocked' } });
+    expect(noCsrf.statusCode).toBe(403);
+    const forged = await app.inject({ method: 'POST', url, headers: { cookie: s.cookie, 'x-csrf-token': 'forged' }, payload: { status: 'blocked' } });
+    expect(forged.statusCode).toBe(403);
+    expect(getVillager(db, 'V001')!.status).toBe('active');
+
+    const badField = await app.inject({ method: 'POST', url, headers: s.post, payload: { status: 'gone' } });
+    expect(badField.statusCode).toBe(400);
+    expect(badField.json()).toMatchObject({ error: 'INVALID_ARGUMENT', zh: '请求参数有误' });
+    expect(Object.keys(badField.json().fields)).toEqual(['status']);
+    const unknown = await app.inject({ method: 'POST', url: '/api/villagers/NOBODY/status', headers: s.post, payload: { status: 'blocked' } });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json().zh).toBeTruthy();
+
+    const blocked = await app.inject({ method: 'POST', url, headers: s.post, payload: { status: 'blocked' } });
+    expect(blocked.statusCode).toBe(200);
+    expect(blocked.json()).toMatchObject({ villager: { id: 'V001', status: 'blocked' } });
+    expect(getVillager(db, 'V001')!.status).toBe('blocked');
+    // the page's form: urlencoded with _csrf, answered with a redirect back
+    const unblock = await app.inject({ method: 'POST', url, headers: { ...FORM, cookie: s.cookie }, payload: form({ _csrf: s.csrf, status: 'active' }) });
+    expect(unblock.statusCode).toBe(303);
+    expect(getVillager(db, 'V001')!.status).toBe('active');
+    expect(listAudit(db)).toMatchObject([
+      { actor: 'wang', action: 'villager.unblock', target: 'V001', before: { status: 'blocked' }, after: { status: 'active' } },
+      { actor: 'wang', action: 'villager.block', target: 'V001', before: { status: 'active' }, after: { status: 'blocked' } },
+    ]);
+
+    setVillagerStatus(db, 'V001', 'left');
+    const left = await app.inject({ method: 'POST', url, headers: s.post, payload: { status: 'active' } });
+    expect(left.statusCode).toBe(409);
+    expect(left.json().fields.status.zh).toBe('该村民已迁出');
+    expect(listAudit(db)).toHaveLength(2);
+  });
+
+  it('lists the audit log newest first with a cursor, and shows it on the page', async () => {
+    const { app, db } = setup();
+    await createAccount(db);
+    addVillager(db, { id: 'V9', name: '<b>九</b>', village: '前进村' });
+    const s = await signIn(app);
+    for (const status of ['blocked', 'active', 'blocked']) await app.inject({ method: 'POST', url: '/api/villagers/V9/status', headers: s.post, payload: { status } });
+    const first = (await as(s)(app, '/api/audit?limit=2')).json();
+    expect(first.items.map((i: { action: string }) => i.action)).toEqual(['villager.block', 'villager.unblock']);
+    expect(first.items[0]).toMatchObject({ actor: 'wang', target: 'V9', before: { status: 'active' }, after: { status: 'blocked' } });
+    expect(first.items[0].at).toMatch(/^\d{4}-\d\d-\d\dT/);
+    const rest = (await as(s)(app, `/api/audit?limit=2&before=${first.next}`)).json();
+    expect(rest).toMatchObject({ items: [{ action: 'villager.block' }], next: null });
+    expect((await as(s)(app, '/api/audit?limit=0')).statusCode).toBe(400);
+    expect(db.prepare('SELECT count(*) AS n FROM audit_log').get()).toEqual({ n: 3 });
+    expect(() => db.prepare('DELETE FROM audit_log').run()).toThrow(/append-only/);
+    const page = (await as(s)(app, '/')).body;
+    expect(page).toContain('<table id="audit">');
+    expect(page).toContain('冻结村民');
+    expect(page).toContain('data-action="unblock"'); // V9 is blocked: its button unblocks
+    expect(page).not.toContain('<b>九</b>');
+  });
+});
+
+describe('accounts', () => {
+  it('a village admin adds an account (audited, field errors); a maintainer is refused with 403', async () => {
+    const { app, db } = setup();
+    await createAccount(db, 'cun', 'village_admin');
+    await createAccount(db, 'wang', 'maintainer');
+    const admin = await signIn(app, 'cun');
+    const body = { username: 'li', display_name: '李会计', role: 'maintainer', password: TEST_PASSWORD, password_confirm: TEST_PASSWORD };
+    expect((await app.inject({ method: 'POST', url: '/api/accounts', headers: { cookie: admin.cookie }, payload: body })).statusCode).toBe(403);
+    const bad = await app.inject({ method: 'POST', url: '/api/accounts', headers: admin.post, payload: { ...body, username: 'L I', password_confirm: 'other' } });
+    expect(bad.statusCode).toBe(400);
+    expect(Object.keys(bad.json().fields).sort()).toEqual(['password_confirm', 'username']);
+    const ok = await app.inject({ method: 'POST', url: '/api/accounts', headers: admin.post, payload: body });
+    expect(ok.statusCode, ok.body).toBe(201);
+    expect(ok.json()).toEqual({ account: { username: 'li', display_name: '李会计', role: 'maintainer' } });
+    expect(listAudit(db)[0]).toMatchObject({ actor: 'cun', action: 'account.create', target: 'li', after: { via: 'admin page' } });
+    const dup = await app.inject({ method: 'POST', url: '/api/accounts', headers: admin.post, payload: body });
+    expect(dup.statusCode).toBe(409);
+    expect(dup.json().fields.username.zh).toContain('已存在');
+
+    const maintainer = await signIn(app, 'wang');
+    const refused = await app.inject({ method: 'POST', url: '/api/accounts', headers: maintainer.post, payload: { ...body, username: 'zhao' } });
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json()).toMatchObject({ error: 'FORBIDDEN', zh: '只有村管理员可以添加管理账号' });
+    expect((await as(maintainer)(app, '/api/accounts')).json().items.map((a: { username: string }) => a.username)).toEqual(['cun', 'wang', 'li']);
+    // the page: the list for everyone, the form for a village admin only; the form adds too
+    expect((await as(maintainer)(app, '/')).body).not.toContain('id="account-add"');
+    const page = (await as(admin)(app, '/')).body;
+    expect(page).toContain('<td>李会计</td><td>门店维护员</td>');
+    expect(page).toContain('id="account-add"');
+    const viaForm = await app.inject({ method: 'POST', url: '/api/accounts', headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: admin.cookie }, payload: new URLSearchParams({ ...body, username: 'zhou', _csrf: admin.csrf }).toString() });
+    expect(viaForm.statusCode).toBe(303);
+    expect(getAdminAccount(db, 'zhou')).toMatchObject({ role: 'maintainer' });
+  });
+});

@@ -1,0 +1,104 @@
+/**
+ * Resolving the review queue from the admin page: charge (a redemption entry, once) or waive,
+ * each audited, with CSRF and field-level errors.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { buildApp } from '../../edge/http/app.ts';
+import { HealthBoard } from '../../edge/parts.ts';
+import { addVillager, requireVillager } from '../../edge/ledger/villagers.ts';
+import { applyEntry, getEntry } from '../../edge/ledger/entries.ts';
+import { upsertProduct, upsertSlot } from '../../edge/ledger/products.ts';
+import { openSession, settleSession } from '../../edge/ledger/sessions.ts';
+import { listAudit } from '../../edge/ledger/audit.ts';
+import { getReviewLine, listOpenReview } from '../../edge/ledger/review.ts';
+import { tempLedger } from '../ledger/helpers.ts';
+import { as, signedIn, TEST_AUTH, type Signed } from './admin-auth.ts';
+
+const ledger = tempLedger();
+const rules = { creditFloor: 0 };
+const app = buildApp({ store: { id: 's1', village: 'v1', name: '前进村积分超市' }, health: new HealthBoard(), db: () => ledger.db, ledgerRules: rules, auth: TEST_AUTH }, pino({ level: 'silent' }));
+let s: Signed;
+afterAll(async () => {
+  await app.close();
+  ledger.cleanup();
+});
+
+beforeAll(async () => {
+  const db = ledger.db;
+  addVillager(db, { id: 'V001', name: '王大妈', village: '前进村' });
+  applyEntry(db, { id: 'e1', villagerId: 'V001', kind: 'award', points: 50, reason: '垃圾分类', origin: 'cli' }, rules);
+  upsertProduct(db, { sku: 'oil', name: '菜籽油', price: 30, unitG: 900, toleranceG: 15 });
+  upsertSlot(db, { slot: 'B1', address: 13, sku: 'oil', stock: 5 });
+  openSession(db, { id: 's1', kind: 'shopping', villagerId: 'V001', enteredBy: 'card', state: 'shopping', context: {} });
+  settleSession(db, { sessionId: 's1', lines: [{ sku: 'oil', slot: 'B1', count: 1 }], review: [{ slot: 'B1', reason: 'not_whole_count', deltaG: -450, detail: null }, { slot: 'A2', reason: 'not_stable', deltaG: 20, detail: null }] }, rules);
+  s = await signedIn(app, db);
+});
+
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+
+describe('review queue', () => {
+  it('lists the open lines with the villager, on the admin page, with charge and waive forms on /review', async () => {
+    const res = await as(s)(app, '/api/review');
+    expect(res.statusCode).toBe(200);
+    const { items, next } = res.json();
+    expect(next).toBeNull();
+    expect(items).toMatchObject([
+      { session_id: 's1', villager_id: 'V001', villager_name: '王大妈', slot: 'B1', reason: 'not_whole_count', delta_g: -450, resolved_at: null },
+      { slot: 'A2', reason: 'not_stable' },
+    ]);
+    const page = (await as(s)(app, '/')).body;
+    expect(page).toContain('<table id="review-queue">');
+    expect(page).toContain('重量不是整件数（-450 克）');
+    expect(page).toContain('<a href="/review">去处理</a>');
+    // the forms are on /review, which does not reload itself while points are typed
+    const review = (await as(s)(app, '/review')).body;
+    expect(review).toContain(`action="/api/review/${items[0].id}/resolve"`);
+    expect(review).not.toContain('http-equiv="refresh"');
+    expect((await app.inject('/review')).statusCode).toBe(303);
+  });
+
+  it('charges a line once: a redemption entry, the balance and the audit log; refusals are clear', async () => {
+    const [line] = listOpenReview(ledger.db);
+    const url = `/api/review/${line!.id}/resolve`;
+    expect((await app.inject({ method: 'POST', url, payload: { resolution: 'charge', points: 15 } })).statusCode).toBe(401);
+    expect((await app.inject({ method: 'POST', url, headers: { cookie: s.cookie }, payload: { resolution: 'charge', points: 15 } })).statusCode).toBe(403);
+    const noPoints = await app.inject({ method: 'POST', url, headers: s.post, payload: { resolution: 'charge' } });
+    expect(noPoints.statusCode).toBe(400);
+    expect(noPoints.json().fields).toEqual({ points: { message: 'required for a charge: a whole number from 1', zh: '补扣时必填，须为正整数' } });
+    const negative = await app.inject({ method: 'POST', url, headers: s.post, payload: { resolution: 'charge', points: -3 } });
+    expect(negative.statusCode).toBe(400);
+    expect(Object.keys(negative.json().fields)).toEqual(['points']);
+    const badKind = await app.inject({ method: 'POST', url, headers: s.post, payload: { resolution: 'refund' } });
+    expect(Object.keys(badKind.json().fields)).toEqual(['resolution']);
+    const balance = requireVillager(ledger.db, 'V001').balance;
+
+    const ok = await app.inject({ method: 'POST', url, headers: s.post, payload: { resolution: 'charge', points: 15 } });
+    expect(ok.statusCode, ok.body).toBe(200);
+    expect(ok.json()).toMatchObject({ review: { resolution: 'charged 15', resolved_at: expect.any(String) }, entry: { id: `review:${line!.id}`, points: -15, balance_after: balance - 15 }, debt: 0 });
+    expect(getEntry(ledger.db, `review:${line!.id}`)).toMatchObject({ kind: 'redemption', origin: 'admin', reference: 's1' });
+    expect(requireVillager(ledger.db, 'V001').balance).toBe(balance - 15);
+    expect(listAudit(ledger.db)[0]).toMatchObject({ actor: 'wang', action: 'review.charge', target: `s1#${line!.id}`, before: { resolution: null, villager: 'V001' }, after: { resolution: 'charged 15', entry: `review:${line!.id}`, charged: 15, debt: 0 } });
+
+    const again = await app.inject({ method: 'POST', url, headers: s.post, payload: { resolution: 'waive' } });
+    expect(again.statusCode).toBe(409);
+    expect(again.json()).toMatchObject({ error: 'ALREADY_SETTLED' });
+    expect(again.json().zh).toContain('已处理');
+    expect(requireVillager(ledger.db, 'V001').balance).toBe(balance - 15);
+    const unknown = await app.inject({ method: 'POST', url: '/api/review/99999/resolve', headers: s.post, payload: { resolution: 'waive' } });
+    expect(unknown.statusCode).toBe(404);
+  });
+
+  it('waives a line from the page form: no entry, resolved, audited, gone from the queue', async () => {
+    const [line] = listOpenReview(ledger.db);
+    const entries = (ledger.db.prepare('SELECT count(*) AS n FROM entries').get() as { n: number }).n;
+    const res = await app.inject({ method: 'POST', url: `/api/review/${line!.id}/resolve`, headers: { ...FORM, cookie: s.cookie }, payload: new URLSearchParams({ _csrf: s.csrf, resolution: 'waive' }).toString() });
+    expect(res.statusCode).toBe(303);
+    expect(res.headers.location).toBe('/review');
+    expect(getReviewLine(ledger.db, line!.id)).toMatchObject({ resolution: 'waived' });
+    expect((ledger.db.prepare('SELECT count(*) AS n FROM entries').get() as { n: number }).n).toBe(entries);
+    expect(listAudit(ledger.db)[0]).toMatchObject({ action: 'review.waive', after: { resolution: 'waived', entry: null, charged: 0 } });
+    expect(listOpenReview(ledger.db)).toEqual([]);
+    expect((await as(s)(app, '/review')).body).toContain('没有待核对的记录');
+  });
+});
