@@ -48,6 +48,8 @@ describe('/metrics and /readyz', () => {
       applyEntry(db, { id: 'e1', villagerId: 'V001', kind: 'award', points: 50, reason: '垃圾分类', origin: 'cli' }, { creditFloor: 0 });
       addCard(db, 'PB-0001', 'V001', new Date().toISOString());
 
+      // no login needed for these two, while the admin API asks for one
+      expect((await fetch(new URL('/api/store', base))).status).toBe(401);
       const before = await scrape();
       expect(before.find((f) => f.name === 'store_door_decisions_total')?.type).toBe('COUNTER');
       expect(sample(before, 'store_unlocks_total')).toBe(0);
