@@ -33,6 +33,8 @@ export const ErrorCode = {
   FACE_COLLISION: 'FACE_COLLISION',
   // hardware and runtime
   NOT_FOUND: 'NOT_FOUND',
+  /** `store-edge doctor` found something to fix (its table says what). */
+  CHECKS_FAILED: 'CHECKS_FAILED',
   INTERNAL: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -19,6 +19,10 @@ import { DataDirPart } from './data-dir.ts';
 import { DaemonEventRelay } from './events.ts';
 import { EdgeError, ErrorCode } from './errors.ts';
 import { SyncAgent } from '../cloud-sync/agent/agent.ts';
+import { JobRunner } from './jobs/runner.ts';
+import { storeJobs } from './jobs/store-jobs.ts';
+import { StoreMetrics } from './ops/metrics.ts';
+import { readiness } from './ops/readiness.ts';
 
 /** The ledger as a part: open (and migrate) at start, checkpoint and close at stop. */
 class LedgerPart implements Part {
@@ -80,6 +84,10 @@ export class StoreDaemon {
   hardware: HardwarePart | undefined;
   entry: EntryPart | undefined;
   session: StoreSessionEngine | undefined;
+  /** The scheduled jobs (backup, retention); absent with jobs.enabled false. */
+  jobs: JobRunner | undefined;
+  /** What /metrics serves. */
+  metrics: StoreMetrics | undefined;
   /** What the parts emit, under the contract's names (edge/events.ts). */
   readonly events: DaemonEventRelay;
   private onCode: ((c: { code: string }) => void) | undefined;
@@ -152,7 +160,23 @@ export class StoreDaemon {
       ? new SyncAgent({ db: () => ledger.handle(), config: c.sync, address: { village: c.store.village, store: c.store.id }, dataDir: c.data_dir, rules: { creditFloor: c.ledger.credit_floor }, health: this.health, log: this.log.child({ part: 'sync' }) })
       : undefined;
     const sync = agent ? [agent] : [];
-    this.http = new HttpServer(c.http, { dataDir: c.data_dir, store: c.store, health: this.health, db: () => ledger.handle(), ledgerRules: { creditFloor: c.ledger.credit_floor }, session, ...(agent ? { sync: agent } : {}) }, this.log.child({ part: 'http' }));
+    const jobs = c.jobs.enabled
+      ? new JobRunner({
+        jobs: storeJobs({ config: c.jobs, dataDir: c.data_dir, keyFile: path.resolve(c.data_dir, c.entry.key_file), db: () => ledger.handle() }),
+        ...(c.jobs.timezone ? { timezone: c.jobs.timezone } : {}),
+        db: () => ledger.handle(),
+        health: this.health,
+        log: this.log.child({ part: 'jobs' }),
+      })
+      : undefined;
+    this.jobs = jobs;
+    const metrics = new StoreMetrics({ events: this.events, db: () => ledger.handle(), ...(agent ? { sync: agent } : {}), ...(jobs ? { jobs } : {}) });
+    this.metrics = metrics;
+    const ops = {
+      metrics: () => metrics.text(),
+      readiness: () => readiness({ health: () => this.health.report(), db: () => ledger.handle(), ...(agent ? { brokerConnected: () => agent.state().connected } : {}) }),
+    };
+    this.http = new HttpServer(c.http, { dataDir: c.data_dir, store: c.store, health: this.health, db: () => ledger.handle(), ledgerRules: { creditFloor: c.ledger.credit_floor }, session, ops, ...(agent ? { sync: agent } : {}) }, this.log.child({ part: 'http' }));
     this.ledger = ledger;
     this.hardware = hardware;
     this.entry = entry;
@@ -161,10 +185,10 @@ export class StoreDaemon {
     // add-on's first parts (the demo's opening stock and village ledger, which the sync agent
     // may talk to), the sync agent (it needs only the ledger), the hardware, the door (it needs
     // both), the session (it listens to all three and resumes an open session), then the page;
-    // an add-on's last parts at the end.
+    // the scheduled jobs (a missed backup runs once the store is up), an add-on's last parts at the end.
     const core: DaemonCore = { config: c, log: this.log, db: () => ledger.handle(), hardware, entry, session };
     const added = this.addOns.map((a) => a.parts(core));
-    return [dataDir, ledger, ...added.flatMap((a) => a.afterLedger ?? []), ...sync, hardware, entry, session, this.http, ...added.flatMap((a) => a.last ?? [])];
+    return [dataDir, ledger, ...added.flatMap((a) => a.afterLedger ?? []), ...sync, hardware, entry, session, this.http, ...(jobs ? [jobs] : []), ...added.flatMap((a) => a.last ?? [])];
   }
 
   async start(): Promise<void> {
@@ -216,6 +240,7 @@ export class StoreDaemon {
   async stop(): Promise<void> {
     this.health.setPhase('stopping');
     this.events.stop();
+    this.metrics?.stop();
     if (this.onCode) this.hardware?.scanner?.off('code', this.onCode);
     while (this.started.length > 0) {
       const part = this.started.pop()!;

@@ -17,6 +17,8 @@ const GROUPS: ReadonlyArray<{ commands: readonly string[]; load: () => Promise<R
   { commands: ['villagers', 'points', 'balance', 'products', 'slots', 'cards'], load: async () => (await import('./ledger-commands.ts')).registerLedgerCommands },
   { commands: ['faces'], load: async () => (await import('./faces.ts')).registerFacesCommands },
   { commands: ['ports'], load: async () => (await import('./ports.ts')).registerPortsCommand },
+  { commands: ['doctor'], load: async () => (await import('./doctor.ts')).registerDoctorCommand },
+  { commands: ['restore'], load: async () => (await import('./restore.ts')).registerRestoreCommand },
   { commands: ['ledger'], load: async () => (await import('./ledger.ts')).registerLedgerCommand },
   { commands: ['admin'], load: async () => (await import('./admin.ts')).registerAdminCommand },
 ];

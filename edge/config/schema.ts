@@ -10,6 +10,7 @@ import { DriversConfigSchema } from '../../drivers/config.ts';
 import { EntryConfigSchema } from '../entry/config.ts';
 import { SessionConfigSchema } from '../session/config.ts';
 import { SyncConfigSchema } from '../../cloud-sync/agent/config.ts';
+import { JobsConfigSchema } from '../jobs/config.ts';
 
 /** An object whose keys are all optional with defaults, and whose unknown keys are refused. */
 export function Section<T extends Record<string, TSchema>>(props: T, description?: string) {
@@ -53,6 +54,7 @@ export const ConfigSchema = Type.Object(
     entry: EntryConfigSchema,
     session: SessionConfigSchema,
     sync: SyncConfigSchema,
+    jobs: JobsConfigSchema,
   },
   { additionalProperties: false },
 );

@@ -29,6 +29,7 @@ import { registerActions } from './actions.ts';
 import { registerCardActions } from './card-actions.ts';
 import { registerAccountActions } from './account-actions.ts';
 import { errorReply, notFoundReply } from './errors.ts';
+import { registerOpsRoutes, type OpsRoutesDeps } from './ops-routes.ts';
 
 /** Villagers per admin page (the rest are a link away): the page stays cheap as the village grows. */
 const VILLAGERS_PER_PAGE = 100;
@@ -52,6 +53,8 @@ export interface AppDeps {
   maxEventLoopUtilization?: number;
   /** Serve HTTPS with this certificate (http.tls_cert / http.tls_key). */
   https?: { cert: Buffer; key: Buffer };
+  /** /metrics and /readyz (edge/http/ops-routes.ts). */
+  ops?: OpsRoutesDeps;
 }
 
 const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '::1'];
@@ -108,6 +111,8 @@ function routes(app: TypedApp, deps: AppDeps): void {
     const report = deps.health.report();
     return reply.status(report.status === 'ok' || report.status === 'degraded' ? 200 : 503).send(report);
   });
+
+  if (deps.ops) registerOpsRoutes(app, deps.ops);
 
   app.get('/api/villagers', { schema: { querystring: PageQuery } }, async (req) => listVillagers(deps.db(), { limit: req.query.limit, offset: req.query.offset }).map((v) => ({ id: v.id, name: v.name, village: v.village, status: v.status, balance: v.balance, debt: v.debt, face_consent: v.faceConsentAt !== null })));
 

@@ -1,8 +1,8 @@
 /**
  * Who may use the admin page: server-side sessions behind a signed, HTTP-only, SameSite
  * cookie; a CSRF token on every state-changing request; security headers; the first-run
- * setup and the login with a per-account lockout. Only `/healthz`, `/board`, `/login` and
- * `/setup` answer without a session (routes with `config: { public: true }`).
+ * setup and the login with a per-account lockout. Only `/healthz`, `/readyz`, `/metrics`, `/board`,
+ * `/login` and `/setup` answer without a session (routes with `config: { public: true }`).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, Session } from 'fastify';
 import fastifyCookie from '@fastify/cookie';

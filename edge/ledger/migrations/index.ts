@@ -2,6 +2,7 @@ import type { Database } from 'better-sqlite3';
 import * as m001 from './001-initial.ts';
 import * as m002 from './002-mask-door-cards.ts';
 import * as m003 from './003-admin-accounts.ts';
+import * as m004 from './004-job-runs.ts';
 
 export interface Migration {
   version: number;
@@ -11,5 +12,5 @@ export interface Migration {
 }
 
 /** In order; each file is one schema version. */
-export const MIGRATIONS: readonly Migration[] = [m001, m002, m003];
+export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004];
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -1,0 +1,50 @@
+/**
+ * `store-edge restore FILE --yes`: put a backup copy in place of the ledger. It takes the data
+ * folder's lock first, so it refuses while a daemon runs (and no daemon starts meanwhile); the
+ * ledger it replaces is kept beside it.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { lockDataDir, ensureDataDir } from '../data-dir.ts';
+import { restoreCopy, verifyCopy } from '../ledger/backup.ts';
+import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
+import { configFrom, ledgerPath, print, withCommon, type CommonOptions } from './context.ts';
+
+export function registerRestoreCommand(program: Command): void {
+  withCommon(
+    program
+      .command('restore')
+      .description('restore the ledger from a backup copy (the daemon must be stopped) / 从备份恢复账本（须先停止守护进程）')
+      .argument('<file>', 'a copy made by the backup job (backups/ledger-*.sqlite) / 备份副本')
+      .option('--yes', 'confirm: the current ledger is replaced (and kept beside it) / 确认替换当前账本'),
+    { json: true },
+  ).action((file: string, opts: CommonOptions & { yes?: boolean }) => {
+    const config = configFrom(opts);
+    const source = path.resolve(file);
+    if (!existsSync(source)) throw new EdgeError(ErrorCode.NOT_FOUND, `no such backup file: ${source}`, { zh: `找不到备份文件 ${source}` });
+    const target = ledgerPath(config);
+    try {
+      verifyCopy(source);
+    } catch (err) {
+      // a file that is not a whole ledger of ours is bad input, not a failure of the restore
+      if (isEdgeError(err) && (err.code === ErrorCode.DB_CORRUPT || err.code === ErrorCode.DB_NOT_OURS || err.code === ErrorCode.DB_NEWER_THAN_CODE)) {
+        throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `${source} cannot be restored: ${err.message}`, { zh: `${source} 不能用于恢复：${err.zh ?? ''}`, cause: err });
+      }
+      throw err;
+    }
+    if (!opts.yes) {
+      throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `restoring replaces the ledger ${target} with ${source}; add --yes to confirm (the current ledger is kept beside it)`, {
+        zh: `恢复将用 ${source} 替换账本 ${target}；确认请加 --yes（当前账本会保留在旁边）`,
+      });
+    }
+    ensureDataDir(config.data_dir);
+    const release = lockDataDir(config.data_dir);
+    try {
+      const { kept, restored } = restoreCopy(source, target, new Date());
+      print(opts, { restored: restored.file, from: source, schemaVersion: restored.schemaVersion, kept }, `已恢复 restored ${target} ← ${source}${kept.length ? `\n原账本保留为 previous ledger kept as: ${kept.join(', ')}` : ''}`);
+    } finally {
+      release();
+    }
+  });
+}

@@ -1,0 +1,53 @@
+/** The store's scheduled jobs: the nightly backup and the retention purge. */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Db } from '../ledger/db.ts';
+import { backupKeyFile, backupLedger, pruneCopies } from '../ledger/backup.ts';
+import { applyRetention } from '../ledger/retention.ts';
+import type { JobsConfig } from './config.ts';
+import type { Job } from './runner.ts';
+
+export interface StoreJobsDeps {
+  config: JobsConfig;
+  dataDir: string;
+  /** The face-template key (data_dir/keys/face-templates.key by default). */
+  keyFile: string;
+  db: () => Db;
+}
+
+/** A folder of the config: absolute, or relative to the data folder. */
+export function underDataDir(dataDir: string, p: string): string {
+  return path.resolve(dataDir, p);
+}
+
+export function backupJob(d: StoreJobsDeps): Job {
+  const dir = underDataDir(d.dataDir, d.config.backup.dir);
+  const keyDir = underDataDir(d.dataDir, d.config.backup.key_dir);
+  return {
+    name: 'backup',
+    cron: d.config.backup.cron,
+    async run(now) {
+      const copy = await backupLedger(d.db(), dir, now);
+      // templates without their key are useless: the key goes to its own folder
+      const key = existsSync(d.keyFile) ? backupKeyFile(d.keyFile, keyDir) : null;
+      const pruned = pruneCopies(dir, d.config.backup.keep_days, now);
+      return `${copy.file} (${copy.bytes} bytes, integrity ok), key ${key ?? 'none yet'}, ${pruned.length} old copies deleted`;
+    },
+  };
+}
+
+export function retentionJob(d: StoreJobsDeps): Job {
+  const r = d.config.retention;
+  return {
+    name: 'retention',
+    cron: r.cron,
+    run(now) {
+      const res = applyRetention(d.db(), { entryEventsDays: r.entry_events_days, leftVillagerTemplatesDays: r.left_villager_templates_days }, now);
+      return `deleted ${res.entryEvents} door decisions, ${res.templatesWithoutConsent} templates without consent, ${res.templatesOfLeft} templates of villagers who left`;
+    },
+  };
+}
+
+export function storeJobs(d: StoreJobsDeps): Job[] {
+  return [backupJob(d), retentionJob(d)];
+}

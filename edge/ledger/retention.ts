@@ -1,0 +1,30 @@
+/** What the retention job deletes: old door decisions and face data that may no longer be kept. */
+import { inTransaction, type Db } from './db.ts';
+
+export interface RetentionRules {
+  /** Door decisions older than this many days go. */
+  entryEventsDays: number;
+  /** Templates of a villager who left go this many days after the status changed. */
+  leftVillagerTemplatesDays: number;
+}
+
+export interface RetentionResult {
+  entryEvents: number;
+  templatesWithoutConsent: number;
+  templatesOfLeft: number;
+}
+
+const DAY_MS = 86_400_000;
+
+/** Delete, in one transaction, what the rules no longer allow to keep at `now`. */
+export function applyRetention(db: Db, rules: RetentionRules, now: Date): RetentionResult {
+  const eventsBefore = new Date(now.getTime() - rules.entryEventsDays * DAY_MS).toISOString();
+  const leftBefore = new Date(now.getTime() - rules.leftVillagerTemplatesDays * DAY_MS).toISOString();
+  return inTransaction(db, 'applying retention', () => {
+    const entryEvents = db.prepare('DELETE FROM entry_events WHERE at < ?').run(eventsBefore).changes;
+    // withdrawal deletes the templates at once; this catches any left behind (a crash between the two)
+    const templatesWithoutConsent = db.prepare('DELETE FROM face_templates WHERE villager_id IN (SELECT id FROM villagers WHERE face_consent_at IS NULL)').run().changes;
+    const templatesOfLeft = db.prepare("DELETE FROM face_templates WHERE villager_id IN (SELECT id FROM villagers WHERE status = 'left' AND updated_at <= ?)").run(leftBefore).changes;
+    return { entryEvents, templatesWithoutConsent, templatesOfLeft };
+  });
+}

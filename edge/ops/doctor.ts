@@ -1,0 +1,160 @@
+/**
+ * `store-edge doctor`: what a maintainer checks on a store PC, one row each, with what to do
+ * when a row fails. The daemon may be running: the ledger is opened read-only, and the serial
+ * ports (which the daemon holds) are then left to /readyz.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, statfsSync } from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../config/schema.ts';
+import { openLedger, closeLedger } from '../ledger/db.ts';
+import { countOutbox } from '../ledger/outbox.ts';
+import { listJobRuns } from '../ledger/job-runs.ts';
+import { newestLedgerTime, schemaVersion } from '../ledger/ops-queries.ts';
+import { LOCK_FILE } from '../data-dir.ts';
+import { MODEL_MANIFEST, readModel, type ModelName } from '../../models/manifest.ts';
+import { createHash } from 'node:crypto';
+import { checkBroker, checkCamera, checkSerial, type DoctorRow } from './doctor-hardware.ts';
+
+export type { DoctorRow };
+
+/** Free space below these: a warning, then a failure (the ledger refuses writes on a full disk). */
+export const DISK_WARN_BYTES = 2 * 1024 ** 3;
+export const DISK_FAIL_BYTES = 500 * 1024 ** 2;
+/** A clock this far behind the ledger's newest row has jumped back. */
+const CLOCK_BEHIND_MS = 5 * 60_000;
+/** The year the program was written: a clock before it was never set (flat RTC battery). */
+const EARLIEST_YEAR = 2026;
+
+const errText = (err: unknown): string => (err as Error)?.message ?? String(err);
+
+/** The pid of a live daemon holding the data folder, if any. */
+export function daemonPid(dataDir: string): number | undefined {
+  try {
+    const pid = Number.parseInt(readFileSync(path.join(dataDir, LOCK_FILE), 'utf8').trim(), 10);
+    if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
+    process.kill(pid, 0);
+    return pid;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM' ? Number.NaN : undefined;
+  }
+}
+
+function checkDatabase(c: Config, now: Date): DoctorRow[] {
+  const file = path.join(c.data_dir, 'ledger.sqlite');
+  let db;
+  try {
+    db = openLedger(file, { readonly: true, migrate: false });
+  } catch (err) {
+    return [{ check: 'database', status: 'fail', detail: errText(err), fix: `start the daemon once to create it, or restore a copy: store-edge restore ${path.join(c.data_dir, c.jobs.backup.dir, 'ledger-….sqlite')} --yes / 先启动一次守护进程，或从备份恢复` }];
+  }
+  try {
+    const version = schemaVersion(db);
+    const outbox = countOutbox(db);
+    const rows: DoctorRow[] = [{ check: 'database', status: 'ok', detail: `${file}: quick_check ok, schema ${version}, ${outbox.pending} rows waiting for the village ledger` }];
+    let runs: ReturnType<typeof listJobRuns> = [];
+    try {
+      runs = listJobRuns(db);
+    } catch {
+      // a ledger older than the jobs table: no backup recorded yet
+    }
+    const backup = runs.find((r) => r.job === 'backup');
+    const lastOk = backup?.last_outcome === 'ok' ? backup.last_finished_at : null;
+    const ageDays = lastOk ? (now.getTime() - Date.parse(lastOk)) / 86_400_000 : Infinity;
+    rows.push(
+      ageDays <= 2
+        ? { check: 'backup', status: 'ok', detail: `last verified copy ${lastOk}` }
+        : { check: 'backup', status: 'warn', detail: lastOk ? `last verified copy ${lastOk}` : (backup?.last_outcome === 'failed' ? `last backup failed: ${backup.last_detail}` : 'no backup yet / 尚无备份'), fix: 'see the daemon log (job backup) and jobs.backup in the config / 查看日志中的 backup 任务和配置 jobs.backup' },
+    );
+    const newest = newestLedgerTime(db);
+    if (newest && Date.parse(newest) - now.getTime() > CLOCK_BEHIND_MS) {
+      rows.push({ check: 'clock', status: 'fail', detail: `the clock (${now.toISOString()}) is behind the ledger's newest row (${newest}) / 系统时间早于账本中最新的记录`, fix: 'set the time (timedatectl set-ntp true) and check the RTC battery / 校准时间并检查主板电池' });
+    }
+    return rows;
+  } finally {
+    closeLedger(db);
+  }
+}
+
+async function checkModels(c: Config): Promise<DoctorRow[]> {
+  if (!c.entry.face_enabled) return [{ check: 'models', status: 'skip', detail: 'face recognition is off (entry.face_enabled) / 未启用刷脸' }];
+  const rows: DoctorRow[] = [];
+  const bad: string[] = [];
+  for (const name of Object.keys(MODEL_MANIFEST) as ModelName[]) {
+    try {
+      await readModel(name);
+    } catch (err) {
+      bad.push(`${name}: ${errText(err)}`);
+    }
+  }
+  rows.push(bad.length === 0
+    ? { check: 'models', status: 'ok', detail: `${Object.keys(MODEL_MANIFEST).length} models, sizes and sha256 as in the manifest / 模型校验通过` }
+    : { check: 'models', status: 'fail', detail: bad.join('; '), fix: 'reinstall the packages: npm ci / 重新安装依赖' });
+  const r = c.entry.recognizer;
+  if (r.kind === 'onnx-arcface') {
+    const file = path.resolve(c.data_dir, r.path);
+    try {
+      const sha = createHash('sha256').update(readFileSync(file)).digest('hex');
+      rows.push(sha === r.sha256.toLowerCase()
+        ? { check: 'recognizer', status: 'ok', detail: `${file} sha256 ok` }
+        : { check: 'recognizer', status: 'fail', detail: `${file} has sha256 ${sha}, the config says ${r.sha256}`, fix: 'put back the configured file, or set entry.recognizer.sha256 and enrol again / 换回原文件，或更新 sha256 后重新录入' });
+    } catch (err) {
+      rows.push({ check: 'recognizer', status: 'fail', detail: errText(err), fix: 'copy the model file to entry.recognizer.path / 复制模型文件' });
+    }
+  }
+  return rows;
+}
+
+function checkDisk(c: Config): DoctorRow {
+  try {
+    const s = statfsSync(c.data_dir);
+    const free = s.bavail * s.bsize;
+    const text = `${(free / 1024 ** 3).toFixed(1)} GiB free on the data folder's disk / 数据盘剩余`;
+    if (free < DISK_FAIL_BYTES) return { check: 'disk', status: 'fail', detail: text, fix: 'free space now: the ledger refuses writes on a full disk; move old backups away / 立即清理磁盘' };
+    if (free < DISK_WARN_BYTES) return { check: 'disk', status: 'warn', detail: text, fix: 'free some space (old backups, logs) / 清理部分空间' };
+    return { check: 'disk', status: 'ok', detail: text };
+  } catch (err) {
+    return { check: 'disk', status: 'fail', detail: errText(err), fix: `create the data folder ${c.data_dir} / 创建数据目录` };
+  }
+}
+
+function checkClock(now: Date): DoctorRow {
+  if (now.getUTCFullYear() < EARLIEST_YEAR) return { check: 'clock', status: 'fail', detail: `the clock says ${now.toISOString()} / 系统时间未设置`, fix: 'set the time (timedatectl set-ntp true) and check the RTC battery / 校准时间并检查主板电池' };
+  let ntp: string | undefined;
+  try {
+    ntp = execFileSync('timedatectl', ['show', '-p', 'NTPSynchronized', '--value'], { timeout: 2000, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    ntp = undefined;
+  }
+  if (ntp === 'no') return { check: 'clock', status: 'warn', detail: `${now.toISOString()}, not synchronised (NTP) / 未与时间服务器同步`, fix: 'timedatectl set-ntp true' };
+  return { check: 'clock', status: 'ok', detail: `${now.toISOString()}${ntp === 'yes' ? ', NTP synchronised' : ''}` };
+}
+
+/** Every check, in the order a maintainer reads them. */
+export async function runDoctor(c: Config, source: string, now: Date = new Date()): Promise<DoctorRow[]> {
+  const rows: DoctorRow[] = [{ check: 'config', status: 'ok', detail: `${source}, valid / 配置有效` }];
+  const pid = daemonPid(c.data_dir);
+  rows.push(pid === undefined
+    ? { check: 'daemon', status: 'ok', detail: 'not running on this data folder / 未运行' }
+    : { check: 'daemon', status: 'ok', detail: `running (pid ${Number.isNaN(pid) ? '?' : pid}) / 正在运行` });
+  rows.push(...checkDatabase(c, now));
+  rows.push(...(await checkModels(c)));
+  if (c.drivers.simulated) rows.push({ check: 'serial', status: 'skip', detail: 'simulated hardware (drivers.simulated) / 模拟硬件' });
+  else if (pid !== undefined) rows.push({ check: 'serial', status: 'skip', detail: 'the daemon holds the ports: see /readyz / 串口由守护进程占用，请看 /readyz' });
+  else rows.push(...(await checkSerial(c.drivers)));
+  rows.push(await checkCamera(c));
+  rows.push(await checkBroker(c));
+  rows.push(checkDisk(c));
+  if (!rows.some((r) => r.check === 'clock')) rows.push(checkClock(now));
+  return rows;
+}
+
+/** A plain text table (CJK characters count two columns). */
+export function renderTable(rows: readonly DoctorRow[]): string {
+  const width = (s: string): number => [...s].reduce((n, ch) => n + (/[\u1100-\uffff]/.test(ch) ? 2 : 1), 0);
+  const pad = (s: string, w: number): string => s + ' '.repeat(Math.max(0, w - width(s)));
+  const mark = { ok: 'ok', warn: 'WARN', fail: 'FAIL', skip: '-' } as const;
+  const w0 = Math.max(...rows.map((r) => width(r.check)), 5);
+  const lines = rows.map((r) => `${pad(r.check, w0)}  ${pad(mark[r.status], 4)}  ${r.detail}${r.fix ? `\n${' '.repeat(w0 + 8)}→ ${r.fix}` : ''}`);
+  return [`${pad('check', w0)}  ${pad('', 4)}  detail / 详情`, ...lines].join('\n');
+}

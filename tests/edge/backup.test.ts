@@ -1,0 +1,163 @@
+/**
+ * The nightly backup and the retention purge: a verified online copy restored and compared
+ * row for row, the key copied apart, old copies pruned; and `store-edge restore` as a
+ * maintainer runs it (refused while the daemon holds the folder, needs --yes).
+ */
+import { describe, it, expect, afterAll } from 'vitest';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { openLedger, closeLedger, type Db } from '../../edge/ledger/db.ts';
+import { addVillager, setVillagerStatus, setFaceConsent } from '../../edge/ledger/villagers.ts';
+import { applyEntry } from '../../edge/ledger/entries.ts';
+import { insertEntryEvent } from '../../edge/ledger/entry-events.ts';
+import { insertTemplates, countTemplates } from '../../edge/ledger/face-templates.ts';
+import { backupJob, retentionJob } from '../../edge/jobs/store-jobs.ts';
+import { listCopies, restoreCopy, stamp } from '../../edge/ledger/backup.ts';
+import { lockDataDir } from '../../edge/data-dir.ts';
+import { JobsConfigSchema, type JobsConfig } from '../../edge/jobs/config.ts';
+import { Value } from '@sinclair/typebox/value';
+import { tempDir } from '../ledger/helpers.ts';
+
+const t = tempDir('backup-');
+afterAll(() => t.cleanup());
+const mode = (p: string): number => statSync(p).mode & 0o777;
+const jobsConfig = (): JobsConfig => Value.Default(JobsConfigSchema, {}) as JobsConfig;
+const sealed = { nonce: Buffer.alloc(12, 1), ciphertext: Buffer.alloc(512, 2), tag: Buffer.alloc(16, 3), quality: 0.9, source: 'camera' };
+
+/** Every row of every table, in rowid order: what "the same ledger" means. */
+function dump(db: Db): Record<string, unknown[]> {
+  const tables = (db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+  return Object.fromEntries(tables.map((n) => [n, db.prepare(`SELECT * FROM "${n}" ORDER BY rowid`).all()]));
+}
+
+function seed(db: Db, n: number): void {
+  for (let i = 0; i < n; i++) {
+    addVillager(db, { id: `V${i}`, name: `村民${i}`, village: 'qianjin' });
+    applyEntry(db, { id: `award-${i}`, villagerId: `V${i}`, kind: 'award', points: 10 + i, reason: '打扫村道', origin: 'cli' }, { creditFloor: 0 });
+    insertEntryEvent(db, { at: new Date().toISOString(), decision: 'admitted', by: 'card', villagerId: `V${i}`, detail: { card: 'PB-****01' } });
+  }
+}
+
+function cli(dataDir: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const bin = path.resolve(import.meta.dirname, '../../bin/store-edge.mjs');
+  return new Promise((resolve) => {
+    execFile(process.execPath, [bin, ...args, '--data-dir', dataDir], { env: { ...process.env, STORE_EDGE_CONFIG: '' } }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe('the backup job', () => {
+  it('makes a verified copy that restores to the same rows, with the key copied apart', async () => {
+    const dataDir = path.join(t.dir, 'store-1');
+    mkdirSync(path.join(dataDir, 'keys'), { recursive: true, mode: 0o700 });
+    const keyFile = path.join(dataDir, 'keys', 'face-templates.key');
+    writeFileSync(keyFile, Buffer.alloc(32, 7), { mode: 0o600 });
+    const db = openLedger(path.join(dataDir, 'ledger.sqlite'));
+    seed(db, 50);
+    const before = dump(db);
+    const job = backupJob({ config: jobsConfig(), dataDir, keyFile, db: () => db });
+    const summary = await job.run(new Date('2026-12-01T18:30:00Z'));
+    expect(summary).toContain('integrity ok');
+    const copies = listCopies(path.join(dataDir, 'backups'));
+    expect(copies.map((c) => path.basename(c.file))).toEqual(['ledger-20261201T183000Z.sqlite']);
+    expect(mode(copies[0]!.file)).toBe(0o600);
+    const keyCopy = path.join(dataDir, 'backup-keys', 'face-templates.key');
+    expect(readFileSync(keyCopy)).toEqual(readFileSync(keyFile));
+    expect(mode(keyCopy)).toBe(0o600);
+    expect(mode(path.join(dataDir, 'backup-keys'))).toBe(0o700);
+
+    // the store goes on after the copy; the restore brings back the rows of the copy
+    seed2(db);
+    closeLedger(db);
+    const { kept } = restoreCopy(copies[0]!.file, path.join(dataDir, 'ledger.sqlite'), new Date());
+    expect(kept.length).toBeGreaterThanOrEqual(1);
+    const restored = openLedger(path.join(dataDir, 'ledger.sqlite'));
+    expect(dump(restored)).toEqual(before);
+    closeLedger(restored);
+    // the replaced ledger is kept, with the rows written after the copy
+    const old = new Database(kept.find((k) => k.includes('ledger.sqlite.before'))!, { readonly: true });
+    expect((old.prepare("SELECT count(*) AS n FROM villagers WHERE id = 'late'").get() as { n: number }).n).toBe(1);
+    old.close();
+  });
+
+  it('keeps N days of copies and always the newest', async () => {
+    const dataDir = path.join(t.dir, 'store-2');
+    const db = openLedger(path.join(dataDir, 'ledger.sqlite'));
+    seed(db, 3);
+    const config = { ...jobsConfig(), backup: { ...jobsConfig().backup, keep_days: 3 } };
+    const job = backupJob({ config, dataDir, keyFile: path.join(dataDir, 'keys', 'none.key'), db: () => db });
+    for (let day = 1; day <= 6; day++) await job.run(new Date(Date.UTC(2026, 11, day, 18, 30)));
+    const names = listCopies(path.join(dataDir, 'backups')).map((c) => path.basename(c.file));
+    expect(names).toEqual([1, 2, 3].map((i) => `ledger-${stamp(new Date(Date.UTC(2026, 11, 3 + i, 18, 30)))}.sqlite`));
+    closeLedger(db);
+  });
+});
+
+function seed2(db: Db): void {
+  addVillager(db, { id: 'late', name: '晚到', village: 'qianjin' });
+}
+
+describe('the retention job', () => {
+  it('deletes old door decisions and templates of villagers without consent or who left', () => {
+    const dataDir = path.join(t.dir, 'store-3');
+    const db = openLedger(path.join(dataDir, 'ledger.sqlite'));
+    const now = new Date('2026-12-01T19:15:00Z');
+    const clockAt = (iso: string) => () => new Date(iso);
+    for (const id of ['stays', 'withdrew', 'left-long-ago', 'left-yesterday']) {
+      addVillager(db, { id, name: id, village: 'qianjin' });
+      setFaceConsent(db, id, 'self');
+      insertTemplates(db, id, [sealed], now.toISOString());
+    }
+    setFaceConsent(db, 'withdrew', null);
+    setVillagerStatus(db, 'left-long-ago', 'left', clockAt('2026-10-01T00:00:00Z'));
+    setVillagerStatus(db, 'left-yesterday', 'left', clockAt('2026-11-30T00:00:00Z'));
+    insertEntryEvent(db, { at: '2026-01-01T00:00:00.000Z', decision: 'admitted', by: 'card', villagerId: 'stays', detail: {} });
+    insertEntryEvent(db, { at: '2026-11-30T00:00:00.000Z', decision: 'admitted', by: 'card', villagerId: 'stays', detail: {} });
+    const summary = retentionJob({ config: jobsConfig(), dataDir, keyFile: '', db: () => db }).run(now) as string;
+    expect(summary).toBe('deleted 1 door decisions, 1 templates without consent, 1 templates of villagers who left');
+    expect(['stays', 'withdrew', 'left-long-ago', 'left-yesterday'].map((id) => countTemplates(db, id))).toEqual([1, 0, 0, 1]);
+    expect((db.prepare('SELECT count(*) AS n FROM entry_events').get() as { n: number }).n).toBe(1);
+    closeLedger(db);
+  });
+});
+
+describe('store-edge restore', () => {
+  it('needs --yes, refuses while a daemon holds the folder, refuses a file that is not a ledger, then restores', async () => {
+    const dataDir = path.join(t.dir, 'store-4');
+    const db = openLedger(path.join(dataDir, 'ledger.sqlite'));
+    seed(db, 5);
+    await backupJob({ config: jobsConfig(), dataDir, keyFile: '', db: () => db }).run(new Date('2026-12-01T18:30:00Z'));
+    const before = dump(db);
+    seed2(db);
+    closeLedger(db);
+    const copy = listCopies(path.join(dataDir, 'backups'))[0]!.file;
+
+    const unconfirmed = await cli(dataDir, 'restore', copy);
+    expect(unconfirmed.code).toBe(2);
+    expect(unconfirmed.stderr).toContain('--yes');
+    const missing = await cli(dataDir, 'restore', path.join(dataDir, 'nope.sqlite'), '--yes');
+    expect(missing.code).toBe(2);
+    const junk = path.join(dataDir, 'junk.sqlite');
+    writeFileSync(junk, 'not a database at all, just words '.repeat(200));
+    const notLedger = await cli(dataDir, 'restore', junk, '--yes');
+    expect(notLedger.code, notLedger.stderr).toBe(2);
+
+    const release = lockDataDir(dataDir);
+    const locked = await cli(dataDir, 'restore', copy, '--yes');
+    release();
+    expect(locked.code).toBe(1);
+    expect(locked.stderr).toContain('DATA_DIR_LOCKED');
+    expect(locked.stderr).toContain(`pid ${process.pid}`);
+
+    const ok = await cli(dataDir, 'restore', copy, '--yes', '--json');
+    expect(ok.code, ok.stderr).toBe(0);
+    const out = JSON.parse(ok.stdout) as { kept: string[] };
+    expect(out.kept.every((k) => existsSync(k))).toBe(true);
+    const restored = openLedger(path.join(dataDir, 'ledger.sqlite'));
+    expect(dump(restored)).toEqual(before);
+    closeLedger(restored);
+  }, 120_000);
+});

@@ -1,0 +1,97 @@
+/**
+ * /metrics and /readyz on the daemon running on simulated hardware: the text is parsed by a
+ * Prometheus text-format parser, a card at the door is counted by reason and as an unlock,
+ * and an unplugged scanner makes /readyz answer 503 naming it.
+ */
+import { describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import parsePrometheusTextFormat, { type PromFamily } from 'parse-prometheus-text-format';
+import { validateConfig } from '../../edge/config/load.ts';
+import { StoreDaemon } from '../../edge/main.ts';
+import { addVillager } from '../../edge/ledger/villagers.ts';
+import { applyEntry } from '../../edge/ledger/entries.ts';
+import { addCard } from '../../edge/ledger/credentials.ts';
+import { tempDir } from '../ledger/helpers.ts';
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function sample(families: PromFamily[], name: string, labels: Record<string, string> = {}): number | undefined {
+  const f = families.find((x) => x.name === name);
+  const m = f?.metrics.find((s) => Object.entries(labels).every(([k, v]) => s.labels?.[k] === v));
+  return m?.value === undefined ? undefined : Number(m.value);
+}
+
+describe('/metrics and /readyz', () => {
+  it('count the door by reason, report the outbox, the jobs, RSS and event-loop delay; readiness names an unplugged device', async () => {
+    const t = tempDir('metrics-');
+    const config = validateConfig({ data_dir: t.dir, demo: true, demo_loop: false, http: { port: 0 }, log: { level: 'silent' }, entry: { face_enabled: false }, jobs: { timezone: 'Asia/Shanghai' } });
+    const daemon = new StoreDaemon(config, pino({ level: 'silent' }));
+    try {
+      await daemon.start();
+      const base = daemon.httpAddress!;
+      const scrape = async (): Promise<PromFamily[]> => {
+        const res = await fetch(new URL('/metrics', base));
+        expect(res.status).toBe(200);
+        expect(res.headers.get('content-type')).toContain('text/plain');
+        return parsePrometheusTextFormat(await res.text());
+      };
+      const db = daemon.db;
+      addVillager(db, { id: 'V001', name: '王大妈', village: 'demo-village' });
+      applyEntry(db, { id: 'e1', villagerId: 'V001', kind: 'award', points: 50, reason: '垃圾分类', origin: 'cli' }, { creditFloor: 0 });
+      addCard(db, 'PB-0001', 'V001', new Date().toISOString());
+
+      // no login needed for these two, while the admin API asks for one
+      expect((await fetch(new URL('/api/store', base))).status).toBe(401);
+      const before = await scrape();
+      expect(before.find((f) => f.name === 'store_door_decisions_total')?.type).toBe('COUNTER');
+      expect(sample(before, 'store_unlocks_total')).toBe(0);
+      // the outbox holds the villager, the award and the card until a village ledger takes them
+      expect(sample(before, 'store_outbox_depth')).toBeGreaterThanOrEqual(2);
+      expect(sample(before, 'process_resident_memory_bytes')).toBeGreaterThan(10_000_000);
+      expect(before.some((f) => f.name === 'nodejs_eventloop_lag_p99_seconds')).toBe(true);
+      expect(sample(before, 'store_job_runs', { job: 'backup', outcome: 'ok' })).toBe(0);
+
+      const sim = daemon.hardware!.sim!;
+      expect(sim.scanner.scan('NOT-A-CARD')).toBe(true);
+      expect(sim.scanner.scan('PB-0001')).toBe(true);
+      const after = await waitFor('both decisions counted', async () => {
+        const f = await scrape();
+        return sample(f, 'store_unlocks_total') === 1 && sample(f, 'store_door_decisions_total', { decision: 'invalid_code' }) === 1 ? f : undefined;
+      });
+      expect(sample(after, 'store_door_decisions_total', { decision: 'matched', by: 'card' })).toBe(1);
+
+      expect(await daemon.jobs!.run('backup')).toBe('ok');
+      const jobs = await scrape();
+      expect(sample(jobs, 'store_job_runs', { job: 'backup', outcome: 'ok' })).toBe(1);
+      expect(sample(jobs, 'store_job_last_failed', { job: 'backup' })).toBe(0);
+
+      const ready = await fetch(new URL('/readyz', base));
+      const body = (await ready.json()) as { ready: boolean; checks: Record<'database' | 'serial' | 'broker' | 'camera' | 'models', { ok: boolean; reason?: string }> };
+      expect(ready.status, JSON.stringify(body)).toBe(200);
+      expect(body.checks.database).toEqual({ ok: true });
+      expect(body.checks.serial.ok).toBe(true);
+      expect(body.checks.broker).toEqual({ ok: true, reason: 'not configured' });
+
+      sim.unplug('scanner');
+      const notReady = await waitFor('readiness to see the scanner gone', async () => {
+        const res = await fetch(new URL('/readyz', base));
+        return res.status === 503 ? ((await res.json()) as typeof body) : undefined;
+      });
+      expect(notReady.ready).toBe(false);
+      expect(notReady.checks.serial.ok).toBe(false);
+      expect(notReady.checks.serial.reason).toContain('scanner');
+      expect(notReady.checks.database.ok).toBe(true);
+    } finally {
+      await daemon.stop();
+      t.cleanup();
+    }
+  }, 120_000);
+});
