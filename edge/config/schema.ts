@@ -29,7 +29,7 @@ export const HttpSchema = Section({
   allowed_hosts: Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { default: [], description: 'Host names the page answers to besides localhost, 127.0.0.1, ::1, the listen address and (when listening on 0.0.0.0) this machine\'s addresses; a request with another Host header is refused (421), which stops DNS rebinding from a browser on the store PC' }),
   tls_cert: Type.Optional(Type.String({ minLength: 1, description: 'PEM certificate file: with tls_key, the page is served over HTTPS (relative to the config file). Without TLS on an address other than loopback, passwords and session cookies cross the network in clear and the log warns' })),
   tls_key: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key file of tls_cert (relative to the config file)' })),
-  max_event_loop_utilization: Type.Number({ minimum: 0, maximum: 1, default: 0.9, description: 'When the daemon\'s event loop is busier than this share of the time (the scale sweeps and the lock poll share it), admin page and API requests are answered 503 with Retry-After until it has room; /board and /healthz are always answered (0 or 1 = never shed)' }),
+  max_event_loop_utilization: Type.Number({ minimum: 0, maximum: 1, default: 0.9, description: 'When the daemon\'s event loop is busier than this share of the time (the scale sweeps and the lock poll share it), admin page and API requests are answered 503 with Retry-After until it has room; /board, /healthz, /readyz and /metrics are always answered (0 or 1 = never shed)' }),
 }, 'Admin page and public board (HTTP)');
 
 export const LogSchema = Section({
