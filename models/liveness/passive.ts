@@ -1,0 +1,51 @@
+/**
+ * The passive flatness check over consecutive frames of one face (no request to the person).
+ * For every pair of frames whose landmarks changed shape enough to reveal depth (`minMotion`,
+ * in inter-ocular distances), the ratio of the homography residual to that motion is taken:
+ * a plane (photo, screen) keeps it low, since one homography explains the motion; a head keeps
+ * it high. Too little motion, or too few frames with a face, and the check cannot judge: the
+ * answer is `uncertain`, never `live`.
+ */
+import { pairGeometry } from './planar.ts';
+
+export interface PassiveParams {
+  /** Frames with landmarks needed before judging. */
+  minFrames: number;
+  /** Smallest shape motion (per inter-ocular distance) for a pair of frames to count. */
+  minMotion: number;
+  /** Pairs with enough motion needed before judging. */
+  minPairs: number;
+  /** Median residual/motion at or above which the face is judged live. */
+  liveRatio: number;
+  /** Median residual/motion below which it is judged flat (between the two: uncertain). */
+  flatRatio: number;
+}
+
+export type PassiveVerdict = 'live' | 'flat' | 'uncertain';
+
+export interface PassiveJudgement {
+  verdict: PassiveVerdict;
+  /** Median residual/motion over the pairs that moved enough; null when none did. */
+  ratio: number | null;
+  /** Pairs of frames that moved enough to count. */
+  pairs: number;
+  frames: number;
+}
+
+/** Judges landmark sets of consecutive frames of one face (68 points each, frame pixels). */
+export function judgeFlatness(tracks: readonly ArrayLike<number>[], p: PassiveParams): PassiveJudgement {
+  const ratios: number[] = [];
+  for (let i = 0; i < tracks.length; i++) {
+    for (let j = i + 1; j < tracks.length; j++) {
+      const g = pairGeometry(tracks[i] as ArrayLike<number>, tracks[j] as ArrayLike<number>);
+      if (g && g.motion >= p.minMotion) ratios.push(g.residual / g.motion);
+    }
+  }
+  const frames = tracks.length;
+  if (ratios.length === 0) return { verdict: 'uncertain', ratio: null, pairs: 0, frames };
+  ratios.sort((a, b) => a - b);
+  const ratio = ratios[(ratios.length - 1) >> 1] as number;
+  if (frames < p.minFrames || ratios.length < p.minPairs) return { verdict: 'uncertain', ratio, pairs: ratios.length, frames };
+  const verdict: PassiveVerdict = ratio >= p.liveRatio ? 'live' : ratio < p.flatRatio ? 'flat' : 'uncertain';
+  return { verdict, ratio, pairs: ratios.length, frames };
+}
