@@ -63,7 +63,7 @@ const rate = (n: number, d: number): number => (d === 0 ? 0 : n / d);
 
 /** Live at a given live_ratio: a judgement (enough frames and pairs) with the ratio at or above it. */
 function liveAt(r: PresentationResult, liveRatio: number, cfg: EntryConfig['liveness']['passive']): boolean {
-  return r.ratio !== null && r.pairs >= cfg.min_pairs && r.frames - r.noFace >= cfg.min_frames && r.ratio >= liveRatio;
+  return r.ratio !== null && r.pairs >= cfg.min_pairs && r.frames - r.noFace >= cfg.min_frames && r.ratio >= liveRatio && r.ratio < cfg.noise_ratio;
 }
 
 export function summariseLiveness(real: PresentationResult[], attack: PresentationResult[], config: EntryConfig, dirs: { real: string; attack: string }): LivenessEvaluation {

@@ -11,7 +11,7 @@ import type { MatchConfig, PassiveConfig } from './config.ts';
 import { stepWindow, type FaceOutcome, type FrameVerdict, type WindowState } from './decision.ts';
 
 export const passiveParams = (c: PassiveConfig): PassiveParams => ({
-  minFrames: c.min_frames, minMotion: c.min_motion, minPairs: c.min_pairs, liveRatio: c.live_ratio, flatRatio: c.flat_ratio,
+  minFrames: c.min_frames, minMotion: c.min_motion, minPairs: c.min_pairs, liveRatio: c.live_ratio, flatRatio: c.flat_ratio, noiseRatio: c.noise_ratio,
 });
 
 const describe = (j: PassiveJudgement): string =>

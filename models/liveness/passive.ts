@@ -3,7 +3,9 @@
  * For every pair of frames whose landmarks changed shape enough to reveal depth (`minMotion`,
  * in inter-ocular distances), the ratio of the homography residual to that motion is taken:
  * a plane (photo, screen) keeps it low, since one homography explains the motion; a head keeps
- * it high. Too little motion, or too few frames with a face, and the check cannot judge: the
+ * it high. Landmark jitter alone (a face or a photo held still) gives a ratio near 1 (random
+ * displacements are no more homographic than anything else): at or above `noiseRatio` the
+ * motion is only jitter, and says nothing. Too little motion, or too few frames with a face, and the check cannot judge: the
  * answer is `uncertain`, never `live`.
  */
 import { pairGeometry } from './planar.ts';
@@ -19,6 +21,8 @@ export interface PassiveParams {
   liveRatio: number;
   /** Median residual/motion below which it is judged flat (between the two: uncertain). */
   flatRatio: number;
+  /** Median residual/motion at or above which the motion is only the landmarks' jitter: uncertain. */
+  noiseRatio: number;
 }
 
 export type PassiveVerdict = 'live' | 'flat' | 'uncertain';
@@ -46,6 +50,6 @@ export function judgeFlatness(tracks: readonly ArrayLike<number>[], p: PassivePa
   ratios.sort((a, b) => a - b);
   const ratio = ratios[(ratios.length - 1) >> 1] as number;
   if (frames < p.minFrames || ratios.length < p.minPairs) return { verdict: 'uncertain', ratio, pairs: ratios.length, frames };
-  const verdict: PassiveVerdict = ratio >= p.liveRatio ? 'live' : ratio < p.flatRatio ? 'flat' : 'uncertain';
+  const verdict: PassiveVerdict = ratio >= p.noiseRatio ? 'uncertain' : ratio >= p.liveRatio ? 'live' : ratio < p.flatRatio ? 'flat' : 'uncertain';
   return { verdict, ratio, pairs: ratios.length, frames };
 }
