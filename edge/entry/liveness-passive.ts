@@ -59,10 +59,8 @@ export class PassiveGate {
     const o = r.outcome;
     if (!this.cfg.enabled || o?.kind !== 'matched') return r;
     const j = this.judge();
-    if (j.verdict === 'live') {
-      this.reset();
-      return r;
-    }
+    // live: the same face's frames stay evidence for later decisions (the cooldown holds repeats)
+    if (j.verdict === 'live') return r;
     if (j.verdict === 'uncertain' && this.track.length < this.cfg.max_frames) {
       // not enough evidence yet: keep looking at the same person
       return { state: { window: [...s.window, v].slice(-match.n), noFaceRun: 0, last: s.last }, outcome: null };

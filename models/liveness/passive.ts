@@ -42,7 +42,7 @@ export function judgeFlatness(tracks: readonly ArrayLike<number>[], p: PassivePa
   for (let i = 0; i < tracks.length; i++) {
     for (let j = i + 1; j < tracks.length; j++) {
       const g = pairGeometry(tracks[i] as ArrayLike<number>, tracks[j] as ArrayLike<number>);
-      if (g && g.motion >= p.minMotion) ratios.push(g.residual / g.motion);
+      if (g && g.motion > 0 && g.motion >= p.minMotion) ratios.push(g.residual / g.motion);
     }
   }
   const frames = tracks.length;
