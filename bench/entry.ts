@@ -150,7 +150,7 @@ async function main(): Promise<void> {
     // the check needs two frames of the face before the first decision: this one decides nothing
     await new Promise<void>((resolve) => {
       pipeline.once('frame', () => setImmediate(resolve));
-      const f = frames[0] as RgbFrame;
+      const f = frames[frames.length - 1] as RgbFrame; // not the first: two identical frames show no motion
       pipeline.offer({ width: f.width, height: f.height, data: f.data.slice() });
     });
   }
