@@ -90,9 +90,10 @@ export function fitHomography(a: ArrayLike<number>, b: ArrayLike<number>): Homog
     const y = ((a[2 * i + 1] as number) - ay) * sa;
     const u = ((b[2 * i] as number) - bx) * sb;
     const v = ((b[2 * i + 1] as number) - by) * sb;
-    row.set([x, y, 1, 0, 0, 0, -u * x, -u * y]);
+    // two rows per point, written in place (no allocation in the loop)
+    row[0] = x; row[1] = y; row[2] = 1; row[3] = 0; row[4] = 0; row[5] = 0; row[6] = -u * x; row[7] = -u * y;
     add(u);
-    row.set([0, 0, 0, x, y, 1, -v * x, -v * y]);
+    row[0] = 0; row[1] = 0; row[2] = 0; row[3] = x; row[4] = y; row[5] = 1; row[6] = -v * x; row[7] = -v * y;
     add(v);
   }
   const h = solve(ata, atb, 8);
