@@ -6,7 +6,7 @@
  * the face, up to `max_frames`; still not judged then: `uncertain` (the door asks for the card
  * or QR code). Never `matched` without the check saying live.
  */
-import { judgeFlatness, type PassiveJudgement, type PassiveParams } from '../../models/liveness/passive.ts';
+import { judgeFlatness, PairCache, type PassiveJudgement, type PassiveParams } from '../../models/liveness/passive.ts';
 import type { MatchConfig, PassiveConfig } from './config.ts';
 import { stepWindow, type FaceOutcome, type FrameVerdict, type WindowState } from './decision.ts';
 
@@ -20,6 +20,8 @@ const describe = (j: PassiveJudgement): string =>
 export class PassiveGate {
   private track: Float32Array[] = [];
   private gone = 0;
+  // pairs of frames already measured (the landmark arrays are the keys, so dropped frames go with them)
+  private readonly cache = new PairCache();
   /** The last judgement made (for the decision's detail and the evaluation). */
   last: PassiveJudgement | null = null;
 
@@ -45,7 +47,7 @@ export class PassiveGate {
   }
 
   judge(): PassiveJudgement {
-    this.last = judgeFlatness(this.track, passiveParams(this.cfg));
+    this.last = judgeFlatness(this.track, passiveParams(this.cfg), this.cache);
     return this.last;
   }
 

@@ -8,7 +8,7 @@
  * motion is only jitter, and says nothing. Too little motion, or too few frames with a face, and the check cannot judge: the
  * answer is `uncertain`, never `live`.
  */
-import { pairGeometry } from './planar.ts';
+import { pairGeometry, type PairGeometry } from './planar.ts';
 
 export interface PassiveParams {
   /** Frames with landmarks needed before judging. */
@@ -36,12 +36,31 @@ export interface PassiveJudgement {
   frames: number;
 }
 
+/**
+ * Pair measures already computed, keyed by the landmark arrays themselves: at the door each new
+ * frame adds only its pairs with the frames kept (11 fits instead of 66 over 12 frames).
+ */
+export class PairCache {
+  private readonly byFirst = new WeakMap<object, WeakMap<object, PairGeometry | null>>();
+
+  get(a: ArrayLike<number>, b: ArrayLike<number>): PairGeometry | null {
+    let inner = this.byFirst.get(a);
+    if (!inner) this.byFirst.set(a, (inner = new WeakMap()));
+    if (inner.has(b)) return inner.get(b) ?? null;
+    const g = pairGeometry(a, b);
+    inner.set(b, g);
+    return g;
+  }
+}
+
 /** Judges landmark sets of consecutive frames of one face (68 points each, frame pixels). */
-export function judgeFlatness(tracks: readonly ArrayLike<number>[], p: PassiveParams): PassiveJudgement {
+export function judgeFlatness(tracks: readonly ArrayLike<number>[], p: PassiveParams, cache?: PairCache): PassiveJudgement {
   const ratios: number[] = [];
   for (let i = 0; i < tracks.length; i++) {
     for (let j = i + 1; j < tracks.length; j++) {
-      const g = pairGeometry(tracks[i] as ArrayLike<number>, tracks[j] as ArrayLike<number>);
+      const a = tracks[i] as ArrayLike<number>;
+      const b = tracks[j] as ArrayLike<number>;
+      const g = cache ? cache.get(a, b) : pairGeometry(a, b);
       if (g && g.motion > 0 && g.motion >= p.minMotion) ratios.push(g.residual / g.motion);
     }
   }
