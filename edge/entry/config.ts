@@ -30,7 +30,7 @@ export const QualitySchema = Section({
   max_roll: Type.Number({ minimum: 0, maximum: 90, default: 30, description: 'Largest head tilt (degrees)' }),
 }, 'Quality gate before the descriptor is computed');
 
-/** Thresholds measured on NUAA print attacks, person-disjoint (docs/faces.md, "Passive liveness"). */
+/** Thresholds measured on NUAA print attacks, person-disjoint (docs/liveness.md). */
 export const PassiveSchema = Section({
   enabled: Type.Boolean({ default: false, description: 'Before a face opens the door, check over consecutive frames that the landmarks do not move as one plane (a photo or a screen); a face the check cannot judge is uncertain (card or QR code), never matched' }),
   min_frames: Type.Integer({ minimum: 2, maximum: 30, default: 6, description: 'Frames of the face with landmarks before the check judges (the door waits for them)' }),
