@@ -6,7 +6,7 @@
  * the face, up to `max_frames`; still not judged then: `uncertain` (the door asks for the card
  * or QR code). Never `matched` without the check saying live.
  */
-import { judgeFlatness, PairCache, type PassiveJudgement, type PassiveParams } from '../../models/liveness/passive.ts';
+import { judgeFlatness, PairCache, warmFlatness, type PassiveJudgement, type PassiveParams } from '../../models/liveness/passive.ts';
 import type { MatchConfig, PassiveConfig } from './config.ts';
 import { stepWindow, type FaceOutcome, type FrameVerdict, type WindowState } from './decision.ts';
 
@@ -25,7 +25,9 @@ export class PassiveGate {
   /** The last judgement made (for the decision's detail and the evaluation). */
   last: PassiveJudgement | null = null;
 
-  constructor(private readonly cfg: PassiveConfig) {}
+  constructor(private readonly cfg: PassiveConfig) {
+    if (cfg.enabled) warmFlatness(passiveParams(cfg));
+  }
 
   get enabled(): boolean { return this.cfg.enabled; }
 

@@ -72,3 +72,21 @@ export function judgeFlatness(tracks: readonly ArrayLike<number>[], p: PassivePa
   const verdict: PassiveVerdict = ratio >= p.noiseRatio ? 'uncertain' : ratio >= p.liveRatio ? 'live' : ratio < p.flatRatio ? 'flat' : 'uncertain';
   return { verdict, ratio, pairs: ratios.length, frames };
 }
+
+/**
+ * Runs the check once on made-up landmarks so that its first real use (the first villager of
+ * the day) does not pay the JIT compilation of the fits (tens of ms on a slow store PC).
+ */
+export function warmFlatness(p: PassiveParams): void {
+  const tracks: Float32Array[] = [];
+  for (let f = 0; f < 8; f++) {
+    const pts = new Float32Array(136);
+    for (let i = 0; i < 68; i++) {
+      const a = (2 * Math.PI * i) / 68;
+      pts[2 * i] = 320 + 60 * Math.cos(a) + f * Math.sin(i * 1.7);
+      pts[2 * i + 1] = 240 + 70 * Math.sin(a) + f * Math.cos(i * 2.3);
+    }
+    tracks.push(pts);
+  }
+  for (let r = 0; r < 20; r++) judgeFlatness(tracks, p, r % 2 ? new PairCache() : undefined);
+}
