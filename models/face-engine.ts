@@ -78,6 +78,8 @@ export interface FaceAnalysis {
   /** Unit-length descriptor, or null when the quality gate rejected the face. */
   descriptor: Float32Array | null;
   liveness: Liveness | null;
+  /** The 68 landmarks in frame pixels, interleaved x0,y0,x1,y1… (the passive liveness check compares them across frames). */
+  landmarks?: Float32Array;
 }
 
 export interface StageTimes { detect: number; landmarks: number; descriptor: number; liveness: number }
@@ -303,7 +305,9 @@ export class FaceEngine {
     };
     times.landmarks += performance.now() - t;
     const rejected = opts.gate ? checkQuality(quality, opts.gate) : null;
-    const result: FaceAnalysis = { box: plainBox, score: det.score, quality, rejected, descriptor: null, liveness: null };
+    const points = new Float32Array(136);
+    shifted.positions.forEach((p, i) => { points[2 * i] = p.x; points[2 * i + 1] = p.y; });
+    const result: FaceAnalysis = { box: plainBox, score: det.score, quality, rejected, descriptor: null, liveness: null, landmarks: points };
     if (rejected) return result;
 
     t = performance.now();

@@ -18,6 +18,7 @@ import { countTemplates, loadOrCreateTemplateKey } from '../entry/templates.ts';
 import { deleteTemplatesAndConsent, faceConsentOf } from '../ledger/face-templates.ts';
 import { configFrom, ledgerPath, print, withCommon, type CommonOptions } from './context.ts';
 import { registerFacesEvaluate } from './faces-evaluate.ts';
+import { registerFacesLiveness } from './faces-liveness.ts';
 import { enrolAtCamera, registerFaceDoorCommands, type FacesEnv } from './faces-door.ts';
 
 function openEnv(opts: CommonOptions): FacesEnv {
@@ -60,6 +61,7 @@ const collect = (v: string, prev: string[]): string[] => [...prev, v];
 export function registerFacesCommands(program: Command): void {
   const faces = program.command('faces').description('face templates: enrolment, removal, identification / 人脸模板');
   registerFacesEvaluate(faces);
+  registerFacesLiveness(faces);
 
   withCommon(faces.command('enroll'), { json: true })
     .description('enrol a villager from photos or at the door camera (consent required) / 录入人脸（须有同意）')

@@ -30,10 +30,23 @@ export const QualitySchema = Section({
   max_roll: Type.Number({ minimum: 0, maximum: 90, default: 30, description: 'Largest head tilt (degrees)' }),
 }, 'Quality gate before the descriptor is computed');
 
+/** Thresholds measured on NUAA print attacks, person-disjoint (docs/liveness.md). */
+export const PassiveSchema = Section({
+  enabled: Type.Boolean({ default: false, description: 'Before a face opens the door, check over consecutive frames that the landmarks do not move as one plane (a photo or a screen); a face the check cannot judge is uncertain (card or QR code), never matched' }),
+  min_frames: Type.Integer({ minimum: 2, maximum: 30, default: 6, description: 'Frames of the face with landmarks before the check judges (the door waits for them)' }),
+  max_frames: Type.Integer({ minimum: 2, maximum: 60, default: 12, description: 'Frames after which a face still not judged live is uncertain' }),
+  min_motion: Type.Number({ minimum: 0, maximum: 1, default: 0.015, description: 'Smallest change of landmark shape between two frames (per inter-ocular distance) that counts as evidence' }),
+  min_pairs: Type.Integer({ minimum: 1, maximum: 400, default: 3, description: 'Pairs of frames with enough motion before judging' }),
+  live_ratio: Type.Number({ minimum: 0, maximum: 10, default: 0.725, description: 'Median homography residual over motion at or above which the face is live (least BPCER at APCER ≤ 2 % on NUAA print attacks of people 1–8)' }),
+  flat_ratio: Type.Number({ minimum: 0, maximum: 10, default: 0.33, description: 'Below this the face is flat: a spoof (the 2nd percentile of real faces)' }),
+  noise_ratio: Type.Number({ minimum: 0, maximum: 10, default: 0.92, description: 'At or above this the landmarks only jittered (a face or a photo held still, ratio ≈ 0.98): uncertain' }),
+}, 'Passive liveness from landmark geometry over consecutive frames');
+
 export const LivenessSchema = Section({
   enabled: Type.Boolean({ default: true, description: 'Check every face for a photo or a screen held up to the camera' }),
   min_real: Type.Number({ minimum: 0, maximum: 1, default: 0.3, description: "Human's antispoof score below which the face is a spoof" }),
   min_live: Type.Number({ minimum: 0, maximum: 1, default: 0.1, description: "Human's liveness score below which the face is a spoof" }),
+  passive: PassiveSchema,
 }, 'Presentation-attack checks');
 
 export const CameraSchema = Type.Union([
@@ -91,6 +104,7 @@ export type EntryConfig = Static<typeof EntryConfigSchema>;
 export type MatchConfig = Static<typeof MatchSchema>;
 export type QualityConfig = Static<typeof QualitySchema>;
 export type LivenessConfig = Static<typeof LivenessSchema>;
+export type PassiveConfig = Static<typeof PassiveSchema>;
 export type CameraConfig = Static<typeof CameraSchema>;
 export type RecognizerConfig = Static<typeof RecognizerSchema>;
 
@@ -119,6 +133,10 @@ export function resolveEntryConfig(raw: unknown): EntryConfig {
 /** Rules across keys that a schema cannot state; the daemon's loader calls it too. */
 export function checkEntryConfig(entry: EntryConfig): void {
   const m = entry.match;
+  const pv = entry.liveness.passive;
+  if (pv.max_frames < pv.min_frames || pv.flat_ratio > pv.live_ratio || pv.live_ratio >= pv.noise_ratio) {
+    throw new EdgeError('CONFIG_INVALID', 'entry.liveness.passive: max_frames must not be below min_frames, nor flat_ratio above live_ratio, and live_ratio must be below noise_ratio', { zh: '门禁配置有误：liveness.passive 的 max_frames 不能小于 min_frames，flat_ratio 不能大于 live_ratio，live_ratio 须小于 noise_ratio' });
+  }
   if (m.uncertain_threshold < m.threshold) {
     throw new EdgeError('CONFIG_INVALID', `entry.match.uncertain_threshold (${m.uncertain_threshold}) must not be below entry.match.threshold (${m.threshold})`, { zh: `门禁配置有误：uncertain_threshold（${m.uncertain_threshold}）不能小于 threshold（${m.threshold}）` });
   }

@@ -22,7 +22,8 @@ import type { QualityGate } from '../../models/quality.ts';
 import { classifyScan, consumeQrToken, getCard, verifyQrToken } from './credentials.ts';
 import { CardThrottle, maskCard } from './credentials.ts';
 import { releaseQrToken } from '../ledger/qr-slips.ts';
-import { doorPolicy, frameVerdict, initialWindow, stepWindow, type EntryMethod, type FrameVerdict, type VillagerStanding, type WindowState } from './decision.ts';
+import { PassiveGate } from './liveness-passive.ts';
+import { doorPolicy, frameVerdict, initialWindow, type EntryMethod, type FrameVerdict, type VillagerStanding, type WindowState } from './decision.ts';
 import type { FrameSource } from './camera.ts';
 import { loadGallery, type GalleryEntry } from './templates.ts';
 
@@ -101,6 +102,7 @@ interface PendingFrame { frame: RgbFrame; arrivedAt: number }
 
 export class EntryPipeline extends EventEmitter<EntryEvents> {
   private state: WindowState = initialWindow();
+  private passive: PassiveGate | undefined;
   private waiting: PendingFrame | null = null;
   private busy = false;
   private running = false;
@@ -209,7 +211,8 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
     }
     const verdict = frameVerdict(rec, cfg.match, cfg.liveness);
     this.emit('frame', { verdict, times: rec.times, totalMs: performance.now() - job.arrivedAt });
-    const { state, outcome } = stepWindow(this.state, verdict, this.now(), cfg.match);
+    this.passive ??= new PassiveGate(cfg.liveness.passive);
+    const { state, outcome } = this.passive.step(this.state, verdict, rec.face?.landmarks, this.now(), cfg.match);
     this.state = state;
     if (!outcome) return;
     if (outcome.kind === 'matched') {

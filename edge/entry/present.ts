@@ -7,7 +7,8 @@
 import type { RgbFrame } from '../../models/face-engine.ts';
 import type { Gallery } from '../../models/gallery.ts';
 import { qualityGate, type EntryConfig } from './config.ts';
-import { frameVerdict, initialWindow, stepWindow, windowOutcome, type FrameVerdict } from './decision.ts';
+import { frameVerdict, initialWindow, windowOutcome, type FrameVerdict } from './decision.ts';
+import { PassiveGate } from './liveness-passive.ts';
 import type { FaceAnalyser } from './enrol.ts';
 
 export type PresentDecision = 'matched' | 'uncertain' | 'unknown' | 'spoof' | 'low_quality' | 'no_face';
@@ -33,6 +34,7 @@ export async function presentFrames(analyser: FaceAnalyser, gallery: Gallery, co
   const gate = qualityGate(config.quality);
   const interval = 1000 / config.frame_rate;
   let state = initialWindow();
+  const passive = new PassiveGate(config.liveness.passive);
   const seen: string[] = [];
   for (let i = 0; ; i++) {
     const frame = await next();
@@ -42,7 +44,7 @@ export async function presentFrames(analyser: FaceAnalyser, gallery: Gallery, co
     const match = face?.descriptor ? gallery.search(face.descriptor) : null;
     const verdict = frameVerdict({ face, match }, config.match, config.liveness);
     seen.push(seenOf(verdict));
-    const r = stepWindow(state, verdict, i * interval, config.match);
+    const r = passive.step(state, verdict, face?.landmarks, i * interval, config.match);
     state = r.state;
     const o = r.outcome;
     if (!o) continue;

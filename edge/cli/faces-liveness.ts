@@ -1,0 +1,63 @@
+/**
+ * `store-edge faces evaluate-liveness --real DIR --attack DIR`: APCER/BPCER of the door's
+ * passive liveness check on presentations (each sub-folder: consecutive frames of one person
+ * or one attack), at the configured thresholds and as a curve over live_ratio.
+ */
+import type { Command } from 'commander';
+import { FaceEngine } from '../../models/face-engine.ts';
+import { isModelError } from '../../models/errors.ts';
+import { EdgeError } from '../errors.ts';
+import { engineChoice, resolveEntryConfig } from '../entry/config.ts';
+import { listPeople } from '../entry/evaluate.ts';
+import { judgePresentation, summariseLiveness, type LivenessEvaluation, type PresentationResult } from '../entry/liveness-evaluate.ts';
+import { configFrom, withCommon, type CommonOptions } from './context.ts';
+
+interface LivenessCliOptions extends CommonOptions { real: string; attack: string }
+
+const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
+
+export function formatLiveness(e: LivenessEvaluation): string {
+  const a = e.atConfig;
+  const c = e.config;
+  return [
+    `faces evaluate-liveness  real 真人 ${e.real.dir} (${e.real.presentations})  attack 攻击 ${e.attack.dir} (${e.attack.presentations})`,
+    `passive check 被动活体 (live_ratio ${c.live_ratio}, flat_ratio ${c.flat_ratio}, min_motion ${c.min_motion}, frames ${c.min_frames}–${c.max_frames}):`,
+    `  APCER ${pct(a.apcer)}  (attacks judged live 攻击判为真人 ${a.attacksLive}; flat ${a.attacksFlat}, uncertain ${a.attacksUncertain})`,
+    `  BPCER ${pct(a.bpcer)}  (real not judged live 真人未判为真人 ${e.real.presentations - a.realLive}: flat 判为攻击 ${a.realFlat}, uncertain 刷卡或扫码 ${a.realUncertain}); spoof only ${pct(a.bpcerFlat)}`,
+    `least BPCER at APCER ≤ 2 %: ${e.bestAtApcer2 ? `live_ratio ${e.bestAtApcer2.liveRatio} → APCER ${pct(e.bestAtApcer2.apcer)}, BPCER ${pct(e.bestAtApcer2.bpcer)}` : 'none'}`,
+    'live_ratio  APCER    BPCER',
+    ...e.curve.filter((_, i) => i % 2 === 0).map((p) => `${p.liveRatio.toFixed(3).padStart(10)}  ${pct(p.apcer).padStart(7)}  ${pct(p.bpcer).padStart(7)}`),
+  ].join('\n');
+}
+
+export function registerFacesLiveness(faces: Command): void {
+  withCommon(faces.command('evaluate-liveness'), { json: true })
+    .description('APCER/BPCER of the passive liveness check on presentations, DIR/<presentation>/<frames> / 评估活体检测')
+    .requiredOption('--real <dir>', 'bona fide presentations, one sub-folder of consecutive frames each / 真人，每个子文件夹一次')
+    .requiredOption('--attack <dir>', 'attack presentations (photo, screen) / 攻击（照片、屏幕）')
+    .action(async (o: LivenessCliOptions) => {
+      const config = configFrom(o);
+      const entry = resolveEntryConfig((config as { entry?: unknown }).entry);
+      // bad input is refused before the models load (seconds)
+      const real = await listPeople(o.real);
+      const attack = await listPeople(o.attack);
+      const engine = new FaceEngine({ detector: 'tiny', detectorInputSize: entry.detector_input_size, detectorMinScore: entry.detector_min_score, liveness: false, ...engineChoice(entry, config.data_dir) });
+      try {
+        await engine.start();
+      } catch (err) {
+        if (isModelError(err)) throw new EdgeError('MODEL_INVALID', err.message, { cause: err, zh: '模型文件缺失或被改动，请重新安装 (npm ci)' });
+        throw err;
+      }
+      try {
+        const judge = async (list: typeof real): Promise<PresentationResult[]> => {
+          const out: PresentationResult[] = [];
+          for (const p of list) out.push(await judgePresentation(engine, entry, p));
+          return out;
+        };
+        const e = summariseLiveness(await judge(real), await judge(attack), entry, { real: o.real, attack: o.attack });
+        process.stdout.write(o.json ? `${JSON.stringify(e)}\n` : `${formatLiveness(e)}\n`);
+      } finally {
+        engine.stop();
+      }
+    });
+}

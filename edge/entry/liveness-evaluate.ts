@@ -1,0 +1,95 @@
+/**
+ * `faces evaluate-liveness`: the passive check on folders of presentations (one sub-folder of
+ * consecutive frames per presentation), bona fide (`--real`) and attacks (`--attack`), with
+ * APCER and BPCER in the sense of ISO/IEC 30107-3: APCER is the share of attack presentations
+ * judged live (the face would open the door), BPCER the share of bona fide presentations not
+ * judged live (flat or uncertain: the villager is asked for the card or QR code). `bpcerFlat`
+ * counts only those called a spoof. Frames are analysed as the door analyses them.
+ */
+import { readFile } from 'node:fs/promises';
+import type { RgbFrame } from '../../models/face-engine.ts';
+import { decodeImage } from '../../models/image.ts';
+import { judgeFlatness, type PassiveVerdict } from '../../models/liveness/passive.ts';
+import { qualityGate, type EntryConfig } from './config.ts';
+import type { FaceAnalyser } from './enrol.ts';
+import type { PersonPhotos } from './evaluate.ts';
+import { passiveParams } from './liveness-passive.ts';
+
+export interface PresentationResult {
+  name: string;
+  frames: number;
+  /** Frames where the door's detector found no face. */
+  noFace: number;
+  verdict: PassiveVerdict;
+  ratio: number | null;
+  pairs: number;
+}
+
+export interface CurvePoint { liveRatio: number; apcer: number; bpcer: number }
+
+export interface LivenessEvaluation {
+  real: { dir: string; presentations: number };
+  attack: { dir: string; presentations: number };
+  config: EntryConfig['liveness']['passive'];
+  /** At the configured thresholds. */
+  atConfig: { apcer: number; bpcer: number; bpcerFlat: number; attacksLive: number; realLive: number; realFlat: number; realUncertain: number; attacksFlat: number; attacksUncertain: number };
+  /** APCER and BPCER as live_ratio varies (the other settings as configured). */
+  curve: CurvePoint[];
+  /** The curve's point of least BPCER with APCER ≤ 2 %, or null. */
+  bestAtApcer2: CurvePoint | null;
+  presentations: { real: PresentationResult[]; attack: PresentationResult[] };
+}
+
+/** The door's view of one presentation: the first `max_frames` frames with a face, judged. */
+export async function judgePresentation(analyser: FaceAnalyser, config: EntryConfig, p: PersonPhotos, decode: (file: string) => Promise<RgbFrame> = async (f) => decodeImage(await readFile(f))): Promise<PresentationResult> {
+  const cfg = config.liveness.passive;
+  const gate = qualityGate(config.quality);
+  const track: Float32Array[] = [];
+  let noFace = 0;
+  let frames = 0;
+  for (const file of p.files) {
+    if (track.length >= cfg.max_frames) break;
+    frames++;
+    const a = await analyser.analyse(await decode(file), { allFaces: false, gate, liveness: false });
+    const face = a.faces[0];
+    if (!face?.landmarks) { noFace++; continue; }
+    track.push(face.landmarks);
+  }
+  const j = judgeFlatness(track, passiveParams(cfg));
+  return { name: p.person, frames, noFace, verdict: j.verdict, ratio: j.ratio, pairs: j.pairs };
+}
+
+const rate = (n: number, d: number): number => (d === 0 ? 0 : n / d);
+
+/** Live at a given live_ratio: a judgement (enough frames and pairs) with the ratio at or above it. */
+function liveAt(r: PresentationResult, liveRatio: number, cfg: EntryConfig['liveness']['passive']): boolean {
+  return r.ratio !== null && r.pairs >= cfg.min_pairs && r.frames - r.noFace >= cfg.min_frames && r.ratio >= liveRatio && r.ratio < cfg.noise_ratio;
+}
+
+export function summariseLiveness(real: PresentationResult[], attack: PresentationResult[], config: EntryConfig, dirs: { real: string; attack: string }): LivenessEvaluation {
+  const cfg = config.liveness.passive;
+  const count = (rs: PresentationResult[], v: PassiveVerdict) => rs.filter((r) => r.verdict === v).length;
+  const atConfig = {
+    apcer: rate(count(attack, 'live'), attack.length),
+    bpcer: rate(real.length - count(real, 'live'), real.length),
+    bpcerFlat: rate(count(real, 'flat'), real.length),
+    attacksLive: count(attack, 'live'), attacksFlat: count(attack, 'flat'), attacksUncertain: count(attack, 'uncertain'),
+    realLive: count(real, 'live'), realFlat: count(real, 'flat'), realUncertain: count(real, 'uncertain'),
+  };
+  const curve: CurvePoint[] = [];
+  for (let t = 0.2; t <= 1.2001; t += 0.025) {
+    const liveRatio = Math.round(t * 1000) / 1000;
+    curve.push({
+      liveRatio,
+      apcer: rate(attack.filter((r) => liveAt(r, liveRatio, cfg)).length, attack.length),
+      bpcer: rate(real.filter((r) => !liveAt(r, liveRatio, cfg)).length, real.length),
+    });
+  }
+  const ok = curve.filter((c) => c.apcer <= 0.02);
+  const bestAtApcer2 = ok.length ? ok.reduce((a, b) => (b.bpcer < a.bpcer ? b : a)) : null;
+  return {
+    real: { dir: dirs.real, presentations: real.length },
+    attack: { dir: dirs.attack, presentations: attack.length },
+    config: cfg, atConfig, curve, bestAtApcer2, presentations: { real, attack },
+  };
+}

@@ -1,0 +1,92 @@
+/**
+ * The passive flatness check over consecutive frames of one face (no request to the person).
+ * For every pair of frames whose landmarks changed shape enough to reveal depth (`minMotion`,
+ * in inter-ocular distances), the ratio of the homography residual to that motion is taken:
+ * a plane (photo, screen) keeps it low, since one homography explains the motion; a head keeps
+ * it high. Landmark jitter alone (a face or a photo held still) gives a ratio near 1 (random
+ * displacements are no more homographic than anything else): at or above `noiseRatio` the
+ * motion is only jitter, and says nothing. Too little motion, or too few frames with a face, and the check cannot judge: the
+ * answer is `uncertain`, never `live`.
+ */
+import { pairGeometry, type PairGeometry } from './planar.ts';
+
+export interface PassiveParams {
+  /** Frames with landmarks needed before judging. */
+  minFrames: number;
+  /** Smallest shape motion (per inter-ocular distance) for a pair of frames to count. */
+  minMotion: number;
+  /** Pairs with enough motion needed before judging. */
+  minPairs: number;
+  /** Median residual/motion at or above which the face is judged live. */
+  liveRatio: number;
+  /** Median residual/motion below which it is judged flat (between the two: uncertain). */
+  flatRatio: number;
+  /** Median residual/motion at or above which the motion is only the landmarks' jitter: uncertain. */
+  noiseRatio: number;
+}
+
+export type PassiveVerdict = 'live' | 'flat' | 'uncertain';
+
+export interface PassiveJudgement {
+  verdict: PassiveVerdict;
+  /** Median residual/motion over the pairs that moved enough; null when none did. */
+  ratio: number | null;
+  /** Pairs of frames that moved enough to count. */
+  pairs: number;
+  frames: number;
+}
+
+/**
+ * Pair measures already computed, keyed by the landmark arrays themselves: at the door each new
+ * frame adds only its pairs with the frames kept (11 fits instead of 66 over 12 frames).
+ */
+export class PairCache {
+  private readonly byFirst = new WeakMap<object, WeakMap<object, PairGeometry | null>>();
+
+  get(a: ArrayLike<number>, b: ArrayLike<number>): PairGeometry | null {
+    let inner = this.byFirst.get(a);
+    if (!inner) this.byFirst.set(a, (inner = new WeakMap()));
+    if (inner.has(b)) return inner.get(b) ?? null;
+    const g = pairGeometry(a, b);
+    inner.set(b, g);
+    return g;
+  }
+}
+
+/** Judges landmark sets of consecutive frames of one face (68 points each, frame pixels). */
+export function judgeFlatness(tracks: readonly ArrayLike<number>[], p: PassiveParams, cache?: PairCache): PassiveJudgement {
+  const ratios: number[] = [];
+  for (let i = 0; i < tracks.length; i++) {
+    for (let j = i + 1; j < tracks.length; j++) {
+      const a = tracks[i] as ArrayLike<number>;
+      const b = tracks[j] as ArrayLike<number>;
+      const g = cache ? cache.get(a, b) : pairGeometry(a, b);
+      if (g && g.motion > 0 && g.motion >= p.minMotion) ratios.push(g.residual / g.motion);
+    }
+  }
+  const frames = tracks.length;
+  if (ratios.length === 0) return { verdict: 'uncertain', ratio: null, pairs: 0, frames };
+  ratios.sort((a, b) => a - b);
+  const ratio = ratios[(ratios.length - 1) >> 1] as number;
+  if (frames < p.minFrames || ratios.length < p.minPairs) return { verdict: 'uncertain', ratio, pairs: ratios.length, frames };
+  const verdict: PassiveVerdict = ratio >= p.noiseRatio ? 'uncertain' : ratio >= p.liveRatio ? 'live' : ratio < p.flatRatio ? 'flat' : 'uncertain';
+  return { verdict, ratio, pairs: ratios.length, frames };
+}
+
+/**
+ * Runs the check once on made-up landmarks so that its first real use (the first villager of
+ * the day) does not pay the JIT compilation of the fits (tens of ms on a slow store PC).
+ */
+export function warmFlatness(p: PassiveParams): void {
+  const tracks: Float32Array[] = [];
+  for (let f = 0; f < 8; f++) {
+    const pts = new Float32Array(136);
+    for (let i = 0; i < 68; i++) {
+      const a = (2 * Math.PI * i) / 68;
+      pts[2 * i] = 320 + 60 * Math.cos(a) + f * Math.sin(i * 1.7);
+      pts[2 * i + 1] = 240 + 70 * Math.sin(a) + f * Math.cos(i * 2.3);
+    }
+    tracks.push(pts);
+  }
+  for (let r = 0; r < 20; r++) judgeFlatness(tracks, p, r % 2 ? new PairCache() : undefined);
+}
