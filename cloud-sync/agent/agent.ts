@@ -193,6 +193,20 @@ export class SyncAgent implements Part {
     }
   }
 
+  /** A signed control message from the ledger (ack, beat), or undefined when it is refused and counted. */
+  private signedControl<T extends { key_id?: string | undefined; sig?: string | undefined }>(payload: Buffer, checker: Parameters<typeof decode<T>>[1], topic: string): T | undefined {
+    const msg = decode(payload, checker);
+    if (!msg.ok) {
+      this.refusals.add('invalid');
+      return undefined;
+    }
+    const bad = checkControl(msg.value, this.deps.address, this.keys);
+    if (!bad) return msg.value;
+    this.refusals.add(bad);
+    this.deps.log.warn({ reason: bad, topic }, 'sync message refused / 同步消息被拒绝');
+    return undefined;
+  }
+
   /**
    * The ledger's side of the heartbeat exchange, or its greeting after it (re)connected. Behind
    * the village stream at two beats running with no progress (an event merely in flight would
@@ -201,18 +215,8 @@ export class SyncAgent implements Part {
    * nowhere): send a heartbeat, whose answer says which rows to send again.
    */
   private onBeat(payload: Buffer): void {
-    const b = decode(payload, checkers.beat);
-    if (!b.ok) {
-      this.refusals.add('invalid');
-      return;
-    }
-    const bad = checkControl(b.value, this.deps.address, this.keys);
-    if (bad) {
-      this.refusals.add(bad);
-      this.deps.log.warn({ reason: bad, topic: 'down/beat' }, 'sync message refused / 同步消息被拒绝');
-      return;
-    }
-    const beat = b.value;
+    const beat = this.signedControl(payload, checkers.beat, 'down/beat');
+    if (!beat) return;
     this.beatSeen = true;
     // A signed beat is word from the ledger: the store is not offline (the offline limit).
     touchContact(this.deps.db(), iso(this.clock));
@@ -253,19 +257,10 @@ export class SyncAgent implements Part {
   }
 
   private onAck(payload: Buffer): void {
-    const ack = decode(payload, checkers.ack);
-    if (!ack.ok) {
-      this.refusals.add('invalid');
-      return;
-    }
-    const bad = checkControl(ack.value, this.deps.address, this.keys);
-    if (bad) {
-      this.refusals.add(bad);
-      this.deps.log.warn({ reason: bad, topic: 'down/ack' }, 'sync message refused / 同步消息被拒绝');
-      return;
-    }
+    const ack = this.signedControl(payload, checkers.ack, 'down/ack');
+    if (!ack) return;
     const prefix = `${this.deps.address.store}:`;
-    const seqs = ack.value.ids.filter((id) => id.startsWith(prefix)).map((id) => Number(id.slice(prefix.length))).filter(Number.isSafeInteger);
+    const seqs = ack.ids.filter((id) => id.startsWith(prefix)).map((id) => Number(id.slice(prefix.length))).filter(Number.isSafeInteger);
     const db = this.deps.db();
     const at = iso(this.clock);
     inTransaction(db, 'recording an acknowledgement', () => {
