@@ -7,7 +7,7 @@
 import { ModelError } from './errors.ts';
 import { normalise, type RgbFrame } from './frame.ts';
 import { readModel, type ModelRoots, type VerifiedModel } from './manifest.ts';
-import { checkQuality, poseFromLandmarks, sharpness, type Box, type FaceQuality, type QualityFailure, type QualityGate } from './quality.ts';
+import { checkQuality, nearFaceCount, poseFromLandmarks, sharpness, type Box, type FaceQuality, type QualityFailure, type QualityGate } from './quality.ts';
 import { loadFaceApiNet, loadGraph, loadRuntime, type GraphModel, type Runtime } from './runtime.ts';
 import { descriptorLengthOf, type Recognizer, type RecognizerChoice } from './recognizer.ts';
 import type * as TfModule from '@tensorflow/tfjs';
@@ -87,6 +87,11 @@ export interface FrameAnalysis {
   height: number;
   /** Faces the detector found (all of them, even when only the largest was analysed). */
   faceCount: number;
+  /**
+   * Faces near the camera: the largest and those at least half its size (`nearFaceCount`).
+   * Enrolment refuses a frame with more than one; smaller faces are people farther back.
+   */
+  nearFaces: number;
   faces: FaceAnalysis[];
   times: StageTimes;
 }
@@ -250,7 +255,8 @@ export class FaceEngine {
       for (const det of chosen) {
         faces.push(await this.analyseFace(rt, frame, tensor, det, opts, times));
       }
-      return { width: frame.width, height: frame.height, faceCount: usable.length, faces, times };
+      const nearFaces = nearFaceCount(usable.map((d) => Math.min(d.box.width, d.box.height)));
+      return { width: frame.width, height: frame.height, faceCount: usable.length, nearFaces, faces, times };
     } finally {
       input?.dispose();
       void tf; // tensors of the nets are disposed inside face-api; nothing else is kept

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { FaceEngine } from '../../models/face-engine.ts';
 import { isModelError } from '../../models/errors.ts';
 import { EdgeError } from '../errors.ts';
-import { engineChoice, resolveEntryConfig } from '../entry/config.ts';
+import { doorDetector, engineChoice, resolveEntryConfig } from '../entry/config.ts';
 import { evaluateDir, listPeople, type Evaluation } from '../entry/evaluate.ts';
 import { drawHistogram, type OperatingPoint } from '../entry/evaluate-metrics.ts';
 import { configFrom, parseIntOption, withCommon, type CommonOptions } from './context.ts';
@@ -71,7 +71,7 @@ export function registerFacesEvaluate(faces: Command): void {
       const people = await listPeople(o.dir);
       // enrolment as `faces enroll` does it (the accurate detector), identification as the door does it
       const enrolEngine = new FaceEngine({ detector: o.enrolDetector, detectorInputSize: Math.max(entry.detector_input_size, 416), detectorMinScore: entry.detector_min_score, liveness: false, ...runtime });
-      const doorEngine = new FaceEngine({ detector: 'tiny', detectorInputSize: entry.detector_input_size, detectorMinScore: entry.detector_min_score, liveness: false, ...runtime });
+      const doorEngine = new FaceEngine({ detector: doorDetector(entry), detectorInputSize: entry.detector_input_size, detectorMinScore: entry.detector_min_score, liveness: false, ...runtime });
       try {
         await enrolEngine.start();
         await doorEngine.start();

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { mkdirSync, copyFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { FaceEngine } from '../../models/face-engine.ts';
+import { FaceEngine, type DetectorKind } from '../../models/face-engine.ts';
 import { decodeImage } from '../../models/image.ts';
 import { isModelError } from '../../models/errors.ts';
 import { EdgeError } from '../errors.ts';
@@ -30,8 +30,8 @@ function openEnv(opts: CommonOptions): FacesEnv {
 
 // photos are larger than camera frames: a bigger detector input finds their faces reliably,
 // and SSD MobileNet misses far fewer faces than the door's tiny detector (enrolment may be slow)
-async function startEngine(entry: EntryConfig, dataDir: string, detectorInputSize = Math.max(entry.detector_input_size, 416)): Promise<FaceEngine> {
-  const engine = new FaceEngine({ detector: 'ssd', detectorInputSize, detectorMinScore: entry.detector_min_score, liveness: true, recognizer: recognizerChoice(entry.recognizer, dataDir), ...engineChoice(entry, dataDir) });
+async function startEngine(entry: EntryConfig, dataDir: string, detectorInputSize = Math.max(entry.detector_input_size, 416), detector: DetectorKind = 'ssd'): Promise<FaceEngine> {
+  const engine = new FaceEngine({ detector, detectorInputSize, detectorMinScore: entry.detector_min_score, liveness: true, recognizer: recognizerChoice(entry.recognizer, dataDir), ...engineChoice(entry, dataDir) });
   try {
     await engine.start();
   } catch (err) {

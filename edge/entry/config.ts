@@ -71,6 +71,7 @@ export const EntryConfigSchema = Type.Object({
   frame_rate: Type.Number({ minimum: 0.2, maximum: 60, default: 8, description: 'Frames per second asked of the camera; stale frames are dropped anyway' }),
   camera_retry_max_ms: Type.Integer({ minimum: 500, maximum: 300_000, default: 30_000, description: 'Longest wait between attempts to reopen a camera that disappeared' }),
   detector_input_size: Type.Integer({ minimum: 128, maximum: 608, multipleOf: 32, default: 256, description: 'Tiny face detector input (px): 256 finds every face above the quality gate minimum size in a 640×480 frame at ~35 ms; photos (enrolment, identify) use at least 416' }),
+  detector: Type.Optional(Type.Union([Type.Literal('tiny'), Type.Literal('ssd')], { description: "The door's face detector: ssd (face-api's SSD MobileNet v1: misses ~0.3 % of faces, ≈ 24 ms per frame on onnx) or tiny (misses 4–7 %, ≈ 4 ms). Default: ssd with engine onnx, tiny with engine tfjs (SSD costs ≈ 290 ms per frame there). Enrolment and photos always use ssd" })),
   detector_min_score: Type.Number({ minimum: 0.05, maximum: 0.99, default: 0.4, description: 'Tiny face detector confidence; 0.5 (face-api default) loses faces in dim light' }),
   recognizer: RecognizerSchema,
   engine: Type.Union([Type.Literal('onnx'), Type.Literal('tfjs')], { default: 'onnx', description: "Runtime of the face nets (detectors, landmarks, descriptor, antispoof and liveness): onnx (onnxruntime-node; graphs converted from the same weights at first start and cached under data_dir/cache/onnx; if that fails the door runs on tfjs with a warning and /healthz says degraded) or tfjs (wasm, one thread). Both give the same faces and descriptors (cosine ≥ 0.9999), so templates need no re-enrolment" }),
@@ -127,6 +128,11 @@ export function checkEntryConfig(entry: EntryConfig): void {
 /** The face engine's runtime options for this config (converted graphs cached in the data folder). */
 export function engineChoice(entry: EntryConfig, dataDir: string): { engine: EntryConfig['engine']; onnxThreads: number; onnxCacheDir: string } {
   return { engine: entry.engine, onnxThreads: entry.onnx_threads, onnxCacheDir: path.resolve(dataDir, 'cache', 'onnx') };
+}
+
+/** The door's detector: as configured, else SSD when the nets run on onnx (it fits the frame budget there) and tiny on tfjs. */
+export function doorDetector(entry: EntryConfig): 'tiny' | 'ssd' {
+  return entry.detector ?? (entry.engine === 'onnx' ? 'ssd' : 'tiny');
 }
 
 /** Values per template for the configured recognizer (the gallery's row length). */

@@ -90,7 +90,8 @@ export async function enrolVillager(
       throw new EdgeError('FACE_REJECTED', `${p.name}: ${why}`, { zh: `${p.name}：${zh}`, details: { photo: p.name, why } });
     };
     if (a.faceCount === 0) reject('no face found', '没有找到人脸');
-    if (a.faceCount > 1) reject(`${a.faceCount} faces; one person per photo`, `有 ${a.faceCount} 张人脸，每张照片只能有一人`);
+    // faces much smaller than the largest are people farther back, not a second person enrolled
+    if (a.nearFaces > 1) reject(`${a.nearFaces} faces of similar size; one person per photo`, `有 ${a.nearFaces} 张大小相近的人脸，每张照片只能有一人`);
     const face = a.faces[0];
     if (!face || face.rejected || !face.descriptor) reject(`poor quality (${face?.rejected ?? 'no descriptor'})`, `照片质量不够（${face?.rejected ?? ''}）`);
     const f = face as NonNullable<typeof face>;

@@ -176,11 +176,11 @@ export async function evaluateDir(
     for (; i < p.files.length && used < opts.enrol; i++) {
       const frame = await frameOf(p.files[i] as string);
       tick();
-      // the enrolment rule of `faces enroll`: exactly one face, through the quality gate
+      // the enrolment rule of `faces enroll`: one face near the camera, through the quality gate
       const a = await engines.enrol.analyse(frame, { allFaces: true, gate, liveness: false });
       const face = a.faces[0];
       if (a.faceCount === 0) { refused.no_face++; continue; }
-      if (a.faceCount > 1) { refused.multiple_faces++; continue; }
+      if (a.nearFaces > 1) { refused.multiple_faces++; continue; }
       if (!face || face.rejected || !face.descriptor) { refused.low_quality++; continue; }
       templates.push(face.descriptor);
       const m = await engines.enrol.analyse(mirror(frame), { allFaces: false, gate, liveness: false });
