@@ -9,7 +9,7 @@ import { normalise, type RgbFrame } from './frame.ts';
 import { readModel, type ModelRoots, type VerifiedModel } from './manifest.ts';
 import { checkQuality, nearFaceCount, poseFromLandmarks, sharpness, type Box, type FaceQuality, type QualityFailure, type QualityGate } from './quality.ts';
 import { loadFaceApiNet, loadGraph, loadRuntime, type GraphModel, type Runtime } from './runtime.ts';
-import { descriptorLengthOf, type Recognizer, type RecognizerChoice } from './recognizer.ts';
+import { descriptorLengthOf, humanModelOf, type Recognizer, type RecognizerChoice } from './recognizer.ts';
 import type * as TfModule from '@tensorflow/tfjs';
 import type { OnnxFaceNets } from './onnx/nets.ts';
 
@@ -159,6 +159,9 @@ export class FaceEngine {
       // loaded on demand: onnxruntime's native library is not needed with the default recognizer
       const { ArcFaceOnnx } = await import('./arcface-onnx.ts');
       this.recognizer = await ArcFaceOnnx.load(choice.path, choice.sha256);
+    } else if (choice && choice.kind !== 'faceapi') {
+      const { HumanRecognizer } = await import('./human-recognizer.ts');
+      this.recognizer = await HumanRecognizer.load(humanModelOf(choice.kind), choice.path, choice.sha256, { ...(this.opts.onnxThreads ? { threads: this.opts.onnxThreads } : {}), ...(this.opts.roots ? { roots: this.opts.roots } : {}) });
     }
     this.rt = rt;
     // warm-up: the first inference compiles wasm kernels; pay it at start, not at the door

@@ -54,7 +54,7 @@ async function readFrame(file: string, decode: DecodeOptions = DEFAULT_DECODE): 
 
 function galleryOf(env: FacesEnv): Gallery {
   const g = new Gallery(1024, descriptorLength(env.entry));
-  for (const e of loadGallery(env.db, env.key)) g.add(e.villagerId, e.descriptors);
+  for (const e of loadGallery(env.db, env.key, env.entry)) g.add(e.villagerId, e.descriptors);
   return g;
 }
 

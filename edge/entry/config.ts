@@ -61,7 +61,17 @@ export const RecognizerSchema = Type.Union([
     path: Type.String({ minLength: 1, description: 'ArcFace-family ONNX model (112×112 five-point aligned input, 512-d output), relative to data_dir' }),
     sha256: Type.String({ pattern: '^[0-9a-fA-F]{64}$', description: 'sha256 of the file (sha256sum): a different file is refused at start' }),
   }, { additionalProperties: false }),
-], { default: { kind: 'faceapi' }, description: "The descriptor stage: face-api's 128-d model shipped in npm, or an ArcFace-family ONNX file an operator supplies (512-d). Templates of one cannot be used with the other: changing it means enrolling again" });
+  Type.Object({
+    kind: Type.Literal('human-faceres'),
+    path: Type.Optional(Type.String({ minLength: 1, description: "A faceres-family Human graph model json (e.g. faceres-deep.json), relative to data_dir; absent: the faceres shipped in @vladmandic/human" })),
+    sha256: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{64}$', description: 'sha256 of the model weights (the .bin beside the json); required with path' })),
+  }, { additionalProperties: false }),
+  Type.Object({
+    kind: Type.Union([Type.Literal('human-mobilefacenet'), Type.Literal('human-mobileface')]),
+    path: Type.String({ minLength: 1, description: "Human's mobilefacenet.json or mobileface.json, relative to data_dir" }),
+    sha256: Type.String({ pattern: '^[0-9a-fA-F]{64}$', description: 'sha256 of the model weights (the .bin beside the json)' }),
+  }, { additionalProperties: false }),
+], { default: { kind: 'faceapi' }, description: "The descriptor stage: face-api's 128-d model or Human's faceres (1024-d), both shipped in npm; an ArcFace-family ONNX file (512-d) or one of Human's other descriptor models an operator supplies. Templates of one cannot be used with another: changing it means enrolling again" });
 
 export const EntryConfigSchema = Type.Object({
   face_enabled: Type.Boolean({ default: true, description: 'Run face recognition at the door (QR and card always work)' }),
@@ -97,7 +107,9 @@ export type RecognizerConfig = Static<typeof RecognizerSchema>;
 
 /** The recognizer as the face engine takes it: the model path resolved against data_dir. */
 export function recognizerChoice(r: RecognizerConfig, dataDir: string): RecognizerChoice {
-  return r.kind === 'faceapi' ? r : { kind: 'onnx-arcface', path: path.resolve(dataDir, r.path), sha256: r.sha256.toLowerCase() };
+  if (r.kind === 'faceapi') return r;
+  if (r.kind === 'human-faceres') return r.path ? { kind: r.kind, path: path.resolve(dataDir, r.path), ...(r.sha256 ? { sha256: r.sha256.toLowerCase() } : {}) } : { kind: r.kind };
+  return { kind: r.kind, path: path.resolve(dataDir, r.path), sha256: r.sha256.toLowerCase() };
 }
 
 /** Fills defaults and validates a raw `entry` section (for tools that run without the daemon's loader). */
@@ -119,6 +131,10 @@ export function resolveEntryConfig(raw: unknown): EntryConfig {
 
 /** Rules across keys that a schema cannot state; the daemon's loader calls it too. */
 export function checkEntryConfig(entry: EntryConfig): void {
+  const r = entry.recognizer;
+  if (r.kind === 'human-faceres' && r.path && !r.sha256) {
+    throw new EdgeError('CONFIG_INVALID', `entry.recognizer: a model from a folder (${r.path}) needs the sha256 of its weights (.bin)`, { zh: `门禁配置有误：识别模型 ${r.path} 须配置其权重文件（.bin）的 sha256` });
+  }
   const m = entry.match;
   if (m.uncertain_threshold < m.threshold) {
     throw new EdgeError('CONFIG_INVALID', `entry.match.uncertain_threshold (${m.uncertain_threshold}) must not be below entry.match.threshold (${m.threshold})`, { zh: `门禁配置有误：uncertain_threshold（${m.uncertain_threshold}）不能小于 threshold（${m.threshold}）` });
