@@ -21,3 +21,12 @@ export function normalise(v: Float32Array): Float32Array {
   for (let i = 0; i < v.length; i++) out[i] = (v[i] ?? 0) / n;
   return out;
 }
+
+/** The frame centred on a black canvas `k` times its size, and where it was placed. */
+export function padFrame(f: RgbFrame, k: number): { frame: RgbFrame; ox: number; oy: number } {
+  const width = Math.round(f.width * k), height = Math.round(f.height * k);
+  const data = new Uint8Array(width * height * 3);
+  const ox = Math.round((width - f.width) / 2), oy = Math.round((height - f.height) / 2);
+  for (let y = 0; y < f.height; y++) data.set(f.data.subarray(y * f.width * 3, (y + 1) * f.width * 3), ((y + oy) * width + ox) * 3);
+  return { frame: { width, height, data }, ox, oy };
+}

@@ -7,7 +7,7 @@
 import { access, readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { pino } from 'pino';
-import type { DetectorKind, FaceEngine } from '../../models/face-engine.ts';
+import type { FaceEngine } from '../../models/face-engine.ts';
 import { Gallery } from '../../models/gallery.ts';
 import { decodeImage, DEFAULT_DECODE, type DecodeOptions } from '../../models/image.ts';
 import type { RgbFrame } from '../../models/face-engine.ts';
@@ -15,7 +15,7 @@ import { EdgeError } from '../errors.ts';
 import { closeLedger, type Db } from '../ledger/db.ts';
 import { createFrameSource } from '../entry/camera.ts';
 import { enrolFromCamera } from '../entry/camera-enrol.ts';
-import { descriptorLength, doorDetector, type EntryConfig } from '../entry/config.ts';
+import { descriptorLength, type EntryConfig } from '../entry/config.ts';
 import { identifyPhoto } from '../entry/enrol.ts';
 import { presentFrames } from '../entry/present.ts';
 import { loadGallery } from '../entry/templates.ts';
@@ -24,7 +24,7 @@ import { parseIntOption, print, withCommon, type CommonOptions } from './context
 export interface FacesEnv { db: Db; entry: EntryConfig; dataDir: string; key: Buffer }
 export interface FacesDeps {
   openEnv(o: CommonOptions): FacesEnv;
-  startEngine(entry: EntryConfig, dataDir: string, detectorInputSize?: number, detector?: DetectorKind): Promise<FaceEngine>;
+  startEngine(entry: EntryConfig, dataDir: string, at?: 'photo' | 'door'): Promise<FaceEngine>;
 }
 
 /** Every file readable, before any model loads: a typo costs no wait. */
@@ -93,7 +93,7 @@ export function registerFaceDoorCommands(faces: Command, deps: FacesDeps): void 
       const env = deps.openEnv(o);
       try {
         // the door's own detector, its input size and liveness setting, on frames scaled as the camera delivers them
-        const engine = await deps.startEngine(env.entry, env.dataDir, env.entry.detector_input_size, doorDetector(env.entry));
+        const engine = await deps.startEngine(env.entry, env.dataDir, 'door');
         try {
           const decode = { maxSide: Math.max(env.entry.frame_width, env.entry.frame_height), maxInputPixels: DEFAULT_DECODE.maxInputPixels };
           let i = 0;

@@ -117,7 +117,7 @@ export function registerFacesEvaluate(faces: Command): void {
       const results: Evaluation[] = [];
       for (const recognizer of choices) {
         // enrolment as `faces enroll` does it (the accurate detector), identification as the door does it
-        const enrolEngine = new FaceEngine({ detector: o.enrolDetector, detectorInputSize: Math.max(entry.detector_input_size, 416), detectorMinScore: entry.detector_min_score, liveness: false, recognizer, ...runtime });
+        const enrolEngine = new FaceEngine({ detector: o.enrolDetector, padRetry: true, detectorInputSize: Math.max(entry.detector_input_size, 416), detectorMinScore: entry.detector_min_score, liveness: false, recognizer, ...runtime });
         const doorEngine = new FaceEngine({ detector: doorDetector(entry), detectorInputSize: entry.detector_input_size, detectorMinScore: entry.detector_min_score, liveness: false, recognizer, ...runtime });
         try {
           await enrolEngine.start();
