@@ -5,7 +5,7 @@
  * unless `allFaces` is asked for (enrolment and identify report every face).
  */
 import { ModelError } from './errors.ts';
-import { normalise, padFrame, type RgbFrame } from './frame.ts';
+import { normalise, padFrame, stretchContrast, type RgbFrame } from './frame.ts';
 import { readModel, type ModelRoots, type VerifiedModel } from './manifest.ts';
 import { checkQuality, nearFaceCount, poseFromLandmarks, sharpness, type Box, type FaceQuality, type QualityFailure, type QualityGate } from './quality.ts';
 import { loadFaceApiNet, loadGraph, loadRuntime, type GraphModel, type Runtime } from './runtime.ts';
@@ -253,11 +253,14 @@ export class FaceEngine {
     const times: StageTimes = { detect: 0, landmarks: 0, descriptor: 0, liveness: 0 };
     // the frame as a tfjs tensor, made only if a stage runs on tfjs
     let input: Tensor3D | undefined;
+    let litInput: Tensor3D | undefined;
     const tensor = (): Tensor3D => (input ??= this.toTensor(frame));
     try {
       const t = performance.now();
-      let detections = await this.detect(tensor, frame);
-      if (detections.length === 0 && this.opts.padRetry) detections = await this.detectPadded(frame);
+      // the detector sees dim or flat frames contrast-stretched; the later stages see the frame
+      const lit = stretchContrast(frame);
+      let detections = await this.detect(lit === frame ? tensor : () => (litInput ??= this.toTensor(lit)), lit);
+      if (detections.length === 0 && this.opts.padRetry) detections = await this.detectPadded(lit);
       times.detect = performance.now() - t;
       const usable = detections.filter((d) => d.box.width >= 8 && d.box.height >= 8);
       // the largest face is the person at the door; others are passers-by behind them
@@ -271,6 +274,7 @@ export class FaceEngine {
       return { width: frame.width, height: frame.height, faceCount: usable.length, nearFaces, faces, times };
     } finally {
       input?.dispose();
+      litInput?.dispose();
       void tf; // tensors of the nets are disposed inside face-api; nothing else is kept
     }
   }

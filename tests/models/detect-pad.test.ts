@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { FaceEngine } from '../../models/face-engine.ts';
+import { stretchContrast } from '../../models/frame.ts';
 import { decodeImage } from '../../models/image.ts';
 import { samplePath } from '../../harness/portraits.ts';
 
@@ -17,11 +18,11 @@ describe('a photo filled by one face', () => {
     await plain.start();
     await padded.start();
     try {
-      const src = await decodeImage(readFileSync(samplePath(2)));
+      const src = await decodeImage(readFileSync(samplePath(4)));
       const all = await plain.analyse(src, { allFaces: true, gate: null, liveness: false });
-      // a tight crop (1.2 × the box) of one face, as a 250 px photo
-      const f = all.faces[2]?.box;
-      if (!f) throw new Error('sample 2 has fewer than 3 faces');
+      // a tight crop (1.2 × the box) of the largest face, as a 250 px photo (missed from 1.0 to 1.4 × the box)
+      const f = all.faces[0]?.box;
+      if (!f) throw new Error('no face in sample 4');
       const side = Math.round(Math.max(f.width, f.height) * 1.2);
       const left = Math.max(0, Math.round(f.x + f.width / 2 - side / 2));
       const top = Math.max(0, Math.round(f.y + f.height / 2 - side / 2));
@@ -38,6 +39,35 @@ describe('a photo filled by one face', () => {
     } finally {
       plain.stop();
       padded.stop();
+    }
+  }, 120_000);
+});
+
+describe('a dim frame', () => {
+  it('is stretched for the detector only when its values span less than 5/6 of 0..255', () => {
+    // every value 0..255 (the histogram samples every 7th, coprime with 256)
+    const full = { width: 256, height: 1, data: Uint8Array.from({ length: 768 }, (_, i) => i % 256) };
+    expect(stretchContrast(full)).toBe(full);
+    const dim = { width: 256, height: 1, data: Uint8Array.from({ length: 768 }, (_, i) => 10 + (i % 101)) };
+    const s = stretchContrast(dim);
+    expect(Math.min(...s.data)).toBe(0);
+    expect(Math.max(...s.data)).toBe(255);
+    expect(dim.data[0]).toBe(10); // the frame itself is not changed
+  });
+
+  it('still shows the detector every face of a photo darkened as a dim doorway', async () => {
+    const engine = new FaceEngine({ detector: 'ssd', detectorInputSize: 416, detectorMinScore: 0.4, liveness: false, engine: 'onnx' });
+    await engine.start();
+    try {
+      const src = await decodeImage(readFileSync(samplePath(2)));
+      const lut = Uint8Array.from({ length: 256 }, (_, v) => Math.round(255 * 0.25 * (v / 255) ** 2));
+      const dark = { ...src, data: src.data.map((v) => lut[v] as number) };
+      const lit = await engine.analyse(src, { allFaces: true, gate: null, liveness: false });
+      const dim = await engine.analyse(dark, { allFaces: true, gate: null, liveness: false });
+      expect(lit.faceCount).toBeGreaterThanOrEqual(2);
+      expect(dim.faceCount).toBe(lit.faceCount);
+    } finally {
+      engine.stop();
     }
   }, 120_000);
 });
