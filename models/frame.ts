@@ -31,11 +31,15 @@ export function padFrame(f: RgbFrame, k: number): { frame: RgbFrame; ox: number;
   return { frame: { width, height, data }, ox, oy };
 }
 
+/** A frame whose brightest 1 % stays below this value is dim. */
+export const DIM_BELOW = 140;
+
 /**
- * The frame as the detector should see it in dim or flat light: when the 1st–99th percentile
- * of its values (sampled every 7th value) spans less than 5/6 of 0..255, a copy stretched so
- * that it spans all of it; otherwise the frame itself. SSD at score 0.4 found no face in 45 of
- * 300 darkened door frames, 5 once stretched (docs/faces.md, Detectors).
+ * The frame as the detector should see it in dim light: when the 99th percentile of its values
+ * (sampled every 7th value) is below DIM_BELOW, a copy stretched so that its 1st–99th percentile
+ * spans 0..255; otherwise the frame itself. SSD at score 0.4 found no face in 45 of 300 darkened
+ * door frames, 5 once stretched (docs/faces.md, Detectors). Brighter frames are left alone:
+ * stretching a photo that is only a little dark cost the tiny detector a face.
  */
 export function stretchContrast(f: RgbFrame): RgbFrame {
   const hist = new Uint32Array(256);
@@ -47,8 +51,9 @@ export function stretchContrast(f: RgbFrame): RgbFrame {
   for (let v = 0; v < 256; v++) { c += hist[v] as number; if (c > cut) { lo = v; break; } }
   c = 0;
   for (let v = 255; v >= 0; v--) { c += hist[v] as number; if (c > cut) { hi = v; break; } }
+  // only dim frames: a dark photo or a doorway at dusk, not one merely low in contrast
+  if (hi >= DIM_BELOW) return f;
   const k = 255 / Math.max(1, hi - lo);
-  if (k < 1.2) return f;
   const lut = new Uint8Array(256);
   for (let v = 0; v < 256; v++) lut[v] = Math.max(0, Math.min(255, Math.round((v - lo) * k)));
   const out = new Uint8Array(d.length);

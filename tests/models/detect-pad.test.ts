@@ -44,10 +44,12 @@ describe('a photo filled by one face', () => {
 });
 
 describe('a dim frame', () => {
-  it('is stretched for the detector only when its values span less than 5/6 of 0..255', () => {
+  it('is stretched for the detector only when its brightest 1 % stays below 140', () => {
     // every value 0..255 (the histogram samples every 7th, coprime with 256)
     const full = { width: 256, height: 1, data: Uint8Array.from({ length: 768 }, (_, i) => i % 256) };
     expect(stretchContrast(full)).toBe(full);
+    const flat = { width: 256, height: 1, data: Uint8Array.from({ length: 768 }, (_, i) => 100 + (i % 101)) };
+    expect(stretchContrast(flat)).toBe(flat); // low in contrast but not dim
     const dim = { width: 256, height: 1, data: Uint8Array.from({ length: 768 }, (_, i) => 10 + (i % 101)) };
     const s = stretchContrast(dim);
     expect(Math.min(...s.data)).toBe(0);
