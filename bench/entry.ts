@@ -1,5 +1,5 @@
 /**
- * `npm run bench:entry [-- --json] [-- --frames N] [-- --gallery N] [-- --engine onnx|tfjs] [-- --detector tiny|ssd] [-- --passive]`:
+ * `npm run bench:entry [-- --json] [-- --frames N] [-- --gallery N] [-- --engine onnx|tfjs] [-- --detector tiny|ssd|config] [-- --passive]`:
  * the recognition-to-unlock hot loop.
  *
  * ours:  frame handed to EntryPipeline → inference worker (detect, landmarks, descriptor,
@@ -11,7 +11,7 @@
  *        FaceMatcher.findBestMatch over the same gallery.
  * Also: top-2 search over 100,000 descriptors, and the main event loop's delay while ours runs.
  * `--engine` chooses the runtime of face-api's nets for ours (default: the config's, onnx);
- * `--detector` the door's detector (default tiny, as the door runs). Stages are per frame, p50/p99.
+ * `--detector` the door's detector (default: as the door's config chooses it, entry.detector or SSD on onnx). Stages are per frame, p50/p99.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import path from 'node:path';
@@ -25,7 +25,7 @@ import { Gallery } from '../models/gallery.ts';
 import { readModel } from '../models/manifest.ts';
 import { loadFaceApiNet, loadRuntime } from '../models/runtime.ts';
 import { decodeImage } from '../models/image.ts';
-import { resolveEntryConfig } from '../edge/entry/config.ts';
+import { doorDetector, resolveEntryConfig } from '../edge/entry/config.ts';
 import { enrolVillager } from '../edge/entry/enrol.ts';
 import { EntryPipeline, type EntryDecision, type FrameReport } from '../edge/entry/pipeline.ts';
 import { loadGallery, loadOrCreateTemplateKey } from '../edge/entry/templates.ts';
@@ -48,7 +48,7 @@ const option = <T extends string>(name: string, allowed: readonly T[], fallback:
   return v;
 };
 const engineArg = option('--engine', ['tfjs', 'onnx', 'config'] as const, 'config');
-const detector = option('--detector', ['tiny', 'ssd'] as const, 'tiny');
+const detectorArg = option('--detector', ['tiny', 'ssd', 'config'] as const, 'config');
 const GALLERY = Number(args[args.indexOf('--gallery') + 1]) || 10_000;
 const log = (msg: string): void => { if (!json) console.log(msg); };
 
@@ -104,6 +104,7 @@ async function main(): Promise<void> {
   const passive = args.includes('--passive') ? { enabled: true, min_frames: 2, max_frames: 12, min_motion: 0, min_pairs: 1, live_ratio: 0, flat_ratio: 0, noise_ratio: 10 } : {};
   const config = resolveEntryConfig({ unlock_pulse_ms: 200, match: { k: 1, n: 1, cooldown_ms: 0 }, liveness: { passive } });
   const engineKind = engineArg === 'config' ? config.engine : engineArg;
+  const detector = detectorArg === 'config' ? doorDetector({ ...config, engine: engineKind }) : detectorArg;
 
   // enrol the known face from a sample photo, with the CLI's path
   const enrolEngine = new FaceEngine({ detectorInputSize: 416, detectorMinScore: config.detector_min_score, liveness: false });

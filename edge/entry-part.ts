@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import type { Logger } from './log.ts';
 import type { Db } from './ledger/db.ts';
-import { engineChoice, recognizerChoice, type EntryConfig } from './entry/config.ts';
+import { doorDetector, engineChoice, recognizerChoice, type EntryConfig } from './entry/config.ts';
 import { EntryPipeline, type DoorLock, type StoreOccupancy } from './entry/pipeline.ts';
 import { createFrameSource, type FrameSource } from './entry/camera.ts';
 import { loadOrCreateTemplateKey } from './entry/templates.ts';
@@ -75,7 +75,7 @@ export class EntryPart implements Part {
     const templateKey = loadOrCreateTemplateKey(keyFile);
     const qrPublicKey = this.loadQrKey();
     if (config.face_enabled) {
-      const engine = new EngineClient({ detectorInputSize: config.detector_input_size, detectorMinScore: config.detector_min_score, liveness: config.liveness.enabled, recognizer: recognizerChoice(config.recognizer, dataDir), ...engineChoice(config, dataDir) });
+      const engine = new EngineClient({ detector: doorDetector(config), detectorInputSize: config.detector_input_size, detectorMinScore: config.detector_min_score, liveness: config.liveness.enabled, recognizer: recognizerChoice(config.recognizer, dataDir), ...engineChoice(config, dataDir) });
       try {
         await engine.start();
       } catch (err) {

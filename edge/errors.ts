@@ -31,6 +31,8 @@ export const ErrorCode = {
   FACE_TEMPLATE_UNREADABLE: 'FACE_TEMPLATE_UNREADABLE',
   /** An enrolment whose face lies within the match threshold of another villager's template. */
   FACE_COLLISION: 'FACE_COLLISION',
+  /** Stored face templates made by another recognizer than entry.recognizer: enrol again. */
+  FACE_TEMPLATES_OTHER_RECOGNIZER: 'FACE_TEMPLATES_OTHER_RECOGNIZER',
   // hardware and runtime
   NOT_FOUND: 'NOT_FOUND',
   /** `store-edge doctor` found something to fix (its table says what). */

@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { ModelError } from './errors.ts';
 
-export type ModelName = 'tinyFaceDetector' | 'faceLandmark68' | 'faceRecognition' | 'ssdMobilenetv1' | 'antispoof' | 'liveness';
+export type ModelName = 'tinyFaceDetector' | 'faceLandmark68' | 'faceRecognition' | 'ssdMobilenetv1' | 'antispoof' | 'liveness' | 'faceres';
 
 export interface ModelFile {
   /** Path relative to the package's root. */
@@ -61,6 +61,11 @@ export const MODEL_MANIFEST: Readonly<Record<ModelName, ModelEntry>> = {
     package: '@vladmandic/human', kind: 'tfjs-graph',
     topology: { file: 'models/liveness.json', bytes: 17070, sha256: '9e51c8acf83b80abbf329b2735309ab5c90611c66905ade8b1bd130d473df9c8' },
     weights: { file: 'models/liveness.bin', bytes: 592976, sha256: 'fc6a6b6b3b9721bdb8bff67a457a15b7cbfd81715cfb27f3e65b757e81dd663e' },
+  },
+  faceres: {
+    package: '@vladmandic/human', kind: 'tfjs-graph',
+    topology: { file: 'models/faceres.json', bytes: 71432, sha256: '5b83d49c0385d2e68a05122441b94226313677cae9fcc40b9587ad50079eb4df' },
+    weights: { file: 'models/faceres.bin', bytes: 6978814, sha256: '2c7d2d62b76c97528b736527aa09d310ea71743c9e3e79fb6c62d4b2d73af79b' },
   },
 };
 

@@ -127,3 +127,19 @@ export function checkQuality(q: FaceQuality, gate: QualityGate): QualityFailure 
   if (Math.abs(q.roll) > gate.maxRoll) return 'tilted';
   return null;
 }
+
+/**
+ * A face whose box side is at least this share of the largest face's stands beside the person
+ * at the door; a smaller one is someone farther back (a passer-by, a colleague at a desk).
+ */
+export const NEAR_FACE_RATIO = 0.5;
+
+/**
+ * How many of the detected faces (box sides given, any order) are near the camera: the largest
+ * and those at least NEAR_FACE_RATIO of its side. Enrolment refuses a frame only when this is
+ * above one: people behind the villager are real faces, but not a second person being enrolled.
+ */
+export function nearFaceCount(sides: readonly number[]): number {
+  const largest = Math.max(0, ...sides);
+  return largest > 0 ? sides.filter((s) => s >= NEAR_FACE_RATIO * largest).length : 0;
+}

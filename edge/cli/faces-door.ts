@@ -24,7 +24,7 @@ import { parseIntOption, print, withCommon, type CommonOptions } from './context
 export interface FacesEnv { db: Db; entry: EntryConfig; dataDir: string; key: Buffer }
 export interface FacesDeps {
   openEnv(o: CommonOptions): FacesEnv;
-  startEngine(entry: EntryConfig, dataDir: string, detectorInputSize?: number): Promise<FaceEngine>;
+  startEngine(entry: EntryConfig, dataDir: string, at?: 'photo' | 'door'): Promise<FaceEngine>;
 }
 
 /** Every file readable, before any model loads: a typo costs no wait. */
@@ -54,7 +54,7 @@ async function readFrame(file: string, decode: DecodeOptions = DEFAULT_DECODE): 
 
 function galleryOf(env: FacesEnv): Gallery {
   const g = new Gallery(1024, descriptorLength(env.entry));
-  for (const e of loadGallery(env.db, env.key)) g.add(e.villagerId, e.descriptors);
+  for (const e of loadGallery(env.db, env.key, env.entry)) g.add(e.villagerId, e.descriptors);
   return g;
 }
 
@@ -92,8 +92,8 @@ export function registerFaceDoorCommands(faces: Command, deps: FacesDeps): void 
       await checkReadable(o.frames);
       const env = deps.openEnv(o);
       try {
-        // the door's own detector size and liveness setting, on frames scaled as the camera delivers them
-        const engine = await deps.startEngine(env.entry, env.dataDir, env.entry.detector_input_size);
+        // the door's own detector, its input size and liveness setting, on frames scaled as the camera delivers them
+        const engine = await deps.startEngine(env.entry, env.dataDir, 'door');
         try {
           const decode = { maxSide: Math.max(env.entry.frame_width, env.entry.frame_height), maxInputPixels: DEFAULT_DECODE.maxInputPixels };
           let i = 0;

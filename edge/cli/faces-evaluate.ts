@@ -2,16 +2,59 @@
  * `store-edge faces evaluate --dir DIR`: TAR/FAR of the door's face rule on a folder of
  * labelled photos (one sub-folder per person). Runs in process, like the other faces commands.
  */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Command } from 'commander';
+import { recognizerLabel, type RecognizerChoice } from '../../models/recognizer.ts';
 import { FaceEngine } from '../../models/face-engine.ts';
 import { isModelError } from '../../models/errors.ts';
 import { EdgeError } from '../errors.ts';
-import { engineChoice, resolveEntryConfig } from '../entry/config.ts';
+import { doorDetector, engineChoice, recognizerChoice, resolveEntryConfig } from '../entry/config.ts';
 import { evaluateDir, listPeople, type Evaluation } from '../entry/evaluate.ts';
 import { drawHistogram, type OperatingPoint } from '../entry/evaluate-metrics.ts';
 import { configFrom, parseIntOption, withCommon, type CommonOptions } from './context.ts';
 
-interface EvaluateCliOptions extends CommonOptions { dir: string; enrol: string; seed: string; targetFar: string; enrolDetector: string }
+interface EvaluateCliOptions extends CommonOptions { dir: string; enrol: string; seed: string; targetFar: string; enrolDetector: string; recognizer?: string[] }
+
+const KINDS = ['faceapi', 'human-faceres', 'human-mobilefacenet', 'human-mobileface'] as const;
+
+/**
+ * `--recognizer KIND[=MODEL.json]`: a recognizer to evaluate. A Human model from a folder is
+ * pinned by the sha256 of its weights as read now (the tool measures the files it is given).
+ */
+async function parseRecognizer(spec: string): Promise<RecognizerChoice> {
+  const [kind, file] = spec.split(/=(.*)/s) as [string, string | undefined];
+  const bad = (why: string): EdgeError => new EdgeError('INVALID_ARGUMENT', `--recognizer ${spec}: ${why}`, { zh: `--recognizer ${spec}：须为 ${KINDS.join(' | ')}，Human 的其他模型写作 种类=模型.json` });
+  if (!(KINDS as readonly string[]).includes(kind)) throw bad(`must be one of ${KINDS.join(', ')} (KIND=MODEL.json for a model from a folder)`);
+  if (kind === 'faceapi') return { kind: 'faceapi' };
+  if (!file) {
+    if (kind === 'human-faceres') return { kind: 'human-faceres' };
+    throw bad('needs the model json, e.g. human-mobileface=/models/mobileface.json');
+  }
+  let sha256: string;
+  try {
+    const json = JSON.parse(await readFile(file, 'utf8')) as { weightsManifest?: { paths?: string[] }[] };
+    const bin = json.weightsManifest?.[0]?.paths?.[0];
+    if (!bin) throw new Error('no weightsManifest');
+    sha256 = createHash('sha256').update(await readFile(path.join(path.dirname(file), bin))).digest('hex');
+  } catch (err) {
+    throw bad(`not a readable tfjs graph model with its weights (${(err as Error).message})`);
+  }
+  return { kind: kind as 'human-faceres' | 'human-mobilefacenet' | 'human-mobileface', path: path.resolve(file), sha256 };
+}
+
+/** One line per recognizer: the figures to compare them by. */
+export function formatComparison(list: readonly Evaluation[]): string {
+  const rows = list.map((e) => [
+    e.recognizer, pct(e.atConfig.tar), String(e.atConfig.falseAccepts), `${e.zeroFa.threshold.toFixed(3)} → ${pct(e.zeroFa.tar)}`,
+    `${pct(e.presentations.tar)} (${e.presentations.accepted}/${e.presentations.genuine})`, String(e.presentations.falseAccepts),
+    e.distances.nearestImpostor?.toFixed(3) ?? '-', e.distances.genuineP95?.toFixed(3) ?? '-',
+  ]);
+  const head = ['recognizer 识别模型', 'TAR at config', 'false accepts', 'zero-FA threshold → TAR', 'per presentation', 'FA', 'nearest impostor', 'genuine p95'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
+  return [head, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i] as number)).join('  ')).join('\n');
+}
 
 function parseFar(v: string): number {
   const n = Number(v.trim().replace(/%$/, '')) / (v.trim().endsWith('%') ? 100 : 1);
@@ -30,7 +73,7 @@ export function formatEvaluation(e: Evaluation): string {
   const i = e.impostor;
   const pr = e.presentations;
   return [
-    `faces evaluate ${e.dir}  (seed ${e.seed}, enrol ${e.enrol} per person)`,
+    `faces evaluate ${e.dir}  (recognizer ${e.recognizer}, seed ${e.seed}, enrol ${e.enrol} per person)`,
     `people 人: ${e.people.total} — enrolled 已录入 ${e.people.enrolled.length}, strangers 陌生人 ${e.people.strangers.length}${e.people.notEnrolled.length ? `, not enrollable 无法录入 ${e.people.notEnrolled.join(', ')}` : ''}`,
     `enrolment 录入: ${e.enrolment.photos} photos → ${e.enrolment.templates} templates; refused 拒绝: no face ${e.enrolment.refused.no_face}, several faces ${e.enrolment.refused.multiple_faces}, low quality ${e.enrolment.refused.low_quality}`,
     `genuine probes 本人: ${g.total} (no face 无人脸 ${g.no_face}, low quality 质量差 ${g.low_quality})`,
@@ -58,6 +101,7 @@ export function registerFacesEvaluate(faces: Command): void {
     .option('--target-far <rate>', 'false accept rate to reach, e.g. 0.001 / 目标误识率', '0.001')
     // ssd is what `faces enroll` uses; tiny is ~10× cheaper for a quick look at a large folder
     .option('--enrol-detector <kind>', 'detector for enrolment photos: ssd | tiny / 录入用的检测器', 'ssd')
+    .option('--recognizer <kind...>', `recognizers side by side (default: the config's): ${KINDS.join(' | ')}, KIND=MODEL.json for a Human model from a folder / 并列比较的识别模型`)
     .action(async (o: EvaluateCliOptions) => {
       const enrol = parseIntOption('--enrol', o.enrol);
       if (enrol < 1 || enrol > 50) throw new EdgeError('INVALID_ARGUMENT', `--enrol must be 1–50, got ${enrol}`, { zh: '--enrol 须在 1 到 50 之间' });
@@ -69,25 +113,32 @@ export function registerFacesEvaluate(faces: Command): void {
       const runtime = engineChoice(entry, config.data_dir);
       // bad input is refused before the models load (seconds)
       const people = await listPeople(o.dir);
-      // enrolment as `faces enroll` does it (the accurate detector), identification as the door does it
-      const enrolEngine = new FaceEngine({ detector: o.enrolDetector, detectorInputSize: Math.max(entry.detector_input_size, 416), detectorMinScore: entry.detector_min_score, liveness: false, ...runtime });
-      const doorEngine = new FaceEngine({ detector: 'tiny', detectorInputSize: entry.detector_input_size, detectorMinScore: entry.detector_min_score, liveness: false, ...runtime });
-      try {
-        await enrolEngine.start();
-        await doorEngine.start();
-      } catch (err) {
-        enrolEngine.stop();
-        if (isModelError(err)) throw new EdgeError('MODEL_INVALID', err.message, { cause: err, zh: '模型文件缺失或被改动，请重新安装 (npm ci)' });
-        throw err;
+      const choices = o.recognizer?.length ? await Promise.all(o.recognizer.map(parseRecognizer)) : [recognizerChoice(entry.recognizer, config.data_dir)];
+      const results: Evaluation[] = [];
+      for (const recognizer of choices) {
+        // enrolment as `faces enroll` does it (the accurate detector), identification as the door does it
+        const enrolEngine = new FaceEngine({ detector: o.enrolDetector, padRetry: true, detectorInputSize: Math.max(entry.detector_input_size, 416), detectorMinScore: entry.detector_min_score, liveness: false, recognizer, ...runtime });
+        const doorEngine = new FaceEngine({ detector: doorDetector(entry), detectorInputSize: entry.detector_input_size, detectorMinScore: entry.detector_min_score, liveness: false, recognizer, ...runtime });
+        try {
+          await enrolEngine.start();
+          await doorEngine.start();
+        } catch (err) {
+          enrolEngine.stop();
+          doorEngine.stop();
+          if (isModelError(err)) throw new EdgeError('MODEL_INVALID', err.message, { cause: err, zh: '模型文件缺失、被改动或无法转换，请检查 (npm ci)' });
+          throw err;
+        }
+        try {
+          const progress = o.json || !process.stderr.isTTY ? undefined : (done: number, total: number) => process.stderr.write(`\r${done}/${total}`);
+          const e = await evaluateDir({ enrol: enrolEngine, door: doorEngine }, entry, o.dir, people, { enrol, seed, targetFar, recognizer: recognizerLabel(recognizer) }, progress);
+          if (progress) process.stderr.write('\n');
+          results.push(e);
+          process.stdout.write(o.json ? `${JSON.stringify(e)}\n` : `${formatEvaluation(e)}\n`);
+        } finally {
+          enrolEngine.stop();
+          doorEngine.stop();
+        }
       }
-      try {
-        const progress = o.json || !process.stderr.isTTY ? undefined : (done: number, total: number) => process.stderr.write(`\r${done}/${total}`);
-        const e = await evaluateDir({ enrol: enrolEngine, door: doorEngine }, entry, o.dir, people, { enrol, seed, targetFar }, progress);
-        if (progress) process.stderr.write('\n');
-        process.stdout.write(o.json ? `${JSON.stringify(e)}\n` : `${formatEvaluation(e)}\n`);
-      } finally {
-        enrolEngine.stop();
-        doorEngine.stop();
-      }
+      if (!o.json && results.length > 1) process.stdout.write(`\nside by side 并列比较 (threshold ${entry.match.threshold}, margin ${entry.match.margin}):\n${formatComparison(results)}\n`);
     });
 }

@@ -12,7 +12,7 @@ import { isModelError } from '../../models/errors.ts';
 import { EdgeError } from '../errors.ts';
 import { closeLedger, openLedger } from '../ledger/db.ts';
 import { setFaceConsent } from '../ledger/villagers.ts';
-import { engineChoice, recognizerChoice, resolveEntryConfig, type EntryConfig } from '../entry/config.ts';
+import { doorDetector, engineChoice, recognizerChoice, resolveEntryConfig, type EntryConfig } from '../entry/config.ts';
 import { enrolVillager, type EnrolPhoto } from '../entry/enrol.ts';
 import { countTemplates, loadOrCreateTemplateKey } from '../entry/templates.ts';
 import { deleteTemplatesAndConsent, faceConsentOf } from '../ledger/face-templates.ts';
@@ -30,9 +30,15 @@ function openEnv(opts: CommonOptions): FacesEnv {
 }
 
 // photos are larger than camera frames: a bigger detector input finds their faces reliably,
-// and SSD MobileNet misses far fewer faces than the door's tiny detector (enrolment may be slow)
-async function startEngine(entry: EntryConfig, dataDir: string, detectorInputSize = Math.max(entry.detector_input_size, 416)): Promise<FaceEngine> {
-  const engine = new FaceEngine({ detector: 'ssd', detectorInputSize, detectorMinScore: entry.detector_min_score, liveness: true, recognizer: recognizerChoice(entry.recognizer, dataDir), ...engineChoice(entry, dataDir) });
+// and SSD MobileNet misses far fewer faces than the tiny detector (enrolment may be slow); a
+// photo's face may fill most of the picture, so a photo without a face is looked at again padded.
+// `door`: as the door analyses its frames (its detector and input size, no second look).
+async function startEngine(entry: EntryConfig, dataDir: string, at: 'photo' | 'door' = 'photo'): Promise<FaceEngine> {
+  const door = at === 'door';
+  const engine = new FaceEngine({
+    detector: door ? doorDetector(entry) : 'ssd', padRetry: !door, detectorInputSize: door ? entry.detector_input_size : Math.max(entry.detector_input_size, 416),
+    detectorMinScore: entry.detector_min_score, liveness: true, recognizer: recognizerChoice(entry.recognizer, dataDir), ...engineChoice(entry, dataDir),
+  });
   try {
     await engine.start();
   } catch (err) {

@@ -63,7 +63,7 @@ const USAGE_ZH: Readonly<Record<string, string>> = {
 const BAD_INPUT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCode.INVALID_ARGUMENT, ErrorCode.CONFIG_INVALID, ErrorCode.CONFIG_UNREADABLE,
   ErrorCode.UNKNOWN_VILLAGER, ErrorCode.UNKNOWN_PRODUCT, ErrorCode.UNKNOWN_SLOT, ErrorCode.UNKNOWN_SESSION,
-  ErrorCode.NOT_FOUND, ErrorCode.FACE_REJECTED, ErrorCode.FACE_COLLISION, ErrorCode.NO_CONSENT, ErrorCode.TOKEN_INVALID,
+  ErrorCode.NOT_FOUND, ErrorCode.FACE_REJECTED, ErrorCode.FACE_COLLISION, ErrorCode.FACE_TEMPLATES_OTHER_RECOGNIZER, ErrorCode.NO_CONSENT, ErrorCode.TOKEN_INVALID,
 ]);
 
 /** The words of argv that name (sub)commands, e.g. `points award`. */

@@ -92,7 +92,7 @@ export function captureFaces(source: FrameSource, analyser: FaceAnalyser, config
       capture.examined++;
       const face = a.faces[0];
       if (a.faceCount === 0 || !face) reject('no_face');
-      else if (a.faceCount > 1) reject('several_faces');
+      else if (a.nearFaces > 1) reject('several_faces');
       else if (face.rejected || !face.descriptor) reject(face.rejected ?? 'no_descriptor');
       else capture.faces.push({ index: capture.examined, descriptor: face.descriptor, yaw: face.quality.yaw, pitch: face.quality.pitch, sharpness: face.quality.sharpness });
     };

@@ -13,11 +13,11 @@ const Section = <T extends Parameters<typeof Type.Object>[0]>(props: T, descript
   Type.Object(props, { additionalProperties: false, default: {}, description });
 
 export const MatchSchema = Section({
-  threshold: Type.Number({ minimum: 0, maximum: 2, default: 0.28, description: 'Largest distance between unit descriptors that may count as the same person (face-api raw ≈ 0.39). Different people in the sample photos come as close as 0.30' }),
-  uncertain_threshold: Type.Number({ minimum: 0, maximum: 2, default: 0.36, description: 'Between threshold and this distance the door is not sure: it asks for the card or QR code (请刷卡或扫码) instead of refusing; beyond it the face is unknown. Not below threshold' }),
-  margin: Type.Number({ minimum: 0, maximum: 2, default: 0.06, description: 'The second-best villager must be at least this much farther than the best' }),
+  threshold: Type.Number({ minimum: 0, maximum: 2, default: 0.3, description: 'Largest distance between unit descriptors that may count as the same person (face-api raw ≈ 0.42). Calibrated with margin 0.10 on Chinese webcam frames and East-Asian and Western photos: zero false accepts there even at threshold + 0.02 and margin − 0.02 (docs/faces.md)' }),
+  uncertain_threshold: Type.Number({ minimum: 0, maximum: 2, default: 0.37, description: 'Where genuine distances end on the calibration sets (95 % of genuine photos within 0.29–0.37). Between threshold and this distance the door is not sure: it asks for the card or QR code (请刷卡或扫码) instead of refusing; beyond it the face is unknown. Not below threshold' }),
+  margin: Type.Number({ minimum: 0, maximum: 2, default: 0.1, description: 'The second-best villager must be at least this much farther than the best (with few villagers enrolled, the nearest strangers were told apart by this rule; see docs/faces.md)' }),
   k: Type.Integer({ minimum: 1, maximum: 20, default: 2, description: 'Frames that must agree on the same villager...' }),
-  n: Type.Integer({ minimum: 1, maximum: 30, default: 3, description: '...among the last n frames with a face' }),
+  n: Type.Integer({ minimum: 1, maximum: 30, default: 5, description: '...among the last n frames with a face (5 frames ≈ 0.6 s at 8 frames per second)' }),
   cooldown_ms: Type.Integer({ minimum: 0, maximum: 600_000, default: 8000, description: 'After a decision, the same face is not decided again for this long (unless it leaves the frame)' }),
   face_gone_frames: Type.Integer({ minimum: 1, maximum: 100, default: 5, description: 'Consecutive frames without a face after which the person has left and the window resets' }),
 }, 'Matching a face against the gallery');
@@ -74,7 +74,17 @@ export const RecognizerSchema = Type.Union([
     path: Type.String({ minLength: 1, description: 'ArcFace-family ONNX model (112×112 five-point aligned input, 512-d output), relative to data_dir' }),
     sha256: Type.String({ pattern: '^[0-9a-fA-F]{64}$', description: 'sha256 of the file (sha256sum): a different file is refused at start' }),
   }, { additionalProperties: false }),
-], { default: { kind: 'faceapi' }, description: "The descriptor stage: face-api's 128-d model shipped in npm, or an ArcFace-family ONNX file an operator supplies (512-d). Templates of one cannot be used with the other: changing it means enrolling again" });
+  Type.Object({
+    kind: Type.Literal('human-faceres'),
+    path: Type.Optional(Type.String({ minLength: 1, description: "A faceres-family Human graph model json (e.g. faceres-deep.json), relative to data_dir; absent: the faceres shipped in @vladmandic/human" })),
+    sha256: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{64}$', description: 'sha256 of the model weights (the .bin beside the json); required with path' })),
+  }, { additionalProperties: false }),
+  Type.Object({
+    kind: Type.Union([Type.Literal('human-mobilefacenet'), Type.Literal('human-mobileface')]),
+    path: Type.String({ minLength: 1, description: "Human's mobilefacenet.json or mobileface.json, relative to data_dir" }),
+    sha256: Type.String({ pattern: '^[0-9a-fA-F]{64}$', description: 'sha256 of the model weights (the .bin beside the json)' }),
+  }, { additionalProperties: false }),
+], { default: { kind: 'faceapi' }, description: "The descriptor stage: face-api's 128-d model or Human's faceres (1024-d), both shipped in npm; an ArcFace-family ONNX file (512-d) or one of Human's other descriptor models an operator supplies. Templates of one cannot be used with another: changing it means enrolling again" });
 
 export const EntryConfigSchema = Type.Object({
   face_enabled: Type.Boolean({ default: true, description: 'Run face recognition at the door (QR and card always work)' }),
@@ -84,6 +94,7 @@ export const EntryConfigSchema = Type.Object({
   frame_rate: Type.Number({ minimum: 0.2, maximum: 60, default: 8, description: 'Frames per second asked of the camera; stale frames are dropped anyway' }),
   camera_retry_max_ms: Type.Integer({ minimum: 500, maximum: 300_000, default: 30_000, description: 'Longest wait between attempts to reopen a camera that disappeared' }),
   detector_input_size: Type.Integer({ minimum: 128, maximum: 608, multipleOf: 32, default: 256, description: 'Tiny face detector input (px): 256 finds every face above the quality gate minimum size in a 640×480 frame at ~35 ms; photos (enrolment, identify) use at least 416' }),
+  detector: Type.Optional(Type.Union([Type.Literal('tiny'), Type.Literal('ssd')], { description: "The door's face detector: ssd (face-api's SSD MobileNet v1: misses ~0.3 % of faces, ≈ 24 ms per frame on onnx) or tiny (misses 4–7 %, ≈ 4 ms). Default: ssd with engine onnx, tiny with engine tfjs (SSD costs ≈ 290 ms per frame there). Enrolment and photos always use ssd" })),
   detector_min_score: Type.Number({ minimum: 0.05, maximum: 0.99, default: 0.4, description: 'Tiny face detector confidence; 0.5 (face-api default) loses faces in dim light' }),
   recognizer: RecognizerSchema,
   engine: Type.Union([Type.Literal('onnx'), Type.Literal('tfjs')], { default: 'onnx', description: "Runtime of the face nets (detectors, landmarks, descriptor, antispoof and liveness): onnx (onnxruntime-node; graphs converted from the same weights at first start and cached under data_dir/cache/onnx; if that fails the door runs on tfjs with a warning and /healthz says degraded) or tfjs (wasm, one thread). Both give the same faces and descriptors (cosine ≥ 0.9999), so templates need no re-enrolment" }),
@@ -110,7 +121,9 @@ export type RecognizerConfig = Static<typeof RecognizerSchema>;
 
 /** The recognizer as the face engine takes it: the model path resolved against data_dir. */
 export function recognizerChoice(r: RecognizerConfig, dataDir: string): RecognizerChoice {
-  return r.kind === 'faceapi' ? r : { kind: 'onnx-arcface', path: path.resolve(dataDir, r.path), sha256: r.sha256.toLowerCase() };
+  if (r.kind === 'faceapi') return r;
+  if (r.kind === 'human-faceres') return r.path ? { kind: r.kind, path: path.resolve(dataDir, r.path), ...(r.sha256 ? { sha256: r.sha256.toLowerCase() } : {}) } : { kind: r.kind };
+  return { kind: r.kind, path: path.resolve(dataDir, r.path), sha256: r.sha256.toLowerCase() };
 }
 
 /** Fills defaults and validates a raw `entry` section (for tools that run without the daemon's loader). */
@@ -132,6 +145,10 @@ export function resolveEntryConfig(raw: unknown): EntryConfig {
 
 /** Rules across keys that a schema cannot state; the daemon's loader calls it too. */
 export function checkEntryConfig(entry: EntryConfig): void {
+  const r = entry.recognizer;
+  if (r.kind === 'human-faceres' && r.path && !r.sha256) {
+    throw new EdgeError('CONFIG_INVALID', `entry.recognizer: a model from a folder (${r.path}) needs the sha256 of its weights (.bin)`, { zh: `门禁配置有误：识别模型 ${r.path} 须配置其权重文件（.bin）的 sha256` });
+  }
   const m = entry.match;
   const pv = entry.liveness.passive;
   if (pv.max_frames < pv.min_frames || pv.flat_ratio > pv.live_ratio || pv.live_ratio >= pv.noise_ratio) {
@@ -145,6 +162,11 @@ export function checkEntryConfig(entry: EntryConfig): void {
 /** The face engine's runtime options for this config (converted graphs cached in the data folder). */
 export function engineChoice(entry: EntryConfig, dataDir: string): { engine: EntryConfig['engine']; onnxThreads: number; onnxCacheDir: string } {
   return { engine: entry.engine, onnxThreads: entry.onnx_threads, onnxCacheDir: path.resolve(dataDir, 'cache', 'onnx') };
+}
+
+/** The door's detector: as configured, else SSD when the nets run on onnx (it fits the frame budget there) and tiny on tfjs. */
+export function doorDetector(entry: EntryConfig): 'tiny' | 'ssd' {
+  return entry.detector ?? (entry.engine === 'onnx' ? 'ssd' : 'tiny');
 }
 
 /** Values per template for the configured recognizer (the gallery's row length). */

@@ -51,8 +51,9 @@ export interface Collision { villagerId: string; distance: number; source: strin
  * Such an enrolment would make both villagers ambiguous at the door (the margin rule could
  * no longer tell them apart), and may be a stranger enrolled under a villager's name.
  */
-export function findCollision(db: Db, key: Buffer, villagerId: string, templates: readonly NewTemplate[], threshold: number): Collision | null {
-  const others = loadGallery(db, key).filter((e) => e.villagerId !== villagerId);
+export function findCollision(db: Db, key: Buffer, villagerId: string, templates: readonly NewTemplate[], config: EntryConfig): Collision | null {
+  const threshold = config.match.threshold;
+  const others = loadGallery(db, key, config).filter((e) => e.villagerId !== villagerId);
   if (others.length === 0) return null;
   const gallery = new Gallery(64, templates[0]?.descriptor.length ?? 128);
   for (const e of others) gallery.add(e.villagerId, e.descriptors);
@@ -66,7 +67,7 @@ export function findCollision(db: Db, key: Buffer, villagerId: string, templates
 
 /** Stores templates after the collision check; refuses (FACE_COLLISION) naming the other villager. */
 export function storeTemplates(db: Db, key: Buffer, config: EntryConfig, villagerId: string, templates: readonly NewTemplate[], at: string): number {
-  const c = findCollision(db, key, villagerId, templates, config.match.threshold);
+  const c = findCollision(db, key, villagerId, templates, config);
   if (c) {
     throw new EdgeError('FACE_COLLISION', `${c.source}: this face is within the match threshold of villager ${c.villagerId} (distance ${c.distance.toFixed(3)} ≤ ${config.match.threshold}); enrolment refused`, {
       zh: `${c.source}：这张脸与村民 ${c.villagerId} 的人脸模板过于相近（距离 ${c.distance.toFixed(3)}），拒绝录入`,
@@ -90,7 +91,8 @@ export async function enrolVillager(
       throw new EdgeError('FACE_REJECTED', `${p.name}: ${why}`, { zh: `${p.name}：${zh}`, details: { photo: p.name, why } });
     };
     if (a.faceCount === 0) reject('no face found', '没有找到人脸');
-    if (a.faceCount > 1) reject(`${a.faceCount} faces; one person per photo`, `有 ${a.faceCount} 张人脸，每张照片只能有一人`);
+    // faces much smaller than the largest are people farther back, not a second person enrolled
+    if (a.nearFaces > 1) reject(`${a.nearFaces} faces of similar size; one person per photo`, `有 ${a.nearFaces} 张大小相近的人脸，每张照片只能有一人`);
     const face = a.faces[0];
     if (!face || face.rejected || !face.descriptor) reject(`poor quality (${face?.rejected ?? 'no descriptor'})`, `照片质量不够（${face?.rejected ?? ''}）`);
     const f = face as NonNullable<typeof face>;
@@ -127,7 +129,7 @@ export async function identifyPhoto(db: Db, key: Buffer, analyser: FaceAnalyser,
   let gallery = loaded;
   if (!gallery) {
     gallery = new Gallery(1024, face.descriptor.length);
-    for (const e of loadGallery(db, key)) gallery.add(e.villagerId, e.descriptors);
+    for (const e of loadGallery(db, key, config)) gallery.add(e.villagerId, e.descriptors);
   }
   const s = gallery.search(face.descriptor);
   const v = matchVerdict(s.best, s.second, config.match);

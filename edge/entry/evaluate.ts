@@ -26,6 +26,8 @@ export interface EvaluateOptions {
   seed: number;
   /** FAR the threshold/margin search aims at (0.001 = 0.1 %). */
   targetFar: number;
+  /** The recognizer's name in the report (default faceapi). */
+  recognizer?: string;
 }
 
 export interface PersonPhotos { person: string; files: string[] }
@@ -93,6 +95,8 @@ export const EvaluationSchema = Type.Object({
   version: Type.Literal(1),
   dir: Type.String(),
   seed: Type.Integer(),
+  /** The descriptor model evaluated (`recognizerLabel`: faceapi, human-faceres, …). */
+  recognizer: Type.String(),
   enrol: Type.Integer({ description: 'photos enrolled per person' }),
   config: Type.Object({ threshold: Type.Number(), margin: Type.Number(), k: Type.Integer(), n: Type.Integer() }, { additionalProperties: false }),
   people: Type.Object({
@@ -163,7 +167,6 @@ export async function evaluateDir(
   let done = 0;
   const tick = () => progress?.(++done, total);
 
-  const gallery = new Gallery();
   const own = new Map<string, Float32Array[]>();
   const refused = { no_face: 0, multiple_faces: 0, low_quality: 0 };
   const probeFiles: { person: string; file: string; genuine: boolean }[] = [];
@@ -176,11 +179,11 @@ export async function evaluateDir(
     for (; i < p.files.length && used < opts.enrol; i++) {
       const frame = await frameOf(p.files[i] as string);
       tick();
-      // the enrolment rule of `faces enroll`: exactly one face, through the quality gate
+      // the enrolment rule of `faces enroll`: one face near the camera, through the quality gate
       const a = await engines.enrol.analyse(frame, { allFaces: true, gate, liveness: false });
       const face = a.faces[0];
       if (a.faceCount === 0) { refused.no_face++; continue; }
-      if (a.faceCount > 1) { refused.multiple_faces++; continue; }
+      if (a.nearFaces > 1) { refused.multiple_faces++; continue; }
       if (!face || face.rejected || !face.descriptor) { refused.low_quality++; continue; }
       templates.push(face.descriptor);
       const m = await engines.enrol.analyse(mirror(frame), { allFaces: false, gate, liveness: false });
@@ -189,12 +192,14 @@ export async function evaluateDir(
     }
     if (!templates.length) { notEnrolled.push(p.person); continue; }
     enrolledPhotos += used;
-    gallery.add(p.person, templates);
     own.set(p.person, templates);
     for (const f of p.files.slice(i)) probeFiles.push({ person: p.person, file: f, genuine: true });
   }
   for (const p of strangers) for (const f of p.files) probeFiles.push({ person: p.person, file: f, genuine: false });
   if (own.size < 2) throw bad(`--dir ${dir}: fewer than 2 people could be enrolled (${own.size}); check the photos`, `--dir ${dir}：能录入的人少于 2 个，请检查照片`);
+  // rows as long as the recognizer's descriptors (128 face-api, 1024 faceres, …)
+  const gallery = new Gallery(1024, ([...own.values()][0]?.[0] as Float32Array).length);
+  for (const [person, templates] of own) gallery.add(person, templates);
 
   const probes: Probe[] = [];
   for (const pf of probeFiles) {
@@ -236,6 +241,7 @@ export function summarise(
     version: 1,
     dir,
     seed: opts.seed,
+    recognizer: opts.recognizer ?? 'faceapi',
     enrol: opts.enrol,
     config: { threshold: m.threshold, margin: m.margin, k: m.k, n: m.n },
     people,

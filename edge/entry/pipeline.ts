@@ -129,7 +129,7 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
   private now(): number { return (this.deps.now ?? Date.now)(); }
 
   async start(): Promise<void> {
-    if (this.deps.recogniser) await this.deps.recogniser.replaceGallery(loadGallery(this.deps.db, this.deps.templateKey));
+    if (this.deps.recogniser) await this.deps.recogniser.replaceGallery(loadGallery(this.deps.db, this.deps.templateKey, this.deps.config));
     this.running = true;
     const cam = this.deps.camera;
     if (cam && this.deps.recogniser && this.deps.config.face_enabled) {
@@ -153,7 +153,7 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
 
   /** Reloads the whole gallery (after the inference worker restarted). */
   async reloadAll(): Promise<void> {
-    if (this.deps.recogniser) await this.deps.recogniser.replaceGallery(loadGallery(this.deps.db, this.deps.templateKey));
+    if (this.deps.recogniser) await this.deps.recogniser.replaceGallery(loadGallery(this.deps.db, this.deps.templateKey, this.deps.config));
   }
 
   /** Re-reads one villager's templates after enrolment or removal (CLI, admin page). */
@@ -161,7 +161,7 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
     const r = this.deps.recogniser;
     if (!r) return;
     await r.removeVillager(villagerId);
-    const entry = loadGallery(this.deps.db, this.deps.templateKey).find((e) => e.villagerId === villagerId);
+    const entry = loadGallery(this.deps.db, this.deps.templateKey, this.deps.config).find((e) => e.villagerId === villagerId);
     if (entry) await r.addTemplates(villagerId, entry.descriptors);
   }
 

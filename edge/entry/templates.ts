@@ -10,10 +10,12 @@ import path from 'node:path';
 import type { Db } from '../ledger/db.ts';
 import { consentedTemplateRows, countTemplates, deleteTemplates, insertTemplates, purgeTemplatesWithoutConsent } from '../ledger/face-templates.ts';
 import { EdgeError } from '../errors.ts';
+import { descriptorLength, type EntryConfig } from './config.ts';
 
 export const KEY_BYTES = 32;
-// face-api's 128-d or an ArcFace model's 512-d descriptors (edge/entry/config.ts `recognizer`)
-const DESCRIPTOR_BYTES = [128 * 4, 512 * 4];
+// descriptors of every recognizer (edge/entry/config.ts `recognizer`): face-api 128, Human's
+// mobilefacenet 192 and mobileface 256, ArcFace 512, Human's faceres 1024
+const DESCRIPTOR_BYTES = [128 * 4, 192 * 4, 256 * 4, 512 * 4, 1024 * 4];
 
 /** Loads the template key, creating it (0600, folder 0700) when absent. */
 export function loadOrCreateTemplateKey(file: string): Buffer {
@@ -80,7 +82,7 @@ export interface GalleryEntry { villagerId: string; descriptors: Float32Array[] 
  * Every template of villagers who still consent, decrypted, grouped per villager. Templates
  * of a villager without consent on record are not loaded (and `purgeWithoutConsent` deletes them).
  */
-export function loadGallery(db: Db, key: Buffer): GalleryEntry[] {
+export function loadGallery(db: Db, key: Buffer, entry?: EntryConfig): GalleryEntry[] {
   const rows = consentedTemplateRows(db);
   const byVillager = new Map<string, Float32Array[]>();
   for (const r of rows) {
@@ -88,7 +90,26 @@ export function loadGallery(db: Db, key: Buffer): GalleryEntry[] {
     list.push(openDescriptor(key, r.villager_id, r));
     byVillager.set(r.villager_id, list);
   }
-  return [...byVillager].map(([villagerId, descriptors]) => ({ villagerId, descriptors }));
+  const entries = [...byVillager].map(([villagerId, descriptors]) => ({ villagerId, descriptors }));
+  if (entry) checkRecognizer(entries, entry);
+  return entries;
+}
+
+/**
+ * Templates are only comparable with descriptors of the recognizer that made them. After
+ * entry.recognizer changes, the stored ones are refused naming the villagers, telling the
+ * operator to enrol again (or to set the recognizer back), instead of a gallery error.
+ */
+export function checkRecognizer(entries: readonly GalleryEntry[], entry: EntryConfig): void {
+  const want = descriptorLength(entry);
+  const stale = entries.filter((e) => e.descriptors.some((d) => d.length !== want));
+  if (!stale.length) return;
+  const lengths = [...new Set(stale.flatMap((e) => e.descriptors.map((d) => d.length)).filter((n) => n !== want))].join('/');
+  const who = stale.slice(0, 5).map((e) => e.villagerId).join(', ') + (stale.length > 5 ? ` and ${stale.length - 5} more` : '');
+  const kind = entry.recognizer.kind;
+  throw new EdgeError('FACE_TEMPLATES_OTHER_RECOGNIZER',
+    `the face templates of ${stale.length} villager(s) (${who}) were made by another recognizer (${lengths} values; entry.recognizer ${kind} makes ${want}): remove them (store-edge faces remove --villager ID) and enrol those villagers again, or set entry.recognizer back`,
+    { zh: `${stale.length} 位村民（${who}）的人脸模板是用另一个识别模型录入的（${lengths} 维，当前 ${kind} 为 ${want} 维）：请删除（store-edge faces remove --villager ID）后重新录入，或把 entry.recognizer 改回原来的模型`, details: { villagers: stale.map((e) => e.villagerId), recognizer: kind, expected: want } });
 }
 
 /** Deletes templates whose villager has no consent on record; returns how many went. */

@@ -4,7 +4,8 @@
  * NCHW (onnxruntime's optimiser removes the pairs that cancel), so Reshape flattens in tfjs's
  * order. Mapped ops: Placeholder, Const, Identity, Conv2D / _FusedConv2D / DepthwiseConv2dNative
  * (with BiasAdd, Relu, Relu6, Prelu fused), MaxPool, AvgPool, MatMul / _FusedMatMul, Add,
- * AddV2, Sub, Mul, Relu, Relu6, Sigmoid, Softmax, Reshape. Any other op throws
+ * AddV2, Sub, Mul, Minimum, Maximum, Abs, Square, Rsqrt, Mean, Sum, Squeeze, Pad, Relu, Relu6,
+ * Sigmoid, Softmax, Reshape. Any other op throws
  * `UnmappedOpError`: that model stays on tfjs. The input is taken as 0..255 and divided by 255
  * in the graph, as the face engine fed tfjs.
  */
@@ -25,7 +26,14 @@ const text = (a: TfAttr | undefined): string => (a?.s ? Buffer.from(a.s, 'base64
 const ints = (a: TfAttr | undefined): number[] => (a?.list?.i ?? []).map(Number);
 
 /** Converts the model for a fixed input of [1, size, size, channels]; returns the encoded ONNX model and its output's name. */
-export function tfjsGraphToOnnx(json: TfjsGraphJson, shard: Buffer, size: number, name: string): Uint8Array {
+export interface TfjsGraphOptions {
+  /** The input (0..255) is divided by this in the graph: 255 for models fed 0..1 (default), 1 for models fed 0..255. */
+  inputDivisor?: number;
+  /** The node whose value is the output (default: the last node). */
+  output?: string;
+}
+
+export function tfjsGraphToOnnx(json: TfjsGraphJson, shard: Buffer, size: number, name: string, opts: TfjsGraphOptions = {}): Uint8Array {
   const weights = decodeWeightGroups(json.weightsManifest, shard);
   const g = new GraphBuilder(name);
   const values = new Map<string, string>(); // tfjs node name → ONNX value name
@@ -63,6 +71,11 @@ export function tfjsGraphToOnnx(json: TfjsGraphJson, shard: Buffer, size: number
     }
     return out;
   };
+  const constInts = (ref: string | undefined, node: TfNode): number[] => {
+    const t = consts.get((ref ?? '').replace(/:0$/, ''));
+    if (!t) throw new UnmappedOpError(`${node.op} with computed parameters`, node.name);
+    return Array.from(t.data, Number);
+  };
   for (const node of json.modelTopology.node) {
     const inputs = node.input ?? [];
     let v: string;
@@ -70,7 +83,7 @@ export function tfjsGraphToOnnx(json: TfjsGraphJson, shard: Buffer, size: number
       case 'Placeholder': {
         const dims = node.attr?.shape?.shape?.dim?.map((d) => Number(d.size)) ?? [];
         channels = dims[3] ?? 3;
-        v = g.node('Div', ['input', g.float('input/divisor', [1], [255])]);
+        v = g.node('Div', ['input', g.float('input/divisor', [1], [opts.inputDivisor ?? 255])]);
         break;
       }
       case 'Const': {
@@ -119,6 +132,33 @@ export function tfjsGraphToOnnx(json: TfjsGraphJson, shard: Buffer, size: number
       case 'Sub': v = g.node('Sub', inputs.map(inputOf)); break;
       case 'Mul': v = g.node('Mul', inputs.map(inputOf)); break;
       case 'Relu': case 'Relu6': v = activation(inputOf(inputs[0] ?? ''), node.op, node, []); break;
+      case 'Minimum': v = g.node('Min', inputs.map(inputOf)); break;
+      case 'Maximum': v = g.node('Max', inputs.map(inputOf)); break;
+      case 'Abs': v = g.node('Abs', [inputOf(inputs[0] ?? '')]); break;
+      case 'Square': { const x = inputOf(inputs[0] ?? ''); v = g.node('Mul', [x, x]); break; }
+      case 'Rsqrt': v = g.node('Reciprocal', [g.node('Sqrt', [inputOf(inputs[0] ?? '')])]); break;
+      case 'Mean': case 'Sum': {
+        // the layout stays NHWC, so tfjs's axes apply as they are
+        const axes = constInts(inputs[1], node);
+        const keepdims = node.attr?.keep_dims?.b ? 1 : 0;
+        v = node.op === 'Mean'
+          ? g.node('ReduceMean', [inputOf(inputs[0] ?? '')], { axes, keepdims })
+          : g.node('ReduceSum', [inputOf(inputs[0] ?? ''), g.int64(g.fresh('axes'), axes)], { keepdims });
+        break;
+      }
+      case 'Squeeze': {
+        const axes = ints(node.attr?.squeeze_dims);
+        v = g.node('Squeeze', axes.length ? [inputOf(inputs[0] ?? ''), g.int64(g.fresh('axes'), axes)] : [inputOf(inputs[0] ?? '')]);
+        break;
+      }
+      case 'Pad': {
+        // tfjs [[before, after] per axis] → ONNX [before…, after…]
+        const p = constInts(inputs[1], node);
+        const n = p.length / 2;
+        const pads = [...Array.from({ length: n }, (_, i) => p[2 * i] as number), ...Array.from({ length: n }, (_, i) => p[2 * i + 1] as number)];
+        v = g.node('Pad', [inputOf(inputs[0] ?? ''), g.int64(g.fresh('pads'), pads)], { mode: 'constant' });
+        break;
+      }
       case 'Sigmoid': v = g.node('Sigmoid', [inputOf(inputs[0] ?? '')]); break;
       case 'Softmax': v = g.node('Softmax', [inputOf(inputs[0] ?? '')], { axis: -1 }); break;
       case 'Reshape': v = g.node('Reshape', [inputOf(inputs[0] ?? ''), inputOf(inputs[1] ?? '')]); break;
@@ -126,7 +166,9 @@ export function tfjsGraphToOnnx(json: TfjsGraphJson, shard: Buffer, size: number
     }
     values.set(node.name, v);
     output = v;
+    if (node.name === opts.output) break;
   }
+  if (opts.output && !values.has(opts.output)) throw new Error(`onnx: ${name}: no node ${opts.output}`);
   g.node('Identity', [output], {}, 'output');
   return g.encode({ name: 'input', dims: [1, size, size, channels] }, [{ name: 'output' }], `${name}, converted from its tfjs graph model`);
 }

@@ -35,7 +35,7 @@ class ScriptedAnalyser implements FaceAnalyser {
     const face = { box: { x: 0, y: 0, width: 120, height: 120 }, score: 0.9, quality, rejected: s.rejected ?? null, descriptor: s.rejected ? null : (s.descriptor ?? null), liveness: null };
     const times = { detect: 0, landmarks: 0, descriptor: 0, liveness: 0 };
     queueMicrotask(this.after);
-    return Promise.resolve({ width: 1, height: 1, faceCount: s.faces, faces: s.faces > 0 ? Array.from({ length: s.faces }, () => face) : [], times });
+    return Promise.resolve({ width: 1, height: 1, faceCount: s.faces, nearFaces: s.faces, faces: s.faces > 0 ? Array.from({ length: s.faces }, () => face) : [], times });
   }
 }
 

@@ -116,6 +116,19 @@ describe('faces evaluate refuses bad input (exit 2, Chinese and English)', () =>
     expect(r.err).toMatch(/不是图片/);
   });
 
+  it('a recognizer it does not know, or a Human model without its file', async () => {
+    const r = await run(['--dir', dir, '--recognizer', 'faceapi', 'dlib']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--recognizer dlib: must be one of faceapi, human-faceres, human-mobilefacenet, human-mobileface/);
+    expect(r.err).toMatch(/须为/);
+    const m = await run(['--dir', dir, '--recognizer', 'human-mobileface']);
+    expect(m.code).toBe(2);
+    expect(m.err).toMatch(/needs the model json/);
+    const f = await run(['--dir', dir, '--recognizer', `human-mobileface=${path.join(tmp.dir, 'nowhere.json')}`]);
+    expect(f.code).toBe(2);
+    expect(f.err).toMatch(/not a readable tfjs graph model/);
+  });
+
   it('a bad --enrol-detector', async () => {
     const r = await run(['--dir', dir, '--enrol-detector', 'blazeface']);
     expect(r.code).toBe(2);

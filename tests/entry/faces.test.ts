@@ -12,6 +12,7 @@ import { countTemplates, loadOrCreateTemplateKey } from '../../edge/entry/templa
 import { tempLedger } from '../ledger/helpers.ts';
 import { frameOf, greyFrame, portraits, views, type Portrait } from '../../harness/portraits.ts';
 import path from 'node:path';
+import sharp from 'sharp';
 
 const config = resolveEntryConfig({});
 const engine = new FaceEngine({ detectorInputSize: 416, detectorMinScore: config.detector_min_score, liveness: true });
@@ -99,5 +100,26 @@ describe('faces on the sample photos', () => {
       .rejects.toMatchObject({ code: 'FACE_REJECTED', details: { photo: 'group.jpg' } });
     await expect(enrolVillager(ledger.db, key, engine, config, 'g1', [{ name: 'grey.jpg', frame: greyFrame(320, 240) }], 'x'))
       .rejects.toMatchObject({ code: 'FACE_REJECTED', details: { photo: 'grey.jpg', why: 'no face found' } });
+  });
+
+  it('enrols a villager with someone small far behind, and refuses two faces of similar size', async () => {
+    // a door-camera scene: the villager in front, a colleague at a desk behind (a third of the size)
+    // the front face is an enrolled villager's (it passes the gate), enrolled again from the door
+    const [front, behind] = [...enrolled.values()];
+    if (!front || !behind) throw new Error('no portraits');
+    const big = await sharp(front.jpeg).resize(470, 470).toBuffer();
+    const small = await sharp(behind.jpeg).resize(130, 130).toBuffer();
+    const scene = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#808080' } })
+      .composite([{ input: big, left: 5, top: 5 }, { input: small, left: 490, top: 60 }]).jpeg({ quality: 92 }).toBuffer();
+    const a = await engine.analyse(await frameOf(scene), { allFaces: true, gate: null, liveness: false });
+    expect(a.faceCount).toBe(2); // both are real faces: the detector sees the one behind
+    expect(a.nearFaces).toBe(1);
+    await expect(enrolVillager(ledger.db, key, engine, config, front.id, [{ name: 'door.jpg', frame: await frameOf(scene) }], 'x')).resolves.toMatchObject({ templates: 2 });
+    const pair = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#808080' } })
+      .composite([{ input: await sharp(front.jpeg).resize(300, 300).toBuffer(), left: 10, top: 90 }, { input: await sharp(behind.jpeg).resize(300, 300).toBuffer(), left: 330, top: 90 }]).jpeg({ quality: 92 }).toBuffer();
+    addVillager(ledger.db, { id: 'door2', name: '两人', village: 'v1' });
+    setFaceConsent(ledger.db, 'door2', 'self');
+    await expect(enrolVillager(ledger.db, key, engine, config, 'door2', [{ name: 'pair.jpg', frame: await frameOf(pair) }], 'x'))
+      .rejects.toMatchObject({ code: 'FACE_REJECTED', message: expect.stringContaining('2 faces of similar size') });
   });
 });

@@ -50,7 +50,8 @@ function setup(recogniser: FaceRecogniser, lock = { unlock: (_ms: number) => Pro
   setFaceConsent(l.db, 'wang', 'self');
   const pulses: number[] = [];
   const pipeline = new EntryPipeline({
-    config: resolveEntryConfig({}), db: l.db, recogniser, store: { isStoreBusy: () => false }, camera: null,
+    // the window these frames are scripted for (the defaults are calibrated elsewhere)
+    config: resolveEntryConfig({ match: { threshold: 0.28, uncertain_threshold: 0.36, margin: 0.06, n: 3 } }), db: l.db, recogniser, store: { isStoreBusy: () => false }, camera: null,
     lock: { unlock: (ms: number) => { pulses.push(ms); return lock.unlock(ms); } },
     templateKey: loadOrCreateTemplateKey(path.join(l.dir, 'k')), qrPublicKey: null, logger: pino({ level: 'silent' }),
   });

@@ -204,3 +204,37 @@ describe('the face engine with an ONNX recognizer configured', () => {
   }, 120_000);
 });
 
+
+describe('templates enrolled with another recognizer', () => {
+  it('are refused with a bilingual message naming the villagers and telling the operator to enrol again', async () => {
+    const { tempLedger } = await import('../ledger/helpers.ts');
+    const { addVillager, setFaceConsent } = await import('../../edge/ledger/villagers.ts');
+    const { addTemplates, loadGallery, loadOrCreateTemplateKey } = await import('../../edge/entry/templates.ts');
+    const { resolveEntryConfig } = await import('../../edge/entry/config.ts');
+    const { enrolVillager } = await import('../../edge/entry/enrol.ts');
+    const ledger = tempLedger();
+    try {
+      const key = loadOrCreateTemplateKey(path.join(ledger.dir, 'keys', 'face.key'));
+      addVillager(ledger.db, { id: 'w1', name: '王一', village: 'v1' });
+      setFaceConsent(ledger.db, 'w1', 'self');
+      const old = new Float32Array(128).fill(1 / Math.sqrt(128));
+      addTemplates(ledger.db, key, 'w1', [{ descriptor: old, quality: null, source: 'a.jpg' }], 'x');
+      const faceapi = resolveEntryConfig({});
+      expect(loadGallery(ledger.db, key, faceapi)[0]?.descriptors[0]?.length).toBe(128);
+      const faceres = resolveEntryConfig({ recognizer: { kind: 'human-faceres' } });
+      const expected = {
+        code: 'FACE_TEMPLATES_OTHER_RECOGNIZER',
+        message: expect.stringMatching(/1 villager\(s\) \(w1\) were made by another recognizer \(128 values; entry\.recognizer human-faceres makes 1024\): remove them .* and enrol those villagers again/) as string,
+        zh: expect.stringContaining('重新录入') as string,
+      };
+      expect(() => loadGallery(ledger.db, key, faceres)).toThrow(expect.objectContaining(expected) as Error);
+      // enrolling another villager with the new recognizer meets the old templates in the collision check
+      addVillager(ledger.db, { id: 'w2', name: '王二', village: 'v1' });
+      setFaceConsent(ledger.db, 'w2', 'self');
+      const analyser = { analyse: () => Promise.resolve({ width: 1, height: 1, faceCount: 1, nearFaces: 1, times: { detect: 0, landmarks: 0, descriptor: 0, liveness: 0 }, faces: [{ box: { x: 0, y: 0, width: 100, height: 100 }, score: 1, quality: { faceSize: 100, sharpness: 1, yaw: 0, pitch: 0, roll: 0 }, rejected: null, descriptor: new Float32Array(1024).fill(1 / 32), liveness: null }] }) };
+      await expect(enrolVillager(ledger.db, key, analyser, faceres, 'w2', [{ name: 'b.jpg', frame: { width: 1, height: 1, data: new Uint8Array(3) } }], 'x')).rejects.toMatchObject(expected);
+    } finally {
+      ledger.cleanup();
+    }
+  });
+});
