@@ -62,11 +62,23 @@ export const applySimilarity = (m: Similarity, pt: Point): Point => ({ x: m.a * 
  * does, integer pixel coordinates); outside the frame is black (−1 after normalisation).
  */
 export function alignedInput(frame: RgbFrame, m: Similarity, size = ALIGNED_SIZE, out = new Float32Array(3 * size * size)): Float32Array {
+  const plane = size * size;
+  warpSimilarity(frame, m, size, (i, c, val) => {
+    out[c * plane + i] = (val - 127.5) / 127.5;
+  });
+  return out;
+}
+
+/**
+ * The one resampler of every aligned crop: for each output pixel `i` (row-major in a
+ * `size`×`size` square) and channel, the frame sampled bilinearly through the inverse of `m`;
+ * outside the frame is 0. `write` lays the value out as the network wants it.
+ */
+export function warpSimilarity(frame: RgbFrame, m: Similarity, size: number, write: (i: number, c: number, val: number) => void): void {
   const det = m.a * m.a + m.b * m.b;
   // inverse of [a, -b; b, a] is [a, b; -b, a] / det
   const ia = m.a / det, ib = m.b / det;
   const { width, height, data } = frame;
-  const plane = size * size;
   const at = (x: number, y: number, c: number): number => (x < 0 || y < 0 || x >= width || y >= height ? 0 : (data[(y * width + x) * 3 + c] as number));
   for (let v = 0; v < size; v++) {
     for (let u = 0; u < size; u++) {
@@ -76,10 +88,8 @@ export function alignedInput(frame: RgbFrame, m: Similarity, size = ALIGNED_SIZE
       const x0 = Math.floor(x), y0 = Math.floor(y);
       const fx = x - x0, fy = y - y0;
       for (let c = 0; c < 3; c++) {
-        const val = (at(x0, y0, c) * (1 - fx) + at(x0 + 1, y0, c) * fx) * (1 - fy) + (at(x0, y0 + 1, c) * (1 - fx) + at(x0 + 1, y0 + 1, c) * fx) * fy;
-        out[c * plane + v * size + u] = (val - 127.5) / 127.5;
+        write(v * size + u, c, (at(x0, y0, c) * (1 - fx) + at(x0 + 1, y0, c) * fx) * (1 - fy) + (at(x0, y0 + 1, c) * (1 - fx) + at(x0 + 1, y0 + 1, c) * fx) * fy);
       }
     }
   }
-  return out;
 }

@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { ARCFACE_TEMPLATE, estimateSimilarity, fivePoints, type Similarity } from './align.ts';
+import { ARCFACE_TEMPLATE, estimateSimilarity, fivePoints, warpSimilarity, type Similarity } from './align.ts';
 import { ModelError } from './errors.ts';
 import { normalise, type RgbFrame } from './frame.ts';
 import { readModel, type ModelRoots } from './manifest.ts';
@@ -38,22 +38,9 @@ export function templateFor(size: number, context: number): Point[] {
 
 /** Bilinear resampling of the frame through the inverse of `m`, NHWC RGB 0..255; outside the frame is black. */
 export function warpNhwc(frame: RgbFrame, m: Similarity, size: number, out: Float32Array): Float32Array {
-  const det = m.a * m.a + m.b * m.b;
-  const ia = m.a / det, ib = m.b / det;
-  const { width, height, data } = frame;
-  const at = (x: number, y: number, c: number): number => (x < 0 || y < 0 || x >= width || y >= height ? 0 : (data[(y * width + x) * 3 + c] as number));
-  for (let v = 0; v < size; v++) {
-    for (let u = 0; u < size; u++) {
-      const ux = u - m.tx, vy = v - m.ty;
-      const x = ia * ux + ib * vy;
-      const y = -ib * ux + ia * vy;
-      const x0 = Math.floor(x), y0 = Math.floor(y);
-      const fx = x - x0, fy = y - y0;
-      for (let c = 0; c < 3; c++) {
-        out[(v * size + u) * 3 + c] = (at(x0, y0, c) * (1 - fx) + at(x0 + 1, y0, c) * fx) * (1 - fy) + (at(x0, y0 + 1, c) * (1 - fx) + at(x0 + 1, y0 + 1, c) * fx) * fy;
-      }
-    }
-  }
+  warpSimilarity(frame, m, size, (i, c, val) => {
+    out[i * 3 + c] = val;
+  });
   return out;
 }
 
