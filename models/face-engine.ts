@@ -12,6 +12,7 @@ import { loadFaceApiNet, loadGraph, loadRuntime, type GraphModel, type Runtime }
 import { descriptorLengthOf, humanModelOf, type Recognizer, type RecognizerChoice } from './recognizer.ts';
 import type * as TfModule from '@tensorflow/tfjs';
 import type { OnnxFaceNets } from './onnx/nets.ts';
+import { livenessBox, tfjsLiveness } from './liveness-scores.ts';
 
 export const DESCRIPTOR_LENGTH = 128;
 /** Frames larger than this are refused: a camera never sends them and decoding would eat memory. */
@@ -376,28 +377,9 @@ export class FaceEngine {
     return result;
   }
 
-  /** Human's antispoof (128×128) and liveness (32×32) on the face box enlarged by half, values 0..1. */
+  /** Human's antispoof and liveness on tfjs (models/liveness-scores.ts); zero without the models. */
   private livenessOf(input: Tensor3D, box: Box, width: number, height: number): Liveness {
-    const tf = this.runtime().tf;
-    const antispoof = this.antispoof;
-    const liveness = this.liveness;
-    if (!antispoof || !liveness) return { real: 0, live: 0 };
-    const [y1, x1, y2, x2] = livenessBox(box, width, height);
-    return tf.tidy(() => {
-      const batch = tf.expandDims(input, 0) as TfModule.Tensor4D;
-      const a = tf.div(tf.image.cropAndResize(batch, [[y1, x1, y2, x2]], [0], [128, 128]), 255);
-      const l = tf.div(tf.image.cropAndResize(batch, [[y1, x1, y2, x2]], [0], [32, 32]), 255);
-      const real = (antispoof.execute(a) as TfModule.Tensor).dataSync()[0] ?? 0;
-      const live = (liveness.execute(l) as TfModule.Tensor).dataSync()[0] ?? 0;
-      return { real, live };
-    });
+    if (!this.antispoof || !this.liveness) return { real: 0, live: 0 };
+    return tfjsLiveness(this.runtime().tf, this.antispoof, this.liveness, input, box, width, height);
   }
-}
-
-/** The liveness models' crop: the face box enlarged by half, as [y1, x1, y2, x2] relative to the frame. */
-function livenessBox(box: Box, width: number, height: number): [number, number, number, number] {
-  const cx = box.x + box.width / 2;
-  const cy = box.y + box.height / 2;
-  const side = Math.max(box.width, box.height) * 1.5;
-  return [(cy - side / 2) / height, (cx - side / 2) / width, (cy + side / 2) / height, (cx + side / 2) / width];
 }
