@@ -8,6 +8,7 @@ import { recentEntryEventRows } from '../ledger/entry-events.ts';
 import { getVillager } from '../ledger/villagers.ts';
 import { linesOfSessions, productNames, recentReceiptRows, reviewOfSessions, stockRows } from '../ledger/admin-views.ts';
 import { outboxAckedAt } from '../ledger/outbox.ts';
+import type { SyncState } from '../../cloud-sync/agent/agent.ts';
 
 export interface EntryEventView {
   id: number;
@@ -179,28 +180,15 @@ export function storeState(db: Db, source: StoreStateSource | undefined): StoreS
   };
 }
 
-/** The sync agent as the page sees it (cloud-sync/agent/agent.ts `state()`). */
+/** The sync agent as the page sees it (its `state()`). */
 export interface SyncStateSource {
-  state(): {
-    connected: boolean;
-    outbox_pending: number;
-    last_acked_seq: number;
-    inbound_seq: number;
-    last_contact: string | null;
-    refused: Record<string, number>;
-  };
+  state(): SyncState;
 }
 
-export interface SyncView {
+export interface SyncView extends SyncState {
   enabled: boolean;
-  connected: boolean;
-  outbox_pending: number;
-  last_acked_seq: number;
   /** When the ledger acknowledged row `last_acked_seq`. */
   last_ack_at: string | null;
-  inbound_seq: number;
-  last_contact: string | null;
-  refused: Record<string, number>;
 }
 
 /** The store's sync with the village ledger: the agent's state and one key lookup; all zero when sync is off. */
