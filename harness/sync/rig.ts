@@ -82,8 +82,11 @@ export async function publisher(rig: { broker: Broker }): Promise<SyncMqtt> {
   return m;
 }
 
+/** Where a ledger database lives, as `openLedgerDb` takes it (for another thread to open it too). */
+export interface LedgerDbLocation { databaseUrl?: string; pgSchema?: string; sqliteFile: string }
+
 /** A fresh village ledger database, migrated; `drop` removes it. */
-export async function tempLedgerDb(): Promise<{ db: SqlDb; drop: () => Promise<void> }> {
+export async function tempLedgerDb(): Promise<{ db: SqlDb; where: LedgerDbLocation; drop: () => Promise<void> }> {
   const url = process.env.DATABASE_URL;
   if (url) {
     const schema = uid('sync_test_');
@@ -95,6 +98,7 @@ export async function tempLedgerDb(): Promise<{ db: SqlDb; drop: () => Promise<v
     await migrateLedger(db);
     return {
       db,
+      where: { databaseUrl: url, pgSchema: schema, sqliteFile: '' },
       drop: async () => {
         await db.close();
         const c = new pg.Client({ connectionString: url });
@@ -105,9 +109,10 @@ export async function tempLedgerDb(): Promise<{ db: SqlDb; drop: () => Promise<v
     };
   }
   const dir = mkdtempSync(path.join(tmpdir(), 'village-ledger-'));
-  const db = openSqlite(path.join(dir, 'ledger.sqlite'));
+  const sqliteFile = path.join(dir, 'ledger.sqlite');
+  const db = openSqlite(sqliteFile);
   await migrateLedger(db);
-  return { db, drop: async () => { await db.close(); rmSync(dir, { recursive: true, force: true }); } };
+  return { db, where: { sqliteFile }, drop: async () => { await db.close(); rmSync(dir, { recursive: true, force: true }); } };
 }
 
 export const fastSync = (over: Partial<SyncConfig> = {}): SyncConfig => ({
