@@ -187,3 +187,24 @@ export function inTransaction<T>(db: Db, what: string, fn: () => T): T {
     throw translateSqliteError(err, what);
   }
 }
+
+const statementCache = new WeakMap<Db, Map<string, Database.Statement>>();
+
+/**
+ * `db.prepare(sql)`, prepared once per connection: better-sqlite3 parses the SQL on every
+ * `prepare`, which for the small statements of the sync's hot path (outbox reads, acks,
+ * applying the village stream) costs more than running them. Only for fixed SQL texts.
+ */
+export function cachedStatement(db: Db, sql: string): Database.Statement {
+  let byText = statementCache.get(db);
+  if (!byText) {
+    byText = new Map();
+    statementCache.set(db, byText);
+  }
+  let st = byText.get(sql);
+  if (!st) {
+    st = db.prepare(sql);
+    byText.set(sql, st);
+  }
+  return st;
+}

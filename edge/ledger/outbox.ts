@@ -2,7 +2,7 @@
  * The sync outbox: rows for the village ledger, always written inside the transaction of the
  * change they describe. `seq` is the store's monotonic sequence number, so the ledger sees gaps.
  */
-import type { Db } from './db.ts';
+import { cachedStatement, type Db } from './db.ts';
 
 export type OutboxTopic = 'entry' | 'villager' | 'session' | 'product' | 'card';
 
@@ -28,54 +28,54 @@ const fromRow = (r: RawOutboxRow): OutboxRow => ({
 
 /** Call only inside the transaction of the change. Returns the sequence number. */
 export function enqueueOutbox(db: Db, topic: OutboxTopic, payload: unknown, at: string): number {
-  const info = db.prepare('INSERT INTO outbox (topic, payload, created_at) VALUES (?, ?, ?)').run(topic, JSON.stringify(payload), at);
+  const info = cachedStatement(db, 'INSERT INTO outbox (topic, payload, created_at) VALUES (?, ?, ?)').run(topic, JSON.stringify(payload), at);
   return Number(info.lastInsertRowid);
 }
 
 export function pendingOutbox(db: Db, limit = 100): OutboxRow[] {
-  return (db.prepare('SELECT * FROM outbox WHERE acked_at IS NULL ORDER BY seq LIMIT ?').all(limit) as RawOutboxRow[]).map(fromRow);
+  return (cachedStatement(db, 'SELECT * FROM outbox WHERE acked_at IS NULL ORDER BY seq LIMIT ?').all(limit) as RawOutboxRow[]).map(fromRow);
 }
 
 /** Unacknowledged rows after `afterSeq` (what a sender has not sent yet), in seq order. */
 export function pendingOutboxAfter(db: Db, afterSeq: number, limit: number): OutboxRow[] {
-  return (db.prepare('SELECT * FROM outbox WHERE seq > ? AND acked_at IS NULL ORDER BY seq LIMIT ?').all(afterSeq, limit) as RawOutboxRow[]).map(fromRow);
+  return (cachedStatement(db, 'SELECT * FROM outbox WHERE seq > ? AND acked_at IS NULL ORDER BY seq LIMIT ?').all(afterSeq, limit) as RawOutboxRow[]).map(fromRow);
 }
 
 /** Rows after `afterSeq` up to `upToSeq`, acknowledged or not (to send again rows a ledger lost), in seq order. */
 export function outboxRange(db: Db, afterSeq: number, upToSeq: number, limit: number): OutboxRow[] {
-  return (db.prepare('SELECT * FROM outbox WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?').all(afterSeq, upToSeq, limit) as RawOutboxRow[]).map(fromRow);
+  return (cachedStatement(db, 'SELECT * FROM outbox WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?').all(afterSeq, upToSeq, limit) as RawOutboxRow[]).map(fromRow);
 }
 
 export function markOutboxAcked(db: Db, seqUpTo: number, at: string): number {
-  return db.prepare('UPDATE outbox SET acked_at = ? WHERE seq <= ? AND acked_at IS NULL').run(at, seqUpTo).changes;
+  return cachedStatement(db, 'UPDATE outbox SET acked_at = ? WHERE seq <= ? AND acked_at IS NULL').run(at, seqUpTo).changes;
 }
 
 export function countOutbox(db: Db): { pending: number; total: number } {
-  return db.prepare('SELECT COUNT(*) FILTER (WHERE acked_at IS NULL) AS pending, COUNT(*) AS total FROM outbox').get() as { pending: number; total: number };
+  return cachedStatement(db, 'SELECT COUNT(*) FILTER (WHERE acked_at IS NULL) AS pending, COUNT(*) AS total FROM outbox').get() as { pending: number; total: number };
 }
 
 /** Acknowledged by the village ledger, row by row (acks may come in any order). */
 export function markOutboxAckedSeqs(db: Db, seqs: readonly number[], at: string): number {
   if (seqs.length === 0) return 0;
-  const stmt = db.prepare('UPDATE outbox SET acked_at = ? WHERE seq = ? AND acked_at IS NULL');
+  const stmt = cachedStatement(db, 'UPDATE outbox SET acked_at = ? WHERE seq = ? AND acked_at IS NULL');
   return db.transaction(() => seqs.reduce((n, seq) => n + stmt.run(at, seq).changes, 0))();
 }
 
 /** First time a row went out (kept: the age of the oldest unacknowledged row is what matters). */
 export function markOutboxSent(db: Db, seqs: readonly number[], at: string): void {
   if (seqs.length === 0) return;
-  const stmt = db.prepare('UPDATE outbox SET sent_at = ? WHERE seq = ? AND sent_at IS NULL');
+  const stmt = cachedStatement(db, 'UPDATE outbox SET sent_at = ? WHERE seq = ? AND sent_at IS NULL');
   db.transaction(() => seqs.forEach((seq) => stmt.run(at, seq)))();
 }
 
 /** The highest seq below which every row is acknowledged (0 when none is). */
 export function lastAckedSeq(db: Db): number {
-  const firstPending = db.prepare('SELECT MIN(seq) FROM outbox WHERE acked_at IS NULL').pluck().get() as number | null;
+  const firstPending = cachedStatement(db, 'SELECT MIN(seq) FROM outbox WHERE acked_at IS NULL').pluck().get() as number | null;
   if (firstPending !== null) return firstPending - 1;
-  return (db.prepare('SELECT COALESCE(MAX(seq), 0) FROM outbox').pluck().get() as number);
+  return (cachedStatement(db, 'SELECT COALESCE(MAX(seq), 0) FROM outbox').pluck().get() as number);
 }
 
 /** When the row `seq` was acknowledged (one key lookup), or undefined when it was not (yet). */
 export function outboxAckedAt(db: Db, seq: number): string | undefined {
-  return (db.prepare('SELECT acked_at FROM outbox WHERE seq = ?').pluck().get(seq) as string | null | undefined) ?? undefined;
+  return (cachedStatement(db, 'SELECT acked_at FROM outbox WHERE seq = ?').pluck().get(seq) as string | null | undefined) ?? undefined;
 }

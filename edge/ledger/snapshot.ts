@@ -3,7 +3,7 @@
  * holds them. Idempotent: entries already present are skipped, so a snapshot can be
  * applied again after an interruption. One transaction: all or nothing.
  */
-import { inTransaction, type Db } from './db.ts';
+import { cachedStatement, inTransaction, type Db } from './db.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { getEntry, repayDebt, validateNewEntry, type EntryKind, type LedgerRules } from './entries.ts';
 import { checkVillagerId } from './villagers.ts';
@@ -27,7 +27,7 @@ export function applySnapshot(db: Db, snap: Snapshot, rules: LedgerRules, clock:
   for (const v of snap.villagers) checkVillagerId(v.id);
 
   return inTransaction(db, 'applying snapshot', () => {
-    const upsertV = db.prepare(
+    const upsertV = cachedStatement(db, 
       `INSERT INTO villagers (id, name, village, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET name = excluded.name, village = excluded.village,
          status = COALESCE(?, villagers.status), updated_at = excluded.updated_at`,
@@ -36,9 +36,9 @@ export function applySnapshot(db: Db, snap: Snapshot, rules: LedgerRules, clock:
     for (const v of snap.villagers) upsertV.run(v.id, v.name, v.village, v.status ?? 'active', at, at, v.status ?? null);
 
     const balances = new Map<string, number>();
-    const getBal = db.prepare('SELECT balance FROM villagers WHERE id = ?').pluck();
-    const exists = db.prepare('SELECT 1 FROM entries WHERE id = ?').pluck();
-    const insert = db.prepare(
+    const getBal = cachedStatement(db, 'SELECT balance FROM villagers WHERE id = ?').pluck();
+    const exists = cachedStatement(db, 'SELECT 1 FROM entries WHERE id = ?').pluck();
+    const insert = cachedStatement(db, 
       `INSERT INTO entries (id, villager_id, kind, points, balance_after, reference, reason, origin, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'ledger', ?)`,
     );
     let applied = 0;
@@ -61,7 +61,7 @@ export function applySnapshot(db: Db, snap: Snapshot, rules: LedgerRules, clock:
       if (e.points > 0) lastEarning.set(e.villager, e.id);
       applied++;
     }
-    const setBal = db.prepare('UPDATE villagers SET balance = ?, updated_at = ? WHERE id = ?');
+    const setBal = cachedStatement(db, 'UPDATE villagers SET balance = ?, updated_at = ? WHERE id = ?');
     for (const [id, bal] of balances) setBal.run(bal, at, id);
     // Points earned through the snapshot repay a recorded shortfall, as a live award would.
     let debtRepaid = 0;

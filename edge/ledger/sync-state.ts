@@ -4,17 +4,17 @@
  * villager has spent here that the ledger has not yet acknowledged (the offline risk).
  * Kept in the `meta` table, so no schema change.
  */
-import type { Db } from './db.ts';
+import { cachedStatement, type Db } from './db.ts';
 
 const INBOUND_SEQ = 'sync.inbound_seq';
 const LAST_CONTACT = 'sync.last_contact_at';
 
 function getMeta(db: Db, key: string): string | undefined {
-  return db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(key) as string | undefined;
+  return cachedStatement(db, 'SELECT value FROM meta WHERE key = ?').pluck().get(key) as string | undefined;
 }
 
 function setMeta(db: Db, key: string, value: string): void {
-  db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+  cachedStatement(db, 'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
 }
 
 /** The last seq of the village stream applied here (0: never synced). */
