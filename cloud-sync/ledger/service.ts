@@ -13,7 +13,8 @@ import { checkers, decode, type Ack, type Beat, type Heartbeat, type SnapshotReq
 import { checkEnvelope, publicEd25519, signControl, signEnvelope, type SigningKey } from '../protocol/sign.ts';
 import { LEDGER_SUBSCRIPTIONS, parseTopic, storeTopic, villageEventsTopic } from '../protocol/topics.ts';
 import { RefusalCounter } from '../protocol/refusals.ts';
-import { addLedgerEntry, appendEvent, applyStoreRows, listStores, recordHeartbeat, recordPresence, upsertVillager, villageSeq, villageSnapshot, type RowsResult, type Signer } from './tables.ts';
+import { addLedgerEntry, appendEvent, listStores, recordHeartbeat, recordPresence, upsertVillager, villageSeq, villageSnapshot, type RowsResult, type Signer } from './tables.ts';
+import { applyRowGroup, type CheckedRows } from './group.ts';
 import { planDeltas } from './catchup.ts';
 import type { Logger } from '../../edge/log.ts';
 
@@ -43,6 +44,8 @@ export interface LedgerCounters {
   behind: number;
   /** Heartbeats whose last acknowledged seq is ahead of what the ledger holds of that store. */
   ahead: number;
+  /** Well-signed row batches the database refused: not acknowledged, so their store sends them again. */
+  failed: number;
 }
 
 const WEEK_MS = 7 * 86_400_000;
@@ -50,11 +53,10 @@ const WEEK_MS = 7 * 86_400_000;
 const GROUP_MAX = 50;
 
 interface RowsMessage { village: string; store: string; payload: Buffer }
-interface CheckedRows { village: string; store: string; rows: Row[] }
 
 export class LedgerService {
   readonly refusals = new RefusalCounter();
-  readonly counters: LedgerCounters = { rows: 0, duplicates: 0, gaps: 0, snapshots: 0, deltas: 0, behind: 0, ahead: 0 };
+  readonly counters: LedgerCounters = { rows: 0, duplicates: 0, gaps: 0, snapshots: 0, deltas: 0, behind: 0, ahead: 0, failed: 0 };
   private mqtt: SyncMqtt | undefined;
   private queue: Promise<void> = Promise.resolve();
   private openGroup: RowsMessage[] | undefined;
@@ -172,7 +174,7 @@ export class LedgerService {
     this.queue = this.queue.then(fn).catch((err: unknown) => this.opts.log.error({ err, topic }, 'ledger failed to handle a message / 村账本处理消息失败'));
   }
 
-  /** Checked batches applied together (at most GROUP_MAX per transaction); one by one if that fails. */
+  /** Checked batches applied together (at most GROUP_MAX per transaction; one by one if that fails), then acknowledged. */
   private async onRowsGroup(group: RowsMessage[]): Promise<void> {
     const checked: CheckedRows[] = [];
     for (const m of group) {
@@ -181,25 +183,17 @@ export class LedgerService {
     }
     for (let i = 0; i < checked.length; i += GROUP_MAX) {
       const part = checked.slice(i, i + GROUP_MAX);
-      let results: RowsResult[] | undefined;
-      const now = this.clock();
-      try {
-        results = await this.opts.db.transaction(async (tx) => {
-          const out: RowsResult[] = [];
-          for (const b of part) out.push(await applyStoreRows(tx, b.village, b.store, b.rows, this.signer, now));
-          return out;
-        });
-      } catch (err) {
-        if (part.length === 1) throw err;
-        this.opts.log.warn({ err }, 'a group of row batches failed; applying them one by one / 批量写入失败，逐批重试');
-      }
+      const outcomes = await applyRowGroup(this.opts.db, part, this.signer, this.clock, (err) => {
+        this.opts.log.warn({ err, batches: part.length }, 'a group of row batches failed; applying them one by one / 批量写入失败，逐批重试');
+      });
       // Published in order without waiting for each broker acknowledgement in turn.
       const sent: Promise<unknown>[] = [];
       for (const [k, b] of part.entries()) {
-        try {
-          sent.push(this.afterRows(b, results?.[k] ?? (await applyStoreRows(this.opts.db, b.village, b.store, b.rows, this.signer, this.clock()))));
-        } catch (err) {
-          this.opts.log.error({ err, village: b.village, store: b.store }, 'ledger failed to apply a row batch / 村账本写入门店记录失败');
+        const o = outcomes[k]!;
+        if (o.ok) sent.push(this.afterRows(b, o.result));
+        else {
+          this.counters.failed++;
+          this.opts.log.error({ err: o.error, village: b.village, store: b.store, first_seq: b.rows[0]?.seq }, 'ledger failed to apply a row batch; not acknowledged / 村账本写入门店记录失败，未确认');
         }
       }
       await Promise.all(sent);
