@@ -47,3 +47,28 @@ export async function planDeltas(db: SqlDb, village: string, fromSeq: number, no
   payloads.push(`${head}${chunk.join(',')}]}`);
   return { toSeq, payloads };
 }
+
+/**
+ * How often one store's requests for the stream are answered: `burst` at once, then one every
+ * `everyMs` (a token bucket per store). Snapshot requests are not signed (docs/sync-protocol.md),
+ * and each answer costs a read of the village and a signature over it, a full snapshot the
+ * whole village; a flood of forged requests for one store is answered at this rate and the
+ * rest dropped and counted. A store whose own request was dropped asks again by its timer.
+ * Only registered stores reach the limiter, so it holds one bucket per store at most.
+ */
+export class CatchUpLimiter {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+
+  constructor(private readonly burst: number, private readonly everyMs: number) {}
+
+  /** Whether a request of `store` may be answered at `nowMs` (and if so, spends one token). */
+  take(store: string, nowMs: number): boolean {
+    const b = this.buckets.get(store) ?? { tokens: this.burst, at: nowMs };
+    b.tokens = Math.min(this.burst, b.tokens + Math.max(0, nowMs - b.at) / this.everyMs);
+    b.at = nowMs;
+    this.buckets.set(store, b);
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  }
+}

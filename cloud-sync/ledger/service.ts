@@ -15,7 +15,7 @@ import { LEDGER_SUBSCRIPTIONS, parseTopic, storeTopic, villageEventsTopic } from
 import { RefusalCounter } from '../protocol/refusals.ts';
 import { addLedgerEntry, appendEvent, listStores, recordHeartbeat, recordPresence, upsertVillager, villageSeq, villageSnapshot, type RowsResult, type Signer } from './tables.ts';
 import { applyRowGroup, type CheckedRows } from './group.ts';
-import { planDeltas } from './catchup.ts';
+import { CatchUpLimiter, planDeltas } from './catchup.ts';
 import type { Logger } from '../../edge/log.ts';
 
 export interface LedgerServiceOptions {
@@ -31,6 +31,10 @@ export interface LedgerServiceOptions {
   maxDeltas?: number;
   /** A store whose heartbeats show it behind the stream for this long is sent the stream (default 60 s). */
   behindAfterMs?: number;
+  /** One store's snapshot requests answered at once before the rate below applies (default 10). */
+  catchUpBurst?: number;
+  /** Then one answered per this many ms; the rest are dropped and counted as `throttled` (default 1000). */
+  catchUpEveryMs?: number;
 }
 
 export interface LedgerCounters {
@@ -46,6 +50,8 @@ export interface LedgerCounters {
   ahead: number;
   /** Well-signed row batches the database refused: not acknowledged, so their store sends them again. */
   failed: number;
+  /** Snapshot requests beyond a store's rate (`catchUpBurst`, `catchUpEveryMs`): dropped unanswered. */
+  throttled: number;
 }
 
 const WEEK_MS = 7 * 86_400_000;
@@ -56,17 +62,19 @@ interface RowsMessage { village: string; store: string; payload: Buffer }
 
 export class LedgerService {
   readonly refusals = new RefusalCounter();
-  readonly counters: LedgerCounters = { rows: 0, duplicates: 0, gaps: 0, snapshots: 0, deltas: 0, behind: 0, ahead: 0, failed: 0 };
+  readonly counters: LedgerCounters = { rows: 0, duplicates: 0, gaps: 0, snapshots: 0, deltas: 0, behind: 0, ahead: 0, failed: 0, throttled: 0 };
   private mqtt: SyncMqtt | undefined;
   private queue: Promise<void> = Promise.resolve();
   private openGroup: RowsMessage[] | undefined;
   private readonly storeKeys = new Map<string, KeyObject>();
   private readonly signer: Signer;
   private readonly clock: () => Date;
+  private readonly catchUps: CatchUpLimiter;
 
   constructor(private readonly opts: LedgerServiceOptions) {
     this.signer = { key: opts.key, lifetimeMs: opts.eventLifetimeMs ?? WEEK_MS };
     this.clock = opts.clock ?? (() => new Date());
+    this.catchUps = new CatchUpLimiter(opts.catchUpBurst ?? 10, opts.catchUpEveryMs ?? 1000);
   }
 
   get connected(): boolean {
@@ -150,6 +158,12 @@ export class LedgerService {
       case 'up/snapshot-request': {
         const req = decode(payload, checkers.snapshotRequest);
         if (!req.ok) return void this.refusals.add('invalid');
+        // Unsigned (docs/sync-protocol.md): answered only for a store the ledger knows, at a bounded rate.
+        if (!(await listStores(this.opts.db, village)).some((r) => r.id === store)) return void this.refusals.add('invalid');
+        if (!this.catchUps.take(`${village}/${store}`, this.clock().getTime())) {
+          this.counters.throttled++;
+          return;
+        }
         return this.catchUp(village, store, req.value.from_seq, req.value.reason);
       }
       case 'status': {
