@@ -23,7 +23,8 @@ import { addVillager } from '../edge/ledger/villagers.ts';
 import { applyEntry } from '../edge/ledger/entries.ts';
 import { countOutbox, markOutboxAckedSeqs, pendingOutbox } from '../edge/ledger/outbox.ts';
 import { silentLogger } from '../edge/log.ts';
-import { SyncAgent, loadOrCreateStoreKey } from '../cloud-sync/agent/agent.ts';
+import { SyncAgent, loadOrCreateStoreKey, storeClientId } from '../cloud-sync/agent/agent.ts';
+import { storeTopic } from '../cloud-sync/protocol/topics.ts';
 import { SyncMqtt } from '../cloud-sync/mqtt.ts';
 import { Worker } from 'node:worker_threads';
 import { addVillage, applyStoreRows, registerStore, upsertVillager, villageSeq } from '../cloud-sync/ledger/tables.ts';
@@ -96,6 +97,7 @@ for (let i = 0; i < STORES; i++) {
     for (let k = 0; k < per; k++) applyEntry(db, { id: `${run}r${i}-${k}`, villagerId: `${run}p${i}`, kind: 'redemption', points: -1, origin: 'store' }, { creditFloor: 0 });
   });
   const key = loadOrCreateStoreKey(dir, 'store');
+  broker.leaves(storeClientId({ village, store }), [storeTopic({ village, store }, 'status')]);
   await registerStore(ledgerDb, village, store, 'store', createPublicKey(key.key).export({ type: 'spki', format: 'pem' }).toString());
   await applyStoreRows(ledgerDb, village, store, synced.map((r) => ({ id: `${store}:${r.seq}`, seq: r.seq, topic: r.topic, payload: r.payload, created_at: r.createdAt })), signer, new Date());
   // It had applied the village stream up to here before it went offline.
@@ -104,7 +106,9 @@ for (let i = 0; i < STORES; i++) {
 }
 
 const raw = await rawQos1(broker.url, EVENTS);
-const ledger = await startLedgerWorker({ where, brokerUrl: broker.url, clientId: uid('ledger-'), keyId: 'ledger-1', privatePem: ledgerKey.privatePem, reconnectMs: 100 });
+const ledgerClientId = uid('ledger-');
+broker.leaves(ledgerClientId);
+const ledger = await startLedgerWorker({ where, brokerUrl: broker.url, clientId: ledgerClientId, keyId: 'ledger-1', privatePem: ledgerKey.privatePem, reconnectMs: 100 });
 const received = async (): Promise<{ n: number; distinct: number }> => {
   const r = await ledgerDb.query<{ n: number | string; d: number | string }>("SELECT COUNT(*) AS n, COUNT(DISTINCT id) AS d FROM entries WHERE kind = 'redemption' AND village LIKE $1", [`${run}v%`]);
   return { n: Number(r[0]!.n), distinct: Number(r[0]!.d) };

@@ -92,7 +92,7 @@ export class SyncAgent implements Part {
     });
     const status = storeTopic(address, 'status');
     this.mqtt = new SyncMqtt({
-      url: c.broker_url, clientId: `store-${address.village}-${address.store}`, username: c.username, password: c.password,
+      url: c.broker_url, clientId: storeClientId(address), username: c.username, password: c.password,
       caFile: c.ca_file, certFile: c.cert_file, keyFile: c.key_file, will: { topic: status, payload: STATUS_OFFLINE }, persistentSession: true, reconnectMs: c.reconnect_ms,
     });
     this.mqtt.on('connect', () => this.onConnect());
@@ -364,6 +364,9 @@ export class SyncAgent implements Part {
     h.set(this.name, s.connected ? 'ok' : 'degraded', detail);
   }
 }
+
+/** The store's MQTT client id: its broker session (queued messages while away) is kept under it. */
+export const storeClientId = (a: StoreAddress): string => `store-${a.village}-${a.store}`;
 
 /** The store's signing key, created on first start (0600, beside the ledger file). */
 export function loadOrCreateStoreKey(dataDir: string, keyId: string): SigningKey {

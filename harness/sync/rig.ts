@@ -15,7 +15,8 @@ import { Value } from '@sinclair/typebox/value';
 import { openLedger, closeLedger, type Db } from '../../edge/ledger/db.ts';
 import type { Clock } from '../../edge/ledger/time.ts';
 import { silentLogger } from '../../edge/log.ts';
-import { SyncAgent, loadOrCreateStoreKey } from '../../cloud-sync/agent/agent.ts';
+import { SyncAgent, loadOrCreateStoreKey, storeClientId } from '../../cloud-sync/agent/agent.ts';
+import { storeTopic } from '../../cloud-sync/protocol/topics.ts';
 import { SyncConfigSchema, type SyncConfig } from '../../cloud-sync/agent/config.ts';
 import { openPostgres, openSqlite, type SqlDb } from '../../cloud-sync/ledger/sql.ts';
 import { migrateLedger } from '../../cloud-sync/ledger/migrations.ts';
@@ -35,14 +36,65 @@ export interface Broker {
   /** Drop every connection and stop listening; `start` listens again on the same port. */
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** Discards the sessions and retained topics named by `leaves`, then closes (aedes) or leaves the broker be (MQTT_URL). */
   close(): Promise<void>;
+  /**
+   * A client id whose persistent session (clean: false) this run opened, and retained topics it
+   * published: `close` discards them, so repeated runs on a shared broker (Mosquitto keeps
+   * sessions across restarts) do not pile up queued messages for clients that never return.
+   */
+  leaves(clientId: string, retainedTopics?: string[]): void;
+}
+
+/**
+ * Ends persistent sessions: connecting with clean: true under a client id discards what the
+ * broker kept for it (MQTT 3.1.1, 3.1.2.4), and an empty retained message clears a topic.
+ * Call once those clients have stopped (a connection under the same id would push them off).
+ */
+export async function discardSessions(url: string, clientIds: Iterable<string>, retainedTopics: Iterable<string> = []): Promise<void> {
+  const connect = async (clientId: string): Promise<SyncMqtt> => {
+    const m = new SyncMqtt({ url, clientId, persistentSession: false, reconnectMs: 100 });
+    let timer: NodeJS.Timeout | undefined;
+    const up = new Promise<void>((resolve, reject) => {
+      m.once('connect', resolve);
+      timer = setTimeout(() => reject(new Error(`cannot reach the broker at ${url} to discard the session of ${clientId}`)), 10_000);
+    });
+    m.start([]);
+    try {
+      await up;
+    } catch (err) {
+      await m.stop();
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+    return m;
+  };
+  const ids = [...new Set(clientIds)];
+  const topics = [...new Set(retainedTopics)];
+  await Promise.all(ids.map(async (id, i) => {
+    const m = await connect(id);
+    if (i === 0) for (const t of topics) await m.publish(t, '', { retain: true });
+    await m.stop();
+  }));
+  if (ids.length === 0 && topics.length > 0) {
+    const m = await connect(uid('cleanup-'));
+    for (const t of topics) await m.publish(t, '', { retain: true });
+    await m.stop();
+  }
 }
 
 /** aedes in-process; with MQTT_URL set, that broker (which the test cannot restart). */
 export async function startBroker(): Promise<Broker> {
+  const sessions = new Set<string>();
+  const retained = new Set<string>();
+  const leaves = (clientId: string, topics: string[] = []): void => {
+    sessions.add(clientId);
+    for (const t of topics) retained.add(t);
+  };
   if (process.env.MQTT_URL) {
     const url = process.env.MQTT_URL;
-    return { url, stop: async () => undefined, start: async () => undefined, close: async () => undefined };
+    return { url, stop: async () => undefined, start: async () => undefined, close: () => discardSessions(url, sessions, retained), leaves };
   }
   let port = 0;
   let aedes: Aedes | undefined;
@@ -70,7 +122,13 @@ export async function startBroker(): Promise<Broker> {
     await new Promise<void>((resolve) => (a ? a.close(() => resolve()) : resolve()));
   };
   await start();
-  return { url: `mqtt://127.0.0.1:${port}`, start, stop, close: stop };
+  const url = `mqtt://127.0.0.1:${port}`;
+  // The same discarding as on a shared broker, so that the default run exercises it too.
+  const close = async (): Promise<void> => {
+    if (server) await discardSessions(url, sessions, retained);
+    await stop();
+  };
+  return { url, start, stop, close, leaves };
 }
 
 /** A bare MQTT client on the rig's broker, for a test to publish what a store or the ledger would. */
@@ -153,13 +211,14 @@ export interface TestStore {
 }
 
 /** `ledger`: the village ledger's catch-up bounds, for tests of deltas and heartbeats. */
-export async function startRig(opts: { ledger?: Pick<LedgerServiceOptions, 'maxDeltas' | 'behindAfterMs'> } = {}): Promise<Rig> {
+export async function startRig(opts: { ledger?: Pick<LedgerServiceOptions, 'maxDeltas' | 'behindAfterMs' | 'catchUpBurst' | 'catchUpEveryMs'> } = {}): Promise<Rig> {
   const broker = await startBroker();
   const { db: ledgerDb, drop } = await tempLedgerDb();
   const village = uid('v');
   const ledgerKey = newKeyPair();
   await addVillage(ledgerDb, village, '示范村', new Date().toISOString());
   const ledgerClientId = uid('ledger-');
+  broker.leaves(ledgerClientId);
   const newLedger = (clock?: () => Date): LedgerService => new LedgerService({
     db: ledgerDb, key: privateEd25519('ledger-1', ledgerKey.privatePem), log: silentLogger(),
     mqtt: { url: broker.url, clientId: ledgerClientId, reconnectMs: 100 }, ...opts.ledger, ...(clock ? { clock } : {}),
@@ -187,6 +246,7 @@ export async function startRig(opts: { ledger?: Pick<LedgerServiceOptions, 'maxD
       const dir = mkdtempSync(path.join(tmpdir(), 'sync-store-'));
       const db = openLedger(path.join(dir, 'ledger.sqlite'));
       const key = loadOrCreateStoreKey(dir, 'store');
+      broker.leaves(storeClientId({ village, store: name }), [storeTopic({ village, store: name }, 'status')]);
       await registerStore(ledgerDb, village, name, 'store', createPublicKey(key.key).export({ type: 'spki', format: 'pem' }).toString());
       const make = () => new SyncAgent({
         db: () => db, dataDir: dir, address: { village, store: name }, rules: { creditFloor: 0 }, log: silentLogger(), ...(clock ? { clock } : {}),

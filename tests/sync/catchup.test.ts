@@ -133,9 +133,11 @@ describe(`catching up: deltas, snapshots, heartbeats (${brokerKind} + ${ledgerDb
     applyEntry(s.db, { id: 'red-away', villagerId: 'zhang', kind: 'redemption', points: -3, origin: 'store' }, { creditFloor: 0 });
     await waitFor('the row sent to the broker', () => pendingOutbox(s.db).every((r) => r.sentAt !== null));
     // A ledger with a new session: what the broker queued for the old one never reaches it.
+    const freshId = uid('ledger-');
+    rig.broker.leaves(freshId);
     const fresh = new LedgerService({
       db: rig.ledgerDb, key: privateEd25519('ledger-1', rig.ledgerKey.privatePem), log: silentLogger(),
-      mqtt: { url: rig.broker.url, clientId: uid('ledger-'), reconnectMs: 100 },
+      mqtt: { url: rig.broker.url, clientId: freshId, reconnectMs: 100 },
     });
     fresh.start();
     try {

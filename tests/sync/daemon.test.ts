@@ -10,6 +10,8 @@ import { applyEntry } from '../../edge/ledger/entries.ts';
 import { addVillager } from '../../edge/ledger/villagers.ts';
 import type { Announcement } from '../../edge/session/receipt.ts';
 import { brokerKind, startBroker, uid, waitFor } from '../../harness/sync/rig.ts';
+import { storeClientId } from '../../cloud-sync/agent/agent.ts';
+import { storeTopic } from '../../cloud-sync/protocol/topics.ts';
 
 const t = tempDir('sync-daemon-');
 afterAll(() => t.cleanup());
@@ -22,6 +24,8 @@ describe(`the daemon with sync enabled (${brokerKind})`, () => {
       store: { id: uid('s'), village: uid('v') },
       sync: { enabled: true, broker_url: broker.url, heartbeat_s: 1, ledger_public_keys: [{ id: 'k1', pem: newKeyPair().publicPem }] },
     });
+    const address = { village: config.store.village, store: config.store.id };
+    broker.leaves(storeClientId(address), [storeTopic(address, 'status')]);
     const daemon = new StoreDaemon(config, pino({ level: 'silent' }));
     try {
       await daemon.start();
@@ -42,6 +46,8 @@ describe(`the daemon with sync enabled (${brokerKind})`, () => {
       store: { id: uid('s'), village: uid('v') },
       sync: { enabled: true, broker_url: broker.url, offline_daily_limit: 20, ledger_public_keys: [{ id: 'k1', pem: newKeyPair().publicPem }] },
     });
+    const address = { village: config.store.village, store: config.store.id };
+    broker.leaves(storeClientId(address), [storeTopic(address, 'status')]);
     const daemon = new StoreDaemon(config, pino({ level: 'silent' }));
     try {
       await daemon.start();

@@ -124,7 +124,9 @@ describe(`a row batch the ledger's database refuses (${brokerKind} + ${ledgerDbK
     await s.stop(); // the test plays the store's part on the wire
     await rig.stopLedger();
     const badId = `${s.id}:1`;
-    service = new LedgerService({ db: refusingDb(rig.ledgerDb, badId), key: privateEd25519('ledger-1', rig.ledgerKey.privatePem), log: silentLogger(), mqtt: { url: rig.broker.url, clientId: uid('ledger-'), reconnectMs: 100 } });
+    const serviceId = uid('ledger-');
+    rig.broker.leaves(serviceId);
+    service = new LedgerService({ db: refusingDb(rig.ledgerDb, badId), key: privateEd25519('ledger-1', rig.ledgerKey.privatePem), log: silentLogger(), mqtt: { url: rig.broker.url, clientId: serviceId, reconnectMs: 100 } });
     service.start();
     await waitFor('the ledger connected', () => service!.connected);
     const key = loadOrCreateStoreKey(s.dir, 'store');

@@ -43,6 +43,7 @@ describe('store-edge ledger', () => {
 
     writeFileSync(tokens, JSON.stringify([{ token: 'town-token-0123456789', role: 'town' }]));
     const served = run(['ledger', 'serve', ...common], { STORE_EDGE_LOG_LEVEL: 'info' });
+    broker.leaves(`ledger-${served.child.pid}`); // its MQTT client id (cloud-sync/ledger/run.ts)
     const deadline = Date.now() + 60_000;
     let url: string | undefined;
     while (!url && Date.now() < deadline) {
