@@ -135,11 +135,11 @@ export class SyncAgent implements Part {
     if (!mqtt) return;
     void mqtt.publish(storeTopic(this.deps.address, 'status'), STATUS_ONLINE, { retain: true });
     // Whatever was in flight may have died with the broker. A heartbeat now brings the ledger's
-    // beat, which says what it holds: only the rest goes again (or everything, once a
-    // retransmit period passes with no answer).
+    // beat, which says what it holds: only the rest goes again (or everything, from a ledger
+    // that has never answered a heartbeat, once the longest backoff passes with no answer).
     const retryAt = this.clock().getTime() + this.deps.config.retransmit_ms;
     for (const f of this.inflight.values()) f.nextAt = Math.min(f.nextAt, retryAt);
-    this.lastAckAt = 0;
+    this.lastAckAt = this.clock().getTime();
     this.beatsAwaited.clear();
     void this.heartbeat();
     // A broker that restarted (or a session that expired) may have dropped the tail of the
@@ -300,8 +300,10 @@ export class SyncAgent implements Part {
       // A row goes again once its backoff has passed and it is known lost: a later batch was
       // acknowledged, or a beat showed the ledger without it. A ledger that is merely behind is
       // not flooded with copies of what it is working through. Only a ledger that never answered
-      // a heartbeat is judged by silence (a whole retransmit period without an ack).
-      const ledgerSilent = !this.beatSeen && now - this.lastAckAt >= c.retransmit_ms;
+      // a heartbeat is judged by silence, and only after the longest backoff without an ack: its
+      // beat answers our heartbeat after the rows queued before it, so a ledger working through
+      // a long queue answers late, not never.
+      const ledgerSilent = !this.beatSeen && now - this.lastAckAt >= c.retransmit_max_ms;
       const isDue = (f: InFlight) => f.nextAt <= now && (f.lost === true || f.sendNo < this.ackedSendNo || ledgerSilent);
       let due: OutboxRow[];
       if (this.inflight.size === 0 || [...this.inflight.values()].some(isDue)) {
