@@ -42,11 +42,23 @@ export const PassiveSchema = Section({
   noise_ratio: Type.Number({ minimum: 0, maximum: 10, default: 0.92, description: 'At or above this the landmarks only jittered (a face or a photo held still, ratio ≈ 0.98): uncertain' }),
 }, 'Passive liveness from landmark geometry over consecutive frames');
 
+/** The active challenge (请眨眼 / 请慢慢转头): docs/liveness.md. */
+export const ChallengeSchema = Section({
+  mode: Type.Union([Type.Literal('off'), Type.Literal('when_uncertain'), Type.Literal('always')], { default: 'off', description: 'When the door asks the person to blink or turn the head before a face opens it: off; when_uncertain (the passive check could not judge the face: instead of asking for the card or QR code at once); always (every face match, whatever the passive check said, except a face it called flat)' }),
+  kinds: Type.Array(Type.Union([Type.Literal('blink'), Type.Literal('turn')]), { minItems: 1, maxItems: 2, uniqueItems: true, default: ['blink', 'turn'], description: 'What the door may ask: blink (请眨眼; the eye aspect ratio of the 68 landmarks dips and recovers) or turn (请慢慢转头; the yaw changes by min_yaw_change and the frames of the turn are not one plane). With both, each challenge picks one at random, so a replayed video of one gesture is not enough' }),
+  timeout_ms: Type.Integer({ minimum: 1000, maximum: 60_000, default: 8000, description: 'Time for one attempt, from the prompt (elderly villagers need time: generous by default)' }),
+  repeats: Type.Integer({ minimum: 0, maximum: 3, default: 1, description: 'Attempts after a first one that failed or timed out (the prompt is repeated); then the face is uncertain and the door asks for the card or QR code' }),
+  closed_share: Type.Number({ minimum: 0.2, maximum: 0.95, default: 0.7, description: 'Blink: the eye aspect ratio below this share of the open-eye value counts as closed; the eyes must then open again (above the midpoint)' }),
+  min_yaw_change: Type.Number({ minimum: 5, maximum: 60, default: 15, description: 'Turn: the smallest change of yaw (degrees) within one attempt' }),
+  turn_live_ratio: Type.Number({ minimum: 0, maximum: 10, default: 0.55, description: "Turn: the frames of the attempt must have a median homography residual over motion at least this (the passive check's measure; a head ≈ 0.7, a photo turned by hand ≤ 0.36 on synthetic landmarks). Lower than passive.live_ratio: a turn of min_yaw_change is far more motion than the landmarks' jitter. Not below passive.flat_ratio" }),
+}, 'Active liveness challenge (blink or head turn) at the door');
+
 export const LivenessSchema = Section({
   enabled: Type.Boolean({ default: true, description: 'Check every face for a photo or a screen held up to the camera' }),
   min_real: Type.Number({ minimum: 0, maximum: 1, default: 0.3, description: "Human's antispoof score below which the face is a spoof" }),
   min_live: Type.Number({ minimum: 0, maximum: 1, default: 0.1, description: "Human's liveness score below which the face is a spoof" }),
   passive: PassiveSchema,
+  challenge: ChallengeSchema,
 }, 'Presentation-attack checks');
 
 export const CameraSchema = Type.Union([
@@ -116,6 +128,7 @@ export type MatchConfig = Static<typeof MatchSchema>;
 export type QualityConfig = Static<typeof QualitySchema>;
 export type LivenessConfig = Static<typeof LivenessSchema>;
 export type PassiveConfig = Static<typeof PassiveSchema>;
+export type ChallengeConfig = Static<typeof ChallengeSchema>;
 export type CameraConfig = Static<typeof CameraSchema>;
 export type RecognizerConfig = Static<typeof RecognizerSchema>;
 
@@ -153,6 +166,10 @@ export function checkEntryConfig(entry: EntryConfig): void {
   const pv = entry.liveness.passive;
   if (pv.max_frames < pv.min_frames || pv.flat_ratio > pv.live_ratio || pv.live_ratio >= pv.noise_ratio) {
     throw new EdgeError('CONFIG_INVALID', 'entry.liveness.passive: max_frames must not be below min_frames, nor flat_ratio above live_ratio, and live_ratio must be below noise_ratio', { zh: '门禁配置有误：liveness.passive 的 max_frames 不能小于 min_frames，flat_ratio 不能大于 live_ratio，live_ratio 须小于 noise_ratio' });
+  }
+  const ch = entry.liveness.challenge;
+  if (ch.turn_live_ratio < pv.flat_ratio || ch.turn_live_ratio >= pv.noise_ratio) {
+    throw new EdgeError('CONFIG_INVALID', `entry.liveness.challenge.turn_live_ratio (${ch.turn_live_ratio}) must be at least passive.flat_ratio (${pv.flat_ratio}) and below passive.noise_ratio (${pv.noise_ratio})`, { zh: `门禁配置有误：liveness.challenge.turn_live_ratio（${ch.turn_live_ratio}）不能小于 passive.flat_ratio（${pv.flat_ratio}），且须小于 passive.noise_ratio（${pv.noise_ratio}）` });
   }
   if (m.uncertain_threshold < m.threshold) {
     throw new EdgeError('CONFIG_INVALID', `entry.match.uncertain_threshold (${m.uncertain_threshold}) must not be below entry.match.threshold (${m.threshold})`, { zh: `门禁配置有误：uncertain_threshold（${m.uncertain_threshold}）不能小于 threshold（${m.threshold}）` });

@@ -22,7 +22,7 @@ import type { QualityGate } from '../../models/quality.ts';
 import { classifyScan, consumeQrToken, getCard, verifyQrToken } from './credentials.ts';
 import { CardThrottle, maskCard } from './credentials.ts';
 import { releaseQrToken } from '../ledger/qr-slips.ts';
-import { PassiveGate } from './liveness-passive.ts';
+import { DoorLivenessGate, type ChallengePrompt } from './liveness-challenge.ts';
 import { doorPolicy, frameVerdict, initialWindow, type EntryMethod, type FrameVerdict, type VillagerStanding, type WindowState } from './decision.ts';
 import type { FrameSource } from './camera.ts';
 import { loadGallery, type GalleryEntry } from './templates.ts';
@@ -75,6 +75,8 @@ export interface FrameReport {
 export interface EntryEvents {
   decision: [EntryDecision];
   frame: [FrameReport];
+  /** The door asks the person at it for a blink or a head turn (display and speaker). */
+  prompt: [ChallengePrompt & { at: number }];
   /** A frame that could not be analysed or a lock that failed: logged, the loop goes on. */
   fault: [{ where: 'frame' | 'unlock' | 'camera' | 'record'; message: string }];
 }
@@ -102,7 +104,7 @@ interface PendingFrame { frame: RgbFrame; arrivedAt: number }
 
 export class EntryPipeline extends EventEmitter<EntryEvents> {
   private state: WindowState = initialWindow();
-  private passive: PassiveGate | undefined;
+  private liveness: DoorLivenessGate | undefined;
   private waiting: PendingFrame | null = null;
   private busy = false;
   private running = false;
@@ -211,17 +213,29 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
     }
     const verdict = frameVerdict(rec, cfg.match, cfg.liveness);
     this.emit('frame', { verdict, times: rec.times, totalMs: performance.now() - job.arrivedAt });
-    this.passive ??= new PassiveGate(cfg.liveness.passive);
-    const { state, outcome } = this.passive.step(this.state, verdict, rec.face?.landmarks, this.now(), cfg.match);
+    this.liveness ??= new DoorLivenessGate(cfg.liveness);
+    const { state, outcome, prompt } = this.liveness.step(this.state, verdict, rec.face?.landmarks, this.now(), cfg.match);
     this.state = state;
+    if (prompt) this.prompt(prompt);
     if (!outcome) return;
+    // the challenge's outcome (kind, result, attempts, time) goes with the decision into entry_events
+    const challenge = outcome.challenge ? { challenge: outcome.challenge } : {};
     if (outcome.kind === 'matched') {
-      await this.admit('face', outcome.villagerId, { distance: outcome.distance, margin: outcome.margin, frames: outcome.frames }, job.arrivedAt);
+      await this.admit('face', outcome.villagerId, { distance: outcome.distance, margin: outcome.margin, frames: outcome.frames, ...challenge }, job.arrivedAt);
     } else if (outcome.kind === 'uncertain') {
       // the nearest villager is kept for the maintainer, never announced: the person may be a stranger
-      this.record({ at: this.now(), by: 'face', decision: 'uncertain', villagerId: null, unlocked: false, detail: { frames: outcome.frames, seen: outcome.detail, nearest: outcome.nearest, distance: outcome.distance }, latencyMs: null });
+      this.record({ at: this.now(), by: 'face', decision: 'uncertain', villagerId: null, unlocked: false, detail: { frames: outcome.frames, seen: outcome.detail, nearest: outcome.nearest, distance: outcome.distance, ...challenge }, latencyMs: null });
     } else {
-      this.record({ at: this.now(), by: 'face', decision: outcome.kind, villagerId: null, unlocked: false, detail: { frames: outcome.frames, seen: outcome.detail }, latencyMs: null });
+      this.record({ at: this.now(), by: 'face', decision: outcome.kind, villagerId: null, unlocked: false, detail: { frames: outcome.frames, seen: outcome.detail, ...challenge }, latencyMs: null });
+    }
+  }
+
+  private prompt(p: ChallengePrompt): void {
+    this.deps.logger.info({ event: 'entry_challenge', kind: p.kind, attempt: p.attempt, attempts: p.attempts }, 'liveness challenge / 活体动作提示');
+    try {
+      this.emit('prompt', { ...p, at: this.now() });
+    } catch (err) {
+      this.deps.logger.error({ err: (err as Error).message }, 'entry prompt listener failed');
     }
   }
 

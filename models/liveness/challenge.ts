@@ -3,7 +3,7 @@
  * falls and recovers) or a slow head turn (yaw moves far enough, and the frames of the turn are
  * not one plane, so a printed photo turned by hand does not pass). Each attempt has a deadline;
  * a failed or timed-out attempt may be repeated once (elderly villagers need time). The door's
- * prompts (请眨眼 / 请慢慢转头) and the wiring into the door decision are not part of this file.
+ * prompts (请眨眼 / 请慢慢转头) and the wiring into the door decision are in edge/entry/liveness-challenge.ts.
  */
 import { poseFromLandmarks, type Point } from '../quality.ts';
 import { judgeFlatness, type PassiveParams } from './passive.ts';
@@ -61,6 +61,11 @@ export class ChallengeVerifier {
     }
     if (now - this.startedAt > this.p.timeoutMs) this.state = this.attempt < this.p.attempts ? 'retry' : 'failed';
     return this.state;
+  }
+
+  /** The landmarks of the current attempt's frames (to check them for a plane after a pass). */
+  attemptFrames(): readonly ArrayLike<number>[] {
+    return this.frames;
   }
 
   private restart(now: number): void {
