@@ -17,7 +17,8 @@ import { isEdgeError } from '../errors.ts';
 import type { Db } from '../ledger/db.ts';
 import { doorStanding, insertEntryEvent } from '../ledger/entry-events.ts';
 import type { LedgerRules } from '../ledger/entries.ts';
-import { qualityGate, type EntryConfig } from './config.ts';
+import { irParams, qualityGate, type EntryConfig } from './config.ts';
+import { IrFrames, judgeIr } from './liveness-ir.ts';
 import type { QualityGate } from '../../models/quality.ts';
 import { classifyScan, consumeQrToken, getCard, verifyQrToken } from './credentials.ts';
 import { CardThrottle, maskCard } from './credentials.ts';
@@ -88,6 +89,8 @@ export interface EntryPipelineDeps {
   lock: DoorLock;
   store: StoreOccupancy;
   camera: FrameSource | null;
+  /** The infrared lens (entry.camera_ir): a face opens the door only if the IR frame agrees (liveness-ir.ts). */
+  irCamera?: FrameSource | null;
   templateKey: Buffer;
   qrPublicKey: KeyObject | null;
   logger: Logger;
@@ -113,6 +116,8 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
   private markIdle: () => void = () => {};
   readonly stats = { frames: 0, dropped: 0, analysed: 0, failed: 0 };
   private readonly onFrame = (f: RgbFrame): void => this.offer(f);
+  private readonly ir = new IrFrames();
+  private readonly onIrFrame = (f: RgbFrame): void => this.ir.put(f, performance.now());
   private readonly onCameraStatus = (s: { state: string; reason?: string }): void => {
     if (s.state === 'down') this.emit('fault', { where: 'camera', message: s.reason ?? 'down' });
   };
@@ -139,6 +144,11 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
       cam.on('status', this.onCameraStatus);
       await cam.start();
     }
+    const ir = this.deps.irCamera;
+    if (ir && this.deps.recogniser && this.deps.config.face_enabled) {
+      ir.on('frame', this.onIrFrame);
+      await ir.start();
+    }
   }
 
   async stop(): Promise<void> {
@@ -149,6 +159,11 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
       cam.off('frame', this.onFrame);
       cam.off('status', this.onCameraStatus);
       await cam.stop();
+    }
+    const ir = this.deps.irCamera;
+    if (ir) {
+      ir.off('frame', this.onIrFrame);
+      await ir.stop();
     }
     await this.idle;
   }
@@ -220,6 +235,13 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
     if (!outcome) return;
     // the challenge's outcome (kind, result, attempts, time) goes with the decision into entry_events
     const challenge = outcome.challenge ? { challenge: outcome.challenge } : {};
+    if (outcome.kind === 'matched' && this.deps.irCamera) {
+      const refused = this.irRefusal(rec.face?.landmarks, job.arrivedAt);
+      if (refused) {
+        this.record({ at: this.now(), by: 'face', decision: refused.decision, villagerId: null, unlocked: false, detail: { frames: outcome.frames, seen: refused.why, ir: refused.ir, nearest: outcome.villagerId, ...challenge }, latencyMs: null });
+        return;
+      }
+    }
     if (outcome.kind === 'matched') {
       await this.admit('face', outcome.villagerId, { distance: outcome.distance, margin: outcome.margin, frames: outcome.frames, ...challenge }, job.arrivedAt);
     } else if (outcome.kind === 'uncertain') {
@@ -228,6 +250,21 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
     } else {
       this.record({ at: this.now(), by: 'face', decision: outcome.kind, villagerId: null, unlocked: false, detail: { frames: outcome.frames, seen: outcome.detail, ...challenge }, latencyMs: null });
     }
+  }
+
+  /**
+   * The IR frame of the same moment must show skin and eyes where the RGB landmarks are:
+   * otherwise a spoof (a screen is dark in IR, a print flat or dotted); no IR frame, or no
+   * landmarks to look at: uncertain (card or QR code). Null: the IR frame agrees.
+   */
+  private irRefusal(landmarks: Float32Array | undefined, arrivedAt: number): { decision: 'spoof' | 'uncertain'; why: string; ir: Record<string, unknown> | null } | null {
+    const cfg = this.deps.config.ir;
+    const frame = this.ir.near(arrivedAt, cfg.max_skew_ms);
+    if (!frame) return { decision: 'uncertain', why: `no infrared frame within ${cfg.max_skew_ms} ms`, ir: null };
+    if (!landmarks) return { decision: 'uncertain', why: 'no landmarks to find the face in the infrared frame', ir: null };
+    const j = judgeIr(frame, landmarks, irParams(cfg));
+    const ir = { verdict: j.verdict, skin: Math.round(j.skin), eyeContrast: Math.round(j.eyeContrast * 1000) / 1000, texture: Math.round(j.texture * 1000) / 1000 };
+    return j.verdict === 'ok' ? null : { decision: 'spoof', why: `infrared ${j.verdict}`, ir };
   }
 
   private prompt(p: ChallengePrompt): void {
@@ -349,7 +386,7 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
       // the door decision stands even if the event row cannot be written (disk full)
       this.emit('fault', { where: 'record', message: (err as Error).message });
     }
-    this.deps.logger.info({ event: 'entry_decision', decision: d.decision, by: d.by, villagerId: d.villagerId, unlocked: d.unlocked }, 'entry decision');
+    this.deps.logger.info({ event: 'entry_decision', decision: d.decision, by: d.by, villagerId: d.villagerId, unlocked: d.unlocked, ...(d.detail.challenge ? { challenge: d.detail.challenge } : {}) }, 'entry decision');
     try {
       this.emit('decision', d);
     } catch (err) {
