@@ -80,7 +80,12 @@ export class DoorLivenessGate {
   readonly passive: PassiveGate;
   private running: Running | null = null;
 
-  constructor(private readonly cfg: LivenessConfig, private readonly pick: (kinds: readonly ChallengeKind[]) => ChallengeKind = randomKind) {
+  /**
+   * `frameRate`: the camera's; an attempt lasts `timeout_ms` and at least the frames the camera
+   * sends in that time, so a store PC that analyses fewer frames than it gets (a loaded machine)
+   * still looks at the person for as many frames as it promised.
+   */
+  constructor(private readonly cfg: LivenessConfig, private readonly frameRate = 0, private readonly pick: (kinds: readonly ChallengeKind[]) => ChallengeKind = randomKind) {
     this.passive = new PassiveGate(cfg.passive);
   }
 
@@ -121,6 +126,7 @@ export class DoorLivenessGate {
       attempts: this.ch.repeats + 1,
       closedShare: this.ch.closed_share,
       minYawChange: this.ch.min_yaw_change,
+      minFramesPerAttempt: Math.floor((this.ch.timeout_ms / 1000) * this.frameRate),
       // a turn is far more motion than jitter: a lower ratio than the passive check's tells a head from a plane
       passive: { ...passiveParams(this.cfg.passive), liveRatio: this.ch.turn_live_ratio },
     }, now);

@@ -228,7 +228,7 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
     }
     const verdict = frameVerdict(rec, cfg.match, cfg.liveness);
     this.emit('frame', { verdict, times: rec.times, totalMs: performance.now() - job.arrivedAt });
-    this.liveness ??= new DoorLivenessGate(cfg.liveness);
+    this.liveness ??= new DoorLivenessGate(cfg.liveness, cfg.frame_rate);
     const { state, outcome, prompt } = this.liveness.step(this.state, verdict, rec.face?.landmarks, this.now(), cfg.match);
     this.state = state;
     if (prompt) this.prompt(prompt);

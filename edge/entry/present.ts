@@ -36,7 +36,7 @@ export async function presentFrames(analyser: FaceAnalyser, gallery: Gallery, co
   const gate = qualityGate(config.quality);
   const interval = 1000 / config.frame_rate;
   let state = initialWindow();
-  const liveness = new DoorLivenessGate(config.liveness);
+  const liveness = new DoorLivenessGate(config.liveness, config.frame_rate);
   const seen: string[] = [];
   for (let i = 0; ; i++) {
     const frame = await next();

@@ -22,12 +22,12 @@ const entry = (challenge: Record<string, unknown>, passive = true): EntryConfig 
 interface Frame { v: FrameVerdict; lm?: Float32Array }
 
 /** Frames at 8 per second through one gate; the steps that prompted or decided. */
-function run(cfg: EntryConfig, frames: Frame[], kind: 'blink' | 'turn' = 'blink'): { prompts: LivenessStep['prompt'][]; outcome: LivenessStep['outcome']; at: number } {
-  const gate = new DoorLivenessGate(cfg.liveness, () => kind);
+function run(cfg: EntryConfig, frames: Frame[], kind: 'blink' | 'turn' = 'blink', stepMs = 125): { prompts: LivenessStep['prompt'][]; outcome: LivenessStep['outcome']; at: number } {
+  const gate = new DoorLivenessGate(cfg.liveness, cfg.frame_rate, () => kind);
   let state = initialWindow();
   const prompts: LivenessStep['prompt'][] = [];
   for (const [i, f] of frames.entries()) {
-    const r = gate.step(state, f.v, f.lm, i * 125, cfg.match);
+    const r = gate.step(state, f.v, f.lm, i * stepMs, cfg.match);
     state = r.state;
     if (r.prompt) prompts.push(r.prompt);
     if (r.outcome) return { prompts, outcome: r.outcome, at: i };
@@ -128,5 +128,16 @@ describe('the liveness challenge at the door', () => {
     const unknown: FrameVerdict = { kind: 'unknown', distance: 0.9, margin: 0.1 };
     const r = run(cfg, [...still(live, 2, 20), ...Array.from({ length: 60 }, () => ({ v: unknown }))]);
     expect(r.outcome).toMatchObject({ kind: 'uncertain', challenge: { result: 'failed', attempts: 1 } });
+  });
+
+  it('a busy store PC (one frame analysed a second) still looks at the person for the frames the camera would send', () => {
+    // 4 s at 8 frames a second: 32 frames per attempt, though 32 s pass at this pace
+    const cfg = entry({ mode: 'always', repeats: 0 }, false);
+    const r = run(cfg, [...still(live, 2, 21), ...still(live, 20, 22), ...blink(23)], 'blink', 1000);
+    expect(r.outcome).toMatchObject({ kind: 'matched', challenge: { result: 'passed', attempts: 1 } });
+    const photo = run(cfg, still(flat, 60, 24), 'blink', 1000);
+    expect(photo.outcome).toMatchObject({ kind: 'uncertain', challenge: { result: 'failed' } });
+    // challenged from the second frame (k = 2), failed on the 32nd frame after it (at 1 s a frame, without the frame count it would end after 4)
+    expect(photo.at).toBe(1 + 32);
   });
 });
