@@ -44,6 +44,8 @@ export class EntryPart implements Part {
   readonly critical: boolean;
   private engine: EngineClient | undefined;
   private camera: FrameSource | null = null;
+  /** The infrared lens of a binocular camera (entry.camera_ir). */
+  private irCamera: FrameSource | null = null;
   private unwatchEngine: (() => void) | undefined;
   private readonly restart = new Backoff(ENGINE_RESTART_BACKOFF);
   pipeline: EntryPipeline | undefined;
@@ -88,6 +90,7 @@ export class EntryPart implements Part {
       this.reportEngine(engine);
       if (!this.deps.withoutCamera) {
         this.camera = createFrameSource({ camera: config.camera, width: config.frame_width, height: config.frame_height, frameRate: config.frame_rate, retryMaxMs: config.camera_retry_max_ms, logger: this.log });
+        if (config.camera_ir) this.irCamera = createFrameSource({ camera: config.camera_ir, width: config.frame_width, height: config.frame_height, frameRate: config.frame_rate, retryMaxMs: config.camera_retry_max_ms, logger: this.log });
       }
     }
     const pipeline = new EntryPipeline({
@@ -97,6 +100,7 @@ export class EntryPart implements Part {
       lock: this.deps.lock(),
       store: this.deps.store,
       camera: this.camera,
+      irCamera: this.irCamera,
       templateKey,
       qrPublicKey,
       logger: this.log,
@@ -116,6 +120,8 @@ export class EntryPart implements Part {
       recordFailed = false;
     });
     this.camera?.on('status', (s) => health.set('camera', s.state === 'up' ? 'ok' : 'degraded', s.state === 'down' ? s.reason : undefined));
+    // without IR frames no face opens the door (uncertain: card or QR code): degraded, not down
+    this.irCamera?.on('status', (s) => health.set('camera_ir', s.state === 'up' ? 'ok' : 'degraded', s.state === 'down' ? s.reason : undefined));
     this.pipeline = pipeline;
     await pipeline.start();
     this.log.info({ face: config.face_enabled, camera: this.camera ? config.camera.kind : 'none', qr: qrPublicKey !== null }, 'entry ready / 门禁就绪');

@@ -7,6 +7,7 @@ import { Value } from '@sinclair/typebox/value';
 import { EdgeError } from '../errors.ts';
 import path from 'node:path';
 import type { QualityGate } from '../../models/quality.ts';
+import type { IrParams } from './liveness-ir.ts';
 import { descriptorLengthOf, type RecognizerChoice } from '../../models/recognizer.ts';
 
 const Section = <T extends Parameters<typeof Type.Object>[0]>(props: T, description: string) =>
@@ -42,11 +43,23 @@ export const PassiveSchema = Section({
   noise_ratio: Type.Number({ minimum: 0, maximum: 10, default: 0.92, description: 'At or above this the landmarks only jittered (a face or a photo held still, ratio ≈ 0.98): uncertain' }),
 }, 'Passive liveness from landmark geometry over consecutive frames');
 
+/** The active challenge (请眨眼 / 请慢慢转头): docs/liveness.md. */
+export const ChallengeSchema = Section({
+  mode: Type.Union([Type.Literal('off'), Type.Literal('when_uncertain'), Type.Literal('always')], { default: 'off', description: 'When the door asks the person to blink or turn the head before a face opens it: off; when_uncertain (the passive check could not judge the face: instead of asking for the card or QR code at once); always (every face match, whatever the passive check said, except a face it called flat)' }),
+  kinds: Type.Array(Type.Union([Type.Literal('blink'), Type.Literal('turn')]), { minItems: 1, maxItems: 2, uniqueItems: true, default: ['blink', 'turn'], description: 'What the door may ask: blink (请眨眼; the eye aspect ratio of the 68 landmarks dips and recovers) or turn (请慢慢转头; the yaw changes by min_yaw_change and the frames of the turn are not one plane). With both, each challenge picks one at random, so a replayed video of one gesture is not enough' }),
+  timeout_ms: Type.Integer({ minimum: 1000, maximum: 60_000, default: 8000, description: 'Time for one attempt, from the prompt (elderly villagers need time: generous by default)' }),
+  repeats: Type.Integer({ minimum: 0, maximum: 3, default: 1, description: 'Attempts after a first one that failed or timed out (the prompt is repeated); then the face is uncertain and the door asks for the card or QR code' }),
+  closed_share: Type.Number({ minimum: 0.2, maximum: 0.95, default: 0.7, description: 'Blink: the eye aspect ratio below this share of the open-eye value counts as closed; the eyes must then open again (above the midpoint)' }),
+  min_yaw_change: Type.Number({ minimum: 5, maximum: 60, default: 15, description: 'Turn: the smallest change of yaw (degrees) within one attempt' }),
+  turn_live_ratio: Type.Number({ minimum: 0, maximum: 10, default: 0.65, description: "Turn: the frames of the attempt must have a median homography residual over motion at least this (the passive check's measure). On the scenario runner's generated sequences a face turning on a head-like surface measured 0.69–0.73 and a phone screen turned by hand 0.55–0.62; synthetic landmarks of a plane stay ≤ 0.36. Not below passive.flat_ratio (docs/liveness.md)" }),
+}, 'Active liveness challenge (blink or head turn) at the door');
+
 export const LivenessSchema = Section({
   enabled: Type.Boolean({ default: true, description: 'Check every face for a photo or a screen held up to the camera' }),
   min_real: Type.Number({ minimum: 0, maximum: 1, default: 0.3, description: "Human's antispoof score below which the face is a spoof" }),
   min_live: Type.Number({ minimum: 0, maximum: 1, default: 0.1, description: "Human's liveness score below which the face is a spoof" }),
   passive: PassiveSchema,
+  challenge: ChallengeSchema,
 }, 'Presentation-attack checks');
 
 export const CameraSchema = Type.Union([
@@ -66,6 +79,17 @@ export const CameraSchema = Type.Union([
     url: Type.String({ minLength: 1, pattern: '^rtsps?://' }),
   }, { additionalProperties: false }),
 ], { default: { kind: 'v4l2', device: '/dev/video0' }, description: 'Where frames come from' });
+
+/** The infrared check (docs/liveness.md#infrared): thresholds from synthetic frames; calibrate on the door's camera. */
+export const IrSchema = Section({
+  offset_x: Type.Number({ minimum: -4096, maximum: 4096, default: 0, description: 'IR x = RGB x × scale + offset_x (px): where the IR lens sees what the RGB lens sees at x' }),
+  offset_y: Type.Number({ minimum: -4096, maximum: 4096, default: 0, description: 'IR y = RGB y × scale + offset_y (px)' }),
+  scale: Type.Number({ minimum: 0.1, maximum: 10, default: 1, description: 'IR pixels per RGB pixel (the two sensors\' resolutions and fields of view)' }),
+  max_skew_ms: Type.Integer({ minimum: 10, maximum: 5000, default: 500, description: 'An IR frame pairs with an RGB frame that arrived at most this long before or after it; none: the face is uncertain (card or QR code)' }),
+  min_skin_level: Type.Number({ minimum: 0, maximum: 255, default: 60, description: 'Mean IR level (0–255) of the cheeks and nose below which the face is dark in IR: a screen (it emits no infrared)' }),
+  min_eye_contrast: Type.Number({ minimum: 0, maximum: 1, default: 0.12, description: 'Eyes darker than the skin around them by at least this share of the skin level, or no face is there in IR (a dye-ink print, a blank)' }),
+  max_skin_texture: Type.Number({ minimum: 0, maximum: 10, default: 0.12, description: 'Mean absolute Laplacian of the cheeks over their level above which the skin is not skin: halftone dots or paper grain of a print' }),
+}, 'Infrared camera check (with entry.camera_ir)');
 
 export const RecognizerSchema = Type.Union([
   Type.Object({ kind: Type.Literal('faceapi') }, { additionalProperties: false }),
@@ -89,6 +113,8 @@ export const RecognizerSchema = Type.Union([
 export const EntryConfigSchema = Type.Object({
   face_enabled: Type.Boolean({ default: true, description: 'Run face recognition at the door (QR and card always work)' }),
   camera: CameraSchema,
+  camera_ir: Type.Optional(Type.Union(CameraSchema.anyOf, { description: 'The infrared lens of a binocular door camera (same kinds as camera). With it, a face opens the door only if the IR frame of the same moment shows a face with skin-like IR response where the RGB landmarks are (entry.ir)' })),
+  ir: IrSchema,
   frame_width: Type.Integer({ minimum: 64, maximum: 4096, default: 640 }),
   frame_height: Type.Integer({ minimum: 64, maximum: 4096, default: 480 }),
   frame_rate: Type.Number({ minimum: 0.2, maximum: 60, default: 8, description: 'Frames per second asked of the camera; stale frames are dropped anyway' }),
@@ -116,7 +142,9 @@ export type MatchConfig = Static<typeof MatchSchema>;
 export type QualityConfig = Static<typeof QualitySchema>;
 export type LivenessConfig = Static<typeof LivenessSchema>;
 export type PassiveConfig = Static<typeof PassiveSchema>;
+export type ChallengeConfig = Static<typeof ChallengeSchema>;
 export type CameraConfig = Static<typeof CameraSchema>;
+export type IrConfig = Static<typeof IrSchema>;
 export type RecognizerConfig = Static<typeof RecognizerSchema>;
 
 /** The recognizer as the face engine takes it: the model path resolved against data_dir. */
@@ -132,9 +160,12 @@ export function resolveEntryConfig(raw: unknown): EntryConfig {
   // TypeBox merges a union's default object into a given value ({kind:'files'} would gain a
   // `device`), so the camera is set aside while defaults are filled (Ajv does not do this)
   const camera = input.camera;
+  const cameraIr = input.camera_ir;
   delete input.camera;
+  delete input.camera_ir;
   const value = Value.Default(EntryConfigSchema, input) as Record<string, unknown>;
   if (camera !== undefined) value.camera = camera;
+  if (cameraIr !== undefined) value.camera_ir = cameraIr;
   if (!Value.Check(EntryConfigSchema, value)) {
     const first = [...Value.Errors(EntryConfigSchema, value)][0];
     throw new EdgeError('CONFIG_INVALID', `entry config: ${first ? `${first.path} ${first.message}` : 'invalid'}`, { zh: '门禁配置有误' });
@@ -153,6 +184,10 @@ export function checkEntryConfig(entry: EntryConfig): void {
   const pv = entry.liveness.passive;
   if (pv.max_frames < pv.min_frames || pv.flat_ratio > pv.live_ratio || pv.live_ratio >= pv.noise_ratio) {
     throw new EdgeError('CONFIG_INVALID', 'entry.liveness.passive: max_frames must not be below min_frames, nor flat_ratio above live_ratio, and live_ratio must be below noise_ratio', { zh: '门禁配置有误：liveness.passive 的 max_frames 不能小于 min_frames，flat_ratio 不能大于 live_ratio，live_ratio 须小于 noise_ratio' });
+  }
+  const ch = entry.liveness.challenge;
+  if (ch.turn_live_ratio < pv.flat_ratio || ch.turn_live_ratio >= pv.noise_ratio) {
+    throw new EdgeError('CONFIG_INVALID', `entry.liveness.challenge.turn_live_ratio (${ch.turn_live_ratio}) must be at least passive.flat_ratio (${pv.flat_ratio}) and below passive.noise_ratio (${pv.noise_ratio})`, { zh: `门禁配置有误：liveness.challenge.turn_live_ratio（${ch.turn_live_ratio}）不能小于 passive.flat_ratio（${pv.flat_ratio}），且须小于 passive.noise_ratio（${pv.noise_ratio}）` });
   }
   if (m.uncertain_threshold < m.threshold) {
     throw new EdgeError('CONFIG_INVALID', `entry.match.uncertain_threshold (${m.uncertain_threshold}) must not be below entry.match.threshold (${m.threshold})`, { zh: `门禁配置有误：uncertain_threshold（${m.uncertain_threshold}）不能小于 threshold（${m.threshold}）` });
@@ -177,3 +212,8 @@ export function qualityGate(q: QualityConfig): QualityGate {
   return { minFaceSize: q.min_face_size, minSharpness: q.min_sharpness, maxYaw: q.max_yaw, maxPitch: q.max_pitch, maxRoll: q.max_roll };
 }
 
+
+/** The infrared check's parameters (edge/entry/liveness-ir.ts keeps its own names). */
+export function irParams(c: IrConfig): IrParams {
+  return { offsetX: c.offset_x, offsetY: c.offset_y, scale: c.scale, minSkinLevel: c.min_skin_level, minEyeContrast: c.min_eye_contrast, maxSkinTexture: c.max_skin_texture };
+}

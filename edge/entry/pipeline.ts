@@ -17,12 +17,13 @@ import { isEdgeError } from '../errors.ts';
 import type { Db } from '../ledger/db.ts';
 import { doorStanding, insertEntryEvent } from '../ledger/entry-events.ts';
 import type { LedgerRules } from '../ledger/entries.ts';
-import { qualityGate, type EntryConfig } from './config.ts';
+import { irParams, qualityGate, type EntryConfig } from './config.ts';
+import { IrFrames, judgeIr } from './liveness-ir.ts';
 import type { QualityGate } from '../../models/quality.ts';
 import { classifyScan, consumeQrToken, getCard, verifyQrToken } from './credentials.ts';
 import { CardThrottle, maskCard } from './credentials.ts';
 import { releaseQrToken } from '../ledger/qr-slips.ts';
-import { PassiveGate } from './liveness-passive.ts';
+import { DoorLivenessGate, type ChallengePrompt } from './liveness-challenge.ts';
 import { doorPolicy, frameVerdict, initialWindow, type EntryMethod, type FrameVerdict, type VillagerStanding, type WindowState } from './decision.ts';
 import type { FrameSource } from './camera.ts';
 import { loadGallery, type GalleryEntry } from './templates.ts';
@@ -75,6 +76,8 @@ export interface FrameReport {
 export interface EntryEvents {
   decision: [EntryDecision];
   frame: [FrameReport];
+  /** The door asks the person at it for a blink or a head turn (display and speaker). */
+  prompt: [ChallengePrompt & { at: number }];
   /** A frame that could not be analysed or a lock that failed: logged, the loop goes on. */
   fault: [{ where: 'frame' | 'unlock' | 'camera' | 'record'; message: string }];
 }
@@ -86,6 +89,8 @@ export interface EntryPipelineDeps {
   lock: DoorLock;
   store: StoreOccupancy;
   camera: FrameSource | null;
+  /** The infrared lens (entry.camera_ir): a face opens the door only if the IR frame agrees (liveness-ir.ts). */
+  irCamera?: FrameSource | null;
   templateKey: Buffer;
   qrPublicKey: KeyObject | null;
   logger: Logger;
@@ -102,7 +107,7 @@ interface PendingFrame { frame: RgbFrame; arrivedAt: number }
 
 export class EntryPipeline extends EventEmitter<EntryEvents> {
   private state: WindowState = initialWindow();
-  private passive: PassiveGate | undefined;
+  private liveness: DoorLivenessGate | undefined;
   private waiting: PendingFrame | null = null;
   private busy = false;
   private running = false;
@@ -111,6 +116,8 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
   private markIdle: () => void = () => {};
   readonly stats = { frames: 0, dropped: 0, analysed: 0, failed: 0 };
   private readonly onFrame = (f: RgbFrame): void => this.offer(f);
+  private readonly ir = new IrFrames();
+  private readonly onIrFrame = (f: RgbFrame): void => this.ir.put(f, performance.now());
   private readonly onCameraStatus = (s: { state: string; reason?: string }): void => {
     if (s.state === 'down') this.emit('fault', { where: 'camera', message: s.reason ?? 'down' });
   };
@@ -137,6 +144,11 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
       cam.on('status', this.onCameraStatus);
       await cam.start();
     }
+    const ir = this.deps.irCamera;
+    if (ir && this.deps.recogniser && this.deps.config.face_enabled) {
+      ir.on('frame', this.onIrFrame);
+      await ir.start();
+    }
   }
 
   async stop(): Promise<void> {
@@ -147,6 +159,11 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
       cam.off('frame', this.onFrame);
       cam.off('status', this.onCameraStatus);
       await cam.stop();
+    }
+    const ir = this.deps.irCamera;
+    if (ir) {
+      ir.off('frame', this.onIrFrame);
+      await ir.stop();
     }
     await this.idle;
   }
@@ -211,17 +228,51 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
     }
     const verdict = frameVerdict(rec, cfg.match, cfg.liveness);
     this.emit('frame', { verdict, times: rec.times, totalMs: performance.now() - job.arrivedAt });
-    this.passive ??= new PassiveGate(cfg.liveness.passive);
-    const { state, outcome } = this.passive.step(this.state, verdict, rec.face?.landmarks, this.now(), cfg.match);
+    this.liveness ??= new DoorLivenessGate(cfg.liveness, cfg.frame_rate);
+    const { state, outcome, prompt } = this.liveness.step(this.state, verdict, rec.face?.landmarks, this.now(), cfg.match);
     this.state = state;
+    if (prompt) this.prompt(prompt);
     if (!outcome) return;
+    // the challenge's outcome (kind, result, attempts, time) goes with the decision into entry_events
+    const challenge = outcome.challenge ? { challenge: outcome.challenge } : {};
+    if (outcome.kind === 'matched' && this.deps.irCamera) {
+      const refused = this.irRefusal(rec.face?.landmarks, job.arrivedAt);
+      if (refused) {
+        this.record({ at: this.now(), by: 'face', decision: refused.decision, villagerId: null, unlocked: false, detail: { frames: outcome.frames, seen: refused.why, ir: refused.ir, nearest: outcome.villagerId, ...challenge }, latencyMs: null });
+        return;
+      }
+    }
     if (outcome.kind === 'matched') {
-      await this.admit('face', outcome.villagerId, { distance: outcome.distance, margin: outcome.margin, frames: outcome.frames }, job.arrivedAt);
+      await this.admit('face', outcome.villagerId, { distance: outcome.distance, margin: outcome.margin, frames: outcome.frames, ...challenge }, job.arrivedAt);
     } else if (outcome.kind === 'uncertain') {
       // the nearest villager is kept for the maintainer, never announced: the person may be a stranger
-      this.record({ at: this.now(), by: 'face', decision: 'uncertain', villagerId: null, unlocked: false, detail: { frames: outcome.frames, seen: outcome.detail, nearest: outcome.nearest, distance: outcome.distance }, latencyMs: null });
+      this.record({ at: this.now(), by: 'face', decision: 'uncertain', villagerId: null, unlocked: false, detail: { frames: outcome.frames, seen: outcome.detail, nearest: outcome.nearest, distance: outcome.distance, ...challenge }, latencyMs: null });
     } else {
-      this.record({ at: this.now(), by: 'face', decision: outcome.kind, villagerId: null, unlocked: false, detail: { frames: outcome.frames, seen: outcome.detail }, latencyMs: null });
+      this.record({ at: this.now(), by: 'face', decision: outcome.kind, villagerId: null, unlocked: false, detail: { frames: outcome.frames, seen: outcome.detail, ...challenge }, latencyMs: null });
+    }
+  }
+
+  /**
+   * The IR frame of the same moment must show skin and eyes where the RGB landmarks are:
+   * otherwise a spoof (a screen is dark in IR, a print flat or dotted); no IR frame, or no
+   * landmarks to look at: uncertain (card or QR code). Null: the IR frame agrees.
+   */
+  private irRefusal(landmarks: Float32Array | undefined, arrivedAt: number): { decision: 'spoof' | 'uncertain'; why: string; ir: Record<string, unknown> | null } | null {
+    const cfg = this.deps.config.ir;
+    const frame = this.ir.near(arrivedAt, cfg.max_skew_ms);
+    if (!frame) return { decision: 'uncertain', why: `no infrared frame within ${cfg.max_skew_ms} ms`, ir: null };
+    if (!landmarks) return { decision: 'uncertain', why: 'no landmarks to find the face in the infrared frame', ir: null };
+    const j = judgeIr(frame, landmarks, irParams(cfg));
+    const ir = { verdict: j.verdict, skin: Math.round(j.skin), eyeContrast: Math.round(j.eyeContrast * 1000) / 1000, texture: Math.round(j.texture * 1000) / 1000 };
+    return j.verdict === 'ok' ? null : { decision: 'spoof', why: `infrared ${j.verdict}`, ir };
+  }
+
+  private prompt(p: ChallengePrompt): void {
+    this.deps.logger.info({ event: 'entry_challenge', kind: p.kind, attempt: p.attempt, attempts: p.attempts }, 'liveness challenge / 活体动作提示');
+    try {
+      this.emit('prompt', { ...p, at: this.now() });
+    } catch (err) {
+      this.deps.logger.error({ err: (err as Error).message }, 'entry prompt listener failed');
     }
   }
 
@@ -335,7 +386,7 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
       // the door decision stands even if the event row cannot be written (disk full)
       this.emit('fault', { where: 'record', message: (err as Error).message });
     }
-    this.deps.logger.info({ event: 'entry_decision', decision: d.decision, by: d.by, villagerId: d.villagerId, unlocked: d.unlocked }, 'entry decision');
+    this.deps.logger.info({ event: 'entry_decision', decision: d.decision, by: d.by, villagerId: d.villagerId, unlocked: d.unlocked, ...(d.detail.challenge ? { challenge: d.detail.challenge } : {}) }, 'entry decision');
     try {
       this.emit('decision', d);
     } catch (err) {

@@ -8,7 +8,7 @@ import type { RgbFrame } from '../../models/face-engine.ts';
 import type { Gallery } from '../../models/gallery.ts';
 import { qualityGate, type EntryConfig } from './config.ts';
 import { frameVerdict, initialWindow, windowOutcome, type FrameVerdict } from './decision.ts';
-import { PassiveGate } from './liveness-passive.ts';
+import { DoorLivenessGate, type ChallengeRecord } from './liveness-challenge.ts';
 import type { FaceAnalyser } from './enrol.ts';
 
 export type PresentDecision = 'matched' | 'uncertain' | 'unknown' | 'spoof' | 'low_quality' | 'no_face';
@@ -22,6 +22,8 @@ export interface Presentation {
   distance: number | null;
   /** The verdict of each frame looked at, in order. */
   seen: Array<FrameVerdict['kind'] | string>;
+  /** The active challenge, when the door asked for one (`entry.liveness.challenge`). */
+  challenge?: ChallengeRecord;
 }
 
 const seenOf = (v: FrameVerdict): string => (v.kind === 'low_quality' ? `low_quality:${v.why}` : v.kind);
@@ -34,7 +36,7 @@ export async function presentFrames(analyser: FaceAnalyser, gallery: Gallery, co
   const gate = qualityGate(config.quality);
   const interval = 1000 / config.frame_rate;
   let state = initialWindow();
-  const passive = new PassiveGate(config.liveness.passive);
+  const liveness = new DoorLivenessGate(config.liveness, config.frame_rate);
   const seen: string[] = [];
   for (let i = 0; ; i++) {
     const frame = await next();
@@ -44,14 +46,18 @@ export async function presentFrames(analyser: FaceAnalyser, gallery: Gallery, co
     const match = face?.descriptor ? gallery.search(face.descriptor) : null;
     const verdict = frameVerdict({ face, match }, config.match, config.liveness);
     seen.push(seenOf(verdict));
-    const r = passive.step(state, verdict, face?.landmarks, i * interval, config.match);
+    const r = liveness.step(state, verdict, face?.landmarks, i * interval, config.match);
     state = r.state;
+    if (r.prompt) seen.push(`prompt:${r.prompt.kind}#${r.prompt.attempt}`);
     const o = r.outcome;
     if (!o) continue;
-    if (o.kind === 'matched') return { decision: 'matched', villager: o.villagerId, frames: i + 1, distance: o.distance, seen };
-    if (o.kind === 'uncertain') return { decision: 'uncertain', villager: null, frames: i + 1, distance: o.distance, seen };
-    return { decision: o.kind, villager: null, frames: i + 1, distance: null, seen };
+    const challenge = o.challenge ? { challenge: o.challenge } : {};
+    if (o.kind === 'matched') return { decision: 'matched', villager: o.villagerId, frames: i + 1, distance: o.distance, seen, ...challenge };
+    if (o.kind === 'uncertain') return { decision: 'uncertain', villager: null, frames: i + 1, distance: o.distance, seen, ...challenge };
+    return { decision: o.kind, villager: null, frames: i + 1, distance: null, seen, ...challenge };
   }
+  // the frames ended while the person was still asked to blink or turn: not answered
+  if (liveness.challenging) return { decision: 'uncertain', villager: null, frames: seen.length, distance: null, seen };
   // the frames ended before the window filled: the door would decide on what it saw
   if (state.window.length === 0) return { decision: 'no_face', villager: null, frames: seen.length, distance: null, seen };
   const o = windowOutcome(state.window, config.match);

@@ -17,7 +17,7 @@ import type { EnteredBy } from '../ledger/sessions.ts';
 import { computeCart } from './cart.ts';
 import { SessionJournal } from './journal.ts';
 import { transition, type Effect, type MachineTimings, type Phase, type SessionEvent, type SessionState, type TimerName, type Visit } from './machine.ts';
-import type { AdmissionDecision, CartView, DecisionSource, StoreSessionDeps, StoreSessionEvents } from './ports.ts';
+import type { AdmissionDecision, CartView, DecisionSource, DoorPrompt, StoreSessionDeps, StoreSessionEvents } from './ports.ts';
 import { FrontDoor, type Admission, type Credential } from './front-door.ts';
 import type { Announcement } from './receipt.ts';
 import { buildReceipt, settleVisit, type Settled } from './settlement.ts';
@@ -74,6 +74,8 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
 
   private decisions: DecisionSource | null = null;
   private readonly onDecision = (d: AdmissionDecision): void => this.onEntryDecision(d);
+  // the door's liveness challenge is said on the display and speaker like any announcement
+  private readonly onPrompt = (p: DoorPrompt): void => this.announce(p.attempt > 1 ? 'challenge_repeat' : 'challenge', null, p.text);
 
   constructor(private readonly deps: StoreSessionDeps) {
     super();
@@ -127,6 +129,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     scales.on('sweep', this.onSweep);
     this.decisions = this.deps.entry?.() ?? null;
     this.decisions?.on('decision', this.onDecision);
+    this.decisions?.on('prompt', this.onPrompt);
     // a visit this daemon cannot read never stops the start: it is closed for review instead
     this.guard('resume', () => {
       const r = openVisit(this.db, this.deps.logger);
@@ -143,6 +146,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     scales.off('change', this.onChange);
     scales.off('sweep', this.onSweep);
     this.decisions?.off('decision', this.onDecision);
+    this.decisions?.off('prompt', this.onPrompt);
     this.decisions = null;
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();

@@ -37,9 +37,14 @@ export interface AdmissionDecision {
 }
 
 /** The entry pipeline as the session needs it: its decisions (edge/entry's EntryPipeline fits). */
+/** A request the door makes of the person at it (the liveness challenge: 请眨眼 / 请慢慢转头). */
+export interface DoorPrompt { text: string; attempt: number }
+
 export interface DecisionSource {
   on(event: 'decision', listener: (d: AdmissionDecision) => void): unknown;
   off(event: 'decision', listener: (d: AdmissionDecision) => void): unknown;
+  on(event: 'prompt', listener: (p: DoorPrompt) => void): unknown;
+  off(event: 'prompt', listener: (p: DoorPrompt) => void): unknown;
 }
 
 /** The session's own line on the daemon's health board (/healthz): a fault shows until it clears. */

@@ -28,6 +28,7 @@ export interface InProcessStore {
 
 interface DoorView {
   offer(frame: RgbFrame): void;
+  readonly stats: { readonly analysed: number; readonly failed: number };
   on(event: 'decision', listener: (d: EntryDecision) => void): unknown;
   off(event: 'decision', listener: (d: EntryDecision) => void): unknown;
 }
@@ -44,7 +45,7 @@ type Until = (check: () => boolean | Promise<boolean>, ms: number, what: string)
 
 /** Listens to a (re)booted daemon's door decisions, receipts and announcements. Returns the unsubscribe. */
 export function observeInProcess(store: InProcessStore, seen: StoreObservations): () => void {
-  const onDecision = (d: EntryDecision): void => seen.decision({ decision: d.decision, by: d.by, villagerId: d.villagerId, unlocked: d.unlocked });
+  const onDecision = (d: EntryDecision): void => seen.decision({ decision: d.decision, by: d.by, villagerId: d.villagerId, unlocked: d.unlocked, ...(d.detail.challenge ? { challenge: d.detail.challenge as Record<string, unknown> } : {}) });
   const onReceipt = (r: Receipt): void => seen.receipt({ session: r.sessionId, villager: r.villagerId, text: r.text, settleMs: r.settleMs });
   const onAnnounce = (a: Announcement): void => seen.announcement({ reason: a.reason, villager: a.villagerId, text: a.text });
   const pipeline = store.entry?.pipeline;
@@ -85,16 +86,34 @@ export class InProcessHands implements StoreHands {
     return Promise.resolve(this.sim.scanner.scan(code));
   }
 
-  async presentFace(villagerId: string, decided: () => boolean): Promise<void> {
+  async presentFace(villagerId: string, decided: () => boolean, frames?: readonly RgbFrame[]): Promise<void> {
     const frame = this.faces.get(villagerId);
     if (!frame) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `no portrait of ${villagerId}`, { zh: `没有 ${villagerId} 的照片` });
     if (!this.store().entry?.pipeline) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, 'face recognition is not running', { zh: '人脸识别未运行' });
+    if (frames && frames.length > 0) return this.replay(frames, decided);
     // the camera keeps seeing the face until the door decides
     await this.until(() => {
       if (decided()) return true;
       this.store().entry?.pipeline?.offer({ width: frame.width, height: frame.height, data: frame.data.slice() });
       return false;
     }, 30_000, `the door's decision on ${villagerId}'s face`);
+  }
+
+  /**
+   * A recorded sequence as the camera: each frame once the pipeline has finished the one before
+   * (so none is dropped, whatever the machine's load), from the first again after the last. The
+   * door's clock runs on meanwhile, so a challenge's timeout counts real time.
+   */
+  private async replay(frames: readonly RgbFrame[], decided: () => boolean): Promise<void> {
+    const pipeline = (): DoorView | undefined => this.store().entry?.pipeline;
+    const done = (): number => { const st = pipeline()?.stats; return st ? st.analysed + st.failed : 0; };
+    for (let i = 0; ; i++) {
+      if (decided()) return;
+      const f = frames[i % frames.length] as RgbFrame;
+      const before = done();
+      pipeline()?.offer({ width: f.width, height: f.height, data: f.data.slice() });
+      await this.until(() => decided() || done() > before, 30_000, `the door to look at frame ${(i % frames.length) + 1}`);
+    }
   }
 
   openDoor(force: boolean): Promise<boolean> {

@@ -13,6 +13,7 @@ import path from 'node:path';
 import type { SimHardwareClient } from '../../drivers/index.ts';
 import type { Db } from '../../edge/ledger/db.ts';
 import { EdgeError, ErrorCode } from '../../edge/errors.ts';
+import type { RgbFrame } from '../../models/face-engine.ts';
 import type { StoreHands, StoreObservations, StoreObserver } from './world.ts';
 
 type Until = (check: () => boolean | Promise<boolean>, ms: number, what: string) => Promise<void>;
@@ -45,6 +46,10 @@ export interface ProcessHandsOptions {
   stableWindow: number;
   seen: StoreObservations;
   until: Until;
+  /** A replayed sequence's frames as JPEG (encoded once per sequence by the runner). */
+  jpegOf?: (frames: readonly RgbFrame[]) => Promise<Buffer[]>;
+  /** The daemon camera's frame rate: a replayed sequence shows a new frame this often. */
+  frameRate?: number;
 }
 
 export class ProcessHands implements StoreHands {
@@ -58,13 +63,29 @@ export class ProcessHands implements StoreHands {
     return this.client.scan(code);
   }
 
-  async presentFace(villagerId: string, decided: () => boolean): Promise<void> {
+  async presentFace(villagerId: string, decided: () => boolean, frames?: readonly RgbFrame[]): Promise<void> {
     const face = this.o.faces.get(villagerId);
     if (!face) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `no portrait of ${villagerId}`, { zh: `没有 ${villagerId} 的照片` });
+    const sequence = frames && frames.length > 0 && this.o.jpegOf ? await this.o.jpegOf(frames) : null;
     // the villager steps in front of the camera until the door decides, then walks on
-    this.showAtDoor(face);
+    this.showAtDoor(sequence?.[0] ?? face);
     try {
-      await this.o.until(decided, 60_000, `the door's decision on ${villagerId}'s face`);
+      if (sequence) {
+        // a recorded sequence plays at the camera's frame rate (the daemon drops what it cannot keep up with, as with a camera)
+        const every = 1000 / (this.o.frameRate ?? 8);
+        let next = Date.now() + every;
+        let i = 0;
+        await this.o.until(() => {
+          if (decided()) return true;
+          if (Date.now() >= next) {
+            this.showAtDoor(sequence[++i % sequence.length] as Buffer);
+            next += every;
+          }
+          return false;
+        }, 120_000, `the door's decision on ${villagerId}'s face (a sequence of ${sequence.length} frames)`);
+      } else {
+        await this.o.until(decided, 60_000, `the door's decision on ${villagerId}'s face`);
+      }
     } finally {
       this.showAtDoor(this.o.emptyDoorway());
     }

@@ -19,7 +19,9 @@ export interface SimulationResult {
   balances: Record<string, number>;
   debts: Record<string, number>;
   sessions: Array<{ id: string; villager: string; kind: string; status: string; state: string; total_points: number; charged_points: number; debt_points: number; lines: Array<{ sku: string; slot: string; count: number; points: number }>; review: Array<{ slot: string; reason: string; detail: string | null }> }>;
-  refused: Array<{ villager: string; reason: string; step: number }>;
+  refused: Array<{ villager: string; reason: string; step: number; challenge?: Record<string, unknown> }>;
+  /** Face decisions at `enter` steps, with the liveness challenge's outcome (kind, result, attempts, ms, why) or null. */
+  face_decisions: Array<{ step: number; villager: string; decision: string; unlocked: boolean; challenge: Record<string, unknown> | null }>;
   inventory: Record<string, number>;
   entries: Array<{ id: string; villager: string; kind: string; points: number }>;
   receipts: Array<{ session: string; villager: string; text: string; exit_to_receipt_ms: number | null; settle_ms: number }>;

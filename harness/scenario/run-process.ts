@@ -27,6 +27,8 @@ import { closeLedger, openLedger, type Db } from '../../edge/ledger/db.ts';
 import type { VisitPhase } from '../../edge/session/machine.ts';
 import { DaemonProcess } from './daemon-process.ts';
 import { LedgerObserver, ProcessHands } from './process-hands.ts';
+import { prepareSequences } from './sequences.ts';
+import type { RgbFrame } from '../../models/face-engine.ts';
 import { SIM_TIMINGS, type SimulateOptions, type SimulationResult } from './result.ts';
 import type { Scenario, ScenarioStep } from './scenario.ts';
 import { assertFreshDataDir, deepMerge, LEDGER_FILE, scenarioNeedsFaces, scenarioResult, seedScenarioLedger, type ObservedEvents } from './seed.ts';
@@ -95,7 +97,7 @@ export class ProcessScenarioRun {
   private readonly faces = new Map<string, Buffer>();
   private readonly unit = new Map<string, number>();
   private readonly seen = new StoreObservations();
-  private readonly observed: ObservedEvents = { refused: [], receipts: [], announcements: this.seen.announcements, power_cuts: [] };
+  private readonly observed: ObservedEvents = { refused: [], face_decisions: [], receipts: [], announcements: this.seen.announcements, power_cuts: [] };
   private readonly daemon: DaemonProcess;
   private readonly hands: ProcessHands;
   private hw: ScenarioHardware | undefined;
@@ -125,6 +127,8 @@ export class ProcessScenarioRun {
       stableWindow: this.config.drivers.scales.stable_window,
       seen: this.seen,
       until: (c, ms, what) => this.until(c, ms, what),
+      jpegOf: (frames) => jpegFrames(frames),
+      frameRate: this.config.entry.frame_rate,
     });
     this.seen.onReceipt((r) => {
       const exit = this.exitPressedAt;
@@ -149,7 +153,7 @@ export class ProcessScenarioRun {
           scanner: { transport: urls.scanner, reconnect_initial_ms: 50 },
           scales: { transport: urls.scales, list: s.slots.map((sl) => ({ slot: sl.slot, unit_id: sl.scale, capacity_g: 100_000 })) },
         }),
-        entry: { face_enabled: scenarioNeedsFaces(s), camera: { kind: 'files', path: this.cameraDir, watch: true }, unlock_pulse_ms: PROCESS_MODE_PULSE_MS },
+        entry: deepMerge({ face_enabled: scenarioNeedsFaces(s), camera: { kind: 'files', path: this.cameraDir, watch: true }, unlock_pulse_ms: PROCESS_MODE_PULSE_MS }, s.entry),
         session: deepMerge({ stability_wait_ms: 1000, entering_timeout_ms: PROCESS_MODE_ENTERING_MS }, s.session),
       },
       this.opts.config ?? {},
@@ -194,6 +198,8 @@ export class ProcessScenarioRun {
       this.observer = observer;
       const steps = new ScenarioSteps(this.s, { hands: this.hands, observer, until: (c, ms, what) => this.until(c, ms, what), stepNo: () => this.stepNo, beforeExit: () => this.beforeExit() }, this.qr.privateKey);
       this.observed.refused = steps.refused;
+      this.observed.face_decisions = steps.faceDecisions;
+      steps.sequences = await prepareSequences(this.s, portraits, this.config.entry);
       await this.boot();
       for (const [i, step] of this.s.steps.entries()) {
         this.stepNo = i + 1;
@@ -297,4 +303,15 @@ export class ProcessScenarioRun {
 
 export function runScenarioInProcesses(s: Scenario, opts: ProcessSimulateOptions = {}): Promise<SimulationResult> {
   return new ProcessScenarioRun(s, opts).run();
+}
+
+/** A replayed sequence's frames as JPEG, encoded once per sequence. */
+const encoded = new WeakMap<readonly RgbFrame[], Promise<Buffer[]>>();
+function jpegFrames(frames: readonly RgbFrame[]): Promise<Buffer[]> {
+  let p = encoded.get(frames);
+  if (!p) {
+    p = Promise.all(frames.map((f) => sharp(Buffer.from(f.data.buffer, f.data.byteOffset, f.data.byteLength), { raw: { width: f.width, height: f.height, channels: 3 } }).jpeg({ quality: 90 }).toBuffer()));
+    encoded.set(frames, p);
+  }
+  return p;
 }

@@ -26,6 +26,7 @@ import type { Scenario, ScenarioStep } from './scenario.ts';
 import { ScenarioSteps } from './steps.ts';
 import { assertFreshDataDir, deepMerge, scenarioNeedsFaces, scenarioResult, seedScenarioLedger, type ObservedEvents } from './seed.ts';
 import { StoreObservations } from './world.ts';
+import { prepareSequences } from './sequences.ts';
 
 export type { SimulateOptions, SimulationResult } from './result.ts';
 export { SIM_TIMINGS } from './result.ts';
@@ -75,7 +76,7 @@ export class ScenarioRun {
         log: { level: 'silent' },
         ledger: { credit_floor: s.creditFloor },
         drivers: deepMerge(SIM_TIMINGS.drivers, { simulated: true, scales: { list: s.slots.map((sl) => ({ slot: sl.slot, unit_id: sl.scale, capacity_g: 100_000 })) } }),
-        entry: { face_enabled: scenarioNeedsFaces(s), unlock_pulse_ms: 3000, match: { cooldown_ms: 0 } },
+        entry: deepMerge({ face_enabled: scenarioNeedsFaces(s), unlock_pulse_ms: 3000, match: { cooldown_ms: 0 } }, s.entry),
         session: deepMerge({ stability_wait_ms: 1000 }, s.session),
       },
       opts.config ?? {},
@@ -103,6 +104,7 @@ export class ScenarioRun {
   async seed(): Promise<void> {
     const faces = await seedScenarioLedger(this.s, { dataDir: this.dir, entry: this.config.entry, qrPublicKey: this.qr.publicKey });
     for (const [id, frame] of faces) this.hands.faces.set(id, frame);
+    this.steps.sequences = await prepareSequences(this.s, faces, this.config.entry);
   }
 
   /** Boot the daemon (first start, or after a power cut with the hardware as it was). */
@@ -193,7 +195,7 @@ export class ScenarioRun {
   }
 
   private result(): SimulationResult {
-    const observed: ObservedEvents = { refused: this.steps.refused, receipts: this.receipts, announcements: this.seen.announcements, power_cuts: this.powerCuts };
+    const observed: ObservedEvents = { refused: this.steps.refused, face_decisions: this.steps.faceDecisions, receipts: this.receipts, announcements: this.seen.announcements, power_cuts: this.powerCuts };
     return scenarioResult(this.db, this.s.name, observed);
   }
 }

@@ -4,6 +4,7 @@
  * maintainer writing one: unknown keys, unknown slots or villagers, negative counts.
  */
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { EdgeError, ErrorCode } from '../../edge/errors.ts';
 import type { VisitPhase } from '../../edge/session/machine.ts';
@@ -14,8 +15,14 @@ export interface ScenarioFace { photo: string; index: number }
 export interface ScenarioVillager { id: string; name: string; balance: number; card?: string; face?: ScenarioFace; maintainer: boolean; enrolled: boolean }
 
 export type EnterBy = 'face' | 'card' | 'qr';
+/**
+ * What the camera sees at a face `enter`: a folder of frames replayed in name order, or a
+ * sequence made at run time from the villager's portrait (harness/liveness/presentations.ts):
+ * `live` (the villager in person, turning the head), `print` or `screen` (attacks).
+ */
+export type FramesSpec = { dir: string } | { make: 'live' | 'print' | 'screen'; seed: number };
 export type ScenarioStep =
-  | { kind: 'enter'; villager: string; by: EnterBy; open_door: boolean }
+  | { kind: 'enter'; villager: string; by: EnterBy; open_door: boolean; frames?: FramesSpec }
   | { kind: 'take'; slot: string; count: number }
   | { kind: 'return'; slot: string; count: number }
   | { kind: 'move'; from: string; to: string; count: number }
@@ -29,6 +36,8 @@ export interface Scenario {
   description: string;
   creditFloor: number;
   session: Record<string, unknown>;
+  /** Keys of the daemon's `entry` config slice (e.g. the liveness challenge), merged over the runner's. */
+  entry: Record<string, unknown>;
   products: ScenarioProduct[];
   slots: ScenarioSlot[];
   villagers: ScenarioVillager[];
@@ -89,11 +98,25 @@ export function loadScenario(file: string): Scenario {
   } catch (err) {
     throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `scenario ${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(err as Error).message}`, { zh: '场景文件格式错误' });
   }
-  return parseScenario(raw, file);
+  const s = parseScenario(raw, file);
+  // a folder of frames is named relative to the scenario file
+  for (const st of s.steps) if (st.kind === 'enter' && st.frames && 'dir' in st.frames) st.frames = { dir: path.resolve(path.dirname(file), st.frames.dir) };
+  return s;
+}
+
+const MAKE_KINDS = ['live', 'print', 'screen'] as const;
+
+function framesSpec(sr: Reader, raw: unknown): FramesSpec {
+  if (typeof raw === 'string') {
+    if (raw.length === 0) sr.fail('frames must name a folder of images or be {make: live|print|screen}');
+    return { dir: raw };
+  }
+  const f = sr.obj(raw, ['make', 'seed']);
+  return { make: sr.oneOf(f, 'make', MAKE_KINDS), seed: sr.int(f, 'seed', { min: 0, def: 1 }) };
 }
 
 export function parseScenario(raw: unknown, name = 'scenario'): Scenario {
-  const top = new Reader('(top level)').obj(raw, ['name', 'description', 'credit_floor', 'session', 'products', 'slots', 'villagers', 'steps']);
+  const top = new Reader('(top level)').obj(raw, ['name', 'description', 'credit_floor', 'session', 'entry', 'products', 'slots', 'villagers', 'steps']);
   const r = new Reader('(top level)');
   const products = r.list(top, 'products').map((p, i) => {
     const pr = new Reader(`products[${i}]`);
@@ -147,11 +170,14 @@ export function parseScenario(raw: unknown, name = 'scenario'): Scenario {
     const sr = new Reader(`step ${i + 1} (${kind})`);
     switch (kind) {
       case 'enter': {
-        const o = sr.obj(body, ['villager', 'by', 'open_door']);
+        const o = sr.obj(body, ['villager', 'by', 'open_door', 'frames']);
         const v = knownVillager(sr, sr.str(o, 'villager'));
-        const by = sr.oneOf<EnterBy>(o, 'by', ['face', 'card', 'qr'], v.card ? 'card' : v.face ? 'face' : 'qr');
+        const by = sr.oneOf<EnterBy>(o, 'by', ['face', 'card', 'qr'], o.frames !== undefined ? 'face' : v.card ? 'card' : v.face ? 'face' : 'qr');
         canEnterBy(sr, v, by);
-        return { kind, villager: v.id, by, open_door: sr.bool(o, 'open_door', true) };
+        const step: ScenarioStep = { kind, villager: v.id, by, open_door: sr.bool(o, 'open_door', true) };
+        if (o.frames === undefined) return step;
+        if (by !== 'face') sr.fail(`frames are what the camera sees: they need by: face, not ${by}`);
+        return { ...step, frames: framesSpec(sr, o.frames) };
       }
       case 'take':
       case 'return': {
@@ -200,6 +226,7 @@ export function parseScenario(raw: unknown, name = 'scenario'): Scenario {
       return f > 0 ? r.fail('credit_floor must be 0 or negative') : f;
     })(),
     session,
+    entry: top.entry === undefined ? {} : r.obj(top.entry, Object.keys(top.entry as object)),
     products,
     slots,
     villagers,

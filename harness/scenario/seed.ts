@@ -103,7 +103,7 @@ async function prepareFaces(db: Db, s: Scenario, opts: SeedOptions, faces: Map<s
 }
 
 /** What the runner saw happen (not in the ledger): refusals at the door, receipts, announcements, cuts. */
-export type ObservedEvents = Pick<SimulationResult, 'refused' | 'receipts' | 'announcements' | 'power_cuts'>;
+export type ObservedEvents = Pick<SimulationResult, 'refused' | 'face_decisions' | 'receipts' | 'announcements' | 'power_cuts'>;
 
 /** The result object, read from the ledger after the run, plus what the runner observed. */
 export function scenarioResult(db: Db, name: string, observed: ObservedEvents): SimulationResult {
@@ -127,6 +127,7 @@ export function scenarioResult(db: Db, name: string, observed: ObservedEvents): 
       review: sessionReview(db, s.id).map((r) => ({ slot: r.slot, reason: r.reason, detail: r.detail ?? null })),
     })),
     refused: observed.refused,
+    face_decisions: observed.face_decisions,
     inventory: inventory(db),
     entries,
     receipts: observed.receipts,

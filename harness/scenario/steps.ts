@@ -8,6 +8,7 @@
  * `until`), the demo paces itself for a human watching the admin page.
  */
 import type { KeyObject } from 'node:crypto';
+import type { RgbFrame } from '../../models/face-engine.ts';
 import { issueQrToken } from '../../edge/entry/credentials.ts';
 import { EdgeError, ErrorCode } from '../../edge/errors.ts';
 import type { EnterBy, Scenario, ScenarioStep, ScenarioVillager } from './scenario.ts';
@@ -30,7 +31,11 @@ export type PerformableStep = Exclude<ScenarioStep, { kind: 'power_cut' }>;
 const INSIDE = ['shopping', 'restocking'];
 
 export class ScenarioSteps {
-  readonly refused: Array<{ villager: string; reason: string; step: number }> = [];
+  readonly refused: Array<{ villager: string; reason: string; step: number; challenge?: Record<string, unknown> }> = [];
+  /** Every face decision at an `enter`, with the liveness challenge's outcome when one was asked. */
+  readonly faceDecisions: Array<{ step: number; villager: string; decision: string; unlocked: boolean; challenge: Record<string, unknown> | null }> = [];
+  /** Frames replayed as the camera, by step number (`enter: {by: face, frames}`; sequences.ts). */
+  sequences = new Map<number, RgbFrame[]>();
   private readonly byId: Map<string, ScenarioVillager>;
   private readonly unit = new Map<string, number>();
 
@@ -120,11 +125,13 @@ export class ScenarioSteps {
       if (!(await this.hands.scan(code))) this.fail('the scanner is not connected');
       await this.world.until(() => decided() !== undefined, 30_000, `the door's decision on ${v.id}'s ${by}`);
     } else {
-      await this.hands.presentFace(v.id, () => decided() !== undefined);
+      await this.hands.presentFace(v.id, () => decided() !== undefined, this.sequences.get(this.world.stepNo()));
     }
     const d = decided() as ObservedDecision;
+    const challenge = d.challenge ? { challenge: d.challenge } : {};
+    if (by === 'face') this.faceDecisions.push({ step: this.world.stepNo(), villager: v.id, decision: d.decision, unlocked: d.unlocked, challenge: d.challenge ?? null });
     if (d.decision !== 'matched' || !d.unlocked) {
-      this.refused.push({ villager: v.id, reason: d.decision, step: this.world.stepNo() });
+      this.refused.push({ villager: v.id, reason: d.decision, step: this.world.stepNo(), ...challenge });
       return false;
     }
     if (!openDoor) return true;

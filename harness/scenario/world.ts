@@ -11,13 +11,17 @@
  * daemon's events; in process mode (process-hands.ts) the hands are the sim-hardware control
  * client and the observer reads the daemon's JSON log lines by their `event` field.
  */
+import type { RgbFrame } from '../../models/face-engine.ts';
 import type { EnterBy } from './scenario.ts';
 
 export interface StoreHands {
   /** Scans a card number or QR token; false when no daemon has the scanner open. */
   scan(code: string): Promise<boolean>;
-  /** Shows the villager's face to the camera until `decided` holds, then steps away from it. */
-  presentFace(villagerId: string, decided: () => boolean): Promise<void>;
+  /**
+   * Shows the villager's face to the camera until `decided` holds, then steps away from it;
+   * with `frames`, those frames instead, one after the other and again from the first, as a camera would see them.
+   */
+  presentFace(villagerId: string, decided: () => boolean, frames?: readonly RgbFrame[]): Promise<void>;
   /** Pushes the door; it opens only while the lock is released, or by `force` (from inside). */
   openDoor(force: boolean): Promise<boolean>;
   /** Closes the door and waits until the daemon has seen it closed. */
@@ -30,7 +34,14 @@ export interface StoreHands {
   itemsOn(slot: string, unitG: number): Promise<number>;
 }
 
-export interface ObservedDecision { decision: string; by: EnterBy | string; villagerId: string | null; unlocked: boolean }
+export interface ObservedDecision {
+  decision: string;
+  by: EnterBy | string;
+  villagerId: string | null;
+  unlocked: boolean;
+  /** The liveness challenge's outcome when the door asked for one (entry_events detail `challenge`). */
+  challenge?: Record<string, unknown>;
+}
 export interface ObservedReceipt { session: string; villager: string; text: string; settleMs: number }
 export interface ObservedAnnouncement { reason: string; villager: string | null; text: string }
 
@@ -81,7 +92,7 @@ export function observeLogLine(seen: StoreObservations, l: DaemonLogLine): void 
   const villager = typeof l.villagerId === 'string' ? l.villagerId : null;
   switch (l.event) {
     case 'entry_decision':
-      seen.decision({ decision: String(l.decision), by: String(l.by), villagerId: villager, unlocked: l.unlocked === true });
+      seen.decision({ decision: String(l.decision), by: String(l.by), villagerId: villager, unlocked: l.unlocked === true, ...(l.challenge && typeof l.challenge === 'object' ? { challenge: l.challenge as Record<string, unknown> } : {}) });
       return;
     case 'announce':
       seen.announcement({ reason: String(l.reason), villager, text: l.msg ?? '' });

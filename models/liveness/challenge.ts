@@ -3,7 +3,7 @@
  * falls and recovers) or a slow head turn (yaw moves far enough, and the frames of the turn are
  * not one plane, so a printed photo turned by hand does not pass). Each attempt has a deadline;
  * a failed or timed-out attempt may be repeated once (elderly villagers need time). The door's
- * prompts (请眨眼 / 请慢慢转头) and the wiring into the door decision are not part of this file.
+ * prompts (请眨眼 / 请慢慢转头) and the wiring into the door decision are in edge/entry/liveness-challenge.ts.
  */
 import { poseFromLandmarks, type Point } from '../quality.ts';
 import { judgeFlatness, type PassiveParams } from './passive.ts';
@@ -22,6 +22,12 @@ export interface ChallengeParams {
   minYawChange: number;
   /** Turn: the flatness check run over the attempt's frames (must say live). */
   passive: PassiveParams;
+  /**
+   * Frames (with or without a face) an attempt sees before it may time out, besides the time:
+   * a busy machine that analyses fewer frames than the camera sends does not cut the person's
+   * attempt short (default 0: time only).
+   */
+  minFramesPerAttempt?: number;
 }
 
 const dist = (p: ArrayLike<number>, i: number, j: number): number =>
@@ -43,6 +49,7 @@ export class ChallengeVerifier {
   private attempt = 1;
   private startedAt: number;
   private frames: ArrayLike<number>[] = [];
+  private seen = 0;
   private openEar = 0;
   private closed = false;
   state: ChallengeState = 'pending';
@@ -55,18 +62,25 @@ export class ChallengeVerifier {
   frame(landmarks: ArrayLike<number> | null, now: number): ChallengeState {
     if (this.state === 'passed' || this.state === 'failed') return this.state;
     if (this.state === 'retry') this.restart(now);
+    this.seen++;
     if (landmarks) {
       this.frames.push(landmarks);
       if (this.kind === 'blink' ? this.blinked(landmarks) : this.turned()) return (this.state = 'passed');
     }
-    if (now - this.startedAt > this.p.timeoutMs) this.state = this.attempt < this.p.attempts ? 'retry' : 'failed';
+    if (now - this.startedAt > this.p.timeoutMs && this.seen >= (this.p.minFramesPerAttempt ?? 0)) this.state = this.attempt < this.p.attempts ? 'retry' : 'failed';
     return this.state;
+  }
+
+  /** The landmarks of the current attempt's frames (to check them for a plane after a pass). */
+  attemptFrames(): readonly ArrayLike<number>[] {
+    return this.frames;
   }
 
   private restart(now: number): void {
     this.attempt++;
     this.startedAt = now;
     this.frames = [];
+    this.seen = 0;
     this.openEar = 0;
     this.closed = false;
     this.state = 'pending';
