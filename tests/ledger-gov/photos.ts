@@ -9,7 +9,8 @@ export const tinyJpeg = (): Promise<Buffer> => sharp({ create: { width: 64, heig
 export const jpegWithExif = (): Promise<Buffer> =>
   sharp({ create: { width: 80, height: 40, channels: 3, background: { r: 10, g: 160, b: 90 } } })
     .jpeg()
-    .withExif({ IFD0: { Make: 'VillageCam', Model: 'SECRET-MODEL-123', Orientation: '6' }, IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '30/1 15/1 0/1' } })
+    .withExif({ IFD0: { Make: 'VillageCam', Model: 'SECRET-MODEL-123' }, IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '30/1 15/1 0/1' } })
+    .withMetadata({ orientation: 6 })
     .toBuffer();
 
 /** A PNG whose header claims width × height (the pixels are a tiny picture's): a decompression bomb as the decoder sees it. */
