@@ -41,7 +41,7 @@ function render(r) {
     { label: '兑换', data: months.map((m) => sum(m, 'redeemed')), backgroundColor: '#b3261e' },
     { label: '扣减', data: months.map((m) => sum(m, 'deducted')), backgroundColor: '#8d6e63' },
   ]);
-  draw('chart-participation', 'bar', r.participation.map((p) => p.name), [{ label: '参与率 %', data: r.participation.map((p) => Math.round(p.rate * 1000) / 10), backgroundColor: '#1565c0' }], { scales: { y: { min: 0, max: 100 } } });
+  draw('chart-participation', 'bar', r.participation.map((p) => (p.name === p.village ? p.name : `${p.name}（${p.village}）`)), [{ label: '参与率 %', data: r.participation.map((p) => Math.round(p.rate * 1000) / 10), backgroundColor: '#1565c0' }], { scales: { y: { min: 0, max: 100 } } });
   const items = new Map();
   for (const i of r.items) items.set(i.name, (items.get(i.name) || 0) + i.approvals);
   const topItems = [...items.entries()].sort((a, b) => b[1] - a[1]).slice(0, 10);
