@@ -25,9 +25,11 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
   let task: string;
   const problems: string[] = [];
   const watch = (page: Page) => {
+    problems.length = 0;
     page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
     page.on('console', (m) => {
-      if (m.type() === 'error' && !/status of 40[13]/.test(m.text())) problems.push(`console: ${m.text()}`);
+      // 400, 401 and 403 are refusals the tests provoke (a wrong PIN, a report without its photo)
+      if (m.type() === 'error' && !/status of 40[013] /.test(m.text())) problems.push(`console: ${m.text()}`);
     });
     return page;
   };
@@ -82,6 +84,16 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
     await expect.poll(() => page.textContent('#claims')).toContain('待审核');
     const claim = (await g.call(g.va, 'GET', `/api/villages/${g.a}/claims/${claimId}`)).json() as { status: string; evidence: string };
     expect(claim).toMatchObject({ status: 'reported', evidence: expect.stringMatching(/^photo:ev-/) });
+    // A self-report (动态申报): refused without the photo its item needs, filed with one.
+    await page.selectOption('#self-item', 'ENV-SWEEP-LANE');
+    await page.click('#self-form button[type=submit]');
+    await expect.poll(() => page.textContent('#self-error')).toBe('该事项需要照片凭证');
+    await page.setInputFiles('#self-photo', { name: 'lane2.jpg', mimeType: 'image/jpeg', buffer: await tinyJpeg() });
+    await page.fill('#self-note', '清扫了村口');
+    await page.click('#self-form button[type=submit]');
+    await expect.poll(() => page.textContent('#self-ok')).toBe('已提交，等待村里审核');
+    const self = (await g.call(g.va, 'GET', `/api/villages/${g.a}/claims?villager=zhang&status=reported`)).json() as { claims: { origin: string; note: string; evidence: string }[] };
+    expect(self.claims.find((c) => c.origin === 'self')).toMatchObject({ note: '清扫了村口', evidence: expect.stringMatching(/^photo:ev-/) });
     await page.screenshot({ path: path.join(SHOTS, 'ledger-villager-phone.png'), fullPage: true });
 
     // The code refreshes on screen before it expires.

@@ -148,11 +148,57 @@ function renderHistory(history) {
 async function load() {
   const [me, tasks, items] = await Promise.all([api('GET', `${base()}/me`), api('GET', `${base()}/tasks?status=open`), api('GET', `${base()}/items`)]);
   state.items = new Map(items.items.map((i) => [i.code, i.name]));
+  renderSelfItems(items.items);
   for (const t of tasks.tasks) state.tasks.set(t.id, t.title);
   $('balance').textContent = String(me.balance);
   renderTasks(tasks.tasks, me.claims);
   renderClaims(me.claims);
   renderHistory(me.history);
+}
+
+/** The add items a villager may report without a task, with their points and what evidence they need. */
+function renderSelfItems(items) {
+  const sel = $('self-item');
+  const chosen = sel.value;
+  sel.replaceChildren();
+  const none = document.createElement('option');
+  none.value = '';
+  none.textContent = '请选择事项';
+  sel.append(none);
+  const NEED = { photo: '，需照片', witness: '，需证明人', none: '' };
+  for (const i of items.filter((x) => x.direction === 'add')) {
+    const o = document.createElement('option');
+    o.value = i.code;
+    o.dataset.evidence = i.evidence;
+    o.textContent = `${i.name}（${i.points_min === i.points_max ? i.points_min : `${i.points_min}–${i.points_max}`} 分${NEED[i.evidence] || ''}）`;
+    sel.append(o);
+  }
+  sel.value = chosen;
+}
+
+async function selfReport(ev) {
+  ev.preventDefault();
+  $('self-error').textContent = '';
+  $('self-ok').textContent = '';
+  const item = $('self-item').value;
+  if (!item) return void ($('self-error').textContent = '请选择申报的事项');
+  try {
+    const body = { item };
+    const note = $('self-note').value.trim();
+    if (note) body.note = note;
+    const photo = $('self-photo').files[0];
+    if (photo) {
+      const form = new FormData();
+      form.append('photo', photo);
+      body.evidence = (await api('POST', `${base()}/evidence`, form, true)).ref;
+    }
+    await api('POST', `${base()}/reports`, body);
+    $('self-form').reset();
+    $('self-ok').textContent = '已提交，等待村里审核';
+    await load();
+  } catch (e) {
+    $('self-error').textContent = e.message;
+  }
 }
 
 async function claim(task) {
@@ -199,6 +245,7 @@ async function start() {
 
 window.addEventListener('DOMContentLoaded', () => {
   $('login-form').addEventListener('submit', login);
+  $('self-form').addEventListener('submit', selfReport);
   $('tab-pin').addEventListener('click', () => useTab(false));
   $('tab-code').addEventListener('click', () => useTab(true));
   $('logout').addEventListener('click', async () => {
