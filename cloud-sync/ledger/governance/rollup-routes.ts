@@ -57,7 +57,7 @@ export function registerRollupRoutes(app: GovApp, deps: GovDeps): void {
   app.get('/api/town/rollup.csv', { schema: { querystring: Type.Object({ ...CsvQuery.properties, village: Type.Optional(Type.String({ maxLength: 64 })) }) } }, async (req, reply) => {
     townOnly(req);
     const period = periodOf(req.query, deps.clock());
-    const r = await rollup(deps.db, await townScope(req.query.village), period);
+    const r = await rollup(deps.db, await townScope(req.query.village), period, [req.query.table as Table]);
     return csvReply(reply, toCsv(r, req.query.table as Table), `town-${req.query.table}-${period.from}_${period.to}.csv`);
   });
   app.get('/api/villages/:village/rollup', { schema: { params: VillageParams, querystring: Query } }, async (req) => {
@@ -67,7 +67,7 @@ export function registerRollupRoutes(app: GovApp, deps: GovDeps): void {
   app.get('/api/villages/:village/rollup.csv', { schema: { params: VillageParams, querystring: CsvQuery } }, async (req, reply) => {
     gate(deps, req, req.params.village, 'read');
     const period = periodOf(req.query, deps.clock());
-    const r = await rollup(deps.db, [req.params.village], period);
+    const r = await rollup(deps.db, [req.params.village], period, [req.query.table as Table]);
     return csvReply(reply, toCsv(r, req.query.table as Table), `${req.params.village}-${req.query.table}-${period.from}_${period.to}.csv`);
   });
 }

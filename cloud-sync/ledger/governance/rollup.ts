@@ -51,7 +51,11 @@ const monthSql = (db: SqlDb, col: string): string =>
 
 const placeholders = (n: number, from: number) => Array.from({ length: n }, (_, i) => `$${i + from}`).join(', ');
 
-export async function rollup(db: SqlDb, villages: string[], period: Period): Promise<Rollup> {
+export type RollupTable = 'months' | 'items' | 'participation' | 'sales';
+const ALL: readonly RollupTable[] = ['months', 'items', 'participation', 'sales'];
+
+/** The roll-up of `villages` over `period`; `only` computes just those tables (a CSV needs one), the others come back empty. */
+export async function rollup(db: SqlDb, villages: string[], period: Period, only: readonly RollupTable[] = ALL): Promise<Rollup> {
   const empty: Rollup = { period, villages, months: [], items: [], participation: [], sales: [] };
   if (villages.length === 0) return empty;
   const lo = monthStart(period.from);
@@ -59,7 +63,8 @@ export async function rollup(db: SqlDb, villages: string[], period: Period): Pro
   const vs = placeholders(villages.length, 3);
   const m = monthSql(db, 'created_at');
 
-  const months = await db.query<Record<string, string | number>>(`
+  const want = new Set(only);
+  const months = !want.has('months') ? [] : await db.query<Record<string, string | number>>(`
     SELECT village, ${m} AS month,
       SUM(CASE WHEN kind = 'award' THEN points ELSE 0 END) AS issued,
       SUM(CASE WHEN kind = 'penalty' THEN -points ELSE 0 END) AS deducted,
@@ -72,14 +77,14 @@ export async function rollup(db: SqlDb, villages: string[], period: Period): Pro
     GROUP BY village, ${m} ORDER BY village, month`, [lo, hi, ...villages]);
 
   // Approved (not reversed) claims by the item they were rated under; names from the latest version.
-  const items = await db.query<Record<string, string | number>>(`
+  const items = !want.has('items') ? [] : await db.query<Record<string, string | number>>(`
     SELECT c.village, c.item_scope AS scope, c.item_code AS code, COUNT(*) AS approvals, SUM(c.points) AS points,
       (SELECT i.name FROM gov_items i WHERE i.scope = c.item_scope AND i.code = c.item_code ORDER BY i.version DESC LIMIT 1) AS name,
       (SELECT i.direction FROM gov_items i WHERE i.scope = c.item_scope AND i.code = c.item_code ORDER BY i.version DESC LIMIT 1) AS direction
     FROM gov_claims c WHERE c.status = 'approved' AND c.decided_at >= $1 AND c.decided_at < $2 AND c.village IN (${vs})
     GROUP BY c.village, c.item_scope, c.item_code ORDER BY approvals DESC, points DESC, code LIMIT 500`, [lo, hi, ...villages]);
 
-  const participation = await db.query<Record<string, string | number>>(`
+  const participation = !want.has('participation') ? [] : await db.query<Record<string, string | number>>(`
     SELECT v.id AS village, v.name,
       (SELECT COUNT(*) FROM villagers p WHERE p.village = v.id AND p.status <> 'left') AS villagers,
       (SELECT COUNT(DISTINCT e.villager_id) FROM entries e WHERE e.village = v.id AND e.kind = 'award' AND e.created_at >= $1 AND e.created_at < $2) AS awarded
@@ -97,7 +102,7 @@ export async function rollup(db: SqlDb, villages: string[], period: Period): Pro
       const a = Number(r.awarded);
       return { village: String(r.village), name: String(r.name), villagers: n, awarded: a, rate: n === 0 ? 0 : Math.round((a / n) * 10_000) / 10_000 };
     }),
-    sales: await sales(db, villages, lo, hi),
+    sales: want.has('sales') ? await sales(db, villages, lo, hi) : [],
   };
 }
 
