@@ -2,9 +2,16 @@
  * The village ledger's JSON API (fastify). Bearer-token auth with two staff roles: `town` sees
  * and acts on every village; `village` only on its own — another village's data answers 404,
  * as if it did not exist. Awards made here are signed and published to the village's stores.
- * Points governance (governance/) adds a third role, the villager, by session token.
+ * Points governance (governance/) adds a third role, the villager, by session token: a bearer
+ * token from `POST /api/villager/login`, or the HTTP-only cookie of the villager's phone page
+ * (web/pages.ts). A request signed in by that cookie must carry a CSRF token (`x-csrf-token`)
+ * for anything but GET, since a browser sends cookies by itself; bearer tokens it never does.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
+import fastifyCookie from '@fastify/cookie';
+import fastifyCsrf from '@fastify/csrf-protection';
+import fastifyHelmet from '@fastify/helmet';
+import fastifyMultipart from '@fastify/multipart';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { isEdgeError, ErrorCode } from '../../edge/errors.ts';
@@ -14,6 +21,10 @@ import type { LedgerService } from './service.ts';
 import { registerGovernance, type Principal } from './governance/routes.ts';
 import { VillagerSessions } from './governance/auth.ts';
 import { validationError } from './governance/errors.ts';
+import { registerRollupRoutes } from './governance/rollup-routes.ts';
+import { registerVillagerRoutes } from './governance/villager-routes.ts';
+import { qrIssuer } from './governance/qr.ts';
+import { registerPages, SESSION_COOKIE } from './web/pages.ts';
 import { addVillage, balanceOf, listStores, registerStore, villageSeq, villagerOf } from './tables.ts';
 import { COMMANDS } from '../protocol/payloads.ts';
 import { publicEd25519 } from '../protocol/sign.ts';
@@ -25,8 +36,30 @@ const sha = (s: string) => createHash('sha256').update(s).digest();
 const VillageId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' });
 const Params = Type.Object({ village: VillageId });
 
-export function buildLedgerApi(deps: { db: SqlDb; service: LedgerService; tokens: ApiToken[]; log: Logger; clock?: () => Date }): FastifyInstance {
+export interface LedgerApiDeps {
+  db: SqlDb;
+  service: LedgerService;
+  tokens: ApiToken[];
+  log: Logger;
+  clock?: () => Date;
+  /** Ed25519 private key that signs villagers' store-door QR tokens; without it the QR route answers 503. */
+  qrKey?: KeyObject | undefined;
+  qrLifetimeS?: number;
+}
+
+export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
   const app = Fastify({ loggerInstance: deps.log.child({}, { level: 'warn' }) as FastifyBaseLogger, bodyLimit: 256 * 1024 }).withTypeProvider<TypeBoxTypeProvider>();
+  void app.register(fastifyCookie);
+  // The CSRF token is bound to the villager's session (userInfo), its secret in a cookie.
+  void app.register(fastifyCsrf, {
+    sessionPlugin: '@fastify/cookie',
+    cookieOpts: { path: '/', httpOnly: true, sameSite: 'strict' },
+    getUserInfo: (req: FastifyRequest) => sha(req.cookies[SESSION_COOKIE] ?? '').toString('base64url'),
+    csrfOpts: { hmacKey: randomBytes(32) },
+  });
+  // No inline script on any page; scripts, styles and images from the ledger itself only.
+  void app.register(fastifyHelmet, { contentSecurityPolicy: { directives: { 'script-src': ["'self'"], 'style-src': ["'self'"], 'img-src': ["'self'", 'data:', 'blob:'] } } });
+  void app.register(fastifyMultipart, { limits: { fileSize: 8 * 1024 * 1024, files: 1 } });
   const tokens = deps.tokens.map((t) => ({ ...t, hash: sha(t.token) }));
   const who = (req: FastifyRequest): (ApiToken & { hash: Buffer }) | undefined => {
     const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
@@ -39,11 +72,15 @@ export function buildLedgerApi(deps: { db: SqlDb; service: LedgerService; tokens
     return t !== undefined && (t.role === 'town' || t.village === village);
   };
   const sessions = new VillagerSessions();
+  const sessionCookie = (req: { cookies: Record<string, string | undefined> }) => req.cookies[SESSION_COOKIE] || undefined;
+  /** A villager signed in by the page's cookie rather than a bearer token. */
+  const byCookie = (req: FastifyRequest) => req.headers.authorization === undefined && sessionCookie(req) !== undefined;
   const principal = (req: FastifyRequest): Principal | undefined => {
     const t = who(req);
     if (t) return t.role === 'town' ? { role: 'town' } : { role: 'village', village: t.village! };
     const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
-    const s = m ? sessions.of(m[1]!) : undefined;
+    const token = m ? m[1]! : byCookie(req) ? sessionCookie(req)! : undefined;
+    const s = token ? sessions.of(token) : undefined;
     return s && { role: 'villager', village: s.village, villager: s.villager };
   };
 
@@ -53,14 +90,22 @@ export function buildLedgerApi(deps: { db: SqlDb; service: LedgerService; tokens
       const status = typeof given === 'number' ? given : err.code === ErrorCode.NOT_FOUND || err.code === ErrorCode.UNKNOWN_VILLAGER ? 404 : err.code === ErrorCode.DUPLICATE_ID ? 409 : 400;
       return reply.status(status).send({ error: err.code, message: err.message, zh: err.zh, ...(err.details?.field ? { field: err.details.field } : {}) });
     }
-    const e = err as { statusCode?: number; message?: string };
+    const e = err as { statusCode?: number; message?: string; code?: string };
+    if (e.code?.startsWith('FST_CSRF')) return reply.status(403).send({ error: 'CSRF_REJECTED', message: 'missing or wrong CSRF token (x-csrf-token); reload the page', zh: '页面已过期或请求来源不明，请刷新页面后再试', field: 'csrf' });
+    if (e.code === 'FST_REQ_FILE_TOO_LARGE') return reply.status(413).send({ error: ErrorCode.INVALID_ARGUMENT, message: 'the photo is larger than 8 MB', zh: '照片太大，不能超过 8 MB', field: 'photo' });
+    if (e.code === 'FST_INVALID_MULTIPART_CONTENT_TYPE') return reply.status(415).send({ error: ErrorCode.INVALID_ARGUMENT, message: 'send the photo as multipart/form-data', zh: '请以 multipart/form-data 上传照片', field: 'photo' });
+    if (e.statusCode === 415) return reply.status(415).send({ error: ErrorCode.INVALID_ARGUMENT, message: e.message ?? 'unsupported content type', zh: '不支持的内容类型，请发送 JSON' });
     if (e.statusCode === 400) return reply.status(400).send({ error: ErrorCode.INVALID_ARGUMENT, ...validationError(err) });
     deps.log.error({ err }, 'ledger API error / 村账本接口错误');
     return reply.status(500).send({ error: ErrorCode.INTERNAL, message: 'internal error', zh: '内部错误' });
   });
   app.addHook('onRequest', async (req, reply) => {
-    if (req.routeOptions.url === '/api/villager/login') return;
-    if (!principal(req)) return reply.status(401).send({ error: 'UNAUTHORIZED', message: 'a valid bearer token is required', zh: '需要有效的访问令牌' });
+    const url = req.routeOptions.url;
+    const page = (req.routeOptions.config as { page?: boolean } | undefined)?.page === true;
+    if (url !== '/m/login' && url !== '/api/villager/login' && !page && !principal(req)) return reply.status(401).send({ error: 'UNAUTHORIZED', message: 'a valid bearer token is required', zh: '需要有效的访问令牌' });
+    if (url !== '/m/login' && byCookie(req) && req.method !== 'GET' && req.method !== 'HEAD') {
+      await new Promise<void>((resolve, reject) => app.csrfProtection(req, reply, (err?: Error) => (err ? reject(err) : resolve())));
+    }
   });
   const notFound = { error: ErrorCode.NOT_FOUND, message: 'no such village', zh: '找不到该村' };
 
@@ -129,6 +174,10 @@ export function buildLedgerApi(deps: { db: SqlDb; service: LedgerService; tokens
     return { village_seq: await villageSeq(deps.db, req.params.village), connected: deps.service.connected, stores, refused: deps.service.refusals.toJSON(), counters: deps.service.counters };
   });
 
-  registerGovernance(app, { db: deps.db, service: deps.service, sessions, principal, clock: deps.clock ?? (() => new Date()) });
+  const gov = { db: deps.db, service: deps.service, sessions, principal, clock: deps.clock ?? (() => new Date()) };
+  registerGovernance(app, gov);
+  registerRollupRoutes(app, gov);
+  registerVillagerRoutes(app, { ...gov, qr: deps.qrKey ? qrIssuer(deps.qrKey, deps.qrLifetimeS) : undefined });
+  registerPages(app, { ...gov, sessionCookie, csrfFor: (reply, session) => reply.generateCsrf({ userInfo: sha(session).toString('base64url') }) });
   return app;
 }

@@ -1,5 +1,6 @@
 /** The village ledger as a process: database, MQTT side and API started together, stopped in reverse. */
 import { readFileSync } from 'node:fs';
+import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { EdgeError, ErrorCode } from '../../edge/errors.ts';
@@ -24,6 +25,11 @@ export interface LedgerRunOptions {
   mqttUsername?: string | undefined;
   mqttPassword?: string | undefined;
   caFile?: string | undefined;
+  /**
+   * Ed25519 private key (PEM) that signs villagers' store-door QR codes; its public key is
+   * each store's `entry.qr_public_key_file`. Without it the villager page shows no QR code.
+   */
+  qrKeyFile?: string | undefined;
   log: Logger;
 }
 
@@ -65,6 +71,16 @@ export async function runLedger(o: LedgerRunOptions): Promise<{ url: string; db:
     if (err instanceof EdgeError) throw err;
     throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `${o.keyFile} is not an Ed25519 private key (PEM): ${(err as Error).message}`, { zh: '签名私钥不是 Ed25519 PEM 格式' });
   }
+  let qrKey: KeyObject | undefined;
+  if (o.qrKeyFile) {
+    try {
+      qrKey = createPrivateKey(readText(o.qrKeyFile, 'QR signing key', '二维码签名私钥'));
+      if (qrKey.asymmetricKeyType !== 'ed25519') throw new Error(`a ${qrKey.asymmetricKeyType ?? 'unknown'} key`);
+    } catch (err) {
+      if (err instanceof EdgeError) throw err;
+      throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `${o.qrKeyFile} is not an Ed25519 private key (PEM): ${(err as Error).message}`, { zh: '二维码签名私钥不是 Ed25519 PEM 格式' });
+    }
+  }
   const tokens = loadTokens(o.tokensFile);
   const db = openLedgerDb({ databaseUrl: o.databaseUrl, sqliteFile: o.sqliteFile });
   await migrateLedger(db);
@@ -72,7 +88,7 @@ export async function runLedger(o: LedgerRunOptions): Promise<{ url: string; db:
   await ensureDefaultItems(db, new Date());
   const service = new LedgerService({ db, key, log: o.log, mqtt: { url: o.brokerUrl, clientId: `ledger-${process.pid}`, username: o.mqttUsername, password: o.mqttPassword, caFile: o.caFile } });
   service.start();
-  const app = buildLedgerApi({ db, service, tokens, log: o.log });
+  const app = buildLedgerApi({ db, service, tokens, log: o.log, qrKey });
   const url = await app.listen({ host: o.host, port: o.port });
   return {
     url, db, service,

@@ -80,7 +80,10 @@ export class DemoVillage implements Part {
 
     const broker = await startEmbeddedBroker();
     try {
-      const run = await runLedger({ brokerUrl: broker.url, databaseUrl: undefined, sqliteFile, keyFile, keyId: DEMO_LEDGER_KEY_ID, tokensFile, host: '127.0.0.1', port: 0, log: this.log });
+      // The demo store trusts the opening's QR key (demo.ts, keys/demo-qr-private.pem): the
+      // village ledger signs its villagers' phone QR codes with it, so /m/ codes open the door.
+      const qrKeyFile = path.join(this.deps.dataDir, 'keys', 'demo-qr-private.pem');
+      const run = await runLedger({ brokerUrl: broker.url, databaseUrl: undefined, sqliteFile, keyFile, keyId: DEMO_LEDGER_KEY_ID, tokensFile, host: '127.0.0.1', port: 0, log: this.log, qrKeyFile: existsSync(qrKeyFile) ? qrKeyFile : undefined });
       this.running = { broker, stop: run.stop, apiUrl: run.url, token, ledgerPublicPem };
     } catch (err) {
       await broker.close();
@@ -92,7 +95,7 @@ export class DemoVillage implements Part {
       await this.stop();
       throw err;
     }
-    this.log.info({ api: this.running.apiUrl, broker: broker.url, tokens: tokensFile }, `village ledger / 村账本: ${this.running.apiUrl} (token in ${tokensFile}), MQTT ${broker.url}`);
+    this.log.info({ api: this.running.apiUrl, broker: broker.url, tokens: tokensFile, villager_page: `${this.running.apiUrl}/m/`, rollup_page: `${this.running.apiUrl}/town` }, `village ledger / 村账本: ${this.running.apiUrl} (token in ${tokensFile}), MQTT ${broker.url}; villager page ${this.running.apiUrl}/m/, roll-up ${this.running.apiUrl}/town`);
   }
 
   async stop(): Promise<void> {

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ledgerDbKind } from '../../harness/sync/rig.ts';
 import { govApp, type GovApp } from './gov-app.ts';
+import { tinyJpeg } from './photos.ts';
 
 /** Every route as `METHOD /full/path`, from fastify's route tree. */
 function routesOf(tree: string): string[] {
@@ -53,14 +54,24 @@ const BODIES: Record<string, unknown> = {
   'POST /api/villages/:village/tasks/:task/close': undefined,
   'POST /api/villages/:village/tasks/:task/claim': undefined,
   'POST /api/villages/:village/reports': { item: 'GOV-MEETING', villager: 'wang' },
+  'GET /api/villages/:village/villagers/:id/passbook': undefined,
+  'POST /api/villages/:village/villagers/:id/login-codes': { valid_days: 3 },
+  'POST /api/villages/:village/evidence': 'a photo (multipart)',
+  'GET /api/villages/:village/evidence/:id': undefined,
+  'GET /api/villages/:village/me/passbook': undefined,
+  'GET /api/villages/:village/me/qr': undefined,
+  'GET /api/villages/:village/rollup': undefined,
+  'GET /api/villages/:village/rollup.csv': undefined,
 };
+/** A query string a route needs to be valid. */
+const QUERIES: Record<string, string> = { 'GET /api/villages/:village/rollup.csv': '?table=months' };
 
 describe(`governance roles and isolation (${ledgerDbKind})`, () => {
   let g: GovApp;
   let zhang: string;
   let li: string;
   let wang: string;
-  let ids: { task: string; claim: string; approved: string };
+  let ids: { task: string; claim: string; approved: string; photo: string };
   /** Everything of village b, to compare before and after. */
   const stateOfB = async () => ({
     claims: await g.db.query('SELECT id, status, points, evidence, reason, entry_id FROM gov_claims WHERE village = $1 ORDER BY id', [g.b]),
@@ -70,6 +81,8 @@ describe(`governance roles and isolation (${ledgerDbKind})`, () => {
     villagers: await g.db.query('SELECT id, name, status FROM villagers WHERE village = $1 ORDER BY id', [g.b]),
     pins: await g.db.query('SELECT p.villager_id, p.pin_hash FROM gov_pins p JOIN villagers v ON v.id = p.villager_id WHERE v.village = $1 ORDER BY 1', [g.b]),
     stores: await g.db.query('SELECT id, key_id FROM stores WHERE village = $1', [g.b]),
+    codes: await g.db.query('SELECT id, used_at FROM gov_login_codes WHERE village = $1 ORDER BY id', [g.b]),
+    evidence: await g.db.query('SELECT id, sha256 FROM gov_evidence WHERE village = $1 ORDER BY id', [g.b]),
     audit: await g.db.query('SELECT seq FROM gov_events WHERE village = $1 ORDER BY seq', [g.b]),
     seq: await g.db.query('SELECT next_seq FROM villages WHERE id = $1', [g.b]),
   });
@@ -85,7 +98,10 @@ describe(`governance roles and isolation (${ledgerDbKind})`, () => {
     expect((await g.call(wang, 'POST', `/api/villages/${g.b}/claims/${claim.id}/report`, { evidence: 'witness:村长' })).statusCode).toBe(200);
     const self = (await g.call(wang, 'POST', `/api/villages/${g.b}/reports`, { item: 'B-ITEM' })).json() as { id: string };
     expect((await g.call(g.vb, 'POST', `/api/villages/${g.b}/claims/${self.id}/approve`, {})).statusCode).toBe(200);
-    ids = { task: task.id, claim: claim.id, approved: self.id };
+    const photo = await g.upload(wang, `/api/villages/${g.b}/evidence`, await tinyJpeg());
+    expect(photo.statusCode).toBe(201);
+    expect((await g.call(g.vb, 'POST', `/api/villages/${g.b}/villagers/wang/login-codes`, {})).statusCode).toBe(201);
+    ids = { task: task.id, claim: claim.id, approved: self.id, photo: (photo.json() as { id: string }).id };
   });
   afterAll(async () => {
     await g.close();
@@ -100,9 +116,9 @@ describe(`governance roles and isolation (${ledgerDbKind})`, () => {
     for (const r of routes) {
       const [method, pattern] = r.split(' ') as ['GET' | 'POST' | 'PUT', string];
       for (const claim of [ids.claim, ids.approved]) {
-        const url = pattern.replace(':village', g.b).replace(':id', 'wang').replace(':claim', claim).replace(':task', ids.task).replace(':code', 'B-ITEM');
+        const url = pattern.replace(':village', g.b).replace('evidence/:id', `evidence/${ids.photo}`).replace(':id', 'wang').replace(':claim', claim).replace(':task', ids.task).replace(':code', 'B-ITEM');
         for (const [who, token] of [['village a', g.va], ['villager of a', zhang]] as const) {
-          const res = await g.call(token, method, url, BODIES[r]);
+          const res = r === 'POST /api/villages/:village/evidence' ? await g.upload(token, url, await tinyJpeg()) : await g.call(token, method, url + (QUERIES[r] ?? ''), BODIES[r]);
           expect({ route: r, who, claim, status: res.statusCode }).toEqual({ route: r, who, claim, status: 404 });
           expect(res.body).not.toContain('wang');
           expect(res.body).not.toContain('乙村');
@@ -129,6 +145,9 @@ describe(`governance roles and isolation (${ledgerDbKind})`, () => {
       ['read b’s item history', 'GET', `${a}/items/B-ITEM/versions`, undefined],
       ['award b’s villager', 'POST', `${a}/entries`, { id: 'iso-2', villager: 'wang', kind: 'award', points: 5, reason: 'x' }],
       ['file a record on b’s villager', 'POST', `${a}/reports`, { item: 'GOV-MEETING', villager: 'wang' }],
+      ['print b’s villager’s passbook', 'GET', `${a}/villagers/wang/passbook`, undefined],
+      ['print a login code for b’s villager', 'POST', `${a}/villagers/wang/login-codes`, {}],
+      ['see b’s photo', 'GET', `${a}/evidence/${ids.photo}`, undefined],
     ];
     for (const [what, method, url, body] of tries) expect({ what, status: (await g.call(g.va, method, url, body)).statusCode }).toEqual({ what, status: 404 });
     expect((await g.call(zhang, 'POST', `${a}/tasks/${ids.task}/claim`)).statusCode).toBe(404);

@@ -52,18 +52,27 @@ export class VillagerSessions {
 
   /** A session token, or an error that says nothing about which of id or PIN was wrong. */
   async login(db: SqlDb, village: string, villager: string, pin: string): Promise<{ token: string; expires_at: string }> {
+    return this.loginWith(village, villager, 'pin', async () => {
+      const v = await villagerOf(db, villager);
+      const row = v && v.village === village && v.status === 'active' ? (await db.query<{ pin_hash: string }>('SELECT pin_hash FROM gov_pins WHERE villager_id = $1', [villager]))[0] : undefined;
+      // A missing villager costs the same scrypt as a wrong PIN.
+      return row ? verifyPin(pin, row.pin_hash) : (await hashPin(pin), false);
+    });
+  }
+
+  /**
+   * A session after `check` (a PIN or a one-time code) says yes. Wrong answers of either kind
+   * count together towards the lock, so codes cannot be guessed beside PINs.
+   */
+  async loginWith(village: string, villager: string, field: 'pin' | 'code', check: () => Promise<boolean>): Promise<{ token: string; expires_at: string }> {
     const now = this.clock();
     const key = `${village}/${villager}`;
     const f = this.failures.get(key);
-    if (f && f.count >= MAX_FAILURES && f.until > now) throw fieldError('pin', 'too many wrong PINs; try again later', '密码错误次数过多，请稍后再试', 429);
-    const v = await villagerOf(db, villager);
-    const row = v && v.village === village && v.status === 'active' ? (await db.query<{ pin_hash: string }>('SELECT pin_hash FROM gov_pins WHERE villager_id = $1', [villager]))[0] : undefined;
-    // A missing villager costs the same scrypt as a wrong PIN.
-    const ok = row ? await verifyPin(pin, row.pin_hash) : (await hashPin(pin), false);
-    if (!ok) {
+    if (f && f.count >= MAX_FAILURES && f.until > now) throw fieldError(field, 'too many wrong PINs or codes; try again later', '密码错误次数过多，请稍后再试', 429);
+    if (!(await check())) {
       const count = f && f.until > now ? f.count + 1 : 1;
       this.failures.set(key, { count, until: now + LOCK_MS });
-      throw fieldError('pin', 'wrong villager id or PIN', '村民编号或密码不正确', 401);
+      throw field === 'pin' ? fieldError('pin', 'wrong villager id or PIN', '村民编号或密码不正确', 401) : fieldError('code', 'wrong, used or expired one-time code', '登录码不正确、已用过或已过期', 401);
     }
     this.failures.delete(key);
     this.prune(now);
@@ -76,6 +85,11 @@ export class VillagerSessions {
   of(token: string): VillagerSession | undefined {
     const s = this.sessions.get(sha(token));
     return s && s.expires > this.clock() ? s : undefined;
+  }
+
+  /** Logging out: the token is forgotten at once. */
+  end(token: string): void {
+    this.sessions.delete(sha(token));
   }
 
   private prune(now: number): void {

@@ -12,6 +12,7 @@ import { ErrorCode } from '../../../edge/errors.ts';
 import { balanceOf, villagerOf } from '../tables.ts';
 import { addItem, auditLog, changeItem, fieldError, ItemCode, ItemFieldsSchema, ItemInputSchema, itemVersions, latestItems, TOWN, villageItems } from './rules.ts';
 import { setPin } from './auth.ts';
+import { useLoginCode } from './login-codes.ts';
 import { actorOf, gate, Id, VillageParams, type GovApp, type GovDeps, type Principal } from './access.ts';
 import { listClaims } from './tasks.ts';
 import { registerTaskRoutes } from './task-routes.ts';
@@ -74,9 +75,15 @@ export function registerGovernance(app: GovApp, deps: GovDeps): void {
     await setPin(deps.db, req.params.village, req.params.id, req.body.pin, actorOf(p), deps.clock());
     return { villager: req.params.id };
   });
+  // By PIN, or by a one-time code the village printed (used up by this login).
   app.post('/api/villager/login', {
-    schema: { body: Type.Object({ village: Id, villager: Id, pin: Type.String({ minLength: 1, maxLength: 8 }) }, { additionalProperties: false }) },
-  }, async (req) => deps.sessions.login(deps.db, req.body.village, req.body.villager, req.body.pin));
+    schema: { body: Type.Object({ village: Id, villager: Id, pin: Type.Optional(Type.String({ minLength: 1, maxLength: 8 })), code: Type.Optional(Type.String({ minLength: 1, maxLength: 20 })) }, { additionalProperties: false }) },
+  }, async (req) => {
+    const { village, villager, pin, code } = req.body;
+    if ((pin === undefined) === (code === undefined)) throw fieldError(pin === undefined ? 'pin' : 'code', 'give either a PIN or a one-time code', '请输入密码或一次性登录码（二选一）');
+    if (pin !== undefined) return deps.sessions.login(deps.db, village, villager, pin);
+    return deps.sessions.loginWith(village, villager, 'code', () => useLoginCode(deps.db, village, villager, code!, deps.clock()));
+  });
 
   // A villager's own page: balance, history with reasons, claims.
   app.get('/api/villages/:village/me', { schema: { params: VillageParams } }, async (req) => {

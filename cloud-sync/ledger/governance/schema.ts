@@ -94,3 +94,43 @@ CREATE TRIGGER gov_events_no_change BEFORE UPDATE OR DELETE ON gov_events FOR EA
 CREATE TRIGGER gov_claims_no_delete BEFORE DELETE ON gov_claims FOR EACH ROW EXECUTE FUNCTION gov_append_only();
 CREATE TRIGGER gov_tasks_no_delete BEFORE DELETE ON gov_tasks FOR EACH ROW EXECUTE FUNCTION gov_append_only();
 `;
+
+/**
+ * Ledger schema v5 (governance, second step): one-time login codes a village prints for a
+ * villager (hashed, single use, expiring) and evidence photos kept by the ledger (re-encoded,
+ * without EXIF). v4 is the public board's (cloud-sync/ledger/board/).
+ */
+const v5 = (blob: string) => /* sql */ `
+CREATE TABLE gov_login_codes (
+  id           TEXT PRIMARY KEY,
+  village      TEXT NOT NULL REFERENCES villages (id),
+  villager_id  TEXT NOT NULL REFERENCES villagers (id),
+  code_hash    TEXT NOT NULL,
+  created_by   TEXT NOT NULL,
+  created_at   TEXT NOT NULL,
+  expires_at   TEXT NOT NULL,
+  used_at      TEXT
+);
+CREATE INDEX gov_login_codes_villager ON gov_login_codes (villager_id, used_at);
+CREATE TABLE gov_evidence (
+  id           TEXT PRIMARY KEY,
+  village      TEXT NOT NULL REFERENCES villages (id),
+  villager_id  TEXT REFERENCES villagers (id),
+  uploaded_by  TEXT NOT NULL,
+  mime         TEXT NOT NULL,
+  width        INTEGER NOT NULL,
+  height       INTEGER NOT NULL,
+  bytes        ${blob} NOT NULL,
+  sha256       TEXT NOT NULL,
+  created_at   TEXT NOT NULL
+);
+CREATE INDEX gov_evidence_village ON gov_evidence (village, villager_id);
+`;
+
+export const GOVERNANCE_V5_SQLITE = `${v5('BLOB')}
+CREATE TRIGGER gov_evidence_no_change BEFORE UPDATE ON gov_evidence BEGIN SELECT RAISE(ABORT, 'evidence is never changed'); END;
+CREATE TRIGGER gov_evidence_no_delete BEFORE DELETE ON gov_evidence BEGIN SELECT RAISE(ABORT, 'evidence is never deleted'); END;
+`;
+export const GOVERNANCE_V5_POSTGRES = `${v5('BYTEA')}
+CREATE TRIGGER gov_evidence_no_change BEFORE UPDATE OR DELETE ON gov_evidence FOR EACH ROW EXECUTE FUNCTION gov_append_only();
+`;

@@ -4,13 +4,14 @@ import { ErrorCode } from '../../../edge/errors.ts';
 import { balanceOf } from '../tables.ts';
 import { fieldError, ItemCode } from './rules.ts';
 import { approveClaim, claimOf, claimTask, closeTask, fileReport, listClaims, listTasks, publishTask, rejectClaim, reportDone, reverseClaim, taskOf, type Claim } from './tasks.ts';
+import { checkEvidenceRef } from './evidence.ts';
 import { actorOf, gate, Id, VillageParams, type GovApp, type GovDeps, type Principal } from './access.ts';
 
 const TaskId = Type.String({ minLength: 1, maxLength: 40, pattern: '^[A-Za-z0-9_-]+$' });
 const ClaimId = Type.String({ minLength: 1, maxLength: 120, pattern: '^[A-Za-z0-9_.-]+$' });
 /** Points as a magnitude: whether it adds or deducts is the rule item's. */
 const Points = Type.Integer({ minimum: 1, maximum: 10_000 });
-/** A reference to evidence kept elsewhere: a photo's id or address, a witness's name. */
+/** Evidence: `photo:ev-…` for a photo uploaded to the ledger (checked), else a reference to one kept elsewhere or a witness's name. */
 const Evidence = Type.String({ minLength: 1, maxLength: 300 });
 const Note = Type.String({ minLength: 1, maxLength: 500 });
 const Status = Type.Union(['claimed', 'reported', 'approved', 'rejected', 'reversed'].map((s) => Type.Literal(s)));
@@ -54,6 +55,7 @@ export function registerTaskRoutes(app: GovApp, deps: GovDeps): void {
     schema: { params: VClaim, body: Type.Object({ evidence: Type.Optional(Evidence), note: Type.Optional(Note) }, { additionalProperties: false }) },
   }, async (req) => {
     const p = gate(deps, req, req.params.village, 'villager') as Extract<Principal, { role: 'villager' }>;
+    await checkEvidenceRef(deps.db, req.params.village, p.villager, req.body.evidence);
     return reportDone(deps.db, req.params.village, req.params.claim, p.villager, req.body, deps.clock());
   });
   // A villager's self-report (动态申报), or a record the village files for a villager.
@@ -68,6 +70,7 @@ export function registerTaskRoutes(app: GovApp, deps: GovDeps): void {
       villager = p.villager;
     }
     if (!villager) throw fieldError('villager', 'villager is required when the village files a record', '请填写村民编号');
+    await checkEvidenceRef(deps.db, req.params.village, villager, req.body.evidence);
     return reply.status(201).send(await fileReport(deps.db, req.params.village, p.role === 'villager' ? 'self' : 'village', { ...req.body, villager }, actorOf(p), deps.clock()));
   });
 

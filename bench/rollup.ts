@@ -1,0 +1,62 @@
+/**
+ * The town roll-up through the ledger API (fastify inject, no network) on a year of a town:
+ * VILLAGES villages of 300 villagers, ENTRIES entries spread over twelve months, approved
+ * claims and the stores' synced sessions. Times the JSON roll-up of the whole town, one
+ * village's, and a CSV export. SQLite, or PostgreSQL with DATABASE_URL.
+ * `npx tsx bench/rollup.ts [--entries N] [--runs R]`; the last stdout line is JSON.
+ */
+import { performance } from 'node:perf_hooks';
+import { silentLogger } from '../edge/log.ts';
+import { buildLedgerApi } from '../cloud-sync/ledger/api.ts';
+import { LedgerService } from '../cloud-sync/ledger/service.ts';
+import { ensureDefaultItems } from '../cloud-sync/ledger/governance/rules.ts';
+import { newKeyPair, privateEd25519 } from '../cloud-sync/protocol/sign.ts';
+import { ledgerDbKind, tempLedgerDb, uid } from '../harness/sync/rig.ts';
+import { seedTownYear } from '../harness/sync/town-year.ts';
+import { report, summarise } from './stats.ts';
+
+const num = (flag: string, dflt: number) => {
+  const i = process.argv.indexOf(flag);
+  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+};
+const ENTRIES = num('--entries', 100_000);
+const RUNS = num('--runs', 5);
+const VILLAGES = 10;
+const PER_VILLAGE = 300;
+const SESSIONS = Math.round(ENTRIES / 10);
+const CLAIMS = Math.round(ENTRIES / 20);
+
+const { db, drop } = await tempLedgerDb();
+await ensureDefaultItems(db, new Date());
+const service = new LedgerService({ db, key: privateEd25519('k1', newKeyPair().privatePem), log: silentLogger(), mqtt: { url: 'mqtt://127.0.0.1:1', clientId: 'bench' } });
+const t0 = performance.now();
+const villages = await seedTownYear(db, uid('r'), { villages: VILLAGES, perVillage: PER_VILLAGE, entries: ENTRIES, claims: CLAIMS, sessions: SESSIONS });
+const app = buildLedgerApi({ db, service, log: silentLogger(), tokens: [{ token: 'town-bench-token', role: 'town' }, { token: 'village-bench-tok', role: 'village', village: villages[0]! }] });
+
+const seedS = (performance.now() - t0) / 1000;
+
+const time = async (url: string, token = 'town-bench-token'): Promise<{ ms: ReturnType<typeof summarise>; bytes: number }> => {
+  const samples: number[] = [];
+  let bytes = 0;
+  for (let r = 0; r < RUNS; r++) {
+    const t = performance.now();
+    const res = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
+    samples.push(performance.now() - t);
+    if (res.statusCode !== 200) throw new Error(`${url}: ${res.statusCode} ${res.body}`);
+    bytes = res.rawPayload.length;
+  }
+  return { ms: summarise(samples), bytes };
+};
+const town = await time('/api/town/rollup');
+const one = await time(`/api/villages/${villages[0]}/rollup`, 'village-bench-tok');
+const csv = await time('/api/town/rollup.csv?table=months');
+const check = (await app.inject({ method: 'GET', url: '/api/town/rollup', headers: { authorization: 'Bearer town-bench-token' } })).json() as { months: { awards: number }[]; sales: { count: number }[] };
+const awards = check.months.reduce((a, m) => a + m.awards, 0);
+await app.close();
+await drop();
+report({
+  bench: 'rollup', db: ledgerDbKind, villages: VILLAGES, villagers: VILLAGES * PER_VILLAGE, entries: ENTRIES, claims: CLAIMS, sessions: SESSIONS, runs: RUNS,
+  seed_s: Math.round(seedS * 10) / 10,
+  town_json_ms: town.ms, town_json_bytes: town.bytes, village_json_ms: one.ms, town_csv_ms: csv.ms,
+  awards_counted: awards, sales_rows: check.sales.length,
+});

@@ -1,0 +1,103 @@
+/**
+ * Evidence photos (凭证照片) for task reports and self-reports, kept by the ledger.
+ *
+ * An upload is refused unless its bytes are a JPEG, PNG, WebP or HEIF/AVIF picture: the
+ * type is read from the first bytes (the file name and the declared content type are not
+ * trusted), and sharp must agree. SVG, TIFF, GIF, PDF and the like never reach the decoder.
+ * `limitInputPixels` stops a decompression bomb (a small file that decodes to gigapixels)
+ * before it is decoded. What is kept is a re-encoded JPEG, turned upright, at most 2048 px a
+ * side and without any metadata (sharp drops EXIF, GPS position included, unless asked to
+ * keep it), so the ledger never serves the uploaded bytes themselves.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import sharp, { type Metadata } from 'sharp';
+import { ErrorCode } from '../../../edge/errors.ts';
+import type { SqlDb } from '../sql.ts';
+import { villagerOf } from '../tables.ts';
+import { audit, fieldError } from './rules.ts';
+
+export const MAX_UPLOAD_BYTES = 8 * 1024 * 1024;
+/** 40 megapixels: a phone's 50 MP mode is resized on the phone; more is not a photo of a lane. */
+export const MAX_INPUT_PIXELS = 40_000_000;
+const MAX_SIDE = 2048;
+
+type Sniffed = 'jpeg' | 'png' | 'webp' | 'heif';
+
+/** The picture type from its first bytes, or undefined. */
+export function sniffImage(b: Buffer): Sniffed | undefined {
+  if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpeg';
+  if (b.length >= 8 && b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'png';
+  if (b.length >= 12 && b.toString('latin1', 0, 4) === 'RIFF' && b.toString('latin1', 8, 12) === 'WEBP') return 'webp';
+  if (b.length >= 12 && b.toString('latin1', 4, 8) === 'ftyp' && ['heic', 'heix', 'hevc', 'mif1', 'msf1', 'avif', 'avis'].includes(b.toString('latin1', 8, 12))) return 'heif';
+  return undefined;
+}
+
+const notImage = () => fieldError('photo', 'the file is not a photo (JPEG, PNG, WebP or HEIF)', '上传的文件不是照片（须为 JPEG、PNG、WebP 或 HEIF 格式）', 400, ErrorCode.INVALID_ARGUMENT);
+
+export interface StoredPhoto { id: string; ref: string; width: number; height: number; bytes: number; sha256: string }
+
+/** Checks and re-encodes `input`; throws a field error on `photo` when it is not a usable picture. */
+export async function cleanPhoto(input: Buffer): Promise<{ jpeg: Buffer; width: number; height: number }> {
+  if (input.length > MAX_UPLOAD_BYTES) throw tooLarge();
+  if (input.length === 0) throw fieldError('photo', 'the file is empty', '上传的文件是空的');
+  const kind = sniffImage(input);
+  if (!kind) throw notImage();
+  let meta: Metadata;
+  try {
+    // The header only (nothing is decoded yet), so no pixel limit here: the size is checked below.
+    meta = await sharp(input, { limitInputPixels: false, failOn: 'error' }).metadata();
+  } catch {
+    throw notImage();
+  }
+  if (meta.format !== kind && !(kind === 'heif' && meta.format === 'heif')) throw notImage();
+  if ((meta.width ?? 0) * (meta.height ?? 0) > MAX_INPUT_PIXELS) throw tooManyPixels(meta.width ?? 0, meta.height ?? 0);
+  try {
+    const { data, info } = await sharp(input, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error' })
+      .rotate() // upright by its EXIF orientation, before the EXIF goes
+      .resize({ width: MAX_SIDE, height: MAX_SIDE, fit: 'inside', withoutEnlargement: true })
+      .jpeg({ quality: 82, mozjpeg: true })
+      .toBuffer({ resolveWithObject: true });
+    return { jpeg: data, width: info.width, height: info.height };
+  } catch (err) {
+    if (/pixel limit/i.test((err as Error).message)) throw tooManyPixels(meta.width ?? 0, meta.height ?? 0);
+    throw notImage();
+  }
+}
+
+export const tooLarge = () => fieldError('photo', `the photo is larger than ${MAX_UPLOAD_BYTES / 1024 / 1024} MB`, `照片太大，不能超过 ${MAX_UPLOAD_BYTES / 1024 / 1024} MB`, 413, ErrorCode.INVALID_ARGUMENT);
+const tooManyPixels = (w: number, h: number) => fieldError('photo', `the picture has too many pixels (${w}×${h}; at most ${MAX_INPUT_PIXELS / 1e6} megapixels)`, `照片像素过多（${w}×${h}，最多 ${MAX_INPUT_PIXELS / 1e6} 百万像素）`, 400);
+
+/** Keeps a cleaned photo for `villager` (absent: the village's own) in `village`. */
+export async function storePhoto(db: SqlDb, village: string, villager: string | undefined, input: Buffer, actor: string, now: Date): Promise<StoredPhoto> {
+  if (villager !== undefined) {
+    const v = await villagerOf(db, villager);
+    if (!v || v.village !== village) throw fieldError('villager', `no villager ${villager} in this village`, `本村没有村民 ${villager}`, 404, ErrorCode.UNKNOWN_VILLAGER);
+  }
+  const { jpeg, width, height } = await cleanPhoto(input);
+  const id = `ev-${randomBytes(12).toString('base64url')}`;
+  const sha256 = createHash('sha256').update(jpeg).digest('hex');
+  await db.transaction(async (tx) => {
+    await tx.run('INSERT INTO gov_evidence (id, village, villager_id, uploaded_by, mime, width, height, bytes, sha256, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
+      [id, village, villager ?? null, actor, 'image/jpeg', width, height, jpeg, sha256, now.toISOString()]);
+    await audit(tx, village, `evidence:${id}`, 'evidence.upload', actor, { villager: villager ?? null, width, height, bytes: jpeg.length }, now);
+  });
+  return { id, ref: `photo:${id}`, width, height, bytes: jpeg.length, sha256 };
+}
+
+export async function photoOf(db: SqlDb, village: string, id: string): Promise<{ villager_id: string | null; mime: string; bytes: Buffer } | undefined> {
+  const rows = await db.query<{ villager_id: string | null; mime: string; bytes: Buffer | Uint8Array }>('SELECT villager_id, mime, bytes FROM gov_evidence WHERE id = $1 AND village = $2', [id, village]);
+  const r = rows[0];
+  return r && { villager_id: r.villager_id, mime: r.mime, bytes: Buffer.from(r.bytes) };
+}
+
+/**
+ * Evidence named in a report: `photo:ev-…` must be a photo kept here, in this village, and
+ * (for a villager's report) their own upload. Other references (a witness's name, a photo
+ * kept elsewhere) are taken as written.
+ */
+export async function checkEvidenceRef(db: SqlDb, village: string, villager: string | undefined, evidence: string | undefined): Promise<void> {
+  const m = /^photo:(ev-[A-Za-z0-9_-]+)$/.exec(evidence ?? '');
+  if (!m) return;
+  const p = await photoOf(db, village, m[1]!);
+  if (!p || (villager !== undefined && p.villager_id !== null && p.villager_id !== villager)) throw fieldError('evidence', `no photo ${m[1]} in this village`, `找不到凭证照片 ${m[1]}`, 400);
+}

@@ -1,0 +1,160 @@
+/**
+ * The town roll-up (镇街汇总): points issued and redeemed per village and month, the most-used
+ * rule items, participation (villagers with at least one award in the period, of the
+ * villagers registered), and the stores' sales by product, from the sessions the stores sync.
+ * Months are village months (UTC+8), `YYYY-MM`; a period is whole months, both ends included.
+ */
+import type { SqlDb } from '../sql.ts';
+import { fieldError } from './rules.ts';
+
+export interface Period { from: string; to: string }
+export interface MonthRow { village: string; month: string; issued: number; deducted: number; redeemed: number; refunded: number; adjusted: number; awards: number; villagers_awarded: number }
+export interface ItemRow { village: string; scope: string; code: string; name: string; direction: string; approvals: number; points: number }
+export interface ParticipationRow { village: string; name: string; villagers: number; awarded: number; rate: number }
+export interface SalesRow { village: string; sku: string; name: string; count: number; points: number; sessions: number }
+export interface Rollup { period: Period; villages: string[]; months: MonthRow[]; items: ItemRow[]; participation: ParticipationRow[]; sales: SalesRow[] }
+
+const MONTH = /^(\d{4})-(0[1-9]|1[0-2])$/;
+const UTC8 = 8 * 3_600_000;
+
+/** The village month of an instant. */
+export const monthOf = (d: Date): string => new Date(d.getTime() + UTC8).toISOString().slice(0, 7);
+/** The first instant of a village month, as an ISO string in UTC. */
+const monthStart = (m: string): string => new Date(Date.UTC(Number(m.slice(0, 4)), Number(m.slice(5, 7)) - 1, 1) - UTC8).toISOString();
+const nextMonth = (m: string): string => {
+  const y = Number(m.slice(0, 4));
+  const mo = Number(m.slice(5, 7));
+  return mo === 12 ? `${y + 1}-01` : `${y}-${String(mo + 1).padStart(2, '0')}`;
+};
+
+/** `from`/`to` as given (checked), else the last twelve months up to this one. */
+export function periodOf(q: { from?: string | undefined; to?: string | undefined }, now: Date): Period {
+  for (const f of ['from', 'to'] as const) {
+    const v = q[f];
+    if (v !== undefined && !MONTH.test(v)) throw fieldError(f, `${f} must be a month YYYY-MM`, `${f === 'from' ? '起始月份' : '截止月份'}格式应为 YYYY-MM`);
+  }
+  const to = q.to ?? monthOf(now);
+  let from = q.from;
+  if (!from) {
+    const d = new Date(Date.UTC(Number(to.slice(0, 4)), Number(to.slice(5, 7)) - 12, 1));
+    from = d.toISOString().slice(0, 7);
+  }
+  if (from > to) throw fieldError('from', 'from is after to', '起始月份晚于截止月份');
+  const months = (Number(to.slice(0, 4)) - Number(from.slice(0, 4))) * 12 + Number(to.slice(5, 7)) - Number(from.slice(5, 7)) + 1;
+  if (months > 120) throw fieldError('from', 'a period is at most 120 months', '统计区间最长 120 个月');
+  return { from, to };
+}
+
+/** The month of an ISO `created_at` in village time, in SQL. */
+const monthSql = (db: SqlDb, col: string): string =>
+  db.dialect === 'sqlite' ? `strftime('%Y-%m', ${col}, '+8 hours')` : `to_char((${col})::timestamptz AT TIME ZONE 'UTC' + interval '8 hours', 'YYYY-MM')`;
+
+const placeholders = (n: number, from: number) => Array.from({ length: n }, (_, i) => `$${i + from}`).join(', ');
+
+export type RollupTable = 'months' | 'items' | 'participation' | 'sales';
+const ALL: readonly RollupTable[] = ['months', 'items', 'participation', 'sales'];
+
+/** The roll-up of `villages` over `period`; `only` computes just those tables (a CSV needs one), the others come back empty. */
+export async function rollup(db: SqlDb, villages: string[], period: Period, only: readonly RollupTable[] = ALL): Promise<Rollup> {
+  const empty: Rollup = { period, villages, months: [], items: [], participation: [], sales: [] };
+  if (villages.length === 0) return empty;
+  const lo = monthStart(period.from);
+  const hi = monthStart(nextMonth(period.to));
+  const vs = placeholders(villages.length, 3);
+  const m = monthSql(db, 'created_at');
+
+  const want = new Set(only);
+  const months = !want.has('months') ? [] : await db.query<Record<string, string | number>>(`
+    SELECT village, ${m} AS month,
+      SUM(CASE WHEN kind = 'award' THEN points ELSE 0 END) AS issued,
+      SUM(CASE WHEN kind = 'penalty' THEN -points ELSE 0 END) AS deducted,
+      SUM(CASE WHEN kind = 'redemption' THEN -points ELSE 0 END) AS redeemed,
+      SUM(CASE WHEN kind = 'refund' THEN points ELSE 0 END) AS refunded,
+      SUM(CASE WHEN kind = 'adjustment' THEN points ELSE 0 END) AS adjusted,
+      SUM(CASE WHEN kind = 'award' THEN 1 ELSE 0 END) AS awards,
+      COUNT(DISTINCT CASE WHEN kind = 'award' THEN villager_id END) AS villagers_awarded
+    FROM entries WHERE created_at >= $1 AND created_at < $2 AND village IN (${vs})
+    GROUP BY village, ${m} ORDER BY village, month`, [lo, hi, ...villages]);
+
+  // Approved (not reversed) claims by the item they were rated under; names from the latest version.
+  const items = !want.has('items') ? [] : await db.query<Record<string, string | number>>(`
+    SELECT c.village, c.item_scope AS scope, c.item_code AS code, COUNT(*) AS approvals, SUM(c.points) AS points,
+      (SELECT i.name FROM gov_items i WHERE i.scope = c.item_scope AND i.code = c.item_code ORDER BY i.version DESC LIMIT 1) AS name,
+      (SELECT i.direction FROM gov_items i WHERE i.scope = c.item_scope AND i.code = c.item_code ORDER BY i.version DESC LIMIT 1) AS direction
+    FROM gov_claims c WHERE c.status = 'approved' AND c.decided_at >= $1 AND c.decided_at < $2 AND c.village IN (${vs})
+    GROUP BY c.village, c.item_scope, c.item_code ORDER BY approvals DESC, points DESC, code LIMIT 500`, [lo, hi, ...villages]);
+
+  const participation = !want.has('participation') ? [] : await db.query<Record<string, string | number>>(`
+    SELECT v.id AS village, v.name,
+      (SELECT COUNT(*) FROM villagers p WHERE p.village = v.id AND p.status <> 'left') AS villagers,
+      (SELECT COUNT(DISTINCT e.villager_id) FROM entries e WHERE e.village = v.id AND e.kind = 'award' AND e.created_at >= $1 AND e.created_at < $2) AS awarded
+    FROM villages v WHERE v.id IN (${vs}) ORDER BY v.id`, [lo, hi, ...villages]);
+
+  return {
+    period, villages,
+    months: months.map((r) => ({
+      village: String(r.village), month: String(r.month), issued: Number(r.issued), deducted: Number(r.deducted), redeemed: Number(r.redeemed),
+      refunded: Number(r.refunded), adjusted: Number(r.adjusted), awards: Number(r.awards), villagers_awarded: Number(r.villagers_awarded),
+    })),
+    items: items.map((r) => ({ village: String(r.village), scope: r.scope === '*' ? 'town' : 'village', code: String(r.code), name: String(r.name ?? r.code), direction: String(r.direction ?? 'add'), approvals: Number(r.approvals), points: Number(r.points) })),
+    participation: participation.map((r) => {
+      const n = Number(r.villagers);
+      const a = Number(r.awarded);
+      return { village: String(r.village), name: String(r.name), villagers: n, awarded: a, rate: n === 0 ? 0 : Math.round((a / n) * 10_000) / 10_000 };
+    }),
+    sales: want.has('sales') ? await sales(db, villages, lo, hi) : [],
+  };
+}
+
+interface SessionPayload { kind?: unknown; closed_at?: unknown; cancelled?: unknown; lines?: unknown }
+interface ProductPayload { sku?: unknown; name?: unknown }
+
+/**
+ * Sales by product from the `session` rows the stores synced (each settled session lists its
+ * lines: sku, count, points) and product names from their `product` rows. Parsed here rather
+ * than in SQL: the two databases' JSON functions differ, and a row a store sent malformed is
+ * skipped, not an error of the whole roll-up.
+ */
+async function sales(db: SqlDb, villages: string[], lo: string, hi: string): Promise<SalesRow[]> {
+  const vs = placeholders(villages.length, 1);
+  const names = new Map<string, string>();
+  const products = await db.query<{ village: string; payload: string }>(`SELECT village, payload FROM acked_ids WHERE topic = 'product' AND village IN (${vs}) ORDER BY received_at, seq`, villages);
+  for (const p of products) {
+    const body = parse<ProductPayload>(p.payload);
+    if (typeof body?.sku === 'string' && typeof body.name === 'string') names.set(`${p.village}\u0000${body.sku}`, body.name);
+  }
+  const out = new Map<string, SalesRow>();
+  const rows = await db.query<{ village: string; payload: string }>(`SELECT village, payload FROM acked_ids WHERE topic = 'session' AND village IN (${vs})`, villages);
+  for (const r of rows) {
+    const s = parse<SessionPayload>(r.payload);
+    if (!s || s.kind !== 'shopping' || s.cancelled !== undefined || typeof s.closed_at !== 'string' || !Array.isArray(s.lines)) continue;
+    const closed = new Date(s.closed_at);
+    if (Number.isNaN(closed.getTime()) || closed.toISOString() < lo || closed.toISOString() >= hi) continue;
+    const seen = new Set<string>();
+    for (const l of s.lines as { sku?: unknown; count?: unknown; points?: unknown }[]) {
+      if (typeof l?.sku !== 'string' || typeof l.count !== 'number' || typeof l.points !== 'number' || l.count <= 0) continue;
+      const key = `${r.village}\u0000${l.sku}`;
+      const row = out.get(key) ?? { village: r.village, sku: l.sku, name: names.get(key) ?? l.sku, count: 0, points: 0, sessions: 0 };
+      row.count += l.count;
+      row.points += l.points;
+      if (!seen.has(key)) row.sessions++;
+      seen.add(key);
+      out.set(key, row);
+    }
+  }
+  return [...out.values()].sort((a, b) => b.points - a.points || b.count - a.count || a.sku.localeCompare(b.sku));
+}
+
+function parse<T>(text: string): T | undefined {
+  try {
+    const v: unknown = JSON.parse(text);
+    return v && typeof v === 'object' ? (v as T) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** All villages, for the town. */
+export async function allVillages(db: SqlDb): Promise<string[]> {
+  return (await db.query<{ id: string }>('SELECT id FROM villages ORDER BY id')).map((r) => r.id);
+}

@@ -1,0 +1,124 @@
+/**
+ * What a villager's phone and the village office need beside tasks: the passbook (积分存折,
+ * entries with a running balance), the store-door QR code, one-time login codes the village
+ * prints, and evidence photos for reports.
+ */
+import { Type } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import { ErrorCode } from '../../../edge/errors.ts';
+import type { SqlDb } from '../sql.ts';
+import { villagerOf } from '../tables.ts';
+import { fieldError } from './rules.ts';
+import { actorOf, gate, Id, VillageParams, type GovApp, type GovDeps, type Principal } from './access.ts';
+import { CODE_DAYS_DEFAULT, issueLoginCode } from './login-codes.ts';
+import { qrNotConfigured, qrPublicPem, villagerQr, type QrIssuer } from './qr.ts';
+import { MAX_UPLOAD_BYTES, photoOf, storePhoto, tooLarge } from './evidence.ts';
+
+export interface PassbookLine { seq: number; date: string; kind: string; reason: string | null; reference: string | null; points: number; balance: number; store: string | null }
+export interface Passbook { village: string; village_name: string; villager: string; name: string; status: string; opening: number; lines: PassbookLine[]; balance: number; printed_at: string }
+
+const KIND_ZH: Record<string, string> = { award: '奖励', penalty: '扣分', redemption: '兑换', refund: '退回', adjustment: '调整', expiry: '过期' };
+
+/**
+ * Every entry of a villager in ledger order with the balance after it. `limit` keeps the
+ * last lines only; `opening` is then the balance before the first line shown.
+ */
+export async function passbookOf(db: SqlDb, village: string, villager: string, now: Date, limit = 2000): Promise<Passbook> {
+  const v = await villagerOf(db, villager);
+  if (!v || v.village !== village) throw fieldError('villager', `no villager ${villager} in this village`, `本村没有村民 ${villager}`, 404, ErrorCode.UNKNOWN_VILLAGER);
+  const rows = await db.query<{ seq: number | string; kind: string; points: number | string; reason: string | null; reference: string | null; created_at: string; origin_store: string | null }>(
+    'SELECT seq, kind, points, reason, reference, created_at, origin_store FROM entries WHERE villager_id = $1 AND village = $2 ORDER BY seq', [villager, village]);
+  const vname = (await db.query<{ name: string }>('SELECT name FROM villages WHERE id = $1', [village]))[0]?.name ?? village;
+  let balance = 0;
+  const lines = rows.map((r) => {
+    balance += Number(r.points);
+    return { seq: Number(r.seq), date: r.created_at, kind: KIND_ZH[r.kind] ?? r.kind, reason: r.reason, reference: r.reference, points: Number(r.points), balance, store: r.origin_store };
+  });
+  const shown = lines.slice(Math.max(0, lines.length - limit));
+  const opening = shown.length > 0 ? shown[0]!.balance - shown[0]!.points : balance;
+  return { village, village_name: vname, villager, name: v.name, status: v.status, opening, lines: shown, balance, printed_at: now.toISOString() };
+}
+
+export function registerVillagerRoutes(app: GovApp, deps: GovDeps & { qr: QrIssuer | undefined }): void {
+  const VVillager = Type.Object({ village: Id, id: Id });
+  const Limit = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })) });
+  const own = (req: FastifyRequest, village: string) => gate(deps, req, village, 'villager') as Extract<Principal, { role: 'villager' }>;
+
+  // The passbook: the village office prints it for anyone of its village; a villager for themself.
+  app.get('/api/villages/:village/villagers/:id/passbook', { schema: { params: VVillager, querystring: Limit } }, async (req) => {
+    gate(deps, req, req.params.village, 'read');
+    return passbookOf(deps.db, req.params.village, req.params.id, deps.clock(), req.query.limit);
+  });
+  app.get('/api/villages/:village/me/passbook', { schema: { params: VillageParams, querystring: Limit } }, async (req) => {
+    const p = own(req, req.params.village);
+    return passbookOf(deps.db, p.village, p.villager, deps.clock(), req.query.limit);
+  });
+
+  // The store-door QR code: only the villager, only for themself; a fresh token each call.
+  app.get('/api/villages/:village/me/qr', { schema: { params: VillageParams } }, async (req, reply) => {
+    const p = own(req, req.params.village);
+    if (!deps.qr) throw qrNotConfigured();
+    const v = await villagerOf(deps.db, p.villager);
+    if (!v || v.status !== 'active') throw fieldError('villager', 'this villager may not enter the store now (blocked or left)', '您的账户已停用，暂不能进店，请联系村委会', 403);
+    reply.header('cache-control', 'no-store');
+    return villagerQr(deps.qr, p.villager, deps.clock().getTime());
+  });
+  /** What a store installs as `entry.qr_public_key_file`. */
+  app.get('/api/qr-public-key', async (req, reply) => {
+    const p = deps.principal(req);
+    if (!p || p.role === 'villager') throw fieldError('role', 'a staff token is required', '需要村级或镇级令牌', p ? 403 : 401);
+    if (!deps.qr) throw qrNotConfigured();
+    return reply.type('application/x-pem-file').send(qrPublicPem(deps.qr));
+  });
+
+  // One-time login codes, printed by the village for a villager.
+  app.post('/api/villages/:village/villagers/:id/login-codes', {
+    schema: { params: VVillager, body: Type.Optional(Type.Object({ valid_days: Type.Optional(Type.Integer({ minimum: 1, maximum: 30 })) }, { additionalProperties: false })) },
+  }, async (req, reply) => {
+    const p = gate(deps, req, req.params.village, 'manage');
+    const r = await issueLoginCode(deps.db, req.params.village, req.params.id, req.body?.valid_days ?? CODE_DAYS_DEFAULT, actorOf(p), deps.clock());
+    reply.header('cache-control', 'no-store');
+    return reply.status(201).send({ villager: req.params.id, ...r });
+  });
+
+  // Evidence photos: multipart/form-data, one file in the field `photo` (and `villager` when the village uploads for one).
+  app.post('/api/villages/:village/evidence', { schema: { params: VillageParams } }, async (req, reply) => {
+    const p = gate(deps, req, req.params.village, 'member');
+    if (p.role === 'town') throw fieldError('role', 'the town reads villages; it uploads nothing in them', '镇级账号只能查看村里的数据', 403);
+    if (!req.isMultipart()) throw fieldError('photo', 'send the photo as multipart/form-data in the field "photo"', '请以 multipart/form-data 上传照片（字段名 photo）', 415);
+    let photo: Buffer | undefined;
+    let villager: string | undefined;
+    try {
+      for await (const part of req.parts({ limits: { fileSize: MAX_UPLOAD_BYTES, files: 1, fields: 4, fieldSize: 200 } })) {
+        if (part.type === 'file') {
+          if (part.fieldname !== 'photo') throw fieldError(part.fieldname, `unknown file field ${part.fieldname}; the photo goes in "photo"`, '照片请放在字段 photo 中');
+          photo = await part.toBuffer();
+        } else if (part.fieldname === 'villager') {
+          villager = String(part.value);
+        }
+      }
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'FST_REQ_FILE_TOO_LARGE') throw tooLarge();
+      if (code === 'FST_FILES_LIMIT') throw fieldError('photo', 'one photo per upload', '每次只能上传一张照片', 413);
+      throw err;
+    }
+    if (!photo) throw fieldError('photo', 'no photo in the upload (field "photo")', '没有收到照片（字段 photo）');
+    if (p.role === 'villager') {
+      if (villager !== undefined && villager !== p.villager) throw fieldError('villager', 'a villager uploads for themself only', '村民只能为自己上传凭证', 403);
+      villager = p.villager;
+    } else if (villager !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(villager)) {
+      throw fieldError('villager', 'villager is not a villager id', '村民编号格式不正确');
+    }
+    return reply.status(201).send(await storePhoto(deps.db, req.params.village, villager, photo, actorOf(p), deps.clock()));
+  });
+  app.get('/api/villages/:village/evidence/:id', { schema: { params: Type.Object({ village: Id, id: Type.String({ pattern: '^ev-[A-Za-z0-9_-]{1,40}$' }) }) } }, async (req, reply) => {
+    const p = gate(deps, req, req.params.village, 'member');
+    const photo = await photoOf(deps.db, req.params.village, req.params.id);
+    // A villager sees their own uploads only.
+    if (!photo || (p.role === 'villager' && photo.villager_id !== p.villager)) throw fieldError('id', `no photo ${req.params.id} in this village`, `本村没有这张照片 ${req.params.id}`, 404, ErrorCode.NOT_FOUND);
+    reply.header('cache-control', 'private, max-age=3600');
+    reply.header('x-content-type-options', 'nosniff');
+    return reply.type(photo.mime).send(photo.bytes);
+  });
+}

@@ -1,0 +1,89 @@
+/**
+ * The ledger's web pages: the villager's phone page (/m/, Chinese, login by villager id and
+ * PIN or a one-time code, a session cookie, CSRF-protected actions), the printable passbook
+ * (/m/passbook for a villager, /passbook for the village office) and the town's roll-up with
+ * charts (/town). Pages are static files; their scripts read the JSON API. Chart.js is served
+ * from node_modules (/assets/chart.umd.min.js): nothing comes from a CDN, the village Wi-Fi
+ * may have no internet. Staff pages keep their bearer token in the tab's sessionStorage.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { Type } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
+import { fieldError } from '../governance/rules.ts';
+import { useLoginCode } from '../governance/login-codes.ts';
+import { villagerOf } from '../tables.ts';
+import type { GovApp, GovDeps } from '../governance/access.ts';
+
+export const SESSION_COOKIE = 'village_session';
+
+const here = (f: string) => new URL(`./static/${f}`, import.meta.url);
+const require = createRequire(import.meta.url);
+
+let cache: Map<string, [string, Buffer]> | undefined;
+/** File → [content type, bytes], read once. */
+function assets(): Map<string, [string, Buffer]> {
+  if (cache) return cache;
+  const m = new Map<string, [string, Buffer]>();
+  const types: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' };
+  for (const f of ['villager.html', 'villager.js', 'passbook.html', 'passbook.js', 'town.html', 'town.js', 'ledger.css']) m.set(f, [types[f.split('.').pop()!]!, readFileSync(here(f))]);
+  // chart.js exports no subpath for its UMD build: it sits beside the main file (dist/).
+  m.set('chart.umd.min.js', [types.js!, readFileSync(path.join(path.dirname(require.resolve('chart.js')), 'chart.umd.min.js'))]);
+  cache = m;
+  return m;
+}
+
+export interface WebDeps extends GovDeps {
+  /** Sets the CSRF secret cookie and answers a token bound to this session (@fastify/csrf-protection). */
+  csrfFor(reply: FastifyReply, session: string): string;
+  /** The session token of the request's cookie, if any. */
+  sessionCookie(req: { cookies: Record<string, string | undefined> }): string | undefined;
+}
+
+export function registerPages(app: GovApp, deps: WebDeps): void {
+  const files = assets();
+  const send = (reply: FastifyReply, f: string) => {
+    const [type, body] = files.get(f)!;
+    reply.header('cache-control', f.endsWith('.html') ? 'no-cache' : 'public, max-age=3600');
+    return reply.type(type).send(body);
+  };
+  const page = (url: string, f: string) => app.get(url, { config: { page: true } }, async (_req, reply) => send(reply, f));
+  page('/m/', 'villager.html');
+  page('/m/passbook', 'passbook.html');
+  page('/passbook', 'passbook.html');
+  page('/town', 'town.html');
+  for (const f of ['villager.js', 'passbook.js', 'town.js', 'ledger.css', 'chart.umd.min.js']) page(`/assets/${f}`, f);
+  app.get('/m', { config: { page: true } }, async (req, reply) => reply.redirect(`/m/${req.url.slice(2)}`));
+
+  const secure = (protocol: string) => protocol === 'https';
+  // Log in by PIN or one-time code: the session token goes in an HTTP-only cookie.
+  app.post('/m/login', {
+    config: { page: true },
+    schema: { body: Type.Object({ village: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' }), villager: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' }), pin: Type.Optional(Type.String({ minLength: 1, maxLength: 8 })), code: Type.Optional(Type.String({ minLength: 1, maxLength: 20 })) }, { additionalProperties: false }) },
+  }, async (req, reply) => {
+    const { village, villager, pin, code } = req.body;
+    if ((pin === undefined) === (code === undefined)) throw fieldError(pin === undefined ? 'pin' : 'code', 'give either a PIN or a one-time code', '请输入密码或一次性登录码（二选一）');
+    const s = pin !== undefined
+      ? await deps.sessions.login(deps.db, village, villager, pin)
+      : await deps.sessions.loginWith(village, villager, 'code', () => useLoginCode(deps.db, village, villager, code!, deps.clock()));
+    reply.setCookie(SESSION_COOKIE, s.token, { path: '/', httpOnly: true, sameSite: 'strict', secure: secure(req.protocol), expires: new Date(s.expires_at) });
+    return { village, villager, expires_at: s.expires_at, csrf: deps.csrfFor(reply, s.token) };
+  });
+  // Who is signed in on this phone, and a CSRF token for the page's actions.
+  app.get('/m/session', { config: { page: true } }, async (req, reply) => {
+    const token = deps.sessionCookie(req);
+    const s = token ? deps.sessions.of(token) : undefined;
+    if (!token || !s) throw fieldError('session', 'not signed in', '尚未登录或登录已过期，请重新登录', 401);
+    const v = await villagerOf(deps.db, s.villager);
+    const vname = (await deps.db.query<{ name: string }>('SELECT name FROM villages WHERE id = $1', [s.village]))[0]?.name ?? s.village;
+    reply.header('cache-control', 'no-store');
+    return { village: s.village, village_name: vname, villager: s.villager, name: v?.name ?? s.villager, expires_at: new Date(s.expires).toISOString(), csrf: deps.csrfFor(reply, token) };
+  });
+  app.post('/m/logout', { config: { page: true } }, async (req, reply) => {
+    const token = deps.sessionCookie(req);
+    if (token) deps.sessions.end(token);
+    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    return { ok: true };
+  });
+}

@@ -1,0 +1,81 @@
+/* global document, fetch, location, sessionStorage, URLSearchParams, window */
+/**
+ * The printable passbook (积分存折): every entry of one villager with the balance after it.
+ * On /m/passbook the villager's own (their session cookie); on /passbook the village office
+ * names village and villager, with the bearer token the roll-up page keeps in this tab.
+ */
+'use strict';
+
+const $ = (id) => document.getElementById(id);
+const mine = location.pathname.startsWith('/m/');
+const fmtDate = (iso) => new Date(iso).toLocaleDateString('zh-CN', { timeZone: 'Asia/Shanghai' });
+
+async function getJson(url) {
+  const headers = {};
+  const token = sessionStorage.getItem('ledgerToken');
+  if (!mine && token) headers.authorization = `Bearer ${token}`;
+  const res = await fetch(url, { headers, credentials: 'same-origin' });
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) throw Object.assign(new Error(data.zh || data.message || `请求失败（${res.status}）`), { status: res.status });
+  return data;
+}
+
+function td(text, cls) {
+  const el = document.createElement('td');
+  el.textContent = text;
+  if (cls) el.className = cls;
+  return el;
+}
+
+function render(p) {
+  $('village-name').textContent = p.village_name;
+  $('name').textContent = p.name;
+  $('villager').textContent = p.villager;
+  $('printed').textContent = fmtDate(p.printed_at);
+  $('opening').textContent = p.opening !== 0 ? `承前结余 ${p.opening} 分` : '';
+  const body = $('lines');
+  body.replaceChildren();
+  for (const l of p.lines) {
+    const tr = document.createElement('tr');
+    tr.append(td(fmtDate(l.date)), td(l.reason || ''), td(l.kind), td(l.points > 0 ? String(l.points) : '', 'num'), td(l.points < 0 ? String(-l.points) : '', 'num'), td(String(l.balance), 'num'));
+    body.append(tr);
+  }
+  if (p.lines.length === 0) {
+    const tr = document.createElement('tr');
+    const cell = td('暂无记录');
+    cell.colSpan = 6;
+    tr.append(cell);
+    body.append(tr);
+  }
+  $('balance').textContent = String(p.balance);
+  $('book').hidden = false;
+}
+
+async function open(village, villager) {
+  $('error').textContent = '';
+  try {
+    if (mine) {
+      const s = await getJson('/m/session');
+      render(await getJson(`/api/villages/${encodeURIComponent(s.village)}/me/passbook`));
+    } else {
+      render(await getJson(`/api/villages/${encodeURIComponent(village)}/villagers/${encodeURIComponent(villager)}/passbook`));
+    }
+  } catch (e) {
+    $('error').textContent = e.status === 401 ? (mine ? '请先登录' : '请先在汇总页输入访问令牌') : e.message;
+  }
+}
+
+window.addEventListener('DOMContentLoaded', () => {
+  $('print').addEventListener('click', () => window.print());
+  if (mine) return void open();
+  $('back').href = '/town';
+  const q = new URLSearchParams(location.search);
+  $('ask').hidden = false;
+  $('ask-village').value = q.get('village') || '';
+  $('ask-villager').value = q.get('villager') || '';
+  $('ask-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    void open($('ask-village').value.trim(), $('ask-villager').value.trim());
+  });
+  if (q.get('village') && q.get('villager')) void open(q.get('village'), q.get('villager'));
+});

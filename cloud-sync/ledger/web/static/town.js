@@ -1,0 +1,151 @@
+/* global document, fetch, sessionStorage, URL, URLSearchParams, window, Chart */
+/**
+ * The roll-up page: the town sees every village (or one), a village its own. Charts are
+ * Chart.js, served by the ledger from node_modules. CSV comes from the API with the bearer
+ * token and is saved through a blob link (a plain link could not carry the token).
+ */
+'use strict';
+
+const $ = (id) => document.getElementById(id);
+const charts = {};
+let who;
+
+async function call(url) {
+  const res = await fetch(url, { headers: { authorization: `Bearer ${sessionStorage.getItem('ledgerToken') || ''}` } });
+  if (!res.ok) {
+    const data = await res.json().catch(() => ({}));
+    throw Object.assign(new Error(data.zh || data.message || `请求失败（${res.status}）`), { status: res.status });
+  }
+  return res;
+}
+
+function query(extra) {
+  const p = new URLSearchParams(extra);
+  if ($('from').value) p.set('from', $('from').value);
+  if ($('to').value) p.set('to', $('to').value);
+  if (who.role === 'town' && $('village').value) p.set('village', $('village').value);
+  return p.toString();
+}
+const root = () => (who.role === 'town' ? '/api/town/rollup' : `/api/villages/${encodeURIComponent(who.village)}/rollup`);
+
+function draw(id, type, labels, datasets, extra) {
+  if (charts[id]) charts[id].destroy();
+  charts[id] = new Chart($(id), { type, data: { labels, datasets }, options: { responsive: true, maintainAspectRatio: false, animation: false, ...extra } });
+}
+
+function render(r) {
+  const months = [...new Set(r.months.map((m) => m.month))].sort();
+  const sum = (m, k) => r.months.filter((x) => x.month === m).reduce((a, x) => a + x[k], 0);
+  draw('chart-months', 'bar', months, [
+    { label: '发放', data: months.map((m) => sum(m, 'issued')), backgroundColor: '#1e7b34' },
+    { label: '兑换', data: months.map((m) => sum(m, 'redeemed')), backgroundColor: '#b3261e' },
+    { label: '扣减', data: months.map((m) => sum(m, 'deducted')), backgroundColor: '#8d6e63' },
+  ]);
+  draw('chart-participation', 'bar', r.participation.map((p) => (p.name === p.village ? p.name : `${p.name}（${p.village}）`)), [{ label: '参与率 %', data: r.participation.map((p) => Math.round(p.rate * 1000) / 10), backgroundColor: '#1565c0' }], { scales: { y: { min: 0, max: 100 } } });
+  const items = new Map();
+  for (const i of r.items) items.set(i.name, (items.get(i.name) || 0) + i.approvals);
+  const topItems = [...items.entries()].sort((a, b) => b[1] - a[1]).slice(0, 10);
+  draw('chart-items', 'bar', topItems.map((i) => i[0]), [{ label: '次数', data: topItems.map((i) => i[1]), backgroundColor: '#6a1b9a' }], { indexAxis: 'y' });
+  const sales = r.sales.slice(0, 10);
+  draw('chart-sales', 'bar', sales.map((s) => s.name), [{ label: '积分', data: sales.map((s) => s.points), backgroundColor: '#ef6c00' }], { indexAxis: 'y' });
+  const body = $('months');
+  body.replaceChildren();
+  for (const m of r.months) {
+    const tr = document.createElement('tr');
+    for (const [v, num] of [[m.village], [m.month], [m.issued, 1], [m.deducted, 1], [m.redeemed, 1], [m.villagers_awarded, 1]]) {
+      const td = document.createElement('td');
+      td.textContent = String(v);
+      if (num) td.className = 'num';
+      tr.append(td);
+    }
+    body.append(tr);
+  }
+  $('scope').textContent = `${r.period.from} 至 ${r.period.to} · ${r.villages.length} 个村`;
+}
+
+async function refresh() {
+  $('error').textContent = '';
+  try {
+    render(await (await call(`${root()}?${query({})}`)).json());
+  } catch (e) {
+    $('error').textContent = e.message;
+  }
+}
+
+async function csv(table) {
+  try {
+    const res = await call(`${root()}.csv?${query({ table })}`);
+    const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') || '')?.[1] || `${table}.csv`;
+    const a = document.createElement('a');
+    a.href = URL.createObjectURL(await res.blob());
+    a.download = name;
+    document.body.append(a);
+    a.click();
+    a.remove();
+  } catch (e) {
+    $('error').textContent = e.message;
+  }
+}
+
+async function enter() {
+  try {
+    who = await (await call('/api/whoami')).json();
+    if (who.role === 'villager') throw new Error('村民请使用手机页面 /m/');
+  } catch (e) {
+    sessionStorage.removeItem('ledgerToken');
+    $('token-view').hidden = false;
+    $('main-view').hidden = true;
+    $('token-error').textContent = e.status === 401 ? '' : e.message;
+    return;
+  }
+  $('token-view').hidden = true;
+  $('main-view').hidden = false;
+  $('forget').hidden = false;
+  const sel = $('village');
+  sel.replaceChildren();
+  if (who.role === 'town') {
+    const all = document.createElement('option');
+    all.value = '';
+    all.textContent = '全镇';
+    sel.append(all);
+    const r = await (await call('/api/town/rollup')).json();
+    for (const p of r.participation) {
+      const o = document.createElement('option');
+      o.value = p.village;
+      o.textContent = p.name;
+      sel.append(o);
+    }
+  } else {
+    const o = document.createElement('option');
+    o.value = who.village;
+    o.textContent = who.village;
+    sel.append(o);
+    sel.disabled = true;
+  }
+  await refresh();
+}
+
+window.addEventListener('DOMContentLoaded', () => {
+  $('token-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    sessionStorage.setItem('ledgerToken', $('token').value.trim());
+    $('token').value = '';
+    void enter();
+  });
+  $('forget').addEventListener('click', () => {
+    sessionStorage.removeItem('ledgerToken');
+    window.location.reload();
+  });
+  $('filter').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    void refresh();
+  });
+  for (const b of document.querySelectorAll('[data-csv]')) b.addEventListener('click', () => void csv(b.dataset.csv));
+  $('passbook').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const village = who.role === 'town' ? $('village').value : who.village;
+    if (!village) return void ($('error').textContent = '请先选择一个村');
+    window.open(`/passbook?village=${encodeURIComponent(village)}&villager=${encodeURIComponent($('pb-villager').value.trim())}`, '_blank');
+  });
+  void enter();
+});

@@ -1,0 +1,256 @@
+/* global document, fetch, location, setTimeout, clearTimeout, FormData, URLSearchParams, window */
+/**
+ * The villager's phone page: log in (PIN or one-time code), then balance, the store-door QR
+ * code (a fresh short-lived token before the old one expires), open tasks to claim, own
+ * claims to report (with a photo), and the history with reasons. Every action after login
+ * sends the session's CSRF token; text from the ledger is set with textContent, never as HTML.
+ */
+'use strict';
+
+const $ = (id) => document.getElementById(id);
+const state = { village: '', villager: '', csrf: '', qrTimer: 0, items: new Map(), tasks: new Map() };
+const STATUS_ZH = { claimed: '已认领', reported: '待审核', approved: '已通过', rejected: '未通过', reversed: '已撤销' };
+
+async function api(method, url, body, isForm) {
+  const headers = {};
+  if (method !== 'GET') headers['x-csrf-token'] = state.csrf;
+  if (body !== undefined && !isForm) headers['content-type'] = 'application/json';
+  const res = await fetch(url, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : isForm ? body : JSON.stringify(body) });
+  const data = res.headers.get('content-type')?.includes('json') ? await res.json() : {};
+  if (!res.ok) {
+    const err = new Error(data.zh || data.message || `请求失败（${res.status}）`);
+    err.status = res.status;
+    throw err;
+  }
+  return data;
+}
+const base = () => `/api/villages/${encodeURIComponent(state.village)}`;
+const li = (...parts) => {
+  const el = document.createElement('li');
+  for (const p of parts) el.append(p);
+  return el;
+};
+const span = (text, cls) => {
+  const el = document.createElement('span');
+  el.textContent = text;
+  if (cls) el.className = cls;
+  return el;
+};
+const signed = (n) => span(n > 0 ? `+${n}` : String(n), n >= 0 ? 'plus' : 'minus');
+const day = (iso) => new Date(iso).toLocaleDateString('zh-CN', { timeZone: 'Asia/Shanghai' });
+
+function showLogin(message) {
+  clearTimeout(state.qrTimer);
+  $('main-view').hidden = true;
+  $('logout').hidden = true;
+  $('login-view').hidden = false;
+  const q = new URLSearchParams(location.search);
+  if (q.get('village') && !$('village').value) $('village').value = q.get('village');
+  $('login-error').textContent = message || '';
+}
+
+function useTab(code) {
+  $('tab-pin').setAttribute('aria-selected', String(!code));
+  $('tab-code').setAttribute('aria-selected', String(code));
+  $('pin-box').hidden = code;
+  $('code-box').hidden = !code;
+}
+
+async function login(ev) {
+  ev.preventDefault();
+  const code = $('tab-code').getAttribute('aria-selected') === 'true';
+  const body = { village: $('village').value.trim(), villager: $('villager').value.trim() };
+  if (!body.village || !body.villager) return void ($('login-error').textContent = '请填写村编号和村民编号');
+  if (code) body.code = $('code').value.trim();
+  else body.pin = $('pin').value.trim();
+  if (!(body.code || body.pin)) return void ($('login-error').textContent = code ? '请输入登录码' : '请输入密码');
+  try {
+    await api('POST', '/m/login', body);
+    $('pin').value = '';
+    $('code').value = '';
+    await start();
+  } catch (e) {
+    $('login-error').textContent = e.message;
+  }
+}
+
+async function refreshQr() {
+  clearTimeout(state.qrTimer);
+  try {
+    const q = await api('GET', `${base()}/me/qr`);
+    $('qr').src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(q.svg)}`;
+    $('qr').dataset.token = q.token;
+    $('qr').dataset.expiresAt = q.expires_at;
+    $('qr-error').textContent = '';
+    $('qr-note').textContent = `在超市门口的扫码器上扫一扫 · 有效至 ${new Date(q.expires_at).toLocaleTimeString('zh-CN', { timeZone: 'Asia/Shanghai' })}，会自动更新`;
+    state.qrTimer = setTimeout(refreshQr, q.refresh_in_s * 1000);
+  } catch (e) {
+    if (e.status === 401) return showLogin('登录已过期，请重新登录');
+    $('qr').removeAttribute('src');
+    $('qr-error').textContent = e.message;
+    state.qrTimer = setTimeout(refreshQr, 15000);
+  }
+}
+
+function renderTasks(tasks, claims) {
+  const mine = new Set(claims.map((c) => c.task_id));
+  const ul = $('tasks');
+  ul.replaceChildren();
+  for (const t of tasks) {
+    const info = span(`${t.title}（${state.items.get(t.item_code) || t.item_code}，${t.points} 分，已认领 ${t.claimants}/${t.max_claimants}）`);
+    const btn = document.createElement('button');
+    btn.className = 'small';
+    btn.type = 'button';
+    btn.dataset.task = t.id;
+    const full = t.claimants >= t.max_claimants;
+    btn.textContent = mine.has(t.id) ? '已认领' : full ? '已满' : '认领';
+    btn.disabled = mine.has(t.id) || full;
+    btn.addEventListener('click', () => claim(t.id));
+    ul.append(li(info, btn));
+  }
+  if (tasks.length === 0) ul.append(li(span('暂时没有可认领的任务', 'muted')));
+}
+
+function renderClaims(claims) {
+  const ul = $('claims');
+  ul.replaceChildren();
+  for (const c of claims) {
+    const title = c.task_id && state.tasks.get(c.task_id) ? state.tasks.get(c.task_id) : state.items.get(c.item_code) || c.item_code;
+    const info = span(`${title} · ${STATUS_ZH[c.status] || c.status}${c.reason ? `（${c.reason}）` : ''}`);
+    if (c.status !== 'claimed') {
+      ul.append(li(info, c.points ? signed(c.points) : span('')));
+      continue;
+    }
+    const box = document.createElement('span');
+    const file = document.createElement('input');
+    file.type = 'file';
+    file.accept = 'image/*';
+    file.setAttribute('aria-label', '凭证照片');
+    const btn = document.createElement('button');
+    btn.className = 'small';
+    btn.type = 'button';
+    btn.textContent = '上报完成';
+    btn.dataset.claim = c.id;
+    btn.addEventListener('click', () => report(c.id, file.files[0]));
+    box.append(file, btn);
+    ul.append(li(info, box));
+  }
+  if (claims.length === 0) ul.append(li(span('还没有申报', 'muted')));
+}
+
+function renderHistory(history) {
+  const ul = $('history');
+  ul.replaceChildren();
+  for (const h of history) ul.append(li(span(`${day(h.created_at)} ${h.reason || h.kind}`), signed(h.points)));
+  if (history.length === 0) ul.append(li(span('还没有积分记录', 'muted')));
+}
+
+async function load() {
+  const [me, tasks, items] = await Promise.all([api('GET', `${base()}/me`), api('GET', `${base()}/tasks?status=open`), api('GET', `${base()}/items`)]);
+  state.items = new Map(items.items.map((i) => [i.code, i.name]));
+  renderSelfItems(items.items);
+  for (const t of tasks.tasks) state.tasks.set(t.id, t.title);
+  $('balance').textContent = String(me.balance);
+  renderTasks(tasks.tasks, me.claims);
+  renderClaims(me.claims);
+  renderHistory(me.history);
+}
+
+/** The add items a villager may report without a task, with their points and what evidence they need. */
+function renderSelfItems(items) {
+  const sel = $('self-item');
+  const chosen = sel.value;
+  sel.replaceChildren();
+  const none = document.createElement('option');
+  none.value = '';
+  none.textContent = '请选择事项';
+  sel.append(none);
+  const NEED = { photo: '，需照片', witness: '，需证明人', none: '' };
+  for (const i of items.filter((x) => x.direction === 'add')) {
+    const o = document.createElement('option');
+    o.value = i.code;
+    o.dataset.evidence = i.evidence;
+    o.textContent = `${i.name}（${i.points_min === i.points_max ? i.points_min : `${i.points_min}–${i.points_max}`} 分${NEED[i.evidence] || ''}）`;
+    sel.append(o);
+  }
+  sel.value = chosen;
+}
+
+async function selfReport(ev) {
+  ev.preventDefault();
+  $('self-error').textContent = '';
+  $('self-ok').textContent = '';
+  const item = $('self-item').value;
+  if (!item) return void ($('self-error').textContent = '请选择申报的事项');
+  try {
+    const body = { item };
+    const note = $('self-note').value.trim();
+    if (note) body.note = note;
+    const photo = $('self-photo').files[0];
+    if (photo) {
+      const form = new FormData();
+      form.append('photo', photo);
+      body.evidence = (await api('POST', `${base()}/evidence`, form, true)).ref;
+    }
+    await api('POST', `${base()}/reports`, body);
+    $('self-form').reset();
+    $('self-ok').textContent = '已提交，等待村里审核';
+    await load();
+  } catch (e) {
+    $('self-error').textContent = e.message;
+  }
+}
+
+async function claim(task) {
+  $('task-error').textContent = '';
+  try {
+    await api('POST', `${base()}/tasks/${encodeURIComponent(task)}/claim`);
+    await load();
+  } catch (e) {
+    $('task-error').textContent = e.message;
+  }
+}
+
+async function report(claimId, photo) {
+  $('claim-error').textContent = '';
+  try {
+    const body = {};
+    if (photo) {
+      const form = new FormData();
+      form.append('photo', photo);
+      body.evidence = (await api('POST', `${base()}/evidence`, form, true)).ref;
+    }
+    await api('POST', `${base()}/claims/${encodeURIComponent(claimId)}/report`, body);
+    await load();
+  } catch (e) {
+    $('claim-error').textContent = e.message;
+  }
+}
+
+async function start() {
+  let s;
+  try {
+    s = await api('GET', '/m/session');
+  } catch (e) {
+    return showLogin(e.status === 401 ? '' : e.message);
+  }
+  Object.assign(state, { village: s.village, villager: s.villager, csrf: s.csrf });
+  $('who').textContent = `${s.name}（${s.villager}）`;
+  $('village-name').textContent = s.village_name;
+  $('login-view').hidden = true;
+  $('main-view').hidden = false;
+  $('logout').hidden = false;
+  await Promise.all([load().catch((e) => void ($('task-error').textContent = e.message)), refreshQr()]);
+}
+
+window.addEventListener('DOMContentLoaded', () => {
+  $('login-form').addEventListener('submit', login);
+  $('self-form').addEventListener('submit', selfReport);
+  $('tab-pin').addEventListener('click', () => useTab(false));
+  $('tab-code').addEventListener('click', () => useTab(true));
+  $('logout').addEventListener('click', async () => {
+    await api('POST', '/m/logout').catch(() => undefined);
+    showLogin('已退出');
+  });
+  void start();
+});

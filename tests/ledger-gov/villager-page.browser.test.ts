@@ -1,0 +1,145 @@
+/**
+ * The ledger's pages in a real browser (Debian's chromium through playwright-core), on the
+ * ledger's own app and port: the villager's phone page at phone size (login, balance,
+ * history, claiming a task, reporting with a photo, the QR code refreshing itself and
+ * accepted by the store's verifier), the passbook as printed, and the town's charts. No
+ * script errors, no CSP violations. Screenshots go to test-results/.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { ledgerDbKind } from '../../harness/sync/rig.ts';
+import { verifyQrToken } from '../../edge/entry/credentials.ts';
+import { govApp, type GovApp } from './gov-app.ts';
+import { tinyJpeg } from './photos.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SHOTS = path.resolve(import.meta.dirname, '../../test-results');
+const PHONE = { width: 390, height: 844 };
+
+describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
+  let g: GovApp;
+  let base: string;
+  let browser: Browser;
+  let task: string;
+  const problems: string[] = [];
+  const watch = (page: Page) => {
+    problems.length = 0;
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    page.on('console', (m) => {
+      // 400, 401 and 403 are refusals the tests provoke (a wrong PIN, a report without its photo)
+      if (m.type() === 'error' && !/status of 40[013] /.test(m.text())) problems.push(`console: ${m.text()}`);
+    });
+    return page;
+  };
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: apt-get install chromium (scripts/ensure-system-packages.sh does)`);
+    // 36 s tokens: the page fetches the next one after 6 s, so the test sees it refresh.
+    g = await govApp({ qrLifetimeS: 36 });
+    await g.villager(g.a, 'zhang');
+    expect((await g.call(g.va, 'PUT', `/api/villages/${g.a}/villagers/zhang`, { name: '张三' })).statusCode).toBe(200);
+    const r = (await g.call(g.va, 'POST', `/api/villages/${g.a}/reports`, { item: 'GOV-MEETING', villager: 'zhang' })).json() as { id: string };
+    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${r.id}/approve`, {})).statusCode).toBe(200);
+    task = ((await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '清扫村东巷道', item: 'ENV-SWEEP-LANE', max_claimants: 5 })).json() as { id: string }).id;
+    base = await g.app.listen({ host: '127.0.0.1', port: 0 });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+    mkdirSync(SHOTS, { recursive: true });
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await g?.close();
+  });
+
+  it('a villager logs in on a phone, claims a task, reports it with a photo, and shows a refreshing QR code the store accepts', async () => {
+    const context = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true, locale: 'zh-CN' });
+    const page = watch(await context.newPage());
+    await page.goto(`${base}/m/?village=${g.a}`);
+    await page.waitForSelector('#login-form');
+    expect(await page.inputValue('#village')).toBe(g.a);
+    await page.fill('#villager', 'zhang');
+    await page.fill('#pin', '1357');
+    await page.click('#login-form button[type=submit]');
+    await expect.poll(() => page.textContent('#login-error')).toBe('村民编号或密码不正确');
+    await page.fill('#pin', '2468');
+    await page.click('#login-form button[type=submit]');
+    await page.waitForSelector('#main-view:not([hidden])');
+    expect(await page.textContent('#who')).toBe('张三（zhang）');
+    await expect.poll(() => page.textContent('#balance')).toBe('2');
+    expect(await page.textContent('#history')).toContain('参加村民会议');
+
+    // The QR code: an image, its token valid at the store's door.
+    // (Functions, not strings: the page's CSP forbids eval. This file is type-checked without the DOM library.)
+    await expect.poll(() => page.locator('#qr').evaluate((el: unknown) => (el as { naturalWidth: number }).naturalWidth)).toBeGreaterThan(0);
+    const first = await page.getAttribute('#qr', 'data-token');
+    expect(verifyQrToken(first!, g.qrPublic, { maxLifetimeS: 300, clockSkewS: 30 })).toMatchObject({ vid: 'zhang' });
+
+    // Claim the task, then report it done with a photo.
+    await page.click(`button[data-task="${task}"]`);
+    await expect.poll(() => page.textContent(`button[data-task="${task}"]`)).toBe('已认领');
+    const claimId = `${task}.zhang`;
+    await page.setInputFiles(`li:has(button[data-claim="${claimId}"]) input[type=file]`, { name: 'lane.jpg', mimeType: 'image/jpeg', buffer: await tinyJpeg() });
+    await page.click(`button[data-claim="${claimId}"]`);
+    await expect.poll(() => page.textContent('#claims')).toContain('待审核');
+    const claim = (await g.call(g.va, 'GET', `/api/villages/${g.a}/claims/${claimId}`)).json() as { status: string; evidence: string };
+    expect(claim).toMatchObject({ status: 'reported', evidence: expect.stringMatching(/^photo:ev-/) });
+    // A self-report (动态申报): refused without the photo its item needs, filed with one.
+    await page.selectOption('#self-item', 'ENV-SWEEP-LANE');
+    await page.click('#self-form button[type=submit]');
+    await expect.poll(() => page.textContent('#self-error')).toBe('该事项需要照片凭证');
+    await page.setInputFiles('#self-photo', { name: 'lane2.jpg', mimeType: 'image/jpeg', buffer: await tinyJpeg() });
+    await page.fill('#self-note', '清扫了村口');
+    await page.click('#self-form button[type=submit]');
+    await expect.poll(() => page.textContent('#self-ok')).toBe('已提交，等待村里审核');
+    const self = (await g.call(g.va, 'GET', `/api/villages/${g.a}/claims?villager=zhang&status=reported`)).json() as { claims: { origin: string; note: string; evidence: string }[] };
+    expect(self.claims.find((c) => c.origin === 'self')).toMatchObject({ note: '清扫了村口', evidence: expect.stringMatching(/^photo:ev-/) });
+    await page.screenshot({ path: path.join(SHOTS, 'ledger-villager-phone.png'), fullPage: true });
+
+    // The code refreshes on screen before it expires.
+    await expect.poll(() => page.getAttribute('#qr', 'data-token'), { timeout: 25_000 }).not.toBe(first);
+    const next = await page.getAttribute('#qr', 'data-token');
+    expect(verifyQrToken(next!, g.qrPublic, { maxLifetimeS: 300, clockSkewS: 30 }).tid).not.toBe(verifyQrToken(first!, g.qrPublic, { maxLifetimeS: 300, clockSkewS: 30 }).tid);
+
+    // The passbook, as printed.
+    await page.goto(`${base}/m/passbook`);
+    await page.waitForSelector('#book:not([hidden])');
+    expect(await page.textContent('#lines')).toContain('参加村民会议');
+    await page.emulateMedia({ media: 'print' });
+    expect(await page.isVisible('#print')).toBe(false);
+    await page.screenshot({ path: path.join(SHOTS, 'ledger-passbook-print.png'), fullPage: true });
+    await page.emulateMedia({ media: 'screen' });
+
+    // Logging out shows the login again.
+    await page.goto(`${base}/m/`);
+    await page.waitForSelector('#logout:not([hidden])');
+    await page.click('#logout');
+    await page.waitForSelector('#login-view:not([hidden])');
+    expect(await page.textContent('#login-error')).toBe('已退出');
+    await context.close();
+    expect(problems).toEqual([]);
+  }, 90_000);
+
+  it('the town page draws its charts from local Chart.js and opens a village’s passbook', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
+    const page = watch(await context.newPage());
+    const outside: string[] = [];
+    page.on('request', (r) => {
+      if (!r.url().startsWith(base) && !r.url().startsWith('data:') && !r.url().startsWith('blob:')) outside.push(r.url());
+    });
+    await page.goto(`${base}/town`);
+    await page.fill('#token', g.town);
+    await page.click('#token-form button[type=submit]');
+    await page.waitForSelector('#main-view:not([hidden])');
+    await expect.poll(() => page.textContent('#months')).toContain(g.a);
+    // Chart.js has drawn each chart on its canvas.
+    await expect.poll(() => page.evaluate(() => ['chart-months', 'chart-participation', 'chart-items', 'chart-sales'].every((id) => (globalThis as unknown as { Chart: { getChart(id: string): unknown } }).Chart.getChart(id) !== undefined))).toBe(true);
+    await page.screenshot({ path: path.join(SHOTS, 'ledger-town-rollup.png'), fullPage: true });
+    await page.goto(`${base}/passbook?village=${g.a}&villager=zhang`);
+    await page.waitForSelector('#book:not([hidden])');
+    expect(await page.textContent('#name')).toBe('张三');
+    expect(outside).toEqual([]);
+    await context.close();
+    expect(problems).toEqual([]);
+  }, 60_000);
+});
