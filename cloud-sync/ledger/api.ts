@@ -14,6 +14,8 @@ import type { LedgerService } from './service.ts';
 import { registerGovernance, type Principal } from './governance/routes.ts';
 import { VillagerSessions } from './governance/auth.ts';
 import { validationError } from './governance/errors.ts';
+import { registerBoardRoutes } from './board/routes.ts';
+import type { BoardPublisher } from './board/publisher.ts';
 import { addVillage, balanceOf, listStores, registerStore, villageSeq, villagerOf } from './tables.ts';
 import { COMMANDS } from '../protocol/payloads.ts';
 import { publicEd25519 } from '../protocol/sign.ts';
@@ -25,7 +27,7 @@ const sha = (s: string) => createHash('sha256').update(s).digest();
 const VillageId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' });
 const Params = Type.Object({ village: VillageId });
 
-export function buildLedgerApi(deps: { db: SqlDb; service: LedgerService; tokens: ApiToken[]; log: Logger; clock?: () => Date }): FastifyInstance {
+export function buildLedgerApi(deps: { db: SqlDb; service: LedgerService; tokens: ApiToken[]; log: Logger; clock?: () => Date; board?: BoardPublisher }): FastifyInstance {
   const app = Fastify({ loggerInstance: deps.log.child({}, { level: 'warn' }) as FastifyBaseLogger, bodyLimit: 256 * 1024 }).withTypeProvider<TypeBoxTypeProvider>();
   const tokens = deps.tokens.map((t) => ({ ...t, hash: sha(t.token) }));
   const who = (req: FastifyRequest): (ApiToken & { hash: Buffer }) | undefined => {
@@ -129,6 +131,8 @@ export function buildLedgerApi(deps: { db: SqlDb; service: LedgerService; tokens
     return { village_seq: await villageSeq(deps.db, req.params.village), connected: deps.service.connected, stores, refused: deps.service.refusals.toJSON(), counters: deps.service.counters };
   });
 
-  registerGovernance(app, { db: deps.db, service: deps.service, sessions, principal, clock: deps.clock ?? (() => new Date()) });
+  const gov = { db: deps.db, service: deps.service, sessions, principal, clock: deps.clock ?? (() => new Date()) };
+  registerGovernance(app, gov);
+  registerBoardRoutes(app, { ...gov, board: deps.board });
   return app;
 }

@@ -5,6 +5,7 @@
 import { EdgeError, ErrorCode } from '../../edge/errors.ts';
 import type { SqlDb } from './sql.ts';
 import { GOVERNANCE_POSTGRES, GOVERNANCE_SQLITE } from './governance/schema.ts';
+import { BOARD_POSTGRES, BOARD_SQLITE } from './board/schema.ts';
 
 const common = (autoId: string, bigint: string) => /* sql */ `
 CREATE TABLE villages (
@@ -97,6 +98,8 @@ const MIGRATIONS: ReadonlyArray<{ version: number; sqlite: string; postgres: str
   { version: 2, sqlite: v2('INTEGER'), postgres: v2('BIGINT') },
   // v3: points governance (cloud-sync/ledger/governance/).
   { version: 3, sqlite: GOVERNANCE_SQLITE, postgres: GOVERNANCE_POSTGRES },
+  // v4: the public board (cloud-sync/ledger/board/): what a village publishes, who is named.
+  { version: 4, sqlite: BOARD_SQLITE, postgres: BOARD_POSTGRES },
 ];
 export const LEDGER_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 

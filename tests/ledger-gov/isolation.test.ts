@@ -53,6 +53,12 @@ const BODIES: Record<string, unknown> = {
   'POST /api/villages/:village/tasks/:task/close': undefined,
   'POST /api/villages/:village/tasks/:task/claim': undefined,
   'POST /api/villages/:village/reports': { item: 'GOV-MEETING', villager: 'wang' },
+  'GET /api/villages/:village/board': undefined,
+  'PUT /api/villages/:village/board': { name_style: 'omit' },
+  'POST /api/villages/:village/board/publish': undefined,
+  'PUT /api/villages/:village/villagers/:id/board': { named: false },
+  'GET /api/villages/:village/me/board': undefined,
+  'PUT /api/villages/:village/me/board': { named: false },
 };
 
 describe(`governance roles and isolation (${ledgerDbKind})`, () => {
@@ -71,6 +77,8 @@ describe(`governance roles and isolation (${ledgerDbKind})`, () => {
     pins: await g.db.query('SELECT p.villager_id, p.pin_hash FROM gov_pins p JOIN villagers v ON v.id = p.villager_id WHERE v.village = $1 ORDER BY 1', [g.b]),
     stores: await g.db.query('SELECT id, key_id FROM stores WHERE village = $1', [g.b]),
     audit: await g.db.query('SELECT seq FROM gov_events WHERE village = $1 ORDER BY seq', [g.b]),
+    board: await g.db.query('SELECT * FROM board_settings WHERE village = $1', [g.b]),
+    named: await g.db.query('SELECT bv.villager_id, bv.named, bv.staff FROM board_villagers bv JOIN villagers v ON v.id = bv.villager_id WHERE v.village = $1 ORDER BY 1', [g.b]),
     seq: await g.db.query('SELECT next_seq FROM villages WHERE id = $1', [g.b]),
   });
 
