@@ -37,3 +37,8 @@ export function loadBoard(db: Db): StoredBoard | undefined {
 export function saveBoard(db: Db, b: StoredBoard): void {
   db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(KEY, JSON.stringify(b));
 }
+
+/** The store's own maintainers: never ranked on its board, whatever the ledger sent. */
+export function maintainerIds(db: Db): Set<string> {
+  return new Set(db.prepare('SELECT id FROM villagers WHERE is_maintainer = 1').pluck().all() as string[]);
+}

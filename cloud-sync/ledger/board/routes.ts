@@ -4,6 +4,7 @@
  * or the villager themself), the board as it would be sent now, and sending it at once.
  */
 import { Type } from '@fastify/type-provider-typebox';
+import { fieldError } from '../governance/rules.ts';
 import { actorOf, gate, Id, VillageParams, type GovApp, type GovDeps, type Principal } from '../governance/access.ts';
 import { computeBoard } from './compute.ts';
 import { boardSettings, setBoardSettings, setVillagerBoardChoice, villagerBoardChoice } from './settings.ts';
@@ -16,7 +17,7 @@ const Settings = Type.Object({
   deeds_count: Type.Optional(Type.Integer({ minimum: 1, maximum: 50 })),
   publish_totals: Type.Optional(Type.Boolean()),
   name_style: Type.Optional(Type.Union([Type.Literal('mask'), Type.Literal('omit')])),
-}, { additionalProperties: false, minProperties: 1 });
+}, { additionalProperties: false });
 
 export function registerBoardRoutes(app: GovApp, deps: GovDeps & { board?: BoardPublisher | undefined }): void {
   app.get('/api/villages/:village/board', { schema: { params: VillageParams } }, async (req) => {
@@ -25,6 +26,8 @@ export function registerBoardRoutes(app: GovApp, deps: GovDeps & { board?: Board
   });
   app.put('/api/villages/:village/board', { schema: { params: VillageParams, body: Settings } }, async (req) => {
     const p = gate(deps, req, req.params.village, 'manage');
+    // Fields the schema does not know are dropped (the API's rule): nothing left is a mistake, not a no-op.
+    if (Object.keys(req.body).length === 0) throw fieldError('settings', `nothing to change: give one of ${Object.keys(Settings.properties).join(', ')}`, `没有要修改的设置，可修改：${Object.keys(Settings.properties).join('、')}`);
     return { settings: await setBoardSettings(deps.db, req.params.village, req.body, actorOf(p), deps.clock()) };
   });
   app.post('/api/villages/:village/board/publish', { schema: { params: VillageParams } }, async (req) => {
@@ -33,9 +36,10 @@ export function registerBoardRoutes(app: GovApp, deps: GovDeps & { board?: Board
     return deps.board.publishVillage(req.params.village, true);
   });
   app.put('/api/villages/:village/villagers/:id/board', {
-    schema: { params: Type.Object({ village: Id, id: Id }), body: Type.Object({ named: Type.Optional(Type.Boolean()), staff: Type.Optional(Type.Boolean()) }, { additionalProperties: false, minProperties: 1 }) },
+    schema: { params: Type.Object({ village: Id, id: Id }), body: Type.Object({ named: Type.Optional(Type.Boolean()), staff: Type.Optional(Type.Boolean()) }, { additionalProperties: false }) },
   }, async (req) => {
     const p = gate(deps, req, req.params.village, 'manage');
+    if (Object.keys(req.body).length === 0) throw fieldError('named', 'nothing to change: give named or staff', '没有要修改的内容：请给出 named（是否署名）或 staff（是否工作人员）');
     return { villager: req.params.id, ...(await setVillagerBoardChoice(deps.db, req.params.village, req.params.id, req.body, actorOf(p), deps.clock())) };
   });
   // A villager's own choice: to be named on the board or not (staff is the village's to say).
