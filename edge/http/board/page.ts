@@ -97,7 +97,7 @@ body{margin:0;height:100%;overflow:hidden;background:#fff8ee;color:#1d1d1d;font-
 .wrap{height:100%;display:flex;flex-direction:column;padding:.6rem 1rem;gap:.45rem}
 header{display:flex;align-items:baseline;justify-content:space-between;gap:1rem;border-bottom:.12rem solid #c8102e;padding-bottom:.25rem}
 h1{margin:0;font-size:1.6rem;color:#c8102e;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
-h2{margin:0 0 .3rem;font-size:1.2rem;color:#c8102e}
+h2{margin:0 0 .3rem;font-size:1.2rem;color:#c8102e;flex:none}
 #board-live{flex:1;min-height:0;display:flex;flex-direction:column;gap:.45rem}
 #board-status{margin:0;font-size:.75rem;color:#555}#board-status.stale{background:#fff0b3;color:#6b4e00;padding:.2rem .5rem;border-radius:.3rem}
 #page-offline{display:none;margin:0;font-size:.75rem;background:#ffd6d6;color:#8a0000;padding:.2rem .5rem;border-radius:.3rem}
@@ -105,29 +105,29 @@ body.unreachable #page-offline{display:block}
 #totals{display:grid;grid-template-columns:repeat(4,1fr);gap:.5rem}
 .stat{background:#c8102e;color:#fff;border-radius:.4rem;padding:.2rem .6rem;display:flex;flex-direction:column}
 .stat .n{font-size:1.7rem;font-weight:700;line-height:1.15}.stat .n small{font-size:.9rem;font-weight:400}.stat .l{font-size:.7rem}
-.cols{flex:1;min-height:0;display:grid;grid-template-columns:4fr 3fr 3fr;gap:.8rem}
-.panel{min-height:0;overflow:hidden;background:#fff;border-radius:.5rem;padding:.4rem .7rem;box-shadow:0 0 0 .06rem #f0d9c0}
-ol,ul{list-style:none;margin:0;padding:0}
-li{display:flex;align-items:baseline;gap:.5rem;padding:.12rem 0;border-bottom:.04rem solid #f3e3d0;white-space:nowrap}
+.cols{flex:1;min-height:0;display:grid;grid-template-columns:4fr 4fr 3fr;gap:.8rem}
+.panel{min-height:0;overflow:hidden;background:#fff;border-radius:.5rem;padding:.4rem .7rem;box-shadow:0 0 0 .06rem #f0d9c0;display:flex;flex-direction:column}
+/* Rows that do not fit wrap into a next column, outside the panel: a row is shown whole or not at all. */
+ol,ul{list-style:none;margin:0;padding:0;flex:1;min-height:0;display:flex;flex-direction:column;flex-wrap:wrap;column-gap:1.4rem;align-content:flex-start}
+li{width:100%;display:flex;align-items:baseline;gap:.5rem;padding:.12rem 0;border-bottom:.04rem solid #f3e3d0;white-space:nowrap}
 li>*{flex:none}li .items,li .title,li .name{flex:1;min-width:0;overflow:hidden;text-overflow:ellipsis}
-.rank{width:1.6rem;text-align:center;font-weight:700;color:#fff;background:#999;border-radius:50%;font-size:.85rem;line-height:1.6rem;height:1.6rem}
+.rank{width:1.6rem;text-align:center;font-weight:700;color:#fff;background:#999;border-radius:50%;font-size:.85rem;line-height:1.6rem;height:1.6rem;align-self:center}
 .rank-1 .rank{background:#d4a017}.rank-2 .rank{background:#9e9e9e}.rank-3 .rank{background:#b87333}.rank-n .rank{background:#c8102e}
 .who{font-weight:700}.items{font-size:.65rem;color:#666}.pts,.price{font-weight:700;color:#c8102e}small{font-size:.6em;margin-left:.1em}
 .meta{font-size:.6rem;color:#777}.stock{font-size:.7rem;padding:0 .3rem;border-radius:.2rem}.in .stock{background:#e3f4e1;color:#17631c}.out .stock{background:#eee;color:#777}.out .name,.out .price{color:#999}
 .empty{color:#777;font-size:.8rem}
 @media (orientation:portrait){
- #totals{grid-template-columns:repeat(2,1fr)}
- .cols{grid-template-columns:1fr;grid-template-rows:auto auto 1fr}
- #red-list li:nth-child(n+9),#deeds li:nth-child(n+5){display:none}
- #prices ul{display:grid;grid-template-columns:1fr 1fr;column-gap:1rem}
+ #totals{gap:.35rem}.stat{padding:.15rem .4rem}.stat .n{font-size:1.25rem}.stat .l{font-size:.5rem;white-space:nowrap}
+ .cols{grid-template-columns:1fr;grid-template-rows:auto auto minmax(0,1fr);gap:.5rem}
+ #red-list li:nth-child(n+7),#deeds li:nth-child(n+4){display:none}
+ #prices li{width:calc(50% - .7rem)}
 }
-@media (orientation:landscape){#red-list li:nth-child(n+11),#deeds li:nth-child(n+9){display:none}}
 `;
 
 export function boardPage(v: BoardView, refreshS: number): string {
   const title = `${v.storeName} · 积分公示栏`;
   return `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${esc(title)}</title><style>${CSS}</style><script src="/board/board.js" defer></script>
+<title>${esc(title)}</title><link rel="icon" href="data:,"><style>${CSS}</style><script src="/board/board.js" defer></script>
 <noscript><meta http-equiv="refresh" content="${refreshS}"></noscript></head>
 <body><div class="wrap"><header><h1>${esc(title)}</h1></header>
 <p id="page-offline">⚠ 与门店服务器的连接中断，正在重试…</p>
