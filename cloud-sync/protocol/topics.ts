@@ -1,6 +1,6 @@
 /**
  * The MQTT topic tree, versioned and scoped per village and store (docs/sync-protocol.md).
- * Everything is published with QoS 1; only `status` is retained.
+ * Everything is published with QoS 1; only `status` and the public board are retained.
  */
 export const PROTOCOL = 'vps/v1';
 
