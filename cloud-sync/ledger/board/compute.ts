@@ -29,7 +29,8 @@ export function villageMonth(now: Date): { label: string; start: string; end: st
   return { label: localDate(now).slice(0, 7), start: start.toISOString(), end: new Date(nextLocal - 8 * 3_600_000).toISOString() };
 }
 
-interface EarningRow { villager_id: string; name: string; named: number | null; item_name: string; points: number | string }
+/** Earnings of one villager from one item: one approval, or (`count`) several added up. */
+interface EarningRow { villager_id: string; name: string; named: number | string | null; item_name: string; points: number | string; count?: number | string }
 
 /** The rows of the red list: earnings grouped per villager, ranked (equal points share a place). */
 export function rankEarnings(rows: readonly EarningRow[], s: Pick<BoardSettings, 'red_list_size' | 'name_style'>): RedListRow[] {
@@ -43,7 +44,7 @@ export function rankEarnings(rows: readonly EarningRow[], s: Pick<BoardSettings,
     const pts = Number(r.points);
     v.points += pts;
     const item = v.items.get(r.item_name) ?? { count: 0, points: 0 };
-    item.count++;
+    item.count += Number(r.count ?? 1);
     item.points += pts;
     v.items.set(r.item_name, item);
   }
@@ -64,69 +65,84 @@ export function rankEarnings(rows: readonly EarningRow[], s: Pick<BoardSettings,
   return out;
 }
 
-/** Approved claims of rule items that add points, not reversed; staff and villagers who left excluded. */
+/**
+ * Approved claims, not reversed, whose entry added points (a deduction item's entry is a
+ * penalty, negative): the good deeds. `ITEM` adds the rule item (its name), `TASK` the task.
+ */
 const EARNED = `
   FROM gov_claims c
   JOIN entries e ON e.id = c.entry_id
   JOIN villagers v ON v.id = c.villager_id
-  JOIN gov_items gi ON gi.scope = c.item_scope AND gi.code = c.item_code AND gi.version = c.item_version
-  LEFT JOIN gov_tasks t ON t.id = c.task_id
-  LEFT JOIN board_villagers b ON b.villager_id = c.villager_id
-  WHERE c.village = $1 AND c.status = 'approved' AND gi.direction = 'add' AND e.points > 0`;
+  LEFT JOIN board_villagers b ON b.villager_id = c.villager_id`;
+const ITEM = 'JOIN gov_items gi ON gi.scope = c.item_scope AND gi.code = c.item_code AND gi.version = c.item_version';
+const TASK = 'LEFT JOIN gov_tasks t ON t.id = c.task_id';
+const APPROVED = "WHERE c.village = $1 AND c.status = 'approved' AND e.points > 0";
+
+interface VillagerMonth { villager_id: string; named: number | string | null; staff: number | string | null; status: string; points: number | string; n: number | string }
 
 export async function computeBoard(db: SqlDb, village: string, now: Date): Promise<BoardBody> {
   const s = await boardSettings(db, village);
   const month = villageMonth(now);
+  const month$ = [village, month.start, month.end];
   const [vrow] = await db.query<{ name: string }>('SELECT name FROM villages WHERE id = $1', [village]);
+  const villageName = (vrow?.name ?? village).slice(0, 100);
+  // One pass over the month's approvals (a busy village makes thousands): each villager's
+  // points and count, from which both the red list's places and the totals come.
+  const perVillager = s.publish_red_list || s.publish_totals ? await db.query<VillagerMonth>(
+    `SELECT c.villager_id, MAX(b.named) AS named, MAX(b.staff) AS staff, MAX(v.status) AS status, SUM(e.points) AS points, COUNT(*) AS n
+     ${EARNED} ${APPROVED} AND c.decided_at >= $2 AND c.decided_at < $3 GROUP BY c.villager_id`,
+    month$,
+  ) : [];
   let redList: RedListRow[] = [];
   if (s.publish_red_list) {
-    const rows = await db.query<EarningRow>(
-      `SELECT c.villager_id, v.name, b.named, gi.name AS item_name, e.points ${EARNED}
-         AND v.status <> 'left' AND COALESCE(b.staff, 0) = 0 AND c.decided_at >= $2 AND c.decided_at < $3`,
-      [village, month.start, month.end],
+    const ids = perVillager
+      .filter((r) => r.status !== 'left' && Number(r.staff ?? 0) === 0 && (s.name_style === 'mask' || Number(r.named ?? 1) === 1))
+      .sort((a, b) => Number(b.points) - Number(a.points) || (a.villager_id < b.villager_id ? -1 : a.villager_id > b.villager_id ? 1 : 0))
+      .slice(0, s.red_list_size)
+      .map((r) => r.villager_id);
+    // Only the places shown come back per item, for the items each line names.
+    const rows = ids.length === 0 ? [] : await db.query<EarningRow>(
+      `SELECT c.villager_id, v.name, b.named, gi.name AS item_name, SUM(e.points) AS points, COUNT(*) AS count ${EARNED} ${ITEM} ${APPROVED}
+         AND c.decided_at >= $2 AND c.decided_at < $3 AND c.villager_id IN (${ids.map((_, i) => `$${i + 4}`).join(', ')})
+       GROUP BY c.villager_id, v.name, b.named, gi.name`,
+      [...month$, ...ids],
     );
     redList = rankEarnings(rows, s);
   }
   let deeds: Deed[] = [];
   if (s.publish_deeds) {
     const rows = await db.query<{ title: string; points: number | string; decided_at: string }>(
-      `SELECT COALESCE(t.title, gi.name) AS title, e.points, c.decided_at ${EARNED}
+      `SELECT COALESCE(t.title, gi.name) AS title, e.points, c.decided_at ${EARNED} ${ITEM} ${TASK} ${APPROVED}
        ORDER BY c.decided_at DESC, c.id DESC LIMIT $2`,
       [village, s.deeds_count],
     );
-    const villageName = vrow?.name ?? village;
-    deeds = rows.map((r) => ({ title: r.title.slice(0, 200), village: villageName.slice(0, 100), points: Number(r.points), date: localDate(new Date(r.decided_at)) }));
+    deeds = rows.map((r) => ({ title: r.title.slice(0, 200), village: villageName, points: Number(r.points), date: localDate(new Date(r.decided_at)) }));
   }
   return {
     format: BOARD_FORMAT,
-    village: { id: village, name: (vrow?.name ?? village).slice(0, 100) },
+    village: { id: village, name: villageName },
     month: month.label,
     computed_at: now.toISOString(),
     published: { red_list: s.publish_red_list, deeds: s.publish_deeds, totals: s.publish_totals },
     red_list: redList,
     deeds,
-    totals: s.publish_totals ? await monthTotals(db, village, month) : null,
+    totals: s.publish_totals ? await monthTotals(db, month$, perVillager) : null,
   };
 }
 
-async function monthTotals(db: SqlDb, village: string, month: { start: string; end: string }): Promise<BoardTotals> {
+async function monthTotals(db: SqlDb, month$: unknown[], perVillager: readonly VillagerMonth[]): Promise<BoardTotals> {
   const [flows] = await db.query<{ issued: number | string | null; redeemed: number | string | null }>(
     `SELECT SUM(CASE WHEN kind = 'award' THEN points ELSE 0 END) AS issued,
             SUM(CASE WHEN kind = 'redemption' AND (reference IS NULL OR reference NOT LIKE 'debt:%') THEN -points ELSE 0 END) AS redeemed
        FROM entries WHERE village = $1 AND created_at >= $2 AND created_at < $3`,
-    [village, month.start, month.end],
+    month$,
   );
-  const [deeds] = await db.query<{ deeds: number | string; participants: number | string }>(
-    `SELECT COUNT(*) AS deeds, COUNT(DISTINCT CASE WHEN COALESCE(b.staff, 0) = 0 THEN c.villager_id END) AS participants ${EARNED}
-       AND c.decided_at >= $2 AND c.decided_at < $3`,
-    [village, month.start, month.end],
-  );
-  const [people] = await db.query<{ n: number | string }>("SELECT COUNT(*) AS n FROM villagers v LEFT JOIN board_villagers b ON b.villager_id = v.id WHERE v.village = $1 AND v.status <> 'left' AND COALESCE(b.staff, 0) = 0", [village]);
+  const [people] = await db.query<{ n: number | string }>("SELECT COUNT(*) AS n FROM villagers v LEFT JOIN board_villagers b ON b.villager_id = v.id WHERE v.village = $1 AND v.status <> 'left' AND COALESCE(b.staff, 0) = 0", [month$[0]]);
   return {
     issued: Math.max(0, Number(flows?.issued ?? 0)),
     redeemed: Math.max(0, Number(flows?.redeemed ?? 0)),
-    deeds: Number(deeds?.deeds ?? 0),
-    participants: Number(deeds?.participants ?? 0),
+    deeds: perVillager.reduce((n, r) => n + Number(r.n), 0),
+    participants: perVillager.filter((r) => Number(r.staff ?? 0) === 0).length,
     villagers: Number(people?.n ?? 0),
   };
 }

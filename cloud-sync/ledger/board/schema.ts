@@ -31,6 +31,10 @@ CREATE TABLE board_published (
   change_token  TEXT NOT NULL,
   published_at  TEXT NOT NULL
 );
+-- the month's approved claims and the latest deeds without reading a village's whole history;
+-- the change token's last villager change without reading every villager
+CREATE INDEX gov_claims_decided ON gov_claims (village, status, decided_at);
+CREATE INDEX villagers_village_updated ON villagers (village, updated_at);
 `;
 
 export const BOARD_SQLITE = tables('INTEGER');
