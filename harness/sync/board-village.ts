@@ -33,4 +33,6 @@ export async function loadBoardVillage(db: SqlDb, village: string, o: { villager
       await tx.run(`INSERT INTO gov_claims (id, village, origin, villager_id, item_scope, item_code, item_version, points, status, entry_id, created_at, decided_at) VALUES ${rows.map((_, j) => `($${j * 7 + 1}, $${j * 7 + 2}, 'self', $${j * 7 + 3}, '*', $${j * 7 + 4}, 1, $${j * 7 + 5}, 'approved', $${j * 7 + 6}, $${j * 7 + 7}, $${j * 7 + 7})`).join(', ')}`, claims);
     }
   });
+  // A production database has statistics; tables loaded a moment ago have none until autovacuum runs.
+  if (db.dialect === 'postgres') await db.exec('ANALYZE');
 }
