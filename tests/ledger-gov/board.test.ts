@@ -8,7 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ledgerDbKind } from '../../harness/sync/rig.ts';
 import { boardChangeToken, computeBoard, maskName, rankEarnings, villageMonth } from '../../cloud-sync/ledger/board/compute.ts';
-import { checkers } from '../../cloud-sync/protocol/payloads.ts';
+import { checkers, type Envelope } from '../../cloud-sync/protocol/payloads.ts';
+import { BoardPublisher } from '../../cloud-sync/ledger/board/publisher.ts';
+import { checkEnvelope, keyRing, newKeyPair, privateEd25519 } from '../../cloud-sync/protocol/sign.ts';
+import { silentLogger } from '../../edge/log.ts';
 import { govApp, type GovApp } from './gov-app.ts';
 
 describe('ranking and masking (properties)', () => {
@@ -169,5 +172,43 @@ describe(`the board of a village (${ledgerDbKind})`, () => {
     expect((await g.call(li, 'PUT', `${v}/board`, { name_style: 'omit' })).statusCode).toBe(403);
     expect((await g.call(g.town, 'PUT', `${v}/board`, { name_style: 'omit' })).statusCode).toBe(403);
     expect((await g.call(li, 'GET', `${v}/me/board`)).json()).toEqual({ villager: 'li', named: false });
+  });
+
+  it('the publisher sends on change and when due, its versions only grow, and records nothing the broker did not take', async () => {
+    const pair = newKeyPair();
+    let t = Date.now();
+    let up = false;
+    const sent: Envelope[] = [];
+    const p = new BoardPublisher({
+      db: g.db, key: privateEd25519('ledger-1', pair.privatePem), log: silentLogger(), clock: () => new Date(t), refreshMs: 60_000,
+      publish: async (_v, e) => {
+        if (up) sent.push(e);
+        return up;
+      },
+    });
+    expect(await p.publishVillage(g.a)).toEqual({ published: false }); // the broker is away: tried again later
+    up = true;
+    const first = await p.publishVillage(g.a);
+    expect(first.published).toBe(true);
+    expect(await p.publishVillage(g.a)).toEqual({ published: false }); // nothing changed, not due
+    t += 61_000;
+    const due = await p.publishVillage(g.a);
+    expect(due.version).toBeGreaterThan(first.version!);
+    expect(await p.publishVillage(g.a)).toEqual({ published: false });
+    expect((await g.call(g.va, 'PUT', `/api/villages/${g.a}/board`, { deeds_count: 5 })).statusCode).toBe(200);
+    const changed = await p.publishVillage(g.a);
+    expect(changed.published).toBe(true);
+    // the ledger's clock goes back an hour (a corrected clock, a restored machine): versions still grow
+    t -= 3_600_000;
+    const back = await p.publishVillage(g.a, true);
+    expect(back.version).toBe(changed.version! + 1);
+    expect(sent.map((e) => e.seq)).toEqual([first.version, due.version, changed.version, back.version]);
+    const keys = keyRing([{ id: 'ledger-1', pem: pair.publicPem }]);
+    for (const e of sent) {
+      expect(checkEnvelope(e, keys, Date.parse(e.issued_at), 0)).toBeUndefined();
+      expect(e).toMatchObject({ kind: 'board', village: g.a });
+      expect(checkers.board.Check(e.body)).toBe(true);
+    }
+    expect((sent[2]!.body as { deeds: unknown[] }).deeds.length).toBe(5);
   });
 });
