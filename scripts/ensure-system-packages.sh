@@ -6,6 +6,7 @@
 #   socat     pseudo-terminals for the serial driver tests
 #   chromium  the admin page in a real browser
 #   ffmpeg    the camera source (V4L2/RTSP to raw frames)
+#   fonts-noto-cjk  Chinese glyphs, so the public board's layout is measured as a wall screen shows it
 # SYSTEM_PACKAGES_NO_INSTALL=1 only checks (never runs apt-get).
 set -euo pipefail
 
@@ -13,6 +14,7 @@ need=()
 command -v socat >/dev/null 2>&1 || need+=(socat)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
+{ command -v fc-list >/dev/null 2>&1 && [ -n "$(fc-list :lang=zh 2>/dev/null | head -1)" ]; } || need+=(fonts-noto-cjk)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if [ "${SYSTEM_PACKAGES_NO_INSTALL:-}" != "1" ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then

@@ -20,6 +20,7 @@ import { checkControl, keyRing, newKeyPair, privateEd25519, type KeyRing, type S
 import { parseTopic, storeSubscriptions, storeTopic, type StoreAddress } from '../protocol/topics.ts';
 import { RefusalCounter } from '../protocol/refusals.ts';
 import { InboundStream, type InboundOutcome } from './inbound.ts';
+import { BoardInbox } from './board.ts';
 import { applyBeat, rowsEnvelope, type InFlight } from './rows.ts';
 import type { SyncConfig } from './config.ts';
 
@@ -52,6 +53,7 @@ export class SyncAgent implements Part {
   readonly refusals = new RefusalCounter();
   private mqtt: SyncMqtt | undefined;
   private inbound: InboundStream | undefined;
+  private board: BoardInbox | undefined;
   private key: SigningKey | undefined;
   private keys: KeyRing = new Map();
   private readonly inflight = new Map<number, InFlight>();
@@ -90,6 +92,7 @@ export class SyncAgent implements Part {
       skewMs: c.clock_skew_s * 1000, refusals: this.refusals, onResyncWanted: () => this.wantSnapshot('resync'),
       snapshotPending: () => this.snapshotAskedAt !== undefined,
     });
+    this.board = new BoardInbox({ db: this.deps.db, village: address.village, keys: () => this.keys, clock: this.clock, skewMs: c.clock_skew_s * 1000, refusals: this.refusals });
     const status = storeTopic(address, 'status');
     this.mqtt = new SyncMqtt({
       url: c.broker_url, clientId: storeClientId(address), username: c.username, password: c.password,
@@ -160,6 +163,11 @@ export class SyncAgent implements Part {
     const { address } = this.deps;
     if (!t || t.village !== address.village || (t.kind === 'store' && t.store !== address.store)) {
       this.refusals.add('invalid');
+      return;
+    }
+    if (t.kind === 'village-board') {
+      const r = this.board!.receive(payload);
+      if (r.kind === 'refused') this.deps.log.warn({ reason: r.reason, why: r.why, topic }, 'sync message refused / 同步消息被拒绝');
       return;
     }
     if (t.kind === 'store' && t.leaf === 'down/ack') return this.onAck(payload);

@@ -177,6 +177,7 @@ export class InboundStream {
           }
           case 'rows':
           case 'snapshot':
+          case 'board':
             break; // refused by checkBody before we get here
         }
         setInboundSeq(db, e.seq);
@@ -215,7 +216,8 @@ export class InboundStream {
 /** The body against the schema of its kind; where each kind may arrive. */
 function checkBody(e: Envelope, from: 'events' | 'snapshot'): string | undefined {
   const expectSnapshot = from === 'snapshot';
-  if ((e.kind === 'snapshot') !== expectSnapshot || e.kind === 'rows') return `a ${e.kind} message does not belong on ${from}`;
+  // A board has its own topic and its own order (cloud-sync/agent/board.ts), never the stream's.
+  if ((e.kind === 'snapshot') !== expectSnapshot || e.kind === 'rows' || e.kind === 'board') return `a ${e.kind} message does not belong on ${from}`;
   const checker = checkers[e.kind];
   if (checker.Check(e.body)) return undefined;
   const first = [...checker.Errors(e.body)][0];

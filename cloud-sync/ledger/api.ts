@@ -25,6 +25,8 @@ import { registerRollupRoutes } from './governance/rollup-routes.ts';
 import { registerVillagerRoutes } from './governance/villager-routes.ts';
 import { qrIssuer } from './governance/qr.ts';
 import { registerPages, SESSION_COOKIE } from './web/pages.ts';
+import { registerBoardRoutes } from './board/routes.ts';
+import type { BoardPublisher } from './board/publisher.ts';
 import { addVillage, balanceOf, listStores, registerStore, villageSeq, villagerOf } from './tables.ts';
 import { COMMANDS } from '../protocol/payloads.ts';
 import { publicEd25519 } from '../protocol/sign.ts';
@@ -45,6 +47,8 @@ export interface LedgerApiDeps {
   /** Ed25519 private key that signs villagers' store-door QR tokens; without it the QR route answers 503. */
   qrKey?: KeyObject | undefined;
   qrLifetimeS?: number;
+  /** The public boards' publisher; its routes let a village publish now. */
+  board?: BoardPublisher | undefined;
 }
 
 export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
@@ -179,5 +183,6 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
   registerRollupRoutes(app, gov);
   registerVillagerRoutes(app, { ...gov, qr: deps.qrKey ? qrIssuer(deps.qrKey, deps.qrLifetimeS) : undefined });
   registerPages(app, { ...gov, sessionCookie, csrfFor: (reply, session) => reply.generateCsrf({ userInfo: sha(session).toString('base64url') }) });
+  registerBoardRoutes(app, { ...gov, board: deps.board });
   return app;
 }

@@ -5,6 +5,7 @@
 import { EdgeError, ErrorCode } from '../../edge/errors.ts';
 import type { SqlDb } from './sql.ts';
 import { GOVERNANCE_POSTGRES, GOVERNANCE_SQLITE, GOVERNANCE_V5_POSTGRES, GOVERNANCE_V5_SQLITE } from './governance/schema.ts';
+import { BOARD_POSTGRES, BOARD_SQLITE } from './board/schema.ts';
 
 const common = (autoId: string, bigint: string) => /* sql */ `
 CREATE TABLE villages (
@@ -97,7 +98,9 @@ const MIGRATIONS: ReadonlyArray<{ version: number; sqlite: string; postgres: str
   { version: 2, sqlite: v2('INTEGER'), postgres: v2('BIGINT') },
   // v3: points governance (cloud-sync/ledger/governance/).
   { version: 3, sqlite: GOVERNANCE_SQLITE, postgres: GOVERNANCE_POSTGRES },
-  // v5 (v4 is the public board's, on its own branch): one-time login codes, evidence photos.
+  // v4: the public board (cloud-sync/ledger/board/): what a village publishes, who is named.
+  { version: 4, sqlite: BOARD_SQLITE, postgres: BOARD_POSTGRES },
+  // v5: one-time login codes, evidence photos.
   { version: 5, sqlite: GOVERNANCE_V5_SQLITE, postgres: GOVERNANCE_V5_POSTGRES },
 ];
 export const LEDGER_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

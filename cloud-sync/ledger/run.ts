@@ -10,6 +10,7 @@ import { migrateLedger } from './migrations.ts';
 import { ensureDefaultItems } from './governance/rules.ts';
 import { LedgerService } from './service.ts';
 import { buildLedgerApi, type ApiToken } from './api.ts';
+import { BoardPublisher } from './board/publisher.ts';
 import { privateEd25519 } from '../protocol/sign.ts';
 
 export interface LedgerRunOptions {
@@ -31,6 +32,8 @@ export interface LedgerRunOptions {
    */
   qrKeyFile?: string | undefined;
   log: Logger;
+  /** How often the public boards' sources are checked for a change (default 5 s). */
+  boardCheckMs?: number | undefined;
 }
 
 const TokensSchema = Type.Array(Type.Object({
@@ -63,7 +66,7 @@ export function loadTokens(file: string): ApiToken[] {
   return raw;
 }
 
-export async function runLedger(o: LedgerRunOptions): Promise<{ url: string; db: SqlDb; service: LedgerService; stop: () => Promise<void> }> {
+export async function runLedger(o: LedgerRunOptions): Promise<{ url: string; db: SqlDb; service: LedgerService; board: BoardPublisher; stop: () => Promise<void> }> {
   let key;
   try {
     key = privateEd25519(o.keyId, readText(o.keyFile, 'signing key', '签名私钥'));
@@ -88,12 +91,16 @@ export async function runLedger(o: LedgerRunOptions): Promise<{ url: string; db:
   await ensureDefaultItems(db, new Date());
   const service = new LedgerService({ db, key, log: o.log, mqtt: { url: o.brokerUrl, clientId: `ledger-${process.pid}`, username: o.mqttUsername, password: o.mqttPassword, caFile: o.caFile } });
   service.start();
-  const app = buildLedgerApi({ db, service, tokens, log: o.log, qrKey });
+  // The stores' public boards: sent when what they show changes, and every few minutes anyway.
+  const board = new BoardPublisher({ db, key, log: o.log, publish: (village, e) => service.publishBoard(village, e), ...(o.boardCheckMs ? { checkMs: o.boardCheckMs } : {}) });
+  board.start();
+  const app = buildLedgerApi({ db, service, tokens, log: o.log, qrKey, board });
   const url = await app.listen({ host: o.host, port: o.port });
   return {
-    url, db, service,
+    url, db, service, board,
     stop: async () => {
       await app.close();
+      await board.stop();
       await service.stop();
       await db.close();
     },

@@ -11,7 +11,7 @@ import type { SqlDb } from './sql.ts';
 import { SyncMqtt, type MqttOptions } from '../mqtt.ts';
 import { checkers, decode, type Ack, type Beat, type Heartbeat, type SnapshotRequest, type Envelope, type Row, type EntryBody, type VillagerBody, type CommandBody, type ProductBody } from '../protocol/payloads.ts';
 import { checkEnvelope, publicEd25519, signControl, signEnvelope, type SigningKey } from '../protocol/sign.ts';
-import { LEDGER_SUBSCRIPTIONS, parseTopic, storeTopic, villageEventsTopic } from '../protocol/topics.ts';
+import { LEDGER_SUBSCRIPTIONS, parseTopic, storeTopic, villageBoardTopic, villageEventsTopic } from '../protocol/topics.ts';
 import { RefusalCounter } from '../protocol/refusals.ts';
 import { addLedgerEntry, appendEvent, listStores, recordHeartbeat, recordPresence, upsertVillager, villageSeq, villageSnapshot, type RowsResult, type Signer } from './tables.ts';
 import { applyRowGroup, type CheckedRows } from './group.ts';
@@ -142,6 +142,11 @@ export class LedgerService {
     const now = this.clock();
     const event = await this.opts.db.transaction((tx) => appendEvent(tx, village, kind, `${kind}:${now.getTime()}:${Math.random().toString(36).slice(2, 10)}`, body, this.signer, now));
     return this.publishEvent(event);
+  }
+
+  /** A village's public board (board/publisher.ts), retained: a store that connects has the latest at once. */
+  async publishBoard(village: string, e: Envelope): Promise<boolean> {
+    return (await this.mqtt?.publish(villageBoardTopic(village), JSON.stringify(e), { retain: true })) ?? false;
   }
 
   private async publishEvent(e: Envelope): Promise<boolean> {

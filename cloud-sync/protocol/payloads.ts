@@ -5,6 +5,9 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { BoardBodySchema } from './board.ts';
+
+export { BoardBodySchema, BOARD_FORMAT, type BoardBody } from './board.ts';
 
 const Id = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.:#@-]+$' });
 const TopicId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' });
@@ -13,7 +16,7 @@ const Seq = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 const Points = Type.Integer({ minimum: -1_000_000_000, maximum: 1_000_000_000 });
 const Text = (max: number) => Type.Union([Type.String({ maxLength: max }), Type.Null()]);
 
-export const ENVELOPE_KINDS = ['rows', 'entry', 'entries', 'villager', 'product', 'command', 'snapshot'] as const;
+export const ENVELOPE_KINDS = ['rows', 'entry', 'entries', 'villager', 'product', 'command', 'snapshot', 'board'] as const;
 export type EnvelopeKind = (typeof ENVELOPE_KINDS)[number];
 
 /** A signed message. `sig` is Ed25519 over the canonical JSON of every other field. */
@@ -176,6 +179,7 @@ export const checkers = {
   product: TypeCompiler.Compile(ProductBodySchema),
   command: TypeCompiler.Compile(CommandBodySchema),
   snapshot: TypeCompiler.Compile(SnapshotBodySchema),
+  board: TypeCompiler.Compile(BoardBodySchema),
   rows: TypeCompiler.Compile(RowsBodySchema),
   wireEntry: TypeCompiler.Compile(WireEntrySchema),
   status: TypeCompiler.Compile(StatusSchema),

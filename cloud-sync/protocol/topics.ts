@@ -1,6 +1,6 @@
 /**
  * The MQTT topic tree, versioned and scoped per village and store (docs/sync-protocol.md).
- * Everything is published with QoS 1; only `status` is retained.
+ * Everything is published with QoS 1; only `status` and the public board are retained.
  */
 export const PROTOCOL = 'vps/v1';
 
@@ -21,15 +21,22 @@ export const storeTopic = (a: StoreAddress, leaf: StoreLeaf): string => `${PROTO
 /** Awards, penalties, registry changes, catalogue, commands: one ordered stream per village. */
 export const villageEventsTopic = (village: string): string => `${PROTOCOL}/${village}/down/events`;
 
+/**
+ * The village's public board (积分公示栏), the latest one retained by the broker so a store that
+ * connects has it at once; each is signed and newer than the last (docs/sync-protocol.md).
+ */
+export const villageBoardTopic = (village: string): string => `${PROTOCOL}/${village}/down/board`;
+
 /** What the ledger subscribes to: every store's upward traffic and presence. */
 export const LEDGER_SUBSCRIPTIONS = [`${PROTOCOL}/+/store/+/up/#`, `${PROTOCOL}/+/store/+/status`, `${PROTOCOL}/+/store/+/heartbeat`] as const;
 
 /** What a store subscribes to: its village's stream and its own `down` branch. */
-export const storeSubscriptions = (a: StoreAddress): string[] => [villageEventsTopic(a.village), `${PROTOCOL}/${a.village}/store/${a.store}/down/#`];
+export const storeSubscriptions = (a: StoreAddress): string[] => [villageEventsTopic(a.village), villageBoardTopic(a.village), `${PROTOCOL}/${a.village}/store/${a.store}/down/#`];
 
 export type ParsedTopic =
   | { kind: 'store'; village: string; store: string; leaf: StoreLeaf }
-  | { kind: 'village-events'; village: string };
+  | { kind: 'village-events'; village: string }
+  | { kind: 'village-board'; village: string };
 
 /** Parse a topic of our tree; anything else (a foreign or malformed topic) is undefined. */
 export function parseTopic(topic: string): ParsedTopic | undefined {
@@ -38,6 +45,7 @@ export function parseTopic(topic: string): ParsedTopic | undefined {
   const village = parts[0] ?? '';
   if (!TOPIC_ID_RE.test(village)) return undefined;
   if (parts.length === 3 && parts[1] === 'down' && parts[2] === 'events') return { kind: 'village-events', village };
+  if (parts.length === 3 && parts[1] === 'down' && parts[2] === 'board') return { kind: 'village-board', village };
   if (parts[1] !== 'store' || parts.length < 4) return undefined;
   const store = parts[2] ?? '';
   const leaf = parts.slice(3).join('/');

@@ -14,11 +14,12 @@ import { listVillagers, requireVillager } from '../ledger/villagers.ts';
 import { listEntries } from '../ledger/entries.ts';
 import { listProducts, inventory } from '../ledger/products.ts';
 import { listSessions } from '../ledger/sessions.ts';
-import { adminPage, boardPage, reviewPage } from './pages.ts';
+import { adminPage, reviewPage } from './pages.ts';
+import { registerBoardRoutes } from './board/routes.ts';
 import { recentEntryEvents, recentReceipts, stockByProduct, storeState, syncState, type StoreStateSource, type SyncStateSource } from './queries.ts';
 import { DECISION_ZH, PHASE_ZH, REVIEW_ZH } from './admin-sections.ts';
 import { AdminPageQuery, EntryEventsReply, LimitQuery, PageQuery, ReceiptsReply, StockReply, StoreStateReply, SyncReply } from './schemas.ts';
-import { topBalances, villagerPage } from '../ledger/admin-views.ts';
+import { villagerPage } from '../ledger/admin-views.ts';
 import { listAudit } from '../ledger/audit.ts';
 import { listOpenReview } from '../ledger/review.ts';
 import { listAdminAccounts } from '../ledger/admin-accounts.ts';
@@ -33,8 +34,6 @@ import { registerOpsRoutes, type OpsRoutesDeps } from './ops-routes.ts';
 
 /** Villagers per admin page (the rest are a link away): the page stays cheap as the village grows. */
 const VILLAGERS_PER_PAGE = 100;
-/** Places on the public board's ranking. */
-const BOARD_RANKING = 50;
 
 export interface AppDeps {
   store: StoreConfig;
@@ -169,8 +168,5 @@ function routes(app: TypedApp, deps: AppDeps): void {
 
   app.get('/review', async (req, reply) => reply.type('text/html; charset=utf-8').send(reviewPage({ store: deps.store, items: listOpenReview(deps.db(), 50), csrf: reply.generateCsrf() })));
 
-  app.get('/board', { config: { public: true } }, async (_req, reply) => {
-    const db = deps.db();
-    return reply.type('text/html; charset=utf-8').send(boardPage({ store: deps.store, villagers: topBalances(db, BOARD_RANKING), products: listProducts(db) }));
-  });
+  registerBoardRoutes(app, { db: deps.db, storeName: deps.store.name, sync: deps.sync });
 }

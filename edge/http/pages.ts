@@ -2,7 +2,6 @@
 import type { StoreConfig } from '../config/schema.ts';
 import type { HealthReport } from '../parts.ts';
 import type { Villager } from '../ledger/villagers.ts';
-import type { Product } from '../ledger/products.ts';
 import type { StoreSession } from '../ledger/sessions.ts';
 import type { EntryEventView, ReceiptView, StockView, StoreStateView, SyncView } from './queries.ts';
 import { entryEventsSection, esc, PHASE_ZH, receiptsSection, stockSection, storeStateSection, syncSection, time } from './admin-sections.ts';
@@ -99,23 +98,6 @@ ${cardsSection(d.csrf)}
 ${accountsSection(d.accounts, d.csrf, d.user.role === 'village_admin')}
 ${auditSection(d.audit)}`,
     5,
-  );
-}
-
-export function boardPage(d: { store: StoreConfig; villagers: Villager[]; products: Product[] }): string {
-  // The public board shows names as the committee publishes them, never debts or face data.
-  const ranking = [...d.villagers]
-    .filter((v) => v.status !== 'left')
-    .sort((a, b) => b.balance - a.balance || a.id.localeCompare(b.id))
-    .slice(0, 50)
-    .map((v, i) => `<tr><td>${i + 1}</td><td>${esc(v.name)}</td><td>${esc(v.village)}</td><td>${v.balance}</td></tr>`)
-    .join('');
-  const prices = d.products.filter((p) => p.active).map((p) => `<tr><td>${esc(p.name)}</td><td>${p.price} 分</td></tr>`).join('');
-  return layout(
-    `${d.store.name} · 积分公示栏`,
-    `<h1>${esc(d.store.name)} · 积分公示栏</h1><h2>积分排行</h2><table><tr><th>名次</th><th>姓名</th><th>村</th><th>积分</th></tr>${ranking}</table>
-<h2>商品兑换价</h2><table><tr><th>商品</th><th>所需积分</th></tr>${prices}</table>`,
-    30,
   );
 }
 

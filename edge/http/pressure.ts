@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import underPressure from '@fastify/under-pressure';
 
 /** Answered even under pressure: the wall screen, and the probes and metrics that report it. */
-const ALWAYS = new Set(['/healthz', '/readyz', '/metrics', '/board']);
+const ALWAYS = new Set(['/healthz', '/readyz', '/metrics', '/board', '/board/live', '/board/board.js']);
 const RETRY_AFTER_S = 2;
 /**
  * A busy loop alone is not the page's doing (a start-up, a settlement): requests are shed only

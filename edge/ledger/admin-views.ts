@@ -86,9 +86,3 @@ export function villagerPage(db: Db, limit: number, offset: number): { villagers
   const total = (db.prepare('SELECT count(*) AS n FROM villagers').get() as { n: number }).n;
   return { villagers: rows.map(villagerFromRow), total };
 }
-
-/** The public board's ranking: the `limit` highest balances of villagers who have not left. */
-export function topBalances(db: Db, limit: number): Villager[] {
-  const rows = db.prepare("SELECT * FROM villagers WHERE status != 'left' ORDER BY balance DESC, id LIMIT ?").all(limit) as Parameters<typeof villagerFromRow>[0][];
-  return rows.map(villagerFromRow);
-}

@@ -62,6 +62,12 @@ const BODIES: Record<string, unknown> = {
   'GET /api/villages/:village/me/qr': undefined,
   'GET /api/villages/:village/rollup': undefined,
   'GET /api/villages/:village/rollup.csv': undefined,
+  'GET /api/villages/:village/board': undefined,
+  'PUT /api/villages/:village/board': { name_style: 'omit' },
+  'POST /api/villages/:village/board/publish': undefined,
+  'PUT /api/villages/:village/villagers/:id/board': { named: false },
+  'GET /api/villages/:village/me/board': undefined,
+  'PUT /api/villages/:village/me/board': { named: false },
 };
 /** A query string a route needs to be valid. */
 const QUERIES: Record<string, string> = { 'GET /api/villages/:village/rollup.csv': '?table=months' };
@@ -84,6 +90,8 @@ describe(`governance roles and isolation (${ledgerDbKind})`, () => {
     codes: await g.db.query('SELECT id, used_at FROM gov_login_codes WHERE village = $1 ORDER BY id', [g.b]),
     evidence: await g.db.query('SELECT id, sha256 FROM gov_evidence WHERE village = $1 ORDER BY id', [g.b]),
     audit: await g.db.query('SELECT seq FROM gov_events WHERE village = $1 ORDER BY seq', [g.b]),
+    board: await g.db.query('SELECT * FROM board_settings WHERE village = $1', [g.b]),
+    named: await g.db.query('SELECT bv.villager_id, bv.named, bv.staff FROM board_villagers bv JOIN villagers v ON v.id = bv.villager_id WHERE v.village = $1 ORDER BY 1', [g.b]),
     seq: await g.db.query('SELECT next_seq FROM villages WHERE id = $1', [g.b]),
   });
 

@@ -1,0 +1,214 @@
+/**
+ * The public board as the village ledger computes it (cloud-sync/ledger/board/): this month's
+ * red list from approved rule items (reversed and deducted ones never count), good deeds with
+ * no names, the month's totals, the village's settings and each villager's choice to be named;
+ * staff are never ranked. A property test holds the ranking's rules for any earnings.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { ledgerDbKind } from '../../harness/sync/rig.ts';
+import { boardChangeToken, computeBoard, maskName, rankEarnings, villageMonth } from '../../cloud-sync/ledger/board/compute.ts';
+import { checkers, type Envelope } from '../../cloud-sync/protocol/payloads.ts';
+import { BoardPublisher } from '../../cloud-sync/ledger/board/publisher.ts';
+import { checkEnvelope, keyRing, newKeyPair, privateEd25519 } from '../../cloud-sync/protocol/sign.ts';
+import { silentLogger } from '../../edge/log.ts';
+import { govApp, type GovApp } from './gov-app.ts';
+
+describe('ranking and masking (properties)', () => {
+  it('masks a name to its first character and two stars, whatever its length', () => {
+    expect(maskName('张三')).toBe('张**');
+    expect(maskName('欧阳娜娜')).toBe('欧**');
+    expect(maskName('𠮷野家')).toBe('𠮷**');
+  });
+
+  const rowArb = fc.record({
+    villager_id: fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'),
+    item_name: fc.constantFrom('清扫街巷', '志愿服务', '说法评理', '参加防汛抢险'),
+    points: fc.integer({ min: 1, max: 40 }),
+  });
+  const namedArb = fc.dictionary(fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'), fc.boolean());
+
+  it('ranks by points earned (equal points share a place), never shows an opted-out name, keeps to the size', () => {
+    fc.assert(fc.property(fc.array(rowArb, { maxLength: 60 }), namedArb, fc.constantFrom('mask' as const, 'omit' as const), fc.integer({ min: 1, max: 10 }), (raw, named, style, size) => {
+      const rows = raw.map((r) => ({ ...r, name: `全名${r.villager_id}`, named: named[r.villager_id] === false ? 0 : null }));
+      const list = rankEarnings(rows, { red_list_size: size, name_style: style });
+      const earned = new Map<string, number>();
+      for (const r of rows) earned.set(r.villager_id, (earned.get(r.villager_id) ?? 0) + r.points);
+      const eligible = [...earned.entries()].filter(([id]) => style === 'mask' || named[id] !== false);
+      expect(list.length).toBe(Math.min(size, eligible.length));
+      list.forEach((r, i) => {
+        // the points are the sum of the villager's earnings, and the rank counts only those ahead
+        expect(r.points).toBe(earned.get(r.villager));
+        expect(r.rank).toBe(1 + eligible.filter(([, p]) => p > r.points).length);
+        if (i > 0) expect(r.points).toBeLessThanOrEqual(list[i - 1]!.points);
+        if (named[r.villager] === false) {
+          expect(style).toBe('mask');
+          expect(r.masked).toBe(true);
+          expect(r.name).toBe('全**');
+        } else expect(r.name).toBe(`全名${r.villager}`);
+        // the items it names are its own, at most three, and their counts add up to no more than its rows
+        expect(r.items.length).toBeLessThanOrEqual(3);
+        const own = rows.filter((x) => x.villager_id === r.villager);
+        for (const it of r.items) expect(it.count).toBe(own.filter((x) => x.item_name === it.name).length);
+      });
+    }));
+  });
+});
+
+describe(`the board of a village (${ledgerDbKind})`, () => {
+  let g: GovApp;
+  let li: string;
+  const tokens: Record<string, string> = {};
+  const record = async (villager: string, item: string, points?: number): Promise<string> => {
+    const r = await g.call(g.va, 'POST', `/api/villages/${g.a}/reports`, { item, villager, ...(points ? { points } : {}), ...(item.startsWith('DED') ? { evidence: 'photo:1' } : {}) });
+    expect(r.statusCode).toBe(201);
+    const id = (r.json() as { id: string }).id;
+    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${id}/approve`, {})).statusCode).toBe(200);
+    return id;
+  };
+  const board = async (now = new Date()) => {
+    const b = await computeBoard(g.db, g.a, now);
+    expect(checkers.board.Check(b)).toBe(true);
+    return b;
+  };
+
+  beforeAll(async () => {
+    g = await govApp();
+    for (const [id, name] of [['zhang', '张三'], ['li', '李四'], ['wang', '王五'], ['chen', '老陈'], ['zhao', '赵六']] as const) {
+      tokens[id] = await g.villager(g.a, id);
+      expect((await g.call(g.va, 'PUT', `/api/villages/${g.a}/villagers/${id}`, { name })).statusCode).toBe(200);
+    }
+    li = tokens.li!;
+    await record('zhang', 'CIV-GOOD-FAMILY');
+    await record('zhang', 'GOV-MEETING');
+    await record('li', 'GOV-SUGGESTION', 8);
+    // 王五 through a task, whose title is the good deed's
+    const task = (await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '清理河道垃圾', item: 'GOV-SUGGESTION', points: 8, max_claimants: 2 })).json() as { id: string };
+    const claim = (await g.call(tokens.wang, 'POST', `/api/villages/${g.a}/tasks/${task.id}/claim`)).json() as { id: string };
+    expect((await g.call(tokens.wang, 'POST', `/api/villages/${g.a}/claims/${claim.id}/report`, {})).statusCode).toBe(200);
+    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${claim.id}/approve`, {})).statusCode).toBe(200);
+    await record('chen', 'CIV-GOOD-FAMILY');
+    const reversed = await record('zhao', 'GOV-MEETING');
+    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${reversed}/reverse`, { reason: '重复申报' })).statusCode).toBe(200);
+    await record('zhao', 'DED-LITTER');
+    // 老陈 is the store's maintainer; 李四 does not want to be named
+    expect((await g.call(g.va, 'PUT', `/api/villages/${g.a}/villagers/chen/board`, { staff: true })).json()).toEqual({ villager: 'chen', named: true, staff: true });
+    expect((await g.call(li, 'PUT', `/api/villages/${g.a}/me/board`, { named: false })).json()).toEqual({ villager: 'li', named: false });
+  });
+  afterAll(async () => {
+    await g.close();
+  });
+
+  it('ranks this month’s earners with their items; opted-out masked, staff, reversals and deductions left out', async () => {
+    const b = await board();
+    expect(b.month).toBe(villageMonth(new Date()).label);
+    expect(b.red_list.map((r) => [r.rank, r.name, r.points, r.masked])).toEqual([
+      [1, '张三', 32, false],
+      [2, '李**', 8, true],
+      [2, '王五', 8, false],
+    ]);
+    expect(b.red_list[0]!.items).toEqual([{ name: '评为文明家庭', count: 1 }, { name: '参加村民会议', count: 1 }]);
+    const text = JSON.stringify(b);
+    for (const hidden of ['李四', '老陈', '赵六', 'balance', 'debt']) expect(text).not.toContain(hidden);
+  });
+
+  it('lists good deeds newest first with title, village and points, and nobody’s name', async () => {
+    const b = await board();
+    expect(b.deeds.map((d) => [d.title, d.points])).toEqual([['评为文明家庭', 30], ['清理河道垃圾', 8], ['提出合理化建议被采纳', 8], ['参加村民会议', 2], ['评为文明家庭', 30]]);
+    expect(b.deeds.every((d) => d.village === '村')).toBe(true);
+    expect(JSON.stringify(b.deeds)).not.toMatch(/张三|李四|王五|老陈|赵六|zhang|chen/);
+  });
+
+  it('totals the month: points issued and redeemed, deeds, participants without staff', async () => {
+    // awards: 30 + 2 + 8 + 8 + 30 (老陈's) + 2 (赵六's, later reversed by an adjustment)
+    expect((await board()).totals).toEqual({ issued: 80, redeemed: 0, deeds: 5, participants: 3, villagers: 4 });
+  });
+
+  it('a new month starts an empty red list and fresh totals', async () => {
+    const next = new Date(Date.parse(villageMonth(new Date()).end) + 3_600_000);
+    const b = await board(next);
+    expect(b.red_list).toEqual([]);
+    expect(b.totals).toMatchObject({ issued: 0, deeds: 0, participants: 0 });
+    expect(b.deeds.length).toBe(5); // recent deeds are not a monthly figure
+  });
+
+  it('publishes only what the village chooses: names left off, sections off, fewer places', async () => {
+    const token0 = await boardChangeToken(g.db, g.a, new Date());
+    const r = await g.call(g.va, 'PUT', `/api/villages/${g.a}/board`, { name_style: 'omit', red_list_size: 1 });
+    expect(r.json()).toMatchObject({ settings: { name_style: 'omit', red_list_size: 1, publish_red_list: true } });
+    expect(await boardChangeToken(g.db, g.a, new Date())).not.toBe(token0);
+    expect((await board()).red_list.map((x) => x.name)).toEqual(['张三']);
+    await g.call(g.va, 'PUT', `/api/villages/${g.a}/board`, { red_list_size: 10 });
+    expect((await board()).red_list.map((x) => [x.rank, x.name])).toEqual([[1, '张三'], [2, '王五']]);
+    await g.call(g.va, 'PUT', `/api/villages/${g.a}/board`, { publish_red_list: false, publish_deeds: false, publish_totals: false });
+    const off = await board();
+    expect(off).toMatchObject({ published: { red_list: false, deeds: false, totals: false }, red_list: [], deeds: [], totals: null });
+    // the village's own view says the same
+    expect((await g.call(g.va, 'GET', `/api/villages/${g.a}/board`)).json()).toMatchObject({ settings: { publish_red_list: false }, board: { red_list: [] } });
+    await g.call(g.va, 'PUT', `/api/villages/${g.a}/board`, { publish_red_list: true, publish_deeds: true, publish_totals: true, name_style: 'mask' });
+    // every change is in the audit log
+    const audit = (await g.call(g.va, 'GET', `/api/villages/${g.a}/audit?limit=50`)).json() as Array<{ action: string; actor: string }> | { events?: unknown };
+    expect(JSON.stringify(audit)).toContain('board.settings');
+    expect(JSON.stringify(audit)).toContain('board.villager');
+  });
+
+  it('refuses bad settings and choices field by field, in both languages', async () => {
+    const bad = async (token: string, url: string, body: unknown, field: string, status = 400) => {
+      const r = await g.call(token, 'PUT', url, body);
+      expect({ url, body, status: r.statusCode }).toEqual({ url, body, status });
+      expect(r.json()).toMatchObject({ field, zh: expect.any(String), message: expect.any(String) });
+    };
+    const v = `/api/villages/${g.a}`;
+    await bad(g.va, `${v}/board`, { red_list_size: 0 }, 'red_list_size');
+    await bad(g.va, `${v}/board`, { red_list_size: 51 }, 'red_list_size');
+    await bad(g.va, `${v}/board`, { name_style: 'initials' }, 'name_style');
+    // an unknown field is dropped (the API's rule), and then nothing is left to change
+    await bad(g.va, `${v}/board`, { show_balances: true }, 'settings');
+    await bad(g.va, `${v}/villagers/zhang/board`, {}, 'named');
+    await bad(g.va, `${v}/villagers/nobody/board`, { named: false }, 'villager', 404);
+    await bad(g.va, `${v}/villagers/zhang/board`, { named: 'no' }, 'named');
+    // a villager may say whether they are named, not whether they are staff
+    await bad(li, `${v}/me/board`, { staff: true }, 'named');
+    expect((await g.call(li, 'PUT', `${v}/board`, { name_style: 'omit' })).statusCode).toBe(403);
+    expect((await g.call(g.town, 'PUT', `${v}/board`, { name_style: 'omit' })).statusCode).toBe(403);
+    expect((await g.call(li, 'GET', `${v}/me/board`)).json()).toEqual({ villager: 'li', named: false });
+  });
+
+  it('the publisher sends on change and when due, its versions only grow, and records nothing the broker did not take', async () => {
+    const pair = newKeyPair();
+    let t = Date.now();
+    let up = false;
+    const sent: Envelope[] = [];
+    const p = new BoardPublisher({
+      db: g.db, key: privateEd25519('ledger-1', pair.privatePem), log: silentLogger(), clock: () => new Date(t), refreshMs: 60_000,
+      publish: async (_v, e) => {
+        if (up) sent.push(e);
+        return up;
+      },
+    });
+    expect(await p.publishVillage(g.a)).toEqual({ published: false }); // the broker is away: tried again later
+    up = true;
+    const first = await p.publishVillage(g.a);
+    expect(first.published).toBe(true);
+    expect(await p.publishVillage(g.a)).toEqual({ published: false }); // nothing changed, not due
+    t += 61_000;
+    const due = await p.publishVillage(g.a);
+    expect(due.version).toBeGreaterThan(first.version!);
+    expect(await p.publishVillage(g.a)).toEqual({ published: false });
+    expect((await g.call(g.va, 'PUT', `/api/villages/${g.a}/board`, { deeds_count: 5 })).statusCode).toBe(200);
+    const changed = await p.publishVillage(g.a);
+    expect(changed.published).toBe(true);
+    // the ledger's clock goes back an hour (a corrected clock, a restored machine): versions still grow
+    t -= 3_600_000;
+    const back = await p.publishVillage(g.a, true);
+    expect(back.version).toBe(changed.version! + 1);
+    expect(sent.map((e) => e.seq)).toEqual([first.version, due.version, changed.version, back.version]);
+    const keys = keyRing([{ id: 'ledger-1', pem: pair.publicPem }]);
+    for (const e of sent) {
+      expect(checkEnvelope(e, keys, Date.parse(e.issued_at), 0)).toBeUndefined();
+      expect(e).toMatchObject({ kind: 'board', village: g.a });
+      expect(checkers.board.Check(e.body)).toBe(true);
+    }
+    expect((sent[2]!.body as { deeds: unknown[] }).deeds.length).toBe(5);
+  });
+});
