@@ -30,6 +30,8 @@ import { registerCardActions } from './card-actions.ts';
 import { registerAccountActions } from './account-actions.ts';
 import { errorReply, notFoundReply } from './errors.ts';
 import { registerOpsRoutes, type OpsRoutesDeps } from './ops-routes.ts';
+import { registerLive } from './live.ts';
+import type { LiveFeed } from './live-feed.ts';
 
 /** Villagers per admin page (the rest are a link away): the page stays cheap as the village grows. */
 const VILLAGERS_PER_PAGE = 100;
@@ -55,6 +57,10 @@ export interface AppDeps {
   https?: { cert: Buffer; key: Buffer };
   /** /metrics and /readyz (edge/http/ops-routes.ts). */
   ops?: OpsRoutesDeps;
+  /** The door, the lock and the alarms for the live page (edge/http/live-feed.ts); absent: shown as unknown. */
+  live?: LiveFeed;
+  /** The store's IANA time zone for times on the pages; absent: the system's. */
+  timeZone?: string;
 }
 
 const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '::1'];
@@ -98,6 +104,7 @@ export function buildApp(deps: AppDeps, log: Logger) {
     registerActions(scope, { db: deps.db, ledgerRules: deps.ledgerRules });
     registerCardActions(scope, { db: deps.db, storeName: deps.store.name });
     registerAccountActions(scope, { db: deps.db });
+    registerLive(scope, { db: deps.db, store: deps.store, ...(deps.session ? { session: deps.session } : {}), ...(deps.live ? { live: deps.live } : {}), ...(deps.timeZone ? { timeZone: deps.timeZone } : {}) });
     routes(scope.withTypeProvider<TypeBoxTypeProvider>(), deps);
   });
   return app;

@@ -85,7 +85,7 @@ export function adminPage(d: AdminPageData): string {
     `${d.store.name} · 管理`,
     `<h1>${esc(d.store.name)} · 门店管理</h1>
 <p id="signed-in">${esc(d.user.display_name)}（${esc(ROLE_ZH[d.user.role] ?? d.user.role)}）已登录 · <form class="inline" method="post" action="/logout"><input type="hidden" name="_csrf" value="${esc(d.csrf)}"><button type="submit" id="logout">退出登录</button></form></p>
-<p>状态：<strong class="${d.health.status === 'ok' ? 'ok' : 'bad'}" id="status">${esc(STATUS_ZH[d.health.status] ?? d.health.status)}</strong> · 门店编号 ${esc(d.store.id)} · <a href="/board">积分公示栏</a></p>
+<p>状态：<strong class="${d.health.status === 'ok' ? 'ok' : 'bad'}" id="status">${esc(STATUS_ZH[d.health.status] ?? d.health.status)}</strong> · 门店编号 ${esc(d.store.id)} · <a href="/live" id="live-link">实时页面（不刷新）</a> · <a href="/board">积分公示栏</a></p>
 ${storeStateSection(d.state)}
 ${entryEventsSection(d.events)}
 ${receiptsSection(d.receipts)}
