@@ -18,7 +18,7 @@ const jsonBlock = (v: unknown): string => JSON.stringify(v).replace(/</g, '\\u00
 export function livePage(d: { store: StoreConfig; lang: Lang; now: unknown; timeZone: string | undefined }): string {
   const t = T[d.lang];
   const other = d.lang === 'zh' ? 'en' : 'zh';
-  return `<!doctype html><html lang="${d.lang === 'zh' ? 'zh-CN' : 'en'}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+  return `<!doctype html><html lang="${d.lang === 'zh' ? 'zh-CN' : 'en'}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><link rel="icon" href="data:,">
 <title>${esc(d.store.name)} · ${t.title}</title>
 <style>
 body{font-family:system-ui,"Noto Sans CJK SC",sans-serif;margin:0;color:#222;background:#fafafa;font-size:18px}

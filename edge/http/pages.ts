@@ -15,7 +15,7 @@ import type { AuditRecord } from '../ledger/audit.ts';
 export { esc };
 
 export function layout(title: string, body: string, refreshS?: number): string {
-  return `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+  return `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><link rel="icon" href="data:,">
 ${refreshS ? `<meta http-equiv="refresh" content="${refreshS}">` : ''}<title>${esc(title)}</title>
 <style>body{font-family:system-ui,"Noto Sans CJK SC",sans-serif;margin:1.5rem;color:#222}table{border-collapse:collapse;margin:.5rem 0 1.5rem}
 td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}th{background:#f3f3f3}td{white-space:nowrap}td.review,td.detail{white-space:normal}.ok{color:#080}.bad{color:#b00}h1{font-size:1.5rem}
