@@ -32,6 +32,8 @@ import { errorReply, notFoundReply } from './errors.ts';
 import { registerOpsRoutes, type OpsRoutesDeps } from './ops-routes.ts';
 import { registerLive } from './live.ts';
 import type { LiveFeed } from './live-feed.ts';
+import { registerShelfActions } from './shelf-actions.ts';
+import type { ShelfScales } from './shelf-math.ts';
 
 /** Villagers per admin page (the rest are a link away): the page stays cheap as the village grows. */
 const VILLAGERS_PER_PAGE = 100;
@@ -61,6 +63,8 @@ export interface AppDeps {
   live?: LiveFeed;
   /** The store's IANA time zone for times on the pages; absent: the system's. */
   timeZone?: string;
+  /** The shelf scales, for live weights, zeroing, calibration and counting (edge/http/shelf-actions.ts). */
+  scales?: () => ShelfScales | undefined;
 }
 
 const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '::1'];
@@ -104,6 +108,7 @@ export function buildApp(deps: AppDeps, log: Logger) {
     registerActions(scope, { db: deps.db, ledgerRules: deps.ledgerRules });
     registerCardActions(scope, { db: deps.db, storeName: deps.store.name });
     registerAccountActions(scope, { db: deps.db });
+    registerShelfActions(scope, { db: deps.db, store: deps.store, ...(deps.scales ? { scales: deps.scales } : {}), ...(deps.session ? { session: deps.session } : {}) });
     registerLive(scope, { db: deps.db, store: deps.store, ...(deps.session ? { session: deps.session } : {}), ...(deps.live ? { live: deps.live } : {}), ...(deps.timeZone ? { timeZone: deps.timeZone } : {}) });
     routes(scope.withTypeProvider<TypeBoxTypeProvider>(), deps);
   });

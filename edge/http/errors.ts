@@ -10,6 +10,7 @@ const STATUS_BY_CODE: Partial<Record<string, number>> = {
   [ErrorCode.UNKNOWN_VILLAGER]: 404,
   [ErrorCode.UNKNOWN_PRODUCT]: 404,
   [ErrorCode.UNKNOWN_SESSION]: 404,
+  [ErrorCode.UNKNOWN_SLOT]: 404,
   [ErrorCode.NOT_FOUND]: 404,
   [ErrorCode.DUPLICATE_ID]: 409,
   [ErrorCode.INSUFFICIENT_POINTS]: 409,
