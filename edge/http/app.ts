@@ -33,6 +33,7 @@ import { registerOpsRoutes, type OpsRoutesDeps } from './ops-routes.ts';
 import { registerLive } from './live.ts';
 import type { LiveFeed } from './live-feed.ts';
 import { registerShelfActions } from './shelf-actions.ts';
+import { registerRefundActions } from './refund-actions.ts';
 import type { ShelfScales } from './shelf-math.ts';
 
 /** Villagers per admin page (the rest are a link away): the page stays cheap as the village grows. */
@@ -108,6 +109,7 @@ export function buildApp(deps: AppDeps, log: Logger) {
     registerActions(scope, { db: deps.db, ledgerRules: deps.ledgerRules });
     registerCardActions(scope, { db: deps.db, storeName: deps.store.name });
     registerAccountActions(scope, { db: deps.db });
+    registerRefundActions(scope, { db: deps.db, ledgerRules: deps.ledgerRules });
     registerShelfActions(scope, { db: deps.db, store: deps.store, ...(deps.scales ? { scales: deps.scales } : {}), ...(deps.session ? { session: deps.session } : {}) });
     registerLive(scope, { db: deps.db, store: deps.store, ...(deps.session ? { session: deps.session } : {}), ...(deps.live ? { live: deps.live } : {}), ...(deps.timeZone ? { timeZone: deps.timeZone } : {}) });
     routes(scope.withTypeProvider<TypeBoxTypeProvider>(), deps);
@@ -179,7 +181,10 @@ function routes(app: TypedApp, deps: AppDeps): void {
     );
   });
 
-  app.get('/review', async (req, reply) => reply.type('text/html; charset=utf-8').send(reviewPage({ store: deps.store, items: listOpenReview(deps.db(), 50), csrf: reply.generateCsrf() })));
+  app.get('/review', async (_req, reply) => {
+    const db = deps.db();
+    return reply.type('text/html; charset=utf-8').send(reviewPage({ store: deps.store, items: listOpenReview(db, 50), csrf: reply.generateCsrf(), products: listProducts(db), receipts: recentReceipts(db, 20) }));
+  });
 
   app.get('/board', { config: { public: true } }, async (_req, reply) => {
     const db = deps.db();
