@@ -34,6 +34,8 @@ import { registerLive } from './live.ts';
 import type { LiveFeed } from './live-feed.ts';
 import { registerShelfActions } from './shelf-actions.ts';
 import { registerRefundActions } from './refund-actions.ts';
+import { registerVillagerRoutes } from './villager-routes.ts';
+import type { FaceEnrolment } from '../entry/admin-faces.ts';
 import type { ShelfScales } from './shelf-math.ts';
 
 /** Villagers per admin page (the rest are a link away): the page stays cheap as the village grows. */
@@ -66,6 +68,8 @@ export interface AppDeps {
   timeZone?: string;
   /** The shelf scales, for live weights, zeroing, calibration and counting (edge/http/shelf-actions.ts). */
   scales?: () => ShelfScales | undefined;
+  /** Face enrolment and withdrawal on the running door (edge/entry/admin-faces.ts). */
+  faces?: FaceEnrolment;
 }
 
 const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '::1'];
@@ -109,6 +113,7 @@ export function buildApp(deps: AppDeps, log: Logger) {
     registerActions(scope, { db: deps.db, ledgerRules: deps.ledgerRules });
     registerCardActions(scope, { db: deps.db, storeName: deps.store.name });
     registerAccountActions(scope, { db: deps.db });
+    registerVillagerRoutes(scope, { db: deps.db, store: deps.store, ...(deps.faces ? { faces: deps.faces } : {}), ...(deps.timeZone ? { timeZone: deps.timeZone } : {}) });
     registerRefundActions(scope, { db: deps.db, ledgerRules: deps.ledgerRules });
     registerShelfActions(scope, { db: deps.db, store: deps.store, ...(deps.scales ? { scales: deps.scales } : {}), ...(deps.session ? { session: deps.session } : {}) });
     registerLive(scope, { db: deps.db, store: deps.store, ...(deps.session ? { session: deps.session } : {}), ...(deps.live ? { live: deps.live } : {}), ...(deps.timeZone ? { timeZone: deps.timeZone } : {}) });
