@@ -15,7 +15,7 @@ import { appendAudit } from '../ledger/audit.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import type { StoreStateSource } from './queries.ts';
 import { CalibrateBody, CountBody, ProductBody, ProductEditBody, ShelvesReply, SlotBody, ZeroBody } from './shelf-schemas.ts';
-import { countFromWeight, scaleCheck, type ShelfScales } from './shelf-math.ts';
+import { countFromWeight, scaleCheck, type ShelfItem, type ShelfScales } from './shelf-math.ts';
 import type { StoreConfig } from '../config/schema.ts';
 import { messagePage } from './auth-pages.ts';
 import { shelvesPage } from './shelves-page.ts';
@@ -65,7 +65,7 @@ function storeBusy(deps: ShelfDeps, reply: FastifyReply, refuse: Refuse): boolea
   return true;
 }
 
-export function shelfItems(deps: ShelfDeps) {
+export function shelfItems(deps: ShelfDeps): ShelfItem[] {
   const db = deps.db();
   let status: ReturnType<ShelfScales['status']>;
   try {

@@ -3,6 +3,20 @@
  * reads a known weight closely enough to trust it. Pure, so they are tested as tables.
  */
 
+/** One slot as the shelves page and `/api/shelves` show it. */
+export interface ShelfItem {
+  slot: string;
+  address: number;
+  sku: string | null;
+  name: string | null;
+  stock: number;
+  /** The scale's health, or `absent` when no scale is configured for the slot. */
+  scale: string;
+  weight_g: number | null;
+  /** Items by weight (null: no steady reading, or not a whole count). */
+  counted: number | null;
+}
+
 /** The shelf scales as the page uses them (drivers/scales/scale-driver.ts ScaleDriver fits). */
 export interface ShelfScales {
   status(): Array<{ slot: string; health: string; stable_g: number | null }>;

@@ -8,9 +8,7 @@ import type { StoreConfig } from '../config/schema.ts';
 import type { Lang } from './door-words.ts';
 import { esc } from './admin-sections.ts';
 import { layout } from './pages.ts';
-import type { shelfItems } from './shelf-actions.ts';
-
-type Item = ReturnType<typeof shelfItems>[number];
+import type { ShelfItem as Item } from './shelf-math.ts';
 interface ProductRow { sku: string; name: string; price: number; unit_g: number; tolerance_g: number; active: boolean }
 
 const T = {
