@@ -31,6 +31,7 @@ import { registerAccountActions } from './account-actions.ts';
 import { errorReply, notFoundReply } from './errors.ts';
 import { registerOpsRoutes, type OpsRoutesDeps } from './ops-routes.ts';
 import { registerLive } from './live.ts';
+import { registerApiDocs } from './api-docs.ts';
 import type { LiveFeed } from './live-feed.ts';
 import { registerShelfActions } from './shelf-actions.ts';
 import { registerRefundActions } from './refund-actions.ts';
@@ -109,6 +110,7 @@ export function buildApp(deps: AppDeps, log: Logger) {
   void app.register(async (scope: FastifyInstance) => {
     await registerPressureGuard(scope, deps.maxEventLoopUtilization ?? 0);
     await registerAuth(scope, deps.db, deps.auth);
+    await registerApiDocs(scope, deps.store.name);
     registerAuthRoutes(scope, { db: deps.db, storeName: deps.store.name, ...(deps.auth.setupToken ? { setupToken: deps.auth.setupToken } : {}) });
     registerActions(scope, { db: deps.db, ledgerRules: deps.ledgerRules });
     registerCardActions(scope, { db: deps.db, storeName: deps.store.name });
