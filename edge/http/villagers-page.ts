@@ -16,7 +16,7 @@ const T = {
     more: '下一页', none: '没有找到村民', history: '积分记录', at: '时间', kind: '类型', points: '积分', after: '之后余额', reason: '事由', older: '更早的记录',
     enrol: '录入人脸（上传照片）', photo: '照片（JPEG/PNG/WebP，一人正脸，最大 12 MB）', consent: '本人（或监护人）已同意用人脸进门', guardian: '监护人姓名（未满 14 岁时填写）', upload: '上传并录入',
     withdraw: '撤回同意并删除人脸', withdrawn: '未同意（无人脸数据）', templates: '个人脸模板', consentAt: '同意于', block: '冻结', unblock: '解冻', list: '村民列表', faceOff: '本店未启用人脸识别',
-    status_active: '正常', status_blocked: '已冻结', status_left: '已迁出',
+    status_active: '正常', status_blocked: '已冻结', status_left: '已迁出', self: '本人', guardianBy: '监护人',
     kinds: { award: '加分', penalty: '扣分', redemption: '兑换', refund: '退分', adjustment: '调整', expiry: '过期' } as Record<string, string>,
   },
   en: {
@@ -24,12 +24,14 @@ const T = {
     more: 'Next page', none: 'No villager found', history: 'Points history', at: 'Time', kind: 'Kind', points: 'Points', after: 'Balance after', reason: 'Reason', older: 'Older entries',
     enrol: 'Enrol a face (upload a photo)', photo: 'Photo (JPEG/PNG/WebP, one person facing the camera, at most 12 MB)', consent: 'The villager (or guardian) consents to entering by face', guardian: 'Guardian (for a child under 14)', upload: 'Upload and enrol',
     withdraw: 'Withdraw consent and delete the face', withdrawn: 'no consent (no face data)', templates: 'face templates', consentAt: 'consented', block: 'Block', unblock: 'Unblock', list: 'All villagers', faceOff: 'Face recognition is off in this store',
-    status_active: 'active', status_blocked: 'blocked', status_left: 'left',
+    status_active: 'active', status_blocked: 'blocked', status_left: 'left', self: 'the villager', guardianBy: 'guardian',
     kinds: { award: 'award', penalty: 'penalty', redemption: 'purchase', refund: 'refund', adjustment: 'adjustment', expiry: 'expiry' } as Record<string, string>,
   },
 };
 
 const statusText = (t: (typeof T)['zh'], s: string): string => (s === 'active' ? t.status_active : s === 'blocked' ? t.status_blocked : t.status_left);
+/** Who consented: the villager, or a guardian by name (`guardian:NAME`, edge/http/villager-routes.ts). */
+const consentBy = (t: (typeof T)['zh'], by: string | null): string => (by === null ? EMPTY : by === 'self' ? t.self : by.startsWith('guardian:') ? `${t.guardianBy} ${by.slice(9)}` : by);
 const csrfField = (csrf: string): string => `<input type="hidden" name="_csrf" value="${esc(csrf)}">`;
 
 export function villagersPage(d: { store: StoreConfig; lang: Lang; q: string; items: Villager[]; next: string | null }): string {
@@ -47,7 +49,7 @@ export function villagerPage(d: { store: StoreConfig; lang: Lang; csrf: string; 
   const id = esc(encodeURIComponent(v.id));
   const rows = d.entries.map((e) => `<tr data-entry="${esc(e.id)}"><td>${esc(formatTime(e.createdAt, d.timeZone))}</td><td>${esc(t.kinds[e.kind] ?? e.kind)}</td><td>${e.points > 0 ? '+' : ''}${e.points}</td><td>${e.balanceAfter}</td><td>${esc(e.reason ?? EMPTY)}</td></tr>`).join('');
   const face = v.faceConsentAt
-    ? `<p id="face-state" data-consent="true">${t.consentAt} ${esc(formatTime(v.faceConsentAt, d.timeZone))}（${esc(v.faceConsentBy ?? EMPTY)}）· ${d.templates} ${t.templates}</p>
+    ? `<p id="face-state" data-consent="true">${t.consentAt} ${esc(formatTime(v.faceConsentAt, d.timeZone))}（${esc(consentBy(t, v.faceConsentBy))}）· ${d.templates} ${t.templates}</p>
 <form method="post" action="/api/villagers/${id}/face/withdraw" id="face-withdraw">${csrfField(d.csrf)}<button type="submit" data-action="withdraw">${t.withdraw}</button></form>`
     : `<p id="face-state" data-consent="false">${t.withdrawn}</p>`;
   const enrol = d.facesOn

@@ -47,7 +47,7 @@ export function refundSession(db: Db, sessionId: string, r: { points: number; re
     const reason = r.reason.trim();
     if (reason === '') throw new EdgeError(ErrorCode.INVALID_ARGUMENT, 'a refund needs a reason', { zh: '退分须写明原因', details: { field: 'reason' } });
     const n = (db.prepare("SELECT COUNT(*) AS n FROM entries WHERE kind = 'refund' AND reference = ?").get(sessionId) as { n: number }).n;
-    const applied = applyEntry(db, { id: `refund:${sessionId}:${n + 1}`, villagerId: s.villagerId, kind: 'refund', points: r.points, reference: sessionId, reason: `退分 refund: ${reason}`, origin: 'admin' }, rules, () => new Date(at));
+    const applied = applyEntry(db, { id: `refund:${sessionId}:${n + 1}`, villagerId: s.villagerId, kind: 'refund', points: r.points, reference: sessionId, reason: `退分：${reason}`, origin: 'admin' }, rules, () => new Date(at));
     return { before, entry: applied.entry, after: refundable(db, sessionId) };
   });
 }
