@@ -16,7 +16,7 @@ const T = {
     more: '下一页', none: '没有找到村民', history: '积分记录', at: '时间', kind: '类型', points: '积分', after: '之后余额', reason: '事由', older: '更早的记录',
     enrol: '录入人脸（上传照片）', photo: '照片（JPEG/PNG/WebP，一人正脸，最大 12 MB）', consent: '本人（或监护人）已同意用人脸进门', guardian: '监护人姓名（未满 14 岁时填写）', upload: '上传并录入',
     withdraw: '撤回同意并删除人脸', withdrawn: '未同意（无人脸数据）', templates: '个人脸模板', consentAt: '同意于', block: '冻结', unblock: '解冻', list: '村民列表', faceOff: '本店未启用人脸识别',
-    status_active: '正常', status_blocked: '已冻结', status_left: '已迁出', self: '本人', guardianBy: '监护人',
+    status_active: '正常', status_blocked: '已冻结', status_left: '已迁出', self: '本人', guardianBy: '监护人', card: '积分卡', issue: '发新卡并打印二维码卡片',
     kinds: { award: '加分', penalty: '扣分', redemption: '兑换', refund: '退分', adjustment: '调整', expiry: '过期' } as Record<string, string>,
   },
   en: {
@@ -24,7 +24,7 @@ const T = {
     more: 'Next page', none: 'No villager found', history: 'Points history', at: 'Time', kind: 'Kind', points: 'Points', after: 'Balance after', reason: 'Reason', older: 'Older entries',
     enrol: 'Enrol a face (upload a photo)', photo: 'Photo (JPEG/PNG/WebP, one person facing the camera, at most 12 MB)', consent: 'The villager (or guardian) consents to entering by face', guardian: 'Guardian (for a child under 14)', upload: 'Upload and enrol',
     withdraw: 'Withdraw consent and delete the face', withdrawn: 'no consent (no face data)', templates: 'face templates', consentAt: 'consented', block: 'Block', unblock: 'Unblock', list: 'All villagers', faceOff: 'Face recognition is off in this store',
-    status_active: 'active', status_blocked: 'blocked', status_left: 'left', self: 'the villager', guardianBy: 'guardian',
+    status_active: 'active', status_blocked: 'blocked', status_left: 'left', self: 'the villager', guardianBy: 'guardian', card: 'Passbook card', issue: 'Issue a new card and print its QR slip',
     kinds: { award: 'award', penalty: 'penalty', redemption: 'purchase', refund: 'refund', adjustment: 'adjustment', expiry: 'expiry' } as Record<string, string>,
   },
 };
@@ -64,5 +64,6 @@ export function villagerPage(d: { store: StoreConfig; lang: Lang; csrf: string; 
   return layout(`${d.store.name} · ${v.name}`, `<h1>${esc(v.name)}（${esc(v.id)}）</h1><p><a href="/villagers">${t.list}</a> · <a href="/villagers/${id}?lang=${d.lang === 'zh' ? 'en' : 'zh'}" id="lang-switch">${t.other}</a></p>
 <table id="villager-summary"><tr><th>${t.village}</th><td>${esc(v.village)}</td></tr><tr><th>${t.status}</th><td>${esc(statusText(t, v.status))} ${toggle}</td></tr><tr><th>${t.balance}</th><td id="balance">${v.balance}</td></tr><tr><th>${t.debt}</th><td>${v.debt}</td></tr></table>
 <h2>${t.face}</h2>${face}${enrol}
+<h2>${t.card}</h2><form class="inline" method="post" action="/api/cards/issue" id="card-issue-slip">${csrfField(d.csrf)}<input type="hidden" name="villager" value="${esc(v.id)}"><button type="submit" data-action="issue-card">${t.issue}</button></form>
 <h2>${t.history}</h2><table id="history"><tr><th>${t.at}</th><th>${t.kind}</th><th>${t.points}</th><th>${t.after}</th><th>${t.reason}</th></tr>${rows || `<tr><td colspan="5">${EMPTY}</td></tr>`}</table>${older}`);
 }

@@ -184,9 +184,16 @@ describe('daily work in chromium', () => {
     expect(countTemplates(ledger.db, 'V001')).toBeGreaterThan(0);
     await shoot(page, 'villager');
 
+    // a new passbook card and its printable QR slip
+    await Promise.all([page.waitForEvent('load'), page.click('#card-issue-slip button')]);
+    expect(await page.locator('#card-qr svg').count()).toBe(1);
+    expect(await page.locator('#card-no').innerText()).toMatch(/^PB-/);
+    await shoot(page, 'card-slip');
+    await page.goBack();
+
     // English
     await Promise.all([page.waitForURL((u) => u.searchParams.get('lang') === 'en'), page.click('#lang-switch')]);
-    expect(await page.locator('h2').allInnerTexts()).toEqual(['Face', 'Enrol a face (upload a photo)', 'Points history']);
+    expect(await page.locator('h2').allInnerTexts()).toEqual(['Face', 'Enrol a face (upload a photo)', 'Passbook card', 'Points history']);
     await shoot(page, 'villager-en');
     await page.goto(`${server.address!}shelves`);
     expect(await page.locator('#shelves tr[data-slot=B1] button[data-action=count]').innerText()).toBe('Count the shelf');

@@ -154,6 +154,17 @@ describe('villagers', () => {
     expect(noCsrf.statusCode).toBe(403);
   }, 60_000);
 
+  it('issues a card from the villager page with a printable QR slip of its number, once', async () => {
+    const res = await app.inject({ method: 'POST', url: '/api/cards/issue', headers: { cookie: s.cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: `_csrf=${encodeURIComponent(s.csrf)}&villager=W001` });
+    expect(res.statusCode).toBe(201);
+    const cardNo = /<p id="card-no"><strong>([^<]+)<\/strong>/.exec(res.body)![1]!;
+    expect(cardNo).toMatch(/^PB-/);
+    expect(res.body).toMatch(/<div id="card-qr"><svg[^>]*>[\s\S]*<path/);
+    expect(res.body).not.toContain('<script');
+    expect(listAudit(ledger.db, { limit: 1 })[0]).toMatchObject({ action: 'card.issue', target: 'W001' });
+    expect(JSON.stringify(listAudit(ledger.db, { limit: 1 })[0])).not.toContain(cardNo);
+  });
+
   it('withdraws consent: templates deleted, the door forgets, shown as withdrawn', async () => {
     const res = await app.inject({ method: 'POST', url: '/api/villagers/W001/face/withdraw', headers: s.post, payload: {} });
     expect(res.statusCode).toBe(200);
