@@ -32,6 +32,7 @@ import { errorReply, notFoundReply } from './errors.ts';
 import { registerOpsRoutes, type OpsRoutesDeps } from './ops-routes.ts';
 import { registerLive } from './live.ts';
 import { registerApiDocs } from './api-docs.ts';
+import { registerAdminGate } from './admin-gate.ts';
 import type { LiveFeed } from './live-feed.ts';
 import { registerShelfActions } from './shelf-actions.ts';
 import { registerRefundActions } from './refund-actions.ts';
@@ -109,6 +110,7 @@ export function buildApp(deps: AppDeps, log: Logger) {
   // plugins (and the guard they install) apply to every route in it.
   void app.register(async (scope: FastifyInstance) => {
     await registerPressureGuard(scope, deps.maxEventLoopUtilization ?? 0);
+    registerAdminGate(scope);
     await registerAuth(scope, deps.db, deps.auth);
     await registerApiDocs(scope, deps.store.name);
     registerAuthRoutes(scope, { db: deps.db, storeName: deps.store.name, ...(deps.auth.setupToken ? { setupToken: deps.auth.setupToken } : {}) });
