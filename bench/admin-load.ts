@@ -6,7 +6,7 @@
  * page listens until the last receipt: the live picture, shelves, villager search, audit,
  * review queue, door events. Reports the admin API's latency percentiles and the hot loop's
  * (exit button → receipt) p99 idle and loaded; the target is loaded ≤ idle × 1.10.
- * `-- --sessions N` per run (default 80, about 35 s of shopping on a quiet machine: the issue
+ * `-- --sessions N` per run (default 160, over 30 s of shopping under load on this machine: the issue
  * asks for 30 s of load); the last line on stdout is the JSON object.
  */
 import { Worker } from 'node:worker_threads';
@@ -16,8 +16,8 @@ import { runScenario } from '../harness/scenario/run.ts';
 import { summarise, round } from './stats.ts';
 
 const args = process.argv.slice(2);
-const n = Number(args[args.indexOf('--sessions') + 1] ?? 80);
-const SESSIONS = args.includes('--sessions') && Number.isInteger(n) && n > 0 ? n : 80;
+const n = Number(args[args.indexOf('--sessions') + 1] ?? 160);
+const SESSIONS = args.includes('--sessions') && Number.isInteger(n) && n > 0 ? n : 160;
 const CLIENTS = 50;
 const PASSWORD = 'bench-password-0123';
 const ROUTES = ['/api/live/now', '/api/shelves', '/api/villagers/search?q=%E6%9D%91%E6%B0%91&limit=50', '/api/audit?limit=50', '/api/review', '/api/store', '/api/events?limit=20'];
