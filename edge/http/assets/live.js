@@ -54,7 +54,9 @@ function drawStore(s) {
   phase.textContent = lang === 'en' ? s.phase_en : s.phase_zh;
   phase.dataset.phase = s.phase;
   const who = byId('store-who');
-  who.textContent = s.villager ? `${s.villager_name || s.villager}（${s.villager}） · ${T.entered} ${T.by[s.entered_by] || s.entered_by || '—'} · ${time(s.since)} ${T.since}` : T.nobody;
+  const by = T.by[s.entered_by] || s.entered_by || '—';
+  const how = lang === 'en' ? `entered by ${by} · since ${time(s.since)}` : `${by}进入 · ${time(s.since)} 起`;
+  who.textContent = s.villager ? `${s.villager_name || s.villager}（${s.villager}） · ${how}` : T.nobody;
   const cart = byId('cart');
   cart.replaceChildren();
   if (!s.cart) return;
