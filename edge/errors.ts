@@ -33,6 +33,8 @@ export const ErrorCode = {
   FACE_COLLISION: 'FACE_COLLISION',
   /** Stored face templates made by another recognizer than entry.recognizer: enrol again. */
   FACE_TEMPLATES_OTHER_RECOGNIZER: 'FACE_TEMPLATES_OTHER_RECOGNIZER',
+  /** Face recognition is not running at the door (off, or its engine restarting). */
+  FACE_UNAVAILABLE: 'FACE_UNAVAILABLE',
   // hardware and runtime
   NOT_FOUND: 'NOT_FOUND',
   /** `store-edge doctor` found something to fix (its table says what). */

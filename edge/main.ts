@@ -17,6 +17,8 @@ import type { ScalePhysics, SimulatedHardwareState } from '../drivers/index.ts';
 import { HealthBoard, type Part } from './parts.ts';
 import { DataDirPart } from './data-dir.ts';
 import { DaemonEventRelay } from './events.ts';
+import { LiveFeed } from './http/live-feed.ts';
+import { DoorFaces } from './entry/admin-faces.ts';
 import { EdgeError, ErrorCode } from './errors.ts';
 import { SyncAgent } from '../cloud-sync/agent/agent.ts';
 import { JobRunner } from './jobs/runner.ts';
@@ -88,6 +90,8 @@ export class StoreDaemon {
   jobs: JobRunner | undefined;
   /** What /metrics serves. */
   metrics: StoreMetrics | undefined;
+  /** The live page's door, lock and alarms; `live.raise()` puts an alarm on it. */
+  live: LiveFeed | undefined;
   /** What the parts emit, under the contract's names (edge/events.ts). */
   readonly events: DaemonEventRelay;
   private onCode: ((c: { code: string }) => void) | undefined;
@@ -176,7 +180,11 @@ export class StoreDaemon {
       metrics: () => metrics.text(),
       readiness: () => readiness({ health: () => this.health.report(), db: () => ledger.handle(), ...(agent ? { brokerConnected: () => agent.state().connected } : {}) }),
     };
-    this.http = new HttpServer(c.http, { dataDir: c.data_dir, store: c.store, health: this.health, db: () => ledger.handle(), ledgerRules: { creditFloor: c.ledger.credit_floor }, session, ops, ...(agent ? { sync: agent } : {}) }, this.log.child({ part: 'http' }));
+    // the admin page enrols faces on the door's own engine; the door learns them at once
+    const faces = new DoorFaces({ db: () => ledger.handle(), config: c.entry, dataDir: c.data_dir, engine: () => entry.faceEngine, reload: async (id) => entry.pipeline?.reloadVillager(id) });
+    // the live page follows the daemon's events and the door lock (hardware is built by now)
+    this.live = new LiveFeed({ events: this.events, lock: () => hardware.lock });
+    this.http = new HttpServer(c.http, { dataDir: c.data_dir, store: c.store, health: this.health, db: () => ledger.handle(), ledgerRules: { creditFloor: c.ledger.credit_floor }, session, ops, live: this.live, scales: () => hardware.scales, faces, ...(c.jobs.timezone ? { timeZone: c.jobs.timezone } : {}), ...(agent ? { sync: agent } : {}) }, this.log.child({ part: 'http' }));
     this.ledger = ledger;
     this.hardware = hardware;
     this.entry = entry;

@@ -14,6 +14,7 @@ import { requireVillager, setVillagerStatus, type Villager } from '../ledger/vil
 import { appendAudit, listAudit } from '../ledger/audit.ts';
 import { AuditQuery, AuditReply, LimitQuery, ResolveBody, ReviewReply } from './schemas.ts';
 import { listOpenReview, resolveReviewLine } from '../ledger/review.ts';
+import { getProduct } from '../ledger/products.ts';
 
 const isForm = (req: FastifyRequest): boolean => (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
 
@@ -70,18 +71,32 @@ export function registerActions(scope: FastifyInstance, deps: { db: () => Db; le
     { schema: { params: Type.Object({ id: Type.Integer({ minimum: 1 }) }), body: ResolveBody } },
     async (req, reply) => {
       const actor = req.adminUser!.username;
-      const { resolution, points } = req.body;
+      const { resolution } = req.body;
+      let { points } = req.body;
       if (resolution === 'charge' && points === undefined) {
         return reply.status(400).send({ error: 'INVALID_ARGUMENT', message: 'a charge needs points', zh: '补扣需要填写积分', fields: { points: { message: 'required for a charge: a whole number from 1', zh: '补扣时必填，须为正整数' } } });
       }
+      let note: string | undefined;
+      if (resolution === 'correct') {
+        // the line corrected to what was really taken, charged at today's price
+        if (req.body.sku === undefined || req.body.count === undefined) {
+          const fields = { ...(req.body.sku === undefined ? { sku: { message: 'required for a correction', zh: '更正时必须选择商品' } } : {}), ...(req.body.count === undefined ? { count: { message: 'required for a correction', zh: '更正时必须填写数量' } } : {}) };
+          return reply.status(400).send({ error: 'INVALID_ARGUMENT', message: 'a correction needs the product and the count', zh: '更正需要商品和数量', fields });
+        }
+        const product = getProduct(db(), req.body.sku);
+        if (!product) return reply.status(404).send({ error: 'UNKNOWN_PRODUCT', message: `unknown product ${req.body.sku}`, zh: `未知商品 ${req.body.sku}`, fields: { sku: { message: 'unknown product', zh: '未知商品' } } });
+        points = product.price * req.body.count;
+        note = `${product.name}×${req.body.count}`;
+        if (points < 1) return reply.status(400).send({ error: 'INVALID_ARGUMENT', message: `${product.name} costs 0 points: waive the line instead`, zh: `${product.name} 价格为 0，请直接免扣`, fields: { sku: { message: 'free product', zh: '该商品价格为 0' } } });
+      }
       const r = inTransaction(db(), 'resolving a review line from the admin page', () => {
-        const res = resolveReviewLine(db(), req.params.id, resolution === 'charge' ? { resolution, points: points! } : { resolution }, deps.ledgerRules);
+        const res = resolveReviewLine(db(), req.params.id, resolution === 'waive' ? { resolution } : { resolution: 'charge', points: points!, ...(note ? { note } : {}) }, deps.ledgerRules);
         const auditId = appendAudit(db(), {
           actor,
           action: `review.${resolution}`,
           target: `${res.before.session_id}#${res.before.id}`,
           before: { resolution: null, villager: res.before.villager_id, slot: res.before.slot, reason: res.before.reason },
-          after: { resolution: res.after.resolution, entry: res.entry?.id ?? null, charged: res.entry ? -res.entry.points : 0, debt: res.debt },
+          after: { resolution: res.after.resolution, entry: res.entry?.id ?? null, charged: res.entry ? -res.entry.points : 0, debt: res.debt, ...(note ? { corrected_to: { sku: req.body.sku, count: req.body.count } } : {}) },
         });
         return { ...res, auditId };
       });

@@ -31,6 +31,15 @@ import { registerCardActions } from './card-actions.ts';
 import { registerAccountActions } from './account-actions.ts';
 import { errorReply, notFoundReply } from './errors.ts';
 import { registerOpsRoutes, type OpsRoutesDeps } from './ops-routes.ts';
+import { registerLive } from './live.ts';
+import { registerApiDocs } from './api-docs.ts';
+import { registerAdminGate } from './admin-gate.ts';
+import type { LiveFeed } from './live-feed.ts';
+import { registerShelfActions } from './shelf-actions.ts';
+import { registerRefundActions } from './refund-actions.ts';
+import { registerVillagerRoutes } from './villager-routes.ts';
+import type { FaceEnrolment } from '../entry/admin-faces.ts';
+import type { ShelfScales } from './shelf-math.ts';
 
 /** Villagers per admin page (the rest are a link away): the page stays cheap as the village grows. */
 const VILLAGERS_PER_PAGE = 100;
@@ -54,6 +63,14 @@ export interface AppDeps {
   https?: { cert: Buffer; key: Buffer };
   /** /metrics and /readyz (edge/http/ops-routes.ts). */
   ops?: OpsRoutesDeps;
+  /** The door, the lock and the alarms for the live page (edge/http/live-feed.ts); absent: shown as unknown. */
+  live?: LiveFeed;
+  /** The store's IANA time zone for times on the pages; absent: the system's. */
+  timeZone?: string;
+  /** The shelf scales, for live weights, zeroing, calibration and counting (edge/http/shelf-actions.ts). */
+  scales?: () => ShelfScales | undefined;
+  /** Face enrolment and withdrawal on the running door (edge/entry/admin-faces.ts). */
+  faces?: FaceEnrolment;
 }
 
 const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '::1'];
@@ -92,11 +109,17 @@ export function buildApp(deps: AppDeps, log: Logger) {
   // plugins (and the guard they install) apply to every route in it.
   void app.register(async (scope: FastifyInstance) => {
     await registerPressureGuard(scope, deps.maxEventLoopUtilization ?? 0);
+    registerAdminGate(scope);
     await registerAuth(scope, deps.db, deps.auth);
+    await registerApiDocs(scope, deps.store.name);
     registerAuthRoutes(scope, { db: deps.db, storeName: deps.store.name, ...(deps.auth.setupToken ? { setupToken: deps.auth.setupToken } : {}) });
     registerActions(scope, { db: deps.db, ledgerRules: deps.ledgerRules });
     registerCardActions(scope, { db: deps.db, storeName: deps.store.name });
     registerAccountActions(scope, { db: deps.db });
+    registerVillagerRoutes(scope, { db: deps.db, store: deps.store, ...(deps.faces ? { faces: deps.faces } : {}), ...(deps.timeZone ? { timeZone: deps.timeZone } : {}) });
+    registerRefundActions(scope, { db: deps.db, ledgerRules: deps.ledgerRules });
+    registerShelfActions(scope, { db: deps.db, store: deps.store, ...(deps.scales ? { scales: deps.scales } : {}), ...(deps.session ? { session: deps.session } : {}) });
+    registerLive(scope, { db: deps.db, store: deps.store, ...(deps.session ? { session: deps.session } : {}), ...(deps.live ? { live: deps.live } : {}), ...(deps.timeZone ? { timeZone: deps.timeZone } : {}) });
     routes(scope.withTypeProvider<TypeBoxTypeProvider>(), deps);
   });
   return app;
@@ -166,7 +189,10 @@ function routes(app: TypedApp, deps: AppDeps): void {
     );
   });
 
-  app.get('/review', async (req, reply) => reply.type('text/html; charset=utf-8').send(reviewPage({ store: deps.store, items: listOpenReview(deps.db(), 50), csrf: reply.generateCsrf() })));
+  app.get('/review', async (_req, reply) => {
+    const db = deps.db();
+    return reply.type('text/html; charset=utf-8').send(reviewPage({ store: deps.store, items: listOpenReview(db, 50), csrf: reply.generateCsrf(), products: listProducts(db), receipts: recentReceipts(db, 20) }));
+  });
 
   registerBoardRoutes(app, { db: deps.db, storeName: deps.store.name, sync: deps.sync });
 }

@@ -45,13 +45,17 @@ const csrfField = (csrf: string): string => `<input type="hidden" name="_csrf" v
  * points are typed) each has a charge form (points) and a waive button; on the admin page they
  * are listed with a link there. No script on either page.
  */
-export function reviewSection(items: ReviewItem[], csrf: string | null): string {
+export function reviewSection(items: ReviewItem[], csrf: string | null, products: ReadonlyArray<{ sku: string; name: string; price: number }> = []): string {
+  const options = products.map((p) => `<option value="${esc(p.sku)}">${esc(p.name)}（${p.price} 分）</option>`).join('');
   const rows = items
     .map((r) => {
       const action = `/api/review/${r.id}/resolve`;
+      const correct = options
+        ? ` <form class="inline" method="post" action="${action}">${csrfField(csrf ?? '')}<input type="hidden" name="resolution" value="correct"><select name="sku" aria-label="实际商品">${options}</select> × <input name="count" type="number" min="1" max="1000" value="1" required aria-label="数量" style="width:4rem"> <button type="submit" data-action="correct">更正并扣分</button></form>`
+        : '';
       const forms = csrf === null
         ? '<a href="/review">去处理</a>'
-        : `<form class="inline" method="post" action="${action}">${csrfField(csrf)}<input type="hidden" name="resolution" value="charge"><input name="points" type="number" min="1" max="100000" required aria-label="补扣积分" style="width:5rem"> <button type="submit" data-action="charge">补扣</button></form> <form class="inline" method="post" action="${action}">${csrfField(csrf)}<input type="hidden" name="resolution" value="waive"><button type="submit" data-action="waive">免扣</button></form>`;
+        : `<form class="inline" method="post" action="${action}">${csrfField(csrf)}<input type="hidden" name="resolution" value="charge"><input name="points" type="number" min="1" max="100000" required aria-label="补扣积分" style="width:5rem"> <button type="submit" data-action="charge">补扣</button></form> <form class="inline" method="post" action="${action}">${csrfField(csrf)}<input type="hidden" name="resolution" value="waive"><button type="submit" data-action="waive">免扣</button></form>${correct}`;
       return `<tr data-review="${r.id}"><td>${esc(time(r.created_at))}</td><td>${esc(r.villager_name)}</td><td>${esc(r.slot)}</td><td class="review">${esc(REVIEW_ZH[r.reason] ?? r.reason)}${r.delta_g !== null ? `（${r.delta_g} 克）` : ''}</td><td>${forms}</td></tr>`;
     })
     .join('');

@@ -107,10 +107,11 @@ export function unauthenticated(req: FastifyRequest, reply: FastifyReply, db: Db
 
 export async function registerAuth(app: FastifyInstance, db: () => Db, opts: AuthOptions): Promise<void> {
   await app.register(fastifyHelmet, {
-    // no script on any page; inline <style> only
+    // scripts only from this origin's own files (the live page's /assets/live.js), never
+    // inline; inline <style> only
     contentSecurityPolicy: {
       useDefaults: true,
-      directives: { 'script-src': ["'none'"], 'upgrade-insecure-requests': opts.tls ? [] : null },
+      directives: { 'script-src': ["'self'"], 'upgrade-insecure-requests': opts.tls ? [] : null },
     },
     strictTransportSecurity: opts.tls ? { maxAge: 180 * 24 * 3600 } : false,
   });

@@ -15,6 +15,7 @@ import { requireVillager } from '../ledger/villagers.ts';
 import { proposeCardNumber } from '../entry/credentials.ts';
 import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
 import { messagePage } from './auth-pages.ts';
+import { cardSlipPage } from './card-slip.ts';
 
 const isForm = (req: FastifyRequest): boolean => (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
 const CardNo = Type.String({ minLength: 4, maxLength: 64, pattern: '^[A-Za-z0-9-]+$' });
@@ -54,6 +55,8 @@ export function registerCardActions(scope: FastifyInstance, deps: { db: () => Db
         return issued;
       });
       const name = requireVillager(db(), villagerId).name;
+      // from a page: the printable slip with the number as a QR code, shown this once
+      if (isForm(req)) return reply.status(201).type('text/html; charset=utf-8').send(await cardSlipPage({ storeName, villagerId, villagerName: name, cardNo: card.cardNo }));
       return answer(req, reply, 201, { card: { card_no: card.cardNo, villager_id: card.villagerId, created_at: card.createdAt } }, { title: '已发卡', zh: `已为 ${name} 发卡：${card.cardNo}（请抄在存折上，挂失时用）`, en: `card ${card.cardNo} issued to ${villagerId}` }, storeName);
     },
   );

@@ -10,11 +10,16 @@ const STATUS_BY_CODE: Partial<Record<string, number>> = {
   [ErrorCode.UNKNOWN_VILLAGER]: 404,
   [ErrorCode.UNKNOWN_PRODUCT]: 404,
   [ErrorCode.UNKNOWN_SESSION]: 404,
+  [ErrorCode.UNKNOWN_SLOT]: 404,
   [ErrorCode.NOT_FOUND]: 404,
   [ErrorCode.DUPLICATE_ID]: 409,
   [ErrorCode.INSUFFICIENT_POINTS]: 409,
   [ErrorCode.ALREADY_SETTLED]: 409,
   [ErrorCode.DB_FULL]: 507,
+  [ErrorCode.NO_CONSENT]: 409,
+  [ErrorCode.FACE_COLLISION]: 409,
+  [ErrorCode.FACE_REJECTED]: 422,
+  [ErrorCode.FACE_UNAVAILABLE]: 503,
 };
 
 type FieldErrors = Record<string, { message: string; zh: string }>;
@@ -39,10 +44,11 @@ function fieldsOf(validation: ValidationItem[]): FieldErrors {
 
 export function errorReply(err: unknown, req: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (isEdgeError(err)) {
-    const status = STATUS_BY_CODE[err.code] ?? 500;
+    // a refusal may name its own status and code (an upload: 415 not an image, 422 a bomb)
+    const status = typeof err.details?.status === 'number' ? err.details.status : STATUS_BY_CODE[err.code] ?? 500;
     if (status >= 500) req.log.error({ err }, 'request failed');
     const field = typeof err.details?.field === 'string' ? err.details.field : undefined;
-    return reply.status(status).send({ error: err.code, message: err.message, zh: err.zh ?? null, ...(field ? { fields: { [field]: { message: err.message, zh: err.zh ?? err.message } } } : {}) });
+    return reply.status(status).send({ error: typeof err.details?.error === 'string' ? err.details.error : err.code, message: err.message, zh: err.zh ?? null, ...(field ? { fields: { [field]: { message: err.message, zh: err.zh ?? err.message } } } : {}) });
   }
   const e = err as { statusCode?: number; code?: string; validation?: ValidationItem[]; message: string; error?: string; zh?: string };
   if (e.code === 'FST_CSRF_MISSING_SECRET' || e.code === 'FST_CSRF_INVALID_TOKEN') {

@@ -14,7 +14,7 @@ import type { AuditRecord } from '../ledger/audit.ts';
 export { esc };
 
 export function layout(title: string, body: string, refreshS?: number): string {
-  return `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+  return `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><link rel="icon" href="data:,">
 ${refreshS ? `<meta http-equiv="refresh" content="${refreshS}">` : ''}<title>${esc(title)}</title>
 <style>body{font-family:system-ui,"Noto Sans CJK SC",sans-serif;margin:1.5rem;color:#222}table{border-collapse:collapse;margin:.5rem 0 1.5rem}
 td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}th{background:#f3f3f3}td{white-space:nowrap}td.review,td.detail{white-space:normal}.ok{color:#080}.bad{color:#b00}h1{font-size:1.5rem}
@@ -84,7 +84,7 @@ export function adminPage(d: AdminPageData): string {
     `${d.store.name} · 管理`,
     `<h1>${esc(d.store.name)} · 门店管理</h1>
 <p id="signed-in">${esc(d.user.display_name)}（${esc(ROLE_ZH[d.user.role] ?? d.user.role)}）已登录 · <form class="inline" method="post" action="/logout"><input type="hidden" name="_csrf" value="${esc(d.csrf)}"><button type="submit" id="logout">退出登录</button></form></p>
-<p>状态：<strong class="${d.health.status === 'ok' ? 'ok' : 'bad'}" id="status">${esc(STATUS_ZH[d.health.status] ?? d.health.status)}</strong> · 门店编号 ${esc(d.store.id)} · <a href="/board">积分公示栏</a></p>
+<p>状态：<strong class="${d.health.status === 'ok' ? 'ok' : 'bad'}" id="status">${esc(STATUS_ZH[d.health.status] ?? d.health.status)}</strong> · 门店编号 ${esc(d.store.id)} · <a href="/live" id="live-link">实时页面（不刷新）</a> · <a href="/board">积分公示栏</a></p>
 ${storeStateSection(d.state)}
 ${entryEventsSection(d.events)}
 ${receiptsSection(d.receipts)}
@@ -102,8 +102,15 @@ ${auditSection(d.audit)}`,
 }
 
 /** The review queue with its forms, on a page of its own that does not reload itself. */
-export function reviewPage(d: { store: StoreConfig; items: ReviewItem[]; csrf: string }): string {
+export function reviewPage(d: { store: StoreConfig; items: ReviewItem[]; csrf: string; products?: Product[]; receipts?: ReceiptView[] }): string {
+  const refunds = (d.receipts ?? [])
+    .filter((r) => r.kind === 'shopping' && r.total_points > 0)
+    .map((r) => `<tr data-session="${esc(r.session)}"><td>${esc(time(r.closed_at))}</td><td>${esc(r.villager_name)}</td><td>${esc(r.lines.map((l) => `${l.name} ×${l.count}`).join('、') || '—')}</td><td>${r.total_points}</td>
+<td><form class="inline" method="post" action="/api/receipts/${esc(encodeURIComponent(r.session))}/refund"><input type="hidden" name="_csrf" value="${esc(d.csrf)}"><input name="points" type="number" min="1" max="${r.total_points}" required aria-label="退还积分" style="width:5rem"> <input name="reason" required maxlength="200" placeholder="原因（如：商品过期）" aria-label="退分原因"> <button type="submit" data-action="refund">退分</button></form></td></tr>`)
+    .join('');
   return layout(`${d.store.name} · 待核对`, `<h1>${esc(d.store.name)} · 待核对</h1><p><a href="/">返回管理页</a></p>
-<p>补扣：按实际拿走的商品扣积分（积分不足时记为欠分）；免扣：不扣积分。每条只能处理一次。</p>
-${reviewSection(d.items, d.csrf)}`);
+<p>补扣：按实际拿走的商品扣积分（积分不足时记为欠分）；免扣：不扣积分；更正：选出实际拿走的商品和数量，按今天的价格扣分。每条只能处理一次。</p>
+${reviewSection(d.items, d.csrf, (d.products ?? []).filter((p) => p.active))}
+<h2 id="receipts">退分</h2><p>退分记为一笔新的退分流水（不改原来的扣分），同步到村账本；每笔购物最多退到原价。</p>
+<table id="refunds"><tr><th>结算时间</th><th>村民</th><th>商品</th><th>应扣积分</th><th>退分</th></tr>${refunds || '<tr><td colspan="5">—</td></tr>'}</table>`);
 }

@@ -120,9 +120,12 @@ export const AuditReply = Type.Object({
 });
 
 export const ResolveBody = Type.Object({
-  resolution: Type.Union([Type.Literal('waive'), Type.Literal('charge')]),
+  /** `correct`: the line was `count` of product `sku`; charged at today's price. */
+  resolution: Type.Union([Type.Literal('waive'), Type.Literal('charge'), Type.Literal('correct')]),
   /** For a charge: the points the villager is charged for the line. */
   points: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+  sku: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  count: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
   _csrf: Type.Optional(Type.String()),
 }, { additionalProperties: false });
 

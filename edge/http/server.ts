@@ -113,6 +113,7 @@ export class HttpServer implements Part {
       throw err;
     }
     this.app = app;
+    this.deps.live?.start();
     const addr = app.server.address();
     if (addr && typeof addr === 'object') {
       this.bound = `${hostPart(addr.address)}:${addr.port}`;
@@ -127,6 +128,7 @@ export class HttpServer implements Part {
   }
 
   async stop(): Promise<void> {
+    this.deps.live?.stop();
     await this.app?.close();
     this.app = undefined;
   }

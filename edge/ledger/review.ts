@@ -35,7 +35,8 @@ export function getReviewLine(db: Db, id: number): ReviewItem | undefined {
   return db.prepare(`${SELECT} WHERE r.id = ?`).get(id) as ReviewItem | undefined;
 }
 
-export type Resolution = { resolution: 'waive' } | { resolution: 'charge'; points: number };
+/** `note`: what the maintainer corrected the line to (e.g. `菜籽油×2`), kept with the resolution. */
+export type Resolution = { resolution: 'waive' } | { resolution: 'charge'; points: number; note?: string };
 
 /**
  * Resolves one line, in one transaction with the charge. Refused when the line is unknown
@@ -52,11 +53,12 @@ export function resolveReviewLine(db: Db, id: number, r: Resolution, rules: Ledg
     let entry: Entry | undefined;
     let debt = 0;
     if (r.resolution === 'charge') {
-      const applied = applyEntry(db, { id: `review:${id}`, villagerId: before.villager_id, kind: 'redemption', points: -r.points, reference: before.session_id, reason: `核对补扣 review ${before.slot} ${before.reason}`, origin: 'admin' }, rules, () => new Date(at));
+      const reason = `核对补扣 review ${before.slot} ${before.reason}${r.note ? ` ${r.note}` : ''}`;
+      const applied = applyEntry(db, { id: `review:${id}`, villagerId: before.villager_id, kind: 'redemption', points: -r.points, reference: before.session_id, reason, origin: 'admin' }, rules, () => new Date(at));
       entry = applied.entry;
       debt = applied.status === 'applied' ? applied.debtAdded : 0;
     }
-    const resolution = r.resolution === 'charge' ? `charged ${r.points}` : 'waived';
+    const resolution = r.resolution === 'charge' ? `charged ${r.points}${r.note ? ` (${r.note})` : ''}` : 'waived';
     db.prepare('UPDATE review_lines SET resolved_at = ?, resolution = ? WHERE id = ?').run(at, resolution, id);
     return { before, after: getReviewLine(db, id)!, entry, debt };
   });

@@ -1,0 +1,66 @@
+/**
+ * Face enrolment and withdrawal for the admin page, on the running door: the door's own
+ * recognition engine analyses the uploaded photo, `enrolVillager` checks consent, quality and
+ * collisions with other villagers (edge/entry/enrol.ts), and the door's gallery learns the new
+ * templates at once. Consent is recorded with the enrolment and taken back if the enrolment
+ * is refused, so nothing is half-saved.
+ */
+import path from 'node:path';
+import type { Db } from '../ledger/db.ts';
+import type { EntryConfig } from './config.ts';
+import type { RgbFrame } from '../../models/face-engine.ts';
+import { EdgeError } from '../errors.ts';
+import { enrolVillager, type FaceAnalyser } from './enrol.ts';
+import { countTemplates, loadOrCreateTemplateKey } from './templates.ts';
+import { deleteTemplatesAndConsent, faceConsentOf } from '../ledger/face-templates.ts';
+import { setFaceConsent } from '../ledger/villagers.ts';
+
+export interface FaceEnrolment {
+  /** Enrol one photo; `consentBy` records consent first ('self' or a guardian's name). */
+  enrol(villagerId: string, photo: { name: string; frame: RgbFrame }, consentBy: string): Promise<{ templates: number; total: number }>;
+  /** Delete the villager's templates and withdraw consent; the door forgets the face. */
+  withdraw(villagerId: string): Promise<number>;
+}
+
+export interface DoorFacesDeps {
+  db: () => Db;
+  config: EntryConfig;
+  dataDir: string;
+  /** The door's engine (absent while faces are off or the engine is restarting). */
+  engine: () => FaceAnalyser | undefined;
+  /** The door re-reads one villager's templates. */
+  reload: (villagerId: string) => Promise<void>;
+}
+
+export class DoorFaces implements FaceEnrolment {
+  constructor(private readonly deps: DoorFacesDeps) {}
+
+  private key(): Buffer {
+    return loadOrCreateTemplateKey(path.resolve(this.deps.dataDir, this.deps.config.key_file));
+  }
+
+  async enrol(villagerId: string, photo: { name: string; frame: RgbFrame }, consentBy: string): Promise<{ templates: number; total: number }> {
+    const engine = this.deps.engine();
+    if (!engine) throw new EdgeError('FACE_UNAVAILABLE', 'face recognition is not running at the door (entry.face_enabled, or the engine is restarting)', { zh: '门口人脸识别没有运行（未启用或正在重启），暂时不能录入' });
+    const db = this.deps.db();
+    const before = faceConsentOf(db, villagerId);
+    if (!before) throw new EdgeError('UNKNOWN_VILLAGER', `no villager ${villagerId}`, { zh: `没有村民 ${villagerId}` });
+    if (before.faceConsentAt === null) setFaceConsent(db, villagerId, consentBy);
+    let r: { templates: number };
+    try {
+      r = await enrolVillager(db, this.key(), engine, this.deps.config, villagerId, [photo], new Date().toISOString());
+    } catch (err) {
+      // consent given for an enrolment that did not happen is not left on record
+      if (before.faceConsentAt === null) setFaceConsent(db, villagerId, null);
+      throw err;
+    }
+    await this.deps.reload(villagerId);
+    return { templates: r.templates, total: countTemplates(db, villagerId) };
+  }
+
+  async withdraw(villagerId: string): Promise<number> {
+    const n = deleteTemplatesAndConsent(this.deps.db(), villagerId);
+    await this.deps.reload(villagerId);
+    return n;
+  }
+}

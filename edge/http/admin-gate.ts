@@ -1,0 +1,94 @@
+/**
+ * Admission for the admin page's requests: at most `slots` are worked on at once, the rest wait
+ * their turn in arrival order. A request's work here is mostly synchronous (session lookup,
+ * ledger queries, JSON), so fifty tablets polling at once would otherwise put fifty requests'
+ * work into every turn of the event loop the scale sweeps and the session timers run on, and
+ * each step of a sweep would wait behind all of it. With a few slots, a turn carries a few
+ * requests' work and the store's own work gets its turns; the tablets wait a little longer.
+ * A waiter is let in on the next turn (setImmediate), never inside the finishing request's turn.
+ *
+ * Besides, at most `perSecond` requests begin each second (a token bucket holding one second's
+ * worth): tablets polling a few times a second never meet it, but fifty clients calling back
+ * to back are held to a share of the machine's two cores that the store's own work can spare.
+ * Waiting requests queue; none is refused.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+
+/** Not gated: the probes and the board (always answered), and the live stream (held open for hours). */
+const UNGATED = new Set(['/healthz', '/readyz', '/metrics', '/board', '/api/live']);
+
+export const ADMIN_SLOTS = 4;
+export const ADMIN_PER_SECOND = 150;
+
+export function registerAdminGate(app: FastifyInstance, slots = ADMIN_SLOTS, perSecond = ADMIN_PER_SECOND): { inFlight: () => number; waiting: () => number } {
+  let busy = 0;
+  let tokens = perSecond;
+  let filledAt = performance.now();
+  let refill: NodeJS.Timeout | null = null;
+  /** Takes a token if one is there (the bucket refills continuously, up to one second's worth). */
+  const take = (): boolean => {
+    const now = performance.now();
+    tokens = Math.min(perSecond, tokens + ((now - filledAt) * perSecond) / 1000);
+    filledAt = now;
+    if (tokens < 1) return false;
+    tokens -= 1;
+    return true;
+  };
+  const queue: FastifyRequest[] = [];
+  /** Each gated request: let in (holding a slot) or still waiting, with how to let it in. */
+  const state = new WeakMap<FastifyRequest, { running: boolean; resume: () => void }>();
+
+  const admitNext = (): void => {
+    while (busy < slots && queue.length > 0) {
+      if (!take()) {
+        // the next token's time: try again then
+        refill ??= setTimeout(() => {
+          refill = null;
+          admitNext();
+        }, Math.ceil(1000 / perSecond));
+        return;
+      }
+      const req = queue.shift()!;
+      const s = state.get(req);
+      if (!s) continue;
+      s.running = true;
+      busy += 1;
+      setImmediate(s.resume);
+    }
+  };
+
+  const leave = (req: FastifyRequest): void => {
+    const s = state.get(req);
+    if (!s) return;
+    state.delete(req);
+    if (s.running) busy -= 1;
+    else queue.splice(queue.indexOf(req), 1);
+    admitNext();
+  };
+
+  app.addHook('onRequest', (req, _reply, done) => {
+    if (UNGATED.has(req.url.split('?')[0]!)) {
+      done();
+      return;
+    }
+    if (busy < slots && queue.length === 0 && take()) {
+      busy += 1;
+      state.set(req, { running: true, resume: done });
+      done();
+      return;
+    }
+    state.set(req, { running: false, resume: () => done() });
+    queue.push(req);
+    admitNext();
+  });
+  app.addHook('onResponse', (req: FastifyRequest, _reply: FastifyReply, done) => {
+    leave(req);
+    done();
+  });
+  // a request that gave up while waiting leaves its place to the next; one in progress, its slot
+  app.addHook('onRequestAbort', (req, done) => {
+    leave(req);
+    done();
+  });
+  return { inFlight: () => busy, waiting: () => queue.length };
+}

@@ -1,0 +1,189 @@
+/**
+ * What the live page follows, gathered from the daemon's events (edge/events.ts) and the door
+ * lock's driver: the door contact and the lock relay as they are now, the alarms raised since
+ * start, and a `change` signal naming what changed (the page's stream, edge/http/live.ts,
+ * turns each into one message for every watching tablet).
+ *
+ * `raise()` is the hook for any part that wants an alarm on the live page (a metric over its
+ * limit, a job that failed): one call, Chinese and English text, no other wiring.
+ */
+import { EventEmitter } from 'node:events';
+import type { DaemonEvents } from '../events.ts';
+
+export type DoorContact = 'open' | 'closed' | 'unknown';
+export type LockRelay = 'locked' | 'unlocked' | 'alarm' | 'unknown';
+
+export interface DoorView {
+  door: DoorContact;
+  lock: LockRelay;
+  /** While unlocked: when the relay board drops the pulse by itself (ISO 8601). */
+  unlocked_until: string | null;
+  /** When the door or the lock last changed (ISO 8601). */
+  since: string | null;
+}
+
+export interface LiveAlarm {
+  id: number;
+  at: string;
+  /** What kind of trouble (`unattended_shelf`, `lock_relay`, `unlock_failed`, `fault`, or a raiser's own). */
+  kind: string;
+  zh: string;
+  en: string;
+}
+
+/** The door lock driver as the feed reads it (drivers/lock/lock-driver.ts LockDriver fits). */
+export interface LockSource {
+  readonly doorState: DoorContact;
+  on(event: 'door', l: (e: { state: 'open' | 'closed'; at: number }) => void): unknown;
+  on(event: 'unlocked', l: (e: { release_at: number; confirmed_at: number }) => void): unknown;
+  on(event: 'relocked', l: (e: { at: number }) => void): unknown;
+  on(event: 'alarm', l: (e: { reason: string; detail: string; at: number }) => void): unknown;
+  on(event: 'unlock_failed', l: (e: { code: string; detail: string; at: number }) => void): unknown;
+  off(event: 'door', l: (e: { state: 'open' | 'closed'; at: number }) => void): unknown;
+  off(event: 'unlocked', l: (e: { release_at: number; confirmed_at: number }) => void): unknown;
+  off(event: 'relocked', l: (e: { at: number }) => void): unknown;
+  off(event: 'alarm', l: (e: { reason: string; detail: string; at: number }) => void): unknown;
+  off(event: 'unlock_failed', l: (e: { code: string; detail: string; at: number }) => void): unknown;
+}
+
+/** The daemon's event relay as the feed reads it. */
+export type DaemonEventSource = Pick<EventEmitter<DaemonEvents>, 'on' | 'off'>;
+
+export type LiveTopic = 'door' | 'store' | 'decisions' | 'alarms';
+
+interface LiveFeedEvents {
+  change: [LiveTopic];
+}
+
+export interface LiveFeedOptions {
+  events: DaemonEventSource;
+  /** The door lock, when the daemon has hardware (read at start). */
+  lock?: () => LockSource | undefined;
+  /** Alarms kept for the page (oldest dropped first). */
+  maxAlarms?: number;
+  now?: () => number;
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+export class LiveFeed extends EventEmitter<LiveFeedEvents> {
+  private contact: DoorContact = 'unknown';
+  private relay: LockRelay = 'unknown';
+  private unlockedUntil: number | null = null;
+  private since: number | null = null;
+  private readonly alarmList: LiveAlarm[] = [];
+  private nextAlarmId = 1;
+  private readonly detach: Array<() => void> = [];
+
+  constructor(private readonly opts: LiveFeedOptions) {
+    super();
+  }
+
+  start(): void {
+    if (this.detach.length > 0) return;
+    const ev = this.opts.events;
+    const listen = <K extends keyof DaemonEvents>(name: K, l: (...a: DaemonEvents[K]) => void): void => {
+      const untyped = ev as unknown as { on(e: string, f: (...a: DaemonEvents[K]) => void): unknown; off(e: string, f: (...a: DaemonEvents[K]) => void): unknown };
+      untyped.on(name, l);
+      this.detach.push(() => untyped.off(name, l));
+    };
+    listen('session_state', () => this.changed('store'));
+    listen('cart', () => this.changed('store'));
+    listen('receipt', () => this.changed('store'));
+    listen('entry_decision', () => this.changed('decisions'));
+    listen('alarm', (a) => {
+      if (a.kind === 'unattended_shelf') {
+        const g = Math.round(a.deltaG);
+        this.raise({ kind: a.kind, at: a.at, zh: `无人时货位 ${a.slot} 的重量变了（${g > 0 ? '+' : ''}${g} 克），请查看监控`, en: `Shelf ${a.slot} changed with nobody inside (${g > 0 ? '+' : ''}${g} g); check the camera` });
+      } else {
+        const other = a as { kind: string; at?: number };
+        this.raise({ kind: other.kind, ...(other.at ? { at: other.at } : {}), zh: `告警：${other.kind}`, en: `Alarm: ${other.kind}` });
+      }
+    });
+    listen('fault', (f) => this.raise({ kind: 'fault', zh: `${f.source} 出错（${f.where}）：${f.message}`, en: `${f.source} failed (${f.where}): ${f.message}` }));
+    let lock: LockSource | undefined;
+    try {
+      lock = this.opts.lock?.();
+    } catch {
+      // hardware that failed to build: the page shows the door as unknown
+      lock = undefined;
+    }
+    if (lock) this.watchLock(lock);
+  }
+
+  stop(): void {
+    while (this.detach.length > 0) this.detach.pop()!();
+  }
+
+  private watchLock(lock: LockSource): void {
+    this.contact = lock.doorState;
+    // The relay board ends every pulse by itself: a store starting up is locked.
+    this.relay = 'locked';
+    const onDoor = (e: { state: 'open' | 'closed'; at: number }): void => {
+      this.contact = e.state;
+      this.since = e.at;
+      this.changed('door');
+    };
+    const onUnlocked = (e: { release_at: number; confirmed_at: number }): void => {
+      this.relay = 'unlocked';
+      this.unlockedUntil = e.release_at;
+      this.since = e.confirmed_at;
+      this.changed('door');
+    };
+    const onRelocked = (e: { at: number }): void => {
+      this.relay = 'locked';
+      this.unlockedUntil = null;
+      this.since = e.at;
+      this.changed('door');
+    };
+    const onAlarm = (e: { reason: string; detail: string; at: number }): void => {
+      this.relay = 'alarm';
+      this.since = e.at;
+      this.changed('door');
+      const stuck = e.reason === 'relay_stuck_on';
+      this.raise({ kind: 'lock_relay', at: e.at, zh: stuck ? '门锁继电器没有松开，门可能一直开着，请到店查看' : '无法确认门锁已重新锁上，请到店查看', en: stuck ? 'The lock relay did not release: the door may stay open; check the store' : 'Could not confirm the lock relocked; check the store' });
+    };
+    const onFailed = (e: { code: string; detail: string; at: number }): void => {
+      this.raise({ kind: 'unlock_failed', at: e.at, zh: `开锁失败（${e.code}），村民进不了门，请检查门锁`, en: `Unlock failed (${e.code}); villagers cannot get in; check the lock` });
+    };
+    lock.on('door', onDoor);
+    lock.on('unlocked', onUnlocked);
+    lock.on('relocked', onRelocked);
+    lock.on('alarm', onAlarm);
+    lock.on('unlock_failed', onFailed);
+    this.detach.push(() => {
+      lock.off('door', onDoor);
+      lock.off('unlocked', onUnlocked);
+      lock.off('relocked', onRelocked);
+      lock.off('alarm', onAlarm);
+      lock.off('unlock_failed', onFailed);
+    });
+  }
+
+  /** Put an alarm on the live page (newest first there). */
+  raise(a: { kind: string; zh: string; en: string; at?: number }): LiveAlarm {
+    const alarm: LiveAlarm = { id: this.nextAlarmId++, at: iso(a.at ?? this.now()), kind: a.kind, zh: a.zh, en: a.en };
+    this.alarmList.push(alarm);
+    const max = this.opts.maxAlarms ?? 50;
+    if (this.alarmList.length > max) this.alarmList.splice(0, this.alarmList.length - max);
+    this.changed('alarms');
+    return alarm;
+  }
+
+  /** The alarms, newest first. */
+  alarms(): LiveAlarm[] {
+    return [...this.alarmList].reverse();
+  }
+
+  door(): DoorView {
+    return { door: this.contact, lock: this.relay, unlocked_until: this.unlockedUntil !== null ? iso(this.unlockedUntil) : null, since: this.since !== null ? iso(this.since) : null };
+  }
+
+  private now(): number {
+    return (this.opts.now ?? Date.now)();
+  }
+
+  private changed(topic: LiveTopic): void {
+    this.emit('change', topic);
+  }
+}

@@ -1,0 +1,42 @@
+/** TypeBox schema of the live picture (`GET /api/live/now`, and each message of `GET /api/live`). */
+import { Type } from '@sinclair/typebox';
+import { StoreStateReply } from './schemas.ts';
+
+const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
+
+export const DoorReply = Type.Object({
+  door: Type.Union([Type.Literal('open'), Type.Literal('closed'), Type.Literal('unknown')]),
+  lock: Type.Union([Type.Literal('locked'), Type.Literal('unlocked'), Type.Literal('alarm'), Type.Literal('unknown')]),
+  unlocked_until: Nullable(Type.String({ format: 'date-time' })),
+  since: Nullable(Type.String({ format: 'date-time' })),
+});
+
+export const LiveDecision = Type.Object({
+  id: Type.Integer(),
+  at: Type.String({ format: 'date-time' }),
+  decision: Type.String(),
+  by: Type.String(),
+  villager: Nullable(Type.String()),
+  villager_name: Nullable(Type.String()),
+  unlocked: Type.Boolean(),
+  words_zh: Type.String({ description: "The decision in a villager maintainer's words" }),
+  words_en: Type.String(),
+});
+
+export const LiveAlarm = Type.Object({
+  id: Type.Integer(),
+  at: Type.String({ format: 'date-time' }),
+  kind: Type.String(),
+  zh: Type.String(),
+  en: Type.String(),
+});
+
+export const LiveStore = Type.Composite([StoreStateReply, Type.Object({ phase_en: Type.String() })]);
+
+export const LiveNowReply = Type.Object({
+  at: Type.String({ format: 'date-time' }),
+  door: DoorReply,
+  store: LiveStore,
+  decisions: Type.Array(LiveDecision),
+  alarms: Type.Array(LiveAlarm),
+});

@@ -1,0 +1,185 @@
+/**
+ * The live page: the door and the lock, who is inside and their cart, the door's last
+ * decisions in plain words and the alarms, pushed to every signed-in tablet over Server-Sent
+ * Events (`GET /api/live`) as they change; `GET /api/live/now` is the same picture once, as JSON.
+ *
+ * Each change is turned into its message once, whatever the number of tablets watching, and a
+ * burst of cart changes (a villager lifting goods off a scale) is sent at most every
+ * `STORE_COALESCE_MS`. A tablet that stops reading is dropped rather than buffered without end.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Db } from '../ledger/db.ts';
+import type { StoreConfig } from '../config/schema.ts';
+import { recentEntryEvents, storeState, type StoreStateSource } from './queries.ts';
+import { PHASE_ZH } from './admin-sections.ts';
+import { decisionWords } from './door-words.ts';
+import type { LiveFeed, LiveTopic } from './live-feed.ts';
+import { livePage } from './live-page.ts';
+import { LiveNowReply } from './live-schemas.ts';
+import { langOf } from './lang.ts';
+
+/** Door decisions the live page lists. */
+export const LIVE_DECISIONS = 10;
+/** At most one cart/phase message per this many ms (the scales report several times a second). */
+export const STORE_COALESCE_MS = 150;
+/** A comment line this often keeps proxies and the browser from deciding the stream is dead. */
+const HEARTBEAT_MS = 20_000;
+/** Tablets watching at once; a village store has one or two. */
+const MAX_WATCHERS = 32;
+/** A watcher with this much unsent is not reading: it is dropped (its browser reconnects). */
+const MAX_BACKLOG_BYTES = 1 << 20;
+
+const PHASE_EN: Record<string, string> = {
+  idle: 'Idle (nobody inside)', entering: 'Unlocked, waiting to enter', shopping: 'Shopping', restocking: 'Restocking',
+  exiting: 'Leaving', settling: 'Settling', settled: 'Settled', fault: 'Fault', unknown: 'Unknown',
+};
+
+export interface LiveDeps {
+  db: () => Db;
+  store: StoreConfig;
+  session?: StoreStateSource;
+  live?: LiveFeed;
+  /** The store's IANA time zone for times on the page. */
+  timeZone?: string;
+}
+
+const SCRIPT = readFileSync(path.join(import.meta.dirname, 'assets', 'live.js'), 'utf8');
+
+export function liveNow(deps: LiveDeps) {
+  return { at: new Date().toISOString(), door: doorPart(deps), store: storePart(deps), decisions: decisionsPart(deps), alarms: deps.live?.alarms() ?? [] };
+}
+
+const doorPart = (deps: LiveDeps) => deps.live?.door() ?? { door: 'unknown' as const, lock: 'unknown' as const, unlocked_until: null, since: null };
+
+function storePart(deps: LiveDeps) {
+  const s = storeState(deps.db(), deps.session);
+  return { ...s, phase_zh: PHASE_ZH[s.phase] ?? s.phase, phase_en: PHASE_EN[s.phase] ?? s.phase };
+}
+
+function decisionsPart(deps: LiveDeps) {
+  return recentEntryEvents(deps.db(), LIVE_DECISIONS).map((e) => ({
+    id: e.id,
+    at: e.at,
+    decision: e.decision,
+    by: e.by,
+    villager: e.villager,
+    villager_name: e.villager_name,
+    unlocked: e.unlocked,
+    words_zh: decisionWords(e, 'zh'),
+    words_en: decisionWords(e, 'en'),
+  }));
+}
+
+const frame = (event: string, data: unknown): string => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+
+/** Every tablet watching, and the one listener on the feed that writes to them. */
+class Watchers {
+  private readonly replies = new Set<FastifyReply['raw']>();
+  private storeTimer: NodeJS.Timeout | null = null;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private readonly onChange = (topic: LiveTopic): void => this.changed(topic);
+
+  constructor(private readonly deps: LiveDeps) {}
+
+  get size(): number {
+    return this.replies.size;
+  }
+
+  add(raw: FastifyReply['raw']): void {
+    if (this.replies.size === 0) {
+      this.deps.live?.on('change', this.onChange);
+      this.heartbeat = setInterval(() => this.broadcast(': heartbeat\n\n'), HEARTBEAT_MS);
+      this.heartbeat.unref();
+    }
+    this.replies.add(raw);
+    raw.on('close', () => this.remove(raw));
+  }
+
+  private remove(raw: FastifyReply['raw']): void {
+    if (!this.replies.delete(raw) || this.replies.size > 0) return;
+    this.deps.live?.off('change', this.onChange);
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    if (this.storeTimer) clearTimeout(this.storeTimer);
+    this.heartbeat = this.storeTimer = null;
+  }
+
+  /** Ends every stream (the server is closing: an open stream would hold it open). */
+  closeAll(): void {
+    for (const raw of [...this.replies]) raw.end();
+  }
+
+  private changed(topic: LiveTopic): void {
+    if (topic === 'store') {
+      this.storeTimer ??= setTimeout(() => {
+        this.storeTimer = null;
+        this.send('store', () => storePart(this.deps));
+      }, STORE_COALESCE_MS);
+      return;
+    }
+    if (topic === 'door') this.send('door', () => doorPart(this.deps));
+    else if (topic === 'decisions') this.send('decisions', () => decisionsPart(this.deps));
+    else this.send('alarms', () => this.deps.live?.alarms() ?? []);
+  }
+
+  private send(event: string, build: () => unknown): void {
+    if (this.replies.size === 0) return;
+    let text: string;
+    try {
+      text = frame(event, build());
+    } catch (err) {
+      // a ledger read that failed now may work at the next change; the stream stays open
+      text = frame('problem', { message: (err as Error).message, zh: '读取门店状态失败，稍后自动重试' });
+    }
+    this.broadcast(text);
+  }
+
+  private broadcast(text: string): void {
+    for (const raw of this.replies) {
+      if (raw.writableLength > MAX_BACKLOG_BYTES) {
+        raw.destroy();
+        continue;
+      }
+      raw.write(text);
+    }
+  }
+}
+
+export function registerLive(app: FastifyInstance, deps: LiveDeps): void {
+  const watchers = new Watchers(deps);
+  app.addHook('preClose', (done) => {
+    watchers.closeAll();
+    done();
+  });
+
+  app.get('/api/live/now', { schema: { response: { 200: LiveNowReply } } }, async () => liveNow(deps));
+
+  app.get('/api/live', async (req: FastifyRequest, reply: FastifyReply) => {
+    if (watchers.size >= MAX_WATCHERS) {
+      return reply.status(503).send({ error: 'BUSY', message: `too many live pages open (${MAX_WATCHERS}); close one`, zh: `打开的实时页面太多（最多 ${MAX_WATCHERS} 个），请关掉一个` });
+    }
+    const first = frame('snapshot', liveNow(deps));
+    reply.hijack();
+    const raw = reply.raw;
+    // hijacked: the security headers fastify's hooks would add are written here
+    raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+      'x-accel-buffering': 'no',
+      connection: 'keep-alive',
+    });
+    // a reconnecting browser waits 3 s, and gets a fresh snapshot
+    raw.write(`retry: 3000\n\n${first}`);
+    watchers.add(raw);
+    req.log.debug({ watchers: watchers.size }, 'live page watching');
+  });
+
+  app.get('/live', async (req, reply) =>
+    reply.type('text/html; charset=utf-8').send(livePage({ store: deps.store, lang: langOf(req), now: liveNow(deps), timeZone: deps.timeZone })),
+  );
+
+  // The page's only script, served from here (no CDN; the CSP allows scripts from this origin only).
+  app.get('/assets/live.js', { config: { public: true } }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(SCRIPT));
+}

@@ -1,0 +1,45 @@
+/**
+ * Refunds from the admin page: a compensating `refund` entry on a settled purchase
+ * (edge/ledger/refunds.ts), audited in the same transaction, synced through the outbox.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { inTransaction, type Db } from '../ledger/db.ts';
+import type { LedgerRules } from '../ledger/entries.ts';
+import { appendAudit } from '../ledger/audit.ts';
+import { refundable, refundSession } from '../ledger/refunds.ts';
+
+const isForm = (req: FastifyRequest): boolean => (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
+const SessionParams = Type.Object({ session: Type.String({ minLength: 1, maxLength: 128 }) });
+const RefundView = Type.Object({ session: Type.String(), villager_id: Type.String(), cost: Type.Integer(), refunded: Type.Integer(), left: Type.Integer() });
+
+const view = (r: ReturnType<typeof refundable>) => ({ session: r.session, villager_id: r.villagerId, cost: r.cost, refunded: r.refunded, left: r.left });
+
+export function registerRefundActions(scope: FastifyInstance, deps: { db: () => Db; ledgerRules: LedgerRules }): void {
+  const app = scope.withTypeProvider<TypeBoxTypeProvider>();
+  const { db } = deps;
+
+  app.get('/api/receipts/:session/refund', { schema: { params: SessionParams, response: { 200: RefundView } } }, async (req) => view(refundable(db(), req.params.session)));
+
+  app.post(
+    '/api/receipts/:session/refund',
+    {
+      schema: {
+        params: SessionParams,
+        body: Type.Object({ points: Type.Integer({ minimum: 1, maximum: 1_000_000 }), reason: Type.String({ minLength: 1, maxLength: 200 }), _csrf: Type.Optional(Type.String()) }, { additionalProperties: false }),
+      },
+    },
+    async (req, reply) => {
+      const actor = req.adminUser!.username;
+      const r = inTransaction(db(), 'refunding from the admin page', () => {
+        const res = refundSession(db(), req.params.session, { points: req.body.points, reason: req.body.reason }, deps.ledgerRules);
+        const auditId = appendAudit(db(), { actor, action: 'receipt.refund', target: req.params.session, before: { refunded: res.before.refunded, balance: res.entry.balanceAfter - res.entry.points }, after: { refunded: res.after.refunded, entry: res.entry.id, points: res.entry.points, balance: res.entry.balanceAfter, reason: req.body.reason } });
+        return { ...res, auditId };
+      });
+      req.log.info({ actor, session: req.params.session, points: req.body.points }, 'refund from the admin page / 管理页面退分');
+      if (isForm(req)) return reply.redirect('/review#receipts', 303);
+      return reply.status(201).send({ entry: { id: r.entry.id, points: r.entry.points, balance_after: r.entry.balanceAfter }, refund: view(r.after), audit_id: r.auditId });
+    },
+  );
+}

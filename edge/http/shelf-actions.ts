@@ -1,0 +1,215 @@
+/**
+ * Products and shelves from the admin page: products and prices, which product lies on which
+ * slot and which scale weighs it, zeroing an empty slot, checking a slot's scale with a known
+ * weight, and counting a shelf (its stock set from what the scale weighs, so a delivery adds to
+ * a true count instead of being mistaken for goods put back). Each change is one ledger
+ * transaction with its audit record; prices reach the village ledger through the outbox, as
+ * `upsertProduct` always does.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { inTransaction, type Db } from '../ledger/db.ts';
+import { adjustStock, getProduct, getSlot, listProducts, listSlots, requireProduct, requireSlot, upsertProduct, upsertSlot, type Product } from '../ledger/products.ts';
+import { appendAudit } from '../ledger/audit.ts';
+import { EdgeError, ErrorCode } from '../errors.ts';
+import type { StoreStateSource } from './queries.ts';
+import { CalibrateBody, CountBody, ProductBody, ProductEditBody, ShelvesReply, SlotBody, ZeroBody } from './shelf-schemas.ts';
+import { countFromWeight, scaleCheck, type ShelfItem, type ShelfScales } from './shelf-math.ts';
+import type { StoreConfig } from '../config/schema.ts';
+import { messagePage } from './auth-pages.ts';
+import { shelvesPage } from './shelves-page.ts';
+import { langOf, rememberLang } from './lang.ts';
+
+const isForm = (req: FastifyRequest): boolean => (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
+const done = (req: FastifyRequest, reply: FastifyReply, status: number, json: unknown): FastifyReply => (isForm(req) ? reply.redirect('/shelves', 303) : reply.status(status).send(json));
+
+const productView = (p: Product) => ({ sku: p.sku, name: p.name, price: p.price, unit_g: p.unitG, tolerance_g: p.toleranceG, active: p.active });
+
+export interface ShelfDeps {
+  db: () => Db;
+  store: StoreConfig;
+  /** The shelf scales (absent without hardware: weighing actions answer 503). */
+  scales?: () => ShelfScales | undefined;
+  /** The session engine: the shelves are weighed only while nobody is inside. */
+  session?: StoreStateSource;
+}
+
+type Refuse = (reply: FastifyReply, status: number, error: string, field: string | null, en: string, zh: string) => FastifyReply;
+
+/** Refusals, bilingual: JSON naming the field for API clients; for a form, a page with the way back. */
+function refuser(storeName: string): Refuse {
+  return (reply, status, error, field, en, zh) => {
+    if (isForm(reply.request)) return reply.status(status).type('text/html; charset=utf-8').send(messagePage(storeName, '未完成 Not done', zh, en, { href: '/shelves', text: '返回商品与货架 Back' }));
+    return reply.status(status).send({ error, message: en, zh, ...(field ? { fields: { [field]: { message: en, zh } } } : {}) });
+  };
+}
+
+/** The scales, or a 503 naming why not. */
+function scalesOr503(deps: ShelfDeps, reply: FastifyReply, refuse: Refuse): ShelfScales | undefined {
+  let s: ShelfScales | undefined;
+  try {
+    s = deps.scales?.();
+  } catch {
+    s = undefined;
+  }
+  if (!s) refuse(reply, 503, 'SCALES_UNAVAILABLE', null, 'the shelf scales are not running', '货架秤没有运行，无法称重');
+  return s;
+}
+
+/** Someone inside moves the weights the session is counting: weighing waits until the store is empty. */
+function storeBusy(deps: ShelfDeps, reply: FastifyReply, refuse: Refuse): boolean {
+  const phase = deps.session?.phase;
+  if (phase === undefined || phase === 'idle') return false;
+  refuse(reply, 409, 'STORE_BUSY', null, `someone is in the store (${phase}); weigh the shelves when it is empty`, '店里有人（正在购物或补货），请等店里没人时再称重');
+  return true;
+}
+
+export function shelfItems(deps: ShelfDeps): ShelfItem[] {
+  const db = deps.db();
+  let status: ReturnType<ShelfScales['status']>;
+  try {
+    status = deps.scales?.()?.status() ?? [];
+  } catch {
+    status = [];
+  }
+  const bySlot = new Map(status.map((s) => [s.slot, s]));
+  const products = new Map(listProducts(db).map((p) => [p.sku, p]));
+  return listSlots(db).map((slot) => {
+    const s = bySlot.get(slot.slot);
+    const p = slot.sku !== null ? products.get(slot.sku) : undefined;
+    const weight = s && s.health === 'ok' ? s.stable_g : null;
+    const counted = p && weight !== null ? countFromWeight(weight, p.unitG, p.toleranceG) : null;
+    return {
+      slot: slot.slot,
+      address: slot.address,
+      sku: slot.sku,
+      name: p?.name ?? null,
+      stock: slot.stock,
+      scale: s ? s.health : 'absent',
+      weight_g: weight,
+      counted: counted && counted.ok ? counted.count : null,
+    };
+  });
+}
+
+export function registerShelfActions(scope: FastifyInstance, deps: ShelfDeps): void {
+  const app = scope.withTypeProvider<TypeBoxTypeProvider>();
+  const { db } = deps;
+  const refuse = refuser(deps.store.name);
+
+  app.get('/shelves', { schema: { querystring: Type.Object({ lang: Type.Optional(Type.Union([Type.Literal('zh'), Type.Literal('en')])) }) } }, async (req, reply) => {
+    rememberLang(req, reply);
+    return reply.type('text/html; charset=utf-8').send(shelvesPage({ store: deps.store, lang: langOf(req), csrf: reply.generateCsrf(), items: shelfItems(deps), products: listProducts(db()).map(productView) }));
+  });
+
+  app.get('/api/shelves', { schema: { response: { 200: ShelvesReply } } }, async () => ({ items: shelfItems(deps), products: listProducts(db()).map(productView), next: null }));
+
+  app.post('/api/products', { schema: { body: ProductBody } }, async (req, reply) => {
+    const b = req.body;
+    const actor = req.adminUser!.username;
+    const p = inTransaction(db(), 'adding a product from the admin page', () => {
+      if (getProduct(db(), b.sku)) throw new EdgeError(ErrorCode.DUPLICATE_ID, `product ${b.sku} exists already; edit it instead`, { zh: `商品编码 ${b.sku} 已存在，请修改它`, details: { field: 'sku' } });
+      const made = upsertProduct(db(), { sku: b.sku, name: b.name, price: b.price, unitG: b.unit_g, toleranceG: b.tolerance_g, active: b.active ?? true });
+      appendAudit(db(), { actor, action: 'product.add', target: b.sku, before: null, after: productView(made) });
+      return made;
+    });
+    return done(req, reply, 201, { product: productView(p) });
+  });
+
+  app.post('/api/products/:sku', { schema: { params: Type.Object({ sku: Type.String({ minLength: 1, maxLength: 64 }) }), body: ProductEditBody } }, async (req, reply) => {
+    const b = req.body;
+    const actor = req.adminUser!.username;
+    const r = inTransaction(db(), 'editing a product from the admin page', () => {
+      const before = requireProduct(db(), req.params.sku);
+      const after = upsertProduct(db(), {
+        sku: before.sku,
+        name: b.name ?? before.name,
+        price: b.price ?? before.price,
+        unitG: b.unit_g ?? before.unitG,
+        toleranceG: b.tolerance_g ?? before.toleranceG,
+        active: b.active === undefined ? before.active : b.active === true || b.active === 'true',
+      });
+      appendAudit(db(), { actor, action: 'product.edit', target: before.sku, before: productView(before), after: productView(after) });
+      return after;
+    });
+    return done(req, reply, 200, { product: productView(r) });
+  });
+
+  app.post('/api/slots/:slot', { schema: { params: Type.Object({ slot: Type.String({ minLength: 1, maxLength: 32 }) }), body: SlotBody } }, async (req, reply) => {
+    const b = req.body;
+    const actor = req.adminUser!.username;
+    const sku = b.sku === '' || b.sku === undefined ? null : b.sku;
+    const before = getSlot(db(), req.params.slot);
+    if (before && before.stock > 0 && before.sku !== sku) {
+      return refuse(reply, 409, 'SLOT_NOT_EMPTY', 'sku', `slot ${before.slot} still holds ${before.stock} of ${before.sku}; empty it and count the shelf (stock 0) before putting another product there`, `货位 ${before.slot} 上还有 ${before.stock} 件 ${before.sku}，请先清空并盘点（库存为 0）再换商品`);
+    }
+    const slot = inTransaction(db(), 'assigning a slot from the admin page', () => {
+      const after = upsertSlot(db(), { slot: req.params.slot, address: b.address, sku, stock: before?.stock ?? 0 });
+      appendAudit(db(), { actor, action: 'slot.assign', target: after.slot, before: before ? { address: before.address, sku: before.sku } : null, after: { address: after.address, sku: after.sku } });
+      return after;
+    });
+    return done(req, reply, before ? 200 : 201, { slot: { slot: slot.slot, address: slot.address, sku: slot.sku, stock: slot.stock } });
+  });
+
+  const SlotParams = Type.Object({ slot: Type.String({ minLength: 1, maxLength: 32 }) });
+
+  // Calibration, step 2: the maintainer has emptied the slot; its module reads 0 from now on.
+  app.post('/api/shelves/:slot/zero', { schema: { params: SlotParams, body: ZeroBody } }, async (req, reply) => {
+    const slot = requireSlot(db(), req.params.slot);
+    if (req.body.confirm_empty !== true && req.body.confirm_empty !== 'true') {
+      return refuse(reply, 400, 'INVALID_ARGUMENT', 'confirm_empty', 'take everything off the slot first and confirm it is empty', '请先把货位上的东西全部拿走，并确认货位已空');
+    }
+    if (storeBusy(deps, reply, refuse)) return reply;
+    const scales = scalesOr503(deps, reply, refuse);
+    if (!scales) return reply;
+    const before = scales.status().find((s) => s.slot === slot.slot);
+    if (!before) return refuse(reply, 404, 'NOT_FOUND', 'slot', `no scale is configured for slot ${slot.slot} (drivers.scales.list)`, `配置中没有货位 ${slot.slot} 的秤（drivers.scales.list）`);
+    await scales.zero(slot.slot);
+    appendAudit(db(), { actor: req.adminUser!.username, action: 'slot.zero', target: slot.slot, before: { weight_g: before.stable_g }, after: { weight_g: 0 } });
+    return done(req, reply, 200, { slot: slot.slot, zeroed: true, weight_before_g: before.stable_g });
+  });
+
+  // Calibration, steps 3–4: a known weight on the zeroed slot; saved when the scale reads it right.
+  app.post('/api/shelves/:slot/calibrate', { schema: { params: SlotParams, body: CalibrateBody } }, async (req, reply) => {
+    const slot = requireSlot(db(), req.params.slot);
+    if (storeBusy(deps, reply, refuse)) return reply;
+    const scales = scalesOr503(deps, reply, refuse);
+    if (!scales) return reply;
+    const s = scales.status().find((x) => x.slot === slot.slot);
+    if (!s || s.health !== 'ok' || s.stable_g === null) {
+      return refuse(reply, 409, 'NOT_STABLE', 'known_g', 'the scale has no steady reading yet: wait until the weight rests, then save again', '秤的读数还没稳定，请等重量静止后再保存');
+    }
+    const check = scaleCheck(s.stable_g, req.body.known_g);
+    if (!check.ok) {
+      return refuse(reply, 422, 'SCALE_OFF', 'known_g', `the scale reads ${s.stable_g} g for a ${req.body.known_g} g weight (${check.error_g} g off, ${check.allowed_g} g allowed); zero the empty slot again, or have the module's span set`, `放上 ${req.body.known_g} 克的砝码，秤读数为 ${s.stable_g} 克（差 ${check.error_g} 克，允许 ${check.allowed_g} 克）。请清空货位重新归零，或请厂家校准模块`);
+    }
+    const auditId = appendAudit(db(), { actor: req.adminUser!.username, action: 'slot.calibrate', target: slot.slot, before: null, after: { known_g: req.body.known_g, measured_g: s.stable_g, error_g: check.error_g } });
+    return done(req, reply, 200, { slot: slot.slot, known_g: req.body.known_g, measured_g: s.stable_g, error_g: check.error_g, audit_id: auditId });
+  });
+
+  // Count the shelf: stock from the weight on the scale, with nobody inside.
+  app.post('/api/shelves/:slot/count', { schema: { params: SlotParams, body: CountBody } }, async (req, reply) => {
+    const slot = requireSlot(db(), req.params.slot);
+    if (slot.sku === null) return refuse(reply, 409, 'NO_PRODUCT', 'slot', `slot ${slot.slot} has no product to count`, `货位 ${slot.slot} 没有绑定商品，无法盘点`);
+    if (storeBusy(deps, reply, refuse)) return reply;
+    const scales = scalesOr503(deps, reply, refuse);
+    if (!scales) return reply;
+    const s = scales.status().find((x) => x.slot === slot.slot);
+    if (!s || s.health !== 'ok' || s.stable_g === null) {
+      return refuse(reply, 409, 'NOT_STABLE', 'slot', 'the scale has no steady reading: wait until the shelf rests', '秤的读数还没稳定，请等货架静止后再盘点');
+    }
+    const p = requireProduct(db(), slot.sku);
+    const c = countFromWeight(s.stable_g, p.unitG, p.toleranceG);
+    if (!c.ok) {
+      return refuse(reply, 422, 'NOT_WHOLE_COUNT', 'slot', `${s.stable_g} g is not a whole number of ${p.name} (${p.unitG} g each, ${c.residue_g} g left over): something else is on the slot, or it needs zeroing`, `${s.stable_g} 克不是整数件 ${p.name}（每件 ${p.unitG} 克，多出 ${c.residue_g} 克）：货位上可能有别的东西，或需要归零`);
+    }
+    const at = new Date().toISOString();
+    const r = inTransaction(db(), 'counting a shelf from the admin page', () => {
+      const moved = adjustStock(db(), slot.slot, c.count - slot.stock, at);
+      const auditId = appendAudit(db(), { actor: req.adminUser!.username, action: 'slot.count', target: slot.slot, before: { stock: moved.before }, after: { stock: moved.stock, weight_g: s.stable_g } });
+      return { ...moved, auditId };
+    });
+    return done(req, reply, 200, { slot: slot.slot, sku: slot.sku, weight_g: s.stable_g, stock_before: r.before, stock: r.stock, audit_id: r.auditId });
+  });
+}

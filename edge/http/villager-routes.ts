@@ -1,0 +1,119 @@
+/**
+ * Villagers on the admin page: search, balance and history with reasons, enrol a face from an
+ * uploaded photo (consent recorded with it, the collision check of edge/entry/enrol.ts), and
+ * withdraw consent (templates deleted, the door forgets the face). Uploads are parsed only in
+ * this plugin's scope, with tight limits (edge/http/photo-upload.ts).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fastifyMultipart from '@fastify/multipart';
+import { Type } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Db } from '../ledger/db.ts';
+import type { StoreConfig } from '../config/schema.ts';
+import { requireVillager, type Villager } from '../ledger/villagers.ts';
+import { listEntries } from '../ledger/entries.ts';
+import { searchVillagers } from '../ledger/villager-search.ts';
+import { countTemplates, deleteTemplatesAndConsent } from '../ledger/face-templates.ts';
+import { appendAudit } from '../ledger/audit.ts';
+import { EdgeError } from '../errors.ts';
+import type { FaceEnrolment } from '../entry/admin-faces.ts';
+import { MAX_PHOTO_BYTES, readPhoto } from './photo-upload.ts';
+import { HistoryReply, SearchReply, VillagerView } from './villager-schemas.ts';
+import { villagerPage, villagersPage } from './villagers-page.ts';
+import { langOf, rememberLang } from './lang.ts';
+
+export interface VillagerRoutesDeps {
+  db: () => Db;
+  store: StoreConfig;
+  /** Face enrolment on the running door; absent: enrolment answers 503. */
+  faces?: FaceEnrolment;
+  timeZone?: string;
+}
+
+/** A browser's form (answered with a redirect to the page) or an API client (answered with JSON): an upload from a page asks for HTML. */
+const isForm = (req: FastifyRequest): boolean => {
+  const type = req.headers['content-type'] ?? '';
+  if (type.startsWith('application/x-www-form-urlencoded')) return true;
+  return type.startsWith('multipart/form-data') && (req.headers.accept ?? '').includes('text/html');
+};
+
+export const villagerView = (v: Villager, templates: number) => ({
+  id: v.id, name: v.name, village: v.village, status: v.status, balance: v.balance, debt: v.debt,
+  face_consent_at: v.faceConsentAt, face_consent_by: v.faceConsentBy, face_templates: templates,
+});
+
+const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+const LangQuery = { lang: Type.Optional(Type.Union([Type.Literal('zh'), Type.Literal('en')])) };
+
+export function registerVillagerRoutes(scope: FastifyInstance, deps: VillagerRoutesDeps): void {
+  void scope.register(async (child: FastifyInstance) => {
+    // Files end up in the body (`photo` a Buffer, `_csrf` a string), so the CSRF check sees the
+    // token; the parser stops at MAX_PHOTO_BYTES with a 413, at one file and a few small fields.
+    await child.register(fastifyMultipart, { attachFieldsToBody: 'keyValues', limits: { fileSize: MAX_PHOTO_BYTES, files: 1, fields: 8, fieldSize: 1024, parts: 10 } });
+    routes(child, deps);
+  });
+}
+
+function routes(app: FastifyInstance, deps: VillagerRoutesDeps): void {
+  const typed = app.withTypeProvider<TypeBoxTypeProvider>();
+  const { db } = deps;
+
+  typed.get('/api/villagers/search', { schema: { querystring: Type.Object({ q: Type.String({ maxLength: 64, default: '' }), limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }), after: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false }), response: { 200: SearchReply } } }, async (req) => {
+    const r = searchVillagers(db(), req.query.q.trim(), { limit: req.query.limit, ...(req.query.after ? { after: req.query.after } : {}) });
+    return { items: r.items.map((v) => villagerView(v, countTemplates(db(), v.id))), next: r.next };
+  });
+
+  typed.get('/api/villagers/:id/history', { schema: { params: IdParams, querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }), before: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false }), response: { 200: HistoryReply } } }, async (req) => {
+    const v = requireVillager(db(), req.params.id);
+    const rows = listEntries(db(), v.id, { limit: req.query.limit + 1, ...(req.query.before !== undefined ? { beforeSeq: req.query.before } : {}) });
+    const items = rows.slice(0, req.query.limit).map((e) => ({ seq: e.seq, id: e.id, kind: e.kind, points: e.points, balance_after: e.balanceAfter, reason: e.reason, reference: e.reference, origin: e.origin, at: e.createdAt }));
+    return { villager: villagerView(v, countTemplates(db(), v.id)), items, next: rows.length > req.query.limit ? items[items.length - 1]!.seq : null };
+  });
+
+  typed.post('/api/villagers/:id/face', {
+    schema: {
+      params: IdParams,
+      body: Type.Object({
+        photo: Type.Optional(Type.Unknown({ description: 'The photo file (multipart/form-data), JPEG, PNG or WebP, one face' })),
+        consent: Type.Union([Type.Literal('true'), Type.Literal(true)], { description: 'The villager (or guardian) consents to face recognition now' }),
+        guardian: Type.Optional(Type.String({ maxLength: 64, description: 'Guardian who consents for a child under 14' })),
+        _csrf: Type.Optional(Type.String()),
+      }),
+      response: { 201: Type.Object({ villager: VillagerView, templates: Type.Integer() }) },
+    },
+  }, async (req, reply) => {
+    if (!deps.faces) throw new EdgeError('FACE_UNAVAILABLE', 'face recognition is off in this store (entry.face_enabled)', { zh: '本店没有启用人脸识别，不能录入' });
+    const photo = await readPhoto(Buffer.isBuffer(req.body.photo) ? req.body.photo : undefined);
+    const consentBy = req.body.guardian?.trim() ? `guardian:${req.body.guardian.trim()}` : 'self';
+    const id = req.params.id;
+    const r = await deps.faces.enrol(id, { name: `admin upload (${photo.kind})`, frame: photo.frame }, consentBy);
+    appendAudit(db(), { actor: req.adminUser!.username, action: 'face.enrol', target: id, before: null, after: { templates: r.total, consent_by: consentBy } });
+    req.log.info({ villager: id, templates: r.templates }, 'face enrolled from the admin page / 管理页面录入人脸');
+    if (isForm(req)) return reply.redirect(`/villagers/${encodeURIComponent(id)}`, 303);
+    return reply.status(201).send({ villager: villagerView(requireVillager(db(), id), r.total), templates: r.templates });
+  });
+
+  typed.post('/api/villagers/:id/face/withdraw', { schema: { params: IdParams, body: Type.Object({ _csrf: Type.Optional(Type.String()) }, { additionalProperties: false }) } }, async (req, reply) => {
+    const v = requireVillager(db(), req.params.id);
+    const before = { consent_at: v.faceConsentAt, templates: countTemplates(db(), v.id) };
+    const removed = deps.faces ? await deps.faces.withdraw(v.id) : deleteTemplatesAndConsent(db(), v.id);
+    appendAudit(db(), { actor: req.adminUser!.username, action: 'face.withdraw', target: v.id, before, after: { consent_at: null, templates: 0 } });
+    if (isForm(req)) return reply.redirect(`/villagers/${encodeURIComponent(v.id)}`, 303);
+    return reply.send({ villager: villagerView(requireVillager(db(), v.id), 0), removed });
+  });
+
+  typed.get('/villagers', { schema: { querystring: Type.Object({ q: Type.String({ maxLength: 64, default: '' }), after: Type.Optional(Type.String({ maxLength: 64 })), ...LangQuery }) } }, async (req, reply) => {
+    rememberLang(req, reply);
+    const r = searchVillagers(db(), req.query.q.trim(), { limit: 50, ...(req.query.after ? { after: req.query.after } : {}) });
+    return html(reply, villagersPage({ store: deps.store, lang: langOf(req), q: req.query.q, items: r.items, next: r.next }));
+  });
+
+  typed.get('/villagers/:id', { schema: { params: IdParams, querystring: Type.Object({ before: Type.Optional(Type.Integer({ minimum: 1 })), ...LangQuery }) } }, async (req, reply) => {
+    rememberLang(req, reply);
+    const v = requireVillager(db(), req.params.id);
+    const rows = listEntries(db(), v.id, { limit: 51, ...(req.query.before !== undefined ? { beforeSeq: req.query.before } : {}) });
+    return html(reply, villagerPage({ store: deps.store, lang: langOf(req), csrf: reply.generateCsrf(), villager: v, templates: countTemplates(db(), v.id), entries: rows.slice(0, 50), next: rows.length > 50 ? rows[49]!.seq : null, timeZone: deps.timeZone, facesOn: Boolean(deps.faces) }));
+  });
+}
+
+const html = (reply: FastifyReply, body: string): FastifyReply => reply.type('text/html; charset=utf-8').send(body);

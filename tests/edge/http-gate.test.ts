@@ -1,0 +1,74 @@
+/**
+ * The admin gate: at most a few requests worked on at once, the rest in arrival order; a
+ * client that gives up while waiting frees its place; probes and the live stream are not gated.
+ */
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import Fastify from 'fastify';
+import { registerAdminGate } from '../../edge/http/admin-gate.ts';
+
+const app = Fastify();
+const gate = registerAdminGate(app, 2);
+let running = 0;
+let most = 0;
+const order: number[] = [];
+/** Each request holds its slot until the test lets it go. */
+const holds: Array<() => void> = [];
+app.get('/api/slow/:n', async (req) => {
+  running += 1;
+  most = Math.max(most, running);
+  order.push(Number((req.params as { n: string }).n));
+  await new Promise<void>((resolve) => holds.push(resolve));
+  running -= 1;
+  return { ok: true };
+});
+app.get('/healthz', async () => ({ status: 'ok' }));
+afterAll(async () => {
+  await app.close();
+});
+
+describe('admin gate', () => {
+  it('works on two at a time, in arrival order; /healthz passes by', async () => {
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+    const replies: Array<Promise<number>> = [];
+    // one after another, each arrived before the next is sent: the arrival order is known
+    for (let i = 0; i < 6; i++) {
+      replies.push(fetch(`${base}/api/slow/${i}`).then((r) => r.status));
+      await vi.waitFor(() => expect(gate.inFlight() + gate.waiting()).toBe(i + 1), { timeout: 10_000, interval: 5 });
+    }
+    expect(gate.waiting()).toBe(4);
+    expect(gate.inFlight()).toBe(2);
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    // a client that gives up while waiting frees its place
+    const ctl = new AbortController();
+    const gaveUp = fetch(`${base}/api/slow/99`, { signal: ctl.signal }).catch(() => 'aborted');
+    await vi.waitFor(() => expect(gate.waiting()).toBe(5), { timeout: 10_000, interval: 10 });
+    ctl.abort();
+    expect(await gaveUp).toBe('aborted');
+    await vi.waitFor(() => expect(gate.waiting()).toBe(4), { timeout: 10_000, interval: 10 });
+    while (order.length < 6 || holds.length > 0) {
+      await vi.waitFor(() => expect(holds.length).toBeGreaterThan(0), { timeout: 10_000, interval: 5 });
+      holds.shift()!();
+    }
+    expect(await Promise.all(replies)).toEqual([200, 200, 200, 200, 200, 200]);
+    expect(most).toBe(2);
+    expect(order).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(gate.inFlight()).toBe(0);
+  });
+
+  it('begins at most perSecond requests a second; the rest wait, none is refused', async () => {
+    const fast = Fastify();
+    registerAdminGate(fast, 100, 10);
+    const began: number[] = [];
+    fast.get('/api/quick', async () => {
+      began.push(performance.now());
+      return { ok: true };
+    });
+    const replies = await Promise.all(Array.from({ length: 30 }, () => fast.inject('/api/quick')));
+    await fast.close();
+    expect(replies.map((r) => r.statusCode)).toEqual(Array(30).fill(200));
+    // a bucket of 10, then 10 a second: the 30th begins no sooner than 2 s after the first
+    // (a lower bound only: a slow machine makes it later, never earlier)
+    expect(began[29]! - began[0]!).toBeGreaterThanOrEqual(1900);
+  });
+});

@@ -1,0 +1,95 @@
+/**
+ * Refunds and corrected review lines from the admin page: a refund is a new `refund` entry
+ * (the redemption is never edited), bounded by what the purchase cost, audited, queued for the
+ * village ledger; a review line corrected to a product and count is charged at today's price.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { buildApp } from '../../edge/http/app.ts';
+import { HealthBoard } from '../../edge/parts.ts';
+import { addVillager, requireVillager } from '../../edge/ledger/villagers.ts';
+import { applyEntry, getEntry, findBalanceMismatches } from '../../edge/ledger/entries.ts';
+import { upsertProduct, upsertSlot } from '../../edge/ledger/products.ts';
+import { openSession, settleSession } from '../../edge/ledger/sessions.ts';
+import { listAudit } from '../../edge/ledger/audit.ts';
+import { getReviewLine, listOpenReview } from '../../edge/ledger/review.ts';
+import { pendingOutbox } from '../../edge/ledger/outbox.ts';
+import { tempLedger } from '../ledger/helpers.ts';
+import { as, signedIn, TEST_AUTH, type Signed } from './admin-auth.ts';
+
+const ledger = tempLedger();
+const rules = { creditFloor: 0 };
+const app = buildApp({ store: { id: 's1', village: 'v1', name: '前进村积分超市' }, health: new HealthBoard(), db: () => ledger.db, ledgerRules: rules, auth: TEST_AUTH }, pino({ level: 'silent' }));
+let s: Signed;
+
+beforeAll(async () => {
+  const db = ledger.db;
+  addVillager(db, { id: 'V001', name: '王大妈', village: '前进村' });
+  applyEntry(db, { id: 'e1', villagerId: 'V001', kind: 'award', points: 100, reason: '垃圾分类', origin: 'cli' }, rules);
+  upsertProduct(db, { sku: 'oil', name: '菜籽油', price: 30, unitG: 900, toleranceG: 15 });
+  upsertProduct(db, { sku: 'soap', name: '肥皂', price: 8, unitG: 120, toleranceG: 8 });
+  upsertSlot(db, { slot: 'B1', address: 13, sku: 'oil', stock: 5 });
+  openSession(db, { id: 'buy-1', kind: 'shopping', villagerId: 'V001', enteredBy: 'card', state: 'shopping', context: {} });
+  settleSession(db, { sessionId: 'buy-1', lines: [{ sku: 'oil', slot: 'B1', count: 2 }], review: [{ slot: 'A2', reason: 'moved_out', deltaG: -240, detail: null }] }, rules);
+  s = await signedIn(app, db);
+});
+afterAll(async () => {
+  await app.close();
+  ledger.cleanup();
+});
+
+const post = (url: string, payload: Record<string, unknown>) => app.inject({ method: 'POST', url, headers: s.post, payload });
+
+describe('refunds', () => {
+  it('refunds part of a purchase as a new entry, audited and queued for the village ledger; never beyond its cost', async () => {
+    expect(requireVillager(ledger.db, 'V001').balance).toBe(40);
+    expect((await as(s)(app, '/api/receipts/buy-1/refund')).json()).toEqual({ session: 'buy-1', villager_id: 'V001', cost: 60, refunded: 0, left: 60 });
+    const res = await post('/api/receipts/buy-1/refund', { points: 30, reason: '油已过期' });
+    expect(res.statusCode).toBe(201);
+    expect(res.json()).toMatchObject({ entry: { id: 'refund:buy-1:1', points: 30, balance_after: 70 }, refund: { refunded: 30, left: 30 } });
+    expect(getEntry(ledger.db, 'refund:buy-1:1')).toMatchObject({ kind: 'refund', reference: 'buy-1', origin: 'admin' });
+    expect(requireVillager(ledger.db, 'V001').balance).toBe(70);
+    expect(findBalanceMismatches(ledger.db)).toEqual([]);
+    expect(pendingOutbox(ledger.db, 1000).some((r) => JSON.stringify(r.payload).includes('refund:buy-1:1'))).toBe(true);
+    expect(listAudit(ledger.db, { limit: 1 })[0]).toMatchObject({ actor: 'wang', action: 'receipt.refund', target: 'buy-1', before: { refunded: 0, balance: 40 }, after: { refunded: 30, balance: 70, reason: '油已过期' } });
+
+    const over = await post('/api/receipts/buy-1/refund', { points: 31, reason: '再退' });
+    expect(over.statusCode).toBe(400);
+    expect(over.json()).toMatchObject({ error: 'INVALID_ARGUMENT', fields: { points: { zh: expect.stringContaining('最多还能退 30 分') } } });
+    const noReason = await post('/api/receipts/buy-1/refund', { points: 1, reason: '   ' });
+    expect(noReason.statusCode).toBe(400);
+    expect(noReason.json().fields).toHaveProperty('reason');
+    const missing = await post('/api/receipts/buy-1/refund', { reason: 'x' });
+    expect(missing.statusCode).toBe(400);
+    expect(missing.json().fields).toHaveProperty('points');
+    const unknown = await post('/api/receipts/nope/refund', { points: 1, reason: 'x' });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json().zh).toContain('nope');
+    expect(requireVillager(ledger.db, 'V001').balance).toBe(70);
+    const noCsrf = await app.inject({ method: 'POST', url: '/api/receipts/buy-1/refund', headers: { cookie: s.cookie }, payload: { points: 1, reason: 'x' } });
+    expect(noCsrf.statusCode).toBe(403);
+  });
+
+  it('corrects a review line to a product and count, charged at today’s price; the correction may be refunded too', async () => {
+    const line = listOpenReview(ledger.db)[0]!;
+    const missing = await post(`/api/review/${line.id}/resolve`, { resolution: 'correct', sku: 'soap' });
+    expect(missing.statusCode).toBe(400);
+    expect(missing.json().fields).toHaveProperty('count');
+    const unknown = await post(`/api/review/${line.id}/resolve`, { resolution: 'correct', sku: 'nope', count: 1 });
+    expect(unknown.statusCode).toBe(404);
+    expect(getReviewLine(ledger.db, line.id)!.resolved_at).toBeNull();
+    const res = await post(`/api/review/${line.id}/resolve`, { resolution: 'correct', sku: 'soap', count: 2 });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ review: { resolution: 'charged 16 (肥皂×2)' }, entry: { points: -16, balance_after: 54 } });
+    expect(listAudit(ledger.db, { limit: 1 })[0]).toMatchObject({ action: 'review.correct', after: { charged: 16, corrected_to: { sku: 'soap', count: 2 } } });
+    expect((await as(s)(app, '/api/receipts/buy-1/refund')).json()).toMatchObject({ cost: 76, refunded: 30, left: 46 });
+    const again = await post(`/api/review/${line.id}/resolve`, { resolution: 'correct', sku: 'soap', count: 2 });
+    expect(again.statusCode).toBe(409);
+  });
+
+  it('shows refund and correct forms on the review page', async () => {
+    const page = await as(s)(app, '/review');
+    expect(page.body).toContain('action="/api/receipts/buy-1/refund"');
+    expect(page.body).toContain('id="refunds"');
+  });
+});
