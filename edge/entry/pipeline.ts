@@ -212,7 +212,7 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
     const verdict = frameVerdict(rec, cfg.match, cfg.liveness);
     this.emit('frame', { verdict, times: rec.times, totalMs: performance.now() - job.arrivedAt });
     this.passive ??= new PassiveGate(cfg.liveness.passive);
-    const { state, outcome } = this.passive.step(this.state, verdict, rec.face?.landmarks, this.now(), cfg.match);
+    const { state, outcome } = this.passive.step(this.state, verdict, rec.face?.landmarks, this.now(), cfg.match, job.frame);
     this.state = state;
     if (!outcome) return;
     if (outcome.kind === 'matched') {

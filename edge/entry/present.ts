@@ -44,7 +44,7 @@ export async function presentFrames(analyser: FaceAnalyser, gallery: Gallery, co
     const match = face?.descriptor ? gallery.search(face.descriptor) : null;
     const verdict = frameVerdict({ face, match }, config.match, config.liveness);
     seen.push(seenOf(verdict));
-    const r = passive.step(state, verdict, face?.landmarks, i * interval, config.match);
+    const r = passive.step(state, verdict, face?.landmarks, i * interval, config.match, frame);
     state = r.state;
     const o = r.outcome;
     if (!o) continue;
