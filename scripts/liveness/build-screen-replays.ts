@@ -4,10 +4,13 @@
  * No public screen-replay set could be used (Replay-Attack and OULU-NPU need a signed licence),
  * so these stand in for one; results on them are reported as synthetic (docs/liveness.md).
  *
- *   npx tsx scripts/liveness/build-screen-replays.ts SRC_DIR OUT_DIR [--seed 1]
+ *   npx tsx scripts/liveness/build-screen-replays.ts SRC_DIR OUT_DIR [--seed 1] [--every K]
  *
  * SRC_DIR/<presentation>/<frames> (e.g. NUAA real presentations) → OUT_DIR/<presentation>_screen/NN.jpg.
  * Output goes outside the repository: the frames show real people (never commit them).
+ * `--every K` takes every K-th presentation in name order (the rendering is slow: ≈ 1 s a frame
+ * on a busy machine). Each presentation's screen is drawn from the seed and its name, so a
+ * subset or a resumed run (presentations already built are kept) gives the same frames.
  *
  * The screen model, per presentation (seeded, so a rebuild is identical):
  * - the frame is shown on an RGB-stripe LCD/OLED: each screen pixel is three vertical
@@ -20,6 +23,7 @@
  * - the camera: the sensor integrates 2×2 samples per pixel, then a slight defocus blur
  *   (σ 0.5–1.1 px) and JPEG (quality 80–92).
  */
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -27,10 +31,11 @@ import sharp from 'sharp';
 import { decodeImage } from '../../models/image.ts';
 import type { RgbFrame } from '../../models/frame.ts';
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { seed: { type: 'string', default: '1' } } });
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { seed: { type: 'string', default: '1' }, every: { type: 'string', default: '1' } } });
 const [src, out] = positionals;
-if (!src || !out || !Number.isInteger(Number(values.seed))) {
-  process.stderr.write('用法 usage: build-screen-replays.ts SRC_DIR OUT_DIR [--seed N]\n');
+const every = Number(values.every);
+if (!src || !out || !Number.isInteger(Number(values.seed)) || !Number.isInteger(every) || every < 1) {
+  process.stderr.write('用法 usage: build-screen-replays.ts SRC_DIR OUT_DIR [--seed N] [--every K]\n');
   process.exit(2);
 }
 
@@ -151,11 +156,17 @@ async function recapture(frame: RgbFrame, room: RgbFrame, s: Screen, jitter: [nu
   return sharp(out, { raw: { width: W, height: H, channels: 3 } }).blur(s.blur).jpeg({ quality: s.quality }).toBuffer();
 }
 
-let seed = Number(values.seed);
-const presentations = (await readdir(src, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+const seed = Number(values.seed);
+/** FNV-1a of the name: the presentation's own stream of random numbers. */
+const hash = (s: string): number => {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+};
+const presentations = (await readdir(src, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort().filter((_, i) => i % every === 0);
 let done = 0;
 for (const p of presentations) {
-  const r = rng(seed++ * 7919);
+  const r = rng((hash(p) ^ Math.imul(seed, 7919)) >>> 0);
   const files = (await readdir(path.join(src, p))).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort();
   if (!files.length) continue;
   const first = await decodeImage(await readFile(path.join(src, p, files[0] as string)));
@@ -164,6 +175,8 @@ for (const p of presentations) {
   const room: RgbFrame = { width: first.width, height: first.height, data: new Uint8Array(roomRaw) };
   const screen = screenFor(r, first.width, first.height);
   const dir = path.join(out, `${p}_screen`);
+  // built already (its last frame written): kept
+  if (existsSync(path.join(dir, `${String(files.length - 1).padStart(2, '0')}.jpg`))) { done++; continue; }
   await mkdir(dir, { recursive: true });
   const drift: [number, number][] = screen.corners.map(() => [0, 0]);
   for (let i = 0; i < files.length; i++) {
