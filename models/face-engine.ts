@@ -9,6 +9,7 @@ import { normalise, padFrame, stretchContrast, type RgbFrame } from './frame.ts'
 import { readModel, type ModelRoots, type VerifiedModel } from './manifest.ts';
 import { checkQuality, nearFaceCount, poseFromLandmarks, sharpness, type Box, type FaceQuality, type QualityFailure, type QualityGate } from './quality.ts';
 import { loadFaceApiNet, loadGraph, loadRuntime, type GraphModel, type Runtime } from './runtime.ts';
+import { textureFeatures } from './liveness/texture.ts';
 import { descriptorLengthOf, humanModelOf, type Recognizer, type RecognizerChoice } from './recognizer.ts';
 import type * as TfModule from '@tensorflow/tfjs';
 import type { OnnxFaceNets } from './onnx/nets.ts';
@@ -70,6 +71,12 @@ export interface AnalyseOptions {
   /** When given, a face failing the gate gets no descriptor (saves ~35 ms per frame). */
   gate: QualityGate | null;
   liveness: boolean;
+  /**
+   * Also the texture features of the passive liveness check (models/liveness/texture.ts) of the
+   * face with landmarks: computed here, where the frame is (the door's frame is handed to the
+   * engine's worker and gone from the caller).
+   */
+  texture?: boolean;
 }
 
 export interface Liveness {
@@ -89,6 +96,8 @@ export interface FaceAnalysis {
   liveness: Liveness | null;
   /** The 68 landmarks in frame pixels, interleaved x0,y0,x1,y1… (the passive liveness check compares them across frames). */
   landmarks?: Float32Array;
+  /** Texture features of the face (with `texture: true`), for the passive liveness check's texture cue. */
+  texture?: Float32Array;
 }
 
 export interface StageTimes { detect: number; landmarks: number; descriptor: number; liveness: number }
@@ -354,6 +363,7 @@ export class FaceEngine {
     const points = new Float32Array(136);
     shifted.positions.forEach((p, i) => { points[2 * i] = p.x; points[2 * i + 1] = p.y; });
     const result: FaceAnalysis = { box: plainBox, score: det.score, quality, rejected, descriptor: null, liveness: null, landmarks: points };
+    if (opts.texture) result.texture = textureFeatures(frame, points);
     if (rejected) return result;
 
     t = performance.now();

@@ -10,11 +10,11 @@ import { readFile } from 'node:fs/promises';
 import type { RgbFrame } from '../../models/face-engine.ts';
 import { decodeImage } from '../../models/image.ts';
 import { judgeFlatness, judgePassive, type PassiveVerdict } from '../../models/liveness/passive.ts';
-import type { TextureModel } from '../../models/liveness/texture.ts';
+import { textureLogit, type TextureModel } from '../../models/liveness/texture.ts';
 import { qualityGate, type EntryConfig } from './config.ts';
 import type { FaceAnalyser } from './enrol.ts';
 import type { PersonPhotos } from './evaluate.ts';
-import { frameTexture, passiveParams } from './liveness-passive.ts';
+import { passiveParams } from './liveness-passive.ts';
 
 export interface PresentationResult {
   name: string;
@@ -61,12 +61,11 @@ export async function judgePresentation(analyser: FaceAnalyser, config: EntryCon
   for (const file of p.files) {
     if (track.length >= cfg.max_frames) break;
     frames++;
-    const frame = await decode(file);
-    const a = await analyser.analyse(frame, { allFaces: false, gate, liveness: false });
+    const a = await analyser.analyse(await decode(file), { allFaces: false, gate, liveness: false, ...(texture ? { texture: true } : {}) });
     const face = a.faces[0];
     if (!face?.landmarks) { noFace++; continue; }
     track.push(face.landmarks);
-    if (texture) logits.push(frameTexture(texture, frame, face.landmarks));
+    if (texture) logits.push(face.texture ? textureLogit(texture, face.texture) : -Infinity);
   }
   const params = passiveParams(cfg, texture);
   const j = judgePassive(track, params, undefined, texture ? logits : undefined);

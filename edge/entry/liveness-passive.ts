@@ -6,9 +6,8 @@
  * the face, up to `max_frames`; still not judged then: `uncertain` (the door asks for the card
  * or QR code). Never `matched` without the check saying live.
  */
-import type { RgbFrame } from '../../models/frame.ts';
 import { judgePassive, PairCache, warmFlatness, type PassiveJudgement, type PassiveParams } from '../../models/liveness/passive.ts';
-import { loadTextureModel, textureFeatures, textureLogit, type TextureModel } from '../../models/liveness/texture.ts';
+import { loadTextureModel, textureLogit, type TextureModel } from '../../models/liveness/texture.ts';
 import { isModelError } from '../../models/errors.ts';
 import { EdgeError } from '../errors.ts';
 import type { MatchConfig, PassiveConfig } from './config.ts';
@@ -30,8 +29,6 @@ export function textureModelOf(c: PassiveConfig): TextureModel | null {
   }
 }
 
-/** Texture log-odds of a real face for one frame (models/liveness/texture.ts). */
-export const frameTexture = (model: TextureModel, frame: RgbFrame, landmarks: ArrayLike<number>): number => textureLogit(model, textureFeatures(frame, landmarks));
 
 const describe = (j: PassiveJudgement): string =>
   `passive ${j.verdict}: ratio ${j.ratio === null ? '-' : j.ratio.toFixed(3)} over ${j.pairs} pairs of ${j.frames} frames${j.texture === null ? '' : `, texture ${j.texture.toFixed(2)}`}`;
@@ -54,6 +51,9 @@ export class PassiveGate {
 
   get enabled(): boolean { return this.cfg.enabled; }
 
+  /** Whether the face engine must compute texture features (`AnalyseOptions.texture`) for this check. */
+  get wantsTexture(): boolean { return this.texture !== null; }
+
   reset(): void {
     this.track = [];
     this.logits = [];
@@ -61,7 +61,7 @@ export class PassiveGate {
   }
 
   /** Keeps the face's landmarks; a run of frames without a face means the person left. */
-  observe(v: FrameVerdict, landmarks: Float32Array | undefined, faceGoneFrames: number, frame?: RgbFrame): void {
+  observe(v: FrameVerdict, landmarks: Float32Array | undefined, faceGoneFrames: number, texture?: ArrayLike<number>): void {
     if (v.kind === 'no_face') {
       if (++this.gone >= faceGoneFrames) this.reset();
       return;
@@ -69,8 +69,8 @@ export class PassiveGate {
     this.gone = 0;
     if (!landmarks) return;
     this.track.push(landmarks);
-    // without the frame (a caller that has none) the texture cannot vote: the frame counts as not live
-    if (this.texture) this.logits.push(frame ? frameTexture(this.texture, frame, landmarks) : -Infinity);
+    // without the features (the engine was not asked for them) the texture cannot vote: the frame counts as not live
+    if (this.texture) this.logits.push(texture ? textureLogit(this.texture, texture) : -Infinity);
     if (this.track.length > this.cfg.max_frames) { this.track.shift(); this.logits.shift(); }
   }
 
@@ -83,8 +83,8 @@ export class PassiveGate {
    * One frame through the k-of-n window and then this check. A match the check cannot judge
    * yet keeps the window open (no decision) until `max_frames` frames of the face were seen.
    */
-  step(s: WindowState, v: FrameVerdict, landmarks: Float32Array | undefined, now: number, match: MatchConfig, frame?: RgbFrame): { state: WindowState; outcome: FaceOutcome | null } {
-    this.observe(v, landmarks, match.face_gone_frames, frame);
+  step(s: WindowState, v: FrameVerdict, landmarks: Float32Array | undefined, now: number, match: MatchConfig, texture?: ArrayLike<number>): { state: WindowState; outcome: FaceOutcome | null } {
+    this.observe(v, landmarks, match.face_gone_frames, texture);
     const r = stepWindow(s, v, now, match);
     const o = r.outcome;
     if (!this.cfg.enabled || o?.kind !== 'matched') return r;

@@ -197,9 +197,12 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
     if (!recogniser) return;
     let rec: Recognition;
     try {
+      this.passive ??= new PassiveGate(cfg.liveness.passive);
       rec = await recogniser.recognise(job.frame, {
         gate: this.gate,
         liveness: cfg.liveness.enabled,
+        // the passive check's texture cue is computed in the engine, where the frame goes
+        ...(this.passive.wantsTexture ? { texture: true } : {}),
       });
       this.stats.analysed++;
     } catch (err) {
@@ -212,7 +215,7 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
     const verdict = frameVerdict(rec, cfg.match, cfg.liveness);
     this.emit('frame', { verdict, times: rec.times, totalMs: performance.now() - job.arrivedAt });
     this.passive ??= new PassiveGate(cfg.liveness.passive);
-    const { state, outcome } = this.passive.step(this.state, verdict, rec.face?.landmarks, this.now(), cfg.match, job.frame);
+    const { state, outcome } = this.passive.step(this.state, verdict, rec.face?.landmarks, this.now(), cfg.match, rec.face?.texture);
     this.state = state;
     if (!outcome) return;
     if (outcome.kind === 'matched') {

@@ -39,12 +39,12 @@ export async function presentFrames(analyser: FaceAnalyser, gallery: Gallery, co
   for (let i = 0; ; i++) {
     const frame = await next();
     if (!frame) break;
-    const a = await analyser.analyse(frame, { allFaces: false, gate, liveness: config.liveness.enabled });
+    const a = await analyser.analyse(frame, { allFaces: false, gate, liveness: config.liveness.enabled, ...(passive.wantsTexture ? { texture: true } : {}) });
     const face = a.faces[0] ?? null;
     const match = face?.descriptor ? gallery.search(face.descriptor) : null;
     const verdict = frameVerdict({ face, match }, config.match, config.liveness);
     seen.push(seenOf(verdict));
-    const r = passive.step(state, verdict, face?.landmarks, i * interval, config.match, frame);
+    const r = passive.step(state, verdict, face?.landmarks, i * interval, config.match, face?.texture);
     state = r.state;
     const o = r.outcome;
     if (!o) continue;

@@ -4,11 +4,14 @@
  * smooth one for a person it never saw, the fusion with the geometry (a flat geometry keeps its
  * veto, a still face is judged by its texture), and the model file refused clearly.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { EngineClient } from '../../models/engine-client.ts';
 import type { RgbFrame } from '../../models/frame.ts';
+import { decodeImage } from '../../models/image.ts';
+import { samplePath } from '../../harness/portraits.ts';
 import { judgePassive } from '../../models/liveness/passive.ts';
 import { checkTextureModel, loadTextureModel, TEXTURE_FEATURES, TEXTURE_SIZE, textureFeatures, textureLogit } from '../../models/liveness/texture.ts';
 import { chooseThreshold, scorePresentations, trainTexture, type TextureSample } from '../../models/liveness/texture-train.ts';
@@ -138,18 +141,20 @@ describe('the texture model file', () => {
     expect(() => new PassiveGate(cfg)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', zh: expect.stringContaining('纹理活体模型') as string }));
   });
 
-  it('opens the door for a still face when its frames\' texture is live, and not without the frames', () => {
+  it('opens the door for a still face when its frames\' texture is live, and not without the features', () => {
     const file = path.join(tmp.dir, 'model.json');
     const model = { version: 1, features: TEXTURE_FEATURES, mean: new Array(TEXTURE_FEATURES).fill(0), scale: new Array(TEXTURE_FEATURES).fill(1), weights: new Array(TEXTURE_FEATURES).fill(0), bias: 3, threshold: 1, trainedOn: 'test' };
     writeFileSync(file, JSON.stringify(model));
     expect(textureLogit(loadTextureModel(file), new Float32Array(TEXTURE_FEATURES))).toBe(3);
     const entry = resolveEntryConfig({ liveness: { passive: { enabled: true, texture_model: file } } });
-    const run = (withFrame: boolean) => {
+    const run = (withFeatures: boolean) => {
       const gate = new PassiveGate(entry.liveness.passive);
+      expect(gate.wantsTexture).toBe(true);
       let s = initialWindow();
       const v: FrameVerdict = { kind: 'candidate', villagerId: 'v1', distance: 0.2, margin: 0.2 };
       for (let i = 0; i < entry.liveness.passive.max_frames; i++) {
-        const r = gate.step(s, v, project(head(), { yaw: 0, pitch: 0 }, noise(i)), i * 100, entry.match, withFrame ? frameOf(1, i, false) : undefined);
+        const pts = project(head(), { yaw: 0, pitch: 0 }, noise(i));
+        const r = gate.step(s, v, pts, i * 100, entry.match, withFeatures ? textureFeatures(frameOf(1, i, false), pts) : undefined);
         s = r.state;
         if (r.outcome) return r.outcome.kind;
       }
@@ -158,4 +163,27 @@ describe('the texture model file', () => {
     expect(run(true)).toBe('matched');
     expect(run(false)).toBe('uncertain');
   });
+});
+
+describe('texture features at the door', () => {
+  it('are computed in the engine\'s worker, where the frame goes (the caller\'s copy is handed over)', async () => {
+    const engine = new EngineClient({ detectorInputSize: 416, detectorMinScore: 0.4, liveness: false });
+    await engine.start();
+    try {
+      const frame = await decodeImage(readFileSync(samplePath(2)));
+      const copy = { ...frame, data: frame.data.slice() };
+      // as the door offers a camera frame: its own buffer, handed to the worker
+      const offered = { ...frame, data: frame.data.slice() };
+      const rec = await engine.recognise(offered, { gate: null, liveness: false, texture: true });
+      expect(offered.data.length).toBe(0);
+      const face = rec.face;
+      expect(face?.texture?.length).toBe(TEXTURE_FEATURES);
+      const here = textureFeatures(copy, face?.landmarks as Float32Array);
+      for (let i = 0; i < TEXTURE_FEATURES; i++) expect(face?.texture?.[i]).toBeCloseTo(here[i] as number, 5);
+      const without = await engine.recognise({ ...copy, data: copy.data.slice() }, { gate: null, liveness: false });
+      expect(without.face?.texture).toBeUndefined();
+    } finally {
+      await engine.stop();
+    }
+  }, 120_000);
 });
