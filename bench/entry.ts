@@ -1,5 +1,5 @@
 /**
- * `npm run bench:entry [-- --json] [-- --frames N] [-- --gallery N] [-- --engine onnx|tfjs] [-- --detector tiny|ssd|config] [-- --passive]`:
+ * `npm run bench:entry [-- --json] [-- --frames N] [-- --gallery N] [-- --engine onnx|tfjs] [-- --detector tiny|ssd|config] [-- --passive [-- --texture]]`:
  * the recognition-to-unlock hot loop.
  *
  * ours:  frame handed to EntryPipeline → inference worker (detect, landmarks, descriptor,
@@ -15,7 +15,7 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import path from 'node:path';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import sharp from 'sharp';
 import { pino } from 'pino';
@@ -25,6 +25,7 @@ import { Gallery } from '../models/gallery.ts';
 import { readModel } from '../models/manifest.ts';
 import { loadFaceApiNet, loadRuntime } from '../models/runtime.ts';
 import { decodeImage } from '../models/image.ts';
+import { TEXTURE_FEATURES } from '../models/liveness/texture.ts';
 import { doorDetector, resolveEntryConfig } from '../edge/entry/config.ts';
 import { enrolVillager } from '../edge/entry/enrol.ts';
 import { EntryPipeline, type EntryDecision, type FrameReport } from '../edge/entry/pipeline.ts';
@@ -101,7 +102,14 @@ async function main(): Promise<void> {
   const key = loadOrCreateTemplateKey(path.join(dir, 'face.key'));
   // --passive: the passive liveness check judges every decision over the last 12 frames (its
   // worst case); thresholds that call any motion live, since the bench's frames are one photo moved
-  const passive = args.includes('--passive') ? { enabled: true, min_frames: 2, max_frames: 12, min_motion: 0, min_pairs: 1, live_ratio: 0, flat_ratio: 0, noise_ratio: 10 } : {};
+  const passive: Record<string, unknown> = args.includes('--passive') ? { enabled: true, min_frames: 2, max_frames: 12, min_motion: 0, min_pairs: 1, live_ratio: 0, flat_ratio: 0, noise_ratio: 10 } : {};
+  // --texture (with --passive): the texture cue too, on every frame with a face. No model ships, so
+  // a neutral one (weights 0, always live) is written: the features cost the same whatever the weights
+  if (args.includes('--passive') && args.includes('--texture')) {
+    const file = path.join(dir, 'texture.json');
+    writeFileSync(file, JSON.stringify({ version: 1, features: TEXTURE_FEATURES, mean: new Array(TEXTURE_FEATURES).fill(0), scale: new Array(TEXTURE_FEATURES).fill(1), weights: new Array(TEXTURE_FEATURES).fill(0), bias: 1, threshold: 0, trainedOn: 'bench: neutral' }));
+    passive.texture_model = file;
+  }
   const config = resolveEntryConfig({ unlock_pulse_ms: 200, match: { k: 1, n: 1, cooldown_ms: 0 }, liveness: { passive } });
   const engineKind = engineArg === 'config' ? config.engine : engineArg;
   const detector = detectorArg === 'config' ? doorDetector({ ...config, engine: engineKind }) : detectorArg;
@@ -211,6 +219,7 @@ async function main(): Promise<void> {
     engine: engine.engine,
     detector,
     passive: config.liveness.passive.enabled,
+    texture: config.liveness.passive.texture_model !== null,
     gallery: GALLERY,
     frames: frames.length,
     ours: {

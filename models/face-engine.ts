@@ -9,6 +9,7 @@ import { normalise, padFrame, stretchContrast, type RgbFrame } from './frame.ts'
 import { readModel, type ModelRoots, type VerifiedModel } from './manifest.ts';
 import { checkQuality, nearFaceCount, poseFromLandmarks, sharpness, type Box, type FaceQuality, type QualityFailure, type QualityGate } from './quality.ts';
 import { loadFaceApiNet, loadGraph, loadRuntime, type GraphModel, type Runtime } from './runtime.ts';
+import { textureFeatures } from './liveness/texture.ts';
 import { descriptorLengthOf, humanModelOf, type Recognizer, type RecognizerChoice } from './recognizer.ts';
 import type * as TfModule from '@tensorflow/tfjs';
 import type { OnnxFaceNets } from './onnx/nets.ts';
@@ -70,6 +71,12 @@ export interface AnalyseOptions {
   /** When given, a face failing the gate gets no descriptor (saves ~35 ms per frame). */
   gate: QualityGate | null;
   liveness: boolean;
+  /**
+   * Also the texture features of the passive liveness check (models/liveness/texture.ts) of the
+   * face with landmarks: computed here, where the frame is (the door's frame is handed to the
+   * engine's worker and gone from the caller).
+   */
+  texture?: boolean;
 }
 
 export interface Liveness {
@@ -89,6 +96,8 @@ export interface FaceAnalysis {
   liveness: Liveness | null;
   /** The 68 landmarks in frame pixels, interleaved x0,y0,x1,y1… (the passive liveness check compares them across frames). */
   landmarks?: Float32Array;
+  /** Texture features of the face (with `texture: true`), for the passive liveness check's texture cue. */
+  texture?: Float32Array;
 }
 
 export interface StageTimes { detect: number; landmarks: number; descriptor: number; liveness: number }
@@ -141,25 +150,33 @@ export class FaceEngine {
   /** Values per descriptor, as the gallery must hold them (128 face-api, 512 ArcFace). */
   get descriptorLength(): number { return descriptorLengthOf(this.opts.recognizer ?? { kind: 'faceapi' }); }
 
+  /** Whether face-api's 128-d net computes the descriptors (the default recognizer); else it is never loaded. */
+  get usesFaceApiRecognition(): boolean { return (this.opts.recognizer?.kind ?? 'faceapi') === 'faceapi'; }
+
+  /** Whether face-api's recognition net is in memory (on either runtime): for tests and /readyz. */
+  get faceApiRecognitionLoaded(): boolean { return this.onnx ? this.onnx.hasRecognition : this.rt?.faceapi.nets.faceRecognitionNet.isLoaded === true; }
+
   /** The runtime actually running the converted nets (tfjs after a fallback). */
   get engine(): EngineKind { return this.onnx ? 'onnx' : 'tfjs'; }
 
   async start(): Promise<void> {
     const detector = this.opts.detector === 'ssd' ? 'ssdMobilenetv1' : 'tinyFaceDetector';
-    const names = [detector, 'faceLandmark68', 'faceRecognition', ...(this.opts.liveness ? (['antispoof', 'liveness'] as const) : [])] as const;
+    // face-api's recognition net only when it describes the faces: another recognizer makes it dead weight (memory, start time)
+    const faceApiDescribes = this.usesFaceApiRecognition;
+    const names = [detector, 'faceLandmark68', ...(faceApiDescribes ? (['faceRecognition'] as const) : []), ...(this.opts.liveness ? (['antispoof', 'liveness'] as const) : [])] as const;
     // verify every file before loading any, so a damaged install fails fast and names the file
     const models = await Promise.all(names.map((n) => readModel(n, this.opts.roots)));
     const rt = await loadRuntime();
     const byName = new Map(models.map((m) => [m.name, m]));
     const get = (n: (typeof names)[number]) => byName.get(n) as NonNullable<ReturnType<typeof byName.get>>;
     if (this.opts.engine === 'onnx') {
-      await this.startOnnx(get('faceRecognition'), get('faceLandmark68'), get(detector), this.opts.liveness ? { antispoof: get('antispoof'), liveness: get('liveness') } : undefined);
+      await this.startOnnx(faceApiDescribes ? get('faceRecognition') : undefined, get('faceLandmark68'), get(detector), this.opts.liveness ? { antispoof: get('antispoof'), liveness: get('liveness') } : undefined);
     }
     // tfjs nets only for what does not run on onnx (all of them on the tfjs engine or after a fallback)
     if (!this.onnx) {
       loadFaceApiNet(rt, detector === 'ssdMobilenetv1' ? rt.faceapi.nets.ssdMobilenetv1 : rt.faceapi.nets.tinyFaceDetector, get(detector));
       loadFaceApiNet(rt, rt.faceapi.nets.faceLandmark68Net, get('faceLandmark68'));
-      loadFaceApiNet(rt, rt.faceapi.nets.faceRecognitionNet, get('faceRecognition'));
+      if (faceApiDescribes) loadFaceApiNet(rt, rt.faceapi.nets.faceRecognitionNet, get('faceRecognition'));
     }
     if (this.opts.liveness && !this.onnx?.hasLiveness) {
       this.antispoof = await loadGraph(rt, get('antispoof'));
@@ -181,12 +198,12 @@ export class FaceEngine {
     await this.warmNets();
   }
 
-  private async startOnnx(faceRecognition: VerifiedModel, faceLandmark68: VerifiedModel, detector: VerifiedModel, liveness: { antispoof: VerifiedModel; liveness: VerifiedModel } | undefined): Promise<void> {
+  private async startOnnx(faceRecognition: VerifiedModel | undefined, faceLandmark68: VerifiedModel, detector: VerifiedModel, liveness: { antispoof: VerifiedModel; liveness: VerifiedModel } | undefined): Promise<void> {
     try {
       // loaded on demand: onnxruntime's native library is not needed with the tfjs engine
       const { OnnxFaceNets } = await import('./onnx/nets.ts');
       const det = detector.name === 'ssdMobilenetv1' ? { ssdMobilenetv1: detector } : { tinyFaceDetector: { model: detector, inputSize: this.opts.detectorInputSize } };
-      this.onnx = await OnnxFaceNets.load({ faceRecognition, faceLandmark68, ...det, ...(liveness ? { liveness } : {}) }, {
+      this.onnx = await OnnxFaceNets.load({ ...(faceRecognition ? { faceRecognition } : {}), faceLandmark68, ...det, ...(liveness ? { liveness } : {}) }, {
         ...(this.opts.onnxCacheDir ? { cacheDir: this.opts.onnxCacheDir } : {}),
         ...(this.opts.onnxThreads ? { threads: this.opts.onnxThreads } : {}),
       });
@@ -218,7 +235,7 @@ export class FaceEngine {
       const blank = { width: 150, height: 150, data: new Uint8Array(150 * 150 * 3).fill(128) };
       const all = { x: 0, y: 0, width: 150, height: 150 };
       await this.onnx.landmarks(blank, all);
-      await this.onnx.descriptor(blank, all);
+      if (this.onnx.hasRecognition) await this.onnx.descriptor(blank, all);
       if (this.onnx.hasSsd) await this.onnx.detectSsd(blank, this.opts.detectorMinScore, 20);
       if (this.onnx.hasTiny) await this.onnx.detectTiny(blank, this.opts.detectorMinScore);
       if (this.onnx.hasLiveness) await this.onnx.liveness(blank, [0, 0, 1, 1]);
@@ -227,7 +244,7 @@ export class FaceEngine {
     try {
       if (!this.onnx) {
         await rt.faceapi.nets.faceLandmark68Net.detectLandmarks(face as never);
-        await rt.faceapi.nets.faceRecognitionNet.computeFaceDescriptor(face as never);
+        if (this.usesFaceApiRecognition) await rt.faceapi.nets.faceRecognitionNet.computeFaceDescriptor(face as never);
       }
       if (this.antispoof && this.liveness) this.livenessOf(face, { x: 0, y: 0, width: 150, height: 150 }, 150, 150);
     } finally {
@@ -346,6 +363,7 @@ export class FaceEngine {
     const points = new Float32Array(136);
     shifted.positions.forEach((p, i) => { points[2 * i] = p.x; points[2 * i + 1] = p.y; });
     const result: FaceAnalysis = { box: plainBox, score: det.score, quality, rejected, descriptor: null, liveness: null, landmarks: points };
+    if (opts.texture) result.texture = textureFeatures(frame, points);
     if (rejected) return result;
 
     t = performance.now();

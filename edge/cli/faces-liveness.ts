@@ -9,10 +9,11 @@ import { isModelError } from '../../models/errors.ts';
 import { EdgeError } from '../errors.ts';
 import { engineChoice, resolveEntryConfig } from '../entry/config.ts';
 import { listPeople } from '../entry/evaluate.ts';
+import { textureModelOf } from '../entry/liveness-passive.ts';
 import { judgePresentation, summariseLiveness, type LivenessEvaluation, type PresentationResult } from '../entry/liveness-evaluate.ts';
 import { configFrom, withCommon, type CommonOptions } from './context.ts';
 
-interface LivenessCliOptions extends CommonOptions { real: string; attack: string }
+interface LivenessCliOptions extends CommonOptions { real: string; attack: string; textureModel?: string }
 
 const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
 
@@ -24,7 +25,8 @@ export function formatLiveness(e: LivenessEvaluation): string {
     `passive check 被动活体 (live_ratio ${c.live_ratio}, flat_ratio ${c.flat_ratio}, min_motion ${c.min_motion}, frames ${c.min_frames}–${c.max_frames}):`,
     `  APCER ${pct(a.apcer)}  (attacks judged live 攻击判为真人 ${a.attacksLive}; flat ${a.attacksFlat}, uncertain ${a.attacksUncertain})`,
     `  BPCER ${pct(a.bpcer)}  (real not judged live 真人未判为真人 ${e.real.presentations - a.realLive}: flat 判为攻击 ${a.realFlat}, uncertain 刷卡或扫码 ${a.realUncertain}); spoof only ${pct(a.bpcerFlat)}`,
-    `least BPCER at APCER ≤ 2 %: ${e.bestAtApcer2 ? `live_ratio ${e.bestAtApcer2.liveRatio} → APCER ${pct(e.bestAtApcer2.apcer)}, BPCER ${pct(e.bestAtApcer2.bpcer)}` : 'none'}`,
+    `least BPCER at APCER ≤ 2 % (geometry): ${e.bestAtApcer2 ? `live_ratio ${e.bestAtApcer2.liveRatio} → APCER ${pct(e.bestAtApcer2.apcer)}, BPCER ${pct(e.bestAtApcer2.bpcer)}` : 'none'}`,
+    ...(e.textureCurve ? [`texture model 纹理模型 ${c.texture_model}: least BPCER at APCER ≤ 2 %: ${e.textureBestAtApcer2 ? `threshold ${e.textureBestAtApcer2.threshold} → APCER ${pct(e.textureBestAtApcer2.apcer)}, BPCER ${pct(e.textureBestAtApcer2.bpcer)}` : 'none'}`] : []),
     'live_ratio  APCER    BPCER',
     ...e.curve.filter((_, i) => i % 2 === 0).map((p) => `${p.liveRatio.toFixed(3).padStart(10)}  ${pct(p.apcer).padStart(7)}  ${pct(p.bpcer).padStart(7)}`),
   ].join('\n');
@@ -35,9 +37,13 @@ export function registerFacesLiveness(faces: Command): void {
     .description('APCER/BPCER of the passive liveness check on presentations, DIR/<presentation>/<frames> / 评估活体检测')
     .requiredOption('--real <dir>', 'bona fide presentations, one sub-folder of consecutive frames each / 真人，每个子文件夹一次')
     .requiredOption('--attack <dir>', 'attack presentations (photo, screen) / 攻击（照片、屏幕）')
+    .option('--texture-model <file>', 'evaluate with this texture model (overrides entry.liveness.passive.texture_model) / 使用此纹理活体模型')
     .action(async (o: LivenessCliOptions) => {
       const config = configFrom(o);
       const entry = resolveEntryConfig((config as { entry?: unknown }).entry);
+      if (o.textureModel) entry.liveness.passive.texture_model = o.textureModel;
+      // a bad model file is refused before the models load too
+      const texture = textureModelOf(entry.liveness.passive);
       // bad input is refused before the models load (seconds)
       const real = await listPeople(o.real);
       const attack = await listPeople(o.attack);
@@ -51,7 +57,7 @@ export function registerFacesLiveness(faces: Command): void {
       try {
         const judge = async (list: typeof real): Promise<PresentationResult[]> => {
           const out: PresentationResult[] = [];
-          for (const p of list) out.push(await judgePresentation(engine, entry, p));
+          for (const p of list) out.push(await judgePresentation(engine, entry, p, undefined, texture));
           return out;
         };
         const e = summariseLiveness(await judge(real), await judge(attack), entry, { real: o.real, attack: o.attack });

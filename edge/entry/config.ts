@@ -41,6 +41,7 @@ export const PassiveSchema = Section({
   live_ratio: Type.Number({ minimum: 0, maximum: 10, default: 0.725, description: 'Median homography residual over motion at or above which the face is live (least BPCER at APCER ≤ 2 % on NUAA print attacks of people 1–8)' }),
   flat_ratio: Type.Number({ minimum: 0, maximum: 10, default: 0.33, description: 'Below this the face is flat: a spoof (the 2nd percentile of real faces)' }),
   noise_ratio: Type.Number({ minimum: 0, maximum: 10, default: 0.92, description: 'At or above this the landmarks only jittered (a face or a photo held still, ratio ≈ 0.98): uncertain' }),
+  texture_model: Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null, description: 'A texture model file (JSON, written by scripts/liveness/train-texture.ts; none ships: see docs/liveness.md). With it a still face is judged by the skin texture of its frames (print dots, screen pixels): live when the mean log-odds reach the model\'s threshold, unless the geometry says flat' }),
 }, 'Passive liveness from landmark geometry over consecutive frames');
 
 /** The active challenge (请眨眼 / 请慢慢转头): docs/liveness.md. */

@@ -99,9 +99,9 @@ export class DoorLivenessGate {
     this.passive.reset();
   }
 
-  step(s: WindowState, v: FrameVerdict, landmarks: Float32Array | undefined, now: number, match: MatchConfig): LivenessStep {
+  step(s: WindowState, v: FrameVerdict, landmarks: Float32Array | undefined, now: number, match: MatchConfig, texture?: ArrayLike<number>): LivenessStep {
     if (this.running) return this.answer(this.running, s, v, landmarks, now, match);
-    const r = this.passive.step(s, v, landmarks, now, match);
+    const r = this.passive.step(s, v, landmarks, now, match, texture);
     const o = r.outcome;
     if (!o || this.ch.mode === 'off') return r;
     const j = this.passive.last;

@@ -9,7 +9,8 @@
 import { readFile } from 'node:fs/promises';
 import type { RgbFrame } from '../../models/face-engine.ts';
 import { decodeImage } from '../../models/image.ts';
-import { judgeFlatness, type PassiveVerdict } from '../../models/liveness/passive.ts';
+import { judgeFlatness, judgePassive, type PassiveVerdict } from '../../models/liveness/passive.ts';
+import { textureLogit, type TextureModel } from '../../models/liveness/texture.ts';
 import { qualityGate, type EntryConfig } from './config.ts';
 import type { FaceAnalyser } from './enrol.ts';
 import type { PersonPhotos } from './evaluate.ts';
@@ -21,11 +22,16 @@ export interface PresentationResult {
   /** Frames where the door's detector found no face. */
   noFace: number;
   verdict: PassiveVerdict;
+  /** The geometry's own verdict (the texture aside). */
+  geometry: PassiveVerdict;
   ratio: number | null;
   pairs: number;
+  /** Mean texture log-odds over the judged frames (null without a texture model). */
+  texture: number | null;
 }
 
 export interface CurvePoint { liveRatio: number; apcer: number; bpcer: number }
+export interface TextureCurvePoint { threshold: number; apcer: number; bpcer: number }
 
 export interface LivenessEvaluation {
   real: { dir: string; presentations: number };
@@ -37,26 +43,34 @@ export interface LivenessEvaluation {
   curve: CurvePoint[];
   /** The curve's point of least BPCER with APCER ≤ 2 %, or null. */
   bestAtApcer2: CurvePoint | null;
+  /** With a texture model: APCER and BPCER as the texture threshold varies (the geometry's veto kept), else null. */
+  textureCurve: TextureCurvePoint[] | null;
+  /** The texture curve's point of least BPCER with APCER ≤ 2 %, or null. */
+  textureBestAtApcer2: TextureCurvePoint | null;
   presentations: { real: PresentationResult[]; attack: PresentationResult[] };
 }
 
 /** The door's view of one presentation: the first `max_frames` frames with a face, judged. */
-export async function judgePresentation(analyser: FaceAnalyser, config: EntryConfig, p: PersonPhotos, decode: (file: string) => Promise<RgbFrame> = async (f) => decodeImage(await readFile(f))): Promise<PresentationResult> {
+export async function judgePresentation(analyser: FaceAnalyser, config: EntryConfig, p: PersonPhotos, decode: (file: string) => Promise<RgbFrame> = async (f) => decodeImage(await readFile(f)), texture: TextureModel | null = null): Promise<PresentationResult> {
   const cfg = config.liveness.passive;
   const gate = qualityGate(config.quality);
   const track: Float32Array[] = [];
+  const logits: number[] = [];
   let noFace = 0;
   let frames = 0;
   for (const file of p.files) {
     if (track.length >= cfg.max_frames) break;
     frames++;
-    const a = await analyser.analyse(await decode(file), { allFaces: false, gate, liveness: false });
+    const a = await analyser.analyse(await decode(file), { allFaces: false, gate, liveness: false, ...(texture ? { texture: true } : {}) });
     const face = a.faces[0];
     if (!face?.landmarks) { noFace++; continue; }
     track.push(face.landmarks);
+    if (texture) logits.push(face.texture ? textureLogit(texture, face.texture) : -Infinity);
   }
-  const j = judgeFlatness(track, passiveParams(cfg));
-  return { name: p.person, frames, noFace, verdict: j.verdict, ratio: j.ratio, pairs: j.pairs };
+  const params = passiveParams(cfg, texture);
+  const j = judgePassive(track, params, undefined, texture ? logits : undefined);
+  const geometry = texture ? judgeFlatness(track, params).verdict : j.verdict;
+  return { name: p.person, frames, noFace, verdict: j.verdict, geometry, ratio: j.ratio, pairs: j.pairs, texture: j.texture };
 }
 
 const rate = (n: number, d: number): number => (d === 0 ? 0 : n / d);
@@ -87,9 +101,22 @@ export function summariseLiveness(real: PresentationResult[], attack: Presentati
   }
   const ok = curve.filter((c) => c.apcer <= 0.02);
   const bestAtApcer2 = ok.length ? ok.reduce((a, b) => (b.bpcer < a.bpcer ? b : a)) : null;
+  let textureCurve: TextureCurvePoint[] | null = null;
+  let textureBestAtApcer2: TextureCurvePoint | null = null;
+  if ([...real, ...attack].some((r) => r.texture !== null)) {
+    // live at a threshold: enough frames, the geometry not flat, the mean log-odds at or above it
+    const liveTex = (r: PresentationResult, t: number): boolean => r.geometry !== 'flat' && r.texture !== null && r.frames - r.noFace >= cfg.min_frames && r.texture >= t;
+    textureCurve = [];
+    for (let t = -6; t <= 6.0001; t += 0.25) {
+      const threshold = Math.round(t * 100) / 100;
+      textureCurve.push({ threshold, apcer: rate(attack.filter((r) => liveTex(r, threshold)).length, attack.length), bpcer: rate(real.filter((r) => !liveTex(r, threshold)).length, real.length) });
+    }
+    const okT = textureCurve.filter((c) => c.apcer <= 0.02);
+    textureBestAtApcer2 = okT.length ? okT.reduce((a, b) => (b.bpcer < a.bpcer ? b : a)) : null;
+  }
   return {
     real: { dir: dirs.real, presentations: real.length },
     attack: { dir: dirs.attack, presentations: attack.length },
-    config: cfg, atConfig, curve, bestAtApcer2, presentations: { real, attack },
+    config: cfg, atConfig, curve, bestAtApcer2, textureCurve, textureBestAtApcer2, presentations: { real, attack },
   };
 }

@@ -6,38 +6,62 @@
  * the face, up to `max_frames`; still not judged then: `uncertain` (the door asks for the card
  * or QR code). Never `matched` without the check saying live.
  */
-import { judgeFlatness, PairCache, warmFlatness, type PassiveJudgement, type PassiveParams } from '../../models/liveness/passive.ts';
+import { judgePassive, PairCache, warmFlatness, type PassiveJudgement, type PassiveParams } from '../../models/liveness/passive.ts';
+import { loadTextureModel, textureLogit, type TextureModel } from '../../models/liveness/texture.ts';
+import { isModelError } from '../../models/errors.ts';
+import { EdgeError } from '../errors.ts';
 import type { MatchConfig, PassiveConfig } from './config.ts';
 import { stepWindow, type FaceOutcome, type FrameVerdict, type WindowState } from './decision.ts';
 
-export const passiveParams = (c: PassiveConfig): PassiveParams => ({
+export const passiveParams = (c: PassiveConfig, texture?: TextureModel | null): PassiveParams => ({
   minFrames: c.min_frames, minMotion: c.min_motion, minPairs: c.min_pairs, liveRatio: c.live_ratio, flatRatio: c.flat_ratio, noiseRatio: c.noise_ratio,
+  ...(texture ? { texture: { threshold: texture.threshold } } : {}),
 });
 
+/** The configured texture model (`texture_model`), or null; a missing or malformed file is a clear bilingual config error. */
+export function textureModelOf(c: PassiveConfig): TextureModel | null {
+  if (!c.texture_model) return null;
+  try {
+    return loadTextureModel(c.texture_model);
+  } catch (err) {
+    if (isModelError(err)) throw new EdgeError('CONFIG_INVALID', `entry.liveness.passive.texture_model: ${err.message}`, { cause: err, zh: `门禁配置有误：纹理活体模型 ${c.texture_model} 缺失或格式不对` });
+    throw err;
+  }
+}
+
+
 const describe = (j: PassiveJudgement): string =>
-  `passive ${j.verdict}: ratio ${j.ratio === null ? '-' : j.ratio.toFixed(3)} over ${j.pairs} pairs of ${j.frames} frames`;
+  `passive ${j.verdict}: ratio ${j.ratio === null ? '-' : j.ratio.toFixed(3)} over ${j.pairs} pairs of ${j.frames} frames${j.texture === null ? '' : `, texture ${j.texture.toFixed(2)}`}`;
 
 export class PassiveGate {
   private track: Float32Array[] = [];
+  // texture log-odds of the same frames (with a texture model)
+  private logits: number[] = [];
   private gone = 0;
+  private readonly texture: TextureModel | null;
   // pairs of frames already measured (the landmark arrays are the keys, so dropped frames go with them)
   private readonly cache = new PairCache();
   /** The last judgement made (for the decision's detail and the evaluation). */
   last: PassiveJudgement | null = null;
 
   constructor(private readonly cfg: PassiveConfig) {
+    this.texture = cfg.enabled ? textureModelOf(cfg) : null;
     if (cfg.enabled) warmFlatness(passiveParams(cfg));
   }
 
   get enabled(): boolean { return this.cfg.enabled; }
 
+  /** Whether the face engine must compute texture features (`AnalyseOptions.texture`) for this check. */
+  get wantsTexture(): boolean { return this.texture !== null; }
+
   reset(): void {
     this.track = [];
+    this.logits = [];
     this.gone = 0;
   }
 
   /** Keeps the face's landmarks; a run of frames without a face means the person left. */
-  observe(v: FrameVerdict, landmarks: Float32Array | undefined, faceGoneFrames: number): void {
+  observe(v: FrameVerdict, landmarks: Float32Array | undefined, faceGoneFrames: number, texture?: ArrayLike<number>): void {
     if (v.kind === 'no_face') {
       if (++this.gone >= faceGoneFrames) this.reset();
       return;
@@ -45,11 +69,13 @@ export class PassiveGate {
     this.gone = 0;
     if (!landmarks) return;
     this.track.push(landmarks);
-    if (this.track.length > this.cfg.max_frames) this.track.shift();
+    // without the features (the engine was not asked for them) the texture cannot vote: the frame counts as not live
+    if (this.texture) this.logits.push(texture ? textureLogit(this.texture, texture) : -Infinity);
+    if (this.track.length > this.cfg.max_frames) { this.track.shift(); this.logits.shift(); }
   }
 
   judge(): PassiveJudgement {
-    this.last = judgeFlatness(this.track, passiveParams(this.cfg), this.cache);
+    this.last = judgePassive(this.track, passiveParams(this.cfg, this.texture), this.cache, this.texture ? this.logits : undefined);
     return this.last;
   }
 
@@ -57,8 +83,8 @@ export class PassiveGate {
    * One frame through the k-of-n window and then this check. A match the check cannot judge
    * yet keeps the window open (no decision) until `max_frames` frames of the face were seen.
    */
-  step(s: WindowState, v: FrameVerdict, landmarks: Float32Array | undefined, now: number, match: MatchConfig): { state: WindowState; outcome: FaceOutcome | null } {
-    this.observe(v, landmarks, match.face_gone_frames);
+  step(s: WindowState, v: FrameVerdict, landmarks: Float32Array | undefined, now: number, match: MatchConfig, texture?: ArrayLike<number>): { state: WindowState; outcome: FaceOutcome | null } {
+    this.observe(v, landmarks, match.face_gone_frames, texture);
     const r = stepWindow(s, v, now, match);
     const o = r.outcome;
     if (!this.cfg.enabled || o?.kind !== 'matched') return r;

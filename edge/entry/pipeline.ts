@@ -214,9 +214,12 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
     if (!recogniser) return;
     let rec: Recognition;
     try {
+      this.liveness ??= new DoorLivenessGate(cfg.liveness, cfg.frame_rate);
       rec = await recogniser.recognise(job.frame, {
         gate: this.gate,
         liveness: cfg.liveness.enabled,
+        // the passive check's texture cue is computed in the engine, where the frame goes
+        ...(this.liveness.passive.wantsTexture ? { texture: true } : {}),
       });
       this.stats.analysed++;
     } catch (err) {
@@ -228,8 +231,7 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
     }
     const verdict = frameVerdict(rec, cfg.match, cfg.liveness);
     this.emit('frame', { verdict, times: rec.times, totalMs: performance.now() - job.arrivedAt });
-    this.liveness ??= new DoorLivenessGate(cfg.liveness, cfg.frame_rate);
-    const { state, outcome, prompt } = this.liveness.step(this.state, verdict, rec.face?.landmarks, this.now(), cfg.match);
+    const { state, outcome, prompt } = this.liveness.step(this.state, verdict, rec.face?.landmarks, this.now(), cfg.match, rec.face?.texture);
     this.state = state;
     if (prompt) this.prompt(prompt);
     if (!outcome) return;

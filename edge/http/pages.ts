@@ -2,6 +2,7 @@
 import type { StoreConfig } from '../config/schema.ts';
 import type { HealthReport } from '../parts.ts';
 import type { Villager } from '../ledger/villagers.ts';
+import type { Product } from '../ledger/products.ts';
 import type { StoreSession } from '../ledger/sessions.ts';
 import type { EntryEventView, ReceiptView, StockView, StoreStateView, SyncView } from './queries.ts';
 import { entryEventsSection, esc, PHASE_ZH, receiptsSection, stockSection, storeStateSection, syncSection, time } from './admin-sections.ts';

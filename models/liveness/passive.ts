@@ -23,6 +23,12 @@ export interface PassiveParams {
   flatRatio: number;
   /** Median residual/motion at or above which the motion is only the landmarks' jitter: uncertain. */
   noiseRatio: number;
+  /**
+   * The texture cue (models/liveness/texture.ts), when a texture model is configured: the mean
+   * log-odds of a real face over the frames must reach `threshold`. It then decides alone for
+   * still faces (the geometry cannot judge them); the geometry keeps its veto (flat: a spoof).
+   */
+  texture?: { threshold: number };
 }
 
 export type PassiveVerdict = 'live' | 'flat' | 'uncertain';
@@ -34,6 +40,8 @@ export interface PassiveJudgement {
   /** Pairs of frames that moved enough to count. */
   pairs: number;
   frames: number;
+  /** Mean texture log-odds of a real face over the frames (null without a texture model). */
+  texture: number | null;
 }
 
 /**
@@ -53,7 +61,21 @@ export class PairCache {
   }
 }
 
-/** Judges landmark sets of consecutive frames of one face (68 points each, frame pixels). */
+/**
+ * Judges consecutive frames of one face: landmark sets (68 points each, frame pixels) and, with a
+ * texture model, each frame's texture log-odds (`logits`, same order). With texture: flat
+ * geometry → flat; else texture at or above its threshold → live; else uncertain.
+ */
+export function judgePassive(tracks: readonly ArrayLike<number>[], p: PassiveParams, cache?: PairCache, logits?: readonly number[]): PassiveJudgement {
+  const geo = judgeFlatness(tracks, p, cache);
+  if (!p.texture || !logits) return geo;
+  const texture = logits.length ? logits.reduce((a, b) => a + b, 0) / logits.length : null;
+  const verdict: PassiveVerdict = geo.verdict === 'flat' ? 'flat'
+    : texture !== null && logits.length >= p.minFrames && texture >= p.texture.threshold ? 'live' : 'uncertain';
+  return { ...geo, verdict, texture };
+}
+
+/** Judges landmark sets of consecutive frames of one face (68 points each, frame pixels) by their geometry alone. */
 export function judgeFlatness(tracks: readonly ArrayLike<number>[], p: PassiveParams, cache?: PairCache): PassiveJudgement {
   const ratios: number[] = [];
   for (let i = 0; i < tracks.length; i++) {
@@ -65,12 +87,12 @@ export function judgeFlatness(tracks: readonly ArrayLike<number>[], p: PassivePa
     }
   }
   const frames = tracks.length;
-  if (ratios.length === 0) return { verdict: 'uncertain', ratio: null, pairs: 0, frames };
+  if (ratios.length === 0) return { verdict: 'uncertain', ratio: null, pairs: 0, frames, texture: null };
   ratios.sort((a, b) => a - b);
   const ratio = ratios[(ratios.length - 1) >> 1] as number;
-  if (frames < p.minFrames || ratios.length < p.minPairs) return { verdict: 'uncertain', ratio, pairs: ratios.length, frames };
+  if (frames < p.minFrames || ratios.length < p.minPairs) return { verdict: 'uncertain', ratio, pairs: ratios.length, frames, texture: null };
   const verdict: PassiveVerdict = ratio >= p.noiseRatio ? 'uncertain' : ratio >= p.liveRatio ? 'live' : ratio < p.flatRatio ? 'flat' : 'uncertain';
-  return { verdict, ratio, pairs: ratios.length, frames };
+  return { verdict, ratio, pairs: ratios.length, frames, texture: null };
 }
 
 /**

@@ -27,7 +27,8 @@ export interface OnnxNetsOptions {
 }
 
 export interface OnnxModels {
-  faceRecognition: VerifiedModel;
+  /** face-api's 128-d recognition net; left out when another recognizer describes the faces (not loaded at all). */
+  faceRecognition?: VerifiedModel;
   faceLandmark68: VerifiedModel;
   /** Given when the SSD detector is used. */
   ssdMobilenetv1?: VerifiedModel;
@@ -77,7 +78,7 @@ const floats = (v: ort.Tensor | undefined, n: number, what: string): Float32Arra
 
 export class OnnxFaceNets {
   private constructor(
-    private readonly recognition: Net,
+    private readonly recognition: Net | undefined,
     private readonly landmark: Net,
     private readonly ssd: Net | undefined,
     private readonly anchors: Float32Array | undefined,
@@ -97,7 +98,7 @@ export class OnnxFaceNets {
       return net;
     };
     try {
-      const recognition = await load('faceRecognition', models.faceRecognition, RECOGNITION_INPUT);
+      const recognition = models.faceRecognition ? await load('faceRecognition', models.faceRecognition, RECOGNITION_INPUT) : undefined;
       const landmark = await load('faceLandmark68', models.faceLandmark68, LANDMARK_INPUT);
       let ssd: Net | undefined;
       let anchors: Float32Array | undefined;
@@ -146,6 +147,8 @@ export class OnnxFaceNets {
   }
 
   get hasSsd(): boolean { return this.ssd !== undefined; }
+  /** Whether face-api's recognition net is loaded (not when another recognizer is configured). */
+  get hasRecognition(): boolean { return this.recognition !== undefined; }
   get hasTiny(): boolean { return this.tiny !== undefined; }
 
   /** 68 landmarks of the face in the integer region, as [x, y] relative to the region (0..1). */
@@ -168,6 +171,7 @@ export class OnnxFaceNets {
 
   /** face-api's 128-d descriptor (not normalised) of the integer region. */
   async descriptor(frame: RgbFrame, region: Region): Promise<Float32Array> {
+    if (!this.recognition) throw new Error('onnx: face-api\'s recognition net was not loaded (another recognizer is configured)');
     squareInput(frame, region, true, RECOGNITION_INPUT, this.recognition.input);
     return floats((await this.recognition.run()).descriptor, 128, 'descriptor').slice();
   }
@@ -191,7 +195,7 @@ export class OnnxFaceNets {
   }
 
   async release(): Promise<void> {
-    await Promise.all([this.recognition.release(), this.landmark.release(), this.ssd?.release(), this.tiny?.release(), this.spoof?.antispoof.release(), this.spoof?.liveness.release()]);
+    await Promise.all([this.recognition?.release(), this.landmark.release(), this.ssd?.release(), this.tiny?.release(), this.spoof?.antispoof.release(), this.spoof?.liveness.release()]);
   }
 }
 

@@ -192,6 +192,8 @@ describe('the face engine with an ONNX recognizer configured', () => {
     await engine.start();
     try {
       expect(engine.descriptorLength).toBe(512);
+      // face-api's own recognition net is dead weight with another recognizer: never loaded
+      expect(engine.faceApiRecognitionLoaded).toBe(false);
       const a = await engine.analyse(await decodeImage(readFileSync(samplePath(3))), { allFaces: true, gate: null, liveness: false });
       expect(a.faces.length).toBeGreaterThan(0);
       for (const f of a.faces) {
@@ -202,8 +204,20 @@ describe('the face engine with an ONNX recognizer configured', () => {
       engine.stop();
     }
   }, 120_000);
-});
 
+  it("loads face-api's recognition net only with the default recognizer (after the test above, on the same runtime)", async () => {
+    const engine = new FaceEngine({ detectorInputSize: 416, detectorMinScore: 0.4, liveness: false });
+    expect(engine.usesFaceApiRecognition).toBe(true);
+    await engine.start();
+    try {
+      expect(engine.faceApiRecognitionLoaded).toBe(true);
+      const a = await engine.analyse(await decodeImage(readFileSync(samplePath(3))), { allFaces: false, gate: null, liveness: false });
+      expect(a.faces[0]?.descriptor?.length).toBe(128);
+    } finally {
+      engine.stop();
+    }
+  }, 120_000);
+});
 
 describe('templates enrolled with another recognizer', () => {
   it('are refused with a bilingual message naming the villagers and telling the operator to enrol again', async () => {

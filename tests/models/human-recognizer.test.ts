@@ -61,6 +61,9 @@ describe("Human's faceres recognizer", () => {
     await engine.start();
     try {
       expect(engine.descriptorLength).toBe(1024);
+      expect(engine.engine).toBe('onnx');
+      // face-api's recognition net is not converted nor loaded when Human's model describes the faces
+      expect(engine.faceApiRecognitionLoaded).toBe(false);
       const frame = await decodeImage(readFileSync(samplePath(2)));
       const bright = { ...frame, data: frame.data.map((v) => Math.min(255, Math.round(v * 1.2))) };
       const a = await engine.analyse(frame, { allFaces: true, gate: null, liveness: false });
