@@ -21,7 +21,11 @@ import { EdgeError, ErrorCode } from './errors.ts';
 import { SyncAgent } from '../cloud-sync/agent/agent.ts';
 import { JobRunner } from './jobs/runner.ts';
 import { storeJobs } from './jobs/store-jobs.ts';
+import { reconcileJob } from './jobs/reconcile.ts';
+import { autoZeroJob } from './jobs/auto-zero.ts';
 import { StoreMetrics } from './ops/metrics.ts';
+import { AlarmBoard } from './ops/alarms.ts';
+import { AlarmWatch } from './ops/alarm-watch.ts';
 import { readiness } from './ops/readiness.ts';
 
 /** The ledger as a part: open (and migrate) at start, checkpoint and close at stop. */
@@ -88,6 +92,9 @@ export class StoreDaemon {
   jobs: JobRunner | undefined;
   /** What /metrics serves. */
   metrics: StoreMetrics | undefined;
+  /** The alarms (kept in the ledger, on /api/alarms, /metrics and MQTT); absent with alarms.enabled false. */
+  alarms: AlarmBoard | undefined;
+  alarmWatch: AlarmWatch | undefined;
   /** What the parts emit, under the contract's names (edge/events.ts). */
   readonly events: DaemonEventRelay;
   private onCode: ((c: { code: string }) => void) | undefined;
@@ -160,21 +167,38 @@ export class StoreDaemon {
       ? new SyncAgent({ db: () => ledger.handle(), config: c.sync, address: { village: c.store.village, store: c.store.id }, dataDir: c.data_dir, rules: { creditFloor: c.ledger.credit_floor }, health: this.health, log: this.log.child({ part: 'sync' }) })
       : undefined;
     const sync = agent ? [agent] : [];
+    const alarms = c.alarms.enabled ? new AlarmBoard(() => ledger.handle(), this.log.child({ part: 'alarms' })) : undefined;
+    const alarmWatch = alarms ? new AlarmWatch({ config: c.alarms, board: alarms, health: this.health, db: () => ledger.handle(), dataDir: c.data_dir, log: this.log.child({ part: 'alarms' }) }) : undefined;
+    if (alarms && agent) {
+      // the village sees the store's active alarms as they stand (retained)
+      const publish = (): void => agent.ops.publishAlarms({ at: new Date().toISOString(), active: alarms.active().map(({ cleared_at: _c, cleared_by: _b, ...a }) => a) });
+      alarms.on('raised', publish);
+      alarms.on('cleared', publish);
+    }
+    this.alarms = alarms;
+    this.alarmWatch = alarmWatch;
+    const jobLog = this.log.child({ part: 'jobs' });
     const jobs = c.jobs.enabled
       ? new JobRunner({
-        jobs: storeJobs({ config: c.jobs, dataDir: c.data_dir, keyFile: path.resolve(c.data_dir, c.entry.key_file), db: () => ledger.handle() }),
+        jobs: [
+          ...storeJobs({ config: c.jobs, dataDir: c.data_dir, keyFile: path.resolve(c.data_dir, c.entry.key_file), db: () => ledger.handle(), ...(alarms ? { alarmsKeepDays: c.alarms.keep_days } : {}) }),
+          ...(agent ? [reconcileJob({ config: c.jobs.reconcile, db: () => ledger.handle(), ask: (req, ms) => agent.ops.reconcile(req, ms), ...(alarms ? { alarms } : {}) })] : []),
+          autoZeroJob({ config: c.jobs.auto_zero, db: () => ledger.handle(), scales: () => hardware.scales, phase: () => session.phase, log: jobLog }),
+        ],
         ...(c.jobs.timezone ? { timezone: c.jobs.timezone } : {}),
         db: () => ledger.handle(),
         health: this.health,
-        log: this.log.child({ part: 'jobs' }),
+        log: jobLog,
+        ...(alarmWatch ? { onOutcome: (job: string, outcome: 'ok' | 'failed' | 'skipped', _ms: number, detail?: string) => alarmWatch.jobOutcome(job, outcome, detail) } : {}),
       })
       : undefined;
     this.jobs = jobs;
-    const metrics = new StoreMetrics({ events: this.events, db: () => ledger.handle(), ...(agent ? { sync: agent } : {}), ...(jobs ? { jobs } : {}) });
+    const metrics = new StoreMetrics({ events: this.events, db: () => ledger.handle(), ...(agent ? { sync: agent } : {}), ...(jobs ? { jobs } : {}), ...(alarms ? { alarms } : {}), buses: () => hardware.buses() });
     this.metrics = metrics;
     const ops = {
       metrics: () => metrics.text(),
       readiness: () => readiness({ health: () => this.health.report(), db: () => ledger.handle(), ...(agent ? { brokerConnected: () => agent.state().connected } : {}) }),
+      ...(alarms ? { alarms: (limit: number) => ({ active: alarms.active(), recent: alarms.recent(limit) }) } : {}),
     };
     this.http = new HttpServer(c.http, { dataDir: c.data_dir, store: c.store, health: this.health, db: () => ledger.handle(), ledgerRules: { creditFloor: c.ledger.credit_floor }, session, ops, ...(agent ? { sync: agent } : {}) }, this.log.child({ part: 'http' }));
     this.ledger = ledger;
@@ -188,7 +212,7 @@ export class StoreDaemon {
     // the scheduled jobs (a missed backup runs once the store is up), an add-on's last parts at the end.
     const core: DaemonCore = { config: c, log: this.log, db: () => ledger.handle(), hardware, entry, session };
     const added = this.addOns.map((a) => a.parts(core));
-    return [dataDir, ledger, ...added.flatMap((a) => a.afterLedger ?? []), ...sync, hardware, entry, session, this.http, ...(jobs ? [jobs] : []), ...added.flatMap((a) => a.last ?? [])];
+    return [dataDir, ledger, ...added.flatMap((a) => a.afterLedger ?? []), ...sync, hardware, entry, session, this.http, ...(alarmWatch ? [alarmWatch] : []), ...(jobs ? [jobs] : []), ...added.flatMap((a) => a.last ?? [])];
   }
 
   async start(): Promise<void> {
@@ -232,6 +256,7 @@ export class StoreDaemon {
     if (pipeline) {
       // the entry pipeline logs its decisions itself, as entry_decision
       this.events.forward(pipeline, 'decision', 'entry_decision', (d) => d);
+      this.events.forward(pipeline, 'frame', 'entry_frame', (f) => f);
       this.events.forward(pipeline, 'fault', 'fault', (f) => ({ source: 'entry', ...f }));
     }
   }

@@ -22,6 +22,7 @@ import { RefusalCounter } from '../protocol/refusals.ts';
 import { InboundStream, type InboundOutcome } from './inbound.ts';
 import { applyBeat, rowsEnvelope, type InFlight } from './rows.ts';
 import type { SyncConfig } from './config.ts';
+import { OpsLink } from './ops.ts';
 
 export interface SyncAgentDeps {
   db: () => Db;
@@ -70,9 +71,12 @@ export class SyncAgent implements Part {
   /** When a snapshot was last asked for while one is wanted; undefined when none is. */
   private snapshotAskedAt: number | undefined;
   private readonly clock: Clock;
+  /** Alarms to the village and the daily reconciliation (cloud-sync/agent/ops.ts). */
+  readonly ops: OpsLink;
 
   constructor(private readonly deps: SyncAgentDeps) {
     this.clock = deps.clock ?? systemClock;
+    this.ops = new OpsLink({ address: deps.address, mqtt: () => this.mqtt, keys: () => this.keys, refusals: this.refusals });
   }
 
   /** The store's public key (PEM), which the village ledger must hold for this store. */
@@ -107,6 +111,7 @@ export class SyncAgent implements Part {
   async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    this.ops.stop();
     const mqtt = this.mqtt;
     this.mqtt = undefined;
     await mqtt?.stop({ topic: storeTopic(this.deps.address, 'status'), payload: STATUS_OFFLINE, retain: true });
@@ -134,6 +139,7 @@ export class SyncAgent implements Part {
     const mqtt = this.mqtt;
     if (!mqtt) return;
     void mqtt.publish(storeTopic(this.deps.address, 'status'), STATUS_ONLINE, { retain: true });
+    this.ops.onConnect();
     // Whatever was in flight may have died with the broker. A heartbeat now brings the ledger's
     // beat, which says what it holds: only the rest goes again (or everything, once a
     // retransmit period passes with no answer).
@@ -164,6 +170,7 @@ export class SyncAgent implements Part {
     }
     if (t.kind === 'store' && t.leaf === 'down/ack') return this.onAck(payload);
     if (t.kind === 'store' && t.leaf === 'down/beat') return this.onBeat(payload);
+    if (t.kind === 'store' && t.leaf === 'down/reconcile') return this.ops.onAnswer(payload);
     if (t.kind === 'store' && t.leaf === 'down/deltas') {
       const r = this.inbound!.receiveDeltas(payload);
       this.handleOutcomes(r.outcomes, 'deltas', topic);

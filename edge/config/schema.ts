@@ -11,6 +11,7 @@ import { EntryConfigSchema } from '../entry/config.ts';
 import { SessionConfigSchema } from '../session/config.ts';
 import { SyncConfigSchema } from '../../cloud-sync/agent/config.ts';
 import { JobsConfigSchema } from '../jobs/config.ts';
+import { AlarmsConfigSchema } from '../ops/alarms-config.ts';
 
 /** An object whose keys are all optional with defaults, and whose unknown keys are refused. */
 export function Section<T extends Record<string, TSchema>>(props: T, description?: string) {
@@ -55,6 +56,7 @@ export const ConfigSchema = Type.Object(
     session: SessionConfigSchema,
     sync: SyncConfigSchema,
     jobs: JobsConfigSchema,
+    alarms: AlarmsConfigSchema,
   },
   { additionalProperties: false },
 );

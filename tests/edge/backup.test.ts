@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { clearAlarm, raiseAlarm, recentAlarms } from '../../edge/ledger/alarms.ts';
 import { openLedger, closeLedger, type Db } from '../../edge/ledger/db.ts';
 import { addVillager, setVillagerStatus, setFaceConsent } from '../../edge/ledger/villagers.ts';
 import { applyEntry } from '../../edge/ledger/entries.ts';
@@ -116,8 +117,15 @@ describe('the retention job', () => {
     setVillagerStatus(db, 'left-yesterday', 'left', clockAt('2026-11-30T00:00:00Z'));
     insertEntryEvent(db, { at: '2026-01-01T00:00:00.000Z', decision: 'admitted', by: 'card', villagerId: 'stays', detail: {} });
     insertEntryEvent(db, { at: '2026-11-30T00:00:00.000Z', decision: 'admitted', by: 'card', villagerId: 'stays', detail: {} });
-    const summary = retentionJob({ config: jobsConfig(), dataDir, keyFile: '', db: () => db }).run(now) as string;
-    expect(summary).toBe('deleted 1 door decisions, 1 templates without consent, 1 templates of villagers who left');
+    // cleared alarms go after alarms.keep_days; active ones stay whatever their age
+    raiseAlarm(db, { kind: 'scale_fault', subject: 'A1', severity: 'warning', detail: 'old' }, '2026-01-01T00:00:00.000Z');
+    clearAlarm(db, 'scale_fault', 'A1', '2026-01-02T00:00:00.000Z', 'resolved');
+    raiseAlarm(db, { kind: 'scale_fault', subject: 'A1', severity: 'warning', detail: 'recent' }, '2026-11-01T00:00:00.000Z');
+    clearAlarm(db, 'scale_fault', 'A1', '2026-11-02T00:00:00.000Z', 'resolved');
+    raiseAlarm(db, { kind: 'disk_low', subject: '/data', severity: 'warning', detail: 'still on' }, '2026-01-01T00:00:00.000Z');
+    const summary = retentionJob({ config: jobsConfig(), dataDir, keyFile: '', db: () => db, alarmsKeepDays: 180 }).run(now) as string;
+    expect(summary).toBe('deleted 1 door decisions, 1 templates without consent, 1 templates of villagers who left, 1 cleared alarms');
+    expect(recentAlarms(db, 10).map((a) => a.detail).sort()).toEqual(['recent', 'still on']);
     expect(['stays', 'withdrew', 'left-long-ago', 'left-yesterday'].map((id) => countTemplates(db, id))).toEqual([1, 0, 0, 1]);
     expect((db.prepare('SELECT count(*) AS n FROM entry_events').get() as { n: number }).n).toBe(1);
     closeLedger(db);
