@@ -13,7 +13,8 @@ import { compareTotals, reconcileJob, reconcileWindow, storeTotals } from '../..
 import { ledgerTotals } from '../../cloud-sync/ledger/reconcile.ts';
 import { opsCheckers } from '../../cloud-sync/protocol/ops.ts';
 import { storeTopic } from '../../cloud-sync/protocol/topics.ts';
-import { brokerKind, ledgerDbKind, publisher, startRig, waitFor, type Rig, type TestStore } from '../../harness/sync/rig.ts';
+import { brokerKind, ledgerDbKind, publisher, startRig, uid, waitFor, type Rig, type TestStore } from '../../harness/sync/rig.ts';
+import { SyncMqtt } from '../../cloud-sync/mqtt.ts';
 import { stockStore, visit } from './shop.ts';
 
 const log = pino({ level: 'silent' });
@@ -121,5 +122,25 @@ describe(`daily reconciliation with the village ledger (${brokerKind} + ${ledger
     await expect(job.run(new Date())).rejects.toThrow(/did not answer the reconciliation/);
     expect(s.agent.refusals.toJSON()).toMatchObject({ unsigned: 1 });
     await forger.stop();
+  }, 60_000);
+
+  it("the store's active alarms reach the village on a retained topic, for a dashboard that subscribes later too", async () => {
+    rig = await startRig();
+    const s = await rig.addStore();
+    await waitFor('the store online', () => s.agent.state().connected);
+    const at = new Date().toISOString();
+    s.agent.ops.publishAlarms({ at, active: [{ id: 1, kind: 'scale_fault', subject: 'A1', severity: 'warning', detail: 'scale A1: the scale module does not answer', raised_at: at, last_seen_at: at, seen: 1 }] });
+    s.agent.ops.publishAlarms({ at, active: [] });
+    s.agent.ops.publishAlarms({ at, active: [{ id: 2, kind: 'disk_low', subject: '/data', severity: 'critical', detail: '80 MiB free', raised_at: at, last_seen_at: at, seen: 1 }] });
+    // a dashboard that subscribes afterwards gets the latest list at once (retained)
+    const dashboard = new SyncMqtt({ url: rig.broker.url, clientId: uid('dashboard-'), persistentSession: false });
+    const got: string[] = [];
+    dashboard.on('message', (_t, p) => got.push(p.toString()));
+    dashboard.start([storeTopic({ village: rig.village, store: '+' }, 'alarms')]);
+    await waitFor('the retained alarms', () => got.length >= 1);
+    const msg = JSON.parse(got[0]!) as unknown;
+    expect(opsCheckers.alarms.Check(msg)).toBe(true);
+    expect((msg as { active: Array<{ kind: string }> }).active.map((a) => a.kind)).toEqual(['disk_low']);
+    await dashboard.stop();
   }, 60_000);
 });
