@@ -15,7 +15,7 @@ import { applyEntry } from '../../edge/ledger/entries.ts';
 import { insertEntryEvent } from '../../edge/ledger/entry-events.ts';
 import { insertTemplates, countTemplates } from '../../edge/ledger/face-templates.ts';
 import { backupJob, retentionJob } from '../../edge/jobs/store-jobs.ts';
-import { listCopies, restoreCopy, stamp } from '../../edge/ledger/backup.ts';
+import { backupLedger, listCopies, restoreCopy, stamp, verifyCopy, verifyCopyOffThread } from '../../edge/ledger/backup.ts';
 import { lockDataDir } from '../../edge/data-dir.ts';
 import { JobsConfigSchema, type JobsConfig } from '../../edge/jobs/config.ts';
 import { Value } from '@sinclair/typebox/value';
@@ -82,6 +82,27 @@ describe('the backup job', () => {
     const old = new Database(kept.find((k) => k.includes('ledger.sqlite.before'))!, { readonly: true });
     expect((old.prepare("SELECT count(*) AS n FROM villagers WHERE id = 'late'").get() as { n: number }).n).toBe(1);
     old.close();
+  });
+
+  it('checks a copy on a worker thread with the same verdicts as on the calling thread', async () => {
+    const dir = path.join(t.dir, 'verify');
+    mkdirSync(dir, { recursive: true });
+    const db = openLedger(path.join(dir, 'ledger.sqlite'));
+    seed(db, 20);
+    const good = await backupLedger(db, path.join(dir, 'copies'), new Date('2026-12-01T18:30:00Z'));
+    closeLedger(db);
+    expect(await verifyCopyOffThread(good.file)).toEqual(verifyCopy(good.file));
+    // a copy with a page overwritten: both refuse it as corrupt
+    const bad = path.join(dir, 'bad.sqlite');
+    const bytes = readFileSync(good.file);
+    bytes.fill(0xa5, 4096 * 2, 4096 * 3);
+    writeFileSync(bad, bytes);
+    await expect(verifyCopyOffThread(bad)).rejects.toMatchObject({ code: 'DB_CORRUPT' });
+    expect(() => verifyCopy(bad)).toThrow(expect.objectContaining({ code: 'DB_CORRUPT' }));
+    // not a ledger at all
+    writeFileSync(path.join(dir, 'text.sqlite'), 'hello');
+    await expect(verifyCopyOffThread(path.join(dir, 'text.sqlite'))).rejects.toMatchObject({ code: 'DB_CORRUPT' });
+    await expect(verifyCopyOffThread(path.join(dir, 'missing.sqlite'))).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
   it('keeps N days of copies and always the newest', async () => {
