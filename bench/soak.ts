@@ -3,13 +3,15 @@
  * --demo`: simulated hardware, the scenario loop, the village ledger and broker beside it) as a
  * child process with a data folder of its own, and samples it every `--every` seconds: RSS and
  * event-loop delay from its /metrics (parsed with a Prometheus text parser), sessions settled,
- * and the size of its databases on disk (the store's ledger; and with the demo's village ledger). Each sample is a JSON line on stderr; the last line on
- * stdout is the summary: the curves' summary numbers, the database growth extrapolated per day,
+ * and the size of its databases (the store's ledger; and with the demo's village ledger). Each sample is a JSON line on stderr; the last line on
+ * stdout is the summary: the curves' summary numbers, the database growth after warm-up
+ * extrapolated per day,
  * and whether RSS grows after warm-up (slope of a least-squares line over the samples after
  * the first third, in MiB per hour).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { databaseBytes } from '../edge/ledger/ops-queries.ts';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -41,11 +43,12 @@ function sum(families: PromFamily[], name: string): number {
   return (f?.metrics ?? []).reduce((n, m) => n + Number(m.value ?? 0), 0);
 }
 
-/** Bytes of every SQLite file (with WAL) under `dir`; `top`: only the store's own, not the demo's village ledger below it. */
+/** Bytes the SQLite databases under `dir` hold, WAL included; `top`: only the store's own ledger, not the demo's village ledger below it. */
 function dbBytes(dir: string, top = false): number {
   let n = 0;
   for (const e of readdirSync(dir, { withFileTypes: true, recursive: !top })) {
-    if (e.isFile() && /\.sqlite(-wal)?$/.test(e.name)) n += statSync(path.join(e.parentPath, e.name)).size;
+    if (!e.isFile() || !e.name.endsWith('.sqlite')) continue;
+    n += databaseBytes(path.join(e.parentPath, e.name));
   }
   return n;
 }
@@ -121,7 +124,9 @@ async function main(): Promise<void> {
   const first = samples[0];
   const last = samples[samples.length - 1];
   const hours = first && last && last.tMs > first.tMs ? (last.tMs - first.tMs) / 3_600_000 : 0;
-  const dbPerDayMiB = hours > 0 ? ((last!.dbMiB - first!.dbMiB) / hours) * 24 : 0;
+  // growth after warm-up (the demo stocks the store at its start), per day
+  const dbPerDayMiB = slopePerHour(warm.map((s) => s.tMs), warm.map((s) => s.dbMiB)) * 24;
+  const allDbPerDayMiB = slopePerHour(warm.map((s) => s.tMs), warm.map((s) => s.allDbMiB)) * 24;
   const rssSlope = slopePerHour(warm.map((s) => s.tMs), warm.map((s) => s.rssMiB));
   const heapSlope = slopePerHour(warm.map((s) => s.tMs), warm.map((s) => s.heapMiB));
   const summary = {
@@ -129,7 +134,7 @@ async function main(): Promise<void> {
     rssMiB: { first: first?.rssMiB, afterWarmUp: warm[0]?.rssMiB, last: last?.rssMiB, max: Math.max(...samples.map((s) => s.rssMiB)), slopeAfterWarmUpMiBPerHour: r1(rssSlope) },
     heapMiB: { afterWarmUp: warm[0]?.heapMiB, last: last?.heapMiB, slopeAfterWarmUpMiBPerHour: r1(heapSlope) },
     eventLoopLagMs: { p99Median: pct(samples.map((s) => s.lagP99Ms), 0.5), p99Worst: Math.max(...samples.map((s) => s.lagP99Ms)), maxWorst: Math.max(...samples.map((s) => s.lagMaxMs)) },
-    dbMiB: { first: first?.dbMiB, last: last?.dbMiB, growthPerDayMiB: r1(dbPerDayMiB), withVillageLedgerGrowthPerDayMiB: hours > 0 ? r1(((last!.allDbMiB - first!.allDbMiB) / hours) * 24) : 0 },
+    dbMiB: { first: first?.dbMiB, last: last?.dbMiB, growthPerDayMiB: r1(dbPerDayMiB), withVillageLedgerGrowthPerDayMiB: r1(allDbPerDayMiB) },
     sessionsPerHour: hours > 0 ? r1(((last!.sessions - first!.sessions) / hours)) : 0,
     curve: samples.filter((_, i) => i % Math.max(1, Math.floor(samples.length / 10)) === 0).map((s) => ({ min: r1(s.tMs / 60_000), rssMiB: s.rssMiB, lagP99Ms: s.lagP99Ms, dbMiB: s.dbMiB })),
   };

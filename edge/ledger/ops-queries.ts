@@ -1,4 +1,5 @@
 /** Small reads for the operations views (/readyz, doctor). */
+import Database from 'better-sqlite3';
 import type { Db } from './db.ts';
 
 /** A trivial read: the ledger file is open and answers. */
@@ -53,4 +54,18 @@ export function storeWindowTotals(db: Db, from: string, to: string): VillagerWin
   const sessions = db.prepare("SELECT villager_id, COUNT(*) AS n FROM store_sessions WHERE status = 'settled' AND closed_at >= ? AND closed_at < ? GROUP BY villager_id").all(from, to) as { villager_id: string; n: number }[];
   for (const s of sessions) get(s.villager_id).sessions = s.n;
   return [...by.values()].sort((a, b) => (a.villager < b.villager ? -1 : a.villager > b.villager ? 1 : 0));
+}
+
+/**
+ * Bytes an SQLite database file holds, WAL included (page_count × page_size through a read-only
+ * connection; the file's size lags behind, since a WAL is reused and the file grows only at
+ * checkpoints). Any SQLite file: the soak measures the village ledger's too.
+ */
+export function databaseBytes(file: string): number {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return (db.pragma('page_count', { simple: true }) as number) * (db.pragma('page_size', { simple: true }) as number);
+  } finally {
+    db.close();
+  }
 }
