@@ -26,6 +26,8 @@ import { autoZeroJob } from './jobs/auto-zero.ts';
 import { StoreMetrics } from './ops/metrics.ts';
 import { AlarmBoard } from './ops/alarms.ts';
 import { AlarmWatch } from './ops/alarm-watch.ts';
+import { KeysPart } from './keys-part.ts';
+import { keyPaths } from './keys.ts';
 import { readiness } from './ops/readiness.ts';
 
 /** The ledger as a part: open (and migrate) at start, checkpoint and close at stop. */
@@ -119,8 +121,13 @@ export class StoreDaemon {
   }
 
   private compose(): Part[] {
-    const c = this.addOns.reduce((cfg, a) => a.config?.(cfg) ?? cfg, this.config);
-    const dataDir = new DataDirPart(c.data_dir, this.log.child({ part: 'data_dir' }));
+    const withAddOns = this.addOns.reduce((cfg, a) => a.config?.(cfg) ?? cfg, this.config);
+    const dataDir = new DataDirPart(withAddOns.data_dir, this.log.child({ part: 'data_dir' }));
+    // keys apart from the data (edge/keys.ts): moved at start, before anything reads one
+    const keysPart = new KeysPart(withAddOns, this.log.child({ part: 'keys' }));
+    const keys = keyPaths(withAddOns);
+    // where the keys will be once KeysPart has moved them (withKeysApart's fallback is for the CLI)
+    const c = { ...withAddOns, entry: { ...withAddOns.entry, key_file: keys.faceTemplates.file } };
     const ledger = new LedgerPart(path.join(c.data_dir, 'ledger.sqlite'), this.log.child({ part: 'ledger' }));
     const hardware = new HardwarePart(
       { config: c.drivers, health: this.health, ...(this.sim.physics ? { physics: this.sim.physics } : {}), ...(this.sim.seed !== undefined ? { seed: this.sim.seed } : {}) },
@@ -164,7 +171,7 @@ export class StoreDaemon {
     };
     // The sync agent follows the ledger: it needs the open database and nothing else.
     const agent = c.sync.enabled
-      ? new SyncAgent({ db: () => ledger.handle(), config: c.sync, address: { village: c.store.village, store: c.store.id }, dataDir: c.data_dir, rules: { creditFloor: c.ledger.credit_floor }, health: this.health, log: this.log.child({ part: 'sync' }) })
+      ? new SyncAgent({ db: () => ledger.handle(), config: c.sync, address: { village: c.store.village, store: c.store.id }, dataDir: c.data_dir, keyFile: keys.syncStore.file, rules: { creditFloor: c.ledger.credit_floor }, health: this.health, log: this.log.child({ part: 'sync' }) })
       : undefined;
     const sync = agent ? [agent] : [];
     const alarms = c.alarms.enabled ? new AlarmBoard(() => ledger.handle(), this.log.child({ part: 'alarms' })) : undefined;
@@ -200,7 +207,7 @@ export class StoreDaemon {
       readiness: () => readiness({ health: () => this.health.report(), db: () => ledger.handle(), ...(agent ? { brokerConnected: () => agent.state().connected } : {}) }),
       ...(alarms ? { alarms: (limit: number) => ({ active: alarms.active(), recent: alarms.recent(limit) }) } : {}),
     };
-    this.http = new HttpServer(c.http, { dataDir: c.data_dir, store: c.store, health: this.health, db: () => ledger.handle(), ledgerRules: { creditFloor: c.ledger.credit_floor }, session, ops, ...(agent ? { sync: agent } : {}) }, this.log.child({ part: 'http' }));
+    this.http = new HttpServer(c.http, { dataDir: c.data_dir, sessionKeyFile: keys.adminSession.file, store: c.store, health: this.health, db: () => ledger.handle(), ledgerRules: { creditFloor: c.ledger.credit_floor }, session, ops, ...(agent ? { sync: agent } : {}) }, this.log.child({ part: 'http' }));
     this.ledger = ledger;
     this.hardware = hardware;
     this.entry = entry;
@@ -212,7 +219,7 @@ export class StoreDaemon {
     // the scheduled jobs (a missed backup runs once the store is up), an add-on's last parts at the end.
     const core: DaemonCore = { config: c, log: this.log, db: () => ledger.handle(), hardware, entry, session };
     const added = this.addOns.map((a) => a.parts(core));
-    return [dataDir, ledger, ...added.flatMap((a) => a.afterLedger ?? []), ...sync, hardware, entry, session, this.http, ...(alarmWatch ? [alarmWatch] : []), ...(jobs ? [jobs] : []), ...added.flatMap((a) => a.last ?? [])];
+    return [dataDir, keysPart, ledger, ...added.flatMap((a) => a.afterLedger ?? []), ...sync, hardware, entry, session, this.http, ...(alarmWatch ? [alarmWatch] : []), ...(jobs ? [jobs] : []), ...added.flatMap((a) => a.last ?? [])];
   }
 
   async start(): Promise<void> {

@@ -29,6 +29,8 @@ export interface SyncAgentDeps {
   config: SyncConfig;
   address: StoreAddress;
   dataDir: string;
+  /** The store's signing key (default <dataDir>/sync-store-key.pem; edge/keys.ts keeps it apart). */
+  keyFile?: string;
   rules: LedgerRules;
   log: Logger;
   health?: HealthBoard;
@@ -87,7 +89,7 @@ export class SyncAgent implements Part {
 
   start(): void {
     const { config: c, address } = this.deps;
-    this.key = loadOrCreateStoreKey(this.deps.dataDir, c.store_key_id);
+    this.key = loadOrCreateStoreKey(this.deps.dataDir, c.store_key_id, this.deps.keyFile);
     this.keys = keyRing(c.ledger_public_keys);
     this.inbound = new InboundStream({
       db: this.deps.db, address, keys: () => this.keys, rules: this.deps.rules, clock: this.clock,
@@ -373,8 +375,8 @@ export class SyncAgent implements Part {
 }
 
 /** The store's signing key, created on first start (0600, beside the ledger file). */
-export function loadOrCreateStoreKey(dataDir: string, keyId: string): SigningKey {
-  const file = path.join(dataDir, 'sync-store-key.pem');
+export function loadOrCreateStoreKey(dataDir: string, keyId: string, keyFile?: string): SigningKey {
+  const file = keyFile ?? path.join(dataDir, 'sync-store-key.pem');
   if (!existsSync(file)) writeFileSync(file, newKeyPair().privatePem, { mode: 0o600, flag: 'wx' });
   return privateEd25519(keyId, readFileSync(file, 'utf8'));
 }
