@@ -39,6 +39,8 @@ export const ErrorCode = {
   NOT_FOUND: 'NOT_FOUND',
   /** `store-edge doctor` found something to fix (its table says what). */
   CHECKS_FAILED: 'CHECKS_FAILED',
+  /** The village ledger cannot be reached (not connected, or no answer in time). */
+  SYNC_OFFLINE: 'SYNC_OFFLINE',
   INTERNAL: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

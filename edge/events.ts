@@ -5,13 +5,15 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from './log.ts';
-import type { EntryDecision } from './entry/pipeline.ts';
+import type { EntryDecision, FrameReport } from './entry/pipeline.ts';
 import type { Receipt, Announcement } from './session/receipt.ts';
 import type { StateChange, CartView } from './session/engine.ts';
 
 export interface DaemonEvents {
   /** The door decided (admitted or refused, with the reason). */
   entry_decision: [EntryDecision];
+  /** A camera frame went through the door's hot loop (per-stage times; not logged). */
+  entry_frame: [FrameReport];
   /** A session was settled. */
   receipt: [Receipt];
   /** Something was said at the door (busy, debt, goodbye). */

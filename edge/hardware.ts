@@ -6,7 +6,7 @@
  */
 import type { Logger } from './log.ts';
 import type { DriversConfig } from '../drivers/config.ts';
-import { createDrivers, createSimulatedHardware, type Drivers, type SimulatedHardware, type ScalePhysics } from '../drivers/index.ts';
+import { createDrivers, createSimulatedHardware, type BusStats, type Drivers, type SimulatedHardware, type ScalePhysics } from '../drivers/index.ts';
 import type { HealthBoard, Part } from './parts.ts';
 import { EdgeError, ErrorCode } from './errors.ts';
 
@@ -38,6 +38,11 @@ export class HardwarePart implements Part {
   /** The simulators, when running on simulated hardware (demo, scenario runner). */
   get sim(): SimulatedHardware | undefined {
     return this.simulated;
+  }
+
+  /** Each RS-485 bus's counters (requests, retries, failures, faults), for /metrics. */
+  buses(): BusStats[] {
+    return this.drivers ? [...this.drivers.buses.values()].map((b) => b.stats()) : [];
   }
 
   /** Built at construction time of the daemon so other parts can subscribe before start. */

@@ -23,7 +23,13 @@ import { EdgeError, ErrorCode } from './errors.ts';
 import { SyncAgent } from '../cloud-sync/agent/agent.ts';
 import { JobRunner } from './jobs/runner.ts';
 import { storeJobs } from './jobs/store-jobs.ts';
+import { reconcileJob } from './jobs/reconcile.ts';
+import { autoZeroJob } from './jobs/auto-zero.ts';
 import { StoreMetrics } from './ops/metrics.ts';
+import { AlarmBoard, ALARM_TEXT, type AlarmKind } from './ops/alarms.ts';
+import { AlarmWatch } from './ops/alarm-watch.ts';
+import { KeysPart } from './keys-part.ts';
+import { keyPaths } from './keys.ts';
 import { readiness } from './ops/readiness.ts';
 
 /** The ledger as a part: open (and migrate) at start, checkpoint and close at stop. */
@@ -92,6 +98,9 @@ export class StoreDaemon {
   metrics: StoreMetrics | undefined;
   /** The live page's door, lock and alarms; `live.raise()` puts an alarm on it. */
   live: LiveFeed | undefined;
+  /** The alarms (kept in the ledger, on /api/alarms, /metrics and MQTT); absent with alarms.enabled false. */
+  alarms: AlarmBoard | undefined;
+  alarmWatch: AlarmWatch | undefined;
   /** What the parts emit, under the contract's names (edge/events.ts). */
   readonly events: DaemonEventRelay;
   private onCode: ((c: { code: string }) => void) | undefined;
@@ -116,8 +125,13 @@ export class StoreDaemon {
   }
 
   private compose(): Part[] {
-    const c = this.addOns.reduce((cfg, a) => a.config?.(cfg) ?? cfg, this.config);
-    const dataDir = new DataDirPart(c.data_dir, this.log.child({ part: 'data_dir' }));
+    const withAddOns = this.addOns.reduce((cfg, a) => a.config?.(cfg) ?? cfg, this.config);
+    const dataDir = new DataDirPart(withAddOns.data_dir, this.log.child({ part: 'data_dir' }));
+    // keys apart from the data (edge/keys.ts): moved at start, before anything reads one
+    const keysPart = new KeysPart(withAddOns, this.log.child({ part: 'keys' }));
+    const keys = keyPaths(withAddOns);
+    // where the keys will be once KeysPart has moved them (withKeysApart's fallback is for the CLI)
+    const c = { ...withAddOns, entry: { ...withAddOns.entry, key_file: keys.faceTemplates.file } };
     const ledger = new LedgerPart(path.join(c.data_dir, 'ledger.sqlite'), this.log.child({ part: 'ledger' }));
     const hardware = new HardwarePart(
       { config: c.drivers, health: this.health, ...(this.sim.physics ? { physics: this.sim.physics } : {}), ...(this.sim.seed !== undefined ? { seed: this.sim.seed } : {}) },
@@ -161,30 +175,54 @@ export class StoreDaemon {
     };
     // The sync agent follows the ledger: it needs the open database and nothing else.
     const agent = c.sync.enabled
-      ? new SyncAgent({ db: () => ledger.handle(), config: c.sync, address: { village: c.store.village, store: c.store.id }, dataDir: c.data_dir, rules: { creditFloor: c.ledger.credit_floor }, health: this.health, log: this.log.child({ part: 'sync' }) })
+      ? new SyncAgent({ db: () => ledger.handle(), config: c.sync, address: { village: c.store.village, store: c.store.id }, dataDir: c.data_dir, keyFile: keys.syncStore.file, rules: { creditFloor: c.ledger.credit_floor }, health: this.health, log: this.log.child({ part: 'sync' }) })
       : undefined;
     const sync = agent ? [agent] : [];
+    const alarms = c.alarms.enabled ? new AlarmBoard(() => ledger.handle(), this.log.child({ part: 'alarms' })) : undefined;
+    const alarmWatch = alarms ? new AlarmWatch({ config: c.alarms, board: alarms, health: this.health, db: () => ledger.handle(), dataDir: c.data_dir, log: this.log.child({ part: 'alarms' }) }) : undefined;
+    if (alarms && agent) {
+      // the village sees the store's active alarms as they stand (retained)
+      const publish = (): void => agent.ops.publishAlarms({ at: new Date().toISOString(), active: alarms.active().map(({ cleared_at: _c, cleared_by: _b, ...a }) => a) });
+      alarms.on('raised', publish);
+      alarms.on('cleared', publish);
+    }
+    this.alarms = alarms;
+    this.alarmWatch = alarmWatch;
+    const jobLog = this.log.child({ part: 'jobs' });
     const jobs = c.jobs.enabled
       ? new JobRunner({
-        jobs: storeJobs({ config: c.jobs, dataDir: c.data_dir, keyFile: path.resolve(c.data_dir, c.entry.key_file), db: () => ledger.handle() }),
+        jobs: [
+          ...storeJobs({ config: c.jobs, dataDir: c.data_dir, keyFile: path.resolve(c.data_dir, c.entry.key_file), db: () => ledger.handle(), ...(alarms ? { alarmsKeepDays: c.alarms.keep_days } : {}) }),
+          ...(agent ? [reconcileJob({ config: c.jobs.reconcile, db: () => ledger.handle(), ask: (req, ms) => agent.ops.reconcile(req, ms), ...(alarms ? { alarms } : {}) })] : []),
+          autoZeroJob({ config: c.jobs.auto_zero, db: () => ledger.handle(), scales: () => hardware.scales, phase: () => session.phase, log: jobLog }),
+        ],
         ...(c.jobs.timezone ? { timezone: c.jobs.timezone } : {}),
         db: () => ledger.handle(),
         health: this.health,
-        log: this.log.child({ part: 'jobs' }),
+        log: jobLog,
+        ...(alarmWatch ? { onOutcome: (job: string, outcome: 'ok' | 'failed' | 'skipped', _ms: number, detail?: string) => alarmWatch.jobOutcome(job, outcome, detail) } : {}),
       })
       : undefined;
     this.jobs = jobs;
-    const metrics = new StoreMetrics({ events: this.events, db: () => ledger.handle(), ...(agent ? { sync: agent } : {}), ...(jobs ? { jobs } : {}) });
+    const metrics = new StoreMetrics({ events: this.events, db: () => ledger.handle(), ...(agent ? { sync: agent } : {}), ...(jobs ? { jobs } : {}), ...(alarms ? { alarms } : {}), buses: () => hardware.buses() });
     this.metrics = metrics;
     const ops = {
       metrics: () => metrics.text(),
       readiness: () => readiness({ health: () => this.health.report(), db: () => ledger.handle(), ...(agent ? { brokerConnected: () => agent.state().connected } : {}) }),
+      ...(alarms ? { alarms: (limit: number) => ({ active: alarms.active(), recent: alarms.recent(limit) }) } : {}),
     };
     // the admin page enrols faces on the door's own engine; the door learns them at once
     const faces = new DoorFaces({ db: () => ledger.handle(), config: c.entry, dataDir: c.data_dir, engine: () => entry.faceEngine, reload: async (id) => entry.pipeline?.reloadVillager(id) });
     // the live page follows the daemon's events and the door lock (hardware is built by now)
     this.live = new LiveFeed({ events: this.events, lock: () => hardware.lock });
-    this.http = new HttpServer(c.http, { dataDir: c.data_dir, store: c.store, health: this.health, db: () => ledger.handle(), ledgerRules: { creditFloor: c.ledger.credit_floor }, session, ops, live: this.live, scales: () => hardware.scales, faces, ...(c.jobs.timezone ? { timeZone: c.jobs.timezone } : {}), ...(agent ? { sync: agent } : {}) }, this.log.child({ part: 'http' }));
+    // the store's alarms (edge/ops/alarms.ts) appear on the live page as they are raised
+    const live = this.live;
+    alarms?.on('raised', (a) => {
+      const t = ALARM_TEXT[a.kind as AlarmKind] ?? { zh: a.kind, en: a.kind };
+      const subject = a.subject ? `（${a.subject}）` : '';
+      live.raise({ kind: a.kind, at: Date.parse(a.raised_at), zh: `${t.zh}${subject}：${a.detail}`, en: `${t.en}${a.subject ? ` (${a.subject})` : ''}: ${a.detail}` });
+    });
+    this.http = new HttpServer(c.http, { dataDir: c.data_dir, sessionKeyFile: keys.adminSession.file, store: c.store, health: this.health, db: () => ledger.handle(), ledgerRules: { creditFloor: c.ledger.credit_floor }, session, ops, live: this.live, scales: () => hardware.scales, faces, ...(c.jobs.timezone ? { timeZone: c.jobs.timezone } : {}), ...(agent ? { sync: agent } : {}) }, this.log.child({ part: 'http' }));
     this.ledger = ledger;
     this.hardware = hardware;
     this.entry = entry;
@@ -196,7 +234,7 @@ export class StoreDaemon {
     // the scheduled jobs (a missed backup runs once the store is up), an add-on's last parts at the end.
     const core: DaemonCore = { config: c, log: this.log, db: () => ledger.handle(), hardware, entry, session };
     const added = this.addOns.map((a) => a.parts(core));
-    return [dataDir, ledger, ...added.flatMap((a) => a.afterLedger ?? []), ...sync, hardware, entry, session, this.http, ...(jobs ? [jobs] : []), ...added.flatMap((a) => a.last ?? [])];
+    return [dataDir, keysPart, ledger, ...added.flatMap((a) => a.afterLedger ?? []), ...sync, hardware, entry, session, this.http, ...(alarmWatch ? [alarmWatch] : []), ...(jobs ? [jobs] : []), ...added.flatMap((a) => a.last ?? [])];
   }
 
   async start(): Promise<void> {
@@ -240,6 +278,7 @@ export class StoreDaemon {
     if (pipeline) {
       // the entry pipeline logs its decisions itself, as entry_decision
       this.events.forward(pipeline, 'decision', 'entry_decision', (d) => d);
+      this.events.forward(pipeline, 'frame', 'entry_frame', (f) => f);
       this.events.forward(pipeline, 'fault', 'fault', (f) => ({ source: 'entry', ...f }));
     }
   }

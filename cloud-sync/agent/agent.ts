@@ -23,12 +23,15 @@ import { InboundStream, type InboundOutcome } from './inbound.ts';
 import { BoardInbox } from './board.ts';
 import { applyBeat, rowsEnvelope, type InFlight } from './rows.ts';
 import type { SyncConfig } from './config.ts';
+import { OpsLink } from './ops.ts';
 
 export interface SyncAgentDeps {
   db: () => Db;
   config: SyncConfig;
   address: StoreAddress;
   dataDir: string;
+  /** The store's signing key (default <dataDir>/sync-store-key.pem; edge/keys.ts keeps it apart). */
+  keyFile?: string;
   rules: LedgerRules;
   log: Logger;
   health?: HealthBoard;
@@ -72,9 +75,12 @@ export class SyncAgent implements Part {
   /** When a snapshot was last asked for while one is wanted; undefined when none is. */
   private snapshotAskedAt: number | undefined;
   private readonly clock: Clock;
+  /** Alarms to the village and the daily reconciliation (cloud-sync/agent/ops.ts). */
+  readonly ops: OpsLink;
 
   constructor(private readonly deps: SyncAgentDeps) {
     this.clock = deps.clock ?? systemClock;
+    this.ops = new OpsLink({ address: deps.address, mqtt: () => this.mqtt, keys: () => this.keys, refusals: this.refusals });
   }
 
   /** The store's public key (PEM), which the village ledger must hold for this store. */
@@ -85,7 +91,7 @@ export class SyncAgent implements Part {
 
   start(): void {
     const { config: c, address } = this.deps;
-    this.key = loadOrCreateStoreKey(this.deps.dataDir, c.store_key_id);
+    this.key = loadOrCreateStoreKey(this.deps.dataDir, c.store_key_id, this.deps.keyFile);
     this.keys = keyRing(c.ledger_public_keys);
     this.inbound = new InboundStream({
       db: this.deps.db, address, keys: () => this.keys, rules: this.deps.rules, clock: this.clock,
@@ -110,6 +116,7 @@ export class SyncAgent implements Part {
   async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    this.ops.stop();
     const mqtt = this.mqtt;
     this.mqtt = undefined;
     await mqtt?.stop({ topic: storeTopic(this.deps.address, 'status'), payload: STATUS_OFFLINE, retain: true });
@@ -137,6 +144,7 @@ export class SyncAgent implements Part {
     const mqtt = this.mqtt;
     if (!mqtt) return;
     void mqtt.publish(storeTopic(this.deps.address, 'status'), STATUS_ONLINE, { retain: true });
+    this.ops.onConnect();
     // Whatever was in flight may have died with the broker. A heartbeat now brings the ledger's
     // beat, which says what it holds: only the rest goes again (or everything, from a ledger
     // that has never answered a heartbeat, once the longest backoff passes with no answer).
@@ -172,6 +180,7 @@ export class SyncAgent implements Part {
     }
     if (t.kind === 'store' && t.leaf === 'down/ack') return this.onAck(payload);
     if (t.kind === 'store' && t.leaf === 'down/beat') return this.onBeat(payload);
+    if (t.kind === 'store' && t.leaf === 'down/reconcile') return this.ops.onAnswer(payload);
     if (t.kind === 'store' && t.leaf === 'down/deltas') {
       const r = this.inbound!.receiveDeltas(payload);
       this.handleOutcomes(r.outcomes, 'deltas', topic);
@@ -379,8 +388,8 @@ export class SyncAgent implements Part {
 export const storeClientId = (a: StoreAddress): string => `store-${a.village}-${a.store}`;
 
 /** The store's signing key, created on first start (0600, beside the ledger file). */
-export function loadOrCreateStoreKey(dataDir: string, keyId: string): SigningKey {
-  const file = path.join(dataDir, 'sync-store-key.pem');
+export function loadOrCreateStoreKey(dataDir: string, keyId: string, keyFile?: string): SigningKey {
+  const file = keyFile ?? path.join(dataDir, 'sync-store-key.pem');
   if (!existsSync(file)) writeFileSync(file, newKeyPair().privatePem, { mode: 0o600, flag: 'wx' });
   return privateEd25519(keyId, readFileSync(file, 'utf8'));
 }

@@ -16,6 +16,8 @@ import { RefusalCounter } from '../protocol/refusals.ts';
 import { addLedgerEntry, appendEvent, listStores, recordHeartbeat, recordPresence, upsertVillager, villageSeq, villageSnapshot, type RowsResult, type Signer } from './tables.ts';
 import { applyRowGroup, type CheckedRows } from './group.ts';
 import { CatchUpLimiter, planDeltas } from './catchup.ts';
+import { ledgerTotals } from './reconcile.ts';
+import { opsCheckers, type ReconcileAnswer } from '../protocol/ops.ts';
 import type { Logger } from '../../edge/log.ts';
 
 export interface LedgerServiceOptions {
@@ -181,10 +183,17 @@ export class LedgerService {
         if (!h.ok) return void this.refusals.add('invalid');
         return this.onHeartbeat(village, store, h.value);
       }
+      case 'up/reconcile-request': {
+        const req = decode(payload, opsCheckers.reconcileRequest);
+        if (!req.ok || req.value.from >= req.value.to) return void this.refusals.add('invalid');
+        return this.answerReconcile(village, store, req.value);
+      }
+      case 'alarms': // for the village's dashboards; the ledger does not subscribe to it
       case 'down/ack':
       case 'down/snapshot':
       case 'down/deltas':
       case 'down/beat':
+      case 'down/reconcile':
         return; // our own publications
     }
   }
@@ -290,6 +299,14 @@ export class LedgerService {
     const beat: Beat = signControl({ village_seq: seq, contiguous_seq: rec.contiguousSeq, reason: 'heartbeat', answers: hb.at }, { village, store }, this.opts.key);
     await this.mqtt?.publish(storeTopic({ village, store }, 'down/beat'), JSON.stringify(beat));
     if (behindLong) await this.catchUp(village, store, hb.inbound_seq, 'gap');
+  }
+
+  /** The daily reconciliation (cloud-sync/ledger/reconcile.ts): our totals for that store, signed for it. */
+  private async answerReconcile(village: string, store: string, req: { id: string; from: string; to: string }): Promise<void> {
+    if (!(await listStores(this.opts.db, village)).some((s) => s.id === store)) return void this.refusals.add('invalid');
+    const villagers = await ledgerTotals(this.opts.db, village, store, req.from, req.to);
+    const answer: ReconcileAnswer = signControl({ id: req.id, from: req.from, to: req.to, villagers }, { village, store }, this.opts.key);
+    await this.mqtt?.publish(storeTopic({ village, store }, 'down/reconcile'), JSON.stringify(answer));
   }
 
   private async greetStores(): Promise<void> {

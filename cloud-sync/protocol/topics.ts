@@ -1,6 +1,6 @@
 /**
  * The MQTT topic tree, versioned and scoped per village and store (docs/sync-protocol.md).
- * Everything is published with QoS 1; only `status` and the public board are retained.
+ * Everything is published with QoS 1; only `status`, the public board and `alarms` are retained.
  */
 export const PROTOCOL = 'vps/v1';
 
@@ -13,7 +13,9 @@ export interface StoreAddress {
 }
 
 /** The leaves under a store's own branch. `up/*` goes to the ledger, `down/*` to the store. */
-export const STORE_LEAVES = ['status', 'heartbeat', 'up/rows', 'up/snapshot-request', 'down/ack', 'down/snapshot', 'down/deltas', 'down/beat'] as const;
+export const STORE_LEAVES = ['status', 'heartbeat', 'up/rows', 'up/snapshot-request', 'down/ack', 'down/snapshot', 'down/deltas', 'down/beat',
+  // operations (cloud-sync/protocol/ops.ts): retained active alarms, the daily reconciliation
+  'alarms', 'up/reconcile-request', 'down/reconcile'] as const;
 export type StoreLeaf = (typeof STORE_LEAVES)[number];
 
 export const storeTopic = (a: StoreAddress, leaf: StoreLeaf): string => `${PROTOCOL}/${a.village}/store/${a.store}/${leaf}`;

@@ -1,5 +1,6 @@
 /** What every command shares: options common to all, config loading, error reporting. */
 import path from 'node:path';
+import { withKeysApart } from '../keys.ts';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
@@ -19,8 +20,9 @@ export function withCommon(cmd: Command, opts: { json?: boolean } = {}): Command
   return cmd;
 }
 
+/** The config, with the face-template key's path in the keys folder when the keys are apart (edge/keys.ts). */
 export function configFrom(opts: CommonOptions): Config {
-  return loadConfig({ file: opts.config, dataDir: opts.dataDir }).config;
+  return withKeysApart(loadConfig({ file: opts.config, dataDir: opts.dataDir }).config);
 }
 
 export function ledgerPath(config: Config): string {

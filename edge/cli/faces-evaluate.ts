@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { progressBar } from './progress.ts';
 import { recognizerLabel, type RecognizerChoice } from '../../models/recognizer.ts';
 import { FaceEngine } from '../../models/face-engine.ts';
 import { isModelError } from '../../models/errors.ts';
@@ -129,9 +130,13 @@ export function registerFacesEvaluate(faces: Command): void {
           throw err;
         }
         try {
-          const progress = o.json || !process.stderr.isTTY ? undefined : (done: number, total: number) => process.stderr.write(`\r${done}/${total}`);
-          const e = await evaluateDir({ enrol: enrolEngine, door: doorEngine }, entry, o.dir, people, { enrol, seed, targetFar, recognizer: recognizerLabel(recognizer) }, progress);
-          if (progress) process.stderr.write('\n');
+          const bar = progressBar(`faces evaluate ${recognizerLabel(recognizer)} / 人脸评估`, { enabled: !o.json });
+          let e: Evaluation;
+          try {
+            e = await evaluateDir({ enrol: enrolEngine, door: doorEngine }, entry, o.dir, people, { enrol, seed, targetFar, recognizer: recognizerLabel(recognizer) }, (done, total) => bar.update(done, total));
+          } finally {
+            bar.stop();
+          }
           results.push(e);
           process.stdout.write(o.json ? `${JSON.stringify(e)}\n` : `${formatEvaluation(e)}\n`);
         } finally {

@@ -121,6 +121,7 @@ export function loadConfig(opts: { file?: string | undefined; dataDir?: string |
   const config = validateConfig(raw, file ?? 'default config');
   const base = file ? path.dirname(file) : process.cwd();
   config.data_dir = path.resolve(base, config.data_dir);
+  if (config.keys_dir) config.keys_dir = path.resolve(base, config.keys_dir);
   if (config.http.tls_cert) config.http.tls_cert = path.resolve(base, config.http.tls_cert);
   if (config.http.tls_key) config.http.tls_key = path.resolve(base, config.http.tls_key);
   return { config, file };

@@ -3,13 +3,28 @@
  * card: counts, reasons and part names only, so they answer without a login (a monitor needs no
  * maintainer's password). They are served on the admin page's listener, which binds to
  * 127.0.0.1 by default; see docs/operations.md before exposing it.
+ *
+ * GET /api/alarms (active alarms and the latest ones) needs a login like every /api route: a
+ * reconciliation alarm names villagers.
  */
 import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
 import type { Readiness } from '../ops/readiness.ts';
+import type { AlarmRow } from '../ledger/alarms.ts';
+
+const AlarmReply = Type.Object({
+  id: Type.Integer(), kind: Type.String(), subject: Type.String(), severity: Type.String(), detail: Type.String(),
+  raised_at: Type.String(), last_seen_at: Type.String(), seen: Type.Integer(),
+  cleared_at: Type.Union([Type.String(), Type.Null()]), cleared_by: Type.Union([Type.String(), Type.Null()]),
+});
+export const AlarmsReply = Type.Object({ active: Type.Array(AlarmReply), recent: Type.Array(AlarmReply) });
+const AlarmsQuery = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }) });
 
 export interface OpsRoutesDeps {
   metrics: () => Promise<{ contentType: string; body: string }>;
   readiness: () => Readiness;
+  /** Active alarms and the latest `limit` (active or cleared); absent with alarms.enabled false. */
+  alarms?: (limit: number) => { active: AlarmRow[]; recent: AlarmRow[] };
 }
 
 export function registerOpsRoutes(app: FastifyInstance, deps: OpsRoutesDeps): void {
@@ -20,5 +35,10 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsRoutesDeps): vo
   app.get('/readyz', { config: { public: true } }, async (_req, reply) => {
     const r = deps.readiness();
     return reply.status(r.ready ? 200 : 503).send(r);
+  });
+  const alarms = deps.alarms;
+  app.get('/api/alarms', { schema: { querystring: AlarmsQuery, response: { 200: AlarmsReply } } }, async (req) => {
+    const limit = (req.query as { limit: number }).limit;
+    return alarms ? alarms(limit) : { active: [], recent: [] };
   });
 }

@@ -66,7 +66,7 @@ export class HttpServer implements Part {
   /** While no admin account exists: the first-run setup link (with its one-time token). */
   setupUrl: string | undefined;
 
-  constructor(private readonly config: HttpConfig, private readonly deps: Omit<AppDeps, 'allowedHosts' | 'auth' | 'https'> & { dataDir: string }, private readonly log: Logger) {}
+  constructor(private readonly config: HttpConfig, private readonly deps: Omit<AppDeps, 'allowedHosts' | 'auth' | 'https'> & { dataDir: string; sessionKeyFile?: string }, private readonly log: Logger) {}
 
   async start(): Promise<void> {
     const accounts = countAdminAccounts(this.deps.db());
@@ -89,7 +89,7 @@ export class HttpServer implements Part {
         ...this.deps,
         allowedHosts: allowedHosts(this.config),
         maxEventLoopUtilization: this.config.max_event_loop_utilization,
-        auth: { sessionSecret: loadOrCreateSessionKey(sessionKeyFile(this.deps.dataDir)), secureCookies: Boolean(tls), tls: Boolean(tls), ...(setupToken ? { setupToken } : {}) },
+        auth: { sessionSecret: loadOrCreateSessionKey(this.deps.sessionKeyFile ?? sessionKeyFile(this.deps.dataDir)), secureCookies: Boolean(tls), tls: Boolean(tls), ...(setupToken ? { setupToken } : {}) },
         ...(tls ? { https: tls } : {}),
       },
       this.log,

@@ -9,7 +9,7 @@ const Cron = (dflt: string, what: string) =>
   Type.String({ minLength: 1, maxLength: 100, default: dflt, description: `When ${what} runs: a cron expression (minute hour day month weekday, optionally seconds first) in jobs.timezone; "off" disables it` });
 
 export const JobsConfigSchema = Section({
-  enabled: Type.Boolean({ default: true, description: 'Run the scheduled jobs (backup, retention) in the daemon' }),
+  enabled: Type.Boolean({ default: true, description: 'Run the scheduled jobs (backup, retention, reconciliation, scale auto-zero) in the daemon' }),
   timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: "The store's IANA time zone for the jobs' times, e.g. Asia/Shanghai; default: the system's" })),
   backup: Section({
     cron: Cron('30 2 * * *', 'the online backup of the ledger'),
@@ -22,6 +22,17 @@ export const JobsConfigSchema = Section({
     entry_events_days: Type.Integer({ minimum: 1, maximum: 3650, default: 180, description: 'Door decisions (entry_events) older than this many days are deleted' }),
     left_villager_templates_days: Type.Integer({ minimum: 0, maximum: 3650, default: 30, description: "Face templates of a villager who left the village are deleted this many days after the status changed; templates of a villager without face consent are deleted at every run" }),
   }, 'Purge of old door decisions and of face data no longer allowed'),
+  reconcile: Section({
+    cron: Cron('45 3 * * *', 'the reconciliation with the village ledger (only with sync.enabled)'),
+    window_hours: Type.Integer({ minimum: 1, maximum: 24 * 366, default: 48, description: "Hours of the store's entries and sessions compared with the village ledger's at each run, ending at the run (or at the oldest row the ledger has not acknowledged yet, which cannot match)" }),
+    timeout_s: Type.Integer({ minimum: 1, maximum: 3600, default: 120, description: "Seconds to wait for the village ledger's answer; no answer fails the run (job_failed alarm)" }),
+  }, "Daily comparison of the store's totals per villager (entries, points, points redeemed, sessions) with the village ledger's; a difference raises the reconcile_mismatch alarm naming the villagers"),
+  auto_zero: Section({
+    cron: Cron('0 3 * * *', 'the scale auto-zero'),
+    empty_for_min: Type.Integer({ minimum: 0, maximum: 10_000, default: 60, description: 'Minutes the store must have been empty (no session open, none closed since) before the scales are zeroed' }),
+    max_offset_g: Type.Integer({ minimum: 1, maximum: 100_000, default: 100, description: 'An empty slot (stock 0) reading more than this many grams is not zeroed: something may lie on it; it is logged for a maintainer' }),
+    min_offset_g: Type.Integer({ minimum: 0, maximum: 100_000, default: 2, description: 'A slot reading within this many grams of 0 is left alone (already at zero)' }),
+  }, 'Nightly zero of the shelf scales while the store is empty: only slots that are healthy, stable and empty according to the stock'),
 }, 'Scheduled jobs (node-cron), in the store\'s time zone');
 
 export type JobsConfig = Static<typeof JobsConfigSchema>;

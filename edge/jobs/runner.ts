@@ -39,7 +39,7 @@ export interface JobRunnerOptions {
   log: Logger;
   now?: () => Date;
   /** Told of every run's end (metrics). */
-  onOutcome?: (job: string, outcome: JobOutcome, durationMs: number) => void;
+  onOutcome?: (job: string, outcome: JobOutcome, durationMs: number, detail?: string) => void;
 }
 
 /** Refuse a time zone or an expression node-cron would not understand, naming the key. */
@@ -152,16 +152,16 @@ export class JobRunner implements Part {
       this.opts.health.set(`job ${job.name}`, 'degraded', `last run failed at ${startedAt.toISOString()} / 上次运行失败: ${detail}`);
     }
     this.persist(() => recordJobEnd(this.opts.db(), job.name, { at: this.now().toISOString(), outcome, detail, durationMs, nextDueAt: this.nextRun(job.name) }));
-    this.count(job.name, outcome, durationMs);
+    this.count(job.name, outcome, durationMs, detail);
     return outcome;
   }
 
-  private count(job: string, outcome: JobOutcome, durationMs: number): void {
+  private count(job: string, outcome: JobOutcome, durationMs: number, detail?: string): void {
     const s = this.stats.get(job)!;
     s.outcomes[outcome]++;
     s.lastOutcome = outcome;
     if (outcome !== 'skipped') s.lastDurationMs = durationMs;
-    this.opts.onOutcome?.(job, outcome, durationMs);
+    this.opts.onOutcome?.(job, outcome, durationMs, detail);
   }
 
   /** Keeping the record must not stop a job nor the daemon (a full disk): log and go on. */

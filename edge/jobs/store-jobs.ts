@@ -1,9 +1,10 @@
-/** The store's scheduled jobs: the nightly backup and the retention purge. */
+/** The store's scheduled jobs: the nightly backup and the retention purge (reconcile.ts and auto-zero.ts beside). */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../ledger/db.ts';
 import { backupKeyFile, backupLedger, pruneCopies } from '../ledger/backup.ts';
 import { applyRetention } from '../ledger/retention.ts';
+import { purgeClearedAlarms } from '../ledger/alarms.ts';
 import type { JobsConfig } from './config.ts';
 import type { Job } from './runner.ts';
 
@@ -13,6 +14,8 @@ export interface StoreJobsDeps {
   /** The face-template key (data_dir/keys/face-templates.key by default). */
   keyFile: string;
   db: () => Db;
+  /** Cleared alarms older than this many days are deleted by the retention job (absent: alarms are off). */
+  alarmsKeepDays?: number;
 }
 
 /** A folder of the config: absolute, or relative to the data folder. */
@@ -43,7 +46,8 @@ export function retentionJob(d: StoreJobsDeps): Job {
     cron: r.cron,
     run(now) {
       const res = applyRetention(d.db(), { entryEventsDays: r.entry_events_days, leftVillagerTemplatesDays: r.left_villager_templates_days }, now);
-      return `deleted ${res.entryEvents} door decisions, ${res.templatesWithoutConsent} templates without consent, ${res.templatesOfLeft} templates of villagers who left`;
+      const alarms = d.alarmsKeepDays === undefined ? 0 : purgeClearedAlarms(d.db(), new Date(now.getTime() - d.alarmsKeepDays * 86_400_000).toISOString());
+      return `deleted ${res.entryEvents} door decisions, ${res.templatesWithoutConsent} templates without consent, ${res.templatesOfLeft} templates of villagers who left, ${alarms} cleared alarms`;
     },
   };
 }

@@ -1,10 +1,11 @@
 /**
  * Online copies of the ledger (SQLite's backup API: the daemon keeps writing meanwhile), their
- * verification, and restoring one in place of the ledger.
+ * verification (on a worker thread in the daemon), and restoring one in place of the ledger.
  */
 import Database from 'better-sqlite3';
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { APPLICATION_ID, translateSqliteError, type Db } from './db.ts';
 import { LATEST_VERSION } from './migrations/index.ts';
@@ -27,9 +28,20 @@ export interface VerifiedCopy {
   bytes: number;
 }
 
+interface CopyFacts { problems: string[]; appId: number; schemaVersion: number }
+
+/** A whole ledger of ours: integrity_check ok, our application id, a schema not newer than this program. */
+function judgeCopy(file: string, f: CopyFacts): VerifiedCopy {
+  if (f.problems.length > 0) throw new EdgeError(ErrorCode.DB_CORRUPT, `${file} failed the integrity check: ${f.problems.slice(0, 3).join('; ')}`, { zh: `副本 ${file} 完整性检查失败` });
+  if (f.appId !== APPLICATION_ID) throw new EdgeError(ErrorCode.DB_NOT_OURS, `${file} is not a store ledger (application_id ${f.appId})`, { zh: `${file} 不是门店账本` });
+  if (f.schemaVersion > LATEST_VERSION) throw new EdgeError(ErrorCode.DB_NEWER_THAN_CODE, `${file} has schema version ${f.schemaVersion}, newer than this program's ${LATEST_VERSION}`, { zh: '副本的数据库版本比程序新，请升级程序' });
+  return { file, schemaVersion: f.schemaVersion, bytes: statSync(file).size };
+}
+
 /**
  * Open `file` read-only and check that it is a whole ledger of ours: PRAGMA integrity_check
  * says ok, the application id is ours and the schema is not newer than this program.
+ * On the calling thread: for the CLI (restore, doctor); the daemon uses verifyCopyOffThread.
  */
 export function verifyCopy(file: string): VerifiedCopy {
   if (!existsSync(file)) throw new EdgeError(ErrorCode.NOT_FOUND, `no such file: ${file}`, { zh: `找不到文件 ${file}` });
@@ -41,17 +53,32 @@ export function verifyCopy(file: string): VerifiedCopy {
   }
   try {
     const rows = db.pragma('integrity_check') as Array<{ integrity_check: string }>;
-    const problems = rows.map((r) => r.integrity_check).filter((r) => r !== 'ok');
-    if (problems.length > 0) throw new EdgeError(ErrorCode.DB_CORRUPT, `${file} failed the integrity check: ${problems.slice(0, 3).join('; ')}`, { zh: `副本 ${file} 完整性检查失败` });
-    const appId = db.pragma('application_id', { simple: true }) as number;
-    if (appId !== APPLICATION_ID) throw new EdgeError(ErrorCode.DB_NOT_OURS, `${file} is not a store ledger (application_id ${appId})`, { zh: `${file} 不是门店账本` });
-    const schemaVersion = db.pragma('user_version', { simple: true }) as number;
-    if (schemaVersion > LATEST_VERSION) throw new EdgeError(ErrorCode.DB_NEWER_THAN_CODE, `${file} has schema version ${schemaVersion}, newer than this program's ${LATEST_VERSION}`, { zh: '副本的数据库版本比程序新，请升级程序' });
-    return { file, schemaVersion, bytes: statSync(file).size };
+    return judgeCopy(file, {
+      problems: rows.map((r) => r.integrity_check).filter((r) => r !== 'ok'),
+      appId: db.pragma('application_id', { simple: true }) as number,
+      schemaVersion: db.pragma('user_version', { simple: true }) as number,
+    });
   } catch (err) {
     throw translateSqliteError(err, `checking the copy ${file}`);
   } finally {
     db.close();
+  }
+}
+
+/** verifyCopy on a worker thread (edge/ledger/verify-worker.mjs): the event loop stays free meanwhile. */
+export async function verifyCopyOffThread(file: string): Promise<VerifiedCopy> {
+  if (!existsSync(file)) throw new EdgeError(ErrorCode.NOT_FOUND, `no such file: ${file}`, { zh: `找不到文件 ${file}` });
+  const worker = new Worker(new URL('./verify-worker.mjs', import.meta.url), { workerData: { file } });
+  try {
+    const msg = await new Promise<({ ok: true } & CopyFacts) | { ok: false; code: string; message: string }>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new EdgeError(ErrorCode.INTERNAL, `the integrity check's worker exited (code ${code}) without an answer`, { zh: '完整性检查线程异常退出' })));
+    });
+    if (!msg.ok) throw translateSqliteError(Object.assign(new Error(msg.message), { code: msg.code }), `checking the copy ${file}`);
+    return judgeCopy(file, msg);
+  } finally {
+    await worker.terminate();
   }
 }
 
@@ -66,7 +93,7 @@ export async function backupLedger(db: Db, dir: string, at: Date): Promise<Verif
   try {
     closeSync(openSync(partial, 'w', 0o600));
     await db.backup(partial);
-    const verified = verifyCopy(partial);
+    const verified = await verifyCopyOffThread(partial);
     renameSync(partial, file);
     return { ...verified, file };
   } catch (err) {

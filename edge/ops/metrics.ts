@@ -5,7 +5,10 @@
  * prom-client's default metrics bring the event-loop delay (nodejs_eventloop_lag_*) and the
  * resident memory (process_resident_memory_bytes).
  */
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BusStats } from '../../drivers/index.ts';
+import type { AlarmBoard } from './alarms.ts';
+import type { FrameReport } from '../entry/pipeline.ts';
 import type { DaemonEventRelay } from '../events.ts';
 import type { Db } from '../ledger/db.ts';
 import { countOutbox } from '../ledger/outbox.ts';
@@ -17,7 +20,15 @@ export interface MetricsSources {
   db: () => Db;
   sync?: SyncStateSource;
   jobs?: { snapshot(): ReadonlyMap<string, JobStats> };
+  alarms?: AlarmBoard;
+  /** Each RS-485 bus's counters. */
+  buses?: () => BusStats[];
 }
+
+/** Seconds; the door's stages take milliseconds, a slow CPU a second. */
+const STAGE_BUCKETS = [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5];
+/** The camera's frame rate is measured over this window. */
+const FPS_WINDOW_MS = 10_000;
 
 export class StoreMetrics {
   readonly registry = new Registry();
@@ -44,10 +55,81 @@ export class StoreMetrics {
       if (rc.reviewCount > 0) review.inc(rc.reviewCount);
     };
     const onFault = (f: { source: string }): void => faults.inc({ source: f.source });
+    // the door's hot loop, stage by stage (frame → verdict), and scan/frame → lock confirmed
+    const stages = new Histogram({ name: 'store_entry_stage_seconds', help: 'Time of each stage of the door\'s hot loop per analysed frame (detect, landmarks, descriptor, liveness, match; total: frame arrival to verdict)', labelNames: ['stage'], buckets: STAGE_BUCKETS, registers: [r] });
+    const unlockLatency = new Histogram({ name: 'store_entry_unlock_latency_seconds', help: 'Frame arrival or scan to lock confirmed, per unlock', labelNames: ['by'], buckets: STAGE_BUCKETS, registers: [r] });
+    const frames = new Counter({ name: 'store_camera_frames_total', help: 'Camera frames analysed by the door (rate() is the analysed fps)', registers: [r] });
+    const frameTimes: number[] = [];
+    new Gauge({
+      name: 'store_camera_fps', help: `Frames analysed per second over the last ${FPS_WINDOW_MS / 1000} s`, registers: [r],
+      collect() {
+        const since = performance.now() - FPS_WINDOW_MS;
+        while (frameTimes.length > 0 && frameTimes[0]! < since) frameTimes.shift();
+        this.set(frameTimes.length / (FPS_WINDOW_MS / 1000));
+      },
+    });
+    const onFrame = (f: FrameReport): void => {
+      frames.inc();
+      const t = performance.now();
+      frameTimes.push(t);
+      // bounded: a scrape may never come
+      if (frameTimes.length > 10_000) frameTimes.splice(0, frameTimes.length - 10_000);
+      if (f.times) for (const [stage, ms] of Object.entries(f.times) as [string, number][]) stages.observe({ stage }, ms / 1000);
+      stages.observe({ stage: 'total' }, f.totalMs / 1000);
+    };
+    const onUnlockLatency = (d: { by: string; latencyMs: number | null }): void => {
+      if (d.latencyMs !== null) unlockLatency.observe({ by: d.by }, d.latencyMs / 1000);
+    };
     src.events.on('entry_decision', onDecision);
+    src.events.on('entry_decision', onUnlockLatency);
+    src.events.on('entry_frame', onFrame);
     src.events.on('receipt', onReceipt);
     src.events.on('fault', onFault);
-    this.detach.push(() => src.events.off('entry_decision', onDecision), () => src.events.off('receipt', onReceipt), () => src.events.off('fault', onFault));
+    this.detach.push(
+      () => src.events.off('entry_decision', onDecision), () => src.events.off('entry_decision', onUnlockLatency), () => src.events.off('entry_frame', onFrame),
+      () => src.events.off('receipt', onReceipt), () => src.events.off('fault', onFault),
+    );
+    const buses = src.buses;
+    if (buses) {
+      new Gauge({
+        name: 'store_serial_errors', help: 'Errors per RS-485 bus since start, by kind (failures: requests given up; retries; reconnects; and each fault kind: timeout, crc, ...)', labelNames: ['bus', 'kind'], registers: [r],
+        collect() {
+          this.reset();
+          for (const b of buses()) {
+            this.set({ bus: b.url, kind: 'failures' }, b.failures);
+            this.set({ bus: b.url, kind: 'retries' }, b.retries);
+            this.set({ bus: b.url, kind: 'reconnects' }, b.reconnects);
+            for (const [kind, n] of Object.entries(b.faults)) this.set({ bus: b.url, kind }, n);
+          }
+        },
+      });
+      new Gauge({
+        name: 'store_serial_requests', help: 'Requests per RS-485 bus since start', labelNames: ['bus'], registers: [r],
+        collect() {
+          this.reset();
+          for (const b of buses()) this.set({ bus: b.url }, b.requests);
+        },
+      });
+    }
+    const alarms = src.alarms;
+    if (alarms) {
+      const raised = new Counter({ name: 'store_alarms_raised_total', help: 'Alarms raised since start, by kind', labelNames: ['kind'], registers: [r] });
+      const onRaised = (a: { kind: string }): void => raised.inc({ kind: a.kind });
+      alarms.on('raised', onRaised);
+      this.detach.push(() => alarms.off('raised', onRaised));
+      new Gauge({
+        name: 'store_alarms_active', help: 'Alarms active now, by kind and severity', labelNames: ['kind', 'severity'], registers: [r],
+        collect() {
+          this.reset();
+          const n = new Map<string, number>();
+          for (const a of alarms.active()) n.set(`${a.kind}\u0000${a.severity}`, (n.get(`${a.kind}\u0000${a.severity}`) ?? 0) + 1);
+          for (const [k, v] of n) {
+            const [kind, severity] = k.split('\u0000') as [string, string];
+            this.set({ kind, severity }, v);
+          }
+        },
+      });
+    }
 
     new Gauge({
       name: 'store_outbox_depth', help: 'Rows waiting to reach the village ledger', registers: [r],

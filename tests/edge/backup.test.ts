@@ -8,13 +8,14 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { clearAlarm, raiseAlarm, recentAlarms } from '../../edge/ledger/alarms.ts';
 import { openLedger, closeLedger, type Db } from '../../edge/ledger/db.ts';
 import { addVillager, setVillagerStatus, setFaceConsent } from '../../edge/ledger/villagers.ts';
 import { applyEntry } from '../../edge/ledger/entries.ts';
 import { insertEntryEvent } from '../../edge/ledger/entry-events.ts';
 import { insertTemplates, countTemplates } from '../../edge/ledger/face-templates.ts';
 import { backupJob, retentionJob } from '../../edge/jobs/store-jobs.ts';
-import { listCopies, restoreCopy, stamp } from '../../edge/ledger/backup.ts';
+import { backupLedger, listCopies, restoreCopy, stamp, verifyCopy, verifyCopyOffThread } from '../../edge/ledger/backup.ts';
 import { lockDataDir } from '../../edge/data-dir.ts';
 import { JobsConfigSchema, type JobsConfig } from '../../edge/jobs/config.ts';
 import { Value } from '@sinclair/typebox/value';
@@ -83,6 +84,27 @@ describe('the backup job', () => {
     old.close();
   });
 
+  it('checks a copy on a worker thread with the same verdicts as on the calling thread', async () => {
+    const dir = path.join(t.dir, 'verify');
+    mkdirSync(dir, { recursive: true });
+    const db = openLedger(path.join(dir, 'ledger.sqlite'));
+    seed(db, 20);
+    const good = await backupLedger(db, path.join(dir, 'copies'), new Date('2026-12-01T18:30:00Z'));
+    closeLedger(db);
+    expect(await verifyCopyOffThread(good.file)).toEqual(verifyCopy(good.file));
+    // a copy with a page overwritten: both refuse it as corrupt
+    const bad = path.join(dir, 'bad.sqlite');
+    const bytes = readFileSync(good.file);
+    bytes.fill(0xa5, 4096 * 2, 4096 * 3);
+    writeFileSync(bad, bytes);
+    await expect(verifyCopyOffThread(bad)).rejects.toMatchObject({ code: 'DB_CORRUPT' });
+    expect(() => verifyCopy(bad)).toThrow(expect.objectContaining({ code: 'DB_CORRUPT' }));
+    // not a ledger at all
+    writeFileSync(path.join(dir, 'text.sqlite'), 'hello');
+    await expect(verifyCopyOffThread(path.join(dir, 'text.sqlite'))).rejects.toMatchObject({ code: 'DB_CORRUPT' });
+    await expect(verifyCopyOffThread(path.join(dir, 'missing.sqlite'))).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
   it('keeps N days of copies and always the newest', async () => {
     const dataDir = path.join(t.dir, 'store-2');
     const db = openLedger(path.join(dataDir, 'ledger.sqlite'));
@@ -116,8 +138,15 @@ describe('the retention job', () => {
     setVillagerStatus(db, 'left-yesterday', 'left', clockAt('2026-11-30T00:00:00Z'));
     insertEntryEvent(db, { at: '2026-01-01T00:00:00.000Z', decision: 'admitted', by: 'card', villagerId: 'stays', detail: {} });
     insertEntryEvent(db, { at: '2026-11-30T00:00:00.000Z', decision: 'admitted', by: 'card', villagerId: 'stays', detail: {} });
-    const summary = retentionJob({ config: jobsConfig(), dataDir, keyFile: '', db: () => db }).run(now) as string;
-    expect(summary).toBe('deleted 1 door decisions, 1 templates without consent, 1 templates of villagers who left');
+    // cleared alarms go after alarms.keep_days; active ones stay whatever their age
+    raiseAlarm(db, { kind: 'scale_fault', subject: 'A1', severity: 'warning', detail: 'old' }, '2026-01-01T00:00:00.000Z');
+    clearAlarm(db, 'scale_fault', 'A1', '2026-01-02T00:00:00.000Z', 'resolved');
+    raiseAlarm(db, { kind: 'scale_fault', subject: 'A1', severity: 'warning', detail: 'recent' }, '2026-11-01T00:00:00.000Z');
+    clearAlarm(db, 'scale_fault', 'A1', '2026-11-02T00:00:00.000Z', 'resolved');
+    raiseAlarm(db, { kind: 'disk_low', subject: '/data', severity: 'warning', detail: 'still on' }, '2026-01-01T00:00:00.000Z');
+    const summary = retentionJob({ config: jobsConfig(), dataDir, keyFile: '', db: () => db, alarmsKeepDays: 180 }).run(now) as string;
+    expect(summary).toBe('deleted 1 door decisions, 1 templates without consent, 1 templates of villagers who left, 1 cleared alarms');
+    expect(recentAlarms(db, 10).map((a) => a.detail).sort()).toEqual(['recent', 'still on']);
     expect(['stays', 'withdrew', 'left-long-ago', 'left-yesterday'].map((id) => countTemplates(db, id))).toEqual([1, 0, 0, 1]);
     expect((db.prepare('SELECT count(*) AS n FROM entry_events').get() as { n: number }).n).toBe(1);
     closeLedger(db);

@@ -12,6 +12,9 @@ import { addVillager } from '../../edge/ledger/villagers.ts';
 import { applyEntry } from '../../edge/ledger/entries.ts';
 import { addCard } from '../../edge/ledger/credentials.ts';
 import { tempDir } from '../ledger/helpers.ts';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { createAccount, signInHttp } from './admin-auth.ts';
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
   const until = Date.now() + timeoutMs;
@@ -89,6 +92,70 @@ describe('/metrics and /readyz', () => {
       expect(notReady.checks.serial.ok).toBe(false);
       expect(notReady.checks.serial.reason).toContain('scanner');
       expect(notReady.checks.database.ok).toBe(true);
+    } finally {
+      await daemon.stop();
+      t.cleanup();
+    }
+  }, 120_000);
+
+  it('alarms are on /api/alarms (with a login) and counted on /metrics; the door\'s latency, the serial buses and the camera rate are there', async () => {
+    const t = tempDir('alarms-');
+    // a backup folder that cannot be made (a file is in the way) fails the backup job; a disk
+    // limit no disk meets raises the disk alarm at the first check
+    writeFileSync(path.join(t.dir, 'not-a-folder'), '');
+    const config = validateConfig({
+      data_dir: t.dir, demo: true, demo_loop: false, http: { port: 0 }, log: { level: 'silent' }, entry: { face_enabled: false },
+      jobs: { backup: { dir: 'not-a-folder/backups' } }, alarms: { check_s: 1, disk_free_min_mb: 10_000_000 },
+    });
+    const daemon = new StoreDaemon(config, pino({ level: 'silent' }));
+    try {
+      await daemon.start();
+      const base = daemon.httpAddress!;
+      const scrape = async (): Promise<PromFamily[]> => parsePrometheusTextFormat(await (await fetch(new URL('/metrics', base))).text());
+      expect((await fetch(new URL('/api/alarms', base))).status).toBe(401);
+      await createAccount(daemon.db);
+      const admin = await signInHttp(base);
+
+      expect(await daemon.jobs!.run('backup')).toBe('failed');
+      type Alarms = { active: Array<{ kind: string; subject: string; severity: string; detail: string; seen: number }>; recent: unknown[] };
+      const alarms = await waitFor('both alarms listed', async () => {
+        const body = (await (await admin.get('/api/alarms')).json()) as Alarms;
+        return body.active.length === 2 ? body : undefined;
+      });
+      expect(alarms.active.map((a) => a.kind).sort()).toEqual(['disk_low', 'job_failed']);
+      const job = alarms.active.find((a) => a.kind === 'job_failed')!;
+      expect(job.subject).toBe('backup');
+      expect(job.detail).toContain('job backup failed');
+      expect(alarms.active.find((a) => a.kind === 'disk_low')!.severity).toBe('critical');
+
+      const m = await scrape();
+      expect(sample(m, 'store_alarms_active', { kind: 'job_failed', severity: 'warning' })).toBe(1);
+      expect(sample(m, 'store_alarms_active', { kind: 'disk_low', severity: 'critical' })).toBe(1);
+      expect(sample(m, 'store_alarms_raised_total', { kind: 'job_failed' })).toBe(1);
+      // the disk alarm is seen at every check but raised once
+      await waitFor('the disk alarm seen again', async () => ((await (await admin.get('/api/alarms')).json()) as Alarms).active.find((a) => a.kind === 'disk_low')!.seen >= 2 || undefined);
+      expect(sample(await scrape(), 'store_alarms_raised_total', { kind: 'disk_low' })).toBe(1);
+
+      // a card at the door: the unlock latency is observed; the buses count their requests
+      const db = daemon.db;
+      addVillager(db, { id: 'V001', name: '王大妈', village: 'demo-village' });
+      applyEntry(db, { id: 'e1', villagerId: 'V001', kind: 'award', points: 50, reason: '垃圾分类', origin: 'cli' }, { creditFloor: 0 });
+      addCard(db, 'PB-0001', 'V001', new Date().toISOString());
+      daemon.hardware!.sim!.scanner.scan('PB-0001');
+      const after = await waitFor('the unlock latency observed', async () => {
+        const f = await scrape();
+        const h = f.find((x) => x.name === 'store_entry_unlock_latency_seconds')?.metrics[0] as { buckets?: Record<string, string> } | undefined;
+        return h?.buckets?.['+Inf'] === '1' ? f : undefined;
+      }, 10_000).catch(async (err: unknown) => {
+        const f = await scrape();
+        throw new Error(`${(err as Error).message}: ${JSON.stringify(f.filter((x) => x.name.startsWith('store_door') || x.name.startsWith('store_entry_unlock') || x.name === 'store_unlocks_total'))}`);
+      });
+      expect(after.find((f) => f.name === 'store_entry_stage_seconds')?.type).toBe('HISTOGRAM');
+      expect(sample(after, 'store_camera_fps')).toBe(0);
+      const requests = after.find((f) => f.name === 'store_serial_requests')!.metrics;
+      expect(requests.length).toBeGreaterThanOrEqual(1);
+      expect(requests.every((r) => Number(r.value) > 0)).toBe(true);
+      expect(after.some((f) => f.name === 'store_serial_errors')).toBe(true);
     } finally {
       await daemon.stop();
       t.cleanup();

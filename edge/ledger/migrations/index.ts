@@ -3,6 +3,7 @@ import * as m001 from './001-initial.ts';
 import * as m002 from './002-mask-door-cards.ts';
 import * as m003 from './003-admin-accounts.ts';
 import * as m004 from './004-job-runs.ts';
+import * as m005 from './005-alarms.ts';
 
 export interface Migration {
   version: number;
@@ -12,5 +13,5 @@ export interface Migration {
 }
 
 /** In order; each file is one schema version. */
-export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004];
+export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005];
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

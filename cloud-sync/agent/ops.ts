@@ -1,0 +1,72 @@
+/**
+ * The store's operations traffic with its village (cloud-sync/protocol/ops.ts), owned by the
+ * sync agent: the active alarms, published retained (again at every reconnect, so the village
+ * sees the store's alarms as they stand), and the reconciliation's request and signed answer.
+ */
+import type { StoreAddress } from '../protocol/topics.ts';
+import { storeTopic } from '../protocol/topics.ts';
+import type { SyncMqtt } from '../mqtt.ts';
+import { decode } from '../protocol/payloads.ts';
+import { checkControl, type KeyRing } from '../protocol/sign.ts';
+import { opsCheckers, type AlarmsMessage, type ReconcileAnswer, type ReconcileRequest } from '../protocol/ops.ts';
+import type { RefusalCounter } from '../protocol/refusals.ts';
+import { EdgeError, ErrorCode } from '../../edge/errors.ts';
+
+interface Waiting { resolve: (a: ReconcileAnswer) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
+
+export class OpsLink {
+  private alarms: string | undefined;
+  private readonly waiting = new Map<string, Waiting>();
+
+  constructor(private readonly deps: { address: StoreAddress; mqtt: () => SyncMqtt | undefined; keys: () => KeyRing; refusals: RefusalCounter }) {}
+
+  /** Publish the active alarms (retained); kept to publish again after a reconnect. */
+  publishAlarms(msg: AlarmsMessage): void {
+    this.alarms = JSON.stringify(msg);
+    void this.deps.mqtt()?.publish(storeTopic(this.deps.address, 'alarms'), this.alarms, { retain: true });
+  }
+
+  onConnect(): void {
+    if (this.alarms) void this.deps.mqtt()?.publish(storeTopic(this.deps.address, 'alarms'), this.alarms, { retain: true });
+  }
+
+  /** Ask the ledger for its totals of this store over [from, to); rejects when no signed answer comes within `timeoutMs`. */
+  reconcile(req: ReconcileRequest, timeoutMs: number): Promise<ReconcileAnswer> {
+    const mqtt = this.deps.mqtt();
+    if (!mqtt?.connected) return Promise.reject(new EdgeError(ErrorCode.SYNC_OFFLINE, 'not connected to the village broker; cannot reconcile now', { zh: '未连接村级消息服务器，暂时无法对账' }));
+    return new Promise<ReconcileAnswer>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(req.id);
+        reject(new EdgeError(ErrorCode.SYNC_OFFLINE, `the village ledger did not answer the reconciliation within ${Math.round(timeoutMs / 1000)} s`, { zh: '村账本未在限定时间内答复对账请求' }));
+      }, timeoutMs);
+      this.waiting.set(req.id, { resolve, reject, timer });
+      void mqtt.publish(storeTopic(this.deps.address, 'up/reconcile-request'), JSON.stringify(req)).then((ok) => {
+        if (ok) return;
+        clearTimeout(timer);
+        this.waiting.delete(req.id);
+        reject(new EdgeError(ErrorCode.SYNC_OFFLINE, 'the reconciliation request could not be sent', { zh: '对账请求发送失败' }));
+      });
+    });
+  }
+
+  /** `down/reconcile`: checked against the ledger's keys and our address, then handed to its request. */
+  onAnswer(payload: Buffer): void {
+    const msg = decode(payload, opsCheckers.reconcileAnswer);
+    if (!msg.ok) return void this.deps.refusals.add('invalid');
+    const bad = checkControl(msg.value, this.deps.address, this.deps.keys());
+    if (bad) return void this.deps.refusals.add(bad);
+    const w = this.waiting.get(msg.value.id);
+    if (!w) return; // a late answer to a request that timed out
+    this.waiting.delete(msg.value.id);
+    clearTimeout(w.timer);
+    w.resolve(msg.value);
+  }
+
+  stop(): void {
+    for (const [id, w] of this.waiting) {
+      clearTimeout(w.timer);
+      w.reject(new EdgeError(ErrorCode.SYNC_OFFLINE, 'the sync agent stopped', { zh: '同步组件已停止' }));
+      this.waiting.delete(id);
+    }
+  }
+}

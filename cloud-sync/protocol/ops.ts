@@ -1,0 +1,65 @@
+/**
+ * Operations traffic between a store and its village (docs/sync-protocol.md, "Alarms" and
+ * "Reconciliation"): the store's active alarms (retained), and the daily reconciliation's
+ * question and the ledger's signed answer.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+
+const TopicId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' });
+const Time = Type.String({ minLength: 20, maxLength: 30, pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$' });
+const Count = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
+const Points = Type.Integer({ minimum: -Number.MAX_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER });
+
+export const AlarmSchema = Type.Object({
+  id: Count,
+  kind: Type.String({ minLength: 1, maxLength: 64 }),
+  subject: Type.String({ maxLength: 200 }),
+  severity: Type.Union([Type.Literal('warning'), Type.Literal('critical')]),
+  detail: Type.String({ maxLength: 2000 }),
+  raised_at: Time,
+  last_seen_at: Time,
+  seen: Count,
+}, { additionalProperties: false });
+
+/** `…/store/<store>/alarms`, retained: the store's active alarms as of `at` (empty: none). */
+export const AlarmsMessageSchema = Type.Object({
+  at: Time,
+  active: Type.Array(AlarmSchema, { maxItems: 1000 }),
+}, { additionalProperties: false });
+export type AlarmsMessage = Static<typeof AlarmsMessageSchema>;
+
+/** `…/up/reconcile-request`: the ledger's totals for this store's entries and sessions made in [from, to). */
+export const ReconcileRequestSchema = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.:-]+$' }),
+  from: Time,
+  to: Time,
+}, { additionalProperties: false });
+export type ReconcileRequest = Static<typeof ReconcileRequestSchema>;
+
+/** One villager's totals for the window: entries made at the store, their net points, points redeemed, sessions settled. */
+export const VillagerTotalsSchema = Type.Object({
+  villager: TopicId,
+  entries: Count,
+  points: Points,
+  redeemed: Count,
+  sessions: Count,
+}, { additionalProperties: false });
+export type VillagerTotals = Static<typeof VillagerTotalsSchema>;
+
+/** `…/down/reconcile`: the answer, signed by the ledger over its fields and the store's address. */
+export const ReconcileAnswerSchema = Type.Object({
+  id: ReconcileRequestSchema.properties.id,
+  from: Time,
+  to: Time,
+  villagers: Type.Array(VillagerTotalsSchema, { maxItems: 100_000 }),
+  key_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  sig: Type.Optional(Type.String({ maxLength: 200 })),
+}, { additionalProperties: false });
+export type ReconcileAnswer = Static<typeof ReconcileAnswerSchema>;
+
+export const opsCheckers = {
+  alarms: TypeCompiler.Compile(AlarmsMessageSchema),
+  reconcileRequest: TypeCompiler.Compile(ReconcileRequestSchema),
+  reconcileAnswer: TypeCompiler.Compile(ReconcileAnswerSchema),
+};

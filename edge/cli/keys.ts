@@ -1,0 +1,40 @@
+/**
+ * `store-edge keys migrate --to DIR --yes`: move the secret keys out of the data folder
+ * (edge/keys.ts), for a service install that reads them from a root-owned folder or through
+ * systemd's LoadCredential=. Run as root with the daemon stopped: it takes the data folder's
+ * lock, so it refuses while a daemon runs. Without --yes it only says what it would move.
+ */
+import path from 'node:path';
+import type { Command } from 'commander';
+import { ensureDataDir, lockDataDir } from '../data-dir.ts';
+import { KEY_NAMES, migrateKeys } from '../keys.ts';
+import { configFrom, print, withCommon, type CommonOptions } from './context.ts';
+
+export function registerKeysCommand(program: Command): void {
+  const keys = program.command('keys').description('the secret keys, apart from the data folder / 密钥管理');
+  withCommon(
+    keys.command('migrate')
+      .description('move the keys out of the data folder into DIR (the daemon must be stopped) / 将密钥移出数据目录')
+      .requiredOption('--to <dir>', 'the keys folder, e.g. /etc/store-edge/keys / 密钥目录')
+      .option('--yes', 'confirm: the keys are moved, and removed from the data folder / 确认移动'),
+    { json: true },
+  ).action((opts: CommonOptions & { to: string; yes?: boolean }) => {
+    const base = configFrom(opts);
+    const config = { ...base, keys_dir: path.resolve(opts.to) };
+    ensureDataDir(config.data_dir);
+    const release = lockDataDir(config.data_dir);
+    try {
+      // no $CREDENTIALS_DIRECTORY here: the folder given is the one to fill
+      const moves = migrateKeys(config, { env: {}, dryRun: !opts.yes });
+      const lines = moves.map((m) => `${m.action === 'moved' ? (opts.yes ? '已移动 moved' : '将移动 would move') : (opts.yes ? '已删除重复 removed duplicate' : '将删除重复 would remove duplicate')} ${m.from} → ${m.to}`);
+      const tail = moves.length === 0
+        ? `数据目录中没有需要移动的密钥 / no key left in the data folder (${Object.values(KEY_NAMES).join(', ')})`
+        : opts.yes
+          ? `完成。请设置 keys_dir: ${config.keys_dir}，或在服务单元中加入 LoadCredential= / done: set keys_dir: ${config.keys_dir} in the config, or LoadCredential= lines in the unit (docs/operations.md)`
+          : '确认请加 --yes / add --yes to move them';
+      print(opts, { keys_dir: config.keys_dir, moved: opts.yes === true, moves }, [...lines, tail].join('\n'));
+    } finally {
+      release();
+    }
+  });
+}

@@ -1,0 +1,122 @@
+/**
+ * Keys apart from the data. By default the secret keys live in `<data_dir>/keys` (and the sync
+ * key beside the ledger), so a copy of the data folder — a backup disk, a PC sent for repair —
+ * decrypts every face template, signs as the store to the village ledger and forges admin
+ * sessions. In a service install they live in a folder of their own (docs/operations.md, "Keys
+ * apart from the data"):
+ *
+ * - `keys_dir` in the config, e.g. a root-owned `/etc/store-edge/keys` (0700, files 0600); or
+ * - systemd's `$CREDENTIALS_DIRECTORY` (`LoadCredential=face-templates.key:/etc/store-edge/keys/…`):
+ *   systemd reads the root-owned files and hands the service a private, read-only copy.
+ *
+ * Keys found at the old places are moved there at start when the folder is writable
+ * (`migrateKeys`), or by `store-edge keys migrate --to DIR` (as root, the daemon stopped).
+ */
+import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeFileSync, accessSync, constants } from 'node:fs';
+import path from 'node:path';
+import type { Config } from './config/schema.ts';
+import { EdgeError, ErrorCode } from './errors.ts';
+
+export const KEY_NAMES = { faceTemplates: 'face-templates.key', syncStore: 'sync-store-key.pem', adminSession: 'admin-session.key' } as const;
+export type KeyName = keyof typeof KEY_NAMES;
+
+/** The default of entry.key_file: a key_file changed by hand is kept where it points. */
+const DEFAULT_FACE_KEY_FILE = 'keys/face-templates.key';
+
+/** The folder of the keys when they are apart from the data, or undefined (the data folder's). */
+export function keysDirOf(config: Pick<Config, 'keys_dir'>, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (config.keys_dir) return config.keys_dir;
+  const creds = env.CREDENTIALS_DIRECTORY;
+  return creds && creds.length > 0 ? creds : undefined;
+}
+
+/** Where each key is read from, and where it was before the keys moved apart. */
+export function keyPaths(config: Config, env: NodeJS.ProcessEnv = process.env): Record<KeyName, { file: string; legacy: string }> {
+  const dir = keysDirOf(config, env);
+  const legacy = {
+    faceTemplates: path.resolve(config.data_dir, config.entry.key_file),
+    syncStore: path.join(config.data_dir, KEY_NAMES.syncStore),
+    adminSession: path.join(config.data_dir, 'keys', KEY_NAMES.adminSession),
+  };
+  const faceMoved = dir !== undefined && config.entry.key_file === DEFAULT_FACE_KEY_FILE;
+  return {
+    faceTemplates: { file: faceMoved ? path.join(dir, KEY_NAMES.faceTemplates) : legacy.faceTemplates, legacy: legacy.faceTemplates },
+    syncStore: { file: dir ? path.join(dir, KEY_NAMES.syncStore) : legacy.syncStore, legacy: legacy.syncStore },
+    adminSession: { file: dir ? path.join(dir, KEY_NAMES.adminSession) : legacy.adminSession, legacy: legacy.adminSession },
+  };
+}
+
+/**
+ * The config with the face-template key's path pointing into the keys folder, so every reader
+ * of `entry.key_file` (the door, `faces enrol`, the backup job) finds it there.
+ */
+export function withKeysApart(config: Config, env: NodeJS.ProcessEnv = process.env): Config {
+  const p = keyPaths(config, env).faceTemplates;
+  // not moved yet (a CLI command before the daemon's first start with keys_dir): read it where it
+  // is, never make a second key beside it
+  const face = !existsSync(p.file) && existsSync(p.legacy) ? p.legacy : p.file;
+  return face === path.resolve(config.data_dir, config.entry.key_file) ? config : { ...config, entry: { ...config.entry, key_file: face } };
+}
+
+function writable(dir: string): boolean {
+  try {
+    accessSync(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface KeyMove { key: KeyName; from: string; to: string; action: 'moved' | 'removed_duplicate' }
+
+/**
+ * Move keys from their old places in the data folder to the keys folder: copied (0600, flushed
+ * to disk), read back and compared, then removed from the data folder. A key that is in both
+ * places alike is removed from the data folder; two different keys stop everything (which one
+ * encrypted the templates is for a maintainer to say). `dryRun` only says what would happen.
+ */
+export function migrateKeys(config: Config, opts: { env?: NodeJS.ProcessEnv; dryRun?: boolean } = {}): KeyMove[] {
+  const dir = keysDirOf(config, opts.env);
+  if (!dir) return [];
+  const moves: KeyMove[] = [];
+  for (const [key, p] of Object.entries(keyPaths(config, opts.env)) as Array<[KeyName, { file: string; legacy: string }]>) {
+    if (p.file === p.legacy || !existsSync(p.legacy)) continue;
+    const old = readFileSync(p.legacy);
+    if (existsSync(p.file)) {
+      if (!readFileSync(p.file).equals(old)) {
+        throw new EdgeError(ErrorCode.CONFIG_INVALID, `two different ${KEY_NAMES[key]}: ${p.legacy} in the data folder and ${p.file} in the keys folder; keep the right one (for the face-template key: the one that decrypts the templates, see store-edge faces list) and delete the other`, {
+          zh: `数据目录中的 ${p.legacy} 与密钥目录中的 ${p.file} 是两把不同的密钥：请保留正确的一把，删除另一把`, details: { key, from: p.legacy, to: p.file },
+        });
+      }
+      if (!opts.dryRun) unlinkSync(p.legacy);
+      moves.push({ key, from: p.legacy, to: p.file, action: 'removed_duplicate' });
+      continue;
+    }
+    if (!opts.dryRun) {
+      if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+      if (!writable(dir)) {
+        throw new EdgeError(ErrorCode.CONFIG_INVALID, `${KEY_NAMES[key]} is still in the data folder (${p.legacy}) but the keys folder ${dir} is read-only (systemd credentials): stop the service and run, as root, store-edge keys migrate --to /etc/store-edge/keys, then add LoadCredential=${KEY_NAMES[key]}:/etc/store-edge/keys/${KEY_NAMES[key]} to the unit`, {
+          zh: `密钥 ${KEY_NAMES[key]} 仍在数据目录中，而密钥目录 ${dir} 只读：请停止服务，以 root 运行 store-edge keys migrate --to /etc/store-edge/keys，并在服务单元中加入 LoadCredential=`, details: { key, from: p.legacy, to: p.file },
+        });
+      }
+      chmodSync(dir, statSync(dir).mode & 0o700);
+      const fd = openSync(p.file, 'wx', 0o600);
+      try {
+        writeFileSync(fd, old);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      if (!readFileSync(p.file).equals(old)) throw new EdgeError(ErrorCode.DB_IO, `the copy of ${p.legacy} at ${p.file} does not read back the same; nothing was removed`, { zh: `密钥复制校验失败，原文件未删除：${p.legacy}` });
+      unlinkSync(p.legacy);
+    }
+    moves.push({ key, from: p.legacy, to: p.file, action: 'moved' });
+  }
+  return moves;
+}
+
+/** True when `file` lies inside `dir` (a key backup inside the data folder defeats keeping keys apart). */
+export function isInside(file: string, dir: string): boolean {
+  const rel = path.relative(path.resolve(dir), path.resolve(file));
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}

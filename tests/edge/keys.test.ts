@@ -1,0 +1,127 @@
+/**
+ * Keys apart from the data: where each key is read from (keys_dir, systemd's
+ * $CREDENTIALS_DIRECTORY, or the data folder), keys moved out of the data folder at start with
+ * nothing lost, two different keys refused, a read-only credentials folder explained, and
+ * `store-edge keys migrate` (dry run, then --yes).
+ */
+import { describe, expect, it, afterAll } from 'vitest';
+import { execFile } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { pino } from 'pino';
+import { validateConfig } from '../../edge/config/load.ts';
+import { StoreDaemon } from '../../edge/main.ts';
+import { keyPaths, migrateKeys, withKeysApart } from '../../edge/keys.ts';
+import { tempDir } from '../ledger/helpers.ts';
+
+const t = tempDir('keys-');
+afterAll(() => t.cleanup());
+const log = pino({ level: 'silent' });
+const bin = path.resolve(import.meta.dirname, '../../bin/store-edge.mjs');
+
+const config = (dataDir: string, extra: Record<string, unknown> = {}) => validateConfig({ data_dir: dataDir, demo: true, demo_loop: false, http: { port: 0 }, log: { level: 'silent' }, entry: { face_enabled: false }, jobs: { enabled: false }, alarms: { enabled: false }, ...extra });
+const mode = (p: string) => statSync(p).mode & 0o777;
+
+async function startStop(c: ReturnType<typeof config>): Promise<void> {
+  const d = new StoreDaemon(c, log);
+  try {
+    await d.start();
+  } finally {
+    await d.stop();
+  }
+}
+
+describe('where the keys are read from', () => {
+  it('the data folder by default; keys_dir, or else $CREDENTIALS_DIRECTORY, when set', () => {
+    const c = config('/srv/data');
+    expect(keyPaths(c, {})).toEqual({
+      faceTemplates: { file: '/srv/data/keys/face-templates.key', legacy: '/srv/data/keys/face-templates.key' },
+      syncStore: { file: '/srv/data/sync-store-key.pem', legacy: '/srv/data/sync-store-key.pem' },
+      adminSession: { file: '/srv/data/keys/admin-session.key', legacy: '/srv/data/keys/admin-session.key' },
+    });
+    const creds = keyPaths(c, { CREDENTIALS_DIRECTORY: '/run/credentials/store-edge.service' });
+    expect(creds.faceTemplates.file).toBe('/run/credentials/store-edge.service/face-templates.key');
+    expect(creds.syncStore.file).toBe('/run/credentials/store-edge.service/sync-store-key.pem');
+    const apart = keyPaths({ ...c, keys_dir: '/etc/store-edge/keys' }, { CREDENTIALS_DIRECTORY: '/run/x' });
+    expect(apart.adminSession.file).toBe('/etc/store-edge/keys/admin-session.key');
+    // a face key placed by hand stays where it was put
+    const own = { ...c, keys_dir: '/etc/store-edge/keys', entry: { ...c.entry, key_file: '/mnt/usb/face.key' } };
+    expect(keyPaths(own, {}).faceTemplates.file).toBe('/mnt/usb/face.key');
+    expect(withKeysApart({ ...c, keys_dir: '/etc/store-edge/keys' }, {}).entry.key_file).toBe('/etc/store-edge/keys/face-templates.key');
+  });
+});
+
+describe('moving the keys out of the data folder', () => {
+  it('at start: the same keys, now only in the keys folder (0700/0600); the store starts again on them', async () => {
+    const data = path.join(t.dir, 'a', 'data');
+    await startStop(config(data));
+    const face = path.join(data, 'keys', 'face-templates.key');
+    const session = path.join(data, 'keys', 'admin-session.key');
+    const faceKey = readFileSync(face);
+    const sessionKey = readFileSync(session);
+    const keysDir = path.join(t.dir, 'a', 'etc-keys');
+    await startStop(config(data, { keys_dir: keysDir }));
+    expect(existsSync(face)).toBe(false);
+    expect(existsSync(session)).toBe(false);
+    expect(readFileSync(path.join(keysDir, 'face-templates.key'))).toEqual(faceKey);
+    expect(readFileSync(path.join(keysDir, 'admin-session.key'))).toEqual(sessionKey);
+    expect(mode(keysDir)).toBe(0o700);
+    expect(mode(path.join(keysDir, 'face-templates.key'))).toBe(0o600);
+    // a second start finds them there and makes no new ones
+    await startStop(config(data, { keys_dir: keysDir }));
+    expect(readFileSync(path.join(keysDir, 'face-templates.key'))).toEqual(faceKey);
+    expect(existsSync(face)).toBe(false);
+  }, 60_000);
+
+  it('refuses two different keys, and explains a read-only credentials folder', () => {
+    const data = path.join(t.dir, 'b', 'data');
+    mkdirSync(path.join(data, 'keys'), { recursive: true });
+    writeFileSync(path.join(data, 'keys', 'face-templates.key'), Buffer.alloc(32, 1));
+    const keysDir = path.join(t.dir, 'b', 'keys');
+    mkdirSync(keysDir, { recursive: true });
+    writeFileSync(path.join(keysDir, 'face-templates.key'), Buffer.alloc(32, 2));
+    expect(() => migrateKeys(config(data, { keys_dir: keysDir }), { env: {} })).toThrow(/two different face-templates.key/);
+    // nothing was touched
+    expect(readFileSync(path.join(data, 'keys', 'face-templates.key'))).toEqual(Buffer.alloc(32, 1));
+
+    const creds = path.join(t.dir, 'b', 'creds');
+    mkdirSync(creds, { mode: 0o500 });
+    chmodSync(creds, 0o500);
+    if (process.getuid?.() === 0) return; // root writes anywhere: the read-only case cannot be made here
+    expect(() => migrateKeys(config(data), { env: { CREDENTIALS_DIRECTORY: creds } })).toThrow(/LoadCredential=face-templates.key/);
+  });
+});
+
+function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [bin, ...args], { env: { ...process.env, STORE_EDGE_CONFIG: '', CREDENTIALS_DIRECTORY: '' } }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe('store-edge keys migrate', () => {
+  it('says what it would move, moves with --yes, and needs --to', async () => {
+    const data = path.join(t.dir, 'c', 'data');
+    mkdirSync(path.join(data, 'keys'), { recursive: true, mode: 0o700 });
+    writeFileSync(path.join(data, 'keys', 'face-templates.key'), Buffer.alloc(32, 9), { mode: 0o600 });
+    writeFileSync(path.join(data, 'sync-store-key.pem'), 'PEM', { mode: 0o600 });
+    const to = path.join(t.dir, 'c', 'keys');
+    const dry = await run('keys', 'migrate', '--to', to, '--data-dir', data, '--json');
+    expect(dry.code, dry.stderr).toBe(0);
+    const plan = JSON.parse(dry.stdout) as { moved: boolean; moves: Array<{ key: string; action: string }> };
+    expect(plan.moved).toBe(false);
+    expect(plan.moves.map((m) => m.key).sort()).toEqual(['faceTemplates', 'syncStore']);
+    expect(existsSync(to)).toBe(false);
+    const done = await run('keys', 'migrate', '--to', to, '--data-dir', data, '--yes');
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.stdout).toContain('已移动 moved');
+    expect(readFileSync(path.join(to, 'face-templates.key'))).toEqual(Buffer.alloc(32, 9));
+    expect(readFileSync(path.join(to, 'sync-store-key.pem'), 'utf8')).toBe('PEM');
+    expect(existsSync(path.join(data, 'sync-store-key.pem'))).toBe(false);
+    const again = await run('keys', 'migrate', '--to', to, '--data-dir', data);
+    expect(again.stdout).toContain('no key left in the data folder');
+    const bad = await run('keys', 'migrate', '--data-dir', data);
+    expect(bad.code).toBe(2);
+  }, 60_000);
+});
