@@ -42,6 +42,8 @@ interface Running {
   stop: () => Promise<void>;
   apiUrl: string;
   token: string;
+  /** The village office's token (files and approves the demo's good deeds). */
+  villageToken: string;
   ledgerPublicPem: string;
 }
 
@@ -75,6 +77,15 @@ export class DemoVillage implements Part {
     const tokens = JSON.parse(privateFile(tokensFile, () => `${JSON.stringify([{ token: randomBytes(24).toString('base64url'), role: 'town' }], null, 2)}\n`)) as Array<{ token: string; role: string }>;
     const token = tokens.find((t) => t.role === 'town')?.token;
     if (!token) throw new Error(`${tokensFile} holds no town token / 令牌文件中没有镇级令牌`);
+    // The village office's own token: it files and approves the demo's good deeds (the town
+    // reads villages, it files nothing in them). Added to a tokens file of an older demo too.
+    const village = this.deps.address.village;
+    let villageToken = (tokens as Array<{ token: string; role: string; village?: string }>).find((t) => t.role === 'village' && t.village === village)?.token;
+    if (!villageToken) {
+      villageToken = randomBytes(24).toString('base64url');
+      tokens.push({ token: villageToken, role: 'village', village } as { token: string; role: string });
+      writeFileSync(tokensFile, `${JSON.stringify(tokens, null, 2)}\n`, { mode: 0o600 });
+    }
     const sqliteFile = path.join(dir, 'ledger.sqlite');
     privateFile(sqliteFile, () => '');
 
@@ -84,7 +95,7 @@ export class DemoVillage implements Part {
       // village ledger signs its villagers' phone QR codes with it, so /m/ codes open the door.
       const qrKeyFile = path.join(this.deps.dataDir, 'keys', 'demo-qr-private.pem');
       const run = await runLedger({ brokerUrl: broker.url, databaseUrl: undefined, sqliteFile, keyFile, keyId: DEMO_LEDGER_KEY_ID, tokensFile, host: '127.0.0.1', port: 0, log: this.log, qrKeyFile: existsSync(qrKeyFile) ? qrKeyFile : undefined });
-      this.running = { broker, stop: run.stop, apiUrl: run.url, token, ledgerPublicPem };
+      this.running = { broker, stop: run.stop, apiUrl: run.url, token, villageToken, ledgerPublicPem };
     } catch (err) {
       await broker.close();
       throw err;
@@ -144,17 +155,52 @@ export class DemoVillage implements Part {
       if (known === 404) await this.api('PUT', `/api/villages/${v}/villagers/${p.id}`, { name: p.name }, [200]);
       if (p.balance > 0) await this.award(p.id, p.balance, `demo-opening:${p.id}`, '演示开业积分 / demo opening balance');
     }
+    await this.goodDeeds();
+  }
+
+  /**
+   * A few good deeds filed by the village office and approved, once (on a fresh demo ledger), so
+   * the public board's red list and good deeds are not empty: points earned from rule items, as
+   * in a real village (opening balances are plain awards and do not rank).
+   */
+  private async goodDeeds(): Promise<void> {
+    const v = this.deps.address.village;
+    const r = this.required();
+    const existing = (await this.call('GET', `/api/villages/${v}/claims`, undefined, [200], r.villageToken)) as { claims: unknown[] };
+    if (existing.claims.length > 0) return;
+    const maintainer = this.deps.store.maintainer?.id;
+    const who = this.deps.store.villagers.filter((p) => p.id !== maintainer).slice(0, 3);
+    const deeds = [
+      { item: 'CIV-GOOD-DEED', points: 10, evidence: 'witness:村委会', note: '拾到钱包交还失主' },
+      { item: 'CIV-FILIAL', points: 6, evidence: 'witness:邻居', note: '照顾独居老人' },
+      { item: 'ENV-SORT-GARBAGE', points: 1, note: '垃圾分类投放到位' },
+    ];
+    for (const [i, p] of who.entries()) {
+      const d = deeds[i % deeds.length]!;
+      const claim = (await this.call('POST', `/api/villages/${v}/reports`, { ...d, villager: p.id }, [201], r.villageToken)) as { id: string };
+      await this.call('POST', `/api/villages/${v}/claims/${claim.id}/approve`, {}, [200], r.villageToken);
+    }
   }
 
   private async api(method: string, route: string, body: unknown, ok: number[]): Promise<number> {
+    return (await this.request(method, route, body, ok, this.required().token)).status;
+  }
+
+  /** A request with the given token; its JSON answer. */
+  private async call(method: string, route: string, body: unknown, ok: number[], token: string): Promise<unknown> {
+    const { text } = await this.request(method, route, body, ok, token);
+    return text ? JSON.parse(text) : undefined;
+  }
+
+  private async request(method: string, route: string, body: unknown, ok: number[], token: string): Promise<{ status: number; text: string }> {
     const r = this.required();
     const res = await fetch(new URL(route, r.apiUrl), {
       method,
-      headers: { authorization: `Bearer ${r.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
     const text = await res.text();
     if (!ok.includes(res.status)) throw new Error(`village ledger ${method} ${route}: ${res.status} ${text.slice(0, 300)} / 村账本请求失败`);
-    return res.status;
+    return { status: res.status, text };
   }
 }
