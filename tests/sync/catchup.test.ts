@@ -21,7 +21,9 @@ describe(`catching up: deltas, snapshots, heartbeats (${brokerKind} + ${ledgerDb
 
   /** A store level with an award of 10 to zhang. */
   async function levelStore(r: Rig): Promise<TestStore> {
-    const s = await r.addStore();
+    // A slow re-ask: a second snapshot request, sent while the first answer is on its way (a
+    // loaded broker and database), would be answered after a test took its `before` counters.
+    const s = await r.addStore(undefined, { retransmit_ms: 10_000, retransmit_max_ms: 20_000 });
     await waitFor('the store online', () => s.agent.state().connected);
     // A new store asks for a snapshot; its answer must not be what brings the store level later.
     await waitFor('the new store answered', () => r.ledger.counters.snapshots >= 1);
