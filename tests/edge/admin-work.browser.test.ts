@@ -97,6 +97,16 @@ afterAll(async () => {
   ledger.cleanup();
 });
 
+/**
+ * A form posted from /shelves comes back to /shelves (303): the URL does not change, so waiting
+ * for it would return before the new page is there. Wait for the new document's load instead.
+ */
+async function submitOnSamePage(page: Page, click: () => Promise<void>): Promise<void> {
+  const loaded = page.waitForEvent('load');
+  await click();
+  await loaded;
+}
+
 describe('daily work in chromium', () => {
   it('setup, lockout, calibrate, count, correct, refund, enrol a face, English', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'zh-CN' });
@@ -139,18 +149,18 @@ describe('daily work in chromium', () => {
     await shoot(page, 'shelves');
     const a1 = page.locator('#shelves tr[data-slot=A1]');
     await a1.locator('input[name=confirm_empty]').check();
-    await Promise.all([page.waitForURL((u) => u.pathname === '/shelves'), a1.locator('button[data-action=zero]').click()]);
+    await submitOnSamePage(page, () => a1.locator('button[data-action=zero]').click());
     expect(await page.locator('#shelves tr[data-slot=A1] td.weight').innerText()).toBe('0 克');
     scales.weights.set('A1', 1003);
     await page.locator('#shelves tr[data-slot=A1] input[name=known_g]').fill('1000');
-    await Promise.all([page.waitForURL((u) => u.pathname === '/shelves'), page.locator('#shelves tr[data-slot=A1] button[data-action=calibrate]').click()]);
+    await submitOnSamePage(page, () => page.locator('#shelves tr[data-slot=A1] button[data-action=calibrate]').click());
     expect(listAudit(ledger.db, { limit: 1 })[0]).toMatchObject({ actor: 'li', action: 'slot.calibrate', target: 'A1', after: { known_g: 1000, measured_g: 1003 } });
     scales.weights.set('A1', 0);
 
     // count B1 from its weight: 3 bottles, not the 4 on the books
     await page.reload();
     expect(await page.locator('#shelves tr[data-slot=B1] td.counted').innerText()).toBe('3');
-    await Promise.all([page.waitForURL((u) => u.pathname === '/shelves'), page.locator('#shelves tr[data-slot=B1] button[data-action=count]').click()]);
+    await submitOnSamePage(page, () => page.locator('#shelves tr[data-slot=B1] button[data-action=count]').click());
     expect(await page.locator('#shelves tr[data-slot=B1] td.stock').innerText()).toBe('3');
     expect(getSlot(ledger.db, 'B1')!.stock).toBe(3);
 
