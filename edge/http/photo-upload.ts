@@ -6,6 +6,7 @@
  * decompression bomb, is refused unread: 422).
  */
 import { EdgeError } from '../errors.ts';
+import { sniffImage } from '../../lib/image-sniff.ts';
 import { decodeImage } from '../../models/image.ts';
 import type { RgbFrame } from '../../models/face-engine.ts';
 
@@ -16,18 +17,12 @@ export const MAX_PHOTO_PIXELS = 50_000_000;
 
 export type PhotoKind = 'jpeg' | 'png' | 'webp';
 
-/** The image format by its magic bytes, or null. */
-export function sniffImage(b: Buffer): PhotoKind | null {
-  if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpeg';
-  if (b.length >= 8 && b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'png';
-  if (b.length >= 12 && b.toString('latin1', 0, 4) === 'RIFF' && b.toString('latin1', 8, 12) === 'WEBP') return 'webp';
-  return null;
-}
-
 /** Sniffs and decodes; refuses with a bilingual error naming the `photo` field. */
 export async function readPhoto(b: Buffer | undefined): Promise<{ kind: PhotoKind; frame: RgbFrame }> {
   if (!b || b.length === 0) throw new EdgeError('INVALID_ARGUMENT', 'no photo was uploaded', { zh: '没有上传照片', details: { field: 'photo', status: 400 } });
-  const kind = sniffImage(b);
+  // HEIF is not among what the door's decoder reads: refused like any other non-photo
+  const sniffed = sniffImage(b);
+  const kind = sniffed === 'heif' ? undefined : sniffed;
   if (!kind) throw new EdgeError('INVALID_ARGUMENT', 'the file is not a JPEG, PNG or WebP photo', { zh: '上传的文件不是照片（只接受 JPEG、PNG、WebP）', details: { field: 'photo', status: 415, error: 'UNSUPPORTED_IMAGE' } });
   try {
     return { kind, frame: await decodeImage(b, { maxSide: 1280, maxInputPixels: MAX_PHOTO_PIXELS }) };

@@ -15,22 +15,12 @@ import { ErrorCode } from '../../../edge/errors.ts';
 import type { SqlDb } from '../sql.ts';
 import { villagerOf } from '../tables.ts';
 import { audit, fieldError } from './rules.ts';
+import { sniffImage } from '../../../lib/image-sniff.ts';
 
 export const MAX_UPLOAD_BYTES = 8 * 1024 * 1024;
 /** 40 megapixels: a phone's 50 MP mode is resized on the phone; more is not a photo of a lane. */
 export const MAX_INPUT_PIXELS = 40_000_000;
 const MAX_SIDE = 2048;
-
-type Sniffed = 'jpeg' | 'png' | 'webp' | 'heif';
-
-/** The picture type from its first bytes, or undefined. */
-export function sniffImage(b: Buffer): Sniffed | undefined {
-  if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpeg';
-  if (b.length >= 8 && b.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'png';
-  if (b.length >= 12 && b.toString('latin1', 0, 4) === 'RIFF' && b.toString('latin1', 8, 12) === 'WEBP') return 'webp';
-  if (b.length >= 12 && b.toString('latin1', 4, 8) === 'ftyp' && ['heic', 'heix', 'hevc', 'mif1', 'msf1', 'avif', 'avis'].includes(b.toString('latin1', 8, 12))) return 'heif';
-  return undefined;
-}
 
 const notImage = () => fieldError('photo', 'the file is not a photo (JPEG, PNG, WebP or HEIF)', '上传的文件不是照片（须为 JPEG、PNG、WebP 或 HEIF 格式）', 400, ErrorCode.INVALID_ARGUMENT);
 
