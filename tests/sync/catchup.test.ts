@@ -30,6 +30,14 @@ describe(`catching up: deltas, snapshots, heartbeats (${brokerKind} + ${ledgerDb
     await r.ledger.putVillager({ id: 'zhang', name: '张三', village: r.village, status: 'active' });
     await r.ledger.award(r.village, { id: 'aw-0', villager: 'zhang', kind: 'award', points: 10, created_at: at() });
     await waitFor('the store level', async () => inboundSeq(s.db) === (await villageSeq(r.ledgerDb, r.village)) && getVillager(s.db, 'zhang')?.balance === 10);
+    // And the ledger has read a heartbeat saying so. A heartbeat the store sent before the award
+    // reached it, read by a loaded ledger after the award, shows the store at seq 0; with
+    // behindAfterMs 0 that is "behind" and a store at 0 is sent a snapshot, after a test took
+    // its `before` counters. Heartbeats are read in order, so a level one ends the race.
+    await waitFor('the ledger has read a level heartbeat', async () => {
+      const v = (await listStores(r.ledgerDb, r.village)).find((x) => x.id === s.id);
+      return v?.inboundSeq === (await villageSeq(r.ledgerDb, r.village)) && v.behindSince === null;
+    });
     return s;
   }
 
