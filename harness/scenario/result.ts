@@ -12,6 +12,8 @@ export interface SimulateOptions {
   /** Overrides of the daemon config (the benchmark's driver timings). */
   config?: Record<string, unknown>;
   seed?: number;
+  /** Awaited after the store has booted and before the first step (a test starting its load, say). */
+  beforeSteps?: () => Promise<void>;
 }
 
 export interface SimulationResult {

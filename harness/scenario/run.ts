@@ -175,6 +175,7 @@ export class ScenarioRun {
       if (!this.ownDir) assertFreshDataDir(this.dir);
       await this.seed();
       await this.boot();
+      await this.opts.beforeSteps?.();
       for (const [i, step] of this.s.steps.entries()) {
         this.stepNo = i + 1;
         await this.perform(step);
