@@ -198,29 +198,24 @@ export async function registerStore(db: SqlDb, village: string, id: string, keyI
   );
 }
 
+/** A `stores` row as the database returns it. */
+export interface StoreRow {
+  village: string; id: string; key_id: string; public_key: string; contiguous_seq: number | string; gaps: number | string; status: string | null; last_heartbeat: string | null;
+  inbound_seq: number | string | null; last_acked_seq: number | string | null; outbox_pending: number | string | null; behind_since: string | null; heals: number | string;
+}
+
+export function storeRecordOf(r: StoreRow): StoreRecord {
+  const num = (v: number | string | null) => (v === null ? null : Number(v));
+  return {
+    village: r.village, id: r.id, keyId: r.key_id, publicKey: r.public_key, contiguousSeq: Number(r.contiguous_seq), gaps: Number(r.gaps), status: r.status, lastHeartbeat: r.last_heartbeat,
+    inboundSeq: num(r.inbound_seq), lastAckedSeq: num(r.last_acked_seq), outboxPending: num(r.outbox_pending), behindSince: r.behind_since, heals: Number(r.heals),
+  };
+}
+
 export async function listStores(db: SqlDb, village?: string): Promise<StoreRecord[]> {
-  const rows = await db.query<{
-    village: string; id: string; key_id: string; public_key: string; contiguous_seq: number | string; gaps: number | string; status: string | null; last_heartbeat: string | null;
-    inbound_seq: number | string | null; last_acked_seq: number | string | null; outbox_pending: number | string | null; behind_since: string | null; heals: number | string;
-  }>(
+  const rows = await db.query<StoreRow>(
     `SELECT * FROM stores ${village ? 'WHERE village = $1' : ''} ORDER BY village, id`,
     village ? [village] : [],
   );
-  const num = (v: number | string | null) => (v === null ? null : Number(v));
-  return rows.map((r) => ({
-    village: r.village, id: r.id, keyId: r.key_id, publicKey: r.public_key, contiguousSeq: Number(r.contiguous_seq), gaps: Number(r.gaps), status: r.status, lastHeartbeat: r.last_heartbeat,
-    inboundSeq: num(r.inbound_seq), lastAckedSeq: num(r.last_acked_seq), outboxPending: num(r.outbox_pending), behindSince: r.behind_since, heals: Number(r.heals),
-  }));
-}
-
-export async function recordPresence(db: SqlDb, village: string, store: string, field: 'status' | 'last_heartbeat', value: string): Promise<void> {
-  await db.run(`UPDATE stores SET ${field} = $1 WHERE village = $2 AND id = $3`, [value, village, store]);
-}
-
-/** What a store's heartbeat said; `behindSince` and `healed` are the ledger's reading of it. */
-export async function recordHeartbeat(db: SqlDb, village: string, store: string, hb: { at: string; inbound_seq: number; last_acked_seq: number; outbox_pending: number }, behindSince: string | null, healed: boolean): Promise<void> {
-  await db.run(
-    'UPDATE stores SET last_heartbeat = $1, inbound_seq = $2, last_acked_seq = $3, outbox_pending = $4, behind_since = $5, heals = heals + $6 WHERE village = $7 AND id = $8',
-    [hb.at, hb.inbound_seq, hb.last_acked_seq, hb.outbox_pending, behindSince, healed ? 1 : 0, village, store],
-  );
+  return rows.map(storeRecordOf);
 }
