@@ -13,7 +13,8 @@ import { checkers, decode, type Ack, type Beat, type Heartbeat, type SnapshotReq
 import { checkEnvelope, publicEd25519, signControl, signEnvelope, type SigningKey } from '../protocol/sign.ts';
 import { LEDGER_SUBSCRIPTIONS, parseTopic, storeTopic, villageBoardTopic, villageEventsTopic } from '../protocol/topics.ts';
 import { RefusalCounter } from '../protocol/refusals.ts';
-import { addLedgerEntry, appendEvent, listStores, upsertVillager, villageSnapshot, type RowsResult, type Signer, type StoreRecord } from './tables.ts';
+import { addLedgerEntry, appendEvent, listStores, upsertVillager, villageSnapshot, type Signer, type StoreRecord } from './tables.ts';
+import type { RowsResult } from './rows.ts';
 import { addrKey, everyStore, readHeartbeat, recordControl, storesAt, type HeartbeatRecord, type PresenceRecord } from './control.ts';
 import { applyRowGroup, type CheckedRows } from './group.ts';
 import { CatchUpLimiter, planDeltas } from './catchup.ts';
@@ -94,7 +95,9 @@ export class LedgerService {
   }
 
   start(): void {
-    this.mqtt = new SyncMqtt(this.opts.mqtt);
+    // What was in flight when the connection dropped is not sent again (cloud-sync/mqtt.ts): the
+    // greeting on reconnecting tells every store where it stands, and each asks for the rest.
+    this.mqtt = new SyncMqtt({ ...this.opts.mqtt, dropUnackedOnClose: true });
     this.mqtt.on('message', (topic, payload) => {
       this.inbox.push({ topic, payload });
       this.queueTurn();
