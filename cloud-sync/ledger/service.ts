@@ -160,10 +160,28 @@ export class LedgerService {
     this.turnQueued = true;
     this.chain(() => {
       this.turnQueued = false;
-      const msgs = this.inbox.splice(0, TURN_MAX);
+      const msgs = this.takeTurn();
       if (this.inbox.length > 0) this.queueTurn();
       return this.onTurn(msgs);
     }, 'turn');
+  }
+
+  /**
+   * The next turn's messages: at most TURN_MAX, and cut before a row batch that arrived after a
+   * snapshot or reconciliation request. A turn answers requests after applying its rows, so
+   * the answer must not include rows that came after the question: a store waiting for deltas
+   * would get, after the stream's event, a second copy of it in an answer it no longer waits for.
+   */
+  private takeTurn(): Inbound[] {
+    let n = 0;
+    let asked = false;
+    for (; n < this.inbox.length && n < TURN_MAX; n++) {
+      const t = parseTopic(this.inbox[n]!.topic);
+      const leaf = t?.kind === 'store' ? t.leaf : undefined;
+      if (leaf === 'up/rows' && asked) break;
+      if (leaf === 'up/snapshot-request' || leaf === 'up/reconcile-request') asked = true;
+    }
+    return this.inbox.splice(0, n);
   }
 
   /**
