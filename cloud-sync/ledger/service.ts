@@ -4,7 +4,10 @@
  * the village, brings stores level (deltas or a snapshot), reads their heartbeats (a store
  * behind the stream, or one that believes the ledger holds more of its rows than it does, is
  * counted, logged and sent the stream), and publishes what the API creates.
- * Messages are handled one at a time, in arrival order.
+ * What queued up while the ledger was busy is handled as one turn (`onTurn`: the row batches
+ * together, then the presence and heartbeats together, then the requests), so that 50 stores
+ * reconnecting at once cost a few statements instead of a few hundred; as far as any store can
+ * tell, its messages are still handled in the order it sent them.
  */
 import type { KeyObject } from 'node:crypto';
 import type { SqlDb } from './sql.ts';
