@@ -27,7 +27,8 @@ import { SyncAgent, loadOrCreateStoreKey, storeClientId } from '../cloud-sync/ag
 import { storeTopic } from '../cloud-sync/protocol/topics.ts';
 import { SyncMqtt } from '../cloud-sync/mqtt.ts';
 import { Worker } from 'node:worker_threads';
-import { addVillage, applyStoreRows, registerStore, upsertVillager, villageSeq } from '../cloud-sync/ledger/tables.ts';
+import { addVillage, registerStore, upsertVillager, villageSeq } from '../cloud-sync/ledger/tables.ts';
+import { applyStoreRows } from '../cloud-sync/ledger/rows.ts';
 import { setInboundSeq } from '../edge/ledger/sync-state.ts';
 import { newKeyPair, privateEd25519 } from '../cloud-sync/protocol/sign.ts';
 import type { LedgerWorkerData, LedgerWorkerReply } from './sync-ledger-worker.ts';

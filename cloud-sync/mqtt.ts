@@ -23,6 +23,15 @@ export interface MqttOptions {
   persistentSession?: boolean;
   reconnectMs?: number;
   keepaliveS?: number;
+  /**
+   * Forget the QoS 1 messages still awaiting their PUBACK when the connection drops (their
+   * `publish` resolves false), instead of having mqtt.js send them again after reconnecting. It
+   * sends them one at a time, each waiting for its PUBACK, and reports the connection up only
+   * after the last: a client with a thousand publications in flight came back seconds late.
+   * For a client whose every publication the protocol asks for again (the village ledger's:
+   * its greeting after a reconnect says where each store stands).
+   */
+  dropUnackedOnClose?: boolean;
 }
 
 export interface SyncMqttEvents {
@@ -70,7 +79,10 @@ export class SyncMqtt extends EventEmitter<SyncMqttEvents> {
       if (!ack.sessionPresent && this.subscriptions.length > 0) client.subscribe(this.subscriptions, { qos: 1 }, () => this.emit('connect'));
       else this.emit('connect');
     });
-    client.on('close', () => this.emit('disconnect'));
+    client.on('close', () => {
+      if (o.dropUnackedOnClose) for (const id of Object.keys(client.outgoing)) client.removeOutgoingMessage(Number(id));
+      this.emit('disconnect');
+    });
     client.on('message', (topic, payload) => this.emit('message', topic, payload));
     // Connection errors are retried by the reconnect loop; they must not crash the process.
     client.on('error', () => undefined);

@@ -7,11 +7,10 @@
  * (not acknowledged; its store sends it again, and the ledger counts it).
  */
 import type { SqlDb } from './sql.ts';
-import type { Row } from '../protocol/payloads.ts';
-import { applyStoreRows, type RowsResult, type Signer } from './tables.ts';
+import type { Signer } from './tables.ts';
+import { applyRowBatches, type CheckedRows, type RowsResult } from './rows.ts';
 
-/** A store's batch, already checked against the store's key. */
-export interface CheckedRows { village: string; store: string; rows: Row[] }
+export type { CheckedRows } from './rows.ts';
 
 export type BatchOutcome = { ok: true; result: RowsResult } | { ok: false; error: unknown };
 
@@ -22,13 +21,8 @@ export type BatchOutcome = { ok: true; result: RowsResult } | { ok: false; error
 export async function applyRowGroup(db: SqlDb, batches: CheckedRows[], signer: Signer, clock: () => Date, onRetry: (err: unknown) => void): Promise<BatchOutcome[]> {
   if (batches.length > 1) {
     try {
-      const now = clock();
-      const results = await db.transaction(async (tx) => {
-        const out: RowsResult[] = [];
-        for (const b of batches) out.push(await applyStoreRows(tx, b.village, b.store, b.rows, signer, now));
-        return out;
-      });
-      return results.map((result) => ({ ok: true, result }));
+      const results = await applyRowBatches(db, batches, signer, clock());
+      return results.map((result): BatchOutcome => ({ ok: true, result }));
     } catch (err) {
       onRetry(err);
     }
@@ -36,7 +30,7 @@ export async function applyRowGroup(db: SqlDb, batches: CheckedRows[], signer: S
   const outcomes: BatchOutcome[] = [];
   for (const b of batches) {
     try {
-      outcomes.push({ ok: true, result: await applyStoreRows(db, b.village, b.store, b.rows, signer, clock()) });
+      outcomes.push({ ok: true, result: (await applyRowBatches(db, [b], signer, clock()))[0]! });
     } catch (error) {
       outcomes.push({ ok: false, error });
     }

@@ -4,7 +4,10 @@
  * the village, brings stores level (deltas or a snapshot), reads their heartbeats (a store
  * behind the stream, or one that believes the ledger holds more of its rows than it does, is
  * counted, logged and sent the stream), and publishes what the API creates.
- * Messages are handled one at a time, in arrival order.
+ * What queued up while the ledger was busy is handled as one turn (`onTurn`: the row batches
+ * together, then the presence and heartbeats together, then the requests), so that 50 stores
+ * reconnecting at once cost a few statements instead of a few hundred; as far as any store can
+ * tell, its messages are still handled in the order it sent them.
  */
 import type { KeyObject } from 'node:crypto';
 import type { SqlDb } from './sql.ts';
@@ -13,10 +16,13 @@ import { checkers, decode, type Ack, type Beat, type Heartbeat, type SnapshotReq
 import { checkEnvelope, publicEd25519, signControl, signEnvelope, type SigningKey } from '../protocol/sign.ts';
 import { LEDGER_SUBSCRIPTIONS, parseTopic, storeTopic, villageBoardTopic, villageEventsTopic } from '../protocol/topics.ts';
 import { RefusalCounter } from '../protocol/refusals.ts';
-import { addLedgerEntry, appendEvent, listStores, recordHeartbeat, recordPresence, upsertVillager, villageSeq, villageSnapshot, type RowsResult, type Signer } from './tables.ts';
+import { addLedgerEntry, appendEvent, listStores, upsertVillager, villageSnapshot, type Signer, type StoreRecord } from './tables.ts';
+import type { RowsResult } from './rows.ts';
+import { addrKey, everyStore, readHeartbeat, recordControl, storesAt, type HeartbeatRecord, type PresenceRecord } from './control.ts';
 import { applyRowGroup, type CheckedRows } from './group.ts';
 import { CatchUpLimiter, planDeltas } from './catchup.ts';
 import { ledgerTotals } from './reconcile.ts';
+import { Outgoing } from './outgoing.ts';
 import { opsCheckers, type ReconcileAnswer } from '../protocol/ops.ts';
 import type { Logger } from '../../edge/log.ts';
 
@@ -60,6 +66,10 @@ const WEEK_MS = 7 * 86_400_000;
 /** Row batches applied in one transaction at most. */
 const GROUP_MAX = 50;
 
+/** Messages handled in one turn at most (cloud-sync/ledger/control.ts). */
+const TURN_MAX = 500;
+
+interface Inbound { topic: string; payload: Buffer }
 interface RowsMessage { village: string; store: string; payload: Buffer }
 
 export class LedgerService {
@@ -67,11 +77,15 @@ export class LedgerService {
   readonly counters: LedgerCounters = { rows: 0, duplicates: 0, gaps: 0, snapshots: 0, deltas: 0, behind: 0, ahead: 0, failed: 0, throttled: 0 };
   private mqtt: SyncMqtt | undefined;
   private queue: Promise<void> = Promise.resolve();
-  private openGroup: RowsMessage[] | undefined;
+  /** Messages received and not yet taken by a turn of the queue. */
+  private readonly inbox: Inbound[] = [];
+  private turnQueued = false;
   private readonly storeKeys = new Map<string, KeyObject>();
   private readonly signer: Signer;
   private readonly clock: () => Date;
   private readonly catchUps: CatchUpLimiter;
+  /** What the message queue publishes, pipelined (cloud-sync/ledger/outgoing.ts). */
+  private readonly out = new Outgoing(() => this.mqtt);
 
   constructor(private readonly opts: LedgerServiceOptions) {
     this.signer = { key: opts.key, lifetimeMs: opts.eventLifetimeMs ?? WEEK_MS };
@@ -84,25 +98,12 @@ export class LedgerService {
   }
 
   start(): void {
-    this.mqtt = new SyncMqtt(this.opts.mqtt);
+    // What was in flight when the connection dropped is not sent again (cloud-sync/mqtt.ts): the
+    // greeting on reconnecting tells every store where it stands, and each asks for the rest.
+    this.mqtt = new SyncMqtt({ ...this.opts.mqtt, dropUnackedOnClose: true });
     this.mqtt.on('message', (topic, payload) => {
-      // Row batches that queue up one after another are applied in one transaction (one commit
-      // for all); anything else closes the group, so the arrival order is kept.
-      const t = parseTopic(topic);
-      if (t?.kind === 'store' && t.leaf === 'up/rows') {
-        if (!this.openGroup) {
-          const group: RowsMessage[] = [];
-          this.openGroup = group;
-          this.chain(() => {
-            if (this.openGroup === group) this.openGroup = undefined;
-            return this.onRowsGroup(group);
-          }, topic);
-        }
-        this.openGroup.push({ village: t.village, store: t.store, payload });
-        return;
-      }
-      this.openGroup = undefined;
-      this.chain(() => this.onMessage(topic, payload), topic);
+      this.inbox.push({ topic, payload });
+      this.queueTurn();
     });
     // Rows sent while the ledger was away went nowhere: tell every store where it stands.
     this.mqtt.on('connect', () => {
@@ -120,9 +121,10 @@ export class LedgerService {
     mqtt?.removeAllListeners();
   }
 
-  /** Resolves once every message received so far is handled (tests and the benchmark). */
-  idle(): Promise<void> {
-    return this.queue;
+  /** Resolves once every message received so far is handled and what it sent has reached the broker (tests and the benchmark). */
+  async idle(): Promise<void> {
+    await this.queue;
+    await this.out.settled();
   }
 
   async award(village: string, e: EntryBody): Promise<{ published: boolean; duplicate: boolean }> {
@@ -155,46 +157,127 @@ export class LedgerService {
     return (await this.mqtt?.publish(villageEventsTopic(e.village), JSON.stringify(e))) ?? false;
   }
 
-  private async onMessage(topic: string, payload: Buffer): Promise<void> {
-    const t = parseTopic(topic);
-    if (!t || t.kind !== 'store') return void this.refusals.add('invalid');
-    const { village, store } = t;
-    switch (t.leaf) {
-      case 'up/rows':
-        return this.onRowsGroup([{ village, store, payload }]);
-      case 'up/snapshot-request': {
-        const req = decode(payload, checkers.snapshotRequest);
-        if (!req.ok) return void this.refusals.add('invalid');
-        // Unsigned (docs/sync-protocol.md): answered only for a store the ledger knows, at a bounded rate.
-        if (!(await listStores(this.opts.db, village)).some((r) => r.id === store)) return void this.refusals.add('invalid');
-        if (!this.catchUps.take(`${village}/${store}`, this.clock().getTime())) {
-          this.counters.throttled++;
-          return;
+  /** One turn of the queue is due: every message that has arrived by the time it runs (at most TURN_MAX). */
+  private queueTurn(): void {
+    if (this.turnQueued) return;
+    this.turnQueued = true;
+    this.chain(() => {
+      this.turnQueued = false;
+      const msgs = this.takeTurn();
+      if (this.inbox.length > 0) this.queueTurn();
+      return this.onTurn(msgs);
+    }, 'turn');
+  }
+
+  /**
+   * The next turn's messages: at most TURN_MAX, and cut before a row batch that arrived after a
+   * snapshot or reconciliation request. A turn answers requests after applying its rows, so
+   * the answer must not include rows that came after the question: a store waiting for deltas
+   * would get, after the stream's event, a second copy of it in an answer it no longer waits for.
+   */
+  private takeTurn(): Inbound[] {
+    let n = 0;
+    let asked = false;
+    for (; n < this.inbox.length && n < TURN_MAX; n++) {
+      const t = parseTopic(this.inbox[n]!.topic);
+      const leaf = t?.kind === 'store' ? t.leaf : undefined;
+      if (leaf === 'up/rows' && asked) break;
+      if (leaf === 'up/snapshot-request' || leaf === 'up/reconcile-request') asked = true;
+    }
+    return this.inbox.splice(0, n);
+  }
+
+  /**
+   * The messages that queued up while the ledger was busy, handled together: every row batch
+   * first (group commit, acknowledged in arrival order), then the presence and heartbeats (one
+   * transaction; a beat reflects every row of the turn, so it never shows a row sent before its
+   * heartbeat as missing when the ledger holds it), then the snapshot requests and the
+   * reconciliations, each in arrival order. A store's own messages are thus still handled in
+   * the order it sent them, as far as the store can tell: what it learns (acks, beats) never
+   * says less than it would have one message at a time.
+   */
+  private async onTurn(msgs: Inbound[]): Promise<void> {
+    const rows: RowsMessage[] = [];
+    const presence = new Map<string, PresenceRecord>();
+    const heartbeats: { village: string; store: string; hb: Heartbeat }[] = [];
+    const requests: { village: string; store: string; req: SnapshotRequest }[] = [];
+    const reconciles: { village: string; store: string; req: { id: string; from: string; to: string } }[] = [];
+    for (const { topic, payload } of msgs) {
+      const t = parseTopic(topic);
+      if (!t || t.kind !== 'store') {
+        this.refusals.add('invalid');
+        continue;
+      }
+      const { village, store } = t;
+      switch (t.leaf) {
+        case 'up/rows':
+          rows.push({ village, store, payload });
+          break;
+        case 'up/snapshot-request': {
+          const req = decode(payload, checkers.snapshotRequest);
+          if (!req.ok) this.refusals.add('invalid');
+          else requests.push({ village, store, req: req.value });
+          break;
         }
-        return this.catchUp(village, store, req.value.from_seq, req.value.reason);
+        case 'status': {
+          const st = decode(payload, checkers.status);
+          if (!st.ok) this.refusals.add('invalid');
+          else {
+            // The latest one counts (a store's status twice in a turn: offline, then online again).
+            const k = addrKey(village, store);
+            presence.delete(k);
+            presence.set(k, { village, store, state: st.value.state });
+          }
+          break;
+        }
+        case 'heartbeat': {
+          const h = decode(payload, checkers.heartbeat);
+          if (!h.ok) this.refusals.add('invalid');
+          else heartbeats.push({ village, store, hb: h.value });
+          break;
+        }
+        case 'up/reconcile-request': {
+          const req = decode(payload, opsCheckers.reconcileRequest);
+          if (!req.ok || req.value.from >= req.value.to) this.refusals.add('invalid');
+          else reconciles.push({ village, store, req: req.value });
+          break;
+        }
+        case 'alarms': // for the village's dashboards; the ledger does not subscribe to it
+        case 'down/ack':
+        case 'down/snapshot':
+        case 'down/deltas':
+        case 'down/beat':
+        case 'down/reconcile':
+          break; // our own publications
       }
-      case 'status': {
-        const s = decode(payload, checkers.status);
-        if (!s.ok) return void this.refusals.add('invalid');
-        return recordPresence(this.opts.db, village, store, 'status', s.value.state);
+    }
+    const step = async (what: string, fn: () => Promise<void>): Promise<void> => {
+      // One step failing (the database away) must not keep the others of the turn from running.
+      try {
+        await fn();
+      } catch (err) {
+        this.opts.log.error({ err, step: what }, 'ledger failed to handle a message / 村账本处理消息失败');
       }
-      case 'heartbeat': {
-        const h = decode(payload, checkers.heartbeat);
-        if (!h.ok) return void this.refusals.add('invalid');
-        return this.onHeartbeat(village, store, h.value);
+    };
+    if (rows.length > 0) await step('rows', () => this.onRowsGroup(rows));
+    if (presence.size > 0 || heartbeats.length > 0) await step('heartbeats', () => this.onControl([...presence.values()], heartbeats));
+    if (requests.length > 0) await step('snapshot requests', () => this.onSnapshotRequests(requests));
+    for (const r of reconciles) await step('reconcile', () => this.answerReconcile(r.village, r.store, r.req));
+  }
+
+  /** Snapshot requests, in arrival order. Unsigned (docs/sync-protocol.md): answered only for a store the ledger knows, at a bounded rate. */
+  private async onSnapshotRequests(requests: { village: string; store: string; req: SnapshotRequest }[]): Promise<void> {
+    const known = await storesAt(this.opts.db, requests);
+    for (const { village, store, req } of requests) {
+      if (!known.has(addrKey(village, store))) {
+        this.refusals.add('invalid');
+        continue;
       }
-      case 'up/reconcile-request': {
-        const req = decode(payload, opsCheckers.reconcileRequest);
-        if (!req.ok || req.value.from >= req.value.to) return void this.refusals.add('invalid');
-        return this.answerReconcile(village, store, req.value);
+      if (!this.catchUps.take(`${village}/${store}`, this.clock().getTime())) {
+        this.counters.throttled++;
+        continue;
       }
-      case 'alarms': // for the village's dashboards; the ledger does not subscribe to it
-      case 'down/ack':
-      case 'down/snapshot':
-      case 'down/deltas':
-      case 'down/beat':
-      case 'down/reconcile':
-        return; // our own publications
+      await this.catchUp(village, store, req.from_seq, req.reason);
     }
   }
 
@@ -204,9 +287,10 @@ export class LedgerService {
 
   /** Checked batches applied together (at most GROUP_MAX per transaction; one by one if that fails), then acknowledged. */
   private async onRowsGroup(group: RowsMessage[]): Promise<void> {
+    const known = await storesAt(this.opts.db, group);
     const checked: CheckedRows[] = [];
     for (const m of group) {
-      const rows = await this.checkRows(m.village, m.store, m.payload);
+      const rows = this.checkRows(m.village, m.store, m.payload, known.get(addrKey(m.village, m.store)));
       if (rows) checked.push({ village: m.village, store: m.store, rows });
     }
     for (let i = 0; i < checked.length; i += GROUP_MAX) {
@@ -214,26 +298,22 @@ export class LedgerService {
       const outcomes = await applyRowGroup(this.opts.db, part, this.signer, this.clock, (err) => {
         this.opts.log.warn({ err, batches: part.length }, 'a group of row batches failed; applying them one by one / 批量写入失败，逐批重试');
       });
-      // Published in order without waiting for each broker acknowledgement in turn.
-      const sent: Promise<unknown>[] = [];
       for (const [k, b] of part.entries()) {
         const o = outcomes[k]!;
-        if (o.ok) sent.push(this.afterRows(b, o.result));
+        if (o.ok) await this.afterRows(b, o.result);
         else {
           this.counters.failed++;
           this.opts.log.error({ err: o.error, village: b.village, store: b.store, first_seq: b.rows[0]?.seq }, 'ledger failed to apply a row batch; not acknowledged / 村账本写入门店记录失败，未确认');
         }
       }
-      await Promise.all(sent);
     }
   }
 
-  /** A rows message verified against its store's key: its rows, or undefined (refused and counted). */
-  private async checkRows(village: string, store: string, payload: Buffer): Promise<Row[] | undefined> {
+  /** A rows message verified against its store's key (`rec`, as registered): its rows, or undefined (refused and counted). */
+  private checkRows(village: string, store: string, payload: Buffer, rec: StoreRecord | undefined): Row[] | undefined {
     const env = decode(payload, checkers.envelope);
     if (!env.ok) return void this.refusals.add('invalid');
     const e = env.value;
-    const rec = (await listStores(this.opts.db, village)).find((s) => s.id === store);
     // An unknown store is refused as forged: no key vouches for it.
     const keys = rec ? new Map([[rec.keyId, this.storeKey(rec.publicKey)]]) : new Map();
     const bad = checkEnvelope(e, keys, this.clock().getTime(), this.opts.clockSkewMs ?? 300_000);
@@ -245,14 +325,13 @@ export class LedgerService {
   }
 
   /** Counts the batch and publishes its events, then its ack (in that order on the wire). */
-  private afterRows({ village, store, rows }: CheckedRows, res: RowsResult): Promise<unknown> {
+  private async afterRows({ village, store, rows }: CheckedRows, res: RowsResult): Promise<void> {
     this.counters.rows += rows.length - res.duplicates;
     this.counters.duplicates += res.duplicates;
     this.counters.gaps += res.gaps;
     const ack: Ack = signControl({ ids: res.ackIds, contiguous_seq: res.contiguousSeq }, { village, store }, this.opts.key);
-    const sent = res.events.map((ev) => this.publishEvent(ev));
-    sent.push(this.mqtt?.publish(storeTopic({ village, store }, 'down/ack'), JSON.stringify(ack)) ?? Promise.resolve(false));
-    return Promise.all(sent);
+    for (const ev of res.events) await this.out.send(villageEventsTopic(ev.village), JSON.stringify(ev));
+    await this.out.send(storeTopic({ village, store }, 'down/ack'), JSON.stringify(ack));
   }
 
   /** Parsing a PEM costs more than verifying a signature: each store key is parsed once. */
@@ -273,32 +352,47 @@ export class LedgerService {
     });
     if (!plan) return this.sendSnapshot(village, store);
     this.counters.deltas++;
-    for (const p of plan.payloads) await this.mqtt?.publish(storeTopic({ village, store }, 'down/deltas'), p);
+    for (const p of plan.payloads) await this.out.send(storeTopic({ village, store }, 'down/deltas'), p);
   }
 
-  private async onHeartbeat(village: string, store: string, hb: Heartbeat): Promise<void> {
-    const rec = (await listStores(this.opts.db, village)).find((s) => s.id === store);
-    if (!rec) return void this.refusals.add('invalid');
-    const seq = await villageSeq(this.opts.db, village);
+  /**
+   * The turn's presence and heartbeats, recorded in one transaction, then each heartbeat
+   * answered with a beat in arrival order. The stores are read after the turn's rows were
+   * applied, so `contiguous_seq` includes them. A store behind the stream for too long is sent
+   * it; one that believes the ledger holds rows that it does not (a ledger restored from an
+   * older backup) resends them when it reads the beat (cloud-sync/agent).
+   */
+  private async onControl(presence: PresenceRecord[], heartbeats: { village: string; store: string; hb: Heartbeat }[]): Promise<void> {
+    const recs = await storesAt(this.opts.db, heartbeats);
     const now = this.clock();
-    let behindSince = hb.inbound_seq < seq ? rec.behindSince ?? now.toISOString() : null;
-    const behindLong = behindSince !== null && now.getTime() - Date.parse(behindSince) >= (this.opts.behindAfterMs ?? 60_000);
-    // The store says the ledger acknowledged rows that it does not hold (a ledger restored from an
-    // older backup): the store resends them when it reads our beat (cloud-sync/agent).
-    const ahead = hb.last_acked_seq > rec.contiguousSeq;
-    if (behindLong) {
-      this.counters.behind++;
-      this.opts.log.warn({ village, store, inbound_seq: hb.inbound_seq, village_seq: seq, since: behindSince }, 'store is behind the village stream; sending it the stream / 门店落后于村数据流，正在补发');
-      behindSince = now.toISOString();
+    const records = new Map<string, HeartbeatRecord>();
+    const beats: { village: string; store: string; beat: Beat }[] = [];
+    const heal: { village: string; store: string; from: number }[] = [];
+    for (const { village, store, hb } of heartbeats) {
+      const k = addrKey(village, store);
+      const rec = recs.get(k);
+      if (!rec) {
+        this.refusals.add('invalid');
+        continue;
+      }
+      const r = readHeartbeat(rec, rec.villageSeq, hb, now, this.opts.behindAfterMs ?? 60_000);
+      rec.behindSince = r.behindSince; // a second heartbeat of this store in the turn reads on from the first
+      if (r.behindLong) {
+        this.counters.behind++;
+        this.opts.log.warn({ village, store, inbound_seq: hb.inbound_seq, village_seq: rec.villageSeq }, 'store is behind the village stream; sending it the stream / 门店落后于村数据流，正在补发');
+        heal.push({ village, store, from: hb.inbound_seq });
+      }
+      if (r.ahead) {
+        this.counters.ahead++;
+        this.opts.log.error({ village, store, last_acked_seq: hb.last_acked_seq, contiguous_seq: rec.contiguousSeq }, 'store has acknowledged rows the ledger does not hold; asking it to resend / 门店已确认的记录村账本没有，要求重发');
+      }
+      const heals = (records.get(k)?.heals ?? 0) + (r.behindLong || r.ahead ? 1 : 0);
+      records.set(k, { village, store, hb, behindSince: r.behindSince, heals });
+      beats.push({ village, store, beat: signControl({ village_seq: rec.villageSeq, contiguous_seq: rec.contiguousSeq, reason: 'heartbeat', answers: hb.at }, { village, store }, this.opts.key) });
     }
-    if (ahead) {
-      this.counters.ahead++;
-      this.opts.log.error({ village, store, last_acked_seq: hb.last_acked_seq, contiguous_seq: rec.contiguousSeq }, 'store has acknowledged rows the ledger does not hold; asking it to resend / 门店已确认的记录村账本没有，要求重发');
-    }
-    await recordHeartbeat(this.opts.db, village, store, hb, behindSince, behindLong || ahead);
-    const beat: Beat = signControl({ village_seq: seq, contiguous_seq: rec.contiguousSeq, reason: 'heartbeat', answers: hb.at }, { village, store }, this.opts.key);
-    await this.mqtt?.publish(storeTopic({ village, store }, 'down/beat'), JSON.stringify(beat));
-    if (behindLong) await this.catchUp(village, store, hb.inbound_seq, 'gap');
+    await recordControl(this.opts.db, presence, [...records.values()]);
+    for (const b of beats) await this.out.send(storeTopic(b, 'down/beat'), JSON.stringify(b.beat));
+    for (const h of heal) await this.catchUp(h.village, h.store, h.from, 'gap');
   }
 
   /** The daily reconciliation (cloud-sync/ledger/reconcile.ts): our totals for that store, signed for it. */
@@ -306,16 +400,14 @@ export class LedgerService {
     if (!(await listStores(this.opts.db, village)).some((s) => s.id === store)) return void this.refusals.add('invalid');
     const villagers = await ledgerTotals(this.opts.db, village, store, req.from, req.to);
     const answer: ReconcileAnswer = signControl({ id: req.id, from: req.from, to: req.to, villagers }, { village, store }, this.opts.key);
-    await this.mqtt?.publish(storeTopic({ village, store }, 'down/reconcile'), JSON.stringify(answer));
+    await this.out.send(storeTopic({ village, store }, 'down/reconcile'), JSON.stringify(answer));
   }
 
   private async greetStores(): Promise<void> {
-    const sent: Promise<boolean>[] = [];
-    for (const s of await listStores(this.opts.db)) {
-      const beat: Beat = signControl({ village_seq: await villageSeq(this.opts.db, s.village), contiguous_seq: s.contiguousSeq, reason: 'online' }, { village: s.village, store: s.id }, this.opts.key);
-      sent.push(this.mqtt?.publish(storeTopic({ village: s.village, store: s.id }, 'down/beat'), JSON.stringify(beat)) ?? Promise.resolve(false));
+    for (const s of await everyStore(this.opts.db)) {
+      const beat: Beat = signControl({ village_seq: s.villageSeq, contiguous_seq: s.contiguousSeq, reason: 'online' }, { village: s.village, store: s.id }, this.opts.key);
+      await this.out.send(storeTopic({ village: s.village, store: s.id }, 'down/beat'), JSON.stringify(beat));
     }
-    await Promise.all(sent);
   }
 
   private async sendSnapshot(village: string, store: string): Promise<void> {
@@ -326,6 +418,6 @@ export class LedgerService {
       issued_at: now.toISOString(), expires_at: new Date(now.getTime() + this.signer.lifetimeMs).toISOString(), body: snap.body,
     }, this.signer.key);
     this.counters.snapshots++;
-    await this.mqtt?.publish(storeTopic({ village, store }, 'down/snapshot'), JSON.stringify(env));
+    await this.out.send(storeTopic({ village, store }, 'down/snapshot'), JSON.stringify(env));
   }
 }

@@ -5,7 +5,7 @@
  */
 import { EdgeError, ErrorCode } from '../../edge/errors.ts';
 import type { SqlDb } from './sql.ts';
-import { checkers, type EntryBody, type Envelope, type EnvelopeKind, type Row, type SnapshotBody, type VillagerBody } from '../protocol/payloads.ts';
+import type { EntryBody, Envelope, EnvelopeKind, SnapshotBody, VillagerBody } from '../protocol/payloads.ts';
 import { signEnvelope, type SigningKey } from '../protocol/sign.ts';
 
 export interface Signer {
@@ -81,85 +81,6 @@ export async function addLedgerEntry(db: SqlDb, village: string, e: EntryBody, s
   });
 }
 
-export interface RowsResult {
-  /** Every row id now held (new and duplicate): what the store may mark acknowledged. */
-  ackIds: string[];
-  duplicates: number;
-  /** Events to publish (store entries rebroadcast to the village). */
-  events: Envelope[];
-  contiguousSeq: number;
-  gaps: number;
-}
-
-/** `($1, $2, …), ($n, …)` for `rows` tuples of `width` parameters each. */
-function valuesList(rows: number, width: number): string {
-  return Array.from({ length: rows }, (_, r) => `(${Array.from({ length: width }, (_, c) => `$${r * width + c + 1}`).join(', ')})`).join(', ');
-}
-
-/**
- * A batch of a store's outbox rows, in one transaction and a handful of statements whatever
- * its size: each row id is recorded once, forever (`acked_ids`); new entry rows move
- * balances and go out to the other stores of the village as one `entries` event.
- */
-export async function applyStoreRows(db: SqlDb, village: string, store: string, rows: Row[], signer: Signer, now: Date): Promise<RowsResult> {
-  const at = now.toISOString();
-  return db.transaction(async (tx) => {
-    const res: RowsResult = { ackIds: rows.map((r) => r.id), duplicates: 0, events: [], contiguousSeq: 0, gaps: 0 };
-    const s = await tx.query<{ contiguous_seq: number | string }>('SELECT contiguous_seq FROM stores WHERE village = $1 AND id = $2', [village, store]);
-    let contiguous = Number(s[0]?.contiguous_seq ?? 0);
-    const inserted = await tx.query<{ id: string }>(
-      `INSERT INTO acked_ids (id, village, store, seq, topic, payload, received_at) VALUES ${valuesList(rows.length, 7)} ON CONFLICT DO NOTHING RETURNING id`,
-      rows.flatMap((r) => [r.id, village, store, r.seq, r.topic, JSON.stringify(r.payload), at]),
-    );
-    const freshIds = new Set(inserted.map((r) => r.id));
-    const entries = new Map<string, EntryBody>();
-    const rowOf = new Map<string, number>();
-    for (const row of rows) {
-      // A row id twice in one batch is new once: the first copy.
-      if (!freshIds.delete(row.id)) {
-        res.duplicates++;
-        continue;
-      }
-      if (row.seq > contiguous + 1) res.gaps++;
-      else if (row.seq === contiguous + 1) contiguous++;
-      if (row.topic === 'entry' && checkers.wireEntry.Check(row.payload)) {
-        const w = row.payload;
-        if (!entries.has(w.id)) {
-          entries.set(w.id, { id: w.id, villager: w.villager, kind: w.kind, points: w.points, reference: w.reference ?? null, reason: w.reason ?? null, created_at: w.created_at });
-          rowOf.set(w.id, row.seq);
-        }
-      }
-    }
-    if (entries.size > 0) {
-      const list = [...entries.values()];
-      const names = [...new Set(list.map((e) => e.villager))];
-      const known = new Map((await tx.query<{ id: string; village: string }>(`SELECT id, village FROM villagers WHERE id IN (${names.map((_, i) => `$${i + 1}`).join(', ')})`, names)).map((v) => [v.id, v.village]));
-      // A villager first registered at the store is known here from its first entry.
-      const unknown = names.filter((n) => !known.has(n));
-      if (unknown.length > 0) {
-        await tx.run(`INSERT INTO villagers (id, village, name, status, created_at, updated_at) VALUES ${valuesList(unknown.length, 6)}`, unknown.flatMap((n) => [n, village, n, 'active', at, at]));
-      }
-      // Kept in acked_ids, but another village's villager never moves a balance here.
-      const ours = list.filter((e) => (known.get(e.villager) ?? village) === village);
-      const added = ours.length === 0 ? [] : await tx.query<{ id: string }>(
-        `INSERT INTO entries (id, village, villager_id, kind, points, reference, reason, origin_store, created_at, received_at) VALUES ${valuesList(ours.length, 10)} ON CONFLICT (id) DO NOTHING RETURNING id`,
-        ours.flatMap((e) => [e.id, village, e.villager, e.kind, e.points, e.reference ?? null, e.reason ?? null, store, e.created_at, at]),
-      );
-      const addedIds = new Set(added.map((r) => r.id));
-      const fresh = ours.filter((e) => addedIds.has(e.id));
-      if (fresh.length > 0) res.events.push(await appendEvent(tx, village, 'entries', `entries:${store}:${rowOf.get(fresh[0]!.id)!}`, { entries: fresh }, signer, now));
-    }
-    const held = await tx.query<{ seq: number | string }>('SELECT seq FROM acked_ids WHERE village = $1 AND store = $2 AND seq > $3 ORDER BY seq LIMIT 100000', [village, store, contiguous]);
-    for (const h of held) {
-      if (Number(h.seq) !== contiguous + 1) break;
-      contiguous++;
-    }
-    await tx.run('UPDATE stores SET contiguous_seq = $1, gaps = gaps + $2 WHERE village = $3 AND id = $4', [contiguous, res.gaps, village, store]);
-    res.contiguousSeq = contiguous;
-    return res;
-  });
-}
-
 /** The village as it stands, and the stream seq it covers, read in one transaction. */
 export async function villageSnapshot(db: SqlDb, village: string): Promise<{ seq: number; body: SnapshotBody }> {
   return db.transaction(async (tx) => {
@@ -198,29 +119,24 @@ export async function registerStore(db: SqlDb, village: string, id: string, keyI
   );
 }
 
+/** A `stores` row as the database returns it. */
+export interface StoreRow {
+  village: string; id: string; key_id: string; public_key: string; contiguous_seq: number | string; gaps: number | string; status: string | null; last_heartbeat: string | null;
+  inbound_seq: number | string | null; last_acked_seq: number | string | null; outbox_pending: number | string | null; behind_since: string | null; heals: number | string;
+}
+
+export function storeRecordOf(r: StoreRow): StoreRecord {
+  const num = (v: number | string | null) => (v === null ? null : Number(v));
+  return {
+    village: r.village, id: r.id, keyId: r.key_id, publicKey: r.public_key, contiguousSeq: Number(r.contiguous_seq), gaps: Number(r.gaps), status: r.status, lastHeartbeat: r.last_heartbeat,
+    inboundSeq: num(r.inbound_seq), lastAckedSeq: num(r.last_acked_seq), outboxPending: num(r.outbox_pending), behindSince: r.behind_since, heals: Number(r.heals),
+  };
+}
+
 export async function listStores(db: SqlDb, village?: string): Promise<StoreRecord[]> {
-  const rows = await db.query<{
-    village: string; id: string; key_id: string; public_key: string; contiguous_seq: number | string; gaps: number | string; status: string | null; last_heartbeat: string | null;
-    inbound_seq: number | string | null; last_acked_seq: number | string | null; outbox_pending: number | string | null; behind_since: string | null; heals: number | string;
-  }>(
+  const rows = await db.query<StoreRow>(
     `SELECT * FROM stores ${village ? 'WHERE village = $1' : ''} ORDER BY village, id`,
     village ? [village] : [],
   );
-  const num = (v: number | string | null) => (v === null ? null : Number(v));
-  return rows.map((r) => ({
-    village: r.village, id: r.id, keyId: r.key_id, publicKey: r.public_key, contiguousSeq: Number(r.contiguous_seq), gaps: Number(r.gaps), status: r.status, lastHeartbeat: r.last_heartbeat,
-    inboundSeq: num(r.inbound_seq), lastAckedSeq: num(r.last_acked_seq), outboxPending: num(r.outbox_pending), behindSince: r.behind_since, heals: Number(r.heals),
-  }));
-}
-
-export async function recordPresence(db: SqlDb, village: string, store: string, field: 'status' | 'last_heartbeat', value: string): Promise<void> {
-  await db.run(`UPDATE stores SET ${field} = $1 WHERE village = $2 AND id = $3`, [value, village, store]);
-}
-
-/** What a store's heartbeat said; `behindSince` and `healed` are the ledger's reading of it. */
-export async function recordHeartbeat(db: SqlDb, village: string, store: string, hb: { at: string; inbound_seq: number; last_acked_seq: number; outbox_pending: number }, behindSince: string | null, healed: boolean): Promise<void> {
-  await db.run(
-    'UPDATE stores SET last_heartbeat = $1, inbound_seq = $2, last_acked_seq = $3, outbox_pending = $4, behind_since = $5, heals = heals + $6 WHERE village = $7 AND id = $8',
-    [hb.at, hb.inbound_seq, hb.last_acked_seq, hb.outbox_pending, behindSince, healed ? 1 : 0, village, store],
-  );
+  return rows.map(storeRecordOf);
 }

@@ -1,7 +1,7 @@
 /** The town roll-up: points per village and month, most-used items, participation, the stores' sales; CSV; who sees what. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ledgerDbKind } from '../../harness/sync/rig.ts';
-import { applyStoreRows } from '../../cloud-sync/ledger/tables.ts';
+import { applyStoreRows } from '../../cloud-sync/ledger/rows.ts';
 import { monthOf } from '../../cloud-sync/ledger/governance/rollup.ts';
 import { newKeyPair, privateEd25519 } from '../../cloud-sync/protocol/sign.ts';
 import type { Row } from '../../cloud-sync/protocol/payloads.ts';
