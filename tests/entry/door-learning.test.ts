@@ -11,9 +11,10 @@ import type { Recognition } from '../../models/protocol.ts';
 import { resolveEntryConfig } from '../../edge/entry/config.ts';
 import { DoorLearning } from '../../edge/entry/door-learning.ts';
 import { EntryPipeline, type EntryDecision, type FaceRecogniser } from '../../edge/entry/pipeline.ts';
-import { addTemplates, loadGallery, loadOrCreateTemplateKey } from '../../edge/entry/templates.ts';
+import { addTemplates, loadGallery, loadOrCreateTemplateKey, sealDescriptor } from '../../edge/entry/templates.ts';
 import type { FrameVerdict } from '../../edge/entry/decision.ts';
-import { allowLearning, countLearned, forgetLearned, learningConsentOf, refuseLearning, templateRowsOf } from '../../edge/ledger/face-learning.ts';
+import { allowLearning, countLearned, forgetLearned, insertLearned, learningConsentOf, refuseLearning, templateRowsOf } from '../../edge/ledger/face-learning.ts';
+import { applyRetention } from '../../edge/ledger/retention.ts';
 import { deleteTemplatesAndConsent } from '../../edge/ledger/face-templates.ts';
 import { listAudit } from '../../edge/ledger/audit.ts';
 import { addVillager, setFaceConsent } from '../../edge/ledger/villagers.ts';
@@ -122,6 +123,13 @@ describe('learning at the door', () => {
     deleteTemplatesAndConsent(s.db, 'wang');
     expect(learningConsentOf(s.db, 'wang')).toBeNull();
     expect(listAudit(s.db, { limit: 20 }).map((a) => a.action)).toEqual(expect.arrayContaining(['face.learning.allow', 'face.learning.forget', 'face.learning.refuse', 'face.learn']));
+  });
+
+  it('the retention job deletes learned templates left without a consent to learning (a crash between the two deletes)', () => {
+    const s = setup();
+    insertLearned(s.db, 'li', { ...sealDescriptor(s.key, 'li', unit(10, 11, 0.15)), quality: null, source: 'door' }, null, {});
+    expect(applyRetention(s.db, { entryEventsDays: 30, leftVillagerTemplatesDays: 30 }, new Date(NOON))).toMatchObject({ templatesWithoutConsent: 1 });
+    expect(templateRowsOf(s.db, 'li').map((r) => r.origin)).toEqual(['enrolled']);
   });
 });
 
