@@ -6,6 +6,7 @@ import { chooseSlot, confidentMatch, l2, type AdaptConfig } from '../../edge/ent
 import { AdaptationSchema, replayAdaptation, type DescribedProbe } from '../../edge/entry/evaluate-adapt.ts';
 import { presentations } from '../../edge/entry/evaluate-metrics.ts';
 import type { FrameVerdict } from '../../edge/entry/decision.ts';
+import { formatAdaptation } from '../../edge/cli/faces-evaluate.ts';
 
 const entry = resolveEntryConfig({});
 const adapt: AdaptConfig = { ...entry.adapt, enabled: true };
@@ -93,6 +94,11 @@ describe('the time-ordered replay (faces evaluate --adapt)', () => {
     expect(a.cardConfirmed.learning.wrong).toBe(0);
     expect(a.cardConfirmedAttack.falseAccepts).toBe(0);
     expect(a.attack.nearestStranger.after).toBeGreaterThanOrEqual(0.4);
+    // the terminal form names each variant with its figures
+    const text = formatAdaptation(a);
+    expect(text).toMatch(/no learning 不学习 +per frame [\d.]+ % \(\d+\/30\), FA 0\/10; per presentation [\d.]+ % \(5\/6\)/);
+    expect(text).toMatch(/confident matches .*per presentation 100\.00 % \(6\/6\).*from the wrong person 0/);
+    expect(text).toMatch(/attack 攻击 \(confident matches\) +5 days: strangers let in 0 of 10 presentations/);
   });
 
   it('a villager refused in a new light and let in by card is known by face on a later day when the maintainer confirms', () => {
