@@ -13,6 +13,7 @@ import { doorDetector, engineChoice, recognizerChoice, type EntryConfig } from '
 import { EntryPipeline, type DoorLock, type StoreOccupancy } from './entry/pipeline.ts';
 import { createFrameSource, type FrameSource } from './entry/camera.ts';
 import { loadOrCreateTemplateKey } from './entry/templates.ts';
+import { DoorLearning } from './entry/door-learning.ts';
 import { countTemplates } from './ledger/face-templates.ts';
 import { publicKeyFromPem } from './entry/credentials.ts';
 import { Backoff, type BackoffOptions } from '../lib/backoff.ts';
@@ -36,6 +37,8 @@ export interface EntryPartDeps {
   health: HealthBoard;
   /** No camera at all (the demo and the scenario runner hand frames in with `offer`). */
   withoutCamera: boolean;
+  /** The store's time zone (jobs.timezone), for learning at the door's daily cap; absent: the system's. */
+  timeZone?: string | undefined;
 }
 
 export class EntryPart implements Part {
@@ -105,6 +108,7 @@ export class EntryPart implements Part {
       qrPublicKey,
       logger: this.log,
       rules: this.deps.rules,
+      learning: config.adapt.enabled ? new DoorLearning({ db: this.deps.db(), key: templateKey, config, timeZone: this.deps.timeZone, now: Date.now, logger: this.log }) : undefined,
     });
     // A decision that could not be written is a ledger write failure: a fault until the next one is written.
     let recordFailed = false;

@@ -163,6 +163,7 @@ export class StoreDaemon {
         // One shopping session at a time: the session engine answers the door policy.
         store: session,
         rules,
+        timeZone: c.jobs.timezone,
         health: this.health,
         withoutCamera: c.demo && c.entry.camera.kind === 'v4l2' && c.entry.camera.device === '/dev/video0',
       },

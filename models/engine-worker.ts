@@ -42,7 +42,7 @@ async function handle(req: WorkerRequest): Promise<unknown> {
         const { descriptor: _d, ...rest } = face;
         summary = rest;
       }
-      const out: Recognition = { faceCount: a.faceCount, face: summary, match, times: { ...a.times, match: matchMs } };
+      const out: Recognition = { faceCount: a.faceCount, face: summary, match, times: { ...a.times, match: matchMs }, ...(face?.descriptor ? { descriptor: face.descriptor } : {}) };
       return out;
     }
     case 'analyse':

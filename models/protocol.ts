@@ -9,6 +9,8 @@ export interface Recognition {
   face: Omit<FaceAnalysis, 'descriptor'> | null;
   /** Top-2 over the gallery; null when the face was rejected by the gate or absent. */
   match: GallerySearch | null;
+  /** The largest face's descriptor (for learning at the door, edge/entry/door-learning.ts); absent when there is none. */
+  descriptor?: Float32Array;
   times: StageTimes & { match: number };
 }
 

@@ -13,10 +13,11 @@ import { isModelError } from '../../models/errors.ts';
 import { EdgeError } from '../errors.ts';
 import { doorDetector, engineChoice, recognizerChoice, resolveEntryConfig } from '../entry/config.ts';
 import { evaluateDir, listPeople, type Evaluation } from '../entry/evaluate.ts';
+import type { Adaptation } from '../entry/evaluate-adapt.ts';
 import { drawHistogram, type OperatingPoint } from '../entry/evaluate-metrics.ts';
 import { configFrom, parseIntOption, withCommon, type CommonOptions } from './context.ts';
 
-interface EvaluateCliOptions extends CommonOptions { dir: string; enrol: string; seed: string; targetFar: string; enrolDetector: string; recognizer?: string[] }
+interface EvaluateCliOptions extends CommonOptions { dir: string; enrol: string; seed: string; targetFar: string; enrolDetector: string; recognizer?: string[]; adapt?: boolean; attackDays: string }
 
 const KINDS = ['faceapi', 'human-faceres', 'human-mobilefacenet', 'human-mobileface'] as const;
 
@@ -90,6 +91,25 @@ export function formatEvaluation(e: Evaluation): string {
     `nearest impostor 最近陌生人 ${e.distances.nearestImpostor?.toFixed(3) ?? '-'}; 95 % of genuine within 95%本人距离 ${e.distances.genuineP95?.toFixed(3) ?? '-'}`,
     '',
     drawHistogram(e.histogram),
+    ...(e.adaptation ? ['', formatAdaptation(e.adaptation)] : []),
+  ].join('\n');
+}
+
+/** `--adapt`: the time-ordered replay without and with learning at the door, and the attack. */
+export function formatAdaptation(a: Adaptation): string {
+  const line = (label: string, r: Adaptation['baseline']) =>
+    `  ${label.padEnd(34)} per frame ${pct(r.frames.tar)} (${r.frames.accepted}/${r.frames.genuine}), FA ${r.frames.falseAccepts}/${r.frames.impostor}; per presentation ${pct(r.presentations.tar)} (${r.presentations.accepted}/${r.presentations.genuine}), FA ${r.presentations.falseAccepts}/${r.presentations.impostor}`
+    + (label.startsWith('no') ? '' : `; learned ${r.learning.learned} (+${r.learning.replaced} replaced), from the wrong person ${r.learning.wrong}`);
+  const atk = (label: string, t: Adaptation['attack']) =>
+    `  ${label.padEnd(34)} ${t.rounds} days: strangers let in ${t.falseAccepts} of ${t.presentations} presentations, learned from the wrong person ${t.wrongLearned}; nearest stranger ${t.nearestStranger.enrolled?.toFixed(3) ?? '-'} → ${t.nearestStranger.after?.toFixed(3) ?? '-'}`;
+  const c = a.config;
+  return [
+    `learning at the door 门口学习 (time order, ${a.rounds} days; max_distance ${c.max_distance}, min_margin ${c.min_margin}, min_novelty ${c.min_novelty}, ${c.max_per_villager} per villager, ${c.max_per_day} a day):`,
+    line('no learning 不学习', a.baseline),
+    line('confident matches 可靠匹配 (entry.adapt)', a.adapted),
+    line('+ card, maintainer confirms 刷卡确认', a.cardConfirmed),
+    atk('attack 攻击 (confident matches)', a.attack),
+    atk('attack 攻击 (+ card confirmed)', a.cardConfirmedAttack),
   ].join('\n');
 }
 
@@ -103,12 +123,16 @@ export function registerFacesEvaluate(faces: Command): void {
     // ssd is what `faces enroll` uses; tiny is ~10× cheaper for a quick look at a large folder
     .option('--enrol-detector <kind>', 'detector for enrolment photos: ssd | tiny / 录入用的检测器', 'ssd')
     .option('--recognizer <kind...>', `recognizers side by side (default: the config's): ${KINDS.join(' | ')}, KIND=MODEL.json for a Human model from a folder / 并列比较的识别模型`)
+    .option('--adapt', "also replay the photos in time order with learning at the door (entry.adapt's rules, whether enabled or not), and an attack on it / 按时间顺序重放并评估门口学习")
+    .option('--attack-days <n>', 'with --adapt: days the strangers keep coming back / 陌生人反复尝试的天数', '10')
     .action(async (o: EvaluateCliOptions) => {
       const enrol = parseIntOption('--enrol', o.enrol);
       if (enrol < 1 || enrol > 50) throw new EdgeError('INVALID_ARGUMENT', `--enrol must be 1–50, got ${enrol}`, { zh: '--enrol 须在 1 到 50 之间' });
       const seed = parseIntOption('--seed', o.seed);
       if (o.enrolDetector !== 'ssd' && o.enrolDetector !== 'tiny') throw new EdgeError('INVALID_ARGUMENT', `--enrol-detector must be ssd or tiny, got ${JSON.stringify(o.enrolDetector)}`, { zh: '--enrol-detector 须为 ssd 或 tiny' });
       const targetFar = parseFar(o.targetFar);
+      const attackDays = parseIntOption('--attack-days', o.attackDays);
+      if (attackDays < 0 || attackDays > 365) throw new EdgeError('INVALID_ARGUMENT', `--attack-days must be 0–365, got ${attackDays}`, { zh: '--attack-days 须在 0 到 365 之间' });
       const config = configFrom(o);
       const entry = resolveEntryConfig((config as { entry?: unknown }).entry);
       const runtime = engineChoice(entry, config.data_dir);
@@ -133,7 +157,7 @@ export function registerFacesEvaluate(faces: Command): void {
           const bar = progressBar(`faces evaluate ${recognizerLabel(recognizer)} / 人脸评估`, { enabled: !o.json });
           let e: Evaluation;
           try {
-            e = await evaluateDir({ enrol: enrolEngine, door: doorEngine }, entry, o.dir, people, { enrol, seed, targetFar, recognizer: recognizerLabel(recognizer) }, (done, total) => bar.update(done, total));
+            e = await evaluateDir({ enrol: enrolEngine, door: doorEngine }, entry, o.dir, people, { enrol, seed, targetFar, recognizer: recognizerLabel(recognizer), ...(o.adapt ? { adapt: { config: entry.adapt, attackRounds: attackDays } } : {}) }, (done, total) => bar.update(done, total));
           } finally {
             bar.stop();
           }

@@ -19,6 +19,7 @@ import { deleteTemplatesAndConsent, faceConsentOf } from '../ledger/face-templat
 import { configFrom, ledgerPath, print, withCommon, type CommonOptions } from './context.ts';
 import { registerFacesEvaluate } from './faces-evaluate.ts';
 import { registerFacesLiveness } from './faces-liveness.ts';
+import { registerFacesLearning } from './faces-learning.ts';
 import { enrolAtCamera, registerFaceDoorCommands, type FacesEnv } from './faces-door.ts';
 
 function openEnv(opts: CommonOptions): FacesEnv {
@@ -68,6 +69,7 @@ export function registerFacesCommands(program: Command): void {
   const faces = program.command('faces').description('face templates: enrolment, removal, identification / 人脸模板');
   registerFacesEvaluate(faces);
   registerFacesLiveness(faces);
+  registerFacesLearning(faces);
 
   withCommon(faces.command('enroll'), { json: true })
     .description('enrol a villager from photos or at the door camera (consent required) / 录入人脸（须有同意）')

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { QualityGate } from '../../models/quality.ts';
 import type { IrParams } from './liveness-ir.ts';
 import { descriptorLengthOf, type RecognizerChoice } from '../../models/recognizer.ts';
+import { AdaptSchema } from './adapt.ts';
 
 const Section = <T extends Parameters<typeof Type.Object>[0]>(props: T, description: string) =>
   Type.Object(props, { additionalProperties: false, default: {}, description });
@@ -127,6 +128,7 @@ export const EntryConfigSchema = Type.Object({
   engine: Type.Union([Type.Literal('onnx'), Type.Literal('tfjs')], { default: 'onnx', description: "Runtime of the face nets (detectors, landmarks, descriptor, antispoof and liveness): onnx (onnxruntime-node; graphs converted from the same weights at first start and cached under data_dir/cache/onnx; if that fails the door runs on tfjs with a warning and /healthz says degraded) or tfjs (wasm, one thread). Both give the same faces and descriptors (cosine ≥ 0.9999), so templates need no re-enrolment" }),
   onnx_threads: Type.Integer({ minimum: 1, maximum: 16, default: 2, description: 'Intra-op threads of each onnxruntime session (the store PC has 2 cores)' }),
   match: MatchSchema,
+  adapt: AdaptSchema,
   quality: QualitySchema,
   liveness: LivenessSchema,
   key_file: Type.String({ minLength: 1, default: 'keys/face-templates.key', description: 'AES-256 key for face templates, relative to data_dir; created at first start (mode 0600); never inside the database' }),
@@ -189,6 +191,10 @@ export function checkEntryConfig(entry: EntryConfig): void {
   const ch = entry.liveness.challenge;
   if (ch.turn_live_ratio < pv.flat_ratio || ch.turn_live_ratio >= pv.noise_ratio) {
     throw new EdgeError('CONFIG_INVALID', `entry.liveness.challenge.turn_live_ratio (${ch.turn_live_ratio}) must be at least passive.flat_ratio (${pv.flat_ratio}) and below passive.noise_ratio (${pv.noise_ratio})`, { zh: `门禁配置有误：liveness.challenge.turn_live_ratio（${ch.turn_live_ratio}）不能小于 passive.flat_ratio（${pv.flat_ratio}），且须小于 passive.noise_ratio（${pv.noise_ratio}）` });
+  }
+  const a = entry.adapt;
+  if (a.max_distance > m.threshold || a.min_margin < m.margin) {
+    throw new EdgeError('CONFIG_INVALID', `entry.adapt must be stricter than the door's accept rule: max_distance (${a.max_distance}) not above match.threshold (${m.threshold}), min_margin (${a.min_margin}) not below match.margin (${m.margin})`, { zh: `门禁配置有误：adapt 须比开门规则更严：max_distance（${a.max_distance}）不能大于 match.threshold（${m.threshold}），min_margin（${a.min_margin}）不能小于 match.margin（${m.margin}）` });
   }
   if (m.uncertain_threshold < m.threshold) {
     throw new EdgeError('CONFIG_INVALID', `entry.match.uncertain_threshold (${m.uncertain_threshold}) must not be below entry.match.threshold (${m.threshold})`, { zh: `门禁配置有误：uncertain_threshold（${m.uncertain_threshold}）不能小于 threshold（${m.threshold}）` });

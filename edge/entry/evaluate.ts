@@ -15,6 +15,8 @@ import { decodeImage } from '../../models/image.ts';
 import { EdgeError } from '../errors.ts';
 import { qualityGate, type EntryConfig } from './config.ts';
 import { mirror, type FaceAnalyser } from './enrol.ts';
+import { l2, type AdaptConfig } from './adapt.ts';
+import { AdaptationSchema, replayAdaptation, type DescribedProbe } from './evaluate-adapt.ts';
 import {
   HistogramSchema, OperatingPointSchema, PresentationsSchema,
   bestThreshold, histogram, pointAt, presentations, searchTarget, type Probe,
@@ -28,6 +30,8 @@ export interface EvaluateOptions {
   targetFar: number;
   /** The recognizer's name in the report (default faceapi). */
   recognizer?: string;
+  /** Also replay the probes in time order with learning at the door (edge/entry/evaluate-adapt.ts). */
+  adapt?: { config: AdaptConfig; attackRounds: number };
 }
 
 export interface PersonPhotos { person: string; files: string[] }
@@ -136,6 +140,8 @@ export const EvaluationSchema = Type.Object({
     second: Type.Union([Type.Object({ distance: Type.Number() }, { additionalProperties: false }), Type.Null()]),
     ownDistance: Type.Union([Type.Number(), Type.Null()]),
   }, { additionalProperties: false })),
+  /** With --adapt: the time-ordered replay without and with learning at the door, and the attack on it. */
+  adaptation: Type.Optional(AdaptationSchema),
 }, { additionalProperties: false });
 export type Evaluation = Static<typeof EvaluationSchema>;
 
@@ -147,17 +153,31 @@ async function frameOf(file: string): Promise<RgbFrame> {
   }
 }
 
-function l2(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += ((a[i] as number) - (b[i] as number)) ** 2;
-  return Math.sqrt(s);
-}
-
 export interface EvaluateProgress { (done: number, total: number): void }
+
+/** What the models gave: the enrolled templates and every probe with its descriptor (in memory only). */
+export interface CollectedProbes {
+  own: Map<string, Float32Array[]>;
+  /** Everyone in the seeded order (strangers first). */
+  order: string[];
+  probes: DescribedProbe[];
+  people: Evaluation['people'];
+  enrolment: Evaluation['enrolment'];
+}
 
 export async function evaluateDir(
   engines: { enrol: FaceAnalyser; door: FaceAnalyser }, config: EntryConfig, dir: string, people: readonly PersonPhotos[], opts: EvaluateOptions, progress?: EvaluateProgress,
 ): Promise<Evaluation> {
+  const c = await collectProbes(engines, config, dir, people, opts, progress);
+  const e = summarise(dir, opts, config, c.probes, c.people, c.enrolment);
+  if (opts.adapt) e.adaptation = replayAdaptation(c.own, c.order, c.probes, config.match, opts.adapt.config, opts.adapt.attackRounds);
+  return e;
+}
+
+/** Enrols the seeded two thirds and identifies every other photo as the door does. */
+export async function collectProbes(
+  engines: { enrol: FaceAnalyser; door: FaceAnalyser }, config: EntryConfig, dir: string, people: readonly PersonPhotos[], opts: Pick<EvaluateOptions, 'enrol' | 'seed'>, progress?: EvaluateProgress,
+): Promise<CollectedProbes> {
   const shuffled = seededShuffle(people, opts.seed);
   const nStrangers = Math.max(1, Math.round(people.length / 3));
   const strangers = shuffled.slice(0, nStrangers);
@@ -201,25 +221,27 @@ export async function evaluateDir(
   const gallery = new Gallery(1024, ([...own.values()][0]?.[0] as Float32Array).length);
   for (const [person, templates] of own) gallery.add(person, templates);
 
-  const probes: Probe[] = [];
+  const probes: DescribedProbe[] = [];
   for (const pf of probeFiles) {
     const frame = await frameOf(pf.file);
     tick();
     // the door's call: the largest face only, through the quality gate
     const a = await engines.door.analyse(frame, { allFaces: false, gate, liveness: false });
     const face = a.faces[0];
-    const base = { ...pf, best: null, second: null, ownDistance: null };
+    const base = { ...pf, best: null, second: null, ownDistance: null, descriptor: null };
     if (!face) { probes.push({ ...base, outcome: 'no_face' }); continue; }
     if (face.rejected || !face.descriptor) { probes.push({ ...base, outcome: 'low_quality' }); continue; }
     const d = face.descriptor;
     const s = gallery.search(d);
     const mine = own.get(pf.person);
     const ownDistance = pf.genuine && mine ? Math.min(...mine.map((t) => l2(t, d))) : null;
-    probes.push({ ...base, outcome: 'scored', best: s.best, second: s.second, ownDistance });
+    probes.push({ ...base, outcome: 'scored', best: s.best, second: s.second, ownDistance, descriptor: d });
   }
-  return summarise(dir, opts, config, probes, {
-    total: people.length, enrolled: [...own.keys()], strangers: strangers.map((p) => p.person), notEnrolled,
-  }, { photos: enrolledPhotos, templates: gallery.size, refused });
+  return {
+    own, order: shuffled.map((p) => p.person), probes,
+    people: { total: people.length, enrolled: [...own.keys()], strangers: strangers.map((p) => p.person), notEnrolled },
+    enrolment: { photos: enrolledPhotos, templates: gallery.size, refused },
+  };
 }
 
 function counts(list: readonly Probe[]) {

@@ -27,6 +27,7 @@ import { DoorLivenessGate, type ChallengePrompt } from './liveness-challenge.ts'
 import { doorPolicy, frameVerdict, initialWindow, type EntryMethod, type FrameVerdict, type VillagerStanding, type WindowState } from './decision.ts';
 import type { FrameSource } from './camera.ts';
 import { loadGallery, type GalleryEntry } from './templates.ts';
+import type { DoorLearning } from './door-learning.ts';
 
 /** The lock as the pipeline needs it (drivers/lock's LockDriver fits). */
 export interface DoorLock { unlock(pulseMs: number): Promise<unknown> }
@@ -100,6 +101,8 @@ export interface EntryPipelineDeps {
    * recorded debt counts, and there is no offline limit.
    */
   rules?: LedgerRules | undefined;
+  /** Learning at the door (entry.adapt.enabled): may keep the deciding frame of a face match as a template. */
+  learning?: DoorLearning | undefined;
   now?: () => number;
 }
 
@@ -231,6 +234,7 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
     }
     const verdict = frameVerdict(rec, cfg.match, cfg.liveness);
     this.emit('frame', { verdict, times: rec.times, totalMs: performance.now() - job.arrivedAt });
+    const windowBefore = this.state.window;
     const { state, outcome, prompt } = this.liveness.step(this.state, verdict, rec.face?.landmarks, this.now(), cfg.match, rec.face?.texture);
     this.state = state;
     if (prompt) this.prompt(prompt);
@@ -245,12 +249,28 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
       }
     }
     if (outcome.kind === 'matched') {
-      await this.admit('face', outcome.villagerId, { distance: outcome.distance, margin: outcome.margin, frames: outcome.frames, ...challenge }, job.arrivedAt);
+      const d = await this.admit('face', outcome.villagerId, { distance: outcome.distance, margin: outcome.margin, frames: outcome.frames, ...challenge }, job.arrivedAt);
+      // never from a challenged match (nor an uncertain one, a card or a QR code: those are not `matched` by face)
+      if (d.unlocked && !outcome.challenge) await this.learnFrom(outcome.villagerId, [...windowBefore, verdict].slice(-cfg.match.n), rec.descriptor);
     } else if (outcome.kind === 'uncertain') {
       // the nearest villager is kept for the maintainer, never announced: the person may be a stranger
       this.record({ at: this.now(), by: 'face', decision: 'uncertain', villagerId: null, unlocked: false, detail: { frames: outcome.frames, seen: outcome.detail, nearest: outcome.nearest, distance: outcome.distance, ...challenge }, latencyMs: null });
     } else {
       this.record({ at: this.now(), by: 'face', decision: outcome.kind, villagerId: null, unlocked: false, detail: { frames: outcome.frames, seen: outcome.detail, ...challenge }, latencyMs: null });
+    }
+  }
+
+  /** After the door opened by face: learning at the door, if on; a failure is logged, the door goes on. */
+  private async learnFrom(villagerId: string, window: FrameVerdict[], descriptor: Float32Array | undefined): Promise<void> {
+    const learning = this.deps.learning;
+    if (!learning) return;
+    try {
+      const r = learning.learn(villagerId, window, descriptor);
+      if (!r.learned) return;
+      await this.reloadVillager(villagerId);
+      this.deps.logger.info({ event: 'face_learned', villagerId, template: r.template, replaced: r.replaced }, 'face template learned at the door / 门口学习了人脸模板');
+    } catch (err) {
+      this.deps.logger.warn({ err: (err as Error).message, villagerId }, 'learning at the door failed / 门口学习失败');
     }
   }
 

@@ -14,6 +14,7 @@ import { requireVillager, type Villager } from '../ledger/villagers.ts';
 import { listEntries } from '../ledger/entries.ts';
 import { searchVillagers } from '../ledger/villager-search.ts';
 import { countTemplates, deleteTemplatesAndConsent } from '../ledger/face-templates.ts';
+import { countLearned } from '../ledger/face-learning.ts';
 import { appendAudit } from '../ledger/audit.ts';
 import { EdgeError } from '../errors.ts';
 import type { FaceEnrolment } from '../entry/admin-faces.ts';
@@ -37,9 +38,9 @@ const isForm = (req: FastifyRequest): boolean => {
   return type.startsWith('multipart/form-data') && (req.headers.accept ?? '').includes('text/html');
 };
 
-export const villagerView = (v: Villager, templates: number) => ({
+export const villagerView = (v: Villager, templates: number, learned = 0) => ({
   id: v.id, name: v.name, village: v.village, status: v.status, balance: v.balance, debt: v.debt,
-  face_consent_at: v.faceConsentAt, face_consent_by: v.faceConsentBy, face_templates: templates,
+  face_consent_at: v.faceConsentAt, face_consent_by: v.faceConsentBy, face_templates: templates, face_templates_learned: learned,
 });
 
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
@@ -60,14 +61,14 @@ function routes(app: FastifyInstance, deps: VillagerRoutesDeps): void {
 
   typed.get('/api/villagers/search', { schema: { querystring: Type.Object({ q: Type.String({ maxLength: 64, default: '' }), limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }), after: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false }), response: { 200: SearchReply } } }, async (req) => {
     const r = searchVillagers(db(), req.query.q.trim(), { limit: req.query.limit, ...(req.query.after ? { after: req.query.after } : {}) });
-    return { items: r.items.map((v) => villagerView(v, countTemplates(db(), v.id))), next: r.next };
+    return { items: r.items.map((v) => villagerView(v, countTemplates(db(), v.id), countLearned(db(), v.id))), next: r.next };
   });
 
   typed.get('/api/villagers/:id/history', { schema: { params: IdParams, querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }), before: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false }), response: { 200: HistoryReply } } }, async (req) => {
     const v = requireVillager(db(), req.params.id);
     const rows = listEntries(db(), v.id, { limit: req.query.limit + 1, ...(req.query.before !== undefined ? { beforeSeq: req.query.before } : {}) });
     const items = rows.slice(0, req.query.limit).map((e) => ({ seq: e.seq, id: e.id, kind: e.kind, points: e.points, balance_after: e.balanceAfter, reason: e.reason, reference: e.reference, origin: e.origin, at: e.createdAt }));
-    return { villager: villagerView(v, countTemplates(db(), v.id)), items, next: rows.length > req.query.limit ? items[items.length - 1]!.seq : null };
+    return { villager: villagerView(v, countTemplates(db(), v.id), countLearned(db(), v.id)), items, next: rows.length > req.query.limit ? items[items.length - 1]!.seq : null };
   });
 
   typed.post('/api/villagers/:id/face', {
@@ -90,7 +91,7 @@ function routes(app: FastifyInstance, deps: VillagerRoutesDeps): void {
     appendAudit(db(), { actor: req.adminUser!.username, action: 'face.enrol', target: id, before: null, after: { templates: r.total, consent_by: consentBy } });
     req.log.info({ villager: id, templates: r.templates }, 'face enrolled from the admin page / 管理页面录入人脸');
     if (isForm(req)) return reply.redirect(`/villagers/${encodeURIComponent(id)}`, 303);
-    return reply.status(201).send({ villager: villagerView(requireVillager(db(), id), r.total), templates: r.templates });
+    return reply.status(201).send({ villager: villagerView(requireVillager(db(), id), r.total, countLearned(db(), id)), templates: r.templates });
   });
 
   typed.post('/api/villagers/:id/face/withdraw', { schema: { params: IdParams, body: Type.Object({ _csrf: Type.Optional(Type.String()) }, { additionalProperties: false }) } }, async (req, reply) => {
@@ -112,7 +113,7 @@ function routes(app: FastifyInstance, deps: VillagerRoutesDeps): void {
     rememberLang(req, reply);
     const v = requireVillager(db(), req.params.id);
     const rows = listEntries(db(), v.id, { limit: 51, ...(req.query.before !== undefined ? { beforeSeq: req.query.before } : {}) });
-    return html(reply, villagerPage({ store: deps.store, lang: langOf(req), csrf: reply.generateCsrf(), villager: v, templates: countTemplates(db(), v.id), entries: rows.slice(0, 50), next: rows.length > 50 ? rows[49]!.seq : null, timeZone: deps.timeZone, facesOn: Boolean(deps.faces) }));
+    return html(reply, villagerPage({ store: deps.store, lang: langOf(req), csrf: reply.generateCsrf(), villager: v, templates: countTemplates(db(), v.id), learned: countLearned(db(), v.id), entries: rows.slice(0, 50), next: rows.length > 50 ? rows[49]!.seq : null, timeZone: deps.timeZone, facesOn: Boolean(deps.faces) }));
   });
 }
 

@@ -13,6 +13,7 @@ export const VillagerView = Type.Object({
   face_consent_at: Nullable(Type.String({ format: 'date-time' })),
   face_consent_by: Nullable(Type.String()),
   face_templates: Type.Integer(),
+  face_templates_learned: Type.Integer({ description: 'Of face_templates, how many the door learned (entry.adapt; `faces learning`)' }),
 });
 
 export const SearchReply = Type.Object({ items: Type.Array(VillagerView), next: Nullable(Type.String({ description: 'Pass as `after` for the next page' })) });

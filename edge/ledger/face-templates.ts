@@ -7,7 +7,7 @@ import { inTransaction } from './db.ts';
 import { setFaceConsent } from './villagers.ts';
 
 export interface SealedRow { nonce: Buffer; ciphertext: Buffer; tag: Buffer; quality: number | null; source: string }
-export interface StoredTemplate { id: number; villager_id: string; nonce: Buffer; ciphertext: Buffer; tag: Buffer }
+export interface StoredTemplate { id: number; villager_id: string; nonce: Buffer; ciphertext: Buffer; tag: Buffer; origin: 'enrolled' | 'learned' }
 
 /** Insert a villager's sealed templates in one transaction; returns how many were written. */
 export function insertTemplates(db: Db, villagerId: string, rows: readonly SealedRow[], at: string): number {
@@ -24,10 +24,11 @@ export function deleteTemplates(db: Db, villagerId: string): number {
   return db.prepare('DELETE FROM face_templates WHERE villager_id = ?').run(villagerId).changes;
 }
 
-/** Delete a villager's templates and withdraw the consent in one transaction. */
+/** Delete a villager's templates and withdraw the consent (face and learning) in one transaction. */
 export function deleteTemplatesAndConsent(db: Db, villagerId: string): number {
   return inTransaction(db, 'removing face templates', () => {
     const n = deleteTemplates(db, villagerId);
+    db.prepare('DELETE FROM face_learning_consent WHERE villager_id = ?').run(villagerId);
     setFaceConsent(db, villagerId, null);
     return n;
   });
@@ -43,13 +44,15 @@ export function countTemplates(db: Db, villagerId?: string): number {
 
 /** Sealed templates of villagers who consent, grouped by villager (ordered by villager, then age). */
 export function consentedTemplateRows(db: Db): StoredTemplate[] {
-  return db.prepare(`SELECT t.id, t.villager_id, t.nonce, t.ciphertext, t.tag FROM face_templates t
+  return db.prepare(`SELECT t.id, t.villager_id, t.nonce, t.ciphertext, t.tag, t.origin FROM face_templates t
     JOIN villagers v ON v.id = t.villager_id WHERE v.face_consent_at IS NOT NULL ORDER BY t.villager_id, t.id`).all() as StoredTemplate[];
 }
 
-/** Delete templates whose villager has no consent on record; returns how many went. */
+/** Delete templates whose villager has no consent on record, and learned ones without learning consent; returns how many went. */
 export function purgeTemplatesWithoutConsent(db: Db): number {
-  return db.prepare('DELETE FROM face_templates WHERE villager_id IN (SELECT id FROM villagers WHERE face_consent_at IS NULL)').run().changes;
+  return inTransaction(db, 'purging face templates without consent', () =>
+    db.prepare('DELETE FROM face_templates WHERE villager_id IN (SELECT id FROM villagers WHERE face_consent_at IS NULL)').run().changes
+    + db.prepare("DELETE FROM face_templates WHERE origin = 'learned' AND villager_id NOT IN (SELECT villager_id FROM face_learning_consent)").run().changes);
 }
 
 /** A villager's enrolment standing: status and consent (undefined: not in the ledger). */

@@ -23,7 +23,9 @@ export function applyRetention(db: Db, rules: RetentionRules, now: Date): Retent
   return inTransaction(db, 'applying retention', () => {
     const entryEvents = db.prepare('DELETE FROM entry_events WHERE at < ?').run(eventsBefore).changes;
     // withdrawal deletes the templates at once; this catches any left behind (a crash between the two)
-    const templatesWithoutConsent = db.prepare('DELETE FROM face_templates WHERE villager_id IN (SELECT id FROM villagers WHERE face_consent_at IS NULL)').run().changes;
+    const templatesWithoutConsent = db.prepare('DELETE FROM face_templates WHERE villager_id IN (SELECT id FROM villagers WHERE face_consent_at IS NULL)').run().changes
+      // templates learned at the door need the consent to learning too (edge/ledger/face-learning.ts)
+      + db.prepare("DELETE FROM face_templates WHERE origin = 'learned' AND villager_id NOT IN (SELECT villager_id FROM face_learning_consent)").run().changes;
     const templatesOfLeft = db.prepare("DELETE FROM face_templates WHERE villager_id IN (SELECT id FROM villagers WHERE status = 'left' AND updated_at <= ?)").run(leftBefore).changes;
     return { entryEvents, templatesWithoutConsent, templatesOfLeft };
   });

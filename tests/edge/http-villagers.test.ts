@@ -15,6 +15,7 @@ import { HealthBoard } from '../../edge/parts.ts';
 import { addVillager, getVillager } from '../../edge/ledger/villagers.ts';
 import { applyEntry } from '../../edge/ledger/entries.ts';
 import { countTemplates } from '../../edge/ledger/face-templates.ts';
+import { forgetLearned, insertLearned } from '../../edge/ledger/face-learning.ts';
 import { listAudit } from '../../edge/ledger/audit.ts';
 import { DoorFaces } from '../../edge/entry/admin-faces.ts';
 import { resolveEntryConfig } from '../../edge/entry/config.ts';
@@ -163,6 +164,16 @@ describe('villagers', () => {
     expect(res.body).not.toContain('<script');
     expect(listAudit(ledger.db, { limit: 1 })[0]).toMatchObject({ action: 'card.issue', target: 'W001' });
     expect(JSON.stringify(listAudit(ledger.db, { limit: 1 })[0])).not.toContain(cardNo);
+  });
+
+  it('counts the templates learned at the door on the villager page and in the API', async () => {
+    // a learned row (its bytes do not matter here: the page only counts)
+    insertLearned(ledger.db, 'W001', { nonce: Buffer.alloc(12), ciphertext: Buffer.alloc(512), tag: Buffer.alloc(16), quality: null, source: 'door' }, null, { distance: 0.15, margin: 0.4 });
+    expect((await as(s)(app, '/api/villagers/W001/history')).json().villager).toMatchObject({ face_templates: 3, face_templates_learned: 1 });
+    expect((await as(s)(app, '/villagers/W001')).body).toContain('3 个人脸模板（1 个为门口学习）');
+    expect((await as(s)(app, '/villagers/W001?lang=en')).body).toContain('3 face templates（1 learned at the door）');
+    expect(forgetLearned(ledger.db, 'W001', 'test')).toBe(1);
+    expect((await as(s)(app, '/api/villagers/search?q=W001')).json().items[0]).toMatchObject({ face_templates: 2, face_templates_learned: 0 });
   });
 
   it('withdraws consent: templates deleted, the door forgets, shown as withdrawn', async () => {

@@ -33,7 +33,7 @@ describe('faces evaluate on the demo photos', () => {
       const v = await views(p.jpeg);
       for (const name of ['brighter', 'darker', 'jpeg40', 'shifted'] as const) writeFileSync(path.join(dir, p.id, `1-${name}.jpg`), v[name]);
     }
-    result = await evaluateDir({ enrol: enrolEngine, door: doorEngine }, config, dir, await listPeople(dir), { enrol: 1, seed: 3, targetFar: 0.001 });
+    result = await evaluateDir({ enrol: enrolEngine, door: doorEngine }, config, dir, await listPeople(dir), { enrol: 1, seed: 3, targetFar: 0.001, adapt: { config: config.adapt, attackRounds: 2 } });
   }, 600_000);
 
   afterAll(() => {
@@ -44,6 +44,16 @@ describe('faces evaluate on the demo photos', () => {
   it('gives JSON that parses against the documented schema', () => {
     const parsed: unknown = JSON.parse(JSON.stringify(result));
     expect([...Value.Errors(EvaluationSchema, parsed)]).toEqual([]);
+  });
+
+  it('--adapt: its replay without learning is the ordinary evaluation, and nobody is learned as someone else', () => {
+    const a = result.adaptation!;
+    expect(a.baseline.presentations).toMatchObject({ genuine: result.presentations.genuine, accepted: result.presentations.accepted, impostor: result.presentations.impostor, falseAccepts: result.presentations.falseAccepts });
+    // per frame, the replay without learning accepts what the configured operating point accepts
+    expect(a.baseline.frames.accepted / a.baseline.frames.genuine).toBeCloseTo(result.atConfig.tar, 10);
+    expect(a.baseline.frames.falseAccepts).toBe(result.atConfig.falseAccepts);
+    expect(a.adapted.learning.wrong + a.attack.wrongLearned + a.cardConfirmed.learning.wrong).toBe(0);
+    expect(a.attack.rounds).toBe(2);
   });
 
   it('leaves a third of the people out as strangers and enrols the rest', () => {

@@ -1,0 +1,58 @@
+/**
+ * `store-edge faces learning --villager ID [--allow [--guardian NAME] | --refuse | --forget]`:
+ * learning at the door (entry.adapt, edge/entry/door-learning.ts) for one villager. Without an
+ * action it lists the villager's templates by origin and whether their consent covers learning.
+ * Every change is audited (actor `cli`). A running door takes the change at its next start.
+ */
+import type { Command } from 'commander';
+import { EdgeError } from '../errors.ts';
+import { closeLedger, openLedger } from '../ledger/db.ts';
+import { faceConsentOf } from '../ledger/face-templates.ts';
+import { allowLearning, forgetLearned, learningConsentOf, refuseLearning, templateRowsOf } from '../ledger/face-learning.ts';
+import { configFrom, ledgerPath, print, withCommon, type CommonOptions } from './context.ts';
+
+interface LearningOptions extends CommonOptions { villager: string; allow?: boolean; refuse?: boolean; forget?: boolean; guardian?: string }
+
+export function registerFacesLearning(faces: Command): void {
+  withCommon(faces.command('learning'), { json: true })
+    .description('learning at the door for one villager: list, allow, refuse, forget / 门口学习：查看、同意、拒绝、删除所学模板')
+    .requiredOption('--villager <id>', 'villager id / 村民编号')
+    .option('--allow', 'record the villager\'s consent to learning at the door / 登记同意门口学习')
+    .option('--guardian <name>', 'with --allow: consent given by a guardian / 监护人代为同意')
+    .option('--refuse', 'withdraw that consent and delete what was learned / 撤回同意并删除所学模板')
+    .option('--forget', 'delete what was learned, keep the consent / 删除所学模板')
+    .action((o: LearningOptions) => {
+      const actions = [o.allow, o.refuse, o.forget].filter(Boolean).length;
+      if (actions > 1) throw new EdgeError('INVALID_ARGUMENT', 'give at most one of --allow, --refuse, --forget', { zh: '--allow、--refuse、--forget 只能选一个' });
+      if (o.guardian !== undefined && !o.allow) throw new EdgeError('INVALID_ARGUMENT', '--guardian goes with --allow', { zh: '--guardian 须与 --allow 一起使用' });
+      const config = configFrom(o);
+      const db = openLedger(ledgerPath(config));
+      try {
+        const v = faceConsentOf(db, o.villager);
+        if (!v) throw new EdgeError('UNKNOWN_VILLAGER', `no villager ${o.villager}`, { zh: `没有村民 ${o.villager}` });
+        let done = '';
+        if (o.allow) {
+          // learning adds face templates: only on top of a face consent and an enrolment
+          if (v.faceConsentAt === null) throw new EdgeError('NO_CONSENT', `villager ${o.villager} has not consented to face recognition; enrol with --consent first`, { zh: '该村民未登记人脸识别同意，请先录入人脸' });
+          allowLearning(db, o.villager, o.guardian ?? 'self', 'cli', new Date().toISOString());
+          done = 'consent to learning recorded / 已登记同意门口学习';
+        } else if (o.refuse) {
+          done = `consent to learning withdrawn, ${refuseLearning(db, o.villager, 'cli')} learned templates deleted / 已撤回同意并删除所学模板`;
+        } else if (o.forget) {
+          done = `${forgetLearned(db, o.villager, 'cli')} learned templates deleted / 已删除所学模板`;
+        }
+        const rows = templateRowsOf(db, o.villager);
+        const consent = learningConsentOf(db, o.villager);
+        const learned = rows.filter((r) => r.origin === 'learned').map((r) => ({ id: r.id, created_at: r.created_at }));
+        const out = { villager: o.villager, learning_consent: consent, enrolled: rows.length - learned.length, learned };
+        const text = [
+          ...(done ? [done] : []),
+          `${o.villager}: ${out.enrolled} enrolled templates 录入模板, ${learned.length} learned at the door 门口学习; consent to learning 同意门口学习: ${consent ? `${consent.at} (${consent.by})` : 'no 否'}`,
+          ...learned.map((l) => `  learned 学习于 ${l.created_at} (#${l.id})`),
+        ].join('\n');
+        print(o, out, text);
+      } finally {
+        closeLedger(db);
+      }
+    });
+}
