@@ -1,6 +1,6 @@
 /** The village ledger as a process: database, MQTT side and API started together, stopped in reverse. */
 import { readFileSync } from 'node:fs';
-import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { EdgeError, ErrorCode } from '../../edge/errors.ts';
@@ -12,6 +12,7 @@ import { LedgerService } from './service.ts';
 import { buildLedgerApi, type ApiToken } from './api.ts';
 import { BoardPublisher } from './board/publisher.ts';
 import { privateEd25519 } from '../protocol/sign.ts';
+import { countStaff } from './staff/accounts.ts';
 
 export interface LedgerRunOptions {
   brokerUrl: string;
@@ -94,8 +95,15 @@ export async function runLedger(o: LedgerRunOptions): Promise<{ url: string; db:
   // The stores' public boards: sent when what they show changes, and every few minutes anyway.
   const board = new BoardPublisher({ db, key, log: o.log, publish: (village, e) => service.publishBoard(village, e), ...(o.boardCheckMs ? { checkMs: o.boardCheckMs } : {}) });
   board.start();
-  const app = buildLedgerApi({ db, service, tokens, log: o.log, qrKey, board });
+  // No staff account yet: the first is made at /setup with a one-time token printed here only,
+  // so nobody else on the network can take it first (as the store's admin page does).
+  const setupToken = (await countStaff(db)) === 0 ? randomBytes(18).toString('base64url') : undefined;
+  const app = buildLedgerApi({ db, service, tokens, log: o.log, qrKey, board, setupToken });
   const url = await app.listen({ host: o.host, port: o.port });
+  if (setupToken) {
+    const setupUrl = `${url}/setup?token=${setupToken}`;
+    o.log.warn({ setup_url: setupUrl }, `no staff account yet: open ${setupUrl} to create the first one (or \`store-edge ledger staff add\`) / 尚无工作人员账号：打开此链接创建第一个账号`);
+  }
   return {
     url, db, service, board,
     stop: async () => {

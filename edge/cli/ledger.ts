@@ -1,4 +1,4 @@
-/** `store-edge ledger`: run the village ledger, and make its signing key. */
+/** `store-edge ledger`: run the village ledger, make its signing key, manage its staff accounts. */
 import { writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -7,6 +7,7 @@ import { createLogger } from '../log.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { runLedger } from '../../cloud-sync/ledger/run.ts';
 import { newKeyPair } from '../../cloud-sync/protocol/sign.ts';
+import { registerLedgerStaffCommands } from './ledger-staff.ts';
 
 export function registerLedgerCommand(program: Command): void {
   const ledger = program.command('ledger').description('the village ledger (MQTT + JSON API) / 村级积分账本');
@@ -46,4 +47,5 @@ export function registerLedgerCommand(program: Command): void {
       writeFileSync(o.out, pair.privatePem, { mode: 0o600, flag: 'wx' });
       process.stdout.write(pair.publicPem);
     });
+  registerLedgerStaffCommands(ledger);
 }
