@@ -165,5 +165,5 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
     expect(outside).toEqual([]);
     await context.close();
     expect(problems).toEqual([]);
-  }, 60_000);
+  }, 120_000);
 });
