@@ -25,6 +25,7 @@ import { registerGovernance, type Principal } from './governance/routes.ts';
 import { VillagerSessions } from './governance/auth.ts';
 import { validationError } from './governance/errors.ts';
 import { registerRollupRoutes } from './governance/rollup-routes.ts';
+import { RollupRunner } from './governance/rollup-runner.ts';
 import { registerVillagerRoutes } from './governance/villager-routes.ts';
 import { qrIssuer } from './governance/qr.ts';
 import { registerPages, SESSION_COOKIE } from './web/pages.ts';
@@ -210,7 +211,9 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
 
   const gov = { db: deps.db, service: deps.service, sessions, principal, clock: deps.clock ?? (() => new Date()) };
   registerGovernance(app, gov);
-  registerRollupRoutes(app, gov);
+  const rollups = new RollupRunner(deps.db);
+  app.addHook('onClose', async () => rollups.stop());
+  registerRollupRoutes(app, { ...gov, rollups });
   registerVillagerRoutes(app, { ...gov, qr: deps.qrKey ? qrIssuer(deps.qrKey, deps.qrLifetimeS) : undefined });
   registerPages(app, { ...gov, sessionCookie, csrfFor: (reply, session) => reply.generateCsrf({ userInfo: sha(session).toString('base64url') }) });
   registerBoardRoutes(app, { ...gov, board: deps.board });
