@@ -13,6 +13,7 @@ import { buildLedgerApi, type ApiToken } from './api.ts';
 import { BoardPublisher } from './board/publisher.ts';
 import { privateEd25519 } from '../protocol/sign.ts';
 import { countStaff } from './staff/accounts.ts';
+import { DEFAULT_RETENTION, EvidenceRetention, type RetentionOptions } from './governance/evidence-retention.ts';
 
 export interface LedgerRunOptions {
   brokerUrl: string;
@@ -35,6 +36,8 @@ export interface LedgerRunOptions {
   log: Logger;
   /** How often the public boards' sources are checked for a change (default 5 s). */
   boardCheckMs?: number | undefined;
+  /** Evidence photos' retention: kept days (0 for ever), the purge's cron and time zone (defaults: 365 days, 03:15 village time). */
+  evidence?: Partial<RetentionOptions> | undefined;
 }
 
 const TokensSchema = Type.Array(Type.Object({
@@ -86,6 +89,8 @@ export async function runLedger(o: LedgerRunOptions): Promise<{ url: string; db:
     }
   }
   const tokens = loadTokens(o.tokensFile);
+  const retentionOptions: RetentionOptions = { ...DEFAULT_RETENTION, ...Object.fromEntries(Object.entries(o.evidence ?? {}).filter(([, v]) => v !== undefined)) };
+  EvidenceRetention.check(retentionOptions);
   const db = openLedgerDb({ databaseUrl: o.databaseUrl, sqliteFile: o.sqliteFile });
   await migrateLedger(db);
   // The shipped rule library, as the town's items (a code already there is left as it is).
@@ -95,6 +100,8 @@ export async function runLedger(o: LedgerRunOptions): Promise<{ url: string; db:
   // The stores' public boards: sent when what they show changes, and every few minutes anyway.
   const board = new BoardPublisher({ db, key, log: o.log, publish: (village, e) => service.publishBoard(village, e), ...(o.boardCheckMs ? { checkMs: o.boardCheckMs } : {}) });
   board.start();
+  const retention = new EvidenceRetention({ db, log: o.log, options: retentionOptions });
+  retention.start();
   // No staff account yet: the first is made at /setup with a one-time token printed here only,
   // so nobody else on the network can take it first (as the store's admin page does).
   const setupToken = (await countStaff(db)) === 0 ? randomBytes(18).toString('base64url') : undefined;
@@ -108,6 +115,7 @@ export async function runLedger(o: LedgerRunOptions): Promise<{ url: string; db:
     url, db, service, board,
     stop: async () => {
       await app.close();
+      await retention.stop();
       await board.stop();
       await service.stop();
       await db.close();
