@@ -111,7 +111,7 @@ describe(`ledger staff accounts (${ledgerDbKind})`, () => {
     expect((await g.call(clerk, 'GET', `/api/villages/${g.a}/tasks`)).statusCode).toBe(401);
     // A new password ends the account's other sessions.
     expect((await g.call(other, 'GET', `/api/villages/${g.a}/tasks`)).statusCode).toBe(200);
-    await setStaffPassword(g.db, 'clerk2', await hashPassword('a brand new password'), 'cli', new Date());
+    await setStaffPassword(g.db, 'clerk2', await hashPassword('a brand new password', 2 ** 14), 'cli', new Date());
     expect((await g.call(other, 'GET', `/api/villages/${g.a}/tasks`)).statusCode).toBe(401);
     expect((await login(g, 'clerk2', STAFF_PASSWORD)).statusCode).toBe(401);
     await staffLogin(g.app, 'clerk2', 'a brand new password');

@@ -46,7 +46,7 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
     const r = (await g.call(g.va, 'POST', `/api/villages/${g.a}/reports`, { item: 'GOV-MEETING', villager: 'zhang' })).json() as { id: string };
     expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${r.id}/approve`, {})).statusCode).toBe(200);
     task = ((await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '清扫村东巷道', item: 'ENV-SWEEP-LANE', max_claimants: 5 })).json() as { id: string }).id;
-    await addStaff(g.db, { username: 'town-office', display_name: '工作人员town-office', role: 'town', village: null, password_hash: await hashPassword(STAFF_PASSWORD) }, 'test', new Date());
+    await addStaff(g.db, { username: 'town-office', display_name: '工作人员town-office', role: 'town', village: null, password_hash: await hashPassword(STAFF_PASSWORD, 2 ** 14) }, 'test', new Date());
     base = await g.app.listen({ host: '127.0.0.1', port: 0 });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
     mkdirSync(SHOTS, { recursive: true });
