@@ -62,6 +62,8 @@ export interface LedgerApiDeps {
   qrLifetimeS?: number;
   /** The public boards' publisher; its routes let a village publish now. */
   board?: BoardPublisher | undefined;
+  /** Where roll-ups run (a worker thread on SQLite); by default one of its own, stopped with the app. */
+  rollups?: RollupRunner | undefined;
   /** When set, the staff accounts' first-run setup needs it (run.ts logs the link with it). */
   setupToken?: string | undefined;
 }
@@ -211,8 +213,8 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
 
   const gov = { db: deps.db, service: deps.service, sessions, principal, clock: deps.clock ?? (() => new Date()) };
   registerGovernance(app, gov);
-  const rollups = new RollupRunner(deps.db);
-  app.addHook('onClose', async () => rollups.stop());
+  const rollups = deps.rollups ?? new RollupRunner(deps.db);
+  if (!deps.rollups) app.addHook('onClose', async () => rollups.stop());
   registerRollupRoutes(app, { ...gov, rollups });
   registerVillagerRoutes(app, { ...gov, qr: deps.qrKey ? qrIssuer(deps.qrKey, deps.qrLifetimeS) : undefined });
   registerPages(app, { ...gov, sessionCookie, csrfFor: (reply, session) => reply.generateCsrf({ userInfo: sha(session).toString('base64url') }) });

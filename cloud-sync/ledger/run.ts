@@ -13,6 +13,7 @@ import { buildLedgerApi, type ApiToken } from './api.ts';
 import { BoardPublisher } from './board/publisher.ts';
 import { privateEd25519 } from '../protocol/sign.ts';
 import { countStaff } from './staff/accounts.ts';
+import { RollupRunner } from './governance/rollup-runner.ts';
 import { DEFAULT_RETENTION, EvidenceRetention, type RetentionOptions } from './governance/evidence-retention.ts';
 
 export interface LedgerRunOptions {
@@ -105,7 +106,10 @@ export async function runLedger(o: LedgerRunOptions): Promise<{ url: string; db:
   // No staff account yet: the first is made at /setup with a one-time token printed here only,
   // so nobody else on the network can take it first (as the store's admin page does).
   const setupToken = (await countStaff(db)) === 0 ? randomBytes(18).toString('base64url') : undefined;
-  const app = buildLedgerApi({ db, service, tokens, log: o.log, qrKey, board, setupToken });
+  // The roll-up's worker thread loads now, not at the town's first click.
+  const rollups = new RollupRunner(db);
+  rollups.warm();
+  const app = buildLedgerApi({ db, service, tokens, log: o.log, qrKey, board, setupToken, rollups });
   const url = await app.listen({ host: o.host, port: o.port });
   if (setupToken) {
     const setupUrl = `${url}/setup?token=${setupToken}`;
@@ -115,6 +119,7 @@ export async function runLedger(o: LedgerRunOptions): Promise<{ url: string; db:
     url, db, service, board,
     stop: async () => {
       await app.close();
+      await rollups.stop();
       await retention.stop();
       await board.stop();
       await service.stop();

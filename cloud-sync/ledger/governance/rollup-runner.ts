@@ -36,6 +36,11 @@ export class RollupRunner {
     });
   }
 
+  /** Starts the worker now (the ledger process does at start), so the first roll-up does not wait for it to load. */
+  warm(): void {
+    if (this.offThread) this.started();
+  }
+
   async stop(): Promise<void> {
     const w = this.worker;
     this.worker = undefined;
