@@ -12,7 +12,11 @@ import { ensureDefaultItems } from '../../cloud-sync/ledger/governance/rules.ts'
 import { rollup, periodOf } from '../../cloud-sync/ledger/governance/rollup.ts';
 import { RollupRunner } from '../../cloud-sync/ledger/governance/rollup-runner.ts';
 import { addVillage } from '../../cloud-sync/ledger/tables.ts';
-import type { SqlDb } from '../../cloud-sync/ledger/sql.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { openSqlite, type SqlDb } from '../../cloud-sync/ledger/sql.ts';
+import { migrateLedger } from '../../cloud-sync/ledger/migrations.ts';
 
 describe(`the roll-up's runner (${ledgerDbKind})`, () => {
   let db: SqlDb;
@@ -53,12 +57,26 @@ describe(`the roll-up's runner (${ledgerDbKind})`, () => {
     expect((await runner.run([v], period, ['participation'])).participation).toEqual([{ village: v, name: '新村', villagers: 20, awarded: 0, rate: 0 }]);
   }, 60_000);
 
-  it.runIf(ledgerDbKind === 'sqlite')('a worker that dies fails its request bilingually; the next roll-up starts a new one', async () => {
-    await runner.run(villages, period, ['months']);
-    const worker = (runner as unknown as { worker: { terminate(): Promise<number> } }).worker;
-    const pending = runner.run(villages, period);
-    await worker.terminate();
-    await expect(pending).rejects.toMatchObject({ code: 'INTERNAL', zh: expect.stringContaining('汇总') });
-    expect(await runner.run(villages, period)).toEqual(await rollup(db, villages, period));
+  // On a SQLite file whatever DATABASE_URL says: only SQLite has the worker.
+  it('a worker that dies fails its request bilingually; the next roll-up starts a new one', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'rollup-runner-'));
+    const file = openSqlite(path.join(dir, 'ledger.sqlite'));
+    const own = new RollupRunner(file);
+    try {
+      await migrateLedger(file);
+      await ensureDefaultItems(file, new Date());
+      const vs = await seedTownYear(file, uid('rd'), { villages: 2, perVillage: 20, entries: 800, claims: 40, sessions: 80 });
+      expect(own.offThread).toBe(true);
+      await own.run(vs, period, ['months']);
+      const worker = (own as unknown as { worker: { terminate(): Promise<number> } }).worker;
+      const pending = own.run(vs, period);
+      await worker.terminate();
+      await expect(pending).rejects.toMatchObject({ code: 'INTERNAL', zh: expect.stringContaining('汇总') });
+      expect(await own.run(vs, period)).toEqual(await rollup(file, vs, period));
+    } finally {
+      await own.stop();
+      await file.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 60_000);
 });
