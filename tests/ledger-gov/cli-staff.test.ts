@@ -1,4 +1,8 @@
-/** `store-edge ledger staff …` on the ledger's machine: passwords on stdin, exit codes (2 bad input, 1 a failed request), audited steps. */
+/**
+ * `store-edge ledger staff …` on the ledger's machine: passwords on stdin, exit codes (2 bad input,
+ * 1 a failed request), audited steps. (The password reader itself, a short password included, is
+ * the admin CLI's, tested in tests/edge/cli-admin.test.ts.) Each command is a process of its own.
+ */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -35,7 +39,6 @@ describe('store-edge ledger staff', () => {
     await addVillage(db, 'qianjin', '前进村', new Date().toISOString());
     try {
       for (const [stdin, args, words] of [
-        ['short\n', ['add', '--username', 'wang', '--name', '王干事', '--role', 'town'], '密码至少 10 位'],
         ['long enough password\n', ['add', '--username', 'wang', '--name', '王干事', '--role', 'mayor'], '--role'],
         ['long enough password\n', ['add', '--username', 'wang', '--name', '王干事', '--role', 'village', '--village', 'nowhere'], '找不到村'],
       ] as const) {
@@ -62,7 +65,6 @@ describe('store-edge ledger staff', () => {
       await db.run("UPDATE staff_accounts SET locked_until = '2999-01-01T00:00:00.000Z' WHERE username = 'wang'");
       expect((await run('', 'unlock', '--username', 'wang')).code).toBe(0);
       expect((await getStaff(db, 'wang'))!.locked_until).toBeNull();
-      expect((await run('', 'unlock', '--username', 'nobody')).code).toBe(2);
       const list = await run('', 'list', '--json');
       expect((JSON.parse(list.stdout) as { username: string }[]).map((a) => a.username).sort()).toEqual(['li', 'wang']);
       const steps = await db.query<{ subject: string; action: string; actor: string }>("SELECT subject, action, actor FROM gov_events WHERE subject LIKE 'staff:%' ORDER BY seq");
@@ -75,5 +77,5 @@ describe('store-edge ledger staff', () => {
     } finally {
       await db.close();
     }
-  }, 300_000);
+  }, 600_000);
 });
