@@ -148,7 +148,8 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
     // The session is an HTTP-only cookie: nothing of it in the page's storage.
     expect(await page.evaluate(() => (globalThis as unknown as { document: { cookie: string } }).document.cookie)).not.toContain('ledger_staff');
     expect(await page.evaluate(() => (globalThis as unknown as { sessionStorage: { length: number } }).sessionStorage.length)).toBe(0);
-    await expect.poll(() => page.textContent('#months')).toContain(g.a);
+    // The first roll-up starts its worker thread (on SQLite), which on a loaded machine takes a while.
+    await expect.poll(() => page.textContent('#months'), { timeout: 60_000 }).toContain(g.a);
     // Chart.js has drawn each chart on its canvas.
     await expect.poll(() => page.evaluate(() => ['chart-months', 'chart-participation', 'chart-items', 'chart-sales'].every((id) => (globalThis as unknown as { Chart: { getChart(id: string): unknown } }).Chart.getChart(id) !== undefined))).toBe(true);
     await page.screenshot({ path: path.join(SHOTS, 'ledger-town-rollup.png'), fullPage: true });
