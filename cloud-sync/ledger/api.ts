@@ -6,12 +6,15 @@
  * token from `POST /api/villager/login`, or the HTTP-only cookie of the villager's phone page
  * (web/pages.ts). A request signed in by that cookie must carry a CSRF token (`x-csrf-token`)
  * for anything but GET, since a browser sends cookies by itself; bearer tokens it never does.
+ * Staff (town and village office) sign in to the pages with a password (staff/routes.ts): their
+ * cookie maps to the town or village role, with the same CSRF rule; bearer tokens stay for machines.
  */
 import { createHash, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import fastifyCookie from '@fastify/cookie';
 import fastifyCsrf from '@fastify/csrf-protection';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyMultipart from '@fastify/multipart';
+import fastifyRateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { isEdgeError, ErrorCode } from '../../edge/errors.ts';
@@ -22,10 +25,13 @@ import { registerGovernance, type Principal } from './governance/routes.ts';
 import { VillagerSessions } from './governance/auth.ts';
 import { validationError } from './governance/errors.ts';
 import { registerRollupRoutes } from './governance/rollup-routes.ts';
+import { RollupRunner } from './governance/rollup-runner.ts';
 import { registerVillagerRoutes } from './governance/villager-routes.ts';
 import { qrIssuer } from './governance/qr.ts';
 import { registerPages, SESSION_COOKIE } from './web/pages.ts';
 import { registerBoardRoutes } from './board/routes.ts';
+import { registerStaffRoutes, STAFF_COOKIE } from './staff/routes.ts';
+import { sessionAccount, type StaffAccount } from './staff/accounts.ts';
 import type { BoardPublisher } from './board/publisher.ts';
 import { addVillage, balanceOf, listStores, registerStore, villageSeq, villagerOf } from './tables.ts';
 import { COMMANDS } from '../protocol/payloads.ts';
@@ -33,6 +39,13 @@ import { publicEd25519 } from '../protocol/sign.ts';
 
 export type Role = 'village' | 'town';
 export interface ApiToken { token: string; role: Role; village?: string }
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The staff account signed in by the `ledger_staff` cookie (null without one, or with a bearer token). */
+    staffUser: StaffAccount | null;
+  }
+}
 
 const sha = (s: string) => createHash('sha256').update(s).digest();
 const VillageId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' });
@@ -49,6 +62,10 @@ export interface LedgerApiDeps {
   qrLifetimeS?: number;
   /** The public boards' publisher; its routes let a village publish now. */
   board?: BoardPublisher | undefined;
+  /** Where roll-ups run (a worker thread on SQLite); by default one of its own, stopped with the app. */
+  rollups?: RollupRunner | undefined;
+  /** When set, the staff accounts' first-run setup needs it (run.ts logs the link with it). */
+  setupToken?: string | undefined;
 }
 
 export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
@@ -58,16 +75,26 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
   void app.register(fastifyCsrf, {
     sessionPlugin: '@fastify/cookie',
     cookieOpts: { path: '/', httpOnly: true, sameSite: 'strict' },
-    getUserInfo: (req: FastifyRequest) => sha(req.cookies[SESSION_COOKIE] ?? '').toString('base64url'),
+    getUserInfo: (req: FastifyRequest) => sha(req.cookies[STAFF_COOKIE] || req.cookies[SESSION_COOKIE] || '').toString('base64url'),
     csrfOpts: { hmacKey: randomBytes(32) },
   });
   // No inline script on any page; scripts, styles and images from the ledger itself only.
   void app.register(fastifyHelmet, { contentSecurityPolicy: { directives: { 'script-src': ["'self'"], 'style-src': ["'self'"], 'img-src': ["'self'", 'data:', 'blob:'] } } });
   void app.register(fastifyMultipart, { limits: { fileSize: 8 * 1024 * 1024, files: 1 } });
+  // Only the staff login and setup are limited (their route config says how much).
+  void app.register(fastifyRateLimit, {
+    global: false,
+    errorResponseBuilder: (_req, ctx) => ({
+      statusCode: 429, error: 'RATE_LIMITED', field: 'password',
+      message: `too many attempts; try again in ${Math.ceil(ctx.ttl / 1000)} s`, zh: `尝试次数过多，请 ${Math.ceil(ctx.ttl / 1000)} 秒后再试`,
+    }),
+  });
+  app.decorateRequest('staffUser', null);
   const tokens = deps.tokens.map((t) => ({ ...t, hash: sha(t.token) }));
-  const who = (req: FastifyRequest): (ApiToken & { hash: Buffer }) | undefined => {
+  /** A staff caller: a machine's bearer token, or a person signed in to the pages. */
+  const who = (req: FastifyRequest): { role: Role; village?: string | undefined } | undefined => {
     const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
-    if (!m) return undefined;
+    if (!m) return req.staffUser ? { role: req.staffUser.role, village: req.staffUser.village ?? undefined } : undefined;
     const h = sha(m[1]!);
     return tokens.find((t) => timingSafeEqual(t.hash, h));
   };
@@ -78,12 +105,12 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
   const sessions = new VillagerSessions();
   const sessionCookie = (req: { cookies: Record<string, string | undefined> }) => req.cookies[SESSION_COOKIE] || undefined;
   /** A villager signed in by the page's cookie rather than a bearer token. */
-  const byCookie = (req: FastifyRequest) => req.headers.authorization === undefined && sessionCookie(req) !== undefined;
+  const byCookie = (req: FastifyRequest) => req.headers.authorization === undefined && (sessionCookie(req) !== undefined || Boolean(req.cookies[STAFF_COOKIE]));
   const principal = (req: FastifyRequest): Principal | undefined => {
     const t = who(req);
     if (t) return t.role === 'town' ? { role: 'town' } : { role: 'village', village: t.village! };
     const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
-    const token = m ? m[1]! : byCookie(req) ? sessionCookie(req)! : undefined;
+    const token = m ? m[1]! : byCookie(req) && !req.cookies[STAFF_COOKIE] ? sessionCookie(req) : undefined;
     const s = token ? sessions.of(token) : undefined;
     return s && { role: 'villager', village: s.village, villager: s.villager };
   };
@@ -98,16 +125,22 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
     if (e.code?.startsWith('FST_CSRF')) return reply.status(403).send({ error: 'CSRF_REJECTED', message: 'missing or wrong CSRF token (x-csrf-token); reload the page', zh: '页面已过期或请求来源不明，请刷新页面后再试', field: 'csrf' });
     if (e.code === 'FST_REQ_FILE_TOO_LARGE') return reply.status(413).send({ error: ErrorCode.INVALID_ARGUMENT, message: 'the photo is larger than 8 MB', zh: '照片太大，不能超过 8 MB', field: 'photo' });
     if (e.code === 'FST_INVALID_MULTIPART_CONTENT_TYPE') return reply.status(415).send({ error: ErrorCode.INVALID_ARGUMENT, message: 'send the photo as multipart/form-data', zh: '请以 multipart/form-data 上传照片', field: 'photo' });
+    if (e.statusCode === 429) {
+      const r = err as { error?: string; zh?: string; field?: string };
+      return reply.status(429).send({ error: r.error ?? 'RATE_LIMITED', message: e.message ?? 'too many attempts', zh: r.zh ?? '尝试次数过多，请稍后再试', field: r.field ?? 'password' });
+    }
     if (e.statusCode === 415) return reply.status(415).send({ error: ErrorCode.INVALID_ARGUMENT, message: e.message ?? 'unsupported content type', zh: '不支持的内容类型，请发送 JSON' });
     if (e.statusCode === 400) return reply.status(400).send({ error: ErrorCode.INVALID_ARGUMENT, ...validationError(err) });
     deps.log.error({ err }, 'ledger API error / 村账本接口错误');
     return reply.status(500).send({ error: ErrorCode.INTERNAL, message: 'internal error', zh: '内部错误' });
   });
   app.addHook('onRequest', async (req, reply) => {
+    const staff = req.headers.authorization === undefined ? req.cookies[STAFF_COOKIE] : undefined;
+    if (staff) req.staffUser = (await sessionAccount(deps.db, staff, (deps.clock ?? (() => new Date()))())) ?? null;
     const url = req.routeOptions.url;
     const page = (req.routeOptions.config as { page?: boolean } | undefined)?.page === true;
     if (url !== '/m/login' && url !== '/api/villager/login' && !page && !principal(req)) return reply.status(401).send({ error: 'UNAUTHORIZED', message: 'a valid bearer token is required', zh: '需要有效的访问令牌' });
-    if (url !== '/m/login' && byCookie(req) && req.method !== 'GET' && req.method !== 'HEAD') {
+    if (url !== '/m/login' && url !== '/staff/login' && url !== '/staff/setup' && byCookie(req) && req.method !== 'GET' && req.method !== 'HEAD') {
       await new Promise<void>((resolve, reject) => app.csrfProtection(req, reply, (err?: Error) => (err ? reject(err) : resolve())));
     }
   });
@@ -180,9 +213,13 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
 
   const gov = { db: deps.db, service: deps.service, sessions, principal, clock: deps.clock ?? (() => new Date()) };
   registerGovernance(app, gov);
-  registerRollupRoutes(app, gov);
+  const rollups = deps.rollups ?? new RollupRunner(deps.db);
+  if (!deps.rollups) app.addHook('onClose', async () => rollups.stop());
+  registerRollupRoutes(app, { ...gov, rollups });
   registerVillagerRoutes(app, { ...gov, qr: deps.qrKey ? qrIssuer(deps.qrKey, deps.qrLifetimeS) : undefined });
   registerPages(app, { ...gov, sessionCookie, csrfFor: (reply, session) => reply.generateCsrf({ userInfo: sha(session).toString('base64url') }) });
   registerBoardRoutes(app, { ...gov, board: deps.board });
+  // In a child context, so the rate limit (a plugin that marks routes as they are added) is loaded first.
+  void app.register(async (scope) => registerStaffRoutes(scope, { ...gov, setupToken: deps.setupToken, villagerCookie: SESSION_COOKIE, csrfFor: (reply, session) => reply.generateCsrf({ userInfo: sha(session).toString('base64url') }) }));
   return app;
 }

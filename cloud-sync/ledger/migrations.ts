@@ -6,6 +6,7 @@ import { EdgeError, ErrorCode } from '../../edge/errors.ts';
 import type { SqlDb } from './sql.ts';
 import { GOVERNANCE_POSTGRES, GOVERNANCE_SQLITE, GOVERNANCE_V5_POSTGRES, GOVERNANCE_V5_SQLITE } from './governance/schema.ts';
 import { BOARD_POSTGRES, BOARD_SQLITE } from './board/schema.ts';
+import { STAFF_POSTGRES, STAFF_SQLITE } from './staff/schema.ts';
 
 const common = (autoId: string, bigint: string) => /* sql */ `
 CREATE TABLE villages (
@@ -102,6 +103,8 @@ const MIGRATIONS: ReadonlyArray<{ version: number; sqlite: string; postgres: str
   { version: 4, sqlite: BOARD_SQLITE, postgres: BOARD_POSTGRES },
   // v5: one-time login codes, evidence photos.
   { version: 5, sqlite: GOVERNANCE_V5_SQLITE, postgres: GOVERNANCE_V5_POSTGRES },
+  // v6: staff accounts and sessions for the ledger's pages; evidence photos purged after their retention.
+  { version: 6, sqlite: STAFF_SQLITE, postgres: STAFF_POSTGRES },
 ];
 export const LEDGER_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 

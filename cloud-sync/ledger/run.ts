@@ -1,6 +1,6 @@
 /** The village ledger as a process: database, MQTT side and API started together, stopped in reverse. */
 import { readFileSync } from 'node:fs';
-import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { EdgeError, ErrorCode } from '../../edge/errors.ts';
@@ -12,6 +12,9 @@ import { LedgerService } from './service.ts';
 import { buildLedgerApi, type ApiToken } from './api.ts';
 import { BoardPublisher } from './board/publisher.ts';
 import { privateEd25519 } from '../protocol/sign.ts';
+import { countStaff } from './staff/accounts.ts';
+import { RollupRunner } from './governance/rollup-runner.ts';
+import { DEFAULT_RETENTION, EvidenceRetention, type RetentionOptions } from './governance/evidence-retention.ts';
 
 export interface LedgerRunOptions {
   brokerUrl: string;
@@ -34,6 +37,8 @@ export interface LedgerRunOptions {
   log: Logger;
   /** How often the public boards' sources are checked for a change (default 5 s). */
   boardCheckMs?: number | undefined;
+  /** Evidence photos' retention: kept days (0 for ever), the purge's cron and time zone (defaults: 365 days, 03:15 village time). */
+  evidence?: Partial<RetentionOptions> | undefined;
 }
 
 const TokensSchema = Type.Array(Type.Object({
@@ -85,6 +90,8 @@ export async function runLedger(o: LedgerRunOptions): Promise<{ url: string; db:
     }
   }
   const tokens = loadTokens(o.tokensFile);
+  const retentionOptions: RetentionOptions = { ...DEFAULT_RETENTION, ...Object.fromEntries(Object.entries(o.evidence ?? {}).filter(([, v]) => v !== undefined)) };
+  EvidenceRetention.check(retentionOptions);
   const db = openLedgerDb({ databaseUrl: o.databaseUrl, sqliteFile: o.sqliteFile });
   await migrateLedger(db);
   // The shipped rule library, as the town's items (a code already there is left as it is).
@@ -94,12 +101,26 @@ export async function runLedger(o: LedgerRunOptions): Promise<{ url: string; db:
   // The stores' public boards: sent when what they show changes, and every few minutes anyway.
   const board = new BoardPublisher({ db, key, log: o.log, publish: (village, e) => service.publishBoard(village, e), ...(o.boardCheckMs ? { checkMs: o.boardCheckMs } : {}) });
   board.start();
-  const app = buildLedgerApi({ db, service, tokens, log: o.log, qrKey, board });
+  const retention = new EvidenceRetention({ db, log: o.log, options: retentionOptions });
+  retention.start();
+  // No staff account yet: the first is made at /setup with a one-time token printed here only,
+  // so nobody else on the network can take it first (as the store's admin page does).
+  const setupToken = (await countStaff(db)) === 0 ? randomBytes(18).toString('base64url') : undefined;
+  // The roll-up's worker thread loads now, not at the town's first click.
+  const rollups = new RollupRunner(db);
+  rollups.warm();
+  const app = buildLedgerApi({ db, service, tokens, log: o.log, qrKey, board, setupToken, rollups });
   const url = await app.listen({ host: o.host, port: o.port });
+  if (setupToken) {
+    const setupUrl = `${url}/setup?token=${setupToken}`;
+    o.log.warn({ setup_url: setupUrl }, `no staff account yet: open ${setupUrl} to create the first one (or \`store-edge ledger staff add\`) / 尚无工作人员账号：打开此链接创建第一个账号`);
+  }
   return {
     url, db, service, board,
     stop: async () => {
       await app.close();
+      await rollups.stop();
+      await retention.stop();
       await board.stop();
       await service.stop();
       await db.close();

@@ -10,6 +10,8 @@ export type Dialect = 'sqlite' | 'postgres';
 
 export interface SqlDb {
   readonly dialect: Dialect;
+  /** SQLite: the database file, so a worker thread can read it on a connection of its own. */
+  readonly file?: string;
   query<T>(sql: string, params?: unknown[]): Promise<T[]>;
   /** Returns the number of rows changed. */
   run(sql: string, params?: unknown[]): Promise<number>;
@@ -73,6 +75,7 @@ export function openSqlite(file: string): SqlDb {
   const inTx: SqlDb = { ...direct, transaction: (fn) => fn(inTx), close: async () => undefined };
   return {
     dialect: 'sqlite',
+    file,
     query: (sql, params) => serial(() => direct.query(sql, params)),
     run: (sql, params) => serial(() => direct.run(sql, params)),
     exec: (sql) => serial(() => direct.exec(sql)),
@@ -90,6 +93,31 @@ export function openSqlite(file: string): SqlDb {
       }),
     close: () => serial(async () => void db.close()),
   };
+}
+
+/**
+ * A read-only connection to a ledger file, for a worker thread: long reports (the town roll-up)
+ * run there, beside the writer, as WAL allows, and never hold the ledger's event loop.
+ */
+export function openSqliteReadOnly(file: string): SqlDb {
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  db.pragma('busy_timeout = 5000');
+  const statements = new Map<string, Database.Statement>();
+  const self: SqlDb = {
+    dialect: 'sqlite',
+    file,
+    query: async <T>(sql: string, params: unknown[] = []) => {
+      const q = toSqlite(sql, params);
+      let st = statements.get(q.sql);
+      if (!st) statements.set(q.sql, (st = db.prepare(q.sql)));
+      return st.all(...q.params) as T[];
+    },
+    run: () => Promise.reject(new Error('a read-only ledger connection')),
+    exec: () => Promise.reject(new Error('a read-only ledger connection')),
+    transaction: (fn) => fn(self),
+    close: async () => void db.close(),
+  };
+  return self;
 }
 
 const SERIALIZATION_FAILURE = new Set(['40001', '40P01']);

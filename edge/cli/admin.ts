@@ -15,7 +15,7 @@ import { EdgeError, ErrorCode } from '../errors.ts';
 export const MIN_PASSWORD = 10;
 
 /** One line from stdin; on a terminal without echo. */
-async function readPassword(prompt: string): Promise<string> {
+export async function readPassword(prompt: string): Promise<string> {
   const stdin = process.stdin;
   if (stdin.isTTY) {
     process.stderr.write(prompt);

@@ -1,4 +1,4 @@
-/** `store-edge ledger`: run the village ledger, and make its signing key. */
+/** `store-edge ledger`: run the village ledger, make its signing key, manage its staff accounts. */
 import { writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -7,6 +7,7 @@ import { createLogger } from '../log.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { runLedger } from '../../cloud-sync/ledger/run.ts';
 import { newKeyPair } from '../../cloud-sync/protocol/sign.ts';
+import { registerLedgerStaffCommands } from './ledger-staff.ts';
 
 export function registerLedgerCommand(program: Command): void {
   const ledger = program.command('ledger').description('the village ledger (MQTT + JSON API) / 村级积分账本');
@@ -20,13 +21,16 @@ export function registerLedgerCommand(program: Command): void {
     .option('--tokens-file <json>', 'API tokens: [{"token","role":"village"|"town","village"}] / 接口令牌文件', './data/ledger-tokens.json')
     .option('--host <host>', 'API address / 接口地址', '127.0.0.1')
     .option('--port <n>', 'API port / 接口端口', '8090')
+    .option('--evidence-keep-days <n>', 'days an evidence photo is kept, then purged (its claim and audit stay); 0 keeps them for ever / 凭证照片保存天数', '365')
+    .option('--evidence-purge-cron <cron>', 'when the purge runs, in village time (Asia/Shanghai); "off": only at start / 凭证照片定期删除时间', '15 3 * * *')
     .option('--qr-key-file <pem>', 'Ed25519 private key that signs villagers\' store-door QR codes (make one with `ledger keygen`; its public key is the stores\' entry.qr_public_key_file) / 进店二维码签名私钥')
-    .action(async (o: { broker: string; db: string; keyFile: string; keyId: string; tokensFile: string; host: string; port: string; qrKeyFile?: string }) => {
+    .action(async (o: { broker: string; db: string; keyFile: string; keyId: string; tokensFile: string; host: string; port: string; qrKeyFile?: string; evidenceKeepDays: string; evidencePurgeCron: string }) => {
       const log = createLogger({ level: process.env.STORE_EDGE_LOG_LEVEL ?? 'info', pretty: Boolean(process.stdout.isTTY) });
       const run = await runLedger({
         brokerUrl: o.broker, databaseUrl: process.env.DATABASE_URL, sqliteFile: path.resolve(o.db), keyFile: o.keyFile, keyId: o.keyId,
         tokensFile: o.tokensFile, host: o.host, port: parseIntOption('--port', o.port), log,
         mqttUsername: process.env.MQTT_USERNAME, mqttPassword: process.env.MQTT_PASSWORD, qrKeyFile: o.qrKeyFile,
+        evidence: { keepDays: parseIntOption('--evidence-keep-days', o.evidenceKeepDays), cron: o.evidencePurgeCron },
       });
       log.info({ url: run.url, db: process.env.DATABASE_URL ? 'postgres' : o.db, qr: Boolean(o.qrKeyFile) }, `village ledger / 村账本: ${run.url} (villager page ${run.url}/m/, roll-up ${run.url}/town)`);
       const signal = await new Promise<string>((resolve) => {
@@ -46,4 +50,5 @@ export function registerLedgerCommand(program: Command): void {
       writeFileSync(o.out, pair.privatePem, { mode: 0o600, flag: 'wx' });
       process.stdout.write(pair.publicPem);
     });
+  registerLedgerStaffCommands(ledger);
 }

@@ -77,6 +77,8 @@ describe(`governance roles and isolation (${ledgerDbKind})`, () => {
   let zhang: string;
   let li: string;
   let wang: string;
+  /** A staff member of village a, signed in to the pages by password (cookie and CSRF token). */
+  let staffA: Awaited<ReturnType<GovApp['staff']>>;
   let ids: { task: string; claim: string; approved: string; photo: string };
   /** Everything of village b, to compare before and after. */
   const stateOfB = async () => ({
@@ -100,6 +102,7 @@ describe(`governance roles and isolation (${ledgerDbKind})`, () => {
     zhang = await g.villager(g.a, 'zhang');
     li = await g.villager(g.a, 'li');
     wang = await g.villager(g.b, 'wang');
+    staffA = await g.staff('clerk-a', g.a);
     expect((await g.call(g.vb, 'POST', `/api/villages/${g.b}/items`, item('B-ITEM'))).statusCode).toBe(201);
     const task = (await g.call(g.vb, 'POST', `/api/villages/${g.b}/tasks`, { title: '乙村任务', item: 'GOV-PUBLIC-WORK', points: 4, max_claimants: 3 })).json() as { id: string };
     const claim = (await g.call(wang, 'POST', `/api/villages/${g.b}/tasks/${task.id}/claim`)).json() as { id: string };
@@ -115,7 +118,7 @@ describe(`governance roles and isolation (${ledgerDbKind})`, () => {
     await g.close();
   });
 
-  it('village a (its token, or a villager of a) can neither read nor change village b through any route', async () => {
+  it('village a (its token, its staff signed in by password, or a villager of a) can neither read nor change village b through any route', async () => {
     const routes = routesOf(g.app.printRoutes({ commonPrefix: false })).filter((r) => r.includes(':village'));
     expect(routes.length).toBeGreaterThanOrEqual(25);
     // A route with no case here is a route whose isolation nobody checked.
@@ -125,7 +128,7 @@ describe(`governance roles and isolation (${ledgerDbKind})`, () => {
       const [method, pattern] = r.split(' ') as ['GET' | 'POST' | 'PUT', string];
       for (const claim of [ids.claim, ids.approved]) {
         const url = pattern.replace(':village', g.b).replace('evidence/:id', `evidence/${ids.photo}`).replace(':id', 'wang').replace(':claim', claim).replace(':task', ids.task).replace(':code', 'B-ITEM');
-        for (const [who, token] of [['village a', g.va], ['villager of a', zhang]] as const) {
+        for (const [who, token] of [['village a', g.va], ['staff of a', staffA], ['villager of a', zhang]] as const) {
           const res = r === 'POST /api/villages/:village/evidence' ? await g.upload(token, url, await tinyJpeg()) : await g.call(token, method, url + (QUERIES[r] ?? ''), BODIES[r]);
           expect({ route: r, who, claim, status: res.statusCode }).toEqual({ route: r, who, claim, status: 404 });
           expect(res.body).not.toContain('wang');

@@ -2,7 +2,8 @@
  * The ledger's pages in a real browser (Debian's chromium through playwright-core), on the
  * ledger's own app and port: the villager's phone page at phone size (login, balance,
  * history, claiming a task, reporting with a photo, the QR code refreshing itself and
- * accepted by the store's verifier), the passbook as printed, and the town's charts. No
+ * accepted by the store's verifier), the passbook as printed, and the town's charts behind the
+ * staff login (login -> /town, sign out). No
  * script errors, no CSP violations. Screenshots go to test-results/.
  */
 import { existsSync, mkdirSync } from 'node:fs';
@@ -11,7 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { ledgerDbKind } from '../../harness/sync/rig.ts';
 import { verifyQrToken } from '../../edge/entry/credentials.ts';
-import { govApp, type GovApp } from './gov-app.ts';
+import { govApp, STAFF_PASSWORD, type GovApp } from './gov-app.ts';
+import { addStaff } from '../../cloud-sync/ledger/staff/accounts.ts';
+import { hashPassword } from '../../lib/passwords.ts';
 import { tinyJpeg } from './photos.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -43,6 +46,7 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
     const r = (await g.call(g.va, 'POST', `/api/villages/${g.a}/reports`, { item: 'GOV-MEETING', villager: 'zhang' })).json() as { id: string };
     expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${r.id}/approve`, {})).statusCode).toBe(200);
     task = ((await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '清扫村东巷道', item: 'ENV-SWEEP-LANE', max_claimants: 5 })).json() as { id: string }).id;
+    await addStaff(g.db, { username: 'town-office', display_name: '工作人员town-office', role: 'town', village: null, password_hash: await hashPassword(STAFF_PASSWORD, 2 ** 14) }, 'test', new Date());
     base = await g.app.listen({ host: '127.0.0.1', port: 0 });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
     mkdirSync(SHOTS, { recursive: true });
@@ -127,19 +131,40 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
     page.on('request', (r) => {
       if (!r.url().startsWith(base) && !r.url().startsWith('data:') && !r.url().startsWith('blob:')) outside.push(r.url());
     });
+    // No session: the page sends the browser to the staff login, which comes back to it.
     await page.goto(`${base}/town`);
-    await page.fill('#token', g.town);
-    await page.click('#token-form button[type=submit]');
+    await page.waitForURL(/\/login\?next=%2Ftown$/);
+    await page.waitForSelector('#login-view:not([hidden])');
+    await page.fill('#username', 'town-office');
+    await page.fill('#password', 'not the password');
+    await page.click('#login-form button[type=submit]');
+    // scrypt at N=2^17 takes a while on a loaded machine
+    await expect.poll(() => page.textContent('#login-error'), { timeout: 30_000 }).toBe('用户名或密码错误');
+    await page.fill('#password', STAFF_PASSWORD);
+    await page.click('#login-form button[type=submit]');
+    await page.waitForURL(`${base}/town`);
     await page.waitForSelector('#main-view:not([hidden])');
-    await expect.poll(() => page.textContent('#months')).toContain(g.a);
+    expect(await page.textContent('#who')).toBe('工作人员town-office（镇级）');
+    // The session is an HTTP-only cookie: nothing of it in the page's storage.
+    expect(await page.evaluate(() => (globalThis as unknown as { document: { cookie: string } }).document.cookie)).not.toContain('ledger_staff');
+    expect(await page.evaluate(() => (globalThis as unknown as { sessionStorage: { length: number } }).sessionStorage.length)).toBe(0);
+    // The first roll-up starts its worker thread (on SQLite), which on a loaded machine takes a while.
+    await expect.poll(() => page.textContent('#months'), { timeout: 60_000 }).toContain(g.a);
     // Chart.js has drawn each chart on its canvas.
     await expect.poll(() => page.evaluate(() => ['chart-months', 'chart-participation', 'chart-items', 'chart-sales'].every((id) => (globalThis as unknown as { Chart: { getChart(id: string): unknown } }).Chart.getChart(id) !== undefined))).toBe(true);
     await page.screenshot({ path: path.join(SHOTS, 'ledger-town-rollup.png'), fullPage: true });
     await page.goto(`${base}/passbook?village=${g.a}&villager=zhang`);
     await page.waitForSelector('#book:not([hidden])');
     expect(await page.textContent('#name')).toBe('张三');
+    // Signing out ends the session: the roll-up asks for the login again.
+    await page.goto(`${base}/town`);
+    await page.waitForSelector('#logout:not([hidden])');
+    await page.click('#logout');
+    await page.waitForURL(/\/login\?next=%2Ftown$/);
+    await page.goto(`${base}/town`);
+    await page.waitForURL(/\/login\?next=%2Ftown$/);
     expect(outside).toEqual([]);
     await context.close();
     expect(problems).toEqual([]);
-  }, 60_000);
+  }, 120_000);
 });

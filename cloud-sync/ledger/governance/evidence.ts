@@ -74,10 +74,11 @@ export async function storePhoto(db: SqlDb, village: string, villager: string | 
   return { id, ref: `photo:${id}`, width, height, bytes: jpeg.length, sha256 };
 }
 
-export async function photoOf(db: SqlDb, village: string, id: string): Promise<{ villager_id: string | null; mime: string; bytes: Buffer } | undefined> {
-  const rows = await db.query<{ villager_id: string | null; mime: string; bytes: Buffer | Uint8Array }>('SELECT villager_id, mime, bytes FROM gov_evidence WHERE id = $1 AND village = $2', [id, village]);
+/** A kept photo; `purged_at` when its retention ended (its bytes are then empty; evidence-retention.ts). */
+export async function photoOf(db: SqlDb, village: string, id: string): Promise<{ villager_id: string | null; mime: string; bytes: Buffer; purged_at: string | null } | undefined> {
+  const rows = await db.query<{ villager_id: string | null; mime: string; bytes: Buffer | Uint8Array; purged_at: string | null }>('SELECT villager_id, mime, bytes, purged_at FROM gov_evidence WHERE id = $1 AND village = $2', [id, village]);
   const r = rows[0];
-  return r && { villager_id: r.villager_id, mime: r.mime, bytes: Buffer.from(r.bytes) };
+  return r && { villager_id: r.villager_id, mime: r.mime, bytes: Buffer.from(r.bytes), purged_at: r.purged_at };
 }
 
 /**
@@ -90,4 +91,5 @@ export async function checkEvidenceRef(db: SqlDb, village: string, villager: str
   if (!m) return;
   const p = await photoOf(db, village, m[1]!);
   if (!p || (villager !== undefined && p.villager_id !== null && p.villager_id !== villager)) throw fieldError('evidence', `no photo ${m[1]} in this village`, `找不到凭证照片 ${m[1]}`, 400);
+  if (p.purged_at) throw fieldError('evidence', `photo ${m[1]} was purged at the end of its retention; upload it again`, `凭证照片 ${m[1]} 已按保存期限删除，请重新上传`, 400);
 }

@@ -6,7 +6,8 @@
  */
 import { stringify } from 'csv-stringify/sync';
 import { Type } from '@fastify/type-provider-typebox';
-import { allVillages, periodOf, rollup, type Rollup } from './rollup.ts';
+import { allVillages, periodOf, type Rollup } from './rollup.ts';
+import type { RollupRunner } from './rollup-runner.ts';
 import { fieldError } from './rules.ts';
 import { gate, VillageParams, type GovApp, type GovDeps } from './access.ts';
 
@@ -30,7 +31,8 @@ export function toCsv(r: Rollup, table: Table): string {
   return `\uFEFF${stringify([cols.map(([, header]) => header), ...rows.map((row) => cols.map(([k]) => row[k]))], { record_delimiter: 'windows', escape_formulas: true })}`;
 }
 
-export function registerRollupRoutes(app: GovApp, deps: GovDeps): void {
+export function registerRollupRoutes(app: GovApp, deps: GovDeps & { rollups: RollupRunner }): void {
+  const rollup = (villages: string[], period: Rollup['period'], only?: readonly Table[]) => deps.rollups.run(villages, period, only);
   /** Who is calling: the ledger's pages use it to show the right view. */
   app.get('/api/whoami', async (req) => {
     const p = deps.principal(req);
@@ -52,22 +54,22 @@ export function registerRollupRoutes(app: GovApp, deps: GovDeps): void {
 
   app.get('/api/town/rollup', { schema: { querystring: villageQuery } }, async (req) => {
     townOnly(req);
-    return rollup(deps.db, await townScope(req.query.village), periodOf(req.query, deps.clock()));
+    return rollup(await townScope(req.query.village), periodOf(req.query, deps.clock()));
   });
   app.get('/api/town/rollup.csv', { schema: { querystring: Type.Object({ ...CsvQuery.properties, village: Type.Optional(Type.String({ maxLength: 64 })) }) } }, async (req, reply) => {
     townOnly(req);
     const period = periodOf(req.query, deps.clock());
-    const r = await rollup(deps.db, await townScope(req.query.village), period, [req.query.table as Table]);
+    const r = await rollup(await townScope(req.query.village), period, [req.query.table as Table]);
     return csvReply(reply, toCsv(r, req.query.table as Table), `town-${req.query.table}-${period.from}_${period.to}.csv`);
   });
   app.get('/api/villages/:village/rollup', { schema: { params: VillageParams, querystring: Query } }, async (req) => {
     gate(deps, req, req.params.village, 'read');
-    return rollup(deps.db, [req.params.village], periodOf(req.query, deps.clock()));
+    return rollup([req.params.village], periodOf(req.query, deps.clock()));
   });
   app.get('/api/villages/:village/rollup.csv', { schema: { params: VillageParams, querystring: CsvQuery } }, async (req, reply) => {
     gate(deps, req, req.params.village, 'read');
     const period = periodOf(req.query, deps.clock());
-    const r = await rollup(deps.db, [req.params.village], period, [req.query.table as Table]);
+    const r = await rollup([req.params.village], period, [req.query.table as Table]);
     return csvReply(reply, toCsv(r, req.query.table as Table), `${req.params.village}-${req.query.table}-${period.from}_${period.to}.csv`);
   });
 }

@@ -8,7 +8,7 @@ import type { FastifyRequest } from 'fastify';
 import { ErrorCode } from '../../../edge/errors.ts';
 import type { SqlDb } from '../sql.ts';
 import { villagerOf } from '../tables.ts';
-import { fieldError } from './rules.ts';
+import { fieldError, localDate } from './rules.ts';
 import { actorOf, gate, Id, VillageParams, type GovApp, type GovDeps, type Principal } from './access.ts';
 import { CODE_DAYS_DEFAULT, issueLoginCode } from './login-codes.ts';
 import { qrNotConfigured, qrPublicPem, villagerQr, type QrIssuer } from './qr.ts';
@@ -117,6 +117,10 @@ export function registerVillagerRoutes(app: GovApp, deps: GovDeps & { qr: QrIssu
     const photo = await photoOf(deps.db, req.params.village, req.params.id);
     // A villager sees their own uploads only.
     if (!photo || (p.role === 'villager' && photo.villager_id !== p.villager)) throw fieldError('id', `no photo ${req.params.id} in this village`, `本村没有这张照片 ${req.params.id}`, 404, ErrorCode.NOT_FOUND);
+    if (photo.purged_at) {
+      const on = localDate(new Date(photo.purged_at));
+      return reply.status(410).send({ error: 'PHOTO_PURGED', message: `photo purged on ${on} at the end of its retention period; the claim and its audit remain`, zh: `照片已于 ${on} 按保存期限删除（申报记录和操作记录仍保留）`, field: 'id', purged_at: photo.purged_at });
+    }
     reply.header('cache-control', 'private, max-age=3600');
     reply.header('x-content-type-options', 'nosniff');
     return reply.type(photo.mime).send(photo.bytes);

@@ -4,7 +4,8 @@
  * (/m/passbook for a villager, /passbook for the village office) and the town's roll-up with
  * charts (/town). Pages are static files; their scripts read the JSON API. Chart.js is served
  * from node_modules (/assets/chart.umd.min.js): nothing comes from a CDN, the village Wi-Fi
- * may have no internet. Staff pages keep their bearer token in the tab's sessionStorage.
+ * may have no internet. Staff sign in at /login (or, the first time, /setup) with a password
+ * (staff/routes.ts); their pages then read the API with the session's cookie.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -15,6 +16,7 @@ import { fieldError } from '../governance/rules.ts';
 import { useLoginCode } from '../governance/login-codes.ts';
 import { villagerOf } from '../tables.ts';
 import type { GovApp, GovDeps } from '../governance/access.ts';
+import { STAFF_COOKIE } from '../staff/routes.ts';
 
 export const SESSION_COOKIE = 'village_session';
 
@@ -27,7 +29,7 @@ function assets(): Map<string, [string, Buffer]> {
   if (cache) return cache;
   const m = new Map<string, [string, Buffer]>();
   const types: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' };
-  for (const f of ['villager.html', 'villager.js', 'passbook.html', 'passbook.js', 'town.html', 'town.js', 'ledger.css']) m.set(f, [types[f.split('.').pop()!]!, readFileSync(here(f))]);
+  for (const f of ['villager.html', 'villager.js', 'passbook.html', 'passbook.js', 'town.html', 'town.js', 'staff.html', 'staff.js', 'ledger.css']) m.set(f, [types[f.split('.').pop()!]!, readFileSync(here(f))]);
   // chart.js exports no subpath for its UMD build: it sits beside the main file (dist/).
   m.set('chart.umd.min.js', [types.js!, readFileSync(path.join(path.dirname(require.resolve('chart.js')), 'chart.umd.min.js'))]);
   cache = m;
@@ -53,7 +55,9 @@ export function registerPages(app: GovApp, deps: WebDeps): void {
   page('/m/passbook', 'passbook.html');
   page('/passbook', 'passbook.html');
   page('/town', 'town.html');
-  for (const f of ['villager.js', 'passbook.js', 'town.js', 'ledger.css', 'chart.umd.min.js']) page(`/assets/${f}`, f);
+  page('/login', 'staff.html');
+  page('/setup', 'staff.html');
+  for (const f of ['villager.js', 'passbook.js', 'town.js', 'staff.js', 'ledger.css', 'chart.umd.min.js']) page(`/assets/${f}`, f);
   app.get('/m', { config: { page: true } }, async (req, reply) => reply.redirect(`/m/${req.url.slice(2)}`));
 
   const secure = (protocol: string) => protocol === 'https';
@@ -68,6 +72,8 @@ export function registerPages(app: GovApp, deps: WebDeps): void {
       ? await deps.sessions.login(deps.db, village, villager, pin)
       : await deps.sessions.loginWith(village, villager, 'code', () => useLoginCode(deps.db, village, villager, code!, deps.clock()));
     reply.setCookie(SESSION_COOKIE, s.token, { path: '/', httpOnly: true, sameSite: 'strict', secure: secure(req.protocol), expires: new Date(s.expires_at) });
+    // a browser holds one identity: a villager signing in on it signs the staff member out of it
+    reply.clearCookie(STAFF_COOKIE, { path: '/' });
     return { village, villager, expires_at: s.expires_at, csrf: deps.csrfFor(reply, s.token) };
   });
   // Who is signed in on this phone, and a CSRF token for the page's actions.

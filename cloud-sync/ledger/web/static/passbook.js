@@ -1,8 +1,8 @@
-/* global document, fetch, location, sessionStorage, URLSearchParams, window */
+/* global document, fetch, location, URLSearchParams, window */
 /**
  * The printable passbook (积分存折): every entry of one villager with the balance after it.
  * On /m/passbook the villager's own (their session cookie); on /passbook the village office
- * names village and villager, with the bearer token the roll-up page keeps in this tab.
+ * names village and villager, signed in as staff (the ledger's session cookie, from /login).
  */
 'use strict';
 
@@ -11,10 +11,7 @@ const mine = location.pathname.startsWith('/m/');
 const fmtDate = (iso) => new Date(iso).toLocaleDateString('zh-CN', { timeZone: 'Asia/Shanghai' });
 
 async function getJson(url) {
-  const headers = {};
-  const token = sessionStorage.getItem('ledgerToken');
-  if (!mine && token) headers.authorization = `Bearer ${token}`;
-  const res = await fetch(url, { headers, credentials: 'same-origin' });
+  const res = await fetch(url, { credentials: 'same-origin' });
   const data = await res.json().catch(() => ({}));
   if (!res.ok) throw Object.assign(new Error(data.zh || data.message || `请求失败（${res.status}）`), { status: res.status });
   return data;
@@ -61,7 +58,8 @@ async function open(village, villager) {
       render(await getJson(`/api/villages/${encodeURIComponent(village)}/villagers/${encodeURIComponent(villager)}/passbook`));
     }
   } catch (e) {
-    $('error').textContent = e.status === 401 ? (mine ? '请先登录' : '请先在汇总页输入访问令牌') : e.message;
+    if (e.status === 401 && !mine) return void location.replace(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
+    $('error').textContent = e.status === 401 ? '请先登录' : e.message;
   }
 }
 

@@ -1,17 +1,25 @@
-/* global document, fetch, sessionStorage, URL, URLSearchParams, window, Chart */
+/* global document, fetch, location, URL, URLSearchParams, window, Chart */
 /**
  * The roll-up page: the town sees every village (or one), a village its own. Charts are
- * Chart.js, served by the ledger from node_modules. CSV comes from the API with the bearer
- * token and is saved through a blob link (a plain link could not carry the token).
+ * Chart.js, served by the ledger from node_modules. Staff are signed in by the ledger's
+ * HTTP-only session cookie (/login); without it the page goes there. CSV is fetched and saved
+ * through a blob link, so an error shows on the page instead of as a downloaded file.
  */
 'use strict';
 
 const $ = (id) => document.getElementById(id);
 const charts = {};
 let who;
+let csrf = '';
+
+const toLogin = () => location.replace(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
 
 async function call(url) {
-  const res = await fetch(url, { headers: { authorization: `Bearer ${sessionStorage.getItem('ledgerToken') || ''}` } });
+  const res = await fetch(url, { credentials: 'same-origin' });
+  if (res.status === 401) {
+    toLogin();
+    throw Object.assign(new Error('请先登录'), { status: 401 });
+  }
   if (!res.ok) {
     const data = await res.json().catch(() => ({}));
     throw Object.assign(new Error(data.zh || data.message || `请求失败（${res.status}）`), { status: res.status });
@@ -89,18 +97,16 @@ async function csv(table) {
 
 async function enter() {
   try {
-    who = await (await call('/api/whoami')).json();
-    if (who.role === 'villager') throw new Error('村民请使用手机页面 /m/');
+    const s = await (await call('/staff/session')).json();
+    csrf = s.csrf;
+    who = s.user.role === 'town' ? { role: 'town' } : { role: 'village', village: s.user.village };
+    $('who').textContent = `${s.user.display_name}（${s.user.role === 'town' ? '镇级' : `村级 · ${s.user.village}`}）`;
   } catch (e) {
-    sessionStorage.removeItem('ledgerToken');
-    $('token-view').hidden = false;
-    $('main-view').hidden = true;
-    $('token-error').textContent = e.status === 401 ? '' : e.message;
+    if (e.status !== 401) $('enter-error').textContent = e.message;
     return;
   }
-  $('token-view').hidden = true;
   $('main-view').hidden = false;
-  $('forget').hidden = false;
+  $('logout').hidden = false;
   const sel = $('village');
   sel.replaceChildren();
   if (who.role === 'town') {
@@ -126,15 +132,9 @@ async function enter() {
 }
 
 window.addEventListener('DOMContentLoaded', () => {
-  $('token-form').addEventListener('submit', (ev) => {
-    ev.preventDefault();
-    sessionStorage.setItem('ledgerToken', $('token').value.trim());
-    $('token').value = '';
-    void enter();
-  });
-  $('forget').addEventListener('click', () => {
-    sessionStorage.removeItem('ledgerToken');
-    window.location.reload();
+  $('logout').addEventListener('click', async () => {
+    await fetch('/staff/logout', { method: 'POST', headers: { 'x-csrf-token': csrf }, credentials: 'same-origin' }).catch(() => undefined);
+    location.replace('/login?next=%2Ftown');
   });
   $('filter').addEventListener('submit', (ev) => {
     ev.preventDefault();

@@ -1,0 +1,139 @@
+/**
+ * Staff accounts of the ledger's pages (镇街 / 村居 staff) and their sessions: plain functions
+ * over the ledger's database. Passwords arrive here already hashed (lib/passwords.ts); this
+ * file stores, counts and locks. A session is a random token in an HTTP-only cookie; the
+ * database keeps only its SHA-256.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { ErrorCode } from '../../../edge/errors.ts';
+import type { SqlDb } from '../sql.ts';
+import { audit, fieldError, TOWN } from '../governance/rules.ts';
+
+export type StaffRole = 'town' | 'village';
+export const STAFF_ROLES: readonly StaffRole[] = ['town', 'village'];
+
+export interface StaffAccount {
+  username: string;
+  display_name: string;
+  role: StaffRole;
+  village: string | null;
+  locked_until: string | null;
+  last_login_at: string | null;
+  created_by: string;
+  created_at: string;
+}
+interface Row extends StaffAccount { password_hash: string; failed_logins: number }
+
+/** A working day: then the login page again. */
+export const STAFF_SESSION_MS = 8 * 3_600_000;
+export const MAX_FAILED_LOGINS = 5;
+export const LOCK_MS = 15 * 60_000;
+
+const sha = (s: string) => createHash('sha256').update(s).digest('base64url');
+const COLUMNS = 'username, display_name, role, village, password_hash, failed_logins, locked_until, last_login_at, created_by, created_at';
+const account = ({ password_hash: _h, failed_logins: _f, ...a }: Row): StaffAccount => a;
+
+export async function countStaff(db: SqlDb): Promise<number> {
+  return Number((await db.query<{ n: number }>('SELECT COUNT(*) AS n FROM staff_accounts'))[0]?.n ?? 0);
+}
+
+async function row(db: SqlDb, username: string): Promise<Row | undefined> {
+  return (await db.query<Row>(`SELECT ${COLUMNS} FROM staff_accounts WHERE username = $1`, [username]))[0];
+}
+
+export async function getStaff(db: SqlDb, username: string): Promise<(StaffAccount & { password_hash: string }) | undefined> {
+  const r = await row(db, username);
+  return r && { ...account(r), password_hash: r.password_hash };
+}
+
+/** Every account (the town), or a village's. */
+export async function listStaff(db: SqlDb, village?: string): Promise<StaffAccount[]> {
+  const rows = village === undefined
+    ? await db.query<Row>(`SELECT ${COLUMNS} FROM staff_accounts ORDER BY role DESC, village, username`)
+    : await db.query<Row>(`SELECT ${COLUMNS} FROM staff_accounts WHERE village = $1 ORDER BY username`, [village]);
+  return rows.map(account);
+}
+
+export interface NewStaff { username: string; display_name: string; role: StaffRole; village: string | null; password_hash: string }
+
+/**
+ * Adds an account; `onlyIfNone` (the first-run setup) refuses when any account exists, in the
+ * same transaction, so two setup forms cannot both win.
+ */
+export async function addStaff(db: SqlDb, a: NewStaff, actor: string, now: Date, opts: { onlyIfNone?: boolean } = {}): Promise<StaffAccount> {
+  return db.transaction(async (tx) => {
+    if (opts.onlyIfNone && (await countStaff(tx)) > 0) throw fieldError('setup', 'an account exists; the first-run setup is closed, sign in instead', '已有账号，首次设置已关闭，请登录', 403);
+    if (a.village !== null && (await tx.query('SELECT 1 FROM villages WHERE id = $1', [a.village])).length === 0) throw fieldError('village', `no village ${a.village}`, `找不到村 ${a.village}`, 400);
+    if (await row(tx, a.username)) throw fieldError('username', `the user name ${a.username} is taken`, `用户名 ${a.username} 已被使用`, 409, ErrorCode.DUPLICATE_ID);
+    const at = now.toISOString();
+    await tx.run('INSERT INTO staff_accounts (username, display_name, role, village, password_hash, created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)',
+      [a.username, a.display_name, a.role, a.village, a.password_hash, actor, at]);
+    await auditStaff(tx, a.village, a.username, 'staff.create', actor, { role: a.role, village: a.village, display_name: a.display_name }, now);
+    return account((await row(tx, a.username))!);
+  });
+}
+
+/** A new password: unlocks the account and ends its sessions. */
+export async function setStaffPassword(db: SqlDb, username: string, passwordHash: string, actor: string, now: Date): Promise<void> {
+  await db.transaction(async (tx) => {
+    const r = await row(tx, username);
+    if (!r) throw fieldError('username', `no account ${username}`, `没有账号 ${username}`, 404, ErrorCode.NOT_FOUND);
+    await tx.run('UPDATE staff_accounts SET password_hash = $1, failed_logins = 0, locked_until = NULL, updated_at = $2 WHERE username = $3', [passwordHash, now.toISOString(), username]);
+    await tx.run('DELETE FROM staff_sessions WHERE username = $1', [username]);
+    await auditStaff(tx, r.village, username, 'staff.password', actor, {}, now);
+  });
+}
+
+export async function unlockStaff(db: SqlDb, username: string, actor: string, now: Date): Promise<void> {
+  await db.transaction(async (tx) => {
+    const r = await row(tx, username);
+    if (!r) throw fieldError('username', `no account ${username}`, `没有账号 ${username}`, 404, ErrorCode.NOT_FOUND);
+    await tx.run('UPDATE staff_accounts SET failed_logins = 0, locked_until = NULL, updated_at = $1 WHERE username = $2', [now.toISOString(), username]);
+    await auditStaff(tx, r.village, username, 'staff.unlock', actor, { was_locked_until: r.locked_until }, now);
+  });
+}
+
+export const isLocked = (a: { locked_until: string | null }, now: Date): boolean => a.locked_until !== null && a.locked_until > now.toISOString();
+
+/** Counts a wrong password; the MAX_FAILED_LOGINS-th in a row locks the account for LOCK_MS. Answers the lock's end, if it locked. */
+export async function recordFailedLogin(db: SqlDb, username: string, now: Date): Promise<string | undefined> {
+  return db.transaction(async (tx) => {
+    const r = await row(tx, username);
+    if (!r) return undefined;
+    const failures = Number(r.failed_logins) + 1;
+    const lock = failures >= MAX_FAILED_LOGINS ? new Date(now.getTime() + LOCK_MS).toISOString() : null;
+    await tx.run('UPDATE staff_accounts SET failed_logins = $1, locked_until = $2 WHERE username = $3', [lock ? 0 : failures, lock ?? r.locked_until, username]);
+    if (lock) await auditStaff(tx, r.village, username, 'staff.lock', 'system', { locked_until: lock }, now);
+    return lock ?? undefined;
+  });
+}
+
+/** A successful login: failures forgotten, a new session. Answers the session's token (for the cookie). */
+export async function openSession(db: SqlDb, username: string, now: Date): Promise<{ token: string; expires_at: string }> {
+  const token = randomBytes(32).toString('base64url');
+  const expires = new Date(now.getTime() + STAFF_SESSION_MS).toISOString();
+  await db.transaction(async (tx) => {
+    await tx.run('UPDATE staff_accounts SET failed_logins = 0, locked_until = NULL, last_login_at = $1 WHERE username = $2', [now.toISOString(), username]);
+    // expired sessions of anyone go at each login, so the table holds only live ones
+    await tx.run('DELETE FROM staff_sessions WHERE expires_at <= $1', [now.toISOString()]);
+    await tx.run('INSERT INTO staff_sessions (token_hash, username, created_at, expires_at) VALUES ($1, $2, $3, $4)', [sha(token), username, now.toISOString(), expires]);
+  });
+  return { token, expires_at: expires };
+}
+
+/** The account signed in by `token`, while its session lasts. */
+export async function sessionAccount(db: SqlDb, token: string, now: Date): Promise<(StaffAccount & { expires_at: string }) | undefined> {
+  const rows = await db.query<Row & { expires_at: string }>(
+    `SELECT ${COLUMNS.split(', ').map((c) => `a.${c}`).join(', ')}, s.expires_at FROM staff_sessions s JOIN staff_accounts a ON a.username = s.username WHERE s.token_hash = $1 AND s.expires_at > $2`,
+    [sha(token), now.toISOString()]);
+  const r = rows[0];
+  return r && { ...account(r), expires_at: r.expires_at };
+}
+
+export async function endSession(db: SqlDb, token: string): Promise<void> {
+  await db.run('DELETE FROM staff_sessions WHERE token_hash = $1', [sha(token)]);
+}
+
+/** Account changes are steps of the governance audit log: the village's, or the town's. */
+const auditStaff = (tx: SqlDb, village: string | null, username: string, action: string, actor: string, detail: Record<string, unknown>, now: Date) =>
+  audit(tx, village ?? TOWN, `staff:${username}`, action, actor, detail, now);

@@ -1,0 +1,143 @@
+/**
+ * Staff sign-in for the ledger's pages (/town, /passbook): town and village office staff with
+ * a user name and password instead of a bearer token kept in the browser. The same rules as
+ * the store's admin page (edge/http/auth-routes.ts): scrypt hashes (lib/passwords.ts), no
+ * default password — the first account comes from a one-time setup link the ledger logs (or
+ * `store-edge ledger staff add`) —, the fifth wrong password in a row locks the account for
+ * 15 minutes, and the login takes at most 10 attempts a minute per address. The session is a
+ * random token in an HTTP-only, SameSite=Strict cookie (`ledger_staff`, 8 hours) kept hashed
+ * in the ledger, so a restart keeps staff signed in and a logout or a new password ends it.
+ * A town account is the town role, a village account its village's role: the same gates and
+ * the same isolation as their bearer tokens. Bearer tokens stay, for machines.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { Type } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { dummyHash, hashPassword, MIN_PASSWORD, USERNAME, verifyPassword } from '../../../lib/passwords.ts';
+import { fieldError } from '../governance/rules.ts';
+import { actorOf, Id, type GovApp, type GovDeps } from '../governance/access.ts';
+import { addStaff, countStaff, getStaff, isLocked, listStaff, openSession, recordFailedLogin, endSession, unlockStaff, type StaffAccount, type StaffRole } from './accounts.ts';
+
+export const STAFF_COOKIE = 'ledger_staff';
+/** Login and setup attempts per client address per minute (all accounts together). */
+export const LOGIN_RATE_PER_MINUTE = 10;
+
+export interface StaffDeps extends GovDeps {
+  /** When set, the first-run setup needs it (the link with it is in the ledger's log). */
+  setupToken?: string | undefined;
+  csrfFor(reply: FastifyReply, session: string): string;
+  /** The villager page's cookie, cleared at a staff login: a browser holds one identity. */
+  villagerCookie: string;
+}
+
+const Password = Type.String({ maxLength: 200 });
+const NewAccount = {
+  username: Type.String({ maxLength: 64 }),
+  display_name: Type.String({ maxLength: 200 }),
+  role: Type.Union([Type.Literal('town'), Type.Literal('village')]),
+  village: Type.Optional(Id),
+  password: Password,
+};
+
+const sameToken = (a: string, b: string): boolean => {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+};
+
+/** The fields of a new account, the first wrong one named. */
+function checkAccount(b: { username: string; display_name: string; role: StaffRole; village?: string | undefined; password: string; password_confirm?: string | undefined }): void {
+  if (!USERNAME.test(b.username)) throw fieldError('username', '2 to 32 lower-case letters, digits, . _ -', '用户名须为 2–32 位小写字母、数字或 . _ -');
+  const name = b.display_name.trim();
+  if (name.length < 1 || name.length > 100) throw fieldError('display_name', 'a name of 1 to 100 characters', '请填写姓名（1–100 字）');
+  if (b.role === 'village' && !b.village) throw fieldError('village', 'a village account names its village', '村级账号须指明所属村');
+  if (b.role === 'town' && b.village) throw fieldError('village', 'a town account belongs to no village', '镇级账号不属于某个村');
+  if ([...b.password].length < MIN_PASSWORD) throw fieldError('password', `at least ${MIN_PASSWORD} characters`, `密码至少 ${MIN_PASSWORD} 位`);
+  if (b.password_confirm !== undefined && b.password_confirm !== b.password) throw fieldError('password_confirm', 'the two passwords differ', '两次输入的密码不一致');
+}
+
+export function registerStaffRoutes(app: GovApp, deps: StaffDeps): void {
+  const page = { page: true };
+  const limited = { ...page, rateLimit: { max: LOGIN_RATE_PER_MINUTE, timeWindow: 60_000 } };
+  const signIn = async (req: FastifyRequest, reply: FastifyReply, a: StaffAccount) => {
+    const s = await openSession(deps.db, a.username, deps.clock());
+    reply.setCookie(STAFF_COOKIE, s.token, { path: '/', httpOnly: true, sameSite: 'strict', secure: req.protocol === 'https', expires: new Date(s.expires_at) });
+    reply.clearCookie(deps.villagerCookie, { path: '/' });
+    reply.header('cache-control', 'no-store');
+    return { user: a, expires_at: s.expires_at, csrf: deps.csrfFor(reply, s.token) };
+  };
+
+  app.post('/staff/setup', {
+    config: limited,
+    schema: { body: Type.Object({ ...NewAccount, password_confirm: Password, token: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }) },
+  }, async (req, reply) => {
+    const b = req.body;
+    if ((await countStaff(deps.db)) > 0) throw fieldError('setup', 'an account exists; the first-run setup is closed, sign in instead', '已有账号，首次设置已关闭，请登录', 403);
+    if (deps.setupToken && !(b.token && sameToken(b.token, deps.setupToken))) throw fieldError('token', 'open the setup link printed in the ledger\'s log (it carries a one-time token)', '请打开村账本日志中打印的首次设置链接（含一次性口令）', 403);
+    checkAccount(b);
+    const a = await addStaff(deps.db, { username: b.username, display_name: b.display_name.trim(), role: b.role, village: b.village ?? null, password_hash: await hashPassword(b.password) }, 'setup', deps.clock(), { onlyIfNone: true });
+    req.log.warn({ username: a.username, role: a.role }, 'first staff account created / 已创建第一个工作人员账号');
+    return reply.status(201).send(await signIn(req, reply, a));
+  });
+
+  app.post('/staff/login', { config: limited, schema: { body: Type.Object({ username: Type.String({ maxLength: 64 }), password: Password }, { additionalProperties: false }) } }, async (req, reply) => {
+    const { username, password } = req.body;
+    const account = await getStaff(deps.db, username);
+    const now = deps.clock();
+    if (account && isLocked(account, now)) {
+      req.log.warn({ username }, 'staff login refused: account locked / 账号已锁定，拒绝登录');
+      return reply.status(423).send({ error: 'ACCOUNT_LOCKED', message: `too many wrong passwords; this account is locked until ${account.locked_until}`, zh: '密码错误次数过多，账号已锁定，请 15 分钟后再试或请镇里解锁', field: 'password', locked_until: account.locked_until });
+    }
+    // An unknown name costs the same scrypt as a wrong password, so timing does not tell.
+    const ok = await verifyPassword(password, account?.password_hash ?? (await dummyHash()));
+    if (!account || !ok) {
+      const locked = account ? await recordFailedLogin(deps.db, account.username, now) : undefined;
+      req.log.warn({ username, locked: Boolean(locked) }, 'staff login: wrong user name or password / 用户名或密码错误');
+      return reply.status(401).send({ error: 'LOGIN_FAILED', message: 'wrong user name or password', zh: '用户名或密码错误', field: 'password' });
+    }
+    const { password_hash: _h, ...user } = account;
+    return signIn(req, reply, user);
+  });
+
+  /** Who is signed in, a CSRF token for the page's actions, and whether the setup is still open. */
+  app.get('/staff/session', { config: page }, async (req, reply) => {
+    reply.header('cache-control', 'no-store');
+    const token = req.cookies[STAFF_COOKIE];
+    const user = req.staffUser;
+    if (!token || !user) return reply.status(401).send({ error: 'UNAUTHENTICATED', message: 'not signed in', zh: '尚未登录或登录已过期，请重新登录', field: 'session', setup: (await countStaff(deps.db)) === 0 });
+    return { user, csrf: deps.csrfFor(reply, token) };
+  });
+
+  // Signed in by the cookie, so the CSRF check of api.ts's hook runs before this.
+  app.post('/staff/logout', { config: page }, async (req, reply) => {
+    const token = req.cookies[STAFF_COOKIE];
+    if (token) await endSession(deps.db, token);
+    reply.clearCookie(STAFF_COOKIE, { path: '/' });
+    return { ok: true };
+  });
+
+  /** The town lists every account, a village its own. */
+  app.get('/api/staff', async (req) => {
+    const p = deps.principal(req);
+    if (p?.role === 'town') return { accounts: await listStaff(deps.db) };
+    if (p?.role === 'village') return { accounts: await listStaff(deps.db, p.village) };
+    throw fieldError('role', 'only staff manage accounts', '只有镇村工作人员可以管理账号', 403);
+  });
+  /** The town adds any account; a village adds accounts of its own village only. */
+  app.post('/api/staff', { schema: { body: Type.Object(NewAccount, { additionalProperties: false }) } }, async (req, reply) => {
+    const p = deps.principal(req);
+    const b = req.body;
+    if (p?.role !== 'town' && !(p?.role === 'village' && b.role === 'village' && b.village === p.village)) throw fieldError('role', 'a village adds accounts of its own village only; the town any', '村级账号只能为本村添加账号', 403);
+    checkAccount(b);
+    const a = await addStaff(deps.db, { username: b.username, display_name: b.display_name.trim(), role: b.role, village: b.village ?? null, password_hash: await hashPassword(b.password) }, actorOf(p), deps.clock());
+    return reply.status(201).send(a);
+  });
+  /** Lifts a lockout: the town any account's, a village its own accounts'. */
+  app.post('/api/staff/:username/unlock', { schema: { params: Type.Object({ username: Type.String({ maxLength: 64 }) }) } }, async (req) => {
+    const p = deps.principal(req);
+    const a = await getStaff(deps.db, req.params.username);
+    if (!a || !p || p.role === 'villager' || (p.role === 'village' && a.village !== p.village)) throw fieldError('username', `no account ${req.params.username}`, `没有账号 ${req.params.username}`, 404);
+    await unlockStaff(deps.db, a.username, actorOf(p), deps.clock());
+    return { username: a.username, unlocked: true };
+  });
+}

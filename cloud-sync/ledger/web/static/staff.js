@@ -1,0 +1,64 @@
+/* global document, fetch, location, URLSearchParams, window */
+/**
+ * Staff sign-in (/login) and the first-run setup (/setup?token=…) of the ledger's pages. The
+ * session lives in an HTTP-only cookie the page never sees; afterwards the page goes to `next`
+ * (a path on this site only), by default the roll-up /town.
+ */
+'use strict';
+
+const $ = (id) => document.getElementById(id);
+const q = new URLSearchParams(location.search);
+/** Only a path of this site: never `//elsewhere` nor an absolute URL. */
+const next = () => {
+  const n = q.get('next') || '';
+  return n.startsWith('/') && !n.startsWith('//') && !n.startsWith('/\\') ? n : '/town';
+};
+
+async function post(url, body) {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), credentials: 'same-origin' });
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) throw Object.assign(new Error(data.zh || data.message || `请求失败（${res.status}）`), { status: res.status, field: data.field });
+  return data;
+}
+
+async function start() {
+  const res = await fetch('/staff/session', { credentials: 'same-origin' });
+  const data = await res.json().catch(() => ({}));
+  if (res.ok) return void location.replace(next());
+  const setup = location.pathname === '/setup';
+  if (!setup && data.setup) return void location.replace(`/setup${location.search}`);
+  $('setup-view').hidden = !setup;
+  $('login-view').hidden = setup;
+  (setup ? $('s-username') : $('username')).focus();
+}
+
+window.addEventListener('DOMContentLoaded', () => {
+  $('login-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    $('login-error').textContent = '';
+    try {
+      await post('/staff/login', { username: $('username').value.trim(), password: $('password').value });
+      location.replace(next());
+    } catch (e) {
+      $('password').value = '';
+      $('login-error').textContent = e.message;
+    }
+  });
+  $('s-role').addEventListener('change', () => {
+    $('s-village-box').hidden = $('s-role').value !== 'village';
+  });
+  $('setup-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    $('setup-error').textContent = '';
+    const body = { username: $('s-username').value.trim(), display_name: $('s-name').value.trim(), role: $('s-role').value, password: $('s-password').value, password_confirm: $('s-password2').value };
+    if (body.role === 'village') body.village = $('s-village').value.trim();
+    if (q.get('token')) body.token = q.get('token');
+    try {
+      await post('/staff/setup', body);
+      location.replace(next());
+    } catch (e) {
+      $('setup-error').textContent = e.message;
+    }
+  });
+  void start();
+});

@@ -1,0 +1,108 @@
+/**
+ * Evidence photos' retention: after the configured period a kept photo's picture is purged
+ * (its bytes emptied, `purged_at` set) while the row, its hash, the claim, its entry and the
+ * audit remain, with "photo purged on DATE"; a photo of a claim still waiting for a decision
+ * is kept; the database allows that one change only; the purge runs as a scheduled job.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ledgerDbKind } from '../../harness/sync/rig.ts';
+import { silentLogger } from '../../edge/log.ts';
+import { EvidenceRetention, purgeEvidence } from '../../cloud-sync/ledger/governance/evidence-retention.ts';
+import { localDate } from '../../cloud-sync/ledger/governance/rules.ts';
+import { govApp, type GovApp } from './gov-app.ts';
+import { tinyJpeg } from './photos.ts';
+
+const DAY = 86_400_000;
+
+describe(`evidence photo retention (${ledgerDbKind})`, () => {
+  let g: GovApp;
+  let zhang: string;
+  const ids = { decided: '', waiting: '', loose: '' };
+  let decidedClaim = '';
+  const upload = async (who: string) => {
+    const r = await g.upload(who, `/api/villages/${g.a}/evidence`, await tinyJpeg());
+    expect(r.statusCode).toBe(201);
+    return (r.json() as { id: string }).id;
+  };
+  const photo = (id: string) => g.call(g.va, 'GET', `/api/villages/${g.a}/evidence/${id}`);
+
+  beforeAll(async () => {
+    g = await govApp();
+    zhang = await g.villager(g.a, 'zhang');
+    ids.decided = await upload(zhang);
+    ids.waiting = await upload(zhang);
+    ids.loose = await upload(g.va);
+    // One photo backs an approved self-report, one a report still waiting for the village.
+    decidedClaim = ((await g.call(zhang, 'POST', `/api/villages/${g.a}/reports`, { item: 'ENV-SWEEP-LANE', evidence: `photo:${ids.decided}` })).json() as { id: string }).id;
+    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${decidedClaim}/approve`, {})).statusCode).toBe(200);
+    expect((await g.call(zhang, 'POST', `/api/villages/${g.a}/reports`, { item: 'ENV-SWEEP-LANE', evidence: `photo:${ids.waiting}` })).statusCode).toBe(201);
+  }, 60_000);
+  afterAll(async () => {
+    await g?.close();
+  });
+
+  it('keeps photos younger than the period; purges older ones but never one a pending claim needs', async () => {
+    expect(await purgeEvidence(g.db, 365, new Date(Date.now() + 300 * DAY))).toMatchObject({ purged: 0 });
+    expect((await photo(ids.decided)).statusCode).toBe(200);
+    const later = new Date(Date.now() + 400 * DAY);
+    expect(await purgeEvidence(g.db, 365, later)).toMatchObject({ purged: 2, claims: 1 });
+    const on = localDate(later);
+    for (const id of [ids.decided, ids.loose]) {
+      const res = await photo(id);
+      expect(res.statusCode).toBe(410);
+      expect(res.json()).toMatchObject({ error: 'PHOTO_PURGED', zh: `照片已于 ${on} 按保存期限删除（申报记录和操作记录仍保留）`, message: expect.stringContaining(`photo purged on ${on}`) });
+    }
+    expect((await photo(ids.waiting)).statusCode).toBe(200);
+    // The row, its hash, the claim and its entry remain; only the picture is gone.
+    const rows = await g.db.query<{ id: string; sha256: string; purged_at: string | null; bytes: Buffer | Uint8Array }>('SELECT id, sha256, purged_at, bytes FROM gov_evidence WHERE village = $1 ORDER BY id', [g.a]);
+    expect(rows).toHaveLength(3);
+    for (const r of rows) {
+      expect(r.sha256).toMatch(/^[0-9a-f]{64}$/);
+      expect({ id: r.id, purged: r.purged_at !== null, empty: Buffer.from(r.bytes).length === 0 }).toEqual({ id: r.id, purged: r.id !== ids.waiting, empty: r.id !== ids.waiting });
+    }
+    const claim = (await g.call(g.va, 'GET', `/api/villages/${g.a}/claims/${decidedClaim}`)).json() as { status: string; evidence: string; entry_id: string };
+    expect(claim).toMatchObject({ status: 'approved', evidence: `photo:${ids.decided}` });
+    expect(await g.db.query('SELECT id FROM entries WHERE id = $1', [claim.entry_id])).toHaveLength(1);
+    // The audit says so, for the photo and for the claim that named it.
+    const audit = (await g.call(g.va, 'GET', `/api/villages/${g.a}/audit`)).json() as { events: { subject: string; action: string; actor: string; detail: { message: string; zh: string } }[] };
+    const purges = audit.events.filter((e) => e.action === 'evidence.purge');
+    expect(purges.map((e) => e.subject).sort()).toEqual([`claim:${decidedClaim}`, `evidence:${ids.decided}`, `evidence:${ids.loose}`].sort());
+    for (const e of purges) expect(e).toMatchObject({ actor: 'system', detail: { message: `photo purged on ${on}`, zh: `照片已于 ${on} 按保存期限删除` } });
+    expect(audit.events.some((e) => e.action === 'evidence.upload' && e.subject === `evidence:${ids.decided}`)).toBe(true);
+    // Again: nothing more to do. A report cannot name a purged photo.
+    expect(await purgeEvidence(g.db, 365, later)).toMatchObject({ purged: 0 });
+    const again = await g.call(zhang, 'POST', `/api/villages/${g.a}/reports`, { item: 'ENV-SWEEP-LANE', evidence: `photo:${ids.decided}` });
+    expect(again.statusCode).toBe(400);
+    expect(again.json()).toMatchObject({ field: 'evidence', zh: expect.stringContaining('已按保存期限删除') });
+  });
+
+  it('the database allows the purge once and nothing else: no other change, no delete', async () => {
+    const tries = [
+      ['UPDATE gov_evidence SET sha256 = $1 WHERE id = $2', ['0'.repeat(64), ids.waiting]],
+      ['UPDATE gov_evidence SET purged_at = $1 WHERE id = $2', [new Date().toISOString(), ids.waiting]],
+      ['UPDATE gov_evidence SET bytes = $1, purged_at = $2, uploaded_by = $3 WHERE id = $4', [Buffer.alloc(0), new Date().toISOString(), 'someone', ids.waiting]],
+      ['UPDATE gov_evidence SET purged_at = $1 WHERE id = $2', ['2099-01-01T00:00:00.000Z', ids.decided]],
+      ['DELETE FROM gov_evidence WHERE id = $1', [ids.loose]],
+    ] as const;
+    for (const [sql, params] of tries) await expect(g.db.run(sql, [...params]), sql).rejects.toThrow(/evidence is never/);
+  });
+
+  it('runs as a scheduled job of the ledger, at start and by its cron; bad options are refused bilingually', async () => {
+    const fresh = await upload(zhang);
+    let ahead = 0;
+    const job = new EvidenceRetention({ db: g.db, log: silentLogger(), options: { keepDays: 30, cron: '*/2 * * * * *', timezone: 'Asia/Shanghai' }, clock: () => new Date(Date.now() + ahead) });
+    job.start();
+    try {
+      // The run at start finds the photo young; 31 days on, the cron's next run purges it.
+      await job.runOnce();
+      expect((await photo(fresh)).statusCode).toBe(200);
+      ahead = 31 * DAY;
+      await expect.poll(async () => (await photo(fresh)).statusCode, { timeout: 30_000, interval: 200 }).toBe(410);
+    } finally {
+      await job.stop();
+    }
+    for (const bad of [{ keepDays: -1 }, { keepDays: 1.5 }, { cron: 'every night' }, { timezone: 'Mars/Olympus' }]) {
+      expect(() => EvidenceRetention.check({ keepDays: 365, cron: '15 3 * * *', timezone: 'Asia/Shanghai', ...bad })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', zh: expect.any(String) }));
+    }
+  }, 60_000);
+});
