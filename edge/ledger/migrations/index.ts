@@ -4,6 +4,7 @@ import * as m002 from './002-mask-door-cards.ts';
 import * as m003 from './003-admin-accounts.ts';
 import * as m004 from './004-job-runs.ts';
 import * as m005 from './005-alarms.ts';
+import * as m006 from './006-alarm-acknowledgement.ts';
 
 export interface Migration {
   version: number;
@@ -13,5 +14,5 @@ export interface Migration {
 }
 
 /** In order; each file is one schema version. */
-export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005];
+export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005, m006];
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
