@@ -26,6 +26,7 @@ import { registerVillagerRoutes } from './governance/villager-routes.ts';
 import { qrIssuer } from './governance/qr.ts';
 import { registerPages, SESSION_COOKIE } from './web/pages.ts';
 import { registerBoardRoutes } from './board/routes.ts';
+import { registerStoreAlarmRoutes } from './store-alarm-routes.ts';
 import type { BoardPublisher } from './board/publisher.ts';
 import { addVillage, balanceOf, listStores, registerStore, villageSeq, villagerOf } from './tables.ts';
 import { COMMANDS } from '../protocol/payloads.ts';
@@ -181,6 +182,7 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
   const gov = { db: deps.db, service: deps.service, sessions, principal, clock: deps.clock ?? (() => new Date()) };
   registerGovernance(app, gov);
   registerRollupRoutes(app, gov);
+  registerStoreAlarmRoutes(app, gov);
   registerVillagerRoutes(app, { ...gov, qr: deps.qrKey ? qrIssuer(deps.qrKey, deps.qrLifetimeS) : undefined });
   registerPages(app, { ...gov, sessionCookie, csrfFor: (reply, session) => reply.generateCsrf({ userInfo: sha(session).toString('base64url') }) });
   registerBoardRoutes(app, { ...gov, board: deps.board });

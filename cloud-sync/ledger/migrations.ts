@@ -6,6 +6,7 @@ import { EdgeError, ErrorCode } from '../../edge/errors.ts';
 import type { SqlDb } from './sql.ts';
 import { GOVERNANCE_POSTGRES, GOVERNANCE_SQLITE, GOVERNANCE_V5_POSTGRES, GOVERNANCE_V5_SQLITE } from './governance/schema.ts';
 import { BOARD_POSTGRES, BOARD_SQLITE } from './board/schema.ts';
+import { STORE_ALARMS_POSTGRES, STORE_ALARMS_SQLITE } from './store-alarms.ts';
 
 const common = (autoId: string, bigint: string) => /* sql */ `
 CREATE TABLE villages (
@@ -102,6 +103,8 @@ const MIGRATIONS: ReadonlyArray<{ version: number; sqlite: string; postgres: str
   { version: 4, sqlite: BOARD_SQLITE, postgres: BOARD_POSTGRES },
   // v5: one-time login codes, evidence photos.
   { version: 5, sqlite: GOVERNANCE_V5_SQLITE, postgres: GOVERNANCE_V5_POSTGRES },
+  // v6: the stores' alarms, as they stand and their history (store-alarms.ts).
+  { version: 6, sqlite: STORE_ALARMS_SQLITE, postgres: STORE_ALARMS_POSTGRES },
 ];
 export const LEDGER_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 

@@ -17,6 +17,7 @@ import { addLedgerEntry, appendEvent, listStores, recordHeartbeat, recordPresenc
 import { applyRowGroup, type CheckedRows } from './group.ts';
 import { CatchUpLimiter, planDeltas } from './catchup.ts';
 import { ledgerTotals } from './reconcile.ts';
+import { onAlarmList } from './store-alarms.ts';
 import { opsCheckers, type ReconcileAnswer } from '../protocol/ops.ts';
 import type { Logger } from '../../edge/log.ts';
 
@@ -188,7 +189,8 @@ export class LedgerService {
         if (!req.ok || req.value.from >= req.value.to) return void this.refusals.add('invalid');
         return this.answerReconcile(village, store, req.value);
       }
-      case 'alarms': // for the village's dashboards; the ledger does not subscribe to it
+      case 'alarms': // the store's active alarms, kept per store (store-alarms.ts)
+        return void (await onAlarmList(this.opts.db, village, store, payload, this.clock(), this.refusals));
       case 'down/ack':
       case 'down/snapshot':
       case 'down/deltas':
