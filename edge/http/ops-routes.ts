@@ -8,15 +8,16 @@
  * reconciliation alarm names villagers. POST /api/alarms/ID/acknowledge (a maintainer has seen it;
  * audited) and the /alarms page to do it from.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Readiness } from '../ops/readiness.ts';
 import type { AlarmRow } from '../ledger/alarms.ts';
 import type { Acknowledgement } from '../ops/alarms.ts';
 import type { StoreConfig } from '../config/schema.ts';
-import { EdgeError, ErrorCode } from '../errors.ts';
+import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
 import { alarmsPage } from './alarms-page.ts';
+import { messagePage } from './auth-pages.ts';
 
 const AlarmReply = Type.Object({
   id: Type.Integer(), kind: Type.String(), subject: Type.String(), severity: Type.String(), detail: Type.String(),
@@ -61,9 +62,20 @@ export function registerOpsRoutes(scope: FastifyInstance, deps: OpsRoutesDeps, s
     if (!deps.acknowledge) throw disabled();
     const actor = req.adminUser!.username;
     const note = req.body.note?.trim() || null;
-    const r = deps.acknowledge(req.params.id, actor, note);
-    if (isForm(req)) return reply.redirect('/alarms', 303);
-    return { alarm: r.alarm, acknowledged: r.acknowledged, audit_id: r.auditId };
+    if (!isForm(req)) {
+      const r = deps.acknowledge(req.params.id, actor, note);
+      return { alarm: r.alarm, acknowledged: r.acknowledged, audit_id: r.auditId };
+    }
+    try {
+      deps.acknowledge(req.params.id, actor, note);
+    } catch (err) {
+      // from the page: a page that says so (the alarm cleared meanwhile), not JSON
+      if (!isEdgeError(err) || (err.code !== ErrorCode.NOT_FOUND && err.code !== ErrorCode.INVALID_ARGUMENT)) throw err;
+      const status = typeof err.details?.status === 'number' ? err.details.status : 404;
+      // the typed reply knows only the JSON answer's status; this one is a page
+      return (reply as unknown as FastifyReply).status(status).type('text/html; charset=utf-8').send(messagePage(store.name, '告警', err.zh ?? err.message, err.message, { href: '/alarms', text: '返回告警页 Back' }));
+    }
+    return reply.redirect('/alarms', 303);
   });
 
   app.get('/alarms', async (_req, reply) => {

@@ -146,6 +146,12 @@ describe('acknowledging from the admin page and the API', () => {
     const cleared = await app.inject({ method: 'POST', url: `/api/alarms/${scale.id}/acknowledge`, headers: s.post, payload: {} });
     expect(cleared.statusCode).toBe(409);
     expect(cleared.json()).toMatchObject({ error: 'ALARM_CLEARED', zh: expect.stringContaining('已经解除') });
+    // from the page, a cleared alarm is told on a page with the way back, not as JSON
+    const clearedForm = await app.inject({ method: 'POST', url: `/api/alarms/${scale.id}/acknowledge`, headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: s.cookie }, payload: new URLSearchParams({ _csrf: s.csrf }).toString() });
+    expect(clearedForm.statusCode).toBe(409);
+    expect(clearedForm.headers['content-type']).toContain('text/html');
+    expect(clearedForm.body).toContain('已经解除');
+    expect(clearedForm.body).toContain('href="/alarms"');
     const unknown = await app.inject({ method: 'POST', url: '/api/alarms/9999/acknowledge', headers: s.post, payload: {} });
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json().zh).toContain('9999');
