@@ -43,7 +43,7 @@ export function registerRestoreCommand(program: Command): void {
     const release = lockDataDir(config.data_dir);
     try {
       // synchronous work: a terminal shows the bar as it goes (the checks, then the copy by bytes)
-      const bar = progressBar('恢复 restoring', { enabled: !opts.json });
+      const bar = progressBar('恢复 restoring', { enabled: !opts.json, counts: false });
       let result;
       try {
         result = restoreCopy(source, target, new Date(), (done, total) => bar.update(done, total));
