@@ -88,15 +88,19 @@ const withoutNul = (a: Alarm): Alarm => ({
 export interface ListOutcome { stale: boolean; raised: number; updated: number; cleared: number }
 
 /**
- * A store's `alarms` message as the ledger's MQTT side receives it: checked against the schema
- * (refused and counted as `invalid` otherwise, like any message) and taken for a store the
- * ledger knows. An empty payload is a retained list being removed from the broker: nothing to take.
+ * A store's `alarms` message as the ledger's MQTT side receives it, for a store the ledger
+ * knows: checked against the schema (refused and counted as `invalid` otherwise, like any
+ * message), then taken. A list from a store the ledger does not know is left alone, uncounted,
+ * like such a store's `status`: the lists are retained, so on a broker shared with other
+ * villages' stores (or holding a retired store's last list) every connect would deliver them
+ * again, and counting them would bury real refusals. An empty payload is a retained list being
+ * removed from the broker: nothing to take.
  */
 export async function onAlarmList(db: SqlDb, village: string, store: string, payload: Buffer, now: Date, refusals: RefusalCounter): Promise<ListOutcome | undefined> {
   if (payload.length === 0) return undefined;
+  if (!(await listStores(db, village)).some((s) => s.id === store)) return undefined;
   const msg = decode(payload, opsCheckers.alarms);
   if (!msg.ok) return void refusals.add('invalid');
-  if (!(await listStores(db, village)).some((s) => s.id === store)) return void refusals.add('invalid');
   return recordAlarmList(db, village, store, msg.value, now);
 }
 
