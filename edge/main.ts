@@ -21,6 +21,7 @@ import { LiveFeed } from './http/live-feed.ts';
 import { DoorFaces } from './entry/admin-faces.ts';
 import { EdgeError, ErrorCode } from './errors.ts';
 import { SyncAgent } from '../cloud-sync/agent/agent.ts';
+import { alarmsMessage } from '../cloud-sync/agent/ops.ts';
 import { JobRunner } from './jobs/runner.ts';
 import { storeJobs } from './jobs/store-jobs.ts';
 import { reconcileJob } from './jobs/reconcile.ts';
@@ -183,8 +184,9 @@ export class StoreDaemon {
     const alarmWatch = alarms ? new AlarmWatch({ config: c.alarms, board: alarms, health: this.health, db: () => ledger.handle(), dataDir: c.data_dir, log: this.log.child({ part: 'alarms' }) }) : undefined;
     if (alarms && agent) {
       // the village sees the store's active alarms as they stand (retained)
-      const publish = (): void => agent.ops.publishAlarms({ at: new Date().toISOString(), active: alarms.active().map(({ cleared_at: _c, cleared_by: _b, ...a }) => a) });
+      const publish = (): void => agent.ops.publishAlarms(alarmsMessage(new Date().toISOString(), alarms.active()));
       alarms.on('raised', publish);
+      alarms.on('acknowledged', publish);
       alarms.on('cleared', publish);
     }
     this.alarms = alarms;
@@ -210,7 +212,7 @@ export class StoreDaemon {
     const ops = {
       metrics: () => metrics.text(),
       readiness: () => readiness({ health: () => this.health.report(), db: () => ledger.handle(), ...(agent ? { brokerConnected: () => agent.state().connected } : {}) }),
-      ...(alarms ? { alarms: (limit: number) => ({ active: alarms.active(), recent: alarms.recent(limit) }) } : {}),
+      ...(alarms ? { alarms: (limit: number) => ({ active: alarms.active(), recent: alarms.recent(limit) }), acknowledge: (id: number, by: string, note: string | null) => alarms.acknowledge(id, by, note) } : {}),
     };
     // the admin page enrols faces on the door's own engine; the door learns them at once
     const faces = new DoorFaces({ db: () => ledger.handle(), config: c.entry, dataDir: c.data_dir, engine: () => entry.faceEngine, reload: async (id) => entry.pipeline?.reloadVillager(id) });

@@ -32,6 +32,7 @@ import { registerPages, SESSION_COOKIE } from './web/pages.ts';
 import { registerBoardRoutes } from './board/routes.ts';
 import { registerStaffRoutes, STAFF_COOKIE } from './staff/routes.ts';
 import { sessionAccount, type StaffAccount } from './staff/accounts.ts';
+import { registerStoreAlarmRoutes } from './store-alarm-routes.ts';
 import type { BoardPublisher } from './board/publisher.ts';
 import { addVillage, balanceOf, listStores, registerStore, villageSeq, villagerOf } from './tables.ts';
 import { COMMANDS } from '../protocol/payloads.ts';
@@ -216,6 +217,7 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
   const rollups = deps.rollups ?? new RollupRunner(deps.db);
   if (!deps.rollups) app.addHook('onClose', async () => rollups.stop());
   registerRollupRoutes(app, { ...gov, rollups });
+  registerStoreAlarmRoutes(app, gov);
   registerVillagerRoutes(app, { ...gov, qr: deps.qrKey ? qrIssuer(deps.qrKey, deps.qrLifetimeS) : undefined });
   registerPages(app, { ...gov, sessionCookie, csrfFor: (reply, session) => reply.generateCsrf({ userInfo: sha(session).toString('base64url') }) });
   registerBoardRoutes(app, { ...gov, board: deps.board });

@@ -7,6 +7,7 @@ import type { SqlDb } from './sql.ts';
 import { GOVERNANCE_POSTGRES, GOVERNANCE_SQLITE, GOVERNANCE_V5_POSTGRES, GOVERNANCE_V5_SQLITE } from './governance/schema.ts';
 import { BOARD_POSTGRES, BOARD_SQLITE } from './board/schema.ts';
 import { STAFF_POSTGRES, STAFF_SQLITE } from './staff/schema.ts';
+import { STORE_ALARMS_POSTGRES, STORE_ALARMS_SQLITE } from './store-alarms.ts';
 
 const common = (autoId: string, bigint: string) => /* sql */ `
 CREATE TABLE villages (
@@ -105,6 +106,8 @@ const MIGRATIONS: ReadonlyArray<{ version: number; sqlite: string; postgres: str
   { version: 5, sqlite: GOVERNANCE_V5_SQLITE, postgres: GOVERNANCE_V5_POSTGRES },
   // v6: staff accounts and sessions for the ledger's pages; evidence photos purged after their retention.
   { version: 6, sqlite: STAFF_SQLITE, postgres: STAFF_POSTGRES },
+  // v7: the stores' alarms, as they stand and their history (store-alarms.ts).
+  { version: 7, sqlite: STORE_ALARMS_SQLITE, postgres: STORE_ALARMS_POSTGRES },
 ];
 export const LEDGER_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 

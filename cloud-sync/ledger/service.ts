@@ -23,6 +23,7 @@ import { applyRowGroup, type CheckedRows } from './group.ts';
 import { CatchUpLimiter, planDeltas } from './catchup.ts';
 import { ledgerTotals } from './reconcile.ts';
 import { Outgoing } from './outgoing.ts';
+import { onAlarmList } from './store-alarms.ts';
 import { opsCheckers, type ReconcileAnswer } from '../protocol/ops.ts';
 import type { Logger } from '../../edge/log.ts';
 
@@ -202,6 +203,7 @@ export class LedgerService {
     const heartbeats: { village: string; store: string; hb: Heartbeat }[] = [];
     const requests: { village: string; store: string; req: SnapshotRequest }[] = [];
     const reconciles: { village: string; store: string; req: { id: string; from: string; to: string } }[] = [];
+    const alarmLists: { village: string; store: string; payload: Buffer }[] = [];
     for (const { topic, payload } of msgs) {
       const t = parseTopic(topic);
       if (!t || t.kind !== 'store') {
@@ -242,7 +244,9 @@ export class LedgerService {
           else reconciles.push({ village, store, req: req.value });
           break;
         }
-        case 'alarms': // for the village's dashboards; the ledger does not subscribe to it
+        case 'alarms': // the store's active alarms, kept per store (store-alarms.ts)
+          alarmLists.push({ village, store, payload });
+          break;
         case 'down/ack':
         case 'down/snapshot':
         case 'down/deltas':
@@ -263,6 +267,7 @@ export class LedgerService {
     if (presence.size > 0 || heartbeats.length > 0) await step('heartbeats', () => this.onControl([...presence.values()], heartbeats));
     if (requests.length > 0) await step('snapshot requests', () => this.onSnapshotRequests(requests));
     for (const r of reconciles) await step('reconcile', () => this.answerReconcile(r.village, r.store, r.req));
+    for (const a of alarmLists) await step('alarms', async () => void (await onAlarmList(this.opts.db, a.village, a.store, a.payload, this.clock(), this.refusals)));
   }
 
   /** Snapshot requests, in arrival order. Unsigned (docs/sync-protocol.md): answered only for a store the ledger knows, at a bounded rate. */

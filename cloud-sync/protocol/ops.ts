@@ -20,7 +20,12 @@ export const AlarmSchema = Type.Object({
   raised_at: Time,
   last_seen_at: Time,
   seen: Count,
+  /** Present once a maintainer has acknowledged this occurrence at the store (who, when, their note). */
+  acknowledged_at: Type.Optional(Time),
+  acknowledged_by: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  ack_note: Type.Optional(Type.String({ maxLength: 500 })),
 }, { additionalProperties: false });
+export type Alarm = Static<typeof AlarmSchema>;
 
 /** `…/store/<store>/alarms`, retained: the store's active alarms as of `at` (empty: none). */
 export const AlarmsMessageSchema = Type.Object({

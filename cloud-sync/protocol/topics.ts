@@ -29,8 +29,8 @@ export const villageEventsTopic = (village: string): string => `${PROTOCOL}/${vi
  */
 export const villageBoardTopic = (village: string): string => `${PROTOCOL}/${village}/down/board`;
 
-/** What the ledger subscribes to: every store's upward traffic and presence. */
-export const LEDGER_SUBSCRIPTIONS = [`${PROTOCOL}/+/store/+/up/#`, `${PROTOCOL}/+/store/+/status`, `${PROTOCOL}/+/store/+/heartbeat`] as const;
+/** What the ledger subscribes to: every store's upward traffic, presence and (retained) active alarms. */
+export const LEDGER_SUBSCRIPTIONS = [`${PROTOCOL}/+/store/+/up/#`, `${PROTOCOL}/+/store/+/status`, `${PROTOCOL}/+/store/+/heartbeat`, `${PROTOCOL}/+/store/+/alarms`] as const;
 
 /** What a store subscribes to: its village's stream and its own `down` branch. */
 export const storeSubscriptions = (a: StoreAddress): string[] => [villageEventsTopic(a.village), villageBoardTopic(a.village), `${PROTOCOL}/${a.village}/store/${a.store}/down/#`];

@@ -1,6 +1,7 @@
 /**
  * `store-edge faces enroll|remove` (identify and present: faces-door.ts; evaluate:
- * faces-evaluate.ts). Faces are analysed in process (a one-shot command needs no worker).
+ * faces-evaluate.ts; enrolment from a folder of villagers' folders: faces-bulk.ts). Faces are
+ * analysed in process (a one-shot command needs no worker).
  */
 import { readFile } from 'node:fs/promises';
 import { mkdirSync, copyFileSync } from 'node:fs';
@@ -21,6 +22,8 @@ import { registerFacesEvaluate } from './faces-evaluate.ts';
 import { registerFacesLiveness } from './faces-liveness.ts';
 import { registerFacesLearning } from './faces-learning.ts';
 import { enrolAtCamera, registerFaceDoorCommands, type FacesEnv } from './faces-door.ts';
+import { enrolFolder, planFolder, summaryText } from './faces-bulk.ts';
+import { progressBar } from './progress.ts';
 
 function openEnv(opts: CommonOptions): FacesEnv {
   const config = configFrom(opts);
@@ -72,40 +75,44 @@ export function registerFacesCommands(program: Command): void {
   registerFacesLearning(faces);
 
   withCommon(faces.command('enroll'), { json: true })
-    .description('enrol a villager from photos or at the door camera (consent required) / 录入人脸（须有同意）')
-    .requiredOption('--villager <id>', 'villager id / 村民编号')
+    .description('enrol a villager from photos or at the door camera, or many from a folder (consent required) / 录入人脸（须有同意）')
+    .option('--villager <id>', 'villager id / 村民编号')
     .option('--photo <file>', 'photo with exactly one face (repeatable) / 照片，可多张', collect, [] as string[])
+    .option('--dir <folder>', 'bulk: one folder per villager id, each with their photos (and guardian.txt for a child) / 批量：每位村民一个文件夹')
     .option('--camera', 'take frames from the configured door camera (entry.camera) instead of photos / 用门口摄像头录入')
     .option('--frames <n>', 'with --camera: frames to enrol, chosen for a spread of poses / 录入帧数', '5')
     .option('--timeout <s>', 'with --camera: give up after this many seconds / 超时秒数', '30')
     .option('--consent', 'the villager (or guardian) consents to face recognition now / 本人或监护人同意')
     .option('--guardian <name>', 'guardian who consents for a child under 14 / 未满14岁由监护人同意')
-    .action(async (o: CommonOptions & { villager: string; photo: string[]; camera?: boolean; frames: string; timeout: string; consent?: boolean; guardian?: string }) => {
+    .action(async (o: CommonOptions & { villager?: string; photo: string[]; dir?: string; camera?: boolean; frames: string; timeout: string; consent?: boolean; guardian?: string }) => {
+      if (o.dir !== undefined) return enrolDir(o, o.dir);
+      if (o.villager === undefined) throw new EdgeError('INVALID_ARGUMENT', 'give --villager ID (with --photo or --camera), or --dir FOLDER', { zh: '请给出 --villager 村民编号（配合 --photo 或 --camera），或 --dir 文件夹' });
       if ((o.camera === true) === (o.photo.length > 0)) throw new EdgeError('INVALID_ARGUMENT', 'give either --photo (one or more) or --camera', { zh: '请给出 --photo（可多张）或 --camera，二选一' });
+      const villager = o.villager;
       const env = openEnv(o);
       try {
         const photos: EnrolPhoto[] = [];
         for (const f of o.photo) photos.push(await readPhoto(f));
         const engine = await startEngine(env.entry, env.dataDir);
         try {
-          const hadConsent = (faceConsentOf(env.db, o.villager)?.faceConsentAt ?? null) !== null;
-          if (o.consent) setFaceConsent(env.db, o.villager, o.guardian ?? 'self');
+          const hadConsent = (faceConsentOf(env.db, villager)?.faceConsentAt ?? null) !== null;
+          if (o.consent) setFaceConsent(env.db, villager, o.guardian ?? 'self');
           const at = new Date().toISOString();
           let r;
           try {
-            r = o.camera ? await enrolAtCamera(env, engine, o.villager, o, at) : await enrolVillager(env.db, env.key, engine, env.entry, o.villager, photos, at);
+            r = o.camera ? await enrolAtCamera(env, engine, villager, o, at) : await enrolVillager(env.db, env.key, engine, env.entry, villager, photos, at);
           } catch (err) {
             // consent given for an enrolment that did not happen is not left on record
-            if (o.consent && !hadConsent) setFaceConsent(env.db, o.villager, null);
+            if (o.consent && !hadConsent) setFaceConsent(env.db, villager, null);
             throw err;
           }
           if (env.entry.store_photos) {
-            const dir = path.resolve(env.dataDir, env.entry.photo_dir, o.villager);
+            const dir = path.resolve(env.dataDir, env.entry.photo_dir, villager);
             mkdirSync(dir, { recursive: true, mode: 0o700 });
             for (const f of o.photo) copyFileSync(f, path.join(dir, `${at.replace(/[:.]/g, '-')}-${path.basename(f)}`));
           }
-          print(o, { villager: o.villager, templates: r.templates, total: countTemplates(env.db, o.villager) },
-            `enrolled ${o.villager}: ${r.templates} templates / 已录入`);
+          print(o, { villager, templates: r.templates, total: countTemplates(env.db, villager) },
+            `enrolled ${villager}: ${r.templates} templates / 已录入`);
         } finally {
           engine.stop();
         }
@@ -128,4 +135,30 @@ export function registerFacesCommands(program: Command): void {
     });
 
   registerFaceDoorCommands(faces, { openEnv, startEngine });
+
+  /** `faces enroll --dir`: checked before the models load, then every villager's folder (faces-bulk.ts). */
+  async function enrolDir(o: CommonOptions & { villager?: string; photo: string[]; camera?: boolean; consent?: boolean; guardian?: string }, dir: string): Promise<void> {
+    if (o.villager !== undefined || o.photo.length > 0 || o.camera || o.guardian !== undefined) {
+      throw new EdgeError('INVALID_ARGUMENT', '--dir takes no --villager, --photo, --camera or --guardian: the folders name the villagers (a child\'s folder holds guardian.txt)', { zh: '--dir 不能与 --villager、--photo、--camera、--guardian 同用：文件夹名即村民编号（儿童的文件夹中放 guardian.txt 写监护人姓名）' });
+    }
+    if (!o.consent) {
+      throw new EdgeError('INVALID_ARGUMENT', 'bulk enrolment needs --consent: confirm that every villager in the folder (or a child\'s guardian) has given separate, explicit consent to face recognition', { zh: '批量录入须加 --consent：确认文件夹中每位村民（儿童由监护人）都已单独明确同意人脸识别' });
+    }
+    planFolder(path.resolve(dir)); // a wrong folder is told before the models load
+    const env = openEnv(o);
+    try {
+      const engine = await startEngine(env.entry, env.dataDir);
+      try {
+        const summary = await enrolFolder(env, engine, path.resolve(dir), { progress: progressBar('录入 enrolling', { enabled: !o.json }) });
+        print(o, summary, summaryText(summary));
+        if (summary.refused.length > 0) {
+          throw new EdgeError('FACE_REJECTED', `${summary.refused.length} of ${summary.photos} photos were not enrolled (listed above with their reasons); the others are`, { zh: `${summary.refused.length} 张照片未录入（原因见上），其余已录入` });
+        }
+      } finally {
+        engine.stop();
+      }
+    } finally {
+      closeLedger(env.db);
+    }
+  }
 }

@@ -13,10 +13,11 @@ export interface Progress {
 
 const SILENT: Progress = { update: () => undefined, stop: () => undefined };
 
-export function progressBar(label: string, opts: { stream?: NodeJS.WriteStream; enabled?: boolean } = {}): Progress {
+/** `counts: false` leaves out `done/total` (for steps that are bytes, where a percentage says more). */
+export function progressBar(label: string, opts: { stream?: NodeJS.WriteStream; enabled?: boolean; counts?: boolean } = {}): Progress {
   const stream = opts.stream ?? process.stderr;
   if (opts.enabled === false || !stream.isTTY) return SILENT;
-  const bar = new SingleBar({ format: `${label} [{bar}] {percentage}% | {value}/{total} | {eta_formatted}`, stream, hideCursor: true, clearOnComplete: false, etaBuffer: 20 }, Presets.shades_classic);
+  const bar = new SingleBar({ format: `${label} [{bar}] {percentage}%${opts.counts === false ? '' : ' | {value}/{total}'} | {eta_formatted}`, stream, hideCursor: true, clearOnComplete: false, etaBuffer: 20 }, Presets.shades_classic);
   let started = false;
   return {
     update(done, total) {

@@ -1,7 +1,7 @@
 /**
  * `store-edge restore FILE --yes`: put a backup copy in place of the ledger. It takes the data
  * folder's lock first, so it refuses while a daemon runs (and no daemon starts meanwhile); the
- * ledger it replaces is kept beside it.
+ * ledger it replaces is kept beside it. A progress bar on a terminal (the checks, the copy).
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -10,6 +10,7 @@ import { lockDataDir, ensureDataDir } from '../data-dir.ts';
 import { restoreCopy, verifyCopy } from '../ledger/backup.ts';
 import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
 import { configFrom, ledgerPath, print, withCommon, type CommonOptions } from './context.ts';
+import { progressBar } from './progress.ts';
 
 export function registerRestoreCommand(program: Command): void {
   withCommon(
@@ -41,7 +42,15 @@ export function registerRestoreCommand(program: Command): void {
     ensureDataDir(config.data_dir);
     const release = lockDataDir(config.data_dir);
     try {
-      const { kept, restored } = restoreCopy(source, target, new Date());
+      // synchronous work: a terminal shows the bar as it goes (the checks, then the copy by bytes)
+      const bar = progressBar('恢复 restoring', { enabled: !opts.json, counts: false });
+      let result;
+      try {
+        result = restoreCopy(source, target, new Date(), (done, total) => bar.update(done, total));
+      } finally {
+        bar.stop();
+      }
+      const { kept, restored } = result;
       print(opts, { restored: restored.file, from: source, schemaVersion: restored.schemaVersion, kept }, `已恢复 restored ${target} ← ${source}${kept.length ? `\n原账本保留为 previous ledger kept as: ${kept.join(', ')}` : ''}`);
     } finally {
       release();

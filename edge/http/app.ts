@@ -134,7 +134,7 @@ function routes(app: TypedApp, deps: AppDeps): void {
     return reply.status(report.status === 'ok' || report.status === 'degraded' ? 200 : 503).send(report);
   });
 
-  if (deps.ops) registerOpsRoutes(app, deps.ops);
+  if (deps.ops) registerOpsRoutes(app, deps.ops, deps.store);
 
   app.get('/api/villagers', { schema: { querystring: PageQuery } }, async (req) => listVillagers(deps.db(), { limit: req.query.limit, offset: req.query.offset }).map((v) => ({ id: v.id, name: v.name, village: v.village, status: v.status, balance: v.balance, debt: v.debt, face_consent: v.faceConsentAt !== null })));
 
@@ -185,6 +185,7 @@ function routes(app: TypedApp, deps: AppDeps): void {
         audit: listAudit(db, { limit: 20 }),
         review: listOpenReview(db, 20),
         accounts: listAdminAccounts(db),
+        alarms: deps.ops?.alarms?.(1).active,
       }),
     );
   });

@@ -18,6 +18,7 @@ export const ACTION_ZH: Record<string, string> = {
   'review.charge': '核对：补扣积分',
   'card.issue': '发积分卡',
   'card.revoke': '挂失积分卡',
+  'alarm.acknowledge': '确认告警',
 };
 
 const STATUS_ZH: Record<string, string> = { active: '正常', blocked: '已冻结', left: '已迁出' };

@@ -5,29 +5,45 @@
  * 127.0.0.1 by default; see docs/operations.md before exposing it.
  *
  * GET /api/alarms (active alarms and the latest ones) needs a login like every /api route: a
- * reconciliation alarm names villagers.
+ * reconciliation alarm names villagers. POST /api/alarms/ID/acknowledge (a maintainer has seen it;
+ * audited) and the /alarms page to do it from.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Readiness } from '../ops/readiness.ts';
 import type { AlarmRow } from '../ledger/alarms.ts';
+import type { Acknowledgement } from '../ops/alarms.ts';
+import type { StoreConfig } from '../config/schema.ts';
+import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
+import { alarmsPage } from './alarms-page.ts';
+import { messagePage } from './auth-pages.ts';
 
 const AlarmReply = Type.Object({
   id: Type.Integer(), kind: Type.String(), subject: Type.String(), severity: Type.String(), detail: Type.String(),
   raised_at: Type.String(), last_seen_at: Type.String(), seen: Type.Integer(),
   cleared_at: Type.Union([Type.String(), Type.Null()]), cleared_by: Type.Union([Type.String(), Type.Null()]),
+  acknowledged_at: Type.Union([Type.String(), Type.Null()]), acknowledged_by: Type.Union([Type.String(), Type.Null()]), ack_note: Type.Union([Type.String(), Type.Null()]),
 });
 export const AlarmsReply = Type.Object({ active: Type.Array(AlarmReply), recent: Type.Array(AlarmReply) });
 const AlarmsQuery = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }) });
+const AckBody = Type.Object({ note: Type.Optional(Type.String({ maxLength: 500 })), _csrf: Type.Optional(Type.String()) }, { additionalProperties: false });
+export const AckReply = Type.Object({ alarm: AlarmReply, acknowledged: Type.Boolean(), audit_id: Type.Union([Type.Integer(), Type.Null()]) });
+
+const isForm = (req: FastifyRequest): boolean => (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
+const disabled = (): EdgeError => new EdgeError(ErrorCode.NOT_FOUND, 'alarms are turned off (alarms.enabled: false)', { zh: '告警功能未启用（配置 alarms.enabled）' });
 
 export interface OpsRoutesDeps {
   metrics: () => Promise<{ contentType: string; body: string }>;
   readiness: () => Readiness;
   /** Active alarms and the latest `limit` (active or cleared); absent with alarms.enabled false. */
   alarms?: (limit: number) => { active: AlarmRow[]; recent: AlarmRow[] };
+  /** A maintainer acknowledges an active alarm (edge/ops/alarms.ts); absent with alarms.enabled false. */
+  acknowledge?: (id: number, by: string, note: string | null) => Acknowledgement;
 }
 
-export function registerOpsRoutes(app: FastifyInstance, deps: OpsRoutesDeps): void {
+export function registerOpsRoutes(scope: FastifyInstance, deps: OpsRoutesDeps, store: StoreConfig): void {
+  const app = scope.withTypeProvider<TypeBoxTypeProvider>();
   app.get('/metrics', { config: { public: true } }, async (_req, reply) => {
     const m = await deps.metrics();
     return reply.type(m.contentType).send(m.body);
@@ -38,7 +54,33 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsRoutesDeps): vo
   });
   const alarms = deps.alarms;
   app.get('/api/alarms', { schema: { querystring: AlarmsQuery, response: { 200: AlarmsReply } } }, async (req) => {
-    const limit = (req.query as { limit: number }).limit;
+    const limit = req.query.limit;
     return alarms ? alarms(limit) : { active: [], recent: [] };
+  });
+
+  app.post('/api/alarms/:id/acknowledge', { schema: { params: Type.Object({ id: Type.Integer({ minimum: 1 }) }), body: AckBody, response: { 200: AckReply } } }, async (req, reply) => {
+    if (!deps.acknowledge) throw disabled();
+    const actor = req.adminUser!.username;
+    const note = req.body.note?.trim() || null;
+    if (!isForm(req)) {
+      const r = deps.acknowledge(req.params.id, actor, note);
+      return { alarm: r.alarm, acknowledged: r.acknowledged, audit_id: r.auditId };
+    }
+    try {
+      deps.acknowledge(req.params.id, actor, note);
+    } catch (err) {
+      // from the page: a page that says so (the alarm cleared meanwhile), not JSON
+      if (!isEdgeError(err) || (err.code !== ErrorCode.NOT_FOUND && err.code !== ErrorCode.INVALID_ARGUMENT)) throw err;
+      const status = typeof err.details?.status === 'number' ? err.details.status : 404;
+      // the typed reply knows only the JSON answer's status; this one is a page
+      return (reply as unknown as FastifyReply).status(status).type('text/html; charset=utf-8').send(messagePage(store.name, '告警', err.zh ?? err.message, err.message, { href: '/alarms', text: '返回告警页 Back' }));
+    }
+    return reply.redirect('/alarms', 303);
+  });
+
+  app.get('/alarms', async (_req, reply) => {
+    if (!alarms) throw disabled();
+    const { active, recent } = alarms(50);
+    return reply.type('text/html; charset=utf-8').send(alarmsPage({ store, active, recent, csrf: reply.generateCsrf() }));
   });
 }

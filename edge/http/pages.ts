@@ -11,6 +11,8 @@ import type { AdminAccount } from '../ledger/admin-accounts.ts';
 import type { ReviewItem } from '../ledger/review.ts';
 import type { SessionUser } from './auth.ts';
 import type { AuditRecord } from '../ledger/audit.ts';
+import type { AlarmRow } from '../ledger/alarms.ts';
+import { alarmsSection } from './alarms-section.ts';
 
 export { esc };
 
@@ -45,6 +47,8 @@ export interface AdminPageData {
   audit: AuditRecord[];
   review: ReviewItem[];
   accounts: AdminAccount[];
+  /** The active alarms; undefined with alarms.enabled false. */
+  alarms?: AlarmRow[] | undefined;
 }
 
 const ROLE_ZH: Record<string, string> = { maintainer: '门店维护员', village_admin: '村管理员' };
@@ -87,6 +91,7 @@ export function adminPage(d: AdminPageData): string {
 <p id="signed-in">${esc(d.user.display_name)}（${esc(ROLE_ZH[d.user.role] ?? d.user.role)}）已登录 · <form class="inline" method="post" action="/logout"><input type="hidden" name="_csrf" value="${esc(d.csrf)}"><button type="submit" id="logout">退出登录</button></form></p>
 <p>状态：<strong class="${d.health.status === 'ok' ? 'ok' : 'bad'}" id="status">${esc(STATUS_ZH[d.health.status] ?? d.health.status)}</strong> · 门店编号 ${esc(d.store.id)} · <a href="/live" id="live-link">实时页面（不刷新）</a> · <a href="/board">积分公示栏</a></p>
 ${storeStateSection(d.state)}
+${alarmsSection(d.alarms)}
 ${entryEventsSection(d.events)}
 ${receiptsSection(d.receipts)}
 ${reviewSection(d.review, null)}

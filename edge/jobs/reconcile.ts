@@ -75,7 +75,8 @@ export function reconcileJob(d: ReconcileDeps): Job {
       const more = diffs.length > NAMED_MAX ? ` and ${diffs.length - NAMED_MAX} more` : '';
       const names = diffs.slice(0, NAMED_MAX).map((x) => x.villager).join('、');
       const detail = `${from} – ${to}: ${diffs.length} villagers differ: ${named}${more} / 对账不一致的村民：${names}${more ? ` 等 ${diffs.length} 人` : ''}`;
-      d.alarms?.raise('reconcile_mismatch', 'village ledger', detail, 'critical');
+      // each run that disagrees is a finding of its own, so an acknowledgement of yesterday's does not hide it
+      d.alarms?.raise('reconcile_mismatch', 'village ledger', detail, 'critical', { occurrence: true });
       return detail;
     },
   };

@@ -1,4 +1,7 @@
-/** Alarms in the ledger (table alarms, schema version 5): raised, repeated while active, cleared. */
+/**
+ * Alarms in the ledger (table alarms, schema versions 5 and 6): raised, repeated while active,
+ * acknowledged by a maintainer, cleared.
+ */
 import type { Db } from './db.ts';
 
 export type AlarmSeverity = 'warning' | 'critical';
@@ -14,6 +17,10 @@ export interface AlarmRow {
   seen: number;
   cleared_at: string | null;
   cleared_by: string | null;
+  /** A maintainer's acknowledgement of this occurrence (schema 7): when, who, their note. */
+  acknowledged_at: string | null;
+  acknowledged_by: string | null;
+  ack_note: string | null;
 }
 
 export function activeAlarm(db: Db, kind: string, subject: string): AlarmRow | undefined {
@@ -22,18 +29,44 @@ export function activeAlarm(db: Db, kind: string, subject: string): AlarmRow | u
 
 /**
  * Raise an alarm, or note that an active one is still there (its detail and last sighting are
- * updated, `seen` counts the repeats). Returns the row and whether it is new.
+ * updated, `seen` counts the repeats). Returns the row, whether it is new, and whether an
+ * acknowledged alarm was raised again: a new occurrence (`occurrence`: a failed run, a clock
+ * jump, as opposed to the same condition seen again) or a worse one (warning → critical) takes
+ * the acknowledgement back, so nobody sleeps through it.
  */
-export function raiseAlarm(db: Db, a: { kind: string; subject: string; severity: AlarmSeverity; detail: string }, at: string): { row: AlarmRow; fresh: boolean } {
+export function raiseAlarm(db: Db, a: { kind: string; subject: string; severity: AlarmSeverity; detail: string; occurrence?: boolean }, at: string): { row: AlarmRow; fresh: boolean; reraised: boolean } {
   return db.transaction(() => {
     const open = activeAlarm(db, a.kind, a.subject);
     if (open) {
+      const reraised = open.acknowledged_at !== null && (a.occurrence === true || (open.severity === 'warning' && a.severity === 'critical'));
+      if (reraised) {
+        db.prepare('UPDATE alarms SET detail = ?, severity = ?, last_seen_at = ?, seen = seen + 1, acknowledged_at = NULL, acknowledged_by = NULL, ack_note = NULL WHERE id = ?').run(a.detail, a.severity, at, open.id);
+        return { row: { ...open, detail: a.detail, severity: a.severity, last_seen_at: at, seen: open.seen + 1, acknowledged_at: null, acknowledged_by: null, ack_note: null }, fresh: false, reraised };
+      }
       db.prepare('UPDATE alarms SET detail = ?, severity = ?, last_seen_at = ?, seen = seen + 1 WHERE id = ?').run(a.detail, a.severity, at, open.id);
-      return { row: { ...open, detail: a.detail, severity: a.severity, last_seen_at: at, seen: open.seen + 1 }, fresh: false };
+      return { row: { ...open, detail: a.detail, severity: a.severity, last_seen_at: at, seen: open.seen + 1 }, fresh: false, reraised };
     }
     const info = db.prepare('INSERT INTO alarms (kind, subject, severity, detail, raised_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?)').run(a.kind, a.subject, a.severity, a.detail, at, at);
-    return { row: db.prepare('SELECT * FROM alarms WHERE id = ?').get(info.lastInsertRowid) as AlarmRow, fresh: true };
+    return { row: db.prepare('SELECT * FROM alarms WHERE id = ?').get(info.lastInsertRowid) as AlarmRow, fresh: true, reraised: false };
   })();
+}
+
+export function alarmById(db: Db, id: number): AlarmRow | undefined {
+  return db.prepare('SELECT * FROM alarms WHERE id = ?').get(id) as AlarmRow | undefined;
+}
+
+/**
+ * Acknowledge the active alarm `id`: `acknowledged` false when it was acknowledged already (the
+ * first acknowledgement stands), `cleared` true when there is nothing left to acknowledge.
+ * Undefined when there is no such alarm. Call inside the transaction that audits it.
+ */
+export function acknowledgeAlarm(db: Db, id: number, by: string, note: string | null, at: string): { before: AlarmRow; row: AlarmRow; acknowledged: boolean; cleared: boolean } | undefined {
+  const before = alarmById(db, id);
+  if (!before) return undefined;
+  if (before.cleared_at !== null || before.acknowledged_at !== null) return { before, row: before, acknowledged: false, cleared: before.cleared_at !== null };
+  const changed = db.prepare('UPDATE alarms SET acknowledged_at = ?, acknowledged_by = ?, ack_note = ? WHERE id = ? AND cleared_at IS NULL AND acknowledged_at IS NULL').run(at, by, note, id).changes;
+  if (changed !== 1) throw new Error(`alarm ${id} changed while it was being acknowledged`);
+  return { before, row: { ...before, acknowledged_at: at, acknowledged_by: by, ack_note: note }, acknowledged: true, cleared: false };
 }
 
 /** Clear the active alarm of (kind, subject); the cleared row, or undefined when none was active. */

@@ -1,9 +1,9 @@
 /**
- * Online copies of the ledger (SQLite's backup API: the daemon keeps writing meanwhile), their
- * verification (on a worker thread in the daemon), and restoring one in place of the ledger.
+ * Online copies of the ledger (SQLite's backup API: the daemon keeps writing meanwhile) and
+ * their verification, both on a worker thread in the daemon, and restoring one in place of the ledger.
  */
 import Database from 'better-sqlite3';
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { EdgeError, ErrorCode } from '../errors.ts';
@@ -68,15 +68,20 @@ export function verifyCopy(file: string): VerifiedCopy {
 /** verifyCopy on a worker thread (edge/ledger/verify-worker.mjs): the event loop stays free meanwhile. */
 export async function verifyCopyOffThread(file: string): Promise<VerifiedCopy> {
   if (!existsSync(file)) throw new EdgeError(ErrorCode.NOT_FOUND, `no such file: ${file}`, { zh: `找不到文件 ${file}` });
-  const worker = new Worker(new URL('./verify-worker.mjs', import.meta.url), { workerData: { file } });
+  return judgeCopy(file, await inWorker({ file }, `checking the copy ${file}`));
+}
+
+/** Run verify-worker.mjs: with `source`, it copies that ledger to `file` first, then checks `file`. */
+async function inWorker(data: { file: string; source?: string }, what: string): Promise<CopyFacts> {
+  const worker = new Worker(new URL('./verify-worker.mjs', import.meta.url), { workerData: data });
   try {
     const msg = await new Promise<({ ok: true } & CopyFacts) | { ok: false; code: string; message: string }>((resolve, reject) => {
       worker.once('message', resolve);
       worker.once('error', reject);
-      worker.once('exit', (code) => reject(new EdgeError(ErrorCode.INTERNAL, `the integrity check's worker exited (code ${code}) without an answer`, { zh: '完整性检查线程异常退出' })));
+      worker.once('exit', (code) => reject(new EdgeError(ErrorCode.INTERNAL, `the backup's worker exited (code ${code}) without an answer`, { zh: '备份线程异常退出' })));
     });
-    if (!msg.ok) throw translateSqliteError(Object.assign(new Error(msg.message), { code: msg.code }), `checking the copy ${file}`);
-    return judgeCopy(file, msg);
+    if (!msg.ok) throw translateSqliteError(Object.assign(new Error(msg.message), { code: msg.code }), what);
+    return msg;
   } finally {
     await worker.terminate();
   }
@@ -84,7 +89,9 @@ export async function verifyCopyOffThread(file: string): Promise<VerifiedCopy> {
 
 /**
  * Copy the open ledger to `dir/ledger-<UTC stamp>.sqlite` (mode 0600) and verify the copy; it
- * gets its final name only once verified, so a listed copy is a good one.
+ * gets its final name only once verified, so a listed copy is a good one. The copy and the
+ * check run on a worker thread, through a connection of its own to the ledger's file (WAL: the
+ * daemon keeps writing); an in-memory ledger (tests) is copied on this thread.
  */
 export async function backupLedger(db: Db, dir: string, at: Date): Promise<VerifiedCopy> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -92,8 +99,13 @@ export async function backupLedger(db: Db, dir: string, at: Date): Promise<Verif
   const partial = `${file}.partial`;
   try {
     closeSync(openSync(partial, 'w', 0o600));
-    await db.backup(partial);
-    const verified = await verifyCopyOffThread(partial);
+    let verified: VerifiedCopy;
+    if (db.memory) {
+      await db.backup(partial);
+      verified = await verifyCopyOffThread(partial);
+    } else {
+      verified = judgeCopy(partial, await inWorker({ file: partial, source: db.name }, `backing up the ledger to ${file}`));
+    }
     renameSync(partial, file);
     return { ...verified, file };
   } catch (err) {
@@ -136,19 +148,52 @@ export function backupKeyFile(keyFile: string, dir: string): string {
   return dest;
 }
 
+/** Where a restore is: `step` of `steps` units (the copy counts its bytes; each check counts as the file's size). */
+export type RestoreProgress = (done: number, total: number) => void;
+
+const CHUNK = 4 * 1024 * 1024;
+
+/** Copy `source` to `dest` (mode 0600) in chunks, telling how far it got, and flush it to disk. */
+function copyFileWithProgress(source: string, dest: string, onBytes: (copied: number) => void): void {
+  const from = openSync(source, 'r');
+  const to = openSync(dest, 'w', 0o600);
+  try {
+    const buf = Buffer.allocUnsafe(CHUNK);
+    let copied = 0;
+    for (;;) {
+      const n = readSync(from, buf, 0, CHUNK, copied);
+      if (n === 0) break;
+      let written = 0;
+      while (written < n) written += writeSync(to, buf, written, n - written);
+      copied += n;
+      onBytes(copied);
+    }
+    // the restored ledger must be on the disk before the old one is moved aside
+    fsyncSync(to);
+  } finally {
+    closeSync(from);
+    closeSync(to);
+  }
+}
+
 /**
  * Put the verified copy `source` in place of the ledger `target`. The ledger being replaced
  * (with its WAL) is kept beside it as `<target>.before-restore-<stamp>`: nothing is lost.
- * The caller holds the data folder's lock, so no daemon has the ledger open.
+ * The caller holds the data folder's lock, so no daemon has the ledger open. `progress` hears
+ * how far it is: the check of the copy, the copy itself by bytes, the check of the result.
  */
-export function restoreCopy(source: string, target: string, at: Date): { kept: string[]; restored: VerifiedCopy } {
+export function restoreCopy(source: string, target: string, at: Date, progress?: RestoreProgress): { kept: string[]; restored: VerifiedCopy } {
+  const size = Math.max(1, statSync(source).size);
+  const total = 3 * size;
+  progress?.(0, total);
   const restored = verifyCopy(source);
+  progress?.(size, total);
   const kept: string[] = [];
   const suffix = `.before-restore-${stamp(at)}`;
   const incoming = `${target}.restoring`;
-  closeSync(openSync(incoming, 'w', 0o600));
-  copyFileSync(source, incoming);
+  copyFileWithProgress(source, incoming, (copied) => progress?.(size + Math.min(copied, size), total));
   verifyCopy(incoming);
+  progress?.(total, total);
   for (const f of [target, `${target}-wal`, `${target}-shm`]) {
     if (!existsSync(f)) continue;
     renameSync(f, `${f}${suffix}`);

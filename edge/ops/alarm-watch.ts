@@ -67,7 +67,8 @@ export class AlarmWatch implements Part {
 
   /** A job's run ended: a failure raises `job_failed` for it, a success clears it. */
   jobOutcome(job: string, outcome: 'ok' | 'failed' | 'skipped', detail?: string): void {
-    if (outcome === 'failed') this.deps.board.raise('job_failed', job, `job ${job} failed / 任务失败: ${detail ?? 'unknown error'}`);
+    // each failed run is an occurrence of its own: it takes back an acknowledgement of the last one
+    if (outcome === 'failed') this.deps.board.raise('job_failed', job, `job ${job} failed / 任务失败: ${detail ?? 'unknown error'}`, 'warning', { occurrence: true });
     else if (outcome === 'ok' && this.deps.board.isActive('job_failed', job)) this.deps.board.clear('job_failed', job);
   }
 
@@ -129,7 +130,7 @@ export class AlarmWatch implements Part {
       if (Math.abs(jump) > c.clock_jump_s * 1000) {
         this.lastJumpMono = mono;
         const s = Math.round(jump / 1000);
-        this.deps.board.raise('clock_jump', 'clock', `the wall clock jumped ${s > 0 ? '+' : ''}${s} s between two checks (now ${new Date(wall).toISOString()}); times written around it may be wrong / 系统时钟跳变 ${s} 秒`);
+        this.deps.board.raise('clock_jump', 'clock', `the wall clock jumped ${s > 0 ? '+' : ''}${s} s between two checks (now ${new Date(wall).toISOString()}); times written around it may be wrong / 系统时钟跳变 ${s} 秒`, 'warning', { occurrence: true });
       } else if (this.lastJumpMono !== undefined && mono - this.lastJumpMono >= c.clock_jump_clear_min * 60_000) {
         this.lastJumpMono = undefined;
         this.deps.board.clear('clock_jump', 'clock');

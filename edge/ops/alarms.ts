@@ -5,11 +5,15 @@
  * thousands. Each change (raised, cleared) is logged in Chinese and English and told to the
  * listeners (the MQTT publication and /metrics). A ledger that cannot be written (a full disk)
  * must not silence the alarm saying so: the change is still logged and told.
+ * A maintainer acknowledges an alarm (who, when, a note; audited): it stays listed, marked as
+ * acknowledged, until its condition clears; a new occurrence raises it again.
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../log.ts';
-import type { Db } from '../ledger/db.ts';
-import { activeAlarm, clearAlarm, listActiveAlarms, raiseAlarm, recentAlarms, type AlarmRow, type AlarmSeverity } from '../ledger/alarms.ts';
+import { inTransaction, type Db } from '../ledger/db.ts';
+import { acknowledgeAlarm, activeAlarm, clearAlarm, listActiveAlarms, raiseAlarm, recentAlarms, type AlarmRow, type AlarmSeverity } from '../ledger/alarms.ts';
+import { appendAudit } from '../ledger/audit.ts';
+import { EdgeError, ErrorCode } from '../errors.ts';
 
 export const ALARM_KINDS = ['lock_not_confirmed', 'scale_fault', 'camera_gone', 'disk_low', 'outbox_growing', 'clock_jump', 'job_failed', 'reconcile_mismatch'] as const;
 export type AlarmKind = (typeof ALARM_KINDS)[number];
@@ -28,8 +32,20 @@ export const ALARM_TEXT: Record<AlarmKind, { en: string; zh: string }> = {
 
 export interface AlarmEvents {
   raised: [AlarmRow];
+  acknowledged: [AlarmRow];
   cleared: [AlarmRow];
 }
+
+export interface RaiseOptions {
+  /**
+   * A new occurrence rather than the same condition seen again (a job's failed run, a clock
+   * jump, a reconciliation that disagrees): it takes back an acknowledgement.
+   */
+  occurrence?: boolean;
+}
+
+/** What `acknowledge` did: `acknowledged` false when it had been acknowledged already. */
+export interface Acknowledgement { alarm: AlarmRow; acknowledged: boolean; auditId: number | null }
 
 export class AlarmBoard extends EventEmitter<AlarmEvents> {
   /** Alarms raised since start, by kind (for /metrics). */
@@ -41,27 +57,58 @@ export class AlarmBoard extends EventEmitter<AlarmEvents> {
     super();
   }
 
-  raise(kind: AlarmKind, subject: string, detail: string, severity: AlarmSeverity = 'warning'): AlarmRow {
+  raise(kind: AlarmKind, subject: string, detail: string, severity: AlarmSeverity = 'warning', opts: RaiseOptions = {}): AlarmRow {
     const at = this.now().toISOString();
     let row: AlarmRow;
     let fresh: boolean;
+    let reraised = false;
     try {
-      ({ row, fresh } = raiseAlarm(this.db(), { kind, subject, severity, detail }, at));
+      ({ row, fresh, reraised } = raiseAlarm(this.db(), { kind, subject, severity, detail, ...(opts.occurrence ? { occurrence: true } : {}) }, at));
     } catch (err) {
       const key = `${kind}\u0000${subject}`;
       const old = this.unstored.get(key);
       fresh = old === undefined;
-      row = { id: 0, kind, subject, severity, detail, raised_at: old?.raised_at ?? at, last_seen_at: at, seen: (old?.seen ?? 0) + 1, cleared_at: null, cleared_by: null };
+      row = { id: 0, kind, subject, severity, detail, raised_at: old?.raised_at ?? at, last_seen_at: at, seen: (old?.seen ?? 0) + 1, cleared_at: null, cleared_by: null, acknowledged_at: null, acknowledged_by: null, ack_note: null };
       this.unstored.set(key, row);
       if (fresh) this.log.error({ err, kind }, 'cannot store the alarm in the ledger / 无法在账本中记录告警');
     }
-    if (fresh) {
+    if (fresh || reraised) {
       this.raisedCount.set(kind, (this.raisedCount.get(kind) ?? 0) + 1);
       const t = ALARM_TEXT[kind];
-      this.log[severity === 'critical' ? 'error' : 'warn']({ event: 'alarm_raised', alarm: { id: row.id, kind, subject, severity, detail } }, `alarm: ${t.en}${subject ? ` (${subject})` : ''} / 告警：${t.zh}: ${detail}`);
+      const again = reraised ? { en: ' again (its acknowledgement is taken back)', zh: '（再次发生，之前的确认已撤销）' } : { en: '', zh: '' };
+      this.log[severity === 'critical' ? 'error' : 'warn']({ event: 'alarm_raised', alarm: { id: row.id, kind, subject, severity, detail, reraised } }, `alarm${again.en}: ${t.en}${subject ? ` (${subject})` : ''} / 告警${again.zh}：${t.zh}: ${detail}`);
       this.emitSafe('raised', row);
     }
     return row;
+  }
+
+  /**
+   * A maintainer acknowledges the active alarm `id` (`by`: the account; `note`: what is being
+   * done), written with its audit record in one transaction. The first acknowledgement stands;
+   * a cleared alarm, or one that is not there, is refused.
+   */
+  acknowledge(id: number, by: string, note: string | null): Acknowledgement {
+    const at = this.now().toISOString();
+    const r = inTransaction(this.db(), 'acknowledging an alarm', () => {
+      const res = acknowledgeAlarm(this.db(), id, by, note, at);
+      if (!res) throw new EdgeError(ErrorCode.NOT_FOUND, `no alarm ${id}`, { zh: `没有编号为 ${id} 的告警`, details: { field: 'id' } });
+      if (res.cleared) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `alarm ${id} has cleared already; there is nothing to acknowledge`, { zh: `告警 ${id} 已经解除，无需确认`, details: { field: 'id', status: 409, error: 'ALARM_CLEARED' } });
+      if (!res.acknowledged) return { ...res, auditId: null };
+      const auditId = appendAudit(this.db(), {
+        actor: by,
+        action: 'alarm.acknowledge',
+        target: `${res.row.kind}${res.row.subject ? ` ${res.row.subject}` : ''} #${id}`,
+        before: { acknowledged_at: null },
+        after: { acknowledged_at: at, note },
+      });
+      return { ...res, auditId };
+    });
+    if (r.acknowledged) {
+      const t = ALARM_TEXT[r.row.kind as AlarmKind] ?? { en: r.row.kind, zh: r.row.kind };
+      this.log.info({ event: 'alarm_acknowledged', alarm: { id, kind: r.row.kind, subject: r.row.subject, by, note } }, `alarm acknowledged by ${by}: ${t.en}${r.row.subject ? ` (${r.row.subject})` : ''} / 告警已由 ${by} 确认：${t.zh}`);
+      this.emitSafe('acknowledged', r.row);
+    }
+    return { alarm: r.row, acknowledged: r.acknowledged, auditId: r.auditId };
   }
 
   /** The condition is gone. `by`: 'resolved' (seen gone), or who cleared it. */

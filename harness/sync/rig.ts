@@ -246,7 +246,7 @@ export async function startRig(opts: { ledger?: Pick<LedgerServiceOptions, 'maxD
       const dir = mkdtempSync(path.join(tmpdir(), 'sync-store-'));
       const db = openLedger(path.join(dir, 'ledger.sqlite'));
       const key = loadOrCreateStoreKey(dir, 'store');
-      broker.leaves(storeClientId({ village, store: name }), [storeTopic({ village, store: name }, 'status')]);
+      broker.leaves(storeClientId({ village, store: name }), [storeTopic({ village, store: name }, 'status'), storeTopic({ village, store: name }, 'alarms')]);
       await registerStore(ledgerDb, village, name, 'store', createPublicKey(key.key).export({ type: 'spki', format: 'pem' }).toString());
       const make = () => new SyncAgent({
         db: () => db, dataDir: dir, address: { village, store: name }, rules: { creditFloor: 0 }, log: silentLogger(), ...(clock ? { clock } : {}),

@@ -105,6 +105,59 @@ describe('the backup job', () => {
     await expect(verifyCopyOffThread(path.join(dir, 'missing.sqlite'))).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
+  it('copies on a worker while the store goes on writing: the copy is one consistent moment of the ledger', async () => {
+    const dir = path.join(t.dir, 'busy');
+    mkdirSync(dir, { recursive: true });
+    const db = openLedger(path.join(dir, 'ledger.sqlite'));
+    seed(db, 500);
+    const entries = (d: Db): number => (d.prepare('SELECT count(*) AS n FROM entries').get() as { n: number }).n;
+    const before = entries(db);
+    const copying = backupLedger(db, path.join(dir, 'copies'), new Date('2026-12-01T18:30:00Z'));
+    let done = false;
+    let written = 0;
+    void copying.finally(() => (done = true));
+    // the door and the till write meanwhile, each write a transaction of its own
+    while (!done) {
+      applyEntry(db, { id: `busy-${written}`, villagerId: `V${written % 500}`, kind: 'award', points: 1, reason: '夜间奖励', origin: 'cli' }, { creditFloor: 0 });
+      written++;
+      await new Promise((r) => setImmediate(r));
+    }
+    const copy = await copying;
+    const after = entries(db);
+    expect(after).toBeGreaterThan(before); // the store did write during the copy
+    closeLedger(db);
+    const c = new Database(copy.file, { readonly: true });
+    try {
+      const n = (c.prepare('SELECT count(*) AS n FROM entries').get() as { n: number }).n;
+      expect(n).toBeGreaterThanOrEqual(before);
+      expect(n).toBeLessThanOrEqual(after);
+      // a moment, not a mixture: the outbox holds exactly the entries' rows of that moment
+      const outbox = (c.prepare("SELECT count(*) AS n FROM outbox WHERE topic = 'entry'").get() as { n: number }).n;
+      expect(outbox).toBe(n);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('a restore tells its progress: the check, the copy by bytes, the check of the result, to the end', async () => {
+    const dir = path.join(t.dir, 'progress');
+    mkdirSync(dir, { recursive: true });
+    const db = openLedger(path.join(dir, 'ledger.sqlite'));
+    seed(db, 300);
+    const copy = await backupLedger(db, path.join(dir, 'copies'), new Date('2026-12-01T18:30:00Z'));
+    closeLedger(db);
+    const seen: Array<[number, number]> = [];
+    restoreCopy(copy.file, path.join(dir, 'ledger.sqlite'), new Date('2026-12-02T08:00:00Z'), (done, total) => seen.push([done, total]));
+    const total = 3 * statSync(copy.file).size;
+    expect(seen[0]).toEqual([0, total]);
+    expect(seen[seen.length - 1]).toEqual([total, total]);
+    expect(seen.every(([d, tot], i) => tot === total && (i === 0 || d >= seen[i - 1]![0]))).toBe(true);
+    expect(seen.length).toBeGreaterThanOrEqual(4);
+    const restored = openLedger(path.join(dir, 'ledger.sqlite'));
+    expect((restored.prepare('SELECT count(*) AS n FROM villagers').get() as { n: number }).n).toBe(300);
+    closeLedger(restored);
+  });
+
   it('keeps N days of copies and always the newest', async () => {
     const dataDir = path.join(t.dir, 'store-2');
     const db = openLedger(path.join(dataDir, 'ledger.sqlite'));

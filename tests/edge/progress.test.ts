@@ -23,6 +23,16 @@ describe('progress bars', () => {
     expect(out()).toContain('100%');
   });
 
+  it('leave out done/total when asked (bytes): the percentage only', () => {
+    const { s, out } = stream(true);
+    const bar = progressBar('restore', { stream: s, counts: false });
+    bar.update(0, 3_000_000);
+    bar.update(3_000_000, 3_000_000);
+    bar.stop();
+    expect(out()).toContain('100%');
+    expect(out()).not.toContain('3000000/3000000');
+  });
+
   it('are silent when not on a terminal, or when turned off', () => {
     const pipe = stream(false);
     const a = progressBar('restore', { stream: pipe.s });

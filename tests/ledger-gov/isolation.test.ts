@@ -62,6 +62,7 @@ const BODIES: Record<string, unknown> = {
   'GET /api/villages/:village/me/qr': undefined,
   'GET /api/villages/:village/rollup': undefined,
   'GET /api/villages/:village/rollup.csv': undefined,
+  'GET /api/villages/:village/alarms': undefined,
   'GET /api/villages/:village/board': undefined,
   'PUT /api/villages/:village/board': { name_style: 'omit' },
   'POST /api/villages/:village/board/publish': undefined,

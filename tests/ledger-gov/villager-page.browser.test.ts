@@ -2,8 +2,8 @@
  * The ledger's pages in a real browser (Debian's chromium through playwright-core), on the
  * ledger's own app and port: the villager's phone page at phone size (login, balance,
  * history, claiming a task, reporting with a photo, the QR code refreshing itself and
- * accepted by the store's verifier), the passbook as printed, and the town's charts behind the
- * staff login (login -> /town, sign out). No
+ * accepted by the store's verifier), the passbook as printed, and the town's charts and stores'
+ * alarms behind the staff login (login -> /town, sign out). No
  * script errors, no CSP violations. Screenshots go to test-results/.
  */
 import { existsSync, mkdirSync } from 'node:fs';
@@ -16,6 +16,8 @@ import { govApp, STAFF_PASSWORD, type GovApp } from './gov-app.ts';
 import { addStaff } from '../../cloud-sync/ledger/staff/accounts.ts';
 import { hashPassword } from '../../lib/passwords.ts';
 import { tinyJpeg } from './photos.ts';
+import { registerStore } from '../../cloud-sync/ledger/tables.ts';
+import { recordAlarmList } from '../../cloud-sync/ledger/store-alarms.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = path.resolve(import.meta.dirname, '../../test-results');
@@ -124,7 +126,10 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
     expect(problems).toEqual([]);
   }, 90_000);
 
-  it('the town page draws its charts from local Chart.js and opens a village’s passbook', async () => {
+  it('the town page draws its charts from local Chart.js, lists the stores’ alarms and opens a village’s passbook', async () => {
+    await registerStore(g.db, g.a, 'shop-1', 'k', 'unused');
+    const t = new Date().toISOString();
+    await recordAlarmList(g.db, g.a, 'shop-1', { at: t, active: [{ id: 7, kind: 'scale_fault', subject: 'A1', severity: 'warning', detail: 'no reply from unit 11', raised_at: t, last_seen_at: t, seen: 3, acknowledged_at: t, acknowledged_by: 'wang', ack_note: '明早接线' }] }, new Date());
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
     const page = watch(await context.newPage());
     const outside: string[] = [];
@@ -150,6 +155,8 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
     expect(await page.evaluate(() => (globalThis as unknown as { sessionStorage: { length: number } }).sessionStorage.length)).toBe(0);
     // The first roll-up starts its worker thread (on SQLite), which on a loaded machine takes a while.
     await expect.poll(() => page.textContent('#months'), { timeout: 60_000 }).toContain(g.a);
+    await expect.poll(() => page.textContent('#alarms')).toContain('秤故障（A1）');
+    expect(await page.textContent('#alarms')).toContain('明早接线');
     // Chart.js has drawn each chart on its canvas.
     await expect.poll(() => page.evaluate(() => ['chart-months', 'chart-participation', 'chart-items', 'chart-sales'].every((id) => (globalThis as unknown as { Chart: { getChart(id: string): unknown } }).Chart.getChart(id) !== undefined))).toBe(true);
     await page.screenshot({ path: path.join(SHOTS, 'ledger-town-rollup.png'), fullPage: true });

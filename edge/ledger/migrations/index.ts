@@ -5,6 +5,7 @@ import * as m003 from './003-admin-accounts.ts';
 import * as m004 from './004-job-runs.ts';
 import * as m005 from './005-alarms.ts';
 import * as m006 from './006-face-learning.ts';
+import * as m007 from './007-alarm-acknowledgement.ts';
 
 export interface Migration {
   version: number;
@@ -14,5 +15,5 @@ export interface Migration {
 }
 
 /** In order; each file is one schema version. */
-export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005, m006];
+export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m007];
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

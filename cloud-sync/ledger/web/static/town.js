@@ -71,10 +71,48 @@ function render(r) {
   $('scope').textContent = `${r.period.from} 至 ${r.period.to} · ${r.villages.length} 个村`;
 }
 
+const ALARM_ZH = { lock_not_confirmed: '门锁未确认', scale_fault: '秤故障', camera_gone: '摄像头断开', disk_low: '磁盘空间不足', outbox_growing: '待同步记录积压', clock_jump: '系统时钟跳变', job_failed: '定时任务失败', reconcile_mismatch: '对账不一致' };
+const when = (iso) => (iso ? new Date(iso).toLocaleString('zh-CN', { hour12: false }) : '—');
+const ackOf = (a) => (a.acknowledged_at ? `${a.acknowledged_by}，${when(a.acknowledged_at)}${a.ack_note ? `：${a.ack_note}` : ''}` : '未确认');
+
+function row(cells, cls) {
+  const tr = document.createElement('tr');
+  if (cls) tr.className = cls;
+  for (const c of cells) {
+    const td = document.createElement('td');
+    td.textContent = String(c);
+    tr.append(td);
+  }
+  return tr;
+}
+
+/** The stores' alarms as each store last reported them (retained over MQTT), and the latest cleared. */
+function renderAlarms(stores) {
+  const active = $('alarms');
+  const recent = $('alarms-recent');
+  active.replaceChildren();
+  recent.replaceChildren();
+  let n = 0;
+  for (const s of stores) {
+    const where = [s.village, s.status === 'offline' ? `${s.store}（离线）` : s.store];
+    for (const a of s.active) {
+      n++;
+      active.append(row([...where, a.severity === 'critical' ? '严重' : '警告', `${ALARM_ZH[a.kind] || a.kind}${a.subject ? `（${a.subject}）` : ''}`, a.detail, when(a.raised_at), ackOf(a)], a.severity === 'critical' && !a.acknowledged_at ? 'err' : ''));
+    }
+    for (const a of s.recent) recent.append(row([...where, `${ALARM_ZH[a.kind] || a.kind}${a.subject ? `（${a.subject}）` : ''}`, a.detail, when(a.raised_at), when(a.cleared_at), a.acknowledged_at ? ackOf(a) : '—']));
+  }
+  if (n === 0) active.append(row(['—', '—', '—', '没有未解除的告警', '', '', '']));
+  const silent = stores.filter((s) => !s.list_at).length;
+  $('alarms-scope').textContent = `${stores.length} 家门店，${n} 条未解除${silent ? `；${silent} 家门店还没有报告过告警状态` : ''}`;
+}
+
 async function refresh() {
   $('error').textContent = '';
   try {
     render(await (await call(`${root()}?${query({})}`)).json());
+    const village = who.role === 'town' ? $('village').value : who.village;
+    const url = who.role === 'town' ? `/api/town/alarms${village ? `?village=${encodeURIComponent(village)}` : ''}` : `/api/villages/${encodeURIComponent(village)}/alarms`;
+    renderAlarms((await (await call(url)).json()).stores);
   } catch (e) {
     $('error').textContent = e.message;
   }

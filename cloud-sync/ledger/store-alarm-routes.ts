@@ -1,0 +1,28 @@
+/**
+ * The stores' alarms on the ledger's API (store-alarms.ts): a village reads its own stores'
+ * (another village's id answers 404, like every route), the town every village's or one's.
+ * Villagers do not see them: an alarm names parts of the store and, for a reconciliation,
+ * villager ids.
+ */
+import { Type } from '@fastify/type-provider-typebox';
+import { allVillages } from './governance/rollup.ts';
+import { fieldError } from './governance/rules.ts';
+import { gate, Id, VillageParams, type GovApp, type GovDeps } from './governance/access.ts';
+import { storeAlarms } from './store-alarms.ts';
+
+const Recent = Type.Object({ recent: Type.Integer({ minimum: 0, maximum: 200, default: 20 }) });
+
+export function registerStoreAlarmRoutes(app: GovApp, deps: GovDeps): void {
+  app.get('/api/villages/:village/alarms', { schema: { params: VillageParams, querystring: Recent } }, async (req) => {
+    gate(deps, req, req.params.village, 'read');
+    return { stores: await storeAlarms(deps.db, [req.params.village], req.query.recent) };
+  });
+
+  app.get('/api/town/alarms', { schema: { querystring: Type.Object({ ...Recent.properties, village: Type.Optional(Id) }) } }, async (req) => {
+    if (deps.principal(req)?.role !== 'town') throw fieldError('role', "only the town reads every village's stores; a village reads /api/villages/ID/alarms", '只有镇级账号可以查看全镇门店告警；村级账号请查看本村门店告警', 403);
+    const all = await allVillages(deps.db);
+    const { village } = req.query;
+    if (village !== undefined && !all.includes(village)) throw fieldError('village', `no village ${village}`, `找不到村 ${village}`, 404);
+    return { stores: await storeAlarms(deps.db, village === undefined ? all : [village], req.query.recent) };
+  });
+}

@@ -1,0 +1,191 @@
+/**
+ * The stores' alarms as the village ledger keeps them (ledger schema v7). Each store publishes
+ * its active alarms as one retained list (`vps/v1/<village>/store/<store>/alarms`,
+ * cloud-sync/protocol/ops.ts); the ledger compares each list with what it holds and keeps one
+ * row per occurrence (kind, subject and when the store raised it): new ones are added, the
+ * ones still listed are brought up to date (seen, detail, severity, the maintainer's
+ * acknowledgement), and the ones no longer listed are marked cleared at the list's time. The
+ * rows with no `cleared_at` are a store's alarms as they stand; the others are its history.
+ * A list older than the last one taken from that store (a retained copy delivered late) is
+ * ignored. Plain functions over the ledger's database, like tables.ts.
+ */
+import type { SqlDb } from './sql.ts';
+import { opsCheckers, type Alarm, type AlarmsMessage } from '../protocol/ops.ts';
+import { decode } from '../protocol/payloads.ts';
+import type { RefusalCounter } from '../protocol/refusals.ts';
+import { listStores } from './tables.ts';
+
+const tables = (bigint: string) => /* sql */ `
+CREATE TABLE store_alarms (
+  village          TEXT NOT NULL REFERENCES villages (id),
+  store            TEXT NOT NULL,
+  -- one occurrence: kind, subject and the store's raised_at, as a JSON array
+  occurrence       TEXT NOT NULL,
+  store_alarm_id   ${bigint} NOT NULL,
+  kind             TEXT NOT NULL,
+  subject          TEXT NOT NULL,
+  severity         TEXT NOT NULL CHECK (severity IN ('warning', 'critical')),
+  detail           TEXT NOT NULL,
+  raised_at        TEXT NOT NULL,
+  last_seen_at     TEXT NOT NULL,
+  seen             ${bigint} NOT NULL,
+  acknowledged_at  TEXT,
+  acknowledged_by  TEXT,
+  ack_note         TEXT,
+  -- the time of the store's first list without it
+  cleared_at       TEXT,
+  first_heard_at   TEXT NOT NULL,
+  PRIMARY KEY (village, store, occurrence)
+);
+CREATE INDEX store_alarms_active ON store_alarms (village, store) WHERE cleared_at IS NULL;
+CREATE INDEX store_alarms_recent ON store_alarms (village, raised_at);
+-- the last list taken from each store
+CREATE TABLE store_alarm_lists (
+  village      TEXT NOT NULL REFERENCES villages (id),
+  store        TEXT NOT NULL,
+  list_at      TEXT NOT NULL,
+  received_at  TEXT NOT NULL,
+  PRIMARY KEY (village, store)
+);
+`;
+
+export const STORE_ALARMS_SQLITE = tables('INTEGER');
+export const STORE_ALARMS_POSTGRES = tables('BIGINT');
+
+export interface StoreAlarm {
+  village: string;
+  store: string;
+  id: number;
+  kind: string;
+  subject: string;
+  severity: 'warning' | 'critical';
+  detail: string;
+  raised_at: string;
+  last_seen_at: string;
+  seen: number;
+  acknowledged_at: string | null;
+  acknowledged_by: string | null;
+  ack_note: string | null;
+  cleared_at: string | null;
+  first_heard_at: string;
+}
+
+interface Row extends Omit<StoreAlarm, 'id' | 'seen'> { occurrence: string; store_alarm_id: number | string; seen: number | string }
+
+// JSON rather than a separator: a subject may hold any character, and PostgreSQL text no NUL
+const occurrenceOf = (a: Pick<Alarm, 'kind' | 'subject' | 'raised_at'>): string => JSON.stringify([a.kind, a.subject, a.raised_at]);
+const fromRow = ({ occurrence: _o, store_alarm_id, seen, ...r }: Row): StoreAlarm => ({ ...r, id: Number(store_alarm_id), seen: Number(seen) });
+
+/** PostgreSQL's text holds no NUL character: a store's text is kept without it. */
+const noNul = (t: string): string => t.replaceAll('\u0000', '');
+const withoutNul = (a: Alarm): Alarm => ({
+  ...a, kind: noNul(a.kind), subject: noNul(a.subject), detail: noNul(a.detail),
+  ...(a.acknowledged_by !== undefined ? { acknowledged_by: noNul(a.acknowledged_by) } : {}),
+  ...(a.ack_note !== undefined ? { ack_note: noNul(a.ack_note) } : {}),
+});
+
+/** What taking a list changed: occurrences added, updated, cleared; `stale` when it was older than the last one. */
+export interface ListOutcome { stale: boolean; raised: number; updated: number; cleared: number }
+
+/**
+ * A store's `alarms` message as the ledger's MQTT side receives it, for a store the ledger
+ * knows: checked against the schema (refused and counted as `invalid` otherwise, like any
+ * message), then taken. A list from a store the ledger does not know is left alone, uncounted,
+ * like such a store's `status`: the lists are retained, so on a broker shared with other
+ * villages' stores (or holding a retired store's last list) every connect would deliver them
+ * again, and counting them would bury real refusals. An empty payload is a retained list being
+ * removed from the broker: nothing to take.
+ */
+export async function onAlarmList(db: SqlDb, village: string, store: string, payload: Buffer, now: Date, refusals: RefusalCounter): Promise<ListOutcome | undefined> {
+  if (payload.length === 0) return undefined;
+  if (!(await listStores(db, village)).some((s) => s.id === store)) return undefined;
+  const msg = decode(payload, opsCheckers.alarms);
+  if (!msg.ok) return void refusals.add('invalid');
+  return recordAlarmList(db, village, store, msg.value, now);
+}
+
+/** Take a store's list of active alarms (already checked against the schema; the store is known). */
+export async function recordAlarmList(db: SqlDb, village: string, store: string, msg: AlarmsMessage, now: Date): Promise<ListOutcome> {
+  return db.transaction(async (tx) => {
+    const last = (await tx.query<{ list_at: string }>('SELECT list_at FROM store_alarm_lists WHERE village = $1 AND store = $2', [village, store]))[0];
+    if (last && last.list_at > msg.at) return { stale: true, raised: 0, updated: 0, cleared: 0 };
+    const heard = now.toISOString();
+    const open = await tx.query<{ occurrence: string }>('SELECT occurrence FROM store_alarms WHERE village = $1 AND store = $2 AND cleared_at IS NULL', [village, store]);
+    const listed = new Set<string>();
+    const out: ListOutcome = { stale: false, raised: 0, updated: 0, cleared: 0 };
+    for (const given of msg.active) {
+      const a = withoutNul(given);
+      const occurrence = occurrenceOf(a);
+      if (listed.has(occurrence)) continue;
+      listed.add(occurrence);
+      const ack = [a.acknowledged_at ?? null, a.acknowledged_by ?? null, a.ack_note ?? null];
+      const changed = await tx.run(
+        `UPDATE store_alarms SET store_alarm_id = $4, severity = $5, detail = $6, last_seen_at = $7, seen = $8, acknowledged_at = $9, acknowledged_by = $10, ack_note = $11, cleared_at = NULL
+         WHERE village = $1 AND store = $2 AND occurrence = $3`,
+        [village, store, occurrence, a.id, a.severity, a.detail, a.last_seen_at, a.seen, ...ack],
+      );
+      if (changed > 0) {
+        out.updated++;
+        continue;
+      }
+      await tx.run(
+        `INSERT INTO store_alarms (village, store, occurrence, store_alarm_id, kind, subject, severity, detail, raised_at, last_seen_at, seen, acknowledged_at, acknowledged_by, ack_note, first_heard_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+        [village, store, occurrence, a.id, a.kind, a.subject, a.severity, a.detail, a.raised_at, a.last_seen_at, a.seen, ...ack, heard],
+      );
+      out.raised++;
+    }
+    for (const o of open) {
+      if (listed.has(o.occurrence)) continue;
+      await tx.run('UPDATE store_alarms SET cleared_at = $4 WHERE village = $1 AND store = $2 AND occurrence = $3', [village, store, o.occurrence, msg.at]);
+      out.cleared++;
+    }
+    await tx.run(
+      `INSERT INTO store_alarm_lists (village, store, list_at, received_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (village, store) DO UPDATE SET list_at = excluded.list_at, received_at = excluded.received_at`,
+      [village, store, msg.at, heard],
+    );
+    return out;
+  });
+}
+
+export interface StoreAlarmsView {
+  village: string;
+  store: string;
+  /** The store's presence (its retained `status`: online / offline), null when never heard. */
+  status: string | null;
+  /** The time of the last list taken from the store, and when it arrived; null when none yet. */
+  list_at: string | null;
+  received_at: string | null;
+  active: StoreAlarm[];
+  /** The latest cleared occurrences, newest first. */
+  recent: StoreAlarm[];
+}
+
+/** Every store of `villages` with its active alarms and its latest `recent` cleared ones. */
+export async function storeAlarms(db: SqlDb, villages: string[], recent: number): Promise<StoreAlarmsView[]> {
+  if (villages.length === 0) return [];
+  const marks = villages.map((_v, i) => `$${i + 1}`).join(', ');
+  const stores = await db.query<{ village: string; id: string; status: string | null; list_at: string | null; received_at: string | null }>(
+    `SELECT s.village, s.id, s.status, l.list_at, l.received_at FROM stores s
+     LEFT JOIN store_alarm_lists l ON l.village = s.village AND l.store = s.id
+     WHERE s.village IN (${marks}) ORDER BY s.village, s.id`,
+    villages,
+  );
+  const active = (await db.query<Row>(`SELECT * FROM store_alarms WHERE village IN (${marks}) AND cleared_at IS NULL ORDER BY raised_at, store_alarm_id`, villages)).map(fromRow);
+  // the latest cleared per store: a window function, in both SQLite (3.25+) and PostgreSQL
+  const past = (await db.query<Row & { n: number | string }>(
+    `SELECT * FROM (SELECT a.*, ROW_NUMBER() OVER (PARTITION BY a.village, a.store ORDER BY a.cleared_at DESC, a.raised_at DESC) AS n
+       FROM store_alarms a WHERE a.village IN (${marks}) AND a.cleared_at IS NOT NULL) t WHERE t.n <= $${villages.length + 1} ORDER BY cleared_at DESC`,
+    [...villages, recent],
+  )).map(({ n: _n, ...r }) => fromRow(r));
+  return stores.map((s) => ({
+    village: s.village,
+    store: s.id,
+    status: s.status,
+    list_at: s.list_at,
+    received_at: s.received_at,
+    active: active.filter((a) => a.village === s.village && a.store === s.id),
+    recent: past.filter((a) => a.village === s.village && a.store === s.id),
+  }));
+}
