@@ -119,7 +119,7 @@ export function buildApp(deps: AppDeps, log: Logger) {
     registerVillagerRoutes(scope, { db: deps.db, store: deps.store, ...(deps.faces ? { faces: deps.faces } : {}), ...(deps.timeZone ? { timeZone: deps.timeZone } : {}) });
     registerRefundActions(scope, { db: deps.db, ledgerRules: deps.ledgerRules });
     registerShelfActions(scope, { db: deps.db, store: deps.store, ...(deps.scales ? { scales: deps.scales } : {}), ...(deps.session ? { session: deps.session } : {}) });
-    registerLive(scope, { db: deps.db, store: deps.store, ...(deps.session ? { session: deps.session } : {}), ...(deps.live ? { live: deps.live } : {}), ...(deps.timeZone ? { timeZone: deps.timeZone } : {}) });
+    registerLive(scope, { db: deps.db, store: deps.store, ...(deps.session ? { session: deps.session } : {}), ...(deps.live ? { live: deps.live } : {}), ...(deps.timeZone ? { timeZone: deps.timeZone } : {}), ...(deps.scales ? { scales: deps.scales } : {}) });
     routes(scope.withTypeProvider<TypeBoxTypeProvider>(), deps);
   });
   return app;
