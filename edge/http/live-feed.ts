@@ -82,6 +82,7 @@ export class LiveFeed extends EventEmitter<LiveFeedEvents> {
   private since: number | null = null;
   private readonly alarmList: LiveAlarm[] = [];
   private nextAlarmId = 1;
+  private changeCount = 0;
   private readonly detach: Array<() => void> = [];
 
   constructor(private readonly opts: LiveFeedOptions) {
@@ -218,7 +219,13 @@ export class LiveFeed extends EventEmitter<LiveFeedEvents> {
     return (this.opts.now ?? Date.now)();
   }
 
+  /** How many changes were signalled since start: equal counts, nothing changed (the admin page's parts are kept by it). */
+  get changes(): number {
+    return this.changeCount;
+  }
+
   private changed(topic: LiveTopic): void {
+    this.changeCount += 1;
     this.emit('change', topic);
   }
 }
