@@ -85,7 +85,7 @@ export function adminParts(d: AdminPartData): Record<string, string> {
     .map((f) => `<tr data-fault="${esc(f.source)}"><td>${esc(f.source)}</td><td class="bad">${esc(f.code)}</td><td>${esc(time(f.since))} ${esc(f.detail)}</td></tr>`)
     .join('');
   const villagers = d.villagers
-    .map((v) => `<tr data-villager="${esc(v.id)}"><td>${esc(v.id)}</td><td>${esc(v.name)}</td><td>${esc(v.village)}</td><td>${esc(v.status === 'active' ? '正常' : v.status === 'blocked' ? '已冻结' : '已迁出')}</td><td class="balance">${v.balance}</td><td>${v.debt || ''}</td><td>${v.faceConsentAt ? '已同意' : '未同意'}</td><td>${statusButton(v)}</td></tr>`)
+    .map((v) => `<tr><td>${esc(v.id)}</td><td>${esc(v.name)}</td><td>${esc(v.village)}</td><td>${esc(v.status === 'active' ? '正常' : v.status === 'blocked' ? '已冻结' : '已迁出')}</td><td class="balance">${v.balance}</td><td>${v.debt || ''}</td><td>${v.faceConsentAt ? '已同意' : '未同意'}</td><td>${statusButton(v)}</td></tr>`)
     .join('');
   const sessions = d.sessions
     .map((s) => `<tr><td>${esc(s.openedAt.replace('T', ' ').slice(0, 19))}</td><td>${esc(s.villagerId)}</td><td>${esc(s.kind === 'restock' ? '补货' : '购物')}</td><td>${esc(SESSION_ZH[s.status] ?? s.status)}</td><td>${esc(PHASE_ZH[s.state] ?? s.state)}</td><td>${s.totalPoints ?? ''}</td></tr>`)
