@@ -4,9 +4,11 @@
 // Messages: in {start: {base, cookie, clients, routes}}, 'shopping over', 'stop'; out the tally.
 import { parentPort } from 'node:worker_threads';
 
+// as a child process the tally (tens of thousands of latencies) may take several writes: the
+// channel is closed only once it is all sent, or the parent would wait for it forever
 const port = parentPort ?? {
   on: (event, listener) => process.on(event, listener),
-  postMessage: (m) => process.send(m),
+  postMessage: (m) => process.send(m, () => process.disconnect()),
 };
 
 let running = true;
@@ -48,6 +50,5 @@ port.on('message', async (m) => {
     running = false;
     await Promise.all(loops);
     port.postMessage({ latencies, statuses, seconds: ((t1 || performance.now()) - t0) / 1000 });
-    if (!parentPort) process.disconnect();
   }
 });
