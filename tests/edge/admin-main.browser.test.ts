@@ -118,7 +118,7 @@ describe('pages that update in place', () => {
 
     // points awarded from the CLI or the village (a ledger write, nothing on the stream): the next refresh shows them
     applyEntry(ledger.db, { id: 'award-1', villagerId: 'V001', kind: 'award', points: 40, reason: '打扫村道', origin: 'cli' }, { creditFloor: 0 });
-    await page.locator('#villagers tr[data-villager=V001] td.balance', { hasText: '40' }).waitFor({ timeout: 20_000 });
+    await page.locator('#villagers tr', { hasText: '王大妈' }).locator('td.balance', { hasText: '40' }).waitFor({ timeout: 20_000 });
 
     expect(await page.inputValue('#card-issue input[name=villager]')).toBe('V001');
     expect(await page.evaluate(() => (globalThis as { notReloaded?: boolean }).notReloaded)).toBe(true);
