@@ -14,15 +14,12 @@ import { listVillagers, requireVillager } from '../ledger/villagers.ts';
 import { listEntries } from '../ledger/entries.ts';
 import { listProducts, inventory } from '../ledger/products.ts';
 import { listSessions } from '../ledger/sessions.ts';
-import { adminPage, reviewPage } from './pages.ts';
+import { reviewPage } from './pages.ts';
 import { registerBoardRoutes } from './board/routes.ts';
 import { recentEntryEvents, recentReceipts, stockByProduct, storeState, syncState, type StoreStateSource, type SyncStateSource } from './queries.ts';
 import { DECISION_ZH, PHASE_ZH, REVIEW_ZH } from './admin-sections.ts';
-import { AdminPageQuery, EntryEventsReply, LimitQuery, PageQuery, ReceiptsReply, StockReply, StoreStateReply, SyncReply } from './schemas.ts';
-import { villagerPage } from '../ledger/admin-views.ts';
-import { listAudit } from '../ledger/audit.ts';
+import { EntryEventsReply, LimitQuery, PageQuery, ReceiptsReply, StockReply, StoreStateReply, SyncReply } from './schemas.ts';
 import { listOpenReview } from '../ledger/review.ts';
-import { listAdminAccounts } from '../ledger/admin-accounts.ts';
 import { registerAuth, type AuthOptions } from './auth.ts';
 import { registerPressureGuard } from './pressure.ts';
 import { registerAuthRoutes } from './auth-routes.ts';
@@ -34,15 +31,13 @@ import { registerOpsRoutes, type OpsRoutesDeps } from './ops-routes.ts';
 import { registerLive } from './live.ts';
 import { registerApiDocs } from './api-docs.ts';
 import { registerAdminGate } from './admin-gate.ts';
+import { registerAdminPage } from './admin-page.ts';
 import type { LiveFeed } from './live-feed.ts';
 import { registerShelfActions } from './shelf-actions.ts';
 import { registerRefundActions } from './refund-actions.ts';
 import { registerVillagerRoutes } from './villager-routes.ts';
 import type { FaceEnrolment } from '../entry/admin-faces.ts';
 import type { ShelfScales } from './shelf-math.ts';
-
-/** Villagers per admin page (the rest are a link away): the page stays cheap as the village grows. */
-const VILLAGERS_PER_PAGE = 100;
 
 export interface AppDeps {
   store: StoreConfig;
@@ -119,7 +114,8 @@ export function buildApp(deps: AppDeps, log: Logger) {
     registerVillagerRoutes(scope, { db: deps.db, store: deps.store, ...(deps.faces ? { faces: deps.faces } : {}), ...(deps.timeZone ? { timeZone: deps.timeZone } : {}) });
     registerRefundActions(scope, { db: deps.db, ledgerRules: deps.ledgerRules });
     registerShelfActions(scope, { db: deps.db, store: deps.store, ...(deps.scales ? { scales: deps.scales } : {}), ...(deps.session ? { session: deps.session } : {}) });
-    registerLive(scope, { db: deps.db, store: deps.store, ...(deps.session ? { session: deps.session } : {}), ...(deps.live ? { live: deps.live } : {}), ...(deps.timeZone ? { timeZone: deps.timeZone } : {}) });
+    registerLive(scope, { db: deps.db, store: deps.store, ...(deps.session ? { session: deps.session } : {}), ...(deps.live ? { live: deps.live } : {}), ...(deps.timeZone ? { timeZone: deps.timeZone } : {}), ...(deps.scales ? { scales: deps.scales } : {}) });
+    registerAdminPage(scope, { store: deps.store, health: deps.health, db: deps.db, ...(deps.session ? { session: deps.session } : {}), ...(deps.sync ? { sync: deps.sync } : {}), ...(deps.live ? { live: deps.live } : {}), alarms: () => deps.ops?.alarms?.(1).active });
     routes(scope.withTypeProvider<TypeBoxTypeProvider>(), deps);
   });
   return app;
@@ -164,31 +160,6 @@ function routes(app: TypedApp, deps: AppDeps): void {
   }));
   app.get('/api/stock', { schema: { response: { 200: StockReply } } }, async () => ({ products: stockByProduct(deps.db()) }));
   app.get('/api/sync', { schema: { response: { 200: SyncReply } } }, async () => syncState(deps.db(), deps.sync));
-
-  app.get('/', { schema: { querystring: AdminPageQuery } }, async (req, reply) => {
-    const db = deps.db();
-    const page = villagerPage(db, VILLAGERS_PER_PAGE, (req.query.villagers - 1) * VILLAGERS_PER_PAGE);
-    return reply.type('text/html; charset=utf-8').send(
-      adminPage({
-        store: deps.store,
-        health: deps.health.report(),
-        villagers: page.villagers,
-        villagerPage: { page: req.query.villagers, perPage: VILLAGERS_PER_PAGE, total: page.total },
-        sessions: listSessions(db, { limit: 20 }),
-        state: storeState(db, deps.session),
-        events: recentEntryEvents(db, 20),
-        receipts: recentReceipts(db, 10),
-        stock: stockByProduct(db),
-        sync: syncState(db, deps.sync),
-        user: req.adminUser!,
-        csrf: reply.generateCsrf(),
-        audit: listAudit(db, { limit: 20 }),
-        review: listOpenReview(db, 20),
-        accounts: listAdminAccounts(db),
-        alarms: deps.ops?.alarms?.(1).active,
-      }),
-    );
-  });
 
   app.get('/review', async (_req, reply) => {
     const db = deps.db();

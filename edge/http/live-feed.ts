@@ -46,10 +46,17 @@ export interface LockSource {
   off(event: 'unlock_failed', l: (e: { code: string; detail: string; at: number }) => void): unknown;
 }
 
+/** The shelf scales as the feed reads them (drivers/scales/scale-driver.ts ScaleDriver fits). */
+export interface ScaleSource {
+  status(): Array<{ slot: string; health: string; stable_g: number | null }>;
+  on(event: 'sweep', l: () => void): unknown;
+  off(event: 'sweep', l: () => void): unknown;
+}
+
 /** The daemon's event relay as the feed reads it. */
 export type DaemonEventSource = Pick<EventEmitter<DaemonEvents>, 'on' | 'off'>;
 
-export type LiveTopic = 'door' | 'store' | 'decisions' | 'alarms';
+export type LiveTopic = 'door' | 'store' | 'decisions' | 'alarms' | 'shelves';
 
 interface LiveFeedEvents {
   change: [LiveTopic];
@@ -59,6 +66,8 @@ export interface LiveFeedOptions {
   events: DaemonEventSource;
   /** The door lock, when the daemon has hardware (read at start). */
   lock?: () => LockSource | undefined;
+  /** The shelf scales, when the daemon has hardware (read at start): `shelves` changes. */
+  scales?: () => ScaleSource | undefined;
   /** Alarms kept for the page (oldest dropped first). */
   maxAlarms?: number;
   now?: () => number;
@@ -73,6 +82,7 @@ export class LiveFeed extends EventEmitter<LiveFeedEvents> {
   private since: number | null = null;
   private readonly alarmList: LiveAlarm[] = [];
   private nextAlarmId = 1;
+  private changeCount = 0;
   private readonly detach: Array<() => void> = [];
 
   constructor(private readonly opts: LiveFeedOptions) {
@@ -109,6 +119,32 @@ export class LiveFeed extends EventEmitter<LiveFeedEvents> {
       lock = undefined;
     }
     if (lock) this.watchLock(lock);
+    let scales: ScaleSource | undefined;
+    try {
+      scales = this.opts.scales?.();
+    } catch {
+      scales = undefined;
+    }
+    if (scales) this.watchScales(scales);
+  }
+
+  /**
+   * A sweep reads every scale several times a second; `shelves` is signalled only when what a
+   * page shows changed (a slot's resting weight, or its scale's health), and only while a page
+   * listens. Rate-limiting the messages is the stream's part (edge/http/live.ts).
+   */
+  private watchScales(scales: ScaleSource): void {
+    let last = '';
+    const onSweep = (): void => {
+      if (this.listenerCount('change') === 0) return;
+      let now = '';
+      for (const s of scales.status()) now += `${s.slot}\u0000${s.health}\u0000${s.stable_g ?? ''}\u0001`;
+      if (now === last) return;
+      last = now;
+      this.changed('shelves');
+    };
+    scales.on('sweep', onSweep);
+    this.detach.push(() => scales.off('sweep', onSweep));
   }
 
   stop(): void {
@@ -183,7 +219,13 @@ export class LiveFeed extends EventEmitter<LiveFeedEvents> {
     return (this.opts.now ?? Date.now)();
   }
 
+  /** How many changes were signalled since start: equal counts, nothing changed (the admin page's parts are kept by it). */
+  get changes(): number {
+    return this.changeCount;
+  }
+
   private changed(topic: LiveTopic): void {
+    this.changeCount += 1;
     this.emit('change', topic);
   }
 }

@@ -8,8 +8,8 @@ import type { Lang } from './door-words.ts';
 import { esc } from './admin-sections.ts';
 
 const T = {
-  zh: { title: '实时', door: '门和门锁', inside: '店内', decisions: '门口最近的判断', alarms: '告警', back: '返回管理页', other: 'English', connecting: '正在连接…', noscript: '此页面需要启用 JavaScript 才能实时更新。' },
-  en: { title: 'Live', door: 'Door and lock', inside: 'Inside the store', decisions: "The door's last decisions", alarms: 'Alarms', back: 'Back to admin', other: '中文', connecting: 'Connecting…', noscript: 'This page needs JavaScript to update live.' },
+  zh: { title: '实时', door: '门和门锁', inside: '店内', decisions: '门口最近的判断', alarms: '告警', shelves: '货架重量', back: '返回管理页', other: 'English', connecting: '正在连接…', noscript: '此页面需要启用 JavaScript 才能实时更新。' },
+  en: { title: 'Live', door: 'Door and lock', inside: 'Inside the store', decisions: "The door's last decisions", alarms: 'Alarms', shelves: 'Weights on the shelves', back: 'Back to admin', other: '中文', connecting: 'Connecting…', noscript: 'This page needs JavaScript to update live.' },
 } as const;
 
 /** `<` in JSON inside a script element could end it early: escaped as \u003c. */
@@ -38,6 +38,7 @@ ul{list-style:none;margin:0;padding:0}li{padding:.4rem 0;border-bottom:1px solid
 <section id="store-section"><h2>${t.inside}</h2><p class="big" id="store-phase">—</p><p id="store-who"></p><div id="cart"></div></section>
 <section id="decisions-section"><h2>${t.decisions}</h2><ul id="decisions"></ul></section>
 <section id="alarms-section"><h2>${t.alarms}</h2><ul id="alarms"></ul></section>
+<section id="shelves-section"><h2>${t.shelves}</h2><div id="shelf-weights"></div></section>
 </main>
 <script type="application/json" id="live-data">${jsonBlock(d.now)}</script>
 <script src="/assets/live.js" defer></script>

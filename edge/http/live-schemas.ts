@@ -1,6 +1,7 @@
 /** TypeBox schema of the live picture (`GET /api/live/now`, and each message of `GET /api/live`). */
 import { Type } from '@sinclair/typebox';
 import { StoreStateReply } from './schemas.ts';
+import { ShelfItem } from './shelf-schemas.ts';
 
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
 
@@ -39,4 +40,5 @@ export const LiveNowReply = Type.Object({
   store: LiveStore,
   decisions: Type.Array(LiveDecision),
   alarms: Type.Array(LiveAlarm),
+  shelves: Type.Array(ShelfItem, { description: 'Each slot with the weight at rest on its scale (null while it moves or cannot be read) and the count it makes' }),
 });

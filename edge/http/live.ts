@@ -5,7 +5,8 @@
  *
  * Each change is turned into its message once, whatever the number of tablets watching, and a
  * burst of cart changes (a villager lifting goods off a scale) is sent at most every
- * `STORE_COALESCE_MS`. A tablet that stops reading is dropped rather than buffered without end.
+ * `STORE_COALESCE_MS`; the weights on the shelves (`shelves`, also followed by the /shelves
+ * page) only when one changed, at most every `SHELVES_MIN_MS`. A tablet that stops reading is dropped rather than buffered without end.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -19,11 +20,15 @@ import type { LiveFeed, LiveTopic } from './live-feed.ts';
 import { livePage } from './live-page.ts';
 import { LiveNowReply } from './live-schemas.ts';
 import { langOf } from './lang.ts';
+import { shelfItems } from './shelf-actions.ts';
+import type { ShelfScales } from './shelf-math.ts';
 
 /** Door decisions the live page lists. */
 export const LIVE_DECISIONS = 10;
 /** At most one cart/phase message per this many ms (the scales report several times a second). */
 export const STORE_COALESCE_MS = 150;
+/** At most one shelf-weights message per this many ms (a villager handling goods changes them in bursts). */
+export const SHELVES_MIN_MS = 500;
 /** A comment line this often keeps proxies and the browser from deciding the stream is dead. */
 const HEARTBEAT_MS = 20_000;
 /** Tablets watching at once; a village store has one or two. */
@@ -43,13 +48,21 @@ export interface LiveDeps {
   live?: LiveFeed;
   /** The store's IANA time zone for times on the page. */
   timeZone?: string;
+  /** The shelf scales, for the weight on each slot (absent: weights shown as unknown). */
+  scales?: () => ShelfScales | undefined;
 }
 
-const SCRIPT = readFileSync(path.join(import.meta.dirname, 'assets', 'live.js'), 'utf8');
+const asset = (name: string): string => readFileSync(path.join(import.meta.dirname, 'assets', name), 'utf8');
+const SCRIPT = asset('live.js');
+/** The /shelves page's script: the weights from this stream into its table. */
+const SHELVES_SCRIPT = asset('shelves.js');
 
 export function liveNow(deps: LiveDeps) {
-  return { at: new Date().toISOString(), door: doorPart(deps), store: storePart(deps), decisions: decisionsPart(deps), alarms: deps.live?.alarms() ?? [] };
+  return { at: new Date().toISOString(), door: doorPart(deps), store: storePart(deps), decisions: decisionsPart(deps), alarms: deps.live?.alarms() ?? [], shelves: shelvesPart(deps) };
 }
+
+/** Each slot: its product, stock, the weight at rest on its scale and the count it makes (as on /shelves). */
+const shelvesPart = (deps: LiveDeps) => shelfItems({ db: deps.db, store: deps.store, ...(deps.scales ? { scales: deps.scales } : {}) });
 
 const doorPart = (deps: LiveDeps) => deps.live?.door() ?? { door: 'unknown' as const, lock: 'unknown' as const, unlocked_until: null, since: null };
 
@@ -78,6 +91,7 @@ const frame = (event: string, data: unknown): string => `event: ${event}\ndata: 
 class Watchers {
   private readonly replies = new Set<FastifyReply['raw']>();
   private storeTimer: NodeJS.Timeout | null = null;
+  private shelvesTimer: NodeJS.Timeout | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
   private readonly onChange = (topic: LiveTopic): void => this.changed(topic);
 
@@ -102,7 +116,8 @@ class Watchers {
     this.deps.live?.off('change', this.onChange);
     if (this.heartbeat) clearInterval(this.heartbeat);
     if (this.storeTimer) clearTimeout(this.storeTimer);
-    this.heartbeat = this.storeTimer = null;
+    if (this.shelvesTimer) clearTimeout(this.shelvesTimer);
+    this.heartbeat = this.storeTimer = this.shelvesTimer = null;
   }
 
   /** Ends every stream (the server is closing: an open stream would hold it open). */
@@ -116,6 +131,13 @@ class Watchers {
         this.storeTimer = null;
         this.send('store', () => storePart(this.deps));
       }, STORE_COALESCE_MS);
+      return;
+    }
+    if (topic === 'shelves') {
+      this.shelvesTimer ??= setTimeout(() => {
+        this.shelvesTimer = null;
+        this.send('shelves', () => shelvesPart(this.deps));
+      }, SHELVES_MIN_MS);
       return;
     }
     if (topic === 'door') this.send('door', () => doorPart(this.deps));
@@ -180,6 +202,7 @@ export function registerLive(app: FastifyInstance, deps: LiveDeps): void {
     reply.type('text/html; charset=utf-8').send(livePage({ store: deps.store, lang: langOf(req), now: liveNow(deps), timeZone: deps.timeZone })),
   );
 
-  // The page's only script, served from here (no CDN; the CSP allows scripts from this origin only).
+  // The pages' scripts that follow this stream, served from here (no CDN; the CSP allows scripts from this origin only).
   app.get('/assets/live.js', { config: { public: true } }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(SCRIPT));
+  app.get('/assets/shelves.js', { config: { public: true } }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(SHELVES_SCRIPT));
 }

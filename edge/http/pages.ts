@@ -72,7 +72,16 @@ function villagerPager(p: AdminPageData['villagerPage']): string {
   return `<p id="villager-pages">第 ${first > p.total ? 0 : first}–${last} 位，共 ${p.total} 位${prev}${next}</p>`;
 }
 
-export function adminPage(d: AdminPageData): string {
+/**
+ * The parts of the admin page that change while it is open, each the HTML inside one
+ * `<div data-part="NAME">`: the page's script (assets/admin.js) puts fresh ones in place
+ * (`GET /api/admin-page`) instead of reloading. Forms that are typed in (cards, accounts) are
+ * not parts, so a value being typed is never lost; the villager table's buttons belong to the
+ * form around its part, which keeps the CSRF token.
+ */
+export type AdminPartData = Omit<AdminPageData, 'user' | 'csrf' | 'accounts'>;
+
+export function adminParts(d: AdminPartData): Record<string, string> {
   const parts = Object.entries(d.health.parts)
     .map(([name, p]) => `<tr><td>${esc(name)}</td><td class="${p.health === 'ok' ? 'ok' : 'bad'}">${esc(STATUS_ZH[p.health] ?? p.health)}</td><td>${esc(p.detail ?? '')}</td></tr>`)
     .join('');
@@ -80,30 +89,51 @@ export function adminPage(d: AdminPageData): string {
     .map((f) => `<tr data-fault="${esc(f.source)}"><td>${esc(f.source)}</td><td class="bad">${esc(f.code)}</td><td>${esc(time(f.since))} ${esc(f.detail)}</td></tr>`)
     .join('');
   const villagers = d.villagers
-    .map((v) => `<tr><td>${esc(v.id)}</td><td>${esc(v.name)}</td><td>${esc(v.village)}</td><td>${esc(v.status === 'active' ? '正常' : v.status === 'blocked' ? '已冻结' : '已迁出')}</td><td>${v.balance}</td><td>${v.debt || ''}</td><td>${v.faceConsentAt ? '已同意' : '未同意'}</td><td>${statusButton(v)}</td></tr>`)
+    .map((v) => `<tr><td>${esc(v.id)}</td><td>${esc(v.name)}</td><td>${esc(v.village)}</td><td>${esc(v.status === 'active' ? '正常' : v.status === 'blocked' ? '已冻结' : '已迁出')}</td><td class="balance">${v.balance}</td><td>${v.debt || ''}</td><td>${v.faceConsentAt ? '已同意' : '未同意'}</td><td>${statusButton(v)}</td></tr>`)
     .join('');
   const sessions = d.sessions
     .map((s) => `<tr><td>${esc(s.openedAt.replace('T', ' ').slice(0, 19))}</td><td>${esc(s.villagerId)}</td><td>${esc(s.kind === 'restock' ? '补货' : '购物')}</td><td>${esc(SESSION_ZH[s.status] ?? s.status)}</td><td>${esc(PHASE_ZH[s.state] ?? s.state)}</td><td>${s.totalPoints ?? ''}</td></tr>`)
     .join('');
+  return {
+    status: `<strong class="${d.health.status === 'ok' ? 'ok' : 'bad'}" id="status">${esc(STATUS_ZH[d.health.status] ?? d.health.status)}</strong>`,
+    store: storeStateSection(d.state),
+    alarms: alarmsSection(d.alarms),
+    events: entryEventsSection(d.events),
+    receipts: receiptsSection(d.receipts),
+    review: reviewSection(d.review, null),
+    stock: stockSection(d.stock),
+    sync: syncSection(d.sync),
+    'villager-pages': villagerPager(d.villagerPage),
+    villagers: `<table id="villagers"><tr><th>编号</th><th>姓名</th><th>村</th><th>状态</th><th>积分</th><th>欠分</th><th>人脸授权</th><th>操作</th></tr>${villagers}</table>`,
+    sessions: `<table id="sessions"><tr><th>时间</th><th>村民</th><th>类型</th><th>状态</th><th>阶段</th><th>积分</th></tr>${sessions}</table>`,
+    components: `<table id="components"><tr><th>组件</th><th>状态</th><th>说明</th></tr>${parts}${faults}</table>`,
+    audit: auditSection(d.audit),
+  };
+}
+
+const part = (name: string, html: string, inline = false): string => (inline ? `<span data-part="${name}">${html}</span>` : `<div data-part="${name}">${html}</div>`);
+
+export function adminPage(d: AdminPageData): string {
+  const p = adminParts(d);
   return layout(
     `${d.store.name} · 管理`,
     `<h1>${esc(d.store.name)} · 门店管理</h1>
 <p id="signed-in">${esc(d.user.display_name)}（${esc(ROLE_ZH[d.user.role] ?? d.user.role)}）已登录 · <form class="inline" method="post" action="/logout"><input type="hidden" name="_csrf" value="${esc(d.csrf)}"><button type="submit" id="logout">退出登录</button></form></p>
-<p>状态：<strong class="${d.health.status === 'ok' ? 'ok' : 'bad'}" id="status">${esc(STATUS_ZH[d.health.status] ?? d.health.status)}</strong> · 门店编号 ${esc(d.store.id)} · <a href="/live" id="live-link">实时页面（不刷新）</a> · <a href="/board">积分公示栏</a></p>
-${storeStateSection(d.state)}
-${alarmsSection(d.alarms)}
-${entryEventsSection(d.events)}
-${receiptsSection(d.receipts)}
-${reviewSection(d.review, null)}
-${stockSection(d.stock)}
-${syncSection(d.sync)}
-<h2>村民</h2>${villagerPager(d.villagerPage)}<form method="post" action="/api/villagers" id="villager-actions"><input type="hidden" name="_csrf" value="${esc(d.csrf)}"><table id="villagers"><tr><th>编号</th><th>姓名</th><th>村</th><th>状态</th><th>积分</th><th>欠分</th><th>人脸授权</th><th>操作</th></tr>${villagers}</table></form>
-<h2>最近购物</h2><table id="sessions"><tr><th>时间</th><th>村民</th><th>类型</th><th>状态</th><th>阶段</th><th>积分</th></tr>${sessions}</table>
-<h2>组件</h2><table><tr><th>组件</th><th>状态</th><th>说明</th></tr>${parts}${faults}</table>
+<p>状态：${part('status', p.status!, true)} · 门店编号 ${esc(d.store.id)} · <a href="/live" id="live-link">实时页面</a> · <a href="/board">积分公示栏</a> · <span id="page-status" data-state="static">本页不会自动更新（需要启用 JavaScript）</span></p>
+${part('store', p.store!)}
+${part('alarms', p.alarms!)}
+${part('events', p.events!)}
+${part('receipts', p.receipts!)}
+${part('review', p.review!)}
+${part('stock', p.stock!)}
+${part('sync', p.sync!)}
+<h2>村民</h2>${part('villager-pages', p['villager-pages']!)}<form method="post" action="/api/villagers" id="villager-actions"><input type="hidden" name="_csrf" value="${esc(d.csrf)}">${part('villagers', p.villagers!)}</form>
+<h2>最近购物</h2>${part('sessions', p.sessions!)}
+<h2>组件</h2>${part('components', p.components!)}
 ${cardsSection(d.csrf)}
 ${accountsSection(d.accounts, d.csrf, d.user.role === 'village_admin')}
-${auditSection(d.audit)}`,
-    5,
+${part('audit', p.audit!)}
+<script src="/assets/admin.js" defer></script>`,
   );
 }
 

@@ -13,7 +13,7 @@ import type { StoreConfig } from '../config/schema.ts';
 import { requireVillager, type Villager } from '../ledger/villagers.ts';
 import { listEntries } from '../ledger/entries.ts';
 import { searchVillagers } from '../ledger/villager-search.ts';
-import { countTemplates, deleteTemplatesAndConsent } from '../ledger/face-templates.ts';
+import { countTemplates, countTemplatesOf, deleteTemplatesAndConsent } from '../ledger/face-templates.ts';
 import { countLearned } from '../ledger/face-learning.ts';
 import { appendAudit } from '../ledger/audit.ts';
 import { EdgeError } from '../errors.ts';
@@ -61,7 +61,8 @@ function routes(app: FastifyInstance, deps: VillagerRoutesDeps): void {
 
   typed.get('/api/villagers/search', { schema: { querystring: Type.Object({ q: Type.String({ maxLength: 64, default: '' }), limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }), after: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false }), response: { 200: SearchReply } } }, async (req) => {
     const r = searchVillagers(db(), req.query.q.trim(), { limit: req.query.limit, ...(req.query.after ? { after: req.query.after } : {}) });
-    return { items: r.items.map((v) => villagerView(v, countTemplates(db(), v.id), countLearned(db(), v.id))), next: r.next };
+    const templates = countTemplatesOf(db(), r.items.map((v) => v.id));
+    return { items: r.items.map((v) => villagerView(v, templates.get(v.id) ?? 0, countLearned(db(), v.id))), next: r.next };
   });
 
   typed.get('/api/villagers/:id/history', { schema: { params: IdParams, querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }), before: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false }), response: { 200: HistoryReply } } }, async (req) => {

@@ -2,7 +2,7 @@
  * Admin page accounts and their server-side sessions (schema version 3). Passwords arrive
  * here already hashed (edge/http/passwords.ts); this file only stores and counts.
  */
-import { inTransaction, type Db } from './db.ts';
+import { cachedStatement, inTransaction, type Db } from './db.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { iso, systemClock, type Clock } from './time.ts';
 
@@ -43,16 +43,16 @@ const fromRow = (r: AccountRow): AdminAccount => ({
 });
 
 export function countAdminAccounts(db: Db): number {
-  return (db.prepare('SELECT count(*) AS n FROM admin_accounts').get() as { n: number }).n;
+  return (cachedStatement(db, 'SELECT count(*) AS n FROM admin_accounts').get() as { n: number }).n;
 }
 
 export function getAdminAccount(db: Db, username: string): AdminAccount | undefined {
-  const r = db.prepare('SELECT * FROM admin_accounts WHERE username = ?').get(username) as AccountRow | undefined;
+  const r = cachedStatement(db, 'SELECT * FROM admin_accounts WHERE username = ?').get(username) as AccountRow | undefined;
   return r ? fromRow(r) : undefined;
 }
 
 export function listAdminAccounts(db: Db): AdminAccount[] {
-  return (db.prepare('SELECT * FROM admin_accounts ORDER BY created_at, username').all() as AccountRow[]).map(fromRow);
+  return (cachedStatement(db, 'SELECT * FROM admin_accounts ORDER BY created_at, username').all() as AccountRow[]).map(fromRow);
 }
 
 /**
@@ -73,7 +73,7 @@ export function addAdminAccount(
     if (getAdminAccount(db, a.username)) {
       throw new EdgeError(ErrorCode.DUPLICATE_ID, `admin account ${a.username} already exists`, { zh: `管理账号 ${a.username} 已存在`, details: { field: 'username' } });
     }
-    db.prepare('INSERT INTO admin_accounts (username, display_name, role, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)').run(a.username, a.displayName, a.role, a.passwordHash, at, at);
+    cachedStatement(db, 'INSERT INTO admin_accounts (username, display_name, role, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)').run(a.username, a.displayName, a.role, a.passwordHash, at, at);
     return getAdminAccount(db, a.username)!;
   });
 }
@@ -94,9 +94,9 @@ export function recordFailedLogin(db: Db, username: string, rule: { maxFailures:
     if (!a) return undefined;
     const failures = a.failedLogins + 1;
     if (failures >= rule.maxFailures) {
-      db.prepare('UPDATE admin_accounts SET failed_logins = 0, locked_until = ?, updated_at = ? WHERE username = ?').run(new Date(now.getTime() + rule.lockMs).toISOString(), now.toISOString(), username);
+      cachedStatement(db, 'UPDATE admin_accounts SET failed_logins = 0, locked_until = ?, updated_at = ? WHERE username = ?').run(new Date(now.getTime() + rule.lockMs).toISOString(), now.toISOString(), username);
     } else {
-      db.prepare('UPDATE admin_accounts SET failed_logins = ?, updated_at = ? WHERE username = ?').run(failures, now.toISOString(), username);
+      cachedStatement(db, 'UPDATE admin_accounts SET failed_logins = ?, updated_at = ? WHERE username = ?').run(failures, now.toISOString(), username);
     }
     return getAdminAccount(db, username);
   });
@@ -104,16 +104,16 @@ export function recordFailedLogin(db: Db, username: string, rule: { maxFailures:
 
 export function recordLogin(db: Db, username: string, clock: Clock = systemClock): void {
   const at = iso(clock);
-  db.prepare('UPDATE admin_accounts SET failed_logins = 0, locked_until = NULL, last_login_at = ?, updated_at = ? WHERE username = ?').run(at, at, username);
+  cachedStatement(db, 'UPDATE admin_accounts SET failed_logins = 0, locked_until = NULL, last_login_at = ?, updated_at = ? WHERE username = ?').run(at, at, username);
 }
 
 // --- server-side sessions (the cookie holds only the signed session id) ---
 
 export function getAdminSession(db: Db, sid: string, clock: Clock = systemClock): unknown {
-  const r = db.prepare('SELECT data, expires_at FROM admin_sessions WHERE sid = ?').get(sid) as { data: string; expires_at: string } | undefined;
+  const r = cachedStatement(db, 'SELECT data, expires_at FROM admin_sessions WHERE sid = ?').get(sid) as { data: string; expires_at: string } | undefined;
   if (!r) return undefined;
   if (r.expires_at <= iso(clock)) {
-    db.prepare('DELETE FROM admin_sessions WHERE sid = ?').run(sid);
+    cachedStatement(db, 'DELETE FROM admin_sessions WHERE sid = ?').run(sid);
     return undefined;
   }
   return JSON.parse(r.data) as unknown;
@@ -129,17 +129,17 @@ export const MAX_ANONYMOUS_SESSIONS = 200;
  */
 export function setAdminSession(db: Db, sid: string, data: unknown, expiresAt: string, clock: Clock = systemClock): void {
   inTransaction(db, 'saving admin session', () => {
-    db.prepare('DELETE FROM admin_sessions WHERE expires_at <= ?').run(iso(clock));
-    db.prepare('INSERT INTO admin_sessions (sid, data, expires_at) VALUES (?, ?, ?) ON CONFLICT (sid) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at').run(sid, JSON.stringify(data), expiresAt);
+    cachedStatement(db, 'DELETE FROM admin_sessions WHERE expires_at <= ?').run(iso(clock));
+    cachedStatement(db, 'INSERT INTO admin_sessions (sid, data, expires_at) VALUES (?, ?, ?) ON CONFLICT (sid) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at').run(sid, JSON.stringify(data), expiresAt);
     if ((data as { user?: unknown } | null)?.user === undefined) {
-      db.prepare(`DELETE FROM admin_sessions WHERE json_extract(data, '$.user') IS NULL AND sid NOT IN (
+      cachedStatement(db, `DELETE FROM admin_sessions WHERE json_extract(data, '$.user') IS NULL AND sid NOT IN (
         SELECT sid FROM admin_sessions WHERE json_extract(data, '$.user') IS NULL ORDER BY expires_at DESC, rowid DESC LIMIT ?)`).run(MAX_ANONYMOUS_SESSIONS);
     }
   });
 }
 
 export function deleteAdminSession(db: Db, sid: string): void {
-  db.prepare('DELETE FROM admin_sessions WHERE sid = ?').run(sid);
+  cachedStatement(db, 'DELETE FROM admin_sessions WHERE sid = ?').run(sid);
 }
 
 /**
@@ -150,8 +150,8 @@ export function setAdminPassword(db: Db, username: string, passwordHash: string,
   const at = iso(clock);
   return inTransaction(db, 'changing an admin password', () => {
     if (!getAdminAccount(db, username)) throw unknownAccount(username);
-    db.prepare('UPDATE admin_accounts SET password_hash = ?, failed_logins = 0, locked_until = NULL, updated_at = ? WHERE username = ?').run(passwordHash, at, username);
-    db.prepare("DELETE FROM admin_sessions WHERE json_extract(data, '$.user.username') = ?").run(username);
+    cachedStatement(db, 'UPDATE admin_accounts SET password_hash = ?, failed_logins = 0, locked_until = NULL, updated_at = ? WHERE username = ?').run(passwordHash, at, username);
+    cachedStatement(db, "DELETE FROM admin_sessions WHERE json_extract(data, '$.user.username') = ?").run(username);
     return getAdminAccount(db, username)!;
   });
 }
@@ -160,7 +160,7 @@ export function unlockAdminAccount(db: Db, username: string, clock: Clock = syst
   const at = iso(clock);
   return inTransaction(db, 'unlocking an admin account', () => {
     if (!getAdminAccount(db, username)) throw unknownAccount(username);
-    db.prepare('UPDATE admin_accounts SET failed_logins = 0, locked_until = NULL, updated_at = ? WHERE username = ?').run(at, username);
+    cachedStatement(db, 'UPDATE admin_accounts SET failed_logins = 0, locked_until = NULL, updated_at = ? WHERE username = ?').run(at, username);
     return getAdminAccount(db, username)!;
   });
 }

@@ -3,7 +3,7 @@
  * number of villagers, sessions or lines: the page runs on the event loop that also polls the
  * scales, so no per-row query and no unbounded list.
  */
-import type { Db } from './db.ts';
+import { cachedStatement, type Db } from './db.ts';
 import type { Villager } from './villagers.ts';
 import { villagerFromRow } from './villagers.ts';
 
@@ -27,7 +27,7 @@ export interface ReceiptRow {
  * redemption's own balance, or (nothing charged) the one left by the last entry before closing.
  */
 export function recentReceiptRows(db: Db, limit: number): ReceiptRow[] {
-  return db.prepare(
+  return cachedStatement(db, 
     `SELECT s.id, s.kind, s.villager_id, v.name AS villager_name, s.entered_by, s.opened_at, s.closed_at,
             s.total_points, s.charged_points, s.debt_points, s.state_json,
             COALESCE(
@@ -46,7 +46,7 @@ export interface ReceiptReviewRow { session_id: string; slot: string; reason: st
 /** The lines of several sessions at once, with product names (one query). */
 export function linesOfSessions(db: Db, ids: readonly string[]): ReceiptLineRow[] {
   if (ids.length === 0) return [];
-  return db.prepare(
+  return cachedStatement(db, 
     `SELECT l.session_id, l.sku, COALESCE(p.name, l.sku) AS name, l.slot, l.count, l.points
      FROM session_lines l LEFT JOIN products p ON p.sku = l.sku
      WHERE l.session_id IN (SELECT value FROM json_each(?)) ORDER BY l.session_id, l.line_no`,
@@ -56,7 +56,7 @@ export function linesOfSessions(db: Db, ids: readonly string[]): ReceiptLineRow[
 /** The review lines of several sessions at once (one query). */
 export function reviewOfSessions(db: Db, ids: readonly string[]): ReceiptReviewRow[] {
   if (ids.length === 0) return [];
-  return db.prepare(
+  return cachedStatement(db, 
     `SELECT session_id, slot, reason, delta_g, detail FROM review_lines
      WHERE session_id IN (SELECT value FROM json_each(?)) ORDER BY id`,
   ).all(JSON.stringify(ids)) as ReceiptReviewRow[];
@@ -65,7 +65,7 @@ export function reviewOfSessions(db: Db, ids: readonly string[]): ReceiptReviewR
 /** Names and prices of the given products (one query); unknown skus are absent. */
 export function productNames(db: Db, skus: readonly string[]): Map<string, { name: string; price: number }> {
   if (skus.length === 0) return new Map();
-  const rows = db.prepare('SELECT sku, name, price FROM products WHERE sku IN (SELECT value FROM json_each(?))').all(JSON.stringify([...new Set(skus)])) as Array<{ sku: string; name: string; price: number }>;
+  const rows = cachedStatement(db, 'SELECT sku, name, price FROM products WHERE sku IN (SELECT value FROM json_each(?))').all(JSON.stringify([...new Set(skus)])) as Array<{ sku: string; name: string; price: number }>;
   return new Map(rows.map((r) => [r.sku, { name: r.name, price: r.price }]));
 }
 
@@ -73,7 +73,7 @@ export interface StockRow { sku: string; name: string; price: number; active: nu
 
 /** Every product with the slots that hold it, one row per (product, slot), ordered by sku then slot. */
 export function stockRows(db: Db, limit: number): StockRow[] {
-  return db.prepare(
+  return cachedStatement(db, 
     `SELECT p.sku, p.name, p.price, p.active, s.slot, s.address, s.stock
      FROM (SELECT * FROM products ORDER BY sku LIMIT ?) p LEFT JOIN slots s ON s.sku = p.sku
      ORDER BY p.sku, s.slot`,
@@ -82,7 +82,7 @@ export function stockRows(db: Db, limit: number): StockRow[] {
 
 /** One page of villagers by id, and how many there are in all. */
 export function villagerPage(db: Db, limit: number, offset: number): { villagers: Villager[]; total: number } {
-  const rows = db.prepare('SELECT * FROM villagers ORDER BY id LIMIT ? OFFSET ?').all(limit, offset) as Parameters<typeof villagerFromRow>[0][];
-  const total = (db.prepare('SELECT count(*) AS n FROM villagers').get() as { n: number }).n;
+  const rows = cachedStatement(db, 'SELECT * FROM villagers ORDER BY id LIMIT ? OFFSET ?').all(limit, offset) as Parameters<typeof villagerFromRow>[0][];
+  const total = (cachedStatement(db, 'SELECT count(*) AS n FROM villagers').get() as { n: number }).n;
   return { villagers: rows.map(villagerFromRow), total };
 }

@@ -15,7 +15,7 @@
  * No `await` in here: better-sqlite3 transactions are synchronous by design.
  */
 import { createHash } from 'node:crypto';
-import { inTransaction, type Db } from './db.ts';
+import { cachedStatement, inTransaction, type Db } from './db.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { enqueueOutbox } from './outbox.ts';
 import { requireVillager } from './villagers.ts';
@@ -134,13 +134,12 @@ export function validateNewEntry(e: NewEntry): void {
 }
 
 export function getEntry(db: Db, id: string): Entry | undefined {
-  const row = db.prepare('SELECT * FROM entries WHERE id = ?').get(id) as EntryRow | undefined;
+  const row = cachedStatement(db, 'SELECT * FROM entries WHERE id = ?').get(id) as EntryRow | undefined;
   return row ? entryFromRow(row) : undefined;
 }
 
 export function listEntries(db: Db, villagerId: string, opts: { limit?: number; beforeSeq?: number } = {}): Entry[] {
-  const rows = db
-    .prepare('SELECT * FROM entries WHERE villager_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?')
+  const rows = cachedStatement(db, 'SELECT * FROM entries WHERE villager_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?')
     .all(villagerId, opts.beforeSeq ?? Number.MAX_SAFE_INTEGER, opts.limit ?? 100) as EntryRow[];
   return rows.map(entryFromRow);
 }
@@ -153,14 +152,14 @@ function sameContent(a: Entry, b: NewEntry): boolean {
 
 /** Insert one entry and move the cached balance. Must run inside a transaction. */
 function insertEntry(db: Db, e: NewEntry, balanceAfter: number, at: string, outbox: boolean, debtAdded = 0): Entry {
-  db.prepare(
+  cachedStatement(db, 
     `INSERT INTO entries (id, villager_id, kind, points, balance_after, reference, reason, origin, created_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   ).run(e.id, e.villagerId, e.kind, e.points, balanceAfter, e.reference ?? null, e.reason ?? null, e.origin, e.createdAt ?? at);
-  const changed = db.prepare('UPDATE villagers SET balance = ?, updated_at = ? WHERE id = ? AND balance = ?').run(balanceAfter, at, e.villagerId, balanceAfter - e.points).changes;
+  const changed = cachedStatement(db, 'UPDATE villagers SET balance = ?, updated_at = ? WHERE id = ? AND balance = ?').run(balanceAfter, at, e.villagerId, balanceAfter - e.points).changes;
   if (changed !== 1) throw new EdgeError(ErrorCode.INTERNAL, `balance of ${e.villagerId} moved under us`);
   const entry = getEntry(db, e.id)!;
-  if (debtAdded > 0) db.prepare('UPDATE villagers SET debt = debt + ?, updated_at = ? WHERE id = ?').run(debtAdded, at, e.villagerId);
+  if (debtAdded > 0) cachedStatement(db, 'UPDATE villagers SET debt = debt + ?, updated_at = ? WHERE id = ?').run(debtAdded, at, e.villagerId);
   if (outbox) enqueueOutbox(db, 'entry', toWire(entry, debtAdded), at);
   return entry;
 }
@@ -225,7 +224,7 @@ export function repayDebt(db: Db, villagerId: string, after: Entry, rules: Ledge
     at,
     true,
   );
-  db.prepare('UPDATE villagers SET debt = debt - ? WHERE id = ?').run(take, villagerId);
+  cachedStatement(db, 'UPDATE villagers SET debt = debt - ? WHERE id = ?').run(take, villagerId);
   return repayment;
 }
 
@@ -248,14 +247,13 @@ export function redeemAtExit(db: Db, e: Omit<NewEntry, 'kind' | 'points'> & { po
   }
   // no entry when nothing is charged: the session row keeps the settlement idempotent, and
   // carries the debt to the village ledger
-  if (debt > 0) db.prepare('UPDATE villagers SET debt = debt + ?, updated_at = ? WHERE id = ?').run(debt, at, v.id);
+  if (debt > 0) cachedStatement(db, 'UPDATE villagers SET debt = debt + ?, updated_at = ? WHERE id = ?').run(debt, at, v.id);
   return { entry, charged, debt };
 }
 
 /** Villagers whose cached balance differs from the sum of their entries (should be none). */
 export function findBalanceMismatches(db: Db): { villagerId: string; cached: number; sum: number }[] {
-  return db
-    .prepare(
+  return cachedStatement(db, 
       `SELECT v.id AS villagerId, v.balance AS cached, COALESCE(SUM(e.points), 0) AS sum
        FROM villagers v LEFT JOIN entries e ON e.villager_id = v.id
        GROUP BY v.id HAVING cached != sum`,

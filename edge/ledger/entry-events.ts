@@ -3,7 +3,7 @@
  * Also the villager's standing as the door policy reads it.
  */
 import type { Db } from './db.ts';
-import { translateSqliteError } from './db.ts';
+import { cachedStatement, translateSqliteError } from './db.ts';
 import { offlineAllowance } from './sync-state.ts';
 import type { LedgerRules } from './entries.ts';
 
@@ -18,7 +18,7 @@ export interface NewEntryEvent {
 /** Record one decision; a full disk or an I/O error becomes an EdgeError naming the write. */
 export function insertEntryEvent(db: Db, e: NewEntryEvent): number {
   try {
-    return Number(db.prepare('INSERT INTO entry_events (at, decision, by, villager_id, detail) VALUES (?, ?, ?, ?, ?)').run(e.at, e.decision, e.by, e.villagerId, JSON.stringify(e.detail)).lastInsertRowid);
+    return Number(cachedStatement(db, 'INSERT INTO entry_events (at, decision, by, villager_id, detail) VALUES (?, ?, ?, ?, ?)').run(e.at, e.decision, e.by, e.villagerId, JSON.stringify(e.detail)).lastInsertRowid);
   } catch (err) {
     throw translateSqliteError(err, "recording the door's decision");
   }
@@ -28,7 +28,7 @@ export interface EntryEventRow { id: number; at: string; decision: string; by: s
 
 /** The latest decisions, newest first, with the villager's name (one query, whatever the limit). */
 export function recentEntryEventRows(db: Db, limit: number): EntryEventRow[] {
-  return db.prepare(
+  return cachedStatement(db, 
     `SELECT e.id, e.at, e.decision, e.by, e.villager_id, v.name AS villager_name, e.detail
      FROM entry_events e LEFT JOIN villagers v ON v.id = e.villager_id
      ORDER BY e.id DESC LIMIT ?`,
@@ -53,7 +53,7 @@ export interface DoorStanding {
  * whose visits restock and spend nothing.
  */
 export function doorStanding(db: Db, villagerId: string, rules?: LedgerRules, now: Date = new Date()): DoorStanding | undefined {
-  const r = db.prepare('SELECT id, status, face_consent_at, debt, balance, is_maintainer FROM villagers WHERE id = ?').get(villagerId) as
+  const r = cachedStatement(db, 'SELECT id, status, face_consent_at, debt, balance, is_maintainer FROM villagers WHERE id = ?').get(villagerId) as
     { id: string; status: DoorStanding['status']; face_consent_at: string | null; debt: number; balance: number; is_maintainer: number } | undefined;
   if (!r) return undefined;
   const debt = r.debt + (rules ? Math.max(0, rules.creditFloor - r.balance) : 0);

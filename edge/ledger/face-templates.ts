@@ -3,7 +3,7 @@
  * live in edge/entry/templates.ts; this file never sees a descriptor in the clear.
  */
 import type { Db } from './db.ts';
-import { inTransaction } from './db.ts';
+import { cachedStatement, inTransaction } from './db.ts';
 import { setFaceConsent } from './villagers.ts';
 
 export interface SealedRow { nonce: Buffer; ciphertext: Buffer; tag: Buffer; quality: number | null; source: string }
@@ -12,7 +12,7 @@ export interface StoredTemplate { id: number; villager_id: string; nonce: Buffer
 /** Insert a villager's sealed templates in one transaction; returns how many were written. */
 export function insertTemplates(db: Db, villagerId: string, rows: readonly SealedRow[], at: string): number {
   return inTransaction(db, 'saving face templates', () => {
-    const stmt = db.prepare('INSERT INTO face_templates (villager_id, nonce, ciphertext, tag, quality, source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    const stmt = cachedStatement(db, 'INSERT INTO face_templates (villager_id, nonce, ciphertext, tag, quality, source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
     let n = 0;
     for (const r of rows) n += stmt.run(villagerId, r.nonce, r.ciphertext, r.tag, r.quality, r.source, at).changes;
     return n;
@@ -21,7 +21,7 @@ export function insertTemplates(db: Db, villagerId: string, rows: readonly Seale
 
 /** Delete every template of a villager; returns how many went. */
 export function deleteTemplates(db: Db, villagerId: string): number {
-  return db.prepare('DELETE FROM face_templates WHERE villager_id = ?').run(villagerId).changes;
+  return cachedStatement(db, 'DELETE FROM face_templates WHERE villager_id = ?').run(villagerId).changes;
 }
 
 /** Delete a villager's templates and withdraw the consent (face and learning) in one transaction. */
@@ -37,26 +37,35 @@ export function deleteTemplatesAndConsent(db: Db, villagerId: string): number {
 /** Templates of one villager, or of everyone when `villagerId` is absent. */
 export function countTemplates(db: Db, villagerId?: string): number {
   const row = villagerId === undefined
-    ? db.prepare('SELECT count(*) AS n FROM face_templates').get()
-    : db.prepare('SELECT count(*) AS n FROM face_templates WHERE villager_id = ?').get(villagerId);
+    ? cachedStatement(db, 'SELECT count(*) AS n FROM face_templates').get()
+    : cachedStatement(db, 'SELECT count(*) AS n FROM face_templates WHERE villager_id = ?').get(villagerId);
   return (row as { n: number }).n;
+}
+
+/** Templates of each of `villagerIds` (0 for one with none), in one query: a page of search results is one read, not one per row. */
+export function countTemplatesOf(db: Db, villagerIds: readonly string[]): Map<string, number> {
+  const out = new Map(villagerIds.map((id) => [id, 0]));
+  if (villagerIds.length === 0) return out;
+  const rows = cachedStatement(db, 'SELECT villager_id AS id, count(*) AS n FROM face_templates WHERE villager_id IN (SELECT value FROM json_each(?)) GROUP BY villager_id').all(JSON.stringify(villagerIds)) as Array<{ id: string; n: number }>;
+  for (const r of rows) out.set(r.id, r.n);
+  return out;
 }
 
 /** Sealed templates of villagers who consent, grouped by villager (ordered by villager, then age). */
 export function consentedTemplateRows(db: Db): StoredTemplate[] {
-  return db.prepare(`SELECT t.id, t.villager_id, t.nonce, t.ciphertext, t.tag, t.origin FROM face_templates t
+  return cachedStatement(db, `SELECT t.id, t.villager_id, t.nonce, t.ciphertext, t.tag, t.origin FROM face_templates t
     JOIN villagers v ON v.id = t.villager_id WHERE v.face_consent_at IS NOT NULL ORDER BY t.villager_id, t.id`).all() as StoredTemplate[];
 }
 
 /** Delete templates whose villager has no consent on record, and learned ones without learning consent; returns how many went. */
 export function purgeTemplatesWithoutConsent(db: Db): number {
   return inTransaction(db, 'purging face templates without consent', () =>
-    db.prepare('DELETE FROM face_templates WHERE villager_id IN (SELECT id FROM villagers WHERE face_consent_at IS NULL)').run().changes
-    + db.prepare("DELETE FROM face_templates WHERE origin = 'learned' AND villager_id NOT IN (SELECT villager_id FROM face_learning_consent)").run().changes);
+    cachedStatement(db, 'DELETE FROM face_templates WHERE villager_id IN (SELECT id FROM villagers WHERE face_consent_at IS NULL)').run().changes
+    + cachedStatement(db, "DELETE FROM face_templates WHERE origin = 'learned' AND villager_id NOT IN (SELECT villager_id FROM face_learning_consent)").run().changes);
 }
 
 /** A villager's enrolment standing: status and consent (undefined: not in the ledger). */
 export function faceConsentOf(db: Db, villagerId: string): { status: string; faceConsentAt: string | null } | undefined {
-  const r = db.prepare('SELECT status, face_consent_at FROM villagers WHERE id = ?').get(villagerId) as { status: string; face_consent_at: string | null } | undefined;
+  const r = cachedStatement(db, 'SELECT status, face_consent_at FROM villagers WHERE id = ?').get(villagerId) as { status: string; face_consent_at: string | null } | undefined;
   return r && { status: r.status, faceConsentAt: r.face_consent_at };
 }

@@ -1,4 +1,4 @@
-import { inTransaction, type Db } from './db.ts';
+import { cachedStatement, inTransaction, type Db } from './db.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { enqueueOutbox } from './outbox.ts';
 import { iso, systemClock, type Clock } from './time.ts';
@@ -57,7 +57,7 @@ export function upsertProduct(db: Db, input: Omit<Product, 'active'> & { active?
   const p = validateProduct(input);
   const at = iso(clock);
   inTransaction(db, 'saving product', () => {
-    db.prepare(
+    cachedStatement(db, 
       `INSERT INTO products (sku, name, price, unit_g, tolerance_g, active, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (sku) DO UPDATE SET name = excluded.name, price = excluded.price, unit_g = excluded.unit_g,
          tolerance_g = excluded.tolerance_g, active = excluded.active, updated_at = excluded.updated_at`,
@@ -68,7 +68,7 @@ export function upsertProduct(db: Db, input: Omit<Product, 'active'> & { active?
 }
 
 export function getProduct(db: Db, sku: string): Product | undefined {
-  const r = db.prepare('SELECT * FROM products WHERE sku = ?').get(sku) as ProductRow | undefined;
+  const r = cachedStatement(db, 'SELECT * FROM products WHERE sku = ?').get(sku) as ProductRow | undefined;
   return r ? productFromRow(r) : undefined;
 }
 
@@ -79,7 +79,7 @@ export function requireProduct(db: Db, sku: string): Product {
 }
 
 export function listProducts(db: Db): Product[] {
-  return (db.prepare('SELECT * FROM products ORDER BY sku').all() as ProductRow[]).map(productFromRow);
+  return (cachedStatement(db, 'SELECT * FROM products ORDER BY sku').all() as ProductRow[]).map(productFromRow);
 }
 
 export function upsertSlot(db: Db, s: { slot: string; address: number; sku: string | null; stock?: number }, clock: Clock = systemClock): Slot {
@@ -93,7 +93,7 @@ export function upsertSlot(db: Db, s: { slot: string; address: number; sku: stri
   const at = iso(clock);
   inTransaction(db, 'saving slot', () => {
     if (s.sku !== null) requireProduct(db, s.sku);
-    db.prepare(
+    cachedStatement(db, 
       `INSERT INTO slots (slot, address, sku, stock, updated_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (slot) DO UPDATE SET address = excluded.address, sku = excluded.sku, stock = excluded.stock, updated_at = excluded.updated_at`,
     ).run(s.slot, s.address, s.sku, stock, at);
@@ -102,7 +102,7 @@ export function upsertSlot(db: Db, s: { slot: string; address: number; sku: stri
 }
 
 export function getSlot(db: Db, slot: string): Slot | undefined {
-  const r = db.prepare('SELECT * FROM slots WHERE slot = ?').get(slot) as SlotRow | undefined;
+  const r = cachedStatement(db, 'SELECT * FROM slots WHERE slot = ?').get(slot) as SlotRow | undefined;
   return r ? slotFromRow(r) : undefined;
 }
 
@@ -113,7 +113,7 @@ export function requireSlot(db: Db, slot: string): Slot {
 }
 
 export function listSlots(db: Db): Slot[] {
-  return (db.prepare('SELECT * FROM slots ORDER BY slot').all() as SlotRow[]).map(slotFromRow);
+  return (cachedStatement(db, 'SELECT * FROM slots ORDER BY slot').all() as SlotRow[]).map(slotFromRow);
 }
 
 /** Move a slot's stock by `delta` items (never below zero: a missing count becomes 0 and is reported). */
@@ -121,12 +121,12 @@ export function adjustStock(db: Db, slot: string, delta: number, at: string): { 
   const s = requireSlot(db, slot);
   const next = s.stock + delta;
   const stock = Math.max(0, next);
-  db.prepare('UPDATE slots SET stock = ?, updated_at = ? WHERE slot = ?').run(stock, at, slot);
+  cachedStatement(db, 'UPDATE slots SET stock = ?, updated_at = ? WHERE slot = ?').run(stock, at, slot);
   return { before: s.stock, stock, clipped: next < 0 };
 }
 
 /** Stock per product over all its slots. */
 export function inventory(db: Db): Record<string, number> {
-  const rows = db.prepare('SELECT sku, SUM(stock) AS n FROM slots WHERE sku IS NOT NULL GROUP BY sku ORDER BY sku').all() as { sku: string; n: number }[];
+  const rows = cachedStatement(db, 'SELECT sku, SUM(stock) AS n FROM slots WHERE sku IS NOT NULL GROUP BY sku ORDER BY sku').all() as { sku: string; n: number }[];
   return Object.fromEntries(rows.map((r) => [r.sku, r.n]));
 }

@@ -4,7 +4,7 @@
  * charge is a redemption entry like any other (same floor and debt rule, synced through the
  * outbox); its id `review:<line id>` makes a second charge of the same line a duplicate.
  */
-import { inTransaction, type Db } from './db.ts';
+import { cachedStatement, inTransaction, type Db } from './db.ts';
 import { applyEntry, type Entry, type LedgerRules } from './entries.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { iso, systemClock, type Clock } from './time.ts';
@@ -28,11 +28,11 @@ const SELECT = `SELECT r.id, r.session_id, s.villager_id, v.name AS villager_nam
 
 /** Lines still waiting, oldest first (the queue is worked from the front). */
 export function listOpenReview(db: Db, limit = 50): ReviewItem[] {
-  return db.prepare(`${SELECT} WHERE r.resolved_at IS NULL ORDER BY r.id LIMIT ?`).all(limit) as ReviewItem[];
+  return cachedStatement(db, `${SELECT} WHERE r.resolved_at IS NULL ORDER BY r.id LIMIT ?`).all(limit) as ReviewItem[];
 }
 
 export function getReviewLine(db: Db, id: number): ReviewItem | undefined {
-  return db.prepare(`${SELECT} WHERE r.id = ?`).get(id) as ReviewItem | undefined;
+  return cachedStatement(db, `${SELECT} WHERE r.id = ?`).get(id) as ReviewItem | undefined;
 }
 
 /** `note`: what the maintainer corrected the line to (e.g. `菜籽油×2`), kept with the resolution. */
@@ -59,7 +59,7 @@ export function resolveReviewLine(db: Db, id: number, r: Resolution, rules: Ledg
       debt = applied.status === 'applied' ? applied.debtAdded : 0;
     }
     const resolution = r.resolution === 'charge' ? `charged ${r.points}${r.note ? ` (${r.note})` : ''}` : 'waived';
-    db.prepare('UPDATE review_lines SET resolved_at = ?, resolution = ? WHERE id = ?').run(at, resolution, id);
+    cachedStatement(db, 'UPDATE review_lines SET resolved_at = ?, resolution = ? WHERE id = ?').run(at, resolution, id);
     return { before, after: getReviewLine(db, id)!, entry, debt };
   });
 }

@@ -2,7 +2,7 @@
  * Store sessions as the ledger sees them: opened at the door, their state persisted at each
  * transition (so a power cut resumes rather than repeats), settled at most once.
  */
-import { inTransaction, type Db } from './db.ts';
+import { cachedStatement, inTransaction, type Db } from './db.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { redeemAtExit, type Entry, type LedgerRules } from './entries.ts';
 import { enqueueOutbox } from './outbox.ts';
@@ -73,7 +73,7 @@ const fromRow = (r: SessionRow): StoreSession => ({
 });
 
 export function getSession(db: Db, id: string): StoreSession | undefined {
-  const r = db.prepare('SELECT * FROM store_sessions WHERE id = ?').get(id) as SessionRow | undefined;
+  const r = cachedStatement(db, 'SELECT * FROM store_sessions WHERE id = ?').get(id) as SessionRow | undefined;
   return r ? fromRow(r) : undefined;
 }
 
@@ -84,14 +84,14 @@ export function requireSession(db: Db, id: string): StoreSession {
 }
 
 export function getOpenSession(db: Db): StoreSession | undefined {
-  const r = db.prepare("SELECT * FROM store_sessions WHERE status = 'open'").get() as SessionRow | undefined;
+  const r = cachedStatement(db, "SELECT * FROM store_sessions WHERE status = 'open'").get() as SessionRow | undefined;
   return r ? fromRow(r) : undefined;
 }
 
 export function listSessions(db: Db, opts: { limit?: number; villagerId?: string } = {}): StoreSession[] {
   const rows = opts.villagerId
-    ? db.prepare('SELECT * FROM store_sessions WHERE villager_id = ? ORDER BY opened_at DESC, id DESC LIMIT ?').all(opts.villagerId, opts.limit ?? 50)
-    : db.prepare('SELECT * FROM store_sessions ORDER BY opened_at DESC, id DESC LIMIT ?').all(opts.limit ?? 50);
+    ? cachedStatement(db, 'SELECT * FROM store_sessions WHERE villager_id = ? ORDER BY opened_at DESC, id DESC LIMIT ?').all(opts.villagerId, opts.limit ?? 50)
+    : cachedStatement(db, 'SELECT * FROM store_sessions ORDER BY opened_at DESC, id DESC LIMIT ?').all(opts.limit ?? 50);
   return (rows as SessionRow[]).map(fromRow);
 }
 
@@ -106,7 +106,7 @@ export function openSession(
     const open = getOpenSession(db);
     if (open) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `session ${open.id} is still open`, { zh: '店内已有顾客，请稍候' });
     if (getSession(db, s.id)) throw new EdgeError(ErrorCode.DUPLICATE_ID, `session ${s.id} already exists`);
-    db.prepare(
+    cachedStatement(db, 
       'INSERT INTO store_sessions (id, kind, villager_id, entered_by, state, state_json, opened_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     ).run(s.id, s.kind, s.villagerId, s.enteredBy, s.state, JSON.stringify(s.context), at, at);
     return getSession(db, s.id)!;
@@ -116,8 +116,7 @@ export function openSession(
 /** Persist a transition of an open session. */
 export function saveSessionState(db: Db, id: string, state: string, context: unknown, clock: Clock = systemClock): void {
   inTransaction(db, 'saving session state', () => {
-    const changes = db
-      .prepare("UPDATE store_sessions SET state = ?, state_json = ?, updated_at = ? WHERE id = ? AND status = 'open'")
+    const changes = cachedStatement(db, "UPDATE store_sessions SET state = ?, state_json = ?, updated_at = ? WHERE id = ? AND status = 'open'")
       .run(state, JSON.stringify(context), iso(clock), id).changes;
     if (changes !== 1) {
       const s = requireSession(db, id);
@@ -151,7 +150,7 @@ export function settleSession(
     const lines: SettledLine[] = [];
     const review: ReviewLine[] = [...input.review];
     let total = 0;
-    const insertLine = db.prepare('INSERT INTO session_lines (session_id, line_no, sku, slot, count, unit_price, points) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    const insertLine = cachedStatement(db, 'INSERT INTO session_lines (session_id, line_no, sku, slot, count, unit_price, points) VALUES (?, ?, ?, ?, ?, ?, ?)');
     for (const l of input.lines) {
       if (!Number.isSafeInteger(l.count) || l.count <= 0) {
         throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `session ${s.id}: line count must be a positive integer, got ${l.count}`);
@@ -178,10 +177,9 @@ export function settleSession(
       ));
       if (over) review.push(over);
     }
-    const insertReview = db.prepare('INSERT INTO review_lines (session_id, slot, reason, delta_g, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)');
+    const insertReview = cachedStatement(db, 'INSERT INTO review_lines (session_id, slot, reason, delta_g, detail, created_at) VALUES (?, ?, ?, ?, ?, ?)');
     for (const r of review) insertReview.run(s.id, r.slot, r.reason, r.deltaG ?? null, r.detail ?? null, at);
-    const changes = db
-      .prepare(
+    const changes = cachedStatement(db, 
         `UPDATE store_sessions SET status = 'settled', state = ?, state_json = ?, total_points = ?, charged_points = ?, debt_points = ?, entry_id = ?, closed_at = ?, updated_at = ?
          WHERE id = ? AND status = 'open'`,
       )
@@ -225,18 +223,18 @@ export function cancelSession(db: Db, id: string, reason: string, clock: Clock =
   return inTransaction(db, 'cancelling session', () => {
     const s = requireSession(db, id);
     if (s.status !== 'open') return s;
-    db.prepare("UPDATE store_sessions SET status = 'cancelled', state = 'cancelled', closed_at = ?, updated_at = ?, state_json = json_set(state_json, '$.cancelReason', ?) WHERE id = ?").run(at, at, reason, id);
+    cachedStatement(db, "UPDATE store_sessions SET status = 'cancelled', state = 'cancelled', closed_at = ?, updated_at = ?, state_json = json_set(state_json, '$.cancelReason', ?) WHERE id = ?").run(at, at, reason, id);
     enqueueOutbox(db, 'session', { id, kind: s.kind, villager: s.villagerId, cancelled: reason, closed_at: at }, at);
     return requireSession(db, id);
   });
 }
 
 export function sessionLines(db: Db, id: string): SettledLine[] {
-  return (db.prepare('SELECT sku, slot, count, unit_price AS unitPrice, points FROM session_lines WHERE session_id = ? ORDER BY line_no').all(id) as SettledLine[]);
+  return (cachedStatement(db, 'SELECT sku, slot, count, unit_price AS unitPrice, points FROM session_lines WHERE session_id = ? ORDER BY line_no').all(id) as SettledLine[]);
 }
 
 export function sessionReview(db: Db, id: string): ReviewLine[] {
-  return db.prepare('SELECT slot, reason, delta_g AS deltaG, detail FROM review_lines WHERE session_id = ? ORDER BY id').all(id) as ReviewLine[];
+  return cachedStatement(db, 'SELECT slot, reason, delta_g AS deltaG, detail FROM review_lines WHERE session_id = ? ORDER BY id').all(id) as ReviewLine[];
 }
 
 /**
@@ -247,7 +245,7 @@ export function sessionReview(db: Db, id: string): ReviewLine[] {
 export function cancelForReview(db: Db, id: string, reason: string, detail: string, clock: Clock = systemClock): StoreSession {
   return inTransaction(db, 'cancelling session for review', () => {
     const s = cancelSession(db, id, reason, clock);
-    db.prepare('INSERT INTO review_lines (session_id, slot, reason, delta_g, detail, created_at) VALUES (?, ?, ?, NULL, ?, ?)').run(id, '*', 'unreadable_session', detail, iso(clock));
+    cachedStatement(db, 'INSERT INTO review_lines (session_id, slot, reason, delta_g, detail, created_at) VALUES (?, ?, ?, NULL, ?, ?)').run(id, '*', 'unreadable_session', detail, iso(clock));
     return s;
   });
 }

@@ -1,4 +1,4 @@
-import { inTransaction, type Db } from './db.ts';
+import { cachedStatement, inTransaction, type Db } from './db.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { enqueueOutbox } from './outbox.ts';
 import { iso, type Clock, systemClock } from './time.ts';
@@ -71,14 +71,14 @@ export function addVillager(db: Db, v: NewVillager, clock: Clock = systemClock):
     if (getVillager(db, id)) {
       throw new EdgeError(ErrorCode.DUPLICATE_ID, `villager ${id} already exists`, { zh: `村民 ${id} 已存在` });
     }
-    db.prepare('INSERT INTO villagers (id, name, village, is_maintainer, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)').run(id, name, village, v.isMaintainer ? 1 : 0, at, at);
+    cachedStatement(db, 'INSERT INTO villagers (id, name, village, is_maintainer, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)').run(id, name, village, v.isMaintainer ? 1 : 0, at, at);
     enqueueOutbox(db, 'villager', { op: 'add', id, name, village }, at);
     return getVillager(db, id)!;
   });
 }
 
 export function getVillager(db: Db, id: string): Villager | undefined {
-  const row = db.prepare('SELECT * FROM villagers WHERE id = ?').get(id) as VillagerRow | undefined;
+  const row = cachedStatement(db, 'SELECT * FROM villagers WHERE id = ?').get(id) as VillagerRow | undefined;
   return row ? villagerFromRow(row) : undefined;
 }
 
@@ -90,8 +90,8 @@ export function requireVillager(db: Db, id: string): Villager {
 
 export function listVillagers(db: Db, opts: { village?: string; limit?: number; offset?: number } = {}): Villager[] {
   const rows = opts.village
-    ? db.prepare('SELECT * FROM villagers WHERE village = ? ORDER BY id LIMIT ? OFFSET ?').all(opts.village, opts.limit ?? -1, opts.offset ?? 0)
-    : db.prepare('SELECT * FROM villagers ORDER BY id LIMIT ? OFFSET ?').all(opts.limit ?? -1, opts.offset ?? 0);
+    ? cachedStatement(db, 'SELECT * FROM villagers WHERE village = ? ORDER BY id LIMIT ? OFFSET ?').all(opts.village, opts.limit ?? -1, opts.offset ?? 0)
+    : cachedStatement(db, 'SELECT * FROM villagers ORDER BY id LIMIT ? OFFSET ?').all(opts.limit ?? -1, opts.offset ?? 0);
   return (rows as VillagerRow[]).map(villagerFromRow);
 }
 
@@ -99,7 +99,7 @@ export function setVillagerStatus(db: Db, id: string, status: VillagerStatus, cl
   const at = iso(clock);
   return inTransaction(db, 'changing villager status', () => {
     requireVillager(db, id);
-    db.prepare('UPDATE villagers SET status = ?, updated_at = ? WHERE id = ?').run(status, at, id);
+    cachedStatement(db, 'UPDATE villagers SET status = ?, updated_at = ? WHERE id = ?').run(status, at, id);
     enqueueOutbox(db, 'villager', { op: 'status', id, status }, at);
     return requireVillager(db, id);
   });
@@ -110,7 +110,7 @@ export function setFaceConsent(db: Db, id: string, by: string | null, clock: Clo
   const at = iso(clock);
   return inTransaction(db, 'recording face consent', () => {
     requireVillager(db, id);
-    db.prepare('UPDATE villagers SET face_consent_at = ?, face_consent_by = ?, updated_at = ? WHERE id = ?').run(by === null ? null : at, by, at, id);
+    cachedStatement(db, 'UPDATE villagers SET face_consent_at = ?, face_consent_by = ?, updated_at = ? WHERE id = ?').run(by === null ? null : at, by, at, id);
     // Only the fact of consent travels to the village ledger, never face data.
     enqueueOutbox(db, 'villager', { op: 'face_consent', id, consent: by !== null }, at);
     return requireVillager(db, id);

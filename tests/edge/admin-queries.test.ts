@@ -21,11 +21,30 @@ const ledger = tempLedger();
 afterAll(() => ledger.cleanup());
 const rules = { creditFloor: 0 };
 
-/** The ledger handle with every prepared statement counted. */
+/**
+ * The ledger handle with every statement run counted (get, all, run, iterate), whether prepared
+ * for this request or once per connection (cachedStatement).
+ */
 let prepared = 0;
+const RUNS = new Set(['get', 'all', 'run', 'iterate']);
+function countedStatement(st: object): object {
+  const proxy: object = new Proxy(st, {
+    get(target, key) {
+      const v = Reflect.get(target, key, target) as unknown;
+      if (typeof v !== 'function') return v;
+      return (...a: unknown[]) => {
+        if (RUNS.has(String(key))) prepared++;
+        const r = (v as (...a: unknown[]) => unknown).apply(target, a);
+        // pluck(), raw(), bind()… return the statement itself: keep counting through it
+        return r === target ? proxy : r;
+      };
+    },
+  });
+  return proxy;
+}
 const counted = new Proxy(ledger.db, {
   get(target, key) {
-    if (key === 'prepare') return (sql: string) => (prepared++, target.prepare(sql));
+    if (key === 'prepare') return (sql: string) => countedStatement(target.prepare(sql));
     const v = Reflect.get(target, key, target) as unknown;
     return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
   },

@@ -23,6 +23,15 @@ class FakeLock extends EventEmitter {
   doorState: DoorContact = 'closed';
 }
 
+/** The shelf scales: weights set by the test, a sweep when the test says so. */
+class FakeScales extends EventEmitter {
+  weights = new Map<string, number | null>([['B1', 4500]]);
+  status() {
+    return [...this.weights].map(([slot, g]) => ({ slot, health: 'ok', stable_g: g }));
+  }
+  async zero(): Promise<void> {}
+}
+
 /** The session engine as the page sees it, changed by the test. */
 const engine: { phase: string; current: StoreStateSource['current']; lines: Array<{ sku: string; slot: string; count: number }> } = { phase: 'idle', current: null, lines: [] };
 const session: StoreStateSource = {
@@ -38,8 +47,9 @@ const session: StoreStateSource = {
 const ledger = tempLedger();
 const relay = new EventEmitter<DaemonEvents>();
 const lock = new FakeLock();
-const live = new LiveFeed({ events: relay, lock: () => lock });
-const app = buildApp({ store: { id: 's1', village: 'v1', name: '前进村积分超市' }, health: new HealthBoard(), db: () => ledger.db, ledgerRules: { creditFloor: 0 }, auth: TEST_AUTH, session, live, timeZone: 'Asia/Shanghai' }, pino({ level: 'silent' }));
+const scales = new FakeScales();
+const live = new LiveFeed({ events: relay, lock: () => lock, scales: () => scales });
+const app = buildApp({ store: { id: 's1', village: 'v1', name: '前进村积分超市' }, health: new HealthBoard(), db: () => ledger.db, ledgerRules: { creditFloor: 0 }, auth: TEST_AUTH, session, live, timeZone: 'Asia/Shanghai', scales: () => scales }, pino({ level: 'silent' }));
 let base: string;
 let s: Signed;
 
@@ -183,11 +193,48 @@ describe('live stream', () => {
     await stream.ended();
   });
 
+  it('pushes the weights on the shelves: only when one changed, a burst as one message with the last weights', async () => {
+    const stream = await openStream(s.cookie);
+    const snap = await stream.next<{ shelves: Array<Record<string, unknown>> }>('snapshot');
+    expect(snap.shelves).toEqual([{ slot: 'B1', address: 13, sku: 'oil', name: '菜籽油', stock: 5, scale: 'ok', weight_g: 4500, counted: 5 }]);
+    const signals: string[] = [];
+    const onChange = (topic: string): void => void signals.push(topic);
+    live.on('change', onChange);
+    try {
+      scales.emit('sweep');
+      // sweeps that read the same weights signal nothing
+      signals.length = 0;
+      for (let i = 0; i < 5; i++) scales.emit('sweep');
+      expect(signals).toEqual([]);
+      // a villager lifts oil off B1: several readings within a moment
+      for (const g of [4400, 3950, 3700, 3600]) {
+        scales.weights.set('B1', g);
+        scales.emit('sweep');
+      }
+      expect(signals).toEqual(['shelves', 'shelves', 'shelves', 'shelves']);
+    } finally {
+      live.off('change', onChange);
+    }
+    const moved = await stream.next<Array<{ slot: string; weight_g: number | null; counted: number | null }>>('shelves');
+    // one message for the burst, with the weight it came to rest at
+    expect(moved).toEqual([expect.objectContaining({ slot: 'B1', weight_g: 3600, counted: 4, stock: 5 })]);
+    expect(stream.pending('shelves')).toBe(0);
+    // the slot moving again: no weight at rest, no count
+    scales.weights.set('B1', null);
+    scales.emit('sweep');
+    expect(await stream.next<Array<{ weight_g: number | null }>>('shelves')).toEqual([expect.objectContaining({ weight_g: null, counted: null })]);
+    scales.weights.set('B1', 4500);
+    scales.emit('sweep');
+    await stream.next<Array<{ weight_g: number | null }>>('shelves', (d) => d[0]?.weight_g === 4500);
+    stream.close();
+    await stream.ended();
+  });
+
   it('answers the same picture once as JSON, and a page that loads only its own script', async () => {
     const now = await fetch(`${base}/api/live/now`, { headers: { cookie: s.cookie } });
     expect(now.status).toBe(200);
     const body = (await now.json()) as Record<string, unknown>;
-    expect(Object.keys(body).sort()).toEqual(['alarms', 'at', 'decisions', 'door', 'store']);
+    expect(Object.keys(body).sort()).toEqual(['alarms', 'at', 'decisions', 'door', 'shelves', 'store']);
     const page = await fetch(`${base}/live`, { headers: { cookie: s.cookie } });
     const html = await page.text();
     expect(html).toContain('<script src="/assets/live.js" defer></script>');

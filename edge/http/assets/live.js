@@ -10,12 +10,14 @@ const T = {
   zh: {
     open: '门开着', closed: '门关着', unknownDoor: '门状态未知', locked: '已上锁', unlocked: '已开锁', lockAlarm: '门锁告警', unknownLock: '门锁状态未知',
     until: '至', nobody: '店里没有人', cartEmpty: '购物车是空的', total: '合计', points: '分', goods: '商品', slot: '货位', count: '数量', restock: '补货数量',
-    noDecisions: '还没有人来过', noAlarms: '没有告警', live: '实时更新中', lost: '连接中断，正在重连…', review: '处待核对', by: { face: '刷脸', card: '刷卡', qr: '扫码', admin: '管理员' }, entered: '进入', since: '起',
+    noDecisions: '还没有人来过', noAlarms: '没有告警', stock: '账上库存', weight: '秤上重量', counted: '按重量应有', g: '克', noSlots: '还没有货位',
+    scale: { absent: '没有秤', moving: '称重中…', no_reply: '秤没有回应', implausible: '读数异常', unknown: '—' }, live: '实时更新中', lost: '连接中断，正在重连…', review: '处待核对', by: { face: '刷脸', card: '刷卡', qr: '扫码', admin: '管理员' }, entered: '进入', since: '起',
   },
   en: {
     open: 'Door open', closed: 'Door closed', unknownDoor: 'Door state unknown', locked: 'Locked', unlocked: 'Unlocked', lockAlarm: 'Lock alarm', unknownLock: 'Lock state unknown',
     until: 'until', nobody: 'Nobody inside', cartEmpty: 'The cart is empty', total: 'Total', points: 'points', goods: 'Item', slot: 'Slot', count: 'Count', restock: 'Restocked',
-    noDecisions: 'Nobody has come yet', noAlarms: 'No alarms', live: 'Live', lost: 'Connection lost, reconnecting…', review: 'lines to check', by: { face: 'face', card: 'card', qr: 'QR code', admin: 'admin' }, entered: 'entered by', since: 'since',
+    noDecisions: 'Nobody has come yet', noAlarms: 'No alarms', stock: 'Stock', weight: 'On the scale', counted: 'Count by weight', g: 'g', noSlots: 'No slots yet',
+    scale: { absent: 'no scale', moving: 'weighing…', no_reply: 'scale not answering', implausible: 'implausible reading', unknown: '—' }, live: 'Live', lost: 'Connection lost, reconnecting…', review: 'lines to check', by: { face: 'face', card: 'card', qr: 'QR code', admin: 'admin' }, entered: 'entered by', since: 'since',
   },
 }[lang];
 
@@ -84,11 +86,30 @@ function drawAlarms(list) {
   ul.replaceChildren(...(items.length > 0 ? items : [el('li', {}, T.noAlarms)]));
 }
 
+/** What a slot's scale shows: the weight at rest, or why there is none (moving, not answering). */
+function weightText(s) {
+  if (s.weight_g !== null) return `${s.weight_g} ${T.g}`;
+  if (s.scale === 'ok') return T.scale.moving;
+  return T.scale[s.scale] || T.scale.unknown;
+}
+
+function drawShelves(list) {
+  const box = byId('shelf-weights');
+  if (!box) return;
+  if (list.length === 0) {
+    box.replaceChildren(el('p', {}, T.noSlots));
+    return;
+  }
+  const rows = list.map((s) => el('tr', { 'data-slot': s.slot, 'data-scale': s.scale }, el('td', {}, s.slot), el('td', {}, s.name || '—'), el('td', { class: 'weight', 'data-weight': s.weight_g ?? '' }, weightText(s)), el('td', { class: 'counted' }, s.counted ?? '—'), el('td', { class: 'stock' }, s.stock)));
+  box.replaceChildren(el('table', { id: 'shelf-table' }, el('tr', {}, el('th', {}, T.slot), el('th', {}, T.goods), el('th', {}, T.weight), el('th', {}, T.counted), el('th', {}, T.stock)), ...rows));
+}
+
 function drawAll(p) {
   drawDoor(p.door);
   drawStore(p.store);
   drawDecisions(p.decisions);
   drawAlarms(p.alarms);
+  drawShelves(p.shelves || []);
 }
 
 drawAll(JSON.parse(byId('live-data').textContent));
@@ -100,6 +121,7 @@ on('door', drawDoor);
 on('store', drawStore);
 on('decisions', drawDecisions);
 on('alarms', drawAlarms);
+on('shelves', drawShelves);
 stream.addEventListener('open', () => {
   status.textContent = T.live;
   status.dataset.connected = 'true';

@@ -1,0 +1,54 @@
+// bench:admin's admin clients (plain JavaScript, no loader needed): `clients` signed-in tablets
+// calling the admin API back to back. Run as a child process (the default: tablets are other
+// devices, so the load's own CPU work is not in the daemon's process) or as a worker thread.
+// Messages: in {start: {base, cookie, clients, routes}}, 'shopping over', 'stop'; out the tally.
+import { parentPort } from 'node:worker_threads';
+
+// as a child process the tally (tens of thousands of latencies) may take several writes: the
+// channel is closed only once it is all sent, or the parent would wait for it forever
+const port = parentPort ?? {
+  on: (event, listener) => process.on(event, listener),
+  postMessage: (m) => process.send(m, () => process.disconnect()),
+};
+
+let running = true;
+let counting = true;
+let loops = [];
+const latencies = [];
+const statuses = {};
+let t0 = 0;
+let t1 = 0;
+
+function start({ base, cookie, clients, routes }) {
+  t0 = performance.now();
+  loops = Array.from({ length: clients }, async (_, c) => {
+    for (let i = c; running; i++) {
+      const begun = performance.now();
+      try {
+        const res = await fetch(base + routes[i % routes.length].slice(1), { headers: { cookie } });
+        await res.arrayBuffer();
+        if (counting) statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+      } catch {
+        if (counting) statuses.error = (statuses.error ?? 0) + 1;
+        // a refused connection fails without a turn of the event loop: without a pause the
+        // loop would spin and never see the 'stop' message
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      if (counting) latencies.push(performance.now() - begun);
+    }
+  });
+}
+
+port.on('message', async (m) => {
+  if (m && typeof m === 'object' && m.start) start(m.start);
+  // after the last receipt the runner stops the daemon: requests then in flight fail by design
+  if (m === 'shopping over' && counting) {
+    counting = false;
+    t1 = performance.now();
+  }
+  if (m === 'stop') {
+    running = false;
+    await Promise.all(loops);
+    port.postMessage({ latencies, statuses, seconds: ((t1 || performance.now()) - t0) / 1000 });
+  }
+});

@@ -1,0 +1,121 @@
+/**
+ * The admin page (`/`) and how it stays current without reloading: its script
+ * (assets/admin.js) asks `GET /api/admin-page?villagers=N` for the HTML of the page's changing
+ * parts (pages.ts adminParts) when the live stream says something changed, and every few
+ * seconds otherwise (the sync and the parts' health are not on the stream), and puts the parts
+ * that differ in place.
+ *
+ * Many tablets asking the same thing cost one rendering: the parts are kept with the version of
+ * what they were made from (the ledger's change counters, the live feed's changes, the session
+ * phase, health and sync) and made again only when that moved; an unchanged answer is a 304.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { Type, type Static, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { cachedStatement, type Db } from '../ledger/db.ts';
+import type { StoreConfig } from '../config/schema.ts';
+import type { HealthBoard } from '../parts.ts';
+import { listSessions } from '../ledger/sessions.ts';
+import { villagerPage } from '../ledger/admin-views.ts';
+import { listAudit } from '../ledger/audit.ts';
+import { listOpenReview } from '../ledger/review.ts';
+import { listAdminAccounts } from '../ledger/admin-accounts.ts';
+import { adminPage, adminParts, type AdminPartData } from './pages.ts';
+import { recentEntryEvents, recentReceipts, stockByProduct, storeState, syncState, type StoreStateSource, type SyncStateSource } from './queries.ts';
+import { AdminPageQuery } from './schemas.ts';
+import type { LiveFeed } from './live-feed.ts';
+import type { AlarmRow } from '../ledger/alarms.ts';
+
+/** Villagers per admin page (the rest are a link away): the page stays cheap as the village grows. */
+export const VILLAGERS_PER_PAGE = 100;
+const SCRIPT = readFileSync(path.join(import.meta.dirname, 'assets', 'admin.js'), 'utf8');
+
+/** Villager pages whose parts are kept (the first few are the ones tablets keep open). */
+const CACHED_PAGES = 8;
+
+export interface AdminPageDeps {
+  store: StoreConfig;
+  health: HealthBoard;
+  db: () => Db;
+  session?: StoreStateSource;
+  sync?: SyncStateSource;
+  /** Its changes tell when the session, the cart, the door's decisions or the alarms moved; absent: parts are made afresh each time. */
+  live?: LiveFeed;
+  /** The active alarms (edge/ops/alarms.ts); absent or undefined with alarms.enabled false. */
+  alarms?: () => AlarmRow[] | undefined;
+}
+
+export const AdminPartsReply = Type.Object({
+  parts: Type.Record(Type.String(), Type.String(), { description: 'The HTML of each changing part of the admin page, by its data-part name' }),
+});
+
+function partData(deps: AdminPageDeps, page: number): AdminPartData {
+  const db = deps.db();
+  const villagers = villagerPage(db, VILLAGERS_PER_PAGE, (page - 1) * VILLAGERS_PER_PAGE);
+  return {
+    store: deps.store,
+    health: deps.health.report(),
+    villagers: villagers.villagers,
+    villagerPage: { page, perPage: VILLAGERS_PER_PAGE, total: villagers.total },
+    sessions: listSessions(db, { limit: 20 }),
+    state: storeState(db, deps.session),
+    events: recentEntryEvents(db, 20),
+    receipts: recentReceipts(db, 10),
+    stock: stockByProduct(db),
+    sync: syncState(db, deps.sync),
+    audit: listAudit(db, { limit: 20 }),
+    review: listOpenReview(db, 20),
+    alarms: deps.alarms?.(),
+  };
+}
+
+/**
+ * What the parts are made from, as one string: equal strings, equal parts. The ledger's
+ * `total_changes()` counts this connection's writes (the daemon's one connection) and
+ * `data_version` moves when another connection (a CLI command) commits.
+ */
+function version(deps: AdminPageDeps, page: number): string | null {
+  if (deps.session && !deps.live) return null;
+  const db = deps.db();
+  const dataVersion = cachedStatement(db, 'PRAGMA data_version').pluck().get() as number;
+  const changes = cachedStatement(db, 'SELECT total_changes()').pluck().get() as number;
+  return JSON.stringify([page, dataVersion, changes, deps.live?.changes ?? 0, deps.session?.phase ?? null, deps.health.report(), deps.sync?.state() ?? null]);
+}
+
+export function registerAdminPage(scope: FastifyInstance, deps: AdminPageDeps): void {
+  const app = scope.withTypeProvider<TypeBoxTypeProvider>();
+  const kept = new Map<number, { version: string; body: string; etag: string }>();
+
+  /** The parts as a JSON body, made again only when what they are made from changed. */
+  const parts = (page: number): { body: string; etag: string } => {
+    const v = version(deps, page);
+    const hit = kept.get(page);
+    if (v !== null && hit?.version === v) return hit;
+    const body = JSON.stringify({ parts: adminParts(partData(deps, page)) });
+    const made = { version: v ?? '', body, etag: `"${createHash('sha1').update(body).digest('base64url')}"` };
+    if (v !== null) {
+      kept.delete(page);
+      kept.set(page, made);
+      if (kept.size > CACHED_PAGES) kept.delete(kept.keys().next().value!);
+    }
+    return made;
+  };
+
+  app.get('/', { schema: { querystring: AdminPageQuery } }, async (req, reply) => {
+    const page = req.query.villagers;
+    return reply.type('text/html; charset=utf-8').send(adminPage({ ...partData(deps, page), user: req.adminUser!, csrf: reply.generateCsrf(), accounts: listAdminAccounts(deps.db()) }));
+  });
+
+  // the page's script, from this origin (the CSP runs no other)
+  app.get('/assets/admin.js', { config: { public: true } }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(SCRIPT));
+
+  app.get('/api/admin-page', { schema: { querystring: AdminPageQuery, response: { 200: AdminPartsReply, 304: Type.Null({ description: 'Nothing changed since the ETag given in If-None-Match' }) } } }, async (req, reply) => {
+    const { body, etag } = parts(req.query.villagers);
+    reply.header('etag', etag).header('cache-control', 'no-cache');
+    if (req.headers['if-none-match'] === etag) return reply.status(304).send(null);
+    // already JSON (kept as text, so a hit costs no serialising): sent as it is
+    return reply.type('application/json; charset=utf-8').send(body as unknown as Static<typeof AdminPartsReply>);
+  });
+}
