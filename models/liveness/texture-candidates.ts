@@ -72,3 +72,10 @@ export const TEXTURE_CANDIDATES = {
   'lr-pres': linear('lr-pres', { lambda: 0.1, iterations: 300 }, { perPresentation: true }),
   'lr-lbp': linear('lr-lbp', { lambda: 0.01, iterations: 300 }, { lbp: true }),
 } satisfies Record<string, TextureCandidate>;
+
+/**
+ * The candidates whose presentation score is the door's: the mean of the frames' log-odds of one
+ * linear model (for `lr-pres` too: the log-odds of the mean features is the mean log-odds). The
+ * median is measured by the cross-validation only.
+ */
+export const DOOR_TEXTURE_CANDIDATES = ['lr-pres', 'lr', 'lr-l1', 'lr-lbp'] as const satisfies readonly (keyof typeof TEXTURE_CANDIDATES)[];

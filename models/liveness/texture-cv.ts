@@ -6,6 +6,7 @@
  * outer fold are judged once, as the door judges: the geometry's flat veto, too few frames with a
  * face → uncertain, else the presentation's texture score against the chosen threshold.
  */
+import type { TextureModel } from './texture.ts';
 import type { TextureSample } from './texture-train.ts';
 
 /** A way to turn frames into a presentation score (higher: more like a real face). */
@@ -187,4 +188,44 @@ export function pooled(sets: readonly Record<string, Counts>[]): Record<string, 
     t.live += c.live; t.flat += c.flat; t.uncertain += c.uncertain; t.n += c.n;
   }
   return out;
+}
+
+/**
+ * What the training script ships, made as each outer fold above made its choice, on all the
+ * people given: every candidate scored by inner folds, the one of least out-of-fold BPCER, its
+ * inner models and the threshold set on their out-of-fold scores.
+ */
+export function chooseTexture(ps: readonly CvPresentation[], candidates: readonly TextureCandidate[], o: Pick<CvOptions, 'innerFolds' | 'minFrames' | 'margin'>): { candidate: TextureCandidate; threshold: number; innerBpcer: number; models: unknown[]; each: Record<string, { threshold: number; innerBpcer: number }> } {
+  if (candidates.length === 0) throw new RangeError('no candidate to choose from');
+  const fits = new Fits(ps);
+  const opts = { ...o, folds: o.innerFolds, final: 'bag' as const };
+  let best: { candidate: TextureCandidate; threshold: number; innerBpcer: number; models: unknown[] } | null = null;
+  const each: Record<string, { threshold: number; innerBpcer: number }> = {};
+  for (const c of candidates) {
+    const r = innerChoice(c, ps, opts, fits);
+    each[c.name] = { threshold: r.threshold, innerBpcer: r.innerBpcer };
+    if (!best || r.innerBpcer < best.innerBpcer) best = { candidate: c, ...r };
+  }
+  return { ...(best as NonNullable<typeof best>), each };
+}
+
+/**
+ * The mean of linear texture models as one linear model (mean 0, scale 1): its log-odds of a
+ * frame is the mean of theirs, so the door runs the bag as it runs any texture model.
+ */
+export function averageLinear(models: readonly TextureModel[], threshold: number, trainedOn: string): TextureModel {
+  const first = models[0];
+  if (!first) throw new RangeError('no model to average');
+  const d = first.features;
+  const weights = new Array<number>(d).fill(0);
+  let bias = 0;
+  for (const m of models) {
+    bias += m.bias / models.length;
+    for (let i = 0; i < d; i++) {
+      const w = (m.weights[i] as number) / (m.scale[i] as number) / models.length;
+      weights[i] = (weights[i] as number) + w;
+      bias -= w * (m.mean[i] as number);
+    }
+  }
+  return { version: 1, features: d, mean: new Array<number>(d).fill(0), scale: new Array<number>(d).fill(1), weights, bias, threshold, trainedOn };
 }

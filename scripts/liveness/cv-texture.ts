@@ -13,12 +13,11 @@
  * repository: they are derived from people's faces). Last line: the JSON summary.
  */
 import { parseArgs } from 'node:util';
-import { judgeFlatness } from '../../models/liveness/passive.ts';
 import { crossValidate, pooled, rates, type Counts, type CvPresentation, type FoldOutcome } from '../../models/liveness/texture-cv.ts';
 import { TEXTURE_CANDIDATES } from '../../models/liveness/texture-candidates.ts';
 import { resolveEntryConfig } from '../../edge/entry/config.ts';
 import { passiveParams } from '../../edge/entry/liveness-passive.ts';
-import { collectSamples } from './texture-samples.ts';
+import { asPresentations, collectSamples } from './texture-samples.ts';
 
 const { values } = parseArgs({ options: {
   real: { type: 'string', multiple: true }, attack: { type: 'string', multiple: true },
@@ -41,13 +40,9 @@ const candidates = names.map((n) => TEXTURE_CANDIDATES[n as keyof typeof TEXTURE
 const log = (s: string): void => { process.stderr.write(`${s}\n`); };
 const passive = resolveEntryConfig({}).liveness.passive;
 const params = passiveParams(passive);
-const { samples, presentations } = await collectSamples({ real: values.real, attack: values.attack }, { maxFrames, ...(values.cache ? { cacheFile: values.cache } : {}), log });
-const byKey = new Map<string, typeof samples>();
-for (const s of samples) byKey.set(s.presentation, [...(byKey.get(s.presentation) ?? []), s]);
-const ps: CvPresentation[] = presentations.map((p) => {
-  const frames = byKey.get(p.key) ?? [];
-  return { key: p.key, real: p.real, person: p.person, set: p.set, frames, geometryFlat: judgeFlatness(frames.map((f) => f.landmarks), params).verdict === 'flat' };
-});
+const collected = await collectSamples({ real: values.real, attack: values.attack }, { maxFrames, ...(values.cache ? { cacheFile: values.cache } : {}), log });
+const samples = collected.samples;
+const ps: CvPresentation[] = asPresentations(collected, params);
 const o = { folds, innerFolds, minFrames: passive.min_frames, margin, final: values.final as 'bag' | 'refit' };
 const pct = (x: number): string => `${(100 * x).toFixed(1)} %`;
 const line = (label: string, r: { sets: Record<string, Counts>; apcer: number; bpcer: number }): string =>

@@ -13,6 +13,8 @@ import { FaceEngine } from '../../models/face-engine.ts';
 import { decodeImage } from '../../models/image.ts';
 import { textureFeatures } from '../../models/liveness/texture.ts';
 import type { TextureSample } from '../../models/liveness/texture-train.ts';
+import { judgeFlatness, type PassiveParams } from '../../models/liveness/passive.ts';
+import type { CvPresentation } from '../../models/liveness/texture-cv.ts';
 import { engineChoice, qualityGate, resolveEntryConfig } from '../../edge/entry/config.ts';
 import { listPeople } from '../../edge/entry/evaluate.ts';
 
@@ -83,4 +85,14 @@ export async function collectSamples(sets: { real: readonly string[]; attack: re
     (engine as FaceEngine | null)?.stop();
   }
   return { samples, presentations };
+}
+
+/** The presentations with their frames and the geometry's own verdict (flat: a spoof whatever the texture). */
+export function asPresentations(c: Awaited<ReturnType<typeof collectSamples>>, params: PassiveParams): CvPresentation[] {
+  const byKey = new Map<string, FrameSample[]>();
+  for (const s of c.samples) byKey.set(s.presentation, [...(byKey.get(s.presentation) ?? []), s]);
+  return c.presentations.map((p) => {
+    const frames = byKey.get(p.key) ?? [];
+    return { key: p.key, real: p.real, person: p.person, set: p.set, frames, geometryFlat: judgeFlatness(frames.map((f) => f.landmarks), params).verdict === 'flat' };
+  });
 }

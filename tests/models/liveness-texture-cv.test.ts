@@ -5,9 +5,9 @@
  * through, and the door's rules apply (flat geometry, too few frames).
  */
 import { describe, expect, it } from 'vitest';
-import { crossValidate, peopleFolds, pooled, rates, type CvPresentation, type TextureCandidate } from '../../models/liveness/texture-cv.ts';
+import { averageLinear, chooseTexture, crossValidate, peopleFolds, pooled, rates, type CvPresentation, type TextureCandidate } from '../../models/liveness/texture-cv.ts';
 import { TEXTURE_CANDIDATES } from '../../models/liveness/texture-candidates.ts';
-import { TEXTURE_FEATURES } from '../../models/liveness/texture.ts';
+import { checkTextureModel, TEXTURE_FEATURES, textureLogit, type TextureModel } from '../../models/liveness/texture.ts';
 import type { TextureSample } from '../../models/liveness/texture-train.ts';
 
 /** A seeded generator (mulberry32). */
@@ -117,5 +117,20 @@ describe('texture cross-validation', () => {
     // half through or refuse most real faces
     expect(all.apcer).toBeLessThanOrEqual(0.15);
     expect(all.bpcer).toBeLessThan(0.3);
+  }, 120_000);
+
+  it('what the training script ships: the chosen candidate\'s fold models averaged into one linear model the door runs, scoring as their mean', () => {
+    const ps = population(9, 4);
+    const c = chooseTexture(ps, [byFeature('noise', 5, []), TEXTURE_CANDIDATES['lr-pres']], { innerFolds: 3, minFrames: 4, margin: 0 });
+    expect(c.candidate.name).toBe('lr-pres');
+    expect(c.models).toHaveLength(3);
+    expect(c.each.noise!.innerBpcer).toBeGreaterThan(c.innerBpcer);
+    const m = averageLinear(c.models as TextureModel[], c.threshold, 'test');
+    expect(checkTextureModel(m)).toBe(true);
+    for (const p of ps.slice(0, 6)) {
+      const door = p.frames.reduce((a, s) => a + textureLogit(m, s.f), 0) / p.frames.length;
+      const bag = (c.models as TextureModel[]).reduce((a, k) => a + c.candidate.score(k, p.frames.map((s) => s.f)), 0) / c.models.length;
+      expect(door).toBeCloseTo(bag, 4);
+    }
   }, 120_000);
 });
