@@ -13,11 +13,12 @@
  * repository: they are derived from people's faces). Last line: the JSON summary.
  */
 import { parseArgs } from 'node:util';
-import { crossValidate, pooled, rates, type Counts, type CvPresentation, type FoldOutcome } from '../../models/liveness/texture-cv.ts';
+import { crossValidate, pooled, rates, type Counts, type CvPresentation, type FoldOutcome, type TextureCandidate } from '../../models/liveness/texture-cv.ts';
 import { TEXTURE_CANDIDATES } from '../../models/liveness/texture-candidates.ts';
 import { resolveEntryConfig } from '../../edge/entry/config.ts';
 import { passiveParams } from '../../edge/entry/liveness-passive.ts';
 import { asPresentations, collectSamples } from './texture-samples.ts';
+import { FOREST_CANDIDATES } from './texture-forest.ts';
 
 const { values } = parseArgs({ options: {
   real: { type: 'string', multiple: true }, attack: { type: 'string', multiple: true },
@@ -29,13 +30,14 @@ if (!values.real?.length || !values.attack?.length || !(Number.isInteger(folds) 
   process.stderr.write('用法 usage: cv-texture.ts --real DIR --attack DIR [--attack DIR …] [--folds ≥2] [--inner-folds ≥2] [--final bag|refit] [--cache FILE] [--candidates a,b] [--margin 0]\n');
   process.exit(2);
 }
+const known: Record<string, TextureCandidate> = { ...TEXTURE_CANDIDATES, ...FOREST_CANDIDATES };
 const names = values.candidates ? values.candidates.split(',') : Object.keys(TEXTURE_CANDIDATES);
-const unknown = names.filter((n) => !(n in TEXTURE_CANDIDATES));
+const unknown = names.filter((n) => !(n in known));
 if (unknown.length) {
-  process.stderr.write(`未知的分类器 unknown candidate(s): ${unknown.join(', ')} (known: ${Object.keys(TEXTURE_CANDIDATES).join(', ')})\n`);
+  process.stderr.write(`未知的分类器 unknown candidate(s): ${unknown.join(', ')} (known: ${Object.keys(known).join(', ')})\n`);
   process.exit(2);
 }
-const candidates = names.map((n) => TEXTURE_CANDIDATES[n as keyof typeof TEXTURE_CANDIDATES]);
+const candidates = names.map((n) => known[n] as TextureCandidate);
 
 const log = (s: string): void => { process.stderr.write(`${s}\n`); };
 const passive = resolveEntryConfig({}).liveness.passive;
