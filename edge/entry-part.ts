@@ -57,6 +57,16 @@ export class EntryPart implements Part {
     this.critical = deps.config.face_enabled;
   }
 
+  /**
+   * How the infrared lens is used, for /readyz: none configured, configured but never opened
+   * (face entry off, or the demo without a camera), or opened with the door camera.
+   */
+  get irLens(): 'off' | 'unused' | 'on' {
+    const c = this.deps.config;
+    if (!c.camera_ir) return 'off';
+    return c.face_enabled && !this.deps.withoutCamera ? 'on' : 'unused';
+  }
+
   async start(): Promise<void> {
     try {
       await this.startParts();

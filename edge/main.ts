@@ -211,7 +211,7 @@ export class StoreDaemon {
     this.metrics = metrics;
     const ops = {
       metrics: () => metrics.text(),
-      readiness: () => readiness({ health: () => this.health.report(), db: () => ledger.handle(), ...(agent ? { brokerConnected: () => agent.state().connected } : {}) }),
+      readiness: () => readiness({ health: () => this.health.report(), db: () => ledger.handle(), ir: entry.irLens, ...(agent ? { brokerConnected: () => agent.state().connected } : {}) }),
       ...(alarms ? { alarms: (limit: number) => ({ active: alarms.active(), recent: alarms.recent(limit) }), acknowledge: (id: number, by: string, note: string | null) => alarms.acknowledge(id, by, note) } : {}),
     };
     // the admin page enrols faces on the door's own engine; the door learns them at once

@@ -24,7 +24,11 @@ export interface SpawnedSimHardware extends RunningSimHardware {
 }
 
 export interface SpawnOptions extends SimHardwareOptions {
-  /** Give up if the child does not serve within this long (tsx compiles on first start). */
+  /**
+   * A safety net against a hung child: give up if it neither serves nor exits within this long.
+   * tsx compiles it on its first start, which takes over 20 s on a loaded 2-core machine
+   * (load 25); a child that fails exits, and that is reported at once. Default 3 minutes.
+   */
   readyTimeoutMs?: number;
   /** Where the child's stderr goes. Default: inherited. */
   stderr?: 'inherit' | 'ignore';
@@ -32,7 +36,7 @@ export interface SpawnOptions extends SimHardwareOptions {
 
 /** Starts the sim-hardware process and connects a control client to it. */
 export async function spawnSimHardware(opts: SpawnOptions = {}): Promise<SpawnedSimHardware> {
-  const { readyTimeoutMs = 20_000, stderr = 'inherit', ...serverOpts } = opts;
+  const { readyTimeoutMs = 180_000, stderr = 'inherit', ...serverOpts } = opts;
   const entry = fileURLToPath(new URL('./server-main.ts', import.meta.url));
   const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), entry], {
     stdio: ['pipe', 'pipe', stderr],
@@ -81,7 +85,7 @@ export async function startSimHardware(opts: SimHardwareOptions = {}): Promise<R
 function waitReady(child: ChildProcess, timeoutMs: number): Promise<SimHardwareUrls> {
   return new Promise((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => done(new Error('sim hardware process did not become ready')), timeoutMs);
+    const timer = setTimeout(() => done(new Error(`sim hardware process did not become ready within ${timeoutMs} ms`)), timeoutMs);
     const onData = (b: Buffer): void => {
       out += b.toString();
       const line = out.split('\n').find((l) => l.startsWith(READY_PREFIX));

@@ -50,7 +50,22 @@ export interface ProcessHandsOptions {
   jpegOf?: (frames: readonly RgbFrame[]) => Promise<Buffer[]>;
   /** The daemon camera's frame rate: a replayed sequence shows a new frame this often. */
   frameRate?: number;
+  /** Camera frames the daemon has analysed so far (its /metrics), to tell a slow door from a stuck one. */
+  framesAnalysed?: () => Promise<number>;
+  /**
+   * Frames the door may analyse while a face stands in front of it before it must have decided
+   * (the k-of-n window, the passive check's frames, the challenge's attempts; see the runner).
+   */
+  decisionFrames?: number;
 }
+
+/**
+ * A door that analyses no frame for this long while a face is in front of it is stuck, not
+ * slow (a loaded 2-core machine still analyses a frame every few seconds).
+ */
+const DOOR_STALL_MS = 90_000;
+/** How often the daemon's frame count is read while waiting for a face decision. */
+const PROGRESS_POLL_MS = 500;
 
 export class ProcessHands implements StoreHands {
   constructor(private readonly o: ProcessHandsOptions) {}
@@ -70,26 +85,59 @@ export class ProcessHands implements StoreHands {
     // the villager steps in front of the camera until the door decides, then walks on
     this.showAtDoor(sequence?.[0] ?? face);
     try {
+      let show: () => void = () => undefined;
       if (sequence) {
         // a recorded sequence plays at the camera's frame rate (the daemon drops what it cannot keep up with, as with a camera)
         const every = 1000 / (this.o.frameRate ?? 8);
         let next = Date.now() + every;
         let i = 0;
-        await this.o.until(() => {
-          if (decided()) return true;
-          if (Date.now() >= next) {
-            this.showAtDoor(sequence[++i % sequence.length] as Buffer);
-            next += every;
-          }
-          return false;
-        }, 120_000, `the door's decision on ${villagerId}'s face (a sequence of ${sequence.length} frames)`);
-      } else {
-        await this.o.until(decided, 60_000, `the door's decision on ${villagerId}'s face`);
+        show = () => {
+          if (Date.now() < next) return;
+          this.showAtDoor(sequence[++i % sequence.length] as Buffer);
+          next += every;
+        };
       }
+      await this.untilDecided(decided, show, `the door's decision on ${villagerId}'s face${sequence ? ` (a sequence of ${sequence.length} frames)` : ''}`);
     } finally {
       this.showAtDoor(this.o.emptyDoorway());
     }
     await this.faceGone();
+  }
+
+  /**
+   * Waits for the door's decision on a face for as long as the door keeps analysing frames: how
+   * long a decision takes is a count of analysed frames (the window, the passive check, each
+   * challenge attempt lasts at least the frames the camera sends in its time), and a loaded
+   * machine analyses them slowly. It fails when the door analysed no frame for DOOR_STALL_MS,
+   * or more than `decisionFrames` frames without deciding. Without a frame count (no /metrics):
+   * a fixed wait, as long as the stall limit.
+   */
+  private async untilDecided(decided: () => boolean, show: () => void, what: string): Promise<void> {
+    const count = this.o.framesAnalysed;
+    if (!count) {
+      await this.o.until(() => { show(); return decided(); }, DOOR_STALL_MS, what);
+      return;
+    }
+    const from = await count();
+    let seen = from;
+    let progressAt = Date.now();
+    let polledAt = Date.now();
+    let polling: Promise<void> | null = null;
+    const poll = (): void => {
+      polledAt = Date.now();
+      polling = count().then((n) => {
+        if (n > seen) { seen = n; progressAt = Date.now(); }
+      }, () => undefined).finally(() => { polling = null; });
+    };
+    await this.o.until(() => {
+      show();
+      if (decided()) return true;
+      if (!polling && Date.now() - polledAt >= PROGRESS_POLL_MS) poll();
+      if (Date.now() - progressAt > DOOR_STALL_MS) throw new EdgeError(ErrorCode.INTERNAL, `the door analysed no camera frame for ${DOOR_STALL_MS} ms while waiting for ${what} (${seen - from} analysed)`);
+      const budget = this.o.decisionFrames;
+      if (budget !== undefined && seen - from > budget) throw new EdgeError(ErrorCode.INTERNAL, `the door analysed ${seen - from} camera frames without deciding (at most ${budget} expected) while waiting for ${what}`);
+      return false;
+    }, Number.MAX_SAFE_INTEGER, what);
   }
 
   openDoor(force: boolean): Promise<boolean> {

@@ -29,6 +29,7 @@ import { DaemonProcess } from './daemon-process.ts';
 import { LedgerObserver, ProcessHands } from './process-hands.ts';
 import { prepareSequences } from './sequences.ts';
 import type { RgbFrame } from '../../models/face-engine.ts';
+import type { EntryConfig } from '../../edge/entry/config.ts';
 import { SIM_TIMINGS, type SimulateOptions, type SimulationResult } from './result.ts';
 import type { Scenario, ScenarioStep } from './scenario.ts';
 import { assertFreshDataDir, deepMerge, LEDGER_FILE, scenarioNeedsFaces, scenarioResult, seedScenarioLedger, type ObservedEvents } from './seed.ts';
@@ -108,6 +109,8 @@ export class ProcessScenarioRun {
   /** A slow shelf bus injected to keep the store in `exiting` until the cut; cleared by the cut. */
   private slowShelves = false;
   private exitPressedAt: number | null = null;
+  /** The running daemon's admin page (its /metrics tells how many camera frames it analysed). */
+  private daemonUrl: string | null = null;
   private stepNo = 0;
 
   constructor(private readonly s: Scenario, private readonly opts: ProcessSimulateOptions = {}) {
@@ -129,6 +132,8 @@ export class ProcessScenarioRun {
       until: (c, ms, what) => this.until(c, ms, what),
       jpegOf: (frames) => jpegFrames(frames),
       frameRate: this.config.entry.frame_rate,
+      framesAnalysed: () => this.framesAnalysed(),
+      decisionFrames: decisionFrames(this.config.entry),
     });
     this.seen.onReceipt((r) => {
       const exit = this.exitPressedAt;
@@ -229,7 +234,7 @@ export class ProcessScenarioRun {
   /** Starts a daemon child and waits until it has connected to every device and read the shelves. */
   private async boot(): Promise<void> {
     const before = (await this.client.state()).connections;
-    await this.daemon.start();
+    this.daemonUrl = await this.daemon.start();
     await this.until(async () => {
       const st = await this.client.state();
       return st.connected.lock && st.connected.scales && st.connected.scanner && st.connections.scanner > before.scanner && st.connections.lock > before.lock;
@@ -246,6 +251,15 @@ export class ProcessScenarioRun {
       await this.client.clearFaults('scales');
     }
     await this.boot();
+  }
+
+  /** Camera frames the running daemon has analysed (store_camera_frames_total on its /metrics). */
+  private async framesAnalysed(): Promise<number> {
+    if (!this.daemonUrl) throw new EdgeError(ErrorCode.INTERNAL, 'no daemon is running');
+    const text = await (await fetch(new URL('/metrics', this.daemonUrl))).text();
+    const m = /^store_camera_frames_total (\d+)/m.exec(text);
+    if (!m) throw new EdgeError(ErrorCode.INTERNAL, 'the daemon\'s /metrics has no store_camera_frames_total');
+    return Number(m[1]);
   }
 
   // ---- waiting on the store, as a person would ----
@@ -303,6 +317,18 @@ export class ProcessScenarioRun {
 
 export function runScenarioInProcesses(s: Scenario, opts: ProcessSimulateOptions = {}): Promise<SimulationResult> {
   return new ProcessScenarioRun(s, opts).run();
+}
+
+/**
+ * Analysed frames within which the door must decide on a face in front of it, with room to
+ * spare (×3, frames of the previous person still in flight): the k-of-n window, the passive
+ * check's frames, and each challenge attempt (it lasts its time and at least the frames the
+ * camera sends in that time; a machine that analyses every frame sees exactly those).
+ */
+export function decisionFrames(e: EntryConfig): number {
+  const attempt = Math.ceil((e.liveness.challenge.timeout_ms / 1000) * e.frame_rate);
+  const challenge = e.liveness.challenge.mode === 'off' ? 0 : (e.liveness.challenge.repeats + 1) * attempt;
+  return 3 * (e.match.n + e.liveness.passive.max_frames + challenge) + 30;
 }
 
 /** A replayed sequence's frames as JPEG, encoded once per sequence. */

@@ -1,8 +1,8 @@
 /**
  * Training of the texture model (models/liveness/texture.ts): a class-balanced, L2-regularised
- * logistic regression by full-batch gradient descent on standardised features, and the
- * person-disjoint choice of its threshold. Used by `scripts/liveness/train-texture.ts` (and the
- * tests); never at the door. Hand-written (≈ 60 lines) rather than a dependency: the npm ML
+ * logistic regression by full-batch gradient descent on standardised features. Used through
+ * the candidates of models/liveness/texture-candidates.ts by `scripts/liveness/train-texture.ts`
+ * and `cv-texture.ts` (and the tests); never at the door. Hand-written (≈ 60 lines) rather than a dependency: the npm ML
  * packages are far larger than this one linear model.
  */
 import { TEXTURE_FEATURES, textureLogit, type TextureModel } from './texture.ts';
@@ -18,7 +18,7 @@ export interface TextureSample {
 
 export interface TrainOptions { lambda: number; iterations: number }
 
-/** Fits the linear model (threshold 0: `chooseThreshold` sets it). */
+/** Fits the linear model (threshold 0: the training script sets it on people left out, texture-cv.ts). */
 export function trainTexture(set: readonly TextureSample[], o: TrainOptions, trainedOn = ''): TextureModel {
   const d = TEXTURE_FEATURES, n = set.length;
   const pos = set.filter((s) => s.real).length;
@@ -61,33 +61,4 @@ export function scorePresentations(m: TextureModel, set: readonly TextureSample[
     acc.set(s.presentation, a);
   }
   return new Map([...acc].map(([k, a]) => [k, { real: a.real, score: a.sum / a.n }]));
-}
-
-export interface ThresholdChoice {
-  threshold: number;
-  /** Out-of-fold (leave one person out) error rates at that threshold. */
-  outOfFold: { apcer: number; bpcer: number; real: number; attack: number };
-}
-
-/**
- * Leave one person out: each person's presentations are scored by a model trained without
- * them; the threshold is set just above the highest such attack score (APCER 0 out of fold),
- * plus `margin`.
- */
-export function chooseThreshold(set: readonly TextureSample[], o: TrainOptions, margin = 0, onFold?: (person: string) => void): ThresholdChoice {
-  const people = [...new Set(set.map((s) => s.person))].sort();
-  if (people.length < 2) throw new RangeError(`need at least two people to choose the threshold person-disjoint (found ${people.length})`);
-  const oof: { real: boolean; score: number }[] = [];
-  for (const p of people) {
-    const m = trainTexture(set.filter((s) => s.person !== p), o);
-    oof.push(...scorePresentations(m, set.filter((s) => s.person === p)).values());
-    onFold?.(p);
-  }
-  const attacks = oof.filter((v) => !v.real).map((v) => v.score);
-  const reals = oof.filter((v) => v.real).map((v) => v.score);
-  const threshold = Math.max(...attacks) + 1e-6 + margin;
-  return {
-    threshold,
-    outOfFold: { apcer: attacks.filter((s) => s >= threshold).length / attacks.length, bpcer: reals.filter((s) => s < threshold).length / reals.length, real: reals.length, attack: attacks.length },
-  };
 }

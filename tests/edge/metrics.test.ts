@@ -15,6 +15,7 @@ import { tempDir } from '../ledger/helpers.ts';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createAccount, signInHttp } from './admin-auth.ts';
+import { samplePath } from '../../harness/portraits.ts';
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
   const until = Date.now() + timeoutMs;
@@ -77,11 +78,12 @@ describe('/metrics and /readyz', () => {
       expect(sample(jobs, 'store_job_last_failed', { job: 'backup' })).toBe(0);
 
       const ready = await fetch(new URL('/readyz', base));
-      const body = (await ready.json()) as { ready: boolean; checks: Record<'database' | 'serial' | 'broker' | 'camera' | 'models', { ok: boolean; reason?: string }> };
+      const body = (await ready.json()) as { ready: boolean; checks: Record<'database' | 'serial' | 'broker' | 'camera' | 'camera_ir' | 'models', { ok: boolean; reason?: string }> };
       expect(ready.status, JSON.stringify(body)).toBe(200);
       expect(body.checks.database).toEqual({ ok: true });
       expect(body.checks.serial.ok).toBe(true);
       expect(body.checks.broker).toEqual({ ok: true, reason: 'not configured' });
+      expect(body.checks.camera_ir).toEqual({ ok: true, reason: 'not configured' });
 
       sim.unplug('scanner');
       const notReady = await waitFor('readiness to see the scanner gone', async () => {
@@ -97,6 +99,34 @@ describe('/metrics and /readyz', () => {
       t.cleanup();
     }
   }, 120_000);
+
+  it('an infrared lens configured with face entry is on /readyz: one that cannot be opened makes it 503 naming camera_ir with its reason', async () => {
+    const t = tempDir('readyz-ir-');
+    const config = validateConfig({
+      data_dir: t.dir, demo: true, demo_loop: false, http: { port: 0 }, log: { level: 'silent' },
+      entry: { face_enabled: true, detector: 'tiny', camera: { kind: 'files', path: samplePath(2), loop: true }, camera_ir: { kind: 'v4l2', device: '/dev/video-no-such-ir-lens' }, camera_retry_max_ms: 1000 },
+    });
+    const daemon = new StoreDaemon(config, pino({ level: 'silent' }));
+    try {
+      await daemon.start();
+      const base = daemon.httpAddress!;
+      type Body = { ready: boolean; checks: Record<'camera' | 'camera_ir', { ok: boolean; reason?: string }> };
+      const down = await waitFor('readiness to name the IR lens that cannot be opened', async () => {
+        const res = await fetch(new URL('/readyz', base));
+        const body = (await res.json()) as Body;
+        return res.status === 503 && body.checks.camera_ir.reason?.startsWith('camera_ir: degraded') ? body : undefined;
+      });
+      expect(down.ready).toBe(false);
+      expect(down.checks.camera_ir.ok).toBe(false);
+      // the reason says why: the device the source could not open
+      expect(down.checks.camera_ir.reason).toContain('/dev/video-no-such-ir-lens');
+      // the door camera itself is fine: only the IR lens holds readiness back
+      expect(down.checks.camera).toEqual({ ok: true });
+    } finally {
+      await daemon.stop();
+      t.cleanup();
+    }
+  }, 180_000);
 
   it('alarms are on /api/alarms (with a login) and counted on /metrics; the door\'s latency, the serial buses and the camera rate are there', async () => {
     const t = tempDir('alarms-');

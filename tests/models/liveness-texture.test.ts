@@ -13,8 +13,10 @@ import type { RgbFrame } from '../../models/frame.ts';
 import { decodeImage } from '../../models/image.ts';
 import { samplePath } from '../../harness/portraits.ts';
 import { judgePassive } from '../../models/liveness/passive.ts';
-import { checkTextureModel, loadTextureModel, TEXTURE_FEATURES, TEXTURE_SIZE, textureFeatures, textureLogit } from '../../models/liveness/texture.ts';
-import { chooseThreshold, scorePresentations, trainTexture, type TextureSample } from '../../models/liveness/texture-train.ts';
+import { checkTextureModel, loadTextureModel, TEXTURE_FEATURES, TEXTURE_SIZE, textureFeatures, textureLogit, type TextureModel } from '../../models/liveness/texture.ts';
+import { scorePresentations, type TextureSample } from '../../models/liveness/texture-train.ts';
+import { averageLinear, chooseTexture, type CvPresentation } from '../../models/liveness/texture-cv.ts';
+import { TEXTURE_CANDIDATES } from '../../models/liveness/texture-candidates.ts';
 import { resolveEntryConfig } from '../../edge/entry/config.ts';
 import { initialWindow, type FrameVerdict } from '../../edge/entry/decision.ts';
 import { PassiveGate, passiveParams } from '../../edge/entry/liveness-passive.ts';
@@ -96,10 +98,13 @@ describe('texture features', () => {
       }
     }
     const train = samples.filter((s) => s.person !== '4');
-    const opts = { lambda: 0.01, iterations: 150 };
-    const choice = chooseThreshold(train, opts);
-    expect(choice.outOfFold.apcer).toBe(0);
-    const model = { ...trainTexture(train, opts), threshold: choice.threshold };
+    // presentations as the training script groups them (the geometry has nothing to say here)
+    const ps: CvPresentation[] = [...new Set(train.map((s) => s.presentation))].map((key) => {
+      const frames = train.filter((s) => s.presentation === key);
+      return { key, real: frames[0]!.real, person: frames[0]!.person, set: frames[0]!.real ? 'real' : 'print', frames, geometryFlat: false };
+    });
+    const choice = chooseTexture(ps, [TEXTURE_CANDIDATES.lr], { innerFolds: 4, minFrames: 3, margin: 0 });
+    const model = averageLinear(choice.models as TextureModel[], choice.threshold, 'test');
     expect(checkTextureModel(model)).toBe(true);
     const held = scorePresentations(model, samples.filter((s) => s.person === '4'));
     for (const v of held.values()) expect(v.score >= model.threshold).toBe(v.real);

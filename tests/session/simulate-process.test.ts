@@ -22,7 +22,8 @@ const load = (name: string): Scenario => loadScenario(path.join('fixtures/scenar
 let hw: ScenarioHardware;
 beforeAll(async () => {
   hw = await startScenarioHardware(load('two-villagers'));
-}, 30_000);
+  // a safety net above spawnSimHardware's own (tsx compiles the child first: over 20 s at load 25)
+}, 200_000);
 afterAll(async () => {
   await hw?.sim.stop();
 });
