@@ -209,7 +209,7 @@ export class StoreDaemon {
     const ops = {
       metrics: () => metrics.text(),
       readiness: () => readiness({ health: () => this.health.report(), db: () => ledger.handle(), ...(agent ? { brokerConnected: () => agent.state().connected } : {}) }),
-      ...(alarms ? { alarms: (limit: number) => ({ active: alarms.active(), recent: alarms.recent(limit) }) } : {}),
+      ...(alarms ? { alarms: (limit: number, before?: number) => ({ active: alarms.active(), recent: alarms.recent(limit, before) }) } : {}),
     };
     // the admin page enrols faces on the door's own engine; the door learns them at once
     const faces = new DoorFaces({ db: () => ledger.handle(), config: c.entry, dataDir: c.data_dir, engine: () => entry.faceEngine, reload: async (id) => entry.pipeline?.reloadVillager(id) });

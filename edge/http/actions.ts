@@ -10,15 +10,17 @@ import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { inTransaction, type Db } from '../ledger/db.ts';
 import type { LedgerRules } from '../ledger/entries.ts';
-import { requireVillager, setVillagerStatus, type Villager } from '../ledger/villagers.ts';
+import { requireVillager, setVillagerStatus } from '../ledger/villagers.ts';
+import { countTemplates } from '../ledger/face-templates.ts';
+import { villagerView } from './villager-routes.ts';
+import { ResolveReply, StatusReply } from './action-schemas.ts';
 import { appendAudit, listAudit } from '../ledger/audit.ts';
-import { AuditQuery, AuditReply, LimitQuery, ResolveBody, ReviewReply } from './schemas.ts';
+import { AuditQuery, AuditReply, ErrorResponses, LimitQuery, ResolveBody, ReviewReply } from './schemas.ts';
 import { listOpenReview, resolveReviewLine } from '../ledger/review.ts';
 import { getProduct } from '../ledger/products.ts';
 
 const isForm = (req: FastifyRequest): boolean => (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
 
-const villagerView = (v: Villager) => ({ id: v.id, name: v.name, status: v.status, balance: v.balance, debt: v.debt });
 
 /** A form goes back to where it was sent from (the admin page); JSON gets the result. */
 function done(req: FastifyRequest, reply: FastifyReply, json: unknown, back: string): FastifyReply {
@@ -36,6 +38,7 @@ export function registerActions(scope: FastifyInstance, deps: { db: () => Db; le
       schema: {
         params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }),
         body: Type.Object({ status: Type.Union([Type.Literal('active'), Type.Literal('blocked')]), _csrf: Type.Optional(Type.String()) }, { additionalProperties: false }),
+        response: { 200: StatusReply, ...ErrorResponses },
       },
     },
     async (req, reply) => {
@@ -60,7 +63,7 @@ export function registerActions(scope: FastifyInstance, deps: { db: () => Db; le
         });
       }
       req.log.info({ actor, villager: id, status }, 'villager status changed from the admin page / 管理页面更改了村民状态');
-      return done(req, reply, { villager: villagerView(result.after), audit_id: result.auditId }, '/#villagers');
+      return done(req, reply, { villager: villagerView(result.after, countTemplates(db(), id)), audit_id: result.auditId }, '/#villagers');
     },
   );
 
@@ -68,7 +71,7 @@ export function registerActions(scope: FastifyInstance, deps: { db: () => Db; le
 
   app.post(
     '/api/review/:id/resolve',
-    { schema: { params: Type.Object({ id: Type.Integer({ minimum: 1 }) }), body: ResolveBody } },
+    { schema: { params: Type.Object({ id: Type.Integer({ minimum: 1 }) }), body: ResolveBody, response: { 200: ResolveReply, ...ErrorResponses } } },
     async (req, reply) => {
       const actor = req.adminUser!.username;
       const { resolution } = req.body;

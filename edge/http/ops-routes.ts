@@ -8,23 +8,29 @@
  * reconciliation alarm names villagers.
  */
 import type { FastifyInstance } from 'fastify';
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import type { Readiness } from '../ops/readiness.ts';
 import type { AlarmRow } from '../ledger/alarms.ts';
 
+const Time = Type.String({ format: 'date-time' });
 const AlarmReply = Type.Object({
   id: Type.Integer(), kind: Type.String(), subject: Type.String(), severity: Type.String(), detail: Type.String(),
-  raised_at: Type.String(), last_seen_at: Type.String(), seen: Type.Integer(),
-  cleared_at: Type.Union([Type.String(), Type.Null()]), cleared_by: Type.Union([Type.String(), Type.Null()]),
+  raised_at: Time, last_seen_at: Time, seen: Type.Integer(),
+  cleared_at: Type.Union([Time, Type.Null()]), cleared_by: Type.Union([Type.String(), Type.Null()]),
 });
-export const AlarmsReply = Type.Object({ active: Type.Array(AlarmReply), recent: Type.Array(AlarmReply) });
-const AlarmsQuery = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }) });
+/** The latest alarms (active or cleared) a page at a time, and beside them every active one. */
+export const AlarmsReply = Type.Object({
+  items: Type.Array(AlarmReply),
+  next: Type.Union([Type.Integer(), Type.Null()], { description: 'Pass as `before` for older alarms' }),
+  active: Type.Array(AlarmReply, { description: 'Every alarm not yet cleared' }),
+});
+const AlarmsQuery = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }), before: Type.Optional(Type.Integer({ minimum: 1, description: 'The `next` of the previous page' })) }, { additionalProperties: false });
 
 export interface OpsRoutesDeps {
   metrics: () => Promise<{ contentType: string; body: string }>;
   readiness: () => Readiness;
   /** Active alarms and the latest `limit` (active or cleared); absent with alarms.enabled false. */
-  alarms?: (limit: number) => { active: AlarmRow[]; recent: AlarmRow[] };
+  alarms?: (limit: number, before?: number) => { active: AlarmRow[]; recent: AlarmRow[] };
 }
 
 export function registerOpsRoutes(app: FastifyInstance, deps: OpsRoutesDeps): void {
@@ -38,7 +44,10 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsRoutesDeps): vo
   });
   const alarms = deps.alarms;
   app.get('/api/alarms', { schema: { querystring: AlarmsQuery, response: { 200: AlarmsReply } } }, async (req) => {
-    const limit = (req.query as { limit: number }).limit;
-    return alarms ? alarms(limit) : { active: [], recent: [] };
+    const { limit, before } = req.query as Static<typeof AlarmsQuery>;
+    if (!alarms) return { items: [], next: null, active: [] };
+    const r = alarms(limit + 1, before);
+    const items = r.recent.slice(0, limit);
+    return { items, next: r.recent.length > limit ? items[items.length - 1]!.id : null, active: r.active };
   });
 }

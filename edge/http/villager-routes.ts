@@ -6,19 +6,20 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fastifyMultipart from '@fastify/multipart';
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Db } from '../ledger/db.ts';
 import type { StoreConfig } from '../config/schema.ts';
 import { requireVillager, type Villager } from '../ledger/villagers.ts';
 import { listEntries } from '../ledger/entries.ts';
 import { searchVillagers } from '../ledger/villager-search.ts';
-import { countTemplates, deleteTemplatesAndConsent } from '../ledger/face-templates.ts';
+import { countTemplates, deleteTemplatesAndConsent, templateCounts } from '../ledger/face-templates.ts';
 import { appendAudit } from '../ledger/audit.ts';
 import { EdgeError } from '../errors.ts';
 import type { FaceEnrolment } from '../entry/admin-faces.ts';
 import { MAX_PHOTO_BYTES, readPhoto } from './photo-upload.ts';
-import { HistoryReply, SearchReply, VillagerView } from './villager-schemas.ts';
+import { HistoryItem, HistoryReply, SearchReply } from './villager-schemas.ts';
+import { EnrolReply, WithdrawReply } from './action-schemas.ts';
 import { villagerPage, villagersPage } from './villagers-page.ts';
 import { langOf, rememberLang } from './lang.ts';
 
@@ -42,6 +43,22 @@ export const villagerView = (v: Villager, templates: number) => ({
   face_consent_at: v.faceConsentAt, face_consent_by: v.faceConsentBy, face_templates: templates,
 });
 
+/** Entries per page of a villager's history. */
+export const HISTORY_PAGE = 50;
+
+/** A page of a villager's entries, newest first; `next` is the `before` of the older page. */
+export function historyPage(db: Db, villagerId: string, limit: number, before?: number): { items: Static<typeof HistoryItem>[]; next: number | null } {
+  const rows = listEntries(db, villagerId, { limit: limit + 1, ...(before !== undefined ? { beforeSeq: before } : {}) });
+  const items = rows.slice(0, limit).map((e) => ({ seq: e.seq, id: e.id, kind: e.kind, points: e.points, balance_after: e.balanceAfter, reason: e.reason, reference: e.reference, origin: e.origin, at: e.createdAt }));
+  return { items, next: rows.length > limit ? items[items.length - 1]!.seq : null };
+}
+
+/** A page of villagers as the API shows them (their face templates counted in one query). */
+export function villagerViews(db: Db, villagers: readonly Villager[]): Array<ReturnType<typeof villagerView>> {
+  const counts = templateCounts(db, villagers.map((v) => v.id));
+  return villagers.map((v) => villagerView(v, counts.get(v.id) ?? 0));
+}
+
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 const LangQuery = { lang: Type.Optional(Type.Union([Type.Literal('zh'), Type.Literal('en')])) };
 
@@ -60,14 +77,12 @@ function routes(app: FastifyInstance, deps: VillagerRoutesDeps): void {
 
   typed.get('/api/villagers/search', { schema: { querystring: Type.Object({ q: Type.String({ maxLength: 64, default: '' }), limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }), after: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false }), response: { 200: SearchReply } } }, async (req) => {
     const r = searchVillagers(db(), req.query.q.trim(), { limit: req.query.limit, ...(req.query.after ? { after: req.query.after } : {}) });
-    return { items: r.items.map((v) => villagerView(v, countTemplates(db(), v.id))), next: r.next };
+    return { items: villagerViews(db(), r.items), next: r.next };
   });
 
   typed.get('/api/villagers/:id/history', { schema: { params: IdParams, querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }), before: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false }), response: { 200: HistoryReply } } }, async (req) => {
     const v = requireVillager(db(), req.params.id);
-    const rows = listEntries(db(), v.id, { limit: req.query.limit + 1, ...(req.query.before !== undefined ? { beforeSeq: req.query.before } : {}) });
-    const items = rows.slice(0, req.query.limit).map((e) => ({ seq: e.seq, id: e.id, kind: e.kind, points: e.points, balance_after: e.balanceAfter, reason: e.reason, reference: e.reference, origin: e.origin, at: e.createdAt }));
-    return { villager: villagerView(v, countTemplates(db(), v.id)), items, next: rows.length > req.query.limit ? items[items.length - 1]!.seq : null };
+    return { villager: villagerView(v, countTemplates(db(), v.id)), ...historyPage(db(), v.id, req.query.limit, req.query.before) };
   });
 
   typed.post('/api/villagers/:id/face', {
@@ -79,7 +94,7 @@ function routes(app: FastifyInstance, deps: VillagerRoutesDeps): void {
         guardian: Type.Optional(Type.String({ maxLength: 64, description: 'Guardian who consents for a child under 14' })),
         _csrf: Type.Optional(Type.String()),
       }),
-      response: { 201: Type.Object({ villager: VillagerView, templates: Type.Integer() }) },
+      response: { 201: EnrolReply },
     },
   }, async (req, reply) => {
     if (!deps.faces) throw new EdgeError('FACE_UNAVAILABLE', 'face recognition is off in this store (entry.face_enabled)', { zh: '本店没有启用人脸识别，不能录入' });
@@ -93,7 +108,7 @@ function routes(app: FastifyInstance, deps: VillagerRoutesDeps): void {
     return reply.status(201).send({ villager: villagerView(requireVillager(db(), id), r.total), templates: r.templates });
   });
 
-  typed.post('/api/villagers/:id/face/withdraw', { schema: { params: IdParams, body: Type.Object({ _csrf: Type.Optional(Type.String()) }, { additionalProperties: false }) } }, async (req, reply) => {
+  typed.post('/api/villagers/:id/face/withdraw', { schema: { params: IdParams, body: Type.Object({ _csrf: Type.Optional(Type.String()) }, { additionalProperties: false }), response: { 200: WithdrawReply } } }, async (req, reply) => {
     const v = requireVillager(db(), req.params.id);
     const before = { consent_at: v.faceConsentAt, templates: countTemplates(db(), v.id) };
     const removed = deps.faces ? await deps.faces.withdraw(v.id) : deleteTemplatesAndConsent(db(), v.id);

@@ -41,6 +41,15 @@ export function countTemplates(db: Db, villagerId?: string): number {
   return (row as { n: number }).n;
 }
 
+/** Templates per villager for a page of villagers, in one query (0 for those without). */
+export function templateCounts(db: Db, villagerIds: readonly string[]): Map<string, number> {
+  const out = new Map(villagerIds.map((id) => [id, 0]));
+  if (villagerIds.length === 0) return out;
+  const rows = db.prepare('SELECT villager_id, count(*) AS n FROM face_templates WHERE villager_id IN (SELECT value FROM json_each(?)) GROUP BY villager_id').all(JSON.stringify([...new Set(villagerIds)])) as Array<{ villager_id: string; n: number }>;
+  for (const r of rows) out.set(r.villager_id, r.n);
+  return out;
+}
+
 /** Sealed templates of villagers who consent, grouped by villager (ordered by villager, then age). */
 export function consentedTemplateRows(db: Db): StoredTemplate[] {
   return db.prepare(`SELECT t.id, t.villager_id, t.nonce, t.ciphertext, t.tag FROM face_templates t
