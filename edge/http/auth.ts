@@ -137,8 +137,9 @@ export async function registerAuth(app: FastifyInstance, db: () => Db, opts: Aut
   });
 
   app.decorateRequest('adminUser', null);
-  // Runs after the body is parsed, so a form's `_csrf` field is seen.
-  app.addHook('preHandler', (req, reply, done) => {
+  // Who is asking, before anything else: a request without a session is refused before its
+  // body is read or validated (an upload from nobody is never parsed).
+  app.addHook('onRequest', (req, reply, done) => {
     if (!req.routeOptions.config.public) {
       req.adminUser = currentUser(req, db()) ?? null;
       if (!req.adminUser) {
@@ -146,6 +147,11 @@ export async function registerAuth(app: FastifyInstance, db: () => Db, opts: Aut
         return;
       }
     }
+    done();
+  });
+  // After the body is parsed, so a form's `_csrf` field is seen, and before it is validated: a
+  // request without the token learns nothing about the fields.
+  app.addHook('preValidation', (req, reply, done) => {
     if (UNSAFE.has(req.method)) {
       app.csrfProtection(req, reply, done);
       return;
