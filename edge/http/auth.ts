@@ -150,9 +150,19 @@ export async function registerAuth(app: FastifyInstance, db: () => Db, opts: Aut
     done();
   });
   // After the body is parsed, so a form's `_csrf` field is seen, and before it is validated: a
-  // request without the token learns nothing about the fields.
+  // request without the token learns nothing about the fields. An upload's fields are read by
+  // @fastify/multipart's own preValidation hook, which runs after this one: its token is checked
+  // just before the handler.
+  const multipart = (req: FastifyRequest): boolean => (req.headers['content-type'] ?? '').startsWith('multipart/');
   app.addHook('preValidation', (req, reply, done) => {
-    if (UNSAFE.has(req.method)) {
+    if (UNSAFE.has(req.method) && !multipart(req)) {
+      app.csrfProtection(req, reply, done);
+      return;
+    }
+    done();
+  });
+  app.addHook('preHandler', (req, reply, done) => {
+    if (UNSAFE.has(req.method) && multipart(req)) {
       app.csrfProtection(req, reply, done);
       return;
     }

@@ -18,7 +18,7 @@ import { appendAudit } from '../ledger/audit.ts';
 import { EdgeError } from '../errors.ts';
 import type { FaceEnrolment } from '../entry/admin-faces.ts';
 import { MAX_PHOTO_BYTES, readPhoto } from './photo-upload.ts';
-import { HistoryItem, HistoryReply, SearchReply } from './villager-schemas.ts';
+import { HistoryReply, SearchReply, type HistoryItem } from './villager-schemas.ts';
 import { EnrolReply, WithdrawReply } from './action-schemas.ts';
 import { villagerPage, villagersPage } from './villagers-page.ts';
 import { langOf, rememberLang } from './lang.ts';
