@@ -3,7 +3,7 @@
  * `app.inject()`; edge/http/server.ts listens. The app reads and acts through the same
  * ledger functions the daemon uses; it never opens a serial port or a model itself.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from '../log.ts';
 import type { Db } from '../ledger/db.ts';
@@ -21,7 +21,8 @@ import { recentEntryEvents, recentReceipts, stockByProduct, storeState, syncStat
 import { DECISION_ZH, PHASE_ZH, REVIEW_ZH } from './admin-sections.ts';
 import { AdminPageQuery, EntryEventsReply, ErrorReply, EventsQuery, ProductsReply, ReceiptsReply, SessionCursorQuery, SessionsReply, StockReply, StoreStateReply, SyncReply, VillagersQuery } from './schemas.ts';
 import { HistoryReply, SearchReply } from './villager-schemas.ts';
-import { HISTORY_PAGE, historyPage, villagerView, villagerViews } from './villager-routes.ts';
+import { HISTORY_PAGE, historyPage, villagerPageHtml, villagerView, villagerViews } from './villager-routes.ts';
+import type { FormPages, FormRefusal } from './form-refusal.ts';
 import { villagerNames } from '../ledger/admin-views.ts';
 import { snakeKeys } from './api-style.ts';
 import { villagerPage } from '../ledger/admin-views.ts';
@@ -131,16 +132,45 @@ export function buildApp(deps: AppDeps, log: Logger) {
     await registerAuth(scope, deps.db, deps.auth);
     await registerApiDocs(scope, deps.store.name);
     registerAuthRoutes(scope, { db: deps.db, storeName: deps.store.name, ...(deps.auth.setupToken ? { setupToken: deps.auth.setupToken } : {}) });
-    registerActions(scope, { db: deps.db, ledgerRules: deps.ledgerRules });
-    registerCardActions(scope, { db: deps.db, storeName: deps.store.name });
+    const villagerDeps = { db: deps.db, store: deps.store, ...(deps.faces ? { faces: deps.faces } : {}), ...(deps.timeZone ? { timeZone: deps.timeZone } : {}) };
+    const pages: FormPages = {
+      villager: (req, reply, id, refusal) => villagerPageHtml(villagerDeps, req, reply, id, { refusal }),
+      admin: (req, reply, refusal) => adminPageHtml(deps, req, reply, 1, refusal),
+    };
+    registerActions(scope, { db: deps.db, ledgerRules: deps.ledgerRules, pages, storeName: deps.store.name });
+    registerCardActions(scope, { db: deps.db, storeName: deps.store.name, pages });
     registerAccountActions(scope, { db: deps.db });
-    registerVillagerRoutes(scope, { db: deps.db, store: deps.store, ...(deps.faces ? { faces: deps.faces } : {}), ...(deps.timeZone ? { timeZone: deps.timeZone } : {}) });
+    registerVillagerRoutes(scope, villagerDeps);
     registerRefundActions(scope, { db: deps.db, ledgerRules: deps.ledgerRules });
     registerShelfActions(scope, { db: deps.db, store: deps.store, ...(deps.scales ? { scales: deps.scales } : {}), ...(deps.session ? { session: deps.session } : {}) });
     registerLive(scope, { db: deps.db, store: deps.store, ...(deps.session ? { session: deps.session } : {}), ...(deps.live ? { live: deps.live } : {}), ...(deps.timeZone ? { timeZone: deps.timeZone } : {}) });
     routes(scope.withTypeProvider<TypeBoxTypeProvider>(), deps);
   });
   return app;
+}
+
+/** The admin page (villager list page `villagersPage`); with a refusal, the refused form shows why, with what was typed. */
+function adminPageHtml(deps: AppDeps, req: FastifyRequest, reply: FastifyReply, villagersPage: number, refusal?: FormRefusal): string {
+  const db = deps.db();
+  const page = villagerPage(db, VILLAGERS_PER_PAGE, (villagersPage - 1) * VILLAGERS_PER_PAGE);
+  return adminPage({
+    store: deps.store,
+    health: deps.health.report(),
+    villagers: page.villagers,
+    villagerPage: { page: villagersPage, perPage: VILLAGERS_PER_PAGE, total: page.total },
+    sessions: listSessions(db, { limit: 20 }),
+    state: storeState(db, deps.session),
+    events: recentEntryEvents(db, 20),
+    receipts: recentReceipts(db, 10),
+    stock: stockByProduct(db),
+    sync: syncState(db, deps.sync),
+    user: req.adminUser!,
+    csrf: reply.generateCsrf(),
+    audit: listAudit(db, { limit: 20 }),
+    review: listOpenReview(db, 20),
+    accounts: listAdminAccounts(db),
+    ...(refusal ? { refusal } : {}),
+  });
 }
 
 type TypedApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -206,29 +236,7 @@ function routes(app: TypedApp, deps: AppDeps): void {
   app.get('/api/stock', { schema: { response: { 200: StockReply } } }, async () => ({ items: stockByProduct(deps.db()), next: null }));
   app.get('/api/sync', { schema: { response: { 200: SyncReply } } }, async () => syncState(deps.db(), deps.sync));
 
-  app.get('/', { schema: { querystring: AdminPageQuery } }, async (req, reply) => {
-    const db = deps.db();
-    const page = villagerPage(db, VILLAGERS_PER_PAGE, (req.query.villagers - 1) * VILLAGERS_PER_PAGE);
-    return reply.type('text/html; charset=utf-8').send(
-      adminPage({
-        store: deps.store,
-        health: deps.health.report(),
-        villagers: page.villagers,
-        villagerPage: { page: req.query.villagers, perPage: VILLAGERS_PER_PAGE, total: page.total },
-        sessions: listSessions(db, { limit: 20 }),
-        state: storeState(db, deps.session),
-        events: recentEntryEvents(db, 20),
-        receipts: recentReceipts(db, 10),
-        stock: stockByProduct(db),
-        sync: syncState(db, deps.sync),
-        user: req.adminUser!,
-        csrf: reply.generateCsrf(),
-        audit: listAudit(db, { limit: 20 }),
-        review: listOpenReview(db, 20),
-        accounts: listAdminAccounts(db),
-      }),
-    );
-  });
+  app.get('/', { schema: { querystring: AdminPageQuery } }, async (req, reply) => reply.type('text/html; charset=utf-8').send(adminPageHtml(deps, req, reply, req.query.villagers)));
 
   app.get('/review', async (_req, reply) => {
     const db = deps.db();

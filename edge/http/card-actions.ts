@@ -17,8 +17,10 @@ import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
 import { messagePage } from './auth-pages.ts';
 import { cardSlipPage } from './card-slip.ts';
 import { CardIssueReply, CardRevokeReply } from './action-schemas.ts';
+import { formErrorHandler, fromVillagerPage, wantsPage, type FormPages } from './form-refusal.ts';
 
-const isForm = (req: FastifyRequest): boolean => (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
+const isForm = wantsPage;
+const PageField = Type.Optional(Type.Union([Type.Literal('villager'), Type.Literal('admin')], { description: 'A form: the page it was sent from, shown again when refused' }));
 const CardNo = Type.String({ minLength: 4, maxLength: 64, pattern: '^[A-Za-z0-9-]+$' });
 
 function answer(req: FastifyRequest, reply: FastifyReply, status: number, json: unknown, page: { title: string; zh: string; en: string }, storeName: string): FastifyReply {
@@ -26,13 +28,21 @@ function answer(req: FastifyRequest, reply: FastifyReply, status: number, json: 
   return reply.status(status).send(json);
 }
 
-export function registerCardActions(scope: FastifyInstance, deps: { db: () => Db; storeName: string }): void {
+export function registerCardActions(scope: FastifyInstance, deps: { db: () => Db; storeName: string; pages: FormPages }): void {
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
   const { db, storeName } = deps;
+  /** A refused card form from a page: that page again (the villager's, or the admin page's card forms), saying why. */
+  const refused = (form: 'card' | 'revoke', mainField: string) => formErrorHandler(
+    () => form,
+    () => mainField,
+    (req, reply, refusal) => (fromVillagerPage(req) ? deps.pages.villager(req, reply, String((req.body as { villager?: unknown }).villager ?? ''), refusal) : deps.pages.admin(req, reply, refusal)),
+    (req) => (fromVillagerPage(req) ? `/villagers/${encodeURIComponent(String((req.body as { villager?: unknown }).villager ?? ''))}` : '/#cards'),
+    storeName,
+  );
 
   app.post(
     '/api/cards/issue',
-    { schema: { body: Type.Object({ villager: Type.String({ minLength: 1, maxLength: 64 }), card: Type.Optional(Type.Union([CardNo, Type.Literal('')])), _csrf: Type.Optional(Type.String()) }, { additionalProperties: false }), response: { 201: CardIssueReply } } },
+    { errorHandler: refused('card', 'villager'), schema: { body: Type.Object({ villager: Type.String({ minLength: 1, maxLength: 64 }), card: Type.Optional(Type.Union([CardNo, Type.Literal('')])), _csrf: Type.Optional(Type.String()), _page: PageField }, { additionalProperties: false }), response: { 201: CardIssueReply } } },
     async (req, reply) => {
       const actor = req.adminUser!.username;
       const villagerId = req.body.villager.trim();
@@ -64,7 +74,7 @@ export function registerCardActions(scope: FastifyInstance, deps: { db: () => Db
 
   app.post(
     '/api/cards/revoke',
-    { schema: { body: Type.Object({ card: CardNo, _csrf: Type.Optional(Type.String()) }, { additionalProperties: false }), response: { 200: CardRevokeReply } } },
+    { errorHandler: refused('revoke', 'card'), schema: { body: Type.Object({ card: CardNo, _csrf: Type.Optional(Type.String()), _page: PageField }, { additionalProperties: false }), response: { 200: CardRevokeReply } } },
     async (req, reply) => {
       const actor = req.adminUser!.username;
       const { card } = req.body;

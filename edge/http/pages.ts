@@ -11,6 +11,7 @@ import type { AdminAccount } from '../ledger/admin-accounts.ts';
 import type { ReviewItem } from '../ledger/review.ts';
 import type { SessionUser } from './auth.ts';
 import type { AuditRecord } from '../ledger/audit.ts';
+import { formMessage, type FormRefusal } from './form-refusal.ts';
 
 export { esc };
 
@@ -45,6 +46,8 @@ export interface AdminPageData {
   audit: AuditRecord[];
   review: ReviewItem[];
   accounts: AdminAccount[];
+  /** A refused form (edge/http/form-refusal.ts): shown beside it, and the page does not reload itself. */
+  refusal?: FormRefusal;
 }
 
 const ROLE_ZH: Record<string, string> = { maintainer: '门店维护员', village_admin: '村管理员' };
@@ -92,13 +95,14 @@ ${receiptsSection(d.receipts)}
 ${reviewSection(d.review, null)}
 ${stockSection(d.stock)}
 ${syncSection(d.sync)}
-<h2>村民</h2>${villagerPager(d.villagerPage)}<form method="post" action="/api/villagers" id="villager-actions"><input type="hidden" name="_csrf" value="${esc(d.csrf)}"><table id="villagers"><tr><th>编号</th><th>姓名</th><th>村</th><th>状态</th><th>积分</th><th>欠分</th><th>人脸授权</th><th>操作</th></tr>${villagers}</table></form>
+<h2>村民</h2>${formMessage(d.refusal, 'status')}${villagerPager(d.villagerPage)}<form method="post" action="/api/villagers" id="villager-actions"><input type="hidden" name="_csrf" value="${esc(d.csrf)}"><table id="villagers"><tr><th>编号</th><th>姓名</th><th>村</th><th>状态</th><th>积分</th><th>欠分</th><th>人脸授权</th><th>操作</th></tr>${villagers}</table></form>
 <h2>最近购物</h2><table id="sessions"><tr><th>时间</th><th>村民</th><th>类型</th><th>状态</th><th>阶段</th><th>积分</th></tr>${sessions}</table>
 <h2>组件</h2><table><tr><th>组件</th><th>状态</th><th>说明</th></tr>${parts}${faults}</table>
-${cardsSection(d.csrf)}
+${cardsSection(d.csrf, d.refusal)}
 ${accountsSection(d.accounts, d.csrf, d.user.role === 'village_admin')}
 ${auditSection(d.audit)}`,
-    5,
+    // a refused form's page is the answer to a POST: reloading it would lose the message
+    d.refusal ? undefined : 5,
   );
 }
 

@@ -21,6 +21,7 @@ import { MAX_PHOTO_BYTES, readPhoto } from './photo-upload.ts';
 import { HistoryReply, SearchReply, type HistoryItem } from './villager-schemas.ts';
 import { EnrolReply, WithdrawReply } from './action-schemas.ts';
 import { villagerPage, villagersPage } from './villagers-page.ts';
+import { formErrorHandler, wantsPage, type FormRefusal } from './form-refusal.ts';
 import { langOf, rememberLang } from './lang.ts';
 
 export interface VillagerRoutesDeps {
@@ -31,12 +32,22 @@ export interface VillagerRoutesDeps {
   timeZone?: string;
 }
 
-/** A browser's form (answered with a redirect to the page) or an API client (answered with JSON): an upload from a page asks for HTML. */
-const isForm = (req: FastifyRequest): boolean => {
-  const type = req.headers['content-type'] ?? '';
-  if (type.startsWith('application/x-www-form-urlencoded')) return true;
-  return type.startsWith('multipart/form-data') && (req.headers.accept ?? '').includes('text/html');
-};
+/** A browser's form (answered with a redirect to the page, or the page with the refusal) or an API client (answered with JSON). */
+const isForm = wantsPage;
+
+/** A villager's page; with a refusal, the refused form shows why, with what was typed. */
+export function villagerPageHtml(deps: VillagerRoutesDeps, req: FastifyRequest, reply: FastifyReply, id: string, opts: { before?: number; refusal?: FormRefusal } = {}): string {
+  const db = deps.db();
+  const v = requireVillager(db, id);
+  const rows = listEntries(db, v.id, { limit: 51, ...(opts.before !== undefined ? { beforeSeq: opts.before } : {}) });
+  return villagerPage({ store: deps.store, lang: langOf(req), csrf: reply.generateCsrf(), villager: v, templates: countTemplates(db, v.id), entries: rows.slice(0, 50), next: rows.length > 50 ? rows[49]!.seq : null, timeZone: deps.timeZone, facesOn: Boolean(deps.faces), ...(opts.refusal ? { refusal: opts.refusal } : {}) });
+}
+
+/** The error handler of a form on a villager's page: the page again, the form showing why. */
+export function villagerFormErrors(deps: VillagerRoutesDeps, form: string, mainField: string) {
+  const idOf = (req: FastifyRequest): string => (req.params as { id?: string }).id ?? '';
+  return formErrorHandler(() => form, () => mainField, (req, reply, refusal) => villagerPageHtml(deps, req, reply, idOf(req), { refusal }), (req) => `/villagers/${encodeURIComponent(idOf(req))}`, deps.store.name);
+}
 
 export const villagerView = (v: Villager, templates: number) => ({
   id: v.id, name: v.name, village: v.village, status: v.status, balance: v.balance, debt: v.debt,
@@ -86,6 +97,7 @@ function routes(app: FastifyInstance, deps: VillagerRoutesDeps): void {
   });
 
   typed.post('/api/villagers/:id/face', {
+    errorHandler: villagerFormErrors(deps, 'enrol', 'photo'),
     schema: {
       params: IdParams,
       body: Type.Object({
@@ -108,7 +120,7 @@ function routes(app: FastifyInstance, deps: VillagerRoutesDeps): void {
     return reply.status(201).send({ villager: villagerView(requireVillager(db(), id), r.total), templates: r.templates });
   });
 
-  typed.post('/api/villagers/:id/face/withdraw', { schema: { params: IdParams, body: Type.Object({ _csrf: Type.Optional(Type.String()) }, { additionalProperties: false }), response: { 200: WithdrawReply } } }, async (req, reply) => {
+  typed.post('/api/villagers/:id/face/withdraw', { errorHandler: villagerFormErrors(deps, 'withdraw', '_'), schema: { params: IdParams, body: Type.Object({ _csrf: Type.Optional(Type.String()) }, { additionalProperties: false }), response: { 200: WithdrawReply } } }, async (req, reply) => {
     const v = requireVillager(db(), req.params.id);
     const before = { consent_at: v.faceConsentAt, templates: countTemplates(db(), v.id) };
     const removed = deps.faces ? await deps.faces.withdraw(v.id) : deleteTemplatesAndConsent(db(), v.id);
@@ -125,9 +137,7 @@ function routes(app: FastifyInstance, deps: VillagerRoutesDeps): void {
 
   typed.get('/villagers/:id', { schema: { params: IdParams, querystring: Type.Object({ before: Type.Optional(Type.Integer({ minimum: 1 })), ...LangQuery }) } }, async (req, reply) => {
     rememberLang(req, reply);
-    const v = requireVillager(db(), req.params.id);
-    const rows = listEntries(db(), v.id, { limit: 51, ...(req.query.before !== undefined ? { beforeSeq: req.query.before } : {}) });
-    return html(reply, villagerPage({ store: deps.store, lang: langOf(req), csrf: reply.generateCsrf(), villager: v, templates: countTemplates(db(), v.id), entries: rows.slice(0, 50), next: rows.length > 50 ? rows[49]!.seq : null, timeZone: deps.timeZone, facesOn: Boolean(deps.faces) }));
+    return html(reply, villagerPageHtml(deps, req, reply, req.params.id, req.query.before !== undefined ? { before: req.query.before } : {}));
   });
 }
 
