@@ -66,8 +66,8 @@ export function reviewSection(items: ReviewItem[], csrf: string | null, products
 /** Issue a card to a villager, or revoke a lost one: two small forms (a refused one shows why, with what was typed). */
 export function cardsSection(csrf: string, refusal?: FormRefusal): string {
   return `<h2 id="cards">积分卡</h2>
-<p>${formMessage(refusal, 'card')}<form class="inline" method="post" id="card-issue" action="/api/cards/issue">${csrfField(csrf)}<label>村民编号 <input name="villager" required maxlength="64" value="${esc(kept(refusal, 'card', 'villager'))}"></label>${fieldMessage(refusal, 'card', 'villager')} <label>卡号（留空自动生成） <input name="card" maxlength="64" pattern="[A-Za-z0-9-]+" value="${esc(kept(refusal, 'card', 'card'))}"></label>${fieldMessage(refusal, 'card', 'card')} <button type="submit">发卡</button></form></p>
-<p>${formMessage(refusal, 'revoke')}<form class="inline" method="post" id="card-revoke" action="/api/cards/revoke">${csrfField(csrf)}<label>挂失卡号 <input name="card" required minlength="4" maxlength="64" pattern="[A-Za-z0-9-]+" value="${esc(kept(refusal, 'revoke', 'card'))}"></label>${fieldMessage(refusal, 'revoke', 'card')} <button type="submit">挂失</button></form></p>`;
+<p>${formMessage(refusal, 'card')}<form class="inline" method="post" id="card-issue" action="/api/cards/issue">${csrfField(csrf)}<label>村民编号 <input name="villager" required maxlength="64" value="${esc(kept(refusal, 'card', 'villager'))}"></label>${fieldMessage(refusal, 'card', 'villager')} <label>卡号（留空自动生成） <input name="card" maxlength="64" pattern="[A-Za-z0-9\\-]+" value="${esc(kept(refusal, 'card', 'card'))}"></label>${fieldMessage(refusal, 'card', 'card')} <button type="submit">发卡</button></form></p>
+<p>${formMessage(refusal, 'revoke')}<form class="inline" method="post" id="card-revoke" action="/api/cards/revoke">${csrfField(csrf)}<label>挂失卡号 <input name="card" required minlength="4" maxlength="64" pattern="[A-Za-z0-9\\-]+" value="${esc(kept(refusal, 'revoke', 'card'))}"></label>${fieldMessage(refusal, 'revoke', 'card')} <button type="submit">挂失</button></form></p>`;
 }
 
 const ROLE_ZH: Record<string, string> = { maintainer: '门店维护员', village_admin: '村管理员' };
