@@ -80,9 +80,13 @@ export function formErrorHandler(form: (req: FastifyRequest) => string, mainFiel
   };
 }
 
-/** The refusal's message at the top of its form (only on the form refused). */
-export function formMessage(refusal: FormRefusal | undefined, form: string): string {
+/**
+ * The refusal's message at the top of its form (only on the form refused), unless every field
+ * it names has its own message beside it (`fields`: the form's visible fields).
+ */
+export function formMessage(refusal: FormRefusal | undefined, form: string, fields: readonly string[] = []): string {
   if (!refusal || refusal.form !== form) return '';
+  if (Object.keys(refusal.fields).every((f) => fields.includes(f))) return '';
   return `<p class="bad form-error" role="alert" id="form-error" data-form="${esc(form)}">${esc(refusal.zh)}<br>${esc(refusal.en)}</p>`;
 }
 
@@ -90,6 +94,15 @@ export function formMessage(refusal: FormRefusal | undefined, form: string): str
 export function fieldMessage(refusal: FormRefusal | undefined, form: string, field: string): string {
   const e = refusal && refusal.form === form ? refusal.fields[field] : undefined;
   return e ? `<div class="field-error" role="alert" data-field="${esc(field)}">${esc(e.zh)} / ${esc(e.message)}</div>` : '';
+}
+
+/**
+ * ` autofocus` on the first of the form's fields that is wrong: the browser brings it into view
+ * (the form may be far down a long page) with no script.
+ */
+export function focusIfWrong(refusal: FormRefusal | undefined, form: string, field: string, fields: readonly string[]): string {
+  if (!refusal || refusal.form !== form) return '';
+  return fields.find((f) => refusal.fields[f]) === field ? ' autofocus' : '';
 }
 
 /** What was typed in a field of the refused form (empty for other forms). */

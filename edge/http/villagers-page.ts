@@ -9,7 +9,10 @@ import type { Lang } from './door-words.ts';
 import { esc } from './admin-sections.ts';
 import { layout } from './pages.ts';
 import { EMPTY, formatTime } from './time-format.ts';
-import { fieldMessage, formMessage, kept, type FormRefusal } from './form-refusal.ts';
+import { fieldMessage, focusIfWrong, formMessage, kept, type FormRefusal } from './form-refusal.ts';
+
+/** The enrol form's fields, each with its own message when it is wrong. */
+const ENROL_FIELDS = ['photo', 'consent', 'guardian'];
 
 const T = {
   zh: {
@@ -55,10 +58,10 @@ export function villagerPage(d: { store: StoreConfig; lang: Lang; csrf: string; 
 <form method="post" action="/api/villagers/${id}/face/withdraw" id="face-withdraw">${csrfField(d.csrf)}${formMessage(r, 'withdraw')}<button type="submit" data-action="withdraw">${t.withdraw}</button></form>`
     : `<p id="face-state" data-consent="false">${t.withdrawn}</p>`;
   const enrol = d.facesOn
-    ? `<h2>${t.enrol}</h2><form class="login" method="post" enctype="multipart/form-data" action="/api/villagers/${id}/face" id="face-enrol">${csrfField(d.csrf)}${formMessage(r, 'enrol')}
-<label for="photo">${t.photo}</label><input id="photo" name="photo" type="file" accept="image/jpeg,image/png,image/webp" required>${fieldMessage(r, 'enrol', 'photo')}${r?.form === 'enrol' ? `<div class="field-note">${t.photoAgain}</div>` : ''}
-<label><input type="checkbox" name="consent" value="true" required style="width:auto"${kept(r, 'enrol', 'consent') === 'true' ? ' checked' : ''}> ${t.consent}</label>${fieldMessage(r, 'enrol', 'consent')}
-<label for="guardian">${t.guardian}</label><input id="guardian" name="guardian" maxlength="64" value="${esc(kept(r, 'enrol', 'guardian'))}">${fieldMessage(r, 'enrol', 'guardian')}
+    ? `<h2>${t.enrol}</h2><form class="login" method="post" enctype="multipart/form-data" action="/api/villagers/${id}/face" id="face-enrol">${csrfField(d.csrf)}${formMessage(r, 'enrol', ENROL_FIELDS)}
+<label for="photo">${t.photo}</label><input id="photo" name="photo" type="file" accept="image/jpeg,image/png,image/webp" required${focusIfWrong(r, 'enrol', 'photo', ENROL_FIELDS)}>${fieldMessage(r, 'enrol', 'photo')}${r?.form === 'enrol' ? `<div class="field-note">${t.photoAgain}</div>` : ''}
+<label><input type="checkbox" name="consent" value="true" required style="width:auto"${kept(r, 'enrol', 'consent') === 'true' ? ' checked' : ''}${focusIfWrong(r, 'enrol', 'consent', ENROL_FIELDS)}> ${t.consent}</label>${fieldMessage(r, 'enrol', 'consent')}
+<label for="guardian">${t.guardian}</label><input id="guardian" name="guardian" maxlength="64" value="${esc(kept(r, 'enrol', 'guardian'))}"${focusIfWrong(r, 'enrol', 'guardian', ENROL_FIELDS)}>${fieldMessage(r, 'enrol', 'guardian')}
 <p><button type="submit" data-action="enrol">${t.upload}</button></p></form>`
     : `<p>${t.faceOff}</p>`;
   const toggle = v.status === 'left' ? '' : `<form class="inline" method="post" action="/api/villagers/${id}/status" id="villager-status">${csrfField(d.csrf)}<input type="hidden" name="_page" value="villager"><button type="submit" name="status" value="${v.status === 'blocked' ? 'active' : 'blocked'}">${v.status === 'blocked' ? t.unblock : t.block}</button></form>`;
