@@ -55,6 +55,9 @@ class LedgerPart implements Part {
 }
 
 /** For the scenario runner, the benchmark and the demo on simulated hardware. */
+/** How long enrolment at the door waits for the camera's next picture (at a few frames a second, plenty). */
+const DOOR_SNAPSHOT_TIMEOUT_MS = 5000;
+
 export interface SimulationOptions {
   physics?: Partial<ScalePhysics>;
   seed?: number;
@@ -212,7 +215,7 @@ export class StoreDaemon {
       ...(alarms ? { alarms: (limit: number, before?: number) => ({ active: alarms.active(), recent: alarms.recent(limit, before) }) } : {}),
     };
     // the admin page enrols faces on the door's own engine; the door learns them at once
-    const faces = new DoorFaces({ db: () => ledger.handle(), config: c.entry, dataDir: c.data_dir, engine: () => entry.faceEngine, reload: async (id) => entry.pipeline?.reloadVillager(id) });
+    const faces = new DoorFaces({ db: () => ledger.handle(), config: c.entry, dataDir: c.data_dir, engine: () => entry.faceEngine, reload: async (id) => entry.pipeline?.reloadVillager(id), doorFrame: () => entry.nextFrame(DOOR_SNAPSHOT_TIMEOUT_MS) });
     // the live page follows the daemon's events and the door lock (hardware is built by now)
     this.live = new LiveFeed({ events: this.events, lock: () => hardware.lock });
     // the store's alarms (edge/ops/alarms.ts) appear on the live page as they are raised

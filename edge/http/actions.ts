@@ -67,7 +67,7 @@ export function registerActions(scope: FastifyInstance, deps: { db: () => Db; le
         return { refused: false as const, after, auditId };
       });
       if (result.refused) {
-        throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `villager ${id} has left the village; their status cannot change here`, { zh: `村民 ${id} 已迁出，不能在此更改状态`, details: { status: 409, field: 'status' } });
+        throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `villager ${id} has left the village; their status cannot change here`, { zh: `村民 ${id} 已迁出，不能在此更改状态`, details: { status: 409, field: 'status', fieldMessage: 'the villager has left', fieldZh: '该村民已迁出' } });
       }
       req.log.info({ actor, villager: id, status }, 'villager status changed from the admin page / 管理页面更改了村民状态');
       return done(req, reply, { villager: villagerView(result.after, countTemplates(db(), id)), audit_id: result.auditId }, fromVillagerPage(req) ? `/villagers/${encodeURIComponent(id)}` : '/#villagers');

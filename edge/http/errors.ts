@@ -73,7 +73,9 @@ export function refusalOf(err: unknown, req: FastifyRequest): Refusal {
     if (status >= 500) req.log.error({ err }, 'request failed');
     const field = typeof err.details?.field === 'string' ? err.details.field : undefined;
     const zh = err.zh ?? ZH_BY_CODE[err.code] ?? (status >= 500 ? '内部错误' : '请求未能完成');
-    return { status, body: { error: typeof err.details?.error === 'string' ? err.details.error : err.code, message: err.message, zh, ...(field ? { fields: { [field]: { message: err.message, zh } } } : {}) } };
+    // the field's own words when the refusal has them (`fieldMessage`, `fieldZh`), else the refusal's
+    const fieldText = { message: typeof err.details?.fieldMessage === 'string' ? err.details.fieldMessage : err.message, zh: typeof err.details?.fieldZh === 'string' ? err.details.fieldZh : zh };
+    return { status, body: { error: typeof err.details?.error === 'string' ? err.details.error : err.code, message: err.message, zh, ...(field ? { fields: { [field]: fieldText } } : {}) } };
   }
   const e = err as { statusCode?: number; code?: string; validation?: ValidationItem[]; message: string; error?: string; zh?: string };
   if (e.code === 'FST_CSRF_MISSING_SECRET' || e.code === 'FST_CSRF_INVALID_TOKEN') {

@@ -40,7 +40,7 @@ export function villagerPageHtml(deps: VillagerRoutesDeps, req: FastifyRequest, 
   const db = deps.db();
   const v = requireVillager(db, id);
   const rows = listEntries(db, v.id, { limit: 51, ...(opts.before !== undefined ? { beforeSeq: opts.before } : {}) });
-  return villagerPage({ store: deps.store, lang: langOf(req), csrf: reply.generateCsrf(), villager: v, templates: countTemplates(db, v.id), entries: rows.slice(0, 50), next: rows.length > 50 ? rows[49]!.seq : null, timeZone: deps.timeZone, facesOn: Boolean(deps.faces), ...(opts.refusal ? { refusal: opts.refusal } : {}) });
+  return villagerPage({ store: deps.store, lang: langOf(req), csrf: reply.generateCsrf(), villager: v, templates: countTemplates(db, v.id), entries: rows.slice(0, 50), next: rows.length > 50 ? rows[49]!.seq : null, timeZone: deps.timeZone, facesOn: Boolean(deps.faces), snapshotOn: Boolean(deps.faces?.doorFrame), ...(opts.refusal ? { refusal: opts.refusal } : {}) });
 }
 
 /** The error handler of a form on a villager's page: the page again, the form showing why. */
@@ -116,6 +116,32 @@ function routes(app: FastifyInstance, deps: VillagerRoutesDeps): void {
     const r = await deps.faces.enrol(id, { name: `admin upload (${photo.kind})`, frame: photo.frame }, consentBy);
     appendAudit(db(), { actor: req.adminUser!.username, action: 'face.enrol', target: id, before: null, after: { templates: r.total, consent_by: consentBy } });
     req.log.info({ villager: id, templates: r.templates }, 'face enrolled from the admin page / 管理页面录入人脸');
+    if (isForm(req)) return reply.redirect(`/villagers/${encodeURIComponent(id)}`, 303);
+    return reply.status(201).send({ villager: villagerView(requireVillager(db(), id), r.total), templates: r.templates });
+  });
+
+  // The same enrolment from a picture the door camera takes now (the villager stands at the
+  // door): same consent, quality and collision checks, same audit, the camera named as source.
+  typed.post('/api/villagers/:id/face/snapshot', {
+    errorHandler: villagerFormErrors(deps, 'snapshot', 'consent'),
+    schema: {
+      params: IdParams,
+      body: Type.Object({
+        consent: Type.Union([Type.Literal('true'), Type.Literal(true)], { description: 'The villager (or guardian) consents to face recognition now' }),
+        guardian: Type.Optional(Type.String({ maxLength: 64, description: 'Guardian who consents for a child under 14' })),
+        _csrf: Type.Optional(Type.String()),
+      }, { additionalProperties: false }),
+      response: { 201: EnrolReply },
+    },
+  }, async (req, reply) => {
+    if (!deps.faces?.doorFrame) throw new EdgeError('FACE_UNAVAILABLE', 'no door camera to take a picture with (entry.face_enabled, entry.camera)', { zh: '本店没有可拍照的门口摄像头，请上传照片' });
+    const id = req.params.id;
+    requireVillager(db(), id);
+    const frame = await deps.faces.doorFrame();
+    const consentBy = req.body.guardian?.trim() ? `guardian:${req.body.guardian.trim()}` : 'self';
+    const r = await deps.faces.enrol(id, { name: 'door camera snapshot', frame }, consentBy);
+    appendAudit(db(), { actor: req.adminUser!.username, action: 'face.enrol', target: id, before: null, after: { templates: r.total, consent_by: consentBy, source: 'door camera' } });
+    req.log.info({ villager: id, templates: r.templates }, 'face enrolled at the door camera from the admin page / 管理页面用门口摄像头录入人脸');
     if (isForm(req)) return reply.redirect(`/villagers/${encodeURIComponent(id)}`, 303);
     return reply.status(201).send({ villager: villagerView(requireVillager(db(), id), r.total), templates: r.templates });
   });

@@ -1,7 +1,8 @@
 /**
  * A refused villager form (enrol, card, block) from a browser gets its page back, the
  * bilingual message beside the field and what was typed kept; an API client asking for JSON
- * gets the JSON error for the very same refusal; nothing is half-saved.
+ * gets the JSON error for the very same refusal; nothing is half-saved. And enrolment from a
+ * picture the door camera takes now, through the same path as an upload.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
@@ -11,6 +12,7 @@ import { addVillager, requireVillager, setVillagerStatus } from '../../edge/ledg
 import { listAudit } from '../../edge/ledger/audit.ts';
 import { countTemplates } from '../../edge/ledger/face-templates.ts';
 import type { FaceEnrolment } from '../../edge/entry/admin-faces.ts';
+import type { RgbFrame } from '../../models/face-engine.ts';
 import { tempLedger } from '../ledger/helpers.ts';
 import { signedIn, TEST_AUTH, type Signed } from './admin-auth.ts';
 
@@ -119,5 +121,55 @@ describe('refused villager forms', () => {
     expect(res.statusCode).toBe(303);
     expect(res.headers.location).toBe('/villagers/V001');
     expect(requireVillager(ledger.db, 'V001').status).toBe('blocked');
+  });
+});
+
+describe('enrolment from a picture the door camera takes now', () => {
+  const frame = { width: 2, height: 2, data: new Uint8Array(12) } as unknown as RgbFrame;
+  const calls: Array<{ id: string; name: string; consentBy: string }> = [];
+  let pictures = 0;
+  const camera: FaceEnrolment = {
+    enrol: async (id, photo, consentBy) => {
+      calls.push({ id, name: photo.name, consentBy });
+      expect(photo.frame).toBe(frame);
+      return { templates: 1, total: 1 };
+    },
+    withdraw: async () => 0,
+    doorFrame: async () => {
+      pictures += 1;
+      return frame;
+    },
+  };
+  const withCamera = buildApp({ store: { id: 's1', village: 'v1', name: '前进村积分超市' }, health: new HealthBoard(), db: () => ledger.db, ledgerRules: { creditFloor: 0 }, auth: TEST_AUTH, faces: camera }, pino({ level: 'silent' }));
+  afterAll(async () => {
+    await withCamera.close();
+  });
+
+  it('takes the picture and enrols through the same path as an upload, consent and audit included; the page offers it only with a camera', async () => {
+    const t = await signedIn(withCamera, ledger.db);
+    const page = await withCamera.inject({ url: '/villagers/V001', headers: { cookie: t.cookie } });
+    expect(page.body).toContain('id="face-snapshot"');
+    expect((await app.inject({ url: '/villagers/V001', headers: { cookie: s.cookie } })).body).not.toContain('id="face-snapshot"');
+
+    const res = await withCamera.inject({ method: 'POST', url: '/api/villagers/V001/face/snapshot', headers: t.post, payload: { consent: true, guardian: '王小明' } });
+    expect(res.statusCode, res.body).toBe(201);
+    expect(calls).toEqual([{ id: 'V001', name: 'door camera snapshot', consentBy: 'guardian:王小明' }]);
+    expect(listAudit(ledger.db, { limit: 1 })[0]).toMatchObject({ action: 'face.enrol', target: 'V001', after: { consent_by: 'guardian:王小明', source: 'door camera' } });
+
+    // no consent: the page again with the message beside the box, the guardian kept, no picture taken
+    const before = pictures;
+    const refused = await withCamera.inject({ method: 'POST', url: '/api/villagers/V001/face/snapshot', headers: { cookie: t.cookie, 'content-type': 'application/x-www-form-urlencoded', accept: BROWSER }, payload: new URLSearchParams({ _csrf: t.csrf, guardian: '王小明' }).toString() });
+    expect(refused.statusCode).toBe(400);
+    expect(fieldError(refused.body, 'consent')).toBeDefined();
+    expect(refused.body).toContain('id="snapshot-guardian" name="guardian" maxlength="64" value="王小明"');
+    // an unknown villager: refused before the camera is asked
+    expect((await withCamera.inject({ method: 'POST', url: '/api/villagers/V404/face/snapshot', headers: t.post, payload: { consent: true } })).statusCode).toBe(404);
+    expect(pictures).toBe(before);
+  });
+
+  it('without a door camera: 503, in both languages', async () => {
+    const res = await app.inject({ method: 'POST', url: '/api/villagers/V001/face/snapshot', headers: s.post, payload: { consent: true } });
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toMatchObject({ error: 'FACE_UNAVAILABLE', zh: expect.stringMatching(/[\u4e00-\u9fff]/) });
   });
 });
