@@ -6,7 +6,7 @@ import type { AuditRecord } from '../ledger/audit.ts';
 import type { ReviewItem } from '../ledger/review.ts';
 import type { AdminAccount } from '../ledger/admin-accounts.ts';
 import { esc, REVIEW_ZH, time } from './admin-sections.ts';
-import { fieldMessage, focusIfWrong, formMessage, kept, type FormRefusal } from './form-refusal.ts';
+import { fieldMessage, focusIfWrong, formMessage, kept, type FormRefusal } from './form-fields.ts';
 
 export const ACTION_ZH: Record<string, string> = {
   'account.create': '创建管理账号',

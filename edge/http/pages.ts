@@ -11,7 +11,7 @@ import type { AdminAccount } from '../ledger/admin-accounts.ts';
 import type { ReviewItem } from '../ledger/review.ts';
 import type { SessionUser } from './auth.ts';
 import type { AuditRecord } from '../ledger/audit.ts';
-import { formMessage, type FormRefusal } from './form-refusal.ts';
+import { formMessage, type FormRefusal } from './form-fields.ts';
 
 export { esc };
 

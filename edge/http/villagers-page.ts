@@ -9,7 +9,7 @@ import type { Lang } from './door-words.ts';
 import { esc } from './admin-sections.ts';
 import { layout } from './pages.ts';
 import { EMPTY, formatTime } from './time-format.ts';
-import { fieldMessage, focusIfWrong, formMessage, kept, type FormRefusal } from './form-refusal.ts';
+import { fieldMessage, focusIfWrong, formMessage, kept, type FormRefusal } from './form-fields.ts';
 
 /** The enrol form's fields, each with its own message when it is wrong. */
 const ENROL_FIELDS = ['photo', 'consent', 'guardian'];
