@@ -18,6 +18,7 @@ import { countTemplates } from './ledger/face-templates.ts';
 import { publicKeyFromPem } from './entry/credentials.ts';
 import { Backoff, type BackoffOptions } from '../lib/backoff.ts';
 import { EngineClient } from '../models/engine-client.ts';
+import type { RgbFrame } from '../models/face-engine.ts';
 import { isModelError } from '../models/errors.ts';
 import type { HealthBoard, Part } from './parts.ts';
 import type { LedgerRules } from './ledger/entries.ts';
@@ -191,6 +192,26 @@ export class EntryPart implements Part {
       this.log.error({ err }, 'inference worker restart failed / 人脸识别进程重启失败');
       if (this.pipeline) this.scheduleEngineRestart();
     }
+  }
+
+  /**
+   * The door camera's next frame, for enrolment at the door from the admin page; refused when
+   * there is no camera or it sends nothing within `timeoutMs`. The listener goes with the answer.
+   */
+  nextFrame(timeoutMs: number): Promise<RgbFrame> {
+    const camera = this.camera;
+    if (!camera) return Promise.reject(new EdgeError(ErrorCode.FACE_UNAVAILABLE, 'this store has no door camera (entry.camera)', { zh: '本店没有门口摄像头，不能拍照录入' }));
+    return new Promise((resolve, reject) => {
+      const onFrame = (f: RgbFrame): void => {
+        clearTimeout(timer);
+        resolve(f);
+      };
+      const timer = setTimeout(() => {
+        camera.off('frame', onFrame);
+        reject(new EdgeError(ErrorCode.FACE_UNAVAILABLE, `the door camera sent no picture within ${timeoutMs} ms`, { zh: '门口摄像头没有画面，请检查摄像头后再试' }));
+      }, timeoutMs);
+      camera.once('frame', onFrame);
+    });
   }
 
   /** For tests and the admin page: the engine's handle. */

@@ -56,6 +56,9 @@ class LedgerPart implements Part {
 }
 
 /** For the scenario runner, the benchmark and the demo on simulated hardware. */
+/** How long enrolment at the door waits for the camera's next picture (at a few frames a second, plenty). */
+const DOOR_SNAPSHOT_TIMEOUT_MS = 5000;
+
 export interface SimulationOptions {
   physics?: Partial<ScalePhysics>;
   seed?: number;
@@ -212,10 +215,10 @@ export class StoreDaemon {
     const ops = {
       metrics: () => metrics.text(),
       readiness: () => readiness({ health: () => this.health.report(), db: () => ledger.handle(), ir: entry.irLens, ...(agent ? { brokerConnected: () => agent.state().connected } : {}) }),
-      ...(alarms ? { alarms: (limit: number) => ({ active: alarms.active(), recent: alarms.recent(limit) }), acknowledge: (id: number, by: string, note: string | null) => alarms.acknowledge(id, by, note) } : {}),
+      ...(alarms ? { alarms: (limit: number, before?: number) => ({ active: alarms.active(), recent: alarms.recent(limit, before) }), acknowledge: (id: number, by: string, note: string | null) => alarms.acknowledge(id, by, note) } : {}),
     };
     // the admin page enrols faces on the door's own engine; the door learns them at once
-    const faces = new DoorFaces({ db: () => ledger.handle(), config: c.entry, dataDir: c.data_dir, engine: () => entry.faceEngine, reload: async (id) => entry.pipeline?.reloadVillager(id) });
+    const faces = new DoorFaces({ db: () => ledger.handle(), config: c.entry, dataDir: c.data_dir, engine: () => entry.faceEngine, reload: async (id) => entry.pipeline?.reloadVillager(id), doorFrame: () => entry.nextFrame(DOOR_SNAPSHOT_TIMEOUT_MS) });
     // the live page follows the daemon's events and the door lock (hardware is built by now)
     this.live = new LiveFeed({ events: this.events, lock: () => hardware.lock, scales: () => hardware.scales });
     // the store's alarms (edge/ops/alarms.ts) appear on the live page as they are raised

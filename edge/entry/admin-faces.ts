@@ -20,6 +20,8 @@ export interface FaceEnrolment {
   enrol(villagerId: string, photo: { name: string; frame: RgbFrame }, consentBy: string): Promise<{ templates: number; total: number }>;
   /** Delete the villager's templates and withdraw consent; the door forgets the face. */
   withdraw(villagerId: string): Promise<number>;
+  /** A picture from the door camera now, to enrol from as from an upload; absent without a camera. */
+  doorFrame?(): Promise<RgbFrame>;
 }
 
 export interface DoorFacesDeps {
@@ -30,10 +32,16 @@ export interface DoorFacesDeps {
   engine: () => FaceAnalyser | undefined;
   /** The door re-reads one villager's templates. */
   reload: (villagerId: string) => Promise<void>;
+  /** The door camera's next frame (EntryPart.nextFrame); absent: no snapshot enrolment. */
+  doorFrame?: () => Promise<RgbFrame>;
 }
 
 export class DoorFaces implements FaceEnrolment {
-  constructor(private readonly deps: DoorFacesDeps) {}
+  readonly doorFrame?: () => Promise<RgbFrame>;
+
+  constructor(private readonly deps: DoorFacesDeps) {
+    if (deps.doorFrame) this.doorFrame = deps.doorFrame;
+  }
 
   private key(): Buffer {
     return loadOrCreateTemplateKey(path.resolve(this.deps.dataDir, this.deps.config.key_file));

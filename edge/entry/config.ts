@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { QualityGate } from '../../models/quality.ts';
 import type { IrParams } from './liveness-ir.ts';
 import { descriptorLengthOf, type RecognizerChoice } from '../../models/recognizer.ts';
-import { AdaptSchema } from './adapt.ts';
+import { AdaptSchema } from './adapt-schema.ts';
 
 const Section = <T extends Parameters<typeof Type.Object>[0]>(props: T, description: string) =>
   Type.Object(props, { additionalProperties: false, default: {}, description });

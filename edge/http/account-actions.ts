@@ -10,12 +10,14 @@ import { addAdminAccount, listAdminAccounts, ADMIN_ROLES, type AdminRole } from 
 import { appendAudit } from '../ledger/audit.ts';
 import { hashPassword } from './passwords.ts';
 import { checkAccountFields } from './auth-routes.ts';
+import { AccountCreateReply, AccountsReply } from './action-schemas.ts';
+import { ErrorResponses } from './schemas.ts';
 
 export function registerAccountActions(scope: FastifyInstance, deps: { db: () => Db }): void {
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
   const { db } = deps;
 
-  app.get('/api/accounts', async () => ({
+  app.get('/api/accounts', { schema: { response: { 200: AccountsReply } } }, async () => ({
     items: listAdminAccounts(db()).map((a) => ({ username: a.username, display_name: a.displayName, role: a.role, locked_until: a.lockedUntil, last_login_at: a.lastLoginAt, created_at: a.createdAt })),
     next: null,
   }));
@@ -32,6 +34,7 @@ export function registerAccountActions(scope: FastifyInstance, deps: { db: () =>
           password_confirm: Type.String({ maxLength: 200 }),
           _csrf: Type.Optional(Type.String()),
         }, { additionalProperties: false }),
+        response: { 201: AccountCreateReply, ...ErrorResponses },
       },
     },
     async (req, reply) => {

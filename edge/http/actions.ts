@@ -5,20 +5,27 @@
  * and are answered with a redirect back to the page; API clients post JSON with the
  * `x-csrf-token` header and get JSON.
  */
+import { countLearned } from '../ledger/face-learning.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { inTransaction, type Db } from '../ledger/db.ts';
 import type { LedgerRules } from '../ledger/entries.ts';
-import { requireVillager, setVillagerStatus, type Villager } from '../ledger/villagers.ts';
+import { requireVillager, setVillagerStatus } from '../ledger/villagers.ts';
+import { countTemplates } from '../ledger/face-templates.ts';
+import { villagerView } from './villager-routes.ts';
+import { ResolveReply, StatusReply } from './action-schemas.ts';
 import { appendAudit, listAudit } from '../ledger/audit.ts';
-import { AuditQuery, AuditReply, LimitQuery, ResolveBody, ReviewReply } from './schemas.ts';
+import { AuditQuery, AuditReply, ErrorResponses, LimitQuery, ResolveBody, ReviewReply } from './schemas.ts';
 import { listOpenReview, resolveReviewLine } from '../ledger/review.ts';
 import { getProduct } from '../ledger/products.ts';
+import { EdgeError, ErrorCode } from '../errors.ts';
+import { formErrorHandler, fromVillagerPage, wantsPage, type FormPages } from './form-refusal.ts';
 
-const isForm = (req: FastifyRequest): boolean => (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
+const isForm = wantsPage;
+/** Which page a form was sent from (edge/http/form-refusal.ts). */
+const PageField = Type.Optional(Type.Union([Type.Literal('villager'), Type.Literal('admin')], { description: 'A form: the page it was sent from, shown again when refused' }));
 
-const villagerView = (v: Villager) => ({ id: v.id, name: v.name, status: v.status, balance: v.balance, debt: v.debt });
 
 /** A form goes back to where it was sent from (the admin page); JSON gets the result. */
 function done(req: FastifyRequest, reply: FastifyReply, json: unknown, back: string): FastifyReply {
@@ -26,16 +33,25 @@ function done(req: FastifyRequest, reply: FastifyReply, json: unknown, back: str
   return reply.send(json);
 }
 
-export function registerActions(scope: FastifyInstance, deps: { db: () => Db; ledgerRules: LedgerRules }): void {
+export function registerActions(scope: FastifyInstance, deps: { db: () => Db; ledgerRules: LedgerRules; pages: FormPages; storeName: string }): void {
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
   const { db } = deps;
 
   app.post(
     '/api/villagers/:id/status',
     {
+      // a refused block from a page: that page again (the villager's or the admin page), saying why
+      errorHandler: formErrorHandler(
+        () => 'status',
+        () => 'status',
+        (req, reply, refusal) => (fromVillagerPage(req) ? deps.pages.villager(req, reply, (req.params as { id: string }).id, refusal) : deps.pages.admin(req, reply, refusal)),
+        (req) => (fromVillagerPage(req) ? `/villagers/${encodeURIComponent((req.params as { id: string }).id)}` : '/#villagers'),
+        deps.storeName,
+      ),
       schema: {
         params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }),
-        body: Type.Object({ status: Type.Union([Type.Literal('active'), Type.Literal('blocked')]), _csrf: Type.Optional(Type.String()) }, { additionalProperties: false }),
+        body: Type.Object({ status: Type.Union([Type.Literal('active'), Type.Literal('blocked')]), _csrf: Type.Optional(Type.String()), _page: PageField }, { additionalProperties: false }),
+        response: { 200: StatusReply, ...ErrorResponses },
       },
     },
     async (req, reply) => {
@@ -52,15 +68,10 @@ export function registerActions(scope: FastifyInstance, deps: { db: () => Db; le
         return { refused: false as const, after, auditId };
       });
       if (result.refused) {
-        return reply.status(409).send({
-          error: 'INVALID_ARGUMENT',
-          message: `villager ${id} has left the village; their status cannot change here`,
-          zh: `村民 ${id} 已迁出，不能在此更改状态`,
-          fields: { status: { message: 'the villager has left', zh: '该村民已迁出' } },
-        });
+        throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `villager ${id} has left the village; their status cannot change here`, { zh: `村民 ${id} 已迁出，不能在此更改状态`, details: { status: 409, field: 'status', fieldMessage: 'the villager has left', fieldZh: '该村民已迁出' } });
       }
       req.log.info({ actor, villager: id, status }, 'villager status changed from the admin page / 管理页面更改了村民状态');
-      return done(req, reply, { villager: villagerView(result.after), audit_id: result.auditId }, '/#villagers');
+      return done(req, reply, { villager: villagerView(result.after, countTemplates(db(), id), countLearned(db(), id)), audit_id: result.auditId }, fromVillagerPage(req) ? `/villagers/${encodeURIComponent(id)}` : '/#villagers');
     },
   );
 
@@ -68,7 +79,7 @@ export function registerActions(scope: FastifyInstance, deps: { db: () => Db; le
 
   app.post(
     '/api/review/:id/resolve',
-    { schema: { params: Type.Object({ id: Type.Integer({ minimum: 1 }) }), body: ResolveBody } },
+    { schema: { params: Type.Object({ id: Type.Integer({ minimum: 1 }) }), body: ResolveBody, response: { 200: ResolveReply, ...ErrorResponses } } },
     async (req, reply) => {
       const actor = req.adminUser!.username;
       const { resolution } = req.body;

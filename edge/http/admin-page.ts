@@ -12,7 +12,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FormRefusal } from './form-fields.ts';
 import { Type, type Static, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { cachedStatement, type Db } from '../ledger/db.ts';
 import type { StoreConfig } from '../config/schema.ts';
@@ -84,6 +85,11 @@ function version(deps: AdminPageDeps, page: number): string | null {
   return JSON.stringify([page, dataVersion, changes, deps.live?.changes ?? 0, deps.session?.phase ?? null, deps.health.report(), deps.sync?.state() ?? null]);
 }
 
+/** The whole admin page (villager list page `page`); with a refusal (edge/http/form-refusal.ts), the refused form shows why, with what was typed. */
+export function adminPageHtml(deps: AdminPageDeps, req: FastifyRequest, reply: FastifyReply, page: number, refusal?: FormRefusal): string {
+  return adminPage({ ...partData(deps, page), user: req.adminUser!, csrf: reply.generateCsrf(), accounts: listAdminAccounts(deps.db()), ...(refusal ? { refusal } : {}) });
+}
+
 export function registerAdminPage(scope: FastifyInstance, deps: AdminPageDeps): void {
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
   const kept = new Map<number, { version: string; body: string; etag: string }>();
@@ -103,10 +109,7 @@ export function registerAdminPage(scope: FastifyInstance, deps: AdminPageDeps): 
     return made;
   };
 
-  app.get('/', { schema: { querystring: AdminPageQuery } }, async (req, reply) => {
-    const page = req.query.villagers;
-    return reply.type('text/html; charset=utf-8').send(adminPage({ ...partData(deps, page), user: req.adminUser!, csrf: reply.generateCsrf(), accounts: listAdminAccounts(deps.db()) }));
-  });
+  app.get('/', { schema: { querystring: AdminPageQuery } }, async (req, reply) => reply.type('text/html; charset=utf-8').send(adminPageHtml(deps, req, reply, req.query.villagers)));
 
   // the page's script, from this origin (the CSP runs no other)
   app.get('/assets/admin.js', { config: { public: true } }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(SCRIPT));

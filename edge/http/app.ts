@@ -10,15 +10,22 @@ import type { Db } from '../ledger/db.ts';
 import type { StoreConfig } from '../config/schema.ts';
 import type { HealthBoard } from '../parts.ts';
 import type { LedgerRules } from '../ledger/entries.ts';
-import { listVillagers, requireVillager } from '../ledger/villagers.ts';
-import { listEntries } from '../ledger/entries.ts';
+import { requireVillager } from '../ledger/villagers.ts';
+import { searchVillagers } from '../ledger/villager-search.ts';
+import { countTemplates } from '../ledger/face-templates.ts';
+import { countLearned } from '../ledger/face-learning.ts';
 import { listProducts, inventory } from '../ledger/products.ts';
 import { listSessions } from '../ledger/sessions.ts';
 import { reviewPage } from './pages.ts';
 import { registerBoardRoutes } from './board/routes.ts';
 import { recentEntryEvents, recentReceipts, stockByProduct, storeState, syncState, type StoreStateSource, type SyncStateSource } from './queries.ts';
 import { DECISION_ZH, PHASE_ZH, REVIEW_ZH } from './admin-sections.ts';
-import { EntryEventsReply, LimitQuery, PageQuery, ReceiptsReply, StockReply, StoreStateReply, SyncReply } from './schemas.ts';
+import { EntryEventsReply, ErrorReply, EventsQuery, ProductsReply, ReceiptsReply, SessionCursorQuery, SessionsReply, StockReply, StoreStateReply, SyncReply, VillagersQuery } from './schemas.ts';
+import { HistoryReply, SearchReply } from './villager-schemas.ts';
+import { HISTORY_PAGE, historyPage, villagerPageHtml, villagerView, villagerViews } from './villager-routes.ts';
+import type { FormPages } from './form-refusal.ts';
+import { villagerNames } from '../ledger/admin-views.ts';
+import { snakeKeys } from './api-style.ts';
 import { listOpenReview } from '../ledger/review.ts';
 import { registerAuth, type AuthOptions } from './auth.ts';
 import { registerPressureGuard } from './pressure.ts';
@@ -31,7 +38,7 @@ import { registerOpsRoutes, type OpsRoutesDeps } from './ops-routes.ts';
 import { registerLive } from './live.ts';
 import { registerApiDocs } from './api-docs.ts';
 import { registerAdminGate } from './admin-gate.ts';
-import { registerAdminPage } from './admin-page.ts';
+import { adminPageHtml, registerAdminPage, type AdminPageDeps } from './admin-page.ts';
 import type { LiveFeed } from './live-feed.ts';
 import { registerShelfActions } from './shelf-actions.ts';
 import { registerRefundActions } from './refund-actions.ts';
@@ -82,7 +89,14 @@ export function hostName(header: string | undefined): string {
 export type App = ReturnType<typeof buildApp>;
 
 export function buildApp(deps: AppDeps, log: Logger) {
-  const app = Fastify({ loggerInstance: log.child({}, { level: 'warn' }) as FastifyBaseLogger, bodyLimit: 64 * 1024, ...(deps.https ? { https: deps.https } : {}) }).withTypeProvider<TypeBoxTypeProvider>();
+  const app = Fastify({
+    loggerInstance: log.child({}, { level: 'warn' }) as FastifyBaseLogger,
+    bodyLimit: 64 * 1024,
+    // A field a schema does not accept is refused by name (a misspelt `point` is not silently
+    // dropped and the action done without it), not removed as fastify does by default.
+    ajv: { customOptions: { removeAdditional: false } },
+    ...(deps.https ? { https: deps.https } : {}),
+  }).withTypeProvider<TypeBoxTypeProvider>();
 
   // Before any route: a request naming a host we are not is a DNS-rebinding attempt or a mistake.
   const allowed = new Set(deps.allowedHosts ?? LOOPBACK_HOSTS);
@@ -103,19 +117,31 @@ export function buildApp(deps: AppDeps, log: Logger) {
   // Everything behind the login lives in one plugin scope, so the session, CSRF and helmet
   // plugins (and the guard they install) apply to every route in it.
   void app.register(async (scope: FastifyInstance) => {
+    // Every /api route documents (and serialises) its errors in the one bilingual shape
+    scope.addHook('onRoute', (route) => {
+      if (!route.url.startsWith('/api/')) return;
+      const schema = route.schema ?? {};
+      route.schema = { ...schema, response: { '4xx': ErrorReply, '5xx': ErrorReply, ...((schema.response as Record<string, unknown> | undefined) ?? {}) } };
+    });
     await registerPressureGuard(scope, deps.maxEventLoopUtilization ?? 0);
     registerAdminGate(scope);
     await registerAuth(scope, deps.db, deps.auth);
     await registerApiDocs(scope, deps.store.name);
     registerAuthRoutes(scope, { db: deps.db, storeName: deps.store.name, ...(deps.auth.setupToken ? { setupToken: deps.auth.setupToken } : {}) });
-    registerActions(scope, { db: deps.db, ledgerRules: deps.ledgerRules });
-    registerCardActions(scope, { db: deps.db, storeName: deps.store.name });
+    const adminPageDeps: AdminPageDeps = { store: deps.store, health: deps.health, db: deps.db, ...(deps.session ? { session: deps.session } : {}), ...(deps.sync ? { sync: deps.sync } : {}), ...(deps.live ? { live: deps.live } : {}), alarms: () => deps.ops?.alarms?.(1).active };
+    const villagerDeps = { db: deps.db, store: deps.store, ...(deps.faces ? { faces: deps.faces } : {}), ...(deps.timeZone ? { timeZone: deps.timeZone } : {}) };
+    const pages: FormPages = {
+      villager: (req, reply, id, refusal) => villagerPageHtml(villagerDeps, req, reply, id, { refusal }),
+      admin: (req, reply, refusal) => adminPageHtml(adminPageDeps, req, reply, 1, refusal),
+    };
+    registerActions(scope, { db: deps.db, ledgerRules: deps.ledgerRules, pages, storeName: deps.store.name });
+    registerCardActions(scope, { db: deps.db, storeName: deps.store.name, pages });
     registerAccountActions(scope, { db: deps.db });
-    registerVillagerRoutes(scope, { db: deps.db, store: deps.store, ...(deps.faces ? { faces: deps.faces } : {}), ...(deps.timeZone ? { timeZone: deps.timeZone } : {}) });
+    registerVillagerRoutes(scope, villagerDeps);
     registerRefundActions(scope, { db: deps.db, ledgerRules: deps.ledgerRules });
     registerShelfActions(scope, { db: deps.db, store: deps.store, ...(deps.scales ? { scales: deps.scales } : {}), ...(deps.session ? { session: deps.session } : {}) });
     registerLive(scope, { db: deps.db, store: deps.store, ...(deps.session ? { session: deps.session } : {}), ...(deps.live ? { live: deps.live } : {}), ...(deps.timeZone ? { timeZone: deps.timeZone } : {}), ...(deps.scales ? { scales: deps.scales } : {}) });
-    registerAdminPage(scope, { store: deps.store, health: deps.health, db: deps.db, ...(deps.session ? { session: deps.session } : {}), ...(deps.sync ? { sync: deps.sync } : {}), ...(deps.live ? { live: deps.live } : {}), alarms: () => deps.ops?.alarms?.(1).active });
+    registerAdminPage(scope, adminPageDeps);
     routes(scope.withTypeProvider<TypeBoxTypeProvider>(), deps);
   });
   return app;
@@ -132,33 +158,56 @@ function routes(app: TypedApp, deps: AppDeps): void {
 
   if (deps.ops) registerOpsRoutes(app, deps.ops, deps.store);
 
-  app.get('/api/villagers', { schema: { querystring: PageQuery } }, async (req) => listVillagers(deps.db(), { limit: req.query.limit, offset: req.query.offset }).map((v) => ({ id: v.id, name: v.name, village: v.village, status: v.status, balance: v.balance, debt: v.debt, face_consent: v.faceConsentAt !== null })));
+  // Villagers: the whole list a page at a time (search and history: edge/http/villager-routes.ts)
+  app.get('/api/villagers', { schema: { querystring: VillagersQuery, response: { 200: SearchReply } } }, async (req) => {
+    const db = deps.db();
+    const r = searchVillagers(db, '', { limit: req.query.limit, ...(req.query.after ? { after: req.query.after } : {}) });
+    return { items: villagerViews(db, r.items), next: r.next };
+  });
 
-  app.get(
-    '/api/villagers/:id',
-    { schema: { params: Type.Object({ id: Type.String({ maxLength: 64 }) }) } },
-    async (req) => {
-      const db = deps.db();
-      const v = requireVillager(db, req.params.id);
-      return { villager: { id: v.id, name: v.name, village: v.village, status: v.status, balance: v.balance, debt: v.debt }, entries: listEntries(db, v.id, { limit: 50 }) };
-    },
-  );
+  // One villager with the first page of their history (older pages: /api/villagers/ID/history?before=)
+  app.get('/api/villagers/:id', { schema: { params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }), response: { 200: HistoryReply } } }, async (req) => {
+    const db = deps.db();
+    const v = requireVillager(db, req.params.id);
+    return { villager: villagerView(v, countTemplates(db, v.id), countLearned(db, v.id)), ...historyPage(db, v.id, HISTORY_PAGE) };
+  });
 
-  app.get('/api/products', async () => ({ products: listProducts(deps.db()), inventory: inventory(deps.db()) }));
-  app.get('/api/sessions', async () => listSessions(deps.db(), { limit: 50 }));
+  app.get('/api/products', { schema: { response: { 200: ProductsReply } } }, async () => {
+    const db = deps.db();
+    const stock = inventory(db);
+    return { items: listProducts(db).map((p) => ({ sku: p.sku, name: p.name, price: p.price, unit_g: p.unitG, tolerance_g: p.toleranceG, active: p.active, stock: stock[p.sku] ?? 0 })), next: null };
+  });
+
+  app.get('/api/sessions', { schema: { querystring: SessionCursorQuery, response: { 200: SessionsReply } } }, async (req) => {
+    const db = deps.db();
+    const rows = listSessions(db, { limit: req.query.limit + 1, ...(req.query.before !== undefined ? { before: req.query.before } : {}) });
+    const page = rows.slice(0, req.query.limit);
+    const names = villagerNames(db, page.map((s) => s.villagerId));
+    return {
+      items: page.map((s) => ({
+        id: s.id, kind: s.kind, villager_id: s.villagerId, villager_name: names.get(s.villagerId) ?? null, entered_by: s.enteredBy, state: s.state, status: s.status,
+        total_points: s.totalPoints, charged_points: s.chargedPoints, debt_points: s.debtPoints, entry_id: s.entryId, opened_at: s.openedAt, closed_at: s.closedAt,
+      })),
+      next: rows.length > req.query.limit ? page[page.length - 1]!.id : null,
+    };
+  });
 
   // What happened at the door and at the till (the admin page's sections, as JSON)
   app.get('/api/store', { schema: { response: { 200: StoreStateReply } } }, async () => {
     const s = storeState(deps.db(), deps.session);
     return { ...s, phase_zh: PHASE_ZH[s.phase] ?? s.phase };
   });
-  app.get('/api/events', { schema: { querystring: LimitQuery, response: { 200: EntryEventsReply } } }, async (req) => ({
-    events: recentEntryEvents(deps.db(), req.query.limit).map((e) => ({ ...e, decision_zh: DECISION_ZH[e.decision] ?? e.decision })),
-  }));
-  app.get('/api/receipts', { schema: { querystring: LimitQuery, response: { 200: ReceiptsReply } } }, async (req) => ({
-    receipts: recentReceipts(deps.db(), req.query.limit).map((r) => ({ ...r, review: r.review.map((v) => ({ ...v, reason_zh: REVIEW_ZH[v.reason] ?? v.reason })) })),
-  }));
-  app.get('/api/stock', { schema: { response: { 200: StockReply } } }, async () => ({ products: stockByProduct(deps.db()) }));
+  app.get('/api/events', { schema: { querystring: EventsQuery, response: { 200: EntryEventsReply } } }, async (req) => {
+    const rows = recentEntryEvents(deps.db(), req.query.limit + 1, req.query.before);
+    const items = rows.slice(0, req.query.limit).map((e) => ({ ...e, detail: snakeKeys(e.detail), decision_zh: DECISION_ZH[e.decision] ?? e.decision }));
+    return { items, next: rows.length > req.query.limit ? items[items.length - 1]!.id : null };
+  });
+  app.get('/api/receipts', { schema: { querystring: SessionCursorQuery, response: { 200: ReceiptsReply } } }, async (req) => {
+    const rows = recentReceipts(deps.db(), req.query.limit + 1, req.query.before);
+    const items = rows.slice(0, req.query.limit).map((r) => ({ ...r, review: r.review.map((v) => ({ ...v, reason_zh: REVIEW_ZH[v.reason] ?? v.reason })) }));
+    return { items, next: rows.length > req.query.limit ? items[items.length - 1]!.session : null };
+  });
+  app.get('/api/stock', { schema: { response: { 200: StockReply } } }, async () => ({ items: stockByProduct(deps.db()), next: null }));
   app.get('/api/sync', { schema: { response: { 200: SyncReply } } }, async () => syncState(deps.db(), deps.sync));
 
   app.get('/review', async (_req, reply) => {

@@ -6,6 +6,7 @@ import type { AuditRecord } from '../ledger/audit.ts';
 import type { ReviewItem } from '../ledger/review.ts';
 import type { AdminAccount } from '../ledger/admin-accounts.ts';
 import { esc, REVIEW_ZH, time } from './admin-sections.ts';
+import { fieldMessage, focusIfWrong, formMessage, kept, type FormRefusal } from './form-fields.ts';
 
 export const ACTION_ZH: Record<string, string> = {
   'account.create': '创建管理账号',
@@ -63,11 +64,13 @@ export function reviewSection(items: ReviewItem[], csrf: string | null, products
   return `<h2 id="review">待核对</h2><table id="review-queue"><tr><th>时间</th><th>村民</th><th>货位</th><th>原因</th><th>处理</th></tr>${rows || '<tr><td colspan="5">没有待核对的记录</td></tr>'}</table>`;
 }
 
-/** Issue a card to a villager, or revoke a lost one: two small forms. */
-export function cardsSection(csrf: string): string {
+/** Issue a card to a villager, or revoke a lost one: two small forms (a refused one shows why, with what was typed). */
+export function cardsSection(csrf: string, refusal?: FormRefusal): string {
+  const issue = ['villager', 'card'];
+  const revoke = ['card'];
   return `<h2 id="cards">积分卡</h2>
-<p><form class="inline" method="post" id="card-issue" action="/api/cards/issue">${csrfField(csrf)}<label>村民编号 <input name="villager" required maxlength="64"></label> <label>卡号（留空自动生成） <input name="card" maxlength="64" pattern="[A-Za-z0-9-]+"></label> <button type="submit">发卡</button></form></p>
-<p><form class="inline" method="post" id="card-revoke" action="/api/cards/revoke">${csrfField(csrf)}<label>挂失卡号 <input name="card" required minlength="4" maxlength="64" pattern="[A-Za-z0-9-]+"></label> <button type="submit">挂失</button></form></p>`;
+<p>${formMessage(refusal, 'card', issue)}<form class="inline" method="post" id="card-issue" action="/api/cards/issue">${csrfField(csrf)}<label>村民编号 <input name="villager" required maxlength="64" value="${esc(kept(refusal, 'card', 'villager'))}"${focusIfWrong(refusal, 'card', 'villager', issue)}></label>${fieldMessage(refusal, 'card', 'villager')} <label>卡号（留空自动生成） <input name="card" maxlength="64" pattern="[A-Za-z0-9\\-]+" value="${esc(kept(refusal, 'card', 'card'))}"${focusIfWrong(refusal, 'card', 'card', issue)}></label>${fieldMessage(refusal, 'card', 'card')} <button type="submit">发卡</button></form></p>
+<p>${formMessage(refusal, 'revoke', revoke)}<form class="inline" method="post" id="card-revoke" action="/api/cards/revoke">${csrfField(csrf)}<label>挂失卡号 <input name="card" required minlength="4" maxlength="64" pattern="[A-Za-z0-9\\-]+" value="${esc(kept(refusal, 'revoke', 'card'))}"${focusIfWrong(refusal, 'revoke', 'card', revoke)}></label>${fieldMessage(refusal, 'revoke', 'card')} <button type="submit">挂失</button></form></p>`;
 }
 
 const ROLE_ZH: Record<string, string> = { maintainer: '门店维护员', village_admin: '村管理员' };

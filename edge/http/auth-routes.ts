@@ -15,6 +15,7 @@ import { isEdgeError } from '../errors.ts';
 import { dummyHash, hashPassword, verifyPassword } from './passwords.ts';
 import { loginPage, messagePage, setupPage, type FieldErrors } from './auth-pages.ts';
 import { currentUser, type SessionUser } from './auth.ts';
+import { MeReply } from './action-schemas.ts';
 
 export const MAX_FAILED_LOGINS = 5;
 export const LOCK_MINUTES = 15;
@@ -158,5 +159,5 @@ export function registerAuthRoutes(scope: FastifyInstance, deps: { db: () => Db;
   });
 
   /** Who is signed in, and a CSRF token for API clients' state-changing requests. */
-  app.get('/api/me', { config: pub }, async (req, reply) => ({ user: currentUser(req, db()), csrf_token: reply.generateCsrf() }));
+  app.get('/api/me', { config: pub, schema: { response: { 200: MeReply } } }, async (req, reply) => ({ user: currentUser(req, db()) ?? null, csrf_token: reply.generateCsrf() }));
 }

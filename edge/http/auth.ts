@@ -137,8 +137,9 @@ export async function registerAuth(app: FastifyInstance, db: () => Db, opts: Aut
   });
 
   app.decorateRequest('adminUser', null);
-  // Runs after the body is parsed, so a form's `_csrf` field is seen.
-  app.addHook('preHandler', (req, reply, done) => {
+  // Who is asking, before anything else: a request without a session is refused before its
+  // body is read or validated (an upload from nobody is never parsed).
+  app.addHook('onRequest', (req, reply, done) => {
     if (!req.routeOptions.config.public) {
       req.adminUser = currentUser(req, db()) ?? null;
       if (!req.adminUser) {
@@ -146,7 +147,22 @@ export async function registerAuth(app: FastifyInstance, db: () => Db, opts: Aut
         return;
       }
     }
-    if (UNSAFE.has(req.method)) {
+    done();
+  });
+  // After the body is parsed, so a form's `_csrf` field is seen, and before it is validated: a
+  // request without the token learns nothing about the fields. An upload's fields are read by
+  // @fastify/multipart's own preValidation hook, which runs after this one: its token is checked
+  // just before the handler.
+  const multipart = (req: FastifyRequest): boolean => (req.headers['content-type'] ?? '').startsWith('multipart/');
+  app.addHook('preValidation', (req, reply, done) => {
+    if (UNSAFE.has(req.method) && !multipart(req)) {
+      app.csrfProtection(req, reply, done);
+      return;
+    }
+    done();
+  });
+  app.addHook('preHandler', (req, reply, done) => {
+    if (UNSAFE.has(req.method) && multipart(req)) {
       app.csrfProtection(req, reply, done);
       return;
     }

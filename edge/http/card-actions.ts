@@ -16,8 +16,11 @@ import { proposeCardNumber } from '../entry/credentials.ts';
 import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
 import { messagePage } from './auth-pages.ts';
 import { cardSlipPage } from './card-slip.ts';
+import { CardIssueReply, CardRevokeReply } from './action-schemas.ts';
+import { formErrorHandler, fromVillagerPage, wantsPage, type FormPages } from './form-refusal.ts';
 
-const isForm = (req: FastifyRequest): boolean => (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
+const isForm = wantsPage;
+const PageField = Type.Optional(Type.Union([Type.Literal('villager'), Type.Literal('admin')], { description: 'A form: the page it was sent from, shown again when refused' }));
 const CardNo = Type.String({ minLength: 4, maxLength: 64, pattern: '^[A-Za-z0-9-]+$' });
 
 function answer(req: FastifyRequest, reply: FastifyReply, status: number, json: unknown, page: { title: string; zh: string; en: string }, storeName: string): FastifyReply {
@@ -25,13 +28,21 @@ function answer(req: FastifyRequest, reply: FastifyReply, status: number, json: 
   return reply.status(status).send(json);
 }
 
-export function registerCardActions(scope: FastifyInstance, deps: { db: () => Db; storeName: string }): void {
+export function registerCardActions(scope: FastifyInstance, deps: { db: () => Db; storeName: string; pages: FormPages }): void {
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
   const { db, storeName } = deps;
+  /** A refused card form from a page: that page again (the villager's, or the admin page's card forms), saying why. */
+  const refused = (form: 'card' | 'revoke', mainField: string) => formErrorHandler(
+    () => form,
+    () => mainField,
+    (req, reply, refusal) => (fromVillagerPage(req) ? deps.pages.villager(req, reply, String((req.body as { villager?: unknown }).villager ?? ''), refusal) : deps.pages.admin(req, reply, refusal)),
+    (req) => (fromVillagerPage(req) ? `/villagers/${encodeURIComponent(String((req.body as { villager?: unknown }).villager ?? ''))}` : '/#cards'),
+    storeName,
+  );
 
   app.post(
     '/api/cards/issue',
-    { schema: { body: Type.Object({ villager: Type.String({ minLength: 1, maxLength: 64 }), card: Type.Optional(Type.Union([CardNo, Type.Literal('')])), _csrf: Type.Optional(Type.String()) }, { additionalProperties: false }) } },
+    { errorHandler: refused('card', 'villager'), schema: { body: Type.Object({ villager: Type.String({ minLength: 1, maxLength: 64 }), card: Type.Optional(Type.Union([CardNo, Type.Literal('')])), _csrf: Type.Optional(Type.String()), _page: PageField }, { additionalProperties: false }), response: { 201: CardIssueReply } } },
     async (req, reply) => {
       const actor = req.adminUser!.username;
       const villagerId = req.body.villager.trim();
@@ -56,14 +67,14 @@ export function registerCardActions(scope: FastifyInstance, deps: { db: () => Db
       });
       const name = requireVillager(db(), villagerId).name;
       // from a page: the printable slip with the number as a QR code, shown this once
-      if (isForm(req)) return reply.status(201).type('text/html; charset=utf-8').send(await cardSlipPage({ storeName, villagerId, villagerName: name, cardNo: card.cardNo }));
+      if (isForm(req)) return (reply as FastifyReply).status(201).type('text/html; charset=utf-8').send(await cardSlipPage({ storeName, villagerId, villagerName: name, cardNo: card.cardNo }));
       return answer(req, reply, 201, { card: { card_no: card.cardNo, villager_id: card.villagerId, created_at: card.createdAt } }, { title: '已发卡', zh: `已为 ${name} 发卡：${card.cardNo}（请抄在存折上，挂失时用）`, en: `card ${card.cardNo} issued to ${villagerId}` }, storeName);
     },
   );
 
   app.post(
     '/api/cards/revoke',
-    { schema: { body: Type.Object({ card: CardNo, _csrf: Type.Optional(Type.String()) }, { additionalProperties: false }) } },
+    { errorHandler: refused('revoke', 'card'), schema: { body: Type.Object({ card: CardNo, _csrf: Type.Optional(Type.String()), _page: PageField }, { additionalProperties: false }), response: { 200: CardRevokeReply } } },
     async (req, reply) => {
       const actor = req.adminUser!.username;
       const { card } = req.body;

@@ -1,6 +1,8 @@
 /**
  * One bilingual JSON error body for every error the admin page answers:
  * `{ error, message, zh, fields? }`, where `fields` names each form field that is wrong.
+ * `refusalOf` makes the body without sending it, so a browser's form can be answered with its
+ * page instead (edge/http/form-refusal.ts).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isEdgeError, ErrorCode } from '../errors.ts';
@@ -22,7 +24,29 @@ const STATUS_BY_CODE: Partial<Record<string, number>> = {
   [ErrorCode.FACE_UNAVAILABLE]: 503,
 };
 
-type FieldErrors = Record<string, { message: string; zh: string }>;
+/** The Chinese of a refusal whose thrower gave none: an error body is never English only. */
+const ZH_BY_CODE: Partial<Record<string, string>> = {
+  [ErrorCode.INVALID_ARGUMENT]: '请求参数有误',
+  [ErrorCode.UNKNOWN_VILLAGER]: '没有这位村民',
+  [ErrorCode.UNKNOWN_PRODUCT]: '没有这个商品',
+  [ErrorCode.UNKNOWN_SESSION]: '没有这次购物或补货记录',
+  [ErrorCode.UNKNOWN_SLOT]: '没有这个货位',
+  [ErrorCode.NOT_FOUND]: '没有找到',
+  [ErrorCode.DUPLICATE_ID]: '编号已存在',
+  [ErrorCode.INSUFFICIENT_POINTS]: '积分不足',
+  [ErrorCode.ALREADY_SETTLED]: '已经结算，不能再更改',
+  [ErrorCode.DB_FULL]: '磁盘已满，无法保存',
+  [ErrorCode.NO_CONSENT]: '村民没有同意刷脸',
+  [ErrorCode.FACE_COLLISION]: '这张脸与另一位已登记村民太像，不能录入',
+  [ErrorCode.FACE_REJECTED]: '照片不能用于录入人脸',
+  [ErrorCode.FACE_UNAVAILABLE]: '人脸识别暂时不可用',
+};
+
+export type FieldErrors = Record<string, { message: string; zh: string }>;
+
+/** What every error answers: `error` is the code clients branch on; `message` English, `zh` Chinese. */
+export interface ErrorBody { error: string; message: string; zh: string; fields?: FieldErrors }
+export interface Refusal { status: number; body: ErrorBody }
 
 interface ValidationItem { instancePath?: string; message?: string; params?: { missingProperty?: string; additionalProperty?: string; allowedValues?: unknown[] } }
 
@@ -42,27 +66,37 @@ function fieldsOf(validation: ValidationItem[]): FieldErrors {
   return fields;
 }
 
-export function errorReply(err: unknown, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+export function refusalOf(err: unknown, req: FastifyRequest): Refusal {
   if (isEdgeError(err)) {
     // a refusal may name its own status and code (an upload: 415 not an image, 422 a bomb)
     const status = typeof err.details?.status === 'number' ? err.details.status : STATUS_BY_CODE[err.code] ?? 500;
     if (status >= 500) req.log.error({ err }, 'request failed');
     const field = typeof err.details?.field === 'string' ? err.details.field : undefined;
-    return reply.status(status).send({ error: typeof err.details?.error === 'string' ? err.details.error : err.code, message: err.message, zh: err.zh ?? null, ...(field ? { fields: { [field]: { message: err.message, zh: err.zh ?? err.message } } } : {}) });
+    const zh = err.zh ?? ZH_BY_CODE[err.code] ?? (status >= 500 ? '内部错误' : '请求未能完成');
+    // the field's own words when the refusal has them (`fieldMessage`, `fieldZh`), else the refusal's
+    const fieldText = { message: typeof err.details?.fieldMessage === 'string' ? err.details.fieldMessage : err.message, zh: typeof err.details?.fieldZh === 'string' ? err.details.fieldZh : zh };
+    return { status, body: { error: typeof err.details?.error === 'string' ? err.details.error : err.code, message: err.message, zh, ...(field ? { fields: { [field]: fieldText } } : {}) } };
   }
   const e = err as { statusCode?: number; code?: string; validation?: ValidationItem[]; message: string; error?: string; zh?: string };
   if (e.code === 'FST_CSRF_MISSING_SECRET' || e.code === 'FST_CSRF_INVALID_TOKEN') {
-    return reply.status(403).send({ error: 'CSRF_REJECTED', message: 'missing or invalid CSRF token: reload the page (forms carry it in _csrf, API calls in the x-csrf-token header from GET /api/me)', zh: '缺少或无效的防伪令牌（CSRF），请刷新页面后重试' });
+    return { status: 403, body: { error: 'CSRF_REJECTED', message: 'missing or invalid CSRF token: reload the page (forms carry it in _csrf, API calls in the x-csrf-token header from GET /api/me)', zh: '缺少或无效的防伪令牌（CSRF），请刷新页面后重试' } };
   }
-  if (e.statusCode === 429) return reply.status(429).send({ error: 'RATE_LIMITED', message: e.message, zh: e.zh ?? '请求过于频繁，请稍后再试' });
+  if (e.statusCode === 429) return { status: 429, body: { error: 'RATE_LIMITED', message: e.message, zh: e.zh ?? '请求过于频繁，请稍后再试' } };
   if (e.validation) {
-    return reply.status(400).send({ error: 'INVALID_ARGUMENT', message: e.message, zh: '请求参数有误', fields: fieldsOf(e.validation) });
+    return { status: 400, body: { error: 'INVALID_ARGUMENT', message: e.message, zh: '请求参数有误', fields: fieldsOf(e.validation) } };
   }
   if (e.statusCode && e.statusCode < 500) {
-    return reply.status(e.statusCode).send({ error: e.statusCode === 413 ? 'TOO_LARGE' : 'INVALID_ARGUMENT', message: e.message, zh: e.statusCode === 413 ? '提交的内容过大' : '请求参数有误' });
+    if (e.statusCode === 413) return { status: 413, body: { error: 'TOO_LARGE', message: e.message, zh: '提交的内容过大' } };
+    if (e.statusCode === 415) return { status: 415, body: { error: 'UNSUPPORTED_MEDIA_TYPE', message: e.message, zh: '不支持这种提交格式（请用 JSON 或表单）' } };
+    return { status: e.statusCode, body: { error: 'INVALID_ARGUMENT', message: e.message, zh: '请求参数有误' } };
   }
   req.log.error({ err }, 'request failed');
-  return reply.status(500).send({ error: 'INTERNAL', message: 'internal error', zh: '内部错误' });
+  return { status: 500, body: { error: 'INTERNAL', message: 'internal error', zh: '内部错误' } };
+}
+
+export function errorReply(err: unknown, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const r = refusalOf(err, req);
+  return reply.status(r.status).send(r.body);
 }
 
 export function notFoundReply(req: FastifyRequest, reply: FastifyReply): FastifyReply {

@@ -9,7 +9,7 @@
  * audited) and the /alarms page to do it from.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Readiness } from '../ops/readiness.ts';
 import type { AlarmRow } from '../ledger/alarms.ts';
@@ -19,14 +19,20 @@ import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
 import { alarmsPage } from './alarms-page.ts';
 import { messagePage } from './auth-pages.ts';
 
+const Time = Type.String({ format: 'date-time' });
 const AlarmReply = Type.Object({
   id: Type.Integer(), kind: Type.String(), subject: Type.String(), severity: Type.String(), detail: Type.String(),
-  raised_at: Type.String(), last_seen_at: Type.String(), seen: Type.Integer(),
-  cleared_at: Type.Union([Type.String(), Type.Null()]), cleared_by: Type.Union([Type.String(), Type.Null()]),
-  acknowledged_at: Type.Union([Type.String(), Type.Null()]), acknowledged_by: Type.Union([Type.String(), Type.Null()]), ack_note: Type.Union([Type.String(), Type.Null()]),
+  raised_at: Time, last_seen_at: Time, seen: Type.Integer(),
+  cleared_at: Type.Union([Time, Type.Null()]), cleared_by: Type.Union([Type.String(), Type.Null()]),
+  acknowledged_at: Type.Union([Time, Type.Null()]), acknowledged_by: Type.Union([Type.String(), Type.Null()]), ack_note: Type.Union([Type.String(), Type.Null()]),
 });
-export const AlarmsReply = Type.Object({ active: Type.Array(AlarmReply), recent: Type.Array(AlarmReply) });
-const AlarmsQuery = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }) });
+/** The latest alarms (active or cleared) a page at a time, and beside them every active one. */
+export const AlarmsReply = Type.Object({
+  items: Type.Array(AlarmReply),
+  next: Type.Union([Type.Integer(), Type.Null()], { description: 'Pass as `before` for older alarms' }),
+  active: Type.Array(AlarmReply, { description: 'Every alarm not yet cleared' }),
+});
+const AlarmsQuery = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }), before: Type.Optional(Type.Integer({ minimum: 1, description: 'The `next` of the previous page' })) }, { additionalProperties: false });
 const AckBody = Type.Object({ note: Type.Optional(Type.String({ maxLength: 500 })), _csrf: Type.Optional(Type.String()) }, { additionalProperties: false });
 export const AckReply = Type.Object({ alarm: AlarmReply, acknowledged: Type.Boolean(), audit_id: Type.Union([Type.Integer(), Type.Null()]) });
 
@@ -37,7 +43,7 @@ export interface OpsRoutesDeps {
   metrics: () => Promise<{ contentType: string; body: string }>;
   readiness: () => Readiness;
   /** Active alarms and the latest `limit` (active or cleared); absent with alarms.enabled false. */
-  alarms?: (limit: number) => { active: AlarmRow[]; recent: AlarmRow[] };
+  alarms?: (limit: number, before?: number) => { active: AlarmRow[]; recent: AlarmRow[] };
   /** A maintainer acknowledges an active alarm (edge/ops/alarms.ts); absent with alarms.enabled false. */
   acknowledge?: (id: number, by: string, note: string | null) => Acknowledgement;
 }
@@ -54,8 +60,11 @@ export function registerOpsRoutes(scope: FastifyInstance, deps: OpsRoutesDeps, s
   });
   const alarms = deps.alarms;
   app.get('/api/alarms', { schema: { querystring: AlarmsQuery, response: { 200: AlarmsReply } } }, async (req) => {
-    const limit = req.query.limit;
-    return alarms ? alarms(limit) : { active: [], recent: [] };
+    const { limit, before } = req.query as Static<typeof AlarmsQuery>;
+    if (!alarms) return { items: [], next: null, active: [] };
+    const r = alarms(limit + 1, before);
+    const items = r.recent.slice(0, limit);
+    return { items, next: r.recent.length > limit ? items[items.length - 1]!.id : null, active: r.active };
   });
 
   app.post('/api/alarms/:id/acknowledge', { schema: { params: Type.Object({ id: Type.Integer({ minimum: 1 }) }), body: AckBody, response: { 200: AckReply } } }, async (req, reply) => {

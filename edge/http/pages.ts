@@ -13,6 +13,7 @@ import type { SessionUser } from './auth.ts';
 import type { AuditRecord } from '../ledger/audit.ts';
 import type { AlarmRow } from '../ledger/alarms.ts';
 import { alarmsSection } from './alarms-section.ts';
+import { formMessage, type FormRefusal } from './form-fields.ts';
 
 export { esc };
 
@@ -49,6 +50,8 @@ export interface AdminPageData {
   accounts: AdminAccount[];
   /** The active alarms; undefined with alarms.enabled false. */
   alarms?: AlarmRow[] | undefined;
+  /** A refused form (edge/http/form-refusal.ts): shown beside it, and the page does not reload itself. */
+  refusal?: FormRefusal;
 }
 
 const ROLE_ZH: Record<string, string> = { maintainer: '门店维护员', village_admin: '村管理员' };
@@ -127,10 +130,10 @@ ${part('receipts', p.receipts!)}
 ${part('review', p.review!)}
 ${part('stock', p.stock!)}
 ${part('sync', p.sync!)}
-<h2>村民</h2>${part('villager-pages', p['villager-pages']!)}<form method="post" action="/api/villagers" id="villager-actions"><input type="hidden" name="_csrf" value="${esc(d.csrf)}">${part('villagers', p.villagers!)}</form>
+<h2>村民</h2>${formMessage(d.refusal, 'status')}${part('villager-pages', p['villager-pages']!)}<form method="post" action="/api/villagers" id="villager-actions"><input type="hidden" name="_csrf" value="${esc(d.csrf)}">${part('villagers', p.villagers!)}</form>
 <h2>最近购物</h2>${part('sessions', p.sessions!)}
 <h2>组件</h2>${part('components', p.components!)}
-${cardsSection(d.csrf)}
+${cardsSection(d.csrf, d.refusal)}
 ${accountsSection(d.accounts, d.csrf, d.user.role === 'village_admin')}
 ${part('audit', p.audit!)}
 <script src="/assets/admin.js" defer></script>`,

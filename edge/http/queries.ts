@@ -31,9 +31,9 @@ function parseDetail(text: string | null): Record<string, unknown> {
   }
 }
 
-/** The door's latest decisions, newest first. */
-export function recentEntryEvents(db: Db, limit: number): EntryEventView[] {
-  return recentEntryEventRows(db, limit).map((r) => {
+/** The door's latest decisions (older than event `beforeId` when given), newest first. */
+export function recentEntryEvents(db: Db, limit: number, beforeId?: number): EntryEventView[] {
+  return recentEntryEventRows(db, limit, beforeId).map((r) => {
     const { unlocked, ...rest } = parseDetail(r.detail);
     return { id: r.id, at: r.at, decision: r.decision, by: r.by, villager: r.villager_id, villager_name: r.villager_name, unlocked: unlocked === true, detail: rest };
   });
@@ -65,9 +65,9 @@ function restockMoves(context: unknown): Array<{ sku: string; slot: string; coun
   return stock.filter((m): m is { sku: string; slot: string; count: number } => typeof m?.sku === 'string' && typeof m?.slot === 'string' && Number.isSafeInteger(m?.count));
 }
 
-/** Settled sessions (purchases and restocks), newest first, with their lines and review lines. */
-export function recentReceipts(db: Db, limit: number): ReceiptView[] {
-  const rows = recentReceiptRows(db, limit);
+/** Settled sessions (purchases and restocks; opened before session `before` when given), newest first, with their lines and review lines. */
+export function recentReceipts(db: Db, limit: number, before?: string): ReceiptView[] {
+  const rows = recentReceiptRows(db, limit, before);
   const ids = rows.map((r) => r.id);
   const lines = groupBy(linesOfSessions(db, ids), (l) => l.session_id);
   const review = groupBy(reviewOfSessions(db, ids), (r) => r.session_id);

@@ -28,6 +28,7 @@ export function registerRefundActions(scope: FastifyInstance, deps: { db: () => 
       schema: {
         params: SessionParams,
         body: Type.Object({ points: Type.Integer({ minimum: 1, maximum: 1_000_000 }), reason: Type.String({ minLength: 1, maxLength: 200 }), _csrf: Type.Optional(Type.String()) }, { additionalProperties: false }),
+        response: { 201: Type.Object({ entry: Type.Object({ id: Type.String(), points: Type.Integer(), balance_after: Type.Integer() }), refund: RefundView, audit_id: Type.Integer() }) },
       },
     },
     async (req, reply) => {

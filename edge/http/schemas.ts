@@ -2,47 +2,69 @@
  * TypeBox schemas of the admin page's JSON routes about the door and the till. Fastify
  * validates the query with them and serialises replies through them (unlisted fields are
  * dropped, so nothing leaks from a row by accident).
+ *
+ * The API's one style (checked on every route by tests/edge/http-api-shape.test.ts): every
+ * reply is an object; a list is `{items, next}`, `next` being the cursor of the following page
+ * (null on the last); names are snake_case; times ISO 8601 with their offset; every error is
+ * `ErrorReply`.
  */
 import { Type } from '@sinclair/typebox';
 
 const Nullable = <T extends ReturnType<typeof Type.String> | ReturnType<typeof Type.Integer>>(t: T) => Type.Union([t, Type.Null()]);
 
+/** A moment, ISO 8601 with its offset (`2026-11-30T12:13:00.000Z`). */
+export const Time = (description?: string) => Type.String({ format: 'date-time', ...(description ? { description } : {}) });
+const NullableTime = () => Type.Union([Time(), Type.Null()]);
+
+/** Every refusal and failure of an /api route (edge/http/errors.ts); added to each route's schema in app.ts. */
+export const ErrorReply = Type.Object({
+  error: Type.String({ description: 'A stable code to branch on, e.g. NOT_FOUND, INVALID_ARGUMENT, UNAUTHENTICATED, CSRF_REJECTED' }),
+  message: Type.String({ description: 'English' }),
+  zh: Type.String({ description: '中文' }),
+  fields: Type.Optional(Type.Record(Type.String(), Type.Object({ message: Type.String(), zh: Type.String() }), { description: 'Each wrong field by its name' })),
+}, { additionalProperties: true });
+
+/** Beside a route's replies, so its handler may refuse in the one error shape (app.ts adds it to every /api route anyway). */
+export const ErrorResponses = { '4xx': ErrorReply, '5xx': ErrorReply } as const;
+
 export const LimitQuery = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }) }, { additionalProperties: false });
 
-export const PageQuery = Type.Object({
-  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 200 }),
-  offset: Type.Integer({ minimum: 0, default: 0 }),
-}, { additionalProperties: false });
+/** A list newest first: `before` is the `next` of the previous page. */
+export const EventsQuery = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }), before: Type.Optional(Type.Integer({ minimum: 1, description: 'The `next` of the previous page' })) }, { additionalProperties: false });
+export const SessionCursorQuery = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }), before: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'The `next` of the previous page (a session id)' })) }, { additionalProperties: false });
+export const VillagersQuery = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 1000, default: 200 }), after: Type.Optional(Type.String({ maxLength: 64, description: 'The `next` of the previous page (a villager id)' })) }, { additionalProperties: false });
 
 /** `/?villagers=N`: which page of the villager list the admin page shows. */
 export const AdminPageQuery = Type.Object({ villagers: Type.Integer({ minimum: 1, default: 1 }) }, { additionalProperties: false });
 
 export const EntryEventsReply = Type.Object({
-  events: Type.Array(
+  next: Nullable(Type.Integer({ description: 'Pass as `before` for older decisions' })),
+  items: Type.Array(
     Type.Object({
       id: Type.Integer(),
-      at: Type.String(),
+      at: Time(),
       decision: Type.String(),
       decision_zh: Type.String(),
       by: Type.String(),
       villager: Nullable(Type.String()),
       villager_name: Nullable(Type.String()),
       unlocked: Type.Boolean(),
-      detail: Type.Record(Type.String(), Type.Unknown()),
+      detail: Type.Record(Type.String(), Type.Unknown(), { description: 'What the door measured or read, keys snake_case (card numbers masked)' }),
     }),
   ),
 });
 
 export const ReceiptsReply = Type.Object({
-  receipts: Type.Array(
+  next: Nullable(Type.String({ description: 'Pass as `before` for older receipts' })),
+  items: Type.Array(
     Type.Object({
       session: Type.String(),
       kind: Type.Union([Type.Literal('shopping'), Type.Literal('restock')]),
       villager: Type.String(),
       villager_name: Type.String(),
       entered_by: Type.String(),
-      opened_at: Type.String(),
-      closed_at: Nullable(Type.String()),
+      opened_at: Time(),
+      closed_at: NullableTime(),
       total_points: Type.Integer(),
       charged_points: Type.Integer(),
       debt_points: Type.Integer(),
@@ -62,7 +84,7 @@ export const StoreStateReply = Type.Object({
   villager_name: Nullable(Type.String()),
   kind: Nullable(Type.String()),
   entered_by: Nullable(Type.String()),
-  since: Nullable(Type.String()),
+  since: NullableTime(),
   cart: Type.Union([
     Type.Null(),
     Type.Object({
@@ -75,7 +97,8 @@ export const StoreStateReply = Type.Object({
 });
 
 export const StockReply = Type.Object({
-  products: Type.Array(
+  next: Type.Null({ description: 'Always null: every product is listed' }),
+  items: Type.Array(
     Type.Object({
       sku: Type.String(),
       name: Type.String(),
@@ -92,9 +115,9 @@ export const SyncReply = Type.Object({
   connected: Type.Boolean(),
   outbox_pending: Type.Integer(),
   last_acked_seq: Type.Integer(),
-  last_ack_at: Nullable(Type.String()),
+  last_ack_at: NullableTime(),
   inbound_seq: Type.Integer(),
-  last_contact: Nullable(Type.String()),
+  last_contact: NullableTime(),
   refused: Type.Record(Type.String(), Type.Integer()),
 });
 
@@ -108,7 +131,7 @@ export const AuditReply = Type.Object({
   items: Type.Array(
     Type.Object({
       id: Type.Integer(),
-      at: Type.String(),
+      at: Time(),
       actor: Type.String(),
       action: Type.String(),
       target: Nullable(Type.String()),
@@ -138,9 +161,31 @@ export const ReviewItem = Type.Object({
   reason: Type.String(),
   delta_g: Type.Union([Type.Number(), Type.Null()]),
   detail: Nullable(Type.String()),
-  created_at: Type.String(),
-  resolved_at: Nullable(Type.String()),
+  created_at: Time(),
+  resolved_at: NullableTime(),
   resolution: Nullable(Type.String()),
 });
 
-export const ReviewReply = Type.Object({ items: Type.Array(ReviewItem), next: Type.Null() });
+export const ReviewReply = Type.Object({ items: Type.Array(ReviewItem), next: Type.Null({ description: 'Always null: the open lines up to `limit`' }) });
+
+export const SessionView = Type.Object({
+  id: Type.String(),
+  kind: Type.String({ description: 'shopping or restock' }),
+  villager_id: Type.String(),
+  villager_name: Nullable(Type.String()),
+  entered_by: Type.String({ description: 'face, qr, card or admin' }),
+  state: Type.String(),
+  status: Type.String({ description: 'open, settled or cancelled' }),
+  total_points: Nullable(Type.Integer()),
+  charged_points: Nullable(Type.Integer()),
+  debt_points: Nullable(Type.Integer()),
+  entry_id: Nullable(Type.String()),
+  opened_at: Time(),
+  closed_at: NullableTime(),
+});
+export const SessionsReply = Type.Object({ items: Type.Array(SessionView), next: Nullable(Type.String({ description: 'Pass as `before` for older sessions' })) });
+
+export const ProductsReply = Type.Object({
+  items: Type.Array(Type.Object({ sku: Type.String(), name: Type.String(), price: Type.Integer(), unit_g: Type.Integer(), tolerance_g: Type.Integer(), active: Type.Boolean(), stock: Type.Integer({ description: 'On all its slots' }) })),
+  next: Type.Null({ description: 'Always null: every product is listed' }),
+});

@@ -19,6 +19,7 @@ import { countFromWeight, scaleCheck, type ShelfItem, type ShelfScales } from '.
 import type { StoreConfig } from '../config/schema.ts';
 import { messagePage } from './auth-pages.ts';
 import { shelvesPage } from './shelves-page.ts';
+import { CalibrateReply, CountReply, ProductReply, SlotReply, ZeroReply } from './action-schemas.ts';
 import { langOf, rememberLang } from './lang.ts';
 
 const isForm = (req: FastifyRequest): boolean => (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
@@ -105,7 +106,7 @@ export function registerShelfActions(scope: FastifyInstance, deps: ShelfDeps): v
 
   app.get('/api/shelves', { schema: { response: { 200: ShelvesReply } } }, async () => ({ items: shelfItems(deps), products: listProducts(db()).map(productView), next: null }));
 
-  app.post('/api/products', { schema: { body: ProductBody } }, async (req, reply) => {
+  app.post('/api/products', { schema: { body: ProductBody, response: { 201: ProductReply } } }, async (req, reply) => {
     const b = req.body;
     const actor = req.adminUser!.username;
     const p = inTransaction(db(), 'adding a product from the admin page', () => {
@@ -117,7 +118,7 @@ export function registerShelfActions(scope: FastifyInstance, deps: ShelfDeps): v
     return done(req, reply, 201, { product: productView(p) });
   });
 
-  app.post('/api/products/:sku', { schema: { params: Type.Object({ sku: Type.String({ minLength: 1, maxLength: 64 }) }), body: ProductEditBody } }, async (req, reply) => {
+  app.post('/api/products/:sku', { schema: { params: Type.Object({ sku: Type.String({ minLength: 1, maxLength: 64 }) }), body: ProductEditBody, response: { 200: ProductReply } } }, async (req, reply) => {
     const b = req.body;
     const actor = req.adminUser!.username;
     const r = inTransaction(db(), 'editing a product from the admin page', () => {
@@ -136,7 +137,7 @@ export function registerShelfActions(scope: FastifyInstance, deps: ShelfDeps): v
     return done(req, reply, 200, { product: productView(r) });
   });
 
-  app.post('/api/slots/:slot', { schema: { params: Type.Object({ slot: Type.String({ minLength: 1, maxLength: 32 }) }), body: SlotBody } }, async (req, reply) => {
+  app.post('/api/slots/:slot', { schema: { params: Type.Object({ slot: Type.String({ minLength: 1, maxLength: 32 }) }), body: SlotBody, response: { 200: SlotReply, 201: SlotReply } } }, async (req, reply) => {
     const b = req.body;
     const actor = req.adminUser!.username;
     const sku = b.sku === '' || b.sku === undefined ? null : b.sku;
@@ -155,7 +156,7 @@ export function registerShelfActions(scope: FastifyInstance, deps: ShelfDeps): v
   const SlotParams = Type.Object({ slot: Type.String({ minLength: 1, maxLength: 32 }) });
 
   // Calibration, step 2: the maintainer has emptied the slot; its module reads 0 from now on.
-  app.post('/api/shelves/:slot/zero', { schema: { params: SlotParams, body: ZeroBody } }, async (req, reply) => {
+  app.post('/api/shelves/:slot/zero', { schema: { params: SlotParams, body: ZeroBody, response: { 200: ZeroReply } } }, async (req, reply) => {
     const slot = requireSlot(db(), req.params.slot);
     if (req.body.confirm_empty !== true && req.body.confirm_empty !== 'true') {
       return refuse(reply, 400, 'INVALID_ARGUMENT', 'confirm_empty', 'take everything off the slot first and confirm it is empty', '请先把货位上的东西全部拿走，并确认货位已空');
@@ -171,7 +172,7 @@ export function registerShelfActions(scope: FastifyInstance, deps: ShelfDeps): v
   });
 
   // Calibration, steps 3–4: a known weight on the zeroed slot; saved when the scale reads it right.
-  app.post('/api/shelves/:slot/calibrate', { schema: { params: SlotParams, body: CalibrateBody } }, async (req, reply) => {
+  app.post('/api/shelves/:slot/calibrate', { schema: { params: SlotParams, body: CalibrateBody, response: { 200: CalibrateReply } } }, async (req, reply) => {
     const slot = requireSlot(db(), req.params.slot);
     if (storeBusy(deps, reply, refuse)) return reply;
     const scales = scalesOr503(deps, reply, refuse);
@@ -189,7 +190,7 @@ export function registerShelfActions(scope: FastifyInstance, deps: ShelfDeps): v
   });
 
   // Count the shelf: stock from the weight on the scale, with nobody inside.
-  app.post('/api/shelves/:slot/count', { schema: { params: SlotParams, body: CountBody } }, async (req, reply) => {
+  app.post('/api/shelves/:slot/count', { schema: { params: SlotParams, body: CountBody, response: { 200: CountReply } } }, async (req, reply) => {
     const slot = requireSlot(db(), req.params.slot);
     if (slot.sku === null) return refuse(reply, 409, 'NO_PRODUCT', 'slot', `slot ${slot.slot} has no product to count`, `货位 ${slot.slot} 没有绑定商品，无法盘点`);
     if (storeBusy(deps, reply, refuse)) return reply;

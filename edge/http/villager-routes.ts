@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fastifyMultipart from '@fastify/multipart';
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Db } from '../ledger/db.ts';
 import type { StoreConfig } from '../config/schema.ts';
@@ -19,8 +19,10 @@ import { appendAudit } from '../ledger/audit.ts';
 import { EdgeError } from '../errors.ts';
 import type { FaceEnrolment } from '../entry/admin-faces.ts';
 import { MAX_PHOTO_BYTES, readPhoto } from './photo-upload.ts';
-import { HistoryReply, SearchReply, VillagerView } from './villager-schemas.ts';
+import { HistoryReply, SearchReply, type HistoryItem } from './villager-schemas.ts';
+import { EnrolReply, WithdrawReply } from './action-schemas.ts';
 import { villagerPage, villagersPage } from './villagers-page.ts';
+import { formErrorHandler, wantsPage, type FormRefusal } from './form-refusal.ts';
 import { langOf, rememberLang } from './lang.ts';
 
 export interface VillagerRoutesDeps {
@@ -31,17 +33,43 @@ export interface VillagerRoutesDeps {
   timeZone?: string;
 }
 
-/** A browser's form (answered with a redirect to the page) or an API client (answered with JSON): an upload from a page asks for HTML. */
-const isForm = (req: FastifyRequest): boolean => {
-  const type = req.headers['content-type'] ?? '';
-  if (type.startsWith('application/x-www-form-urlencoded')) return true;
-  return type.startsWith('multipart/form-data') && (req.headers.accept ?? '').includes('text/html');
-};
+/** A browser's form (answered with a redirect to the page, or the page with the refusal) or an API client (answered with JSON). */
+const isForm = wantsPage;
+
+/** A villager's page; with a refusal, the refused form shows why, with what was typed. */
+export function villagerPageHtml(deps: VillagerRoutesDeps, req: FastifyRequest, reply: FastifyReply, id: string, opts: { before?: number; refusal?: FormRefusal } = {}): string {
+  const db = deps.db();
+  const v = requireVillager(db, id);
+  const rows = listEntries(db, v.id, { limit: 51, ...(opts.before !== undefined ? { beforeSeq: opts.before } : {}) });
+  return villagerPage({ store: deps.store, lang: langOf(req), csrf: reply.generateCsrf(), villager: v, templates: countTemplates(db, v.id), learned: countLearned(db, v.id), entries: rows.slice(0, 50), next: rows.length > 50 ? rows[49]!.seq : null, timeZone: deps.timeZone, facesOn: Boolean(deps.faces), snapshotOn: Boolean(deps.faces?.doorFrame), ...(opts.refusal ? { refusal: opts.refusal } : {}) });
+}
+
+/** The error handler of a form on a villager's page: the page again, the form showing why. */
+export function villagerFormErrors(deps: VillagerRoutesDeps, form: string, mainField: string) {
+  const idOf = (req: FastifyRequest): string => (req.params as { id?: string }).id ?? '';
+  return formErrorHandler(() => form, () => mainField, (req, reply, refusal) => villagerPageHtml(deps, req, reply, idOf(req), { refusal }), (req) => `/villagers/${encodeURIComponent(idOf(req))}`, deps.store.name);
+}
 
 export const villagerView = (v: Villager, templates: number, learned = 0) => ({
   id: v.id, name: v.name, village: v.village, status: v.status, balance: v.balance, debt: v.debt,
   face_consent_at: v.faceConsentAt, face_consent_by: v.faceConsentBy, face_templates: templates, face_templates_learned: learned,
 });
+
+/** Entries per page of a villager's history. */
+export const HISTORY_PAGE = 50;
+
+/** A page of a villager's entries, newest first; `next` is the `before` of the older page. */
+export function historyPage(db: Db, villagerId: string, limit: number, before?: number): { items: Static<typeof HistoryItem>[]; next: number | null } {
+  const rows = listEntries(db, villagerId, { limit: limit + 1, ...(before !== undefined ? { beforeSeq: before } : {}) });
+  const items = rows.slice(0, limit).map((e) => ({ seq: e.seq, id: e.id, kind: e.kind, points: e.points, balance_after: e.balanceAfter, reason: e.reason, reference: e.reference, origin: e.origin, at: e.createdAt }));
+  return { items, next: rows.length > limit ? items[items.length - 1]!.seq : null };
+}
+
+/** A page of villagers as the API shows them (their face templates counted in one query). */
+export function villagerViews(db: Db, villagers: readonly Villager[]): Array<ReturnType<typeof villagerView>> {
+  const counts = countTemplatesOf(db, villagers.map((v) => v.id));
+  return villagers.map((v) => villagerView(v, counts.get(v.id) ?? 0, countLearned(db, v.id)));
+}
 
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 const LangQuery = { lang: Type.Optional(Type.Union([Type.Literal('zh'), Type.Literal('en')])) };
@@ -61,18 +89,16 @@ function routes(app: FastifyInstance, deps: VillagerRoutesDeps): void {
 
   typed.get('/api/villagers/search', { schema: { querystring: Type.Object({ q: Type.String({ maxLength: 64, default: '' }), limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }), after: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false }), response: { 200: SearchReply } } }, async (req) => {
     const r = searchVillagers(db(), req.query.q.trim(), { limit: req.query.limit, ...(req.query.after ? { after: req.query.after } : {}) });
-    const templates = countTemplatesOf(db(), r.items.map((v) => v.id));
-    return { items: r.items.map((v) => villagerView(v, templates.get(v.id) ?? 0, countLearned(db(), v.id))), next: r.next };
+    return { items: villagerViews(db(), r.items), next: r.next };
   });
 
   typed.get('/api/villagers/:id/history', { schema: { params: IdParams, querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }), before: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false }), response: { 200: HistoryReply } } }, async (req) => {
     const v = requireVillager(db(), req.params.id);
-    const rows = listEntries(db(), v.id, { limit: req.query.limit + 1, ...(req.query.before !== undefined ? { beforeSeq: req.query.before } : {}) });
-    const items = rows.slice(0, req.query.limit).map((e) => ({ seq: e.seq, id: e.id, kind: e.kind, points: e.points, balance_after: e.balanceAfter, reason: e.reason, reference: e.reference, origin: e.origin, at: e.createdAt }));
-    return { villager: villagerView(v, countTemplates(db(), v.id), countLearned(db(), v.id)), items, next: rows.length > req.query.limit ? items[items.length - 1]!.seq : null };
+    return { villager: villagerView(v, countTemplates(db(), v.id), countLearned(db(), v.id)), ...historyPage(db(), v.id, req.query.limit, req.query.before) };
   });
 
   typed.post('/api/villagers/:id/face', {
+    errorHandler: villagerFormErrors(deps, 'enrol', 'photo'),
     schema: {
       params: IdParams,
       body: Type.Object({
@@ -81,7 +107,7 @@ function routes(app: FastifyInstance, deps: VillagerRoutesDeps): void {
         guardian: Type.Optional(Type.String({ maxLength: 64, description: 'Guardian who consents for a child under 14' })),
         _csrf: Type.Optional(Type.String()),
       }),
-      response: { 201: Type.Object({ villager: VillagerView, templates: Type.Integer() }) },
+      response: { 201: EnrolReply },
     },
   }, async (req, reply) => {
     if (!deps.faces) throw new EdgeError('FACE_UNAVAILABLE', 'face recognition is off in this store (entry.face_enabled)', { zh: '本店没有启用人脸识别，不能录入' });
@@ -95,7 +121,33 @@ function routes(app: FastifyInstance, deps: VillagerRoutesDeps): void {
     return reply.status(201).send({ villager: villagerView(requireVillager(db(), id), r.total, countLearned(db(), id)), templates: r.templates });
   });
 
-  typed.post('/api/villagers/:id/face/withdraw', { schema: { params: IdParams, body: Type.Object({ _csrf: Type.Optional(Type.String()) }, { additionalProperties: false }) } }, async (req, reply) => {
+  // The same enrolment from a picture the door camera takes now (the villager stands at the
+  // door): same consent, quality and collision checks, same audit, the camera named as source.
+  typed.post('/api/villagers/:id/face/snapshot', {
+    errorHandler: villagerFormErrors(deps, 'snapshot', 'consent'),
+    schema: {
+      params: IdParams,
+      body: Type.Object({
+        consent: Type.Union([Type.Literal('true'), Type.Literal(true)], { description: 'The villager (or guardian) consents to face recognition now' }),
+        guardian: Type.Optional(Type.String({ maxLength: 64, description: 'Guardian who consents for a child under 14' })),
+        _csrf: Type.Optional(Type.String()),
+      }, { additionalProperties: false }),
+      response: { 201: EnrolReply },
+    },
+  }, async (req, reply) => {
+    if (!deps.faces?.doorFrame) throw new EdgeError('FACE_UNAVAILABLE', 'no door camera to take a picture with (entry.face_enabled, entry.camera)', { zh: '本店没有可拍照的门口摄像头，请上传照片' });
+    const id = req.params.id;
+    requireVillager(db(), id);
+    const frame = await deps.faces.doorFrame();
+    const consentBy = req.body.guardian?.trim() ? `guardian:${req.body.guardian.trim()}` : 'self';
+    const r = await deps.faces.enrol(id, { name: 'door camera snapshot', frame }, consentBy);
+    appendAudit(db(), { actor: req.adminUser!.username, action: 'face.enrol', target: id, before: null, after: { templates: r.total, consent_by: consentBy, source: 'door camera' } });
+    req.log.info({ villager: id, templates: r.templates }, 'face enrolled at the door camera from the admin page / 管理页面用门口摄像头录入人脸');
+    if (isForm(req)) return reply.redirect(`/villagers/${encodeURIComponent(id)}`, 303);
+    return reply.status(201).send({ villager: villagerView(requireVillager(db(), id), r.total, countLearned(db(), id)), templates: r.templates });
+  });
+
+  typed.post('/api/villagers/:id/face/withdraw', { errorHandler: villagerFormErrors(deps, 'withdraw', '_'), schema: { params: IdParams, body: Type.Object({ _csrf: Type.Optional(Type.String()) }, { additionalProperties: false }), response: { 200: WithdrawReply } } }, async (req, reply) => {
     const v = requireVillager(db(), req.params.id);
     const before = { consent_at: v.faceConsentAt, templates: countTemplates(db(), v.id) };
     const removed = deps.faces ? await deps.faces.withdraw(v.id) : deleteTemplatesAndConsent(db(), v.id);
@@ -112,9 +164,7 @@ function routes(app: FastifyInstance, deps: VillagerRoutesDeps): void {
 
   typed.get('/villagers/:id', { schema: { params: IdParams, querystring: Type.Object({ before: Type.Optional(Type.Integer({ minimum: 1 })), ...LangQuery }) } }, async (req, reply) => {
     rememberLang(req, reply);
-    const v = requireVillager(db(), req.params.id);
-    const rows = listEntries(db(), v.id, { limit: 51, ...(req.query.before !== undefined ? { beforeSeq: req.query.before } : {}) });
-    return html(reply, villagerPage({ store: deps.store, lang: langOf(req), csrf: reply.generateCsrf(), villager: v, templates: countTemplates(db(), v.id), learned: countLearned(db(), v.id), entries: rows.slice(0, 50), next: rows.length > 50 ? rows[49]!.seq : null, timeZone: deps.timeZone, facesOn: Boolean(deps.faces) }));
+    return html(reply, villagerPageHtml(deps, req, reply, req.params.id, req.query.before !== undefined ? { before: req.query.before } : {}));
   });
 }
 

@@ -23,10 +23,10 @@ export interface ReceiptRow {
 }
 
 /**
- * The latest settled sessions with the villager's name and the balance right after: the
+ * The latest settled sessions (opened before session `beforeSession` when given: a page's cursor) with the villager's name and the balance right after: the
  * redemption's own balance, or (nothing charged) the one left by the last entry before closing.
  */
-export function recentReceiptRows(db: Db, limit: number): ReceiptRow[] {
+export function recentReceiptRows(db: Db, limit: number, beforeSession?: string): ReceiptRow[] {
   return cachedStatement(db, 
     `SELECT s.id, s.kind, s.villager_id, v.name AS villager_name, s.entered_by, s.opened_at, s.closed_at,
             s.total_points, s.charged_points, s.debt_points, s.state_json,
@@ -35,9 +35,9 @@ export function recentReceiptRows(db: Db, limit: number): ReceiptRow[] {
               (SELECT e.balance_after FROM entries e WHERE e.villager_id = s.villager_id AND e.created_at <= COALESCE(s.closed_at, '9999') ORDER BY e.seq DESC LIMIT 1)
             ) AS balance_after
      FROM store_sessions s LEFT JOIN villagers v ON v.id = s.villager_id
-     WHERE s.status = 'settled'
-     ORDER BY s.opened_at DESC, s.id DESC LIMIT ?`,
-  ).all(limit) as ReceiptRow[];
+     WHERE s.status = 'settled'${beforeSession === undefined ? '' : ' AND (s.opened_at, s.id) < (SELECT b.opened_at, b.id FROM store_sessions b WHERE b.id = @before)'}
+     ORDER BY s.opened_at DESC, s.id DESC LIMIT @limit`,
+  ).all(beforeSession === undefined ? { limit } : { limit, before: beforeSession }) as ReceiptRow[];
 }
 
 export interface ReceiptLineRow { session_id: string; sku: string; name: string; slot: string; count: number; points: number }
@@ -67,6 +67,13 @@ export function productNames(db: Db, skus: readonly string[]): Map<string, { nam
   if (skus.length === 0) return new Map();
   const rows = cachedStatement(db, 'SELECT sku, name, price FROM products WHERE sku IN (SELECT value FROM json_each(?))').all(JSON.stringify([...new Set(skus)])) as Array<{ sku: string; name: string; price: number }>;
   return new Map(rows.map((r) => [r.sku, { name: r.name, price: r.price }]));
+}
+
+/** Villagers' names by id, in one query whatever the number. */
+export function villagerNames(db: Db, ids: readonly string[]): Map<string, string> {
+  if (ids.length === 0) return new Map();
+  const rows = db.prepare('SELECT id, name FROM villagers WHERE id IN (SELECT value FROM json_each(?))').all(JSON.stringify([...new Set(ids)])) as Array<{ id: string; name: string }>;
+  return new Map(rows.map((r) => [r.id, r.name]));
 }
 
 export interface StockRow { sku: string; name: string; price: number; active: number; slot: string | null; address: number | null; stock: number | null }

@@ -82,8 +82,8 @@ export function listActiveAlarms(db: Db): AlarmRow[] {
 }
 
 /** The newest alarms, active or not, newest first. */
-export function recentAlarms(db: Db, limit: number): AlarmRow[] {
-  return db.prepare('SELECT * FROM alarms ORDER BY id DESC LIMIT ?').all(limit) as AlarmRow[];
+export function recentAlarms(db: Db, limit: number, beforeId = Number.MAX_SAFE_INTEGER): AlarmRow[] {
+  return db.prepare('SELECT * FROM alarms WHERE id < ? ORDER BY id DESC LIMIT ?').all(beforeId, limit) as AlarmRow[];
 }
 
 /** Cleared alarms older than `before` (retention). */

@@ -26,13 +26,14 @@ export function insertEntryEvent(db: Db, e: NewEntryEvent): number {
 
 export interface EntryEventRow { id: number; at: string; decision: string; by: string; villager_id: string | null; villager_name: string | null; detail: string | null }
 
-/** The latest decisions, newest first, with the villager's name (one query, whatever the limit). */
-export function recentEntryEventRows(db: Db, limit: number): EntryEventRow[] {
+/** The latest decisions (older than `beforeId` when given), newest first, with the villager's name (one query, whatever the limit). */
+export function recentEntryEventRows(db: Db, limit: number, beforeId = Number.MAX_SAFE_INTEGER): EntryEventRow[] {
   return cachedStatement(db, 
     `SELECT e.id, e.at, e.decision, e.by, e.villager_id, v.name AS villager_name, e.detail
      FROM entry_events e LEFT JOIN villagers v ON v.id = e.villager_id
+     WHERE e.id < ?
      ORDER BY e.id DESC LIMIT ?`,
-  ).all(limit) as EntryEventRow[];
+  ).all(beforeId, limit) as EntryEventRow[];
 }
 
 export interface DoorStanding {

@@ -88,10 +88,13 @@ export function getOpenSession(db: Db): StoreSession | undefined {
   return r ? fromRow(r) : undefined;
 }
 
-export function listSessions(db: Db, opts: { limit?: number; villagerId?: string } = {}): StoreSession[] {
-  const rows = opts.villagerId
-    ? cachedStatement(db, 'SELECT * FROM store_sessions WHERE villager_id = ? ORDER BY opened_at DESC, id DESC LIMIT ?').all(opts.villagerId, opts.limit ?? 50)
-    : cachedStatement(db, 'SELECT * FROM store_sessions ORDER BY opened_at DESC, id DESC LIMIT ?').all(opts.limit ?? 50);
+/** Newest first; `before` (a session id, a page's cursor) lists those opened before it. */
+export function listSessions(db: Db, opts: { limit?: number; villagerId?: string; before?: string } = {}): StoreSession[] {
+  const where = [
+    ...(opts.villagerId !== undefined ? ['villager_id = @villager'] : []),
+    ...(opts.before !== undefined ? ['(opened_at, id) < (SELECT b.opened_at, b.id FROM store_sessions b WHERE b.id = @before)'] : []),
+  ];
+  const rows = cachedStatement(db, `SELECT * FROM store_sessions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY opened_at DESC, id DESC LIMIT @limit`).all({ limit: opts.limit ?? 50, ...(opts.villagerId !== undefined ? { villager: opts.villagerId } : {}), ...(opts.before !== undefined ? { before: opts.before } : {}) });
   return (rows as SessionRow[]).map(fromRow);
 }
 

@@ -159,8 +159,9 @@ export class AlarmBoard extends EventEmitter<AlarmEvents> {
     return [...rows, ...this.unstored.values()];
   }
 
-  recent(limit: number): AlarmRow[] {
-    return recentAlarms(this.db(), limit);
+  /** The latest alarms, active or cleared (older than alarm `beforeId` when given). */
+  recent(limit: number, beforeId?: number): AlarmRow[] {
+    return recentAlarms(this.db(), limit, beforeId);
   }
 
   private emitSafe<K extends keyof AlarmEvents>(e: K, row: AlarmRow): void {

@@ -113,7 +113,10 @@ describe('admin page cost', () => {
     const third = (await get(app, { url: '/?villagers=3' })).body;
     expect(third.match(/<tr><td>v\d+<\/td>/g)?.length).toBe(villagers - 200);
     expect((await get(app, { url: '/?villagers=0' })).statusCode).toBe(400);
-    const api = (await get(app, { url: '/api/villagers?limit=10&offset=5' })).json() as unknown[];
-    expect(api).toHaveLength(10);
+    const api = (await get(app, { url: '/api/villagers?limit=10' })).json() as { items: Array<{ id: string }>; next: string };
+    expect(api.items).toHaveLength(10);
+    const after = (await get(app, { url: `/api/villagers?limit=10&after=${api.next}` })).json() as { items: Array<{ id: string }> };
+    expect(after.items[0]!.id > api.items[9]!.id).toBe(true);
+    expect((await get(app, { url: '/api/villagers?offset=5' })).statusCode).toBe(400);
   });
 });

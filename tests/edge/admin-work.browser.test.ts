@@ -2,7 +2,8 @@
  * The maintainer's daily work in a real browser (Debian's chromium through playwright-core):
  * first-run setup, a login refused after 5 wrong passwords, calibrate a slot, count a shelf,
  * correct a review line, refund, enrol a villager's face from a photo (a portrait cut from
- * face-api's sample2.jpg at run time, analysed by the real face engine), the English switch;
+ * face-api's sample2.jpg at run time, analysed by the real face engine), refused forms coming
+ * back with the message beside the field and the input kept, the English switch;
  * screenshots at tablet and desktop sizes under test-results/.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -114,9 +115,10 @@ describe('daily work in chromium', () => {
     const problems: string[] = [];
     page.on('pageerror', (e) => problems.push(e.message));
     page.on('console', (m) => {
-      // the refused logins answer 401 and 423 on purpose; anything else is a problem
+      // the refused logins answer 401 and 423 on purpose, the refused forms 415 and 404; anything else is a problem
       const refusedLogin = /status of (401|423)/.test(m.text()) && m.location().url.endsWith('/login');
-      if (m.type() === 'error' && !refusedLogin) problems.push(`${m.text()} ${m.location().url}`);
+      const refusedForm = /status of (415|404)/.test(m.text()) && /\/api\/(villagers\/V001\/face|cards\/issue)$/.test(m.location().url);
+      if (m.type() === 'error' && !refusedLogin && !refusedForm) problems.push(`${m.text()} ${m.location().url}`);
     });
 
     // first run: the one-time link makes the first account
@@ -194,12 +196,36 @@ describe('daily work in chromium', () => {
     expect(countTemplates(ledger.db, 'V001')).toBeGreaterThan(0);
     await shoot(page, 'villager');
 
+    // a refused upload comes back as the page: the message beside the photo, consent and guardian kept
+    const notPhoto = path.join(path.dirname(photoFile), 'notes.jpg');
+    writeFileSync(notPhoto, 'these are notes, not a photo');
+    await page.setInputFiles('#photo', notPhoto);
+    await page.check('#face-enrol input[name=consent]');
+    await page.fill('#guardian', '王小明');
+    await submit(page, '#face-enrol button[data-action=enrol]');
+    expect(await page.locator('#face-enrol .field-error[data-field=photo]').innerText()).toMatch(/[\u4e00-\u9fff].* \/ .*[a-z]/);
+    expect(await page.inputValue('#guardian')).toBe('王小明');
+    expect(await page.isChecked('#face-enrol input[name=consent]')).toBe(true);
+    await shoot(page, 'villager-refused');
+    await page.goto(`${server.address!}villagers/V001`);
+
     // a new passbook card and its printable QR slip
     await Promise.all([page.waitForEvent('load'), page.click('#card-issue-slip button')]);
     expect(await page.locator('#card-qr svg').count()).toBe(1);
     expect(await page.locator('#card-no').innerText()).toMatch(/^PB-/);
     await shoot(page, 'card-slip');
     await page.goBack();
+
+    // a card for a villager who is not there: the admin page again, the message beside the field, the input kept
+    await page.goto(server.address!);
+    await page.fill('#card-issue input[name=villager]', 'V404');
+    await page.fill('#card-issue input[name=card]', 'PB-777777');
+    await submit(page, '#card-issue button');
+    expect(await page.locator('#card-issue .field-error[data-field=villager]').innerText()).toMatch(/[\u4e00-\u9fff]/);
+    expect(await page.inputValue('#card-issue input[name=villager]')).toBe('V404');
+    expect(await page.inputValue('#card-issue input[name=card]')).toBe('PB-777777');
+    await shoot(page, 'card-refused');
+    await page.goto(`${server.address!}villagers/V001`);
 
     // English
     await Promise.all([page.waitForURL((u) => u.searchParams.get('lang') === 'en'), page.click('#lang-switch')]);

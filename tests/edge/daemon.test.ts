@@ -90,7 +90,7 @@ describe('store-edge start', () => {
       const health = (await (await fetch(new URL('/healthz', url))).json()) as { parts: Record<string, { health: string }> };
       expect(health.parts['village ledger']?.health).toBe('ok');
       // the opening points were awarded at the village ledger and reached the store over MQTT
-      const opened = async () => ((await (await admin.get('/api/villagers/zhang')).json()) as { entries: Array<{ id: string; origin: string }> }).entries;
+      const opened = async () => ((await (await admin.get('/api/villagers/zhang')).json()) as { items: Array<{ id: string; origin: string }> }).items;
       while (!(await opened()).some((e) => e.id === 'demo-opening:zhang') && Date.now() < deadline + 60_000) await new Promise((r) => setTimeout(r, 100));
       expect((await opened()).find((e) => e.id === 'demo-opening:zhang'), out).toMatchObject({ origin: 'ledger' });
       expect((await (await admin.get('/api/sync')).json()) as object).toMatchObject({ enabled: true, connected: true });

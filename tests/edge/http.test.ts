@@ -81,7 +81,8 @@ describe('GET /api/events', () => {
   it('lists the door decisions newest first, with the reason in Chinese and the name', async () => {
     const res = await get(app, '/api/events');
     expect(res.statusCode).toBe(200);
-    const { events } = res.json<{ events: Array<Record<string, unknown>> }>();
+    const { items: events, next } = res.json<{ items: Array<Record<string, unknown>>; next: number | null }>();
+    expect(next).toBeNull();
     expect(events.map((e) => [e.decision, e.decision_zh, e.by, e.villager, e.villager_name, e.unlocked])).toEqual([
       ['store_busy', '店内有人，请稍候', 'card', 'V002', '<b>李</b>', false],
       ['matched', '已放行', 'card', 'V001', '王大妈', true],
@@ -91,8 +92,13 @@ describe('GET /api/events', () => {
     expect(events[1]?.detail).toEqual({ card: 'PB-0001' });
   });
 
-  it('honours limit and refuses a bad one', async () => {
-    expect((await get(app, '/api/events?limit=1')).json<{ events: unknown[] }>().events).toHaveLength(1);
+  it('honours limit, pages with the cursor, and refuses a bad one', async () => {
+    type Page = { items: Array<{ decision: string }>; next: number | null };
+    const first = (await get(app, '/api/events?limit=3')).json<Page>();
+    expect(first.items.map((e) => e.decision)).toEqual(['store_busy', 'matched', 'unknown']);
+    expect(first.next).not.toBeNull();
+    const second = (await get(app, `/api/events?limit=3&before=${first.next}`)).json<Page>();
+    expect(second).toEqual({ items: [expect.objectContaining({ decision: 'uncertain' })], next: null });
     for (const bad of ['0', '201', 'abc']) {
       const res = await get(app, `/api/events?limit=${bad}`);
       expect(res.statusCode, bad).toBe(400);
@@ -105,8 +111,14 @@ describe('GET /api/receipts', () => {
   it('lists settled sessions with lines, points, balance after and review lines; not open ones', async () => {
     const res = await get(app, '/api/receipts');
     expect(res.statusCode).toBe(200);
-    const { receipts } = res.json<{ receipts: Array<Record<string, unknown>> }>();
+    const { items: receipts, next } = res.json<{ items: Array<Record<string, unknown>>; next: string | null }>();
     expect(receipts.map((r) => r.session)).toEqual(['s2', 's1', 's0']);
+    expect(next).toBeNull();
+    // a page at a time, newest first
+    const first = (await get(app, '/api/receipts?limit=2')).json<{ items: Array<{ session: string }>; next: string | null }>();
+    expect([first.items.map((r) => r.session), first.next]).toEqual([['s2', 's1'], 's1']);
+    const rest = (await get(app, `/api/receipts?limit=2&before=${first.next}`)).json<{ items: Array<{ session: string }>; next: string | null }>();
+    expect([rest.items.map((r) => r.session), rest.next]).toEqual([['s0'], null]);
     expect(receipts[2]).toMatchObject({ kind: 'restock', villager_name: '老陈', total_points: 0, balance_after: null, lines: [], stock: [{ sku: 'salt', name: '食盐', slot: 'A1', count: 4 }] });
     expect(receipts[0]?.stock).toEqual([]);
     expect(receipts[0]).toMatchObject({ villager: 'V002', villager_name: '<b>李</b>', total_points: 30, charged_points: 10, debt_points: 20, balance_after: 0, review: [] });
@@ -151,7 +163,8 @@ describe('GET /api/store', () => {
 
 describe('GET /api/stock', () => {
   it('gives stock per product with its slots', async () => {
-    const { products } = (await get(app, '/api/stock')).json<{ products: Array<Record<string, unknown>> }>();
+    const { items: products, next } = (await get(app, '/api/stock')).json<{ items: Array<Record<string, unknown>>; next: null }>();
+    expect(next).toBeNull();
     expect(products).toEqual([
       { sku: 'oil', name: '菜籽油', price: 30, active: true, stock: 2, slots: [{ slot: 'B1', address: 13, stock: 2 }] },
       { sku: 'salt', name: '食盐', price: 3, active: true, stock: 6, slots: [{ slot: 'A1', address: 11, stock: 4 }, { slot: 'A2', address: 12, stock: 2 }] },

@@ -1,0 +1,72 @@
+/**
+ * A refused form from a browser gets its page back, with the bilingual message beside the
+ * field that is wrong and what was typed still in the fields; an API client (JSON, or a form
+ * post that asks for JSON) gets the JSON error body as from every /api route. Used as the
+ * route's `errorHandler`, so schema refusals, CSRF refusals and the handlers' own refusals all
+ * come this way.
+ */
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { refusalOf, type FieldErrors } from './errors.ts';
+import type { FormRefusal } from './form-fields.ts';
+import { messagePage } from './auth-pages.ts';
+
+export type { FormRefusal };
+
+/**
+ * A browser's form post, to be answered with a page: a form body whose sender does not ask for
+ * JSON (an upload must ask for HTML, as a browser does; curl sends `*\/*`).
+ */
+export function wantsPage(req: FastifyRequest): boolean {
+  const type = req.headers['content-type'] ?? '';
+  const accept = req.headers.accept ?? '';
+  if (type.startsWith('application/x-www-form-urlencoded')) return !(accept.includes('application/json') && !accept.includes('text/html'));
+  return type.startsWith('multipart/form-data') && accept.includes('text/html');
+}
+
+/** What a form sent, as text, for its fields. */
+export function formValues(body: unknown): Record<string, string> {
+  if (body === null || typeof body !== 'object') return {};
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(body as Record<string, unknown>)) {
+    if (k === '_csrf') continue;
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = String(v);
+  }
+  return out;
+}
+
+/** The pages a villager form may be on: a villager's page (`_page=villager`) or the admin page. */
+export interface FormPages {
+  villager(req: FastifyRequest, reply: FastifyReply, id: string, refusal: FormRefusal): string;
+  admin(req: FastifyRequest, reply: FastifyReply, refusal: FormRefusal): string;
+}
+
+/** Which page a form was sent from: its hidden `_page` field. */
+export const fromVillagerPage = (req: FastifyRequest): boolean => (req.body as { _page?: unknown } | undefined)?._page === 'villager';
+
+export type PageRenderer = (req: FastifyRequest, reply: FastifyReply, refusal: FormRefusal) => string;
+
+/**
+ * A route's error handler: a browser's form gets `render`'s page (or, when even that page
+ * cannot be shown, a page with the message and the way back); everyone else the JSON error.
+ * `mainField` is where a refusal that names no field is shown.
+ */
+export function formErrorHandler(form: (req: FastifyRequest) => string, mainField: (form: string) => string, render: PageRenderer, back: (req: FastifyRequest) => string, storeName: string) {
+  return (err: FastifyError, req: FastifyRequest, reply: FastifyReply): void => {
+    const r = refusalOf(err, req);
+    if (!wantsPage(req)) {
+      void reply.status(r.status).send(r.body);
+      return;
+    }
+    const name = form(req);
+    const fields: FieldErrors = r.body.fields && Object.keys(r.body.fields).length > 0 ? r.body.fields : { [mainField(name)]: { message: r.body.message, zh: r.body.zh } };
+    const refusal: FormRefusal = { form: name, status: r.status, zh: r.body.zh, en: r.body.message, fields, values: formValues(req.body) };
+    let page: string;
+    try {
+      page = render(req, reply, refusal);
+    } catch (renderErr) {
+      req.log.warn({ err: renderErr }, 'the refused form\'s page cannot be shown; answering with the message / 无法显示表单所在页面，仅显示提示');
+      page = messagePage(storeName, '未完成 Not done', r.body.zh, r.body.message, { href: back(req), text: '返回 Back' });
+    }
+    void reply.status(r.status).type('text/html; charset=utf-8').send(page);
+  };
+}
