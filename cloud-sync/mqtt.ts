@@ -112,5 +112,8 @@ export class SyncMqtt extends EventEmitter<SyncMqttEvents> {
     }
     await client.endAsync(!client.connected);
     client.removeAllListeners();
+    // mqtt.js may still report a connect attempt that timed out ("connack timeout") after the
+    // end; with no listener that error would crash the process.
+    client.on('error', () => undefined);
   }
 }
