@@ -43,6 +43,8 @@ export interface SyncMqttEvents {
 export class SyncMqtt extends EventEmitter<SyncMqttEvents> {
   private client: MqttClient | undefined;
   private subscriptions: string[] = [];
+  /** This client has subscribed once (since `start`). */
+  private subscribed = false;
 
   constructor(private readonly opts: MqttOptions) {
     super();
@@ -55,6 +57,7 @@ export class SyncMqtt extends EventEmitter<SyncMqttEvents> {
   /** Starts connecting; does not wait for the broker (a store runs for days without one). */
   start(subscriptions: string[]): void {
     this.subscriptions = subscriptions;
+    this.subscribed = false;
     const o = this.opts;
     const options: IClientOptions = {
       clientId: o.clientId,
@@ -75,9 +78,16 @@ export class SyncMqtt extends EventEmitter<SyncMqttEvents> {
       // Small messages (acks, beats) must not wait for the delayed-ACK timer (Nagle).
       const stream = client.stream as { setNoDelay?: (on: boolean) => void } | undefined;
       stream?.setNoDelay?.(true);
-      // A resumed session keeps its subscriptions; a fresh one needs them again.
-      if (!ack.sessionPresent && this.subscriptions.length > 0) client.subscribe(this.subscriptions, { qos: 1 }, () => this.emit('connect'));
-      else this.emit('connect');
+      // A resumed session keeps its subscriptions; a fresh one needs them again. So does the
+      // first connection of this client: a session can exist without them (an earlier client
+      // under this id stopped between the broker's CONNACK and its SUBACK), and would then
+      // receive nothing, forever.
+      if ((!ack.sessionPresent || !this.subscribed) && this.subscriptions.length > 0) {
+        client.subscribe(this.subscriptions, { qos: 1 }, (err) => {
+          if (!err) this.subscribed = true;
+          this.emit('connect');
+        });
+      } else this.emit('connect');
     });
     client.on('close', () => {
       if (o.dropUnackedOnClose) for (const id of Object.keys(client.outgoing)) client.removeOutgoingMessage(Number(id));
@@ -112,5 +122,8 @@ export class SyncMqtt extends EventEmitter<SyncMqttEvents> {
     }
     await client.endAsync(!client.connected);
     client.removeAllListeners();
+    // mqtt.js may still report a connect attempt that timed out ("connack timeout") after the
+    // end; with no listener that error would crash the process.
+    client.on('error', () => undefined);
   }
 }

@@ -24,6 +24,7 @@ import { BoardInbox } from './board.ts';
 import { applyBeat, rowsEnvelope, type InFlight } from './rows.ts';
 import type { SyncConfig } from './config.ts';
 import { OpsLink } from './ops.ts';
+import { AskedRequests } from './asked.ts';
 
 export interface SyncAgentDeps {
   db: () => Db;
@@ -74,6 +75,8 @@ export class SyncAgent implements Part {
   private behindAt: number | undefined;
   /** When a snapshot was last asked for while one is wanted; undefined when none is. */
   private snapshotAskedAt: number | undefined;
+  /** Requests whose answers may still be on their way (cloud-sync/agent/asked.ts). */
+  private asked = new AskedRequests(0);
   private readonly clock: Clock;
   /** Alarms to the village and the daily reconciliation (cloud-sync/agent/ops.ts). */
   readonly ops: OpsLink;
@@ -93,10 +96,12 @@ export class SyncAgent implements Part {
     const { config: c, address } = this.deps;
     this.key = loadOrCreateStoreKey(this.deps.dataDir, c.store_key_id, this.deps.keyFile);
     this.keys = keyRing(c.ledger_public_keys);
+    // An answer later than this is not coming (the ledger dropped the request, or a broker lost it).
+    this.asked = new AskedRequests(Math.max(c.retransmit_max_ms, c.offline_after_s * 1000));
     this.inbound = new InboundStream({
       db: this.deps.db, address, keys: () => this.keys, rules: this.deps.rules, clock: this.clock,
       skewMs: c.clock_skew_s * 1000, refusals: this.refusals, onResyncWanted: () => this.wantSnapshot('resync'),
-      snapshotPending: () => this.snapshotAskedAt !== undefined,
+      snapshotPending: () => this.snapshotAskedAt !== undefined || this.asked.owed(this.clock().getTime()),
     });
     this.board = new BoardInbox({ db: this.deps.db, village: address.village, keys: () => this.keys, clock: this.clock, skewMs: c.clock_skew_s * 1000, refusals: this.refusals });
     const status = storeTopic(address, 'status');
@@ -184,6 +189,7 @@ export class SyncAgent implements Part {
     if (t.kind === 'store' && t.leaf === 'down/deltas') {
       const r = this.inbound!.receiveDeltas(payload);
       this.handleOutcomes(r.outcomes, 'deltas', topic);
+      if (r.complete) this.asked.answered(this.clock().getTime());
       // The answer is complete once it has brought us to the seq the ledger was at.
       if (r.toSeq !== undefined && inboundSeq(this.deps.db()) >= r.toSeq) this.snapshotAskedAt = undefined;
       return;
@@ -199,8 +205,11 @@ export class SyncAgent implements Part {
   private handleOutcomes(outcomes: InboundOutcome[], from: 'events' | 'snapshot' | 'deltas', topic: string): void {
     for (const o of outcomes) {
       if (o.kind === 'gap') this.wantSnapshot('gap');
-      else if (o.kind === 'snapshot') this.snapshotAskedAt = undefined;
-      else if (o.kind === 'overlap') {
+      else if (o.kind === 'snapshot') {
+        this.snapshotAskedAt = undefined;
+        this.asked.answered(this.clock().getTime());
+      } else if (o.kind === 'overlap') {
+        if (from === 'snapshot') this.asked.answered(this.clock().getTime());
         // A stale answer to our request ends the wait when the stream has carried us past it
         // with nothing held; otherwise the timer asks again.
         if (from === 'snapshot' && this.inbound!.heldCount === 0) this.snapshotAskedAt = undefined;
@@ -300,6 +309,7 @@ export class SyncAgent implements Part {
 
   private askSnapshot(reason: SnapshotRequest['reason']): void {
     this.snapshotAskedAt = this.clock().getTime();
+    this.asked.add(this.snapshotAskedAt);
     const req: SnapshotRequest = { from_seq: inboundSeq(this.deps.db()), reason };
     void this.mqtt?.publish(storeTopic(this.deps.address, 'up/snapshot-request'), JSON.stringify(req));
   }

@@ -40,7 +40,10 @@ export interface InboundDeps {
   refusals: RefusalCounter;
   /** A `resync` command or a failed apply: the agent asks for a snapshot. */
   onResyncWanted: () => void;
-  /** Whether the agent has asked for a snapshot that has not arrived yet. */
+  /**
+   * Whether an answer to the store's own request may still be on its way: it is waiting for
+   * one, or an earlier request is not answered yet (cloud-sync/agent/asked.ts).
+   */
   snapshotPending: () => boolean;
 }
 
@@ -70,17 +73,20 @@ export class InboundStream {
 
   /**
    * A `down/deltas` answer: its events, each checked and applied like a stream event. `toSeq`
-   * is where the answer brings the store (undefined when the message itself is refused).
+   * is where the answer brings the store (undefined when the message itself is refused);
+   * `complete` when this is the answer's last message (its last event is at `to_seq`).
    */
-  receiveDeltas(payload: Buffer): { outcomes: InboundOutcome[]; toSeq?: number } {
+  receiveDeltas(payload: Buffer): { outcomes: InboundOutcome[]; toSeq?: number; complete: boolean } {
     const d = decode(payload, checkers.deltas);
-    if (!d.ok) return { outcomes: [this.refuse('invalid', d.why)] };
+    if (!d.ok) return { outcomes: [this.refuse('invalid', d.why)], complete: false };
     const outcomes: InboundOutcome[] = [];
     for (const ev of d.value.events) {
       if (!checkers.envelope.Check(ev)) outcomes.push(this.refuse('invalid', 'a deltas event is not an envelope'));
       else outcomes.push(...this.receiveEnvelope(ev, 'deltas'));
     }
-    return { outcomes, toSeq: d.value.to_seq };
+    const tail = d.value.events.at(-1);
+    const complete = tail === undefined || (checkers.envelope.Check(tail) && tail.seq >= d.value.to_seq);
+    return { outcomes, toSeq: d.value.to_seq, complete };
   }
 
   private receiveEnvelope(e: Envelope, from: 'events' | 'snapshot' | 'deltas'): InboundOutcome[] {

@@ -95,6 +95,35 @@ ALTER TABLE stores ADD COLUMN behind_since TEXT;
 ALTER TABLE stores ADD COLUMN heals ${bigint} NOT NULL DEFAULT 0;
 `;
 
+// v8 (acked_ids by village): a row id is `<store>:<seq>`, unique within a village only.
+// Keyed by the id alone, the rows of a second village's store with the same id counted as
+// duplicates: acknowledged and never applied. SQLite cannot change a primary key in place, so
+// the table is copied.
+const ACKED_BY_VILLAGE_SQLITE = /* sql */ `
+CREATE TABLE acked_ids_by_village (
+  id           TEXT NOT NULL,
+  village      TEXT NOT NULL,
+  store        TEXT NOT NULL,
+  seq          INTEGER NOT NULL,
+  topic        TEXT NOT NULL,
+  payload      TEXT NOT NULL,
+  received_at  TEXT NOT NULL,
+  PRIMARY KEY (village, id)
+);
+INSERT INTO acked_ids_by_village (id, village, store, seq, topic, payload, received_at)
+  SELECT id, village, store, seq, topic, payload, received_at FROM acked_ids;
+DROP TABLE acked_ids;
+ALTER TABLE acked_ids_by_village RENAME TO acked_ids;
+CREATE UNIQUE INDEX acked_store_seq ON acked_ids (village, store, seq);
+`;
+const ACKED_BY_VILLAGE_POSTGRES = /* sql */ `
+ALTER TABLE acked_ids DROP CONSTRAINT acked_ids_pkey;
+ALTER TABLE acked_ids ADD PRIMARY KEY (village, id);
+`;
+
+/** The version that keys acked_ids by village (tests migrate to the one before it). */
+export const ACKED_BY_VILLAGE_VERSION = 8;
+
 const MIGRATIONS: ReadonlyArray<{ version: number; sqlite: string; postgres: string }> = [
   { version: 1, sqlite: SQLITE_V1, postgres: POSTGRES_V1 },
   { version: 2, sqlite: v2('INTEGER'), postgres: v2('BIGINT') },
@@ -108,10 +137,13 @@ const MIGRATIONS: ReadonlyArray<{ version: number; sqlite: string; postgres: str
   { version: 6, sqlite: STAFF_SQLITE, postgres: STAFF_POSTGRES },
   // v7: the stores' alarms, as they stand and their history (store-alarms.ts).
   { version: 7, sqlite: STORE_ALARMS_SQLITE, postgres: STORE_ALARMS_POSTGRES },
+  // v8: acked_ids keyed by (village, id), not the row id alone.
+  { version: ACKED_BY_VILLAGE_VERSION, sqlite: ACKED_BY_VILLAGE_SQLITE, postgres: ACKED_BY_VILLAGE_POSTGRES },
 ];
 export const LEDGER_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
-export async function migrateLedger(db: SqlDb): Promise<void> {
+/** Migrates to the newest version; `upTo` stops earlier (tests of a migration start from the version before it). */
+export async function migrateLedger(db: SqlDb, upTo = LEDGER_SCHEMA_VERSION): Promise<void> {
   await db.exec('CREATE TABLE IF NOT EXISTS ledger_schema (version INTEGER NOT NULL)');
   await db.transaction(async (tx) => {
     const rows = await tx.query<{ version: number }>('SELECT version FROM ledger_schema');
@@ -120,10 +152,11 @@ export async function migrateLedger(db: SqlDb): Promise<void> {
       throw new EdgeError(ErrorCode.DB_NEWER_THAN_CODE, `the village ledger has schema version ${current}, newer than this program's ${LEDGER_SCHEMA_VERSION}`, { zh: '村账本数据库版本比程序新，请升级程序' });
     }
     for (const m of MIGRATIONS) {
-      if (m.version <= current) continue;
+      if (m.version <= current || m.version > upTo) continue;
       await tx.exec(tx.dialect === 'sqlite' ? m.sqlite : m.postgres);
     }
-    if (rows.length === 0) await tx.run('INSERT INTO ledger_schema (version) VALUES ($1)', [LEDGER_SCHEMA_VERSION]);
-    else await tx.run('UPDATE ledger_schema SET version = $1', [LEDGER_SCHEMA_VERSION]);
+    const reached = Math.max(current, Math.min(upTo, LEDGER_SCHEMA_VERSION));
+    if (rows.length === 0) await tx.run('INSERT INTO ledger_schema (version) VALUES ($1)', [reached]);
+    else await tx.run('UPDATE ledger_schema SET version = $1', [reached]);
   });
 }

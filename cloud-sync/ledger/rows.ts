@@ -75,10 +75,11 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
       held.get(k)!.add(Number(r.seq));
     }
     const all = batches.flatMap((b) => b.rows.map((r) => ({ b, r })));
-    const freshIds = new Set((await chunked(all, (part) => tx.query<{ id: string }>(
-      `INSERT INTO acked_ids (id, village, store, seq, topic, payload, received_at) VALUES ${valuesList(part.length, 7)} ON CONFLICT DO NOTHING RETURNING id`,
+    // A row id (`<store>:<seq>`) is unique within its village only: held by (village, id).
+    const freshIds = new Set((await chunked(all, (part) => tx.query<{ village: string; id: string }>(
+      `INSERT INTO acked_ids (id, village, store, seq, topic, payload, received_at) VALUES ${valuesList(part.length, 7)} ON CONFLICT DO NOTHING RETURNING village, id`,
       part.flatMap(({ b, r }) => [r.id, b.village, b.store, r.seq, r.topic, JSON.stringify(r.payload), at]),
-    ))).map((r) => r.id));
+    ))).map((r) => key(r.village, r.id)));
 
     // The batches in order, as if one after another: duplicates, gaps, the contiguous seq, new entries.
     const results: RowsResult[] = [];
@@ -93,7 +94,7 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
       const entries = new Map<string, { entry: EntryBody; seq: number }>();
       for (const row of b.rows) {
         // A row id twice (in one batch or two) is new once: the first copy.
-        if (!freshIds.delete(row.id)) {
+        if (!freshIds.delete(key(b.village, row.id))) {
           res.duplicates++;
           continue;
         }

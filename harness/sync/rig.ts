@@ -143,8 +143,8 @@ export async function publisher(rig: { broker: Broker }): Promise<SyncMqtt> {
 /** Where a ledger database lives, as `openLedgerDb` takes it (for another thread to open it too). */
 export interface LedgerDbLocation { databaseUrl?: string; pgSchema?: string; sqliteFile: string }
 
-/** A fresh village ledger database, migrated; `drop` removes it. */
-export async function tempLedgerDb(): Promise<{ db: SqlDb; where: LedgerDbLocation; drop: () => Promise<void> }> {
+/** A fresh village ledger database, migrated (to `upTo`, the newest by default); `drop` removes it. */
+export async function tempLedgerDb(upTo?: number): Promise<{ db: SqlDb; where: LedgerDbLocation; drop: () => Promise<void> }> {
   const url = process.env.DATABASE_URL;
   if (url) {
     const schema = uid('sync_test_');
@@ -153,7 +153,7 @@ export async function tempLedgerDb(): Promise<{ db: SqlDb; where: LedgerDbLocati
     await admin.query(`CREATE SCHEMA ${schema}`);
     await admin.end();
     const db = openPostgres(url, schema);
-    await migrateLedger(db);
+    await migrateLedger(db, upTo);
     return {
       db,
       where: { databaseUrl: url, pgSchema: schema, sqliteFile: '' },
@@ -169,7 +169,7 @@ export async function tempLedgerDb(): Promise<{ db: SqlDb; where: LedgerDbLocati
   const dir = mkdtempSync(path.join(tmpdir(), 'village-ledger-'));
   const sqliteFile = path.join(dir, 'ledger.sqlite');
   const db = openSqlite(sqliteFile);
-  await migrateLedger(db);
+  await migrateLedger(db, upTo);
   return { db, where: { sqliteFile }, drop: async () => { await db.close(); rmSync(dir, { recursive: true, force: true }); } };
 }
 

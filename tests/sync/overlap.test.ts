@@ -8,6 +8,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SyncMqtt } from '../../cloud-sync/mqtt.ts';
+import { storeTopic, villageEventsTopic } from '../../cloud-sync/protocol/topics.ts';
+import { AskedRequests } from '../../cloud-sync/agent/asked.ts';
+import { brokerKind, ledgerDbKind, publisher, startRig, uid, waitFor, type Rig } from '../../harness/sync/rig.ts';
 import { closeLedger, openLedger, type Db } from '../../edge/ledger/db.ts';
 import { getVillager } from '../../edge/ledger/villagers.ts';
 import { inboundSeq } from '../../edge/ledger/sync-state.ts';
@@ -72,5 +76,85 @@ describe('a snapshot and the stream overlapping', () => {
     expect(refusals.get('replayed')).toBe(1);
     expect(inboundSeq(db)).toBe(2);
     expect(getVillager(db, 'zhang')?.balance).toBe(10);
+  });
+});
+
+describe('AskedRequests', () => {
+  it('matches answers to requests oldest first, and forgets a request unanswered past its horizon', () => {
+    const a = new AskedRequests(1000);
+    expect(a.owed(0)).toBe(false);
+    a.add(0);
+    a.add(200);
+    a.answered(300);
+    expect(a.owed(300)).toBe(true);
+    a.answered(400);
+    expect(a.owed(400)).toBe(false);
+    // An answer nobody asked for changes nothing.
+    a.answered(500);
+    expect(a.size).toBe(0);
+    // One the ledger dropped: owed until the horizon, then not.
+    a.add(1000);
+    expect(a.owed(1999)).toBe(true);
+    expect(a.owed(2000)).toBe(false);
+  });
+});
+
+describe(`two answers to a store's two requests, the later one older (${brokerKind} + ${ledgerDbKind})`, () => {
+  let rig: Rig;
+  beforeEach(async () => {
+    rig = await startRig();
+    // Nobody answers but the test: it sends the answers a slow ledger would, in the order that
+    // used to be refused.
+    await rig.stopLedger();
+  });
+  afterEach(async () => {
+    await rig.close();
+  });
+
+  it('the second answer, older than what the first brought, is an overlap; a copy beyond the requests is a replay', async () => {
+    let now = Date.parse('2026-12-01T08:00:00.000Z');
+    const clock = () => new Date(now);
+    const name = uid('s');
+    const address = { village: rig.village, store: name };
+    const ledgerKey = privateEd25519('ledger-1', rig.ledgerKey.privatePem);
+    const zhangHere = { ...zhang, village: rig.village };
+    const sign = (kind: EnvelopeKind, seq: number, body: unknown, forStore?: string): Buffer => Buffer.from(JSON.stringify(signEnvelope({
+      v: 1, id: `${kind}-${seq}-${uid('')}`, kind, village: rig.village, ...(forStore ? { store: forStore } : {}), seq,
+      issued_at: new Date(now).toISOString(), expires_at: new Date(now + 3_600_000).toISOString(), body,
+    }, ledgerKey)));
+
+    let asks = 0;
+    const watch = new SyncMqtt({ url: rig.broker.url, clientId: uid('watch-'), persistentSession: false });
+    const watching = new Promise<void>((resolve) => watch.once('connect', resolve));
+    watch.on('message', () => asks++);
+    watch.start([storeTopic(address, 'up/snapshot-request')]);
+    await watching;
+
+    const s = await rig.addStore(name, {}, clock);
+    await waitFor('the first request (a new store)', () => asks === 1);
+    // No answer within retransmit_ms: the store asks again; time then stands still, so it asks no more.
+    now += 200;
+    await waitFor('the second request', () => asks === 2);
+
+    const m = await publisher(rig);
+    // The answer to the second request arrives first and brings the store to seq 2.
+    await m.publish(storeTopic(address, 'down/snapshot'), sign('snapshot', 2, { villagers: [zhangHere], entries: [{ ...award(2), created_at: new Date(now).toISOString() }] }, name));
+    await waitFor('the first answer applied', () => inboundSeq(s.db) === 2);
+    // Then the answer to the first request, built earlier (at seq 1), and a stream event to know it was handled.
+    await m.publish(storeTopic(address, 'down/snapshot'), sign('snapshot', 1, { villagers: [zhangHere], entries: [] }, name));
+    await m.publish(villageEventsTopic(rig.village), sign('entry', 3, { ...award(3), created_at: new Date(now).toISOString() }));
+    await waitFor('the next event applied', () => inboundSeq(s.db) === 3);
+    expect(s.agent.refusals.total()).toBe(0);
+    expect(getVillager(s.db, 'zhang')?.balance).toBe(20);
+
+    // Both requests are answered: the same old snapshot again is a replay, and changes nothing.
+    await m.publish(storeTopic(address, 'down/snapshot'), sign('snapshot', 1, { villagers: [zhangHere], entries: [] }, name));
+    await m.publish(villageEventsTopic(rig.village), sign('entry', 4, { ...award(4), created_at: new Date(now).toISOString() }));
+    await waitFor('the event after it applied', () => inboundSeq(s.db) === 4);
+    expect(s.agent.refusals.get('replayed')).toBe(1);
+    expect(s.agent.refusals.total()).toBe(1);
+    expect(getVillager(s.db, 'zhang')?.balance).toBe(30);
+    await m.stop();
+    await watch.stop();
   });
 });
