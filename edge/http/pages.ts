@@ -106,7 +106,7 @@ export function adminParts(d: AdminPartData): Record<string, string> {
     review: reviewSection(d.review, null),
     stock: stockSection(d.stock),
     sync: syncSection(d.sync),
-    'villager-pages': villagerPager(d.villagerPage),
+    villager_pages: villagerPager(d.villagerPage),
     villagers: `<table id="villagers"><tr><th>编号</th><th>姓名</th><th>村</th><th>状态</th><th>积分</th><th>欠分</th><th>人脸授权</th><th>操作</th></tr>${villagers}</table>`,
     sessions: `<table id="sessions"><tr><th>时间</th><th>村民</th><th>类型</th><th>状态</th><th>阶段</th><th>积分</th></tr>${sessions}</table>`,
     components: `<table id="components"><tr><th>组件</th><th>状态</th><th>说明</th></tr>${parts}${faults}</table>`,
@@ -130,7 +130,7 @@ ${part('receipts', p.receipts!)}
 ${part('review', p.review!)}
 ${part('stock', p.stock!)}
 ${part('sync', p.sync!)}
-<h2>村民</h2>${formMessage(d.refusal, 'status')}${part('villager-pages', p['villager-pages']!)}<form method="post" action="/api/villagers" id="villager-actions"><input type="hidden" name="_csrf" value="${esc(d.csrf)}">${part('villagers', p.villagers!)}</form>
+<h2>村民</h2>${formMessage(d.refusal, 'status')}${part('villager_pages', p.villager_pages!)}<form method="post" action="/api/villagers" id="villager-actions"><input type="hidden" name="_csrf" value="${esc(d.csrf)}">${part('villagers', p.villagers!)}</form>
 <h2>最近购物</h2>${part('sessions', p.sessions!)}
 <h2>组件</h2>${part('components', p.components!)}
 ${cardsSection(d.csrf, d.refusal)}

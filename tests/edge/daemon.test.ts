@@ -48,7 +48,7 @@ describe('store-edge start', () => {
     const refused = await fetch(url!);
     expect(refused.url).toMatch(/\/setup$/);
     expect(refused.status).toBe(403);
-    const setupUrl = /"setup_url":"(http:\/\/[^"]+)"/.exec(out)?.[1];
+    const setupUrl = /"part":"http","setup_url":"(http:\/\/[^"]+)"/.exec(out)?.[1];
     expect(setupUrl, out).toBeDefined();
     const admin = await setupHttp(setupUrl!);
     expect(await (await admin.get('/')).text()).toContain('门店管理');
@@ -86,7 +86,7 @@ describe('store-edge start', () => {
         if (!url) await new Promise((r) => setTimeout(r, 100));
       }
       expect(url, out).toBeDefined();
-      const admin = await setupHttp(/"setup_url":"(http:\/\/[^"]+)"/.exec(out)![1]!);
+      const admin = await setupHttp(/"part":"http","setup_url":"(http:\/\/[^"]+)"/.exec(out)![1]!);
       const health = (await (await fetch(new URL('/healthz', url))).json()) as { parts: Record<string, { health: string }> };
       expect(health.parts['village ledger']?.health).toBe('ok');
       // the opening points were awarded at the village ledger and reached the store over MQTT
