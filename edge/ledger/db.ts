@@ -208,3 +208,8 @@ export function cachedStatement(db: Db, sql: string): Database.Statement {
   }
   return st;
 }
+
+/** Forget the statements prepared for `db`, so the next use of each prepares it again (through `db.prepare` as it is then). */
+export function forgetStatements(db: Db): void {
+  statementCache.delete(db);
+}

@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { pino } from 'pino';
 import type { SlotStatus } from '../../drivers/index.ts';
-import { openLedger, type Db } from '../../edge/ledger/db.ts';
+import { forgetStatements, openLedger, type Db } from '../../edge/ledger/db.ts';
 import { applyEntry, type LedgerRules } from '../../edge/ledger/entries.ts';
 import { upsertProduct, upsertSlot } from '../../edge/ledger/products.ts';
 import { listSessions } from '../../edge/ledger/sessions.ts';
@@ -102,9 +102,28 @@ export function failWhen(db: Db, when: (sql: string, raw: Db) => boolean): () =>
   const prepare = db.prepare.bind(db);
   const raw = Object.create(db, { prepare: { value: prepare } }) as Db;
   let on = true;
+  const fault = (sql: string): void => {
+    if (on && when(sql, raw)) throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR' });
+  };
+  // The fault strikes when a statement runs, as a disk error would, not only when it is
+  // prepared: the ledger keeps statements prepared (cachedStatement), so they are forgotten
+  // here and prepared again through this wrapper.
+  forgetStatements(db);
   (db as { prepare: typeof db.prepare }).prepare = ((q: string) => {
-    if (on && when(q, raw)) throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR' });
-    return prepare(q);
+    fault(q);
+    const st = prepare(q);
+    const proxy: typeof st = new Proxy(st, {
+      get(target, key, receiver) {
+        const v = Reflect.get(target, key, receiver) as unknown;
+        if (typeof v !== 'function') return v;
+        return (...args: unknown[]) => {
+          if (key === 'run' || key === 'get' || key === 'all' || key === 'iterate') fault(q);
+          const r = (v as (...a: unknown[]) => unknown).apply(target, args);
+          return r === target ? proxy : r;
+        };
+      },
+    });
+    return proxy;
   }) as typeof db.prepare;
   return () => {
     on = false;
