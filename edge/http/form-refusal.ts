@@ -16,6 +16,9 @@ export type { FormRefusal };
  * A browser's form post, to be answered with a page: a form body whose sender does not ask for
  * JSON (an upload must ask for HTML, as a browser does; curl sends `*\/*`).
  */
+/** A plain HTML form post (answered with a redirect to its page), as opposed to an API client's JSON. */
+export const isUrlencodedForm = (req: FastifyRequest): boolean => (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
+
 export function wantsPage(req: FastifyRequest): boolean {
   const type = req.headers['content-type'] ?? '';
   const accept = req.headers.accept ?? '';

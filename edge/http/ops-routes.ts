@@ -8,7 +8,8 @@
  * reconciliation alarm names villagers. POST /api/alarms/ID/acknowledge (a maintainer has seen it;
  * audited) and the /alarms page to do it from.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { isUrlencodedForm } from './form-refusal.ts';
 import { Type, type Static } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Readiness } from '../ops/readiness.ts';
@@ -36,7 +37,7 @@ const AlarmsQuery = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 500
 const AckBody = Type.Object({ note: Type.Optional(Type.String({ maxLength: 500 })), _csrf: Type.Optional(Type.String()) }, { additionalProperties: false });
 export const AckReply = Type.Object({ alarm: AlarmReply, acknowledged: Type.Boolean(), audit_id: Type.Union([Type.Integer(), Type.Null()]) });
 
-const isForm = (req: FastifyRequest): boolean => (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
+const isForm = isUrlencodedForm;
 const disabled = (): EdgeError => new EdgeError(ErrorCode.NOT_FOUND, 'alarms are turned off (alarms.enabled: false)', { zh: '告警功能未启用（配置 alarms.enabled）' });
 
 export interface OpsRoutesDeps {

@@ -2,7 +2,8 @@
  * Refunds from the admin page: a compensating `refund` entry on a settled purchase
  * (edge/ledger/refunds.ts), audited in the same transaction, synced through the outbox.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import { isUrlencodedForm } from './form-refusal.ts';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { inTransaction, type Db } from '../ledger/db.ts';
@@ -10,7 +11,7 @@ import type { LedgerRules } from '../ledger/entries.ts';
 import { appendAudit } from '../ledger/audit.ts';
 import { refundable, refundSession } from '../ledger/refunds.ts';
 
-const isForm = (req: FastifyRequest): boolean => (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
+const isForm = isUrlencodedForm;
 const SessionParams = Type.Object({ session: Type.String({ minLength: 1, maxLength: 128 }) });
 const RefundView = Type.Object({ session: Type.String(), villager_id: Type.String(), cost: Type.Integer(), refunded: Type.Integer(), left: Type.Integer() });
 

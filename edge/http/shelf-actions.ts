@@ -7,6 +7,7 @@
  * `upsertProduct` always does.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isUrlencodedForm } from './form-refusal.ts';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { inTransaction, type Db } from '../ledger/db.ts';
@@ -22,7 +23,7 @@ import { shelvesPage } from './shelves-page.ts';
 import { CalibrateReply, CountReply, ProductReply, SlotReply, ZeroReply } from './action-schemas.ts';
 import { langOf, rememberLang } from './lang.ts';
 
-const isForm = (req: FastifyRequest): boolean => (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
+const isForm = isUrlencodedForm;
 const done = (req: FastifyRequest, reply: FastifyReply, status: number, json: unknown): FastifyReply => (isForm(req) ? reply.redirect('/shelves', 303) : reply.status(status).send(json));
 
 const productView = (p: Product) => ({ sku: p.sku, name: p.name, price: p.price, unit_g: p.unitG, tolerance_g: p.toleranceG, active: p.active });

@@ -14,7 +14,7 @@ import { requireVillager, type Villager } from '../ledger/villagers.ts';
 import { listEntries } from '../ledger/entries.ts';
 import { searchVillagers } from '../ledger/villager-search.ts';
 import { countTemplates, countTemplatesOf, deleteTemplatesAndConsent } from '../ledger/face-templates.ts';
-import { countLearned, countLearnedOf } from '../ledger/face-learning.ts';
+import { countLearned } from '../ledger/face-learning.ts';
 import { appendAudit } from '../ledger/audit.ts';
 import { EdgeError } from '../errors.ts';
 import type { FaceEnrolment } from '../entry/admin-faces.ts';
@@ -68,7 +68,7 @@ export function historyPage(db: Db, villagerId: string, limit: number, before?: 
 /** A page of villagers as the API shows them (their face templates counted in one query). */
 export function villagerViews(db: Db, villagers: readonly Villager[]): Array<ReturnType<typeof villagerView>> {
   const counts = countTemplatesOf(db, villagers.map((v) => v.id));
-  const learned = countLearnedOf(db, villagers.map((v) => v.id));
+  const learned = countTemplatesOf(db, villagers.map((v) => v.id), 'learned');
   return villagers.map((v) => villagerView(v, counts.get(v.id) ?? 0, learned.get(v.id) ?? 0));
 }
 

@@ -4,7 +4,7 @@
  * Each change is audited in the same transaction. Sealing happens in edge/entry/templates.ts.
  */
 import type { Db } from './db.ts';
-import { cachedStatement, inTransaction } from './db.ts';
+import { inTransaction } from './db.ts';
 import { appendAudit } from './audit.ts';
 import { systemClock, type Clock } from './time.ts';
 import type { SealedRow, StoredTemplate } from './face-templates.ts';
@@ -46,15 +46,6 @@ export function forgetLearned(db: Db, villagerId: string, actor: string): number
     appendAudit(db, { actor, action: 'face.learning.forget', target: villagerId, before: { learned: n }, after: { learned: 0 } });
     return n;
   });
-}
-
-/** Learned templates of each of `villagerIds` (0 for one with none), in one query: a page of villagers is one read, not one per row. */
-export function countLearnedOf(db: Db, villagerIds: readonly string[]): Map<string, number> {
-  const out = new Map(villagerIds.map((id) => [id, 0]));
-  if (villagerIds.length === 0) return out;
-  const rows = cachedStatement(db, "SELECT villager_id AS id, count(*) AS n FROM face_templates WHERE origin = 'learned' AND villager_id IN (SELECT value FROM json_each(?)) GROUP BY villager_id").all(JSON.stringify([...new Set(villagerIds)])) as Array<{ id: string; n: number }>;
-  for (const r of rows) out.set(r.id, r.n);
-  return out;
 }
 
 export function countLearned(db: Db, villagerId?: string): number {

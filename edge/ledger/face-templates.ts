@@ -42,11 +42,12 @@ export function countTemplates(db: Db, villagerId?: string): number {
   return (row as { n: number }).n;
 }
 
-/** Templates of each of `villagerIds` (0 for one with none), in one query: a page of search results is one read, not one per row. */
-export function countTemplatesOf(db: Db, villagerIds: readonly string[]): Map<string, number> {
+/** Templates (or only the learned ones) of each of `villagerIds` (0 for one with none), in one query: a page of villagers is one read, not one per row. */
+export function countTemplatesOf(db: Db, villagerIds: readonly string[], origin?: 'learned'): Map<string, number> {
   const out = new Map(villagerIds.map((id) => [id, 0]));
   if (villagerIds.length === 0) return out;
-  const rows = cachedStatement(db, 'SELECT villager_id AS id, count(*) AS n FROM face_templates WHERE villager_id IN (SELECT value FROM json_each(?)) GROUP BY villager_id').all(JSON.stringify(villagerIds)) as Array<{ id: string; n: number }>;
+  const only = origin === 'learned' ? "origin = 'learned' AND " : '';
+  const rows = cachedStatement(db, `SELECT villager_id AS id, count(*) AS n FROM face_templates WHERE ${only}villager_id IN (SELECT value FROM json_each(?)) GROUP BY villager_id`).all(JSON.stringify([...new Set(villagerIds)])) as Array<{ id: string; n: number }>;
   for (const r of rows) out.set(r.id, r.n);
   return out;
 }
