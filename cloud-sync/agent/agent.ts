@@ -55,6 +55,8 @@ export class SyncAgent implements Part {
   readonly name = 'sync';
   readonly critical = false;
   readonly refusals = new RefusalCounter();
+  /** Rows sent again because a beat showed the ledger without them (it lost rows it had acknowledged). */
+  readonly counters = { resent: 0 };
   private mqtt: SyncMqtt | undefined;
   private inbound: InboundStream | undefined;
   private board: BoardInbox | undefined;
@@ -277,6 +279,7 @@ export class SyncAgent implements Part {
     this.deps.log.warn({ from: rows[0]!.seq, to: rows[rows.length - 1]!.seq }, 'the ledger lacks rows it acknowledged; sending them again / 村账本缺少已确认的记录，重新发送');
     const now = this.clock().getTime();
     const c = this.deps.config;
+    this.counters.resent += rows.length;
     for (let i = 0; i < rows.length; i += c.batch_size) {
       await mqtt.publish(storeTopic(this.deps.address, 'up/rows'), JSON.stringify(rowsEnvelope(this.deps.address, this.key, rows.slice(i, i + c.batch_size), now)));
     }
