@@ -3,6 +3,8 @@
 # OUTSIDE the repository (never commit the photos). usage: build-face-sets.sh [OUT]
 # (OUT defaults to /work/data/faces; MIRROR to /work/.mirror). nuaa-client-dim: build-dim.mjs.
 set -euo pipefail
+# `awk 'NR<=N'`, not `head -N`: head closes the pipe early, the writer dies of SIGPIPE and
+# pipefail ends the whole build part-way (exit 141), depending on how much was buffered.
 OUT=${1:-/work/data/faces}
 M=${MIRROR:-/work/.mirror}
 NUAA=$M/imironica+liveness/repo
@@ -17,13 +19,13 @@ for p in $(git --git-dir=$NUAA ls-tree --name-only HEAD db/ClientRaw/ | xargs -n
   for i in $(seq 0 19); do f=$(sed -n "$(( i * n / 20 + 1 ))p" "$T/nuaa-$p.txt"); ex $NUAA "$f" "$OUT/nuaa-client/$p/$(basename "$f")"; done
 done
 for p in $EA; do
-  git --git-dir=$LFW ls-tree -r --name-only HEAD "images_deepfunneled/$p/" | sort | head -8 |
+  git --git-dir=$LFW ls-tree -r --name-only HEAD "images_deepfunneled/$p/" | sort | awk 'NR<=8' |
     while read -r f; do ex $LFW "$f" "$OUT/lfw-eastasian/$p/$(basename "$f")"; done
 done
 git --git-dir=$LFW ls-tree -r --name-only HEAD images_deepfunneled | awk -F/ '{print $2}' | sort | uniq -c | awk '$1>=4{print $2}' > "$T/lfw4.txt"
 for p in $EA Chan_Gailey; do sed -i "/^$p\$/d" "$T/lfw4.txt"; done
-awk 'NR%7==1' "$T/lfw4.txt" | head -80 | awk 'NR%2==1{print "a",$0} NR%2==0{print "b",$0}' | while read -r s p; do
-  git --git-dir=$LFW ls-tree -r --name-only HEAD "images_deepfunneled/$p/" | sort | head -6 |
+awk 'NR%7==1' "$T/lfw4.txt" | awk 'NR<=80' | awk 'NR%2==1{print "a",$0} NR%2==0{print "b",$0}' | while read -r s p; do
+  git --git-dir=$LFW ls-tree -r --name-only HEAD "images_deepfunneled/$p/" | sort | awk 'NR<=6' |
     while read -r f; do ex $LFW "$f" "$OUT/lfw-western-$s/$p/$(basename "$f")"; done
 done
 git --git-dir=$ASIA ls-tree -r --name-only HEAD DCleaning_tool/target_images | grep '\.jpg$' |
