@@ -84,7 +84,7 @@ function render(data) {
       cell(statusOf(a), a.disabled_at || a.locked ? 'err' : ''),
     );
     const acts = document.createElement('td');
-    acts.className = 'row';
+    acts.className = 'actions';
     acts.append(action(self ? '修改我的密码' : '重设密码', 'password', a.username));
     if (a.locked) acts.append(action('解锁', 'unlock', a.username));
     if (a.disabled_at) acts.append(action('启用', 'enable', a.username));
