@@ -8,7 +8,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LightMyRequestResponse } from 'fastify';
-import { ledgerDbKind } from '../../harness/sync/rig.ts';
+import { ledgerDbKind, tempLedgerDb } from '../../harness/sync/rig.ts';
+import { LEDGER_SCHEMA_VERSION, migrateLedger } from '../../cloud-sync/ledger/migrations.ts';
+import { getStaff, setStaffDisabled } from '../../cloud-sync/ledger/staff/accounts.ts';
 import { govApp, staffLogin, STAFF_PASSWORD, type GovApp, type StaffSession } from './gov-app.ts';
 
 interface Listed { username: string; role: string; village: string | null; locked: boolean; locked_until: string | null; disabled_at: string | null; last_login_at: string | null; display_name: string }
@@ -184,4 +186,18 @@ describe(`ledger staff account management (${ledgerDbKind})`, () => {
       expect.objectContaining({ subject: 'staff:town-a', actor: 'town', detail: { by: 'town-a' } }),
     ]));
   }, 120_000);
+
+  it('an account of a v8 ledger is still there and working after the v9 migration', async () => {
+    const old = await tempLedgerDb(8);
+    try {
+      await old.db.run("INSERT INTO staff_accounts (username, display_name, role, village, password_hash, created_by, created_at, updated_at) VALUES ('town-a', '镇干部', 'town', NULL, 'scrypt$x', 'cli', $1, $1)", [new Date().toISOString()]);
+      await migrateLedger(old.db);
+      expect(Number((await old.db.query<{ version: number }>('SELECT version FROM ledger_schema'))[0]!.version)).toBe(LEDGER_SCHEMA_VERSION);
+      expect(await getStaff(old.db, 'town-a')).toMatchObject({ username: 'town-a', disabled_at: null });
+      // It is the only town account, so it stays working.
+      await expect(setStaffDisabled(old.db, 'town-a', true, 'test', new Date())).rejects.toMatchObject({ details: { field: 'username', status: 409 } });
+    } finally {
+      await old.drop();
+    }
+  });
 });
