@@ -173,6 +173,8 @@ describe(`ledger staff account management (${ledgerDbKind})`, () => {
     const other = await staffLogin(g.app, 'town-a', STAFF_PASSWORD);
     expect(refusal(await g.call(town, 'PUT', own, { password: 'town password 2' }))).toMatchObject({ status: 400, field: 'current_password' });
     expect(refusal(await g.call(town, 'PUT', own, { password: 'town password 2', current_password: 'not the password' }))).toMatchObject({ status: 403, field: 'current_password', zh: '当前密码不正确' });
+    // A wrong current password counts as a wrong login (five lock the account).
+    expect(await g.db.query('SELECT failed_logins FROM staff_accounts WHERE username = $1', ['town-a'])).toEqual([{ failed_logins: 1 }]);
     const mine = await g.call(town, 'PUT', own, { password: 'town password 2', password_confirm: 'town password 2', current_password: STAFF_PASSWORD });
     expect(mine.statusCode).toBe(200);
     const renewed = { cookie: mine.cookies.find((c) => c.name === 'ledger_staff')!.value, csrf: (mine.json() as { csrf: string }).csrf, secret: mine.cookies.find((c) => c.name === '_csrf')?.value ?? town.secret };

@@ -13,7 +13,7 @@ import { hashPassword, MIN_PASSWORD, USERNAME, verifyPassword } from '../../../l
 import { ErrorCode } from '../../../edge/errors.ts';
 import { fieldError } from '../governance/rules.ts';
 import { actorOf, Id, type GovApp, type GovDeps, type Principal } from '../governance/access.ts';
-import { addStaff, getStaff, isLocked, listStaff, setStaffDisabled, setStaffPassword, unlockStaff, type StaffAccount, type StaffRole } from './accounts.ts';
+import { addStaff, getStaff, isLocked, listStaff, recordFailedLogin, setStaffDisabled, setStaffPassword, unlockStaff, type StaffAccount, type StaffRole } from './accounts.ts';
 
 const Password = Type.String({ maxLength: 200 });
 export const NewAccount = {
@@ -98,7 +98,11 @@ export function registerStaffAccountRoutes(app: GovApp, deps: AccountRouteDeps):
     const b = req.body;
     if (self) {
       if (!b.current_password) throw fieldError('current_password', 'give your current password to set a new one', '修改自己的密码须输入当前密码');
-      if (!(await verifyPassword(b.current_password, hash))) throw fieldError('current_password', 'the current password is wrong', '当前密码不正确', 403);
+      if (!(await verifyPassword(b.current_password, hash))) {
+        // Counted as a wrong login: a stolen session guesses no faster than the login page.
+        await recordFailedLogin(deps.db, a.username, deps.clock());
+        throw fieldError('current_password', 'the current password is wrong', '当前密码不正确', 403);
+      }
     }
     checkPassword(b);
     await setStaffPassword(deps.db, a.username, await hashPassword(b.password), actorOf(p), deps.clock(), by(req));
