@@ -11,7 +11,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { ledgerDbKind, tempLedgerDb } from '../../harness/sync/rig.ts';
 import { LEDGER_SCHEMA_VERSION, migrateLedger } from '../../cloud-sync/ledger/migrations.ts';
 import { getStaff, setStaffDisabled } from '../../cloud-sync/ledger/staff/accounts.ts';
-import { govApp, staffLogin, STAFF_PASSWORD, type GovApp, type StaffSession } from './gov-app.ts';
+import { govApp, routesOf, staffLogin, STAFF_PASSWORD, type GovApp, type StaffSession } from './gov-app.ts';
 
 interface Listed { username: string; role: string; village: string | null; locked: boolean; locked_until: string | null; disabled_at: string | null; last_login_at: string | null; display_name: string }
 interface Event { action: string; subject: string; actor: string; detail: Record<string, unknown> }
@@ -63,6 +63,9 @@ describe(`ledger staff account management (${ledgerDbKind})`, () => {
       audit: await g!.db.query('SELECT seq FROM gov_events ORDER BY seq'),
     });
     const before = await state();
+    const tried = ['PUT /api/staff/:username/password', 'POST /api/staff/:username/unlock', 'POST /api/staff/:username/disable', 'POST /api/staff/:username/enable'];
+    // An account route with no case here is one whose isolation nobody checked.
+    expect(routesOf(g.app.printRoutes({ commonPrefix: false })).filter((r) => r.includes('/api/staff/:username')).sort()).toEqual([...tried].sort());
     const acct = { username: 'spy', display_name: '冒充', password: 'a long enough pw', password_confirm: 'a long enough pw' };
     for (const who of [clerkA, g.va]) {
       expect(refusal(await g.call(who, 'POST', '/api/staff', { ...acct, role: 'town' }))).toMatchObject({ status: 403, field: 'role', zh: expect.stringContaining('镇级账号由镇里添加') });
