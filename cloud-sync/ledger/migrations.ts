@@ -6,7 +6,7 @@ import { EdgeError, ErrorCode } from '../../edge/errors.ts';
 import type { SqlDb } from './sql.ts';
 import { GOVERNANCE_POSTGRES, GOVERNANCE_SQLITE, GOVERNANCE_V5_POSTGRES, GOVERNANCE_V5_SQLITE } from './governance/schema.ts';
 import { BOARD_POSTGRES, BOARD_SQLITE } from './board/schema.ts';
-import { STAFF_POSTGRES, STAFF_SQLITE } from './staff/schema.ts';
+import { STAFF_DISABLED, STAFF_POSTGRES, STAFF_SQLITE } from './staff/schema.ts';
 import { STORE_ALARMS_POSTGRES, STORE_ALARMS_SQLITE } from './store-alarms.ts';
 
 const common = (autoId: string, bigint: string) => /* sql */ `
@@ -139,6 +139,8 @@ const MIGRATIONS: ReadonlyArray<{ version: number; sqlite: string; postgres: str
   { version: 7, sqlite: STORE_ALARMS_SQLITE, postgres: STORE_ALARMS_POSTGRES },
   // v8: acked_ids keyed by (village, id), not the row id alone.
   { version: ACKED_BY_VILLAGE_VERSION, sqlite: ACKED_BY_VILLAGE_SQLITE, postgres: ACKED_BY_VILLAGE_POSTGRES },
+  // v9: a staff account can be disabled (staff/schema.ts).
+  { version: 9, sqlite: STAFF_DISABLED, postgres: STAFF_DISABLED },
 ];
 export const LEDGER_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 

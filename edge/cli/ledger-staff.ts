@@ -1,7 +1,7 @@
 /**
  * `store-edge ledger staff …`: the village ledger's staff accounts (the /town and /passbook
  * pages' logins) from a terminal on the ledger's machine — list, add, set a new password (the
- * way back in when the only password is forgotten), unlock. Passwords come from standard input
+ * way back in when the only password is forgotten), unlock, disable and enable. Passwords come from standard input
  * (edge/cli/admin.ts's reader), never from argv. Each change is in the audit log as `cli`.
  */
 import path from 'node:path';
@@ -12,7 +12,7 @@ import { EdgeError, ErrorCode } from '../errors.ts';
 import { hashPassword, USERNAME } from '../../lib/passwords.ts';
 import { openLedgerDb, type SqlDb } from '../../cloud-sync/ledger/sql.ts';
 import { migrateLedger } from '../../cloud-sync/ledger/migrations.ts';
-import { addStaff, getStaff, listStaff, setStaffPassword, unlockStaff, STAFF_ROLES, type StaffRole } from '../../cloud-sync/ledger/staff/accounts.ts';
+import { addStaff, getStaff, listStaff, setStaffDisabled, setStaffPassword, unlockStaff, STAFF_ROLES, type StaffRole } from '../../cloud-sync/ledger/staff/accounts.ts';
 
 interface DbOptions { db: string; json?: boolean }
 
@@ -36,7 +36,7 @@ export function registerLedgerStaffCommands(ledger: Command): void {
   const common = (c: Command) => c.option('--db <file>', 'SQLite file when DATABASE_URL is not set / SQLite 文件', './data/village-ledger.sqlite').option('--json', 'print JSON / 输出 JSON');
   common(staff.command('list').description('list the accounts / 账号列表')).action(async (o: DbOptions) => {
     const list = await withLedgerDb(o, (db) => listStaff(db));
-    print(o, list, list.length === 0 ? '（无账号 no accounts: open the setup link the ledger logs, or `store-edge ledger staff add`）' : list.map((a) => `${a.username}\t${a.display_name}\t${a.role}${a.village ? `\t${a.village}` : ''}${a.locked_until ? `\t锁定至 locked until ${a.locked_until}` : ''}`).join('\n'));
+    print(o, list, list.length === 0 ? '（无账号 no accounts: open the setup link the ledger logs, or `store-edge ledger staff add`）' : list.map((a) => `${a.username}\t${a.display_name}\t${a.role}${a.village ? `\t${a.village}` : ''}${a.locked_until ? `\t锁定至 locked until ${a.locked_until}` : ''}${a.disabled_at ? `\t已停用 disabled ${a.disabled_at}` : ''}`).join('\n'));
   });
   common(staff.command('add').description('add an account; the password is read from stdin / 添加账号（密码从标准输入读取）'))
     .requiredOption('--username <name>', 'login name / 用户名')
@@ -70,4 +70,16 @@ export function registerLedgerStaffCommands(ledger: Command): void {
       await withLedgerDb(o, (db) => unlockStaff(db, username, 'cli', new Date()));
       print(o, { username, locked_until: null }, `已解除锁定 unlocked ${username}`);
     });
+  for (const disabled of [true, false]) {
+    common(staff.command(disabled ? 'disable' : 'enable').description(disabled
+      ? 'disable an account: it cannot sign in, its sessions end; never the last working town account / 停用账号'
+      : 'enable a disabled account again / 重新启用账号'))
+      .requiredOption('--username <name>')
+      .action(async (o: DbOptions & { username: string }) => {
+        const username = checkUsername(o.username);
+        const changed = await withLedgerDb(o, (db) => setStaffDisabled(db, username, disabled, 'cli', new Date()));
+        const zh = disabled ? (changed ? '已停用' : '本来就已停用') : (changed ? '已启用' : '本来就可用');
+        print(o, { username, disabled, changed }, `${zh} ${disabled ? 'disabled' : 'enabled'} ${username}${changed ? '' : ' (no change)'}`);
+      });
+  }
 }

@@ -33,7 +33,7 @@ function run(stdin: string, ...args: string[]): Promise<{ code: number | null; s
 }
 
 describe('store-edge ledger staff', () => {
-  it('adds town and village accounts with the password from stdin, refuses bad input, resets a password, unlocks', async () => {
+  it('adds town and village accounts with the password from stdin, refuses bad input, resets a password, unlocks, disables and enables', async () => {
     const db = openSqlite(file);
     await migrateLedger(db);
     await addVillage(db, 'qianjin', '前进村', new Date().toISOString());
@@ -65,6 +65,16 @@ describe('store-edge ledger staff', () => {
       await db.run("UPDATE staff_accounts SET locked_until = '2999-01-01T00:00:00.000Z' WHERE username = 'wang'");
       expect((await run('', 'unlock', '--username', 'wang')).code).toBe(0);
       expect((await getStaff(db, 'wang'))!.locked_until).toBeNull();
+      // The last working town account is never disabled; a village account is, and enabled again.
+      const last = await run('', 'disable', '--username', 'wang');
+      expect(last.code).toBe(2);
+      expect(last.stderr).toContain('最后一个可用的镇级账号');
+      expect((await run('', 'disable', '--username', 'li')).code).toBe(0);
+      expect((await getStaff(db, 'li'))!.disabled_at).toEqual(expect.any(String));
+      expect((await run('', 'list')).stdout).toMatch(/^li\t.*已停用 disabled/m);
+      const again = await run('', 'enable', '--username', 'li', '--json');
+      expect(JSON.parse(again.stdout)).toEqual({ username: 'li', disabled: false, changed: true });
+      expect((await getStaff(db, 'li'))!.disabled_at).toBeNull();
       const list = await run('', 'list', '--json');
       expect((JSON.parse(list.stdout) as { username: string }[]).map((a) => a.username).sort()).toEqual(['li', 'wang']);
       const steps = await db.query<{ subject: string; action: string; actor: string }>("SELECT subject, action, actor FROM gov_events WHERE subject LIKE 'staff:%' ORDER BY seq");
@@ -73,6 +83,8 @@ describe('store-edge ledger staff', () => {
         { subject: 'staff:li', action: 'staff.create', actor: 'cli' },
         { subject: 'staff:li', action: 'staff.password', actor: 'cli' },
         { subject: 'staff:wang', action: 'staff.unlock', actor: 'cli' },
+        { subject: 'staff:li', action: 'staff.disable', actor: 'cli' },
+        { subject: 'staff:li', action: 'staff.enable', actor: 'cli' },
       ]);
     } finally {
       await db.close();

@@ -100,3 +100,18 @@ export async function govApp(opts: { db?: SqlDb; service?: LedgerService; villag
     },
   };
 }
+
+/** Every route as `METHOD /full/path`, from fastify's route tree. */
+export function routesOf(tree: string): string[] {
+  const out: string[] = [];
+  const stack: string[] = [];
+  for (const line of tree.split('\n')) {
+    const m = /^([│ ]*)[├└]── (\S+)(?: \(([^)]+)\))?$/.exec(line.replace(/\u00a0/g, ' '));
+    if (!m) continue;
+    const depth = m[1]!.length / 4;
+    stack.length = depth;
+    stack.push(m[2]!);
+    for (const method of (m[3] ?? '').split(', ').filter((x) => x && x !== 'HEAD')) out.push(`${method} ${stack.join('')}`);
+  }
+  return out;
+}

@@ -5,23 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ledgerDbKind } from '../../harness/sync/rig.ts';
-import { govApp, type GovApp } from './gov-app.ts';
+import { govApp, routesOf, type GovApp } from './gov-app.ts';
 import { tinyJpeg } from './photos.ts';
-
-/** Every route as `METHOD /full/path`, from fastify's route tree. */
-function routesOf(tree: string): string[] {
-  const out: string[] = [];
-  const stack: string[] = [];
-  for (const line of tree.split('\n')) {
-    const m = /^([│ ]*)[├└]── (\S+)(?: \(([^)]+)\))?$/.exec(line.replace(/\u00a0/g, ' '));
-    if (!m) continue;
-    const depth = m[1]!.length / 4;
-    stack.length = depth;
-    stack.push(m[2]!);
-    for (const method of (m[3] ?? '').split(', ').filter((x) => x && x !== 'HEAD')) out.push(`${method} ${stack.join('')}`);
-  }
-  return out;
-}
 
 const item = (code: string) => ({ code, name: '测试项', category: 'other', direction: 'add', points_min: 2, points_max: 2, evidence: 'none' });
 const { code: _c, ...itemFields } = item('x');

@@ -19,6 +19,8 @@ export interface StaffAccount {
   village: string | null;
   locked_until: string | null;
   last_login_at: string | null;
+  /** When the account was disabled (停用): no login, no session; null while it works. */
+  disabled_at: string | null;
   created_by: string;
   created_at: string;
 }
@@ -30,7 +32,7 @@ export const MAX_FAILED_LOGINS = 5;
 export const LOCK_MS = 15 * 60_000;
 
 const sha = (s: string) => createHash('sha256').update(s).digest('base64url');
-const COLUMNS = 'username, display_name, role, village, password_hash, failed_logins, locked_until, last_login_at, created_by, created_at';
+const COLUMNS = 'username, display_name, role, village, password_hash, failed_logins, locked_until, last_login_at, disabled_at, created_by, created_at';
 const account = ({ password_hash: _h, failed_logins: _f, ...a }: Row): StaffAccount => a;
 
 export async function countStaff(db: SqlDb): Promise<number> {
@@ -60,7 +62,7 @@ export interface NewStaff { username: string; display_name: string; role: StaffR
  * Adds an account; `onlyIfNone` (the first-run setup) refuses when any account exists, in the
  * same transaction, so two setup forms cannot both win.
  */
-export async function addStaff(db: SqlDb, a: NewStaff, actor: string, now: Date, opts: { onlyIfNone?: boolean } = {}): Promise<StaffAccount> {
+export async function addStaff(db: SqlDb, a: NewStaff, actor: string, now: Date, opts: { onlyIfNone?: boolean; detail?: Record<string, unknown> } = {}): Promise<StaffAccount> {
   return db.transaction(async (tx) => {
     if (opts.onlyIfNone && (await countStaff(tx)) > 0) throw fieldError('setup', 'an account exists; the first-run setup is closed, sign in instead', '已有账号，首次设置已关闭，请登录', 403);
     if (a.village !== null && (await tx.query('SELECT 1 FROM villages WHERE id = $1', [a.village])).length === 0) throw fieldError('village', `no village ${a.village}`, `找不到村 ${a.village}`, 400);
@@ -68,28 +70,50 @@ export async function addStaff(db: SqlDb, a: NewStaff, actor: string, now: Date,
     const at = now.toISOString();
     await tx.run('INSERT INTO staff_accounts (username, display_name, role, village, password_hash, created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)',
       [a.username, a.display_name, a.role, a.village, a.password_hash, actor, at]);
-    await auditStaff(tx, a.village, a.username, 'staff.create', actor, { role: a.role, village: a.village, display_name: a.display_name }, now);
+    await auditStaff(tx, a.village, a.username, 'staff.create', actor, { role: a.role, village: a.village, display_name: a.display_name, ...opts.detail }, now);
     return account((await row(tx, a.username))!);
   });
 }
 
 /** A new password: unlocks the account and ends its sessions. */
-export async function setStaffPassword(db: SqlDb, username: string, passwordHash: string, actor: string, now: Date): Promise<void> {
+export async function setStaffPassword(db: SqlDb, username: string, passwordHash: string, actor: string, now: Date, detail: Record<string, unknown> = {}): Promise<void> {
   await db.transaction(async (tx) => {
     const r = await row(tx, username);
     if (!r) throw fieldError('username', `no account ${username}`, `没有账号 ${username}`, 404, ErrorCode.NOT_FOUND);
     await tx.run('UPDATE staff_accounts SET password_hash = $1, failed_logins = 0, locked_until = NULL, updated_at = $2 WHERE username = $3', [passwordHash, now.toISOString(), username]);
     await tx.run('DELETE FROM staff_sessions WHERE username = $1', [username]);
-    await auditStaff(tx, r.village, username, 'staff.password', actor, {}, now);
+    await auditStaff(tx, r.village, username, 'staff.password', actor, detail, now);
   });
 }
 
-export async function unlockStaff(db: SqlDb, username: string, actor: string, now: Date): Promise<void> {
+export async function unlockStaff(db: SqlDb, username: string, actor: string, now: Date, detail: Record<string, unknown> = {}): Promise<void> {
   await db.transaction(async (tx) => {
     const r = await row(tx, username);
     if (!r) throw fieldError('username', `no account ${username}`, `没有账号 ${username}`, 404, ErrorCode.NOT_FOUND);
     await tx.run('UPDATE staff_accounts SET failed_logins = 0, locked_until = NULL, updated_at = $1 WHERE username = $2', [now.toISOString(), username]);
-    await auditStaff(tx, r.village, username, 'staff.unlock', actor, { was_locked_until: r.locked_until }, now);
+    await auditStaff(tx, r.village, username, 'staff.unlock', actor, { was_locked_until: r.locked_until, ...detail }, now);
+  });
+}
+
+/**
+ * Disables an account (its sessions end at once; it cannot sign in) or enables it again.
+ * The last working town account is never disabled: without it nobody could enable it again
+ * from a page. Answers whether anything changed (disabling a disabled account does not).
+ */
+export async function setStaffDisabled(db: SqlDb, username: string, disabled: boolean, actor: string, now: Date, detail: Record<string, unknown> = {}): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const r = await row(tx, username);
+    if (!r) throw fieldError('username', `no account ${username}`, `没有账号 ${username}`, 404, ErrorCode.NOT_FOUND);
+    if ((r.disabled_at !== null) === disabled) return false;
+    if (disabled && r.role === 'town') {
+      // SERIALIZABLE on PostgreSQL, one writer on SQLite: two disables cannot both see two left.
+      const working = Number((await tx.query<{ n: number }>("SELECT COUNT(*) AS n FROM staff_accounts WHERE role = 'town' AND disabled_at IS NULL"))[0]?.n ?? 0);
+      if (working <= 1) throw fieldError('username', `${username} is the last working town account; add or enable another town account first`, `${username} 是最后一个可用的镇级账号，不能停用；请先添加或启用另一个镇级账号`, 409);
+    }
+    await tx.run('UPDATE staff_accounts SET disabled_at = $1, updated_at = $2 WHERE username = $3', [disabled ? now.toISOString() : null, now.toISOString(), username]);
+    if (disabled) await tx.run('DELETE FROM staff_sessions WHERE username = $1', [username]);
+    await auditStaff(tx, r.village, username, disabled ? 'staff.disable' : 'staff.enable', actor, detail, now);
+    return true;
   });
 }
 
@@ -124,7 +148,7 @@ export async function openSession(db: SqlDb, username: string, now: Date): Promi
 /** The account signed in by `token`, while its session lasts. */
 export async function sessionAccount(db: SqlDb, token: string, now: Date): Promise<(StaffAccount & { expires_at: string }) | undefined> {
   const rows = await db.query<Row & { expires_at: string }>(
-    `SELECT ${COLUMNS.split(', ').map((c) => `a.${c}`).join(', ')}, s.expires_at FROM staff_sessions s JOIN staff_accounts a ON a.username = s.username WHERE s.token_hash = $1 AND s.expires_at > $2`,
+    `SELECT ${COLUMNS.split(', ').map((c) => `a.${c}`).join(', ')}, s.expires_at FROM staff_sessions s JOIN staff_accounts a ON a.username = s.username WHERE s.token_hash = $1 AND s.expires_at > $2 AND a.disabled_at IS NULL`,
     [sha(token), now.toISOString()]);
   const r = rows[0];
   return r && { ...account(r), expires_at: r.expires_at };

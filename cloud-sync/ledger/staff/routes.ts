@@ -8,15 +8,17 @@
  * random token in an HTTP-only, SameSite=Strict cookie (`ledger_staff`, 8 hours) kept hashed
  * in the ledger, so a restart keeps staff signed in and a logout or a new password ends it.
  * A town account is the town role, a village account its village's role: the same gates and
- * the same isolation as their bearer tokens. Bearer tokens stay, for machines.
+ * the same isolation as their bearer tokens. Bearer tokens stay, for machines. A disabled
+ * account cannot sign in. Managing accounts is account-routes.ts.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { Type } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { dummyHash, hashPassword, MIN_PASSWORD, USERNAME, verifyPassword } from '../../../lib/passwords.ts';
+import { dummyHash, hashPassword, verifyPassword } from '../../../lib/passwords.ts';
 import { fieldError } from '../governance/rules.ts';
-import { actorOf, Id, type GovApp, type GovDeps } from '../governance/access.ts';
-import { addStaff, countStaff, getStaff, isLocked, listStaff, openSession, recordFailedLogin, endSession, unlockStaff, type StaffAccount, type StaffRole } from './accounts.ts';
+import type { GovApp, GovDeps } from '../governance/access.ts';
+import { addStaff, countStaff, getStaff, isLocked, openSession, recordFailedLogin, endSession, type StaffAccount } from './accounts.ts';
+import { checkAccount, NewAccount, registerStaffAccountRoutes } from './account-routes.ts';
 
 export const STAFF_COOKIE = 'ledger_staff';
 /** Login and setup attempts per client address per minute (all accounts together). */
@@ -31,30 +33,12 @@ export interface StaffDeps extends GovDeps {
 }
 
 const Password = Type.String({ maxLength: 200 });
-const NewAccount = {
-  username: Type.String({ maxLength: 64 }),
-  display_name: Type.String({ maxLength: 200 }),
-  role: Type.Union([Type.Literal('town'), Type.Literal('village')]),
-  village: Type.Optional(Id),
-  password: Password,
-};
 
 const sameToken = (a: string, b: string): boolean => {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
 };
-
-/** The fields of a new account, the first wrong one named. */
-function checkAccount(b: { username: string; display_name: string; role: StaffRole; village?: string | undefined; password: string; password_confirm?: string | undefined }): void {
-  if (!USERNAME.test(b.username)) throw fieldError('username', '2 to 32 lower-case letters, digits, . _ -', '用户名须为 2–32 位小写字母、数字或 . _ -');
-  const name = b.display_name.trim();
-  if (name.length < 1 || name.length > 100) throw fieldError('display_name', 'a name of 1 to 100 characters', '请填写姓名（1–100 字）');
-  if (b.role === 'village' && !b.village) throw fieldError('village', 'a village account names its village', '村级账号须指明所属村');
-  if (b.role === 'town' && b.village) throw fieldError('village', 'a town account belongs to no village', '镇级账号不属于某个村');
-  if ([...b.password].length < MIN_PASSWORD) throw fieldError('password', `at least ${MIN_PASSWORD} characters`, `密码至少 ${MIN_PASSWORD} 位`);
-  if (b.password_confirm !== undefined && b.password_confirm !== b.password) throw fieldError('password_confirm', 'the two passwords differ', '两次输入的密码不一致');
-}
 
 export function registerStaffRoutes(app: GovApp, deps: StaffDeps): void {
   const page = { page: true };
@@ -95,6 +79,11 @@ export function registerStaffRoutes(app: GovApp, deps: StaffDeps): void {
       req.log.warn({ username, locked: Boolean(locked) }, 'staff login: wrong user name or password / 用户名或密码错误');
       return reply.status(401).send({ error: 'LOGIN_FAILED', message: 'wrong user name or password', zh: '用户名或密码错误', field: 'password' });
     }
+    // Told only to whoever knows the password: a disabled account is not an oracle for it.
+    if (account.disabled_at) {
+      req.log.warn({ username }, 'staff login refused: account disabled / 账号已停用，拒绝登录');
+      return reply.status(403).send({ error: 'ACCOUNT_DISABLED', message: 'this account is disabled; the town or its village can enable it again', zh: '该账号已停用，请联系镇里或本村管理员重新启用', field: 'username' });
+    }
     const { password_hash: _h, ...user } = account;
     return signIn(req, reply, user);
   });
@@ -116,28 +105,5 @@ export function registerStaffRoutes(app: GovApp, deps: StaffDeps): void {
     return { ok: true };
   });
 
-  /** The town lists every account, a village its own. */
-  app.get('/api/staff', async (req) => {
-    const p = deps.principal(req);
-    if (p?.role === 'town') return { accounts: await listStaff(deps.db) };
-    if (p?.role === 'village') return { accounts: await listStaff(deps.db, p.village) };
-    throw fieldError('role', 'only staff manage accounts', '只有镇村工作人员可以管理账号', 403);
-  });
-  /** The town adds any account; a village adds accounts of its own village only. */
-  app.post('/api/staff', { schema: { body: Type.Object(NewAccount, { additionalProperties: false }) } }, async (req, reply) => {
-    const p = deps.principal(req);
-    const b = req.body;
-    if (p?.role !== 'town' && !(p?.role === 'village' && b.role === 'village' && b.village === p.village)) throw fieldError('role', 'a village adds accounts of its own village only; the town any', '村级账号只能为本村添加账号', 403);
-    checkAccount(b);
-    const a = await addStaff(deps.db, { username: b.username, display_name: b.display_name.trim(), role: b.role, village: b.village ?? null, password_hash: await hashPassword(b.password) }, actorOf(p), deps.clock());
-    return reply.status(201).send(a);
-  });
-  /** Lifts a lockout: the town any account's, a village its own accounts'. */
-  app.post('/api/staff/:username/unlock', { schema: { params: Type.Object({ username: Type.String({ maxLength: 64 }) }) } }, async (req) => {
-    const p = deps.principal(req);
-    const a = await getStaff(deps.db, req.params.username);
-    if (!a || !p || p.role === 'villager' || (p.role === 'village' && a.village !== p.village)) throw fieldError('username', `no account ${req.params.username}`, `没有账号 ${req.params.username}`, 404);
-    await unlockStaff(deps.db, a.username, actorOf(p), deps.clock());
-    return { username: a.username, unlocked: true };
-  });
+  registerStaffAccountRoutes(app, { ...deps, signIn });
 }

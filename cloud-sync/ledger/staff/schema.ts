@@ -54,3 +54,11 @@ BEGIN
 END $$;
 CREATE TRIGGER gov_evidence_no_change BEFORE UPDATE OR DELETE ON gov_evidence FOR EACH ROW EXECUTE FUNCTION gov_evidence_purge_only();
 `;
+
+/**
+ * Ledger schema v9: a staff account can be disabled (停用) rather than deleted, so its audit
+ * steps keep naming it and the town can enable it again. Disabled: no login, no session.
+ */
+export const STAFF_DISABLED = /* sql */ `
+ALTER TABLE staff_accounts ADD COLUMN disabled_at TEXT;
+`;

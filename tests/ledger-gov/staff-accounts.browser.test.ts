@@ -1,0 +1,155 @@
+/**
+ * The staff accounts page (/accounts) in a real browser (Debian's chromium through
+ * playwright-core), on the ledger's own app and port: the town signs in, adds a village
+ * account (a refusal shown beside its field, what was typed kept), disables and enables
+ * another village's account; the new account signs in and sees its own village's accounts
+ * only, the other village's data answers 404, and it sets its own password (the current one
+ * first) and carries on. No script errors, no CSP violations.
+ * Screenshots go to test-results/.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { ledgerDbKind } from '../../harness/sync/rig.ts';
+import { govApp, STAFF_PASSWORD, type GovApp } from './gov-app.ts';
+import { addStaff } from '../../cloud-sync/ledger/staff/accounts.ts';
+import { hashPassword } from '../../lib/passwords.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SHOTS = path.resolve(import.meta.dirname, '../../test-results');
+const NEW_PASSWORD = 'village clerk pw';
+
+describe(`staff accounts page in chromium (${ledgerDbKind})`, () => {
+  let g: GovApp;
+  let base: string;
+  let browser: Browser;
+  const problems: string[] = [];
+  const watch = (page: Page) => {
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    page.on('console', (m) => {
+      // 400, 401, 403 and 404 are refusals the test provokes (a short password, another village's data)
+      if (m.type() === 'error' && !/status of 40[0134] /.test(m.text())) problems.push(`console: ${m.text()}`);
+    });
+    return page;
+  };
+  const rowOf = (page: Page, username: string) => page.locator(`#accounts tr[data-user="${username}"]`);
+  const signIn = async (page: Page, username: string, password: string) => {
+    await page.waitForSelector('#login-view:not([hidden])');
+    await page.fill('#username', username);
+    await page.fill('#password', password);
+    await page.click('#login-form button[type=submit]');
+    // scrypt at N=2^17 takes a while on a loaded machine
+    await page.waitForURL(`${base}/accounts`, { timeout: 30_000 });
+    await page.waitForSelector('#main-view:not([hidden])');
+  };
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: apt-get install chromium (scripts/ensure-system-packages.sh does)`);
+    g = await govApp();
+    const hash = await hashPassword(STAFF_PASSWORD, 2 ** 14);
+    await addStaff(g.db, { username: 'town-office', display_name: '镇办公室', role: 'town', village: null, password_hash: hash }, 'test', new Date());
+    await addStaff(g.db, { username: 'clerk-b', display_name: '乙村文书', role: 'village', village: g.b, password_hash: hash }, 'test', new Date());
+    await g.villager(g.b, 'wang');
+    base = await g.app.listen({ host: '127.0.0.1', port: 0 });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+    mkdirSync(SHOTS, { recursive: true });
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await g?.close();
+  });
+
+  it('the town adds a village account; signed in as it, the other village is out of sight', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
+    const page = watch(await context.newPage());
+    // No session: to the login, and back.
+    await page.goto(`${base}/accounts`);
+    await page.waitForURL(/\/login\?next=%2Faccounts$/);
+    await signIn(page, 'town-office', STAFF_PASSWORD);
+    expect(await page.textContent('#who')).toBe('镇办公室（镇级）');
+    await expect.poll(() => page.locator('#accounts tr').count()).toBe(2);
+    expect(await rowOf(page, 'clerk-b').textContent()).toContain('乙村文书');
+
+    // Add a village account: a refusal beside its field, what was typed kept.
+    await page.fill('#add-username', 'clerk-a');
+    await page.fill('#add-display_name', '甲村文书');
+    await page.selectOption('#add-role', 'village');
+    await page.selectOption('#add-village', g.a);
+    await page.fill('#add-password', 'short');
+    await page.fill('#add-password_confirm', 'short');
+    await page.click('#add-form button[type=submit]');
+    await expect.poll(() => page.textContent('#add-password-error')).toBe('密码至少 10 位 / at least 10 characters');
+    expect(await page.inputValue('#add-username')).toBe('clerk-a');
+    expect(await page.inputValue('#add-display_name')).toBe('甲村文书');
+    expect(await page.inputValue('#add-village')).toBe(g.a);
+    await page.fill('#add-password', NEW_PASSWORD);
+    await page.fill('#add-password_confirm', `${NEW_PASSWORD}!`);
+    await page.click('#add-form button[type=submit]');
+    await expect.poll(() => page.textContent('#add-password_confirm-error')).toContain('两次输入的密码不一致');
+    expect(await page.textContent('#add-password-error')).toBe('');
+    await page.fill('#add-password_confirm', NEW_PASSWORD);
+    await page.click('#add-form button[type=submit]');
+    await expect.poll(() => page.textContent('#add-ok'), { timeout: 30_000 }).toBe('已添加账号 clerk-a');
+    await expect.poll(() => rowOf(page, 'clerk-a').textContent()).toContain('甲村文书');
+    expect(await page.inputValue('#add-username')).toBe('');
+
+    // Disable another village's account, then enable it again.
+    page.once('dialog', (d) => void d.accept());
+    await rowOf(page, 'clerk-b').locator('button[data-action=disable]').click();
+    await expect.poll(() => rowOf(page, 'clerk-b').textContent()).toContain('已停用');
+    await rowOf(page, 'clerk-b').locator('button[data-action=enable]').click();
+    await expect.poll(() => rowOf(page, 'clerk-b').textContent()).toContain('正常');
+    // The town's own row offers no 停用.
+    expect(await rowOf(page, 'town-office').locator('button[data-action=disable]').count()).toBe(0);
+    await page.screenshot({ path: path.join(SHOTS, 'ledger-staff-accounts-town.png'), fullPage: true });
+    const audit = (await g.call(g.town, 'GET', `/api/villages/${g.a}/audit`)).json() as { events: { action: string; subject: string; detail: { by?: string } }[] };
+    expect(audit.events).toContainEqual(expect.objectContaining({ action: 'staff.create', subject: 'staff:clerk-a', detail: expect.objectContaining({ by: 'town-office' }) }));
+
+    // Sign out, and in as the new village account.
+    await page.click('#logout');
+    await page.waitForURL(/\/login\?next=%2Faccounts$/);
+    await signIn(page, 'clerk-a', NEW_PASSWORD);
+    expect(await page.textContent('#who')).toBe(`甲村文书（村级 · ${g.a}）`);
+    await expect.poll(() => page.locator('#accounts tr').count()).toBe(1);
+    const table = await page.textContent('#accounts');
+    expect(table).toContain('clerk-a');
+    expect(table).not.toContain('clerk-b');
+    expect(table).not.toContain('town-office');
+    // It adds village accounts of its own village only: the form offers nothing else.
+    expect(await page.locator('#add-village option').evaluateAll((os: unknown[]) => os.map((o) => (o as { value: string }).value))).toEqual([g.a]);
+    expect(await page.isDisabled('#add-role')).toBe(true);
+    expect(await page.isDisabled('#add-village')).toBe(true);
+    // The other village's data answers 404 to this session, as if it did not exist.
+    const statuses = await page.evaluate(async (b: string) => {
+      const get = async (u: string) => (await fetch(u, { credentials: 'same-origin' })).status;
+      return [await get(`/api/villages/${b}/claims`), await get(`/api/villages/${b}/villagers/wang`), await get(`/api/villages/${b}/rollup`)];
+    }, g.b);
+    expect(statuses).toEqual([404, 404, 404]);
+
+    // Its own password: the current one first; the page carries on signed in with the new one.
+    await rowOf(page, 'clerk-a').locator('button[data-action=password]').click();
+    await page.waitForSelector('#password-card:not([hidden])');
+    expect(await page.isVisible('#pw-current_password')).toBe(true);
+    await page.fill('#pw-current_password', 'not my password');
+    await page.fill('#pw-password', 'a newer clerk pw');
+    await page.fill('#pw-password_confirm', 'a newer clerk pw');
+    await page.click('#password-form button[type=submit]');
+    await expect.poll(() => page.textContent('#pw-current_password-error'), { timeout: 30_000 }).toBe('当前密码不正确 / the current password is wrong');
+    expect(await page.inputValue('#pw-password')).toBe('a newer clerk pw');
+    await page.fill('#pw-current_password', NEW_PASSWORD);
+    await page.click('#password-form button[type=submit]');
+    await expect.poll(() => page.textContent('#list-ok'), { timeout: 30_000 }).toBe('已修改我的密码');
+    // A change right after it passes the CSRF check with the new session's token.
+    await page.fill('#add-username', 'clerk-a2');
+    await page.fill('#add-display_name', '甲村会计');
+    await page.fill('#add-password', 'another clerk pw');
+    await page.fill('#add-password_confirm', 'another clerk pw');
+    await page.click('#add-form button[type=submit]');
+    await expect.poll(() => page.textContent('#add-ok'), { timeout: 30_000 }).toBe('已添加账号 clerk-a2');
+    expect(await page.locator('#accounts tr').count()).toBe(2);
+    await page.screenshot({ path: path.join(SHOTS, 'ledger-staff-accounts-village.png'), fullPage: true });
+    await context.close();
+    expect(problems).toEqual([]);
+  }, 120_000);
+});
