@@ -23,6 +23,7 @@ import { isModelError } from '../models/errors.ts';
 import type { HealthBoard, Part } from './parts.ts';
 import type { LedgerRules } from './ledger/entries.ts';
 import { EdgeError, ErrorCode } from './errors.ts';
+import { conversionProgress, type ConversionProgress } from './cli/progress.ts';
 
 /** Restarting a dead inference worker: 1 s, doubling to one attempt a minute. */
 export const ENGINE_RESTART_BACKOFF: BackoffOptions = { firstMs: 1000, maxMs: 60_000, factor: 2 };
@@ -52,6 +53,8 @@ export class EntryPart implements Part {
   private irCamera: FrameSource | null = null;
   private unwatchEngine: (() => void) | undefined;
   private readonly restart = new Backoff(ENGINE_RESTART_BACKOFF);
+  /** The ONNX conversion while the engine starts: a bar at a terminal, else a log line per converted net. */
+  private conversion: ConversionProgress | undefined;
   pipeline: EntryPipeline | undefined;
 
   constructor(private readonly deps: EntryPartDeps, private readonly log: Logger) {
@@ -91,9 +94,12 @@ export class EntryPart implements Part {
     const templateKey = loadOrCreateTemplateKey(keyFile);
     const qrPublicKey = this.loadQrKey();
     if (config.face_enabled) {
-      const engine = new EngineClient({ detector: doorDetector(config), detectorInputSize: config.detector_input_size, detectorMinScore: config.detector_min_score, liveness: config.liveness.enabled, recognizer: recognizerChoice(config.recognizer, dataDir), ...engineChoice(config, dataDir) });
+      const engine = new EngineClient({
+        detector: doorDetector(config), detectorInputSize: config.detector_input_size, detectorMinScore: config.detector_min_score, liveness: config.liveness.enabled,
+        recognizer: recognizerChoice(config.recognizer, dataDir), ...engineChoice(config, dataDir), onConversion: (step) => this.conversion?.onStep(step),
+      });
       try {
-        await engine.start();
+        await this.startEngine(engine);
       } catch (err) {
         await engine.stop().catch(() => undefined);
         if (isModelError(err)) throw new EdgeError(ErrorCode.MODEL_INVALID, err.message, { cause: err, zh: '人脸模型文件缺失或被改动，请重新安装 (npm ci)' });
@@ -163,6 +169,22 @@ export class EntryPart implements Part {
     this.scheduleEngineRestart();
   }
 
+  private async startEngine(engine: EngineClient): Promise<void> {
+    this.conversion = conversionProgress({
+      line: (text, step) => {
+        const fields = { event: 'onnx_conversion', net: step.net, phase: step.phase, index: step.index, total: step.total, ...(step.ms !== undefined ? { ms: Math.round(step.ms) } : {}) };
+        if (step.phase === 'failed') this.log.warn(fields, text);
+        else this.log.info(fields, text);
+      },
+    });
+    try {
+      await engine.start();
+    } finally {
+      this.conversion.stop();
+      this.conversion = undefined;
+    }
+  }
+
   /** The runtime the engine started on: an ONNX engine that fell back to tfjs works, but degraded. */
   private reportEngine(engine: EngineClient): void {
     if (engine.fallback) {
@@ -183,7 +205,7 @@ export class EntryPart implements Part {
     const engine = this.engine;
     if (!engine || !this.pipeline) return;
     try {
-      await engine.start();
+      await this.startEngine(engine);
       await this.pipeline.reloadAll();
       this.restart.reset();
       this.reportEngine(engine);

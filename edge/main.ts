@@ -220,7 +220,7 @@ export class StoreDaemon {
     // the admin page enrols faces on the door's own engine; the door learns them at once
     const faces = new DoorFaces({ db: () => ledger.handle(), config: c.entry, dataDir: c.data_dir, engine: () => entry.faceEngine, reload: async (id) => entry.pipeline?.reloadVillager(id), doorFrame: () => entry.nextFrame(DOOR_SNAPSHOT_TIMEOUT_MS) });
     // the live page follows the daemon's events and the door lock (hardware is built by now)
-    this.live = new LiveFeed({ events: this.events, lock: () => hardware.lock, scales: () => hardware.scales });
+    this.live = new LiveFeed({ events: this.events, lock: () => hardware.lock, scales: () => hardware.scales, board: () => alarms });
     // the store's alarms (edge/ops/alarms.ts) appear on the live page as they are raised
     const live = this.live;
     alarms?.on('raised', (a) => {

@@ -6,7 +6,7 @@
 import { Worker } from 'node:worker_threads';
 import { ModelError } from './errors.ts';
 import type { AnalyseOptions, EngineKind, EngineOptions, FrameAnalysis, RgbFrame } from './face-engine.ts';
-import type { EngineStarted, Recognition, WorkerRequest, WorkerResponse } from './protocol.ts';
+import type { EngineStarted, Recognition, WorkerConversion, WorkerRequest, WorkerResponse } from './protocol.ts';
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
@@ -29,7 +29,10 @@ export class EngineClient {
   async start(): Promise<void> {
     const worker = new Worker(new URL('./worker-entry.mjs', import.meta.url));
     this.worker = worker;
-    worker.on('message', (res: WorkerResponse) => this.settle(res));
+    worker.on('message', (msg: WorkerResponse | WorkerConversion) => {
+      if ('event' in msg) this.relayConversion(msg);
+      else this.settle(msg);
+    });
     worker.on('error', (err) => this.failAll(err));
     worker.on('exit', (code) => {
       const err = new ModelError('ENGINE_STOPPED', `inference worker exited with code ${code}`);
@@ -40,7 +43,9 @@ export class EngineClient {
       }
     });
     try {
-      const started = (await this.call({ op: 'start', engine: this.opts })) as EngineStarted;
+      // a function cannot cross to the worker: its steps come back as messages (relayConversion)
+      const { onConversion: _listener, ...engine } = this.opts;
+      const started = (await this.call({ op: 'start', engine })) as EngineStarted;
       this.engine = started.engine;
       this.fallback = started.fallback;
       this.notes = started.notes;
@@ -95,6 +100,12 @@ export class EngineClient {
       this.pending.set(id, { resolve, reject });
       w.postMessage({ ...req, id }, transfer);
     });
+  }
+
+  private relayConversion(msg: WorkerConversion): void {
+    try {
+      this.opts.onConversion?.(msg.step);
+    } catch { /* progress is only a view */ }
   }
 
   private settle(res: WorkerResponse): void {

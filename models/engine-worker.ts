@@ -7,10 +7,10 @@ import { parentPort } from 'node:worker_threads';
 import { isModelError } from './errors.ts';
 import { FaceEngine } from './face-engine.ts';
 import { Gallery } from './gallery.ts';
-import type { EngineStarted, Recognition, WorkerRequest, WorkerResponse } from './protocol.ts';
+import type { EngineStarted, Recognition, WorkerConversion, WorkerRequest, WorkerResponse } from './protocol.ts';
 
-const port = parentPort;
-if (!port) throw new Error('engine-worker.ts must run in a worker thread');
+if (!parentPort) throw new Error('engine-worker.ts must run in a worker thread');
+const port: NonNullable<typeof parentPort> = parentPort;
 
 let engine: FaceEngine | undefined;
 let gallery = new Gallery();
@@ -23,7 +23,7 @@ function needEngine(): FaceEngine {
 async function handle(req: WorkerRequest): Promise<unknown> {
   switch (req.op) {
     case 'start': {
-      const e = new FaceEngine(req.engine);
+      const e = new FaceEngine({ ...req.engine, onConversion: (step) => port.postMessage({ event: 'conversion', step } satisfies WorkerConversion) });
       await e.start();
       engine = e;
       // the gallery holds descriptors of the length this recognizer gives

@@ -13,6 +13,7 @@ import { textureFeatures } from './liveness/texture.ts';
 import { descriptorLengthOf, humanModelOf, type Recognizer, type RecognizerChoice } from './recognizer.ts';
 import type * as TfModule from '@tensorflow/tfjs';
 import type { OnnxFaceNets } from './onnx/nets.ts';
+import type { ConversionListener } from './onnx/cache.ts';
 import { livenessBox, tfjsLiveness } from './liveness-scores.ts';
 
 export const DESCRIPTOR_LENGTH = 128;
@@ -20,6 +21,7 @@ export const DESCRIPTOR_LENGTH = 128;
 export const MAX_FRAME_SIDE = 4096;
 
 export type { RgbFrame } from './frame.ts';
+export type { ConversionListener, ConversionStep } from './onnx/cache.ts';
 export { normalise, padFrame } from './frame.ts';
 
 /**
@@ -56,6 +58,8 @@ export interface EngineOptions {
   onnxCacheDir?: string;
   /** onnxruntime intra-op threads (default 2). */
   onnxThreads?: number;
+  /** Told of each net `engine: onnx` converts or finds cached (EngineClient relays the worker's). */
+  onConversion?: ConversionListener;
   /**
    * When the detector finds no face, look again in the frame centred on a canvas 1.5× larger
    * (SSD misses faces that fill most of a photo: 11 of 176 ordinary photos, 1 once padded).
@@ -206,6 +210,7 @@ export class FaceEngine {
       this.onnx = await OnnxFaceNets.load({ ...(faceRecognition ? { faceRecognition } : {}), faceLandmark68, ...det, ...(liveness ? { liveness } : {}) }, {
         ...(this.opts.onnxCacheDir ? { cacheDir: this.opts.onnxCacheDir } : {}),
         ...(this.opts.onnxThreads ? { threads: this.opts.onnxThreads } : {}),
+        ...(this.opts.onConversion ? { onConversion: this.opts.onConversion } : {}),
       });
       if (this.onnx.livenessNote) {
         this.notes.push(this.onnx.livenessNote);

@@ -1,5 +1,5 @@
 /** Messages between the EngineClient (main thread) and the inference worker. */
-import type { AnalyseOptions, EngineKind, EngineOptions, FaceAnalysis, RgbFrame, StageTimes } from './face-engine.ts';
+import type { AnalyseOptions, ConversionStep, EngineKind, EngineOptions, FaceAnalysis, RgbFrame, StageTimes } from './face-engine.ts';
 import type { GallerySearch } from './gallery.ts';
 import type { ModelErrorCode } from './errors.ts';
 
@@ -18,13 +18,16 @@ export interface Recognition {
 export interface EngineStarted { engine: EngineKind; fallback: string | null; notes: string[] }
 
 export type WorkerRequest =
-  | { id: number; op: 'start'; engine: EngineOptions }
+  | { id: number; op: 'start'; engine: Omit<EngineOptions, 'onConversion'> }
   | { id: number; op: 'recognise'; frame: RgbFrame; opts: AnalyseOptions }
   | { id: number; op: 'analyse'; frame: RgbFrame; opts: AnalyseOptions }
   | { id: number; op: 'gallery.add'; villagerId: string; descriptors: Float32Array[] }
   | { id: number; op: 'gallery.remove'; villagerId: string }
   | { id: number; op: 'gallery.replace'; entries: Array<{ villagerId: string; descriptors: Float32Array[] }> }
   | { id: number; op: 'stop' };
+
+/** Sent by the worker on its own while it starts: a net converted to ONNX (or found cached). */
+export interface WorkerConversion { event: 'conversion'; step: ConversionStep }
 
 export type WorkerResponse =
   | { id: number; ok: true; result: unknown }

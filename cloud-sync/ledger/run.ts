@@ -14,7 +14,7 @@ import { BoardPublisher } from './board/publisher.ts';
 import { privateEd25519 } from '../protocol/sign.ts';
 import { countStaff } from './staff/accounts.ts';
 import { RollupRunner } from './governance/rollup-runner.ts';
-import { DEFAULT_RETENTION, EvidenceRetention, type RetentionOptions } from './governance/evidence-retention.ts';
+import { DEFAULT_LEDGER_RETENTION, LedgerRetention, type LedgerRetentionOptions } from './retention.ts';
 
 export interface LedgerRunOptions {
   brokerUrl: string;
@@ -37,8 +37,11 @@ export interface LedgerRunOptions {
   log: Logger;
   /** How often the public boards' sources are checked for a change (default 5 s). */
   boardCheckMs?: number | undefined;
-  /** Evidence photos' retention: kept days (0 for ever), the purge's cron and time zone (defaults: 365 days, 03:15 village time). */
-  evidence?: Partial<RetentionOptions> | undefined;
+  /**
+   * Retention: evidence photos' and the stores' alarm history's kept days (0 for ever), the
+   * purge's cron and time zone (defaults: 365 days each, 03:15 village time; retention.ts).
+   */
+  retention?: Partial<LedgerRetentionOptions> | undefined;
 }
 
 const TokensSchema = Type.Array(Type.Object({
@@ -90,8 +93,8 @@ export async function runLedger(o: LedgerRunOptions): Promise<{ url: string; db:
     }
   }
   const tokens = loadTokens(o.tokensFile);
-  const retentionOptions: RetentionOptions = { ...DEFAULT_RETENTION, ...Object.fromEntries(Object.entries(o.evidence ?? {}).filter(([, v]) => v !== undefined)) };
-  EvidenceRetention.check(retentionOptions);
+  const retentionOptions: LedgerRetentionOptions = { ...DEFAULT_LEDGER_RETENTION, ...Object.fromEntries(Object.entries(o.retention ?? {}).filter(([, v]) => v !== undefined)) };
+  LedgerRetention.check(retentionOptions);
   const db = openLedgerDb({ databaseUrl: o.databaseUrl, sqliteFile: o.sqliteFile });
   await migrateLedger(db);
   // The shipped rule library, as the town's items (a code already there is left as it is).
@@ -101,7 +104,7 @@ export async function runLedger(o: LedgerRunOptions): Promise<{ url: string; db:
   // The stores' public boards: sent when what they show changes, and every few minutes anyway.
   const board = new BoardPublisher({ db, key, log: o.log, publish: (village, e) => service.publishBoard(village, e), ...(o.boardCheckMs ? { checkMs: o.boardCheckMs } : {}) });
   board.start();
-  const retention = new EvidenceRetention({ db, log: o.log, options: retentionOptions });
+  const retention = new LedgerRetention({ db, log: o.log, options: retentionOptions });
   retention.start();
   // No staff account yet: the first is made at /setup with a one-time token printed here only,
   // so nobody else on the network can take it first (as the store's admin page does).

@@ -7,7 +7,8 @@
  * acknowledgement), and the ones no longer listed are marked cleared at the list's time. The
  * rows with no `cleared_at` are a store's alarms as they stand; the others are its history.
  * A list older than the last one taken from that store (a retained copy delivered late) is
- * ignored. Plain functions over the ledger's database, like tables.ts.
+ * ignored. The history is kept `alarmKeepDays` (purgeStoreAlarms, run by the ledger's
+ * retention job, retention.ts). Plain functions over the ledger's database, like tables.ts.
  */
 import type { SqlDb } from './sql.ts';
 import { opsCheckers, type Alarm, type AlarmsMessage } from '../protocol/ops.ts';
@@ -188,4 +189,41 @@ export async function storeAlarms(db: SqlDb, villages: string[], recent: number)
     active: active.filter((a) => a.village === s.village && a.store === s.id),
     recent: past.filter((a) => a.village === s.village && a.store === s.id),
   }));
+}
+
+/** Occurrences deleted per transaction: a large first purge never holds the ledger long. */
+const PURGE_BATCH = 500;
+
+export interface AlarmPurge { deleted: number; cutoff: string }
+
+/**
+ * Deletes the occurrences that cleared (by the store's list time) before `now - keepDays` and
+ * that a maintainer acknowledged; 0 keeps them for ever. An alarm still active is a store's
+ * state, never history. One that cleared without anyone acknowledging it is kept: it is the
+ * only trace that a condition (a lock that did not confirm, a scale gone, ledgers that
+ * disagreed) came and went while nobody looked, which is what the village and the town check
+ * a store's upkeep for; they are few (one row per occurrence, a repeat only counts `seen`).
+ */
+export async function purgeStoreAlarms(db: SqlDb, keepDays: number, now: Date): Promise<AlarmPurge> {
+  const cutoff = new Date(now.getTime() - keepDays * 86_400_000).toISOString();
+  const out: AlarmPurge = { deleted: 0, cutoff };
+  if (keepDays <= 0) return out;
+  for (;;) {
+    const due = await db.query<{ village: string; store: string; occurrence: string }>(
+      `SELECT village, store, occurrence FROM store_alarms
+       WHERE cleared_at IS NOT NULL AND cleared_at < $1 AND acknowledged_at IS NOT NULL
+       ORDER BY cleared_at LIMIT ${PURGE_BATCH}`, [cutoff]);
+    if (due.length === 0) return out;
+    const before = out.deleted;
+    await db.transaction(async (tx) => {
+      for (const a of due) {
+        // the same conditions again: a list taken meanwhile may have raised the occurrence again
+        out.deleted += await tx.run(
+          'DELETE FROM store_alarms WHERE village = $1 AND store = $2 AND occurrence = $3 AND cleared_at IS NOT NULL AND cleared_at < $4 AND acknowledged_at IS NOT NULL',
+          [a.village, a.store, a.occurrence, cutoff],
+        );
+      }
+    });
+    if (out.deleted === before) return out;
+  }
 }

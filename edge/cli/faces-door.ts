@@ -24,7 +24,8 @@ import { parseIntOption, print, withCommon, type CommonOptions } from './context
 export interface FacesEnv { db: Db; entry: EntryConfig; dataDir: string; key: Buffer }
 export interface FacesDeps {
   openEnv(o: CommonOptions): FacesEnv;
-  startEngine(entry: EntryConfig, dataDir: string, at?: 'photo' | 'door'): Promise<FaceEngine>;
+  /** `json`: no conversion progress (stdout is the command's JSON). */
+  startEngine(entry: EntryConfig, dataDir: string, at?: 'photo' | 'door', json?: boolean): Promise<FaceEngine>;
 }
 
 /** Every file readable, before any model loads: a typo costs no wait. */
@@ -69,7 +70,7 @@ export function registerFaceDoorCommands(faces: Command, deps: FacesDeps): void 
       await checkReadable(o.photo);
       const env = deps.openEnv(o);
       try {
-        const engine = await deps.startEngine(env.entry, env.dataDir);
+        const engine = await deps.startEngine(env.entry, env.dataDir, 'photo', o.json === true);
         try {
           const gallery = galleryOf(env);
           for (const file of o.photo) {
@@ -93,7 +94,7 @@ export function registerFaceDoorCommands(faces: Command, deps: FacesDeps): void 
       const env = deps.openEnv(o);
       try {
         // the door's own detector, its input size and liveness setting, on frames scaled as the camera delivers them
-        const engine = await deps.startEngine(env.entry, env.dataDir, 'door');
+        const engine = await deps.startEngine(env.entry, env.dataDir, 'door', o.json === true);
         try {
           const decode = { maxSide: Math.max(env.entry.frame_width, env.entry.frame_height), maxInputPixels: DEFAULT_DECODE.maxInputPixels };
           let i = 0;

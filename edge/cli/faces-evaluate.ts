@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { progressBar } from './progress.ts';
+import { conversionProgress, progressBar } from './progress.ts';
 import { recognizerLabel, type RecognizerChoice } from '../../models/recognizer.ts';
 import { FaceEngine } from '../../models/face-engine.ts';
 import { isModelError } from '../../models/errors.ts';
@@ -142,16 +142,23 @@ export function registerFacesEvaluate(faces: Command): void {
       const results: Evaluation[] = [];
       for (const recognizer of choices) {
         // enrolment as `faces enroll` does it (the accurate detector), identification as the door does it
-        const enrolEngine = new FaceEngine({ detector: o.enrolDetector, padRetry: true, detectorInputSize: Math.max(entry.detector_input_size, 416), detectorMinScore: entry.detector_min_score, liveness: false, recognizer, ...runtime });
-        const doorEngine = new FaceEngine({ detector: doorDetector(entry), detectorInputSize: entry.detector_input_size, detectorMinScore: entry.detector_min_score, liveness: false, recognizer, ...runtime });
+        // the first run converts the nets to ONNX (each engine its own detector): a bar or lines, never with --json
+        const enrolConversion = conversionProgress({ enabled: !o.json });
+        const doorConversion = conversionProgress({ enabled: !o.json });
+        const enrolEngine = new FaceEngine({ detector: o.enrolDetector, padRetry: true, detectorInputSize: Math.max(entry.detector_input_size, 416), detectorMinScore: entry.detector_min_score, liveness: false, recognizer, ...runtime, onConversion: enrolConversion.onStep });
+        const doorEngine = new FaceEngine({ detector: doorDetector(entry), detectorInputSize: entry.detector_input_size, detectorMinScore: entry.detector_min_score, liveness: false, recognizer, ...runtime, onConversion: doorConversion.onStep });
         try {
           await enrolEngine.start();
+          enrolConversion.stop();
           await doorEngine.start();
         } catch (err) {
           enrolEngine.stop();
           doorEngine.stop();
           if (isModelError(err)) throw new EdgeError('MODEL_INVALID', err.message, { cause: err, zh: '模型文件缺失、被改动或无法转换，请检查 (npm ci)' });
           throw err;
+        } finally {
+          enrolConversion.stop();
+          doorConversion.stop();
         }
         try {
           const bar = progressBar(`faces evaluate ${recognizerLabel(recognizer)} / 人脸评估`, { enabled: !o.json });

@@ -12,6 +12,7 @@ import { listPeople } from '../entry/evaluate.ts';
 import { textureModelOf } from '../entry/liveness-passive.ts';
 import { judgePresentation, summariseLiveness, type LivenessEvaluation, type PresentationResult } from '../entry/liveness-evaluate.ts';
 import { configFrom, withCommon, type CommonOptions } from './context.ts';
+import { conversionProgress } from './progress.ts';
 
 interface LivenessCliOptions extends CommonOptions { real: string; attack: string; textureModel?: string }
 
@@ -47,12 +48,16 @@ export function registerFacesLiveness(faces: Command): void {
       // bad input is refused before the models load (seconds)
       const real = await listPeople(o.real);
       const attack = await listPeople(o.attack);
-      const engine = new FaceEngine({ detector: 'tiny', detectorInputSize: entry.detector_input_size, detectorMinScore: entry.detector_min_score, liveness: false, ...engineChoice(entry, config.data_dir) });
+      // the first run converts the nets to ONNX: a bar or lines, never with --json
+      const conversion = conversionProgress({ enabled: !o.json });
+      const engine = new FaceEngine({ detector: 'tiny', detectorInputSize: entry.detector_input_size, detectorMinScore: entry.detector_min_score, liveness: false, ...engineChoice(entry, config.data_dir), onConversion: conversion.onStep });
       try {
         await engine.start();
       } catch (err) {
         if (isModelError(err)) throw new EdgeError('MODEL_INVALID', err.message, { cause: err, zh: '模型文件缺失或被改动，请重新安装 (npm ci)' });
         throw err;
+      } finally {
+        conversion.stop();
       }
       try {
         const judge = async (list: typeof real): Promise<PresentationResult[]> => {

@@ -23,7 +23,7 @@ import { registerFacesLiveness } from './faces-liveness.ts';
 import { registerFacesLearning } from './faces-learning.ts';
 import { enrolAtCamera, registerFaceDoorCommands, type FacesEnv } from './faces-door.ts';
 import { enrolFolder, planFolder, summaryText } from './faces-bulk.ts';
-import { progressBar } from './progress.ts';
+import { conversionProgress, progressBar } from './progress.ts';
 
 function openEnv(opts: CommonOptions): FacesEnv {
   const config = configFrom(opts);
@@ -37,17 +37,21 @@ function openEnv(opts: CommonOptions): FacesEnv {
 // and SSD MobileNet misses far fewer faces than the tiny detector (enrolment may be slow); a
 // photo's face may fill most of the picture, so a photo without a face is looked at again padded.
 // `door`: as the door analyses its frames (its detector and input size, no second look).
-async function startEngine(entry: EntryConfig, dataDir: string, at: 'photo' | 'door' = 'photo'): Promise<FaceEngine> {
+// The first run converts the nets to ONNX: a bar at a terminal, lines on a pipe, nothing with --json.
+async function startEngine(entry: EntryConfig, dataDir: string, at: 'photo' | 'door' = 'photo', json = false): Promise<FaceEngine> {
   const door = at === 'door';
+  const conversion = conversionProgress({ enabled: !json });
   const engine = new FaceEngine({
     detector: door ? doorDetector(entry) : 'ssd', padRetry: !door, detectorInputSize: door ? entry.detector_input_size : Math.max(entry.detector_input_size, 416),
-    detectorMinScore: entry.detector_min_score, liveness: true, recognizer: recognizerChoice(entry.recognizer, dataDir), ...engineChoice(entry, dataDir),
+    detectorMinScore: entry.detector_min_score, liveness: true, recognizer: recognizerChoice(entry.recognizer, dataDir), ...engineChoice(entry, dataDir), onConversion: conversion.onStep,
   });
   try {
     await engine.start();
   } catch (err) {
     if (isModelError(err)) throw new EdgeError('MODEL_INVALID', err.message, { cause: err, zh: '模型文件缺失或被改动，请重新安装 (npm ci)' });
     throw err;
+  } finally {
+    conversion.stop();
   }
   return engine;
 }
@@ -93,7 +97,7 @@ export function registerFacesCommands(program: Command): void {
       try {
         const photos: EnrolPhoto[] = [];
         for (const f of o.photo) photos.push(await readPhoto(f));
-        const engine = await startEngine(env.entry, env.dataDir);
+        const engine = await startEngine(env.entry, env.dataDir, 'photo', o.json === true);
         try {
           const hadConsent = (faceConsentOf(env.db, villager)?.faceConsentAt ?? null) !== null;
           if (o.consent) setFaceConsent(env.db, villager, o.guardian ?? 'self');
@@ -147,7 +151,7 @@ export function registerFacesCommands(program: Command): void {
     planFolder(path.resolve(dir)); // a wrong folder is told before the models load
     const env = openEnv(o);
     try {
-      const engine = await startEngine(env.entry, env.dataDir);
+      const engine = await startEngine(env.entry, env.dataDir, 'photo', o.json === true);
       try {
         const summary = await enrolFolder(env, engine, path.resolve(dir), { progress: progressBar('录入 enrolling', { enabled: !o.json }) });
         print(o, summary, summaryText(summary));

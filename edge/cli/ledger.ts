@@ -22,15 +22,16 @@ export function registerLedgerCommand(program: Command): void {
     .option('--host <host>', 'API address / 接口地址', '127.0.0.1')
     .option('--port <n>', 'API port / 接口端口', '8090')
     .option('--evidence-keep-days <n>', 'days an evidence photo is kept, then purged (its claim and audit stay); 0 keeps them for ever / 凭证照片保存天数', '365')
-    .option('--evidence-purge-cron <cron>', 'when the purge runs, in village time (Asia/Shanghai); "off": only at start / 凭证照片定期删除时间', '15 3 * * *')
+    .option('--alarm-keep-days <n>', 'days a store\'s alarm stays in the history after it cleared, then deleted if a maintainer acknowledged it (unacknowledged ones are kept); 0 keeps them for ever / 门店告警记录保存天数', '365')
+    .option('--evidence-purge-cron <cron>', 'when the purges (evidence photos, the stores\' alarm history) run, in village time (Asia/Shanghai); "off": only at start / 定期删除时间', '15 3 * * *')
     .option('--qr-key-file <pem>', 'Ed25519 private key that signs villagers\' store-door QR codes (make one with `ledger keygen`; its public key is the stores\' entry.qr_public_key_file) / 进店二维码签名私钥')
-    .action(async (o: { broker: string; db: string; keyFile: string; keyId: string; tokensFile: string; host: string; port: string; qrKeyFile?: string; evidenceKeepDays: string; evidencePurgeCron: string }) => {
+    .action(async (o: { broker: string; db: string; keyFile: string; keyId: string; tokensFile: string; host: string; port: string; qrKeyFile?: string; evidenceKeepDays: string; alarmKeepDays: string; evidencePurgeCron: string }) => {
       const log = createLogger({ level: process.env.STORE_EDGE_LOG_LEVEL ?? 'info', pretty: Boolean(process.stdout.isTTY) });
       const run = await runLedger({
         brokerUrl: o.broker, databaseUrl: process.env.DATABASE_URL, sqliteFile: path.resolve(o.db), keyFile: o.keyFile, keyId: o.keyId,
         tokensFile: o.tokensFile, host: o.host, port: parseIntOption('--port', o.port), log,
         mqttUsername: process.env.MQTT_USERNAME, mqttPassword: process.env.MQTT_PASSWORD, qrKeyFile: o.qrKeyFile,
-        evidence: { keepDays: parseIntOption('--evidence-keep-days', o.evidenceKeepDays), cron: o.evidencePurgeCron },
+        retention: { evidenceKeepDays: parseIntOption('--evidence-keep-days', o.evidenceKeepDays), alarmKeepDays: parseIntOption('--alarm-keep-days', o.alarmKeepDays), cron: o.evidencePurgeCron },
       });
       log.info({ url: run.url, db: process.env.DATABASE_URL ? 'postgres' : o.db, qr: Boolean(o.qrKeyFile) }, `village ledger / 村账本: ${run.url} (villager page ${run.url}/m/, roll-up ${run.url}/town)`);
       const signal = await new Promise<string>((resolve) => {

@@ -9,6 +9,8 @@
  */
 import { EventEmitter } from 'node:events';
 import type { DaemonEvents } from '../events.ts';
+import type { AlarmRow } from '../ledger/alarms.ts';
+import { ALARM_TEXT, type AlarmKind } from '../ops/alarms.ts';
 
 export type DoorContact = 'open' | 'closed' | 'unknown';
 export type LockRelay = 'locked' | 'unlocked' | 'alarm' | 'unknown';
@@ -53,10 +55,24 @@ export interface ScaleSource {
   off(event: 'sweep', l: () => void): unknown;
 }
 
+/** The store's alarm board as the feed reads it (edge/ops/alarms.ts AlarmBoard fits). */
+export interface AlarmBoardSource {
+  active(): AlarmRow[];
+  on(event: 'raised' | 'acknowledged' | 'cleared', l: (a: AlarmRow) => void): unknown;
+  off(event: 'raised' | 'acknowledged' | 'cleared', l: (a: AlarmRow) => void): unknown;
+}
+
+/**
+ * An alarm of the board not yet cleared, as the live page shows it with its acknowledgement
+ * (acknowledged through `POST /api/alarms/ID/acknowledge`, as on /alarms); `id` 0: kept in
+ * memory only (the ledger could not write it), so it cannot be acknowledged.
+ */
+export type OpenAlarm = Pick<AlarmRow, 'id' | 'kind' | 'subject' | 'severity' | 'detail' | 'raised_at' | 'seen' | 'acknowledged_at' | 'acknowledged_by' | 'ack_note'> & { zh: string; en: string };
+
 /** The daemon's event relay as the feed reads it. */
 export type DaemonEventSource = Pick<EventEmitter<DaemonEvents>, 'on' | 'off'>;
 
-export type LiveTopic = 'door' | 'store' | 'decisions' | 'alarms' | 'shelves';
+export type LiveTopic = 'door' | 'store' | 'decisions' | 'alarms' | 'open_alarms' | 'shelves';
 
 interface LiveFeedEvents {
   change: [LiveTopic];
@@ -68,6 +84,8 @@ export interface LiveFeedOptions {
   lock?: () => LockSource | undefined;
   /** The shelf scales, when the daemon has hardware (read at start): `shelves` changes. */
   scales?: () => ScaleSource | undefined;
+  /** The store's alarm board (absent with alarms.enabled false): `open_alarms` changes when one is raised, acknowledged or cleared. */
+  board?: () => AlarmBoardSource | undefined;
   /** Alarms kept for the page (oldest dropped first). */
   maxAlarms?: number;
   now?: () => number;
@@ -126,6 +144,28 @@ export class LiveFeed extends EventEmitter<LiveFeedEvents> {
       scales = undefined;
     }
     if (scales) this.watchScales(scales);
+    const board = this.opts.board?.();
+    if (board) {
+      const onBoard = (): void => this.changed('open_alarms');
+      for (const e of ['raised', 'acknowledged', 'cleared'] as const) {
+        board.on(e, onBoard);
+        this.detach.push(() => board.off(e, onBoard));
+      }
+    }
+  }
+
+  /** The board's alarms not yet cleared, oldest first (as /alarms lists them); null without a board (alarms turned off). */
+  openAlarms(): OpenAlarm[] | null {
+    const board = this.opts.board?.();
+    if (!board) return null;
+    return board.active().map((a) => {
+      const t = ALARM_TEXT[a.kind as AlarmKind] ?? { zh: a.kind, en: a.kind };
+      return {
+        id: a.id, kind: a.kind, subject: a.subject, severity: a.severity, detail: a.detail, raised_at: a.raised_at, seen: a.seen,
+        acknowledged_at: a.acknowledged_at, acknowledged_by: a.acknowledged_by, ack_note: a.ack_note,
+        zh: `${t.zh}${a.subject ? `（${a.subject}）` : ''}`, en: `${t.en}${a.subject ? ` (${a.subject})` : ''}`,
+      };
+    });
   }
 
   /**

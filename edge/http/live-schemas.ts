@@ -32,6 +32,21 @@ export const LiveAlarm = Type.Object({
   en: Type.String(),
 });
 
+export const LiveOpenAlarm = Type.Object({
+  id: Type.Integer({ description: '0: kept in memory only (the ledger could not write it), cannot be acknowledged' }),
+  kind: Type.String(),
+  subject: Type.String(),
+  severity: Type.String(),
+  detail: Type.String(),
+  raised_at: Type.String({ format: 'date-time' }),
+  seen: Type.Integer(),
+  acknowledged_at: Nullable(Type.String({ format: 'date-time' })),
+  acknowledged_by: Nullable(Type.String()),
+  ack_note: Nullable(Type.String()),
+  zh: Type.String({ description: 'What and where, in Chinese' }),
+  en: Type.String(),
+});
+
 export const LiveStore = Type.Composite([StoreStateReply, Type.Object({ phase_en: Type.String() })]);
 
 export const LiveNowReply = Type.Object({
@@ -40,5 +55,6 @@ export const LiveNowReply = Type.Object({
   store: LiveStore,
   decisions: Type.Array(LiveDecision),
   alarms: Type.Array(LiveAlarm),
+  open_alarms: Type.Union([Type.Array(LiveOpenAlarm), Type.Null()], { description: 'The alarms not yet cleared, with their acknowledgement (POST /api/alarms/ID/acknowledge); null when alarms are turned off' }),
   shelves: Type.Array(ShelfItem, { description: 'Each slot with the weight at rest on its scale (null while it moves or cannot be read) and the count it makes' }),
 });

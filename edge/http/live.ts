@@ -58,7 +58,7 @@ const SCRIPT = asset('live.js');
 const SHELVES_SCRIPT = asset('shelves.js');
 
 export function liveNow(deps: LiveDeps) {
-  return { at: new Date().toISOString(), door: doorPart(deps), store: storePart(deps), decisions: decisionsPart(deps), alarms: deps.live?.alarms() ?? [], shelves: shelvesPart(deps) };
+  return { at: new Date().toISOString(), door: doorPart(deps), store: storePart(deps), decisions: decisionsPart(deps), alarms: deps.live?.alarms() ?? [], open_alarms: deps.live?.openAlarms() ?? null, shelves: shelvesPart(deps) };
 }
 
 /** Each slot: its product, stock, the weight at rest on its scale and the count it makes (as on /shelves). */
@@ -142,6 +142,7 @@ class Watchers {
     }
     if (topic === 'door') this.send('door', () => doorPart(this.deps));
     else if (topic === 'decisions') this.send('decisions', () => decisionsPart(this.deps));
+    else if (topic === 'open_alarms') this.send('open_alarms', () => this.deps.live?.openAlarms() ?? null);
     else this.send('alarms', () => this.deps.live?.alarms() ?? []);
   }
 

@@ -51,6 +51,24 @@ export function cacheKey(model: VerifiedModel, variant = 0): string {
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
+/**
+ * One step of converting the nets at start, for a progress bar or a log line: `converting`
+ * before a net is built (never for one read from the cache), then `converted` (with the time
+ * it took), `cached` or `failed`. `index` counts from 1 of `total` nets this start loads.
+ */
+export interface ConversionStep {
+  net: OnnxNetName;
+  index: number;
+  total: number;
+  phase: 'converting' | 'converted' | 'cached' | 'failed';
+  /** Time spent on this net (conversion and loading), for `converted` and `failed`. */
+  ms?: number;
+  /** Why it failed, for `failed`. */
+  error?: string;
+}
+
+export type ConversionListener = (step: ConversionStep) => void;
+
 export interface ConvertedNet {
   name: OnnxNetName;
   file: string;
@@ -60,13 +78,14 @@ export interface ConvertedNet {
 }
 
 /** The net's ONNX graph, from the cache or converted now. Throws (naming the net) when conversion fails. */
-export async function convertedNet(name: OnnxNetName, model: VerifiedModel, dir = defaultCacheDir(), variant = 0): Promise<ConvertedNet> {
+export async function convertedNet(name: OnnxNetName, model: VerifiedModel, dir = defaultCacheDir(), variant = 0, onBuild?: () => void): Promise<ConvertedNet> {
   if (model.name !== name) throw new Error(`onnx: ${model.name}'s weights given for ${name}`);
   const key = cacheKey(model, variant).slice(0, 16);
   const stem = variant ? `${name}-${variant}` : name;
   const file = path.join(dir, `${stem}-${key}.onnx`);
   const cached = await readCached(file);
   if (cached) return { name, file, bytes: cached, built: false };
+  onBuild?.();
   let bytes: Buffer;
   try {
     bytes = Buffer.from(BUILDERS[name](model, variant));

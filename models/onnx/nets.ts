@@ -7,7 +7,7 @@
 import * as ort from 'onnxruntime-node';
 import type { RgbFrame } from '../frame.ts';
 import type { VerifiedModel } from '../manifest.ts';
-import { convertedNet, type OnnxNetName } from './cache.ts';
+import { convertedNet, type ConversionListener, type OnnxNetName } from './cache.ts';
 import { LANDMARK_INPUT } from './landmarks.ts';
 import { cropAndResize, squareInput, type Region } from './preprocess.ts';
 import { RECOGNITION_INPUT } from './recognition.ts';
@@ -24,6 +24,8 @@ export interface OnnxNetsOptions {
   cacheDir?: string;
   /** onnxruntime intra-op threads per session (default 2: this store PC's cores). */
   threads?: number;
+  /** Told of each net as it is converted (or found in the cache): a progress bar at a terminal, a log line elsewhere. */
+  onConversion?: ConversionListener;
 }
 
 export interface OnnxModels {
@@ -48,8 +50,8 @@ class Net {
     this.input = new Float32Array(size * size * 3);
   }
 
-  static async load(name: OnnxNetName, model: VerifiedModel, size: number, opts: OnnxNetsOptions, variant = 0): Promise<Net> {
-    const converted = await convertedNet(name, model, opts.cacheDir, variant);
+  static async load(name: OnnxNetName, model: VerifiedModel, size: number, opts: OnnxNetsOptions, variant = 0, onBuild?: () => void): Promise<{ net: Net; built: boolean }> {
+    const converted = await convertedNet(name, model, opts.cacheDir, variant, onBuild);
     const session = await ort.InferenceSession.create(converted.bytes, {
       executionProviders: ['cpu'],
       graphOptimizationLevel: 'all',
@@ -60,7 +62,7 @@ class Net {
       // from tfjs (tiny detector, liveness) and from the main thread between runs
       extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
     });
-    return new Net(session, name, size);
+    return { net: new Net(session, name, size), built: converted.built };
   }
 
   async run(): Promise<ort.InferenceSession.OnnxValueMapType> {
@@ -91,11 +93,27 @@ export class OnnxFaceNets {
   /** Converts (or reads from the cache) and loads the nets. Throws when one of face-api's fails (releasing the others). */
   static async load(models: OnnxModels, opts: OnnxNetsOptions = {}): Promise<OnnxFaceNets> {
     const loaded: Net[] = [];
+    const total = [models.faceRecognition, models.faceLandmark68, models.ssdMobilenetv1, models.tinyFaceDetector].filter(Boolean).length + (models.liveness ? 2 : 0);
+    let index = 0;
+    // a listener's error (a closed terminal) must not stop the door's nets from loading
+    const tell: ConversionListener = (s) => {
+      try {
+        opts.onConversion?.(s);
+      } catch { /* progress is only a view */ }
+    };
     // one after the other: the conversions are CPU-bound
     const load = async (name: OnnxNetName, model: VerifiedModel, size: number, variant = 0): Promise<Net> => {
-      const net = await Net.load(name, model, size, opts, variant);
-      loaded.push(net);
-      return net;
+      const step = { net: name, index: ++index, total };
+      const t0 = performance.now();
+      try {
+        const { net, built } = await Net.load(name, model, size, opts, variant, () => tell({ ...step, phase: 'converting' }));
+        loaded.push(net);
+        tell(built ? { ...step, phase: 'converted', ms: performance.now() - t0 } : { ...step, phase: 'cached' });
+        return net;
+      } catch (err) {
+        tell({ ...step, phase: 'failed', ms: performance.now() - t0, error: (err as Error).message });
+        throw err;
+      }
     };
     try {
       const recognition = models.faceRecognition ? await load('faceRecognition', models.faceRecognition, RECOGNITION_INPUT) : undefined;

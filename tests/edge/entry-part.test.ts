@@ -3,11 +3,12 @@ import { describe, it, expect, afterAll } from 'vitest';
 import { pino } from 'pino';
 import { EntryPart } from '../../edge/entry-part.ts';
 import { HealthBoard } from '../../edge/parts.ts';
-import { resolveEntryConfig } from '../../edge/entry/config.ts';
+import { doorDetector, resolveEntryConfig } from '../../edge/entry/config.ts';
 import { tempLedger } from '../ledger/helpers.ts';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 
 const ledger = tempLedger();
 afterAll(() => ledger.cleanup());
@@ -92,6 +93,38 @@ describe('EntryPart on the ONNX engine', () => {
     } finally {
       await bad.part.stop();
       rmSync(blocked, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
+
+describe('EntryPart: the ONNX conversion in the log', () => {
+  it('logs a line per converted net on a first start (not at a terminal), none when the graphs are cached', async () => {
+    // a data folder of its own: an empty conversion cache (the template key is made, no template exists)
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'entry-convert-'));
+    const start = async () => {
+      const lines: Array<{ event?: string; net?: string; phase?: string; index?: number; total?: number; ms?: number; msg: string }> = [];
+      const sink = new Writable({ write(chunk: Buffer, _e, cb) { for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l)); cb(); } });
+      const part = new EntryPart(
+        { config: resolveEntryConfig({ liveness: { enabled: false } }), dataDir, db: () => ledger.db, lock: () => ({ unlock: async () => undefined }), store: { isStoreBusy: () => false }, health: new HealthBoard(), withoutCamera: true },
+        pino({ level: 'info' }, sink),
+      );
+      await part.start();
+      await part.stop();
+      return lines.filter((l) => l.event === 'onnx_conversion');
+    };
+    const detector = doorDetector(resolveEntryConfig({})) === 'ssd' ? 'ssdMobilenetv1' : 'tinyFaceDetector';
+    try {
+      const first = await start();
+      expect(first.map((l) => `${l.index}/${l.total} ${l.net} ${l.phase}`)).toEqual([
+        '1/3 faceRecognition converting', '1/3 faceRecognition converted',
+        '2/3 faceLandmark68 converting', '2/3 faceLandmark68 converted',
+        `3/3 ${detector} converting`, `3/3 ${detector} converted`,
+      ]);
+      expect(first[1]!.msg).toMatch(/^onnx: faceRecognition converted in \d+\.\d s \(1\/3\) \/ 人脸模型 faceRecognition 已转换/);
+      expect(typeof first[1]!.ms).toBe('number');
+      expect(await start()).toEqual([]);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
     }
   }, 120_000);
 });

@@ -234,7 +234,9 @@ describe('live stream', () => {
     const now = await fetch(`${base}/api/live/now`, { headers: { cookie: s.cookie } });
     expect(now.status).toBe(200);
     const body = (await now.json()) as Record<string, unknown>;
-    expect(Object.keys(body).sort()).toEqual(['alarms', 'at', 'decisions', 'door', 'shelves', 'store']);
+    expect(Object.keys(body).sort()).toEqual(['alarms', 'at', 'decisions', 'door', 'open_alarms', 'shelves', 'store']);
+    // this feed has no alarm board (alarms turned off): no open alarms list
+    expect(body.open_alarms).toBeNull();
     const page = await fetch(`${base}/live`, { headers: { cookie: s.cookie } });
     const html = await page.text();
     expect(html).toContain('<script src="/assets/live.js" defer></script>');

@@ -7,7 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ledgerDbKind } from '../../harness/sync/rig.ts';
 import { silentLogger } from '../../edge/log.ts';
-import { EvidenceRetention, purgeEvidence } from '../../cloud-sync/ledger/governance/evidence-retention.ts';
+import { purgeEvidence } from '../../cloud-sync/ledger/governance/evidence-retention.ts';
+import { LedgerRetention } from '../../cloud-sync/ledger/retention.ts';
 import { localDate } from '../../cloud-sync/ledger/governance/rules.ts';
 import { govApp, type GovApp } from './gov-app.ts';
 import { tinyJpeg } from './photos.ts';
@@ -90,7 +91,7 @@ describe(`evidence photo retention (${ledgerDbKind})`, () => {
   it('runs as a scheduled job of the ledger, at start and by its cron; bad options are refused bilingually', async () => {
     const fresh = await upload(zhang);
     let ahead = 0;
-    const job = new EvidenceRetention({ db: g.db, log: silentLogger(), options: { keepDays: 30, cron: '*/2 * * * * *', timezone: 'Asia/Shanghai' }, clock: () => new Date(Date.now() + ahead) });
+    const job = new LedgerRetention({ db: g.db, log: silentLogger(), options: { evidenceKeepDays: 30, alarmKeepDays: 0, cron: '*/2 * * * * *', timezone: 'Asia/Shanghai' }, clock: () => new Date(Date.now() + ahead) });
     job.start();
     try {
       // The run at start finds the photo young; 31 days on, the cron's next run purges it.
@@ -101,8 +102,8 @@ describe(`evidence photo retention (${ledgerDbKind})`, () => {
     } finally {
       await job.stop();
     }
-    for (const bad of [{ keepDays: -1 }, { keepDays: 1.5 }, { cron: 'every night' }, { timezone: 'Mars/Olympus' }]) {
-      expect(() => EvidenceRetention.check({ keepDays: 365, cron: '15 3 * * *', timezone: 'Asia/Shanghai', ...bad })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', zh: expect.any(String) }));
+    for (const bad of [{ evidenceKeepDays: -1 }, { evidenceKeepDays: 1.5 }, { alarmKeepDays: -3 }, { alarmKeepDays: 0.5 }, { cron: 'every night' }, { timezone: 'Mars/Olympus' }]) {
+      expect(() => LedgerRetention.check({ evidenceKeepDays: 365, alarmKeepDays: 365, cron: '15 3 * * *', timezone: 'Asia/Shanghai', ...bad })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', zh: expect.any(String) }));
     }
   }, 60_000);
 });

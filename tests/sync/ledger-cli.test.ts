@@ -1,4 +1,4 @@
-/** `store-edge ledger`: keygen, bad input (exit 2), and a served ledger that answers and stops on SIGTERM. */
+/** `store-edge ledger`: keygen, bad input (exit 2), and a served ledger that answers, runs its retention job and stops on SIGTERM. */
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -24,7 +24,7 @@ function run(args: string[], env: NodeJS.ProcessEnv = {}) {
 }
 
 describe('store-edge ledger', () => {
-  it('makes a key, refuses a bad tokens file with exit 2, serves the API and stops on SIGTERM', async () => {
+  it('makes a key, refuses a bad tokens file or retention period with exit 2, serves the API, runs its retention job and stops on SIGTERM', async () => {
     const key = path.join(t.dir, 'ledger-key.pem');
     const gen = run(['ledger', 'keygen', '--out', key]);
     expect(await gen.exited).toBe(0);
@@ -42,7 +42,13 @@ describe('store-edge ledger', () => {
     expect(bad.out()).toContain('令牌文件');
 
     writeFileSync(tokens, JSON.stringify([{ token: 'town-token-0123456789', role: 'town' }]));
-    const served = run(['ledger', 'serve', ...common], { STORE_EDGE_LOG_LEVEL: 'info' });
+    // a retention period that is not a whole number of days ≥ 0 is refused before anything starts
+    // (the other wrong values are LedgerRetention.check's, tests/ledger-gov/evidence-retention.test.ts)
+    const badDays = run(['ledger', 'serve', ...common, '--alarm-keep-days=-1']);
+    expect(await badDays.exited, badDays.out()).toBe(2);
+    expect(badDays.out()).toContain('--alarm-keep-days');
+    expect(badDays.out()).toContain('门店告警记录');
+    const served = run(['ledger', 'serve', ...common, '--alarm-keep-days', '90'], { STORE_EDGE_LOG_LEVEL: 'info' });
     broker.leaves(`ledger-${served.child.pid}`); // its MQTT client id (cloud-sync/ledger/run.ts)
     const deadline = Date.now() + 60_000;
     let url: string | undefined;
@@ -54,7 +60,10 @@ describe('store-edge ledger', () => {
     expect((await fetch(`${url}/api/villages/v1/sync`)).status).toBe(401);
     const created = await fetch(`${url}/api/villages`, { method: 'POST', headers: { authorization: 'Bearer town-token-0123456789', 'content-type': 'application/json' }, body: JSON.stringify({ id: 'v1', name: '一村' }) });
     expect(created.status).toBe(201);
+    // the retention job ran once at start, with the period given
+    while (!/"job":"store_alarm_purge"/.test(served.out()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(served.out()).toMatch(/"job":"store_alarm_purge","deleted":0,"cutoff":"[^"]+","keep_days":90/);
     served.child.kill('SIGTERM');
     expect(await served.exited).toBe(0);
-  }, 120_000);
+  }, 180_000);
 });

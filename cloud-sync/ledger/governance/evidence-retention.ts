@@ -4,23 +4,10 @@
  * while the row, its SHA-256, the claim, its ledger entry and the audit log stay. The purge is
  * itself a step of the audit log, for the photo and for each claim that named it: "photo
  * purged on DATE". A photo named by a claim still waiting for a decision (claimed, reported)
- * is kept until it is decided. Runs as a scheduled job of the ledger (node-cron, village time)
- * and once at start, so a ledger that was off at the scheduled time catches up.
+ * is kept until it is decided. Run by the ledger's retention job (../retention.ts).
  */
-import cron, { type ScheduledTask } from 'node-cron';
-import { EdgeError, ErrorCode } from '../../../edge/errors.ts';
-import type { Logger } from '../../../edge/log.ts';
 import type { SqlDb } from '../sql.ts';
 import { audit, localDate } from './rules.ts';
-
-export interface RetentionOptions {
-  /** Days a photo is kept after its upload; 0 keeps photos for ever. */
-  keepDays: number;
-  /** When the purge runs (cron, in `timezone`); 'off' only at start. */
-  cron: string;
-  timezone: string;
-}
-export const DEFAULT_RETENTION: RetentionOptions = { keepDays: 365, cron: '15 3 * * *', timezone: 'Asia/Shanghai' };
 
 /** Photos purged per transaction: a large first purge never holds the ledger long. */
 const BATCH = 50;
@@ -51,57 +38,5 @@ export async function purgeEvidence(db: SqlDb, keepDays: number, now: Date): Pro
         out.claims += claims.length;
       }
     });
-  }
-}
-
-/** The purge as a scheduled part of the ledger process: start() schedules it (and runs it once), stop() waits for a run under way. */
-export class EvidenceRetention {
-  private task: ScheduledTask | undefined;
-  private running: Promise<void> | undefined;
-
-  constructor(private readonly deps: { db: SqlDb; log: Logger; options: RetentionOptions; clock?: () => Date }) {}
-
-  /** Refuses a schedule node-cron would not understand, naming the option. */
-  static check(o: RetentionOptions): void {
-    if (!Number.isInteger(o.keepDays) || o.keepDays < 0) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `--evidence-keep-days must be a whole number of days ≥ 0 (0 keeps photos for ever), got ${o.keepDays}`, { zh: '--evidence-keep-days 须为不小于 0 的整数天数（0 表示永久保存）' });
-    if (o.cron !== 'off' && !cron.validate(o.cron)) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `--evidence-purge-cron: ${JSON.stringify(o.cron)} is not a cron expression (e.g. "15 3 * * *") nor "off"`, { zh: `--evidence-purge-cron：${o.cron} 不是有效的 cron 表达式` });
-    try {
-      new Intl.DateTimeFormat('en', { timeZone: o.timezone });
-    } catch {
-      throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `${JSON.stringify(o.timezone)} is not an IANA time zone (e.g. Asia/Shanghai)`, { zh: `${o.timezone} 不是有效的时区名` });
-    }
-  }
-
-  start(): void {
-    const o = this.deps.options;
-    EvidenceRetention.check(o);
-    if (o.keepDays === 0) return;
-    if (o.cron !== 'off') {
-      this.task = cron.createTask(o.cron, () => this.runOnce(), { name: 'evidence_purge', noOverlap: true, timezone: o.timezone });
-      void this.task.start();
-    }
-    void this.runOnce();
-  }
-
-  /** One purge now (a run under way is joined, not doubled). Never rejects: a failure is logged. */
-  runOnce(): Promise<void> {
-    this.running ??= (async () => {
-      const now = (this.deps.clock ?? (() => new Date()))();
-      try {
-        const r = await purgeEvidence(this.deps.db, this.deps.options.keepDays, now);
-        this.deps.log.info({ job: 'evidence_purge', ...r, keep_days: this.deps.options.keepDays }, `evidence photos older than ${this.deps.options.keepDays} days: ${r.purged} purged / 超过保存期限的凭证照片已删除 ${r.purged} 张`);
-      } catch (err) {
-        this.deps.log.error({ job: 'evidence_purge', err }, 'the evidence photo purge failed; it runs again at its next time / 凭证照片定期删除失败，下次按时重试');
-      }
-    })().finally(() => {
-      this.running = undefined;
-    });
-    return this.running;
-  }
-
-  async stop(): Promise<void> {
-    await this.task?.destroy();
-    this.task = undefined;
-    await this.running;
   }
 }

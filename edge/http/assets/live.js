@@ -1,4 +1,4 @@
-/* global document, EventSource */
+/* global document, EventSource, fetch */
 // The live page's script (edge/http/live-page.ts): draws the picture embedded in the page, then
 // every message of the stream /api/live (EventSource reconnects by itself and gets a fresh
 // snapshot). Text goes in with textContent only, never as HTML.
@@ -11,13 +11,21 @@ const T = {
     open: '门开着', closed: '门关着', unknownDoor: '门状态未知', locked: '已上锁', unlocked: '已开锁', lockAlarm: '门锁告警', unknownLock: '门锁状态未知',
     until: '至', nobody: '店里没有人', cartEmpty: '购物车是空的', total: '合计', points: '分', goods: '商品', slot: '货位', count: '数量', restock: '补货数量',
     noDecisions: '还没有人来过', noAlarms: '没有告警', stock: '账上库存', weight: '秤上重量', counted: '按重量应有', g: '克', noSlots: '还没有货位',
-    scale: { absent: '没有秤', moving: '称重中…', no_reply: '秤没有回应', implausible: '读数异常', unknown: '—' }, live: '实时更新中', lost: '连接中断，正在重连…', review: '处待核对', by: { face: '刷脸', card: '刷卡', qr: '扫码', admin: '管理员' }, entered: '进入', since: '起',
+    scale: { absent: '没有秤', moving: '称重中…', no_reply: '秤没有回应', implausible: '读数异常', unknown: '—' }, live: '实时更新中',
+    noOpen: '没有未解除的告警', alarmsOff: '告警功能未启用（配置 alarms.enabled）', severity: { critical: '严重', warning: '警告' }, seen: (n) => `，共 ${n} 次`,
+    acked: (a) => `已确认：${a.acknowledged_by}，${time(a.acknowledged_at)}${a.ack_note ? `，“${a.ack_note}”` : ''}`, notAcked: '未确认',
+    ackButton: '确认', notePlaceholder: '备注（如：已通知电工，明早更换）', noteLabel: '确认备注', cannotAck: '账本无法写入，暂不能确认',
+    you: (u) => `你（${u.display_name}，${{ maintainer: '门店维护员', village_admin: '村管理员' }[u.role] || u.role}）可以确认。`, ackDone: '已确认', ackBefore: (a) => `此告警已由 ${a.acknowledged_by} 先确认`, ackFailed: '确认失败：', lost: '连接中断，正在重连…', review: '处待核对', by: { face: '刷脸', card: '刷卡', qr: '扫码', admin: '管理员' }, entered: '进入', since: '起',
   },
   en: {
     open: 'Door open', closed: 'Door closed', unknownDoor: 'Door state unknown', locked: 'Locked', unlocked: 'Unlocked', lockAlarm: 'Lock alarm', unknownLock: 'Lock state unknown',
     until: 'until', nobody: 'Nobody inside', cartEmpty: 'The cart is empty', total: 'Total', points: 'points', goods: 'Item', slot: 'Slot', count: 'Count', restock: 'Restocked',
     noDecisions: 'Nobody has come yet', noAlarms: 'No alarms', stock: 'Stock', weight: 'On the scale', counted: 'Count by weight', g: 'g', noSlots: 'No slots yet',
-    scale: { absent: 'no scale', moving: 'weighing…', no_reply: 'scale not answering', implausible: 'implausible reading', unknown: '—' }, live: 'Live', lost: 'Connection lost, reconnecting…', review: 'lines to check', by: { face: 'face', card: 'card', qr: 'QR code', admin: 'admin' }, entered: 'entered by', since: 'since',
+    scale: { absent: 'no scale', moving: 'weighing…', no_reply: 'scale not answering', implausible: 'implausible reading', unknown: '—' }, live: 'Live',
+    noOpen: 'No open alarms', alarmsOff: 'Alarms are turned off (alarms.enabled)', severity: { critical: 'critical', warning: 'warning' }, seen: (n) => `, ${n} times`,
+    acked: (a) => `Acknowledged by ${a.acknowledged_by}, ${time(a.acknowledged_at)}${a.ack_note ? `: “${a.ack_note}”` : ''}`, notAcked: 'Not acknowledged',
+    ackButton: 'Acknowledge', notePlaceholder: 'Note (e.g. electrician called, fixing it tomorrow)', noteLabel: 'Acknowledgement note', cannotAck: 'The ledger cannot write: cannot be acknowledged yet',
+    you: (u) => `You (${u.display_name}, ${{ maintainer: 'maintainer', village_admin: 'village admin' }[u.role] || u.role}) may acknowledge.`, ackDone: 'Acknowledged', ackBefore: (a) => `Already acknowledged by ${a.acknowledged_by}`, ackFailed: 'Could not acknowledge: ', lost: 'Connection lost, reconnecting…', review: 'lines to check', by: { face: 'face', card: 'card', qr: 'QR code', admin: 'admin' }, entered: 'entered by', since: 'since',
   },
 }[lang];
 
@@ -86,6 +94,85 @@ function drawAlarms(list) {
   ul.replaceChildren(...(items.length > 0 ? items : [el('li', {}, T.noAlarms)]));
 }
 
+/** The open alarms last drawn (an acknowledgement's reply is drawn into them before the stream's message comes). */
+let openAlarms = null;
+
+/** The board's alarms not yet cleared: each acknowledged one by whom and when, the others with a note and a button. */
+function drawOpenAlarms(list) {
+  openAlarms = list;
+  const ul = byId('open-alarms');
+  // a note being typed survives a redraw (another alarm raised meanwhile)
+  const typed = new Map([...ul.querySelectorAll('input[data-alarm]')].map((i) => [i.dataset.alarm, i.value]));
+  const focused = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.alarm : undefined;
+  if (list === null) {
+    ul.replaceChildren(el('li', {}, T.alarmsOff));
+    return;
+  }
+  const items = list.map((a) => {
+    const head = [el('time', { datetime: a.raised_at }, time(a.raised_at)), el('span', { class: a.severity === 'critical' ? 'bad' : 'warn' }, T.severity[a.severity] || a.severity), ' ', lang === 'en' ? a.en : a.zh, `: ${a.detail}`, a.seen > 1 ? T.seen(a.seen) : ''];
+    let ack;
+    if (a.acknowledged_at) ack = el('div', { class: 'ok acked' }, T.acked(a));
+    else if (a.id === 0) ack = el('div', { class: 'bad' }, T.cannotAck);
+    else {
+      const note = el('input', { 'data-alarm': a.id, maxlength: 500, placeholder: T.notePlaceholder, 'aria-label': T.noteLabel });
+      note.value = typed.get(String(a.id)) || '';
+      const button = el('button', { type: 'button', 'data-action': 'acknowledge', 'data-alarm': a.id }, T.ackButton);
+      button.addEventListener('click', () => acknowledge(a.id, note.value, button));
+      ack = el('div', { class: 'ack' }, el('span', { class: 'bad' }, T.notAcked), note, button);
+    }
+    return el('li', { 'data-alarm': a.id, 'data-kind': a.kind, 'data-acknowledged': a.acknowledged_at !== null }, ...head, ack);
+  });
+  ul.replaceChildren(...(items.length > 0 ? items : [el('li', {}, T.noOpen)]));
+  if (focused) {
+    const again = ul.querySelector(`input[data-alarm="${focused}"]`);
+    if (again) again.focus();
+  }
+}
+
+/** Who is signed in, and the CSRF token every POST carries (GET /api/me). */
+let me = null;
+async function whoAmI(fresh) {
+  if (!me || fresh) {
+    me = fetch('/api/me', { credentials: 'same-origin', headers: { accept: 'application/json' } }).then((r) => r.json());
+    me.catch(() => { me = null; }); // asked again next time
+  }
+  return me;
+}
+
+function ackStatus(text, ok) {
+  const p = byId('ack-status');
+  p.textContent = text;
+  p.className = ok ? 'ok' : 'bad';
+}
+
+/** The same action as the /alarms page's form: POST /api/alarms/ID/acknowledge, with the session and the CSRF token; audited there. */
+async function acknowledge(id, note, button) {
+  button.disabled = true;
+  try {
+    const post = async (fresh) => {
+      const { csrf_token: token } = await whoAmI(fresh);
+      return fetch(`/api/alarms/${id}/acknowledge`, {
+        method: 'POST', credentials: 'same-origin',
+        headers: { 'content-type': 'application/json', accept: 'application/json', 'x-csrf-token': token },
+        body: JSON.stringify(note.trim() ? { note: note.trim() } : {}),
+      });
+    };
+    let res = await post(false);
+    if (res.status === 403) res = await post(true); // the token of an older session: once more with a fresh one
+    const body = await res.json().catch(() => ({}));
+    if (!res.ok) {
+      ackStatus(`${T.ackFailed}${(lang === 'en' ? body.message : body.zh) || body.message || res.status}`, false);
+      button.disabled = false;
+      return;
+    }
+    ackStatus(body.acknowledged ? T.ackDone : T.ackBefore(body.alarm), true);
+    if (openAlarms) drawOpenAlarms(openAlarms.map((a) => (a.id === id ? { ...a, acknowledged_at: body.alarm.acknowledged_at, acknowledged_by: body.alarm.acknowledged_by, ack_note: body.alarm.ack_note } : a)));
+  } catch (err) {
+    ackStatus(`${T.ackFailed}${err && err.message ? err.message : err}`, false);
+    button.disabled = false;
+  }
+}
+
 /** What a slot's scale shows: the weight at rest, or why there is none (moving, not answering). */
 function weightText(s) {
   if (s.weight_g !== null) return `${s.weight_g} ${T.g}`;
@@ -109,6 +196,7 @@ function drawAll(p) {
   drawStore(p.store);
   drawDecisions(p.decisions);
   drawAlarms(p.alarms);
+  drawOpenAlarms(p.open_alarms === undefined ? null : p.open_alarms);
   drawShelves(p.shelves || []);
 }
 
@@ -121,7 +209,12 @@ on('door', drawDoor);
 on('store', drawStore);
 on('decisions', drawDecisions);
 on('alarms', drawAlarms);
+on('open_alarms', drawOpenAlarms);
 on('shelves', drawShelves);
+// who is signed in: the page says who may acknowledge, and who would
+whoAmI(false).then((r) => {
+  if (r.user) byId('ack-who').append(' ', T.you(r.user));
+}, () => undefined);
 stream.addEventListener('open', () => {
   status.textContent = T.live;
   status.dataset.connected = 'true';
