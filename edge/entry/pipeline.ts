@@ -203,6 +203,8 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
     void this.drain().finally(() => {
       this.busy = false;
       this.markIdle();
+      // a frame offered after the loop's last look but before this ran would otherwise wait for the next one
+      if (this.running && this.waiting) this.pump();
     });
   }
 
