@@ -6,6 +6,7 @@
  * the per-villager cap; expiry by the retention job; `faces learning --confirm/--reject`.
  */
 import path from 'node:path';
+import { generateKeyPairSync } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
 import type { Recognition } from '../../models/protocol.ts';
@@ -16,6 +17,7 @@ import { CardLearning } from '../../edge/entry/card-learning.ts';
 import { confirmPendingTemplate, listPending, pendingThumbnail, rejectPendingTemplate } from '../../edge/entry/pending-review.ts';
 import { EntryPipeline, type EntryDecision, type FaceRecogniser } from '../../edge/entry/pipeline.ts';
 import { addTemplates, loadGallery, loadOrCreateTemplateKey } from '../../edge/entry/templates.ts';
+import { issueQrToken } from '../../edge/entry/credentials.ts';
 import type { FrameVerdict } from '../../edge/entry/decision.ts';
 import { allowLearning, countLearned, refuseLearning } from '../../edge/ledger/face-learning.ts';
 import { countPending } from '../../edge/ledger/face-pending.ts';
@@ -116,9 +118,10 @@ function setup(over: Record<string, unknown> = {}) {
   const clock = () => now;
   const cardLearning = new CardLearning({ db: l.db, key, config, now: clock });
   const rec = new Recogniser(() => loadGallery(l.db, key, config));
+  const qr = generateKeyPairSync('ed25519');
   const pipeline = new EntryPipeline({
     config, db: l.db, recogniser: rec, store: { isStoreBusy: () => false }, camera: null, lock: { unlock: () => Promise.resolve() },
-    templateKey: key, qrPublicKey: null, logger: pino({ level: 'silent' }), cardLearning, now: clock,
+    templateKey: key, qrPublicKey: qr.publicKey, logger: pino({ level: 'silent' }), cardLearning, now: clock,
   });
   const decisions: EntryDecision[] = [];
   pipeline.on('decision', (d) => decisions.push(d));
@@ -135,7 +138,8 @@ function setup(over: Record<string, unknown> = {}) {
     }
     return decisions[before] as EntryDecision;
   }
-  return { ...l, key, config, pipeline, rec, decisions, showFace, setNow: (t: number) => { now = t; } };
+  const qrCode = (villagerId: string) => issueQrToken(qr.privateKey, villagerId, 60, now);
+  return { ...l, key, config, pipeline, rec, decisions, showFace, qrCode, setNow: (t: number) => { now = t; } };
 }
 
 describe('card-confirmed learning at the door', () => {
@@ -164,6 +168,14 @@ describe('card-confirmed learning at the door', () => {
     expect(listAudit(s.db, { limit: 1 })[0]).toMatchObject({ action: 'face.learn.confirm', actor: 'maintainer', target: 'wang' });
     s.setNow(NOON + 7200_000);
     expect(await s.showFace(unit(0, 1, 0.34))).toMatchObject({ decision: 'matched', by: 'face', villagerId: 'wang', unlocked: true });
+  });
+
+  it('the villager\'s QR code completes the visit as a card does', async () => {
+    const s = setup();
+    await s.pipeline.start();
+    await s.showFace(unit(0, 1, 0.33));
+    expect(await s.pipeline.presentCode(s.qrCode('wang'))).toMatchObject({ by: 'qr', villagerId: 'wang', unlocked: true });
+    expect(listPending(s.db, 'wang', new Date(NOON))).toMatchObject([{ credential: 'qr' }]);
   });
 
   it('a stranger with a stolen card: nothing is kept for the card\'s owner', async () => {
