@@ -14,6 +14,7 @@ import { EntryPipeline, type DoorLock, type StoreOccupancy } from './entry/pipel
 import { createFrameSource, type FrameSource } from './entry/camera.ts';
 import { loadOrCreateTemplateKey } from './entry/templates.ts';
 import { DoorLearning } from './entry/door-learning.ts';
+import { CardLearning } from './entry/card-learning.ts';
 import { countTemplates } from './ledger/face-templates.ts';
 import { publicKeyFromPem } from './entry/credentials.ts';
 import { Backoff, type BackoffOptions } from '../lib/backoff.ts';
@@ -126,6 +127,7 @@ export class EntryPart implements Part {
       logger: this.log,
       rules: this.deps.rules,
       learning: config.adapt.enabled ? new DoorLearning({ db: this.deps.db(), key: templateKey, config, timeZone: this.deps.timeZone, now: Date.now, logger: this.log }) : undefined,
+      cardLearning: config.adapt.card.enabled ? new CardLearning({ db: this.deps.db(), key: templateKey, config, now: Date.now }) : undefined,
     });
     // A decision that could not be written is a ledger write failure: a fault until the next one is written.
     let recordFailed = false;

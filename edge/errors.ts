@@ -35,6 +35,8 @@ export const ErrorCode = {
   FACE_TEMPLATES_OTHER_RECOGNIZER: 'FACE_TEMPLATES_OTHER_RECOGNIZER',
   /** Face recognition is not running at the door (off, or its engine restarting). */
   FACE_UNAVAILABLE: 'FACE_UNAVAILABLE',
+  /** A pending template (card-confirmed learning) that the rules of learning no longer allow to confirm. */
+  FACE_LEARNING_REFUSED: 'FACE_LEARNING_REFUSED',
   // hardware and runtime
   NOT_FOUND: 'NOT_FOUND',
   /** `store-edge doctor` found something to fix (its table says what). */

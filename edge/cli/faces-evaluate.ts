@@ -14,10 +14,11 @@ import { EdgeError } from '../errors.ts';
 import { doorDetector, engineChoice, recognizerChoice, resolveEntryConfig } from '../entry/config.ts';
 import { evaluateDir, listPeople, type Evaluation } from '../entry/evaluate.ts';
 import type { Adaptation } from '../entry/evaluate-adapt.ts';
+import { AnalysisCache } from '../entry/evaluate-cache.ts';
 import { drawHistogram, type OperatingPoint } from '../entry/evaluate-metrics.ts';
 import { configFrom, parseIntOption, withCommon, type CommonOptions } from './context.ts';
 
-interface EvaluateCliOptions extends CommonOptions { dir: string; enrol: string; seed: string; targetFar: string; enrolDetector: string; recognizer?: string[]; adapt?: boolean; attackDays: string }
+interface EvaluateCliOptions extends CommonOptions { dir: string; enrol: string; seed: string; targetFar: string; enrolDetector: string; recognizer?: string[]; adapt?: boolean; attackDays: string; cache?: string }
 
 const KINDS = ['faceapi', 'human-faceres', 'human-mobilefacenet', 'human-mobileface'] as const;
 
@@ -99,7 +100,8 @@ export function formatEvaluation(e: Evaluation): string {
 export function formatAdaptation(a: Adaptation): string {
   const line = (label: string, r: Adaptation['baseline']) =>
     `  ${label.padEnd(34)} per frame ${pct(r.frames.tar)} (${r.frames.accepted}/${r.frames.genuine}), FA ${r.frames.falseAccepts}/${r.frames.impostor}; per presentation ${pct(r.presentations.tar)} (${r.presentations.accepted}/${r.presentations.genuine}), FA ${r.presentations.falseAccepts}/${r.presentations.impostor}`
-    + (label.startsWith('no') ? '' : `; learned ${r.learning.learned} (+${r.learning.replaced} replaced), from the wrong person ${r.learning.wrong}`);
+    + (label.startsWith('no') ? '' : `; learned ${r.learning.learned} (+${r.learning.replaced} replaced), from the wrong person ${r.learning.wrong}`)
+    + (r.card ? `; uncertain + card ${r.card.uncertainWithCard}: pending kept ${r.card.kept} (from strangers ${r.card.keptFromStranger}), confirmed ${r.card.confirmed}, rejected ${r.card.rejected}` : '');
   const atk = (label: string, t: Adaptation['attack']) =>
     `  ${label.padEnd(34)} ${t.rounds} days: strangers let in ${t.falseAccepts} of ${t.presentations} presentations, learned from the wrong person ${t.wrongLearned}; nearest stranger ${t.nearestStranger.enrolled?.toFixed(3) ?? '-'} → ${t.nearestStranger.after?.toFixed(3) ?? '-'}`;
   const c = a.config;
@@ -107,9 +109,11 @@ export function formatAdaptation(a: Adaptation): string {
     `learning at the door 门口学习 (time order, ${a.rounds} days; max_distance ${c.max_distance}, min_margin ${c.min_margin}, min_novelty ${c.min_novelty}, ${c.max_per_villager} per villager, ${c.max_per_day} a day):`,
     line('no learning 不学习', a.baseline),
     line('confident matches 可靠匹配 (entry.adapt)', a.adapted),
-    line('+ card, maintainer confirms 刷卡确认', a.cardConfirmed),
+    line('+ card, careful maintainer 刷卡+认真确认', a.cardConfirmed),
+    line('+ card, confirms all 刷卡+全部确认', a.cardCareless),
     atk('attack 攻击 (confident matches)', a.attack),
-    atk('attack 攻击 (+ card confirmed)', a.cardConfirmedAttack),
+    atk('attack 攻击 (+ card, careful)', a.cardConfirmedAttack),
+    atk('attack 攻击 (+ card, confirms all)', a.cardCarelessAttack),
   ].join('\n');
 }
 
@@ -125,6 +129,7 @@ export function registerFacesEvaluate(faces: Command): void {
     .option('--recognizer <kind...>', `recognizers side by side (default: the config's): ${KINDS.join(' | ')}, KIND=MODEL.json for a Human model from a folder / 并列比较的识别模型`)
     .option('--adapt', "also replay the photos in time order with learning at the door (entry.adapt's rules, whether enabled or not), and an attack on it / 按时间顺序重放并评估门口学习")
     .option('--attack-days <n>', 'with --adapt: days the strangers keep coming back / 陌生人反复尝试的天数', '10')
+    .option('--cache <file>', 'keep what the models said about each photo in this file and reuse it (another --seed, another run); it holds face descriptors: keep it private / 缓存每张照片的分析结果（含人脸特征，须妥善保管）')
     .action(async (o: EvaluateCliOptions) => {
       const enrol = parseIntOption('--enrol', o.enrol);
       if (enrol < 1 || enrol > 50) throw new EdgeError('INVALID_ARGUMENT', `--enrol must be 1–50, got ${enrol}`, { zh: '--enrol 须在 1 到 50 之间' });
@@ -160,13 +165,16 @@ export function registerFacesEvaluate(faces: Command): void {
           enrolConversion.stop();
           doorConversion.stop();
         }
+        const cache = o.cache ? new AnalysisCache(path.resolve(o.cache), `${recognizerLabel(recognizer)}/${o.enrolDetector}/${doorDetector(entry)}@${entry.detector_input_size}`) : undefined;
+        await cache?.load();
         try {
           const bar = progressBar(`faces evaluate ${recognizerLabel(recognizer)} / 人脸评估`, { enabled: !o.json });
           let e: Evaluation;
           try {
-            e = await evaluateDir({ enrol: enrolEngine, door: doorEngine }, entry, o.dir, people, { enrol, seed, targetFar, recognizer: recognizerLabel(recognizer), ...(o.adapt ? { adapt: { config: entry.adapt, attackRounds: attackDays } } : {}) }, (done, total) => bar.update(done, total));
+            e = await evaluateDir({ enrol: enrolEngine, door: doorEngine }, entry, o.dir, people, { enrol, seed, targetFar, recognizer: recognizerLabel(recognizer), ...(cache ? { cache } : {}), ...(o.adapt ? { adapt: { config: entry.adapt, attackRounds: attackDays } } : {}) }, (done, total) => bar.update(done, total));
           } finally {
             bar.stop();
+            await cache?.save();
           }
           results.push(e);
           process.stdout.write(o.json ? `${JSON.stringify(e)}\n` : `${formatEvaluation(e)}\n`);

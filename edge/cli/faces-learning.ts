@@ -1,17 +1,23 @@
 /**
- * `store-edge faces learning --villager ID [--allow [--guardian NAME] | --refuse | --forget]`:
- * learning at the door (entry.adapt, edge/entry/door-learning.ts) for one villager. Without an
- * action it lists the villager's templates by origin and whether their consent covers learning.
+ * `store-edge faces learning --villager ID [--allow [--guardian NAME] | --refuse | --forget |
+ * --confirm PENDING | --reject PENDING]`: learning at the door (entry.adapt,
+ * edge/entry/door-learning.ts, and card-confirmed learning, edge/entry/card-learning.ts) for one
+ * villager. Without an action it lists the villager's templates by origin, the pending ones
+ * waiting for a maintainer, and whether their consent covers learning.
  * Every change is audited (actor `cli`). A running door takes the change at its next start.
  */
+import path from 'node:path';
 import type { Command } from 'commander';
+import { resolveEntryConfig } from '../entry/config.ts';
+import { loadOrCreateTemplateKey } from '../entry/templates.ts';
+import { confirmPendingTemplate, listPending, rejectPendingTemplate } from '../entry/pending-review.ts';
 import { EdgeError } from '../errors.ts';
 import { closeLedger, openLedger } from '../ledger/db.ts';
 import { faceConsentOf } from '../ledger/face-templates.ts';
 import { allowLearning, forgetLearned, learningConsentOf, refuseLearning, templateRowsOf } from '../ledger/face-learning.ts';
-import { configFrom, ledgerPath, print, withCommon, type CommonOptions } from './context.ts';
+import { configFrom, ledgerPath, parseIntOption, print, withCommon, type CommonOptions } from './context.ts';
 
-interface LearningOptions extends CommonOptions { villager: string; allow?: boolean; refuse?: boolean; forget?: boolean; guardian?: string }
+interface LearningOptions extends CommonOptions { villager: string; allow?: boolean; refuse?: boolean; forget?: boolean; guardian?: string; confirm?: string; reject?: string }
 
 export function registerFacesLearning(faces: Command): void {
   withCommon(faces.command('learning'), { json: true })
@@ -20,10 +26,20 @@ export function registerFacesLearning(faces: Command): void {
     .option('--allow', 'record the villager\'s consent to learning at the door / 登记同意门口学习')
     .option('--guardian <name>', 'with --allow: consent given by a guardian / 监护人代为同意')
     .option('--refuse', 'withdraw that consent and delete what was learned / 撤回同意并删除所学模板')
-    .option('--forget', 'delete what was learned, keep the consent / 删除所学模板')
+    .option('--forget', 'delete what was learned (and what is pending), keep the consent / 删除所学及待确认模板')
+    .option('--confirm <pending>', 'confirm a pending template (card-confirmed learning): it takes part in matching from the door\'s next start / 确认待确认模板')
+    .option('--reject <pending>', 'reject (delete) a pending template / 拒绝并删除待确认模板')
     .action((o: LearningOptions) => {
-      const actions = [o.allow, o.refuse, o.forget].filter(Boolean).length;
-      if (actions > 1) throw new EdgeError('INVALID_ARGUMENT', 'give at most one of --allow, --refuse, --forget', { zh: '--allow、--refuse、--forget 只能选一个' });
+      const actions = [o.allow, o.refuse, o.forget, o.confirm !== undefined, o.reject !== undefined].filter(Boolean).length;
+      if (actions > 1) throw new EdgeError('INVALID_ARGUMENT', 'give at most one of --allow, --refuse, --forget, --confirm, --reject', { zh: '--allow、--refuse、--forget、--confirm、--reject 只能选一个' });
+      const pendingId = (name: string, v: string | undefined): number | undefined => {
+        if (v === undefined) return undefined;
+        const n = parseIntOption(name, v);
+        if (n < 1) throw new EdgeError('INVALID_ARGUMENT', `${name} must be a pending template's number (see faces learning --villager ID), got ${v}`, { zh: `${name} 须为待确认模板的编号` });
+        return n;
+      };
+      const toConfirm = pendingId('--confirm', o.confirm);
+      const toReject = pendingId('--reject', o.reject);
       if (o.guardian !== undefined && !o.allow) throw new EdgeError('INVALID_ARGUMENT', '--guardian goes with --allow', { zh: '--guardian 须与 --allow 一起使用' });
       const config = configFrom(o);
       const db = openLedger(ledgerPath(config));
@@ -40,15 +56,25 @@ export function registerFacesLearning(faces: Command): void {
           done = `consent to learning withdrawn, ${refuseLearning(db, o.villager, 'cli')} learned templates deleted / 已撤回同意并删除所学模板`;
         } else if (o.forget) {
           done = `${forgetLearned(db, o.villager, 'cli')} learned templates deleted / 已删除所学模板`;
+        } else if (toConfirm !== undefined) {
+          const entry = resolveEntryConfig((config as { entry?: unknown }).entry);
+          const key = loadOrCreateTemplateKey(path.resolve(config.data_dir, entry.key_file));
+          const r = confirmPendingTemplate(db, key, entry, o.villager, toConfirm, 'cli', new Date());
+          done = `pending template ${toConfirm} confirmed as learned template #${r.template}${r.replaced === null ? '' : ` (replacing #${r.replaced})`}; the door uses it from its next start / 已确认，门禁重启后生效`;
+        } else if (toReject !== undefined) {
+          rejectPendingTemplate(db, o.villager, toReject, 'cli', new Date());
+          done = `pending template ${toReject} rejected and deleted / 已拒绝并删除`;
         }
         const rows = templateRowsOf(db, o.villager);
         const consent = learningConsentOf(db, o.villager);
         const learned = rows.filter((r) => r.origin === 'learned').map((r) => ({ id: r.id, created_at: r.created_at }));
-        const out = { villager: o.villager, learning_consent: consent, enrolled: rows.length - learned.length, learned };
+        const pending = listPending(db, o.villager, new Date());
+        const out = { villager: o.villager, learning_consent: consent, enrolled: rows.length - learned.length, learned, pending };
         const text = [
           ...(done ? [done] : []),
           `${o.villager}: ${out.enrolled} enrolled templates 录入模板, ${learned.length} learned at the door 门口学习; consent to learning 同意门口学习: ${consent ? `${consent.at} (${consent.by})` : 'no 否'}`,
           ...learned.map((l) => `  learned 学习于 ${l.created_at} (#${l.id})`),
+          ...pending.map((p) => `  pending 待确认 #${p.id}: ${p.created_at} by ${p.credential}, distance ${p.distance} (enrolment ${p.enrolled_distance}), margin ${p.margin}; expires 过期 ${p.expires_at}`),
         ].join('\n');
         print(o, out, text);
       } finally {

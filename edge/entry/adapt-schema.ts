@@ -9,5 +9,11 @@ export const AdaptSchema = Type.Object({
   min_novelty: Type.Number({ minimum: 0, maximum: 2, default: 0.08, description: 'A frame nearer than this to one of the villager\'s templates adds nothing and is not kept' }),
   max_per_villager: Type.Integer({ minimum: 1, maximum: 20, default: 5, description: 'Learned templates kept per villager (enrolled ones are never replaced); when full, a new frame replaces the most redundant learned one if that spreads the set' }),
   max_per_day: Type.Integer({ minimum: 1, maximum: 20, default: 1, description: 'Templates learned per villager per day (the store\'s time zone), so that no run of visits can pull a villager\'s templates far' }),
+  card: Type.Object({
+    enabled: Type.Boolean({ default: false, description: 'Card-confirmed learning: when the door was not sure of a face (uncertain) and the villager then came in with their own card or QR code, keep the frame of that window nearest them as a pending template, which takes part in matching only once a maintainer confirms it (villager page, or faces learning --confirm). Same consent, liveness and anchor rules as learning from confident matches; independent of enabled' }),
+    within_s: Type.Integer({ minimum: 5, maximum: 600, default: 90, description: 'The card or QR code must open the door within this many seconds of the uncertain decision to count as the same visit' }),
+    expire_days: Type.Integer({ minimum: 1, maximum: 90, default: 14, description: 'A pending template not confirmed within this many days is deleted (the daily retention job; audited)' }),
+    max_pending: Type.Integer({ minimum: 1, maximum: 10, default: 2, description: 'Pending templates kept per villager; further uncertain visits are not kept until a maintainer confirms or rejects' }),
+  }, { additionalProperties: false, default: {}, description: 'Card-confirmed learning at the door (docs/face-learning.md)' }),
 }, { additionalProperties: false, default: {}, description: 'Template adaptation: learning a villager\'s face at the door' });
 export type AdaptConfig = Static<typeof AdaptSchema>;

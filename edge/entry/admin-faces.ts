@@ -14,6 +14,17 @@ import { enrolVillager, type FaceAnalyser } from './enrol.ts';
 import { countTemplates, loadOrCreateTemplateKey } from './templates.ts';
 import { deleteTemplatesAndConsent, faceConsentOf } from '../ledger/face-templates.ts';
 import { setFaceConsent } from '../ledger/villagers.ts';
+import { confirmPendingTemplate, listPending, pendingThumbnail, rejectPendingTemplate, type ConfirmResult, type PendingView } from './pending-review.ts';
+
+/** The maintainer's review of pending templates (card-confirmed learning) on the running door. */
+export interface PendingReview {
+  list(villagerId: string): PendingView[];
+  /** The face thumbnail (JPEG) of a pending template; null when none was kept. */
+  thumbnail(villagerId: string, id: number): Buffer | null;
+  /** Confirm: it becomes a learned template and the door matches with it at once. */
+  confirm(villagerId: string, id: number, actor: string): Promise<ConfirmResult>;
+  reject(villagerId: string, id: number, actor: string): void;
+}
 
 export interface FaceEnrolment {
   /** Enrol one photo; `consentBy` records consent first ('self' or a guardian's name). */
@@ -22,6 +33,8 @@ export interface FaceEnrolment {
   withdraw(villagerId: string): Promise<number>;
   /** A picture from the door camera now, to enrol from as from an upload; absent without a camera. */
   doorFrame?(): Promise<RgbFrame>;
+  /** Pending templates of card-confirmed learning; absent: none to review. */
+  pending?: PendingReview;
 }
 
 export interface DoorFacesDeps {
@@ -38,6 +51,17 @@ export interface DoorFacesDeps {
 
 export class DoorFaces implements FaceEnrolment {
   readonly doorFrame?: () => Promise<RgbFrame>;
+
+  readonly pending: PendingReview = {
+    list: (villagerId) => listPending(this.deps.db(), villagerId, new Date()),
+    thumbnail: (villagerId, id) => pendingThumbnail(this.deps.db(), this.key(), villagerId, id, new Date()),
+    confirm: async (villagerId, id, actor) => {
+      const r = confirmPendingTemplate(this.deps.db(), this.key(), this.deps.config, villagerId, id, actor, new Date());
+      await this.deps.reload(villagerId);
+      return r;
+    },
+    reject: (villagerId, id, actor) => rejectPendingTemplate(this.deps.db(), villagerId, id, actor, new Date()),
+  };
 
   constructor(private readonly deps: DoorFacesDeps) {
     if (deps.doorFrame) this.doorFrame = deps.doorFrame;

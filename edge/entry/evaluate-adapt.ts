@@ -14,11 +14,20 @@
  * every day (a stranger trying repeatedly), while the villagers keep coming (their runs again)
  * and the door keeps learning. Counted: strangers let in, and templates learned from anyone
  * but the villager they were filed under.
+ *
+ * Card-confirmed learning (entry.adapt.card) is replayed as the door runs it: a run the door
+ * calls `uncertain` is completed with a card, the villager's own for a villager and, for a
+ * stranger, the card of the villager their face was nearest to (a stolen card: the worst
+ * case); the rule of edge/entry/card-adapt.ts picks the pending frame or refuses; the next day
+ * a maintainer reviews what is pending. Two maintainers: one who confirms only genuine
+ * templates (`cardConfirmed`: a careful maintainer comparing the thumbnail with the villager),
+ * and one who confirms everything (`cardCareless`), to show what carelessness costs.
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { Gallery } from '../../models/gallery.ts';
 import type { MatchConfig } from './config.ts';
 import { AdaptSchema, chooseSlot, confidentMatch, type AdaptConfig, type LearnRefusal } from './adapt.ts';
+import { pendingFrame, type VillagerFaces } from './card-adapt.ts';
 import { initialWindow, matchVerdict, stepWindow, type FrameVerdict } from './decision.ts';
 import { verdictOf, type Probe } from './evaluate-metrics.ts';
 
@@ -40,6 +49,16 @@ const ReplaySchema = Type.Object({
     /** Learned templates per villager at the end (villagers with none left out). */
     perVillager: Type.Record(Type.String(), Int),
   }, { additionalProperties: false }),
+  /** Card-confirmed learning only: pending templates kept, confirmed and rejected by the maintainer, and refusals by the rule. */
+  card: Type.Optional(Type.Object({
+    uncertainWithCard: Int,
+    kept: Int,
+    /** Kept from a stranger carrying a villager's card. */
+    keptFromStranger: Int,
+    confirmed: Int,
+    rejected: Int,
+    refused: Type.Record(Type.String(), Int),
+  }, { additionalProperties: false })),
 }, { additionalProperties: false });
 export type Replay = Static<typeof ReplaySchema>;
 
@@ -71,11 +90,15 @@ export const AdaptationSchema = Type.Object({
   adapted: ReplaySchema,
   attack: AttackSchema,
   /**
-   * Also learning from runs the door called uncertain, when the villager then used their own
-   * card and a maintainer confirmed the face (simulated: genuine runs only). Not built at the door.
+   * Confident matches and card-confirmed learning (entry.adapt.card): an uncertain run completed
+   * with a card leaves a pending template by the door's rule; the next day a careful maintainer
+   * confirms the ones of the card's own villager and rejects the rest (simulated from the labels).
    */
   cardConfirmed: ReplaySchema,
   cardConfirmedAttack: AttackSchema,
+  /** The same with a careless maintainer who confirms every pending template. */
+  cardCareless: ReplaySchema,
+  cardCarelessAttack: AttackSchema,
 }, { additionalProperties: false });
 export type Adaptation = Static<typeof AdaptationSchema>;
 
@@ -89,10 +112,20 @@ class LearningGallery {
     for (const [p, t] of enrolled) this.gallery.add(p, t);
   }
 
-  learn(villager: string, d: Float32Array, day: number, from: string, cfg: AdaptConfig): 'add' | 'replace' | LearnRefusal {
+  /** Pending templates waiting for the maintainer (card-confirmed learning). */
+  readonly pending: { villager: string; d: Float32Array; from: string }[] = [];
+
+  /** Everyone's templates as the card rule reads them. */
+  faces(): VillagerFaces[] {
+    return [...this.enrolled].map(([villagerId, enrolled]) => ({ villagerId, enrolled, learned: (this.learned.get(villagerId) ?? []).map((l) => l.d) }));
+  }
+
+  /** `confirm`: a maintainer's confirmation, as edge/entry/pending-review.ts does it (no daily cap, anchored at the loose threshold at least). */
+  learn(villager: string, d: Float32Array, day: number, from: string, cfg: AdaptConfig, confirm?: { uncertain_threshold: number }): 'add' | 'replace' | LearnRefusal {
     const list = this.learned.get(villager) ?? [];
-    const today = list.filter((l) => l.day === day).length;
-    const slot = chooseSlot(this.enrolled.get(villager) ?? [], list.map((l) => l.d), d, today, cfg);
+    const today = confirm ? 0 : list.filter((l) => l.day === day).length;
+    const rule = confirm ? { ...cfg, max_drift: Math.max(cfg.max_drift, confirm.uncertain_threshold) } : cfg;
+    const slot = chooseSlot(this.enrolled.get(villager) ?? [], list.map((l) => l.d), d, today, rule);
     if (slot.action === 'skip') return slot.why;
     if (slot.action === 'add') list.push({ d, day, from });
     else list[slot.index] = { d, day, from };
@@ -111,14 +144,13 @@ function emptyReplay(): Replay {
   };
 }
 
-interface RunResult { decided: string | null; learned: 'add' | 'replace' | LearnRefusal | null; learnedFrom: string | null; learnedAs: string | null }
+interface RunResult { decided: string | null; learned: 'add' | 'replace' | LearnRefusal | null; learnedFrom: string | null; learnedAs: string | null; card: 'kept' | string | null }
 
 /**
- * `viaCard`: a run the door called uncertain, of a villager who then used their own card, with
- * a maintainer confirming that the face was theirs (an oracle here: only genuine runs), teaches
- * the gallery the window's frame nearest to that villager if it lies within match.threshold.
+ * `card`: card-confirmed learning on, with a maintainer who confirms only the card's own
+ * villager's face (`careful`) or everything (`careless`).
  */
-type Mode = { adapt: AdaptConfig; viaCard: boolean } | null;
+type Mode = { adapt: AdaptConfig; card: 'careful' | 'careless' | null } | null;
 
 /** One run through a fresh k-of-n window; frame counts go into `r`. */
 function presentRun(g: LearningGallery, run: readonly DescribedProbe[], match: MatchConfig, mode: Mode, day: number, r: Replay, countFrames: boolean): RunResult {
@@ -129,6 +161,7 @@ function presentRun(g: LearningGallery, run: readonly DescribedProbe[], match: M
   let learned: RunResult['learned'] = null;
   let learnedFrom: string | null = null;
   let learnedAs: string | null = null;
+  let card: string | null = null;
   for (const [j, p] of run.entries()) {
     const s = p.outcome === 'scored' && p.descriptor ? g.gallery.search(p.descriptor) : null;
     const v: FrameVerdict = s ? matchVerdict(s.best, s.second, match) : verdictOf(p, match);
@@ -153,21 +186,23 @@ function presentRun(g: LearningGallery, run: readonly DescribedProbe[], match: M
       learnedFrom = p.person;
       learnedAs = step.outcome.villagerId;
     }
-    if (adapt && mode?.viaCard && step.outcome.kind === 'uncertain' && p.genuine) {
-      const own = seen.filter((x): x is { v: Extract<FrameVerdict, { kind: 'candidate' | 'uncertain' }>; p: DescribedProbe } =>
-        (x.v.kind === 'candidate' || x.v.kind === 'uncertain') && x.v.villagerId === p.person && x.v.distance <= match.threshold && x.p.descriptor !== null);
-      // the frame farthest from what the gallery already holds (within the threshold) teaches the most
-      const nearest = own.sort((a, b) => b.v.distance - a.v.distance)[0];
-      if (nearest) {
-        learned = g.learn(p.person, nearest.p.descriptor as Float32Array, day, nearest.p.person, adapt);
-        learnedFrom = nearest.p.person;
-        learnedAs = p.person;
-        // the card let the villager in: learning is filed under the card's villager
-        decided = '';
+    if (adapt && mode?.card && step.outcome.kind === 'uncertain') {
+      // the villager's own card; a stranger's is the card of the villager their face was nearest to (stolen)
+      const cardOf = p.genuine ? p.person : step.outcome.nearest;
+      const frames = seen.slice(-match.n);
+      const choice = pendingFrame(frames.map((x) => ({ verdict: x.v, descriptor: x.p.descriptor })), cardOf, g.faces(), { uncertain_threshold: match.uncertain_threshold, margin: match.margin, min_novelty: adapt.min_novelty });
+      if ('refused' in choice) card = choice.refused;
+      else if (g.pending.filter((x) => x.villager === cardOf).length >= adapt.card.max_pending) card = 'pending_full';
+      else {
+        const kept = (frames[choice.index] as { p: DescribedProbe }).p;
+        g.pending.push({ villager: cardOf, d: kept.descriptor as Float32Array, from: kept.person });
+        card = 'kept';
       }
+      // the card let them in: not a face acceptance
+      decided = '';
     }
   }
-  return { decided, learned, learnedFrom, learnedAs };
+  return { decided, learned, learnedFrom, learnedAs, card };
 }
 
 function tally(r: Replay, run: readonly DescribedProbe[], res: RunResult): void {
@@ -186,6 +221,47 @@ function tally(r: Replay, run: readonly DescribedProbe[], res: RunResult): void 
   } else if (l) {
     r.learning.refused[l] = (r.learning.refused[l] ?? 0) + 1;
   }
+  if (res.card && r.card) {
+    r.card.uncertainWithCard++;
+    if (res.card === 'kept') {
+      r.card.kept++;
+      if (!first.genuine) r.card.keptFromStranger++;
+    } else {
+      r.card.refused[res.card] = (r.card.refused[res.card] ?? 0) + 1;
+    }
+  }
+}
+
+/**
+ * The maintainer's daily review of what is pending: the careful one confirms a template only
+ * when the face is the card's villager's (from the labels), the careless one confirms all.
+ * A confirmation follows edge/entry/pending-review.ts. Returns [learned, learned wrong].
+ */
+function review(g: LearningGallery, mode: Mode, day: number, match: MatchConfig, r: Replay | null): [number, number] {
+  if (!mode?.card) return [0, 0];
+  let learned = 0;
+  let wrong = 0;
+  for (const p of g.pending.splice(0)) {
+    if (mode.card === 'careful' && p.from !== p.villager) {
+      if (r?.card) r.card.rejected++;
+      continue;
+    }
+    const res = g.learn(p.villager, p.d, day, p.from, mode.adapt, { uncertain_threshold: match.uncertain_threshold });
+    if (res !== 'add' && res !== 'replace') {
+      // refused on confirmation (nothing new, or the villager's set is full): the maintainer is told and it is gone
+      if (r?.card) r.card.refused[`confirm_${res}`] = (r.card.refused[`confirm_${res}`] ?? 0) + 1;
+      continue;
+    }
+    learned++;
+    if (p.from !== p.villager) wrong++;
+    if (r) {
+      if (r.card) r.card.confirmed++;
+      if (res === 'add') r.learning.learned++;
+      else r.learning.replaced++;
+      if (p.from !== p.villager) r.learning.wrong++;
+    }
+  }
+  return [learned, wrong];
 }
 
 function finish(r: Replay, g: LearningGallery): Replay {
@@ -217,7 +293,9 @@ export function replayAdaptation(
   const replay = (mode: Mode): { r: Replay; g: LearningGallery } => {
     const g = new LearningGallery(enrolled, dimension);
     const r = emptyReplay();
+    if (mode?.card) r.card = { uncertainWithCard: 0, kept: 0, keptFromStranger: 0, confirmed: 0, rejected: 0, refused: {} };
     for (let day = 0; day < rounds; day++) {
+      review(g, mode, day, match, r);
       for (const p of people) {
         const run = p.runs[day];
         if (!run) continue;
@@ -230,14 +308,17 @@ export function replayAdaptation(
     return { r: finish(r, g), g };
   };
   const baseline = replay(null).r;
-  const confident = replay({ adapt, viaCard: false });
-  const withCard = replay({ adapt, viaCard: true });
+  const modes = { confident: { adapt, card: null }, careful: { adapt, card: 'careful' }, careless: { adapt, card: 'careless' } } as const;
+  const confident = replay(modes.confident);
+  const careful = replay(modes.careful);
+  const careless = replay(modes.careless);
   const { enabled: _e, ...config } = adapt;
   const enrolledOnly = new LearningGallery(enrolled, dimension).gallery;
   return {
     config, rounds, baseline,
-    adapted: confident.r, attack: attackOn(confident.g, people, match, { adapt, viaCard: false }, rounds, attackRounds, enrolledOnly),
-    cardConfirmed: withCard.r, cardConfirmedAttack: attackOn(withCard.g, people, match, { adapt, viaCard: true }, rounds, attackRounds, enrolledOnly),
+    adapted: confident.r, attack: attackOn(confident.g, people, match, modes.confident, rounds, attackRounds, enrolledOnly),
+    cardConfirmed: careful.r, cardConfirmedAttack: attackOn(careful.g, people, match, modes.careful, rounds, attackRounds, enrolledOnly),
+    cardCareless: careless.r, cardCarelessAttack: attackOn(careless.g, people, match, modes.careless, rounds, attackRounds, enrolledOnly),
   };
 }
 
@@ -254,6 +335,9 @@ function attackOn(g: LearningGallery, people: readonly Person[], match: MatchCon
   const attack = { rounds: attackRounds, presentations: 0, falseAccepts: 0, genuinePresentations: 0, genuineAccepted: 0, wrongLearned: 0, learned: 0, nearestStranger: { enrolled: nearestIn(enrolledOnly), after: null as number | null } };
   const scratch = emptyReplay();
   for (let a = 0; a < attackRounds; a++) {
+    const [learned, wrong] = review(g, mode, firstDay + a, match, null);
+    attack.learned += learned;
+    attack.wrongLearned += wrong;
     for (const p of people) {
       for (const run of p.runs) {
         if (run.length !== match.n) continue;

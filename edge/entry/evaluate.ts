@@ -17,6 +17,7 @@ import { qualityGate, type EntryConfig } from './config.ts';
 import { mirror, type FaceAnalyser } from './enrol.ts';
 import { l2, type AdaptConfig } from './adapt.ts';
 import { AdaptationSchema, replayAdaptation, type DescribedProbe } from './evaluate-adapt.ts';
+import type { AnalysisCache, CachedAnalysis } from './evaluate-cache.ts';
 import {
   HistogramSchema, OperatingPointSchema, PresentationsSchema,
   bestThreshold, histogram, pointAt, presentations, searchTarget, type Probe,
@@ -32,6 +33,8 @@ export interface EvaluateOptions {
   recognizer?: string;
   /** Also replay the probes in time order with learning at the door (edge/entry/evaluate-adapt.ts). */
   adapt?: { config: AdaptConfig; attackRounds: number };
+  /** What the models said about each photo, kept across runs (`--cache`, edge/entry/evaluate-cache.ts). */
+  cache?: AnalysisCache;
 }
 
 export interface PersonPhotos { person: string; files: string[] }
@@ -176,7 +179,7 @@ export async function evaluateDir(
 
 /** Enrols the seeded two thirds and identifies every other photo as the door does. */
 export async function collectProbes(
-  engines: { enrol: FaceAnalyser; door: FaceAnalyser }, config: EntryConfig, dir: string, people: readonly PersonPhotos[], opts: Pick<EvaluateOptions, 'enrol' | 'seed'>, progress?: EvaluateProgress,
+  engines: { enrol: FaceAnalyser; door: FaceAnalyser }, config: EntryConfig, dir: string, people: readonly PersonPhotos[], opts: Pick<EvaluateOptions, 'enrol' | 'seed' | 'cache'>, progress?: EvaluateProgress,
 ): Promise<CollectedProbes> {
   const shuffled = seededShuffle(people, opts.seed);
   const nStrangers = Math.max(1, Math.round(people.length / 3));
@@ -186,6 +189,18 @@ export async function collectProbes(
   const total = people.reduce((s, p) => s + p.files.length, 0);
   let done = 0;
   const tick = () => progress?.(++done, total);
+  // the photo is decoded only when the cache does not know it
+  const analyse = async (role: 'enrol' | 'enrol-mirror' | 'door', file: string): Promise<CachedAnalysis> => {
+    const run = async () => {
+      const frame = await frameOf(file);
+      if (role === 'door') return engines.door.analyse(frame, { allFaces: false, gate, liveness: false });
+      return engines.enrol.analyse(role === 'enrol' ? frame : mirror(frame), { allFaces: role === 'enrol', gate, liveness: false });
+    };
+    if (opts.cache) return opts.cache.analyse(role, file, run);
+    const a = await run();
+    const f = a.faces[0];
+    return { faceCount: a.faceCount, nearFaces: a.nearFaces, face: f ? { rejected: f.rejected, descriptor: f.descriptor } : null };
+  };
 
   const own = new Map<string, Float32Array[]>();
   const refused = { no_face: 0, multiple_faces: 0, low_quality: 0 };
@@ -197,17 +212,17 @@ export async function collectProbes(
     let used = 0;
     let i = 0;
     for (; i < p.files.length && used < opts.enrol; i++) {
-      const frame = await frameOf(p.files[i] as string);
-      tick();
+      const file = p.files[i] as string;
       // the enrolment rule of `faces enroll`: one face near the camera, through the quality gate
-      const a = await engines.enrol.analyse(frame, { allFaces: true, gate, liveness: false });
-      const face = a.faces[0];
+      const a = await analyse('enrol', file);
+      tick();
+      const face = a.face;
       if (a.faceCount === 0) { refused.no_face++; continue; }
       if (a.nearFaces > 1) { refused.multiple_faces++; continue; }
       if (!face || face.rejected || !face.descriptor) { refused.low_quality++; continue; }
       templates.push(face.descriptor);
-      const m = await engines.enrol.analyse(mirror(frame), { allFaces: false, gate, liveness: false });
-      if (m.faces[0]?.descriptor) templates.push(m.faces[0].descriptor);
+      const m = await analyse('enrol-mirror', file);
+      if (m.face?.descriptor) templates.push(m.face.descriptor);
       used++;
     }
     if (!templates.length) { notEnrolled.push(p.person); continue; }
@@ -223,11 +238,10 @@ export async function collectProbes(
 
   const probes: DescribedProbe[] = [];
   for (const pf of probeFiles) {
-    const frame = await frameOf(pf.file);
-    tick();
     // the door's call: the largest face only, through the quality gate
-    const a = await engines.door.analyse(frame, { allFaces: false, gate, liveness: false });
-    const face = a.faces[0];
+    const a = await analyse('door', pf.file);
+    tick();
+    const face = a.face;
     const base = { ...pf, best: null, second: null, ownDistance: null, descriptor: null };
     if (!face) { probes.push({ ...base, outcome: 'no_face' }); continue; }
     if (face.rejected || !face.descriptor) { probes.push({ ...base, outcome: 'low_quality' }); continue; }

@@ -28,6 +28,7 @@ import { doorPolicy, frameVerdict, initialWindow, type EntryMethod, type FrameVe
 import type { FrameSource } from './camera.ts';
 import { loadGallery, type GalleryEntry } from './templates.ts';
 import type { DoorLearning } from './door-learning.ts';
+import { cropFace, shrinkFrame, type CardLearning } from './card-learning.ts';
 
 /** The lock as the pipeline needs it (drivers/lock's LockDriver fits). */
 export interface DoorLock { unlock(pulseMs: number): Promise<unknown> }
@@ -103,6 +104,8 @@ export interface EntryPipelineDeps {
   rules?: LedgerRules | undefined;
   /** Learning at the door (entry.adapt.enabled): may keep the deciding frame of a face match as a template. */
   learning?: DoorLearning | undefined;
+  /** Card-confirmed learning (entry.adapt.card.enabled): an uncertain face completed by the villager's own card or QR code may leave a pending template. */
+  cardLearning?: CardLearning | undefined;
   now?: () => number;
 }
 
@@ -200,6 +203,8 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
     void this.drain().finally(() => {
       this.busy = false;
       this.markIdle();
+      // a frame offered after the loop's last look but before this ran would otherwise wait for the next one
+      if (this.running && this.waiting) this.pump();
     });
   }
 
@@ -216,6 +221,8 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
     const recogniser = this.deps.recogniser;
     if (!recogniser) return;
     let rec: Recognition;
+    // the frame's buffer goes to the engine: a small copy stays for a pending template's thumbnail
+    const shrunk = this.deps.cardLearning ? shrinkFrame(job.frame) : null;
     try {
       this.liveness ??= new DoorLivenessGate(cfg.liveness, cfg.frame_rate);
       rec = await recogniser.recognise(job.frame, {
@@ -233,12 +240,15 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
       return;
     }
     const verdict = frameVerdict(rec, cfg.match, cfg.liveness);
+    const box = rec.face?.box;
+    this.deps.cardLearning?.frame({ verdict, descriptor: rec.descriptor ?? null, crop: shrunk && box ? cropFace(shrunk.small, shrunk.scale, box) : null });
     this.emit('frame', { verdict, times: rec.times, totalMs: performance.now() - job.arrivedAt });
     const windowBefore = this.state.window;
     const { state, outcome, prompt } = this.liveness.step(this.state, verdict, rec.face?.landmarks, this.now(), cfg.match, rec.face?.texture);
     this.state = state;
     if (prompt) this.prompt(prompt);
     if (!outcome) return;
+    this.deps.cardLearning?.decided(outcome.kind);
     // the challenge's outcome (kind, result, attempts, time) goes with the decision into entry_events
     const challenge = outcome.challenge ? { challenge: outcome.challenge } : {};
     if (outcome.kind === 'matched' && this.deps.irCamera) {
@@ -272,6 +282,20 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
     } catch (err) {
       this.deps.logger.warn({ err: (err as Error).message, villagerId }, 'learning at the door failed / 门口学习失败');
     }
+  }
+
+  /** After a card or QR code opened the door: card-confirmed learning, if on; a failure is logged, the door goes on. */
+  private async learnFromCode(d: EntryDecision): Promise<EntryDecision> {
+    const cl = this.deps.cardLearning;
+    if (!cl || !d.unlocked || !d.villagerId || (d.by !== 'card' && d.by !== 'qr')) return d;
+    try {
+      const r = await cl.admitted(d.villagerId, d.by);
+      if (r.kept) this.deps.logger.info({ event: 'face_pending', villagerId: d.villagerId, pending: r.pending }, 'face template kept for a maintainer to confirm / 人脸模板待维护员确认');
+      else if (r.why !== 'no_uncertain_visit') this.deps.logger.info({ event: 'face_pending_refused', villagerId: d.villagerId, why: r.why }, 'no face template kept from this card / 未保留待确认人脸模板');
+    } catch (err) {
+      this.deps.logger.warn({ err: (err as Error).message, villagerId: d.villagerId }, 'card-confirmed learning failed / 刷卡确认学习失败');
+    }
+    return d;
   }
 
   /**
@@ -319,7 +343,7 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
           return refuse('card', { why: 'unknown card', card: masked });
         }
         if (card.revokedAt) return refuse('card', { why: 'card revoked', card: masked, revokedAt: card.revokedAt }, card.villagerId);
-        return this.admit('card', card.villagerId, { card: masked }, arrivedAt);
+        return this.learnFromCode(await this.admit('card', card.villagerId, { card: masked }, arrivedAt));
       }
       case 'qr': {
         const key = this.deps.qrPublicKey;
@@ -329,7 +353,7 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
           // used up only with the admission, and given back if the door stays shut: a "store
           // busy" or a failed unlock must not eat a printed slip
           const slip: SingleUse = { consume: () => consumeQrToken(this.deps.db, claims, this.now()), giveBack: () => releaseQrToken(this.deps.db, claims.tid) };
-          return await this.admit('qr', claims.vid, { token: claims.tid }, arrivedAt, slip);
+          return await this.learnFromCode(await this.admit('qr', claims.vid, { token: claims.tid }, arrivedAt, slip));
         } catch (err) {
           if (isEdgeError(err, 'TOKEN_INVALID')) return refuse('qr', { why: (err.details?.why as string | undefined) ?? err.message });
           throw err;

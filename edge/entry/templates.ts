@@ -64,6 +64,30 @@ export function openDescriptor(key: Buffer, villagerId: string, t: SealedTemplat
   }
 }
 
+/**
+ * Any other face data kept beside the templates (a pending template's thumbnail), sealed the
+ * same way; `purpose` joins the villager in the additional data, so a thumbnail cannot be
+ * opened as a template nor moved to another villager.
+ */
+export function sealBytes(key: Buffer, villagerId: string, purpose: string, bytes: Buffer): SealedTemplate {
+  const nonce = randomBytes(12);
+  const c = createCipheriv('aes-256-gcm', key, nonce);
+  c.setAAD(Buffer.from(`${villagerId}\u0000${purpose}`, 'utf8'));
+  const ciphertext = Buffer.concat([c.update(bytes), c.final()]);
+  return { nonce, ciphertext, tag: c.getAuthTag() };
+}
+
+export function openBytes(key: Buffer, villagerId: string, purpose: string, t: SealedTemplate): Buffer {
+  try {
+    const d = createDecipheriv('aes-256-gcm', key, t.nonce);
+    d.setAAD(Buffer.from(`${villagerId}\u0000${purpose}`, 'utf8'));
+    d.setAuthTag(t.tag);
+    return Buffer.concat([d.update(t.ciphertext), d.final()]);
+  } catch (err) {
+    throw new EdgeError('FACE_TEMPLATE_UNREADABLE', `face data (${purpose}) of ${villagerId} cannot be decrypted (wrong key file or altered row)`, { cause: err, zh: '人脸数据无法解密（密钥不符或数据被改动）' });
+  }
+}
+
 export interface NewTemplate { descriptor: Float32Array; quality: number | null; source: string }
 
 /** Adds a villager's templates in one transaction; returns how many were written. */

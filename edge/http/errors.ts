@@ -22,6 +22,7 @@ const STATUS_BY_CODE: Partial<Record<string, number>> = {
   [ErrorCode.FACE_COLLISION]: 409,
   [ErrorCode.FACE_REJECTED]: 422,
   [ErrorCode.FACE_UNAVAILABLE]: 503,
+  [ErrorCode.FACE_LEARNING_REFUSED]: 409,
 };
 
 /** The Chinese of a refusal whose thrower gave none: an error body is never English only. */
@@ -40,6 +41,7 @@ const ZH_BY_CODE: Partial<Record<string, string>> = {
   [ErrorCode.FACE_COLLISION]: '这张脸与另一位已登记村民太像，不能录入',
   [ErrorCode.FACE_REJECTED]: '照片不能用于录入人脸',
   [ErrorCode.FACE_UNAVAILABLE]: '人脸识别暂时不可用',
+  [ErrorCode.FACE_LEARNING_REFUSED]: '该待确认人脸模板不能确认',
 };
 
 export type FieldErrors = Record<string, { message: string; zh: string }>;

@@ -24,6 +24,7 @@ import { EnrolReply, WithdrawReply } from './action-schemas.ts';
 import { villagerPage, villagersPage } from './villagers-page.ts';
 import { formErrorHandler, wantsPage, type FormRefusal } from './form-refusal.ts';
 import { langOf, rememberLang } from './lang.ts';
+import { registerPendingRoutes } from './pending-routes.ts';
 
 export interface VillagerRoutesDeps {
   db: () => Db;
@@ -41,7 +42,7 @@ export function villagerPageHtml(deps: VillagerRoutesDeps, req: FastifyRequest, 
   const db = deps.db();
   const v = requireVillager(db, id);
   const rows = listEntries(db, v.id, { limit: 51, ...(opts.before !== undefined ? { beforeSeq: opts.before } : {}) });
-  return villagerPage({ store: deps.store, lang: langOf(req), csrf: reply.generateCsrf(), villager: v, templates: countTemplates(db, v.id), learned: countLearned(db, v.id), entries: rows.slice(0, 50), next: rows.length > 50 ? rows[49]!.seq : null, timeZone: deps.timeZone, facesOn: Boolean(deps.faces), snapshotOn: Boolean(deps.faces?.doorFrame), ...(opts.refusal ? { refusal: opts.refusal } : {}) });
+  return villagerPage({ store: deps.store, lang: langOf(req), csrf: reply.generateCsrf(), villager: v, templates: countTemplates(db, v.id), learned: countLearned(db, v.id), pending: deps.faces?.pending?.list(v.id) ?? [], entries: rows.slice(0, 50), next: rows.length > 50 ? rows[49]!.seq : null, timeZone: deps.timeZone, facesOn: Boolean(deps.faces), snapshotOn: Boolean(deps.faces?.doorFrame), ...(opts.refusal ? { refusal: opts.refusal } : {}) });
 }
 
 /** The error handler of a form on a villager's page: the page again, the form showing why. */
@@ -81,6 +82,7 @@ export function registerVillagerRoutes(scope: FastifyInstance, deps: VillagerRou
     // token; the parser stops at MAX_PHOTO_BYTES with a 413, at one file and a few small fields.
     await child.register(fastifyMultipart, { attachFieldsToBody: 'keyValues', limits: { fileSize: MAX_PHOTO_BYTES, files: 1, fields: 8, fieldSize: 1024, parts: 10 } });
     routes(child, deps);
+    registerPendingRoutes(child, { db: deps.db, faces: deps.faces, formErrors: (form, field) => villagerFormErrors(deps, form, field) });
   });
 }
 

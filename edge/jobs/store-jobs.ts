@@ -47,7 +47,7 @@ export function retentionJob(d: StoreJobsDeps): Job {
     run(now) {
       const res = applyRetention(d.db(), { entryEventsDays: r.entry_events_days, leftVillagerTemplatesDays: r.left_villager_templates_days }, now);
       const alarms = d.alarmsKeepDays === undefined ? 0 : purgeClearedAlarms(d.db(), new Date(now.getTime() - d.alarmsKeepDays * 86_400_000).toISOString());
-      return `deleted ${res.entryEvents} door decisions, ${res.templatesWithoutConsent} templates without consent, ${res.templatesOfLeft} templates of villagers who left, ${alarms} cleared alarms`;
+      return `deleted ${res.entryEvents} door decisions, ${res.templatesWithoutConsent} templates without consent, ${res.templatesOfLeft} templates of villagers who left, ${res.pendingTemplates} pending face templates expired or without consent, ${alarms} cleared alarms`;
     },
   };
 }

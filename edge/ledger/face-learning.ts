@@ -8,6 +8,7 @@ import { inTransaction } from './db.ts';
 import { appendAudit } from './audit.ts';
 import { systemClock, type Clock } from './time.ts';
 import type { SealedRow, StoredTemplate } from './face-templates.ts';
+import { deletePendingOf } from './face-pending.ts';
 
 export interface LearnedRow extends StoredTemplate { created_at: string; quality: number | null; source: string | null }
 
@@ -29,21 +30,23 @@ export function allowLearning(db: Db, villagerId: string, by: string, actor: str
   });
 }
 
-/** Withdraws the consent to learning and deletes what was learned; returns how many templates went. */
+/** Withdraws the consent to learning and deletes what was learned (and what waits for confirmation); returns how many learned templates went. */
 export function refuseLearning(db: Db, villagerId: string, actor: string): number {
   return inTransaction(db, 'withdrawing consent to learning', () => {
     const n = db.prepare("DELETE FROM face_templates WHERE villager_id = ? AND origin = 'learned'").run(villagerId).changes;
+    const pending = deletePendingOf(db, villagerId);
     const had = db.prepare('DELETE FROM face_learning_consent WHERE villager_id = ?').run(villagerId).changes;
-    appendAudit(db, { actor, action: 'face.learning.refuse', target: villagerId, before: { consent: had > 0, learned: n }, after: { consent: false, learned: 0 } });
+    appendAudit(db, { actor, action: 'face.learning.refuse', target: villagerId, before: { consent: had > 0, learned: n, pending }, after: { consent: false, learned: 0, pending: 0 } });
     return n;
   });
 }
 
-/** Deletes the learned templates of a villager (the consent stays); returns how many went. */
+/** Deletes the learned and pending templates of a villager (the consent stays); returns how many learned ones went. */
 export function forgetLearned(db: Db, villagerId: string, actor: string): number {
   return inTransaction(db, 'removing learned face templates', () => {
     const n = db.prepare("DELETE FROM face_templates WHERE villager_id = ? AND origin = 'learned'").run(villagerId).changes;
-    appendAudit(db, { actor, action: 'face.learning.forget', target: villagerId, before: { learned: n }, after: { learned: 0 } });
+    const pending = deletePendingOf(db, villagerId);
+    appendAudit(db, { actor, action: 'face.learning.forget', target: villagerId, before: { learned: n, pending }, after: { learned: 0, pending: 0 } });
     return n;
   });
 }

@@ -24,10 +24,11 @@ export function deleteTemplates(db: Db, villagerId: string): number {
   return cachedStatement(db, 'DELETE FROM face_templates WHERE villager_id = ?').run(villagerId).changes;
 }
 
-/** Delete a villager's templates and withdraw the consent (face and learning) in one transaction. */
+/** Delete a villager's templates (pending ones too) and withdraw the consent (face and learning) in one transaction. */
 export function deleteTemplatesAndConsent(db: Db, villagerId: string): number {
   return inTransaction(db, 'removing face templates', () => {
     const n = deleteTemplates(db, villagerId);
+    db.prepare('DELETE FROM face_pending_templates WHERE villager_id = ?').run(villagerId);
     db.prepare('DELETE FROM face_learning_consent WHERE villager_id = ?').run(villagerId);
     setFaceConsent(db, villagerId, null);
     return n;

@@ -1,5 +1,6 @@
 /** What the retention job deletes: old door decisions and face data that may no longer be kept. */
 import { inTransaction, type Db } from './db.ts';
+import { expirePending } from './face-pending.ts';
 
 export interface RetentionRules {
   /** Door decisions older than this many days go. */
@@ -12,6 +13,8 @@ export interface RetentionResult {
   entryEvents: number;
   templatesWithoutConsent: number;
   templatesOfLeft: number;
+  /** Pending (card-confirmed learning) templates expired or without consent. */
+  pendingTemplates: number;
 }
 
 const DAY_MS = 86_400_000;
@@ -27,6 +30,7 @@ export function applyRetention(db: Db, rules: RetentionRules, now: Date): Retent
       // templates learned at the door need the consent to learning too (edge/ledger/face-learning.ts)
       + db.prepare("DELETE FROM face_templates WHERE origin = 'learned' AND villager_id NOT IN (SELECT villager_id FROM face_learning_consent)").run().changes;
     const templatesOfLeft = db.prepare("DELETE FROM face_templates WHERE villager_id IN (SELECT id FROM villagers WHERE status = 'left' AND updated_at <= ?)").run(leftBefore).changes;
-    return { entryEvents, templatesWithoutConsent, templatesOfLeft };
+    const pendingTemplates = expirePending(db, now.toISOString());
+    return { entryEvents, templatesWithoutConsent, templatesOfLeft, pendingTemplates };
   });
 }

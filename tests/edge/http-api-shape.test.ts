@@ -44,7 +44,7 @@ let reviewId = 0;
 /** A value for each path parameter of a route, known to exist in the ledger below. */
 function sample(url: string, param: string): string {
   if (param === 'id') return url.startsWith('/api/review/') ? String(reviewId) : 'V001';
-  const known: Record<string, string> = { session: 's1', sku: 'salt', slot: 'A1' };
+  const known: Record<string, string> = { session: 's1', sku: 'salt', slot: 'A1', pending: '1' };
   const v = known[param];
   if (v === undefined) throw new Error(`no sample value for :${param} of ${url}: add one to this test`);
   return v;

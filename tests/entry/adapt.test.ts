@@ -111,4 +111,20 @@ describe('the time-ordered replay (faces evaluate --adapt)', () => {
     expect(a.cardConfirmed.learning.perVillager.c).toBe(1);
     expect(a.cardConfirmed.learning.wrong).toBe(0);
   });
+
+  it('a look-alike stranger with a stolen card: the careful maintainer rejects the pending frame, the careless one teaches the door the stranger', () => {
+    // t: a stranger 0.32–0.35 from b (uncertain toward b only, clear of everyone else), coming with b's card
+    const tProbes = Array.from({ length: 10 }, (_, i) => probe('t', false, unit(10, 13, at(0.32 + (i % 4) * 0.01)), `t${i}`));
+    const a = replayAdaptation(enrolled, ['t', 's', 'a', 'b', 'c'], [...probes, ...tProbes], entry.match, adapt, 3);
+    expect(Value.Check(AdaptationSchema, a)).toBe(true);
+    expect(a.cardConfirmed.card?.keptFromStranger).toBeGreaterThan(0);
+    expect(a.cardConfirmed.card?.rejected).toBe(a.cardConfirmed.card?.keptFromStranger);
+    expect(a.cardConfirmed.learning.wrong).toBe(0);
+    expect(a.cardConfirmedAttack.wrongLearned).toBe(0);
+    expect(a.cardConfirmedAttack.falseAccepts).toBe(0);
+    // confirming everything files the stranger's face under b: the stranger then walks in as b
+    expect(a.cardCareless.learning.wrong).toBeGreaterThan(0);
+    expect(a.cardCareless.presentations.falseAccepts + a.cardCarelessAttack.falseAccepts).toBeGreaterThan(0);
+    expect(formatAdaptation(a)).toMatch(/confirms all .*from strangers [1-9]/);
+  });
 });

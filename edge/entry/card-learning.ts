@@ -1,0 +1,134 @@
+/**
+ * Card-confirmed learning on the running door (`entry.adapt.card`): when the door said
+ * `uncertain` and, within `within_s`, the same visit was completed with a villager's own card
+ * or QR code, the frame of that uncertain window nearest the villager may be kept as a
+ * *pending* template (edge/entry/card-adapt.ts has the rule, shared with `faces evaluate
+ * --adapt`). A pending template takes no part in matching: a maintainer confirms or rejects it
+ * (edge/entry/pending-review.ts), and it expires after `expire_days`.
+ *
+ * The pipeline hands every analysed frame here (`frame`), says how each window ended
+ * (`decided`) and which card or QR code then opened the door (`admitted`). Only with the
+ * villager's consent to learning, with liveness on, at most `max_pending` per villager.
+ */
+import sharp from 'sharp';
+import type { Db } from '../ledger/db.ts';
+import type { RgbFrame } from '../../models/face-engine.ts';
+import type { Box } from '../../models/quality.ts';
+import { learningConsentOf, templateRowsOf } from '../ledger/face-learning.ts';
+import { countPending, insertPending } from '../ledger/face-pending.ts';
+import { pendingFrame, type CardLearnRefusal, type VillagerFaces } from './card-adapt.ts';
+import type { EntryConfig } from './config.ts';
+import type { FaceOutcome, FrameVerdict } from './decision.ts';
+import { loadGallery, openDescriptor, sealBytes, sealDescriptor } from './templates.ts';
+
+/** One analysed frame as kept for a possible card: its verdict, descriptor and a small crop of the face. */
+export interface HeldFrame { verdict: FrameVerdict; descriptor: Float32Array | null; crop: RgbFrame | null }
+
+export type CardLearnResult =
+  | { kept: true; pending: number; distance: number; margin: number; enrolledDistance: number }
+  | { kept: false; why: CardLearnRefusal | 'no_uncertain_visit' | 'liveness_off' | 'no_learning_consent' | 'pending_full' };
+
+export interface CardLearningDeps {
+  db: Db;
+  key: Buffer;
+  config: EntryConfig;
+  now: () => number;
+}
+
+/** Side of the thumbnail shown to the maintainer, px. */
+export const THUMB_SIZE = 112;
+/** Width the pipeline shrinks a frame to before it goes to the engine (the crop comes from it). */
+const SMALL_WIDTH = 320;
+
+export class CardLearning {
+  private recent: HeldFrame[] = [];
+  private held: { frames: HeldFrame[]; at: number } | null = null;
+
+  constructor(private readonly deps: CardLearningDeps) {}
+
+  /** Every analysed frame, in order. */
+  frame(f: HeldFrame): void {
+    this.recent.push(f);
+    const n = this.deps.config.match.n;
+    if (this.recent.length > n) this.recent.splice(0, this.recent.length - n);
+  }
+
+  /** The window came to a decision: an uncertain one is held for a card; any other ends the visit's chance. */
+  decided(kind: FaceOutcome['kind']): void {
+    this.held = kind === 'uncertain' ? { frames: this.recent, at: this.deps.now() } : null;
+    this.recent = [];
+  }
+
+  /** A card or QR code opened the door for `villagerId`: keep a pending template if the rule allows. */
+  async admitted(villagerId: string, credential: 'card' | 'qr'): Promise<CardLearnResult> {
+    const { db, key, config } = this.deps;
+    const cfg = config.adapt.card;
+    const held = this.held;
+    // one card per uncertain visit: whatever happens now, the window is used up
+    this.held = null;
+    const now = this.deps.now();
+    if (!held || now - held.at > cfg.within_s * 1000) return { kept: false, why: 'no_uncertain_visit' };
+    if (!config.liveness.enabled) return { kept: false, why: 'liveness_off' };
+    if (!learningConsentOf(db, villagerId)) return { kept: false, why: 'no_learning_consent' };
+    const nowIso = new Date(now).toISOString();
+    if (countPending(db, nowIso, villagerId) >= cfg.max_pending) return { kept: false, why: 'pending_full' };
+    const gallery = galleryFor(db, key, config, villagerId);
+    const choice = pendingFrame(held.frames, villagerId, gallery, { uncertain_threshold: config.match.uncertain_threshold, margin: config.match.margin, min_novelty: config.adapt.min_novelty });
+    if ('refused' in choice) return { kept: false, why: choice.refused };
+    const frame = held.frames[choice.index] as HeldFrame;
+    const thumb = frame.crop ? sealBytes(key, villagerId, 'thumbnail', await thumbnailJpeg(frame.crop)) : null;
+    const expires = new Date(now + cfg.expire_days * 86_400_000).toISOString();
+    const pending = insertPending(db, villagerId, sealDescriptor(key, villagerId, frame.descriptor as Float32Array), thumb,
+      { distance: choice.distance, enrolledDistance: choice.enrolledDistance, margin: choice.margin, credential }, nowIso, expires);
+    return { kept: true, pending, distance: choice.distance, margin: choice.margin, enrolledDistance: choice.enrolledDistance };
+  }
+}
+
+/** Every consenting villager's templates, the card's villager split into enrolled and learned. */
+export function galleryFor(db: Db, key: Buffer, config: EntryConfig, villagerId: string): VillagerFaces[] {
+  const others = loadGallery(db, key, config).filter((g) => g.villagerId !== villagerId).map((g) => ({ villagerId: g.villagerId, enrolled: g.descriptors, learned: [] }));
+  const rows = templateRowsOf(db, villagerId);
+  const open = (origin: string) => rows.filter((r) => r.origin === origin).map((r) => openDescriptor(key, villagerId, r));
+  return [...others, { villagerId, enrolled: open('enrolled'), learned: open('learned') }];
+}
+
+/**
+ * A copy of the frame at most SMALL_WIDTH wide, taken before the frame's buffer goes to the
+ * engine (it is transferred, not copied): ~0.3 ms, only while card-confirmed learning is on.
+ */
+export function shrinkFrame(frame: RgbFrame): { small: RgbFrame; scale: number } {
+  const step = Math.max(1, Math.ceil(frame.width / SMALL_WIDTH));
+  const width = Math.floor(frame.width / step);
+  const height = Math.floor(frame.height / step);
+  const data = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const s = ((y * step) * frame.width + x * step) * 3;
+      const o = (y * width + x) * 3;
+      data[o] = frame.data[s] as number;
+      data[o + 1] = frame.data[s + 1] as number;
+      data[o + 2] = frame.data[s + 2] as number;
+    }
+  }
+  return { small: { width, height, data }, scale: 1 / step };
+}
+
+/** The face (its box in full-frame pixels, enlarged by a fifth) cut from the shrunken copy; null when it falls outside. */
+export function cropFace(small: RgbFrame, scale: number, box: Box): RgbFrame | null {
+  const pad = 0.2;
+  const x0 = Math.max(0, Math.floor((box.x - box.width * pad) * scale));
+  const y0 = Math.max(0, Math.floor((box.y - box.height * pad) * scale));
+  const x1 = Math.min(small.width, Math.ceil((box.x + box.width * (1 + pad)) * scale));
+  const y1 = Math.min(small.height, Math.ceil((box.y + box.height * (1 + pad)) * scale));
+  const width = x1 - x0;
+  const height = y1 - y0;
+  if (width < 8 || height < 8) return null;
+  const data = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) data.set(small.data.subarray(((y0 + y) * small.width + x0) * 3, ((y0 + y) * small.width + x1) * 3), y * width * 3);
+  return { width, height, data };
+}
+
+export async function thumbnailJpeg(crop: RgbFrame): Promise<Buffer> {
+  return sharp(Buffer.from(crop.data.buffer, crop.data.byteOffset, crop.data.byteLength), { raw: { width: crop.width, height: crop.height, channels: 3 } })
+    .resize(THUMB_SIZE, THUMB_SIZE, { fit: 'cover' }).jpeg({ quality: 80 }).toBuffer();
+}

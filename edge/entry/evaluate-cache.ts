@@ -1,0 +1,84 @@
+/**
+ * `faces evaluate --cache FILE`: what the models said about each photo, kept in a file, so that
+ * another seed (a different stranger split) or a change to the replay's rules does not run the
+ * models again on the same photos. Only what the evaluation reads is kept: the face counts, the
+ * largest face's gate verdict and its descriptor. A photo is looked up by its path, size and
+ * modification time, the role (enrolment or door engine, mirrored or not) and the recognizer,
+ * so a changed photo or another recognizer is analysed afresh.
+ *
+ * The file holds face descriptors of the photos: keep it as private as the photos themselves.
+ */
+import { readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { EdgeError } from '../errors.ts';
+import type { FrameAnalysis } from '../../models/face-engine.ts';
+
+/** The part of a FrameAnalysis that `faces evaluate` reads. */
+export interface CachedAnalysis {
+  faceCount: number;
+  nearFaces: number;
+  face: { rejected: string | null; descriptor: Float32Array | null } | null;
+}
+
+interface StoredAnalysis { faceCount: number; nearFaces: number; face: { rejected: string | null; descriptor: string | null } | null }
+interface StoredFile { version: 1; entries: Record<string, StoredAnalysis> }
+
+export class AnalysisCache {
+  private entries = new Map<string, StoredAnalysis>();
+  private dirty = false;
+  hits = 0;
+  misses = 0;
+
+  constructor(private readonly file: string, private readonly recognizer: string) {}
+
+  async load(): Promise<void> {
+    let text: string;
+    try {
+      text = await readFile(this.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    let parsed: StoredFile;
+    try {
+      parsed = JSON.parse(text) as StoredFile;
+      if (parsed.version !== 1 || typeof parsed.entries !== 'object' || parsed.entries === null) throw new Error('not a version 1 cache');
+    } catch (err) {
+      throw new EdgeError('INVALID_ARGUMENT', `--cache ${this.file}: not a faces evaluate cache (${(err as Error).message}); delete it or name another file`, { zh: `--cache ${this.file}：不是人脸评估缓存文件，请删除或换一个文件名` });
+    }
+    this.entries = new Map(Object.entries(parsed.entries));
+  }
+
+  private async key(role: string, file: string): Promise<string> {
+    const st = await stat(file);
+    return `${this.recognizer}|${role}|${file}|${st.size}|${Math.floor(st.mtimeMs)}`;
+  }
+
+  /** The analysis of `file` in `role`, from the cache or from `analyse` (then kept). */
+  async analyse(role: string, file: string, analyse: () => Promise<FrameAnalysis>): Promise<CachedAnalysis> {
+    const key = await this.key(role, file);
+    const hit = this.entries.get(key);
+    if (hit) {
+      this.hits++;
+      return { faceCount: hit.faceCount, nearFaces: hit.nearFaces, face: hit.face ? { rejected: hit.face.rejected, descriptor: hit.face.descriptor === null ? null : decode(hit.face.descriptor) } : null };
+    }
+    this.misses++;
+    const a = await analyse();
+    const f = a.faces[0];
+    const out: CachedAnalysis = { faceCount: a.faceCount, nearFaces: a.nearFaces, face: f ? { rejected: f.rejected, descriptor: f.descriptor } : null };
+    this.entries.set(key, { faceCount: out.faceCount, nearFaces: out.nearFaces, face: out.face ? { rejected: out.face.rejected, descriptor: out.face.descriptor ? encode(out.face.descriptor) : null } : null });
+    this.dirty = true;
+    return out;
+  }
+
+  /** Writes the file (atomically, owner-only) when something was added. */
+  async save(): Promise<void> {
+    if (!this.dirty) return;
+    const tmp = `${this.file}.${process.pid}.tmp`;
+    await writeFile(tmp, JSON.stringify({ version: 1, entries: Object.fromEntries(this.entries) } satisfies StoredFile), { mode: 0o600 });
+    await rename(tmp, this.file);
+    this.dirty = false;
+  }
+}
+
+const encode = (d: Float32Array): string => Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString('base64');
+const decode = (s: string): Float32Array => new Float32Array(new Uint8Array(Buffer.from(s, 'base64')).buffer);

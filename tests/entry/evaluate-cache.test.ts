@@ -1,0 +1,59 @@
+/** `faces evaluate --cache` (edge/entry/evaluate-cache.ts): a photo analysed once is read back, a changed photo or another role is analysed again, a file that is not a cache is refused. */
+import { mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AnalysisCache } from '../../edge/entry/evaluate-cache.ts';
+import { isEdgeError } from '../../edge/errors.ts';
+import type { FrameAnalysis } from '../../models/face-engine.ts';
+
+const dirs: string[] = [];
+afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
+
+function analysis(d: Float32Array | null): FrameAnalysis {
+  const face = { descriptor: d, rejected: d ? null : 'too_small' } as unknown as FrameAnalysis['faces'][number];
+  return { width: 10, height: 10, faceCount: 1, nearFaces: 1, faces: [face], times: { detect: 0, landmarks: 0, descriptor: 0, liveness: 0 } };
+}
+
+describe('faces evaluate --cache', () => {
+  it('reads back what the models said, per photo, role and recognizer, across runs', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'eval-cache-'));
+    dirs.push(dir);
+    const photo = path.join(dir, 'a.jpg');
+    writeFileSync(photo, 'x');
+    const file = path.join(dir, 'cache.json');
+    const d = Float32Array.from({ length: 128 }, (_, i) => i / 128);
+    let calls = 0;
+    const analyse = (x: Float32Array | null) => async () => { calls++; return analysis(x); };
+    const first = new AnalysisCache(file, 'faceapi/ssd/tiny@256');
+    await first.load();
+    expect((await first.analyse('door', photo, analyse(d))).face?.descriptor).toEqual(d);
+    await first.analyse('enrol', photo, analyse(null));
+    await first.save();
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const again = new AnalysisCache(file, 'faceapi/ssd/tiny@256');
+    await again.load();
+    const hit = await again.analyse('door', photo, analyse(null));
+    expect(hit.face?.descriptor).toEqual(d);
+    expect(await again.analyse('enrol', photo, analyse(d))).toMatchObject({ faceCount: 1, face: { rejected: 'too_small', descriptor: null } });
+    expect(calls).toBe(2);
+    // another recognizer, or the photo changed: analysed again
+    const other = new AnalysisCache(file, 'human-faceres/ssd/tiny@256');
+    await other.load();
+    await other.analyse('door', photo, analyse(d));
+    expect(calls).toBe(3);
+    utimesSync(photo, new Date(), new Date(Date.now() + 5000));
+    await again.analyse('door', photo, analyse(d));
+    expect(calls).toBe(4);
+  });
+
+  it('refuses a file that is not a cache (bad input, both languages)', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'eval-cache-'));
+    dirs.push(dir);
+    const file = path.join(dir, 'cache.json');
+    writeFileSync(file, '{"hello":1}');
+    const err = await new AnalysisCache(file, 'faceapi').load().catch((e: unknown) => e);
+    expect(isEdgeError(err, 'INVALID_ARGUMENT')).toBe(true);
+    expect((err as { zh: string }).zh).toContain('缓存');
+  });
+});
