@@ -84,7 +84,7 @@ async function setup(setupUrl: string): Promise<string> {
   return cookieOf(res);
 }
 
-interface Tally { latencies: number[]; statuses: Record<string, number>; seconds: number; cpuMs?: number }
+interface Tally { latencies: number[]; statuses: Record<string, number>; seconds: number; byRoute?: Record<string, number[]>; cpuMs?: number }
 
 /** The 50 tablets, in a child process (default) or a worker thread of this process (`--load-in worker`). */
 interface Load { post(m: unknown): void; tally(): Promise<Tally>; close(): Promise<void> }
@@ -307,6 +307,10 @@ const out = {
   admin_rps: round(admin.latencies.length / (admin.seconds || 1), 1),
   admin_statuses: admin.statuses,
   admin_latency_ms: adminLat,
+  admin_latency_by_route_ms: Object.fromEntries(ROUTES.map((r) => {
+    const l = summarise(of(true).flatMap((x) => x.admin?.byRoute?.[r] ?? []));
+    return [r.split('?')[0], { p50: l.p50, p99: l.p99 }];
+  })),
   hot_loop: 'exit button → receipt',
   hot_loop_p50_idle_ms: hotIdle.p50,
   hot_loop_p50_loaded_ms: hotLoaded.p50,
