@@ -1,7 +1,8 @@
 // bench:admin's admin clients (plain JavaScript, no loader needed): `clients` signed-in tablets
 // calling the admin API back to back. Run as a child process (the default: tablets are other
 // devices, so the load's own CPU work is not in the daemon's process) or as a worker thread.
-// Messages: in {start: {base, cookie, clients, routes}}, 'shopping over', 'stop'; out the tally.
+// Messages: in {start: {base, cookie, clients, routes}}, 'shopping over', 'stop'; out the tally
+// (latencies, statuses, seconds, latencies by route, and the clients' own CPU ms).
 import { parentPort } from 'node:worker_threads';
 
 // as a child process the tally (tens of thousands of latencies) may take several writes: the
@@ -15,17 +16,23 @@ let running = true;
 let counting = true;
 let loops = [];
 const latencies = [];
+/** The same latencies by route, to tell which one costs. */
+const byRoute = {};
 const statuses = {};
 let t0 = 0;
 let t1 = 0;
 
+let cpu0;
+
 function start({ base, cookie, clients, routes }) {
   t0 = performance.now();
+  cpu0 = process.cpuUsage();
   loops = Array.from({ length: clients }, async (_, c) => {
     for (let i = c; running; i++) {
       const begun = performance.now();
+      const route = routes[i % routes.length];
       try {
-        const res = await fetch(base + routes[i % routes.length].slice(1), { headers: { cookie } });
+        const res = await fetch(base + route.slice(1), { headers: { cookie } });
         await res.arrayBuffer();
         if (counting) statuses[res.status] = (statuses[res.status] ?? 0) + 1;
       } catch {
@@ -34,7 +41,11 @@ function start({ base, cookie, clients, routes }) {
         // loop would spin and never see the 'stop' message
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
-      if (counting) latencies.push(performance.now() - begun);
+      if (counting) {
+        const took = performance.now() - begun;
+        latencies.push(took);
+        (byRoute[route] ??= []).push(took);
+      }
     }
   });
 }
@@ -49,6 +60,8 @@ port.on('message', async (m) => {
   if (m === 'stop') {
     running = false;
     await Promise.all(loops);
-    port.postMessage({ latencies, statuses, seconds: ((t1 || performance.now()) - t0) / 1000 });
+    // the clients' own CPU (as a child process: theirs alone; as a worker: the whole process's)
+    const cpu = process.cpuUsage(cpu0);
+    port.postMessage({ latencies, statuses, seconds: ((t1 || performance.now()) - t0) / 1000, byRoute, cpuMs: (cpu.user + cpu.system) / 1000 });
   }
 });

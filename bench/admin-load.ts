@@ -12,18 +12,28 @@
  * each side. Reports the admin API's latency percentiles, the hot loop's (exit button → receipt)
  * p50 and p99 idle and loaded (target: loaded p99 ≤ idle p99 × 1.10) with its stages (button to
  * the exiting phase: input poll and journal write; the wait for a sweep showing the shelves at
- * rest; settlement to receipt), each run's p99, the daemon thread's event-loop delay and the
- * daemon process's CPU. `-- --sessions N` per run (default 160, over 30 s of shopping under load
- * on this machine: the issue asks for 30 s of load); the last line on stdout is the JSON object.
+ * rest; settlement to receipt), each run's p99, the daemon thread's event-loop delay (p50 … max)
+ * and the daemon process's CPU.
+ *
+ * On a busy machine the hot loop's latency is mostly waiting for a CPU, which the page does not
+ * cause; so the figure can be judged there, each run also reports what is the machine's and what
+ * is ours: the daemon's CPU per settled session, the event loop thread's time on a CPU and time
+ * runnable but waiting for one (Linux schedstat), the same split within each session's exiting →
+ * receipt span, and the machine's load. The last line's `verdict` states p99 idle, p99 loaded,
+ * their ratio, whether the 10 % target is met, and whether the run is conclusive (not when the
+ * load exceeded the cores or the main thread waited for a CPU over 5 % of the time).
+ * `-- --sessions N` per run (default 160, over 30 s of shopping under load on this machine: the
+ * issue asks for 30 s of load); the last line on stdout is the JSON object.
  */
 import { fork } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { pino } from 'pino';
 import { parseScenario } from '../harness/scenario/scenario.ts';
 import { runScenario } from '../harness/scenario/run.ts';
-import { summarise, round } from './stats.ts';
+import { mainThreadSched, summarise, round } from './stats.ts';
 
 const args = process.argv.slice(2);
 const n = Number(args[args.indexOf('--sessions') + 1] ?? 160);
@@ -74,7 +84,7 @@ async function setup(setupUrl: string): Promise<string> {
   return cookieOf(res);
 }
 
-interface Tally { latencies: number[]; statuses: Record<string, number>; seconds: number }
+interface Tally { latencies: number[]; statuses: Record<string, number>; seconds: number; byRoute?: Record<string, number[]>; cpuMs?: number }
 
 /** The 50 tablets, in a child process (default) or a worker thread of this process (`--load-in worker`). */
 interface Load { post(m: unknown): void; tally(): Promise<Tally>; close(): Promise<void> }
@@ -109,8 +119,13 @@ function startLoad(start: { base: string; cookie: string; clients: number; route
   };
 }
 
-/** When each session's phases were logged (performance.now()): the hot loop's stages. */
-interface Marks { exiting?: number; settling?: number; receipt?: number }
+type Sched = NonNullable<ReturnType<typeof mainThreadSched>>;
+
+/**
+ * When each session's phases were logged (performance.now()): the hot loop's stages; and the
+ * main thread's scheduler account at the exiting phase and at the receipt.
+ */
+interface Marks { exiting?: number; settling?: number; receipt?: number; schedExiting?: Sched | null; schedReceipt?: Sched | null }
 
 interface Stages { pressToExiting: number[]; shelvesWait: number[]; settle: number[] }
 
@@ -118,11 +133,18 @@ interface Run {
   loaded: boolean;
   exitToReceipt: number[];
   stages: Stages;
+  /** Per session, from the exiting phase to the receipt: the main thread's time on a CPU, and waiting for one. */
+  span: { runMs: number[]; waitMs: number[] };
   sessions: number;
   mismatches: number;
-  loopDelay: { p99: number; max: number };
+  loopDelay: { p50: number; p90: number; p99: number; p999: number; max: number; mean: number };
   cpuPct: number;
   cpuMs: number;
+  wallMs: number;
+  /** The main thread over the whole run: ms on a CPU, ms runnable but waiting for one (null off Linux). */
+  sched: Sched | null;
+  /** The machine's 1-minute load average at the start and the end of the run. */
+  load1: [number, number];
   admin?: Tally;
 }
 
@@ -133,11 +155,13 @@ async function run(withLoad: boolean): Promise<Run> {
   const marks = new Map<string, Marks>();
   const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
-  const mark = (line: string, key: keyof Marks): void => {
+  const mark = (line: string, key: 'exiting' | 'settling' | 'receipt'): void => {
     const id = (JSON.parse(line) as { sessionId?: string }).sessionId;
     if (!id) return;
     const m = marks.get(id) ?? {};
     m[key] = performance.now();
+    if (key === 'exiting') m.schedExiting = mainThreadSched();
+    if (key === 'receipt') m.schedReceipt = mainThreadSched();
     marks.set(id, m);
   };
   const logger = pino({ level: 'info' }, {
@@ -159,11 +183,15 @@ async function run(withLoad: boolean): Promise<Run> {
       if (url && cookie && !load) load = cookie.then((c) => startLoad({ base: url, cookie: c, clients: CLIENTS, routes: ROUTES }));
     },
   });
+  const load0 = loadavg()[0]!;
+  const sched0 = mainThreadSched();
   const cpu0 = process.cpuUsage();
   const wall0 = performance.now();
   const result = await runScenario(scenario(), { logger });
   const cpu = process.cpuUsage(cpu0);
-  const cpuPct = round(((cpu.user + cpu.system) / 1000 / (performance.now() - wall0)) * 100, 1);
+  const wallMs = performance.now() - wall0;
+  const sched1 = mainThreadSched();
+  const cpuPct = round(((cpu.user + cpu.system) / 1000 / wallMs) * 100, 1);
   loop.disable();
   let admin: Tally | undefined;
   if (load) {
@@ -173,6 +201,7 @@ async function run(withLoad: boolean): Promise<Run> {
     await l.close();
   }
   const stages: Stages = { pressToExiting: [], shelvesWait: [], settle: [] };
+  const span = { runMs: [] as number[], waitMs: [] as number[] };
   const exitToReceipt: number[] = [];
   for (const r of result.receipts) {
     if (r.exit_to_receipt_ms === null || r.villager === 'chen') continue;
@@ -182,19 +211,29 @@ async function run(withLoad: boolean): Promise<Run> {
     stages.pressToExiting.push(r.exit_to_receipt_ms - (m.receipt - m.exiting));
     stages.shelvesWait.push(m.settling - m.exiting);
     stages.settle.push(m.receipt - m.settling);
+    if (m.schedExiting && m.schedReceipt) {
+      span.runMs.push(m.schedReceipt.runMs - m.schedExiting.runMs);
+      span.waitMs.push(m.schedReceipt.waitMs - m.schedExiting.waitMs);
+    }
   }
   return {
     loaded: withLoad,
     exitToReceipt,
     stages,
+    span,
     sessions: result.sessions.filter((s) => s.kind === 'shopping' && s.status === 'settled').length,
     mismatches: result.invariants.balance_mismatches,
-    loopDelay: { p99: round(loop.percentile(99) / 1e6), max: round(loop.max / 1e6) },
+    loopDelay: { p50: ms(loop.percentile(50)), p90: ms(loop.percentile(90)), p99: ms(loop.percentile(99)), p999: ms(loop.percentile(99.9)), max: ms(loop.max), mean: ms(loop.mean) },
     cpuPct,
     cpuMs: (cpu.user + cpu.system) / 1000,
+    wallMs,
+    sched: sched0 && sched1 ? { runMs: sched1.runMs - sched0.runMs, waitMs: sched1.waitMs - sched0.waitMs } : null,
+    load1: [round(load0, 2), round(loadavg()[0]!, 2)],
     ...(admin ? { admin } : {}),
   };
 }
+
+const ms = (ns: number): number => round(ns / 1e6);
 
 // Rounds alternate the order (idle, loaded; then loaded, idle; …) so that the rest of the
 // machine's load, which drifts over minutes, weighs on both sides alike.
@@ -204,7 +243,8 @@ for (let r = 0; r < ROUNDS; r++) {
     const one = await run(loaded);
     runs.push(one);
     const s = summarise(one.exitToReceipt);
-    process.stderr.write(`round ${r + 1} ${loaded ? 'loaded' : 'idle'}: hot loop p50 ${s.p50} ms, p99 ${s.p99} ms; event loop delay p99 ${one.loopDelay.p99} ms; daemon process CPU ${one.cpuPct} %\n`);
+    const waited = one.sched ? `; main thread waited for a CPU ${round((one.sched.waitMs / one.wallMs) * 100, 1)} % of the time` : '';
+    process.stderr.write(`round ${r + 1} ${loaded ? 'loaded' : 'idle'}: hot loop p50 ${s.p50} ms, p99 ${s.p99} ms; event loop delay p99 ${one.loopDelay.p99} ms; daemon process CPU ${one.cpuPct} %${waited}; load ${one.load1.join(' → ')}\n`);
   }
 }
 const of = (loaded: boolean): Run[] => runs.filter((x) => x.loaded === loaded);
@@ -219,6 +259,42 @@ const admin: Tally = { latencies: of(true).flatMap((x) => x.admin?.latencies ?? 
 for (const x of of(true)) for (const [k, v] of Object.entries(x.admin?.statuses ?? {})) admin.statuses[k] = (admin.statuses[k] ?? 0) + v;
 const adminLat = summarise(admin.latencies);
 const change = round(((hotLoaded.p99 - hotIdle.p99) / hotIdle.p99) * 100, 1);
+const ratio = round(hotLoaded.p99 / hotIdle.p99, 3);
+
+// What separates the page's cost from the machine's oversubscription. The main thread's time
+// waiting for a CPU (runnable, but both cores busy with other processes) is the machine's; its
+// time on a CPU is ours (the store's work, and the page's when loaded). Within each session's
+// exiting → receipt span the same split says how much of the hot loop's time each took.
+const cores = cpus().length;
+const share = (loaded: boolean) => {
+  const rs = of(loaded).filter((x) => x.sched);
+  const wall = rs.reduce((n, x) => n + x.wallMs, 0);
+  if (rs.length === 0 || wall === 0) return null;
+  return { on_cpu_pct: round((rs.reduce((n, x) => n + x.sched!.runMs, 0) / wall) * 100, 1), waiting_for_cpu_pct: round((rs.reduce((n, x) => n + x.sched!.waitMs, 0) / wall) * 100, 1) };
+};
+const spanSummary = (loaded: boolean) => {
+  const run = summarise(pooled(loaded, (x) => x.span.runMs));
+  const wait = summarise(pooled(loaded, (x) => x.span.waitMs));
+  return { on_cpu: { p50: run.p50, p99: run.p99, mean: run.mean }, waiting_for_cpu: { p50: wait.p50, p99: wait.p99, mean: wait.mean } };
+};
+const perSession = (loaded: boolean): number => round(of(loaded).reduce((n, x) => n + x.cpuMs, 0) / Math.max(1, of(loaded).reduce((n, x) => n + x.sessions, 0)), 2);
+const waitedMaxPct = Math.max(0, ...runs.filter((x) => x.sched).map((x) => (x.sched!.waitMs / x.wallMs) * 100));
+const load1Max = Math.max(...runs.flatMap((x) => x.load1));
+/** Beyond this share of wall time waiting for a CPU, latency is the machine's more than ours. */
+const OVERSUBSCRIBED_WAIT_PCT = 5;
+const oversubscribed = load1Max > cores || waitedMaxPct > OVERSUBSCRIBED_WAIT_PCT;
+const met = ratio <= 1.1;
+const verdict = {
+  target: 'hot loop p99 loaded ≤ idle p99 × 1.10',
+  p99_idle_ms: hotIdle.p99,
+  p99_loaded_ms: hotLoaded.p99,
+  ratio,
+  met,
+  conclusive: !oversubscribed,
+  says: `${met ? 'met' : 'missed'}: loaded p99 ${hotLoaded.p99} ms is ${ratio} × idle ${hotIdle.p99} ms (${change >= 0 ? '+' : ''}${change} %)` + (oversubscribed
+    ? `; not conclusive: the machine was oversubscribed (1-min load up to ${round(load1Max, 1)} on ${cores} cores; the daemon's main thread waited for a CPU up to ${round(waitedMaxPct, 1)} % of the time, over ${OVERSUBSCRIBED_WAIT_PCT} %)`
+    : `; the machine was quiet enough (load ≤ ${cores} cores, waits for a CPU ≤ ${OVERSUBSCRIBED_WAIT_PCT} %)`),
+};
 const out = {
   bench: 'admin-load',
   clients: CLIENTS,
@@ -231,21 +307,37 @@ const out = {
   admin_rps: round(admin.latencies.length / (admin.seconds || 1), 1),
   admin_statuses: admin.statuses,
   admin_latency_ms: adminLat,
+  admin_latency_by_route_ms: Object.fromEntries(ROUTES.map((r) => {
+    const l = summarise(of(true).flatMap((x) => x.admin?.byRoute?.[r] ?? []));
+    return [r.split('?')[0], { p50: l.p50, p99: l.p99 }];
+  })),
   hot_loop: 'exit button → receipt',
   hot_loop_p50_idle_ms: hotIdle.p50,
   hot_loop_p50_loaded_ms: hotLoaded.p50,
   hot_loop_p99_idle_ms: hotIdle.p99,
   hot_loop_p99_loaded_ms: hotLoaded.p99,
   hot_loop_p99_change_pct: change,
-  target_met: change <= 10,
+  hot_loop_p99_ratio: ratio,
+  target_met: met,
   hot_loop_p99_per_run_ms: runs.map((x) => ({ mode: x.loaded ? 'loaded' : 'idle', p99: summarise(x.exitToReceipt).p99 })),
   hot_loop_stages_ms: { idle: stageSummary(false), loaded: stageSummary(true) },
   event_loop_delay_ms: { idle: of(false).map((x) => x.loopDelay), loaded: of(true).map((x) => x.loopDelay) },
   daemon_process_cpu_pct: { idle: of(false).map((x) => x.cpuPct), loaded: of(true).map((x) => x.cpuPct) },
+  // the daemon process's CPU per settled session: the store's own cost, and with the page loaded
+  daemon_cpu_ms_per_session: { idle: perSession(false), loaded: perSession(true) },
+  // the event loop's thread over the runs, as shares of wall time (Linux schedstat; null elsewhere)
+  main_thread: { idle: share(false), loaded: share(true) },
+  // within each session's exiting → receipt: the main thread's ms on a CPU and waiting for one
+  hot_loop_span_ms: { idle: spanSummary(false), loaded: spanSummary(true) },
+  // the 50 clients share this machine's cores with the daemon (real tablets would not): their CPU
+  // as a share of a core over the loaded runs (with --load-in worker, the whole daemon process's)
+  admin_clients_cpu_pct: round((of(true).reduce((n, x) => n + (x.admin?.cpuMs ?? 0), 0) / Math.max(1, of(true).reduce((n, x) => n + x.wallMs, 0))) * 100, 1),
+  machine: { cores, load_1m_per_run: runs.map((x) => ({ mode: x.loaded ? 'loaded' : 'idle', start: x.load1[0], end: x.load1[1] })) },
   // CPU time barely depends on how busy the rest of the machine is: the daemon process's extra
   // CPU in the loaded runs over the idle ones (the same shopping), per admin request served
   daemon_cpu_ms_per_admin_request: round((of(true).reduce((n, x) => n + x.cpuMs, 0) - of(false).reduce((n, x) => n + x.cpuMs, 0)) / Math.max(1, admin.latencies.length), 3),
   balance_mismatches: runs.reduce((n, x) => n + x.mismatches, 0),
+  verdict,
 };
-process.stderr.write(`admin API: ${out.admin_rps} rps over ${out.admin_seconds} s, p50 ${adminLat.p50} ms, p99 ${adminLat.p99} ms; hot loop p99 idle ${hotIdle.p99} ms, loaded ${hotLoaded.p99} ms (${change} %)\n`);
+process.stderr.write(`admin API: ${out.admin_rps} rps over ${out.admin_seconds} s, p50 ${adminLat.p50} ms, p99 ${adminLat.p99} ms; hot loop p99 idle ${hotIdle.p99} ms, loaded ${hotLoaded.p99} ms (${change} %)\n${verdict.says}\n`);
 console.log(JSON.stringify(out));

@@ -1,4 +1,5 @@
 /** Small helpers shared by the benchmarks: percentiles and the closing JSON line. */
+import { readFileSync } from 'node:fs';
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
@@ -18,4 +19,20 @@ export const wantsJson = (): boolean => process.argv.includes('--json');
 /** Human-readable lines go to stderr; the last line on stdout is the JSON object. */
 export function report(result: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+/**
+ * The main thread's scheduler account (Linux `/proc/self/task/PID/schedstat`): time on a CPU and
+ * time spent runnable but waiting for one, in ms. The wait is the machine's oversubscription as
+ * this thread felt it (other processes holding both cores), not work of ours. Null where the
+ * kernel does not keep it.
+ */
+export function mainThreadSched(): { runMs: number; waitMs: number } | null {
+  try {
+    const [run, wait] = readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);
+    if (!Number.isFinite(run) || !Number.isFinite(wait)) return null;
+    return { runMs: run! / 1e6, waitMs: wait! / 1e6 };
+  } catch {
+    return null;
+  }
 }

@@ -6,13 +6,17 @@
  * - its private `_port._buffer` (bytes kept across requests), cleared after a failure;
  * - `writeCustomFC` for an FC05 with a value other than FF00/0000;
  * - its "Telnet" port for raw RTU over TCP;
- * - failures reported as plain Errors, mapped to DriverError codes (partly by message text).
+ * - failures reported as plain Errors, mapped to DriverError codes (partly by message text);
+ * - a timeout of 0 arming no timer of its own: the reply deadline is ours (./reply-deadline.ts),
+ *   because the library's plain timer declares a reply that came in time missing whenever the
+ *   event loop was busy when it expired.
  * The contract tests (tests/drivers/modbus-serial-adapter.test.ts) run it against
  * fixtures/serial/*.hex.
  */
 import type { EventEmitter } from 'node:events';
 import ModbusSerial from 'modbus-serial';
 import { DriverError } from '../errors.ts';
+import { replyDeadline } from './reply-deadline.ts';
 import type { SimNetwork } from '../transport/sim-network.ts';
 import type { TransportSpec } from '../transport/url.ts';
 import type { ModbusReply, ModbusRequest } from './request.ts';
@@ -38,7 +42,8 @@ export class RtuClient {
   private readonly handleError = (err: unknown): void => this.opts.onError(err);
 
   private constructor(private readonly client: Client, private readonly opts: RtuClientOptions) {
-    client.setTimeout(opts.responseTimeoutMs);
+    // no timer of the library's: transact() keeps the deadline
+    client.setTimeout(0);
     // The typings omit that the client is an EventEmitter (it is at run time).
     const emitter = client as unknown as EventEmitter;
     emitter.on('close', this.handleClose);
@@ -76,18 +81,20 @@ export class RtuClient {
 
   /**
    * One request/response. Always settles, even if the library never calls back, and rejects
-   * only with a DriverError (TIMEOUT, CRC, BAD_REPLY, EXCEPTION, PORT_UNAVAILABLE).
+   * only with a DriverError (TIMEOUT, CRC, BAD_REPLY, EXCEPTION, PORT_UNAVAILABLE). The reply
+   * is overdue after the response time on a loop that was free to read it (./reply-deadline.ts):
+   * a stall of the event loop does not turn a reply that came in time into a timeout.
    */
   transact(req: ModbusRequest): Promise<ModbusReply> {
     const client = this.client;
-    const guardMs = this.opts.responseTimeoutMs + 50;
+    const ms = this.opts.responseTimeoutMs;
     return new Promise<ModbusReply>((resolve, reject) => {
       let done = false;
-      const guard = setTimeout(() => finish(new DriverError('TIMEOUT', `${req.fn} to unit ${req.unit}: no callback`)), guardMs);
+      const deadline = replyDeadline(() => finish(new DriverError('TIMEOUT', `${req.fn} to unit ${req.unit}: no reply within ${ms} ms`)), { ms });
       const finish = (err: unknown, reply?: ModbusReply): void => {
         if (done) return;
         done = true;
-        clearTimeout(guard);
+        deadline.cancel();
         if (err) reject(toDriverError(err));
         else resolve(reply as ModbusReply);
       };

@@ -15,7 +15,8 @@ import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FormRefusal } from './form-fields.ts';
 import { Type, type Static, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { cachedStatement, type Db } from '../ledger/db.ts';
+import type { Db } from '../ledger/db.ts';
+import { ledgerVersion } from './kept-reply.ts';
 import type { StoreConfig } from '../config/schema.ts';
 import type { HealthBoard } from '../parts.ts';
 import { listSessions } from '../ledger/sessions.ts';
@@ -72,17 +73,10 @@ function partData(deps: AdminPageDeps, page: number): AdminPartData {
   };
 }
 
-/**
- * What the parts are made from, as one string: equal strings, equal parts. The ledger's
- * `total_changes()` counts this connection's writes (the daemon's one connection) and
- * `data_version` moves when another connection (a CLI command) commits.
- */
+/** What the parts are made from, as one string: equal strings, equal parts (the ledger's version as in ./kept-reply.ts). */
 function version(deps: AdminPageDeps, page: number): string | null {
   if (deps.session && !deps.live) return null;
-  const db = deps.db();
-  const dataVersion = cachedStatement(db, 'PRAGMA data_version').pluck().get() as number;
-  const changes = cachedStatement(db, 'SELECT total_changes()').pluck().get() as number;
-  return JSON.stringify([page, dataVersion, changes, deps.live?.changes ?? 0, deps.session?.phase ?? null, deps.health.report(), deps.sync?.state() ?? null]);
+  return JSON.stringify([page, ledgerVersion(deps.db()), deps.live?.changes ?? 0, deps.session?.phase ?? null, deps.health.report(), deps.sync?.state() ?? null]);
 }
 
 /** The whole admin page (villager list page `page`); with a refusal (edge/http/form-refusal.ts), the refused form shows why, with what was typed. */

@@ -36,6 +36,7 @@ import { registerAccountActions } from './account-actions.ts';
 import { errorReply, notFoundReply } from './errors.ts';
 import { registerOpsRoutes, type OpsRoutesDeps } from './ops-routes.ts';
 import { registerLive } from './live.ts';
+import { KeptReplies, ledgerVersion, NotModified } from './kept-reply.ts';
 import { registerApiDocs } from './api-docs.ts';
 import { registerAdminGate } from './admin-gate.ts';
 import { adminPageHtml, registerAdminPage, type AdminPageDeps } from './admin-page.ts';
@@ -193,9 +194,14 @@ function routes(app: TypedApp, deps: AppDeps): void {
   });
 
   // What happened at the door and at the till (the admin page's sections, as JSON)
-  app.get('/api/store', { schema: { response: { 200: StoreStateReply } } }, async () => {
-    const s = storeState(deps.db(), deps.session);
-    return { ...s, phase_zh: PHASE_ZH[s.phase] ?? s.phase };
+  // asked alike by every tablet: made once per change (./kept-reply.ts); the session's changes are signalled by the live feed
+  const keptStore = new KeptReplies(1);
+  app.get('/api/store', { schema: { response: { 200: StoreStateReply, 304: NotModified } } }, async (_req, reply) => {
+    const version = deps.session && !deps.live ? null : `${ledgerVersion(deps.db())}|${deps.live?.changes ?? 0}|${deps.session?.phase ?? ''}`;
+    return keptStore.send(reply, 'store', version, () => {
+      const s = storeState(deps.db(), deps.session);
+      return { ...s, phase_zh: PHASE_ZH[s.phase] ?? s.phase };
+    });
   });
   app.get('/api/events', { schema: { querystring: EventsQuery, response: { 200: EntryEventsReply } } }, async (req) => {
     const rows = recentEntryEvents(deps.db(), req.query.limit + 1, req.query.before);

@@ -7,6 +7,9 @@
  * burst of cart changes (a villager lifting goods off a scale) is sent at most every
  * `STORE_COALESCE_MS`; the weights on the shelves (`shelves`, also followed by the /shelves
  * page) only when one changed, at most every `SHELVES_MIN_MS`. A tablet that stops reading is dropped rather than buffered without end.
+ * The picture itself (`/api/live/now`, and the first message of each stream) is made once per
+ * change for all tablets (./kept-reply.ts): unchanged, it is the same text, and a 304 for a
+ * tablet that sends its ETag.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -19,6 +22,7 @@ import { decisionWords } from './door-words.ts';
 import type { LiveFeed, LiveTopic } from './live-feed.ts';
 import { livePage } from './live-page.ts';
 import { LiveNowReply } from './live-schemas.ts';
+import { KeptReplies, ledgerVersion, NotModified, scalesVersion } from './kept-reply.ts';
 import { langOf } from './lang.ts';
 import { shelfItems } from './shelf-actions.ts';
 import type { ShelfScales } from './shelf-math.ts';
@@ -59,6 +63,18 @@ const SHELVES_SCRIPT = asset('shelves.js');
 
 export function liveNow(deps: LiveDeps) {
   return { at: new Date().toISOString(), door: doorPart(deps), store: storePart(deps), decisions: decisionsPart(deps), alarms: deps.live?.alarms() ?? [], open_alarms: deps.live?.openAlarms() ?? null, shelves: shelvesPart(deps) };
+}
+
+/**
+ * What the live picture is made from, as one string (./kept-reply.ts): the ledger, the feed's
+ * change count (door, session, cart, decisions, alarms), the session, and what the scales show.
+ * Without the feed, changes are not signalled: null, the picture is made afresh.
+ */
+export function liveVersion(deps: LiveDeps): string | null {
+  const scales = scalesVersion(deps.scales);
+  if (!deps.live || scales === null) return null;
+  const session = deps.session;
+  return `${ledgerVersion(deps.db())}|${deps.live.changes}|${session?.phase ?? ''}|${session?.current?.sessionId ?? ''}|${scales}`;
 }
 
 /** Each slot: its product, stock, the weight at rest on its scale and the count it makes (as on /shelves). */
@@ -169,20 +185,22 @@ class Watchers {
   }
 }
 
-export function registerLive(app: FastifyInstance, deps: LiveDeps): void {
+export function registerLive(app: FastifyInstance, deps: LiveDeps): KeptReplies {
   const watchers = new Watchers(deps);
+  // the JSON reply, and the stream's first message (serialised without the route schema)
+  const kept = new KeptReplies(2);
   app.addHook('preClose', (done) => {
     watchers.closeAll();
     done();
   });
 
-  app.get('/api/live/now', { schema: { response: { 200: LiveNowReply } } }, async () => liveNow(deps));
+  app.get('/api/live/now', { schema: { response: { 200: LiveNowReply, 304: NotModified } } }, async (_req, reply) => kept.send(reply, 'now', liveVersion(deps), () => liveNow(deps)));
 
   app.get('/api/live', async (req: FastifyRequest, reply: FastifyReply) => {
     if (watchers.size >= MAX_WATCHERS) {
       return reply.status(503).send({ error: 'BUSY', message: `too many live pages open (${MAX_WATCHERS}); close one`, zh: `打开的实时页面太多（最多 ${MAX_WATCHERS} 个），请关掉一个` });
     }
-    const first = frame('snapshot', liveNow(deps));
+    const first = `event: snapshot\ndata: ${kept.body(reply, 'snapshot', liveVersion(deps), () => liveNow(deps)).body}\n\n`;
     reply.hijack();
     const raw = reply.raw;
     // hijacked: the security headers fastify's hooks would add are written here
@@ -206,4 +224,5 @@ export function registerLive(app: FastifyInstance, deps: LiveDeps): void {
   // The pages' scripts that follow this stream, served from here (no CDN; the CSP allows scripts from this origin only).
   app.get('/assets/live.js', { config: { public: true } }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(SCRIPT));
   app.get('/assets/shelves.js', { config: { public: true } }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(SHELVES_SCRIPT));
+  return kept;
 }

@@ -22,6 +22,7 @@ import { messagePage } from './auth-pages.ts';
 import { shelvesPage } from './shelves-page.ts';
 import { CalibrateReply, CountReply, ProductReply, SlotReply, ZeroReply } from './action-schemas.ts';
 import { langOf, rememberLang } from './lang.ts';
+import { KeptReplies, ledgerVersion, NotModified, scalesVersion } from './kept-reply.ts';
 
 const isForm = isUrlencodedForm;
 const done = (req: FastifyRequest, reply: FastifyReply, status: number, json: unknown): FastifyReply => (isForm(req) ? reply.redirect('/shelves', 303) : reply.status(status).send(json));
@@ -105,7 +106,12 @@ export function registerShelfActions(scope: FastifyInstance, deps: ShelfDeps): v
     return reply.type('text/html; charset=utf-8').send(shelvesPage({ store: deps.store, lang: langOf(req), csrf: reply.generateCsrf(), items: shelfItems(deps), products: listProducts(db()).map(productView) }));
   });
 
-  app.get('/api/shelves', { schema: { response: { 200: ShelvesReply } } }, async () => ({ items: shelfItems(deps), products: listProducts(db()).map(productView), next: null }));
+  // every tablet on /shelves asks this alike: made once per change of the ledger or the scales (./kept-reply.ts)
+  const kept = new KeptReplies(1);
+  app.get('/api/shelves', { schema: { response: { 200: ShelvesReply, 304: NotModified } } }, async (_req, reply) => {
+    const scales = scalesVersion(deps.scales);
+    return kept.send(reply, 'shelves', scales === null ? null : `${ledgerVersion(db())}|${scales}`, () => ({ items: shelfItems(deps), products: listProducts(db()).map(productView), next: null }));
+  });
 
   app.post('/api/products', { schema: { body: ProductBody, response: { 201: ProductReply } } }, async (req, reply) => {
     const b = req.body;
