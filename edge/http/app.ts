@@ -125,7 +125,7 @@ export function buildApp(deps: AppDeps, log: Logger) {
       route.schema = { ...schema, response: { '4xx': ErrorReply, '5xx': ErrorReply, ...((schema.response as Record<string, unknown> | undefined) ?? {}) } };
     });
     await registerPressureGuard(scope, deps.maxEventLoopUtilization ?? 0);
-    registerAdminGate(scope);
+    registerAdminGate(scope, deps.session ? { storeBusy: () => deps.session!.phase !== 'idle' } : {});
     await registerAuth(scope, deps.db, deps.auth);
     await registerApiDocs(scope, deps.store.name);
     registerAuthRoutes(scope, { db: deps.db, storeName: deps.store.name, ...(deps.auth.setupToken ? { setupToken: deps.auth.setupToken } : {}) });

@@ -7,7 +7,7 @@ import Fastify from 'fastify';
 import { registerAdminGate } from '../../edge/http/admin-gate.ts';
 
 const app = Fastify();
-const gate = registerAdminGate(app, 2);
+const gate = registerAdminGate(app, { slots: 2 });
 let running = 0;
 let most = 0;
 const order: number[] = [];
@@ -58,7 +58,7 @@ describe('admin gate', () => {
 
   it('begins at most perSecond requests a second; the rest wait, none is refused', async () => {
     const fast = Fastify();
-    registerAdminGate(fast, 100, 10);
+    registerAdminGate(fast, { slots: 100, perSecond: 10 });
     const began: number[] = [];
     fast.get('/api/quick', async () => {
       began.push(performance.now());
@@ -70,5 +70,43 @@ describe('admin gate', () => {
     // a bucket of 10, then 10 a second: the 30th begins no sooner than 2 s after the first
     // (a lower bound only: a slow machine makes it later, never earlier)
     expect(began[29]! - began[0]!).toBeGreaterThanOrEqual(1900);
+  });
+
+  it('while a villager is in the store: one request at a time at the busy rate; back to the usual ones once idle', async () => {
+    const gated = Fastify();
+    let busy = true;
+    const g = registerAdminGate(gated, { slots: 4, perSecond: 1000, busySlots: 1, busyPerSecond: 5, storeBusy: () => busy });
+    let now = 0;
+    let most = 0;
+    const began: number[] = [];
+    const release: Array<() => void> = [];
+    gated.get('/api/held', async () => {
+      now += 1;
+      most = Math.max(most, now);
+      began.push(performance.now());
+      await new Promise<void>((resolve) => release.push(resolve));
+      now -= 1;
+      return { ok: true };
+    });
+    const first = Array.from({ length: 8 }, () => gated.inject('/api/held'));
+    // one at a time while busy: each is let go only once it is the only one running
+    while (began.length < 8) {
+      await vi.waitFor(() => expect(release.length).toBeGreaterThan(0), { timeout: 10_000, interval: 5 });
+      expect(g.inFlight()).toBe(1);
+      release.shift()!();
+    }
+    expect((await Promise.all(first)).map((r) => r.statusCode)).toEqual(Array(8).fill(200));
+    expect(most).toBe(1);
+    // a bucket of 5, then 5 a second: the 8th began no sooner than 0.6 s after the first
+    expect(began[7]! - began[0]!).toBeGreaterThanOrEqual(550);
+    // idle again: four at once
+    busy = false;
+    most = 0;
+    const second = Array.from({ length: 4 }, () => gated.inject('/api/held'));
+    await vi.waitFor(() => expect(release.length).toBe(4), { timeout: 10_000, interval: 5 });
+    expect(most).toBe(4);
+    for (const r of release.splice(0)) r();
+    expect((await Promise.all(second)).map((r) => r.statusCode)).toEqual(Array(4).fill(200));
+    await gated.close();
   });
 });

@@ -117,6 +117,6 @@ describe('replies made once per change for every tablet', () => {
 
   it('what is served is what the route schema allows: the same fields as a fresh rendering', async () => {
     const now = (await get('/api/live/now')).json() as Record<string, unknown>;
-    expect(Object.keys(now).sort()).toEqual(['alarms', 'at', 'decisions', 'door', 'shelves', 'store']);
+    expect(Object.keys(now).sort()).toEqual(['alarms', 'at', 'decisions', 'door', 'open_alarms', 'shelves', 'store']);
   });
 });
