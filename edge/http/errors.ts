@@ -52,6 +52,14 @@ export interface Refusal { status: number; body: ErrorBody }
 
 interface ValidationItem { instancePath?: string; message?: string; params?: { missingProperty?: string; additionalProperty?: string; allowedValues?: unknown[] } }
 
+/**
+ * Fields whose refusal says what to do, not only "required": the words a maintainer at the
+ * tablet needs beside the box (missing or not an accepted value alike).
+ */
+const FIELD_WORDS: Record<string, { message: string; zh: string }> = {
+  consent: { message: "the villager's consent (or a guardian's, for a child under 14) is needed: ask them, then tick the box", zh: '须经村民本人（14 岁以下由监护人）同意刷脸：请先询问，再勾选此项' },
+};
+
 /** Ajv's findings as one entry per field: `/status` → `status`, a missing field under its own name. */
 function fieldsOf(validation: ValidationItem[]): FieldErrors {
   const fields: FieldErrors = {};
@@ -59,7 +67,10 @@ function fieldsOf(validation: ValidationItem[]): FieldErrors {
     const name = v.params?.missingProperty ?? v.params?.additionalProperty ?? (v.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
     const key = name || '_';
     if (fields[key]) continue;
-    fields[key] = v.params?.missingProperty
+    const words = v.params?.additionalProperty ? undefined : FIELD_WORDS[key];
+    fields[key] = words
+      ? words
+      : v.params?.missingProperty
       ? { message: 'required', zh: '必填' }
       : v.params?.additionalProperty
       ? { message: 'not an accepted field', zh: '不接受此字段' }

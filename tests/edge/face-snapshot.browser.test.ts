@@ -119,7 +119,7 @@ describe('enrol a face at the door camera, in chromium', () => {
     expect(new URL(page.url()).pathname).toBe('/api/villagers/V001/face/snapshot');
     const message = await page.locator('#face-snapshot .field-error[data-field=consent]').innerText();
     expect(message).toMatch(/[\u4e00-\u9fff].* \/ .*[a-z]/);
-    expect(message).toBe('必填 / required');
+    expect(message).toBe('须经村民本人（14 岁以下由监护人）同意刷脸：请先询问，再勾选此项 / the villager\'s consent (or a guardian\'s, for a child under 14) is needed: ask them, then tick the box');
     expect(await page.inputValue('#snapshot-guardian')).toBe('王小明');
     expect(await page.isChecked('#face-snapshot input[name=consent]')).toBe(false);
     expect(await page.locator('h1').count()).toBeGreaterThan(0);

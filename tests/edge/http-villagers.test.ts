@@ -106,7 +106,7 @@ describe('villagers', () => {
     nextFace = axis(0);
     const noConsent = await upload('W001', {}, jpeg());
     expect(noConsent.statusCode).toBe(400);
-    expect(noConsent.json().fields).toHaveProperty('consent');
+    expect(noConsent.json().fields.consent).toEqual({ message: "the villager's consent (or a guardian's, for a child under 14) is needed: ask them, then tick the box", zh: '须经村民本人（14 岁以下由监护人）同意刷脸：请先询问，再勾选此项' });
     const res = await upload('W001', { consent: 'true' }, jpeg());
     expect(res.statusCode).toBe(201);
     expect(res.json()).toMatchObject({ villager: { id: 'W001', face_consent_by: 'self' }, templates: 2 });
