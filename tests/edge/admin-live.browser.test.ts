@@ -5,9 +5,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventEmitter } from 'node:events';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { launchChromium, pageProblems } from '../../harness/browser.ts';
 import { pino } from 'pino';
 import { HttpServer } from '../../edge/http/server.ts';
 import { HealthBoard } from '../../edge/parts.ts';
@@ -20,7 +21,6 @@ import { insertEntryEvent } from '../../edge/ledger/entry-events.ts';
 import { tempLedger } from '../ledger/helpers.ts';
 import { createAccount, TEST_PASSWORD } from './admin-auth.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = path.resolve(import.meta.dirname, '../../test-results');
 
 class FakeLock extends EventEmitter {
@@ -55,13 +55,12 @@ async function shoot(page: Page, name: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: apt-get install chromium (scripts/ensure-system-packages.sh does)`);
   addVillager(ledger.db, { id: 'V001', name: '王大妈', village: '前进村' });
   upsertProduct(ledger.db, { sku: 'oil', name: '菜籽油', price: 30, unitG: 900, toleranceG: 15 });
   upsertSlot(ledger.db, { slot: 'B1', address: 13, sku: 'oil', stock: 5 });
   await createAccount(ledger.db, 'wang');
   await server.start();
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+  browser = await launchChromium();
   mkdirSync(SHOTS, { recursive: true });
 }, 60_000);
 
@@ -75,11 +74,7 @@ describe('live page in chromium', () => {
   it('follows the door, the cart, the decisions and the alarms without a reload; English on request', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'zh-CN' });
     const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('pageerror', (e) => problems.push(e.message));
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`${m.text()} ${m.location().url}`);
-    });
+    const problems = pageProblems(page);
     await page.goto(`${server.address!}live`);
     expect(new URL(page.url()).pathname).toBe('/login');
     await page.fill('#username', 'wang');

@@ -4,9 +4,10 @@
  * errors, and what the ledger holds is what the maintainer sees.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { launchChromium } from '../../harness/browser.ts';
 import { pino } from 'pino';
 import { HttpServer } from '../../edge/http/server.ts';
 import { HealthBoard } from '../../edge/parts.ts';
@@ -20,7 +21,6 @@ import { countAdminAccounts } from '../../edge/ledger/admin-accounts.ts';
 import { tempLedger } from '../ledger/helpers.ts';
 import { createAccount, TEST_PASSWORD } from './admin-auth.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ledger = tempLedger();
 const health = new HealthBoard();
 /** The session engine as the page sees it: 王大妈 inside with a bottle of oil in her cart. */
@@ -66,7 +66,6 @@ async function signedPage(): Promise<Page> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: apt-get install chromium (.ci/run does)`);
   addVillager(ledger.db, { id: 'V001', name: '王大妈', village: '前进村' });
   addVillager(ledger.db, { id: 'V002', name: '<script>alert(1)</script>', village: '前进村' });
   applyEntry(ledger.db, { id: 'e1', villagerId: 'V001', kind: 'award', points: 42, reason: '垃圾分类', origin: 'cli' }, { creditFloor: 0 });
@@ -83,10 +82,7 @@ beforeAll(async () => {
   health.set('ledger', 'ok');
   health.setPhase('running');
   await server.start();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
   context = await browser.newContext({ viewport: TABLET, locale: 'zh-CN' });
   mkdirSync(SHOTS, { recursive: true });
 }, 60_000);

@@ -7,10 +7,11 @@
  * screenshots at tablet and desktop sizes under test-results/.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { launchChromium } from '../../harness/browser.ts';
 import { pino } from 'pino';
 import { HttpServer } from '../../edge/http/server.ts';
 import { HealthBoard } from '../../edge/parts.ts';
@@ -30,7 +31,6 @@ import { portraits } from '../../harness/portraits.ts';
 import { tempLedger } from '../ledger/helpers.ts';
 import { createAccount, TEST_PASSWORD } from './admin-auth.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = path.resolve(import.meta.dirname, '../../test-results');
 const rules = { creditFloor: 0 };
 
@@ -72,7 +72,6 @@ async function submit(page: Page, button: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: apt-get install chromium (scripts/ensure-system-packages.sh does)`);
   const db = ledger.db;
   addVillager(db, { id: 'V001', name: '王大妈', village: '前进村' });
   applyEntry(db, { id: 'e1', villagerId: 'V001', kind: 'award', points: 100, reason: '垃圾分类', origin: 'cli' }, rules);
@@ -87,7 +86,7 @@ beforeAll(async () => {
   photoFile = path.join(mkdtempSync(path.join(tmpdir(), 'photo-')), 'wang.jpg');
   writeFileSync(photoFile, portrait!.jpeg);
   await server.start();
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+  browser = await launchChromium();
   mkdirSync(SHOTS, { recursive: true });
 }, 120_000);
 

@@ -7,9 +7,10 @@
  * because the store is cut off, or when the store's own server does not answer.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { launchChromium } from '../../harness/browser.ts';
 import { pino } from 'pino';
 import { HttpServer } from '../../edge/http/server.ts';
 import { HealthBoard } from '../../edge/parts.ts';
@@ -25,7 +26,6 @@ declare const window: { innerHeight: number; innerWidth: number; marker?: string
 declare const document: { documentElement: { scrollHeight: number }; body: { innerText: string }; querySelectorAll(sel: string): Iterable<PageElement> };
 declare function getComputedStyle(e: PageElement): { display: string; fontSize: string };
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = path.resolve(import.meta.dirname, '../../test-results');
 const SIZES = { landscape: { width: 1920, height: 1080 }, portrait: { width: 800, height: 1280 } } as const;
 
@@ -92,15 +92,11 @@ async function expectOneScreen(page: Page): Promise<Record<string, number>> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: apt-get install chromium (.ci/run does)`);
   village = await boardVillage(ledger.db);
   await village.deliver();
   health.setPhase('running');
   await server.start();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
   mkdirSync(SHOTS, { recursive: true });
 }, 60_000);
 

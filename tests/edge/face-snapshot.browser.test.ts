@@ -10,9 +10,10 @@
  * Screenshots of both at tablet and desktop sizes under test-results/.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { launchChromium } from '../../harness/browser.ts';
 import { pino } from 'pino';
 import { HttpServer } from '../../edge/http/server.ts';
 import { HealthBoard } from '../../edge/parts.ts';
@@ -28,7 +29,6 @@ import { portraits } from '../../harness/portraits.ts';
 import { tempLedger } from '../ledger/helpers.ts';
 import { createAccount, TEST_PASSWORD } from './admin-auth.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = path.resolve(import.meta.dirname, '../../test-results');
 
 const ledger = tempLedger();
@@ -71,14 +71,13 @@ async function submit(page: Page, button: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: apt-get install chromium (scripts/ensure-system-packages.sh does)`);
   addVillager(ledger.db, { id: 'V001', name: '王大妈', village: '前进村' });
   await createAccount(ledger.db);
   await engine.start();
   const [portrait] = await portraits(engine, [2]);
   picture = await decodeImage(portrait!.jpeg);
   await server.start();
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+  browser = await launchChromium();
   mkdirSync(SHOTS, { recursive: true });
 }, 120_000);
 

@@ -7,9 +7,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventEmitter } from 'node:events';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
+import { launchChromium, pageProblems } from '../../harness/browser.ts';
 import { pino } from 'pino';
 import { HttpServer } from '../../edge/http/server.ts';
 import { HealthBoard } from '../../edge/parts.ts';
@@ -21,7 +22,6 @@ import type { DaemonEvents } from '../../edge/events.ts';
 import { tempLedger } from '../ledger/helpers.ts';
 import { createAccount, TEST_PASSWORD } from './admin-auth.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = path.resolve(import.meta.dirname, '../../test-results');
 const log = pino({ level: 'silent' });
 
@@ -39,11 +39,10 @@ const server = new HttpServer(
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: apt-get install chromium (scripts/ensure-system-packages.sh does)`);
   await createAccount(ledger.db, 'wang');
   await server.start();
   live.start();
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+  browser = await launchChromium();
   mkdirSync(SHOTS, { recursive: true });
 }, 60_000);
 
@@ -58,11 +57,7 @@ describe('acknowledging on the live page, in chromium', () => {
   it('shows who may acknowledge, acknowledges with a note through the audited route, then shows by whom and when', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'zh-CN' });
     const page = await context.newPage();
-    const problems: string[] = [];
-    page.on('pageerror', (e) => problems.push(e.message));
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`${m.text()} ${m.location().url}`);
-    });
+    const problems = pageProblems(page);
     await page.goto(`${server.address!}live`);
     await page.fill('#username', 'wang');
     await page.fill('#password', TEST_PASSWORD);

@@ -7,16 +7,16 @@
  * first) and carries on. No script errors, no CSP violations.
  * Screenshots go to test-results/.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { launchChromium } from '../../harness/browser.ts';
 import { ledgerDbKind } from '../../harness/sync/rig.ts';
 import { govApp, STAFF_PASSWORD, type GovApp } from './gov-app.ts';
 import { addStaff } from '../../cloud-sync/ledger/staff/accounts.ts';
 import { hashPassword } from '../../lib/passwords.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = path.resolve(import.meta.dirname, '../../test-results');
 const NEW_PASSWORD = 'village clerk pw';
 
@@ -45,14 +45,13 @@ describe(`staff accounts page in chromium (${ledgerDbKind})`, () => {
   };
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: apt-get install chromium (scripts/ensure-system-packages.sh does)`);
     g = await govApp();
     const hash = await hashPassword(STAFF_PASSWORD, 2 ** 14);
     await addStaff(g.db, { username: 'town-office', display_name: '镇办公室', role: 'town', village: null, password_hash: hash }, 'test', new Date());
     await addStaff(g.db, { username: 'clerk-b', display_name: '乙村文书', role: 'village', village: g.b, password_hash: hash }, 'test', new Date());
     await g.villager(g.b, 'wang');
     base = await g.app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+    browser = await launchChromium();
     mkdirSync(SHOTS, { recursive: true });
   }, 60_000);
   afterAll(async () => {

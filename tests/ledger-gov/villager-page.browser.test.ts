@@ -6,10 +6,11 @@
  * alarms behind the staff login (login -> /town, sign out). No
  * script errors, no CSP violations. Screenshots go to test-results/.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { launchChromium } from '../../harness/browser.ts';
 import { ledgerDbKind } from '../../harness/sync/rig.ts';
 import { verifyQrToken } from '../../edge/entry/credentials.ts';
 import { govApp, STAFF_PASSWORD, type GovApp } from './gov-app.ts';
@@ -19,7 +20,6 @@ import { tinyJpeg } from './photos.ts';
 import { registerStore } from '../../cloud-sync/ledger/tables.ts';
 import { recordAlarmList } from '../../cloud-sync/ledger/store-alarms.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = path.resolve(import.meta.dirname, '../../test-results');
 const PHONE = { width: 390, height: 844 };
 
@@ -40,7 +40,6 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
   };
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: apt-get install chromium (scripts/ensure-system-packages.sh does)`);
     // 36 s tokens: the page fetches the next one after 6 s, so the test sees it refresh.
     g = await govApp({ qrLifetimeS: 36 });
     await g.villager(g.a, 'zhang');
@@ -50,7 +49,7 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
     task = ((await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '清扫村东巷道', item: 'ENV-SWEEP-LANE', max_claimants: 5 })).json() as { id: string }).id;
     await addStaff(g.db, { username: 'town-office', display_name: '工作人员town-office', role: 'town', village: null, password_hash: await hashPassword(STAFF_PASSWORD, 2 ** 14) }, 'test', new Date());
     base = await g.app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+    browser = await launchChromium();
     mkdirSync(SHOTS, { recursive: true });
   }, 60_000);
   afterAll(async () => {

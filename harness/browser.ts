@@ -1,0 +1,26 @@
+/**
+ * The real browser of the browser tests: Debian's chromium driven by playwright-core, started
+ * with the flags it needs headless as root and kept off the network (no component updates, no
+ * sync, no first-run pages).
+ */
+import { existsSync } from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+/** Starts chromium, or fails saying how to install it. */
+export async function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: apt-get install chromium (scripts/ensure-system-packages.sh does)`);
+  return chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+}
+
+/** What went wrong in the page (uncaught errors, console errors with where): a test expects it empty. */
+export function pageProblems(page: Page): string[] {
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`${m.text()} ${m.location().url}`);
+  });
+  return problems;
+}
