@@ -14,6 +14,7 @@ import type { SimHardwareClient } from '../../drivers/index.ts';
 import type { Db } from '../../edge/ledger/db.ts';
 import { EdgeError, ErrorCode } from '../../edge/errors.ts';
 import type { RgbFrame } from '../../models/face-engine.ts';
+import type { SequencePlayer } from './replay.ts';
 import type { StoreHands, StoreObservations, StoreObserver } from './world.ts';
 
 type Until = (check: () => boolean | Promise<boolean>, ms: number, what: string) => Promise<void>;
@@ -78,22 +79,22 @@ export class ProcessHands implements StoreHands {
     return this.client.scan(code);
   }
 
-  async presentFace(villagerId: string, decided: () => boolean, frames?: readonly RgbFrame[]): Promise<void> {
+  async presentFace(villagerId: string, decided: () => boolean, replay?: SequencePlayer): Promise<void> {
     const face = this.o.faces.get(villagerId);
     if (!face) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `no portrait of ${villagerId}`, { zh: `没有 ${villagerId} 的照片` });
-    const sequence = frames && frames.length > 0 && this.o.jpegOf ? await this.o.jpegOf(frames) : null;
+    const sequence = replay && this.o.jpegOf ? await this.o.jpegOf(replay.sequence.frames) : null;
     // the villager steps in front of the camera until the door decides, then walks on
-    this.showAtDoor(sequence?.[0] ?? face);
+    this.showAtDoor(sequence && replay ? sequence[replay.next()] as Buffer : face);
     try {
       let show: () => void = () => undefined;
-      if (sequence) {
-        // a recorded sequence plays at the camera's frame rate (the daemon drops what it cannot keep up with, as with a camera)
+      if (sequence && replay) {
+        // a sequence plays at the camera's frame rate, in the order the player picks (its turn
+        // when the door asks); the daemon drops what it cannot keep up with, as with a camera
         const every = 1000 / (this.o.frameRate ?? 8);
         let next = Date.now() + every;
-        let i = 0;
         show = () => {
           if (Date.now() < next) return;
-          this.showAtDoor(sequence[++i % sequence.length] as Buffer);
+          this.showAtDoor(sequence[replay.next()] as Buffer);
           next += every;
         };
       }
