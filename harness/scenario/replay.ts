@@ -6,10 +6,14 @@
  * A sequence made by the runner (`frames: {make: …}`) knows where its person answers the door's
  * challenge (`answerFrom`): the frames before it are the person at rest, shown round and round
  * until the door asks (请慢慢转头, an announcement `challenge` or `challenge_repeat`); then the
- * turn plays once from its first frame, and the person is at rest again. So a turn starts when
- * the door asks for it, as a person's does, and what the door decides does not depend on where
- * in the loop its attempt happened to begin. A folder of frames (`answerFrom` null) is a
- * recording with no such mark: it plays round and round as recorded.
+ * turn plays from its first frame, and again, until the door decides or asks again (a repeat
+ * starts it afresh): a person asked to turn their head slowly keeps turning it while the door
+ * stays shut. So the first turn starts when the door asks for it, as a person's does, and what
+ * the door decides does not depend on where in a loop its attempt happened to begin. On a door
+ * that analyses a frame or two a second, a single 3 s turn would give it too few frames to
+ * judge; turning on, the person gives it frames of the turn for as long as it looks.
+ * A folder of frames (`answerFrom` null) is a recording with no such mark: it plays round and
+ * round as recorded.
  */
 import type { RgbFrame } from '../../models/face-engine.ts';
 import { EdgeError, ErrorCode } from '../../edge/errors.ts';
@@ -46,8 +50,7 @@ export class SequencePlayer {
       this.answered = asked;
       return (this.answer = answerFrom);
     }
-    if (this.answer !== null && this.answer + 1 < frames.length) return ++this.answer;
-    this.answer = null;
+    if (this.answer !== null) return (this.answer = this.answer + 1 < frames.length ? this.answer + 1 : answerFrom);
     return (this.rest = (this.rest + 1) % answerFrom);
   }
 
