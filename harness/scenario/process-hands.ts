@@ -79,8 +79,8 @@ const FRAMES_IN_FLIGHT = 3;
 /** The daemon's analysed-frame count, read every PROGRESS_POLL_MS while a wait polls it. */
 class FrameProgress {
   readonly from: number;
-  seen: number;
-  progressAt = Date.now();
+  private seen: number;
+  private progressAt = Date.now();
   private polledAt = Date.now();
   private polling: Promise<void> | null = null;
 

@@ -110,7 +110,8 @@ describe('the liveness scenarios\' presentations at the door (real face engine)'
       expect(new Set(results.live)).toEqual(new Set(['matched (passed 1)']));
       for (const kind of ['print', 'screen']) for (const d of results[kind] ?? []) expect(d).toMatch(/^(uncertain \(failed 2\)|spoof)/);
     } finally {
-      await Promise.all([photos.stop(), engine.stop()]);
+      photos.stop();
+      engine.stop();
     }
   }, 300_000);
 });
