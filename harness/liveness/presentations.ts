@@ -2,7 +2,8 @@
  * Door-camera sequences made from one portrait of a demo photo (node_modules, never committed):
  *
  * - `live`: the stand-in for the villager in person. The face is mapped on a head-like surface
- *   (a vertical cylinder through the nose, radius 1.3 inter-ocular distances; the background
+ *   (a vertical elliptic cylinder, half-width 1.3 inter-ocular distances, the nose 1.5 times that in
+ *   front of its axis: LIVE_SHAPE; the background
  *   stays where it is, as a wall does) that stands nearly still, then turns slowly to about 25°
  *   to one side and the other: the turn a villager makes when the door asks 请慢慢转头. It cannot blink (the
  *   landmark net does not follow eyelids painted over a photo), so scenarios with it ask for a
@@ -121,19 +122,28 @@ function wall(): RgbFrame {
   return { width: FRAME_W, height: FRAME_H, data };
 }
 
-/** The face on a cylinder (axis vertical through the nose) turned by `yawDeg`; outside it the portrait as it is. */
-function turned(src: RgbFrame, g: FaceGeometry, yawDeg: number, radius: number): RgbFrame {
+/**
+ * The face on a head-like surface turned by `yawDeg`; outside it the portrait as it is. The
+ * surface is a vertical elliptic cylinder whose axis lies behind the nose: a half-width of
+ * `radius` inter-ocular distances and `depth` times that from the axis to the nose,
+ * so the nose stands out from the cheeks as on a head (depth 1: a round cylinder).
+ */
+function turned(src: RgbFrame, g: FaceGeometry, yawDeg: number, radius: number, depth: number): RgbFrame {
   const out = { width: src.width, height: src.height, data: src.data.slice() };
-  const r = g.interOcular * radius;
+  const a = g.interOcular * radius;
+  const b = a * depth;
   const yaw = (yawDeg * Math.PI) / 180;
+  // a surface point at angle φ (x = a·sin φ, z = b·cos φ) turned by the yaw is seen at R·sin(φ + ψ)
+  const R = Math.hypot(a * Math.cos(yaw), b * Math.sin(yaw));
+  const psi = Math.atan2(b * Math.sin(yaw), a * Math.cos(yaw));
   for (let y = 0; y < src.height; y++) {
     for (let x = 0; x < src.width; x++) {
-      const X = (x - g.noseX) / r;
+      const X = (x - g.noseX) / R;
       if (Math.abs(X) >= 1) continue;
-      const theta = Math.asin(X) - yaw;
+      const phi = Math.asin(X) - psi;
       // the far side of the head turns out of view: the background shows there
-      if (Math.abs(theta) >= Math.PI / 2 - 0.05) continue;
-      const u = g.noseX + r * Math.sin(theta);
+      if (Math.abs(phi) >= Math.PI / 2 - 0.05) continue;
+      const u = g.noseX + a * Math.sin(phi);
       if (u < 0 || u >= src.width - 1) continue;
       for (let c = 0; c < 3; c++) out.data[(y * src.width + x) * 3 + c] = clamp(sample(src, u, y, c));
     }
@@ -171,16 +181,27 @@ function resized(src: RgbFrame, side: number): { frame: RgbFrame; k: number } {
   return { frame: { width: w, height: h, data }, k };
 }
 
-/** The villager in person: nearly still (slight sway), then a slow turn to ~25° one way, the other way, and back. */
-export function liveFrames(full: RgbFrame, g0: FaceGeometry, seed = 1, shape: { radius: number; amplitude: number } = { radius: 1.3, amplitude: 25 }): RgbFrame[] {
+/**
+ * The head stand-in: a half-width of 1.3 inter-ocular distances, the nose 1.5 times that in front of the
+ * axis of the turn, turning to 25° each way. The depth matters: the door measures the yaw from
+ * where the nose sits between the jaw's ends, and on a round cylinder (depth 1) a 25° turn
+ * measured only ≈ 13° from straight ahead, less than the challenge asks (`min_yaw_change` 15):
+ * only an attempt that began mid-turn could pass. With depth 1.5 it measures ≈ 20–25°.
+ */
+export const LIVE_SHAPE = { radius: 1.3, depth: 1.5, amplitude: 25 } as const;
+/** Frames of the live sequence at rest before the turn; the turn is the rest of it. */
+export const LIVE_REST_FRAMES = 8;
+
+/** The villager in person: nearly still (slight sway), then a slow turn to ~25° one way, the other way, and back (LIVE_SHAPE). */
+export function liveFrames(full: RgbFrame, g0: FaceGeometry, seed = 1, shape: { radius: number; depth: number; amplitude: number } = LIVE_SHAPE): RgbFrame[] {
   const r = rng(seed);
   const { frame: portrait, k } = resized(full, 400);
   const g = { noseX: g0.noseX * k, interOcular: g0.interOcular * k };
   const yaws: number[] = [];
-  for (let i = 0; i < 8; i++) yaws.push(1.5 * Math.sin(i / 2));
+  for (let i = 0; i < LIVE_REST_FRAMES; i++) yaws.push(1.5 * Math.sin(i / 2));
   // to one side and back, then to the other side and back
   for (let i = 1; i <= 24; i++) yaws.push(shape.amplitude * Math.sin((Math.PI * i) / 12));
-  return yaws.map((yaw, i) => noisy(placed(turned(portrait, g, yaw, shape.radius), 400, Math.round(2 * Math.sin(i / 3)), 0).frame, 3, r.u));
+  return yaws.map((yaw, i) => noisy(placed(turned(portrait, g, yaw, shape.radius, shape.depth), 400, Math.round(2 * Math.sin(i / 3)), 0).frame, 3, r.u));
 }
 
 /** A plane (photo or screen) `distMm` from the camera (focal length 700 px), turned by yaw/pitch/roll (degrees) and shifted (px). */
@@ -302,6 +323,18 @@ export function attackFrames(kind: 'print' | 'screen', full: RgbFrame, seed = 1,
 
 export function presentationFrames(kind: PresentationKind, portrait: RgbFrame, g: FaceGeometry, seed = 1): RgbFrame[] {
   return kind === 'live' ? liveFrames(portrait, g, seed) : attackFrames(kind, portrait, seed);
+}
+
+/**
+ * A presentation and where in it the person answers the door's challenge (请慢慢转头): frames
+ * before `answerFrom` are the person at rest (the villager standing still, the photo or phone
+ * held up), from `answerFrom` on the turn (the head, or the sheet turned by hand). A replay
+ * shows the rest until the door asks, then the turn from its start (harness/scenario/replay.ts).
+ */
+export function presentation(kind: PresentationKind, portrait: RgbFrame, g: FaceGeometry, seed = 1): { frames: RgbFrame[]; answerFrom: number } {
+  const frames = presentationFrames(kind, portrait, g, seed);
+  // handPoses turns the sheet in the second half of the sequence
+  return { frames, answerFrom: kind === 'live' ? LIVE_REST_FRAMES : Math.ceil(frames.length / 2) };
 }
 
 /** Writes frames as JPEG files `0001.jpg`… (what `enter: {by: face, frames: DIR}` replays). */

@@ -14,6 +14,7 @@ import { EdgeError, ErrorCode } from '../../edge/errors.ts';
 import type { Announcement, Receipt } from '../../edge/session/receipt.ts';
 import type { Scenario } from './scenario.ts';
 import { ScenarioSteps, type StepWorld } from './steps.ts';
+import type { SequencePlayer } from './replay.ts';
 import { StoreObservations, type StoreHands, type StoreObserver } from './world.ts';
 
 export interface InProcessStore {
@@ -86,11 +87,11 @@ export class InProcessHands implements StoreHands {
     return Promise.resolve(this.sim.scanner.scan(code));
   }
 
-  async presentFace(villagerId: string, decided: () => boolean, frames?: readonly RgbFrame[]): Promise<void> {
+  async presentFace(villagerId: string, decided: () => boolean, replay?: SequencePlayer): Promise<void> {
     const frame = this.faces.get(villagerId);
     if (!frame) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `no portrait of ${villagerId}`, { zh: `没有 ${villagerId} 的照片` });
     if (!this.store().entry?.pipeline) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, 'face recognition is not running', { zh: '人脸识别未运行' });
-    if (frames && frames.length > 0) return this.replay(frames, decided);
+    if (replay) return this.replay(replay, decided);
     // the camera keeps seeing the face until the door decides
     await this.until(() => {
       if (decided()) return true;
@@ -100,19 +101,20 @@ export class InProcessHands implements StoreHands {
   }
 
   /**
-   * A recorded sequence as the camera: each frame once the pipeline has finished the one before
-   * (so none is dropped, whatever the machine's load), from the first again after the last. The
+   * A sequence as the camera: each frame once the pipeline has finished the one before (so none
+   * is dropped, whatever the machine's load), in the order the player picks (replay.ts). The
    * door's clock runs on meanwhile, so a challenge's timeout counts real time.
    */
-  private async replay(frames: readonly RgbFrame[], decided: () => boolean): Promise<void> {
+  private async replay(player: SequencePlayer, decided: () => boolean): Promise<void> {
     const pipeline = (): DoorView | undefined => this.store().entry?.pipeline;
     const done = (): number => { const st = pipeline()?.stats; return st ? st.analysed + st.failed : 0; };
-    for (let i = 0; ; i++) {
+    for (;;) {
       if (decided()) return;
-      const f = frames[i % frames.length] as RgbFrame;
+      const i = player.next();
+      const f = player.sequence.frames[i] as RgbFrame;
       const before = done();
       pipeline()?.offer({ width: f.width, height: f.height, data: f.data.slice() });
-      await this.until(() => decided() || done() > before, 30_000, `the door to look at frame ${(i % frames.length) + 1}`);
+      await this.until(() => decided() || done() > before, 30_000, `the door to look at frame ${i + 1}`);
     }
   }
 

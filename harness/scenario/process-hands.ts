@@ -14,6 +14,7 @@ import type { SimHardwareClient } from '../../drivers/index.ts';
 import type { Db } from '../../edge/ledger/db.ts';
 import { EdgeError, ErrorCode } from '../../edge/errors.ts';
 import type { RgbFrame } from '../../models/face-engine.ts';
+import type { SequencePlayer } from './replay.ts';
 import type { StoreHands, StoreObservations, StoreObserver } from './world.ts';
 
 type Until = (check: () => boolean | Promise<boolean>, ms: number, what: string) => Promise<void>;
@@ -57,6 +58,8 @@ export interface ProcessHandsOptions {
    * (the k-of-n window, the passive check's frames, the challenge's attempts; see the runner).
    */
   decisionFrames?: number;
+  /** The door's `match.face_gone_frames`: empty frames after which it takes the person to have left. */
+  faceGoneFrames?: number;
 }
 
 /**
@@ -66,6 +69,46 @@ export interface ProcessHandsOptions {
 const DOOR_STALL_MS = 90_000;
 /** How often the daemon's frame count is read while waiting for a face decision. */
 const PROGRESS_POLL_MS = 500;
+/**
+ * Frames that may still show the face after the doorway was emptied: the one being analysed,
+ * the one waiting (the pipeline keeps only the newest), and one the camera sent before it
+ * re-read its folder.
+ */
+const FRAMES_IN_FLIGHT = 3;
+
+/** The daemon's analysed-frame count, read every PROGRESS_POLL_MS while a wait polls it. */
+class FrameProgress {
+  readonly from: number;
+  private seen: number;
+  private progressAt = Date.now();
+  private polledAt = Date.now();
+  private polling: Promise<void> | null = null;
+
+  private constructor(private readonly count: () => Promise<number>, from: number) {
+    this.from = from;
+    this.seen = from;
+  }
+
+  static async start(count: () => Promise<number>): Promise<FrameProgress> {
+    return new FrameProgress(count, await count());
+  }
+
+  /** Frames analysed since the start (as last read); reads again when it is time. */
+  poll(): number {
+    if (!this.polling && Date.now() - this.polledAt >= PROGRESS_POLL_MS) {
+      this.polledAt = Date.now();
+      this.polling = this.count().then((n) => {
+        if (n > this.seen) { this.seen = n; this.progressAt = Date.now(); }
+      }, () => undefined).finally(() => { this.polling = null; });
+    }
+    return this.seen - this.from;
+  }
+
+  /** Throws when the door analysed no frame for DOOR_STALL_MS. */
+  assertMoving(what: string): void {
+    if (Date.now() - this.progressAt > DOOR_STALL_MS) throw new EdgeError(ErrorCode.INTERNAL, `the door analysed no camera frame for ${DOOR_STALL_MS} ms while waiting for ${what} (${this.seen - this.from} analysed)`);
+  }
+}
 
 export class ProcessHands implements StoreHands {
   constructor(private readonly o: ProcessHandsOptions) {}
@@ -78,22 +121,22 @@ export class ProcessHands implements StoreHands {
     return this.client.scan(code);
   }
 
-  async presentFace(villagerId: string, decided: () => boolean, frames?: readonly RgbFrame[]): Promise<void> {
+  async presentFace(villagerId: string, decided: () => boolean, replay?: SequencePlayer): Promise<void> {
     const face = this.o.faces.get(villagerId);
     if (!face) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `no portrait of ${villagerId}`, { zh: `没有 ${villagerId} 的照片` });
-    const sequence = frames && frames.length > 0 && this.o.jpegOf ? await this.o.jpegOf(frames) : null;
+    const sequence = replay && this.o.jpegOf ? await this.o.jpegOf(replay.sequence.frames) : null;
     // the villager steps in front of the camera until the door decides, then walks on
-    this.showAtDoor(sequence?.[0] ?? face);
+    this.showAtDoor(sequence && replay ? sequence[replay.next()] as Buffer : face);
     try {
       let show: () => void = () => undefined;
-      if (sequence) {
-        // a recorded sequence plays at the camera's frame rate (the daemon drops what it cannot keep up with, as with a camera)
+      if (sequence && replay) {
+        // a sequence plays at the camera's frame rate, in the order the player picks (its turn
+        // when the door asks); the daemon drops what it cannot keep up with, as with a camera
         const every = 1000 / (this.o.frameRate ?? 8);
         let next = Date.now() + every;
-        let i = 0;
         show = () => {
           if (Date.now() < next) return;
-          this.showAtDoor(sequence[++i % sequence.length] as Buffer);
+          this.showAtDoor(sequence[replay.next()] as Buffer);
           next += every;
         };
       }
@@ -118,24 +161,14 @@ export class ProcessHands implements StoreHands {
       await this.o.until(() => { show(); return decided(); }, DOOR_STALL_MS, what);
       return;
     }
-    const from = await count();
-    let seen = from;
-    let progressAt = Date.now();
-    let polledAt = Date.now();
-    let polling: Promise<void> | null = null;
-    const poll = (): void => {
-      polledAt = Date.now();
-      polling = count().then((n) => {
-        if (n > seen) { seen = n; progressAt = Date.now(); }
-      }, () => undefined).finally(() => { polling = null; });
-    };
+    const progress = await FrameProgress.start(count);
     await this.o.until(() => {
       show();
       if (decided()) return true;
-      if (!polling && Date.now() - polledAt >= PROGRESS_POLL_MS) poll();
-      if (Date.now() - progressAt > DOOR_STALL_MS) throw new EdgeError(ErrorCode.INTERNAL, `the door analysed no camera frame for ${DOOR_STALL_MS} ms while waiting for ${what} (${seen - from} analysed)`);
+      const analysed = progress.poll();
+      progress.assertMoving(what);
       const budget = this.o.decisionFrames;
-      if (budget !== undefined && seen - from > budget) throw new EdgeError(ErrorCode.INTERNAL, `the door analysed ${seen - from} camera frames without deciding (at most ${budget} expected) while waiting for ${what}`);
+      if (budget !== undefined && analysed > budget) throw new EdgeError(ErrorCode.INTERNAL, `the door analysed ${analysed} camera frames without deciding (at most ${budget} expected) while waiting for ${what}`);
       return false;
     }, Number.MAX_SAFE_INTEGER, what);
   }
@@ -191,20 +224,32 @@ export class ProcessHands implements StoreHands {
   }
 
   /**
-   * Frames of the face already on their way through the pipeline may still end in decisions
-   * after the person has walked on; wait until the door has been quiet for a while, so the
-   * next step does not take one of them for its own.
+   * The person walks on (the doorway was just emptied). Until the door has analysed
+   * `faceGoneFrames` frames of the empty doorway, its own rule for "the person left" (the k-of-n
+   * window and the passive check's frames start afresh), besides the frames still in flight; and
+   * until it has been quiet for a while, since frames of the face already on their way may still
+   * end in a decision, which the next step must not take for its own. Quiet time alone was not
+   * enough: on a loaded machine the door had analysed two or three empty frames by then, and the
+   * next person's first frames joined the last frame of the one before in the window and in the
+   * passive check's track (issue 11: an attack's frame in the villager's judgement).
    */
   private async faceGone(): Promise<void> {
     const decisions = this.o.seen.decisions;
     let count = decisions.length;
     let quietSince = Date.now();
+    const what = 'the door to see the doorway empty';
+    const progress = this.o.framesAnalysed ? await FrameProgress.start(this.o.framesAnalysed) : null;
+    const frames = (this.o.faceGoneFrames ?? 0) + FRAMES_IN_FLIGHT;
     await this.o.until(() => {
       if (decisions.length !== count) {
         count = decisions.length;
         quietSince = Date.now();
       }
-      return Date.now() - quietSince >= FACE_QUIET_MS;
-    }, 15_000, 'the camera to show no face');
+      if (Date.now() - quietSince < FACE_QUIET_MS) return false;
+      if (!progress) return true;
+      if (progress.poll() >= frames) return true;
+      progress.assertMoving(what);
+      return false;
+    }, progress ? Number.MAX_SAFE_INTEGER : 15_000, what);
   }
 }

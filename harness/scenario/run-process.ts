@@ -134,6 +134,7 @@ export class ProcessScenarioRun {
       frameRate: this.config.entry.frame_rate,
       framesAnalysed: () => this.framesAnalysed(),
       decisionFrames: decisionFrames(this.config.entry),
+      faceGoneFrames: this.config.entry.match.face_gone_frames,
     });
     this.seen.onReceipt((r) => {
       const exit = this.exitPressedAt;

@@ -11,7 +11,8 @@ import { EngineClient } from '../../models/engine-client.ts';
 import { decodeImage } from '../../models/image.ts';
 import type { EntryConfig } from '../../edge/entry/config.ts';
 import { EdgeError, ErrorCode } from '../../edge/errors.ts';
-import { faceGeometry, presentationFrames } from '../liveness/presentations.ts';
+import { faceGeometry, presentation } from '../liveness/presentations.ts';
+import type { ReplaySequence } from './replay.ts';
 import type { Scenario } from './scenario.ts';
 
 const IMAGE = /\.(jpe?g|png|webp)$/i;
@@ -47,17 +48,18 @@ export async function framesFromDir(dir: string): Promise<RgbFrame[]> {
 
 /**
  * The sequence of every face `enter` with `frames`, by step number (1-based, as the runner
- * counts steps). `portraits` are the villagers' portraits the seeding cut out.
+ * counts steps). `portraits` are the villagers' portraits the seeding cut out. A made sequence
+ * marks where its person answers the door's challenge (replay.ts); a folder has no mark.
  */
-export async function prepareSequences(s: Scenario, portraits: ReadonlyMap<string, RgbFrame>, entry: EntryConfig): Promise<Map<number, RgbFrame[]>> {
-  const out = new Map<number, RgbFrame[]>();
+export async function prepareSequences(s: Scenario, portraits: ReadonlyMap<string, RgbFrame>, entry: EntryConfig): Promise<Map<number, ReplaySequence>> {
+  const out = new Map<number, ReplaySequence>();
   let engine: EngineClient | null = null;
   try {
     for (const [i, step] of s.steps.entries()) {
       if (step.kind !== 'enter' || !step.frames) continue;
       const f = step.frames;
       if ('dir' in f) {
-        out.set(i + 1, await framesFromDir(f.dir));
+        out.set(i + 1, { frames: await framesFromDir(f.dir), answerFrom: null });
         continue;
       }
       const portrait = portraits.get(step.villager);
@@ -71,7 +73,7 @@ export async function prepareSequences(s: Scenario, portraits: ReadonlyMap<strin
       const a = await engine.analyse(p, { allFaces: false, gate: null, liveness: false });
       const lm = a.faces[0]?.landmarks;
       if (!lm) bad(`step ${i + 1}: no face found in ${step.villager}'s portrait`, `第 ${i + 1} 步：${step.villager} 的照片中找不到人脸`);
-      out.set(i + 1, presentationFrames(f.make, p, faceGeometry(lm as Float32Array), f.seed));
+      out.set(i + 1, presentation(f.make, p, faceGeometry(lm as Float32Array), f.seed));
     }
   } finally {
     await engine?.stop();

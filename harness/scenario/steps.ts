@@ -8,9 +8,9 @@
  * `until`), the demo paces itself for a human watching the admin page.
  */
 import type { KeyObject } from 'node:crypto';
-import type { RgbFrame } from '../../models/face-engine.ts';
 import { issueQrToken } from '../../edge/entry/credentials.ts';
 import { EdgeError, ErrorCode } from '../../edge/errors.ts';
+import { promptsIn, SequencePlayer, type ReplaySequence } from './replay.ts';
 import type { EnterBy, Scenario, ScenarioStep, ScenarioVillager } from './scenario.ts';
 import type { ObservedDecision, StoreHands, StoreObserver } from './world.ts';
 
@@ -35,7 +35,7 @@ export class ScenarioSteps {
   /** Every face decision at an `enter`, with the liveness challenge's outcome when one was asked. */
   readonly faceDecisions: Array<{ step: number; villager: string; decision: string; unlocked: boolean; challenge: Record<string, unknown> | null }> = [];
   /** Frames replayed as the camera, by step number (`enter: {by: face, frames}`; sequences.ts). */
-  sequences = new Map<number, RgbFrame[]>();
+  sequences = new Map<number, ReplaySequence>();
   private readonly byId: Map<string, ScenarioVillager>;
   private readonly unit = new Map<string, number>();
 
@@ -125,7 +125,10 @@ export class ScenarioSteps {
       if (!(await this.hands.scan(code))) this.fail('the scanner is not connected');
       await this.world.until(() => decided() !== undefined, 30_000, `the door's decision on ${v.id}'s ${by}`);
     } else {
-      await this.hands.presentFace(v.id, () => decided() !== undefined, this.sequences.get(this.world.stepNo()));
+      const sequence = this.sequences.get(this.world.stepNo());
+      // the person hears the door's prompts (its announcements) and turns when asked
+      const replay = sequence ? new SequencePlayer(sequence, () => promptsIn(this.world.observer.seen.announcements)) : undefined;
+      await this.hands.presentFace(v.id, () => decided() !== undefined, replay);
     }
     const d = decided() as ObservedDecision;
     const challenge = d.challenge ? { challenge: d.challenge } : {};

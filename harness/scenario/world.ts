@@ -11,7 +11,7 @@
  * daemon's events; in process mode (process-hands.ts) the hands are the sim-hardware control
  * client and the observer reads the daemon's JSON log lines by their `event` field.
  */
-import type { RgbFrame } from '../../models/face-engine.ts';
+import type { SequencePlayer } from './replay.ts';
 import type { EnterBy } from './scenario.ts';
 
 export interface StoreHands {
@@ -19,9 +19,9 @@ export interface StoreHands {
   scan(code: string): Promise<boolean>;
   /**
    * Shows the villager's face to the camera until `decided` holds, then steps away from it;
-   * with `frames`, those frames instead, one after the other and again from the first, as a camera would see them.
+   * with `replay`, the frames it picks instead (a sequence, its turn when the door asks: replay.ts).
    */
-  presentFace(villagerId: string, decided: () => boolean, frames?: readonly RgbFrame[]): Promise<void>;
+  presentFace(villagerId: string, decided: () => boolean, replay?: SequencePlayer): Promise<void>;
   /** Pushes the door; it opens only while the lock is released, or by `force` (from inside). */
   openDoor(force: boolean): Promise<boolean>;
   /** Closes the door and waits until the daemon has seen it closed. */
