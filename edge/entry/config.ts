@@ -53,7 +53,7 @@ export const ChallengeSchema = Section({
   repeats: Type.Integer({ minimum: 0, maximum: 3, default: 1, description: 'Attempts after a first one that failed or timed out (the prompt is repeated); then the face is uncertain and the door asks for the card or QR code' }),
   closed_share: Type.Number({ minimum: 0.2, maximum: 0.95, default: 0.7, description: 'Blink: the eye aspect ratio below this share of the open-eye value counts as closed; the eyes must then open again (above the midpoint)' }),
   min_yaw_change: Type.Number({ minimum: 5, maximum: 60, default: 15, description: 'Turn: the smallest change of yaw (degrees) within one attempt' }),
-  turn_live_ratio: Type.Number({ minimum: 0, maximum: 10, default: 0.65, description: "Turn: the frames of the attempt must have a median homography residual over motion at least this (the passive check's measure). On the scenario runner's generated sequences a face turning on a head-like surface measured 0.69–0.73 and a phone screen turned by hand 0.55–0.62; synthetic landmarks of a plane stay ≤ 0.36. Not below passive.flat_ratio (docs/liveness.md)" }),
+  turn_live_ratio: Type.Number({ minimum: 0, maximum: 10, default: 0.65, description: "Turn: the frames of the attempt must have a median homography residual over motion at least this (the passive check's measure). On the scenario runner's generated sequences a face turning on the elliptic head stand-in measured 0.72–0.77 and a phone screen turned by hand 0.55–0.62; synthetic landmarks of a plane stay ≤ 0.36. Not below passive.flat_ratio (docs/liveness.md)" }),
 }, 'Active liveness challenge (blink or head turn) at the door');
 
 export const LivenessSchema = Section({
