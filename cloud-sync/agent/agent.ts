@@ -9,7 +9,7 @@ import path from 'node:path';
 import { createPublicKey } from 'node:crypto';
 import { inTransaction, type Db } from '../../edge/ledger/db.ts';
 import type { LedgerRules } from '../../edge/ledger/entries.ts';
-import { countOutbox, lastAckedSeq, markOutboxAcked, markOutboxAckedSeqs, markOutboxSent, outboxRange, pendingOutbox, pendingOutboxAfter, type OutboxRow } from '../../edge/ledger/outbox.ts';
+import { countPendingOutbox, lastAckedSeq, markOutboxAcked, markOutboxAckedSeqs, markOutboxSent, outboxRange, pendingOutbox, pendingOutboxAfter, type OutboxRow } from '../../edge/ledger/outbox.ts';
 import { inboundSeq, lastContact, touchContact } from '../../edge/ledger/sync-state.ts';
 import { iso, systemClock, type Clock } from '../../edge/ledger/time.ts';
 import type { HealthBoard, Part } from '../../edge/parts.ts';
@@ -134,7 +134,7 @@ export class SyncAgent implements Part {
     const db = this.deps.db();
     return {
       connected: this.mqtt?.connected ?? false,
-      outbox_pending: countOutbox(db).pending,
+      outbox_pending: countPendingOutbox(db),
       last_acked_seq: lastAckedSeq(db),
       inbound_seq: inboundSeq(db),
       last_contact: lastContact(db) ?? null,
