@@ -1,17 +1,21 @@
 /**
  * bench:sync's village ledger on a thread of its own. The town runs the ledger as a process of
- * its own (`store-edge ledger serve`), beside the broker and far from the stores; in the
- * benchmark the 50 simulated stores and the embedded broker share the main thread, and the
- * ledger sharing it too would make the figure measure the simulation's own work as ledger
- * time. It opens the database the main thread prepared and talks to it by messages:
- * `counters` (answered with the ledger's counters) and `stop` (answered with `stopped`).
+ * its own (`store-edge ledger serve`), beside the broker and far from the stores. It opens the
+ * database the main thread prepared and answers `stop`. Ready once connected: in the town the
+ * ledger is up before the stores come back online.
+ *
+ * Its progress (rows applied, duplicates, snapshots, deltas) is mirrored into shared memory as
+ * the ledger counts it, for the main thread to read without asking: on SQLite the ledger works
+ * through a queue of messages in one run of its event loop (every query resolves at once), so
+ * a question by message waited seconds for an answer, and the broker restarts that hang on the
+ * progress came too late or not at all.
  */
-import { parentPort, workerData } from 'node:worker_threads';
 import { silentLogger } from '../edge/log.ts';
 import { LedgerService } from '../cloud-sync/ledger/service.ts';
 import { openLedgerDb } from '../cloud-sync/ledger/sql.ts';
 import { privateEd25519 } from '../cloud-sync/protocol/sign.ts';
 import type { LedgerDbLocation } from '../harness/sync/rig.ts';
+import { PROGRESS, closeThread, serveThread, threadData } from './sync-threads.ts';
 
 export interface LedgerWorkerData {
   where: LedgerDbLocation;
@@ -20,40 +24,43 @@ export interface LedgerWorkerData {
   keyId: string;
   privatePem: string;
   reconnectMs: number;
+  /** Int32 × PROGRESS.length. */
+  progress: SharedArrayBuffer;
 }
 
-export type LedgerWorkerReply =
-  | { type: 'ready' }
-  | { type: 'counters'; rows: number; duplicates: number; snapshots: number; deltas: number }
-  | { type: 'stopped' };
+export type LedgerRequest = 'stop';
 
-const data = workerData as LedgerWorkerData;
-const port = parentPort!;
+const data = threadData<LedgerWorkerData>();
 const db = openLedgerDb(data.where);
 const ledger = new LedgerService({
   db, key: privateEd25519(data.keyId, data.privatePem), log: silentLogger(),
   mqtt: { url: data.brokerUrl, clientId: data.clientId, reconnectMs: data.reconnectMs },
 });
-const reply = (m: LedgerWorkerReply): void => port.postMessage(m);
-
-port.on('message', (m: 'counters' | 'stop') => {
-  if (m === 'counters') {
-    const c = ledger.counters;
-    reply({ type: 'counters', rows: c.rows, duplicates: c.duplicates, snapshots: c.snapshots, deltas: c.deltas });
-    return;
-  }
-  void (async () => {
-    await ledger.stop();
-    await db.close();
-    reply({ type: 'stopped' });
-    port.close();
-  })();
+const shared = new Int32Array(data.progress);
+PROGRESS.forEach((name, i) => {
+  let value = ledger.counters[name];
+  Atomics.store(shared, i, value);
+  Object.defineProperty(ledger.counters, name, {
+    enumerable: true,
+    get: () => value,
+    set: (n: number) => {
+      value = n;
+      Atomics.store(shared, i, n);
+    },
+  });
+});
+ledger.start();
+await new Promise<void>((resolve) => {
+  const up = setInterval(() => {
+    if (!ledger.connected) return;
+    clearInterval(up);
+    resolve();
+  }, 5);
 });
 
-ledger.start();
-// Ready once connected: in the town the ledger is up before the stores come back online.
-const ready = setInterval(() => {
-  if (!ledger.connected) return;
-  clearInterval(ready);
-  reply({ type: 'ready' });
-}, 5);
+serveThread<LedgerRequest, null, null>(null, async () => {
+  await ledger.stop();
+  await db.close();
+  setImmediate(closeThread);
+  return null;
+});

@@ -9,8 +9,8 @@ import path from 'node:path';
 import { createPublicKey } from 'node:crypto';
 import { inTransaction, type Db } from '../../edge/ledger/db.ts';
 import type { LedgerRules } from '../../edge/ledger/entries.ts';
-import { countOutbox, lastAckedSeq, markOutboxAcked, markOutboxAckedSeqs, markOutboxSent, outboxRange, pendingOutbox, pendingOutboxAfter, type OutboxRow } from '../../edge/ledger/outbox.ts';
-import { inboundSeq, lastContact, touchContact } from '../../edge/ledger/sync-state.ts';
+import { countPendingOutbox, lastAckedSeq, markOutboxAcked, markOutboxAckedSeqs, markOutboxSent, outboxRange, pendingOutbox, pendingOutboxAfter, type OutboxRow } from '../../edge/ledger/outbox.ts';
+import { inboundSeq, lastContact, touchContact, touchContactEvery } from '../../edge/ledger/sync-state.ts';
 import { iso, systemClock, type Clock } from '../../edge/ledger/time.ts';
 import type { HealthBoard, Part } from '../../edge/parts.ts';
 import type { Logger } from '../../edge/log.ts';
@@ -134,7 +134,7 @@ export class SyncAgent implements Part {
     const db = this.deps.db();
     return {
       connected: this.mqtt?.connected ?? false,
-      outbox_pending: countOutbox(db).pending,
+      outbox_pending: countPendingOutbox(db),
       last_acked_seq: lastAckedSeq(db),
       inbound_seq: inboundSeq(db),
       last_contact: lastContact(db) ?? null,
@@ -246,8 +246,6 @@ export class SyncAgent implements Part {
     const beat = this.signedControl(payload, checkers.beat, 'down/beat');
     if (!beat) return;
     this.beatSeen = true;
-    // A signed beat is word from the ledger: the store is not offline (the offline limit).
-    touchContact(this.deps.db(), iso(this.clock));
     const db = this.deps.db();
     const inbound = inboundSeq(db);
     if (beat.village_seq > inbound) {
@@ -256,14 +254,19 @@ export class SyncAgent implements Part {
     } else this.behindAt = undefined;
     const acked = lastAckedSeq(db);
     if (acked > beat.contiguous_seq) void this.resend(outboxRange(db, beat.contiguous_seq, acked, this.deps.config.window));
+    // A signed beat is word from the ledger: the store is not offline (the offline limit).
+    const at = iso(this.clock);
     // The ledger holds every row up to contiguous_seq (their acks may have died with a broker);
     // rows above it sent before the heartbeat that this beat answers were lost.
     if (acked < beat.contiguous_seq) {
-      const at = iso(this.clock);
       inTransaction(db, 'recording what the ledger holds', () => {
         markOutboxAcked(db, beat.contiguous_seq, at);
         touchContact(db, at);
       });
+    } else {
+      // Beats come in clusters (a greeting, then the answer to the heartbeat it prompts): a
+      // contact on record from less than 1 % of offline_after_s ago (at most a second) stands.
+      touchContactEvery(db, at, Math.min(1000, this.deps.config.offline_after_s * 10));
     }
     // A greeting answers nothing: our heartbeat now gets a beat that does.
     if (beat.reason === 'online') void this.heartbeat();

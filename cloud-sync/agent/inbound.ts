@@ -80,10 +80,16 @@ export class InboundStream {
     const d = decode(payload, checkers.deltas);
     if (!d.ok) return { outcomes: [this.refuse('invalid', d.why)], complete: false };
     const outcomes: InboundOutcome[] = [];
-    for (const ev of d.value.events) {
-      if (!checkers.envelope.Check(ev)) outcomes.push(this.refuse('invalid', 'a deltas event is not an envelope'));
-      else outcomes.push(...this.receiveEnvelope(ev, 'deltas'));
-    }
+    // One commit for the whole answer, not one per event: each commit waits for the disk, and a
+    // store catching up takes hundreds of events. Each event still applies on its own (a
+    // savepoint inside this transaction): one that cannot apply is refused and rolled back
+    // alone, and the inbound seq moves with each event applied.
+    inTransaction(this.deps.db(), 'applying the ledger\'s deltas', () => {
+      for (const ev of d.value.events) {
+        if (!checkers.envelope.Check(ev)) outcomes.push(this.refuse('invalid', 'a deltas event is not an envelope'));
+        else outcomes.push(...this.receiveEnvelope(ev, 'deltas'));
+      }
+    });
     const tail = d.value.events.at(-1);
     const complete = tail === undefined || (checkers.envelope.Check(tail) && tail.seq >= d.value.to_seq);
     return { outcomes, toSeq: d.value.to_seq, complete };

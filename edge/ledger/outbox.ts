@@ -50,6 +50,12 @@ export function markOutboxAcked(db: Db, seqUpTo: number, at: string): number {
   return cachedStatement(db, 'UPDATE outbox SET acked_at = ? WHERE seq <= ? AND acked_at IS NULL').run(at, seqUpTo).changes;
 }
 
+/** Rows not yet acknowledged: one walk of the pending-rows index (migration 008), not of the whole outbox. */
+export function countPendingOutbox(db: Db): number {
+  return cachedStatement(db, 'SELECT COUNT(*) FROM outbox WHERE acked_at IS NULL').pluck().get() as number;
+}
+
+/** Pending and all rows; `total` reads the whole outbox (for reports, not a hot path). */
 export function countOutbox(db: Db): { pending: number; total: number } {
   return cachedStatement(db, 'SELECT COUNT(*) FILTER (WHERE acked_at IS NULL) AS pending, COUNT(*) AS total FROM outbox').get() as { pending: number; total: number };
 }

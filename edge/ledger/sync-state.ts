@@ -36,6 +36,21 @@ export function touchContact(db: Db, at: string): void {
 }
 
 /**
+ * `touchContact`, unless the contact on record is from less than `grainMs` before `at`: a
+ * commit of its own waits for the disk, and word from the ledger comes in clusters. The record
+ * is then at most `grainMs` older than the truth, so the store counts itself offline that much
+ * sooner, never later. A record after `at` (a clock set back) is overwritten. Returns whether
+ * it wrote.
+ */
+export function touchContactEvery(db: Db, at: string, grainMs: number): boolean {
+  const last = lastContact(db);
+  const age = last === undefined ? Number.NaN : Date.parse(at) - Date.parse(last);
+  if (age >= 0 && age < grainMs) return false;
+  touchContact(db, at);
+  return true;
+}
+
+/**
  * Points the villager redeemed here on the UTC day of `at` that the ledger has not yet
  * acknowledged: derived from the outbox itself, so nothing extra has to be written at
  * settlement and an acknowledgement lowers it without bookkeeping.

@@ -11,7 +11,7 @@ import type { AlarmBoard } from './alarms.ts';
 import type { FrameReport } from '../entry/pipeline.ts';
 import type { DaemonEventRelay } from '../events.ts';
 import type { Db } from '../ledger/db.ts';
-import { countOutbox } from '../ledger/outbox.ts';
+import { countPendingOutbox } from '../ledger/outbox.ts';
 import type { JobStats } from '../jobs/runner.ts';
 import type { SyncStateSource } from '../http/queries.ts';
 
@@ -135,7 +135,7 @@ export class StoreMetrics {
       name: 'store_outbox_depth', help: 'Rows waiting to reach the village ledger', registers: [r],
       collect() {
         try {
-          this.set(countOutbox(src.db()).pending);
+          this.set(countPendingOutbox(src.db()));
         } catch {
           // the ledger is closed (stopping): no value rather than a wrong one
           this.reset();

@@ -6,6 +6,7 @@ import * as m004 from './004-job-runs.ts';
 import * as m005 from './005-alarms.ts';
 import * as m006 from './006-face-learning.ts';
 import * as m007 from './007-alarm-acknowledgement.ts';
+import * as m008 from './008-outbox-pending-index.ts';
 import * as m009 from './009-face-pending.ts';
 
 export interface Migration {
@@ -16,5 +17,5 @@ export interface Migration {
 }
 
 /** In order; each file is one schema version. */
-export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m007, m009];
+export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009];
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -1,0 +1,95 @@
+/**
+ * The store's side of the sync commits as seldom as correctness allows (each commit waits for
+ * the disk): a `down/deltas` answer is applied in one transaction, each event still on its own
+ * (one that cannot apply is refused alone); a contact already on record is not written again
+ * within its grain.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { closeLedger, openLedger, type Db } from '../../edge/ledger/db.ts';
+import { getVillager } from '../../edge/ledger/villagers.ts';
+import { inboundSeq, lastContact, touchContact, touchContactEvery } from '../../edge/ledger/sync-state.ts';
+import { InboundStream } from '../../cloud-sync/agent/inbound.ts';
+import { RefusalCounter } from '../../cloud-sync/protocol/refusals.ts';
+import { keyRing, newKeyPair, privateEd25519, signEnvelope } from '../../cloud-sync/protocol/sign.ts';
+import type { EnvelopeKind } from '../../cloud-sync/protocol/payloads.ts';
+
+const village = 'v1';
+const store = 's1';
+const pair = newKeyPair();
+const key = privateEd25519('ledger-1', pair.privatePem);
+const keys = keyRing([{ id: 'ledger-1', pem: pair.publicPem }]);
+const at = '2026-12-01T08:00:00.000Z';
+const clock = () => new Date(at);
+const zhang = { id: 'zhang', name: '张三', village, status: 'active' as const };
+const award = (n: number, villager = 'zhang') => ({ id: `aw-${n}`, villager, kind: 'award' as const, points: 10, created_at: at });
+
+const event = (kind: EnvelopeKind, seq: number, body: unknown) =>
+  signEnvelope({ v: 1, id: `${kind}-${seq}`, kind, village, seq, issued_at: at, expires_at: '2026-12-01T09:00:00.000Z', body }, key);
+const deltas = (events: { seq: number }[], toSeq: number): Buffer => Buffer.from(JSON.stringify({ from_seq: events[0]!.seq - 1, to_seq: toSeq, events }));
+
+describe('store-side commits', () => {
+  let dir: string;
+  let db: Db;
+  let refusals: RefusalCounter;
+  let inbound: InboundStream;
+  let resyncs: number;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'store-commits-'));
+    db = openLedger(path.join(dir, 'ledger.sqlite'));
+    refusals = new RefusalCounter();
+    resyncs = 0;
+    inbound = new InboundStream({
+      db: () => db, address: { village, store }, keys: () => keys, rules: { creditFloor: 0 }, clock, skewMs: 60_000,
+      refusals, onResyncWanted: () => resyncs++, snapshotPending: () => true,
+    });
+  });
+  afterEach(() => {
+    closeLedger(db);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Frames in the write-ahead log since it was last emptied: each commit appends the pages it changed. */
+  const walFrames = (): number => (db.pragma('wal_checkpoint(PASSIVE)') as { log: number }[])[0]!.log;
+  const emptyWal = (): void => void db.pragma('wal_checkpoint(TRUNCATE)');
+
+  it('a deltas answer of many events is one commit, not one per event', () => {
+    inbound.receiveDeltas(deltas([event('villager', 1, zhang), event('entry', 2, award(2))], 2));
+    emptyWal();
+    inbound.receiveDeltas(deltas([event('entry', 3, award(3))], 3));
+    const oneEvent = walFrames();
+    emptyWal();
+    const r = inbound.receiveDeltas(deltas(Array.from({ length: 20 }, (_, i) => event('entry', 4 + i, award(4 + i))), 23));
+    expect(r.outcomes.every((o) => o.kind === 'applied')).toBe(true);
+    expect(r.complete).toBe(true);
+    // Twenty commits would append the same pages twenty times over.
+    expect(walFrames()).toBeLessThan(oneEvent * 3);
+    expect(inboundSeq(db)).toBe(23);
+    expect(getVillager(db, 'zhang')?.balance).toBe(220);
+  });
+
+  it('an event of the answer that cannot apply is refused alone; what came before it stays applied', () => {
+    const r = inbound.receiveDeltas(deltas([event('villager', 1, zhang), event('entry', 2, award(2)), event('entry', 3, award(3, 'nobody')), event('entry', 4, award(4))], 4));
+    expect(r.outcomes.map((o) => o.kind)).toEqual(['applied', 'applied', 'refused', 'gap']);
+    expect(refusals.get('invalid')).toBe(1);
+    expect(resyncs).toBe(1);
+    expect(inboundSeq(db)).toBe(2);
+    expect(getVillager(db, 'zhang')?.balance).toBe(10);
+    expect(db.prepare("SELECT COUNT(*) FROM entries WHERE id IN ('aw-3', 'aw-4')").pluck().get()).toBe(0);
+  });
+
+  it('a contact on record within the grain is not written again; an older one, or none, is', () => {
+    expect(touchContactEvery(db, '2026-12-01T08:00:00.000Z', 1000)).toBe(true);
+    expect(touchContactEvery(db, '2026-12-01T08:00:00.999Z', 1000)).toBe(false);
+    expect(lastContact(db)).toBe('2026-12-01T08:00:00.000Z');
+    expect(touchContactEvery(db, '2026-12-01T08:00:01.000Z', 1000)).toBe(true);
+    expect(lastContact(db)).toBe('2026-12-01T08:00:01.000Z');
+    // A clock set back: the record follows it rather than stay in the future.
+    expect(touchContactEvery(db, '2026-12-01T07:00:00.000Z', 1000)).toBe(true);
+    expect(lastContact(db)).toBe('2026-12-01T07:00:00.000Z');
+    touchContact(db, 'not a time');
+    expect(touchContactEvery(db, '2026-12-01T08:00:00.000Z', 1000)).toBe(true);
+  });
+});
