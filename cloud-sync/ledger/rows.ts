@@ -25,6 +25,12 @@ export interface RowsResult {
   /** Every row of the store up to here is held once the transaction commits. */
   contiguousSeq: number;
   gaps: number;
+  /**
+   * Entries of the batch whose id the ledger already holds with other content (another store,
+   * villager, kind or points): not applied, so that store's balance and the ledger's disagree
+   * until someone looks. Their rows are still acknowledged: sending them again changes nothing.
+   */
+  clashes: string[];
 }
 
 /** Rows per multi-row statement: well under SQLite's 32,766 parameters at 10 a row. */
@@ -84,10 +90,11 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
     // The batches in order, as if one after another: duplicates, gaps, the contiguous seq, new entries.
     const results: RowsResult[] = [];
     const entriesOf: Map<string, { entry: EntryBody; seq: number }>[] = [];
-    const seen = new Set<string>();
+    /** Each entry id's first sight in this transaction: village, store, villager, kind, points. */
+    const seen = new Map<string, string>();
     for (const b of batches) {
       const k = key(b.village, b.store);
-      const res: RowsResult = { ackIds: b.rows.map((r) => r.id), duplicates: 0, events: [], contiguousSeq: 0, gaps: 0 };
+      const res: RowsResult = { ackIds: b.rows.map((r) => r.id), duplicates: 0, events: [], contiguousSeq: 0, gaps: 0, clashes: [] };
       let c = contiguous.get(k) ?? 0;
       const h = held.get(k) ?? new Set<number>();
       held.set(k, h);
@@ -103,16 +110,18 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
         h.add(row.seq);
         if (row.topic === 'entry' && checkers.wireEntry.Check(row.payload)) {
           const w = row.payload;
-          // An entry id already in an earlier batch of this transaction is not new here either.
-          if (!entries.has(w.id) && !seen.has(w.id)) {
+          // An entry id already in an earlier batch of this transaction is not new here either;
+          // with other content it is a clash, as it would be against one already in the table.
+          const first = seen.get(w.id);
+          if (first === undefined) {
+            seen.set(w.id, `${b.village}\u0000${b.store}\u0000${w.villager}\u0000${w.kind}\u0000${w.points}`);
             entries.set(w.id, { entry: { id: w.id, villager: w.villager, kind: w.kind, points: w.points, reference: w.reference ?? null, reason: w.reason ?? null, created_at: w.created_at }, seq: row.seq });
-          }
+          } else if (first !== `${b.village}\u0000${b.store}\u0000${w.villager}\u0000${w.kind}\u0000${w.points}`) res.clashes.push(w.id);
         }
       }
       while (h.has(c + 1)) c++;
       contiguous.set(k, c);
       res.contiguousSeq = c;
-      for (const id of entries.keys()) seen.add(id);
       entriesOf.push(entries);
       results.push(res);
     }
@@ -141,6 +150,7 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
       `INSERT INTO entries (id, village, villager_id, kind, points, reference, reason, origin_store, created_at, received_at) VALUES ${valuesList(part.length, 10)} ON CONFLICT (id) DO NOTHING RETURNING id`,
       part.flatMap(({ b, entry: e }) => [e.id, b.village, e.villager, e.kind, e.points, e.reference ?? null, e.reason ?? null, b.store, e.created_at, at]),
     ))).map((r) => r.id));
+    await findClashes(tx, ours.filter(({ entry }) => !added.has(entry.id)), batches, results);
 
     // One `entries` event per batch with new entries, numbered in the batches' order on each
     // village's stream: the seqs of each village taken in one statement for all villages.
@@ -186,4 +196,22 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
     );
     return results;
   });
+}
+
+/**
+ * Of the entries not inserted (their id was held already), those held with other content: an
+ * id two stores both made, not the same entry sent again. Looked up only for what was not
+ * inserted, which is rare (rows sent again are found by their row id before this).
+ */
+async function findClashes(tx: SqlDb, held: { b: CheckedRows; entry: EntryBody }[], batches: CheckedRows[], results: RowsResult[]): Promise<void> {
+  if (held.length === 0) return;
+  const ids = [...new Set(held.map(({ entry }) => entry.id))];
+  const rows = new Map((await chunked(ids, (part) => tx.query<{ id: string; village: string; villager_id: string; kind: string; points: number | string; origin_store: string | null }>(
+    `SELECT id, village, villager_id, kind, points, origin_store FROM entries WHERE id IN (${part.map((_, i) => `$${i + 1}`).join(', ')})`, part,
+  ))).map((r) => [r.id, r]));
+  for (const { b, entry } of held) {
+    const r = rows.get(entry.id);
+    const same = r !== undefined && r.village === b.village && r.villager_id === entry.villager && r.kind === entry.kind && Number(r.points) === entry.points && r.origin_store === b.store;
+    if (!same) results[batches.indexOf(b)]!.clashes.push(entry.id);
+  }
 }

@@ -61,6 +61,8 @@ export interface LedgerCounters {
   failed: number;
   /** Snapshot requests beyond a store's rate (`catchUpBurst`, `catchUpEveryMs`): dropped unanswered. */
   throttled: number;
+  /** Store entries not applied: their id was held already with other content (rows.ts). */
+  clashes: number;
 }
 
 const WEEK_MS = 7 * 86_400_000;
@@ -75,7 +77,7 @@ interface RowsMessage { village: string; store: string; payload: Buffer }
 
 export class LedgerService {
   readonly refusals = new RefusalCounter();
-  readonly counters: LedgerCounters = { rows: 0, duplicates: 0, gaps: 0, snapshots: 0, deltas: 0, behind: 0, ahead: 0, failed: 0, throttled: 0 };
+  readonly counters: LedgerCounters = { rows: 0, duplicates: 0, gaps: 0, snapshots: 0, deltas: 0, behind: 0, ahead: 0, failed: 0, throttled: 0, clashes: 0 };
   private mqtt: SyncMqtt | undefined;
   private queue: Promise<void> = Promise.resolve();
   /** Messages received and not yet taken by a turn of the queue. */
@@ -334,6 +336,10 @@ export class LedgerService {
     this.counters.rows += rows.length - res.duplicates;
     this.counters.duplicates += res.duplicates;
     this.counters.gaps += res.gaps;
+    if (res.clashes.length > 0) {
+      this.counters.clashes += res.clashes.length;
+      this.opts.log.error({ village, store, entries: res.clashes }, 'entries not applied: their ids are held already with other content; the store and the ledger now disagree / 记录编号与已有记录冲突，未记账：门店与村账本余额不一致，请核查');
+    }
     const ack: Ack = signControl({ ids: res.ackIds, contiguous_seq: res.contiguousSeq }, { village, store }, this.opts.key);
     for (const ev of res.events) await this.out.send(villageEventsTopic(ev.village), JSON.stringify(ev));
     await this.out.send(storeTopic({ village, store }, 'down/ack'), JSON.stringify(ack));

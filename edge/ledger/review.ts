@@ -54,7 +54,10 @@ export function resolveReviewLine(db: Db, id: number, r: Resolution, rules: Ledg
     let debt = 0;
     if (r.resolution === 'charge') {
       const reason = `核对补扣 review ${before.slot} ${before.reason}${r.note ? ` ${r.note}` : ''}`;
-      const applied = applyEntry(db, { id: `review:${id}`, villagerId: before.villager_id, kind: 'redemption', points: -r.points, reference: before.session_id, reason, origin: 'admin' }, rules, () => new Date(at));
+      // The line's number counts per store; its session's id (a UUID) makes the entry's id one
+      // no other store can make too: the village ledger keeps one entry per id, whichever store
+      // sends it (a second store's `review:1` was acknowledged there and never applied).
+      const applied = applyEntry(db, { id: `review:${before.session_id}:${id}`, villagerId: before.villager_id, kind: 'redemption', points: -r.points, reference: before.session_id, reason, origin: 'admin' }, rules, () => new Date(at));
       entry = applied.entry;
       debt = applied.status === 'applied' ? applied.debtAdded : 0;
     }
