@@ -198,7 +198,7 @@ describe('the retention job', () => {
     clearAlarm(db, 'scale_fault', 'A1', '2026-11-02T00:00:00.000Z', 'resolved');
     raiseAlarm(db, { kind: 'disk_low', subject: '/data', severity: 'warning', detail: 'still on' }, '2026-01-01T00:00:00.000Z');
     const summary = retentionJob({ config: jobsConfig(), dataDir, keyFile: '', db: () => db, alarmsKeepDays: 180 }).run(now) as string;
-    expect(summary).toBe('deleted 1 door decisions, 1 templates without consent, 1 templates of villagers who left, 1 cleared alarms');
+    expect(summary).toBe('deleted 1 door decisions, 1 templates without consent, 1 templates of villagers who left, 0 pending face templates expired or without consent, 1 cleared alarms');
     expect(recentAlarms(db, 10).map((a) => a.detail).sort()).toEqual(['recent', 'still on']);
     expect(['stays', 'withdrew', 'left-long-ago', 'left-yesterday'].map((id) => countTemplates(db, id))).toEqual([1, 0, 0, 1]);
     expect((db.prepare('SELECT count(*) AS n FROM entry_events').get() as { n: number }).n).toBe(1);

@@ -75,10 +75,10 @@ describe('review queue', () => {
 
     const ok = await app.inject({ method: 'POST', url, headers: s.post, payload: { resolution: 'charge', points: 15 } });
     expect(ok.statusCode, ok.body).toBe(200);
-    expect(ok.json()).toMatchObject({ review: { resolution: 'charged 15', resolved_at: expect.any(String) }, entry: { id: `review:${line!.id}`, points: -15, balance_after: balance - 15 }, debt: 0 });
-    expect(getEntry(ledger.db, `review:${line!.id}`)).toMatchObject({ kind: 'redemption', origin: 'admin', reference: 's1' });
+    expect(ok.json()).toMatchObject({ review: { resolution: 'charged 15', resolved_at: expect.any(String) }, entry: { id: `review:s1:${line!.id}`, points: -15, balance_after: balance - 15 }, debt: 0 });
+    expect(getEntry(ledger.db, `review:s1:${line!.id}`)).toMatchObject({ kind: 'redemption', origin: 'admin', reference: 's1' });
     expect(requireVillager(ledger.db, 'V001').balance).toBe(balance - 15);
-    expect(listAudit(ledger.db)[0]).toMatchObject({ actor: 'wang', action: 'review.charge', target: `s1#${line!.id}`, before: { resolution: null, villager: 'V001' }, after: { resolution: 'charged 15', entry: `review:${line!.id}`, charged: 15, debt: 0 } });
+    expect(listAudit(ledger.db)[0]).toMatchObject({ actor: 'wang', action: 'review.charge', target: `s1#${line!.id}`, before: { resolution: null, villager: 'V001' }, after: { resolution: 'charged 15', entry: `review:s1:${line!.id}`, charged: 15, debt: 0 } });
 
     const again = await app.inject({ method: 'POST', url, headers: s.post, payload: { resolution: 'waive' } });
     expect(again.statusCode).toBe(409);
