@@ -292,7 +292,10 @@ const verdict = {
   met,
   conclusive: !oversubscribed,
   says: `${met ? 'met' : 'missed'}: loaded p99 ${hotLoaded.p99} ms is ${ratio} × idle ${hotIdle.p99} ms (${change >= 0 ? '+' : ''}${change} %)` + (oversubscribed
-    ? `; not conclusive: the machine was oversubscribed (1-min load up to ${round(load1Max, 1)} on ${cores} cores; the daemon's main thread waited for a CPU up to ${round(waitedMaxPct, 1)} % of the time, over ${OVERSUBSCRIBED_WAIT_PCT} %)`
+    ? `; not conclusive: the machine was oversubscribed (${[
+      ...(load1Max > cores ? [`1-min load up to ${round(load1Max, 1)} on ${cores} cores`] : []),
+      ...(waitedMaxPct > OVERSUBSCRIBED_WAIT_PCT ? [`the daemon's main thread waited for a CPU up to ${round(waitedMaxPct, 1)} % of the time, over ${OVERSUBSCRIBED_WAIT_PCT} %`] : []),
+    ].join('; ')})`
     : `; the machine was quiet enough (load ≤ ${cores} cores, waits for a CPU ≤ ${OVERSUBSCRIBED_WAIT_PCT} %)`),
 };
 const out = {
