@@ -9,14 +9,13 @@
  * what they were made from (the ledger's change counters, the live feed's changes, the session
  * phase, health and sync) and made again only when that moved; an unchanged answer is a 304.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FormRefusal } from './form-fields.ts';
-import { Type, type Static, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Db } from '../ledger/db.ts';
-import { ledgerVersion } from './kept-reply.ts';
+import { KeptReplies, ledgerVersion, NotModified } from './kept-reply.ts';
 import type { StoreConfig } from '../config/schema.ts';
 import type { HealthBoard } from '../parts.ts';
 import { listSessions } from '../ledger/sessions.ts';
@@ -86,33 +85,16 @@ export function adminPageHtml(deps: AdminPageDeps, req: FastifyRequest, reply: F
 
 export function registerAdminPage(scope: FastifyInstance, deps: AdminPageDeps): void {
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
-  const kept = new Map<number, { version: string; body: string; etag: string }>();
-
-  /** The parts as a JSON body, made again only when what they are made from changed. */
-  const parts = (page: number): { body: string; etag: string } => {
-    const v = version(deps, page);
-    const hit = kept.get(page);
-    if (v !== null && hit?.version === v) return hit;
-    const body = JSON.stringify({ parts: adminParts(partData(deps, page)) });
-    const made = { version: v ?? '', body, etag: `"${createHash('sha1').update(body).digest('base64url')}"` };
-    if (v !== null) {
-      kept.delete(page);
-      kept.set(page, made);
-      if (kept.size > CACHED_PAGES) kept.delete(kept.keys().next().value!);
-    }
-    return made;
-  };
+  // the parts made once per change for every tablet, a 304 for one that has them (./kept-reply.ts)
+  const kept = new KeptReplies(CACHED_PAGES);
 
   app.get('/', { schema: { querystring: AdminPageQuery } }, async (req, reply) => reply.type('text/html; charset=utf-8').send(adminPageHtml(deps, req, reply, req.query.villagers)));
 
   // the page's script, from this origin (the CSP runs no other)
   app.get('/assets/admin.js', { config: { public: true } }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(SCRIPT));
 
-  app.get('/api/admin-page', { schema: { querystring: AdminPageQuery, response: { 200: AdminPartsReply, 304: Type.Null({ description: 'Nothing changed since the ETag given in If-None-Match' }) } } }, async (req, reply) => {
-    const { body, etag } = parts(req.query.villagers);
-    reply.header('etag', etag).header('cache-control', 'no-cache');
-    if (req.headers['if-none-match'] === etag) return reply.status(304).send(null);
-    // already JSON (kept as text, so a hit costs no serialising): sent as it is
-    return reply.type('application/json; charset=utf-8').send(body as unknown as Static<typeof AdminPartsReply>);
+  app.get('/api/admin-page', { schema: { querystring: AdminPageQuery, response: { 200: AdminPartsReply, 304: NotModified } } }, async (req, reply) => {
+    const page = req.query.villagers;
+    return kept.send(reply, String(page), version(deps, page), () => ({ parts: adminParts(partData(deps, page)) }));
   });
 }
