@@ -1,10 +1,13 @@
 /**
  * Bringing a store level with the village stream: the events after its seq (deltas) when the
- * ledger still has them all, they are few enough and none has expired; otherwise nothing, and
- * the caller sends a full snapshot (a new store, a resync, or one too far behind).
+ * ledger still has them all, they are few enough and none has expired; otherwise a full
+ * snapshot (a new store, a resync, or one too far behind): `catchUpStore` sends either.
  */
 import type { SqlDb } from './sql.ts';
-import { eventsAfter, villageSeq } from './tables.ts';
+import { eventsAfter, villageSeq, villageSnapshot, type Signer } from './tables.ts';
+import { signEnvelope } from '../protocol/sign.ts';
+import { storeTopic } from '../protocol/topics.ts';
+import type { SnapshotRequest } from '../protocol/payloads.ts';
 
 export interface DeltasPlan {
   toSeq: number;
@@ -71,4 +74,37 @@ export class CatchUpLimiter {
     b.tokens -= 1;
     return true;
   }
+}
+
+/** What answering a store that is behind needs from the village ledger (cloud-sync/ledger/service.ts). */
+export interface CatchUpDeps {
+  db: SqlDb;
+  signer: Signer;
+  clock: () => Date;
+  send: (topic: string, payload: string) => Promise<void>;
+  /** Counted here: answers by deltas, answers by snapshot. */
+  counters: { deltas: number; snapshots: number };
+  maxDeltas: number;
+  /** How long each delta must stay valid at the store (its clock may be ahead by this much). */
+  validForMs: number;
+}
+
+/** Deltas when they can bring the store level, else a snapshot; a `resync` always gets a snapshot. */
+export async function catchUpStore(d: CatchUpDeps, village: string, store: string, fromSeq: number, reason: SnapshotRequest['reason']): Promise<void> {
+  const plan = reason === 'resync' ? undefined : await planDeltas(d.db, village, fromSeq, d.clock(), { maxEvents: d.maxDeltas, maxBytes: 1024 * 1024, validForMs: d.validForMs });
+  if (!plan) return sendSnapshot(d, village, store);
+  d.counters.deltas++;
+  for (const p of plan.payloads) await d.send(storeTopic({ village, store }, 'down/deltas'), p);
+}
+
+/** The village as it stands, signed for one store. */
+export async function sendSnapshot(d: CatchUpDeps, village: string, store: string): Promise<void> {
+  const snap = await villageSnapshot(d.db, village);
+  const now = d.clock();
+  const env = signEnvelope({
+    v: 1, id: `snapshot:${store}:${snap.seq}:${now.getTime()}`, kind: 'snapshot', village, store, seq: snap.seq,
+    issued_at: now.toISOString(), expires_at: new Date(now.getTime() + d.signer.lifetimeMs).toISOString(), body: snap.body,
+  }, d.signer.key);
+  d.counters.snapshots++;
+  await d.send(storeTopic({ village, store }, 'down/snapshot'), JSON.stringify(env));
 }

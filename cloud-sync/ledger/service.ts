@@ -13,14 +13,14 @@ import type { KeyObject } from 'node:crypto';
 import type { SqlDb } from './sql.ts';
 import { SyncMqtt, type MqttOptions } from '../mqtt.ts';
 import { checkers, decode, type Ack, type Beat, type Heartbeat, type SnapshotRequest, type Envelope, type Row, type EntryBody, type VillagerBody, type CommandBody, type ProductBody } from '../protocol/payloads.ts';
-import { checkEnvelope, publicEd25519, signControl, signEnvelope, type SigningKey } from '../protocol/sign.ts';
+import { checkEnvelope, publicEd25519, signControl, type SigningKey } from '../protocol/sign.ts';
 import { LEDGER_SUBSCRIPTIONS, parseTopic, storeTopic, villageBoardTopic, villageEventsTopic } from '../protocol/topics.ts';
 import { RefusalCounter } from '../protocol/refusals.ts';
-import { addLedgerEntry, appendEvent, listStores, upsertVillager, villageSnapshot, type Signer, type StoreRecord } from './tables.ts';
+import { addLedgerEntry, appendEvent, listStores, upsertVillager, type Signer, type StoreRecord } from './tables.ts';
 import type { RowsResult } from './rows.ts';
 import { addrKey, everyStore, readHeartbeat, recordControl, storesAt, type HeartbeatRecord, type PresenceRecord } from './control.ts';
 import { applyRowGroup, type CheckedRows } from './group.ts';
-import { CatchUpLimiter, planDeltas } from './catchup.ts';
+import { CatchUpLimiter, catchUpStore, type CatchUpDeps } from './catchup.ts';
 import { ledgerTotals } from './reconcile.ts';
 import { Outgoing } from './outgoing.ts';
 import { onAlarmList } from './store-alarms.ts';
@@ -87,6 +87,7 @@ export class LedgerService {
   private readonly signer: Signer;
   private readonly clock: () => Date;
   private readonly catchUps: CatchUpLimiter;
+  private readonly catchUpDeps: CatchUpDeps;
   /** What the message queue publishes, pipelined (cloud-sync/ledger/outgoing.ts). */
   private readonly out = new Outgoing(() => this.mqtt);
 
@@ -94,6 +95,10 @@ export class LedgerService {
     this.signer = { key: opts.key, lifetimeMs: opts.eventLifetimeMs ?? WEEK_MS };
     this.clock = opts.clock ?? (() => new Date());
     this.catchUps = new CatchUpLimiter(opts.catchUpBurst ?? 10, opts.catchUpEveryMs ?? 1000);
+    this.catchUpDeps = {
+      db: opts.db, signer: this.signer, clock: () => this.clock(), send: (topic, payload) => this.out.send(topic, payload),
+      counters: this.counters, maxDeltas: opts.maxDeltas ?? 1000, validForMs: opts.clockSkewMs ?? 300_000,
+    };
   }
 
   get connected(): boolean {
@@ -356,14 +361,9 @@ export class LedgerService {
     return k;
   }
 
-  /** Deltas when they can bring the store level, else a snapshot. */
-  private async catchUp(village: string, store: string, fromSeq: number, reason: SnapshotRequest['reason']): Promise<void> {
-    const plan = reason === 'resync' ? undefined : await planDeltas(this.opts.db, village, fromSeq, this.clock(), {
-      maxEvents: this.opts.maxDeltas ?? 1000, maxBytes: 1024 * 1024, validForMs: this.opts.clockSkewMs ?? 300_000,
-    });
-    if (!plan) return this.sendSnapshot(village, store);
-    this.counters.deltas++;
-    for (const p of plan.payloads) await this.out.send(storeTopic({ village, store }, 'down/deltas'), p);
+  /** Deltas when they can bring the store level, else a snapshot (./catchup.ts). */
+  private catchUp(village: string, store: string, fromSeq: number, reason: SnapshotRequest['reason']): Promise<void> {
+    return catchUpStore(this.catchUpDeps, village, store, fromSeq, reason);
   }
 
   /**
@@ -421,14 +421,4 @@ export class LedgerService {
     }
   }
 
-  private async sendSnapshot(village: string, store: string): Promise<void> {
-    const snap = await villageSnapshot(this.opts.db, village);
-    const now = this.clock();
-    const env = signEnvelope({
-      v: 1, id: `snapshot:${store}:${snap.seq}:${now.getTime()}`, kind: 'snapshot', village, store, seq: snap.seq,
-      issued_at: now.toISOString(), expires_at: new Date(now.getTime() + this.signer.lifetimeMs).toISOString(), body: snap.body,
-    }, this.signer.key);
-    this.counters.snapshots++;
-    await this.out.send(storeTopic({ village, store }, 'down/snapshot'), JSON.stringify(env));
-  }
 }
