@@ -24,7 +24,7 @@ import { isModelError } from '../models/errors.ts';
 import type { HealthBoard, Part } from './parts.ts';
 import type { LedgerRules } from './ledger/entries.ts';
 import { EdgeError, ErrorCode } from './errors.ts';
-import { conversionProgress, type ConversionProgress } from './cli/progress.ts';
+import { conversionProgress, type ConversionProgress } from './progress.ts';
 
 /** Restarting a dead inference worker: 1 s, doubling to one attempt a minute. */
 export const ENGINE_RESTART_BACKOFF: BackoffOptions = { firstMs: 1000, maxMs: 60_000, factor: 2 };

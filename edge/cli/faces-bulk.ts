@@ -20,7 +20,7 @@ import { faceConsentOf } from '../ledger/face-templates.ts';
 import { enrolVillager } from '../entry/enrol.ts';
 import { MAX_PHOTO_BYTES, readPhoto } from '../http/photo-upload.ts';
 import type { FacesEnv } from './faces-door.ts';
-import type { Progress } from './progress.ts';
+import type { Progress } from '../progress.ts';
 
 const GUARDIAN_FILE = 'guardian.txt';
 

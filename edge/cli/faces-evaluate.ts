@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { conversionProgress, progressBar } from './progress.ts';
+import { conversionProgress, progressBar } from '../progress.ts';
 import { recognizerLabel, type RecognizerChoice } from '../../models/recognizer.ts';
 import { FaceEngine } from '../../models/face-engine.ts';
 import { isModelError } from '../../models/errors.ts';

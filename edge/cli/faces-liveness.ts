@@ -12,7 +12,7 @@ import { listPeople } from '../entry/evaluate.ts';
 import { textureModelOf } from '../entry/liveness-passive.ts';
 import { judgePresentation, summariseLiveness, type LivenessEvaluation, type PresentationResult } from '../entry/liveness-evaluate.ts';
 import { configFrom, withCommon, type CommonOptions } from './context.ts';
-import { conversionProgress } from './progress.ts';
+import { conversionProgress } from '../progress.ts';
 
 interface LivenessCliOptions extends CommonOptions { real: string; attack: string; textureModel?: string }
 

@@ -23,7 +23,7 @@ import { registerFacesLiveness } from './faces-liveness.ts';
 import { registerFacesLearning } from './faces-learning.ts';
 import { enrolAtCamera, registerFaceDoorCommands, type FacesEnv } from './faces-door.ts';
 import { enrolFolder, planFolder, summaryText } from './faces-bulk.ts';
-import { conversionProgress, progressBar } from './progress.ts';
+import { conversionProgress, progressBar } from '../progress.ts';
 
 function openEnv(opts: CommonOptions): FacesEnv {
   const config = configFrom(opts);

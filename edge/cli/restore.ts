@@ -10,7 +10,7 @@ import { lockDataDir, ensureDataDir } from '../data-dir.ts';
 import { restoreCopy, verifyCopy } from '../ledger/backup.ts';
 import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
 import { configFrom, ledgerPath, print, withCommon, type CommonOptions } from './context.ts';
-import { progressBar } from './progress.ts';
+import { progressBar } from '../progress.ts';
 
 export function registerRestoreCommand(program: Command): void {
   withCommon(

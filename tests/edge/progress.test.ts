@@ -1,7 +1,7 @@
 /** Progress bars: drawn on a terminal, silent on a pipe or a log (the ONNX conversion: a line per net), off on request (--json). */
 import { describe, expect, it } from 'vitest';
 import { Writable } from 'node:stream';
-import { conversionLine, conversionProgress, progressBar } from '../../edge/cli/progress.ts';
+import { conversionLine, conversionProgress, progressBar } from '../../edge/progress.ts';
 import type { ConversionStep } from '../../models/face-engine.ts';
 
 function stream(tty: boolean): { s: NodeJS.WriteStream; out: () => string } {

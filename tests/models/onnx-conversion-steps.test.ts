@@ -1,6 +1,6 @@
 /**
  * The ONNX conversion tells its steps (for the progress bar or the log lines of
- * edge/cli/progress.ts): each net converting then converted on a first start, only `cached` on
+ * edge/progress.ts): each net converting then converted on a first start, only `cached` on
  * the next, `failed` naming the net whose conversion broke; through the inference worker too.
  */
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -5,7 +5,7 @@
  * ONNX conversion, which says in a line per net why a first start is slow.
  */
 import { SingleBar, Presets } from 'cli-progress';
-import type { ConversionListener, ConversionStep } from '../../models/face-engine.ts';
+import type { ConversionListener, ConversionStep } from '../models/face-engine.ts';
 
 export interface Progress {
   /** `done` of `total` steps (total may be learnt late). */
