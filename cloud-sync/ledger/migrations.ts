@@ -7,7 +7,7 @@ import type { SqlDb } from './sql.ts';
 import { GOVERNANCE_POSTGRES, GOVERNANCE_SQLITE, GOVERNANCE_V5_POSTGRES, GOVERNANCE_V5_SQLITE } from './governance/schema.ts';
 import { BOARD_POSTGRES, BOARD_SQLITE } from './board/schema.ts';
 import { STAFF_DISABLED, STAFF_POSTGRES, STAFF_SQLITE } from './staff/schema.ts';
-import { STORE_ALARMS_POSTGRES, STORE_ALARMS_SQLITE } from './store-alarms.ts';
+import { STORE_ALARMS_CLEARED, STORE_ALARMS_POSTGRES, STORE_ALARMS_SQLITE } from './store-alarms.ts';
 
 const common = (autoId: string, bigint: string) => /* sql */ `
 CREATE TABLE villages (
@@ -141,6 +141,8 @@ const MIGRATIONS: ReadonlyArray<{ version: number; sqlite: string; postgres: str
   { version: ACKED_BY_VILLAGE_VERSION, sqlite: ACKED_BY_VILLAGE_SQLITE, postgres: ACKED_BY_VILLAGE_POSTGRES },
   // v9: a staff account can be disabled (staff/schema.ts).
   { version: 9, sqlite: STAFF_DISABLED, postgres: STAFF_DISABLED },
+  // v10: the alarm history by the time it cleared (the retention job's purge, the history list).
+  { version: 10, sqlite: STORE_ALARMS_CLEARED, postgres: STORE_ALARMS_CLEARED },
 ];
 export const LEDGER_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 

@@ -204,15 +204,27 @@ export interface AlarmPurge { deleted: number; cutoff: string }
  * disagreed) came and went while nobody looked, which is what the village and the town check
  * a store's upkeep for; they are few (one row per occurrence, a repeat only counts `seen`).
  */
+/**
+ * v10: the retention job and the history list read occurrences by the time they cleared. Both
+ * partial indexes hold only the history (cleared rows), never a store's active alarms; the purge's
+ * holds only what it may delete (acknowledged), so its scan stops at the cutoff, not at the table.
+ */
+export const STORE_ALARMS_CLEARED = /* sql */ `
+CREATE INDEX store_alarms_purge ON store_alarms (cleared_at) WHERE cleared_at IS NOT NULL AND acknowledged_at IS NOT NULL;
+CREATE INDEX store_alarms_history ON store_alarms (village, store, cleared_at) WHERE cleared_at IS NOT NULL;
+`;
+
+/** The next batch the purge deletes (exported so a test can ask the planner how it is read). */
+export const PURGE_DUE_SQL = `SELECT village, store, occurrence FROM store_alarms
+       WHERE cleared_at IS NOT NULL AND cleared_at < $1 AND acknowledged_at IS NOT NULL
+       ORDER BY cleared_at LIMIT ${PURGE_BATCH}`;
+
 export async function purgeStoreAlarms(db: SqlDb, keepDays: number, now: Date): Promise<AlarmPurge> {
   const cutoff = new Date(now.getTime() - keepDays * 86_400_000).toISOString();
   const out: AlarmPurge = { deleted: 0, cutoff };
   if (keepDays <= 0) return out;
   for (;;) {
-    const due = await db.query<{ village: string; store: string; occurrence: string }>(
-      `SELECT village, store, occurrence FROM store_alarms
-       WHERE cleared_at IS NOT NULL AND cleared_at < $1 AND acknowledged_at IS NOT NULL
-       ORDER BY cleared_at LIMIT ${PURGE_BATCH}`, [cutoff]);
+    const due = await db.query<{ village: string; store: string; occurrence: string }>(PURGE_DUE_SQL, [cutoff]);
     if (due.length === 0) return out;
     const before = out.deleted;
     await db.transaction(async (tx) => {

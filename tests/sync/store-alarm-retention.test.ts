@@ -7,7 +7,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../edge/log.ts';
-import { purgeStoreAlarms, recordAlarmList, storeAlarms } from '../../cloud-sync/ledger/store-alarms.ts';
+import { PURGE_DUE_SQL, purgeStoreAlarms, recordAlarmList, storeAlarms } from '../../cloud-sync/ledger/store-alarms.ts';
 import { LedgerRetention } from '../../cloud-sync/ledger/retention.ts';
 import { addVillage, registerStore } from '../../cloud-sync/ledger/tables.ts';
 import type { Alarm } from '../../cloud-sync/protocol/ops.ts';
@@ -84,6 +84,18 @@ describe(`retention of the stores' alarm history (${ledgerDbKind})`, () => {
     expect((await purgeStoreAlarms(db, 365, now)).deleted).toBe(1234);
     expect(await count(db)).toBe(0);
   }, 120_000);
+
+  it('the purge finds its batch through the history index (v10), not by reading the whole table', async () => {
+    const db = await ledger();
+    const cutoff = ago(365);
+    const plan = await db.transaction(async (tx) => {
+      if (tx.dialect === 'sqlite') return (await tx.query<{ detail: string }>(`EXPLAIN QUERY PLAN ${PURGE_DUE_SQL}`, [cutoff])).map((r) => r.detail).join('\n');
+      // an empty table is cheapest to read whole: ask whether the index can serve at all
+      await tx.exec('SET LOCAL enable_seqscan = off');
+      return (await tx.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${PURGE_DUE_SQL.replace('$1', `'${cutoff}'`)}`)).map((r) => r['QUERY PLAN']).join('\n');
+    });
+    expect(plan).toContain('store_alarms_purge');
+  });
 
   it('runs in the ledger\'s retention job, at start and by its cron', async () => {
     const db = await ledger();
