@@ -193,7 +193,7 @@ export class FaceEngine {
       this.recognizer = await ArcFaceOnnx.load(choice.path, choice.sha256);
     } else if (choice && choice.kind !== 'faceapi') {
       const { HumanRecognizer } = await import('./human-recognizer.ts');
-      this.recognizer = await HumanRecognizer.load(humanModelOf(choice.kind), choice.path, choice.sha256, { ...(this.opts.onnxThreads ? { threads: this.opts.onnxThreads } : {}), ...(this.opts.roots ? { roots: this.opts.roots } : {}) });
+      this.recognizer = await HumanRecognizer.load(humanModelOf(choice.kind), choice.path, choice.sha256, { ...(this.opts.onnxThreads ? { threads: this.opts.onnxThreads } : {}), ...(this.opts.roots ? { roots: this.opts.roots } : {}), ...(this.opts.onnxCacheDir ? { cacheDir: this.opts.onnxCacheDir } : {}) });
     }
     this.rt = rt;
     // warm-up: the first inference compiles wasm kernels; pay it at start, not at the door

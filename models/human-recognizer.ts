@@ -18,6 +18,7 @@ import { ARCFACE_TEMPLATE, estimateSimilarity, fivePoints, warpSimilarity, type 
 import { ModelError } from './errors.ts';
 import { normalise, type RgbFrame } from './frame.ts';
 import { readModel, type ModelRoots } from './manifest.ts';
+import { cachedGraph, CONVERTER_VERSION, defaultCacheDir } from './onnx/cache.ts';
 import { tfjsGraphToOnnx, type TfjsGraphJson } from './onnx/tfjs-graph.ts';
 import type { Point } from './quality.ts';
 import { HUMAN_MODELS, type HumanModelKind, type Recognizer } from './recognizer.ts';
@@ -64,7 +65,7 @@ export class HumanRecognizer implements Recognizer {
    * The shipped faceres (`file` undefined), or a Human graph model json from an operator's folder
    * whose weights (the .bin beside it, as the json names it) must have sha256 `binSha256`.
    */
-  static async load(model: HumanModelKind, file: string | undefined, binSha256: string | undefined, opts: { threads?: number; roots?: ModelRoots } = {}): Promise<HumanRecognizer> {
+  static async load(model: HumanModelKind, file: string | undefined, binSha256: string | undefined, opts: { threads?: number; roots?: ModelRoots; cacheDir?: string } = {}): Promise<HumanRecognizer> {
     const label = file ?? '@vladmandic/human/models/faceres.json';
     const details = { model: `human-${model}`, file: label };
     let json: Buffer;
@@ -91,7 +92,10 @@ export class HumanRecognizer implements Recognizer {
     const layout = LAYOUTS[model];
     let session: ort.InferenceSession;
     try {
-      const onnx = tfjsGraphToOnnx(JSON.parse(json.toString('utf8')) as TfjsGraphJson, bin, layout.size, `human-${model}`, { inputDivisor: layout.divisor, ...(layout.output ? { output: layout.output } : {}) });
+      // converted once per weights and converter (8 s at start on a busy 2-core PC), like the shipped nets
+      const key = sha256(Buffer.from(`converter ${CONVERTER_VERSION}\nhuman ${model} ${JSON.stringify(layout)}\n${sha256(json)}\n${sha256(bin)}\n`));
+      const { bytes: onnx } = await cachedGraph(opts.cacheDir ?? defaultCacheDir(), `human-${model}`, key, () =>
+        tfjsGraphToOnnx(JSON.parse(json.toString('utf8')) as TfjsGraphJson, bin, layout.size, `human-${model}`, { inputDivisor: layout.divisor, ...(layout.output ? { output: layout.output } : {}) }));
       session = await ort.InferenceSession.create(onnx, {
         executionProviders: ['cpu'], graphOptimizationLevel: 'all', intraOpNumThreads: opts.threads ?? 2, interOpNumThreads: 1,
         extra: { session: { intra_op: { allow_spinning: '0' } } },

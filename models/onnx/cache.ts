@@ -80,18 +80,29 @@ export interface ConvertedNet {
 /** The net's ONNX graph, from the cache or converted now. Throws (naming the net) when conversion fails. */
 export async function convertedNet(name: OnnxNetName, model: VerifiedModel, dir = defaultCacheDir(), variant = 0, onBuild?: () => void): Promise<ConvertedNet> {
   if (model.name !== name) throw new Error(`onnx: ${model.name}'s weights given for ${name}`);
-  const key = cacheKey(model, variant).slice(0, 16);
   const stem = variant ? `${name}-${variant}` : name;
-  const file = path.join(dir, `${stem}-${key}.onnx`);
+  const got = await cachedGraph(dir, stem, cacheKey(model, variant), () => {
+    onBuild?.();
+    try {
+      return BUILDERS[name](model, variant);
+    } catch (err) {
+      throw new Error(`onnx: converting ${name} failed: ${(err as Error).message}`, { cause: err });
+    }
+  });
+  return { name, ...got };
+}
+
+/**
+ * A converted graph under `dir` as `<stem>-<first 16 hex of key>.onnx`, built by `build` when no
+ * intact file is there. `key` must change with everything the graph depends on (the weights'
+ * sha256, CONVERTER_VERSION, the input size). Also used for graphs that are not one of the
+ * shipped nets (Human's recognizers, `human-recognizer.ts`).
+ */
+export async function cachedGraph(dir: string, stem: string, key: string, build: () => Uint8Array): Promise<{ file: string; bytes: Buffer; built: boolean }> {
+  const file = path.join(dir, `${stem}-${key.slice(0, 16)}.onnx`);
   const cached = await readCached(file);
-  if (cached) return { name, file, bytes: cached, built: false };
-  onBuild?.();
-  let bytes: Buffer;
-  try {
-    bytes = Buffer.from(BUILDERS[name](model, variant));
-  } catch (err) {
-    throw new Error(`onnx: converting ${name} failed: ${(err as Error).message}`, { cause: err });
-  }
+  if (cached) return { file, bytes: cached, built: false };
+  const bytes = Buffer.from(build());
   await mkdir(dir, { recursive: true });
   // unique per writer: two engines (threads of one process, or two processes) may convert at once
   const tmp = `${file}.${process.pid}.${randomUUID()}.tmp`;
@@ -99,7 +110,7 @@ export async function convertedNet(name: OnnxNetName, model: VerifiedModel, dir 
   await writeFile(`${file}.sha256`, `${sha256(bytes)}\n`);
   await rename(tmp, file);
   await removeStale(dir, stem, path.basename(file));
-  return { name, file, bytes, built: true };
+  return { file, bytes, built: true };
 }
 
 async function readCached(file: string): Promise<Buffer | null> {

@@ -3,7 +3,7 @@
  * 1024-d descriptor as tfjs running Human's graph model, the engine gives unit descriptors
  * that tell the sample faces apart, and a model from a folder is pinned by its weights' sha256.
  */
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { estimateSimilarity } from '../../models/align.ts';
@@ -76,6 +76,26 @@ describe("Human's faceres recognizer", () => {
     } finally {
       engine.stop();
     }
+  }, 120_000);
+
+  it('converts the model once: the next start reads the cached graph, and a damaged one is converted again', async () => {
+    const dir = path.join(t.dir, 'onnx-cache');
+    const first = await HumanRecognizer.load('faceres', undefined, undefined, { cacheDir: dir });
+    await first.stop();
+    const files = readdirSync(dir).filter((f) => f.endsWith('.onnx'));
+    expect(files).toHaveLength(1);
+    expect(files[0]).toMatch(/^human-faceres-[0-9a-f]{16}\.onnx$/);
+    const file = path.join(dir, files[0] as string);
+    const built = statSync(file).mtimeMs;
+    const second = await HumanRecognizer.load('faceres', undefined, undefined, { cacheDir: dir });
+    await second.stop();
+    expect(statSync(file).mtimeMs).toBe(built);
+    // a truncated file does not match its .sha256: converted again, not loaded
+    writeFileSync(file, readFileSync(file).subarray(0, 1000));
+    const third = await HumanRecognizer.load('faceres', undefined, undefined, { cacheDir: dir });
+    await third.stop();
+    expect(statSync(file).size).toBeGreaterThan(1000);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.onnx'))).toEqual(files);
   }, 120_000);
 
   it('refuses a model from a folder whose weights differ from the configured sha256, naming the file', async () => {
