@@ -26,7 +26,7 @@ import { releaseQrToken } from '../ledger/qr-slips.ts';
 import { DoorLivenessGate, type ChallengePrompt } from './liveness-challenge.ts';
 import { doorPolicy, frameVerdict, initialWindow, type EntryMethod, type FrameVerdict, type VillagerStanding, type WindowState } from './decision.ts';
 import type { FrameSource } from './camera.ts';
-import { loadGallery, type GalleryEntry } from './templates.ts';
+import { loadGallery, loadVillagerTemplates, type GalleryEntry } from './templates.ts';
 import type { DoorLearning } from './door-learning.ts';
 import { cropFace, shrinkFrame, type CardLearning } from './card-learning.ts';
 
@@ -184,7 +184,7 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
     const r = this.deps.recogniser;
     if (!r) return;
     await r.removeVillager(villagerId);
-    const entry = loadGallery(this.deps.db, this.deps.templateKey, this.deps.config).find((e) => e.villagerId === villagerId);
+    const entry = loadVillagerTemplates(this.deps.db, this.deps.templateKey, villagerId, this.deps.config);
     if (entry) await r.addTemplates(villagerId, entry.descriptors);
   }
 
@@ -241,7 +241,7 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
     }
     const verdict = frameVerdict(rec, cfg.match, cfg.liveness);
     const box = rec.face?.box;
-    this.deps.cardLearning?.frame({ verdict, descriptor: rec.descriptor ?? null, crop: shrunk && box ? cropFace(shrunk.small, shrunk.scale, box) : null });
+    this.deps.cardLearning?.frame({ verdict, descriptor: rec.descriptor ?? null, nearest: rec.match, crop: shrunk && box ? cropFace(shrunk.small, shrunk.scale, box) : null });
     this.emit('frame', { verdict, times: rec.times, totalMs: performance.now() - job.arrivedAt });
     const windowBefore = this.state.window;
     const { state, outcome, prompt } = this.liveness.step(this.state, verdict, rec.face?.landmarks, this.now(), cfg.match, rec.face?.texture);
