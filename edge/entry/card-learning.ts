@@ -6,8 +6,9 @@
  * --adapt`). A pending template takes no part in matching: a maintainer confirms or rejects it
  * (edge/entry/pending-review.ts), and it expires after `expire_days`.
  *
- * The pipeline hands every analysed frame here (`frame`), says how each window ended
- * (`decided`) and which card or QR code then opened the door (`admitted`). Only with the
+ * The pipeline hands every analysed frame here (`frame`) and says how each window ended
+ * (`decided`); the card/QR path (code-entry.ts) says which card or QR code then opened the
+ * door (`admitted`). Only with the
  * villager's consent to learning, with liveness on, at most `max_pending` per villager.
  *
  * The rule weighs each frame against every other villager. That comparison was made already,
