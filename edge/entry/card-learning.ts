@@ -8,8 +8,8 @@
  *
  * The pipeline hands every analysed frame here (`frame`) and says how each window ended
  * (`decided`); the card/QR path (code-entry.ts) says which card or QR code then opened the
- * door (`admitted`). Only with the
- * villager's consent to learning, with liveness on, at most `max_pending` per villager.
+ * door (`admitted`). Only with the villager's consent to learning, with liveness on, at most
+ * `max_pending` per villager.
  *
  * The rule weighs each frame against every other villager. That comparison was made already,
  * where the gallery lives decrypted (the inference worker's 1:N search): each held frame keeps
