@@ -22,7 +22,10 @@ import type { FrameVerdict } from './decision.ts';
 export type CardLearnRefusal = 'spoof_in_window' | 'no_descriptor' | 'not_enrolled' | 'nearer_other' | 'ambiguous' | 'beyond_loose' | 'not_novel';
 
 export interface WindowFrame { verdict: FrameVerdict; descriptor: Float32Array | null }
-export interface VillagerFaces { villagerId: string; enrolled: readonly Float32Array[]; learned: readonly Float32Array[] }
+export interface OwnFaces { enrolled: readonly Float32Array[]; learned: readonly Float32Array[] }
+export interface VillagerFaces extends OwnFaces { villagerId: string }
+/** For the frame at `index` of the window (descriptor `d`): the distance to the nearest template of any villager but the card's. */
+export type NearestOther = (index: number, d: Float32Array) => number;
 
 export interface PendingChoice {
   /** Index of the kept frame in the window. */
@@ -40,11 +43,15 @@ const nearest = (d: Float32Array, set: readonly Float32Array[]): number => set.r
 // when no frame passes, the reason reported is the gravest one met
 const GRAVITY: readonly CardLearnRefusal[] = ['ambiguous', 'beyond_loose', 'not_novel'];
 
-export function pendingFrame(window: readonly WindowFrame[], villagerId: string, gallery: readonly VillagerFaces[], rule: CardRule): PendingChoice | { refused: CardLearnRefusal } {
+/**
+ * The rule over a window, with the card's villager's own templates in hand (`own`; undefined:
+ * never enrolled) and, for every frame with a descriptor, the distance to the nearest template of
+ * any other villager (`nearestOther`). The door takes that distance from the recogniser's top-2 of
+ * the frame, computed where the gallery lives (card-learning.ts); the replay from its gallery.
+ */
+export function choosePending(window: readonly WindowFrame[], own: OwnFaces | undefined, nearestOther: NearestOther, rule: CardRule): PendingChoice | { refused: CardLearnRefusal } {
   if (window.some((f) => f.verdict.kind === 'spoof')) return { refused: 'spoof_in_window' };
-  const own = gallery.find((g) => g.villagerId === villagerId);
   if (!own || own.enrolled.length === 0) return { refused: 'not_enrolled' };
-  const others = gallery.filter((g) => g.villagerId !== villagerId);
   const mine = [...own.enrolled, ...own.learned];
   let best: PendingChoice | null = null;
   const met = new Set<CardLearnRefusal>();
@@ -54,8 +61,7 @@ export function pendingFrame(window: readonly WindowFrame[], villagerId: string,
     if (!d) continue;
     described++;
     const distance = nearest(d, mine);
-    const other = others.reduce((m, g) => Math.min(m, nearest(d, g.enrolled), nearest(d, g.learned)), Infinity);
-    const margin = Math.min(2, other) - distance;
+    const margin = Math.min(2, nearestOther(index, d)) - distance;
     // one face nearer someone else and the card is not evidence for any frame of this window
     if (margin < 0) return { refused: 'nearer_other' };
     const enrolledDistance = nearest(d, own.enrolled);
@@ -67,4 +73,22 @@ export function pendingFrame(window: readonly WindowFrame[], villagerId: string,
   if (best) return best;
   if (!described) return { refused: 'no_descriptor' };
   return { refused: GRAVITY.find((r) => met.has(r)) as CardLearnRefusal };
+}
+
+/** The rule with every villager's templates in hand (the replay, `faces evaluate --adapt`). */
+export function pendingFrame(window: readonly WindowFrame[], villagerId: string, gallery: readonly VillagerFaces[], rule: CardRule): PendingChoice | { refused: CardLearnRefusal } {
+  const others = gallery.filter((g) => g.villagerId !== villagerId);
+  return choosePending(window, gallery.find((g) => g.villagerId === villagerId), (_index, d) => others.reduce((m, g) => Math.min(m, nearest(d, g.enrolled), nearest(d, g.learned)), Infinity), rule);
+}
+
+/** A recogniser's top-2 by identity for one frame (models/gallery.ts `GallerySearch`). */
+export interface TopTwo { best: { villagerId: string; distance: number } | null; second: { villagerId: string; distance: number } | null }
+
+/**
+ * The distance to the nearest villager other than `villagerId`, read off the top-2 by identity:
+ * the best hit unless it is the villager, else the runner-up (none: no one else is enrolled).
+ */
+export function nearestOtherThan(top: TopTwo, villagerId: string): number {
+  const hit = top.best?.villagerId === villagerId ? top.second : top.best;
+  return hit ? hit.distance : Infinity;
 }

@@ -6,9 +6,16 @@
  * --adapt`). A pending template takes no part in matching: a maintainer confirms or rejects it
  * (edge/entry/pending-review.ts), and it expires after `expire_days`.
  *
- * The pipeline hands every analysed frame here (`frame`), says how each window ended
- * (`decided`) and which card or QR code then opened the door (`admitted`). Only with the
- * villager's consent to learning, with liveness on, at most `max_pending` per villager.
+ * The pipeline hands every analysed frame here (`frame`) and says how each window ended
+ * (`decided`); the card/QR path (code-entry.ts) says which card or QR code then opened the
+ * door (`admitted`). Only with the villager's consent to learning, with liveness on, at most
+ * `max_pending` per villager.
+ *
+ * The rule weighs each frame against every other villager. That comparison was made already,
+ * where the gallery lives decrypted (the inference worker's 1:N search): each held frame keeps
+ * its top-2 by identity, which names the nearest villager other than the card's. Only the card's
+ * villager's own templates are opened here, so a card costs the main thread (shared with the
+ * scales and the lock) the same in a store of ten villagers or ten thousand.
  */
 import sharp from 'sharp';
 import type { Db } from '../ledger/db.ts';
@@ -16,13 +23,16 @@ import type { RgbFrame } from '../../models/face-engine.ts';
 import type { Box } from '../../models/quality.ts';
 import { learningConsentOf, templateRowsOf } from '../ledger/face-learning.ts';
 import { countPending, insertPending } from '../ledger/face-pending.ts';
-import { pendingFrame, type CardLearnRefusal, type VillagerFaces } from './card-adapt.ts';
+import { choosePending, nearestOtherThan, type CardLearnRefusal, type OwnFaces, type TopTwo } from './card-adapt.ts';
 import type { EntryConfig } from './config.ts';
 import type { FaceOutcome, FrameVerdict } from './decision.ts';
-import { loadGallery, openDescriptor, sealBytes, sealDescriptor } from './templates.ts';
+import { checkRecognizer, openDescriptor, sealBytes, sealDescriptor } from './templates.ts';
 
-/** One analysed frame as kept for a possible card: its verdict, descriptor and a small crop of the face. */
-export interface HeldFrame { verdict: FrameVerdict; descriptor: Float32Array | null; crop: RgbFrame | null }
+/**
+ * One analysed frame as kept for a possible card: its verdict, descriptor, the recogniser's
+ * top-2 by identity for it (null when it was not searched) and a small crop of the face.
+ */
+export interface HeldFrame { verdict: FrameVerdict; descriptor: Float32Array | null; nearest: TopTwo | null; crop: RgbFrame | null }
 
 export type CardLearnResult =
   | { kept: true; pending: number; distance: number; margin: number; enrolledDistance: number }
@@ -72,10 +82,11 @@ export class CardLearning {
     if (!learningConsentOf(db, villagerId)) return { kept: false, why: 'no_learning_consent' };
     const nowIso = new Date(now).toISOString();
     if (countPending(db, nowIso, villagerId) >= cfg.max_pending) return { kept: false, why: 'pending_full' };
-    const gallery = galleryFor(db, key, config, villagerId);
-    const choice = pendingFrame(held.frames, villagerId, gallery, { uncertain_threshold: config.match.uncertain_threshold, margin: config.match.margin, min_novelty: config.adapt.min_novelty });
+    const frames = held.frames;
+    const choice = choosePending(frames, ownFaces(db, key, config, villagerId), (index) => nearestOther(frames[index] as HeldFrame, villagerId),
+      { uncertain_threshold: config.match.uncertain_threshold, margin: config.match.margin, min_novelty: config.adapt.min_novelty });
     if ('refused' in choice) return { kept: false, why: choice.refused };
-    const frame = held.frames[choice.index] as HeldFrame;
+    const frame = frames[choice.index] as HeldFrame;
     const thumb = frame.crop ? sealBytes(key, villagerId, 'thumbnail', await thumbnailJpeg(frame.crop)) : null;
     const expires = new Date(now + cfg.expire_days * 86_400_000).toISOString();
     const pending = insertPending(db, villagerId, sealDescriptor(key, villagerId, frame.descriptor as Float32Array), thumb,
@@ -84,12 +95,23 @@ export class CardLearning {
   }
 }
 
-/** Every consenting villager's templates, the card's villager split into enrolled and learned. */
-export function galleryFor(db: Db, key: Buffer, config: EntryConfig, villagerId: string): VillagerFaces[] {
-  const others = loadGallery(db, key, config).filter((g) => g.villagerId !== villagerId).map((g) => ({ villagerId: g.villagerId, enrolled: g.descriptors, learned: [] }));
+/** The card's villager's templates, split into enrolled and learned: the only ones opened for a card. */
+function ownFaces(db: Db, key: Buffer, config: EntryConfig, villagerId: string): OwnFaces | undefined {
   const rows = templateRowsOf(db, villagerId);
+  if (rows.length === 0) return undefined;
   const open = (origin: string) => rows.filter((r) => r.origin === origin).map((r) => openDescriptor(key, villagerId, r));
-  return [...others, { villagerId, enrolled: open('enrolled'), learned: open('learned') }];
+  const own = { enrolled: open('enrolled'), learned: open('learned') };
+  checkRecognizer([{ villagerId, descriptors: [...own.enrolled, ...own.learned] }], config);
+  return own;
+}
+
+/**
+ * The frame's distance to the nearest villager other than the card's, from the recogniser's
+ * top-2. A descriptor that was never searched cannot be weighed against the others: it counts
+ * as nearer someone else, and the window teaches nothing.
+ */
+function nearestOther(frame: HeldFrame, villagerId: string): number {
+  return frame.nearest ? nearestOtherThan(frame.nearest, villagerId) : 0;
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
- * The entry pipeline: frames → inference worker → k-of-n decision → door policy → unlock;
- * and scanned QR codes / passbook cards → the same policy → unlock. Every decision is an
+ * The entry pipeline: frames → inference worker → k-of-n decision → door policy → unlock.
+ * Scanned QR codes and passbook cards take their own path (code-entry.ts) to the same
+ * admission (admission.ts): the policy, the visit written, the unlock. Every decision is an
  * event with its reason, and a row in entry_events.
  *
  * Only the newest frame is analysed: while the worker is busy, an arriving frame replaces
@@ -9,63 +10,32 @@
 import { EventEmitter } from 'node:events';
 import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { RgbFrame } from '../../models/face-engine.ts';
+import type { AnalyseOptions, RgbFrame } from '../../models/face-engine.ts';
 import type { Recognition } from '../../models/protocol.ts';
-import type { AnalyseOptions } from '../../models/face-engine.ts';
+import type { QualityGate } from '../../models/quality.ts';
 import { isModelError } from '../../models/errors.ts';
-import { isEdgeError } from '../errors.ts';
 import type { Db } from '../ledger/db.ts';
-import { doorStanding, insertEntryEvent } from '../ledger/entry-events.ts';
 import type { LedgerRules } from '../ledger/entries.ts';
+import { DoorAdmission, type DoorLock, type EntryDecision, type StoreOccupancy } from './admission.ts';
+import { CodeEntry } from './code-entry.ts';
 import { irParams, qualityGate, type EntryConfig } from './config.ts';
 import { IrFrames, judgeIr } from './liveness-ir.ts';
-import type { QualityGate } from '../../models/quality.ts';
-import { classifyScan, consumeQrToken, getCard, verifyQrToken } from './credentials.ts';
-import { CardThrottle, maskCard } from './credentials.ts';
-import { releaseQrToken } from '../ledger/qr-slips.ts';
 import { DoorLivenessGate, type ChallengePrompt } from './liveness-challenge.ts';
-import { doorPolicy, frameVerdict, initialWindow, type EntryMethod, type FrameVerdict, type VillagerStanding, type WindowState } from './decision.ts';
+import { frameVerdict, initialWindow, type FrameVerdict, type WindowState } from './decision.ts';
 import type { FrameSource } from './camera.ts';
-import { loadGallery, type GalleryEntry } from './templates.ts';
+import { loadGallery, loadVillagerTemplates, type GalleryEntry } from './templates.ts';
 import type { DoorLearning } from './door-learning.ts';
 import { cropFace, shrinkFrame, type CardLearning } from './card-learning.ts';
 
-/** The lock as the pipeline needs it (drivers/lock's LockDriver fits). */
-export interface DoorLock { unlock(pulseMs: number): Promise<unknown> }
-/** A single-use credential (a QR slip): used up with the admission, given back if the door stays shut. */
-export interface SingleUse { consume(): void; giveBack(): void }
-/** The store session engine: "is someone shopping?" and the admission written before the unlock. */
-export interface StoreOccupancy {
-  /** With a villager: busy for that villager (their own visit still entering is not busy). */
-  isStoreBusy(villagerId?: string): boolean;
-  /**
-   * Writes the visit (and uses up `credential`) in one transaction, right before the unlock;
-   * the door opens only if this says ok. A store without it (tests, the entry benchmark) only
-   * answers isStoreBusy, and the pipeline uses up the credential itself.
-   */
-  admit?(villagerId: string, by: EntryMethod, credential?: SingleUse): { ok: true; sessionId: string } | { ok: false; reason: string; message: string };
-  /** The unlock after `admit` failed: the visit is cancelled, the credential given back. */
-  cancelAdmission?(sessionId: string, reason: string, credential?: SingleUse): void;
-}
+// the door's admission types, for the pipeline's users
+export type { DoorLock, EntryDecision, EntryDecisionKind, SingleUse, StoreOccupancy } from './admission.ts';
+
 /** The inference worker as the pipeline needs it (models/engine-client.ts fits). */
 export interface FaceRecogniser {
   recognise(frame: RgbFrame, opts: Omit<AnalyseOptions, 'allFaces'>): Promise<Recognition>;
   replaceGallery(entries: GalleryEntry[]): Promise<number>;
   addTemplates(villagerId: string, descriptors: Float32Array[]): Promise<number>;
   removeVillager(villagerId: string): Promise<number>;
-}
-
-export type EntryDecisionKind = 'matched' | 'uncertain' | 'unknown' | 'low_quality' | 'spoof' | 'blocked' | 'offline_limit' | 'store_busy' | 'no_consent' | 'invalid_code';
-
-export interface EntryDecision {
-  at: number;
-  by: EntryMethod;
-  decision: EntryDecisionKind;
-  villagerId: string | null;
-  unlocked: boolean;
-  detail: Record<string, unknown>;
-  /** Frame arrival (or scan) → lock confirmed, ms; null when the door did not open. */
-  latencyMs: number | null;
 }
 
 export interface FrameReport {
@@ -117,7 +87,6 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
   private waiting: PendingFrame | null = null;
   private busy = false;
   private running = false;
-  private unlocking = false;
   private idle: Promise<void> = Promise.resolve();
   private markIdle: () => void = () => {};
   readonly stats = { frames: 0, dropped: 0, analysed: 0, failed: 0 };
@@ -128,15 +97,21 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
     if (s.state === 'down') this.emit('fault', { where: 'camera', message: s.reason ?? 'down' });
   };
 
-  /** Unknown card numbers pause card scans for a while (a brute force must stall). */
-  private readonly cardThrottle = new CardThrottle();
-
   /** Resolved once: the hot loop passes it with every frame. */
   private readonly gate: QualityGate;
+  /** The policy, the visit and the unlock, for a face and for a card or QR code alike. */
+  private readonly door: DoorAdmission;
+  private readonly codes: CodeEntry;
 
   constructor(private readonly deps: EntryPipelineDeps) {
     super();
     this.gate = qualityGate(deps.config.quality);
+    const now = (): number => this.now();
+    this.door = new DoorAdmission({
+      db: deps.db, lock: deps.lock, store: deps.store, unlockPulseMs: deps.config.unlock_pulse_ms, rules: deps.rules, logger: deps.logger, now,
+      reports: { decision: (d) => this.emit('decision', d), fault: (where, message) => this.emit('fault', { where, message }) },
+    });
+    this.codes = new CodeEntry({ db: deps.db, config: deps.config, qrPublicKey: deps.qrPublicKey, door: this.door, cardLearning: deps.cardLearning, logger: deps.logger, now });
   }
 
   private now(): number { return (this.deps.now ?? Date.now)(); }
@@ -184,7 +159,7 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
     const r = this.deps.recogniser;
     if (!r) return;
     await r.removeVillager(villagerId);
-    const entry = loadGallery(this.deps.db, this.deps.templateKey, this.deps.config).find((e) => e.villagerId === villagerId);
+    const entry = loadVillagerTemplates(this.deps.db, this.deps.templateKey, villagerId, this.deps.config);
     if (entry) await r.addTemplates(villagerId, entry.descriptors);
   }
 
@@ -241,7 +216,7 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
     }
     const verdict = frameVerdict(rec, cfg.match, cfg.liveness);
     const box = rec.face?.box;
-    this.deps.cardLearning?.frame({ verdict, descriptor: rec.descriptor ?? null, crop: shrunk && box ? cropFace(shrunk.small, shrunk.scale, box) : null });
+    this.deps.cardLearning?.frame({ verdict, descriptor: rec.descriptor ?? null, nearest: rec.match, crop: shrunk && box ? cropFace(shrunk.small, shrunk.scale, box) : null });
     this.emit('frame', { verdict, times: rec.times, totalMs: performance.now() - job.arrivedAt });
     const windowBefore = this.state.window;
     const { state, outcome, prompt } = this.liveness.step(this.state, verdict, rec.face?.landmarks, this.now(), cfg.match, rec.face?.texture);
@@ -254,19 +229,19 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
     if (outcome.kind === 'matched' && this.deps.irCamera) {
       const refused = this.irRefusal(rec.face?.landmarks, job.arrivedAt);
       if (refused) {
-        this.record({ at: this.now(), by: 'face', decision: refused.decision, villagerId: null, unlocked: false, detail: { frames: outcome.frames, seen: refused.why, ir: refused.ir, nearest: outcome.villagerId, ...challenge }, latencyMs: null });
+        this.door.record({ at: this.now(), by: 'face', decision: refused.decision, villagerId: null, unlocked: false, detail: { frames: outcome.frames, seen: refused.why, ir: refused.ir, nearest: outcome.villagerId, ...challenge }, latencyMs: null });
         return;
       }
     }
     if (outcome.kind === 'matched') {
-      const d = await this.admit('face', outcome.villagerId, { distance: outcome.distance, margin: outcome.margin, frames: outcome.frames, ...challenge }, job.arrivedAt);
+      const d = await this.door.admit('face', outcome.villagerId, { distance: outcome.distance, margin: outcome.margin, frames: outcome.frames, ...challenge }, job.arrivedAt);
       // never from a challenged match (nor an uncertain one, a card or a QR code: those are not `matched` by face)
       if (d.unlocked && !outcome.challenge) await this.learnFrom(outcome.villagerId, [...windowBefore, verdict].slice(-cfg.match.n), rec.descriptor);
     } else if (outcome.kind === 'uncertain') {
       // the nearest villager is kept for the maintainer, never announced: the person may be a stranger
-      this.record({ at: this.now(), by: 'face', decision: 'uncertain', villagerId: null, unlocked: false, detail: { frames: outcome.frames, seen: outcome.detail, nearest: outcome.nearest, distance: outcome.distance, ...challenge }, latencyMs: null });
+      this.door.record({ at: this.now(), by: 'face', decision: 'uncertain', villagerId: null, unlocked: false, detail: { frames: outcome.frames, seen: outcome.detail, nearest: outcome.nearest, distance: outcome.distance, ...challenge }, latencyMs: null });
     } else {
-      this.record({ at: this.now(), by: 'face', decision: outcome.kind, villagerId: null, unlocked: false, detail: { frames: outcome.frames, seen: outcome.detail, ...challenge }, latencyMs: null });
+      this.door.record({ at: this.now(), by: 'face', decision: outcome.kind, villagerId: null, unlocked: false, detail: { frames: outcome.frames, seen: outcome.detail, ...challenge }, latencyMs: null });
     }
   }
 
@@ -282,20 +257,6 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
     } catch (err) {
       this.deps.logger.warn({ err: (err as Error).message, villagerId }, 'learning at the door failed / 门口学习失败');
     }
-  }
-
-  /** After a card or QR code opened the door: card-confirmed learning, if on; a failure is logged, the door goes on. */
-  private async learnFromCode(d: EntryDecision): Promise<EntryDecision> {
-    const cl = this.deps.cardLearning;
-    if (!cl || !d.unlocked || !d.villagerId || (d.by !== 'card' && d.by !== 'qr')) return d;
-    try {
-      const r = await cl.admitted(d.villagerId, d.by);
-      if (r.kept) this.deps.logger.info({ event: 'face_pending', villagerId: d.villagerId, pending: r.pending }, 'face template kept for a maintainer to confirm / 人脸模板待维护员确认');
-      else if (r.why !== 'no_uncertain_visit') this.deps.logger.info({ event: 'face_pending_refused', villagerId: d.villagerId, why: r.why }, 'no face template kept from this card / 未保留待确认人脸模板');
-    } catch (err) {
-      this.deps.logger.warn({ err: (err as Error).message, villagerId: d.villagerId }, 'card-confirmed learning failed / 刷卡确认学习失败');
-    }
-    return d;
   }
 
   /**
@@ -322,122 +283,8 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
     }
   }
 
-  /** A line from the QR/card scanner. Resolves with the decision (also emitted). */
-  async presentCode(line: string): Promise<EntryDecision> {
-    const arrivedAt = performance.now();
-    const code = classifyScan(line);
-    const refuse = (by: EntryMethod, detail: Record<string, unknown>, villagerId: string | null = null): EntryDecision =>
-      this.record({ at: this.now(), by, decision: 'invalid_code', villagerId, unlocked: false, detail, latencyMs: null });
-    switch (code.kind) {
-      case 'garbage':
-        return refuse('card', { why: 'unreadable code' });
-      case 'card': {
-        // only the masked number is shown or stored: the full one is the credential itself
-        const masked = maskCard(code.cardNo);
-        const gate = this.cardThrottle.gate(this.now());
-        if (!gate.open) return refuse('card', { why: 'card scans paused', card: masked, retryAfterS: Math.ceil(gate.retryAfterMs / 1000) });
-        const card = getCard(this.deps.db, code.cardNo);
-        if (!card) {
-          const pause = this.cardThrottle.unknown(this.now());
-          if (pause) this.deps.logger.warn({ event: 'card_scans_paused', ...pause }, 'too many unknown card numbers: card scans paused / 未知卡号过多，暂停刷卡');
-          return refuse('card', { why: 'unknown card', card: masked });
-        }
-        if (card.revokedAt) return refuse('card', { why: 'card revoked', card: masked, revokedAt: card.revokedAt }, card.villagerId);
-        return this.learnFromCode(await this.admit('card', card.villagerId, { card: masked }, arrivedAt));
-      }
-      case 'qr': {
-        const key = this.deps.qrPublicKey;
-        if (!key) return refuse('qr', { why: 'no QR public key configured' });
-        try {
-          const claims = verifyQrToken(code.token, key, { maxLifetimeS: this.deps.config.qr_max_lifetime_s, clockSkewS: this.deps.config.qr_clock_skew_s }, this.now());
-          // used up only with the admission, and given back if the door stays shut: a "store
-          // busy" or a failed unlock must not eat a printed slip
-          const slip: SingleUse = { consume: () => consumeQrToken(this.deps.db, claims, this.now()), giveBack: () => releaseQrToken(this.deps.db, claims.tid) };
-          return await this.learnFromCode(await this.admit('qr', claims.vid, { token: claims.tid }, arrivedAt, slip));
-        } catch (err) {
-          if (isEdgeError(err, 'TOKEN_INVALID')) return refuse('qr', { why: (err.details?.why as string | undefined) ?? err.message });
-          throw err;
-        }
-      }
-    }
-  }
-
-  private standing(villagerId: string): VillagerStanding | undefined {
-    return doorStanding(this.deps.db, villagerId, this.deps.rules, new Date(this.now()));
-  }
-
-  /**
-   * Once the policy admits: the admission (the visit, a slip used up) is written, then the
-   * door unlocks. If the admission cannot be written the door stays shut; if the unlock fails
-   * the admission is withdrawn and the slip given back.
-   */
-  private async admit(by: EntryMethod, villagerId: string, detail: Record<string, unknown>, arrivedAt: number, slip?: SingleUse): Promise<EntryDecision> {
-    const standing = this.standing(villagerId);
-    const verdict = doorPolicy(standing, by, this.deps.store.isStoreBusy(villagerId) || this.unlocking);
-    // while the ledger is out of reach the decision carries the day's cap, for the door to announce
-    if (standing?.offlineAllowance !== undefined) detail = { ...detail, offlineAllowance: standing.offlineAllowance };
-    if (standing && standing.debt > 0) detail = { ...detail, debt: standing.debt };
-    const base = { at: this.now(), by, villagerId, detail };
-    switch (verdict) {
-      case 'unknown': return this.record({ ...base, decision: 'unknown', unlocked: false, latencyMs: null });
-      case 'blocked': return this.record({ ...base, decision: 'blocked', unlocked: false, latencyMs: null });
-      case 'offline_limit': return this.record({ ...base, decision: 'offline_limit', unlocked: false, latencyMs: null });
-      case 'no_consent': return this.record({ ...base, decision: 'no_consent', unlocked: false, latencyMs: null });
-      case 'store_busy': return this.record({ ...base, decision: 'store_busy', unlocked: false, latencyMs: null });
-      case 'admit': break;
-    }
-    const store = this.deps.store;
-    let sessionId: string | null = null;
-    try {
-      if (store.admit) {
-        const a = store.admit(villagerId, by, slip);
-        if (!a.ok) return this.record({ ...base, decision: 'matched', unlocked: false, latencyMs: null, detail: { ...detail, refused: a.reason, why: a.message } });
-        sessionId = a.sessionId;
-      } else {
-        slip?.consume();
-      }
-    } catch (err) {
-      if (isEdgeError(err, 'TOKEN_INVALID')) return this.record({ ...base, decision: 'invalid_code', unlocked: false, latencyMs: null, detail: { ...detail, why: (err.details?.why as string | undefined) ?? err.message } });
-      throw err;
-    }
-    this.unlocking = true;
-    try {
-      await this.deps.lock.unlock(this.deps.config.unlock_pulse_ms);
-      return this.record({ ...base, decision: 'matched', unlocked: true, latencyMs: performance.now() - arrivedAt });
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      this.deps.logger.error({ err: message, villagerId }, 'unlock failed');
-      this.emit('fault', { where: 'unlock', message });
-      this.withdraw(sessionId, slip);
-      return this.record({ ...base, decision: 'matched', unlocked: false, latencyMs: null, detail: { ...detail, unlockError: message } });
-    } finally {
-      this.unlocking = false;
-    }
-  }
-
-  /** The door stayed shut: the admission is withdrawn and the slip given back. */
-  private withdraw(sessionId: string | null, slip: SingleUse | undefined): void {
-    try {
-      if (sessionId !== null && this.deps.store.cancelAdmission) this.deps.store.cancelAdmission(sessionId, 'unlock failed / 开锁失败', slip);
-      else slip?.giveBack();
-    } catch (err) {
-      this.deps.logger.error({ err }, 'admission could not be withdrawn / 无法撤回进店记录');
-    }
-  }
-
-  private record(d: EntryDecision): EntryDecision {
-    try {
-      insertEntryEvent(this.deps.db, { at: new Date(d.at).toISOString(), decision: d.decision, by: d.by, villagerId: d.villagerId, detail: { ...d.detail, unlocked: d.unlocked } });
-    } catch (err) {
-      // the door decision stands even if the event row cannot be written (disk full)
-      this.emit('fault', { where: 'record', message: (err as Error).message });
-    }
-    this.deps.logger.info({ event: 'entry_decision', decision: d.decision, by: d.by, villagerId: d.villagerId, unlocked: d.unlocked, ...(d.detail.challenge ? { challenge: d.detail.challenge } : {}) }, 'entry decision');
-    try {
-      this.emit('decision', d);
-    } catch (err) {
-      this.deps.logger.error({ err: (err as Error).message }, 'entry decision listener failed');
-    }
-    return d;
+  /** A line from the QR/card scanner (code-entry.ts). Resolves with the decision (also emitted). */
+  presentCode(line: string): Promise<EntryDecision> {
+    return this.codes.present(line);
   }
 }

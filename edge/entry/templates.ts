@@ -8,7 +8,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../ledger/db.ts';
-import { consentedTemplateRows, countTemplates, deleteTemplates, insertTemplates, purgeTemplatesWithoutConsent } from '../ledger/face-templates.ts';
+import { consentedTemplateRows, consentedTemplateRowsOf, countTemplates, deleteTemplates, insertTemplates, purgeTemplatesWithoutConsent } from '../ledger/face-templates.ts';
 import { EdgeError } from '../errors.ts';
 import { descriptorLength, type EntryConfig } from './config.ts';
 
@@ -117,6 +117,19 @@ export function loadGallery(db: Db, key: Buffer, entry?: EntryConfig): GalleryEn
   const entries = [...byVillager].map(([villagerId, descriptors]) => ({ villagerId, descriptors }));
   if (entry) checkRecognizer(entries, entry);
   return entries;
+}
+
+/**
+ * One villager's entry of the gallery as `loadGallery` would give it (null: no template, or no
+ * consent), opening only their templates: what the door reloads after an enrolment, a removal or
+ * a learned template, without decrypting the whole gallery on the main thread.
+ */
+export function loadVillagerTemplates(db: Db, key: Buffer, villagerId: string, entry?: EntryConfig): GalleryEntry | null {
+  const rows = consentedTemplateRowsOf(db, villagerId);
+  if (rows.length === 0) return null;
+  const found = { villagerId, descriptors: rows.map((r) => openDescriptor(key, villagerId, r)) };
+  if (entry) checkRecognizer([found], entry);
+  return found;
 }
 
 /**

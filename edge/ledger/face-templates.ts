@@ -59,6 +59,12 @@ export function consentedTemplateRows(db: Db): StoredTemplate[] {
     JOIN villagers v ON v.id = t.villager_id WHERE v.face_consent_at IS NOT NULL ORDER BY t.villager_id, t.id`).all() as StoredTemplate[];
 }
 
+/** One villager's sealed templates, if they consent (none otherwise): a reload of one villager opens only theirs. */
+export function consentedTemplateRowsOf(db: Db, villagerId: string): StoredTemplate[] {
+  return cachedStatement(db, `SELECT t.id, t.villager_id, t.nonce, t.ciphertext, t.tag, t.origin FROM face_templates t
+    JOIN villagers v ON v.id = t.villager_id WHERE t.villager_id = ? AND v.face_consent_at IS NOT NULL ORDER BY t.id`).all(villagerId) as StoredTemplate[];
+}
+
 /** Delete templates whose villager has no consent on record, and learned ones without learning consent; returns how many went. */
 export function purgeTemplatesWithoutConsent(db: Db): number {
   return inTransaction(db, 'purging face templates without consent', () =>

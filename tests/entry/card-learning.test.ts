@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import type { Recognition } from '../../models/protocol.ts';
 import type { RgbFrame } from '../../models/face-engine.ts';
 import { resolveEntryConfig } from '../../edge/entry/config.ts';
-import { pendingFrame, type WindowFrame } from '../../edge/entry/card-adapt.ts';
+import { nearestOtherThan, pendingFrame, type WindowFrame } from '../../edge/entry/card-adapt.ts';
 import { CardLearning } from '../../edge/entry/card-learning.ts';
 import { confirmPendingTemplate, listPending, pendingThumbnail, rejectPendingTemplate } from '../../edge/entry/pending-review.ts';
 import { EntryPipeline, type EntryDecision, type FaceRecogniser } from '../../edge/entry/pipeline.ts';
@@ -67,6 +67,15 @@ describe('the card rule (which uncertain frame may be kept for the card\'s villa
     ['a card of someone never enrolled', w(unit(0, 1, 0.33)), 'zhao', { refused: 'not_enrolled' }],
   ])('%s', (_name, window, villager, expected) => {
     expect(pendingFrame(window, villager, GALLERY, RULE)).toMatchObject(expected);
+  });
+
+  it.each([
+    ['the card\'s villager is the best hit: the runner-up', { best: { villagerId: 'wang', distance: 0.3 }, second: { villagerId: 'li', distance: 0.5 } }, 0.5],
+    ['another villager is the best hit: that one', { best: { villagerId: 'li', distance: 0.28 }, second: { villagerId: 'wang', distance: 0.33 } }, 0.28],
+    ['the card\'s villager alone in the gallery: nobody else', { best: { villagerId: 'wang', distance: 0.3 }, second: null }, Infinity],
+    ['an empty gallery', { best: null, second: null }, Infinity],
+  ])('the nearest other villager read off the top-2: %s', (_name, top, expected) => {
+    expect(nearestOtherThan(top, 'wang')).toBe(expected);
   });
 
   it('refuses a window with a frame judged a spoof', () => {
@@ -139,7 +148,7 @@ function setup(over: Record<string, unknown> = {}) {
     return decisions[before] as EntryDecision;
   }
   const qrCode = (villagerId: string) => issueQrToken(qr.privateKey, villagerId, 60, now);
-  return { ...l, key, config, pipeline, rec, decisions, showFace, qrCode, setNow: (t: number) => { now = t; } };
+  return { ...l, key, config, cardLearning, pipeline, rec, decisions, showFace, qrCode, setNow: (t: number) => { now = t; } };
 }
 
 describe('card-confirmed learning at the door', () => {
@@ -250,6 +259,22 @@ describe('card-confirmed learning at the door', () => {
     refuseLearning(s.db, 'wang', 'cli');
     expect(countPending(s.db, new Date(NOON).toISOString(), 'wang')).toBe(0);
     expect(() => confirmPendingTemplate(s.db, s.key, s.config, 'wang', p!.id, 'maintainer', new Date(NOON))).toThrow(/no pending face template/);
+  });
+});
+
+describe('card-confirmed learning without the recogniser\'s top-2', () => {
+  it('a frame whose descriptor was never searched against the gallery cannot be weighed: the window teaches nothing', async () => {
+    const s = setup();
+    const verdict = unc('wang', 0.33);
+    s.cardLearning.frame({ verdict, descriptor: unit(0, 1, 0.33), nearest: { best: { villagerId: 'wang', distance: 0.33 }, second: { villagerId: 'li', distance: 1.4 } }, crop: null });
+    s.cardLearning.frame({ verdict, descriptor: unit(0, 2, 0.34), nearest: null, crop: null });
+    s.cardLearning.decided('uncertain');
+    expect(await s.cardLearning.admitted('wang', 'card')).toEqual({ kept: false, why: 'nearer_other' });
+    // the same window with both frames searched leaves a pending template
+    s.cardLearning.frame({ verdict, descriptor: unit(0, 1, 0.33), nearest: { best: { villagerId: 'wang', distance: 0.33 }, second: { villagerId: 'li', distance: 1.4 } }, crop: null });
+    s.cardLearning.frame({ verdict, descriptor: unit(0, 2, 0.34), nearest: { best: { villagerId: 'wang', distance: 0.34 }, second: { villagerId: 'li', distance: 1.4 } }, crop: null });
+    s.cardLearning.decided('uncertain');
+    expect(await s.cardLearning.admitted('wang', 'card')).toMatchObject({ kept: true, distance: expect.closeTo(0.33, 5) });
   });
 });
 

@@ -1,0 +1,201 @@
+/**
+ * `npx tsx bench/card-learning.ts [--json] [--villagers N] [--templates T] [--runs R]`: the main
+ * thread's cost of card-confirmed learning (`entry.adapt.card`) in a store with a large gallery.
+ *
+ * A ledger of N synthetic villagers (10,000) with T templates each (3), every one consenting.
+ * R times (20) a villager's face comes to the door a little too far from their enrolment (the
+ * door says `uncertain`), then their own card opens the door and the rule decides whether the
+ * window leaves a pending template. Measured per card: the main thread's busy time while the
+ * card is handled (its CPU time from the kernel's account, so neither the thumbnail's JPEG
+ * encoding on libuv's pool nor other processes holding the cores are counted; the wall time
+ * beside it), and the same for `reloadVillager` (what a confirmed template or a learned one
+ * costs the running door). The inference worker is stood
+ * in for by the real gallery (models/gallery.ts) on this thread; its time is outside the
+ * measured stretches, as the worker's is at the door.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { pino } from 'pino';
+import { Gallery } from '../models/gallery.ts';
+import type { Recognition } from '../models/protocol.ts';
+import type { RgbFrame } from '../models/face-engine.ts';
+import { resolveEntryConfig } from '../edge/entry/config.ts';
+import { CardLearning } from '../edge/entry/card-learning.ts';
+import { EntryPipeline, type EntryDecision, type FaceRecogniser } from '../edge/entry/pipeline.ts';
+import { addTemplates, loadOrCreateTemplateKey, type GalleryEntry } from '../edge/entry/templates.ts';
+import { addCard } from '../edge/ledger/credentials.ts';
+import { inTransaction, openLedger } from '../edge/ledger/db.ts';
+import { allowLearning } from '../edge/ledger/face-learning.ts';
+import { countPending } from '../edge/ledger/face-pending.ts';
+import { addVillager, setFaceConsent } from '../edge/ledger/villagers.ts';
+import { mainThreadSched, report, round, summarise, wantsJson } from './stats.ts';
+
+const args = process.argv.slice(2);
+const json = wantsJson();
+function count(name: string, fallback: number): number {
+  const i = args.indexOf(name);
+  if (i < 0) return fallback;
+  const n = Number(args[i + 1]);
+  if (!Number.isInteger(n) || n < 1) {
+    console.error(`${name} 须为正整数 / ${name} must be a positive integer (got ${String(args[i + 1])})`);
+    process.exit(2);
+  }
+  return n;
+}
+const VILLAGERS = count('--villagers', 10_000);
+const TEMPLATES = count('--templates', 3);
+const RUNS = Math.min(count('--runs', 20), VILLAGERS);
+const log = (msg: string): void => { if (!json) console.error(msg); };
+
+const D = 128;
+/** A seeded generator: the same gallery on every run of the benchmark. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const random = rng(1);
+function unitVector(): Float32Array {
+  const v = new Float32Array(D);
+  for (let i = 0; i < D; i++) v[i] = random() - 0.5;
+  const n = Math.hypot(...v);
+  return v.map((x) => x / n);
+}
+/** `a` moved `dist` away (Euclidean, on the unit sphere) toward a random direction. */
+function near(a: Float32Array, dist: number): Float32Array {
+  const r = unitVector();
+  const dot = a.reduce((s, x, i) => s + x * (r[i] as number), 0);
+  const ortho = r.map((x, i) => x - dot * (a[i] as number));
+  const on = Math.hypot(...ortho);
+  const angle = 2 * Math.asin(dist / 2);
+  return a.map((x, i) => Math.cos(angle) * x + Math.sin(angle) * ((ortho[i] as number) / on));
+}
+
+const dir = mkdtempSync(path.join(tmpdir(), 'bench-card-'));
+try {
+  const db = openLedger(path.join(dir, 'ledger.sqlite'));
+  const key = loadOrCreateTemplateKey(path.join(dir, 'keys', 'face-templates.key'));
+  const NOON = Date.parse('2026-12-01T04:00:00Z');
+  const enrolled = new Map<string, Float32Array>();
+  const entries: GalleryEntry[] = [];
+  const t0 = performance.now();
+  inTransaction(db, 'bench gallery', () => {
+    for (let i = 0; i < VILLAGERS; i++) {
+      const id = `v${String(i).padStart(5, '0')}`;
+      const anchor = unitVector();
+      const descriptors = [anchor, ...Array.from({ length: TEMPLATES - 1 }, () => near(anchor, 0.05))];
+      addVillager(db, { id, name: id, village: 'bench' });
+      setFaceConsent(db, id, 'self');
+      addTemplates(db, key, id, descriptors.map((d) => ({ descriptor: d, quality: 0.3, source: 'bench' })), new Date(NOON - 86_400_000).toISOString());
+      entries.push({ villagerId: id, descriptors });
+      if (i < RUNS) {
+        enrolled.set(id, anchor);
+        allowLearning(db, id, 'self', 'bench', new Date(NOON).toISOString());
+        addCard(db, `PB-${String(i).padStart(4, '0')}-BNCH`, id, 'now');
+      }
+    }
+  });
+  log(`ledger: ${VILLAGERS} villagers × ${TEMPLATES} templates in ${Math.round(performance.now() - t0)} ms`);
+
+  /** The inference worker's part, on this thread: the real gallery's top-2 for the face shown. */
+  class StandIn implements FaceRecogniser {
+    readonly gallery = new Gallery(VILLAGERS * TEMPLATES, D);
+    /** The face at the door; null: nobody. */
+    face: Float32Array | null = null;
+    seen = 0;
+    recognise(): Promise<Recognition> {
+      this.seen++;
+      if (!this.face) return Promise.resolve({ faceCount: 0, face: null, match: null, times: { detect: 0, landmarks: 0, descriptor: 0, liveness: 0, match: 0 } });
+      const box = { x: 8, y: 8, width: 32, height: 32 };
+      return Promise.resolve({
+        faceCount: 1,
+        face: { box, score: 0.9, quality: { faceSize: 32, sharpness: 0.3, yaw: 0, pitch: 0, roll: 0 }, rejected: null, liveness: { real: 0.9, live: 0.9 } },
+        match: this.gallery.search(this.face), times: { detect: 0, landmarks: 0, descriptor: 0, liveness: 0, match: 0 }, descriptor: this.face,
+      });
+    }
+    replaceGallery(list: GalleryEntry[]): Promise<number> { this.gallery.clear(); for (const e of list) this.gallery.add(e.villagerId, e.descriptors); return Promise.resolve(this.gallery.size); }
+    addTemplates(v: string, d: Float32Array[]): Promise<number> { this.gallery.add(v, d); return Promise.resolve(this.gallery.size); }
+    removeVillager(v: string): Promise<number> { return Promise.resolve(this.gallery.remove(v)); }
+  }
+
+  /** Why a card left no pending template, as the door logs it. */
+  const refused = new Map<string, number>();
+  const logger = pino({ level: 'info' }, { write: (line: string) => {
+    const e = JSON.parse(line) as { event?: string; why?: string };
+    if (e.event === 'face_pending_refused' && e.why) refused.set(e.why, (refused.get(e.why) ?? 0) + 1);
+  } });
+  let now = NOON;
+  const clock = (): number => now;
+  const config = resolveEntryConfig({ adapt: { card: { enabled: true } } });
+  const rec = new StandIn();
+  const pipeline = new EntryPipeline({
+    config, db, recogniser: rec, store: { isStoreBusy: () => false }, camera: null, lock: { unlock: () => Promise.resolve() },
+    templateKey: key, qrPublicKey: null, logger, cardLearning: new CardLearning({ db, key, config, now: clock }), now: clock,
+  });
+  const decisions: EntryDecision[] = [];
+  pipeline.on('decision', (d) => decisions.push(d));
+  const tStart = performance.now();
+  await pipeline.start();
+  log(`door start (the whole gallery to the recogniser): ${Math.round(performance.now() - tStart)} ms`);
+  const frame = (): RgbFrame => ({ width: 64, height: 48, data: new Uint8Array(64 * 48 * 3).map((_, i) => (i * 7) % 251) });
+
+  /** Main-thread CPU time (ms; where the kernel keeps no account, the event loop's busy time) and wall time (ms) of `fn`. */
+  async function measure(fn: () => Promise<unknown>): Promise<{ busy: number; wall: number }> {
+    const sched = mainThreadSched();
+    const elu = performance.eventLoopUtilization();
+    const t = performance.now();
+    await fn();
+    const wall = performance.now() - t;
+    const after = mainThreadSched();
+    return { busy: sched && after ? after.runMs - sched.runMs : performance.eventLoopUtilization(elu).active, wall };
+  }
+
+  /** Offers frames until `done` (each one analysed before the next is offered). */
+  async function show(done: () => boolean): Promise<void> {
+    while (!done()) {
+      const seen = rec.seen;
+      pipeline.offer(frame());
+      while (rec.seen === seen) await new Promise((r) => setImmediate(r));
+      // the rest of the frame's handling (the decision) runs before the next is offered
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  const card: Array<{ busy: number; wall: number }> = [];
+  const reload: Array<{ busy: number; wall: number }> = [];
+  let kept = 0;
+  for (let i = 0; i < RUNS; i++) {
+    const id = `v${String(i).padStart(5, '0')}`;
+    now = NOON + i * 3_600_000;
+    // the previous villager leaves (the door's window resets), the next one steps up
+    rec.face = null;
+    const gone = rec.seen + config.match.face_gone_frames;
+    await show(() => rec.seen >= gone);
+    rec.face = near(enrolled.get(id) as Float32Array, 0.33);
+    const before = decisions.length;
+    await show(() => decisions.length > before);
+    const face = decisions[before] as EntryDecision;
+    if (face.decision !== 'uncertain') throw new Error(`the face of ${id} was decided ${face.decision}, not uncertain`);
+    let d: EntryDecision | undefined;
+    card.push(await measure(async () => { d = await pipeline.presentCode(`PB-${String(i).padStart(4, '0')}-BNCH`); }));
+    if (!d?.unlocked) throw new Error(`the card of ${id} did not open the door: ${JSON.stringify(d)}`);
+    if (countPending(db, new Date(now).toISOString(), id) > 0) kept++;
+    reload.push(await measure(() => pipeline.reloadVillager(id)));
+  }
+  await pipeline.stop();
+  db.close();
+  const out = (xs: Array<{ busy: number; wall: number }>) => ({ busyMs: summarise(xs.map((x) => x.busy)), wallMs: summarise(xs.map((x) => x.wall)) });
+  const result = { villagers: VILLAGERS, templates: VILLAGERS * TEMPLATES, runs: RUNS, kept, refused: Object.fromEntries(refused), card: out(card), reloadVillager: out(reload) };
+  log(`card after an uncertain face: main thread CPU p50 ${round(result.card.busyMs.p50, 1)} ms, max ${round(result.card.busyMs.max, 1)} ms (wall p50 ${round(result.card.wallMs.p50, 1)} ms); pending kept ${kept} of ${RUNS} ${JSON.stringify(Object.fromEntries(refused))}`);
+  log(`reloadVillager: main thread CPU p50 ${round(result.reloadVillager.busyMs.p50, 1)} ms, max ${round(result.reloadVillager.busyMs.max, 1)} ms`);
+  report(result);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

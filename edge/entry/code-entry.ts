@@ -1,0 +1,92 @@
+/**
+ * Entry by card or QR code: a line from the scanner → the credential checked (a passbook card
+ * in the ledger, or a signed QR slip) → the door's admission (admission.ts) → unlock. Unknown
+ * card numbers pause card scans for a while, so a brute force stalls. After a card or QR code
+ * opened the door, card-confirmed learning (card-learning.ts) may keep a pending template of the
+ * uncertain face that came before it.
+ */
+import type { KeyObject } from 'node:crypto';
+import type { Logger } from 'pino';
+import { isEdgeError } from '../errors.ts';
+import type { Db } from '../ledger/db.ts';
+import { releaseQrToken } from '../ledger/qr-slips.ts';
+import type { DoorAdmission, EntryDecision, SingleUse } from './admission.ts';
+import type { CardLearning } from './card-learning.ts';
+import type { EntryConfig } from './config.ts';
+import { CardThrottle, classifyScan, consumeQrToken, getCard, maskCard, verifyQrToken } from './credentials.ts';
+import type { EntryMethod } from './decision.ts';
+
+export interface CodeEntryDeps {
+  db: Db;
+  config: Pick<EntryConfig, 'qr_max_lifetime_s' | 'qr_clock_skew_s'>;
+  /** Verifies QR slips; null: QR codes are refused. */
+  qrPublicKey: KeyObject | null;
+  door: DoorAdmission;
+  /** Card-confirmed learning (entry.adapt.card.enabled), told which card or QR code opened the door. */
+  cardLearning?: CardLearning | undefined;
+  logger: Logger;
+  now: () => number;
+}
+
+export class CodeEntry {
+  private readonly cardThrottle = new CardThrottle();
+
+  constructor(private readonly deps: CodeEntryDeps) {}
+
+  /** A line from the QR/card scanner. Resolves with the decision (also recorded and emitted by the door). */
+  async present(line: string): Promise<EntryDecision> {
+    const { db, door, logger } = this.deps;
+    const now = (): number => this.deps.now();
+    const arrivedAt = performance.now();
+    const code = classifyScan(line);
+    const refuse = (by: EntryMethod, detail: Record<string, unknown>, villagerId: string | null = null): EntryDecision =>
+      door.record({ at: now(), by, decision: 'invalid_code', villagerId, unlocked: false, detail, latencyMs: null });
+    switch (code.kind) {
+      case 'garbage':
+        return refuse('card', { why: 'unreadable code' });
+      case 'card': {
+        // only the masked number is shown or stored: the full one is the credential itself
+        const masked = maskCard(code.cardNo);
+        const gate = this.cardThrottle.gate(now());
+        if (!gate.open) return refuse('card', { why: 'card scans paused', card: masked, retryAfterS: Math.ceil(gate.retryAfterMs / 1000) });
+        const card = getCard(db, code.cardNo);
+        if (!card) {
+          const pause = this.cardThrottle.unknown(now());
+          if (pause) logger.warn({ event: 'card_scans_paused', ...pause }, 'too many unknown card numbers: card scans paused / 未知卡号过多，暂停刷卡');
+          return refuse('card', { why: 'unknown card', card: masked });
+        }
+        if (card.revokedAt) return refuse('card', { why: 'card revoked', card: masked, revokedAt: card.revokedAt }, card.villagerId);
+        return this.learnFrom(await door.admit('card', card.villagerId, { card: masked }, arrivedAt));
+      }
+      case 'qr': {
+        const key = this.deps.qrPublicKey;
+        if (!key) return refuse('qr', { why: 'no QR public key configured' });
+        try {
+          const claims = verifyQrToken(code.token, key, { maxLifetimeS: this.deps.config.qr_max_lifetime_s, clockSkewS: this.deps.config.qr_clock_skew_s }, now());
+          // used up only with the admission, and given back if the door stays shut: a "store
+          // busy" or a failed unlock must not eat a printed slip
+          const slip: SingleUse = { consume: () => consumeQrToken(db, claims, now()), giveBack: () => releaseQrToken(db, claims.tid) };
+          return await this.learnFrom(await door.admit('qr', claims.vid, { token: claims.tid }, arrivedAt, slip));
+        } catch (err) {
+          if (isEdgeError(err, 'TOKEN_INVALID')) return refuse('qr', { why: (err.details?.why as string | undefined) ?? err.message });
+          throw err;
+        }
+      }
+    }
+  }
+
+  /** After a card or QR code opened the door: card-confirmed learning, if on; a failure is logged, the door goes on. */
+  private async learnFrom(d: EntryDecision): Promise<EntryDecision> {
+    const cl = this.deps.cardLearning;
+    if (!cl || !d.unlocked || !d.villagerId || (d.by !== 'card' && d.by !== 'qr')) return d;
+    const logger = this.deps.logger;
+    try {
+      const r = await cl.admitted(d.villagerId, d.by);
+      if (r.kept) logger.info({ event: 'face_pending', villagerId: d.villagerId, pending: r.pending }, 'face template kept for a maintainer to confirm / 人脸模板待维护员确认');
+      else if (r.why !== 'no_uncertain_visit') logger.info({ event: 'face_pending_refused', villagerId: d.villagerId, why: r.why }, 'no face template kept from this card / 未保留待确认人脸模板');
+    } catch (err) {
+      logger.warn({ err: (err as Error).message, villagerId: d.villagerId }, 'card-confirmed learning failed / 刷卡确认学习失败');
+    }
+    return d;
+  }
+}
