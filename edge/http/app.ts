@@ -96,6 +96,11 @@ export function buildApp(deps: AppDeps, log: Logger) {
     // A field a schema does not accept is refused by name (a misspelt `point` is not silently
     // dropped and the action done without it), not removed as fastify does by default.
     ajv: { customOptions: { removeAdditional: false } },
+    // A reply schema with a union (a field that may be null, a choice of shapes) is serialised
+    // with Ajv validators; compiled lazily they cost the first request of each such route tens
+    // to hundreds of ms in one turn of the event loop (bench:admin: 60–160 ms each on a busy
+    // machine, inside a villager's exit → receipt). Compiled while the app is built instead.
+    serializerOpts: { compileValidators: true },
     ...(deps.https ? { https: deps.https } : {}),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
