@@ -2,7 +2,8 @@
  * bench:admin — the admin API under load while villagers shop. The real daemon on simulated
  * hardware (the in-process scenario runner) runs the same shopping with nobody on the admin page
  * (idle) and with 50 signed-in clients calling the admin API back to back from the moment the
- * page listens until the last receipt: the live picture, shelves, villager search, audit, review
+ * page listens until the last receipt (revalidating a reply that has an ETag with If-None-Match,
+ * as browsers do): the live picture, shelves, villager search, audit, review
  * queue, door events. The clients run in a child process (bench/admin-clients.mjs), as the
  * tablets they stand for are other devices; `--load-in worker` puts them in a worker thread of
  * the daemon's process instead, to compare.
