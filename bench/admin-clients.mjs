@@ -1,5 +1,6 @@
 // bench:admin's admin clients (plain JavaScript, no loader needed): `clients` signed-in tablets
-// calling the admin API back to back. Run as a child process (the default: tablets are other
+// calling the admin API back to back, revalidating replies that carry an ETag with If-None-Match
+// as browsers do. Run as a child process (the default: tablets are other
 // devices, so the load's own CPU work is not in the daemon's process) or as a worker thread.
 // Messages: in {start: {base, cookie, clients, routes}}, 'shopping over', 'stop'; out the tally
 // (latencies, statuses, seconds, latencies by route, and the clients' own CPU ms).
@@ -28,12 +29,21 @@ function start({ base, cookie, clients, routes }) {
   t0 = performance.now();
   cpu0 = process.cpuUsage();
   loops = Array.from({ length: clients }, async (_, c) => {
+    // as a browser does: a reply that came with an ETag is revalidated with If-None-Match (a 304
+    // while it has not changed)
+    const etags = new Map();
     for (let i = c; running; i++) {
       const begun = performance.now();
       const route = routes[i % routes.length];
       try {
-        const res = await fetch(base + route.slice(1), { headers: { cookie } });
+        const etag = etags.get(route);
+        const res = await fetch(base + route.slice(1), { headers: etag ? { cookie, 'if-none-match': etag } : { cookie } });
         await res.arrayBuffer();
+        if (res.status === 200) {
+          const tag = res.headers.get('etag');
+          if (tag) etags.set(route, tag);
+          else etags.delete(route);
+        }
         if (counting) statuses[res.status] = (statuses[res.status] ?? 0) + 1;
       } catch {
         if (counting) statuses.error = (statuses.error ?? 0) + 1;

@@ -2,7 +2,8 @@
  * bench:admin — the admin API under load while villagers shop. The real daemon on simulated
  * hardware (the in-process scenario runner) runs the same shopping with nobody on the admin page
  * (idle) and with 50 signed-in clients calling the admin API back to back from the moment the
- * page listens until the last receipt: the live picture, shelves, villager search, audit, review
+ * page listens until the last receipt (revalidating a reply that has an ETag with If-None-Match,
+ * as browsers do): the live picture, shelves, villager search, audit, review
  * queue, door events. The clients run in a child process (bench/admin-clients.mjs), as the
  * tablets they stand for are other devices; `--load-in worker` puts them in a worker thread of
  * the daemon's process instead, to compare.
@@ -87,14 +88,19 @@ async function setup(setupUrl: string): Promise<string> {
 interface Tally { latencies: number[]; statuses: Record<string, number>; seconds: number; byRoute?: Record<string, number[]>; cpuMs?: number }
 
 /** The 50 tablets, in a child process (default) or a worker thread of this process (`--load-in worker`). */
-interface Load { post(m: unknown): void; tally(): Promise<Tally>; close(): Promise<void> }
+interface Load { begin(start: { base: string; cookie: string; clients: number; routes: string[] }): void; post(m: unknown): void; tally(): Promise<Tally>; close(): Promise<void> }
 
-function startLoad(start: { base: string; cookie: string; clients: number; routes: string[] }): Load {
+/**
+ * Made before the daemon starts, told to begin once it listens: starting a process (or a
+ * thread) is tens of ms of the daemon process's main thread (65 ms measured on a busy machine),
+ * which would otherwise fall in the first sessions of a loaded run. Tablets are other devices.
+ */
+function spawnLoad(): Load {
   const file = new URL('./admin-clients.mjs', import.meta.url);
   if (LOAD_IN === 'worker') {
     const w = new Worker(file);
-    w.postMessage({ start });
     return {
+      begin: (start) => w.postMessage({ start }),
       post: (m) => w.postMessage(m),
       tally: () => new Promise((resolve) => {
         w.once('message', resolve);
@@ -105,8 +111,8 @@ function startLoad(start: { base: string; cookie: string; clients: number; route
   }
   // plain node, without this process's TypeScript loader: the file is JavaScript
   const child = fork(fileURLToPath(file), [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  child.send({ start });
   return {
+    begin: (start) => child.send({ start }),
     post: (m) => child.connected && child.send(m as string),
     tally: () => new Promise((resolve) => {
       child.once('message', (m) => resolve(m as Tally));
@@ -149,6 +155,7 @@ interface Run {
 }
 
 async function run(withLoad: boolean): Promise<Run> {
+  const spawned = withLoad ? spawnLoad() : undefined;
   let load: Promise<Load> | undefined;
   let cookie: Promise<string> | undefined;
   let receipts = 0;
@@ -180,7 +187,12 @@ async function run(withLoad: boolean): Promise<Run> {
       const setupUrl = /"setup_url":"(http:\/\/[^"]+)"/.exec(line)?.[1];
       if (setupUrl && !cookie) cookie = setup(setupUrl);
       const url = /"url":"(http:\/\/[^"]+)"/.exec(line)?.[1];
-      if (url && cookie && !load) load = cookie.then((c) => startLoad({ base: url, cookie: c, clients: CLIENTS, routes: ROUTES }));
+      if (url && cookie && spawned && !load) {
+        load = cookie.then((c) => {
+          spawned.begin({ base: url, cookie: c, clients: CLIENTS, routes: ROUTES });
+          return spawned;
+        });
+      }
     },
   });
   const load0 = loadavg()[0]!;
@@ -199,6 +211,10 @@ async function run(withLoad: boolean): Promise<Run> {
     l.post('shopping over');
     admin = await l.tally();
     await l.close();
+  } else if (spawned) {
+    // the page never listened: the clients never began
+    await spawned.tally();
+    await spawned.close();
   }
   const stages: Stages = { pressToExiting: [], shelvesWait: [], settle: [] };
   const span = { runMs: [] as number[], waitMs: [] as number[] };

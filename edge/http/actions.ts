@@ -21,6 +21,7 @@ import { listOpenReview, resolveReviewLine } from '../ledger/review.ts';
 import { getProduct } from '../ledger/products.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { formErrorHandler, fromVillagerPage, wantsPage, type FormPages } from './form-refusal.ts';
+import { KeptReplies, ledgerVersion, NotModified } from './kept-reply.ts';
 
 const isForm = wantsPage;
 /** Which page a form was sent from (edge/http/form-refusal.ts). */
@@ -75,7 +76,9 @@ export function registerActions(scope: FastifyInstance, deps: { db: () => Db; le
     },
   );
 
-  app.get('/api/review', { schema: { querystring: LimitQuery, response: { 200: ReviewReply } } }, async (req) => ({ items: listOpenReview(db(), req.query.limit), next: null }));
+  // the open review lines and the audit log, as every tablet asks for them: kept until the ledger changes (./kept-reply.ts)
+  const kept = new KeptReplies();
+  app.get('/api/review', { schema: { querystring: LimitQuery, response: { 200: ReviewReply, 304: NotModified } } }, async (req, reply) => kept.send(reply, `review ${JSON.stringify(req.query)}`, ledgerVersion(db()), () => ({ items: listOpenReview(db(), req.query.limit), next: null })));
 
   app.post(
     '/api/review/:id/resolve',
@@ -116,9 +119,9 @@ export function registerActions(scope: FastifyInstance, deps: { db: () => Db; le
     },
   );
 
-  app.get('/api/audit', { schema: { querystring: AuditQuery, response: { 200: AuditReply } } }, async (req) => {
+  app.get('/api/audit', { schema: { querystring: AuditQuery, response: { 200: AuditReply, 304: NotModified } } }, async (req, reply) => kept.send(reply, `audit ${JSON.stringify(req.query)}`, ledgerVersion(db()), () => {
     const items = listAudit(db(), { limit: req.query.limit + 1, ...(req.query.before !== undefined ? { beforeId: req.query.before } : {}) });
     const page = items.slice(0, req.query.limit);
     return { items: page, next: items.length > req.query.limit ? page[page.length - 1]!.id : null };
-  });
+  }));
 }

@@ -25,6 +25,7 @@ import { villagerPage, villagersPage } from './villagers-page.ts';
 import { formErrorHandler, wantsPage, type FormRefusal } from './form-refusal.ts';
 import { langOf, rememberLang } from './lang.ts';
 import { registerPendingRoutes } from './pending-routes.ts';
+import { KeptReplies, ledgerVersion, NotModified } from './kept-reply.ts';
 
 export interface VillagerRoutesDeps {
   db: () => Db;
@@ -90,10 +91,12 @@ function routes(app: FastifyInstance, deps: VillagerRoutesDeps): void {
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
   const { db } = deps;
 
-  typed.get('/api/villagers/search', { schema: { querystring: Type.Object({ q: Type.String({ maxLength: 64, default: '' }), limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }), after: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false }), response: { 200: SearchReply } } }, async (req) => {
+  // a search as tablets repeat it: kept until the ledger changes (./kept-reply.ts; the last 16 searches)
+  const kept = new KeptReplies();
+  typed.get('/api/villagers/search', { schema: { querystring: Type.Object({ q: Type.String({ maxLength: 64, default: '' }), limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }), after: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false }), response: { 200: SearchReply, 304: NotModified } } }, async (req, reply) => kept.send(reply, JSON.stringify(req.query), ledgerVersion(db()), () => {
     const r = searchVillagers(db(), req.query.q.trim(), { limit: req.query.limit, ...(req.query.after ? { after: req.query.after } : {}) });
     return { items: villagerViews(db(), r.items), next: r.next };
-  });
+  }));
 
   typed.get('/api/villagers/:id/history', { schema: { params: IdParams, querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }), before: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false }), response: { 200: HistoryReply } } }, async (req) => {
     const v = requireVillager(db(), req.params.id);
