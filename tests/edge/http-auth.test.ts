@@ -172,7 +172,9 @@ describe('login', () => {
     expect(last.statusCode).toBe(429);
     expect(last.json()).toMatchObject({ error: 'RATE_LIMITED' });
     expect(last.json().zh).toContain('请');
-  });
+    // eleven unknown names: each costs the full scrypt of the dummy hash (N 2^17, 128 MB), as a
+    // real login does, which takes seconds each on a loaded 2-core machine
+  }, 180_000);
 
   it('redirects a page request to the login with the page to come back to; logout ends the session', async () => {
     const { app, db } = setup();
