@@ -25,8 +25,8 @@ const median = (xs: readonly number[]): number => {
 export function presentationMeans(set: readonly TextureSample[]): TextureSample[] {
   const acc = new Map<string, { s: TextureSample; sum: Float64Array; n: number }>();
   for (const s of set) {
-    const a = acc.get(s.presentation) ?? { s, sum: new Float64Array(TEXTURE_FEATURES), n: 0 };
-    for (let i = 0; i < TEXTURE_FEATURES; i++) a.sum[i] = (a.sum[i] as number) + (s.f[i] as number);
+    const a = acc.get(s.presentation) ?? { s, sum: new Float64Array(s.f.length), n: 0 };
+    for (let i = 0; i < s.f.length; i++) a.sum[i] = (a.sum[i] as number) + (s.f[i] as number);
     a.n++;
     acc.set(s.presentation, a);
   }
@@ -34,8 +34,8 @@ export function presentationMeans(set: readonly TextureSample[]): TextureSample[
 }
 
 function meanFeatures(frames: readonly ArrayLike<number>[]): Float64Array {
-  const m = new Float64Array(TEXTURE_FEATURES);
-  for (const f of frames) for (let i = 0; i < TEXTURE_FEATURES; i++) m[i] = (m[i] as number) + (f[i] as number) / frames.length;
+  const m = new Float64Array(frames[0]?.length ?? TEXTURE_FEATURES);
+  for (const f of frames) for (let i = 0; i < m.length; i++) m[i] = (m[i] as number) + (f[i] as number) / frames.length;
   return m;
 }
 

@@ -20,7 +20,10 @@ export interface TrainOptions { lambda: number; iterations: number }
 
 /** Fits the linear model (threshold 0: the training script sets it on people left out, texture-cv.ts). */
 export function trainTexture(set: readonly TextureSample[], o: TrainOptions, trainedOn = ''): TextureModel {
-  const d = TEXTURE_FEATURES, n = set.length;
+  const n = set.length;
+  // the length of the samples' features (the door's are TEXTURE_FEATURES; a cross-validation may try others)
+  const d = set[0]?.f.length ?? TEXTURE_FEATURES;
+  if (set.some((s) => s.f.length !== d)) throw new RangeError('texture samples of different feature lengths');
   const pos = set.filter((s) => s.real).length;
   if (pos === 0 || pos === n) throw new RangeError('texture training needs frames of both real faces and attacks');
   const mean = new Float64Array(d), scale = new Float64Array(d);

@@ -96,8 +96,13 @@ function histogram(codes: Int16Array, size: number, x0: number, y0: number, x1: 
  * and the Laplacian's mean magnitude over the mean grey (fine detail relative to light).
  */
 export function textureFeatures(frame: RgbFrame, landmarks: ArrayLike<number>): Float32Array {
-  const S = TEXTURE_SIZE;
   const { grey, rgb } = alignedFace(frame, landmarks);
+  return cropFeatures(grey, rgb);
+}
+
+/** `textureFeatures` of an aligned crop (`TEXTURE_SIZE` square, grey and RGB as `alignedFace` makes them). */
+export function cropFeatures(grey: Float32Array, rgb: Float32Array): Float32Array {
+  const S = TEXTURE_SIZE;
   const out = new Float32Array(TEXTURE_FEATURES);
   const c1 = lbpCodes(grey, S, 1);
   histogram(c1, S, 0, 0, S, S, out, 0);

@@ -23,6 +23,8 @@ export interface FrameSample extends TextureSample {
   set: string;
   /** The 68 landmarks (frame pixels, x0,y0,x1,y1…), for the geometry's verdict. */
   landmarks: number[];
+  /** The frame's file, so other features of it can be computed again. */
+  file: string;
 }
 
 interface CachedFrame { file: string; face: boolean; f?: number[]; landmarks?: number[] }
@@ -74,7 +76,7 @@ export async function collectSamples(sets: { real: readonly string[]; attack: re
             const c = await analyse(path.resolve(file));
             if (!c.face || !c.f || !c.landmarks) continue;
             used++;
-            samples.push({ f: c.f, real, presentation: key, person: personOf(p.person), set, landmarks: c.landmarks });
+            samples.push({ f: c.f, real, presentation: key, person: personOf(p.person), set, landmarks: c.landmarks, file: c.file });
           }
           presentations.push({ key, real, set, person: personOf(p.person), framesWithFace: used });
         }
