@@ -7,12 +7,10 @@
  * (the colour and brightness numbers follow the session's lighting more than the surface).
  * Every one of them is a linear model the door can run (a `TextureModel`).
  */
-import { TEXTURE_FEATURES, textureLogit, type TextureModel } from './texture.ts';
+import { LBP_FEATURES, TEXTURE_FEATURES, textureLogit, type TextureModel } from './texture.ts';
 import { trainTexture, type TextureSample, type TrainOptions } from './texture-train.ts';
 import type { TextureCandidate } from './texture-cv.ts';
 
-/** The six colour and detail numbers at the end of the feature vector. */
-const COLOUR_FROM = TEXTURE_FEATURES - 6;
 
 const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 const median = (xs: readonly number[]): number => {
@@ -39,11 +37,11 @@ function meanFeatures(frames: readonly ArrayLike<number>[]): Float64Array {
   return m;
 }
 
-/** The model with the colour and detail numbers switched off (weight 0): the LBP histograms alone. */
+/** The model with the colour, detail and band numbers switched off (weight 0): the LBP histograms alone. */
 function lbpOnly(set: readonly TextureSample[]): TextureSample[] {
   return set.map((s) => {
     const f = Float32Array.from(s.f as ArrayLike<number>);
-    f.fill(0, COLOUR_FROM);
+    f.fill(0, LBP_FEATURES);
     return { ...s, f };
   });
 }

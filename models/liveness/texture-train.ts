@@ -5,7 +5,7 @@
  * and `cv-texture.ts` (and the tests); never at the door. Hand-written (≈ 60 lines) rather than a dependency: the npm ML
  * packages are far larger than this one linear model.
  */
-import { TEXTURE_FEATURES, textureLogit, type TextureModel } from './texture.ts';
+import { TEXTURE_FEATURES, TEXTURE_VERSION, textureLogit, type TextureModel } from './texture.ts';
 
 export interface TextureSample {
   f: ArrayLike<number>;
@@ -51,7 +51,7 @@ export function trainTexture(set: readonly TextureSample[], o: TrainOptions, tra
     for (let i = 0; i < d; i++) w[i] = (w[i] as number) - lr * ((g[i] as number) + o.lambda * (w[i] as number));
     b -= lr * gb;
   }
-  return { version: 1, features: d, mean: Array.from(mean), scale: Array.from(scale), weights: Array.from(w), bias: b, threshold: 0, trainedOn };
+  return { version: TEXTURE_VERSION, features: d, mean: Array.from(mean), scale: Array.from(scale), weights: Array.from(w), bias: b, threshold: 0, trainedOn };
 }
 
 /** Mean log-odds per presentation. */

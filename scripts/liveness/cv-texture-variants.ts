@@ -16,12 +16,13 @@ import { parseArgs } from 'node:util';
 import { decodeImage } from '../../models/image.ts';
 import { crossValidate, pooled, rates, type Counts, type CvPresentation, type FoldOutcome, type TextureCandidate } from '../../models/liveness/texture-cv.ts';
 import { TEXTURE_CANDIDATES } from '../../models/liveness/texture-candidates.ts';
-import { TEXTURE_FEATURES } from '../../models/liveness/texture.ts';
+import { CROP_FEATURES, LBP_FEATURES } from '../../models/liveness/texture.ts';
+import { BAND_FEATURES } from '../../models/liveness/texture-light.ts';
 import type { TextureSample } from '../../models/liveness/texture-train.ts';
 import { resolveEntryConfig } from '../../edge/entry/config.ts';
 import { passiveParams } from '../../edge/entry/liveness-passive.ts';
 import { asPresentations, collectSamples } from './texture-samples.ts';
-import { BAND_FEATURES, variantFeatures } from './texture-variants.ts';
+import { variantFeatures } from './texture-variants.ts';
 
 const { values } = parseArgs({ options: {
   real: { type: 'string', multiple: true }, attack: { type: 'string', multiple: true },
@@ -35,12 +36,12 @@ if (!values.real?.length || !values.attack?.length || !values.cache || !values['
 }
 
 /** The variants laid end to end in each frame's feature vector, and where each starts. */
-const LAYOUT = { v1: TEXTURE_FEATURES, gw: TEXTURE_FEATURES, std: TEXTURE_FEATURES, band: BAND_FEATURES } as const;
+const LAYOUT = { v1: CROP_FEATURES, gw: CROP_FEATURES, std: CROP_FEATURES, band: BAND_FEATURES } as const;
 type Variant = keyof typeof LAYOUT;
 const start: Record<Variant, number> = { v1: 0, gw: 0, std: 0, band: 0 };
 let total = 0;
 for (const v of Object.keys(LAYOUT) as Variant[]) { start[v] = total; total += LAYOUT[v]; }
-const LBP = TEXTURE_FEATURES - 6;
+const LBP = LBP_FEATURES;
 
 /** Parts of the combined vector: [variant, from, to] within the variant. */
 type Part = [Variant, number, number];
