@@ -1,0 +1,91 @@
+/**
+ * Does the texture cue follow the light? The person-disjoint folds of `cv-texture.ts` (`lr-pres`,
+ * threshold chosen on the training people by inner folds, as `train-texture.ts` does), trained on
+ * the frames as recorded, then the held-out people judged on their frames as recorded, dimmed
+ * (the `nuaa-client-dim` curve of docs/face-datasets.md: 0.45 · (v/255)^1.6) and under a warm
+ * lamp (red ×1.15, blue ×0.8), with the features the door computed before (`v1`: the raw crop)
+ * and now (`v2`: grey world and band energies). The landmarks are the recorded frames' (the
+ * question is the texture, not whether the detector still finds the face). Last line: JSON.
+ *
+ *   npx tsx scripts/liveness/cv-texture-light.ts --real DIR --attack DIR --cache FILE [--folds 5] [--inner-folds 3]
+ */
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import type { RgbFrame } from '../../models/frame.ts';
+import { decodeImage } from '../../models/image.ts';
+import { alignedFace, cropFeatures, textureFeatures } from '../../models/liveness/texture.ts';
+import { chooseTexture, peopleFolds, pooled, rates, type Counts, type CvPresentation } from '../../models/liveness/texture-cv.ts';
+import { TEXTURE_CANDIDATES } from '../../models/liveness/texture-candidates.ts';
+import { resolveEntryConfig } from '../../edge/entry/config.ts';
+import { passiveParams } from '../../edge/entry/liveness-passive.ts';
+import { asPresentations, collectSamples } from './texture-samples.ts';
+
+const { values } = parseArgs({ options: {
+  real: { type: 'string', multiple: true }, attack: { type: 'string', multiple: true }, cache: { type: 'string' },
+  folds: { type: 'string', default: '5' }, 'inner-folds': { type: 'string', default: '3' },
+} });
+const folds = Number(values.folds), innerFolds = Number(values['inner-folds']);
+if (!values.real?.length || !values.attack?.length || !values.cache || !(folds >= 2) || !(innerFolds >= 2)) {
+  process.stderr.write('用法 usage: cv-texture-light.ts --real DIR --attack DIR --cache FILE [--folds 5] [--inner-folds 3]\n');
+  process.exit(2);
+}
+const log = (s: string): void => { process.stderr.write(`${s}\n`); };
+
+const DIM = Uint8Array.from({ length: 256 }, (_, v) => Math.round(255 * 0.45 * (v / 255) ** 1.6));
+const LIGHTS: Record<string, (f: RgbFrame) => RgbFrame> = {
+  recorded: (f) => f,
+  dim: (f) => ({ ...f, data: f.data.map((v) => DIM[v] as number) }),
+  warm: (f) => ({ ...f, data: f.data.map((v, i) => (i % 3 === 0 ? Math.min(255, Math.round(v * 1.15)) : i % 3 === 2 ? Math.round(v * 0.8) : v)) }),
+};
+const FEATURES: Record<string, (f: RgbFrame, lm: ArrayLike<number>) => Float32Array> = {
+  v1: (f, lm) => { const { grey, rgb } = alignedFace(f, lm); return cropFeatures(grey, rgb); },
+  v2: textureFeatures,
+};
+
+const passive = resolveEntryConfig({}).liveness.passive;
+const collected = await collectSamples({ real: values.real, attack: values.attack }, { maxFrames: 12, cacheFile: values.cache, log });
+/** Features of every frame by feature set and light, in the samples' order. */
+const feats: Record<string, Record<string, Float32Array[]>> = {};
+for (const k of Object.keys(FEATURES)) feats[k] = Object.fromEntries(Object.keys(LIGHTS).map((l) => [l, [] as Float32Array[]]));
+let done = 0;
+for (const s of collected.samples) {
+  const frame = await decodeImage(await readFile(s.file));
+  for (const [l, relight] of Object.entries(LIGHTS)) {
+    const lit = relight(frame);
+    for (const [k, fn] of Object.entries(FEATURES)) (feats[k]?.[l] as Float32Array[]).push(fn(lit, s.landmarks));
+  }
+  if (++done % 500 === 0) log(`${done} frames`);
+}
+const index = new Map(collected.samples.map((s, i) => [s, i]));
+const base = asPresentations(collected, passiveParams(passive));
+const lr = TEXTURE_CANDIDATES['lr-pres'];
+const pct = (x: number): string => `${(100 * x).toFixed(1)} %`;
+const out: Record<string, Record<string, { apcer: number; bpcer: number; perFoldBpcer: number[]; sets: Record<string, Counts> }>> = {};
+
+for (const k of Object.keys(FEATURES)) {
+  const withLight = (l: string): CvPresentation[] => base.map((p) => ({ ...p, frames: p.frames.map((s) => ({ ...s, f: (feats[k]?.[l] as Float32Array[])[index.get(s as never) as number] as Float32Array })) }));
+  const recorded = withLight('recorded');
+  const lit = Object.fromEntries(Object.keys(LIGHTS).map((l) => [l, withLight(l)]));
+  const perLight: Record<string, Record<string, Counts>[]> = Object.fromEntries(Object.keys(LIGHTS).map((l) => [l, []]));
+  for (const people of peopleFolds(base.map((p) => p.person), folds)) {
+    const train = recorded.filter((p) => !people.includes(p.person));
+    const choice = chooseTexture(train, [lr], { innerFolds, minFrames: passive.min_frames, margin: 0 });
+    for (const [l, ps] of Object.entries(lit)) {
+      const sets: Record<string, Counts> = {};
+      for (const p of ps.filter((q) => people.includes(q.person))) {
+        const c = (sets[p.set] ??= { live: 0, flat: 0, uncertain: 0, n: 0 });
+        const score = choice.models.reduce<number>((a, m) => a + lr.score(m, p.frames.map((s) => s.f)), 0) / choice.models.length;
+        c[p.geometryFlat ? 'flat' : p.frames.length >= passive.min_frames && score >= choice.threshold ? 'live' : 'uncertain']++;
+        c.n++;
+      }
+      (perLight[l] as Record<string, Counts>[]).push(sets);
+    }
+  }
+  out[k] = Object.fromEntries(Object.entries(perLight).map(([l, sets]) => {
+    const p = pooled(sets);
+    const r = { ...rates(p), perFoldBpcer: sets.map((s) => rates(s).bpcer), sets: p };
+    log(`${k} ${l}: APCER ${pct(r.apcer)} (${p.print?.live ?? 0}/${p.print?.n ?? 0}), BPCER ${pct(r.bpcer)} (${(p.real?.n ?? 0) - (p.real?.live ?? 0)}/${p.real?.n ?? 0}); BPCER per fold ${r.perFoldBpcer.map(pct).join(' / ')}`);
+    return [l, r];
+  }));
+}
+process.stdout.write(`${JSON.stringify(out)}\n`);
