@@ -5,9 +5,12 @@
  * (the `nuaa-client-dim` curve of docs/face-datasets.md: 0.45 · (v/255)^1.6) and under a warm
  * lamp (red ×1.15, blue ×0.8), with the features the door computed before (`v1`: the raw crop)
  * and now (`v2`: grey world and band energies). The landmarks are the recorded frames' (the
- * question is the texture, not whether the detector still finds the face). Last line: JSON.
+ * question is the texture, not whether the detector still finds the face). `--test-only SET`
+ * (an attack folder's name, e.g. synthetic screens) keeps that set out of training: its
+ * presentations are only judged, so a model that has seen prints meets screens. Last line: JSON.
  *
- *   npx tsx scripts/liveness/cv-texture-light.ts --real DIR --attack DIR --cache FILE [--folds 5] [--inner-folds 3]
+ *   npx tsx scripts/liveness/cv-texture-light.ts --real DIR --attack DIR [--attack DIR2] --cache FILE
+ *     [--lights recorded,dim,warm] [--test-only SET] [--folds 5] [--inner-folds 3]
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
@@ -23,6 +26,7 @@ import { asPresentations, collectSamples } from './texture-samples.ts';
 const { values } = parseArgs({ options: {
   real: { type: 'string', multiple: true }, attack: { type: 'string', multiple: true }, cache: { type: 'string' },
   folds: { type: 'string', default: '5' }, 'inner-folds': { type: 'string', default: '3' },
+  lights: { type: 'string', default: 'recorded,dim,warm' }, 'test-only': { type: 'string' },
 } });
 const folds = Number(values.folds), innerFolds = Number(values['inner-folds']);
 if (!values.real?.length || !values.attack?.length || !values.cache || !(folds >= 2) || !(innerFolds >= 2)) {
@@ -32,11 +36,18 @@ if (!values.real?.length || !values.attack?.length || !values.cache || !(folds >
 const log = (s: string): void => { process.stderr.write(`${s}\n`); };
 
 const DIM = Uint8Array.from({ length: 256 }, (_, v) => Math.round(255 * 0.45 * (v / 255) ** 1.6));
-const LIGHTS: Record<string, (f: RgbFrame) => RgbFrame> = {
+const ALL_LIGHTS: Record<string, (f: RgbFrame) => RgbFrame> = {
   recorded: (f) => f,
   dim: (f) => ({ ...f, data: f.data.map((v) => DIM[v] as number) }),
   warm: (f) => ({ ...f, data: f.data.map((v, i) => (i % 3 === 0 ? Math.min(255, Math.round(v * 1.15)) : i % 3 === 2 ? Math.round(v * 0.8) : v)) }),
 };
+const lightNames = (values.lights ?? '').split(',');
+if (!lightNames.includes('recorded') || lightNames.some((l) => !(l in ALL_LIGHTS))) {
+  process.stderr.write(`未知的光照 --lights must list recorded and any of: ${Object.keys(ALL_LIGHTS).join(', ')}\n`);
+  process.exit(2);
+}
+const LIGHTS = Object.fromEntries(lightNames.map((l) => [l, ALL_LIGHTS[l] as (f: RgbFrame) => RgbFrame]));
+const testOnly = values['test-only'];
 const FEATURES: Record<string, (f: RgbFrame, lm: ArrayLike<number>) => Float32Array> = {
   v1: (f, lm) => { const { grey, rgb } = alignedFace(f, lm); return cropFeatures(grey, rgb); },
   v2: textureFeatures,
@@ -68,7 +79,7 @@ for (const k of Object.keys(FEATURES)) {
   const lit = Object.fromEntries(Object.keys(LIGHTS).map((l) => [l, withLight(l)]));
   const perLight: Record<string, Record<string, Counts>[]> = Object.fromEntries(Object.keys(LIGHTS).map((l) => [l, []]));
   for (const people of peopleFolds(base.map((p) => p.person), folds)) {
-    const train = recorded.filter((p) => !people.includes(p.person));
+    const train = recorded.filter((p) => !people.includes(p.person) && p.set !== testOnly);
     const choice = chooseTexture(train, [lr], { innerFolds, minFrames: passive.min_frames, margin: 0 });
     for (const [l, ps] of Object.entries(lit)) {
       const sets: Record<string, Counts> = {};
@@ -84,7 +95,8 @@ for (const k of Object.keys(FEATURES)) {
   out[k] = Object.fromEntries(Object.entries(perLight).map(([l, sets]) => {
     const p = pooled(sets);
     const r = { ...rates(p), perFoldBpcer: sets.map((s) => rates(s).bpcer), sets: p };
-    log(`${k} ${l}: APCER ${pct(r.apcer)} (${p.print?.live ?? 0}/${p.print?.n ?? 0}), BPCER ${pct(r.bpcer)} (${(p.real?.n ?? 0) - (p.real?.live ?? 0)}/${p.real?.n ?? 0}); BPCER per fold ${r.perFoldBpcer.map(pct).join(' / ')}`);
+    const attacks = Object.entries(p).filter(([set]) => set !== 'real').map(([set, c]) => `${set} ${c.live}/${c.n}`).join(', ');
+    log(`${k} ${l}: APCER ${pct(r.apcer)} (${attacks}), BPCER ${pct(r.bpcer)} (${(p.real?.n ?? 0) - (p.real?.live ?? 0)}/${p.real?.n ?? 0}); BPCER per fold ${r.perFoldBpcer.map(pct).join(' / ')}`);
     return [l, r];
   }));
 }
