@@ -132,6 +132,6 @@ export function bandFeatures(frame: RgbFrame, landmarks: ArrayLike<number>): Flo
   out[k++] = Math.sqrt(Math.max(0, cb2 / n - cb * cb)) / ysd;
   out[k++] = Math.sqrt(Math.max(0, cr2 / n - cr * cr)) / ysd;
   out[k++] = cb / 16;
-  out[k++] = cr / 16;
+  out[k] = cr / 16;
   return out;
 }
