@@ -36,17 +36,37 @@ if (!values.real?.length || !values.attack?.length || !values.cache || !(folds >
 const log = (s: string): void => { process.stderr.write(`${s}\n`); };
 
 const DIM = Uint8Array.from({ length: 256 }, (_, v) => Math.round(255 * 0.45 * (v / 255) ** 1.6));
-const ALL_LIGHTS: Record<string, (f: RgbFrame) => RgbFrame> = {
+/**
+ * The frame relit around the face only (the landmarks' box grown by its own size on every side,
+ * more than either aligned crop reads): the rest of the frame is never looked at.
+ */
+function relight(f: RgbFrame, lm: ArrayLike<number>, perChannel: (v: number, c: number) => number): RgbFrame {
+  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+  for (let i = 0; i < 68; i++) {
+    const x = lm[2 * i] as number, y = lm[2 * i + 1] as number;
+    x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y);
+  }
+  const w = x1 - x0, h = y1 - y0;
+  const data = f.data.slice();
+  for (let y = Math.max(0, Math.floor(y0 - h)); y < Math.min(f.height, Math.ceil(y1 + h)); y++) {
+    for (let x = Math.max(0, Math.floor(x0 - w)); x < Math.min(f.width, Math.ceil(x1 + w)); x++) {
+      const i = 3 * (y * f.width + x);
+      for (let c = 0; c < 3; c++) data[i + c] = perChannel(data[i + c] as number, c);
+    }
+  }
+  return { ...f, data };
+}
+const ALL_LIGHTS: Record<string, (f: RgbFrame, lm: ArrayLike<number>) => RgbFrame> = {
   recorded: (f) => f,
-  dim: (f) => ({ ...f, data: f.data.map((v) => DIM[v] as number) }),
-  warm: (f) => ({ ...f, data: f.data.map((v, i) => (i % 3 === 0 ? Math.min(255, Math.round(v * 1.15)) : i % 3 === 2 ? Math.round(v * 0.8) : v)) }),
+  dim: (f, lm) => relight(f, lm, (v) => DIM[v] as number),
+  warm: (f, lm) => relight(f, lm, (v, c) => (c === 0 ? Math.min(255, Math.round(v * 1.15)) : c === 2 ? Math.round(v * 0.8) : v)),
 };
 const lightNames = (values.lights ?? '').split(',');
 if (!lightNames.includes('recorded') || lightNames.some((l) => !(l in ALL_LIGHTS))) {
   process.stderr.write(`未知的光照 --lights must list recorded and any of: ${Object.keys(ALL_LIGHTS).join(', ')}\n`);
   process.exit(2);
 }
-const LIGHTS = Object.fromEntries(lightNames.map((l) => [l, ALL_LIGHTS[l] as (f: RgbFrame) => RgbFrame]));
+const LIGHTS = Object.fromEntries(lightNames.map((l) => [l, ALL_LIGHTS[l] as (f: RgbFrame, lm: ArrayLike<number>) => RgbFrame]));
 const testOnly = values['test-only'];
 const FEATURES: Record<string, (f: RgbFrame, lm: ArrayLike<number>) => Float32Array> = {
   v1: (f, lm) => { const { grey, rgb } = alignedFace(f, lm); return cropFeatures(grey, rgb); },
@@ -61,8 +81,8 @@ for (const k of Object.keys(FEATURES)) feats[k] = Object.fromEntries(Object.keys
 let done = 0;
 for (const s of collected.samples) {
   const frame = await decodeImage(await readFile(s.file));
-  for (const [l, relight] of Object.entries(LIGHTS)) {
-    const lit = relight(frame);
+  for (const [l, light] of Object.entries(LIGHTS)) {
+    const lit = light(frame, s.landmarks);
     for (const [k, fn] of Object.entries(FEATURES)) (feats[k]?.[l] as Float32Array[]).push(fn(lit, s.landmarks));
   }
   if (++done % 500 === 0) log(`${done} frames`);
