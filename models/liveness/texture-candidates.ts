@@ -11,7 +11,6 @@ import { LBP_FEATURES, TEXTURE_FEATURES, textureLogit, type TextureModel } from 
 import { trainTexture, type TextureSample, type TrainOptions } from './texture-train.ts';
 import type { TextureCandidate } from './texture-cv.ts';
 
-
 const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);

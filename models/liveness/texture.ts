@@ -6,7 +6,9 @@
  * binary patterns (LBP, Ojala et al. 2002) at two radii, over the whole face and a 3×3 grid of
  * blocks: the recapture of a print (halftone dots, paper grain, lost micro-shading) or a screen
  * (pixel grid, moiré) changes these statistics (Määttä et al., IJCB 2011, on NUAA), plus a few
- * colour and sharpness numbers. A linear model (logistic regression, weights from
+ * colour and sharpness numbers; the crop's light is normalised first and the fine detail is also
+ * measured as ratios across scales (texture-light.ts), so a warm or dim recording of a real face
+ * does not look like a print. A linear model (logistic regression, weights from
  * `scripts/liveness/train-texture.ts`) turns the features into a log-odds of a real face.
  *
  * Written here rather than taken from a library: LBP is ~60 lines of integer arithmetic, and
