@@ -25,7 +25,7 @@ import { Gallery } from '../models/gallery.ts';
 import { readModel } from '../models/manifest.ts';
 import { loadFaceApiNet, loadRuntime } from '../models/runtime.ts';
 import { decodeImage } from '../models/image.ts';
-import { TEXTURE_FEATURES } from '../models/liveness/texture.ts';
+import { TEXTURE_FEATURES, TEXTURE_VERSION } from '../models/liveness/texture.ts';
 import { doorDetector, resolveEntryConfig } from '../edge/entry/config.ts';
 import { enrolVillager } from '../edge/entry/enrol.ts';
 import { EntryPipeline, type EntryDecision, type FrameReport } from '../edge/entry/pipeline.ts';
@@ -107,7 +107,7 @@ async function main(): Promise<void> {
   // a neutral one (weights 0, always live) is written: the features cost the same whatever the weights
   if (args.includes('--passive') && args.includes('--texture')) {
     const file = path.join(dir, 'texture.json');
-    writeFileSync(file, JSON.stringify({ version: 1, features: TEXTURE_FEATURES, mean: new Array(TEXTURE_FEATURES).fill(0), scale: new Array(TEXTURE_FEATURES).fill(1), weights: new Array(TEXTURE_FEATURES).fill(0), bias: 1, threshold: 0, trainedOn: 'bench: neutral' }));
+    writeFileSync(file, JSON.stringify({ version: TEXTURE_VERSION, features: TEXTURE_FEATURES, mean: new Array(TEXTURE_FEATURES).fill(0), scale: new Array(TEXTURE_FEATURES).fill(1), weights: new Array(TEXTURE_FEATURES).fill(0), bias: 1, threshold: 0, trainedOn: 'bench: neutral' }));
     passive.texture_model = file;
   }
   const config = resolveEntryConfig({ unlock_pulse_ms: 200, match: { k: 1, n: 1, cooldown_ms: 0 }, liveness: { passive } });

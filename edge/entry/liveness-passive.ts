@@ -24,7 +24,7 @@ export function textureModelOf(c: PassiveConfig): TextureModel | null {
   try {
     return loadTextureModel(c.texture_model);
   } catch (err) {
-    if (isModelError(err)) throw new EdgeError('CONFIG_INVALID', `entry.liveness.passive.texture_model: ${err.message}`, { cause: err, zh: `门禁配置有误：纹理活体模型 ${c.texture_model} 缺失或格式不对` });
+    if (isModelError(err)) throw new EdgeError('CONFIG_INVALID', `entry.liveness.passive.texture_model: ${err.message}`, { cause: err, zh: `门禁配置有误：纹理活体模型 ${c.texture_model} 缺失、格式不对或版本过旧（请用 scripts/liveness/train-texture.ts 重新训练）` });
     throw err;
   }
 }

@@ -7,12 +7,9 @@
  * (the colour and brightness numbers follow the session's lighting more than the surface).
  * Every one of them is a linear model the door can run (a `TextureModel`).
  */
-import { TEXTURE_FEATURES, textureLogit, type TextureModel } from './texture.ts';
+import { LBP_FEATURES, TEXTURE_FEATURES, textureLogit, type TextureModel } from './texture.ts';
 import { trainTexture, type TextureSample, type TrainOptions } from './texture-train.ts';
 import type { TextureCandidate } from './texture-cv.ts';
-
-/** The six colour and detail numbers at the end of the feature vector. */
-const COLOUR_FROM = TEXTURE_FEATURES - 6;
 
 const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 const median = (xs: readonly number[]): number => {
@@ -25,8 +22,8 @@ const median = (xs: readonly number[]): number => {
 export function presentationMeans(set: readonly TextureSample[]): TextureSample[] {
   const acc = new Map<string, { s: TextureSample; sum: Float64Array; n: number }>();
   for (const s of set) {
-    const a = acc.get(s.presentation) ?? { s, sum: new Float64Array(TEXTURE_FEATURES), n: 0 };
-    for (let i = 0; i < TEXTURE_FEATURES; i++) a.sum[i] = (a.sum[i] as number) + (s.f[i] as number);
+    const a = acc.get(s.presentation) ?? { s, sum: new Float64Array(s.f.length), n: 0 };
+    for (let i = 0; i < s.f.length; i++) a.sum[i] = (a.sum[i] as number) + (s.f[i] as number);
     a.n++;
     acc.set(s.presentation, a);
   }
@@ -34,16 +31,16 @@ export function presentationMeans(set: readonly TextureSample[]): TextureSample[
 }
 
 function meanFeatures(frames: readonly ArrayLike<number>[]): Float64Array {
-  const m = new Float64Array(TEXTURE_FEATURES);
-  for (const f of frames) for (let i = 0; i < TEXTURE_FEATURES; i++) m[i] = (m[i] as number) + (f[i] as number) / frames.length;
+  const m = new Float64Array(frames[0]?.length ?? TEXTURE_FEATURES);
+  for (const f of frames) for (let i = 0; i < m.length; i++) m[i] = (m[i] as number) + (f[i] as number) / frames.length;
   return m;
 }
 
-/** The model with the colour and detail numbers switched off (weight 0): the LBP histograms alone. */
+/** The model with the colour, detail and band numbers switched off (weight 0): the LBP histograms alone. */
 function lbpOnly(set: readonly TextureSample[]): TextureSample[] {
   return set.map((s) => {
     const f = Float32Array.from(s.f as ArrayLike<number>);
-    f.fill(0, COLOUR_FROM);
+    f.fill(0, LBP_FEATURES);
     return { ...s, f };
   });
 }

@@ -6,7 +6,7 @@
  * outer fold are judged once, as the door judges: the geometry's flat veto, too few frames with a
  * face → uncertain, else the presentation's texture score against the chosen threshold.
  */
-import type { TextureModel } from './texture.ts';
+import { TEXTURE_VERSION, type TextureModel } from './texture.ts';
 import type { TextureSample } from './texture-train.ts';
 
 /** A way to turn frames into a presentation score (higher: more like a real face). */
@@ -227,5 +227,5 @@ export function averageLinear(models: readonly TextureModel[], threshold: number
       bias -= w * (m.mean[i] as number);
     }
   }
-  return { version: 1, features: d, mean: new Array<number>(d).fill(0), scale: new Array<number>(d).fill(1), weights, bias, threshold, trainedOn };
+  return { version: TEXTURE_VERSION, features: d, mean: new Array<number>(d).fill(0), scale: new Array<number>(d).fill(1), weights, bias, threshold, trainedOn };
 }

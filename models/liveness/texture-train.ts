@@ -5,7 +5,7 @@
  * and `cv-texture.ts` (and the tests); never at the door. Hand-written (≈ 60 lines) rather than a dependency: the npm ML
  * packages are far larger than this one linear model.
  */
-import { TEXTURE_FEATURES, textureLogit, type TextureModel } from './texture.ts';
+import { TEXTURE_FEATURES, TEXTURE_VERSION, textureLogit, type TextureModel } from './texture.ts';
 
 export interface TextureSample {
   f: ArrayLike<number>;
@@ -20,7 +20,10 @@ export interface TrainOptions { lambda: number; iterations: number }
 
 /** Fits the linear model (threshold 0: the training script sets it on people left out, texture-cv.ts). */
 export function trainTexture(set: readonly TextureSample[], o: TrainOptions, trainedOn = ''): TextureModel {
-  const d = TEXTURE_FEATURES, n = set.length;
+  const n = set.length;
+  // the length of the samples' features (the door's are TEXTURE_FEATURES; a cross-validation may try others)
+  const d = set[0]?.f.length ?? TEXTURE_FEATURES;
+  if (set.some((s) => s.f.length !== d)) throw new RangeError('texture samples of different feature lengths');
   const pos = set.filter((s) => s.real).length;
   if (pos === 0 || pos === n) throw new RangeError('texture training needs frames of both real faces and attacks');
   const mean = new Float64Array(d), scale = new Float64Array(d);
@@ -48,7 +51,7 @@ export function trainTexture(set: readonly TextureSample[], o: TrainOptions, tra
     for (let i = 0; i < d; i++) w[i] = (w[i] as number) - lr * ((g[i] as number) + o.lambda * (w[i] as number));
     b -= lr * gb;
   }
-  return { version: 1, features: d, mean: Array.from(mean), scale: Array.from(scale), weights: Array.from(w), bias: b, threshold: 0, trainedOn };
+  return { version: TEXTURE_VERSION, features: d, mean: Array.from(mean), scale: Array.from(scale), weights: Array.from(w), bias: b, threshold: 0, trainedOn };
 }
 
 /** Mean log-odds per presentation. */

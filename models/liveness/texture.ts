@@ -6,7 +6,9 @@
  * binary patterns (LBP, Ojala et al. 2002) at two radii, over the whole face and a 3×3 grid of
  * blocks: the recapture of a print (halftone dots, paper grain, lost micro-shading) or a screen
  * (pixel grid, moiré) changes these statistics (Määttä et al., IJCB 2011, on NUAA), plus a few
- * colour and sharpness numbers. A linear model (logistic regression, weights from
+ * colour and sharpness numbers; the crop's light is normalised first and the fine detail is also
+ * measured as ratios across scales (texture-light.ts), so a warm or dim recording of a real face
+ * does not look like a print. A linear model (logistic regression, weights from
  * `scripts/liveness/train-texture.ts`) turns the features into a log-odds of a real face.
  *
  * Written here rather than taken from a library: LBP is ~60 lines of integer arithmetic, and
@@ -17,6 +19,7 @@ import { estimateSimilarity, fivePoints, ARCFACE_TEMPLATE, ALIGNED_SIZE, warpSim
 import { ModelError } from '../errors.ts';
 import type { RgbFrame } from '../frame.ts';
 import type { Point } from '../quality.ts';
+import { BAND_FEATURES, bandFeatures, greyOf, greyWorld } from './texture-light.ts';
 
 /** Side of the aligned grey square the patterns are counted on (pixels). */
 export const TEXTURE_SIZE = 64;
@@ -35,8 +38,14 @@ const UNIFORM: Uint8Array = (() => {
   return map;
 })();
 
+/** The LBP histograms come first in the features: this many values. */
+export const LBP_FEATURES = BINS * (1 + GRID * GRID) + BINS;
+/** Values `cropFeatures` returns: the histograms and six colour and detail numbers. */
+export const CROP_FEATURES = LBP_FEATURES + 6;
 /** Number of values `textureFeatures` returns. */
-export const TEXTURE_FEATURES = BINS * (1 + GRID * GRID) + BINS + 6;
+export const TEXTURE_FEATURES = CROP_FEATURES + BAND_FEATURES;
+/** The version of the features (and of the model files made for them): 2 normalises the light first. */
+export const TEXTURE_VERSION = 2;
 
 /** The face cut out aligned, grey (ITU-R BT.601 luma) and RGB, `TEXTURE_SIZE` square. */
 export function alignedFace(frame: RgbFrame, landmarks: ArrayLike<number>): { grey: Float32Array; rgb: Float32Array } {
@@ -91,14 +100,28 @@ function histogram(codes: Int16Array, size: number, x0: number, y0: number, x1: 
 }
 
 /**
- * The features of one frame of a face: LBP(8,1) over the face and over 3×3 blocks, LBP(8,2) over
- * the face, then six numbers: the mean and spread of the chroma (Cb, Cr), the saturation's mean,
- * and the Laplacian's mean magnitude over the mean grey (fine detail relative to light).
+ * The features of one frame of a face: the aligned crop brought to a neutral light (grey world,
+ * texture-light.ts) and described by `cropFeatures`, then the 21 band-energy and colour numbers
+ * of `bandFeatures`, which do not depend on the light's level or colour either.
  */
 export function textureFeatures(frame: RgbFrame, landmarks: ArrayLike<number>): Float32Array {
-  const S = TEXTURE_SIZE;
-  const { grey, rgb } = alignedFace(frame, landmarks);
+  const { rgb } = alignedFace(frame, landmarks);
+  greyWorld(rgb, TEXTURE_SIZE);
   const out = new Float32Array(TEXTURE_FEATURES);
+  out.set(cropFeatures(greyOf(rgb), rgb));
+  out.set(bandFeatures(frame, landmarks), CROP_FEATURES);
+  return out;
+}
+
+/**
+ * An aligned crop (`TEXTURE_SIZE` square, grey and RGB as `alignedFace` makes them) described:
+ * LBP(8,1) over the face and over 3×3 blocks, LBP(8,2) over the face, then six numbers: the mean
+ * and spread of the chroma (Cb, Cr), the saturation's mean, and the Laplacian's mean magnitude
+ * over the mean grey (fine detail relative to light).
+ */
+export function cropFeatures(grey: Float32Array, rgb: Float32Array): Float32Array {
+  const S = TEXTURE_SIZE;
+  const out = new Float32Array(CROP_FEATURES);
   const c1 = lbpCodes(grey, S, 1);
   histogram(c1, S, 0, 0, S, S, out, 0);
   const step = S / GRID;
@@ -122,7 +145,7 @@ export function textureFeatures(frame: RgbFrame, landmarks: ArrayLike<number>): 
     n++;
   }
   cb /= n; cr /= n;
-  const at = TEXTURE_FEATURES - 6;
+  const at = LBP_FEATURES;
   out[at] = cb / 32;
   out[at + 1] = cr / 32;
   out[at + 2] = Math.sqrt(Math.max(0, cb2 / n - cb * cb)) / 16;
@@ -134,7 +157,8 @@ export function textureFeatures(frame: RgbFrame, landmarks: ArrayLike<number>): 
 
 /** A linear texture model: log-odds of a real face = bias + Σ weight · (feature − mean) / scale. */
 export interface TextureModel {
-  version: 1;
+  /** `TEXTURE_VERSION`: the features it was trained on (1: before the light was normalised, refused). */
+  version: typeof TEXTURE_VERSION;
   features: number;
   mean: number[];
   scale: number[];
@@ -156,7 +180,7 @@ export function textureLogit(model: TextureModel, f: ArrayLike<number>): number 
 export function checkTextureModel(m: unknown): m is TextureModel {
   const t = m as Partial<TextureModel> | null;
   const arr = (a: unknown): boolean => Array.isArray(a) && a.length === TEXTURE_FEATURES && a.every((v) => Number.isFinite(v));
-  return !!t && t.version === 1 && t.features === TEXTURE_FEATURES && arr(t.mean) && arr(t.scale) && arr(t.weights) && Number.isFinite(t.bias) && Number.isFinite(t.threshold)
+  return !!t && t.version === TEXTURE_VERSION && t.features === TEXTURE_FEATURES && arr(t.mean) && arr(t.scale) && arr(t.weights) && Number.isFinite(t.bias) && Number.isFinite(t.threshold)
     && (t.scale as number[]).every((v) => v > 0);
 }
 
@@ -169,8 +193,11 @@ export function loadTextureModel(file: string): TextureModel {
     const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
     throw new ModelError(missing ? 'MODEL_MISSING' : 'MODEL_UNLOADABLE', `texture model ${file}: ${missing ? 'no such file' : (err as Error).message}`, { cause: err, details: { file } });
   }
+  if ((parsed as { version?: unknown } | null)?.version === 1) {
+    throw new ModelError('MODEL_UNLOADABLE', `texture model ${file}: version 1 (features before the light was normalised); train it again with scripts/liveness/train-texture.ts`, { details: { file } });
+  }
   if (!checkTextureModel(parsed)) {
-    throw new ModelError('MODEL_UNLOADABLE', `texture model ${file}: not a texture model of ${TEXTURE_FEATURES} features (version 1, finite numbers)`, { details: { file } });
+    throw new ModelError('MODEL_UNLOADABLE', `texture model ${file}: not a texture model of ${TEXTURE_FEATURES} features (version ${TEXTURE_VERSION}, finite numbers)`, { details: { file } });
   }
   return parsed;
 }

@@ -11,7 +11,7 @@ import { appendFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FaceEngine } from '../../models/face-engine.ts';
 import { decodeImage } from '../../models/image.ts';
-import { textureFeatures } from '../../models/liveness/texture.ts';
+import { TEXTURE_FEATURES, textureFeatures } from '../../models/liveness/texture.ts';
 import type { TextureSample } from '../../models/liveness/texture-train.ts';
 import { judgeFlatness, type PassiveParams } from '../../models/liveness/passive.ts';
 import type { CvPresentation } from '../../models/liveness/texture-cv.ts';
@@ -23,6 +23,8 @@ export interface FrameSample extends TextureSample {
   set: string;
   /** The 68 landmarks (frame pixels, x0,y0,x1,y1…), for the geometry's verdict. */
   landmarks: number[];
+  /** The frame's file, so other features of it can be computed again. */
+  file: string;
 }
 
 interface CachedFrame { file: string; face: boolean; f?: number[]; landmarks?: number[] }
@@ -48,7 +50,14 @@ export async function collectSamples(sets: { real: readonly string[]; attack: re
   const gate = qualityGate(entry.quality);
   const analyse = async (file: string): Promise<CachedFrame> => {
     const hit = cache.get(file);
-    if (hit) return hit;
+    if (hit && (!hit.face || hit.f?.length === TEXTURE_FEATURES)) return hit;
+    if (hit?.landmarks) {
+      // analysed before the features changed: the landmarks stand, the features are computed again
+      const c: CachedFrame = { ...hit, f: Array.from(textureFeatures(await decodeImage(await readFile(file)), hit.landmarks)) };
+      cache.set(file, c);
+      if (o.cacheFile) await appendFile(o.cacheFile, `${JSON.stringify(c)}\n`);
+      return c;
+    }
     if (!engine) {
       engine = new FaceEngine({ detector: 'tiny', detectorInputSize: entry.detector_input_size, detectorMinScore: entry.detector_min_score, liveness: false, ...engineChoice(entry, 'data'), recognizer: { kind: 'faceapi' } });
       await engine.start();
@@ -74,7 +83,7 @@ export async function collectSamples(sets: { real: readonly string[]; attack: re
             const c = await analyse(path.resolve(file));
             if (!c.face || !c.f || !c.landmarks) continue;
             used++;
-            samples.push({ f: c.f, real, presentation: key, person: personOf(p.person), set, landmarks: c.landmarks });
+            samples.push({ f: c.f, real, presentation: key, person: personOf(p.person), set, landmarks: c.landmarks, file: c.file });
           }
           presentations.push({ key, real, set, person: personOf(p.person), framesWithFace: used });
         }

@@ -13,7 +13,8 @@ import type { RgbFrame } from '../../models/frame.ts';
 import { decodeImage } from '../../models/image.ts';
 import { samplePath } from '../../harness/portraits.ts';
 import { judgePassive } from '../../models/liveness/passive.ts';
-import { checkTextureModel, loadTextureModel, TEXTURE_FEATURES, TEXTURE_SIZE, textureFeatures, textureLogit, type TextureModel } from '../../models/liveness/texture.ts';
+import { alignedFace, checkTextureModel, cropFeatures, CROP_FEATURES, LBP_FEATURES, loadTextureModel, TEXTURE_FEATURES, TEXTURE_SIZE, TEXTURE_VERSION, textureFeatures, textureLogit, type TextureModel } from '../../models/liveness/texture.ts';
+import { BAND_FEATURES } from '../../models/liveness/texture-light.ts';
 import { scorePresentations, type TextureSample } from '../../models/liveness/texture-train.ts';
 import { averageLinear, chooseTexture, type CvPresentation } from '../../models/liveness/texture-cv.ts';
 import { TEXTURE_CANDIDATES } from '../../models/liveness/texture-candidates.ts';
@@ -87,6 +88,27 @@ describe('texture features', () => {
     // every pixel equals its neighbours: all codes are 0b11111111, one bin holds everything
     expect(Math.max(...Array.from(g.subarray(0, 59)))).toBeCloseTo(1, 5);
     expect(TEXTURE_SIZE).toBe(64);
+    expect(TEXTURE_FEATURES).toBe(CROP_FEATURES + BAND_FEATURES);
+  });
+
+  it('do not follow the light: a dimmer or warmer recording of the same face keeps its colour and detail numbers', () => {
+    const face = frameOf(2, 0, false);
+    const relit = (k: [number, number, number]): RgbFrame => ({ ...face, data: face.data.map((v, i) => Math.min(255, Math.round(v * (k[i % 3] as number)))) });
+    const maxDiff = (a: Float32Array, b: Float32Array, from: number, to: number): number => {
+      let m = 0;
+      for (let i = from; i < to; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
+      return m;
+    };
+    const base = textureFeatures(face, lm);
+    const raw = (f: RgbFrame) => { const { grey, rgb } = alignedFace(f, lm); return cropFeatures(grey, rgb); };
+    for (const k of [[0.55, 0.55, 0.55], [1.15, 1, 0.8]] as [number, number, number][]) {
+      const f = textureFeatures(relit(k), lm);
+      // the six colour and detail numbers of the crop, and the band numbers: as before, up to 8-bit rounding
+      expect(maxDiff(base, f, LBP_FEATURES, CROP_FEATURES)).toBeLessThan(0.02);
+      expect(maxDiff(base, f, CROP_FEATURES, TEXTURE_FEATURES)).toBeLessThan(0.06);
+      // without the grey world the same numbers move with the light
+      expect(maxDiff(raw(face), raw(relit(k)), LBP_FEATURES, CROP_FEATURES)).toBeGreaterThan(0.1);
+    }
   });
 
   it('trained on some people, tell a printed face from a real one for a person left out', () => {
@@ -140,7 +162,7 @@ describe('the texture model file', () => {
   it('is refused clearly when missing or malformed, at the door with a bilingual config error', () => {
     expect(() => loadTextureModel(path.join(tmp.dir, 'none.json'))).toThrow(expect.objectContaining({ code: 'MODEL_MISSING' }));
     const bad = path.join(tmp.dir, 'bad.json');
-    writeFileSync(bad, JSON.stringify({ version: 1, features: 3, mean: [0], scale: [1], weights: [1], bias: 0, threshold: 0 }));
+    writeFileSync(bad, JSON.stringify({ version: 2, features: 3, mean: [0], scale: [1], weights: [1], bias: 0, threshold: 0 }));
     expect(() => loadTextureModel(bad)).toThrow(expect.objectContaining({ code: 'MODEL_UNLOADABLE', message: expect.stringContaining(bad) as string }));
     const cfg = resolveEntryConfig({ liveness: { passive: { enabled: true, texture_model: bad } } }).liveness.passive;
     expect(() => new PassiveGate(cfg)).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', zh: expect.stringContaining('纹理活体模型') as string }));
@@ -148,7 +170,10 @@ describe('the texture model file', () => {
 
   it('opens the door for a still face when its frames\' texture is live, and not without the features', () => {
     const file = path.join(tmp.dir, 'model.json');
-    const model = { version: 1, features: TEXTURE_FEATURES, mean: new Array(TEXTURE_FEATURES).fill(0), scale: new Array(TEXTURE_FEATURES).fill(1), weights: new Array(TEXTURE_FEATURES).fill(0), bias: 3, threshold: 1, trainedOn: 'test' };
+    const old = path.join(tmp.dir, 'v1.json');
+    writeFileSync(old, JSON.stringify({ version: 1, features: 655, mean: new Array(655).fill(0), scale: new Array(655).fill(1), weights: new Array(655).fill(0), bias: 0, threshold: 0 }));
+    expect(() => loadTextureModel(old)).toThrow(expect.objectContaining({ code: 'MODEL_UNLOADABLE', message: expect.stringContaining('train it again') as string }));
+    const model = { version: TEXTURE_VERSION, features: TEXTURE_FEATURES, mean: new Array(TEXTURE_FEATURES).fill(0), scale: new Array(TEXTURE_FEATURES).fill(1), weights: new Array(TEXTURE_FEATURES).fill(0), bias: 3, threshold: 1, trainedOn: 'test' };
     writeFileSync(file, JSON.stringify(model));
     expect(textureLogit(loadTextureModel(file), new Float32Array(TEXTURE_FEATURES))).toBe(3);
     const entry = resolveEntryConfig({ liveness: { passive: { enabled: true, texture_model: file } } });
