@@ -1,7 +1,8 @@
 /**
  * The store's sync agent, a Part of the daemon: drains the outbox to the village ledger in
  * seq order and resends what is not acknowledged, with backoff; applies the village stream
- * (cloud-sync/agent/inbound.ts); asks for a snapshot when it is new or sees a gap; announces
+ * (cloud-sync/agent/inbound.ts); asks for a snapshot when it is new or sees a gap (an event
+ * out of order, or a beat showing the stream ahead of it after a reconnect); announces
  * itself with a retained status and a last will; reports its state to the health board.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -55,8 +56,12 @@ export class SyncAgent implements Part {
   readonly name = 'sync';
   readonly critical = false;
   readonly refusals = new RefusalCounter();
-  /** Rows sent again because a beat showed the ledger without them (it lost rows it had acknowledged). */
-  readonly counters = { resent: 0 };
+  /**
+   * `resent`: rows sent again because a beat showed the ledger without them (it lost rows it had
+   * acknowledged). `asked`: snapshot requests sent. `checked`: reconnects after which a beat
+   * told whether the stream had lost its tail (the rest asked after `retransmit_ms`).
+   */
+  readonly counters = { resent: 0, asked: 0, checked: 0 };
   private mqtt: SyncMqtt | undefined;
   private inbound: InboundStream | undefined;
   private board: BoardInbox | undefined;
@@ -75,6 +80,8 @@ export class SyncAgent implements Part {
   private draining = false;
   /** The inbound seq at which the last beat found us behind the village stream. */
   private behindAt: number | undefined;
+  /** When the broker connection came back, until a beat answering a heartbeat sent since then says whether we are behind. */
+  private reconnectedAt: number | undefined;
   /** When a snapshot was last asked for while one is wanted; undefined when none is. */
   private snapshotAskedAt: number | undefined;
   /** Requests whose answers may still be on their way (cloud-sync/agent/asked.ts). */
@@ -159,17 +166,29 @@ export class SyncAgent implements Part {
     for (const f of this.inflight.values()) f.nextAt = Math.min(f.nextAt, retryAt);
     this.lastAckAt = this.clock().getTime();
     this.beatsAwaited.clear();
-    void this.heartbeat();
     // A broker that restarted (or a session that expired) may have dropped the tail of the
-    // village stream while we were away; with no later event to reveal the gap we would never
-    // notice, so every reconnect asks for the state since our sequence.
-    this.wantSnapshot(inboundSeq(this.deps.db()) === 0 ? 'new' : 'gap');
+    // village stream while we were away, and no later event may come to reveal the gap. The
+    // beat answering the heartbeat below does: it carries the village seq as the ledger had it
+    // after we were back, and comes after every event the ledger published before it. So we
+    // ask only when that beat finds us behind, or when no such beat came within retransmit_ms.
+    // A new store has nothing to compare and asks at once.
+    if (inboundSeq(this.deps.db()) === 0) {
+      this.reconnectedAt = undefined;
+      this.wantSnapshot('new');
+    } else this.reconnectedAt = this.clock().getTime();
+    void this.heartbeat();
     this.report();
     void this.drain();
   }
 
   private tick(): void {
     void this.drain();
+    // No beat answered a heartbeat since the reconnect: the ledger may be away, or our
+    // heartbeat lost; the stream's tail may be lost as well, so ask.
+    if (this.reconnectedAt !== undefined && this.clock().getTime() - this.reconnectedAt >= this.deps.config.retransmit_ms) {
+      this.reconnectedAt = undefined;
+      this.wantSnapshot('gap');
+    }
     if (this.snapshotAskedAt !== undefined && this.clock().getTime() - this.snapshotAskedAt >= this.deps.config.retransmit_ms) this.askSnapshot('gap');
   }
 
@@ -237,8 +256,8 @@ export class SyncAgent implements Part {
 
   /**
    * The ledger's side of the heartbeat exchange, or its greeting after it (re)connected. Behind
-   * the village stream at two beats running with no progress (an event merely in flight would
-   * have arrived in between): ask. Rows acknowledged here that the ledger does not hold: send
+   * the village stream at the first answer since a reconnect, or at two beats running with no
+   * progress (an event merely in flight would have arrived in between): ask. Rows acknowledged here that the ledger does not hold: send
    * them again. A greeting (the ledger just connected; what was in flight may have gone
    * nowhere): send a heartbeat, whose answer says which rows to send again.
    */
@@ -248,8 +267,16 @@ export class SyncAgent implements Part {
     this.beatSeen = true;
     const db = this.deps.db();
     const inbound = inboundSeq(db);
+    // The first beat answering a heartbeat sent since the reconnect (beatsAwaited holds only
+    // those) settles whether the stream lost its tail while we were away: behind, ask at once.
+    // A greeting, or a beat the broker kept for us from before, may be older than that tail.
+    const firstSince = this.reconnectedAt !== undefined && beat.answers !== undefined && this.beatsAwaited.has(beat.answers);
+    if (firstSince) {
+      this.reconnectedAt = undefined;
+      this.counters.checked++;
+    }
     if (beat.village_seq > inbound) {
-      if (this.behindAt === inbound) this.wantSnapshot('gap');
+      if (firstSince || this.behindAt === inbound) this.wantSnapshot('gap');
       this.behindAt = inbound;
     } else this.behindAt = undefined;
     const acked = lastAckedSeq(db);
@@ -316,6 +343,7 @@ export class SyncAgent implements Part {
   private askSnapshot(reason: SnapshotRequest['reason']): void {
     this.snapshotAskedAt = this.clock().getTime();
     this.asked.add(this.snapshotAskedAt);
+    this.counters.asked++;
     const req: SnapshotRequest = { from_seq: inboundSeq(this.deps.db()), reason };
     void this.mqtt?.publish(storeTopic(this.deps.address, 'up/snapshot-request'), JSON.stringify(req));
   }

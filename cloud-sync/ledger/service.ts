@@ -169,7 +169,12 @@ export class LedgerService {
   private queueTurn(): void {
     if (this.turnQueued) return;
     this.turnQueued = true;
-    this.chain(() => {
+    this.chain(async () => {
+      // What the socket holds already is read first (setImmediate runs after the event loop's
+      // I/O): a turn taken at once, as a microtask of the first read, held only that read's
+      // 64 KiB, some two row batches of 100, and on SQLite (every query resolving at once) it
+      // ran to its end before the next read. Larger turns share one commit (group.ts).
+      await new Promise<void>((resolve) => setImmediate(resolve));
       this.turnQueued = false;
       const msgs = this.takeTurn();
       if (this.inbox.length > 0) this.queueTurn();

@@ -8,6 +8,9 @@ import { planDeltas } from '../../cloud-sync/ledger/catchup.ts';
 import { privateEd25519 } from '../../cloud-sync/protocol/sign.ts';
 import { LedgerService } from '../../cloud-sync/ledger/service.ts';
 import { silentLogger } from '../../edge/log.ts';
+import { SyncMqtt } from '../../cloud-sync/mqtt.ts';
+import { storeTopic } from '../../cloud-sync/protocol/topics.ts';
+import type { SnapshotRequest } from '../../cloud-sync/protocol/payloads.ts';
 import { brokerKind, ledgerDbKind, startRig, uid, waitFor, type Rig, type TestStore } from '../../harness/sync/rig.ts';
 
 const at = () => new Date().toISOString();
@@ -62,6 +65,90 @@ describe(`catching up: deltas, snapshots, heartbeats (${brokerKind} + ${ledgerDb
     expect(rig.ledger.counters.deltas).toBeGreaterThan(before.deltas);
     expect(rig.ledger.counters.snapshots).toBe(before.snapshots);
     expect(s.agent.refusals.total()).toBe(0);
+  });
+
+  it('a level store that reconnects asks for nothing: the beat answering its heartbeat shows it level', async () => {
+    rig = await startRig();
+    const s = await levelStore(rig);
+    const before = { ...rig.ledger.counters };
+    await s.stop();
+    await s.restart();
+    // retransmit_ms is 10 s here: only a beat can have settled it this soon.
+    await waitFor('a beat has checked the stream since the reconnect', () => s.agent.counters.checked === 1);
+    expect(s.agent.counters.asked).toBe(0);
+    await rig.ledger.idle();
+    expect(rig.ledger.counters.deltas).toBe(before.deltas);
+    expect(rig.ledger.counters.snapshots).toBe(before.snapshots);
+  });
+
+  it(`a level store asks for nothing at each reconnect${brokerKind === 'aedes' ? ' (the broker restarted 3 times)' : ' (the store restarted 3 times: this broker cannot be restarted)'}`, async () => {
+    rig = await startRig();
+    const s = await levelStore(rig);
+    const before = { ...rig.ledger.counters };
+    // Its first request (a new store) is not a reconnect's.
+    let asked = -s.agent.counters.asked;
+    for (let i = 1; i <= 3; i++) {
+      if (brokerKind === 'aedes') {
+        await rig.broker.stop();
+        await rig.broker.start();
+      } else {
+        asked += s.agent.counters.asked;
+        await s.stop();
+        await s.restart();
+      }
+      const checks = brokerKind === 'aedes' ? i : 1;
+      await waitFor(`reconnect ${i} checked by a beat`, () => s.agent.counters.checked === checks);
+    }
+    asked += s.agent.counters.asked;
+    expect(asked).toBe(0);
+    await rig.ledger.idle();
+    expect(rig.ledger.counters.deltas).toBe(before.deltas);
+    expect(rig.ledger.counters.snapshots).toBe(before.snapshots);
+  });
+
+  it('the stream\'s tail lost while the store was away is caught by the first beat after the reconnect', async () => {
+    // The ledger never heals it, no second heartbeat comes and no timer asks within the test:
+    // only the beat answering the heartbeat sent on reconnecting can reveal the gap.
+    rig = await startRig({ ledger: { behindAfterMs: 3_600_000 } });
+    const s = await rig.addStore(undefined, { heartbeat_s: 3600, retransmit_ms: 60_000, retransmit_max_ms: 120_000 });
+    await waitFor('the new store answered', () => rig!.ledger.counters.snapshots >= 1);
+    await rig.ledger.putVillager({ id: 'zhang', name: '张三', village: rig.village, status: 'active' });
+    await rig.ledger.award(rig.village, { id: 'aw-0', villager: 'zhang', kind: 'award', points: 10, created_at: at() });
+    await waitFor('the store level', async () => inboundSeq(s.db) === (await villageSeq(rig!.ledgerDb, rig!.village)) && getVillager(s.db, 'zhang')?.balance === 10);
+    await s.stop();
+    await lostAwards(rig, [1, 2, 3]);
+    const before = { ...rig.ledger.counters };
+    await s.restart();
+    await waitFor('the store level again', () => getVillager(s.db, 'zhang')?.balance === 16);
+    expect(inboundSeq(s.db)).toBe(await villageSeq(rig.ledgerDb, rig.village));
+    expect(s.agent.counters).toMatchObject({ checked: 1, asked: 1 });
+    expect(rig.ledger.counters.deltas).toBe(before.deltas + 1);
+    expect(rig.ledger.counters.snapshots).toBe(before.snapshots);
+    expect(rig.ledger.counters.behind).toBe(before.behind);
+  });
+
+  it('with no beat within retransmit_ms of a reconnect (the ledger away), the store asks all the same', async () => {
+    rig = await startRig();
+    const s = await rig.addStore(undefined, { heartbeat_s: 3600 });
+    await waitFor('the new store answered', () => rig!.ledger.counters.snapshots >= 1);
+    await rig.ledger.putVillager({ id: 'zhang', name: '张三', village: rig.village, status: 'active' });
+    await waitFor('the store has the villager', () => inboundSeq(s.db) >= 1);
+    const requests: SnapshotRequest[] = [];
+    const watch = new SyncMqtt({ url: rig.broker.url, clientId: uid('watch-'), persistentSession: false });
+    const watching = new Promise<void>((resolve) => watch.once('connect', resolve));
+    watch.on('message', (_t, payload) => requests.push(JSON.parse(payload.toString()) as SnapshotRequest));
+    watch.start([storeTopic({ village: rig.village, store: s.id }, 'up/snapshot-request')]);
+    await watching;
+    await rig.ledger.stop();
+    await s.stop();
+    await s.restart();
+    try {
+      await waitFor('a request after retransmit_ms', () => requests.length >= 1);
+      expect(requests[0]).toEqual({ from_seq: inboundSeq(s.db), reason: 'gap' });
+      expect(s.agent.counters.checked).toBe(0);
+    } finally {
+      await watch.stop();
+    }
   });
 
   it('a store further behind than the deltas bound gets a snapshot', async () => {
