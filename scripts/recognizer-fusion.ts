@@ -76,10 +76,8 @@ const seeds = o.seeds.split(',').map(Number);
 const entry = resolveEntryConfig({});
 const base: MatchConfig = entry.match;
 const [ca, cb] = await Promise.all([loadCache(o.a), loadCache(o.b)]);
-console.error("caches loaded", ca.size, cb.size);
 const people = new Map(await Promise.all(sets.map(async (s) => [s, await listPeople(path.join(o.root, s))] as const)));
 
-console.error("people listed");
 /** Scored probes of every set and seed at weight w. */
 async function probesAt(w: number): Promise<Map<string, Probe[]>> {
   const out = new Map<string, Probe[]>();
@@ -95,6 +93,14 @@ async function probesAt(w: number): Promise<Map<string, Probe[]>> {
 }
 
 const match = (threshold: number, margin: number): MatchConfig => ({ ...base, threshold, margin, uncertain_threshold: threshold });
+const out = (line = ''): void => { process.stdout.write(`${line}\n`); };
+/** Rows of one object each as an aligned text table. */
+function table(rows: readonly Record<string, unknown>[]): void {
+  const head = Object.keys(rows[0] ?? {});
+  const cells = [head, ...rows.map((r) => head.map((h) => String(r[h] ?? '-')))];
+  const widths = head.map((_, i) => Math.max(...cells.map((c) => (c[i] as string).length)));
+  for (const c of cells) out(c.map((v, i) => v.padEnd(widths[i] as number)).join('  '));
+}
 const pct = (x: number): string => `${(100 * x).toFixed(1)} %`;
 const r3 = (x: number): number => Math.round(x * 1000) / 1000;
 
@@ -115,8 +121,8 @@ function report(all: Map<string, Probe[]>, t: number, m: number): Record<string,
 
 if (mode === 'apply') {
   const w = Number(o.weight), t = Number(o.threshold), m = Number(o.margin);
-  console.log(`w ${w} threshold ${t} margin ${m} (k ${base.k} of n ${base.n})`);
-  console.table(report(await probesAt(w), t, m));
+  out(`w ${w} threshold ${t} margin ${m} (k ${base.k} of n ${base.n})`);
+  table(report(await probesAt(w), t, m));
 } else {
   const margins = Array.from({ length: 17 }, (_, i) => r3(0.04 + 0.01 * i));
   const summary: Record<string, unknown>[] = [];
@@ -148,9 +154,12 @@ if (mode === 'apply') {
       }
     }
     summary.push({ w, safeThreshold: best?.t, margin: best?.m, [`${o.door} presentations`]: best ? `${best.door}/${best.doorOf}` : '-', meanFrameTar: best ? pct(best.frames / all.size) : '-' });
-    console.log(`\nw ${w}: zero-FA threshold at margin 0.10 → TAR per frame, presentations (2 of 5):\n  ${at10.join('\n  ')}`);
-    if (best) { console.log(`  chosen by the safety rule: threshold ${best.t} margin ${best.m}`); console.table(report(all, best.t, best.m)); }
+    out(`\nw ${w}: zero-FA threshold at margin 0.10 → TAR per frame, presentations (2 of 5):\n  ${at10.join('\n  ')}`);
+    if (best) {
+      out(`  chosen by the safety rule: threshold ${best.t} margin ${best.m}`);
+      table(report(all, best.t, best.m));
+    }
   }
-  console.log('\nsummary');
-  console.table(summary);
+  out('\nsummary');
+  table(summary);
 }
