@@ -7,11 +7,10 @@
 import { ModelError } from './errors.ts';
 import { normalise, padFrame, stretchContrast, type RgbFrame } from './frame.ts';
 import { readModel, type ModelRoots, type VerifiedModel } from './manifest.ts';
-import { checkQuality, nearFaceCount, poseFromLandmarks, sharpness, type Box, type FaceQuality, type QualityFailure, type QualityGate } from './quality.ts';
+import { checkQuality, nearFaceCount, poseFromLandmarks, sharpness, type Box, type FaceQuality, type Point, type QualityFailure, type QualityGate } from './quality.ts';
 import { loadFaceApiNet, loadGraph, loadRuntime, type GraphModel, type Runtime } from './runtime.ts';
 import { textureFeatures } from './liveness/texture.ts';
 import { descriptorLengthOf, FACEAPI_DESCRIPTOR_LENGTH, humanModelOf, type Recognizer, type RecognizerChoice, type SingleRecognizerChoice } from './recognizer.ts';
-import type { Point } from './quality.ts';
 import type * as TfModule from '@tensorflow/tfjs';
 import type { OnnxFaceNets } from './onnx/nets.ts';
 import type { ConversionListener } from './onnx/cache.ts';
@@ -228,13 +227,14 @@ export class FaceEngine {
   /**
    * face-api's unit descriptor of the face with these 68 landmarks (frame pixels): the region
    * face-api's extractFaceTensors cuts (the landmarks' aligned box, clipped and floored).
-   * `tensor` is the frame as tfjs holds it, when the caller has made it already.
+   * `tensor` is the frame as tfjs holds it, when the caller has made it already (else a tensor of
+   * its own, not on the reused buffer: the caller's tensors of this frame may still be alive).
    */
   private async faceApiDescriptor(frame: RgbFrame, landmarks68: readonly Point[], tensor?: () => Tensor3D): Promise<Float32Array> {
     const { faceapi } = this.runtime();
     const landmarks = new faceapi.FaceLandmarks68(landmarks68.map((p) => new faceapi.Point(p.x, p.y)), { width: 1, height: 1 });
     if (this.onnx) return normalise(await this.onnx.descriptor(frame, landmarks.align().clipAtImageBorders(frame.width, frame.height)));
-    const own = tensor ? undefined : this.toTensor(frame);
+    const own = tensor ? undefined : this.runtime().tf.tensor3d(Float32Array.from(frame.data), [frame.height, frame.width, 3], 'float32');
     try {
       const [face] = await faceapi.extractFaceTensors((tensor ? tensor() : own) as never, [landmarks.align()]);
       try {
