@@ -1,5 +1,5 @@
 /**
- * `npm run bench:entry [-- --json] [-- --frames N] [-- --gallery N] [-- --engine onnx|tfjs] [-- --detector tiny|ssd|config] [-- --passive [-- --texture]]`:
+ * `npm run bench:entry [-- --json] [-- --frames N] [-- --gallery N] [-- --engine onnx|tfjs] [-- --detector tiny|ssd|config] [-- --fusion W] [-- --passive [-- --texture]]`:
  * the recognition-to-unlock hot loop.
  *
  * ours:  frame handed to EntryPipeline → inference worker (detect, landmarks, descriptor,
@@ -11,7 +11,8 @@
  *        FaceMatcher.findBestMatch over the same gallery.
  * Also: top-2 search over 100,000 descriptors, and the main event loop's delay while ours runs.
  * `--engine` chooses the runtime of face-api's nets for ours (default: the config's, onnx);
- * `--detector` the door's detector (default: as the door's config chooses it, entry.detector or SSD on onnx). Stages are per frame, p50/p99.
+ * `--detector` the door's detector (default: as the door's config chooses it, entry.detector or SSD on onnx).
+ * `--fusion W`: the recognizer face-api + Human's faceres fused with weight W (default: face-api alone). Stages are per frame, p50/p99.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import path from 'node:path';
@@ -26,7 +27,8 @@ import { readModel } from '../models/manifest.ts';
 import { loadFaceApiNet, loadRuntime } from '../models/runtime.ts';
 import { decodeImage } from '../models/image.ts';
 import { TEXTURE_FEATURES, TEXTURE_VERSION } from '../models/liveness/texture.ts';
-import { doorDetector, resolveEntryConfig } from '../edge/entry/config.ts';
+import { recognizerLabel } from '../models/recognizer.ts';
+import { descriptorLength, doorDetector, recognizerChoice, resolveEntryConfig, type RecognizerConfig } from '../edge/entry/config.ts';
 import { enrolVillager } from '../edge/entry/enrol.ts';
 import { EntryPipeline, type EntryDecision, type FrameReport } from '../edge/entry/pipeline.ts';
 import { loadGallery, loadOrCreateTemplateKey } from '../edge/entry/templates.ts';
@@ -51,6 +53,12 @@ const option = <T extends string>(name: string, allowed: readonly T[], fallback:
 const engineArg = option('--engine', ['tfjs', 'onnx', 'config'] as const, 'config');
 const detectorArg = option('--detector', ['tiny', 'ssd', 'config'] as const, 'config');
 const GALLERY = Number(args[args.indexOf('--gallery') + 1]) || 10_000;
+const fusionWeight = args.includes('--fusion') ? Number(args[args.indexOf('--fusion') + 1]) : null;
+if (fusionWeight !== null && !(fusionWeight > 0 && fusionWeight < 1)) {
+  console.error('--fusion 须为 0 到 1 之间的权重 / --fusion must be a weight strictly between 0 and 1');
+  process.exit(2);
+}
+const recognizer: RecognizerConfig = fusionWeight === null ? { kind: 'faceapi' } : { kind: 'fusion', members: [{ kind: 'faceapi' }, { kind: 'human-faceres' }], weight: fusionWeight };
 const log = (msg: string): void => { if (!json) console.log(msg); };
 
 const pct = (xs: number[], p: number): number => {
@@ -60,9 +68,9 @@ const pct = (xs: number[], p: number): number => {
 const r2 = (x: number): number => Math.round(x * 100) / 100;
 const median = (xs: number[]): number => r2(pct(xs, 50));
 
-function randomUnit(): Float32Array {
-  const v = new Float32Array(128);
-  for (let i = 0; i < 128; i++) v[i] = Math.random() - 0.5;
+function randomUnit(d = 128): Float32Array {
+  const v = new Float32Array(d);
+  for (let i = 0; i < d; i++) v[i] = Math.random() - 0.5;
   let n = 0;
   for (const x of v) n += x * x;
   n = Math.sqrt(n);
@@ -110,12 +118,12 @@ async function main(): Promise<void> {
     writeFileSync(file, JSON.stringify({ version: TEXTURE_VERSION, features: TEXTURE_FEATURES, mean: new Array(TEXTURE_FEATURES).fill(0), scale: new Array(TEXTURE_FEATURES).fill(1), weights: new Array(TEXTURE_FEATURES).fill(0), bias: 1, threshold: 0, trainedOn: 'bench: neutral' }));
     passive.texture_model = file;
   }
-  const config = resolveEntryConfig({ unlock_pulse_ms: 200, match: { k: 1, n: 1, cooldown_ms: 0 }, liveness: { passive } });
+  const config = resolveEntryConfig({ unlock_pulse_ms: 200, match: { k: 1, n: 1, cooldown_ms: 0 }, liveness: { passive }, recognizer });
   const engineKind = engineArg === 'config' ? config.engine : engineArg;
   const detector = detectorArg === 'config' ? doorDetector({ ...config, engine: engineKind }) : detectorArg;
 
   // enrol the known face from a sample photo, with the CLI's path
-  const enrolEngine = new FaceEngine({ detectorInputSize: 416, detectorMinScore: config.detector_min_score, liveness: false });
+  const enrolEngine = new FaceEngine({ detectorInputSize: 416, detectorMinScore: config.detector_min_score, liveness: false, recognizer: recognizerChoice(config.recognizer, dir) });
   await enrolEngine.start();
   const known = (await portraits(enrolEngine, [2]))[0];
   if (!known) throw new Error('no face in sample2');
@@ -125,12 +133,12 @@ async function main(): Promise<void> {
   enrolEngine.stop();
   const frames = await cameraFrames(known.jpeg, frameCount);
   const enrolled = loadGallery(db, key);
-  const synthetic = Array.from({ length: GALLERY - enrolled.reduce((s, e) => s + e.descriptors.length, 0) }, (_, i) => ({ villagerId: `synthetic-${i}`, descriptors: [randomUnit()] }));
+  const synthetic = Array.from({ length: GALLERY - enrolled.reduce((s, e) => s + e.descriptors.length, 0) }, (_, i) => ({ villagerId: `synthetic-${i}`, descriptors: [randomUnit(descriptorLength(config))] }));
   const galleryEntries = [...enrolled, ...synthetic];
   log(`gallery ${GALLERY} rows, ${frames.length} frames of 640×480`);
 
   // ---- ours ----
-  const engine = new EngineClient({ detector, detectorInputSize: config.detector_input_size, detectorMinScore: config.detector_min_score, liveness: config.liveness.enabled, engine: engineKind });
+  const engine = new EngineClient({ detector, detectorInputSize: config.detector_input_size, detectorMinScore: config.detector_min_score, liveness: config.liveness.enabled, engine: engineKind, recognizer: recognizerChoice(config.recognizer, dir) });
   await engine.start();
   if (engine.fallback) console.error(engine.fallback);
   const lockRig = await simulatedLock(logger);
@@ -191,7 +199,9 @@ async function main(): Promise<void> {
   for (const [name, net] of [['ssdMobilenetv1', faceapi.nets.ssdMobilenetv1], ['faceLandmark68', faceapi.nets.faceLandmark68Net], ['faceRecognition', faceapi.nets.faceRecognitionNet]] as const) {
     loadFaceApiNet(rt, net, await readModel(name));
   }
-  const matcher = new faceapi.FaceMatcher(galleryEntries.map((e) => new faceapi.LabeledFaceDescriptors(e.villagerId, e.descriptors)), 0.6);
+  // stock face-api matches 128-d descriptors: with --fusion, the face-api part of each row (its first 128 values)
+  const stockEntries = fusionWeight === null ? galleryEntries : galleryEntries.map((e) => ({ villagerId: e.villagerId, descriptors: e.descriptors.map((d) => normalise(d.slice(0, 128))) }));
+  const matcher = new faceapi.FaceMatcher(stockEntries.map((e) => new faceapi.LabeledFaceDescriptors(e.villagerId, e.descriptors)), 0.6);
   const stockLat: number[] = [];
   let stockMatched = 0;
   const stockOne = async (f: RgbFrame): Promise<number> => {
@@ -218,6 +228,7 @@ async function main(): Promise<void> {
   const result = {
     engine: engine.engine,
     detector,
+    recognizer: recognizerLabel(recognizerChoice(config.recognizer, dir)),
     passive: config.liveness.passive.enabled,
     texture: config.liveness.passive.texture_model !== null,
     gallery: GALLERY,

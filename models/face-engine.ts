@@ -7,10 +7,10 @@
 import { ModelError } from './errors.ts';
 import { normalise, padFrame, stretchContrast, type RgbFrame } from './frame.ts';
 import { readModel, type ModelRoots, type VerifiedModel } from './manifest.ts';
-import { checkQuality, nearFaceCount, poseFromLandmarks, sharpness, type Box, type FaceQuality, type QualityFailure, type QualityGate } from './quality.ts';
+import { checkQuality, nearFaceCount, poseFromLandmarks, sharpness, type Box, type FaceQuality, type Point, type QualityFailure, type QualityGate } from './quality.ts';
 import { loadFaceApiNet, loadGraph, loadRuntime, type GraphModel, type Runtime } from './runtime.ts';
 import { textureFeatures } from './liveness/texture.ts';
-import { descriptorLengthOf, humanModelOf, type Recognizer, type RecognizerChoice } from './recognizer.ts';
+import { descriptorLengthOf, FACEAPI_DESCRIPTOR_LENGTH, humanModelOf, type Recognizer, type RecognizerChoice, type SingleRecognizerChoice } from './recognizer.ts';
 import type * as TfModule from '@tensorflow/tfjs';
 import type { OnnxFaceNets } from './onnx/nets.ts';
 import type { ConversionListener } from './onnx/cache.ts';
@@ -154,8 +154,11 @@ export class FaceEngine {
   /** Values per descriptor, as the gallery must hold them (128 face-api, 512 ArcFace). */
   get descriptorLength(): number { return descriptorLengthOf(this.opts.recognizer ?? { kind: 'faceapi' }); }
 
-  /** Whether face-api's 128-d net computes the descriptors (the default recognizer); else it is never loaded. */
-  get usesFaceApiRecognition(): boolean { return (this.opts.recognizer?.kind ?? 'faceapi') === 'faceapi'; }
+  /** Whether face-api's 128-d net computes descriptors (the default recognizer, or a member of a fusion); else it is never loaded. */
+  get usesFaceApiRecognition(): boolean {
+    const r = this.opts.recognizer ?? { kind: 'faceapi' };
+    return r.kind === 'fusion' ? r.members.some((m) => m.kind === 'faceapi') : r.kind === 'faceapi';
+  }
 
   /** Whether face-api's recognition net is in memory (on either runtime): for tests and /readyz. */
   get faceApiRecognitionLoaded(): boolean { return this.onnx ? this.onnx.hasRecognition : this.rt?.faceapi.nets.faceRecognitionNet.isLoaded === true; }
@@ -187,19 +190,61 @@ export class FaceEngine {
       this.liveness = await loadGraph(rt, get('liveness'));
     }
     const choice = this.opts.recognizer;
-    if (choice?.kind === 'onnx-arcface') {
-      // loaded on demand: onnxruntime's native library is not needed with the default recognizer
-      const { ArcFaceOnnx } = await import('./arcface-onnx.ts');
-      this.recognizer = await ArcFaceOnnx.load(choice.path, choice.sha256);
+    if (choice?.kind === 'fusion') {
+      const { FusionRecognizer } = await import('./fusion-recognizer.ts');
+      const loaded: Recognizer[] = [await this.loadRecognizer(choice.members[0])];
+      try {
+        loaded.push(await this.loadRecognizer(choice.members[1]));
+        this.recognizer = new FusionRecognizer([loaded[0] as Recognizer, loaded[1] as Recognizer], choice.weight);
+      } catch (err) {
+        await Promise.all(loaded.map((r) => r.stop()));
+        throw err;
+      }
     } else if (choice && choice.kind !== 'faceapi') {
-      const { HumanRecognizer } = await import('./human-recognizer.ts');
-      this.recognizer = await HumanRecognizer.load(humanModelOf(choice.kind), choice.path, choice.sha256, { ...(this.opts.onnxThreads ? { threads: this.opts.onnxThreads } : {}), ...(this.opts.roots ? { roots: this.opts.roots } : {}), ...(this.opts.onnxCacheDir ? { cacheDir: this.opts.onnxCacheDir } : {}) });
+      this.recognizer = await this.loadRecognizer(choice);
     }
     this.rt = rt;
     // warm-up: the first inference compiles wasm kernels; pay it at start, not at the door
     const warm = { width: 64, height: 64, data: new Uint8Array(64 * 64 * 3).fill(128) };
     await this.analyse(warm, { allFaces: false, gate: null, liveness: this.opts.liveness });
     await this.warmNets();
+  }
+
+  /** One descriptor model; face-api's own net (already loaded by start) as a member of a fusion. */
+  private async loadRecognizer(choice: SingleRecognizerChoice): Promise<Recognizer> {
+    if (choice.kind === 'faceapi') {
+      return { kind: 'faceapi', descriptorLength: FACEAPI_DESCRIPTOR_LENGTH, describe: (frame, landmarks68) => this.faceApiDescriptor(frame, landmarks68), stop: () => Promise.resolve() };
+    }
+    if (choice.kind === 'onnx-arcface') {
+      // loaded on demand: onnxruntime's native library is not needed with the default recognizer
+      const { ArcFaceOnnx } = await import('./arcface-onnx.ts');
+      return ArcFaceOnnx.load(choice.path, choice.sha256);
+    }
+    const { HumanRecognizer } = await import('./human-recognizer.ts');
+    return HumanRecognizer.load(humanModelOf(choice.kind), choice.path, choice.sha256, { ...(this.opts.onnxThreads ? { threads: this.opts.onnxThreads } : {}), ...(this.opts.roots ? { roots: this.opts.roots } : {}), ...(this.opts.onnxCacheDir ? { cacheDir: this.opts.onnxCacheDir } : {}) });
+  }
+
+  /**
+   * face-api's unit descriptor of the face with these 68 landmarks (frame pixels): the region
+   * face-api's extractFaceTensors cuts (the landmarks' aligned box, clipped and floored).
+   * `tensor` is the frame as tfjs holds it, when the caller has made it already (else a tensor of
+   * its own, not on the reused buffer: the caller's tensors of this frame may still be alive).
+   */
+  private async faceApiDescriptor(frame: RgbFrame, landmarks68: readonly Point[], tensor?: () => Tensor3D): Promise<Float32Array> {
+    const { faceapi } = this.runtime();
+    const landmarks = new faceapi.FaceLandmarks68(landmarks68.map((p) => new faceapi.Point(p.x, p.y)), { width: 1, height: 1 });
+    if (this.onnx) return normalise(await this.onnx.descriptor(frame, landmarks.align().clipAtImageBorders(frame.width, frame.height)));
+    const own = tensor ? undefined : this.runtime().tf.tensor3d(Float32Array.from(frame.data), [frame.height, frame.width, 3], 'float32');
+    try {
+      const [face] = await faceapi.extractFaceTensors((tensor ? tensor() : own) as never, [landmarks.align()]);
+      try {
+        return normalise((await faceapi.nets.faceRecognitionNet.computeFaceDescriptor(face as never)) as Float32Array);
+      } finally {
+        (face as unknown as Tensor3D | undefined)?.dispose();
+      }
+    } finally {
+      own?.dispose();
+    }
   }
 
   private async startOnnx(faceRecognition: VerifiedModel | undefined, faceLandmark68: VerifiedModel, detector: VerifiedModel, liveness: { antispoof: VerifiedModel; liveness: VerifiedModel } | undefined): Promise<void> {
@@ -372,22 +417,7 @@ export class FaceEngine {
     if (rejected) return result;
 
     t = performance.now();
-    if (this.recognizer) {
-      result.descriptor = await this.recognizer.describe(frame, shifted.positions);
-    } else if (this.onnx) {
-      // the region face-api's extractFaceTensors cuts: the aligned box clipped and floored
-      const region = shifted.align().clipAtImageBorders(frame.width, frame.height);
-      result.descriptor = normalise(await this.onnx.descriptor(frame, region));
-    } else {
-      const aligned = shifted.align();
-      const [face] = await faceapi.extractFaceTensors(tensor() as never, [aligned]);
-      try {
-        const raw = (await faceapi.nets.faceRecognitionNet.computeFaceDescriptor(face as never)) as Float32Array;
-        result.descriptor = normalise(raw);
-      } finally {
-        (face as unknown as Tensor3D | undefined)?.dispose();
-      }
-    }
+    result.descriptor = this.recognizer ? await this.recognizer.describe(frame, shifted.positions) : await this.faceApiDescriptor(frame, shifted.positions, tensor);
     times.descriptor += performance.now() - t;
 
     if (opts.liveness && (this.onnx?.hasLiveness || (this.antispoof && this.liveness))) {

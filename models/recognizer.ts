@@ -7,7 +7,8 @@
 import type { RgbFrame } from './frame.ts';
 import type { Point } from './quality.ts';
 
-export type RecognizerChoice =
+/** One descriptor model. */
+export type SingleRecognizerChoice =
   | { kind: 'faceapi' }
   /** `sha256` (hex) pins the file: a different file is refused at start, naming it. */
   | { kind: 'onnx-arcface'; path: string; sha256: string }
@@ -18,6 +19,14 @@ export type RecognizerChoice =
   | { kind: 'human-faceres'; path?: string; sha256?: string }
   /** Human's older descriptors from an operator's folder (json path; `sha256` of the .bin). */
   | { kind: 'human-mobilefacenet' | 'human-mobileface'; path: string; sha256: string };
+
+export type RecognizerChoice =
+  | SingleRecognizerChoice
+  /**
+   * Two models on the same face, their unit descriptors fused as [w·a, √(1−w²)·b]
+   * (`fuseDescriptors`): `weight` is w, the share of the first member.
+   */
+  | { kind: 'fusion'; members: readonly [SingleRecognizerChoice, SingleRecognizerChoice]; weight: number };
 
 /** Human's descriptor models: the descriptor length each gives. */
 export const HUMAN_MODELS = {
@@ -40,6 +49,7 @@ export const FACEAPI_DESCRIPTOR_LENGTH = 128;
 export const ARCFACE_DESCRIPTOR_LENGTH = 512;
 
 export function descriptorLengthOf(r: RecognizerChoice): number {
+  if (r.kind === 'fusion') return descriptorLengthOf(r.members[0]) + descriptorLengthOf(r.members[1]);
   if (r.kind === 'faceapi') return FACEAPI_DESCRIPTOR_LENGTH;
   if (r.kind === 'onnx-arcface') return ARCFACE_DESCRIPTOR_LENGTH;
   return HUMAN_MODELS[humanModelOf(r.kind)].length;
@@ -47,5 +57,31 @@ export function descriptorLengthOf(r: RecognizerChoice): number {
 
 export const humanModelOf = (kind: `human-${HumanModelKind}`): HumanModelKind => kind.slice('human-'.length) as HumanModelKind;
 
-/** A short name for reports and errors: faceapi, onnx-arcface, human-faceres (or its file name). */
-export const recognizerLabel = (r: RecognizerChoice): string => ('path' in r && r.path ? `${r.kind}:${r.path.split(/[\\/]/).pop() ?? r.path}` : r.kind);
+/**
+ * Two unit descriptors of one face as one: [w·a, √(1−w²)·b]. The result is unit length, and
+ * the squared distance between two fused descriptors is w²·d_a² + (1−w²)·d_b², so the gallery,
+ * the margin rule and the collision check work on it unchanged.
+ */
+export function fuseDescriptors(parts: readonly [Float32Array, Float32Array], weight: number): Float32Array {
+  const [a, b] = parts;
+  const out = new Float32Array(a.length + b.length);
+  const wb = Math.sqrt(1 - weight * weight);
+  for (let i = 0; i < a.length; i++) out[i] = weight * (a[i] as number);
+  for (let i = 0; i < b.length; i++) out[a.length + i] = wb * (b[i] as number);
+  return out;
+}
+
+/**
+ * A short name for reports, errors and the evaluation cache: faceapi, onnx-arcface,
+ * human-faceres (or its file name), fusion(faceapi+human-faceres,w=0.6).
+ */
+export function recognizerLabel(r: RecognizerChoice): string {
+  if (r.kind === 'fusion') return `fusion(${recognizerLabel(r.members[0])}+${recognizerLabel(r.members[1])},w=${r.weight})`;
+  return 'path' in r && r.path ? `${r.kind}:${r.path.split(/[\\/]/).pop() ?? r.path}` : r.kind;
+}
+
+/** Every descriptor length a recognizer gives: each model's, and each fusion of two of them. */
+export const DESCRIPTOR_LENGTHS: ReadonlySet<number> = (() => {
+  const single = [FACEAPI_DESCRIPTOR_LENGTH, ARCFACE_DESCRIPTOR_LENGTH, ...Object.values(HUMAN_MODELS).map((m) => m.length)];
+  return new Set([...single, ...single.flatMap((a) => single.map((b) => a + b))]);
+})();

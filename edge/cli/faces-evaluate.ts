@@ -20,17 +20,23 @@ import { configFrom, parseIntOption, withCommon, type CommonOptions } from './co
 
 interface EvaluateCliOptions extends CommonOptions { dir: string; enrol: string; seed: string; targetFar: string; enrolDetector: string; recognizer?: string[]; adapt?: boolean; attackDays: string; cache?: string }
 
-const KINDS = ['faceapi', 'human-faceres', 'human-mobilefacenet', 'human-mobileface'] as const;
+const KINDS = ['faceapi', 'human-faceres', 'human-mobilefacenet', 'human-mobileface', 'fusion'] as const;
 
 /**
  * `--recognizer KIND[=MODEL.json]`: a recognizer to evaluate. A Human model from a folder is
  * pinned by the sha256 of its weights as read now (the tool measures the files it is given).
+ * `fusion=W`: face-api and Human's faceres fused with weight W on face-api (docs/faces.md).
  */
 async function parseRecognizer(spec: string): Promise<RecognizerChoice> {
   const [kind, file] = spec.split(/=(.*)/s) as [string, string | undefined];
-  const bad = (why: string): EdgeError => new EdgeError('INVALID_ARGUMENT', `--recognizer ${spec}: ${why}`, { zh: `--recognizer ${spec}：须为 ${KINDS.join(' | ')}，Human 的其他模型写作 种类=模型.json` });
-  if (!(KINDS as readonly string[]).includes(kind)) throw bad(`must be one of ${KINDS.join(', ')} (KIND=MODEL.json for a model from a folder)`);
+  const bad = (why: string): EdgeError => new EdgeError('INVALID_ARGUMENT', `--recognizer ${spec}: ${why}`, { zh: `--recognizer ${spec}：须为 ${KINDS.join(' | ')}，Human 的其他模型写作 种类=模型.json，融合写作 fusion=权重（0 到 1 之间）` });
+  if (!(KINDS as readonly string[]).includes(kind)) throw bad(`must be one of ${KINDS.join(', ')} (KIND=MODEL.json for a model from a folder, fusion=W for face-api and faceres fused)`);
   if (kind === 'faceapi') return { kind: 'faceapi' };
+  if (kind === 'fusion') {
+    const weight = Number(file);
+    if (!file || !(weight > 0 && weight < 1)) throw bad('needs the weight of face-api, strictly between 0 and 1, e.g. fusion=0.98');
+    return { kind: 'fusion', members: [{ kind: 'faceapi' }, { kind: 'human-faceres' }], weight };
+  }
   if (!file) {
     if (kind === 'human-faceres') return { kind: 'human-faceres' };
     throw bad('needs the model json, e.g. human-mobileface=/models/mobileface.json');
@@ -126,7 +132,7 @@ export function registerFacesEvaluate(faces: Command): void {
     .option('--target-far <rate>', 'false accept rate to reach, e.g. 0.001 / 目标误识率', '0.001')
     // ssd is what `faces enroll` uses; tiny is ~10× cheaper for a quick look at a large folder
     .option('--enrol-detector <kind>', 'detector for enrolment photos: ssd | tiny / 录入用的检测器', 'ssd')
-    .option('--recognizer <kind...>', `recognizers side by side (default: the config's): ${KINDS.join(' | ')}, KIND=MODEL.json for a Human model from a folder / 并列比较的识别模型`)
+    .option('--recognizer <kind...>', `recognizers side by side (default: the config's): ${KINDS.join(' | ')}, KIND=MODEL.json for a Human model from a folder, fusion=W for face-api and faceres fused (W on face-api) / 并列比较的识别模型`)
     .option('--adapt', "also replay the photos in time order with learning at the door (entry.adapt's rules, whether enabled or not), and an attack on it / 按时间顺序重放并评估门口学习")
     .option('--attack-days <n>', 'with --adapt: days the strangers keep coming back / 陌生人反复尝试的天数', '10')
     .option('--cache <file>', 'keep what the models said about each photo in this file and reuse it (another --seed, another run); it holds face descriptors: keep it private / 缓存每张照片的分析结果（含人脸特征，须妥善保管）')

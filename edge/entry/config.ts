@@ -8,7 +8,7 @@ import { EdgeError } from '../errors.ts';
 import path from 'node:path';
 import type { QualityGate } from '../../models/quality.ts';
 import type { IrParams } from './liveness-ir.ts';
-import { descriptorLengthOf, type RecognizerChoice } from '../../models/recognizer.ts';
+import { descriptorLengthOf, recognizerLabel, type RecognizerChoice, type SingleRecognizerChoice } from '../../models/recognizer.ts';
 import { AdaptSchema } from './adapt-schema.ts';
 
 const Section = <T extends Parameters<typeof Type.Object>[0]>(props: T, description: string) =>
@@ -93,7 +93,7 @@ export const IrSchema = Section({
   max_skin_texture: Type.Number({ minimum: 0, maximum: 10, default: 0.12, description: 'Mean absolute Laplacian of the cheeks over their level above which the skin is not skin: halftone dots or paper grain of a print' }),
 }, 'Infrared camera check (with entry.camera_ir)');
 
-export const RecognizerSchema = Type.Union([
+const SingleRecognizerSchemas = [
   Type.Object({ kind: Type.Literal('faceapi') }, { additionalProperties: false }),
   Type.Object({
     kind: Type.Literal('onnx-arcface'),
@@ -110,7 +110,16 @@ export const RecognizerSchema = Type.Union([
     path: Type.String({ minLength: 1, description: "Human's mobilefacenet.json or mobileface.json, relative to data_dir" }),
     sha256: Type.String({ pattern: '^[0-9a-fA-F]{64}$', description: 'sha256 of the model weights (the .bin beside the json)' }),
   }, { additionalProperties: false }),
-], { default: { kind: 'faceapi' }, description: "The descriptor stage: face-api's 128-d model or Human's faceres (1024-d), both shipped in npm; an ArcFace-family ONNX file (512-d) or one of Human's other descriptor models an operator supplies. Templates of one cannot be used with another: changing it means enrolling again" });
+] as const;
+
+export const RecognizerSchema = Type.Union([
+  ...SingleRecognizerSchemas,
+  Type.Object({
+    kind: Type.Literal('fusion'),
+    members: Type.Tuple([Type.Union([...SingleRecognizerSchemas]), Type.Union([...SingleRecognizerSchemas])], { description: 'Two different recognizers (each as entry.recognizer takes one) that both describe every face, e.g. [{kind: faceapi}, {kind: human-faceres}]' }),
+    weight: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'w, the share of the first member: the descriptors are joined as [w·a, √(1−w²)·b], so squared distances add as w²·d_a² + (1−w²)·d_b². match.threshold and margin must be calibrated for the fusion (docs/faces.md). Changing w or the members means enrolling again (the template length stays the same: not detected)' }),
+  }, { additionalProperties: false }),
+], { default: { kind: 'faceapi' }, description: "The descriptor stage: face-api's 128-d model or Human's faceres (1024-d), both shipped in npm; an ArcFace-family ONNX file (512-d) or one of Human's other descriptor models an operator supplies; or a fusion of two of them. Templates of one cannot be used with another: changing it means enrolling again" });
 
 export const EntryConfigSchema = Type.Object({
   face_enabled: Type.Boolean({ default: true, description: 'Run face recognition at the door (QR and card always work)' }),
@@ -149,9 +158,15 @@ export type ChallengeConfig = Static<typeof ChallengeSchema>;
 export type CameraConfig = Static<typeof CameraSchema>;
 export type IrConfig = Static<typeof IrSchema>;
 export type RecognizerConfig = Static<typeof RecognizerSchema>;
+type SingleRecognizerConfig = Exclude<RecognizerConfig, { kind: 'fusion' }>;
 
 /** The recognizer as the face engine takes it: the model path resolved against data_dir. */
 export function recognizerChoice(r: RecognizerConfig, dataDir: string): RecognizerChoice {
+  if (r.kind === 'fusion') return { kind: 'fusion', members: [singleChoice(r.members[0], dataDir), singleChoice(r.members[1], dataDir)], weight: r.weight };
+  return singleChoice(r, dataDir);
+}
+
+function singleChoice(r: SingleRecognizerConfig, dataDir: string): SingleRecognizerChoice {
   if (r.kind === 'faceapi') return r;
   if (r.kind === 'human-faceres') return r.path ? { kind: r.kind, path: path.resolve(dataDir, r.path), ...(r.sha256 ? { sha256: r.sha256.toLowerCase() } : {}) } : { kind: r.kind };
   return { kind: r.kind, path: path.resolve(dataDir, r.path), sha256: r.sha256.toLowerCase() };
@@ -177,11 +192,19 @@ export function resolveEntryConfig(raw: unknown): EntryConfig {
   return value;
 }
 
+const pathOf = (r: SingleRecognizerConfig): string | undefined => ('path' in r ? r.path : undefined);
+const sameModel = (a: SingleRecognizerConfig, b: SingleRecognizerConfig): boolean => a.kind === b.kind && pathOf(a) === pathOf(b);
+
 /** Rules across keys that a schema cannot state; the daemon's loader calls it too. */
 export function checkEntryConfig(entry: EntryConfig): void {
   const r = entry.recognizer;
-  if (r.kind === 'human-faceres' && r.path && !r.sha256) {
-    throw new EdgeError('CONFIG_INVALID', `entry.recognizer: a model from a folder (${r.path}) needs the sha256 of its weights (.bin)`, { zh: `门禁配置有误：识别模型 ${r.path} 须配置其权重文件（.bin）的 sha256` });
+  for (const one of r.kind === 'fusion' ? r.members : [r]) {
+    if (one.kind === 'human-faceres' && one.path && !one.sha256) {
+      throw new EdgeError('CONFIG_INVALID', `entry.recognizer: a model from a folder (${one.path}) needs the sha256 of its weights (.bin)`, { zh: `门禁配置有误：识别模型 ${one.path} 须配置其权重文件（.bin）的 sha256` });
+    }
+  }
+  if (r.kind === 'fusion' && sameModel(r.members[0], r.members[1])) {
+    throw new EdgeError('CONFIG_INVALID', `entry.recognizer: a fusion needs two different members, both are ${recognizerLabel(r.members[0])}`, { zh: `门禁配置有误：融合识别须用两个不同的模型，现在两个都是 ${recognizerLabel(r.members[0])}` });
   }
   const m = entry.match;
   const pv = entry.liveness.passive;

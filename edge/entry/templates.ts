@@ -11,11 +11,12 @@ import type { Db } from '../ledger/db.ts';
 import { consentedTemplateRows, consentedTemplateRowsOf, countTemplates, deleteTemplates, insertTemplates, purgeTemplatesWithoutConsent } from '../ledger/face-templates.ts';
 import { EdgeError } from '../errors.ts';
 import { descriptorLength, type EntryConfig } from './config.ts';
+import { DESCRIPTOR_LENGTHS } from '../../models/recognizer.ts';
 
 export const KEY_BYTES = 32;
 // descriptors of every recognizer (edge/entry/config.ts `recognizer`): face-api 128, Human's
-// mobilefacenet 192 and mobileface 256, ArcFace 512, Human's faceres 1024
-const DESCRIPTOR_BYTES = [128 * 4, 192 * 4, 256 * 4, 512 * 4, 1024 * 4];
+// mobilefacenet 192 and mobileface 256, ArcFace 512, Human's faceres 1024, and fusions of two
+const DESCRIPTOR_BYTES = [...DESCRIPTOR_LENGTHS].map((n) => n * 4);
 
 /** Loads the template key, creating it (0600, folder 0700) when absent. */
 export function loadOrCreateTemplateKey(file: string): Buffer {

@@ -126,7 +126,7 @@ describe('faces evaluate refuses bad input (exit 2, Chinese and English)', () =>
     expect(r.err).toMatch(/不是图片/);
   });
 
-  it('a recognizer it does not know, or a Human model without its file', async () => {
+  it('a recognizer it does not know, a Human model without its file, or a fusion without a weight in (0, 1)', async () => {
     const r = await run(['--dir', dir, '--recognizer', 'faceapi', 'dlib']);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/--recognizer dlib: must be one of faceapi, human-faceres, human-mobilefacenet, human-mobileface/);
@@ -137,6 +137,12 @@ describe('faces evaluate refuses bad input (exit 2, Chinese and English)', () =>
     const f = await run(['--dir', dir, '--recognizer', `human-mobileface=${path.join(tmp.dir, 'nowhere.json')}`]);
     expect(f.code).toBe(2);
     expect(f.err).toMatch(/not a readable tfjs graph model/);
+    for (const spec of ['fusion', 'fusion=1', 'fusion=x']) {
+      const u = await run(['--dir', dir, '--recognizer', spec]);
+      expect(u.code).toBe(2);
+      expect(u.err).toMatch(/needs the weight of face-api, strictly between 0 and 1/);
+      expect(u.err).toMatch(/融合写作 fusion=权重/);
+    }
   });
 
   it('a bad --enrol-detector', async () => {
