@@ -7,10 +7,12 @@
  * stdout is the summary: the curves' summary numbers, the database growth after warm-up
  * extrapolated per day,
  * and whether RSS grows after warm-up (slope of a least-squares line over the samples after
- * the first third, in MiB per hour).
+ * the first third, in MiB per hour). RSS is broken down (`parts`): the main thread's external
+ * memory and the inference worker's heap, external, wasm and tensor bytes (store_thread_memory_bytes),
+ * and on Linux anonymous vs file-backed RSS (/proc/PID/status), each with its slope after warm-up.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { databaseBytes } from '../edge/ledger/ops-queries.ts';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -53,6 +55,24 @@ function dbBytes(dir: string, top = false): number {
   return n;
 }
 
+/** Linux: the child's resident memory split into anonymous and file-backed (MiB), from /proc; empty elsewhere. */
+function procMemory(pid: number | undefined): { anonMiB?: number; fileMiB?: number } {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (key: string): number | undefined => {
+      const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status);
+      return m ? Number(m[1]) : undefined;
+    };
+    const anon = kb('RssAnon');
+    const file = kb('RssFile');
+    return { ...(anon !== undefined ? { anonMiB: r1(anon / 1024) } : {}), ...(file !== undefined ? { fileMiB: r1(file / 1024) } : {}) };
+  } catch {
+    return {};
+  }
+}
+
+const mib = (bytes: number | undefined): number | undefined => (bytes === undefined ? undefined : r1(bytes / 2 ** 20));
+
 function slopePerHour(xsMs: number[], ys: number[]): number {
   const n = xsMs.length;
   if (n < 2) return 0;
@@ -94,7 +114,13 @@ async function main(): Promise<void> {
   const base = url.replace(/\/$/, '');
   console.error(JSON.stringify({ started: base, dataDir, minutes, everyS }));
   const t0 = Date.now();
-  const samples: { tMs: number; rssMiB: number; lagP99Ms: number; lagMaxMs: number; dbMiB: number; allDbMiB: number; sessions: number; heapMiB: number }[] = [];
+  type Sample = {
+    tMs: number; rssMiB: number; lagP99Ms: number; lagMaxMs: number; dbMiB: number; allDbMiB: number; sessions: number; heapMiB: number;
+    /** store_thread_memory_bytes: the main thread's external memory, the inference worker's heap, external, wasm and tensor bytes */
+    externalMiB?: number | undefined; workerHeapMiB?: number | undefined; workerExternalMiB?: number | undefined; wasmMiB?: number | undefined; tensorsMiB?: number | undefined;
+    anonMiB?: number; fileMiB?: number;
+  };
+  const samples: Sample[] = [];
   while (Date.now() - t0 < minutes * 60_000) {
     await new Promise((r) => setTimeout(r, everyS * 1000));
     let families: PromFamily[];
@@ -113,6 +139,12 @@ async function main(): Promise<void> {
       dbMiB: Math.round((dbBytes(dataDir, true) / 2 ** 20) * 1000) / 1000,
       allDbMiB: Math.round((dbBytes(dataDir) / 2 ** 20) * 1000) / 1000,
       sessions: sum(families, 'store_sessions_total'),
+      externalMiB: mib(value(families, 'store_thread_memory_bytes', { thread: 'main', kind: 'external' })),
+      workerHeapMiB: mib(value(families, 'store_thread_memory_bytes', { thread: 'inference', kind: 'heap_used' })),
+      workerExternalMiB: mib(value(families, 'store_thread_memory_bytes', { thread: 'inference', kind: 'external' })),
+      wasmMiB: mib(value(families, 'store_thread_memory_bytes', { thread: 'inference', kind: 'wasm' })),
+      tensorsMiB: mib(value(families, 'store_thread_memory_bytes', { thread: 'inference', kind: 'tensors' })),
+      ...procMemory(child.pid),
     };
     samples.push(s);
     console.error(JSON.stringify(s));
@@ -129,10 +161,18 @@ async function main(): Promise<void> {
   const allDbPerDayMiB = slopePerHour(warm.map((s) => s.tMs), warm.map((s) => s.allDbMiB)) * 24;
   const rssSlope = slopePerHour(warm.map((s) => s.tMs), warm.map((s) => s.rssMiB));
   const heapSlope = slopePerHour(warm.map((s) => s.tMs), warm.map((s) => s.heapMiB));
+  /** After warm-up: the part's value then, last, and slope (MiB/h); absent when no sample has it. */
+  const part = (key: keyof Sample) => {
+    const w = warm.filter((s) => typeof s[key] === 'number');
+    if (w.length === 0) return undefined;
+    return { afterWarmUp: w[0]![key], last: w[w.length - 1]![key], slopeMiBPerHour: r1(slopePerHour(w.map((s) => s.tMs), w.map((s) => s[key] as number))) };
+  };
+  const parts = Object.fromEntries((['externalMiB', 'workerHeapMiB', 'workerExternalMiB', 'wasmMiB', 'tensorsMiB', 'anonMiB', 'fileMiB'] as const).map((k) => [k, part(k)]).filter(([, v]) => v !== undefined));
   const summary = {
     minutes, samples: samples.length, exitCode: code, sessions: last?.sessions ?? 0,
     rssMiB: { first: first?.rssMiB, afterWarmUp: warm[0]?.rssMiB, last: last?.rssMiB, max: Math.max(...samples.map((s) => s.rssMiB)), slopeAfterWarmUpMiBPerHour: r1(rssSlope) },
     heapMiB: { afterWarmUp: warm[0]?.heapMiB, last: last?.heapMiB, slopeAfterWarmUpMiBPerHour: r1(heapSlope) },
+    parts,
     eventLoopLagMs: { p99Median: pct(samples.map((s) => s.lagP99Ms), 0.5), p99Worst: Math.max(...samples.map((s) => s.lagP99Ms)), maxWorst: Math.max(...samples.map((s) => s.lagMaxMs)) },
     dbMiB: { first: first?.dbMiB, last: last?.dbMiB, growthPerDayMiB: r1(dbPerDayMiB), withVillageLedgerGrowthPerDayMiB: r1(allDbPerDayMiB) },
     sessionsPerHour: hours > 0 ? r1(((last!.sessions - first!.sessions) / hours)) : 0,

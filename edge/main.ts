@@ -26,7 +26,7 @@ import { JobRunner } from './jobs/runner.ts';
 import { storeJobs } from './jobs/store-jobs.ts';
 import { reconcileJob } from './jobs/reconcile.ts';
 import { autoZeroJob } from './jobs/auto-zero.ts';
-import { StoreMetrics } from './ops/metrics.ts';
+import { StoreMetrics, threadMemories } from './ops/metrics.ts';
 import { AlarmBoard, ALARM_TEXT, type AlarmKind } from './ops/alarms.ts';
 import { AlarmWatch } from './ops/alarm-watch.ts';
 import { KeysPart } from './keys-part.ts';
@@ -210,7 +210,7 @@ export class StoreDaemon {
       })
       : undefined;
     this.jobs = jobs;
-    const metrics = new StoreMetrics({ events: this.events, db: () => ledger.handle(), ...(agent ? { sync: agent } : {}), ...(jobs ? { jobs } : {}), ...(alarms ? { alarms } : {}), buses: () => hardware.buses() });
+    const metrics = new StoreMetrics({ events: this.events, db: () => ledger.handle(), ...(agent ? { sync: agent } : {}), ...(jobs ? { jobs } : {}), ...(alarms ? { alarms } : {}), buses: () => hardware.buses(), threads: () => threadMemories(entry.faceEngine) });
     this.metrics = metrics;
     const ops = {
       metrics: () => metrics.text(),

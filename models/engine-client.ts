@@ -6,7 +6,7 @@
 import { Worker } from 'node:worker_threads';
 import { ModelError } from './errors.ts';
 import type { AnalyseOptions, EngineKind, EngineOptions, FrameAnalysis, RgbFrame } from './face-engine.ts';
-import type { EngineStarted, Recognition, WorkerConversion, WorkerRequest, WorkerResponse } from './protocol.ts';
+import type { EngineStarted, Recognition, ThreadMemory, WorkerConversion, WorkerRequest, WorkerResponse } from './protocol.ts';
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
@@ -90,6 +90,21 @@ export class EngineClient {
 
   replaceGallery(entries: Array<{ villagerId: string; descriptors: Float32Array[] }>): Promise<number> {
     return this.call({ op: 'gallery.replace', entries }) as Promise<number>;
+  }
+
+  /**
+   * The worker's memory (its heap is not in the main thread's nodejs_heap_* metrics). Answered
+   * between two frames; null when the worker is not running or does not answer in `timeoutMs`.
+   */
+  async memory(timeoutMs = 2000): Promise<ThreadMemory | null> {
+    if (!this.worker) return null;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), timeoutMs); });
+    try {
+      return await Promise.race([(this.call({ op: 'memory' }) as Promise<ThreadMemory>).catch(() => null), late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private call(req: DistributiveOmit<WorkerRequest, 'id'>, transfer: ArrayBuffer[] = []): Promise<unknown> {

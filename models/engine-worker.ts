@@ -7,6 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import { isModelError } from './errors.ts';
 import { FaceEngine } from './face-engine.ts';
 import { Gallery } from './gallery.ts';
+import { threadMemory } from './runtime.ts';
 import type { EngineStarted, Recognition, WorkerConversion, WorkerRequest, WorkerResponse } from './protocol.ts';
 
 if (!parentPort) throw new Error('engine-worker.ts must run in a worker thread');
@@ -56,6 +57,8 @@ async function handle(req: WorkerRequest): Promise<unknown> {
       gallery.clear();
       for (const e of req.entries) gallery.add(e.villagerId, e.descriptors);
       return gallery.size;
+    case 'memory':
+      return threadMemory();
     case 'stop':
       engine?.stop();
       engine = undefined;

@@ -8,6 +8,7 @@ import type * as FaceApi from '@vladmandic/face-api';
 import type * as TfModule from '@tensorflow/tfjs';
 import { ModelError } from './errors.ts';
 import type { VerifiedModel } from './manifest.ts';
+import type { ThreadMemory } from './protocol.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -34,6 +35,22 @@ export async function loadRuntime(): Promise<Runtime> {
   tf.env().set('PROD', true);
   runtime = { faceapi, tf };
   return runtime;
+}
+
+/**
+ * This thread's memory (ThreadMemory in protocol.ts). Cheap: no heap walk; tfjs is not loaded by
+ * asking (before loadRuntime the wasm fields are null).
+ */
+export function threadMemory(): ThreadMemory {
+  const m = process.memoryUsage();
+  let wasm: number | null = null;
+  let tensors: number | null = null;
+  if (runtime) {
+    const backend = runtime.tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } };
+    wasm = backend.wasm?.HEAPU8?.byteLength ?? null;
+    tensors = runtime.tf.memory().numBytes;
+  }
+  return { heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, wasm, tensors };
 }
 
 interface WeightsManifestGroup {

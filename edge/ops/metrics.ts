@@ -3,7 +3,8 @@
  * one test process must not share counters). Counters follow the daemon's events; gauges that
  * describe state (outbox depth, sync refusals, job outcomes) are read at scrape time.
  * prom-client's default metrics bring the event-loop delay (nodejs_eventloop_lag_*) and the
- * resident memory (process_resident_memory_bytes).
+ * resident memory (process_resident_memory_bytes); store_thread_memory_bytes breaks the memory
+ * down per thread (the inference worker's heap and wasm memory are in no default metric).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { BusStats } from '../../drivers/index.ts';
@@ -14,6 +15,8 @@ import type { Db } from '../ledger/db.ts';
 import { countPendingOutbox } from '../ledger/outbox.ts';
 import type { JobStats } from '../jobs/runner.ts';
 import type { SyncStateSource } from '../http/queries.ts';
+import type { ThreadMemory } from '../../models/protocol.ts';
+import { threadMemory } from '../../models/runtime.ts';
 
 export interface MetricsSources {
   events: DaemonEventRelay;
@@ -23,12 +26,29 @@ export interface MetricsSources {
   alarms?: AlarmBoard;
   /** Each RS-485 bus's counters. */
   buses?: () => BusStats[];
+  /** Each thread's memory (main, and the inference worker while it runs), for store_thread_memory_bytes. */
+  threads?: () => Promise<ThreadMemoryReport[]>;
 }
+
+export interface ThreadMemoryReport { thread: string; memory: ThreadMemory }
+
+/** store_thread_memory_bytes's `kind` label for each ThreadMemory field. */
+const MEMORY_KINDS: ReadonlyArray<[keyof ThreadMemory, string]> = [
+  ['heapUsed', 'heap_used'], ['heapTotal', 'heap_total'], ['external', 'external'], ['arrayBuffers', 'array_buffers'], ['wasm', 'wasm'], ['tensors', 'tensors'],
+];
 
 /** Seconds; the door's stages take milliseconds, a slow CPU a second. */
 const STAGE_BUCKETS = [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5];
 /** The camera's frame rate is measured over this window. */
 const FPS_WINDOW_MS = 10_000;
+
+/** The main thread's memory and, while it runs, the inference worker's (it answers between two frames). */
+export async function threadMemories(engine: { memory(): Promise<ThreadMemory | null> } | undefined): Promise<ThreadMemoryReport[]> {
+  const out: ThreadMemoryReport[] = [{ thread: 'main', memory: threadMemory() }];
+  const worker = await engine?.memory();
+  if (worker) out.push({ thread: 'inference', memory: worker });
+  return out;
+}
 
 export class StoreMetrics {
   readonly registry = new Registry();
@@ -108,6 +128,22 @@ export class StoreMetrics {
         collect() {
           this.reset();
           for (const b of buses()) this.set({ bus: b.url }, b.requests);
+        },
+      });
+    }
+    const threads = src.threads;
+    if (threads) {
+      // RSS broken down: the inference worker's heap is not in nodejs_heap_*, wasm memory not in external
+      new Gauge({
+        name: 'store_thread_memory_bytes', help: 'Memory per thread (main, inference): V8 heap used/total, external and array buffers outside it, the tfjs wasm backend\'s linear memory (grows, never shrinks) and the bytes tfjs tensors hold', labelNames: ['thread', 'kind'], registers: [r],
+        async collect() {
+          this.reset();
+          for (const t of await threads()) {
+            for (const [field, kind] of MEMORY_KINDS) {
+              const v = t.memory[field];
+              if (v !== null) this.set({ thread: t.thread, kind }, v);
+            }
+          }
         },
       });
     }

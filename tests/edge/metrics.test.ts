@@ -62,6 +62,13 @@ describe('/metrics and /readyz', () => {
       expect(sample(before, 'process_resident_memory_bytes')).toBeGreaterThan(10_000_000);
       expect(before.some((f) => f.name === 'nodejs_eventloop_lag_p99_seconds')).toBe(true);
       expect(sample(before, 'store_job_runs', { job: 'backup', outcome: 'ok' })).toBe(0);
+      // memory per thread: only the main thread without face entry, and no tfjs loaded in it
+      const heapUsed = sample(before, 'store_thread_memory_bytes', { thread: 'main', kind: 'heap_used' })!;
+      expect(heapUsed).toBeGreaterThan(1_000_000);
+      expect(sample(before, 'store_thread_memory_bytes', { thread: 'main', kind: 'heap_total' })).toBeGreaterThanOrEqual(heapUsed);
+      expect(sample(before, 'store_thread_memory_bytes', { thread: 'main', kind: 'external' })).toBeGreaterThan(0);
+      expect(sample(before, 'store_thread_memory_bytes', { thread: 'main', kind: 'wasm' })).toBeUndefined();
+      expect(before.find((f) => f.name === 'store_thread_memory_bytes')!.metrics.some((m) => m.labels?.thread === 'inference')).toBe(false);
 
       const sim = daemon.hardware!.sim!;
       expect(sim.scanner.scan('NOT-A-CARD')).toBe(true);
@@ -99,6 +106,39 @@ describe('/metrics and /readyz', () => {
       t.cleanup();
     }
   }, 120_000);
+
+  it('with face entry the inference worker\'s memory is on /metrics apart from the main thread\'s: its heap, and its wasm memory once frames are analysed', async () => {
+    const t = tempDir('metrics-worker-');
+    const config = validateConfig({
+      data_dir: t.dir, demo: true, demo_loop: false, http: { port: 0 }, log: { level: 'silent' },
+      entry: { face_enabled: true, detector: 'tiny', camera: { kind: 'files', path: samplePath(2), loop: true } },
+    });
+    const daemon = new StoreDaemon(config, pino({ level: 'silent' }));
+    try {
+      await daemon.start();
+      const base = daemon.httpAddress!;
+      const scrape = async (): Promise<PromFamily[]> => parsePrometheusTextFormat(await (await fetch(new URL('/metrics', base))).text());
+      const m = await waitFor('frames analysed and the worker\'s memory reported', async () => {
+        const f = await scrape();
+        return (sample(f, 'store_camera_frames_total') ?? 0) > 0 && sample(f, 'store_thread_memory_bytes', { thread: 'inference', kind: 'heap_used' }) !== undefined ? f : undefined;
+      }, 120_000);
+      const mem = (thread: string, kind: string): number | undefined => sample(m, 'store_thread_memory_bytes', { thread, kind });
+      expect(mem('inference', 'heap_used')).toBeGreaterThan(1_000_000);
+      expect(mem('inference', 'heap_total')).toBeGreaterThanOrEqual(mem('inference', 'heap_used')!);
+      // the worker loaded tfjs's wasm backend (at least its 16 MiB initial memory); the main thread did not
+      expect(mem('inference', 'wasm')).toBeGreaterThanOrEqual(16 * 2 ** 20);
+      expect(mem('inference', 'tensors')).toBeGreaterThanOrEqual(0);
+      expect(mem('main', 'heap_used')).toBeGreaterThan(1_000_000);
+      expect(mem('main', 'wasm')).toBeUndefined();
+      // the worker's own isolate, not the main thread's numbers again
+      const worker = await daemon.entry!.faceEngine!.memory();
+      expect(worker).not.toBeNull();
+      expect(worker!.wasm).toBeGreaterThanOrEqual(16 * 2 ** 20);
+    } finally {
+      await daemon.stop();
+      t.cleanup();
+    }
+  }, 240_000);
 
   it('an infrared lens configured with face entry is on /readyz: one that cannot be opened makes it 503 naming camera_ir with its reason', async () => {
     const t = tempDir('readyz-ir-');
