@@ -27,19 +27,8 @@ export type WorkerRequest =
   | { id: number; op: 'memory' }
   | { id: number; op: 'stop' };
 
-/**
- * One thread's memory, for /metrics (edge/ops/metrics.ts): its V8 heap and the memory outside
- * it (process.memoryUsage() is per thread except rss), the tfjs wasm backend's linear memory
- * (grows, never shrinks; null when this thread has not loaded tfjs) and the bytes tfjs tensors hold.
- */
-export interface ThreadMemory {
-  heapUsed: number;
-  heapTotal: number;
-  external: number;
-  arrayBuffers: number;
-  wasm: number | null;
-  tensors: number | null;
-}
+/** One thread's memory, for /metrics: defined beside the code that reads it (runtime.ts). */
+export type { ThreadMemory } from './runtime.ts';
 
 /** Sent by the worker on its own while it starts: a net converted to ONNX (or found cached). */
 export interface WorkerConversion { event: 'conversion'; step: ConversionStep }

@@ -8,7 +8,6 @@ import type * as FaceApi from '@vladmandic/face-api';
 import type * as TfModule from '@tensorflow/tfjs';
 import { ModelError } from './errors.ts';
 import type { VerifiedModel } from './manifest.ts';
-import type { ThreadMemory } from './protocol.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -38,7 +37,21 @@ export async function loadRuntime(): Promise<Runtime> {
 }
 
 /**
- * This thread's memory (ThreadMemory in protocol.ts). Cheap: no heap walk; tfjs is not loaded by
+ * One thread's memory, for /metrics (edge/ops/metrics.ts; sent by the inference worker through protocol.ts): its V8 heap and the memory outside
+ * it (process.memoryUsage() is per thread except rss), the tfjs wasm backend's linear memory
+ * (grows, never shrinks; null when this thread has not loaded tfjs) and the bytes tfjs tensors hold.
+ */
+export interface ThreadMemory {
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  arrayBuffers: number;
+  wasm: number | null;
+  tensors: number | null;
+}
+
+/**
+ * This thread's memory. Cheap: no heap walk; tfjs is not loaded by
  * asking (before loadRuntime the wasm fields are null).
  */
 export function threadMemory(): ThreadMemory {
