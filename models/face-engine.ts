@@ -135,6 +135,7 @@ export function validateFrame(frame: RgbFrame): void {
 
 
 type Tensor3D = TfModule.Tensor3D;
+type FaceApiLandmarks = InstanceType<Runtime['faceapi']['FaceLandmarks68']>;
 
 export class FaceEngine {
   private rt: Runtime | undefined;
@@ -229,10 +230,12 @@ export class FaceEngine {
    * face-api's extractFaceTensors cuts (the landmarks' aligned box, clipped and floored).
    * `tensor` is the frame as tfjs holds it, when the caller has made it already (else a tensor of
    * its own, not on the reused buffer: the caller's tensors of this frame may still be alive).
+   * The door's own path passes face-api's landmarks object as analyse() made it; a fusion member
+   * gets plain points and builds one.
    */
-  private async faceApiDescriptor(frame: RgbFrame, landmarks68: readonly Point[], tensor?: () => Tensor3D): Promise<Float32Array> {
+  private async faceApiDescriptor(frame: RgbFrame, landmarks68: readonly Point[] | FaceApiLandmarks, tensor?: () => Tensor3D): Promise<Float32Array> {
     const { faceapi } = this.runtime();
-    const landmarks = new faceapi.FaceLandmarks68(landmarks68.map((p) => new faceapi.Point(p.x, p.y)), { width: 1, height: 1 });
+    const landmarks = 'align' in landmarks68 ? landmarks68 : new faceapi.FaceLandmarks68(landmarks68.map((p) => new faceapi.Point(p.x, p.y)), { width: 1, height: 1 });
     if (this.onnx) return normalise(await this.onnx.descriptor(frame, landmarks.align().clipAtImageBorders(frame.width, frame.height)));
     const own = tensor ? undefined : this.runtime().tf.tensor3d(Float32Array.from(frame.data), [frame.height, frame.width, 3], 'float32');
     try {
@@ -417,7 +420,7 @@ export class FaceEngine {
     if (rejected) return result;
 
     t = performance.now();
-    result.descriptor = this.recognizer ? await this.recognizer.describe(frame, shifted.positions) : await this.faceApiDescriptor(frame, shifted.positions, tensor);
+    result.descriptor = this.recognizer ? await this.recognizer.describe(frame, shifted.positions) : await this.faceApiDescriptor(frame, shifted, tensor);
     times.descriptor += performance.now() - t;
 
     if (opts.liveness && (this.onnx?.hasLiveness || (this.antispoof && this.liveness))) {
