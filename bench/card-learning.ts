@@ -31,6 +31,7 @@ import { allowLearning } from '../edge/ledger/face-learning.ts';
 import { countPending } from '../edge/ledger/face-pending.ts';
 import { addVillager, setFaceConsent } from '../edge/ledger/villagers.ts';
 import { mainThreadSched, report, round, summarise, wantsJson } from './stats.ts';
+import { SyntheticDescriptors } from '../harness/synthetic-descriptors.ts';
 
 const args = process.argv.slice(2);
 const json = wantsJson();
@@ -49,34 +50,10 @@ const TEMPLATES = count('--templates', 3);
 const RUNS = Math.min(count('--runs', 20), VILLAGERS);
 const log = (msg: string): void => { if (!json) console.error(msg); };
 
-const D = 128;
-/** A seeded generator: the same gallery on every run of the benchmark. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = rng(1);
-function unitVector(): Float32Array {
-  const v = new Float32Array(D);
-  for (let i = 0; i < D; i++) v[i] = random() - 0.5;
-  const n = Math.hypot(...v);
-  return v.map((x) => x / n);
-}
-/** `a` moved `dist` away (Euclidean, on the unit sphere) toward a random direction. */
-function near(a: Float32Array, dist: number): Float32Array {
-  const r = unitVector();
-  const dot = a.reduce((s, x, i) => s + x * (r[i] as number), 0);
-  const ortho = r.map((x, i) => x - dot * (a[i] as number));
-  const on = Math.hypot(...ortho);
-  const angle = 2 * Math.asin(dist / 2);
-  return a.map((x, i) => Math.cos(angle) * x + Math.sin(angle) * ((ortho[i] as number) / on));
-}
+/** The same gallery on every run of the benchmark. */
+const synthetic = new SyntheticDescriptors(1);
+const unitVector = (): Float32Array => synthetic.unit();
+const near = (a: Float32Array, dist: number): Float32Array => synthetic.near(a, dist);
 
 const dir = mkdtempSync(path.join(tmpdir(), 'bench-card-'));
 try {
@@ -106,7 +83,7 @@ try {
 
   /** The inference worker's part, on this thread: the real gallery's top-2 for the face shown. */
   class StandIn implements FaceRecogniser {
-    readonly gallery = new Gallery(VILLAGERS * TEMPLATES, D);
+    readonly gallery = new Gallery(VILLAGERS * TEMPLATES, synthetic.length);
     /** The face at the door; null: nobody. */
     face: Float32Array | null = null;
     seen = 0;

@@ -22,6 +22,7 @@ import { allowLearning } from '../../edge/ledger/face-learning.ts';
 import { countPending } from '../../edge/ledger/face-pending.ts';
 import { addVillager, setFaceConsent } from '../../edge/ledger/villagers.ts';
 import { tempLedger } from '../ledger/helpers.ts';
+import { SyntheticDescriptors } from '../../harness/synthetic-descriptors.ts';
 
 /** Templates opened on this thread, through every way templates.ts has of opening them. */
 const opened = vi.hoisted(() => ({ count: 0 }));
@@ -50,28 +51,9 @@ const LOOK_ALIKE = 4321;
 const id = (i: number): string => `v${String(i).padStart(4, '0')}`;
 
 /** Seeded unit vectors: the same gallery on every run. */
-let seed = 7;
-function random(): number {
-  seed = (seed + 0x6d2b79f5) >>> 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-function unitVector(): Float32Array {
-  const v = new Float32Array(D).map(() => random() - 0.5);
-  const n = Math.hypot(...v);
-  return v.map((x) => x / n);
-}
-/** `a` moved `dist` away on the unit sphere, toward a random direction. */
-function near(a: Float32Array, dist: number): Float32Array {
-  const r = unitVector();
-  const dot = a.reduce((s, x, i) => s + x * (r[i] as number), 0);
-  const ortho = r.map((x, i) => x - dot * (a[i] as number));
-  const on = Math.hypot(...ortho);
-  const angle = 2 * Math.asin(dist / 2);
-  return a.map((x, i) => Math.cos(angle) * x + Math.sin(angle) * ((ortho[i] as number) / on));
-}
+const synthetic = new SyntheticDescriptors(7, D);
+const unitVector = (): Float32Array => synthetic.unit();
+const near = (a: Float32Array, dist: number): Float32Array => synthetic.near(a, dist);
 
 /** The inference worker's part: the real gallery's top-2 for the face at the door. */
 class Recogniser implements FaceRecogniser {
