@@ -146,7 +146,8 @@ describe(`staff accounts page in chromium (${ledgerDbKind})`, () => {
     await page.fill('#add-password_confirm', 'another clerk pw');
     await page.click('#add-form button[type=submit]');
     await expect.poll(() => page.textContent('#add-ok'), { timeout: 30_000 }).toBe('已添加账号 clerk-a2');
-    expect(await page.locator('#accounts tr').count()).toBe(2);
+    // the page says so before it reads the list again (accounts.js): wait for the new row
+    await expect.poll(() => page.locator('#accounts tr').count(), { timeout: 30_000 }).toBe(2);
     await page.screenshot({ path: path.join(SHOTS, 'ledger-staff-accounts-village.png'), fullPage: true });
     await context.close();
     expect(problems).toEqual([]);
