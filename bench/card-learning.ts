@@ -19,6 +19,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { Gallery } from '../models/gallery.ts';
+import { gallerySealed, type SealedBatch } from '../models/sealed.ts';
 import type { Recognition } from '../models/protocol.ts';
 import type { RgbFrame } from '../models/face-engine.ts';
 import { resolveEntryConfig } from '../edge/entry/config.ts';
@@ -97,7 +98,7 @@ try {
         match: this.gallery.search(this.face), times: { detect: 0, landmarks: 0, descriptor: 0, liveness: 0, match: 0 }, descriptor: this.face,
       });
     }
-    replaceGallery(list: GalleryEntry[]): Promise<number> { this.gallery.clear(); for (const e of list) this.gallery.add(e.villagerId, e.descriptors); return Promise.resolve(this.gallery.size); }
+    replaceSealedGallery(key: Uint8Array, batch: SealedBatch): Promise<number> { gallerySealed(key, batch, this.gallery.dimension, this.gallery); return Promise.resolve(this.gallery.size); }
     addTemplates(v: string, d: Float32Array[]): Promise<number> { this.gallery.add(v, d); return Promise.resolve(this.gallery.size); }
     removeVillager(v: string): Promise<number> { return Promise.resolve(this.gallery.remove(v)); }
   }

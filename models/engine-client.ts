@@ -6,7 +6,8 @@
 import { Worker } from 'node:worker_threads';
 import { ModelError } from './errors.ts';
 import type { AnalyseOptions, EngineKind, EngineOptions, FrameAnalysis, RgbFrame } from './face-engine.ts';
-import type { EngineStarted, Recognition, ThreadMemory, WorkerConversion, WorkerRequest, WorkerResponse } from './protocol.ts';
+import type { SealedBatch } from './sealed.ts';
+import type { EngineStarted, Recognition, SealedNearest, ThreadMemory, WorkerConversion, WorkerRequest, WorkerResponse } from './protocol.ts';
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
@@ -90,6 +91,19 @@ export class EngineClient {
 
   replaceGallery(entries: Array<{ villagerId: string; descriptors: Float32Array[] }>): Promise<number> {
     return this.call({ op: 'gallery.replace', entries }) as Promise<number>;
+  }
+
+  /**
+   * The whole gallery from sealed rows, opened in the worker (not on this thread). The batch's
+   * buffer is transferred: the caller must not use it afterwards. The key is copied.
+   */
+  replaceSealedGallery(key: Uint8Array, batch: SealedBatch): Promise<number> {
+    return this.call({ op: 'gallery.replaceSealed', key: Uint8Array.from(key), batch }, [batch.bytes.buffer as ArrayBuffer]) as Promise<number>;
+  }
+
+  /** Each query's nearest owner among sealed rows, opened and searched in the worker (the batch's buffer is transferred). */
+  nearestSealed(key: Uint8Array, batch: SealedBatch, queries: Float32Array[]): Promise<SealedNearest> {
+    return this.call({ op: 'sealed.nearest', key: Uint8Array.from(key), batch, queries }, [batch.bytes.buffer as ArrayBuffer]) as Promise<SealedNearest>;
   }
 
   /**

@@ -7,6 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import { isModelError } from './errors.ts';
 import { FaceEngine } from './face-engine.ts';
 import { Gallery } from './gallery.ts';
+import { gallerySealed, nearestSealed } from './sealed.ts';
 import { threadMemory } from './runtime.ts';
 import type { EngineStarted, Recognition, WorkerConversion, WorkerRequest, WorkerResponse } from './protocol.ts';
 
@@ -57,6 +58,12 @@ async function handle(req: WorkerRequest): Promise<unknown> {
       gallery.clear();
       for (const e of req.entries) gallery.add(e.villagerId, e.descriptors);
       return gallery.size;
+    case 'gallery.replaceSealed':
+      // opened into the live gallery only once every row opened: a bad row leaves the old one in place
+      gallery = gallerySealed(req.key, req.batch, gallery.dimension);
+      return gallery.size;
+    case 'sealed.nearest':
+      return nearestSealed(req.key, req.batch, req.queries);
     case 'memory':
       return threadMemory();
     case 'stop':

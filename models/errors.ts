@@ -17,6 +17,8 @@ export const ModelErrorCode = {
   ENGINE_FAILED: 'ENGINE_FAILED',
   /** A gallery operation with bad input (wrong descriptor length, not normalisable). */
   GALLERY_INVALID: 'GALLERY_INVALID',
+  /** A sealed descriptor that does not open (another key, an altered row); details: its owner. */
+  TEMPLATE_UNREADABLE: 'TEMPLATE_UNREADABLE',
 } as const;
 export type ModelErrorCode = (typeof ModelErrorCode)[keyof typeof ModelErrorCode];
 

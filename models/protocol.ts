@@ -1,6 +1,7 @@
 /** Messages between the EngineClient (main thread) and the inference worker. */
 import type { AnalyseOptions, ConversionStep, EngineKind, EngineOptions, FaceAnalysis, RgbFrame, StageTimes } from './face-engine.ts';
-import type { GallerySearch } from './gallery.ts';
+import type { GalleryHit, GallerySearch } from './gallery.ts';
+import type { SealedBatch } from './sealed.ts';
 import type { ModelErrorCode } from './errors.ts';
 
 export interface Recognition {
@@ -24,8 +25,14 @@ export type WorkerRequest =
   | { id: number; op: 'gallery.add'; villagerId: string; descriptors: Float32Array[] }
   | { id: number; op: 'gallery.remove'; villagerId: string }
   | { id: number; op: 'gallery.replace'; entries: Array<{ villagerId: string; descriptors: Float32Array[] }> }
+  /** The whole gallery as sealed rows, opened in the worker (models/sealed.ts); `key` is a copy. */
+  | { id: number; op: 'gallery.replaceSealed'; key: Uint8Array; batch: SealedBatch }
+  /** Each query's nearest owner among sealed rows, opened in the worker: the enrolment's look-alike check. */
+  | { id: number; op: 'sealed.nearest'; key: Uint8Array; batch: SealedBatch; queries: Float32Array[] }
   | { id: number; op: 'memory' }
   | { id: number; op: 'stop' };
+
+export type SealedNearest = Array<GalleryHit | null>;
 
 /** One thread's memory, for /metrics: defined beside the code that reads it (runtime.ts). */
 export type { ThreadMemory } from './runtime.ts';

@@ -13,7 +13,7 @@ import { EdgeError } from '../errors.ts';
 import type { Db } from '../ledger/db.ts';
 import type { FrameSource } from './camera.ts';
 import { qualityGate, type EntryConfig } from './config.ts';
-import { checkEnrolable, storeTemplates, type FaceAnalyser } from './enrol.ts';
+import { checkEnrolable, searcherOf, storeTemplates, type FaceAnalyser } from './enrol.ts';
 
 export interface CameraEnrolOptions {
   /** Templates wanted: distinct usable frames. */
@@ -140,5 +140,5 @@ export async function enrolFromCamera(
     });
   }
   const templates = chosen.map((f) => ({ descriptor: f.descriptor, quality: f.sharpness, source: `camera frame ${f.index} (yaw ${f.yaw.toFixed(0)}°, pitch ${f.pitch.toFixed(0)}°)` }));
-  return { templates: storeTemplates(db, key, config, villagerId, templates, at), examined: c.examined, rejected: c.rejected };
+  return { templates: await storeTemplates(db, key, config, villagerId, templates, at, searcherOf(analyser)), examined: c.examined, rejected: c.rejected };
 }

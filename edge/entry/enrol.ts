@@ -15,9 +15,24 @@ import type { Db } from '../ledger/db.ts';
 import { faceConsentOf } from '../ledger/face-templates.ts';
 import { qualityGate, type EntryConfig } from './config.ts';
 import { matchVerdict } from './decision.ts';
-import { addTemplates, loadGallery, type NewTemplate } from './templates.ts';
+import { addTemplates, asTemplateError, loadGallery, sealedGallery, type NewTemplate } from './templates.ts';
+import { nearestSealed, type SealedBatch } from '../../models/sealed.ts';
+import type { SealedNearest } from '../../models/protocol.ts';
 
-export interface FaceAnalyser { analyse(frame: RgbFrame, opts: AnalyseOptions): Promise<FrameAnalysis> }
+export interface FaceAnalyser {
+  analyse(frame: RgbFrame, opts: AnalyseOptions): Promise<FrameAnalysis>;
+  /** Each query's nearest owner among sealed rows, opened off the caller's thread (EngineClient: in the inference worker). */
+  nearestSealed?(key: Uint8Array, batch: SealedBatch, queries: Float32Array[]): Promise<SealedNearest>;
+}
+
+/** Where the look-alike check opens and searches the other villagers' templates. */
+export type SealedSearcher = Required<Pick<FaceAnalyser, 'nearestSealed'>>;
+
+/** On this thread: the command line's enrolment (its own process, no door loop to hold up). */
+export const inProcess: SealedSearcher = { nearestSealed: (key, batch, queries) => Promise.resolve(nearestSealed(key, batch, queries)) };
+
+/** The analyser's own search when it has one (the door's worker), else this thread. */
+export const searcherOf = (a: FaceAnalyser): SealedSearcher => (a.nearestSealed ? (a as SealedSearcher) : inProcess);
 
 export function mirror(frame: RgbFrame): RgbFrame {
   const { width, height, data } = frame;
@@ -50,24 +65,31 @@ export interface Collision { villagerId: string; distance: number; source: strin
  * The first new template lying within the strict threshold of another villager's template.
  * Such an enrolment would make both villagers ambiguous at the door (the margin rule could
  * no longer tell them apart), and may be a stranger enrolled under a villager's name.
+ * The other villagers' templates are read sealed and opened by `searcher`: at the door, the
+ * inference worker, so the main thread (sessions, the scales' polling) is not held for the
+ * whole gallery's decryption.
  */
-export function findCollision(db: Db, key: Buffer, villagerId: string, templates: readonly NewTemplate[], config: EntryConfig): Collision | null {
+export async function findCollision(db: Db, key: Buffer, villagerId: string, templates: readonly NewTemplate[], config: EntryConfig, searcher: SealedSearcher = inProcess): Promise<Collision | null> {
   const threshold = config.match.threshold;
-  const others = loadGallery(db, key, config).filter((e) => e.villagerId !== villagerId);
-  if (others.length === 0) return null;
-  const gallery = new Gallery(64, templates[0]?.descriptor.length ?? 128);
-  for (const e of others) gallery.add(e.villagerId, e.descriptors);
-  let worst: Collision | null = null;
-  for (const t of templates) {
-    const best = gallery.search(t.descriptor).best;
-    if (best && best.distance <= threshold && (!worst || best.distance < worst.distance)) worst = { villagerId: best.villagerId, distance: best.distance, source: t.source };
+  const others = sealedGallery(db, config, villagerId);
+  if (others.owners.length === 0 || templates.length === 0) return null;
+  let hits: SealedNearest;
+  try {
+    hits = await searcher.nearestSealed(key, others, templates.map((t) => t.descriptor));
+  } catch (err) {
+    throw asTemplateError(err);
   }
+  let worst: Collision | null = null;
+  templates.forEach((t, i) => {
+    const best = hits[i];
+    if (best && best.distance <= threshold && (!worst || best.distance < worst.distance)) worst = { villagerId: best.villagerId, distance: best.distance, source: t.source };
+  });
   return worst;
 }
 
 /** Stores templates after the collision check; refuses (FACE_COLLISION) naming the other villager. */
-export function storeTemplates(db: Db, key: Buffer, config: EntryConfig, villagerId: string, templates: readonly NewTemplate[], at: string): number {
-  const c = findCollision(db, key, villagerId, templates, config);
+export async function storeTemplates(db: Db, key: Buffer, config: EntryConfig, villagerId: string, templates: readonly NewTemplate[], at: string, searcher: SealedSearcher = inProcess): Promise<number> {
+  const c = await findCollision(db, key, villagerId, templates, config, searcher);
   if (c) {
     throw new EdgeError('FACE_COLLISION', `${c.source}: this face is within the match threshold of villager ${c.villagerId} (distance ${c.distance.toFixed(3)} ≤ ${config.match.threshold}); enrolment refused`, {
       zh: `${c.source}：这张脸与村民 ${c.villagerId} 的人脸模板过于相近（距离 ${c.distance.toFixed(3)}），拒绝录入`,
@@ -101,7 +123,7 @@ export async function enrolVillager(
     const mf = m.faces[0];
     if (mf?.descriptor) templates.push({ descriptor: mf.descriptor, quality: mf.quality.sharpness, source: `${p.name} (mirrored)` });
   }
-  return { templates: storeTemplates(db, key, config, villagerId, templates, at) };
+  return { templates: await storeTemplates(db, key, config, villagerId, templates, at, searcherOf(analyser)) };
 }
 
 export interface IdentifyResult {

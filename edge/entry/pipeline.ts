@@ -23,7 +23,8 @@ import { IrFrames, judgeIr } from './liveness-ir.ts';
 import { DoorLivenessGate, type ChallengePrompt } from './liveness-challenge.ts';
 import { frameVerdict, initialWindow, type FrameVerdict, type WindowState } from './decision.ts';
 import type { FrameSource } from './camera.ts';
-import { loadGallery, loadVillagerTemplates, type GalleryEntry } from './templates.ts';
+import { asTemplateError, loadVillagerTemplates, sealedGallery } from './templates.ts';
+import type { SealedBatch } from '../../models/sealed.ts';
 import type { DoorLearning } from './door-learning.ts';
 import { cropFace, shrinkFrame, type CardLearning } from './card-learning.ts';
 
@@ -33,7 +34,8 @@ export type { DoorLock, EntryDecision, EntryDecisionKind, SingleUse, StoreOccupa
 /** The inference worker as the pipeline needs it (models/engine-client.ts fits). */
 export interface FaceRecogniser {
   recognise(frame: RgbFrame, opts: Omit<AnalyseOptions, 'allFaces'>): Promise<Recognition>;
-  replaceGallery(entries: GalleryEntry[]): Promise<number>;
+  /** The whole gallery from sealed rows, opened where the gallery lives (not on the main thread); the batch's buffer is handed over. */
+  replaceSealedGallery(key: Uint8Array, batch: SealedBatch): Promise<number>;
   addTemplates(villagerId: string, descriptors: Float32Array[]): Promise<number>;
   removeVillager(villagerId: string): Promise<number>;
 }
@@ -117,7 +119,7 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
   private now(): number { return (this.deps.now ?? Date.now)(); }
 
   async start(): Promise<void> {
-    if (this.deps.recogniser) await this.deps.recogniser.replaceGallery(loadGallery(this.deps.db, this.deps.templateKey, this.deps.config));
+    await this.loadGallery();
     this.running = true;
     const cam = this.deps.camera;
     if (cam && this.deps.recogniser && this.deps.config.face_enabled) {
@@ -151,7 +153,22 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
 
   /** Reloads the whole gallery (after the inference worker restarted). */
   async reloadAll(): Promise<void> {
-    if (this.deps.recogniser) await this.deps.recogniser.replaceGallery(loadGallery(this.deps.db, this.deps.templateKey, this.deps.config));
+    await this.loadGallery();
+  }
+
+  /**
+   * The whole gallery to the recogniser, still sealed: the worker opens it (2,000 villagers ×
+   * 3–6 templates held this thread ~0.1 s of CPU when it was opened here; bench/gallery-load.ts).
+   */
+  private async loadGallery(): Promise<void> {
+    const r = this.deps.recogniser;
+    if (!r) return;
+    const batch = sealedGallery(this.deps.db, this.deps.config);
+    try {
+      await r.replaceSealedGallery(this.deps.templateKey, batch);
+    } catch (err) {
+      throw asTemplateError(err);
+    }
   }
 
   /** Re-reads one villager's templates after enrolment or removal (CLI, admin page). */

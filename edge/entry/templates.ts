@@ -8,10 +8,12 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../ledger/db.ts';
-import { consentedTemplateRows, consentedTemplateRowsOf, countTemplates, deleteTemplates, insertTemplates, purgeTemplatesWithoutConsent } from '../ledger/face-templates.ts';
+import { consentedSealedJoined, consentedTemplateRows, consentedTemplateRowsOf, countTemplates, deleteTemplates, insertTemplates, purgeTemplatesWithoutConsent } from '../ledger/face-templates.ts';
 import { EdgeError } from '../errors.ts';
 import { descriptorLength, type EntryConfig } from './config.ts';
 import { DESCRIPTOR_LENGTHS } from '../../models/recognizer.ts';
+import { isModelError } from '../../models/errors.ts';
+import { joinedLength, openSealed, packJoined, sealDescriptor as sealModel, type SealedBatch } from '../../models/sealed.ts';
 
 export const KEY_BYTES = 32;
 // descriptors of every recognizer (edge/entry/config.ts `recognizer`): face-api 128, Human's
@@ -43,26 +45,28 @@ export function loadOrCreateTemplateKey(file: string): Buffer {
 export interface SealedTemplate { nonce: Buffer; ciphertext: Buffer; tag: Buffer }
 
 export function sealDescriptor(key: Buffer, villagerId: string, descriptor: Float32Array): SealedTemplate {
-  const nonce = randomBytes(12);
-  const c = createCipheriv('aes-256-gcm', key, nonce);
-  c.setAAD(Buffer.from(villagerId, 'utf8'));
-  const plain = Buffer.from(descriptor.buffer, descriptor.byteOffset, descriptor.byteLength);
-  const ciphertext = Buffer.concat([c.update(plain), c.final()]);
-  return { nonce, ciphertext, tag: c.getAuthTag() };
+  return sealModel(key, villagerId, descriptor);
+}
+
+/** FACE_TEMPLATE_UNREADABLE naming the villager (a template opened here or in the inference worker). */
+export function templateUnreadable(villagerId: string, cause?: unknown): EdgeError {
+  return new EdgeError('FACE_TEMPLATE_UNREADABLE', `face template of ${villagerId} cannot be decrypted (wrong key file or altered row)`, { cause, zh: '人脸模板无法解密（密钥不符或数据被改动）', details: { villager: villagerId } });
+}
+
+/** A sealed-template failure of models/ (the worker's, or an in-process open) as the store's error; anything else unchanged. */
+export function asTemplateError(err: unknown): unknown {
+  return isModelError(err, 'TEMPLATE_UNREADABLE') ? templateUnreadable(String(err.details?.owner ?? '?'), err) : err;
 }
 
 export function openDescriptor(key: Buffer, villagerId: string, t: SealedTemplate): Float32Array {
+  let d: Float32Array;
   try {
-    const d = createDecipheriv('aes-256-gcm', key, t.nonce);
-    d.setAAD(Buffer.from(villagerId, 'utf8'));
-    d.setAuthTag(t.tag);
-    const plain = Buffer.concat([d.update(t.ciphertext), d.final()]);
-    if (!DESCRIPTOR_BYTES.includes(plain.length)) throw new Error(`descriptor of ${plain.length} bytes`);
-    // copy into an aligned buffer: Buffer pools are not 4-byte aligned
-    return new Float32Array(new Uint8Array(plain).buffer);
+    d = openSealed(key, villagerId, t);
   } catch (err) {
-    throw new EdgeError('FACE_TEMPLATE_UNREADABLE', `face template of ${villagerId} cannot be decrypted (wrong key file or altered row)`, { cause: err, zh: '人脸模板无法解密（密钥不符或数据被改动）' });
+    throw asTemplateError(err);
   }
+  if (!DESCRIPTOR_BYTES.includes(d.byteLength)) throw templateUnreadable(villagerId, new Error(`descriptor of ${d.byteLength} bytes`));
+  return d;
 }
 
 /**
@@ -139,15 +143,42 @@ export function loadVillagerTemplates(db: Db, key: Buffer, villagerId: string, e
  * operator to enrol again (or to set the recognizer back), instead of a gallery error.
  */
 export function checkRecognizer(entries: readonly GalleryEntry[], entry: EntryConfig): void {
+  checkLengths(entries.map((e) => ({ villagerId: e.villagerId, lengths: e.descriptors.map((d) => d.length) })), entry);
+}
+
+function checkLengths(entries: ReadonlyArray<{ villagerId: string; lengths: number[] }>, entry: EntryConfig): void {
   const want = descriptorLength(entry);
-  const stale = entries.filter((e) => e.descriptors.some((d) => d.length !== want));
+  const stale = entries.filter((e) => e.lengths.some((n) => n !== want));
   if (!stale.length) return;
-  const lengths = [...new Set(stale.flatMap((e) => e.descriptors.map((d) => d.length)).filter((n) => n !== want))].join('/');
+  const lengths = [...new Set(stale.flatMap((e) => e.lengths).filter((n) => n !== want))].join('/');
   const who = stale.slice(0, 5).map((e) => e.villagerId).join(', ') + (stale.length > 5 ? ` and ${stale.length - 5} more` : '');
   const kind = entry.recognizer.kind;
   throw new EdgeError('FACE_TEMPLATES_OTHER_RECOGNIZER',
     `the face templates of ${stale.length} villager(s) (${who}) were made by another recognizer (${lengths} values; entry.recognizer ${kind} makes ${want}): remove them (store-edge faces remove --villager ID) and enrol those villagers again, or set entry.recognizer back`,
     { zh: `${stale.length} 位村民（${who}）的人脸模板是用另一个识别模型录入的（${lengths} 维，当前 ${kind} 为 ${want} 维）：请删除（store-edge faces remove --villager ID）后重新录入，或把 entry.recognizer 改回原来的模型`, details: { villagers: stale.map((e) => e.villagerId), recognizer: kind, expected: want } });
+}
+
+/**
+ * Every consented template (but those of `except`) still sealed, in one batch for the inference
+ * worker to open (models/sealed.ts): the main thread only reads the rows and copies them into one
+ * buffer. The recognizer check runs here, on the rows' lengths (AES-GCM keeps the plaintext's).
+ */
+export function sealedGallery(db: Db, entry: EntryConfig, except?: string): SealedBatch {
+  const all = consentedSealedJoined(db);
+  const lengths = new Map<string, number[]>();
+  for (const [villagerId, joined] of all) {
+    const list = lengths.get(villagerId);
+    if (list) list.push(joinedLength(joined));
+    else lengths.set(villagerId, [joinedLength(joined)]);
+  }
+  // every villager's, `except` too: a stale template of theirs would stay beside the new ones
+  checkLengths([...lengths].map(([villagerId, l]) => ({ villagerId, lengths: l })), entry);
+  const rows = except === undefined ? all : all.filter(([v]) => v !== except);
+  try {
+    return packJoined(rows.map(([v]) => v), rows.map(([, j]) => j));
+  } catch (err) {
+    throw asTemplateError(err);
+  }
 }
 
 /** Deletes templates whose villager has no consent on record; returns how many went. */

@@ -9,13 +9,14 @@ import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
 import { Gallery } from '../../models/gallery.ts';
+import { gallerySealed, type SealedBatch } from '../../models/sealed.ts';
 import type { Recognition } from '../../models/protocol.ts';
 import type { RgbFrame } from '../../models/face-engine.ts';
 import { resolveEntryConfig } from '../../edge/entry/config.ts';
 import { CardLearning } from '../../edge/entry/card-learning.ts';
 import { EntryPipeline, type EntryDecision, type FaceRecogniser } from '../../edge/entry/pipeline.ts';
 import type * as Templates from '../../edge/entry/templates.ts';
-import { addTemplates, loadOrCreateTemplateKey, type GalleryEntry } from '../../edge/entry/templates.ts';
+import { addTemplates, loadOrCreateTemplateKey } from '../../edge/entry/templates.ts';
 import { addCard } from '../../edge/ledger/credentials.ts';
 import { inTransaction } from '../../edge/ledger/db.ts';
 import { allowLearning } from '../../edge/ledger/face-learning.ts';
@@ -67,7 +68,7 @@ class Recogniser implements FaceRecogniser {
     const face = { box: { x: 8, y: 8, width: 32, height: 32 }, score: 0.9, quality: { faceSize: 32, sharpness: 0.3, yaw: 0, pitch: 0, roll: 0 }, rejected: null, liveness: { real: 0.9, live: 0.9 } };
     return Promise.resolve({ faceCount: 1, face, match: this.gallery.search(this.face), times, descriptor: this.face });
   }
-  replaceGallery(list: GalleryEntry[]): Promise<number> { this.gallery.clear(); for (const e of list) this.gallery.add(e.villagerId, e.descriptors); return Promise.resolve(this.gallery.size); }
+  replaceSealedGallery(key: Uint8Array, batch: SealedBatch): Promise<number> { gallerySealed(key, batch, this.gallery.dimension, this.gallery); return Promise.resolve(this.gallery.size); }
   addTemplates(v: string, d: Float32Array[]): Promise<number> { this.gallery.add(v, d); return Promise.resolve(this.gallery.size); }
   removeVillager(v: string): Promise<number> { return Promise.resolve(this.gallery.remove(v)); }
 }

@@ -105,7 +105,7 @@ class Recogniser implements FaceRecogniser {
     const ranked = this.gallery().map((g) => ({ villagerId: g.villagerId, distance: Math.min(...g.descriptors.map(dist)) })).sort((a, b) => a.distance - b.distance);
     return Promise.resolve({ faceCount: 1, face: FACE, match: { best: ranked[0] ?? null, second: ranked[1] ?? null }, times, descriptor: this.face });
   }
-  replaceGallery(): Promise<number> { return Promise.resolve(0); }
+  replaceSealedGallery(): Promise<number> { return Promise.resolve(0); }
   addTemplates(v: string): Promise<number> { this.added.push(v); return Promise.resolve(1); }
   removeVillager(): Promise<number> { return Promise.resolve(0); }
 }

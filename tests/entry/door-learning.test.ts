@@ -147,7 +147,7 @@ describe('the door learns after it opened by face', () => {
       this.seen++;
       return Promise.resolve({ faceCount: 1, face, match: { best: { villagerId: 'wang', distance: this.distance }, second: { villagerId: 'li', distance: 0.9 } }, times, descriptor: unit(0, 1, this.distance) });
     }
-    replaceGallery(): Promise<number> { return Promise.resolve(0); }
+    replaceSealedGallery(): Promise<number> { return Promise.resolve(0); }
     addTemplates(v: string, d: Float32Array[]): Promise<number> { this.added.push([v, d.length]); return Promise.resolve(d.length); }
     removeVillager(): Promise<number> { return Promise.resolve(0); }
   }

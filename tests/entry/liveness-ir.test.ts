@@ -144,7 +144,7 @@ async function door(ir: RgbFrame | null) {
   const pipeline = new EntryPipeline({
     config: resolveEntryConfig({ liveness: { enabled: false }, camera_ir: { kind: 'v4l2', device: '/dev/video2' }, ir: MAP }),
     db: l.db,
-    recogniser: { recognise: () => Promise.resolve(structuredClone(rec)), replaceGallery: () => Promise.resolve(0), addTemplates: () => Promise.resolve(0), removeVillager: () => Promise.resolve(0) },
+    recogniser: { recognise: () => Promise.resolve(structuredClone(rec)), replaceSealedGallery: () => Promise.resolve(0), addTemplates: () => Promise.resolve(0), removeVillager: () => Promise.resolve(0) },
     store: { isStoreBusy: () => false }, camera: null, irCamera,
     lock: { unlock: (ms: number) => { pulses.push(ms); return Promise.resolve(); } },
     templateKey: loadOrCreateTemplateKey(path.join(l.dir, 'k')), qrPublicKey: null, logger: pino({ level: 'silent' }),

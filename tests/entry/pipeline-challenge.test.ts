@@ -49,7 +49,7 @@ async function door(script: Float32Array[]) {
         seen.push(i);
         return Promise.resolve(recognition(script[i] as Float32Array));
       },
-      replaceGallery: () => Promise.resolve(0), addTemplates: () => Promise.resolve(0), removeVillager: () => Promise.resolve(0),
+      replaceSealedGallery: () => Promise.resolve(0), addTemplates: () => Promise.resolve(0), removeVillager: () => Promise.resolve(0),
     },
     store: { isStoreBusy: () => false }, camera: null,
     lock: { unlock: (ms: number) => { pulses.push(ms); return Promise.resolve(); } },

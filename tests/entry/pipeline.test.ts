@@ -35,7 +35,7 @@ class ScriptedRecogniser implements FaceRecogniser {
     return a;
   }
   release(): void { for (const g of this.gates.splice(0)) g(); }
-  replaceGallery(): Promise<number> { return Promise.resolve(0); }
+  replaceSealedGallery(): Promise<number> { return Promise.resolve(0); }
   addTemplates(): Promise<number> { return Promise.resolve(0); }
   removeVillager(): Promise<number> { return Promise.resolve(0); }
 }
