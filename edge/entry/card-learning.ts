@@ -51,13 +51,36 @@ export const THUMB_SIZE = 112;
 const SMALL_WIDTH = 320;
 
 export class CardLearning {
+  /** The face window's frames as stepWindow keeps them: frames with a face, since the window last reset. */
   private recent: HeldFrame[] = [];
   private held: { frames: HeldFrame[]; at: number } | null = null;
+  /** Consecutive frames without a face (the face window resets at `match.face_gone_frames`). */
+  private noFaceRun = 0;
+  /** The face window reset after the held window was decided: the next face is another visit's. */
+  private heldFaceGone = false;
 
   constructor(private readonly deps: CardLearningDeps) {}
 
-  /** Every analysed frame, in order. */
+  /**
+   * Every analysed frame, in order. Kept as the door's face window keeps them (decision.ts
+   * stepWindow): a frame without a face is not one of the window's; a run of
+   * `face_gone_frames` of them resets it. The held window of an uncertain visit outlives its
+   * face leaving the camera (the villager turns to the card reader), but not another face
+   * coming after that: whoever stands there now is not who the window saw.
+   */
   frame(f: HeldFrame): void {
+    if (f.verdict.kind === 'no_face') {
+      if (++this.noFaceRun >= this.deps.config.match.face_gone_frames) {
+        this.recent = [];
+        if (this.held) this.heldFaceGone = true;
+      }
+      return;
+    }
+    this.noFaceRun = 0;
+    if (this.heldFaceGone) {
+      this.held = null;
+      this.heldFaceGone = false;
+    }
     this.recent.push(f);
     const n = this.deps.config.match.n;
     if (this.recent.length > n) this.recent.splice(0, this.recent.length - n);
@@ -66,6 +89,7 @@ export class CardLearning {
   /** The window came to a decision: an uncertain one is held for a card; any other ends the visit's chance. */
   decided(kind: FaceOutcome['kind']): void {
     this.held = kind === 'uncertain' ? { frames: this.recent, at: this.deps.now() } : null;
+    this.heldFaceGone = false;
     this.recent = [];
   }
 

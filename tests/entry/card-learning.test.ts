@@ -97,13 +97,16 @@ const FACE: NonNullable<Recognition['face']> = {
 class Recogniser implements FaceRecogniser {
   seen = 0;
   added: string[] = [];
-  face: Float32Array = unit(0, 1, 0.33);
+  /** null: nobody in front of the camera. */
+  face: Float32Array | null = unit(0, 1, 0.33);
   constructor(private readonly gallery: () => Array<{ villagerId: string; descriptors: Float32Array[] }>) {}
   recognise(): Promise<Recognition> {
     this.seen++;
-    const dist = (d: Float32Array) => Math.hypot(...d.map((x, i) => x - (this.face[i] as number)));
+    const face = this.face;
+    if (!face) return Promise.resolve({ faceCount: 0, face: null, match: null, times });
+    const dist = (d: Float32Array) => Math.hypot(...d.map((x, i) => x - (face[i] as number)));
     const ranked = this.gallery().map((g) => ({ villagerId: g.villagerId, distance: Math.min(...g.descriptors.map(dist)) })).sort((a, b) => a.distance - b.distance);
-    return Promise.resolve({ faceCount: 1, face: FACE, match: { best: ranked[0] ?? null, second: ranked[1] ?? null }, times, descriptor: this.face });
+    return Promise.resolve({ faceCount: 1, face: FACE, match: { best: ranked[0] ?? null, second: ranked[1] ?? null }, times, descriptor: face });
   }
   replaceSealedGallery(): Promise<number> { return Promise.resolve(0); }
   addTemplates(v: string): Promise<number> { this.added.push(v); return Promise.resolve(1); }
@@ -147,8 +150,17 @@ function setup(over: Record<string, unknown> = {}) {
     }
     return decisions[before] as EntryDecision;
   }
+  /** `count` frames of `face` (null: nobody), each analysed before the next, whatever the door decides. */
+  async function frames(face: Float32Array | null, count: number): Promise<void> {
+    rec.face = face;
+    for (let i = 0; i < count; i++) {
+      const seen = rec.seen;
+      pipeline.offer(frame());
+      await until(() => rec.seen > seen && pipeline.stats.analysed === pipeline.stats.frames, 5000, 'frame analysed');
+    }
+  }
   const qrCode = (villagerId: string) => issueQrToken(qr.privateKey, villagerId, 60, now);
-  return { ...l, key, config, cardLearning, pipeline, rec, decisions, showFace, qrCode, setNow: (t: number) => { now = t; } };
+  return { ...l, key, config, cardLearning, pipeline, rec, decisions, showFace, frames, qrCode, setNow: (t: number) => { now = t; } };
 }
 
 describe('card-confirmed learning at the door', () => {
@@ -177,6 +189,25 @@ describe('card-confirmed learning at the door', () => {
     expect(listAudit(s.db, { limit: 1 })[0]).toMatchObject({ action: 'face.learn.confirm', actor: 'maintainer', target: 'wang' });
     s.setNow(NOON + 7200_000);
     expect(await s.showFace(unit(0, 1, 0.34))).toMatchObject({ decision: 'matched', by: 'face', villagerId: 'wang', unlocked: true });
+  });
+
+  it('the uncertain window is the visit\'s only until the face window resets and another face comes: a card then keeps nothing of it', async () => {
+    const s = setup();
+    await s.pipeline.start();
+    // someone near wang, uncertain; they walk off (the face window resets: face_gone_frames without a face)
+    expect(await s.showFace(unit(0, 1, 0.33))).toMatchObject({ decision: 'uncertain' });
+    await s.frames(null, s.config.match.face_gone_frames);
+    // another person steps up (one frame: no decision yet) and wang's card opens the door
+    await s.frames(unit(0, 2, 0.36), 1);
+    expect(s.decisions).toHaveLength(1);
+    expect(await s.pipeline.presentCode('PB-0000-WANG')).toMatchObject({ villagerId: 'wang', unlocked: true });
+    expect(countPending(s.db, new Date(NOON).toISOString())).toBe(0);
+    // the person who was uncertain steps off the camera to the card reader, nobody else comes: kept
+    s.setNow(NOON + 60_000);
+    expect(await s.showFace(unit(0, 1, 0.33))).toMatchObject({ decision: 'uncertain' });
+    await s.frames(null, s.config.match.face_gone_frames);
+    await s.pipeline.presentCode('PB-0000-WANG');
+    expect(countPending(s.db, new Date(NOON).toISOString())).toBe(1);
   });
 
   it('the villager\'s QR code completes the visit as a card does', async () => {
