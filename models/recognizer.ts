@@ -80,6 +80,19 @@ export function recognizerLabel(r: RecognizerChoice): string {
   return 'path' in r && r.path ? `${r.kind}:${r.path.split(/[\\/]/).pop() ?? r.path}` : r.kind;
 }
 
+/**
+ * What makes a recognizer's descriptors comparable, for the tag stored with the templates: the
+ * kind, the model file's sha256 (not its path: a file moved is the same model), and a fusion's
+ * members and weight. Two configurations with the same tag give the same descriptors; any
+ * other change (a fusion's weight, another file of the same family) makes the stored templates
+ * meaningless even when their length stays the same.
+ */
+export function recognizerTag(r: RecognizerChoice): string {
+  if (r.kind === 'fusion') return `fusion(${recognizerTag(r.members[0])}+${recognizerTag(r.members[1])},w=${r.weight})`;
+  const sha = 'sha256' in r && r.sha256 ? r.sha256.toLowerCase() : undefined;
+  return sha ? `${r.kind}@sha256:${sha}` : r.kind;
+}
+
 /** Every descriptor length a recognizer gives: each model's, and each fusion of two of them. */
 export const DESCRIPTOR_LENGTHS: ReadonlySet<number> = (() => {
   const single = [FACEAPI_DESCRIPTOR_LENGTH, ARCFACE_DESCRIPTOR_LENGTH, ...Object.values(HUMAN_MODELS).map((m) => m.length)];

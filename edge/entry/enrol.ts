@@ -15,7 +15,7 @@ import type { Db } from '../ledger/db.ts';
 import { faceConsentOf } from '../ledger/face-templates.ts';
 import { qualityGate, type EntryConfig } from './config.ts';
 import { matchVerdict } from './decision.ts';
-import { addTemplates, asTemplateError, loadGallery, sealedGallery, type NewTemplate } from './templates.ts';
+import { addTemplates, asTemplateError, loadGallery, recordTemplatesRecognizer, sealedGallery, type NewTemplate } from './templates.ts';
 import { nearestSealed, type SealedBatch } from '../../models/sealed.ts';
 import type { SealedNearest } from '../../models/protocol.ts';
 
@@ -96,7 +96,9 @@ export async function storeTemplates(db: Db, key: Buffer, config: EntryConfig, v
       details: { villager: c.villagerId, distance: c.distance, photo: c.source },
     });
   }
-  return addTemplates(db, key, villagerId, templates, at);
+  const n = addTemplates(db, key, villagerId, templates, at);
+  recordTemplatesRecognizer(db, config);
+  return n;
 }
 
 export async function enrolVillager(

@@ -8,10 +8,10 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../ledger/db.ts';
-import { consentedSealedJoined, consentedTemplateRows, consentedTemplateRowsOf, countTemplates, deleteTemplates, insertTemplates, purgeTemplatesWithoutConsent } from '../ledger/face-templates.ts';
+import { consentedSealedJoined, consentedTemplateRows, consentedTemplateRowsOf, countTemplates, deleteTemplates, insertTemplates, purgeTemplatesWithoutConsent, setTemplatesRecognizer, templatesRecognizer } from '../ledger/face-templates.ts';
 import { EdgeError } from '../errors.ts';
 import { descriptorLength, type EntryConfig } from './config.ts';
-import { DESCRIPTOR_LENGTHS } from '../../models/recognizer.ts';
+import { DESCRIPTOR_LENGTHS, recognizerTag } from '../../models/recognizer.ts';
 import { isModelError } from '../../models/errors.ts';
 import { joinedLength, openSealed, packJoined, sealDescriptor as sealModel, type SealedBatch } from '../../models/sealed.ts';
 
@@ -120,7 +120,11 @@ export function loadGallery(db: Db, key: Buffer, entry?: EntryConfig): GalleryEn
     byVillager.set(r.villager_id, list);
   }
   const entries = [...byVillager].map(([villagerId, descriptors]) => ({ villagerId, descriptors }));
-  if (entry) checkRecognizer(entries, entry);
+  if (entry) {
+    // the lengths first: when they differ, that refusal names the villagers
+    checkRecognizer(entries, entry);
+    checkTemplatesRecognizer(db, entry);
+  }
   return entries;
 }
 
@@ -133,7 +137,10 @@ export function loadVillagerTemplates(db: Db, key: Buffer, villagerId: string, e
   const rows = consentedTemplateRowsOf(db, villagerId);
   if (rows.length === 0) return null;
   const found = { villagerId, descriptors: rows.map((r) => openDescriptor(key, villagerId, r)) };
-  if (entry) checkRecognizer([found], entry);
+  if (entry) {
+    checkRecognizer([found], entry);
+    checkTemplatesRecognizer(db, entry);
+  }
   return found;
 }
 
@@ -159,6 +166,36 @@ function checkLengths(entries: ReadonlyArray<{ villagerId: string; lengths: numb
 }
 
 /**
+ * The stored templates carry the tag of the recognizer configuration that made them (one per
+ * store, in the ledger's meta: a gallery of mixed recognizers cannot be searched anyway). A
+ * change of entry.recognizer that keeps the descriptor length (a fusion's weight, another model
+ * file of the same family: its sha256) is caught here, where the length check cannot see it.
+ * No template: nothing to compare (the next enrolment records its tag). Templates stored before
+ * tags were kept: taken as the current configuration's, as before (recorded now).
+ */
+export function checkTemplatesRecognizer(db: Db, entry: EntryConfig): void {
+  const want = recognizerTag(entry.recognizer);
+  const have = templatesRecognizer(db);
+  if (have === want) return;
+  const n = countTemplates(db);
+  if (n === 0) return;
+  if (have === undefined) {
+    setTemplatesRecognizer(db, want);
+    return;
+  }
+  throw new EdgeError('FACE_TEMPLATES_OTHER_RECOGNIZER',
+    `the ${n} face templates of this store were made by another recognizer configuration (${have}) than entry.recognizer now (${want}); distances to them mean nothing. Set entry.recognizer back to what made them, or remove the templates (store-edge faces remove --villager ID) and enrol the villagers again`,
+    { zh: `本店的 ${n} 个人脸模板是用另一种识别配置（${have}）录入的，与现在的 entry.recognizer（${want}）不同，距离已不可比：请把 entry.recognizer 改回原来的配置，或删除这些模板（store-edge faces remove --villager ID）后重新录入村民`,
+      details: { recognizer: want, templates: have, count: n } });
+}
+
+/** After templates were stored under `entry`'s recognizer (the check passed, or there were none): its tag. */
+export function recordTemplatesRecognizer(db: Db, entry: EntryConfig): void {
+  const want = recognizerTag(entry.recognizer);
+  if (templatesRecognizer(db) !== want) setTemplatesRecognizer(db, want);
+}
+
+/**
  * Every consented template (but those of `except`) still sealed, in one batch for the inference
  * worker to open (models/sealed.ts): the main thread only reads the rows and copies them into one
  * buffer. The recognizer check runs here, on the rows' lengths (AES-GCM keeps the plaintext's).
@@ -173,6 +210,7 @@ export function sealedGallery(db: Db, entry: EntryConfig, except?: string): Seal
   }
   // every villager's, `except` too: a stale template of theirs would stay beside the new ones
   checkLengths([...lengths].map(([villagerId, l]) => ({ villagerId, lengths: l })), entry);
+  checkTemplatesRecognizer(db, entry);
   const rows = except === undefined ? all : all.filter(([v]) => v !== except);
   try {
     return packJoined(rows.map(([v]) => v), rows.map(([, j]) => j));

@@ -75,6 +75,17 @@ export function consentedTemplateRowsOf(db: Db, villagerId: string): StoredTempl
     JOIN villagers v ON v.id = t.villager_id WHERE t.villager_id = ? AND v.face_consent_at IS NOT NULL ORDER BY t.id`).all(villagerId) as StoredTemplate[];
 }
 
+const RECOGNIZER_KEY = 'face_recognizer';
+
+/** The tag of the recognizer configuration that made the stored templates (models/recognizer.ts recognizerTag); undefined: never recorded. */
+export function templatesRecognizer(db: Db): string | undefined {
+  return cachedStatement(db, 'SELECT value FROM meta WHERE key = ?').pluck().get(RECOGNIZER_KEY) as string | undefined;
+}
+
+export function setTemplatesRecognizer(db: Db, tag: string): void {
+  cachedStatement(db, 'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(RECOGNIZER_KEY, tag);
+}
+
 /** Delete templates whose villager has no consent on record, and learned ones without learning consent; returns how many went. */
 export function purgeTemplatesWithoutConsent(db: Db): number {
   return inTransaction(db, 'purging face templates without consent', () =>
