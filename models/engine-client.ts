@@ -5,7 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { ModelError } from './errors.ts';
-import type { AnalyseOptions, EngineKind, EngineOptions, FrameAnalysis, RgbFrame } from './face-engine.ts';
+import type { AnalyseOptions, EngineKind, EngineOptions, FrameAnalysis, RgbFrame } from './face-types.ts';
 import type { SealedBatch } from './sealed.ts';
 import type { EngineStarted, Recognition, SealedNearest, ThreadMemory, WorkerConversion, WorkerRequest, WorkerResponse } from './protocol.ts';
 

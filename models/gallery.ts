@@ -10,7 +10,8 @@
  */
 import { createDotKernel, type DotKernel } from './dot-wasm.ts';
 import { ModelError } from './errors.ts';
-import { DESCRIPTOR_LENGTH, normalise } from './face-engine.ts';
+import { DESCRIPTOR_LENGTH } from './face-types.ts';
+import { normalise } from './frame.ts';
 
 const PAGE = 65536;
 const Q16_OFFSET = 0;

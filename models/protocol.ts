@@ -1,5 +1,5 @@
 /** Messages between the EngineClient (main thread) and the inference worker. */
-import type { AnalyseOptions, ConversionStep, EngineKind, EngineOptions, FaceAnalysis, RgbFrame, StageTimes } from './face-engine.ts';
+import type { AnalyseOptions, ConversionStep, EngineKind, EngineOptions, FaceAnalysis, RgbFrame, StageTimes } from './face-types.ts';
 import type { GalleryHit, GallerySearch } from './gallery.ts';
 import type { SealedBatch } from './sealed.ts';
 import type { ModelErrorCode } from './errors.ts';
