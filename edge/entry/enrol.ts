@@ -15,7 +15,7 @@ import type { Db } from '../ledger/db.ts';
 import { faceConsentOf } from '../ledger/face-templates.ts';
 import { qualityGate, type EntryConfig } from './config.ts';
 import { matchVerdict } from './decision.ts';
-import { addTemplates, asTemplateError, loadGallery, recordTemplatesRecognizer, sealedGallery, type NewTemplate } from './templates.ts';
+import { addTemplates, asTemplateError, loadGallery, recordTemplatesRecognizer, sealedGalleryInSlices, type NewTemplate } from './templates.ts';
 import { nearestSealed, type SealedBatch } from '../../models/sealed.ts';
 import type { SealedNearest } from '../../models/protocol.ts';
 
@@ -71,7 +71,7 @@ export interface Collision { villagerId: string; distance: number; source: strin
  */
 export async function findCollision(db: Db, key: Buffer, villagerId: string, templates: readonly NewTemplate[], config: EntryConfig, searcher: SealedSearcher = inProcess): Promise<Collision | null> {
   const threshold = config.match.threshold;
-  const others = sealedGallery(db, config, villagerId);
+  const others = await sealedGalleryInSlices(db, config, villagerId);
   if (others.owners.length === 0 || templates.length === 0) return null;
   let hits: SealedNearest;
   try {

@@ -23,7 +23,7 @@ import { IrFrames, judgeIr } from './liveness-ir.ts';
 import { DoorLivenessGate, type ChallengePrompt } from './liveness-challenge.ts';
 import { frameVerdict, initialWindow, type FrameVerdict, type WindowState } from './decision.ts';
 import type { FrameSource } from './camera.ts';
-import { asTemplateError, loadVillagerTemplates, sealedGallery } from './templates.ts';
+import { asTemplateError, loadVillagerTemplates, sealedGalleryInSlices } from './templates.ts';
 import type { SealedBatch } from '../../models/sealed.ts';
 import type { DoorLearning } from './door-learning.ts';
 import { cropFace, shrinkFrame, type CardLearning } from './card-learning.ts';
@@ -92,6 +92,8 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
   private idle: Promise<void> = Promise.resolve();
   private markIdle: () => void = () => {};
   readonly stats = { frames: 0, dropped: 0, analysed: 0, failed: 0 };
+  /** Villagers reloaded while the whole gallery is being read (loadGallery). */
+  private reloadedMeanwhile: Set<string> | null = null;
   private readonly onFrame = (f: RgbFrame): void => this.offer(f);
   private readonly ir = new IrFrames();
   private readonly onIrFrame = (f: RgbFrame): void => this.ir.put(f, performance.now());
@@ -159,22 +161,31 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
   /**
    * The whole gallery to the recogniser, still sealed: the worker opens it (2,000 villagers ×
    * 3–6 templates held this thread ~0.1 s of CPU when it was opened here; bench/gallery-load.ts).
+   * The rows are read from one snapshot in slices across turns; a villager reloaded meanwhile is
+   * reloaded again once the gallery is in place (the snapshot may not hold the change).
    */
   private async loadGallery(): Promise<void> {
     const r = this.deps.recogniser;
     if (!r) return;
-    const batch = sealedGallery(this.deps.db, this.deps.config);
+    const meanwhile = new Set<string>();
+    this.reloadedMeanwhile = meanwhile;
     try {
+      const batch = await sealedGalleryInSlices(this.deps.db, this.deps.config);
       await r.replaceSealedGallery(this.deps.templateKey, batch);
     } catch (err) {
       throw asTemplateError(err);
+    } finally {
+      if (this.reloadedMeanwhile === meanwhile) this.reloadedMeanwhile = null;
     }
+    for (const id of meanwhile) await this.reloadVillager(id);
   }
 
   /** Re-reads one villager's templates after enrolment or removal (CLI, admin page). */
   async reloadVillager(villagerId: string): Promise<void> {
     const r = this.deps.recogniser;
     if (!r) return;
+    // a whole gallery being read: its snapshot may predate this change, so it is made again after it
+    this.reloadedMeanwhile?.add(villagerId);
     await r.removeVillager(villagerId);
     const entry = loadVillagerTemplates(this.deps.db, this.deps.templateKey, villagerId, this.deps.config);
     if (entry) await r.addTemplates(villagerId, entry.descriptors);

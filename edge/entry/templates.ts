@@ -8,7 +8,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../ledger/db.ts';
-import { consentedSealedJoined, consentedTemplateRows, consentedTemplateRowsOf, countTemplates, deleteTemplates, insertTemplates, purgeTemplatesWithoutConsent, setTemplatesRecognizer, templatesRecognizer } from '../ledger/face-templates.ts';
+import { consentedSealedJoined, consentedSealedJoinedInSlices, consentedTemplateRows, consentedTemplateRowsOf, countTemplates, deleteTemplates, insertTemplates, purgeTemplatesWithoutConsent, setTemplatesRecognizer, templatesRecognizer } from '../ledger/face-templates.ts';
 import { EdgeError } from '../errors.ts';
 import { descriptorLength, type EntryConfig } from './config.ts';
 import { DESCRIPTOR_LENGTHS, recognizerTag } from '../../models/recognizer.ts';
@@ -199,9 +199,18 @@ export function recordTemplatesRecognizer(db: Db, entry: EntryConfig): void {
  * Every consented template (but those of `except`) still sealed, in one batch for the inference
  * worker to open (models/sealed.ts): the main thread only reads the rows and copies them into one
  * buffer. The recognizer check runs here, on the rows' lengths (AES-GCM keeps the plaintext's).
+ * In one turn of the event loop; `sealedGalleryInSlices` reads it across turns.
  */
 export function sealedGallery(db: Db, entry: EntryConfig, except?: string): SealedBatch {
-  const all = consentedSealedJoined(db);
+  return sealedOf(db, consentedSealedJoined(db), entry, except);
+}
+
+/** `sealedGallery` read in slices of one snapshot, a slice a turn (edge/ledger/face-templates.ts): what the running door uses. */
+export async function sealedGalleryInSlices(db: Db, entry: EntryConfig, except?: string): Promise<SealedBatch> {
+  return sealedOf(db, await consentedSealedJoinedInSlices(db), entry, except);
+}
+
+function sealedOf(db: Db, all: Array<[string, Buffer]>, entry: EntryConfig, except: string | undefined): SealedBatch {
   const lengths = new Map<string, number[]>();
   for (const [villagerId, joined] of all) {
     const list = lengths.get(villagerId);

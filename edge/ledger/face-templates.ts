@@ -2,6 +2,7 @@
  * Face templates as rows: sealed (encrypted) descriptors per villager. Sealing and opening
  * live in edge/entry/templates.ts; this file never sees a descriptor in the clear.
  */
+import Database from 'better-sqlite3';
 import type { Db } from './db.ts';
 import { cachedStatement, inTransaction } from './db.ts';
 import { setFaceConsent } from './villagers.ts';
@@ -59,14 +60,46 @@ export function consentedTemplateRows(db: Db): StoredTemplate[] {
     JOIN villagers v ON v.id = t.villager_id WHERE v.face_consent_at IS NOT NULL ORDER BY t.villager_id, t.id`).all() as StoredTemplate[];
 }
 
+const JOINED = `SELECT t.id, t.villager_id, CAST(t.nonce || t.tag || t.ciphertext AS BLOB) FROM face_templates t
+  JOIN villagers v ON v.id = t.villager_id WHERE v.face_consent_at IS NOT NULL`;
+
 /**
  * Every consented template as [villager, nonce ‖ tag ‖ ciphertext]: one buffer a row and no row
- * object, for the gallery sent whole to the inference worker (half the main thread's time of
- * `consentedTemplateRows` for 9,000 rows). SQLite's `||` joins the blobs' bytes as they are.
+ * object, for the gallery sent whole to the inference worker. SQLite's `||` joins the blobs'
+ * bytes as they are. In one turn of the event loop.
  */
 export function consentedSealedJoined(db: Db): Array<[string, Buffer]> {
-  return cachedStatement(db, `SELECT t.villager_id, CAST(t.nonce || t.tag || t.ciphertext AS BLOB) FROM face_templates t
-    JOIN villagers v ON v.id = t.villager_id WHERE v.face_consent_at IS NOT NULL ORDER BY t.villager_id, t.id`).raw().all() as Array<[string, Buffer]>;
+  return (cachedStatement(db, `${JOINED} ORDER BY t.id`).raw().all() as Array<[number, string, Buffer]>).map(([, v, j]) => [v, j]);
+}
+
+/**
+ * The same rows read in slices of `slice`, one slice a turn of the event loop, so that 45,000
+ * templates do not hold the main thread (the sessions, the scales' polling) for one long turn.
+ * The slices come from one snapshot: a read transaction on a second, read-only connection (WAL
+ * lets the store's own connection write meanwhile), so a removal or a withdrawn consent cannot
+ * fall between two slices. A ledger in memory (tests) is read in one turn.
+ */
+export async function consentedSealedJoinedInSlices(db: Db, slice = 2000): Promise<Array<[string, Buffer]>> {
+  if (db.memory || db.name === ':memory:' || db.name === '') return consentedSealedJoined(db);
+  const reader = new Database(db.name, { readonly: true, fileMustExist: true });
+  try {
+    reader.pragma('busy_timeout = 5000');
+    const stmt = reader.prepare(`${JOINED} AND t.id > ? ORDER BY t.id LIMIT ?`).raw();
+    const out: Array<[string, Buffer]> = [];
+    reader.exec('BEGIN');
+    let last = -1;
+    for (;;) {
+      const part = stmt.all(last, slice) as Array<[number, string, Buffer]>;
+      for (const [, v, j] of part) out.push([v, j]);
+      if (part.length < slice) break;
+      last = (part[part.length - 1] as [number, string, Buffer])[0];
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    reader.exec('COMMIT');
+    return out;
+  } finally {
+    reader.close();
+  }
 }
 
 /** One villager's sealed templates, if they consent (none otherwise): a reload of one villager opens only theirs. */

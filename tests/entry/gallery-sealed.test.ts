@@ -16,6 +16,8 @@ import { findCollision, inProcess, storeTemplates } from '../../edge/entry/enrol
 import { EntryPipeline } from '../../edge/entry/pipeline.ts';
 import { addTemplates, loadGallery, loadOrCreateTemplateKey, sealedGallery } from '../../edge/entry/templates.ts';
 import { inTransaction } from '../../edge/ledger/db.ts';
+import { consentedSealedJoined, consentedSealedJoinedInSlices } from '../../edge/ledger/face-templates.ts';
+import type { FaceRecogniser } from '../../edge/entry/pipeline.ts';
 import { addVillager, setFaceConsent } from '../../edge/ledger/villagers.ts';
 import { tempLedger } from '../ledger/helpers.ts';
 import { SyntheticDescriptors } from '../../harness/synthetic-descriptors.ts';
@@ -63,7 +65,7 @@ describe('the sealed gallery', () => {
     expect(batch.owners).toHaveLength(rows);
     const opened = openBatch(key, batch);
     const loaded = loadGallery(ledger.db, key, config);
-    expect([...opened.keys()]).toEqual(loaded.map((e) => e.villagerId));
+    expect([...opened.keys()].sort()).toEqual(loaded.map((e) => e.villagerId).sort());
     expect(opened.has(id(7))).toBe(false);
     for (const e of loaded) expect((opened.get(e.villagerId) ?? []).map((d) => Array.from(d))).toEqual(e.descriptors.map((d) => Array.from(d)));
   });
@@ -110,5 +112,42 @@ describe('the sealed gallery', () => {
     } finally {
       ledger.db.prepare('UPDATE face_templates SET ciphertext = ? WHERE id = ?').run(victim.ciphertext, victim.id);
     }
+  });
+
+  it('is read in slices of one snapshot: a removal committed between two slices is not half in it', async () => {
+    const whole = consentedSealedJoined(ledger.db);
+    const reading = consentedSealedJoinedInSlices(ledger.db, 100);
+    // the first slice was read when the call began; this runs between two slices
+    const removed = ledger.db.prepare('DELETE FROM face_templates WHERE villager_id = ?').run(id(250)).changes;
+    expect(removed).toBeGreaterThan(0);
+    const sliced = await reading;
+    try {
+      expect(sliced.map(([v, j]) => [v, Buffer.from(j).toString('hex')]).sort()).toEqual(whole.map(([v, j]) => [v, Buffer.from(j).toString('hex')]).sort());
+      expect(consentedSealedJoined(ledger.db).length).toBe(whole.length - removed);
+    } finally {
+      // put them back for the other tests
+      const rowsOf = whole.filter(([v]) => v === id(250));
+      for (const [v, j] of rowsOf) ledger.db.prepare('INSERT INTO face_templates (villager_id, nonce, tag, ciphertext, quality, source, created_at) VALUES (?, ?, ?, ?, 0.3, ?, ?)').run(v, j.subarray(0, 12), j.subarray(12, 28), j.subarray(28), 'enrol', 'x');
+    }
+  });
+
+  it('a villager reloaded while the whole gallery is read is reloaded again once it is in place', async () => {
+    const ops: string[] = [];
+    const recogniser: FaceRecogniser = {
+      recognise: () => Promise.reject(new Error('no frame')),
+      replaceSealedGallery: () => { ops.push('replace'); return Promise.resolve(0); },
+      addTemplates: (v) => { ops.push(`add ${v}`); return Promise.resolve(0); },
+      removeVillager: (v) => { ops.push(`remove ${v}`); return Promise.resolve(0); },
+    };
+    const pipeline = new EntryPipeline({
+      config, db: ledger.db, recogniser, lock: { unlock: () => Promise.resolve() }, store: { isStoreBusy: () => false },
+      camera: null, templateKey: key, qrPublicKey: null, logger: pino({ level: 'silent' }),
+    });
+    const all = pipeline.reloadAll();
+    const one = pipeline.reloadVillager(id(5));
+    await Promise.all([all, one]);
+    const replace = ops.indexOf('replace');
+    expect(replace).toBeGreaterThan(-1);
+    expect(ops.slice(replace + 1)).toEqual([`remove ${id(5)}`, `add ${id(5)}`]);
   });
 });
