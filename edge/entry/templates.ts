@@ -8,7 +8,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../ledger/db.ts';
-import { consentedSealedJoined, consentedSealedJoinedInSlices, consentedTemplateRows, consentedTemplateRowsOf, countTemplates, deleteTemplates, insertTemplates, purgeTemplatesWithoutConsent, setTemplatesRecognizer, templatesRecognizer } from '../ledger/face-templates.ts';
+import { consentedSealedJoined, consentedSealedSlices, consentedTemplateRows, consentedTemplateRowsOf, countTemplates, deleteTemplates, insertTemplates, purgeTemplatesWithoutConsent, setTemplatesRecognizer, templatesRecognizer } from '../ledger/face-templates.ts';
 import { EdgeError } from '../errors.ts';
 import { descriptorLength, type EntryConfig } from './config.ts';
 import { DESCRIPTOR_LENGTHS, recognizerTag } from '../../models/recognizer.ts';
@@ -205,9 +205,47 @@ export function sealedGallery(db: Db, entry: EntryConfig, except?: string): Seal
   return sealedOf(db, consentedSealedJoined(db), entry, except);
 }
 
-/** `sealedGallery` read in slices of one snapshot, a slice a turn (edge/ledger/face-templates.ts): what the running door uses. */
+/**
+ * `sealedGallery` read in slices of one snapshot, a slice a turn (edge/ledger/face-templates.ts),
+ * each slice copied into its own part as it comes: what the running door uses. The parts are
+ * joined into one buffer at the end (one copy of large blocks).
+ */
 export async function sealedGalleryInSlices(db: Db, entry: EntryConfig, except?: string): Promise<SealedBatch> {
-  return sealedOf(db, await consentedSealedJoinedInSlices(db), entry, except);
+  const lengths = new Map<string, number[]>();
+  const owners: string[] = [];
+  const parts: SealedBatch[] = [];
+  let total = 0;
+  for await (const slice of consentedSealedSlices(db)) {
+    const kept: Array<[string, Buffer]> = [];
+    for (const row of slice) {
+      const [villagerId, joined] = row;
+      const list = lengths.get(villagerId);
+      if (list) list.push(joinedLength(joined));
+      else lengths.set(villagerId, [joinedLength(joined)]);
+      if (villagerId !== except) kept.push(row);
+    }
+    let part: SealedBatch;
+    try {
+      part = packJoined(kept.map(([v]) => v), kept.map(([, j]) => j));
+    } catch (err) {
+      throw asTemplateError(err);
+    }
+    parts.push(part);
+    for (const o of part.owners) owners.push(o);
+    total += part.bytes.length;
+  }
+  checkLengths([...lengths].map(([villagerId, l]) => ({ villagerId, lengths: l })), entry);
+  checkTemplatesRecognizer(db, entry);
+  const bytes = new Uint8Array(total);
+  const ends = new Uint32Array(owners.length);
+  let at = 0;
+  let row = 0;
+  for (const p of parts) {
+    bytes.set(p.bytes, at);
+    for (const e of p.ends) ends[row++] = at + e;
+    at += p.bytes.length;
+  }
+  return { owners, ends, bytes };
 }
 
 function sealedOf(db: Db, all: Array<[string, Buffer]>, entry: EntryConfig, except: string | undefined): SealedBatch {

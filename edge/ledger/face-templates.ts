@@ -73,33 +73,41 @@ export function consentedSealedJoined(db: Db): Array<[string, Buffer]> {
 }
 
 /**
- * The same rows read in slices of `slice`, one slice a turn of the event loop, so that 45,000
+ * The same rows in slices of `slice`, one slice a turn of the event loop, so that 45,000
  * templates do not hold the main thread (the sessions, the scales' polling) for one long turn.
  * The slices come from one snapshot: a read transaction on a second, read-only connection (WAL
  * lets the store's own connection write meanwhile), so a removal or a withdrawn consent cannot
- * fall between two slices. A ledger in memory (tests) is read in one turn.
+ * fall between two slices. A ledger in memory (tests) is one slice.
  */
-export async function consentedSealedJoinedInSlices(db: Db, slice = 2000): Promise<Array<[string, Buffer]>> {
-  if (db.memory || db.name === ':memory:' || db.name === '') return consentedSealedJoined(db);
+export async function* consentedSealedSlices(db: Db, slice = 2000): AsyncGenerator<Array<[string, Buffer]>> {
+  if (db.memory || db.name === ':memory:' || db.name === '') {
+    yield consentedSealedJoined(db);
+    return;
+  }
   const reader = new Database(db.name, { readonly: true, fileMustExist: true });
   try {
     reader.pragma('busy_timeout = 5000');
     const stmt = reader.prepare(`${JOINED} AND t.id > ? ORDER BY t.id LIMIT ?`).raw();
-    const out: Array<[string, Buffer]> = [];
     reader.exec('BEGIN');
     let last = -1;
     for (;;) {
       const part = stmt.all(last, slice) as Array<[number, string, Buffer]>;
-      for (const [, v, j] of part) out.push([v, j]);
+      yield part.map(([, v, j]) => [v, j]);
       if (part.length < slice) break;
       last = (part[part.length - 1] as [number, string, Buffer])[0];
       await new Promise((resolve) => setImmediate(resolve));
     }
     reader.exec('COMMIT');
-    return out;
   } finally {
     reader.close();
   }
+}
+
+/** Every slice of `consentedSealedSlices` together. */
+export async function consentedSealedJoinedInSlices(db: Db, slice = 2000): Promise<Array<[string, Buffer]>> {
+  const out: Array<[string, Buffer]> = [];
+  for await (const part of consentedSealedSlices(db, slice)) out.push(...part);
+  return out;
 }
 
 /** One villager's sealed templates, if they consent (none otherwise): a reload of one villager opens only theirs. */
