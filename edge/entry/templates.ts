@@ -180,7 +180,7 @@ export function checkTemplatesRecognizer(db: Db, entry: EntryConfig): void {
   const n = countTemplates(db);
   if (n === 0) return;
   if (have === undefined) {
-    setTemplatesRecognizer(db, want);
+    if (!db.readonly) setTemplatesRecognizer(db, want);
     return;
   }
   throw new EdgeError('FACE_TEMPLATES_OTHER_RECOGNIZER',
