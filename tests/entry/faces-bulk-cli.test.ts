@@ -84,7 +84,7 @@ describe('faces enroll --dir', () => {
     expect(empty.code).toBe(2);
     expect(empty.stderr).toContain('没有含照片的村民文件夹');
     expect(templates('A')).toBe(0);
-  });
+  }, 120_000); // four processes of the command line, each compiling TypeScript: tens of seconds on a loaded 2-core machine
 
   it('enrols the good photos, refuses each bad one with its reason, and exits 2; a folder of good photos exits 0', async () => {
     const r = await run('faces', 'enroll', '--dir', photos, '--consent', '--json');
