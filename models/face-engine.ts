@@ -13,6 +13,7 @@ import { textureFeatures } from './liveness/texture.ts';
 import { descriptorLengthOf, FACEAPI_DESCRIPTOR_LENGTH, humanModelOf, type Recognizer, type RecognizerChoice, type SingleRecognizerChoice } from './recognizer.ts';
 import type * as TfModule from '@tensorflow/tfjs';
 import type { OnnxFaceNets } from './onnx/nets.ts';
+import type { OnnxLivenessNet } from './liveness/onnx-cue.ts';
 import type { ConversionListener } from './onnx/cache.ts';
 import { livenessBox, tfjsLiveness } from './liveness-scores.ts';
 
@@ -54,6 +55,8 @@ export interface EngineOptions {
   roots?: ModelRoots;
   /** Runtime of the converted nets (default tfjs). */
   engine?: EngineKind;
+  /** The passive check's operator-supplied liveness net (models/liveness/onnx-cue.ts), verified by sha256 at start. */
+  livenessNet?: { path: string; sha256: string };
   /** Where converted ONNX graphs are cached (default the checkout's `.cache/onnx/`). */
   onnxCacheDir?: string;
   /** onnxruntime intra-op threads (default 2). */
@@ -81,6 +84,8 @@ export interface AnalyseOptions {
    * engine's worker and gone from the caller).
    */
   texture?: boolean;
+  /** Also the liveness net's probability of a live face (`EngineOptions.livenessNet`, when loaded). */
+  livenessNet?: boolean;
 }
 
 export interface Liveness {
@@ -102,6 +107,8 @@ export interface FaceAnalysis {
   landmarks?: Float32Array;
   /** Texture features of the face (with `texture: true`), for the passive liveness check's texture cue. */
   texture?: Float32Array;
+  /** The liveness net's probability of a live face (with `livenessNet: true` and a net loaded). */
+  liveNet?: number;
 }
 
 export interface StageTimes { detect: number; landmarks: number; descriptor: number; liveness: number }
@@ -143,6 +150,7 @@ export class FaceEngine {
   private liveness: GraphModel | undefined;
   private recognizer: Recognizer | undefined;
   private onnx: OnnxFaceNets | undefined;
+  private livenessNet: OnnxLivenessNet | undefined;
   /** Why `engine: onnx` fell back to tfjs at start, or null. */
   fallback: string | null = null;
   /** Models left on tfjs under `engine: onnx`, with the reason (a tfjs op the converter does not map). */
@@ -203,6 +211,10 @@ export class FaceEngine {
       }
     } else if (choice && choice.kind !== 'faceapi') {
       this.recognizer = await this.loadRecognizer(choice);
+    }
+    if (this.opts.livenessNet) {
+      const { OnnxLivenessNet } = await import('./liveness/onnx-cue.ts');
+      this.livenessNet = await OnnxLivenessNet.load(this.opts.livenessNet.path, this.opts.livenessNet.sha256, this.opts.onnxThreads);
     }
     this.rt = rt;
     // warm-up: the first inference compiles wasm kernels; pay it at start, not at the door
@@ -275,6 +287,8 @@ export class FaceEngine {
     this.onnx = undefined;
     void this.recognizer?.stop();
     this.recognizer = undefined;
+    void this.livenessNet?.stop();
+    this.livenessNet = undefined;
     this.antispoof?.dispose();
     this.liveness?.dispose();
     this.antispoof = undefined;
@@ -417,6 +431,11 @@ export class FaceEngine {
     shifted.positions.forEach((p, i) => { points[2 * i] = p.x; points[2 * i + 1] = p.y; });
     const result: FaceAnalysis = { box: plainBox, score: det.score, quality, rejected, descriptor: null, liveness: null, landmarks: points };
     if (opts.texture) result.texture = textureFeatures(frame, points);
+    if (opts.livenessNet && this.livenessNet) {
+      const t0 = performance.now();
+      result.liveNet = await this.livenessNet.live(frame, plainBox);
+      times.liveness += performance.now() - t0;
+    }
     if (rejected) return result;
 
     t = performance.now();
