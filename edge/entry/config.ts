@@ -47,7 +47,7 @@ export const PassiveSchema = Section({
     path: Type.String({ minLength: 1, description: 'An ONNX liveness net shaped like fr_liveness.onnx of the npm package faceplugin-face-recognition-js@0.0.1 (input [1,3,128,128], output [1,3], the first class live); none ships: see docs/liveness.md. Relative to data_dir' }),
     sha256: Type.String({ pattern: '^[0-9a-fA-F]{64}$', description: 'sha256 of the file (sha256sum): a different file is refused at start' }),
     min_live: Type.Number({ minimum: 0, maximum: 1, default: 0.5, description: "Mean probability of a live face over the frames at or above which this cue says live (0.5: the net's own decision; docs/liveness.md has the figures)" }),
-  }, { additionalProperties: false }), Type.Null()], { default: null, description: 'An operator-supplied liveness net run in the inference worker on every frame with a face; with it the face is live only when the mean probability over its frames reaches min_live (and the texture cue agrees, if configured), unless the geometry says flat' }),
+  }, { additionalProperties: false }), Type.Null()], { default: null, description: 'An operator-supplied liveness net, {path (relative to data_dir), sha256, min_live (0–1, default 0.5: the net\'s own decision)}; none ships: see docs/liveness.md for how to obtain one and its figures. Run in the inference worker on every frame with a face; with it the face is live only when the mean probability over its frames reaches min_live (and the texture cue agrees, if configured), unless the geometry says flat' }),
 }, 'Passive liveness from landmark geometry over consecutive frames');
 
 /** The active challenge (请眨眼 / 请慢慢转头): docs/liveness.md. */
