@@ -87,7 +87,7 @@ try {
     process.stderr.write(`${dir}: ${pres.length} presentations so far\n`);
   }
 } finally {
-  await (engine as FaceEngine | null)?.stop();
+  (engine as FaceEngine | null)?.stop();
   await (net as OnnxLivenessNet | null)?.stop();
 }
 
