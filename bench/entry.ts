@@ -13,6 +13,9 @@
  * `--engine` chooses the runtime of face-api's nets for ours (default: the config's, onnx);
  * `--detector` the door's detector (default: as the door's config chooses it, entry.detector or SSD on onnx).
  * `--fusion W`: the recognizer face-api + Human's faceres fused with weight W (default: face-api alone). Stages are per frame, p50/p99.
+ * `--ab`: the passive check's cost, interleaved frame by frame (bench/entry-ab.ts): two pipelines on the
+ *        same engine, one without the check and one with `--passive`'s, each frame through both in
+ *        alternating order; prints the paired differences and stops (no stock run).
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import path from 'node:path';
@@ -36,9 +39,12 @@ import { openLedger } from '../edge/ledger/db.ts';
 import { addVillager, setFaceConsent } from '../edge/ledger/villagers.ts';
 import { simulatedLock } from '../drivers/sim/lock-rig.ts';
 import { portraits } from '../harness/portraits.ts';
+import { loadavg } from 'node:os';
+import { passiveAB } from './entry-ab.ts';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
+const abArg = args.includes('--ab');
 const frameCount = Number(args[args.indexOf('--frames') + 1]) || 60;
 const option = <T extends string>(name: string, allowed: readonly T[], fallback: T): T => {
   const i = args.indexOf(name);
@@ -110,7 +116,7 @@ async function main(): Promise<void> {
   const key = loadOrCreateTemplateKey(path.join(dir, 'face.key'));
   // --passive: the passive liveness check judges every decision over the last 12 frames (its
   // worst case); thresholds that call any motion live, since the bench's frames are one photo moved
-  const passive: Record<string, unknown> = args.includes('--passive') ? { enabled: true, min_frames: 2, max_frames: 12, min_motion: 0, min_pairs: 1, live_ratio: 0, flat_ratio: 0, noise_ratio: 10 } : {};
+  const passive: Record<string, unknown> = args.includes('--passive') || abArg ? { enabled: true, min_frames: 2, max_frames: 12, min_motion: 0, min_pairs: 1, live_ratio: 0, flat_ratio: 0, noise_ratio: 10 } : {};
   // --texture (with --passive): the texture cue too, on every frame with a face. No model ships, so
   // a neutral one (weights 0, always live) is written: the features cost the same whatever the weights
   if (args.includes('--passive') && args.includes('--texture')) {
@@ -118,7 +124,9 @@ async function main(): Promise<void> {
     writeFileSync(file, JSON.stringify({ version: TEXTURE_VERSION, features: TEXTURE_FEATURES, mean: new Array(TEXTURE_FEATURES).fill(0), scale: new Array(TEXTURE_FEATURES).fill(1), weights: new Array(TEXTURE_FEATURES).fill(0), bias: 1, threshold: 0, trainedOn: 'bench: neutral' }));
     passive.texture_model = file;
   }
-  const config = resolveEntryConfig({ unlock_pulse_ms: 200, match: { k: 1, n: 1, cooldown_ms: 0 }, liveness: { passive }, recognizer });
+  const configFor = (p: Record<string, unknown>) => resolveEntryConfig({ unlock_pulse_ms: 200, match: { k: 1, n: 1, cooldown_ms: 0 }, liveness: { passive: p }, recognizer });
+  // with --ab this is the pipeline without the check; the other one gets `passive`
+  const config = configFor(abArg ? {} : passive);
   const engineKind = engineArg === 'config' ? config.engine : engineArg;
   const detector = detectorArg === 'config' ? doorDetector({ ...config, engine: engineKind }) : detectorArg;
 
@@ -151,27 +159,46 @@ async function main(): Promise<void> {
   const lat: number[] = [];
   const stages = { detect: [] as number[], landmarks: [] as number[], descriptor: [] as number[], liveness: [] as number[], match: [] as number[], unlock: [] as number[] };
   let notMatched = 0;
-  const oneFrame = (f: RgbFrame): Promise<{ d: EntryDecision | null; fr: FrameReport | null }> => new Promise((resolve) => {
+  const oneFrame = (f: RgbFrame, p: EntryPipeline = pipeline): Promise<{ d: EntryDecision | null; fr: FrameReport | null }> => new Promise((resolve) => {
     let fr: FrameReport | null = null;
     const onFrame = (r: FrameReport): void => { fr = r; };
     const onDecision = (d: EntryDecision): void => { done(d); };
     const onFault = (): void => { done(null); };
     const done = (d: EntryDecision | null): void => {
-      pipeline.off('frame', onFrame); pipeline.off('decision', onDecision); pipeline.off('fault', onFault);
+      p.off('frame', onFrame); p.off('decision', onDecision); p.off('fault', onFault);
       resolve({ d, fr });
     };
-    pipeline.on('frame', onFrame); pipeline.on('decision', onDecision); pipeline.on('fault', onFault);
-    pipeline.offer({ width: f.width, height: f.height, data: f.data.slice() });
+    p.on('frame', onFrame); p.on('decision', onDecision); p.on('fault', onFault);
+    p.offer({ width: f.width, height: f.height, data: f.data.slice() });
   });
-  if (config.liveness.passive.enabled) {
-    // the check needs two frames of the face before the first decision: this one decides nothing
-    await new Promise<void>((resolve) => {
-      pipeline.once('frame', () => setImmediate(resolve));
-      const f = frames[frames.length - 1] as RgbFrame; // not the first: two identical frames show no motion
-      pipeline.offer({ width: f.width, height: f.height, data: f.data.slice() });
-    });
-  }
+  // the check needs two frames of the face before the first decision: this one decides nothing
+  const prime = (p: EntryPipeline): Promise<void> => new Promise<void>((resolve) => {
+    p.once('frame', () => setImmediate(resolve));
+    const f = frames[frames.length - 1] as RgbFrame; // not the first: two identical frames show no motion
+    p.offer({ width: f.width, height: f.height, data: f.data.slice() });
+  });
+  if (config.liveness.passive.enabled) await prime(pipeline);
   for (const f of frames.slice(0, 3)) await oneFrame(f); // warm-up
+  if (abArg) {
+    const withCheck = new EntryPipeline({
+      config: configFor(passive), db, recogniser: engine, lock: lockRig.lock, store: { isStoreBusy: () => false },
+      camera: null, templateKey: key, qrPublicKey: null, logger,
+    });
+    await withCheck.start();
+    await engine.replaceGallery(galleryEntries);
+    await prime(withCheck);
+    for (const f of frames.slice(0, 3)) await oneFrame(f, withCheck);
+    const ab = await passiveAB(frames, { off: pipeline, passive: withCheck }, oneFrame);
+    await withCheck.stop();
+    await pipeline.stop();
+    await engine.stop();
+    await lockRig.stop();
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+    log(`interleaved: ${JSON.stringify(ab)}`);
+    console.log(JSON.stringify({ engine: engine.engine, detector, gallery: GALLERY, frames: frames.length, load: loadavg().map((x) => Math.round(x * 100) / 100), ab }));
+    return;
+  }
   const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
   for (const f of frames) {

@@ -14,6 +14,7 @@ import { textureFeatures } from './liveness/texture.ts';
 import { descriptorLengthOf, FACEAPI_DESCRIPTOR_LENGTH, humanModelOf, type Recognizer, type SingleRecognizerChoice } from './recognizer.ts';
 import type * as TfModule from '@tensorflow/tfjs';
 import type { OnnxFaceNets } from './onnx/nets.ts';
+import type { OnnxLivenessNet } from './liveness/onnx-cue.ts';
 import { livenessBox, tfjsLiveness } from './liveness-scores.ts';
 
 export * from './face-types.ts';
@@ -28,6 +29,7 @@ export class FaceEngine {
   private liveness: GraphModel | undefined;
   private recognizer: Recognizer | undefined;
   private onnx: OnnxFaceNets | undefined;
+  private livenessNet: OnnxLivenessNet | undefined;
   /** Why `engine: onnx` fell back to tfjs at start, or null. */
   fallback: string | null = null;
   /** Models left on tfjs under `engine: onnx`, with the reason (a tfjs op the converter does not map). */
@@ -88,6 +90,10 @@ export class FaceEngine {
       }
     } else if (choice && choice.kind !== 'faceapi') {
       this.recognizer = await this.loadRecognizer(choice);
+    }
+    if (this.opts.livenessNet) {
+      const { OnnxLivenessNet } = await import('./liveness/onnx-cue.ts');
+      this.livenessNet = await OnnxLivenessNet.load(this.opts.livenessNet.path, this.opts.livenessNet.sha256, this.opts.onnxThreads);
     }
     this.rt = rt;
     // warm-up: the first inference compiles wasm kernels; pay it at start, not at the door
@@ -160,6 +166,8 @@ export class FaceEngine {
     this.onnx = undefined;
     void this.recognizer?.stop();
     this.recognizer = undefined;
+    void this.livenessNet?.stop();
+    this.livenessNet = undefined;
     this.antispoof?.dispose();
     this.liveness?.dispose();
     this.antispoof = undefined;
@@ -302,6 +310,11 @@ export class FaceEngine {
     shifted.positions.forEach((p, i) => { points[2 * i] = p.x; points[2 * i + 1] = p.y; });
     const result: FaceAnalysis = { box: plainBox, score: det.score, quality, rejected, descriptor: null, liveness: null, landmarks: points };
     if (opts.texture) result.texture = textureFeatures(frame, points);
+    if (opts.livenessNet && this.livenessNet) {
+      const t0 = performance.now();
+      result.liveNet = await this.livenessNet.live(frame, plainBox);
+      times.liveness += performance.now() - t0;
+    }
     if (rejected) return result;
 
     t = performance.now();

@@ -48,6 +48,8 @@ export interface EngineOptions {
   roots?: ModelRoots;
   /** Runtime of the converted nets (default tfjs). */
   engine?: EngineKind;
+  /** The passive check's operator-supplied liveness net (models/liveness/onnx-cue.ts), verified by sha256 at start. */
+  livenessNet?: { path: string; sha256: string };
   /** Where converted ONNX graphs are cached (default the checkout's `.cache/onnx/`). */
   onnxCacheDir?: string;
   /** onnxruntime intra-op threads (default 2). */
@@ -75,6 +77,8 @@ export interface AnalyseOptions {
    * engine's worker and gone from the caller).
    */
   texture?: boolean;
+  /** Also the liveness net's probability of a live face (`EngineOptions.livenessNet`, when loaded). */
+  livenessNet?: boolean;
 }
 
 export interface Liveness {
@@ -96,6 +100,8 @@ export interface FaceAnalysis {
   landmarks?: Float32Array;
   /** Texture features of the face (with `texture: true`), for the passive liveness check's texture cue. */
   texture?: Float32Array;
+  /** The liveness net's probability of a live face (with `livenessNet: true` and a net loaded). */
+  liveNet?: number;
 }
 
 export interface StageTimes { detect: number; landmarks: number; descriptor: number; liveness: number }

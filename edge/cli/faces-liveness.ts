@@ -28,6 +28,7 @@ export function formatLiveness(e: LivenessEvaluation): string {
     `  BPCER ${pct(a.bpcer)}  (real not judged live 真人未判为真人 ${e.real.presentations - a.realLive}: flat 判为攻击 ${a.realFlat}, uncertain 刷卡或扫码 ${a.realUncertain}); spoof only ${pct(a.bpcerFlat)}`,
     `least BPCER at APCER ≤ 2 % (geometry): ${e.bestAtApcer2 ? `live_ratio ${e.bestAtApcer2.liveRatio} → APCER ${pct(e.bestAtApcer2.apcer)}, BPCER ${pct(e.bestAtApcer2.bpcer)}` : 'none'}`,
     ...(e.textureCurve ? [`texture model 纹理模型 ${c.texture_model}: least BPCER at APCER ≤ 2 %: ${e.textureBestAtApcer2 ? `threshold ${e.textureBestAtApcer2.threshold} → APCER ${pct(e.textureBestAtApcer2.apcer)}, BPCER ${pct(e.textureBestAtApcer2.bpcer)}` : 'none'}`] : []),
+    ...(e.netCurve ? [`liveness net 活体网络 ${c.onnx_model?.path} (min_live ${c.onnx_model?.min_live}): least BPCER at APCER ≤ 2 %: ${e.netBestAtApcer2 ? `min_live ${e.netBestAtApcer2.threshold} → APCER ${pct(e.netBestAtApcer2.apcer)}, BPCER ${pct(e.netBestAtApcer2.bpcer)}` : 'none'}`] : []),
     'live_ratio  APCER    BPCER',
     ...e.curve.filter((_, i) => i % 2 === 0).map((p) => `${p.liveRatio.toFixed(3).padStart(10)}  ${pct(p.apcer).padStart(7)}  ${pct(p.bpcer).padStart(7)}`),
   ].join('\n');

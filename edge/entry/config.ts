@@ -43,6 +43,11 @@ export const PassiveSchema = Section({
   flat_ratio: Type.Number({ minimum: 0, maximum: 10, default: 0.33, description: 'Below this the face is flat: a spoof (the 2nd percentile of real faces)' }),
   noise_ratio: Type.Number({ minimum: 0, maximum: 10, default: 0.92, description: 'At or above this the landmarks only jittered (a face or a photo held still, ratio ≈ 0.98): uncertain' }),
   texture_model: Type.Union([Type.String({ minLength: 1 }), Type.Null()], { default: null, description: 'A texture model file (JSON, written by scripts/liveness/train-texture.ts; none ships: see docs/liveness.md). With it a still face is judged by the skin texture of its frames (print dots, screen pixels): live when the mean log-odds reach the model\'s threshold, unless the geometry says flat' }),
+  onnx_model: Type.Union([Type.Object({
+    path: Type.String({ minLength: 1, description: 'An ONNX liveness net shaped like fr_liveness.onnx of the npm package faceplugin-face-recognition-js@0.0.1 (input [1,3,128,128], output [1,3], the first class live); none ships: see docs/liveness.md. Relative to data_dir' }),
+    sha256: Type.String({ pattern: '^[0-9a-fA-F]{64}$', description: 'sha256 of the file (sha256sum): a different file is refused at start' }),
+    min_live: Type.Number({ minimum: 0, maximum: 1, default: 0.5, description: "Mean probability of a live face over the frames at or above which this cue says live (0.5: the net's own decision; docs/liveness.md has the figures)" }),
+  }, { additionalProperties: false }), Type.Null()], { default: null, description: 'An operator-supplied liveness net, {path (relative to data_dir), sha256, min_live (0–1, default 0.5: the net\'s own decision)}; none ships: see docs/liveness.md for how to obtain one and its figures. Run in the inference worker on every frame with a face; with it the face is live only when the mean probability over its frames reaches min_live (and the texture cue agrees, if configured), unless the geometry says flat' }),
 }, 'Passive liveness from landmark geometry over consecutive frames');
 
 /** The active challenge (请眨眼 / 请慢慢转头): docs/liveness.md. */
@@ -225,8 +230,11 @@ export function checkEntryConfig(entry: EntryConfig): void {
 }
 
 /** The face engine's runtime options for this config (converted graphs cached in the data folder). */
-export function engineChoice(entry: EntryConfig, dataDir: string): { engine: EntryConfig['engine']; onnxThreads: number; onnxCacheDir: string } {
-  return { engine: entry.engine, onnxThreads: entry.onnx_threads, onnxCacheDir: path.resolve(dataDir, 'cache', 'onnx') };
+export function engineChoice(entry: EntryConfig, dataDir: string): { engine: EntryConfig['engine']; onnxThreads: number; onnxCacheDir: string; livenessNet?: { path: string; sha256: string } } {
+  // the passive check's liveness net (entry.liveness.passive.onnx_model) runs in the engine, where the frame goes
+  // (loaded whenever configured, so `faces evaluate-liveness` can measure it with the check off at the door)
+  const net = entry.liveness.passive.onnx_model;
+  return { engine: entry.engine, onnxThreads: entry.onnx_threads, onnxCacheDir: path.resolve(dataDir, 'cache', 'onnx'), ...(net ? { livenessNet: { path: path.resolve(dataDir, net.path), sha256: net.sha256.toLowerCase() } } : {}) };
 }
 
 /** The door's detector: as configured, else SSD when the nets run on onnx (it fits the frame budget there) and tiny on tfjs. */

@@ -21,7 +21,7 @@ import { ChallengeVerifier, type ChallengeKind } from '../../models/liveness/cha
 import { judgeFlatness } from '../../models/liveness/passive.ts';
 import type { ChallengeConfig, LivenessConfig, MatchConfig } from './config.ts';
 import type { FaceOutcome, FrameVerdict, WindowState } from './decision.ts';
-import { PassiveGate, passiveParams } from './liveness-passive.ts';
+import { PassiveGate, passiveParams, type FaceCues } from './liveness-passive.ts';
 
 /** What the door display and speaker say for each challenge. */
 export const CHALLENGE_TEXT: Record<ChallengeKind, string> = {
@@ -99,9 +99,9 @@ export class DoorLivenessGate {
     this.passive.reset();
   }
 
-  step(s: WindowState, v: FrameVerdict, landmarks: Float32Array | undefined, now: number, match: MatchConfig, texture?: ArrayLike<number>): LivenessStep {
+  step(s: WindowState, v: FrameVerdict, landmarks: Float32Array | undefined, now: number, match: MatchConfig, cues?: FaceCues): LivenessStep {
     if (this.running) return this.answer(this.running, s, v, landmarks, now, match);
-    const r = this.passive.step(s, v, landmarks, now, match, texture);
+    const r = this.passive.step(s, v, landmarks, now, match, cues);
     const o = r.outcome;
     if (!o || this.ch.mode === 'off') return r;
     const j = this.passive.last;

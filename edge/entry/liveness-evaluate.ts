@@ -28,6 +28,8 @@ export interface PresentationResult {
   pairs: number;
   /** Mean texture log-odds over the judged frames (null without a texture model). */
   texture: number | null;
+  /** Mean probability of a live face from the liveness net (`onnx_model`) over the judged frames (null without one). */
+  net: number | null;
 }
 
 export interface CurvePoint { liveRatio: number; apcer: number; bpcer: number }
@@ -47,6 +49,9 @@ export interface LivenessEvaluation {
   textureCurve: TextureCurvePoint[] | null;
   /** The texture curve's point of least BPCER with APCER ≤ 2 %, or null. */
   textureBestAtApcer2: TextureCurvePoint | null;
+  /** With a liveness net: APCER and BPCER as `min_live` varies (the geometry's veto kept, the texture aside), else null. */
+  netCurve: TextureCurvePoint[] | null;
+  netBestAtApcer2: TextureCurvePoint | null;
   presentations: { real: PresentationResult[]; attack: PresentationResult[] };
 }
 
@@ -56,21 +61,24 @@ export async function judgePresentation(analyser: FaceAnalyser, config: EntryCon
   const gate = qualityGate(config.quality);
   const track: Float32Array[] = [];
   const logits: number[] = [];
+  const lives: number[] = [];
+  const net = cfg.onnx_model !== null;
   let noFace = 0;
   let frames = 0;
   for (const file of p.files) {
     if (track.length >= cfg.max_frames) break;
     frames++;
-    const a = await analyser.analyse(await decode(file), { allFaces: false, gate, liveness: false, ...(texture ? { texture: true } : {}) });
+    const a = await analyser.analyse(await decode(file), { allFaces: false, gate, liveness: false, ...(texture ? { texture: true } : {}), ...(net ? { livenessNet: true } : {}) });
     const face = a.faces[0];
     if (!face?.landmarks) { noFace++; continue; }
     track.push(face.landmarks);
     if (texture) logits.push(face.texture ? textureLogit(texture, face.texture) : -Infinity);
+    if (net) lives.push(face.liveNet ?? 0);
   }
-  const params = passiveParams(cfg, texture);
-  const j = judgePassive(track, params, undefined, texture ? logits : undefined);
-  const geometry = texture ? judgeFlatness(track, params).verdict : j.verdict;
-  return { name: p.person, frames, noFace, verdict: j.verdict, geometry, ratio: j.ratio, pairs: j.pairs, texture: j.texture };
+  const params = passiveParams(cfg, texture, net);
+  const j = judgePassive(track, params, undefined, texture ? logits : undefined, net ? lives : undefined);
+  const geometry = texture || net ? judgeFlatness(track, params).verdict : j.verdict;
+  return { name: p.person, frames, noFace, verdict: j.verdict, geometry, ratio: j.ratio, pairs: j.pairs, texture: j.texture, net: j.net ?? null };
 }
 
 const rate = (n: number, d: number): number => (d === 0 ? 0 : n / d);
@@ -114,9 +122,21 @@ export function summariseLiveness(real: PresentationResult[], attack: Presentati
     const okT = textureCurve.filter((c) => c.apcer <= 0.02);
     textureBestAtApcer2 = okT.length ? okT.reduce((a, b) => (b.bpcer < a.bpcer ? b : a)) : null;
   }
+  let netCurve: TextureCurvePoint[] | null = null;
+  let netBestAtApcer2: TextureCurvePoint | null = null;
+  if ([...real, ...attack].some((r) => r.net !== null)) {
+    const liveNet = (r: PresentationResult, t: number): boolean => r.geometry !== 'flat' && r.net !== null && r.frames - r.noFace >= cfg.min_frames && r.net >= t;
+    netCurve = [];
+    for (let i = 0; i <= 100; i++) {
+      const threshold = i / 100;
+      netCurve.push({ threshold, apcer: rate(attack.filter((r) => liveNet(r, threshold)).length, attack.length), bpcer: rate(real.filter((r) => !liveNet(r, threshold)).length, real.length) });
+    }
+    const okN = netCurve.filter((c) => c.apcer <= 0.02);
+    netBestAtApcer2 = okN.length ? okN.reduce((a, b) => (b.bpcer < a.bpcer ? b : a)) : null;
+  }
   return {
     real: { dir: dirs.real, presentations: real.length },
     attack: { dir: dirs.attack, presentations: attack.length },
-    config: cfg, atConfig, curve, bestAtApcer2, textureCurve, textureBestAtApcer2, presentations: { real, attack },
+    config: cfg, atConfig, curve, bestAtApcer2, textureCurve, textureBestAtApcer2, netCurve, netBestAtApcer2, presentations: { real, attack },
   };
 }

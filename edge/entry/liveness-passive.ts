@@ -13,10 +13,17 @@ import { EdgeError } from '../errors.ts';
 import type { MatchConfig, PassiveConfig } from './config.ts';
 import { stepWindow, type FaceOutcome, type FrameVerdict, type WindowState } from './decision.ts';
 
-export const passiveParams = (c: PassiveConfig, texture?: TextureModel | null): PassiveParams => ({
+export const passiveParams = (c: PassiveConfig, texture?: TextureModel | null, withNet = false): PassiveParams => ({
   minFrames: c.min_frames, minMotion: c.min_motion, minPairs: c.min_pairs, liveRatio: c.live_ratio, flatRatio: c.flat_ratio, noiseRatio: c.noise_ratio,
   ...(texture ? { texture: { threshold: texture.threshold } } : {}),
+  ...(withNet && c.onnx_model ? { net: { minLive: c.onnx_model.min_live } } : {}),
 });
+
+/** What the engine measured on a frame's face for the passive check's cues (FaceAnalysis's fields). */
+export interface FaceCues {
+  texture?: ArrayLike<number> | undefined;
+  liveNet?: number | undefined;
+}
 
 /** The configured texture model (`texture_model`), or null; a missing or malformed file is a clear bilingual config error. */
 export function textureModelOf(c: PassiveConfig): TextureModel | null {
@@ -31,12 +38,14 @@ export function textureModelOf(c: PassiveConfig): TextureModel | null {
 
 
 const describe = (j: PassiveJudgement): string =>
-  `passive ${j.verdict}: ratio ${j.ratio === null ? '-' : j.ratio.toFixed(3)} over ${j.pairs} pairs of ${j.frames} frames${j.texture === null ? '' : `, texture ${j.texture.toFixed(2)}`}`;
+  `passive ${j.verdict}: ratio ${j.ratio === null ? '-' : j.ratio.toFixed(3)} over ${j.pairs} pairs of ${j.frames} frames${j.texture === null ? '' : `, texture ${j.texture.toFixed(2)}`}${j.net === undefined || j.net === null ? '' : `, net ${j.net.toFixed(3)}`}`;
 
 export class PassiveGate {
   private track: Float32Array[] = [];
   // texture log-odds of the same frames (with a texture model)
   private logits: number[] = [];
+  // the liveness net's probabilities of the same frames (with onnx_model)
+  private lives: number[] = [];
   private gone = 0;
   private readonly texture: TextureModel | null;
   // pairs of frames already measured (the landmark arrays are the keys, so dropped frames go with them)
@@ -54,14 +63,25 @@ export class PassiveGate {
   /** Whether the face engine must compute texture features (`AnalyseOptions.texture`) for this check. */
   get wantsTexture(): boolean { return this.texture !== null; }
 
+  /** Whether the face engine must run the liveness net (`AnalyseOptions.livenessNet`) for this check. */
+  get wantsNet(): boolean { return this.cfg.enabled && this.cfg.onnx_model !== null; }
+
+  /** The engine's analysis options this check needs (texture features, the liveness net); made once. */
+  get analyseOptions(): { texture?: true; livenessNet?: true } {
+    return (this.analyseOpts ??= { ...(this.wantsTexture ? { texture: true as const } : {}), ...(this.wantsNet ? { livenessNet: true as const } : {}) });
+  }
+
+  private analyseOpts: { texture?: true; livenessNet?: true } | undefined;
+
   reset(): void {
     this.track = [];
     this.logits = [];
+    this.lives = [];
     this.gone = 0;
   }
 
   /** Keeps the face's landmarks; a run of frames without a face means the person left. */
-  observe(v: FrameVerdict, landmarks: Float32Array | undefined, faceGoneFrames: number, texture?: ArrayLike<number>): void {
+  observe(v: FrameVerdict, landmarks: Float32Array | undefined, faceGoneFrames: number, cues?: FaceCues): void {
     if (v.kind === 'no_face') {
       if (++this.gone >= faceGoneFrames) this.reset();
       return;
@@ -70,12 +90,14 @@ export class PassiveGate {
     if (!landmarks) return;
     this.track.push(landmarks);
     // without the features (the engine was not asked for them) the texture cannot vote: the frame counts as not live
-    if (this.texture) this.logits.push(texture ? textureLogit(this.texture, texture) : -Infinity);
-    if (this.track.length > this.cfg.max_frames) { this.track.shift(); this.logits.shift(); }
+    if (this.texture) this.logits.push(cues?.texture ? textureLogit(this.texture, cues.texture) : -Infinity);
+    // likewise without the net's answer the frame counts as not live
+    if (this.wantsNet) this.lives.push(cues?.liveNet ?? 0);
+    if (this.track.length > this.cfg.max_frames) { this.track.shift(); this.logits.shift(); this.lives.shift(); }
   }
 
   judge(): PassiveJudgement {
-    this.last = judgePassive(this.track, passiveParams(this.cfg, this.texture), this.cache, this.texture ? this.logits : undefined);
+    this.last = judgePassive(this.track, passiveParams(this.cfg, this.texture, this.wantsNet), this.cache, this.texture ? this.logits : undefined, this.wantsNet ? this.lives : undefined);
     return this.last;
   }
 
@@ -83,8 +105,8 @@ export class PassiveGate {
    * One frame through the k-of-n window and then this check. A match the check cannot judge
    * yet keeps the window open (no decision) until `max_frames` frames of the face were seen.
    */
-  step(s: WindowState, v: FrameVerdict, landmarks: Float32Array | undefined, now: number, match: MatchConfig, texture?: ArrayLike<number>): { state: WindowState; outcome: FaceOutcome | null } {
-    this.observe(v, landmarks, match.face_gone_frames, texture);
+  step(s: WindowState, v: FrameVerdict, landmarks: Float32Array | undefined, now: number, match: MatchConfig, cues?: FaceCues): { state: WindowState; outcome: FaceOutcome | null } {
+    this.observe(v, landmarks, match.face_gone_frames, cues);
     const r = stepWindow(s, v, now, match);
     const o = r.outcome;
     if (!this.cfg.enabled || o?.kind !== 'matched') return r;

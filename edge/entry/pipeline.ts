@@ -231,8 +231,8 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
       rec = await recogniser.recognise(job.frame, {
         gate: this.gate,
         liveness: cfg.liveness.enabled,
-        // the passive check's texture cue is computed in the engine, where the frame goes
-        ...(this.liveness.passive.wantsTexture ? { texture: true } : {}),
+        // the passive check's texture cue and liveness net run in the engine, where the frame goes
+        ...this.liveness.passive.analyseOptions,
       });
       this.stats.analysed++;
     } catch (err) {
@@ -247,7 +247,7 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
     this.deps.cardLearning?.frame({ verdict, descriptor: rec.descriptor ?? null, nearest: rec.match, crop: shrunk && box ? cropFace(shrunk.small, shrunk.scale, box) : null });
     this.emit('frame', { verdict, times: rec.times, totalMs: performance.now() - job.arrivedAt });
     const windowBefore = this.state.window;
-    const { state, outcome, prompt } = this.liveness.step(this.state, verdict, rec.face?.landmarks, this.now(), cfg.match, rec.face?.texture);
+    const { state, outcome, prompt } = this.liveness.step(this.state, verdict, rec.face?.landmarks, this.now(), cfg.match, rec.face ?? undefined);
     this.state = state;
     if (prompt) this.prompt(prompt);
     if (!outcome) return;

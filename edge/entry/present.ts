@@ -41,12 +41,12 @@ export async function presentFrames(analyser: FaceAnalyser, gallery: Gallery, co
   for (let i = 0; ; i++) {
     const frame = await next();
     if (!frame) break;
-    const a = await analyser.analyse(frame, { allFaces: false, gate, liveness: config.liveness.enabled, ...(liveness.passive.wantsTexture ? { texture: true } : {}) });
+    const a = await analyser.analyse(frame, { allFaces: false, gate, liveness: config.liveness.enabled, ...liveness.passive.analyseOptions });
     const face = a.faces[0] ?? null;
     const match = face?.descriptor ? gallery.search(face.descriptor) : null;
     const verdict = frameVerdict({ face, match }, config.match, config.liveness);
     seen.push(seenOf(verdict));
-    const r = liveness.step(state, verdict, face?.landmarks, i * interval, config.match, face?.texture);
+    const r = liveness.step(state, verdict, face?.landmarks, i * interval, config.match, face ?? undefined);
     state = r.state;
     if (r.prompt) seen.push(`prompt:${r.prompt.kind}#${r.prompt.attempt}`);
     const o = r.outcome;

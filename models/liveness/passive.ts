@@ -29,6 +29,12 @@ export interface PassiveParams {
    * still faces (the geometry cannot judge them); the geometry keeps its veto (flat: a spoof).
    */
   texture?: { threshold: number };
+  /**
+   * An operator-supplied liveness net (models/liveness/onnx-cue.ts): the mean probability of a
+   * live face over the frames must reach `minLive`. Like the texture, it decides for still faces,
+   * and with the texture both must agree; the geometry keeps its veto.
+   */
+  net?: { minLive: number };
 }
 
 export type PassiveVerdict = 'live' | 'flat' | 'uncertain';
@@ -42,6 +48,8 @@ export interface PassiveJudgement {
   frames: number;
   /** Mean texture log-odds of a real face over the frames (null without a texture model). */
   texture: number | null;
+  /** Mean probability of a live face from the liveness net over the frames (absent without one). */
+  net?: number | null;
 }
 
 /**
@@ -61,18 +69,26 @@ export class PairCache {
   }
 }
 
+const mean = (xs: readonly number[]): number | null => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : null);
+
 /**
  * Judges consecutive frames of one face: landmark sets (68 points each, frame pixels) and, with a
- * texture model, each frame's texture log-odds (`logits`, same order). With texture: flat
- * geometry → flat; else texture at or above its threshold → live; else uncertain.
+ * texture model, each frame's texture log-odds (`logits`, same order), and with a liveness net
+ * each frame's probability of a live face (`live`, same order). With either cue: flat geometry →
+ * flat; else every configured cue at or above its threshold over at least `minFrames` frames →
+ * live; else uncertain.
  */
-export function judgePassive(tracks: readonly ArrayLike<number>[], p: PassiveParams, cache?: PairCache, logits?: readonly number[]): PassiveJudgement {
+export function judgePassive(tracks: readonly ArrayLike<number>[], p: PassiveParams, cache?: PairCache, logits?: readonly number[], live?: readonly number[]): PassiveJudgement {
   const geo = judgeFlatness(tracks, p, cache);
-  if (!p.texture || !logits) return geo;
-  const texture = logits.length ? logits.reduce((a, b) => a + b, 0) / logits.length : null;
-  const verdict: PassiveVerdict = geo.verdict === 'flat' ? 'flat'
-    : texture !== null && logits.length >= p.minFrames && texture >= p.texture.threshold ? 'live' : 'uncertain';
-  return { ...geo, verdict, texture };
+  const useTexture = p.texture !== undefined && logits !== undefined;
+  const useNet = p.net !== undefined && live !== undefined;
+  if (!useTexture && !useNet) return geo;
+  const texture = useTexture ? mean(logits) : null;
+  const net = useNet ? mean(live) : null;
+  const textureOk = !useTexture || (texture !== null && logits.length >= p.minFrames && texture >= (p.texture as { threshold: number }).threshold);
+  const netOk = !useNet || (net !== null && live.length >= p.minFrames && net >= (p.net as { minLive: number }).minLive);
+  const verdict: PassiveVerdict = geo.verdict === 'flat' ? 'flat' : textureOk && netOk ? 'live' : 'uncertain';
+  return { ...geo, verdict, texture, ...(useNet ? { net } : {}) };
 }
 
 /** Judges landmark sets of consecutive frames of one face (68 points each, frame pixels) by their geometry alone. */

@@ -13,38 +13,51 @@ export type Homography = Float64Array;
 const LEFT_EYE = [36, 37, 38, 39, 40, 41];
 const RIGHT_EYE = [42, 43, 44, 45, 46, 47];
 
-function centre(p: ArrayLike<number>, idx: readonly number[]): [number, number] {
-  let x = 0;
-  let y = 0;
-  for (const i of idx) { x += p[2 * i] as number; y += p[2 * i + 1] as number; }
-  return [x / idx.length, y / idx.length];
-}
+// Scratch space of the fits, reused by every call (and Math.sqrt rather than Math.hypot, which
+// allocates on every call in V8 11): the door measures 11 pairs of frames per frame
+// on its main thread, and the fits' temporaries (and the numbers boxed to carry them) were most of
+// what that thread allocated per frame (young-generation collections in the hot loop). JS runs
+// one call at a time, so one set of buffers serves every caller.
+const ATA = new Float64Array(64);
+const ATB = new Float64Array(8);
+const ROW = new Float64Array(8);
+const SOL = new Float64Array(8);
+const H_SCRATCH = new Float64Array(9);
+// normaliser's results: [scale, cx, cy]
+const NORM_A = new Float64Array(3);
+const NORM_B = new Float64Array(3);
 
 /** Distance between the eye centres (px): the face's own scale, so that measures do not depend on how near it is. */
 export function interocular(p: ArrayLike<number>): number {
-  const [lx, ly] = centre(p, LEFT_EYE);
-  const [rx, ry] = centre(p, RIGHT_EYE);
-  return Math.hypot(rx - lx, ry - ly);
+  let lx = 0, ly = 0, rx = 0, ry = 0;
+  for (let k = 0; k < 6; k++) {
+    const l = LEFT_EYE[k] as number, r = RIGHT_EYE[k] as number;
+    lx += p[2 * l] as number; ly += p[2 * l + 1] as number;
+    rx += p[2 * r] as number; ry += p[2 * r + 1] as number;
+  }
+  const dx = rx / 6 - lx / 6, dy = ry / 6 - ly / 6;
+  return Math.sqrt(dx * dx + dy * dy);
 }
 
-/** Hartley normalisation: centroid at 0, mean distance √2. Returns [scale, cx, cy]. */
-function normaliser(p: ArrayLike<number>, n: number): [number, number, number] {
+/** Hartley normalisation: centroid at 0, mean distance √2. Writes [scale, cx, cy] into `out`. */
+function normaliser(p: ArrayLike<number>, n: number, out: Float64Array): Float64Array {
   let cx = 0;
   let cy = 0;
   for (let i = 0; i < n; i++) { cx += p[2 * i] as number; cy += p[2 * i + 1] as number; }
   cx /= n; cy /= n;
   let d = 0;
-  for (let i = 0; i < n; i++) d += Math.hypot((p[2 * i] as number) - cx, (p[2 * i + 1] as number) - cy);
+  for (let i = 0; i < n; i++) { const dx = (p[2 * i] as number) - cx, dy = (p[2 * i + 1] as number) - cy; d += Math.sqrt(dx * dx + dy * dy); }
   d /= n;
-  return [d > 1e-9 ? Math.SQRT2 / d : 1, cx, cy];
+  out[0] = d > 1e-9 ? Math.SQRT2 / d : 1; out[1] = cx; out[2] = cy;
+  return out;
 }
 
-/** Solves the n×n system A x = b in place (Gaussian elimination, partial pivoting); null when singular. */
-function solve(a: Float64Array, b: Float64Array, n: number): Float64Array | null {
+/** Solves the n×n system A x = b in place (Gaussian elimination, partial pivoting) into `x`; false when singular. */
+function solve(a: Float64Array, b: Float64Array, n: number, x: Float64Array): boolean {
   for (let c = 0; c < n; c++) {
     let piv = c;
     for (let r = c + 1; r < n; r++) if (Math.abs(a[r * n + c] as number) > Math.abs(a[piv * n + c] as number)) piv = r;
-    if (Math.abs(a[piv * n + c] as number) < 1e-12) return null;
+    if (Math.abs(a[piv * n + c] as number) < 1e-12) return false;
     if (piv !== c) {
       for (let k = 0; k < n; k++) { const t = a[c * n + k] as number; a[c * n + k] = a[piv * n + k] as number; a[piv * n + k] = t; }
       const t = b[c] as number; b[c] = b[piv] as number; b[piv] = t;
@@ -56,13 +69,59 @@ function solve(a: Float64Array, b: Float64Array, n: number): Float64Array | null
       b[r] = (b[r] as number) - f * (b[c] as number);
     }
   }
-  const x = new Float64Array(n);
   for (let r = n - 1; r >= 0; r--) {
     let s = b[r] as number;
     for (let k = r + 1; k < n; k++) s -= (a[r * n + k] as number) * (x[k] as number);
     x[r] = s / (a[r * n + r] as number);
   }
-  return x;
+  return true;
+}
+
+/** ATA += ROW·ROWᵀ, ATB += ROW·rhs (rows written in place: no allocation in the loop). */
+function accumulate(rhs: number): void {
+  for (let i = 0; i < 8; i++) {
+    const ri = ROW[i] as number;
+    if (ri === 0) continue;
+    ATB[i] = (ATB[i] as number) + ri * rhs;
+    for (let j = 0; j < 8; j++) ATA[i * 8 + j] = (ATA[i * 8 + j] as number) + ri * (ROW[j] as number);
+  }
+}
+
+/** The fit into `out` (9 values, h33 = 1); false when the points are degenerate. */
+function fitInto(a: ArrayLike<number>, b: ArrayLike<number>, out: Float64Array): boolean {
+  const n = Math.min(a.length, b.length) >> 1;
+  if (n < 4) return false;
+  normaliser(a, n, NORM_A);
+  normaliser(b, n, NORM_B);
+  const sa = NORM_A[0] as number, ax = NORM_A[1] as number, ay = NORM_A[2] as number;
+  const sb = NORM_B[0] as number, bx = NORM_B[1] as number, by = NORM_B[2] as number;
+  ATA.fill(0);
+  ATB.fill(0);
+  for (let i = 0; i < n; i++) {
+    const x = ((a[2 * i] as number) - ax) * sa;
+    const y = ((a[2 * i + 1] as number) - ay) * sa;
+    const u = ((b[2 * i] as number) - bx) * sb;
+    const v = ((b[2 * i + 1] as number) - by) * sb;
+    ROW[0] = x; ROW[1] = y; ROW[2] = 1; ROW[3] = 0; ROW[4] = 0; ROW[5] = 0; ROW[6] = -u * x; ROW[7] = -u * y;
+    accumulate(u);
+    ROW[0] = 0; ROW[1] = 0; ROW[2] = 0; ROW[3] = x; ROW[4] = y; ROW[5] = 1; ROW[6] = -v * x; ROW[7] = -v * y;
+    accumulate(v);
+  }
+  if (!solve(ATA, ATB, 8, SOL)) return false;
+  // undo the normalisations: H = Tb⁻¹ · Hn · Ta, with Ta = [sa 0 −sa·ax; 0 sa −sa·ay; 0 0 1], Tb⁻¹ = [1/sb 0 bx; 0 1/sb by; 0 0 1]
+  const h0 = SOL[0] as number, h1 = SOL[1] as number, h2 = SOL[2] as number, h3 = SOL[3] as number;
+  const h4 = SOL[4] as number, h5 = SOL[5] as number, h6 = SOL[6] as number, h7 = SOL[7] as number;
+  // Hn · Ta, row by row
+  const m00 = h0 * sa, m01 = h1 * sa, m02 = -h0 * sa * ax - h1 * sa * ay + h2;
+  const m10 = h3 * sa, m11 = h4 * sa, m12 = -h3 * sa * ax - h4 * sa * ay + h5;
+  const m20 = h6 * sa, m21 = h7 * sa, m22 = -h6 * sa * ax - h7 * sa * ay + 1;
+  // Tb⁻¹ · (Hn · Ta)
+  const s = m22;
+  if (Math.abs(s) < 1e-12) return false;
+  out[0] = (m00 / sb + bx * m20) / s; out[1] = (m01 / sb + bx * m21) / s; out[2] = (m02 / sb + bx * m22) / s;
+  out[3] = (m10 / sb + by * m20) / s; out[4] = (m11 / sb + by * m21) / s; out[5] = (m12 / sb + by * m22) / s;
+  out[6] = m20 / s; out[7] = m21 / s; out[8] = 1;
+  return true;
 }
 
 /**
@@ -70,48 +129,8 @@ function solve(a: Float64Array, b: Float64Array, n: number): Float64Array | null
  * normalised direct linear transform with h33 = 1; null when the points are degenerate.
  */
 export function fitHomography(a: ArrayLike<number>, b: ArrayLike<number>): Homography | null {
-  const n = Math.min(a.length, b.length) >> 1;
-  if (n < 4) return null;
-  const [sa, ax, ay] = normaliser(a, n);
-  const [sb, bx, by] = normaliser(b, n);
-  const ata = new Float64Array(64);
-  const atb = new Float64Array(8);
-  const row = new Float64Array(8);
-  const add = (rhs: number) => {
-    for (let i = 0; i < 8; i++) {
-      const ri = row[i] as number;
-      if (ri === 0) continue;
-      atb[i] = (atb[i] as number) + ri * rhs;
-      for (let j = 0; j < 8; j++) ata[i * 8 + j] = (ata[i * 8 + j] as number) + ri * (row[j] as number);
-    }
-  };
-  for (let i = 0; i < n; i++) {
-    const x = ((a[2 * i] as number) - ax) * sa;
-    const y = ((a[2 * i + 1] as number) - ay) * sa;
-    const u = ((b[2 * i] as number) - bx) * sb;
-    const v = ((b[2 * i + 1] as number) - by) * sb;
-    // two rows per point, written in place (no allocation in the loop)
-    row[0] = x; row[1] = y; row[2] = 1; row[3] = 0; row[4] = 0; row[5] = 0; row[6] = -u * x; row[7] = -u * y;
-    add(u);
-    row[0] = 0; row[1] = 0; row[2] = 0; row[3] = x; row[4] = y; row[5] = 1; row[6] = -v * x; row[7] = -v * y;
-    add(v);
-  }
-  const h = solve(ata, atb, 8);
-  if (!h) return null;
-  // undo the normalisations: H = Tb⁻¹ · Hn · Ta
-  const hn = [h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], 1] as number[];
-  const ta = [sa, 0, -sa * ax, 0, sa, -sa * ay, 0, 0, 1];
-  const tbInv = [1 / sb, 0, bx, 0, 1 / sb, by, 0, 0, 1];
-  const m = mul(tbInv, mul(hn, ta));
-  const s = m[8] as number;
-  if (Math.abs(s) < 1e-12) return null;
-  return Float64Array.from(m, (v) => v / s);
-}
-
-function mul(p: readonly number[], q: readonly number[]): number[] {
-  const r = new Array<number>(9).fill(0);
-  for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) for (let k = 0; k < 3; k++) r[i * 3 + j] = (r[i * 3 + j] as number) + (p[i * 3 + k] as number) * (q[k * 3 + j] as number);
-  return r;
+  const h = new Float64Array(9);
+  return fitInto(a, b, h) ? h : null;
 }
 
 /** Root-mean-square distance (px) between H(a) and b. */
@@ -135,13 +154,15 @@ export function transferError(h: Homography, a: ArrayLike<number>, b: ArrayLike<
  */
 export function shapeMotion(a: ArrayLike<number>, b: ArrayLike<number>): number {
   const n = Math.min(a.length, b.length) >> 1;
-  const [, ax, ay] = normaliser(a, n);
-  const [, bx, by] = normaliser(b, n);
+  const ax = normaliser(a, n, NORM_A)[1] as number, ay = NORM_A[2] as number;
+  const bx = normaliser(b, n, NORM_B)[1] as number, by = NORM_B[2] as number;
   let ra = 0;
   let rb = 0;
   for (let i = 0; i < n; i++) {
-    ra += Math.hypot((a[2 * i] as number) - ax, (a[2 * i + 1] as number) - ay);
-    rb += Math.hypot((b[2 * i] as number) - bx, (b[2 * i + 1] as number) - by);
+    const dax = (a[2 * i] as number) - ax, day = (a[2 * i + 1] as number) - ay;
+    const dbx = (b[2 * i] as number) - bx, dby = (b[2 * i + 1] as number) - by;
+    ra += Math.sqrt(dax * dax + day * day);
+    rb += Math.sqrt(dbx * dbx + dby * dby);
   }
   const s = ra > 1e-9 ? rb / ra : 1;
   let sum = 0;
@@ -162,8 +183,8 @@ export interface PairGeometry {
 
 /** The two measures for one pair of frames, in units of the face's inter-ocular distance. */
 export function pairGeometry(a: ArrayLike<number>, b: ArrayLike<number>): PairGeometry | null {
-  const h = fitHomography(a, b);
+  const fitted = fitInto(a, b, H_SCRATCH);
   const scale = (interocular(a) + interocular(b)) / 2;
-  if (!h || !(scale > 1)) return null;
-  return { residual: transferError(h, a, b) / scale, motion: shapeMotion(a, b) / scale };
+  if (!fitted || !(scale > 1)) return null;
+  return { residual: transferError(H_SCRATCH, a, b) / scale, motion: shapeMotion(a, b) / scale };
 }

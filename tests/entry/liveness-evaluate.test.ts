@@ -8,7 +8,7 @@ import { resolveEntryConfig } from '../../edge/entry/config.ts';
 import { summariseLiveness, type PresentationResult } from '../../edge/entry/liveness-evaluate.ts';
 
 const pres = (name: string, texture: number, geometry: PresentationResult['geometry'] = 'uncertain', faces = 8, threshold = 1): PresentationResult => ({
-  name, frames: 8, noFace: 8 - faces, geometry, ratio: null, pairs: 0, texture,
+  name, frames: 8, noFace: 8 - faces, geometry, ratio: null, pairs: 0, texture, net: null,
   verdict: geometry === 'flat' ? 'flat' : faces >= 6 && texture >= threshold ? 'live' : 'uncertain',
 });
 

@@ -6,7 +6,7 @@
  * waits and then asks for the card or QR code.
  */
 import { describe, expect, it } from 'vitest';
-import { fitHomography, transferError } from '../../models/liveness/planar.ts';
+import { fitHomography, pairGeometry, transferError } from '../../models/liveness/planar.ts';
 import { judgeFlatness } from '../../models/liveness/passive.ts';
 import { resolveEntryConfig } from '../../edge/entry/config.ts';
 import { initialWindow, type FrameVerdict, type WindowState } from '../../edge/entry/decision.ts';
@@ -33,6 +33,23 @@ describe('planar geometry', () => {
     const c = project(live, { yaw: -10, pitch: 0 }, j, 0);
     const d = project(live, { yaw: 15, pitch: 8, roll: 5, dx: 10 }, j, 0);
     expect(transferError(fitHomography(c, d) as Float64Array, c, d)).toBeGreaterThan(1);
+  });
+
+  it('the fits share scratch space, but what they return stays the caller\'s', () => {
+    const j = noise(4);
+    const a = project(flat, { yaw: -10, pitch: 0 }, j, 0);
+    const b = project(flat, { yaw: 15, pitch: 8, dx: 10 }, j, 0);
+    const c = project(live, { yaw: 20, pitch: -5 }, j, 0);
+    const h1 = fitHomography(a, b) as Float64Array;
+    const kept = Float64Array.from(h1);
+    const g1 = pairGeometry(a, b);
+    const h2 = fitHomography(a, c) as Float64Array;
+    expect(h2).not.toBe(h1);
+    expect(Array.from(h1)).toEqual(Array.from(kept));
+    pairGeometry(a, c);
+    // the same pair measured again after others gives the same measures
+    expect(pairGeometry(a, b)).toEqual(g1);
+    expect(g1?.residual).toBeLessThan(1e-4);
   });
 
   it('judges a turning head live, a shaken photo flat, a still face uncertain', () => {

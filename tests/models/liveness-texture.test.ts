@@ -184,7 +184,7 @@ describe('the texture model file', () => {
       const v: FrameVerdict = { kind: 'candidate', villagerId: 'v1', distance: 0.2, margin: 0.2 };
       for (let i = 0; i < entry.liveness.passive.max_frames; i++) {
         const pts = project(head(), { yaw: 0, pitch: 0 }, noise(i));
-        const r = gate.step(s, v, pts, i * 100, entry.match, withFeatures ? textureFeatures(frameOf(1, i, false), pts) : undefined);
+        const r = gate.step(s, v, pts, i * 100, entry.match, withFeatures ? { texture: textureFeatures(frameOf(1, i, false), pts) } : undefined);
         s = r.state;
         if (r.outcome) return r.outcome.kind;
       }
