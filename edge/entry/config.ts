@@ -99,6 +99,12 @@ const SingleRecognizerSchemas = [
     kind: Type.Literal('onnx-arcface'),
     path: Type.String({ minLength: 1, description: 'ArcFace-family ONNX model (112×112 five-point aligned input, 512-d output), relative to data_dir' }),
     sha256: Type.String({ pattern: '^[0-9a-fA-F]{64}$', description: 'sha256 of the file (sha256sum): a different file is refused at start' }),
+    input: Type.Optional(Type.Object({
+      channels: Type.Optional(Type.Union([Type.Literal('rgb'), Type.Literal('bgr')], { description: 'Channel order the model was trained on (unset: rgb)' })),
+      mean: Type.Optional(Type.Number({ description: 'Subtracted from each 0–255 pixel value, 0–255 (unset: 127.5)' })),
+      std: Type.Optional(Type.Number({ description: 'The difference is divided by this, above 0 and at most 255 (unset: 127.5)' })),
+    }, { additionalProperties: false, description: "The model's input convention when it is not insightface's RGB (x − 127.5)/127.5, e.g. {mean: 127, std: 128} (docs/faces.md). Changing it means enrolling again (not detected: same template length)" })),
+    align: Type.Optional(Type.Union([Type.Literal('five-point'), Type.Literal('three-point')], { description: "The crop: five-point (unset; least-squares similarity of eyes, nose tip and mouth corners onto the 112×112 template) or three-point (the exact affine map of eyes and nose tip onto theirs, as OpenCV's getAffineTransform)" })),
   }, { additionalProperties: false }),
   Type.Object({
     kind: Type.Literal('human-faceres'),
@@ -169,6 +175,7 @@ export function recognizerChoice(r: RecognizerConfig, dataDir: string): Recogniz
 function singleChoice(r: SingleRecognizerConfig, dataDir: string): SingleRecognizerChoice {
   if (r.kind === 'faceapi') return r;
   if (r.kind === 'human-faceres') return r.path ? { kind: r.kind, path: path.resolve(dataDir, r.path), ...(r.sha256 ? { sha256: r.sha256.toLowerCase() } : {}) } : { kind: r.kind };
+  if (r.kind === 'onnx-arcface') return { kind: r.kind, path: path.resolve(dataDir, r.path), sha256: r.sha256.toLowerCase(), ...(r.input ? { input: r.input } : {}), ...(r.align ? { align: r.align } : {}) };
   return { kind: r.kind, path: path.resolve(dataDir, r.path), sha256: r.sha256.toLowerCase() };
 }
 
@@ -195,10 +202,22 @@ export function resolveEntryConfig(raw: unknown): EntryConfig {
 const pathOf = (r: SingleRecognizerConfig): string | undefined => ('path' in r ? r.path : undefined);
 const sameModel = (a: SingleRecognizerConfig, b: SingleRecognizerConfig): boolean => a.kind === b.kind && pathOf(a) === pathOf(b);
 
+/** An ONNX recognizer's input normalisation: a pixel mean within 0–255, a scale above 0 and at most 255. */
+function checkArcFaceInput(input: { mean?: number; std?: number } | undefined): void {
+  const { mean, std } = input ?? {};
+  if (mean !== undefined && !(mean >= 0 && mean <= 255)) {
+    throw new EdgeError('CONFIG_INVALID', `entry.recognizer.input.mean must be a pixel value from 0 to 255, got ${mean}`, { zh: `门禁配置有误：recognizer.input.mean 须为 0 到 255 之间的像素值，现为 ${mean}` });
+  }
+  if (std !== undefined && !(std > 0 && std <= 255)) {
+    throw new EdgeError('CONFIG_INVALID', `entry.recognizer.input.std must be above 0 and at most 255, got ${std}`, { zh: `门禁配置有误：recognizer.input.std 须大于 0 且不超过 255，现为 ${std}` });
+  }
+}
+
 /** Rules across keys that a schema cannot state; the daemon's loader calls it too. */
 export function checkEntryConfig(entry: EntryConfig): void {
   const r = entry.recognizer;
   for (const one of r.kind === 'fusion' ? r.members : [r]) {
+    if (one.kind === 'onnx-arcface') checkArcFaceInput(one.input);
     if (one.kind === 'human-faceres' && one.path && !one.sha256) {
       throw new EdgeError('CONFIG_INVALID', `entry.recognizer: a model from a folder (${one.path}) needs the sha256 of its weights (.bin)`, { zh: `门禁配置有误：识别模型 ${one.path} 须配置其权重文件（.bin）的 sha256` });
     }
