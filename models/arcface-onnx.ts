@@ -13,7 +13,7 @@ import * as ort from 'onnxruntime-node';
 import { affineFromThree, ALIGNED_SIZE, alignedInput, ARCFACE_INPUT, ARCFACE_TEMPLATE, estimateSimilarity, fivePoints, type InputNorm } from './align.ts';
 import { ModelError } from './errors.ts';
 import type { RgbFrame } from './frame.ts';
-import { normalise } from './frame.ts';
+import { normalise, stretchContrast } from './frame.ts';
 import type { Point } from './quality.ts';
 import { ARCFACE_DESCRIPTOR_LENGTH, type ArcFaceAlign, type ArcFaceInput, type Recognizer } from './recognizer.ts';
 
@@ -28,10 +28,12 @@ export class ArcFaceOnnx implements Recognizer {
 
   private readonly norm: InputNorm;
   private readonly align: ArcFaceAlign;
+  private readonly stretchDim: boolean;
 
   private constructor(private readonly session: ort.InferenceSession, private readonly file: string, options: ArcFaceOptions) {
     this.norm = { ...ARCFACE_INPUT, ...options.input };
     this.align = options.align ?? 'five-point';
+    this.stretchDim = options.input?.stretchDim ?? false;
   }
 
   /** Reads, verifies and loads the model. Throws MODEL_MISSING, MODEL_ALTERED or MODEL_UNLOADABLE naming the file. */
@@ -58,7 +60,7 @@ export class ArcFaceOnnx implements Recognizer {
   async describe(frame: RgbFrame, landmarks68: readonly Point[]): Promise<Float32Array> {
     const five = fivePoints(landmarks68);
     const m = this.align === 'three-point' ? affineFromThree(five.slice(0, 3), ARCFACE_TEMPLATE.slice(0, 3)) : estimateSimilarity(five, ARCFACE_TEMPLATE);
-    alignedInput(frame, m, ALIGNED_SIZE, this.input, this.norm);
+    alignedInput(this.stretchDim ? stretchContrast(frame) : frame, m, ALIGNED_SIZE, this.input, this.norm);
     return this.embed(this.input);
   }
 

@@ -32,8 +32,11 @@ export type RecognizerChoice =
    */
   | { kind: 'fusion'; members: readonly [SingleRecognizerChoice, SingleRecognizerChoice]; weight: number };
 
-/** Channel order and normalisation of an ONNX recognizer's input, (x − mean) / std. */
-export interface ArcFaceInput { channels: 'rgb' | 'bgr'; mean: number; std: number }
+/**
+ * Channel order and normalisation of an ONNX recognizer's input, (x − mean) / std; `stretchDim`:
+ * a dim frame is contrast-stretched (`stretchContrast`, as the detector sees it) before the crop.
+ */
+export interface ArcFaceInput { channels: 'rgb' | 'bgr'; mean: number; std: number; stretchDim: boolean }
 /**
  * `five-point`: least-squares similarity of eyes, nose and mouth corners onto the template
  * (insightface). `three-point`: the exact affine map of the eye centres and nose tip onto
@@ -94,7 +97,7 @@ export function recognizerLabel(r: RecognizerChoice): string {
   if (r.kind !== 'onnx-arcface') return base;
   // another input convention gives other descriptors of the same file: part of the name (and of the evaluation cache's key)
   const mean = r.input?.mean ?? 127.5, std = r.input?.std ?? 127.5;
-  const opts = [r.input?.channels === 'bgr' ? 'bgr' : '', mean !== 127.5 || std !== 127.5 ? `mean=${mean},std=${std}` : '', r.align === 'three-point' ? 'three-point' : ''].filter(Boolean);
+  const opts = [r.input?.channels === 'bgr' ? 'bgr' : '', mean !== 127.5 || std !== 127.5 ? `mean=${mean},std=${std}` : '', r.align === 'three-point' ? 'three-point' : '', r.input?.stretchDim ? 'stretch-dim' : ''].filter(Boolean);
   return opts.length ? `${base}[${opts.join(',')}]` : base;
 }
 

@@ -103,6 +103,7 @@ const SingleRecognizerSchemas = [
       channels: Type.Optional(Type.Union([Type.Literal('rgb'), Type.Literal('bgr')], { description: 'Channel order the model was trained on (unset: rgb)' })),
       mean: Type.Optional(Type.Number({ description: 'Subtracted from each 0–255 pixel value, 0–255 (unset: 127.5)' })),
       std: Type.Optional(Type.Number({ description: 'The difference is divided by this, above 0 and at most 255 (unset: 127.5)' })),
+      stretch_dim: Type.Optional(Type.Boolean({ description: 'A dim frame (brightest 1 % below 140) is contrast-stretched before the face is cut, as the detector sees it (unset: false)' })),
     }, { additionalProperties: false, description: "The model's input convention when it is not insightface's RGB (x − 127.5)/127.5, e.g. {mean: 127, std: 128} (docs/faces.md). Changing it means enrolling again (not detected: same template length)" })),
     align: Type.Optional(Type.Union([Type.Literal('five-point'), Type.Literal('three-point')], { description: "The crop: five-point (unset; least-squares similarity of eyes, nose tip and mouth corners onto the 112×112 template) or three-point (the exact affine map of eyes and nose tip onto theirs, as OpenCV's getAffineTransform)" })),
   }, { additionalProperties: false }),
@@ -175,7 +176,11 @@ export function recognizerChoice(r: RecognizerConfig, dataDir: string): Recogniz
 function singleChoice(r: SingleRecognizerConfig, dataDir: string): SingleRecognizerChoice {
   if (r.kind === 'faceapi') return r;
   if (r.kind === 'human-faceres') return r.path ? { kind: r.kind, path: path.resolve(dataDir, r.path), ...(r.sha256 ? { sha256: r.sha256.toLowerCase() } : {}) } : { kind: r.kind };
-  if (r.kind === 'onnx-arcface') return { kind: r.kind, path: path.resolve(dataDir, r.path), sha256: r.sha256.toLowerCase(), ...(r.input ? { input: r.input } : {}), ...(r.align ? { align: r.align } : {}) };
+  if (r.kind === 'onnx-arcface') {
+    const { stretch_dim: stretchDim, ...norm } = r.input ?? {};
+    const input = { ...norm, ...(stretchDim !== undefined ? { stretchDim } : {}) };
+    return { kind: r.kind, path: path.resolve(dataDir, r.path), sha256: r.sha256.toLowerCase(), ...(r.input ? { input } : {}), ...(r.align ? { align: r.align } : {}) };
+  }
   return { kind: r.kind, path: path.resolve(dataDir, r.path), sha256: r.sha256.toLowerCase() };
 }
 

@@ -1,6 +1,6 @@
 /**
  * An ONNX recognizer trained outside the insightface convention (issue #8): the three-point
- * affine crop, BGR order and another mean and scale (`entry.recognizer.input` / `align`),
+ * affine crop, BGR order, another mean and scale, the dim-frame stretch (`entry.recognizer.input` / `align`),
  * checked with the tiny graph of tiny-arcface.ts against the network computed by hand, through
  * the config's validation and through the face engine on a real photo.
  */
@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { affineFromThree, ALIGNED_SIZE, alignedInput, applyAffine, applySimilarity, ARCFACE_TEMPLATE, estimateSimilarity, fivePoints, warpAffine, warpSimilarity, affineOf, type Affine } from '../../models/align.ts';
 import { ArcFaceOnnx } from '../../models/arcface-onnx.ts';
 import { FaceEngine } from '../../models/face-engine.ts';
+import { stretchContrast } from '../../models/frame.ts';
 import { decodeImage } from '../../models/image.ts';
 import type { Point } from '../../models/quality.ts';
 import { recognizerLabel } from '../../models/recognizer.ts';
@@ -105,6 +106,27 @@ describe('an ONNX recognizer configured with its own convention', () => {
   });
 });
 
+describe('stretch_dim', () => {
+  it('describes a dim frame as its contrast-stretched copy, and a bright frame as it is', async () => {
+    const net = tinyArcFace(512);
+    const { file, sha256 } = save('tiny-dim.onnx', net.bytes);
+    const [stretching, plain] = await Promise.all([ArcFaceOnnx.load(file, sha256, { input: { stretchDim: true } }), ArcFaceOnnx.load(file, sha256)]);
+    try {
+      const bright = frameWithDots(400, 400, seen);
+      for (let i = 0; i < bright.data.length; i++) bright.data[i] = Math.max(bright.data[i] as number, (i * 7) % 250);
+      const dim = { ...bright, data: bright.data.map((v) => Math.round(v * 0.4)) };
+      const landmarks = landmarksWith(seen);
+      const diff = (x: Float32Array, y: Float32Array): number => Math.max(...x.map((v, i) => Math.abs(v - (y[i] as number))));
+      expect(diff(await stretching.describe(bright, landmarks), await plain.describe(bright, landmarks))).toBe(0);
+      expect(stretchContrast(dim)).not.toBe(dim);
+      expect(diff(await stretching.describe(dim, landmarks), await plain.describe(stretchContrast(dim), landmarks))).toBe(0);
+      expect(diff(await stretching.describe(dim, landmarks), await plain.describe(dim, landmarks))).toBeGreaterThan(1e-2);
+    } finally {
+      await Promise.all([stretching.stop(), plain.stop()]);
+    }
+  });
+});
+
 describe('entry.recognizer.input and align in the config', () => {
   const model = { kind: 'onnx-arcface', path: 'models/fr_feature.onnx', sha256: 'A'.repeat(64) };
 
@@ -119,6 +141,9 @@ describe('entry.recognizer.input and align in the config', () => {
     // the convention written out as the default is the default
     expect(recognizerLabel(recognizerChoice(resolveEntryConfig({ recognizer: { ...model, input: { channels: 'rgb', mean: 127.5, std: 127.5 }, align: 'five-point' } }).recognizer, '/data'))).toBe('onnx-arcface:fr_feature.onnx');
     expect(recognizerLabel({ kind: 'onnx-arcface', path: '/m/fr_feature.onnx', sha256: 'a'.repeat(64), input: { channels: 'bgr' } })).toBe('onnx-arcface:fr_feature.onnx[bgr]');
+    const dim = recognizerChoice(resolveEntryConfig({ recognizer: { ...model, input: { stretch_dim: true } } }).recognizer, '/data');
+    expect(dim).toMatchObject({ input: { stretchDim: true } });
+    expect(recognizerLabel(dim)).toBe('onnx-arcface:fr_feature.onnx[stretch-dim]');
   });
 
   it.each([
