@@ -18,7 +18,7 @@ import type { Point } from './quality.ts';
 import { ARCFACE_DESCRIPTOR_LENGTH, type ArcFaceAlign, type ArcFaceInput, type Recognizer } from './recognizer.ts';
 
 /** The model's input convention, where it is not insightface's (unset: RGB, (x − 127.5)/127.5, five-point). */
-export interface ArcFaceOptions { input?: Partial<ArcFaceInput>; align?: ArcFaceAlign }
+export interface ArcFaceOptions { input?: Partial<ArcFaceInput>; align?: ArcFaceAlign; /** intra-op threads (entry.onnx_threads; default 2), pool threads sleeping when idle as the other nets' */ threads?: number }
 
 export class ArcFaceOnnx implements Recognizer {
   readonly kind = 'onnx-arcface' as const;
@@ -50,7 +50,11 @@ export class ArcFaceOnnx implements Recognizer {
     }
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], graphOptimizationLevel: 'all' });
+      session = await ort.InferenceSession.create(bytes, {
+        executionProviders: ['cpu'], graphOptimizationLevel: 'all', intraOpNumThreads: options.threads ?? 2, interOpNumThreads: 1,
+        // a spinning pool takes the CPU from the other stages and the main thread (docs/faces.md, Sessions)
+        extra: { session: { intra_op: { allow_spinning: '0' } } },
+      });
     } catch (err) {
       throw new ModelError('MODEL_UNLOADABLE', `recognizer: onnxruntime cannot load ${file}: ${(err as Error).message}`, { cause: err, details: { model: 'onnx-arcface', file } });
     }
