@@ -2,7 +2,9 @@
  * Five-point face alignment in the insightface convention, for ArcFace-family recognizers:
  * eye centres, nose tip and mouth corners (from the 68 landmarks) are mapped by a similarity
  * transform onto the standard 112×112 template, the face is resampled there (bilinear), and
- * the pixels become NCHW RGB floats (x − 127.5) / 127.5.
+ * the pixels become NCHW RGB floats (x − 127.5) / 127.5. A model trained otherwise can ask for
+ * an exact affine map of eyes and nose instead (`affineFromThree`, as OpenCV's
+ * getAffineTransform on three points), BGR order, or another mean and scale (`InputNorm`).
  *
  * Written here rather than taken from a library: it is ~80 lines of arithmetic, and the only
  * candidates (OpenCV builds for Node) are large native or wasm packages for one warp.
@@ -56,35 +58,78 @@ export function estimateSimilarity(src: readonly Point[], dst: readonly Point[])
 
 export const applySimilarity = (m: Similarity, pt: Point): Point => ({ x: m.a * pt.x - m.b * pt.y + m.tx, y: m.b * pt.x + m.a * pt.y + m.ty });
 
+/** A general forward affine map: x' = a·x + b·y + tx, y' = c·x + d·y + ty. */
+export interface Affine { a: number; b: number; c: number; d: number; tx: number; ty: number }
+
+/** The similarity as an affine map (the same numbers: `[a, -b; b, a]`). */
+export const affineOf = (m: Similarity): Affine => ({ a: m.a, b: -m.b, c: m.b, d: m.a, tx: m.tx, ty: m.ty });
+
+export const applyAffine = (m: Affine, pt: Point): Point => ({ x: m.a * pt.x + m.b * pt.y + m.tx, y: m.c * pt.x + m.d * pt.y + m.ty });
+
 /**
- * Resamples the frame into the aligned square as the network wants it: NCHW, RGB, (x − 127.5)/127.5.
- * Each output pixel takes the source pixel the inverse transform lands on (as cv2.warpAffine
- * does, integer pixel coordinates); outside the frame is black (−1 after normalisation).
+ * The affine map taking three points exactly onto three others (OpenCV's getAffineTransform):
+ * shear and unequal scale included, so the eyes and nose land on the template whatever the pose.
  */
-export function alignedInput(frame: RgbFrame, m: Similarity, size = ALIGNED_SIZE, out = new Float32Array(3 * size * size)): Float32Array {
+export function affineFromThree(src: readonly Point[], dst: readonly Point[]): Affine {
+  if (src.length !== 3 || dst.length !== 3) throw new RangeError(`expected 3 points each, got ${src.length} and ${dst.length}`);
+  const [p0, p1, p2] = src as [Point, Point, Point];
+  // rows [x y 1]; Cramer's rule for both output coordinates
+  const det = p0.x * (p1.y - p2.y) - p0.y * (p1.x - p2.x) + (p1.x * p2.y - p2.x * p1.y);
+  if (!(Math.abs(det) > 1e-9)) throw new RangeError('landmarks are degenerate (eyes and nose on one line)');
+  const solve = (v0: number, v1: number, v2: number): [number, number, number] => [
+    (v0 * (p1.y - p2.y) - p0.y * (v1 - v2) + (v1 * p2.y - v2 * p1.y)) / det,
+    (p0.x * (v1 - v2) - v0 * (p1.x - p2.x) + (p1.x * v2 - p2.x * v1)) / det,
+    (p0.x * (p1.y * v2 - p2.y * v1) - p0.y * (p1.x * v2 - p2.x * v1) + v0 * (p1.x * p2.y - p2.x * p1.y)) / det,
+  ];
+  const [d0, d1, d2] = dst as [Point, Point, Point];
+  const [a, b, tx] = solve(d0.x, d1.x, d2.x);
+  const [c, d, ty] = solve(d0.y, d1.y, d2.y);
+  return { a, b, c, d, tx, ty };
+}
+
+/** How the aligned pixels become the network's input: channel order, then (x − mean) / std. */
+export interface InputNorm { channels: 'rgb' | 'bgr'; mean: number; std: number }
+
+/** The insightface convention: RGB, (x − 127.5) / 127.5. */
+export const ARCFACE_INPUT: InputNorm = { channels: 'rgb', mean: 127.5, std: 127.5 };
+
+/**
+ * Resamples the frame into the aligned square as the network wants it: NCHW, RGB, (x − 127.5)/127.5
+ * unless `norm` says otherwise (BGR puts blue in the first plane).
+ * Each output pixel takes the source pixel the inverse transform lands on (as cv2.warpAffine
+ * does, integer pixel coordinates); outside the frame is black (−mean/std after normalisation).
+ */
+export function alignedInput(frame: RgbFrame, m: Similarity | Affine, size = ALIGNED_SIZE, out = new Float32Array(3 * size * size), norm: InputNorm = ARCFACE_INPUT): Float32Array {
   const plane = size * size;
-  warpSimilarity(frame, m, size, (i, c, val) => {
-    out[c * plane + i] = (val - 127.5) / 127.5;
+  const { mean, std } = norm;
+  const bgr = norm.channels === 'bgr';
+  warpAffine(frame, 'c' in m ? m : affineOf(m), size, (i, c, val) => {
+    out[(bgr ? 2 - c : c) * plane + i] = (val - mean) / std;
   });
   return out;
 }
 
 /**
- * The one resampler of every aligned crop: for each output pixel `i` (row-major in a
+ * The resampler of every aligned crop: for each output pixel `i` (row-major in a
  * `size`×`size` square) and channel, the frame sampled bilinearly through the inverse of `m`;
  * outside the frame is 0. `write` lays the value out as the network wants it.
  */
 export function warpSimilarity(frame: RgbFrame, m: Similarity, size: number, write: (i: number, c: number, val: number) => void): void {
-  const det = m.a * m.a + m.b * m.b;
-  // inverse of [a, -b; b, a] is [a, b; -b, a] / det
-  const ia = m.a / det, ib = m.b / det;
+  warpAffine(frame, affineOf(m), size, write);
+}
+
+/** `warpSimilarity` for any affine map (for a similarity the same arithmetic, to the bit). */
+export function warpAffine(frame: RgbFrame, m: Affine, size: number, write: (i: number, c: number, val: number) => void): void {
+  const det = m.a * m.d - m.b * m.c;
+  // inverse of [a, b; c, d] is [d, -b; -c, a] / det (for a similarity: [a, b; -b, a] / (a² + b²))
+  const i00 = m.d / det, i01 = -m.b / det, i10 = -m.c / det, i11 = m.a / det;
   const { width, height, data } = frame;
   const at = (x: number, y: number, c: number): number => (x < 0 || y < 0 || x >= width || y >= height ? 0 : (data[(y * width + x) * 3 + c] as number));
   for (let v = 0; v < size; v++) {
     for (let u = 0; u < size; u++) {
       const ux = u - m.tx, vy = v - m.ty;
-      const x = ia * ux + ib * vy;
-      const y = -ib * ux + ia * vy;
+      const x = i00 * ux + i01 * vy;
+      const y = i10 * ux + i11 * vy;
       const x0 = Math.floor(x), y0 = Math.floor(y);
       const fx = x - x0, fy = y - y0;
       for (let c = 0; c < 3; c++) {

@@ -2,18 +2,23 @@
  * An ArcFace-family recognizer run by onnxruntime-node (the one file that imports it): the
  * model file is read once, checked against its configured sha256 (a different file is refused
  * naming it, as the shipped models are), and the verified bytes are what the session loads.
- * Input [1,3,112,112] NCHW RGB (x − 127.5)/127.5 after five-point alignment; output 512 floats,
- * L2-normalised here. An output of any other length is refused rather than searched.
+ * Input [1,3,112,112] NCHW RGB (x − 127.5)/127.5 after five-point alignment, unless the
+ * configuration describes the model's own convention (`ArcFaceOptions`: BGR, another mean and
+ * scale, the three-point affine crop); output 512 floats, L2-normalised here. An output of any
+ * other length is refused rather than searched.
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
-import { ALIGNED_SIZE, alignedInput, ARCFACE_TEMPLATE, estimateSimilarity, fivePoints } from './align.ts';
+import { affineFromThree, ALIGNED_SIZE, alignedInput, ARCFACE_INPUT, ARCFACE_TEMPLATE, estimateSimilarity, fivePoints, type InputNorm } from './align.ts';
 import { ModelError } from './errors.ts';
 import type { RgbFrame } from './frame.ts';
-import { normalise } from './frame.ts';
+import { normalise, stretchContrast } from './frame.ts';
 import type { Point } from './quality.ts';
-import { ARCFACE_DESCRIPTOR_LENGTH, type Recognizer } from './recognizer.ts';
+import { ARCFACE_DESCRIPTOR_LENGTH, type ArcFaceAlign, type ArcFaceInput, type Recognizer } from './recognizer.ts';
+
+/** The model's input convention, where it is not insightface's (unset: RGB, (x − 127.5)/127.5, five-point). */
+export interface ArcFaceOptions { input?: Partial<ArcFaceInput>; align?: ArcFaceAlign; /** intra-op threads (entry.onnx_threads; default 2), pool threads sleeping when idle as the other nets' */ threads?: number }
 
 export class ArcFaceOnnx implements Recognizer {
   readonly kind = 'onnx-arcface' as const;
@@ -21,10 +26,18 @@ export class ArcFaceOnnx implements Recognizer {
   // reused between faces: the aligned input (allocation-aware hot loop)
   private readonly input = new Float32Array(3 * ALIGNED_SIZE * ALIGNED_SIZE);
 
-  private constructor(private readonly session: ort.InferenceSession, private readonly file: string) {}
+  private readonly norm: InputNorm;
+  private readonly align: ArcFaceAlign;
+  private readonly stretchDim: boolean;
+
+  private constructor(private readonly session: ort.InferenceSession, private readonly file: string, options: ArcFaceOptions) {
+    this.norm = { ...ARCFACE_INPUT, ...options.input };
+    this.align = options.align ?? 'five-point';
+    this.stretchDim = options.input?.stretchDim ?? false;
+  }
 
   /** Reads, verifies and loads the model. Throws MODEL_MISSING, MODEL_ALTERED or MODEL_UNLOADABLE naming the file. */
-  static async load(file: string, sha256: string): Promise<ArcFaceOnnx> {
+  static async load(file: string, sha256: string, options: ArcFaceOptions = {}): Promise<ArcFaceOnnx> {
     let bytes: Buffer;
     try {
       bytes = await readFile(file);
@@ -37,16 +50,21 @@ export class ArcFaceOnnx implements Recognizer {
     }
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], graphOptimizationLevel: 'all' });
+      session = await ort.InferenceSession.create(bytes, {
+        executionProviders: ['cpu'], graphOptimizationLevel: 'all', intraOpNumThreads: options.threads ?? 2, interOpNumThreads: 1,
+        // a spinning pool takes the CPU from the other stages and the main thread (docs/faces.md, Sessions)
+        extra: { session: { intra_op: { allow_spinning: '0' } } },
+      });
     } catch (err) {
       throw new ModelError('MODEL_UNLOADABLE', `recognizer: onnxruntime cannot load ${file}: ${(err as Error).message}`, { cause: err, details: { model: 'onnx-arcface', file } });
     }
-    return new ArcFaceOnnx(session, file);
+    return new ArcFaceOnnx(session, file, options);
   }
 
   async describe(frame: RgbFrame, landmarks68: readonly Point[]): Promise<Float32Array> {
-    const m = estimateSimilarity(fivePoints(landmarks68), ARCFACE_TEMPLATE);
-    alignedInput(frame, m, ALIGNED_SIZE, this.input);
+    const five = fivePoints(landmarks68);
+    const m = this.align === 'three-point' ? affineFromThree(five.slice(0, 3), ARCFACE_TEMPLATE.slice(0, 3)) : estimateSimilarity(five, ARCFACE_TEMPLATE);
+    alignedInput(this.stretchDim ? stretchContrast(frame) : frame, m, ALIGNED_SIZE, this.input, this.norm);
     return this.embed(this.input);
   }
 

@@ -110,7 +110,7 @@ export class FaceEngine {
     if (choice.kind === 'onnx-arcface') {
       // loaded on demand: onnxruntime's native library is not needed with the default recognizer
       const { ArcFaceOnnx } = await import('./arcface-onnx.ts');
-      return ArcFaceOnnx.load(choice.path, choice.sha256);
+      return ArcFaceOnnx.load(choice.path, choice.sha256, { ...choice, ...(this.opts.onnxThreads ? { threads: this.opts.onnxThreads } : {}) });
     }
     const { HumanRecognizer } = await import('./human-recognizer.ts');
     return HumanRecognizer.load(humanModelOf(choice.kind), choice.path, choice.sha256, { ...(this.opts.onnxThreads ? { threads: this.opts.onnxThreads } : {}), ...(this.opts.roots ? { roots: this.opts.roots } : {}), ...(this.opts.onnxCacheDir ? { cacheDir: this.opts.onnxCacheDir } : {}) });

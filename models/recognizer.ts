@@ -10,8 +10,12 @@ import type { Point } from './quality.ts';
 /** One descriptor model. */
 export type SingleRecognizerChoice =
   | { kind: 'faceapi' }
-  /** `sha256` (hex) pins the file: a different file is refused at start, naming it. */
-  | { kind: 'onnx-arcface'; path: string; sha256: string }
+  /**
+   * `sha256` (hex) pins the file: a different file is refused at start, naming it. `input` and
+   * `align` describe a model trained outside the insightface convention (unset: RGB,
+   * (x − 127.5)/127.5, five-point similarity).
+   */
+  | { kind: 'onnx-arcface'; path: string; sha256: string; input?: Partial<ArcFaceInput>; align?: ArcFaceAlign }
   /**
    * Human's faceres (shipped in npm) when `path` is absent; else a Human graph model json of the
    * faceres family (faceres-deep) from an operator's folder, `sha256` pinning its weights (.bin).
@@ -27,6 +31,18 @@ export type RecognizerChoice =
    * (`fuseDescriptors`): `weight` is w, the share of the first member.
    */
   | { kind: 'fusion'; members: readonly [SingleRecognizerChoice, SingleRecognizerChoice]; weight: number };
+
+/**
+ * Channel order and normalisation of an ONNX recognizer's input, (x − mean) / std; `stretchDim`:
+ * a dim frame is contrast-stretched (`stretchContrast`, as the detector sees it) before the crop.
+ */
+export interface ArcFaceInput { channels: 'rgb' | 'bgr'; mean: number; std: number; stretchDim: boolean }
+/**
+ * `five-point`: least-squares similarity of eyes, nose and mouth corners onto the template
+ * (insightface). `three-point`: the exact affine map of the eye centres and nose tip onto
+ * theirs (OpenCV's getAffineTransform, as some JavaScript ports align).
+ */
+export type ArcFaceAlign = 'five-point' | 'three-point';
 
 /** Human's descriptor models: the descriptor length each gives. */
 export const HUMAN_MODELS = {
@@ -77,7 +93,12 @@ export function fuseDescriptors(parts: readonly [Float32Array, Float32Array], we
  */
 export function recognizerLabel(r: RecognizerChoice): string {
   if (r.kind === 'fusion') return `fusion(${recognizerLabel(r.members[0])}+${recognizerLabel(r.members[1])},w=${r.weight})`;
-  return 'path' in r && r.path ? `${r.kind}:${r.path.split(/[\\/]/).pop() ?? r.path}` : r.kind;
+  const base = 'path' in r && r.path ? `${r.kind}:${r.path.split(/[\\/]/).pop() ?? r.path}` : r.kind;
+  if (r.kind !== 'onnx-arcface') return base;
+  // another input convention gives other descriptors of the same file: part of the name (and of the evaluation cache's key)
+  const mean = r.input?.mean ?? 127.5, std = r.input?.std ?? 127.5;
+  const opts = [r.input?.channels === 'bgr' ? 'bgr' : '', mean !== 127.5 || std !== 127.5 ? `mean=${mean},std=${std}` : '', r.align === 'three-point' ? 'three-point' : '', r.input?.stretchDim ? 'stretch-dim' : ''].filter(Boolean);
+  return opts.length ? `${base}[${opts.join(',')}]` : base;
 }
 
 /**

@@ -6,7 +6,7 @@
  * same detectors (one per recognizer; the faces and quality verdicts are the same in both).
  *
  *   npx tsx scripts/recognizer-fusion.ts grid --a faceapi.json --b faceres.json --root /work/data/faces \
- *     --sets nuaa-client,lfw-eastasian,lfw-western-a --seeds 1,2,3 [--weights 0.5,0.6,…] [--door nuaa-client]
+ *     --sets nuaa-client,lfw-eastasian,lfw-western-a --seeds 1,2,3 [--weights 0.5,0.6,…] [--door nuaa-client] [--margins 0.04,0.20]
  *   npx tsx scripts/recognizer-fusion.ts apply … --weight W --threshold T --margin M
  *
  * grid: for each weight, per set and seed, the largest zero-FA threshold at margin 0.10 and its
@@ -14,7 +14,8 @@
  * zero false accepts on every set and seed even at threshold + 0.02 and margin − 0.02, and among
  * those the best per-presentation TAR on the door-like set (then per-frame TAR over all sets,
  * then the smallest threshold). apply: one weight, threshold and margin, per set and seed.
- * w = 1 is recognizer a alone, w = 0 recognizer b alone.
+ * w = 1 is recognizer a alone, w = 0 recognizer b alone: `--a X --b X --weights 1` calibrates one
+ * recognizer by the same rule (as done for the onnx-arcface model in docs/faces.md).
  */
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -64,6 +65,8 @@ const { positionals, values: o } = parseArgs({
     sets: { type: 'string' }, seeds: { type: 'string', default: '1,2,3' }, door: { type: 'string', default: 'nuaa-client' },
     weights: { type: 'string', default: '0,0.3,0.4,0.5,0.55,0.6,0.65,0.7,0.75,0.8,0.85,0.9,0.95,1' },
     weight: { type: 'string' }, threshold: { type: 'string' }, margin: { type: 'string' }, enrol: { type: 'string', default: '3' },
+    // grid's margins: from,to (steps of 0.01); an ArcFace-family model's distances spread wider than face-api's
+    margins: { type: 'string', default: '0.04,0.20' },
   },
 });
 const mode = positionals[0];
@@ -124,7 +127,8 @@ if (mode === 'apply') {
   out(`w ${w} threshold ${t} margin ${m} (k ${base.k} of n ${base.n})`);
   table(report(await probesAt(w), t, m));
 } else {
-  const margins = Array.from({ length: 17 }, (_, i) => r3(0.04 + 0.01 * i));
+  const [mFrom, mTo] = o.margins.split(',').map(Number) as [number, number];
+  const margins = Array.from({ length: Math.round((mTo - mFrom) / 0.01) + 1 }, (_, i) => r3(mFrom + 0.01 * i));
   const summary: Record<string, unknown>[] = [];
   for (const w of o.weights.split(',').map(Number)) {
     const all = await probesAt(w);

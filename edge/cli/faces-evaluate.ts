@@ -20,18 +20,30 @@ import { configFrom, parseIntOption, withCommon, type CommonOptions } from './co
 
 interface EvaluateCliOptions extends CommonOptions { dir: string; enrol: string; seed: string; targetFar: string; enrolDetector: string; recognizer?: string[]; adapt?: boolean; attackDays: string; cache?: string }
 
-const KINDS = ['faceapi', 'human-faceres', 'human-mobilefacenet', 'human-mobileface', 'fusion'] as const;
+const KINDS = ['faceapi', 'human-faceres', 'human-mobilefacenet', 'human-mobileface', 'fusion', 'onnx-arcface', 'config'] as const;
 
 /**
  * `--recognizer KIND[=MODEL.json]`: a recognizer to evaluate. A Human model from a folder is
  * pinned by the sha256 of its weights as read now (the tool measures the files it is given).
  * `fusion=W`: face-api and Human's faceres fused with weight W on face-api (docs/faces.md).
+ * `onnx-arcface=MODEL.onnx`: an ArcFace-family file in the insightface convention (another
+ * convention: set it in the config's entry.recognizer). `config`: the config's recognizer, so that
+ * it can stand beside another (`--recognizer faceapi config`).
  */
-async function parseRecognizer(spec: string): Promise<RecognizerChoice> {
+async function parseRecognizer(spec: string, configured: RecognizerChoice): Promise<RecognizerChoice> {
   const [kind, file] = spec.split(/=(.*)/s) as [string, string | undefined];
-  const bad = (why: string): EdgeError => new EdgeError('INVALID_ARGUMENT', `--recognizer ${spec}: ${why}`, { zh: `--recognizer ${spec}：须为 ${KINDS.join(' | ')}，Human 的其他模型写作 种类=模型.json，融合写作 fusion=权重（0 到 1 之间）` });
-  if (!(KINDS as readonly string[]).includes(kind)) throw bad(`must be one of ${KINDS.join(', ')} (KIND=MODEL.json for a model from a folder, fusion=W for face-api and faceres fused)`);
+  const bad = (why: string): EdgeError => new EdgeError('INVALID_ARGUMENT', `--recognizer ${spec}: ${why}`, { zh: `--recognizer ${spec}：须为 ${KINDS.join(' | ')}，Human 的其他模型写作 种类=模型.json，ONNX 模型写作 onnx-arcface=模型.onnx，融合写作 fusion=权重（0 到 1 之间），config 为配置文件中的识别模型` });
+  if (!(KINDS as readonly string[]).includes(kind)) throw bad(`must be one of ${KINDS.join(', ')} (KIND=MODEL.json for a model from a folder, onnx-arcface=MODEL.onnx, fusion=W for face-api and faceres fused, config for the config's recognizer)`);
   if (kind === 'faceapi') return { kind: 'faceapi' };
+  if (kind === 'config') return configured;
+  if (kind === 'onnx-arcface') {
+    if (!file) throw bad('needs the model file, e.g. onnx-arcface=/models/fr_feature.onnx');
+    try {
+      return { kind: 'onnx-arcface', path: path.resolve(file), sha256: createHash('sha256').update(await readFile(file)).digest('hex') };
+    } catch (err) {
+      throw bad(`cannot read the model file (${(err as Error).message})`);
+    }
+  }
   if (kind === 'fusion') {
     const weight = Number(file);
     if (!file || !(weight > 0 && weight < 1)) throw bad('needs the weight of face-api, strictly between 0 and 1, e.g. fusion=0.98');
@@ -132,7 +144,7 @@ export function registerFacesEvaluate(faces: Command): void {
     .option('--target-far <rate>', 'false accept rate to reach, e.g. 0.001 / 目标误识率', '0.001')
     // ssd is what `faces enroll` uses; tiny is ~10× cheaper for a quick look at a large folder
     .option('--enrol-detector <kind>', 'detector for enrolment photos: ssd | tiny / 录入用的检测器', 'ssd')
-    .option('--recognizer <kind...>', `recognizers side by side (default: the config's): ${KINDS.join(' | ')}, KIND=MODEL.json for a Human model from a folder, fusion=W for face-api and faceres fused (W on face-api) / 并列比较的识别模型`)
+    .option('--recognizer <kind...>', `recognizers side by side (default: the config's): ${KINDS.join(' | ')}, KIND=MODEL.json for a Human model from a folder, onnx-arcface=MODEL.onnx, fusion=W for face-api and faceres fused (W on face-api), config for the config's entry.recognizer (e.g. faceapi config) / 并列比较的识别模型`)
     .option('--adapt', "also replay the photos in time order with learning at the door (entry.adapt's rules, whether enabled or not), and an attack on it / 按时间顺序重放并评估门口学习")
     .option('--attack-days <n>', 'with --adapt: days the strangers keep coming back / 陌生人反复尝试的天数', '10')
     .option('--cache <file>', 'keep what the models said about each photo in this file and reuse it (another --seed, another run); it holds face descriptors: keep it private / 缓存每张照片的分析结果（含人脸特征，须妥善保管）')
@@ -149,7 +161,8 @@ export function registerFacesEvaluate(faces: Command): void {
       const runtime = engineChoice(entry, config.data_dir);
       // bad input is refused before the models load (seconds)
       const people = await listPeople(o.dir);
-      const choices = o.recognizer?.length ? await Promise.all(o.recognizer.map(parseRecognizer)) : [recognizerChoice(entry.recognizer, config.data_dir)];
+      const configured = recognizerChoice(entry.recognizer, config.data_dir);
+      const choices = o.recognizer?.length ? await Promise.all(o.recognizer.map((spec) => parseRecognizer(spec, configured))) : [configured];
       const results: Evaluation[] = [];
       for (const recognizer of choices) {
         // enrolment as `faces enroll` does it (the accurate detector), identification as the door does it

@@ -104,6 +104,13 @@ const SingleRecognizerSchemas = [
     kind: Type.Literal('onnx-arcface'),
     path: Type.String({ minLength: 1, description: 'ArcFace-family ONNX model (112×112 five-point aligned input, 512-d output), relative to data_dir' }),
     sha256: Type.String({ pattern: '^[0-9a-fA-F]{64}$', description: 'sha256 of the file (sha256sum): a different file is refused at start' }),
+    input: Type.Optional(Type.Object({
+      channels: Type.Optional(Type.Union([Type.Literal('rgb'), Type.Literal('bgr')], { description: 'Channel order the model was trained on (unset: rgb)' })),
+      mean: Type.Optional(Type.Number({ description: 'Subtracted from each 0–255 pixel value, 0–255 (unset: 127.5)' })),
+      std: Type.Optional(Type.Number({ description: 'The difference is divided by this, above 0 and at most 255 (unset: 127.5)' })),
+      stretch_dim: Type.Optional(Type.Boolean({ description: 'A dim frame (brightest 1 % below 140) is contrast-stretched before the face is cut, as the detector sees it (unset: false)' })),
+    }, { additionalProperties: false, description: "The model's input convention when it is not insightface's RGB (x − 127.5)/127.5, e.g. {mean: 127, std: 128} (docs/faces.md). Changing it means enrolling again (not detected: same template length)" })),
+    align: Type.Optional(Type.Union([Type.Literal('five-point'), Type.Literal('three-point')], { description: "The crop: five-point (unset; least-squares similarity of eyes, nose tip and mouth corners onto the 112×112 template) or three-point (the exact affine map of eyes and nose tip onto theirs, as OpenCV's getAffineTransform)" })),
   }, { additionalProperties: false }),
   Type.Object({
     kind: Type.Literal('human-faceres'),
@@ -124,7 +131,7 @@ export const RecognizerSchema = Type.Union([
     members: Type.Tuple([Type.Union([...SingleRecognizerSchemas]), Type.Union([...SingleRecognizerSchemas])], { description: 'Two different recognizers (each as entry.recognizer takes one) that both describe every face, e.g. [{kind: faceapi}, {kind: human-faceres}]' }),
     weight: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'w, the share of the first member: the descriptors are joined as [w·a, √(1−w²)·b], so squared distances add as w²·d_a² + (1−w²)·d_b². match.threshold and margin must be calibrated for the fusion (docs/faces.md). Changing w or the members means enrolling again (the template length stays the same: not detected)' }),
   }, { additionalProperties: false }),
-], { default: { kind: 'faceapi' }, description: "The descriptor stage: face-api's 128-d model or Human's faceres (1024-d), both shipped in npm; an ArcFace-family ONNX file (512-d) or one of Human's other descriptor models an operator supplies; or a fusion of two of them. Templates of one cannot be used with another: changing it means enrolling again" });
+], { default: { kind: 'faceapi' }, description: "The descriptor stage: face-api's 128-d model or Human's faceres (1024-d), both shipped in npm; an ArcFace-family ONNX file (512-d) or one of Human's other descriptor models an operator supplies; or a fusion of two of them. Templates of one cannot be used with another: changing it means enrolling again. onnx-arcface also takes input: {channels: rgb|bgr, mean, std, stretch_dim} and align: five-point|three-point for a model trained outside the insightface convention (unset: rgb, 127.5, 127.5, no stretch, five-point; docs/faces.md#a-pluggable-recognizer)" });
 
 export const EntryConfigSchema = Type.Object({
   face_enabled: Type.Boolean({ default: true, description: 'Run face recognition at the door (QR and card always work)' }),
@@ -174,6 +181,11 @@ export function recognizerChoice(r: RecognizerConfig, dataDir: string): Recogniz
 function singleChoice(r: SingleRecognizerConfig, dataDir: string): SingleRecognizerChoice {
   if (r.kind === 'faceapi') return r;
   if (r.kind === 'human-faceres') return r.path ? { kind: r.kind, path: path.resolve(dataDir, r.path), ...(r.sha256 ? { sha256: r.sha256.toLowerCase() } : {}) } : { kind: r.kind };
+  if (r.kind === 'onnx-arcface') {
+    const { stretch_dim: stretchDim, ...norm } = r.input ?? {};
+    const input = { ...norm, ...(stretchDim !== undefined ? { stretchDim } : {}) };
+    return { kind: r.kind, path: path.resolve(dataDir, r.path), sha256: r.sha256.toLowerCase(), ...(r.input ? { input } : {}), ...(r.align ? { align: r.align } : {}) };
+  }
   return { kind: r.kind, path: path.resolve(dataDir, r.path), sha256: r.sha256.toLowerCase() };
 }
 
@@ -200,10 +212,22 @@ export function resolveEntryConfig(raw: unknown): EntryConfig {
 const pathOf = (r: SingleRecognizerConfig): string | undefined => ('path' in r ? r.path : undefined);
 const sameModel = (a: SingleRecognizerConfig, b: SingleRecognizerConfig): boolean => a.kind === b.kind && pathOf(a) === pathOf(b);
 
+/** An ONNX recognizer's input normalisation: a pixel mean within 0–255, a scale above 0 and at most 255. */
+function checkArcFaceInput(input: { mean?: number; std?: number } | undefined): void {
+  const { mean, std } = input ?? {};
+  if (mean !== undefined && !(mean >= 0 && mean <= 255)) {
+    throw new EdgeError('CONFIG_INVALID', `entry.recognizer.input.mean must be a pixel value from 0 to 255, got ${mean}`, { zh: `门禁配置有误：recognizer.input.mean 须为 0 到 255 之间的像素值，现为 ${mean}` });
+  }
+  if (std !== undefined && !(std > 0 && std <= 255)) {
+    throw new EdgeError('CONFIG_INVALID', `entry.recognizer.input.std must be above 0 and at most 255, got ${std}`, { zh: `门禁配置有误：recognizer.input.std 须大于 0 且不超过 255，现为 ${std}` });
+  }
+}
+
 /** Rules across keys that a schema cannot state; the daemon's loader calls it too. */
 export function checkEntryConfig(entry: EntryConfig): void {
   const r = entry.recognizer;
   for (const one of r.kind === 'fusion' ? r.members : [r]) {
+    if (one.kind === 'onnx-arcface') checkArcFaceInput(one.input);
     if (one.kind === 'human-faceres' && one.path && !one.sha256) {
       throw new EdgeError('CONFIG_INVALID', `entry.recognizer: a model from a folder (${one.path}) needs the sha256 of its weights (.bin)`, { zh: `门禁配置有误：识别模型 ${one.path} 须配置其权重文件（.bin）的 sha256` });
     }

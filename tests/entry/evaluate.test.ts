@@ -137,6 +137,13 @@ describe('faces evaluate refuses bad input (exit 2, Chinese and English)', () =>
     const f = await run(['--dir', dir, '--recognizer', `human-mobileface=${path.join(tmp.dir, 'nowhere.json')}`]);
     expect(f.code).toBe(2);
     expect(f.err).toMatch(/not a readable tfjs graph model/);
+    const o = await run(['--dir', dir, '--recognizer', 'onnx-arcface']);
+    expect(o.code).toBe(2);
+    expect(o.err).toMatch(/needs the model file, e\.g\. onnx-arcface=/);
+    const g = await run(['--dir', dir, '--recognizer', `onnx-arcface=${path.join(tmp.dir, 'nowhere.onnx')}`]);
+    expect(g.code).toBe(2);
+    expect(g.err).toMatch(/cannot read the model file/);
+    expect(g.err).toMatch(/onnx-arcface=模型\.onnx/);
     for (const spec of ['fusion', 'fusion=1', 'fusion=x']) {
       const u = await run(['--dir', dir, '--recognizer', spec]);
       expect(u.code).toBe(2);
