@@ -48,6 +48,7 @@ import type { StoresRequest, StoresWorkerData } from './sync-stores-worker.ts';
 import { PROGRESS, startThread } from './sync-threads.ts';
 import { brokerKind, fastSync, ledgerDbKind, tempLedgerDb, uid } from '../harness/sync/rig.ts';
 import { report, round } from './stats.ts';
+import { trace } from '../cloud-sync/trace.ts';
 
 const arg = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -148,6 +149,7 @@ const received = async (): Promise<{ n: number; distinct: number }> => {
   return { n: Number(r[0]!.n), distinct: Number(r[0]!.d) };
 };
 const t0 = performance.now();
+trace('bench', 't0', { hr_us: Number(process.hrtime.bigint() / 1000n) });
 const cpu0 = process.cpuUsage();
 await Promise.all(storeThreads.map((t) => t.ask('start')));
 let restarts = 0;
@@ -160,12 +162,15 @@ for (;;) {
   }
   if (c.rows >= EVENTS && (await pending()) === 0) break;
   if (brokerKind === 'aedes' && restarts < RESTARTS && c.rows >= ((restarts + 1) * EVENTS) / (RESTARTS + 1)) {
+    trace('bench', 'restart', { rows: c.rows });
     await broker.ask({ type: 'restart' });
     restarts++;
+    trace('bench', 'restarted');
   }
   await new Promise((r) => setTimeout(r, 5));
 }
 const drainS = (performance.now() - t0) / 1000;
+trace('bench', 'drained', { hr_us: Number(process.hrtime.bigint() / 1000n) });
 const cpu = process.cpuUsage(cpu0);
 await Promise.all(storeThreads.map((t) => t.ask('stop')));
 await ledger.ask('stop');

@@ -8,7 +8,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createPublicKey } from 'node:crypto';
-import { inTransaction, type Db } from '../../edge/ledger/db.ts';
+import { inLazyTransaction, type Db } from '../../edge/ledger/db.ts';
 import type { LedgerRules } from '../../edge/ledger/entries.ts';
 import { countPendingOutbox, lastAckedSeq, markOutboxAcked, markOutboxAckedSeqs, markOutboxSent, outboxRange, pendingOutbox, pendingOutboxAfter, type OutboxRow } from '../../edge/ledger/outbox.ts';
 import { inboundSeq, lastContact, touchContact, touchContactEvery } from '../../edge/ledger/sync-state.ts';
@@ -26,6 +26,7 @@ import { applyBeat, rowsEnvelope, type InFlight } from './rows.ts';
 import type { SyncConfig } from './config.ts';
 import { OpsLink } from './ops.ts';
 import { AskedRequests } from './asked.ts';
+import { trace } from '../trace.ts';
 
 export interface SyncAgentDeps {
   db: () => Db;
@@ -103,6 +104,7 @@ export class SyncAgent implements Part {
 
   start(): void {
     const { config: c, address } = this.deps;
+    trace(address.store, 'start');
     this.key = loadOrCreateStoreKey(this.deps.dataDir, c.store_key_id, this.deps.keyFile);
     this.keys = keyRing(c.ledger_public_keys);
     // An answer later than this is not coming (the ledger dropped the request, or a broker lost it).
@@ -157,6 +159,7 @@ export class SyncAgent implements Part {
   private onConnect(): void {
     const mqtt = this.mqtt;
     if (!mqtt) return;
+    trace(this.deps.address.store, 'connect', { inflight: this.inflight.size });
     void mqtt.publish(storeTopic(this.deps.address, 'status'), STATUS_ONLINE, { retain: true });
     this.ops.onConnect();
     // Whatever was in flight may have died with the broker. A heartbeat now brings the ledger's
@@ -265,6 +268,7 @@ export class SyncAgent implements Part {
     const beat = this.signedControl(payload, checkers.beat, 'down/beat');
     if (!beat) return;
     this.beatSeen = true;
+    trace(this.deps.address.store, 'beat', { reason: beat.reason, c: beat.contiguous_seq, answers: beat.answers !== undefined });
     const db = this.deps.db();
     const inbound = inboundSeq(db);
     // The first beat answering a heartbeat sent since the reconnect (beatsAwaited holds only
@@ -286,14 +290,14 @@ export class SyncAgent implements Part {
     // The ledger holds every row up to contiguous_seq (their acks may have died with a broker);
     // rows above it sent before the heartbeat that this beat answers were lost.
     if (acked < beat.contiguous_seq) {
-      inTransaction(db, 'recording what the ledger holds', () => {
+      inLazyTransaction(db, 'recording what the ledger holds', () => {
         markOutboxAcked(db, beat.contiguous_seq, at);
         touchContact(db, at);
       });
     } else {
       // Beats come in clusters (a greeting, then the answer to the heartbeat it prompts): a
       // contact on record from less than 1 % of offline_after_s ago (at most a second) stands.
-      touchContactEvery(db, at, Math.min(1000, this.deps.config.offline_after_s * 10));
+      inLazyTransaction(db, 'recording contact with the ledger', () => touchContactEvery(db, at, Math.min(1000, this.deps.config.offline_after_s * 10)));
     }
     // A greeting answers nothing: our heartbeat now gets a beat that does.
     if (beat.reason === 'online') void this.heartbeat();
@@ -318,11 +322,12 @@ export class SyncAgent implements Part {
   private onAck(payload: Buffer): void {
     const ack = this.signedControl(payload, checkers.ack, 'down/ack');
     if (!ack) return;
+    trace(this.deps.address.store, 'ack', { n: ack.ids.length, c: ack.contiguous_seq });
     const prefix = `${this.deps.address.store}:`;
     const seqs = ack.ids.filter((id) => id.startsWith(prefix)).map((id) => Number(id.slice(prefix.length))).filter(Number.isSafeInteger);
     const db = this.deps.db();
     const at = iso(this.clock);
-    inTransaction(db, 'recording an acknowledgement', () => {
+    inLazyTransaction(db, 'recording an acknowledgement', () => {
       markOutboxAckedSeqs(db, seqs, at);
       touchContact(db, at);
     });
@@ -344,6 +349,7 @@ export class SyncAgent implements Part {
     this.snapshotAskedAt = this.clock().getTime();
     this.asked.add(this.snapshotAskedAt);
     this.counters.asked++;
+    trace(this.deps.address.store, 'ask', { reason });
     const req: SnapshotRequest = { from_seq: inboundSeq(this.deps.db()), reason };
     void this.mqtt?.publish(storeTopic(this.deps.address, 'up/snapshot-request'), JSON.stringify(req));
   }
@@ -384,6 +390,7 @@ export class SyncAgent implements Part {
       // flight once the broker has it.
       const batches: OutboxRow[][] = [];
       for (let i = 0; i < due.length; i += c.batch_size) batches.push(due.slice(i, i + c.batch_size));
+      if (batches.length > 0) trace(this.deps.address.store, 'send', { batches: batches.length, first: due[0]!.seq, inflight: this.inflight.size });
       const sent = await Promise.all(batches.map((b) => mqtt.publish(storeTopic(this.deps.address, 'up/rows'), JSON.stringify(rowsEnvelope(this.deps.address, key, b, now)))));
       const marked: number[] = [];
       batches.forEach((batch, i) => {
@@ -399,7 +406,7 @@ export class SyncAgent implements Part {
           marked.push(r.seq);
         }
       });
-      markOutboxSent(db, marked, new Date(now).toISOString());
+      inLazyTransaction(db, 'recording rows sent', () => markOutboxSent(db, marked, new Date(now).toISOString()));
     } catch (err) {
       this.deps.log.error({ err }, 'outbox drain failed; will retry / 发件箱同步失败，稍后重试');
     } finally {
@@ -409,6 +416,7 @@ export class SyncAgent implements Part {
 
   private async heartbeat(): Promise<void> {
     const s = this.state();
+    trace(this.deps.address.store, 'heartbeat');
     const hb: Heartbeat = { at: iso(this.clock), outbox_pending: s.outbox_pending, last_acked_seq: s.last_acked_seq, inbound_seq: s.inbound_seq, refused: s.refused };
     this.beatsAwaited.set(hb.at, this.sendNo);
     // Unanswered ones are forgotten (oldest first): a lost row is then found by a later beat.

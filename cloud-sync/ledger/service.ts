@@ -26,6 +26,7 @@ import { Outgoing } from './outgoing.ts';
 import { onAlarmList } from './store-alarms.ts';
 import { opsCheckers, type ReconcileAnswer } from '../protocol/ops.ts';
 import type { Logger } from '../../edge/log.ts';
+import { trace, tracing } from '../trace.ts';
 
 export interface LedgerServiceOptions {
   db: SqlDb;
@@ -115,6 +116,7 @@ export class LedgerService {
     });
     // Rows sent while the ledger was away went nowhere: tell every store where it stands.
     this.mqtt.on('connect', () => {
+      trace('ledger', 'connect');
       this.queue = this.queue.then(() => this.greetStores()).catch((err: unknown) => this.opts.log.error({ err }, 'ledger failed to greet the stores / 村账本通知门店失败'));
     });
     this.mqtt.start([...LEDGER_SUBSCRIPTIONS]);
@@ -178,7 +180,10 @@ export class LedgerService {
       this.turnQueued = false;
       const msgs = this.takeTurn();
       if (this.inbox.length > 0) this.queueTurn();
-      return this.onTurn(msgs);
+      if (!tracing) return this.onTurn(msgs);
+      const t = performance.now();
+      await this.onTurn(msgs);
+      trace('ledger', 'turn', { msgs: msgs.length, ms: Math.round(performance.now() - t), left: this.inbox.length });
     }, 'turn');
   }
 
@@ -275,9 +280,13 @@ export class LedgerService {
         this.opts.log.error({ err, step: what }, 'ledger failed to handle a message / 村账本处理消息失败');
       }
     };
+    const t = tracing ? performance.now() : 0;
     if (rows.length > 0) await step('rows', () => this.onRowsGroup(rows));
+    const t1 = tracing ? performance.now() : 0;
     if (presence.size > 0 || heartbeats.length > 0) await step('heartbeats', () => this.onControl([...presence.values()], heartbeats));
+    const t2 = tracing ? performance.now() : 0;
     if (requests.length > 0) await step('snapshot requests', () => this.onSnapshotRequests(requests));
+    if (tracing) trace('ledger', 'parts', { rows: rows.length, rows_ms: Math.round(t1 - t), hb: heartbeats.length + presence.size, hb_ms: Math.round(t2 - t1), req: requests.length, req_ms: Math.round(performance.now() - t2) });
     for (const r of reconciles) await step('reconcile', () => this.answerReconcile(r.village, r.store, r.req));
     for (const a of alarmLists) await step('alarms', async () => void (await onAlarmList(this.opts.db, a.village, a.store, a.payload, this.clock(), this.refusals)));
   }
