@@ -11,3 +11,14 @@ export function trace(who: string, what: string, extra?: Record<string, unknown>
   if (!tracing) return;
   process.stderr.write(`${(performance.timeOrigin + performance.now()).toFixed(1)} ${who} ${what}${extra ? ` ${JSON.stringify(extra)}` : ''}\n`);
 }
+
+/** While tracing: how busy this thread's event loop was, every `everyMs`, as `<who> busy {u}`. */
+export function traceBusy(who: string, everyMs = 100): void {
+  if (!tracing) return;
+  let last = performance.eventLoopUtilization();
+  setInterval(() => {
+    const now = performance.eventLoopUtilization();
+    trace(who, 'busy', { u: Math.round(performance.eventLoopUtilization(now, last).utilization * 100) });
+    last = now;
+  }, everyMs).unref();
+}
