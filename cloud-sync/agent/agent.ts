@@ -1,8 +1,8 @@
 /**
  * The store's sync agent, a Part of the daemon: drains the outbox to the village ledger in
  * seq order and resends what is not acknowledged, with backoff; applies the village stream
- * (cloud-sync/agent/inbound.ts); asks for a snapshot when it is new or sees a gap (an event
- * out of order, or a beat showing the stream ahead of it after a reconnect); announces
+ * (cloud-sync/agent/inbound.ts); asks for a snapshot when it is new or sees a gap
+ * (cloud-sync/agent/catch-up.ts); announces
  * itself with a retained status and a last will; reports its state to the health board.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -16,7 +16,7 @@ import { iso, systemClock, type Clock } from '../../edge/ledger/time.ts';
 import type { HealthBoard, Part } from '../../edge/parts.ts';
 import type { Logger } from '../../edge/log.ts';
 import { SyncMqtt } from '../mqtt.ts';
-import { checkers, decode, type Heartbeat, type SnapshotRequest } from '../protocol/payloads.ts';
+import { checkers, decode, type Heartbeat } from '../protocol/payloads.ts';
 import { checkControl, keyRing, newKeyPair, privateEd25519, type KeyRing, type SigningKey } from '../protocol/sign.ts';
 import { parseTopic, storeSubscriptions, storeTopic, type StoreAddress } from '../protocol/topics.ts';
 import { RefusalCounter } from '../protocol/refusals.ts';
@@ -25,7 +25,7 @@ import { BoardInbox } from './board.ts';
 import { applyBeat, rowsEnvelope, type InFlight } from './rows.ts';
 import type { SyncConfig } from './config.ts';
 import { OpsLink } from './ops.ts';
-import { AskedRequests } from './asked.ts';
+import { CatchUp } from './catch-up.ts';
 import { trace } from '../trace.ts';
 
 export interface SyncAgentDeps {
@@ -79,14 +79,8 @@ export class SyncAgent implements Part {
   private lastAckAt = 0;
   private timers: NodeJS.Timeout[] = [];
   private draining = false;
-  /** The inbound seq at which the last beat found us behind the village stream. */
-  private behindAt: number | undefined;
-  /** When the broker connection came back, until a beat answering a heartbeat sent since then says whether we are behind. */
-  private reconnectedAt: number | undefined;
-  /** When a snapshot was last asked for while one is wanted; undefined when none is. */
-  private snapshotAskedAt: number | undefined;
-  /** Requests whose answers may still be on their way (cloud-sync/agent/asked.ts). */
-  private asked = new AskedRequests(0);
+  /** When to ask for the stream, and when to stop (cloud-sync/agent/catch-up.ts). */
+  private catchUp: CatchUp | undefined;
   private readonly clock: Clock;
   /** Alarms to the village and the daily reconciliation (cloud-sync/agent/ops.ts). */
   readonly ops: OpsLink;
@@ -107,12 +101,20 @@ export class SyncAgent implements Part {
     trace(address.store, 'start');
     this.key = loadOrCreateStoreKey(this.deps.dataDir, c.store_key_id, this.deps.keyFile);
     this.keys = keyRing(c.ledger_public_keys);
-    // An answer later than this is not coming (the ledger dropped the request, or a broker lost it).
-    this.asked = new AskedRequests(Math.max(c.retransmit_max_ms, c.offline_after_s * 1000));
+    const catchUp = new CatchUp({
+      // An answer later than this is not coming (the ledger dropped the request, or a broker lost it).
+      clock: this.clock, retransmitMs: c.retransmit_ms, horizonMs: Math.max(c.retransmit_max_ms, c.offline_after_s * 1000),
+      inboundSeq: () => inboundSeq(this.deps.db()), heldCount: () => this.inbound?.heldCount ?? 0, counters: this.counters,
+      ask: (req) => {
+        trace(address.store, 'ask', { reason: req.reason });
+        void this.mqtt?.publish(storeTopic(address, 'up/snapshot-request'), JSON.stringify(req));
+      },
+    });
+    this.catchUp = catchUp;
     this.inbound = new InboundStream({
       db: this.deps.db, address, keys: () => this.keys, rules: this.deps.rules, clock: this.clock,
-      skewMs: c.clock_skew_s * 1000, refusals: this.refusals, onResyncWanted: () => this.wantSnapshot('resync'),
-      snapshotPending: () => this.snapshotAskedAt !== undefined || this.asked.owed(this.clock().getTime()),
+      skewMs: c.clock_skew_s * 1000, refusals: this.refusals, onResyncWanted: () => catchUp.want('resync'),
+      snapshotPending: () => catchUp.pending,
     });
     this.board = new BoardInbox({ db: this.deps.db, village: address.village, keys: () => this.keys, clock: this.clock, skewMs: c.clock_skew_s * 1000, refusals: this.refusals });
     const status = storeTopic(address, 'status');
@@ -172,16 +174,9 @@ export class SyncAgent implements Part {
     for (const f of this.inflight.values()) f.nextAt = Math.min(f.nextAt, retryAt);
     this.lastAckAt = this.clock().getTime();
     this.beatsAwaited.clear();
-    // A broker that restarted (or a session that expired) may have dropped the tail of the
-    // village stream while we were away, and no later event may come to reveal the gap. The
-    // beat answering the heartbeat below does: it carries the village seq as the ledger had it
-    // after we were back, and comes after every event the ledger published before it. So we
-    // ask only when that beat finds us behind, or when no such beat came within retransmit_ms.
-    // A new store has nothing to compare and asks at once.
-    if (inboundSeq(this.deps.db()) === 0) {
-      this.reconnectedAt = undefined;
-      this.wantSnapshot('new');
-    } else this.reconnectedAt = this.clock().getTime();
+    // The stream's tail may have died with the broker: the beat answering the heartbeat below
+    // says (it comes after every event the ledger published before it).
+    this.catchUp?.onConnect();
     void this.heartbeat();
     this.report();
     void this.drain();
@@ -189,13 +184,7 @@ export class SyncAgent implements Part {
 
   private tick(): void {
     void this.drain();
-    // No beat answered a heartbeat since the reconnect: the ledger may be away, or our
-    // heartbeat lost; the stream's tail may be lost as well, so ask.
-    if (this.reconnectedAt !== undefined && this.clock().getTime() - this.reconnectedAt >= this.deps.config.retransmit_ms) {
-      this.reconnectedAt = undefined;
-      this.wantSnapshot('gap');
-    }
-    if (this.snapshotAskedAt !== undefined && this.clock().getTime() - this.snapshotAskedAt >= this.deps.config.retransmit_ms) this.askSnapshot('gap');
+    this.catchUp?.tick();
   }
 
   private onMessage(topic: string, payload: Buffer): void {
@@ -216,9 +205,7 @@ export class SyncAgent implements Part {
     if (t.kind === 'store' && t.leaf === 'down/deltas') {
       const r = this.inbound!.receiveDeltas(payload);
       this.handleOutcomes(r.outcomes, 'deltas', topic);
-      if (r.complete) this.asked.answered(this.clock().getTime());
-      // The answer is complete once it has brought us to the seq the ledger was at.
-      if (r.toSeq !== undefined && inboundSeq(this.deps.db()) >= r.toSeq) this.snapshotAskedAt = undefined;
+      this.catchUp!.onDeltas(r.complete, r.toSeq);
       return;
     }
     if (t.kind === 'store' && t.leaf !== 'down/snapshot') {
@@ -231,17 +218,8 @@ export class SyncAgent implements Part {
 
   private handleOutcomes(outcomes: InboundOutcome[], from: 'events' | 'snapshot' | 'deltas', topic: string): void {
     for (const o of outcomes) {
-      if (o.kind === 'gap') this.wantSnapshot('gap');
-      else if (o.kind === 'snapshot') {
-        this.snapshotAskedAt = undefined;
-        this.asked.answered(this.clock().getTime());
-      } else if (o.kind === 'overlap') {
-        if (from === 'snapshot') this.asked.answered(this.clock().getTime());
-        // A stale answer to our request ends the wait when the stream has carried us past it
-        // with nothing held; otherwise the timer asks again.
-        if (from === 'snapshot' && this.inbound!.heldCount === 0) this.snapshotAskedAt = undefined;
-        this.deps.log.debug({ seq: o.seq, why: o.why, topic }, 'sync message already applied');
-      }
+      this.catchUp!.onOutcome(o, from);
+      if (o.kind === 'overlap') this.deps.log.debug({ seq: o.seq, why: o.why, topic }, 'sync message already applied');
       else if (o.kind === 'refused') this.deps.log.warn({ reason: o.reason, why: o.why, topic }, 'sync message refused / 同步消息被拒绝');
     }
   }
@@ -261,11 +239,10 @@ export class SyncAgent implements Part {
   }
 
   /**
-   * The ledger's side of the heartbeat exchange, or its greeting after it (re)connected. Behind
-   * the village stream at the first answer since a reconnect, or at two beats running with no
-   * progress (an event merely in flight would have arrived in between): ask. Rows acknowledged here that the ledger does not hold: send
-   * them again. A greeting (the ledger just connected; what was in flight may have gone
-   * nowhere): send a heartbeat, whose answer says which rows to send again.
+   * The ledger's side of the heartbeat exchange, or its greeting after it (re)connected: what
+   * it says of the stream goes to catch-up.ts. Rows acknowledged here that the ledger does not
+   * hold: send them again. A greeting (the ledger just connected; what was in flight may have
+   * gone nowhere): send a heartbeat, whose answer says which rows to send again.
    */
   private onBeat(payload: Buffer): void {
     const beat = this.signedControl(payload, checkers.beat, 'down/beat');
@@ -273,19 +250,8 @@ export class SyncAgent implements Part {
     this.beatSeen = true;
     trace(this.deps.address.store, 'beat', { reason: beat.reason, c: beat.contiguous_seq, answers: beat.answers !== undefined });
     const db = this.deps.db();
-    const inbound = inboundSeq(db);
-    // The first beat answering a heartbeat sent since the reconnect (beatsAwaited holds only
-    // those) settles whether the stream lost its tail while we were away: behind, ask at once.
-    // A greeting, or a beat the broker kept for us from before, may be older than that tail.
-    const firstSince = this.reconnectedAt !== undefined && beat.answers !== undefined && this.beatsAwaited.has(beat.answers);
-    if (firstSince) {
-      this.reconnectedAt = undefined;
-      this.counters.checked++;
-    }
-    if (beat.village_seq > inbound) {
-      if (firstSince || this.behindAt === inbound) this.wantSnapshot('gap');
-      this.behindAt = inbound;
-    } else this.behindAt = undefined;
+    // beatsAwaited holds only the heartbeats sent since the reconnect.
+    this.catchUp!.onBeat(beat.village_seq, beat.answers !== undefined && this.beatsAwaited.has(beat.answers) ? Date.parse(beat.answers) : undefined);
     const acked = lastAckedSeq(db);
     if (acked > beat.contiguous_seq) void this.resend(outboxRange(db, beat.contiguous_seq, acked, this.deps.config.window));
     // A signed beat is word from the ledger: the store is not offline (the offline limit).
@@ -341,20 +307,6 @@ export class SyncAgent implements Part {
     }
     this.lastAckAt = this.clock().getTime();
     void this.drain();
-  }
-
-  private wantSnapshot(reason: SnapshotRequest['reason']): void {
-    if (this.snapshotAskedAt !== undefined) return;
-    this.askSnapshot(reason);
-  }
-
-  private askSnapshot(reason: SnapshotRequest['reason']): void {
-    this.snapshotAskedAt = this.clock().getTime();
-    this.asked.add(this.snapshotAskedAt);
-    this.counters.asked++;
-    trace(this.deps.address.store, 'ask', { reason });
-    const req: SnapshotRequest = { from_seq: inboundSeq(this.deps.db()), reason };
-    void this.mqtt?.publish(storeTopic(this.deps.address, 'up/snapshot-request'), JSON.stringify(req));
   }
 
   /** Send due rows in seq order, one signed batch at a time, while the broker takes them. */
