@@ -123,10 +123,7 @@ export class SyncAgent implements Part {
       caFile: c.ca_file, certFile: c.cert_file, keyFile: c.key_file, will: { topic: status, payload: STATUS_OFFLINE }, persistentSession: true, reconnectMs: c.reconnect_ms,
     });
     this.mqtt.on('connect', () => this.onConnect());
-    this.mqtt.on('disconnect', () => {
-      trace(address.store, 'disconnect');
-      this.report();
-    });
+    this.mqtt.on('disconnect', () => this.report());
     this.mqtt.on('message', (topic, payload) => this.onMessage(topic, payload));
     this.mqtt.start(storeSubscriptions(address));
     this.timers.push(setInterval(() => this.tick(), c.poll_ms));
