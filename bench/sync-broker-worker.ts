@@ -7,12 +7,14 @@
  * session or retained topic to discard at the end), `close`.
  */
 import { startBroker } from '../harness/sync/rig.ts';
+import { traceBusy } from '../cloud-sync/trace.ts';
 import { closeThread, serveThread } from './sync-threads.ts';
 
 export type BrokerRequest = { type: 'restart' } | { type: 'leaves'; clientId: string; topics?: string[] } | { type: 'close' };
 export interface BrokerReady { url: string }
 
 const broker = await startBroker();
+traceBusy('broker');
 serveThread<BrokerRequest, null, BrokerReady>({ url: broker.url }, async (req) => {
   switch (req.type) {
     case 'restart':

@@ -15,6 +15,7 @@ import { LedgerService } from '../cloud-sync/ledger/service.ts';
 import { openLedgerDb } from '../cloud-sync/ledger/sql.ts';
 import { privateEd25519 } from '../cloud-sync/protocol/sign.ts';
 import type { LedgerDbLocation } from '../harness/sync/rig.ts';
+import { traceBusy } from '../cloud-sync/trace.ts';
 import { PROGRESS, closeThread, serveThread, threadData } from './sync-threads.ts';
 
 export interface LedgerWorkerData {
@@ -58,6 +59,7 @@ await new Promise<void>((resolve) => {
   }, 5);
 });
 
+traceBusy('ledger');
 serveThread<LedgerRequest, null, null>(null, async () => {
   await ledger.stop();
   await db.close();

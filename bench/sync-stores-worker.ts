@@ -15,11 +15,14 @@ import { SyncAgent } from '../cloud-sync/agent/agent.ts';
 import { SyncMqtt } from '../cloud-sync/mqtt.ts';
 import { uid } from '../harness/sync/rig.ts';
 import type { SyncConfig } from '../cloud-sync/agent/config.ts';
+import { traceBusy } from '../cloud-sync/trace.ts';
 import { closeThread, serveThread, threadData } from './sync-threads.ts';
 
 export interface StoresWorkerData {
   stores: { dir: string; village: string; store: string }[];
   config: SyncConfig;
+  /** The broker itself, for the warm-up connection (the stores' uplink may still be down). */
+  brokerUrl: string;
 }
 
 export type StoresRequest = 'start' | 'pending' | 'stop';
@@ -29,7 +32,7 @@ const data = threadData<StoresWorkerData>();
 // modules at the first connect, which on this thread (its modules compiled on the fly, by the
 // loader thread all threads share) took seconds. One throwaway connection loads them before
 // the drain is timed.
-const warm = new SyncMqtt({ url: data.config.broker_url, clientId: uid('warm-'), persistentSession: false });
+const warm = new SyncMqtt({ url: data.brokerUrl, clientId: uid('warm-'), persistentSession: false });
 const connected = new Promise<void>((resolve) => warm.once('connect', resolve));
 warm.start([]);
 await connected;
@@ -41,6 +44,7 @@ const stores: { db: Db; agent: SyncAgent }[] = data.stores.map(({ dir, village, 
   return { db, agent: new SyncAgent({ db: () => db, dataDir: dir, address: { village, store }, rules: { creditFloor: 0 }, log: silentLogger(), config: data.config }) };
 });
 
+traceBusy(`stores${data.stores[0]?.store ?? ''}`);
 serveThread<StoresRequest, number | null, null>(null, async (req) => {
   switch (req) {
     case 'start':

@@ -17,7 +17,16 @@
  * own thread, as one store and the broker each on its own machine.
  *
  * The stores start level with the ledger (their earlier rows held there, the stream applied),
- * then drain what they sold offline. `lost` and `duplicated` are counted from the ledger's
+ * then drain what they sold offline. The drain is timed from the agents' start (t0 just before
+ * they start; their first connection, key loading and each thread's compiling count as drain).
+ * `--offline` times it as it happens in the village instead: the stores have been running
+ * offline (their agents started, retrying the broker every `reconnect_ms` through an uplink
+ * that refuses them, bench/sync-uplink.ts), and t0 is the moment the uplink opens, the network
+ * coming back. On this 2-core machine that measured no better (2026-12-01, interleaved runs):
+ * the uplink passes every store byte through the main thread, CPU the drain then lacks, and
+ * the start-up it leaves out was a few hundred ms. The JSON says which (`start`).
+ * Both connect, reconnect and drain the same way; raw_qos1_per_s is measured as before.
+ * `lost` and `duplicated` are counted from the ledger's
  * entries table at the end (distinct ids against rows), not from counters.
  * Options: --stores N --events N --store-threads N (default 2: every thread is a V8 isolate of
  * its own that compiles and optimises the same code again; on a 2-core machine the drain cost
@@ -46,8 +55,10 @@ import type { LedgerRequest, LedgerWorkerData } from './sync-ledger-worker.ts';
 import type { BrokerReady, BrokerRequest } from './sync-broker-worker.ts';
 import type { StoresRequest, StoresWorkerData } from './sync-stores-worker.ts';
 import { PROGRESS, startThread } from './sync-threads.ts';
+import { Uplink } from './sync-uplink.ts';
 import { brokerKind, fastSync, ledgerDbKind, tempLedgerDb, uid } from '../harness/sync/rig.ts';
 import { report, round } from './stats.ts';
+import { trace } from '../cloud-sync/trace.ts';
 
 const arg = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -63,6 +74,7 @@ const STORES = arg('stores', 50);
 const EVENTS = arg('events', 10_000);
 const STORE_THREADS = Math.min(STORES, arg('store-threads', 2));
 const RESTARTS = Number(process.env.BENCH_RESTARTS ?? 5);
+const COLD = !process.argv.includes('--offline');
 
 /**
  * Plain QoS 1 publishing as fast as the broker acknowledges: a sliding window of `inFlight`
@@ -96,6 +108,9 @@ async function rawQos1(url: string, n: number, inFlight = 100): Promise<number> 
 
 const broker = await startThread<BrokerRequest, null, BrokerReady>('broker', {});
 const brokerUrl = broker.ready.url;
+const target = new URL(brokerUrl);
+const uplink = new Uplink({ host: target.hostname, port: Number(target.port || 1883) });
+const uplinkUrl = await uplink.reserve();
 const { db: ledgerDb, where, drop } = await tempLedgerDb();
 const ledgerKey = newKeyPair();
 const signer = { key: privateEd25519('ledger-1', ledgerKey.privatePem), lifetimeMs: 86_400_000 };
@@ -129,7 +144,7 @@ for (let i = 0; i < STORES; i++) {
   closeLedger(db);
   stores.push({ dir, village, store });
 }
-const config = fastSync({ broker_url: brokerUrl, reconnect_ms: 100, heartbeat_s: 30, poll_ms: 50, retransmit_ms: 2000, retransmit_max_ms: 8000, ledger_public_keys: [{ id: 'ledger-1', pem: ledgerKey.publicPem }] });
+const config = fastSync({ broker_url: COLD ? brokerUrl : uplinkUrl, reconnect_ms: 100, heartbeat_s: 30, poll_ms: 50, retransmit_ms: 2000, retransmit_max_ms: 8000, ledger_public_keys: [{ id: 'ledger-1', pem: ledgerKey.publicPem }] });
 
 const raw = await rawQos1(brokerUrl, EVENTS);
 const ledgerClientId = uid('ledger-');
@@ -141,15 +156,22 @@ const counters = (): Record<(typeof PROGRESS)[number], number> =>
   Object.fromEntries(PROGRESS.map((name, i) => [name, Atomics.load(progress, i)])) as Record<(typeof PROGRESS)[number], number>;
 // Store i goes to thread i mod STORE_THREADS: the threads carry equal shares.
 const storeThreads = await Promise.all(Array.from({ length: STORE_THREADS }, (_, t) =>
-  startThread<StoresRequest, number | null, null>('stores', { stores: stores.filter((_, i) => i % STORE_THREADS === t), config } satisfies StoresWorkerData)));
+  startThread<StoresRequest, number | null, null>('stores', { stores: stores.filter((_, i) => i % STORE_THREADS === t), config, brokerUrl } satisfies StoresWorkerData)));
 const pending = async (): Promise<number> => (await Promise.all(storeThreads.map((t) => t.ask('pending')))).reduce<number>((n, p) => n + (p ?? 0), 0);
 const received = async (): Promise<{ n: number; distinct: number }> => {
   const r = await ledgerDb.query<{ n: number | string; d: number | string }>("SELECT COUNT(*) AS n, COUNT(DISTINCT id) AS d FROM entries WHERE kind = 'redemption' AND village LIKE $1", [`${run}v%`]);
   return { n: Number(r[0]!.n), distinct: Number(r[0]!.d) };
 };
+if (!COLD) {
+  // Offline: the agents start and keep retrying the broker through the closed uplink. After a
+  // second each has tried some ten times; the drain is timed from the moment the line is back.
+  await Promise.all(storeThreads.map((t) => t.ask('start')));
+  await new Promise((r) => setTimeout(r, 1000));
+}
 const t0 = performance.now();
+trace('bench', 't0', { hr_us: Number(process.hrtime.bigint() / 1000n) });
 const cpu0 = process.cpuUsage();
-await Promise.all(storeThreads.map((t) => t.ask('start')));
+await (COLD ? Promise.all(storeThreads.map((t) => t.ask('start'))) : uplink.open());
 let restarts = 0;
 for (;;) {
   // The ledger's own count of rows applied: a COUNT over the entries table every poll would
@@ -160,23 +182,27 @@ for (;;) {
   }
   if (c.rows >= EVENTS && (await pending()) === 0) break;
   if (brokerKind === 'aedes' && restarts < RESTARTS && c.rows >= ((restarts + 1) * EVENTS) / (RESTARTS + 1)) {
+    trace('bench', 'restart', { rows: c.rows });
     await broker.ask({ type: 'restart' });
     restarts++;
+    trace('bench', 'restarted');
   }
   await new Promise((r) => setTimeout(r, 5));
 }
 const drainS = (performance.now() - t0) / 1000;
+trace('bench', 'drained', { hr_us: Number(process.hrtime.bigint() / 1000n) });
 const cpu = process.cpuUsage(cpu0);
 await Promise.all(storeThreads.map((t) => t.ask('stop')));
 await ledger.ask('stop');
 const final = await received();
 await drop();
+await uplink.close();
 await broker.ask({ type: 'close' });
 await Promise.all([broker, ledger, ...storeThreads].map((t) => t.end()));
 rmSync(root, { recursive: true, force: true });
 
 report({
-  broker: brokerKind, ledger_db: ledgerDbKind, stores: STORES, events: EVENTS, drain_s: round(drainS, 2), events_per_s: round(EVENTS / drainS, 0),
+  broker: brokerKind, ledger_db: ledgerDbKind, start: COLD ? 'cold' : 'offline', stores: STORES, events: EVENTS, drain_s: round(drainS, 2), events_per_s: round(EVENTS / drainS, 0),
   raw_qos1_per_s: round(raw, 0), ratio_to_raw: round(EVENTS / drainS / raw, 3), broker_restarts: restarts,
   // CPU seconds of every thread of the run during the drain: on a shared machine, drain_s
   // measures the neighbours too; this says what the drain itself cost.

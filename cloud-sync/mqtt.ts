@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { trace, tracing } from './trace.ts';
 
 export interface MqttOptions {
   url: string;
@@ -74,7 +75,15 @@ export class SyncMqtt extends EventEmitter<SyncMqttEvents> {
       ...(o.will ? { will: { topic: o.will.topic, payload: Buffer.from(o.will.payload), qos: 1 as const, retain: true } } : {}),
     };
     const client = mqtt.connect(o.url, options);
+    if (tracing) {
+      client.on('close', () => trace(o.clientId, 'mqtt-close'));
+      client.on('reconnect', () => trace(o.clientId, 'mqtt-reconnect'));
+      client.on('packetreceive', (p) => {
+        if (p.cmd === 'connack' || p.cmd === 'suback') trace(o.clientId, `mqtt-${p.cmd}`);
+      });
+    }
     client.on('connect', (ack) => {
+      trace(o.clientId, 'mqtt-connect', { outgoing: Object.keys(client.outgoing).length });
       // Small messages (acks, beats) must not wait for the delayed-ACK timer (Nagle).
       const stream = client.stream as { setNoDelay?: (on: boolean) => void } | undefined;
       stream?.setNoDelay?.(true);

@@ -1,14 +1,14 @@
 /**
  * The store's sync agent, a Part of the daemon: drains the outbox to the village ledger in
  * seq order and resends what is not acknowledged, with backoff; applies the village stream
- * (cloud-sync/agent/inbound.ts); asks for a snapshot when it is new or sees a gap (an event
- * out of order, or a beat showing the stream ahead of it after a reconnect); announces
+ * (cloud-sync/agent/inbound.ts); asks for a snapshot when it is new or sees a gap
+ * (cloud-sync/agent/catch-up.ts); announces
  * itself with a retained status and a last will; reports its state to the health board.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createPublicKey } from 'node:crypto';
-import { inTransaction, type Db } from '../../edge/ledger/db.ts';
+import { inLazyTransaction, type Db } from '../../edge/ledger/db.ts';
 import type { LedgerRules } from '../../edge/ledger/entries.ts';
 import { countPendingOutbox, lastAckedSeq, markOutboxAcked, markOutboxAckedSeqs, markOutboxSent, outboxRange, pendingOutbox, pendingOutboxAfter, type OutboxRow } from '../../edge/ledger/outbox.ts';
 import { inboundSeq, lastContact, touchContact, touchContactEvery } from '../../edge/ledger/sync-state.ts';
@@ -16,7 +16,7 @@ import { iso, systemClock, type Clock } from '../../edge/ledger/time.ts';
 import type { HealthBoard, Part } from '../../edge/parts.ts';
 import type { Logger } from '../../edge/log.ts';
 import { SyncMqtt } from '../mqtt.ts';
-import { checkers, decode, type Heartbeat, type SnapshotRequest } from '../protocol/payloads.ts';
+import { checkers, decode, type Heartbeat } from '../protocol/payloads.ts';
 import { checkControl, keyRing, newKeyPair, privateEd25519, type KeyRing, type SigningKey } from '../protocol/sign.ts';
 import { parseTopic, storeSubscriptions, storeTopic, type StoreAddress } from '../protocol/topics.ts';
 import { RefusalCounter } from '../protocol/refusals.ts';
@@ -25,7 +25,8 @@ import { BoardInbox } from './board.ts';
 import { applyBeat, rowsEnvelope, type InFlight } from './rows.ts';
 import type { SyncConfig } from './config.ts';
 import { OpsLink } from './ops.ts';
-import { AskedRequests } from './asked.ts';
+import { CatchUp } from './catch-up.ts';
+import { trace } from '../trace.ts';
 
 export interface SyncAgentDeps {
   db: () => Db;
@@ -78,14 +79,8 @@ export class SyncAgent implements Part {
   private lastAckAt = 0;
   private timers: NodeJS.Timeout[] = [];
   private draining = false;
-  /** The inbound seq at which the last beat found us behind the village stream. */
-  private behindAt: number | undefined;
-  /** When the broker connection came back, until a beat answering a heartbeat sent since then says whether we are behind. */
-  private reconnectedAt: number | undefined;
-  /** When a snapshot was last asked for while one is wanted; undefined when none is. */
-  private snapshotAskedAt: number | undefined;
-  /** Requests whose answers may still be on their way (cloud-sync/agent/asked.ts). */
-  private asked = new AskedRequests(0);
+  /** When to ask for the stream, and when to stop (cloud-sync/agent/catch-up.ts). */
+  private catchUp: CatchUp | undefined;
   private readonly clock: Clock;
   /** Alarms to the village and the daily reconciliation (cloud-sync/agent/ops.ts). */
   readonly ops: OpsLink;
@@ -103,14 +98,23 @@ export class SyncAgent implements Part {
 
   start(): void {
     const { config: c, address } = this.deps;
+    trace(address.store, 'start');
     this.key = loadOrCreateStoreKey(this.deps.dataDir, c.store_key_id, this.deps.keyFile);
     this.keys = keyRing(c.ledger_public_keys);
-    // An answer later than this is not coming (the ledger dropped the request, or a broker lost it).
-    this.asked = new AskedRequests(Math.max(c.retransmit_max_ms, c.offline_after_s * 1000));
+    const catchUp = new CatchUp({
+      // An answer later than this is not coming (the ledger dropped the request, or a broker lost it).
+      clock: this.clock, retransmitMs: c.retransmit_ms, horizonMs: Math.max(c.retransmit_max_ms, c.offline_after_s * 1000),
+      inboundSeq: () => inboundSeq(this.deps.db()), heldCount: () => this.inbound?.heldCount ?? 0, counters: this.counters,
+      ask: (req) => {
+        trace(address.store, 'ask', { reason: req.reason });
+        void this.mqtt?.publish(storeTopic(address, 'up/snapshot-request'), JSON.stringify(req));
+      },
+    });
+    this.catchUp = catchUp;
     this.inbound = new InboundStream({
       db: this.deps.db, address, keys: () => this.keys, rules: this.deps.rules, clock: this.clock,
-      skewMs: c.clock_skew_s * 1000, refusals: this.refusals, onResyncWanted: () => this.wantSnapshot('resync'),
-      snapshotPending: () => this.snapshotAskedAt !== undefined || this.asked.owed(this.clock().getTime()),
+      skewMs: c.clock_skew_s * 1000, refusals: this.refusals, onResyncWanted: () => catchUp.want('resync'),
+      snapshotPending: () => catchUp.pending,
     });
     this.board = new BoardInbox({ db: this.deps.db, village: address.village, keys: () => this.keys, clock: this.clock, skewMs: c.clock_skew_s * 1000, refusals: this.refusals });
     const status = storeTopic(address, 'status');
@@ -157,6 +161,7 @@ export class SyncAgent implements Part {
   private onConnect(): void {
     const mqtt = this.mqtt;
     if (!mqtt) return;
+    trace(this.deps.address.store, 'connect', { inflight: this.inflight.size });
     void mqtt.publish(storeTopic(this.deps.address, 'status'), STATUS_ONLINE, { retain: true });
     this.ops.onConnect();
     // Whatever was in flight may have died with the broker. A heartbeat now brings the ledger's
@@ -166,16 +171,9 @@ export class SyncAgent implements Part {
     for (const f of this.inflight.values()) f.nextAt = Math.min(f.nextAt, retryAt);
     this.lastAckAt = this.clock().getTime();
     this.beatsAwaited.clear();
-    // A broker that restarted (or a session that expired) may have dropped the tail of the
-    // village stream while we were away, and no later event may come to reveal the gap. The
-    // beat answering the heartbeat below does: it carries the village seq as the ledger had it
-    // after we were back, and comes after every event the ledger published before it. So we
-    // ask only when that beat finds us behind, or when no such beat came within retransmit_ms.
-    // A new store has nothing to compare and asks at once.
-    if (inboundSeq(this.deps.db()) === 0) {
-      this.reconnectedAt = undefined;
-      this.wantSnapshot('new');
-    } else this.reconnectedAt = this.clock().getTime();
+    // The stream's tail may have died with the broker: the beat answering the heartbeat below
+    // says (it comes after every event the ledger published before it).
+    this.catchUp?.onConnect();
     void this.heartbeat();
     this.report();
     void this.drain();
@@ -183,13 +181,7 @@ export class SyncAgent implements Part {
 
   private tick(): void {
     void this.drain();
-    // No beat answered a heartbeat since the reconnect: the ledger may be away, or our
-    // heartbeat lost; the stream's tail may be lost as well, so ask.
-    if (this.reconnectedAt !== undefined && this.clock().getTime() - this.reconnectedAt >= this.deps.config.retransmit_ms) {
-      this.reconnectedAt = undefined;
-      this.wantSnapshot('gap');
-    }
-    if (this.snapshotAskedAt !== undefined && this.clock().getTime() - this.snapshotAskedAt >= this.deps.config.retransmit_ms) this.askSnapshot('gap');
+    this.catchUp?.tick();
   }
 
   private onMessage(topic: string, payload: Buffer): void {
@@ -210,9 +202,7 @@ export class SyncAgent implements Part {
     if (t.kind === 'store' && t.leaf === 'down/deltas') {
       const r = this.inbound!.receiveDeltas(payload);
       this.handleOutcomes(r.outcomes, 'deltas', topic);
-      if (r.complete) this.asked.answered(this.clock().getTime());
-      // The answer is complete once it has brought us to the seq the ledger was at.
-      if (r.toSeq !== undefined && inboundSeq(this.deps.db()) >= r.toSeq) this.snapshotAskedAt = undefined;
+      this.catchUp!.onDeltas(r.complete, r.toSeq);
       return;
     }
     if (t.kind === 'store' && t.leaf !== 'down/snapshot') {
@@ -225,17 +215,8 @@ export class SyncAgent implements Part {
 
   private handleOutcomes(outcomes: InboundOutcome[], from: 'events' | 'snapshot' | 'deltas', topic: string): void {
     for (const o of outcomes) {
-      if (o.kind === 'gap') this.wantSnapshot('gap');
-      else if (o.kind === 'snapshot') {
-        this.snapshotAskedAt = undefined;
-        this.asked.answered(this.clock().getTime());
-      } else if (o.kind === 'overlap') {
-        if (from === 'snapshot') this.asked.answered(this.clock().getTime());
-        // A stale answer to our request ends the wait when the stream has carried us past it
-        // with nothing held; otherwise the timer asks again.
-        if (from === 'snapshot' && this.inbound!.heldCount === 0) this.snapshotAskedAt = undefined;
-        this.deps.log.debug({ seq: o.seq, why: o.why, topic }, 'sync message already applied');
-      }
+      this.catchUp!.onOutcome(o, from);
+      if (o.kind === 'overlap') this.deps.log.debug({ seq: o.seq, why: o.why, topic }, 'sync message already applied');
       else if (o.kind === 'refused') this.deps.log.warn({ reason: o.reason, why: o.why, topic }, 'sync message refused / 同步消息被拒绝');
     }
   }
@@ -255,30 +236,19 @@ export class SyncAgent implements Part {
   }
 
   /**
-   * The ledger's side of the heartbeat exchange, or its greeting after it (re)connected. Behind
-   * the village stream at the first answer since a reconnect, or at two beats running with no
-   * progress (an event merely in flight would have arrived in between): ask. Rows acknowledged here that the ledger does not hold: send
-   * them again. A greeting (the ledger just connected; what was in flight may have gone
-   * nowhere): send a heartbeat, whose answer says which rows to send again.
+   * The ledger's side of the heartbeat exchange, or its greeting after it (re)connected: what
+   * it says of the stream goes to catch-up.ts. Rows acknowledged here that the ledger does not
+   * hold: send them again. A greeting (the ledger just connected; what was in flight may have
+   * gone nowhere): send a heartbeat, whose answer says which rows to send again.
    */
   private onBeat(payload: Buffer): void {
     const beat = this.signedControl(payload, checkers.beat, 'down/beat');
     if (!beat) return;
     this.beatSeen = true;
+    trace(this.deps.address.store, 'beat', { reason: beat.reason, c: beat.contiguous_seq, answers: beat.answers !== undefined });
     const db = this.deps.db();
-    const inbound = inboundSeq(db);
-    // The first beat answering a heartbeat sent since the reconnect (beatsAwaited holds only
-    // those) settles whether the stream lost its tail while we were away: behind, ask at once.
-    // A greeting, or a beat the broker kept for us from before, may be older than that tail.
-    const firstSince = this.reconnectedAt !== undefined && beat.answers !== undefined && this.beatsAwaited.has(beat.answers);
-    if (firstSince) {
-      this.reconnectedAt = undefined;
-      this.counters.checked++;
-    }
-    if (beat.village_seq > inbound) {
-      if (firstSince || this.behindAt === inbound) this.wantSnapshot('gap');
-      this.behindAt = inbound;
-    } else this.behindAt = undefined;
+    // beatsAwaited holds only the heartbeats sent since the reconnect.
+    this.catchUp!.onBeat(beat.village_seq, beat.answers !== undefined && this.beatsAwaited.has(beat.answers) ? Date.parse(beat.answers) : undefined);
     const acked = lastAckedSeq(db);
     if (acked > beat.contiguous_seq) void this.resend(outboxRange(db, beat.contiguous_seq, acked, this.deps.config.window));
     // A signed beat is word from the ledger: the store is not offline (the offline limit).
@@ -286,14 +256,14 @@ export class SyncAgent implements Part {
     // The ledger holds every row up to contiguous_seq (their acks may have died with a broker);
     // rows above it sent before the heartbeat that this beat answers were lost.
     if (acked < beat.contiguous_seq) {
-      inTransaction(db, 'recording what the ledger holds', () => {
+      inLazyTransaction(db, 'recording what the ledger holds', () => {
         markOutboxAcked(db, beat.contiguous_seq, at);
         touchContact(db, at);
       });
     } else {
       // Beats come in clusters (a greeting, then the answer to the heartbeat it prompts): a
       // contact on record from less than 1 % of offline_after_s ago (at most a second) stands.
-      touchContactEvery(db, at, Math.min(1000, this.deps.config.offline_after_s * 10));
+      inLazyTransaction(db, 'recording contact with the ledger', () => touchContactEvery(db, at, Math.min(1000, this.deps.config.offline_after_s * 10)));
     }
     // A greeting answers nothing: our heartbeat now gets a beat that does.
     if (beat.reason === 'online') void this.heartbeat();
@@ -318,11 +288,12 @@ export class SyncAgent implements Part {
   private onAck(payload: Buffer): void {
     const ack = this.signedControl(payload, checkers.ack, 'down/ack');
     if (!ack) return;
+    trace(this.deps.address.store, 'ack', { n: ack.ids.length, c: ack.contiguous_seq });
     const prefix = `${this.deps.address.store}:`;
     const seqs = ack.ids.filter((id) => id.startsWith(prefix)).map((id) => Number(id.slice(prefix.length))).filter(Number.isSafeInteger);
     const db = this.deps.db();
     const at = iso(this.clock);
-    inTransaction(db, 'recording an acknowledgement', () => {
+    inLazyTransaction(db, 'recording an acknowledgement', () => {
       markOutboxAckedSeqs(db, seqs, at);
       touchContact(db, at);
     });
@@ -333,19 +304,6 @@ export class SyncAgent implements Part {
     }
     this.lastAckAt = this.clock().getTime();
     void this.drain();
-  }
-
-  private wantSnapshot(reason: SnapshotRequest['reason']): void {
-    if (this.snapshotAskedAt !== undefined) return;
-    this.askSnapshot(reason);
-  }
-
-  private askSnapshot(reason: SnapshotRequest['reason']): void {
-    this.snapshotAskedAt = this.clock().getTime();
-    this.asked.add(this.snapshotAskedAt);
-    this.counters.asked++;
-    const req: SnapshotRequest = { from_seq: inboundSeq(this.deps.db()), reason };
-    void this.mqtt?.publish(storeTopic(this.deps.address, 'up/snapshot-request'), JSON.stringify(req));
   }
 
   /** Send due rows in seq order, one signed batch at a time, while the broker takes them. */
@@ -384,6 +342,7 @@ export class SyncAgent implements Part {
       // flight once the broker has it.
       const batches: OutboxRow[][] = [];
       for (let i = 0; i < due.length; i += c.batch_size) batches.push(due.slice(i, i + c.batch_size));
+      if (batches.length > 0) trace(this.deps.address.store, 'send', { batches: batches.length, first: due[0]!.seq, inflight: this.inflight.size });
       const sent = await Promise.all(batches.map((b) => mqtt.publish(storeTopic(this.deps.address, 'up/rows'), JSON.stringify(rowsEnvelope(this.deps.address, key, b, now)))));
       const marked: number[] = [];
       batches.forEach((batch, i) => {
@@ -399,7 +358,7 @@ export class SyncAgent implements Part {
           marked.push(r.seq);
         }
       });
-      markOutboxSent(db, marked, new Date(now).toISOString());
+      inLazyTransaction(db, 'recording rows sent', () => markOutboxSent(db, marked, new Date(now).toISOString()));
     } catch (err) {
       this.deps.log.error({ err }, 'outbox drain failed; will retry / 发件箱同步失败，稍后重试');
     } finally {
@@ -409,6 +368,7 @@ export class SyncAgent implements Part {
 
   private async heartbeat(): Promise<void> {
     const s = this.state();
+    trace(this.deps.address.store, 'heartbeat');
     const hb: Heartbeat = { at: iso(this.clock), outbox_pending: s.outbox_pending, last_acked_seq: s.last_acked_seq, inbound_seq: s.inbound_seq, refused: s.refused };
     this.beatsAwaited.set(hb.at, this.sendNo);
     // Unanswered ones are forgotten (oldest first): a lost row is then found by a later beat.

@@ -12,13 +12,14 @@
 import type { KeyObject } from 'node:crypto';
 import type { SqlDb } from './sql.ts';
 import { SyncMqtt, type MqttOptions } from '../mqtt.ts';
-import { checkers, decode, type Ack, type Beat, type Heartbeat, type SnapshotRequest, type Envelope, type Row, type EntryBody, type VillagerBody, type CommandBody, type ProductBody } from '../protocol/payloads.ts';
+import { checkers, decode, type Ack, type Heartbeat, type SnapshotRequest, type Envelope, type Row, type EntryBody, type VillagerBody, type CommandBody, type ProductBody } from '../protocol/payloads.ts';
 import { checkEnvelope, publicEd25519, signControl, type SigningKey } from '../protocol/sign.ts';
 import { LEDGER_SUBSCRIPTIONS, parseTopic, storeTopic, villageBoardTopic, villageEventsTopic } from '../protocol/topics.ts';
 import { RefusalCounter } from '../protocol/refusals.ts';
 import { addLedgerEntry, appendEvent, listStores, upsertVillager, type Signer, type StoreRecord } from './tables.ts';
 import type { RowsResult } from './rows.ts';
-import { addrKey, everyStore, readHeartbeat, recordControl, storesAt, type HeartbeatRecord, type PresenceRecord } from './control.ts';
+import { addrKey, storesAt, type PresenceRecord } from './control.ts';
+import { answerHeartbeats, greetStores, type HeartbeatDeps } from './heartbeats.ts';
 import { applyRowGroup, type CheckedRows } from './group.ts';
 import { CatchUpLimiter, catchUpStore, type CatchUpDeps } from './catchup.ts';
 import { ledgerTotals } from './reconcile.ts';
@@ -26,6 +27,7 @@ import { Outgoing } from './outgoing.ts';
 import { onAlarmList } from './store-alarms.ts';
 import { opsCheckers, type ReconcileAnswer } from '../protocol/ops.ts';
 import type { Logger } from '../../edge/log.ts';
+import { trace, tracing } from '../trace.ts';
 
 export interface LedgerServiceOptions {
   db: SqlDb;
@@ -90,6 +92,7 @@ export class LedgerService {
   private readonly catchUpDeps: CatchUpDeps;
   /** What the message queue publishes, pipelined (cloud-sync/ledger/outgoing.ts). */
   private readonly out = new Outgoing(() => this.mqtt);
+  private readonly heartbeatDeps: HeartbeatDeps;
 
   constructor(private readonly opts: LedgerServiceOptions) {
     this.signer = { key: opts.key, lifetimeMs: opts.eventLifetimeMs ?? WEEK_MS };
@@ -98,6 +101,11 @@ export class LedgerService {
     this.catchUpDeps = {
       db: opts.db, signer: this.signer, clock: () => this.clock(), send: (topic, payload) => this.out.send(topic, payload),
       counters: this.counters, maxDeltas: opts.maxDeltas ?? 1000, validForMs: opts.clockSkewMs ?? 300_000,
+    };
+    this.heartbeatDeps = {
+      db: opts.db, key: opts.key, clock: () => this.clock(), log: opts.log, refusals: this.refusals, counters: this.counters,
+      behindAfterMs: opts.behindAfterMs ?? 60_000, send: (topic, payload) => this.out.send(topic, payload),
+      catchUp: (village, store, from) => this.catchUp(village, store, from, 'gap'),
     };
   }
 
@@ -115,7 +123,8 @@ export class LedgerService {
     });
     // Rows sent while the ledger was away went nowhere: tell every store where it stands.
     this.mqtt.on('connect', () => {
-      this.queue = this.queue.then(() => this.greetStores()).catch((err: unknown) => this.opts.log.error({ err }, 'ledger failed to greet the stores / 村账本通知门店失败'));
+      trace('ledger', 'connect');
+      this.queue = this.queue.then(() => greetStores(this.heartbeatDeps)).catch((err: unknown) => this.opts.log.error({ err }, 'ledger failed to greet the stores / 村账本通知门店失败'));
     });
     this.mqtt.start([...LEDGER_SUBSCRIPTIONS]);
   }
@@ -178,7 +187,10 @@ export class LedgerService {
       this.turnQueued = false;
       const msgs = this.takeTurn();
       if (this.inbox.length > 0) this.queueTurn();
-      return this.onTurn(msgs);
+      if (!tracing) return this.onTurn(msgs);
+      const t = performance.now();
+      await this.onTurn(msgs);
+      trace('ledger', 'turn', { msgs: msgs.length, ms: Math.round(performance.now() - t), left: this.inbox.length });
     }, 'turn');
   }
 
@@ -275,9 +287,13 @@ export class LedgerService {
         this.opts.log.error({ err, step: what }, 'ledger failed to handle a message / 村账本处理消息失败');
       }
     };
+    const t = tracing ? performance.now() : 0;
     if (rows.length > 0) await step('rows', () => this.onRowsGroup(rows));
-    if (presence.size > 0 || heartbeats.length > 0) await step('heartbeats', () => this.onControl([...presence.values()], heartbeats));
+    const t1 = tracing ? performance.now() : 0;
+    if (presence.size > 0 || heartbeats.length > 0) await step('heartbeats', () => answerHeartbeats(this.heartbeatDeps, [...presence.values()], heartbeats));
+    const t2 = tracing ? performance.now() : 0;
     if (requests.length > 0) await step('snapshot requests', () => this.onSnapshotRequests(requests));
+    if (tracing) trace('ledger', 'parts', { rows: rows.length, rows_ms: Math.round(t1 - t), hb: heartbeats.length + presence.size, hb_ms: Math.round(t2 - t1), req: requests.length, req_ms: Math.round(performance.now() - t2) });
     for (const r of reconciles) await step('reconcile', () => this.answerReconcile(r.village, r.store, r.req));
     for (const a of alarmLists) await step('alarms', async () => void (await onAlarmList(this.opts.db, a.village, a.store, a.payload, this.clock(), this.refusals)));
   }
@@ -371,59 +387,12 @@ export class LedgerService {
     return catchUpStore(this.catchUpDeps, village, store, fromSeq, reason);
   }
 
-  /**
-   * The turn's presence and heartbeats, recorded in one transaction, then each heartbeat
-   * answered with a beat in arrival order. The stores are read after the turn's rows were
-   * applied, so `contiguous_seq` includes them. A store behind the stream for too long is sent
-   * it; one that believes the ledger holds rows that it does not (a ledger restored from an
-   * older backup) resends them when it reads the beat (cloud-sync/agent).
-   */
-  private async onControl(presence: PresenceRecord[], heartbeats: { village: string; store: string; hb: Heartbeat }[]): Promise<void> {
-    const recs = await storesAt(this.opts.db, heartbeats);
-    const now = this.clock();
-    const records = new Map<string, HeartbeatRecord>();
-    const beats: { village: string; store: string; beat: Beat }[] = [];
-    const heal: { village: string; store: string; from: number }[] = [];
-    for (const { village, store, hb } of heartbeats) {
-      const k = addrKey(village, store);
-      const rec = recs.get(k);
-      if (!rec) {
-        this.refusals.add('invalid');
-        continue;
-      }
-      const r = readHeartbeat(rec, rec.villageSeq, hb, now, this.opts.behindAfterMs ?? 60_000);
-      rec.behindSince = r.behindSince; // a second heartbeat of this store in the turn reads on from the first
-      if (r.behindLong) {
-        this.counters.behind++;
-        this.opts.log.warn({ village, store, inbound_seq: hb.inbound_seq, village_seq: rec.villageSeq }, 'store is behind the village stream; sending it the stream / 门店落后于村数据流，正在补发');
-        heal.push({ village, store, from: hb.inbound_seq });
-      }
-      if (r.ahead) {
-        this.counters.ahead++;
-        this.opts.log.error({ village, store, last_acked_seq: hb.last_acked_seq, contiguous_seq: rec.contiguousSeq }, 'store has acknowledged rows the ledger does not hold; asking it to resend / 门店已确认的记录村账本没有，要求重发');
-      }
-      const heals = (records.get(k)?.heals ?? 0) + (r.behindLong || r.ahead ? 1 : 0);
-      records.set(k, { village, store, hb, behindSince: r.behindSince, heals });
-      beats.push({ village, store, beat: signControl({ village_seq: rec.villageSeq, contiguous_seq: rec.contiguousSeq, reason: 'heartbeat', answers: hb.at }, { village, store }, this.opts.key) });
-    }
-    await recordControl(this.opts.db, presence, [...records.values()]);
-    for (const b of beats) await this.out.send(storeTopic(b, 'down/beat'), JSON.stringify(b.beat));
-    for (const h of heal) await this.catchUp(h.village, h.store, h.from, 'gap');
-  }
-
   /** The daily reconciliation (cloud-sync/ledger/reconcile.ts): our totals for that store, signed for it. */
   private async answerReconcile(village: string, store: string, req: { id: string; from: string; to: string }): Promise<void> {
     if (!(await listStores(this.opts.db, village)).some((s) => s.id === store)) return void this.refusals.add('invalid');
     const villagers = await ledgerTotals(this.opts.db, village, store, req.from, req.to);
     const answer: ReconcileAnswer = signControl({ id: req.id, from: req.from, to: req.to, villagers }, { village, store }, this.opts.key);
     await this.out.send(storeTopic({ village, store }, 'down/reconcile'), JSON.stringify(answer));
-  }
-
-  private async greetStores(): Promise<void> {
-    for (const s of await everyStore(this.opts.db)) {
-      const beat: Beat = signControl({ village_seq: s.villageSeq, contiguous_seq: s.contiguousSeq, reason: 'online' }, { village: s.village, store: s.id }, this.opts.key);
-      await this.out.send(storeTopic({ village: s.village, store: s.id }, 'down/beat'), JSON.stringify(beat));
-    }
   }
 
 }

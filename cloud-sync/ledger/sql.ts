@@ -24,14 +24,35 @@ export interface SqlDb {
   close(): Promise<void>;
 }
 
-/** `$n` → `?` with the parameters reordered, since SQLite's `?` are positional. */
-function toSqlite(sql: string, params: unknown[]): { sql: string; params: unknown[] } {
-  const out: unknown[] = [];
+/** A query's text for SQLite and, for each `?` in order, which `$n` it stands for (0-based). */
+interface SqliteText { sql: string; order: number[]; identity: boolean }
+
+/**
+ * `$n` → `?`, remembered per text: a group of row batches is one statement of thousands of
+ * placeholders (rows.ts), and rewriting it with a regular expression on every run cost the
+ * ledger more than a tenth of its time in bench:sync. Texts are few (they differ by the number
+ * of rows), so the cache is small; past its bound texts are rewritten each time.
+ */
+const sqliteTexts = new Map<string, SqliteText>();
+
+function sqliteText(sql: string): SqliteText {
+  let t = sqliteTexts.get(sql);
+  if (t) return t;
+  const order: number[] = [];
   const text = sql.replace(/\$(\d+)/g, (_m, n: string) => {
-    out.push(params[Number(n) - 1]);
+    order.push(Number(n) - 1);
     return '?';
   });
-  return { sql: text, params: out.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p)) };
+  t = { sql: text, order, identity: order.every((n, i) => n === i) };
+  if (sqliteTexts.size < 500) sqliteTexts.set(sql, t);
+  return t;
+}
+
+/** `$n` → `?` with the parameters reordered, since SQLite's `?` are positional. */
+function toSqlite(sql: string, params: unknown[]): { sql: string; params: unknown[] } {
+  const t = sqliteText(sql);
+  const ordered = t.identity && params.length === t.order.length ? params : t.order.map((n) => params[n]);
+  return { sql: t.sql, params: ordered.some((p) => typeof p === 'boolean') ? ordered.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p)) : ordered };
 }
 
 export function openSqlite(file: string): SqlDb {

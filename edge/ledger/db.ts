@@ -188,6 +188,30 @@ export function inTransaction<T>(db: Db, what: string, fn: () => T): T {
   }
 }
 
+/**
+ * `inTransaction` for bookkeeping that is derived again when it is lost: committed without
+ * waiting for the disk (synchronous=NORMAL for this one commit, then back to what the
+ * connection had). In WAL mode such a commit is in the log at once, so a crashed or killed
+ * process keeps it; only a power cut or an OS crash can lose it, and then nothing committed
+ * before it with FULL (the log is written in order, and the next FULL commit makes it durable
+ * too). The sync agent keeps what the village ledger acknowledged and when it last heard from
+ * it this way: a lost acknowledgement only sends those rows again (the ledger holds their ids
+ * and acknowledges them again), and a lost contact only makes the store count itself offline
+ * sooner. Each such write otherwise waited for an fsync (bench:sync). Inside a transaction it
+ * is a savepoint of that transaction, durable as it is.
+ */
+export function inLazyTransaction<T>(db: Db, what: string, fn: () => T): T {
+  if (db.inTransaction || db.memory) return inTransaction(db, what, fn);
+  const mode = db.pragma('synchronous', { simple: true }) as number;
+  if (mode <= 1) return inTransaction(db, what, fn);
+  db.pragma('synchronous = NORMAL');
+  try {
+    return inTransaction(db, what, fn);
+  } finally {
+    db.pragma(`synchronous = ${mode}`);
+  }
+}
+
 const statementCache = new WeakMap<Db, Map<string, Database.Statement>>();
 
 /**

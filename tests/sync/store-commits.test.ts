@@ -2,13 +2,14 @@
  * The store's side of the sync commits as seldom as correctness allows (each commit waits for
  * the disk): a `down/deltas` answer is applied in one transaction, each event still on its own
  * (one that cannot apply is refused alone); a contact already on record is not written again
- * within its grain.
+ * within its grain. Bookkeeping the sync derives again when it is lost (acknowledgements, the
+ * contact, the store's own entries coming back on the stream) commits without waiting for the disk.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { closeLedger, openLedger, type Db } from '../../edge/ledger/db.ts';
+import { closeLedger, inLazyTransaction, inTransaction, openLedger, type Db } from '../../edge/ledger/db.ts';
 import { getVillager } from '../../edge/ledger/villagers.ts';
 import { inboundSeq, lastContact, touchContact, touchContactEvery } from '../../edge/ledger/sync-state.ts';
 import { InboundStream } from '../../cloud-sync/agent/inbound.ts';
@@ -91,5 +92,45 @@ describe('store-side commits', () => {
     expect(lastContact(db)).toBe('2026-12-01T07:00:00.000Z');
     touchContact(db, 'not a time');
     expect(touchContactEvery(db, '2026-12-01T08:00:00.000Z', 1000)).toBe(true);
+  });
+
+  const synchronous = (): number => db.pragma('synchronous', { simple: true }) as number;
+
+  it('a lazy commit does not wait for the disk, and leaves the connection as durable as it was', () => {
+    expect(synchronous()).toBe(2); // FULL
+    const seen = inLazyTransaction(db, 'noting', () => {
+      touchContact(db, at);
+      return synchronous();
+    });
+    expect(seen).toBe(1); // NORMAL for this commit only
+    expect(synchronous()).toBe(2);
+    expect(lastContact(db)).toBe(at);
+    // A failure rolls back and still restores FULL.
+    expect(() => inLazyTransaction(db, 'noting', () => {
+      touchContact(db, 'later');
+      throw new Error('boom');
+    })).toThrow('boom');
+    expect(lastContact(db)).toBe(at);
+    expect(synchronous()).toBe(2);
+    // Inside a transaction it is a savepoint of that one, as durable as it.
+    expect(inTransaction(db, 'outer', () => inLazyTransaction(db, 'inner', () => synchronous()))).toBe(2);
+  });
+
+  it("the store's own entries back on the stream commit lazily; an entry new here waits for the disk", () => {
+    inbound.receiveDeltas(deltas([event('villager', 1, zhang), event('entry', 2, award(2))], 2));
+    const modes: string[] = [];
+    const pragma = db.pragma.bind(db);
+    db.pragma = ((text: string, o?: { simple?: boolean }) => {
+      if (text.startsWith('synchronous =')) modes.push(text);
+      return pragma(text, o);
+    }) as typeof db.pragma;
+    // aw-2 is held already: the event changes only the seq.
+    expect(inbound.receive(Buffer.from(JSON.stringify(event('entries', 3, { entries: [award(2)] }))), 'events').map((o) => o.kind)).toEqual(['applied']);
+    expect(modes).toEqual(['synchronous = NORMAL', 'synchronous = 2']);
+    modes.length = 0;
+    expect(inbound.receive(Buffer.from(JSON.stringify(event('entries', 4, { entries: [award(2), award(4)] }))), 'events').map((o) => o.kind)).toEqual(['applied']);
+    expect(modes).toEqual([]);
+    expect(inboundSeq(db)).toBe(4);
+    expect(getVillager(db, 'zhang')?.balance).toBe(20);
   });
 });

@@ -1,0 +1,140 @@
+/**
+ * When the store asks the village ledger for the stream (`up/snapshot-request`), and when it
+ * stops asking: the agent's (cloud-sync/agent/agent.ts) side of catching up, apart from
+ * applying what arrives (cloud-sync/agent/inbound.ts).
+ *
+ * - A new store asks at once. After a reconnect it asks only when the first beat answering a
+ *   heartbeat sent since then finds it behind, or when no such beat came within
+ *   `retransmit_ms` (the fallback ask): a broker that restarted may have dropped the tail of
+ *   the stream, and no later event may come to reveal the gap.
+ * - Two beats running that find it behind at the same inbound seq: ask (an event merely in
+ *   flight would have arrived in between).
+ * - A wanted snapshot is asked for again every `retransmit_ms` until an answer brings the store
+ *   level, or until a beat answering a heartbeat sent after the ask finds it level with nothing
+ *   held (the ledger's stream was not ahead: the ask was a fallback that proved needless).
+ */
+import type { Clock } from '../../edge/ledger/time.ts';
+import type { SnapshotRequest } from '../protocol/payloads.ts';
+import { AskedRequests } from './asked.ts';
+import type { InboundOutcome } from './inbound.ts';
+
+export interface CatchUpDeps {
+  clock: Clock;
+  retransmitMs: number;
+  /** How long an answer may still come after its request (cloud-sync/agent/asked.ts). */
+  horizonMs: number;
+  /** The last seq of the stream applied here. */
+  inboundSeq: () => number;
+  /** Events held ahead of the stream, waiting for what comes before them. */
+  heldCount: () => number;
+  /** Sends the request (not awaited: a lost one is asked again). */
+  ask: (req: SnapshotRequest) => void;
+  /** `asked` and `checked` of the agent's counters. */
+  counters: { asked: number; checked: number };
+}
+
+export class CatchUp {
+  /** The inbound seq at which the last beat found us behind the village stream. */
+  private behindAt: number | undefined;
+  /** When the broker connection came back, until a beat answering a heartbeat sent since then says whether we are behind. */
+  private reconnectedAt: number | undefined;
+  /** When a snapshot was last asked for while one is wanted; undefined when none is. */
+  private askedAt: number | undefined;
+  /** Why it is wanted (asked again as a gap, whatever the first reason). */
+  private wantedFor: SnapshotRequest['reason'] | undefined;
+  /** Requests whose answers may still be on their way. */
+  private readonly asked: AskedRequests;
+
+  constructor(private readonly deps: CatchUpDeps) {
+    this.asked = new AskedRequests(deps.horizonMs);
+  }
+
+  /** Whether an answer to one of our requests is wanted or may still come (inbound.ts holds events meanwhile). */
+  get pending(): boolean {
+    return this.askedAt !== undefined || this.asked.owed(this.now());
+  }
+
+  /** The broker connection is back: a new store asks now, the others wait for a beat (or the fallback). */
+  onConnect(): void {
+    if (this.deps.inboundSeq() === 0) {
+      this.reconnectedAt = undefined;
+      this.want('new');
+    } else this.reconnectedAt = this.now();
+  }
+
+  /** The agent's timer: the fallback ask, and asking again while a snapshot is wanted. */
+  tick(): void {
+    // No beat answered a heartbeat since the reconnect: the ledger may be away, or our
+    // heartbeat lost; the stream's tail may be lost as well, so ask.
+    if (this.reconnectedAt !== undefined && this.now() - this.reconnectedAt >= this.deps.retransmitMs) {
+      this.reconnectedAt = undefined;
+      this.want('gap');
+    }
+    if (this.askedAt !== undefined && this.now() - this.askedAt >= this.deps.retransmitMs) this.ask('gap');
+  }
+
+  /**
+   * A beat with the ledger's `villageSeq`. `heartbeatAt`: when the heartbeat it answers went
+   * out, if that was since the last reconnect (undefined for a greeting, or a beat the broker
+   * kept for us from before, which may be older than the tail lost while we were away).
+   */
+  onBeat(villageSeq: number, heartbeatAt: number | undefined): void {
+    const inbound = this.deps.inboundSeq();
+    // The first beat answering a heartbeat sent since the reconnect settles whether the stream
+    // lost its tail while we were away: behind, ask at once.
+    const firstSince = this.reconnectedAt !== undefined && heartbeatAt !== undefined;
+    if (firstSince) {
+      this.reconnectedAt = undefined;
+      this.deps.counters.checked++;
+    }
+    if (villageSeq > inbound) {
+      if (firstSince || this.behindAt === inbound) this.want('gap');
+      this.behindAt = inbound;
+      return;
+    }
+    this.behindAt = undefined;
+    // Level by the word of a beat newer than our last ask, with nothing held: a gap we asked
+    // about is closed, so stop asking (a late answer is still recognised as one, asked.ts). A
+    // resync the ledger commanded, or a new store's first snapshot, is asked until answered.
+    if (this.wantedFor === 'gap' && this.askedAt !== undefined && heartbeatAt !== undefined && heartbeatAt >= this.askedAt && this.deps.heldCount() === 0) this.askedAt = undefined;
+  }
+
+  /** A `down/deltas` message was applied. */
+  onDeltas(complete: boolean, toSeq: number | undefined): void {
+    if (complete) this.asked.answered(this.now());
+    // The answer is complete once it has brought us to the seq the ledger was at.
+    if (toSeq !== undefined && this.deps.inboundSeq() >= toSeq) this.askedAt = undefined;
+  }
+
+  /** What applying a stream event, a snapshot or deltas says about our requests. */
+  onOutcome(o: InboundOutcome, from: 'events' | 'snapshot' | 'deltas'): void {
+    if (o.kind === 'gap') this.want('gap');
+    else if (o.kind === 'snapshot') {
+      this.askedAt = undefined;
+      this.asked.answered(this.now());
+    } else if (o.kind === 'overlap' && from === 'snapshot') {
+      this.asked.answered(this.now());
+      // A stale answer to our request ends the wait when the stream has carried us past it
+      // with nothing held; otherwise the timer asks again.
+      if (this.deps.heldCount() === 0) this.askedAt = undefined;
+    }
+  }
+
+  /** A snapshot is wanted: ask, unless a request is already being repeated. */
+  want(reason: SnapshotRequest['reason']): void {
+    if (this.askedAt !== undefined) return;
+    this.wantedFor = reason;
+    this.ask(reason);
+  }
+
+  private ask(reason: SnapshotRequest['reason']): void {
+    this.askedAt = this.now();
+    this.asked.add(this.askedAt);
+    this.deps.counters.asked++;
+    this.deps.ask({ from_seq: this.deps.inboundSeq(), reason });
+  }
+
+  private now(): number {
+    return this.deps.clock().getTime();
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * The village ledger's answers to the stores' presence and heartbeats (cloud-sync/ledger/service.ts
+ * hands over each turn's; cloud-sync/ledger/control.ts reads and writes them in bulk): a beat for
+ * every heartbeat, the stream for a store behind it too long, and a greeting beat for every store
+ * when the ledger (re)connects.
+ */
+import type { Logger } from '../../edge/log.ts';
+import type { Beat, Heartbeat } from '../protocol/payloads.ts';
+import type { RefusalCounter } from '../protocol/refusals.ts';
+import { signControl, type SigningKey } from '../protocol/sign.ts';
+import { storeTopic } from '../protocol/topics.ts';
+import { addrKey, everyStore, readHeartbeat, recordControl, storesAt, type HeartbeatRecord, type PresenceRecord } from './control.ts';
+import type { SqlDb } from './sql.ts';
+
+export interface HeartbeatDeps {
+  db: SqlDb;
+  key: SigningKey;
+  clock: () => Date;
+  log: Logger;
+  refusals: RefusalCounter;
+  counters: { behind: number; ahead: number };
+  /** A store whose heartbeats show it behind the stream for this long is sent the stream. */
+  behindAfterMs: number;
+  /** Publishes in order, pipelined (cloud-sync/ledger/outgoing.ts). */
+  send: (topic: string, payload: string) => Promise<void>;
+  /** Sends a store the stream after `from` (deltas or a snapshot). */
+  catchUp: (village: string, store: string, from: number) => Promise<void>;
+}
+
+/**
+ * The turn's presence and heartbeats, recorded in one transaction, then each heartbeat
+ * answered with a beat in arrival order. The stores are read after the turn's rows were
+ * applied, so `contiguous_seq` includes them. A store behind the stream for too long is sent
+ * it; one that believes the ledger holds rows that it does not (a ledger restored from an
+ * older backup) resends them when it reads the beat (cloud-sync/agent).
+ */
+export async function answerHeartbeats(d: HeartbeatDeps, presence: PresenceRecord[], heartbeats: { village: string; store: string; hb: Heartbeat }[]): Promise<void> {
+  const recs = await storesAt(d.db, heartbeats);
+  const now = d.clock();
+  const records = new Map<string, HeartbeatRecord>();
+  const beats: { village: string; store: string; beat: Beat }[] = [];
+  const heal: { village: string; store: string; from: number }[] = [];
+  for (const { village, store, hb } of heartbeats) {
+    const k = addrKey(village, store);
+    const rec = recs.get(k);
+    if (!rec) {
+      d.refusals.add('invalid');
+      continue;
+    }
+    const r = readHeartbeat(rec, rec.villageSeq, hb, now, d.behindAfterMs);
+    rec.behindSince = r.behindSince; // a second heartbeat of this store in the turn reads on from the first
+    if (r.behindLong) {
+      d.counters.behind++;
+      d.log.warn({ village, store, inbound_seq: hb.inbound_seq, village_seq: rec.villageSeq }, 'store is behind the village stream; sending it the stream / 门店落后于村数据流，正在补发');
+      heal.push({ village, store, from: hb.inbound_seq });
+    }
+    if (r.ahead) {
+      d.counters.ahead++;
+      d.log.error({ village, store, last_acked_seq: hb.last_acked_seq, contiguous_seq: rec.contiguousSeq }, 'store has acknowledged rows the ledger does not hold; asking it to resend / 门店已确认的记录村账本没有，要求重发');
+    }
+    const heals = (records.get(k)?.heals ?? 0) + (r.behindLong || r.ahead ? 1 : 0);
+    records.set(k, { village, store, hb, behindSince: r.behindSince, heals });
+    beats.push({ village, store, beat: signControl({ village_seq: rec.villageSeq, contiguous_seq: rec.contiguousSeq, reason: 'heartbeat', answers: hb.at }, { village, store }, d.key) });
+  }
+  await recordControl(d.db, presence, [...records.values()]);
+  for (const b of beats) await d.send(storeTopic(b, 'down/beat'), JSON.stringify(b.beat));
+  for (const h of heal) await d.catchUp(h.village, h.store, h.from);
+}
+
+/** Every store the ledger knows gets a beat (reason `online`): what it sent while the ledger was away went nowhere. */
+export async function greetStores(d: HeartbeatDeps): Promise<void> {
+  for (const s of await everyStore(d.db)) {
+    const beat: Beat = signControl({ village_seq: s.villageSeq, contiguous_seq: s.contiguousSeq, reason: 'online' }, { village: s.village, store: s.id }, d.key);
+    await d.send(storeTopic({ village: s.village, store: s.id }, 'down/beat'), JSON.stringify(beat));
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * When the store asks the ledger for the stream, and when it stops (cloud-sync/agent/catch-up.ts),
+ * on a clock of the test's own: no broker, no ledger.
+ */
+import { describe, expect, it } from 'vitest';
+import { CatchUp } from '../../cloud-sync/agent/catch-up.ts';
+import type { SnapshotRequest } from '../../cloud-sync/protocol/payloads.ts';
+
+function rig(inbound = 5) {
+  let now = 1_000_000;
+  let held = 0;
+  const asks: SnapshotRequest[] = [];
+  const counters = { asked: 0, checked: 0 };
+  const c = new CatchUp({
+    clock: () => new Date(now), retransmitMs: 2000, horizonMs: 60_000,
+    inboundSeq: () => inbound, heldCount: () => held, ask: (r) => asks.push(r), counters,
+  });
+  return {
+    c, asks, counters,
+    at: () => now,
+    pass: (ms: number) => {
+      now += ms;
+      c.tick();
+    },
+    hold: (n: number) => (held = n),
+  };
+}
+
+describe('catching up with the village stream', () => {
+  it('a reconnect with no beat within retransmit_ms asks (the fallback); a level beat since the ask ends the asking', () => {
+    const r = rig();
+    r.c.onConnect();
+    r.pass(1999);
+    expect(r.asks).toEqual([]);
+    r.pass(1);
+    expect(r.asks).toEqual([{ from_seq: 5, reason: 'gap' }]);
+    // Unanswered, it is asked again each retransmit_ms ...
+    r.pass(2000);
+    expect(r.asks).toHaveLength(2);
+    // ... until a beat answering a heartbeat sent after the ask shows the stream not ahead.
+    r.c.onBeat(5, r.at());
+    r.pass(2000);
+    r.pass(2000);
+    expect(r.asks).toHaveLength(2);
+    expect(r.c.pending).toBe(true); // an answer may still come, and is then no replay
+  });
+
+  it('a level beat older than the ask, or with events held ahead, does not end it', () => {
+    const r = rig();
+    r.c.onConnect();
+    const heartbeatAt = r.at();
+    r.pass(2000);
+    expect(r.asks).toHaveLength(1);
+    r.c.onBeat(5, heartbeatAt); // answers a heartbeat sent before the ask
+    r.pass(2000);
+    expect(r.asks).toHaveLength(2);
+    r.hold(1);
+    r.c.onBeat(5, r.at());
+    r.pass(2000);
+    expect(r.asks).toHaveLength(3);
+  });
+
+  it('a resync, or a new store, is asked until answered whatever the beats say', () => {
+    const r = rig();
+    r.c.want('resync');
+    r.c.onBeat(5, r.at() + 1);
+    r.pass(2000);
+    expect(r.asks.map((a) => a.reason)).toEqual(['resync', 'gap']);
+    const n = rig(0);
+    n.c.onConnect();
+    expect(n.asks).toEqual([{ from_seq: 0, reason: 'new' }]);
+    n.c.onBeat(0, n.at() + 1);
+    n.pass(2000);
+    expect(n.asks).toHaveLength(2);
+  });
+
+  it('the first beat since a reconnect that finds the store behind asks at once; a greeting does not', () => {
+    const r = rig();
+    r.c.onConnect();
+    r.c.onBeat(9, undefined); // a greeting, maybe older than the lost tail
+    expect(r.asks).toEqual([]);
+    r.c.onBeat(9, r.at());
+    expect(r.asks).toEqual([{ from_seq: 5, reason: 'gap' }]);
+    expect(r.counters).toEqual({ asked: 1, checked: 1 });
+  });
+});
