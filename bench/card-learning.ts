@@ -31,21 +31,12 @@ import { inTransaction, openLedger } from '../edge/ledger/db.ts';
 import { allowLearning } from '../edge/ledger/face-learning.ts';
 import { countPending } from '../edge/ledger/face-pending.ts';
 import { addVillager, setFaceConsent } from '../edge/ledger/villagers.ts';
-import { mainThreadSched, report, round, summarise, wantsJson } from './stats.ts';
+import { mainThreadSched, positiveIntArg, report, round, summarise, wantsJson } from './stats.ts';
 import { SyntheticDescriptors } from '../harness/synthetic-descriptors.ts';
 
 const args = process.argv.slice(2);
 const json = wantsJson();
-function count(name: string, fallback: number): number {
-  const i = args.indexOf(name);
-  if (i < 0) return fallback;
-  const n = Number(args[i + 1]);
-  if (!Number.isInteger(n) || n < 1) {
-    console.error(`${name} 须为正整数 / ${name} must be a positive integer (got ${String(args[i + 1])})`);
-    process.exit(2);
-  }
-  return n;
-}
+const count = (name: string, fallback: number): number => positiveIntArg(args, name, fallback);
 const VILLAGERS = count('--villagers', 10_000);
 const TEMPLATES = count('--templates', 3);
 const RUNS = Math.min(count('--runs', 20), VILLAGERS);

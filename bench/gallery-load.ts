@@ -33,20 +33,11 @@ import { addTemplates, loadGallery, loadOrCreateTemplateKey } from '../edge/entr
 import { inTransaction, openLedger } from '../edge/ledger/db.ts';
 import { addVillager, setFaceConsent } from '../edge/ledger/villagers.ts';
 import { SyntheticDescriptors } from '../harness/synthetic-descriptors.ts';
-import { mainThreadSched, report, round, summarise, wantsJson } from './stats.ts';
+import { mainThreadSched, positiveIntArg, report, round, summarise, wantsJson } from './stats.ts';
 
 const args = process.argv.slice(2);
 const json = wantsJson();
-function count(name: string, fallback: number): number {
-  const i = args.indexOf(name);
-  if (i < 0) return fallback;
-  const n = Number(args[i + 1]);
-  if (!Number.isInteger(n) || n < 1) {
-    console.error(`${name} 须为正整数 / ${name} must be a positive integer (got ${String(args[i + 1])})`);
-    process.exit(2);
-  }
-  return n;
-}
+const count = (name: string, fallback: number): number => positiveIntArg(args, name, fallback);
 const VILLAGERS = count('--villagers', 2000);
 const RUNS = count('--runs', 5);
 const DIM = count('--dim', 128);

@@ -16,6 +16,18 @@ export const round = (x: number, digits = 3): number => Math.round(x * 10 ** dig
 
 export const wantsJson = (): boolean => process.argv.includes('--json');
 
+/** `--name N`, a whole number of at least 1, or `fallback` when absent; anything else exits 2 with a bilingual message. */
+export function positiveIntArg(args: readonly string[], name: string, fallback: number): number {
+  const i = args.indexOf(name);
+  if (i < 0) return fallback;
+  const n = Number(args[i + 1]);
+  if (!Number.isInteger(n) || n < 1) {
+    console.error(`${name} 须为正整数 / ${name} must be a positive integer (got ${String(args[i + 1])})`);
+    process.exit(2);
+  }
+  return n;
+}
+
 /** Human-readable lines go to stderr; the last line on stdout is the JSON object. */
 export function report(result: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(result)}\n`);
