@@ -1,17 +1,16 @@
 /**
- * An ArcFace-family recognizer run by onnxruntime-node (the one file that imports it): the
- * model file is read once, checked against its configured sha256 (a different file is refused
- * naming it, as the shipped models are), and the verified bytes are what the session loads.
+ * An ArcFace-family recognizer run by onnxruntime-node: the model file is read once, checked
+ * against its configured sha256 (a different file is refused naming it, as the shipped models
+ * are), and the verified bytes are what the session loads (models/onnx/session.ts).
  * Input [1,3,112,112] NCHW RGB (x − 127.5)/127.5 after five-point alignment, unless the
  * configuration describes the model's own convention (`ArcFaceOptions`: BGR, another mean and
  * scale, the three-point affine crop); output 512 floats, L2-normalised here. An output of any
  * other length is refused rather than searched.
  */
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import { affineFromThree, ALIGNED_SIZE, alignedInput, ARCFACE_INPUT, ARCFACE_TEMPLATE, estimateSimilarity, fivePoints, type InputNorm } from './align.ts';
 import { ModelError } from './errors.ts';
+import { loadVerifiedSession } from './onnx/session.ts';
 import type { RgbFrame } from './frame.ts';
 import { normalise, stretchContrast } from './frame.ts';
 import type { Point } from './quality.ts';
@@ -38,26 +37,7 @@ export class ArcFaceOnnx implements Recognizer {
 
   /** Reads, verifies and loads the model. Throws MODEL_MISSING, MODEL_ALTERED or MODEL_UNLOADABLE naming the file. */
   static async load(file: string, sha256: string, options: ArcFaceOptions = {}): Promise<ArcFaceOnnx> {
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(file);
-    } catch (err) {
-      throw new ModelError('MODEL_MISSING', `recognizer: cannot read ${file}`, { cause: err, details: { model: 'onnx-arcface', file } });
-    }
-    const sha = createHash('sha256').update(bytes).digest('hex');
-    if (sha !== sha256.toLowerCase()) {
-      throw new ModelError('MODEL_ALTERED', `recognizer: sha256 of ${file} is ${sha}, the configuration says ${sha256}`, { details: { model: 'onnx-arcface', file } });
-    }
-    let session: ort.InferenceSession;
-    try {
-      session = await ort.InferenceSession.create(bytes, {
-        executionProviders: ['cpu'], graphOptimizationLevel: 'all', intraOpNumThreads: options.threads ?? 2, interOpNumThreads: 1,
-        // a spinning pool takes the CPU from the other stages and the main thread (docs/faces.md, Sessions)
-        extra: { session: { intra_op: { allow_spinning: '0' } } },
-      });
-    } catch (err) {
-      throw new ModelError('MODEL_UNLOADABLE', `recognizer: onnxruntime cannot load ${file}: ${(err as Error).message}`, { cause: err, details: { model: 'onnx-arcface', file } });
-    }
+    const session = await loadVerifiedSession(file, sha256, 'recognizer', 'onnx-arcface', options.threads);
     return new ArcFaceOnnx(session, file, options);
   }
 

@@ -19,6 +19,7 @@ import { ModelError } from './errors.ts';
 import { normalise, type RgbFrame } from './frame.ts';
 import { readModel, type ModelRoots } from './manifest.ts';
 import { cachedGraph, CONVERTER_VERSION, defaultCacheDir } from './onnx/cache.ts';
+import { cpuSessionOptions } from './onnx/session.ts';
 import { tfjsGraphToOnnx, type TfjsGraphJson } from './onnx/tfjs-graph.ts';
 import type { Point } from './quality.ts';
 import { HUMAN_MODELS, type HumanModelKind, type Recognizer } from './recognizer.ts';
@@ -96,10 +97,7 @@ export class HumanRecognizer implements Recognizer {
       const key = sha256(Buffer.from(`converter ${CONVERTER_VERSION}\nhuman ${model} ${JSON.stringify(layout)}\n${sha256(json)}\n${sha256(bin)}\n`));
       const { bytes: onnx } = await cachedGraph(opts.cacheDir ?? defaultCacheDir(), `human-${model}`, key, () =>
         tfjsGraphToOnnx(JSON.parse(json.toString('utf8')) as TfjsGraphJson, bin, layout.size, `human-${model}`, { inputDivisor: layout.divisor, ...(layout.output ? { output: layout.output } : {}) }));
-      session = await ort.InferenceSession.create(onnx, {
-        executionProviders: ['cpu'], graphOptimizationLevel: 'all', intraOpNumThreads: opts.threads ?? 2, interOpNumThreads: 1,
-        extra: { session: { intra_op: { allow_spinning: '0' } } },
-      });
+      session = await ort.InferenceSession.create(onnx, cpuSessionOptions(opts.threads));
     } catch (err) {
       throw new ModelError('MODEL_UNLOADABLE', `recognizer ${label}: cannot be converted to ONNX or loaded: ${(err as Error).message}`, { cause: err, details });
     }

@@ -9,12 +9,11 @@
  *
  * The file is read once and checked against its configured sha256 (a different file is refused
  * naming it: MODEL_MISSING, MODEL_ALTERED, MODEL_UNLOADABLE), and the verified bytes are what the
- * session loads, as for the other ONNX nets (models/arcface-onnx.ts).
+ * session loads, as for the other ONNX nets (models/onnx/session.ts).
  */
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import { ModelError } from '../errors.ts';
+import { loadVerifiedSession } from '../onnx/session.ts';
 import type { RgbFrame } from '../frame.ts';
 import type { Box } from '../quality.ts';
 
@@ -79,22 +78,7 @@ export class OnnxLivenessNet {
 
   /** Reads, verifies and loads the model. Throws MODEL_MISSING, MODEL_ALTERED or MODEL_UNLOADABLE naming the file. */
   static async load(file: string, sha256: string, threads?: number): Promise<OnnxLivenessNet> {
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(file);
-    } catch (err) {
-      throw new ModelError('MODEL_MISSING', `liveness net: cannot read ${file}`, { cause: err, details: { model: 'onnx-liveness', file } });
-    }
-    const sha = createHash('sha256').update(bytes).digest('hex');
-    if (sha !== sha256.toLowerCase()) {
-      throw new ModelError('MODEL_ALTERED', `liveness net: sha256 of ${file} is ${sha}, the configuration says ${sha256}`, { details: { model: 'onnx-liveness', file } });
-    }
-    let session: ort.InferenceSession;
-    try {
-      session = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], graphOptimizationLevel: 'all', ...(threads ? { intraOpNumThreads: threads } : {}) });
-    } catch (err) {
-      throw new ModelError('MODEL_UNLOADABLE', `liveness net: onnxruntime cannot load ${file}: ${(err as Error).message}`, { cause: err, details: { model: 'onnx-liveness', file } });
-    }
+    const session = await loadVerifiedSession(file, sha256, 'liveness net', 'onnx-liveness', threads);
     const dims = (session.inputMetadata?.[0] as { shape?: readonly unknown[] } | undefined)?.shape;
     if (dims && dims.length === 4 && (dims[1] !== 3 || dims[2] !== LIVENESS_INPUT || dims[3] !== LIVENESS_INPUT)) {
       await session.release();

@@ -10,6 +10,7 @@ import type { VerifiedModel } from '../manifest.ts';
 import { convertedNet, type ConversionListener, type OnnxNetName } from './cache.ts';
 import { LANDMARK_INPUT } from './landmarks.ts';
 import { cropAndResize, squareInput, type Region } from './preprocess.ts';
+import { cpuSessionOptions } from './session.ts';
 import { RECOGNITION_INPUT } from './recognition.ts';
 import { ssdDetections, type RelativeDetection } from './ssd-decode.ts';
 import { SSD_INPUT } from './ssd.ts';
@@ -52,16 +53,7 @@ class Net {
 
   static async load(name: OnnxNetName, model: VerifiedModel, size: number, opts: OnnxNetsOptions, variant = 0, onBuild?: () => void): Promise<{ net: Net; built: boolean }> {
     const converted = await convertedNet(name, model, opts.cacheDir, variant, onBuild);
-    const session = await ort.InferenceSession.create(converted.bytes, {
-      executionProviders: ['cpu'],
-      graphOptimizationLevel: 'all',
-      executionMode: 'sequential',
-      intraOpNumThreads: opts.threads ?? 2,
-      interOpNumThreads: 1,
-      // idle pool threads sleep instead of spinning: on two cores a spinning pool takes the CPU
-      // from tfjs (tiny detector, liveness) and from the main thread between runs
-      extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
-    });
+    const session = await ort.InferenceSession.create(converted.bytes, cpuSessionOptions(opts.threads));
     return { net: new Net(session, name, size), built: converted.built };
   }
 
