@@ -85,6 +85,27 @@ export function packJoined(owners: string[], joined: readonly Uint8Array[]): Sea
   return { owners, ends, bytes };
 }
 
+/** Batches one after another as one batch (one copy of each part's bytes); a single part as it is. */
+export function concatBatches(parts: readonly SealedBatch[]): SealedBatch {
+  if (parts.length === 1) return parts[0] as SealedBatch;
+  let total = 0;
+  let rows = 0;
+  for (const p of parts) { total += p.bytes.length; rows += p.owners.length; }
+  const bytes = new Uint8Array(total);
+  const ends = new Uint32Array(rows);
+  const owners: string[] = [];
+  let at = 0;
+  for (const p of parts) {
+    bytes.set(p.bytes, at);
+    for (let i = 0; i < p.owners.length; i++) {
+      ends[owners.length] = at + (p.ends[i] as number);
+      owners.push(p.owners[i] as string);
+    }
+    at += p.bytes.length;
+  }
+  return { owners, ends, bytes };
+}
+
 /** The descriptor length (values) of a joined row, without opening it: AES-GCM keeps the plaintext's length. */
 export const joinedLength = (joined: Uint8Array): number => (joined.length - NONCE - TAG) / 4;
 

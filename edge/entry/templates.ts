@@ -13,7 +13,7 @@ import { EdgeError } from '../errors.ts';
 import { descriptorLength, type EntryConfig } from './config.ts';
 import { DESCRIPTOR_LENGTHS, recognizerTag } from '../../models/recognizer.ts';
 import { isModelError } from '../../models/errors.ts';
-import { joinedLength, openSealed, packJoined, sealDescriptor as sealModel, type SealedBatch } from '../../models/sealed.ts';
+import { concatBatches, joinedLength, openSealed, packJoined, sealDescriptor as sealModel, type SealedBatch } from '../../models/sealed.ts';
 
 export const KEY_BYTES = 32;
 // descriptors of every recognizer (edge/entry/config.ts `recognizer`): face-api 128, Human's
@@ -212,53 +212,38 @@ export function sealedGallery(db: Db, entry: EntryConfig, except?: string): Seal
  */
 export async function sealedGalleryInSlices(db: Db, entry: EntryConfig, except?: string): Promise<SealedBatch> {
   const lengths = new Map<string, number[]>();
-  const owners: string[] = [];
   const parts: SealedBatch[] = [];
-  let total = 0;
   for await (const slice of consentedSealedSlices(db)) {
-    const kept: Array<[string, Buffer]> = [];
-    for (const row of slice) {
-      const [villagerId, joined] = row;
-      const list = lengths.get(villagerId);
-      if (list) list.push(joinedLength(joined));
-      else lengths.set(villagerId, [joinedLength(joined)]);
-      if (villagerId !== except) kept.push(row);
-    }
-    let part: SealedBatch;
-    try {
-      part = packJoined(kept.map(([v]) => v), kept.map(([, j]) => j));
-    } catch (err) {
-      throw asTemplateError(err);
-    }
-    parts.push(part);
-    for (const o of part.owners) owners.push(o);
-    total += part.bytes.length;
+    lengthsInto(lengths, slice);
+    parts.push(packRows(except === undefined ? slice : slice.filter(([v]) => v !== except)));
   }
-  checkLengths([...lengths].map(([villagerId, l]) => ({ villagerId, lengths: l })), entry);
-  checkTemplatesRecognizer(db, entry);
-  const bytes = new Uint8Array(total);
-  const ends = new Uint32Array(owners.length);
-  let at = 0;
-  let row = 0;
-  for (const p of parts) {
-    bytes.set(p.bytes, at);
-    for (const e of p.ends) ends[row++] = at + e;
-    at += p.bytes.length;
-  }
-  return { owners, ends, bytes };
+  checkSealed(db, lengths, entry);
+  return concatBatches(parts);
 }
 
 function sealedOf(db: Db, all: Array<[string, Buffer]>, entry: EntryConfig, except: string | undefined): SealedBatch {
-  const lengths = new Map<string, number[]>();
-  for (const [villagerId, joined] of all) {
+  // every villager's, `except` too: a stale template of theirs would stay beside the new ones
+  checkSealed(db, lengthsInto(new Map(), all), entry);
+  return packRows(except === undefined ? all : all.filter(([v]) => v !== except));
+}
+
+/** Each villager's descriptor lengths, read off the sealed rows (AES-GCM keeps the plaintext's length). */
+function lengthsInto(lengths: Map<string, number[]>, rows: ReadonlyArray<[string, Buffer]>): Map<string, number[]> {
+  for (const [villagerId, joined] of rows) {
     const list = lengths.get(villagerId);
     if (list) list.push(joinedLength(joined));
     else lengths.set(villagerId, [joinedLength(joined)]);
   }
-  // every villager's, `except` too: a stale template of theirs would stay beside the new ones
+  return lengths;
+}
+
+/** The stored templates fit entry.recognizer: their lengths, then the configuration's tag. */
+function checkSealed(db: Db, lengths: Map<string, number[]>, entry: EntryConfig): void {
   checkLengths([...lengths].map(([villagerId, l]) => ({ villagerId, lengths: l })), entry);
   checkTemplatesRecognizer(db, entry);
-  const rows = except === undefined ? all : all.filter(([v]) => v !== except);
+}
+
+function packRows(rows: ReadonlyArray<[string, Buffer]>): SealedBatch {
   try {
     return packJoined(rows.map(([v]) => v), rows.map(([, j]) => j));
   } catch (err) {

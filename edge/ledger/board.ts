@@ -8,6 +8,7 @@
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { BoardBodySchema, type BoardBody } from '../../cloud-sync/protocol/board.ts';
 import type { Db } from './db.ts';
+import { getMeta, setMeta } from './meta.ts';
 
 const KEY = 'board.last';
 const bodyChecker = TypeCompiler.Compile(BoardBodySchema);
@@ -23,7 +24,7 @@ export interface StoredBoard {
 }
 
 export function loadBoard(db: Db): StoredBoard | undefined {
-  const raw = db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(KEY) as string | undefined;
+  const raw = getMeta(db, KEY);
   if (raw === undefined) return undefined;
   try {
     const v = JSON.parse(raw) as Partial<StoredBoard>;
@@ -35,7 +36,7 @@ export function loadBoard(db: Db): StoredBoard | undefined {
 }
 
 export function saveBoard(db: Db, b: StoredBoard): void {
-  db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(KEY, JSON.stringify(b));
+  setMeta(db, KEY, JSON.stringify(b));
 }
 
 /** The store's own maintainers: never ranked on its board, whatever the ledger sent. */

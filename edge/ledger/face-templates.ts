@@ -5,6 +5,7 @@
 import Database from 'better-sqlite3';
 import type { Db } from './db.ts';
 import { cachedStatement, inTransaction } from './db.ts';
+import { getMeta, setMeta } from './meta.ts';
 import { setFaceConsent } from './villagers.ts';
 
 export interface SealedRow { nonce: Buffer; ciphertext: Buffer; tag: Buffer; quality: number | null; source: string }
@@ -120,11 +121,11 @@ const RECOGNIZER_KEY = 'face_recognizer';
 
 /** The tag of the recognizer configuration that made the stored templates (models/recognizer.ts recognizerTag); undefined: never recorded. */
 export function templatesRecognizer(db: Db): string | undefined {
-  return cachedStatement(db, 'SELECT value FROM meta WHERE key = ?').pluck().get(RECOGNIZER_KEY) as string | undefined;
+  return getMeta(db, RECOGNIZER_KEY);
 }
 
 export function setTemplatesRecognizer(db: Db, tag: string): void {
-  cachedStatement(db, 'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(RECOGNIZER_KEY, tag);
+  setMeta(db, RECOGNIZER_KEY, tag);
 }
 
 /** Delete templates whose villager has no consent on record, and learned ones without learning consent; returns how many went. */

@@ -4,18 +4,11 @@
  * villager has spent here that the ledger has not yet acknowledged (the offline risk).
  * Kept in the `meta` table, so no schema change.
  */
-import { cachedStatement, type Db } from './db.ts';
+import type { Db } from './db.ts';
+import { getMeta, setMeta } from './meta.ts';
 
 const INBOUND_SEQ = 'sync.inbound_seq';
 const LAST_CONTACT = 'sync.last_contact_at';
-
-function getMeta(db: Db, key: string): string | undefined {
-  return cachedStatement(db, 'SELECT value FROM meta WHERE key = ?').pluck().get(key) as string | undefined;
-}
-
-function setMeta(db: Db, key: string, value: string): void {
-  cachedStatement(db, 'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
-}
 
 /** The last seq of the village stream applied here (0: never synced). */
 export function inboundSeq(db: Db): number {
