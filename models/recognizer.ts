@@ -94,24 +94,32 @@ export function fuseDescriptors(parts: readonly [Float32Array, Float32Array], we
 export function recognizerLabel(r: RecognizerChoice): string {
   if (r.kind === 'fusion') return `fusion(${recognizerLabel(r.members[0])}+${recognizerLabel(r.members[1])},w=${r.weight})`;
   const base = 'path' in r && r.path ? `${r.kind}:${r.path.split(/[\\/]/).pop() ?? r.path}` : r.kind;
-  if (r.kind !== 'onnx-arcface') return base;
-  // another input convention gives other descriptors of the same file: part of the name (and of the evaluation cache's key)
+  return base + conventionSuffix(r);
+}
+
+/**
+ * An ONNX recognizer's input convention where it is not the default (`[bgr,mean=…,three-point,
+ * stretch-dim]`), else '': another convention gives other descriptors of the same file, so it is
+ * part of the name (and of the evaluation cache's key) and of the templates' tag.
+ */
+function conventionSuffix(r: SingleRecognizerChoice): string {
+  if (r.kind !== 'onnx-arcface') return '';
   const mean = r.input?.mean ?? 127.5, std = r.input?.std ?? 127.5;
   const opts = [r.input?.channels === 'bgr' ? 'bgr' : '', mean !== 127.5 || std !== 127.5 ? `mean=${mean},std=${std}` : '', r.align === 'three-point' ? 'three-point' : '', r.input?.stretchDim ? 'stretch-dim' : ''].filter(Boolean);
-  return opts.length ? `${base}[${opts.join(',')}]` : base;
+  return opts.length ? `[${opts.join(',')}]` : '';
 }
 
 /**
  * What makes a recognizer's descriptors comparable, for the tag stored with the templates: the
- * kind, the model file's sha256 (not its path: a file moved is the same model), and a fusion's
- * members and weight. Two configurations with the same tag give the same descriptors; any
+ * kind, the model file's sha256 (not its path: a file moved is the same model), an ONNX model's
+ * input convention where it is not the default, and a fusion's members and weight. Two configurations with the same tag give the same descriptors; any
  * other change (a fusion's weight, another file of the same family) makes the stored templates
  * meaningless even when their length stays the same.
  */
 export function recognizerTag(r: RecognizerChoice): string {
   if (r.kind === 'fusion') return `fusion(${recognizerTag(r.members[0])}+${recognizerTag(r.members[1])},w=${r.weight})`;
   const sha = 'sha256' in r && r.sha256 ? r.sha256.toLowerCase() : undefined;
-  return sha ? `${r.kind}@sha256:${sha}` : r.kind;
+  return (sha ? `${r.kind}@sha256:${sha}` : r.kind) + conventionSuffix(r);
 }
 
 /** Every descriptor length a recognizer gives: each model's, and each fusion of two of them. */

@@ -31,6 +31,21 @@ describe('the recognizer tag', () => {
   });
 });
 
+describe('the recognizer tag of an ONNX model with its own input convention', () => {
+  it('changes with the convention (same file, other descriptors) and stays as it was for the default one', () => {
+    const plain = arc('ab'.repeat(32));
+    expect(recognizerTag({ ...plain, input: { mean: 127.5, std: 127.5 }, align: 'five-point' })).toBe(recognizerTag(plain));
+    const tags = [
+      { ...plain, input: { stretchDim: true } },
+      { ...plain, input: { channels: 'bgr' as const } },
+      { ...plain, input: { mean: 127, std: 128 } },
+      { ...plain, align: 'three-point' as const },
+    ].map((r) => recognizerTag(r));
+    expect(new Set([recognizerTag(plain), ...tags]).size).toBe(5);
+    expect(tags[0]).toBe(`onnx-arcface@sha256:${'ab'.repeat(32)}[stretch-dim]`);
+  });
+});
+
 describe('templates of another recognizer configuration of the same length', () => {
   const synthetic = new SyntheticDescriptors(5);
   const fused = () => fuseDescriptors([synthetic.unit(), new SyntheticDescriptors(9, 1024).unit()], 0.6);
