@@ -24,6 +24,7 @@ import { buildReceipt, settleVisit, type Settled } from './settlement.ts';
 import { HealthLine } from './health-line.ts';
 import { openVisit } from './persisted.ts';
 import { ShelfWatch } from './shelf-watch.ts';
+import { SessionTimers } from './timers.ts';
 import { price, restingWeights, weighings, type ExitWeights } from './weighing.ts';
 
 export type { AdmissionDecision, CartView, DecisionSource, DoorSignals, Shelves, StateChange, StoreSessionDeps, StoreSessionEvents } from './ports.ts';
@@ -32,7 +33,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
   readonly name = 'session';
   readonly critical = true;
   private state: SessionState = { phase: 'idle' };
-  private readonly timers = new Map<TimerName, NodeJS.Timeout>();
+  private readonly timers = new SessionTimers();
   private readonly queue: SessionEvent[] = [];
   private draining = false;
   private running = false;
@@ -148,8 +149,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     this.decisions?.off('decision', this.onDecision);
     this.decisions?.off('prompt', this.onPrompt);
     this.decisions = null;
-    for (const t of this.timers.values()) clearTimeout(t);
-    this.timers.clear();
+    this.timers.clearAll();
     // what was not written is what a power cut loses: a visit resumes from its last saved
     // phase, an unsaved cancellation as an `entering` that times out again
     this.journal.stop();
@@ -231,8 +231,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     this.health.failed(`${where}: ${message}`);
     this.safeEmit('fault', { where: 'effect', message });
     if (this.state.phase !== 'idle' && this.running) {
-      for (const t of this.timers.values()) clearTimeout(t);
-      this.timers.clear();
+      this.timers.clearAll();
       this.watch.clear();
       const e: SessionEvent = { type: 'effect_failed', error: message };
       // before anything queued behind the failed step: those events then apply to the fault
@@ -280,15 +279,12 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
         if (before.phase !== 'idle') this.journal.cancel(before.visit, effect.reason);
         return;
       case 'start_timer': {
-        this.clearTimer(effect.timer);
-        this.timers.set(effect.timer, setTimeout(() => this.guard(`${effect.timer} timer`, () => {
-          this.timers.delete(effect.timer);
-          this.dispatch(this.timerEvent(effect.timer));
-        }), effect.ms));
+        const timer = effect.timer;
+        this.timers.start(timer, effect.ms, () => this.guard(`${timer} timer`, () => this.dispatch(this.timerEvent(timer))));
         return;
       }
       case 'clear_timer':
-        this.clearTimer(effect.timer);
+        this.timers.clear(effect.timer);
         return;
       case 'watch_stability':
         this.watch.watchStability();
@@ -333,12 +329,6 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
   private shelvesTouched(): boolean {
     const cart = this.cart()?.cart;
     return cart !== undefined && (cart.lines.length > 0 || cart.review.some((r) => r.reason !== 'scale_unavailable'));
-  }
-
-  private clearTimer(timer: TimerName): void {
-    const t = this.timers.get(timer);
-    if (t) clearTimeout(t);
-    this.timers.delete(timer);
   }
 
   /** While entering: slots that had no baseline at the door and are at rest now get one. */
