@@ -31,7 +31,7 @@ import { inTransaction, openLedger } from '../edge/ledger/db.ts';
 import { allowLearning } from '../edge/ledger/face-learning.ts';
 import { countPending } from '../edge/ledger/face-pending.ts';
 import { addVillager, setFaceConsent } from '../edge/ledger/villagers.ts';
-import { mainThreadSched, positiveIntArg, report, round, summarise, wantsJson } from './stats.ts';
+import { mainThreadCost, positiveIntArg, report, round, summarise, wantsJson } from './stats.ts';
 import { SyntheticDescriptors } from '../harness/synthetic-descriptors.ts';
 
 const args = process.argv.slice(2);
@@ -115,16 +115,7 @@ try {
   log(`door start (the whole gallery to the recogniser): ${Math.round(performance.now() - tStart)} ms`);
   const frame = (): RgbFrame => ({ width: 64, height: 48, data: new Uint8Array(64 * 48 * 3).map((_, i) => (i * 7) % 251) });
 
-  /** Main-thread CPU time (ms; where the kernel keeps no account, the event loop's busy time) and wall time (ms) of `fn`. */
-  async function measure(fn: () => Promise<unknown>): Promise<{ busy: number; wall: number }> {
-    const sched = mainThreadSched();
-    const elu = performance.eventLoopUtilization();
-    const t = performance.now();
-    await fn();
-    const wall = performance.now() - t;
-    const after = mainThreadSched();
-    return { busy: sched && after ? after.runMs - sched.runMs : performance.eventLoopUtilization(elu).active, wall };
-  }
+  const measure = mainThreadCost;
 
   /** Offers frames until `done` (each one analysed before the next is offered). */
   async function show(done: () => boolean): Promise<void> {

@@ -33,7 +33,7 @@ import { addTemplates, loadGallery, loadOrCreateTemplateKey } from '../edge/entr
 import { inTransaction, openLedger } from '../edge/ledger/db.ts';
 import { addVillager, setFaceConsent } from '../edge/ledger/villagers.ts';
 import { SyntheticDescriptors } from '../harness/synthetic-descriptors.ts';
-import { mainThreadSched, positiveIntArg, report, round, summarise, wantsJson } from './stats.ts';
+import { mainThreadCost, positiveIntArg, report, round, summarise, wantsJson } from './stats.ts';
 
 const args = process.argv.slice(2);
 const json = wantsJson();
@@ -104,16 +104,11 @@ try {
     // the histogram records a delay only between two of its own timer's turns: let one pass after the reset
     await new Promise((r) => setTimeout(r, 2));
     late = [];
-    const s0 = mainThreadSched();
-    const elu = performance.eventLoopUtilization();
-    const t = performance.now();
-    await fn();
-    const wall = performance.now() - t;
-    const s1 = mainThreadSched();
+    const { busy, wall } = await mainThreadCost(fn);
     // one more tick after the work, so the poll that was held by it reports its lateness
     await new Promise((r) => setTimeout(r, TICK * 2));
     return {
-      cpu: s0 && s1 ? s1.runMs - s0.runMs : performance.eventLoopUtilization(elu).active,
+      cpu: busy,
       wall,
       loopMax: h.max / 1e6,
       loopP99: h.percentile(99) / 1e6,

@@ -1,5 +1,6 @@
 /** Small helpers shared by the benchmarks: percentiles and the closing JSON line. */
 import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
@@ -26,6 +27,20 @@ export function positiveIntArg(args: readonly string[], name: string, fallback: 
     process.exit(2);
   }
   return n;
+}
+
+/**
+ * Main-thread CPU time of `fn` (ms: the kernel's account, `mainThreadSched`; where it keeps none,
+ * the event loop's busy time) and its wall time (ms).
+ */
+export async function mainThreadCost(fn: () => Promise<unknown>): Promise<{ busy: number; wall: number }> {
+  const sched = mainThreadSched();
+  const elu = performance.eventLoopUtilization();
+  const t = performance.now();
+  await fn();
+  const wall = performance.now() - t;
+  const after = mainThreadSched();
+  return { busy: sched && after ? after.runMs - sched.runMs : performance.eventLoopUtilization(elu).active, wall };
 }
 
 /** Human-readable lines go to stderr; the last line on stdout is the JSON object. */
