@@ -109,7 +109,7 @@ const SingleRecognizerSchemas = [
       mean: Type.Optional(Type.Number({ description: 'Subtracted from each 0–255 pixel value, 0–255 (unset: 127.5)' })),
       std: Type.Optional(Type.Number({ description: 'The difference is divided by this, above 0 and at most 255 (unset: 127.5)' })),
       stretch_dim: Type.Optional(Type.Boolean({ description: 'A dim frame (brightest 1 % below 140) is contrast-stretched before the face is cut, as the detector sees it (unset: false)' })),
-    }, { additionalProperties: false, description: "The model's input convention when it is not insightface's RGB (x − 127.5)/127.5, e.g. {mean: 127, std: 128} (docs/faces.md). Changing it means enrolling again (not detected: same template length)" })),
+    }, { additionalProperties: false, description: "The model's input convention when it is not insightface's RGB (x − 127.5)/127.5, e.g. {mean: 127, std: 128} (docs/faces.md). Changing it means enrolling again (the templates' recognizer tag refuses the old ones)" })),
     align: Type.Optional(Type.Union([Type.Literal('five-point'), Type.Literal('three-point')], { description: "The crop: five-point (unset; least-squares similarity of eyes, nose tip and mouth corners onto the 112×112 template) or three-point (the exact affine map of eyes and nose tip onto theirs, as OpenCV's getAffineTransform)" })),
   }, { additionalProperties: false }),
   Type.Object({
@@ -129,7 +129,7 @@ export const RecognizerSchema = Type.Union([
   Type.Object({
     kind: Type.Literal('fusion'),
     members: Type.Tuple([Type.Union([...SingleRecognizerSchemas]), Type.Union([...SingleRecognizerSchemas])], { description: 'Two different recognizers (each as entry.recognizer takes one) that both describe every face, e.g. [{kind: faceapi}, {kind: human-faceres}]' }),
-    weight: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'w, the share of the first member: the descriptors are joined as [w·a, √(1−w²)·b], so squared distances add as w²·d_a² + (1−w²)·d_b². match.threshold and margin must be calibrated for the fusion (docs/faces.md). Changing w or the members means enrolling again (the template length stays the same: not detected)' }),
+    weight: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'w, the share of the first member: the descriptors are joined as [w·a, √(1−w²)·b], so squared distances add as w²·d_a² + (1−w²)·d_b². match.threshold and margin must be calibrated for the fusion (docs/faces.md). Changing w or the members means enrolling again (the recognizer tag of the stored templates refuses the old ones)' }),
   }, { additionalProperties: false }),
 ], { default: { kind: 'faceapi' }, description: "The descriptor stage: face-api's 128-d model or Human's faceres (1024-d), both shipped in npm; an ArcFace-family ONNX file (512-d) or one of Human's other descriptor models an operator supplies; or a fusion of two of them. Templates of one cannot be used with another: changing it means enrolling again. onnx-arcface also takes input: {channels: rgb|bgr, mean, std, stretch_dim} and align: five-point|three-point for a model trained outside the insightface convention (unset: rgb, 127.5, 127.5, no stretch, five-point; docs/faces.md#a-pluggable-recognizer)" });
 
