@@ -56,6 +56,31 @@ async function chunked<I, T>(items: I[], stmt: (part: I[]) => Promise<T[]>): Pro
 
 const key = (village: string, store: string): string => `${village}\u0000${store}`;
 
+/**
+ * `INSERT INTO <into> VALUES … <tail>` for `tuples` of one width; which of them it inserted
+ * (`tail` an ON CONFLICT DO NOTHING), by index. SQLite: one single-row statement, prepared once,
+ * run per tuple (sql.ts `runEach`): in bench:sync the multi-row text (built, rewritten and
+ * prepared again for each row count) cost the ledger more than the inserts themselves.
+ * PostgreSQL: multi-row statements of CHUNK rows, each one round trip, `key` columns returned
+ * for what was new, matched back to the tuples by `keyOf` (equal keys: the first counts).
+ */
+async function insertRows(tx: SqlDb, into: string, tuples: unknown[][], tail = '', returning?: { cols: string; keyOf: (r: Record<string, unknown>) => string; tupleKey: (t: unknown[]) => string }): Promise<boolean[]> {
+  if (tuples.length === 0) return [];
+  const width = tuples[0]!.length;
+  if (tx.dialect === 'sqlite') return (await tx.runEach(`INSERT INTO ${into} VALUES ${valuesList(1, width)} ${tail}`, tuples)).map((n) => n > 0);
+  if (!returning) {
+    await chunked(tuples, async (part) => {
+      await tx.run(`INSERT INTO ${into} VALUES ${valuesList(part.length, width)} ${tail}`, part.flat());
+      return [];
+    });
+    return tuples.map(() => true);
+  }
+  const fresh = new Set((await chunked(tuples, (part) => tx.query<Record<string, unknown>>(
+    `INSERT INTO ${into} VALUES ${valuesList(part.length, width)} ${tail} RETURNING ${returning.cols}`, part.flat(),
+  ))).map(returning.keyOf));
+  return tuples.map((t) => fresh.delete(returning.tupleKey(t)));
+}
+
 /** One batch, in a transaction of its own. */
 export async function applyStoreRows(db: SqlDb, village: string, store: string, rows: Row[], signer: Signer, now: Date): Promise<RowsResult> {
   return (await applyRowBatches(db, [{ village, store, rows }], signer, now))[0]!;
@@ -82,10 +107,10 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
     }
     const all = batches.flatMap((b) => b.rows.map((r) => ({ b, r })));
     // A row id (`<store>:<seq>`) is unique within its village only: held by (village, id).
-    const freshIds = new Set((await chunked(all, (part) => tx.query<{ village: string; id: string }>(
-      `INSERT INTO acked_ids (id, village, store, seq, topic, payload, received_at) VALUES ${valuesList(part.length, 7)} ON CONFLICT DO NOTHING RETURNING village, id`,
-      part.flatMap(({ b, r }) => [r.id, b.village, b.store, r.seq, r.topic, JSON.stringify(r.payload), at]),
-    ))).map((r) => key(r.village, r.id)));
+    const insertedRow = await insertRows(tx, 'acked_ids (id, village, store, seq, topic, payload, received_at)',
+      all.map(({ b, r }) => [r.id, b.village, b.store, r.seq, r.topic, JSON.stringify(r.payload), at]), 'ON CONFLICT DO NOTHING',
+      { cols: 'village, id', keyOf: (r) => key(String(r.village), String(r.id)), tupleKey: (t) => key(String(t[1]), String(t[0])) });
+    const freshIds = new Set(all.filter((_, i) => insertedRow[i]).map(({ b, r }) => key(b.village, r.id)));
 
     // The batches in order, as if one after another: duplicates, gaps, the contiguous seq, new entries.
     const results: RowsResult[] = [];
@@ -141,15 +166,12 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
         unknown.push({ id: entry.villager, village: b.village });
       }
     });
-    await chunked(unknown, async (part) => {
-      await tx.run(`INSERT INTO villagers (id, village, name, status, created_at, updated_at) VALUES ${valuesList(part.length, 6)}`, part.flatMap((v) => [v.id, v.village, v.id, 'active', at, at]));
-      return [];
-    });
+    await insertRows(tx, 'villagers (id, village, name, status, created_at, updated_at)', unknown.map((v) => [v.id, v.village, v.id, 'active', at, at]));
     const ours = batches.flatMap((b, i) => [...entriesOf[i]!.values()].filter(({ entry }) => villageOf.get(entry.villager) === b.village).map(({ entry }) => ({ b, entry })));
-    const added = new Set((await chunked(ours, (part) => tx.query<{ id: string }>(
-      `INSERT INTO entries (id, village, villager_id, kind, points, reference, reason, origin_store, created_at, received_at) VALUES ${valuesList(part.length, 10)} ON CONFLICT (id) DO NOTHING RETURNING id`,
-      part.flatMap(({ b, entry: e }) => [e.id, b.village, e.villager, e.kind, e.points, e.reference ?? null, e.reason ?? null, b.store, e.created_at, at]),
-    ))).map((r) => r.id));
+    const insertedEntry = await insertRows(tx, 'entries (id, village, villager_id, kind, points, reference, reason, origin_store, created_at, received_at)',
+      ours.map(({ b, entry: e }) => [e.id, b.village, e.villager, e.kind, e.points, e.reference ?? null, e.reason ?? null, b.store, e.created_at, at]), 'ON CONFLICT (id) DO NOTHING',
+      { cols: 'id', keyOf: (r) => String(r.id), tupleKey: (t) => String(t[0]) });
+    const added = new Set(ours.filter((_, i) => insertedEntry[i]).map(({ entry }) => entry.id));
     await findClashes(tx, ours.filter(({ entry }) => !added.has(entry.id)), batches, results);
 
     // One `entries` event per batch with new entries, numbered in the batches' order on each
@@ -181,10 +203,7 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
         results[i]!.events.push(env);
         events.push({ village: w.b.village, env });
       });
-      await chunked(events, async (part) => {
-        await tx.run(`INSERT INTO events (village, seq, id, kind, envelope) VALUES ${valuesList(part.length, 5)}`, part.flatMap(({ village, env }) => [village, env.seq, env.id, env.kind, JSON.stringify(env)]));
-        return [];
-      });
+      await insertRows(tx, 'events (village, seq, id, kind, envelope)', events.map(({ village, env }) => [village, env.seq, env.id, env.kind, JSON.stringify(env)]));
     }
 
     const gapsOf = new Map<string, number>();

@@ -36,6 +36,10 @@ function refusingDb(inner: SqlDb, badRowId: string): SqlDb & { transactions: num
       check(params);
       return db.run(sql, params);
     },
+    runEach: async (sql, rows) => {
+      for (const params of rows) check(params);
+      return db.runEach(sql, rows);
+    },
     exec: (sql) => db.exec(sql),
     transaction: (fn) => fn(self()),
     close: () => db.close(),
