@@ -202,13 +202,15 @@ export function inTransaction<T>(db: Db, what: string, fn: () => T): T {
  */
 export function inLazyTransaction<T>(db: Db, what: string, fn: () => T): T {
   if (db.inTransaction || db.memory) return inTransaction(db, what, fn);
-  const mode = db.pragma('synchronous', { simple: true }) as number;
+  // Prepared once per connection (cachedStatement): `db.pragma` parses its text on every call,
+  // three times per commit on the sync agent's hot path.
+  const mode = cachedStatement(db, 'PRAGMA synchronous').pluck().get() as number;
   if (mode <= 1) return inTransaction(db, what, fn);
-  db.pragma('synchronous = NORMAL');
+  cachedStatement(db, 'PRAGMA synchronous = NORMAL').run();
   try {
     return inTransaction(db, what, fn);
   } finally {
-    db.pragma(`synchronous = ${mode}`);
+    cachedStatement(db, `PRAGMA synchronous = ${mode === 3 ? 'EXTRA' : 'FULL'}`).run();
   }
 }
 

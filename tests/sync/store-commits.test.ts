@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { closeLedger, inLazyTransaction, inTransaction, openLedger, type Db } from '../../edge/ledger/db.ts';
+import { closeLedger, forgetStatements, inLazyTransaction, inTransaction, openLedger, type Db } from '../../edge/ledger/db.ts';
 import { getVillager } from '../../edge/ledger/villagers.ts';
 import { inboundSeq, lastContact, touchContact, touchContactEvery } from '../../edge/ledger/sync-state.ts';
 import { InboundStream } from '../../cloud-sync/agent/inbound.ts';
@@ -118,16 +118,20 @@ describe('store-side commits', () => {
 
   it("the store's own entries back on the stream commit lazily; an entry new here waits for the disk", () => {
     inbound.receiveDeltas(deltas([event('villager', 1, zhang), event('entry', 2, award(2))], 2));
+    // The sync mode is switched by statements prepared once per connection (cachedStatement):
+    // forgotten before each step, each switch prepares its text again and is seen here.
     const modes: string[] = [];
-    const pragma = db.pragma.bind(db);
-    db.pragma = ((text: string, o?: { simple?: boolean }) => {
-      if (text.startsWith('synchronous =')) modes.push(text);
-      return pragma(text, o);
-    }) as typeof db.pragma;
+    const prepare = db.prepare.bind(db);
+    db.prepare = ((text: string) => {
+      if (text.startsWith('PRAGMA synchronous =')) modes.push(text);
+      return prepare(text);
+    }) as typeof db.prepare;
+    forgetStatements(db);
     // aw-2 is held already: the event changes only the seq.
     expect(inbound.receive(Buffer.from(JSON.stringify(event('entries', 3, { entries: [award(2)] }))), 'events').map((o) => o.kind)).toEqual(['applied']);
-    expect(modes).toEqual(['synchronous = NORMAL', 'synchronous = 2']);
+    expect(modes).toEqual(['PRAGMA synchronous = NORMAL', 'PRAGMA synchronous = FULL']);
     modes.length = 0;
+    forgetStatements(db);
     expect(inbound.receive(Buffer.from(JSON.stringify(event('entries', 4, { entries: [award(2), award(4)] }))), 'events').map((o) => o.kind)).toEqual(['applied']);
     expect(modes).toEqual([]);
     expect(inboundSeq(db)).toBe(4);
