@@ -56,28 +56,31 @@ async function chunked<I, T>(items: I[], stmt: (part: I[]) => Promise<T[]>): Pro
 
 const key = (village: string, store: string): string => `${village}\u0000${store}`;
 
+/** A table's columns for `insertRows`, each with its SQL type (both dialects' names). */
+type Columns = readonly (readonly [name: string, type: 'TEXT' | 'BIGINT'])[];
+
 /**
- * `INSERT INTO <into> VALUES … <tail>` for `tuples` of one width; which of them it inserted
- * (`tail` an ON CONFLICT DO NOTHING), by index. SQLite: one single-row statement, prepared once,
- * run per tuple (sql.ts `runEach`): in bench:sync the multi-row text (built, rewritten and
- * prepared again for each row count) cost the ledger more than the inserts themselves.
- * PostgreSQL: multi-row statements of CHUNK rows, each one round trip, `key` columns returned
- * for what was new, matched back to the tuples by `keyOf` (equal keys: the first counts).
+ * `tuples` inserted into `table` (`tail`: an ON CONFLICT … DO NOTHING); which of them were
+ * inserted, by index. Both dialects run a statement whose text is the same however many rows:
+ * - SQLite: one single-row statement, prepared once, run per tuple (sql.ts `runEach`). A
+ *   multi-row statement's text (built, rewritten and prepared again for each row count) cost
+ *   the ledger more than the inserts themselves.
+ * - PostgreSQL: one statement over `unnest` of one array per column, whatever the row count,
+ *   one round trip. A multi-row VALUES of thousands of parameters was parsed and planned by the
+ *   server for every group. What was new comes back by `returning.cols`, matched to the tuples
+ *   by `returning.keyOf`/`tupleKey` (equal keys: the first tuple counts, as it is the one inserted).
  */
-async function insertRows(tx: SqlDb, into: string, tuples: unknown[][], tail = '', returning?: { cols: string; keyOf: (r: Record<string, unknown>) => string; tupleKey: (t: unknown[]) => string }): Promise<boolean[]> {
+async function insertRows(tx: SqlDb, table: string, cols: Columns, tuples: unknown[][], tail = '', returning?: { cols: string; keyOf: (r: Record<string, unknown>) => string; tupleKey: (t: unknown[]) => string }): Promise<boolean[]> {
   if (tuples.length === 0) return [];
-  const width = tuples[0]!.length;
-  if (tx.dialect === 'sqlite') return (await tx.runEach(`INSERT INTO ${into} VALUES ${valuesList(1, width)} ${tail}`, tuples)).map((n) => n > 0);
+  const names = cols.map(([n]) => n).join(', ');
+  if (tx.dialect === 'sqlite') return (await tx.runEach(`INSERT INTO ${table} (${names}) VALUES ${valuesList(1, cols.length)} ${tail}`, tuples)).map((n) => n > 0);
+  const sql = `INSERT INTO ${table} (${names}) SELECT * FROM unnest(${cols.map(([, t], i) => `$${i + 1}::${t}[]`).join(', ')}) ${tail}`;
+  const arrays = cols.map((_, c) => tuples.map((t) => t[c]));
   if (!returning) {
-    await chunked(tuples, async (part) => {
-      await tx.run(`INSERT INTO ${into} VALUES ${valuesList(part.length, width)} ${tail}`, part.flat());
-      return [];
-    });
+    await tx.run(sql, arrays);
     return tuples.map(() => true);
   }
-  const fresh = new Set((await chunked(tuples, (part) => tx.query<Record<string, unknown>>(
-    `INSERT INTO ${into} VALUES ${valuesList(part.length, width)} ${tail} RETURNING ${returning.cols}`, part.flat(),
-  ))).map(returning.keyOf));
+  const fresh = new Set((await tx.query<Record<string, unknown>>(`${sql} RETURNING ${returning.cols}`, arrays)).map(returning.keyOf));
   return tuples.map((t) => fresh.delete(returning.tupleKey(t)));
 }
 
@@ -107,7 +110,7 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
     }
     const all = batches.flatMap((b) => b.rows.map((r) => ({ b, r })));
     // A row id (`<store>:<seq>`) is unique within its village only: held by (village, id).
-    const insertedRow = await insertRows(tx, 'acked_ids (id, village, store, seq, topic, payload, received_at)',
+    const insertedRow = await insertRows(tx, 'acked_ids', [['id', 'TEXT'], ['village', 'TEXT'], ['store', 'TEXT'], ['seq', 'BIGINT'], ['topic', 'TEXT'], ['payload', 'TEXT'], ['received_at', 'TEXT']],
       all.map(({ b, r }) => [r.id, b.village, b.store, r.seq, r.topic, JSON.stringify(r.payload), at]), 'ON CONFLICT DO NOTHING',
       { cols: 'village, id', keyOf: (r) => key(String(r.village), String(r.id)), tupleKey: (t) => key(String(t[1]), String(t[0])) });
     const freshIds = new Set(all.filter((_, i) => insertedRow[i]).map(({ b, r }) => key(b.village, r.id)));
@@ -166,9 +169,9 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
         unknown.push({ id: entry.villager, village: b.village });
       }
     });
-    await insertRows(tx, 'villagers (id, village, name, status, created_at, updated_at)', unknown.map((v) => [v.id, v.village, v.id, 'active', at, at]));
+    await insertRows(tx, 'villagers', [['id', 'TEXT'], ['village', 'TEXT'], ['name', 'TEXT'], ['status', 'TEXT'], ['created_at', 'TEXT'], ['updated_at', 'TEXT']], unknown.map((v) => [v.id, v.village, v.id, 'active', at, at]));
     const ours = batches.flatMap((b, i) => [...entriesOf[i]!.values()].filter(({ entry }) => villageOf.get(entry.villager) === b.village).map(({ entry }) => ({ b, entry })));
-    const insertedEntry = await insertRows(tx, 'entries (id, village, villager_id, kind, points, reference, reason, origin_store, created_at, received_at)',
+    const insertedEntry = await insertRows(tx, 'entries', [['id', 'TEXT'], ['village', 'TEXT'], ['villager_id', 'TEXT'], ['kind', 'TEXT'], ['points', 'BIGINT'], ['reference', 'TEXT'], ['reason', 'TEXT'], ['origin_store', 'TEXT'], ['created_at', 'TEXT'], ['received_at', 'TEXT']],
       ours.map(({ b, entry: e }) => [e.id, b.village, e.villager, e.kind, e.points, e.reference ?? null, e.reason ?? null, b.store, e.created_at, at]), 'ON CONFLICT (id) DO NOTHING',
       { cols: 'id', keyOf: (r) => String(r.id), tupleKey: (t) => String(t[0]) });
     const added = new Set(ours.filter((_, i) => insertedEntry[i]).map(({ entry }) => entry.id));
@@ -203,7 +206,7 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
         results[i]!.events.push(env);
         events.push({ village: w.b.village, env });
       });
-      await insertRows(tx, 'events (village, seq, id, kind, envelope)', events.map(({ village, env }) => [village, env.seq, env.id, env.kind, JSON.stringify(env)]));
+      await insertRows(tx, 'events', [['village', 'TEXT'], ['seq', 'BIGINT'], ['id', 'TEXT'], ['kind', 'TEXT'], ['envelope', 'TEXT']], events.map(({ village, env }) => [village, env.seq, env.id, env.kind, JSON.stringify(env)]));
     }
 
     const gapsOf = new Map<string, number>();

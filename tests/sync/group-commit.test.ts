@@ -24,7 +24,8 @@ const at = () => new Date().toISOString();
  */
 function refusingDb(inner: SqlDb, badRowId: string): SqlDb & { transactions: number } {
   const check = (params: unknown[] | undefined): void => {
-    if (params?.includes(badRowId)) throw new Error(`injected: the database refuses row ${badRowId}`);
+    // Flattened: on PostgreSQL the rows go as one array per column (rows.ts `insertRows`).
+    if (params?.flat().includes(badRowId)) throw new Error(`injected: the database refuses row ${badRowId}`);
   };
   const over = (db: SqlDb, self: () => SqlDb): SqlDb => ({
     dialect: db.dialect,
