@@ -34,6 +34,17 @@
  * then lacked). Prints one JSON object on its last line, with `drain_cpu_s`, the CPU seconds
  * of all threads during the drain (on a shared machine drain_s measures the neighbours too). For profiling: BENCH_RESTARTS=n restarts the broker n times instead of 5 (the
  * JSON says how many), and BENCH_TRACE=1 prints the progress to stderr every poll.
+ *
+ * Measured 2026-12-01 (docs/sync-protocol.md, "Where a drain's time goes"), on the shared
+ * 2-core machine at load 5-12, interleaved against 6623b02, 3 runs each, lost 0 and duplicated
+ * 0 in every run: with the ledger's inserts as fixed-text statements (prepared single-row on
+ * SQLite, `unnest` on PostgreSQL) and no empty commits on the stores, drain_cpu_s went
+ * 4.46/3.81/5.90 -> 2.99/4.08/4.54 (aedes + SQLite, 5 restarts) and 3.82/3.19/3.09 ->
+ * 2.92/2.75/2.68 (Mosquitto + PostgreSQL). ratio_to_raw 0.10-0.32, noise in both of its
+ * terms at that load (raw alone 4,300-12,300/s); 0.5 is not reached. For per-thread CPU
+ * profiles: `SYNC_TRACE=1 node --cpu-prof --cpu-prof-dir=DIR --import tsx bench/sync.ts --json`
+ * (one profile per thread; NODE_OPTIONS refuses --cpu-prof), the trace's `bench t0` and
+ * `bench drained` lines carry the profiles' clock (hr_us) to cut out the drain.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
