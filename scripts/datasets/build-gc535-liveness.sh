@@ -15,7 +15,8 @@
 # Writes OUTSIDE the repository (never commit the images).
 # usage: build-gc535-liveness.sh GIT_DIR [OUT]   (OUT defaults to /work/data/liveness/gc535)
 set -euo pipefail
-GIT_DIR=${1:?usage: build-gc535-liveness.sh GIT_DIR [OUT]}
+[ $# -ge 1 ] || { echo "usage: build-gc535-liveness.sh GIT_DIR [OUT] / 用法：裸仓库目录 [输出目录]" >&2; exit 2; }
+GIT_DIR=$1
 OUT=${2:-/work/data/liveness/gc535}
 COMMIT=${COMMIT:-b5f9cf09bbbd1fd5d021bb0f5ddbb02fa45a53a5}
 PAD=${PAD:-2} WIDTH=${WIDTH:-0} FILL=${FILL:-grey} STEP=${STEP:-1}
