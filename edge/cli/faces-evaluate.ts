@@ -158,7 +158,7 @@ export function registerFacesEvaluate(faces: Command): void {
       if (attackDays < 0 || attackDays > 365) throw new EdgeError('INVALID_ARGUMENT', `--attack-days must be 0–365, got ${attackDays}`, { zh: '--attack-days 须在 0 到 365 之间' });
       const config = configFrom(o);
       const entry = resolveEntryConfig((config as { entry?: unknown }).entry);
-      const runtime = engineChoice(entry, config.data_dir);
+      const runtime = engineChoice(entry, config.data_dir, 'never');
       // bad input is refused before the models load (seconds)
       const people = await listPeople(o.dir);
       const configured = recognizerChoice(entry.recognizer, config.data_dir);

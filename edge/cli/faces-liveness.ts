@@ -51,7 +51,7 @@ export function registerFacesLiveness(faces: Command): void {
       const attack = await listPeople(o.attack);
       // the first run converts the nets to ONNX: a bar or lines, never with --json
       const conversion = conversionProgress({ enabled: !o.json });
-      const engine = new FaceEngine({ detector: 'tiny', detectorInputSize: entry.detector_input_size, detectorMinScore: entry.detector_min_score, liveness: false, ...engineChoice(entry, config.data_dir), onConversion: conversion.onStep });
+      const engine = new FaceEngine({ detector: 'tiny', detectorInputSize: entry.detector_input_size, detectorMinScore: entry.detector_min_score, liveness: false, ...engineChoice(entry, config.data_dir, 'configured'), onConversion: conversion.onStep });
       try {
         await engine.start();
       } catch (err) {

@@ -43,7 +43,7 @@ async function startEngine(entry: EntryConfig, dataDir: string, at: 'photo' | 'd
   const conversion = conversionProgress({ enabled: !json });
   const engine = new FaceEngine({
     detector: door ? doorDetector(entry) : 'ssd', padRetry: !door, detectorInputSize: door ? entry.detector_input_size : Math.max(entry.detector_input_size, 416),
-    detectorMinScore: entry.detector_min_score, liveness: true, recognizer: recognizerChoice(entry.recognizer, dataDir), ...engineChoice(entry, dataDir), onConversion: conversion.onStep,
+    detectorMinScore: entry.detector_min_score, liveness: true, recognizer: recognizerChoice(entry.recognizer, dataDir), ...engineChoice(entry, dataDir, door ? 'when-used' : 'never'), onConversion: conversion.onStep,
   });
   try {
     await engine.start();

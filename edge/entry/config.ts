@@ -253,11 +253,20 @@ export function checkEntryConfig(entry: EntryConfig): void {
   }
 }
 
+/**
+ * Which engines load the passive check's liveness net (`entry.liveness.passive.onnx_model`):
+ * `when-used` (the door, `faces present`) only when the passive check is on, `configured`
+ * (`faces evaluate-liveness`, the liveness scripts) whenever it is set, `never` (enrolment,
+ * identification: they never ask for it).
+ */
+export type LivenessNetUse = 'when-used' | 'configured' | 'never';
+
 /** The face engine's runtime options for this config (converted graphs cached in the data folder). */
-export function engineChoice(entry: EntryConfig, dataDir: string): { engine: EntryConfig['engine']; onnxThreads: number; onnxCacheDir: string; livenessNet?: { path: string; sha256: string } } {
-  // the passive check's liveness net (entry.liveness.passive.onnx_model) runs in the engine, where the frame goes
-  // (loaded whenever configured, so `faces evaluate-liveness` can measure it with the check off at the door)
-  const net = entry.liveness.passive.onnx_model;
+export function engineChoice(entry: EntryConfig, dataDir: string, netUse: LivenessNetUse = 'when-used'): { engine: EntryConfig['engine']; onnxThreads: number; onnxCacheDir: string; livenessNet?: { path: string; sha256: string } } {
+  // the passive check's liveness net runs in the engine, where the frame goes; it is read and
+  // sha256-checked at start, so it is loaded only where something will ask for it
+  const passive = entry.liveness.passive;
+  const net = netUse === 'never' || (netUse === 'when-used' && !passive.enabled) ? null : passive.onnx_model;
   return { engine: entry.engine, onnxThreads: entry.onnx_threads, onnxCacheDir: path.resolve(dataDir, 'cache', 'onnx'), ...(net ? { livenessNet: { path: path.resolve(dataDir, net.path), sha256: net.sha256.toLowerCase() } } : {}) };
 }
 

@@ -58,7 +58,7 @@ async function analyse(file: string): Promise<Cached> {
   const hit = cache.get(key);
   if (hit) return hit;
   if (!engine) {
-    engine = new FaceEngine({ detector: 'tiny', detectorInputSize: entry.detector_input_size, detectorMinScore: entry.detector_min_score, liveness: false, ...engineChoice(entry, 'data'), recognizer: { kind: 'faceapi' } });
+    engine = new FaceEngine({ detector: 'tiny', detectorInputSize: entry.detector_input_size, detectorMinScore: entry.detector_min_score, liveness: false, ...engineChoice(entry, 'data', 'configured'), recognizer: { kind: 'faceapi' } });
     await engine.start();
     net = await OnnxLivenessNet.load(values.model as string, values.sha256 as string);
   }

@@ -59,7 +59,7 @@ export async function collectSamples(sets: { real: readonly string[]; attack: re
       return c;
     }
     if (!engine) {
-      engine = new FaceEngine({ detector: 'tiny', detectorInputSize: entry.detector_input_size, detectorMinScore: entry.detector_min_score, liveness: false, ...engineChoice(entry, 'data'), recognizer: { kind: 'faceapi' } });
+      engine = new FaceEngine({ detector: 'tiny', detectorInputSize: entry.detector_input_size, detectorMinScore: entry.detector_min_score, liveness: false, ...engineChoice(entry, 'data', 'configured'), recognizer: { kind: 'faceapi' } });
       await engine.start();
     }
     const frame = await decodeImage(await readFile(file));

@@ -51,7 +51,7 @@ beforeAll(async () => {
   for (const [name, net] of [['none', null], ['red', red], ['blue', blue]] as const) {
     const entry = entryWith(net);
     // the engine as the CLI builds it: engineChoice carries the configured net
-    const e = new FaceEngine({ detector: 'tiny', detectorInputSize: 416, detectorMinScore: 0.4, liveness: false, ...engineChoice(entry, t.dir) });
+    const e = new FaceEngine({ detector: 'tiny', detectorInputSize: 416, detectorMinScore: 0.4, liveness: false, ...engineChoice(entry, t.dir, 'configured') });
     await e.start();
     engines[name] = e;
   }
