@@ -2,7 +2,7 @@
  * An operator-supplied liveness network run by onnxruntime-node, as a cue of the passive check
  * (config `entry.liveness.passive.onnx_model`, off by default; nothing ships). It is written for
  * nets shaped like the one in the npm package `faceplugin-face-recognition-js@0.0.1`
- * (`model/fr_liveness.onnx`, docs/liveness.md says how to obtain it): input [1,3,128,128], the face
+ * (`model/fr_liveness.onnx`, docs/liveness-cues.md says how to obtain it): input [1,3,128,128], the face
  * box widened `CROP_SCALE` times about its centre (shifted, not cut, at the frame's edge), resized
  * bilinearly to 128 px, RGB 0..255 planar with no normalisation; output [1,3] logits whose
  * softmax's first value is the probability of a live face.

@@ -2,7 +2,7 @@
  * Builds SYNTHETIC screen-replay attack presentations from bona fide ones: every frame of a
  * presentation is shown on a simulated phone screen held up to the door camera and recaptured.
  * No public screen-replay set could be used (Replay-Attack and OULU-NPU need a signed licence),
- * so these stand in for one; results on them are reported as synthetic (docs/liveness.md).
+ * so these stand in for one; results on them are reported as synthetic (docs/liveness-cues.md).
  *
  *   npx tsx scripts/liveness/build-screen-replays.ts SRC_DIR OUT_DIR [--seed 1] [--every K]
  *
