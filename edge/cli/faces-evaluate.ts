@@ -20,10 +20,11 @@ import { configFrom, parseIntOption, withCommon, type CommonOptions } from './co
 
 interface EvaluateCliOptions extends CommonOptions { dir: string; enrol: string; seed: string; targetFar: string; enrolDetector: string; recognizer?: string[]; adapt?: boolean; attackDays: string; cache?: string }
 
-const KINDS = ['faceapi', 'human-faceres', 'human-mobilefacenet', 'human-mobileface', 'fusion', 'onnx-arcface', 'config'] as const;
+const KINDS = ['faceapi', 'faceapi-flip', 'human-faceres', 'human-mobilefacenet', 'human-mobileface', 'fusion', 'onnx-arcface', 'config'] as const;
 
 /**
- * `--recognizer KIND[=MODEL.json]`: a recognizer to evaluate. A Human model from a folder is
+ * `--recognizer KIND[=MODEL.json]`: a recognizer to evaluate (`faceapi-flip`: face-api with
+ * entry.recognizer.flip, the descriptor of the face and its mirror averaged). A Human model from a folder is
  * pinned by the sha256 of its weights as read now (the tool measures the files it is given).
  * `fusion=W`: face-api and Human's faceres fused with weight W on face-api (docs/faces.md).
  * `onnx-arcface=MODEL.onnx`: an ArcFace-family file in the insightface convention (another
@@ -35,6 +36,7 @@ async function parseRecognizer(spec: string, configured: RecognizerChoice): Prom
   const bad = (why: string): EdgeError => new EdgeError('INVALID_ARGUMENT', `--recognizer ${spec}: ${why}`, { zh: `--recognizer ${spec}：须为 ${KINDS.join(' | ')}，Human 的其他模型写作 种类=模型.json，ONNX 模型写作 onnx-arcface=模型.onnx，融合写作 fusion=权重（0 到 1 之间），config 为配置文件中的识别模型` });
   if (!(KINDS as readonly string[]).includes(kind)) throw bad(`must be one of ${KINDS.join(', ')} (KIND=MODEL.json for a model from a folder, onnx-arcface=MODEL.onnx, fusion=W for face-api and faceres fused, config for the config's recognizer)`);
   if (kind === 'faceapi') return { kind: 'faceapi' };
+  if (kind === 'faceapi-flip') return { kind: 'faceapi', flip: true };
   if (kind === 'config') return configured;
   if (kind === 'onnx-arcface') {
     if (!file) throw bad('needs the model file, e.g. onnx-arcface=/models/fr_feature.onnx');

@@ -99,7 +99,10 @@ export const IrSchema = Section({
 }, 'Infrared camera check (with entry.camera_ir)');
 
 const SingleRecognizerSchemas = [
-  Type.Object({ kind: Type.Literal('faceapi') }, { additionalProperties: false }),
+  Type.Object({
+    kind: Type.Literal('faceapi'),
+    flip: Type.Optional(Type.Boolean({ description: "Test-time augmentation: the descriptor of the face and of its mirror image averaged (a second pass of the 128-d net). Other descriptors: changing it means enrolling again (the templates' recognizer tag refuses the old ones), and match.threshold/margin must suit it (docs/faces.md)" })),
+  }, { additionalProperties: false }),
   Type.Object({
     kind: Type.Literal('onnx-arcface'),
     path: Type.String({ minLength: 1, description: 'ArcFace-family ONNX model (112×112 five-point aligned input, 512-d output), relative to data_dir' }),
