@@ -11,11 +11,11 @@ import { recognizerLabel, type RecognizerChoice } from '../../models/recognizer.
 import { FaceEngine } from '../../models/face-engine.ts';
 import { isModelError } from '../../models/errors.ts';
 import { EdgeError } from '../errors.ts';
-import { doorDetector, engineChoice, recognizerChoice, resolveEntryConfig } from '../entry/config.ts';
+import { doorDetector, engineChoice, recognizerChoice, resolveEntryConfig, type MatchConfig } from '../entry/config.ts';
 import { evaluateDir, listPeople, type Evaluation } from '../entry/evaluate.ts';
 import type { Adaptation } from '../entry/evaluate-adapt.ts';
 import { AnalysisCache } from '../entry/evaluate-cache.ts';
-import { drawHistogram, type OperatingPoint } from '../entry/evaluate-metrics.ts';
+import { drawHistogram, marginGrid, pointAt, safePoint, type OperatingPoint, type Probe } from '../entry/evaluate-metrics.ts';
 import { configFrom, parseIntOption, withCommon, type CommonOptions } from './context.ts';
 
 interface EvaluateCliOptions extends CommonOptions { dir: string; enrol: string; seed: string; targetFar: string; enrolDetector: string; recognizer?: string[]; adapt?: boolean; attackDays: string; cache?: string }
@@ -67,14 +67,26 @@ async function parseRecognizer(spec: string, configured: RecognizerChoice): Prom
   return { kind: kind as 'human-faceres' | 'human-mobilefacenet' | 'human-mobileface', path: path.resolve(file), sha256 };
 }
 
-/** One line per recognizer: the figures to compare them by. */
-export function formatComparison(list: readonly Evaluation[]): string {
-  const rows = list.map((e) => [
-    e.recognizer, pct(e.atConfig.tar), String(e.atConfig.falseAccepts), `${e.zeroFa.threshold.toFixed(3)} → ${pct(e.zeroFa.tar)}`,
-    `${pct(e.presentations.tar)} (${e.presentations.accepted}/${e.presentations.genuine})`, String(e.presentations.falseAccepts),
-    e.distances.nearestImpostor?.toFixed(3) ?? '-', e.distances.genuineP95?.toFixed(3) ?? '-',
-  ]);
-  const head = ['recognizer 识别模型', 'TAR at config', 'false accepts', 'zero-FA threshold → TAR', 'per presentation', 'FA', 'nearest impostor', 'genuine p95'];
+/**
+ * One line per recognizer: the figures to compare them by. The config's threshold and margin
+ * suit one recognizer only (another's distances spread otherwise), so each also gets its own
+ * point on this run by docs/faces.md's rule (`safePoint`: zero false accepts even at
+ * threshold + 0.02 and margin − 0.02; margins 0.02–0.30) and its TAR there.
+ */
+export function formatComparison(list: readonly Evaluation[], match: MatchConfig): string {
+  const rows = list.map((e) => {
+    const probes = e.probes as Probe[];
+    const own = safePoint([{ probes, door: true }], match, marginGrid(0.02, 0.3));
+    const ownCol = own
+      ? `${own.threshold.toFixed(3)} / ${own.margin.toFixed(2)} → ${pct(pointAt(probes, own.threshold, own.margin).tar)}, ${own.doorAccepted}/${own.doorGenuine}`
+      : '-';
+    return [
+      e.recognizer, pct(e.atConfig.tar), String(e.atConfig.falseAccepts), `${e.zeroFa.threshold.toFixed(3)} → ${pct(e.zeroFa.tar)}`,
+      `${pct(e.presentations.tar)} (${e.presentations.accepted}/${e.presentations.genuine})`, String(e.presentations.falseAccepts),
+      ownCol, e.distances.nearestImpostor?.toFixed(3) ?? '-', e.distances.genuineP95?.toFixed(3) ?? '-',
+    ];
+  });
+  const head = ['recognizer 识别模型', 'TAR at config', 'false accepts', 'zero-FA threshold → TAR', 'per presentation', 'FA', 'own safe threshold / margin → TAR, presentations 各自的安全阈值', 'nearest impostor', 'genuine p95'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   return [head, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i] as number)).join('  ')).join('\n');
 }
@@ -204,6 +216,6 @@ export function registerFacesEvaluate(faces: Command): void {
           doorEngine.stop();
         }
       }
-      if (!o.json && results.length > 1) process.stdout.write(`\nside by side 并列比较 (threshold ${entry.match.threshold}, margin ${entry.match.margin}):\n${formatComparison(results)}\n`);
+      if (!o.json && results.length > 1) process.stdout.write(`\nside by side 并列比较 (config: threshold ${entry.match.threshold}, margin ${entry.match.margin}; each recognizer's own point on this run beside it):\n${formatComparison(results, entry.match)}\n`);
     });
 }
