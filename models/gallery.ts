@@ -26,6 +26,26 @@ export interface GallerySearch {
   best: GalleryHit | null;
   /** Best hit of a different villager than `best`. */
   second: GalleryHit | null;
+  /**
+   * The query's cohort distance: the mean over every villager of the distance to their nearest
+   * template (from the int8 pass, within ε of exact). `match.cohort_scale` divides the door's
+   * distances by it (`cohortScaled`); absent on an empty gallery.
+   */
+  cohort?: number;
+}
+
+/**
+ * Cohort normalisation of a search (`entry.match.cohort_scale`): every distance × scale / cohort.
+ * A face near everyone (a crowded region of descriptor space, a poor frame) has a large cohort
+ * distance and is pushed away; a face near one villager only is pulled in. `scale` keeps the
+ * result in the range of distances (the thresholds stay of the same order). Unchanged when
+ * scale is unset or the search has no cohort.
+ */
+export function cohortScaled(s: GallerySearch, scale: number | undefined): GallerySearch {
+  if (scale === undefined || !s.cohort || !(s.cohort > 0)) return s;
+  const f = scale / s.cohort;
+  const hit = (h: GalleryHit | null): GalleryHit | null => (h ? { villagerId: h.villagerId, distance: h.distance * f } : null);
+  return { best: hit(s.best), second: hit(s.second), cohort: s.cohort };
 }
 
 export class Gallery {
@@ -49,6 +69,8 @@ export class Gallery {
   private data!: Float32Array;
   /** Scratch for the normalised query: search allocates nothing per call. */
   private readonly unitQuery: Float32Array;
+  /** Scratch: each villager ordinal's best approximate score of the query (the cohort distance). */
+  private nearestOf = new Float64Array(0);
 
   constructor(initialCapacity = 1024, dimension = DESCRIPTOR_LENGTH) {
     this.dimension = dimension;
@@ -174,14 +196,19 @@ export class Gallery {
     const o = this.offsets(this.capacity);
     this.kernel.scoresInt8(o.int8, Q16_OFFSET, o.dots, this.rows);
 
-    // pass 1: approximate top-2 identities
+    // pass 1: approximate top-2 identities, and each villager's nearest row for the cohort
     const dots = this.dots;
     const rowScale = this.rowScale;
     const owner = this.owner;
     const n = this.rows;
+    if (this.nearestOf.length < this.idOf.length) this.nearestOf = new Float64Array(Math.max(this.idOf.length, 2 * this.nearestOf.length));
+    const nearestOf = this.nearestOf;
+    nearestOf.fill(-Infinity, 0, this.idOf.length);
     let a1 = -Infinity, o1 = -1, a2 = -Infinity;
     for (let r = 0; r < n; r++) {
       const s = (dots[r] as number) * (rowScale[r] as number);
+      const ow0 = owner[r] as number;
+      if (s > (nearestOf[ow0] as number)) nearestOf[ow0] = s;
       if (s <= a2) continue;
       const ow = owner[r] as number;
       if (s > a1) {
@@ -220,6 +247,8 @@ export class Gallery {
     }
     const hit = (score: number, ord: number): GalleryHit | null =>
       ord < 0 ? null : { villagerId: this.idOf[ord] as string, distance: Math.sqrt(Math.max(0, 2 - 2 * score)) };
-    return { best: hit(b1, p1), second: hit(b2, p2) };
+    let cohort = 0;
+    for (const ord of this.rowsOf.keys()) cohort += Math.sqrt(Math.max(0, 2 - 2 * Math.min(1, (nearestOf[ord] as number) * qScale)));
+    return { best: hit(b1, p1), second: hit(b2, p2), cohort: cohort / this.rowsOf.size };
   }
 }

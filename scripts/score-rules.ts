@@ -15,6 +15,8 @@
  * - `probe-norm`: d_v · C / μ_p, μ_p the probe's mean d_v over the whole gallery (a probe near
  *   everyone is scaled up), C the same mean for the enrolled templates themselves (cohort
  *   normalisation on the probe's side);
+ * - `probe-ratio`: d_v / μ_p, without the gallery's constant (what a door can compute per frame
+ *   without a pass over the gallery's templates: the threshold is then a ratio);
  * - `template-norm`: d_v · C / μ_v, μ_v the mean distance of v's templates to the other
  *   villagers (a villager who looks like many others is scaled up; Z-norm's scale on the gallery's side).
  * The cache must hold one recognizer (one file per recognizer) and every photo of the runs.
@@ -58,9 +60,15 @@ const cache = {
 const noEngine: FaceAnalyser = { analyse: () => Promise.reject(new Error('not in the cache')) };
 const entry = resolveEntryConfig({});
 
-type Rule = 'min' | 'mean2' | 'probe-norm' | 'template-norm';
+type Rule = 'min' | 'mean2' | 'probe-norm' | 'probe-ratio' | 'template-norm';
 const mean = (xs: readonly number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length;
 const minTo = (d: Float32Array, templates: readonly Float32Array[]): number => Math.min(...templates.map((t) => l2(t, d)));
+
+/** C: the enrolled templates' mean distance to the other villagers (their nearest template each). */
+function cohortConstant(own: Map<string, Float32Array[]>): number {
+  const ids = [...own.keys()];
+  return mean(ids.map((v) => mean((own.get(v) as Float32Array[]).map((t) => mean(ids.filter((u) => u !== v).map((u) => minTo(t, own.get(u) as Float32Array[])))))));
+}
 
 /** The probes of one run scored by `rule`: best and second-best different villager. */
 function rescore(own: Map<string, Float32Array[]>, probes: ReturnType<typeof Object>[], rule: Rule): Probe[] {
@@ -79,6 +87,7 @@ function rescore(own: Map<string, Float32Array[]>, probes: ReturnType<typeof Obj
     const score = (v: string): number => {
       const x = raw.get(v) as number;
       if (rule === 'probe-norm') return (x * C) / muP;
+      if (rule === 'probe-ratio') return x / muP;
       if (rule === 'template-norm') return (x * C) / (crowd.get(v) as number);
       return x;
     };
@@ -114,6 +123,7 @@ if (o.apply) {
     const scored = runs.map((r) => ({ key: r.key, probes: rescore(r.own, r.probes, rule) }));
     const sp = safePoint(scored.map((r) => ({ probes: r.probes, door: r.key.startsWith(`${o.door}#`) })), entry.match, marginGrid(mFrom, mTo));
     if (!sp) { console.log(`${rule}: no safe point`); continue; }
+    if (rule === 'probe-norm') console.log(`C per run: ${runs.map((r) => cohortConstant(r.own).toFixed(3)).join(' ')}`);
     console.log(`${rule} (enrol ${o.enrol}, ${path.basename(o.cache)}): safe point ${sp.threshold} / ${sp.margin}: ${o.door} presentations ${sp.doorAccepted}/${sp.doorGenuine}, mean TAR per frame ${pct(sp.meanFrameTar)}`);
     for (const r of scored) console.log(row(r.key, r.probes, sp.threshold, sp.margin));
   }
