@@ -156,7 +156,7 @@ export async function identifyPhoto(db: Db, key: Buffer, analyser: FaceAnalyser,
     for (const e of loadGallery(db, key, config)) gallery.add(e.villagerId, e.descriptors);
   }
   // the door's distances: relative to the face's cohort when match.cohort_scale is set
-  const s = cohortScaled(gallery.search(face.descriptor), config.match.cohort_scale);
+  const s = cohortScaled(gallery.search(face.descriptor, { cohort: config.match.cohort_scale !== undefined }), config.match.cohort_scale);
   const v = matchVerdict(s.best, s.second, config.match);
   if (v.kind === 'candidate') return { faces: a.faceCount, decision: 'matched', villager: v.villagerId, distance: v.distance, margin: v.margin, liveness, quality };
   if (v.kind === 'uncertain') return { faces: a.faceCount, decision: 'uncertain', villager: null, distance: v.distance, margin: v.margin, liveness, quality };

@@ -163,7 +163,7 @@ function presentRun(g: LearningGallery, run: readonly DescribedProbe[], match: M
   let learnedAs: string | null = null;
   let card: string | null = null;
   for (const [j, p] of run.entries()) {
-    const s = p.outcome === 'scored' && p.descriptor ? cohortScaled(g.gallery.search(p.descriptor), match.cohort_scale) : null;
+    const s = p.outcome === 'scored' && p.descriptor ? cohortScaled(g.gallery.search(p.descriptor, { cohort: match.cohort_scale !== undefined }), match.cohort_scale) : null;
     const v: FrameVerdict = s ? matchVerdict(s.best, s.second, match) : verdictOf(p, match);
     if (countFrames) {
       if (p.genuine) r.frames.genuine++;

@@ -248,7 +248,7 @@ export async function collectProbes(
     if (face.rejected || !face.descriptor) { probes.push({ ...base, outcome: 'low_quality' }); continue; }
     const d = face.descriptor;
     // as the door decides: relative to the face's cohort when match.cohort_scale is set
-    const raw = gallery.search(d);
+    const raw = gallery.search(d, { cohort: config.match.cohort_scale !== undefined });
     const s = cohortScaled(raw, config.match.cohort_scale);
     const f = s === raw || !raw.cohort ? 1 : (config.match.cohort_scale as number) / raw.cohort;
     const mine = own.get(pf.person);

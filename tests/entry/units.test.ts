@@ -44,8 +44,9 @@ describe('gallery', () => {
         const left = rows.filter((r) => !removes.includes(r.id));
         expect(g.size).toBe(left.length);
         const q = unit(qSeed);
-        const s = g.search(q);
+        const s = g.search(q, { cohort: true });
         const ref = bruteTop2(left, q);
+        expect(g.search(q).cohort).toBeUndefined();
         expect(s.best?.villagerId ?? null).toBe(ref[0]?.[0] ?? null);
         expect(s.second?.villagerId ?? null).toBe(ref[1]?.[0] ?? null);
         if (ref[0]) expect(s.best?.distance).toBeCloseTo(ref[0][1], 4);
