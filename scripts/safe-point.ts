@@ -25,6 +25,7 @@ if (!files.length) {
   console.error('usage: safe-point.ts [--door SET] [--margins FROM,TO] [--apply T:M] EVALUATION.json … / 用法：safe-point.ts 评估结果.json …');
   process.exit(2);
 }
+const out = (line = ''): void => { process.stdout.write(`${line}\n`); };
 const runs: { key: string; door: boolean; probes: Probe[]; k: number; n: number }[] = [];
 for (const f of files) {
   let e: Evaluation;
@@ -48,12 +49,12 @@ const row = (r: (typeof runs)[number], t: number, m: number): string => {
 let t: number, m: number;
 if (o.apply) {
   [t, m] = o.apply.split(':').map(Number) as [number, number];
-  console.log(`at threshold ${t} margin ${m}`);
+  out(`at threshold ${t} margin ${m}`);
 } else {
   const [from, to] = o.margins.split(',').map(Number) as [number, number];
   const sp = safePoint(runs, match, marginGrid(from, to));
-  if (!sp) { console.log('no safe point / 无安全工作点'); process.exit(1); }
+  if (!sp) { out('no safe point / 无安全工作点'); process.exit(1); }
   ({ threshold: t, margin: m } = sp);
-  console.log(`safe point ${t} / ${m}: ${o.door} presentations ${sp.doorAccepted}/${sp.doorGenuine}, mean TAR per frame ${pct(sp.meanFrameTar)} over ${runs.length} runs`);
+  out(`safe point ${t} / ${m}: ${o.door} presentations ${sp.doorAccepted}/${sp.doorGenuine}, mean TAR per frame ${pct(sp.meanFrameTar)} over ${runs.length} runs`);
 }
-for (const r of runs) console.log(row(r, t, m));
+for (const r of runs) out(row(r, t, m));

@@ -96,6 +96,7 @@ function rescore(own: Map<string, Float32Array[]>, probes: ReturnType<typeof Obj
   });
 }
 
+const out = (line = ''): void => { process.stdout.write(`${line}\n`); };
 const sets = o.sets.split(',');
 const seeds = o.seeds.split(',').map(Number);
 const runs: { key: string; own: Map<string, Float32Array[]>; probes: unknown[] }[] = [];
@@ -115,16 +116,16 @@ const row = (key: string, probes: Probe[], t: number, m: number): string => {
 };
 if (o.apply) {
   const [rule, t, m] = o.apply.split(':') as [Rule, string, string];
-  console.log(`${rule} at threshold ${t} margin ${m} (enrol ${o.enrol}, cache ${path.basename(o.cache)})`);
-  for (const r of runs) console.log(row(r.key, rescore(r.own, r.probes, rule), Number(t), Number(m)));
+  out(`${rule} at threshold ${t} margin ${m} (enrol ${o.enrol}, cache ${path.basename(o.cache)})`);
+  for (const r of runs) out(row(r.key, rescore(r.own, r.probes, rule), Number(t), Number(m)));
 } else {
   const [mFrom, mTo] = o.margins.split(',').map(Number) as [number, number];
   for (const rule of o.rules.split(',') as Rule[]) {
     const scored = runs.map((r) => ({ key: r.key, probes: rescore(r.own, r.probes, rule) }));
     const sp = safePoint(scored.map((r) => ({ probes: r.probes, door: r.key.startsWith(`${o.door}#`) })), entry.match, marginGrid(mFrom, mTo));
-    if (!sp) { console.log(`${rule}: no safe point`); continue; }
-    if (rule === 'probe-norm') console.log(`C per run: ${runs.map((r) => cohortConstant(r.own).toFixed(3)).join(' ')}`);
-    console.log(`${rule} (enrol ${o.enrol}, ${path.basename(o.cache)}): safe point ${sp.threshold} / ${sp.margin}: ${o.door} presentations ${sp.doorAccepted}/${sp.doorGenuine}, mean TAR per frame ${pct(sp.meanFrameTar)}`);
-    for (const r of scored) console.log(row(r.key, r.probes, sp.threshold, sp.margin));
+    if (!sp) { out(`${rule}: no safe point`); continue; }
+    if (rule === 'probe-norm') out(`C per run: ${runs.map((r) => cohortConstant(r.own).toFixed(3)).join(' ')}`);
+    out(`${rule} (enrol ${o.enrol}, ${path.basename(o.cache)}): safe point ${sp.threshold} / ${sp.margin}: ${o.door} presentations ${sp.doorAccepted}/${sp.doorGenuine}, mean TAR per frame ${pct(sp.meanFrameTar)}`);
+    for (const r of scored) out(row(r.key, r.probes, sp.threshold, sp.margin));
   }
 }
