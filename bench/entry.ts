@@ -1,5 +1,5 @@
 /**
- * `npm run bench:entry [-- --json] [-- --frames N] [-- --gallery N] [-- --engine onnx|tfjs] [-- --detector tiny|ssd|config] [-- --fusion W] [-- --passive [-- --texture]]`:
+ * `npm run bench:entry [-- --json] [-- --frames N] [-- --gallery N] [-- --engine onnx|tfjs] [-- --detector tiny|ssd|config] [-- --fusion W | --flip] [-- --passive [-- --texture]]`:
  * the recognition-to-unlock hot loop.
  *
  * ours:  frame handed to EntryPipeline → inference worker (detect, landmarks, descriptor,
@@ -12,7 +12,8 @@
  * Also: top-2 search over 100,000 descriptors, and the main event loop's delay while ours runs.
  * `--engine` chooses the runtime of face-api's nets for ours (default: the config's, onnx);
  * `--detector` the door's detector (default: as the door's config chooses it, entry.detector or SSD on onnx).
- * `--fusion W`: the recognizer face-api + Human's faceres fused with weight W (default: face-api alone). Stages are per frame, p50/p99.
+ * `--fusion W`: the recognizer face-api + Human's faceres fused with weight W (default: face-api alone).
+ * `--flip`: face-api with entry.recognizer.flip (the face and its mirror described, averaged). Stages are per frame, p50/p99.
  * `--ab`: the passive check's cost, interleaved frame by frame (bench/entry-ab.ts): two pipelines on the
  *        same engine, one without the check and one with `--passive`'s, each frame through both in
  *        alternating order; prints the paired differences and stops (no stock run).
@@ -64,7 +65,12 @@ if (fusionWeight !== null && !(fusionWeight > 0 && fusionWeight < 1)) {
   console.error('--fusion 须为 0 到 1 之间的权重 / --fusion must be a weight strictly between 0 and 1');
   process.exit(2);
 }
-const recognizer: RecognizerConfig = fusionWeight === null ? { kind: 'faceapi' } : { kind: 'fusion', members: [{ kind: 'faceapi' }, { kind: 'human-faceres' }], weight: fusionWeight };
+const flip = args.includes('--flip');
+if (flip && fusionWeight !== null) {
+  console.error('--flip 与 --fusion 不能同时使用 / --flip and --fusion cannot be combined');
+  process.exit(2);
+}
+const recognizer: RecognizerConfig = fusionWeight !== null ? { kind: 'fusion', members: [{ kind: 'faceapi' }, { kind: 'human-faceres' }], weight: fusionWeight } : flip ? { kind: 'faceapi', flip: true } : { kind: 'faceapi' };
 const log = (msg: string): void => { if (!json) console.log(msg); };
 
 const pct = (xs: number[], p: number): number => {

@@ -37,7 +37,7 @@ async function handle(req: WorkerRequest): Promise<unknown> {
       const a = await needEngine().analyse(req.frame, { ...req.opts, allFaces: false });
       const face = a.faces[0];
       const t = performance.now();
-      const match = face?.descriptor ? gallery.search(face.descriptor) : null;
+      const match = face?.descriptor ? gallery.search(face.descriptor, { cohort: req.opts.cohort === true }) : null;
       const matchMs = performance.now() - t;
       let summary: Recognition['face'] = null;
       if (face) {

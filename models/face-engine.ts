@@ -5,7 +5,7 @@
  * unless `allFaces` is asked for (enrolment and identify report every face).
  */
 import { ModelError } from './errors.ts';
-import { normalise, padFrame, stretchContrast, type RgbFrame } from './frame.ts';
+import { averaged, normalise, padFrame, stretchContrast, type RgbFrame } from './frame.ts';
 import { readModel, type VerifiedModel } from './manifest.ts';
 import { validateFrame, type AnalyseOptions, type EngineKind, type EngineOptions, type FaceAnalysis, type FrameAnalysis, type Liveness, type StageTimes } from './face-types.ts';
 import { checkQuality, nearFaceCount, poseFromLandmarks, sharpness, type Box, type FaceQuality, type Point } from './quality.ts';
@@ -105,7 +105,8 @@ export class FaceEngine {
   /** One descriptor model; face-api's own net (already loaded by start) as a member of a fusion. */
   private async loadRecognizer(choice: SingleRecognizerChoice): Promise<Recognizer> {
     if (choice.kind === 'faceapi') {
-      return { kind: 'faceapi', descriptorLength: FACEAPI_DESCRIPTOR_LENGTH, describe: (frame, landmarks68) => this.faceApiDescriptor(frame, landmarks68), stop: () => Promise.resolve() };
+      const flip = choice.flip === true;
+      return { kind: 'faceapi', descriptorLength: FACEAPI_DESCRIPTOR_LENGTH, describe: (frame, landmarks68) => this.faceApiDescriptor(frame, landmarks68, undefined, flip), stop: () => Promise.resolve() };
     }
     if (choice.kind === 'onnx-arcface') {
       // loaded on demand: onnxruntime's native library is not needed with the default recognizer
@@ -122,17 +123,29 @@ export class FaceEngine {
    * `tensor` is the frame as tfjs holds it, when the caller has made it already (else a tensor of
    * its own, not on the reused buffer: the caller's tensors of this frame may still be alive).
    * The door's own path passes face-api's landmarks object as analyse() made it; a fusion member
-   * gets plain points and builds one.
+   * gets plain points and builds one. `flip` (entry.recognizer.flip): the unit descriptors of the
+   * crop and of its mirror image, averaged and normalised again.
    */
-  private async faceApiDescriptor(frame: RgbFrame, landmarks68: readonly Point[] | FaceApiLandmarks, tensor?: () => Tensor3D): Promise<Float32Array> {
-    const { faceapi } = this.runtime();
+  private async faceApiDescriptor(frame: RgbFrame, landmarks68: readonly Point[] | FaceApiLandmarks, tensor?: () => Tensor3D, flip = false): Promise<Float32Array> {
+    const { faceapi, tf } = this.runtime();
     const landmarks = 'align' in landmarks68 ? landmarks68 : new faceapi.FaceLandmarks68(landmarks68.map((p) => new faceapi.Point(p.x, p.y)), { width: 1, height: 1 });
-    if (this.onnx) return normalise(await this.onnx.descriptor(frame, landmarks.align().clipAtImageBorders(frame.width, frame.height)));
-    const own = tensor ? undefined : this.runtime().tf.tensor3d(Float32Array.from(frame.data), [frame.height, frame.width, 3], 'float32');
+    if (this.onnx) {
+      const region = landmarks.align().clipAtImageBorders(frame.width, frame.height);
+      const d = normalise(await this.onnx.descriptor(frame, region));
+      return flip ? averaged(d, normalise(await this.onnx.descriptor(frame, region, true))) : d;
+    }
+    const own = tensor ? undefined : tf.tensor3d(Float32Array.from(frame.data), [frame.height, frame.width, 3], 'float32');
     try {
       const [face] = await faceapi.extractFaceTensors((tensor ? tensor() : own) as never, [landmarks.align()]);
       try {
-        return normalise((await faceapi.nets.faceRecognitionNet.computeFaceDescriptor(face as never)) as Float32Array);
+        const d = normalise((await faceapi.nets.faceRecognitionNet.computeFaceDescriptor(face as never)) as Float32Array);
+        if (!flip) return d;
+        const mirrored = tf.reverse(face as unknown as Tensor3D, 1);
+        try {
+          return averaged(d, normalise((await faceapi.nets.faceRecognitionNet.computeFaceDescriptor(mirrored as never)) as Float32Array));
+        } finally {
+          mirrored.dispose();
+        }
       } finally {
         (face as unknown as Tensor3D | undefined)?.dispose();
       }
@@ -318,7 +331,7 @@ export class FaceEngine {
     if (rejected) return result;
 
     t = performance.now();
-    result.descriptor = this.recognizer ? await this.recognizer.describe(frame, shifted.positions) : await this.faceApiDescriptor(frame, shifted, tensor);
+    result.descriptor = this.recognizer ? await this.recognizer.describe(frame, shifted.positions) : await this.faceApiDescriptor(frame, shifted, tensor, this.opts.recognizer?.kind === 'faceapi' && this.opts.recognizer.flip === true);
     times.descriptor += performance.now() - t;
 
     if (opts.liveness && (this.onnx?.hasLiveness || (this.antispoof && this.liveness))) {

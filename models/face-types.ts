@@ -79,6 +79,8 @@ export interface AnalyseOptions {
   texture?: boolean;
   /** Also the liveness net's probability of a live face (`EngineOptions.livenessNet`, when loaded). */
   livenessNet?: boolean;
+  /** The worker's gallery search also gives the face's cohort distance (entry.match.cohort_scale). */
+  cohort?: boolean;
 }
 
 export interface Liveness {

@@ -22,6 +22,13 @@ export function normalise(v: Float32Array): Float32Array {
   return out;
 }
 
+/** The mean of two unit descriptors, scaled to unit length again (test-time augmentation). */
+export function averaged(a: Float32Array, b: Float32Array): Float32Array {
+  const sum = new Float32Array(a.length);
+  for (let i = 0; i < a.length; i++) sum[i] = (a[i] as number) + (b[i] as number);
+  return normalise(sum);
+}
+
 /** The frame centred on a black canvas `k` times its size, and where it was placed. */
 export function padFrame(f: RgbFrame, k: number): { frame: RgbFrame; ox: number; oy: number } {
   const width = Math.round(f.width * k), height = Math.round(f.height * k);

@@ -9,7 +9,11 @@ import type { Point } from './quality.ts';
 
 /** One descriptor model. */
 export type SingleRecognizerChoice =
-  | { kind: 'faceapi' }
+  /**
+   * `flip`: test-time augmentation, the descriptor of the face crop and of its horizontal mirror
+   * averaged (a second pass of the net); other descriptors than without it, so it is part of the tag.
+   */
+  | { kind: 'faceapi'; flip?: boolean }
   /**
    * `sha256` (hex) pins the file: a different file is refused at start, naming it. `input` and
    * `align` describe a model trained outside the insightface convention (unset: RGB,
@@ -98,11 +102,12 @@ export function recognizerLabel(r: RecognizerChoice): string {
 }
 
 /**
- * An ONNX recognizer's input convention where it is not the default (`[bgr,mean=…,three-point,
+ * face-api's `[flip]`, or an ONNX recognizer's input convention where it is not the default (`[bgr,mean=…,three-point,
  * stretch-dim]`), else '': another convention gives other descriptors of the same file, so it is
  * part of the name (and of the evaluation cache's key) and of the templates' tag.
  */
 function conventionSuffix(r: SingleRecognizerChoice): string {
+  if (r.kind === 'faceapi') return r.flip ? '[flip]' : '';
   if (r.kind !== 'onnx-arcface') return '';
   const mean = r.input?.mean ?? 127.5, std = r.input?.std ?? 127.5;
   const opts = [r.input?.channels === 'bgr' ? 'bgr' : '', mean !== 127.5 || std !== 127.5 ? `mean=${mean},std=${std}` : '', r.align === 'three-point' ? 'three-point' : '', r.input?.stretchDim ? 'stretch-dim' : ''].filter(Boolean);

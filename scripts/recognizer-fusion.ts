@@ -23,7 +23,7 @@ import { parseArgs } from 'node:util';
 import { resolveEntryConfig, type MatchConfig } from '../edge/entry/config.ts';
 import { collectProbes, listPeople } from '../edge/entry/evaluate.ts';
 import type { AnalysisCache, CachedAnalysis } from '../edge/entry/evaluate-cache.ts';
-import { bestThreshold, pointAt, presentations, type Probe } from '../edge/entry/evaluate-metrics.ts';
+import { bestThreshold, marginGrid, pointAt, presentations, safePoint, type Probe } from '../edge/entry/evaluate-metrics.ts';
 import type { FaceAnalyser } from '../edge/entry/enrol.ts';
 import { fuseDescriptors } from '../models/recognizer.ts';
 
@@ -128,7 +128,7 @@ if (mode === 'apply') {
   table(report(await probesAt(w), t, m));
 } else {
   const [mFrom, mTo] = o.margins.split(',').map(Number) as [number, number];
-  const margins = Array.from({ length: Math.round((mTo - mFrom) / 0.01) + 1 }, (_, i) => r3(mFrom + 0.01 * i));
+  const margins = marginGrid(mFrom, mTo);
   const summary: Record<string, unknown>[] = [];
   for (const w of o.weights.split(',').map(Number)) {
     const all = await probesAt(w);
@@ -139,24 +139,8 @@ if (mode === 'apply') {
       return `${k} ${z.threshold.toFixed(3)}→${pct(z.tar)} ${pr.accepted}/${pr.genuine}`;
     });
     // the safe point: zero FA everywhere at threshold + 0.02 and margin − 0.02
-    let best: { t: number; m: number; door: number; doorOf: number; frames: number } | null = null;
-    for (const m of margins) {
-      const lists = [...all.values()];
-      // largest threshold whose +0.02 stays below every false candidate passing margin − 0.02
-      const limit = Math.min(...lists.map((probes) => Math.min(...probes.filter((p) => p.best && !(p.genuine && p.best.villagerId === p.person) && (p.second ? p.second.distance - p.best.distance : 2) >= m - 0.02).map((p) => p.best!.distance))));
-      // no false candidate passes this margin at all: no threshold above the farthest probe changes anything
-      const farthest = Math.max(...lists.flatMap((probes) => probes.filter((p) => p.best).map((p) => p.best!.distance)));
-      const tMax = Math.floor((Math.min(limit - 0.02 - 1e-9, farthest + 0.005)) * 200) / 200;
-      for (let t = tMax; t >= 0.1; t = r3(t - 0.005)) {
-        let door = 0, doorOf = 0, frames = 0;
-        for (const [k, probes] of all) {
-          frames += pointAt(probes, t, m).tar;
-          if (k.startsWith(`${o.door}#`)) { const pr = presentations(probes, match(t, m)); door += pr.accepted; doorOf += pr.genuine; }
-        }
-        const better = !best || door > best.door || (door === best.door && (frames > best.frames + 1e-9 || (Math.abs(frames - best.frames) < 1e-9 && t < best.t)));
-        if (better) best = { t, m, door, doorOf, frames };
-      }
-    }
+    const sp = safePoint([...all].map(([k, probes]) => ({ probes, door: k.startsWith(`${o.door}#`) })), base, margins);
+    const best = sp ? { t: sp.threshold, m: sp.margin, door: sp.doorAccepted, doorOf: sp.doorGenuine, frames: sp.meanFrameTar * all.size } : null;
     summary.push({ w, safeThreshold: best?.t, margin: best?.m, [`${o.door} presentations`]: best ? `${best.door}/${best.doorOf}` : '-', meanFrameTar: best ? pct(best.frames / all.size) : '-' });
     out(`\nw ${w}: zero-FA threshold at margin 0.10 → TAR per frame, presentations (2 of 5):\n  ${at10.join('\n  ')}`);
     if (best) {

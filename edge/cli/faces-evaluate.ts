@@ -11,19 +11,20 @@ import { recognizerLabel, type RecognizerChoice } from '../../models/recognizer.
 import { FaceEngine } from '../../models/face-engine.ts';
 import { isModelError } from '../../models/errors.ts';
 import { EdgeError } from '../errors.ts';
-import { doorDetector, engineChoice, recognizerChoice, resolveEntryConfig } from '../entry/config.ts';
+import { doorDetector, engineChoice, recognizerChoice, resolveEntryConfig, type MatchConfig } from '../entry/config.ts';
 import { evaluateDir, listPeople, type Evaluation } from '../entry/evaluate.ts';
 import type { Adaptation } from '../entry/evaluate-adapt.ts';
 import { AnalysisCache } from '../entry/evaluate-cache.ts';
-import { drawHistogram, type OperatingPoint } from '../entry/evaluate-metrics.ts';
+import { drawHistogram, marginGrid, pointAt, safePoint, type OperatingPoint, type Probe } from '../entry/evaluate-metrics.ts';
 import { configFrom, parseIntOption, withCommon, type CommonOptions } from './context.ts';
 
 interface EvaluateCliOptions extends CommonOptions { dir: string; enrol: string; seed: string; targetFar: string; enrolDetector: string; recognizer?: string[]; adapt?: boolean; attackDays: string; cache?: string }
 
-const KINDS = ['faceapi', 'human-faceres', 'human-mobilefacenet', 'human-mobileface', 'fusion', 'onnx-arcface', 'config'] as const;
+const KINDS = ['faceapi', 'faceapi-flip', 'human-faceres', 'human-mobilefacenet', 'human-mobileface', 'fusion', 'onnx-arcface', 'config'] as const;
 
 /**
- * `--recognizer KIND[=MODEL.json]`: a recognizer to evaluate. A Human model from a folder is
+ * `--recognizer KIND[=MODEL.json]`: a recognizer to evaluate (`faceapi-flip`: face-api with
+ * entry.recognizer.flip, the descriptor of the face and its mirror averaged). A Human model from a folder is
  * pinned by the sha256 of its weights as read now (the tool measures the files it is given).
  * `fusion=W`: face-api and Human's faceres fused with weight W on face-api (docs/faces.md).
  * `onnx-arcface=MODEL.onnx`: an ArcFace-family file in the insightface convention (another
@@ -35,6 +36,7 @@ async function parseRecognizer(spec: string, configured: RecognizerChoice): Prom
   const bad = (why: string): EdgeError => new EdgeError('INVALID_ARGUMENT', `--recognizer ${spec}: ${why}`, { zh: `--recognizer ${spec}：须为 ${KINDS.join(' | ')}，Human 的其他模型写作 种类=模型.json，ONNX 模型写作 onnx-arcface=模型.onnx，融合写作 fusion=权重（0 到 1 之间），config 为配置文件中的识别模型` });
   if (!(KINDS as readonly string[]).includes(kind)) throw bad(`must be one of ${KINDS.join(', ')} (KIND=MODEL.json for a model from a folder, onnx-arcface=MODEL.onnx, fusion=W for face-api and faceres fused, config for the config's recognizer)`);
   if (kind === 'faceapi') return { kind: 'faceapi' };
+  if (kind === 'faceapi-flip') return { kind: 'faceapi', flip: true };
   if (kind === 'config') return configured;
   if (kind === 'onnx-arcface') {
     if (!file) throw bad('needs the model file, e.g. onnx-arcface=/models/fr_feature.onnx');
@@ -65,14 +67,26 @@ async function parseRecognizer(spec: string, configured: RecognizerChoice): Prom
   return { kind: kind as 'human-faceres' | 'human-mobilefacenet' | 'human-mobileface', path: path.resolve(file), sha256 };
 }
 
-/** One line per recognizer: the figures to compare them by. */
-export function formatComparison(list: readonly Evaluation[]): string {
-  const rows = list.map((e) => [
-    e.recognizer, pct(e.atConfig.tar), String(e.atConfig.falseAccepts), `${e.zeroFa.threshold.toFixed(3)} → ${pct(e.zeroFa.tar)}`,
-    `${pct(e.presentations.tar)} (${e.presentations.accepted}/${e.presentations.genuine})`, String(e.presentations.falseAccepts),
-    e.distances.nearestImpostor?.toFixed(3) ?? '-', e.distances.genuineP95?.toFixed(3) ?? '-',
-  ]);
-  const head = ['recognizer 识别模型', 'TAR at config', 'false accepts', 'zero-FA threshold → TAR', 'per presentation', 'FA', 'nearest impostor', 'genuine p95'];
+/**
+ * One line per recognizer: the figures to compare them by. The config's threshold and margin
+ * suit one recognizer only (another's distances spread otherwise), so each also gets its own
+ * point on this run by docs/faces.md's rule (`safePoint`: zero false accepts even at
+ * threshold + 0.02 and margin − 0.02; margins 0.02–0.30) and its TAR there.
+ */
+export function formatComparison(list: readonly Evaluation[], match: MatchConfig): string {
+  const rows = list.map((e) => {
+    const probes = e.probes as Probe[];
+    const own = safePoint([{ probes, door: true }], match, marginGrid(0.02, 0.3));
+    const ownCol = own
+      ? `${own.threshold.toFixed(3)} / ${own.margin.toFixed(2)} → ${pct(pointAt(probes, own.threshold, own.margin).tar)}, ${own.doorAccepted}/${own.doorGenuine}`
+      : '-';
+    return [
+      e.recognizer, pct(e.atConfig.tar), String(e.atConfig.falseAccepts), `${e.zeroFa.threshold.toFixed(3)} → ${pct(e.zeroFa.tar)}`,
+      `${pct(e.presentations.tar)} (${e.presentations.accepted}/${e.presentations.genuine})`, String(e.presentations.falseAccepts),
+      ownCol, e.distances.nearestImpostor?.toFixed(3) ?? '-', e.distances.genuineP95?.toFixed(3) ?? '-',
+    ];
+  });
+  const head = ['recognizer 识别模型', 'TAR at config', 'false accepts', 'zero-FA threshold → TAR', 'per presentation', 'FA', 'own safe threshold / margin → TAR, presentations 各自的安全阈值', 'nearest impostor', 'genuine p95'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   return [head, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i] as number)).join('  ')).join('\n');
 }
@@ -202,6 +216,6 @@ export function registerFacesEvaluate(faces: Command): void {
           doorEngine.stop();
         }
       }
-      if (!o.json && results.length > 1) process.stdout.write(`\nside by side 并列比较 (threshold ${entry.match.threshold}, margin ${entry.match.margin}):\n${formatComparison(results)}\n`);
+      if (!o.json && results.length > 1) process.stdout.write(`\nside by side 并列比较 (config: threshold ${entry.match.threshold}, margin ${entry.match.margin}; each recognizer's own point on this run beside it):\n${formatComparison(results, entry.match)}\n`);
     });
 }

@@ -18,6 +18,7 @@ export const MatchSchema = Section({
   threshold: Type.Number({ minimum: 0, maximum: 2, default: 0.3, description: 'Largest distance between unit descriptors that may count as the same person (face-api raw ≈ 0.42). Calibrated with margin 0.10 on Chinese webcam frames and East-Asian and Western photos: zero false accepts there even at threshold + 0.02 and margin − 0.02 (docs/faces.md)' }),
   uncertain_threshold: Type.Number({ minimum: 0, maximum: 2, default: 0.37, description: 'Where genuine distances end on the calibration sets (95 % of genuine photos within 0.29–0.37). Between threshold and this distance the door is not sure: it asks for the card or QR code (请刷卡或扫码) instead of refusing; beyond it the face is unknown. Not below threshold' }),
   margin: Type.Number({ minimum: 0, maximum: 2, default: 0.1, description: 'The second-best villager must be at least this much farther than the best (with few villagers enrolled, the nearest strangers were told apart by this rule; see docs/faces.md)' }),
+  cohort_scale: Type.Optional(Type.Number({ minimum: 0.05, maximum: 2, description: "Cohort normalisation (unset: off): the door's distances are multiplied by cohort_scale / the face's mean distance to every villager (their nearest template each), so a face near everyone counts as farther. threshold, margin and uncertain_threshold are then on that scale and must be calibrated for it (docs/faces.md#more-from-face-apis-descriptor-mirror-averaging-cohort-normalisation-more-enrolment-frames-issue-8); so are entry.adapt's max_distance and min_margin (they read the door's verdicts); the enrolment's look-alike check keeps plain distances" })),
   k: Type.Integer({ minimum: 1, maximum: 20, default: 2, description: 'Frames that must agree on the same villager...' }),
   n: Type.Integer({ minimum: 1, maximum: 30, default: 5, description: '...among the last n frames with a face (5 frames ≈ 0.6 s at 8 frames per second)' }),
   cooldown_ms: Type.Integer({ minimum: 0, maximum: 600_000, default: 8000, description: 'After a decision, the same face is not decided again for this long (unless it leaves the frame)' }),
@@ -99,7 +100,10 @@ export const IrSchema = Section({
 }, 'Infrared camera check (with entry.camera_ir)');
 
 const SingleRecognizerSchemas = [
-  Type.Object({ kind: Type.Literal('faceapi') }, { additionalProperties: false }),
+  Type.Object({
+    kind: Type.Literal('faceapi'),
+    flip: Type.Optional(Type.Boolean({ description: "Test-time augmentation: the descriptor of the face and of its mirror image averaged (a second pass of the 128-d net). Other descriptors: changing it means enrolling again (the templates' recognizer tag refuses the old ones), and match.threshold/margin must suit it (docs/faces.md)" })),
+  }, { additionalProperties: false }),
   Type.Object({
     kind: Type.Literal('onnx-arcface'),
     path: Type.String({ minLength: 1, description: 'ArcFace-family ONNX model (112×112 five-point aligned input, 512-d output), relative to data_dir' }),
@@ -131,7 +135,7 @@ export const RecognizerSchema = Type.Union([
     members: Type.Tuple([Type.Union([...SingleRecognizerSchemas]), Type.Union([...SingleRecognizerSchemas])], { description: 'Two different recognizers (each as entry.recognizer takes one) that both describe every face, e.g. [{kind: faceapi}, {kind: human-faceres}]' }),
     weight: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, description: 'w, the share of the first member: the descriptors are joined as [w·a, √(1−w²)·b], so squared distances add as w²·d_a² + (1−w²)·d_b². match.threshold and margin must be calibrated for the fusion (docs/faces.md). Changing w or the members means enrolling again (the recognizer tag of the stored templates refuses the old ones)' }),
   }, { additionalProperties: false }),
-], { default: { kind: 'faceapi' }, description: "The descriptor stage: face-api's 128-d model or Human's faceres (1024-d), both shipped in npm; an ArcFace-family ONNX file (512-d) or one of Human's other descriptor models an operator supplies; or a fusion of two of them. Templates of one cannot be used with another: changing it means enrolling again. onnx-arcface also takes input: {channels: rgb|bgr, mean, std, stretch_dim} and align: five-point|three-point for a model trained outside the insightface convention (unset: rgb, 127.5, 127.5, no stretch, five-point; docs/faces.md#a-pluggable-recognizer)" });
+], { default: { kind: 'faceapi' }, description: "The descriptor stage: face-api's 128-d model or Human's faceres (1024-d), both shipped in npm; an ArcFace-family ONNX file (512-d) or one of Human's other descriptor models an operator supplies; or a fusion of two of them. Templates of one cannot be used with another: changing it means enrolling again. faceapi also takes flip: true (the descriptor of the face and of its mirror image averaged, a second pass of the net; docs/faces.md#more-from-face-apis-descriptor-mirror-averaging-cohort-normalisation-more-enrolment-frames-issue-8). onnx-arcface also takes input: {channels: rgb|bgr, mean, std, stretch_dim} and align: five-point|three-point for a model trained outside the insightface convention (unset: rgb, 127.5, 127.5, no stretch, five-point; docs/faces.md#a-pluggable-recognizer)" });
 
 export const EntryConfigSchema = Type.Object({
   face_enabled: Type.Boolean({ default: true, description: 'Run face recognition at the door (QR and card always work)' }),

@@ -10,6 +10,7 @@
  * refusing outright, since a false accept is theft and a flat refusal loses a villager.
  */
 import type { Recognition } from '../../models/protocol.ts';
+import { cohortScaled } from '../../models/gallery.ts';
 import type { LivenessConfig, MatchConfig } from './config.ts';
 
 export type FrameVerdict =
@@ -58,14 +59,16 @@ function uncertainOf(window: readonly FrameVerdict[], k: number): { nearest: str
 }
 
 /** One analysed frame as the door sees it: no face, a gate failure, a spoof, or the match rule. */
-export function frameVerdict(rec: Pick<Recognition, 'face' | 'match'>, match: Pick<MatchConfig, 'threshold' | 'margin' | 'uncertain_threshold'>, liveness: LivenessConfig): FrameVerdict {
+export function frameVerdict(rec: Pick<Recognition, 'face' | 'match'>, match: Pick<MatchConfig, 'threshold' | 'margin' | 'uncertain_threshold' | 'cohort_scale'>, liveness: LivenessConfig): FrameVerdict {
   const face = rec.face;
   if (!face) return { kind: 'no_face' };
   if (face.rejected) return { kind: 'low_quality', why: face.rejected };
   if (liveness.enabled && face.liveness && (face.liveness.real < liveness.min_real || face.liveness.live < liveness.min_live)) {
     return { kind: 'spoof', real: face.liveness.real, live: face.liveness.live };
   }
-  return matchVerdict(rec.match?.best ?? null, rec.match?.second ?? null, match);
+  // match.cohort_scale: the distances relative to the face's cohort (models/gallery.ts)
+  const m = rec.match ? cohortScaled(rec.match, match.cohort_scale) : null;
+  return matchVerdict(m?.best ?? null, m?.second ?? null, match);
 }
 
 /** The decision a full window comes to when no villager got k votes (also used to close a short one). */

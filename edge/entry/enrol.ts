@@ -9,7 +9,7 @@
  * refusing a mirrored face.
  */
 import type { AnalyseOptions, FrameAnalysis, RgbFrame } from '../../models/face-engine.ts';
-import { Gallery } from '../../models/gallery.ts';
+import { cohortScaled, Gallery } from '../../models/gallery.ts';
 import { EdgeError } from '../errors.ts';
 import type { Db } from '../ledger/db.ts';
 import { faceConsentOf } from '../ledger/face-templates.ts';
@@ -155,7 +155,8 @@ export async function identifyPhoto(db: Db, key: Buffer, analyser: FaceAnalyser,
     gallery = new Gallery(1024, face.descriptor.length);
     for (const e of loadGallery(db, key, config)) gallery.add(e.villagerId, e.descriptors);
   }
-  const s = gallery.search(face.descriptor);
+  // the door's distances: relative to the face's cohort when match.cohort_scale is set
+  const s = cohortScaled(gallery.search(face.descriptor, { cohort: config.match.cohort_scale !== undefined }), config.match.cohort_scale);
   const v = matchVerdict(s.best, s.second, config.match);
   if (v.kind === 'candidate') return { faces: a.faceCount, decision: 'matched', villager: v.villagerId, distance: v.distance, margin: v.margin, liveness, quality };
   if (v.kind === 'uncertain') return { faces: a.faceCount, decision: 'uncertain', villager: null, distance: v.distance, margin: v.margin, liveness, quality };

@@ -24,7 +24,7 @@
  * and one who confirms everything (`cardCareless`), to show what carelessness costs.
  */
 import { Type, type Static } from '@sinclair/typebox';
-import { Gallery } from '../../models/gallery.ts';
+import { cohortScaled, Gallery } from '../../models/gallery.ts';
 import type { MatchConfig } from './config.ts';
 import { AdaptSchema, chooseSlot, confidentMatch, type AdaptConfig, type LearnRefusal } from './adapt.ts';
 import { pendingFrame, type VillagerFaces } from './card-adapt.ts';
@@ -163,7 +163,7 @@ function presentRun(g: LearningGallery, run: readonly DescribedProbe[], match: M
   let learnedAs: string | null = null;
   let card: string | null = null;
   for (const [j, p] of run.entries()) {
-    const s = p.outcome === 'scored' && p.descriptor ? g.gallery.search(p.descriptor) : null;
+    const s = p.outcome === 'scored' && p.descriptor ? cohortScaled(g.gallery.search(p.descriptor, { cohort: match.cohort_scale !== undefined }), match.cohort_scale) : null;
     const v: FrameVerdict = s ? matchVerdict(s.best, s.second, match) : verdictOf(p, match);
     if (countFrames) {
       if (p.genuine) r.frames.genuine++;

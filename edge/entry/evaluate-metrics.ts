@@ -166,3 +166,48 @@ export function drawHistogram(h: Histogram, width = 30): string {
   }
   return lines.join('\n');
 }
+
+/** One evaluation run (a set and seed) for `safePoint`; `door`: a door-like run whose presentations rank the points. */
+export interface SafetyRun { probes: readonly Probe[]; door: boolean }
+
+export interface SafePoint { threshold: number; margin: number; doorAccepted: number; doorGenuine: number; meanFrameTar: number }
+
+const r3 = (x: number): number => Math.round(x * 1000) / 1000;
+
+/**
+ * docs/faces.md's rule for choosing threshold and margin: zero false accepts on every run even
+ * at threshold + `safety` and margin − `safety`; among those points, the most accepted
+ * presentations on the door-like runs, then the best mean TAR per frame over all runs, then the
+ * smallest threshold. Thresholds in steps of 0.005 from 0.1 up. null: no margin in `margins`
+ * admits a threshold ≥ 0.1.
+ */
+export function safePoint(runs: readonly SafetyRun[], match: MatchConfig, margins: readonly number[], safety = 0.02): SafePoint | null {
+  let best: SafePoint | null = null;
+  const isFalse = (p: Probe): boolean => p.best !== null && !(p.genuine && p.best.villagerId === p.person);
+  const farthest = Math.max(...runs.flatMap((r) => r.probes.filter((p) => p.best).map((p) => (p.best as { distance: number }).distance)));
+  for (const m of margins) {
+    // largest threshold whose + safety stays below every false candidate passing margin − safety
+    const limit = Math.min(...runs.flatMap((r) => r.probes.filter((p) => isFalse(p) && marginOf(p) >= m - safety).map((p) => (p.best as { distance: number }).distance)));
+    // when no false candidate passes, thresholds beyond the farthest probe change nothing
+    const tMax = Math.floor(Math.min(limit - safety - 1e-9, farthest + 0.005) * 200) / 200;
+    for (let t = tMax; t >= 0.1; t = r3(t - 0.005)) {
+      let doorAccepted = 0, doorGenuine = 0, frames = 0;
+      for (const r of runs) {
+        frames += pointAt(r.probes, t, m).tar;
+        if (r.door) {
+          const pr = presentations(r.probes, { ...match, threshold: t, margin: m, uncertain_threshold: t });
+          doorAccepted += pr.accepted;
+          doorGenuine += pr.genuine;
+        }
+      }
+      const meanFrameTar = runs.length ? frames / runs.length : 0;
+      const better = !best || doorAccepted > best.doorAccepted
+        || (doorAccepted === best.doorAccepted && (meanFrameTar > best.meanFrameTar + 1e-9 || (Math.abs(meanFrameTar - best.meanFrameTar) < 1e-9 && t < best.threshold)));
+      if (better) best = { threshold: t, margin: m, doorAccepted, doorGenuine, meanFrameTar };
+    }
+  }
+  return best;
+}
+
+/** Margins from `from` to `to` in steps of 0.01. */
+export const marginGrid = (from: number, to: number): number[] => Array.from({ length: Math.round((to - from) / 0.01) + 1 }, (_, i) => r3(from + 0.01 * i));

@@ -10,7 +10,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { Type, type Static } from '@sinclair/typebox';
 import type { RgbFrame } from '../../models/face-engine.ts';
-import { Gallery } from '../../models/gallery.ts';
+import { cohortScaled, Gallery } from '../../models/gallery.ts';
 import { decodeImage } from '../../models/image.ts';
 import { EdgeError } from '../errors.ts';
 import { qualityGate, type EntryConfig } from './config.ts';
@@ -105,7 +105,8 @@ export const EvaluationSchema = Type.Object({
   /** The descriptor model evaluated (`recognizerLabel`: faceapi, human-faceres, …). */
   recognizer: Type.String(),
   enrol: Type.Integer({ description: 'photos enrolled per person' }),
-  config: Type.Object({ threshold: Type.Number(), margin: Type.Number(), k: Type.Integer(), n: Type.Integer() }, { additionalProperties: false }),
+  /** `cohort_scale`: set when the distances (probes, points, histogram) are relative to each face's cohort (entry.match.cohort_scale). */
+  config: Type.Object({ threshold: Type.Number(), margin: Type.Number(), k: Type.Integer(), n: Type.Integer(), cohort_scale: Type.Optional(Type.Number()) }, { additionalProperties: false }),
   people: Type.Object({
     total: Type.Integer(),
     enrolled: Type.Array(Type.String()),
@@ -246,9 +247,12 @@ export async function collectProbes(
     if (!face) { probes.push({ ...base, outcome: 'no_face' }); continue; }
     if (face.rejected || !face.descriptor) { probes.push({ ...base, outcome: 'low_quality' }); continue; }
     const d = face.descriptor;
-    const s = gallery.search(d);
+    // as the door decides: relative to the face's cohort when match.cohort_scale is set
+    const raw = gallery.search(d, { cohort: config.match.cohort_scale !== undefined });
+    const s = cohortScaled(raw, config.match.cohort_scale);
+    const f = s === raw || !raw.cohort ? 1 : (config.match.cohort_scale as number) / raw.cohort;
     const mine = own.get(pf.person);
-    const ownDistance = pf.genuine && mine ? Math.min(...mine.map((t) => l2(t, d))) : null;
+    const ownDistance = pf.genuine && mine ? f * Math.min(...mine.map((t) => l2(t, d))) : null;
     probes.push({ ...base, outcome: 'scored', best: s.best, second: s.second, ownDistance, descriptor: d });
   }
   return {
@@ -279,7 +283,7 @@ export function summarise(
     seed: opts.seed,
     recognizer: opts.recognizer ?? 'faceapi',
     enrol: opts.enrol,
-    config: { threshold: m.threshold, margin: m.margin, k: m.k, n: m.n },
+    config: { threshold: m.threshold, margin: m.margin, k: m.k, n: m.n, ...(m.cohort_scale !== undefined ? { cohort_scale: m.cohort_scale } : {}) },
     people,
     enrolment,
     genuine: counts(probes.filter((p) => p.genuine)),

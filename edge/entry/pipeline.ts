@@ -233,6 +233,8 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
         liveness: cfg.liveness.enabled,
         // the passive check's texture cue and liveness net run in the engine, where the frame goes
         ...this.liveness.passive.analyseOptions,
+        // match.cohort_scale: the worker's search also gives the face's cohort distance
+        ...(cfg.match.cohort_scale !== undefined ? { cohort: true } : {}),
       });
       this.stats.analysed++;
     } catch (err) {

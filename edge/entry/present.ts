@@ -43,7 +43,7 @@ export async function presentFrames(analyser: FaceAnalyser, gallery: Gallery, co
     if (!frame) break;
     const a = await analyser.analyse(frame, { allFaces: false, gate, liveness: config.liveness.enabled, ...liveness.passive.analyseOptions });
     const face = a.faces[0] ?? null;
-    const match = face?.descriptor ? gallery.search(face.descriptor) : null;
+    const match = face?.descriptor ? gallery.search(face.descriptor, { cohort: config.match.cohort_scale !== undefined }) : null;
     const verdict = frameVerdict({ face, match }, config.match, config.liveness);
     seen.push(seenOf(verdict));
     const r = liveness.step(state, verdict, face?.landmarks, i * interval, config.match, face ?? undefined);

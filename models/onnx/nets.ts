@@ -9,7 +9,7 @@ import type { RgbFrame } from '../frame.ts';
 import type { VerifiedModel } from '../manifest.ts';
 import { convertedNet, type ConversionListener, type OnnxNetName } from './cache.ts';
 import { LANDMARK_INPUT } from './landmarks.ts';
-import { cropAndResize, squareInput, type Region } from './preprocess.ts';
+import { cropAndResize, mirrorRows, squareInput, type Region } from './preprocess.ts';
 import { cpuSessionOptions } from './session.ts';
 import { RECOGNITION_INPUT } from './recognition.ts';
 import { ssdDetections, type RelativeDetection } from './ssd-decode.ts';
@@ -179,10 +179,11 @@ export class OnnxFaceNets {
     return out;
   }
 
-  /** face-api's 128-d descriptor (not normalised) of the integer region. */
-  async descriptor(frame: RgbFrame, region: Region): Promise<Float32Array> {
+  /** face-api's 128-d descriptor (not normalised) of the integer region; `mirrored`: of its mirror image. */
+  async descriptor(frame: RgbFrame, region: Region, mirrored = false): Promise<Float32Array> {
     if (!this.recognition) throw new Error('onnx: face-api\'s recognition net was not loaded (another recognizer is configured)');
     squareInput(frame, region, true, RECOGNITION_INPUT, this.recognition.input);
+    if (mirrored) mirrorRows(this.recognition.input, RECOGNITION_INPUT);
     return floats((await this.recognition.run()).descriptor, 128, 'descriptor').slice();
   }
 

@@ -52,6 +52,21 @@ export function squareInput(frame: RgbFrame, region: Region, centred: boolean, s
   }
 }
 
+/** Mirrors a [size, size, 3] buffer left to right in place (the crop's mirror image). */
+export function mirrorRows(buf: Float32Array, size: number): void {
+  for (let y = 0; y < size; y++) {
+    const row = y * size * 3;
+    for (let l = 0, r = size - 1; l < r; l++, r--) {
+      for (let c = 0; c < 3; c++) {
+        const a = row + l * 3 + c, b = row + r * 3 + c;
+        const t = buf[a] as number;
+        buf[a] = buf[b] as number;
+        buf[b] = t;
+      }
+    }
+  }
+}
+
 /** Source offsets along one axis: floor and ceil of `i × scale` in the square, shifted into the frame. */
 function axis(size: number, scale: number, side: number, off: number, extent: number, base: number, step: number): { a: Int32Array; b: Int32Array; t: Float64Array } {
   const a = new Int32Array(size);

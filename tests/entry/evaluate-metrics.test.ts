@@ -1,7 +1,7 @@
 /** The evaluation's arithmetic on made-up probes: operating points, the threshold search, k-of-n runs. */
 import { describe, expect, it } from 'vitest';
 import { resolveEntryConfig } from '../../edge/entry/config.ts';
-import { bestThreshold, drawHistogram, histogram, pointAt, presentations, searchTarget, type Probe } from '../../edge/entry/evaluate-metrics.ts';
+import { bestThreshold, drawHistogram, histogram, marginGrid, pointAt, presentations, safePoint, searchTarget, type Probe } from '../../edge/entry/evaluate-metrics.ts';
 import { seededShuffle } from '../../edge/entry/evaluate.ts';
 
 const probe = (person: string, genuine: boolean, best: [string, number] | null, second: number | null, own: number | null = null): Probe => ({
@@ -23,6 +23,17 @@ const probes: Probe[] = [
 ];
 
 describe('evaluation metrics', () => {
+  it("chooses threshold and margin by the safety rule: zero false accepts even at threshold + 0.02 and margin − 0.02", () => {
+    const match = resolveEntryConfig({}).match;
+    // the stranger at 0.25 has margin 0.15; A's probe at 0.23 is clear of B by 0.22
+    const run = [probe('A', true, ['A', 0.10], 0.40), probe('A', true, ['A', 0.23], 0.45), probe('B', true, ['B', 0.15], 0.50), probe('S', false, ['A', 0.25], 0.40)];
+    // without the safety margin 0.23 is safe at margin 0.06 already (the stranger is at 0.25)
+    expect(safePoint([{ probes: run, door: false }], match, [0.06], 0)).toMatchObject({ threshold: 0.23, margin: 0.06, meanFrameTar: 1 });
+    // with it, 0.23 + 0.02 reaches the stranger: only a margin whose − 0.02 the stranger fails (0.18) admits 0.23
+    expect(safePoint([{ probes: run, door: false }], match, marginGrid(0.02, 0.20))).toMatchObject({ threshold: 0.23, margin: 0.18, meanFrameTar: 1 });
+    expect(safePoint([{ probes: run, door: false }], match, [0.06])).toMatchObject({ threshold: 0.15, margin: 0.06 });
+  });
+
   it('counts accepts by the door rule: threshold and margin', () => {
     // at 0.28 / 0.06: A 0.10, A 0.20, B 0.15 accepted; the stranger at 0.25 (margin 0.15) is a false accept
     expect(pointAt(probes, 0.28, 0.06)).toEqual({ threshold: 0.28, margin: 0.06, tar: 3 / 6, far: 1 / 3, falseAccepts: 1 });

@@ -129,7 +129,7 @@ describe('faces evaluate refuses bad input (exit 2, Chinese and English)', () =>
   it('a recognizer it does not know, a Human model without its file, or a fusion without a weight in (0, 1)', async () => {
     const r = await run(['--dir', dir, '--recognizer', 'faceapi', 'dlib']);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/--recognizer dlib: must be one of faceapi, human-faceres, human-mobilefacenet, human-mobileface/);
+    expect(r.err).toMatch(/--recognizer dlib: must be one of faceapi, faceapi-flip, human-faceres, human-mobilefacenet, human-mobileface/);
     expect(r.err).toMatch(/须为/);
     const m = await run(['--dir', dir, '--recognizer', 'human-mobileface']);
     expect(m.code).toBe(2);

@@ -25,10 +25,12 @@ const match = (id: string, distance = 0.1): Recognition['match'] => ({ best: { v
 
 class ScriptedRecogniser implements FaceRecogniser {
   seen: number[] = [];
+  opts: Array<{ cohort?: boolean }> = [];
   private gates: Array<() => void> = [];
   constructor(private readonly answer: (tag: number) => Recognition | Error, private readonly hold = false) {}
-  async recognise(f: RgbFrame): Promise<Recognition> {
+  async recognise(f: RgbFrame, opts?: { cohort?: boolean }): Promise<Recognition> {
     this.seen.push(f.data[0] ?? -1);
+    this.opts.push(opts ?? {});
     if (this.hold) await new Promise<void>((r) => this.gates.push(r));
     const a = this.answer(f.data[0] ?? -1);
     if (a instanceof Error) throw a;
@@ -43,7 +45,7 @@ class ScriptedRecogniser implements FaceRecogniser {
 const cleanups: Array<() => void> = [];
 afterEach(() => { for (const c of cleanups.splice(0)) c(); });
 
-function setup(recogniser: FaceRecogniser, lock = { unlock: (_ms: number) => Promise.resolve() }) {
+function setup(recogniser: FaceRecogniser, lock = { unlock: (_ms: number) => Promise.resolve() }, matchOver: Record<string, unknown> = {}) {
   const l = tempLedger();
   cleanups.push(l.cleanup);
   addVillager(l.db, { id: 'wang', name: '王五', village: 'v' });
@@ -51,7 +53,7 @@ function setup(recogniser: FaceRecogniser, lock = { unlock: (_ms: number) => Pro
   const pulses: number[] = [];
   const pipeline = new EntryPipeline({
     // the window these frames are scripted for (the defaults are calibrated elsewhere)
-    config: resolveEntryConfig({ match: { threshold: 0.28, uncertain_threshold: 0.36, margin: 0.06, n: 3 } }), db: l.db, recogniser, store: { isStoreBusy: () => false }, camera: null,
+    config: resolveEntryConfig({ match: { threshold: 0.28, uncertain_threshold: 0.36, margin: 0.06, n: 3, ...matchOver } }), db: l.db, recogniser, store: { isStoreBusy: () => false }, camera: null,
     lock: { unlock: (ms: number) => { pulses.push(ms); return lock.unlock(ms); } },
     templateKey: loadOrCreateTemplateKey(path.join(l.dir, 'k')), qrPublicKey: null, logger: pino({ level: 'silent' }),
   });
@@ -99,6 +101,19 @@ describe('EntryPipeline', () => {
     expect(pulses).toEqual([]);
     const row = db.prepare('SELECT decision, villager_id FROM entry_events').get() as { decision: string; villager_id: string | null };
     expect(row).toEqual({ decision: 'uncertain', villager_id: null });
+  });
+
+  it('with match.cohort_scale asks the worker for the cohort and decides on scaled distances', async () => {
+    // the face of the uncertain case above (0.32 from wang), far from everyone else (cohort 0.8): 0.32 × 0.4 / 0.8 = 0.16
+    const rec = new ScriptedRecogniser(() => ({ faceCount: 1, face: face(), match: { best: { villagerId: 'wang', distance: 0.32 }, second: { villagerId: 'other', distance: 0.6 }, cohort: 0.8 }, times }));
+    const { pipeline, decisions, pulses } = setup(rec, undefined, { cohort_scale: 0.4 });
+    await pipeline.start();
+    for (let i = 0; i < 3; i++) { pipeline.offer(frame(i)); await until(() => rec.seen.length === i + 1, 1000, 'frame'); }
+    await until(() => decisions.length === 1, 1000, 'decision');
+    await pipeline.stop();
+    expect(rec.opts.every((o) => o.cohort === true)).toBe(true);
+    expect(decisions[0]).toMatchObject({ by: 'face', decision: 'matched', villagerId: 'wang', unlocked: true });
+    expect(pulses.length).toBe(1);
   });
 
   it('faces failing the quality gate are low_quality; a face with no consent is refused', async () => {

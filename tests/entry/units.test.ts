@@ -3,9 +3,9 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Gallery } from '../../models/gallery.ts';
+import { cohortScaled, Gallery } from '../../models/gallery.ts';
 import { resolveEntryConfig } from '../../edge/entry/config.ts';
-import { doorPolicy, initialWindow, matchVerdict, stepWindow, type FrameVerdict, type VillagerStanding } from '../../edge/entry/decision.ts';
+import { doorPolicy, frameVerdict, initialWindow, matchVerdict, stepWindow, type FrameVerdict, type VillagerStanding } from '../../edge/entry/decision.ts';
 import { addTemplates, loadGallery, loadOrCreateTemplateKey, openDescriptor, purgeWithoutConsent, sealDescriptor } from '../../edge/entry/templates.ts';
 import { addVillager, setFaceConsent } from '../../edge/ledger/villagers.ts';
 import { tempLedger } from '../ledger/helpers.ts';
@@ -44,14 +44,25 @@ describe('gallery', () => {
         const left = rows.filter((r) => !removes.includes(r.id));
         expect(g.size).toBe(left.length);
         const q = unit(qSeed);
-        const s = g.search(q);
+        const s = g.search(q, { cohort: true });
         const ref = bruteTop2(left, q);
+        expect(g.search(q).cohort).toBeUndefined();
         expect(s.best?.villagerId ?? null).toBe(ref[0]?.[0] ?? null);
         expect(s.second?.villagerId ?? null).toBe(ref[1]?.[0] ?? null);
         if (ref[0]) expect(s.best?.distance).toBeCloseTo(ref[0][1], 4);
         if (ref[1]) expect(s.second?.distance).toBeCloseTo(ref[1][1], 4);
+        // the cohort distance: the mean over the villagers left of their nearest row (int8 pass: within 0.01)
+        if (ref.length) expect(Math.abs((s.cohort as number) - ref.reduce((a, r) => a + r[1], 0) / ref.length)).toBeLessThan(0.01);
+        else expect(s.cohort).toBeUndefined();
       },
     ), { numRuns: 60 });
+  });
+
+  it('scales a search by the cohort (match.cohort_scale): scale / cohort on every distance, nothing without it', () => {
+    const s = { best: { villagerId: 'a', distance: 0.2 }, second: { villagerId: 'b', distance: 0.3 }, cohort: 0.5 };
+    expect(cohortScaled(s, 0.4)).toEqual({ best: { villagerId: 'a', distance: 0.2 * 0.8 }, second: { villagerId: 'b', distance: 0.3 * 0.8 }, cohort: 0.5 });
+    expect(cohortScaled(s, undefined)).toBe(s);
+    expect(cohortScaled({ best: null, second: null }, 0.4)).toEqual({ best: null, second: null });
   });
 
   it('follows the recognizer\'s descriptor length: 512-d rows search exactly, a 128-d query is refused', () => {
@@ -163,6 +174,20 @@ describe('k-of-n decision', () => {
     expect(matchVerdict({ villagerId: 'a', distance: 0.31 }, null, m).kind).toBe('unknown');
     expect(matchVerdict({ villagerId: 'a', distance: 0.1 }, null, m).kind).toBe('candidate');
     expect(matchVerdict(null, null, m).kind).toBe('unknown');
+  });
+
+  it('with match.cohort_scale decides on distances relative to the face\'s cohort', () => {
+    const liveness = resolveEntryConfig({}).liveness;
+    const face = { box: { x: 0, y: 0, width: 100, height: 100 }, score: 0.9, quality: {}, rejected: null, liveness: null, landmarks: [] } as never;
+    const m = { threshold: 0.3, margin: 0.05, uncertain_threshold: 0.35 };
+    // 0.32 from a, 0.45 from b: too far for the plain rule
+    const match = { best: { villagerId: 'a', distance: 0.32 }, second: { villagerId: 'b', distance: 0.45 }, cohort: 0.8 };
+    expect(frameVerdict({ face, match }, m, liveness).kind).toBe('uncertain');
+    // a face 0.8 from everyone on average: 0.32 × 0.4 / 0.8 = 0.16, margin 0.065
+    expect(frameVerdict({ face, match }, { ...m, cohort_scale: 0.4 }, liveness)).toMatchObject({ kind: 'candidate', villagerId: 'a', distance: 0.16 });
+    // the same distances for a face near everyone (cohort 0.35): 0.366, beyond the loose threshold
+    expect(frameVerdict({ face, match: { ...match, cohort: 0.35 } }, { ...m, cohort_scale: 0.4 }, liveness).kind).toBe('unknown');
+    expect(() => resolveEntryConfig({ match: { cohort_scale: 5 } })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }) as Error);
   });
 
   it.each([
