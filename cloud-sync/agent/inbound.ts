@@ -83,8 +83,14 @@ export class InboundStream {
     // One commit for the whole answer, not one per event: each commit waits for the disk, and a
     // store catching up takes hundreds of events. Each event still applies on its own (a
     // savepoint inside this transaction): one that cannot apply is refused and rolled back
-    // alone, and the inbound seq moves with each event applied.
-    inTransaction(this.deps.db(), 'applying the ledger\'s deltas', () => {
+    // alone, and the inbound seq moves with each event applied. When nothing it may apply is new
+    // here (the store's own entries coming back, the usual answer after a broker restart), that
+    // commit is lazy like the stream's (docs/sync-protocol.md): SQLite cannot change how a
+    // commit waits once its transaction is open, so this is decided before, over the answer's
+    // events and the stream events held for a gap, which an event of the answer may release.
+    const db = this.deps.db();
+    const nothingNew = d.value.events.every((ev) => changesNothing(db, ev)) && [...this.held.values()].every((ev) => changesNothing(db, ev));
+    (nothingNew ? inLazyTransaction : inTransaction)(db, 'applying the ledger\'s deltas', () => {
       for (const ev of d.value.events) {
         if (!checkers.envelope.Check(ev)) outcomes.push(this.refuse('invalid', 'a deltas event is not an envelope'));
         else outcomes.push(...this.receiveEnvelope(ev, 'deltas'));
@@ -164,7 +170,7 @@ export class InboundStream {
     try {
       // The store's own entries coming back on the stream change nothing here but the seq and
       // the contact, which a power cut may lose at no cost (the stream is asked for again).
-      const commit = e.kind === 'entries' && allHeld(db, (e.body as EntriesBody).entries) ? inLazyTransaction : inTransaction;
+      const commit = changesNothing(db, e) ? inLazyTransaction : inTransaction;
       commit(db, `applying ${e.kind} ${e.id}`, () => {
         switch (e.kind) {
           case 'entry':
@@ -237,6 +243,18 @@ function checkBody(e: Envelope, from: 'events' | 'snapshot'): string | undefined
   if (checker.Check(e.body)) return undefined;
   const first = [...checker.Errors(e.body)][0];
   return `${e.kind} body ${first ? `${first.path || '/'}: ${first.message}` : 'does not match its schema'}`;
+}
+
+/**
+ * Whether applying `ev` could change nothing here but the inbound seq and the contact: a
+ * well-formed `entries` or `entry` event whose every entry the store holds already (by id,
+ * and applying by id is then a no-op). Anything else, or anything malformed, may be new.
+ */
+function changesNothing(db: Db, ev: unknown): boolean {
+  if (!checkers.envelope.Check(ev) || checkBody(ev, 'events') !== undefined) return false;
+  if (ev.kind === 'entries') return allHeld(db, (ev.body as EntriesBody).entries);
+  if (ev.kind === 'entry') return allHeld(db, [ev.body as EntryBody]);
+  return false;
 }
 
 /** Whether every one of `entries` is in the store's ledger already (applying them is then a no-op). */

@@ -44,6 +44,12 @@ export interface Broker {
    * sessions across restarts) do not pile up queued messages for clients that never return.
    */
   leaves(clientId: string, retainedTopics?: string[]): void;
+  /**
+   * aedes only: refuse the connections of these client ids (their line to the broker is down)
+   * until called with none; each attempt is closed unanswered (aedes's `preConnect`), on the
+   * broker's own thread. Throws with MQTT_URL: that broker cannot be told.
+   */
+  refuse(clientIds: readonly string[]): void;
 }
 
 /**
@@ -94,14 +100,23 @@ export async function startBroker(): Promise<Broker> {
   };
   if (process.env.MQTT_URL) {
     const url = process.env.MQTT_URL;
-    return { url, stop: async () => undefined, start: async () => undefined, close: () => discardSessions(url, sessions, retained), leaves };
+    const refuse = (): void => {
+      throw new Error(`the broker at ${url} cannot be told to refuse clients (aedes only) / 外部代理 ${url} 无法拒绝指定客户端（仅内置 aedes 支持）`);
+    };
+    return { url, stop: async () => undefined, start: async () => undefined, close: () => discardSessions(url, sessions, retained), leaves, refuse };
   }
+  let refused = new Set<string>();
+  const refuse = (clientIds: readonly string[]): void => {
+    refused = new Set(clientIds);
+  };
   let port = 0;
   let aedes: Aedes | undefined;
   let server: net.Server | undefined;
   const sockets = new Set<net.Socket>();
   const start = async (): Promise<void> => {
-    aedes = await Aedes.createBroker();
+    aedes = await Aedes.createBroker({
+      preConnect: (_client, packet, done) => (refused.has(packet.clientId) ? done(new Error(`${packet.clientId} is offline`), false) : done(null, true)),
+    });
     const a = aedes;
     server = net.createServer((s) => {
       sockets.add(s);
@@ -128,7 +143,7 @@ export async function startBroker(): Promise<Broker> {
     if (server) await discardSessions(url, sessions, retained);
     await stop();
   };
-  return { url, start, stop, close, leaves };
+  return { url, start, stop, close, leaves, refuse };
 }
 
 /** A bare MQTT client on the rig's broker, for a test to publish what a store or the ledger would. */

@@ -137,4 +137,57 @@ describe('store-side commits', () => {
     expect(inboundSeq(db)).toBe(4);
     expect(getVillager(db, 'zhang')?.balance).toBe(20);
   });
+
+  /** The sync-mode switches prepared during `fn` (see the test above for why they show). */
+  const modesDuring = (fn: () => void): string[] => {
+    const modes: string[] = [];
+    const prepare = db.prepare.bind(db);
+    db.prepare = ((text: string) => {
+      if (text.startsWith('PRAGMA synchronous =')) modes.push(text);
+      return prepare(text);
+    }) as typeof db.prepare;
+    forgetStatements(db);
+    try {
+      fn();
+    } finally {
+      db.prepare = prepare;
+    }
+    return modes;
+  };
+
+  it("a deltas answer of only the store's own entries commits lazily; one new entry in it waits for the disk", () => {
+    inbound.receiveDeltas(deltas([event('villager', 1, zhang), event('entry', 2, award(2)), event('entry', 3, award(3))], 3));
+    const lazy = modesDuring(() => {
+      const r = inbound.receiveDeltas(deltas([event('entries', 4, { entries: [award(2), award(3)] }), event('entry', 5, award(2))], 5));
+      expect(r.outcomes.map((o) => o.kind)).toEqual(['applied', 'applied']);
+    });
+    expect(lazy).toEqual(['PRAGMA synchronous = NORMAL', 'PRAGMA synchronous = FULL']);
+    expect(inboundSeq(db)).toBe(5);
+    expect(getVillager(db, 'zhang')?.balance).toBe(20);
+    const durable = modesDuring(() => {
+      const r = inbound.receiveDeltas(deltas([event('entries', 6, { entries: [award(2)] }), event('entries', 7, { entries: [award(3), award(7)] })], 7));
+      expect(r.outcomes.map((o) => o.kind)).toEqual(['applied', 'applied']);
+    });
+    expect(durable).toEqual([]);
+    expect(inboundSeq(db)).toBe(7);
+    expect(getVillager(db, 'zhang')?.balance).toBe(30);
+    // Other kinds, and an event that is not even an envelope, are never taken for nothing new.
+    expect(modesDuring(() => void inbound.receiveDeltas(deltas([event('villager', 8, zhang)], 8)))).toEqual([]);
+    expect(modesDuring(() => void inbound.receiveDeltas(Buffer.from(JSON.stringify({ from_seq: 8, to_seq: 9, events: [{ seq: 9 }] }))))).toEqual([]);
+    expect(inboundSeq(db)).toBe(8);
+  });
+
+  it('a deltas answer of held entries that releases a held stream event with a new entry waits for the disk', () => {
+    inbound.receiveDeltas(deltas([event('villager', 1, zhang), event('entry', 2, award(2))], 2));
+    // Seq 4 arrives on the stream ahead of 3 and is held for the gap.
+    expect(inbound.receive(Buffer.from(JSON.stringify(event('entry', 4, award(4)))), 'events').map((o) => o.kind)).toEqual(['gap']);
+    expect(inbound.heldCount).toBe(1);
+    const modes = modesDuring(() => {
+      const r = inbound.receiveDeltas(deltas([event('entries', 3, { entries: [award(2)] })], 3));
+      expect(r.outcomes.map((o) => o.kind)).toEqual(['applied', 'applied']);
+    });
+    expect(modes).toEqual([]);
+    expect(inboundSeq(db)).toBe(4);
+    expect(getVillager(db, 'zhang')?.balance).toBe(20);
+  });
 });
