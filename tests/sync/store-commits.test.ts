@@ -116,29 +116,7 @@ describe('store-side commits', () => {
     expect(inTransaction(db, 'outer', () => inLazyTransaction(db, 'inner', () => synchronous()))).toBe(2);
   });
 
-  it("the store's own entries back on the stream commit lazily; an entry new here waits for the disk", () => {
-    inbound.receiveDeltas(deltas([event('villager', 1, zhang), event('entry', 2, award(2))], 2));
-    // The sync mode is switched by statements prepared once per connection (cachedStatement):
-    // forgotten before each step, each switch prepares its text again and is seen here.
-    const modes: string[] = [];
-    const prepare = db.prepare.bind(db);
-    db.prepare = ((text: string) => {
-      if (text.startsWith('PRAGMA synchronous =')) modes.push(text);
-      return prepare(text);
-    }) as typeof db.prepare;
-    forgetStatements(db);
-    // aw-2 is held already: the event changes only the seq.
-    expect(inbound.receive(Buffer.from(JSON.stringify(event('entries', 3, { entries: [award(2)] }))), 'events').map((o) => o.kind)).toEqual(['applied']);
-    expect(modes).toEqual(['PRAGMA synchronous = NORMAL', 'PRAGMA synchronous = FULL']);
-    modes.length = 0;
-    forgetStatements(db);
-    expect(inbound.receive(Buffer.from(JSON.stringify(event('entries', 4, { entries: [award(2), award(4)] }))), 'events').map((o) => o.kind)).toEqual(['applied']);
-    expect(modes).toEqual([]);
-    expect(inboundSeq(db)).toBe(4);
-    expect(getVillager(db, 'zhang')?.balance).toBe(20);
-  });
-
-  /** The sync-mode switches prepared during `fn` (see the test above for why they show). */
+  /** The sync-mode switches prepared during `fn` (switched by statements prepared once per connection, cachedStatement: forgotten before `fn`, each switch prepares its text again and is seen here). */
   const modesDuring = (fn: () => void): string[] => {
     const modes: string[] = [];
     const prepare = db.prepare.bind(db);
@@ -154,6 +132,19 @@ describe('store-side commits', () => {
     }
     return modes;
   };
+
+  it("the store's own entries back on the stream commit lazily; an entry new here waits for the disk", () => {
+    inbound.receiveDeltas(deltas([event('villager', 1, zhang), event('entry', 2, award(2))], 2));
+    // aw-2 is held already: the event changes only the seq.
+    expect(modesDuring(() => {
+      expect(inbound.receive(Buffer.from(JSON.stringify(event('entries', 3, { entries: [award(2)] }))), 'events').map((o) => o.kind)).toEqual(['applied']);
+    })).toEqual(['PRAGMA synchronous = NORMAL', 'PRAGMA synchronous = FULL']);
+    expect(modesDuring(() => {
+      expect(inbound.receive(Buffer.from(JSON.stringify(event('entries', 4, { entries: [award(2), award(4)] }))), 'events').map((o) => o.kind)).toEqual(['applied']);
+    })).toEqual([]);
+    expect(inboundSeq(db)).toBe(4);
+    expect(getVillager(db, 'zhang')?.balance).toBe(20);
+  });
 
   it("a deltas answer of only the store's own entries commits lazily; one new entry in it waits for the disk", () => {
     inbound.receiveDeltas(deltas([event('villager', 1, zhang), event('entry', 2, award(2)), event('entry', 3, award(3))], 3));
