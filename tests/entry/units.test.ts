@@ -217,7 +217,7 @@ describe('entry config', () => {
   it('fills defaults, keeps a given camera as given, and refuses unknown keys and bad values', () => {
     const d = resolveEntryConfig({});
     expect(d.camera).toEqual({ kind: 'v4l2', device: '/dev/video0' });
-    expect(d.match).toMatchObject({ threshold: 0.3, uncertain_threshold: 0.37, margin: 0.1, k: 2, n: 5 });
+    expect(d.match).toMatchObject({ threshold: 0.3, uncertain_threshold: 0.37, margin: 0.11, k: 2, n: 5 });
     expect(d.match.uncertain_threshold).toBeGreaterThanOrEqual(d.match.threshold);
     expect(d.recognizer).toEqual({ kind: 'faceapi' });
     const onnxModel = { kind: 'onnx-arcface', path: 'models/arcface.onnx', sha256: 'a'.repeat(64) };
