@@ -47,10 +47,21 @@ describe('gallery', () => {
         const s = g.search(q, { cohort: true });
         const ref = bruteTop2(left, q);
         expect(g.search(q).cohort).toBeUndefined();
-        expect(s.best?.villagerId ?? null).toBe(ref[0]?.[0] ?? null);
-        expect(s.second?.villagerId ?? null).toBe(ref[1]?.[0] ?? null);
-        if (ref[0]) expect(s.best?.distance).toBeCloseTo(ref[0][1], 4);
-        if (ref[1]) expect(s.second?.distance).toBeCloseTo(ref[1][1], 4);
+        // Two villagers may hold the same descriptor (fast-check repeats small seeds): then
+        // either is the right answer, so each hit is checked by its villager's exact distance.
+        const exact = new Map(ref);
+        expect(s.best === null).toBe(ref.length === 0);
+        if (s.best) {
+          expect(s.best.distance).toBeCloseTo(ref[0]![1], 4);
+          expect(exact.get(s.best.villagerId)).toBeCloseTo(ref[0]![1], 4);
+        }
+        const others = ref.filter(([id]) => id !== s.best?.villagerId);
+        expect(s.second === null).toBe(others.length === 0);
+        if (s.second) {
+          expect(s.second.villagerId).not.toBe(s.best?.villagerId);
+          expect(s.second.distance).toBeCloseTo(others[0]![1], 4);
+          expect(exact.get(s.second.villagerId)).toBeCloseTo(others[0]![1], 4);
+        }
         // the cohort distance: the mean over the villagers left of their nearest row (int8 pass: within 0.01)
         if (ref.length) expect(Math.abs((s.cohort as number) - ref.reduce((a, r) => a + r[1], 0) / ref.length)).toBeLessThan(0.01);
         else expect(s.cohort).toBeUndefined();
