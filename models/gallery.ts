@@ -34,6 +34,11 @@ export interface GallerySearch {
   cohort?: number;
 }
 
+/** What `cohortScaled` multiplies the search's distances by: scale / cohort, or 1 when it leaves them as they are. */
+export function cohortFactor(s: GallerySearch, scale: number | undefined): number {
+  return scale === undefined || !s.cohort || !(s.cohort > 0) ? 1 : scale / s.cohort;
+}
+
 /**
  * Cohort normalisation of a search (`entry.match.cohort_scale`): every distance × scale / cohort.
  * A face near everyone (a crowded region of descriptor space, a poor frame) has a large cohort
@@ -42,8 +47,8 @@ export interface GallerySearch {
  * scale is unset or the search has no cohort.
  */
 export function cohortScaled(s: GallerySearch, scale: number | undefined): GallerySearch {
-  if (scale === undefined || !s.cohort || !(s.cohort > 0)) return s;
-  const f = scale / s.cohort;
+  const f = cohortFactor(s, scale);
+  if (f === 1) return s;
   const hit = (h: GalleryHit | null): GalleryHit | null => (h ? { villagerId: h.villagerId, distance: h.distance * f } : null);
   return { best: hit(s.best), second: hit(s.second), cohort: s.cohort };
 }
@@ -201,7 +206,7 @@ export class Gallery {
     const rowScale = this.rowScale;
     const owner = this.owner;
     const n = this.rows;
-    if (this.nearestOf.length < this.idOf.length) this.nearestOf = new Float64Array(Math.max(this.idOf.length, 2 * this.nearestOf.length));
+    if (opts.cohort && this.nearestOf.length < this.idOf.length) this.nearestOf = new Float64Array(Math.max(this.idOf.length, 2 * this.nearestOf.length));
     const nearestOf = this.nearestOf;
     if (opts.cohort) {
       // a pass of its own (≈ 1 ms per 100,000 rows), only when asked: the plain search skips most rows

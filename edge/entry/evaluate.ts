@@ -10,7 +10,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { Type, type Static } from '@sinclair/typebox';
 import type { RgbFrame } from '../../models/face-engine.ts';
-import { cohortScaled, Gallery } from '../../models/gallery.ts';
+import { cohortFactor, cohortScaled, Gallery } from '../../models/gallery.ts';
 import { decodeImage } from '../../models/image.ts';
 import { EdgeError } from '../errors.ts';
 import { qualityGate, type EntryConfig } from './config.ts';
@@ -250,7 +250,7 @@ export async function collectProbes(
     // as the door decides: relative to the face's cohort when match.cohort_scale is set
     const raw = gallery.search(d, { cohort: config.match.cohort_scale !== undefined });
     const s = cohortScaled(raw, config.match.cohort_scale);
-    const f = s === raw || !raw.cohort ? 1 : (config.match.cohort_scale as number) / raw.cohort;
+    const f = cohortFactor(raw, config.match.cohort_scale);
     const mine = own.get(pf.person);
     const ownDistance = pf.genuine && mine ? f * Math.min(...mine.map((t) => l2(t, d))) : null;
     probes.push({ ...base, outcome: 'scored', best: s.best, second: s.second, ownDistance, descriptor: d });
