@@ -3,6 +3,13 @@
  * will), reconnects by itself, and never throws from `publish` while disconnected: the sync
  * layers above retransmit until acknowledged, so a publish that cannot go out now is simply
  * reported as not sent.
+ *
+ * Reconnecting is scheduled here, not by mqtt.js: its `reconnectPeriod` is one fixed wait, so
+ * after a broker restart every store of the town sat out the whole period and then came back
+ * in the same instant. Here the first attempt after a drop comes within a tenth of
+ * `reconnectMs`, each failed attempt doubles the wait up to `reconnectMs`, and every wait is
+ * jittered (half of it random), so a long outage is retried at about the old pace and a
+ * broker's restart is over in a fraction of it (`reconnectDelay`).
  */
 import { readFileSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
@@ -22,6 +29,7 @@ export interface MqttOptions {
   will?: { topic: string; payload: string } | undefined;
   /** Resume the broker-side session (queued QoS 1 messages) across reconnects. */
   persistentSession?: boolean;
+  /** The longest wait between two attempts to reach the broker (`reconnectDelay`). */
   reconnectMs?: number;
   keepaliveS?: number;
   /**
@@ -41,8 +49,22 @@ export interface SyncMqttEvents {
   message: [topic: string, payload: Buffer];
 }
 
+/**
+ * The wait before reconnect attempt `attempt` (0: the first after a drop): exponential backoff
+ * from a tenth of `maxMs` to `maxMs`, with "equal jitter" (half the step fixed, half random,
+ * `random` in [0, 1)): clients that lost the same broker at the same instant spread out, and
+ * none waits less than half its step.
+ */
+export function reconnectDelay(attempt: number, maxMs: number, random: () => number = Math.random): number {
+  const step = Math.min(maxMs, (maxMs / 10) * 2 ** Math.min(attempt, 30));
+  return Math.round(step / 2 + random() * (step / 2));
+}
+
 export class SyncMqtt extends EventEmitter<SyncMqttEvents> {
   private client: MqttClient | undefined;
+  /** Failed attempts since the last connection (the backoff's exponent), and the next one's timer. */
+  private attempts = 0;
+  private retry: NodeJS.Timeout | undefined;
   private subscriptions: string[] = [];
   /** This client has subscribed once (since `start`). */
   private subscribed = false;
@@ -64,7 +86,8 @@ export class SyncMqtt extends EventEmitter<SyncMqttEvents> {
       clientId: o.clientId,
       protocolVersion: 4, // MQTT 3.1.1: aedes has no MQTT 5, and nothing here needs it
       clean: !(o.persistentSession ?? true),
-      reconnectPeriod: o.reconnectMs ?? 1000,
+      // 0: mqtt.js does not reconnect by itself; `close` below schedules the next attempt.
+      reconnectPeriod: 0,
       connectTimeout: 10_000,
       keepalive: o.keepaliveS ?? 30,
       ...(o.username !== undefined ? { username: o.username } : {}),
@@ -83,6 +106,7 @@ export class SyncMqtt extends EventEmitter<SyncMqttEvents> {
       });
     }
     client.on('connect', (ack) => {
+      this.attempts = 0;
       trace(o.clientId, 'mqtt-connect', { outgoing: Object.keys(client.outgoing).length });
       // Small messages (acks, beats) must not wait for the delayed-ACK timer (Nagle).
       const stream = client.stream as { setNoDelay?: (on: boolean) => void } | undefined;
@@ -101,11 +125,27 @@ export class SyncMqtt extends EventEmitter<SyncMqttEvents> {
     client.on('close', () => {
       if (o.dropUnackedOnClose) for (const id of Object.keys(client.outgoing)) client.removeOutgoingMessage(Number(id));
       this.emit('disconnect');
+      this.scheduleReconnect(client);
     });
     client.on('message', (topic, payload) => this.emit('message', topic, payload));
     // Connection errors are retried by the reconnect loop; they must not crash the process.
     client.on('error', () => undefined);
     this.client = client;
+  }
+
+  /**
+   * The next attempt after `reconnectDelay`. The client's own message stores go with it: what
+   * was published and not yet acknowledged is sent again once connected, as mqtt.js's own
+   * reconnect would (`reconnect()` without them starts from empty stores).
+   */
+  private scheduleReconnect(client: MqttClient): void {
+    if (this.client !== client || this.retry || client.disconnecting) return;
+    const wait = reconnectDelay(this.attempts++, this.opts.reconnectMs ?? 1000);
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      if (this.client !== client || client.connected || client.disconnecting) return;
+      client.reconnect({ incomingStore: client.incomingStore, outgoingStore: client.outgoingStore });
+    }, wait);
   }
 
   /** QoS 1. Resolves true once the broker has the message, false if it could not be sent. */
@@ -125,6 +165,8 @@ export class SyncMqtt extends EventEmitter<SyncMqttEvents> {
   async stop(last?: { topic: string; payload: string; retain?: boolean }): Promise<void> {
     const client = this.client;
     this.client = undefined;
+    clearTimeout(this.retry);
+    this.retry = undefined;
     if (!client) return;
     if (last && client.connected) {
       await new Promise<void>((resolve) => client.publish(last.topic, last.payload, { qos: 1, retain: last.retain ?? false }, () => resolve()));
