@@ -11,6 +11,7 @@ import type { Logger } from './log.ts';
 import type { Db } from './ledger/db.ts';
 import { doorDetector, engineChoice, recognizerChoice, type EntryConfig } from './entry/config.ts';
 import { EntryPipeline, type DoorLock, type StoreOccupancy } from './entry/pipeline.ts';
+import { livenessPosture } from './entry/liveness-posture.ts';
 import { createFrameSource, type FrameSource } from './entry/camera.ts';
 import { loadOrCreateTemplateKey } from './entry/templates.ts';
 import { DoorLearning } from './entry/door-learning.ts';
@@ -148,6 +149,8 @@ export class EntryPart implements Part {
     this.pipeline = pipeline;
     await pipeline.start();
     this.log.info({ face: config.face_enabled, camera: this.camera ? config.camera.kind : 'none', qr: qrPublicKey !== null }, 'entry ready / 门禁就绪');
+    const posture = livenessPosture(config);
+    if (posture.status === 'warn') this.log.warn({ fix: posture.fix }, posture.detail);
   }
 
   async stop(): Promise<void> {

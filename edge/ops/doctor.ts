@@ -15,6 +15,7 @@ import { LOCK_FILE } from '../data-dir.ts';
 import { MODEL_MANIFEST, readModel, type ModelName } from '../../models/manifest.ts';
 import { createHash } from 'node:crypto';
 import { checkBroker, checkCamera, checkSerial, type DoctorRow } from './doctor-hardware.ts';
+import { livenessPosture } from '../entry/liveness-posture.ts';
 
 export type { DoctorRow };
 
@@ -143,6 +144,7 @@ export async function runDoctor(c: Config, source: string, now: Date = new Date(
   else if (pid !== undefined) rows.push({ check: 'serial', status: 'skip', detail: 'the daemon holds the ports: see /readyz / 串口由守护进程占用，请看 /readyz' });
   else rows.push(...(await checkSerial(c.drivers)));
   rows.push(await checkCamera(c));
+  rows.push({ check: 'liveness', ...livenessPosture(c.entry) });
   rows.push(await checkBroker(c));
   rows.push(checkDisk(c));
   if (!rows.some((r) => r.check === 'clock')) rows.push(checkClock(now));
