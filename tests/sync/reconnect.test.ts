@@ -65,67 +65,51 @@ describe('reconnectDelay', () => {
   });
 });
 
+/** A broker, a line to it and a client on that line; `fn` runs, then everything is closed. */
+async function onLine(opts: { reconnectMs: number; persistentSession: boolean }, fn: (l: Awaited<ReturnType<typeof line>>, m: SyncMqtt) => Promise<void>): Promise<void> {
+  const broker = await startBroker();
+  const l = await line(new URL(broker.url));
+  const clientId = uid('rc-');
+  broker.leaves(clientId);
+  const m = new SyncMqtt({ url: l.url, clientId, ...opts });
+  try {
+    await fn(l, m);
+  } finally {
+    await m.stop();
+    await l.close();
+    await broker.close();
+  }
+}
+
 describe(`SyncMqtt reconnects (${brokerKind})`, () => {
-  it('comes back after a cut line long before its longest wait', async () => {
-    const broker = await startBroker();
-    const l = await line(new URL(broker.url));
-    const clientId = uid('rc-');
-    broker.leaves(clientId);
-    // A longest wait of 60 s: a client that waited it (mqtt.js's fixed period) would outlast waitFor's 20 s.
-    const m = new SyncMqtt({ url: l.url, clientId, persistentSession: true, reconnectMs: 60_000 });
+  // A longest wait of 60 s: a client that waited it (mqtt.js's fixed period) would outlast waitFor's 20 s.
+  it('comes back after a cut line long before its longest wait', () => onLine({ reconnectMs: 60_000, persistentSession: true }, async (l, m) => {
     let connects = 0;
     m.on('connect', () => connects++);
-    try {
-      m.start([`test/${clientId}`]);
-      await waitFor('first connection', () => connects === 1);
-      l.cut();
-      await waitFor('the drop seen', () => !m.connected);
-      await waitFor('connected again', () => connects === 2);
-      expect(l.accepted()).toBe(2);
-    } finally {
-      await m.stop();
-      await l.close();
-      await broker.close();
-    }
-  });
+    m.start(['test/reconnect']);
+    await waitFor('first connection', () => connects === 1);
+    l.cut();
+    await waitFor('the drop seen', () => !m.connected);
+    await waitFor('connected again', () => connects === 2);
+    expect(l.accepted()).toBe(2);
+  }));
 
-  it('tries again and again while refused, backing off, and connects once the line is back', async () => {
-    const broker = await startBroker();
-    const l = await line(new URL(broker.url));
-    const clientId = uid('rc-');
-    broker.leaves(clientId);
-    const m = new SyncMqtt({ url: l.url, clientId, persistentSession: false, reconnectMs: 400 });
-    try {
-      l.refuse(4);
-      m.start([]);
-      await waitFor('connected after four refusals', () => m.connected);
-      expect(l.accepted()).toBe(5);
-    } finally {
-      await m.stop();
-      await l.close();
-      await broker.close();
-    }
-  });
+  it('tries again and again while refused, backing off, and connects once the line is back', () => onLine({ reconnectMs: 400, persistentSession: false }, async (l, m) => {
+    l.refuse(4);
+    m.start([]);
+    await waitFor('connected after four refusals', () => m.connected);
+    expect(l.accepted()).toBe(5);
+  }));
 
-  it('stop() cancels an attempt that is due', async () => {
-    const broker = await startBroker();
-    const l = await line(new URL(broker.url));
-    const clientId = uid('rc-');
-    broker.leaves(clientId);
-    const m = new SyncMqtt({ url: l.url, clientId, persistentSession: false, reconnectMs: 200 });
-    try {
-      l.refuse(1_000_000);
-      m.start([]);
-      await waitFor('two attempts refused', () => l.accepted() >= 2);
-      await m.stop();
-      const after = l.accepted();
-      // The longest wait is 200 ms: a live retry loop would have made two more attempts in 1 s.
-      await new Promise((r) => setTimeout(r, 1000));
-      expect(l.accepted()).toBe(after);
-      expect(m.connected).toBe(false);
-    } finally {
-      await l.close();
-      await broker.close();
-    }
-  });
+  it('stop() cancels an attempt that is due', () => onLine({ reconnectMs: 200, persistentSession: false }, async (l, m) => {
+    l.refuse(1_000_000);
+    m.start([]);
+    await waitFor('two attempts refused', () => l.accepted() >= 2);
+    await m.stop();
+    const after = l.accepted();
+    // The longest wait is 200 ms: a live retry loop would have made two more attempts in 1 s.
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(l.accepted()).toBe(after);
+    expect(m.connected).toBe(false);
+  }));
 });
