@@ -41,10 +41,19 @@ export interface PersonPhotos { person: string; files: string[] }
 
 const bad = (en: string, zh: string): EdgeError => new EdgeError('INVALID_ARGUMENT', en, { zh });
 
+/**
+ * How a folder of sub-folders is named in refusals: the flag it came from, and what each sub-folder
+ * is. `faces evaluate --dir` wants people (at least 3: enrolled people and strangers);
+ * `faces evaluate-liveness --real / --attack` wants presentations (at least 1 each).
+ */
+export interface FolderRole { flag: string; min: number; unit: { en: string; zh: string } }
+const PEOPLE: FolderRole = { flag: '--dir', min: 3, unit: { en: 'person folder(s) with photos; at least 3 are needed (enrolled people and strangers)', zh: '个人的照片，至少需要 3 人（录入者和陌生人）' } };
+
 /** Lists DIR/<person>/<photo>; refuses what cannot be evaluated, naming it, before any model runs. */
-export async function listPeople(dir: string): Promise<PersonPhotos[]> {
+export async function listPeople(dir: string, role: FolderRole = PEOPLE): Promise<PersonPhotos[]> {
+  const flag = role.flag;
   const st = await stat(dir).catch(() => null);
-  if (!st?.isDirectory()) throw bad(`--dir ${dir}: no such folder`, `--dir ${dir}：文件夹不存在`);
+  if (!st?.isDirectory()) throw bad(`${flag} ${dir}: no such folder`, `${flag} ${dir}：文件夹不存在`);
   const people: PersonPhotos[] = [];
   const strays: string[] = [];
   const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
@@ -57,9 +66,9 @@ export async function listPeople(dir: string): Promise<PersonPhotos[]> {
       .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
     people.push({ person: e.name, files: files.map((f) => path.join(dir, e.name, f)) });
   }
-  if (strays.length) throw bad(`--dir ${dir}: files directly in the folder (${strays.slice(0, 3).join(', ')}); put each person's photos in a sub-folder`, `--dir ${dir}：照片须放在每人一个的子文件夹中（${strays.slice(0, 3).join('，')}）`);
+  if (strays.length) throw bad(`${flag} ${dir}: files directly in the folder (${strays.slice(0, 3).join(', ')}); put each ${role === PEOPLE ? "person's photos" : "presentation's frames"} in a sub-folder`, `${flag} ${dir}：${role === PEOPLE ? '照片须放在每人一个的子文件夹中' : '帧须放在每次呈现一个的子文件夹中'}（${strays.slice(0, 3).join('，')}）`);
   const withPhotos = people.filter((p) => p.files.length > 0);
-  if (withPhotos.length < 3) throw bad(`--dir ${dir}: ${withPhotos.length} person folder(s) with photos; at least 3 are needed (enrolled people and strangers)`, `--dir ${dir}：只有 ${withPhotos.length} 个人的照片，至少需要 3 人（录入者和陌生人）`);
+  if (withPhotos.length < role.min) throw bad(`${flag} ${dir}: ${withPhotos.length} ${role.unit.en}`, `${flag} ${dir}：只有 ${withPhotos.length} ${role.unit.zh}`);
   // header check only (cheap): a non-image found after minutes of work would waste them
   const notImages: string[] = [];
   for (const p of withPhotos) {
@@ -68,7 +77,7 @@ export async function listPeople(dir: string): Promise<PersonPhotos[]> {
       if (!ok) notImages.push(path.relative(dir, f));
     }
   }
-  if (notImages.length) throw bad(`--dir ${dir}: not an image: ${notImages.slice(0, 5).join(', ')}${notImages.length > 5 ? ` and ${notImages.length - 5} more` : ''}`, `--dir ${dir}：不是图片：${notImages.slice(0, 5).join('，')}`);
+  if (notImages.length) throw bad(`${flag} ${dir}: not an image: ${notImages.slice(0, 5).join(', ')}${notImages.length > 5 ? ` and ${notImages.length - 5} more` : ''}`, `${flag} ${dir}：不是图片：${notImages.slice(0, 5).join('，')}`);
   return withPhotos;
 }
 
