@@ -30,10 +30,10 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { resolveEntryConfig, type MatchConfig } from '../edge/entry/config.ts';
-import { initialWindow, stepWindow } from '../edge/entry/decision.ts';
+import { initialWindow, poolSum, stepWindow, withPool } from '../edge/entry/decision.ts';
 import { marginGrid, pointAt, presentationRuns, presentations, safePoint, verdictOf, type Probe } from '../edge/entry/evaluate-metrics.ts';
 import type { DescribedProbe } from '../edge/entry/evaluate-adapt.ts';
-import { Gallery, type GallerySearch } from '../models/gallery.ts';
+import { Gallery, pooledQuery, type GallerySearch } from '../models/gallery.ts';
 import { cachedRuns, readCaches, type CachedRun } from './cached-runs.ts';
 
 const { values: o } = parseArgs({
@@ -41,7 +41,7 @@ const { values: o } = parseArgs({
     'cache-dir': { type: 'string', default: '/work/data/cache' }, root: { type: 'string', default: '/work/data/faces' },
     sets: { type: 'string', default: 'nuaa-client,nuaa-client-dim,lfw-eastasian,lfw-western-a' }, enrol5: { type: 'string', default: 'nuaa-client,nuaa-client-dim' },
     seeds: { type: 'string', default: '1,2,3' }, door: { type: 'string', default: 'nuaa-client,nuaa-client-dim' },
-    'min-frames': { type: 'string', default: '2' }, explore: { type: 'boolean', default: false }, margins: { type: 'string', default: '0.02,0.30' }, apply: { type: 'string' },
+    'min-frames': { type: 'string', default: '2' }, 'max-step': { type: 'string' }, explore: { type: 'boolean', default: false }, margins: { type: 'string', default: '0.02,0.30' }, apply: { type: 'string' },
   },
 });
 const list = (s: string): string[] => s.split(',').filter(Boolean);
@@ -50,24 +50,39 @@ const enrol5 = list(o.enrol5);
 const seeds = list(o.seeds).map(Number);
 const doorSets = new Set(list(o.door));
 const minFrames = Number(o['min-frames']);
+interface Point { t: number; m: number }
 const SAFETY = 0.02;
 const match: MatchConfig = resolveEntryConfig({}).match;
+// the schema's min_frames and max_step (a face farther from the pool's mean starts a new pool)
+const poolDefaults = { ...(resolveEntryConfig({ match: { pool: { min_frames: minFrames, ...(o['max-step'] ? { max_step: Number(o['max-step']) } : {}) } } }).match.pool as NonNullable<MatchConfig['pool']>) };
 const n = match.n;
 
-/** One window of consecutive probes with the pooled search after each frame (null: nothing pooled yet). */
-interface Window { person: string; genuine: boolean; frames: Probe[]; pooled: Array<{ count: number; s: GallerySearch } | null> }
+/** One window of consecutive probes with the pooled search at each frame (null: no descriptor) and the pool's size after it. */
+interface Window { person: string; genuine: boolean; frames: DescribedProbe[]; pooled: Array<{ count: number; s: GallerySearch | null }> }
 interface Run { key: string; set: string; door: boolean; probes: Probe[]; cut: Window[]; sliding: Window[] }
 
+/** The door's config for a rule: frame point (none: a frame never names anyone), pool point (none: pooling off). */
+const configOf = (frame: Point | null, pool: Point | null): MatchConfig => ({
+  ...match,
+  threshold: frame ? frame.t : -1, margin: frame ? frame.m : 2, uncertain_threshold: frame ? frame.t : -1,
+  pool: pool ? { ...poolDefaults, threshold: pool.t, margin: pool.m } : undefined,
+});
+
+/**
+ * The pooled searches of a window, through the door's own pool (stepWindow, poolSum, withPool) with
+ * nothing ever deciding: until a rule's first decision its pool is this one, so any threshold and
+ * margin can be tried on them without searching again.
+ */
 function windowOf(gallery: Gallery, frames: DescribedProbe[]): Window {
-  const sum = new Float32Array(gallery.dimension);
-  let count = 0;
-  const pooled = frames.map((p) => {
-    if (p.outcome === 'scored' && p.descriptor) {
-      for (let i = 0; i < sum.length; i++) (sum[i] as number) += p.descriptor[i] as number;
-      count++;
-    }
-    // the gallery scales the query to unit length: the mean's direction is what is searched
-    return count ? { count, s: gallery.search(sum) } : null;
+  // n beyond the window's length: no window decision resets the pool before the last frame's count is read
+  const never = { ...configOf(null, { t: -1, m: 2 }), n: frames.length + 1 };
+  let state = initialWindow();
+  const pooled = frames.map((p, j) => {
+    const d = p.descriptor ?? undefined;
+    const sum = poolSum(state, never);
+    const s = d && sum ? gallery.search(pooledQuery(sum, d)) : null;
+    state = stepWindow(state, withPool(verdictOf(p, never), d, s, never), j, never).state;
+    return { count: state.pool?.count ?? 0, s };
   });
   const first = frames[0] as DescribedProbe;
   return { person: first.person, genuine: first.genuine, frames, pooled };
@@ -86,30 +101,17 @@ function prepare(r: CachedRun): Run {
 }
 
 const marginOf = (s: GallerySearch): number => (s.best ? (s.second ? s.second.distance - s.best.distance : 2 - s.best.distance) : -1);
-/** The villager a search names at threshold t and margin m (the match rule), or null. */
-const names = (s: GallerySearch, t: number, m: number): string | null => (s.best && s.best.distance <= t && marginOf(s) >= m ? s.best.villagerId : null);
 
-interface Point { t: number; m: number }
 type Rule = { kind: 'frame'; frame: Point } | { kind: 'pooled'; pool: Point } | { kind: 'either'; frame: Point; pool: Point };
 
-/** Whom the door lets in for this window under the rule ('' none); the first opening decides. */
+/** Whom the door lets in for this window under the rule ('' none): its stepWindow with entry.match.pool, the first decision. */
 function decide(w: Window, rule: Rule): string {
+  const cfg = configOf(rule.kind === 'pooled' ? null : rule.frame, rule.kind === 'frame' ? null : rule.pool);
   let state = initialWindow();
-  const fm = rule.kind === 'pooled' ? null : { ...match, threshold: rule.frame.t, margin: rule.frame.m, uncertain_threshold: rule.frame.t };
   for (const [j, p] of w.frames.entries()) {
-    let byFrame: string | null = null;
-    if (fm) {
-      const r = stepWindow(state, verdictOf(p, fm), j, fm);
-      state = r.state;
-      if (r.outcome?.kind === 'matched') byFrame = r.outcome.villagerId;
-      // the per-frame window came to another decision: with the frame rule alone, the presentation ends
-      else if (r.outcome && rule.kind === 'frame') return '';
-    }
-    const pj = w.pooled[j];
-    const byPool = rule.kind !== 'frame' && pj && pj.count >= minFrames ? names(pj.s, rule.pool.t, rule.pool.m) : null;
-    if (byFrame && byPool && byFrame !== byPool) continue;
-    const who = byFrame ?? byPool;
-    if (who) return who;
+    const r = stepWindow(state, withPool(verdictOf(p, cfg), p.descriptor ?? undefined, w.pooled[j]?.s, cfg), j, cfg);
+    state = r.state;
+    if (r.outcome) return r.outcome.kind === 'matched' ? r.outcome.villagerId : '';
   }
   return '';
 }
@@ -135,7 +137,7 @@ const shiftRule = (rule: Rule): Rule => (rule.kind === 'frame' ? { kind: 'frame'
 function falsePooled(runs: readonly Run[]): Array<[number, number, string]> {
   const out: Array<[number, number, string]> = [];
   for (const r of runs) for (const w of r.sliding) for (const pj of w.pooled) {
-    if (!pj || pj.count < minFrames || !pj.s.best) continue;
+    if (pj.count < minFrames || !pj.s?.best) continue;
     if (w.genuine && pj.s.best.villagerId === w.person) continue;
     out.push([pj.s.best.distance, marginOf(pj.s), r.key]);
   }
@@ -148,22 +150,27 @@ const r3 = (x: number): number => Math.round(x * 1000) / 1000;
 function calibratePooled(runs: readonly Run[], frame: Point | null): { pool: Point; door: number; doorGenuine: number } | null {
   const falses = falsePooled(runs);
   const [mFrom, mTo] = o.margins.split(',').map(Number) as [number, number];
+  // thresholds beyond the farthest pooled distance change nothing
+  const farthest = Math.max(...runs.flatMap((r) => r.sliding.flatMap((w) => w.pooled.map((pj) => pj.s?.best?.distance ?? 0))));
   type Best = { pool: Point; door: number; doorGenuine: number; windows: number };
   let best: Best | null = null as Best | null;
   for (const m of marginGrid(mFrom, mTo)) {
     const limit = Math.min(2 + SAFETY, ...falses.filter(([, fm]) => fm >= m - SAFETY).map(([d]) => d));
     const bestBefore: Best | null = best;
-    for (let t = Math.floor((limit - SAFETY - 1e-9) * 200) / 200; t >= 0.1; t = r3(t - 0.005)) {
+    const tMax = Math.floor(Math.min(limit - SAFETY - 1e-9, farthest + 0.005) * 200) / 200;
+    for (let t = tMax; t >= 0.1; t = r3(t - 0.005)) {
       const rule: Rule = frame ? { kind: 'either', frame, pool: { t, m } } : { kind: 'pooled', pool: { t, m } };
       let door = 0, doorGenuine = 0, windows = 0;
+      for (const r of runs) if (r.door) { const c = tally(r.cut, rule); door += c.accepted; doorGenuine += c.genuine; }
+      // the sliding windows only break ties (they are most of the work)
+      if (best && door < best.door && !(o.explore && t === tMax)) continue;
       for (const r of runs) {
-        if (r.door) { const c = tally(r.cut, rule); door += c.accepted; doorGenuine += c.genuine; }
         const s = tally(r.sliding, rule);
         windows += s.genuine ? s.accepted / s.genuine : 0;
       }
       windows /= runs.length;
       if (!best || door > best.door || (door === best.door && (windows > best.windows + 1e-9 || (Math.abs(windows - best.windows) < 1e-9 && t < best.pool.t)))) best = { pool: { t, m }, door, doorGenuine, windows };
-      if (o.explore && t === Math.floor((limit - SAFETY - 1e-9) * 200) / 200) {
+      if (o.explore && t === tMax) {
         const by = falses.filter(([d, fm]) => fm >= m - SAFETY && d === limit).map(([, , k]) => k);
         out(`  margin ${m}: nearest false pooled prefix ${limit.toFixed(3)} (${by.join(' ')}), largest safe threshold ${t}: door ${door}/${doorGenuine}`);
       }
