@@ -8,6 +8,10 @@
  * under the loose one is `uncertain` (close to someone, not close enough to let them in);
  * a window of k such frames without a match asks for the card or QR code instead of
  * refusing outright, since a false accept is theft and a flat refusal loses a villager.
+ *
+ * With entry.match.pool the window also keeps the sum of its frames' descriptors: the gallery's
+ * answer for that pool (searched where the gallery is, and handed in with the frame's verdict)
+ * names a villager like a frame, with its own threshold and margin, once enough frames are pooled.
  */
 import type { Recognition } from '../../models/protocol.ts';
 import { cohortScaled, pooledQuery, type GallerySearch } from '../../models/gallery.ts';
