@@ -1,5 +1,5 @@
 /**
- * `npm run bench:entry [-- --json] [-- --frames N] [-- --gallery N] [-- --engine onnx|tfjs] [-- --detector tiny|ssd|config] [-- --fusion W | --flip] [-- --passive [-- --texture]]`:
+ * `npm run bench:entry [-- --json] [-- --frames N] [-- --gallery N] [-- --engine onnx|tfjs] [-- --detector tiny|ssd|config] [-- --fusion W | --flip] [-- --pool] [-- --passive [-- --texture]]`:
  * the recognition-to-unlock hot loop.
  *
  * ours:  frame handed to EntryPipeline → inference worker (detect, landmarks, descriptor,
@@ -14,6 +14,7 @@
  * `--detector` the door's detector (default: as the door's config chooses it, entry.detector or SSD on onnx).
  * `--fusion W`: the recognizer face-api + Human's faceres fused with weight W (default: face-api alone).
  * `--flip`: face-api with entry.recognizer.flip (the face and its mirror described, averaged). Stages are per frame, p50/p99.
+ * `--pool`: entry.match.pool on (the worker also searches the window's pool; with k 1 of n 1 the pool is one frame, so the match stage shows the second search's cost).
  * `--ab`: the passive check's cost, interleaved frame by frame (bench/entry-ab.ts): two pipelines on the
  *        same engine, one without the check and one with `--passive`'s, each frame through both in
  *        alternating order; prints the paired differences and stops (no stock run).
@@ -66,6 +67,7 @@ if (fusionWeight !== null && !(fusionWeight > 0 && fusionWeight < 1)) {
   process.exit(2);
 }
 const flip = args.includes('--flip');
+const pool = args.includes('--pool');
 if (flip && fusionWeight !== null) {
   console.error('--flip 与 --fusion 不能同时使用 / --flip and --fusion cannot be combined');
   process.exit(2);
@@ -130,7 +132,7 @@ async function main(): Promise<void> {
     writeFileSync(file, JSON.stringify({ version: TEXTURE_VERSION, features: TEXTURE_FEATURES, mean: new Array(TEXTURE_FEATURES).fill(0), scale: new Array(TEXTURE_FEATURES).fill(1), weights: new Array(TEXTURE_FEATURES).fill(0), bias: 1, threshold: 0, trainedOn: 'bench: neutral' }));
     passive.texture_model = file;
   }
-  const configFor = (p: Record<string, unknown>) => resolveEntryConfig({ unlock_pulse_ms: 200, match: { k: 1, n: 1, cooldown_ms: 0 }, liveness: { passive: p }, recognizer });
+  const configFor = (p: Record<string, unknown>) => resolveEntryConfig({ unlock_pulse_ms: 200, match: { k: 1, n: 1, cooldown_ms: 0, ...(pool ? { pool: {} } : {}) }, liveness: { passive: p }, recognizer });
   // with --ab this is the pipeline without the check; the other one gets `passive`
   const config = configFor(abArg ? {} : passive);
   const engineKind = engineArg === 'config' ? config.engine : engineArg;
@@ -263,6 +265,7 @@ async function main(): Promise<void> {
     detector,
     recognizer: recognizerLabel(recognizerChoice(config.recognizer, dir)),
     passive: config.liveness.passive.enabled,
+    pool: config.match.pool !== undefined,
     texture: config.liveness.passive.texture_model !== null,
     gallery: GALLERY,
     frames: frames.length,

@@ -6,7 +6,7 @@
 import { parentPort } from 'node:worker_threads';
 import { isModelError } from './errors.ts';
 import { FaceEngine } from './face-engine.ts';
-import { Gallery } from './gallery.ts';
+import { Gallery, pooledQuery } from './gallery.ts';
 import { gallerySealed, nearestSealed } from './sealed.ts';
 import { threadMemory } from './runtime.ts';
 import type { EngineStarted, Recognition, WorkerConversion, WorkerRequest, WorkerResponse } from './protocol.ts';
@@ -38,13 +38,15 @@ async function handle(req: WorkerRequest): Promise<unknown> {
       const face = a.faces[0];
       const t = performance.now();
       const match = face?.descriptor ? gallery.search(face.descriptor, { cohort: req.opts.cohort === true }) : null;
+      // entry.match.pool: the pool so far with this face added, searched as a frame is (plain distances)
+      const pooled = face?.descriptor && req.opts.pool ? gallery.search(pooledQuery(req.opts.pool, face.descriptor)) : null;
       const matchMs = performance.now() - t;
       let summary: Recognition['face'] = null;
       if (face) {
         const { descriptor: _d, ...rest } = face;
         summary = rest;
       }
-      const out: Recognition = { faceCount: a.faceCount, face: summary, match, times: { ...a.times, match: matchMs }, ...(face?.descriptor ? { descriptor: face.descriptor } : {}) };
+      const out: Recognition = { faceCount: a.faceCount, face: summary, match, times: { ...a.times, match: matchMs }, ...(face?.descriptor ? { descriptor: face.descriptor } : {}), ...(pooled ? { pooled } : {}) };
       return out;
     }
     case 'analyse':

@@ -81,6 +81,11 @@ export interface AnalyseOptions {
   livenessNet?: boolean;
   /** The worker's gallery search also gives the face's cohort distance (entry.match.cohort_scale). */
   cohort?: boolean;
+  /**
+   * Probe-side pooling (entry.match.pool): the sum of the unit descriptors pooled so far at the
+   * door; the worker also searches the pool with this frame's descriptor added (`pooledQuery`).
+   */
+  pool?: Float32Array;
 }
 
 export interface Liveness {

@@ -40,6 +40,18 @@ export function cohortFactor(s: GallerySearch, scale: number | undefined): numbe
 }
 
 /**
+ * The query of probe-side pooling (`entry.match.pool`): the sum of the unit descriptors pooled
+ * so far (empty: none yet) plus this frame's; `search` scales it to unit length, so the pool's
+ * mean is searched. A new array: the caller keeps it as the pool's new sum.
+ */
+export function pooledQuery(sum: Float32Array | null | undefined, descriptor: Float32Array): Float32Array {
+  const q = new Float32Array(descriptor);
+  // an empty sum (nothing pooled yet) adds nothing
+  if (sum && sum.length === q.length) for (let i = 0; i < q.length; i++) (q[i] as number) += sum[i] as number;
+  return q;
+}
+
+/**
  * Cohort normalisation of a search (`entry.match.cohort_scale`): every distance × scale / cohort.
  * A face near everyone (a crowded region of descriptor space, a poor frame) has a large cohort
  * distance and is pushed away; a face near one villager only is pulled in. `scale` keeps the

@@ -12,6 +12,8 @@ export interface Recognition {
   match: GallerySearch | null;
   /** The largest face's descriptor (for learning at the door, edge/entry/door-learning.ts); absent when there is none. */
   descriptor?: Float32Array;
+  /** With `opts.pool`: top-2 of the pool's sum plus this face's descriptor (`pooledQuery`); absent without a descriptor. */
+  pooled?: GallerySearch;
   times: StageTimes & { match: number };
 }
 

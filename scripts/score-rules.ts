@@ -19,20 +19,14 @@
  *   without a pass over the gallery's templates: the threshold is then a ratio);
  * - `template-norm`: d_v · C / μ_v, μ_v the mean distance of v's templates to the other
  *   villagers (a villager who looks like many others is scaled up; Z-norm's scale on the gallery's side).
- * The cache must hold one recognizer (one file per recognizer) and every photo of the runs.
+ * The cache (one file, or several joined by commas) must hold one recognizer and every photo of the runs.
  */
-import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { resolveEntryConfig } from '../edge/entry/config.ts';
 import { l2 } from '../edge/entry/adapt.ts';
-import { collectProbes, listPeople } from '../edge/entry/evaluate.ts';
-import type { AnalysisCache, CachedAnalysis } from '../edge/entry/evaluate-cache.ts';
 import { marginGrid, pointAt, presentations, safePoint, type Probe } from '../edge/entry/evaluate-metrics.ts';
-import type { FaceAnalyser } from '../edge/entry/enrol.ts';
-
-interface Stored { faceCount: number; nearFaces: number; face: { rejected: string | null; descriptor: string | null } | null }
-const decode = (s: string): Float32Array => new Float32Array(new Uint8Array(Buffer.from(s, 'base64')).buffer);
+import { cachedRuns, readCaches } from './cached-runs.ts';
 
 const { values: o } = parseArgs({
   options: {
@@ -42,22 +36,16 @@ const { values: o } = parseArgs({
   },
 });
 if (!o.cache || !o.sets) {
-  console.error('usage: score-rules.ts --cache CACHE.json --sets s1,s2 [--seeds 1,2,3] [--enrol 3] [--rules …] [--apply RULE:T:M]');
+  console.error('usage: score-rules.ts --cache CACHE.json[,CACHE2.json] --sets s1,s2 [--seeds 1,2,3] [--enrol 3] [--rules …] [--apply RULE:T:M]');
   process.exit(2);
 }
-const parsed = JSON.parse(await readFile(o.cache, 'utf8')) as { entries: Record<string, Stored> };
-const labels = new Set(Object.keys(parsed.entries).map((k) => k.slice(0, k.indexOf('|'))));
-if (labels.size !== 1) { console.error(`--cache ${o.cache}: holds ${labels.size} recognizers (${[...labels].join(', ')}); one is needed`); process.exit(2); }
-const entries = new Map(Object.entries(parsed.entries).map(([k, v]) => [k.slice(k.indexOf('|') + 1), v]));
-const cache = {
-  async analyse(role: string, file: string): Promise<CachedAnalysis> {
-    const st = await stat(file);
-    const x = entries.get(`${role}|${file}|${st.size}|${Math.floor(st.mtimeMs)}`);
-    if (!x) throw new Error(`${role} ${file}: not in the cache (run faces evaluate with this seed and --enrol first)`);
-    return { faceCount: x.faceCount, nearFaces: x.nearFaces, face: x.face ? { rejected: x.face.rejected, descriptor: x.face.descriptor ? decode(x.face.descriptor) : null } : null };
-  },
-} as unknown as AnalysisCache;
-const noEngine: FaceAnalyser = { analyse: () => Promise.reject(new Error('not in the cache')) };
+let cache;
+try {
+  cache = await readCaches(o.cache.split(','));
+} catch (err) {
+  console.error((err as Error).message);
+  process.exit(2);
+}
 const entry = resolveEntryConfig({});
 
 type Rule = 'min' | 'mean2' | 'probe-norm' | 'probe-ratio' | 'template-norm';
@@ -99,14 +87,7 @@ function rescore(own: Map<string, Float32Array[]>, probes: ReturnType<typeof Obj
 const out = (line = ''): void => { process.stdout.write(`${line}\n`); };
 const sets = o.sets.split(',');
 const seeds = o.seeds.split(',').map(Number);
-const runs: { key: string; own: Map<string, Float32Array[]>; probes: unknown[] }[] = [];
-for (const s of sets) {
-  const people = await listPeople(path.join(o.root, s));
-  for (const seed of seeds) {
-    const c = await collectProbes({ enrol: noEngine, door: noEngine }, entry, path.join(o.root, s), people, { enrol: Number(o.enrol), seed, cache });
-    runs.push({ key: `${s}#${seed}`, own: c.own, probes: c.probes });
-  }
-}
+const runs = await cachedRuns(cache, o.root, sets, seeds, Number(o.enrol), entry);
 const pct = (x: number): string => `${(100 * x).toFixed(1)} %`;
 const row = (key: string, probes: Probe[], t: number, m: number): string => {
   const at = pointAt(probes, t, m);

@@ -8,18 +8,28 @@
  * under the loose one is `uncertain` (close to someone, not close enough to let them in);
  * a window of k such frames without a match asks for the card or QR code instead of
  * refusing outright, since a false accept is theft and a flat refusal loses a villager.
+ *
+ * With entry.match.pool the window also keeps the sum of its frames' descriptors: the gallery's
+ * answer for that pool (searched where the gallery is, and handed in with the frame's verdict)
+ * names a villager like a frame, with its own threshold and margin, once enough frames are pooled.
  */
 import type { Recognition } from '../../models/protocol.ts';
-import { cohortScaled } from '../../models/gallery.ts';
+import { cohortScaled, pooledQuery, type GallerySearch } from '../../models/gallery.ts';
 import type { LivenessConfig, MatchConfig } from './config.ts';
+
+/**
+ * A scored frame's part in probe-side pooling (entry.match.pool): its unit descriptor, and the
+ * gallery's top-2 for the window's pool with this frame added (`pooledQuery` of `poolSum`).
+ */
+export interface PooledLook { descriptor: Float32Array; search: GallerySearch | null }
 
 export type FrameVerdict =
   | { kind: 'no_face' }
   | { kind: 'low_quality'; why: string }
   | { kind: 'spoof'; real: number; live: number }
-  | { kind: 'unknown'; distance: number | null; margin: number | null }
-  | { kind: 'uncertain'; villagerId: string; distance: number; margin: number }
-  | { kind: 'candidate'; villagerId: string; distance: number; margin: number };
+  | { kind: 'unknown'; distance: number | null; margin: number | null; pooled?: PooledLook }
+  | { kind: 'uncertain'; villagerId: string; distance: number; margin: number; pooled?: PooledLook }
+  | { kind: 'candidate'; villagerId: string; distance: number; margin: number; pooled?: PooledLook };
 
 export type FaceOutcome =
   | { kind: 'matched'; villagerId: string; distance: number; margin: number; frames: number }
@@ -31,9 +41,21 @@ export interface WindowState {
   window: FrameVerdict[];
   noFaceRun: number;
   last: { key: string; at: number } | null;
+  /** entry.match.pool: the sum of the unit descriptors pooled since the window (or the face) last changed, and how many. */
+  pool: { sum: Float32Array; count: number } | null;
 }
 
-export const initialWindow = (): WindowState => ({ window: [], noFaceRun: 0, last: null });
+export const initialWindow = (): WindowState => ({ window: [], noFaceRun: 0, last: null, pool: null });
+
+/** What the next frame's pooled search adds its descriptor to (`AnalyseOptions.pool`); undefined with pooling off. */
+export const poolSum = (s: WindowState, match: Pick<MatchConfig, 'pool'>): Float32Array | undefined => (match.pool ? (s.pool?.sum ?? new Float32Array(0)) : undefined);
+
+/** A scored verdict with its pooled look attached (entry.match.pool set and the frame has a descriptor); others unchanged. */
+export function withPool(v: FrameVerdict, descriptor: Float32Array | undefined, pooled: GallerySearch | null | undefined, match: Pick<MatchConfig, 'pool'>): FrameVerdict {
+  if (!match.pool || !descriptor) return v;
+  if (v.kind !== 'candidate' && v.kind !== 'uncertain' && v.kind !== 'unknown') return v;
+  return { ...v, pooled: { descriptor, search: pooled ?? null } };
+}
 
 /**
  * The match rule on one frame: under the strict threshold and clear of the runner-up by the
@@ -59,7 +81,7 @@ function uncertainOf(window: readonly FrameVerdict[], k: number): { nearest: str
 }
 
 /** One analysed frame as the door sees it: no face, a gate failure, a spoof, or the match rule. */
-export function frameVerdict(rec: Pick<Recognition, 'face' | 'match'>, match: Pick<MatchConfig, 'threshold' | 'margin' | 'uncertain_threshold' | 'cohort_scale'>, liveness: LivenessConfig): FrameVerdict {
+export function frameVerdict(rec: Pick<Recognition, 'face' | 'match' | 'descriptor' | 'pooled'>, match: Pick<MatchConfig, 'threshold' | 'margin' | 'uncertain_threshold' | 'cohort_scale' | 'pool'>, liveness: LivenessConfig): FrameVerdict {
   const face = rec.face;
   if (!face) return { kind: 'no_face' };
   if (face.rejected) return { kind: 'low_quality', why: face.rejected };
@@ -68,7 +90,7 @@ export function frameVerdict(rec: Pick<Recognition, 'face' | 'match'>, match: Pi
   }
   // match.cohort_scale: the distances relative to the face's cohort (models/gallery.ts)
   const m = rec.match ? cohortScaled(rec.match, match.cohort_scale) : null;
-  return matchVerdict(m?.best ?? null, m?.second ?? null, match);
+  return withPool(matchVerdict(m?.best ?? null, m?.second ?? null, match), rec.descriptor, rec.pooled, match);
 }
 
 /** The decision a full window comes to when no villager got k votes (also used to close a short one). */
@@ -82,15 +104,41 @@ export function windowOutcome(window: readonly FrameVerdict[], cfg: Pick<MatchCo
   return { kind: 'unknown', frames: window.length, detail };
 }
 
+type Named = Extract<FrameVerdict, { kind: 'candidate' }>;
+
+/** Distance between a unit descriptor and the pool's mean (the sum scaled to unit length), without allocating. */
+function fromPool(sum: Float32Array, d: Float32Array): number {
+  let dot = 0, norm = 0;
+  for (let i = 0; i < sum.length; i++) { dot += (sum[i] as number) * (d[i] as number); norm += (sum[i] as number) ** 2; }
+  return norm > 0 ? Math.sqrt(Math.max(0, 2 - (2 * dot) / Math.sqrt(norm))) : 0;
+}
+
+/**
+ * The pool after this frame and the villager it names, if any: scored frames only; a frame
+ * farther than max_step from the pool's mean is another face, and the pool starts again from it.
+ */
+function poolStep(pool: WindowState['pool'], v: FrameVerdict, cfg: MatchConfig): { pool: WindowState['pool']; named: Named | null } {
+  const p = cfg.pool;
+  const look = v.kind === 'candidate' || v.kind === 'uncertain' || v.kind === 'unknown' ? v.pooled : undefined;
+  if (!p || !look) return { pool, named: null };
+  const d = look.descriptor;
+  if (pool && pool.count > 0 && fromPool(pool.sum, d) > p.max_step) return { pool: { sum: pooledQuery(null, d), count: 1 }, named: null };
+  const next = { sum: pooledQuery(pool?.sum, d), count: (pool?.count ?? 0) + 1 };
+  if (next.count < p.min_frames || !look.search) return { pool: next, named: null };
+  const pv = matchVerdict(look.search.best, look.search.second, { threshold: p.threshold, margin: p.margin, uncertain_threshold: p.threshold });
+  return { pool: next, named: pv.kind === 'candidate' ? pv : null };
+}
+
 const keyOf = (o: FaceOutcome): string => (o.kind === 'matched' ? `matched:${o.villagerId}` : o.kind);
 
 export function stepWindow(s: WindowState, v: FrameVerdict, now: number, cfg: MatchConfig): { state: WindowState; outcome: FaceOutcome | null } {
   if (v.kind === 'no_face') {
     const noFaceRun = s.noFaceRun + 1;
-    if (noFaceRun >= cfg.face_gone_frames) return { state: { window: [], noFaceRun, last: null }, outcome: null };
+    if (noFaceRun >= cfg.face_gone_frames) return { state: { window: [], noFaceRun, last: null, pool: null }, outcome: null };
     return { state: { ...s, noFaceRun }, outcome: null };
   }
   const window = [...s.window, v].slice(-cfg.n);
+  const { pool, named } = poolStep(s.pool, v, cfg);
   let outcome: FaceOutcome | null = null;
   const votes = new Map<string, Extract<FrameVerdict, { kind: 'candidate' }>[]>();
   for (const w of window) if (w.kind === 'candidate') votes.set(w.villagerId, [...(votes.get(w.villagerId) ?? []), w]);
@@ -100,12 +148,15 @@ export function stepWindow(s: WindowState, v: FrameVerdict, now: number, cfg: Ma
       outcome = { kind: 'matched', villagerId, distance: latest.distance, margin: latest.margin, frames: window.length };
     }
   }
+  // the pool names a villager: it opens unless the frames' vote names another one now (then neither does)
+  if (named && !outcome) outcome = { kind: 'matched', villagerId: named.villagerId, distance: named.distance, margin: named.margin, frames: window.length };
+  else if (named && outcome?.kind === 'matched' && outcome.villagerId !== named.villagerId) outcome = null;
   if (!outcome && window.length >= cfg.n) outcome = windowOutcome(window, cfg);
-  if (!outcome) return { state: { window, noFaceRun: 0, last: s.last }, outcome: null };
+  if (!outcome) return { state: { window, noFaceRun: 0, last: s.last, pool }, outcome: null };
   // a decision needs fresh evidence next time; the same decision is not repeated within the cooldown
   const key = keyOf(outcome);
-  if (s.last && s.last.key === key && now - s.last.at < cfg.cooldown_ms) return { state: { window: [], noFaceRun: 0, last: s.last }, outcome: null };
-  return { state: { window: [], noFaceRun: 0, last: { key, at: now } }, outcome };
+  if (s.last && s.last.key === key && now - s.last.at < cfg.cooldown_ms) return { state: { window: [], noFaceRun: 0, last: s.last, pool: null }, outcome: null };
+  return { state: { window: [], noFaceRun: 0, last: { key, at: now }, pool: null }, outcome };
 }
 
 /** What the policy needs to know of a villager (from the ledger's villagers table). */

@@ -6,7 +6,8 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import type { MatchConfig } from './config.ts';
-import { initialWindow, matchVerdict, stepWindow, type FrameVerdict } from './decision.ts';
+import { pooledQuery, type GallerySearch } from '../../models/gallery.ts';
+import { initialWindow, matchVerdict, poolSum, stepWindow, withPool, type FrameVerdict } from './decision.ts';
 
 /** One identification attempt: a photo of an enrolled person (genuine) or of a stranger. */
 export interface Probe {
@@ -100,34 +101,42 @@ export function verdictOf(p: Probe, match: Pick<MatchConfig, 'threshold' | 'marg
   return matchVerdict(p.best, p.second, match);
 }
 
-/**
- * Each person's probes, in file order, cut into runs of n frames: one run is one person at the
- * door, decided by the door's own k-of-n window (stepWindow) from a fresh state.
- */
-export function presentations(probes: readonly Probe[], match: MatchConfig): Presentations {
-  const byPerson = new Map<string, Probe[]>();
+/** Each person's probes, in file order, cut into runs of n frames (a shorter rest is left out): one run is one person at the door. */
+export function presentationRuns<P extends Probe>(probes: readonly P[], n: number): P[][] {
+  const byPerson = new Map<string, P[]>();
   for (const p of probes) byPerson.set(p.person, [...(byPerson.get(p.person) ?? []), p]);
+  const runs: P[][] = [];
+  for (const list of byPerson.values()) for (let i = 0; i + n <= list.length; i += n) runs.push(list.slice(i, i + n));
+  return runs;
+}
+
+/**
+ * Each presentation run (presentationRuns) decided by the door's own k-of-n window (stepWindow)
+ * from a fresh state. With match.pool, `search` (the gallery's) looks up the window's pool with
+ * each probe's descriptor added, as the door's worker does.
+ */
+export function presentations(probes: readonly (Probe & { descriptor?: Float32Array | null })[], match: MatchConfig, search?: (query: Float32Array) => GallerySearch): Presentations {
   const out: Presentations = { n: match.n, k: match.k, genuine: 0, accepted: 0, tar: 0, impostor: 0, falseAccepts: 0 };
-  for (const list of byPerson.values()) {
-    for (let i = 0; i + match.n <= list.length; i += match.n) {
-      const run = list.slice(i, i + match.n);
-      const genuine = (run[0] as Probe).genuine;
-      let state = initialWindow();
-      let decided: string | null = null;
-      for (const [j, p] of run.entries()) {
-        const r = stepWindow(state, verdictOf(p, match), j, match);
-        state = r.state;
-        if (r.outcome) {
-          decided = r.outcome.kind === 'matched' ? r.outcome.villagerId : '';
-          break;
-        }
+  for (const run of presentationRuns(probes, match.n)) {
+    const genuine = (run[0] as Probe).genuine;
+    let state = initialWindow();
+    let decided: string | null = null;
+    for (const [j, p] of run.entries()) {
+      const d = p.descriptor ?? undefined;
+      const sum = search && d ? poolSum(state, match) : undefined;
+      const v = withPool(verdictOf(p, match), d, search && d && sum ? search(pooledQuery(sum, d)) : undefined, match);
+      const r = stepWindow(state, v, j, match);
+      state = r.state;
+      if (r.outcome) {
+        decided = r.outcome.kind === 'matched' ? r.outcome.villagerId : '';
+        break;
       }
-      if (genuine) out.genuine++;
-      else out.impostor++;
-      if (!decided) continue;
-      if (genuine && decided === (run[0] as Probe).person) out.accepted++;
-      else out.falseAccepts++;
     }
+    if (genuine) out.genuine++;
+    else out.impostor++;
+    if (!decided) continue;
+    if (genuine && decided === (run[0] as Probe).person) out.accepted++;
+    else out.falseAccepts++;
   }
   out.tar = out.genuine ? out.accepted / out.genuine : 0;
   return out;

@@ -10,7 +10,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { Type, type Static } from '@sinclair/typebox';
 import type { RgbFrame } from '../../models/face-engine.ts';
-import { cohortFactor, cohortScaled, Gallery } from '../../models/gallery.ts';
+import { cohortFactor, cohortScaled, Gallery, type GallerySearch } from '../../models/gallery.ts';
 import { decodeImage } from '../../models/image.ts';
 import { EdgeError } from '../errors.ts';
 import { qualityGate, type EntryConfig } from './config.ts';
@@ -115,7 +115,11 @@ export const EvaluationSchema = Type.Object({
   recognizer: Type.String(),
   enrol: Type.Integer({ description: 'photos enrolled per person' }),
   /** `cohort_scale`: set when the distances (probes, points, histogram) are relative to each face's cohort (entry.match.cohort_scale). */
-  config: Type.Object({ threshold: Type.Number(), margin: Type.Number(), k: Type.Integer(), n: Type.Integer(), cohort_scale: Type.Optional(Type.Number()) }, { additionalProperties: false }),
+  config: Type.Object({
+    threshold: Type.Number(), margin: Type.Number(), k: Type.Integer(), n: Type.Integer(), cohort_scale: Type.Optional(Type.Number()),
+    /** entry.match.pool, when set: the presentations pool each window's descriptors as the door does. */
+    pool: Type.Optional(Type.Object({ threshold: Type.Number(), margin: Type.Number(), min_frames: Type.Integer(), max_step: Type.Number() }, { additionalProperties: false })),
+  }, { additionalProperties: false }),
   people: Type.Object({
     total: Type.Integer(),
     enrolled: Type.Array(Type.String()),
@@ -174,6 +178,8 @@ export interface CollectedProbes {
   /** Everyone in the seeded order (strangers first). */
   order: string[];
   probes: DescribedProbe[];
+  /** The evaluation's gallery search (plain distances): the pooled presentations look up their pools with it. */
+  search: (query: Float32Array) => GallerySearch;
   people: Evaluation['people'];
   enrolment: Evaluation['enrolment'];
 }
@@ -182,7 +188,7 @@ export async function evaluateDir(
   engines: { enrol: FaceAnalyser; door: FaceAnalyser }, config: EntryConfig, dir: string, people: readonly PersonPhotos[], opts: EvaluateOptions, progress?: EvaluateProgress,
 ): Promise<Evaluation> {
   const c = await collectProbes(engines, config, dir, people, opts, progress);
-  const e = summarise(dir, opts, config, c.probes, c.people, c.enrolment);
+  const e = summarise(dir, opts, config, c.probes, c.people, c.enrolment, c.search);
   if (opts.adapt) e.adaptation = replayAdaptation(c.own, c.order, c.probes, config.match, opts.adapt.config, opts.adapt.attackRounds);
   return e;
 }
@@ -265,7 +271,7 @@ export async function collectProbes(
     probes.push({ ...base, outcome: 'scored', best: s.best, second: s.second, ownDistance, descriptor: d });
   }
   return {
-    own, order: shuffled.map((p) => p.person), probes,
+    own, order: shuffled.map((p) => p.person), probes, search: (q) => gallery.search(q),
     people: { total: people.length, enrolled: [...own.keys()], strangers: strangers.map((p) => p.person), notEnrolled },
     enrolment: { photos: enrolledPhotos, templates: gallery.size, refused },
   };
@@ -278,7 +284,7 @@ function counts(list: readonly Probe[]) {
 
 export function summarise(
   dir: string, opts: EvaluateOptions, config: EntryConfig, probes: readonly Probe[],
-  people: Evaluation['people'], enrolment: Evaluation['enrolment'],
+  people: Evaluation['people'], enrolment: Evaluation['enrolment'], search?: (query: Float32Array) => GallerySearch,
 ): Evaluation {
   const m = config.match;
   const impostorCount = probes.filter((p) => !p.genuine && p.outcome === 'scored').length;
@@ -292,13 +298,13 @@ export function summarise(
     seed: opts.seed,
     recognizer: opts.recognizer ?? 'faceapi',
     enrol: opts.enrol,
-    config: { threshold: m.threshold, margin: m.margin, k: m.k, n: m.n, ...(m.cohort_scale !== undefined ? { cohort_scale: m.cohort_scale } : {}) },
+    config: { threshold: m.threshold, margin: m.margin, k: m.k, n: m.n, ...(m.cohort_scale !== undefined ? { cohort_scale: m.cohort_scale } : {}), ...(m.pool ? { pool: { ...m.pool } } : {}) },
     people,
     enrolment,
     genuine: counts(probes.filter((p) => p.genuine)),
     impostor: counts(probes.filter((p) => !p.genuine)),
     atConfig: pointAt(probes, m.threshold, m.margin),
-    presentations: presentations(probes, m),
+    presentations: presentations(probes, m, search),
     zeroFa: bestThreshold(probes, m.margin, 0),
     far001: bestThreshold(probes, m.margin, Math.floor(0.001 * impostorCount)),
     far01: bestThreshold(probes, m.margin, Math.floor(0.01 * impostorCount)),

@@ -132,7 +132,7 @@ export class DoorLivenessGate {
     }, now);
     this.running = { verifier, ...m, startedAt: now, attempt: 1, why, gone: 0 };
     // the window is paused while the person answers; its cooldown key stays as it was
-    return { state: { window: [], noFaceRun: 0, last: s.last }, outcome: null, prompt: this.promptOf(kind, 1) };
+    return { state: { window: [], noFaceRun: 0, last: s.last, pool: null }, outcome: null, prompt: this.promptOf(kind, 1) };
   }
 
   private promptOf(kind: ChallengeKind, attempt: number): ChallengePrompt {
@@ -173,7 +173,7 @@ export class DoorLivenessGate {
         ? { kind: 'spoof', frames: c.frames, detail, challenge }
         : { kind: 'uncertain', nearest: c.villagerId, distance: c.distance, frames: c.frames, detail, challenge };
     const key = outcome.kind === 'matched' ? `matched:${c.villagerId}` : outcome.kind;
-    return { state: { window: [], noFaceRun: 0, last: { key, at: now } }, outcome };
+    return { state: { window: [], noFaceRun: 0, last: { key, at: now }, pool: null }, outcome };
   }
 }
 

@@ -114,8 +114,8 @@ export class PassiveGate {
     // live: the same face's frames stay evidence for later decisions (the cooldown holds repeats)
     if (j.verdict === 'live') return r;
     if (j.verdict === 'uncertain' && this.track.length < this.cfg.max_frames) {
-      // not enough evidence yet: keep looking at the same person
-      return { state: { window: [...s.window, v].slice(-match.n), noFaceRun: 0, last: s.last }, outcome: null };
+      // not enough evidence yet: keep looking at the same person (the pool as it was before this frame)
+      return { state: { window: [...s.window, v].slice(-match.n), noFaceRun: 0, last: s.last, pool: s.pool }, outcome: null };
     }
     this.reset();
     const outcome: FaceOutcome = j.verdict === 'flat'

@@ -21,7 +21,7 @@ import { CodeEntry } from './code-entry.ts';
 import { irParams, qualityGate, type EntryConfig } from './config.ts';
 import { IrFrames, judgeIr } from './liveness-ir.ts';
 import { DoorLivenessGate, type ChallengePrompt } from './liveness-challenge.ts';
-import { frameVerdict, initialWindow, type FrameVerdict, type WindowState } from './decision.ts';
+import { frameVerdict, initialWindow, poolSum, type FrameVerdict, type WindowState } from './decision.ts';
 import type { FrameSource } from './camera.ts';
 import { asTemplateError, loadVillagerTemplates, sealedGalleryInSlices } from './templates.ts';
 import type { SealedBatch } from '../../models/sealed.ts';
@@ -235,6 +235,8 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
         ...this.liveness.passive.analyseOptions,
         // match.cohort_scale: the worker's search also gives the face's cohort distance
         ...(cfg.match.cohort_scale !== undefined ? { cohort: true } : {}),
+        // match.pool: the worker also searches the window's pool with this face added
+        ...(cfg.match.pool ? { pool: poolSum(this.state, cfg.match) } : {}),
       });
       this.stats.analysed++;
     } catch (err) {

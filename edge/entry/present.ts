@@ -5,9 +5,9 @@
  * Used by `store-edge faces present` and by tools that replay recorded door frames.
  */
 import type { RgbFrame } from '../../models/face-engine.ts';
-import type { Gallery } from '../../models/gallery.ts';
+import { pooledQuery, type Gallery } from '../../models/gallery.ts';
 import { qualityGate, type EntryConfig } from './config.ts';
-import { frameVerdict, initialWindow, windowOutcome, type FrameVerdict } from './decision.ts';
+import { frameVerdict, initialWindow, poolSum, windowOutcome, type FrameVerdict } from './decision.ts';
 import { DoorLivenessGate, type ChallengeRecord } from './liveness-challenge.ts';
 import type { FaceAnalyser } from './enrol.ts';
 
@@ -43,8 +43,12 @@ export async function presentFrames(analyser: FaceAnalyser, gallery: Gallery, co
     if (!frame) break;
     const a = await analyser.analyse(frame, { allFaces: false, gate, liveness: config.liveness.enabled, ...liveness.passive.analyseOptions });
     const face = a.faces[0] ?? null;
-    const match = face?.descriptor ? gallery.search(face.descriptor, { cohort: config.match.cohort_scale !== undefined }) : null;
-    const verdict = frameVerdict({ face, match }, config.match, config.liveness);
+    const descriptor = face?.descriptor ?? undefined;
+    const match = descriptor ? gallery.search(descriptor, { cohort: config.match.cohort_scale !== undefined }) : null;
+    // match.pool: the window's pool with this face added, searched as the door's worker does
+    const sum = poolSum(state, config.match);
+    const pooled = descriptor && sum ? gallery.search(pooledQuery(sum, descriptor)) : undefined;
+    const verdict = frameVerdict({ face, match, descriptor, pooled }, config.match, config.liveness);
     seen.push(seenOf(verdict));
     const r = liveness.step(state, verdict, face?.landmarks, i * interval, config.match, face ?? undefined);
     state = r.state;

@@ -25,10 +25,10 @@ const match = (id: string, distance = 0.1): Recognition['match'] => ({ best: { v
 
 class ScriptedRecogniser implements FaceRecogniser {
   seen: number[] = [];
-  opts: Array<{ cohort?: boolean }> = [];
+  opts: Array<{ cohort?: boolean; pool?: Float32Array }> = [];
   private gates: Array<() => void> = [];
   constructor(private readonly answer: (tag: number) => Recognition | Error, private readonly hold = false) {}
-  async recognise(f: RgbFrame, opts?: { cohort?: boolean }): Promise<Recognition> {
+  async recognise(f: RgbFrame, opts?: { cohort?: boolean; pool?: Float32Array }): Promise<Recognition> {
     this.seen.push(f.data[0] ?? -1);
     this.opts.push(opts ?? {});
     if (this.hold) await new Promise<void>((r) => this.gates.push(r));
@@ -113,6 +113,21 @@ describe('EntryPipeline', () => {
     await pipeline.stop();
     expect(rec.opts.every((o) => o.cohort === true)).toBe(true);
     expect(decisions[0]).toMatchObject({ by: 'face', decision: 'matched', villagerId: 'wang', unlocked: true });
+    expect(pulses.length).toBe(1);
+  });
+
+  it('with match.pool hands the worker the window\'s pool and opens on the pooled match', async () => {
+    // each frame 0.32 from wang (uncertain on its own); the worker's pooled search says 0.15
+    const d = Float32Array.from({ length: 128 }, (_, i) => (i === 0 ? 1 : 0));
+    const rec = new ScriptedRecogniser(() => ({ faceCount: 1, face: face(), match: { best: { villagerId: 'wang', distance: 0.32 }, second: { villagerId: 'other', distance: 0.6 } }, descriptor: d, pooled: { best: { villagerId: 'wang', distance: 0.15 }, second: { villagerId: 'other', distance: 0.6 } }, times }));
+    const { pipeline, decisions, pulses } = setup(rec, undefined, { pool: {} });
+    await pipeline.start();
+    for (let i = 0; i < 2; i++) { pipeline.offer(frame(i)); await until(() => rec.seen.length === i + 1, 1000, 'frame'); }
+    await until(() => decisions.length === 1, 1000, 'decision');
+    await pipeline.stop();
+    // nothing pooled at the first frame; the first frame's descriptor at the second
+    expect(rec.opts.map((o) => [...(o.pool ?? [-1])].slice(0, 2))).toEqual([[], [1, 0]]);
+    expect(decisions[0]).toMatchObject({ by: 'face', decision: 'matched', villagerId: 'wang', unlocked: true, detail: { distance: 0.15, frames: 2 } });
     expect(pulses.length).toBe(1);
   });
 
