@@ -205,7 +205,12 @@ for (;;) {
     process.stderr.write(`${((performance.now() - t0) / 1000).toFixed(2)} restarts=${restarts} pending=${await pending()} rows=${c.rows} dup=${c.duplicates} snaps=${c.snapshots} deltas=${c.deltas}\n`);
   }
   if (c.rows >= EVENTS && (await pending()) === 0) break;
-  if (brokerKind === 'aedes' && restarts < RESTARTS && c.rows >= ((restarts + 1) * EVENTS) / (RESTARTS + 1)) {
+  // The restarts fall in the first half of the rows: the ledger counts rows per group commit, and
+  // one group can take the count from under the last mark of an even spread (5/6) to the end,
+  // which ended a drain with four restarts (a run that does not count) once stores came back
+  // within milliseconds of a restart (cloud-sync/mqtt.ts). Marks passed together restart one
+  // poll after another, each during the drain.
+  if (brokerKind === 'aedes' && restarts < RESTARTS && c.rows >= ((restarts + 1) * EVENTS) / (2 * (RESTARTS + 1))) {
     trace('bench', 'restart', { rows: c.rows });
     await broker.ask({ type: 'restart' });
     restarts++;
