@@ -4,12 +4,12 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Value } from '@sinclair/typebox/value';
 import { FaceEngine } from '../../models/face-engine.ts';
 import { resolveEntryConfig } from '../../edge/entry/config.ts';
 import { EvaluationSchema, evaluateDir, listPeople, type Evaluation } from '../../edge/entry/evaluate.ts';
-import { main } from '../../edge/cli/index.ts';
+import { runCli } from './cli-run.ts';
 import { tempDir } from '../ledger/helpers.ts';
 import { portraits, views } from '../../harness/portraits.ts';
 
@@ -86,16 +86,7 @@ describe('faces evaluate on the demo photos', () => {
 });
 
 describe('faces evaluate refuses bad input (exit 2, Chinese and English)', () => {
-  const run = async (args: string[]): Promise<{ code: number; err: string }> => {
-    let err = '';
-    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => { err += String(s); return true; });
-    try {
-      const code = await main(['node', 'store-edge', 'faces', 'evaluate', '--data-dir', path.join(tmp.dir, 'data'), ...args]);
-      return { code, err };
-    } finally {
-      spy.mockRestore();
-    }
-  };
+  const run = (args: string[]): ReturnType<typeof runCli> => runCli(['faces', 'evaluate', '--data-dir', path.join(tmp.dir, 'data'), ...args]);
 
   it('a missing folder', async () => {
     const r = await run(['--dir', path.join(tmp.dir, 'nowhere')]);

@@ -2,23 +2,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../edge/cli/index.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './cli-run.ts';
 import { tempDir } from '../ledger/helpers.ts';
 
 const tmp = tempDir('faces-liveness-cli-');
 afterAll(() => tmp.cleanup());
 
-const run = async (args: string[]): Promise<{ code: number; err: string }> => {
-  let err = '';
-  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => { err += String(s); return true; });
-  try {
-    const code = await main(['node', 'store-edge', 'faces', 'evaluate-liveness', '--data-dir', path.join(tmp.dir, 'data'), ...args]);
-    return { code, err };
-  } finally {
-    spy.mockRestore();
-  }
-};
+const run = (args: string[]): ReturnType<typeof runCli> => runCli(['faces', 'evaluate-liveness', '--data-dir', path.join(tmp.dir, 'data'), ...args]);
 
 describe('faces evaluate-liveness refuses bad input', () => {
   const real = path.join(tmp.dir, 'real');
