@@ -60,10 +60,34 @@ export function reconnectDelay(attempt: number, maxMs: number, random: () => num
   return Math.round(step / 2 + random() * (step / 2));
 }
 
+/**
+ * When to try the broker again. Only a connection that held for the longest wait starts the
+ * backoff afresh: one the broker drops at once (another client under the same id, a refusal
+ * after CONNACK) backs off as a refused attempt does, instead of being tried again within a
+ * tenth of the wait forever.
+ */
+export class ReconnectBackoff {
+  private attempts = 0;
+  private upSince: number | undefined;
+
+  constructor(private readonly maxMs: number, private readonly random: () => number = Math.random) {}
+
+  connected(now: number): void {
+    this.upSince = now;
+  }
+
+  /** The wait before the next attempt, after a drop or a failed attempt at `now`. */
+  next(now: number): number {
+    if (this.upSince !== undefined && now - this.upSince >= this.maxMs) this.attempts = 0;
+    this.upSince = undefined;
+    return reconnectDelay(this.attempts++, this.maxMs, this.random);
+  }
+}
+
 export class SyncMqtt extends EventEmitter<SyncMqttEvents> {
   private client: MqttClient | undefined;
-  /** Failed attempts since the last connection (the backoff's exponent), and the next one's timer. */
-  private attempts = 0;
+  private backoff = new ReconnectBackoff(1000);
+  /** The next attempt's timer. */
   private retry: NodeJS.Timeout | undefined;
   private subscriptions: string[] = [];
   /** This client has subscribed once (since `start`). */
@@ -81,6 +105,7 @@ export class SyncMqtt extends EventEmitter<SyncMqttEvents> {
   start(subscriptions: string[]): void {
     this.subscriptions = subscriptions;
     this.subscribed = false;
+    this.backoff = new ReconnectBackoff(this.opts.reconnectMs ?? 1000);
     const o = this.opts;
     const options: IClientOptions = {
       clientId: o.clientId,
@@ -106,7 +131,7 @@ export class SyncMqtt extends EventEmitter<SyncMqttEvents> {
       });
     }
     client.on('connect', (ack) => {
-      this.attempts = 0;
+      this.backoff.connected(Date.now());
       trace(o.clientId, 'mqtt-connect', { outgoing: Object.keys(client.outgoing).length });
       // Small messages (acks, beats) must not wait for the delayed-ACK timer (Nagle).
       const stream = client.stream as { setNoDelay?: (on: boolean) => void } | undefined;
@@ -140,7 +165,7 @@ export class SyncMqtt extends EventEmitter<SyncMqttEvents> {
    */
   private scheduleReconnect(client: MqttClient): void {
     if (this.client !== client || this.retry || client.disconnecting) return;
-    const wait = reconnectDelay(this.attempts++, this.opts.reconnectMs ?? 1000);
+    const wait = this.backoff.next(Date.now());
     this.retry = setTimeout(() => {
       this.retry = undefined;
       if (this.client !== client || client.connected || client.disconnecting) return;

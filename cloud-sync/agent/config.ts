@@ -22,7 +22,7 @@ export const SyncConfigSchema = Type.Object({
   window: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000, description: 'Outbox rows in flight (sent, not yet acknowledged)' }),
   retransmit_ms: Type.Integer({ minimum: 10, default: 2000, description: 'First wait for an acknowledgement before sending again; doubles each time' }),
   retransmit_max_ms: Type.Integer({ minimum: 10, default: 60_000, description: 'Longest wait between two sends of one row' }),
-  reconnect_ms: Type.Integer({ minimum: 10, default: 1000, description: 'Longest wait between two attempts to reach the broker: after a drop the first attempt comes within a tenth of it, and each failed one doubles the wait up to it, half of each wait random (cloud-sync/mqtt.ts)' }),
+  reconnect_ms: Type.Integer({ minimum: 10, default: 1000, description: 'Longest wait between two attempts to reach the broker: after a drop the first attempt comes within a tenth of it, and each failed one doubles the wait up to it, half of each wait random; only a connection that held this long starts afresh (cloud-sync/mqtt.ts)' }),
   poll_ms: Type.Integer({ minimum: 10, default: 500, description: 'How often the outbox is looked at for new rows' }),
   heartbeat_s: Type.Integer({ minimum: 1, default: 30, description: 'Heartbeat period (outbox depth, last acknowledged seq)' }),
   clock_skew_s: Type.Integer({ minimum: 0, default: 300, description: 'Tolerated difference between the store\'s and the ledger\'s clocks' }),

@@ -6,7 +6,7 @@
  */
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { SyncMqtt, reconnectDelay } from '../../cloud-sync/mqtt.ts';
+import { ReconnectBackoff, SyncMqtt, reconnectDelay } from '../../cloud-sync/mqtt.ts';
 import { brokerKind, startBroker, uid, waitFor } from '../../harness/sync/rig.ts';
 
 /** A TCP line to `target`: `cut` drops every connection; while `refusing` > 0 each new one is closed at once (and counted down). */
@@ -80,6 +80,29 @@ async function onLine(opts: { reconnectMs: number; persistentSession: boolean },
     await broker.close();
   }
 }
+
+describe('ReconnectBackoff', () => {
+  const mid = (): number => 0.5;
+  it('grows over failed attempts and starts afresh after a connection that held', () => {
+    const b = new ReconnectBackoff(1000, mid);
+    expect([b.next(0), b.next(100), b.next(300)]).toEqual([75, 150, 300]);
+    b.connected(1_000);
+    expect(b.next(2_000)).toBe(75); // up for 1 s, the longest wait: a fresh start
+  });
+
+  it('keeps backing off when each connection is dropped at once (another client under the same id)', () => {
+    const b = new ReconnectBackoff(1000, mid);
+    const waits: number[] = [];
+    let t = 0;
+    for (let i = 0; i < 6; i++) {
+      b.connected(t);
+      t += 20; // kicked 20 ms after CONNACK
+      waits.push(b.next(t));
+      t += waits[waits.length - 1]!;
+    }
+    expect(waits).toEqual([75, 150, 300, 600, 750, 750]);
+  });
+});
 
 describe(`SyncMqtt reconnects (${brokerKind})`, () => {
   // A longest wait of 60 s: a client that waited it (mqtt.js's fixed period) would outlast waitFor's 20 s.
