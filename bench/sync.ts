@@ -20,7 +20,7 @@
  * then drain what they sold offline. The drain is timed from the agents' start (t0 just before
  * they start; their first connection, key loading and each thread's compiling count as drain).
  * `--offline` times it as it happens in the village instead: the stores have been running
- * offline (their agents started, retrying the broker every `reconnect_ms` and refused), and t0
+ * offline (their agents started, retrying the broker, backing off up to `reconnect_ms`, and refused), and t0
  * is the moment the network comes back. On aedes the broker itself refuses them (its
  * `preConnect`, on the broker's thread, `refuse` in harness/sync/rig.ts) and then lets them
  * in; a broker at MQTT_URL cannot be told, so there an uplink that refuses them and then opens
