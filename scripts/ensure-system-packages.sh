@@ -7,6 +7,7 @@
 #   chromium  the admin page in a real browser
 #   ffmpeg    the camera source (V4L2/RTSP to raw frames)
 #   fonts-noto-cjk  Chinese glyphs, so the public board's layout is measured as a wall screen shows it
+#   mosquitto the broker the sync tests restart (harness/sync/mosquitto.ts runs one of its own)
 # SYSTEM_PACKAGES_NO_INSTALL=1 only checks (never runs apt-get).
 set -euo pipefail
 
@@ -14,6 +15,7 @@ need=()
 command -v socat >/dev/null 2>&1 || need+=(socat)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
+[ -x "${MOSQUITTO_BIN:-/usr/sbin/mosquitto}" ] || need+=(mosquitto)
 { command -v fc-list >/dev/null 2>&1 && [ -n "$(fc-list :lang=zh 2>/dev/null | head -1)" ]; } || need+=(fonts-noto-cjk)
 [ ${#need[@]} -eq 0 ] && exit 0
 

@@ -24,9 +24,12 @@ import { LedgerService, type LedgerServiceOptions } from '../../cloud-sync/ledge
 import { addVillage, registerStore } from '../../cloud-sync/ledger/tables.ts';
 import { newKeyPair, privateEd25519 } from '../../cloud-sync/protocol/sign.ts';
 import { SyncMqtt } from '../../cloud-sync/mqtt.ts';
+import { spawnMosquitto } from './mosquitto.ts';
 import { createPublicKey } from 'node:crypto';
 
-export const brokerKind = process.env.MQTT_URL ? 'mosquitto' : 'aedes';
+export const brokerKind = process.env.MQTT_URL || process.env.MQTT_SPAWN === 'mosquitto' ? 'mosquitto' : 'aedes';
+/** Whether `Broker.stop`/`start` restart the broker: aedes in-process, or a Mosquitto of the run's own (MQTT_SPAWN=mosquitto, harness/sync/mosquitto.ts); not the one at MQTT_URL. */
+export const brokerRestartable = !process.env.MQTT_URL;
 export const ledgerDbKind = process.env.DATABASE_URL ? 'postgres' : 'sqlite';
 
 export const uid = (p: string): string => `${p}${randomBytes(4).toString('hex')}`;
@@ -90,7 +93,10 @@ export async function discardSessions(url: string, clientIds: Iterable<string>, 
   }
 }
 
-/** aedes in-process; with MQTT_URL set, that broker (which the test cannot restart). */
+/**
+ * aedes in-process; with MQTT_URL set, that broker (which the test cannot restart); with
+ * MQTT_SPAWN=mosquitto, a Mosquitto of the run's own, which it can.
+ */
 export async function startBroker(): Promise<Broker> {
   const sessions = new Set<string>();
   const retained = new Set<string>();
@@ -98,6 +104,13 @@ export async function startBroker(): Promise<Broker> {
     sessions.add(clientId);
     for (const t of topics) retained.add(t);
   };
+  if (!process.env.MQTT_URL && process.env.MQTT_SPAWN === 'mosquitto') {
+    const m = await spawnMosquitto();
+    const refuse = (): void => {
+      throw new Error('a spawned Mosquitto cannot be told to refuse clients (aedes only) / Mosquitto 无法拒绝指定客户端（仅内置 aedes 支持）');
+    };
+    return { url: m.url, start: m.start, stop: m.stop, close: m.close, leaves, refuse };
+  }
   if (process.env.MQTT_URL) {
     const url = process.env.MQTT_URL;
     const refuse = (): void => {

@@ -14,7 +14,7 @@ import { signEnvelope } from '../../cloud-sync/protocol/sign.ts';
 import { storeTopic, villageEventsTopic } from '../../cloud-sync/protocol/topics.ts';
 import type { Row } from '../../cloud-sync/protocol/payloads.ts';
 import { balanceOf } from '../../cloud-sync/ledger/tables.ts';
-import { brokerKind, ledgerDbKind, publisher, startRig, uid, waitFor, type Rig, type TestStore } from '../../harness/sync/rig.ts';
+import { brokerKind, brokerRestartable, ledgerDbKind, publisher, startRig, uid, waitFor, type Rig, type TestStore } from '../../harness/sync/rig.ts';
 
 const at = () => new Date().toISOString();
 
@@ -71,7 +71,7 @@ describe(`sync faults (${brokerKind} + ${ledgerDbKind})`, () => {
     await m.stop();
   });
 
-  it(`the broker restarted during a drain loses nothing and duplicates nothing${brokerKind === 'aedes' ? '' : ' (restarts only with the in-process broker)'}`, async () => {
+  it(`the broker restarted during a drain loses nothing and duplicates nothing${brokerRestartable ? '' : ' (this broker cannot be restarted from here)'}`, async () => {
     const a = await rig.addStore();
     const b = await rig.addStore();
     await villagerWith(rig, 1000, a, b);
