@@ -9,6 +9,7 @@
  * stores' bytes along took CPU from the broker itself.
  */
 import net from 'node:net';
+import { freePort } from '../harness/free-port.ts';
 
 export class Uplink {
   private server: net.Server | undefined;
@@ -19,10 +20,7 @@ export class Uplink {
 
   /** The address stores connect to; the port is taken now (then let go until `open`). */
   async reserve(): Promise<string> {
-    const probe = net.createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    this.port = (probe.address() as net.AddressInfo).port;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    this.port = await freePort();
     return `mqtt://127.0.0.1:${this.port}`;
   }
 

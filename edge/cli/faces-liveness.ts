@@ -8,7 +8,7 @@ import { FaceEngine } from '../../models/face-engine.ts';
 import { isModelError } from '../../models/errors.ts';
 import { EdgeError } from '../errors.ts';
 import { engineChoice, resolveEntryConfig } from '../entry/config.ts';
-import { listPeople, type FolderRole } from '../entry/evaluate.ts';
+import { listPeople, presentationsIn } from '../entry/evaluate.ts';
 import { textureModelOf } from '../entry/liveness-passive.ts';
 import { judgePresentation, summariseLiveness, type LivenessEvaluation, type PresentationResult } from '../entry/liveness-evaluate.ts';
 import { configFrom, withCommon, type CommonOptions } from './context.ts';
@@ -47,9 +47,8 @@ export function registerFacesLiveness(faces: Command): void {
       // a bad model file is refused before the models load too
       const texture = textureModelOf(entry.liveness.passive);
       // bad input is refused before the models load (seconds)
-      const presentations = (flag: string): FolderRole => ({ flag, min: 1, unit: { en: 'presentation folder(s) with frames; at least 1 is needed', zh: '次呈现的帧，至少需要 1 次' } });
-      const real = await listPeople(o.real, presentations('--real'));
-      const attack = await listPeople(o.attack, presentations('--attack'));
+      const real = await listPeople(o.real, presentationsIn('--real'));
+      const attack = await listPeople(o.attack, presentationsIn('--attack'));
       // the first run converts the nets to ONNX: a bar or lines, never with --json
       const conversion = conversionProgress({ enabled: !o.json });
       const engine = new FaceEngine({ detector: 'tiny', detectorInputSize: entry.detector_input_size, detectorMinScore: entry.detector_min_score, liveness: false, ...engineChoice(entry, config.data_dir, 'configured'), onConversion: conversion.onStep });

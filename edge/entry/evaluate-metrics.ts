@@ -123,7 +123,7 @@ export function presentations(probes: readonly (Probe & { descriptor?: Float32Ar
     let decided: string | null = null;
     for (const [j, p] of run.entries()) {
       const d = p.descriptor ?? undefined;
-      const sum = search && d ? poolSum(state, match) : undefined;
+      const sum = poolSum(state, match);
       const v = withPool(verdictOf(p, match), d, search && d && sum ? search(pooledQuery(sum, d)) : undefined, match);
       const r = stepWindow(state, v, j, match);
       state = r.state;

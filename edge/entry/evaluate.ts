@@ -42,12 +42,22 @@ export interface PersonPhotos { person: string; files: string[] }
 const bad = (en: string, zh: string): EdgeError => new EdgeError('INVALID_ARGUMENT', en, { zh });
 
 /**
- * How a folder of sub-folders is named in refusals: the flag it came from, and what each sub-folder
- * is. `faces evaluate --dir` wants people (at least 3: enrolled people and strangers);
- * `faces evaluate-liveness --real / --attack` wants presentations (at least 1 each).
+ * How a folder of sub-folders is named in refusals: the flag it came from, what each sub-folder
+ * holds, and how many are needed. `faces evaluate --dir` wants people (at least 3: enrolled
+ * people and strangers); `faces evaluate-liveness --real / --attack` wants presentations.
  */
-export interface FolderRole { flag: string; min: number; unit: { en: string; zh: string } }
-const PEOPLE: FolderRole = { flag: '--dir', min: 3, unit: { en: 'person folder(s) with photos; at least 3 are needed (enrolled people and strangers)', zh: '个人的照片，至少需要 3 人（录入者和陌生人）' } };
+export interface FolderRole { flag: string; min: number; each: { en: string; zh: string }; unit: { en: string; zh: string } }
+const PEOPLE: FolderRole = {
+  flag: '--dir', min: 3,
+  each: { en: "put each person's photos in a sub-folder", zh: '照片须放在每人一个的子文件夹中' },
+  unit: { en: 'person folder(s) with photos; at least 3 are needed (enrolled people and strangers)', zh: '个人的照片，至少需要 3 人（录入者和陌生人）' },
+};
+/** `faces evaluate-liveness`: one sub-folder of consecutive frames per presentation, at least one. */
+export const presentationsIn = (flag: string): FolderRole => ({
+  flag, min: 1,
+  each: { en: "put each presentation's frames in a sub-folder", zh: '帧须放在每次呈现一个的子文件夹中' },
+  unit: { en: 'presentation folder(s) with frames; at least 1 is needed', zh: '次呈现的帧，至少需要 1 次' },
+});
 
 /** Lists DIR/<person>/<photo>; refuses what cannot be evaluated, naming it, before any model runs. */
 export async function listPeople(dir: string, role: FolderRole = PEOPLE): Promise<PersonPhotos[]> {
@@ -66,7 +76,7 @@ export async function listPeople(dir: string, role: FolderRole = PEOPLE): Promis
       .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
     people.push({ person: e.name, files: files.map((f) => path.join(dir, e.name, f)) });
   }
-  if (strays.length) throw bad(`${flag} ${dir}: files directly in the folder (${strays.slice(0, 3).join(', ')}); put each ${role === PEOPLE ? "person's photos" : "presentation's frames"} in a sub-folder`, `${flag} ${dir}：${role === PEOPLE ? '照片须放在每人一个的子文件夹中' : '帧须放在每次呈现一个的子文件夹中'}（${strays.slice(0, 3).join('，')}）`);
+  if (strays.length) throw bad(`${flag} ${dir}: files directly in the folder (${strays.slice(0, 3).join(', ')}); ${role.each.en}`, `${flag} ${dir}：${role.each.zh}（${strays.slice(0, 3).join('，')}）`);
   const withPhotos = people.filter((p) => p.files.length > 0);
   if (withPhotos.length < role.min) throw bad(`${flag} ${dir}: ${withPhotos.length} ${role.unit.en}`, `${flag} ${dir}：只有 ${withPhotos.length} ${role.unit.zh}`);
   // header check only (cheap): a non-image found after minutes of work would waste them
