@@ -238,7 +238,8 @@ if (o.apply) {
     out(`${v.name.padEnd(18)} s ${s.toFixed(2)} (strangers ${si.toFixed(2)})  ${f(sp)}   ÷s: ${f(spScaled)}`);
   }
   const better = (a: SafePoint | null, b: SafePoint | null): boolean => !!a && (!b || a.doorAccepted > b.doorAccepted || (a.doorAccepted === b.doorAccepted && a.meanFrameTar > b.meanFrameTar + 1e-9));
-  const familyOf = (v: Variant): string => (v.method === 'base' ? 'base' : `${v.method}-${v.source}`);
+  // λ = 1 whitens nothing: centring alone is a family of its own
+  const familyOf = (v: Variant): string => (v.method === 'base' ? 'base' : v.method === 'wccn' && v.lambda === 1 ? `centre-${v.source}` : `${v.method}-${v.source}`);
   for (const fam of [...new Set(tried.map((x) => familyOf(x.v)))]) {
     const inFam = tried.filter((x) => familyOf(x.v) === fam);
     for (const which of ['sp', 'spScaled'] as const) {
