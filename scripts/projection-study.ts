@@ -259,4 +259,25 @@ if (o.apply) {
   printRows(shipped, '±0.02');
   json.push({ family: 'shipped', variant: 'base', threshold: match.threshold, margin: match.margin, runs: shipped });
 }
+// the same figures as markdown rows (docs/faces.md): one row per result, one cell per set and enrolment, seeds side by side;
+// ¹ false accepts summed over the seeds at the point shifted by 0.02 in its own units, ² at the other shift (0.02 × s for a
+// point in projected distances, 0.02 in projected distances for a point in distances ÷ s)
+const cells = (rs: RunRow[]): string => {
+  const groups = new Map<string, RunRow[]>();
+  for (const x of rs) { const g = x.key.replace(/#\d+/, ''); groups.set(g, [...(groups.get(g) ?? []), x]); }
+  return [...groups.values()].map((g) => {
+    const of = new Set(g.map((x) => x.genuine)).size === 1 ? String(g[0]?.genuine) : g.map((x) => x.genuine).join(', ');
+    const pres = g.some((x) => x.genuine > 0) ? ` (${g.map((x) => x.accepted).join('/')} of ${of})` : '';
+    const frames = g.reduce((n, x) => n + x.fa, 0);
+    const pfa = g.reduce((n, x) => n + x.presFa, 0);
+    const shift = g.reduce((n, x) => n + x.faShift, 0);
+    const alt = g.reduce((n, x) => n + x.faShiftAlt, 0);
+    return `${g.map((x) => pct(x.tar)).join(' / ')} %${pres}${frames + pfa ? ` **FA ${frames} frames, ${pfa} pres.**` : ''}${shift ? ` ¹${shift}` : ''}${alt ? ` ²${alt}` : ''}`;
+  }).join(' | ');
+};
+out(`\n| variant | point | ${[...new Set(runs.map((r) => r.key.replace(/#\d+/, '')))].join(' | ')} |`);
+for (const r of json as Array<{ family?: string; units?: string; variant: string; threshold: number; margin: number; s?: number; divided?: number; runs: RunRow[] }>) {
+  const unit = r.units === 'divided' || (r.divided ?? 1) !== 1 ? ` (÷ ${(r.s ?? r.divided ?? 1).toFixed(3)})` : '';
+  out(`| ${r.family ? `${r.family}: ` : ''}${r.variant} | ${r.threshold} / ${r.margin}${unit} | ${cells(r.runs)} |`);
+}
 out(JSON.stringify({ study: 'projection', sets, enrol5, seeds, door: o.door, results: json }));
