@@ -5,7 +5,8 @@
  * applied to the enrolled templates and to the probes alike (scripts/linear-projection.ts).
  * Two training sources:
  * - `ext`: labelled photos of other people (a `faces evaluate --cache` file of a folder
- *   <person>/<photo>, e.g. the LFW people disjoint from every evaluation set: --train);
+ *   <person>/<photo>: --train, by default <cache-dir>/lfw-train.json, the LFW people disjoint from
+ *   every evaluation set of scripts/datasets/build-lfw-train.sh);
  * - `gal`: each run's own enrolment only (each enrolled person's templates, mirror images
  *   included), what a store has at its door without any outside data.
  * Read from `faces evaluate --cache` files through `faces evaluate`'s own enrolment and probes
