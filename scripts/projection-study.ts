@@ -14,14 +14,15 @@
  *
  *   npx tsx scripts/projection-study.ts [--cache-dir /work/data/cache] [--train lfw-train.json] \
  *     [--sets nuaa-client,nuaa-client-dim,lfw-eastasian,lfw-western-a] [--enrol5 nuaa-client,nuaa-client-dim] \
- *     [--seeds 1,2,3] [--door nuaa-client] [--variants base,wccn-ext:0.3:c,lda-ext:0.1:64,wccn-gal:0.5,lda-gal:0.5:8 | grid]
+ *     [--seeds 1,2,3] [--door nuaa-client [--door-enrol 5]] [--variants base,wccn-ext:0.3:c,lda-ext:0.1:64,wccn-gal:0.5,lda-gal:0.5:8 | grid]
  *   npx tsx scripts/projection-study.ts --sets lfw-western-b,asian-celeb --enrol5 '' --apply VARIANT@T:M,…
  *
  * Variants: `base` (the descriptor as it is), `wccn-SRC:λ[:c]` (c: subtract the training mean
  * first), `lda-SRC:λ:d` (d capped at the classes − 1 that carry any between-class variance).
  * Each is calibrated by docs/faces.md's rule (`safePoint`: zero false accepts on every run also
  * at threshold + 0.02 and margin − 0.02, then the most presentations on the --door runs, the
- * best mean TAR per frame, the smallest threshold), and the best variant of each family (method
+ * best mean TAR per frame, the smallest threshold; --door-enrol N: only the door set's runs
+ * enrolled with N photos rank), and the best variant of each family (method
  * × source) by the same order. A projection changes the scale of distances, and the rule's 0.02
  * shifts and 0.005 threshold steps are in the base's units; so each variant is also calibrated on
  * its distances divided by s, the median genuine distance (a probe to its own person's nearest
@@ -42,7 +43,7 @@ const { values: o } = parseArgs({
   options: {
     'cache-dir': { type: 'string', default: '/work/data/cache' }, root: { type: 'string', default: '/work/data/faces' }, train: { type: 'string' },
     sets: { type: 'string', default: 'nuaa-client,nuaa-client-dim,lfw-eastasian,lfw-western-a' }, enrol5: { type: 'string', default: 'nuaa-client,nuaa-client-dim' },
-    seeds: { type: 'string', default: '1,2,3' }, door: { type: 'string', default: 'nuaa-client' }, margins: { type: 'string', default: '0.02,0.40' },
+    seeds: { type: 'string', default: '1,2,3' }, door: { type: 'string', default: 'nuaa-client' }, 'door-enrol': { type: 'string' }, margins: { type: 'string', default: '0.02,0.40' },
     variants: { type: 'string', default: 'grid' }, apply: { type: 'string' }, help: { type: 'boolean', default: false },
   },
 });
@@ -167,7 +168,7 @@ function scoreVariant(v: Variant): Scored[] {
   return runs.map((r) => {
     const t = v.source === 'ext' ? ext : v.source === 'gal' ? galleryTrained.get(r.key) : null;
     const p = t ? projectionOf(v, t) : null;
-    return { key: r.key, set: r.set, door: r.set === o.door, probes: rescore(r, p ? (x) => project(p, x) : null) };
+    return { key: r.key, set: r.set, door: r.set === o.door && (!o['door-enrol'] || r.enrol === Number(o['door-enrol'])), probes: rescore(r, p ? (x) => project(p, x) : null) };
   });
 }
 const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); return s.length ? (s[Math.floor(s.length / 2)] as number) : NaN; };
