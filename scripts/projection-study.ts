@@ -261,7 +261,7 @@ if (o.apply) {
   printRows(shipped, '±0.02');
   json.push({ family: 'shipped', variant: 'base', threshold: match.threshold, margin: match.margin, runs: shipped });
 }
-// the same figures as markdown rows (docs/faces.md): one row per result, one cell per set and enrolment, seeds side by side;
+// the same figures as markdown rows (docs/face-studies.md): one row per result, one cell per set and enrolment, seeds side by side;
 // ¹ false accepts summed over the seeds at the point shifted by 0.02 in its own units, ² at the other shift (0.02 × s for a
 // point in projected distances, 0.02 in projected distances for a point in distances ÷ s)
 const cells = (rs: RunRow[]): string => {

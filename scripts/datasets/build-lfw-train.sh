@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Training people for scripts/projection-study.ts's external source (docs/faces.md, "A learned
+# Training people for scripts/projection-study.ts's external source (docs/face-studies.md, "A learned
 # projection of the descriptor"): every LFW person with >= 2 photos in images_deepfunneled, minus
 # every person of the LFW evaluation sets (lfw-eastasian, lfw-western-a, lfw-western-b, as built by
 # build-face-sets.sh under FACES) and Chan_Gailey; the first CAP (10) photos of each in name order.
