@@ -9,11 +9,10 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { resolveEntryConfig, type EntryConfig } from '../edge/entry/config.ts';
 import { collectProbes, listPeople, type CollectedProbes } from '../edge/entry/evaluate.ts';
-import type { AnalysisCache, CachedAnalysis } from '../edge/entry/evaluate-cache.ts';
+import { decodeDescriptor, type AnalysisCache, type CachedAnalysis } from '../edge/entry/evaluate-cache.ts';
 import type { FaceAnalyser } from '../edge/entry/enrol.ts';
 
 interface Stored { faceCount: number; nearFaces: number; face: { rejected: string | null; descriptor: string | null } | null }
-const decode = (s: string): Float32Array => new Float32Array(new Uint8Array(Buffer.from(s, 'base64')).buffer);
 
 /** One or more cache files of one recognizer, merged, looked up as AnalysisCache does. */
 export async function readCaches(files: readonly string[]): Promise<AnalysisCache> {
@@ -32,7 +31,7 @@ export async function readCaches(files: readonly string[]): Promise<AnalysisCach
       const st = await stat(file);
       const x = entries.get(`${role}|${file}|${st.size}|${Math.floor(st.mtimeMs)}`);
       if (!x) throw new Error(`${role} ${file}: not in the cache (run faces evaluate with this seed and --enrol first)`);
-      return { faceCount: x.faceCount, nearFaces: x.nearFaces, face: x.face ? { rejected: x.face.rejected, descriptor: x.face.descriptor ? decode(x.face.descriptor) : null } : null };
+      return { faceCount: x.faceCount, nearFaces: x.nearFaces, face: x.face ? { rejected: x.face.rejected, descriptor: x.face.descriptor ? decodeDescriptor(x.face.descriptor) : null } : null };
     },
   } as unknown as AnalysisCache;
 }

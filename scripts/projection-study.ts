@@ -36,6 +36,7 @@ import { parseArgs } from 'node:util';
 import { resolveEntryConfig } from '../edge/entry/config.ts';
 import { marginGrid, pointAt, presentations, safePoint, type Probe, type SafePoint } from '../edge/entry/evaluate-metrics.ts';
 import type { DescribedProbe } from '../edge/entry/evaluate-adapt.ts';
+import { decodeDescriptor } from '../edge/entry/evaluate-cache.ts';
 import { cachedRuns, readCaches, type CachedRun } from './cached-runs.ts';
 import { lda, project, scatter, symmetricEigen, wccn, type Classes, type Eigen, type Projection, type Scatter } from './linear-projection.ts';
 
@@ -93,7 +94,7 @@ async function externalClasses(file: string): Promise<Classes> {
     const [, role, photo] = k.split('|') as [string, string, string];
     if (!v.face?.descriptor || v.face.rejected) continue;
     const roles = byPhoto.get(photo) ?? new Map<string, Float32Array>();
-    roles.set(role, new Float32Array(new Uint8Array(Buffer.from(v.face.descriptor, 'base64')).buffer));
+    roles.set(role, decodeDescriptor(v.face.descriptor));
     byPhoto.set(photo, roles);
   }
   const byPerson = new Map<string, Float32Array[]>();

@@ -22,14 +22,13 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { resolveEntryConfig, type MatchConfig } from '../edge/entry/config.ts';
 import { collectProbes, listPeople } from '../edge/entry/evaluate.ts';
-import type { AnalysisCache, CachedAnalysis } from '../edge/entry/evaluate-cache.ts';
+import { decodeDescriptor, type AnalysisCache, type CachedAnalysis } from '../edge/entry/evaluate-cache.ts';
 import { bestThreshold, marginGrid, pointAt, presentations, safePoint, type Probe } from '../edge/entry/evaluate-metrics.ts';
 import type { FaceAnalyser } from '../edge/entry/enrol.ts';
 import { fuseDescriptors } from '../models/recognizer.ts';
 
 interface Stored { faceCount: number; nearFaces: number; face: { rejected: string | null; descriptor: string | null } | null }
 
-const decode = (s: string): Float32Array => new Float32Array(new Uint8Array(Buffer.from(s, 'base64')).buffer);
 
 /** A cache file's entries by `role|file|size|mtime` (the recognizer part of the key dropped). */
 async function loadCache(file: string): Promise<Map<string, Stored>> {
@@ -50,7 +49,7 @@ function fusedCache(a: Map<string, Stored>, b: Map<string, Stored>, weight: numb
       if (!x.face) return { faceCount: x.faceCount, nearFaces: x.nearFaces, face: null };
       const da = x.face.descriptor;
       const db = y.face?.descriptor ?? null;
-      const descriptor = da && db ? fuseDescriptors([decode(da), decode(db)], weight) : null;
+      const descriptor = da && db ? fuseDescriptors([decodeDescriptor(da), decodeDescriptor(db)], weight) : null;
       return { faceCount: x.faceCount, nearFaces: x.nearFaces, face: { rejected: x.face.rejected ?? (descriptor ? null : 'no descriptor'), descriptor } };
     },
   } as unknown as AnalysisCache;

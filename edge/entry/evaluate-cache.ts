@@ -59,7 +59,7 @@ export class AnalysisCache {
     const hit = this.entries.get(key);
     if (hit) {
       this.hits++;
-      return { faceCount: hit.faceCount, nearFaces: hit.nearFaces, face: hit.face ? { rejected: hit.face.rejected, descriptor: hit.face.descriptor === null ? null : decode(hit.face.descriptor) } : null };
+      return { faceCount: hit.faceCount, nearFaces: hit.nearFaces, face: hit.face ? { rejected: hit.face.rejected, descriptor: hit.face.descriptor === null ? null : decodeDescriptor(hit.face.descriptor) } : null };
     }
     this.misses++;
     const a = await analyse();
@@ -81,4 +81,5 @@ export class AnalysisCache {
 }
 
 const encode = (d: Float32Array): string => Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString('base64');
-const decode = (s: string): Float32Array => new Float32Array(new Uint8Array(Buffer.from(s, 'base64')).buffer);
+/** A descriptor as a cache file stores it (base64 of its float32 bytes), for the offline studies that read the files too. */
+export const decodeDescriptor = (s: string): Float32Array => new Float32Array(new Uint8Array(Buffer.from(s, 'base64')).buffer);
