@@ -157,7 +157,7 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
     schema: { params: Type.Object({ village: VillageId, id: VillageId }), body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }), status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('blocked'), Type.Literal('left')])) }, { additionalProperties: false }) },
   }, async (req, reply) => {
     if (!mayRead(req, req.params.village)) return reply.status(404).send(notFound);
-    const published = await deps.service.putVillager({ id: req.params.id, name: req.body.name, village: req.params.village, status: req.body.status ?? 'active' });
+    const published = await deps.service.putVillager({ id: req.params.id, name: req.body.name, village: req.params.village, ...(req.body.status ? { status: req.body.status } : {}) });
     return { id: req.params.id, published };
   });
 

@@ -150,7 +150,8 @@ export class LedgerService {
     return { published: await this.publishEvent(event), duplicate: false };
   }
 
-  async putVillager(v: VillagerBody): Promise<boolean> {
+  /** Without `status` the villager keeps theirs (tables.ts `upsertVillager`). */
+  async putVillager(v: Omit<VillagerBody, 'status'> & { status?: VillagerBody['status'] }): Promise<boolean> {
     return this.publishEvent(await upsertVillager(this.opts.db, v, this.signer, this.clock()));
   }
 

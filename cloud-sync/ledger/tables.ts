@@ -38,12 +38,19 @@ export async function villageSeq(db: SqlDb, village: string): Promise<number> {
   return r.length === 0 ? 0 : Number(r[0]!.seq);
 }
 
-export async function upsertVillager(db: SqlDb, v: VillagerBody, signer: Signer, now: Date): Promise<Envelope> {
+/**
+ * A villager registered or changed. Without `status` a villager keeps theirs (a new one is
+ * active): renaming a blocked villager must not unblock them here and, through the event, at
+ * every store. Villager ids are unique across the town, so an id another village uses is
+ * refused (409) without saying which village holds it.
+ */
+export async function upsertVillager(db: SqlDb, given: Omit<VillagerBody, 'status'> & { status?: VillagerBody['status'] }, signer: Signer, now: Date): Promise<Envelope> {
   return db.transaction(async (tx) => {
-    await requireVillage(tx, v.village);
+    await requireVillage(tx, given.village);
     const at = now.toISOString();
-    const other = await tx.query<{ village: string }>('SELECT village FROM villagers WHERE id = $1', [v.id]);
-    if (other.length > 0 && other[0]!.village !== v.village) throw new EdgeError(ErrorCode.DUPLICATE_ID, `villager ${v.id} belongs to village ${other[0]!.village}`, { zh: `村民编号 ${v.id} 已属于其他村` });
+    const other = await tx.query<{ village: string; status: VillagerBody['status'] }>('SELECT village, status FROM villagers WHERE id = $1', [given.id]);
+    if (other.length > 0 && other[0]!.village !== given.village) throw new EdgeError(ErrorCode.DUPLICATE_ID, `villager id ${given.id} is in use already; choose another`, { zh: `村民编号 ${given.id} 已被使用，请换一个编号` });
+    const v: VillagerBody = { id: given.id, name: given.name, village: given.village, status: given.status ?? other[0]?.status ?? 'active' };
     await tx.run(
       `INSERT INTO villagers (id, village, name, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)
        ON CONFLICT (id) DO UPDATE SET name = excluded.name, status = excluded.status, updated_at = excluded.updated_at`,
@@ -76,7 +83,16 @@ export async function addLedgerEntry(db: SqlDb, village: string, e: EntryBody, s
   return db.transaction(async (tx) => {
     const v = await villagerOf(tx, e.villager);
     if (!v || v.village !== village) throw new EdgeError(ErrorCode.UNKNOWN_VILLAGER, `no villager ${e.villager} in village ${village}`, { zh: `本村没有村民 ${e.villager}` });
-    if (!(await insertEntry(tx, village, e, null, now.toISOString()))) return { event: undefined };
+    if (!(await insertEntry(tx, village, e, null, now.toISOString()))) {
+      // The same id again is the same award sent twice (a retry): nothing more to do. With other
+      // content (another villager, kind or points, which covers another village's entry) it is a
+      // different award under a taken id: refused, so that it is not lost as a "duplicate".
+      const held = (await tx.query<{ villager_id: string; kind: string; points: number | string }>('SELECT villager_id, kind, points FROM entries WHERE id = $1', [e.id]))[0];
+      if (held && (held.villager_id !== e.villager || held.kind !== e.kind || Number(held.points) !== e.points)) {
+        throw new EdgeError(ErrorCode.DUPLICATE_ID, `entry id ${e.id} is in use already by another entry; choose another id`, { zh: `记录编号 ${e.id} 已被其他记录使用，请换一个编号` });
+      }
+      return { event: undefined };
+    }
     return { event: await appendEvent(tx, village, 'entry', `entry:${e.id}`, e, signer, now) };
   });
 }

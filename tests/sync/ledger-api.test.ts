@@ -49,6 +49,27 @@ describe(`ledger API (${ledgerDbKind})`, () => {
     expect(sync).toMatchObject({ village_seq: 3, connected: false });
   });
 
+  it('keeps a blocked villager blocked when renamed, and refuses an entry id already used for another entry', async () => {
+    const put = (url: string, payload: object) => app.inject({ method: 'PUT', url, headers: auth('a-secret'), payload });
+    expect((await put(`/api/villages/${a}/villagers/sun`, { name: '孙九', status: 'blocked' })).statusCode).toBe(200);
+    expect((await put(`/api/villages/${a}/villagers/sun`, { name: '孙老九' })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'GET', url: `/api/villages/${a}/villagers/sun`, headers: auth('a-secret') })).json()).toMatchObject({ name: '孙老九', status: 'blocked' });
+    expect((await put(`/api/villages/${a}/villagers/sun`, { name: '孙老九', status: 'active' })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'GET', url: `/api/villages/${a}/villagers/sun`, headers: auth('a-secret') })).json()).toMatchObject({ status: 'active' });
+    // An id used already for another award is refused, not answered as a harmless duplicate.
+    expect((await app.inject({ method: 'PUT', url: `/api/villages/${b}/villagers/zhou`, headers: auth('town-secret'), payload: { name: '周十' } })).statusCode).toBe(200);
+    const first = await app.inject({ method: 'POST', url: `/api/villages/${a}/entries`, headers: auth('a-secret'), payload: { id: 'road-9', villager: 'sun', kind: 'award', points: 10, reason: '打扫村道' } });
+    expect(first.statusCode).toBe(201);
+    const clash = await app.inject({ method: 'POST', url: `/api/villages/${a}/entries`, headers: auth('a-secret'), payload: { id: 'road-9', villager: 'qian', kind: 'award', points: 10, reason: '打扫村道' } });
+    expect(clash.statusCode).toBe(409);
+    expect(clash.json()).toMatchObject({ error: 'DUPLICATE_ID', zh: expect.stringContaining('road-9') });
+    expect((await app.inject({ method: 'GET', url: `/api/villages/${a}/villagers/qian`, headers: auth('a-secret') })).json()).toMatchObject({ balance: 25 });
+    // The villager id b uses cannot be taken by a, and the answer does not name b.
+    const taken = await put(`/api/villages/${a}/villagers/zhou`, { name: '周' });
+    expect(taken.statusCode).toBe(409);
+    expect(JSON.stringify(taken.json())).not.toContain(b);
+  });
+
   it('explains bad input in both languages', async () => {
     const bad = await app.inject({ method: 'POST', url: `/api/villages/${a}/entries`, headers: auth('a-secret'), payload: { id: 'x1', villager: 'qian', kind: 'award', points: -3, reason: 'r' } });
     expect(bad.statusCode).toBe(400);
