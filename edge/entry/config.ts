@@ -167,7 +167,7 @@ export const EntryConfigSchema = Type.Object({
   qr_max_lifetime_s: Type.Integer({ minimum: 10, maximum: 86_400, default: 300, description: 'Longest validity a QR token may claim' }),
   qr_clock_skew_s: Type.Integer({ minimum: 0, maximum: 600, default: 30 }),
   unlock_pulse_ms: Type.Integer({ minimum: 100, maximum: 60_000, default: 3000, description: 'How long the lock stays released' }),
-  store_photos: Type.Boolean({ default: false, description: 'Keep enrolment photos (faces are personal data: off unless a maintainer needs them)' }),
+  store_photos: Type.Boolean({ default: false, description: 'Keep enrolment photos in data_dir/<photo_dir>/<villager>/ (faces are personal data: off unless a maintainer needs them); withdrawal of consent (faces remove, the admin page) deletes them' }),
   photo_dir: Type.String({ default: 'faces/photos', description: 'Where enrolment photos go when store_photos is on, relative to data_dir' }),
 }, { additionalProperties: false, default: {} });
 
