@@ -10,7 +10,7 @@ import { DoorLivenessGate } from '../../edge/entry/liveness-challenge.ts';
 import { initialWindow, type FrameVerdict } from '../../edge/entry/decision.ts';
 import { judgeFlatness } from '../../models/liveness/passive.ts';
 import { passiveParams } from '../../edge/entry/liveness-passive.ts';
-import { head, noise, project } from '../models/synthetic-head.ts';
+import { blinking, head, noise, project } from '../models/synthetic-head.ts';
 
 const live = head();
 // a print of a face: its landmarks on one plane, a little stretched
@@ -74,5 +74,39 @@ describe('the passive check judges only the named villager\'s frames', () => {
   it('a villager whose frames are sometimes not recognised is still judged on their own frames', () => {
     const frames = moving(16, A).map((f, i) => (i % 4 === 3 ? { ...f, v: UNKNOWN } : f));
     expect(decisions(frames)).toEqual(['matched:A']);
+  });
+});
+
+describe('the active challenge is answered only by the matched villager\'s frames', () => {
+  const challenged = resolveEntryConfig({ liveness: { passive: { enabled: true }, challenge: { mode: 'when_uncertain', timeout_ms: 4000 } } });
+  /** The decisions, with the challenge's result, of a photo of A held still and then `answer`. */
+  const after = (kind: 'blink' | 'turn', answer: Frame[]): string[] => {
+    const gate = new DoorLivenessGate(challenged.liveness, challenged.frame_rate, () => kind);
+    let state = initialWindow();
+    const out: string[] = [];
+    for (const [i, f] of [...photo(12), ...answer].entries()) {
+      const r = gate.step(state, f.v, f.lm, i * 125, challenged.match);
+      state = r.state;
+      if (r.outcome) out.push(`${r.outcome.kind === 'matched' ? `matched:${r.outcome.villagerId}` : r.outcome.kind}${r.outcome.challenge ? ` ${r.outcome.challenge.result}` : ''}`);
+    }
+    return out;
+  };
+  const j = noise(11);
+  const turn = (v: FrameVerdict): Frame[] => Array.from({ length: 24 }, (_, i) => ({ v, lm: project(live, { yaw: 2 * i, pitch: 0 }, j) }));
+  const blink = (v: FrameVerdict): Frame[] => Array.from({ length: 24 }, (_, i) => ({ v, lm: project(i >= 8 && i < 11 ? blinking(live, 1) : live, { yaw: 0, pitch: 0 }, j) }));
+
+  it('a stranger (unknown) who blinks or turns after a photo of A was challenged does not pass for A', () => {
+    // the stranger stays in front of the camera until every attempt ran out
+    const stays = Array.from({ length: 80 }, () => ({ v: UNKNOWN, lm: project(live, { yaw: 0, pitch: 0 }, j) }));
+    for (const [kind, answer] of [['turn', turn(UNKNOWN)], ['blink', blink(UNKNOWN)]] as const) {
+      const d = after(kind, [...answer, ...stays]);
+      expect(d[0]).toBe('uncertain failed');
+      expect(d).not.toContain('matched:A passed');
+    }
+  });
+
+  it('A who blinks or turns when asked is let in', () => {
+    expect(after('turn', turn(A))[0]).toBe('matched:A passed');
+    expect(after('blink', blink(A))[0]).toBe('matched:A passed');
   });
 });
