@@ -11,13 +11,14 @@
  * enrolled, 2 when some were refused (named, with their reasons; the rest are enrolled), 1 when
  * the run failed (a broken ledger, missing models): what was enrolled before stays enrolled.
  */
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { FaceEngine } from '../../models/face-engine.ts';
 import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
 import { setFaceConsent } from '../ledger/villagers.ts';
 import { faceConsentOf } from '../ledger/face-templates.ts';
 import { enrolVillager } from '../entry/enrol.ts';
+import { keepEnrolmentPhoto } from '../entry/face-photos.ts';
 import { MAX_PHOTO_BYTES, readPhoto } from '../http/photo-upload.ts';
 import type { FacesEnv } from './faces-door.ts';
 import type { Progress } from '../progress.ts';
@@ -104,11 +105,7 @@ export async function enrolFolder(env: FacesEnv, engine: FaceEngine, dir: string
           const r = await enrolVillager(env.db, env.key, engine, env.entry, plan.villager, [{ name: path.basename(file), frame }], at);
           mine.accepted++;
           mine.templates += r.templates;
-          if (env.entry.store_photos) {
-            const keep = path.resolve(env.dataDir, env.entry.photo_dir, plan.villager);
-            mkdirSync(keep, { recursive: true, mode: 0o700 });
-            copyFileSync(file, path.join(keep, `${at.replace(/[:.]/g, '-')}-${path.basename(file)}`));
-          }
+          if (env.entry.store_photos) keepEnrolmentPhoto(env.dataDir, env.entry, plan.villager, file, at);
         } catch (err) {
           if (!isEdgeError(err) || !PHOTO_REFUSALS.has(err.code)) throw err;
           // enrolVillager names the photo itself; the summary names it once, in its own field

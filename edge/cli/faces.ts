@@ -4,7 +4,6 @@
  * analysed in process (a one-shot command needs no worker).
  */
 import { readFile } from 'node:fs/promises';
-import { mkdirSync, copyFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { FaceEngine } from '../../models/face-engine.ts';
@@ -16,7 +15,8 @@ import { setFaceConsent } from '../ledger/villagers.ts';
 import { doorDetector, engineChoice, recognizerChoice, resolveEntryConfig, type EntryConfig } from '../entry/config.ts';
 import { enrolVillager, type EnrolPhoto } from '../entry/enrol.ts';
 import { countTemplates, loadOrCreateTemplateKey } from '../entry/templates.ts';
-import { deleteTemplatesAndConsent, faceConsentOf } from '../ledger/face-templates.ts';
+import { faceConsentOf } from '../ledger/face-templates.ts';
+import { keepEnrolmentPhoto, withdrawFaceData } from '../entry/face-photos.ts';
 import { configFrom, ledgerPath, print, withCommon, type CommonOptions } from './context.ts';
 import { registerFacesEvaluate } from './faces-evaluate.ts';
 import { registerFacesLiveness } from './faces-liveness.ts';
@@ -110,11 +110,7 @@ export function registerFacesCommands(program: Command): void {
             if (o.consent && !hadConsent) setFaceConsent(env.db, villager, null);
             throw err;
           }
-          if (env.entry.store_photos) {
-            const dir = path.resolve(env.dataDir, env.entry.photo_dir, villager);
-            mkdirSync(dir, { recursive: true, mode: 0o700 });
-            for (const f of o.photo) copyFileSync(f, path.join(dir, `${at.replace(/[:.]/g, '-')}-${path.basename(f)}`));
-          }
+          if (env.entry.store_photos) for (const f of o.photo) keepEnrolmentPhoto(env.dataDir, env.entry, villager, f, at);
           print(o, { villager, templates: r.templates, total: countTemplates(env.db, villager) },
             `enrolled ${villager}: ${r.templates} templates / 已录入`);
         } finally {
@@ -126,13 +122,13 @@ export function registerFacesCommands(program: Command): void {
     });
 
   withCommon(faces.command('remove'), { json: true })
-    .description('delete a villager\'s face templates and withdraw consent / 删除人脸模板并撤回同意')
+    .description('delete a villager\'s face templates and kept enrolment photos and withdraw consent / 删除人脸模板和保存的录入照片并撤回同意')
     .requiredOption('--villager <id>', 'villager id / 村民编号')
     .action((o: CommonOptions & { villager: string }) => {
       const env = openEnv(o);
       try {
-        const removed = deleteTemplatesAndConsent(env.db, o.villager);
-        print(o, { villager: o.villager, removed }, `removed ${removed} templates of ${o.villager}; consent withdrawn / 已删除`);
+        const { templates: removed, photos } = withdrawFaceData(env.db, env.dataDir, env.entry, o.villager);
+        print(o, { villager: o.villager, removed, photos }, `removed ${removed} templates and ${photos} enrolment photos of ${o.villager}; consent withdrawn / 已删除`);
       } finally {
         closeLedger(env.db);
       }

@@ -12,7 +12,8 @@ import type { RgbFrame } from '../../models/face-engine.ts';
 import { EdgeError } from '../errors.ts';
 import { enrolVillager, type FaceAnalyser } from './enrol.ts';
 import { countTemplates, loadOrCreateTemplateKey } from './templates.ts';
-import { deleteTemplatesAndConsent, faceConsentOf } from '../ledger/face-templates.ts';
+import { faceConsentOf } from '../ledger/face-templates.ts';
+import { withdrawFaceData } from './face-photos.ts';
 import { setFaceConsent } from '../ledger/villagers.ts';
 import { confirmPendingTemplate, listPending, pendingThumbnail, rejectPendingTemplate, type ConfirmResult, type PendingView } from './pending-review.ts';
 
@@ -29,7 +30,7 @@ export interface PendingReview {
 export interface FaceEnrolment {
   /** Enrol one photo; `consentBy` records consent first ('self' or a guardian's name). */
   enrol(villagerId: string, photo: { name: string; frame: RgbFrame }, consentBy: string): Promise<{ templates: number; total: number }>;
-  /** Delete the villager's templates and withdraw consent; the door forgets the face. */
+  /** Delete the villager's templates and kept enrolment photos and withdraw consent; the door forgets the face. */
   withdraw(villagerId: string): Promise<number>;
   /** A picture from the door camera now, to enrol from as from an upload; absent without a camera. */
   doorFrame?(): Promise<RgbFrame>;
@@ -91,7 +92,7 @@ export class DoorFaces implements FaceEnrolment {
   }
 
   async withdraw(villagerId: string): Promise<number> {
-    const n = deleteTemplatesAndConsent(this.deps.db(), villagerId);
+    const n = withdrawFaceData(this.deps.db(), this.deps.dataDir, this.deps.config, villagerId).templates;
     await this.deps.reload(villagerId);
     return n;
   }

@@ -43,7 +43,7 @@ export const QualitySchema = Section({
 export const PassiveSchema = Section({
   enabled: Type.Boolean({ default: false, description: 'Before a face opens the door, check over consecutive frames that the landmarks do not move as one plane (a photo or a screen); a face the check cannot judge is uncertain (card or QR code), never matched' }),
   min_frames: Type.Integer({ minimum: 2, maximum: 30, default: 6, description: 'Frames of the face with landmarks before the check judges (the door waits for them)' }),
-  max_frames: Type.Integer({ minimum: 2, maximum: 60, default: 12, description: 'Frames after which a face still not judged live is uncertain' }),
+  max_frames: Type.Integer({ minimum: 2, maximum: 60, default: 12, description: 'Frames naming the matched villager (candidate or uncertain; only those are judged) after which a face still not judged live is uncertain' }),
   min_motion: Type.Number({ minimum: 0, maximum: 1, default: 0.015, description: 'Smallest change of landmark shape between two frames (per inter-ocular distance) that counts as evidence' }),
   min_pairs: Type.Integer({ minimum: 1, maximum: 400, default: 3, description: 'Pairs of frames with enough motion before judging' }),
   live_ratio: Type.Number({ minimum: 0, maximum: 10, default: 0.725, description: 'Median homography residual over motion at or above which the face is live (least BPCER at APCER ≤ 2 % on NUAA print attacks of people 1–8)' }),
@@ -167,7 +167,7 @@ export const EntryConfigSchema = Type.Object({
   qr_max_lifetime_s: Type.Integer({ minimum: 10, maximum: 86_400, default: 300, description: 'Longest validity a QR token may claim' }),
   qr_clock_skew_s: Type.Integer({ minimum: 0, maximum: 600, default: 30 }),
   unlock_pulse_ms: Type.Integer({ minimum: 100, maximum: 60_000, default: 3000, description: 'How long the lock stays released' }),
-  store_photos: Type.Boolean({ default: false, description: 'Keep enrolment photos (faces are personal data: off unless a maintainer needs them)' }),
+  store_photos: Type.Boolean({ default: false, description: 'Keep enrolment photos in data_dir/<photo_dir>/<villager>/ (faces are personal data: off unless a maintainer needs them); withdrawal of consent (faces remove, the admin page) deletes them' }),
   photo_dir: Type.String({ default: 'faces/photos', description: 'Where enrolment photos go when store_photos is on, relative to data_dir' }),
 }, { additionalProperties: false, default: {} });
 

@@ -11,7 +11,9 @@
  *
  * While a challenge runs, the k-of-n window is paused: the frames go to the verifier
  * (models/liveness/challenge.ts), which looks at the landmarks only. The person must stay the
- * one who was matched: a frame naming another villager ends the challenge (uncertain). A
+ * one who was matched: a frame naming another villager ends the challenge (uncertain), and only
+ * frames naming the matched villager (candidate or uncertain) are looked at, so a stranger who
+ * blinks beside a photo of the villager does not answer for them. A
  * challenge passed → `matched`; failed (after the repeats) or abandoned (the face left) →
  * `uncertain` (the door asks for the card or QR code), never `matched`. A pass whose frames
  * moved as one plane (a photo waved about) is refused as `spoof`.
@@ -147,7 +149,10 @@ export class DoorLivenessGate {
       // another villager in front of the camera: the challenge was not answered by the one matched
       if (v.kind === 'candidate' && v.villagerId !== c.villagerId) return this.end(c, 'other_face', now);
     }
-    const state = c.verifier.frame(v.kind === 'no_face' ? null : landmarks ?? null, now);
+    // only the matched villager's frames answer: a stranger who blinks or turns beside a photo of
+    // them (unknown, low quality) must not pass for them; such a frame counts as one without a face
+    const theirs = (v.kind === 'candidate' || v.kind === 'uncertain') && v.villagerId === c.villagerId;
+    const state = c.verifier.frame(theirs ? landmarks ?? null : null, now);
     if (state === 'passed') {
       // a photo waved about while "blinking" still moves as one plane
       const frames = c.verifier.attemptFrames();

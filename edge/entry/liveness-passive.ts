@@ -1,8 +1,11 @@
 /**
  * The passive liveness check at the door (and in `faces present`, which must decide the same).
- * The landmarks of the face's consecutive frames are kept; when the k-of-n window names a
- * villager, the match stands only if the landmarks over those frames did not move as one plane
- * (models/liveness/passive.ts). Flat: `spoof`. Not judged yet: the door waits for more frames of
+ * The landmarks of the face's consecutive frames that name a villager (candidate or uncertain)
+ * are kept, each with the villager it names; when the k-of-n window names a villager, the match
+ * stands only if the landmarks of the frames naming that villager did not move as one plane
+ * (models/liveness/passive.ts). Frames naming nobody (unknown, low quality, spoof) or another
+ * villager are no evidence that this villager is alive: a live stranger who raises a photo of a
+ * villager without leaving the camera's view must not lend the photo their head's motion. Flat: `spoof`. Not judged yet: the door waits for more frames of
  * the face, up to `max_frames`; still not judged then: `uncertain` (the door asks for the card
  * or QR code). Never `matched` without the check saying live.
  */
@@ -42,6 +45,8 @@ const describe = (j: PassiveJudgement): string =>
 
 export class PassiveGate {
   private track: Float32Array[] = [];
+  // the villager each kept frame names
+  private names: string[] = [];
   // texture log-odds of the same frames (with a texture model)
   private logits: number[] = [];
   // the liveness net's probabilities of the same frames (with onnx_model)
@@ -75,42 +80,50 @@ export class PassiveGate {
 
   reset(): void {
     this.track = [];
+    this.names = [];
     this.logits = [];
     this.lives = [];
     this.gone = 0;
   }
 
-  /** Keeps the face's landmarks; a run of frames without a face means the person left. */
+  /**
+   * Keeps the landmarks of a frame that names a villager; a run of frames without a face means
+   * the person left. A frame that names nobody is not kept: who it shows is not known.
+   */
   observe(v: FrameVerdict, landmarks: Float32Array | undefined, faceGoneFrames: number, cues?: FaceCues): void {
     if (v.kind === 'no_face') {
       if (++this.gone >= faceGoneFrames) this.reset();
       return;
     }
     this.gone = 0;
-    if (!landmarks) return;
+    if (!landmarks || (v.kind !== 'candidate' && v.kind !== 'uncertain')) return;
     this.track.push(landmarks);
+    this.names.push(v.villagerId);
     // without the features (the engine was not asked for them) the texture cannot vote: the frame counts as not live
     if (this.texture) this.logits.push(cues?.texture ? textureLogit(this.texture, cues.texture) : -Infinity);
     // likewise without the net's answer the frame counts as not live
     if (this.wantsNet) this.lives.push(cues?.liveNet ?? 0);
-    if (this.track.length > this.cfg.max_frames) { this.track.shift(); this.logits.shift(); this.lives.shift(); }
+    if (this.track.length > this.cfg.max_frames) { this.track.shift(); this.names.shift(); this.logits.shift(); this.lives.shift(); }
   }
 
-  judge(): PassiveJudgement {
-    this.last = judgePassive(this.track, passiveParams(this.cfg, this.texture, this.wantsNet), this.cache, this.texture ? this.logits : undefined, this.wantsNet ? this.lives : undefined);
+  /** The check over the kept frames that name `villagerId` (only those show that villager). */
+  judge(villagerId: string): PassiveJudgement {
+    const all = this.names.every((n) => n === villagerId);
+    const pick = <T>(xs: T[]): T[] => (all ? xs : xs.filter((_, i) => this.names[i] === villagerId));
+    this.last = judgePassive(pick(this.track), passiveParams(this.cfg, this.texture, this.wantsNet), this.cache, this.texture ? pick(this.logits) : undefined, this.wantsNet ? pick(this.lives) : undefined);
     return this.last;
   }
 
   /**
    * One frame through the k-of-n window and then this check. A match the check cannot judge
-   * yet keeps the window open (no decision) until `max_frames` frames of the face were seen.
+   * yet keeps the window open (no decision) until `max_frames` frames naming a villager were kept.
    */
   step(s: WindowState, v: FrameVerdict, landmarks: Float32Array | undefined, now: number, match: MatchConfig, cues?: FaceCues): { state: WindowState; outcome: FaceOutcome | null } {
     this.observe(v, landmarks, match.face_gone_frames, cues);
     const r = stepWindow(s, v, now, match);
     const o = r.outcome;
     if (!this.cfg.enabled || o?.kind !== 'matched') return r;
-    const j = this.judge();
+    const j = this.judge(o.villagerId);
     // live: the same face's frames stay evidence for later decisions (the cooldown holds repeats)
     if (j.verdict === 'live') return r;
     if (j.verdict === 'uncertain' && this.track.length < this.cfg.max_frames) {

@@ -8,9 +8,9 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../ledger/db.ts';
-import { consentedSealedJoined, consentedSealedSlices, consentedTemplateRows, consentedTemplateRowsOf, countTemplates, deleteTemplates, insertTemplates, purgeTemplatesWithoutConsent, setTemplatesRecognizer, templatesRecognizer } from '../ledger/face-templates.ts';
+import { consentedSealedJoined, consentedSealedSlices, consentedTemplateRows, consentedTemplateRowsOf, countTemplates, deleteTemplates, insertTemplates, purgeTemplatesWithoutConsent, setTemplatesRecognizer, templatesRecognizer, templatesRecognizerCurrent } from '../ledger/face-templates.ts';
 import { EdgeError } from '../errors.ts';
-import { descriptorLength, type EntryConfig } from './config.ts';
+import { descriptorLength, recognizerChoice, type EntryConfig } from './config.ts';
 import { DESCRIPTOR_LENGTHS, recognizerTag } from '../../models/recognizer.ts';
 import { isModelError } from '../../models/errors.ts';
 import { concatBatches, joinedLength, openSealed, packJoined, sealDescriptor as sealModel, type SealedBatch } from '../../models/sealed.ts';
@@ -171,15 +171,20 @@ function checkLengths(entries: ReadonlyArray<{ villagerId: string; lengths: numb
  * change of entry.recognizer that keeps the descriptor length (a fusion's weight, another model
  * file of the same family: its sha256) is caught here, where the length check cannot see it.
  * No template: nothing to compare (the next enrolment records its tag). Templates stored before
- * tags were kept: taken as the current configuration's, as before (recorded now).
+ * tags were kept, or under a tag written before it could name `stretch_dim` (legacyTag): taken
+ * as the current configuration's, as before (recorded now).
  */
 export function checkTemplatesRecognizer(db: Db, entry: EntryConfig): void {
-  const want = recognizerTag(entry.recognizer);
+  const want = templatesTag(entry);
   const have = templatesRecognizer(db);
-  if (have === want) return;
+  if (have === want) {
+    // rewritten once as a tag of now: a later change of stretch_dim is then seen
+    if (!db.readonly && !templatesRecognizerCurrent(db)) setTemplatesRecognizer(db, want);
+    return;
+  }
   const n = countTemplates(db);
   if (n === 0) return;
-  if (have === undefined) {
+  if (have === undefined || (have === legacyTag(entry) && !templatesRecognizerCurrent(db))) {
     if (!db.readonly) setTemplatesRecognizer(db, want);
     return;
   }
@@ -189,10 +194,25 @@ export function checkTemplatesRecognizer(db: Db, entry: EntryConfig): void {
       details: { recognizer: want, templates: have, count: n } });
 }
 
+/**
+ * The tag of the recognizer the engine runs: made from the same choice the engine gets
+ * (recognizerChoice), so every option that changes the descriptors (`input.stretch_dim` is
+ * `stretchDim` there) is in it. The model's path does not enter the tag, so no data_dir is needed.
+ */
+export const templatesTag = (entry: EntryConfig): string => recognizerTag(recognizerChoice(entry.recognizer, '.'));
+
+/**
+ * The tag as it was once written from the config object itself, where `stretch_dim` went unseen:
+ * it differs from templatesTag only with `stretch_dim: true`. Such a tag (stored without the
+ * current scheme's mark) cannot tell whether the templates were made with stretch_dim, so they are
+ * taken as the current configuration's, like untagged ones; every tag written now carries the mark.
+ */
+const legacyTag = (entry: EntryConfig): string => recognizerTag(entry.recognizer as Parameters<typeof recognizerTag>[0]);
+
 /** After templates were stored under `entry`'s recognizer (the check passed, or there were none): its tag. */
 export function recordTemplatesRecognizer(db: Db, entry: EntryConfig): void {
-  const want = recognizerTag(entry.recognizer);
-  if (templatesRecognizer(db) !== want) setTemplatesRecognizer(db, want);
+  const want = templatesTag(entry);
+  if (templatesRecognizer(db) !== want || !templatesRecognizerCurrent(db)) setTemplatesRecognizer(db, want);
 }
 
 /**

@@ -124,8 +124,21 @@ export function templatesRecognizer(db: Db): string | undefined {
   return getMeta(db, RECOGNIZER_KEY);
 }
 
+// written with every tag since the tag has been made from the engine's choice (edge/entry/templates.ts
+// templatesTag); a tag without it was written earlier and may have missed `stretch_dim`
+const RECOGNIZER_SCHEME_KEY = 'face_recognizer_scheme';
+const RECOGNIZER_SCHEME = '2';
+
 export function setTemplatesRecognizer(db: Db, tag: string): void {
-  setMeta(db, RECOGNIZER_KEY, tag);
+  inTransaction(db, 'recording the face recognizer', () => {
+    setMeta(db, RECOGNIZER_KEY, tag);
+    setMeta(db, RECOGNIZER_SCHEME_KEY, RECOGNIZER_SCHEME);
+  });
+}
+
+/** Whether the stored tag was written as tags are made now (see RECOGNIZER_SCHEME_KEY). */
+export function templatesRecognizerCurrent(db: Db): boolean {
+  return getMeta(db, RECOGNIZER_SCHEME_KEY) === RECOGNIZER_SCHEME;
 }
 
 /** Delete templates whose villager has no consent on record, and learned ones without learning consent; returns how many went. */

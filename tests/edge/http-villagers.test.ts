@@ -6,7 +6,7 @@
  * half-saved by a refusal.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { pino } from 'pino';
@@ -176,9 +176,17 @@ describe('villagers', () => {
     expect((await as(s)(app, '/api/villagers/search?q=W001')).json().items[0]).toMatchObject({ face_templates: 2, face_templates_learned: 0 });
   });
 
-  it('withdraws consent: templates deleted, the door forgets, shown as withdrawn', async () => {
+  it('withdraws consent: templates and kept enrolment photos deleted, the door forgets, shown as withdrawn', async () => {
+    // photos kept by `faces enroll` with entry.store_photos (data_dir/<photo_dir>/<villager>/)
+    const kept = (id: string): string => path.join(ledger.dir, config.photo_dir, id);
+    for (const id of ['W001', 'V001']) {
+      mkdirSync(kept(id), { recursive: true });
+      writeFileSync(path.join(kept(id), '2026-12-01T08-00-00-000Z-a.jpg'), 'jpeg');
+    }
     const res = await app.inject({ method: 'POST', url: '/api/villagers/W001/face/withdraw', headers: s.post, payload: {} });
     expect(res.statusCode).toBe(200);
+    expect(existsSync(kept('W001'))).toBe(false);
+    expect(readdirSync(kept('V001'))).toHaveLength(1);
     expect(res.json()).toMatchObject({ removed: 2, villager: { face_consent_at: null, face_templates: 0 } });
     expect(countTemplates(ledger.db, 'W001')).toBe(0);
     expect(reloaded.at(-1)).toBe('W001');

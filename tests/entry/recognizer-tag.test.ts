@@ -11,8 +11,9 @@ import { fuseDescriptors, recognizerTag } from '../../models/recognizer.ts';
 import { resolveEntryConfig } from '../../edge/entry/config.ts';
 import { storeTemplates } from '../../edge/entry/enrol.ts';
 import { EntryPipeline } from '../../edge/entry/pipeline.ts';
-import { addTemplates, loadGallery, loadOrCreateTemplateKey, loadVillagerTemplates, removeTemplates, sealedGallery } from '../../edge/entry/templates.ts';
+import { addTemplates, checkTemplatesRecognizer, loadGallery, recordTemplatesRecognizer, loadOrCreateTemplateKey, loadVillagerTemplates, removeTemplates, sealedGallery } from '../../edge/entry/templates.ts';
 import { templatesRecognizer } from '../../edge/ledger/face-templates.ts';
+import { setMeta } from '../../edge/ledger/meta.ts';
 import { addVillager, setFaceConsent } from '../../edge/ledger/villagers.ts';
 import { tempLedger } from '../ledger/helpers.ts';
 import { SyntheticDescriptors } from '../../harness/synthetic-descriptors.ts';
@@ -104,6 +105,43 @@ describe('templates of another recognizer configuration of the same length', () 
       await storeTemplates(s.db, s.key, w07, 'w2', [{ descriptor: fused(), quality: null, source: 'b.jpg' }], 'x');
       expect(templatesRecognizer(s.db)).toBe('fusion(faceapi+human-faceres,w=0.7)');
       expect(loadGallery(s.db, s.key, w07)).toHaveLength(1);
+    } finally {
+      s.cleanup();
+    }
+  });
+
+  it('stretch_dim of an ONNX model enters the tag: templates made with it are refused without it, and the other way round', () => {
+    const s = store();
+    try {
+      const arcOf = (stretch: boolean) => resolveEntryConfig({ recognizer: { ...arc('ab'.repeat(32)), input: { stretch_dim: stretch } } });
+      const [plain, stretched] = [arcOf(false), arcOf(true)];
+      const refused = { code: 'FACE_TEMPLATES_OTHER_RECOGNIZER' };
+      addTemplates(s.db, s.key, 'w1', [{ descriptor: new SyntheticDescriptors(3, 512).unit(), quality: null, source: 'a.jpg' }], 'x');
+      recordTemplatesRecognizer(s.db, stretched);
+      expect(templatesRecognizer(s.db)).toBe(`onnx-arcface@sha256:${'ab'.repeat(32)}[stretch-dim]`);
+      expect(() => checkTemplatesRecognizer(s.db, plain)).toThrow(expect.objectContaining(refused) as Error);
+      removeTemplates(s.db, 'w1');
+      // enrolled again without it (as storeTemplates records the tag)
+      addTemplates(s.db, s.key, 'w1', [{ descriptor: new SyntheticDescriptors(3, 512).unit(), quality: null, source: 'a.jpg' }], 'x');
+      recordTemplatesRecognizer(s.db, plain);
+      expect(templatesRecognizer(s.db)).toBe(`onnx-arcface@sha256:${'ab'.repeat(32)}`);
+      expect(() => checkTemplatesRecognizer(s.db, stretched)).toThrow(expect.objectContaining(refused) as Error);
+    } finally {
+      s.cleanup();
+    }
+  });
+
+  it('a tag written before stretch_dim entered it is taken as the current configuration\'s once, then kept', () => {
+    const s = store();
+    try {
+      const stretched = resolveEntryConfig({ recognizer: { ...arc('ab'.repeat(32)), input: { stretch_dim: true } } });
+      const plain = resolveEntryConfig({ recognizer: arc('ab'.repeat(32)) });
+      addTemplates(s.db, s.key, 'w1', [{ descriptor: new SyntheticDescriptors(3, 512).unit(), quality: null, source: 'a.jpg' }], 'x');
+      // as the earlier code wrote it under stretch_dim: true (no suffix, no scheme mark)
+      setMeta(s.db, 'face_recognizer', `onnx-arcface@sha256:${'ab'.repeat(32)}`);
+      checkTemplatesRecognizer(s.db, stretched);
+      expect(templatesRecognizer(s.db)).toBe(`onnx-arcface@sha256:${'ab'.repeat(32)}[stretch-dim]`);
+      expect(() => checkTemplatesRecognizer(s.db, plain)).toThrow(expect.objectContaining({ code: 'FACE_TEMPLATES_OTHER_RECOGNIZER' }) as Error);
     } finally {
       s.cleanup();
     }

@@ -1,0 +1,89 @@
+/**
+ * `faces remove` is the withdrawal of consent at the store PC: the villager's templates, the
+ * consent and the enrolment photos kept with entry.store_photos all go (photos kept while
+ * store_photos was on go even when it is off now); another villager's photos stay.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { closeLedger, openLedger } from '../../edge/ledger/db.ts';
+import { countTemplates, faceConsentOf } from '../../edge/ledger/face-templates.ts';
+import { addVillager, setFaceConsent } from '../../edge/ledger/villagers.ts';
+import { addTemplates, loadOrCreateTemplateKey } from '../../edge/entry/templates.ts';
+import { SyntheticDescriptors } from '../../harness/synthetic-descriptors.ts';
+import { tempDir } from '../ledger/helpers.ts';
+
+const bin = path.resolve(import.meta.dirname, '../../bin/store-edge.mjs');
+const t = tempDir('faces-remove-');
+const data = path.join(t.dir, 'data');
+afterAll(() => t.cleanup());
+
+function run(config: object, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const file = path.join(t.dir, 'config.json');
+  writeFileSync(file, JSON.stringify(config));
+  return new Promise((resolve) => {
+    execFile(process.execPath, [bin, ...args, '--data-dir', data, '--config', file], { env: { ...process.env, STORE_EDGE_CONFIG: '' } }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** Villagers with consent, a template each and kept photos under `photoDir`. */
+function enrolled(photoDir: string, ids: string[]): void {
+  mkdirSync(data, { recursive: true });
+  const db = openLedger(path.join(data, 'ledger.sqlite'));
+  try {
+    const key = loadOrCreateTemplateKey(path.join(data, 'keys', 'face-templates.key'));
+    const synthetic = new SyntheticDescriptors(4);
+    for (const id of ids) {
+      addVillager(db, { id, name: id, village: 'v' });
+      setFaceConsent(db, id, 'self');
+      addTemplates(db, key, id, [{ descriptor: synthetic.unit(), quality: null, source: 'a.jpg' }], new Date().toISOString());
+      const dir = path.join(data, photoDir, id);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(path.join(dir, '2026-12-01T08-00-00-000Z-a.jpg'), 'jpeg');
+      writeFileSync(path.join(dir, '2026-12-01T08-00-00-000Z-b.jpg'), 'jpeg');
+    }
+  } finally {
+    closeLedger(db);
+  }
+}
+
+const ledger = <T>(fn: (db: ReturnType<typeof openLedger>) => T): T => {
+  const db = openLedger(path.join(data, 'ledger.sqlite'));
+  try {
+    return fn(db);
+  } finally {
+    closeLedger(db);
+  }
+};
+
+describe('faces remove', () => {
+  it('deletes the templates, the consent and the kept enrolment photos; another villager\'s stay', async () => {
+    enrolled('kept', ['A', 'B']);
+    // store_photos is off now: photos kept while it was on go all the same
+    const r = await run({ entry: { photo_dir: 'kept' } }, 'faces', 'remove', '--villager', 'A', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ villager: 'A', removed: 1, photos: 2 });
+    expect(existsSync(path.join(data, 'kept', 'A'))).toBe(false);
+    expect(readdirSync(path.join(data, 'kept', 'B'))).toHaveLength(2);
+    ledger((db) => {
+      expect(countTemplates(db, 'A')).toBe(0);
+      expect(faceConsentOf(db, 'A')?.faceConsentAt).toBeNull();
+      expect(countTemplates(db, 'B')).toBe(1);
+    });
+    // nothing kept: nothing to delete, not an error
+    const again = await run({ entry: { photo_dir: 'kept' } }, 'faces', 'remove', '--villager', 'A', '--json');
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ removed: 0, photos: 0 });
+  });
+
+  it('refuses a villager id that would lead out of the photo folder, bilingual, before deleting anything', async () => {
+    const r = await run({ entry: { photo_dir: 'kept' } }, 'faces', 'remove', '--villager', '../kept');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('cannot name a folder');
+    expect(r.stderr).toContain('照片文件夹');
+    expect(readdirSync(path.join(data, 'kept', 'B'))).toHaveLength(2);
+  });
+});
