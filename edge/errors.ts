@@ -23,6 +23,8 @@ export const ErrorCode = {
   DUPLICATE_ID: 'DUPLICATE_ID',
   INSUFFICIENT_POINTS: 'INSUFFICIENT_POINTS',
   ALREADY_SETTLED: 'ALREADY_SETTLED',
+  /** A slot still holding goods cannot change or lose its product until counted empty. */
+  SLOT_NOT_EMPTY: 'SLOT_NOT_EMPTY',
   // faces, entry
   NO_CONSENT: 'NO_CONSENT',
   FACE_REJECTED: 'FACE_REJECTED',

@@ -82,6 +82,20 @@ describe('store-edge CLI', () => {
     expect(JSON.parse((await run('balance', '--villager', 'V002', '--json')).stdout)).toEqual({ villager: 'V002', balance: 0, debt: 970 });
   }, 240_000);
 
+  it("slots set keeps what is not given: a new scale address leaves the product and stock; taking the product off a slot with goods exits 2", async () => {
+    expect((await run('products', 'set', '--sku', 'oil', '--name', '花生油', '--price', '30', '--unit-g', '920', '--tolerance-g', '20')).code).toBe(0);
+    expect((await run('slots', 'set', '--slot', 'A1', '--address', '11', '--sku', 'oil', '--stock', '10')).code).toBe(0);
+    const moved = await run('slots', 'set', '--slot', 'A1', '--address', '12', '--json');
+    expect(moved.code, moved.stderr).toBe(0);
+    expect(JSON.parse(moved.stdout)).toEqual({ slot: 'A1', address: 12, sku: 'oil', stock: 10 });
+    const off = await run('slots', 'set', '--slot', 'A1', '--address', '12', '--sku', '');
+    expect(off.code).toBe(2);
+    expect(off.stderr).toContain('SLOT_NOT_EMPTY');
+    expect(off.stderr).toContain('请先清空并盘点');
+    expect((await run('slots', 'set', '--slot', 'A1', '--address', '12', '--stock', '0')).code).toBe(0);
+    expect(JSON.parse((await run('slots', 'set', '--slot', 'A1', '--address', '12', '--sku', '', '--json')).stdout)).toEqual({ slot: 'A1', address: 12, sku: null, stock: 0 });
+  }, 240_000);
+
   it('bad input exits 2 in both languages: an unparseable config, a photo that is not an image, an unknown option', async () => {
     const config = path.join(t.dir, 'broken.yaml');
     writeFileSync(config, 'store: {id: [unclosed\n');
