@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { withCommon, withLedger, parseIntOption, print, type CommonOptions } from './context.ts';
 import { addVillager, listVillagers, requireVillager, setVillagerStatus, type VillagerStatus } from '../ledger/villagers.ts';
-import { applyEntry, type EntryKind } from '../ledger/entries.ts';
+import { applyEntry, entryIdTaken, type EntryKind } from '../ledger/entries.ts';
 import { listProducts, upsertProduct, changeSlot, listSlots } from '../ledger/products.ts';
 import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
 import { addCard, getCard, revokeCard } from '../ledger/credentials.ts';
@@ -54,6 +54,8 @@ export function registerLedgerCommands(program: Command): void {
           const r = applyEntry(db, { id: o.id ?? `cli:${randomUUID()}`, villagerId: o.villager, kind, points: asked, reason, origin: 'cli' }, { creditFloor: config.ledger.credit_floor });
           return { result: r, villager: requireVillager(db, o.villager) };
         });
+        // the same id for another villager, kind or points is another entry, not a retry
+        if (result.status === 'duplicate' && result.conflict) throw entryIdTaken(result.entry);
         if (result.status === 'duplicate') {
           print(o, { status: result.status, entry: result.entry }, `重复流水，未重复记账 duplicate entry ${result.entry.id}: nothing applied`);
           return;

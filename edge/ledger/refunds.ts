@@ -6,7 +6,7 @@
  * the points the settlement asked for plus review charges of the session, less refunds so far.
  */
 import { inTransaction, type Db } from './db.ts';
-import { applyEntry, type Entry, type LedgerRules } from './entries.ts';
+import { applyEntry, entryIdTaken, type Entry, type LedgerRules } from './entries.ts';
 import { requireSession } from './sessions.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { iso, systemClock, type Clock } from './time.ts';
@@ -48,6 +48,7 @@ export function refundSession(db: Db, sessionId: string, r: { points: number; re
     if (reason === '') throw new EdgeError(ErrorCode.INVALID_ARGUMENT, 'a refund needs a reason', { zh: '退分须写明原因', details: { field: 'reason' } });
     const n = (db.prepare("SELECT COUNT(*) AS n FROM entries WHERE kind = 'refund' AND reference = ?").get(sessionId) as { n: number }).n;
     const applied = applyEntry(db, { id: `refund:${sessionId}:${n + 1}`, villagerId: s.villagerId, kind: 'refund', points: r.points, reference: sessionId, reason: `退分：${reason}`, origin: 'admin' }, rules, () => new Date(at));
+    if (applied.status === 'duplicate' && applied.conflict) throw entryIdTaken(applied.entry);
     return { before, entry: applied.entry, after: refundable(db, sessionId) };
   });
 }

@@ -5,7 +5,7 @@
  * outbox); its id `review:<line id>` makes a second charge of the same line a duplicate.
  */
 import { cachedStatement, inTransaction, type Db } from './db.ts';
-import { applyEntry, type Entry, type LedgerRules } from './entries.ts';
+import { applyEntry, entryIdTaken, type Entry, type LedgerRules } from './entries.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { iso, systemClock, type Clock } from './time.ts';
 
@@ -58,6 +58,7 @@ export function resolveReviewLine(db: Db, id: number, r: Resolution, rules: Ledg
       // no other store can make too: the village ledger keeps one entry per id, whichever store
       // sends it (a second store's `review:1` was acknowledged there and never applied).
       const applied = applyEntry(db, { id: `review:${before.session_id}:${id}`, villagerId: before.villager_id, kind: 'redemption', points: -r.points, reference: before.session_id, reason, origin: 'admin' }, rules, () => new Date(at));
+      if (applied.status === 'duplicate' && applied.conflict) throw entryIdTaken(applied.entry);
       entry = applied.entry;
       debt = applied.status === 'applied' ? applied.debtAdded : 0;
     }

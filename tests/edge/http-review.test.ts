@@ -101,4 +101,21 @@ describe('review queue', () => {
     expect(listOpenReview(ledger.db)).toEqual([]);
     expect((await as(s)(app, '/review')).body).toContain('没有待核对的记录');
   });
+
+  it("refuses a charge whose entry id another entry holds (409): the line stays open, nothing is charged", async () => {
+    const db = ledger.db;
+    openSession(db, { id: 's2', kind: 'shopping', villagerId: 'V001', enteredBy: 'card', state: 'shopping', context: {} });
+    settleSession(db, { sessionId: 's2', lines: [], review: [{ slot: 'B1', reason: 'not_stable', deltaG: -900, detail: null }] }, rules);
+    const [line] = listOpenReview(db);
+    // the id a charge of this line makes, already held by another entry (e.g. a ledger restored from an older backup)
+    addVillager(db, { id: 'V002', name: '李四', village: '前进村' });
+    applyEntry(db, { id: `review:s2:${line!.id}`, villagerId: 'V002', kind: 'award', points: 40, origin: 'ledger' }, rules);
+    const balance = requireVillager(db, 'V001').balance;
+    const res = await app.inject({ method: 'POST', url: `/api/review/${line!.id}/resolve`, headers: s.post, payload: { resolution: 'charge', points: 30 } });
+    expect(res.statusCode).toBe(409);
+    expect(res.json()).toMatchObject({ error: 'ENTRY_ID_TAKEN' });
+    expect(res.json().zh).toContain('已被另一条记录使用');
+    expect(getReviewLine(db, line!.id)).toMatchObject({ resolved_at: null });
+    expect(requireVillager(db, 'V001').balance).toBe(balance);
+  });
 });
