@@ -21,8 +21,12 @@ export const ErrorCode = {
   UNKNOWN_SLOT: 'UNKNOWN_SLOT',
   UNKNOWN_SESSION: 'UNKNOWN_SESSION',
   DUPLICATE_ID: 'DUPLICATE_ID',
+  /** An entry id already held by an entry with other content: a different entry, not a retry. */
+  ENTRY_ID_TAKEN: 'ENTRY_ID_TAKEN',
   INSUFFICIENT_POINTS: 'INSUFFICIENT_POINTS',
   ALREADY_SETTLED: 'ALREADY_SETTLED',
+  /** A slot still holding goods cannot change or lose its product until counted empty. */
+  SLOT_NOT_EMPTY: 'SLOT_NOT_EMPTY',
   // faces, entry
   NO_CONSENT: 'NO_CONSENT',
   FACE_REJECTED: 'FACE_REJECTED',

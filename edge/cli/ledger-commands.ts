@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { withCommon, withLedger, parseIntOption, print, type CommonOptions } from './context.ts';
 import { addVillager, listVillagers, requireVillager, setVillagerStatus, type VillagerStatus } from '../ledger/villagers.ts';
-import { applyEntry, type EntryKind } from '../ledger/entries.ts';
-import { listProducts, upsertProduct, upsertSlot, listSlots } from '../ledger/products.ts';
+import { applyEntry, entryIdTaken, type EntryKind } from '../ledger/entries.ts';
+import { listProducts, upsertProduct, changeSlot, listSlots } from '../ledger/products.ts';
 import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
 import { addCard, getCard, revokeCard } from '../ledger/credentials.ts';
 import { proposeCardNumber } from '../entry/credentials.ts';
@@ -54,6 +54,8 @@ export function registerLedgerCommands(program: Command): void {
           const r = applyEntry(db, { id: o.id ?? `cli:${randomUUID()}`, villagerId: o.villager, kind, points: asked, reason, origin: 'cli' }, { creditFloor: config.ledger.credit_floor });
           return { result: r, villager: requireVillager(db, o.villager) };
         });
+        // the same id for another villager, kind or points is another entry, not a retry
+        if (result.status === 'duplicate' && result.conflict) throw entryIdTaken(result.entry);
         if (result.status === 'duplicate') {
           print(o, { status: result.status, entry: result.entry }, `重复流水，未重复记账 duplicate entry ${result.entry.id}: nothing applied`);
           return;
@@ -112,13 +114,17 @@ export function registerLedgerCommands(program: Command): void {
     print(o, list, list.map((p) => `${p.sku}\t${p.name}\t${p.price} 分\t${p.unitG} g`).join('\n') || '（无商品 no products）');
   });
   const slots = program.command('slots').description('shelf slots / 货位');
+  // A flag left out keeps the slot's value: changing a scale's address must not take the product
+  // off the slot or zero its stock.
   withCommon(slots.command('set').description('bind a slot to a scale and a product / 设置货位'), { json: true })
     .requiredOption('--slot <slot>')
     .requiredOption('--address <n>', 'Modbus address of the scale / 秤地址')
-    .option('--sku <sku>')
-    .option('--stock <n>')
+    .option('--sku <sku>', "product of the slot; '' takes it off (only from an empty slot); default: unchanged / 商品编码，'' 表示撤下商品（货位须已清空），默认不变")
+    .option('--stock <n>', 'items on the slot; default: unchanged (a new slot: 0) / 库存件数，默认不变')
     .action((o: CommonOptions & { slot: string; address: string; sku?: string; stock?: string }) => {
-      const s = withLedger(o, (db) => upsertSlot(db, { slot: o.slot, address: parseIntOption('--address', o.address), sku: o.sku ?? null, stock: o.stock ? parseIntOption('--stock', o.stock) : 0 }));
+      const sku = o.sku === undefined ? undefined : o.sku === '' ? null : o.sku;
+      const stock = o.stock === undefined ? undefined : parseIntOption('--stock', o.stock);
+      const s = withLedger(o, (db) => changeSlot(db, { slot: o.slot, address: parseIntOption('--address', o.address), ...(sku !== undefined ? { sku } : {}), ...(stock !== undefined ? { stock } : {}) }));
       print(o, s, `${s.slot} @${s.address}: ${s.sku ?? '-'} × ${s.stock}`);
     });
   withCommon(slots.command('list'), { json: true }).action((o: CommonOptions) => {

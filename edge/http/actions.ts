@@ -104,7 +104,7 @@ export function registerActions(scope: FastifyInstance, deps: { db: () => Db; le
         if (points < 1) return reply.status(400).send({ error: 'INVALID_ARGUMENT', message: `${product.name} costs 0 points: waive the line instead`, zh: `${product.name} 价格为 0，请直接免扣`, fields: { sku: { message: 'free product', zh: '该商品价格为 0' } } });
       }
       const r = inTransaction(db(), 'resolving a review line from the admin page', () => {
-        const res = resolveReviewLine(db(), req.params.id, resolution === 'waive' ? { resolution } : { resolution: 'charge', points: points!, ...(note ? { note } : {}) }, deps.ledgerRules);
+        const res = resolveReviewLine(db(), req.params.id, resolution === 'waive' || resolution === 'acknowledge' ? { resolution } : { resolution: 'charge', points: points!, ...(note ? { note } : {}) }, deps.ledgerRules);
         const auditId = appendAudit(db(), {
           actor,
           action: `review.${resolution}`,

@@ -46,7 +46,7 @@ export const REVIEW_ZH: Record<string, string> = {
   not_stable: '离店时货架仍在晃动',
   scale_unavailable: '秤没有读数',
   no_product: '货位没有绑定商品',
-  stock_clipped: '取走的比账上库存多（库存已记为 0）',
+  stock_clipped: '取走的比账上库存多（库存已记为 0，请盘点；购物已照常扣分）',
   offline_limit: '离线期间超出每日额度（已照常扣分）',
 };
 

@@ -40,8 +40,25 @@ const SetupBody = Type.Object({
 });
 
 const wantsJson = (req: FastifyRequest): boolean => (req.headers['content-type'] ?? '').includes('application/json');
-/** Only a path on this site: never `//evil.example` or an absolute URL. */
-const safeNext = (next: string | undefined): string => (next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : '/');
+const LOCAL_ORIGIN = 'http://local.invalid';
+/**
+ * Only a path on this site, else "/". Browsers drop tabs and newlines from a URL and read `\`
+ * as `/`, so `/<TAB>/evil.example` would become `//evil.example`: any control character or
+ * backslash is refused outright. The path given back is the parsed one, percent-encoded (a raw
+ * newline or a non-Latin character in a Location header fails the reply), and is checked again
+ * after parsing, since `/.//evil.example` normalises to `//evil.example`.
+ */
+function safeNext(next: string | undefined): string {
+  if (!next || !next.startsWith('/') || [...next].some((c) => c < ' ' || c === '\u007f' || c === '\\')) return '/';
+  let url: URL;
+  try {
+    url = new URL(next, LOCAL_ORIGIN);
+  } catch {
+    return '/';
+  }
+  if (url.origin !== LOCAL_ORIGIN || url.pathname.startsWith('//')) return '/';
+  return url.pathname + url.search + url.hash;
+}
 const sameToken = (a: string, b: string): boolean => {
   const x = Buffer.from(a);
   const y = Buffer.from(b);

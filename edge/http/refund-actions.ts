@@ -9,10 +9,11 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { inTransaction, type Db } from '../ledger/db.ts';
 import type { LedgerRules } from '../ledger/entries.ts';
 import { appendAudit } from '../ledger/audit.ts';
-import { refundable, refundSession } from '../ledger/refunds.ts';
+import { refundable, refundSession, REFUND_REQUEST_RE } from '../ledger/refunds.ts';
 
 const isForm = isUrlencodedForm;
 const SessionParams = Type.Object({ session: Type.String({ minLength: 1, maxLength: 128 }) });
+const RefundEntry = Type.Object({ id: Type.String(), points: Type.Integer(), balance_after: Type.Integer() });
 const RefundView = Type.Object({ session: Type.String(), villager_id: Type.String(), cost: Type.Integer(), refunded: Type.Integer(), left: Type.Integer() });
 
 const view = (r: ReturnType<typeof refundable>) => ({ session: r.session, villager_id: r.villagerId, cost: r.cost, refunded: r.refunded, left: r.left });
@@ -28,20 +29,39 @@ export function registerRefundActions(scope: FastifyInstance, deps: { db: () => 
     {
       schema: {
         params: SessionParams,
-        body: Type.Object({ points: Type.Integer({ minimum: 1, maximum: 1_000_000 }), reason: Type.String({ minLength: 1, maxLength: 200 }), _csrf: Type.Optional(Type.String()) }, { additionalProperties: false }),
-        response: { 201: Type.Object({ entry: Type.Object({ id: Type.String(), points: Type.Integer(), balance_after: Type.Integer() }), refund: RefundView, audit_id: Type.Integer() }) },
+        body: Type.Object(
+          {
+            points: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+            reason: Type.String({ minLength: 1, maxLength: 200 }),
+            // one per form, made when the page is shown: the same form sent twice refunds once
+            request: Type.Optional(Type.String({ pattern: REFUND_REQUEST_RE.source, description: 'one id per refund the maintainer means (the page\'s form carries one); the same id again answers the refund already made' })),
+            _csrf: Type.Optional(Type.String()),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          201: Type.Object({ entry: RefundEntry, refund: RefundView, audit_id: Type.Integer() }),
+          200: Type.Object({ entry: RefundEntry, refund: RefundView, duplicate: Type.Literal(true) }),
+        },
       },
     },
     async (req, reply) => {
       const actor = req.adminUser!.username;
       const r = inTransaction(db(), 'refunding from the admin page', () => {
-        const res = refundSession(db(), req.params.session, { points: req.body.points, reason: req.body.reason }, deps.ledgerRules);
+        const res = refundSession(db(), req.params.session, { points: req.body.points, reason: req.body.reason, ...(req.body.request !== undefined ? { request: req.body.request } : {}) }, deps.ledgerRules);
+        if (res.duplicate) return { ...res, auditId: undefined };
         const auditId = appendAudit(db(), { actor, action: 'receipt.refund', target: req.params.session, before: { refunded: res.before.refunded, balance: res.entry.balanceAfter - res.entry.points }, after: { refunded: res.after.refunded, entry: res.entry.id, points: res.entry.points, balance: res.entry.balanceAfter, reason: req.body.reason } });
         return { ...res, auditId };
       });
+      const entry = { id: r.entry.id, points: r.entry.points, balance_after: r.entry.balanceAfter };
+      if (r.auditId === undefined) {
+        req.log.info({ actor, session: req.params.session, entry: r.entry.id }, 'refund form sent again: already refunded / 退分表单重复提交，已退过');
+        if (isForm(req)) return reply.redirect('/review#receipts', 303);
+        return reply.status(200).send({ entry, refund: view(r.after), duplicate: true as const });
+      }
       req.log.info({ actor, session: req.params.session, points: req.body.points }, 'refund from the admin page / 管理页面退分');
       if (isForm(req)) return reply.redirect('/review#receipts', 303);
-      return reply.status(201).send({ entry: { id: r.entry.id, points: r.entry.points, balance_after: r.entry.balanceAfter }, refund: view(r.after), audit_id: r.auditId });
+      return reply.status(201).send({ entry, refund: view(r.after), audit_id: r.auditId });
     },
   );
 }

@@ -143,8 +143,12 @@ export const AuditReply = Type.Object({
 });
 
 export const ResolveBody = Type.Object({
-  /** `correct`: the line was `count` of product `sku`; charged at today's price. */
-  resolution: Type.Union([Type.Literal('waive'), Type.Literal('charge'), Type.Literal('correct')]),
+  /**
+   * `correct`: the line was `count` of product `sku`; charged at today's price. `acknowledge`:
+   * the only one for a line whose goods were charged at settlement (`stock_clipped`,
+   * `offline_limit`), and only for such a line.
+   */
+  resolution: Type.Union([Type.Literal('waive'), Type.Literal('charge'), Type.Literal('correct'), Type.Literal('acknowledge')]),
   /** For a charge: the points the villager is charged for the line. */
   points: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
   sku: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),

@@ -11,7 +11,7 @@ import { isUrlencodedForm } from './form-refusal.ts';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { inTransaction, type Db } from '../ledger/db.ts';
-import { adjustStock, getProduct, getSlot, listProducts, listSlots, requireProduct, requireSlot, upsertProduct, upsertSlot, type Product } from '../ledger/products.ts';
+import { adjustStock, getProduct, getSlot, listProducts, listSlots, requireProduct, requireSlot, slotNotEmpty, upsertProduct, upsertSlot, type Product } from '../ledger/products.ts';
 import { appendAudit } from '../ledger/audit.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import type { StoreStateSource } from './queries.ts';
@@ -149,9 +149,8 @@ export function registerShelfActions(scope: FastifyInstance, deps: ShelfDeps): v
     const actor = req.adminUser!.username;
     const sku = b.sku === '' || b.sku === undefined ? null : b.sku;
     const before = getSlot(db(), req.params.slot);
-    if (before && before.stock > 0 && before.sku !== sku) {
-      return refuse(reply, 409, 'SLOT_NOT_EMPTY', 'sku', `slot ${before.slot} still holds ${before.stock} of ${before.sku}; empty it and count the shelf (stock 0) before putting another product there`, `货位 ${before.slot} 上还有 ${before.stock} 件 ${before.sku}，请先清空并盘点（库存为 0）再换商品`);
-    }
+    const notEmpty = slotNotEmpty(before, sku);
+    if (notEmpty) return refuse(reply, 409, notEmpty.code, 'sku', notEmpty.message, notEmpty.zh!);
     const slot = inTransaction(db(), 'assigning a slot from the admin page', () => {
       const after = upsertSlot(db(), { slot: req.params.slot, address: b.address, sku, stock: before?.stock ?? 0 });
       appendAudit(db(), { actor, action: 'slot.assign', target: after.slot, before: before ? { address: before.address, sku: before.sku } : null, after: { address: after.address, sku: after.sku } });

@@ -4,7 +4,9 @@
  * Invariants kept here (and tested in tests/ledger):
  * - balance = SUM(points) of the villager's entries, always (the cached `villagers.balance`
  *   is updated in the same transaction as the insert);
- * - an entry whose id is already present is a no-op reported as "duplicate";
+ * - an entry whose id is already present is a no-op reported as "duplicate"; when the entry
+ *   holding the id has other content (`conflict`), a caller that answers a person refuses it
+ *   with `entryIdTaken`, since a "duplicate" answer would lose the new entry without a word;
  * - no entry takes a balance below the credit floor: a deduction of any kind (penalty,
  *   redemption, expiry, a negative adjustment), from any origin, charges down to the floor and
  *   records the rest as the villager's debt; points earned later (award, refund, a positive
@@ -142,6 +144,18 @@ export function listEntries(db: Db, villagerId: string, opts: { limit?: number; 
   const rows = cachedStatement(db, 'SELECT * FROM entries WHERE villager_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?')
     .all(villagerId, opts.beforeSeq ?? Number.MAX_SAFE_INTEGER, opts.limit ?? 100) as EntryRow[];
   return rows.map(entryFromRow);
+}
+
+/**
+ * The refusal of an entry under an id that an entry with other content (another villager, kind
+ * or points) holds: a different entry, which is not applied.
+ */
+export function entryIdTaken(held: Entry): EdgeError {
+  return new EdgeError(
+    ErrorCode.ENTRY_ID_TAKEN,
+    `entry id ${held.id} is in use already by another entry (${held.kind} ${held.points} for ${held.villagerId}); nothing was applied: choose another id`,
+    { zh: `流水编号 ${held.id} 已被另一条记录使用（${held.villagerId} ${held.points > 0 ? '+' : ''}${held.points} 分），本次未记账，请换一个编号`, details: { field: 'id' } },
+  );
 }
 
 /** A deduction stopped at the floor was stored with fewer points than were asked for. */

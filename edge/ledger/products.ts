@@ -101,6 +101,39 @@ export function upsertSlot(db: Db, s: { slot: string; address: number; sku: stri
   return getSlot(db, s.slot)!;
 }
 
+/**
+ * Why a slot may not take `sku` (null: no product) now: it still holds goods of its product,
+ * which would then be sold and counted as the new one, or as nothing. Empty it and count the
+ * shelf (stock 0) first. Undefined when the change is allowed.
+ */
+export function slotNotEmpty(before: Slot | undefined, sku: string | null): EdgeError | undefined {
+  if (!before || before.stock === 0 || before.sku === sku) return undefined;
+  return new EdgeError(
+    ErrorCode.SLOT_NOT_EMPTY,
+    `slot ${before.slot} still holds ${before.stock} of ${before.sku}; empty it and count the shelf (stock 0) before putting another product there`,
+    { zh: `货位 ${before.slot} 上还有 ${before.stock} 件 ${before.sku}，请先清空并盘点（库存为 0）再换商品`, details: { field: 'sku' } },
+  );
+}
+
+/**
+ * Change a slot with only the values given: one left out keeps the slot's current value (a new
+ * slot: no product, stock 0), `sku: null` takes the product off, and a slot still holding goods
+ * keeps its product (`slotNotEmpty`). A slot without a product holds no stock.
+ */
+export function changeSlot(db: Db, s: { slot: string; address: number; sku?: string | null; stock?: number }, clock: Clock = systemClock): Slot {
+  return inTransaction(db, 'changing slot', () => {
+    const before = getSlot(db, s.slot);
+    const sku = s.sku === undefined ? (before?.sku ?? null) : s.sku;
+    const refusal = slotNotEmpty(before, sku);
+    if (refusal) throw refusal;
+    const stock = s.stock ?? before?.stock ?? 0;
+    if (sku === null && stock !== 0) {
+      throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `slot ${s.slot} has no product, so it cannot hold a stock of ${stock}; give its product as well`, { zh: `货位 ${s.slot} 没有商品，不能有库存，请同时指定商品`, details: { field: 'stock' } });
+    }
+    return upsertSlot(db, { slot: s.slot, address: s.address, sku, stock }, clock);
+  });
+}
+
 export function getSlot(db: Db, slot: string): Slot | undefined {
   const r = cachedStatement(db, 'SELECT * FROM slots WHERE slot = ?').get(slot) as SlotRow | undefined;
   return r ? slotFromRow(r) : undefined;

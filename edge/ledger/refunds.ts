@@ -5,8 +5,9 @@
  * outbox to the village ledger hold as always. A purchase is refunded at most what it cost:
  * the points the settlement asked for plus review charges of the session, less refunds so far.
  */
+import { createHash } from 'node:crypto';
 import { inTransaction, type Db } from './db.ts';
-import { applyEntry, type Entry, type LedgerRules } from './entries.ts';
+import { applyEntry, entryIdTaken, getEntry, type Entry, type LedgerRules } from './entries.ts';
 import { requireSession } from './sessions.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { iso, systemClock, type Clock } from './time.ts';
@@ -32,13 +33,46 @@ export function refundable(db: Db, sessionId: string): Refundable {
   return { session: s.id, villagerId: s.villagerId, cost, refunded: sums.refunded, left: Math.max(0, cost - sums.refunded) };
 }
 
-/** Refund `points` of a settled purchase, with a reason; one transaction. */
-export function refundSession(db: Db, sessionId: string, r: { points: number; reason: string }, rules: LedgerRules, clock: Clock = systemClock): { before: Refundable; entry: Entry; after: Refundable } {
+/** A request id: one per refund form (or API request), random, so never a small counter. */
+export const REFUND_REQUEST_RE = /^[A-Za-z0-9_-]{16,64}$/;
+
+/**
+ * The refund's entry id. With a request id it is the same for every send of one form, so a
+ * second send (a double click, a browser's resend) is a duplicate; one too long for an entry id
+ * is hashed. Without one (an API client that sends none) each refund is a new one.
+ */
+function refundEntryId(db: Db, sessionId: string, request: string | undefined): string {
+  if (request === undefined) {
+    const n = (db.prepare("SELECT COUNT(*) AS n FROM entries WHERE kind = 'refund' AND reference = ?").get(sessionId) as { n: number }).n;
+    return `refund:${sessionId}:${n + 1}`;
+  }
+  const id = `refund:${sessionId}:${request}`;
+  return id.length <= 128 ? id : `refund#${createHash('sha256').update(`${sessionId}\n${request}`).digest('hex').slice(0, 48)}`;
+}
+
+/**
+ * Refund `points` of a settled purchase, with a reason; one transaction. A request id already
+ * refunded answers that refund again (`duplicate`), before the limit is checked: the purchase
+ * may have nothing left to refund precisely because of it.
+ */
+export function refundSession(db: Db, sessionId: string, r: { points: number; reason: string; request?: string }, rules: LedgerRules, clock: Clock = systemClock): { before: Refundable; entry: Entry; after: Refundable; duplicate: boolean } {
   const at = iso(clock);
   return inTransaction(db, 'refunding a purchase', () => {
     const s = requireSession(db, sessionId);
     if (s.status !== 'settled' || s.kind !== 'shopping') {
       throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `session ${sessionId} is not a settled purchase (${s.kind}, ${s.status}); only settled purchases are refunded`, { zh: `${sessionId} 不是已结算的购物记录，不能退分`, details: { field: 'session' } });
+    }
+    if (r.request !== undefined && !REFUND_REQUEST_RE.test(r.request)) {
+      throw new EdgeError(ErrorCode.INVALID_ARGUMENT, 'request must be 16–64 letters, digits, _ or -', { zh: '退分请求编号格式不正确，请重新打开页面', details: { field: 'request' } });
+    }
+    const id = refundEntryId(db, sessionId, r.request);
+    const held = r.request === undefined ? undefined : getEntry(db, id);
+    if (held) {
+      if (held.kind !== 'refund' || held.villagerId !== s.villagerId || held.points !== r.points) {
+        throw new EdgeError(ErrorCode.ENTRY_ID_TAKEN, `this refund request was made already, refunding ${held.points} points; open the page again for another refund`, { zh: `这张退分表单已经提交过（退 ${held.points} 分）；如需再退，请重新打开页面`, details: { field: 'points' } });
+      }
+      const now = refundable(db, sessionId);
+      return { before: now, entry: held, after: now, duplicate: true };
     }
     const before = refundable(db, sessionId);
     if (!Number.isSafeInteger(r.points) || r.points < 1 || r.points > before.left) {
@@ -46,8 +80,8 @@ export function refundSession(db: Db, sessionId: string, r: { points: number; re
     }
     const reason = r.reason.trim();
     if (reason === '') throw new EdgeError(ErrorCode.INVALID_ARGUMENT, 'a refund needs a reason', { zh: '退分须写明原因', details: { field: 'reason' } });
-    const n = (db.prepare("SELECT COUNT(*) AS n FROM entries WHERE kind = 'refund' AND reference = ?").get(sessionId) as { n: number }).n;
-    const applied = applyEntry(db, { id: `refund:${sessionId}:${n + 1}`, villagerId: s.villagerId, kind: 'refund', points: r.points, reference: sessionId, reason: `退分：${reason}`, origin: 'admin' }, rules, () => new Date(at));
-    return { before, entry: applied.entry, after: refundable(db, sessionId) };
+    const applied = applyEntry(db, { id, villagerId: s.villagerId, kind: 'refund', points: r.points, reference: sessionId, reason: `退分：${reason}`, origin: 'admin' }, rules, () => new Date(at));
+    if (applied.status === 'duplicate' && applied.conflict) throw entryIdTaken(applied.entry);
+    return { before, entry: applied.entry, after: refundable(db, sessionId), duplicate: applied.status === 'duplicate' };
   });
 }

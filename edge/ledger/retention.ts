@@ -29,7 +29,8 @@ export function applyRetention(db: Db, rules: RetentionRules, now: Date): Retent
     const templatesWithoutConsent = db.prepare('DELETE FROM face_templates WHERE villager_id IN (SELECT id FROM villagers WHERE face_consent_at IS NULL)').run().changes
       // templates learned at the door need the consent to learning too (edge/ledger/face-learning.ts)
       + db.prepare("DELETE FROM face_templates WHERE origin = 'learned' AND villager_id NOT IN (SELECT villager_id FROM face_learning_consent)").run().changes;
-    const templatesOfLeft = db.prepare("DELETE FROM face_templates WHERE villager_id IN (SELECT id FROM villagers WHERE status = 'left' AND updated_at <= ?)").run(leftBefore).changes;
+    // counted from when they left, not from updated_at, which every later entry or snapshot row moves
+    const templatesOfLeft = db.prepare("DELETE FROM face_templates WHERE villager_id IN (SELECT id FROM villagers WHERE status = 'left' AND status_changed_at <= ?)").run(leftBefore).changes;
     const pendingTemplates = expirePending(db, now.toISOString());
     return { entryEvents, templatesWithoutConsent, templatesOfLeft, pendingTemplates };
   });

@@ -1,11 +1,12 @@
 /**
  * The review queue: lines a settlement could not decide (edge/session/cart.ts) wait for a
- * maintainer, who charges the villager for what the scale could not count or waives it. A
+ * maintainer, who charges the villager for what the scale could not count or waives it (or,
+ * for a line whose goods were charged at settlement already, acknowledges it). A
  * charge is a redemption entry like any other (same floor and debt rule, synced through the
  * outbox); its id `review:<line id>` makes a second charge of the same line a duplicate.
  */
 import { cachedStatement, inTransaction, type Db } from './db.ts';
-import { applyEntry, type Entry, type LedgerRules } from './entries.ts';
+import { applyEntry, entryIdTaken, type Entry, type LedgerRules } from './entries.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { iso, systemClock, type Clock } from './time.ts';
 
@@ -35,12 +36,22 @@ export function getReviewLine(db: Db, id: number): ReviewItem | undefined {
   return cachedStatement(db, `${SELECT} WHERE r.id = ?`).get(id) as ReviewItem | undefined;
 }
 
+/**
+ * Reasons of lines whose goods the settlement charged already: a sale counted beyond the stock
+ * on record (`stock_clipped`: count the shelf; on a restock nothing is sold at all) and spending
+ * beyond the offline allowance (`offline_limit`: charged in full). Such a line is acknowledged,
+ * never charged: a charge would take the villager's points a second time.
+ */
+export const PAID_REVIEW_REASONS: ReadonlySet<string> = new Set(['stock_clipped', 'offline_limit']);
+export const isPaidReviewLine = (line: Pick<ReviewItem, 'reason'>): boolean => PAID_REVIEW_REASONS.has(line.reason);
+
 /** `note`: what the maintainer corrected the line to (e.g. `菜籽油×2`), kept with the resolution. */
-export type Resolution = { resolution: 'waive' } | { resolution: 'charge'; points: number; note?: string };
+export type Resolution = { resolution: 'waive' } | { resolution: 'acknowledge' } | { resolution: 'charge'; points: number; note?: string };
 
 /**
  * Resolves one line, in one transaction with the charge. Refused when the line is unknown
- * (NOT_FOUND) or already resolved (ALREADY_SETTLED): a line is decided once.
+ * (NOT_FOUND) or already resolved (ALREADY_SETTLED): a line is decided once. A line whose goods
+ * were charged at settlement is only acknowledged; any other is charged or waived.
  */
 export function resolveReviewLine(db: Db, id: number, r: Resolution, rules: LedgerRules, clock: Clock = systemClock): { before: ReviewItem; after: ReviewItem; entry: Entry | undefined; debt: number } {
   const at = iso(clock);
@@ -50,6 +61,15 @@ export function resolveReviewLine(db: Db, id: number, r: Resolution, rules: Ledg
     if (before.resolved_at !== null) {
       throw new EdgeError(ErrorCode.ALREADY_SETTLED, `review line ${id} was resolved at ${before.resolved_at} (${before.resolution})`, { zh: `待核对记录 ${id} 已处理（${before.resolution}）` });
     }
+    if (isPaidReviewLine(before) && r.resolution !== 'acknowledge') {
+      throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `review line ${id} (${before.reason}): its goods were charged at settlement already; acknowledge it, ${r.resolution === 'charge' ? 'a charge would take the points twice' : 'there is nothing to waive'}`, {
+        zh: `待核对记录 ${id} 的商品结算时已经扣过分，请点"已核对"，${r.resolution === 'charge' ? '不能再补扣' : '无需免扣'}`,
+        details: { status: 409, field: 'resolution' },
+      });
+    }
+    if (!isPaidReviewLine(before) && r.resolution === 'acknowledge') {
+      throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `review line ${id} (${before.reason}): its goods were not charged; charge, correct or waive it`, { zh: `待核对记录 ${id} 的商品还没有扣分，请补扣、更正或免扣`, details: { field: 'resolution' } });
+    }
     let entry: Entry | undefined;
     let debt = 0;
     if (r.resolution === 'charge') {
@@ -58,10 +78,11 @@ export function resolveReviewLine(db: Db, id: number, r: Resolution, rules: Ledg
       // no other store can make too: the village ledger keeps one entry per id, whichever store
       // sends it (a second store's `review:1` was acknowledged there and never applied).
       const applied = applyEntry(db, { id: `review:${before.session_id}:${id}`, villagerId: before.villager_id, kind: 'redemption', points: -r.points, reference: before.session_id, reason, origin: 'admin' }, rules, () => new Date(at));
+      if (applied.status === 'duplicate' && applied.conflict) throw entryIdTaken(applied.entry);
       entry = applied.entry;
       debt = applied.status === 'applied' ? applied.debtAdded : 0;
     }
-    const resolution = r.resolution === 'charge' ? `charged ${r.points}${r.note ? ` (${r.note})` : ''}` : 'waived';
+    const resolution = r.resolution === 'charge' ? `charged ${r.points}${r.note ? ` (${r.note})` : ''}` : r.resolution === 'acknowledge' ? 'acknowledged' : 'waived';
     cachedStatement(db, 'UPDATE review_lines SET resolved_at = ?, resolution = ? WHERE id = ?').run(at, resolution, id);
     return { before, after: getReviewLine(db, id)!, entry, debt };
   });

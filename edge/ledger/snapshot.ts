@@ -28,12 +28,15 @@ export function applySnapshot(db: Db, snap: Snapshot, rules: LedgerRules, clock:
 
   return inTransaction(db, 'applying snapshot', () => {
     const upsertV = cachedStatement(db, 
-      `INSERT INTO villagers (id, name, village, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+      `INSERT INTO villagers (id, name, village, status, created_at, updated_at, status_changed_at) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET name = excluded.name, village = excluded.village,
-         status = COALESCE(?, villagers.status), updated_at = excluded.updated_at`,
+         status = COALESCE(?, villagers.status),
+         status_changed_at = CASE WHEN COALESCE(?, villagers.status) = villagers.status THEN villagers.status_changed_at ELSE excluded.updated_at END,
+         updated_at = excluded.updated_at`,
     );
-    // A snapshot that does not say a villager's status leaves a local block in place.
-    for (const v of snap.villagers) upsertV.run(v.id, v.name, v.village, v.status ?? 'active', at, at, v.status ?? null);
+    // A snapshot that does not say a villager's status leaves a local block in place; one that
+    // repeats the status leaves the time it changed (the retention of a left villager's face).
+    for (const v of snap.villagers) upsertV.run(v.id, v.name, v.village, v.status ?? 'active', at, at, at, v.status ?? null, v.status ?? null);
 
     const balances = new Map<string, number>();
     const getBal = cachedStatement(db, 'SELECT balance FROM villagers WHERE id = ?').pluck();

@@ -71,7 +71,7 @@ export function addVillager(db: Db, v: NewVillager, clock: Clock = systemClock):
     if (getVillager(db, id)) {
       throw new EdgeError(ErrorCode.DUPLICATE_ID, `villager ${id} already exists`, { zh: `村民 ${id} 已存在` });
     }
-    cachedStatement(db, 'INSERT INTO villagers (id, name, village, is_maintainer, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)').run(id, name, village, v.isMaintainer ? 1 : 0, at, at);
+    cachedStatement(db, 'INSERT INTO villagers (id, name, village, is_maintainer, created_at, updated_at, status_changed_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(id, name, village, v.isMaintainer ? 1 : 0, at, at, at);
     enqueueOutbox(db, 'villager', { op: 'add', id, name, village }, at);
     return getVillager(db, id)!;
   });
@@ -99,7 +99,8 @@ export function setVillagerStatus(db: Db, id: string, status: VillagerStatus, cl
   const at = iso(clock);
   return inTransaction(db, 'changing villager status', () => {
     requireVillager(db, id);
-    cachedStatement(db, 'UPDATE villagers SET status = ?, updated_at = ? WHERE id = ?').run(status, at, id);
+    // status_changed_at only when it does change: the retention of a left villager's face counts from it
+    cachedStatement(db, 'UPDATE villagers SET status = ?, status_changed_at = CASE WHEN status = ? THEN status_changed_at ELSE ? END, updated_at = ? WHERE id = ?').run(status, status, at, at, id);
     enqueueOutbox(db, 'villager', { op: 'status', id, status }, at);
     return requireVillager(db, id);
   });

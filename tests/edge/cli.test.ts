@@ -82,6 +82,37 @@ describe('store-edge CLI', () => {
     expect(JSON.parse((await run('balance', '--villager', 'V002', '--json')).stdout)).toEqual({ villager: 'V002', balance: 0, debt: 970 });
   }, 240_000);
 
+  it('refuses an entry id that another villager\'s or another amount\'s entry holds (exit 2); the same entry again stays a harmless duplicate', async () => {
+    expect((await run('villagers', 'add', '--id', 'V003', '--name', '赵六', '--village', '前进村')).code).toBe(0);
+    expect((await run('villagers', 'add', '--id', 'V004', '--name', '钱七', '--village', '前进村')).code).toBe(0);
+    expect((await run('points', 'award', '--villager', 'V003', '--points', '20', '--reason', '修路', '--id', 'road-1')).code).toBe(0);
+    for (const [villager, points] of [['V004', '20'], ['V003', '25']] as const) {
+      const taken = await run('points', 'award', '--villager', villager, '--points', points, '--reason', '修路', '--id', 'road-1');
+      expect(taken.code, `${villager} ${points}`).toBe(2);
+      expect(taken.stderr).toContain('ENTRY_ID_TAKEN');
+      expect(taken.stderr).toContain('流水编号 road-1 已被另一条记录使用');
+    }
+    const retry = await run('points', 'award', '--villager', 'V003', '--points', '20', '--reason', '修路', '--id', 'road-1', '--json');
+    expect(retry.code).toBe(0);
+    expect(JSON.parse(retry.stdout)).toMatchObject({ status: 'duplicate' });
+    expect(JSON.parse((await run('balance', '--villager', 'V003', '--json')).stdout)).toEqual({ villager: 'V003', balance: 20 });
+    expect(JSON.parse((await run('balance', '--villager', 'V004', '--json')).stdout)).toEqual({ villager: 'V004', balance: 0 });
+  }, 240_000);
+
+  it("slots set keeps what is not given: a new scale address leaves the product and stock; taking the product off a slot with goods exits 2", async () => {
+    expect((await run('products', 'set', '--sku', 'oil', '--name', '花生油', '--price', '30', '--unit-g', '920', '--tolerance-g', '20')).code).toBe(0);
+    expect((await run('slots', 'set', '--slot', 'A1', '--address', '11', '--sku', 'oil', '--stock', '10')).code).toBe(0);
+    const moved = await run('slots', 'set', '--slot', 'A1', '--address', '12', '--json');
+    expect(moved.code, moved.stderr).toBe(0);
+    expect(JSON.parse(moved.stdout)).toEqual({ slot: 'A1', address: 12, sku: 'oil', stock: 10 });
+    const off = await run('slots', 'set', '--slot', 'A1', '--address', '12', '--sku', '');
+    expect(off.code).toBe(2);
+    expect(off.stderr).toContain('SLOT_NOT_EMPTY');
+    expect(off.stderr).toContain('请先清空并盘点');
+    expect((await run('slots', 'set', '--slot', 'A1', '--address', '12', '--stock', '0')).code).toBe(0);
+    expect(JSON.parse((await run('slots', 'set', '--slot', 'A1', '--address', '12', '--sku', '', '--json')).stdout)).toEqual({ slot: 'A1', address: 12, sku: null, stock: 0 });
+  }, 240_000);
+
   it('bad input exits 2 in both languages: an unparseable config, a photo that is not an image, an unknown option', async () => {
     const config = path.join(t.dir, 'broken.yaml');
     writeFileSync(config, 'store: {id: [unclosed\n');

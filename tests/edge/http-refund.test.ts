@@ -87,6 +87,47 @@ describe('refunds', () => {
     expect(again.statusCode).toBe(409);
   });
 
+  it('refunds once for one form sent twice (a double click, a resend), and again for a fresh form, within the purchase\'s limit', async () => {
+    const db = ledger.db;
+    openSession(db, { id: 'buy-2', kind: 'shopping', villagerId: 'V001', enteredBy: 'card', state: 'shopping', context: {} });
+    settleSession(db, { sessionId: 'buy-2', lines: [{ sku: 'oil', slot: 'B1', count: 1 }], review: [] }, rules);
+    const refunds = () => db.prepare("SELECT id, points FROM entries WHERE kind = 'refund' AND reference = 'buy-2'").all() as Array<{ id: string; points: number }>;
+    /** The hidden fields of buy-2's refund form on a freshly shown /review page. */
+    const freshForm = async () => {
+      const row = /<tr data-session="buy-2">[\s\S]*?<\/tr>/.exec((await as(s)(app, '/review')).body)![0];
+      const hidden = Object.fromEntries([...row.matchAll(/type="hidden" name="([^"]+)" value="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
+      expect(Object.keys(hidden).sort()).toEqual(['_csrf', 'request']);
+      return hidden;
+    };
+    const balance = requireVillager(db, 'V001').balance;
+    const audits = listAudit(db, { limit: 1000 }).length;
+    const first = await freshForm();
+    const send = (fields: Record<string, string>) =>
+      app.inject({ method: 'POST', url: '/api/receipts/buy-2/refund', headers: { cookie: s.cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams(fields).toString() });
+    const twice = await Promise.all([1, 2].map(() => send({ ...first, points: '20', reason: '油已过期' })));
+    expect(twice.map((r) => [r.statusCode, r.headers.location])).toEqual([[303, '/review#receipts'], [303, '/review#receipts']]);
+    expect(refunds()).toEqual([{ id: `refund:buy-2:${first.request}`, points: 20 }]);
+    expect(requireVillager(db, 'V001').balance).toBe(balance + 20);
+    expect(listAudit(db, { limit: 1000 })).toHaveLength(audits + 1);
+    // later still (the purchase has 10 left now): answered as done, not as over the limit
+    const json = await post('/api/receipts/buy-2/refund', { points: 20, reason: '油已过期', request: first.request });
+    expect(json.statusCode).toBe(200);
+    expect(json.json()).toEqual({ entry: { id: `refund:buy-2:${first.request}`, points: 20, balance_after: balance + 20 }, refund: { session: 'buy-2', villager_id: 'V001', cost: 30, refunded: 20, left: 10 }, duplicate: true });
+    // the same form with another amount (sent back and changed) is not taken for a second refund
+    const changed = await post('/api/receipts/buy-2/refund', { points: 5, reason: '油已过期', request: first.request });
+    expect(changed.statusCode).toBe(409);
+    expect(changed.json()).toMatchObject({ error: 'ENTRY_ID_TAKEN', fields: { points: { zh: expect.stringContaining('重新打开页面') } } });
+
+    // a refund meant as a second one comes from the page shown again: a new form, a new id
+    const second = await freshForm();
+    expect(second.request).not.toBe(first.request);
+    expect((await send({ ...second, points: '11', reason: '少给了' })).statusCode).toBe(400); // 10 left
+    expect((await send({ ...second, points: '10', reason: '少给了' })).statusCode).toBe(303);
+    expect(refunds().map((r) => r.points).sort()).toEqual([10, 20]);
+    expect(requireVillager(db, 'V001').balance).toBe(balance + 30);
+    expect(findBalanceMismatches(db)).toEqual([]);
+  });
+
   it('shows refund and correct forms on the review page', async () => {
     const page = await as(s)(app, '/review');
     expect(page.body).toContain('action="/api/receipts/buy-1/refund"');

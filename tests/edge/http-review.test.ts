@@ -101,4 +101,66 @@ describe('review queue', () => {
     expect(listOpenReview(ledger.db)).toEqual([]);
     expect((await as(s)(app, '/review')).body).toContain('没有待核对的记录');
   });
+
+  it("refuses a charge whose entry id another entry holds (409): the line stays open, nothing is charged", async () => {
+    const db = ledger.db;
+    openSession(db, { id: 's2', kind: 'shopping', villagerId: 'V001', enteredBy: 'card', state: 'shopping', context: {} });
+    settleSession(db, { sessionId: 's2', lines: [], review: [{ slot: 'B1', reason: 'not_stable', deltaG: -900, detail: null }] }, rules);
+    const [line] = listOpenReview(db);
+    // the id a charge of this line makes, already held by another entry (e.g. a ledger restored from an older backup)
+    addVillager(db, { id: 'V002', name: '李四', village: '前进村' });
+    applyEntry(db, { id: `review:s2:${line!.id}`, villagerId: 'V002', kind: 'award', points: 40, origin: 'ledger' }, rules);
+    const balance = requireVillager(db, 'V001').balance;
+    const res = await app.inject({ method: 'POST', url: `/api/review/${line!.id}/resolve`, headers: s.post, payload: { resolution: 'charge', points: 30 } });
+    expect(res.statusCode).toBe(409);
+    expect(res.json()).toMatchObject({ error: 'ENTRY_ID_TAKEN' });
+    expect(res.json().zh).toContain('已被另一条记录使用');
+    expect(getReviewLine(db, line!.id)).toMatchObject({ resolved_at: null });
+    expect(requireVillager(db, 'V001').balance).toBe(balance);
+  });
+
+  it('offers only "acknowledge" for lines whose goods were charged at settlement, and refuses to charge them again', async () => {
+    const db = ledger.db;
+    addVillager(db, { id: 'V003', name: '赵六', village: '前进村' });
+    applyEntry(db, { id: 'e3', villagerId: 'V003', kind: 'award', points: 100, origin: 'cli' }, rules);
+    upsertSlot(db, { slot: 'C1', address: 21, sku: 'oil', stock: 0 });
+    openSession(db, { id: 's3', kind: 'shopping', villagerId: 'V003', enteredBy: 'card', state: 'shopping', context: {} });
+    // the ledger never heard from: offline, with 20 points a day; one oil (30) from a slot the ledger thinks empty
+    settleSession(db, { sessionId: 's3', lines: [{ sku: 'oil', slot: 'C1', count: 1 }], review: [{ slot: 'A2', reason: 'not_stable', deltaG: 20, detail: null }] }, { creditFloor: 0, offline: { dailyLimit: 20, offlineAfterS: 60 } });
+    expect(requireVillager(db, 'V003').balance).toBe(70);
+    const lines = listOpenReview(db).filter((l) => l.session_id === 's3');
+    expect(lines.map((l) => l.reason).sort()).toEqual(['not_stable', 'offline_limit', 'stock_clipped']);
+    const paid = lines.filter((l) => l.reason !== 'not_stable');
+    const unpaid = lines.find((l) => l.reason === 'not_stable')!;
+
+    const page = (await as(s)(app, '/review')).body;
+    const row = (id: number) => new RegExp(`<tr data-review="${id}">[\\s\\S]*?</tr>`).exec(page)![0];
+    for (const l of paid) {
+      expect(row(l.id)).toContain('data-action="acknowledge"');
+      expect(row(l.id)).not.toMatch(/data-action="(charge|correct|waive)"/);
+      expect(row(l.id)).toContain('已照常扣分');
+    }
+    expect(row(unpaid.id)).toMatch(/data-action="charge"[\s\S]*data-action="waive"/);
+    expect(row(unpaid.id)).not.toContain('data-action="acknowledge"');
+
+    for (const l of paid) {
+      for (const payload of [{ resolution: 'charge', points: 30 }, { resolution: 'correct', sku: 'oil', count: 1 }, { resolution: 'waive' }]) {
+        const res = await app.inject({ method: 'POST', url: `/api/review/${l.id}/resolve`, headers: s.post, payload });
+        expect(res.statusCode, `${l.reason} ${payload.resolution}`).toBe(409);
+        expect(res.json()).toMatchObject({ error: 'INVALID_ARGUMENT', fields: { resolution: { zh: expect.stringContaining('结算时已经扣过分') } } });
+      }
+    }
+    expect(requireVillager(db, 'V003').balance).toBe(70);
+    const notPaid = await app.inject({ method: 'POST', url: `/api/review/${unpaid.id}/resolve`, headers: s.post, payload: { resolution: 'acknowledge' } });
+    expect(notPaid.statusCode).toBe(400);
+    expect(notPaid.json().zh).toContain('还没有扣分');
+
+    for (const l of paid) {
+      const res = await app.inject({ method: 'POST', url: `/api/review/${l.id}/resolve`, headers: { ...FORM, cookie: s.cookie }, payload: new URLSearchParams({ _csrf: s.csrf, resolution: 'acknowledge' }).toString() });
+      expect(res.statusCode).toBe(303);
+      expect(getReviewLine(db, l.id)).toMatchObject({ resolution: 'acknowledged' });
+      expect(listAudit(db)[0]).toMatchObject({ action: 'review.acknowledge', after: { resolution: 'acknowledged', entry: null, charged: 0 } });
+    }
+    expect(requireVillager(db, 'V003').balance).toBe(70);
+  });
 });

@@ -8,6 +8,7 @@ import * as m006 from './006-face-learning.ts';
 import * as m007 from './007-alarm-acknowledgement.ts';
 import * as m008 from './008-outbox-pending-index.ts';
 import * as m009 from './009-face-pending.ts';
+import * as m010 from './010-villager-status-changed.ts';
 
 export interface Migration {
   version: number;
@@ -17,5 +18,5 @@ export interface Migration {
 }
 
 /** In order; each file is one schema version. */
-export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009];
+export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009, m010];
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
