@@ -31,6 +31,12 @@ export interface RowsResult {
    * until someone looks. Their rows are still acknowledged: sending them again changes nothing.
    */
   clashes: string[];
+  /**
+   * Rows whose id (`<store>:<seq>`) the ledger already holds with another payload: a store that
+   * handed out a seq again (its ledger file went back in time). Kept out like any copy, and
+   * acknowledged; counted so that someone looks.
+   */
+  rowClashes: string[];
 }
 
 /** Rows per multi-row statement: well under SQLite's 32,766 parameters at 10 a row. */
@@ -114,6 +120,7 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
       all.map(({ b, r }) => [r.id, b.village, b.store, r.seq, r.topic, JSON.stringify(r.payload), at]), 'ON CONFLICT DO NOTHING',
       { cols: 'village, id', keyOf: (r) => key(String(r.village), String(r.id)), tupleKey: (t) => key(String(t[1]), String(t[0])) });
     const freshIds = new Set(all.filter((_, i) => insertedRow[i]).map(({ b, r }) => key(b.village, r.id)));
+    const heldPayloads = await payloadsHeld(tx, all.filter((_, i) => !insertedRow[i]).map(({ b, r }) => ({ village: b.village, id: r.id })));
 
     // The batches in order, as if one after another: duplicates, gaps, the contiguous seq, new entries.
     const results: RowsResult[] = [];
@@ -122,7 +129,7 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
     const seen = new Map<string, string>();
     for (const b of batches) {
       const k = key(b.village, b.store);
-      const res: RowsResult = { ackIds: b.rows.map((r) => r.id), duplicates: 0, events: [], contiguousSeq: 0, gaps: 0, clashes: [] };
+      const res: RowsResult = { ackIds: b.rows.map((r) => r.id), duplicates: 0, events: [], contiguousSeq: 0, gaps: 0, clashes: [], rowClashes: [] };
       let c = contiguous.get(k) ?? 0;
       const h = held.get(k) ?? new Set<number>();
       held.set(k, h);
@@ -131,6 +138,7 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
         // A row id twice (in one batch or two) is new once: the first copy.
         if (!freshIds.delete(key(b.village, row.id))) {
           res.duplicates++;
+          if (heldPayloads.get(key(b.village, row.id)) !== JSON.stringify(row.payload)) res.rowClashes.push(row.id);
           continue;
         }
         if (row.seq > c + 1) res.gaps++;
@@ -218,6 +226,26 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
     );
     return results;
   });
+}
+
+/**
+ * The payloads held under the ids of rows not inserted (copies, or a store's seq handed out
+ * again), by (village, id): the first copy of an id this transaction inserted is among them.
+ */
+async function payloadsHeld(tx: SqlDb, ids: { village: string; id: string }[]): Promise<Map<string, string>> {
+  const held = new Map<string, string>();
+  const byVillage = new Map<string, string[]>();
+  for (const { village, id } of ids) {
+    const list = byVillage.get(village) ?? [];
+    list.push(id);
+    byVillage.set(village, list);
+  }
+  for (const [village, list] of byVillage) {
+    for (const r of await chunked([...new Set(list)], (part) => tx.query<{ id: string; payload: string }>(
+      `SELECT id, payload FROM acked_ids WHERE village = $1 AND id IN (${part.map((_, i) => `$${i + 2}`).join(', ')})`, [village, ...part],
+    ))) held.set(key(village, r.id), r.payload);
+  }
+  return held;
 }
 
 /**

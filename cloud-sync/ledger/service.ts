@@ -63,7 +63,10 @@ export interface LedgerCounters {
   failed: number;
   /** Snapshot requests beyond a store's rate (`catchUpBurst`, `catchUpEveryMs`): dropped unanswered. */
   throttled: number;
-  /** Store entries not applied: their id was held already with other content (rows.ts). */
+  /**
+   * Store entries not applied: their id was held already with other content; and store rows
+   * whose row id was held already with another payload (a store's seq handed out again) (rows.ts).
+   */
   clashes: number;
 }
 
@@ -366,6 +369,10 @@ export class LedgerService {
     if (res.clashes.length > 0) {
       this.counters.clashes += res.clashes.length;
       this.opts.log.error({ village, store, entries: res.clashes }, 'entries not applied: their ids are held already with other content; the store and the ledger now disagree / 记录编号与已有记录冲突，未记账：门店与村账本余额不一致，请核查');
+    }
+    if (res.rowClashes.length > 0) {
+      this.counters.clashes += res.rowClashes.length;
+      this.opts.log.error({ village, store, rows: res.rowClashes }, 'store rows not applied: their row ids are held already with other content (was the store\'s ledger restored or reinstalled?) / 门店记录序号与已收到的不同记录重复，未记账（门店账本是否被恢复或重装？）');
     }
     const ack: Ack = signControl({ ids: res.ackIds, contiguous_seq: res.contiguousSeq }, { village, store }, this.opts.key);
     for (const ev of res.events) await this.out.send(villageEventsTopic(ev.village), JSON.stringify(ev));

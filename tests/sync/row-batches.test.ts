@@ -92,7 +92,18 @@ describe(`row batches applied together (${ledgerDbKind})`, () => {
     await applyRowBatches(together.db, batches(), signer, now);
     const before = await tables(together.db);
     const again = await applyRowBatches(together.db, batches(), signer, now);
-    expect(again.every((r) => r.events.length === 0 && r.duplicates === r.ackIds.length && r.gaps === 0)).toBe(true);
+    expect(again.every((r) => r.events.length === 0 && r.duplicates === r.ackIds.length && r.gaps === 0 && r.rowClashes.length === 0)).toBe(true);
     expect(await tables(together.db)).toEqual(before);
+  });
+
+  it('a row id held already with another payload (a store that handed out a seq again) is a clash, not a silent copy', async () => {
+    await applyStoreRows(together.db, 'va', 's1', [entry('s1', 1, 'zhang', -1)], signer, now);
+    // in a later batch, and twice within one batch: the first copy held is what counts
+    const later = await applyStoreRows(together.db, 'va', 's1', [entry('s1', 1, 'zhang', -40, 'sess-C'), entry('s1', 1, 'zhang', -1)], signer, now);
+    expect(later.rowClashes).toEqual(['s1:1']);
+    expect(later.duplicates).toBe(2);
+    const within = await applyStoreRows(together.db, 'va', 's1', [entry('s1', 2, 'zhang', -2), entry('s1', 2, 'zhang', -5, 'other')], signer, now);
+    expect(within.rowClashes).toEqual(['s1:2']);
+    expect(within.duplicates).toBe(1);
   });
 });
