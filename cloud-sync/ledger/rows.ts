@@ -37,6 +37,12 @@ export interface RowsResult {
    * acknowledged; counted so that someone looks.
    */
   rowClashes: string[];
+  /**
+   * Entry rows held (and acknowledged: sending them again changes nothing) but not applied: a
+   * payload that is not an entry the protocol carries (`invalid`), or an entry for a villager of
+   * another village (`other-village`). That store's balance and the ledger's disagree.
+   */
+  unapplied: { id: string; why: 'invalid' | 'other-village' }[];
 }
 
 /** Rows per multi-row statement: well under SQLite's 32,766 parameters at 10 a row. */
@@ -129,7 +135,7 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
     const seen = new Map<string, string>();
     for (const b of batches) {
       const k = key(b.village, b.store);
-      const res: RowsResult = { ackIds: b.rows.map((r) => r.id), duplicates: 0, events: [], contiguousSeq: 0, gaps: 0, clashes: [], rowClashes: [] };
+      const res: RowsResult = { ackIds: b.rows.map((r) => r.id), duplicates: 0, events: [], contiguousSeq: 0, gaps: 0, clashes: [], rowClashes: [], unapplied: [] };
       let c = contiguous.get(k) ?? 0;
       const h = held.get(k) ?? new Set<number>();
       held.set(k, h);
@@ -153,7 +159,7 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
             seen.set(w.id, `${b.village}\u0000${b.store}\u0000${w.villager}\u0000${w.kind}\u0000${w.points}`);
             entries.set(w.id, { entry: { id: w.id, villager: w.villager, kind: w.kind, points: w.points, reference: w.reference ?? null, reason: w.reason ?? null, created_at: w.created_at }, seq: row.seq });
           } else if (first !== `${b.village}\u0000${b.store}\u0000${w.villager}\u0000${w.kind}\u0000${w.points}`) res.clashes.push(w.id);
-        }
+        } else if (row.topic === 'entry') res.unapplied.push({ id: row.id, why: 'invalid' });
       }
       while (h.has(c + 1)) c++;
       contiguous.set(k, c);
@@ -178,6 +184,9 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
       }
     });
     await insertRows(tx, 'villagers', [['id', 'TEXT'], ['village', 'TEXT'], ['name', 'TEXT'], ['status', 'TEXT'], ['created_at', 'TEXT'], ['updated_at', 'TEXT']], unknown.map((v) => [v.id, v.village, v.id, 'active', at, at]));
+    batches.forEach((b, i) => {
+      for (const { entry, seq } of entriesOf[i]!.values()) if (villageOf.get(entry.villager) !== b.village) results[i]!.unapplied.push({ id: `${b.store}:${seq}`, why: 'other-village' });
+    });
     const ours = batches.flatMap((b, i) => [...entriesOf[i]!.values()].filter(({ entry }) => villageOf.get(entry.villager) === b.village).map(({ entry }) => ({ b, entry })));
     const insertedEntry = await insertRows(tx, 'entries', [['id', 'TEXT'], ['village', 'TEXT'], ['villager_id', 'TEXT'], ['kind', 'TEXT'], ['points', 'BIGINT'], ['reference', 'TEXT'], ['reason', 'TEXT'], ['origin_store', 'TEXT'], ['created_at', 'TEXT'], ['received_at', 'TEXT']],
       ours.map(({ b, entry: e }) => [e.id, b.village, e.villager, e.kind, e.points, e.reference ?? null, e.reason ?? null, b.store, e.created_at, at]), 'ON CONFLICT (id) DO NOTHING',

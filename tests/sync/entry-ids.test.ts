@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { applyEntry, redeemAtExit } from '../../edge/ledger/entries.ts';
 import { inTransaction } from '../../edge/ledger/db.ts';
 import { getVillager } from '../../edge/ledger/villagers.ts';
-import { countOutbox } from '../../edge/ledger/outbox.ts';
+import { countOutbox, enqueueOutbox } from '../../edge/ledger/outbox.ts';
 import { openSession, settleSession } from '../../edge/ledger/sessions.ts';
 import { listOpenReview, resolveReviewLine } from '../../edge/ledger/review.ts';
 import { balanceOf } from '../../cloud-sync/ledger/tables.ts';
@@ -71,6 +71,17 @@ describe(`entry ids across stores (${brokerKind} + ${ledgerDbKind})`, () => {
       countOutbox(a.db).pending === 0 && countOutbox(b.db).pending === 0 && getVillager(a.db, 'zhang')?.balance === 25 && getVillager(b.db, 'zhang')?.balance === 25);
     expect([getVillager(a.db, 'zhang')?.debt, getVillager(b.db, 'zhang')?.debt]).toEqual([0, 0]);
     expect(rig.ledger.counters.clashes).toBe(0);
+  });
+
+  it('a store entry the ledger cannot apply (a villager id the protocol does not carry) is acknowledged, and counted as unapplied', async () => {
+    rig = await startRig();
+    const a = await rig.addStore();
+    await waitFor('the store online', () => a.agent.state().connected);
+    // as an older store wrote it, before its villager ids were limited to what the protocol carries
+    inTransaction(a.db, 'an old row', () => enqueueOutbox(a.db, 'entry', { id: 'r-1', villager: 'cun3:042', kind: 'redemption', points: -30, created_at: at() }, at()));
+    a.agent.kick();
+    await waitFor('the row acknowledged', () => countOutbox(a.db).pending === 0);
+    await waitFor('the row counted as unapplied', () => rig!.ledger.counters.unapplied === 1);
   });
 
   it('an entry id the ledger holds already with other content is not applied, and is counted and logged as a clash', async () => {
