@@ -146,7 +146,7 @@ export class StoreDaemon {
     if (this.sim.hardwareState) hardware.sim?.restore(this.sim.hardwareState);
     // The offline limit applies only to a store that syncs: on its own it has no other store to double-spend at.
     const offline = c.sync.enabled ? { dailyLimit: c.sync.offline_daily_limit, offlineAfterS: c.sync.offline_after_s } : undefined;
-    const rules: LedgerRules = { creditFloor: c.ledger.credit_floor, ...(offline ? { offline } : {}) };
+    const rules: LedgerRules = { creditFloor: c.ledger.credit_floor, store: c.store.id, ...(offline ? { offline } : {}) };
     const session: StoreSessionEngine = new StoreSessionEngine({
       db: () => ledger.handle(),
       entry: (): EntryPipeline | undefined => entry.pipeline,
@@ -180,7 +180,7 @@ export class StoreDaemon {
     };
     // The sync agent follows the ledger: it needs the open database and nothing else.
     const agent = c.sync.enabled
-      ? new SyncAgent({ db: () => ledger.handle(), config: c.sync, address: { village: c.store.village, store: c.store.id }, dataDir: c.data_dir, keyFile: keys.syncStore.file, rules: { creditFloor: c.ledger.credit_floor }, health: this.health, log: this.log.child({ part: 'sync' }) })
+      ? new SyncAgent({ db: () => ledger.handle(), config: c.sync, address: { village: c.store.village, store: c.store.id }, dataDir: c.data_dir, keyFile: keys.syncStore.file, rules: { creditFloor: c.ledger.credit_floor, store: c.store.id }, health: this.health, log: this.log.child({ part: 'sync' }) })
       : undefined;
     const sync = agent ? [agent] : [];
     const alarms = c.alarms.enabled ? new AlarmBoard(() => ledger.handle(), this.log.child({ part: 'alarms' })) : undefined;
@@ -228,7 +228,7 @@ export class StoreDaemon {
       const subject = a.subject ? `（${a.subject}）` : '';
       live.raise({ kind: a.kind, at: Date.parse(a.raised_at), zh: `${t.zh}${subject}：${a.detail}`, en: `${t.en}${a.subject ? ` (${a.subject})` : ''}: ${a.detail}` });
     });
-    this.http = new HttpServer(c.http, { dataDir: c.data_dir, sessionKeyFile: keys.adminSession.file, store: c.store, health: this.health, db: () => ledger.handle(), ledgerRules: { creditFloor: c.ledger.credit_floor }, session, ops, live: this.live, scales: () => hardware.scales, faces, ...(c.jobs.timezone ? { timeZone: c.jobs.timezone } : {}), ...(agent ? { sync: agent } : {}) }, this.log.child({ part: 'http' }));
+    this.http = new HttpServer(c.http, { dataDir: c.data_dir, sessionKeyFile: keys.adminSession.file, store: c.store, health: this.health, db: () => ledger.handle(), ledgerRules: { creditFloor: c.ledger.credit_floor, store: c.store.id }, session, ops, live: this.live, scales: () => hardware.scales, faces, ...(c.jobs.timezone ? { timeZone: c.jobs.timezone } : {}), ...(agent ? { sync: agent } : {}) }, this.log.child({ part: 'http' }));
     this.ledger = ledger;
     this.hardware = hardware;
     this.entry = entry;

@@ -27,6 +27,7 @@ import type { SyncConfig } from './config.ts';
 import { OpsLink } from './ops.ts';
 import { CatchUp } from './catch-up.ts';
 import { trace } from '../trace.ts';
+import { rollbackUnsettled, settleRollback } from './rollback.ts';
 
 export interface SyncAgentDeps {
   db: () => Db;
@@ -79,6 +80,13 @@ export class SyncAgent implements Part {
   private lastAckAt = 0;
   private timers: NodeJS.Timeout[] = [];
   private draining = false;
+  /**
+   * Nothing goes out before a beat says how far the ledger holds this store (./rollback.ts):
+   * the ledger file was restored (`restored`), or it has never heard from the ledger and may be
+   * a reinstall (`new`; sent anyway after `retransmit_max_ms` without a beat).
+   */
+  private awaitingBeat: 'restored' | 'new' | undefined;
+  private startedAt = 0;
   /** When to ask for the stream, and when to stop (cloud-sync/agent/catch-up.ts). */
   private catchUp: CatchUp | undefined;
   private readonly clock: Clock;
@@ -100,6 +108,8 @@ export class SyncAgent implements Part {
     const { config: c, address } = this.deps;
     trace(address.store, 'start');
     this.key = loadOrCreateStoreKey(this.deps.dataDir, c.store_key_id, this.deps.keyFile);
+    this.awaitingBeat = rollbackUnsettled(this.deps.db()) ? 'restored' : lastContact(this.deps.db()) === undefined ? 'new' : undefined;
+    this.startedAt = this.clock().getTime();
     this.keys = keyRing(c.ledger_public_keys);
     const catchUp = new CatchUp({
       // An answer later than this is not coming (the ledger dropped the request, or a broker lost it).
@@ -249,6 +259,12 @@ export class SyncAgent implements Part {
     const db = this.deps.db();
     // beatsAwaited holds only the heartbeats sent since the reconnect.
     this.catchUp!.onBeat(beat.village_seq, beat.answers !== undefined && this.beatsAwaited.has(beat.answers) ? Date.parse(beat.answers) : undefined);
+    const moved = settleRollback(db, beat.contiguous_seq);
+    if (moved) {
+      this.deps.log.warn({ rows: moved.rows, from_seq: moved.from, ledger_seq: beat.contiguous_seq }, 'the ledger holds rows this store no longer has (a restored or reinstalled ledger); rows written since go under new seqs / 村账本有本店已没有的记录（账本已恢复或重装），之后的记录改用新序号发送');
+      this.inflight.clear();
+    }
+    this.awaitingBeat = undefined;
     const acked = lastAckedSeq(db);
     if (acked > beat.contiguous_seq) void this.resend(outboxRange(db, beat.contiguous_seq, acked, this.deps.config.window));
     // A signed beat is word from the ledger: the store is not offline (the offline limit).
@@ -310,7 +326,7 @@ export class SyncAgent implements Part {
   private async drain(): Promise<void> {
     const mqtt = this.mqtt;
     const key = this.key;
-    if (this.draining || !mqtt?.connected || !key) return;
+    if (this.draining || !mqtt?.connected || !key || this.waitingForBeat()) return;
     this.draining = true;
     try {
       const c = this.deps.config;
@@ -365,6 +381,11 @@ export class SyncAgent implements Part {
     } finally {
       this.draining = false;
     }
+  }
+
+  private waitingForBeat(): boolean {
+    if (this.awaitingBeat === 'new' && this.clock().getTime() - this.startedAt >= this.deps.config.retransmit_max_ms) this.awaitingBeat = undefined;
+    return this.awaitingBeat !== undefined;
   }
 
   private async heartbeat(): Promise<void> {

@@ -40,7 +40,10 @@ export class CatchUp {
   private reconnectedAt: number | undefined;
   /** When a snapshot was last asked for while one is wanted; undefined when none is. */
   private askedAt: number | undefined;
-  /** Why it is wanted (asked again as a gap, whatever the first reason). */
+  /**
+   * Why it is wanted: asked again as a gap, except a resync, which only a snapshot answers (the
+   * ledger answers a gap with deltas when it can, and deltas would end the wait).
+   */
   private wantedFor: SnapshotRequest['reason'] | undefined;
   /** Requests whose answers may still be on their way. */
   private readonly asked: AskedRequests;
@@ -70,7 +73,7 @@ export class CatchUp {
       this.reconnectedAt = undefined;
       this.want('gap');
     }
-    if (this.askedAt !== undefined && this.now() - this.askedAt >= this.deps.retransmitMs) this.ask('gap');
+    if (this.askedAt !== undefined && this.now() - this.askedAt >= this.deps.retransmitMs) this.ask(this.wantedFor === 'resync' ? 'resync' : 'gap');
   }
 
   /**
@@ -102,8 +105,9 @@ export class CatchUp {
   /** A `down/deltas` message was applied. */
   onDeltas(complete: boolean, toSeq: number | undefined): void {
     if (complete) this.asked.answered(this.now());
-    // The answer is complete once it has brought us to the seq the ledger was at.
-    if (toSeq !== undefined && this.deps.inboundSeq() >= toSeq) this.askedAt = undefined;
+    // The answer is complete once it has brought us to the seq the ledger was at; a resync
+    // wants the whole village (a snapshot), not the events since our seq.
+    if (toSeq !== undefined && this.deps.inboundSeq() >= toSeq && this.wantedFor !== 'resync') this.askedAt = undefined;
   }
 
   /** What applying a stream event, a snapshot or deltas says about our requests. */
@@ -120,9 +124,9 @@ export class CatchUp {
     }
   }
 
-  /** A snapshot is wanted: ask, unless a request is already being repeated. */
+  /** A snapshot is wanted: ask, unless a request is already being repeated (a resync is asked over a gap's). */
   want(reason: SnapshotRequest['reason']): void {
-    if (this.askedAt !== undefined) return;
+    if (this.askedAt !== undefined && (reason !== 'resync' || this.wantedFor === 'resync')) return;
     this.wantedFor = reason;
     this.ask(reason);
   }

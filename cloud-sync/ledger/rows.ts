@@ -31,6 +31,18 @@ export interface RowsResult {
    * until someone looks. Their rows are still acknowledged: sending them again changes nothing.
    */
   clashes: string[];
+  /**
+   * Rows whose id (`<store>:<seq>`) the ledger already holds with another payload: a store that
+   * handed out a seq again (its ledger file went back in time). Kept out like any copy, and
+   * acknowledged; counted so that someone looks.
+   */
+  rowClashes: string[];
+  /**
+   * Entry rows held (and acknowledged: sending them again changes nothing) but not applied: a
+   * payload that is not an entry the protocol carries (`invalid`), or an entry for a villager of
+   * another village (`other-village`). That store's balance and the ledger's disagree.
+   */
+  unapplied: { id: string; why: 'invalid' | 'other-village' }[];
 }
 
 /** Rows per multi-row statement: well under SQLite's 32,766 parameters at 10 a row. */
@@ -114,6 +126,7 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
       all.map(({ b, r }) => [r.id, b.village, b.store, r.seq, r.topic, JSON.stringify(r.payload), at]), 'ON CONFLICT DO NOTHING',
       { cols: 'village, id', keyOf: (r) => key(String(r.village), String(r.id)), tupleKey: (t) => key(String(t[1]), String(t[0])) });
     const freshIds = new Set(all.filter((_, i) => insertedRow[i]).map(({ b, r }) => key(b.village, r.id)));
+    const heldPayloads = await payloadsHeld(tx, all.filter((_, i) => !insertedRow[i]).map(({ b, r }) => ({ village: b.village, id: r.id })));
 
     // The batches in order, as if one after another: duplicates, gaps, the contiguous seq, new entries.
     const results: RowsResult[] = [];
@@ -122,7 +135,7 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
     const seen = new Map<string, string>();
     for (const b of batches) {
       const k = key(b.village, b.store);
-      const res: RowsResult = { ackIds: b.rows.map((r) => r.id), duplicates: 0, events: [], contiguousSeq: 0, gaps: 0, clashes: [] };
+      const res: RowsResult = { ackIds: b.rows.map((r) => r.id), duplicates: 0, events: [], contiguousSeq: 0, gaps: 0, clashes: [], rowClashes: [], unapplied: [] };
       let c = contiguous.get(k) ?? 0;
       const h = held.get(k) ?? new Set<number>();
       held.set(k, h);
@@ -131,6 +144,7 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
         // A row id twice (in one batch or two) is new once: the first copy.
         if (!freshIds.delete(key(b.village, row.id))) {
           res.duplicates++;
+          if (heldPayloads.get(key(b.village, row.id)) !== JSON.stringify(row.payload)) res.rowClashes.push(row.id);
           continue;
         }
         if (row.seq > c + 1) res.gaps++;
@@ -145,7 +159,7 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
             seen.set(w.id, `${b.village}\u0000${b.store}\u0000${w.villager}\u0000${w.kind}\u0000${w.points}`);
             entries.set(w.id, { entry: { id: w.id, villager: w.villager, kind: w.kind, points: w.points, reference: w.reference ?? null, reason: w.reason ?? null, created_at: w.created_at }, seq: row.seq });
           } else if (first !== `${b.village}\u0000${b.store}\u0000${w.villager}\u0000${w.kind}\u0000${w.points}`) res.clashes.push(w.id);
-        }
+        } else if (row.topic === 'entry') res.unapplied.push({ id: row.id, why: 'invalid' });
       }
       while (h.has(c + 1)) c++;
       contiguous.set(k, c);
@@ -170,6 +184,9 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
       }
     });
     await insertRows(tx, 'villagers', [['id', 'TEXT'], ['village', 'TEXT'], ['name', 'TEXT'], ['status', 'TEXT'], ['created_at', 'TEXT'], ['updated_at', 'TEXT']], unknown.map((v) => [v.id, v.village, v.id, 'active', at, at]));
+    batches.forEach((b, i) => {
+      for (const { entry, seq } of entriesOf[i]!.values()) if (villageOf.get(entry.villager) !== b.village) results[i]!.unapplied.push({ id: `${b.store}:${seq}`, why: 'other-village' });
+    });
     const ours = batches.flatMap((b, i) => [...entriesOf[i]!.values()].filter(({ entry }) => villageOf.get(entry.villager) === b.village).map(({ entry }) => ({ b, entry })));
     const insertedEntry = await insertRows(tx, 'entries', [['id', 'TEXT'], ['village', 'TEXT'], ['villager_id', 'TEXT'], ['kind', 'TEXT'], ['points', 'BIGINT'], ['reference', 'TEXT'], ['reason', 'TEXT'], ['origin_store', 'TEXT'], ['created_at', 'TEXT'], ['received_at', 'TEXT']],
       ours.map(({ b, entry: e }) => [e.id, b.village, e.villager, e.kind, e.points, e.reference ?? null, e.reason ?? null, b.store, e.created_at, at]), 'ON CONFLICT (id) DO NOTHING',
@@ -218,6 +235,26 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
     );
     return results;
   });
+}
+
+/**
+ * The payloads held under the ids of rows not inserted (copies, or a store's seq handed out
+ * again), by (village, id): the first copy of an id this transaction inserted is among them.
+ */
+async function payloadsHeld(tx: SqlDb, ids: { village: string; id: string }[]): Promise<Map<string, string>> {
+  const held = new Map<string, string>();
+  const byVillage = new Map<string, string[]>();
+  for (const { village, id } of ids) {
+    const list = byVillage.get(village) ?? [];
+    list.push(id);
+    byVillage.set(village, list);
+  }
+  for (const [village, list] of byVillage) {
+    for (const r of await chunked([...new Set(list)], (part) => tx.query<{ id: string; payload: string }>(
+      `SELECT id, payload FROM acked_ids WHERE village = $1 AND id IN (${part.map((_, i) => `$${i + 2}`).join(', ')})`, [village, ...part],
+    ))) held.set(key(village, r.id), r.payload);
+  }
+  return held;
 }
 
 /**

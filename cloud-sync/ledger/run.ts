@@ -4,6 +4,7 @@ import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { EdgeError, ErrorCode } from '../../edge/errors.ts';
+import { translateSqliteError } from '../../edge/ledger/db.ts';
 import type { Logger } from '../../edge/log.ts';
 import { openLedgerDb, type SqlDb } from './sql.ts';
 import { migrateLedger } from './migrations.ts';
@@ -95,38 +96,64 @@ export async function runLedger(o: LedgerRunOptions): Promise<{ url: string; db:
   const tokens = loadTokens(o.tokensFile);
   const retentionOptions: LedgerRetentionOptions = { ...DEFAULT_LEDGER_RETENTION, ...Object.fromEntries(Object.entries(o.retention ?? {}).filter(([, v]) => v !== undefined)) };
   LedgerRetention.check(retentionOptions);
-  const db = openLedgerDb({ databaseUrl: o.databaseUrl, sqliteFile: o.sqliteFile });
-  await migrateLedger(db);
-  // The shipped rule library, as the town's items (a code already there is left as it is).
-  await ensureDefaultItems(db, new Date());
-  const service = new LedgerService({ db, key, log: o.log, mqtt: { url: o.brokerUrl, clientId: `ledger-${process.pid}`, username: o.mqttUsername, password: o.mqttPassword, caFile: o.caFile } });
-  service.start();
-  // The stores' public boards: sent when what they show changes, and every few minutes anyway.
-  const board = new BoardPublisher({ db, key, log: o.log, publish: (village, e) => service.publishBoard(village, e), ...(o.boardCheckMs ? { checkMs: o.boardCheckMs } : {}) });
-  board.start();
-  const retention = new LedgerRetention({ db, log: o.log, options: retentionOptions });
-  retention.start();
-  // No staff account yet: the first is made at /setup with a one-time token printed here only,
-  // so nobody else on the network can take it first (as the store's admin page does).
-  const setupToken = (await countStaff(db)) === 0 ? randomBytes(18).toString('base64url') : undefined;
-  // The roll-up's worker thread loads now, not at the town's first click.
-  const rollups = new RollupRunner(db);
-  rollups.warm();
-  const app = buildLedgerApi({ db, service, tokens, log: o.log, qrKey, board, setupToken, rollups });
-  const url = await app.listen({ host: o.host, port: o.port });
-  if (setupToken) {
-    const setupUrl = `${url}/setup?token=${setupToken}`;
-    o.log.warn({ setup_url: setupUrl }, `no staff account yet: open ${setupUrl} to create the first one (or \`store-edge ledger staff add\`) / 尚无工作人员账号：打开此链接创建第一个账号`);
+  // What has started, stopped in reverse if a later part fails to start: a half-started ledger
+  // would keep its MQTT client and timers and the process would never exit.
+  const started: (() => Promise<void>)[] = [];
+  try {
+    let db: SqlDb;
+    try {
+      db = openLedgerDb({ databaseUrl: o.databaseUrl, sqliteFile: o.sqliteFile });
+    } catch (err) {
+      throw translateSqliteError(err, `opening the village ledger ${o.databaseUrl ? 'database' : o.sqliteFile}`);
+    }
+    started.push(() => db.close());
+    await migrateLedger(db);
+    // The shipped rule library, as the town's items (a code already there is left as it is).
+    await ensureDefaultItems(db, new Date());
+    const service = new LedgerService({ db, key, log: o.log, mqtt: { url: o.brokerUrl, clientId: `ledger-${process.pid}`, username: o.mqttUsername, password: o.mqttPassword, caFile: o.caFile } });
+    service.start();
+    started.push(() => service.stop());
+    // The stores' public boards: sent when what they show changes, and every few minutes anyway.
+    const board = new BoardPublisher({ db, key, log: o.log, publish: (village, e) => service.publishBoard(village, e), ...(o.boardCheckMs ? { checkMs: o.boardCheckMs } : {}) });
+    board.start();
+    started.push(() => board.stop());
+    const retention = new LedgerRetention({ db, log: o.log, options: retentionOptions });
+    retention.start();
+    started.push(() => retention.stop());
+    // No staff account yet: the first is made at /setup with a one-time token printed here only,
+    // so nobody else on the network can take it first (as the store's admin page does).
+    const setupToken = (await countStaff(db)) === 0 ? randomBytes(18).toString('base64url') : undefined;
+    // The roll-up's worker thread loads now, not at the town's first click.
+    const rollups = new RollupRunner(db);
+    rollups.warm();
+    started.push(() => rollups.stop());
+    const app = buildLedgerApi({ db, service, tokens, log: o.log, qrKey, board, setupToken, rollups });
+    started.push(() => app.close().then(() => undefined));
+    const url = await listen(app, o.host, o.port);
+    if (setupToken) {
+      const setupUrl = `${url}/setup?token=${setupToken}`;
+      o.log.warn({ setup_url: setupUrl }, `no staff account yet: open ${setupUrl} to create the first one (or \`store-edge ledger staff add\`) / 尚无工作人员账号：打开此链接创建第一个账号`);
+    }
+    const stop = async (): Promise<void> => {
+      for (const s of [...started].reverse()) await s();
+    };
+    return { url, db, service, board, stop };
+  } catch (err) {
+    for (const s of [...started].reverse()) await s().catch((e: unknown) => o.log.warn({ err: e }, 'stopping a part of the ledger failed / 停止村账本组件失败'));
+    throw err;
   }
-  return {
-    url, db, service, board,
-    stop: async () => {
-      await app.close();
-      await rollups.stop();
-      await retention.stop();
-      await board.stop();
-      await service.stop();
-      await db.close();
-    },
-  };
+}
+
+/** The API listening; a port in use or an address not of this machine is a failure (exit 1), named. */
+async function listen(app: ReturnType<typeof buildLedgerApi>, host: string, port: number): Promise<string> {
+  try {
+    return await app.listen({ host, port });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES') {
+      const why = code === 'EADDRINUSE' ? { en: 'is already in use', zh: '端口已被占用' } : { en: 'may not be opened by this user', zh: '没有权限使用该端口' };
+      throw new EdgeError(ErrorCode.PORT_IN_USE, `port ${port} on ${host} ${why.en}; choose another with --port (0 picks a free port)`, { zh: `${why.zh}：${host}:${port}。请用 --port 换一个端口（0 表示自动选择空闲端口）`, cause: err });
+    }
+    throw new EdgeError(ErrorCode.INTERNAL, `the ledger's API cannot listen on ${host}:${port}: ${(err as Error).message}`, { zh: `村账本接口无法监听 ${host}:${port}`, cause: err });
+  }
 }

@@ -51,7 +51,7 @@ export function registerLedgerCommands(program: Command): void {
         if (reason === '') throw new EdgeError(ErrorCode.INVALID_ARGUMENT, '--reason must not be empty', { zh: '--reason 事由不能为空' });
         const asked = sign === 0 ? n : sign * n;
         const { result, villager } = withLedger(o, (db, config) => {
-          const r = applyEntry(db, { id: o.id ?? `cli:${randomUUID()}`, villagerId: o.villager, kind, points: asked, reason, origin: 'cli' }, { creditFloor: config.ledger.credit_floor });
+          const r = applyEntry(db, { id: o.id ?? `cli:${randomUUID()}`, villagerId: o.villager, kind, points: asked, reason, origin: 'cli' }, { creditFloor: config.ledger.credit_floor, store: config.store.id });
           return { result: r, villager: requireVillager(db, o.villager) };
         });
         // the same id for another villager, kind or points is another entry, not a retry

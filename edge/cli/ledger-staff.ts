@@ -7,6 +7,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { print } from './context.ts';
+import { sqliteFileOption } from './ledger-options.ts';
 import { readPassword } from './admin.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { hashPassword, USERNAME } from '../../lib/passwords.ts';
@@ -17,7 +18,8 @@ import { addStaff, getStaff, listStaff, setStaffDisabled, setStaffPassword, unlo
 interface DbOptions { db: string; json?: boolean }
 
 async function withLedgerDb<T>(o: DbOptions, fn: (db: SqlDb) => Promise<T>): Promise<T> {
-  const db = openLedgerDb({ databaseUrl: process.env.DATABASE_URL, sqliteFile: path.resolve(o.db) });
+  const sqliteFile = process.env.DATABASE_URL ? path.resolve(o.db) : sqliteFileOption('--db', o.db);
+  const db = openLedgerDb({ databaseUrl: process.env.DATABASE_URL, sqliteFile });
   try {
     await migrateLedger(db);
     return await fn(db);

@@ -3,6 +3,7 @@ import { writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { parseIntOption } from './context.ts';
+import { brokerOption, hostOption, keyIdOption, newFileOption, portOption, sqliteFileOption } from './ledger-options.ts';
 import { createLogger } from '../log.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { runLedger } from '../../cloud-sync/ledger/run.ts';
@@ -26,10 +27,16 @@ export function registerLedgerCommand(program: Command): void {
     .option('--evidence-purge-cron <cron>', 'when the purges (evidence photos, the stores\' alarm history) run, in village time (Asia/Shanghai); "off": only at start / 定期删除时间', '15 3 * * *')
     .option('--qr-key-file <pem>', 'Ed25519 private key that signs villagers\' store-door QR codes (make one with `ledger keygen`; its public key is the stores\' entry.qr_public_key_file) / 进店二维码签名私钥')
     .action(async (o: { broker: string; db: string; keyFile: string; keyId: string; tokensFile: string; host: string; port: string; qrKeyFile?: string; evidenceKeepDays: string; alarmKeepDays: string; evidencePurgeCron: string }) => {
+      // Every option checked before anything starts (./ledger-options.ts).
+      const port = portOption('--port', o.port);
+      const brokerUrl = brokerOption('--broker', o.broker);
+      const keyId = keyIdOption('--key-id', o.keyId);
+      const sqliteFile = process.env.DATABASE_URL ? path.resolve(o.db) : sqliteFileOption('--db', o.db);
+      const host = await hostOption('--host', o.host);
       const log = createLogger({ level: process.env.STORE_EDGE_LOG_LEVEL ?? 'info', pretty: Boolean(process.stdout.isTTY) });
       const run = await runLedger({
-        brokerUrl: o.broker, databaseUrl: process.env.DATABASE_URL, sqliteFile: path.resolve(o.db), keyFile: o.keyFile, keyId: o.keyId,
-        tokensFile: o.tokensFile, host: o.host, port: parseIntOption('--port', o.port), log,
+        brokerUrl, databaseUrl: process.env.DATABASE_URL, sqliteFile, keyFile: o.keyFile, keyId,
+        tokensFile: o.tokensFile, host, port, log,
         mqttUsername: process.env.MQTT_USERNAME, mqttPassword: process.env.MQTT_PASSWORD, qrKeyFile: o.qrKeyFile,
         retention: { evidenceKeepDays: parseIntOption('--evidence-keep-days', o.evidenceKeepDays), alarmKeepDays: parseIntOption('--alarm-keep-days', o.alarmKeepDays), cron: o.evidencePurgeCron },
       });
@@ -47,6 +54,7 @@ export function registerLedgerCommand(program: Command): void {
     .requiredOption('--out <file>', 'private key file to create / 私钥文件')
     .action((o: { out: string }) => {
       if (existsSync(o.out)) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `${o.out} exists; refusing to overwrite a signing key`, { zh: `${o.out} 已存在，不覆盖签名私钥` });
+      newFileOption('--out', o.out);
       const pair = newKeyPair();
       writeFileSync(o.out, pair.privatePem, { mode: 0o600, flag: 'wx' });
       process.stdout.write(pair.publicPem);

@@ -9,6 +9,8 @@ import { Worker } from 'node:worker_threads';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { APPLICATION_ID, translateSqliteError, type Db } from './db.ts';
 import { LATEST_VERSION } from './migrations/index.ts';
+import { highestOutboxSeq } from './outbox.ts';
+import { outboxRolledBackAt, setOutboxRolledBack } from './sync-state.ts';
 
 const COPY = /^ledger-(\d{8}T\d{6}Z)\.sqlite$/;
 
@@ -182,6 +184,25 @@ function copyFileWithProgress(source: string, dest: string, onBytes: (copied: nu
  * The caller holds the data folder's lock, so no daemon has the ledger open. `progress` hears
  * how far it is: the check of the copy, the copy itself by bytes, the check of the result.
  */
+/**
+ * The copy's outbox handed out seqs only up to where it was made; the store went on after that,
+ * and the village ledger holds those rows under the same ids. Recorded in the copy, so the sync
+ * agent sends nothing new before it has moved such rows past what the ledger holds.
+ */
+function markRolledBack(file: string): void {
+  let db: Db | undefined;
+  try {
+    db = new Database(file, { fileMustExist: true });
+    const copy = db;
+    // A copy of a ledger restored earlier and not yet settled keeps the earlier, lower mark.
+    copy.transaction(() => setOutboxRolledBack(copy, Math.min(outboxRolledBackAt(copy) ?? Infinity, highestOutboxSeq(copy))))();
+  } catch (err) {
+    throw translateSqliteError(err, `marking the restored copy ${file}`);
+  } finally {
+    db?.close();
+  }
+}
+
 export function restoreCopy(source: string, target: string, at: Date, progress?: RestoreProgress): { kept: string[]; restored: VerifiedCopy } {
   const size = Math.max(1, statSync(source).size);
   const total = 3 * size;
@@ -192,6 +213,7 @@ export function restoreCopy(source: string, target: string, at: Date, progress?:
   const suffix = `.before-restore-${stamp(at)}`;
   const incoming = `${target}.restoring`;
   copyFileWithProgress(source, incoming, (copied) => progress?.(size + Math.min(copied, size), total));
+  markRolledBack(incoming);
   verifyCopy(incoming);
   progress?.(total, total);
   for (const f of [target, `${target}-wal`, `${target}-shm`]) {

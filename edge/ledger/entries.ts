@@ -65,6 +65,12 @@ export interface LedgerRules {
   /** Lowest balance any entry may leave (≤ 0); a deduction beyond it becomes debt. */
   creditFloor: number;
   /**
+   * The store's id, in the ids of entries it derives from another one (a debt repayment taken
+   * from an award every store receives): two stores repaying from one award make two entries.
+   * Absent: a store on its own.
+   */
+  store?: string;
+  /**
    * A store that syncs with a village ledger: what a villager may spend per day while the
    * ledger is out of reach (checked at the door, flagged at settlement; see sync-state.ts).
    * Absent: no offline limit (a store on its own has no other store to double-spend at).
@@ -217,9 +223,14 @@ export function applyEntry(db: Db, e: NewEntry, rules: LedgerRules, clock: Clock
   });
 }
 
-/** Deterministic (a replay finds it), unique per earning entry, and within the id limit. */
-function repaymentId(earningId: string): string {
-  return earningId.length <= 123 ? `${earningId}#debt` : `debt#${createHash('sha256').update(earningId).digest('hex').slice(0, 40)}`;
+/**
+ * Deterministic (a replay at this store finds it), unique per earning entry and store (each store
+ * repays its own debt from an award all of them receive), and within the id limit.
+ */
+export function repaymentId(earningId: string, store?: string): string {
+  const at = store === undefined ? '' : `@${store}`;
+  const id = `${earningId}#debt${at}`;
+  return id.length <= 128 ? id : `debt#${createHash('sha256').update(earningId).digest('hex').slice(0, 40)}${at}`;
 }
 
 /**
@@ -233,7 +244,7 @@ export function repayDebt(db: Db, villagerId: string, after: Entry, rules: Ledge
   if (take <= 0) return undefined;
   const repayment = insertEntry(
     db,
-    { id: repaymentId(after.id), villagerId, kind: 'redemption', points: -take, reference: `debt:${after.id}`, reason: 'repayment of an earlier shortfall / 偿还欠分', origin: 'store' },
+    { id: repaymentId(after.id, rules.store), villagerId, kind: 'redemption', points: -take, reference: `debt:${after.id}`, reason: 'repayment of an earlier shortfall / 偿还欠分', origin: 'store' },
     v.balance - take,
     at,
     true,

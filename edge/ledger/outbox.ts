@@ -85,3 +85,32 @@ export function lastAckedSeq(db: Db): number {
 export function outboxAckedAt(db: Db, seq: number): string | undefined {
   return (cachedStatement(db, 'SELECT acked_at FROM outbox WHERE seq = ?').pluck().get(seq) as string | null | undefined) ?? undefined;
 }
+
+/** The highest seq the outbox ever handed out (AUTOINCREMENT's counter: deleted rows count too). */
+export function highestOutboxSeq(db: Db): number {
+  const issued = cachedStatement(db, "SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").pluck().get() as number | undefined;
+  return Math.max(issued ?? 0, cachedStatement(db, 'SELECT COALESCE(MAX(seq), 0) FROM outbox').pluck().get() as number);
+}
+
+/**
+ * Unacknowledged rows above `afterSeq` get fresh seqs after `base`, in their order (the counter
+ * moves past them, so rows written later follow). For a ledger file rolled back (a restored
+ * backup, a store reinstalled): the seqs it would hand out again are held at the village ledger
+ * as other rows. Call inside a transaction. Returns how many rows moved.
+ */
+export function renumberPendingOutbox(db: Db, afterSeq: number, base: number): number {
+  const rows = db.prepare('SELECT * FROM outbox WHERE seq > ? AND acked_at IS NULL ORDER BY seq').all(afterSeq) as RawOutboxRow[];
+  if (rows.length === 0) return 0;
+  db.prepare('DELETE FROM outbox WHERE seq > ? AND acked_at IS NULL').run(afterSeq);
+  const insert = db.prepare('INSERT INTO outbox (seq, topic, payload, created_at, sent_at, acked_at) VALUES (?, ?, ?, ?, NULL, NULL)');
+  // Above every row that stays too (one acknowledged out of order): a seq is never reused.
+  let seq = Math.max(base, cachedStatement(db, 'SELECT COALESCE(MAX(seq), 0) FROM outbox').pluck().get() as number);
+  for (const r of rows) insert.run(++seq, r.topic, r.payload, r.created_at);
+  return rows.length;
+}
+
+/** The next row gets a seq above `seq` (AUTOINCREMENT's counter raised; never lowered). Call inside a transaction. */
+export function raiseOutboxSeq(db: Db, seq: number): void {
+  if (db.prepare("UPDATE sqlite_sequence SET seq = ? WHERE name = 'outbox' AND seq < ?").run(seq, seq).changes > 0) return;
+  if (db.prepare("SELECT 1 FROM sqlite_sequence WHERE name = 'outbox'").get() === undefined) db.prepare("INSERT INTO sqlite_sequence (name, seq) VALUES ('outbox', ?)").run(seq);
+}

@@ -78,3 +78,20 @@ export function offlineAllowance(db: Db, villagerId: string, limit: OfflineLimit
   if (online) return Number.POSITIVE_INFINITY;
   return Math.max(0, limit.dailyLimit - unconfirmedSpendToday(db, villagerId, now.toISOString()));
 }
+
+const ROLLED_BACK = 'sync.outbox_rolled_back_at_seq';
+
+/**
+ * The ledger file was put back to an earlier copy (`store-edge restore`) whose outbox had
+ * handed out seqs up to `seq`: the village ledger may hold rows above it under the same ids.
+ * Until a beat from the ledger settles it, rows above `seq` must not go out (edge/ledger/backup.ts
+ * records it, cloud-sync/agent/rollback.ts settles it).
+ */
+export function outboxRolledBackAt(db: Db): number | undefined {
+  const v = getMeta(db, ROLLED_BACK);
+  return v === undefined || v === '' ? undefined : Number(v);
+}
+
+export function setOutboxRolledBack(db: Db, seq: number | undefined): void {
+  setMeta(db, ROLLED_BACK, seq === undefined ? '' : String(seq));
+}

@@ -39,7 +39,8 @@ export const villagerFromRow = (r: VillagerRow): Villager => ({
   updatedAt: r.updated_at,
 });
 
-const ID_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
+/** What the sync protocol carries as a villager id (cloud-sync/protocol/payloads.ts `TopicId`): one the village ledger cannot take would never reach it. */
+const ID_RE = /^[A-Za-z0-9_.-]{1,64}$/;
 
 export interface NewVillager {
   id: string;
@@ -57,7 +58,7 @@ function checkText(field: string, v: unknown, max: number): string {
 
 export function checkVillagerId(id: unknown): string {
   if (typeof id !== 'string' || !ID_RE.test(id)) {
-    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `villager id ${JSON.stringify(id)} must be 1–64 letters, digits or _.:-`, { zh: '村民编号只能包含字母、数字和 _.:-，长度 1–64' });
+    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `villager id ${JSON.stringify(id)} must be 1–64 letters, digits or _.- (what the village ledger's sync carries)`, { zh: '村民编号只能包含字母、数字和 _.-，长度 1–64（村账本同步可传递的字符）' });
   }
   return id;
 }

@@ -277,7 +277,8 @@ export async function startRig(opts: { ledger?: Pick<LedgerServiceOptions, 'maxD
       broker.leaves(storeClientId({ village, store: name }), [storeTopic({ village, store: name }, 'status'), storeTopic({ village, store: name }, 'alarms')]);
       await registerStore(ledgerDb, village, name, 'store', createPublicKey(key.key).export({ type: 'spki', format: 'pem' }).toString());
       const make = () => new SyncAgent({
-        db: () => db, dataDir: dir, address: { village, store: name }, rules: { creditFloor: 0 }, log: silentLogger(), ...(clock ? { clock } : {}),
+        // `s.db`, not `db`: a test may put another ledger file in its place (a restore).
+        db: () => s.db, dataDir: dir, address: { village, store: name }, rules: { creditFloor: 0, store: name }, log: silentLogger(), ...(clock ? { clock } : {}),
         config: fastSync({ broker_url: broker.url, ledger_public_keys: [{ id: 'ledger-1', pem: ledgerKey.publicPem }], ...over }),
       });
       const s: TestStore = {

@@ -16,6 +16,21 @@ beforeEach(() => {
 afterEach(() => t.cleanup());
 
 
+describe('villager ids', () => {
+  it('refuses an id the sync protocol cannot carry (a colon), in both languages', () => {
+    let err: unknown;
+    try {
+      addVillager(t.db, { id: 'cun3:042', name: '张三', village: '前进村' });
+    } catch (e) {
+      err = e;
+    }
+    expect(isEdgeError(err) && err.code).toBe(ErrorCode.INVALID_ARGUMENT);
+    expect(isEdgeError(err) && [err.message, err.zh]).toEqual([expect.stringContaining('cun3:042'), expect.stringContaining('村民编号')]);
+    expect(getVillager(t.db, 'cun3:042')).toBeUndefined();
+    addVillager(t.db, { id: 'cun3-042.a_b', name: '张三', village: '前进村' });
+  });
+});
+
 describe('entries', () => {
   it('applies an award, moves the balance, and writes the outbox row in the same transaction', () => {
     const r = applyEntry(t.db, { id: 'e1', villagerId: 'v1', kind: 'award', points: 10, reason: '清扫街道', origin: 'cli' }, rules);

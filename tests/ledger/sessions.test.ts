@@ -137,8 +137,21 @@ describe('debt repayment ids', () => {
     openSession(t.db, { id: 's1', kind: 'shopping', villagerId: 'zhang', enteredBy: 'card', state: 'shopping', context: {} });
     settleSession(t.db, { sessionId: 's1', lines: [{ sku: 'oil', slot: 'A1', count: 1 }], review: [] }, rules);
     const longId = 'x'.repeat(128);
-    const r = applyEntry(t.db, { id: longId, villagerId: 'zhang', kind: 'award', points: 50, origin: 'ledger' }, rules);
+    const r = applyEntry(t.db, { id: longId, villagerId: 'zhang', kind: 'award', points: 50, origin: 'ledger' }, { ...rules, store: 's'.repeat(64) });
     expect(r.status === 'applied' && r.debtRepaid?.points).toBe(-20);
+    expect(r.status === 'applied' && r.debtRepaid?.id).toMatch(/^debt#[0-9a-f]{40}@s{64}$/);
+    expect(getVillager(t.db, 'zhang')).toMatchObject({ balance: 30, debt: 0 });
+  });
+
+  it("names the store: each store's repayment from one award is its own entry; the same award again repays nothing more", () => {
+    applyEntry(t.db, { id: 'a1', villagerId: 'zhang', kind: 'award', points: 10, origin: 'cli' }, rules);
+    openSession(t.db, { id: 's1', kind: 'shopping', villagerId: 'zhang', enteredBy: 'card', state: 'shopping', context: {} });
+    settleSession(t.db, { sessionId: 's1', lines: [{ sku: 'oil', slot: 'A1', count: 1 }], review: [] }, rules);
+    const award = { id: 'road-1', villagerId: 'zhang', kind: 'award' as const, points: 50, origin: 'ledger' as const };
+    const r = applyEntry(t.db, award, { ...rules, store: 'store-2' });
+    expect(r.status === 'applied' && r.debtRepaid?.id).toBe('road-1#debt@store-2');
+    expect(applyEntry(t.db, award, { ...rules, store: 'store-2' }).status).toBe('duplicate');
+    expect(listEntries(t.db, 'zhang').filter((e) => e.id.startsWith('road-1#debt'))).toHaveLength(1);
     expect(getVillager(t.db, 'zhang')).toMatchObject({ balance: 30, debt: 0 });
   });
 });

@@ -65,13 +65,33 @@ describe('catching up with the village stream', () => {
     r.c.want('resync');
     r.c.onBeat(5, r.at() + 1);
     r.pass(2000);
-    expect(r.asks.map((a) => a.reason)).toEqual(['resync', 'gap']);
+    // asked again as a resync: a gap the ledger may answer with deltas, which would end the wait
+    expect(r.asks.map((a) => a.reason)).toEqual(['resync', 'resync']);
     const n = rig(0);
     n.c.onConnect();
     expect(n.asks).toEqual([{ from_seq: 0, reason: 'new' }]);
     n.c.onBeat(0, n.at() + 1);
     n.pass(2000);
     expect(n.asks).toHaveLength(2);
+  });
+
+  it('a resync whose first request was lost is not ended by deltas, only by a snapshot; wanted over a gap, it is asked at once', () => {
+    const r = rig();
+    r.c.want('resync');
+    r.pass(2000); // the first request lost: asked again
+    r.c.onDeltas(true, 5); // deltas (to a gap asked before, or a stale answer) bring the store to the ledger's seq
+    r.pass(2000);
+    expect(r.asks.map((a) => a.reason)).toEqual(['resync', 'resync', 'resync']);
+    r.c.onOutcome({ kind: 'snapshot', seq: 5, applied: 0 }, 'snapshot');
+    r.pass(2000);
+    expect(r.asks).toHaveLength(3);
+
+    const g = rig();
+    g.c.want('gap');
+    g.c.want('resync');
+    expect(g.asks.map((a) => a.reason)).toEqual(['gap', 'resync']);
+    g.c.want('resync');
+    expect(g.asks).toHaveLength(2);
   });
 
   it('the first beat since a reconnect that finds the store behind asks at once; a greeting does not', () => {

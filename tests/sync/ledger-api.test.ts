@@ -46,7 +46,11 @@ describe(`ledger API (${ledgerDbKind})`, () => {
     expect((await app.inject({ method: 'PUT', url: `/api/villages/${b}/villagers/x`, headers: auth('a-secret'), payload: { name: 'x' } })).statusCode).toBe(404);
     expect((await app.inject({ method: 'POST', url: '/api/villages', headers: auth('a-secret'), payload: { id: 'c', name: 'c' } })).statusCode).toBe(403);
     const sync = (await app.inject({ method: 'GET', url: `/api/villages/${a}/sync`, headers: auth('town-secret') })).json();
-    expect(sync).toMatchObject({ village_seq: 3, connected: false });
+    expect(sync).toMatchObject({ village_seq: 3, connected: false, refused: expect.any(Object), counters: expect.objectContaining({ unapplied: 0 }) });
+    // a village's token sees its village, not the ledger-wide refusals and counters (every village's together)
+    const villageView = (await app.inject({ method: 'GET', url: `/api/villages/${a}/sync`, headers: auth('a-secret') })).json();
+    expect(villageView).toMatchObject({ village_seq: 3, connected: false });
+    expect(Object.keys(villageView).sort()).toEqual(['connected', 'stores', 'village_seq']);
   });
 
   it('keeps a blocked villager blocked when renamed, and refuses an entry id already used for another entry', async () => {

@@ -1,6 +1,7 @@
 /** `store-edge ledger`: keygen, bad input (exit 2), and a served ledger that answers, runs its retention job and stops on SIGTERM. */
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../ledger/helpers.ts';
@@ -66,4 +67,62 @@ describe('store-edge ledger', () => {
     served.child.kill('SIGTERM');
     expect(await served.exited).toBe(0);
   }, 180_000);
+
+  it('refuses bad options with exit 2 naming the flag, in both languages, before anything starts', async () => {
+    const missing = path.join(t.dir, 'no-such-dir', 'x');
+    const junk = path.join(t.dir, 'junk.sqlite');
+    writeFileSync(junk, 'not a database at all, just words '.repeat(20));
+    const cases: [string[], string, string][] = [
+      [['ledger', 'keygen', '--out', missing], '--out', '不存在'],
+      [['ledger', 'serve', '--db', missing], '--db', '不存在'],
+      [['ledger', 'staff', 'list', '--db', missing], '--db', '不存在'],
+      [['ledger', 'serve', '--db', junk], '--db', '不是 SQLite'],
+      [['ledger', 'staff', 'list', '--db', junk], '--db', '不是 SQLite'],
+      [['ledger', 'serve', '--broker', 'notaurl'], '--broker', 'MQTT'],
+      [['ledger', 'serve', '--key-id', ''], '--key-id', '1–64'],
+      [['ledger', 'serve', '--key-id', 'k'.repeat(65)], '--key-id', '1–64'],
+      [['ledger', 'serve', '--port', '99999'], '--port', '65535'],
+      [['ledger', 'serve', '--port=-5'], '--port', '65535'],
+      [['ledger', 'serve', '--host', 'no-such-host.invalid'], '--host', '无法解析'],
+    ];
+    // a good --db where another option is the wrong one (the default ./data may not exist here)
+    const ok = ['--db', path.join(t.dir, 'ok.sqlite')];
+    const runs = cases.map(([args, flag, zh]) => {
+      const full = args[1] === 'serve' && flag !== '--db' ? [...args, ...ok] : args;
+      return { full, flag, zh, r: run(full) };
+    });
+    for (const { full, flag, zh, r } of runs) {
+      const code = await r.exited;
+      expect(code, `${full.join(' ')}: ${r.out()}`).toBe(2);
+      expect(r.out(), full.join(' ')).toContain(flag);
+      expect(r.out(), full.join(' ')).toContain(zh);
+      expect(r.out(), full.join(' ')).not.toContain('internal error');
+    }
+  }, 240_000);
+
+  it('a port in use: stops what it started and exits 1, naming the port', async () => {
+    const key = path.join(t.dir, 'busy-key.pem');
+    expect(await run(['ledger', 'keygen', '--out', key]).exited).toBe(0);
+    const tokens = path.join(t.dir, 'busy-tokens.json');
+    writeFileSync(tokens, JSON.stringify([{ token: 'town-token-0123456789', role: 'town' }]));
+    broker ??= await startBroker();
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    let r: ReturnType<typeof run> | undefined;
+    try {
+      r = run(['ledger', 'serve', '--broker', broker.url, '--db', path.join(t.dir, 'busy.sqlite'), '--key-file', key, '--tokens-file', tokens, '--port', String(port)]);
+      broker.leaves(`ledger-${r.child.pid}`);
+      // exits by itself: nothing it started (MQTT, the board, the retention job, the roll-up worker) keeps it alive
+      expect(await r.exited, r.out()).toBe(1);
+      expect(r.out()).toContain('PORT_IN_USE');
+      expect(r.out()).toContain(`${port}`);
+      expect(r.out()).toContain('端口已被占用');
+      expect(r.out()).not.toContain('internal error');
+    } finally {
+      taken.close();
+      // a ledger that hung (the fault this test is about) must not outlive the test
+      if (r && r.child.exitCode === null) r.child.kill('SIGKILL');
+    }
+  }, 120_000);
 });

@@ -80,7 +80,8 @@ describe(`row batches applied together (${ledgerDbKind})`, () => {
 
     // And what that is: va/s1's gap (seq 2) closes in its second batch, with the rows held above it; a row sent twice is held once.
     expect(grouped.map((r) => [r.contiguousSeq, r.gaps, r.duplicates])).toEqual([[1, 2, 0], [2, 0, 0], [2, 0, 0], [5, 1, 1], [6, 0, 1]]);
-    // s1-e1 again under another row id is not a new entry; li belongs to vb and moves no balance in va.
+    // s1-e1 again under another row id is not a new entry; li belongs to vb and moves no balance in va (counted, not silent).
+    expect(grouped.map((r) => r.unapplied)).toEqual([[], [], [{ id: 's2:2', why: 'other-village' }], [], []]);
     expect(grouped.map((r) => r.events.map((e) => (e.body as { entries: { id: string }[] }).entries.map((x) => x.id)))).toEqual([
       [['s1-e1', 's1-e3']], [['t1-e1', 't1-e2']], [['s2-e1']], [['s1-e2']], [['s1-e6']],
     ]);
@@ -92,7 +93,26 @@ describe(`row batches applied together (${ledgerDbKind})`, () => {
     await applyRowBatches(together.db, batches(), signer, now);
     const before = await tables(together.db);
     const again = await applyRowBatches(together.db, batches(), signer, now);
-    expect(again.every((r) => r.events.length === 0 && r.duplicates === r.ackIds.length && r.gaps === 0)).toBe(true);
+    expect(again.every((r) => r.events.length === 0 && r.duplicates === r.ackIds.length && r.gaps === 0 && r.rowClashes.length === 0)).toBe(true);
     expect(await tables(together.db)).toEqual(before);
+  });
+
+  it('an entry row the ledger cannot apply (not an entry the protocol carries) is held and acknowledged, and counted', async () => {
+    const colon: Row = { ...entry('s1', 1, 'cun3:042', -30), payload: { id: 'r-1', villager: 'cun3:042', kind: 'redemption', points: -30, created_at: at } };
+    const r = await applyStoreRows(together.db, 'va', 's1', [colon, entry('s1', 2, 'zhang', -1)], signer, now);
+    expect(r.ackIds).toEqual(['s1:1', 's1:2']);
+    expect(r.unapplied).toEqual([{ id: 's1:1', why: 'invalid' }]);
+    expect(r.events.flatMap((e) => (e.body as { entries: { id: string }[] }).entries.map((x) => x.id))).toEqual(['s1-e2']);
+  });
+
+  it('a row id held already with another payload (a store that handed out a seq again) is a clash, not a silent copy', async () => {
+    await applyStoreRows(together.db, 'va', 's1', [entry('s1', 1, 'zhang', -1)], signer, now);
+    // in a later batch, and twice within one batch: the first copy held is what counts
+    const later = await applyStoreRows(together.db, 'va', 's1', [entry('s1', 1, 'zhang', -40, 'sess-C'), entry('s1', 1, 'zhang', -1)], signer, now);
+    expect(later.rowClashes).toEqual(['s1:1']);
+    expect(later.duplicates).toBe(2);
+    const within = await applyStoreRows(together.db, 'va', 's1', [entry('s1', 2, 'zhang', -2), entry('s1', 2, 'zhang', -5, 'other')], signer, now);
+    expect(within.rowClashes).toEqual(['s1:2']);
+    expect(within.duplicates).toBe(1);
   });
 });

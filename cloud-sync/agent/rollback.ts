@@ -1,0 +1,43 @@
+/**
+ * A store whose ledger file went back in time (`store-edge restore` of an older copy, or a store
+ * reinstalled under the same id) hands out outbox seqs the village ledger already holds as
+ * other rows: sent under those ids they would be taken for copies and acknowledged unapplied,
+ * and a beat's contiguous_seq would mark them acknowledged unsent. The first beat after such a
+ * rollback says how far the ledger got: the rows written since move past it.
+ */
+import { inTransaction, type Db } from '../../edge/ledger/db.ts';
+import { highestOutboxSeq, raiseOutboxSeq, renumberPendingOutbox } from '../../edge/ledger/outbox.ts';
+import { outboxRolledBackAt, setOutboxRolledBack } from '../../edge/ledger/sync-state.ts';
+
+export interface Renumbered {
+  /** Rows moved (maybe none), and the first seq they now start at (or the next row gets). */
+  rows: number;
+  from: number;
+}
+
+/**
+ * Settle a rollback against a beat's `contiguousSeq`, before anything acts on that seq. A
+ * rollback is known by the restore's mark, or seen: the ledger holds more of this store than its
+ * outbox ever handed out (no mark: every unacknowledged row moves, since which of them the
+ * ledger holds is unknown; a row it holds already comes again under a new id, and its entry id
+ * keeps it from counting twice). Returns what moved, when a rollback was settled.
+ */
+export function settleRollback(db: Db, contiguousSeq: number): Renumbered | undefined {
+  // The usual beat: read only, no commit (beats come every few seconds).
+  if (outboxRolledBackAt(db) === undefined && contiguousSeq <= highestOutboxSeq(db)) return undefined;
+  return inTransaction(db, 'moving the outbox past the rows the ledger holds', () => {
+    const mark = outboxRolledBackAt(db);
+    const highest = highestOutboxSeq(db);
+    if (mark === undefined && contiguousSeq <= highest) return undefined;
+    if (mark !== undefined) setOutboxRolledBack(db, undefined);
+    // The ledger got no further than the copy: the seqs written since are new to it.
+    if (mark !== undefined && contiguousSeq <= mark) return undefined;
+    const rows = renumberPendingOutbox(db, mark ?? 0, contiguousSeq);
+    // Rows written later too: nothing to move now, but the next seq must be new to the ledger.
+    raiseOutboxSeq(db, contiguousSeq);
+    return { rows, from: highestOutboxSeq(db) - rows + 1 };
+  });
+}
+
+/** Whether rows must wait for a beat: the ledger file was restored and no beat has settled it yet. */
+export const rollbackUnsettled = (db: Db): boolean => outboxRolledBackAt(db) !== undefined;

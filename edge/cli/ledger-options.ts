@@ -1,0 +1,79 @@
+/**
+ * `store-edge ledger …`'s options checked before anything starts: a wrong value is bad input
+ * (exit 2, naming the flag), never a stack trace from deep inside, nor a half-started ledger.
+ */
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { lookup } from 'node:dns/promises';
+import path from 'node:path';
+import { EdgeError, ErrorCode } from '../errors.ts';
+import { parseIntOption } from './context.ts';
+
+const bad = (en: string, zh: string): EdgeError => new EdgeError(ErrorCode.INVALID_ARGUMENT, en, { zh });
+
+/** A TCP port to listen on: 0 (any free port) to 65535. */
+export function portOption(flag: string, value: string): number {
+  const n = parseIntOption(flag, value);
+  if (n < 0 || n > 65535) throw bad(`${flag} must be a port from 0 (any free port) to 65535, got ${value}`, `${flag} 必须是 0（任选空闲端口）到 65535 之间的端口号`);
+  return n;
+}
+
+/** An address this machine can listen on: a name must resolve (an unknown name would fail only at listen). */
+export async function hostOption(flag: string, value: string): Promise<string> {
+  if (value.trim() === '') throw bad(`${flag} must not be empty`, `${flag} 不能为空`);
+  try {
+    await lookup(value);
+  } catch (err) {
+    throw bad(`${flag} ${JSON.stringify(value)} does not resolve to an address (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, `${flag} ${value} 无法解析为地址`);
+  }
+  return value;
+}
+
+const BROKER_SCHEMES = new Set(['mqtt:', 'mqtts:', 'ws:', 'wss:']);
+
+/** An MQTT broker's URL: mqtt://, mqtts://, ws:// or wss:// with a host. */
+export function brokerOption(flag: string, value: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !BROKER_SCHEMES.has(url.protocol) || url.hostname === '') {
+    throw bad(`${flag} must be a broker URL such as mqtt://127.0.0.1:1883 (mqtt, mqtts, ws or wss), got ${JSON.stringify(value)}`, `${flag} 必须是 MQTT 代理地址，例如 mqtt://127.0.0.1:1883`);
+  }
+  return value;
+}
+
+/** A signing key's id as the protocol carries it (cloud-sync/protocol/payloads.ts `key_id`: 1–64 characters). */
+export function keyIdOption(flag: string, value: string): string {
+  if (value.trim() === '' || value.length > 64) throw bad(`${flag} must be 1 to 64 characters, got ${value.length}`, `${flag} 必须是 1–64 个字符`);
+  return value;
+}
+
+/** A file to create: its folder must exist, and the file must not. */
+export function newFileOption(flag: string, value: string): string {
+  const dir = path.dirname(path.resolve(value));
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw bad(`${flag} ${value}: the folder ${dir} does not exist`, `${flag} ${value}：文件夹 ${dir} 不存在`);
+  return value;
+}
+
+/**
+ * The village ledger's SQLite file (not used with DATABASE_URL): in a folder that exists, and
+ * either not there yet (it is created) or a SQLite database.
+ */
+export function sqliteFileOption(flag: string, value: string): string {
+  const file = path.resolve(value);
+  if (!existsSync(file)) return newFileOption(flag, file);
+  if (!statSync(file).isFile()) throw bad(`${flag} ${value} is not a file`, `${flag} ${value} 不是文件`);
+  const head = Buffer.alloc(16);
+  const fd = openSync(file, 'r');
+  let n: number;
+  try {
+    n = readSync(fd, head, 0, 16, 0);
+  } finally {
+    closeSync(fd);
+  }
+  // An empty file is a database not yet written; anything else starts with SQLite's header.
+  if (n > 0 && head.toString('latin1', 0, n) !== 'SQLite format 3\u0000') throw bad(`${flag} ${value} is not a SQLite database`, `${flag} ${value} 不是 SQLite 数据库`);
+  return file;
+}

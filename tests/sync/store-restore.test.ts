@@ -1,0 +1,92 @@
+/**
+ * A store's ledger file put back in time (`store-edge restore` of an older copy, or the store
+ * reinstalled under the same id): its outbox hands out seqs the village ledger already holds as
+ * other rows. The rows written since must still reach the ledger, once, and the balances agree.
+ */
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { applyEntry } from '../../edge/ledger/entries.ts';
+import { backupLedger, restoreCopy } from '../../edge/ledger/backup.ts';
+import { closeLedger, openLedger } from '../../edge/ledger/db.ts';
+import { getVillager } from '../../edge/ledger/villagers.ts';
+import { countOutbox, pendingOutbox } from '../../edge/ledger/outbox.ts';
+import { outboxRolledBackAt } from '../../edge/ledger/sync-state.ts';
+import { balanceOf } from '../../cloud-sync/ledger/tables.ts';
+import { brokerKind, ledgerDbKind, startRig, waitFor, type Rig, type TestStore } from '../../harness/sync/rig.ts';
+
+const at = () => new Date().toISOString();
+const rules = { creditFloor: 0 };
+const redeem = (s: TestStore, id: string, points: number) => applyEntry(s.db, { id, villagerId: 'zhang', kind: 'redemption', points: -points, reason: 'store purchase', origin: 'store' }, rules);
+
+describe(`a store whose ledger file went back in time (${brokerKind} + ${ledgerDbKind})`, () => {
+  let rig: Rig;
+  beforeEach(async () => {
+    rig = await startRig();
+  });
+  afterEach(async () => {
+    await rig.close();
+  });
+
+  /** Store `s` with zhang's award of 100 applied, at the ledger and here. */
+  async function storeWithAward(): Promise<TestStore> {
+    const s = await rig.addStore();
+    await waitFor('the store online', () => s.agent.state().connected);
+    await rig.ledger.putVillager({ id: 'zhang', name: '张三', village: rig.village, status: 'active' });
+    await rig.ledger.award(rig.village, { id: 'aw-1', villager: 'zhang', kind: 'award', points: 100, reason: '打扫卫生', created_at: at() });
+    await waitFor('the award at the store', () => getVillager(s.db, 'zhang')?.balance === 100);
+    return s;
+  }
+
+  it('after `restore` of an older copy, sales made since reach the ledger and both balances agree', async () => {
+    const s = await storeWithAward();
+    redeem(s, 'sess-0', 5);
+    await waitFor('sess-0 acknowledged', () => countOutbox(s.db).pending === 0);
+    const copy = await backupLedger(s.db, path.join(s.dir, 'backups'), new Date());
+    redeem(s, 'sess-A', 10);
+    redeem(s, 'sess-B', 20);
+    await waitFor('sess-A and sess-B at the ledger', async () => (await balanceOf(rig.ledgerDb, 'zhang')) === 65);
+    await waitFor('the store drained', () => countOutbox(s.db).pending === 0);
+
+    await s.stop();
+    const file = s.db.name;
+    closeLedger(s.db);
+    restoreCopy(copy.file, file, new Date());
+    s.db = openLedger(file);
+    expect(outboxRolledBackAt(s.db)).toBeGreaterThan(0);
+    // Sales before the agent runs again, so they take the seqs of sess-A and sess-B, and after.
+    redeem(s, 'sess-C', 40);
+    await s.restart();
+    await waitFor('the store online again', () => s.agent.state().connected);
+    redeem(s, 'sess-D', 1);
+
+    await waitFor('sess-C and sess-D at the ledger', async () => (await balanceOf(rig.ledgerDb, 'zhang')) === 24);
+    await waitFor('the store has sess-A and sess-B back from the stream', () => getVillager(s.db, 'zhang')?.balance === 24);
+    await waitFor('the store drained', () => countOutbox(s.db).pending === 0);
+    expect(outboxRolledBackAt(s.db)).toBeUndefined();
+    expect(rig.ledger.counters.clashes).toBe(0);
+    const entries = await rig.ledgerDb.query<{ id: string }>("SELECT id FROM entries WHERE villager_id = 'zhang' ORDER BY id");
+    expect(entries.map((e) => e.id)).toEqual(['aw-1', 'sess-0', 'sess-A', 'sess-B', 'sess-C', 'sess-D']);
+  });
+
+  it('a store reinstalled under the same id: its first sale reaches the ledger', async () => {
+    const s = await storeWithAward();
+    redeem(s, 'sess-A', 10);
+    redeem(s, 'sess-B', 20);
+    await waitFor('the store drained', () => countOutbox(s.db).pending === 0);
+    await waitFor('sess-A and sess-B at the ledger', async () => (await balanceOf(rig.ledgerDb, 'zhang')) === 70);
+
+    await s.stop();
+    const file = s.db.name;
+    closeLedger(s.db);
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
+    s.db = openLedger(file);
+    await s.restart();
+    await waitFor('zhang back from the ledger', () => getVillager(s.db, 'zhang')?.balance === 70);
+    redeem(s, 'sess-C', 40);
+    expect(pendingOutbox(s.db, 10).every((r) => r.seq > 2)).toBe(true);
+    await waitFor('sess-C at the ledger', async () => (await balanceOf(rig.ledgerDb, 'zhang')) === 30);
+    await waitFor('the store drained', () => countOutbox(s.db).pending === 0);
+    expect(getVillager(s.db, 'zhang')?.balance).toBe(30);
+  });
+});
