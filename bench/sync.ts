@@ -70,7 +70,7 @@ import { storeTopic } from '../cloud-sync/protocol/topics.ts';
 import { SyncMqtt } from '../cloud-sync/mqtt.ts';
 import { addVillage, registerStore, upsertVillager, villageSeq } from '../cloud-sync/ledger/tables.ts';
 import { applyStoreRows } from '../cloud-sync/ledger/rows.ts';
-import { setInboundSeq } from '../edge/ledger/sync-state.ts';
+import { setInboundSeq, touchContact } from '../edge/ledger/sync-state.ts';
 import { newKeyPair, privateEd25519 } from '../cloud-sync/protocol/sign.ts';
 import type { LedgerRequest, LedgerWorkerData } from './sync-ledger-worker.ts';
 import type { BrokerReady, BrokerRequest } from './sync-broker-worker.ts';
@@ -159,8 +159,10 @@ for (let i = 0; i < STORES; i++) {
   await broker.ask({ type: 'leaves', clientId: storeClientId({ village, store }), topics: [storeTopic({ village, store }, 'status')] });
   await registerStore(ledgerDb, village, store, 'store', createPublicKey(key.key).export({ type: 'spki', format: 'pem' }).toString());
   await applyStoreRows(ledgerDb, village, store, synced.map((r) => ({ id: `${store}:${r.seq}`, seq: r.seq, topic: r.topic, payload: r.payload, created_at: r.createdAt })), signer, new Date());
-  // It had applied the village stream up to here before it went offline.
+  // It had applied the village stream up to here before it went offline, so it has heard from
+  // the ledger (a store that never has waits for a first beat before it sends: cloud-sync/agent/rollback.ts).
   setInboundSeq(db, await villageSeq(ledgerDb, village));
+  touchContact(db, new Date().toISOString());
   // Its own thread opens the file again (bench/sync-stores-worker.ts).
   closeLedger(db);
   stores.push({ dir, village, store });
