@@ -65,7 +65,7 @@ import { openLedger, closeLedger, inTransaction } from '../edge/ledger/db.ts';
 import { addVillager } from '../edge/ledger/villagers.ts';
 import { applyEntry } from '../edge/ledger/entries.ts';
 import { markOutboxAckedSeqs, pendingOutbox } from '../edge/ledger/outbox.ts';
-import { loadOrCreateStoreKey, storeClientId } from '../cloud-sync/agent/agent.ts';
+import { loadOrCreateStoreKey, storeClientId } from '../cloud-sync/agent/identity.ts';
 import { storeTopic } from '../cloud-sync/protocol/topics.ts';
 import { SyncMqtt } from '../cloud-sync/mqtt.ts';
 import { addVillage, registerStore, upsertVillager, villageSeq } from '../cloud-sync/ledger/tables.ts';

@@ -5,8 +5,6 @@
  * (cloud-sync/agent/catch-up.ts); announces
  * itself with a retained status and a last will; reports its state to the health board.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { createPublicKey } from 'node:crypto';
 import { inLazyTransaction, type Db } from '../../edge/ledger/db.ts';
 import type { LedgerRules } from '../../edge/ledger/entries.ts';
@@ -17,7 +15,8 @@ import type { HealthBoard, Part } from '../../edge/parts.ts';
 import type { Logger } from '../../edge/log.ts';
 import { SyncMqtt } from '../mqtt.ts';
 import { checkers, decode, type Heartbeat } from '../protocol/payloads.ts';
-import { checkControl, keyRing, newKeyPair, privateEd25519, type KeyRing, type SigningKey } from '../protocol/sign.ts';
+import { checkControl, keyRing, type KeyRing, type SigningKey } from '../protocol/sign.ts';
+import { loadOrCreateStoreKey, storeClientId } from './identity.ts';
 import { parseTopic, storeSubscriptions, storeTopic, type StoreAddress } from '../protocol/topics.ts';
 import { RefusalCounter } from '../protocol/refusals.ts';
 import { InboundStream, type InboundOutcome } from './inbound.ts';
@@ -27,7 +26,7 @@ import type { SyncConfig } from './config.ts';
 import { OpsLink } from './ops.ts';
 import { CatchUp } from './catch-up.ts';
 import { trace } from '../trace.ts';
-import { rollbackUnsettled, settleRollback } from './rollback.ts';
+import { FirstBeat, settleRollback } from './rollback.ts';
 
 export interface SyncAgentDeps {
   db: () => Db;
@@ -80,13 +79,8 @@ export class SyncAgent implements Part {
   private lastAckAt = 0;
   private timers: NodeJS.Timeout[] = [];
   private draining = false;
-  /**
-   * Nothing goes out before a beat says how far the ledger holds this store (./rollback.ts):
-   * the ledger file was restored (`restored`), or it has never heard from the ledger and may be
-   * a reinstall (`new`; sent anyway after `retransmit_max_ms` without a beat).
-   */
-  private awaitingBeat: 'restored' | 'new' | undefined;
-  private startedAt = 0;
+  /** Nothing goes out before a beat after a restore, or for a while from a store that never heard from the ledger (./rollback.ts). */
+  private firstBeat: FirstBeat | undefined;
   /** When to ask for the stream, and when to stop (cloud-sync/agent/catch-up.ts). */
   private catchUp: CatchUp | undefined;
   private readonly clock: Clock;
@@ -108,8 +102,7 @@ export class SyncAgent implements Part {
     const { config: c, address } = this.deps;
     trace(address.store, 'start');
     this.key = loadOrCreateStoreKey(this.deps.dataDir, c.store_key_id, this.deps.keyFile);
-    this.awaitingBeat = rollbackUnsettled(this.deps.db()) ? 'restored' : lastContact(this.deps.db()) === undefined ? 'new' : undefined;
-    this.startedAt = this.clock().getTime();
+    this.firstBeat = new FirstBeat(this.deps.db(), this.clock().getTime());
     this.keys = keyRing(c.ledger_public_keys);
     const catchUp = new CatchUp({
       // An answer later than this is not coming (the ledger dropped the request, or a broker lost it).
@@ -264,7 +257,7 @@ export class SyncAgent implements Part {
       this.deps.log.warn({ rows: moved.rows, from_seq: moved.from, ledger_seq: beat.contiguous_seq }, 'the ledger holds rows this store no longer has (a restored or reinstalled ledger); rows written since go under new seqs / 村账本有本店已没有的记录（账本已恢复或重装），之后的记录改用新序号发送');
       this.inflight.clear();
     }
-    this.awaitingBeat = undefined;
+    this.firstBeat?.beat();
     const acked = lastAckedSeq(db);
     if (acked > beat.contiguous_seq) void this.resend(outboxRange(db, beat.contiguous_seq, acked, this.deps.config.window));
     // A signed beat is word from the ledger: the store is not offline (the offline limit).
@@ -326,7 +319,7 @@ export class SyncAgent implements Part {
   private async drain(): Promise<void> {
     const mqtt = this.mqtt;
     const key = this.key;
-    if (this.draining || !mqtt?.connected || !key || this.waitingForBeat()) return;
+    if (this.draining || !mqtt?.connected || !key || this.firstBeat?.waiting(this.clock().getTime(), this.deps.config.retransmit_max_ms)) return;
     this.draining = true;
     try {
       const c = this.deps.config;
@@ -383,11 +376,6 @@ export class SyncAgent implements Part {
     }
   }
 
-  private waitingForBeat(): boolean {
-    if (this.awaitingBeat === 'new' && this.clock().getTime() - this.startedAt >= this.deps.config.retransmit_max_ms) this.awaitingBeat = undefined;
-    return this.awaitingBeat !== undefined;
-  }
-
   private async heartbeat(): Promise<void> {
     const s = this.state();
     trace(this.deps.address.store, 'heartbeat');
@@ -408,14 +396,4 @@ export class SyncAgent implements Part {
     const detail = `${s.connected ? 'connected' : 'disconnected'}; outbox ${s.outbox_pending} pending; last ack seq ${s.last_acked_seq}; inbound seq ${s.inbound_seq}; refused: ${refused}`;
     h.set(this.name, s.connected ? 'ok' : 'degraded', detail);
   }
-}
-
-/** The store's MQTT client id: its broker session (queued messages while away) is kept under it. */
-export const storeClientId = (a: StoreAddress): string => `store-${a.village}-${a.store}`;
-
-/** The store's signing key, created on first start (0600, beside the ledger file). */
-export function loadOrCreateStoreKey(dataDir: string, keyId: string, keyFile?: string): SigningKey {
-  const file = keyFile ?? path.join(dataDir, 'sync-store-key.pem');
-  if (!existsSync(file)) writeFileSync(file, newKeyPair().privatePem, { mode: 0o600, flag: 'wx' });
-  return privateEd25519(keyId, readFileSync(file, 'utf8'));
 }

@@ -7,7 +7,7 @@
  */
 import { inTransaction, type Db } from '../../edge/ledger/db.ts';
 import { highestOutboxSeq, raiseOutboxSeq, renumberPendingOutbox } from '../../edge/ledger/outbox.ts';
-import { outboxRolledBackAt, setOutboxRolledBack } from '../../edge/ledger/sync-state.ts';
+import { lastContact, outboxRolledBackAt, setOutboxRolledBack } from '../../edge/ledger/sync-state.ts';
 
 export interface Renumbered {
   /** Rows moved (maybe none), and the first seq they now start at (or the next row gets). */
@@ -41,3 +41,26 @@ export function settleRollback(db: Db, contiguousSeq: number): Renumbered | unde
 
 /** Whether rows must wait for a beat: the ledger file was restored and no beat has settled it yet. */
 export const rollbackUnsettled = (db: Db): boolean => outboxRolledBackAt(db) !== undefined;
+
+/**
+ * Whether rows must wait for a first beat: the ledger file was restored (`restored`, until a
+ * beat settles it), or the store has never heard from the ledger and may be a reinstall under a
+ * known store id (`new`; sent anyway after `maxWaitMs` without a beat, so that a ledger that
+ * never answers heartbeats does not hold a new store's rows for ever).
+ */
+export class FirstBeat {
+  private awaiting: 'restored' | 'new' | undefined;
+
+  constructor(db: Db, private readonly startedAt: number) {
+    this.awaiting = rollbackUnsettled(db) ? 'restored' : lastContact(db) === undefined ? 'new' : undefined;
+  }
+
+  waiting(now: number, maxWaitMs: number): boolean {
+    if (this.awaiting === 'new' && now - this.startedAt >= maxWaitMs) this.awaiting = undefined;
+    return this.awaiting !== undefined;
+  }
+
+  beat(): void {
+    this.awaiting = undefined;
+  }
+}

@@ -18,6 +18,9 @@ import { LEDGER_SUBSCRIPTIONS, parseTopic, storeTopic, villageBoardTopic, villag
 import { RefusalCounter } from '../protocol/refusals.ts';
 import { addLedgerEntry, appendEvent, listStores, upsertVillager, type Signer, type StoreRecord } from './tables.ts';
 import type { RowsResult } from './rows.ts';
+import { countRows, newCounters, type LedgerCounters } from './counters.ts';
+
+export type { LedgerCounters } from './counters.ts';
 import { addrKey, storesAt, type PresenceRecord } from './control.ts';
 import { answerHeartbeats, greetStores, type HeartbeatDeps } from './heartbeats.ts';
 import { applyRowGroup, type CheckedRows } from './group.ts';
@@ -48,30 +51,6 @@ export interface LedgerServiceOptions {
   catchUpEveryMs?: number;
 }
 
-export interface LedgerCounters {
-  rows: number;
-  duplicates: number;
-  gaps: number;
-  snapshots: number;
-  /** Requests answered with the events after the store's seq. */
-  deltas: number;
-  /** Stores found behind the village stream by their heartbeats for longer than the bound. */
-  behind: number;
-  /** Heartbeats whose last acknowledged seq is ahead of what the ledger holds of that store. */
-  ahead: number;
-  /** Well-signed row batches the database refused: not acknowledged, so their store sends them again. */
-  failed: number;
-  /** Snapshot requests beyond a store's rate (`catchUpBurst`, `catchUpEveryMs`): dropped unanswered. */
-  throttled: number;
-  /**
-   * Store entries not applied: their id was held already with other content; and store rows
-   * whose row id was held already with another payload (a store's seq handed out again) (rows.ts).
-   */
-  clashes: number;
-  /** Store entry rows held but not applied: not an entry the protocol carries, or another village's villager (rows.ts `unapplied`). */
-  unapplied: number;
-}
-
 const WEEK_MS = 7 * 86_400_000;
 /** Row batches applied in one transaction at most. */
 const GROUP_MAX = 50;
@@ -84,7 +63,7 @@ interface RowsMessage { village: string; store: string; payload: Buffer }
 
 export class LedgerService {
   readonly refusals = new RefusalCounter();
-  readonly counters: LedgerCounters = { rows: 0, duplicates: 0, gaps: 0, snapshots: 0, deltas: 0, behind: 0, ahead: 0, failed: 0, throttled: 0, clashes: 0, unapplied: 0 };
+  readonly counters: LedgerCounters = newCounters();
   private mqtt: SyncMqtt | undefined;
   private queue: Promise<void> = Promise.resolve();
   /** Messages received and not yet taken by a turn of the queue. */
@@ -365,21 +344,7 @@ export class LedgerService {
 
   /** Counts the batch and publishes its events, then its ack (in that order on the wire). */
   private async afterRows({ village, store, rows }: CheckedRows, res: RowsResult): Promise<void> {
-    this.counters.rows += rows.length - res.duplicates;
-    this.counters.duplicates += res.duplicates;
-    this.counters.gaps += res.gaps;
-    if (res.clashes.length > 0) {
-      this.counters.clashes += res.clashes.length;
-      this.opts.log.error({ village, store, entries: res.clashes }, 'entries not applied: their ids are held already with other content; the store and the ledger now disagree / 记录编号与已有记录冲突，未记账：门店与村账本余额不一致，请核查');
-    }
-    if (res.rowClashes.length > 0) {
-      this.counters.clashes += res.rowClashes.length;
-      this.opts.log.error({ village, store, rows: res.rowClashes }, 'store rows not applied: their row ids are held already with other content (was the store\'s ledger restored or reinstalled?) / 门店记录序号与已收到的不同记录重复，未记账（门店账本是否被恢复或重装？）');
-    }
-    if (res.unapplied.length > 0) {
-      this.counters.unapplied += res.unapplied.length;
-      this.opts.log.error({ village, store, rows: res.unapplied }, 'store entries held but not applied (not a valid entry, or a villager of another village); the store and the ledger now disagree / 门店记录已收到但未记账（记录无效或村民属于其他村）：门店与村账本余额不一致，请核查');
-    }
+    countRows(this.counters, this.opts.log, village, store, rows.length, res);
     const ack: Ack = signControl({ ids: res.ackIds, contiguous_seq: res.contiguousSeq }, { village, store }, this.opts.key);
     for (const ev of res.events) await this.out.send(villageEventsTopic(ev.village), JSON.stringify(ev));
     await this.out.send(storeTopic({ village, store }, 'down/ack'), JSON.stringify(ack));

@@ -18,7 +18,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync
 import path from 'node:path';
 import type { Logger } from '../../edge/log.ts';
 import type { Part } from '../../edge/parts.ts';
-import { loadOrCreateStoreKey } from '../../cloud-sync/agent/agent.ts';
+import { loadOrCreateStoreKey } from '../../cloud-sync/agent/identity.ts';
 import { runLedger } from '../../cloud-sync/ledger/run.ts';
 import { newKeyPair } from '../../cloud-sync/protocol/sign.ts';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker.ts';

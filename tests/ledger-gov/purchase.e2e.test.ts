@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { getVillager } from '../../edge/ledger/villagers.ts';
 import { balanceOf, registerStore } from '../../cloud-sync/ledger/tables.ts';
 import { newKeyPair } from '../../cloud-sync/protocol/sign.ts';
-import { storeClientId } from '../../cloud-sync/agent/agent.ts';
+import { storeClientId } from '../../cloud-sync/agent/identity.ts';
 import { storeTopic } from '../../cloud-sync/protocol/topics.ts';
 import { brokerKind, ledgerDbKind, startRig, uid, waitFor, type Rig } from '../../harness/sync/rig.ts';
 import { ScenarioRun } from '../../harness/scenario/run.ts';

@@ -10,7 +10,7 @@ import { applyEntry } from '../../edge/ledger/entries.ts';
 import { addVillager } from '../../edge/ledger/villagers.ts';
 import type { Announcement } from '../../edge/session/receipt.ts';
 import { brokerKind, startBroker, uid, waitFor } from '../../harness/sync/rig.ts';
-import { storeClientId } from '../../cloud-sync/agent/agent.ts';
+import { storeClientId } from '../../cloud-sync/agent/identity.ts';
 import { storeTopic } from '../../cloud-sync/protocol/topics.ts';
 
 const t = tempDir('sync-daemon-');

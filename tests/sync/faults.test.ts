@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { applyEntry } from '../../edge/ledger/entries.ts';
 import { getVillager } from '../../edge/ledger/villagers.ts';
 import { countOutbox } from '../../edge/ledger/outbox.ts';
-import { loadOrCreateStoreKey } from '../../cloud-sync/agent/agent.ts';
+import { loadOrCreateStoreKey } from '../../cloud-sync/agent/identity.ts';
 import { signEnvelope } from '../../cloud-sync/protocol/sign.ts';
 import { storeTopic, villageEventsTopic } from '../../cloud-sync/protocol/topics.ts';
 import type { Row } from '../../cloud-sync/protocol/payloads.ts';

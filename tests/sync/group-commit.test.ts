@@ -12,7 +12,7 @@ import type { SqlDb } from '../../cloud-sync/ledger/sql.ts';
 import type { Row } from '../../cloud-sync/protocol/payloads.ts';
 import { newKeyPair, privateEd25519, signEnvelope } from '../../cloud-sync/protocol/sign.ts';
 import { storeTopic } from '../../cloud-sync/protocol/topics.ts';
-import { loadOrCreateStoreKey } from '../../cloud-sync/agent/agent.ts';
+import { loadOrCreateStoreKey } from '../../cloud-sync/agent/identity.ts';
 import { SyncMqtt } from '../../cloud-sync/mqtt.ts';
 import { brokerKind, ledgerDbKind, publisher, startRig, tempLedgerDb, uid, waitFor, type Rig } from '../../harness/sync/rig.ts';
 

@@ -14,7 +14,7 @@ import { countOutbox } from '../../edge/ledger/outbox.ts';
 import { storeTopic, villageEventsTopic, type StoreLeaf } from '../../cloud-sync/protocol/topics.ts';
 import type { Envelope } from '../../cloud-sync/protocol/payloads.ts';
 import { balanceOf } from '../../cloud-sync/ledger/tables.ts';
-import { loadOrCreateStoreKey } from '../../cloud-sync/agent/agent.ts';
+import { loadOrCreateStoreKey } from '../../cloud-sync/agent/identity.ts';
 import { brokerKind, ledgerDbKind, publisher, startRig, uid, waitFor, type Rig, type TestStore } from '../../harness/sync/rig.ts';
 
 const at = () => new Date().toISOString();
