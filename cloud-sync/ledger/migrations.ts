@@ -124,6 +124,8 @@ ALTER TABLE acked_ids ADD PRIMARY KEY (village, id);
 /** The version that keys acked_ids by village (tests migrate to the one before it). */
 export const ACKED_BY_VILLAGE_VERSION = 8;
 
+const VILLAGER_STATUS_CHANGED = 'ALTER TABLE villagers ADD COLUMN status_changed_at TEXT;';
+
 const MIGRATIONS: ReadonlyArray<{ version: number; sqlite: string; postgres: string }> = [
   { version: 1, sqlite: SQLITE_V1, postgres: POSTGRES_V1 },
   { version: 2, sqlite: v2('INTEGER'), postgres: v2('BIGINT') },
@@ -143,6 +145,8 @@ const MIGRATIONS: ReadonlyArray<{ version: number; sqlite: string; postgres: str
   { version: 9, sqlite: STAFF_DISABLED, postgres: STAFF_DISABLED },
   // v10: the alarm history by the time it cleared (the retention job's purge, the history list).
   { version: 10, sqlite: STORE_ALARMS_CLEARED, postgres: STORE_ALARMS_CLEARED },
+  // when a villager's status last changed (a rename does not count): a store's older change of it is not applied (store-status.ts)
+  { version: 11, sqlite: VILLAGER_STATUS_CHANGED, postgres: VILLAGER_STATUS_CHANGED },
 ];
 export const LEDGER_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 

@@ -12,6 +12,7 @@ import type { SqlDb } from './sql.ts';
 import { checkers, type EntryBody, type Envelope, type Row } from '../protocol/payloads.ts';
 import { signEnvelope } from '../protocol/sign.ts';
 import type { Signer } from './tables.ts';
+import { applyStoreStatus, type StatusRow } from './store-status.ts';
 
 /** A store's batch, already checked against the store's key. */
 export interface CheckedRows { village: string; store: string; rows: Row[] }
@@ -133,6 +134,8 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
     const entriesOf: Map<string, { entry: EntryBody; seq: number }>[] = [];
     /** Each entry id's first sight in this transaction: village, store, villager, kind, points. */
     const seen = new Map<string, string>();
+    /** Status changes made at the stores (./store-status.ts), in the batches' order. */
+    const statusRows: StatusRow[] = [];
     for (const b of batches) {
       const k = key(b.village, b.store);
       const res: RowsResult = { ackIds: b.rows.map((r) => r.id), duplicates: 0, events: [], contiguousSeq: 0, gaps: 0, clashes: [], rowClashes: [], unapplied: [] };
@@ -160,6 +163,9 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
             entries.set(w.id, { entry: { id: w.id, villager: w.villager, kind: w.kind, points: w.points, reference: w.reference ?? null, reason: w.reason ?? null, created_at: w.created_at }, seq: row.seq });
           } else if (first !== `${b.village}\u0000${b.store}\u0000${w.villager}\u0000${w.kind}\u0000${w.points}`) res.clashes.push(w.id);
         } else if (row.topic === 'entry') res.unapplied.push({ id: row.id, why: 'invalid' });
+        else if (row.topic === 'villager' && checkers.wireStatus.Check(row.payload)) {
+          statusRows.push({ ...row.payload, batch: results.length, village: b.village, store: b.store, seq: row.seq, createdAt: row.created_at });
+        }
       }
       while (h.has(c + 1)) c++;
       contiguous.set(k, c);
@@ -224,6 +230,13 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
         events.push({ village: w.b.village, env });
       });
       await insertRows(tx, 'events', [['village', 'TEXT'], ['seq', 'BIGINT'], ['id', 'TEXT'], ['kind', 'TEXT'], ['envelope', 'TEXT']], events.map(({ village, env }) => [village, env.seq, env.id, env.kind, JSON.stringify(env)]));
+    }
+
+    // After the entries events: they go out with the last batch's, so each village's stream stays in seq order on the wire.
+    if (statusRows.length > 0) {
+      const st = await applyStoreStatus(tx, statusRows, signer, now);
+      results[results.length - 1]!.events.push(...st.events);
+      for (const r of st.otherVillage) results[r.batch]!.unapplied.push({ id: `${r.store}:${r.seq}`, why: 'other-village' });
     }
 
     const gapsOf = new Map<string, number>();

@@ -143,7 +143,7 @@ export class LedgerService {
   async publishOnStream(village: string, kind: 'command' | 'product', body: CommandBody | ProductBody): Promise<boolean> {
     if (kind === 'command' && (body as CommandBody).villager && ((body as CommandBody).command === 'block' || (body as CommandBody).command === 'unblock')) {
       const c = body as CommandBody;
-      await this.opts.db.run('UPDATE villagers SET status = $1, updated_at = $2 WHERE id = $3 AND village = $4', [c.command === 'block' ? 'blocked' : 'active', this.clock().toISOString(), c.villager, village]);
+      await this.opts.db.run('UPDATE villagers SET status = $1, updated_at = $2, status_changed_at = $2 WHERE id = $3 AND village = $4', [c.command === 'block' ? 'blocked' : 'active', this.clock().toISOString(), c.villager, village]);
     }
     const now = this.clock();
     const event = await this.opts.db.transaction((tx) => appendEvent(tx, village, kind, `${kind}:${now.getTime()}:${Math.random().toString(36).slice(2, 10)}`, body, this.signer, now));

@@ -52,8 +52,9 @@ export async function upsertVillager(db: SqlDb, given: Omit<VillagerBody, 'statu
     if (other.length > 0 && other[0]!.village !== given.village) throw new EdgeError(ErrorCode.DUPLICATE_ID, `villager id ${given.id} is in use already; choose another`, { zh: `村民编号 ${given.id} 已被使用，请换一个编号` });
     const v: VillagerBody = { id: given.id, name: given.name, village: given.village, status: given.status ?? other[0]?.status ?? 'active' };
     await tx.run(
-      `INSERT INTO villagers (id, village, name, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)
-       ON CONFLICT (id) DO UPDATE SET name = excluded.name, status = excluded.status, updated_at = excluded.updated_at`,
+      `INSERT INTO villagers (id, village, name, status, created_at, updated_at, status_changed_at) VALUES ($1, $2, $3, $4, $5, $5, $5)
+       ON CONFLICT (id) DO UPDATE SET name = excluded.name, status = excluded.status, updated_at = excluded.updated_at,
+         status_changed_at = CASE WHEN villagers.status = excluded.status THEN villagers.status_changed_at ELSE excluded.updated_at END`,
       [v.id, v.village, v.name, v.status, at],
     );
     return appendEvent(tx, v.village, 'villager', `villager:${v.id}:${at}`, v, signer, now);

@@ -64,6 +64,10 @@ export const VillagerBodySchema = Type.Object({
 }, { additionalProperties: false });
 export type VillagerBody = Static<typeof VillagerBodySchema>;
 
+/** A store's outbox row `villager` that changes a villager's status (edge/ledger/villagers.ts `setVillagerStatus`). */
+export const WireStatusSchema = Type.Object({ op: Type.Literal('status'), id: TopicId, status: VillagerStatus }, { additionalProperties: false });
+export type WireStatus = Static<typeof WireStatusSchema>;
+
 export const ProductBodySchema = Type.Object({
   sku: TopicId,
   name: Type.String({ minLength: 1, maxLength: 100 }),
@@ -182,6 +186,7 @@ export const checkers = {
   board: TypeCompiler.Compile(BoardBodySchema),
   rows: TypeCompiler.Compile(RowsBodySchema),
   wireEntry: TypeCompiler.Compile(WireEntrySchema),
+  wireStatus: TypeCompiler.Compile(WireStatusSchema),
   status: TypeCompiler.Compile(StatusSchema),
   heartbeat: TypeCompiler.Compile(HeartbeatSchema),
   ack: TypeCompiler.Compile(AckSchema),

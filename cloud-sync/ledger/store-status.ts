@@ -1,0 +1,45 @@
+/**
+ * A villager's status changed at a store (a maintainer blocked, unblocked or marked a villager
+ * as left: `store-edge villagers status`, the admin page), applied at the village ledger and
+ * sent on the village stream, so every store of the village follows and the next snapshot says
+ * the same. Without this the ledger kept the row and went on calling the villager active: the
+ * next snapshot undid the store's own block.
+ *
+ * The latest decision wins: a change made at the store before the villager's status last
+ * changed (by its time, the row's `created_at` against `status_changed_at`; a rename or a first
+ * entry does not count) is kept in acked_ids but not applied, so an offline store's old unblock
+ * does not undo a block made since.
+ */
+import type { SqlDb } from './sql.ts';
+import type { Envelope, VillagerBody, WireStatus } from '../protocol/payloads.ts';
+import { appendEvent, type Signer } from './tables.ts';
+
+export interface StatusRow extends WireStatus {
+  /** The batch it came in (its results get the events). */
+  batch: number;
+  village: string;
+  store: string;
+  seq: number;
+  createdAt: string;
+}
+
+/** Applies the rows in order; returns the events to publish and the rows not applied (another village's villager). */
+export async function applyStoreStatus(tx: SqlDb, rows: readonly StatusRow[], signer: Signer, now: Date): Promise<{ events: Envelope[]; otherVillage: StatusRow[] }> {
+  const events: Envelope[] = [];
+  const otherVillage: StatusRow[] = [];
+  const at = now.toISOString();
+  for (const r of rows) {
+    const v = (await tx.query<{ name: string; village: string; status: VillagerBody['status']; status_changed_at: string | null }>('SELECT name, village, status, status_changed_at FROM villagers WHERE id = $1', [r.id]))[0];
+    if (v && v.village !== r.village) {
+      otherVillage.push(r);
+      continue;
+    }
+    if (v && (v.status === r.status || (v.status_changed_at !== null && r.createdAt < v.status_changed_at))) continue;
+    // A villager the ledger has not heard of yet (registered at the store): known from now on, as from a first entry.
+    if (!v) await tx.run('INSERT INTO villagers (id, village, name, status, created_at, updated_at, status_changed_at) VALUES ($1, $2, $3, $4, $5, $5, $6)', [r.id, r.village, r.id, r.status, at, r.createdAt]);
+    else await tx.run('UPDATE villagers SET status = $1, updated_at = $2, status_changed_at = $3 WHERE id = $4', [r.status, at, r.createdAt, r.id]);
+    const body: VillagerBody = { id: r.id, name: v?.name ?? r.id, village: r.village, status: r.status };
+    events.push(await appendEvent(tx, r.village, 'villager', `villager:${r.id}:${r.store}:${r.seq}`, body, signer, now));
+  }
+  return { events, otherVillage };
+}

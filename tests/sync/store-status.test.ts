@@ -1,0 +1,70 @@
+/**
+ * A villager blocked at a store is blocked at the village ledger and at every store of the
+ * village, and stays blocked through a snapshot (which used to undo it); an older change from a
+ * store that was offline does not undo a newer one made at the ledger.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { getVillager, setVillagerStatus } from '../../edge/ledger/villagers.ts';
+import { countOutbox } from '../../edge/ledger/outbox.ts';
+import { addVillage, upsertVillager, villagerOf, villageSnapshot } from '../../cloud-sync/ledger/tables.ts';
+import { applyStoreRows } from '../../cloud-sync/ledger/rows.ts';
+import { privateEd25519 } from '../../cloud-sync/protocol/sign.ts';
+import { brokerKind, ledgerDbKind, startRig, waitFor, type Rig } from '../../harness/sync/rig.ts';
+
+describe(`a villager's status changed at a store (${brokerKind} + ${ledgerDbKind})`, () => {
+  let rig: Rig;
+  beforeEach(async () => {
+    rig = await startRig();
+  });
+  afterEach(async () => {
+    await rig.close();
+  });
+
+  it('reaches the ledger and the other stores, and a later snapshot says the same', async () => {
+    const a = await rig.addStore();
+    const b = await rig.addStore();
+    await waitFor('both stores online', () => a.agent.state().connected && b.agent.state().connected);
+    await rig.ledger.putVillager({ id: 'zhao', name: '赵六', village: rig.village, status: 'active' });
+    await waitFor('zhao known at both stores', () => getVillager(a.db, 'zhao') !== undefined && getVillager(b.db, 'zhao') !== undefined);
+
+    setVillagerStatus(a.db, 'zhao', 'blocked');
+    await waitFor('blocked at the ledger', async () => (await villagerOf(rig.ledgerDb, 'zhao'))?.status === 'blocked');
+    await waitFor('blocked at the other store', () => getVillager(b.db, 'zhao')?.status === 'blocked');
+    await waitFor('store A drained', () => countOutbox(a.db).pending === 0);
+    const snap = await villageSnapshot(rig.ledgerDb, rig.village);
+    expect(snap.body.villagers.find((v) => v.id === 'zhao')?.status).toBe('blocked');
+    expect(getVillager(a.db, 'zhao')?.status).toBe('blocked');
+
+    setVillagerStatus(b.db, 'zhao', 'active');
+    await waitFor('unblocked at store A through the ledger', () => getVillager(a.db, 'zhao')?.status === 'active');
+    expect((await villagerOf(rig.ledgerDb, 'zhao'))?.status).toBe('active');
+  });
+
+  it("an older change from a store does not undo the ledger's newer one; another village's villager is not touched", async () => {
+    const key = privateEd25519('ledger-1', rig.ledgerKey.privatePem);
+    const signer = { key, lifetimeMs: 86_400_000 };
+    await rig.ledger.putVillager({ id: 'qin', name: '秦七', village: rig.village, status: 'active' });
+    await rig.ledger.putVillager({ id: 'qin', name: '秦七', village: rig.village, status: 'blocked' });
+    const before = new Date(Date.now() - 60_000).toISOString();
+    const res = await applyStoreRows(rig.ledgerDb, rig.village, 's-old', [
+      { id: 's-old:1', seq: 1, topic: 'villager', payload: { op: 'status', id: 'qin', status: 'active' }, created_at: before },
+    ], signer, new Date());
+    expect(res.events).toEqual([]);
+    expect((await villagerOf(rig.ledgerDb, 'qin'))?.status).toBe('blocked');
+    // a newer one is applied, and goes out on the stream
+    const later = await applyStoreRows(rig.ledgerDb, rig.village, 's-old', [
+      { id: 's-old:2', seq: 2, topic: 'villager', payload: { op: 'status', id: 'qin', status: 'active' }, created_at: new Date(Date.now() + 1000).toISOString() },
+    ], signer, new Date());
+    expect(later.events.map((e) => e.kind)).toEqual(['villager']);
+    expect((await villagerOf(rig.ledgerDb, 'qin'))?.status).toBe('active');
+    // a villager of another village: kept, counted as not applied, not changed
+    const other = `${rig.village}-b`;
+    await addVillage(rig.ledgerDb, other, '邻村', new Date().toISOString());
+    await upsertVillager(rig.ledgerDb, { id: 'wei', name: '魏八', village: other, status: 'active' }, signer, new Date());
+    const foreign = await applyStoreRows(rig.ledgerDb, rig.village, 's-old', [
+      { id: 's-old:3', seq: 3, topic: 'villager', payload: { op: 'status', id: 'wei', status: 'blocked' }, created_at: new Date(Date.now() + 2000).toISOString() },
+    ], signer, new Date());
+    expect(foreign.unapplied).toEqual([{ id: 's-old:3', why: 'other-village' }]);
+    expect((await villagerOf(rig.ledgerDb, 'wei'))?.status).toBe('active');
+  });
+});
