@@ -50,8 +50,12 @@ export function registerRestoreCommand(program: Command): void {
       } finally {
         bar.stop();
       }
-      const { kept, restored } = result;
-      print(opts, { restored: restored.file, from: source, schemaVersion: restored.schemaVersion, kept }, `已恢复 restored ${target} ← ${source}${kept.length ? `\n原账本保留为 previous ledger kept as: ${kept.join(', ')}` : ''}`);
+      const { kept, restored, withdrawals: w } = result;
+      // consent withdrawn since the copy stays withdrawn; when the replaced ledger could not be read, a person must check
+      const consent = !w ? '' : !w.read
+        ? '\n注意：原账本无法读取，备份之后撤回的人脸同意未能带入，请人工核对 / warning: the replaced ledger could not be read, so consent withdrawn after this copy was taken could not be carried over; check the villagers who withdrew since'
+        : w.face.length + w.learning.length > 0 ? `\n备份之后撤回的同意已保留 consent withdrawn since the copy kept withdrawn: face ${w.face.join(', ') || '-'}; learning ${w.learning.join(', ') || '-'}` : '';
+      print(opts, { restored: restored.file, from: source, schemaVersion: restored.schemaVersion, kept, withdrawals: w }, `已恢复 restored ${target} ← ${source}${kept.length ? `\n原账本保留为 previous ledger kept as: ${kept.join(', ')}` : ''}${consent}`);
     } finally {
       release();
     }

@@ -11,6 +11,7 @@ import { APPLICATION_ID, translateSqliteError, type Db } from './db.ts';
 import { LATEST_VERSION } from './migrations/index.ts';
 import { highestOutboxSeq } from './outbox.ts';
 import { outboxRolledBackAt, setOutboxRolledBack } from './sync-state.ts';
+import { carryWithdrawals, type CarriedWithdrawals } from './restore-consent.ts';
 
 const COPY = /^ledger-(\d{8}T\d{6}Z)\.sqlite$/;
 
@@ -203,7 +204,12 @@ function markRolledBack(file: string): void {
   }
 }
 
-export function restoreCopy(source: string, target: string, at: Date, progress?: RestoreProgress): { kept: string[]; restored: VerifiedCopy } {
+/**
+ * Puts a verified copy in place of the ledger, keeping the replaced files beside it. Consent
+ * withdrawn since the copy was taken stays withdrawn (./restore-consent.ts), when the replaced
+ * ledger can be read.
+ */
+export function restoreCopy(source: string, target: string, at: Date, progress?: RestoreProgress): { kept: string[]; restored: VerifiedCopy; withdrawals: CarriedWithdrawals | null } {
   const size = Math.max(1, statSync(source).size);
   const total = 3 * size;
   progress?.(0, total);
@@ -214,6 +220,7 @@ export function restoreCopy(source: string, target: string, at: Date, progress?:
   const incoming = `${target}.restoring`;
   copyFileWithProgress(source, incoming, (copied) => progress?.(size + Math.min(copied, size), total));
   markRolledBack(incoming);
+  const withdrawals = existsSync(target) ? carryWithdrawals(target, incoming) : null;
   verifyCopy(incoming);
   progress?.(total, total);
   for (const f of [target, `${target}-wal`, `${target}-shm`]) {
@@ -222,5 +229,5 @@ export function restoreCopy(source: string, target: string, at: Date, progress?:
     kept.push(`${f}${suffix}`);
   }
   renameSync(incoming, target);
-  return { kept, restored: { ...restored, file: target } };
+  return { kept, restored: { ...restored, file: target }, withdrawals };
 }

@@ -5,15 +5,16 @@
  */
 import { describe, it, expect, afterAll } from 'vitest';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { clearAlarm, raiseAlarm, recentAlarms } from '../../edge/ledger/alarms.ts';
 import { openLedger, closeLedger, type Db } from '../../edge/ledger/db.ts';
-import { addVillager, setVillagerStatus, setFaceConsent } from '../../edge/ledger/villagers.ts';
+import { addVillager, getVillager, setVillagerStatus, setFaceConsent } from '../../edge/ledger/villagers.ts';
+import { allowLearning, refuseLearning } from '../../edge/ledger/face-learning.ts';
 import { applyEntry } from '../../edge/ledger/entries.ts';
 import { insertEntryEvent } from '../../edge/ledger/entry-events.ts';
-import { insertTemplates, countTemplates } from '../../edge/ledger/face-templates.ts';
+import { insertTemplates, countTemplates, deleteTemplatesAndConsent } from '../../edge/ledger/face-templates.ts';
 import { backupJob, retentionJob } from '../../edge/jobs/store-jobs.ts';
 import { backupLedger, listCopies, restoreCopy, stamp, verifyCopy, verifyCopyOffThread } from '../../edge/ledger/backup.ts';
 import { lockDataDir } from '../../edge/data-dir.ts';
@@ -91,6 +92,50 @@ describe('the backup job', () => {
     const old = new Database(kept.find((k) => k.includes('ledger.sqlite.before'))!, { readonly: true });
     expect((old.prepare("SELECT count(*) AS n FROM villagers WHERE id = 'late'").get() as { n: number }).n).toBe(1);
     old.close();
+  });
+
+  it('a restore keeps withdrawn consent withdrawn: the copy loses the templates and consent of villagers who withdrew after it was taken', async () => {
+    const dataDir = path.join(t.dir, 'store-consent');
+    mkdirSync(path.join(dataDir, 'keys'), { recursive: true, mode: 0o700 });
+    const keyFile = path.join(dataDir, 'keys', 'face-templates.key');
+    writeFileSync(keyFile, Buffer.alloc(32, 7), { mode: 0o600 });
+    const file = path.join(dataDir, 'ledger.sqlite');
+    const db = openLedger(file);
+    for (const id of ['wu', 'zheng']) {
+      addVillager(db, { id, name: id, village: 'qianjin' });
+      setFaceConsent(db, id, 'self');
+      insertTemplates(db, id, [sealed], new Date().toISOString());
+    }
+    allowLearning(db, 'zheng', 'self', 'test', new Date().toISOString());
+    await backupJob({ config: jobsConfig(), dataDir, keyFile, db: () => db }).run(new Date('2026-12-02T01:00:00Z'));
+    const copy = listCopies(path.join(dataDir, 'backups'))[0]!.file;
+    // after the copy: wu withdraws consent (templates gone), zheng withdraws only the consent to learning
+    deleteTemplatesAndConsent(db, 'wu');
+    refuseLearning(db, 'zheng', 'test');
+    closeLedger(db);
+    const { withdrawals } = restoreCopy(copy, file, new Date());
+    expect(withdrawals).toEqual({ read: true, face: ['wu'], learning: ['zheng'] });
+    const restored = openLedger(file);
+    expect(countTemplates(restored, 'wu')).toBe(0);
+    expect(countTemplates(restored, 'zheng')).toBe(1);
+    expect(getVillager(restored, 'wu')?.faceConsentAt ?? null).toBeNull();
+    expect(restored.prepare("SELECT count(*) AS n FROM face_learning_consent WHERE villager_id = 'zheng'").get()).toEqual({ n: 0 });
+    closeLedger(restored);
+
+    // a store PC installed afresh (villagers known, no consent given there, nothing withdrawn): the copy's consent and templates come back
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
+    const fresh = openLedger(file);
+    for (const id of ['wu', 'zheng']) addVillager(fresh, { id, name: id, village: 'qianjin' });
+    closeLedger(fresh);
+    expect(restoreCopy(copy, file, new Date(Date.now() + 500)).withdrawals).toEqual({ read: true, face: [], learning: [] });
+    const back = openLedger(file);
+    expect([countTemplates(back, 'wu'), countTemplates(back, 'zheng')]).toEqual([1, 1]);
+    closeLedger(back);
+
+    // a replaced ledger that cannot be read carries nothing, and says so
+    writeFileSync(file, 'not a database at all');
+    const blind = restoreCopy(copy, file, new Date(Date.now() + 1000));
+    expect(blind.withdrawals).toEqual({ read: false, face: [], learning: [] });
   });
 
   it('checks a copy on a worker thread with the same verdicts as on the calling thread', async () => {
