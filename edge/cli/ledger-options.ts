@@ -50,7 +50,7 @@ export function keyIdOption(flag: string, value: string): string {
   return value;
 }
 
-/** A file to create: its folder must exist, and the file must not. */
+/** A file that may be created: its folder must exist (whether the file may be there already is the caller's rule: keygen refuses to overwrite, --db opens it). */
 export function newFileOption(flag: string, value: string): string {
   const dir = path.dirname(path.resolve(value));
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw bad(`${flag} ${value}: the folder ${dir} does not exist`, `${flag} ${value}：文件夹 ${dir} 不存在`);
