@@ -25,7 +25,8 @@ export const QR_PREFIX = 'VSQ1.';
 /** The claims of a token. Extra fields are allowed (a newer ledger may add some) and dropped. */
 export const QrClaimsSchema = Type.Object({
   tid: Type.String({ minLength: 8, maxLength: 64 }),
-  vid: Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,64}$' }),
+  /** A villager id as the store and the sync protocol spell it (edge/ledger/villagers.ts): no ':', which no villager can have. */
+  vid: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' }),
   iat: Type.Integer({ minimum: 0 }),
   exp: Type.Integer({ minimum: 0 }),
 });

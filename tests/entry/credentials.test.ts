@@ -101,7 +101,7 @@ describe('QR token decoding is strict', () => {
     const bad: unknown[] = [
       null, 42, 'text', true, [], [good], {},
       { ...good, tid: undefined }, { ...good, vid: undefined }, { ...good, iat: undefined }, { ...good, exp: undefined },
-      { ...good, tid: 12345678 }, { ...good, tid: 'short' }, { ...good, vid: '' }, { ...good, vid: 'has space' }, { ...good, vid: 7 },
+      { ...good, tid: 12345678 }, { ...good, tid: 'short' }, { ...good, vid: '' }, { ...good, vid: 'has space' }, { ...good, vid: 'has:colon' }, { ...good, vid: 7 },
       { ...good, iat: '1' }, { ...good, exp: 1.5 }, { ...good, exp: null }, { ...good, iat: -1 },
     ];
     for (const claims of bad) expect(why(signedToken(privateKey, JSON.stringify(claims))), JSON.stringify(claims)).toBe('payload fields');
