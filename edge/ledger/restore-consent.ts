@@ -13,7 +13,7 @@
  * carried and the caller says so: a maintainer must then check the withdrawals by hand.
  */
 import Database from 'better-sqlite3';
-import type { Db } from './db.ts';
+import { closeLedger, openLedger, type Db } from './db.ts';
 import { deleteTemplatesAndConsent } from './face-templates.ts';
 import { refuseLearning } from './face-learning.ts';
 
@@ -55,7 +55,9 @@ export function carryWithdrawals(current: string, incoming: string): CarriedWith
     return { read: false, face: [], learning: [] };
   }
   const out: CarriedWithdrawals = { read: true, face: [], learning: [] };
-  const db = new Database(incoming, { fileMustExist: true });
+  // Brought to this program's schema first (as the daemon would at its next start): a copy taken
+  // by an older program lacks tables that removing a villager's face data now touches.
+  const db = openLedger(incoming);
   try {
     const consented = db.prepare('SELECT id FROM villagers WHERE face_consent_at IS NOT NULL OR id IN (SELECT villager_id FROM face_templates)').all() as { id: string }[];
     for (const { id } of consented) {
@@ -63,15 +65,13 @@ export function carryWithdrawals(current: string, incoming: string): CarriedWith
       deleteTemplatesAndConsent(db, id);
       out.face.push(id);
     }
-    if (hasTable(db, 'face_learning_consent')) {
-      for (const { villager_id: id } of db.prepare('SELECT villager_id FROM face_learning_consent').all() as { villager_id: string }[]) {
-        if (!refusedLearning.has(id) || out.face.includes(id)) continue;
-        refuseLearning(db, id, 'restore');
-        out.learning.push(id);
-      }
+    for (const { villager_id: id } of db.prepare('SELECT villager_id FROM face_learning_consent').all() as { villager_id: string }[]) {
+      if (!refusedLearning.has(id) || out.face.includes(id)) continue;
+      refuseLearning(db, id, 'restore');
+      out.learning.push(id);
     }
   } finally {
-    db.close();
+    closeLedger(db);
   }
   return out;
 }

@@ -21,6 +21,8 @@ import { lockDataDir } from '../../edge/data-dir.ts';
 import { JobsConfigSchema, type JobsConfig } from '../../edge/jobs/config.ts';
 import { Value } from '@sinclair/typebox/value';
 import { tempDir } from '../ledger/helpers.ts';
+import { MIGRATIONS } from '../../edge/ledger/migrations/index.ts';
+import { APPLICATION_ID } from '../../edge/ledger/db.ts';
 
 const t = tempDir('backup-');
 afterAll(() => t.cleanup());
@@ -131,6 +133,29 @@ describe('the backup job', () => {
     const back = openLedger(file);
     expect([countTemplates(back, 'wu'), countTemplates(back, 'zheng')]).toEqual([1, 1]);
     closeLedger(back);
+
+    // a copy taken by an older program (schema 8, before the pending templates of version 9):
+    // the withdrawal is carried all the same (the copy is brought to the current schema first)
+    const old = path.join(t.dir, 'store-consent-old.sqlite');
+    const raw = new Database(old);
+    for (const m of MIGRATIONS.filter((x) => x.version <= 8)) {
+      raw.exec(m.sql);
+      m.up?.(raw);
+    }
+    raw.pragma(`application_id = ${APPLICATION_ID}`);
+    raw.pragma('user_version = 8');
+    const at = new Date().toISOString();
+    raw.prepare("INSERT INTO villagers (id, name, village, face_consent_at, face_consent_by, created_at, updated_at) VALUES ('wu', 'wu', 'qianjin', ?, 'self', ?, ?)").run(at, at, at);
+    raw.prepare("INSERT INTO face_templates (villager_id, nonce, ciphertext, tag, quality, source, created_at) VALUES ('wu', ?, ?, ?, 0.9, 'camera', ?)").run(sealed.nonce, sealed.ciphertext, sealed.tag, at);
+    raw.close();
+    const withdrawn = openLedger(file);
+    deleteTemplatesAndConsent(withdrawn, 'wu');
+    closeLedger(withdrawn);
+    expect(restoreCopy(old, file, new Date(Date.now() + 750)).withdrawals).toEqual({ read: true, face: ['wu'], learning: [] });
+    const fromOld = openLedger(file);
+    expect(countTemplates(fromOld, 'wu')).toBe(0);
+    expect(getVillager(fromOld, 'wu')?.faceConsentAt ?? null).toBeNull();
+    closeLedger(fromOld);
 
     // a replaced ledger that cannot be read carries nothing, and says so
     writeFileSync(file, 'not a database at all');
