@@ -8,7 +8,7 @@
 import { createPublicKey } from 'node:crypto';
 import { inLazyTransaction, type Db } from '../../edge/ledger/db.ts';
 import type { LedgerRules } from '../../edge/ledger/entries.ts';
-import { countPendingOutbox, lastAckedSeq, markOutboxAcked, markOutboxAckedSeqs, markOutboxSent, outboxRange, pendingOutbox, pendingOutboxAfter, type OutboxRow } from '../../edge/ledger/outbox.ts';
+import { countPendingOutbox, lastAckedSeq, markOutboxAcked, markOutboxAckedSeqs, outboxRange, pendingOutbox, pendingOutboxAfter, type OutboxRow } from '../../edge/ledger/outbox.ts';
 import { inboundSeq, lastContact, touchContact, touchContactEvery } from '../../edge/ledger/sync-state.ts';
 import { iso, systemClock, type Clock } from '../../edge/ledger/time.ts';
 import type { HealthBoard, Part } from '../../edge/parts.ts';
@@ -58,11 +58,12 @@ export class SyncAgent implements Part {
   readonly critical = false;
   readonly refusals = new RefusalCounter();
   /**
+   * `sent`: rows the broker took from the drain (each send of a row counts, retransmits too).
    * `resent`: rows sent again because a beat showed the ledger without them (it lost rows it had
    * acknowledged). `asked`: snapshot requests sent. `checked`: reconnects after which a beat
    * told whether the stream had lost its tail (the rest asked after `retransmit_ms`).
    */
-  readonly counters = { resent: 0, asked: 0, checked: 0 };
+  readonly counters = { sent: 0, resent: 0, asked: 0, checked: 0 };
   private mqtt: SyncMqtt | undefined;
   private inbound: InboundStream | undefined;
   private board: BoardInbox | undefined;
@@ -348,14 +349,15 @@ export class SyncAgent implements Part {
         due = room > 0 ? pendingOutboxAfter(db, Math.max(...this.inflight.keys()), room) : [];
       }
       // Every batch goes out at once (the client keeps them in order); each is marked in
-      // flight once the broker has it.
+      // flight once the broker has it. Only in memory: what is in flight dies with the process,
+      // and a restarted agent sends every unacknowledged row again (the ledger holds ids).
       const batches: OutboxRow[][] = [];
       for (let i = 0; i < due.length; i += c.batch_size) batches.push(due.slice(i, i + c.batch_size));
       if (batches.length > 0) trace(this.deps.address.store, 'send', { batches: batches.length, first: due[0]!.seq, inflight: this.inflight.size });
       const sent = await Promise.all(batches.map((b) => mqtt.publish(storeTopic(this.deps.address, 'up/rows'), JSON.stringify(rowsEnvelope(this.deps.address, key, b, now)))));
-      const marked: number[] = [];
       batches.forEach((batch, i) => {
         if (!sent[i]) return;
+        this.counters.sent += batch.length;
         const sendNo = ++this.sendNo;
         for (const r of batch) {
           const f = this.inflight.get(r.seq) ?? { attempts: 0, nextAt: 0, sendNo };
@@ -364,11 +366,8 @@ export class SyncAgent implements Part {
           f.attempts++;
           f.nextAt = now + Math.min(c.retransmit_max_ms, c.retransmit_ms * 2 ** (f.attempts - 1));
           this.inflight.set(r.seq, f);
-          marked.push(r.seq);
         }
       });
-      // No commit when nothing was sent: an empty one takes the write lock all the same (bench:sync).
-      if (marked.length > 0) inLazyTransaction(db, 'recording rows sent', () => markOutboxSent(db, marked, new Date(now).toISOString()));
     } catch (err) {
       this.deps.log.error({ err }, 'outbox drain failed; will retry / 发件箱同步失败，稍后重试');
     } finally {

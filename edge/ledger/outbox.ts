@@ -11,18 +11,17 @@ export interface OutboxRow {
   topic: OutboxTopic;
   payload: unknown;
   createdAt: string;
-  sentAt: string | null;
   ackedAt: string | null;
 }
 
-interface RawOutboxRow { seq: number; topic: string; payload: string; created_at: string; sent_at: string | null; acked_at: string | null }
+/** `sent_at` (schema 1) is no longer written: what is in flight lives in the sync agent's memory (cloud-sync/agent/agent.ts). */
+interface RawOutboxRow { seq: number; topic: string; payload: string; created_at: string; acked_at: string | null }
 
 const fromRow = (r: RawOutboxRow): OutboxRow => ({
   seq: r.seq,
   topic: r.topic as OutboxTopic,
   payload: JSON.parse(r.payload) as unknown,
   createdAt: r.created_at,
-  sentAt: r.sent_at,
   ackedAt: r.acked_at,
 });
 
@@ -65,13 +64,6 @@ export function markOutboxAckedSeqs(db: Db, seqs: readonly number[], at: string)
   if (seqs.length === 0) return 0;
   const stmt = cachedStatement(db, 'UPDATE outbox SET acked_at = ? WHERE seq = ? AND acked_at IS NULL');
   return db.transaction(() => seqs.reduce((n, seq) => n + stmt.run(at, seq).changes, 0))();
-}
-
-/** First time a row went out (kept: the age of the oldest unacknowledged row is what matters). */
-export function markOutboxSent(db: Db, seqs: readonly number[], at: string): void {
-  if (seqs.length === 0) return;
-  const stmt = cachedStatement(db, 'UPDATE outbox SET sent_at = ? WHERE seq = ? AND sent_at IS NULL');
-  db.transaction(() => seqs.forEach((seq) => stmt.run(at, seq)))();
 }
 
 /** The highest seq below which every row is acknowledged (0 when none is). */
