@@ -8,7 +8,9 @@ import { presentations } from '../../edge/entry/evaluate-metrics.ts';
 import type { FrameVerdict } from '../../edge/entry/decision.ts';
 import { formatAdaptation } from '../../edge/cli/faces-evaluate.ts';
 
-const entry = resolveEntryConfig({});
+// The made-up descriptors below are laid out around a door at threshold 0.30 / margin 0.11 (the
+// defaults until 2026-12-02) with learning at 0.22: the rules are what is tested, not the shipped point.
+const entry = resolveEntryConfig({ match: { threshold: 0.3, margin: 0.11 }, adapt: { max_distance: 0.22 } });
 const adapt: AdaptConfig = { ...entry.adapt, enabled: true };
 
 const cand = (villagerId: string, distance: number, margin: number): FrameVerdict => ({ kind: 'candidate', villagerId, distance, margin });
@@ -53,6 +55,7 @@ describe('the rules of learning at the door', () => {
   it('the door refuses a learning rule looser than its own accept rule', () => {
     expect(() => resolveEntryConfig({ adapt: { max_distance: 0.35 } })).toThrow(/stricter/);
     expect(() => resolveEntryConfig({ adapt: { min_margin: 0.05 } })).toThrow(/stricter/);
+    expect(() => resolveEntryConfig({ adapt: { max_distance: 0.21 } })).toThrow(/stricter/);
     expect(resolveEntryConfig({}).adapt.enabled).toBe(false);
   });
 });

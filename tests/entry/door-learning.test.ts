@@ -178,7 +178,7 @@ describe('the door learns after it opened by face', () => {
   });
 
   it('a match under the door\'s threshold but not under the learning rule opens the door and teaches nothing', async () => {
-    const { s, rec, decisions } = await present(0.27);
+    const { s, rec, decisions } = await present(0.203);
     expect(decisions[0]).toMatchObject({ decision: 'matched', unlocked: true });
     expect(countLearned(s.db, 'wang')).toBe(0);
     expect(rec.added).toEqual([]);

@@ -62,8 +62,11 @@ describe('gallery', () => {
           expect(s.second.distance).toBeCloseTo(others[0]![1], 4);
           expect(exact.get(s.second.villagerId)).toBeCloseTo(others[0]![1], 4);
         }
-        // the cohort distance: the mean over the villagers left of their nearest row (int8 pass: within 0.01)
-        if (ref.length) expect(Math.abs((s.cohort as number) - ref.reduce((a, r) => a + r[1], 0) / ref.length)).toBeLessThan(0.01);
+        // the cohort distance: the mean over the villagers left of their nearest row, from the int8
+        // pass. Its score error ε becomes up to √(2ε) in distance where the distance is near 0 (the
+        // query repeats a stored descriptor when fast-check repeats a seed): 0.034 was seen against
+        // a bound of 0.01 that held only away from 0. Within 0.05 either way.
+        if (ref.length) expect(Math.abs((s.cohort as number) - ref.reduce((a, r) => a + r[1], 0) / ref.length)).toBeLessThan(0.05);
         else expect(s.cohort).toBeUndefined();
       },
     ), { numRuns: 60 });
@@ -228,7 +231,7 @@ describe('entry config', () => {
   it('fills defaults, keeps a given camera as given, and refuses unknown keys and bad values', () => {
     const d = resolveEntryConfig({});
     expect(d.camera).toEqual({ kind: 'v4l2', device: '/dev/video0' });
-    expect(d.match).toMatchObject({ threshold: 0.3, uncertain_threshold: 0.37, margin: 0.11, k: 2, n: 5 });
+    expect(d.match).toMatchObject({ threshold: 0.205, uncertain_threshold: 0.37, margin: 0.08, k: 2, n: 5 });
     expect(d.match.uncertain_threshold).toBeGreaterThanOrEqual(d.match.threshold);
     expect(d.recognizer).toEqual({ kind: 'faceapi' });
     const onnxModel = { kind: 'onnx-arcface', path: 'models/arcface.onnx', sha256: 'a'.repeat(64) };
