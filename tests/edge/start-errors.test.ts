@@ -4,7 +4,7 @@
  * with a bilingual message and a non-zero exit, never a stack trace or a half-running daemon.
  */
 import { describe, it, expect, afterAll } from 'vitest';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createServer } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -111,5 +111,19 @@ describe('store-edge start refuses', () => {
     expect(err).toContain('还没有管理账号，管理页面不能监听 0.0.0.0');
     expect(err).toContain('only once an admin account exists');
     expect(err).not.toContain('内部错误');
+  }, 120_000);
+
+  it('a jobs.timezone that is not a time zone: exit 2 naming the key, and doctor fails the config too', async () => {
+    const cfg = path.join(t.dir, 'bad-tz.yaml');
+    writeFileSync(cfg, `data_dir: ${JSON.stringify(path.join(t.dir, 'tz'))}\ndemo: true\ndemo_loop: false\nhttp: { port: 0 }\njobs: { timezone: "Asia/Shanghia" }\n`);
+    const d = start('--config', cfg);
+    const code = await Promise.race([d.exited, d.ready.then(() => 'running')]);
+    const { err } = d.output();
+    expect(code, err).toBe(2);
+    expect(err).toContain('jobs.timezone');
+    expect(err).toContain('不是有效的时区名');
+    const doctor = spawnSync(process.execPath, [bin, 'doctor', '--config', cfg], { encoding: 'utf8', env: { ...process.env, STORE_EDGE_CONFIG: '' } });
+    expect(doctor.status, doctor.stdout + doctor.stderr).toBe(2);
+    expect(doctor.stdout + doctor.stderr).toContain('jobs.timezone');
   }, 120_000);
 });
