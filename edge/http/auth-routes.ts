@@ -14,7 +14,7 @@ import { inTransaction } from '../ledger/db.ts';
 import { isEdgeError } from '../errors.ts';
 import { dummyHash, hashPassword, verifyPassword } from './passwords.ts';
 import { loginPage, messagePage, setupPage, type FieldErrors } from './auth-pages.ts';
-import { currentUser, type SessionUser } from './auth.ts';
+import { currentUser, type SessionEnds, type SessionUser } from './auth.ts';
 import { MeReply } from './action-schemas.ts';
 
 export const MAX_FAILED_LOGINS = 5;
@@ -85,7 +85,7 @@ async function signIn(req: FastifyRequest, a: AdminAccount): Promise<SessionUser
   return user;
 }
 
-export function registerAuthRoutes(scope: FastifyInstance, deps: { db: () => Db; storeName: string; setupToken?: string }): void {
+export function registerAuthRoutes(scope: FastifyInstance, deps: { db: () => Db; storeName: string; setupToken?: string; sessionEnds?: SessionEnds }): void {
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
   const { db, storeName } = deps;
   const pub = { public: true };
@@ -170,7 +170,9 @@ export function registerAuthRoutes(scope: FastifyInstance, deps: { db: () => Db;
   });
 
   app.post('/logout', async (req, reply) => {
+    const sid = req.session.sessionId;
     await req.session.destroy();
+    deps.sessionEnds?.emit('ended', sid);
     if (wantsJson(req)) return reply.send({ ok: true });
     return reply.redirect('/login', 303);
   });

@@ -4,6 +4,7 @@
  * setup and the login with a per-account lockout. Only `/healthz`, `/readyz`, `/metrics`, `/board`,
  * `/login` and `/setup` answer without a session (routes with `config: { public: true }`).
  */
+import { EventEmitter } from 'node:events';
 import type { FastifyInstance, FastifyReply, FastifyRequest, Session } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
 import fastifySession, { type SessionStore } from '@fastify/session';
@@ -48,6 +49,9 @@ export interface AuthOptions {
   /** Whether the page is served over TLS (turns on HSTS and upgrade-insecure-requests). */
   tls?: boolean;
 }
+
+/** Sessions ended in this process (a logout), told to what holds them open (the live stream). */
+export class SessionEnds extends EventEmitter<{ ended: [sid: string] }> {}
 
 /** A login lasts a working day (8 hours from signing in); then the login page again. */
 export const SESSION_MAX_AGE_MS = 8 * 3600_000;
