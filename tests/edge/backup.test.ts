@@ -5,7 +5,7 @@
  */
 import { describe, it, expect, afterAll } from 'vitest';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { clearAlarm, raiseAlarm, recentAlarms } from '../../edge/ledger/alarms.ts';
@@ -94,6 +94,35 @@ describe('the backup job', () => {
     const old = new Database(kept.find((k) => k.includes('ledger.sqlite.before'))!, { readonly: true });
     expect((old.prepare("SELECT count(*) AS n FROM villagers WHERE id = 'late'").get() as { n: number }).n).toBe(1);
     old.close();
+  });
+
+  it('a restore after a crash keeps the replaced ledger whole: its WAL folded in or kept under the name SQLite pairs with it; the undo restores it', async () => {
+    const live = path.join(t.dir, 'store-crash-live');
+    const dataDir = path.join(t.dir, 'store-crash');
+    mkdirSync(dataDir, { recursive: true });
+    const db = openLedger(path.join(live, 'ledger.sqlite'));
+    seed(db, 3);
+    const copy = await backupLedger(db, path.join(dataDir, 'backups'), new Date('2026-12-01T02:30:00Z'));
+    seed2(db);
+    // the files as a power cut leaves them: the last transactions only in the WAL
+    expect(statSync(path.join(live, 'ledger.sqlite-wal')).size).toBeGreaterThan(0);
+    copyFileSync(path.join(live, 'ledger.sqlite'), path.join(dataDir, 'ledger.sqlite'));
+    copyFileSync(path.join(live, 'ledger.sqlite-wal'), path.join(dataDir, 'ledger.sqlite-wal'));
+    closeLedger(db);
+    const target = path.join(dataDir, 'ledger.sqlite');
+    const { kept } = restoreCopy(copy.file, target, new Date('2026-12-02T08:00:00Z'));
+    const keptLedger = `${target}.before-restore-20261202T080000Z`;
+    expect(kept[0]).toBe(keptLedger);
+    for (const k of kept) expect(k.startsWith(keptLedger)).toBe(true);
+    expect(readdirSync(dataDir).filter((f) => f.includes('.restoring'))).toEqual([]);
+    const old = new Database(keptLedger, { readonly: true });
+    expect((old.prepare("SELECT count(*) AS n FROM villagers WHERE id = 'late'").get() as { n: number }).n).toBe(1);
+    old.close();
+    // the undo: the kept ledger is a whole store ledger
+    restoreCopy(keptLedger, target, new Date('2026-12-02T08:05:00Z'));
+    const back = openLedger(target);
+    expect(getVillager(back, 'late')).toBeDefined();
+    closeLedger(back);
   });
 
   it('a restore keeps withdrawn consent withdrawn: the copy loses the templates and consent of villagers who withdrew after it was taken', async () => {
