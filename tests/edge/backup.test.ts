@@ -23,6 +23,7 @@ import { Value } from '@sinclair/typebox/value';
 import { tempDir } from '../ledger/helpers.ts';
 import { MIGRATIONS } from '../../edge/ledger/migrations/index.ts';
 import { APPLICATION_ID } from '../../edge/ledger/db.ts';
+import { recordStore } from '../../edge/ledger/store-identity.ts';
 
 const t = tempDir('backup-');
 afterAll(() => t.cleanup());
@@ -350,4 +351,35 @@ describe('store-edge restore', () => {
     expect(dump(restored)).toEqual(restoredFrom(before));
     closeLedger(restored);
   }, 120_000);
+
+  it("refuses another store's copy (exit 2, bilingual) unless --other-store; a copy that records no store is restored with a warning", async () => {
+    const dataDir = path.join(t.dir, 'store-a');
+    const own = openLedger(path.join(dataDir, 'ledger.sqlite'));
+    recordStore(own, { id: 'demo-store', village: 'demo-village' });
+    closeLedger(own);
+    const other = openLedger(path.join(t.dir, 'store-b', 'ledger.sqlite'));
+    recordStore(other, { id: 'houjia-01', village: 'houjia' });
+    addVillager(other, { id: 'HJ-777', name: '后家村李四', village: 'houjia' });
+    const foreign = (await backupLedger(other, path.join(t.dir, 'store-b', 'backups'), new Date('2026-12-01T02:30:00Z'))).file;
+    closeLedger(other);
+
+    const refused = await cli(dataDir, 'restore', foreign, '--yes');
+    expect(refused.code, refused.stderr).toBe(2);
+    expect(refused.stderr).toContain('houjia-01');
+    expect(refused.stderr).toContain('不是本门店 demo-store');
+    expect(refused.stderr).toContain('--other-store');
+    const still = openLedger(path.join(dataDir, 'ledger.sqlite'));
+    expect(getVillager(still, 'HJ-777')).toBeUndefined();
+    closeLedger(still);
+
+    const forced = await cli(dataDir, 'restore', foreign, '--yes', '--other-store');
+    expect(forced.code, forced.stderr).toBe(0);
+
+    const old = openLedger(path.join(t.dir, 'store-c', 'ledger.sqlite'));
+    const unrecorded = (await backupLedger(old, path.join(t.dir, 'store-c', 'backups'), new Date('2026-12-01T02:30:00Z'))).file;
+    closeLedger(old);
+    const warned = await cli(dataDir, 'restore', unrecorded, '--yes');
+    expect(warned.code, warned.stderr).toBe(0);
+    expect(warned.stdout).toContain('没有记录所属门店');
+  }, 60_000);
 });
