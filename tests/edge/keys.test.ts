@@ -6,7 +6,7 @@
  */
 import { describe, expect, it, afterAll } from 'vitest';
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
 import { validateConfig } from '../../edge/config/load.ts';
@@ -89,6 +89,20 @@ describe('moving the keys out of the data folder', () => {
     chmodSync(creds, 0o500);
     if (process.getuid?.() === 0) return; // root writes anywhere: the read-only case cannot be made here
     expect(() => migrateKeys(config(data), { env: { CREDENTIALS_DIRECTORY: creds } })).toThrow(/LoadCredential=face-templates.key/);
+  });
+
+  it('a keys folder that is the data folder\'s own keys/ by another path (a symlink) moves nothing and deletes nothing', async () => {
+    const data = path.join(t.dir, 'same', 'data');
+    mkdirSync(path.join(data, 'keys'), { recursive: true });
+    writeFileSync(path.join(data, 'keys', 'face-templates.key'), Buffer.alloc(32, 5), { mode: 0o600 });
+    writeFileSync(path.join(data, 'keys', 'admin-session.key'), Buffer.alloc(32, 6), { mode: 0o600 });
+    const link = path.join(t.dir, 'same', 'link');
+    symlinkSync(data, link);
+    expect(migrateKeys(config(data, { keys_dir: path.join(link, 'keys') }), { env: {} })).toEqual([]);
+    const cli = await run('keys', 'migrate', '--to', path.join(link, 'keys'), '--data-dir', data, '--yes');
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(readFileSync(path.join(data, 'keys', 'face-templates.key'))).toEqual(Buffer.alloc(32, 5));
+    expect(readFileSync(path.join(data, 'keys', 'admin-session.key'))).toEqual(Buffer.alloc(32, 6));
   });
 });
 
