@@ -187,18 +187,41 @@ export function secureKeysDir(dir: string): Array<{ path: string; from: string; 
   return fixed;
 }
 
+/**
+ * Tighten each key file that exists (0600), wherever it is: the store's sync key lies beside
+ * the ledger, not in `keys/`, and a keys folder apart holds the rest. Returns what was changed.
+ */
+export function secureKeyFiles(files: readonly string[]): Array<{ path: string; from: string; to: string }> {
+  const fixed: Array<{ path: string; from: string; to: string }> = [];
+  for (const p of new Set(files)) {
+    try {
+      if (!existsSync(p) || !statSync(p).isFile()) continue;
+      const mode = statSync(p).mode & 0o777;
+      if ((mode & OPEN_BITS) === 0) continue;
+      chmodSync(p, 0o600);
+      fixed.push({ path: p, from: mode.toString(8), to: '600' });
+    } catch (err) {
+      // a read-only credentials folder (systemd) is closed already; anything else is a fault
+      if ((err as NodeJS.ErrnoException).code === 'EROFS') continue;
+      throw ioError(err, 'cannot secure the key file', '无法收紧密钥文件的权限', p);
+    }
+  }
+  return fixed;
+}
+
 /** The data folder as a part: created, locked, its keys closed; the lock released at stop. */
 export class DataDirPart implements Part {
   readonly name = 'data_dir';
   readonly critical = true;
   private release: (() => void) | undefined;
 
-  constructor(private readonly dir: string, private readonly log: Logger) {}
+  /** `keyFiles`: every place a key may be (edge/keys.ts keyPaths), tightened at start with the rest. */
+  constructor(private readonly dir: string, private readonly log: Logger, private readonly keyFiles: readonly string[] = []) {}
 
   start(): void {
     ensureDataDir(this.dir);
     this.release = lockDataDir(this.dir);
-    for (const f of secureKeysDir(this.dir)) {
+    for (const f of [...secureKeysDir(this.dir), ...secureKeyFiles(this.keyFiles)]) {
       this.log.warn({ file: f.path, from: f.from, to: f.to }, `file mode tightened / 已收紧文件权限: ${f.path} ${f.from} → ${f.to}`);
     }
   }

@@ -134,10 +134,11 @@ export class StoreDaemon {
 
   private compose(): Part[] {
     const withAddOns = this.addOns.reduce((cfg, a) => a.config?.(cfg) ?? cfg, this.config);
-    const dataDir = new DataDirPart(withAddOns.data_dir, this.log.child({ part: 'data_dir' }));
+    const keys = keyPaths(withAddOns);
+    const keyFiles = Object.values(keys).flatMap((k) => [k.file, k.legacy]);
+    const dataDir = new DataDirPart(withAddOns.data_dir, this.log.child({ part: 'data_dir' }), keyFiles);
     // keys apart from the data (edge/keys.ts): moved at start, before anything reads one
     const keysPart = new KeysPart(withAddOns, this.log.child({ part: 'keys' }));
-    const keys = keyPaths(withAddOns);
     // where the keys will be once KeysPart has moved them (withKeysApart's fallback is for the CLI)
     const c = { ...withAddOns, entry: { ...withAddOns.entry, key_file: keys.faceTemplates.file } };
     const ledger = new LedgerPart(path.join(c.data_dir, 'ledger.sqlite'), { id: c.store.id, village: c.store.village }, this.log.child({ part: 'ledger' }));

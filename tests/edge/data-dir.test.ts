@@ -9,6 +9,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { DataDirPart, LOCK_FILE, ensureDataDir, lockDataDir, secureKeysDir } from '../../edge/data-dir.ts';
 import { daemonPid } from '../../edge/ops/doctor.ts';
+import { loadOrCreateStoreKey } from '../../cloud-sync/agent/identity.ts';
 import { openLedger, closeLedger } from '../../edge/ledger/db.ts';
 import { tempDir, codeOf } from '../ledger/helpers.ts';
 
@@ -151,6 +152,28 @@ describe('file modes', () => {
     part.stop();
     expect(existsSync(path.join(dir, LOCK_FILE))).toBe(false);
   });
+});
+
+describe('the key files outside keys/', () => {
+  it("the data folder part tightens the store's sync key beside the ledger (and any key path it is given), with the log line; loading the sync key tightens it too", () => {
+    const dir = path.join(t.dir, 'sync-key');
+    mkdirSync(dir, { recursive: true });
+    const syncKey = path.join(dir, 'sync-store-key.pem');
+    loadOrCreateStoreKey(dir, 'k1');
+    chmodSync(syncKey, 0o644);
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, { write: (s: string) => lines.push(s) });
+    const part = new DataDirPart(dir, log, [syncKey, path.join(dir, 'keys', 'absent.key')]);
+    part.start();
+    part.stop();
+    expect(mode(syncKey)).toBe(0o600);
+    expect(lines.join('')).toContain(`已收紧文件权限: ${syncKey} 644 → 600`);
+
+    chmodSync(syncKey, 0o640);
+    loadOrCreateStoreKey(dir, 'k1');
+    expect(mode(syncKey)).toBe(0o600);
+  });
+
 });
 
 describe('a data folder that cannot be created', () => {

@@ -13,6 +13,7 @@ import { validateConfig } from '../../edge/config/load.ts';
 import { StoreDaemon } from '../../edge/main.ts';
 import { keyPaths, migrateKeys, withKeysApart } from '../../edge/keys.ts';
 import { tempDir } from '../ledger/helpers.ts';
+import { loadOrCreateStoreKey } from '../../cloud-sync/agent/identity.ts';
 
 const t = tempDir('keys-');
 afterAll(() => t.cleanup());
@@ -71,6 +72,23 @@ describe('moving the keys out of the data folder', () => {
     await startStop(config(data, { keys_dir: keysDir }));
     expect(readFileSync(path.join(keysDir, 'face-templates.key'))).toEqual(faceKey);
     expect(existsSync(face)).toBe(false);
+  }, 60_000);
+
+  it("at start: the store's sync key beside the ledger, found readable by others, is made 0600 with a log line", async () => {
+    const data = path.join(t.dir, 'sync-mode', 'data');
+    mkdirSync(data, { recursive: true });
+    const syncKey = path.join(data, 'sync-store-key.pem');
+    loadOrCreateStoreKey(data, 'k1');
+    chmodSync(syncKey, 0o644);
+    const lines: string[] = [];
+    const d = new StoreDaemon(config(data), pino({ level: 'info' }, { write: (s: string) => lines.push(s) }));
+    try {
+      await d.start();
+    } finally {
+      await d.stop();
+    }
+    expect(mode(syncKey)).toBe(0o600);
+    expect(lines.join('')).toContain(`已收紧文件权限: ${syncKey} 644 → 600`);
   }, 60_000);
 
   it('refuses two different keys, and explains a read-only credentials folder', () => {
