@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Db } from '../ledger/db.ts';
-import { addAdminAccount, countAdminAccounts, getAdminAccount, isLocked, recordFailedLogin, recordLogin, ADMIN_ROLES, type AdminAccount, type AdminRole } from '../ledger/admin-accounts.ts';
+import { addAdminAccount, beginLoginAttempt, countAdminAccounts, getAdminAccount, recordLogin, ADMIN_ROLES, type AdminAccount, type AdminRole } from '../ledger/admin-accounts.ts';
 import { appendAudit } from '../ledger/audit.ts';
 import { inTransaction } from '../ledger/db.ts';
 import { isEdgeError } from '../errors.ts';
@@ -148,22 +148,28 @@ export function registerAuthRoutes(scope: FastifyInstance, deps: { db: () => Db;
       wantsJson(req)
         ? reply.status(status).send({ error, message, zh, ...extra })
         : reply.status(status).type('text/html; charset=utf-8').send(loginPage({ storeName, csrf: reply.generateCsrf(), next: safeNext(req.body.next), username, error: { message, zh } }));
-    const account = getAdminAccount(db(), username);
-    const now = new Date();
-    if (account && isLocked(account, now)) {
+    const locked = (a: AdminAccount) => {
       req.log.warn({ username }, 'login refused: account locked / 账号已锁定，拒绝登录');
-      return fail(423, 'ACCOUNT_LOCKED', `too many wrong passwords; this account is locked until ${account.lockedUntil}`, `密码错误次数过多，账号已锁定至 ${new Date(account.lockedUntil!).toLocaleString('zh-CN', { hour12: false })}`, { locked_until: account.lockedUntil });
-    }
+      return fail(423, 'ACCOUNT_LOCKED', `too many wrong passwords; this account is locked until ${a.lockedUntil}`, `密码错误次数过多，账号已锁定至 ${new Date(a.lockedUntil!).toLocaleString('zh-CN', { hour12: false })}`, { locked_until: a.lockedUntil });
+    };
+    // counted before the slow check: attempts sent together cannot all be tried (see beginLoginAttempt)
+    const attempt = beginLoginAttempt(db(), username, { maxFailures: MAX_FAILED_LOGINS, lockMs: LOCK_MINUTES * 60_000 });
+    if (attempt?.status === 'locked') return locked(attempt.account);
+    const account = attempt?.account;
     const ok = await verifyPassword(password, account?.passwordHash ?? (await dummyHash()));
-    if (!account || !ok) {
-      const after = account ? recordFailedLogin(db(), account.username, { maxFailures: MAX_FAILED_LOGINS, lockMs: LOCK_MINUTES * 60_000 }) : undefined;
-      req.log.warn({ username, locked: after ? isLocked(after, new Date()) : false }, 'wrong username or password / 用户名或密码错误');
-      if (after && isLocked(after, new Date())) {
-        appendAudit(db(), { actor: 'system', action: 'account.lock', target: after.username, before: { locked_until: account?.lockedUntil ?? null }, after: { locked_until: after.lockedUntil } });
+    if (!attempt || !account || !ok) {
+      req.log.warn({ username, locked: attempt?.locks ?? false }, 'wrong username or password / 用户名或密码错误');
+      if (attempt?.locks) {
+        appendAudit(db(), { actor: 'system', action: 'account.lock', target: account!.username, before: { locked_until: null }, after: { locked_until: attempt.account.lockedUntil } });
       }
       return fail(401, 'LOGIN_FAILED', 'wrong username or password', '用户名或密码错误');
     }
-    recordLogin(db(), account.username);
+    if (!recordLogin(db(), account.username, attempt)) {
+      // locked by wrong passwords sent meanwhile: the lock holds, even for the right password
+      const now = getAdminAccount(db(), account.username);
+      if (now) return locked(now);
+      return fail(401, 'LOGIN_FAILED', 'wrong username or password', '用户名或密码错误');
+    }
     const user = await signIn(req, account);
     if (wantsJson(req)) return reply.send({ user, csrf_token: reply.generateCsrf() });
     return reply.redirect(safeNext(req.body.next), 303);

@@ -161,6 +161,34 @@ describe('login', () => {
     expect((await app.inject({ method: 'POST', url: '/login', headers, payload: { username: 'wang', password: TEST_PASSWORD } })).statusCode).toBe(200);
   });
 
+  it('counts attempts sent together before their passwords are checked: only the first 5 are tried, and the right one among the rest does not lift the lock', async () => {
+    const { app, db } = setup();
+    await createAccount(db);
+    const me = await app.inject('/api/me');
+    const headers = { cookie: cookieOf(me), 'x-csrf-token': me.json().csrf_token };
+    const guesses = [...Array.from({ length: 7 }, (_, i) => `wrong guess ${i}`), TEST_PASSWORD, 'wrong guess 8', 'wrong guess 9'];
+    const results = await Promise.all(guesses.map((password) => app.inject({ method: 'POST', url: '/login', headers, payload: { username: 'wang', password } })));
+    const codes = results.map((r) => r.statusCode);
+    expect(codes.filter((c) => c === 401)).toHaveLength(MAX_FAILED_LOGINS);
+    expect(codes.filter((c) => c === 423)).toHaveLength(guesses.length - MAX_FAILED_LOGINS);
+    expect(codes[guesses.indexOf(TEST_PASSWORD)]).toBe(423);
+    expect(getAdminAccount(db, 'wang')!.lockedUntil).not.toBeNull();
+  });
+
+  it('a right password whose check began before a lock set meanwhile is refused and leaves the lock', async () => {
+    const { app, db } = setup();
+    await createAccount(db);
+    const me = await app.inject('/api/me');
+    const headers = { cookie: cookieOf(me), 'x-csrf-token': me.json().csrf_token };
+    const right = app.inject({ method: 'POST', url: '/login', headers, payload: { username: 'wang', password: TEST_PASSWORD } });
+    const wrong = Array.from({ length: MAX_FAILED_LOGINS }, (_, i) => app.inject({ method: 'POST', url: '/login', headers, payload: { username: 'wang', password: `wrong-${i}` } }));
+    const [r, ...w] = await Promise.all([right, ...wrong]);
+    // the right one counted first; the wrong ones after it reached the lock while it was checked
+    expect(w.map((x) => x.statusCode).filter((c) => c === 401).length).toBeLessThanOrEqual(MAX_FAILED_LOGINS);
+    expect(r!.statusCode).toBe(423);
+    expect(getAdminAccount(db, 'wang')!.lockedUntil).not.toBeNull();
+  });
+
   it(`limits attempts per address: the ${LOGIN_RATE_PER_MINUTE + 1}th in a minute is a bilingual 429`, async () => {
     const { app } = setup();
     const me = await app.inject('/api/me');
