@@ -130,8 +130,10 @@ export function buildApp(deps: AppDeps, log: Logger) {
       route.schema = { ...schema, response: { '4xx': ErrorReply, '5xx': ErrorReply, ...((schema.response as Record<string, unknown> | undefined) ?? {}) } };
     });
     await registerPressureGuard(scope, deps.maxEventLoopUtilization ?? 0);
-    registerAdminGate(scope, deps.session ? { storeBusy: () => deps.session!.phase !== 'idle' } : {});
+    // who is asking before the gate: a request without a session gets its 401 at once and never
+    // holds a turn a signed-in maintainer waits for
     await registerAuth(scope, deps.db, deps.auth);
+    registerAdminGate(scope, deps.session ? { storeBusy: () => deps.session!.phase !== 'idle' } : {});
     await registerApiDocs(scope, deps.store.name);
     const sessionEnds = new SessionEnds();
     registerAuthRoutes(scope, { db: deps.db, storeName: deps.store.name, sessionEnds, ...(deps.auth.setupToken ? { setupToken: deps.auth.setupToken } : {}) });
