@@ -136,7 +136,7 @@ export function buildApp(deps: AppDeps, log: Logger) {
     registerAdminGate(scope, deps.session ? { storeBusy: () => deps.session!.phase !== 'idle' } : {});
     await registerApiDocs(scope, deps.store.name);
     const sessionEnds = new SessionEnds();
-    registerAuthRoutes(scope, { db: deps.db, storeName: deps.store.name, sessionEnds, ...(deps.auth.setupToken ? { setupToken: deps.auth.setupToken } : {}) });
+    registerAuthRoutes(scope, { db: deps.db, storeName: deps.store.name, sessionEnds, loginCsrf: { secret: deps.auth.sessionSecret, secure: deps.auth.secureCookies ?? false }, ...(deps.auth.setupToken ? { setupToken: deps.auth.setupToken } : {}) });
     const adminPageDeps: AdminPageDeps = { store: deps.store, health: deps.health, db: deps.db, ...(deps.session ? { session: deps.session } : {}), ...(deps.sync ? { sync: deps.sync } : {}), ...(deps.live ? { live: deps.live } : {}), alarms: () => deps.ops?.alarms?.(1).active };
     const villagerDeps = { db: deps.db, store: deps.store, ...(deps.faces ? { faces: deps.faces } : {}), ...(deps.timeZone ? { timeZone: deps.timeZone } : {}) };
     const pages: FormPages = {

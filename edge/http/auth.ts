@@ -33,6 +33,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Answers without a session. */
     public?: boolean;
+    /** A form sent before signing in (login, setup): its CSRF token is the login cookie's (./login-csrf.ts). */
+    loginCsrf?: boolean;
   }
 }
 
@@ -159,7 +161,8 @@ export async function registerAuth(app: FastifyInstance, db: () => Db, opts: Aut
   // just before the handler.
   const multipart = (req: FastifyRequest): boolean => (req.headers['content-type'] ?? '').startsWith('multipart/');
   app.addHook('preValidation', (req, reply, done) => {
-    if (UNSAFE.has(req.method) && !multipart(req)) {
+    // the login and setup forms check their own token (./login-csrf.ts): nobody has a session yet
+    if (UNSAFE.has(req.method) && !multipart(req) && !req.routeOptions.config.loginCsrf) {
       app.csrfProtection(req, reply, done);
       return;
     }
