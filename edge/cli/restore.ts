@@ -10,7 +10,7 @@ import { lockDataDir, ensureDataDir } from '../data-dir.ts';
 import { restoreCopy, verifyCopy } from '../ledger/backup.ts';
 import { recordedStoreOf, sameStore } from '../ledger/store-identity.ts';
 import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
-import { configFrom, ledgerPath, print, withCommon, type CommonOptions } from './context.ts';
+import { configFrom, existingLedger, ledgerPath, print, withCommon, type CommonOptions } from './context.ts';
 import { progressBar } from '../progress.ts';
 
 export function registerRestoreCommand(program: Command): void {
@@ -20,9 +20,10 @@ export function registerRestoreCommand(program: Command): void {
       .description('restore the ledger from a backup copy (the daemon must be stopped) / 从备份恢复账本（须先停止守护进程）')
       .argument('<file>', 'a copy made by the backup job (backups/ledger-*.sqlite) / 备份副本')
       .option('--yes', 'confirm: the current ledger is replaced (and kept beside it) / 确认替换当前账本')
+      .option('--fresh', 'restore into a data folder without a ledger (a PC installed afresh) / 恢复到尚无账本的数据目录（新装的电脑）')
       .option('--other-store', "restore a copy recorded as another store's (a store moved to a new id or village) / 允许恢复记录为其他门店的副本"),
     { json: true },
-  ).action((file: string, opts: CommonOptions & { yes?: boolean; otherStore?: boolean }) => {
+  ).action((file: string, opts: CommonOptions & { yes?: boolean; otherStore?: boolean; fresh?: boolean }) => {
     const config = configFrom(opts);
     const source = path.resolve(file);
     if (!existsSync(source)) throw new EdgeError(ErrorCode.NOT_FOUND, `no such backup file: ${source}`, { zh: `找不到备份文件 ${source}` });
@@ -36,6 +37,8 @@ export function registerRestoreCommand(program: Command): void {
       }
       throw err;
     }
+    // a folder without a ledger is a mistyped path more often than a new PC: that needs --fresh
+    if (!opts.fresh) existingLedger(config);
     const theirs = recordedStoreOf(source);
     const ours = { id: config.store.id, village: config.store.village };
     if (theirs && !sameStore(theirs, ours) && !opts.otherStore) {

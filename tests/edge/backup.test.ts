@@ -382,4 +382,18 @@ describe('store-edge restore', () => {
     expect(warned.code, warned.stderr).toBe(0);
     expect(warned.stdout).toContain('没有记录所属门店');
   }, 60_000);
+
+  it('restoring into a folder without a ledger (a mistyped --data-dir) needs --fresh (a PC installed afresh)', async () => {
+    const src = openLedger(path.join(t.dir, 'store-f', 'ledger.sqlite'));
+    const copy = (await backupLedger(src, path.join(t.dir, 'store-f', 'backups'), new Date('2026-12-01T02:30:00Z'))).file;
+    closeLedger(src);
+    const typo = path.join(t.dir, 'store-f-typo');
+    const refused = await cli(typo, 'restore', copy, '--yes');
+    expect(refused.code, refused.stderr).toBe(2);
+    expect(refused.stderr).toContain(path.join(typo, 'ledger.sqlite'));
+    expect(existsSync(typo)).toBe(false);
+    const fresh = await cli(typo, 'restore', copy, '--yes', '--fresh');
+    expect(fresh.code, fresh.stderr).toBe(0);
+    expect(existsSync(path.join(typo, 'ledger.sqlite'))).toBe(true);
+  }, 60_000);
 });
