@@ -9,6 +9,8 @@ import { createServer } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { tempDir } from '../ledger/helpers.ts';
+import { closeLedger, openLedger } from '../../edge/ledger/db.ts';
+import { addAdminAccount } from '../../edge/ledger/admin-accounts.ts';
 
 const bin = path.resolve(import.meta.dirname, '../../bin/store-edge.mjs');
 const t = tempDir('start-errors-');
@@ -125,5 +127,23 @@ describe('store-edge start refuses', () => {
     const doctor = spawnSync(process.execPath, [bin, 'doctor', '--config', cfg], { encoding: 'utf8', env: { ...process.env, STORE_EDGE_CONFIG: '' } });
     expect(doctor.status, doctor.stdout + doctor.stderr).toBe(2);
     expect(doctor.stdout + doctor.stderr).toContain('jobs.timezone');
+  }, 120_000);
+
+  it('an http.host that does not resolve, or is not an address of this PC: exit 2, CONFIG_INVALID naming http.host, bilingual', async () => {
+    const dir = path.join(t.dir, 'bad-host');
+    // an account exists, so a host beyond this machine is allowed and the address itself is tried
+    const db = openLedger(path.join(dir, 'ledger.sqlite'));
+    addAdminAccount(db, { username: 'wang', displayName: '王师傅', role: 'maintainer', passwordHash: 'scrypt$not-used' });
+    closeLedger(db);
+    for (const [host, words] of [['no-such-host.invalid', '无法解析为地址'], ['192.0.2.10', '不是本机的地址']] as const) {
+      const d = startWith({ STORE_EDGE_HTTP_HOST: host }, '--http-port', '0', '--data-dir', dir);
+      const code = await Promise.race([d.exited, d.ready.then(() => 'running')]);
+      const { err } = d.output();
+      expect(code, err).toBe(2);
+      expect(err).toContain('CONFIG_INVALID');
+      expect(err).toContain(`http.host "${host}"`);
+      expect(err).toContain(words);
+      expect(err).not.toContain('内部错误');
+    }
   }, 120_000);
 });
