@@ -14,6 +14,8 @@ import { StoreDaemon } from '../../edge/main.ts';
 import { keyPaths, migrateKeys, withKeysApart } from '../../edge/keys.ts';
 import { tempDir } from '../ledger/helpers.ts';
 import { loadOrCreateStoreKey } from '../../cloud-sync/agent/identity.ts';
+import { closeLedger, openLedger } from '../../edge/ledger/db.ts';
+import { recordedStore } from '../../edge/ledger/store-identity.ts';
 
 const t = tempDir('keys-');
 afterAll(() => t.cleanup());
@@ -89,6 +91,10 @@ describe('moving the keys out of the data folder', () => {
     }
     expect(mode(syncKey)).toBe(0o600);
     expect(lines.join('')).toContain(`已收紧文件权限: ${syncKey} 644 → 600`);
+    // the daemon also records which store the ledger is (store-edge restore refuses another's copy by it)
+    const db = openLedger(path.join(data, 'ledger.sqlite'));
+    expect(recordedStore(db)).toEqual({ id: 'demo-store', village: 'demo-village' });
+    closeLedger(db);
   }, 60_000);
 
   it('refuses two different keys, and explains a read-only credentials folder', () => {
