@@ -73,7 +73,11 @@ function scenario() {
 
 /** The first account through the setup link the daemon logs; the session cookie. */
 async function setup(setupUrl: string): Promise<string> {
-  const cookieOf = (res: Response): string => res.headers.getSetCookie().find((c) => c.startsWith('store_admin='))!.split(';')[0]!;
+  // the session's cookie once signed in; before, the login form's (edge/http/login-csrf.ts)
+  const cookieOf = (res: Response): string => {
+    const set = res.headers.getSetCookie();
+    return (set.find((c) => c.startsWith('store_admin=')) ?? set.find((c) => c.startsWith('store_login=')))!.split(';')[0]!;
+  };
   const page = await fetch(setupUrl);
   const csrf = /name="_csrf" value="([^"]+)"/.exec(await page.text())![1]!;
   const res = await fetch(new URL('/setup', setupUrl), {

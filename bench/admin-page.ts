@@ -83,7 +83,11 @@ async function startDaemon(): Promise<{ url: string; stop: () => Promise<void> }
 
 /** The session cookie of a login through the JSON API (CSRF token from /api/me first). */
 async function signIn(url: string): Promise<string> {
-  const cookieOf = (res: Response): string => res.headers.getSetCookie().find((c) => c.startsWith('store_admin='))!.split(';')[0]!;
+  // the session's cookie once signed in; before, the login form's (edge/http/login-csrf.ts)
+  const cookieOf = (res: Response): string => {
+    const set = res.headers.getSetCookie();
+    return (set.find((c) => c.startsWith('store_admin=')) ?? set.find((c) => c.startsWith('store_login=')))!.split(';')[0]!;
+  };
   const me = await fetch(new URL('/api/me', url));
   const { csrf_token } = (await me.json()) as { csrf_token: string };
   const res = await fetch(new URL('/login', url), { method: 'POST', headers: { cookie: cookieOf(me), 'x-csrf-token': csrf_token, 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) });

@@ -7,8 +7,11 @@
  *
  * The lock is hand-written rather than taken from proper-lockfile: that library judges a lock
  * stale by its age (a paused process loses it) and does not record who holds it, while we need
- * the holder's pid for the maintainer. An exclusive create plus a liveness check of the pid is
- * all that is needed on one machine.
+ * the holder's pid for the maintainer. An exclusive create plus a check of the holder is all
+ * that is needed on one machine. After a power cut the pid in a left-over lock may belong to
+ * any process of the new boot, so the lock also records the boot id and the holder's start time
+ * (/proc), and a holder from another boot, started at another time, or (a lock without them)
+ * not a node process is no holder.
  */
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -20,6 +23,70 @@ export const LOCK_FILE = 'store-edge.lock';
 
 /** Lock files this process holds: a lock naming our own pid that is not here is stale (pid reuse). */
 const heldHere = new Set<string>();
+
+/** What a lock file says of its holder: `pid`, then the boot id and the process start time when known. */
+export interface LockHolder {
+  pid: number;
+  boot?: string;
+  start?: string;
+}
+
+function readProc(p: string): string | undefined {
+  try {
+    return readFileSync(p, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+const bootId = (): string | undefined => readProc('/proc/sys/kernel/random/boot_id')?.trim() || undefined;
+
+/** The process's start time in clock ticks after boot (field 22 of /proc/<pid>/stat), when /proc has it. */
+function startTimeOf(pid: number | 'self'): string | undefined {
+  const stat = readProc(`/proc/${pid}/stat`);
+  if (!stat) return undefined;
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+}
+
+/** Whether the process runs node (the daemon runs as `node …/store-edge.mjs`); true without /proc. */
+function runsNode(pid: number): boolean {
+  const cmdline = readProc(`/proc/${pid}/cmdline`);
+  if (cmdline === undefined) return true;
+  return cmdline.split('\0').some((arg) => /(^|\/)(node|nodejs|store-edge(\.mjs)?)$/.test(arg));
+}
+
+function lockText(): string {
+  return [String(process.pid), bootId() ?? '', startTimeOf('self') ?? ''].join('\n') + '\n';
+}
+
+export function parseLock(text: string): LockHolder | undefined {
+  const [pidText, boot, start] = text.split('\n').map((l) => l.trim());
+  const pid = Number(pidText);
+  if (!/^\d+$/.test(pidText ?? '') || !Number.isSafeInteger(pid) || pid <= 0) return undefined;
+  return { pid, ...(boot ? { boot } : {}), ...(start ? { start } : {}) };
+}
+
+/**
+ * Whether the lock's holder still runs: the pid is alive, in this boot, and is the same process
+ * (its start time), or, for a lock that records no start time, a node process.
+ */
+export function holderAlive(h: LockHolder): boolean {
+  if (!alive(h.pid)) return false;
+  const boot = bootId();
+  if (h.boot && boot && h.boot !== boot) return false;
+  if (h.start) {
+    const start = startTimeOf(h.pid);
+    return start === undefined || start === h.start;
+  }
+  return runsNode(h.pid);
+}
+
+/** The holder of the data folder's lock if it still runs (doctor: "running"). */
+export function lockHolder(dir: string): LockHolder | undefined {
+  const text = readProc(path.join(dir, LOCK_FILE));
+  const h = text === undefined ? undefined : parseLock(text);
+  return h && holderAlive(h) ? h : undefined;
+}
 
 function alive(pid: number): boolean {
   try {
@@ -53,12 +120,12 @@ export function lockDataDir(dir: string): () => void {
   const file = path.join(dir, LOCK_FILE);
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      writeFileSync(file, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+      writeFileSync(file, lockText(), { flag: 'wx', mode: 0o600 });
       heldHere.add(file);
       return () => {
         heldHere.delete(file);
         try {
-          if (readFileSync(file, 'utf8').trim() === String(process.pid)) unlinkSync(file);
+          if (parseLock(readFileSync(file, 'utf8'))?.pid === process.pid) unlinkSync(file);
         } catch {
           // already gone: nothing to release
         }
@@ -66,21 +133,22 @@ export function lockDataDir(dir: string): () => void {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError(err, 'cannot write the lock file', '无法写入锁文件', file);
     }
-    let pid: number;
+    let holder: LockHolder | undefined;
     try {
-      pid = Number.parseInt(readFileSync(file, 'utf8').trim(), 10);
+      holder = parseLock(readFileSync(file, 'utf8'));
     } catch {
       // removed meanwhile by its holder: try again
       continue;
     }
+    const pid = holder?.pid;
     const ours = pid === process.pid && heldHere.has(file);
-    if (Number.isSafeInteger(pid) && pid > 0 && (ours || (pid !== process.pid && alive(pid)))) {
+    if (holder && pid !== undefined && (ours || (pid !== process.pid && holderAlive(holder)))) {
       throw new EdgeError(ErrorCode.DATA_DIR_LOCKED, `the data folder ${dir} is in use by another store-edge daemon (pid ${pid}); stop it first, or use another --data-dir`, {
         zh: `数据文件夹 ${dir} 正被另一个门店守护进程使用（pid ${pid}），请先停止它，或换一个 --data-dir`,
         details: { pid, path: dir },
       });
     }
-    // a holder that died (power cut, SIGKILL) or a file that is not a pid: stale
+    // a holder that died (power cut, SIGKILL), a pid now another process's, or a file that is not a pid: stale
     try {
       unlinkSync(file);
     } catch (err) {
@@ -119,18 +187,41 @@ export function secureKeysDir(dir: string): Array<{ path: string; from: string; 
   return fixed;
 }
 
+/**
+ * Tighten each key file that exists (0600), wherever it is: the store's sync key lies beside
+ * the ledger, not in `keys/`, and a keys folder apart holds the rest. Returns what was changed.
+ */
+export function secureKeyFiles(files: readonly string[]): Array<{ path: string; from: string; to: string }> {
+  const fixed: Array<{ path: string; from: string; to: string }> = [];
+  for (const p of new Set(files)) {
+    try {
+      if (!existsSync(p) || !statSync(p).isFile()) continue;
+      const mode = statSync(p).mode & 0o777;
+      if ((mode & OPEN_BITS) === 0) continue;
+      chmodSync(p, 0o600);
+      fixed.push({ path: p, from: mode.toString(8), to: '600' });
+    } catch (err) {
+      // a read-only credentials folder (systemd) is closed already; anything else is a fault
+      if ((err as NodeJS.ErrnoException).code === 'EROFS') continue;
+      throw ioError(err, 'cannot secure the key file', '无法收紧密钥文件的权限', p);
+    }
+  }
+  return fixed;
+}
+
 /** The data folder as a part: created, locked, its keys closed; the lock released at stop. */
 export class DataDirPart implements Part {
   readonly name = 'data_dir';
   readonly critical = true;
   private release: (() => void) | undefined;
 
-  constructor(private readonly dir: string, private readonly log: Logger) {}
+  /** `keyFiles`: every place a key may be (edge/keys.ts keyPaths), tightened at start with the rest. */
+  constructor(private readonly dir: string, private readonly log: Logger, private readonly keyFiles: readonly string[] = []) {}
 
   start(): void {
     ensureDataDir(this.dir);
     this.release = lockDataDir(this.dir);
-    for (const f of secureKeysDir(this.dir)) {
+    for (const f of [...secureKeysDir(this.dir), ...secureKeyFiles(this.keyFiles)]) {
       this.log.warn({ file: f.path, from: f.from, to: f.to }, `file mode tightened / 已收紧文件权限: ${f.path} ${f.from} → ${f.to}`);
     }
   }

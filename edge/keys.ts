@@ -67,6 +67,17 @@ function writable(dir: string): boolean {
   }
 }
 
+/** Whether both paths exist and are one file (same device and inode). */
+function sameFile(a: string, b: string): boolean {
+  try {
+    const sa = statSync(a);
+    const sb = statSync(b);
+    return sa.dev === sb.dev && sa.ino === sb.ino;
+  } catch {
+    return false;
+  }
+}
+
 export interface KeyMove { key: KeyName; from: string; to: string; action: 'moved' | 'removed_duplicate' }
 
 /**
@@ -81,6 +92,9 @@ export function migrateKeys(config: Config, opts: { env?: NodeJS.ProcessEnv; dry
   const moves: KeyMove[] = [];
   for (const [key, p] of Object.entries(keyPaths(config, opts.env)) as Array<[KeyName, { file: string; legacy: string }]>) {
     if (p.file === p.legacy || !existsSync(p.legacy)) continue;
+    // the keys folder may name the data folder's own keys through another path (a symlink, a
+    // bind mount): then the two are one file, with nothing to move and nothing to remove
+    if (sameFile(p.file, p.legacy)) continue;
     const old = readFileSync(p.legacy);
     if (existsSync(p.file)) {
       if (!readFileSync(p.file).equals(old)) {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Logger } from './log.ts';
 import type { Config } from './config/schema.ts';
 import { openLedger, closeLedger, type Db } from './ledger/db.ts';
+import { recordStore, type StoreIdentity } from './ledger/store-identity.ts';
 import type { LedgerRules } from './ledger/entries.ts';
 import { HttpServer } from './http/server.ts';
 import { HardwarePart } from './hardware.ts';
@@ -38,11 +39,14 @@ class LedgerPart implements Part {
   readonly name = 'ledger';
   readonly critical = true;
   db: Db | undefined;
-  constructor(private readonly file: string, private readonly log: Logger) {}
+  constructor(private readonly file: string, private readonly store: StoreIdentity, private readonly log: Logger) {}
   start(): void {
     this.db = openLedger(this.file, {
       onModeFixed: (f) => this.log.warn({ file: f.path, from: f.from, to: f.to }, `file mode tightened / 已收紧文件权限: ${f.path} ${f.from} → ${f.to}`),
     });
+    // which store this ledger is: `store-edge restore` refuses another store's copy by it
+    const before = recordStore(this.db, this.store);
+    if (before) this.log.warn({ was: before, now: this.store }, `the ledger was store ${before.id} (${before.village}); it is now recorded as store ${this.store.id} (${this.store.village}) / 账本原属门店 ${before.id}，现记为 ${this.store.id}`);
     this.log.info({ file: this.file }, 'ledger open / 账本已打开');
   }
   stop(): void {
@@ -130,13 +134,14 @@ export class StoreDaemon {
 
   private compose(): Part[] {
     const withAddOns = this.addOns.reduce((cfg, a) => a.config?.(cfg) ?? cfg, this.config);
-    const dataDir = new DataDirPart(withAddOns.data_dir, this.log.child({ part: 'data_dir' }));
+    const keys = keyPaths(withAddOns);
+    const keyFiles = Object.values(keys).flatMap((k) => [k.file, k.legacy]);
+    const dataDir = new DataDirPart(withAddOns.data_dir, this.log.child({ part: 'data_dir' }), keyFiles);
     // keys apart from the data (edge/keys.ts): moved at start, before anything reads one
     const keysPart = new KeysPart(withAddOns, this.log.child({ part: 'keys' }));
-    const keys = keyPaths(withAddOns);
     // where the keys will be once KeysPart has moved them (withKeysApart's fallback is for the CLI)
     const c = { ...withAddOns, entry: { ...withAddOns.entry, key_file: keys.faceTemplates.file } };
-    const ledger = new LedgerPart(path.join(c.data_dir, 'ledger.sqlite'), this.log.child({ part: 'ledger' }));
+    const ledger = new LedgerPart(path.join(c.data_dir, 'ledger.sqlite'), { id: c.store.id, village: c.store.village }, this.log.child({ part: 'ledger' }));
     const hardware = new HardwarePart(
       { config: c.drivers, health: this.health, ...(this.sim.physics ? { physics: this.sim.physics } : {}), ...(this.sim.seed !== undefined ? { seed: this.sim.seed } : {}) },
       this.log.child({ part: 'hardware' }),

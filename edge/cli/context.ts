@@ -1,4 +1,5 @@
 /** What every command shares: options common to all, config loading, error reporting. */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { withKeysApart } from '../keys.ts';
 import type { Command } from 'commander';
@@ -29,10 +30,26 @@ export function ledgerPath(config: Config): string {
   return path.join(config.data_dir, 'ledger.sqlite');
 }
 
-/** Run `fn` with an open ledger, closing it afterwards whatever happens. */
+/**
+ * The store's ledger file, which must exist: only the daemon's start makes a new one. A
+ * mistyped --data-dir or data_dir would otherwise be taken as a new, empty store (an account
+ * added there is not the store's). Exit 2 naming the path.
+ */
+export function existingLedger(config: Config): string {
+  const file = ledgerPath(config);
+  if (!existsSync(file)) {
+    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `there is no store ledger at ${file}: check --data-dir / --config (data_dir); a new store's ledger is made by its first start (store-edge start)`, {
+      zh: `${file} 没有门店账本：请检查 --data-dir / --config（data_dir）；新门店的账本在首次启动（store-edge start）时创建`,
+      details: { path: file },
+    });
+  }
+  return file;
+}
+
+/** Run `fn` with the store's open ledger (which must exist), closing it afterwards whatever happens. */
 export function withLedger<T>(opts: CommonOptions, fn: (db: Db, config: Config) => T): T {
   const config = configFrom(opts);
-  const db = openLedger(ledgerPath(config));
+  const db = openLedger(existingLedger(config));
   try {
     return fn(db, config);
   } finally {

@@ -15,7 +15,7 @@ import { EdgeError } from '../errors.ts';
 import { closeLedger, openLedger } from '../ledger/db.ts';
 import { faceConsentOf } from '../ledger/face-templates.ts';
 import { allowLearning, forgetLearned, learningConsentOf, refuseLearning, templateRowsOf } from '../ledger/face-learning.ts';
-import { configFrom, ledgerPath, parseIntOption, print, withCommon, type CommonOptions } from './context.ts';
+import { configFrom, existingLedger, parseIntOption, print, withCommon, type CommonOptions } from './context.ts';
 
 interface LearningOptions extends CommonOptions { villager: string; allow?: boolean; refuse?: boolean; forget?: boolean; guardian?: string; confirm?: string; reject?: string }
 
@@ -42,7 +42,7 @@ export function registerFacesLearning(faces: Command): void {
       const toReject = pendingId('--reject', o.reject);
       if (o.guardian !== undefined && !o.allow) throw new EdgeError('INVALID_ARGUMENT', '--guardian goes with --allow', { zh: '--guardian 须与 --allow 一起使用' });
       const config = configFrom(o);
-      const db = openLedger(ledgerPath(config));
+      const db = openLedger(existingLedger(config));
       try {
         const v = faceConsentOf(db, o.villager);
         if (!v) throw new EdgeError('UNKNOWN_VILLAGER', `no villager ${o.villager}`, { zh: `没有村民 ${o.villager}` });

@@ -17,7 +17,7 @@ import { enrolVillager, type EnrolPhoto } from '../entry/enrol.ts';
 import { countTemplates, loadOrCreateTemplateKey } from '../entry/templates.ts';
 import { faceConsentOf } from '../ledger/face-templates.ts';
 import { keepEnrolmentPhoto, withdrawFaceData } from '../entry/face-photos.ts';
-import { configFrom, ledgerPath, print, withCommon, type CommonOptions } from './context.ts';
+import { configFrom, existingLedger, print, withCommon, type CommonOptions } from './context.ts';
 import { registerFacesEvaluate } from './faces-evaluate.ts';
 import { registerFacesLiveness } from './faces-liveness.ts';
 import { registerFacesLearning } from './faces-learning.ts';
@@ -28,7 +28,7 @@ import { conversionProgress, progressBar } from '../progress.ts';
 function openEnv(opts: CommonOptions): FacesEnv {
   const config = configFrom(opts);
   const entry = resolveEntryConfig((config as { entry?: unknown }).entry);
-  const db = openLedger(ledgerPath(config));
+  const db = openLedger(existingLedger(config));
   const key = loadOrCreateTemplateKey(path.resolve(config.data_dir, entry.key_file));
   return { db, entry, dataDir: config.data_dir, key };
 }

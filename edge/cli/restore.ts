@@ -8,8 +8,9 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { lockDataDir, ensureDataDir } from '../data-dir.ts';
 import { restoreCopy, verifyCopy } from '../ledger/backup.ts';
+import { recordedStoreOf, sameStore } from '../ledger/store-identity.ts';
 import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
-import { configFrom, ledgerPath, print, withCommon, type CommonOptions } from './context.ts';
+import { configFrom, existingLedger, ledgerPath, print, withCommon, type CommonOptions } from './context.ts';
 import { progressBar } from '../progress.ts';
 
 export function registerRestoreCommand(program: Command): void {
@@ -18,9 +19,11 @@ export function registerRestoreCommand(program: Command): void {
       .command('restore')
       .description('restore the ledger from a backup copy (the daemon must be stopped) / 从备份恢复账本（须先停止守护进程）')
       .argument('<file>', 'a copy made by the backup job (backups/ledger-*.sqlite) / 备份副本')
-      .option('--yes', 'confirm: the current ledger is replaced (and kept beside it) / 确认替换当前账本'),
+      .option('--yes', 'confirm: the current ledger is replaced (and kept beside it) / 确认替换当前账本')
+      .option('--fresh', 'restore into a data folder without a ledger (a PC installed afresh) / 恢复到尚无账本的数据目录（新装的电脑）')
+      .option('--other-store', "restore a copy recorded as another store's (a store moved to a new id or village) / 允许恢复记录为其他门店的副本"),
     { json: true },
-  ).action((file: string, opts: CommonOptions & { yes?: boolean }) => {
+  ).action((file: string, opts: CommonOptions & { yes?: boolean; otherStore?: boolean; fresh?: boolean }) => {
     const config = configFrom(opts);
     const source = path.resolve(file);
     if (!existsSync(source)) throw new EdgeError(ErrorCode.NOT_FOUND, `no such backup file: ${source}`, { zh: `找不到备份文件 ${source}` });
@@ -34,6 +37,19 @@ export function registerRestoreCommand(program: Command): void {
       }
       throw err;
     }
+    // a folder without a ledger is a mistyped path more often than a new PC: that needs --fresh
+    if (!opts.fresh) existingLedger(config);
+    const theirs = recordedStoreOf(source);
+    const ours = { id: config.store.id, village: config.store.village };
+    if (theirs && !sameStore(theirs, ours) && !opts.otherStore) {
+      throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `${source} is a copy of store ${theirs.id} (village ${theirs.village}), not of this store ${ours.id} (village ${ours.village}); check the file and the config, or add --other-store if it really is to become this store's ledger`, {
+        zh: `${source} 是门店 ${theirs.id}（村 ${theirs.village}）的备份，不是本门店 ${ours.id}（村 ${ours.village}）的；请核对文件和配置，确要用它请加 --other-store`,
+        details: { field: 'file', copy_store: theirs, store: ours },
+      });
+    }
+    const unrecorded = theirs
+      ? ''
+      : "\n注意：该副本没有记录所属门店（旧版程序所做），请确认它是本门店的 / warning: the copy does not record which store it belongs to (made by an older program); make sure it is this store's";
     if (!opts.yes) {
       throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `restoring replaces the ledger ${target} with ${source}; add --yes to confirm (the current ledger is kept beside it)`, {
         zh: `恢复将用 ${source} 替换账本 ${target}；确认请加 --yes（当前账本会保留在旁边）`,
@@ -55,7 +71,7 @@ export function registerRestoreCommand(program: Command): void {
       const consent = !w ? '' : !w.read
         ? '\n注意：原账本无法读取，备份之后撤回的人脸同意未能带入，请人工核对 / warning: the replaced ledger could not be read, so consent withdrawn after this copy was taken could not be carried over; check the villagers who withdrew since'
         : w.face.length + w.learning.length > 0 ? `\n备份之后撤回的同意已保留 consent withdrawn since the copy kept withdrawn: face ${w.face.join(', ') || '-'}; learning ${w.learning.join(', ') || '-'}` : '';
-      print(opts, { restored: restored.file, from: source, schemaVersion: restored.schemaVersion, kept, withdrawals: w }, `已恢复 restored ${target} ← ${source}${kept.length ? `\n原账本保留为 previous ledger kept as: ${kept.join(', ')}` : ''}${consent}`);
+      print(opts, { restored: restored.file, from: source, schemaVersion: restored.schemaVersion, kept, withdrawals: w, copy_store: theirs }, `已恢复 restored ${target} ← ${source}${kept.length ? `\n原账本保留为 previous ledger kept as: ${kept.join(', ')}` : ''}${consent}${unrecorded}`);
     } finally {
       release();
     }

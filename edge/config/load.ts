@@ -5,6 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigSchema, ENV_OVERRIDES, type Config } from './schema.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { checkEntryConfig } from '../entry/config.ts';
+import { checkJobsConfig } from '../jobs/config.ts';
 
 export interface LoadedConfig {
   config: Config;
@@ -55,6 +56,7 @@ export function validateConfig(raw: unknown, source = 'config'): Config {
     });
   }
   checkEntryConfig(copy.entry);
+  checkJobsConfig(copy.jobs);
   return copy;
 }
 

@@ -22,8 +22,12 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
-/** Not gated: the probes and the board (always answered), and the live stream (held open for hours). */
-const UNGATED = new Set(['/healthz', '/readyz', '/metrics', '/board', '/api/live']);
+/**
+ * Not gated: the probes and the board with its parts (always answered: the wall board's refresh
+ * fetches /board/live), and the live stream (held open for hours). The gate is registered after
+ * the login check (app.ts), so a request without a session never waits here.
+ */
+export const UNGATED = new Set(['/healthz', '/readyz', '/metrics', '/board', '/board/live', '/board/board.js', '/api/live']);
 
 export const ADMIN_SLOTS = 4;
 export const ADMIN_PER_SECOND = 150;

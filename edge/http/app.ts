@@ -27,7 +27,7 @@ import type { FormPages } from './form-refusal.ts';
 import { villagerNames } from '../ledger/admin-views.ts';
 import { snakeKeys } from './api-style.ts';
 import { listOpenReview } from '../ledger/review.ts';
-import { registerAuth, type AuthOptions } from './auth.ts';
+import { registerAuth, SessionEnds, type AuthOptions } from './auth.ts';
 import { registerPressureGuard } from './pressure.ts';
 import { registerAuthRoutes } from './auth-routes.ts';
 import { registerActions } from './actions.ts';
@@ -130,10 +130,13 @@ export function buildApp(deps: AppDeps, log: Logger) {
       route.schema = { ...schema, response: { '4xx': ErrorReply, '5xx': ErrorReply, ...((schema.response as Record<string, unknown> | undefined) ?? {}) } };
     });
     await registerPressureGuard(scope, deps.maxEventLoopUtilization ?? 0);
-    registerAdminGate(scope, deps.session ? { storeBusy: () => deps.session!.phase !== 'idle' } : {});
+    // who is asking before the gate: a request without a session gets its 401 at once and never
+    // holds a turn a signed-in maintainer waits for
     await registerAuth(scope, deps.db, deps.auth);
+    registerAdminGate(scope, deps.session ? { storeBusy: () => deps.session!.phase !== 'idle' } : {});
     await registerApiDocs(scope, deps.store.name);
-    registerAuthRoutes(scope, { db: deps.db, storeName: deps.store.name, ...(deps.auth.setupToken ? { setupToken: deps.auth.setupToken } : {}) });
+    const sessionEnds = new SessionEnds();
+    registerAuthRoutes(scope, { db: deps.db, storeName: deps.store.name, sessionEnds, loginCsrf: { secret: deps.auth.sessionSecret, secure: deps.auth.secureCookies ?? false }, ...(deps.auth.setupToken ? { setupToken: deps.auth.setupToken } : {}) });
     const adminPageDeps: AdminPageDeps = { store: deps.store, health: deps.health, db: deps.db, ...(deps.session ? { session: deps.session } : {}), ...(deps.sync ? { sync: deps.sync } : {}), ...(deps.live ? { live: deps.live } : {}), alarms: () => deps.ops?.alarms?.(1).active };
     const villagerDeps = { db: deps.db, store: deps.store, ...(deps.faces ? { faces: deps.faces } : {}), ...(deps.timeZone ? { timeZone: deps.timeZone } : {}) };
     const pages: FormPages = {
@@ -146,7 +149,7 @@ export function buildApp(deps: AppDeps, log: Logger) {
     registerVillagerRoutes(scope, villagerDeps);
     registerRefundActions(scope, { db: deps.db, ledgerRules: deps.ledgerRules });
     registerShelfActions(scope, { db: deps.db, store: deps.store, ...(deps.scales ? { scales: deps.scales } : {}), ...(deps.session ? { session: deps.session } : {}) });
-    registerLive(scope, { db: deps.db, store: deps.store, ...(deps.session ? { session: deps.session } : {}), ...(deps.live ? { live: deps.live } : {}), ...(deps.timeZone ? { timeZone: deps.timeZone } : {}), ...(deps.scales ? { scales: deps.scales } : {}) });
+    registerLive(scope, { db: deps.db, store: deps.store, sessionEnds, ...(deps.session ? { session: deps.session } : {}), ...(deps.live ? { live: deps.live } : {}), ...(deps.timeZone ? { timeZone: deps.timeZone } : {}), ...(deps.scales ? { scales: deps.scales } : {}) });
     registerAdminPage(scope, adminPageDeps);
     routes(scope.withTypeProvider<TypeBoxTypeProvider>(), deps);
   });

@@ -8,14 +8,15 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Db } from '../ledger/db.ts';
-import { addAdminAccount, countAdminAccounts, getAdminAccount, isLocked, recordFailedLogin, recordLogin, ADMIN_ROLES, type AdminAccount, type AdminRole } from '../ledger/admin-accounts.ts';
+import { addAdminAccount, beginLoginAttempt, countAdminAccounts, getAdminAccount, recordLogin, ADMIN_ROLES, type AdminAccount, type AdminRole } from '../ledger/admin-accounts.ts';
 import { appendAudit } from '../ledger/audit.ts';
 import { inTransaction } from '../ledger/db.ts';
 import { isEdgeError } from '../errors.ts';
 import { dummyHash, hashPassword, verifyPassword } from './passwords.ts';
 import { loginPage, messagePage, setupPage, type FieldErrors } from './auth-pages.ts';
-import { currentUser, type SessionUser } from './auth.ts';
+import { currentUser, type SessionEnds, type SessionUser } from './auth.ts';
 import { MeReply } from './action-schemas.ts';
+import { loginCsrfToken, loginCsrfValid, type LoginCsrfOptions } from './login-csrf.ts';
 
 export const MAX_FAILED_LOGINS = 5;
 export const LOCK_MINUTES = 15;
@@ -40,6 +41,7 @@ const SetupBody = Type.Object({
 });
 
 const wantsJson = (req: FastifyRequest): boolean => (req.headers['content-type'] ?? '').includes('application/json');
+const isFormPost = (req: FastifyRequest): boolean => (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
 const LOCAL_ORIGIN = 'http://local.invalid';
 /**
  * Only a path on this site, else "/". Browsers drop tabs and newlines from a URL and read `\`
@@ -85,10 +87,31 @@ async function signIn(req: FastifyRequest, a: AdminAccount): Promise<SessionUser
   return user;
 }
 
-export function registerAuthRoutes(scope: FastifyInstance, deps: { db: () => Db; storeName: string; setupToken?: string }): void {
+export function registerAuthRoutes(scope: FastifyInstance, deps: { db: () => Db; storeName: string; setupToken?: string; sessionEnds?: SessionEnds; loginCsrf: LoginCsrfOptions }): void {
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
   const { db, storeName } = deps;
   const pub = { public: true };
+  /** A token for a form shown before signing in; one signed in gets the session's. */
+  const formToken = (req: FastifyRequest, reply: FastifyReply): string => (req.session?.user ? reply.generateCsrf() : loginCsrfToken(req, reply, deps.loginCsrf));
+  /**
+   * The login and setup forms' CSRF check. A browser's form refused (a cookie gone, a page
+   * kept open for days) gets its page back with a fresh token and what to do, not raw JSON.
+   */
+  const checkFormToken = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    if (loginCsrfValid(req, deps.loginCsrf)) return;
+    const message = 'the form had expired or came from elsewhere (missing or invalid CSRF token); please try again';
+    const zh = '表单已过期或来源不明（防伪令牌无效），请重新提交';
+    if (wantsJson(req) || !isFormPost(req)) {
+      await reply.status(403).send({ error: 'CSRF_REJECTED', message: 'missing or invalid CSRF token: forms carry it in _csrf, API calls in the x-csrf-token header from GET /api/me', zh: '缺少或无效的防伪令牌（CSRF），请刷新页面后重试' });
+      return;
+    }
+    const body = (req.body ?? {}) as Record<string, string | undefined>;
+    const csrf = loginCsrfToken(req, reply, deps.loginCsrf);
+    const html = req.url.startsWith('/setup')
+      ? setupPage({ storeName, csrf, token: body.token ?? '', values: { username: body.username ?? '', display_name: body.display_name ?? '', role: body.role ?? '' }, errors: { password: { message, zh } } })
+      : loginPage({ storeName, csrf, next: safeNext(body.next), username: body.username ?? '', error: { message, zh } });
+    await reply.status(403).type('text/html; charset=utf-8').send(html);
+  };
 
   const setupRefusal = (token: string | undefined): { status: number; error: string; message: string; zh: string } | undefined => {
     if (countAdminAccounts(db()) > 0) return { status: 403, error: 'SETUP_CLOSED', message: 'an admin account exists; the first-run setup is closed, sign in instead', zh: '已有管理账号，首次设置已关闭，请登录' };
@@ -105,17 +128,17 @@ export function registerAuthRoutes(scope: FastifyInstance, deps: { db: () => Db;
   app.get('/setup', { config: pub, schema: { querystring: Type.Object({ token: Type.Optional(Type.String({ maxLength: 200 })) }) } }, async (req, reply) => {
     const refusal = setupRefusal(req.query.token);
     if (refusal) return refuse(req, reply, refusal);
-    return reply.type('text/html; charset=utf-8').send(setupPage({ storeName, csrf: reply.generateCsrf(), token: req.query.token ?? '' }));
+    return reply.type('text/html; charset=utf-8').send(setupPage({ storeName, csrf: formToken(req, reply), token: req.query.token ?? '' }));
   });
 
-  app.post('/setup', { config: { ...pub, rateLimit: { max: LOGIN_RATE_PER_MINUTE, timeWindow: 60_000 } }, schema: { body: SetupBody } }, async (req, reply) => {
+  app.post('/setup', { preValidation: checkFormToken, config: { ...pub, loginCsrf: true, rateLimit: { max: LOGIN_RATE_PER_MINUTE, timeWindow: 60_000 } }, schema: { body: SetupBody } }, async (req, reply) => {
     const body = req.body;
     const refusal = setupRefusal(body.token);
     if (refusal) return refuse(req, reply, refusal);
     const errors = checkAccountFields(body);
     if (Object.keys(errors).length > 0) {
       if (wantsJson(req)) return reply.status(400).send({ error: 'INVALID_ARGUMENT', message: 'some fields are not valid', zh: '部分内容填写有误', fields: errors });
-      return reply.status(400).type('text/html; charset=utf-8').send(setupPage({ storeName, csrf: reply.generateCsrf(), token: body.token ?? '', values: { username: body.username, display_name: body.display_name, role: body.role ?? '' }, errors }));
+      return reply.status(400).type('text/html; charset=utf-8').send(setupPage({ storeName, csrf: formToken(req, reply), token: body.token ?? '', values: { username: body.username, display_name: body.display_name, role: body.role ?? '' }, errors }));
     }
     const passwordHash = await hashPassword(body.password);
     let account: AdminAccount;
@@ -139,42 +162,54 @@ export function registerAuthRoutes(scope: FastifyInstance, deps: { db: () => Db;
   app.get('/login', { config: pub, schema: { querystring: Type.Object({ next: Type.Optional(Type.String({ maxLength: 500 })) }) } }, async (req, reply) => {
     if (countAdminAccounts(db()) === 0) return reply.redirect('/setup', 303);
     if (currentUser(req, db())) return reply.redirect(safeNext(req.query.next), 303);
-    return reply.type('text/html; charset=utf-8').send(loginPage({ storeName, csrf: reply.generateCsrf(), next: safeNext(req.query.next) }));
+    return reply.type('text/html; charset=utf-8').send(loginPage({ storeName, csrf: formToken(req, reply), next: safeNext(req.query.next) }));
   });
 
-  app.post('/login', { config: { ...pub, rateLimit: { max: LOGIN_RATE_PER_MINUTE, timeWindow: 60_000 } }, schema: { body: LoginBody } }, async (req, reply) => {
+  app.post('/login', { preValidation: checkFormToken, config: { ...pub, loginCsrf: true, rateLimit: { max: LOGIN_RATE_PER_MINUTE, timeWindow: 60_000 } }, schema: { body: LoginBody } }, async (req, reply) => {
     const { username, password } = req.body;
     const fail = (status: number, error: string, message: string, zh: string, extra: Record<string, unknown> = {}) =>
       wantsJson(req)
         ? reply.status(status).send({ error, message, zh, ...extra })
-        : reply.status(status).type('text/html; charset=utf-8').send(loginPage({ storeName, csrf: reply.generateCsrf(), next: safeNext(req.body.next), username, error: { message, zh } }));
-    const account = getAdminAccount(db(), username);
-    const now = new Date();
-    if (account && isLocked(account, now)) {
+        : reply.status(status).type('text/html; charset=utf-8').send(loginPage({ storeName, csrf: formToken(req, reply), next: safeNext(req.body.next), username, error: { message, zh } }));
+    const locked = (a: AdminAccount) => {
       req.log.warn({ username }, 'login refused: account locked / 账号已锁定，拒绝登录');
-      return fail(423, 'ACCOUNT_LOCKED', `too many wrong passwords; this account is locked until ${account.lockedUntil}`, `密码错误次数过多，账号已锁定至 ${new Date(account.lockedUntil!).toLocaleString('zh-CN', { hour12: false })}`, { locked_until: account.lockedUntil });
-    }
+      return fail(423, 'ACCOUNT_LOCKED', `too many wrong passwords; this account is locked until ${a.lockedUntil}`, `密码错误次数过多，账号已锁定至 ${new Date(a.lockedUntil!).toLocaleString('zh-CN', { hour12: false })}`, { locked_until: a.lockedUntil });
+    };
+    // counted before the slow check: attempts sent together cannot all be tried (see beginLoginAttempt)
+    const attempt = beginLoginAttempt(db(), username, { maxFailures: MAX_FAILED_LOGINS, lockMs: LOCK_MINUTES * 60_000 });
+    if (attempt?.status === 'locked') return locked(attempt.account);
+    const account = attempt?.account;
     const ok = await verifyPassword(password, account?.passwordHash ?? (await dummyHash()));
-    if (!account || !ok) {
-      const after = account ? recordFailedLogin(db(), account.username, { maxFailures: MAX_FAILED_LOGINS, lockMs: LOCK_MINUTES * 60_000 }) : undefined;
-      req.log.warn({ username, locked: after ? isLocked(after, new Date()) : false }, 'wrong username or password / 用户名或密码错误');
-      if (after && isLocked(after, new Date())) {
-        appendAudit(db(), { actor: 'system', action: 'account.lock', target: after.username, before: { locked_until: account?.lockedUntil ?? null }, after: { locked_until: after.lockedUntil } });
+    if (!attempt || !account || !ok) {
+      req.log.warn({ username, locked: attempt?.locks ?? false }, 'wrong username or password / 用户名或密码错误');
+      if (attempt?.locks) {
+        appendAudit(db(), { actor: 'system', action: 'account.lock', target: account!.username, before: { locked_until: null }, after: { locked_until: attempt.account.lockedUntil } });
       }
       return fail(401, 'LOGIN_FAILED', 'wrong username or password', '用户名或密码错误');
     }
-    recordLogin(db(), account.username);
+    if (!recordLogin(db(), account.username, attempt)) {
+      // locked by wrong passwords sent meanwhile: the lock holds, even for the right password
+      const now = getAdminAccount(db(), account.username);
+      if (now) return locked(now);
+      return fail(401, 'LOGIN_FAILED', 'wrong username or password', '用户名或密码错误');
+    }
     const user = await signIn(req, account);
     if (wantsJson(req)) return reply.send({ user, csrf_token: reply.generateCsrf() });
     return reply.redirect(safeNext(req.body.next), 303);
   });
 
   app.post('/logout', async (req, reply) => {
+    const sid = req.session.sessionId;
     await req.session.destroy();
+    deps.sessionEnds?.emit('ended', sid);
     if (wantsJson(req)) return reply.send({ ok: true });
     return reply.redirect('/login', 303);
   });
 
   /** Who is signed in, and a CSRF token for API clients' state-changing requests. */
-  app.get('/api/me', { config: pub, schema: { response: { 200: MeReply } } }, async (req, reply) => ({ user: currentUser(req, db()) ?? null, csrf_token: reply.generateCsrf() }));
+  app.get('/api/me', { config: pub, schema: { response: { 200: MeReply } } }, async (req, reply) => {
+    const user = currentUser(req, db()) ?? null;
+    // signed in: the session's token; not yet: the login form's (no session is stored for it)
+    return { user, csrf_token: user ? reply.generateCsrf() : loginCsrfToken(req, reply, deps.loginCsrf) };
+  });
 }

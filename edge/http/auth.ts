@@ -4,6 +4,7 @@
  * setup and the login with a per-account lockout. Only `/healthz`, `/readyz`, `/metrics`, `/board`,
  * `/login` and `/setup` answer without a session (routes with `config: { public: true }`).
  */
+import { EventEmitter } from 'node:events';
 import type { FastifyInstance, FastifyReply, FastifyRequest, Session } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
 import fastifySession, { type SessionStore } from '@fastify/session';
@@ -32,6 +33,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Answers without a session. */
     public?: boolean;
+    /** A form sent before signing in (login, setup): its CSRF token is the login cookie's (./login-csrf.ts). */
+    loginCsrf?: boolean;
   }
 }
 
@@ -48,6 +51,9 @@ export interface AuthOptions {
   /** Whether the page is served over TLS (turns on HSTS and upgrade-insecure-requests). */
   tls?: boolean;
 }
+
+/** Sessions ended in this process (a logout), told to what holds them open (the live stream). */
+export class SessionEnds extends EventEmitter<{ ended: [sid: string] }> {}
 
 /** A login lasts a working day (8 hours from signing in); then the login page again. */
 export const SESSION_MAX_AGE_MS = 8 * 3600_000;
@@ -155,7 +161,8 @@ export async function registerAuth(app: FastifyInstance, db: () => Db, opts: Aut
   // just before the handler.
   const multipart = (req: FastifyRequest): boolean => (req.headers['content-type'] ?? '').startsWith('multipart/');
   app.addHook('preValidation', (req, reply, done) => {
-    if (UNSAFE.has(req.method) && !multipart(req)) {
+    // the login and setup forms check their own token (./login-csrf.ts): nobody has a session yet
+    if (UNSAFE.has(req.method) && !multipart(req) && !req.routeOptions.config.loginCsrf) {
       app.csrfProtection(req, reply, done);
       return;
     }

@@ -16,6 +16,8 @@ import path from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Db } from '../ledger/db.ts';
 import type { StoreConfig } from '../config/schema.ts';
+import { getAdminAccount, getAdminSession } from '../ledger/admin-accounts.ts';
+import type { SessionEnds } from './auth.ts';
 import { recentEntryEvents, storeState, type StoreStateSource } from './queries.ts';
 import { PHASE_ZH } from './admin-sections.ts';
 import { decisionWords } from './door-words.ts';
@@ -54,6 +56,8 @@ export interface LiveDeps {
   timeZone?: string;
   /** The shelf scales, for the weight on each slot (absent: weights shown as unknown). */
   scales?: () => ShelfScales | undefined;
+  /** Told when a session ends in this process (logout): its streams end at once. */
+  sessionEnds?: SessionEnds;
 }
 
 const asset = (name: string): string => readFileSync(path.join(import.meta.dirname, 'assets', name), 'utf8');
@@ -103,9 +107,20 @@ function decisionsPart(deps: LiveDeps) {
 
 const frame = (event: string, data: unknown): string => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 
+/**
+ * Whether the session a stream was opened with still signs someone in: a logout, a new
+ * password (`store-edge admin password`, another process) or the end of the working day ends
+ * it, and the stream with it at its next message or heartbeat.
+ */
+function sessionAlive(db: Db, sid: string): boolean {
+  const user = (getAdminSession(db, sid) as { user?: { username?: string } } | undefined)?.user;
+  return typeof user?.username === 'string' && getAdminAccount(db, user.username) !== undefined;
+}
+
 /** Every tablet watching, and the one listener on the feed that writes to them. */
 class Watchers {
-  private readonly replies = new Set<FastifyReply['raw']>();
+  /** Each stream with the session id it was opened with. */
+  private readonly replies = new Map<FastifyReply['raw'], string>();
   private storeTimer: NodeJS.Timeout | null = null;
   private shelvesTimer: NodeJS.Timeout | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
@@ -117,14 +132,19 @@ class Watchers {
     return this.replies.size;
   }
 
-  add(raw: FastifyReply['raw']): void {
+  add(raw: FastifyReply['raw'], sid: string): void {
     if (this.replies.size === 0) {
       this.deps.live?.on('change', this.onChange);
       this.heartbeat = setInterval(() => this.broadcast(': heartbeat\n\n'), HEARTBEAT_MS);
       this.heartbeat.unref();
     }
-    this.replies.add(raw);
+    this.replies.set(raw, sid);
     raw.on('close', () => this.remove(raw));
+  }
+
+  /** Ends the streams of a session that ended here (logout). */
+  endSession(sid: string): void {
+    for (const [raw, s] of this.replies) if (s === sid) raw.end();
   }
 
   private remove(raw: FastifyReply['raw']): void {
@@ -138,7 +158,7 @@ class Watchers {
 
   /** Ends every stream (the server is closing: an open stream would hold it open). */
   closeAll(): void {
-    for (const raw of [...this.replies]) raw.end();
+    for (const raw of [...this.replies.keys()]) raw.end();
   }
 
   private changed(topic: LiveTopic): void {
@@ -175,7 +195,18 @@ class Watchers {
   }
 
   private broadcast(text: string): void {
-    for (const raw of this.replies) {
+    let db: Db | null = null;
+    for (const [raw, sid] of this.replies) {
+      let alive: boolean;
+      try {
+        alive = sessionAlive((db ??= this.deps.db()), sid);
+      } catch {
+        alive = false; // the session cannot be confirmed: nothing is sent on it
+      }
+      if (!alive) {
+        raw.end();
+        continue;
+      }
       if (raw.writableLength > MAX_BACKLOG_BYTES) {
         raw.destroy();
         continue;
@@ -189,6 +220,12 @@ export function registerLive(app: FastifyInstance, deps: LiveDeps): KeptReplies 
   const watchers = new Watchers(deps);
   // the JSON reply, and the stream's first message (serialised without the route schema)
   const kept = new KeptReplies(2);
+  const onSessionEnd = (sid: string): void => watchers.endSession(sid);
+  deps.sessionEnds?.on('ended', onSessionEnd);
+  app.addHook('onClose', (_app, done) => {
+    deps.sessionEnds?.off('ended', onSessionEnd);
+    done();
+  });
   app.addHook('preClose', (done) => {
     watchers.closeAll();
     done();
@@ -213,7 +250,7 @@ export function registerLive(app: FastifyInstance, deps: LiveDeps): KeptReplies 
     });
     // a reconnecting browser waits 3 s, and gets a fresh snapshot
     raw.write(`retry: 3000\n\n${first}`);
-    watchers.add(raw);
+    watchers.add(raw, req.session.sessionId);
     req.log.debug({ watchers: watchers.size }, 'live page watching');
   });
 

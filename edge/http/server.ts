@@ -110,6 +110,16 @@ export class HttpServer implements Part {
           { zh: `${why.zh}：${this.config.host}:${this.config.port}。请用 --http-port <端口>、配置文件中的 http.port 或环境变量 STORE_EDGE_HTTP_PORT 换一个端口（0 表示自动选择空闲端口）`, cause: err, details: { host: this.config.host, port: this.config.port } },
         );
       }
+      if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EADDRNOTAVAIL' || code === 'EAI_NONAME') {
+        // a name that does not resolve, or an address this PC does not have (its address changed)
+        const mine = interfaceAddresses('any').join(', ');
+        const why = code === 'EADDRNOTAVAIL' ? { en: 'is not an address of this PC', zh: '不是本机的地址' } : { en: 'does not resolve to an address', zh: '无法解析为地址' };
+        throw new EdgeError(
+          ErrorCode.CONFIG_INVALID,
+          `http.host ${JSON.stringify(this.config.host)} ${why.en}; this PC's addresses are ${mine}; set http.host (or STORE_EDGE_HTTP_HOST) to one of them, or 127.0.0.1 for this machine only`,
+          { zh: `http.host "${this.config.host}" ${why.zh}；本机地址为 ${mine}；请把 http.host（或环境变量 STORE_EDGE_HTTP_HOST）改为其中之一，仅本机使用则改为 127.0.0.1`, cause: err, details: { field: 'http.host', host: this.config.host, addresses: mine } },
+        );
+      }
       throw err;
     }
     this.app = app;

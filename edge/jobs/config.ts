@@ -1,5 +1,7 @@
 /** The scheduled jobs' slice of the config: when each runs, and what it keeps. */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import cron from 'node-cron';
+import { EdgeError, ErrorCode } from '../errors.ts';
 
 function Section<T extends Record<string, TSchema>>(props: T, description: string) {
   return Type.Object(props, { additionalProperties: false, default: {}, description });
@@ -36,3 +38,29 @@ export const JobsConfigSchema = Section({
 }, 'Scheduled jobs (node-cron), in the store\'s time zone');
 
 export type JobsConfig = Static<typeof JobsConfigSchema>;
+
+/** Refuse a time zone Intl does not know, naming the key. */
+export function checkTimezone(timezone: string | undefined): void {
+  if (timezone === undefined) return;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: timezone });
+  } catch {
+    throw new EdgeError(ErrorCode.CONFIG_INVALID, `jobs.timezone: ${JSON.stringify(timezone)} is not an IANA time zone (e.g. Asia/Shanghai)`, { zh: `jobs.timezone：${timezone} 不是有效的时区名（如 Asia/Shanghai）` });
+  }
+}
+
+/** Refuse an expression node-cron would not understand (nor "off"), naming the job's key. */
+export function checkCron(job: string, expr: string): void {
+  if (expr !== 'off' && !cron.validate(expr)) {
+    throw new EdgeError(ErrorCode.CONFIG_INVALID, `jobs.${job}.cron: ${JSON.stringify(expr)} is not a cron expression (e.g. "30 2 * * *") nor "off"`, { zh: `jobs.${job}.cron：${expr} 不是有效的 cron 表达式（如 "30 2 * * *"），也不是 "off"` });
+  }
+}
+
+/**
+ * The schedule as the config states it, checked when the config is loaded: a typo would
+ * otherwise leave the daemon running without any job (no backup, no retention purge).
+ */
+export function checkJobsConfig(jobs: JobsConfig): void {
+  checkTimezone(jobs.timezone);
+  for (const name of ['backup', 'retention', 'reconcile', 'auto_zero'] as const) checkCron(name, jobs[name].cron);
+}

@@ -13,6 +13,7 @@ import type { HealthBoard, Part } from '../parts.ts';
 import type { Db } from '../ledger/db.ts';
 import { getJobRun, recordJobEnd, recordJobStart, setNextDue } from '../ledger/job-runs.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
+import { checkCron, checkTimezone } from './config.ts';
 
 export interface Job {
   name: string;
@@ -44,18 +45,8 @@ export interface JobRunnerOptions {
 
 /** Refuse a time zone or an expression node-cron would not understand, naming the key. */
 export function checkSchedule(jobs: readonly Job[], timezone: string | undefined): void {
-  if (timezone !== undefined) {
-    try {
-      new Intl.DateTimeFormat('en', { timeZone: timezone });
-    } catch {
-      throw new EdgeError(ErrorCode.CONFIG_INVALID, `jobs.timezone: ${JSON.stringify(timezone)} is not an IANA time zone (e.g. Asia/Shanghai)`, { zh: `jobs.timezone：${timezone} 不是有效的时区名（如 Asia/Shanghai）` });
-    }
-  }
-  for (const j of jobs) {
-    if (j.cron !== 'off' && !cron.validate(j.cron)) {
-      throw new EdgeError(ErrorCode.CONFIG_INVALID, `jobs.${j.name}.cron: ${JSON.stringify(j.cron)} is not a cron expression (e.g. "30 2 * * *") nor "off"`, { zh: `jobs.${j.name}.cron：${j.cron} 不是有效的 cron 表达式（如 "30 2 * * *"），也不是 "off"` });
-    }
-  }
+  checkTimezone(timezone);
+  for (const j of jobs) checkCron(j.name, j.cron);
 }
 
 export class JobRunner implements Part {

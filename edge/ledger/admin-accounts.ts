@@ -83,28 +83,48 @@ export function isLocked(a: AdminAccount, now: Date): boolean {
   return a.lockedUntil !== null && a.lockedUntil > now.toISOString();
 }
 
+/** A login attempt counted before its password is checked: refused as locked, or counted. */
+export type LoginAttempt =
+  | { status: 'locked'; account: AdminAccount }
+  /** `locks`: this attempt was the `maxFailures`-th in a row and locked the account. */
+  | { status: 'counted'; account: AdminAccount; locks: boolean };
+
 /**
- * Counts a wrong password. The `maxFailures`-th one in a row locks the account for `lockMs`
- * and starts the count again. Returns the account after the change.
+ * Counts an attempt as a wrong password before the (slow) check, in one transaction: attempts
+ * sent together are counted one by one, so the `maxFailures`-th locks the account for `lockMs`
+ * and those after it are refused without their password being tried. A right password then
+ * undoes the count (recordLogin). Undefined for an unknown account.
  */
-export function recordFailedLogin(db: Db, username: string, rule: { maxFailures: number; lockMs: number }, clock: Clock = systemClock): AdminAccount | undefined {
+export function beginLoginAttempt(db: Db, username: string, rule: { maxFailures: number; lockMs: number }, clock: Clock = systemClock): LoginAttempt | undefined {
   const now = clock();
-  return inTransaction(db, 'counting a failed login', () => {
+  return inTransaction(db, 'counting a login attempt', () => {
     const a = getAdminAccount(db, username);
     if (!a) return undefined;
+    if (isLocked(a, now)) return { status: 'locked', account: a };
     const failures = a.failedLogins + 1;
-    if (failures >= rule.maxFailures) {
+    const locks = failures >= rule.maxFailures;
+    if (locks) {
       cachedStatement(db, 'UPDATE admin_accounts SET failed_logins = 0, locked_until = ?, updated_at = ? WHERE username = ?').run(new Date(now.getTime() + rule.lockMs).toISOString(), now.toISOString(), username);
     } else {
       cachedStatement(db, 'UPDATE admin_accounts SET failed_logins = ?, updated_at = ? WHERE username = ?').run(failures, now.toISOString(), username);
     }
-    return getAdminAccount(db, username);
+    return { status: 'counted', account: getAdminAccount(db, username)!, locks };
   });
 }
 
-export function recordLogin(db: Db, username: string, clock: Clock = systemClock): void {
-  const at = iso(clock);
-  cachedStatement(db, 'UPDATE admin_accounts SET failed_logins = 0, locked_until = NULL, last_login_at = ?, updated_at = ? WHERE username = ?').run(at, at, username);
+/**
+ * A right password: the count starts again and the lock this attempt set (if any) is lifted.
+ * A lock another attempt set meanwhile stays, and the sign-in is refused: false.
+ */
+export function recordLogin(db: Db, username: string, attempt: { locks: boolean }, clock: Clock = systemClock): boolean {
+  const now = clock();
+  const at = now.toISOString();
+  return inTransaction(db, 'recording a login', () => {
+    const a = getAdminAccount(db, username);
+    if (!a || (isLocked(a, now) && !attempt.locks)) return false;
+    cachedStatement(db, 'UPDATE admin_accounts SET failed_logins = 0, locked_until = NULL, last_login_at = ?, updated_at = ? WHERE username = ?').run(at, at, username);
+    return true;
+  });
 }
 
 // --- server-side sessions (the cookie holds only the signed session id) ---

@@ -205,6 +205,28 @@ function markRolledBack(file: string): void {
 }
 
 /**
+ * Moves everything in `file`'s WAL into its main file (wal_checkpoint(TRUNCATE)); closing the
+ * last connection then removes the WAL. False when the file cannot be opened or checkpointed
+ * (a damaged ledger is kept as it is, its WAL beside it).
+ */
+function foldWal(file: string): boolean {
+  let db: Db | undefined;
+  try {
+    db = new Database(file, { fileMustExist: true });
+    const [r] = db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
+    return (r?.busy ?? 0) === 0;
+  } catch {
+    return false;
+  } finally {
+    try {
+      db?.close();
+    } catch {
+      // closing a connection that could not checkpoint: the files stay as they were
+    }
+  }
+}
+
+/**
  * Puts a verified copy in place of the ledger, keeping the replaced files beside it. Consent
  * withdrawn since the copy was taken stays withdrawn (./restore-consent.ts), when the replaced
  * ledger can be read.
@@ -223,10 +245,17 @@ export function restoreCopy(source: string, target: string, at: Date, progress?:
   const withdrawals = existsSync(target) ? carryWithdrawals(target, incoming) : null;
   verifyCopy(incoming);
   progress?.(total, total);
-  for (const f of [target, `${target}-wal`, `${target}-shm`]) {
+  // the copy's check opened it read-only, which leaves its -wal/-shm behind: folded and gone
+  if (!foldWal(incoming)) throw new EdgeError(ErrorCode.DB_IO, `the restored copy ${incoming} could not be checkpointed; nothing was replaced`, { zh: `无法整理待恢复的副本 ${incoming}，原账本未被替换` });
+  for (const side of ['-wal', '-shm']) if (existsSync(`${incoming}${side}`)) unlinkSync(`${incoming}${side}`);
+  // A crashed daemon's last transactions are in the WAL: folded into the main file when the old
+  // ledger opens, and its side files kept under the names SQLite pairs with the kept file.
+  if (existsSync(target)) foldWal(target);
+  for (const side of ['', '-wal', '-shm']) {
+    const f = `${target}${side}`;
     if (!existsSync(f)) continue;
-    renameSync(f, `${f}${suffix}`);
-    kept.push(`${f}${suffix}`);
+    renameSync(f, `${target}${suffix}${side}`);
+    kept.push(`${target}${suffix}${side}`);
   }
   renameSync(incoming, target);
   return { kept, restored: { ...restored, file: target }, withdrawals };

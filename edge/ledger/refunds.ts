@@ -24,13 +24,13 @@ export interface Refundable {
 
 export function refundable(db: Db, sessionId: string): Refundable {
   const s = requireSession(db, sessionId);
-  const sums = db.prepare(
-    `SELECT COALESCE(SUM(CASE WHEN kind = 'refund' THEN points END), 0) AS refunded,
-            COALESCE(SUM(CASE WHEN kind = 'redemption' AND id LIKE 'review:%' THEN -points END), 0) AS review
-     FROM entries WHERE reference = ? AND villager_id = ?`,
-  ).get(sessionId, s.villagerId) as { refunded: number; review: number };
-  const cost = (s.totalPoints ?? 0) + sums.review;
-  return { session: s.id, villagerId: s.villagerId, cost, refunded: sums.refunded, left: Math.max(0, cost - sums.refunded) };
+  const refunded = (db.prepare("SELECT COALESCE(SUM(points), 0) AS n FROM entries WHERE kind = 'refund' AND reference = ? AND villager_id = ?").get(sessionId, s.villagerId) as { n: number }).n;
+  // A review charge counts by what it asked, as the settlement's total does: its entry holds only
+  // the points the balance paid (0 at the floor), the rest went into debt and was repaid later.
+  // The asked points are in the line's resolution, `charged <points>[ (<note>)]` (./review.ts).
+  const review = (db.prepare("SELECT COALESCE(SUM(CAST(substr(resolution, 9) AS INTEGER)), 0) AS n FROM review_lines WHERE session_id = ? AND resolution LIKE 'charged %'").get(sessionId) as { n: number }).n;
+  const cost = (s.totalPoints ?? 0) + review;
+  return { session: s.id, villagerId: s.villagerId, cost, refunded, left: Math.max(0, cost - refunded) };
 }
 
 /** A request id: one per refund form (or API request), random, so never a small counter. */

@@ -11,7 +11,7 @@ import { openLedger, closeLedger } from '../ledger/db.ts';
 import { countOutbox } from '../ledger/outbox.ts';
 import { listJobRuns } from '../ledger/job-runs.ts';
 import { newestLedgerTime, schemaVersion } from '../ledger/ops-queries.ts';
-import { LOCK_FILE } from '../data-dir.ts';
+import { lockHolder } from '../data-dir.ts';
 import { MODEL_MANIFEST, readModel, type ModelName } from '../../models/manifest.ts';
 import { createHash } from 'node:crypto';
 import { checkBroker, checkCamera, checkSerial, type DoctorRow } from './doctor-hardware.ts';
@@ -29,16 +29,9 @@ const EARLIEST_YEAR = 2026;
 
 const errText = (err: unknown): string => (err as Error)?.message ?? String(err);
 
-/** The pid of a live daemon holding the data folder, if any. */
+/** The pid of a live daemon holding the data folder, if any (not a pid another process has since). */
 export function daemonPid(dataDir: string): number | undefined {
-  try {
-    const pid = Number.parseInt(readFileSync(path.join(dataDir, LOCK_FILE), 'utf8').trim(), 10);
-    if (!Number.isSafeInteger(pid) || pid <= 0) return undefined;
-    process.kill(pid, 0);
-    return pid;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM' ? Number.NaN : undefined;
-  }
+  return lockHolder(dataDir)?.pid;
 }
 
 function checkDatabase(c: Config, now: Date): DoctorRow[] {

@@ -19,17 +19,20 @@ export interface Signed {
   post: Record<string, string>;
 }
 
-const sessionCookie = (setCookie: string | string[] | undefined): string => {
+const cookieNamed = (name: string) => (setCookie: string | string[] | undefined): string => {
   const list = Array.isArray(setCookie) ? setCookie : setCookie ? [setCookie] : [];
-  const c = list.find((s) => s.startsWith('store_admin='));
-  if (!c) throw new Error(`no session cookie in ${JSON.stringify(list)}`);
+  const c = list.find((s) => s.startsWith(`${name}=`));
+  if (!c) throw new Error(`no ${name} cookie in ${JSON.stringify(list)}`);
   return c.split(';')[0]!;
 };
+const sessionCookie = cookieNamed('store_admin');
+/** The cookie the login and setup forms' CSRF token goes with (edge/http/login-csrf.ts). */
+const loginCookie = cookieNamed('store_login');
 
 /** Signs in through the app (inject), as a browser's script or an API client would. */
 export async function signIn(app: App, username = 'wang', password = TEST_PASSWORD): Promise<Signed> {
   const me = await app.inject({ url: '/api/me' });
-  const pre = sessionCookie(me.headers['set-cookie']);
+  const pre = loginCookie(me.headers['set-cookie']);
   const res = await app.inject({ method: 'POST', url: '/login', headers: { cookie: pre, 'x-csrf-token': me.json().csrf_token }, payload: { username, password } });
   if (res.statusCode !== 200) throw new Error(`login failed: ${res.statusCode} ${res.body}`);
   const cookie = sessionCookie(res.headers['set-cookie']);
@@ -40,7 +43,7 @@ export async function signIn(app: App, username = 'wang', password = TEST_PASSWO
 /** Signs in to a listening daemon (fetch); `get` then fetches with the session. */
 export async function signInHttp(base: string, username = 'wang', password = TEST_PASSWORD): Promise<Signed & { get: (path: string) => Promise<Response> }> {
   const me = await politeFetch(new URL('/api/me', base));
-  const pre = sessionCookie(me.headers.getSetCookie());
+  const pre = loginCookie(me.headers.getSetCookie());
   const token = ((await me.json()) as { csrf_token: string }).csrf_token;
   const res = await politeFetch(new URL('/login', base), { method: 'POST', headers: { cookie: pre, 'x-csrf-token': token, 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
   if (res.status !== 200) throw new Error(`login failed: ${res.status} ${await res.text()}`);
@@ -86,7 +89,7 @@ export async function signedIn(app: App, db: Db): Promise<Signed> {
 export async function setupHttp(setupUrl: string, username = 'wang', password = TEST_PASSWORD): Promise<Signed & { get: (path: string) => Promise<Response> }> {
   const page = await politeFetch(setupUrl);
   if (page.status !== 200) throw new Error(`setup page: ${page.status} ${await page.text()}`);
-  const pre = sessionCookie(page.headers.getSetCookie());
+  const pre = loginCookie(page.headers.getSetCookie());
   const html = await page.text();
   const csrf0 = /name="_csrf" value="([^"]+)"/.exec(html)![1]!;
   const token = new URL(setupUrl).searchParams.get('token') ?? '';

@@ -5,7 +5,7 @@
  */
 import { describe, it, expect, afterAll } from 'vitest';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { clearAlarm, raiseAlarm, recentAlarms } from '../../edge/ledger/alarms.ts';
@@ -23,6 +23,7 @@ import { Value } from '@sinclair/typebox/value';
 import { tempDir } from '../ledger/helpers.ts';
 import { MIGRATIONS } from '../../edge/ledger/migrations/index.ts';
 import { APPLICATION_ID } from '../../edge/ledger/db.ts';
+import { recordStore } from '../../edge/ledger/store-identity.ts';
 
 const t = tempDir('backup-');
 afterAll(() => t.cleanup());
@@ -94,6 +95,35 @@ describe('the backup job', () => {
     const old = new Database(kept.find((k) => k.includes('ledger.sqlite.before'))!, { readonly: true });
     expect((old.prepare("SELECT count(*) AS n FROM villagers WHERE id = 'late'").get() as { n: number }).n).toBe(1);
     old.close();
+  });
+
+  it('a restore after a crash keeps the replaced ledger whole: its WAL folded in or kept under the name SQLite pairs with it; the undo restores it', async () => {
+    const live = path.join(t.dir, 'store-crash-live');
+    const dataDir = path.join(t.dir, 'store-crash');
+    mkdirSync(dataDir, { recursive: true });
+    const db = openLedger(path.join(live, 'ledger.sqlite'));
+    seed(db, 3);
+    const copy = await backupLedger(db, path.join(dataDir, 'backups'), new Date('2026-12-01T02:30:00Z'));
+    seed2(db);
+    // the files as a power cut leaves them: the last transactions only in the WAL
+    expect(statSync(path.join(live, 'ledger.sqlite-wal')).size).toBeGreaterThan(0);
+    copyFileSync(path.join(live, 'ledger.sqlite'), path.join(dataDir, 'ledger.sqlite'));
+    copyFileSync(path.join(live, 'ledger.sqlite-wal'), path.join(dataDir, 'ledger.sqlite-wal'));
+    closeLedger(db);
+    const target = path.join(dataDir, 'ledger.sqlite');
+    const { kept } = restoreCopy(copy.file, target, new Date('2026-12-02T08:00:00Z'));
+    const keptLedger = `${target}.before-restore-20261202T080000Z`;
+    expect(kept[0]).toBe(keptLedger);
+    for (const k of kept) expect(k.startsWith(keptLedger)).toBe(true);
+    expect(readdirSync(dataDir).filter((f) => f.includes('.restoring'))).toEqual([]);
+    const old = new Database(keptLedger, { readonly: true });
+    expect((old.prepare("SELECT count(*) AS n FROM villagers WHERE id = 'late'").get() as { n: number }).n).toBe(1);
+    old.close();
+    // the undo: the kept ledger is a whole store ledger
+    restoreCopy(keptLedger, target, new Date('2026-12-02T08:05:00Z'));
+    const back = openLedger(target);
+    expect(getVillager(back, 'late')).toBeDefined();
+    closeLedger(back);
   });
 
   it('a restore keeps withdrawn consent withdrawn: the copy loses the templates and consent of villagers who withdrew after it was taken', async () => {
@@ -321,4 +351,49 @@ describe('store-edge restore', () => {
     expect(dump(restored)).toEqual(restoredFrom(before));
     closeLedger(restored);
   }, 120_000);
+
+  it("refuses another store's copy (exit 2, bilingual) unless --other-store; a copy that records no store is restored with a warning", async () => {
+    const dataDir = path.join(t.dir, 'store-a');
+    const own = openLedger(path.join(dataDir, 'ledger.sqlite'));
+    recordStore(own, { id: 'demo-store', village: 'demo-village' });
+    closeLedger(own);
+    const other = openLedger(path.join(t.dir, 'store-b', 'ledger.sqlite'));
+    recordStore(other, { id: 'houjia-01', village: 'houjia' });
+    addVillager(other, { id: 'HJ-777', name: '后家村李四', village: 'houjia' });
+    const foreign = (await backupLedger(other, path.join(t.dir, 'store-b', 'backups'), new Date('2026-12-01T02:30:00Z'))).file;
+    closeLedger(other);
+
+    const refused = await cli(dataDir, 'restore', foreign, '--yes');
+    expect(refused.code, refused.stderr).toBe(2);
+    expect(refused.stderr).toContain('houjia-01');
+    expect(refused.stderr).toContain('不是本门店 demo-store');
+    expect(refused.stderr).toContain('--other-store');
+    const still = openLedger(path.join(dataDir, 'ledger.sqlite'));
+    expect(getVillager(still, 'HJ-777')).toBeUndefined();
+    closeLedger(still);
+
+    const forced = await cli(dataDir, 'restore', foreign, '--yes', '--other-store');
+    expect(forced.code, forced.stderr).toBe(0);
+
+    const old = openLedger(path.join(t.dir, 'store-c', 'ledger.sqlite'));
+    const unrecorded = (await backupLedger(old, path.join(t.dir, 'store-c', 'backups'), new Date('2026-12-01T02:30:00Z'))).file;
+    closeLedger(old);
+    const warned = await cli(dataDir, 'restore', unrecorded, '--yes');
+    expect(warned.code, warned.stderr).toBe(0);
+    expect(warned.stdout).toContain('没有记录所属门店');
+  }, 60_000);
+
+  it('restoring into a folder without a ledger (a mistyped --data-dir) needs --fresh (a PC installed afresh)', async () => {
+    const src = openLedger(path.join(t.dir, 'store-f', 'ledger.sqlite'));
+    const copy = (await backupLedger(src, path.join(t.dir, 'store-f', 'backups'), new Date('2026-12-01T02:30:00Z'))).file;
+    closeLedger(src);
+    const typo = path.join(t.dir, 'store-f-typo');
+    const refused = await cli(typo, 'restore', copy, '--yes');
+    expect(refused.code, refused.stderr).toBe(2);
+    expect(refused.stderr).toContain(path.join(typo, 'ledger.sqlite'));
+    expect(existsSync(typo)).toBe(false);
+    const fresh = await cli(typo, 'restore', copy, '--yes', '--fresh');
+    expect(fresh.code, fresh.stderr).toBe(0);
+    expect(existsSync(path.join(typo, 'ledger.sqlite'))).toBe(true);
+  }, 60_000);
 });

@@ -1,7 +1,8 @@
 /** `store-edge admin …` as a maintainer runs it: passwords on stdin, exit codes, audit records. */
-import { describe, it, expect, afterAll } from 'vitest';
+import { describe, it, expect, afterAll, beforeAll } from 'vitest';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { existsSync } from 'node:fs';
 import { openLedger, closeLedger } from '../../edge/ledger/db.ts';
 import { getAdminAccount, setAdminSession } from '../../edge/ledger/admin-accounts.ts';
 import { listAudit } from '../../edge/ledger/audit.ts';
@@ -11,6 +12,8 @@ import { tempDir } from '../ledger/helpers.ts';
 const bin = path.resolve(import.meta.dirname, '../../bin/store-edge.mjs');
 const t = tempDir('cli-admin-');
 afterAll(() => t.cleanup());
+// the store's ledger, as its first start leaves it (commands refuse a folder without one)
+beforeAll(() => closeLedger(openLedger(path.join(t.dir, 'ledger.sqlite'))));
 
 function run(stdin: string, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -73,4 +76,21 @@ describe('store-edge admin', () => {
     const list = await run('', 'accounts');
     expect(list.stdout).toContain('wang\t王师傅\tmaintainer');
   }, 240_000);
+
+  it('refuses a data folder without a ledger (a mistyped --data-dir): exit 2 naming the path, nothing created', async () => {
+    const typo = path.join(t.dir, 'no-such-store');
+    for (const args of [['accounts'], ['add', '--username', 'li', '--name', '李师傅']]) {
+      const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [bin, 'admin', ...args, '--data-dir', typo], { env: { ...process.env, STORE_EDGE_CONFIG: '' } });
+        let stderr = '';
+        child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+        child.on('exit', (code) => resolve({ code, stderr }));
+        child.stdin.end('long enough password\n');
+      });
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain(path.join(typo, 'ledger.sqlite'));
+      expect(r.stderr).toContain('没有门店账本');
+    }
+    expect(existsSync(typo)).toBe(false);
+  });
 });

@@ -1,14 +1,17 @@
 /** The `store-edge` command as a maintainer runs it: a real process, stdout, stderr, exit codes. */
 // Each test spawns the real CLI several times (tsx compiles on every start): generous timeouts for a loaded machine.
-import { describe, it, expect, afterAll } from 'vitest';
+import { describe, it, expect, afterAll, beforeAll } from 'vitest';
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { tempDir } from '../ledger/helpers.ts';
+import { closeLedger, openLedger } from '../../edge/ledger/db.ts';
 
 const bin = path.resolve(import.meta.dirname, '../../bin/store-edge.mjs');
 const t = tempDir('cli-');
 afterAll(() => t.cleanup());
+// the store's ledger, as its first start leaves it (commands refuse a folder without one)
+beforeAll(() => closeLedger(openLedger(path.join(t.dir, 'ledger.sqlite'))));
 
 function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

@@ -62,6 +62,18 @@ describe('config', () => {
     expect(errorOf(() => validateConfig([])).code).toBe(ErrorCode.CONFIG_INVALID);
   });
 
+  it('a time zone or a cron expression the jobs cannot use is refused at load, naming the key', () => {
+    const tz = errorOf(() => validateConfig({ jobs: { timezone: 'Asia/Shanghia' } }));
+    expect(tz.code).toBe(ErrorCode.CONFIG_INVALID);
+    expect(tz.message).toContain('jobs.timezone');
+    for (const job of ['backup', 'retention', 'reconcile', 'auto_zero']) {
+      const e = errorOf(() => validateConfig({ jobs: { [job]: { cron: '30 2 * *x' } } }));
+      expect(e.code).toBe(ErrorCode.CONFIG_INVALID);
+      expect(e.message).toContain(`jobs.${job}.cron`);
+    }
+    expect(validateConfig({ jobs: { timezone: 'Asia/Shanghai', backup: { cron: 'off' } } }).jobs.backup.cron).toBe('off');
+  });
+
   it('bad files and bad environment values are clear errors', () => {
     const t = tempDir();
     cleanup = t.cleanup;

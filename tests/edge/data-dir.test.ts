@@ -8,6 +8,8 @@ import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync, existsSync
 import path from 'node:path';
 import { pino } from 'pino';
 import { DataDirPart, LOCK_FILE, ensureDataDir, lockDataDir, secureKeysDir } from '../../edge/data-dir.ts';
+import { daemonPid } from '../../edge/ops/doctor.ts';
+import { loadOrCreateStoreKey } from '../../cloud-sync/agent/identity.ts';
 import { openLedger, closeLedger } from '../../edge/ledger/db.ts';
 import { tempDir, codeOf } from '../ledger/helpers.ts';
 
@@ -21,7 +23,7 @@ describe('the data folder lock', () => {
     ensureDataDir(dir);
     const release = lockDataDir(dir);
     const file = path.join(dir, LOCK_FILE);
-    expect(readFileSync(file, 'utf8').trim()).toBe(String(process.pid));
+    expect(readFileSync(file, 'utf8').split('\n')[0]).toBe(String(process.pid));
     expect(mode(file)).toBe(0o600);
     let err: unknown;
     try {
@@ -45,13 +47,42 @@ describe('the data folder lock', () => {
     await new Promise((resolve) => child.on('exit', resolve));
     writeFileSync(path.join(dir, LOCK_FILE), `${pid}\n`);
     const release = lockDataDir(dir);
-    expect(readFileSync(path.join(dir, LOCK_FILE), 'utf8').trim()).toBe(String(process.pid));
+    expect(readFileSync(path.join(dir, LOCK_FILE), 'utf8').split('\n')[0]).toBe(String(process.pid));
     release();
     writeFileSync(path.join(dir, LOCK_FILE), 'garbage');
     lockDataDir(dir)();
     // our own pid in a lock we do not hold: written by an earlier process with the same pid
     writeFileSync(path.join(dir, LOCK_FILE), `${process.pid}\n`);
     lockDataDir(dir)();
+  });
+
+  it('takes over a lock left from before a reboot whose pid now belongs to another process; doctor does not call it running', async () => {
+    const dir = path.join(t.dir, 'lock-reboot');
+    ensureDataDir(dir);
+    const file = path.join(dir, LOCK_FILE);
+    const sleeper = spawn('sleep', ['300']);
+    try {
+      await new Promise((resolve) => sleeper.on('spawn', resolve));
+      // a lock of the old format (a pid only) naming a process that is not node
+      writeFileSync(file, `${sleeper.pid}\n`);
+      expect(daemonPid(dir)).toBeUndefined();
+      lockDataDir(dir)();
+      // a node process that is alive, but the lock is from another boot, or from another process with its pid
+      const parent = readFileSync(`/proc/${process.ppid}/stat`, 'utf8');
+      const start = parent.slice(parent.lastIndexOf(')') + 2).split(' ')[19]!;
+      const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+      writeFileSync(file, `${process.ppid}\n00000000-0000-0000-0000-000000000000\n${start}\n`);
+      expect(daemonPid(dir)).toBeUndefined();
+      lockDataDir(dir)();
+      writeFileSync(file, `${process.ppid}\n${boot}\n${Number(start) + 1}\n`);
+      lockDataDir(dir)();
+      // the same process in this boot still holds it
+      writeFileSync(file, `${process.ppid}\n${boot}\n${start}\n`);
+      expect(daemonPid(dir)).toBe(process.ppid);
+      expect(codeOf(() => lockDataDir(dir))).toBe('DATA_DIR_LOCKED');
+    } finally {
+      sleeper.kill();
+    }
   });
 
   it('refuses a lock held by another live process, naming its pid', () => {
@@ -121,6 +152,28 @@ describe('file modes', () => {
     part.stop();
     expect(existsSync(path.join(dir, LOCK_FILE))).toBe(false);
   });
+});
+
+describe('the key files outside keys/', () => {
+  it("the data folder part tightens the store's sync key beside the ledger (and any key path it is given), with the log line; loading the sync key tightens it too", () => {
+    const dir = path.join(t.dir, 'sync-key');
+    mkdirSync(dir, { recursive: true });
+    const syncKey = path.join(dir, 'sync-store-key.pem');
+    loadOrCreateStoreKey(dir, 'k1');
+    chmodSync(syncKey, 0o644);
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, { write: (s: string) => lines.push(s) });
+    const part = new DataDirPart(dir, log, [syncKey, path.join(dir, 'keys', 'absent.key')]);
+    part.start();
+    part.stop();
+    expect(mode(syncKey)).toBe(0o600);
+    expect(lines.join('')).toContain(`已收紧文件权限: ${syncKey} 644 → 600`);
+
+    chmodSync(syncKey, 0o640);
+    loadOrCreateStoreKey(dir, 'k1');
+    expect(mode(syncKey)).toBe(0o600);
+  });
+
 });
 
 describe('a data folder that cannot be created', () => {

@@ -36,7 +36,8 @@ const form = (fields: Record<string, string>): string => new URLSearchParams(fie
 const cookieOf = (res: { headers: Record<string, unknown> }): string => {
   const raw = res.headers['set-cookie'];
   const list = (Array.isArray(raw) ? raw : [raw]) as string[];
-  return list.find((c) => c?.startsWith('store_admin='))!.split(';')[0]!;
+  // the session's cookie once signed in; before, the login form's (edge/http/login-csrf.ts)
+  return (list.find((c) => c?.startsWith('store_admin=')) ?? list.find((c) => c?.startsWith('store_login=')))!.split(';')[0]!;
 };
 const csrfIn = (html: string): string => /name="_csrf" value="([^"]+)"/.exec(html)![1]!;
 
@@ -68,10 +69,16 @@ describe('before the first account', () => {
     const csrf = csrfIn(get.body);
     const good = { token: 'tok-123', username: 'wang', display_name: '王师傅', role: 'maintainer', password: TEST_PASSWORD, password_confirm: TEST_PASSWORD };
 
+    // a browser's form without its token gets the setup page back, saying what to do
     const noCsrf = await app.inject({ method: 'POST', url: '/setup', headers: { ...FORM, cookie }, payload: form(good) });
     expect(noCsrf.statusCode).toBe(403);
-    expect(noCsrf.json()).toMatchObject({ error: 'CSRF_REJECTED' });
-    expect(noCsrf.json().zh).toContain('防伪令牌');
+    expect(noCsrf.headers['content-type']).toMatch(/text\/html/);
+    expect(noCsrf.body).toContain('防伪令牌');
+    expect(noCsrf.body).toContain('action="/setup"');
+    const noCsrfJson = await app.inject({ method: 'POST', url: '/setup', headers: { cookie }, payload: good });
+    expect(noCsrfJson.statusCode).toBe(403);
+    expect(noCsrfJson.json()).toMatchObject({ error: 'CSRF_REJECTED' });
+    expect(noCsrfJson.json().zh).toContain('防伪令牌');
 
     const bad = await app.inject({ method: 'POST', url: '/setup', headers: { ...FORM, cookie }, payload: form({ ...good, _csrf: csrf, username: 'W', password: 'short', password_confirm: 'short' }) });
     expect(bad.statusCode).toBe(400);
@@ -161,6 +168,34 @@ describe('login', () => {
     expect((await app.inject({ method: 'POST', url: '/login', headers, payload: { username: 'wang', password: TEST_PASSWORD } })).statusCode).toBe(200);
   });
 
+  it('counts attempts sent together before their passwords are checked: only the first 5 are tried, and the right one among the rest does not lift the lock', async () => {
+    const { app, db } = setup();
+    await createAccount(db);
+    const me = await app.inject('/api/me');
+    const headers = { cookie: cookieOf(me), 'x-csrf-token': me.json().csrf_token };
+    const guesses = [...Array.from({ length: 7 }, (_, i) => `wrong guess ${i}`), TEST_PASSWORD, 'wrong guess 8', 'wrong guess 9'];
+    const results = await Promise.all(guesses.map((password) => app.inject({ method: 'POST', url: '/login', headers, payload: { username: 'wang', password } })));
+    const codes = results.map((r) => r.statusCode);
+    expect(codes.filter((c) => c === 401)).toHaveLength(MAX_FAILED_LOGINS);
+    expect(codes.filter((c) => c === 423)).toHaveLength(guesses.length - MAX_FAILED_LOGINS);
+    expect(codes[guesses.indexOf(TEST_PASSWORD)]).toBe(423);
+    expect(getAdminAccount(db, 'wang')!.lockedUntil).not.toBeNull();
+  });
+
+  it('a right password whose check began before a lock set meanwhile is refused and leaves the lock', async () => {
+    const { app, db } = setup();
+    await createAccount(db);
+    const me = await app.inject('/api/me');
+    const headers = { cookie: cookieOf(me), 'x-csrf-token': me.json().csrf_token };
+    const right = app.inject({ method: 'POST', url: '/login', headers, payload: { username: 'wang', password: TEST_PASSWORD } });
+    const wrong = Array.from({ length: MAX_FAILED_LOGINS }, (_, i) => app.inject({ method: 'POST', url: '/login', headers, payload: { username: 'wang', password: `wrong-${i}` } }));
+    const [r, ...w] = await Promise.all([right, ...wrong]);
+    // the right one counted first; the wrong ones after it reached the lock while it was checked
+    expect(w.map((x) => x.statusCode).filter((c) => c === 401).length).toBeLessThanOrEqual(MAX_FAILED_LOGINS);
+    expect(r!.statusCode).toBe(423);
+    expect(getAdminAccount(db, 'wang')!.lockedUntil).not.toBeNull();
+  });
+
   it(`limits attempts per address: the ${LOGIN_RATE_PER_MINUTE + 1}th in a minute is a bilingual 429`, async () => {
     const { app } = setup();
     const me = await app.inject('/api/me');
@@ -213,14 +248,31 @@ describe('login', () => {
 });
 
 describe('sessions', () => {
-  it(`keeps at most ${MAX_ANONYMOUS_SESSIONS} sessions nobody signed in to; a signed-in one survives the flood`, async () => {
+  it('stores no session for visitors who are not signed in: any number of them cannot crowd out a maintainer\'s login form', async () => {
     const { app, db } = setup();
     await createAccount(db);
     const s = await signIn(app);
-    for (let i = 0; i < MAX_ANONYMOUS_SESSIONS + 30; i++) expect((await app.inject('/api/me')).statusCode).toBe(200);
+    // the maintainer opens the login form; meanwhile someone else fetches it over and over
+    const page = await app.inject('/login');
+    for (let i = 0; i < MAX_ANONYMOUS_SESSIONS + 30; i++) {
+      expect((await app.inject('/login')).statusCode).toBe(200);
+      expect((await app.inject('/api/me')).statusCode).toBe(200);
+    }
     const rows = db.prepare("SELECT count(*) AS n, sum(json_extract(data, '$.user') IS NOT NULL) AS users FROM admin_sessions").get() as { n: number; users: number };
-    expect(rows).toEqual({ n: MAX_ANONYMOUS_SESSIONS + 1, users: 1 });
+    expect(rows).toEqual({ n: 1, users: 1 });
     expect((await as(s)(app, '/api/villagers')).statusCode).toBe(200);
+    const login = await app.inject({ method: 'POST', url: '/login', headers: { ...FORM, cookie: cookieOf(page) }, payload: form({ _csrf: csrfIn(page.body), username: 'wang', password: TEST_PASSWORD, next: '/' }) });
+    expect(login.statusCode, login.body).toBe(303);
+    // a form whose cookie is gone (another browser, a cleared cookie): the login page again, not JSON
+    const stale = await app.inject({ method: 'POST', url: '/login', headers: FORM, payload: form({ _csrf: csrfIn(page.body), username: 'wang', password: TEST_PASSWORD, next: '/' }) });
+    expect(stale.statusCode).toBe(403);
+    expect(stale.headers['content-type']).toMatch(/text\/html/);
+    expect(stale.body).toContain('action="/login"');
+    expect(stale.body).toContain('防伪令牌无效');
+    // a token made for another visitor's cookie is no good with this one
+    const other = await app.inject('/login');
+    const mixed = await app.inject({ method: 'POST', url: '/login', headers: { ...FORM, cookie: cookieOf(other) }, payload: form({ _csrf: csrfIn(page.body), username: 'wang', password: TEST_PASSWORD }) });
+    expect(mixed.statusCode).toBe(403);
   });
 });
 

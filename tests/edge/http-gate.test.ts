@@ -5,6 +5,11 @@
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import Fastify from 'fastify';
 import { registerAdminGate } from '../../edge/http/admin-gate.ts';
+import { pino } from 'pino';
+import { buildApp } from '../../edge/http/app.ts';
+import { HealthBoard } from '../../edge/parts.ts';
+import { tempLedger } from '../ledger/helpers.ts';
+import { signedIn, TEST_AUTH } from './admin-auth.ts';
 
 const app = Fastify();
 const gate = registerAdminGate(app, { slots: 2 });
@@ -109,4 +114,48 @@ describe('admin gate', () => {
     expect((await Promise.all(second)).map((r) => r.statusCode)).toEqual(Array(4).fill(200));
     await gated.close();
   });
+
+  it('lets the board and its parts by, as README says: /board/live and /board/board.js answer while every slot is held', async () => {
+    const held = Fastify();
+    const g = registerAdminGate(held, { slots: 1 });
+    const release: Array<() => void> = [];
+    held.get('/api/held', async () => {
+      await new Promise<void>((resolve) => release.push(resolve));
+      return { ok: true };
+    });
+    for (const p of ['/board', '/board/live', '/board/board.js']) held.get(p, async () => 'board');
+    const holding = held.inject('/api/held');
+    const waiting = held.inject('/api/held');
+    await vi.waitFor(() => expect(g.waiting()).toBe(1), { timeout: 10_000, interval: 5 });
+    for (const p of ['/board', '/board/live', '/board/board.js']) expect((await held.inject(p)).statusCode, p).toBe(200);
+    await vi.waitFor(() => expect(release.length).toBe(1), { timeout: 10_000, interval: 5 });
+    release.shift()!();
+    await vi.waitFor(() => expect(release.length).toBe(1), { timeout: 10_000, interval: 5 });
+    release.shift()!();
+    expect((await Promise.all([holding, waiting])).map((r) => r.statusCode)).toEqual([200, 200]);
+    await held.close();
+  });
+
+  it('in the app, the login check comes first: requests without a session get their 401 without taking the signed-in maintainers\' turns', async () => {
+    const ledger = tempLedger();
+    const session = { phase: 'shopping', current: null, cart: () => null };
+    const app = buildApp({ store: { id: 's1', village: 'v1', name: '前进村积分超市' }, health: new HealthBoard(), db: () => ledger.db, ledgerRules: { creditFloor: 0 }, auth: TEST_AUTH, session }, pino({ level: 'silent' }));
+    try {
+      session.phase = 'idle';
+      const s = await signedIn(app, ledger.db);
+      session.phase = 'shopping'; // a villager inside: 25 requests a second pass the gate
+      const t0 = performance.now();
+      // .then() sends each at once (an inject is sent when it is awaited)
+      const flood = Array.from({ length: 300 }, () => app.inject('/api/store').then((r) => r));
+      const mine = await app.inject({ url: '/api/store', headers: { cookie: s.cookie } });
+      const elapsed = performance.now() - t0;
+      expect(mine.statusCode).toBe(200);
+      expect(new Set((await Promise.all(flood)).map((r) => r.statusCode))).toEqual(new Set([401]));
+      // behind 300 gated requests at 25 a second it would have waited at least 11 s
+      expect(elapsed).toBeLessThan(5000);
+    } finally {
+      await app.close();
+      ledger.cleanup();
+    }
+  }, 60_000);
 });

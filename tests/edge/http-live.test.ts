@@ -2,7 +2,8 @@
  * The live page's stream, read by a real client (fetch on a listening app, the SSE frames
  * parsed as a browser's EventSource does): a snapshot first, then the door, the cart, the
  * door's decisions in plain words and the alarms as the daemon's events arrive; no session,
- * no stream; closing the server ends open streams.
+ * no stream, and a session that ends (logout, new password, expiry) ends its stream; closing
+ * the server ends open streams.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EventEmitter } from 'node:events';
@@ -16,7 +17,9 @@ import { addVillager } from '../../edge/ledger/villagers.ts';
 import { upsertProduct, upsertSlot } from '../../edge/ledger/products.ts';
 import { insertEntryEvent } from '../../edge/ledger/entry-events.ts';
 import { tempLedger } from '../ledger/helpers.ts';
-import { signedIn, TEST_AUTH, type Signed } from './admin-auth.ts';
+import { createAccount, signedIn, signIn, TEST_AUTH, type Signed } from './admin-auth.ts';
+import { setAdminPassword } from '../../edge/ledger/admin-accounts.ts';
+import { hashPassword } from '../../edge/http/passwords.ts';
 
 /** The lock driver as the feed sees it. */
 class FakeLock extends EventEmitter {
@@ -249,6 +252,40 @@ describe('live stream', () => {
     expect(await script.text()).toContain("new EventSource('/api/live')");
     const en = await fetch(`${base}/live?lang=en`, { headers: { cookie: s.cookie } });
     expect(await en.text()).toContain('<html lang="en">');
+  });
+
+  it('ends a stream when its session ends: logout at once; a new password or the expiry before anything more is sent', async () => {
+    // logout with the stream's own cookie: the stream ends without waiting for a message
+    const a = await signIn(app);
+    const byLogout = await openStream(a.cookie);
+    await byLogout.next('snapshot');
+    const out = await fetch(`${base}/logout`, { method: 'POST', headers: { ...a.post, 'content-type': 'application/json' }, body: '{}' });
+    expect(out.status).toBe(200);
+    await byLogout.ended();
+
+    // a new password set by `store-edge admin password` (another process): no event reaches the old stream
+    await createAccount(ledger.db, 'li');
+    const li = await signIn(app, 'li');
+    const byPassword = await openStream(li.cookie);
+    await byPassword.next('snapshot');
+    setAdminPassword(ledger.db, 'li', await hashPassword('another password 123'));
+    // a session whose working day is over
+    const b = await signIn(app);
+    const byExpiry = await openStream(b.cookie);
+    await byExpiry.next('snapshot');
+    const sid = decodeURIComponent(b.cookie.slice('store_admin='.length)).split('.')[0]!;
+    expect(ledger.db.prepare('UPDATE admin_sessions SET expires_at = ? WHERE sid = ?').run('2000-01-01T00:00:00.000Z', sid).changes).toBe(1);
+    // a tablet still signed in keeps receiving
+    const kept = await openStream(s.cookie);
+    await kept.next('snapshot');
+
+    live.raise({ kind: 'backup_failed', zh: '备份失败（会话结束后）', en: 'backup failed (after the session ended)' });
+    await kept.next('alarms', (d: Array<{ zh: string }>) => d.some((x) => x.zh.includes('会话结束后')));
+    await byPassword.ended();
+    await byExpiry.ended();
+    expect(byPassword.pending('alarms')).toBe(0);
+    expect(byExpiry.pending('alarms')).toBe(0);
+    kept.close();
   });
 
   it('ends open streams when the server closes', async () => {

@@ -87,6 +87,23 @@ describe('refunds', () => {
     expect(again.statusCode).toBe(409);
   });
 
+  it('a review charge that went into debt counts in full: the purchase may be refunded what it asked, once the debt is paid', async () => {
+    const db = ledger.db;
+    addVillager(db, { id: 'V003', name: '李大爷', village: '前进村' });
+    applyEntry(db, { id: 'e3', villagerId: 'V003', kind: 'award', points: 60, reason: '修水渠', origin: 'cli' }, rules);
+    openSession(db, { id: 'buy-3', kind: 'shopping', villagerId: 'V003', enteredBy: 'card', state: 'shopping', context: {} });
+    settleSession(db, { sessionId: 'buy-3', lines: [{ sku: 'oil', slot: 'B1', count: 2 }], review: [{ slot: 'A2', reason: 'moved_out', deltaG: -240, detail: null }] }, rules);
+    const line = listOpenReview(db).find((l) => l.session_id === 'buy-3')!;
+    const res = await post(`/api/review/${line.id}/resolve`, { resolution: 'correct', sku: 'soap', count: 2 });
+    expect(res.json()).toMatchObject({ entry: { points: 0 }, debt: 16 });
+    applyEntry(db, { id: 'e4', villagerId: 'V003', kind: 'award', points: 50, reason: '修水渠', origin: 'cli' }, rules);
+    expect(requireVillager(db, 'V003')).toMatchObject({ balance: 34, debt: 0 });
+    expect((await as(s)(app, '/api/receipts/buy-3/refund')).json()).toMatchObject({ cost: 76, refunded: 0, left: 76 });
+    const full = await post('/api/receipts/buy-3/refund', { points: 76, reason: '整单退' });
+    expect(full.statusCode, full.body).toBe(201);
+    expect(requireVillager(db, 'V003')).toMatchObject({ balance: 110, debt: 0 });
+  });
+
   it('refunds once for one form sent twice (a double click, a resend), and again for a fresh form, within the purchase\'s limit', async () => {
     const db = ledger.db;
     openSession(db, { id: 'buy-2', kind: 'shopping', villagerId: 'V001', enteredBy: 'card', state: 'shopping', context: {} });

@@ -6,13 +6,16 @@
  */
 import { describe, expect, it, afterAll } from 'vitest';
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
 import { validateConfig } from '../../edge/config/load.ts';
 import { StoreDaemon } from '../../edge/main.ts';
 import { keyPaths, migrateKeys, withKeysApart } from '../../edge/keys.ts';
 import { tempDir } from '../ledger/helpers.ts';
+import { loadOrCreateStoreKey } from '../../cloud-sync/agent/identity.ts';
+import { closeLedger, openLedger } from '../../edge/ledger/db.ts';
+import { recordedStore } from '../../edge/ledger/store-identity.ts';
 
 const t = tempDir('keys-');
 afterAll(() => t.cleanup());
@@ -73,6 +76,27 @@ describe('moving the keys out of the data folder', () => {
     expect(existsSync(face)).toBe(false);
   }, 60_000);
 
+  it("at start: the store's sync key beside the ledger, found readable by others, is made 0600 with a log line", async () => {
+    const data = path.join(t.dir, 'sync-mode', 'data');
+    mkdirSync(data, { recursive: true });
+    const syncKey = path.join(data, 'sync-store-key.pem');
+    loadOrCreateStoreKey(data, 'k1');
+    chmodSync(syncKey, 0o644);
+    const lines: string[] = [];
+    const d = new StoreDaemon(config(data), pino({ level: 'info' }, { write: (s: string) => lines.push(s) }));
+    try {
+      await d.start();
+    } finally {
+      await d.stop();
+    }
+    expect(mode(syncKey)).toBe(0o600);
+    expect(lines.join('')).toContain(`已收紧文件权限: ${syncKey} 644 → 600`);
+    // the daemon also records which store the ledger is (store-edge restore refuses another's copy by it)
+    const db = openLedger(path.join(data, 'ledger.sqlite'));
+    expect(recordedStore(db)).toEqual({ id: 'demo-store', village: 'demo-village' });
+    closeLedger(db);
+  }, 60_000);
+
   it('refuses two different keys, and explains a read-only credentials folder', () => {
     const data = path.join(t.dir, 'b', 'data');
     mkdirSync(path.join(data, 'keys'), { recursive: true });
@@ -89,6 +113,20 @@ describe('moving the keys out of the data folder', () => {
     chmodSync(creds, 0o500);
     if (process.getuid?.() === 0) return; // root writes anywhere: the read-only case cannot be made here
     expect(() => migrateKeys(config(data), { env: { CREDENTIALS_DIRECTORY: creds } })).toThrow(/LoadCredential=face-templates.key/);
+  });
+
+  it('a keys folder that is the data folder\'s own keys/ by another path (a symlink) moves nothing and deletes nothing', async () => {
+    const data = path.join(t.dir, 'same', 'data');
+    mkdirSync(path.join(data, 'keys'), { recursive: true });
+    writeFileSync(path.join(data, 'keys', 'face-templates.key'), Buffer.alloc(32, 5), { mode: 0o600 });
+    writeFileSync(path.join(data, 'keys', 'admin-session.key'), Buffer.alloc(32, 6), { mode: 0o600 });
+    const link = path.join(t.dir, 'same', 'link');
+    symlinkSync(data, link);
+    expect(migrateKeys(config(data, { keys_dir: path.join(link, 'keys') }), { env: {} })).toEqual([]);
+    const cli = await run('keys', 'migrate', '--to', path.join(link, 'keys'), '--data-dir', data, '--yes');
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(readFileSync(path.join(data, 'keys', 'face-templates.key'))).toEqual(Buffer.alloc(32, 5));
+    expect(readFileSync(path.join(data, 'keys', 'admin-session.key'))).toEqual(Buffer.alloc(32, 6));
   });
 });
 

@@ -4,11 +4,13 @@
  * with a bilingual message and a non-zero exit, never a stack trace or a half-running daemon.
  */
 import { describe, it, expect, afterAll } from 'vitest';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createServer } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { tempDir } from '../ledger/helpers.ts';
+import { closeLedger, openLedger } from '../../edge/ledger/db.ts';
+import { addAdminAccount } from '../../edge/ledger/admin-accounts.ts';
 
 const bin = path.resolve(import.meta.dirname, '../../bin/store-edge.mjs');
 const t = tempDir('start-errors-');
@@ -111,5 +113,37 @@ describe('store-edge start refuses', () => {
     expect(err).toContain('还没有管理账号，管理页面不能监听 0.0.0.0');
     expect(err).toContain('only once an admin account exists');
     expect(err).not.toContain('内部错误');
+  }, 120_000);
+
+  it('a jobs.timezone that is not a time zone: exit 2 naming the key, and doctor fails the config too', async () => {
+    const cfg = path.join(t.dir, 'bad-tz.yaml');
+    writeFileSync(cfg, `data_dir: ${JSON.stringify(path.join(t.dir, 'tz'))}\ndemo: true\ndemo_loop: false\nhttp: { port: 0 }\njobs: { timezone: "Asia/Shanghia" }\n`);
+    const d = start('--config', cfg);
+    const code = await Promise.race([d.exited, d.ready.then(() => 'running')]);
+    const { err } = d.output();
+    expect(code, err).toBe(2);
+    expect(err).toContain('jobs.timezone');
+    expect(err).toContain('不是有效的时区名');
+    const doctor = spawnSync(process.execPath, [bin, 'doctor', '--config', cfg], { encoding: 'utf8', env: { ...process.env, STORE_EDGE_CONFIG: '' } });
+    expect(doctor.status, doctor.stdout + doctor.stderr).toBe(2);
+    expect(doctor.stdout + doctor.stderr).toContain('jobs.timezone');
+  }, 120_000);
+
+  it('an http.host that does not resolve, or is not an address of this PC: exit 2, CONFIG_INVALID naming http.host, bilingual', async () => {
+    const dir = path.join(t.dir, 'bad-host');
+    // an account exists, so a host beyond this machine is allowed and the address itself is tried
+    const db = openLedger(path.join(dir, 'ledger.sqlite'));
+    addAdminAccount(db, { username: 'wang', displayName: '王师傅', role: 'maintainer', passwordHash: 'scrypt$not-used' });
+    closeLedger(db);
+    for (const [host, words] of [['no-such-host.invalid', '无法解析为地址'], ['192.0.2.10', '不是本机的地址']] as const) {
+      const d = startWith({ STORE_EDGE_HTTP_HOST: host }, '--http-port', '0', '--data-dir', dir);
+      const code = await Promise.race([d.exited, d.ready.then(() => 'running')]);
+      const { err } = d.output();
+      expect(code, err).toBe(2);
+      expect(err).toContain('CONFIG_INVALID');
+      expect(err).toContain(`http.host "${host}"`);
+      expect(err).toContain(words);
+      expect(err).not.toContain('内部错误');
+    }
   }, 120_000);
 });
