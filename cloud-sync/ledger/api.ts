@@ -21,14 +21,14 @@ import { isEdgeError, ErrorCode } from '../../edge/errors.ts';
 import type { Logger } from '../../edge/log.ts';
 import type { SqlDb } from './sql.ts';
 import type { LedgerService } from './service.ts';
-import { registerGovernance, type Principal } from './governance/routes.ts';
+import { registerGovernance, registerVillagerLogin, type Principal } from './governance/routes.ts';
 import { VillagerSessions } from './governance/auth.ts';
 import { validationError } from './governance/errors.ts';
 import { registerRollupRoutes } from './governance/rollup-routes.ts';
 import { RollupRunner } from './governance/rollup-runner.ts';
 import { registerVillagerRoutes } from './governance/villager-routes.ts';
 import { qrIssuer } from './governance/qr.ts';
-import { registerPages, SESSION_COOKIE } from './web/pages.ts';
+import { registerPageLogin, registerPages, SESSION_COOKIE } from './web/pages.ts';
 import { registerBoardRoutes } from './board/routes.ts';
 import { registerStaffRoutes, STAFF_COOKIE } from './staff/routes.ts';
 import { sessionAccount, type StaffAccount } from './staff/accounts.ts';
@@ -82,7 +82,7 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
   // No inline script on any page; scripts, styles and images from the ledger itself only.
   void app.register(fastifyHelmet, { contentSecurityPolicy: { directives: { 'script-src': ["'self'"], 'style-src': ["'self'"], 'img-src': ["'self'", 'data:', 'blob:'] } } });
   void app.register(fastifyMultipart, { limits: { fileSize: 8 * 1024 * 1024, files: 1 } });
-  // Only the staff login and setup are limited (their route config says how much).
+  // Only the staff and villager logins and the staff setup are limited (their route config says how much).
   void app.register(fastifyRateLimit, {
     global: false,
     errorResponseBuilder: (_req, ctx) => ({
@@ -103,7 +103,7 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
     const t = who(req);
     return t !== undefined && (t.role === 'town' || t.village === village);
   };
-  const sessions = new VillagerSessions();
+  const sessions = new VillagerSessions(deps.db);
   const sessionCookie = (req: { cookies: Record<string, string | undefined> }) => req.cookies[SESSION_COOKIE] || undefined;
   /** A villager signed in by the page's cookie rather than a bearer token. */
   const byCookie = (req: FastifyRequest) => req.headers.authorization === undefined && (sessionCookie(req) !== undefined || Boolean(req.cookies[STAFF_COOKIE]));
@@ -224,6 +224,10 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
   registerPages(app, { ...gov, sessionCookie, csrfFor: (reply, session) => reply.generateCsrf({ userInfo: sha(session).toString('base64url') }) });
   registerBoardRoutes(app, { ...gov, board: deps.board });
   // In a child context, so the rate limit (a plugin that marks routes as they are added) is loaded first.
-  void app.register(async (scope) => registerStaffRoutes(scope, { ...gov, setupToken: deps.setupToken, villagerCookie: SESSION_COOKIE, csrfFor: (reply, session) => reply.generateCsrf({ userInfo: sha(session).toString('base64url') }) }));
+  void app.register(async (scope) => {
+    registerStaffRoutes(scope, { ...gov, setupToken: deps.setupToken, villagerCookie: SESSION_COOKIE, csrfFor: (reply, session) => reply.generateCsrf({ userInfo: sha(session).toString('base64url') }) });
+    registerVillagerLogin(scope, gov);
+    registerPageLogin(scope, { ...gov, sessionCookie, csrfFor: (reply, session) => reply.generateCsrf({ userInfo: sha(session).toString('base64url') }) });
+  });
   return app;
 }
