@@ -87,10 +87,13 @@ export function registerTaskRoutes(app: GovApp, deps: GovDeps): void {
   // Decisions: the award or penalty, or its reversal, is an entry signed and sent to the stores.
   app.post('/api/villages/:village/claims/:claim/approve', { schema: { params: VClaim, body: Type.Optional(Type.Object({ points: Type.Optional(Points) }, { additionalProperties: false })) } }, async (req) => {
     const p = gate(deps, req, req.params.village, 'manage');
-    const r = await approveClaim(deps.db, req.params.village, req.params.claim, req.body?.points, actorOf(p), deps.clock());
-    // Also when already approved: an award lost between the two steps is made now (same entry id).
-    const a = await deps.service.award(req.params.village, r.entry);
-    return { claim: r.claim, entry: r.entry, duplicate: r.duplicate, published: a.published, balance: await balanceOf(deps.db, r.claim.villager_id) };
+    // The approval and its entry in one transaction. Also when already approved: an entry missing
+    // (an approval made before both were one step) is made now, under the same id.
+    const { result: r, published } = await deps.service.decide(req.params.village, async (tx) => {
+      const d = await approveClaim(tx, req.params.village, req.params.claim, req.body?.points, actorOf(p), deps.clock());
+      return { entries: [d.entry], result: d };
+    });
+    return { claim: r.claim, entry: r.entry, duplicate: r.duplicate, published, balance: await balanceOf(deps.db, r.claim.villager_id) };
   });
   const Reason = Type.Object({ reason: Type.String({ minLength: 1, maxLength: 300 }) }, { additionalProperties: false });
   app.post('/api/villages/:village/claims/:claim/reject', { schema: { params: VClaim, body: Reason } }, async (req) => {
@@ -99,8 +102,12 @@ export function registerTaskRoutes(app: GovApp, deps: GovDeps): void {
   });
   app.post('/api/villages/:village/claims/:claim/reverse', { schema: { params: VClaim, body: Reason } }, async (req) => {
     const p = gate(deps, req, req.params.village, 'manage');
-    const r = await reverseClaim(deps.db, req.params.village, req.params.claim, req.body.reason, actorOf(p), deps.clock());
-    const a = await deps.service.award(req.params.village, r.entry);
-    return { claim: r.claim, entry: r.entry, duplicate: r.duplicate, published: a.published, balance: await balanceOf(deps.db, r.claim.villager_id) };
+    // The reversal only beside the award it reverses: an approval whose entry is missing gets it
+    // first, in the same transaction, so the reversal never takes points that were never given.
+    const { result: r, published } = await deps.service.decide(req.params.village, async (tx) => {
+      const d = await reverseClaim(tx, req.params.village, req.params.claim, req.body.reason, actorOf(p), deps.clock());
+      return { entries: [d.original, d.entry], result: d };
+    });
+    return { claim: r.claim, entry: r.entry, duplicate: r.duplicate, published, balance: await balanceOf(deps.db, r.claim.villager_id) };
   });
 }
