@@ -30,6 +30,14 @@ interface Row extends StaffAccount { password_hash: string; failed_logins: numbe
 export const STAFF_SESSION_MS = 8 * 3_600_000;
 export const MAX_FAILED_LOGINS = 5;
 export const LOCK_MS = 15 * 60_000;
+/** Password attempts (the login, the setup, one's own password change) per client address per minute (all accounts together). */
+export const LOGIN_RATE_PER_MINUTE = 10;
+
+/** The answer (423) to a password attempt on a locked account, even with the right password. */
+export const lockedRefusal = (until: string | null) => ({
+  error: 'ACCOUNT_LOCKED', field: 'password', locked_until: until, zh: '密码错误次数过多，账号已锁定，请 15 分钟后再试或请镇里解锁',
+  message: until ? `too many wrong passwords; this account is locked until ${until}` : 'too many wrong passwords; this account is locked',
+});
 
 const sha = (s: string) => createHash('sha256').update(s).digest('base64url');
 const COLUMNS = 'username, display_name, role, village, password_hash, failed_logins, locked_until, last_login_at, disabled_at, created_by, created_at';
@@ -154,12 +162,6 @@ export async function settleFailedLogin(db: SqlDb, username: string, now: Date):
 /** A reserved attempt had the right password but signs in no session (a disabled account): it no longer counts. */
 export async function releaseLoginAttempt(db: SqlDb, username: string): Promise<void> {
   await db.run('UPDATE staff_accounts SET failed_logins = CASE WHEN failed_logins > 0 THEN failed_logins - 1 ELSE 0 END WHERE username = $1', [username]);
-}
-
-/** Counts a wrong password checked without a reservation; the MAX_FAILED_LOGINS-th in a row locks the account for LOCK_MS. Answers the lock's end, if it locked. */
-export async function recordFailedLogin(db: SqlDb, username: string, now: Date): Promise<string | undefined> {
-  const reserved = await reserveLoginAttempt(db, username, now);
-  return reserved.ok ? settleFailedLogin(db, username, now) : reserved.locked_until ?? undefined;
 }
 
 /** A successful login: failures forgotten, a new session. Answers the session's token (for the cookie). */

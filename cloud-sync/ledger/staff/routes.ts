@@ -17,12 +17,11 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { dummyHash, hashPassword, verifyPassword } from '../../../lib/passwords.ts';
 import { fieldError } from '../governance/rules.ts';
 import type { GovApp, GovDeps } from '../governance/access.ts';
-import { addStaff, countStaff, getStaff, openSession, releaseLoginAttempt, reserveLoginAttempt, settleFailedLogin, endSession, type StaffAccount } from './accounts.ts';
+import { addStaff, countStaff, getStaff, lockedRefusal, LOGIN_RATE_PER_MINUTE, openSession, releaseLoginAttempt, reserveLoginAttempt, settleFailedLogin, endSession, type StaffAccount } from './accounts.ts';
 import { checkAccount, NewAccount, registerStaffAccountRoutes } from './account-routes.ts';
 
 export const STAFF_COOKIE = 'ledger_staff';
-/** Login and setup attempts per client address per minute (all accounts together). */
-export const LOGIN_RATE_PER_MINUTE = 10;
+export { LOGIN_RATE_PER_MINUTE } from './accounts.ts';
 
 export interface StaffDeps extends GovDeps {
   /** When set, the first-run setup needs it (the link with it is in the ledger's log). */
@@ -71,8 +70,7 @@ export function registerStaffRoutes(app: GovApp, deps: StaffDeps): void {
     const reserved = await reserveLoginAttempt(deps.db, username, now);
     if (!reserved.ok && !reserved.unknown) {
       req.log.warn({ username }, 'staff login refused: account locked / 账号已锁定，拒绝登录');
-      const until = reserved.locked_until;
-      return reply.status(423).send({ error: 'ACCOUNT_LOCKED', message: until ? `too many wrong passwords; this account is locked until ${until}` : 'too many wrong passwords; this account is locked', zh: '密码错误次数过多，账号已锁定，请 15 分钟后再试或请镇里解锁', field: 'password', locked_until: until });
+      return reply.status(423).send(lockedRefusal(reserved.locked_until));
     }
     const account = await getStaff(deps.db, username);
     // An unknown name costs the same scrypt as a wrong password, so timing does not tell.
