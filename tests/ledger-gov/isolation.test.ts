@@ -3,6 +3,7 @@
  * of the ledger API (the list of routes is read from the app itself, so a new route without a
  * case here fails this test); a villager sees only their own; the town reads but does not manage.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ledgerDbKind } from '../../harness/sync/rig.ts';
 import { govApp, routesOf, type GovApp } from './gov-app.ts';
@@ -188,6 +189,28 @@ describe(`governance roles and isolation (${ledgerDbKind})`, () => {
     expect(locked.statusCode).toBe(429);
     expect(locked.json()).toMatchObject({ field: 'pin', zh: expect.stringContaining('稍后') });
     expect((await g.call('not-a-session', 'GET', `/api/villages/${g.a}/me`)).statusCode).toBe(401);
+  });
+
+  it('the town (its token or a town account signed in) writes no village\'s data through the plain routes: 403, and village b is as it was', async () => {
+    const before = await stateOfB();
+    const townStaff = await g.staff('town-clerk');
+    const storeKey = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    for (const who of [g.town, townStaff]) {
+      for (const [method, url, body] of [
+        ['PUT', `/api/villages/${g.b}/villagers/wang`, { name: '王', status: 'blocked' }],
+        ['POST', `/api/villages/${g.b}/entries`, { id: 'town-award', villager: 'wang', kind: 'award', points: 500, reason: '镇里给的' }],
+        ['POST', `/api/villages/${g.b}/entries`, { id: 'town-penalty', villager: 'wang', kind: 'penalty', points: -200, reason: '镇里扣的' }],
+        ['POST', `/api/villages/${g.b}/commands`, { command: 'block', villager: 'wang' }],
+        ['PUT', `/api/villages/${g.b}/stores/town-store`, { key_id: 'k1', public_key: storeKey }],
+      ] as const) {
+        const r = await g.call(who, method, url, body);
+        expect({ url, status: r.statusCode, body: r.json() }).toMatchObject({ url, status: 403, body: { error: 'FORBIDDEN', field: 'role', zh: expect.stringContaining('镇级账号') } });
+      }
+    }
+    expect(await stateOfB()).toEqual(before);
+    // Reading stays the town's; the village writes its own.
+    expect((await g.call(g.town, 'GET', `/api/villages/${g.b}/villagers/wang`)).statusCode).toBe(200);
+    expect((await g.call(g.vb, 'PUT', `/api/villages/${g.b}/stores/own-store`, { key_id: 'k1', public_key: storeKey })).statusCode).toBe(200);
   });
 
   it('wrong PINs sent together meet the lock too: at most five are checked, and the right PIN after them is refused', async () => {
