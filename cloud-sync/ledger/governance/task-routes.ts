@@ -55,7 +55,7 @@ export function registerTaskRoutes(app: GovApp, deps: GovDeps): void {
     schema: { params: VClaim, body: Type.Object({ evidence: Type.Optional(Evidence), note: Type.Optional(Note) }, { additionalProperties: false }) },
   }, async (req) => {
     const p = gate(deps, req, req.params.village, 'villager') as Extract<Principal, { role: 'villager' }>;
-    await checkEvidenceRef(deps.db, req.params.village, p.villager, req.body.evidence);
+    await checkEvidenceRef(deps.db, req.params.village, p.villager, req.body.evidence, 'villager');
     return reportDone(deps.db, req.params.village, req.params.claim, p.villager, req.body, deps.clock());
   });
   // A villager's self-report (动态申报), or a record the village files for a villager.
@@ -70,7 +70,7 @@ export function registerTaskRoutes(app: GovApp, deps: GovDeps): void {
       villager = p.villager;
     }
     if (!villager) throw fieldError('villager', 'villager is required when the village files a record', '请填写村民编号');
-    await checkEvidenceRef(deps.db, req.params.village, villager, req.body.evidence);
+    await checkEvidenceRef(deps.db, req.params.village, villager, req.body.evidence, p.role === 'villager' ? 'villager' : 'village');
     return reply.status(201).send(await fileReport(deps.db, req.params.village, p.role === 'villager' ? 'self' : 'village', { ...req.body, villager }, actorOf(p), deps.clock()));
   });
 
