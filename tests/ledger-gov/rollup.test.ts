@@ -60,6 +60,17 @@ describe(`town roll-up (${ledgerDbKind})`, () => {
     await g.close();
   });
 
+  it('participation counts neither in `villagers` nor in `awarded` a villager who left, so the rate stays within 1', async () => {
+    const status = async (st: string) => expect((await g.call(g.vb, 'PUT', `/api/villages/${g.b}/villagers/wang`, { name: '王', status: st })).statusCode).toBe(200);
+    await status('left');
+    try {
+      const r = (await g.call(g.town, 'GET', `/api/town/rollup?village=${g.b}`)).json() as Rollup;
+      expect(r.participation.find((p) => p.village === g.b)).toEqual(expect.objectContaining({ villagers: 0, awarded: 0, rate: 0 }));
+    } finally {
+      await status('active');
+    }
+  });
+
   it('the town sees every village: points per month, most-used items, participation and sales', async () => {
     const res = await g.call(g.town, 'GET', '/api/town/rollup');
     expect(res.statusCode).toBe(200);

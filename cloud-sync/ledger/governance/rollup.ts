@@ -87,7 +87,7 @@ export async function rollup(db: SqlDb, villages: string[], period: Period, only
   const participation = !want.has('participation') ? [] : await db.query<Record<string, string | number>>(`
     SELECT v.id AS village, v.name,
       (SELECT COUNT(*) FROM villagers p WHERE p.village = v.id AND p.status <> 'left') AS villagers,
-      (SELECT COUNT(DISTINCT e.villager_id) FROM entries e WHERE e.village = v.id AND e.kind = 'award' AND e.created_at >= $1 AND e.created_at < $2) AS awarded
+      (SELECT COUNT(DISTINCT e.villager_id) FROM entries e JOIN villagers p ON p.id = e.villager_id WHERE e.village = v.id AND p.status <> 'left' AND e.kind = 'award' AND e.created_at >= $1 AND e.created_at < $2) AS awarded
     FROM villages v WHERE v.id IN (${vs}) ORDER BY v.id`, [lo, hi, ...villages]);
 
   return {
