@@ -123,8 +123,11 @@ describe(`evidence photo retention (${ledgerDbKind})`, () => {
     } finally {
       await job.stop();
     }
-    for (const bad of [{ evidenceKeepDays: -1 }, { evidenceKeepDays: 1.5 }, { alarmKeepDays: -3 }, { alarmKeepDays: 0.5 }, { cron: 'every night' }, { timezone: 'Mars/Olympus' }]) {
+    for (const bad of [{ evidenceKeepDays: -1 }, { evidenceKeepDays: 1.5 }, { evidenceKeepDays: 200_000_000 }, { evidenceKeepDays: 36_501 }, { alarmKeepDays: -3 }, { alarmKeepDays: 0.5 }, { alarmKeepDays: 1e12 }, { cron: 'every night' }, { timezone: 'Mars/Olympus' }]) {
       expect(() => LedgerRetention.check({ evidenceKeepDays: 365, alarmKeepDays: 365, cron: '15 3 * * *', timezone: 'Asia/Shanghai', ...bad })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', zh: expect.any(String) }));
     }
+    // The largest accepted period still purges (a cut-off a Date can hold).
+    expect(() => LedgerRetention.check({ evidenceKeepDays: 36_500, alarmKeepDays: 36_500, cron: '15 3 * * *', timezone: 'Asia/Shanghai' })).not.toThrow();
+    expect(await purgeEvidence(g.db, 36_500, new Date())).toMatchObject({ purged: 0 });
   }, 60_000);
 });
