@@ -136,7 +136,7 @@ describe(`town roll-up (${ledgerDbKind})`, () => {
   });
 
   it('refuses a bad period or table on the field at fault', async () => {
-    for (const [q, field] of [['from=2026-13', 'from'], ['to=26-01', 'to'], ['from=2026-05&to=2026-01', 'from'], ['from=2000-01&to=2026-01', 'from']] as const) {
+    for (const [q, field] of [['from=2026-13', 'from'], ['to=26-01', 'to'], ['from=2026-05&to=2026-01', 'from'], ['from=2000-01&to=2026-01', 'from'], ['from=0999-01&to=0999-02', 'from'], ['to=0999-02', 'to'], ['from=0000-01&to=1000-01', 'from']] as const) {
       const res = await g.call(g.town, 'GET', `/api/town/rollup?${q}`);
       expect({ q, status: res.statusCode, field: (res.json() as { field?: string }).field }).toEqual({ q, status: 400, field });
       expect((res.json() as { zh: string }).zh).toMatch(/月份|区间/);
