@@ -140,6 +140,20 @@ describe(`governance tasks (${ledgerDbKind})`, () => {
     expect((await entries()).map((e) => e.id)).toEqual([`gov:${half.id}`, `gov:${half.id}:reversal`]);
   });
 
+  it('approve and login-codes take a request with no body at all (every field is optional)', async () => {
+    await g.villager(g.a, 'zheng');
+    const c = (await g.call(g.va, 'POST', `/api/villages/${g.a}/reports`, { item: 'GOV-MEETING', villager: 'zheng' })).json() as { id: string };
+    const approve = await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${c.id}/approve`);
+    expect(approve.statusCode, approve.body).toBe(200);
+    expect(approve.json()).toMatchObject({ balance: 2, claim: { status: 'approved' } });
+    const codes = await g.call(g.va, 'POST', `/api/villages/${g.a}/villagers/zheng/login-codes`);
+    expect(codes.statusCode, codes.body).toBe(201);
+    // A body that is not an object is still refused, with the body named in Chinese too.
+    const odd = await g.app.inject({ method: 'POST', url: `/api/villages/${g.a}/villagers/zheng/login-codes`, headers: { authorization: `Bearer ${g.va}`, 'content-type': 'application/json' }, payload: '[1]' });
+    expect(odd.statusCode).toBe(400);
+    expect(odd.json()).toMatchObject({ zh: expect.stringMatching(/^请求内容/) });
+  });
+
   it('bad input gets field-level errors in both languages', async () => {
     const neg = await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '扫地', item: 'VOL-SERVICE', points: -3, max_claimants: 1 });
     expect(neg.statusCode).toBe(400);

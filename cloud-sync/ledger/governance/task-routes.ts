@@ -5,7 +5,7 @@ import { balanceOf } from '../tables.ts';
 import { fieldError, ItemCode } from './rules.ts';
 import { approveClaim, claimOf, claimTask, closeTask, fileReport, listClaims, listTasks, publishTask, rejectClaim, reportDone, reverseClaim, taskOf, type Claim } from './tasks.ts';
 import { checkEvidenceRef } from './evidence.ts';
-import { actorOf, gate, Id, VillageParams, type GovApp, type GovDeps, type Principal } from './access.ts';
+import { actorOf, emptyBodyIsObject, gate, Id, VillageParams, type GovApp, type GovDeps, type Principal } from './access.ts';
 
 const TaskId = Type.String({ minLength: 1, maxLength: 40, pattern: '^[A-Za-z0-9_-]+$' });
 const ClaimId = Type.String({ minLength: 1, maxLength: 120, pattern: '^[A-Za-z0-9_.-]+$' });
@@ -85,7 +85,7 @@ export function registerTaskRoutes(app: GovApp, deps: GovDeps): void {
   });
 
   // Decisions: the award or penalty, or its reversal, is an entry signed and sent to the stores.
-  app.post('/api/villages/:village/claims/:claim/approve', { schema: { params: VClaim, body: Type.Optional(Type.Object({ points: Type.Optional(Points) }, { additionalProperties: false })) } }, async (req) => {
+  app.post('/api/villages/:village/claims/:claim/approve', { preValidation: emptyBodyIsObject, schema: { params: VClaim, body: Type.Optional(Type.Object({ points: Type.Optional(Points) }, { additionalProperties: false })) } }, async (req) => {
     const p = gate(deps, req, req.params.village, 'manage');
     // The approval and its entry in one transaction. Also when already approved: an entry missing
     // (an approval made before both were one step) is made now, under the same id.
