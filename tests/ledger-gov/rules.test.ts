@@ -101,6 +101,15 @@ describe(`governance rule library (${ledgerDbKind})`, () => {
     const t = await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '明年的事', item: 'A-LATER', max_claimants: 1 });
     expect(t.statusCode).toBe(400);
     expect(t.json()).toMatchObject({ field: 'item', zh: expect.stringContaining('未启用') });
+    // The list a villager picks from (the phone page's) holds only items in force; ?all=true every one.
+    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/items`, item('A-OLD'))).statusCode).toBe(201);
+    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/items/A-OLD/retire`)).statusCode).toBe(200);
+    const zhou = await g.villager(g.a, 'zhou');
+    const listed = async (query = '') => ((await g.call(zhou, 'GET', `/api/villages/${g.a}/items${query}`)).json() as { items: { code: string }[] }).items.map((i) => i.code);
+    expect(await listed()).toContain('GOV-MEETING');
+    expect(await listed()).not.toContain('A-LATER');
+    expect(await listed()).not.toContain('A-OLD');
+    expect(await listed('?all=true')).toEqual(expect.arrayContaining(['A-LATER', 'A-OLD', 'GOV-MEETING']));
   });
 
   it('cap periods start at local midnight (UTC+8), weeks on Monday', () => {

@@ -10,7 +10,7 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from '@fastify/type-provider-typebox';
 import { ErrorCode } from '../../../edge/errors.ts';
 import { balanceOf, villagerOf } from '../tables.ts';
-import { addItem, auditLog, changeItem, fieldError, ItemCode, ItemFieldsSchema, ItemInputSchema, itemVersions, latestItems, TOWN, villageItems } from './rules.ts';
+import { addItem, auditLog, changeItem, fieldError, inForce, ItemCode, ItemFieldsSchema, ItemInputSchema, itemVersions, latestItems, TOWN, villageItems } from './rules.ts';
 import { setPin, villagerLoginLimit } from './auth.ts';
 import { useLoginCode } from './login-codes.ts';
 import { actorOf, gate, Id, VillageParams, type GovApp, type GovDeps, type Principal } from './access.ts';
@@ -41,11 +41,14 @@ export function registerGovernance(app: GovApp, deps: GovDeps): void {
     return { versions: await itemVersions(deps.db, TOWN, req.params.code) };
   });
 
-  // A village's items: its own and the town's, as they stand.
+  // A village's items: its own and the town's, those in force today (what a report or task may
+  // name); with ?all=true the latest version of every one, retired and not yet active too.
   const VCode = Type.Object({ village: Id, code: ItemCode });
-  app.get('/api/villages/:village/items', { schema: { params: VillageParams } }, async (req) => {
+  app.get('/api/villages/:village/items', { schema: { params: VillageParams, querystring: Type.Object({ all: Type.Optional(Type.Boolean()) }) } }, async (req) => {
     gate(deps, req, req.params.village, 'member');
-    return { items: await villageItems(deps.db, req.params.village) };
+    const items = await villageItems(deps.db, req.params.village);
+    const now = deps.clock();
+    return { items: req.query.all ? items : items.filter((i) => inForce(i, now)) };
   });
   app.post('/api/villages/:village/items', { schema: { params: VillageParams, body: ItemInputSchema } }, async (req, reply) => {
     const p = gate(deps, req, req.params.village, 'manage');

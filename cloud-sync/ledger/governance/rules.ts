@@ -124,12 +124,17 @@ export async function itemVersion(db: SqlDb, scope: string, code: string, versio
   return r[0] && toItem(r[0]);
 }
 
+/** In force on the village day of `now`: not retired, and within its dates. */
+export const inForce = (item: Item, now: Date): boolean => {
+  const today = localDate(now);
+  return !item.retired && !(item.active_from && today < item.active_from) && !(item.active_to && today > item.active_to);
+};
+
 /** The item a village rates under now: in force (not retired, within its dates). */
 export async function itemInForce(db: SqlDb, village: string, code: string, now: Date, field = 'item'): Promise<Item> {
   const item = (await villageItems(db, village)).find((i) => i.code === code);
   if (!item) throw fieldError(field, `no rule item ${code}`, `积分细则中没有 ${code}`, 404, ErrorCode.NOT_FOUND);
-  const today = localDate(now);
-  if (item.retired || (item.active_from && today < item.active_from) || (item.active_to && today > item.active_to)) {
+  if (!inForce(item, now)) {
     throw fieldError(field, `rule item ${code} is not in force`, `积分细则 ${code}（${item.name}）当前未启用`);
   }
   return item;
