@@ -1,7 +1,7 @@
 /**
  * The village ledger's JSON API (fastify). Bearer-token auth with two staff roles: `town` sees
- * and acts on every village; `village` only on its own — another village's data answers 404,
- * as if it did not exist. Awards made here are signed and published to the village's stores.
+ * every village and creates villages, but changes no village's data (403); `village` reads and
+ * changes its own only — another village's data answers 404, as if it did not exist. Awards made here are signed and published to the village's stores.
  * Points governance (governance/) adds a third role, the villager, by session token: a bearer
  * token from `POST /api/villager/login`, or the HTTP-only cookie of the villager's phone page
  * (web/pages.ts). A request signed in by that cookie must carry a CSRF token (`x-csrf-token`)
@@ -15,20 +15,20 @@ import fastifyCsrf from '@fastify/csrf-protection';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyMultipart from '@fastify/multipart';
 import fastifyRateLimit from '@fastify/rate-limit';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { isEdgeError, ErrorCode } from '../../edge/errors.ts';
 import type { Logger } from '../../edge/log.ts';
 import type { SqlDb } from './sql.ts';
 import type { LedgerService } from './service.ts';
-import { registerGovernance, type Principal } from './governance/routes.ts';
+import { registerGovernance, registerVillagerLogin, type Principal } from './governance/routes.ts';
 import { VillagerSessions } from './governance/auth.ts';
 import { validationError } from './governance/errors.ts';
 import { registerRollupRoutes } from './governance/rollup-routes.ts';
 import { RollupRunner } from './governance/rollup-runner.ts';
 import { registerVillagerRoutes } from './governance/villager-routes.ts';
 import { qrIssuer } from './governance/qr.ts';
-import { registerPages, SESSION_COOKIE } from './web/pages.ts';
+import { registerPageLogin, registerPages, SESSION_COOKIE } from './web/pages.ts';
 import { registerBoardRoutes } from './board/routes.ts';
 import { registerStaffRoutes, STAFF_COOKIE } from './staff/routes.ts';
 import { sessionAccount, type StaffAccount } from './staff/accounts.ts';
@@ -82,7 +82,7 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
   // No inline script on any page; scripts, styles and images from the ledger itself only.
   void app.register(fastifyHelmet, { contentSecurityPolicy: { directives: { 'script-src': ["'self'"], 'style-src': ["'self'"], 'img-src': ["'self'", 'data:', 'blob:'] } } });
   void app.register(fastifyMultipart, { limits: { fileSize: 8 * 1024 * 1024, files: 1 } });
-  // Only the staff login and setup are limited (their route config says how much).
+  // Only the staff and villager logins and the staff setup are limited (their route config says how much).
   void app.register(fastifyRateLimit, {
     global: false,
     errorResponseBuilder: (_req, ctx) => ({
@@ -103,7 +103,7 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
     const t = who(req);
     return t !== undefined && (t.role === 'town' || t.village === village);
   };
-  const sessions = new VillagerSessions();
+  const sessions = new VillagerSessions(deps.db);
   const sessionCookie = (req: { cookies: Record<string, string | undefined> }) => req.cookies[SESSION_COOKIE] || undefined;
   /** A villager signed in by the page's cookie rather than a bearer token. */
   const byCookie = (req: FastifyRequest) => req.headers.authorization === undefined && (sessionCookie(req) !== undefined || Boolean(req.cookies[STAFF_COOKIE]));
@@ -146,6 +146,20 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
     }
   });
   const notFound = { error: ErrorCode.NOT_FOUND, message: 'no such village', zh: '找不到该村' };
+  /**
+   * A write to a village's own data (villagers, entries, commands, stores): that village's role
+   * only. The town reads every village but manages none (docs/governance.md, Roles), as the
+   * governance routes' gate says (403); another village, as for reading, answers 404.
+   */
+  const mayManage = (req: FastifyRequest, reply: FastifyReply, village: string): boolean => {
+    if (!mayRead(req, village)) {
+      void reply.status(404).send(notFound);
+      return false;
+    }
+    if (who(req)?.role !== 'town') return true;
+    void reply.status(403).send({ error: 'FORBIDDEN', field: 'role', message: 'the town reads a village\'s data but does not manage it: use the village\'s own token or account', zh: '镇级账号只能查看村里的数据，不能修改，请使用本村的令牌或账号' });
+    return false;
+  };
 
   app.post('/api/villages', { schema: { body: Type.Object({ id: VillageId, name: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }) } }, async (req, reply) => {
     if (who(req)?.role !== 'town') return reply.status(403).send({ error: 'FORBIDDEN', message: 'only the town creates villages', zh: '只有镇级账号可以新建村' });
@@ -156,7 +170,7 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
   app.put('/api/villages/:village/villagers/:id', {
     schema: { params: Type.Object({ village: VillageId, id: VillageId }), body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }), status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('blocked'), Type.Literal('left')])) }, { additionalProperties: false }) },
   }, async (req, reply) => {
-    if (!mayRead(req, req.params.village)) return reply.status(404).send(notFound);
+    if (!mayManage(req, reply, req.params.village)) return reply;
     const published = await deps.service.putVillager({ id: req.params.id, name: req.body.name, village: req.params.village, ...(req.body.status ? { status: req.body.status } : {}) });
     return { id: req.params.id, published };
   });
@@ -179,7 +193,7 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
       }, { additionalProperties: false }),
     },
   }, async (req, reply) => {
-    if (!mayRead(req, req.params.village)) return reply.status(404).send(notFound);
+    if (!mayManage(req, reply, req.params.village)) return reply;
     const b = req.body;
     if ((b.kind === 'award') !== (b.points > 0) || b.points === 0) return reply.status(400).send({ error: ErrorCode.INVALID_ARGUMENT, message: 'an award is positive, a penalty negative', zh: '奖励积分须为正数，扣分须为负数' });
     const r = await deps.service.award(req.params.village, { id: b.id, villager: b.villager, kind: b.kind, points: b.points, reason: b.reason, created_at: new Date().toISOString() });
@@ -189,14 +203,14 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
   app.post('/api/villages/:village/commands', {
     schema: { params: Params, body: Type.Object({ command: Type.Union(COMMANDS.map((c) => Type.Literal(c))), store: Type.Optional(VillageId), villager: Type.Optional(VillageId) }, { additionalProperties: false }) },
   }, async (req, reply) => {
-    if (!mayRead(req, req.params.village)) return reply.status(404).send(notFound);
+    if (!mayManage(req, reply, req.params.village)) return reply;
     return { published: await deps.service.publishOnStream(req.params.village, 'command', req.body) };
   });
 
   app.put('/api/villages/:village/stores/:id', {
     schema: { params: Type.Object({ village: VillageId, id: VillageId }), body: Type.Object({ key_id: Type.String({ minLength: 1, maxLength: 64 }), public_key: Type.String({ minLength: 1, maxLength: 2000 }) }, { additionalProperties: false }) },
   }, async (req, reply) => {
-    if (!mayRead(req, req.params.village)) return reply.status(404).send(notFound);
+    if (!mayManage(req, reply, req.params.village)) return reply;
     try {
       publicEd25519(req.body.public_key);
     } catch {
@@ -224,6 +238,10 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
   registerPages(app, { ...gov, sessionCookie, csrfFor: (reply, session) => reply.generateCsrf({ userInfo: sha(session).toString('base64url') }) });
   registerBoardRoutes(app, { ...gov, board: deps.board });
   // In a child context, so the rate limit (a plugin that marks routes as they are added) is loaded first.
-  void app.register(async (scope) => registerStaffRoutes(scope, { ...gov, setupToken: deps.setupToken, villagerCookie: SESSION_COOKIE, csrfFor: (reply, session) => reply.generateCsrf({ userInfo: sha(session).toString('base64url') }) }));
+  void app.register(async (scope) => {
+    registerStaffRoutes(scope, { ...gov, setupToken: deps.setupToken, villagerCookie: SESSION_COOKIE, csrfFor: (reply, session) => reply.generateCsrf({ userInfo: sha(session).toString('base64url') }) });
+    registerVillagerLogin(scope, gov);
+    registerPageLogin(scope, { ...gov, sessionCookie, csrfFor: (reply, session) => reply.generateCsrf({ userInfo: sha(session).toString('base64url') }) });
+  });
   return app;
 }

@@ -126,6 +126,9 @@ export const ACKED_BY_VILLAGE_VERSION = 8;
 
 const VILLAGER_STATUS_CHANGED = 'ALTER TABLE villagers ADD COLUMN status_changed_at TEXT;';
 
+// Villagers' login attempts, counted before the PIN's scrypt runs (governance/auth.ts): `login` is village/villager.
+const GOV_LOGIN_FAILURES = 'CREATE TABLE gov_login_failures (login TEXT PRIMARY KEY, failures INTEGER NOT NULL, until_at TEXT NOT NULL);';
+
 const MIGRATIONS: ReadonlyArray<{ version: number; sqlite: string; postgres: string }> = [
   { version: 1, sqlite: SQLITE_V1, postgres: POSTGRES_V1 },
   { version: 2, sqlite: v2('INTEGER'), postgres: v2('BIGINT') },
@@ -147,6 +150,8 @@ const MIGRATIONS: ReadonlyArray<{ version: number; sqlite: string; postgres: str
   { version: 10, sqlite: STORE_ALARMS_CLEARED, postgres: STORE_ALARMS_CLEARED },
   // when a villager's status last changed (a rename does not count): a store's older change of it is not applied (store-status.ts)
   { version: 11, sqlite: VILLAGER_STATUS_CHANGED, postgres: VILLAGER_STATUS_CHANGED },
+  // v12: villagers' login attempts, so the PIN lock holds against attempts made at the same time
+  { version: 12, sqlite: GOV_LOGIN_FAILURES, postgres: GOV_LOGIN_FAILURES },
 ];
 export const LEDGER_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 

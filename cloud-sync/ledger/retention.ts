@@ -30,7 +30,9 @@ export interface LedgerRetentionOptions {
  */
 export const DEFAULT_LEDGER_RETENTION: LedgerRetentionOptions = { evidenceKeepDays: 365, alarmKeepDays: 365, cron: '15 3 * * *', timezone: 'Asia/Shanghai' };
 
-const days = (n: number): boolean => Number.isInteger(n) && n >= 0;
+/** A hundred years: far beyond any retention, and well inside what a Date can count back (±8.64e15 ms). */
+export const MAX_KEEP_DAYS = 36_500;
+const days = (n: number): boolean => Number.isInteger(n) && n >= 0 && n <= MAX_KEEP_DAYS;
 
 /** The purges as a scheduled part of the ledger process: start() schedules them (and runs them once), stop() waits for a run under way. */
 export class LedgerRetention {
@@ -41,8 +43,8 @@ export class LedgerRetention {
 
   /** Refuses a period or schedule that would not work, naming the option. */
   static check(o: LedgerRetentionOptions): void {
-    if (!days(o.evidenceKeepDays)) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `--evidence-keep-days must be a whole number of days ≥ 0 (0 keeps photos for ever), got ${o.evidenceKeepDays}`, { zh: '--evidence-keep-days 须为不小于 0 的整数天数（0 表示永久保存）' });
-    if (!days(o.alarmKeepDays)) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `--alarm-keep-days must be a whole number of days ≥ 0 (0 keeps the stores' alarm history for ever), got ${o.alarmKeepDays}`, { zh: '--alarm-keep-days 须为不小于 0 的整数天数（0 表示门店告警记录永久保存）' });
+    if (!days(o.evidenceKeepDays)) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `--evidence-keep-days must be a whole number of days from 0 to ${MAX_KEEP_DAYS} (0 keeps photos for ever), got ${o.evidenceKeepDays}`, { zh: `--evidence-keep-days 须为 0 到 ${MAX_KEEP_DAYS} 之间的整数天数（0 表示永久保存）` });
+    if (!days(o.alarmKeepDays)) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `--alarm-keep-days must be a whole number of days from 0 to ${MAX_KEEP_DAYS} (0 keeps the stores' alarm history for ever), got ${o.alarmKeepDays}`, { zh: `--alarm-keep-days 须为 0 到 ${MAX_KEEP_DAYS} 之间的整数天数（0 表示门店告警记录永久保存）` });
     if (o.cron !== 'off' && !cron.validate(o.cron)) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `--evidence-purge-cron: ${JSON.stringify(o.cron)} is not a cron expression (e.g. "15 3 * * *") nor "off"`, { zh: `--evidence-purge-cron：${o.cron} 不是有效的 cron 表达式` });
     try {
       new Intl.DateTimeFormat('en', { timeZone: o.timezone });

@@ -134,6 +134,26 @@ export class LedgerService {
     return { published: await this.publishEvent(event), duplicate: false };
   }
 
+  /**
+   * A decision and the entries it makes, in one transaction: `decide` changes what it decides
+   * and answers the entries (each made unless made already, as `award` does), so the decision is
+   * never kept without its entries nor the entries without it. They are published after the commit.
+   */
+  async decide<T>(village: string, decide: (tx: SqlDb) => Promise<{ entries: EntryBody[]; result: T }>): Promise<{ result: T; published: boolean }> {
+    const { result, events } = await this.opts.db.transaction(async (tx) => {
+      const d = await decide(tx);
+      const made: Envelope[] = [];
+      for (const e of d.entries) {
+        const { event } = await addLedgerEntry(tx, village, e, this.signer, this.clock());
+        if (event) made.push(event);
+      }
+      return { result: d.result, events: made };
+    });
+    let published = true;
+    for (const e of events) published = (await this.publishEvent(e)) && published;
+    return { result, published: events.length > 0 && published };
+  }
+
   /** Without `status` the villager keeps theirs (tables.ts `upsertVillager`). */
   async putVillager(v: Omit<VillagerBody, 'status'> & { status?: VillagerBody['status'] }): Promise<boolean> {
     return this.publishEvent(await upsertVillager(this.opts.db, v, this.signer, this.clock()));

@@ -74,6 +74,9 @@ export function openSqlite(file: string): SqlDb {
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  // Deleted or emptied content is overwritten with zeros, not left in free pages: a purged
+  // evidence photo (governance/evidence-retention.ts) must not be carved back out of the file.
+  db.pragma('secure_delete = ON');
   // better-sqlite3 is synchronous; an async transaction must keep every other caller out
   // until it ends, so all access goes through one queue.
   let queue: Promise<unknown> = Promise.resolve();

@@ -5,7 +5,8 @@
  * signed, and carried to the store over MQTT by the sync agent.
  *
  * On first start it makes the village's files, readable by this user only (the folder 0700,
- * files 0600): the ledger's signing key, the API token file (one `town` token) and the
+ * files 0600): the ledger's signing key, the API token file (a `town` token, which creates the
+ * village, and the village's own, which enters its store, villagers and points) and the
  * database. On every start it registers the village, this store's public key and the demo's
  * villagers with the ledger through the API, and awards their opening points there (ids
  * `demo-opening:<villager>`, so a restart awards nothing twice).
@@ -146,7 +147,7 @@ export class DemoVillage implements Part {
   private async register(): Promise<void> {
     const { address, store, storeKeyId, dataDir } = this.deps;
     const v = address.village;
-    await this.api('POST', '/api/villages', { id: v, name: VILLAGE_NAME }, [201]);
+    await this.api('POST', '/api/villages', { id: v, name: VILLAGE_NAME }, [201], 'town');
     const storeKey = loadOrCreateStoreKey(dataDir, storeKeyId);
     await this.api('PUT', `/api/villages/${v}/stores/${address.store}`, { key_id: storeKeyId, public_key: createPublicKey(storeKey.key).export({ type: 'spki', format: 'pem' }).toString() }, [200]);
     if (!this.deps.isDemoLedger()) return;
@@ -182,8 +183,10 @@ export class DemoVillage implements Part {
     }
   }
 
-  private async api(method: string, route: string, body: unknown, ok: number[]): Promise<number> {
-    return (await this.request(method, route, body, ok, this.required().token)).status;
+  /** With the village's token, or the town's (which creates villages, and reads but manages none of them). */
+  private async api(method: string, route: string, body: unknown, ok: number[], as: 'town' | 'village' = 'village'): Promise<number> {
+    const r = this.required();
+    return (await this.request(method, route, body, ok, as === 'town' ? r.token : r.villageToken)).status;
   }
 
   /** A request with the given token; its JSON answer. */

@@ -124,6 +124,16 @@ describe(`the board of a village (${ledgerDbKind})`, () => {
     expect((await board()).totals).toEqual({ issued: 80, redeemed: 0, deeds: 5, participants: 3, villagers: 4 });
   });
 
+  it('a villager who left counts in neither the participants nor the villagers', async () => {
+    const status = async (st: string) => expect((await g.call(g.va, 'PUT', `/api/villages/${g.a}/villagers/wang`, { name: '王五', status: st })).statusCode).toBe(200);
+    await status('left');
+    try {
+      expect((await board()).totals).toMatchObject({ participants: 2, villagers: 3 });
+    } finally {
+      await status('active');
+    }
+  });
+
   it('a new month starts an empty red list and fresh totals', async () => {
     const next = new Date(Date.parse(villageMonth(new Date()).end) + 3_600_000);
     const b = await board(next);

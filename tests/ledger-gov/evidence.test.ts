@@ -96,6 +96,13 @@ describe(`evidence photos (${ledgerDbKind})`, () => {
     expect((await g.call(zhang, 'POST', `/api/villages/${g.a}/claims/${claim.id}/report`, { evidence: mine.ref })).json()).toMatchObject({ status: 'reported', evidence: mine.ref });
     // A self-report with a photo, too.
     expect((await g.call(li, 'POST', `/api/villages/${g.a}/reports`, { item: 'ENV-SWEEP-LANE', evidence: lis.ref })).statusCode).toBe(201);
+    // The village's own photo of no one: a villager may neither see it nor name it; the village names it in a record.
+    const office = (await g.upload(g.va, url, await tinyJpeg())).json() as { id: string; ref: string };
+    expect((await g.call(li, 'GET', `${url}/${office.id}`)).statusCode).toBe(404);
+    const named = await g.call(li, 'POST', `/api/villages/${g.a}/reports`, { item: 'ENV-SWEEP-LANE', evidence: office.ref });
+    expect(named.statusCode).toBe(400);
+    expect(named.json()).toMatchObject({ field: 'evidence', zh: expect.stringContaining('凭证照片') });
+    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/reports`, { item: 'ENV-SWEEP-LANE', villager: 'li', evidence: office.ref })).statusCode).toBe(201);
     // Who sees which photo: the villager their own, the village and the town all of the village's.
     expect((await g.call(li, 'GET', `${url}/${mine.id}`)).statusCode).toBe(404);
     expect((await g.call(g.va, 'GET', `${url}/${mine.id}`)).statusCode).toBe(200);

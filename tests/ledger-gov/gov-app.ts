@@ -49,6 +49,8 @@ export interface GovApp {
   upload(token: Caller, url: string, bytes: Buffer, opts?: { filename?: string; type?: string; fields?: Record<string, string>; field?: string }): Promise<LightMyRequestResponse>;
   /** The public half of the ledger's QR key, as a store would install it. */
   qrPublic: KeyObject;
+  /** The SQLite ledger's file (its WAL beside it, `-wal`); undefined on PostgreSQL or a database given in `opts`. */
+  sqliteFile: string | undefined;
   /** Registers a villager in `village` with a PIN and logs in: their session token. */
   villager(village: string, id: string): Promise<string>;
   /** Adds a staff account (town, or of `village`) and signs it in as a browser would. */
@@ -81,7 +83,7 @@ export async function govApp(opts: { db?: SqlDb; service?: LedgerService; villag
     return app.inject({ method: 'POST', url, payload: Buffer.concat(parts), headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, ...headersOf(token) } });
   };
   return {
-    app, db, a, b, town, va, vb, call, upload, qrPublic: qr.publicKey,
+    app, db, a, b, town, va, vb, call, upload, qrPublic: qr.publicKey, sqliteFile: fresh?.where.sqliteFile || undefined,
     async villager(village, id) {
       const staff = village === a ? va : vb;
       expect((await call(staff, 'PUT', `/api/villages/${village}/villagers/${id}`, { name: `村民${id}` })).statusCode).toBe(200);

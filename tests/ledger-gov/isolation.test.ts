@@ -3,10 +3,12 @@
  * of the ledger API (the list of routes is read from the app itself, so a new route without a
  * case here fails this test); a villager sees only their own; the town reads but does not manage.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ledgerDbKind } from '../../harness/sync/rig.ts';
 import { govApp, routesOf, type GovApp } from './gov-app.ts';
 import { tinyJpeg } from './photos.ts';
+import { VILLAGER_LOGIN_RATE_PER_MINUTE } from '../../cloud-sync/ledger/governance/auth.ts';
 
 const item = (code: string) => ({ code, name: '测试项', category: 'other', direction: 'add', points_min: 2, points_max: 2, evidence: 'none' });
 const { code: _c, ...itemFields } = item('x');
@@ -187,5 +189,49 @@ describe(`governance roles and isolation (${ledgerDbKind})`, () => {
     expect(locked.statusCode).toBe(429);
     expect(locked.json()).toMatchObject({ field: 'pin', zh: expect.stringContaining('稍后') });
     expect((await g.call('not-a-session', 'GET', `/api/villages/${g.a}/me`)).statusCode).toBe(401);
+  });
+
+  it('the town (its token or a town account signed in) writes no village\'s data through the plain routes: 403, and village b is as it was', async () => {
+    const before = await stateOfB();
+    const townStaff = await g.staff('town-clerk');
+    const storeKey = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    for (const who of [g.town, townStaff]) {
+      for (const [method, url, body] of [
+        ['PUT', `/api/villages/${g.b}/villagers/wang`, { name: '王', status: 'blocked' }],
+        ['POST', `/api/villages/${g.b}/entries`, { id: 'town-award', villager: 'wang', kind: 'award', points: 500, reason: '镇里给的' }],
+        ['POST', `/api/villages/${g.b}/entries`, { id: 'town-penalty', villager: 'wang', kind: 'penalty', points: -200, reason: '镇里扣的' }],
+        ['POST', `/api/villages/${g.b}/commands`, { command: 'block', villager: 'wang' }],
+        ['PUT', `/api/villages/${g.b}/stores/town-store`, { key_id: 'k1', public_key: storeKey }],
+      ] as const) {
+        const r = await g.call(who, method, url, body);
+        expect({ url, status: r.statusCode, body: r.json() }).toMatchObject({ url, status: 403, body: { error: 'FORBIDDEN', field: 'role', zh: expect.stringContaining('镇级账号') } });
+      }
+    }
+    expect(await stateOfB()).toEqual(before);
+    // Reading stays the town's; the village writes its own.
+    expect((await g.call(g.town, 'GET', `/api/villages/${g.b}/villagers/wang`)).statusCode).toBe(200);
+    expect((await g.call(g.vb, 'PUT', `/api/villages/${g.b}/stores/own-store`, { key_id: 'k1', public_key: storeKey })).statusCode).toBe(200);
+  });
+
+  it('wrong PINs sent together meet the lock too: at most five are checked, and the right PIN after them is refused', async () => {
+    await g.villager(g.a, 'burst');
+    const login = (pin: string, k: number) => g.app.inject({ method: 'POST', url: '/api/villager/login', remoteAddress: `10.0.1.${k}`, payload: { village: g.a, villager: 'burst', pin } });
+    // from many addresses, so the per-address limit plays no part: only the villager's lock
+    const burst = await Promise.all([...Array.from({ length: 20 }, (_, k) => login(String(k).padStart(4, '0'), k)), login('2468', 20)]);
+    const checked = burst.filter((r) => r.statusCode !== 429).length;
+    expect(checked).toBeLessThanOrEqual(5);
+    expect(burst.filter((r) => r.statusCode === 429)).toHaveLength(21 - checked);
+    if (burst[20]!.statusCode !== 200) expect((await login('2468', 21)).statusCode).toBe(429);
+  });
+
+  it('each address gets a limited number of villager logins a minute, on both login routes', async () => {
+    const from = (url: string, remoteAddress: string) => g.app.inject({ method: 'POST', url, remoteAddress, payload: { village: g.a, villager: `nobody${Math.random()}`.replace('.', ''), pin: '0000' } });
+    for (const [url, addr] of [['/api/villager/login', '10.0.2.1'], ['/m/login', '10.0.2.2']] as const) {
+      for (let k = 0; k < VILLAGER_LOGIN_RATE_PER_MINUTE; k++) expect((await from(url, addr)).statusCode).toBe(401);
+      const refused = await from(url, addr);
+      expect(refused.statusCode).toBe(429);
+      expect(refused.json()).toMatchObject({ error: 'RATE_LIMITED', field: 'pin', zh: expect.stringContaining('次数过多') });
+      expect((await from(url, '10.0.2.3')).statusCode).toBe(401);
+    }
   });
 });

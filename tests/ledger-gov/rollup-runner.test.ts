@@ -71,7 +71,8 @@ describe(`the roll-up's runner (${ledgerDbKind})`, () => {
       const worker = (own as unknown as { worker: { terminate(): Promise<number> } }).worker;
       const pending = own.run(vs, period);
       await worker.terminate();
-      await expect(pending).rejects.toMatchObject({ code: 'INTERNAL', zh: expect.stringContaining('汇总') });
+      // status 500: the API answers a failed roll-up as its own fault, not the request's (400)
+      await expect(pending).rejects.toMatchObject({ code: 'INTERNAL', zh: expect.stringContaining('汇总'), details: { status: 500 } });
       expect(await own.run(vs, period)).toEqual(await rollup(file, vs, period));
     } finally {
       await own.stop();

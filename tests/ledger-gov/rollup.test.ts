@@ -60,6 +60,17 @@ describe(`town roll-up (${ledgerDbKind})`, () => {
     await g.close();
   });
 
+  it('participation counts neither in `villagers` nor in `awarded` a villager who left, so the rate stays within 1', async () => {
+    const status = async (st: string) => expect((await g.call(g.vb, 'PUT', `/api/villages/${g.b}/villagers/wang`, { name: '王', status: st })).statusCode).toBe(200);
+    await status('left');
+    try {
+      const r = (await g.call(g.town, 'GET', `/api/town/rollup?village=${g.b}`)).json() as Rollup;
+      expect(r.participation.find((p) => p.village === g.b)).toEqual(expect.objectContaining({ villagers: 0, awarded: 0, rate: 0 }));
+    } finally {
+      await status('active');
+    }
+  });
+
   it('the town sees every village: points per month, most-used items, participation and sales', async () => {
     const res = await g.call(g.town, 'GET', '/api/town/rollup');
     expect(res.statusCode).toBe(200);
@@ -125,7 +136,7 @@ describe(`town roll-up (${ledgerDbKind})`, () => {
   });
 
   it('refuses a bad period or table on the field at fault', async () => {
-    for (const [q, field] of [['from=2026-13', 'from'], ['to=26-01', 'to'], ['from=2026-05&to=2026-01', 'from'], ['from=2000-01&to=2026-01', 'from']] as const) {
+    for (const [q, field] of [['from=2026-13', 'from'], ['to=26-01', 'to'], ['from=2026-05&to=2026-01', 'from'], ['from=2000-01&to=2026-01', 'from'], ['from=0999-01&to=0999-02', 'from'], ['to=0999-02', 'to'], ['from=0000-01&to=1000-01', 'from']] as const) {
       const res = await g.call(g.town, 'GET', `/api/town/rollup?${q}`);
       expect({ q, status: res.statusCode, field: (res.json() as { field?: string }).field }).toEqual({ q, status: 400, field });
       expect((res.json() as { zh: string }).zh).toMatch(/月份|区间/);

@@ -84,15 +84,32 @@ describe(`governance rule library (${ledgerDbKind})`, () => {
     expect(cat.json()).toMatchObject({ field: 'category' });
     const dates = await g.call(g.va, 'POST', `/api/villages/${g.a}/items`, item('A-BAD', { active_from: '2026-06-01', active_to: '2026-05-01' }));
     expect(dates.json()).toMatchObject({ field: 'active_to' });
+    // A day that does not exist is refused on its field, for a new item and for a change.
+    for (const [field, day] of [['active_from', '2026-13-45'], ['active_to', '2026-99-99'], ['active_to', '2027-02-29'], ['active_from', '0000-01-01']] as const) {
+      const r = await g.call(g.va, 'POST', `/api/villages/${g.a}/items`, item('A-BAD', { [field]: day }));
+      expect({ day, status: r.statusCode, body: r.json() }).toMatchObject({ day, status: 400, body: { field, zh: expect.stringContaining('不是有效日期') } });
+    }
+    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/items`, item('A-LEAP', { active_from: '2028-02-29' }))).statusCode).toBe(201);
+    const { code: _code, ...fields } = item('A-LEAP', { active_to: '2028-02-30' });
+    expect((await g.call(g.va, 'PUT', `/api/villages/${g.a}/items/A-LEAP`, fields)).json()).toMatchObject({ field: 'active_to' });
   });
 
   it('an item outside its active dates is not in force', async () => {
     const today = localDate(new Date());
-    const later = `${Number(today.slice(0, 4)) + 1}${today.slice(4)}`;
+    const later = `${Number(today.slice(0, 4)) + 1}-01-01`;
     expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/items`, item('A-LATER', { active_from: later }))).statusCode).toBe(201);
     const t = await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '明年的事', item: 'A-LATER', max_claimants: 1 });
     expect(t.statusCode).toBe(400);
     expect(t.json()).toMatchObject({ field: 'item', zh: expect.stringContaining('未启用') });
+    // The list a villager picks from (the phone page's) holds only items in force; ?all=true every one.
+    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/items`, item('A-OLD'))).statusCode).toBe(201);
+    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/items/A-OLD/retire`)).statusCode).toBe(200);
+    const zhou = await g.villager(g.a, 'zhou');
+    const listed = async (query = '') => ((await g.call(zhou, 'GET', `/api/villages/${g.a}/items${query}`)).json() as { items: { code: string }[] }).items.map((i) => i.code);
+    expect(await listed()).toContain('GOV-MEETING');
+    expect(await listed()).not.toContain('A-LATER');
+    expect(await listed()).not.toContain('A-OLD');
+    expect(await listed('?all=true')).toEqual(expect.arrayContaining(['A-LATER', 'A-OLD', 'GOV-MEETING']));
   });
 
   it('cap periods start at local midnight (UTC+8), weeks on Monday', () => {

@@ -152,4 +152,29 @@ describe(`staff accounts page in chromium (${ledgerDbKind})`, () => {
     await context.close();
     expect(problems).toEqual([]);
   }, 120_000);
+
+  it('the login goes on to a path of this site only: a `next` that a browser would read as another site goes to /town', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
+    const offSite: string[] = [];
+    await context.route((url) => url.host !== new URL(base).host, (route) => {
+      offSite.push(route.request().url());
+      return route.abort();
+    });
+    const page = watch(await context.newPage());
+    await page.goto(`${base}/login?next=${encodeURIComponent('/accounts?from=login')}`);
+    await page.waitForSelector('#login-view:not([hidden])');
+    await page.fill('#username', 'town-office');
+    await page.fill('#password', STAFF_PASSWORD);
+    await page.click('#login-form button[type=submit]');
+    await page.waitForURL(`${base}/accounts?from=login`, { timeout: 30_000 });
+    // Signed in: each link sends the browser on at once, to /town unless `next` is a path here.
+    for (const next of ['/\t/evil.example/a', '/\r\n/evil.example/b', '//evil.example/c', '/\\evil.example/d', '/.//evil.example/e', '/x/..//evil.example/f', 'https://evil.example/g', 'javascript:alert(1)']) {
+      await page.goto(`${base}/login?next=${encodeURIComponent(next)}`);
+      await page.waitForURL((u) => u.pathname !== '/login', { timeout: 10_000 });
+      expect({ next, at: page.url() }).toEqual({ next, at: `${base}/town` });
+    }
+    expect(offSite).toEqual([]);
+    await context.close();
+    expect(problems).toEqual([]);
+  }, 120_000);
 });

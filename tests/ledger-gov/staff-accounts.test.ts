@@ -192,6 +192,29 @@ describe(`ledger staff account management (${ledgerDbKind})`, () => {
     ]));
   }, 120_000);
 
+  it('one\'s own password change meets the login\'s lock: wrong current passwords lock the account, and a locked one answers 423 even for the right one', async () => {
+    g = await govApp();
+    const clerk = await g.staff('clerk-a', g.a);
+    const own = (current: string) => g!.call(clerk, 'PUT', '/api/staff/clerk-a/password', { password: 'a new password', password_confirm: 'a new password', current_password: current });
+    for (let k = 0; k < 5; k++) expect((await own(`wrong guess ${k}`)).statusCode).toBe(403);
+    const locked = await own(`wrong guess 5`);
+    expect(locked.statusCode).toBe(423);
+    expect(locked.json()).toMatchObject({ error: 'ACCOUNT_LOCKED', field: 'password', locked_until: expect.any(String), zh: expect.stringContaining('锁定') });
+    expect((await own(STAFF_PASSWORD)).statusCode).toBe(423);
+    expect((await login(g, 'clerk-a', STAFF_PASSWORD, '192.0.2.60')).statusCode).toBe(423);
+    // And the login's limit per address: seven tries so far, three more, then 429.
+    for (let k = 0; k < 3; k++) expect((await own(`try ${k}`)).statusCode).toBe(423);
+    expect((await own('one more')).json()).toMatchObject({ error: 'RATE_LIMITED', zh: expect.stringContaining('次数过多') });
+    expect((await g.db.query<{ password_hash: string; locked_until: string | null }>('SELECT locked_until FROM staff_accounts WHERE username = $1', ['clerk-a']))[0]!.locked_until).not.toBeNull();
+    // Sent together, the guesses meet the lock as well: at most five are checked.
+    const other = await g.staff('clerk-b', g.a);
+    // (from another address than the guesses above: the limit per address is not what answers)
+    const headers = { cookie: `ledger_staff=${other.cookie}; _csrf=${other.secret}`, 'x-csrf-token': other.csrf };
+    const burst = await Promise.all(Array.from({ length: 8 }, (_, k) => g!.app.inject({ method: 'PUT', url: '/api/staff/clerk-b/password', remoteAddress: '192.0.2.61', headers, payload: { password: 'a new password', password_confirm: 'a new password', current_password: `guess ${k}` } })));
+    expect(burst.filter((r) => r.statusCode === 403).length).toBeLessThanOrEqual(5);
+    expect(burst.filter((r) => r.statusCode === 423).length).toBeGreaterThanOrEqual(3);
+  });
+
   it('an account of a v8 ledger is still there and working after the v9 migration', async () => {
     const old = await tempLedgerDb(8);
     try {

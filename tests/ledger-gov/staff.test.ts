@@ -76,6 +76,20 @@ describe(`ledger staff accounts (${ledgerDbKind})`, () => {
     expect(audit.events.map((e) => e.action)).toEqual(expect.arrayContaining(['staff.lock', 'staff.unlock']));
   }, 120_000);
 
+  it('wrong passwords sent together meet the lock too: at most five are checked, and the account locks', async () => {
+    g = await govApp();
+    await g.staff('clerk', g.a);
+    // 29 wrong and the right one last, each from an address of its own: only the lock can answer
+    const burst = await Promise.all(Array.from({ length: 30 }, (_, k) => login(g!, 'clerk', k < 29 ? `wrong password ${k}` : STAFF_PASSWORD, `198.51.100.${k + 1}`)));
+    const checked = burst.filter((r) => r.statusCode !== 423);
+    expect(checked.length).toBeLessThanOrEqual(5);
+    expect(burst.filter((r) => r.statusCode === 423)[0]!.json()).toMatchObject({ error: 'ACCOUNT_LOCKED', field: 'password', zh: expect.stringContaining('锁定') });
+    if (burst[29]!.statusCode !== 200) {
+      expect((await login(g, 'clerk', STAFF_PASSWORD, '198.51.100.200')).statusCode).toBe(423);
+      expect((await g.db.query<{ locked_until: string | null }>('SELECT locked_until FROM staff_accounts WHERE username = $1', ['clerk']))[0]!.locked_until).not.toBeNull();
+    }
+  }, 120_000);
+
   it('the login takes at most 10 attempts a minute per address', async () => {
     g = await govApp();
     // Malformed attempts count too, and answer at once (no scrypt), so all eleven fall in one minute's window.

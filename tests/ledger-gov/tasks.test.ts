@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ledgerDbKind } from '../../harness/sync/rig.ts';
 import { govApp, type GovApp } from './gov-app.ts';
+import { approveClaim } from '../../cloud-sync/ledger/governance/tasks.ts';
 
 describe(`governance tasks (${ledgerDbKind})`, () => {
   let g: GovApp;
@@ -116,6 +117,41 @@ describe(`governance tasks (${ledgerDbKind})`, () => {
     const n = await g.db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM entries WHERE id = $1', [`gov:${claim}`]);
     expect(Number(n[0]!.n)).toBe(1);
     expect((await g.call(sessions[won]!, 'GET', `/api/villages/${g.a}/me`)).json()).toMatchObject({ balance: 2 });
+  });
+
+  it('an approval and its entry are one step; a reversal never takes points that were never given', async () => {
+    await g.villager(g.a, 'wu');
+    const report = async () => (await g.call(g.va, 'POST', `/api/villages/${g.a}/reports`, { item: 'GOV-MEETING', villager: 'wu' })).json() as { id: string };
+    const entries = () => g.db.query<{ id: string; points: number | string }>('SELECT id, points FROM entries WHERE villager_id = $1 ORDER BY seq', ['wu']);
+    // An approval left without its entry (as one made before both were one transaction could be):
+    const half = await report();
+    await approveClaim(g.db, g.a, half.id, undefined, `village:${g.a}`, new Date());
+    expect(await entries()).toEqual([]);
+    const rev = await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${half.id}/reverse`, { reason: '审核有误' });
+    expect(rev.statusCode).toBe(200);
+    expect(rev.json()).toMatchObject({ balance: 0, claim: { status: 'reversed' } });
+    expect((await entries()).map((e) => [e.id, Number(e.points)])).toEqual([[`gov:${half.id}`, 2], [`gov:${half.id}:reversal`, -2]]);
+    // An entry that cannot be made (its id taken by another entry) leaves the claim as it was: reported, no points.
+    const blocked = await report();
+    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/entries`, { id: `gov:${blocked.id}`, villager: 'zhang', kind: 'award', points: 9, reason: '占用编号' })).statusCode).toBe(201);
+    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${blocked.id}/approve`, {})).statusCode).toBe(409);
+    expect((await g.call(g.va, 'GET', `/api/villages/${g.a}/claims/${blocked.id}`)).json()).toMatchObject({ status: 'reported' });
+    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${blocked.id}/reverse`, { reason: '不该冲正' })).statusCode).toBe(409);
+    expect((await entries()).map((e) => e.id)).toEqual([`gov:${half.id}`, `gov:${half.id}:reversal`]);
+  });
+
+  it('approve and login-codes take a request with no body at all (every field is optional)', async () => {
+    await g.villager(g.a, 'zheng');
+    const c = (await g.call(g.va, 'POST', `/api/villages/${g.a}/reports`, { item: 'GOV-MEETING', villager: 'zheng' })).json() as { id: string };
+    const approve = await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${c.id}/approve`);
+    expect(approve.statusCode, approve.body).toBe(200);
+    expect(approve.json()).toMatchObject({ balance: 2, claim: { status: 'approved' } });
+    const codes = await g.call(g.va, 'POST', `/api/villages/${g.a}/villagers/zheng/login-codes`);
+    expect(codes.statusCode, codes.body).toBe(201);
+    // A body that is not an object is still refused, with the body named in Chinese too.
+    const odd = await g.app.inject({ method: 'POST', url: `/api/villages/${g.a}/villagers/zheng/login-codes`, headers: { authorization: `Bearer ${g.va}`, 'content-type': 'application/json' }, payload: '[1]' });
+    expect(odd.statusCode).toBe(400);
+    expect(odd.json()).toMatchObject({ zh: expect.stringMatching(/^请求内容/) });
   });
 
   it('bad input gets field-level errors in both languages', async () => {

@@ -171,6 +171,16 @@ describe(`villager page, QR code, login codes and passbook (${ledgerDbKind})`, (
     expect((await g.call(undefined, 'POST', '/api/villager/login', { village: g.a, villager: 'sun', pin: '2468' })).statusCode).toBe(429);
   });
 
+  it('wrong codes sent together on the page\'s login meet the same lock: at most five are checked', async () => {
+    await g.villager(g.a, 'zhou');
+    const codes = (await g.call(g.va, 'POST', `/api/villages/${g.a}/villagers/zhou/login-codes`, {})).json() as { code: string };
+    const login = (code: string, k: number) => g.app.inject({ method: 'POST', url: '/m/login', remoteAddress: `10.0.3.${k}`, payload: { village: g.a, villager: 'zhou', code } });
+    const burst = await Promise.all(Array.from({ length: 20 }, (_, k) => login(`AAAA-AA${String(k).padStart(2, '0')}`, k)));
+    expect(burst.filter((r) => r.statusCode === 401).length).toBeLessThanOrEqual(5);
+    expect(burst.filter((r) => r.statusCode === 429).length).toBeGreaterThanOrEqual(15);
+    expect((await login(codes.code, 20)).statusCode).toBe(429);
+  });
+
   it('the passbook lists every entry with the balance after it, for the village office and for the villager', async () => {
     const v = await g.villager(g.a, 'qian');
     const award = async (item: string, points?: number) => {

@@ -19,7 +19,7 @@ describe(`ledger API (${ledgerDbKind})`, () => {
     ({ db, drop } = await tempLedgerDb());
     // Not started: the API works without a broker; publications report `published: false`.
     const service = new LedgerService({ db, key: privateEd25519('k1', newKeyPair().privatePem), log: silentLogger(), mqtt: { url: 'mqtt://127.0.0.1:1', clientId: 'unused' } });
-    app = buildLedgerApi({ db, service, log: silentLogger(), tokens: [{ token: 'town-secret', role: 'town' }, { token: 'a-secret', role: 'village', village: a }] });
+    app = buildLedgerApi({ db, service, log: silentLogger(), tokens: [{ token: 'town-secret', role: 'town' }, { token: 'a-secret', role: 'village', village: a }, { token: 'b-secret', role: 'village', village: b }] });
     for (const v of [a, b]) expect((await app.inject({ method: 'POST', url: '/api/villages', headers: auth('town-secret'), payload: { id: v, name: '村' } })).statusCode).toBe(201);
   });
   afterAll(async () => {
@@ -61,7 +61,7 @@ describe(`ledger API (${ledgerDbKind})`, () => {
     expect((await put(`/api/villages/${a}/villagers/sun`, { name: '孙老九', status: 'active' })).statusCode).toBe(200);
     expect((await app.inject({ method: 'GET', url: `/api/villages/${a}/villagers/sun`, headers: auth('a-secret') })).json()).toMatchObject({ status: 'active' });
     // An id used already for another award is refused, not answered as a harmless duplicate.
-    expect((await app.inject({ method: 'PUT', url: `/api/villages/${b}/villagers/zhou`, headers: auth('town-secret'), payload: { name: '周十' } })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'PUT', url: `/api/villages/${b}/villagers/zhou`, headers: auth('b-secret'), payload: { name: '周十' } })).statusCode).toBe(200);
     const first = await app.inject({ method: 'POST', url: `/api/villages/${a}/entries`, headers: auth('a-secret'), payload: { id: 'road-9', villager: 'sun', kind: 'award', points: 10, reason: '打扫村道' } });
     expect(first.statusCode).toBe(201);
     const clash = await app.inject({ method: 'POST', url: `/api/villages/${a}/entries`, headers: auth('a-secret'), payload: { id: 'road-9', villager: 'qian', kind: 'award', points: 10, reason: '打扫村道' } });

@@ -142,7 +142,8 @@ async function monthTotals(db: SqlDb, month$: unknown[], perVillager: readonly V
     issued: Math.max(0, Number(flows?.issued ?? 0)),
     redeemed: Math.max(0, Number(flows?.redeemed ?? 0)),
     deeds: perVillager.reduce((n, r) => n + Number(r.n), 0),
-    participants: perVillager.filter((r) => Number(r.staff ?? 0) === 0).length,
+    // counted as the denominator is: staff and villagers who left are in neither
+    participants: perVillager.filter((r) => Number(r.staff ?? 0) === 0 && r.status !== 'left').length,
     villagers: Number(people?.n ?? 0),
   };
 }

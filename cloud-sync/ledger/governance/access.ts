@@ -31,3 +31,11 @@ export function gate(deps: GovDeps, req: FastifyRequest, village: string, need: 
 }
 
 export const actorOf = (p: Principal): string => (p.role === 'town' ? 'town' : p.role === 'village' ? `village:${p.village}` : `villager:${p.villager}`);
+
+/**
+ * For a route whose body fields are all optional: no body at all (a POST with no content) is
+ * an empty object, rather than 400 "body must be object" from the schema's check.
+ */
+export const emptyBodyIsObject = async (req: FastifyRequest): Promise<void> => {
+  req.body ??= {};
+};

@@ -2,6 +2,8 @@
  * The villager role: a villager id and a PIN set by the village, hashed with scrypt (a salt
  * per PIN). A login answers a session token that lives in the ledger's memory for 12 hours
  * (a restart logs villagers out). Five wrong PINs lock the villager's logins for 15 minutes.
+ * Each attempt is counted in the database (gov_login_failures) before its scrypt runs, so a
+ * burst of guesses sent together meets the lock like guesses sent one after another.
  */
 import { randomBytes, scrypt, timingSafeEqual, createHash, type ScryptOptions } from 'node:crypto';
 import { ErrorCode } from '../../../edge/errors.ts';
@@ -13,6 +15,17 @@ const SCRYPT = { N: 16384, r: 8, p: 1, keylen: 32 };
 const SESSION_MS = 12 * 3_600_000;
 const MAX_FAILURES = 5;
 const LOCK_MS = 15 * 60_000;
+/** Villager login attempts per client address per minute (all villagers together): phones of a village may share one address. */
+export const VILLAGER_LOGIN_RATE_PER_MINUTE = 30;
+/** @fastify/rate-limit's route options for both villager login routes (the refusal names the PIN). */
+export const villagerLoginLimit = {
+  max: VILLAGER_LOGIN_RATE_PER_MINUTE,
+  timeWindow: 60_000,
+  errorResponseBuilder: (_req: unknown, ctx: { ttl: number }) => ({
+    statusCode: 429, error: 'RATE_LIMITED', field: 'pin',
+    message: `too many login attempts from this address; try again in ${Math.ceil(ctx.ttl / 1000)} s`, zh: `本机登录尝试次数过多，请 ${Math.ceil(ctx.ttl / 1000)} 秒后再试`,
+  }),
+};
 
 const derive = (pin: string, salt: Buffer, o: ScryptOptions & { keylen: number }) =>
   new Promise<Buffer>((resolve, reject) => scrypt(pin, salt, o.keylen, { N: o.N, r: o.r, p: o.p, maxmem: 64 * 1024 * 1024 }, (err, key) => (err ? reject(err) : resolve(key))));
@@ -46,9 +59,8 @@ export interface VillagerSession { village: string; villager: string; expires: n
 
 export class VillagerSessions {
   private readonly sessions = new Map<string, VillagerSession>();
-  private readonly failures = new Map<string, { count: number; until: number }>();
 
-  constructor(private readonly clock: () => number = Date.now) {}
+  constructor(private readonly db: SqlDb, private readonly clock: () => number = Date.now) {}
 
   /** A session token, or an error that says nothing about which of id or PIN was wrong. */
   async login(db: SqlDb, village: string, villager: string, pin: string): Promise<{ token: string; expires_at: string }> {
@@ -62,19 +74,19 @@ export class VillagerSessions {
 
   /**
    * A session after `check` (a PIN or a one-time code) says yes. Wrong answers of either kind
-   * count together towards the lock, so codes cannot be guessed beside PINs.
+   * count together towards the lock, so codes cannot be guessed beside PINs. The attempt takes
+   * its place in the count before `check` runs: attempts still being checked count as wrong
+   * ones until one of them turns out right, which clears the count.
    */
   async loginWith(village: string, villager: string, field: 'pin' | 'code', check: () => Promise<boolean>): Promise<{ token: string; expires_at: string }> {
     const now = this.clock();
     const key = `${village}/${villager}`;
-    const f = this.failures.get(key);
-    if (f && f.count >= MAX_FAILURES && f.until > now) throw fieldError(field, 'too many wrong PINs or codes; try again later', '密码错误次数过多，请稍后再试', 429);
+    if (!(await reserveAttempt(this.db, key, now))) throw fieldError(field, 'too many wrong PINs or codes; try again later', '密码错误次数过多，请稍后再试', 429);
     if (!(await check())) {
-      const count = f && f.until > now ? f.count + 1 : 1;
-      this.failures.set(key, { count, until: now + LOCK_MS });
       throw field === 'pin' ? fieldError('pin', 'wrong villager id or PIN', '村民编号或密码不正确', 401) : fieldError('code', 'wrong, used or expired one-time code', '登录码不正确、已用过或已过期', 401);
     }
-    this.failures.delete(key);
+    // The count is forgotten, and so is every other login's whose lock has ended.
+    await this.db.run('DELETE FROM gov_login_failures WHERE login = $1 OR until_at <= $2', [key, new Date(now).toISOString()]);
     this.prune(now);
     const token = randomBytes(32).toString('base64url');
     const expires = now + SESSION_MS;
@@ -94,8 +106,26 @@ export class VillagerSessions {
 
   private prune(now: number): void {
     for (const [k, s] of this.sessions) if (s.expires <= now) this.sessions.delete(k);
-    for (const [k, f] of this.failures) if (f.until <= now) this.failures.delete(k);
   }
+}
+
+/**
+ * Counts one login attempt of `key` (village/villager) in one transaction, so attempts made at
+ * the same time each see the others: false when MAX_FAILURES are already counted within the lock
+ * window (the attempt is refused, and not counted). Each counted attempt moves the window's end
+ * to LOCK_MS from now, as a wrong answer did.
+ */
+async function reserveAttempt(db: SqlDb, key: string, nowMs: number): Promise<boolean> {
+  const now = new Date(nowMs).toISOString();
+  const until = new Date(nowMs + LOCK_MS).toISOString();
+  return db.transaction(async (tx) => {
+    const f = (await tx.query<{ failures: number | string; until_at: string }>('SELECT failures, until_at FROM gov_login_failures WHERE login = $1', [key]))[0];
+    const live = f !== undefined && f.until_at > now;
+    if (live && Number(f.failures) >= MAX_FAILURES) return false;
+    const failures = live ? Number(f.failures) + 1 : 1;
+    await tx.run('INSERT INTO gov_login_failures (login, failures, until_at) VALUES ($1, $2, $3) ON CONFLICT (login) DO UPDATE SET failures = excluded.failures, until_at = excluded.until_at', [key, failures, until]);
+    return true;
+  });
 }
 
 const sha = (s: string) => createHash('sha256').update(s).digest('base64url');

@@ -5,6 +5,11 @@
  * itself a step of the audit log, for the photo and for each claim that named it: "photo
  * purged on DATE". A photo named by a claim still waiting for a decision (claimed, reported)
  * is kept until it is decided. Run by the ledger's retention job (../retention.ts).
+ *
+ * Emptied bytes must not stay in the database's files: SQLite runs with `secure_delete` (sql.ts),
+ * which zeroes the freed pages, and after a purge the WAL, which still holds the uploaded pages,
+ * is checkpointed and truncated. PostgreSQL keeps the old value as a dead tuple until VACUUM:
+ * the purge runs `VACUUM gov_evidence` (docs/governance.md says what that does and does not clear).
  */
 import type { SqlDb } from '../sql.ts';
 import { audit, localDate } from './rules.ts';
@@ -26,7 +31,10 @@ export async function purgeEvidence(db: SqlDb, keepDays: number, now: Date): Pro
        WHERE e.purged_at IS NULL AND e.created_at < $1
          AND NOT EXISTS (SELECT 1 FROM gov_claims c WHERE c.evidence = 'photo:' || e.id AND c.status IN ('claimed', 'reported'))
        ORDER BY e.created_at LIMIT ${BATCH}`, [cutoff]);
-    if (due.length === 0) return out;
+    if (due.length === 0) {
+      if (out.purged > 0) await dropFreedBytes(db);
+      return out;
+    }
     await db.transaction(async (tx) => {
       for (const p of due) {
         if ((await tx.run('UPDATE gov_evidence SET bytes = $1, purged_at = $2 WHERE id = $3 AND purged_at IS NULL', [Buffer.alloc(0), now.toISOString(), p.id])) === 0) continue;
@@ -39,4 +47,10 @@ export async function purgeEvidence(db: SqlDb, keepDays: number, now: Date): Pro
       }
     });
   }
+}
+
+async function dropFreedBytes(db: SqlDb): Promise<void> {
+  // Outside any transaction: neither statement runs inside one.
+  if (db.dialect === 'sqlite') await db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+  else await db.exec('VACUUM gov_evidence');
 }

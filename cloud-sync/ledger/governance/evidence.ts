@@ -82,14 +82,16 @@ export async function photoOf(db: SqlDb, village: string, id: string): Promise<{
 }
 
 /**
- * Evidence named in a report: `photo:ev-…` must be a photo kept here, in this village, and
- * (for a villager's report) their own upload. Other references (a witness's name, a photo
- * kept elsewhere) are taken as written.
+ * Evidence named in a report: `photo:ev-…` must be a photo kept here, in this village, and of
+ * `villager`: for a villager's own report (`by` villager) their upload (or the village's for
+ * them), never the village's photo of no one, which they may not see; for a record the village
+ * files, also a photo of no one. Other references (a witness's name, a photo kept elsewhere)
+ * are taken as written.
  */
-export async function checkEvidenceRef(db: SqlDb, village: string, villager: string | undefined, evidence: string | undefined): Promise<void> {
+export async function checkEvidenceRef(db: SqlDb, village: string, villager: string, evidence: string | undefined, by: 'villager' | 'village'): Promise<void> {
   const m = /^photo:(ev-[A-Za-z0-9_-]+)$/.exec(evidence ?? '');
   if (!m) return;
   const p = await photoOf(db, village, m[1]!);
-  if (!p || (villager !== undefined && p.villager_id !== null && p.villager_id !== villager)) throw fieldError('evidence', `no photo ${m[1]} in this village`, `找不到凭证照片 ${m[1]}`, 400);
+  if (!p || (p.villager_id === null ? by === 'villager' : p.villager_id !== villager)) throw fieldError('evidence', `no photo ${m[1]} in this village`, `找不到凭证照片 ${m[1]}`, 400);
   if (p.purged_at) throw fieldError('evidence', `photo ${m[1]} was purged at the end of its retention; upload it again`, `凭证照片 ${m[1]} 已按保存期限删除，请重新上传`, 400);
 }

@@ -57,11 +57,12 @@ export class RollupRunner {
       this.pending.delete(a.id);
       if (!p) return;
       if (a.ok) p.resolve(a.result);
-      else p.reject(new EdgeError(ErrorCode.INTERNAL, `the roll-up failed: ${a.message}`, { zh: '汇总统计失败' }));
+      // 500: a roll-up that fails is the ledger's fault, not the request's (the API maps other EdgeErrors to 400)
+      else p.reject(new EdgeError(ErrorCode.INTERNAL, `the roll-up failed: ${a.message}`, { zh: '汇总统计失败', details: { status: 500 } }));
     });
     const fail = (err: Error) => {
       if (this.worker === w) this.worker = undefined;
-      for (const p of this.pending.values()) p.reject(new EdgeError(ErrorCode.INTERNAL, `the roll-up's worker stopped: ${err.message}`, { zh: '汇总统计线程异常退出，请重试', cause: err }));
+      for (const p of this.pending.values()) p.reject(new EdgeError(ErrorCode.INTERNAL, `the roll-up's worker stopped: ${err.message}`, { zh: '汇总统计线程异常退出，请重试', cause: err, details: { status: 500 } }));
       this.pending.clear();
     };
     w.on('error', fail);

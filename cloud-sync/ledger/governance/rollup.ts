@@ -14,7 +14,8 @@ export interface ParticipationRow { village: string; name: string; villagers: nu
 export interface SalesRow { village: string; sku: string; name: string; count: number; points: number; sessions: number }
 export interface Rollup { period: Period; villages: string[]; months: MonthRow[]; items: ItemRow[]; participation: ParticipationRow[]; sales: SalesRow[] }
 
-const MONTH = /^(\d{4})-(0[1-9]|1[0-2])$/;
+// from year 1000: the months are compared and counted as four-digit text
+const MONTH = /^([1-9]\d{3})-(0[1-9]|1[0-2])$/;
 const UTC8 = 8 * 3_600_000;
 
 /** The village month of an instant. */
@@ -24,14 +25,14 @@ const monthStart = (m: string): string => new Date(Date.UTC(Number(m.slice(0, 4)
 const nextMonth = (m: string): string => {
   const y = Number(m.slice(0, 4));
   const mo = Number(m.slice(5, 7));
-  return mo === 12 ? `${y + 1}-01` : `${y}-${String(mo + 1).padStart(2, '0')}`;
+  return mo === 12 ? `${String(y + 1).padStart(4, '0')}-01` : `${String(y).padStart(4, '0')}-${String(mo + 1).padStart(2, '0')}`;
 };
 
 /** `from`/`to` as given (checked), else the last twelve months up to this one. */
 export function periodOf(q: { from?: string | undefined; to?: string | undefined }, now: Date): Period {
   for (const f of ['from', 'to'] as const) {
     const v = q[f];
-    if (v !== undefined && !MONTH.test(v)) throw fieldError(f, `${f} must be a month YYYY-MM`, `${f === 'from' ? '起始月份' : '截止月份'}格式应为 YYYY-MM`);
+    if (v !== undefined && !MONTH.test(v)) throw fieldError(f, `${f} must be a month YYYY-MM (year 1000 or later)`, `${f === 'from' ? '起始月份' : '截止月份'}格式应为 YYYY-MM（年份不早于 1000）`);
   }
   const to = q.to ?? monthOf(now);
   let from = q.from;
@@ -87,7 +88,7 @@ export async function rollup(db: SqlDb, villages: string[], period: Period, only
   const participation = !want.has('participation') ? [] : await db.query<Record<string, string | number>>(`
     SELECT v.id AS village, v.name,
       (SELECT COUNT(*) FROM villagers p WHERE p.village = v.id AND p.status <> 'left') AS villagers,
-      (SELECT COUNT(DISTINCT e.villager_id) FROM entries e WHERE e.village = v.id AND e.kind = 'award' AND e.created_at >= $1 AND e.created_at < $2) AS awarded
+      (SELECT COUNT(DISTINCT e.villager_id) FROM entries e JOIN villagers p ON p.id = e.villager_id WHERE e.village = v.id AND p.status <> 'left' AND e.kind = 'award' AND e.created_at >= $1 AND e.created_at < $2) AS awarded
     FROM villages v WHERE v.id IN (${vs}) ORDER BY v.id`, [lo, hi, ...villages]);
 
   return {

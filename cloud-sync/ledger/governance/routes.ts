@@ -10,8 +10,8 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from '@fastify/type-provider-typebox';
 import { ErrorCode } from '../../../edge/errors.ts';
 import { balanceOf, villagerOf } from '../tables.ts';
-import { addItem, auditLog, changeItem, fieldError, ItemCode, ItemFieldsSchema, ItemInputSchema, itemVersions, latestItems, TOWN, villageItems } from './rules.ts';
-import { setPin } from './auth.ts';
+import { addItem, auditLog, changeItem, fieldError, inForce, ItemCode, ItemFieldsSchema, ItemInputSchema, itemVersions, latestItems, TOWN, villageItems } from './rules.ts';
+import { setPin, villagerLoginLimit } from './auth.ts';
 import { useLoginCode } from './login-codes.ts';
 import { actorOf, gate, Id, VillageParams, type GovApp, type GovDeps, type Principal } from './access.ts';
 import { listClaims } from './tasks.ts';
@@ -41,11 +41,14 @@ export function registerGovernance(app: GovApp, deps: GovDeps): void {
     return { versions: await itemVersions(deps.db, TOWN, req.params.code) };
   });
 
-  // A village's items: its own and the town's, as they stand.
+  // A village's items: its own and the town's, those in force today (what a report or task may
+  // name); with ?all=true the latest version of every one, retired and not yet active too.
   const VCode = Type.Object({ village: Id, code: ItemCode });
-  app.get('/api/villages/:village/items', { schema: { params: VillageParams } }, async (req) => {
+  app.get('/api/villages/:village/items', { schema: { params: VillageParams, querystring: Type.Object({ all: Type.Optional(Type.Boolean()) }) } }, async (req) => {
     gate(deps, req, req.params.village, 'member');
-    return { items: await villageItems(deps.db, req.params.village) };
+    const items = await villageItems(deps.db, req.params.village);
+    const now = deps.clock();
+    return { items: req.query.all ? items : items.filter((i) => inForce(i, now)) };
   });
   app.post('/api/villages/:village/items', { schema: { params: VillageParams, body: ItemInputSchema } }, async (req, reply) => {
     const p = gate(deps, req, req.params.village, 'manage');
@@ -75,16 +78,6 @@ export function registerGovernance(app: GovApp, deps: GovDeps): void {
     await setPin(deps.db, req.params.village, req.params.id, req.body.pin, actorOf(p), deps.clock());
     return { villager: req.params.id };
   });
-  // By PIN, or by a one-time code the village printed (used up by this login).
-  app.post('/api/villager/login', {
-    schema: { body: Type.Object({ village: Id, villager: Id, pin: Type.Optional(Type.String({ minLength: 1, maxLength: 8 })), code: Type.Optional(Type.String({ minLength: 1, maxLength: 20 })) }, { additionalProperties: false }) },
-  }, async (req) => {
-    const { village, villager, pin, code } = req.body;
-    if ((pin === undefined) === (code === undefined)) throw fieldError(pin === undefined ? 'pin' : 'code', 'give either a PIN or a one-time code', '请输入密码或一次性登录码（二选一）');
-    if (pin !== undefined) return deps.sessions.login(deps.db, village, villager, pin);
-    return deps.sessions.loginWith(village, villager, 'code', () => useLoginCode(deps.db, village, villager, code!, deps.clock()));
-  });
-
   // A villager's own page: balance, history with reasons, claims.
   app.get('/api/villages/:village/me', { schema: { params: VillageParams } }, async (req) => {
     const p = gate(deps, req, req.params.village, 'villager') as Extract<Principal, { role: 'villager' }>;
@@ -108,4 +101,22 @@ export function registerGovernance(app: GovApp, deps: GovDeps): void {
   });
 
   registerTaskRoutes(app, deps);
+}
+
+/**
+ * The villagers' login (this one and the page's /m/login): registered where the rate limit is
+ * loaded (api.ts), so each address gets VILLAGER_LOGIN_RATE_PER_MINUTE attempts a minute, every
+ * villager together, beside the lock of each villager (auth.ts).
+ */
+export function registerVillagerLogin(app: GovApp, deps: GovDeps): void {
+  // By PIN, or by a one-time code the village printed (used up by this login).
+  app.post('/api/villager/login', {
+    config: { rateLimit: villagerLoginLimit },
+    schema: { body: Type.Object({ village: Id, villager: Id, pin: Type.Optional(Type.String({ minLength: 1, maxLength: 8 })), code: Type.Optional(Type.String({ minLength: 1, maxLength: 20 })) }, { additionalProperties: false }) },
+  }, async (req) => {
+    const { village, villager, pin, code } = req.body;
+    if ((pin === undefined) === (code === undefined)) throw fieldError(pin === undefined ? 'pin' : 'code', 'give either a PIN or a one-time code', '请输入密码或一次性登录码（二选一）');
+    if (pin !== undefined) return deps.sessions.login(deps.db, village, villager, pin);
+    return deps.sessions.loginWith(village, villager, 'code', () => useLoginCode(deps.db, village, villager, code!, deps.clock()));
+  });
 }

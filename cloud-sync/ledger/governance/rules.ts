@@ -50,6 +50,13 @@ export function fieldError(field: string, message: string, zh: string, status = 
 export function checkItemFields(f: ItemFields): void {
   if (f.points_max < f.points_min) throw fieldError('points_max', 'points_max is below points_min', '分值上限不能低于下限');
   if ((f.cap_count === undefined) !== (f.cap_period === undefined)) throw fieldError('cap_period', 'cap_count and cap_period go together', '次数上限和周期须同时填写');
+  for (const field of ['active_from', 'active_to'] as const) {
+    const d = f[field];
+    // the pattern lets 2026-13-45 through; a real date reads back the same (and 0000-01-01 is no village's)
+    if (d !== undefined && !(d >= '1000-01-01' && !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().slice(0, 10) === d)) {
+      throw fieldError(field, `${field} ${d} is not a date (YYYY-MM-DD, a real day)`, `${field === 'active_from' ? '启用' : '停用'}日期 ${d} 不是有效日期（年-月-日）`);
+    }
+  }
   if (f.active_from && f.active_to && f.active_to < f.active_from) throw fieldError('active_to', 'active_to is before active_from', '停用日期早于启用日期');
 }
 
@@ -117,12 +124,17 @@ export async function itemVersion(db: SqlDb, scope: string, code: string, versio
   return r[0] && toItem(r[0]);
 }
 
+/** In force on the village day of `now`: not retired, and within its dates. */
+export const inForce = (item: Item, now: Date): boolean => {
+  const today = localDate(now);
+  return !item.retired && !(item.active_from && today < item.active_from) && !(item.active_to && today > item.active_to);
+};
+
 /** The item a village rates under now: in force (not retired, within its dates). */
 export async function itemInForce(db: SqlDb, village: string, code: string, now: Date, field = 'item'): Promise<Item> {
   const item = (await villageItems(db, village)).find((i) => i.code === code);
   if (!item) throw fieldError(field, `no rule item ${code}`, `积分细则中没有 ${code}`, 404, ErrorCode.NOT_FOUND);
-  const today = localDate(now);
-  if (item.retired || (item.active_from && today < item.active_from) || (item.active_to && today > item.active_to)) {
+  if (!inForce(item, now)) {
     throw fieldError(field, `rule item ${code} is not in force`, `积分细则 ${code}（${item.name}）当前未启用`);
   }
   return item;

@@ -5,7 +5,7 @@ import { balanceOf } from '../tables.ts';
 import { fieldError, ItemCode } from './rules.ts';
 import { approveClaim, claimOf, claimTask, closeTask, fileReport, listClaims, listTasks, publishTask, rejectClaim, reportDone, reverseClaim, taskOf, type Claim } from './tasks.ts';
 import { checkEvidenceRef } from './evidence.ts';
-import { actorOf, gate, Id, VillageParams, type GovApp, type GovDeps, type Principal } from './access.ts';
+import { actorOf, emptyBodyIsObject, gate, Id, VillageParams, type GovApp, type GovDeps, type Principal } from './access.ts';
 
 const TaskId = Type.String({ minLength: 1, maxLength: 40, pattern: '^[A-Za-z0-9_-]+$' });
 const ClaimId = Type.String({ minLength: 1, maxLength: 120, pattern: '^[A-Za-z0-9_.-]+$' });
@@ -55,7 +55,7 @@ export function registerTaskRoutes(app: GovApp, deps: GovDeps): void {
     schema: { params: VClaim, body: Type.Object({ evidence: Type.Optional(Evidence), note: Type.Optional(Note) }, { additionalProperties: false }) },
   }, async (req) => {
     const p = gate(deps, req, req.params.village, 'villager') as Extract<Principal, { role: 'villager' }>;
-    await checkEvidenceRef(deps.db, req.params.village, p.villager, req.body.evidence);
+    await checkEvidenceRef(deps.db, req.params.village, p.villager, req.body.evidence, 'villager');
     return reportDone(deps.db, req.params.village, req.params.claim, p.villager, req.body, deps.clock());
   });
   // A villager's self-report (动态申报), or a record the village files for a villager.
@@ -70,7 +70,7 @@ export function registerTaskRoutes(app: GovApp, deps: GovDeps): void {
       villager = p.villager;
     }
     if (!villager) throw fieldError('villager', 'villager is required when the village files a record', '请填写村民编号');
-    await checkEvidenceRef(deps.db, req.params.village, villager, req.body.evidence);
+    await checkEvidenceRef(deps.db, req.params.village, villager, req.body.evidence, p.role === 'villager' ? 'villager' : 'village');
     return reply.status(201).send(await fileReport(deps.db, req.params.village, p.role === 'villager' ? 'self' : 'village', { ...req.body, villager }, actorOf(p), deps.clock()));
   });
 
@@ -85,12 +85,15 @@ export function registerTaskRoutes(app: GovApp, deps: GovDeps): void {
   });
 
   // Decisions: the award or penalty, or its reversal, is an entry signed and sent to the stores.
-  app.post('/api/villages/:village/claims/:claim/approve', { schema: { params: VClaim, body: Type.Optional(Type.Object({ points: Type.Optional(Points) }, { additionalProperties: false })) } }, async (req) => {
+  app.post('/api/villages/:village/claims/:claim/approve', { preValidation: emptyBodyIsObject, schema: { params: VClaim, body: Type.Optional(Type.Object({ points: Type.Optional(Points) }, { additionalProperties: false })) } }, async (req) => {
     const p = gate(deps, req, req.params.village, 'manage');
-    const r = await approveClaim(deps.db, req.params.village, req.params.claim, req.body?.points, actorOf(p), deps.clock());
-    // Also when already approved: an award lost between the two steps is made now (same entry id).
-    const a = await deps.service.award(req.params.village, r.entry);
-    return { claim: r.claim, entry: r.entry, duplicate: r.duplicate, published: a.published, balance: await balanceOf(deps.db, r.claim.villager_id) };
+    // The approval and its entry in one transaction. Also when already approved: an entry missing
+    // (an approval made before both were one step) is made now, under the same id.
+    const { result: r, published } = await deps.service.decide(req.params.village, async (tx) => {
+      const d = await approveClaim(tx, req.params.village, req.params.claim, req.body?.points, actorOf(p), deps.clock());
+      return { entries: [d.entry], result: d };
+    });
+    return { claim: r.claim, entry: r.entry, duplicate: r.duplicate, published, balance: await balanceOf(deps.db, r.claim.villager_id) };
   });
   const Reason = Type.Object({ reason: Type.String({ minLength: 1, maxLength: 300 }) }, { additionalProperties: false });
   app.post('/api/villages/:village/claims/:claim/reject', { schema: { params: VClaim, body: Reason } }, async (req) => {
@@ -99,8 +102,12 @@ export function registerTaskRoutes(app: GovApp, deps: GovDeps): void {
   });
   app.post('/api/villages/:village/claims/:claim/reverse', { schema: { params: VClaim, body: Reason } }, async (req) => {
     const p = gate(deps, req, req.params.village, 'manage');
-    const r = await reverseClaim(deps.db, req.params.village, req.params.claim, req.body.reason, actorOf(p), deps.clock());
-    const a = await deps.service.award(req.params.village, r.entry);
-    return { claim: r.claim, entry: r.entry, duplicate: r.duplicate, published: a.published, balance: await balanceOf(deps.db, r.claim.villager_id) };
+    // The reversal only beside the award it reverses: an approval whose entry is missing gets it
+    // first, in the same transaction, so the reversal never takes points that were never given.
+    const { result: r, published } = await deps.service.decide(req.params.village, async (tx) => {
+      const d = await reverseClaim(tx, req.params.village, req.params.claim, req.body.reason, actorOf(p), deps.clock());
+      return { entries: [d.original, d.entry], result: d };
+    });
+    return { claim: r.claim, entry: r.entry, duplicate: r.duplicate, published, balance: await balanceOf(deps.db, r.claim.villager_id) };
   });
 }

@@ -200,8 +200,8 @@ export async function rejectClaim(db: SqlDb, village: string, claimId: string, r
   });
 }
 
-/** An approved award undone by a compensating entry (never an edit); idempotent. */
-export async function reverseClaim(db: SqlDb, village: string, claimId: string, reason: string, actor: string, now: Date): Promise<{ claim: Claim; entry: EntryBody; duplicate: boolean }> {
+/** An approved award undone by a compensating entry (never an edit); idempotent. `original`: the award's own entry. */
+export async function reverseClaim(db: SqlDb, village: string, claimId: string, reason: string, actor: string, now: Date): Promise<{ claim: Claim; entry: EntryBody; original: EntryBody; duplicate: boolean }> {
   return db.transaction(async (tx) => {
     const c = await claimOf(tx, village, claimId);
     if (!c) throw noClaim(claimId);
@@ -216,7 +216,7 @@ export async function reverseClaim(db: SqlDb, village: string, claimId: string, 
       id: `${original.id}:reversal`, villager: c.villager_id, kind: 'adjustment', points: -original.points, reference: original.id,
       reason: `冲正：${(duplicate ? c.reason : reason) ?? ''}`.slice(0, 500), created_at: duplicate ? (await reversalTime(tx, village, claimId)) ?? now.toISOString() : now.toISOString(),
     };
-    return { claim: (await claimOf(tx, village, claimId))!, entry, duplicate };
+    return { claim: (await claimOf(tx, village, claimId))!, entry, original, duplicate };
   });
 }
 

@@ -9,7 +9,7 @@ import { ErrorCode } from '../../../edge/errors.ts';
 import type { SqlDb } from '../sql.ts';
 import { villagerOf } from '../tables.ts';
 import { fieldError, localDate } from './rules.ts';
-import { actorOf, gate, Id, VillageParams, type GovApp, type GovDeps, type Principal } from './access.ts';
+import { actorOf, emptyBodyIsObject, gate, Id, VillageParams, type GovApp, type GovDeps, type Principal } from './access.ts';
 import { CODE_DAYS_DEFAULT, issueLoginCode } from './login-codes.ts';
 import { qrNotConfigured, qrPublicPem, villagerQr, type QrIssuer } from './qr.ts';
 import { MAX_UPLOAD_BYTES, photoOf, storePhoto, tooLarge } from './evidence.ts';
@@ -73,6 +73,7 @@ export function registerVillagerRoutes(app: GovApp, deps: GovDeps & { qr: QrIssu
 
   // One-time login codes, printed by the village for a villager.
   app.post('/api/villages/:village/villagers/:id/login-codes', {
+    preValidation: emptyBodyIsObject,
     schema: { params: VVillager, body: Type.Optional(Type.Object({ valid_days: Type.Optional(Type.Integer({ minimum: 1, maximum: 30 })) }, { additionalProperties: false })) },
   }, async (req, reply) => {
     const p = gate(deps, req, req.params.village, 'manage');

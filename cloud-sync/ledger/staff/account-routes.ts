@@ -13,7 +13,7 @@ import { hashPassword, MIN_PASSWORD, USERNAME, verifyPassword } from '../../../l
 import { ErrorCode } from '../../../edge/errors.ts';
 import { fieldError } from '../governance/rules.ts';
 import { actorOf, Id, type GovApp, type GovDeps, type Principal } from '../governance/access.ts';
-import { addStaff, getStaff, isLocked, listStaff, recordFailedLogin, setStaffDisabled, setStaffPassword, unlockStaff, type StaffAccount, type StaffRole } from './accounts.ts';
+import { addStaff, getStaff, isLocked, listStaff, lockedRefusal, LOGIN_RATE_PER_MINUTE, releaseLoginAttempt, reserveLoginAttempt, settleFailedLogin, setStaffDisabled, setStaffPassword, unlockStaff, type StaffAccount, type StaffRole } from './accounts.ts';
 
 const Password = Type.String({ maxLength: 200 });
 export const NewAccount = {
@@ -89,20 +89,27 @@ export function registerStaffAccountRoutes(app: GovApp, deps: AccountRouteDeps):
 
   /**
    * A new password: unlocks the account and ends its sessions. One's own needs the current
-   * password, and this browser is signed in again with the new one.
+   * password, and this browser is signed in again with the new one. That check is a login's: the
+   * same lock (a locked account answers 423, even for the right password; a wrong one counts
+   * towards it, before the scrypt) and the same limit per address, so a stolen session guesses
+   * no faster than the login page.
    */
   app.put('/api/staff/:username/password', {
+    config: { rateLimit: { max: LOGIN_RATE_PER_MINUTE, timeWindow: 60_000 } },
     schema: { params: Params, body: Type.Object({ password: Password, password_confirm: Type.Optional(Password), current_password: Type.Optional(Password) }, { additionalProperties: false }) },
   }, async (req, reply) => {
     const { p, a, hash, self } = await managed(req, req.params.username);
     const b = req.body;
     if (self) {
       if (!b.current_password) throw fieldError('current_password', 'give your current password to set a new one', '修改自己的密码须输入当前密码');
+      const reserved = await reserveLoginAttempt(deps.db, a.username, deps.clock());
+      if (!reserved.ok) return reply.status(423).send(lockedRefusal(reserved.locked_until));
       if (!(await verifyPassword(b.current_password, hash))) {
-        // Counted as a wrong login: a stolen session guesses no faster than the login page.
-        await recordFailedLogin(deps.db, a.username, deps.clock());
+        await settleFailedLogin(deps.db, a.username, deps.clock());
         throw fieldError('current_password', 'the current password is wrong', '当前密码不正确', 403);
       }
+      // Right: the attempt no longer counts, whatever follows (a new password too short is not a wrong guess).
+      await releaseLoginAttempt(deps.db, a.username);
     }
     checkPassword(b);
     await setStaffPassword(deps.db, a.username, await hashPassword(b.password), actorOf(p), deps.clock(), by(req));

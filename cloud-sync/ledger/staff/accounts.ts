@@ -30,6 +30,14 @@ interface Row extends StaffAccount { password_hash: string; failed_logins: numbe
 export const STAFF_SESSION_MS = 8 * 3_600_000;
 export const MAX_FAILED_LOGINS = 5;
 export const LOCK_MS = 15 * 60_000;
+/** Password attempts (the login, the setup, one's own password change) per client address per minute (all accounts together). */
+export const LOGIN_RATE_PER_MINUTE = 10;
+
+/** The answer (423) to a password attempt on a locked account, even with the right password. */
+export const lockedRefusal = (until: string | null) => ({
+  error: 'ACCOUNT_LOCKED', field: 'password', locked_until: until, zh: '密码错误次数过多，账号已锁定，请 15 分钟后再试或请镇里解锁',
+  message: until ? `too many wrong passwords; this account is locked until ${until}` : 'too many wrong passwords; this account is locked',
+});
 
 const sha = (s: string) => createHash('sha256').update(s).digest('base64url');
 const COLUMNS = 'username, display_name, role, village, password_hash, failed_logins, locked_until, last_login_at, disabled_at, created_by, created_at';
@@ -119,17 +127,41 @@ export async function setStaffDisabled(db: SqlDb, username: string, disabled: bo
 
 export const isLocked = (a: { locked_until: string | null }, now: Date): boolean => a.locked_until !== null && a.locked_until > now.toISOString();
 
-/** Counts a wrong password; the MAX_FAILED_LOGINS-th in a row locks the account for LOCK_MS. Answers the lock's end, if it locked. */
-export async function recordFailedLogin(db: SqlDb, username: string, now: Date): Promise<string | undefined> {
+/**
+ * Takes one attempt's place in the count of wrong passwords, before the password is checked, in
+ * one transaction: attempts made at the same time each see the others. Refused while the account
+ * is locked, or while MAX_FAILED_LOGINS attempts are counted (still being checked, or wrong):
+ * `locked` says until when (null: until those attempts are answered). An unknown name: `unknown`.
+ */
+export async function reserveLoginAttempt(db: SqlDb, username: string, now: Date): Promise<{ ok: true } | { ok: false; unknown?: true; locked_until: string | null }> {
   return db.transaction(async (tx) => {
     const r = await row(tx, username);
-    if (!r) return undefined;
-    const failures = Number(r.failed_logins) + 1;
-    const lock = failures >= MAX_FAILED_LOGINS ? new Date(now.getTime() + LOCK_MS).toISOString() : null;
-    await tx.run('UPDATE staff_accounts SET failed_logins = $1, locked_until = $2 WHERE username = $3', [lock ? 0 : failures, lock ?? r.locked_until, username]);
-    if (lock) await auditStaff(tx, r.village, username, 'staff.lock', 'system', { locked_until: lock }, now);
-    return lock ?? undefined;
+    if (!r) return { ok: false, unknown: true, locked_until: null };
+    if (isLocked(r, now)) return { ok: false, locked_until: r.locked_until };
+    if (Number(r.failed_logins) >= MAX_FAILED_LOGINS) return { ok: false, locked_until: null };
+    await tx.run('UPDATE staff_accounts SET failed_logins = $1 WHERE username = $2', [Number(r.failed_logins) + 1, username]);
+    return { ok: true };
   });
+}
+
+/**
+ * A reserved attempt (reserveLoginAttempt) turned out wrong: it stays counted, and once
+ * MAX_FAILED_LOGINS are counted the account locks for LOCK_MS. Answers the lock's end, if it locked.
+ */
+export async function settleFailedLogin(db: SqlDb, username: string, now: Date): Promise<string | undefined> {
+  return db.transaction(async (tx) => {
+    const r = await row(tx, username);
+    if (!r || Number(r.failed_logins) < MAX_FAILED_LOGINS || isLocked(r, now)) return undefined;
+    const lock = new Date(now.getTime() + LOCK_MS).toISOString();
+    await tx.run('UPDATE staff_accounts SET failed_logins = 0, locked_until = $1 WHERE username = $2', [lock, username]);
+    await auditStaff(tx, r.village, username, 'staff.lock', 'system', { locked_until: lock }, now);
+    return lock;
+  });
+}
+
+/** A reserved attempt had the right password but signs in no session (a disabled account): it no longer counts. */
+export async function releaseLoginAttempt(db: SqlDb, username: string): Promise<void> {
+  await db.run('UPDATE staff_accounts SET failed_logins = CASE WHEN failed_logins > 0 THEN failed_logins - 1 ELSE 0 END WHERE username = $1', [username]);
 }
 
 /** A successful login: failures forgotten, a new session. Answers the session's token (for the cookie). */

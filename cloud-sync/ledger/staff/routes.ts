@@ -17,12 +17,11 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { dummyHash, hashPassword, verifyPassword } from '../../../lib/passwords.ts';
 import { fieldError } from '../governance/rules.ts';
 import type { GovApp, GovDeps } from '../governance/access.ts';
-import { addStaff, countStaff, getStaff, isLocked, openSession, recordFailedLogin, endSession, type StaffAccount } from './accounts.ts';
+import { addStaff, countStaff, getStaff, lockedRefusal, LOGIN_RATE_PER_MINUTE, openSession, releaseLoginAttempt, reserveLoginAttempt, settleFailedLogin, endSession, type StaffAccount } from './accounts.ts';
 import { checkAccount, NewAccount, registerStaffAccountRoutes } from './account-routes.ts';
 
 export const STAFF_COOKIE = 'ledger_staff';
-/** Login and setup attempts per client address per minute (all accounts together). */
-export const LOGIN_RATE_PER_MINUTE = 10;
+export { LOGIN_RATE_PER_MINUTE } from './accounts.ts';
 
 export interface StaffDeps extends GovDeps {
   /** When set, the first-run setup needs it (the link with it is in the ledger's log). */
@@ -66,21 +65,24 @@ export function registerStaffRoutes(app: GovApp, deps: StaffDeps): void {
 
   app.post('/staff/login', { config: limited, schema: { body: Type.Object({ username: Type.String({ maxLength: 64 }), password: Password }, { additionalProperties: false }) } }, async (req, reply) => {
     const { username, password } = req.body;
-    const account = await getStaff(deps.db, username);
     const now = deps.clock();
-    if (account && isLocked(account, now)) {
+    // The attempt is counted before the scrypt, so guesses sent together meet the lock too.
+    const reserved = await reserveLoginAttempt(deps.db, username, now);
+    if (!reserved.ok && !reserved.unknown) {
       req.log.warn({ username }, 'staff login refused: account locked / 账号已锁定，拒绝登录');
-      return reply.status(423).send({ error: 'ACCOUNT_LOCKED', message: `too many wrong passwords; this account is locked until ${account.locked_until}`, zh: '密码错误次数过多，账号已锁定，请 15 分钟后再试或请镇里解锁', field: 'password', locked_until: account.locked_until });
+      return reply.status(423).send(lockedRefusal(reserved.locked_until));
     }
+    const account = await getStaff(deps.db, username);
     // An unknown name costs the same scrypt as a wrong password, so timing does not tell.
     const ok = await verifyPassword(password, account?.password_hash ?? (await dummyHash()));
     if (!account || !ok) {
-      const locked = account ? await recordFailedLogin(deps.db, account.username, now) : undefined;
+      const locked = account ? await settleFailedLogin(deps.db, account.username, now) : undefined;
       req.log.warn({ username, locked: Boolean(locked) }, 'staff login: wrong user name or password / 用户名或密码错误');
       return reply.status(401).send({ error: 'LOGIN_FAILED', message: 'wrong user name or password', zh: '用户名或密码错误', field: 'password' });
     }
     // Told only to whoever knows the password: a disabled account is not an oracle for it.
     if (account.disabled_at) {
+      await releaseLoginAttempt(deps.db, account.username);
       req.log.warn({ username }, 'staff login refused: account disabled / 账号已停用，拒绝登录');
       return reply.status(403).send({ error: 'ACCOUNT_DISABLED', message: 'this account is disabled; the town or its village can enable it again', zh: '该账号已停用，请联系镇里或本村管理员重新启用', field: 'username' });
     }

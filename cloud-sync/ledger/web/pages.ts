@@ -14,11 +14,13 @@ import { Type } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
 import { fieldError } from '../governance/rules.ts';
 import { useLoginCode } from '../governance/login-codes.ts';
+import { villagerLoginLimit } from '../governance/auth.ts';
 import { villagerOf } from '../tables.ts';
 import type { GovApp, GovDeps } from '../governance/access.ts';
 import { STAFF_COOKIE } from '../staff/routes.ts';
 
 export const SESSION_COOKIE = 'village_session';
+const secure = (protocol: string) => protocol === 'https';
 
 const here = (f: string) => new URL(`./static/${f}`, import.meta.url);
 const require = createRequire(import.meta.url);
@@ -61,22 +63,6 @@ export function registerPages(app: GovApp, deps: WebDeps): void {
   for (const f of ['villager.js', 'passbook.js', 'town.js', 'staff.js', 'accounts.js', 'ledger.css', 'chart.umd.min.js']) page(`/assets/${f}`, f);
   app.get('/m', { config: { page: true } }, async (req, reply) => reply.redirect(`/m/${req.url.slice(2)}`));
 
-  const secure = (protocol: string) => protocol === 'https';
-  // Log in by PIN or one-time code: the session token goes in an HTTP-only cookie.
-  app.post('/m/login', {
-    config: { page: true },
-    schema: { body: Type.Object({ village: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' }), villager: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' }), pin: Type.Optional(Type.String({ minLength: 1, maxLength: 8 })), code: Type.Optional(Type.String({ minLength: 1, maxLength: 20 })) }, { additionalProperties: false }) },
-  }, async (req, reply) => {
-    const { village, villager, pin, code } = req.body;
-    if ((pin === undefined) === (code === undefined)) throw fieldError(pin === undefined ? 'pin' : 'code', 'give either a PIN or a one-time code', '请输入密码或一次性登录码（二选一）');
-    const s = pin !== undefined
-      ? await deps.sessions.login(deps.db, village, villager, pin)
-      : await deps.sessions.loginWith(village, villager, 'code', () => useLoginCode(deps.db, village, villager, code!, deps.clock()));
-    reply.setCookie(SESSION_COOKIE, s.token, { path: '/', httpOnly: true, sameSite: 'strict', secure: secure(req.protocol), expires: new Date(s.expires_at) });
-    // a browser holds one identity: a villager signing in on it signs the staff member out of it
-    reply.clearCookie(STAFF_COOKIE, { path: '/' });
-    return { village, villager, expires_at: s.expires_at, csrf: deps.csrfFor(reply, s.token) };
-  });
   // Who is signed in on this phone, and a CSRF token for the page's actions.
   app.get('/m/session', { config: { page: true } }, async (req, reply) => {
     const token = deps.sessionCookie(req);
@@ -92,5 +78,24 @@ export function registerPages(app: GovApp, deps: WebDeps): void {
     if (token) deps.sessions.end(token);
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
     return { ok: true };
+  });
+}
+
+/** The page's login, registered where the rate limit is loaded (api.ts; governance/routes.ts's registerVillagerLogin says why). */
+export function registerPageLogin(app: GovApp, deps: WebDeps): void {
+  // Log in by PIN or one-time code: the session token goes in an HTTP-only cookie.
+  app.post('/m/login', {
+    config: { page: true, rateLimit: villagerLoginLimit },
+    schema: { body: Type.Object({ village: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' }), villager: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' }), pin: Type.Optional(Type.String({ minLength: 1, maxLength: 8 })), code: Type.Optional(Type.String({ minLength: 1, maxLength: 20 })) }, { additionalProperties: false }) },
+  }, async (req, reply) => {
+    const { village, villager, pin, code } = req.body;
+    if ((pin === undefined) === (code === undefined)) throw fieldError(pin === undefined ? 'pin' : 'code', 'give either a PIN or a one-time code', '请输入密码或一次性登录码（二选一）');
+    const s = pin !== undefined
+      ? await deps.sessions.login(deps.db, village, villager, pin)
+      : await deps.sessions.loginWith(village, villager, 'code', () => useLoginCode(deps.db, village, villager, code!, deps.clock()));
+    reply.setCookie(SESSION_COOKIE, s.token, { path: '/', httpOnly: true, sameSite: 'strict', secure: secure(req.protocol), expires: new Date(s.expires_at) });
+    // a browser holds one identity: a villager signing in on it signs the staff member out of it
+    reply.clearCookie(STAFF_COOKIE, { path: '/' });
+    return { village, villager, expires_at: s.expires_at, csrf: deps.csrfFor(reply, s.token) };
   });
 }

@@ -1,4 +1,4 @@
-/* global document, fetch, location, URLSearchParams, window */
+/* global document, fetch, location, URL, URLSearchParams, window */
 /**
  * Staff sign-in (/login) and the first-run setup (/setup?token=…) of the ledger's pages. The
  * session lives in an HTTP-only cookie the page never sees; afterwards the page goes to `next`
@@ -8,10 +8,24 @@
 
 const $ = (id) => document.getElementById(id);
 const q = new URLSearchParams(location.search);
-/** Only a path of this site: never `//elsewhere` nor an absolute URL. */
+/**
+ * Only a path of this site: never `//elsewhere` nor an absolute URL. Browsers drop tabs and
+ * newlines from a URL and read `\` as `/`, so `/<TAB>/evil.example` would become
+ * `//evil.example`: any control character or backslash is refused outright (as the store's
+ * login does, edge/http/auth-routes.ts safeNext). The path is then parsed and checked again,
+ * since `/.//evil.example` normalises to `//evil.example`.
+ */
 const next = () => {
   const n = q.get('next') || '';
-  return n.startsWith('/') && !n.startsWith('//') && !n.startsWith('/\\') ? n : '/town';
+  if (!n.startsWith('/') || [...n].some((c) => c < ' ' || c === '\u007f' || c === '\\')) return '/town';
+  let url;
+  try {
+    url = new URL(n, location.origin);
+  } catch {
+    return '/town';
+  }
+  if (url.origin !== location.origin || url.pathname.startsWith('//')) return '/town';
+  return url.pathname + url.search + url.hash;
 };
 
 async function post(url, body) {
