@@ -183,7 +183,11 @@ export class ProcessHands implements StoreHands {
   }
 
   async pressExit(holdMs: number): Promise<void> {
-    await this.client.pressExit(holdMs);
+    // held until the daemon has read the inputs (a short press can fall between two polls)
+    await this.client.pressExit(Math.max(holdMs, 60_000));
+    await this.doorSeen();
+    await this.client.pressExit(1);
+    await this.doorSeen();
   }
 
   async take(slot: string, count: number, unitG: number): Promise<void> {
