@@ -53,6 +53,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     // entering does "open" mean the villager went in (during the power cut). While shopping it
     // is the villager still holding the door they came in by, not an exit.
     if (d.initial && this.state.phase !== 'entering') return;
+    if (!d.initial) this.door.doorMoved(d.state);
     // the last moment at which nobody of this visit can have touched a shelf
     if (d.state === 'open') this.settleBaseline();
     this.dispatch(d.state === 'open' ? { type: 'door_opened', at: d.at } : { type: 'door_closed', at: d.at });
@@ -62,7 +63,9 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
   private readonly onUnlocked = (): void => this.guard('unlock', () => this.lockPulse(true));
   private readonly onRelocked = (): void => this.guard('relock', () => this.lockPulse(false));
   private readonly onExitButton = (b: LockEvents['exit_button'][0]): void => this.guard('exit button', () => {
-    if (b.state === 'pressed' && !b.initial) this.dispatch({ type: 'exit_button', at: b.at });
+    if (b.state !== 'pressed' || b.initial) return;
+    this.door.exitPressed(); // the door opening after this is the villager leaving
+    this.dispatch({ type: 'exit_button', at: b.at });
   });
   private readonly onChange = (c: ScaleEvents['change'][0]): void => this.guard('shelf change', () => {
     if (this.state.phase === 'idle') {
@@ -109,6 +112,8 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
       logger: deps.logger,
       journal: this.journal,
       now: () => this.now(),
+      leaveHoldMs: c.leave_hold_ms,
+      shelvesTouched: () => this.shelvesTouched(),
       ...(deps.newSessionId ? { newSessionId: deps.newSessionId } : {}),
       dispatch: (e) => this.dispatch(e),
       announce: (reason, villagerId, text) => this.announce(reason, villagerId, text),
@@ -254,10 +259,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     this.health.update({ fault: this.state.phase === 'fault' ? this.state.visit.lastError ?? '' : null, writesPending: this.journal.pending, failedNow });
   }
 
-  /**
-   * The lock's pulse, told to the visit (a door opening during it is still the entry) and to
-   * observers (the scenario runner leaves by the door only once the lock has closed again).
-   */
+  /** The lock's pulse, told to the visit (a door opening during it is the entry) and observers. */
   private lockPulse(released: boolean): void {
     this.lockReleased = released;
     this.deps.logger.info({ event: 'lock', released }, released ? 'door unlocked / 门已开锁' : 'door locked again / 门已重新上锁');
@@ -346,8 +348,6 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     if (now.length > 0) this.dispatch({ type: 'baseline_settled', baseline: Object.fromEntries(now) });
   }
 
-  // ---- settlement ----
-
   private settle(atExit: ExitWeights): void {
     const v = this.current as Visit;
     try {
@@ -370,6 +370,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     const v = this.current as Visit;
     const done = this.lastSettle;
     this.lastSettle = null;
+    if (v.exitBy === 'exit_button') this.door.holdForLeaver();
     if (done) {
       const receipt = buildReceipt(this.db, v, done, this.now());
       this.deps.logger.info({ event: 'receipt', sessionId: v.sessionId, villagerId: v.villagerId, total: receipt.totalPoints, debt: receipt.debtPoints, review: receipt.reviewCount, settleMs: receipt.settleMs }, receipt.text);
@@ -377,8 +378,6 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     }
     this.dispatch({ type: 'receipt_issued' });
   }
-
-  // ---- helpers ----
 
   private announce(reason: Announcement['reason'], villagerId: string | null, text: string): void {
     // logged as well as emitted: what the door said is then in the journal, and a scenario
