@@ -60,11 +60,16 @@ function scalesOr503(deps: ShelfDeps, reply: FastifyReply, refuse: Refuse): Shel
   return s;
 }
 
-/** Someone inside moves the weights the session is counting: weighing waits until the store is empty. */
-function storeBusy(deps: ShelfDeps, reply: FastifyReply, refuse: Refuse): boolean {
+/**
+ * Someone inside moves the weights the session is counting: weighing waits until the store is
+ * empty. So do a slot's product and a product's weight and price: the visit is counted and
+ * priced with them at settlement, so an edit while it is open would charge for another product.
+ */
+function storeBusy(deps: ShelfDeps, reply: FastifyReply, refuse: Refuse, what: 'weigh' | 'edit' = 'weigh'): boolean {
   const phase = deps.session?.phase;
   if (phase === undefined || phase === 'idle') return false;
-  refuse(reply, 409, 'STORE_BUSY', null, `someone is in the store (${phase}); weigh the shelves when it is empty`, '店里有人（正在购物或补货），请等店里没人时再称重');
+  if (what === 'edit') refuse(reply, 409, 'STORE_BUSY', null, `someone is in the store (${phase}); change products and slots when it is empty`, '店里有人（正在购物或补货），请等店里没人时再修改商品和货位');
+  else refuse(reply, 409, 'STORE_BUSY', null, `someone is in the store (${phase}); weigh the shelves when it is empty`, '店里有人（正在购物或补货），请等店里没人时再称重');
   return true;
 }
 
@@ -127,6 +132,7 @@ export function registerShelfActions(scope: FastifyInstance, deps: ShelfDeps): v
 
   app.post('/api/products/:sku', { schema: { params: Type.Object({ sku: Type.String({ minLength: 1, maxLength: 64 }) }), body: ProductEditBody, response: { 200: ProductReply } } }, async (req, reply) => {
     const b = req.body;
+    if (storeBusy(deps, reply, refuse, 'edit')) return reply;
     const actor = req.adminUser!.username;
     const r = inTransaction(db(), 'editing a product from the admin page', () => {
       const before = requireProduct(db(), req.params.sku);
@@ -147,6 +153,7 @@ export function registerShelfActions(scope: FastifyInstance, deps: ShelfDeps): v
   app.post('/api/slots/:slot', { schema: { params: Type.Object({ slot: Type.String({ minLength: 1, maxLength: 32 }) }), body: SlotBody, response: { 200: SlotReply, 201: SlotReply } } }, async (req, reply) => {
     const b = req.body;
     const actor = req.adminUser!.username;
+    if (storeBusy(deps, reply, refuse, 'edit')) return reply;
     const sku = b.sku === '' || b.sku === undefined ? null : b.sku;
     const before = getSlot(db(), req.params.slot);
     const notEmpty = slotNotEmpty(before, sku);

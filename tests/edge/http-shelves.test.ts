@@ -82,6 +82,19 @@ describe('shelves', () => {
     expect(body.products.map((p: { sku: string }) => p.sku)).toEqual(['oil', 'salt']);
   });
 
+  it('refuses a product edit or a slot assignment while someone is inside (their visit is priced with them); nothing changed', async () => {
+    engine.phase = 'shopping';
+    const price = await post('/api/products/oil', { price: 300 });
+    const slot = await post('/api/slots/A1', { address: 11, sku: 'oil' });
+    engine.phase = 'idle';
+    for (const res of [price, slot]) {
+      expect(res.statusCode).toBe(409);
+      expect(res.json()).toMatchObject({ error: 'STORE_BUSY', zh: expect.stringContaining('修改商品和货位') });
+    }
+    expect(getProduct(ledger.db, 'oil')!.price).toBe(30);
+    expect(getSlot(ledger.db, 'A1')!.sku).toBe('salt');
+  });
+
   it('counts a shelf: stock set from the weight, audited; refused while someone is inside or the weight is not whole', async () => {
     engine.phase = 'shopping';
     const busy = await post('/api/shelves/B1/count', {});
