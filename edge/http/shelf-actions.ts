@@ -11,7 +11,7 @@ import { isUrlencodedForm } from './form-refusal.ts';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { inTransaction, type Db } from '../ledger/db.ts';
-import { adjustStock, getProduct, getSlot, listProducts, listSlots, requireProduct, requireSlot, slotNotEmpty, upsertProduct, upsertSlot, type Product } from '../ledger/products.ts';
+import { adjustStock, checkWeighable, getProduct, getSlot, listProducts, listSlots, requireProduct, requireSlot, slotNotEmpty, upsertProduct, upsertSlot, type Product, type WeighLimits } from '../ledger/products.ts';
 import { appendAudit } from '../ledger/audit.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import type { StoreStateSource } from './queries.ts';
@@ -36,6 +36,8 @@ export interface ShelfDeps {
   scales?: () => ShelfScales | undefined;
   /** The session engine: the shelves are weighed only while nobody is inside. */
   session?: StoreStateSource;
+  /** What one item must weigh to be seen on a shelf (a product lighter is refused). */
+  weighLimits?: WeighLimits;
 }
 
 type Refuse = (reply: FastifyReply, status: number, error: string, field: string | null, en: string, zh: string) => FastifyReply;
@@ -123,6 +125,7 @@ export function registerShelfActions(scope: FastifyInstance, deps: ShelfDeps): v
     const actor = req.adminUser!.username;
     const p = inTransaction(db(), 'adding a product from the admin page', () => {
       if (getProduct(db(), b.sku)) throw new EdgeError(ErrorCode.DUPLICATE_ID, `product ${b.sku} exists already; edit it instead`, { zh: `商品编码 ${b.sku} 已存在，请修改它`, details: { field: 'sku' } });
+      checkWeighable({ sku: b.sku, unitG: b.unit_g, toleranceG: b.tolerance_g }, deps.weighLimits);
       const made = upsertProduct(db(), { sku: b.sku, name: b.name, price: b.price, unitG: b.unit_g, toleranceG: b.tolerance_g, active: b.active ?? true });
       appendAudit(db(), { actor, action: 'product.add', target: b.sku, before: null, after: productView(made) });
       return made;
@@ -136,6 +139,7 @@ export function registerShelfActions(scope: FastifyInstance, deps: ShelfDeps): v
     const actor = req.adminUser!.username;
     const r = inTransaction(db(), 'editing a product from the admin page', () => {
       const before = requireProduct(db(), req.params.sku);
+      checkWeighable({ sku: before.sku, unitG: b.unit_g ?? before.unitG, toleranceG: b.tolerance_g ?? before.toleranceG }, deps.weighLimits);
       const after = upsertProduct(db(), {
         sku: before.sku,
         name: b.name ?? before.name,
@@ -159,6 +163,8 @@ export function registerShelfActions(scope: FastifyInstance, deps: ShelfDeps): v
     const notEmpty = slotNotEmpty(before, sku);
     if (notEmpty) return refuse(reply, 409, notEmpty.code, 'sku', notEmpty.message, notEmpty.zh!);
     const slot = inTransaction(db(), 'assigning a slot from the admin page', () => {
+      const product = sku === null ? undefined : getProduct(db(), sku);
+      if (product) checkWeighable(product, deps.weighLimits);
       const after = upsertSlot(db(), { slot: req.params.slot, address: b.address, sku, stock: before?.stock ?? 0 });
       appendAudit(db(), { actor, action: 'slot.assign', target: after.slot, before: before ? { address: before.address, sku: before.sku } : null, after: { address: after.address, sku: after.sku } });
       return after;

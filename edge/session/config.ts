@@ -14,7 +14,7 @@ const Ms = (def: number, min: number, max: number, description: string) => Type.
 export const WeightRulesSchema = Section({
   min_tolerance_g: Type.Number({ default: 4, minimum: 0, description: "Smallest tolerance used for any product, whatever its own tolerance_g says: the shelves' noise floor" }),
   tolerance_grows_with_count: Type.Boolean({ default: true, description: 'Tolerance for n items is the one-item tolerance × √n (item weights vary independently); never wider than just under half an item' }),
-  drift_allowance_g: Type.Number({ default: 10, minimum: 0, description: 'A net change this small on a slot (creep, crumbs, a leaning hand) is neither an item nor a review line' }),
+  drift_allowance_g: Type.Number({ default: 10, minimum: 0, description: 'A net change this small on a slot (creep, crumbs, a leaning hand) is neither an item nor a review line. A product whose unit_g − tolerance_g is not more than this (or drivers.scales.change_threshold_g) is refused where products are defined and slots bound: one item would never be charged' }),
 }, 'How weight changes become item counts');
 
 export const SessionConfigSchema = Section({
