@@ -125,8 +125,11 @@ export class InProcessHands implements StoreHands {
     }
   }
 
-  openDoor(force: boolean): Promise<boolean> {
-    return Promise.resolve(this.sim.relay.openDoor({ force }));
+  async openDoor(force: boolean): Promise<boolean> {
+    if (!this.sim.relay.openDoor({ force })) return false;
+    // a person takes longer than one poll to go through: the daemon sees the door open
+    await this.until(() => this.store().hardware?.lock.doorState === 'open', 15_000, 'the door to be seen open');
+    return true;
   }
 
   async closeDoor(): Promise<void> {

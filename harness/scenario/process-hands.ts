@@ -173,8 +173,11 @@ export class ProcessHands implements StoreHands {
     }, Number.MAX_SAFE_INTEGER, what);
   }
 
-  openDoor(force: boolean): Promise<boolean> {
-    return this.client.openDoor(force);
+  async openDoor(force: boolean): Promise<boolean> {
+    if (!(await this.client.openDoor(force))) return false;
+    // a person takes longer than one poll to go through: the daemon reads the door open
+    await this.doorSeen();
+    return true;
   }
 
   async closeDoor(): Promise<void> {

@@ -22,7 +22,7 @@ export interface StoreHands {
    * with `replay`, the frames it picks instead (a sequence, its turn when the door asks: replay.ts).
    */
   presentFace(villagerId: string, decided: () => boolean, replay?: SequencePlayer): Promise<void>;
-  /** Pushes the door; it opens only while the lock is released, or by `force` (from inside). */
+  /** Pushes the door; it opens only while the lock is released, or by `force` (from inside); once open, until the daemon has seen it. */
   openDoor(force: boolean): Promise<boolean>;
   /** Closes the door and waits until the daemon has seen it closed. */
   closeDoor(): Promise<void>;
