@@ -44,10 +44,10 @@ export function createDrivers(opts: { config: DriversConfig; logger: Logger; sim
     scales,
     scanner,
     async start() {
-      for (const bus of buses.values()) await bus.start();
+      // side by side: a dead device server costs its connect timeout once, not once per port
+      await Promise.all([...[...buses.values()].map((bus) => bus.start()), scanner?.start()]);
       await lock.start();
       await scales.start();
-      await scanner?.start();
     },
     async stop() {
       for (const part of [scanner, scales, lock]) {

@@ -233,7 +233,7 @@ export class StoreDaemon {
       const subject = a.subject ? `（${a.subject}）` : '';
       live.raise({ kind: a.kind, at: Date.parse(a.raised_at), zh: `${t.zh}${subject}：${a.detail}`, en: `${t.en}${a.subject ? ` (${a.subject})` : ''}: ${a.detail}` });
     });
-    this.http = new HttpServer(c.http, { dataDir: c.data_dir, sessionKeyFile: keys.adminSession.file, store: c.store, health: this.health, db: () => ledger.handle(), ledgerRules: { creditFloor: c.ledger.credit_floor, store: c.store.id }, session, ops, live: this.live, scales: () => hardware.scales, faces, ...(c.jobs.timezone ? { timeZone: c.jobs.timezone } : {}), ...(agent ? { sync: agent } : {}) }, this.log.child({ part: 'http' }));
+    this.http = new HttpServer(c.http, { dataDir: c.data_dir, sessionKeyFile: keys.adminSession.file, store: c.store, weighLimits: { drift_allowance_g: c.session.weight.drift_allowance_g, change_threshold_g: c.drivers.scales.change_threshold_g }, health: this.health, db: () => ledger.handle(), ledgerRules: { creditFloor: c.ledger.credit_floor, store: c.store.id }, session, ops, live: this.live, scales: () => hardware.scales, faces, ...(c.jobs.timezone ? { timeZone: c.jobs.timezone } : {}), ...(agent ? { sync: agent } : {}) }, this.log.child({ part: 'http' }));
     this.ledger = ledger;
     this.hardware = hardware;
     this.entry = entry;

@@ -87,7 +87,10 @@ export class ModbusBus extends GuardedEmitter<BusEvents> {
     return this.state;
   }
 
-  /** Opens the port. Never throws for a missing device: the bus goes degraded and keeps trying. */
+  /**
+   * Opens the port. Never throws for a missing device: the bus goes degraded and keeps trying.
+   * Returns after the first attempt, which a TCP connect bounds by `connect_timeout_ms`.
+   */
   async start(): Promise<void> {
     if (this.state !== 'stopped') return;
     this.setHealth('connecting');
@@ -209,6 +212,7 @@ export class ModbusBus extends GuardedEmitter<BusEvents> {
     try {
       client = await RtuClient.open(this.spec, {
         responseTimeoutMs: this.opts.config.response_timeout_ms,
+        connectTimeoutMs: this.opts.config.connect_timeout_ms,
         ...(this.opts.simNetwork ? { simBinding: this.opts.simNetwork.binding } : {}),
         onClose: () => this.lost('port closed'),
         onError: (err) => this.faults.record('port_error', { url: this.spec.url }, `port error: ${String(err)}`),

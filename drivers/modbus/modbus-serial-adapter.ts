@@ -18,6 +18,7 @@ import ModbusSerial from 'modbus-serial';
 import { DriverError } from '../errors.ts';
 import { replyDeadline } from './reply-deadline.ts';
 import type { SimNetwork } from '../transport/sim-network.ts';
+import { connectTcp } from '../transport/tcp.ts';
 import type { TransportSpec } from '../transport/url.ts';
 import type { ModbusReply, ModbusRequest } from './request.ts';
 
@@ -28,6 +29,8 @@ type Client = InstanceType<typeof ModbusRTU>;
 export interface RtuClientOptions {
   /** How long to wait for a reply. */
   responseTimeoutMs: number;
+  /** How long a TCP device server may take to accept the connection (default 3000). */
+  connectTimeoutMs?: number;
   /** The serialport binding that serves `sim://` transports. */
   simBinding?: SimNetwork['binding'];
   /** Called once when the port closes or reports an error after opening. */
@@ -63,7 +66,9 @@ export class RtuClient {
           // That is modbus-serial's "Telnet" port; its "TcpRTUBuffered" port, despite the
           // name, wraps frames in a Modbus TCP (MBAP) header, which only a Modbus gateway
           // understands, not a transparent RS-485 server.
-          await client.connectTelnet(spec.host, { port: spec.port });
+          // The socket is ours, connected first: its connect is bounded and kept alive
+          // (../transport/tcp.ts); the library takes an open socket as it is.
+          await client.connectTelnet(spec.host, { port: spec.port, socket: await connectTcp(spec.host, spec.port, opts.connectTimeoutMs ?? 3000) } as never);
           break;
         case 'sim':
           // modbus-serial passes its options on to serialport, so a custom binding slots in

@@ -67,7 +67,7 @@ export class ScannerDriver extends GuardedEmitter<ScannerEvents> {
   private async connect(): Promise<void> {
     let stream: Duplex;
     try {
-      stream = await openByteStream(this.opts.config.transport, this.opts.simNetwork);
+      stream = await openByteStream(this.opts.config.transport, this.opts.simNetwork, this.opts.config.connect_timeout_ms);
     } catch (err) {
       this.faults.record('port_error', { url: this.opts.config.transport }, `cannot open scanner port: ${String(err)}`);
       this.scheduleReconnect(String(err));

@@ -3,7 +3,6 @@
  * scanner). The Modbus buses open their ports through modbus-serial instead (modbus/bus.ts).
  */
 import { readdirSync, readlinkSync } from 'node:fs';
-import { createConnection, type Socket } from 'node:net';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { SerialPortStream } from '@serialport/stream';
@@ -11,8 +10,10 @@ import { SerialPort } from 'serialport';
 import { DriverError } from '../errors.ts';
 import type { SimNetwork } from './sim-network.ts';
 import { parseTransportUrl } from './url.ts';
+import { connectTcp } from './tcp.ts';
 
-export async function openByteStream(url: string, simNetwork?: SimNetwork): Promise<Duplex> {
+/** `connectTimeoutMs` bounds a TCP connect (./tcp.ts). */
+export async function openByteStream(url: string, simNetwork?: SimNetwork, connectTimeoutMs = 3000): Promise<Duplex> {
   const spec = parseTransportUrl(url);
   switch (spec.kind) {
     case 'serial': {
@@ -26,15 +27,8 @@ export async function openByteStream(url: string, simNetwork?: SimNetwork): Prom
       await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
       return port;
     }
-    case 'tcp': {
-      const socket: Socket = createConnection({ host: spec.host, port: spec.port });
-      socket.setNoDelay(true);
-      await new Promise<void>((resolve, reject) => {
-        socket.once('connect', resolve);
-        socket.once('error', reject);
-      });
-      return socket;
-    }
+    case 'tcp':
+      return connectTcp(spec.host, spec.port, connectTimeoutMs);
   }
 }
 

@@ -4,7 +4,10 @@ import type { Command } from 'commander';
 import { withCommon, withLedger, parseIntOption, print, type CommonOptions } from './context.ts';
 import { addVillager, listVillagers, requireVillager, setVillagerStatus, type VillagerStatus } from '../ledger/villagers.ts';
 import { applyEntry, entryIdTaken, type EntryKind } from '../ledger/entries.ts';
-import { listProducts, upsertProduct, changeSlot, listSlots } from '../ledger/products.ts';
+import { checkWeighable, getProduct, listProducts, upsertProduct, changeSlot, listSlots, type WeighLimits } from '../ledger/products.ts';
+import type { Config } from '../config/schema.ts';
+
+const weighLimits = (c: Config): WeighLimits => ({ drift_allowance_g: c.session.weight.drift_allowance_g, change_threshold_g: c.drivers.scales.change_threshold_g });
 import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
 import { addCard, getCard, revokeCard } from '../ledger/credentials.ts';
 import { proposeCardNumber } from '../entry/credentials.ts';
@@ -104,9 +107,11 @@ export function registerLedgerCommands(program: Command): void {
     .requiredOption('--unit-g <grams>')
     .requiredOption('--tolerance-g <grams>')
     .action((o: CommonOptions & { sku: string; name: string; price: string; unitG: string; toleranceG: string }) => {
-      const p = withLedger(o, (db) =>
-        upsertProduct(db, { sku: o.sku, name: o.name, price: parseIntOption('--price', o.price), unitG: parseIntOption('--unit-g', o.unitG), toleranceG: parseIntOption('--tolerance-g', o.toleranceG) }),
-      );
+      const p = withLedger(o, (db, config) => {
+        const product = { sku: o.sku, name: o.name, price: parseIntOption('--price', o.price), unitG: parseIntOption('--unit-g', o.unitG), toleranceG: parseIntOption('--tolerance-g', o.toleranceG) };
+        checkWeighable(product, weighLimits(config));
+        return upsertProduct(db, product);
+      });
       print(o, p, `${p.sku} ${p.name}: ${p.price} 分, ${p.unitG} g ± ${p.toleranceG} g`);
     });
   withCommon(products.command('list'), { json: true }).action((o: CommonOptions) => {
@@ -124,7 +129,11 @@ export function registerLedgerCommands(program: Command): void {
     .action((o: CommonOptions & { slot: string; address: string; sku?: string; stock?: string }) => {
       const sku = o.sku === undefined ? undefined : o.sku === '' ? null : o.sku;
       const stock = o.stock === undefined ? undefined : parseIntOption('--stock', o.stock);
-      const s = withLedger(o, (db) => changeSlot(db, { slot: o.slot, address: parseIntOption('--address', o.address), ...(sku !== undefined ? { sku } : {}), ...(stock !== undefined ? { stock } : {}) }));
+      const s = withLedger(o, (db, config) => {
+        const product = sku ? getProduct(db, sku) : undefined;
+        if (product) checkWeighable(product, weighLimits(config));
+        return changeSlot(db, { slot: o.slot, address: parseIntOption('--address', o.address), ...(sku !== undefined ? { sku } : {}), ...(stock !== undefined ? { stock } : {}) });
+      });
       print(o, s, `${s.slot} @${s.address}: ${s.sku ?? '-'} × ${s.stock}`);
     });
   withCommon(slots.command('list'), { json: true }).action((o: CommonOptions) => {

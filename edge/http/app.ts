@@ -42,6 +42,7 @@ import { registerAdminGate } from './admin-gate.ts';
 import { adminPageHtml, registerAdminPage, type AdminPageDeps } from './admin-page.ts';
 import type { LiveFeed } from './live-feed.ts';
 import { registerShelfActions } from './shelf-actions.ts';
+import type { WeighLimits } from '../ledger/products.ts';
 import { registerRefundActions } from './refund-actions.ts';
 import { registerVillagerRoutes } from './villager-routes.ts';
 import type { FaceEnrolment } from '../entry/admin-faces.ts';
@@ -49,6 +50,8 @@ import type { ShelfScales } from './shelf-math.ts';
 
 export interface AppDeps {
   store: StoreConfig;
+  /** What one item must weigh to be seen on a shelf (session.weight, drivers.scales). */
+  weighLimits?: WeighLimits;
   health: HealthBoard;
   db: () => Db;
   ledgerRules: LedgerRules;
@@ -148,7 +151,7 @@ export function buildApp(deps: AppDeps, log: Logger) {
     registerAccountActions(scope, { db: deps.db });
     registerVillagerRoutes(scope, villagerDeps);
     registerRefundActions(scope, { db: deps.db, ledgerRules: deps.ledgerRules });
-    registerShelfActions(scope, { db: deps.db, store: deps.store, ...(deps.scales ? { scales: deps.scales } : {}), ...(deps.session ? { session: deps.session } : {}) });
+    registerShelfActions(scope, { db: deps.db, store: deps.store, ...(deps.weighLimits ? { weighLimits: deps.weighLimits } : {}), ...(deps.scales ? { scales: deps.scales } : {}), ...(deps.session ? { session: deps.session } : {}) });
     registerLive(scope, { db: deps.db, store: deps.store, sessionEnds, ...(deps.session ? { session: deps.session } : {}), ...(deps.live ? { live: deps.live } : {}), ...(deps.timeZone ? { timeZone: deps.timeZone } : {}), ...(deps.scales ? { scales: deps.scales } : {}) });
     registerAdminPage(scope, adminPageDeps);
     routes(scope.withTypeProvider<TypeBoxTypeProvider>(), deps);

@@ -11,7 +11,7 @@ import { isUrlencodedForm } from './form-refusal.ts';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { inTransaction, type Db } from '../ledger/db.ts';
-import { adjustStock, getProduct, getSlot, listProducts, listSlots, requireProduct, requireSlot, slotNotEmpty, upsertProduct, upsertSlot, type Product } from '../ledger/products.ts';
+import { adjustStock, checkWeighable, getProduct, getSlot, listProducts, listSlots, requireProduct, requireSlot, slotNotEmpty, upsertProduct, upsertSlot, type Product, type WeighLimits } from '../ledger/products.ts';
 import { appendAudit } from '../ledger/audit.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import type { StoreStateSource } from './queries.ts';
@@ -36,6 +36,8 @@ export interface ShelfDeps {
   scales?: () => ShelfScales | undefined;
   /** The session engine: the shelves are weighed only while nobody is inside. */
   session?: StoreStateSource;
+  /** What one item must weigh to be seen on a shelf (a product lighter is refused). */
+  weighLimits?: WeighLimits;
 }
 
 type Refuse = (reply: FastifyReply, status: number, error: string, field: string | null, en: string, zh: string) => FastifyReply;
@@ -60,11 +62,16 @@ function scalesOr503(deps: ShelfDeps, reply: FastifyReply, refuse: Refuse): Shel
   return s;
 }
 
-/** Someone inside moves the weights the session is counting: weighing waits until the store is empty. */
-function storeBusy(deps: ShelfDeps, reply: FastifyReply, refuse: Refuse): boolean {
+/**
+ * Someone inside moves the weights the session is counting: weighing waits until the store is
+ * empty. So do a slot's product and a product's weight and price: the visit is counted and
+ * priced with them at settlement, so an edit while it is open would charge for another product.
+ */
+function storeBusy(deps: ShelfDeps, reply: FastifyReply, refuse: Refuse, what: 'weigh' | 'edit' = 'weigh'): boolean {
   const phase = deps.session?.phase;
   if (phase === undefined || phase === 'idle') return false;
-  refuse(reply, 409, 'STORE_BUSY', null, `someone is in the store (${phase}); weigh the shelves when it is empty`, '店里有人（正在购物或补货），请等店里没人时再称重');
+  if (what === 'edit') refuse(reply, 409, 'STORE_BUSY', null, `someone is in the store (${phase}); change products and slots when it is empty`, '店里有人（正在购物或补货），请等店里没人时再修改商品和货位');
+  else refuse(reply, 409, 'STORE_BUSY', null, `someone is in the store (${phase}); weigh the shelves when it is empty`, '店里有人（正在购物或补货），请等店里没人时再称重');
   return true;
 }
 
@@ -118,6 +125,7 @@ export function registerShelfActions(scope: FastifyInstance, deps: ShelfDeps): v
     const actor = req.adminUser!.username;
     const p = inTransaction(db(), 'adding a product from the admin page', () => {
       if (getProduct(db(), b.sku)) throw new EdgeError(ErrorCode.DUPLICATE_ID, `product ${b.sku} exists already; edit it instead`, { zh: `商品编码 ${b.sku} 已存在，请修改它`, details: { field: 'sku' } });
+      checkWeighable({ sku: b.sku, unitG: b.unit_g, toleranceG: b.tolerance_g }, deps.weighLimits);
       const made = upsertProduct(db(), { sku: b.sku, name: b.name, price: b.price, unitG: b.unit_g, toleranceG: b.tolerance_g, active: b.active ?? true });
       appendAudit(db(), { actor, action: 'product.add', target: b.sku, before: null, after: productView(made) });
       return made;
@@ -127,9 +135,11 @@ export function registerShelfActions(scope: FastifyInstance, deps: ShelfDeps): v
 
   app.post('/api/products/:sku', { schema: { params: Type.Object({ sku: Type.String({ minLength: 1, maxLength: 64 }) }), body: ProductEditBody, response: { 200: ProductReply } } }, async (req, reply) => {
     const b = req.body;
+    if (storeBusy(deps, reply, refuse, 'edit')) return reply;
     const actor = req.adminUser!.username;
     const r = inTransaction(db(), 'editing a product from the admin page', () => {
       const before = requireProduct(db(), req.params.sku);
+      checkWeighable({ sku: before.sku, unitG: b.unit_g ?? before.unitG, toleranceG: b.tolerance_g ?? before.toleranceG }, deps.weighLimits);
       const after = upsertProduct(db(), {
         sku: before.sku,
         name: b.name ?? before.name,
@@ -147,11 +157,14 @@ export function registerShelfActions(scope: FastifyInstance, deps: ShelfDeps): v
   app.post('/api/slots/:slot', { schema: { params: Type.Object({ slot: Type.String({ minLength: 1, maxLength: 32 }) }), body: SlotBody, response: { 200: SlotReply, 201: SlotReply } } }, async (req, reply) => {
     const b = req.body;
     const actor = req.adminUser!.username;
+    if (storeBusy(deps, reply, refuse, 'edit')) return reply;
     const sku = b.sku === '' || b.sku === undefined ? null : b.sku;
     const before = getSlot(db(), req.params.slot);
     const notEmpty = slotNotEmpty(before, sku);
     if (notEmpty) return refuse(reply, 409, notEmpty.code, 'sku', notEmpty.message, notEmpty.zh!);
     const slot = inTransaction(db(), 'assigning a slot from the admin page', () => {
+      const product = sku === null ? undefined : getProduct(db(), sku);
+      if (product) checkWeighable(product, deps.weighLimits);
       const after = upsertSlot(db(), { slot: req.params.slot, address: b.address, sku, stock: before?.stock ?? 0 });
       appendAudit(db(), { actor, action: 'slot.assign', target: after.slot, before: before ? { address: before.address, sku: before.sku } : null, after: { address: after.address, sku: after.sku } });
       return after;

@@ -164,9 +164,14 @@ export function entryIdTaken(held: Entry): EdgeError {
   );
 }
 
-/** A deduction stopped at the floor was stored with fewer points than were asked for. */
-function sameContent(a: Entry, b: NewEntry): boolean {
-  const samePoints = a.points === b.points || (b.points < 0 && a.points <= 0 && a.points > b.points);
+/**
+ * A deduction stopped at the floor was stored with fewer points than were asked for: a smaller
+ * stored deduction is the same entry only if it did stop there (its balance after is the floor);
+ * one applied in full above the floor is another entry, whose id is taken.
+ */
+function sameContent(a: Entry, b: NewEntry, rules: LedgerRules): boolean {
+  const stoppedAtFloor = b.points < 0 && a.points <= 0 && a.points > b.points && a.balanceAfter === rules.creditFloor;
+  const samePoints = a.points === b.points || stoppedAtFloor;
   return a.villagerId === b.villagerId && a.kind === b.kind && samePoints;
 }
 
@@ -209,7 +214,7 @@ export function applyEntry(db: Db, e: NewEntry, rules: LedgerRules, clock: Clock
   const at = iso(clock);
   return inTransaction(db, 'applying entry', (): ApplyResult => {
     const existing = getEntry(db, e.id);
-    if (existing) return { status: 'duplicate', entry: existing, conflict: !sameContent(existing, e) };
+    if (existing) return { status: 'duplicate', entry: existing, conflict: !sameContent(existing, e, rules) };
     const villager = requireVillager(db, e.villagerId);
     const outbox = e.origin !== 'ledger';
     if (e.points < 0) {

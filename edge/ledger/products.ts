@@ -163,3 +163,23 @@ export function inventory(db: Db): Record<string, number> {
   const rows = cachedStatement(db, 'SELECT sku, SUM(stock) AS n FROM slots WHERE sku IS NOT NULL GROUP BY sku ORDER BY sku').all() as { sku: string; n: number }[];
   return Object.fromEntries(rows.map((r) => [r.sku, r.n]));
 }
+
+/** The weighing limits a product's one item must clear (session.weight, drivers.scales). */
+export interface WeighLimits { drift_allowance_g: number; change_threshold_g: number }
+
+/**
+ * A product whose one item, at its lightest (unit_g − tolerance_g), is not heavier than what the
+ * shelves take for drift (the larger of the drift allowance and the scales' change threshold)
+ * would never be charged: taking one is absorbed as drift. Refused where products are defined
+ * and where a slot is bound to one.
+ */
+export function checkWeighable(p: Pick<Product, 'sku' | 'unitG' | 'toleranceG'>, limits: WeighLimits | undefined): void {
+  if (!limits) return;
+  const limit = Math.max(limits.drift_allowance_g, limits.change_threshold_g);
+  if (p.unitG - p.toleranceG > limit) return;
+  throw new EdgeError(
+    ErrorCode.INVALID_ARGUMENT,
+    `product ${p.sku}: one item (${p.unitG} g ± ${p.toleranceG} g) is too light to be seen on the shelf: unit_g − tolerance_g must be more than ${limit} g, the larger of session.weight.drift_allowance_g (${limits.drift_allowance_g} g) and drivers.scales.change_threshold_g (${limits.change_threshold_g} g); taking one would never be charged. Sell it in bigger packs or lower those limits`,
+    { zh: `商品 ${p.sku} 单件太轻（${p.unitG} 克 ± ${p.toleranceG} 克），货架秤看不出来，拿走一件不会计分：单件重量减去误差必须大于 ${limit} 克（session.weight.drift_allowance_g 与 drivers.scales.change_threshold_g 中的较大者）。请按更大包装出售，或调低这两项`, details: { field: 'unit_g' } },
+  );
+}

@@ -16,7 +16,7 @@ import type { Db } from '../ledger/db.ts';
 import type { EnteredBy } from '../ledger/sessions.ts';
 import { computeCart } from './cart.ts';
 import { SessionJournal } from './journal.ts';
-import { transition, type Effect, type MachineTimings, type Phase, type SessionEvent, type SessionState, type TimerName, type Visit } from './machine.ts';
+import { transition, type Effect, type MachineTimings, type Phase, type SessionEvent, type SessionState, type Visit } from './machine.ts';
 import type { AdmissionDecision, CartView, DecisionSource, DoorPrompt, StoreSessionDeps, StoreSessionEvents } from './ports.ts';
 import { FrontDoor, type Admission, type Credential } from './front-door.ts';
 import type { Announcement } from './receipt.ts';
@@ -24,7 +24,7 @@ import { buildReceipt, settleVisit, type Settled } from './settlement.ts';
 import { HealthLine } from './health-line.ts';
 import { openVisit } from './persisted.ts';
 import { ShelfWatch } from './shelf-watch.ts';
-import { SessionTimers } from './timers.ts';
+import { SessionTimers, timerEvent } from './timers.ts';
 import { price, restingWeights, weighings, type ExitWeights } from './weighing.ts';
 
 export type { AdmissionDecision, CartView, DecisionSource, DoorSignals, Shelves, StateChange, StoreSessionDeps, StoreSessionEvents } from './ports.ts';
@@ -53,12 +53,19 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     // entering does "open" mean the villager went in (during the power cut). While shopping it
     // is the villager still holding the door they came in by, not an exit.
     if (d.initial && this.state.phase !== 'entering') return;
+    if (!d.initial) this.door.doorMoved(d.state);
     // the last moment at which nobody of this visit can have touched a shelf
     if (d.state === 'open') this.settleBaseline();
     this.dispatch(d.state === 'open' ? { type: 'door_opened', at: d.at } : { type: 'door_closed', at: d.at });
   });
+  /** Whether the lock's unlock pulse runs (between its `unlocked` and `relocked`). */
+  private lockReleased = false;
+  private readonly onUnlocked = (): void => this.guard('unlock', () => this.lockPulse(true));
+  private readonly onRelocked = (): void => this.guard('relock', () => this.lockPulse(false));
   private readonly onExitButton = (b: LockEvents['exit_button'][0]): void => this.guard('exit button', () => {
-    if (b.state === 'pressed' && !b.initial) this.dispatch({ type: 'exit_button', at: b.at });
+    if (b.state !== 'pressed' || b.initial) return;
+    this.door.exitPressed(); // the door opening after this is the villager leaving
+    this.dispatch({ type: 'exit_button', at: b.at });
   });
   private readonly onChange = (c: ScaleEvents['change'][0]): void => this.guard('shelf change', () => {
     if (this.state.phase === 'idle') {
@@ -82,7 +89,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     super();
     const c = deps.config;
     this.health = new HealthLine(deps.health);
-    this.timings = { enteringTimeoutMs: c.entering_timeout_ms, shoppingIdleTimeoutMs: c.shopping_idle_timeout_ms, stabilityWaitMs: c.stability_wait_ms, exitSettleMaxMs: c.exit_settle_max_ms, resumeScalesTimeoutMs: c.resume_scales_timeout_ms, settleRetryMs: c.settle_retry_ms };
+    this.timings = { enteringTimeoutMs: c.entering_timeout_ms, shoppingIdleTimeoutMs: c.shopping_idle_timeout_ms, stabilityWaitMs: c.stability_wait_ms, exitSettleMaxMs: c.exit_settle_max_ms, resumeScalesTimeoutMs: c.resume_scales_timeout_ms, settleRetryMs: c.settle_retry_ms, doorSettleMs: c.door_settle_ms };
     this.journal = new SessionJournal({
       db: () => this.db,
       logger: deps.logger,
@@ -105,6 +112,8 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
       logger: deps.logger,
       journal: this.journal,
       now: () => this.now(),
+      leaveHoldMs: c.leave_hold_ms,
+      shelvesTouched: () => this.shelvesTouched(),
       ...(deps.newSessionId ? { newSessionId: deps.newSessionId } : {}),
       dispatch: (e) => this.dispatch(e),
       announce: (reason, villagerId, text) => this.announce(reason, villagerId, text),
@@ -126,6 +135,8 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     const { lock, scales } = this.deps;
     lock.on('door', this.onDoor);
     lock.on('exit_button', this.onExitButton);
+    lock.on('unlocked', this.onUnlocked);
+    lock.on('relocked', this.onRelocked);
     scales.on('change', this.onChange);
     scales.on('sweep', this.onSweep);
     this.decisions = this.deps.entry?.() ?? null;
@@ -144,6 +155,9 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     const { lock, scales } = this.deps;
     lock.off('door', this.onDoor);
     lock.off('exit_button', this.onExitButton);
+    lock.off('unlocked', this.onUnlocked);
+    lock.off('relocked', this.onRelocked);
+    this.lockReleased = false;
     scales.off('change', this.onChange);
     scales.off('sweep', this.onSweep);
     this.decisions?.off('decision', this.onDecision);
@@ -245,10 +259,20 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     this.health.update({ fault: this.state.phase === 'fault' ? this.state.visit.lastError ?? '' : null, writesPending: this.journal.pending, failedNow });
   }
 
+  /** The lock's pulse, told to the visit (a door opening during it is the entry) and observers. */
+  private lockPulse(released: boolean): void {
+    this.lockReleased = released;
+    this.deps.logger.info({ event: 'lock', released }, released ? 'door unlocked / 门已开锁' : 'door locked again / 门已重新上锁');
+    this.safeEmit('lock', { released, at: this.now() });
+    this.dispatch({ type: released ? 'lock_released' : 'lock_closed' });
+  }
+
   private step(e: SessionEvent): void {
     const before = this.state;
     const { state, effects } = transition(before, e, this.timings);
     this.state = state;
+    // an admission made without `admit` (the unlock came first) learns of the running pulse now
+    if (before.phase === 'idle' && state.phase === 'entering' && this.lockReleased) this.queue.push({ type: 'lock_released' });
     // an admission written before the unlock is only a reservation (a failed unlock withdraws
     // it): observers hear of the visit once its door has unlocked (FrontDoor.decided)
     let announced = state.phase === before.phase || (e.type === 'admitted' && e.recorded === true);
@@ -280,7 +304,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
         return;
       case 'start_timer': {
         const timer = effect.timer;
-        this.timers.start(timer, effect.ms, () => this.guard(`${timer} timer`, () => this.dispatch(this.timerEvent(timer))));
+        this.timers.start(timer, effect.ms, () => this.guard(`${timer} timer`, () => this.dispatch(timerEvent(timer, this.now(), () => this.shelvesTouched()))));
         return;
       }
       case 'clear_timer':
@@ -306,21 +330,6 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     }
   }
 
-  private timerEvent(timer: TimerName): SessionEvent {
-    switch (timer) {
-      case 'entering':
-        return { type: 'entering_timeout', shelvesTouched: this.shelvesTouched() };
-      case 'idle':
-        return { type: 'idle_timeout', at: this.now() };
-      case 'stability':
-        return { type: 'stability_timeout' };
-      case 'scales':
-        return { type: 'scales_timeout' };
-      case 'retry':
-        return { type: 'retry', now: this.now() };
-    }
-  }
-
   /**
    * Whether someone is inside although the door was not seen to open. A scale that cannot be
    * read says nothing about hands on the shelf: counting it would keep every walk-away
@@ -338,8 +347,6 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     const now = Object.entries(restingWeights(this.deps.scales)).filter((e): e is [string, number] => e[1] !== null && e[0] in missing && missing[e[0]] === null);
     if (now.length > 0) this.dispatch({ type: 'baseline_settled', baseline: Object.fromEntries(now) });
   }
-
-  // ---- settlement ----
 
   private settle(atExit: ExitWeights): void {
     const v = this.current as Visit;
@@ -363,6 +370,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     const v = this.current as Visit;
     const done = this.lastSettle;
     this.lastSettle = null;
+    if (v.exitBy === 'exit_button') this.door.holdForLeaver();
     if (done) {
       const receipt = buildReceipt(this.db, v, done, this.now());
       this.deps.logger.info({ event: 'receipt', sessionId: v.sessionId, villagerId: v.villagerId, total: receipt.totalPoints, debt: receipt.debtPoints, review: receipt.reviewCount, settleMs: receipt.settleMs }, receipt.text);
@@ -370,8 +378,6 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     }
     this.dispatch({ type: 'receipt_issued' });
   }
-
-  // ---- helpers ----
 
   private announce(reason: Announcement['reason'], villagerId: string | null, text: string): void {
     // logged as well as emitted: what the door said is then in the journal, and a scenario

@@ -34,6 +34,10 @@ export interface DoorHost {
   logger: Logger;
   journal: SessionJournal;
   now(): number;
+  /** session.leave_hold_ms: the longest hold for a villager walking out after the exit button. */
+  leaveHoldMs: number;
+  /** Whether the visit's shelves changed (a cart line or a review line other than a dead scale). */
+  shelvesTouched(): boolean;
   newSessionId?: () => string;
   dispatch(e: SessionEvent): void;
   announce(reason: AnnouncementReason, villagerId: string | null, text: string): void;
@@ -45,8 +49,52 @@ export interface DoorHost {
 export class FrontDoor {
   /** The visit admitted for an unlock still under way (withdrawn if that unlock fails). */
   private fresh: string | null = null;
+  /**
+   * The villager who pressed exit is settled but still walking out: until they have opened and
+   * closed the door (or leaveHoldMs), nobody new is admitted, so their door opening is never
+   * taken for the next villager walking in.
+   */
+  private leaver: { until: number; opened: boolean } | null = null;
 
   constructor(private readonly host: DoorHost) {}
+
+  /** Whether the door opened since the exit button was last pressed. */
+  private openedSinceExit = false;
+
+  /** The exit button was pressed: whoever pressed it has not gone through the door yet. */
+  exitPressed(): void {
+    this.openedSinceExit = false;
+  }
+
+  /** A visit ended by the exit button was settled: hold the door unless they went out since. */
+  holdForLeaver(): void {
+    const opened = this.openedSinceExit;
+    const gone = opened && this.host.lock.doorState === 'closed';
+    this.leaver = gone || this.host.leaveHoldMs === 0 ? null : { until: this.host.now() + this.host.leaveHoldMs, opened };
+  }
+
+  /** Every door movement: the leaver's opening and closing ends the hold. */
+  doorMoved(state: 'open' | 'closed'): void {
+    if (state === 'open') this.openedSinceExit = true;
+    if (!this.leaver) return;
+    if (state === 'open') this.leaver.opened = true;
+    else if (this.leaver.opened) this.leaver = null;
+  }
+
+  private leaving(): boolean {
+    if (this.leaver && this.host.now() >= this.leaver.until) this.leaver = null;
+    return this.leaver !== null;
+  }
+
+  /**
+   * The villager's own visit, which they may be let in on again: still `entering` (their unlock
+   * ran out before they pushed the door), or `shopping` with the shelves untouched (a door
+   * opening that was not theirs took the visit inside while they stood outside).
+   */
+  private ownVisit(s: SessionState, villagerId: string): boolean {
+    if (s.phase === 'idle' || s.visit.villagerId !== villagerId) return false;
+    return s.phase === 'entering' || (s.phase === 'shopping' && !this.host.shelvesTouched());
+  }
 
   /**
    * The door policy's question. The villager whose own visit is still `entering` is not kept
@@ -57,8 +105,8 @@ export class FrontDoor {
     // before start (or after stop) the ledger may hold an open session not yet resumed
     if (!this.host.running()) return true;
     const s = this.host.state();
-    if (villagerId !== undefined && s.phase === 'entering' && s.visit.villagerId === villagerId) return false;
-    return isBusy(s);
+    if (villagerId !== undefined && this.ownVisit(s, villagerId)) return false;
+    return isBusy(s) || this.leaving();
   }
 
   /** Writes the admission before the unlock; the door opens only if this says ok. */
@@ -67,11 +115,12 @@ export class FrontDoor {
     if (!h.running()) return { ok: false, reason: 'not_running', message: 'the store session is not running' };
     const s = h.state();
     const db = h.db();
-    if (s.phase === 'entering' && s.visit.villagerId === villagerId) {
+    if (s.phase !== 'idle' && this.ownVisit(s, villagerId)) {
       if (credential) inTransaction(db, 'using a QR slip', () => credential.consume());
       return { ok: true, sessionId: s.visit.sessionId };
     }
     if (s.phase !== 'idle') return { ok: false, reason: 'store_busy', message: `a ${s.phase} session is open` };
+    if (this.leaving()) return { ok: false, reason: 'store_busy', message: 'the last villager is still leaving' };
     let visit: ReturnType<FrontDoor['newVisit']> | undefined;
     try {
       const v = this.newVisit(villagerId, by);
@@ -147,7 +196,7 @@ export class FrontDoor {
     const s = h.state();
     const fresh = this.fresh;
     this.fresh = null;
-    if (s.phase === 'entering' && s.visit.villagerId === v.id && fresh !== s.visit.sessionId) {
+    if (s.phase !== 'idle' && s.visit.villagerId === v.id && fresh !== s.visit.sessionId && this.ownVisit(s, v.id)) {
       h.logger.info({ villagerId: v.id, sessionId: s.visit.sessionId }, 'let in again on the same visit / 同一次进店，再次开门');
       return;
     }

@@ -3,6 +3,8 @@
  * no clock reads: the runner (engine.ts) performs the effects and feeds back the events.
  *
  *   idle ─admitted→ entering ─door_opened→ shopping|restocking ─exit_button|door_opened|idle_timeout→ exiting
+ *   (while the unlock pulse runs, or within doorSettleMs of the first opening, a door opening is
+ *   still the entry — a companion, a second push, contact bounce — never an exit)
  *   exiting ─shelves_stable|stability_timeout→ settling ─settle_ok→ settled ─receipt_issued→ idle
  *   settling ─settle_failed→ fault ─retry→ settling
  *   any visit phase ─effect_failed→ fault ─retry→ that phase again (its timers and waits restarted)
@@ -36,6 +38,12 @@ export interface Visit {
   lastError: string | null;
   /** Set in `fault` when an effect failed before settlement: the phase a retry resumes. */
   faultIn?: InsidePhase;
+  /**
+   * The lock's unlock pulse is running (between the lock's `unlocked` and `relocked`): anyone
+   * may push the door from outside, so an opening is not an exit. Never true after a resume
+   * (a restarted lock driver knows of no pulse).
+   */
+  lockReleased?: boolean;
 }
 
 /** The phases before settlement, which a failed effect resumes rather than settles. */
@@ -54,6 +62,9 @@ export type SessionEvent =
   /** Slots without a baseline that came to rest while the door had not yet opened: their weight now. */
   | { type: 'baseline_settled'; baseline: Record<string, number> }
   | { type: 'door_opened'; at: number }
+  /** The lock's unlock pulse began (`unlocked`) / the relay was confirmed off again (`relocked`). */
+  | { type: 'lock_released' }
+  | { type: 'lock_closed' }
   | { type: 'door_closed'; at: number }
   | { type: 'exit_button'; at: number }
   | { type: 'shelf_changed'; at: number }
@@ -93,6 +104,8 @@ export interface MachineTimings {
   exitSettleMaxMs: number;
   resumeScalesTimeoutMs: number;
   settleRetryMs: number;
+  /** After the door first opened, a further opening within this time is still the entry. */
+  doorSettleMs: number;
 }
 
 export interface Step { state: SessionState; effects: Effect[] }
@@ -122,6 +135,20 @@ function toSettling(visit: Visit): Step {
 
 const inside = (visit: Visit): 'shopping' | 'restocking' => (visit.kind === 'restock' ? 'restocking' : 'shopping');
 
+/** The lock's pulse as the visit knows it; only a change makes a new state. */
+function lockPulse(phase: InsidePhase, visit: Visit, released: boolean): Step {
+  if ((visit.lockReleased ?? false) === released) return stay({ phase, visit });
+  return { state: { phase, visit: { ...visit, lockReleased: released } }, effects: [] };
+}
+
+/**
+ * Whether a door opening while inside is still the entry: the unlock pulse runs (anyone may
+ * push the door from outside: a companion, the villager a second time), or the door first
+ * opened a moment ago (contact bounce). An exit then needs the exit button.
+ */
+const stillEntering = (v: Visit, at: number, t: MachineTimings): boolean =>
+  v.lockReleased === true || (v.doorOpenedAt !== null && at - v.doorOpenedAt < t.doorSettleMs);
+
 export function transition(s: SessionState, e: SessionEvent, t: MachineTimings): Step {
   if (e.type === 'effect_failed' && s.phase !== 'idle') return effectFailed(s.phase, s.visit, e.error, t);
   switch (s.phase) {
@@ -142,6 +169,9 @@ export function transition(s: SessionState, e: SessionEvent, t: MachineTimings):
       switch (e.type) {
         case 'admission_withdrawn':
           return { state: { phase: 'idle' }, effects: [{ type: 'clear_timer', timer: 'entering' }] };
+        case 'lock_released':
+        case 'lock_closed':
+          return lockPulse(s.phase, s.visit, e.type === 'lock_released');
         case 'door_opened':
           return {
             state: { phase: inside(s.visit), visit: { ...s.visit, doorOpenedAt: e.at } },
@@ -170,8 +200,13 @@ export function transition(s: SessionState, e: SessionEvent, t: MachineTimings):
         case 'exit_button':
           return toExiting(s.visit, e.at, 'exit_button', t);
         case 'door_opened':
-          // the lock is closed again while shopping: a door opening now is from inside
+          // still the entry: activity, like a door closing
+          if (stillEntering(s.visit, e.at, t)) return { state: s, effects: [{ type: 'start_timer', timer: 'idle', ms: t.shoppingIdleTimeoutMs }] };
+          // the lock is closed again: a door opening now is from inside
           return toExiting(s.visit, e.at, 'door', t);
+        case 'lock_released':
+        case 'lock_closed':
+          return lockPulse(s.phase, s.visit, e.type === 'lock_released');
         case 'idle_timeout':
           return toExiting(s.visit, e.at, 'idle_timeout', t);
         case 'shelf_changed':
@@ -182,6 +217,9 @@ export function transition(s: SessionState, e: SessionEvent, t: MachineTimings):
       }
     case 'exiting':
       switch (e.type) {
+        case 'lock_released':
+        case 'lock_closed':
+          return lockPulse(s.phase, s.visit, e.type === 'lock_released');
         case 'shelves_stable':
         case 'stability_timeout':
           return toSettling(s.visit);
@@ -266,12 +304,14 @@ function scalesReported(t: MachineTimings): Effect[] {
  * `scale_unavailable` (nothing charged). So they first wait for every scale to report once
  * (`watch_scales`), bounded by the generous resumeScalesTimeoutMs for a bus that stays dead.
  */
-function resume(phase: VisitPhase, visit: Visit, now: number, t: MachineTimings): Step {
+function resume(phase: VisitPhase, was: Visit, now: number, t: MachineTimings): Step {
   // a visit that failed before settlement goes on where it failed
-  if (phase === 'fault' && visit.faultIn) {
-    const { faultIn, ...rest } = visit;
+  if (phase === 'fault' && was.faultIn) {
+    const { faultIn, ...rest } = was;
     return resume(faultIn, rest, now, t);
   }
+  // the lock driver starts afresh: a pulse it did not start is not one it will report the end of
+  const { lockReleased: _pulse, ...visit } = was;
   switch (phase) {
     case 'entering': {
       // the full wait again: the villager may be standing at the door after the lights came back

@@ -2,7 +2,7 @@
  * The session machine's named timers (machine.ts `start_timer` / `clear_timer`): at most one
  * of each name runs; starting one again replaces it.
  */
-import type { TimerName } from './machine.ts';
+import type { SessionEvent, TimerName } from './machine.ts';
 
 export class SessionTimers {
   private readonly running = new Map<TimerName, NodeJS.Timeout>();
@@ -25,5 +25,21 @@ export class SessionTimers {
   clearAll(): void {
     for (const t of this.running.values()) clearTimeout(t);
     this.running.clear();
+  }
+}
+
+/** What a timer's end tells the machine; `shelvesTouched` is asked only when entering ends. */
+export function timerEvent(timer: TimerName, now: number, shelvesTouched: () => boolean): SessionEvent {
+  switch (timer) {
+    case 'entering':
+      return { type: 'entering_timeout', shelvesTouched: shelvesTouched() };
+    case 'idle':
+      return { type: 'idle_timeout', at: now };
+    case 'stability':
+      return { type: 'stability_timeout' };
+    case 'scales':
+      return { type: 'scales_timeout' };
+    case 'retry':
+      return { type: 'retry', now };
   }
 }

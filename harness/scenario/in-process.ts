@@ -21,7 +21,7 @@ export interface InProcessStore {
   readonly hardware: {
     readonly sim: SimulatedHardware | undefined;
     readonly scales: { status(): SlotStatus[] };
-    readonly lock: { readonly doorState: string };
+    readonly lock: { readonly doorState: string; readonly exitButtonState: string };
   } | undefined;
   readonly entry: { readonly pipeline: DoorView | undefined } | undefined;
   readonly session: SessionView | undefined;
@@ -38,8 +38,10 @@ interface SessionView {
   readonly phase: string;
   on(event: 'receipt', listener: (r: Receipt) => void): unknown;
   on(event: 'announce', listener: (a: Announcement) => void): unknown;
+  on(event: 'lock', listener: (l: { released: boolean }) => void): unknown;
   off(event: 'receipt', listener: (r: Receipt) => void): unknown;
   off(event: 'announce', listener: (a: Announcement) => void): unknown;
+  off(event: 'lock', listener: (l: { released: boolean }) => void): unknown;
 }
 
 type Until = (check: () => boolean | Promise<boolean>, ms: number, what: string) => Promise<void>;
@@ -49,15 +51,20 @@ export function observeInProcess(store: InProcessStore, seen: StoreObservations)
   const onDecision = (d: EntryDecision): void => seen.decision({ decision: d.decision, by: d.by, villagerId: d.villagerId, unlocked: d.unlocked, ...(d.detail.challenge ? { challenge: d.detail.challenge as Record<string, unknown> } : {}) });
   const onReceipt = (r: Receipt): void => seen.receipt({ session: r.sessionId, villager: r.villagerId, text: r.text, settleMs: r.settleMs });
   const onAnnounce = (a: Announcement): void => seen.announcement({ reason: a.reason, villager: a.villagerId, text: a.text });
+  const onLock = (l: { released: boolean }): void => seen.lock(l.released);
   const pipeline = store.entry?.pipeline;
   const session = store.session;
+  // a daemon (re)booted knows of no unlock pulse
+  seen.lock(false);
   pipeline?.on('decision', onDecision);
   session?.on('receipt', onReceipt);
   session?.on('announce', onAnnounce);
+  session?.on('lock', onLock);
   return () => {
     pipeline?.off('decision', onDecision);
     session?.off('receipt', onReceipt);
     session?.off('announce', onAnnounce);
+    session?.off('lock', onLock);
   };
 }
 
@@ -118,8 +125,11 @@ export class InProcessHands implements StoreHands {
     }
   }
 
-  openDoor(force: boolean): Promise<boolean> {
-    return Promise.resolve(this.sim.relay.openDoor({ force }));
+  async openDoor(force: boolean): Promise<boolean> {
+    if (!this.sim.relay.openDoor({ force })) return false;
+    // a person takes longer than one poll to go through: the daemon sees the door open
+    await this.until(() => this.store().hardware?.lock.doorState === 'open', 15_000, 'the door to be seen open');
+    return true;
   }
 
   async closeDoor(): Promise<void> {
@@ -127,9 +137,12 @@ export class InProcessHands implements StoreHands {
     await this.until(() => this.store().hardware?.lock.doorState === 'closed', 15_000, 'the door to close');
   }
 
-  pressExit(holdMs: number): Promise<void> {
-    this.sim.relay.pressExit(holdMs);
-    return Promise.resolve();
+  async pressExit(holdMs: number): Promise<void> {
+    // held until the daemon has read it pressed (a short press can fall between two polls)
+    this.sim.relay.pressExit(Math.max(holdMs, 60_000));
+    await this.until(() => this.store().hardware?.lock.exitButtonState === 'pressed', 15_000, 'the exit button to be seen');
+    this.sim.relay.pressExit(1);
+    await this.until(() => this.store().hardware?.lock.exitButtonState === 'released', 15_000, 'the exit button to be released');
   }
 
   async take(slot: string, count: number, unitG: number): Promise<void> {

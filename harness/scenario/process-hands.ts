@@ -173,8 +173,11 @@ export class ProcessHands implements StoreHands {
     }, Number.MAX_SAFE_INTEGER, what);
   }
 
-  openDoor(force: boolean): Promise<boolean> {
-    return this.client.openDoor(force);
+  async openDoor(force: boolean): Promise<boolean> {
+    if (!(await this.client.openDoor(force))) return false;
+    // a person takes longer than one poll to go through: the daemon reads the door open
+    await this.doorSeen();
+    return true;
   }
 
   async closeDoor(): Promise<void> {
@@ -183,7 +186,11 @@ export class ProcessHands implements StoreHands {
   }
 
   async pressExit(holdMs: number): Promise<void> {
-    await this.client.pressExit(holdMs);
+    // held until the daemon has read the inputs (a short press can fall between two polls)
+    await this.client.pressExit(Math.max(holdMs, 60_000));
+    await this.doorSeen();
+    await this.client.pressExit(1);
+    await this.doorSeen();
   }
 
   async take(slot: string, count: number, unitG: number): Promise<void> {

@@ -246,6 +246,8 @@ export class ProcessScenarioRun {
   /** Power cut: SIGKILL, then a new daemon on the same data dir; the hardware process runs on. */
   private async powerCut(phase: string): Promise<void> {
     await this.daemon.kill('SIGKILL');
+    // the new daemon knows of no unlock pulse: to it a door opening from inside is an exit
+    this.seen.lock(false);
     this.observed.power_cuts.push({ step: this.stepNo, phase });
     if (this.slowShelves) {
       this.slowShelves = false;

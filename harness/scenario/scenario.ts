@@ -48,11 +48,11 @@ const CUT_PHASES: readonly VisitPhase[] = ['entering', 'shopping', 'restocking',
 
 class Reader {
   constructor(readonly where: string) {}
-  fail(msg: string): never {
-    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `scenario ${this.where}: ${msg}`, { zh: `场景文件 ${this.where}：${msg}` });
+  fail(msg: string, zh = msg): never {
+    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `scenario ${this.where}: ${msg}`, { zh: `场景文件 ${this.where}：${zh}` });
   }
   obj(v: unknown, keys: readonly string[]): Record<string, unknown> {
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) this.fail('must be a mapping');
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) this.fail('must be a mapping', '必须是键值映射（key: value）');
     const o = v as Record<string, unknown>;
     for (const k of Object.keys(o)) if (!keys.includes(k)) this.fail(`unknown key ${JSON.stringify(k)} (expected ${keys.join(', ')})`);
     return o;
@@ -124,6 +124,17 @@ export function parseScenario(raw: unknown, name = 'scenario'): Scenario {
     const unit = pr.int(o, 'unit_g', { min: 1 });
     return { sku: pr.str(o, 'sku'), name: pr.str(o, 'name'), price: pr.int(o, 'price', { min: 0 }), unit_g: unit, tolerance_g: pr.int(o, 'tolerance_g', { min: 0, def: Math.max(1, Math.floor(unit / 20)) }) };
   });
+  const twice = (what: string, values: Array<string | undefined>): void => {
+    const seen = new Map<string, number>();
+    values.forEach((v, i) => {
+      if (v === undefined) return;
+      const first = seen.get(v);
+      if (first !== undefined) new Reader(`${what}[${i}]`).fail(`${JSON.stringify(v)} appears twice (also ${what}[${first}])`, `${JSON.stringify(v)} 重复出现（${what}[${first}] 已用）`);
+      seen.set(v, i);
+    });
+  };
+  // the last one would silently win: a product's weight and price would be another's
+  twice('products', products.map((p) => p.sku));
   const skus = new Set(products.map((p) => p.sku));
   const slots = r.list(top, 'slots').map((s, i) => {
     const sr = new Reader(`slots[${i}]`);
@@ -153,6 +164,8 @@ export function parseScenario(raw: unknown, name = 'scenario'): Scenario {
     if (out.enrolled && !face) vr.fail('enrolled needs a face');
     return out;
   });
+  // one card opens one villager's account: the seeding would refuse the second
+  twice('villagers', villagers.map((v) => v.card));
   const byId = new Map(villagers.map((v) => [v.id, v]));
   if (byId.size !== villagers.length) r.fail('villagers: an id appears twice');
   const session = top.session === undefined ? {} : new Reader('session').obj(top.session, ['stability_wait_ms', 'exit_settle_max_ms', 'entering_timeout_ms', 'shopping_idle_timeout_ms', 'settle_retry_ms', 'weight']);
@@ -226,7 +239,7 @@ export function parseScenario(raw: unknown, name = 'scenario'): Scenario {
       return f > 0 ? r.fail('credit_floor must be 0 or negative') : f;
     })(),
     session,
-    entry: top.entry === undefined ? {} : r.obj(top.entry, Object.keys(top.entry as object)),
+    entry: top.entry === undefined ? {} : new Reader('entry').obj(top.entry, typeof top.entry === 'object' && top.entry !== null ? Object.keys(top.entry) : []),
     products,
     slots,
     villagers,

@@ -152,6 +152,9 @@ export class ScenarioSteps {
     if (!INSIDE.includes(phase)) this.fail(`exit while the store is ${phase}: nobody inside`);
     await this.world.beforeExit?.();
     if (by === 'button') await this.hands.pressExit(200);
+    // while the unlock pulse runs a door opening is still the entry (a companion coming in):
+    // a villager leaving by the door is seen to leave once the lock has closed behind them
+    else await this.world.until(() => !this.world.observer.seen.lockReleased, 60_000, 'the lock to close before leaving by the door');
     // the exit button cuts the lock's power; from inside, the handle opens the door anyway
     await this.hands.openDoor(true);
     await this.world.until(() => this.world.observer.seen.receipts.length > receipts && this.phase() === 'idle', 30_000, 'the receipt');

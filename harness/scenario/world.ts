@@ -22,10 +22,11 @@ export interface StoreHands {
    * with `replay`, the frames it picks instead (a sequence, its turn when the door asks: replay.ts).
    */
   presentFace(villagerId: string, decided: () => boolean, replay?: SequencePlayer): Promise<void>;
-  /** Pushes the door; it opens only while the lock is released, or by `force` (from inside). */
+  /** Pushes the door; it opens only while the lock is released, or by `force` (from inside); once open, until the daemon has seen it. */
   openDoor(force: boolean): Promise<boolean>;
   /** Closes the door and waits until the daemon has seen it closed. */
   closeDoor(): Promise<void>;
+  /** Presses the exit button for at least `holdMs` and until the daemon has read it pressed, then lets go. */
   pressExit(holdMs: number): Promise<void>;
   /** Items of `unitG` grams off or onto a slot's scale; returns once the daemon has read the new weight. */
   take(slot: string, count: number, unitG: number): Promise<void>;
@@ -51,6 +52,12 @@ export class StoreObservations {
   readonly receipts: ObservedReceipt[] = [];
   readonly announcements: ObservedAnnouncement[] = [];
   private readonly receiptListeners: Array<(r: ObservedReceipt) => void> = [];
+  /** The daemon's session was told the unlock pulse runs (a door opening is then still the entry). */
+  lockReleased = false;
+
+  lock(released: boolean): void {
+    this.lockReleased = released;
+  }
 
   decision(d: ObservedDecision): void {
     this.decisions.push(d);
@@ -86,7 +93,7 @@ export interface DaemonLogLine {
 
 /**
  * Feeds a log line to the observations by its `event` field (the daemon's structured event
- * channel): entry_decision, receipt, announce. Other lines are ignored.
+ * channel): entry_decision, receipt, announce, lock. Other lines are ignored.
  */
 export function observeLogLine(seen: StoreObservations, l: DaemonLogLine): void {
   const villager = typeof l.villagerId === 'string' ? l.villagerId : null;
@@ -96,6 +103,9 @@ export function observeLogLine(seen: StoreObservations, l: DaemonLogLine): void 
       return;
     case 'announce':
       seen.announcement({ reason: String(l.reason), villager, text: l.msg ?? '' });
+      return;
+    case 'lock':
+      seen.lock(l.released === true);
       return;
     case 'receipt':
       seen.receipt({ session: String(l.sessionId), villager: villager ?? '', text: l.msg ?? '', settleMs: Number(l.settleMs) });

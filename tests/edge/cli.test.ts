@@ -116,6 +116,14 @@ describe('store-edge CLI', () => {
     expect(JSON.parse((await run('slots', 'set', '--slot', 'A1', '--address', '12', '--sku', '', '--json')).stdout)).toEqual({ slot: 'A1', address: 12, sku: null, stock: 0 });
   }, 240_000);
 
+  it('products set refuses a product too light for the shelves to see one item (exit 2, the limit named)', async () => {
+    const gum = await run('products', 'set', '--sku', 'gum', '--name', '口香糖', '--price', '5', '--unit-g', '8', '--tolerance-g', '1');
+    expect(gum.code).toBe(2);
+    expect(gum.stderr).toContain('drift_allowance_g (10 g)');
+    expect(gum.stderr).toContain('单件太轻');
+    expect(JSON.parse((await run('products', 'list', '--json')).stdout).map((p: { sku: string }) => p.sku)).not.toContain('gum');
+  }, 240_000);
+
   it('bad input exits 2 in both languages: an unparseable config, a photo that is not an image, an unknown option', async () => {
     const config = path.join(t.dir, 'broken.yaml');
     writeFileSync(config, 'store: {id: [unclosed\n');

@@ -33,7 +33,7 @@ const scales = new FakeScales();
 const engine = { phase: 'idle' };
 const session: StoreStateSource = { get phase() { return engine.phase; }, current: null, cart: () => null };
 const store = { id: 's1', village: 'v1', name: '前进村积分超市' };
-const app = buildApp({ store, health: new HealthBoard(), db: () => ledger.db, ledgerRules: { creditFloor: 0 }, auth: TEST_AUTH, session, scales: () => scales }, pino({ level: 'silent' }));
+const app = buildApp({ store, weighLimits: { drift_allowance_g: 10, change_threshold_g: 6 }, health: new HealthBoard(), db: () => ledger.db, ledgerRules: { creditFloor: 0 }, auth: TEST_AUTH, session, scales: () => scales }, pino({ level: 'silent' }));
 let s: Signed;
 
 beforeAll(async () => {
@@ -80,6 +80,19 @@ describe('shelves', () => {
       { slot: 'B1', address: 13, sku: 'oil', name: '菜籽油', stock: 5, scale: 'ok', weight_g: 2760, counted: 3 },
     ]);
     expect(body.products.map((p: { sku: string }) => p.sku)).toEqual(['oil', 'salt']);
+  });
+
+  it('refuses a product edit or a slot assignment while someone is inside (their visit is priced with them); nothing changed', async () => {
+    engine.phase = 'shopping';
+    const price = await post('/api/products/oil', { price: 300 });
+    const slot = await post('/api/slots/A1', { address: 11, sku: 'oil' });
+    engine.phase = 'idle';
+    for (const res of [price, slot]) {
+      expect(res.statusCode).toBe(409);
+      expect(res.json()).toMatchObject({ error: 'STORE_BUSY', zh: expect.stringContaining('修改商品和货位') });
+    }
+    expect(getProduct(ledger.db, 'oil')!.price).toBe(30);
+    expect(getSlot(ledger.db, 'A1')!.sku).toBe('salt');
   });
 
   it('counts a shelf: stock set from the weight, audited; refused while someone is inside or the weight is not whole', async () => {
@@ -167,6 +180,23 @@ describe('shelves', () => {
     expect(getProduct(ledger.db, 'soap')).toMatchObject({ price: 9, active: false });
     expect(lastAudit()).toMatchObject({ action: 'product.edit', before: { price: 8, active: true }, after: { price: 9, active: false } });
     expect((await post('/api/products/nope', { price: 1 })).statusCode).toBe(404);
+  });
+
+  it('refuses a product whose one item the shelves would take for drift (it would never be charged), naming the limit; nor binds a slot to one', async () => {
+    const gum = await post('/api/products', { sku: 'gum', name: '口香糖', price: 5, unit_g: 8, tolerance_g: 1 });
+    expect(gum.statusCode).toBe(400);
+    expect(gum.json()).toMatchObject({ error: 'INVALID_ARGUMENT', message: expect.stringContaining('more than 10 g'), zh: expect.stringContaining('大于 10 克') });
+    expect(getProduct(ledger.db, 'gum')).toBeUndefined();
+    // 14 g ± 4 g: one item may weigh 10 g, no more than the drift allowance
+    expect((await post('/api/products', { sku: 'gum', name: '口香糖', price: 5, unit_g: 14, tolerance_g: 4 })).statusCode).toBe(400);
+    expect((await post('/api/products', { sku: 'gum', name: '口香糖', price: 5, unit_g: 15, tolerance_g: 4 })).statusCode).toBe(201);
+    expect((await post('/api/products/gum', { unit_g: 12 })).statusCode).toBe(400);
+    expect(getProduct(ledger.db, 'gum')!.unitG).toBe(15);
+    // a product stored before the limit (or under a laxer config) is not bound to a slot
+    upsertProduct(ledger.db, { sku: 'mint', name: '薄荷糖', price: 2, unitG: 5, toleranceG: 1 });
+    const bind = await post('/api/slots/D1', { address: 20, sku: 'mint' });
+    expect(bind.statusCode).toBe(400);
+    expect(getSlot(ledger.db, 'D1')).toBeUndefined();
   });
 
   it('assigns a slot to a product and a scale; a slot still holding goods keeps its product', async () => {

@@ -50,6 +50,14 @@ describe('entries', () => {
     expect(listEntries(t.db, 'v1')).toHaveLength(1);
   });
 
+  it('an id reused for a bigger deduction is taken unless the stored one stopped at the floor', () => {
+    applyEntry(t.db, { id: 'seed', villagerId: 'v1', kind: 'award', points: 100, origin: 'cli' }, rules);
+    applyEntry(t.db, { id: 'pen-7', villagerId: 'v1', kind: 'penalty', points: -10, origin: 'cli' }, rules);
+    // applied in full, far above the floor: -50 under its id is another entry
+    expect(applyEntry(t.db, { id: 'pen-7', villagerId: 'v1', kind: 'penalty', points: -50, origin: 'cli' }, rules)).toMatchObject({ status: 'duplicate', conflict: true });
+    expect(getVillager(t.db, 'v1')).toMatchObject({ balance: 90, debt: 0 });
+  });
+
   it('refuses non-integer, wrongly signed and out-of-range points, unknown villagers and bad ids', () => {
     const bad: [Partial<{ points: number; kind: EntryKind; villagerId: string; id: string }>, string][] = [
       [{ points: 1.5 }, ErrorCode.INVALID_ARGUMENT],

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { isBusy, transition, type Effect, type Phase, type SessionEvent, type SessionState, type Visit, type VisitPhase } from '../../edge/session/machine.ts';
 
-const t = { enteringTimeoutMs: 20_000, shoppingIdleTimeoutMs: 900_000, stabilityWaitMs: 1500, exitSettleMaxMs: 10_000, resumeScalesTimeoutMs: 60_000, settleRetryMs: 5000 };
+const t = { enteringTimeoutMs: 20_000, shoppingIdleTimeoutMs: 900_000, stabilityWaitMs: 1500, exitSettleMaxMs: 10_000, resumeScalesTimeoutMs: 60_000, settleRetryMs: 5000, doorSettleMs: 2000 };
 const visit = (kind: 'shopping' | 'restock' = 'shopping'): Visit => ({
   sessionId: 's1', villagerId: 'zhang', kind, enteredBy: 'card', baseline: { A1: 2400 }, openedAt: 1000,
   doorOpenedAt: null, exitAt: null, exitBy: null, settleAttempts: 0, lastError: null,
@@ -66,6 +66,21 @@ describe('transition', () => {
     expect(inside.state).toMatchObject({ phase: 'shopping', visit: { baseline: { A2: null } } });
   });
 
+  it('a door opening during the unlock pulse or within doorSettleMs of the first is still the entry', () => {
+    const entered = transition(at('entering'), { type: 'lock_released' }, t).state;
+    const shopping = transition(entered, { type: 'door_opened', at: 10_000 }, t).state;
+    expect(shopping).toMatchObject({ phase: 'shopping', visit: { lockReleased: true, doorOpenedAt: 10_000 } });
+    const again = transition(shopping, { type: 'door_opened', at: 60_000 }, t);
+    expect(again.state.phase).toBe('shopping');
+    expect(types(again.effects)).toEqual(['start_timer:idle']);
+    const relocked = transition(shopping, { type: 'lock_closed' }, t).state;
+    expect(transition(relocked, { type: 'door_opened', at: 11_999 }, t).state.phase).toBe('shopping');
+    expect(transition(relocked, { type: 'door_opened', at: 12_000 }, t).state).toMatchObject({ phase: 'exiting', visit: { exitBy: 'door' } });
+    // a restart forgets the pulse: the lock driver starts afresh
+    const resumed = transition({ phase: 'idle' }, { type: 'resume', phase: 'shopping', visit: { ...visit(), lockReleased: true, doorOpenedAt: 10_000 }, now: 50_000 }, t).state;
+    expect(transition(resumed, { type: 'door_opened', at: 50_000 }, t).state.phase).toBe('exiting');
+  });
+
   it('entering a restock visit leads to restocking, not shopping', () => {
     expect(transition(at('entering', 'restock'), { type: 'door_opened', at: 2 }, t).state.phase).toBe('restocking');
   });
@@ -116,7 +131,7 @@ describe('resume after a power cut', () => {
 });
 
 describe('an effect that failed', () => {
-  const t = { enteringTimeoutMs: 1000, shoppingIdleTimeoutMs: 10_000, stabilityWaitMs: 50, exitSettleMaxMs: 200, resumeScalesTimeoutMs: 5000, settleRetryMs: 100 };
+  const t = { enteringTimeoutMs: 1000, shoppingIdleTimeoutMs: 10_000, stabilityWaitMs: 50, exitSettleMaxMs: 200, resumeScalesTimeoutMs: 5000, settleRetryMs: 100, doorSettleMs: 0 };
   const v = { sessionId: 's', villagerId: 'A', kind: 'shopping' as const, enteredBy: 'card' as const, baseline: {}, openedAt: 0, doorOpenedAt: 1, exitAt: null, exitBy: null, settleAttempts: 0, lastError: null };
 
   it('holds the visit in fault with a retry that resumes the phase it failed in', () => {

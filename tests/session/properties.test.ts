@@ -52,7 +52,7 @@ describe('computeCart (properties)', () => {
   });
 });
 
-const t = { enteringTimeoutMs: 1000, shoppingIdleTimeoutMs: 10_000, stabilityWaitMs: 50, exitSettleMaxMs: 200, resumeScalesTimeoutMs: 5000, settleRetryMs: 100 };
+const t = { enteringTimeoutMs: 1000, shoppingIdleTimeoutMs: 10_000, stabilityWaitMs: 50, exitSettleMaxMs: 200, resumeScalesTimeoutMs: 5000, settleRetryMs: 100, doorSettleMs: 0 };
 const visit: Visit = { sessionId: 's', villagerId: 'A', kind: 'shopping', enteredBy: 'card', baseline: {}, openedAt: 0, doorOpenedAt: null, exitAt: null, exitBy: null, settleAttempts: 0, lastError: null };
 
 type Act = SessionEvent | { type: 'power_cut' };

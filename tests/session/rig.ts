@@ -17,9 +17,18 @@ import { StoreSessionEngine, type StoreSessionEvents } from '../../edge/session/
 
 export class FakeLock extends EventEmitter {
   doorState: 'open' | 'closed' | 'unknown' = 'closed';
-  door(state: 'open' | 'closed'): void {
+  door(state: 'open' | 'closed', at = Date.now()): void {
     this.doorState = state;
-    this.emit('door', { state, initial: false, at: Date.now() });
+    this.emit('door', { state, initial: false, at });
+  }
+  /** The unlock pulse began (the driver's `unlocked`, after the relay read back energised). */
+  unlock(pulseMs = 3000): void {
+    const at = Date.now();
+    this.emit('unlocked', { pulse_ms: pulseMs, confirmed_at: at, release_at: at + pulseMs });
+  }
+  /** The relay was confirmed off after the pulse. */
+  relock(): void {
+    this.emit('relocked', { at: Date.now() });
   }
   exit(): void {
     this.emit('exit_button', { state: 'pressed', initial: false, at: Date.now() });
@@ -47,7 +56,8 @@ export class FakeScales extends EventEmitter {
   }
 }
 
-export const timings = { stability_wait_ms: 50, exit_settle_max_ms: 200, entering_timeout_ms: 1000, shopping_idle_timeout_ms: 10_000, settle_retry_ms: 100 };
+// door_settle_ms 0: the rig's door events come milliseconds apart; tests of the settle time set it
+export const timings = { stability_wait_ms: 50, exit_settle_max_ms: 200, entering_timeout_ms: 1000, shopping_idle_timeout_ms: 10_000, settle_retry_ms: 100, door_settle_ms: 0 };
 
 export function seedLedger(): Db {
   const db = openLedger(':memory:');
@@ -61,7 +71,7 @@ export function seedLedger(): Db {
   return db;
 }
 
-export function store(opts: { db?: Db; config?: Record<string, unknown>; scales?: FakeScales; start?: boolean; rules?: LedgerRules } = {}) {
+export function store(opts: { db?: Db; config?: Record<string, unknown>; scales?: FakeScales; start?: boolean; rules?: LedgerRules; now?: () => number } = {}) {
   const db = opts.db ?? seedLedger();
   const lock = new FakeLock();
   const scales = opts.scales ?? new FakeScales();
@@ -71,7 +81,7 @@ export function store(opts: { db?: Db; config?: Record<string, unknown>; scales?
   }
   const board = new HealthBoard();
   board.setPhase('running');
-  const engine = new StoreSessionEngine({ db: () => db, config: resolveSessionConfig({ ...timings, ...opts.config }), rules: opts.rules ?? { creditFloor: 0 }, lock, scales, logger: pino({ level: 'silent' }), health: (h, d) => board.set('store session', h, d) });
+  const engine = new StoreSessionEngine({ db: () => db, config: resolveSessionConfig({ ...timings, ...opts.config }), rules: opts.rules ?? { creditFloor: 0 }, lock, scales, logger: pino({ level: 'silent' }), health: (h, d) => board.set('store session', h, d), ...(opts.now ? { now: opts.now } : {}) });
   const faults: StoreSessionEvents['fault'][0][] = [];
   engine.on('fault', (f) => faults.push(f));
   if (opts.start !== false) engine.start();

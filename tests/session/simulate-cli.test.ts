@@ -96,6 +96,20 @@ describe('store-edge simulate', () => {
     expect(r.stdout).toBe('');
   }, RUN_MS);
 
+  it.each<[string, Record<string, unknown>, string, string]>([
+    ['entry: null', { entry: null }, 'scenario entry: must be a mapping', '必须是键值映射'],
+    ['a card given to two villagers', { villagers: [...base.villagers, { id: 'li', name: '李四', card: 'PB-0001' }] }, 'scenario villagers[1]: "PB-0001" appears twice (also villagers[0])', '重复出现'],
+    ['a sku given twice', { products: [...base.products, { sku: 'salt', name: '大包盐', price: 30, unit_g: 1000 }] }, 'scenario products[1]: "salt" appears twice (also products[0])', '重复出现'],
+  ])('%s: exit code 2, both languages naming the problem', async (_name, change, message, zh) => {
+    const file = path.join(t.dir, `bad-${Math.random().toString(36).slice(2)}.json`);
+    writeFileSync(file, JSON.stringify({ ...base, ...change, steps: [] }));
+    const r = await run('simulate', '--scenario', file, '--json', '--in-process');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(message);
+    expect(r.stderr).toContain(zh);
+    expect(r.stdout).toBe('');
+  }, RUN_MS);
+
   it('a used --data-dir is refused up front with exit code 2, before anything is seeded or started', async () => {
     const used = path.join(t.dir, 'used');
     mkdirSync(used);
