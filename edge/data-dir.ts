@@ -161,25 +161,29 @@ export function lockDataDir(dir: string): () => void {
 /** Bits that let group or others read a secret. */
 const OPEN_BITS = 0o077;
 
+type ModeFix = { path: string; from: string; to: string };
+
+/** Sets `p` to mode `to` when group or others may read it, noting the change in `fixed`. */
+function tighten(p: string, to: number, fixed: ModeFix[]): void {
+  const mode = statSync(p).mode & 0o777;
+  if ((mode & OPEN_BITS) === 0) return;
+  chmodSync(p, to);
+  fixed.push({ path: p, from: mode.toString(8), to: to.toString(8) });
+}
+
 /**
  * Tighten `keys/` (0700) and the files in it (0600), creating `keys/` 0700 when absent so that
  * whoever writes a key next writes it into a closed folder. Returns what was changed.
  */
-export function secureKeysDir(dir: string): Array<{ path: string; from: string; to: string }> {
+export function secureKeysDir(dir: string): ModeFix[] {
   const keys = path.join(dir, 'keys');
-  const fixed: Array<{ path: string; from: string; to: string }> = [];
-  const tighten = (p: string, to: number): void => {
-    const mode = statSync(p).mode & 0o777;
-    if ((mode & OPEN_BITS) === 0) return;
-    chmodSync(p, to);
-    fixed.push({ path: p, from: mode.toString(8), to: to.toString(8) });
-  };
+  const fixed: ModeFix[] = [];
   try {
     if (!existsSync(keys)) mkdirSync(keys, { mode: 0o700 });
-    tighten(keys, 0o700);
+    tighten(keys, 0o700, fixed);
     for (const name of readdirSync(keys)) {
       const p = path.join(keys, name);
-      if (statSync(p).isFile()) tighten(p, 0o600);
+      if (statSync(p).isFile()) tighten(p, 0o600, fixed);
     }
   } catch (err) {
     throw ioError(err, 'cannot secure the key folder', '无法收紧密钥文件夹的权限', keys);
@@ -191,15 +195,11 @@ export function secureKeysDir(dir: string): Array<{ path: string; from: string; 
  * Tighten each key file that exists (0600), wherever it is: the store's sync key lies beside
  * the ledger, not in `keys/`, and a keys folder apart holds the rest. Returns what was changed.
  */
-export function secureKeyFiles(files: readonly string[]): Array<{ path: string; from: string; to: string }> {
-  const fixed: Array<{ path: string; from: string; to: string }> = [];
+export function secureKeyFiles(files: readonly string[]): ModeFix[] {
+  const fixed: ModeFix[] = [];
   for (const p of new Set(files)) {
     try {
-      if (!existsSync(p) || !statSync(p).isFile()) continue;
-      const mode = statSync(p).mode & 0o777;
-      if ((mode & OPEN_BITS) === 0) continue;
-      chmodSync(p, 0o600);
-      fixed.push({ path: p, from: mode.toString(8), to: '600' });
+      if (existsSync(p) && statSync(p).isFile()) tighten(p, 0o600, fixed);
     } catch (err) {
       // a read-only credentials folder (systemd) is closed already; anything else is a fault
       if ((err as NodeJS.ErrnoException).code === 'EROFS') continue;
