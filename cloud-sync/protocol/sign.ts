@@ -13,14 +13,34 @@ import type { Envelope, RefusalReason, UnsignedEnvelope } from './payloads.ts';
 /** `"key":` for the keys seen so far (our payloads use a few dozen; bounded against odd input). */
 const quotedKeys = new Map<string, string>();
 
+/**
+ * A string JSON.stringify would write as it is between quotes: no quote, backslash, control
+ * character or surrogate (a lone one is escaped by JSON.stringify; pairs take that path too).
+ */
+const PLAIN = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
+
 export function canonicalJson(value: unknown): string {
   // Written with loops, string appends and a cache of quoted keys rather than map/filter/join:
   // every message is signed or verified over this form, and batches of 100 rows made it the
-  // hottest code of the sync (bench:sync).
-  if (value === null || typeof value !== 'object') {
-    if (typeof value === 'number' && !Number.isFinite(value)) throw new TypeError('canonical JSON has no NaN or Infinity');
-    return JSON.stringify(value) ?? 'null';
+  // hottest code of the sync (bench:sync). Strings without anything to escape are quoted here
+  // rather than by JSON.stringify, and keys are sorted only when they are not in order already
+  // (objects we build are, mostly): together 30 % less time for a 100-row batch (measured
+  // 2026-12-02, 462 -> 325 us, JSON.stringify alone 154 us). JSON.stringify with the sorted keys
+  // as its property list was slower still (488 us): V8 leaves its fast path for a replacer.
+  switch (typeof value) {
+    case 'string':
+      return PLAIN.test(value) ? `"${value}"` : JSON.stringify(value);
+    case 'number':
+      if (!Number.isFinite(value)) throw new TypeError('canonical JSON has no NaN or Infinity');
+      return JSON.stringify(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'object':
+      break;
+    default:
+      return JSON.stringify(value) ?? 'null';
   }
+  if (value === null) return 'null';
   if (Array.isArray(value)) {
     let out = '[';
     for (let i = 0; i < value.length; i++) {
@@ -30,9 +50,17 @@ export function canonicalJson(value: unknown): string {
     return `${out}]`;
   }
   const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj).sort();
+  const keys = Object.keys(obj);
+  // The same order as keys.sort() (UTF-16 code units), checked before sorting.
+  for (let i = 1; i < keys.length; i++) {
+    if (keys[i - 1]! > keys[i]!) {
+      keys.sort();
+      break;
+    }
+  }
   let out = '{';
-  for (const k of keys) {
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
     const v = obj[k];
     if (v === undefined) continue;
     if (out.length > 1) out += ',';

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { canonicalJson, checkEnvelope, classifySeq, keyRing, newKeyPair, privateEd25519, signEnvelope } from '../../cloud-sync/protocol/sign.ts';
 import { checkers, decode, type Envelope } from '../../cloud-sync/protocol/payloads.ts';
 import { parseTopic, storeTopic, villageEventsTopic } from '../../cloud-sync/protocol/topics.ts';
@@ -20,6 +21,34 @@ describe('canonical JSON', () => {
   });
   it('refuses numbers JSON cannot carry', () => {
     expect(() => canonicalJson({ a: Number.NaN })).toThrow(TypeError);
+  });
+  it('writes strings with quotes, backslashes, control characters and surrogates as JSON.stringify does', () => {
+    for (const s of ['', 'plain', '打扫卫生', 'a"b', 'a\\b', 'line\nbreak', '\u0000\u001f', '\ud83d\ude00', 'lone \ud800 high', 'lone \udfff low', '\u2028\u2029', '</script>']) {
+      expect(canonicalJson(s)).toBe(JSON.stringify(s));
+      expect(canonicalJson({ [s]: s })).toBe(`{${JSON.stringify(s)}:${JSON.stringify(s)}}`);
+    }
+  });
+  it('is the sorted-keys JSON of any JSON value (integer-like keys, unsorted and sorted objects)', () => {
+    // The reference: every object rebuilt with its keys sorted, then JSON.stringify.
+    const sortedCopy = (v: unknown): unknown => {
+      if (Array.isArray(v)) return v.map(sortedCopy);
+      if (v === null || typeof v !== 'object') return v;
+      // Integer-like keys would be put back in numeric order by any object: a Map keeps ours.
+      return new Map(Object.keys(v).sort().map((k) => [k, sortedCopy((v as Record<string, unknown>)[k])]));
+    };
+    const write = (v: unknown): string => {
+      if (v instanceof Map) return `{${[...v].filter(([, x]) => x !== undefined).map(([k, x]) => `${JSON.stringify(k)}:${write(x)}`).join(',')}}`;
+      if (Array.isArray(v)) return `[${v.map((x) => (x === undefined ? 'null' : write(x))).join(',')}]`;
+      return JSON.stringify(v);
+    };
+    const key = fc.oneof(fc.string(), fc.constantFrom('0', '1', '10', '9', 'a', 'B', '\ud800', 'é', '键'));
+    const value = fc.letrec((tie) => ({
+      v: fc.oneof({ depthSize: 'small' }, fc.string({ unit: 'binary' }), fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean(), fc.constant(null),
+        fc.array(tie('v'), { maxLength: 4 }), fc.dictionary(key, tie('v'), { maxKeys: 5 })),
+    })).v;
+    fc.assert(fc.property(value, (v) => {
+      expect(canonicalJson(v)).toBe(write(sortedCopy(v)));
+    }), { numRuns: 2000 });
   });
 });
 
