@@ -170,9 +170,11 @@ export class InboundStream {
     try {
       // The store's own entries coming back on the stream change nothing here but the seq and
       // the contact, which a power cut may lose at no cost (the stream is asked for again).
-      const commit = changesNothing(db, e) ? inLazyTransaction : inTransaction;
-      commit(db, `applying ${e.kind} ${e.id}`, () => {
-        switch (e.kind) {
+      // Their entries are not looked up a second time by applySnapshot: every id is held, and
+      // applying by id would skip each one (bench:sync, where every event comes back to its store).
+      const nothingNew = changesNothing(db, e);
+      (nothingNew ? inLazyTransaction : inTransaction)(db, `applying ${e.kind} ${e.id}`, () => {
+        if (!nothingNew) switch (e.kind) {
           case 'entry':
             // A one-entry snapshot: idempotent by id, authoritative (no credit floor), repays debt.
             applySnapshot(db, { villagers: [], entries: [e.body as EntryBody] }, rules, clock);
