@@ -253,7 +253,7 @@ export class SyncAgent implements Part {
     const db = this.deps.db();
     // beatsAwaited holds only the heartbeats sent since the reconnect.
     this.catchUp!.onBeat(beat.village_seq, beat.answers !== undefined && this.beatsAwaited.has(beat.answers) ? Date.parse(beat.answers) : undefined);
-    const moved = settleRollback(db, beat.contiguous_seq);
+    const moved = settleRollback(db, beat.contiguous_seq, this.firstBeat?.neverHeard);
     if (moved) {
       this.deps.log.warn({ rows: moved.rows, from_seq: moved.from, ledger_seq: beat.contiguous_seq }, 'the ledger holds rows this store no longer has (a restored or reinstalled ledger); rows written since go under new seqs / 村账本有本店已没有的记录（账本已恢复或重装），之后的记录改用新序号发送');
       this.inflight.clear();

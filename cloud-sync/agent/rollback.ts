@@ -18,17 +18,22 @@ export interface Renumbered {
 /**
  * Settle a rollback against a beat's `contiguousSeq`, before anything acts on that seq. A
  * rollback is known by the restore's mark, or seen: the ledger holds more of this store than its
- * outbox ever handed out (no mark: every unacknowledged row moves, since which of them the
- * ledger holds is unknown; a row it holds already comes again under a new id, and its entry id
- * keeps it from counting twice). Returns what moved, when a rollback was settled.
+ * outbox ever handed out, or it holds rows of this store at all while this file has never heard
+ * from it (`neverHeard`: a store reinstalled under a known id, whose rows written before this
+ * first beat may outnumber the ones the ledger holds; the beat would otherwise mark rows up to
+ * `contiguousSeq` acknowledged that the ledger holds as other rows). Without a mark every
+ * unacknowledged row moves, since which of them the ledger holds is unknown; a row it holds
+ * already comes again under a new id, and its entry id keeps it from counting twice. Returns
+ * what moved, when a rollback was settled.
  */
-export function settleRollback(db: Db, contiguousSeq: number): Renumbered | undefined {
+export function settleRollback(db: Db, contiguousSeq: number, neverHeard = false): Renumbered | undefined {
+  const seen = (highest: number) => contiguousSeq > highest || (neverHeard && contiguousSeq > 0);
   // The usual beat: read only, no commit (beats come every few seconds).
-  if (outboxRolledBackAt(db) === undefined && contiguousSeq <= highestOutboxSeq(db)) return undefined;
+  if (outboxRolledBackAt(db) === undefined && !seen(highestOutboxSeq(db))) return undefined;
   return inTransaction(db, 'moving the outbox past the rows the ledger holds', () => {
     const mark = outboxRolledBackAt(db);
     const highest = highestOutboxSeq(db);
-    if (mark === undefined && contiguousSeq <= highest) return undefined;
+    if (mark === undefined && !seen(highest)) return undefined;
     if (mark !== undefined) setOutboxRolledBack(db, undefined);
     // The ledger got no further than the copy: the seqs written since are new to it.
     if (mark !== undefined && contiguousSeq <= mark) return undefined;
@@ -50,9 +55,12 @@ export const rollbackUnsettled = (db: Db): boolean => outboxRolledBackAt(db) !==
  */
 export class FirstBeat {
   private awaiting: 'restored' | 'new' | undefined;
+  /** The file had never heard from the ledger when the agent started, and no beat has come since (for `settleRollback`). */
+  neverHeard: boolean;
 
   constructor(db: Db, private readonly startedAt: number) {
-    this.awaiting = rollbackUnsettled(db) ? 'restored' : lastContact(db) === undefined ? 'new' : undefined;
+    this.neverHeard = lastContact(db) === undefined;
+    this.awaiting = rollbackUnsettled(db) ? 'restored' : this.neverHeard ? 'new' : undefined;
   }
 
   waiting(now: number, maxWaitMs: number): boolean {
@@ -62,5 +70,6 @@ export class FirstBeat {
 
   beat(): void {
     this.awaiting = undefined;
+    this.neverHeard = false;
   }
 }

@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { applyEntry } from '../../edge/ledger/entries.ts';
 import { backupLedger, restoreCopy } from '../../edge/ledger/backup.ts';
 import { closeLedger, openLedger } from '../../edge/ledger/db.ts';
-import { getVillager } from '../../edge/ledger/villagers.ts';
+import { addVillager, getVillager } from '../../edge/ledger/villagers.ts';
 import { countOutbox, pendingOutbox } from '../../edge/ledger/outbox.ts';
 import { outboxRolledBackAt } from '../../edge/ledger/sync-state.ts';
 import { balanceOf } from '../../cloud-sync/ledger/tables.ts';
@@ -88,5 +88,32 @@ describe(`a store whose ledger file went back in time (${brokerKind} + ${ledgerD
     await waitFor('sess-C at the ledger', async () => (await balanceOf(rig.ledgerDb, 'zhang')) === 30);
     await waitFor('the store drained', () => countOutbox(s.db).pending === 0);
     expect(getVillager(s.db, 'zhang')?.balance).toBe(30);
+  });
+
+  it('a store reinstalled that writes more rows before it first hears from the ledger than the ledger holds of it: none is taken for acknowledged', async () => {
+    const s = await storeWithAward();
+    redeem(s, 'sess-A', 10);
+    redeem(s, 'sess-B', 20);
+    await waitFor('the store drained', () => countOutbox(s.db).pending === 0);
+    await waitFor('sess-A and sess-B at the ledger', async () => (await balanceOf(rig.ledgerDb, 'zhang')) === 70);
+
+    await s.stop();
+    const file = s.db.name;
+    closeLedger(s.db);
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
+    s.db = openLedger(file);
+    // Before its agent first runs, the reinstalled store registers a villager of its own, gives
+    // him points at the counter and sells to him: seqs 1 to 7, above the 2 the ledger holds of it.
+    addVillager(s.db, { id: 'wang', name: '王五', village: rig.village });
+    applyEntry(s.db, { id: 'wang-start', villagerId: 'wang', kind: 'award', points: 50, reason: '开户积分', origin: 'cli' }, rules);
+    for (let i = 1; i <= 5; i++) applyEntry(s.db, { id: `sess-W${i}`, villagerId: 'wang', kind: 'redemption', points: -1, reason: 'store purchase', origin: 'store' }, rules);
+    expect(countOutbox(s.db)).toEqual({ pending: 7, total: 7 });
+    await s.restart();
+    await waitFor('the store drained', () => countOutbox(s.db).pending === 0);
+    // Every row the reinstalled store wrote reached the ledger: none was marked acknowledged by
+    // a beat whose contiguous_seq counted the rows of the store before it.
+    await waitFor('wang at the ledger as at the store', async () => (await balanceOf(rig.ledgerDb, 'wang')) === 45);
+    expect(getVillager(s.db, 'wang')?.balance).toBe(45);
+    expect(await balanceOf(rig.ledgerDb, 'zhang')).toBe(70);
   });
 });
