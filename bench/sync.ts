@@ -171,7 +171,7 @@ for (let i = 0; i < STORES; i++) {
 // `preConnect`, on its own thread); a broker at MQTT_URL cannot be told, so the uplink refuses them.
 const viaUplink = !COLD && brokerKind !== 'aedes';
 const storeIds = stores.map((s) => storeClientId(s));
-const config = fastSync({ broker_url: viaUplink ? uplinkUrl : brokerUrl, reconnect_ms: 100, heartbeat_s: 30, poll_ms: 50, retransmit_ms: 2000, retransmit_max_ms: 8000, ...(process.env.BENCH_BATCH ? { batch_size: Number(process.env.BENCH_BATCH) } : {}), ledger_public_keys: [{ id: 'ledger-1', pem: ledgerKey.publicPem }] });
+const config = fastSync({ broker_url: viaUplink ? uplinkUrl : brokerUrl, reconnect_ms: 100, heartbeat_s: 30, poll_ms: 50, retransmit_ms: 2000, retransmit_max_ms: 8000, ledger_public_keys: [{ id: 'ledger-1', pem: ledgerKey.publicPem }] });
 
 const raw = await rawQos1(brokerUrl, EVENTS);
 const ledgerClientId = uid('ledger-');
