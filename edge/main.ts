@@ -30,6 +30,7 @@ import { autoZeroJob } from './jobs/auto-zero.ts';
 import { StoreMetrics, threadMemories } from './ops/metrics.ts';
 import { AlarmBoard, ALARM_TEXT, type AlarmKind } from './ops/alarms.ts';
 import { AlarmWatch } from './ops/alarm-watch.ts';
+import { DoorWatch } from './ops/door-watch.ts';
 import { KeysPart } from './keys-part.ts';
 import { keyPaths } from './keys.ts';
 import { readiness } from './ops/readiness.ts';
@@ -197,6 +198,7 @@ export class StoreDaemon {
       alarms.on('acknowledged', publish);
       alarms.on('cleared', publish);
     }
+    const doorWatch = alarms ? new DoorWatch({ lock: () => hardware.lock, board: alarms, openS: c.alarms.door_open_s }) : undefined;
     this.alarms = alarms;
     this.alarmWatch = alarmWatch;
     const jobLog = this.log.child({ part: 'jobs' });
@@ -245,7 +247,7 @@ export class StoreDaemon {
     // the scheduled jobs (a missed backup runs once the store is up), an add-on's last parts at the end.
     const core: DaemonCore = { config: c, log: this.log, db: () => ledger.handle(), hardware, entry, session };
     const added = this.addOns.map((a) => a.parts(core));
-    return [dataDir, keysPart, ledger, ...added.flatMap((a) => a.afterLedger ?? []), ...sync, hardware, entry, session, this.http, ...(alarmWatch ? [alarmWatch] : []), ...(jobs ? [jobs] : []), ...added.flatMap((a) => a.last ?? [])];
+    return [dataDir, keysPart, ledger, ...added.flatMap((a) => a.afterLedger ?? []), ...sync, hardware, entry, session, this.http, ...(alarmWatch ? [alarmWatch] : []), ...(doorWatch ? [doorWatch] : []), ...(jobs ? [jobs] : []), ...added.flatMap((a) => a.last ?? [])];
   }
 
   async start(): Promise<void> {

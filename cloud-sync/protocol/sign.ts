@@ -17,6 +17,7 @@ const quotedKeys = new Map<string, string>();
  * A string JSON.stringify would write as it is between quotes: no quote, backslash, control
  * character or surrogate (a lone one is escaped by JSON.stringify; pairs take that path too).
  */
+// eslint-disable-next-line no-control-regex -- the control characters are what must be escaped
 const PLAIN = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
 
 export function canonicalJson(value: unknown): string {
