@@ -9,14 +9,13 @@
  * reconnecting at once cost a few statements instead of a few hundred; as far as any store can
  * tell, its messages are still handled in the order it sent them.
  */
-import type { KeyObject } from 'node:crypto';
 import type { SqlDb } from './sql.ts';
 import { SyncMqtt, type MqttOptions } from '../mqtt.ts';
-import { checkers, decode, type Ack, type Heartbeat, type SnapshotRequest, type Envelope, type Row, type EntryBody, type VillagerBody, type CommandBody, type ProductBody } from '../protocol/payloads.ts';
-import { checkEnvelope, publicEd25519, signControl, type SigningKey } from '../protocol/sign.ts';
+import { checkers, decode, type Ack, type Heartbeat, type SnapshotRequest, type Envelope, type EntryBody, type VillagerBody, type CommandBody, type ProductBody } from '../protocol/payloads.ts';
+import { signControl, type SigningKey } from '../protocol/sign.ts';
 import { LEDGER_SUBSCRIPTIONS, parseTopic, storeTopic, villageBoardTopic, villageEventsTopic } from '../protocol/topics.ts';
 import { RefusalCounter } from '../protocol/refusals.ts';
-import { addLedgerEntry, appendEvent, listStores, upsertVillager, type Signer, type StoreRecord } from './tables.ts';
+import { addLedgerEntry, appendEvent, listStores, upsertVillager, type Signer } from './tables.ts';
 import type { RowsResult } from './rows.ts';
 import { countRows, newCounters, type LedgerCounters } from './counters.ts';
 
@@ -24,6 +23,7 @@ export type { LedgerCounters } from './counters.ts';
 import { addrKey, storesAt, type PresenceRecord } from './control.ts';
 import { answerHeartbeats, greetStores, type HeartbeatDeps } from './heartbeats.ts';
 import { applyRowGroup, type CheckedRows } from './group.ts';
+import { RowChecker } from './row-check.ts';
 import { CatchUpLimiter, catchUpStore, type CatchUpDeps } from './catchup.ts';
 import { ledgerTotals } from './reconcile.ts';
 import { Outgoing } from './outgoing.ts';
@@ -69,7 +69,8 @@ export class LedgerService {
   /** Messages received and not yet taken by a turn of the queue. */
   private readonly inbox: Inbound[] = [];
   private turnQueued = false;
-  private readonly storeKeys = new Map<string, KeyObject>();
+  /** Row batches checked against their store's key, on arrival where it can be (./row-check.ts). */
+  private readonly rowCheck: RowChecker;
   private readonly signer: Signer;
   private readonly clock: () => Date;
   private readonly catchUps: CatchUpLimiter;
@@ -81,6 +82,7 @@ export class LedgerService {
   constructor(private readonly opts: LedgerServiceOptions) {
     this.signer = { key: opts.key, lifetimeMs: opts.eventLifetimeMs ?? WEEK_MS };
     this.clock = opts.clock ?? (() => new Date());
+    this.rowCheck = new RowChecker(() => this.clock().getTime(), opts.clockSkewMs ?? 300_000);
     this.catchUps = new CatchUpLimiter(opts.catchUpBurst ?? 10, opts.catchUpEveryMs ?? 1000);
     this.catchUpDeps = {
       db: opts.db, signer: this.signer, clock: () => this.clock(), send: (topic, payload) => this.out.send(topic, payload),
@@ -102,6 +104,8 @@ export class LedgerService {
     // greeting on reconnecting tells every store where it stands, and each asks for the rest.
     this.mqtt = new SyncMqtt({ ...this.opts.mqtt, dropUnackedOnClose: true });
     this.mqtt.on('message', (topic, payload) => {
+      const t = parseTopic(topic);
+      if (t?.kind === 'store' && t.leaf === 'up/rows') this.rowCheck.onArrival(t.village, t.store, payload);
       this.inbox.push({ topic, payload });
       this.queueTurn();
     });
@@ -326,10 +330,12 @@ export class LedgerService {
   /** Checked batches applied together (at most GROUP_MAX per transaction; one by one if that fails), then acknowledged. */
   private async onRowsGroup(group: RowsMessage[]): Promise<void> {
     const known = await storesAt(this.opts.db, group);
+    this.rowCheck.remember(known.values());
     const checked: CheckedRows[] = [];
     for (const m of group) {
-      const rows = this.checkRows(m.village, m.store, m.payload, known.get(addrKey(m.village, m.store)));
-      if (rows) checked.push({ village: m.village, store: m.store, rows });
+      const v = this.rowCheck.check(m.village, m.store, m.payload, known.get(addrKey(m.village, m.store)));
+      if (v.ok) checked.push({ village: m.village, store: m.store, rows: v.rows });
+      else this.refusals.add(v.reason);
     }
     for (let i = 0; i < checked.length; i += GROUP_MAX) {
       const part = checked.slice(i, i + GROUP_MAX);
@@ -347,38 +353,12 @@ export class LedgerService {
     }
   }
 
-  /** A rows message verified against its store's key (`rec`, as registered): its rows, or undefined (refused and counted). */
-  private checkRows(village: string, store: string, payload: Buffer, rec: StoreRecord | undefined): Row[] | undefined {
-    const env = decode(payload, checkers.envelope);
-    if (!env.ok) return void this.refusals.add('invalid');
-    const e = env.value;
-    // An unknown store is refused as forged: no key vouches for it.
-    const keys = rec ? new Map([[rec.keyId, this.storeKey(rec.publicKey)]]) : new Map();
-    const bad = checkEnvelope(e, keys, this.clock().getTime(), this.opts.clockSkewMs ?? 300_000);
-    if (bad) return void this.refusals.add(bad);
-    if (e.kind !== 'rows' || e.village !== village || e.store !== store || !checkers.rows.Check(e.body)) return void this.refusals.add('invalid');
-    const rows = e.body.rows;
-    if (rows.some((r) => r.id !== `${store}:${r.seq}`)) return void this.refusals.add('invalid');
-    return rows;
-  }
-
   /** Counts the batch and publishes its events, then its ack (in that order on the wire). */
   private async afterRows({ village, store, rows }: CheckedRows, res: RowsResult): Promise<void> {
     countRows(this.counters, this.opts.log, village, store, rows.length, res);
     const ack: Ack = signControl({ ids: res.ackIds, contiguous_seq: res.contiguousSeq }, { village, store }, this.opts.key);
     for (const ev of res.events) await this.out.send(villageEventsTopic(ev.village), JSON.stringify(ev));
     await this.out.send(storeTopic({ village, store }, 'down/ack'), JSON.stringify(ack));
-  }
-
-  /** Parsing a PEM costs more than verifying a signature: each store key is parsed once. */
-  private storeKey(pem: string): KeyObject {
-    let k = this.storeKeys.get(pem);
-    if (!k) {
-      k = publicEd25519(pem);
-      if (this.storeKeys.size >= 10_000) this.storeKeys.clear();
-      this.storeKeys.set(pem, k);
-    }
-    return k;
   }
 
   /** Deltas when they can bring the store level, else a snapshot (./catchup.ts). */
