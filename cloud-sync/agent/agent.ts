@@ -21,12 +21,12 @@ import { parseTopic, storeSubscriptions, storeTopic, type StoreAddress } from '.
 import { RefusalCounter } from '../protocol/refusals.ts';
 import { InboundStream, type InboundOutcome } from './inbound.ts';
 import { BoardInbox } from './board.ts';
-import { applyBeat, rowsEnvelope, type InFlight } from './rows.ts';
+import { applyBeat, dropAcked, ownSeqs, rowsEnvelope, type InFlight } from './rows.ts';
 import type { SyncConfig } from './config.ts';
 import { OpsLink } from './ops.ts';
 import { CatchUp } from './catch-up.ts';
 import { trace } from '../trace.ts';
-import { FirstBeat, settleRollback } from './rollback.ts';
+import { FirstBeat, moveClashedRows, settleRollback, type Renumbered } from './rollback.ts';
 
 export interface SyncAgentDeps {
   db: () => Db;
@@ -253,11 +253,7 @@ export class SyncAgent implements Part {
     const db = this.deps.db();
     // beatsAwaited holds only the heartbeats sent since the reconnect.
     this.catchUp!.onBeat(beat.village_seq, beat.answers !== undefined && this.beatsAwaited.has(beat.answers) ? Date.parse(beat.answers) : undefined);
-    const moved = settleRollback(db, beat.contiguous_seq, this.firstBeat?.neverHeard);
-    if (moved) {
-      this.deps.log.warn({ rows: moved.rows, from_seq: moved.from, ledger_seq: beat.contiguous_seq }, 'the ledger holds rows this store no longer has (a restored or reinstalled ledger); rows written since go under new seqs / 村账本有本店已没有的记录（账本已恢复或重装），之后的记录改用新序号发送');
-      this.inflight.clear();
-    }
+    this.moved(settleRollback(db, beat.contiguous_seq, this.firstBeat?.neverHeard), beat.contiguous_seq);
     this.firstBeat?.beat();
     const acked = lastAckedSeq(db);
     if (acked > beat.contiguous_seq) void this.resend(outboxRange(db, beat.contiguous_seq, acked, this.deps.config.window));
@@ -299,21 +295,24 @@ export class SyncAgent implements Part {
     const ack = this.signedControl(payload, checkers.ack, 'down/ack');
     if (!ack) return;
     trace(this.deps.address.store, 'ack', { n: ack.ids.length, c: ack.contiguous_seq });
-    const prefix = `${this.deps.address.store}:`;
-    const seqs = ack.ids.filter((id) => id.startsWith(prefix)).map((id) => Number(id.slice(prefix.length))).filter(Number.isSafeInteger);
+    const seqs = ownSeqs(this.deps.address.store, ack.ids);
     const db = this.deps.db();
     const at = iso(this.clock);
     inLazyTransaction(db, 'recording an acknowledgement', () => {
       markOutboxAckedSeqs(db, seqs, at);
       touchContact(db, at);
     });
-    for (const s of seqs) {
-      const f = this.inflight.get(s);
-      if (f) this.ackedSendNo = Math.max(this.ackedSendNo, f.sendNo);
-      this.inflight.delete(s);
-    }
+    this.ackedSendNo = Math.max(this.ackedSendNo, dropAcked(this.inflight, seqs));
     this.lastAckAt = this.clock().getTime();
+    if (ack.clashed) this.moved(moveClashedRows(db, ownSeqs(this.deps.address.store, ack.clashed), ack.contiguous_seq), ack.contiguous_seq);
     void this.drain();
+  }
+
+  /** Rows moved to new seqs past what the ledger holds (./rollback.ts): what was in flight under the old ones is gone. */
+  private moved(m: Renumbered | undefined, ledgerSeq: number): void {
+    if (!m) return;
+    this.deps.log.warn({ rows: m.rows, from_seq: m.from, ledger_seq: ledgerSeq }, 'the ledger holds rows this store no longer has (a restored or reinstalled ledger); rows written since go under new seqs / 村账本有本店已没有的记录（账本已恢复或重装），之后的记录改用新序号发送');
+    this.inflight.clear();
   }
 
   /** Send due rows in seq order, one signed batch at a time, while the broker takes them. */

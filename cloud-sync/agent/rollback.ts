@@ -6,7 +6,7 @@
  * rollback says how far the ledger got: the rows written since move past it.
  */
 import { inTransaction, type Db } from '../../edge/ledger/db.ts';
-import { highestOutboxSeq, raiseOutboxSeq, renumberPendingOutbox } from '../../edge/ledger/outbox.ts';
+import { highestOutboxSeq, raiseOutboxSeq, renumberPendingOutbox, stillPending } from '../../edge/ledger/outbox.ts';
 import { lastContact, outboxRolledBackAt, setOutboxRolledBack } from '../../edge/ledger/sync-state.ts';
 
 export interface Renumbered {
@@ -39,6 +39,22 @@ export function settleRollback(db: Db, contiguousSeq: number, neverHeard = false
     if (mark !== undefined && contiguousSeq <= mark) return undefined;
     const rows = renumberPendingOutbox(db, mark ?? 0, contiguousSeq);
     // Rows written later too: nothing to move now, but the next seq must be new to the ledger.
+    raiseOutboxSeq(db, contiguousSeq);
+    return { rows, from: highestOutboxSeq(db) - rows + 1 };
+  });
+}
+
+/**
+ * The ledger named rows of an ack as clashes (their row ids held with another payload: this
+ * file handed those seqs out again, and no beat showed it in time). Those still unacknowledged
+ * here, and every unacknowledged row after the first of them (their order kept), move past
+ * `contiguousSeq` and every seq handed out, to be sent again. Returns what moved, if anything.
+ */
+export function moveClashedRows(db: Db, seqs: readonly number[], contiguousSeq: number): Renumbered | undefined {
+  return inTransaction(db, 'moving rows whose seqs the ledger holds as other rows', () => {
+    const held = stillPending(db, seqs);
+    if (held.length === 0) return undefined;
+    const rows = renumberPendingOutbox(db, Math.min(...held) - 1, contiguousSeq);
     raiseOutboxSeq(db, contiguousSeq);
     return { rows, from: highestOutboxSeq(db) - rows + 1 };
   });

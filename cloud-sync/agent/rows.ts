@@ -46,3 +46,20 @@ export function applyBeat(inflight: Map<number, InFlight>, contiguousSeq: number
   }
   return lost;
 }
+
+/** The seqs of `store`'s own rows among row ids (`<store>:<seq>`) an ack names. */
+export function ownSeqs(store: string, ids: readonly string[]): number[] {
+  const prefix = `${store}:`;
+  return ids.filter((id) => id.startsWith(prefix)).map((id) => Number(id.slice(prefix.length))).filter(Number.isSafeInteger);
+}
+
+/** Acknowledged rows leave the map; returns the latest send that carried one of them (0: none). */
+export function dropAcked(inflight: Map<number, InFlight>, seqs: readonly number[]): number {
+  let latest = 0;
+  for (const s of seqs) {
+    const f = inflight.get(s);
+    if (f) latest = Math.max(latest, f.sendNo);
+    inflight.delete(s);
+  }
+  return latest;
+}

@@ -356,7 +356,10 @@ export class LedgerService {
   /** Counts the batch and publishes its events, then its ack (in that order on the wire). */
   private async afterRows({ village, store, rows }: CheckedRows, res: RowsResult): Promise<void> {
     countRows(this.counters, this.opts.log, village, store, rows.length, res);
-    const ack: Ack = signControl({ ids: res.ackIds, contiguous_seq: res.contiguousSeq }, { village, store }, this.opts.key);
+    // A row id held with another payload is not acknowledged but named: the store sends it again under a new seq.
+    const clashed = new Set(res.rowClashes);
+    const ids = clashed.size === 0 ? res.ackIds : res.ackIds.filter((id) => !clashed.has(id));
+    const ack: Ack = signControl({ ids, contiguous_seq: res.contiguousSeq, ...(clashed.size > 0 ? { clashed: [...clashed] } : {}) }, { village, store }, this.opts.key);
     for (const ev of res.events) await this.out.send(villageEventsTopic(ev.village), JSON.stringify(ev));
     await this.out.send(storeTopic({ village, store }, 'down/ack'), JSON.stringify(ack));
   }

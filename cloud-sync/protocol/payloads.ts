@@ -132,6 +132,12 @@ export const AckSchema = Type.Object({
   ids: Type.Array(Type.String({ minLength: 3, maxLength: 140 }), { maxItems: 1000 }),
   /** The highest seq up to which the ledger holds every row of this store (gap detection). */
   contiguous_seq: Count,
+  /**
+   * Row ids of the batch the ledger holds already with another payload (a store whose ledger
+   * file went back in time handed their seqs out again): not in `ids`, not applied; the store
+   * moves them to new seqs and sends them again (cloud-sync/agent/rollback.ts).
+   */
+  clashed: Type.Optional(Type.Array(Type.String({ minLength: 3, maxLength: 140 }), { maxItems: 1000 })),
   /** Signed by the ledger over the message and its store's address (a forged one would drop rows). */
   key_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
   sig: Type.Optional(Type.String({ maxLength: 200 })),

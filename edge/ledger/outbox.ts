@@ -78,6 +78,12 @@ export function outboxAckedAt(db: Db, seq: number): string | undefined {
   return (cachedStatement(db, 'SELECT acked_at FROM outbox WHERE seq = ?').pluck().get(seq) as string | null | undefined) ?? undefined;
 }
 
+/** Of `seqs`, those of rows still waiting for their acknowledgement. */
+export function stillPending(db: Db, seqs: readonly number[]): number[] {
+  const pending = cachedStatement(db, 'SELECT 1 FROM outbox WHERE seq = ? AND acked_at IS NULL').pluck();
+  return seqs.filter((s) => pending.get(s) !== undefined);
+}
+
 /** The highest seq the outbox ever handed out (AUTOINCREMENT's counter: deleted rows count too). */
 export function highestOutboxSeq(db: Db): number {
   const issued = cachedStatement(db, "SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").pluck().get() as number | undefined;

@@ -11,7 +11,7 @@ import { backupLedger, restoreCopy } from '../../edge/ledger/backup.ts';
 import { closeLedger, openLedger } from '../../edge/ledger/db.ts';
 import { addVillager, getVillager } from '../../edge/ledger/villagers.ts';
 import { countOutbox, pendingOutbox } from '../../edge/ledger/outbox.ts';
-import { outboxRolledBackAt } from '../../edge/ledger/sync-state.ts';
+import { outboxRolledBackAt, touchContact } from '../../edge/ledger/sync-state.ts';
 import { balanceOf } from '../../cloud-sync/ledger/tables.ts';
 import { brokerKind, ledgerDbKind, startRig, waitFor, type Rig, type TestStore } from '../../harness/sync/rig.ts';
 
@@ -114,6 +114,31 @@ describe(`a store whose ledger file went back in time (${brokerKind} + ${ledgerD
     // a beat whose contiguous_seq counted the rows of the store before it.
     await waitFor('wang at the ledger as at the store', async () => (await balanceOf(rig.ledgerDb, 'wang')) === 45);
     expect(getVillager(s.db, 'wang')?.balance).toBe(45);
+    expect(await balanceOf(rig.ledgerDb, 'zhang')).toBe(70);
+  });
+
+  it('rows that go out before any beat under seqs the ledger holds as other rows are named in the ack and sent again under new seqs', async () => {
+    const s = await storeWithAward();
+    redeem(s, 'sess-A', 10);
+    redeem(s, 'sess-B', 20);
+    await waitFor('the store drained', () => countOutbox(s.db).pending === 0);
+    await waitFor('sess-A and sess-B at the ledger', async () => (await balanceOf(rig.ledgerDb, 'zhang')) === 70);
+
+    // A ledger file put back by hand (no `restore`, so no mark) that had heard from the ledger
+    // once: its rows go out at once on connecting, before the beat that would show the rollback.
+    await s.stop();
+    const file = s.db.name;
+    closeLedger(s.db);
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
+    s.db = openLedger(file);
+    touchContact(s.db, at());
+    addVillager(s.db, { id: 'wang', name: '王五', village: rig.village });
+    applyEntry(s.db, { id: 'wang-start', villagerId: 'wang', kind: 'award', points: 50, reason: '开户积分', origin: 'cli' }, rules);
+    for (let i = 1; i <= 3; i++) applyEntry(s.db, { id: `sess-W${i}`, villagerId: 'wang', kind: 'redemption', points: -1, reason: 'store purchase', origin: 'store' }, rules);
+    await s.restart();
+    await waitFor('the store drained', () => countOutbox(s.db).pending === 0);
+    await waitFor('wang at the ledger as at the store', async () => (await balanceOf(rig.ledgerDb, 'wang')) === 47);
+    expect(getVillager(s.db, 'wang')?.balance).toBe(47);
     expect(await balanceOf(rig.ledgerDb, 'zhang')).toBe(70);
   });
 });
