@@ -178,9 +178,11 @@ export class SyncAgent implements Part {
     // The stream's tail may have died with the broker: the beat answering the heartbeat below
     // says (it comes after every event the ledger published before it).
     this.catchUp?.onConnect();
+    // New rows before the heartbeat: their ack (naming rows whose seqs the ledger holds as other
+    // rows) then comes before the beat, whose contiguous_seq would mark those acknowledged.
+    void this.drain();
     void this.heartbeat();
     this.report();
-    void this.drain();
   }
 
   private tick(): void {
