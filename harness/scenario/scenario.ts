@@ -44,6 +44,14 @@ export interface Scenario {
   steps: ScenarioStep[];
 }
 
+/**
+ * The longest `wait_ms` step: 10 minutes of wall time, as long as the longest of the session's
+ * timeouts (entering, resuming the scales, retrying a settlement: at most 600 000 ms each; the
+ * shopping idle timeout a scenario can set down to 10 s). A longer wait is a typo (`1e12`, 31
+ * years) that would hang the run, not a test.
+ */
+export const MAX_WAIT_MS = 600_000;
+
 const CUT_PHASES: readonly VisitPhase[] = ['entering', 'shopping', 'restocking', 'exiting', 'settling'];
 
 class Reader {
@@ -62,10 +70,13 @@ class Reader {
     if (typeof v !== 'string' || v.length === 0) this.fail(`${k} must be a non-empty text`);
     return v;
   }
-  int(o: Record<string, unknown>, k: string, opts: { min?: number; def?: number } = {}): number {
+  int(o: Record<string, unknown>, k: string, opts: { min?: number; max?: number; def?: number } = {}): number {
     const v = o[k] ?? opts.def;
-    if (typeof v !== 'number' || !Number.isSafeInteger(v)) this.fail(`${k} must be a whole number, got ${JSON.stringify(v)}`);
-    if (opts.min !== undefined && v < opts.min) this.fail(`${k} must be at least ${opts.min}, got ${v}${v < 0 ? ' (negative)' : ''}`);
+    // NaN and Infinity (YAML's .nan, .inf) by their name: JSON would print them as null
+    const shown = typeof v === 'number' ? String(v) : JSON.stringify(v);
+    if (typeof v !== 'number' || !Number.isSafeInteger(v)) this.fail(`${k} must be a whole number, got ${shown}`, `${k} 必须是整数，实际为 ${shown}`);
+    if (opts.min !== undefined && v < opts.min) this.fail(`${k} must be at least ${opts.min}, got ${v}${v < 0 ? ' (negative)' : ''}`, `${k} 不能小于 ${opts.min}，实际为 ${v}`);
+    if (opts.max !== undefined && v > opts.max) this.fail(`${k} must be at most ${opts.max}, got ${v}`, `${k} 不能大于 ${opts.max}，实际为 ${v}`);
     return v;
   }
   bool(o: Record<string, unknown>, k: string, def: boolean): boolean {
@@ -226,7 +237,7 @@ export function parseScenario(raw: unknown, name = 'scenario'): Scenario {
         return { kind, when: o.when === undefined ? null : sr.oneOf(o, 'when', CUT_PHASES) };
       }
       case 'wait_ms':
-        return { kind, ms: sr.int({ wait_ms: body }, 'wait_ms', { min: 0 }) };
+        return { kind, ms: sr.int({ wait_ms: body }, 'wait_ms', { min: 0, max: MAX_WAIT_MS }) };
       default:
         return sr.fail(`unknown action ${JSON.stringify(kind)}`);
     }
