@@ -8,6 +8,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { EdgeError, ErrorCode } from '../../edge/errors.ts';
 import type { VisitPhase } from '../../edge/session/machine.ts';
+import { checkWeighable, DEFAULT_WEIGH_LIMITS, type WeighLimits } from '../../edge/ledger/products.ts';
 
 export interface ScenarioProduct { sku: string; name: string; price: number; unit_g: number; tolerance_g: number }
 export interface ScenarioSlot { slot: string; scale: number; sku: string; stock: number }
@@ -126,6 +127,15 @@ function framesSpec(sr: Reader, raw: unknown): FramesSpec {
   return { make: sr.oneOf(f, 'make', MAKE_KINDS), seed: sr.int(f, 'seed', { min: 0, def: 1 }) };
 }
 
+/**
+ * The weighing limits a scenario's products must clear: its own session.weight.drift_allowance_g
+ * if it sets one, and the runner's scales (the default change threshold).
+ */
+export function scenarioWeighLimits(session: Record<string, unknown>): WeighLimits {
+  const drift = (session.weight as { drift_allowance_g?: unknown } | undefined)?.drift_allowance_g;
+  return { ...DEFAULT_WEIGH_LIMITS, ...(typeof drift === 'number' ? { drift_allowance_g: drift } : {}) };
+}
+
 export function parseScenario(raw: unknown, name = 'scenario'): Scenario {
   const top = new Reader('(top level)').obj(raw, ['name', 'description', 'credit_floor', 'session', 'entry', 'products', 'slots', 'villagers', 'steps']);
   const r = new Reader('(top level)');
@@ -180,6 +190,18 @@ export function parseScenario(raw: unknown, name = 'scenario'): Scenario {
   const byId = new Map(villagers.map((v) => [v.id, v]));
   if (byId.size !== villagers.length) r.fail('villagers: an id appears twice');
   const session = top.session === undefined ? {} : new Reader('session').obj(top.session, ['stability_wait_ms', 'exit_settle_max_ms', 'entering_timeout_ms', 'shopping_idle_timeout_ms', 'settle_retry_ms', 'weight']);
+
+  // A product the shelves could not see is refused here, naming it, as the admin page and the CLI
+  // refuse it: the run would only show a take never charged. The seeding checks again.
+  const limits = scenarioWeighLimits(session);
+  products.forEach((p, i) => {
+    try {
+      checkWeighable({ sku: p.sku, unitG: p.unit_g, toleranceG: p.tolerance_g }, limits);
+    } catch (err) {
+      if (!(err instanceof EdgeError)) throw err;
+      new Reader(`products[${i}]`).fail(err.message, err.zh);
+    }
+  });
 
   const knownSlot = (sr: Reader, slot: string): string => (slotNames.has(slot) ? slot : sr.fail(`unknown slot ${JSON.stringify(slot)}`));
   const knownVillager = (sr: Reader, id: string): ScenarioVillager => byId.get(id) ?? sr.fail(`unknown villager ${JSON.stringify(id)}`);
