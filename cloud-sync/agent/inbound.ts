@@ -187,7 +187,10 @@ export class InboundStream {
             break;
           case 'product': {
             const p = e.body as ProductBody;
-            upsertProduct(db, { sku: p.sku, name: p.name, price: p.price, unitG: p.unit_g, toleranceG: p.tolerance_g, active: p.active }, clock);
+            // Applied as the village sent it: refusing would stop the stream here for good (a
+            // snapshot carries no products). The store cannot put one too light on a shelf:
+            // binding a slot to it is refused (checkWeighable).
+            upsertProduct(db, { sku: p.sku, name: p.name, price: p.price, unitG: p.unit_g, toleranceG: p.tolerance_g, active: p.active }, { clock, limits: null });
             break;
           }
           case 'command': {

@@ -22,7 +22,7 @@ import type { Logger } from '../../edge/log.ts';
 import type { SqlDb } from './sql.ts';
 import type { LedgerService } from './service.ts';
 import { registerGovernance, registerVillagerLogin, type Principal } from './governance/routes.ts';
-import { VillagerSessions } from './governance/auth.ts';
+import { VillagerSessions, type VillagerSession } from './governance/auth.ts';
 import { validationError } from './governance/errors.ts';
 import { registerRollupRoutes } from './governance/rollup-routes.ts';
 import { RollupRunner } from './governance/rollup-runner.ts';
@@ -45,6 +45,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The staff account signed in by the `ledger_staff` cookie (null without one, or with a bearer token). */
     staffUser: StaffAccount | null;
+    /** The villager signed in by a session token (bearer) or the phone page's cookie, read from the ledger before the route runs; null without one. */
+    villagerSession: VillagerSession | null;
   }
 }
 
@@ -91,6 +93,7 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
     }),
   });
   app.decorateRequest('staffUser', null);
+  app.decorateRequest('villagerSession', null);
   const tokens = deps.tokens.map((t) => ({ ...t, hash: sha(t.token) }));
   /** A staff caller: a machine's bearer token, or a person signed in to the pages. */
   const who = (req: FastifyRequest): { role: Role; village?: string | undefined } | undefined => {
@@ -107,13 +110,17 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
   const sessionCookie = (req: { cookies: Record<string, string | undefined> }) => req.cookies[SESSION_COOKIE] || undefined;
   /** A villager signed in by the page's cookie rather than a bearer token. */
   const byCookie = (req: FastifyRequest) => req.headers.authorization === undefined && (sessionCookie(req) !== undefined || Boolean(req.cookies[STAFF_COOKIE]));
+  /** A villager's session token: a bearer token that is no staff token, or the phone page's cookie. */
+  const villagerToken = (req: FastifyRequest): string | undefined => {
+    if (who(req)) return undefined;
+    const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
+    return m ? m[1]! : byCookie(req) && !req.cookies[STAFF_COOKIE] ? sessionCookie(req) : undefined;
+  };
   const principal = (req: FastifyRequest): Principal | undefined => {
     const t = who(req);
     if (t) return t.role === 'town' ? { role: 'town' } : { role: 'village', village: t.village! };
-    const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
-    const token = m ? m[1]! : byCookie(req) && !req.cookies[STAFF_COOKIE] ? sessionCookie(req) : undefined;
-    const s = token ? sessions.of(token) : undefined;
-    return s && { role: 'villager', village: s.village, villager: s.villager };
+    const s = req.villagerSession;
+    return s ? { role: 'villager', village: s.village, villager: s.villager } : undefined;
   };
 
   app.setErrorHandler((err, _req, reply) => {
@@ -138,6 +145,8 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
   app.addHook('onRequest', async (req, reply) => {
     const staff = req.headers.authorization === undefined ? req.cookies[STAFF_COOKIE] : undefined;
     if (staff) req.staffUser = (await sessionAccount(deps.db, staff, (deps.clock ?? (() => new Date()))())) ?? null;
+    const villager = villagerToken(req);
+    if (villager) req.villagerSession = (await sessions.of(villager)) ?? null;
     const url = req.routeOptions.url;
     const page = (req.routeOptions.config as { page?: boolean } | undefined)?.page === true;
     if (url !== '/m/login' && url !== '/api/villager/login' && !page && !principal(req)) return reply.status(401).send({ error: 'UNAUTHORIZED', message: 'a valid bearer token is required', zh: '需要有效的访问令牌' });

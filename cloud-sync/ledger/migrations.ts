@@ -129,6 +129,19 @@ const VILLAGER_STATUS_CHANGED = 'ALTER TABLE villagers ADD COLUMN status_changed
 // Villagers' login attempts, counted before the PIN's scrypt runs (governance/auth.ts): `login` is village/villager.
 const GOV_LOGIN_FAILURES = 'CREATE TABLE gov_login_failures (login TEXT PRIMARY KEY, failures INTEGER NOT NULL, until_at TEXT NOT NULL);';
 
+// Villagers' sessions (governance/auth.ts), kept hashed like the staff's, so that a new PIN or a
+// block ends them wherever it is made, as a new password or a disable ends a staff session.
+const GOV_SESSIONS = `
+CREATE TABLE gov_sessions (
+  token_hash   TEXT PRIMARY KEY,
+  village      TEXT NOT NULL,
+  villager_id  TEXT NOT NULL,
+  created_at   TEXT NOT NULL,
+  expires_at   TEXT NOT NULL
+);
+CREATE INDEX gov_sessions_villager ON gov_sessions (villager_id);
+`;
+
 const MIGRATIONS: ReadonlyArray<{ version: number; sqlite: string; postgres: string }> = [
   { version: 1, sqlite: SQLITE_V1, postgres: POSTGRES_V1 },
   { version: 2, sqlite: v2('INTEGER'), postgres: v2('BIGINT') },
@@ -152,6 +165,8 @@ const MIGRATIONS: ReadonlyArray<{ version: number; sqlite: string; postgres: str
   { version: 11, sqlite: VILLAGER_STATUS_CHANGED, postgres: VILLAGER_STATUS_CHANGED },
   // v12: villagers' login attempts, so the PIN lock holds against attempts made at the same time
   { version: 12, sqlite: GOV_LOGIN_FAILURES, postgres: GOV_LOGIN_FAILURES },
+  // v13: villagers' sessions in the database, ended by a new PIN or a block
+  { version: 13, sqlite: GOV_SESSIONS, postgres: GOV_SESSIONS },
 ];
 export const LEDGER_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 

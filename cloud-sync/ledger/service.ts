@@ -15,7 +15,7 @@ import { checkers, decode, type Ack, type Heartbeat, type SnapshotRequest, type 
 import { signControl, type SigningKey } from '../protocol/sign.ts';
 import { LEDGER_SUBSCRIPTIONS, parseTopic, storeTopic, villageBoardTopic, villageEventsTopic } from '../protocol/topics.ts';
 import { RefusalCounter } from '../protocol/refusals.ts';
-import { addLedgerEntry, appendEvent, listStores, upsertVillager, type Signer } from './tables.ts';
+import { addLedgerEntry, appendEvent, listStores, setVillagerStatus, upsertVillager, type Signer } from './tables.ts';
 import type { RowsResult } from './rows.ts';
 import { countRows, newCounters, type LedgerCounters } from './counters.ts';
 
@@ -167,7 +167,7 @@ export class LedgerService {
   async publishOnStream(village: string, kind: 'command' | 'product', body: CommandBody | ProductBody): Promise<boolean> {
     if (kind === 'command' && (body as CommandBody).villager && ((body as CommandBody).command === 'block' || (body as CommandBody).command === 'unblock')) {
       const c = body as CommandBody;
-      await this.opts.db.run('UPDATE villagers SET status = $1, updated_at = $2, status_changed_at = $2 WHERE id = $3 AND village = $4', [c.command === 'block' ? 'blocked' : 'active', this.clock().toISOString(), c.villager, village]);
+      await setVillagerStatus(this.opts.db, village, c.villager!, c.command === 'block' ? 'blocked' : 'active', this.clock());
     }
     const now = this.clock();
     const event = await this.opts.db.transaction((tx) => appendEvent(tx, village, kind, `${kind}:${now.getTime()}:${Math.random().toString(36).slice(2, 10)}`, body, this.signer, now));

@@ -12,7 +12,7 @@
  */
 import type { SqlDb } from './sql.ts';
 import type { Envelope, VillagerBody, WireStatus } from '../protocol/payloads.ts';
-import { appendEvent, type Signer } from './tables.ts';
+import { appendEvent, endVillagerSessions, type Signer } from './tables.ts';
 
 export interface StatusRow extends WireStatus {
   /** The batch it came in (its results get the events). */
@@ -38,6 +38,7 @@ export async function applyStoreStatus(tx: SqlDb, rows: readonly StatusRow[], si
     // A villager the ledger has not heard of yet (registered at the store): known from now on, as from a first entry.
     if (!v) await tx.run('INSERT INTO villagers (id, village, name, status, created_at, updated_at, status_changed_at) VALUES ($1, $2, $3, $4, $5, $5, $6)', [r.id, r.village, r.id, r.status, at, r.createdAt]);
     else await tx.run('UPDATE villagers SET status = $1, updated_at = $2, status_changed_at = $3 WHERE id = $4', [r.status, at, r.createdAt, r.id]);
+    if (r.status !== 'active') await endVillagerSessions(tx, r.id);
     const body: VillagerBody = { id: r.id, name: v?.name ?? r.id, village: r.village, status: r.status };
     events.push(await appendEvent(tx, r.village, 'villager', `villager:${r.id}:${r.store}:${r.seq}`, body, signer, now));
   }

@@ -57,7 +57,25 @@ export async function upsertVillager(db: SqlDb, given: Omit<VillagerBody, 'statu
          status_changed_at = CASE WHEN villagers.status = excluded.status THEN villagers.status_changed_at ELSE excluded.updated_at END`,
       [v.id, v.village, v.name, v.status, at],
     );
+    if (v.status !== 'active') await endVillagerSessions(tx, v.id);
     return appendEvent(tx, v.village, 'villager', `villager:${v.id}:${at}`, v, signer, now);
+  });
+}
+
+/**
+ * Ends every session of a villager (governance/auth.ts): a new PIN, a block or leaving the village
+ * signs them out everywhere, as a new password or a disable does a staff account. Ended rather
+ * than only refused while blocked, so an unblock does not bring an old session back.
+ */
+export async function endVillagerSessions(db: SqlDb, villager: string): Promise<void> {
+  await db.run('DELETE FROM gov_sessions WHERE villager_id = $1', [villager]);
+}
+
+/** A block or unblock by the village's command (service.ts): the status and, when blocked, the sessions, together. */
+export async function setVillagerStatus(db: SqlDb, village: string, villager: string, status: 'active' | 'blocked', now: Date): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.run('UPDATE villagers SET status = $1, updated_at = $2, status_changed_at = $2 WHERE id = $3 AND village = $4', [status, now.toISOString(), villager, village]);
+    if (status !== 'active') await endVillagerSessions(tx, villager);
   });
 }
 

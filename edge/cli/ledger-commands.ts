@@ -109,8 +109,7 @@ export function registerLedgerCommands(program: Command): void {
     .action((o: CommonOptions & { sku: string; name: string; price: string; unitG: string; toleranceG: string }) => {
       const p = withLedger(o, (db, config) => {
         const product = { sku: o.sku, name: o.name, price: parseIntOption('--price', o.price), unitG: parseIntOption('--unit-g', o.unitG), toleranceG: parseIntOption('--tolerance-g', o.toleranceG) };
-        checkWeighable(product, weighLimits(config));
-        return upsertProduct(db, product);
+        return upsertProduct(db, product, { limits: weighLimits(config) });
       });
       print(o, p, `${p.sku} ${p.name}: ${p.price} 分, ${p.unitG} g ± ${p.toleranceG} g`);
     });

@@ -125,8 +125,7 @@ export function registerShelfActions(scope: FastifyInstance, deps: ShelfDeps): v
     const actor = req.adminUser!.username;
     const p = inTransaction(db(), 'adding a product from the admin page', () => {
       if (getProduct(db(), b.sku)) throw new EdgeError(ErrorCode.DUPLICATE_ID, `product ${b.sku} exists already; edit it instead`, { zh: `商品编码 ${b.sku} 已存在，请修改它`, details: { field: 'sku' } });
-      checkWeighable({ sku: b.sku, unitG: b.unit_g, toleranceG: b.tolerance_g }, deps.weighLimits);
-      const made = upsertProduct(db(), { sku: b.sku, name: b.name, price: b.price, unitG: b.unit_g, toleranceG: b.tolerance_g, active: b.active ?? true });
+      const made = upsertProduct(db(), { sku: b.sku, name: b.name, price: b.price, unitG: b.unit_g, toleranceG: b.tolerance_g, active: b.active ?? true }, { limits: deps.weighLimits });
       appendAudit(db(), { actor, action: 'product.add', target: b.sku, before: null, after: productView(made) });
       return made;
     });
@@ -139,7 +138,6 @@ export function registerShelfActions(scope: FastifyInstance, deps: ShelfDeps): v
     const actor = req.adminUser!.username;
     const r = inTransaction(db(), 'editing a product from the admin page', () => {
       const before = requireProduct(db(), req.params.sku);
-      checkWeighable({ sku: before.sku, unitG: b.unit_g ?? before.unitG, toleranceG: b.tolerance_g ?? before.toleranceG }, deps.weighLimits);
       const after = upsertProduct(db(), {
         sku: before.sku,
         name: b.name ?? before.name,
@@ -147,7 +145,7 @@ export function registerShelfActions(scope: FastifyInstance, deps: ShelfDeps): v
         unitG: b.unit_g ?? before.unitG,
         toleranceG: b.tolerance_g ?? before.toleranceG,
         active: b.active === undefined ? before.active : b.active === true || b.active === 'true',
-      });
+      }, { limits: deps.weighLimits });
       appendAudit(db(), { actor, action: 'product.edit', target: before.sku, before: productView(before), after: productView(after) });
       return after;
     });

@@ -52,9 +52,17 @@ export function validateProduct(p: Omit<Product, 'active'> & { active?: boolean 
   return { sku: p.sku, name: p.name.trim(), price, unitG, toleranceG, active: p.active ?? true };
 }
 
-/** Insert or update a product (price changes apply to sessions settled afterwards). */
-export function upsertProduct(db: Db, input: Omit<Product, 'active'> & { active?: boolean }, clock: Clock = systemClock): Product {
+/**
+ * Insert or update a product (price changes apply to sessions settled afterwards). A product the
+ * shelves could not see (checkWeighable) is refused here, for every path that defines one: the
+ * admin page and the CLI pass the store's configured `limits`, a scenario its own; without them the
+ * shipped defaults apply. `limits: null` only where refusing would do harm (the village's catalogue
+ * on the sync stream: cloud-sync/agent/inbound.ts says why); binding a slot checks again.
+ */
+export function upsertProduct(db: Db, input: Omit<Product, 'active'> & { active?: boolean }, opts: { clock?: Clock; limits?: WeighLimits | null } = {}): Product {
   const p = validateProduct(input);
+  if (opts.limits !== null) checkWeighable(p, opts.limits);
+  const clock = opts.clock ?? systemClock;
   const at = iso(clock);
   inTransaction(db, 'saving product', () => {
     cachedStatement(db, 
@@ -166,15 +174,21 @@ export function inventory(db: Db): Record<string, number> {
 
 /** The weighing limits a product's one item must clear (session.weight, drivers.scales). */
 export interface WeighLimits { drift_allowance_g: number; change_threshold_g: number }
+/**
+ * The shipped defaults of session.weight.drift_allowance_g and drivers.scales.change_threshold_g
+ * (tests/ledger/products-weigh.test.ts keeps them equal to the config schemas'): one item must
+ * weigh more than 10 g at its lightest.
+ */
+export const DEFAULT_WEIGH_LIMITS: WeighLimits = { drift_allowance_g: 10, change_threshold_g: 6 };
 
 /**
  * A product whose one item, at its lightest (unit_g − tolerance_g), is not heavier than what the
  * shelves take for drift (the larger of the drift allowance and the scales' change threshold)
  * would never be charged: taking one is absorbed as drift. Refused where products are defined
- * and where a slot is bound to one.
+ * (upsertProduct, a scenario file) and where a slot is bound to one; without the store's limits,
+ * by the shipped defaults.
  */
-export function checkWeighable(p: Pick<Product, 'sku' | 'unitG' | 'toleranceG'>, limits: WeighLimits | undefined): void {
-  if (!limits) return;
+export function checkWeighable(p: Pick<Product, 'sku' | 'unitG' | 'toleranceG'>, limits: WeighLimits = DEFAULT_WEIGH_LIMITS): void {
   const limit = Math.max(limits.drift_allowance_g, limits.change_threshold_g);
   if (p.unitG - p.toleranceG > limit) return;
   throw new EdgeError(

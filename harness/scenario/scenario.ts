@@ -8,6 +8,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { EdgeError, ErrorCode } from '../../edge/errors.ts';
 import type { VisitPhase } from '../../edge/session/machine.ts';
+import { checkWeighable, DEFAULT_WEIGH_LIMITS, type WeighLimits } from '../../edge/ledger/products.ts';
 
 export interface ScenarioProduct { sku: string; name: string; price: number; unit_g: number; tolerance_g: number }
 export interface ScenarioSlot { slot: string; scale: number; sku: string; stock: number }
@@ -44,6 +45,14 @@ export interface Scenario {
   steps: ScenarioStep[];
 }
 
+/**
+ * The longest `wait_ms` step: 10 minutes of wall time, as long as the longest of the session's
+ * timeouts (entering, resuming the scales, retrying a settlement: at most 600 000 ms each; the
+ * shopping idle timeout a scenario can set down to 10 s). A longer wait is a typo (`1e12`, 31
+ * years) that would hang the run, not a test.
+ */
+export const MAX_WAIT_MS = 600_000;
+
 const CUT_PHASES: readonly VisitPhase[] = ['entering', 'shopping', 'restocking', 'exiting', 'settling'];
 
 class Reader {
@@ -62,10 +71,13 @@ class Reader {
     if (typeof v !== 'string' || v.length === 0) this.fail(`${k} must be a non-empty text`);
     return v;
   }
-  int(o: Record<string, unknown>, k: string, opts: { min?: number; def?: number } = {}): number {
+  int(o: Record<string, unknown>, k: string, opts: { min?: number; max?: number; def?: number } = {}): number {
     const v = o[k] ?? opts.def;
-    if (typeof v !== 'number' || !Number.isSafeInteger(v)) this.fail(`${k} must be a whole number, got ${JSON.stringify(v)}`);
-    if (opts.min !== undefined && v < opts.min) this.fail(`${k} must be at least ${opts.min}, got ${v}${v < 0 ? ' (negative)' : ''}`);
+    // NaN and Infinity (YAML's .nan, .inf) by their name: JSON would print them as null
+    const shown = typeof v === 'number' ? String(v) : JSON.stringify(v);
+    if (typeof v !== 'number' || !Number.isSafeInteger(v)) this.fail(`${k} must be a whole number, got ${shown}`, `${k} 必须是整数，实际为 ${shown}`);
+    if (opts.min !== undefined && v < opts.min) this.fail(`${k} must be at least ${opts.min}, got ${v}${v < 0 ? ' (negative)' : ''}`, `${k} 不能小于 ${opts.min}，实际为 ${v}`);
+    if (opts.max !== undefined && v > opts.max) this.fail(`${k} must be at most ${opts.max}, got ${v}`, `${k} 不能大于 ${opts.max}，实际为 ${v}`);
     return v;
   }
   bool(o: Record<string, unknown>, k: string, def: boolean): boolean {
@@ -113,6 +125,15 @@ function framesSpec(sr: Reader, raw: unknown): FramesSpec {
   }
   const f = sr.obj(raw, ['make', 'seed']);
   return { make: sr.oneOf(f, 'make', MAKE_KINDS), seed: sr.int(f, 'seed', { min: 0, def: 1 }) };
+}
+
+/**
+ * The weighing limits a scenario's products must clear: its own session.weight.drift_allowance_g
+ * if it sets one, and the runner's scales (the default change threshold).
+ */
+export function scenarioWeighLimits(session: Record<string, unknown>): WeighLimits {
+  const drift = (session.weight as { drift_allowance_g?: unknown } | undefined)?.drift_allowance_g;
+  return { ...DEFAULT_WEIGH_LIMITS, ...(typeof drift === 'number' ? { drift_allowance_g: drift } : {}) };
 }
 
 export function parseScenario(raw: unknown, name = 'scenario'): Scenario {
@@ -170,6 +191,18 @@ export function parseScenario(raw: unknown, name = 'scenario'): Scenario {
   if (byId.size !== villagers.length) r.fail('villagers: an id appears twice');
   const session = top.session === undefined ? {} : new Reader('session').obj(top.session, ['stability_wait_ms', 'exit_settle_max_ms', 'entering_timeout_ms', 'shopping_idle_timeout_ms', 'settle_retry_ms', 'weight']);
 
+  // A product the shelves could not see is refused here, naming it, as the admin page and the CLI
+  // refuse it: the run would only show a take never charged. The seeding checks again.
+  const limits = scenarioWeighLimits(session);
+  products.forEach((p, i) => {
+    try {
+      checkWeighable({ sku: p.sku, unitG: p.unit_g, toleranceG: p.tolerance_g }, limits);
+    } catch (err) {
+      if (!(err instanceof EdgeError)) throw err;
+      new Reader(`products[${i}]`).fail(err.message, err.zh);
+    }
+  });
+
   const knownSlot = (sr: Reader, slot: string): string => (slotNames.has(slot) ? slot : sr.fail(`unknown slot ${JSON.stringify(slot)}`));
   const knownVillager = (sr: Reader, id: string): ScenarioVillager => byId.get(id) ?? sr.fail(`unknown villager ${JSON.stringify(id)}`);
   const canEnterBy = (sr: Reader, v: ScenarioVillager, by: EnterBy): void => {
@@ -226,7 +259,7 @@ export function parseScenario(raw: unknown, name = 'scenario'): Scenario {
         return { kind, when: o.when === undefined ? null : sr.oneOf(o, 'when', CUT_PHASES) };
       }
       case 'wait_ms':
-        return { kind, ms: sr.int({ wait_ms: body }, 'wait_ms', { min: 0 }) };
+        return { kind, ms: sr.int({ wait_ms: body }, 'wait_ms', { min: 0, max: MAX_WAIT_MS }) };
       default:
         return sr.fail(`unknown action ${JSON.stringify(kind)}`);
     }

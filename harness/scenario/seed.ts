@@ -20,7 +20,7 @@ import { inventory, upsertProduct, upsertSlot } from '../../edge/ledger/products
 import { listSessions, sessionLines, sessionReview } from '../../edge/ledger/sessions.ts';
 import { addVillager, listVillagers, setFaceConsent } from '../../edge/ledger/villagers.ts';
 import { EdgeError, ErrorCode } from '../../edge/errors.ts';
-import type { Scenario } from './scenario.ts';
+import { scenarioWeighLimits, type Scenario } from './scenario.ts';
 import { portraitOf } from './faces.ts';
 import type { SimulationResult } from './result.ts';
 
@@ -66,7 +66,7 @@ export async function seedScenarioLedger(s: Scenario, opts: SeedOptions): Promis
   const faces = new Map<string, RgbFrame>();
   const db = openLedger(path.join(opts.dataDir, LEDGER_FILE));
   try {
-    for (const p of s.products) upsertProduct(db, { sku: p.sku, name: p.name, price: p.price, unitG: p.unit_g, toleranceG: p.tolerance_g });
+    for (const p of s.products) upsertProduct(db, { sku: p.sku, name: p.name, price: p.price, unitG: p.unit_g, toleranceG: p.tolerance_g }, { limits: scenarioWeighLimits(s.session) });
     for (const sl of s.slots) upsertSlot(db, { slot: sl.slot, address: sl.scale, sku: sl.sku, stock: sl.stock });
     const rules = { creditFloor: s.creditFloor };
     for (const v of s.villagers) {

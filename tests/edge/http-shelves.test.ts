@@ -192,8 +192,8 @@ describe('shelves', () => {
     expect((await post('/api/products', { sku: 'gum', name: '口香糖', price: 5, unit_g: 15, tolerance_g: 4 })).statusCode).toBe(201);
     expect((await post('/api/products/gum', { unit_g: 12 })).statusCode).toBe(400);
     expect(getProduct(ledger.db, 'gum')!.unitG).toBe(15);
-    // a product stored before the limit (or under a laxer config) is not bound to a slot
-    upsertProduct(ledger.db, { sku: 'mint', name: '薄荷糖', price: 2, unitG: 5, toleranceG: 1 });
+    // a product stored under a laxer config (or before the limit) is not bound to a slot
+    upsertProduct(ledger.db, { sku: 'mint', name: '薄荷糖', price: 2, unitG: 5, toleranceG: 1 }, { limits: { drift_allowance_g: 3, change_threshold_g: 3 } });
     const bind = await post('/api/slots/D1', { address: 20, sku: 'mint' });
     expect(bind.statusCode).toBe(400);
     expect(getSlot(ledger.db, 'D1')).toBeUndefined();

@@ -3,7 +3,7 @@ import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseScenario } from '../../harness/scenario/scenario.ts';
+import { MAX_WAIT_MS, parseScenario } from '../../harness/scenario/scenario.ts';
 import { tempDir } from '../ledger/helpers.ts';
 import { until } from '../drivers/helpers.ts';
 
@@ -109,6 +109,29 @@ describe('store-edge simulate', () => {
     expect(r.stderr).toContain(zh);
     expect(r.stdout).toBe('');
   }, RUN_MS);
+
+  it.each<[string, string, string]>([
+    ['1e12', 'step 2 (wait_ms): wait_ms must be at most 600000, got 1000000000000', 'wait_ms 不能大于 600000'],
+    ['.nan', 'step 2 (wait_ms): wait_ms must be a whole number, got NaN', 'wait_ms 必须是整数'],
+  ])('wait_ms: %s is refused at load: exit code 2, both languages naming the step', async (wait, message, zh) => {
+    const file = path.join(t.dir, `wait-${Math.random().toString(36).slice(2)}.yaml`);
+    // JSON is YAML too; YAML also reads .nan, which JSON cannot say
+    writeFileSync(file, `${JSON.stringify(base).slice(0, -1)}, "steps": [{"enter": {"villager": "zhang"}}, {"wait_ms": ${wait}}]}`);
+    const r = await run('simulate', '--scenario', file, '--json', '--in-process');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(message);
+    expect(r.stderr).toContain(zh);
+    expect(r.stdout).toBe('');
+  }, RUN_MS);
+
+  it('wait_ms takes a whole number from 0 to MAX_WAIT_MS (10 minutes), nothing else', () => {
+    expect(MAX_WAIT_MS).toBe(600_000);
+    const steps = (wait: unknown) => ({ ...base, steps: [{ wait_ms: wait }] });
+    for (const ok of [0, 500, MAX_WAIT_MS]) expect(parseScenario(steps(ok)).steps).toEqual([{ kind: 'wait_ms', ms: ok }]);
+    for (const [bad, zh] of [[-5, '不能小于 0'], [MAX_WAIT_MS + 1, '不能大于 600000'], [1e12, '不能大于 600000'], [Number.NaN, '必须是整数，实际为 NaN'], [Number.POSITIVE_INFINITY, '必须是整数，实际为 Infinity'], [2.5, '必须是整数'], ['500', '必须是整数'], [null, '必须是整数']] as const) {
+      expect(() => parseScenario(steps(bad)), String(bad)).toThrow(expect.objectContaining({ message: expect.stringContaining('step 1 (wait_ms): wait_ms must be'), zh: expect.stringContaining(zh) }));
+    }
+  });
 
   it('a used --data-dir is refused up front with exit code 2, before anything is seeded or started', async () => {
     const used = path.join(t.dir, 'used');

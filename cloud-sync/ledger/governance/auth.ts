@@ -1,14 +1,16 @@
 /**
  * The villager role: a villager id and a PIN set by the village, hashed with scrypt (a salt
- * per PIN). A login answers a session token that lives in the ledger's memory for 12 hours
- * (a restart logs villagers out). Five wrong PINs lock the villager's logins for 15 minutes.
+ * per PIN). A login answers a session token for 12 hours, kept hashed in the ledger's database
+ * (gov_sessions) like a staff session: a new PIN ends the villager's sessions, and so does a
+ * block or leaving the village (tables.ts `endVillagerSessions`); a session is honoured only
+ * while its villager is active. Five wrong PINs lock the villager's logins for 15 minutes.
  * Each attempt is counted in the database (gov_login_failures) before its scrypt runs, so a
  * burst of guesses sent together meets the lock like guesses sent one after another.
  */
 import { randomBytes, scrypt, timingSafeEqual, createHash, type ScryptOptions } from 'node:crypto';
 import { ErrorCode } from '../../../edge/errors.ts';
 import type { SqlDb } from '../sql.ts';
-import { villagerOf } from '../tables.ts';
+import { endVillagerSessions, villagerOf } from '../tables.ts';
 import { audit, fieldError } from './rules.ts';
 
 const SCRYPT = { N: 16384, r: 8, p: 1, keylen: 32 };
@@ -51,6 +53,8 @@ export async function setPin(db: SqlDb, village: string, villager: string, pin: 
     const v = await villagerOf(tx, villager);
     if (!v || v.village !== village) throw fieldError('villager', `no villager ${villager} in this village`, `本村没有村民 ${villager}`, 404, ErrorCode.UNKNOWN_VILLAGER);
     await tx.run('INSERT INTO gov_pins (villager_id, pin_hash, updated_at) VALUES ($1, $2, $3) ON CONFLICT (villager_id) DO UPDATE SET pin_hash = excluded.pin_hash, updated_at = excluded.updated_at', [villager, hash, now.toISOString()]);
+    // Whoever knew the old PIN (a lost phone, a neighbour) is signed out with it.
+    await endVillagerSessions(tx, villager);
     await audit(tx, village, `villager:${villager}`, 'pin.set', actor, {}, now);
   });
 }
@@ -58,8 +62,6 @@ export async function setPin(db: SqlDb, village: string, villager: string, pin: 
 export interface VillagerSession { village: string; villager: string; expires: number }
 
 export class VillagerSessions {
-  private readonly sessions = new Map<string, VillagerSession>();
-
   constructor(private readonly db: SqlDb, private readonly clock: () => number = Date.now) {}
 
   /** A session token, or an error that says nothing about which of id or PIN was wrong. */
@@ -87,25 +89,28 @@ export class VillagerSessions {
     }
     // The count is forgotten, and so is every other login's whose lock has ended.
     await this.db.run('DELETE FROM gov_login_failures WHERE login = $1 OR until_at <= $2', [key, new Date(now).toISOString()]);
-    this.prune(now);
     const token = randomBytes(32).toString('base64url');
-    const expires = now + SESSION_MS;
-    this.sessions.set(sha(token), { village, villager, expires });
-    return { token, expires_at: new Date(expires).toISOString() };
+    const at = new Date(now).toISOString();
+    const expires = new Date(now + SESSION_MS).toISOString();
+    await this.db.transaction(async (tx) => {
+      // expired sessions of anyone go at each login, so the table holds only live ones
+      await tx.run('DELETE FROM gov_sessions WHERE expires_at <= $1', [at]);
+      await tx.run('INSERT INTO gov_sessions (token_hash, village, villager_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)', [sha(token), village, villager, at, expires]);
+    });
+    return { token, expires_at: expires };
   }
 
-  of(token: string): VillagerSession | undefined {
-    const s = this.sessions.get(sha(token));
-    return s && s.expires > this.clock() ? s : undefined;
+  /** The session of `token` while it lasts and its villager is active in its village (a block refuses it even before its rows go). */
+  async of(token: string): Promise<VillagerSession | undefined> {
+    const r = (await this.db.query<{ village: string; villager_id: string; expires_at: string }>(
+      "SELECT s.village, s.villager_id, s.expires_at FROM gov_sessions s JOIN villagers v ON v.id = s.villager_id AND v.village = s.village WHERE s.token_hash = $1 AND s.expires_at > $2 AND v.status = 'active'",
+      [sha(token), new Date(this.clock()).toISOString()]))[0];
+    return r && { village: r.village, villager: r.villager_id, expires: Date.parse(r.expires_at) };
   }
 
   /** Logging out: the token is forgotten at once. */
-  end(token: string): void {
-    this.sessions.delete(sha(token));
-  }
-
-  private prune(now: number): void {
-    for (const [k, s] of this.sessions) if (s.expires <= now) this.sessions.delete(k);
+  async end(token: string): Promise<void> {
+    await this.db.run('DELETE FROM gov_sessions WHERE token_hash = $1', [sha(token)]);
   }
 }
 

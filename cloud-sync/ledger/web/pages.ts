@@ -66,7 +66,7 @@ export function registerPages(app: GovApp, deps: WebDeps): void {
   // Who is signed in on this phone, and a CSRF token for the page's actions.
   app.get('/m/session', { config: { page: true } }, async (req, reply) => {
     const token = deps.sessionCookie(req);
-    const s = token ? deps.sessions.of(token) : undefined;
+    const s = token ? await deps.sessions.of(token) : undefined;
     if (!token || !s) throw fieldError('session', 'not signed in', '尚未登录或登录已过期，请重新登录', 401);
     const v = await villagerOf(deps.db, s.villager);
     const vname = (await deps.db.query<{ name: string }>('SELECT name FROM villages WHERE id = $1', [s.village]))[0]?.name ?? s.village;
@@ -75,7 +75,7 @@ export function registerPages(app: GovApp, deps: WebDeps): void {
   });
   app.post('/m/logout', { config: { page: true } }, async (req, reply) => {
     const token = deps.sessionCookie(req);
-    if (token) deps.sessions.end(token);
+    if (token) await deps.sessions.end(token);
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
     return { ok: true };
   });
