@@ -12,6 +12,7 @@ import { AlarmBoard } from '../../edge/ops/alarms.ts';
 import { AlarmsConfigSchema } from '../../edge/ops/alarms-config.ts';
 import { DoorWatch, type DoorContact } from '../../edge/ops/door-watch.ts';
 import type { DoorState } from '../../drivers/lock/lock-driver.ts';
+import { captureLogger, simulatedLock, until } from '../drivers/helpers.ts';
 
 const log = pino({ level: 'silent' });
 
@@ -113,5 +114,27 @@ describe('the door held open', () => {
   it('defaults to 60 s, and the config refuses a negative wait', () => {
     expect((Value.Default(AlarmsConfigSchema, {}) as { door_open_s: number }).door_open_s).toBe(60);
     expect(Value.Check(AlarmsConfigSchema, { door_open_s: -1 })).toBe(false);
+  });
+});
+
+describe('the door held open, on the real lock driver over the simulated relay board', () => {
+  const stops: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const s of stops.splice(0).reverse()) await s();
+  });
+
+  it('a door forced open and left raises door_open once door_open_s has passed, and closing it clears the alarm', async () => {
+    const { logger } = captureLogger();
+    const { relay, lock, stop } = await simulatedLock(logger, { lock: { input_poll_ms: 20 } });
+    stops.push(stop);
+    db = openLedger(':memory:');
+    const board = new AlarmBoard(() => db!, log);
+    watch = new DoorWatch({ lock: () => lock, board, openS: 1 });
+    watch.start();
+    relay.openDoor({ force: true });
+    await until(() => board.isActive('door_open', 'door'), 10_000, 'the door_open alarm');
+    relay.closeDoor();
+    await until(() => !board.isActive('door_open', 'door'), 10_000, 'the alarm cleared');
+    expect(board.recent(10).map((a) => [a.kind, a.cleared_by])).toEqual([['door_open', 'resolved']]);
   });
 });
