@@ -21,7 +21,7 @@ import { parseTopic, storeSubscriptions, storeTopic, type StoreAddress } from '.
 import { RefusalCounter } from '../protocol/refusals.ts';
 import { InboundStream, type InboundOutcome } from './inbound.ts';
 import { BoardInbox } from './board.ts';
-import { applyBeat, dropAcked, ownSeqs, rowsEnvelope, type InFlight } from './rows.ts';
+import { applyBeat, dropAcked, ownSeqs, rowsEnvelope, sendRows, type InFlight } from './rows.ts';
 import type { SyncConfig } from './config.ts';
 import { OpsLink } from './ops.ts';
 import { CatchUp } from './catch-up.ts';
@@ -253,17 +253,19 @@ export class SyncAgent implements Part {
     this.beatSeen = true;
     trace(this.deps.address.store, 'beat', { reason: beat.reason, c: beat.contiguous_seq, answers: beat.answers !== undefined });
     const db = this.deps.db();
-    // beatsAwaited holds only the heartbeats sent since the reconnect.
-    this.catchUp!.onBeat(beat.village_seq, beat.answers !== undefined && this.beatsAwaited.has(beat.answers) ? Date.parse(beat.answers) : undefined);
+    // beatsAwaited holds only the heartbeats sent since the reconnect. A beat answering another
+    // (queued for this store's previous run) is old news: it moves no row (a file put back in time).
+    const stale = beat.answers !== undefined && !this.beatsAwaited.has(beat.answers);
+    this.catchUp!.onBeat(beat.village_seq, beat.answers !== undefined && !stale ? Date.parse(beat.answers) : undefined);
     this.moved(settleRollback(db, beat.contiguous_seq, this.firstBeat?.neverHeard), beat.contiguous_seq);
     this.firstBeat?.beat();
     const acked = lastAckedSeq(db);
-    if (acked > beat.contiguous_seq) void this.resend(outboxRange(db, beat.contiguous_seq, acked, this.deps.config.window));
+    if (acked > beat.contiguous_seq && !stale) void this.resend(outboxRange(db, beat.contiguous_seq, acked, this.deps.config.window));
     // A signed beat is word from the ledger: the store is not offline (the offline limit).
     const at = iso(this.clock);
     // The ledger holds every row up to contiguous_seq (their acks may have died with a broker);
     // rows above it sent before the heartbeat that this beat answers were lost.
-    if (acked < beat.contiguous_seq) {
+    if (acked < beat.contiguous_seq && !stale) {
       inLazyTransaction(db, 'recording what the ledger holds', () => {
         markOutboxAcked(db, beat.contiguous_seq, at);
         touchContact(db, at);
@@ -282,15 +284,10 @@ export class SyncAgent implements Part {
 
   /** Rows the ledger lost after acknowledging them: sent again as they are, not tracked in flight. */
   private async resend(rows: OutboxRow[]): Promise<void> {
-    const mqtt = this.mqtt;
-    if (!mqtt?.connected || !this.key || rows.length === 0) return;
+    if (!this.mqtt?.connected || !this.key || rows.length === 0) return;
     this.deps.log.warn({ from: rows[0]!.seq, to: rows[rows.length - 1]!.seq }, 'the ledger lacks rows it acknowledged; sending them again / 村账本缺少已确认的记录，重新发送');
-    const now = this.clock().getTime();
-    const c = this.deps.config;
     this.counters.resent += rows.length;
-    for (let i = 0; i < rows.length; i += c.batch_size) {
-      await mqtt.publish(storeTopic(this.deps.address, 'up/rows'), JSON.stringify(rowsEnvelope(this.deps.address, this.key, rows.slice(i, i + c.batch_size), now)));
-    }
+    await sendRows(this.mqtt, this.deps.address, this.key, rows, this.deps.config.batch_size, this.clock().getTime());
   }
 
   private onAck(payload: Buffer): void {

@@ -5,7 +5,8 @@
 import type { OutboxRow } from '../../edge/ledger/outbox.ts';
 import type { Envelope, Row } from '../protocol/payloads.ts';
 import { signEnvelope, type SigningKey } from '../protocol/sign.ts';
-import type { StoreAddress } from '../protocol/topics.ts';
+import { storeTopic, type StoreAddress } from '../protocol/topics.ts';
+import type { SyncMqtt } from '../mqtt.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -62,4 +63,11 @@ export function dropAcked(inflight: Map<number, InFlight>, seqs: readonly number
     inflight.delete(s);
   }
   return latest;
+}
+
+/** `rows` sent as signed batches of `batchSize`, one after another. */
+export async function sendRows(mqtt: SyncMqtt, address: StoreAddress, key: SigningKey, rows: OutboxRow[], batchSize: number, now: number): Promise<void> {
+  for (let i = 0; i < rows.length; i += batchSize) {
+    await mqtt.publish(storeTopic(address, 'up/rows'), JSON.stringify(rowsEnvelope(address, key, rows.slice(i, i + batchSize), now)));
+  }
 }
