@@ -208,9 +208,15 @@ function report(runs: readonly Run[], rule: Rule): void {
     const sw = tally(r.sliding, rule);
     if (r.door) { sum.accepted += c.accepted; sum.genuine += c.genuine; }
     const ps = tally(r.sliding, rule);
-    records.push({ rule: describe(rule), kind: rule.kind, frame: rule.kind === 'pooled' ? null : rule.frame, pool: rule.kind === 'frame' ? null : rule.pool, run: r.key, set: r.set, cut: c, cutShifted: cs, sliding: sw, slidingShifted: ss, slidingFaAtPoint: ps.fa, frameTar: rule.kind === 'pooled' ? null : pointAt(r.probes, rule.frame.t, rule.frame.m).tar });
+    // the calibration's own criterion: pooled prefixes (≥ min-frames) of any sliding window naming a wrong villager, at the pool's point and shifted
+    const fp = rule.kind === 'frame' ? [] : falsePooled([r]);
+    const pp = rule.kind === 'frame' ? null : rule.pool;
+    const prefixFa = pp ? fp.filter(([d, fm]) => d <= pp.t + 1e-9 && fm >= pp.m - 1e-9).length : 0;
+    const prefixFaShifted = pp ? fp.filter(([d, fm]) => d <= pp.t + SAFETY + 1e-9 && fm >= pp.m - SAFETY - 1e-9).length : 0;
+    const nearest = fp.length ? Math.min(...fp.filter(([, fm]) => !pp || fm >= pp.m - SAFETY - 1e-9).map(([d]) => d)) : null;
+    records.push({ rule: describe(rule), kind: rule.kind, frame: rule.kind === 'pooled' ? null : rule.frame, pool: rule.kind === 'frame' ? null : rule.pool, run: r.key, set: r.set, cut: c, cutShifted: cs, sliding: sw, slidingShifted: ss, slidingFaAtPoint: ps.fa, prefixFa, prefixFaShifted, nearestFalsePrefix: nearest, frameTar: rule.kind === 'pooled' ? null : pointAt(r.probes, rule.frame.t, rule.frame.m).tar });
     const frames = rule.kind === 'pooled' ? '' : ` frames ${(100 * pointAt(r.probes, rule.frame.t, rule.frame.m).tar).toFixed(1)} %`;
-    out(`  ${r.key.padEnd(22)} presentations ${`${c.accepted}/${c.genuine}`.padStart(5)} FA ${c.fa}/${c.impostor}  at +0.02/−0.02: FA ${cs.fa}, sliding windows FA ${ss.fa}/${ss.genuine + ss.impostor} (at the point ${ps.fa})  genuine windows opened ${sw.accepted}/${sw.genuine}${frames}`);
+    out(`  ${r.key.padEnd(22)} presentations ${`${c.accepted}/${c.genuine}`.padStart(5)} FA ${c.fa}/${c.impostor}  at +0.02/−0.02: FA ${cs.fa}, sliding windows FA ${ss.fa}/${ss.genuine + ss.impostor} (at the point ${ps.fa})  genuine windows opened ${sw.accepted}/${sw.genuine}${frames}${pp ? `  false pooled prefixes ${prefixFa} (shifted ${prefixFaShifted}, nearest ${nearest === null || !Number.isFinite(nearest) ? '-' : nearest.toFixed(3)})` : ''}`);
   }
   out(`  door runs (${[...doorSets].join(', ')}): ${sum.accepted}/${sum.genuine}`);
 }
