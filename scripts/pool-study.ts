@@ -144,13 +144,13 @@ function tally(ws: readonly Window[], rule: Rule): Tally {
 const shifted = (p: Point): Point => ({ t: p.t + SAFETY, m: p.m - SAFETY });
 const shiftRule = (rule: Rule): Rule => (rule.kind === 'frame' ? { kind: 'frame', frame: shifted(rule.frame) } : rule.kind === 'pooled' ? { kind: 'pooled', pool: shifted(rule.pool) } : { kind: 'either', frame: shifted(rule.frame), pool: shifted(rule.pool) });
 
-/** Every pooled prefix (≥ minFrames) of every sliding window that names someone other than the person: [distance, margin, run]. */
+/** Every pooled prefix (≥ minFrames) of every sliding window that names someone other than the person: [distance, margin, "run person→villager"]. */
 function falsePooled(runs: readonly Run[]): Array<[number, number, string]> {
   const out: Array<[number, number, string]> = [];
   for (const r of runs) for (const w of r.sliding) for (const pj of w.pooled) {
     if (pj.count < minFrames || !pj.s?.best) continue;
     if (w.genuine && pj.s.best.villagerId === w.person) continue;
-    out.push([pj.s.best.distance, marginOf(pj.s), r.key]);
+    out.push([pj.s.best.distance, marginOf(pj.s), `${r.key} ${w.person}→${pj.s.best.villagerId}`]);
   }
   return out;
 }
