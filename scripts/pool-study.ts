@@ -10,6 +10,13 @@
  *     [--seeds 1,2,3] [--door nuaa-client,nuaa-client-dim] [--min-frames 2]
  *   npx tsx scripts/pool-study.ts --cache-dir … --sets lfw-western-b,asian-celeb --enrol5 '' \
  *     --apply frame:0.30:0.11,pooled:T:M,either:T:M:TF:MF
+ *   npx tsx scripts/pool-study.ts --cache-dir … --runs nuaa-client:5+3:1-3,famous-cn:1:1-10,… \
+ *     --either-only [--frame 0.205:0.08] [--json FILE]
+ *
+ * --runs SET:ENROLS:SEEDS,… names each set's enrolments (3, 5, 1; '+' for several) and seeds (a range)
+ * and replaces --sets / --enrol5 / --seeds. --frame T:M is the frame vote's point for `either`
+ * (default: the shipped entry.match point); --either-only calibrates only `either` at that frame
+ * point (no frame safe point, no pool alone). --json FILE writes every reported run's tallies.
  *
  * Rules (a presentation: one person's probes in file order, runs of match.n = 5):
  * - `frame`: the shipped per-frame rule, k 2 of n 5 through the door's stepWindow;
@@ -27,6 +34,7 @@
  * the most presentations accepted on the --door runs, then the mean share of genuine sliding
  * windows that open, then the smallest threshold. The cache files are `<cache-dir>/<set>.json`.
  */
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { resolveEntryConfig, type MatchConfig } from '../edge/entry/config.ts';
@@ -42,6 +50,7 @@ const { values: o } = parseArgs({
     sets: { type: 'string', default: 'nuaa-client,nuaa-client-dim,lfw-eastasian,lfw-western-a' }, enrol5: { type: 'string', default: 'nuaa-client,nuaa-client-dim' },
     seeds: { type: 'string', default: '1,2,3' }, door: { type: 'string', default: 'nuaa-client,nuaa-client-dim' },
     'min-frames': { type: 'string', default: '2' }, 'max-step': { type: 'string' }, explore: { type: 'boolean', default: false }, margins: { type: 'string', default: '0.02,0.30' }, apply: { type: 'string' },
+    runs: { type: 'string' }, frame: { type: 'string' }, 'either-only': { type: 'boolean', default: false }, json: { type: 'string' },
   },
 });
 const list = (s: string): string[] => s.split(',').filter(Boolean);
@@ -53,6 +62,8 @@ const minFrames = Number(o['min-frames']);
 interface Point { t: number; m: number }
 const SAFETY = 0.02;
 const match: MatchConfig = resolveEntryConfig({}).match;
+// --frame T:M: the frame vote's point for `either` (default: the shipped entry.match point)
+const shippedFrame: Point = o.frame ? (([t, m]) => ({ t: t as number, m: m as number }))(o.frame.split(':').map(Number)) : { t: match.threshold, m: match.margin };
 // the schema's min_frames and max_step (a face farther from the pool's mean starts a new pool)
 const poolDefaults = { ...(resolveEntryConfig({ match: { pool: { min_frames: minFrames, ...(o['max-step'] ? { max_step: Number(o['max-step']) } : {}) } } }).match.pool as NonNullable<MatchConfig['pool']>) };
 const n = match.n;
@@ -133,13 +144,13 @@ function tally(ws: readonly Window[], rule: Rule): Tally {
 const shifted = (p: Point): Point => ({ t: p.t + SAFETY, m: p.m - SAFETY });
 const shiftRule = (rule: Rule): Rule => (rule.kind === 'frame' ? { kind: 'frame', frame: shifted(rule.frame) } : rule.kind === 'pooled' ? { kind: 'pooled', pool: shifted(rule.pool) } : { kind: 'either', frame: shifted(rule.frame), pool: shifted(rule.pool) });
 
-/** Every pooled prefix (≥ minFrames) of every sliding window that names someone other than the person: [distance, margin, run]. */
+/** Every pooled prefix (≥ minFrames) of every sliding window that names someone other than the person: [distance, margin, "run person→villager"]. */
 function falsePooled(runs: readonly Run[]): Array<[number, number, string]> {
   const out: Array<[number, number, string]> = [];
   for (const r of runs) for (const w of r.sliding) for (const pj of w.pooled) {
     if (pj.count < minFrames || !pj.s?.best) continue;
     if (w.genuine && pj.s.best.villagerId === w.person) continue;
-    out.push([pj.s.best.distance, marginOf(pj.s), r.key]);
+    out.push([pj.s.best.distance, marginOf(pj.s), `${r.key} ${w.person}→${pj.s.best.villagerId}`]);
   }
   return out;
 }
@@ -186,6 +197,7 @@ const describe = (rule: Rule): string => {
   return rule.kind === 'frame' ? `frame ${p(rule.frame)}` : rule.kind === 'pooled' ? `pooled ${p(rule.pool)} (≥ ${minFrames} frames)` : `either: frame ${p(rule.frame)} or pooled ${p(rule.pool)} (≥ ${minFrames} frames)`;
 };
 
+const records: unknown[] = [];
 function report(runs: readonly Run[], rule: Rule): void {
   out(describe(rule));
   const sum = { accepted: 0, genuine: 0 };
@@ -195,17 +207,32 @@ function report(runs: readonly Run[], rule: Rule): void {
     const ss = tally(r.sliding, shiftRule(rule));
     const sw = tally(r.sliding, rule);
     if (r.door) { sum.accepted += c.accepted; sum.genuine += c.genuine; }
+    const ps = tally(r.sliding, rule);
+    // the calibration's own criterion: pooled prefixes (≥ min-frames) of any sliding window naming a wrong villager, at the pool's point and shifted
+    const fp = rule.kind === 'frame' ? [] : falsePooled([r]);
+    const pp = rule.kind === 'frame' ? null : rule.pool;
+    const prefixFa = pp ? fp.filter(([d, fm]) => d <= pp.t + 1e-9 && fm >= pp.m - 1e-9).length : 0;
+    const prefixFaShifted = pp ? fp.filter(([d, fm]) => d <= pp.t + SAFETY + 1e-9 && fm >= pp.m - SAFETY - 1e-9).length : 0;
+    const nearest = fp.length ? Math.min(...fp.filter(([, fm]) => !pp || fm >= pp.m - SAFETY - 1e-9).map(([d]) => d)) : null;
+    records.push({ rule: describe(rule), kind: rule.kind, frame: rule.kind === 'pooled' ? null : rule.frame, pool: rule.kind === 'frame' ? null : rule.pool, run: r.key, set: r.set, cut: c, cutShifted: cs, sliding: sw, slidingShifted: ss, slidingFaAtPoint: ps.fa, prefixFa, prefixFaShifted, nearestFalsePrefix: nearest, frameTar: rule.kind === 'pooled' ? null : pointAt(r.probes, rule.frame.t, rule.frame.m).tar });
     const frames = rule.kind === 'pooled' ? '' : ` frames ${(100 * pointAt(r.probes, rule.frame.t, rule.frame.m).tar).toFixed(1)} %`;
-    out(`  ${r.key.padEnd(22)} presentations ${`${c.accepted}/${c.genuine}`.padStart(5)} FA ${c.fa}/${c.impostor}  at +0.02/−0.02: FA ${cs.fa}, sliding windows FA ${ss.fa}/${ss.genuine + ss.impostor}  genuine windows opened ${sw.accepted}/${sw.genuine}${frames}`);
+    out(`  ${r.key.padEnd(22)} presentations ${`${c.accepted}/${c.genuine}`.padStart(5)} FA ${c.fa}/${c.impostor}  at +0.02/−0.02: FA ${cs.fa}, sliding windows FA ${ss.fa}/${ss.genuine + ss.impostor} (at the point ${ps.fa})  genuine windows opened ${sw.accepted}/${sw.genuine}${frames}${pp ? `  false pooled prefixes ${prefixFa} (shifted ${prefixFaShifted}, nearest ${nearest === null || !Number.isFinite(nearest) ? '-' : nearest.toFixed(3)})` : ''}`);
   }
   out(`  door runs (${[...doorSets].join(', ')}): ${sum.accepted}/${sum.genuine}`);
 }
 
+/** --runs SET:E[+E…]:S-S[,…] (e.g. nuaa-client:5+3:1-3,famous-cn:1:1-10): each set with its enrolments and seeds; replaces --sets/--enrol5/--seeds. */
+const runSpecs: Array<{ set: string; enrols: number[]; seeds: number[] }> = o.runs
+  ? list(o.runs).map((spec) => {
+    const [set, e, ss] = spec.split(':') as [string, string, string];
+    const [a, b] = (ss ?? '1-3').split('-').map(Number) as [number, number];
+    return { set, enrols: (e ?? '3').split('+').map(Number), seeds: Array.from({ length: (b ?? a) - a + 1 }, (_, i) => a + i) };
+  })
+  : sets.map((set) => ({ set, enrols: enrol5.includes(set) ? [3, 5] : [3], seeds }));
 let cachedAll: CachedRun[] = [];
-for (const set of sets) {
+for (const { set, enrols, seeds: ss } of runSpecs) {
   const cache = await readCaches([path.join(o['cache-dir'], `${set}.json`)]);
-  cachedAll = cachedAll.concat(await cachedRuns(cache, o.root, [set], seeds, 3));
-  if (enrol5.includes(set)) cachedAll = cachedAll.concat(await cachedRuns(cache, o.root, [set], seeds, 5));
+  for (const e of enrols) cachedAll = cachedAll.concat(await cachedRuns(cache, o.root, [set], ss, e));
 }
 const runs = cachedAll.map(prepare);
 
@@ -217,8 +244,14 @@ if (o.apply) {
     report(runs, rule);
   }
 } else if (o.explore) {
-  // each margin's largest safe threshold for the pooled rule, and what limits it
-  calibratePooled(runs, null);
+  // each margin's largest safe threshold for the pooled rule, and what limits it (--either-only: with the frame vote at --frame)
+  calibratePooled(runs, o['either-only'] ? shippedFrame : null);
+} else if (o['either-only']) {
+  // only `either` with the frame vote at --frame (default the shipped point): the option's point for that frame point
+  report(runs, { kind: 'frame', frame: shippedFrame });
+  const either = calibratePooled(runs, shippedFrame);
+  if (either) report(runs, { kind: 'either', frame: shippedFrame, pool: either.pool });
+  else out('either: no safe point');
 } else {
   report(runs, { kind: 'frame', frame: { t: match.threshold, m: match.margin } });
   const [mFrom, mTo] = o.margins.split(',').map(Number) as [number, number];
@@ -229,7 +262,7 @@ if (o.apply) {
   const pooled = calibratePooled(runs, null);
   if (pooled) report(runs, { kind: 'pooled', pool: pooled.pool });
   else out('pooled: no safe point');
-  for (const f of [frame, { t: match.threshold, m: match.margin }]) {
+  for (const f of [frame, shippedFrame]) {
     if (!f) continue;
     const either = calibratePooled(runs, f);
     if (either) report(runs, { kind: 'either', frame: f, pool: either.pool });
@@ -237,3 +270,4 @@ if (o.apply) {
   // the frame rule's own check on presentations, to compare with faces evaluate's figures
   for (const r of runs.slice(0, 1)) out(`check ${r.key}: faces evaluate's presentations at the shipped point ${JSON.stringify(presentations(r.probes, match))}`);
 }
+if (o.json) await writeFile(o.json, JSON.stringify(records, null, 1));
