@@ -3,7 +3,7 @@
  * frames' descriptors. Built on exact geometry (orthonormal directions) so each distance is known:
  * a villager's frame e0 + a·e_i (i ≥ 1, a different noise direction each) lies 0.31 from their
  * template e0, too far for one frame (0.30); the mean of j such frames lies
- * √(2 − 2/√(1 + a²/j)) from it: 0.221 for 2, 0.181 for 3; the pool's threshold is 0.205. Two such
+ * √(2 − 2/√(1 + a²/j)) from it: 0.221 for 2, 0.181 for 3; the pool's threshold is 0.21. Two such
  * frames are 0.44 apart (their noise is orthogonal; a real face's frames share more, ≤ 0.39 from
  * their pool's mean on the door-like sets), so the pool's max_step is 0.5 here.
  */
@@ -128,7 +128,7 @@ describe('probe-side pooling (entry.match.pool)', () => {
 
   it('off unless configured; pool: {} gives the calibrated point, and bad values are refused', () => {
     expect(plain.pool).toBeUndefined();
-    expect(resolveEntryConfig({ match: { pool: {} } }).match.pool).toEqual({ threshold: 0.205, margin: 0.02, min_frames: 2, max_step: 0.4 });
+    expect(resolveEntryConfig({ match: { pool: {} } }).match.pool).toEqual({ threshold: 0.21, margin: 0.1, min_frames: 2, max_step: 0.4 });
     expect(() => resolveEntryConfig({ match: { pool: { min_frames: 1 } } })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }) as Error);
     expect(() => resolveEntryConfig({ match: { pool: { threshhold: 0.2 } } })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }) as Error);
   });
