@@ -38,6 +38,32 @@ describe(`a store whose ledger file went back in time (${brokerKind} + ${ledgerD
     return s;
   }
 
+  /** `storeWithAward`, then sess-A and sess-B sold and held at the ledger (zhang 70): the ledger holds rows 1 and 2 of the store. */
+  async function storeWithTwoSales(): Promise<TestStore> {
+    const s = await storeWithAward();
+    redeem(s, 'sess-A', 10);
+    redeem(s, 'sess-B', 20);
+    await waitFor('the store drained', () => countOutbox(s.db).pending === 0);
+    await waitFor('sess-A and sess-B at the ledger', async () => (await balanceOf(rig.ledgerDb, 'zhang')) === 70);
+    return s;
+  }
+
+  /** The store's ledger file gone (the PC reinstalled): its agent stopped and a new, empty file in its place. */
+  async function wipe(s: TestStore): Promise<void> {
+    await s.stop();
+    const file = s.db.name;
+    closeLedger(s.db);
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
+    s.db = openLedger(file);
+  }
+
+  /** Written at the store before its agent runs: wang registered here, 50 points given at the counter, `sales` sales of 1. */
+  function wangOffline(s: TestStore, sales: number): void {
+    addVillager(s.db, { id: 'wang', name: '王五', village: rig.village });
+    applyEntry(s.db, { id: 'wang-start', villagerId: 'wang', kind: 'award', points: 50, reason: '开户积分', origin: 'cli' }, rules);
+    for (let i = 1; i <= sales; i++) applyEntry(s.db, { id: `sess-W${i}`, villagerId: 'wang', kind: 'redemption', points: -1, reason: 'store purchase', origin: 'store' }, rules);
+  }
+
   it('after `restore` of an older copy, sales made since reach the ledger and both balances agree', async () => {
     const s = await storeWithAward();
     redeem(s, 'sess-0', 5);
@@ -70,17 +96,9 @@ describe(`a store whose ledger file went back in time (${brokerKind} + ${ledgerD
   });
 
   it('a store reinstalled under the same id: its first sale reaches the ledger', async () => {
-    const s = await storeWithAward();
-    redeem(s, 'sess-A', 10);
-    redeem(s, 'sess-B', 20);
-    await waitFor('the store drained', () => countOutbox(s.db).pending === 0);
-    await waitFor('sess-A and sess-B at the ledger', async () => (await balanceOf(rig.ledgerDb, 'zhang')) === 70);
+    const s = await storeWithTwoSales();
 
-    await s.stop();
-    const file = s.db.name;
-    closeLedger(s.db);
-    for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
-    s.db = openLedger(file);
+    await wipe(s);
     await s.restart();
     await waitFor('zhang back from the ledger', () => getVillager(s.db, 'zhang')?.balance === 70);
     redeem(s, 'sess-C', 40);
@@ -91,22 +109,12 @@ describe(`a store whose ledger file went back in time (${brokerKind} + ${ledgerD
   });
 
   it('a store reinstalled that writes more rows before it first hears from the ledger than the ledger holds of it: none is taken for acknowledged', async () => {
-    const s = await storeWithAward();
-    redeem(s, 'sess-A', 10);
-    redeem(s, 'sess-B', 20);
-    await waitFor('the store drained', () => countOutbox(s.db).pending === 0);
-    await waitFor('sess-A and sess-B at the ledger', async () => (await balanceOf(rig.ledgerDb, 'zhang')) === 70);
+    const s = await storeWithTwoSales();
 
-    await s.stop();
-    const file = s.db.name;
-    closeLedger(s.db);
-    for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
-    s.db = openLedger(file);
+    await wipe(s);
     // Before its agent first runs, the reinstalled store registers a villager of its own, gives
     // him points at the counter and sells to him: seqs 1 to 7, above the 2 the ledger holds of it.
-    addVillager(s.db, { id: 'wang', name: '王五', village: rig.village });
-    applyEntry(s.db, { id: 'wang-start', villagerId: 'wang', kind: 'award', points: 50, reason: '开户积分', origin: 'cli' }, rules);
-    for (let i = 1; i <= 5; i++) applyEntry(s.db, { id: `sess-W${i}`, villagerId: 'wang', kind: 'redemption', points: -1, reason: 'store purchase', origin: 'store' }, rules);
+    wangOffline(s, 5);
     expect(countOutbox(s.db)).toEqual({ pending: 7, total: 7 });
     await s.restart();
     await waitFor('the store drained', () => countOutbox(s.db).pending === 0);
@@ -118,23 +126,13 @@ describe(`a store whose ledger file went back in time (${brokerKind} + ${ledgerD
   });
 
   it('rows that go out before any beat under seqs the ledger holds as other rows are named in the ack and sent again under new seqs', async () => {
-    const s = await storeWithAward();
-    redeem(s, 'sess-A', 10);
-    redeem(s, 'sess-B', 20);
-    await waitFor('the store drained', () => countOutbox(s.db).pending === 0);
-    await waitFor('sess-A and sess-B at the ledger', async () => (await balanceOf(rig.ledgerDb, 'zhang')) === 70);
+    const s = await storeWithTwoSales();
 
     // A ledger file put back by hand (no `restore`, so no mark) that had heard from the ledger
     // once: its rows go out at once on connecting, before the beat that would show the rollback.
-    await s.stop();
-    const file = s.db.name;
-    closeLedger(s.db);
-    for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
-    s.db = openLedger(file);
+    await wipe(s);
     touchContact(s.db, at());
-    addVillager(s.db, { id: 'wang', name: '王五', village: rig.village });
-    applyEntry(s.db, { id: 'wang-start', villagerId: 'wang', kind: 'award', points: 50, reason: '开户积分', origin: 'cli' }, rules);
-    for (let i = 1; i <= 3; i++) applyEntry(s.db, { id: `sess-W${i}`, villagerId: 'wang', kind: 'redemption', points: -1, reason: 'store purchase', origin: 'store' }, rules);
+    wangOffline(s, 3);
     await s.restart();
     await waitFor('the store drained', () => countOutbox(s.db).pending === 0);
     await waitFor('wang at the ledger as at the store', async () => (await balanceOf(rig.ledgerDb, 'wang')) === 47);
