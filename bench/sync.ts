@@ -26,7 +26,7 @@
  * is the moment the network comes back. On aedes the broker itself refuses them (its
  * `preConnect`, on the broker's thread, `refuse` in harness/sync/rig.ts) and then lets them
  * in; a broker at MQTT_URL cannot be told, so there an uplink that refuses them and then opens
- * stands between (bench/sync-uplink.ts, which passes every store byte through the main thread).
+ * stands between (harness/sync/uplink.ts, which passes every store byte through the main thread).
  * Measured 2026-12-01, aedes + SQLite, interleaved, 5 restarts, lost 0 and duplicated 0 in
  * every run: cold vs offline (refused by aedes), load 5.8-7.9, drain_s 5.01/5.52/4.13 vs
  * 3.77/3.99/1.65, drain_cpu_s 5.26/5.15/3.82 vs 3.75/4.00/2.57, ratio_to_raw 0.18/0.33/0.20 vs
@@ -76,7 +76,7 @@ import type { LedgerRequest, LedgerWorkerData } from './sync-ledger-worker.ts';
 import type { BrokerReady, BrokerRequest } from './sync-broker-worker.ts';
 import type { StoresRequest, StoresWorkerData } from './sync-stores-worker.ts';
 import { PROGRESS, startThread } from './sync-threads.ts';
-import { Uplink } from './sync-uplink.ts';
+import { Uplink } from '../harness/sync/uplink.ts';
 import { brokerKind, brokerRestartable, fastSync, ledgerDbKind, tempLedgerDb, uid } from '../harness/sync/rig.ts';
 import { report, round } from './stats.ts';
 import { trace } from '../cloud-sync/trace.ts';

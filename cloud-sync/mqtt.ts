@@ -29,6 +29,14 @@ export interface MqttOptions {
   will?: { topic: string; payload: string } | undefined;
   /** Resume the broker-side session (queued QoS 1 messages) across reconnects. */
   persistentSession?: boolean;
+  /**
+   * With `persistentSession`: the first connection after `start` begins a new session
+   * (CleanSession 1), so what the broker queued for an earlier run of this client id is
+   * discarded; the connections after it resume the session. For a client whose files may have
+   * been replaced between two runs (a store's ledger put back in time): an ack or a beat
+   * queued for the old file would mark the new file's rows of the same seqs acknowledged.
+   */
+  freshSessionAtStart?: boolean;
   /** The longest wait between two attempts to reach the broker (`reconnectDelay`). */
   reconnectMs?: number;
   keepaliveS?: number;
@@ -110,7 +118,7 @@ export class SyncMqtt extends EventEmitter<SyncMqttEvents> {
     const options: IClientOptions = {
       clientId: o.clientId,
       protocolVersion: 4, // MQTT 3.1.1: aedes has no MQTT 5, and nothing here needs it
-      clean: !(o.persistentSession ?? true),
+      clean: !(o.persistentSession ?? true) || o.freshSessionAtStart === true,
       // 0: mqtt.js does not reconnect by itself; `close` below schedules the next attempt.
       reconnectPeriod: 0,
       connectTimeout: 10_000,
@@ -132,6 +140,12 @@ export class SyncMqtt extends EventEmitter<SyncMqttEvents> {
     }
     client.on('connect', (ack) => {
       this.backoff.connected(Date.now());
+      // The fresh session begun, the next connections resume (a session of CleanSession 1
+      // ends with its connection, and what was queued meanwhile comes back by the protocol's
+      // own catch-up: the heartbeat's beat, deltas, acks for rows sent again). Set before any
+      // close: mqtt.js drops the callbacks of unacknowledged publications on closing a clean
+      // client.
+      if (o.persistentSession ?? true) client.options.clean = false;
       trace(o.clientId, 'mqtt-connect', { outgoing: Object.keys(client.outgoing).length });
       // Small messages (acks, beats) must not wait for the delayed-ACK timer (Nagle).
       const stream = client.stream as { setNoDelay?: (on: boolean) => void } | undefined;

@@ -124,7 +124,7 @@ export class SyncAgent implements Part {
     const status = storeTopic(address, 'status');
     this.mqtt = new SyncMqtt({
       url: c.broker_url, clientId: storeClientId(address), username: c.username, password: c.password,
-      caFile: c.ca_file, certFile: c.cert_file, keyFile: c.key_file, will: { topic: status, payload: STATUS_OFFLINE }, persistentSession: true, reconnectMs: c.reconnect_ms,
+      caFile: c.ca_file, certFile: c.cert_file, keyFile: c.key_file, will: { topic: status, payload: STATUS_OFFLINE }, persistentSession: true, freshSessionAtStart: true, reconnectMs: c.reconnect_ms,
     });
     this.mqtt.on('connect', () => this.onConnect());
     this.mqtt.on('disconnect', () => this.report());
@@ -254,7 +254,8 @@ export class SyncAgent implements Part {
     trace(this.deps.address.store, 'beat', { reason: beat.reason, c: beat.contiguous_seq, answers: beat.answers !== undefined });
     const db = this.deps.db();
     // beatsAwaited holds only the heartbeats sent since the reconnect. A beat answering another
-    // (queued for this store's previous run) is old news: it moves no row (a file put back in time).
+    // (queued in the session before this connection; an earlier run's queue is discarded at
+    // start, freshSessionAtStart) is old news: it moves no row (a file put back in time).
     const stale = beat.answers !== undefined && !this.beatsAwaited.has(beat.answers);
     this.catchUp!.onBeat(beat.village_seq, beat.answers !== undefined && !stale ? Date.parse(beat.answers) : undefined);
     this.moved(settleRollback(db, beat.contiguous_seq, this.firstBeat?.neverHeard), beat.contiguous_seq);

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { SyncMqtt } from '../../cloud-sync/mqtt.ts';
 import { brokerKind, discardSessions, publisher, startBroker, uid, waitFor } from '../../harness/sync/rig.ts';
+import { Uplink } from '../../harness/sync/uplink.ts';
 
 /** Connects under `clientId` (resuming its session, if the broker kept one) and collects what arrives on `topic`. */
 async function listen(url: string, clientId: string, topic: string, persistentSession: boolean): Promise<{ got: string[]; stop: () => Promise<void> }> {
@@ -66,6 +67,60 @@ describe(`sessions and retained topics of a run are discarded (${brokerKind})`, 
     } else {
       // aedes goes away with its sessions; what matters is that close discards without failing.
       await expect(broker.close()).resolves.toBeUndefined();
+    }
+  });
+
+  it('freshSessionAtStart: the first connection discards what an earlier run left queued; from the next connection on the session is kept', async () => {
+    const broker = await startBroker();
+    const topic = `test/${uid('q')}`;
+    const id = uid('store-');
+    const target = new URL(broker.url);
+    const line = new Uplink({ host: target.hostname, port: Number(target.port) });
+    const p = await publisher({ broker });
+    let m: SyncMqtt | undefined;
+    try {
+      // An earlier run of this client id left a session, and a message was queued in it.
+      await (await listen(broker.url, id, topic, true)).stop();
+      expect(await p.publish(topic, 'for the earlier run')).toBe(true);
+
+      const url = await line.reserve();
+      await line.open();
+      const got: string[] = [];
+      let connects = 0;
+      const run = new SyncMqtt({ url, clientId: id, persistentSession: true, freshSessionAtStart: true, reconnectMs: 100 });
+      m = run;
+      run.on('message', (_t, payload) => got.push(payload.toString()));
+      run.on('connect', () => void connects++);
+      run.start([topic]);
+      await waitFor('connected', () => connects === 1);
+      expect(await p.publish(topic, 'first')).toBe(true);
+      await waitFor('"first" received', () => got.includes('first'));
+      expect(got).toEqual(['first']);
+
+      // The first connection's session ends with it (CleanSession 1): what is published while
+      // the line is down is not kept. The connection after it starts the session that is kept.
+      await line.close();
+      await waitFor('the line down seen', () => !run.connected);
+      expect(await p.publish(topic, 'during the first outage')).toBe(true);
+      await line.open();
+      await waitFor('connected again', () => connects === 2);
+      expect(await p.publish(topic, 'second')).toBe(true);
+      await waitFor('"second" received', () => got.includes('second'));
+
+      await line.close();
+      await waitFor('the line down again seen', () => !run.connected);
+      expect(await p.publish(topic, 'during the second outage')).toBe(true);
+      await line.open();
+      await waitFor('connected a third time', () => connects === 3);
+      expect(await p.publish(topic, 'third')).toBe(true);
+      await waitFor('"third" received', () => got.includes('third'));
+      expect(got).toEqual(['first', 'second', 'during the second outage', 'third']);
+    } finally {
+      await m?.stop();
+      await p.stop();
+      await line.close();
+      await discardSessions(broker.url, [id]);
+      await broker.close();
     }
   });
 });

@@ -139,4 +139,24 @@ describe(`a store whose ledger file went back in time (${brokerKind} + ${ledgerD
     expect(getVillager(s.db, 'wang')?.balance).toBe(47);
     expect(await balanceOf(rig.ledgerDb, 'zhang')).toBe(70);
   });
+
+  it('a beat the ledger queued for the store while its file was put back (a greeting in its broker session) marks none of the new rows acknowledged', async () => {
+    const s = await storeWithTwoSales();
+
+    // The store is down and its file put back by hand (it had heard from the ledger once).
+    // Meanwhile the village ledger restarts and greets every store: the broker keeps that beat,
+    // contiguous_seq 2, in the store's session, and hands it over before anything else.
+    await wipe(s);
+    touchContact(s.db, at());
+    await rig.stopLedger();
+    rig.startLedger();
+    await waitFor('the ledger online again', () => rig.ledger.connected);
+    await rig.ledger.idle();
+    wangOffline(s, 3);
+    await s.restart();
+    await waitFor('the store drained', () => countOutbox(s.db).pending === 0);
+    await waitFor('wang at the ledger as at the store', async () => (await balanceOf(rig.ledgerDb, 'wang')) === 47);
+    expect(getVillager(s.db, 'wang')?.balance).toBe(47);
+    expect(await balanceOf(rig.ledgerDb, 'zhang')).toBe(70);
+  });
 });

@@ -1,5 +1,5 @@
 /**
- * bench:sync's store uplink: the stores' way to the broker, which the benchmark holds down
+ * A store's uplink: its way to the broker, which bench:sync (and a test) holds down
  * while the stores run offline and opens at the moment the drain is timed from. Closed, it
  * refuses connections (nothing listens on its port), as a village whose line is down; open,
  * it passes each connection through to the broker, byte for byte, with Nagle off both ways.
@@ -9,7 +9,7 @@
  * stores' bytes along took CPU from the broker itself.
  */
 import net from 'node:net';
-import { freePort } from '../harness/free-port.ts';
+import { freePort } from '../free-port.ts';
 
 export class Uplink {
   private server: net.Server | undefined;
