@@ -304,7 +304,7 @@ export class SyncAgent implements Part {
     });
     this.ackedSendNo = Math.max(this.ackedSendNo, dropAcked(this.inflight, seqs));
     this.lastAckAt = this.clock().getTime();
-    if (ack.clashed) this.moved(moveClashedRows(db, ownSeqs(this.deps.address.store, ack.clashed), ack.contiguous_seq), ack.contiguous_seq);
+    if (ack.clashed) this.moved(moveClashedRows(db, ownSeqs(this.deps.address.store, ack.clashed), ack.contiguous_seq, new Set(this.inflight.keys())), ack.contiguous_seq);
     void this.drain();
   }
 
@@ -312,7 +312,7 @@ export class SyncAgent implements Part {
   private moved(m: Renumbered | undefined, ledgerSeq: number): void {
     if (!m) return;
     this.deps.log.warn({ rows: m.rows, from_seq: m.from, ledger_seq: ledgerSeq }, 'the ledger holds rows this store no longer has (a restored or reinstalled ledger); rows written since go under new seqs / 村账本有本店已没有的记录（账本已恢复或重装），之后的记录改用新序号发送');
-    this.inflight.clear();
+    for (const seq of m.old) this.inflight.delete(seq);
   }
 
   /** Send due rows in seq order, one signed batch at a time, while the broker takes them. */

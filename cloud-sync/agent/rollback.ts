@@ -13,6 +13,8 @@ export interface Renumbered {
   /** Rows moved (maybe none), and the first seq they now start at (or the next row gets). */
   rows: number;
   from: number;
+  /** The seqs the moved rows had: what was in flight under them is gone. */
+  old: number[];
 }
 
 /**
@@ -37,26 +39,31 @@ export function settleRollback(db: Db, contiguousSeq: number, neverHeard = false
     if (mark !== undefined) setOutboxRolledBack(db, undefined);
     // The ledger got no further than the copy: the seqs written since are new to it.
     if (mark !== undefined && contiguousSeq <= mark) return undefined;
-    const rows = renumberPendingOutbox(db, mark ?? 0, contiguousSeq);
+    const old = renumberPendingOutbox(db, mark ?? 0, contiguousSeq);
     // Rows written later too: nothing to move now, but the next seq must be new to the ledger.
     raiseOutboxSeq(db, contiguousSeq);
-    return { rows, from: highestOutboxSeq(db) - rows + 1 };
+    return { rows: old.length, from: highestOutboxSeq(db) - old.length + 1, old };
   });
 }
 
 /**
  * The ledger named rows of an ack as clashes (their row ids held with another payload: this
  * file handed those seqs out again, and no beat showed it in time). Those still unacknowledged
- * here, and every unacknowledged row after the first of them (their order kept), move past
- * `contiguousSeq` and every seq handed out, to be sent again. Returns what moved, if anything.
+ * here, and every unacknowledged row after the first of them not yet sent (their order kept),
+ * move past `contiguousSeq` and every seq handed out, to be sent again. Rows sent after them and
+ * still in flight (`inFlight`) stay: the ledger handles a store's batches in order and may have
+ * applied them already; their own ack says so, or names them clashed in turn. Moved, they would
+ * be held twice under two row ids. Returns what moved, if anything.
  */
-export function moveClashedRows(db: Db, seqs: readonly number[], contiguousSeq: number): Renumbered | undefined {
+export function moveClashedRows(db: Db, seqs: readonly number[], contiguousSeq: number, inFlight: ReadonlySet<number> = new Set()): Renumbered | undefined {
   return inTransaction(db, 'moving rows whose seqs the ledger holds as other rows', () => {
     const held = stillPending(db, seqs);
     if (held.length === 0) return undefined;
-    const rows = renumberPendingOutbox(db, Math.min(...held) - 1, contiguousSeq);
+    const clashed = new Set(held);
+    const keep = new Set([...inFlight].filter((s) => !clashed.has(s)));
+    const old = renumberPendingOutbox(db, Math.min(...held) - 1, contiguousSeq, keep);
     raiseOutboxSeq(db, contiguousSeq);
-    return { rows, from: highestOutboxSeq(db) - rows + 1 };
+    return { rows: old.length, from: highestOutboxSeq(db) - old.length + 1, old };
   });
 }
 

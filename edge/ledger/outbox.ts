@@ -91,20 +91,24 @@ export function highestOutboxSeq(db: Db): number {
 }
 
 /**
- * Unacknowledged rows above `afterSeq` get fresh seqs after `base`, in their order (the counter
- * moves past them, so rows written later follow). For a ledger file rolled back (a restored
- * backup, a store reinstalled): the seqs it would hand out again are held at the village ledger
- * as other rows. Call inside a transaction. Returns how many rows moved.
+ * Unacknowledged rows above `afterSeq` (but those in `keep`) get fresh seqs after `base` and
+ * after every seq this outbox ever handed out, in their order (the counter moves past them, so
+ * rows written later follow). For a ledger file rolled back (a restored backup, a store
+ * reinstalled): the seqs it would hand out again are held at the village ledger as other rows.
+ * A seq is never handed out twice: a row sent under it may still be in flight, and its ack would
+ * mark the row moved onto that seq acknowledged. Call inside a transaction. Returns the seqs the
+ * moved rows had, in order.
  */
-export function renumberPendingOutbox(db: Db, afterSeq: number, base: number): number {
-  const rows = db.prepare('SELECT * FROM outbox WHERE seq > ? AND acked_at IS NULL ORDER BY seq').all(afterSeq) as RawOutboxRow[];
-  if (rows.length === 0) return 0;
-  db.prepare('DELETE FROM outbox WHERE seq > ? AND acked_at IS NULL').run(afterSeq);
+export function renumberPendingOutbox(db: Db, afterSeq: number, base: number, keep: ReadonlySet<number> = new Set()): number[] {
+  const rows = (db.prepare('SELECT * FROM outbox WHERE seq > ? AND acked_at IS NULL ORDER BY seq').all(afterSeq) as RawOutboxRow[]).filter((r) => !keep.has(r.seq));
+  if (rows.length === 0) return [];
+  // Read before the rows go: AUTOINCREMENT's counter counts them, MAX(seq) would not.
+  let seq = Math.max(base, highestOutboxSeq(db));
+  const remove = db.prepare('DELETE FROM outbox WHERE seq = ?');
+  for (const r of rows) remove.run(r.seq);
   const insert = db.prepare('INSERT INTO outbox (seq, topic, payload, created_at, sent_at, acked_at) VALUES (?, ?, ?, ?, NULL, NULL)');
-  // Above every row that stays too (one acknowledged out of order): a seq is never reused.
-  let seq = Math.max(base, cachedStatement(db, 'SELECT COALESCE(MAX(seq), 0) FROM outbox').pluck().get() as number);
   for (const r of rows) insert.run(++seq, r.topic, r.payload, r.created_at);
-  return rows.length;
+  return rows.map((r) => r.seq);
 }
 
 /** The next row gets a seq above `seq` (AUTOINCREMENT's counter raised; never lowered). Call inside a transaction. */

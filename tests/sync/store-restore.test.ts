@@ -13,7 +13,8 @@ import { addVillager, getVillager } from '../../edge/ledger/villagers.ts';
 import { countOutbox, pendingOutbox } from '../../edge/ledger/outbox.ts';
 import { outboxRolledBackAt, touchContact } from '../../edge/ledger/sync-state.ts';
 import { balanceOf } from '../../cloud-sync/ledger/tables.ts';
-import { brokerKind, ledgerDbKind, startRig, waitFor, type Rig, type TestStore } from '../../harness/sync/rig.ts';
+import { brokerKind, ledgerDbKind, startRig, uid, waitFor, type Rig, type TestStore } from '../../harness/sync/rig.ts';
+import { stockStore, visit } from './shop.ts';
 
 const at = () => new Date().toISOString();
 const rules = { creditFloor: 0 };
@@ -159,4 +160,36 @@ describe(`a store whose ledger file went back in time (${brokerKind} + ${ledgerD
     expect(getVillager(s.db, 'wang')?.balance).toBe(47);
     expect(await balanceOf(rig.ledgerDb, 'zhang')).toBe(70);
   });
+
+  for (const [batchSize, sales] of [[2, 6], [100, 80]] as const) {
+    it(`rows moved after a clash never take a seq still in flight, and rows of later batches are not sent twice (batches of ${batchSize}, ${sales} sales)`, async () => {
+      const s = await rig.addStore(uid('s'), { batch_size: batchSize });
+      await waitFor('the store online', () => s.agent.state().connected);
+      await rig.ledger.putVillager({ id: 'zhang', name: '张三', village: rig.village, status: 'active' });
+      await rig.ledger.award(rig.village, { id: 'aw-1', villager: 'zhang', kind: 'award', points: 100, reason: '打扫卫生', created_at: at() });
+      await waitFor('the award at the store', () => getVillager(s.db, 'zhang')?.balance === 100);
+      for (let i = 1; i <= 3; i++) redeem(s, `old-${i}`, 1);
+      await waitFor('the store drained', () => countOutbox(s.db).pending === 0);
+      await waitFor('the old sales at the ledger', async () => (await balanceOf(rig.ledgerDb, 'zhang')) === 97);
+
+      // A file put back by hand that had heard from the ledger: its first rows clash (the ledger
+      // holds seqs 1-3 as the old sales), and the batches after them go out before that ack.
+      await wipe(s);
+      touchContact(s.db, at());
+      wangOffline(s, 0);
+      applyEntry(s.db, { id: 'wang-more', villagerId: 'wang', kind: 'award', points: 1000, reason: '防汛值守', origin: 'cli' }, rules);
+      stockStore(s.db);
+      for (let i = 1; i <= sales; i++) expect(visit(s.db, 'wang', `w-${i}`, 1, rules, () => new Date()).verdict).toBe('admit');
+      await s.restart();
+      await waitFor('the store drained', () => countOutbox(s.db).pending === 0);
+      const storeBalance = 1050 - sales * 10;
+      await waitFor('wang at the ledger as at the store', async () => (await balanceOf(rig.ledgerDb, 'wang')) === storeBalance);
+      expect(getVillager(s.db, 'wang')?.balance).toBe(storeBalance);
+      // Every session row held once: a row of a later batch, applied by the ledger before the
+      // clash was known, was not moved and sent again under a new id.
+      const sessionRows = await rig.ledgerDb.query<{ id: string }>("SELECT id FROM acked_ids WHERE village = $1 AND store = $2 AND topic = 'session'", [rig.village, s.id]);
+      expect(sessionRows.length).toBe(sales);
+      expect(await balanceOf(rig.ledgerDb, 'zhang')).toBe(97);
+    }, 60_000);
+  }
 });
