@@ -70,6 +70,7 @@ export class SyncAgent implements Part {
   private key: SigningKey | undefined;
   private keys: KeyRing = new Map();
   private readonly inflight = new Map<number, InFlight>();
+  private readonly sending = new Set<number>(); // seqs handed to the client, not yet in `inflight`
   /** `sendNo` when each heartbeat still unanswered went out, by its `at`. */
   private readonly beatsAwaited = new Map<string, number>();
   /** The ledger answers heartbeats: its beats, not silence, say which rows were lost. */
@@ -304,7 +305,7 @@ export class SyncAgent implements Part {
     });
     this.ackedSendNo = Math.max(this.ackedSendNo, dropAcked(this.inflight, seqs));
     this.lastAckAt = this.clock().getTime();
-    if (ack.clashed) this.moved(moveClashedRows(db, ownSeqs(this.deps.address.store, ack.clashed), ack.contiguous_seq, new Set(this.inflight.keys())), ack.contiguous_seq);
+    if (ack.clashed) this.moved(moveClashedRows(db, ownSeqs(this.deps.address.store, ack.clashed), ack.contiguous_seq, new Set([...this.inflight.keys(), ...this.sending])), ack.contiguous_seq);
     void this.drain();
   }
 
@@ -353,6 +354,7 @@ export class SyncAgent implements Part {
       const batches: OutboxRow[][] = [];
       for (let i = 0; i < due.length; i += c.batch_size) batches.push(due.slice(i, i + c.batch_size));
       if (batches.length > 0) trace(this.deps.address.store, 'send', { batches: batches.length, first: due[0]!.seq, inflight: this.inflight.size });
+      for (const r of due) this.sending.add(r.seq);
       const sent = await Promise.all(batches.map((b) => mqtt.publish(storeTopic(this.deps.address, 'up/rows'), JSON.stringify(rowsEnvelope(this.deps.address, key, b, now)))));
       batches.forEach((batch, i) => {
         if (!sent[i]) return;
@@ -371,6 +373,7 @@ export class SyncAgent implements Part {
       this.deps.log.error({ err }, 'outbox drain failed; will retry / 发件箱同步失败，稍后重试');
     } finally {
       this.draining = false;
+      this.sending.clear();
     }
   }
 

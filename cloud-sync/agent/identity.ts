@@ -4,8 +4,13 @@ import path from 'node:path';
 import { newKeyPair, privateEd25519, type SigningKey } from '../protocol/sign.ts';
 import type { StoreAddress } from '../protocol/topics.ts';
 
-/** The store's MQTT client id: its broker session (queued messages while away) is kept under it. */
-export const storeClientId = (a: StoreAddress): string => `store-${a.village}-${a.store}`;
+/**
+ * The store's MQTT client id: its broker session (queued messages while away) is kept under it.
+ * Joined by `:`, which village and store ids cannot hold (`[A-Za-z0-9_.-]`), so two stores never
+ * share one: with `-`, village `qianjin-2` store `shop` and village `qianjin` store `2-shop` were
+ * both `store-qianjin-2-shop`, and each would push the other off the broker.
+ */
+export const storeClientId = (a: StoreAddress): string => `store:${a.village}:${a.store}`;
 
 /**
  * The store's signing key, created on first start (0600, beside the ledger file); an existing

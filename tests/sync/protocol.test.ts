@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { canonicalJson, checkEnvelope, classifySeq, keyRing, newKeyPair, privateEd25519, signEnvelope } from '../../cloud-sync/protocol/sign.ts';
 import { checkers, decode, type Envelope } from '../../cloud-sync/protocol/payloads.ts';
 import { parseTopic, storeTopic, villageEventsTopic } from '../../cloud-sync/protocol/topics.ts';
+import { storeClientId } from '../../cloud-sync/agent/identity.ts';
 
 const NOW = Date.parse('2026-06-01T10:00:00.000Z');
 const pairA = newKeyPair();
@@ -96,6 +97,14 @@ describe('payloads and topics', () => {
     const bad = decode(Buffer.from(JSON.stringify({ ...award(1), seq: -1 })), checkers.envelope);
     expect(bad).toMatchObject({ ok: false, why: expect.stringContaining('/seq') });
     expect(decode(Buffer.from('{nope'), checkers.envelope)).toEqual({ ok: false, why: 'payload is not JSON' });
+  });
+  it('gives two stores two MQTT client ids, whatever their ids hold', () => {
+    expect(storeClientId({ village: 'qianjin-2', store: 'shop' })).not.toBe(storeClientId({ village: 'qianjin', store: '2-shop' }));
+    const ids = fc.stringMatching(/^[A-Za-z0-9_.-]{1,12}$/);
+    fc.assert(fc.property(ids, ids, ids, ids, (v1, s1, v2, s2) => {
+      fc.pre(v1 !== v2 || s1 !== s2);
+      return storeClientId({ village: v1, store: s1 }) !== storeClientId({ village: v2, store: s2 });
+    }));
   });
   it('parses its own topics and nothing else', () => {
     const a = { village: 'v1', store: 's-1' };
