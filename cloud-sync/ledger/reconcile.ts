@@ -34,8 +34,11 @@ export async function ledgerTotals(db: SqlDb, village: string, store: string, fr
     "SELECT payload FROM acked_ids WHERE village = $1 AND store = $2 AND topic = 'session' AND received_at >= $3",
     [village, store, scanFrom],
   );
+  // A session resent under a new row id (rows moved by the store after a rollback) is one
+  // session: count session ids, as entries are counted by entry id.
+  const seen = new Set<string>();
   for (const s of sessions) {
-    let p: { villager?: unknown; closed_at?: unknown; cancelled?: unknown };
+    let p: { id?: unknown; villager?: unknown; closed_at?: unknown; cancelled?: unknown };
     try {
       p = JSON.parse(s.payload) as typeof p;
     } catch {
@@ -43,6 +46,10 @@ export async function ledgerTotals(db: SqlDb, village: string, store: string, fr
     }
     if (p.cancelled !== undefined || typeof p.villager !== 'string' || typeof p.closed_at !== 'string') continue;
     if (p.closed_at < from || p.closed_at >= to) continue;
+    if (typeof p.id === 'string') {
+      if (seen.has(p.id)) continue;
+      seen.add(p.id);
+    }
     get(p.villager).sessions++;
   }
   return [...byVillager.values()].sort((a, b) => (a.villager < b.villager ? -1 : a.villager > b.villager ? 1 : 0));
