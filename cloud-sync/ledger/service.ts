@@ -30,6 +30,7 @@ import { Outgoing } from './outgoing.ts';
 import { onAlarmList } from './store-alarms.ts';
 import { opsCheckers, type ReconcileAnswer } from '../protocol/ops.ts';
 import type { Logger } from '../../edge/log.ts';
+import { EdgeError, ErrorCode } from '../../edge/errors.ts';
 import { trace, tracing } from '../trace.ts';
 
 export interface LedgerServiceOptions {
@@ -165,9 +166,17 @@ export class LedgerService {
 
   /** Commands and catalogue changes: events with no table of their own beyond the stream. */
   async publishOnStream(village: string, kind: 'command' | 'product', body: CommandBody | ProductBody): Promise<boolean> {
-    if (kind === 'command' && (body as CommandBody).villager && ((body as CommandBody).command === 'block' || (body as CommandBody).command === 'unblock')) {
-      const c = body as CommandBody;
-      await setVillagerStatus(this.opts.db, village, c.villager!, c.command === 'block' ? 'blocked' : 'active', this.clock());
+    const c = body as CommandBody;
+    // A villager's status is the village's: a store that applies a block sends it back as its own
+    // status row, applied village-wide (store-status.ts), and a snapshot carries one status for all.
+    if (kind === 'command' && (c.command === 'block' || c.command === 'unblock') && c.store !== undefined) {
+      throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `${c.command} applies to every store of the village: leave out store (${c.store})`, {
+        zh: '封禁或解封村民对全村所有门店生效，不能只针对一家门店：请去掉 store',
+        details: { field: 'store' },
+      });
+    }
+    if (kind === 'command' && c.villager && (c.command === 'block' || c.command === 'unblock')) {
+      await setVillagerStatus(this.opts.db, village, c.villager, c.command === 'block' ? 'blocked' : 'active', this.clock());
     }
     const now = this.clock();
     const event = await this.opts.db.transaction((tx) => appendEvent(tx, village, kind, `${kind}:${now.getTime()}:${Math.random().toString(36).slice(2, 10)}`, body, this.signer, now));
