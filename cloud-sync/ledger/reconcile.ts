@@ -11,6 +11,22 @@ import type { VillagerTotals } from '../protocol/ops.ts';
 /** Session rows arrive after they closed (a store offline for days); they cannot arrive before. */
 const SESSION_SCAN_SLACK_MS = 3_600_000;
 
+/**
+ * The longest window answered (the store's `jobs.reconcile.window_hours` is at most 48), and how
+ * far back it may begin. Requests are unsigned and each answer reads every session row the store
+ * sent since `from`: a forged `{from: 2000-…}` would read all of them. A store whose oldest
+ * unacknowledged row is older than that has rows on their way, which cannot match anyway.
+ */
+export const RECONCILE_MAX_WINDOW_MS = 2 * 86_400_000;
+export const RECONCILE_MAX_AGE_MS = 7 * 86_400_000;
+
+/** Whether the ledger answers a request for `[from, to)` at `nowMs` (`skewMs`: how far ahead a store's clock may be). */
+export function reconcileWindowOk(from: string, to: string, nowMs: number, skewMs: number): boolean {
+  const f = Date.parse(from);
+  const t = Date.parse(to);
+  return f < t && t - f <= RECONCILE_MAX_WINDOW_MS && f >= nowMs - RECONCILE_MAX_AGE_MS && t <= nowMs + skewMs;
+}
+
 export async function ledgerTotals(db: SqlDb, village: string, store: string, from: string, to: string): Promise<VillagerTotals[]> {
   const byVillager = new Map<string, VillagerTotals>();
   const get = (v: string): VillagerTotals => {

@@ -25,7 +25,7 @@ import { answerHeartbeats, greetStores, type HeartbeatDeps } from './heartbeats.
 import { applyRowGroup, type CheckedRows } from './group.ts';
 import { RowChecker } from './row-check.ts';
 import { CatchUpLimiter, catchUpStore, type CatchUpDeps } from './catchup.ts';
-import { ledgerTotals } from './reconcile.ts';
+import { ledgerTotals, reconcileWindowOk } from './reconcile.ts';
 import { Outgoing } from './outgoing.ts';
 import { onAlarmList } from './store-alarms.ts';
 import { opsCheckers, type ReconcileAnswer } from '../protocol/ops.ts';
@@ -46,7 +46,7 @@ export interface LedgerServiceOptions {
   maxDeltas?: number;
   /** A store whose heartbeats show it behind the stream for this long is sent the stream (default 60 s). */
   behindAfterMs?: number;
-  /** One store's snapshot requests answered at once before the rate below applies (default 10). */
+  /** One store's snapshot and reconcile requests answered at once before the rate below applies (default 10). */
   catchUpBurst?: number;
   /** Then one answered per this many ms; the rest are dropped and counted as `throttled` (default 1000). */
   catchUpEveryMs?: number;
@@ -282,7 +282,7 @@ export class LedgerService {
         }
         case 'up/reconcile-request': {
           const req = decode(payload, opsCheckers.reconcileRequest);
-          if (!req.ok || req.value.from >= req.value.to) this.refusals.add('invalid');
+          if (!req.ok || !reconcileWindowOk(req.value.from, req.value.to, this.clock().getTime(), this.opts.clockSkewMs ?? 300_000)) this.refusals.add('invalid');
           else reconciles.push({ village, store, req: req.value });
           break;
         }
@@ -381,6 +381,8 @@ export class LedgerService {
   /** The daily reconciliation (cloud-sync/ledger/reconcile.ts): our totals for that store, signed for it. */
   private async answerReconcile(village: string, store: string, req: { id: string; from: string; to: string }): Promise<void> {
     if (!(await listStores(this.opts.db, village)).some((s) => s.id === store)) return void this.refusals.add('invalid');
+    // Unsigned like a snapshot request: the same budget per store, the rest dropped and counted.
+    if (!this.catchUps.take(`${village}/${store}`, this.clock().getTime())) return void this.counters.throttled++;
     const villagers = await ledgerTotals(this.opts.db, village, store, req.from, req.to);
     const answer: ReconcileAnswer = signControl({ id: req.id, from: req.from, to: req.to, villagers }, { village, store }, this.opts.key);
     await this.out.send(storeTopic({ village, store }, 'down/reconcile'), JSON.stringify(answer));
