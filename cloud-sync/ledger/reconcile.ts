@@ -11,6 +11,22 @@ import type { VillagerTotals } from '../protocol/ops.ts';
 /** Session rows arrive after they closed (a store offline for days); they cannot arrive before. */
 const SESSION_SCAN_SLACK_MS = 3_600_000;
 
+/**
+ * The longest window answered (the store's `jobs.reconcile.window_hours` is at most 48), and how
+ * far back it may begin. Requests are unsigned and each answer reads every session row the store
+ * sent since `from`: a forged `{from: 2000-…}` would read all of them. A store whose oldest
+ * unacknowledged row is older than that has rows on their way, which cannot match anyway.
+ */
+export const RECONCILE_MAX_WINDOW_MS = 2 * 86_400_000;
+export const RECONCILE_MAX_AGE_MS = 7 * 86_400_000;
+
+/** Whether the ledger answers a request for `[from, to)` at `nowMs` (`skewMs`: how far ahead a store's clock may be). */
+export function reconcileWindowOk(from: string, to: string, nowMs: number, skewMs: number): boolean {
+  const f = Date.parse(from);
+  const t = Date.parse(to);
+  return f < t && t - f <= RECONCILE_MAX_WINDOW_MS && f >= nowMs - RECONCILE_MAX_AGE_MS && t <= nowMs + skewMs;
+}
+
 export async function ledgerTotals(db: SqlDb, village: string, store: string, from: string, to: string): Promise<VillagerTotals[]> {
   const byVillager = new Map<string, VillagerTotals>();
   const get = (v: string): VillagerTotals => {
@@ -34,8 +50,11 @@ export async function ledgerTotals(db: SqlDb, village: string, store: string, fr
     "SELECT payload FROM acked_ids WHERE village = $1 AND store = $2 AND topic = 'session' AND received_at >= $3",
     [village, store, scanFrom],
   );
+  // A session resent under a new row id (rows moved by the store after a rollback) is one
+  // session: count session ids, as entries are counted by entry id.
+  const seen = new Set<string>();
   for (const s of sessions) {
-    let p: { villager?: unknown; closed_at?: unknown; cancelled?: unknown };
+    let p: { id?: unknown; villager?: unknown; closed_at?: unknown; cancelled?: unknown };
     try {
       p = JSON.parse(s.payload) as typeof p;
     } catch {
@@ -43,6 +62,10 @@ export async function ledgerTotals(db: SqlDb, village: string, store: string, fr
     }
     if (p.cancelled !== undefined || typeof p.villager !== 'string' || typeof p.closed_at !== 'string') continue;
     if (p.closed_at < from || p.closed_at >= to) continue;
+    if (typeof p.id === 'string') {
+      if (seen.has(p.id)) continue;
+      seen.add(p.id);
+    }
     get(p.villager).sessions++;
   }
   return [...byVillager.values()].sort((a, b) => (a.villager < b.villager ? -1 : a.villager > b.villager ? 1 : 0));

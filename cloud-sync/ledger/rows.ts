@@ -40,11 +40,19 @@ export interface RowsResult {
   rowClashes: string[];
   /**
    * Entry rows held (and acknowledged: sending them again changes nothing) but not applied: a
-   * payload that is not an entry the protocol carries (`invalid`), or an entry for a villager of
-   * another village (`other-village`). That store's balance and the ledger's disagree.
+   * payload that is not an entry the protocol carries (`invalid`), an entry whose text holds a
+   * NUL character (`nul`: PostgreSQL's TEXT cannot store it, so neither database applies it and
+   * the rest of the batch is not lost with it), or an entry for a villager of another village
+   * (`other-village`). That store's balance and the ledger's disagree.
    */
-  unapplied: { id: string; why: 'invalid' | 'other-village' }[];
+  unapplied: { id: string; why: 'invalid' | 'nul' | 'other-village' }[];
 }
+
+/**
+ * An entry whose free text (reference, reason) holds U+0000: SQLite would store it, PostgreSQL's
+ * TEXT cannot, and the whole batch would fail there for ever. Its other fields have patterns.
+ */
+const holdsNul = (e: EntryBody): boolean => (e.reference ?? '').includes('\u0000') || (e.reason ?? '').includes('\u0000');
 
 /** Rows per multi-row statement: well under SQLite's 32,766 parameters at 10 a row. */
 const CHUNK = 1000;
@@ -153,7 +161,8 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
         if (row.seq > c + 1) res.gaps++;
         else if (row.seq === c + 1) c++;
         h.add(row.seq);
-        if (row.topic === 'entry' && checkers.wireEntry.Check(row.payload)) {
+        if (row.topic === 'entry' && checkers.wireEntry.Check(row.payload) && holdsNul(row.payload)) res.unapplied.push({ id: row.id, why: 'nul' });
+        else if (row.topic === 'entry' && checkers.wireEntry.Check(row.payload)) {
           const w = row.payload;
           // An entry id already in an earlier batch of this transaction is not new here either;
           // with other content it is a clash, as it would be against one already in the table.

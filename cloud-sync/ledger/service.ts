@@ -25,11 +25,12 @@ import { answerHeartbeats, greetStores, type HeartbeatDeps } from './heartbeats.
 import { applyRowGroup, type CheckedRows } from './group.ts';
 import { RowChecker } from './row-check.ts';
 import { CatchUpLimiter, catchUpStore, type CatchUpDeps } from './catchup.ts';
-import { ledgerTotals } from './reconcile.ts';
+import { ledgerTotals, reconcileWindowOk } from './reconcile.ts';
 import { Outgoing } from './outgoing.ts';
 import { onAlarmList } from './store-alarms.ts';
 import { opsCheckers, type ReconcileAnswer } from '../protocol/ops.ts';
 import type { Logger } from '../../edge/log.ts';
+import { EdgeError, ErrorCode } from '../../edge/errors.ts';
 import { trace, tracing } from '../trace.ts';
 
 export interface LedgerServiceOptions {
@@ -45,7 +46,7 @@ export interface LedgerServiceOptions {
   maxDeltas?: number;
   /** A store whose heartbeats show it behind the stream for this long is sent the stream (default 60 s). */
   behindAfterMs?: number;
-  /** One store's snapshot requests answered at once before the rate below applies (default 10). */
+  /** One store's snapshot and reconcile requests answered at once before the rate below applies (default 10). */
   catchUpBurst?: number;
   /** Then one answered per this many ms; the rest are dropped and counted as `throttled` (default 1000). */
   catchUpEveryMs?: number;
@@ -165,9 +166,17 @@ export class LedgerService {
 
   /** Commands and catalogue changes: events with no table of their own beyond the stream. */
   async publishOnStream(village: string, kind: 'command' | 'product', body: CommandBody | ProductBody): Promise<boolean> {
-    if (kind === 'command' && (body as CommandBody).villager && ((body as CommandBody).command === 'block' || (body as CommandBody).command === 'unblock')) {
-      const c = body as CommandBody;
-      await setVillagerStatus(this.opts.db, village, c.villager!, c.command === 'block' ? 'blocked' : 'active', this.clock());
+    const c = body as CommandBody;
+    // A villager's status is the village's: a store that applies a block sends it back as its own
+    // status row, applied village-wide (store-status.ts), and a snapshot carries one status for all.
+    if (kind === 'command' && (c.command === 'block' || c.command === 'unblock') && c.store !== undefined) {
+      throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `${c.command} applies to every store of the village: leave out store (${c.store})`, {
+        zh: '封禁或解封村民对全村所有门店生效，不能只针对一家门店：请去掉 store',
+        details: { field: 'store' },
+      });
+    }
+    if (kind === 'command' && c.villager && (c.command === 'block' || c.command === 'unblock')) {
+      await setVillagerStatus(this.opts.db, village, c.villager, c.command === 'block' ? 'blocked' : 'active', this.clock());
     }
     const now = this.clock();
     const event = await this.opts.db.transaction((tx) => appendEvent(tx, village, kind, `${kind}:${now.getTime()}:${Math.random().toString(36).slice(2, 10)}`, body, this.signer, now));
@@ -273,7 +282,7 @@ export class LedgerService {
         }
         case 'up/reconcile-request': {
           const req = decode(payload, opsCheckers.reconcileRequest);
-          if (!req.ok || req.value.from >= req.value.to) this.refusals.add('invalid');
+          if (!req.ok || !reconcileWindowOk(req.value.from, req.value.to, this.clock().getTime(), this.opts.clockSkewMs ?? 300_000)) this.refusals.add('invalid');
           else reconciles.push({ village, store, req: req.value });
           break;
         }
@@ -372,6 +381,8 @@ export class LedgerService {
   /** The daily reconciliation (cloud-sync/ledger/reconcile.ts): our totals for that store, signed for it. */
   private async answerReconcile(village: string, store: string, req: { id: string; from: string; to: string }): Promise<void> {
     if (!(await listStores(this.opts.db, village)).some((s) => s.id === store)) return void this.refusals.add('invalid');
+    // Unsigned like a snapshot request: the same budget per store, the rest dropped and counted.
+    if (!this.catchUps.take(`${village}/${store}`, this.clock().getTime())) return void this.counters.throttled++;
     const villagers = await ledgerTotals(this.opts.db, village, store, req.from, req.to);
     const answer: ReconcileAnswer = signControl({ id: req.id, from: req.from, to: req.to, villagers }, { village, store }, this.opts.key);
     await this.out.send(storeTopic({ village, store }, 'down/reconcile'), JSON.stringify(answer));

@@ -11,6 +11,7 @@ const weighLimits = (c: Config): WeighLimits => ({ drift_allowance_g: c.session.
 import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
 import { addCard, getCard, revokeCard } from '../ledger/credentials.ts';
 import { proposeCardNumber } from '../entry/credentials.ts';
+import { refuseControlChars } from '../ledger/free-text.ts';
 
 export function registerLedgerCommands(program: Command): void {
   const villagers = program.command('villagers').description('enrolled villagers / 村民');
@@ -52,6 +53,7 @@ export function registerLedgerCommands(program: Command): void {
         if (sign !== 0 && n <= 0) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `--points must be a positive whole number, got ${o.points}`, { zh: '--points 必须是正整数' });
         const reason = o.reason.trim();
         if (reason === '') throw new EdgeError(ErrorCode.INVALID_ARGUMENT, '--reason must not be empty', { zh: '--reason 事由不能为空' });
+        refuseControlChars('--reason', reason);
         const asked = sign === 0 ? n : sign * n;
         const { result, villager } = withLedger(o, (db, config) => {
           const r = applyEntry(db, { id: o.id ?? `cli:${randomUUID()}`, villagerId: o.villager, kind, points: asked, reason, origin: 'cli' }, { creditFloor: config.ledger.credit_floor, store: config.store.id });

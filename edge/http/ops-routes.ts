@@ -19,6 +19,7 @@ import type { StoreConfig } from '../config/schema.ts';
 import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
 import { alarmsPage } from './alarms-page.ts';
 import { messagePage } from './auth-pages.ts';
+import { refuseControlChars } from '../ledger/free-text.ts';
 
 const Time = Type.String({ format: 'date-time' });
 const AlarmReply = Type.Object({
@@ -72,6 +73,7 @@ export function registerOpsRoutes(scope: FastifyInstance, deps: OpsRoutesDeps, s
     if (!deps.acknowledge) throw disabled();
     const actor = req.adminUser!.username;
     const note = req.body.note?.trim() || null;
+    refuseControlChars('note', note);
     if (!isForm(req)) {
       const r = deps.acknowledge(req.params.id, actor, note);
       return { alarm: r.alarm, acknowledged: r.acknowledged, audit_id: r.auditId };

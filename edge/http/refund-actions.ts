@@ -10,6 +10,7 @@ import { inTransaction, type Db } from '../ledger/db.ts';
 import type { LedgerRules } from '../ledger/entries.ts';
 import { appendAudit } from '../ledger/audit.ts';
 import { refundable, refundSession, REFUND_REQUEST_RE } from '../ledger/refunds.ts';
+import { refuseControlChars } from '../ledger/free-text.ts';
 
 const isForm = isUrlencodedForm;
 const SessionParams = Type.Object({ session: Type.String({ minLength: 1, maxLength: 128 }) });
@@ -47,6 +48,7 @@ export function registerRefundActions(scope: FastifyInstance, deps: { db: () => 
     },
     async (req, reply) => {
       const actor = req.adminUser!.username;
+      refuseControlChars('reason', req.body.reason);
       const r = inTransaction(db(), 'refunding from the admin page', () => {
         const res = refundSession(db(), req.params.session, { points: req.body.points, reason: req.body.reason, ...(req.body.request !== undefined ? { request: req.body.request } : {}) }, deps.ledgerRules);
         if (res.duplicate) return { ...res, auditId: undefined };

@@ -26,7 +26,7 @@ export const JobsConfigSchema = Section({
   }, 'Purge of old door decisions and of face data no longer allowed'),
   reconcile: Section({
     cron: Cron('45 3 * * *', 'the reconciliation with the village ledger (only with sync.enabled)'),
-    window_hours: Type.Integer({ minimum: 1, maximum: 24 * 366, default: 48, description: "Hours of the store's entries and sessions compared with the village ledger's at each run, ending at the run (or at the oldest row the ledger has not acknowledged yet, which cannot match)" }),
+    window_hours: Type.Integer({ minimum: 1, maximum: 48, default: 48, description: "Hours of the store's entries and sessions compared with the village ledger's at each run, ending at the run (or at the oldest row the ledger has not acknowledged yet, which cannot match); the village ledger answers at most 48 hours, beginning at most 7 days ago" }),
     timeout_s: Type.Integer({ minimum: 1, maximum: 3600, default: 120, description: "Seconds to wait for the village ledger's answer; no answer fails the run (job_failed alarm)" }),
   }, "Daily comparison of the store's totals per villager (entries, points, points redeemed, sessions) with the village ledger's; a difference raises the reconcile_mismatch alarm naming the villagers"),
   auto_zero: Section({

@@ -142,6 +142,11 @@ describe('acknowledging from the admin page and the API', () => {
     expect(admin.body).toContain('id="alarms-link"');
     expect(admin.body).toMatch(/2 条未解除，其中 0 条未确认/);
 
+    // a note with control characters is refused, naming the field (nothing acknowledged, nothing audited)
+    const ctl = await app.inject({ method: 'POST', url: `/api/alarms/${scale.id}/acknowledge`, headers: s.post, payload: { note: '已通知\u0000电工' } });
+    expect(ctl.statusCode).toBe(400);
+    expect(ctl.json()).toMatchObject({ error: 'INVALID_ARGUMENT', fields: { note: { zh: expect.stringContaining('控制字符') } } });
+
     board.clear('scale_fault', 'B1');
     const cleared = await app.inject({ method: 'POST', url: `/api/alarms/${scale.id}/acknowledge`, headers: s.post, payload: {} });
     expect(cleared.statusCode).toBe(409);

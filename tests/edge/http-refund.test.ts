@@ -59,6 +59,13 @@ describe('refunds', () => {
     const noReason = await post('/api/receipts/buy-1/refund', { points: 1, reason: '   ' });
     expect(noReason.statusCode).toBe(400);
     expect(noReason.json().fields).toHaveProperty('reason');
+    // control characters (a NUL cannot be stored by a PostgreSQL village ledger) are refused, naming the field
+    for (const reason of ['油\u0000过期', '油\n过期', '\u0007']) {
+      const ctl = await post('/api/receipts/buy-1/refund', { points: 1, reason });
+      expect(ctl.statusCode).toBe(400);
+      expect(ctl.json()).toMatchObject({ error: 'INVALID_ARGUMENT', fields: { reason: { zh: expect.stringContaining('控制字符') } } });
+      expect(ctl.json().message).toContain('control characters');
+    }
     const missing = await post('/api/receipts/buy-1/refund', { reason: 'x' });
     expect(missing.statusCode).toBe(400);
     expect(missing.json().fields).toHaveProperty('points');
