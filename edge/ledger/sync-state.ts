@@ -65,16 +65,24 @@ export interface OfflineLimit {
   dailyLimit: number;
   /** The ledger counts as out of reach once it has been silent this long. */
   offlineAfterS: number;
+  /**
+   * How far the last contact may lie after now and still count (`sync.clock_skew_s`): one later
+   * than that was stamped by a clock since set back, and counts as no contact. Default 0.
+   */
+  clockSkewS?: number;
 }
 
 /**
  * How many points the villager may still spend here now: unbounded (Infinity) while the
- * ledger is in reach, else the daily limit minus what is still unconfirmed today. This is the
+ * ledger is in reach (a contact from less than `offlineAfterS` ago, not later than now beyond the
+ * skew), else the daily limit minus what is still unconfirmed today. This is the
  * hook the door and the settlement consult; it bounds a double spend across two stores.
  */
 export function offlineAllowance(db: Db, villagerId: string, limit: OfflineLimit, now: Date): number {
   const contact = lastContact(db);
-  const online = contact !== undefined && now.getTime() - Date.parse(contact) < limit.offlineAfterS * 1000;
+  const age = contact === undefined ? Number.NaN : now.getTime() - Date.parse(contact);
+  // A contact from the future (beyond the skew) was stamped by a clock that ran ahead: none.
+  const online = age >= -(limit.clockSkewS ?? 0) * 1000 && age < limit.offlineAfterS * 1000;
   if (online) return Number.POSITIVE_INFINITY;
   return Math.max(0, limit.dailyLimit - unconfirmedSpendToday(db, villagerId, now.toISOString()));
 }
