@@ -139,10 +139,15 @@ export class InboundStream {
   private applySnapshotEnvelope(e: Envelope): InboundOutcome[] {
     const db = this.deps.db();
     const before = inboundSeq(db);
-    if (e.seq < before) {
-      const why = `snapshot at ${e.seq} is older than ${before}`;
+    // A snapshot brings nothing new at or below the store's seq: only the answer to the
+    // store's own request is applied there (at its seq: a resync of a store that is level).
+    // Anything else is a copy published again, which would undo what the store did since (a
+    // block) and count as contact.
+    const asked = e.seq <= before && this.deps.snapshotPending();
+    if (e.seq < before || (e.seq === before && !asked)) {
+      const why = `snapshot at ${e.seq} is not newer than ${before}`;
       // The answer to our own request, built before stream events we have since applied.
-      if (this.deps.snapshotPending()) return [{ kind: 'overlap', seq: e.seq, why }];
+      if (asked) return [{ kind: 'overlap', seq: e.seq, why }];
       return [this.refuse('replayed', why)];
     }
     const body = e.body as SnapshotBody;
