@@ -9,7 +9,7 @@ import { createPublicKey } from 'node:crypto';
 import { inLazyTransaction, type Db } from '../../edge/ledger/db.ts';
 import type { LedgerRules } from '../../edge/ledger/entries.ts';
 import { countPendingOutbox, lastAckedSeq, markOutboxAcked, markOutboxAckedSeqs, outboxRange, pendingOutbox, pendingOutboxAfter, type OutboxRow } from '../../edge/ledger/outbox.ts';
-import { inboundSeq, lastContact, touchContact, touchContactEvery } from '../../edge/ledger/sync-state.ts';
+import { inboundSeq, lastContact, noteVillageSeq, touchContact, touchContactEvery } from '../../edge/ledger/sync-state.ts';
 import { iso, systemClock, type Clock } from '../../edge/ledger/time.ts';
 import type { HealthBoard, Part } from '../../edge/parts.ts';
 import type { Logger } from '../../edge/log.ts';
@@ -28,6 +28,7 @@ import { CatchUp } from './catch-up.ts';
 import { trace } from '../trace.ts';
 import { Heartbeats } from './heartbeats.ts';
 import { ControlInbox } from './control.ts';
+import { ClockSkewWatch } from './clock-skew.ts';
 import { FirstBeat, moveClashedRows, settleRollback, type Renumbered } from './rollback.ts';
 
 export interface SyncAgentDeps {
@@ -41,6 +42,8 @@ export interface SyncAgentDeps {
   log: Logger;
   health?: HealthBoard;
   clock?: Clock;
+  /** Raises (`detail`) or clears (undefined) the `clock_skew` alarm: the store's clock too slow to read the stream (./clock-skew.ts). */
+  clockAlarm?: (detail: string | undefined) => void;
 }
 
 export interface SyncState {
@@ -122,7 +125,7 @@ export class SyncAgent implements Part {
     this.inbound = new InboundStream({
       db: this.deps.db, address, keys: () => this.keys, rules: this.deps.rules, clock: this.clock,
       skewMs: c.clock_skew_s * 1000, refusals: this.refusals, onResyncWanted: () => catchUp.want('resync'),
-      snapshotPending: () => catchUp.pending,
+      snapshotPending: () => catchUp.pending, clockSkew: new ClockSkewWatch({ log: this.deps.log, alarm: this.deps.clockAlarm }),
     });
     this.board = new BoardInbox({ db: this.deps.db, village: address.village, keys: () => this.keys, clock: this.clock, skewMs: c.clock_skew_s * 1000, refusals: this.refusals });
     const status = storeTopic(address, 'status');
@@ -254,20 +257,20 @@ export class SyncAgent implements Part {
     this.firstBeat?.beat();
     const acked = lastAckedSeq(db);
     if (acked > beat.contiguous_seq && !stale) void this.resend(outboxRange(db, beat.contiguous_seq, acked, this.deps.config.window));
-    // Only a fresh beat is word from the ledger now: the store is not offline (the offline
-    // limit). A beat carries no time; a greeting or an old one may be a copy published again.
     const at = iso(this.clock);
-    // The ledger holds every row up to contiguous_seq (their acks may have died with a broker);
-    // rows above it sent before the heartbeat that this beat answers were lost.
-    if (acked < beat.contiguous_seq && !stale) {
-      inLazyTransaction(db, 'recording what the ledger holds', () => {
-        markOutboxAcked(db, beat.contiguous_seq, at);
-        if (fresh) touchContact(db, at);
-      });
-    } else if (fresh) {
-      // A contact on record from less than 1 % of offline_after_s ago (at most a second) stands.
-      inLazyTransaction(db, 'recording contact with the ledger', () => touchContactEvery(db, at, Math.min(1000, this.deps.config.offline_after_s * 10)));
-    }
+    inLazyTransaction(db, 'recording the ledger\'s beat', () => {
+      // The ledger holds every row up to contiguous_seq (their acks may have died with a broker);
+      // rows above it sent before the heartbeat that this beat answers were lost.
+      const marked = acked < beat.contiguous_seq && !stale;
+      if (marked) markOutboxAcked(db, beat.contiguous_seq, at);
+      // Only a fresh beat is word from the ledger now (the offline limit): a beat carries no
+      // time; a greeting or an old one may be a copy published again. A contact on record from
+      // less than 1 % of offline_after_s ago (at most a second) stands.
+      if (fresh && marked) touchContact(db, at);
+      else if (fresh) touchContactEvery(db, at, Math.min(1000, this.deps.config.offline_after_s * 10));
+      // Behind the stream for offline_after_s counts as offline too (edge/ledger/sync-state.ts).
+      noteVillageSeq(db, beat.village_seq, at);
+    });
     // A greeting answers nothing: our heartbeat now gets a beat that does.
     if (beat.reason === 'online') void this.heartbeat();
     const answered = fresh ? this.heartbeats.answer(beat.answers!) : 0;

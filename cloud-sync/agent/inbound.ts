@@ -45,6 +45,8 @@ export interface InboundDeps {
    * one, or an earlier request is not answered yet (cloud-sync/agent/asked.ts).
    */
   snapshotPending: () => boolean;
+  /** Told of each event refused as issued in the future, and of each whose time is accepted (./clock-skew.ts). */
+  clockSkew?: { fromFuture(issuedAt: string, now: string): void; accepted(): void };
 }
 
 /** Events further ahead than this are dropped, not held: the snapshot brings them anyway. */
@@ -102,7 +104,11 @@ export class InboundStream {
   }
 
   private receiveEnvelope(e: Envelope, from: 'events' | 'snapshot' | 'deltas'): InboundOutcome[] {
-    const bad = checkEnvelope(e, this.deps.keys(), this.deps.clock().getTime(), this.deps.skewMs);
+    const now = this.deps.clock().getTime();
+    const bad = checkEnvelope(e, this.deps.keys(), now, this.deps.skewMs);
+    // Well signed but from the future: this store's clock may be slow (it then reads no stream).
+    if (bad === 'invalid' && Date.parse(e.issued_at) > now + this.deps.skewMs) this.deps.clockSkew?.fromFuture(e.issued_at, new Date(now).toISOString());
+    else if (!bad) this.deps.clockSkew?.accepted();
     if (bad) return [this.refuse(bad, `${e.kind} ${e.id}`)];
     if (e.village !== this.deps.address.village) return [this.refuse('invalid', `for village ${e.village}`)];
     const bodyWhy = checkBody(e, from === 'snapshot' ? 'snapshot' : 'events');
