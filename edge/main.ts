@@ -151,7 +151,7 @@ export class StoreDaemon {
     // after a simulated power cut the shelves and the relay keep what was on them
     if (this.sim.hardwareState) hardware.sim?.restore(this.sim.hardwareState);
     // The offline limit applies only to a store that syncs: on its own it has no other store to double-spend at.
-    const offline = c.sync.enabled ? { dailyLimit: c.sync.offline_daily_limit, offlineAfterS: c.sync.offline_after_s } : undefined;
+    const offline = c.sync.enabled ? { dailyLimit: c.sync.offline_daily_limit, offlineAfterS: c.sync.offline_after_s, clockSkewS: c.sync.clock_skew_s } : undefined;
     const rules: LedgerRules = { creditFloor: c.ledger.credit_floor, store: c.store.id, ...(offline ? { offline } : {}) };
     const session: StoreSessionEngine = new StoreSessionEngine({
       db: () => ledger.handle(),
@@ -184,12 +184,19 @@ export class StoreDaemon {
       if (!pipeline) return;
       pipeline.presentCode(code).catch((err: unknown) => this.log.error({ err }, 'scanned code could not be handled / 扫码处理失败'));
     };
+    const alarms = c.alarms.enabled ? new AlarmBoard(() => ledger.handle(), this.log.child({ part: 'alarms' })) : undefined;
+    // a store clock too slow to read the village stream (cloud-sync/agent/clock-skew.ts)
+    const clockAlarm = alarms
+      ? (detail: string | undefined): void => {
+        if (detail === undefined) alarms.clear('clock_skew', 'village ledger');
+        else alarms.raise('clock_skew', 'village ledger', detail, 'critical');
+      }
+      : undefined;
     // The sync agent follows the ledger: it needs the open database and nothing else.
     const agent = c.sync.enabled
-      ? new SyncAgent({ db: () => ledger.handle(), config: c.sync, address: { village: c.store.village, store: c.store.id }, dataDir: c.data_dir, keyFile: keys.syncStore.file, rules: { creditFloor: c.ledger.credit_floor, store: c.store.id }, health: this.health, log: this.log.child({ part: 'sync' }) })
+      ? new SyncAgent({ db: () => ledger.handle(), config: c.sync, address: { village: c.store.village, store: c.store.id }, dataDir: c.data_dir, keyFile: keys.syncStore.file, rules: { creditFloor: c.ledger.credit_floor, store: c.store.id }, health: this.health, log: this.log.child({ part: 'sync' }), ...(clockAlarm ? { clockAlarm } : {}) })
       : undefined;
     const sync = agent ? [agent] : [];
-    const alarms = c.alarms.enabled ? new AlarmBoard(() => ledger.handle(), this.log.child({ part: 'alarms' })) : undefined;
     const alarmWatch = alarms ? new AlarmWatch({ config: c.alarms, board: alarms, health: this.health, db: () => ledger.handle(), dataDir: c.data_dir, log: this.log.child({ part: 'alarms' }) }) : undefined;
     if (alarms && agent) {
       // the village sees the store's active alarms as they stand (retained)

@@ -9,13 +9,13 @@ import { createPublicKey } from 'node:crypto';
 import { inLazyTransaction, type Db } from '../../edge/ledger/db.ts';
 import type { LedgerRules } from '../../edge/ledger/entries.ts';
 import { countPendingOutbox, lastAckedSeq, markOutboxAcked, markOutboxAckedSeqs, outboxRange, pendingOutbox, pendingOutboxAfter, type OutboxRow } from '../../edge/ledger/outbox.ts';
-import { inboundSeq, lastContact, touchContact, touchContactEvery } from '../../edge/ledger/sync-state.ts';
+import { inboundSeq, lastContact, noteVillageSeq, touchContact, touchContactEvery } from '../../edge/ledger/sync-state.ts';
 import { iso, systemClock, type Clock } from '../../edge/ledger/time.ts';
 import type { HealthBoard, Part } from '../../edge/parts.ts';
 import type { Logger } from '../../edge/log.ts';
 import { SyncMqtt } from '../mqtt.ts';
-import { checkers, decode, type Heartbeat } from '../protocol/payloads.ts';
-import { checkControl, keyRing, type KeyRing, type SigningKey } from '../protocol/sign.ts';
+import { checkers, type Heartbeat } from '../protocol/payloads.ts';
+import { keyRing, type KeyRing, type SigningKey } from '../protocol/sign.ts';
 import { loadOrCreateStoreKey, storeClientId } from './identity.ts';
 import { parseTopic, storeSubscriptions, storeTopic, type StoreAddress } from '../protocol/topics.ts';
 import { RefusalCounter } from '../protocol/refusals.ts';
@@ -26,6 +26,9 @@ import type { SyncConfig } from './config.ts';
 import { OpsLink } from './ops.ts';
 import { CatchUp } from './catch-up.ts';
 import { trace } from '../trace.ts';
+import { Heartbeats } from './heartbeats.ts';
+import { ControlInbox } from './control.ts';
+import { ClockSkewWatch } from './clock-skew.ts';
 import { FirstBeat, moveClashedRows, settleRollback, type Renumbered } from './rollback.ts';
 
 export interface SyncAgentDeps {
@@ -39,6 +42,8 @@ export interface SyncAgentDeps {
   log: Logger;
   health?: HealthBoard;
   clock?: Clock;
+  /** Raises (`detail`) or clears (undefined) the `clock_skew` alarm: the store's clock too slow to read the stream (./clock-skew.ts). */
+  clockAlarm?: (detail: string | undefined) => void;
 }
 
 export interface SyncState {
@@ -71,8 +76,8 @@ export class SyncAgent implements Part {
   private keys: KeyRing = new Map();
   private readonly inflight = new Map<number, InFlight>();
   private readonly sending = new Set<number>(); // seqs handed to the client, not yet in `inflight`
-  /** `sendNo` when each heartbeat still unanswered went out, by its `at`. */
-  private readonly beatsAwaited = new Map<string, number>();
+  /** Heartbeats sent and the beats answering them: fresh word, or a copy (./heartbeats.ts). */
+  private readonly heartbeats = new Heartbeats();
   /** The ledger answers heartbeats: its beats, not silence, say which rows were lost. */
   private beatSeen = false;
   /** Batches are numbered as sent; the ledger handles them in order, so an ack for a later one means an earlier one was lost. */
@@ -86,11 +91,13 @@ export class SyncAgent implements Part {
   /** When to ask for the stream, and when to stop (cloud-sync/agent/catch-up.ts). */
   private catchUp: CatchUp | undefined;
   private readonly clock: Clock;
+  private readonly control: ControlInbox;
   /** Alarms to the village and the daily reconciliation (cloud-sync/agent/ops.ts). */
   readonly ops: OpsLink;
 
   constructor(private readonly deps: SyncAgentDeps) {
     this.clock = deps.clock ?? systemClock;
+    this.control = new ControlInbox({ address: deps.address, keys: () => this.keys, refusals: this.refusals, log: deps.log });
     this.ops = new OpsLink({ address: deps.address, mqtt: () => this.mqtt, keys: () => this.keys, refusals: this.refusals });
   }
 
@@ -119,7 +126,7 @@ export class SyncAgent implements Part {
     this.inbound = new InboundStream({
       db: this.deps.db, address, keys: () => this.keys, rules: this.deps.rules, clock: this.clock,
       skewMs: c.clock_skew_s * 1000, refusals: this.refusals, onResyncWanted: () => catchUp.want('resync'),
-      snapshotPending: () => catchUp.pending,
+      snapshotPending: () => catchUp.pending, clockSkew: new ClockSkewWatch({ log: this.deps.log, alarm: this.deps.clockAlarm }),
     });
     this.board = new BoardInbox({ db: this.deps.db, village: address.village, keys: () => this.keys, clock: this.clock, skewMs: c.clock_skew_s * 1000, refusals: this.refusals });
     const status = storeTopic(address, 'status');
@@ -175,7 +182,7 @@ export class SyncAgent implements Part {
     const retryAt = this.clock().getTime() + this.deps.config.retransmit_ms;
     for (const f of this.inflight.values()) f.nextAt = Math.min(f.nextAt, retryAt);
     this.lastAckAt = this.clock().getTime();
-    this.beatsAwaited.clear();
+    this.heartbeats.reconnected();
     // The stream's tail may have died with the broker: the beat answering the heartbeat below
     // says (it comes after every event the ledger published before it).
     this.catchUp?.onConnect();
@@ -228,20 +235,6 @@ export class SyncAgent implements Part {
     }
   }
 
-  /** A signed control message from the ledger (ack, beat), or undefined when it is refused and counted. */
-  private signedControl<T extends { key_id?: string | undefined; sig?: string | undefined }>(payload: Buffer, checker: Parameters<typeof decode<T>>[1], topic: string): T | undefined {
-    const msg = decode(payload, checker);
-    if (!msg.ok) {
-      this.refusals.add('invalid');
-      return undefined;
-    }
-    const bad = checkControl(msg.value, this.deps.address, this.keys);
-    if (!bad) return msg.value;
-    this.refusals.add(bad);
-    this.deps.log.warn({ reason: bad, topic }, 'sync message refused / 同步消息被拒绝');
-    return undefined;
-  }
-
   /**
    * The ledger's side of the heartbeat exchange, or its greeting after it (re)connected: what
    * it says of the stream goes to catch-up.ts. Rows acknowledged here that the ledger does not
@@ -249,38 +242,39 @@ export class SyncAgent implements Part {
    * gone nowhere): send a heartbeat, whose answer says which rows to send again.
    */
   private onBeat(payload: Buffer): void {
-    const beat = this.signedControl(payload, checkers.beat, 'down/beat');
+    const beat = this.control.read(payload, checkers.beat, 'down/beat');
     if (!beat) return;
+    const kind = this.heartbeats.classify(beat.answers);
+    if (kind === 'replayed') return this.control.refuse('replayed', 'down/beat');
     this.beatSeen = true;
     trace(this.deps.address.store, 'beat', { reason: beat.reason, c: beat.contiguous_seq, answers: beat.answers !== undefined });
     const db = this.deps.db();
-    // beatsAwaited holds only the heartbeats sent since the reconnect. A beat answering another
-    // (queued in the session before this connection; an earlier run's queue is discarded at
-    // start, freshSessionAtStart) is old news: it moves no row (a file put back in time).
-    const stale = beat.answers !== undefined && !this.beatsAwaited.has(beat.answers);
-    this.catchUp!.onBeat(beat.village_seq, beat.answers !== undefined && !stale ? Date.parse(beat.answers) : undefined);
+    // Only heartbeats sent since the reconnect are awaited. A beat answering another (queued in
+    // the session before this connection; an earlier run's queue is discarded at start,
+    // freshSessionAtStart) is old news: it moves no row (a file put back in time).
+    const [stale, fresh] = [kind === 'stale', kind === 'fresh'];
+    this.catchUp!.onBeat(beat.village_seq, fresh ? Date.parse(beat.answers!) : undefined);
     this.moved(settleRollback(db, beat.contiguous_seq, this.firstBeat?.neverHeard), beat.contiguous_seq);
     this.firstBeat?.beat();
     const acked = lastAckedSeq(db);
     if (acked > beat.contiguous_seq && !stale) void this.resend(outboxRange(db, beat.contiguous_seq, acked, this.deps.config.window));
-    // A signed beat is word from the ledger: the store is not offline (the offline limit).
     const at = iso(this.clock);
-    // The ledger holds every row up to contiguous_seq (their acks may have died with a broker);
-    // rows above it sent before the heartbeat that this beat answers were lost.
-    if (acked < beat.contiguous_seq && !stale) {
-      inLazyTransaction(db, 'recording what the ledger holds', () => {
-        markOutboxAcked(db, beat.contiguous_seq, at);
-        touchContact(db, at);
-      });
-    } else {
-      // Beats come in clusters (a greeting, then the answer to the heartbeat it prompts): a
-      // contact on record from less than 1 % of offline_after_s ago (at most a second) stands.
-      inLazyTransaction(db, 'recording contact with the ledger', () => touchContactEvery(db, at, Math.min(1000, this.deps.config.offline_after_s * 10)));
-    }
+    inLazyTransaction(db, 'recording the ledger\'s beat', () => {
+      // The ledger holds every row up to contiguous_seq (their acks may have died with a broker);
+      // rows above it sent before the heartbeat that this beat answers were lost.
+      const marked = acked < beat.contiguous_seq && !stale;
+      if (marked) markOutboxAcked(db, beat.contiguous_seq, at);
+      // Only a fresh beat is word from the ledger now (the offline limit): a beat carries no
+      // time; a greeting or an old one may be a copy published again. A contact on record from
+      // less than 1 % of offline_after_s ago (at most a second) stands.
+      if (fresh && marked) touchContact(db, at);
+      else if (fresh) touchContactEvery(db, at, Math.min(1000, this.deps.config.offline_after_s * 10));
+      // Behind the stream for offline_after_s counts as offline too (edge/ledger/sync-state.ts).
+      noteVillageSeq(db, beat.village_seq, at);
+    });
     // A greeting answers nothing: our heartbeat now gets a beat that does.
     if (beat.reason === 'online') void this.heartbeat();
-    const answered = (beat.answers !== undefined ? this.beatsAwaited.get(beat.answers) : undefined) ?? 0;
-    if (beat.answers !== undefined) this.beatsAwaited.delete(beat.answers);
+    const answered = fresh ? this.heartbeats.answer(beat.answers!) : 0;
     if (applyBeat(this.inflight, beat.contiguous_seq, answered)) void this.drain();
   }
 
@@ -293,15 +287,16 @@ export class SyncAgent implements Part {
   }
 
   private onAck(payload: Buffer): void {
-    const ack = this.signedControl(payload, checkers.ack, 'down/ack');
+    const ack = this.control.read(payload, checkers.ack, 'down/ack');
     if (!ack) return;
     trace(this.deps.address.store, 'ack', { n: ack.ids.length, c: ack.contiguous_seq });
     const seqs = ownSeqs(this.deps.address.store, ack.ids);
     const db = this.deps.db();
     const at = iso(this.clock);
     inLazyTransaction(db, 'recording an acknowledgement', () => {
-      markOutboxAckedSeqs(db, seqs, at);
-      touchContact(db, at);
+      // Only an ack of a row still pending here is word from the ledger now: an ack carries no
+      // time, and one acknowledging nothing new may be a copy published again (no contact).
+      if (markOutboxAckedSeqs(db, seqs, at) > 0) touchContact(db, at);
     });
     this.ackedSendNo = Math.max(this.ackedSendNo, dropAcked(this.inflight, seqs));
     this.lastAckAt = this.clock().getTime();
@@ -381,10 +376,8 @@ export class SyncAgent implements Part {
     const s = this.state();
     trace(this.deps.address.store, 'heartbeat');
     const hb: Heartbeat = { at: iso(this.clock), outbox_pending: s.outbox_pending, last_acked_seq: s.last_acked_seq, inbound_seq: s.inbound_seq, refused: s.refused };
-    this.beatsAwaited.set(hb.at, this.sendNo);
-    // Unanswered ones are forgotten (oldest first): a lost row is then found by a later beat.
-    if (this.beatsAwaited.size > 20) this.beatsAwaited.delete(this.beatsAwaited.keys().next().value!);
-    if (!(await this.mqtt?.publish(storeTopic(this.deps.address, 'heartbeat'), JSON.stringify(hb)))) this.beatsAwaited.delete(hb.at);
+    this.heartbeats.sent(hb.at, this.sendNo);
+    if (!(await this.mqtt?.publish(storeTopic(this.deps.address, 'heartbeat'), JSON.stringify(hb)))) this.heartbeats.unsent(hb.at);
     this.report();
   }
 

@@ -45,6 +45,8 @@ export interface InboundDeps {
    * one, or an earlier request is not answered yet (cloud-sync/agent/asked.ts).
    */
   snapshotPending: () => boolean;
+  /** Told of each event refused as issued in the future, and of each whose time is accepted (./clock-skew.ts). */
+  clockSkew?: { fromFuture(issuedAt: string, now: string): void; accepted(): void };
 }
 
 /** Events further ahead than this are dropped, not held: the snapshot brings them anyway. */
@@ -102,7 +104,11 @@ export class InboundStream {
   }
 
   private receiveEnvelope(e: Envelope, from: 'events' | 'snapshot' | 'deltas'): InboundOutcome[] {
-    const bad = checkEnvelope(e, this.deps.keys(), this.deps.clock().getTime(), this.deps.skewMs);
+    const now = this.deps.clock().getTime();
+    const bad = checkEnvelope(e, this.deps.keys(), now, this.deps.skewMs);
+    // Well signed but from the future: this store's clock may be slow (it then reads no stream).
+    if (bad === 'invalid' && Date.parse(e.issued_at) > now + this.deps.skewMs) this.deps.clockSkew?.fromFuture(e.issued_at, new Date(now).toISOString());
+    else if (!bad) this.deps.clockSkew?.accepted();
     if (bad) return [this.refuse(bad, `${e.kind} ${e.id}`)];
     if (e.village !== this.deps.address.village) return [this.refuse('invalid', `for village ${e.village}`)];
     const bodyWhy = checkBody(e, from === 'snapshot' ? 'snapshot' : 'events');
@@ -139,10 +145,15 @@ export class InboundStream {
   private applySnapshotEnvelope(e: Envelope): InboundOutcome[] {
     const db = this.deps.db();
     const before = inboundSeq(db);
-    if (e.seq < before) {
-      const why = `snapshot at ${e.seq} is older than ${before}`;
+    // A snapshot brings nothing new at or below the store's seq: only the answer to the
+    // store's own request is applied there (at its seq: a resync of a store that is level).
+    // Anything else is a copy published again, which would undo what the store did since (a
+    // block) and count as contact.
+    const asked = e.seq <= before && this.deps.snapshotPending();
+    if (e.seq < before || (e.seq === before && !asked)) {
+      const why = `snapshot at ${e.seq} is not newer than ${before}`;
       // The answer to our own request, built before stream events we have since applied.
-      if (this.deps.snapshotPending()) return [{ kind: 'overlap', seq: e.seq, why }];
+      if (asked) return [{ kind: 'overlap', seq: e.seq, why }];
       return [this.refuse('replayed', why)];
     }
     const body = e.body as SnapshotBody;

@@ -36,7 +36,15 @@ export function applySnapshot(db: Db, snap: Snapshot, rules: LedgerRules, clock:
     );
     // A snapshot that does not say a villager's status leaves a local block in place; one that
     // repeats the status leaves the time it changed (the retention of a left villager's face).
-    for (const v of snap.villagers) upsertV.run(v.id, v.name, v.village, v.status ?? 'active', at, at, at, v.status ?? null, v.status ?? null);
+    // A status changed here that the ledger has not acknowledged yet is newer than the snapshot
+    // may know, and stands, unless the snapshot's is the stricter (it keeps a villager out).
+    const changedHere = snap.villagers.length > 0 ? villagersWithPendingStatus(db) : new Set<string>();
+    const localStatus = cachedStatement(db, 'SELECT status FROM villagers WHERE id = ?').pluck();
+    for (const v of snap.villagers) {
+      const local = changedHere.has(v.id) ? (localStatus.get(v.id) as string | undefined) : undefined;
+      const said = local !== undefined && !(local === 'active' && v.status !== undefined && v.status !== 'active') ? null : v.status ?? null;
+      upsertV.run(v.id, v.name, v.village, v.status ?? 'active', at, at, at, said, said);
+    }
 
     const balances = new Map<string, number>();
     const getBal = cachedStatement(db, 'SELECT balance FROM villagers WHERE id = ?').pluck();
@@ -73,4 +81,13 @@ export function applySnapshot(db: Db, snap: Snapshot, rules: LedgerRules, clock:
     }
     return { villagers: snap.villagers.length, applied, duplicates, debtRepaid };
   });
+}
+
+/** Villagers whose status was changed here in a row the ledger has not acknowledged yet (one pass over the pending outbox). */
+function villagersWithPendingStatus(db: Db): Set<string> {
+  const ids = cachedStatement(db,
+    `SELECT DISTINCT json_extract(payload, '$.id') FROM outbox
+     WHERE acked_at IS NULL AND topic = 'villager' AND json_extract(payload, '$.op') = 'status'`,
+  ).pluck().all() as string[];
+  return new Set(ids);
 }

@@ -1,7 +1,8 @@
 /**
  * The store's side of the sync with the village ledger, as far as the local ledger holds it:
  * the last village-stream seq applied, the last contact with the ledger, and the points a
- * villager has spent here that the ledger has not yet acknowledged (the offline risk).
+ * villager has spent here that the ledger has not yet acknowledged (the offline risk), and since
+ * when the store has been behind the village stream.
  * Kept in the `meta` table, so no schema change.
  */
 import type { Db } from './db.ts';
@@ -26,6 +27,35 @@ export function lastContact(db: Db): string | undefined {
 
 export function touchContact(db: Db, at: string): void {
   setMeta(db, LAST_CONTACT, at);
+}
+
+const BEHIND = 'sync.behind';
+
+/**
+ * A village seq a beat announced that the store had not reached, and when (the store's time):
+ * the store is behind the stream since then until its inbound seq reaches it.
+ */
+export function behindMark(db: Db): { seq: number; since: string } | undefined {
+  const v = getMeta(db, BEHIND);
+  const [seq, since] = (v ?? '').split(' ');
+  return seq && since ? { seq: Number(seq), since } : undefined;
+}
+
+/**
+ * A beat said the village stream stands at `villageSeq` (received at `at`). A mark the store
+ * has reached is cleared; with none left and the store below `villageSeq`, the mark becomes
+ * `villageSeq` since `at`. So a store that keeps up (each announced seq reached before the next
+ * beat) is never behind for long, and one that cannot apply the stream is behind since the first
+ * beat it did not catch up with. Returns whether it wrote.
+ */
+export function noteVillageSeq(db: Db, villageSeq: number, at: string): boolean {
+  const inbound = inboundSeq(db);
+  const mark = behindMark(db);
+  if (mark && inbound < mark.seq) return false;
+  if (villageSeq > inbound) setMeta(db, BEHIND, `${villageSeq} ${at}`);
+  else if (mark) setMeta(db, BEHIND, '');
+  else return false;
+  return true;
 }
 
 /**
@@ -63,20 +93,40 @@ export function unconfirmedSpendToday(db: Db, villagerId: string, at: string): n
 export interface OfflineLimit {
   /** Points per villager per day a store may let be spent while the ledger is out of reach. */
   dailyLimit: number;
-  /** The ledger counts as out of reach once it has been silent this long. */
+  /**
+   * The ledger counts as out of reach once it has been silent this long, and so does a store
+   * that has been behind the village stream this long (it cannot read what other stores sell).
+   */
   offlineAfterS: number;
+  /**
+   * How far the last contact may lie after now and still count (`sync.clock_skew_s`): one later
+   * than that was stamped by a clock since set back, and counts as no contact. Default 0.
+   */
+  clockSkewS?: number;
 }
 
 /**
  * How many points the villager may still spend here now: unbounded (Infinity) while the
- * ledger is in reach, else the daily limit minus what is still unconfirmed today. This is the
+ * ledger is in reach (a contact from less than `offlineAfterS` ago, not later than now beyond the
+ * skew, and not behind the stream for `offlineAfterS`), else the daily limit minus what is still unconfirmed today. This is the
  * hook the door and the settlement consult; it bounds a double spend across two stores.
  */
 export function offlineAllowance(db: Db, villagerId: string, limit: OfflineLimit, now: Date): number {
   const contact = lastContact(db);
-  const online = contact !== undefined && now.getTime() - Date.parse(contact) < limit.offlineAfterS * 1000;
-  if (online) return Number.POSITIVE_INFINITY;
+  const age = contact === undefined ? Number.NaN : now.getTime() - Date.parse(contact);
+  // A contact from the future (beyond the skew) was stamped by a clock that ran ahead: none.
+  const skewMs = (limit.clockSkewS ?? 0) * 1000;
+  const online = age >= -skewMs && age < limit.offlineAfterS * 1000;
+  if (online && !behindTooLong(db, limit.offlineAfterS * 1000, skewMs, now)) return Number.POSITIVE_INFINITY;
   return Math.max(0, limit.dailyLimit - unconfirmedSpendToday(db, villagerId, now.toISOString()));
+}
+
+/** Behind the stream for `afterMs` or more (or since a time later than now beyond the skew: unknown). */
+function behindTooLong(db: Db, afterMs: number, skewMs: number, now: Date): boolean {
+  const mark = behindMark(db);
+  if (!mark || inboundSeq(db) >= mark.seq) return false;
+  const age = now.getTime() - Date.parse(mark.since);
+  return !(age >= -skewMs && age < afterMs);
 }
 
 const ROLLED_BACK = 'sync.outbox_rolled_back_at_seq';

@@ -15,7 +15,7 @@ import { acknowledgeAlarm, activeAlarm, clearAlarm, listActiveAlarms, raiseAlarm
 import { appendAudit } from '../ledger/audit.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 
-export const ALARM_KINDS = ['lock_not_confirmed', 'scale_fault', 'camera_gone', 'disk_low', 'outbox_growing', 'clock_jump', 'job_failed', 'reconcile_mismatch', 'door_open'] as const;
+export const ALARM_KINDS = ['lock_not_confirmed', 'scale_fault', 'camera_gone', 'disk_low', 'outbox_growing', 'clock_jump', 'clock_skew', 'job_failed', 'reconcile_mismatch', 'door_open'] as const;
 export type AlarmKind = (typeof ALARM_KINDS)[number];
 
 /** What each kind means, for the log and the admin page. */
@@ -26,6 +26,7 @@ export const ALARM_TEXT: Record<AlarmKind, { en: string; zh: string }> = {
   disk_low: { en: 'disk nearly full', zh: '磁盘空间不足' },
   outbox_growing: { en: 'outbox growing', zh: '待同步记录积压' },
   clock_jump: { en: 'clock jump', zh: '系统时钟跳变' },
+  clock_skew: { en: 'clock behind the village ledger', zh: '本店时钟落后于村账本' },
   job_failed: { en: 'scheduled job failed', zh: '定时任务失败' },
   reconcile_mismatch: { en: 'ledgers disagree', zh: '对账不一致' },
   door_open: { en: 'door held open', zh: '门长时间未关' },

@@ -1,0 +1,55 @@
+/**
+ * The store's heartbeats and the ledger's beats answering them. A beat carries no time of its
+ * own, only `answers` (the `at` of the heartbeat it answers), so this is what tells word from
+ * the ledger now from a copy of an old beat published again (docs/sync-protocol.md, "Offline"):
+ *
+ * - `fresh`: it answers a heartbeat sent since the reconnect and not answered yet: contact;
+ * - `replayed`: it answers a heartbeat already answered (a copy of that beat): refused;
+ * - `stale`: it answers a heartbeat not awaited (one from before the reconnect that the broker
+ *   kept, one forgotten as too old, an earlier run's): old news, no contact, not refused;
+ * - `greeting`: it answers nothing (the ledger just connected): it prompts a heartbeat, whose
+ *   fresh answer is the contact.
+ */
+export type BeatKind = 'fresh' | 'replayed' | 'stale' | 'greeting';
+
+/** Unanswered heartbeats remembered (oldest forgotten first): a lost row is then found by a later beat. */
+const MAX_AWAITED = 20;
+/** Answered heartbeats remembered, to know a copy of their beat (a day of heartbeats at 30 s is 2,880). */
+const MAX_ANSWERED = 5000;
+
+export class Heartbeats {
+  /** `sendNo` when each heartbeat still unanswered went out, by its `at`. */
+  private readonly awaited = new Map<string, number>();
+  private readonly answered = new Set<string>();
+
+  /** A heartbeat stamped `at` is going out; the drain had sent up to batch `sendNo`. */
+  sent(at: string, sendNo: number): void {
+    this.awaited.set(at, sendNo);
+    if (this.awaited.size > MAX_AWAITED) this.awaited.delete(this.awaited.keys().next().value!);
+  }
+
+  /** The broker did not take it: no answer is coming. */
+  unsent(at: string): void {
+    this.awaited.delete(at);
+  }
+
+  /** After a reconnect only heartbeats sent since count: a beat the broker kept from before may predate what was lost. */
+  reconnected(): void {
+    this.awaited.clear();
+  }
+
+  classify(answers: string | undefined): BeatKind {
+    if (answers === undefined) return 'greeting';
+    if (this.awaited.has(answers)) return 'fresh';
+    return this.answered.has(answers) ? 'replayed' : 'stale';
+  }
+
+  /** A fresh beat answered `at`: returns the `sendNo` of the heartbeat; a copy of the beat is then a replay. */
+  answer(at: string): number {
+    const sendNo = this.awaited.get(at) ?? 0;
+    this.awaited.delete(at);
+    this.answered.add(at);
+    if (this.answered.size > MAX_ANSWERED) this.answered.delete(this.answered.values().next().value!);
+    return sendNo;
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * Behind the village stream counts as offline for the offline limit once it lasts
+ * offline_after_s (a store that cannot read the stream does not see other stores' sales), and
+ * a streak of stream events refused as issued in the future raises the clock alarm.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { behindMark, noteVillageSeq, offlineAllowance, setInboundSeq, touchContact } from '../../edge/ledger/sync-state.ts';
+import { addVillager } from '../../edge/ledger/villagers.ts';
+import { ClockSkewWatch, STREAK } from '../../cloud-sync/agent/clock-skew.ts';
+import { silentLogger } from '../../edge/log.ts';
+import { tempLedger } from '../ledger/helpers.ts';
+
+const limit = { dailyLimit: 50, offlineAfterS: 600, clockSkewS: 300 };
+const t = (hhmmss: string) => `2026-06-01T${hhmmss}.000Z`;
+
+describe('behind the village stream', () => {
+  let l: ReturnType<typeof tempLedger>;
+  beforeEach(() => { l = tempLedger(); addVillager(l.db, { id: 'sun', name: '孙七', village: 'v1' }); setInboundSeq(l.db, 10); });
+  afterEach(() => l.cleanup());
+  const allowanceAt = (now: string) => {
+    touchContact(l.db, now); // the ledger's beats keep coming
+    return offlineAllowance(l.db, 'sun', limit, new Date(now));
+  };
+
+  it('a store that keeps up is never limited', () => {
+    noteVillageSeq(l.db, 12, t('10:00:00'));
+    setInboundSeq(l.db, 12);
+    expect(allowanceAt(t('10:20:00'))).toBe(Number.POSITIVE_INFINITY);
+    // the next beat finds it level: the mark goes
+    noteVillageSeq(l.db, 12, t('10:20:30'));
+    expect(behindMark(l.db)).toBeUndefined();
+    // a new announced seq it reaches before the next beat, then another: each counts from its own beat
+    noteVillageSeq(l.db, 13, t('10:21:00'));
+    setInboundSeq(l.db, 13);
+    noteVillageSeq(l.db, 20, t('10:40:00'));
+    expect(behindMark(l.db)).toEqual({ seq: 20, since: t('10:40:00') });
+    expect(allowanceAt(t('10:45:00'))).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it('a store stuck below an announced seq for offline_after_s is limited, until it catches up', () => {
+    noteVillageSeq(l.db, 11, t('10:00:00'));
+    expect(allowanceAt(t('10:09:59'))).toBe(Number.POSITIVE_INFINITY);
+    // later beats announce more; the mark keeps its time while the store has not reached it
+    noteVillageSeq(l.db, 15, t('10:05:00'));
+    expect(behindMark(l.db)).toEqual({ seq: 11, since: t('10:00:00') });
+    expect(allowanceAt(t('10:10:00'))).toBe(50);
+    setInboundSeq(l.db, 11);
+    expect(allowanceAt(t('10:10:01'))).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it('a mark from the future beyond the skew counts as behind (its age is unknown)', () => {
+    noteVillageSeq(l.db, 11, t('16:00:00'));
+    expect(allowanceAt(t('10:00:00'))).toBe(50);
+  });
+});
+
+describe('clock skew refusals', () => {
+  it.each([
+    // refusals from the future, then accepted, alarms seen
+    [STREAK - 1, false, []],
+    [STREAK, false, ['raised']],
+    [STREAK + 5, false, ['raised']],
+    [STREAK, true, ['raised', 'cleared']],
+  ] as const)('%i refused running, accepted after: %s → %j', (n, accepted, seen) => {
+    const alarms: string[] = [];
+    const w = new ClockSkewWatch({ log: silentLogger(), alarm: (d) => alarms.push(d === undefined ? 'cleared' : 'raised') });
+    for (let i = 0; i < n; i++) w.fromFuture(t('10:10:00'), t('10:00:00'));
+    if (accepted) w.accepted();
+    expect(alarms).toEqual(seen);
+  });
+
+  it('an accepted event in between breaks the streak', () => {
+    const alarms: string[] = [];
+    const w = new ClockSkewWatch({ log: silentLogger(), alarm: (d) => alarms.push(d === undefined ? 'cleared' : 'raised') });
+    for (let i = 0; i < 3 * STREAK; i++) {
+      if (i % STREAK === STREAK - 1) w.accepted();
+      else w.fromFuture(t('10:10:00'), t('10:00:00'));
+    }
+    expect(alarms).toEqual([]);
+  });
+});
