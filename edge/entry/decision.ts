@@ -1,8 +1,9 @@
 /**
  * Door decisions as pure functions. The face decision is a small state machine over frame
- * verdicts: k of the last n frames with a face must name the same villager; a decision is
- * not repeated for the same person within the cooldown; a run of empty frames means the
- * person left. The policy then decides whether an identified villager may enter.
+ * verdicts: k of the last n frames with a face must name the same villager, and fewer than k of
+ * them may have failed the antispoof/liveness check (k spoof frames make the window a spoof
+ * before any vote is counted); a decision is not repeated for the same person within the
+ * cooldown; a run of empty frames means the person left. The policy then decides whether an identified villager may enter.
  *
  * Two thresholds: a frame under the strict one (with the margin) names a villager; a frame
  * under the loose one is `uncertain` (close to someone, not close enough to let them in);
@@ -129,6 +130,22 @@ function poolStep(pool: WindowState['pool'], v: FrameVerdict, cfg: MatchConfig):
   return { pool: next, named: pv.kind === 'candidate' ? pv : null };
 }
 
+const spoofed = (window: readonly FrameVerdict[], k: number): boolean => window.filter((w) => w.kind === 'spoof').length >= k;
+
+/** The villager k frames of the window name (candidates), if any. */
+function voted(window: readonly FrameVerdict[], k: number): FaceOutcome | null {
+  let outcome: FaceOutcome | null = null;
+  const votes = new Map<string, Named[]>();
+  for (const w of window) if (w.kind === 'candidate') votes.set(w.villagerId, [...(votes.get(w.villagerId) ?? []), w]);
+  for (const [villagerId, list] of votes) {
+    if (list.length >= k) {
+      const latest = list[list.length - 1] as Named;
+      outcome = { kind: 'matched', villagerId, distance: latest.distance, margin: latest.margin, frames: window.length };
+    }
+  }
+  return outcome;
+}
+
 const keyOf = (o: FaceOutcome): string => (o.kind === 'matched' ? `matched:${o.villagerId}` : o.kind);
 
 export function stepWindow(s: WindowState, v: FrameVerdict, now: number, cfg: MatchConfig): { state: WindowState; outcome: FaceOutcome | null } {
@@ -140,17 +157,15 @@ export function stepWindow(s: WindowState, v: FrameVerdict, now: number, cfg: Ma
   const window = [...s.window, v].slice(-cfg.n);
   const { pool, named } = poolStep(s.pool, v, cfg);
   let outcome: FaceOutcome | null = null;
-  const votes = new Map<string, Extract<FrameVerdict, { kind: 'candidate' }>[]>();
-  for (const w of window) if (w.kind === 'candidate') votes.set(w.villagerId, [...(votes.get(w.villagerId) ?? []), w]);
-  for (const [villagerId, list] of votes) {
-    if (list.length >= cfg.k) {
-      const latest = list[list.length - 1] as Extract<FrameVerdict, { kind: 'candidate' }>;
-      outcome = { kind: 'matched', villagerId, distance: latest.distance, margin: latest.margin, frames: window.length };
-    }
+  // k frames of the window failed the antispoof/liveness check: the presentation is a spoof, and
+  // the other frames' vote (or the pool) must not outvote it (a screen the model catches half the time)
+  if (spoofed(window, cfg.k)) outcome = windowOutcome(window, cfg);
+  else {
+    outcome = voted(window, cfg.k);
+    // the pool names a villager: it opens unless the frames' vote names another one now (then neither does)
+    if (named && !outcome) outcome = { kind: 'matched', villagerId: named.villagerId, distance: named.distance, margin: named.margin, frames: window.length };
+    else if (named && outcome?.kind === 'matched' && outcome.villagerId !== named.villagerId) outcome = null;
   }
-  // the pool names a villager: it opens unless the frames' vote names another one now (then neither does)
-  if (named && !outcome) outcome = { kind: 'matched', villagerId: named.villagerId, distance: named.distance, margin: named.margin, frames: window.length };
-  else if (named && outcome?.kind === 'matched' && outcome.villagerId !== named.villagerId) outcome = null;
   if (!outcome && window.length >= cfg.n) outcome = windowOutcome(window, cfg);
   if (!outcome) return { state: { window, noFaceRun: 0, last: s.last, pool }, outcome: null };
   // a decision needs fresh evidence next time; the same decision is not repeated within the cooldown
