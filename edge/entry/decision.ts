@@ -174,7 +174,7 @@ export function stepWindow(s: WindowState, v: FrameVerdict, now: number, cfg: Ma
   }
   const window = [...s.window, v].slice(-cfg.n);
   const { pool, named, opens } = poolStep(s.pool, v, cfg);
-  let outcome: FaceOutcome | null = null;
+  let outcome: FaceOutcome | null;
   // k frames of the window failed the antispoof/liveness check: the presentation is a spoof, and
   // the other frames' vote (or the pool) must not outvote it (a screen the model catches half the time)
   if (spoofed(window, cfg.k)) outcome = windowOutcome(window, cfg);
