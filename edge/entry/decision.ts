@@ -1,8 +1,9 @@
 /**
  * Door decisions as pure functions. The face decision is a small state machine over frame
- * verdicts: k of the last n frames with a face must name the same villager; a decision is
- * not repeated for the same person within the cooldown; a run of empty frames means the
- * person left. The policy then decides whether an identified villager may enter.
+ * verdicts: k of the last n frames with a face must name the same villager, and fewer than k of
+ * them may have failed the antispoof/liveness check (k spoof frames make the window a spoof
+ * before any vote is counted); a decision is not repeated for the same person within the
+ * cooldown; a run of empty frames means the person left. The policy then decides whether an identified villager may enter.
  *
  * Two thresholds: a frame under the strict one (with the margin) names a villager; a frame
  * under the loose one is `uncertain` (close to someone, not close enough to let them in);
@@ -41,8 +42,12 @@ export interface WindowState {
   window: FrameVerdict[];
   noFaceRun: number;
   last: { key: string; at: number } | null;
-  /** entry.match.pool: the sum of the unit descriptors pooled since the window (or the face) last changed, and how many. */
-  pool: { sum: Float32Array; count: number } | null;
+  /**
+   * entry.match.pool: the sum of the unit descriptors pooled since the window (or the face) last
+   * changed, and how many; `top`: the villager the pooled frames' own top-1 names (within the
+   * loose threshold); `near`: a pooled frame is within the pool's threshold on its own.
+   */
+  pool: { sum: Float32Array; count: number; top?: string | null; near?: boolean } | null;
 }
 
 export const initialWindow = (): WindowState => ({ window: [], noFaceRun: 0, last: null, pool: null });
@@ -114,19 +119,49 @@ function fromPool(sum: Float32Array, d: Float32Array): number {
 }
 
 /**
- * The pool after this frame and the villager it names, if any: scored frames only; a frame
- * farther than max_step from the pool's mean is another face, and the pool starts again from it.
+ * The pool after this frame, the villager it names, if any, and whether it may open the door.
+ * Scored frames only. The pool starts again from a frame farther than max_step from its mean, or
+ * whose own top-1 villager (within the loose threshold) is not the pool's: another face.
+ *
+ * Descriptors cannot tell two people's frames apart at max_step (a look-alike stranger lies 0.3
+ * from a villager, a villager's own frames up to 0.39 from their mean), so one frame of villager A
+ * (a passer-by, a print held up once) pooled with a look-alike stranger's frames named A on the
+ * stranger's frame. So the pool opens only (a) on a frame whose own top-1 is the named villager
+ * within the loose threshold, and (b) when no pooled frame is within the pool's threshold on its
+ * own: the pool is for faces whose frames are each too far, and must not be carried by a frame
+ * that could decide alone (such a frame has its say in the k-of-n vote). A pool that names
+ * a villager but may not open still stops a vote for another villager.
  */
-function poolStep(pool: WindowState['pool'], v: FrameVerdict, cfg: MatchConfig): { pool: WindowState['pool']; named: Named | null } {
+function poolStep(pool: WindowState['pool'], v: FrameVerdict, cfg: MatchConfig): { pool: WindowState['pool']; named: Named | null; opens: boolean } {
   const p = cfg.pool;
   const look = v.kind === 'candidate' || v.kind === 'uncertain' || v.kind === 'unknown' ? v.pooled : undefined;
-  if (!p || !look) return { pool, named: null };
+  if (!p || !look) return { pool, named: null, opens: false };
   const d = look.descriptor;
-  if (pool && pool.count > 0 && fromPool(pool.sum, d) > p.max_step) return { pool: { sum: pooledQuery(null, d), count: 1 }, named: null };
-  const next = { sum: pooledQuery(pool?.sum, d), count: (pool?.count ?? 0) + 1 };
-  if (next.count < p.min_frames || !look.search) return { pool: next, named: null };
+  const top = v.kind === 'candidate' || v.kind === 'uncertain' ? v.villagerId : null;
+  const near = v.kind === 'candidate' || (v.kind === 'uncertain' && v.distance <= p.threshold);
+  const otherFace = pool !== null && pool.count > 0 && (fromPool(pool.sum, d) > p.max_step || (top !== null && pool.top != null && pool.top !== top));
+  if (otherFace) return { pool: { sum: pooledQuery(null, d), count: 1, top, near }, named: null, opens: false };
+  const next = { sum: pooledQuery(pool?.sum, d), count: (pool?.count ?? 0) + 1, top: top ?? pool?.top ?? null, near: near || (pool?.near ?? false) };
+  if (next.count < p.min_frames || !look.search) return { pool: next, named: null, opens: false };
   const pv = matchVerdict(look.search.best, look.search.second, { threshold: p.threshold, margin: p.margin, uncertain_threshold: p.threshold });
-  return { pool: next, named: pv.kind === 'candidate' ? pv : null };
+  if (pv.kind !== 'candidate') return { pool: next, named: null, opens: false };
+  return { pool: next, named: pv, opens: top === pv.villagerId && !next.near };
+}
+
+const spoofed = (window: readonly FrameVerdict[], k: number): boolean => window.filter((w) => w.kind === 'spoof').length >= k;
+
+/** The villager k frames of the window name (candidates), if any. */
+function voted(window: readonly FrameVerdict[], k: number): FaceOutcome | null {
+  let outcome: FaceOutcome | null = null;
+  const votes = new Map<string, Named[]>();
+  for (const w of window) if (w.kind === 'candidate') votes.set(w.villagerId, [...(votes.get(w.villagerId) ?? []), w]);
+  for (const [villagerId, list] of votes) {
+    if (list.length >= k) {
+      const latest = list[list.length - 1] as Named;
+      outcome = { kind: 'matched', villagerId, distance: latest.distance, margin: latest.margin, frames: window.length };
+    }
+  }
+  return outcome;
 }
 
 const keyOf = (o: FaceOutcome): string => (o.kind === 'matched' ? `matched:${o.villagerId}` : o.kind);
@@ -138,19 +173,17 @@ export function stepWindow(s: WindowState, v: FrameVerdict, now: number, cfg: Ma
     return { state: { ...s, noFaceRun }, outcome: null };
   }
   const window = [...s.window, v].slice(-cfg.n);
-  const { pool, named } = poolStep(s.pool, v, cfg);
-  let outcome: FaceOutcome | null = null;
-  const votes = new Map<string, Extract<FrameVerdict, { kind: 'candidate' }>[]>();
-  for (const w of window) if (w.kind === 'candidate') votes.set(w.villagerId, [...(votes.get(w.villagerId) ?? []), w]);
-  for (const [villagerId, list] of votes) {
-    if (list.length >= cfg.k) {
-      const latest = list[list.length - 1] as Extract<FrameVerdict, { kind: 'candidate' }>;
-      outcome = { kind: 'matched', villagerId, distance: latest.distance, margin: latest.margin, frames: window.length };
-    }
+  const { pool, named, opens } = poolStep(s.pool, v, cfg);
+  let outcome: FaceOutcome | null;
+  // k frames of the window failed the antispoof/liveness check: the presentation is a spoof, and
+  // the other frames' vote (or the pool) must not outvote it (a screen the model catches half the time)
+  if (spoofed(window, cfg.k)) outcome = windowOutcome(window, cfg);
+  else {
+    outcome = voted(window, cfg.k);
+    // the pool names a villager: it opens (if it may) unless the frames' vote names another one now (then neither does)
+    if (named && opens && !outcome) outcome = { kind: 'matched', villagerId: named.villagerId, distance: named.distance, margin: named.margin, frames: window.length };
+    else if (named && outcome?.kind === 'matched' && outcome.villagerId !== named.villagerId) outcome = null;
   }
-  // the pool names a villager: it opens unless the frames' vote names another one now (then neither does)
-  if (named && !outcome) outcome = { kind: 'matched', villagerId: named.villagerId, distance: named.distance, margin: named.margin, frames: window.length };
-  else if (named && outcome?.kind === 'matched' && outcome.villagerId !== named.villagerId) outcome = null;
   if (!outcome && window.length >= cfg.n) outcome = windowOutcome(window, cfg);
   if (!outcome) return { state: { window, noFaceRun: 0, last: s.last, pool }, outcome: null };
   // a decision needs fresh evidence next time; the same decision is not repeated within the cooldown

@@ -7,7 +7,9 @@
  * villager are no evidence that this villager is alive: a live stranger who raises a photo of a
  * villager without leaving the camera's view must not lend the photo their head's motion. Flat: `spoof`. Not judged yet: the door waits for more frames of
  * the face, up to `max_frames`; still not judged then: `uncertain` (the door asks for the card
- * or QR code). Never `matched` without the check saying live.
+ * or QR code). Never `matched` without the check saying live. Evidence never outlives a
+ * decision: once the window decides anything (or holds a repeat in the cooldown), the kept
+ * frames are dropped, so only frames after the previous decision vouch for the next one.
  */
 import { judgePassive, PairCache, warmFlatness, type PassiveJudgement, type PassiveParams } from '../../models/liveness/passive.ts';
 import { loadTextureModel, textureLogit, type TextureModel } from '../../models/liveness/texture.ts';
@@ -122,15 +124,22 @@ export class PassiveGate {
     this.observe(v, landmarks, match.face_gone_frames, cues);
     const r = stepWindow(s, v, now, match);
     const o = r.outcome;
-    if (!this.cfg.enabled || o?.kind !== 'matched') return r;
+    // the window came to a decision (or held a repeat within the cooldown): its frames are spent
+    const concluded = o !== null || (v.kind !== 'no_face' && r.state.window.length === 0);
+    if (!this.cfg.enabled || o?.kind !== 'matched') {
+      // evidence never outlives a decision: a villager's live frames must not vouch for a photo
+      // of them raised after the door decided (a stranger's unknown window between, or a repeat)
+      if (concluded) this.reset();
+      return r;
+    }
     const j = this.judge(o.villagerId);
-    // live: the same face's frames stay evidence for later decisions (the cooldown holds repeats)
-    if (j.verdict === 'live') return r;
     if (j.verdict === 'uncertain' && this.track.length < this.cfg.max_frames) {
       // not enough evidence yet: keep looking at the same person (the pool as it was before this frame)
       return { state: { window: [...s.window, v].slice(-match.n), noFaceRun: 0, last: s.last, pool: s.pool }, outcome: null };
     }
+    // live or not, the frames judged were spent on this decision; the next one needs its own
     this.reset();
+    if (j.verdict === 'live') return r;
     const outcome: FaceOutcome = j.verdict === 'flat'
       ? { kind: 'spoof', frames: o.frames, detail: describe(j) }
       : { kind: 'uncertain', nearest: o.villagerId, distance: o.distance, frames: o.frames, detail: describe(j) };

@@ -1,7 +1,7 @@
 /**
- * Verifying an active challenge from the landmarks, frame by frame: a blink (eye aspect ratio
- * falls and recovers) or a slow head turn (yaw moves far enough, and the frames of the turn are
- * not one plane, so a printed photo turned by hand does not pass). Each attempt has a deadline;
+ * Verifying an active challenge from the landmarks, frame by frame: a blink (the eyes' opening,
+ * measured against the eye-to-mouth distance so that pitch does not close them, falls and
+ * recovers) or a slow head turn (yaw moves far enough, and the frames of the turn are not one plane, so a printed photo turned by hand does not pass). Each attempt has a deadline;
  * a failed or timed-out attempt may be repeated once (elderly villagers need time). The door's
  * prompts (请眨眼 / 请慢慢转头) and the wiring into the door decision are in edge/entry/liveness-challenge.ts.
  */
@@ -37,6 +37,25 @@ const dist = (p: ArrayLike<number>, i: number, j: number): number =>
 export function eyeAspectRatio(p: ArrayLike<number>): number {
   const one = (a: number): number => (dist(p, a + 1, a + 5) + dist(p, a + 2, a + 4)) / (2 * Math.max(dist(p, a, a + 3), 1e-6));
   return (one(36) + one(42)) / 2;
+}
+
+const mean = (p: ArrayLike<number>, from: number, to: number, axis: 0 | 1): number => {
+  let s = 0;
+  for (let i = from; i < to; i++) s += p[2 * i + axis] as number;
+  return s / (to - from);
+};
+
+/**
+ * Eye closure for the blink: the eyes' mean lid opening over the distance from the eyes' centre
+ * to the mouth's. The eye aspect ratio divides by the eye's width, which a face (or a print)
+ * pitched back does not shorten while it shortens the lids' opening: a print tipped back ~50°
+ * and upright again "blinked". The eye-to-mouth distance is vertical like the lids, so pitch,
+ * distance and scale shorten both alike and only the lids closing lowers the ratio.
+ */
+export function eyeClosure(p: ArrayLike<number>): number {
+  const lids = (a: number): number => (dist(p, a + 1, a + 5) + dist(p, a + 2, a + 4)) / 2;
+  const span = Math.hypot(mean(p, 48, 68, 0) - mean(p, 36, 48, 0), mean(p, 48, 68, 1) - mean(p, 36, 48, 1));
+  return (lids(36) + lids(42)) / 2 / Math.max(span, 1e-6);
 }
 
 const yawOf = (p: ArrayLike<number>): number => {
@@ -87,7 +106,8 @@ export class ChallengeVerifier {
   }
 
   private blinked(p: ArrayLike<number>): boolean {
-    const ear = eyeAspectRatio(p);
+    // against a vertical reference, not the eye's width: a pitched print must not blink
+    const ear = eyeClosure(p);
     this.openEar = Math.max(this.openEar, ear);
     if (this.openEar <= 0) return false;
     if (ear < this.openEar * this.p.closedShare) this.closed = true;

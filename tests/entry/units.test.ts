@@ -181,6 +181,22 @@ describe('k-of-n decision', () => {
     expect(run(frames)).toEqual(expected);
   });
 
+  // k frames judged spoof make the window a spoof before the vote is counted (docs/faces.md):
+  // a phone screen the antispoof catches half of the time must not be outvoted by its other frames
+  const cfg5 = resolveEntryConfig({ match: { k: 2, n: 5, cooldown_ms: 1000, face_gone_frames: 2 } }).match;
+  it.each([
+    ['k spoofs among k candidates decide spoof', [cand('a'), spoof, spoof, spoof, cand('a')], ['-', '-', 'spoof', '-', '-']],
+    ['k spoofs decide spoof as soon as they are in the window', [spoof, cand('a'), spoof, cand('a')], ['-', '-', 'spoof', '-']],
+    ['fewer than k spoofs do not stop k candidates', [cand('a'), spoof, cand('a')], ['-', '-', 'matched:a']],
+  ] as Array<[string, FrameVerdict[], string[]]>)('%s', (_name, frames, expected) => {
+    let s = initialWindow();
+    expect(frames.map((v, t) => {
+      const r = stepWindow(s, v, t, cfg5);
+      s = r.state;
+      return r.outcome ? (r.outcome.kind === 'matched' ? `matched:${r.outcome.villagerId}` : r.outcome.kind) : '-';
+    })).toEqual(expected);
+  });
+
   it('needs the distance under the threshold and the margin to the runner-up', () => {
     const m = { threshold: 0.3, margin: 0.05, uncertain_threshold: 0.3 };
     expect(matchVerdict({ villagerId: 'a', distance: 0.2 }, { distance: 0.4 }, m).kind).toBe('candidate');

@@ -1,0 +1,67 @@
+/**
+ * The antispoof/liveness verdicts of a presentation are not outvoted by the k-of-n vote: frames
+ * of one presentation of villager A judged real, spoof, spoof, spoof, real (a phone screen the
+ * antispoof catches half of the time) hold k = 2 spoof frames in the window that would name A;
+ * the door decides `spoof` and does not unlock (docs/faces.md: `spoof` = k frames failed the check).
+ */
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { resolveEntryConfig } from '../../edge/entry/config.ts';
+import { EntryPipeline, type EntryDecision, type FaceRecogniser } from '../../edge/entry/pipeline.ts';
+import { loadOrCreateTemplateKey } from '../../edge/entry/templates.ts';
+import type { RgbFrame } from '../../models/face-engine.ts';
+import type { Recognition } from '../../models/protocol.ts';
+import { addVillager, setFaceConsent } from '../../edge/ledger/villagers.ts';
+import { tempLedger } from '../ledger/helpers.ts';
+import { until } from '../drivers/helpers.ts';
+
+const times = { detect: 1, landmarks: 1, descriptor: 1, liveness: 1, match: 0 };
+
+/** Villager A's face (0.1 from A's template) on every frame; frames 1–3 fail the antispoof (real 0.05). */
+class Scripted implements FaceRecogniser {
+  seen = 0;
+  recognise(f: RgbFrame): Promise<Recognition> {
+    this.seen++;
+    const i = f.data[0] as number;
+    const real = i >= 1 && i <= 3 ? 0.05 : 0.9;
+    return Promise.resolve({ faceCount: 1, face: { box: { x: 0, y: 0, width: 100, height: 100 }, score: 0.9, quality: { faceSize: 100, sharpness: 0.3, yaw: 0, pitch: 0, roll: 0 }, rejected: null, liveness: { real, live: 0.9 } }, match: { best: { villagerId: 'A', distance: 0.1 }, second: { villagerId: 'B', distance: 0.7 } }, times } as Recognition);
+  }
+  replaceSealedGallery(): Promise<number> { return Promise.resolve(0); }
+  addTemplates(): Promise<number> { return Promise.resolve(0); }
+  removeVillager(): Promise<number> { return Promise.resolve(0); }
+}
+
+const cleanups: Array<() => void> = [];
+afterEach(() => { for (const c of cleanups.splice(0)) c(); });
+
+describe('spoof frames in the deciding window', () => {
+  it('a window holding k spoof frames of the presentation decides spoof and does not unlock', async () => {
+    const l = tempLedger();
+    cleanups.push(l.cleanup);
+    addVillager(l.db, { id: 'A', name: 'A', village: 'v' });
+    setFaceConsent(l.db, 'A', 'self');
+    const pulses: number[] = [];
+    const rec = new Scripted();
+    const pipeline = new EntryPipeline({
+      config: resolveEntryConfig({}), db: l.db, recogniser: rec, store: { isStoreBusy: () => false }, camera: null,
+      lock: { unlock: (ms: number) => { pulses.push(ms); return Promise.resolve(); } },
+      templateKey: loadOrCreateTemplateKey(path.join(l.dir, 'k')), qrPublicKey: null, logger: pino({ level: 'silent' }),
+    });
+    const decisions: EntryDecision[] = [];
+    const verdicts: string[] = [];
+    pipeline.on('decision', (d) => decisions.push(d));
+    pipeline.on('frame', (r) => verdicts.push(r.verdict.kind));
+    await pipeline.start();
+    // the recogniser seeing frame i+1 means frame i went all the way through the door
+    for (let i = 0; i < 5; i++) {
+      pipeline.offer({ width: 1, height: 1, data: Uint8Array.of(i, 0, 0) });
+      await until(() => rec.seen === i + 1, 1000, 'frame');
+    }
+    await pipeline.stop();
+    expect(verdicts).toEqual(['candidate', 'spoof', 'spoof', 'spoof', 'candidate']);
+    expect(decisions.map((d) => d.decision)).toEqual(['spoof']);
+    expect(decisions.some((d) => d.unlocked)).toBe(false);
+    expect(pulses).toEqual([]);
+  });
+});
