@@ -45,13 +45,15 @@ export interface HeartbeatReading {
   behindLong: boolean;
   /** It believes the ledger holds rows of it that the ledger does not (restored from an older backup). */
   ahead: boolean;
+  /** It has applied village seqs the ledger has not handed out (restored from an older backup). */
+  streamAhead: boolean;
 }
 
 export function readHeartbeat(rec: Pick<StoreRecord, 'behindSince' | 'contiguousSeq'>, villageSeq: number, hb: Heartbeat, now: Date, behindAfterMs: number): HeartbeatReading {
   let behindSince = hb.inbound_seq < villageSeq ? rec.behindSince ?? now.toISOString() : null;
   const behindLong = behindSince !== null && now.getTime() - Date.parse(behindSince) >= behindAfterMs;
   if (behindLong) behindSince = now.toISOString();
-  return { behindSince, behindLong, ahead: hb.last_acked_seq > rec.contiguousSeq };
+  return { behindSince, behindLong, ahead: hb.last_acked_seq > rec.contiguousSeq, streamAhead: hb.inbound_seq > villageSeq };
 }
 
 export interface HeartbeatRecord extends StoreAddr {

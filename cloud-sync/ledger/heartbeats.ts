@@ -11,6 +11,7 @@ import { signControl, type SigningKey } from '../protocol/sign.ts';
 import { storeTopic } from '../protocol/topics.ts';
 import { addrKey, everyStore, readHeartbeat, recordControl, storesAt, type HeartbeatRecord, type PresenceRecord } from './control.ts';
 import type { SqlDb } from './sql.ts';
+import { raiseVillageSeq } from './tables.ts';
 
 export interface HeartbeatDeps {
   db: SqlDb;
@@ -54,11 +55,22 @@ export async function answerHeartbeats(d: HeartbeatDeps, presence: PresenceRecor
       d.log.warn({ village, store, inbound_seq: hb.inbound_seq, village_seq: rec.villageSeq }, 'store is behind the village stream; sending it the stream / 门店落后于村数据流，正在补发');
       heal.push({ village, store, from: hb.inbound_seq });
     }
+    if (r.streamAhead) {
+      // The ledger was restored from an older backup: the seqs it hands out again are ones this
+      // store applied already, and it would refuse every new event as replayed. The stream moves
+      // past what the store holds, and the store is sent the village as it stands (a snapshot:
+      // no deltas cross the skipped seqs).
+      d.counters.ahead++;
+      d.log.error({ village, store, inbound_seq: hb.inbound_seq, village_seq: rec.villageSeq }, 'store has applied village events the ledger has not handed out (the ledger restored from an older backup?); moving the stream past them and sending the store a snapshot / 门店已应用村账本尚未发出的事件（村账本是否从旧备份恢复？）；数据流序号跳过这些事件，并向门店发送快照');
+      rec.villageSeq = await raiseVillageSeq(d.db, village, hb.inbound_seq + 1);
+      for (const other of recs.values()) if (other.village === village) other.villageSeq = rec.villageSeq;
+      heal.push({ village, store, from: hb.inbound_seq });
+    }
     if (r.ahead) {
       d.counters.ahead++;
       d.log.error({ village, store, last_acked_seq: hb.last_acked_seq, contiguous_seq: rec.contiguousSeq }, 'store has acknowledged rows the ledger does not hold; asking it to resend / 门店已确认的记录村账本没有，要求重发');
     }
-    const heals = (records.get(k)?.heals ?? 0) + (r.behindLong || r.ahead ? 1 : 0);
+    const heals = (records.get(k)?.heals ?? 0) + (r.behindLong || r.ahead || r.streamAhead ? 1 : 0);
     records.set(k, { village, store, hb, behindSince: r.behindSince, heals });
     beats.push({ village, store, beat: signControl({ village_seq: rec.villageSeq, contiguous_seq: rec.contiguousSeq, reason: 'heartbeat', answers: hb.at }, { village, store }, d.key) });
   }

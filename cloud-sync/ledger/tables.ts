@@ -33,6 +33,16 @@ export async function appendEvent(tx: SqlDb, village: string, kind: Exclude<Enve
   return env;
 }
 
+/**
+ * The village stream moves on to at least `seq` (never back): for a ledger restored from an older
+ * backup whose stores have applied seqs it hands out again. The seqs skipped hold no event, so
+ * deltas across them fall back to a snapshot (`planDeltas`). Returns the village's seq now.
+ */
+export async function raiseVillageSeq(db: SqlDb, village: string, seq: number): Promise<number> {
+  await db.run('UPDATE villages SET next_seq = $2 WHERE id = $1 AND next_seq < $2', [village, seq + 1]);
+  return villageSeq(db, village);
+}
+
 export async function villageSeq(db: SqlDb, village: string): Promise<number> {
   const r = await db.query<{ seq: number | string }>('SELECT next_seq - 1 AS seq FROM villages WHERE id = $1', [village]);
   return r.length === 0 ? 0 : Number(r[0]!.seq);
