@@ -127,6 +127,10 @@ export class InboundStream {
           c.seen.add(e.seq);
           return [{ kind: 'overlap', seq: e.seq, why: `seq ${e.seq} is in the snapshot at ${c.to}` }];
         }
+        // A signed entry event at a seq applied here, with an entry this store does not hold, is
+        // no copy of what it applied: the ledger's stream forked (restored from an older backup,
+        // it hands out seqs again). Refused all the same; the store asks for the village as it is.
+        if (from === 'events' && (e.kind === 'entry' || e.kind === 'entries') && !changesNothing(this.deps.db(), e)) this.deps.onResyncWanted();
         return [this.refuse('replayed', `seq ${e.seq} ≤ ${last}`)];
       }
       case 'gap':
