@@ -13,7 +13,8 @@ import { addVillager, getVillager } from '../../edge/ledger/villagers.ts';
 import { countOutbox, pendingOutbox } from '../../edge/ledger/outbox.ts';
 import { outboxRolledBackAt, touchContact } from '../../edge/ledger/sync-state.ts';
 import { balanceOf } from '../../cloud-sync/ledger/tables.ts';
-import { brokerKind, ledgerDbKind, startRig, uid, waitFor, type Rig, type TestStore } from '../../harness/sync/rig.ts';
+import { brokerKind, ledgerDbKind, startRig, waitFor, type Rig, type TestStore } from '../../harness/sync/rig.ts';
+import type { SyncConfig } from '../../cloud-sync/agent/config.ts';
 import { stockStore, visit } from './shop.ts';
 
 const at = () => new Date().toISOString();
@@ -29,9 +30,9 @@ describe(`a store whose ledger file went back in time (${brokerKind} + ${ledgerD
     await rig.close();
   });
 
-  /** Store `s` with zhang's award of 100 applied, at the ledger and here. */
-  async function storeWithAward(): Promise<TestStore> {
-    const s = await rig.addStore();
+  /** Store `s` (with `over` in its sync config) with zhang's award of 100 applied, at the ledger and here. */
+  async function storeWithAward(over: Partial<SyncConfig> = {}): Promise<TestStore> {
+    const s = await rig.addStore(undefined, over);
     await waitFor('the store online', () => s.agent.state().connected);
     await rig.ledger.putVillager({ id: 'zhang', name: '张三', village: rig.village, status: 'active' });
     await rig.ledger.award(rig.village, { id: 'aw-1', villager: 'zhang', kind: 'award', points: 100, reason: '打扫卫生', created_at: at() });
@@ -163,11 +164,7 @@ describe(`a store whose ledger file went back in time (${brokerKind} + ${ledgerD
 
   for (const [batchSize, sales] of [[2, 6], [100, 80]] as const) {
     it(`rows moved after a clash never take a seq still in flight, and rows of later batches are not sent twice (batches of ${batchSize}, ${sales} sales)`, async () => {
-      const s = await rig.addStore(uid('s'), { batch_size: batchSize });
-      await waitFor('the store online', () => s.agent.state().connected);
-      await rig.ledger.putVillager({ id: 'zhang', name: '张三', village: rig.village, status: 'active' });
-      await rig.ledger.award(rig.village, { id: 'aw-1', villager: 'zhang', kind: 'award', points: 100, reason: '打扫卫生', created_at: at() });
-      await waitFor('the award at the store', () => getVillager(s.db, 'zhang')?.balance === 100);
+      const s = await storeWithAward({ batch_size: batchSize });
       for (let i = 1; i <= 3; i++) redeem(s, `old-${i}`, 1);
       await waitFor('the store drained', () => countOutbox(s.db).pending === 0);
       await waitFor('the old sales at the ledger', async () => (await balanceOf(rig.ledgerDb, 'zhang')) === 97);
