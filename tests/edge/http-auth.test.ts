@@ -3,7 +3,7 @@
  * and its lockout, sessions, CSRF, the refusals (no session → 401 or a redirect, no CSRF →
  * 403), the security headers, and the first actions with their audit records.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
 import { buildApp, type App } from '../../edge/http/app.ts';
 import { HealthBoard } from '../../edge/parts.ts';
@@ -13,6 +13,28 @@ import { listAudit } from '../../edge/ledger/audit.ts';
 import { MAX_FAILED_LOGINS, LOGIN_RATE_PER_MINUTE } from '../../edge/http/auth-routes.ts';
 import { tempLedger } from '../ledger/helpers.ts';
 import { as, createAccount, signIn, TEST_AUTH, TEST_PASSWORD } from './admin-auth.ts';
+import type * as Passwords from '../../lib/passwords.ts';
+
+/**
+ * A password check this test holds open (`gate.password` checked, then held until `gate.release`):
+ * the race "a lock set while the right password is checked" made certain rather than left to the
+ * machine's timing (it failed once under a loaded full run). Every other check passes through.
+ */
+const gate = vi.hoisted(() => ({ password: undefined as string | undefined, held: undefined as Promise<void> | undefined, started: false }));
+vi.mock('../../lib/passwords.ts', async (importOriginal) => {
+  const real = await importOriginal<typeof Passwords>();
+  return {
+    ...real,
+    verifyPassword: async (password: string, stored: string) => {
+      const ok = await real.verifyPassword(password, stored);
+      if (gate.held && password === gate.password) {
+        gate.started = true;
+        await gate.held;
+      }
+      return ok;
+    },
+  };
+});
 
 const ledgers: Array<ReturnType<typeof tempLedger>> = [];
 const apps: App[] = [];
@@ -187,13 +209,25 @@ describe('login', () => {
     await createAccount(db);
     const me = await app.inject('/api/me');
     const headers = { cookie: cookieOf(me), 'x-csrf-token': me.json().csrf_token };
-    const right = app.inject({ method: 'POST', url: '/login', headers, payload: { username: 'wang', password: TEST_PASSWORD } });
-    const wrong = Array.from({ length: MAX_FAILED_LOGINS }, (_, i) => app.inject({ method: 'POST', url: '/login', headers, payload: { username: 'wang', password: `wrong-${i}` } }));
-    const [r, ...w] = await Promise.all([right, ...wrong]);
-    // the right one counted first; the wrong ones after it reached the lock while it was checked
-    expect(w.map((x) => x.statusCode).filter((c) => c === 401).length).toBeLessThanOrEqual(MAX_FAILED_LOGINS);
-    expect(r!.statusCode).toBe(423);
-    expect(getAdminAccount(db, 'wang')!.lockedUntil).not.toBeNull();
+    let release: () => void = () => undefined;
+    gate.password = TEST_PASSWORD;
+    gate.held = new Promise<void>((resolve) => (release = resolve));
+    try {
+      const right = app.inject({ method: 'POST', url: '/login', headers, payload: { username: 'wang', password: TEST_PASSWORD } });
+      // the right one counted and its check under way, then the wrong ones reach the lock meanwhile
+      await waitUntil(() => gate.started);
+      const w = await Promise.all(Array.from({ length: MAX_FAILED_LOGINS }, (_, i) => app.inject({ method: 'POST', url: '/login', headers, payload: { username: 'wang', password: `wrong-${i}` } })));
+      expect(w.map((x) => x.statusCode).filter((c) => c === 401).length).toBeLessThanOrEqual(MAX_FAILED_LOGINS);
+      expect(getAdminAccount(db, 'wang')!.lockedUntil).not.toBeNull();
+      release();
+      expect((await right).statusCode).toBe(423);
+      expect(getAdminAccount(db, 'wang')!.lockedUntil).not.toBeNull();
+    } finally {
+      release();
+      gate.held = undefined;
+      gate.password = undefined;
+      gate.started = false;
+    }
   });
 
   it(`limits attempts per address: the ${LOGIN_RATE_PER_MINUTE + 1}th in a minute is a bilingual 429`, async () => {
@@ -375,3 +409,12 @@ describe('accounts', () => {
     expect(getAdminAccount(db, 'zhou')).toMatchObject({ role: 'maintainer' });
   });
 });
+
+/** Polls `cond` until true (a bound, not a guess: passing runs return at once). */
+async function waitUntil(cond: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error('timed out waiting for the password check to start');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
