@@ -161,9 +161,12 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
         if (row.seq > c + 1) res.gaps++;
         else if (row.seq === c + 1) c++;
         h.add(row.seq);
-        if (row.topic === 'entry' && checkers.wireEntry.Check(row.payload) && holdsNul(row.payload)) res.unapplied.push({ id: row.id, why: 'nul' });
-        else if (row.topic === 'entry' && checkers.wireEntry.Check(row.payload)) {
+        if (row.topic === 'entry' && checkers.wireEntry.Check(row.payload)) {
           const w = row.payload;
+          if (holdsNul(w)) {
+            res.unapplied.push({ id: row.id, why: 'nul' });
+            continue;
+          }
           // An entry id already in an earlier batch of this transaction is not new here either;
           // with other content it is a clash, as it would be against one already in the table.
           const first = seen.get(w.id);
