@@ -59,10 +59,11 @@ export async function answerHeartbeats(d: HeartbeatDeps, presence: PresenceRecor
       // The ledger was restored from an older backup: the seqs it hands out again are ones this
       // store applied already, and it would refuse every new event as replayed. The stream moves
       // past what the store holds, and the store is sent the village as it stands (a snapshot:
-      // no deltas cross the skipped seqs).
-      d.counters.ahead++;
+      // no deltas cross the skipped seqs). Counted once the move is committed: whoever reads the
+      // counter (a test, /metrics) may read the stream's new seq at once.
       d.log.error({ village, store, inbound_seq: hb.inbound_seq, village_seq: rec.villageSeq }, 'store has applied village events the ledger has not handed out (the ledger restored from an older backup?); moving the stream past them and sending the store a snapshot / 门店已应用村账本尚未发出的事件（村账本是否从旧备份恢复？）；数据流序号跳过这些事件，并向门店发送快照');
       rec.villageSeq = await raiseVillageSeq(d.db, village, hb.inbound_seq + 1);
+      d.counters.ahead++;
       for (const other of recs.values()) if (other.village === village) other.villageSeq = rec.villageSeq;
       heal.push({ village, store, from: hb.inbound_seq });
     }
