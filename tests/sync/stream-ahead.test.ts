@@ -4,7 +4,7 @@
  * the restore would never reach it. The ledger sees it in the store's heartbeat (inbound_seq above
  * the village seq), moves the stream past it and sends the store the village as it stands.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, it } from 'vitest';
 import { inboundSeq } from '../../edge/ledger/sync-state.ts';
 import { getVillager } from '../../edge/ledger/villagers.ts';
 import { villageSeq } from '../../cloud-sync/ledger/tables.ts';
