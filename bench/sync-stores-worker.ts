@@ -33,7 +33,7 @@ const data = threadData<StoresWorkerData>();
 // loader thread all threads share) took seconds. One throwaway connection loads them before
 // the drain is timed.
 const warm = new SyncMqtt({ url: data.brokerUrl, clientId: uid('warm-'), persistentSession: false });
-const connected = new Promise<void>((resolve) => warm.once('connect', resolve));
+const connected = new Promise<void>((resolve) => warm.once('connect', () => resolve()));
 warm.start([]);
 await connected;
 await warm.publish(`bench/${uid('warm')}`, 'warm');

@@ -106,7 +106,7 @@ const COLD = !process.argv.includes('--offline');
  */
 async function rawQos1(url: string, n: number, inFlight = 100): Promise<number> {
   const m = new SyncMqtt({ url, clientId: uid('raw-'), persistentSession: false });
-  const up = new Promise<void>((resolve) => m.once('connect', resolve));
+  const up = new Promise<void>((resolve) => m.once('connect', () => resolve()));
   m.start([]);
   await up;
   const topic = `bench/${uid('raw')}`;

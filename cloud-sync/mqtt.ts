@@ -52,7 +52,8 @@ export interface MqttOptions {
 }
 
 export interface SyncMqttEvents {
-  connect: [];
+  /** `sessionPresent`: the broker resumed this client's session (what was queued for it, and for others, is likely kept). */
+  connect: [sessionPresent: boolean];
   disconnect: [];
   message: [topic: string, payload: Buffer];
 }
@@ -157,9 +158,9 @@ export class SyncMqtt extends EventEmitter<SyncMqttEvents> {
       if ((!ack.sessionPresent || !this.subscribed) && this.subscriptions.length > 0) {
         client.subscribe(this.subscriptions, { qos: 1 }, (err) => {
           if (!err) this.subscribed = true;
-          this.emit('connect');
+          this.emit('connect', ack.sessionPresent);
         });
-      } else this.emit('connect');
+      } else this.emit('connect', ack.sessionPresent);
     });
     client.on('close', () => {
       if (o.dropUnackedOnClose) for (const id of Object.keys(client.outgoing)) client.removeOutgoingMessage(Number(id));

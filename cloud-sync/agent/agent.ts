@@ -83,6 +83,8 @@ export class SyncAgent implements Part {
   /** Batches are numbered as sent; the ledger handles them in order, so an ack for a later one means an earlier one was lost. */
   private sendNo = 0;
   private ackedSendNo = 0;
+  /** The last send before this connection if the broker lost our session (and the ledger's with it); else 0. */
+  private lostWithSession = 0;
   private lastAckAt = 0;
   private timers: NodeJS.Timeout[] = [];
   private draining = false;
@@ -134,7 +136,7 @@ export class SyncAgent implements Part {
       url: c.broker_url, clientId: storeClientId(address), username: c.username, password: c.password,
       caFile: c.ca_file, certFile: c.cert_file, keyFile: c.key_file, will: { topic: status, payload: STATUS_OFFLINE }, persistentSession: true, freshSessionAtStart: true, reconnectMs: c.reconnect_ms,
     });
-    this.mqtt.on('connect', () => this.onConnect());
+    this.mqtt.on('connect', (sessionPresent) => this.onConnect(sessionPresent));
     this.mqtt.on('disconnect', () => this.report());
     this.mqtt.on('message', (topic, payload) => this.onMessage(topic, payload));
     this.mqtt.start(storeSubscriptions(address));
@@ -170,10 +172,11 @@ export class SyncAgent implements Part {
     void this.drain();
   }
 
-  private onConnect(): void {
+  private onConnect(sessionPresent: boolean): void {
     const mqtt = this.mqtt;
     if (!mqtt) return;
-    trace(this.deps.address.store, 'connect', { inflight: this.inflight.size });
+    trace(this.deps.address.store, 'connect', { inflight: this.inflight.size, sessionPresent });
+    this.lostWithSession = sessionPresent ? 0 : this.sendNo;
     void mqtt.publish(storeTopic(this.deps.address, 'status'), STATUS_ONLINE, { retain: true });
     this.ops.onConnect();
     // Whatever was in flight may have died with the broker. A heartbeat now brings the ledger's
@@ -272,10 +275,14 @@ export class SyncAgent implements Part {
       // Behind the stream for offline_after_s counts as offline too (edge/ledger/sync-state.ts).
       noteVillageSeq(db, beat.village_seq, at);
     });
+    // A greeting after the broker lost our session (and the ledger's, with the rows queued for
+    // it): what we sent before this connection and the ledger lacks goes again now, ahead of the
+    // heartbeat below, not a beat's round trip later. A copy of a greeting sends copies at most.
+    const answered = fresh ? this.heartbeats.answer(beat.answers!) : kind === 'greeting' ? this.lostWithSession : 0;
+    if (kind === 'greeting') this.lostWithSession = 0;
+    if (applyBeat(this.inflight, beat.contiguous_seq, answered)) void this.drain();
     // A greeting answers nothing: our heartbeat now gets a beat that does.
     if (beat.reason === 'online') void this.heartbeat();
-    const answered = fresh ? this.heartbeats.answer(beat.answers!) : 0;
-    if (applyBeat(this.inflight, beat.contiguous_seq, answered)) void this.drain();
   }
 
   /** Rows the ledger lost after acknowledging them: sent again as they are, not tracked in flight. */

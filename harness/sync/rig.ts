@@ -66,7 +66,7 @@ export async function discardSessions(url: string, clientIds: Iterable<string>, 
     const m = new SyncMqtt({ url, clientId, persistentSession: false, reconnectMs: 100 });
     let timer: NodeJS.Timeout | undefined;
     const up = new Promise<void>((resolve, reject) => {
-      m.once('connect', resolve);
+      m.once('connect', () => resolve());
       timer = setTimeout(() => reject(new Error(`cannot reach the broker at ${url} to discard the session of ${clientId}`)), 10_000);
     });
     m.start([]);
@@ -163,7 +163,7 @@ export async function startBroker(): Promise<Broker> {
 /** A bare MQTT client on the rig's broker, for a test to publish what a store or the ledger would. */
 export async function publisher(rig: { broker: Broker }): Promise<SyncMqtt> {
   const m = new SyncMqtt({ url: rig.broker.url, clientId: uid('test-'), persistentSession: false });
-  const up = new Promise<void>((resolve) => m.once('connect', resolve));
+  const up = new Promise<void>((resolve) => m.once('connect', () => resolve()));
   m.start([]);
   await up;
   return m;
@@ -222,6 +222,8 @@ export interface Rig {
   /** The ledger service again, over the same database and broker session; `clock` for a simulated time. */
   startLedger(clock?: () => Date): void;
   village: string;
+  /** The village ledger's MQTT client id (its broker session). */
+  ledgerClientId: string;
   ledgerKey: ReturnType<typeof newKeyPair>;
   stores: TestStore[];
   /** `clock`: the store agent's time (a simulated day); the real one by default. */
@@ -256,7 +258,7 @@ export async function startRig(opts: { ledger?: Pick<LedgerServiceOptions, 'maxD
   ledger.start();
   const stores: TestStore[] = [];
   const rig: Rig = {
-    broker, ledgerDb, village, ledgerKey, stores,
+    broker, ledgerDb, village, ledgerClientId, ledgerKey, stores,
     get ledger() {
       if (!ledger) throw new Error('the village ledger is stopped');
       return ledger;

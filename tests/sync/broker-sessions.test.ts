@@ -14,7 +14,7 @@ async function listen(url: string, clientId: string, topic: string, persistentSe
   const got: string[] = [];
   const m = new SyncMqtt({ url, clientId, persistentSession, reconnectMs: 100 });
   m.on('message', (_t, p) => got.push(p.toString()));
-  const up = new Promise<void>((resolve) => m.once('connect', resolve));
+  const up = new Promise<void>((resolve) => m.once('connect', () => resolve()));
   m.start([topic]);
   await up;
   return { got, stop: () => m.stop() };

@@ -135,7 +135,7 @@ describe(`catching up: deltas, snapshots, heartbeats (${brokerKind} + ${ledgerDb
     await waitFor('the store has the villager', () => inboundSeq(s.db) >= 1);
     const requests: SnapshotRequest[] = [];
     const watch = new SyncMqtt({ url: rig.broker.url, clientId: uid('watch-'), persistentSession: false });
-    const watching = new Promise<void>((resolve) => watch.once('connect', resolve));
+    const watching = new Promise<void>((resolve) => watch.once('connect', () => resolve()));
     watch.on('message', (_t, payload) => requests.push(JSON.parse(payload.toString()) as SnapshotRequest));
     watch.start([storeTopic({ village: rig.village, store: s.id }, 'up/snapshot-request')]);
     await watching;

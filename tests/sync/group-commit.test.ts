@@ -139,7 +139,7 @@ describe(`a row batch the ledger's database refuses (${brokerKind} + ${ledgerDbK
     const acks: string[] = [];
     const listener = new SyncMqtt({ url: rig.broker.url, clientId: uid('test-'), persistentSession: false });
     listener.on('message', (_t, p) => acks.push(...(JSON.parse(p.toString()) as { ids: string[] }).ids));
-    const subscribed = new Promise<void>((resolve) => listener.once('connect', resolve));
+    const subscribed = new Promise<void>((resolve) => listener.once('connect', () => resolve()));
     listener.start([storeTopic({ village: rig.village, store: s.id }, 'down/ack')]);
     await subscribed;
     const send = (seqs: number[]) => m.publish(storeTopic({ village: rig.village, store: s.id }, 'up/rows'), JSON.stringify(signEnvelope({

@@ -38,7 +38,7 @@ async function watchRows(rig: Rig, stores: TestStore[]): Promise<{ firstSent: Ma
       firstSent.get(env.value.store ?? '')?.push(r.seq);
     }
   });
-  const up = new Promise<void>((resolve) => m.once('connect', resolve));
+  const up = new Promise<void>((resolve) => m.once('connect', () => resolve()));
   m.start(stores.map((s) => storeTopic({ village: rig.village, store: s.id }, 'up/rows')));
   await up;
   return { firstSent, stop: () => m.stop() };

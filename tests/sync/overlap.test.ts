@@ -125,7 +125,7 @@ describe(`two answers to a store's two requests, the later one older (${brokerKi
 
     let asks = 0;
     const watch = new SyncMqtt({ url: rig.broker.url, clientId: uid('watch-'), persistentSession: false });
-    const watching = new Promise<void>((resolve) => watch.once('connect', resolve));
+    const watching = new Promise<void>((resolve) => watch.once('connect', () => resolve()));
     watch.on('message', () => asks++);
     watch.start([storeTopic(address, 'up/snapshot-request')]);
     await watching;

@@ -32,7 +32,7 @@ describe(`replayed beats and acks (${brokerKind} + ${ledgerDbKind})`, () => {
       if (topic === storeTopic(address, 'down/beat') && (JSON.parse(payload.toString()) as { answers?: string }).answers !== undefined) beat = Buffer.from(payload);
       if (topic === storeTopic(address, 'down/ack')) ack ??= Buffer.from(payload);
     });
-    const up = new Promise<void>((r) => spy.once('connect', r));
+    const up = new Promise<void>((r) => spy.once('connect', () => r()));
     spy.start([storeTopic(address, 'down/beat'), storeTopic(address, 'down/ack')]);
     await up;
 

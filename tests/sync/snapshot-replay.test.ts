@@ -28,7 +28,7 @@ describe(`a snapshot replayed (${brokerKind} + ${ledgerDbKind})`, () => {
     const spy = new SyncMqtt({ url: rig.broker.url, clientId: uid('spy-'), persistentSession: false });
     let snap: Buffer | undefined;
     spy.on('message', (_t, p) => { snap ??= Buffer.from(p); });
-    const up = new Promise<void>((r) => spy.once('connect', r));
+    const up = new Promise<void>((r) => spy.once('connect', () => r()));
     spy.start([storeTopic(address, 'down/snapshot')]);
     await up;
     const s = await rig.addStore(name);
