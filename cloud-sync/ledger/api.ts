@@ -30,6 +30,7 @@ import { registerVillagerRoutes } from './governance/villager-routes.ts';
 import { qrIssuer } from './governance/qr.ts';
 import { registerPageLogin, registerPages, SESSION_COOKIE } from './web/pages.ts';
 import { registerBoardRoutes } from './board/routes.ts';
+import { registerCatalogueRoutes } from './catalogue-routes.ts';
 import { registerStaffRoutes, STAFF_COOKIE } from './staff/routes.ts';
 import { sessionAccount, type StaffAccount } from './staff/accounts.ts';
 import { registerStoreAlarmRoutes } from './store-alarm-routes.ts';
@@ -246,6 +247,7 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
   registerVillagerRoutes(app, { ...gov, qr: deps.qrKey ? qrIssuer(deps.qrKey, deps.qrLifetimeS) : undefined });
   registerPages(app, { ...gov, sessionCookie, csrfFor: (reply, session) => reply.generateCsrf({ userInfo: sha(session).toString('base64url') }) });
   registerBoardRoutes(app, { ...gov, board: deps.board });
+  registerCatalogueRoutes(app, gov);
   // In a child context, so the rate limit (a plugin that marks routes as they are added) is loaded first.
   void app.register(async (scope) => {
     registerStaffRoutes(scope, { ...gov, setupToken: deps.setupToken, villagerCookie: SESSION_COOKIE, csrfFor: (reply, session) => reply.generateCsrf({ userInfo: sha(session).toString('base64url') }) });

@@ -10,6 +10,7 @@
  * tell, its messages are still handled in the order it sent them.
  */
 import type { SqlDb } from './sql.ts';
+import { putCatalogueProduct } from './catalogue.ts';
 import { SyncMqtt, type MqttOptions } from '../mqtt.ts';
 import { checkers, decode, type Ack, type Heartbeat, type SnapshotRequest, type Envelope, type EntryBody, type VillagerBody, type CommandBody, type ProductBody } from '../protocol/payloads.ts';
 import { signControl, type SigningKey } from '../protocol/sign.ts';
@@ -164,7 +165,7 @@ export class LedgerService {
     return this.publishEvent(await upsertVillager(this.opts.db, v, this.signer, this.clock()));
   }
 
-  /** Commands and catalogue changes: events with no table of their own beyond the stream. */
+  /** Commands and catalogue changes; a product is also recorded in the catalogue (catalogue.ts), in the event's transaction. */
   async publishOnStream(village: string, kind: 'command' | 'product', body: CommandBody | ProductBody): Promise<boolean> {
     const c = body as CommandBody;
     // A villager's status is the village's: a store that applies a block sends it back as its own
@@ -179,7 +180,10 @@ export class LedgerService {
       await setVillagerStatus(this.opts.db, village, c.villager, c.command === 'block' ? 'blocked' : 'active', this.clock());
     }
     const now = this.clock();
-    const event = await this.opts.db.transaction((tx) => appendEvent(tx, village, kind, `${kind}:${now.getTime()}:${Math.random().toString(36).slice(2, 10)}`, body, this.signer, now));
+    const event = await this.opts.db.transaction(async (tx) => {
+      if (kind === 'product') await putCatalogueProduct(tx, village, body as ProductBody, now.toISOString());
+      return appendEvent(tx, village, kind, `${kind}:${now.getTime()}:${Math.random().toString(36).slice(2, 10)}`, body, this.signer, now);
+    });
     return this.publishEvent(event);
   }
 

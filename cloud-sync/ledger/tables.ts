@@ -5,6 +5,7 @@
  */
 import { EdgeError, ErrorCode } from '../../edge/errors.ts';
 import type { SqlDb } from './sql.ts';
+import { villageCatalogue } from './catalogue.ts';
 import type { EntryBody, Envelope, EnvelopeKind, SnapshotBody, VillagerBody } from '../protocol/payloads.ts';
 import { signEnvelope, type SigningKey } from '../protocol/sign.ts';
 
@@ -135,7 +136,8 @@ export async function villageSnapshot(db: SqlDb, village: string): Promise<{ seq
       'SELECT id, villager_id AS villager, kind, points, reference, reason, created_at FROM entries WHERE village = $1 ORDER BY seq',
       [village],
     );
-    return { seq, body: { villagers, entries: entries.map((e) => ({ ...e, points: Number(e.points) })) } };
+    const products = await villageCatalogue(tx, village);
+    return { seq, body: { villagers, entries: entries.map((e) => ({ ...e, points: Number(e.points) })), ...(products.length > 0 ? { products } : {}) } };
   });
 }
 

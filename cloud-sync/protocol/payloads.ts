@@ -88,9 +88,18 @@ export const CommandBodySchema = Type.Object({
 }, { additionalProperties: false });
 export type CommandBody = Static<typeof CommandBodySchema>;
 
+/** A product of the village's catalogue as a snapshot carries it: when the village last published it. */
+export const SnapshotProductSchema = Type.Object({ ...ProductBodySchema.properties, updated_at: Time }, { additionalProperties: false });
+export type SnapshotProduct = Static<typeof SnapshotProductSchema>;
+
 export const SnapshotBodySchema = Type.Object({
   villagers: Type.Array(VillagerBodySchema, { maxItems: 100_000 }),
   entries: Type.Array(EntryBodySchema, { maxItems: 1_000_000 }),
+  /**
+   * The catalogue the village published at the ledger (cloud-sync/ledger/catalogue.ts). Absent
+   * when it has published none, so a store older than the field is still brought level there.
+   */
+  products: Type.Optional(Type.Array(SnapshotProductSchema, { maxItems: 10_000 })),
 }, { additionalProperties: false });
 export type SnapshotBody = Static<typeof SnapshotBodySchema>;
 

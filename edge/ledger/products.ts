@@ -75,6 +75,33 @@ export function upsertProduct(db: Db, input: Omit<Product, 'active'> & { active?
   return p;
 }
 
+/** A product of the village's catalogue as a ledger snapshot carries it (cloud-sync/ledger/catalogue.ts). */
+export interface CatalogueProduct { sku: string; name: string; price: number; unit_g: number; tolerance_g: number; active: boolean; updated_at: string }
+
+/**
+ * The village's catalogue from a ledger snapshot, inside the snapshot's transaction. Latest by
+ * time, as a villager's status: a product the village published after the store last changed it
+ * replaces the store's; one the store changed since (its admin page, at its clock) stands. Like
+ * the stream's `product` events, applied as the village sent it (no weighing limits: binding a
+ * slot checks) and not sent back up. Returns how many products it changed.
+ */
+export function applyCatalogue(db: Db, products: readonly CatalogueProduct[]): number {
+  const checked = products.map((c) => ({ ...validateProduct({ sku: c.sku, name: c.name, price: c.price, unitG: c.unit_g, toleranceG: c.tolerance_g, active: c.active }), at: c.updated_at }));
+  const localAt = cachedStatement(db, 'SELECT updated_at FROM products WHERE sku = ?').pluck();
+  const put = cachedStatement(db,
+    `INSERT INTO products (sku, name, price, unit_g, tolerance_g, active, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (sku) DO UPDATE SET name = excluded.name, price = excluded.price, unit_g = excluded.unit_g,
+       tolerance_g = excluded.tolerance_g, active = excluded.active, updated_at = excluded.updated_at`);
+  let changed = 0;
+  for (const p of checked) {
+    const local = localAt.get(p.sku) as string | undefined;
+    if (local !== undefined && !(Date.parse(local) < Date.parse(p.at))) continue;
+    put.run(p.sku, p.name, p.price, p.unitG, p.toleranceG, p.active ? 1 : 0, p.at);
+    changed++;
+  }
+  return changed;
+}
+
 export function getProduct(db: Db, sku: string): Product | undefined {
   const r = cachedStatement(db, 'SELECT * FROM products WHERE sku = ?').get(sku) as ProductRow | undefined;
   return r ? productFromRow(r) : undefined;

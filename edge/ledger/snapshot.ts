@@ -7,14 +7,17 @@ import { cachedStatement, inTransaction, type Db } from './db.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { getEntry, repayDebt, validateNewEntry, type EntryKind, type LedgerRules } from './entries.ts';
 import { checkVillagerId } from './villagers.ts';
+import { applyCatalogue, type CatalogueProduct } from './products.ts';
 import { iso, systemClock, type Clock } from './time.ts';
 
 export interface Snapshot {
   villagers: { id: string; name: string; village: string; status?: 'active' | 'blocked' | 'left' }[];
   entries: { id: string; villager: string; kind: EntryKind; points: number; reference?: string | null; reason?: string | null; created_at: string }[];
+  /** The village's catalogue at the ledger (absent: it published none). */
+  products?: CatalogueProduct[];
 }
 
-export function applySnapshot(db: Db, snap: Snapshot, rules: LedgerRules, clock: Clock = systemClock): { villagers: number; applied: number; duplicates: number; debtRepaid: number } {
+export function applySnapshot(db: Db, snap: Snapshot, rules: LedgerRules, clock: Clock = systemClock): { villagers: number; applied: number; duplicates: number; debtRepaid: number; products: number } {
   const at = iso(clock);
   // Validate everything first: a bad row must not leave half a snapshot behind.
   for (const [i, e] of snap.entries.entries()) {
@@ -79,7 +82,8 @@ export function applySnapshot(db: Db, snap: Snapshot, rules: LedgerRules, clock:
     for (const [id, earning] of lastEarning) {
       if (repayDebt(db, id, getEntry(db, earning)!, rules, at)) debtRepaid++;
     }
-    return { villagers: snap.villagers.length, applied, duplicates, debtRepaid };
+    const products = snap.products ? applyCatalogue(db, snap.products) : 0;
+    return { villagers: snap.villagers.length, applied, duplicates, debtRepaid, products };
   });
 }
 

@@ -1,0 +1,130 @@
+/**
+ * The village's catalogue reaches a store brought level by a snapshot. Products and prices used
+ * to exist only as `product` events on the stream, so a new store (or a resync, or a store too
+ * far behind for deltas) never saw a price change it jumped over and charged the old price.
+ * The ledger now keeps the catalogue (cloud-sync/ledger/catalogue.ts) and a snapshot carries it;
+ * the store applies it latest by time, so a later change made at the store stands.
+ */
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { silentLogger } from '../../edge/log.ts';
+import { applySnapshot } from '../../edge/ledger/snapshot.ts';
+import { getProduct, upsertProduct } from '../../edge/ledger/products.ts';
+import { pendingOutbox } from '../../edge/ledger/outbox.ts';
+import { getVillager } from '../../edge/ledger/villagers.ts';
+import { buildLedgerApi } from '../../cloud-sync/ledger/api.ts';
+import { LedgerService } from '../../cloud-sync/ledger/service.ts';
+import { villageSeq, villageSnapshot } from '../../cloud-sync/ledger/tables.ts';
+import { checkers } from '../../cloud-sync/protocol/payloads.ts';
+import { newKeyPair, privateEd25519 } from '../../cloud-sync/protocol/sign.ts';
+import type { SqlDb } from '../../cloud-sync/ledger/sql.ts';
+import { brokerKind, ledgerDbKind, startRig, tempLedgerDb, uid, waitFor, type Rig } from '../../harness/sync/rig.ts';
+import { tempLedger } from '../ledger/helpers.ts';
+
+const oil = { sku: 'oil-5l', name: '花生油 5L', price: 60, unit_g: 4600, tolerance_g: 100, active: true };
+
+describe(`the catalogue in a snapshot (${brokerKind} + ${ledgerDbKind})`, () => {
+  let rig: Rig;
+  beforeEach(async () => { rig = await startRig(); });
+  afterEach(async () => { await rig.close(); });
+
+  it('a store added after two price changes has the latest price; a resync keeps a later change made at the store', async () => {
+    await rig.ledger.putVillager({ id: 'li', name: '李四', village: rig.village });
+    await rig.ledger.publishOnStream(rig.village, 'product', oil);
+    await rig.ledger.publishOnStream(rig.village, 'product', { ...oil, price: 55 });
+    const s = await rig.addStore();
+    await waitFor('the new store brought level by a snapshot', () => getProduct(s.db, oil.sku) !== undefined);
+    expect(getProduct(s.db, oil.sku)).toMatchObject({ price: 55, unitG: 4600, toleranceG: 100, active: true });
+    // The village's catalogue is not sent back up as the store's own product.
+    expect(pendingOutbox(s.db).filter((r) => r.topic === 'product')).toEqual([]);
+
+    // The store's maintainer changes the price after the village did: a resync leaves it.
+    upsertProduct(s.db, { sku: oil.sku, name: oil.name, price: 50, unitG: 4600, toleranceG: 100 });
+    // A name changed at the ledger without an event: only the resync's snapshot brings it, so
+    // the store has applied that snapshot once it shows.
+    await rig.ledgerDb.run("UPDATE villagers SET name = '李四（改）' WHERE id = 'li'");
+    await rig.ledger.publishOnStream(rig.village, 'command', { command: 'resync', store: s.id });
+    await waitFor('the resync\'s snapshot applied', () => getVillager(s.db, 'li')?.name === '李四（改）');
+    expect(getProduct(s.db, oil.sku)?.price).toBe(50);
+
+    // The village changes it again: the stream brings it, and the next snapshot agrees.
+    await rig.ledger.publishOnStream(rig.village, 'product', { ...oil, price: 58, active: false });
+    await waitFor('the stream applied', () => getProduct(s.db, oil.sku)?.price === 58);
+    expect(getProduct(s.db, oil.sku)).toMatchObject({ price: 58, active: false });
+    const snap = await villageSnapshot(rig.ledgerDb, rig.village);
+    expect(snap.body.products).toEqual([expect.objectContaining({ sku: oil.sku, price: 58, active: false })]);
+    expect(checkers.snapshot.Check(snap.body)).toBe(true);
+  }, 60_000);
+});
+
+describe('applying a snapshot\'s catalogue at the store', () => {
+  let l: ReturnType<typeof tempLedger>;
+  beforeEach(() => { l = tempLedger(); });
+  afterEach(() => l.cleanup());
+  const snapshot = (products: NonNullable<Parameters<typeof applySnapshot>[1]['products']>) => applySnapshot(l.db, { villagers: [], entries: [], products }, { creditFloor: 0 });
+
+  it('replaces a product only with a later one, and applies a snapshot without a catalogue as before', () => {
+    expect(snapshot([{ ...oil, updated_at: '2026-12-01T08:00:00.000Z' }]).products).toBe(1);
+    expect(snapshot([{ ...oil, price: 70, updated_at: '2026-11-30T08:00:00.000Z' }]).products).toBe(0);
+    expect(getProduct(l.db, oil.sku)?.price).toBe(60);
+    expect(snapshot([{ ...oil, price: 65, updated_at: '2026-12-01T09:00:00.000Z' }]).products).toBe(1);
+    expect(getProduct(l.db, oil.sku)?.price).toBe(65);
+    expect(applySnapshot(l.db, { villagers: [], entries: [] }, { creditFloor: 0 }).products).toBe(0);
+    expect(getProduct(l.db, oil.sku)?.price).toBe(65);
+  });
+
+  it('a product that cannot be counted refuses the whole snapshot, changing nothing', () => {
+    expect(() => snapshot([
+      { ...oil, sku: 'rice', price: 30, updated_at: '2026-12-01T08:00:00.000Z' },
+      { ...oil, sku: 'salt', tolerance_g: 2300, updated_at: '2026-12-01T08:00:00.000Z' },
+    ])).toThrow(/tolerance_g/);
+    expect(getProduct(l.db, 'rice')).toBeUndefined();
+  });
+});
+
+describe(`the catalogue on the ledger API (${ledgerDbKind})`, () => {
+  let app: FastifyInstance;
+  let db: SqlDb;
+  let drop: () => Promise<void>;
+  const v = uid('va');
+  const other = uid('vb');
+  const as = (token: string) => ({ authorization: `Bearer ${token}` });
+  beforeAll(async () => {
+    ({ db, drop } = await tempLedgerDb());
+    const service = new LedgerService({ db, key: privateEd25519('k1', newKeyPair().privatePem), log: silentLogger(), mqtt: { url: 'mqtt://127.0.0.1:1', clientId: 'unused' } });
+    app = buildLedgerApi({ db, service, log: silentLogger(), tokens: [{ token: 'town', role: 'town' }, { token: 'v', role: 'village', village: v }, { token: 'o', role: 'village', village: other }] });
+    for (const id of [v, other]) expect((await app.inject({ method: 'POST', url: '/api/villages', headers: as('town'), payload: { id, name: '村' } })).statusCode).toBe(201);
+  });
+  afterAll(async () => {
+    await app.close();
+    await drop();
+  });
+  const put = (token: string, sku: string, payload: object, village = v) => app.inject({ method: 'PUT', url: `/api/villages/${village}/products/${sku}`, headers: as(token), payload });
+  const { sku: _sku, ...fields } = oil;
+
+  it('the village publishes a product (one event), reads it back; the town reads it', async () => {
+    const seq = await villageSeq(db, v);
+    const res = await put('v', oil.sku, fields);
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ sku: oil.sku });
+    expect(await villageSeq(db, v)).toBe(seq + 1);
+    for (const token of ['v', 'town']) {
+      const got = await app.inject({ method: 'GET', url: `/api/villages/${v}/products`, headers: as(token) });
+      expect(got.json().products).toEqual([expect.objectContaining({ ...oil, updated_at: expect.any(String) })]);
+    }
+  });
+
+  it('refuses, bilingual and naming the field, a product that cannot be counted, a blank name, the town writing and another village', async () => {
+    const seq = await villageSeq(db, v);
+    const tol = await put('v', 'rice', { ...fields, tolerance_g: 2300 });
+    expect(tol.statusCode).toBe(400);
+    expect(tol.json()).toMatchObject({ error: 'INVALID_ARGUMENT', field: 'tolerance_g', zh: expect.stringContaining('误差') });
+    const blank = await put('v', 'rice', { ...fields, name: '  ' });
+    expect(blank.json()).toMatchObject({ error: 'INVALID_ARGUMENT', field: 'name', zh: expect.any(String) });
+    expect((await put('v', 'bad sku', fields)).statusCode).toBe(400);
+    expect((await put('town', 'rice', fields)).statusCode).toBe(403);
+    expect((await put('o', 'rice', fields)).statusCode).toBe(404);
+    expect((await app.inject({ method: 'GET', url: `/api/villages/${v}/products`, headers: as('o') })).statusCode).toBe(404);
+    expect(await villageSeq(db, v)).toBe(seq);
+  });
+});
