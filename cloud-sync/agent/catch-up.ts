@@ -113,7 +113,12 @@ export class CatchUp {
   /** What applying a stream event, a snapshot or deltas says about our requests. */
   onOutcome(o: InboundOutcome, from: 'events' | 'snapshot' | 'deltas'): void {
     if (o.kind === 'gap') this.want('gap');
-    else if (o.kind === 'snapshot') {
+    // A snapshot in parts is arriving: the answer is on its way, so the wait is counted from its
+    // latest part (a large village over a slow line must not be asked for again, and sent again
+    // from the start, while it is still coming).
+    else if (o.kind === 'part') {
+      if (this.askedAt !== undefined) this.askedAt = this.now();
+    } else if (o.kind === 'snapshot') {
       this.askedAt = undefined;
       this.asked.answered(this.now());
     } else if (o.kind === 'overlap' && from === 'snapshot') {

@@ -16,10 +16,13 @@ import { checkers, decode, type CommandBody, type EntriesBody, type EntryBody, t
 import { checkEnvelope, classifySeq, type KeyRing } from '../protocol/sign.ts';
 import type { StoreAddress } from '../protocol/topics.ts';
 import type { RefusalCounter } from '../protocol/refusals.ts';
+import { SnapshotParts } from './snapshot-parts.ts';
 
 export type InboundOutcome =
   | { kind: 'applied'; seq: number }
   | { kind: 'snapshot'; seq: number; applied: number }
+  /** A part of a snapshot sent in parts, held until the rest arrive (./snapshot-parts.ts). */
+  | { kind: 'part'; seq: number }
   | { kind: 'refused'; reason: RefusalReason; why: string }
   /**
    * Already here, and not hostile: the answer to our own snapshot request overtaken by the
@@ -59,6 +62,7 @@ export class InboundStream {
    * copy of each that still arrives is an overlap, a second copy is a replay.
    */
   private covered: { from: number; to: number; seen: Set<number> } | undefined;
+  private readonly parts = new SnapshotParts();
 
   constructor(private readonly deps: InboundDeps) {}
 
@@ -115,7 +119,12 @@ export class InboundStream {
     if (bodyWhy) return [this.refuse('invalid', bodyWhy)];
     if (from === 'snapshot') {
       if (e.store !== this.deps.address.store) return [this.refuse('invalid', `snapshot for store ${String(e.store)}`)];
-      return this.applySnapshotEnvelope(e);
+      if (!(e.body as SnapshotBody).part) return this.applySnapshotEnvelope(e);
+      const r = this.parts.add(e);
+      if (r.kind === 'invalid') return [this.refuse('invalid', r.why)];
+      // A second copy of a part (a redelivery) is as harmless as the first: the whole is checked once.
+      if (r.kind === 'held') return [{ kind: 'part', seq: e.seq }];
+      return this.applySnapshotEnvelope(r.envelope);
     }
     const last = inboundSeq(this.deps.db());
     switch (classifySeq(last, e.seq)) {

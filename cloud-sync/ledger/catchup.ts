@@ -7,7 +7,8 @@ import type { SqlDb } from './sql.ts';
 import { eventsAfter, villageSeq, villageSnapshot, type Signer } from './tables.ts';
 import { signEnvelope } from '../protocol/sign.ts';
 import { storeTopic } from '../protocol/topics.ts';
-import type { SnapshotRequest } from '../protocol/payloads.ts';
+import { MAX_SNAPSHOT_PARTS, type SnapshotBody, type SnapshotRequest } from '../protocol/payloads.ts';
+import { EdgeError, ErrorCode } from '../../edge/errors.ts';
 
 export interface DeltasPlan {
   toSeq: number;
@@ -87,7 +88,24 @@ export interface CatchUpDeps {
   maxDeltas: number;
   /** How long each delta must stay valid at the store (its clock may be ahead by this much). */
   validForMs: number;
+  /** When a snapshot goes in parts, and how large each is (`SNAPSHOT_BYTES` unless a test says). */
+  snapshotBytes?: SnapshotBytes;
 }
+
+export interface SnapshotBytes {
+  /** A snapshot whose body's JSON fits this goes whole, in one message, as it always did. */
+  wholeMax: number;
+  /** Past it, in parts of about this many bytes of body each. */
+  part: number;
+}
+
+/**
+ * Whole up to 6 MiB, under the stores' 8 MiB limit on one message with room for the envelope:
+ * exactly where a store that knows no parts was already brought level by one message. Larger
+ * snapshots (a village of 300 villagers reaches 8 MiB in about half a year) go in parts of 1 MiB,
+ * as the deltas do: a village's uplink carries them one after another.
+ */
+export const SNAPSHOT_BYTES: SnapshotBytes = { wholeMax: 6 * 1024 * 1024, part: 1024 * 1024 };
 
 /** Deltas when they can bring the store level, else a snapshot; a `resync` always gets a snapshot. */
 export async function catchUpStore(d: CatchUpDeps, village: string, store: string, fromSeq: number, reason: SnapshotRequest['reason']): Promise<void> {
@@ -97,14 +115,47 @@ export async function catchUpStore(d: CatchUpDeps, village: string, store: strin
   for (const p of plan.payloads) await d.send(storeTopic({ village, store }, 'down/deltas'), p);
 }
 
-/** The village as it stands, signed for one store. */
+/** The village as it stands, signed for one store: one message, or parts under one seq. */
 export async function sendSnapshot(d: CatchUpDeps, village: string, store: string): Promise<void> {
   const snap = await villageSnapshot(d.db, village);
   const now = d.clock();
-  const env = signEnvelope({
-    v: 1, id: `snapshot:${store}:${snap.seq}:${now.getTime()}`, kind: 'snapshot', village, store, seq: snap.seq,
-    issued_at: now.toISOString(), expires_at: new Date(now.getTime() + d.signer.lifetimeMs).toISOString(), body: snap.body,
-  }, d.signer.key);
+  const id = `snapshot:${store}:${snap.seq}:${now.getTime()}`;
+  const bodies = splitSnapshot(snap.body, d.snapshotBytes ?? SNAPSHOT_BYTES);
+  const signed = (envId: string, body: SnapshotBody): string => JSON.stringify(signEnvelope({
+    v: 1, id: envId, kind: 'snapshot', village, store, seq: snap.seq,
+    issued_at: now.toISOString(), expires_at: new Date(now.getTime() + d.signer.lifetimeMs).toISOString(), body,
+  }, d.signer.key));
   d.counters.snapshots++;
-  await d.send(storeTopic({ village, store }, 'down/snapshot'), JSON.stringify(env));
+  const topic = storeTopic({ village, store }, 'down/snapshot');
+  if (bodies.length === 1) return d.send(topic, signed(id, bodies[0]!));
+  for (const [index, body] of bodies.entries()) await d.send(topic, signed(`${id}:${index}`, { ...body, part: { of: id, index, count: bodies.length } }));
+}
+
+/**
+ * A snapshot's body as it goes: whole when its JSON fits `wholeMax`, else parts whose villagers,
+ * products and entries (in that order, each kept whole) add up to about `part` bytes of JSON. The
+ * store joins them before it applies any (cloud-sync/agent/snapshot-parts.ts).
+ */
+export function splitSnapshot(body: SnapshotBody, bytes: SnapshotBytes): SnapshotBody[] {
+  const size = (v: unknown): number => Buffer.byteLength(JSON.stringify(v)) + 1;
+  if (size(body) <= bytes.wholeMax) return [body];
+  const parts: SnapshotBody[] = [];
+  let cur: SnapshotBody = { villagers: [], entries: [] };
+  let used = 0;
+  const room = (n: number): void => {
+    if (used > 0 && used + n > bytes.part) {
+      parts.push(cur);
+      cur = { villagers: [], entries: [] };
+      used = 0;
+    }
+    used += n;
+  };
+  for (const v of body.villagers) { room(size(v)); cur.villagers.push(v); }
+  for (const p of body.products ?? []) { room(size(p)); (cur.products ??= []).push(p); }
+  for (const e of body.entries) { room(size(e)); cur.entries.push(e); }
+  parts.push(cur);
+  if (parts.length > MAX_SNAPSHOT_PARTS) {
+    throw new EdgeError(ErrorCode.INTERNAL, `a snapshot of ${parts.length} parts is more than the ${MAX_SNAPSHOT_PARTS} a store takes`, { zh: `快照分为 ${parts.length} 段，超过门店可接收的 ${MAX_SNAPSHOT_PARTS} 段` });
+  }
+  return parts;
 }

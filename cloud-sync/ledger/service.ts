@@ -25,7 +25,7 @@ import { addrKey, storesAt, type PresenceRecord } from './control.ts';
 import { answerHeartbeats, greetStores, type HeartbeatDeps } from './heartbeats.ts';
 import { applyRowGroup, type CheckedRows } from './group.ts';
 import { RowChecker } from './row-check.ts';
-import { CatchUpLimiter, catchUpStore, type CatchUpDeps } from './catchup.ts';
+import { CatchUpLimiter, catchUpStore, type CatchUpDeps, type SnapshotBytes } from './catchup.ts';
 import { ledgerTotals, reconcileWindowOk } from './reconcile.ts';
 import { Outgoing } from './outgoing.ts';
 import { onAlarmList } from './store-alarms.ts';
@@ -51,6 +51,8 @@ export interface LedgerServiceOptions {
   catchUpBurst?: number;
   /** Then one answered per this many ms; the rest are dropped and counted as `throttled` (default 1000). */
   catchUpEveryMs?: number;
+  /** When a snapshot goes in parts (catchup.ts `SNAPSHOT_BYTES`; tests make it small). */
+  snapshotBytes?: SnapshotBytes;
 }
 
 const WEEK_MS = 7 * 86_400_000;
@@ -89,6 +91,7 @@ export class LedgerService {
     this.catchUpDeps = {
       db: opts.db, signer: this.signer, clock: () => this.clock(), send: (topic, payload) => this.out.send(topic, payload),
       counters: this.counters, maxDeltas: opts.maxDeltas ?? 1000, validForMs: opts.clockSkewMs ?? 300_000,
+      ...(opts.snapshotBytes ? { snapshotBytes: opts.snapshotBytes } : {}),
     };
     this.heartbeatDeps = {
       db: opts.db, key: opts.key, clock: () => this.clock(), log: opts.log, refusals: this.refusals, counters: this.counters,

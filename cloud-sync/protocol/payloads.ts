@@ -88,6 +88,9 @@ export const CommandBodySchema = Type.Object({
 }, { additionalProperties: false });
 export type CommandBody = Static<typeof CommandBodySchema>;
 
+/** At most this many parts to one snapshot (of at most `MAX_PAYLOAD_BYTES` each): a bound on what a store holds while it gathers them. */
+export const MAX_SNAPSHOT_PARTS = 256;
+
 /** A product of the village's catalogue as a snapshot carries it: when the village last published it. */
 export const SnapshotProductSchema = Type.Object({ ...ProductBodySchema.properties, updated_at: Time }, { additionalProperties: false });
 export type SnapshotProduct = Static<typeof SnapshotProductSchema>;
@@ -100,6 +103,17 @@ export const SnapshotBodySchema = Type.Object({
    * when it has published none, so a store older than the field is still brought level there.
    */
   products: Type.Optional(Type.Array(SnapshotProductSchema, { maxItems: 10_000 })),
+  /**
+   * One part of a snapshot too large for one message (cloud-sync/ledger/catchup.ts): the parts
+   * share `of` and the envelope's seq, each is signed on its own, and the store applies the
+   * snapshot once it holds all `count` of them (cloud-sync/agent/snapshot-parts.ts). Absent: the
+   * whole snapshot in this one message.
+   */
+  part: Type.Optional(Type.Object({
+    of: Type.String({ minLength: 1, maxLength: 200 }),
+    index: Type.Integer({ minimum: 0, maximum: MAX_SNAPSHOT_PARTS - 1 }),
+    count: Type.Integer({ minimum: 2, maximum: MAX_SNAPSHOT_PARTS }),
+  }, { additionalProperties: false })),
 }, { additionalProperties: false });
 export type SnapshotBody = Static<typeof SnapshotBodySchema>;
 
