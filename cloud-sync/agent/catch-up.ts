@@ -14,13 +14,19 @@
  *   held (the ledger's stream was not ahead: the ask was a fallback that proved needless).
  */
 import type { Clock } from '../../edge/ledger/time.ts';
-import type { SnapshotRequest } from '../protocol/payloads.ts';
+import { SNAPSHOT_FEATURES, type SnapshotRequest } from '../protocol/payloads.ts';
 import { AskedRequests } from './asked.ts';
 import type { InboundOutcome } from './inbound.ts';
 
 export interface CatchUpDeps {
   clock: Clock;
   retransmitMs: number;
+  /**
+   * How long after a part of a snapshot in parts the rest may still come (`retransmit_max_ms`):
+   * a part of 256 KiB takes 1 s at 2 Mbit/s, and asking again meanwhile would have the whole
+   * snapshot sent again from the start.
+   */
+  partWaitMs: number;
   /** How long an answer may still come after its request (cloud-sync/agent/asked.ts). */
   horizonMs: number;
   /** The last seq of the stream applied here. */
@@ -40,6 +46,8 @@ export class CatchUp {
   private reconnectedAt: number | undefined;
   /** When a snapshot was last asked for while one is wanted; undefined when none is. */
   private askedAt: number | undefined;
+  /** Until when the snapshot whose parts are arriving is waited for before asking again. */
+  private partsUntil = 0;
   /**
    * Why it is wanted: asked again as a gap, except a resync, which only a snapshot answers (the
    * ledger answers a gap with deltas when it can, and deltas would end the wait).
@@ -73,7 +81,7 @@ export class CatchUp {
       this.reconnectedAt = undefined;
       this.want('gap');
     }
-    if (this.askedAt !== undefined && this.now() - this.askedAt >= this.deps.retransmitMs) this.ask(this.wantedFor === 'resync' ? 'resync' : 'gap');
+    if (this.askedAt !== undefined && this.now() - this.askedAt >= this.deps.retransmitMs && this.now() >= this.partsUntil) this.ask(this.wantedFor === 'resync' ? 'resync' : 'gap');
   }
 
   /**
@@ -113,13 +121,13 @@ export class CatchUp {
   /** What applying a stream event, a snapshot or deltas says about our requests. */
   onOutcome(o: InboundOutcome, from: 'events' | 'snapshot' | 'deltas'): void {
     if (o.kind === 'gap') this.want('gap');
-    // A snapshot in parts is arriving: the answer is on its way, so the wait is counted from its
-    // latest part (a large village over a slow line must not be asked for again, and sent again
-    // from the start, while it is still coming).
+    // A snapshot in parts is arriving: the answer is on its way, so it is not asked for again
+    // (and sent again from the start) while its parts keep coming (a large village, a slow line).
     else if (o.kind === 'part') {
-      if (this.askedAt !== undefined) this.askedAt = this.now();
+      if (this.askedAt !== undefined) this.partsUntil = this.now() + this.deps.partWaitMs;
     } else if (o.kind === 'snapshot') {
       this.askedAt = undefined;
+      this.partsUntil = 0;
       this.asked.answered(this.now());
     } else if (o.kind === 'overlap' && from === 'snapshot') {
       this.asked.answered(this.now());
@@ -140,7 +148,7 @@ export class CatchUp {
     this.askedAt = this.now();
     this.asked.add(this.askedAt);
     this.deps.counters.asked++;
-    this.deps.ask({ from_seq: this.deps.inboundSeq(), reason });
+    this.deps.ask({ from_seq: this.deps.inboundSeq(), reason, accepts: [...SNAPSHOT_FEATURES] });
   }
 
   private now(): number {

@@ -214,7 +214,9 @@ export class InboundStream {
             // Applied as the village sent it: refusing would stop the stream here for good (a
             // snapshot carries no products). The store cannot put one too light on a shelf:
             // binding a slot to it is refused (checkWeighable).
-            upsertProduct(db, { sku: p.sku, name: p.name, price: p.price, unitG: p.unit_g, toleranceG: p.tolerance_g, active: p.active }, { clock, limits: null });
+            // Stamped with the village's time of publishing, not this store's clock: a snapshot's
+            // catalogue carries the same time for the same publish (applyCatalogue compares them).
+            upsertProduct(db, { sku: p.sku, name: p.name, price: p.price, unitG: p.unit_g, toleranceG: p.tolerance_g, active: p.active }, { clock, limits: null, updatedAt: e.issued_at });
             break;
           }
           case 'command': {

@@ -335,7 +335,7 @@ export class LedgerService {
         this.counters.throttled++;
         continue;
       }
-      await this.catchUp(village, store, req.from_seq, req.reason);
+      await this.catchUp(village, store, req.from_seq, req.reason, req.accepts ?? []);
     }
   }
 
@@ -381,8 +381,8 @@ export class LedgerService {
   }
 
   /** Deltas when they can bring the store level, else a snapshot (./catchup.ts). */
-  private catchUp(village: string, store: string, fromSeq: number, reason: SnapshotRequest['reason']): Promise<void> {
-    return catchUpStore(this.catchUpDeps, village, store, fromSeq, reason);
+  private catchUp(village: string, store: string, fromSeq: number, reason: SnapshotRequest['reason'], accepts?: readonly string[]): Promise<void> {
+    return catchUpStore(this.catchUpDeps, village, store, fromSeq, reason, accepts);
   }
 
   /** The daily reconciliation (cloud-sync/ledger/reconcile.ts): our totals for that store, signed for it. */

@@ -6,7 +6,7 @@
 import { EdgeError, ErrorCode } from '../../edge/errors.ts';
 import type { SqlDb } from './sql.ts';
 import { villageCatalogue } from './catalogue.ts';
-import type { EntryBody, Envelope, EnvelopeKind, SnapshotBody, VillagerBody } from '../protocol/payloads.ts';
+import { checkers, type EntryBody, type Envelope, type EnvelopeKind, type SnapshotBody, type VillagerBody } from '../protocol/payloads.ts';
 import { signEnvelope, type SigningKey } from '../protocol/sign.ts';
 
 export interface Signer {
@@ -26,6 +26,17 @@ async function requireVillage(db: SqlDb, id: string): Promise<void> {
 
 /** Take the next seq of the village stream, sign the event and record it. Inside a transaction. */
 export async function appendEvent(tx: SqlDb, village: string, kind: Exclude<EnvelopeKind, 'rows' | 'snapshot'>, id: string, body: unknown, signer: Signer, now: Date): Promise<Envelope> {
+  // Checked as every store will check it (cloud-sync/agent/inbound.ts): an event a store refuses
+  // stops the village's stream there, and the snapshots that carry the same data with it.
+  const checker = checkers[kind];
+  if (!checker.Check(body)) {
+    const first = [...checker.Errors(body)][0];
+    const field = first?.path.split('/').filter(Boolean).at(-1) ?? kind;
+    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `the ${kind} would be refused by the stores: ${first ? `${first.path || '/'}: ${first.message}` : 'it does not match its schema'}`, {
+      zh: `该${kind === 'product' ? '商品' : kind === 'villager' ? '村民' : '记录'}信息不符合门店的格式要求（${field}），门店会拒收，未发布`,
+      details: { field },
+    });
+  }
   const r = await tx.query<{ seq: number | string }>('UPDATE villages SET next_seq = next_seq + 1 WHERE id = $1 RETURNING next_seq - 1 AS seq', [village]);
   if (r.length === 0) throw new EdgeError(ErrorCode.NOT_FOUND, `no village ${village}`, { zh: `找不到村 ${village}` });
   const seq = Number(r[0]!.seq);

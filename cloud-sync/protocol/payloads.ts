@@ -170,7 +170,16 @@ export type Ack = Static<typeof AckSchema>;
 export const SnapshotRequestSchema = Type.Object({
   from_seq: Count,
   reason: Type.Union([Type.Literal('new'), Type.Literal('gap'), Type.Literal('resync')]),
+  /**
+   * What of a snapshot this store understands beyond villagers and entries (`SNAPSHOT_FEATURES`).
+   * Absent from a store older than the field: it is sent snapshots as before, whole and without
+   * the catalogue, which its closed schema would refuse. An open list: a ledger ignores a word it
+   * does not know.
+   */
+  accepts: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 32 }), { maxItems: 16 })),
 }, { additionalProperties: false });
+/** `catalogue`: the snapshot's `products`; `parts`: a snapshot in parts (cloud-sync/agent/snapshot-parts.ts). */
+export const SNAPSHOT_FEATURES = ['catalogue', 'parts'] as const;
 export type SnapshotRequest = Static<typeof SnapshotRequestSchema>;
 
 /**

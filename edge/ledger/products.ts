@@ -58,8 +58,10 @@ export function validateProduct(p: Omit<Product, 'active'> & { active?: boolean 
  * admin page and the CLI pass the store's configured `limits`, a scenario its own; without them the
  * shipped defaults apply. `limits: null` only where refusing would do harm (the village's catalogue
  * on the sync stream: cloud-sync/agent/inbound.ts says why); binding a slot checks again.
+ * `updatedAt`: when the product was decided, if not now here: the village's publish time for its
+ * catalogue (the event's `issued_at`), which a snapshot's catalogue is compared with (applyCatalogue).
  */
-export function upsertProduct(db: Db, input: Omit<Product, 'active'> & { active?: boolean }, opts: { clock?: Clock; limits?: WeighLimits | null } = {}): Product {
+export function upsertProduct(db: Db, input: Omit<Product, 'active'> & { active?: boolean }, opts: { clock?: Clock; limits?: WeighLimits | null; updatedAt?: string } = {}): Product {
   const p = validateProduct(input);
   if (opts.limits !== null) checkWeighable(p, opts.limits);
   const clock = opts.clock ?? systemClock;
@@ -69,7 +71,7 @@ export function upsertProduct(db: Db, input: Omit<Product, 'active'> & { active?
       `INSERT INTO products (sku, name, price, unit_g, tolerance_g, active, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (sku) DO UPDATE SET name = excluded.name, price = excluded.price, unit_g = excluded.unit_g,
          tolerance_g = excluded.tolerance_g, active = excluded.active, updated_at = excluded.updated_at`,
-    ).run(p.sku, p.name, p.price, p.unitG, p.toleranceG, p.active ? 1 : 0, at);
+    ).run(p.sku, p.name, p.price, p.unitG, p.toleranceG, p.active ? 1 : 0, opts.updatedAt ?? at);
     enqueueOutbox(db, 'product', { op: 'upsert', sku: p.sku, name: p.name, price: p.price }, at);
   });
   return p;

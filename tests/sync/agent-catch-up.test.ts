@@ -12,7 +12,7 @@ function rig(inbound = 5) {
   const asks: SnapshotRequest[] = [];
   const counters = { asked: 0, checked: 0 };
   const c = new CatchUp({
-    clock: () => new Date(now), retransmitMs: 2000, horizonMs: 60_000,
+    clock: () => new Date(now), retransmitMs: 2000, partWaitMs: 1000, horizonMs: 60_000,
     inboundSeq: () => inbound, heldCount: () => held, ask: (r) => asks.push(r), counters,
   });
   return {

@@ -16,9 +16,11 @@ import { buildLedgerApi } from '../../cloud-sync/ledger/api.ts';
 import { LedgerService } from '../../cloud-sync/ledger/service.ts';
 import { villageSeq, villageSnapshot } from '../../cloud-sync/ledger/tables.ts';
 import { checkers } from '../../cloud-sync/protocol/payloads.ts';
+import { rollup } from '../../cloud-sync/ledger/governance/rollup.ts';
 import { newKeyPair, privateEd25519 } from '../../cloud-sync/protocol/sign.ts';
 import type { SqlDb } from '../../cloud-sync/ledger/sql.ts';
-import { brokerKind, ledgerDbKind, startRig, tempLedgerDb, uid, waitFor, type Rig } from '../../harness/sync/rig.ts';
+import { storeClientId } from '../../cloud-sync/agent/identity.ts';
+import { brokerKind, discardSessions, ledgerDbKind, startRig, tempLedgerDb, uid, waitFor, type Rig } from '../../harness/sync/rig.ts';
 import { tempLedger } from '../ledger/helpers.ts';
 
 const oil = { sku: 'oil-5l', name: '花生油 5L', price: 60, unit_g: 4600, tolerance_g: 100, active: true };
@@ -54,6 +56,36 @@ describe(`the catalogue in a snapshot (${brokerKind} + ${ledgerDbKind})`, () => 
     const snap = await villageSnapshot(rig.ledgerDb, rig.village);
     expect(snap.body.products).toEqual([expect.objectContaining({ sku: oil.sku, price: 58, active: false })]);
     expect(checkers.snapshot.Check(snap.body)).toBe(true);
+  }, 60_000);
+});
+
+describe(`the catalogue reaching a store by a snapshot only (${brokerKind} + ${ledgerDbKind})`, () => {
+  let rig: Rig;
+  beforeEach(async () => { rig = await startRig({ ledger: { maxDeltas: 1 } }); });
+  afterEach(async () => { await rig.close(); });
+
+  it('a store whose clock is 4 minutes fast takes the village\'s later price; the roll-up names the product', async () => {
+    await rig.ledger.putVillager({ id: 'li', name: '李四', village: rig.village });
+    const s = await rig.addStore(uid('s'), {}, () => new Date(Date.now() + 4 * 60_000));
+    await waitFor('the new store level', () => getVillager(s.db, 'li') !== undefined);
+    await rig.ledger.publishOnStream(rig.village, 'product', oil);
+    await waitFor('the price on the stream', () => getProduct(s.db, oil.sku)?.price === 60);
+    await s.stop();
+    // Two events while it is away, more than maxDeltas, and none kept for it by the broker: it
+    // is brought level by a snapshot.
+    await rig.ledger.publishOnStream(rig.village, 'product', { ...oil, price: 55 });
+    await rig.ledger.putVillager({ id: 'li', name: '李四（改）', village: rig.village });
+    await discardSessions(rig.broker.url, [storeClientId({ village: rig.village, store: s.id })]);
+    await s.restart();
+    await waitFor('the snapshot applied', () => getVillager(s.db, 'li')?.name === '李四（改）');
+    expect(getProduct(s.db, oil.sku)?.price).toBe(55);
+
+    // A sale of it synced by a store that never sent the product up: named from the catalogue.
+    const at = new Date().toISOString();
+    await rig.ledgerDb.run('INSERT INTO acked_ids (id, village, store, seq, topic, payload, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+      [`${s.id}:999`, rig.village, s.id, 999, 'session', JSON.stringify({ id: 'x1', kind: 'shopping', villager: 'li', total_points: 55, lines: [{ sku: oil.sku, count: 1, points: 55 }], opened_at: at, closed_at: at }), at]);
+    const r = await rollup(rig.ledgerDb, [rig.village], { from: new Date(Date.now() - 86_400_000).toISOString(), to: new Date(Date.now() + 86_400_000).toISOString() }, ['sales']);
+    expect(r.sales).toEqual([expect.objectContaining({ sku: oil.sku, name: oil.name, count: 1 })]);
   }, 60_000);
 });
 
@@ -122,6 +154,11 @@ describe(`the catalogue on the ledger API (${ledgerDbKind})`, () => {
     const blank = await put('v', 'rice', { ...fields, name: '  ' });
     expect(blank.json()).toMatchObject({ error: 'INVALID_ARGUMENT', field: 'name', zh: expect.any(String) });
     expect((await put('v', 'bad sku', fields)).statusCode).toBe(400);
+    // 100 characters, 103 UTF-16 units: the stores count units, so the API does too (it counted
+    // characters, published it, and every store refused the event and each snapshot after it).
+    const astral = `🍎🍐🍊${'苹'.repeat(97)}`;
+    expect((await put('v', 'fruit', { ...fields, name: astral })).json()).toMatchObject({ error: 'INVALID_ARGUMENT', field: 'name' });
+    expect((await app.inject({ method: 'PUT', url: `/api/villages/${v}/villagers/wu`, headers: as('v'), payload: { name: astral } })).json()).toMatchObject({ error: 'INVALID_ARGUMENT' });
     expect((await put('town', 'rice', fields)).statusCode).toBe(403);
     expect((await put('o', 'rice', fields)).statusCode).toBe(404);
     expect((await app.inject({ method: 'GET', url: `/api/villages/${v}/products`, headers: as('o') })).statusCode).toBe(404);

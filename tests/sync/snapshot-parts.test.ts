@@ -9,15 +9,17 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SyncMqtt } from '../../cloud-sync/mqtt.ts';
 import { storeTopic } from '../../cloud-sync/protocol/topics.ts';
 import { checkers, MAX_PAYLOAD_BYTES, type Envelope, type SnapshotBody } from '../../cloud-sync/protocol/payloads.ts';
-import { splitSnapshot } from '../../cloud-sync/ledger/catchup.ts';
+import { catchUpStore, splitSnapshot } from '../../cloud-sync/ledger/catchup.ts';
+import { putCatalogueProduct } from '../../cloud-sync/ledger/catalogue.ts';
+import { newKeyPair, privateEd25519 } from '../../cloud-sync/protocol/sign.ts';
 import { SnapshotParts } from '../../cloud-sync/agent/snapshot-parts.ts';
 import { CatchUp } from '../../cloud-sync/agent/catch-up.ts';
 import { getProduct } from '../../edge/ledger/products.ts';
 import { getVillager } from '../../edge/ledger/villagers.ts';
 import { inboundSeq } from '../../edge/ledger/sync-state.ts';
-import { balanceOf, villageSeq } from '../../cloud-sync/ledger/tables.ts';
+import { addVillage, balanceOf, upsertVillager, villageSeq } from '../../cloud-sync/ledger/tables.ts';
 import type { SqlDb } from '../../cloud-sync/ledger/sql.ts';
-import { brokerKind, ledgerDbKind, publisher, startRig, uid, waitFor, type Rig } from '../../harness/sync/rig.ts';
+import { brokerKind, ledgerDbKind, publisher, startRig, tempLedgerDb, uid, waitFor, type Rig } from '../../harness/sync/rig.ts';
 
 /** `n` awards to each villager, written straight into the ledger's table (as months of them would be). */
 async function manyEntries(db: SqlDb, village: string, villagers: string[], n: number, reason: string): Promise<void> {
@@ -86,6 +88,40 @@ describe(`a snapshot in parts (${brokerKind} + ${ledgerDbKind})`, () => {
   }, 60_000);
 });
 
+describe(`what a store gets, by what it says it accepts (${ledgerDbKind})`, () => {
+  it('a store older than the catalogue and the parts (no `accepts`) gets its snapshot whole and without the catalogue', async () => {
+    const { db, drop } = await tempLedgerDb();
+    try {
+      const v = uid('v');
+      const signer = { key: privateEd25519('ledger-1', newKeyPair().privatePem), lifetimeMs: 86_400_000 };
+      await addVillage(db, v, '村', new Date().toISOString());
+      await upsertVillager(db, { id: `${v}-a`, name: '甲', village: v, status: 'active' }, signer, new Date());
+      await manyEntries(db, v, [`${v}-a`], 40, '扫地');
+      await putCatalogueProduct(db, v, { sku: 'oil', name: '油', price: 5, unit_g: 500, tolerance_g: 10, active: true }, new Date().toISOString());
+      const sent: Envelope[] = [];
+      const deps = {
+        db, signer, clock: () => new Date(), send: async (_t: string, p: string) => { sent.push(JSON.parse(p) as Envelope); },
+        counters: { deltas: 0, snapshots: 0 }, maxDeltas: 1000, validForMs: 300_000, snapshotBytes: { wholeMax: 1500, part: 600 },
+      };
+      await catchUpStore(deps, v, 's1', 0, 'new');
+      expect(sent).toHaveLength(1);
+      expect(sent[0]!.body).not.toHaveProperty('products');
+      expect(sent[0]!.body).not.toHaveProperty('part');
+      expect((sent[0]!.body as SnapshotBody).entries).toHaveLength(40);
+      sent.length = 0;
+      await catchUpStore(deps, v, 's1', 0, 'new', ['catalogue', 'parts', 'something-newer']);
+      expect(sent.length).toBeGreaterThan(2);
+      expect(sent.flatMap((e) => (e.body as SnapshotBody).products ?? [])).toEqual([expect.objectContaining({ sku: 'oil' })]);
+      // A snapshot sent unasked later (a store behind for long) follows what the store last said.
+      sent.length = 0;
+      await catchUpStore(deps, v, 's1', 0, 'gap');
+      expect(sent.length).toBeGreaterThan(2);
+    } finally {
+      await drop();
+    }
+  });
+});
+
 describe('splitting and joining a snapshot', () => {
   const body: SnapshotBody = {
     villagers: [{ id: 'a', name: '甲', village: 'v', status: 'active' }, { id: 'b', name: '乙', village: 'v', status: 'blocked' }],
@@ -127,18 +163,27 @@ describe('splitting and joining a snapshot', () => {
     for (const e of envs.slice(1)) expect(g.add(e).kind).toBe('held');
   });
 
-  it('while parts arrive, the store waits for them rather than asking again from the start', () => {
+  it('while parts arrive, the store waits for them rather than asking again from the start (parts slower than retransmit_ms)', () => {
     let now = 0;
     const asked: string[] = [];
-    const c = new CatchUp({ clock: () => new Date(now), retransmitMs: 100, horizonMs: 1000, inboundSeq: () => 0, heldCount: () => 0, ask: (r) => asked.push(r.reason), counters: { asked: 0, checked: 0 } });
+    const c = new CatchUp({ clock: () => new Date(now), retransmitMs: 100, partWaitMs: 500, horizonMs: 1000, inboundSeq: () => 0, heldCount: () => 0, ask: (r) => asked.push(r.reason), counters: { asked: 0, checked: 0 } });
     c.onConnect();
     expect(asked).toEqual(['new']);
-    for (now = 60; now <= 600; now += 60) {
+    // A part every 300 ms, three times retransmit_ms: a slow line.
+    for (let part = 1; part <= 10; part++) {
+      now = part * 300;
       c.onOutcome({ kind: 'part', seq: 5 }, 'snapshot');
-      c.tick();
+      for (const after of [100, 200, 299]) {
+        now = part * 300 + after;
+        c.tick();
+      }
     }
     expect(asked).toEqual(['new']);
-    now += 100;
+    // The parts stop (one was lost): asked again once partWaitMs has passed since the last.
+    now = 3000 + 499;
+    c.tick();
+    expect(asked).toEqual(['new']);
+    now = 3000 + 500;
     c.tick();
     expect(asked).toEqual(['new', 'gap']);
   });

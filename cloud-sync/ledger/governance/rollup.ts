@@ -113,7 +113,7 @@ interface ProductPayload { sku?: unknown; name?: unknown }
 
 /**
  * Sales by product from the `session` rows the stores synced (each settled session lists its
- * lines: sku, count, points) and product names from their `product` rows. Parsed here rather
+ * lines: sku, count, points) and product names from the village's catalogue and their `product` rows. Parsed here rather
  * than in SQL: the two databases' JSON functions differ, and a row a store sent malformed is
  * skipped, not an error of the whole roll-up. A town-year is 10,000 sessions, half a second of
  * parsing on a loaded machine: it yields to the event loop every PARSE_BATCH rows, so on
@@ -122,6 +122,11 @@ interface ProductPayload { sku?: unknown; name?: unknown }
 async function sales(db: SqlDb, villages: string[], lo: string, hi: string): Promise<SalesRow[]> {
   const vs = placeholders(villages.length, 1);
   const names = new Map<string, string>();
+  // The village's own catalogue first (a store that got it by snapshot sends no product row of
+  // it), then what the stores sent, which names a store's own products and later changes.
+  for (const p of await db.query<{ village: string; sku: string; name: string }>(`SELECT village, sku, name FROM products WHERE village IN (${vs})`, villages)) {
+    names.set(`${p.village}\u0000${p.sku}`, p.name);
+  }
   const products = await db.query<{ village: string; payload: string }>(`SELECT village, payload FROM acked_ids WHERE topic = 'product' AND village IN (${vs}) ORDER BY received_at, seq`, villages);
   for (const p of products) {
     const body = parse<ProductPayload>(p.payload);
