@@ -9,7 +9,8 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { DriverError } from './errors.ts';
+import { DriverError, isDriverError } from './errors.ts';
+import { parseTransportUrl, type TransportSpec } from './transport/url.ts';
 
 function Section<T extends Record<string, TSchema>>(props: T, description: string) {
   return Type.Object(props, { additionalProperties: false, default: {}, description });
@@ -141,10 +142,29 @@ export function resolveDriversConfig(input: unknown = {}): DriversConfig {
   const filled = Value.Default(DriversConfigSchema, structuredClone(input ?? {}));
   if (!Value.Check(DriversConfigSchema, filled)) {
     const first = [...Value.Errors(DriversConfigSchema, filled)][0];
-    throw new DriverError('CONFIG_INVALID', `drivers config: ${first?.path ?? ''} ${first?.message ?? 'invalid'}`);
+    throw new DriverError('CONFIG_INVALID', `drivers config: ${first?.path ?? ''} ${first?.message ?? 'invalid'}`, { zh: `硬件驱动配置有误：${first?.path ?? ''}` });
   }
-  checkScaleList(filled.scales.list);
+  checkDriversConfig(filled);
   return filled;
+}
+
+/**
+ * What the schema cannot say, checked before anything starts (edge/config runs it on the
+ * whole file): every transport URL parses, and the scale list fits its bus.
+ */
+export function checkDriversConfig(cfg: DriversConfig): void {
+  const at = (key: string, url: string): TransportSpec => {
+    try {
+      return parseTransportUrl(url);
+    } catch (err) {
+      if (!isDriverError(err)) throw err;
+      throw new DriverError('CONFIG_INVALID', `drivers.${key}: ${err.message}`, { cause: err, zh: `硬件驱动配置有误：drivers.${key} ${err.zh ?? '不是可用的连接地址'}` });
+    }
+  };
+  at('lock.transport', cfg.lock.transport);
+  at('scales.transport', cfg.scales.transport);
+  if (cfg.scanner.enabled) at('scanner.transport', cfg.scanner.transport);
+  checkScaleList(cfg.scales.list);
 }
 
 /** What a JSON schema cannot say: slots and slave addresses must be unique on a bus. */
@@ -152,8 +172,8 @@ export function checkScaleList(list: readonly ScaleConfig[]): void {
   const slots = new Set<string>();
   const units = new Set<number>();
   for (const s of list) {
-    if (slots.has(s.slot)) throw new DriverError('CONFIG_INVALID', `drivers.scales.list: slot ${s.slot} appears twice`);
-    if (units.has(s.unit_id)) throw new DriverError('CONFIG_INVALID', `drivers.scales.list: unit_id ${s.unit_id} appears twice`);
+    if (slots.has(s.slot)) throw new DriverError('CONFIG_INVALID', `drivers.scales.list: slot ${s.slot} appears twice`, { zh: `硬件驱动配置有误：drivers.scales.list 中货位 ${s.slot} 出现了两次` });
+    if (units.has(s.unit_id)) throw new DriverError('CONFIG_INVALID', `drivers.scales.list: unit_id ${s.unit_id} appears twice`, { zh: `硬件驱动配置有误：drivers.scales.list 中地址 unit_id ${s.unit_id} 出现了两次` });
     slots.add(s.slot);
     units.add(s.unit_id);
   }

@@ -19,11 +19,14 @@ export class DriverError extends Error {
   readonly code: DriverErrorCode;
   /** Modbus exception code when `code === 'EXCEPTION'`. */
   readonly modbusCode: number | undefined;
+  /** Chinese text for the maintainer (a config refusal); the daemon passes it on in its EdgeError. */
+  readonly zh: string | undefined;
 
-  constructor(code: DriverErrorCode, message: string, opts: { cause?: unknown; modbusCode?: number } = {}) {
+  constructor(code: DriverErrorCode, message: string, opts: { cause?: unknown; modbusCode?: number; zh?: string } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.code = code;
     this.modbusCode = opts.modbusCode;
+    this.zh = opts.zh;
   }
 }
 

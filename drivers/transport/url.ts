@@ -23,31 +23,31 @@ export function parseTransportUrl(url: string): TransportSpec {
   try {
     u = new URL(url);
   } catch (cause) {
-    throw new DriverError('CONFIG_INVALID', `not a transport URL: ${url}`, { cause });
+    throw new DriverError('CONFIG_INVALID', `not a transport URL: ${url}`, { cause, zh: `${url} 不是连接地址（serial://、tcp:// 或 sim://）` });
   }
   const baudRate = parseBaud(u, url);
   switch (u.protocol) {
     case 'serial:': {
       const path = decodeURIComponent(u.pathname);
-      if (!path || path === '/') throw new DriverError('CONFIG_INVALID', `serial URL without a device path: ${url}`);
+      if (!path || path === '/') throw new DriverError('CONFIG_INVALID', `serial URL without a device path: ${url}`, { zh: `串口地址 ${url} 缺少设备路径` });
       const parity = (u.searchParams.get('parity') ?? 'none') as SerialParity;
-      if (!['none', 'even', 'odd'].includes(parity)) throw new DriverError('CONFIG_INVALID', `parity must be none, even or odd: ${url}`);
+      if (!['none', 'even', 'odd'].includes(parity)) throw new DriverError('CONFIG_INVALID', `parity must be none, even or odd: ${url}`, { zh: `${url} 的校验位 parity 只能是 none、even 或 odd` });
       const stop = Number(u.searchParams.get('stop') ?? '1');
-      if (stop !== 1 && stop !== 2) throw new DriverError('CONFIG_INVALID', `stop bits must be 1 or 2: ${url}`);
+      if (stop !== 1 && stop !== 2) throw new DriverError('CONFIG_INVALID', `stop bits must be 1 or 2: ${url}`, { zh: `${url} 的停止位 stop 只能是 1 或 2` });
       return { kind: 'serial', path, baudRate, parity, stopBits: stop, url };
     }
     case 'tcp:': {
       const port = Number(u.port);
-      if (!u.hostname || !Number.isInteger(port) || port <= 0) throw new DriverError('CONFIG_INVALID', `tcp URL needs host and port: ${url}`);
+      if (!u.hostname || !Number.isInteger(port) || port <= 0) throw new DriverError('CONFIG_INVALID', `tcp URL needs host and port: ${url}`, { zh: `TCP 地址 ${url} 须有主机和端口` });
       return { kind: 'tcp', host: u.hostname, port, url };
     }
     case 'sim:': {
       const name = u.host + decodeURIComponent(u.pathname === '/' ? '' : u.pathname);
-      if (!name) throw new DriverError('CONFIG_INVALID', `sim URL without a name: ${url}`);
+      if (!name) throw new DriverError('CONFIG_INVALID', `sim URL without a name: ${url}`, { zh: `模拟地址 ${url} 缺少名称` });
       return { kind: 'sim', name, baudRate, url };
     }
     default:
-      throw new DriverError('CONFIG_INVALID', `unknown transport scheme ${u.protocol} in ${url} (use serial://, tcp:// or sim://)`);
+      throw new DriverError('CONFIG_INVALID', `unknown transport scheme ${u.protocol} in ${url} (use serial://, tcp:// or sim://)`, { zh: `${url} 的连接方式 ${u.protocol} 不认识（请用 serial://、tcp:// 或 sim://）` });
   }
 }
 
@@ -55,7 +55,7 @@ function parseBaud(u: URL, url: string): number {
   const raw = u.searchParams.get('baud');
   if (raw === null) return DEFAULT_BAUD;
   const baud = Number(raw);
-  if (!Number.isInteger(baud) || baud < 300 || baud > 4_000_000) throw new DriverError('CONFIG_INVALID', `bad baud rate in ${url}`);
+  if (!Number.isInteger(baud) || baud < 300 || baud > 4_000_000) throw new DriverError('CONFIG_INVALID', `bad baud rate in ${url} (an integer from 300 to 4000000)`, { zh: `${url} 的波特率 baud 无效（须为 300 到 4000000 的整数）` });
   return baud;
 }
 
