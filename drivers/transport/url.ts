@@ -25,6 +25,7 @@ export function parseTransportUrl(url: string): TransportSpec {
   } catch (cause) {
     throw new DriverError('CONFIG_INVALID', `not a transport URL: ${url}`, { cause, zh: `${url} 不是连接地址（serial://、tcp:// 或 sim://）` });
   }
+  checkParameters(u, url);
   const baudRate = parseBaud(u, url);
   switch (u.protocol) {
     case 'serial:': {
@@ -49,6 +50,26 @@ export function parseTransportUrl(url: string): TransportSpec {
     default:
       throw new DriverError('CONFIG_INVALID', `unknown transport scheme ${u.protocol} in ${url} (use serial://, tcp:// or sim://)`, { zh: `${url} 的连接方式 ${u.protocol} 不认识（请用 serial://、tcp:// 或 sim://）` });
   }
+}
+
+/** The query parameters each scheme reads; any other is a typo that would be silently ignored. */
+const PARAMETERS: Readonly<Record<string, readonly string[]>> = { 'serial:': ['baud', 'parity', 'stop'], 'tcp:': [], 'sim:': ['baud'] };
+
+function checkParameters(u: URL, url: string): void {
+  const known = PARAMETERS[u.protocol];
+  if (!known) return; // the scheme itself is refused below
+  const seen = new Set<string>();
+  for (const key of u.searchParams.keys()) {
+    if (!known.includes(key)) {
+      const allowed = known.length > 0 ? known.join(', ') : 'none';
+      throw new DriverError('CONFIG_INVALID', `unknown parameter "${key}" in ${url} (${u.protocol}// takes: ${allowed})`, {
+        zh: `${url} 中的参数 ${key} 不认识（${u.protocol}// 可用的参数：${known.length > 0 ? known.join('、') : '无'}）`,
+      });
+    }
+    if (seen.has(key)) throw new DriverError('CONFIG_INVALID', `parameter "${key}" given twice in ${url}`, { zh: `${url} 中的参数 ${key} 出现了两次` });
+    seen.add(key);
+  }
+  if (u.hash) throw new DriverError('CONFIG_INVALID', `unexpected "${u.hash}" in ${url}`, { zh: `${url} 中的 ${u.hash} 不认识` });
 }
 
 function parseBaud(u: URL, url: string): number {

@@ -63,3 +63,23 @@ describe('drivers config checks in validateConfig', () => {
     expect(err).not.toContain('内部错误');
   }, 120_000);
 });
+
+describe('transport URL parameters', () => {
+  it.each([
+    ['lock', 'serial:///dev/ttyUSB0?baud=9600&partiy=even', 'partiy'],
+    ['scales', 'serial:///dev/ttyUSB0?bauds=19200', 'bauds'],
+    ['scanner', 'tcp://192.168.1.50:4001?baud=9600', 'baud'],
+    ['lock', 'sim://rs485?stop=2', 'stop'],
+    ['lock', 'serial:///dev/ttyUSB0?baud=9600&baud=19200', 'baud'],
+  ])('drivers.%s.transport %s is refused, naming "%s", in both languages', (part, url, key) => {
+    const r = refusal({ [part]: { transport: url } });
+    expect(r.message).toContain(`drivers.${part}.transport`);
+    expect(r.message).toContain(`"${key}"`);
+    expect(r.zh).toContain(`参数 ${key}`);
+  });
+
+  it('the parameters each scheme reads are still accepted', () => {
+    const c = validateConfig({ drivers: { lock: { transport: 'serial:///dev/ttyUSB0?baud=19200&parity=even&stop=2' }, scales: { transport: 'serial:///dev/ttyUSB0?baud=19200&parity=even&stop=2' }, scanner: { transport: 'tcp://192.168.1.50:4001' } } });
+    expect(c.drivers.lock.transport).toContain('parity=even');
+  });
+});
