@@ -88,7 +88,7 @@ export const ScaleRegisterMapSchema = Section(
 export const ScalesSchema = Section(
   {
     transport: TransportUrl('sim://rs485', 'Bus of the load-cell modules'),
-    list: Type.Array(ScaleSchema, { default: [], description: 'One entry per scale; slots and unit ids must be unique' }),
+    list: Type.Array(ScaleSchema, { default: [], description: 'One entry per scale; slots and unit ids must be unique, and on the lock\'s bus no unit id may be the relay board\'s' }),
     poll_interval_ms: Int(200, 0, 60_000, 'Pause between the end of one sweep over all scales and the start of the next'),
     registers: ScaleRegisterMapSchema,
     stable_window: Int(4, 2, 50, 'Consecutive readings that must agree before a weight counts as stable'),
@@ -161,10 +161,29 @@ export function checkDriversConfig(cfg: DriversConfig): void {
       throw new DriverError('CONFIG_INVALID', `drivers.${key}: ${err.message}`, { cause: err, zh: `硬件驱动配置有误：drivers.${key} ${err.zh ?? '不是可用的连接地址'}` });
     }
   };
-  at('lock.transport', cfg.lock.transport);
-  at('scales.transport', cfg.scales.transport);
+  const lockLine = at('lock.transport', cfg.lock.transport);
+  const scaleLine = at('scales.transport', cfg.scales.transport);
   if (cfg.scanner.enabled) at('scanner.transport', cfg.scanner.transport);
   checkScaleList(cfg.scales.list);
+  // Two slaves on one address both answer: the lock's replies would be read as weights and back.
+  const clash = lineOf(lockLine) === lineOf(scaleLine) ? cfg.scales.list.find((s) => s.unit_id === cfg.lock.unit_id) : undefined;
+  if (clash) {
+    throw new DriverError('CONFIG_INVALID', `drivers.scales.list: the scale of slot ${clash.slot} has unit_id ${clash.unit_id}, the relay board's (drivers.lock.unit_id) on the same bus`, {
+      zh: `硬件驱动配置有误：货位 ${clash.slot} 的秤地址 unit_id ${clash.unit_id} 与同一总线上的门锁继电器板（drivers.lock.unit_id）相同`,
+    });
+  }
+}
+
+/** The physical line a transport names, whatever its parameters. */
+function lineOf(spec: TransportSpec): string {
+  switch (spec.kind) {
+    case 'serial':
+      return `serial:${spec.path}`;
+    case 'tcp':
+      return `tcp:${spec.host.toLowerCase()}:${spec.port}`;
+    case 'sim':
+      return `sim:${spec.name}`;
+  }
 }
 
 /** What a JSON schema cannot say: slots and slave addresses must be unique on a bus. */

@@ -83,3 +83,18 @@ describe('transport URL parameters', () => {
     expect(c.drivers.lock.transport).toContain('parity=even');
   });
 });
+
+describe('a scale on the relay board\'s unit id', () => {
+  it('is refused when the scales share the lock\'s bus, even written with other parameters, in both languages', () => {
+    const r = refusal({ lock: { transport: 'serial:///dev/ttyUSB0?baud=9600', unit_id: 3 }, scales: { transport: 'serial:///dev/ttyUSB0', list: [{ slot: 'A1', unit_id: 11 }, { slot: 'B2', unit_id: 3 }] } });
+    expect(r.message).toContain('slot B2');
+    expect(r.message).toContain('unit_id 3');
+    expect(r.zh).toContain('与同一总线上的门锁继电器板');
+    expect(refusal({ scales: { list: [{ slot: 'A1', unit_id: 1 }] } }).message).toContain('drivers.lock.unit_id');
+  });
+
+  it('is accepted on another bus', () => {
+    const c = validateConfig({ drivers: { lock: { transport: 'serial:///dev/ttyUSB0', unit_id: 1 }, scales: { transport: 'serial:///dev/ttyUSB1', list: [{ slot: 'A1', unit_id: 1 }] } } });
+    expect(c.drivers.scales.list).toHaveLength(1);
+  });
+});
