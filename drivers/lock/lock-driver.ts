@@ -48,6 +48,8 @@ export class LockDriver extends GuardedEmitter<LockEvents> {
   private running = false;
   private pollTimer: NodeJS.Timeout | null = null;
   private releaseTimer: NodeJS.Timeout | null = null;
+  /** Counts unlocks; a release check belongs to one and gives way when a newer one begins. */
+  private unlocks = 0;
   private door: DoorState = 'unknown';
   private exit: ExitButtonState = 'unknown';
   private readonly inputBase: number;
@@ -93,6 +95,10 @@ export class LockDriver extends GuardedEmitter<LockEvents> {
       throw new DriverError('CONFIG_INVALID', `pulse ${pulseMs} ms outside 1..${c.max_pulse_ms} ms`);
     }
     const units = Math.min(0xffff, Math.max(1, Math.ceil(pulseMs / c.pulse_unit_ms)));
+    // From here the relay is this unlock's: a release check of an earlier one must not switch it off.
+    const unlock = ++this.unlocks;
+    if (this.releaseTimer) clearTimeout(this.releaseTimer);
+    this.releaseTimer = null;
     try {
       await this.pulse(units);
     } catch (err) {
@@ -104,7 +110,7 @@ export class LockDriver extends GuardedEmitter<LockEvents> {
     // The board started the pulse a little before the readback; counting from the readback
     // makes the release check err on the late side, never early.
     const result: UnlockResult = { pulse_ms: units * c.pulse_unit_ms, confirmed_at: confirmedAt, release_at: confirmedAt + units * c.pulse_unit_ms };
-    this.scheduleReleaseCheck(result.release_at);
+    this.scheduleReleaseCheck(unlock, result.release_at);
     this.fire('unlocked', result);
     return result;
   }
@@ -133,31 +139,38 @@ export class LockDriver extends GuardedEmitter<LockEvents> {
 
   // ---- after the pulse ----
 
-  private scheduleReleaseCheck(releaseAt: number): void {
+  private scheduleReleaseCheck(unlock: number, releaseAt: number): void {
     if (this.releaseTimer) clearTimeout(this.releaseTimer);
     const wait = Math.max(0, releaseAt - Date.now()) + this.opts.config.release_check_ms;
     this.releaseTimer = setTimeout(() => {
       this.releaseTimer = null;
-      void this.checkReleased().catch((err: unknown) => this.log.error({ err }, 'checking the relay release failed unexpectedly'));
+      void this.checkReleased(unlock).catch((err: unknown) => this.log.error({ err }, 'checking the relay release failed unexpectedly'));
     }, wait);
   }
 
-  private async checkReleased(): Promise<void> {
+  private async checkReleased(unlock: number): Promise<void> {
     const c = this.opts.config;
+    // A newer unlock started while this check waited on the bus: the relay is its pulse now.
+    const superseded = (): boolean => unlock !== this.unlocks;
     try {
-      if (!(await this.relayOn())) {
+      const on = await this.relayOn();
+      if (superseded()) return;
+      if (!on) {
         this.fire('relocked', { at: Date.now() });
         return;
       }
       // The board should have dropped it; command it off, then look again.
       await this.opts.bus.request({ fn: 'write_coil', unit: c.unit_id, address: c.coil, on: false }, 'unlock');
-      if (!(await this.relayOn())) {
+      const stillOn = await this.relayOn();
+      if (superseded()) return;
+      if (!stillOn) {
         this.log.warn('relay stayed on after the timed pulse; switched off by command');
         this.fire('relocked', { at: Date.now() });
         return;
       }
       this.raise('relay_stuck_on', 'relay still energised after the pulse and an off command');
     } catch (err) {
+      if (superseded()) return;
       this.raise('release_unconfirmed', `cannot read the relay after the pulse: ${String(err)}`);
     }
   }

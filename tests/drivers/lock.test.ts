@@ -104,3 +104,20 @@ describe('lock driver over the simulated relay board', () => {
     // the poll loop runs only through pollTimer: nothing armed means no read will come
   });
 });
+
+describe('lock driver: one unlock after another', () => {
+  it('a release check left from the previous unlock does not cut the next villager\'s pulse short', async () => {
+    const { relay, line, lock, bus, cfg, events } = await rig();
+    await lock.unlock(100);
+    // the board "forgot" the first pulse, so the first release check will find the relay on
+    relay.handle({ unit: 1, fn: 5, address: 0, value: 0xff00 });
+    // the first release check's read of the relay is on the wire: the next villager unlocks now
+    await line.expectRequest((f) => f[0] === cfg.lock.unit_id && f[1] === 1, { what: 'the release check reading the relay' });
+    await lock.unlock(5000);
+    // a lowest-priority read runs after anything the first check queued on its way
+    const [on] = await bus.readBits('coils', cfg.lock.unit_id, cfg.lock.coil, 1, 'poll');
+    expect(on).toBe(true);
+    expect(relay.coil(0)).toBe(true);
+    expect(events.filter((e) => e.name === 'relocked')).toEqual([]);
+  });
+});
