@@ -11,14 +11,19 @@ import type { Logger } from 'pino';
 import { GuardedEmitter } from '../guarded-emitter.ts';
 import type { LockConfig } from '../config.ts';
 import { DriverError, isDriverError, type DriverErrorCode } from '../errors.ts';
-import type { ModbusBus } from '../modbus/bus.ts';
+import type { ModbusBus, ModbusReply } from '../modbus/bus.ts';
 
 export type DoorState = 'open' | 'closed' | 'unknown';
 export type ExitButtonState = 'pressed' | 'released' | 'unknown';
 
 export interface UnlockResult {
   pulse_ms: number;
-  /** When the relay read back energised (epoch ms). */
+  /**
+   * Whether the relay read back energised. False when the board acknowledged the pulse but the
+   * readback was lost: the door has most likely opened, and the release check runs all the same.
+   */
+  confirmed: boolean;
+  /** When the relay read back energised, or (unconfirmed) when the readback was given up (epoch ms). */
   confirmed_at: number;
   /** When the board will drop the relay by itself (epoch ms, from our clock). */
   release_at: number;
@@ -85,8 +90,9 @@ export class LockDriver extends GuardedEmitter<LockEvents> {
   }
 
   /**
-   * Sends the timed pulse and resolves once the relay reads back energised.
-   * Rejects (DriverError) if the pulse cannot be sent or the relay does not confirm;
+   * Sends the timed pulse and resolves once the relay reads back energised, or (`confirmed:
+   * false`) once the board has acknowledged the pulse but the readback was lost.
+   * Rejects (DriverError) if the pulse cannot be sent or the relay reads back off;
    * the caller then offers the fallback (QR/card, staff).
    */
   async unlock(pulseMs: number = this.opts.config.default_pulse_ms): Promise<UnlockResult> {
@@ -99,8 +105,9 @@ export class LockDriver extends GuardedEmitter<LockEvents> {
     const unlock = ++this.unlocks;
     if (this.releaseTimer) clearTimeout(this.releaseTimer);
     this.releaseTimer = null;
+    let confirmed: boolean;
     try {
-      await this.pulse(units);
+      confirmed = await this.pulse(units);
     } catch (err) {
       // the bus fails only with DriverErrors; anything else is reported as a bad reply
       this.fire('unlock_failed', { code: isDriverError(err) ? err.code : 'BAD_REPLY', detail: (err as Error)?.message ?? String(err), at: Date.now() });
@@ -109,26 +116,37 @@ export class LockDriver extends GuardedEmitter<LockEvents> {
     const confirmedAt = Date.now();
     // The board started the pulse a little before the readback; counting from the readback
     // makes the release check err on the late side, never early.
-    const result: UnlockResult = { pulse_ms: units * c.pulse_unit_ms, confirmed_at: confirmedAt, release_at: confirmedAt + units * c.pulse_unit_ms };
+    const result: UnlockResult = { pulse_ms: units * c.pulse_unit_ms, confirmed, confirmed_at: confirmedAt, release_at: confirmedAt + units * c.pulse_unit_ms };
     this.scheduleReleaseCheck(unlock, result.release_at);
     this.fire('unlocked', result);
     return result;
   }
 
-  /** Sends the timed pulse and checks that the relay reads back energised. */
-  private async pulse(units: number): Promise<void> {
+  /**
+   * Sends the timed pulse and checks that the relay reads back energised. Resolves false when
+   * the board acknowledged the pulse but the readback got no answer.
+   */
+  private async pulse(units: number): Promise<boolean> {
     const c = this.opts.config;
-    // Pulse and readback are one turn on the bus, so no poll can get between them.
-    const replies = await this.opts.bus.sequence(
-      [
-        { fn: 'write_coil_value', unit: c.unit_id, address: c.pulse_base_address + c.coil, value: units },
-        { fn: 'read_coils', unit: c.unit_id, address: c.coil, count: 1 },
-      ],
-      'unlock',
-    );
+    let replies: ModbusReply[];
+    try {
+      // Pulse and readback are one turn on the bus, so no poll can get between them.
+      replies = await this.opts.bus.sequence(
+        [
+          { fn: 'write_coil_value', unit: c.unit_id, address: c.pulse_base_address + c.coil, value: units },
+          { fn: 'read_coils', unit: c.unit_id, address: c.coil, count: 1 },
+        ],
+        'unlock',
+      );
+    } catch (err) {
+      if (!isDriverError(err) || err.answered !== 1) throw err;
+      this.log.warn({ err: err.message }, 'unlock pulse acknowledged but its readback was lost; the release check will look at the relay / 开锁脉冲已发出但未能回读继电器');
+      return false;
+    }
     const readback = replies[1];
     const on = readback !== undefined && 'bits' in readback && readback.bits[0] === true;
     if (!on) throw new DriverError('NOT_CONFIRMED', 'relay did not read back energised after the pulse command');
+    return true;
   }
 
   /** Reads the relay coil now. */

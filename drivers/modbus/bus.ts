@@ -173,7 +173,9 @@ export class ModbusBus extends GuardedEmitter<BusEvents> {
     try {
       for (const req of job.reqs) replies.push(await this.runWithRetries(req));
     } catch (err) {
-      job.reject(err as Error);
+      const e = err as DriverError;
+      // Say how far the turn got: an unlock whose pulse was answered but whose readback was lost differs from one never sent.
+      job.reject(job.reqs.length > 1 ? new DriverError(e.code, e.message, { cause: e, ...(e.modbusCode === undefined ? {} : { modbusCode: e.modbusCode }), answered: replies.length }) : e);
       return;
     }
     job.resolve(replies);

@@ -121,3 +121,26 @@ describe('lock driver: one unlock after another', () => {
     expect(events.filter((e) => e.name === 'relocked')).toEqual([]);
   });
 });
+
+describe('lock driver: the pulse went out but its readback was lost', () => {
+  it.each([
+    ['the relay drops by itself: relocked', false, 'relocked'],
+    ['the relay stays on: the stuck-relay alarm', true, 'alarm'],
+  ] as const)('resolves unconfirmed, and the release check still runs (%s)', async (_what, stuck, expected) => {
+    const { relay, line, lock, cfg, events } = await rig();
+    relay.setStuckOn(stuck);
+    const isPulse = (f: Buffer) => f[0] === cfg.lock.unit_id && f[1] === 5 && f.readUInt16BE(2) === cfg.lock.pulse_base_address + cfg.lock.coil;
+    const pulseSent = line.expectRequest(isPulse, { what: 'the pulse' });
+    const result = lock.unlock(200);
+    // the board has answered the pulse: from now on it is silent (every retry of the readback too)
+    await pulseSent;
+    line.injectFault({ kind: 'no_reply', unit: cfg.lock.unit_id, times: Infinity });
+    const r = await result.then((v) => v, (e: unknown) => e);
+    line.clearFaults();
+    expect(r).toMatchObject({ pulse_ms: 200, confirmed: false });
+    expect(events.find((e) => e.name === 'unlocked')?.payload).toMatchObject({ confirmed: false });
+    await until(() => events.some((e) => e.name === expected), 3000, expected);
+    if (stuck) expect((events.find((e) => e.name === 'alarm')?.payload as { reason: string }).reason).toBe('relay_stuck_on');
+    relay.setStuckOn(false);
+  });
+});
