@@ -51,6 +51,7 @@ export const LockSchema = Section(
     exit_input: Int(1, 0, 0xffff, 'Discrete input (0-based, FC02) of the exit button'),
     exit_pressed_when: Type.Boolean({ default: true, description: 'Input level that means the exit button is pressed' }),
     input_poll_ms: Int(100, 10, 10_000, 'How often the door contact and exit button are read'),
+    input_unread_polls: Int(5, 1, 10_000, 'After this many input polls in a row without an answer (a silent relay board) the door contact and exit button count as unknown and the `lock inputs` check is degraded, until a poll is answered'),
     release_check_ms: Int(300, 0, 10_000, 'After the pulse should have ended, wait this long, then read the relay back expecting it off'),
   },
   'Door lock relay board (Modbus RTU)',

@@ -69,6 +69,10 @@ export class HardwarePart implements Part {
       if (u.confirmed) health.set('lock unlock', 'ok');
       else health.set('lock unlock', 'degraded', 'unlock pulse sent but the relay could not be read back; the release check follows');
     });
+    this.drivers.lock.on('inputs', (i) => {
+      if (i.state === 'read') health.set('lock inputs', 'ok');
+      else health.set('lock inputs', 'degraded', `the relay board's inputs went unread for ${i.polls} polls: door contact and exit button unknown`);
+    });
     this.watchScales(this.drivers.scales);
     return this.drivers;
   }

@@ -37,6 +37,8 @@ export interface LockEvents {
   unlocked: [UnlockResult];
   /** The relay did not drop after the pulse (or could not be checked): someone must look. */
   alarm: [{ reason: LockAlarmReason; detail: string; at: number }];
+  /** The inputs went unread for `input_unread_polls` polls (door and exit button now unknown), or are read again. */
+  inputs: [{ state: 'unread' | 'read'; polls: number; at: number }];
   /** The relay was confirmed off after a pulse. */
   relocked: [{ at: number }];
   /** An unlock could not be sent or was not confirmed (the call also rejects with this). */
@@ -55,6 +57,8 @@ export class LockDriver extends GuardedEmitter<LockEvents> {
   private releaseTimer: NodeJS.Timeout | null = null;
   /** Counts unlocks; a release check belongs to one and gives way when a newer one begins. */
   private unlocks = 0;
+  /** Input polls in a row that got no answer. */
+  private unread = 0;
   private door: DoorState = 'unknown';
   private exit: ExitButtonState = 'unknown';
   private readonly inputBase: number;
@@ -220,10 +224,16 @@ export class LockDriver extends GuardedEmitter<LockEvents> {
     } catch (err) {
       // The bus counts and logs faults; a stopped or unplugged bus is reported by its health event.
       if (!isDriverError(err)) this.log.error({ err }, 'reading the lock inputs failed unexpectedly');
+      if (this.running) this.inputsUnread();
       return;
     }
     if (!this.running) return;
     const at = Date.now();
+    if (this.unread >= c.input_unread_polls) {
+      this.log.info({ polls: this.unread }, 'lock inputs read again / 门锁输入恢复读取');
+      this.fire('inputs', { state: 'read', polls: this.unread, at });
+    }
+    this.unread = 0;
     const doorLevel = bits[c.door_input - this.inputBase] === true;
     const door: 'open' | 'closed' = doorLevel === c.door_closed_when ? 'closed' : 'open';
     if (door !== this.door) {
@@ -238,5 +248,15 @@ export class LockDriver extends GuardedEmitter<LockEvents> {
       this.exit = exit;
       this.fire('exit_button', { state: exit, initial, at });
     }
+  }
+
+  /** A silent board must not leave the last door state standing as if it were current. */
+  private inputsUnread(): void {
+    this.unread += 1;
+    if (this.unread !== this.opts.config.input_unread_polls) return;
+    this.door = 'unknown';
+    this.exit = 'unknown';
+    this.log.warn({ polls: this.unread }, 'lock inputs unread: door contact and exit button unknown / 门锁输入无法读取：门磁和出门按钮状态未知');
+    this.fire('inputs', { state: 'unread', polls: this.unread, at: Date.now() });
   }
 }
