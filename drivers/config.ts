@@ -9,7 +9,8 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { DriverError } from './errors.ts';
+import { DriverError, isDriverError } from './errors.ts';
+import { parseTransportUrl, type TransportSpec } from './transport/url.ts';
 
 function Section<T extends Record<string, TSchema>>(props: T, description: string) {
   return Type.Object(props, { additionalProperties: false, default: {}, description });
@@ -50,6 +51,7 @@ export const LockSchema = Section(
     exit_input: Int(1, 0, 0xffff, 'Discrete input (0-based, FC02) of the exit button'),
     exit_pressed_when: Type.Boolean({ default: true, description: 'Input level that means the exit button is pressed' }),
     input_poll_ms: Int(100, 10, 10_000, 'How often the door contact and exit button are read'),
+    input_unread_polls: Int(5, 1, 10_000, 'After this many input polls in a row without an answer (a silent relay board) the door contact and exit button count as unknown and the `lock inputs` check is degraded, until a poll is answered'),
     release_check_ms: Int(300, 0, 10_000, 'After the pulse should have ended, wait this long, then read the relay back expecting it off'),
   },
   'Door lock relay board (Modbus RTU)',
@@ -87,7 +89,7 @@ export const ScaleRegisterMapSchema = Section(
 export const ScalesSchema = Section(
   {
     transport: TransportUrl('sim://rs485', 'Bus of the load-cell modules'),
-    list: Type.Array(ScaleSchema, { default: [], description: 'One entry per scale; slots and unit ids must be unique' }),
+    list: Type.Array(ScaleSchema, { default: [], description: 'One entry per scale; slots and unit ids must be unique, and on the lock\'s bus no unit id may be the relay board\'s' }),
     poll_interval_ms: Int(200, 0, 60_000, 'Pause between the end of one sweep over all scales and the start of the next'),
     registers: ScaleRegisterMapSchema,
     stable_window: Int(4, 2, 50, 'Consecutive readings that must agree before a weight counts as stable'),
@@ -141,10 +143,48 @@ export function resolveDriversConfig(input: unknown = {}): DriversConfig {
   const filled = Value.Default(DriversConfigSchema, structuredClone(input ?? {}));
   if (!Value.Check(DriversConfigSchema, filled)) {
     const first = [...Value.Errors(DriversConfigSchema, filled)][0];
-    throw new DriverError('CONFIG_INVALID', `drivers config: ${first?.path ?? ''} ${first?.message ?? 'invalid'}`);
+    throw new DriverError('CONFIG_INVALID', `drivers config: ${first?.path ?? ''} ${first?.message ?? 'invalid'}`, { zh: `硬件驱动配置有误：${first?.path ?? ''}` });
   }
-  checkScaleList(filled.scales.list);
+  checkDriversConfig(filled);
   return filled;
+}
+
+/**
+ * What the schema cannot say, checked before anything starts (edge/config runs it on the
+ * whole file): every transport URL parses, and the scale list fits its bus.
+ */
+export function checkDriversConfig(cfg: DriversConfig): void {
+  const at = (key: string, url: string): TransportSpec => {
+    try {
+      return parseTransportUrl(url);
+    } catch (err) {
+      if (!isDriverError(err)) throw err;
+      throw new DriverError('CONFIG_INVALID', `drivers.${key}: ${err.message}`, { cause: err, zh: `硬件驱动配置有误：drivers.${key} ${err.zh ?? '不是可用的连接地址'}` });
+    }
+  };
+  const lockLine = at('lock.transport', cfg.lock.transport);
+  const scaleLine = at('scales.transport', cfg.scales.transport);
+  if (cfg.scanner.enabled) at('scanner.transport', cfg.scanner.transport);
+  checkScaleList(cfg.scales.list);
+  // Two slaves on one address both answer: the lock's replies would be read as weights and back.
+  const clash = lineOf(lockLine) === lineOf(scaleLine) ? cfg.scales.list.find((s) => s.unit_id === cfg.lock.unit_id) : undefined;
+  if (clash) {
+    throw new DriverError('CONFIG_INVALID', `drivers.scales.list: the scale of slot ${clash.slot} has unit_id ${clash.unit_id}, the relay board's (drivers.lock.unit_id) on the same bus`, {
+      zh: `硬件驱动配置有误：货位 ${clash.slot} 的秤地址 unit_id ${clash.unit_id} 与同一总线上的门锁继电器板（drivers.lock.unit_id）相同`,
+    });
+  }
+}
+
+/** The physical line a transport names, whatever its parameters. */
+function lineOf(spec: TransportSpec): string {
+  switch (spec.kind) {
+    case 'serial':
+      return `serial:${spec.path}`;
+    case 'tcp':
+      return `tcp:${spec.host.toLowerCase()}:${spec.port}`;
+    case 'sim':
+      return `sim:${spec.name}`;
+  }
 }
 
 /** What a JSON schema cannot say: slots and slave addresses must be unique on a bus. */
@@ -152,8 +192,8 @@ export function checkScaleList(list: readonly ScaleConfig[]): void {
   const slots = new Set<string>();
   const units = new Set<number>();
   for (const s of list) {
-    if (slots.has(s.slot)) throw new DriverError('CONFIG_INVALID', `drivers.scales.list: slot ${s.slot} appears twice`);
-    if (units.has(s.unit_id)) throw new DriverError('CONFIG_INVALID', `drivers.scales.list: unit_id ${s.unit_id} appears twice`);
+    if (slots.has(s.slot)) throw new DriverError('CONFIG_INVALID', `drivers.scales.list: slot ${s.slot} appears twice`, { zh: `硬件驱动配置有误：drivers.scales.list 中货位 ${s.slot} 出现了两次` });
+    if (units.has(s.unit_id)) throw new DriverError('CONFIG_INVALID', `drivers.scales.list: unit_id ${s.unit_id} appears twice`, { zh: `硬件驱动配置有误：drivers.scales.list 中地址 unit_id ${s.unit_id} 出现了两次` });
     slots.add(s.slot);
     units.add(s.unit_id);
   }

@@ -19,11 +19,17 @@ export class DriverError extends Error {
   readonly code: DriverErrorCode;
   /** Modbus exception code when `code === 'EXCEPTION'`. */
   readonly modbusCode: number | undefined;
+  /** Chinese text for the maintainer (a config refusal); the daemon passes it on in its EdgeError. */
+  readonly zh: string | undefined;
+  /** For a failed turn of several requests (ModbusBus.sequence): how many were answered before it failed. */
+  readonly answered: number | undefined;
 
-  constructor(code: DriverErrorCode, message: string, opts: { cause?: unknown; modbusCode?: number } = {}) {
+  constructor(code: DriverErrorCode, message: string, opts: { cause?: unknown; modbusCode?: number; zh?: string; answered?: number } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.code = code;
     this.modbusCode = opts.modbusCode;
+    this.zh = opts.zh;
+    this.answered = opts.answered;
   }
 }
 

@@ -65,7 +65,14 @@ export class HardwarePart implements Part {
     this.drivers.lock.on('relocked', () => health.set('lock', 'ok'));
     // Kept apart from 'lock' so that a good unlock does not hide a relay that stuck after an earlier one.
     this.drivers.lock.on('unlock_failed', (f) => health.set('lock unlock', 'degraded', `unlock failed (${f.code}): ${f.detail}`));
-    this.drivers.lock.on('unlocked', () => health.set('lock unlock', 'ok'));
+    this.drivers.lock.on('unlocked', (u) => {
+      if (u.confirmed) health.set('lock unlock', 'ok');
+      else health.set('lock unlock', 'degraded', 'unlock pulse sent but the relay could not be read back; the release check follows');
+    });
+    this.drivers.lock.on('inputs', (i) => {
+      if (i.state === 'read') health.set('lock inputs', 'ok');
+      else health.set('lock inputs', 'degraded', `the relay board's inputs went unread for ${i.polls} polls: door contact and exit button unknown`);
+    });
     this.watchScales(this.drivers.scales);
     return this.drivers;
   }

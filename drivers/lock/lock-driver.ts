@@ -11,14 +11,19 @@ import type { Logger } from 'pino';
 import { GuardedEmitter } from '../guarded-emitter.ts';
 import type { LockConfig } from '../config.ts';
 import { DriverError, isDriverError, type DriverErrorCode } from '../errors.ts';
-import type { ModbusBus } from '../modbus/bus.ts';
+import type { ModbusBus, ModbusReply } from '../modbus/bus.ts';
 
 export type DoorState = 'open' | 'closed' | 'unknown';
 export type ExitButtonState = 'pressed' | 'released' | 'unknown';
 
 export interface UnlockResult {
   pulse_ms: number;
-  /** When the relay read back energised (epoch ms). */
+  /**
+   * Whether the relay read back energised. False when the board acknowledged the pulse but the
+   * readback was lost: the door has most likely opened, and the release check runs all the same.
+   */
+  confirmed: boolean;
+  /** When the relay read back energised, or (unconfirmed) when the readback was given up (epoch ms). */
   confirmed_at: number;
   /** When the board will drop the relay by itself (epoch ms, from our clock). */
   release_at: number;
@@ -32,6 +37,8 @@ export interface LockEvents {
   unlocked: [UnlockResult];
   /** The relay did not drop after the pulse (or could not be checked): someone must look. */
   alarm: [{ reason: LockAlarmReason; detail: string; at: number }];
+  /** The inputs went unread for `input_unread_polls` polls (door and exit button now unknown), or are read again. */
+  inputs: [{ state: 'unread' | 'read'; polls: number; at: number }];
   /** The relay was confirmed off after a pulse. */
   relocked: [{ at: number }];
   /** An unlock could not be sent or was not confirmed (the call also rejects with this). */
@@ -48,6 +55,10 @@ export class LockDriver extends GuardedEmitter<LockEvents> {
   private running = false;
   private pollTimer: NodeJS.Timeout | null = null;
   private releaseTimer: NodeJS.Timeout | null = null;
+  /** Counts unlocks; a release check belongs to one and gives way when a newer one begins. */
+  private unlocks = 0;
+  /** Input polls in a row that got no answer. */
+  private unread = 0;
   private door: DoorState = 'unknown';
   private exit: ExitButtonState = 'unknown';
   private readonly inputBase: number;
@@ -83,8 +94,9 @@ export class LockDriver extends GuardedEmitter<LockEvents> {
   }
 
   /**
-   * Sends the timed pulse and resolves once the relay reads back energised.
-   * Rejects (DriverError) if the pulse cannot be sent or the relay does not confirm;
+   * Sends the timed pulse and resolves once the relay reads back energised, or (`confirmed:
+   * false`) once the board has acknowledged the pulse but the readback was lost.
+   * Rejects (DriverError) if the pulse cannot be sent or the relay reads back off;
    * the caller then offers the fallback (QR/card, staff).
    */
   async unlock(pulseMs: number = this.opts.config.default_pulse_ms): Promise<UnlockResult> {
@@ -93,8 +105,13 @@ export class LockDriver extends GuardedEmitter<LockEvents> {
       throw new DriverError('CONFIG_INVALID', `pulse ${pulseMs} ms outside 1..${c.max_pulse_ms} ms`);
     }
     const units = Math.min(0xffff, Math.max(1, Math.ceil(pulseMs / c.pulse_unit_ms)));
+    // From here the relay is this unlock's: a release check of an earlier one must not switch it off.
+    const unlock = ++this.unlocks;
+    if (this.releaseTimer) clearTimeout(this.releaseTimer);
+    this.releaseTimer = null;
+    let confirmed: boolean;
     try {
-      await this.pulse(units);
+      confirmed = await this.pulse(units);
     } catch (err) {
       // the bus fails only with DriverErrors; anything else is reported as a bad reply
       this.fire('unlock_failed', { code: isDriverError(err) ? err.code : 'BAD_REPLY', detail: (err as Error)?.message ?? String(err), at: Date.now() });
@@ -103,26 +120,37 @@ export class LockDriver extends GuardedEmitter<LockEvents> {
     const confirmedAt = Date.now();
     // The board started the pulse a little before the readback; counting from the readback
     // makes the release check err on the late side, never early.
-    const result: UnlockResult = { pulse_ms: units * c.pulse_unit_ms, confirmed_at: confirmedAt, release_at: confirmedAt + units * c.pulse_unit_ms };
-    this.scheduleReleaseCheck(result.release_at);
+    const result: UnlockResult = { pulse_ms: units * c.pulse_unit_ms, confirmed, confirmed_at: confirmedAt, release_at: confirmedAt + units * c.pulse_unit_ms };
+    this.scheduleReleaseCheck(unlock, result.release_at);
     this.fire('unlocked', result);
     return result;
   }
 
-  /** Sends the timed pulse and checks that the relay reads back energised. */
-  private async pulse(units: number): Promise<void> {
+  /**
+   * Sends the timed pulse and checks that the relay reads back energised. Resolves false when
+   * the board acknowledged the pulse but the readback got no answer.
+   */
+  private async pulse(units: number): Promise<boolean> {
     const c = this.opts.config;
-    // Pulse and readback are one turn on the bus, so no poll can get between them.
-    const replies = await this.opts.bus.sequence(
-      [
-        { fn: 'write_coil_value', unit: c.unit_id, address: c.pulse_base_address + c.coil, value: units },
-        { fn: 'read_coils', unit: c.unit_id, address: c.coil, count: 1 },
-      ],
-      'unlock',
-    );
+    let replies: ModbusReply[];
+    try {
+      // Pulse and readback are one turn on the bus, so no poll can get between them.
+      replies = await this.opts.bus.sequence(
+        [
+          { fn: 'write_coil_value', unit: c.unit_id, address: c.pulse_base_address + c.coil, value: units },
+          { fn: 'read_coils', unit: c.unit_id, address: c.coil, count: 1 },
+        ],
+        'unlock',
+      );
+    } catch (err) {
+      if (!isDriverError(err) || err.answered !== 1) throw err;
+      this.log.warn({ err: err.message }, 'unlock pulse acknowledged but its readback was lost; the release check will look at the relay / 开锁脉冲已发出但未能回读继电器');
+      return false;
+    }
     const readback = replies[1];
     const on = readback !== undefined && 'bits' in readback && readback.bits[0] === true;
     if (!on) throw new DriverError('NOT_CONFIRMED', 'relay did not read back energised after the pulse command');
+    return true;
   }
 
   /** Reads the relay coil now. */
@@ -133,31 +161,38 @@ export class LockDriver extends GuardedEmitter<LockEvents> {
 
   // ---- after the pulse ----
 
-  private scheduleReleaseCheck(releaseAt: number): void {
+  private scheduleReleaseCheck(unlock: number, releaseAt: number): void {
     if (this.releaseTimer) clearTimeout(this.releaseTimer);
     const wait = Math.max(0, releaseAt - Date.now()) + this.opts.config.release_check_ms;
     this.releaseTimer = setTimeout(() => {
       this.releaseTimer = null;
-      void this.checkReleased().catch((err: unknown) => this.log.error({ err }, 'checking the relay release failed unexpectedly'));
+      void this.checkReleased(unlock).catch((err: unknown) => this.log.error({ err }, 'checking the relay release failed unexpectedly'));
     }, wait);
   }
 
-  private async checkReleased(): Promise<void> {
+  private async checkReleased(unlock: number): Promise<void> {
     const c = this.opts.config;
+    // A newer unlock started while this check waited on the bus: the relay is its pulse now.
+    const superseded = (): boolean => unlock !== this.unlocks;
     try {
-      if (!(await this.relayOn())) {
+      const on = await this.relayOn();
+      if (superseded()) return;
+      if (!on) {
         this.fire('relocked', { at: Date.now() });
         return;
       }
       // The board should have dropped it; command it off, then look again.
       await this.opts.bus.request({ fn: 'write_coil', unit: c.unit_id, address: c.coil, on: false }, 'unlock');
-      if (!(await this.relayOn())) {
+      const stillOn = await this.relayOn();
+      if (superseded()) return;
+      if (!stillOn) {
         this.log.warn('relay stayed on after the timed pulse; switched off by command');
         this.fire('relocked', { at: Date.now() });
         return;
       }
       this.raise('relay_stuck_on', 'relay still energised after the pulse and an off command');
     } catch (err) {
+      if (superseded()) return;
       this.raise('release_unconfirmed', `cannot read the relay after the pulse: ${String(err)}`);
     }
   }
@@ -189,10 +224,16 @@ export class LockDriver extends GuardedEmitter<LockEvents> {
     } catch (err) {
       // The bus counts and logs faults; a stopped or unplugged bus is reported by its health event.
       if (!isDriverError(err)) this.log.error({ err }, 'reading the lock inputs failed unexpectedly');
+      if (this.running) this.inputsUnread();
       return;
     }
     if (!this.running) return;
     const at = Date.now();
+    if (this.unread >= c.input_unread_polls) {
+      this.log.info({ polls: this.unread }, 'lock inputs read again / 门锁输入恢复读取');
+      this.fire('inputs', { state: 'read', polls: this.unread, at });
+    }
+    this.unread = 0;
     const doorLevel = bits[c.door_input - this.inputBase] === true;
     const door: 'open' | 'closed' = doorLevel === c.door_closed_when ? 'closed' : 'open';
     if (door !== this.door) {
@@ -207,5 +248,15 @@ export class LockDriver extends GuardedEmitter<LockEvents> {
       this.exit = exit;
       this.fire('exit_button', { state: exit, initial, at });
     }
+  }
+
+  /** A silent board must not leave the last door state standing as if it were current. */
+  private inputsUnread(): void {
+    this.unread += 1;
+    if (this.unread !== this.opts.config.input_unread_polls) return;
+    this.door = 'unknown';
+    this.exit = 'unknown';
+    this.log.warn({ polls: this.unread }, 'lock inputs unread: door contact and exit button unknown / 门锁输入无法读取：门磁和出门按钮状态未知');
+    this.fire('inputs', { state: 'unread', polls: this.unread, at: Date.now() });
   }
 }

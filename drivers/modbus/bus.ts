@@ -54,6 +54,8 @@ export interface ModbusBusOptions {
  */
 interface Job {
   reqs: readonly ModbusRequest[];
+  /** Index into PRIORITY's order (0 runs first). */
+  priority: number;
   resolve: (r: ModbusReply[]) => void;
   reject: (e: Error) => void;
 }
@@ -126,7 +128,7 @@ export class ModbusBus extends GuardedEmitter<BusEvents> {
       return Promise.reject(new DriverError('QUEUE_FULL', `bus ${this.spec.url}: ${this.waiting} requests waiting`));
     }
     return new Promise((resolve, reject) => {
-      (this.queues[PRIORITY[priority]] as Job[]).push({ reqs, resolve, reject });
+      (this.queues[PRIORITY[priority]] as Job[]).push({ reqs, priority: PRIORITY[priority], resolve, reject });
       this.waiting += 1;
       this.pump();
     });
@@ -158,8 +160,9 @@ export class ModbusBus extends GuardedEmitter<BusEvents> {
     });
   }
 
-  private nextJob(): Job | undefined {
-    for (const q of this.queues) {
+  /** The next job to run; with `above`, only one more urgent than that priority. */
+  private nextJob(above: number = this.queues.length): Job | undefined {
+    for (const q of this.queues.slice(0, above)) {
       if (q.length > 0) {
         this.waiting -= 1;
         return q.shift();
@@ -171,15 +174,24 @@ export class ModbusBus extends GuardedEmitter<BusEvents> {
   private async runJob(job: Job): Promise<void> {
     const replies: ModbusReply[] = [];
     try {
-      for (const req of job.reqs) replies.push(await this.runWithRetries(req));
+      // a lone request may let more urgent jobs run between its attempts; a sequence is never split
+      const yieldTo = job.reqs.length === 1 ? job.priority : 0;
+      for (const req of job.reqs) replies.push(await this.runWithRetries(req, yieldTo));
     } catch (err) {
-      job.reject(err as Error);
+      const e = err as DriverError;
+      // Say how far the turn got: an unlock whose pulse was answered but whose readback was lost differs from one never sent.
+      job.reject(job.reqs.length > 1 ? new DriverError(e.code, e.message, { cause: e, ...(e.modbusCode === undefined ? {} : { modbusCode: e.modbusCode }), answered: replies.length }) : e);
       return;
     }
     job.resolve(replies);
   }
 
-  private async runWithRetries(req: ModbusRequest): Promise<ModbusReply> {
+  /**
+   * One request with its retries. Before a retry, jobs more urgent than `yieldTo` that came
+   * meanwhile run first: an unlock waits for the attempt on the wire, not for every retry of
+   * a scale that does not answer.
+   */
+  private async runWithRetries(req: ModbusRequest, yieldTo: number): Promise<ModbusReply> {
     const { retries, quiet_after_error_ms } = this.opts.config;
     this.counters.requests += 1;
     let lastError: DriverError | null = null;
@@ -199,10 +211,15 @@ export class ModbusBus extends GuardedEmitter<BusEvents> {
         if (lastError.code === 'EXCEPTION' || lastError.code === 'PORT_UNAVAILABLE') break;
         await sleep(quiet_after_error_ms);
         client.discardStaleBytes();
+        if (attempt < retries) await this.runMoreUrgent(yieldTo);
       }
     }
     this.counters.failures += 1;
     throw lastError ?? new DriverError('TIMEOUT', 'no attempt made');
+  }
+
+  private async runMoreUrgent(than: number): Promise<void> {
+    for (let job = this.nextJob(than); job; job = this.nextJob(than)) await this.runJob(job);
   }
 
   // ---- connection ----

@@ -108,9 +108,14 @@ export class StableWeightTracker {
     this.drift = 0;
   }
 
-  /** Forget the window (a reading could not be trusted) without losing the baseline. */
+  /**
+   * A reading could not be had or trusted: forget the window and treat the weight as stale
+   * (no stable weight) until a fresh window settles. The baseline stays, so what changed
+   * meanwhile (items taken while the scale was silent) shows as one change then.
+   */
   interrupt(): void {
     this.window = [];
+    this.stable = false;
   }
 
   push(grams: number, moduleUnstable: boolean): TrackerOutput[] {

@@ -35,6 +35,7 @@ export interface SlotStatus {
   slot: string;
   unit_id: number;
   health: ScaleHealth;
+  /** The settled weight now; null while the slot moves, and after a failed or untrusted read until a fresh weight settles. */
   stable_g: number | null;
   last_stable_g: number | null;
   drift_g: number;

@@ -6,6 +6,8 @@ import { ConfigSchema, ENV_OVERRIDES, type Config } from './schema.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { checkEntryConfig } from '../entry/config.ts';
 import { checkJobsConfig } from '../jobs/config.ts';
+import { checkDriversConfig } from '../../drivers/config.ts';
+import { isDriverError } from '../../drivers/errors.ts';
 
 export interface LoadedConfig {
   config: Config;
@@ -57,7 +59,18 @@ export function validateConfig(raw: unknown, source = 'config'): Config {
   }
   checkEntryConfig(copy.entry);
   checkJobsConfig(copy.jobs);
+  checkDrivers(copy.drivers);
   return copy;
+}
+
+/** The drivers' own checks (drivers/ cannot raise an EdgeError), refused like the rest of the file. */
+function checkDrivers(drivers: Config['drivers']): void {
+  try {
+    checkDriversConfig(drivers);
+  } catch (err) {
+    if (!isDriverError(err, 'CONFIG_INVALID')) throw err;
+    throw new EdgeError(ErrorCode.CONFIG_INVALID, err.message, { zh: err.zh ?? '硬件驱动配置有误', cause: err });
+  }
 }
 
 function setPath(obj: Record<string, unknown>, keys: string[], value: unknown): void {

@@ -104,3 +104,43 @@ describe('lock driver over the simulated relay board', () => {
     // the poll loop runs only through pollTimer: nothing armed means no read will come
   });
 });
+
+describe('lock driver: one unlock after another', () => {
+  it('a release check left from the previous unlock does not cut the next villager\'s pulse short', async () => {
+    const { relay, line, lock, bus, cfg, events } = await rig();
+    await lock.unlock(100);
+    // the board "forgot" the first pulse, so the first release check will find the relay on
+    relay.handle({ unit: 1, fn: 5, address: 0, value: 0xff00 });
+    // the first release check's read of the relay is on the wire: the next villager unlocks now
+    await line.expectRequest((f) => f[0] === cfg.lock.unit_id && f[1] === 1, { what: 'the release check reading the relay' });
+    await lock.unlock(5000);
+    // a lowest-priority read runs after anything the first check queued on its way
+    const [on] = await bus.readBits('coils', cfg.lock.unit_id, cfg.lock.coil, 1, 'poll');
+    expect(on).toBe(true);
+    expect(relay.coil(0)).toBe(true);
+    expect(events.filter((e) => e.name === 'relocked')).toEqual([]);
+  });
+});
+
+describe('lock driver: the pulse went out but its readback was lost', () => {
+  it.each([
+    ['the relay drops by itself: relocked', false, 'relocked'],
+    ['the relay stays on: the stuck-relay alarm', true, 'alarm'],
+  ] as const)('resolves unconfirmed, and the release check still runs (%s)', async (_what, stuck, expected) => {
+    const { relay, line, lock, cfg, events } = await rig();
+    relay.setStuckOn(stuck);
+    const isPulse = (f: Buffer) => f[0] === cfg.lock.unit_id && f[1] === 5 && f.readUInt16BE(2) === cfg.lock.pulse_base_address + cfg.lock.coil;
+    const pulseSent = line.expectRequest(isPulse, { what: 'the pulse' });
+    const result = lock.unlock(200);
+    // the board has answered the pulse: from now on it is silent (every retry of the readback too)
+    await pulseSent;
+    line.injectFault({ kind: 'no_reply', unit: cfg.lock.unit_id, times: Infinity });
+    const r = await result.then((v) => v, (e: unknown) => e);
+    line.clearFaults();
+    expect(r).toMatchObject({ pulse_ms: 200, confirmed: false });
+    expect(events.find((e) => e.name === 'unlocked')?.payload).toMatchObject({ confirmed: false });
+    await until(() => events.some((e) => e.name === expected), 3000, expected);
+    if (stuck) expect((events.find((e) => e.name === 'alarm')?.payload as { reason: string }).reason).toBe('relay_stuck_on');
+    relay.setStuckOn(false);
+  });
+});

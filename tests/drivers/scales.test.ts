@@ -113,6 +113,30 @@ describe('scales on a 16-scale simulated bus', () => {
     await until(() => drivers.scales.status()[0]?.health === 'ok', 3000, 'back to ok');
   });
 
+  it('after an outage the last weight is stale: no stable weight while the scale is silent, nor when it first answers again, until a fresh one settles', async () => {
+    const { hw, drivers, changes } = await store(1);
+    hw.scale('S1').place(4, 250);
+    await until(() => changes.length === 1, 5000, 'stocked');
+    const line = hw.lines.get('rs485');
+    if (!line) throw new Error('no simulated line rs485');
+    line.injectFault({ kind: 'no_reply', unit: 10, times: Infinity });
+    await until(() => drivers.scales.status()[0]?.health === 'no_reply', 5000, 'no_reply');
+    expect(drivers.scales.status()[0]?.stable_g).toBeNull();
+    hw.scale('S1').take(2, 250); // taken while nobody could see it
+    // what a caller sees at the very moment the scale is reported healthy again
+    const atRecovery = new Promise<number | null | undefined>((resolve) => {
+      drivers.scales.on('health', (h) => {
+        if (h.health === 'ok') resolve(drivers.scales.status()[0]?.stable_g);
+      });
+    });
+    line.clearFaults();
+    expect(await atRecovery).toBeNull();
+    // then a fresh weight settles, and the items taken during the outage show as a change
+    await until(() => changes.length === 2, 5000, 'change after recovery');
+    expect(Math.abs((changes[1]?.delta_g ?? 0) + 500)).toBeLessThanOrEqual(3);
+    expect(Math.abs((drivers.scales.status()[0]?.stable_g ?? 0) - 500)).toBeLessThanOrEqual(3);
+  });
+
   it('emits motion (stable: false) while a slot settles, before the change', async () => {
     const { hw, drivers, changes } = await store(1, { settleMs: 80, noiseG: 2, creepGPerMin: 0 });
     const motions: WeightChange[] = [];

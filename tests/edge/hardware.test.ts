@@ -14,7 +14,7 @@ async function rig() {
   const config = resolveDriversConfig({
     simulated: true,
     scales: { list: [{ slot: 'A', unit_id: 10, capacity_g: 5000 }], poll_interval_ms: 5, zero_drift_limit_g: 5 },
-    lock: { input_poll_ms: 50, release_check_ms: 20 },
+    lock: { input_poll_ms: 50, release_check_ms: 20, input_unread_polls: 3 },
     modbus: { response_timeout_ms: 50, quiet_after_error_ms: 2, reconnect_initial_ms: 20, reconnect_max_ms: 50 },
     scanner: { enabled: false },
   });
@@ -71,5 +71,20 @@ describe('hardware health', () => {
     expect(parts()['lock unlock']?.health).toBe('ok');
     await until(() => parts().lock?.health === 'ok', 3000, 'relocked');
     expect(health.report().status).toBe('ok');
+  });
+
+  it('a relay board gone silent (its inputs unread) makes `lock inputs` degraded and the door unknown, until it answers again', async () => {
+    const { part, sim, health, parts } = await rig();
+    await until(() => part.lock.doorState === 'closed', 3000, 'door read');
+    const line = sim.lines.get('rs485');
+    if (!line) throw new Error('no simulated line rs485');
+    line.injectFault({ kind: 'no_reply', unit: 1, times: Infinity });
+    await until(() => parts()['lock inputs']?.health === 'degraded', 10_000, 'lock inputs degraded');
+    expect(parts()['lock inputs']?.detail).toMatch(/3 polls/);
+    expect(part.lock.doorState).toBe('unknown');
+    expect(health.report().status).toBe('degraded');
+    line.clearFaults();
+    await until(() => parts()['lock inputs']?.health === 'ok', 3000, 'lock inputs ok again');
+    expect(part.lock.doorState).toBe('closed');
   });
 });
