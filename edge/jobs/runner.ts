@@ -70,7 +70,8 @@ export class JobRunner implements Part {
         this.persist(() => setNextDue(this.opts.db(), job.name, null));
         continue;
       }
-      const task = cron.createTask(job.cron, () => this.run(job.name, 'scheduled'), { name: job.name, noOverlap: true, ...(this.opts.timezone ? { timezone: this.opts.timezone } : {}) });
+      // no node-cron noOverlap: it would drop a tick unseen; run() skips it and counts it
+      const task = cron.createTask(job.cron, () => this.run(job.name, 'scheduled'), { name: job.name, ...(this.opts.timezone ? { timezone: this.opts.timezone } : {}) });
       this.tasks.set(job.name, task);
       const due = this.persist(() => getJobRun(this.opts.db(), job.name))?.next_due_at;
       void task.start();

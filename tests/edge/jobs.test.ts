@@ -108,6 +108,25 @@ describe('the job runner', () => {
     await third.r.stop();
   });
 
+  it('a run skipped by the schedule because the previous one is still going is counted as skipped', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    vi.setSystemTime(new Date('2026-12-01T12:00:00.500Z'));
+    db = openLedger(':memory:');
+    let release!: () => void;
+    const gate = new Promise<void>((res) => { release = res; });
+    let started = 0;
+    // every second: the first run holds on, the next ticks find it still running
+    const { r, outcomes } = runner(db, [{ name: 'slow', cron: '* * * * * *', run: async () => { started++; await gate; return 'done'; } }]);
+    r.start();
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(started).toBe(1);
+    expect(r.snapshot().get('slow')!.outcomes.skipped).toBeGreaterThanOrEqual(1);
+    expect(outcomes.some(([, o]) => o === 'skipped')).toBe(true);
+    release();
+    await r.idle();
+    await r.stop();
+  });
+
   it('refuses a time zone or a cron expression it cannot understand, naming the key', () => {
     expect(() => checkSchedule([], 'Mars/Olympus')).toThrow(/jobs\.timezone/);
     expect(() => checkSchedule([{ name: 'backup', cron: 'every night', run: () => '' }], undefined)).toThrow(/jobs\.backup\.cron/);
