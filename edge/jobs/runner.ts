@@ -75,13 +75,14 @@ export class JobRunner implements Part {
       this.tasks.set(job.name, task);
       const due = this.persist(() => getJobRun(this.opts.db(), job.name))?.next_due_at;
       void task.start();
+      // ok before a missed run starts: a run that fails at once must leave the line degraded
+      this.opts.health.set(`job ${job.name}`, 'ok');
       if (due && Date.parse(due) <= now.getTime()) {
         this.opts.log.warn({ job: job.name, due }, `job ${job.name} missed its run at ${due}; running it now / 任务错过了计划时间，现在补做`);
         void this.run(job.name, 'missed');
       } else {
         this.persist(() => setNextDue(this.opts.db(), job.name, this.nextRun(job.name)));
       }
-      this.opts.health.set(`job ${job.name}`, 'ok');
     }
   }
 

@@ -127,6 +127,24 @@ describe('the job runner', () => {
     await r.stop();
   });
 
+  it('a missed run that fails at start leaves the job degraded, not ok', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    vi.setSystemTime(new Date('2026-12-01T12:00:00Z'));
+    db = openLedger(':memory:');
+    const job: Job = { name: 'backup', cron: '30 2 * * *', run: () => { throw new Error('backup disk missing'); } };
+    const first = runner(db, [job]);
+    first.r.start();
+    await first.r.stop();
+    vi.setSystemTime(new Date('2026-12-02T00:10:00Z'));
+    const second = runner(db, [job]);
+    second.r.start();
+    await second.r.idle();
+    expect(getJobRun(db, 'backup')!.last_outcome).toBe('failed');
+    expect(second.health.report().parts['job backup']).toMatchObject({ health: 'degraded' });
+    expect(second.health.report().parts['job backup']!.detail).toContain('backup disk missing');
+    await second.r.stop();
+  });
+
   it('refuses a time zone or a cron expression it cannot understand, naming the key', () => {
     expect(() => checkSchedule([], 'Mars/Olympus')).toThrow(/jobs\.timezone/);
     expect(() => checkSchedule([{ name: 'backup', cron: 'every night', run: () => '' }], undefined)).toThrow(/jobs\.backup\.cron/);
