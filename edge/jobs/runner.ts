@@ -126,6 +126,8 @@ export class JobRunner implements Part {
     const log = this.opts.log;
     const startedAt = this.now();
     const t0 = performance.now();
+    // the schedule's next run as known now: stop() may destroy the task before this run ends
+    const nextDueAtStart = this.nextRun(job.name);
     this.persist(() => recordJobStart(this.opts.db(), job.name, startedAt.toISOString()));
     let outcome: 'ok' | 'failed';
     let detail: string;
@@ -144,7 +146,7 @@ export class JobRunner implements Part {
     } else {
       this.opts.health.set(`job ${job.name}`, 'degraded', `last run failed at ${startedAt.toISOString()} / 上次运行失败: ${detail}`);
     }
-    this.persist(() => recordJobEnd(this.opts.db(), job.name, { at: this.now().toISOString(), outcome, detail, durationMs, nextDueAt: this.nextRun(job.name) }));
+    this.persist(() => recordJobEnd(this.opts.db(), job.name, { at: this.now().toISOString(), outcome, detail, durationMs, nextDueAt: this.nextRun(job.name) ?? nextDueAtStart }));
     this.count(job.name, outcome, durationMs, detail);
     return outcome;
   }

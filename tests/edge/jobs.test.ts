@@ -145,6 +145,23 @@ describe('the job runner', () => {
     await second.r.stop();
   });
 
+  it('stopping the runner while a job runs keeps the job\'s next due time', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    vi.setSystemTime(new Date('2026-12-01T18:29:58Z'));
+    db = openLedger(':memory:');
+    let release!: () => void;
+    const gate = new Promise<void>((res) => { release = res; });
+    let started = 0;
+    const { r } = runner(db, [{ name: 'backup', cron: '30 2 * * *', run: async () => { started++; await gate; return 'copied'; } }]);
+    r.start();
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(started).toBe(1);
+    const stopped = r.stop();
+    release();
+    await stopped;
+    expect(getJobRun(db, 'backup')).toMatchObject({ last_outcome: 'ok', next_due_at: '2026-12-02T18:30:00.000Z' });
+  });
+
   it('refuses a time zone or a cron expression it cannot understand, naming the key', () => {
     expect(() => checkSchedule([], 'Mars/Olympus')).toThrow(/jobs\.timezone/);
     expect(() => checkSchedule([{ name: 'backup', cron: 'every night', run: () => '' }], undefined)).toThrow(/jobs\.backup\.cron/);
