@@ -108,6 +108,15 @@ export function ensureDataDir(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // a file where the folder should be: a mistyped --data-dir / data_dir, bad input
+    if (code === 'EEXIST') {
+      throw new EdgeError(ErrorCode.CONFIG_INVALID, `the data folder ${dir} is not a folder (a file is in its place); check --data-dir / data_dir`, {
+        zh: `数据文件夹 ${dir} 不是文件夹（该处是一个文件）；请检查 --data-dir / data_dir`,
+        cause: err,
+        details: { field: 'data_dir', path: dir },
+      });
+    }
     throw ioError(err, 'cannot create the data folder', '无法创建数据文件夹', dir);
   }
 }

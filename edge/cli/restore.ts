@@ -3,7 +3,7 @@
  * folder's lock first, so it refuses while a daemon runs (and no daemon starts meanwhile); the
  * ledger it replaces is kept beside it. A progress bar on a terminal (the checks, the copy).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { lockDataDir, ensureDataDir } from '../data-dir.ts';
@@ -27,6 +27,13 @@ export function registerRestoreCommand(program: Command): void {
     const config = configFrom(opts);
     const source = path.resolve(file);
     if (!existsSync(source)) throw new EdgeError(ErrorCode.NOT_FOUND, `no such backup file: ${source}`, { zh: `找不到备份文件 ${source}` });
+    // a folder (the backups folder itself, a mistyped path) is bad input, not a disk error
+    if (!statSync(source).isFile()) {
+      throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `${source} is not a backup file (a folder?); give one copy, e.g. ${path.join(source, 'ledger-<UTC time>.sqlite')}`, {
+        zh: `${source} 不是备份文件（是文件夹？）；请给出一个副本，例如 ${path.join(source, 'ledger-<UTC时间>.sqlite')}`,
+        details: { field: 'file', path: source },
+      });
+    }
     const target = ledgerPath(config);
     try {
       verifyCopy(source);
