@@ -48,10 +48,13 @@ function judgeCopy(file: string, f: CopyFacts): VerifiedCopy {
  */
 export function verifyCopy(file: string): VerifiedCopy {
   if (!existsSync(file)) throw new EdgeError(ErrorCode.NOT_FOUND, `no such file: ${file}`, { zh: `找不到文件 ${file}` });
+  // a copy made in WAL mode (by an older program) gets -wal/-shm when opened: they go again after
+  const before = sideFiles(file);
   let db: Db;
   try {
     db = new Database(file, { readonly: true, fileMustExist: true });
   } catch (err) {
+    removeSideFiles(file, before);
     throw translateSqliteError(err, `opening the copy ${file}`);
   }
   try {
@@ -65,6 +68,7 @@ export function verifyCopy(file: string): VerifiedCopy {
     throw translateSqliteError(err, `checking the copy ${file}`);
   } finally {
     db.close();
+    removeSideFiles(file, before);
   }
 }
 
@@ -105,6 +109,7 @@ export async function backupLedger(db: Db, dir: string, at: Date): Promise<Verif
     let verified: VerifiedCopy;
     if (db.memory) {
       await db.backup(partial);
+      rollbackJournal(partial);
       verified = await verifyCopyOffThread(partial);
     } else {
       verified = judgeCopy(partial, await inWorker({ file: partial, source: db.name }, `backing up the ledger to ${file}`));
@@ -118,6 +123,37 @@ export async function backupLedger(db: Db, dir: string, at: Date): Promise<Verif
       // nothing was written
     }
     throw translateSqliteError(err, `backing up the ledger to ${file}`);
+  } finally {
+    removeSideFiles(partial, []);
+  }
+}
+
+/** A copy in rollback-journal mode (see verify-worker.mjs): it opens read-only without -wal/-shm. */
+function rollbackJournal(file: string): void {
+  const db = new Database(file, { fileMustExist: true });
+  try {
+    db.pragma('journal_mode = DELETE');
+  } finally {
+    db.close();
+  }
+}
+
+const SIDE_FILES = ['-wal', '-shm'] as const;
+
+/** Which of `file`'s -wal/-shm exist now. */
+function sideFiles(file: string): string[] {
+  return SIDE_FILES.map((s) => `${file}${s}`).filter((f) => existsSync(f));
+}
+
+/** Remove `file`'s -wal/-shm that were not there before (`before`): a read-only check of a WAL copy leaves them. */
+function removeSideFiles(file: string, before: readonly string[]): void {
+  for (const f of sideFiles(file)) {
+    if (before.includes(f)) continue;
+    try {
+      unlinkSync(f);
+    } catch {
+      // a read-only medium: nothing could have been created there either
+    }
   }
 }
 

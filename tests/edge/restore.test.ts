@@ -4,10 +4,10 @@
  */
 import { describe, it, expect, afterAll } from 'vitest';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { openLedger, closeLedger } from '../../edge/ledger/db.ts';
-import { backupLedger } from '../../edge/ledger/backup.ts';
+import { backupLedger, restoreCopy, verifyCopy } from '../../edge/ledger/backup.ts';
 import { tempDir } from '../ledger/helpers.ts';
 
 const t = tempDir('restore-');
@@ -51,5 +51,35 @@ describe('store-edge restore, bad input', () => {
     expect(r.stderr).toContain(notDir);
     expect(r.stderr).toContain('不是文件夹');
     expect(r.stderr).toContain('is not a folder');
+  }, 60_000);
+});
+
+/** Bytes 18 and 19 of a SQLite file: 2 and 2 in WAL mode, 1 and 1 with a rollback journal. */
+function journalBytes(file: string): number[] {
+  const fd = openSync(file, 'r');
+  try {
+    const b = Buffer.alloc(20);
+    readSync(fd, b, 0, 20, 0);
+    return [b[18]!, b[19]!];
+  } finally {
+    closeSync(fd);
+  }
+}
+
+describe('a backup copy on its own', () => {
+  it('is written without WAL (it opens read-only on a read-only medium without -wal/-shm beside it), and the backup, the check and the restore leave no -wal/-shm behind', async () => {
+    const dataDir = path.join(t.dir, 'store-wal');
+    const db = openLedger(path.join(dataDir, 'ledger.sqlite'));
+    const backups = path.join(t.dir, 'usb', 'backups');
+    const copy = (await backupLedger(db, backups, new Date('2026-12-01T02:30:00Z'))).file;
+    closeLedger(db);
+    expect(journalBytes(copy)).toEqual([1, 1]);
+    expect(readdirSync(backups)).toEqual([path.basename(copy)]);
+    verifyCopy(copy);
+    restoreCopy(copy, path.join(dataDir, 'ledger.sqlite'), new Date('2026-12-02T08:00:00Z'));
+    expect(readdirSync(backups)).toEqual([path.basename(copy)]);
+    const restored = openLedger(path.join(dataDir, 'ledger.sqlite'));
+    expect(restored.pragma('journal_mode', { simple: true })).toBe('wal');
+    closeLedger(restored);
   }, 60_000);
 });
