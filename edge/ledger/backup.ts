@@ -12,6 +12,7 @@ import { LATEST_VERSION } from './migrations/index.ts';
 import { highestOutboxSeq } from './outbox.ts';
 import { outboxRolledBackAt, setOutboxRolledBack } from './sync-state.ts';
 import { carryWithdrawals, type CarriedWithdrawals } from './restore-consent.ts';
+import { describeUnsent, unsentMissingFrom, type UnsentRows } from './restore-unsent.ts';
 
 const COPY = /^ledger-(\d{8}T\d{6}Z)\.sqlite$/;
 
@@ -267,7 +268,15 @@ function foldWal(file: string): boolean {
  * withdrawn since the copy was taken stays withdrawn (./restore-consent.ts), when the replaced
  * ledger can be read.
  */
-export function restoreCopy(source: string, target: string, at: Date, progress?: RestoreProgress): { kept: string[]; restored: VerifiedCopy; withdrawals: CarriedWithdrawals | null } {
+export interface RestoreOptions {
+  /** Told how far the restore is. */
+  progress?: RestoreProgress;
+  /** Restore even though the ledger being replaced holds rows the village ledger never received (they are lost to it). */
+  discardUnsent?: boolean;
+}
+
+export function restoreCopy(source: string, target: string, at: Date, opts: RestoreOptions = {}): { kept: string[]; restored: VerifiedCopy; withdrawals: CarriedWithdrawals | null; unsent: UnsentRows | null } {
+  const { progress } = opts;
   const size = Math.max(1, statSync(source).size);
   const total = 3 * size;
   progress?.(0, total);
@@ -277,6 +286,15 @@ export function restoreCopy(source: string, target: string, at: Date, progress?:
   const suffix = `.before-restore-${stamp(at)}`;
   const incoming = `${target}.restoring`;
   copyFileWithProgress(source, incoming, (copied) => progress?.(size + Math.min(copied, size), total));
+  const unsent = existsSync(target) ? unsentMissingFrom(target, incoming) : null;
+  if (unsent && unsent.rows.length > 0 && !opts.discardUnsent) {
+    for (const f of [incoming, ...sideFiles(incoming)]) unlinkSync(f);
+    const what = describeUnsent(unsent.rows);
+    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `the ledger ${target} holds ${what.en} not yet sent to the village ledger that the copy ${source} does not have; restoring now would lose them for the village ledger. Start the daemon with the village ledger reachable until nothing waits in the outbox (admin page: sync), then restore; or add --discard-unsent to restore anyway (the rows stay in the replaced ledger kept beside it). Nothing was replaced`, {
+      zh: `账本 ${target} 中有 ${what.zh} 尚未发送到村账本的记录，而副本 ${source} 没有它们；现在恢复，村账本将永远收不到这些记录。请先在能连上村账本时启动守护进程，直到待同步记录为零（管理页：同步），再恢复；或加 --discard-unsent 仍然恢复（这些记录保留在旁边保存的原账本中）。账本未被替换`,
+      details: { field: 'discard_unsent', unsent: unsent.rows.length, rows: unsent.rows.slice(0, 20) },
+    });
+  }
   markRolledBack(incoming);
   const withdrawals = existsSync(target) ? carryWithdrawals(target, incoming) : null;
   verifyCopy(incoming);
@@ -294,5 +312,5 @@ export function restoreCopy(source: string, target: string, at: Date, progress?:
     kept.push(`${target}${suffix}${side}`);
   }
   renameSync(incoming, target);
-  return { kept, restored: { ...restored, file: target }, withdrawals };
+  return { kept, restored: { ...restored, file: target }, withdrawals, unsent };
 }

@@ -8,6 +8,9 @@ import { closeSync, existsSync, mkdirSync, openSync, readSync, readdirSync, writ
 import path from 'node:path';
 import { openLedger, closeLedger } from '../../edge/ledger/db.ts';
 import { backupLedger, restoreCopy, verifyCopy } from '../../edge/ledger/backup.ts';
+import { addVillager, getVillager } from '../../edge/ledger/villagers.ts';
+import { applyEntry } from '../../edge/ledger/entries.ts';
+import { countOutbox, markOutboxAcked, highestOutboxSeq } from '../../edge/ledger/outbox.ts';
 import { tempDir } from '../ledger/helpers.ts';
 
 const t = tempDir('restore-');
@@ -81,5 +84,66 @@ describe('a backup copy on its own', () => {
     const restored = openLedger(path.join(dataDir, 'ledger.sqlite'));
     expect(restored.pragma('journal_mode', { simple: true })).toBe('wal');
     closeLedger(restored);
+  }, 60_000);
+});
+
+describe('a restore over rows the village ledger never received', () => {
+  /** A store ledger, a copy of it, then a sale and a new villager written while offline (unsent). */
+  async function storeWithUnsent(name: string): Promise<{ dataDir: string; file: string; copy: string }> {
+    const dataDir = path.join(t.dir, name);
+    const file = path.join(dataDir, 'ledger.sqlite');
+    const db = openLedger(file);
+    addVillager(db, { id: 'zhang', name: '张三', village: 'qianjin' });
+    applyEntry(db, { id: 'award-1', villagerId: 'zhang', kind: 'award', points: 50, reason: '打扫村道', origin: 'cli' }, { creditFloor: 0 });
+    const copy = (await backupLedger(db, path.join(dataDir, 'backups'), new Date('2026-12-01T02:30:00Z'))).file;
+    applyEntry(db, { id: 'sess-1', villagerId: 'zhang', kind: 'redemption', points: -7, reason: 'store purchase', origin: 'store' }, { creditFloor: 0 });
+    addVillager(db, { id: 'late', name: '晚到', village: 'qianjin' });
+    closeLedger(db);
+    return { dataDir, file, copy };
+  }
+
+  it('is refused, naming the rows, bilingual; nothing is replaced; --discard-unsent restores and says what was discarded', async () => {
+    const { dataDir, file, copy } = await storeWithUnsent('store-unsent');
+    let err: unknown;
+    try {
+      restoreCopy(copy, file, new Date('2026-12-02T08:00:00Z'));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toMatchObject({ code: 'INVALID_ARGUMENT', details: { unsent: 2 } });
+    expect((err as Error).message).toContain('--discard-unsent');
+    expect((err as { zh: string }).zh).toContain('尚未发送到村账本');
+    expect(readdirSync(dataDir).filter((f) => f.includes('before-restore') || f.includes('.restoring'))).toEqual([]);
+    const still = openLedger(file);
+    expect(getVillager(still, 'zhang')?.balance).toBe(43);
+    expect(countOutbox(still).pending).toBe(4);
+    closeLedger(still);
+
+    const r = restoreCopy(copy, file, new Date('2026-12-02T08:00:00Z'), { discardUnsent: true });
+    expect(r.unsent).toMatchObject({ read: true, rows: [{ topic: 'entry' }, { topic: 'villager' }] });
+    const restored = openLedger(file);
+    expect(getVillager(restored, 'zhang')?.balance).toBe(50);
+    closeLedger(restored);
+  }, 60_000);
+
+  it('rows sent and acknowledged since the copy do not stop it', async () => {
+    const { file, copy } = await storeWithUnsent('store-sent');
+    const db = openLedger(file);
+    markOutboxAcked(db, highestOutboxSeq(db), '2026-12-02T07:00:00.000Z');
+    closeLedger(db);
+    expect(restoreCopy(copy, file, new Date('2026-12-02T08:00:00Z')).unsent).toEqual({ read: true, rows: [] });
+  }, 60_000);
+
+  it('store-edge restore: exit 2 naming the rows and --discard-unsent, in both languages; with it, exit 0 and a warning', async () => {
+    const { dataDir, copy } = await storeWithUnsent('store-unsent-cli');
+    const refused = await cli(dataDir, 'restore', copy, '--yes');
+    expect(refused.code, refused.stderr).toBe(2);
+    expect(refused.stderr).toContain('尚未发送到村账本');
+    expect(refused.stderr).toContain('not yet sent to the village ledger');
+    expect(refused.stderr).toContain('--discard-unsent');
+    const forced = await cli(dataDir, 'restore', copy, '--yes', '--discard-unsent');
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stdout).toContain('--discard-unsent');
+    expect(forced.stdout).toContain('2 条');
   }, 60_000);
 });
