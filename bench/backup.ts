@@ -96,7 +96,8 @@ try {
   closeLedger(db);
 
   const t2 = performance.now();
-  restoreCopy(copy.file, file, new Date());
+  // the ledger went on after the copy: the bench measures the restore, not the refusal of its unsent rows
+  restoreCopy(copy.file, file, new Date(), { discardUnsent: true });
   const restoreS = (performance.now() - t2) / 1000;
 
   report({

@@ -8,7 +8,8 @@
  * The lock is hand-written rather than taken from proper-lockfile: that library judges a lock
  * stale by its age (a paused process loses it) and does not record who holds it, while we need
  * the holder's pid for the maintainer. An exclusive create plus a check of the holder is all
- * that is needed on one machine. After a power cut the pid in a left-over lock may belong to
+ * that is needed on one machine (a stale lock is removed under a guard file, so that two takers
+ * cannot both remove it and both take it). After a power cut the pid in a left-over lock may belong to
  * any process of the new boot, so the lock also records the boot id and the holder's start time
  * (/proc), and a holder from another boot, started at another time, or (a lock without them)
  * not a node process is no holder.
@@ -108,7 +109,50 @@ export function ensureDataDir(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // a file where the folder should be: a mistyped --data-dir / data_dir, bad input
+    if (code === 'EEXIST') {
+      throw new EdgeError(ErrorCode.CONFIG_INVALID, `the data folder ${dir} is not a folder (a file is in its place); check --data-dir / data_dir`, {
+        zh: `数据文件夹 ${dir} 不是文件夹（该处是一个文件）；请检查 --data-dir / data_dir`,
+        cause: err,
+        details: { field: 'data_dir', path: dir },
+      });
+    }
     throw ioError(err, 'cannot create the data folder', '无法创建数据文件夹', dir);
+  }
+}
+
+/**
+ * Remove the lock file `file` if it still says `stale`. Another process may have judged the same
+ * lock stale, removed it and taken the lock meanwhile: removing the file blindly would remove
+ * that live lock and let both run. So the check and the removal happen under a guard file taken
+ * with an exclusive create (held for microseconds; one left by a process that died while holding
+ * it is removed, as a stale lock is).
+ */
+function removeStale(file: string, stale: string): void {
+  const guard = `${file}.takeover`;
+  try {
+    writeFileSync(guard, lockText(), { flag: 'wx', mode: 0o600 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError(err, 'cannot write the lock file', '无法写入锁文件', guard);
+    // another process is taking over right now (try again), or one died doing it (its guard goes)
+    const h = parseLock(readProc(guard) ?? '');
+    // (this function runs synchronously to its end: a guard naming our own pid is an earlier process's)
+    if (!h || h.pid === process.pid || !holderAlive(h)) unlinkQuietly(guard);
+    return;
+  }
+  try {
+    if (readProc(file) === stale) unlinkQuietly(file);
+  } finally {
+    unlinkQuietly(guard);
+  }
+}
+
+function unlinkQuietly(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(err, 'cannot remove the stale lock file', '无法删除过期的锁文件', file);
   }
 }
 
@@ -134,8 +178,10 @@ export function lockDataDir(dir: string): () => void {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError(err, 'cannot write the lock file', '无法写入锁文件', file);
     }
     let holder: LockHolder | undefined;
+    let text: string;
     try {
-      holder = parseLock(readFileSync(file, 'utf8'));
+      text = readFileSync(file, 'utf8');
+      holder = parseLock(text);
     } catch {
       // removed meanwhile by its holder: try again
       continue;
@@ -149,11 +195,7 @@ export function lockDataDir(dir: string): () => void {
       });
     }
     // a holder that died (power cut, SIGKILL), a pid now another process's, or a file that is not a pid: stale
-    try {
-      unlinkSync(file);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(err, 'cannot remove the stale lock file', '无法删除过期的锁文件', file);
-    }
+    removeStale(file, text);
   }
   throw new EdgeError(ErrorCode.DATA_DIR_LOCKED, `the lock file ${file} keeps changing; is another daemon starting?`, { zh: `锁文件 ${file} 不断变化，是否有另一个守护进程正在启动？`, details: { path: dir } });
 }

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Logger } from './log.ts';
 import type { Config } from './config/schema.ts';
 import type { Part } from './parts.ts';
-import { isInside, keysDirOf, migrateKeys } from './keys.ts';
+import { checkKeysReadable, isInside, keysDirOf, migrateKeys } from './keys.ts';
 
 export class KeysPart implements Part {
   readonly name = 'keys';
@@ -18,6 +18,7 @@ export class KeysPart implements Part {
   start(): void {
     const dir = keysDirOf(this.config);
     if (!dir) return;
+    checkKeysReadable(this.config);
     for (const m of migrateKeys(this.config)) {
       this.log.warn({ key: m.key, from: m.from, to: m.to, action: m.action }, m.action === 'moved'
         ? `key moved out of the data folder / 密钥已移出数据目录: ${m.from} → ${m.to}`

@@ -129,6 +129,49 @@ export function migrateKeys(config: Config, opts: { env?: NodeJS.ProcessEnv; dry
   return moves;
 }
 
+/** The access error's code when this process cannot do `mode` on `p` (undefined: it can, or `p` is not there). */
+function denied(p: string, mode: number): string | undefined {
+  try {
+    accessSync(p, mode);
+    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'EACCES' || code === 'EPERM' ? code : undefined;
+  }
+}
+
+function ownerOf(p: string): string {
+  try {
+    const s = statSync(p);
+    return `owner uid ${s.uid}, mode ${(s.mode & 0o777).toString(8).padStart(4, '0')}`;
+  } catch {
+    return 'owner unknown';
+  }
+}
+
+/**
+ * The keys folder and every key in it must be readable by the user the daemon runs as. Keys
+ * moved by `keys migrate` as root are root's (0700/0600): read through `keys_dir` by the service
+ * user, they would stop the start with a bare EACCES. Refused here instead (CONFIG_INVALID),
+ * naming the file, its owner and the two ways out.
+ */
+export function checkKeysReadable(config: Config, env: NodeJS.ProcessEnv = process.env): void {
+  const dir = keysDirOf(config, env);
+  const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
+  const user = uid === undefined ? "the daemon's user" : `the daemon's user, uid ${uid}`;
+  const zhUser = uid === undefined ? '守护进程的运行用户' : `守护进程的运行用户（uid ${uid}）`;
+  const refuse = (what: string, zhWhat: string, p: string, credential: string): never => {
+    throw new EdgeError(ErrorCode.CONFIG_INVALID, `${what} ${p} cannot be read by ${user} (${ownerOf(p)}): the keys must be readable by the user the daemon runs as. Either keep them root-owned and hand them over with systemd's ${credential} (remove keys_dir from the config), or make that user their owner: chown -R store-edge: ${dir ?? path.dirname(p)} (folder 0700, files 0600); see docs/operations.md, "Keys apart from the data"`, {
+      zh: `${zhWhat} ${p} 无法被${zhUser}读取（${ownerOf(p)}）：密钥必须能被守护进程的运行用户读取。可保持 root 所有并用 systemd 的 ${credential} 交给服务（并从配置中删除 keys_dir），或把文件所有者改为该用户：chown -R store-edge: ${dir ?? path.dirname(p)}（文件夹 0700，文件 0600）；见 docs/operations.md「Keys apart from the data」`,
+      details: { field: 'keys_dir', path: p },
+    });
+  };
+  if (dir && existsSync(dir) && denied(dir, constants.R_OK | constants.X_OK)) refuse('the keys folder', '密钥文件夹', dir, `LoadCredential=NAME:${path.join(dir, 'NAME')} lines (NAME: ${Object.values(KEY_NAMES).join(', ')})`);
+  for (const [key, p] of Object.entries(keyPaths(config, env)) as Array<[KeyName, { file: string }]>) {
+    if (existsSync(p.file) && denied(p.file, constants.R_OK)) refuse('the key file', '密钥文件', p.file, `LoadCredential=${KEY_NAMES[key]}:${p.file}`);
+  }
+}
+
 /** True when `file` lies inside `dir` (a key backup inside the data folder defeats keeping keys apart). */
 export function isInside(file: string, dir: string): boolean {
   const rel = path.relative(path.resolve(dir), path.resolve(file));

@@ -12,7 +12,7 @@ export function registerDoctorCommand(program: Command): void {
   ).action(async (opts: CommonOptions) => {
     // an unreadable or invalid config stops here with its own message (exit 2)
     const loaded = loadConfig({ file: opts.config, dataDir: opts.dataDir });
-    const rows = await runDoctor(loaded.config, loaded.file ?? 'defaults (no config file) / 默认配置');
+    const rows = await runDoctor(loaded.config, loaded.file ?? 'defaults (no config file) / 默认配置', new Date(), loaded.file ? { configFile: loaded.file } : {});
     const failed = rows.filter((r) => r.status === 'fail');
     process.stdout.write(opts.json ? `${JSON.stringify({ ok: failed.length === 0, checks: rows })}\n` : `${renderTable(rows)}\n`);
     if (failed.length > 0) {

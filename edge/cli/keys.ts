@@ -26,11 +26,13 @@ export function registerKeysCommand(program: Command): void {
     try {
       // no $CREDENTIALS_DIRECTORY here: the folder given is the one to fill
       const moves = migrateKeys(config, { env: {}, dryRun: !opts.yes });
+      const uid = typeof process.getuid === 'function' ? process.getuid() : undefined;
+      const ownerText = uid === 0 ? 'root' : uid === undefined ? 'this user' : `uid ${uid}`;
       const lines = moves.map((m) => `${m.action === 'moved' ? (opts.yes ? '已移动 moved' : '将移动 would move') : (opts.yes ? '已删除重复 removed duplicate' : '将删除重复 would remove duplicate')} ${m.from} → ${m.to}`);
       const tail = moves.length === 0
         ? `数据目录中没有需要移动的密钥 / no key left in the data folder (${Object.values(KEY_NAMES).join(', ')})`
         : opts.yes
-          ? `完成。请设置 keys_dir: ${config.keys_dir}，或在服务单元中加入 LoadCredential= / done: set keys_dir: ${config.keys_dir} in the config, or LoadCredential= lines in the unit (docs/operations.md)`
+          ? `完成。这些密钥文件属于当前用户（${ownerText}）：守护进程的运行用户必须能读取它们。root 所有的密钥请在服务单元中加入 LoadCredential=（由 systemd 读取后交给服务），例如 LoadCredential=${KEY_NAMES.faceTemplates}:${path.join(config.keys_dir, KEY_NAMES.faceTemplates)}；若改用配置 keys_dir: ${config.keys_dir}，须先把文件所有者改为服务用户：chown -R store-edge: ${config.keys_dir} / done. These key files belong to the user who ran this (${ownerText}): the daemon's user must be able to read them. For root-owned keys add LoadCredential= lines to the unit (systemd reads them and hands them to the service), e.g. LoadCredential=${KEY_NAMES.faceTemplates}:${path.join(config.keys_dir, KEY_NAMES.faceTemplates)}; to use keys_dir: ${config.keys_dir} in the config instead, first make the service user their owner: chown -R store-edge: ${config.keys_dir} (docs/operations.md)`
           : '确认请加 --yes / add --yes to move them';
       print(opts, { keys_dir: config.keys_dir, moved: opts.yes === true, moves }, [...lines, tail].join('\n'));
     } finally {

@@ -3,11 +3,12 @@
  * folder's lock first, so it refuses while a daemon runs (and no daemon starts meanwhile); the
  * ledger it replaces is kept beside it. A progress bar on a terminal (the checks, the copy).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { lockDataDir, ensureDataDir } from '../data-dir.ts';
 import { restoreCopy, verifyCopy } from '../ledger/backup.ts';
+import { describeUnsent } from '../ledger/restore-unsent.ts';
 import { recordedStoreOf, sameStore } from '../ledger/store-identity.ts';
 import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
 import { configFrom, existingLedger, ledgerPath, print, withCommon, type CommonOptions } from './context.ts';
@@ -21,12 +22,20 @@ export function registerRestoreCommand(program: Command): void {
       .argument('<file>', 'a copy made by the backup job (backups/ledger-*.sqlite) / 备份副本')
       .option('--yes', 'confirm: the current ledger is replaced (and kept beside it) / 确认替换当前账本')
       .option('--fresh', 'restore into a data folder without a ledger (a PC installed afresh) / 恢复到尚无账本的数据目录（新装的电脑）')
+      .option('--discard-unsent', 'restore even though the current ledger holds rows the village ledger never received (they stay in the kept ledger) / 即使当前账本中有尚未发送到村账本的记录也恢复（这些记录保留在旁边的原账本中）')
       .option('--other-store', "restore a copy recorded as another store's (a store moved to a new id or village) / 允许恢复记录为其他门店的副本"),
     { json: true },
-  ).action((file: string, opts: CommonOptions & { yes?: boolean; otherStore?: boolean; fresh?: boolean }) => {
+  ).action((file: string, opts: CommonOptions & { yes?: boolean; otherStore?: boolean; fresh?: boolean; discardUnsent?: boolean }) => {
     const config = configFrom(opts);
     const source = path.resolve(file);
     if (!existsSync(source)) throw new EdgeError(ErrorCode.NOT_FOUND, `no such backup file: ${source}`, { zh: `找不到备份文件 ${source}` });
+    // a folder (the backups folder itself, a mistyped path) is bad input, not a disk error
+    if (!statSync(source).isFile()) {
+      throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `${source} is not a backup file (a folder?); give one copy, e.g. ${path.join(source, 'ledger-<UTC time>.sqlite')}`, {
+        zh: `${source} 不是备份文件（是文件夹？）；请给出一个副本，例如 ${path.join(source, 'ledger-<UTC时间>.sqlite')}`,
+        details: { field: 'file', path: source },
+      });
+    }
     const target = ledgerPath(config);
     try {
       verifyCopy(source);
@@ -62,16 +71,20 @@ export function registerRestoreCommand(program: Command): void {
       const bar = progressBar('恢复 restoring', { enabled: !opts.json, counts: false });
       let result;
       try {
-        result = restoreCopy(source, target, new Date(), (done, total) => bar.update(done, total));
+        result = restoreCopy(source, target, new Date(), { progress: (done, total) => bar.update(done, total), discardUnsent: opts.discardUnsent === true });
       } finally {
         bar.stop();
       }
-      const { kept, restored, withdrawals: w } = result;
+      const { kept, restored, withdrawals: w, unsent } = result;
+      // rows the village ledger never received: discarded on purpose, or unknown when the replaced ledger could not be read
+      const lost = !unsent ? '' : !unsent.read
+        ? '\n注意：原账本无法读取，无法确认是否有尚未发送到村账本的记录，请在管理页核对同步 / warning: the replaced ledger could not be read, so rows it had not sent to the village ledger cannot be told; check the sync on the admin page'
+        : unsent.rows.length > 0 ? `\n注意：已按 --discard-unsent 放弃 ${describeUnsent(unsent.rows).zh} 未发送的记录（保留在原账本中） / warning: ${describeUnsent(unsent.rows).en} never sent to the village ledger were discarded (--discard-unsent; kept in the previous ledger)` : '';
       // consent withdrawn since the copy stays withdrawn; when the replaced ledger could not be read, a person must check
       const consent = !w ? '' : !w.read
         ? '\n注意：原账本无法读取，备份之后撤回的人脸同意未能带入，请人工核对 / warning: the replaced ledger could not be read, so consent withdrawn after this copy was taken could not be carried over; check the villagers who withdrew since'
         : w.face.length + w.learning.length > 0 ? `\n备份之后撤回的同意已保留 consent withdrawn since the copy kept withdrawn: face ${w.face.join(', ') || '-'}; learning ${w.learning.join(', ') || '-'}` : '';
-      print(opts, { restored: restored.file, from: source, schemaVersion: restored.schemaVersion, kept, withdrawals: w, copy_store: theirs }, `已恢复 restored ${target} ← ${source}${kept.length ? `\n原账本保留为 previous ledger kept as: ${kept.join(', ')}` : ''}${consent}${unrecorded}`);
+      print(opts, { restored: restored.file, from: source, schemaVersion: restored.schemaVersion, kept, withdrawals: w, unsent, copy_store: theirs }, `已恢复 restored ${target} ← ${source}${kept.length ? `\n原账本保留为 previous ledger kept as: ${kept.join(', ')}` : ''}${consent}${lost}${unrecorded}`);
     } finally {
       release();
     }

@@ -70,17 +70,19 @@ export class JobRunner implements Part {
         this.persist(() => setNextDue(this.opts.db(), job.name, null));
         continue;
       }
-      const task = cron.createTask(job.cron, () => this.run(job.name, 'scheduled'), { name: job.name, noOverlap: true, ...(this.opts.timezone ? { timezone: this.opts.timezone } : {}) });
+      // no node-cron noOverlap: it would drop a tick unseen; run() skips it and counts it
+      const task = cron.createTask(job.cron, () => this.run(job.name, 'scheduled'), { name: job.name, ...(this.opts.timezone ? { timezone: this.opts.timezone } : {}) });
       this.tasks.set(job.name, task);
       const due = this.persist(() => getJobRun(this.opts.db(), job.name))?.next_due_at;
       void task.start();
+      // ok before a missed run starts: a run that fails at once must leave the line degraded
+      this.opts.health.set(`job ${job.name}`, 'ok');
       if (due && Date.parse(due) <= now.getTime()) {
         this.opts.log.warn({ job: job.name, due }, `job ${job.name} missed its run at ${due}; running it now / 任务错过了计划时间，现在补做`);
         void this.run(job.name, 'missed');
       } else {
         this.persist(() => setNextDue(this.opts.db(), job.name, this.nextRun(job.name)));
       }
-      this.opts.health.set(`job ${job.name}`, 'ok');
     }
   }
 
@@ -124,6 +126,8 @@ export class JobRunner implements Part {
     const log = this.opts.log;
     const startedAt = this.now();
     const t0 = performance.now();
+    // the schedule's next run as known now: stop() may destroy the task before this run ends
+    const nextDueAtStart = this.nextRun(job.name);
     this.persist(() => recordJobStart(this.opts.db(), job.name, startedAt.toISOString()));
     let outcome: 'ok' | 'failed';
     let detail: string;
@@ -142,7 +146,7 @@ export class JobRunner implements Part {
     } else {
       this.opts.health.set(`job ${job.name}`, 'degraded', `last run failed at ${startedAt.toISOString()} / 上次运行失败: ${detail}`);
     }
-    this.persist(() => recordJobEnd(this.opts.db(), job.name, { at: this.now().toISOString(), outcome, detail, durationMs, nextDueAt: this.nextRun(job.name) }));
+    this.persist(() => recordJobEnd(this.opts.db(), job.name, { at: this.now().toISOString(), outcome, detail, durationMs, nextDueAt: this.nextRun(job.name) ?? nextDueAtStart }));
     this.count(job.name, outcome, durationMs, detail);
     return outcome;
   }

@@ -12,6 +12,7 @@ import { LATEST_VERSION } from './migrations/index.ts';
 import { highestOutboxSeq } from './outbox.ts';
 import { outboxRolledBackAt, setOutboxRolledBack } from './sync-state.ts';
 import { carryWithdrawals, type CarriedWithdrawals } from './restore-consent.ts';
+import { describeUnsent, unsentMissingFrom, type UnsentRows } from './restore-unsent.ts';
 
 const COPY = /^ledger-(\d{8}T\d{6}Z)\.sqlite$/;
 
@@ -48,10 +49,13 @@ function judgeCopy(file: string, f: CopyFacts): VerifiedCopy {
  */
 export function verifyCopy(file: string): VerifiedCopy {
   if (!existsSync(file)) throw new EdgeError(ErrorCode.NOT_FOUND, `no such file: ${file}`, { zh: `找不到文件 ${file}` });
+  // a copy made in WAL mode (by an older program) gets -wal/-shm when opened: they go again after
+  const before = sideFiles(file);
   let db: Db;
   try {
     db = new Database(file, { readonly: true, fileMustExist: true });
   } catch (err) {
+    removeSideFiles(file, before);
     throw translateSqliteError(err, `opening the copy ${file}`);
   }
   try {
@@ -65,6 +69,7 @@ export function verifyCopy(file: string): VerifiedCopy {
     throw translateSqliteError(err, `checking the copy ${file}`);
   } finally {
     db.close();
+    removeSideFiles(file, before);
   }
 }
 
@@ -105,6 +110,7 @@ export async function backupLedger(db: Db, dir: string, at: Date): Promise<Verif
     let verified: VerifiedCopy;
     if (db.memory) {
       await db.backup(partial);
+      rollbackJournal(partial);
       verified = await verifyCopyOffThread(partial);
     } else {
       verified = judgeCopy(partial, await inWorker({ file: partial, source: db.name }, `backing up the ledger to ${file}`));
@@ -118,6 +124,37 @@ export async function backupLedger(db: Db, dir: string, at: Date): Promise<Verif
       // nothing was written
     }
     throw translateSqliteError(err, `backing up the ledger to ${file}`);
+  } finally {
+    removeSideFiles(partial, []);
+  }
+}
+
+/** A copy in rollback-journal mode (see verify-worker.mjs): it opens read-only without -wal/-shm. */
+function rollbackJournal(file: string): void {
+  const db = new Database(file, { fileMustExist: true });
+  try {
+    db.pragma('journal_mode = DELETE');
+  } finally {
+    db.close();
+  }
+}
+
+const SIDE_FILES = ['-wal', '-shm'] as const;
+
+/** Which of `file`'s -wal/-shm exist now. */
+function sideFiles(file: string): string[] {
+  return SIDE_FILES.map((s) => `${file}${s}`).filter((f) => existsSync(f));
+}
+
+/** Remove `file`'s -wal/-shm that were not there before (`before`): a read-only check of a WAL copy leaves them. */
+function removeSideFiles(file: string, before: readonly string[]): void {
+  for (const f of sideFiles(file)) {
+    if (before.includes(f)) continue;
+    try {
+      unlinkSync(f);
+    } catch {
+      // a read-only medium: nothing could have been created there either
+    }
   }
 }
 
@@ -231,7 +268,15 @@ function foldWal(file: string): boolean {
  * withdrawn since the copy was taken stays withdrawn (./restore-consent.ts), when the replaced
  * ledger can be read.
  */
-export function restoreCopy(source: string, target: string, at: Date, progress?: RestoreProgress): { kept: string[]; restored: VerifiedCopy; withdrawals: CarriedWithdrawals | null } {
+export interface RestoreOptions {
+  /** Told how far the restore is. */
+  progress?: RestoreProgress;
+  /** Restore even though the ledger being replaced holds rows the village ledger never received (they are lost to it). */
+  discardUnsent?: boolean;
+}
+
+export function restoreCopy(source: string, target: string, at: Date, opts: RestoreOptions = {}): { kept: string[]; restored: VerifiedCopy; withdrawals: CarriedWithdrawals | null; unsent: UnsentRows | null } {
+  const { progress } = opts;
   const size = Math.max(1, statSync(source).size);
   const total = 3 * size;
   progress?.(0, total);
@@ -241,6 +286,15 @@ export function restoreCopy(source: string, target: string, at: Date, progress?:
   const suffix = `.before-restore-${stamp(at)}`;
   const incoming = `${target}.restoring`;
   copyFileWithProgress(source, incoming, (copied) => progress?.(size + Math.min(copied, size), total));
+  const unsent = existsSync(target) ? unsentMissingFrom(target, incoming) : null;
+  if (unsent && unsent.rows.length > 0 && !opts.discardUnsent) {
+    for (const f of [incoming, ...sideFiles(incoming)]) unlinkSync(f);
+    const what = describeUnsent(unsent.rows);
+    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `the ledger ${target} holds ${what.en} not yet sent to the village ledger that the copy ${source} does not have; restoring now would lose them for the village ledger. Start the daemon with the village ledger reachable until nothing waits in the outbox (admin page: sync), then restore; or add --discard-unsent to restore anyway (the rows stay in the replaced ledger kept beside it). Nothing was replaced`, {
+      zh: `账本 ${target} 中有 ${what.zh} 尚未发送到村账本的记录，而副本 ${source} 没有它们；现在恢复，村账本将永远收不到这些记录。请先在能连上村账本时启动守护进程，直到待同步记录为零（管理页：同步），再恢复；或加 --discard-unsent 仍然恢复（这些记录保留在旁边保存的原账本中）。账本未被替换`,
+      details: { field: 'discard_unsent', unsent: unsent.rows.length, rows: unsent.rows.slice(0, 20) },
+    });
+  }
   markRolledBack(incoming);
   const withdrawals = existsSync(target) ? carryWithdrawals(target, incoming) : null;
   verifyCopy(incoming);
@@ -258,5 +312,5 @@ export function restoreCopy(source: string, target: string, at: Date, progress?:
     kept.push(`${target}${suffix}${side}`);
   }
   renameSync(incoming, target);
-  return { kept, restored: { ...restored, file: target }, withdrawals };
+  return { kept, restored: { ...restored, file: target }, withdrawals, unsent };
 }

@@ -29,6 +29,19 @@ async function copy() {
   } finally {
     src.close();
   }
+  rollbackJournal(file);
+}
+
+// The copy carries the ledger's WAL mode in its header: opened read-only on a read-only medium
+// (a backup disk mounted ro) SQLite would need a -shm it cannot create. A copy is a file on its
+// own: a rollback journal (DELETE), and closing this connection leaves no -wal/-shm.
+function rollbackJournal(target) {
+  const db = new Database(target, { fileMustExist: true });
+  try {
+    db.pragma('journal_mode = DELETE');
+  } finally {
+    db.close();
+  }
 }
 
 function check() {

@@ -64,10 +64,12 @@ export class AlarmBoard extends EventEmitter<AlarmEvents> {
     let row: AlarmRow;
     let fresh: boolean;
     let reraised = false;
+    const key = `${kind}\u0000${subject}`;
     try {
       ({ row, fresh, reraised } = raiseAlarm(this.db(), { kind, subject, severity, detail, ...(opts.occurrence ? { occurrence: true } : {}) }, at));
+      // raised already while the ledger could not store it: now stored, the same alarm, not a new one
+      if (this.unstored.delete(key)) fresh = false;
     } catch (err) {
-      const key = `${kind}\u0000${subject}`;
       const old = this.unstored.get(key);
       fresh = old === undefined;
       row = { id: 0, kind, subject, severity, detail, raised_at: old?.raised_at ?? at, last_seen_at: at, seen: (old?.seen ?? 0) + 1, cleared_at: null, cleared_by: null, acknowledged_at: null, acknowledged_by: null, ack_note: null };

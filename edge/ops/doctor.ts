@@ -4,7 +4,7 @@
  * ports (which the daemon holds) are then left to /readyz.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, statfsSync } from 'node:fs';
+import { existsSync, readFileSync, statfsSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/schema.ts';
 import { openLedger, closeLedger } from '../ledger/db.ts';
@@ -12,6 +12,8 @@ import { countOutbox } from '../ledger/outbox.ts';
 import { listJobRuns } from '../ledger/job-runs.ts';
 import { newestLedgerTime, schemaVersion } from '../ledger/ops-queries.ts';
 import { lockHolder } from '../data-dir.ts';
+import { listCopies } from '../ledger/backup.ts';
+import { underDataDir } from '../jobs/store-jobs.ts';
 import { MODEL_MANIFEST, readModel, type ModelName } from '../../models/manifest.ts';
 import { createHash } from 'node:crypto';
 import { checkBroker, checkCamera, checkSerial, type DoctorRow } from './doctor-hardware.ts';
@@ -34,13 +36,31 @@ export function daemonPid(dataDir: string): number | undefined {
   return lockHolder(dataDir)?.pid;
 }
 
-function checkDatabase(c: Config, now: Date): DoctorRow[] {
+/**
+ * The restore that works for this ledger: the newest copy where the backup job puts them
+ * (jobs.backup.dir, absolute or under data_dir), --fresh when there is no ledger to replace, and
+ * the config (or data folder) the doctor was run with.
+ */
+function restoreAdvice(c: Config, file: string, configFile: string | undefined): { en: string; zh: string } {
+  const dir = underDataDir(c.data_dir, c.jobs.backup.dir);
+  const newest = listCopies(dir).at(-1)?.file;
+  const command = `store-edge restore ${newest ?? path.join(dir, 'ledger-<UTC time>.sqlite')} --yes${existsSync(file) ? '' : ' --fresh'}${configFile ? ` --config ${configFile}` : ''} --data-dir ${c.data_dir}`;
+  if (!existsSync(file)) {
+    return newest
+      ? { en: `restore the newest copy: ${command}; or, for a new store, start the daemon once to create the ledger`, zh: `从最新的备份恢复：${command}；新门店则先启动一次守护进程以创建账本` }
+      : { en: `no copies in ${dir}: start the daemon once to create the ledger, or restore a copy from elsewhere: ${command}`, zh: `${dir} 中没有备份：先启动一次守护进程以创建账本，或从别处的备份恢复：${command}` };
+  }
+  return { en: `restore a copy: ${command}`, zh: `从备份恢复：${command}` };
+}
+
+function checkDatabase(c: Config, now: Date, configFile: string | undefined): DoctorRow[] {
   const file = path.join(c.data_dir, 'ledger.sqlite');
   let db;
   try {
     db = openLedger(file, { readonly: true, migrate: false });
   } catch (err) {
-    return [{ check: 'database', status: 'fail', detail: errText(err), fix: `start the daemon once to create it, or restore a copy: store-edge restore ${path.join(c.data_dir, c.jobs.backup.dir, 'ledger-….sqlite')} --yes / 先启动一次守护进程，或从备份恢复` }];
+    const advice = restoreAdvice(c, file, configFile);
+    return [{ check: 'database', status: 'fail', detail: errText(err), fix: `${advice.en} / ${advice.zh}` }];
   }
   try {
     const version = schemaVersion(db);
@@ -125,13 +145,13 @@ function checkClock(now: Date): DoctorRow {
 }
 
 /** Every check, in the order a maintainer reads them. */
-export async function runDoctor(c: Config, source: string, now: Date = new Date()): Promise<DoctorRow[]> {
+export async function runDoctor(c: Config, source: string, now: Date = new Date(), opts: { configFile?: string } = {}): Promise<DoctorRow[]> {
   const rows: DoctorRow[] = [{ check: 'config', status: 'ok', detail: `${source}, valid / 配置有效` }];
   const pid = daemonPid(c.data_dir);
   rows.push(pid === undefined
     ? { check: 'daemon', status: 'ok', detail: 'not running on this data folder / 未运行' }
     : { check: 'daemon', status: 'ok', detail: `running (pid ${Number.isNaN(pid) ? '?' : pid}) / 正在运行` });
-  rows.push(...checkDatabase(c, now));
+  rows.push(...checkDatabase(c, now, opts.configFile));
   rows.push(...(await checkModels(c)));
   if (c.drivers.simulated) rows.push({ check: 'serial', status: 'skip', detail: 'simulated hardware (drivers.simulated) / 模拟硬件' });
   else if (pid !== undefined) rows.push({ check: 'serial', status: 'skip', detail: 'the daemon holds the ports: see /readyz / 串口由守护进程占用，请看 /readyz' });

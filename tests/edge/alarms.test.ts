@@ -68,6 +68,24 @@ describe('the alarm board', () => {
     expect(broken.clear('disk_low', '/data')?.cleared_by).toBe('resolved');
     expect(broken.active()).toEqual([]);
   });
+
+  it('an alarm the ledger could not store is not raised a second time once the ledger stores it again', () => {
+    db = openLedger(':memory:');
+    const d = db;
+    let full = true;
+    const b = new AlarmBoard(() => { if (full) throw new Error('SQLITE_FULL'); return d; }, log);
+    const told: string[] = [];
+    b.on('raised', (r) => told.push(r.detail));
+    b.raise('disk_low', '/data', '3 MiB free', 'critical');
+    full = false;
+    b.raise('disk_low', '/data', '900 MiB free', 'critical');
+    expect(told).toEqual(['3 MiB free']);
+    expect(b.raisedCount.get('disk_low')).toBe(1);
+    expect(b.active()).toMatchObject([{ kind: 'disk_low', subject: '/data', detail: '900 MiB free' }]);
+    expect(b.active()[0]!.id).toBeGreaterThan(0);
+    expect(b.clear('disk_low', '/data')?.cleared_by).toBe('resolved');
+    expect(b.active()).toEqual([]);
+  });
 });
 
 describe('health lines that are alarms', () => {

@@ -86,7 +86,7 @@ describe('the backup job', () => {
     // the store goes on after the copy; the restore brings back the rows of the copy
     seed2(db);
     closeLedger(db);
-    const { kept } = restoreCopy(copies[0]!.file, path.join(dataDir, 'ledger.sqlite'), new Date());
+    const { kept } = restoreCopy(copies[0]!.file, path.join(dataDir, 'ledger.sqlite'), new Date(), { discardUnsent: true });
     expect(kept.length).toBeGreaterThanOrEqual(1);
     const restored = openLedger(path.join(dataDir, 'ledger.sqlite'));
     expect(dump(restored)).toEqual(restoredFrom(before));
@@ -111,7 +111,7 @@ describe('the backup job', () => {
     copyFileSync(path.join(live, 'ledger.sqlite-wal'), path.join(dataDir, 'ledger.sqlite-wal'));
     closeLedger(db);
     const target = path.join(dataDir, 'ledger.sqlite');
-    const { kept } = restoreCopy(copy.file, target, new Date('2026-12-02T08:00:00Z'));
+    const { kept } = restoreCopy(copy.file, target, new Date('2026-12-02T08:00:00Z'), { discardUnsent: true });
     const keptLedger = `${target}.before-restore-20261202T080000Z`;
     expect(kept[0]).toBe(keptLedger);
     for (const k of kept) expect(k.startsWith(keptLedger)).toBe(true);
@@ -145,7 +145,7 @@ describe('the backup job', () => {
     deleteTemplatesAndConsent(db, 'wu');
     refuseLearning(db, 'zheng', 'test');
     closeLedger(db);
-    const { withdrawals } = restoreCopy(copy, file, new Date());
+    const { withdrawals } = restoreCopy(copy, file, new Date(), { discardUnsent: true });
     expect(withdrawals).toEqual({ read: true, face: ['wu'], learning: ['zheng'] });
     const restored = openLedger(file);
     expect(countTemplates(restored, 'wu')).toBe(0);
@@ -159,7 +159,7 @@ describe('the backup job', () => {
     const fresh = openLedger(file);
     for (const id of ['wu', 'zheng']) addVillager(fresh, { id, name: id, village: 'qianjin' });
     closeLedger(fresh);
-    expect(restoreCopy(copy, file, new Date(Date.now() + 500)).withdrawals).toEqual({ read: true, face: [], learning: [] });
+    expect(restoreCopy(copy, file, new Date(Date.now() + 500), { discardUnsent: true }).withdrawals).toEqual({ read: true, face: [], learning: [] });
     const back = openLedger(file);
     expect([countTemplates(back, 'wu'), countTemplates(back, 'zheng')]).toEqual([1, 1]);
     closeLedger(back);
@@ -181,7 +181,7 @@ describe('the backup job', () => {
     const withdrawn = openLedger(file);
     deleteTemplatesAndConsent(withdrawn, 'wu');
     closeLedger(withdrawn);
-    expect(restoreCopy(old, file, new Date(Date.now() + 750)).withdrawals).toEqual({ read: true, face: ['wu'], learning: [] });
+    expect(restoreCopy(old, file, new Date(Date.now() + 750), { discardUnsent: true }).withdrawals).toEqual({ read: true, face: ['wu'], learning: [] });
     const fromOld = openLedger(file);
     expect(countTemplates(fromOld, 'wu')).toBe(0);
     expect(getVillager(fromOld, 'wu')?.faceConsentAt ?? null).toBeNull();
@@ -256,7 +256,7 @@ describe('the backup job', () => {
     const copy = await backupLedger(db, path.join(dir, 'copies'), new Date('2026-12-01T18:30:00Z'));
     closeLedger(db);
     const seen: Array<[number, number]> = [];
-    restoreCopy(copy.file, path.join(dir, 'ledger.sqlite'), new Date('2026-12-02T08:00:00Z'), (done, total) => seen.push([done, total]));
+    restoreCopy(copy.file, path.join(dir, 'ledger.sqlite'), new Date('2026-12-02T08:00:00Z'), { progress: (done, total) => seen.push([done, total]) });
     const total = 3 * statSync(copy.file).size;
     expect(seen[0]).toEqual([0, total]);
     expect(seen[seen.length - 1]).toEqual([total, total]);
@@ -343,7 +343,7 @@ describe('store-edge restore', () => {
     expect(locked.stderr).toContain('DATA_DIR_LOCKED');
     expect(locked.stderr).toContain(`pid ${process.pid}`);
 
-    const ok = await cli(dataDir, 'restore', copy, '--yes', '--json');
+    const ok = await cli(dataDir, 'restore', copy, '--yes', '--json', '--discard-unsent');
     expect(ok.code, ok.stderr).toBe(0);
     const out = JSON.parse(ok.stdout) as { kept: string[] };
     expect(out.kept.every((k) => existsSync(k))).toBe(true);
@@ -378,7 +378,7 @@ describe('store-edge restore', () => {
     const old = openLedger(path.join(t.dir, 'store-c', 'ledger.sqlite'));
     const unrecorded = (await backupLedger(old, path.join(t.dir, 'store-c', 'backups'), new Date('2026-12-01T02:30:00Z'))).file;
     closeLedger(old);
-    const warned = await cli(dataDir, 'restore', unrecorded, '--yes');
+    const warned = await cli(dataDir, 'restore', unrecorded, '--yes', '--discard-unsent');
     expect(warned.code, warned.stderr).toBe(0);
     expect(warned.stdout).toContain('没有记录所属门店');
   }, 60_000);

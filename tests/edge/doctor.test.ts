@@ -11,6 +11,7 @@ import { startSimHardware, type RunningSimHardware } from '../../drivers/sim/spa
 import { openLedger, closeLedger } from '../../edge/ledger/db.ts';
 import { validateConfig } from '../../edge/config/load.ts';
 import { runDoctor } from '../../edge/ops/doctor.ts';
+import { backupLedger } from '../../edge/ledger/backup.ts';
 import { tempDir } from '../ledger/helpers.ts';
 
 const t = tempDir('doctor-');
@@ -81,5 +82,24 @@ describe('store-edge doctor', () => {
     expect(failed.map((r) => r.check)).toEqual([expect.stringMatching(/^scale B1 \(unit 13 on /)]);
     expect(failed[0]!.fix).toContain('slot B1');
     expect(rows.find((r) => r.check === 'database')?.status).toBe('ok');
+  }, 60_000);
+
+  it("without a ledger, its advice names the newest copy where the backups really are (an absolute jobs.backup.dir) and the restore that works there, in both languages", async () => {
+    const dataDir = path.join(t.dir, 'no-ledger');
+    const backups = path.join(t.dir, 'usb-disk', 'store-backups');
+    const src = openLedger(path.join(t.dir, 'old-pc', 'ledger.sqlite'));
+    await backupLedger(src, backups, new Date('2026-12-01T02:30:00Z'));
+    const newest = (await backupLedger(src, backups, new Date('2026-12-02T02:30:00Z'))).file;
+    closeLedger(src);
+    const config = validateConfig({ data_dir: dataDir, entry: { face_enabled: false }, drivers: { simulated: true }, jobs: { backup: { dir: backups } } });
+    const rows = await runDoctor(config, 'test');
+    const db = rows.find((r) => r.check === 'database')!;
+    expect(db.status).toBe('fail');
+    const command = `store-edge restore ${newest} --yes --fresh --data-dir ${dataDir}`;
+    const [en, zh] = db.fix!.split(' / ');
+    expect(en).toContain(command);
+    expect(zh).toContain(command);
+    expect(zh).toMatch(/[\u4e00-\u9fff]/);
+    expect(db.fix).not.toContain(path.join(dataDir, backups));
   }, 60_000);
 });

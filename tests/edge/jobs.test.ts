@@ -108,6 +108,60 @@ describe('the job runner', () => {
     await third.r.stop();
   });
 
+  it('a run skipped by the schedule because the previous one is still going is counted as skipped', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    vi.setSystemTime(new Date('2026-12-01T12:00:00.500Z'));
+    db = openLedger(':memory:');
+    let release!: () => void;
+    const gate = new Promise<void>((res) => { release = res; });
+    let started = 0;
+    // every second: the first run holds on, the next ticks find it still running
+    const { r, outcomes } = runner(db, [{ name: 'slow', cron: '* * * * * *', run: async () => { started++; await gate; return 'done'; } }]);
+    r.start();
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(started).toBe(1);
+    expect(r.snapshot().get('slow')!.outcomes.skipped).toBeGreaterThanOrEqual(1);
+    expect(outcomes.some(([, o]) => o === 'skipped')).toBe(true);
+    release();
+    await r.idle();
+    await r.stop();
+  });
+
+  it('a missed run that fails at start leaves the job degraded, not ok', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    vi.setSystemTime(new Date('2026-12-01T12:00:00Z'));
+    db = openLedger(':memory:');
+    const job: Job = { name: 'backup', cron: '30 2 * * *', run: () => { throw new Error('backup disk missing'); } };
+    const first = runner(db, [job]);
+    first.r.start();
+    await first.r.stop();
+    vi.setSystemTime(new Date('2026-12-02T00:10:00Z'));
+    const second = runner(db, [job]);
+    second.r.start();
+    await second.r.idle();
+    expect(getJobRun(db, 'backup')!.last_outcome).toBe('failed');
+    expect(second.health.report().parts['job backup']).toMatchObject({ health: 'degraded' });
+    expect(second.health.report().parts['job backup']!.detail).toContain('backup disk missing');
+    await second.r.stop();
+  });
+
+  it('stopping the runner while a job runs keeps the job\'s next due time', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    vi.setSystemTime(new Date('2026-12-01T18:29:58Z'));
+    db = openLedger(':memory:');
+    let release!: () => void;
+    const gate = new Promise<void>((res) => { release = res; });
+    let started = 0;
+    const { r } = runner(db, [{ name: 'backup', cron: '30 2 * * *', run: async () => { started++; await gate; return 'copied'; } }]);
+    r.start();
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(started).toBe(1);
+    const stopped = r.stop();
+    release();
+    await stopped;
+    expect(getJobRun(db, 'backup')).toMatchObject({ last_outcome: 'ok', next_due_at: '2026-12-02T18:30:00.000Z' });
+  });
+
   it('refuses a time zone or a cron expression it cannot understand, naming the key', () => {
     expect(() => checkSchedule([], 'Mars/Olympus')).toThrow(/jobs\.timezone/);
     expect(() => checkSchedule([{ name: 'backup', cron: 'every night', run: () => '' }], undefined)).toThrow(/jobs\.backup\.cron/);

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it, afterAll } from 'vitest';
 import { execFile } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
 import { validateConfig } from '../../edge/config/load.ts';
@@ -162,4 +162,44 @@ describe('store-edge keys migrate', () => {
     const bad = await run('keys', 'migrate', '--data-dir', data);
     expect(bad.code).toBe(2);
   }, 60_000);
+
+  it("following its advice with keys the daemon's user cannot read (root's, 0700/0600) stops the start with a bilingual CONFIG_INVALID (exit 2) naming the file and the way out; the advice says so", async () => {
+    const root = path.join(t.dir, 'unreadable');
+    const data = path.join(root, 'data');
+    const keysDir = path.join(root, 'keys');
+    mkdirSync(data, { recursive: true, mode: 0o700 });
+    mkdirSync(path.join(data, 'keys'), { mode: 0o700 });
+    writeFileSync(path.join(data, 'keys', 'face-templates.key'), Buffer.alloc(32, 3), { mode: 0o600 });
+    const moved = await run('keys', 'migrate', '--to', keysDir, '--data-dir', data, '--yes');
+    expect(moved.code, moved.stderr).toBe(0);
+    expect(moved.stdout).toContain('LoadCredential=face-templates.key:');
+    expect(moved.stdout).toContain(`chown -R store-edge: ${keysDir}`);
+    expect(moved.stdout).toContain('守护进程的运行用户必须能读取');
+    // the daemon runs as another user than the one who moved the keys: as root here, nobody (65534);
+    // otherwise this user, with the folder closed to its owner too
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) {
+      chmodSync(t.dir, 0o711);
+      chmodSync(root, 0o755);
+      // the data folder is the service user's, as systemd's StateDirectory= makes it
+      for (const d of [data, path.join(data, 'keys')]) chownSync(d, 65534, 65534);
+    } else {
+      chmodSync(keysDir, 0o000);
+    }
+    const configFile = path.join(root, 'config.json');
+    writeFileSync(configFile, JSON.stringify({ data_dir: data, keys_dir: keysDir, demo: true, demo_loop: false, http: { port: 0 }, entry: { face_enabled: false }, jobs: { enabled: false }, alarms: { enabled: false } }), { mode: 0o644 });
+    const started = await new Promise<{ code: number; stderr: string }>((resolve) => {
+      execFile(process.execPath, [bin, 'start', '--config', configFile], { timeout: 90_000, env: { ...process.env, STORE_EDGE_CONFIG: '', CREDENTIALS_DIRECTORY: '' }, ...(asRoot ? { uid: 65534, gid: 65534 } : {}) }, (err, _stdout, stderr) => {
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr });
+      });
+    });
+    if (!asRoot) chmodSync(keysDir, 0o700);
+    expect(started.code, started.stderr).toBe(2);
+    expect(started.stderr).toContain('CONFIG_INVALID');
+    expect(started.stderr).toContain(keysDir);
+    expect(started.stderr).toContain('无法被守护进程的运行用户');
+    expect(started.stderr).toContain('must be readable by the user the daemon runs as');
+    expect(started.stderr).toContain('LoadCredential=');
+    expect(started.stderr).not.toContain('内部错误');
+  }, 120_000);
 });
