@@ -11,12 +11,12 @@
 import type { AnalyseOptions, FrameAnalysis, RgbFrame } from '../../models/face-engine.ts';
 import { cohortScaled, Gallery } from '../../models/gallery.ts';
 import { EdgeError } from '../errors.ts';
-import type { Db } from '../ledger/db.ts';
-import { faceConsentOf } from '../ledger/face-templates.ts';
+import { inTransaction, type Db } from '../ledger/db.ts';
+import { consentedSealedJoinedSince, faceConsentOf, lastTemplateId } from '../ledger/face-templates.ts';
 import { qualityGate, type EntryConfig } from './config.ts';
 import { matchVerdict } from './decision.ts';
 import { addTemplates, asTemplateError, loadGallery, recordTemplatesRecognizer, sealedGalleryInSlices, type NewTemplate } from './templates.ts';
-import { nearestSealed, type SealedBatch } from '../../models/sealed.ts';
+import { nearestSealed, packJoined, type SealedBatch } from '../../models/sealed.ts';
 import type { SealedNearest } from '../../models/protocol.ts';
 
 export interface FaceAnalyser {
@@ -70,7 +70,6 @@ export interface Collision { villagerId: string; distance: number; source: strin
  * whole gallery's decryption.
  */
 export async function findCollision(db: Db, key: Buffer, villagerId: string, templates: readonly NewTemplate[], config: EntryConfig, searcher: SealedSearcher = inProcess): Promise<Collision | null> {
-  const threshold = config.match.threshold;
   const others = await sealedGalleryInSlices(db, config, villagerId);
   if (others.owners.length === 0 || templates.length === 0) return null;
   let hits: SealedNearest;
@@ -79,6 +78,10 @@ export async function findCollision(db: Db, key: Buffer, villagerId: string, tem
   } catch (err) {
     throw asTemplateError(err);
   }
+  return worstCollision(templates, hits, config.match.threshold);
+}
+
+function worstCollision(templates: readonly NewTemplate[], hits: SealedNearest, threshold: number): Collision | null {
   let worst: Collision | null = null;
   templates.forEach((t, i) => {
     const best = hits[i];
@@ -87,18 +90,43 @@ export async function findCollision(db: Db, key: Buffer, villagerId: string, tem
   return worst;
 }
 
-/** Stores templates after the collision check; refuses (FACE_COLLISION) naming the other villager. */
-export async function storeTemplates(db: Db, key: Buffer, config: EntryConfig, villagerId: string, templates: readonly NewTemplate[], at: string, searcher: SealedSearcher = inProcess): Promise<number> {
-  const c = await findCollision(db, key, villagerId, templates, config, searcher);
-  if (c) {
-    throw new EdgeError('FACE_COLLISION', `${c.source}: this face is within the match threshold of villager ${c.villagerId} (distance ${c.distance.toFixed(3)} ≤ ${config.match.threshold}); enrolment refused`, {
-      zh: `${c.source}：这张脸与村民 ${c.villagerId} 的人脸模板过于相近（距离 ${c.distance.toFixed(3)}），拒绝录入`,
-      details: { villager: c.villagerId, distance: c.distance, photo: c.source },
-    });
+/** The other villagers' templates stored after `afterId` (by an enrolment running meanwhile, here or in another process), opened on this thread: a few rows. */
+function lateCollision(db: Db, key: Buffer, villagerId: string, templates: readonly NewTemplate[], config: EntryConfig, afterId: number): Collision | null {
+  const late = consentedSealedJoinedSince(db, afterId).filter(([v]) => v !== villagerId);
+  if (late.length === 0 || templates.length === 0) return null;
+  try {
+    const batch = packJoined(late.map(([v]) => v), late.map(([, j]) => j));
+    return worstCollision(templates, nearestSealed(key, batch, templates.map((t) => t.descriptor)), config.match.threshold);
+  } catch (err) {
+    throw asTemplateError(err);
   }
-  const n = addTemplates(db, key, villagerId, templates, at);
-  recordTemplatesRecognizer(db, config);
-  return n;
+}
+
+function collisionError(c: Collision, config: EntryConfig): EdgeError {
+  return new EdgeError('FACE_COLLISION', `${c.source}: this face is within the match threshold of villager ${c.villagerId} (distance ${c.distance.toFixed(3)} ≤ ${config.match.threshold}); enrolment refused`, {
+    zh: `${c.source}：这张脸与村民 ${c.villagerId} 的人脸模板过于相近（距离 ${c.distance.toFixed(3)}），拒绝录入`,
+    details: { villager: c.villagerId, distance: c.distance, photo: c.source },
+  });
+}
+
+/**
+ * Stores templates after the collision check; refuses (FACE_COLLISION) naming the other villager.
+ * The check reads the gallery while other enrolments may be storing, and the faces were analysed
+ * while the consent could be withdrawn: the insert's transaction checks the consent again and
+ * the templates stored since the check began, so neither slips through.
+ */
+export async function storeTemplates(db: Db, key: Buffer, config: EntryConfig, villagerId: string, templates: readonly NewTemplate[], at: string, searcher: SealedSearcher = inProcess): Promise<number> {
+  const seen = lastTemplateId(db);
+  const c = await findCollision(db, key, villagerId, templates, config, searcher);
+  if (c) throw collisionError(c, config);
+  return inTransaction(db, 'saving face templates', () => {
+    checkEnrolable(db, villagerId);
+    const late = lateCollision(db, key, villagerId, templates, config, seen);
+    if (late) throw collisionError(late, config);
+    const n = addTemplates(db, key, villagerId, templates, at);
+    recordTemplatesRecognizer(db, config);
+    return n;
+  });
 }
 
 export async function enrolVillager(

@@ -111,6 +111,16 @@ export async function consentedSealedJoinedInSlices(db: Db, slice = 2000): Promi
   return out;
 }
 
+/** The newest template's id (0 with none): rows above it were stored after this moment (ids only grow: AUTOINCREMENT). */
+export function lastTemplateId(db: Db): number {
+  return (cachedStatement(db, 'SELECT coalesce(max(id), 0) AS n FROM face_templates').get() as { n: number }).n;
+}
+
+/** Consented templates stored after `afterId`, as `consentedSealedJoined`: what an enrolment's look-alike check did not see. */
+export function consentedSealedJoinedSince(db: Db, afterId: number): Array<[string, Buffer]> {
+  return (cachedStatement(db, `${JOINED} AND t.id > ? ORDER BY t.id`).raw().all(afterId) as Array<[number, string, Buffer]>).map(([, v, j]) => [v, j]);
+}
+
 /** One villager's sealed templates, if they consent (none otherwise): a reload of one villager opens only theirs. */
 export function consentedTemplateRowsOf(db: Db, villagerId: string): StoredTemplate[] {
   return cachedStatement(db, `SELECT t.id, t.villager_id, t.nonce, t.ciphertext, t.tag, t.origin FROM face_templates t
