@@ -16,7 +16,7 @@ import path from 'node:path';
 import type { FaceEngine } from '../../models/face-engine.ts';
 import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
 import { setFaceConsent } from '../ledger/villagers.ts';
-import { faceConsentOf } from '../ledger/face-templates.ts';
+import { faceConsentOf, withdrawUnusedConsent } from '../ledger/face-templates.ts';
 import { enrolVillager } from '../entry/enrol.ts';
 import { keepEnrolmentPhoto } from '../entry/face-photos.ts';
 import { MAX_PHOTO_BYTES, readPhoto } from '../http/photo-upload.ts';
@@ -115,7 +115,7 @@ export async function enrolFolder(env: FacesEnv, engine: FaceEngine, dir: string
         progress.update(++done, total);
       }
       // consent given for an enrolment that did not happen is not left on record
-      if (mine.accepted === 0 && !hadConsent) setFaceConsent(env.db, plan.villager, null);
+      if (mine.accepted === 0 && !hadConsent) withdrawUnusedConsent(env.db, plan.villager);
       summary.accepted += mine.accepted;
       summary.templates += mine.templates;
       if (mine.accepted > 0) summary.enrolled_villagers++;

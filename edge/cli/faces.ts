@@ -15,7 +15,7 @@ import { setFaceConsent } from '../ledger/villagers.ts';
 import { doorDetector, engineChoice, recognizerChoice, resolveEntryConfig, type EntryConfig } from '../entry/config.ts';
 import { enrolVillager, type EnrolPhoto } from '../entry/enrol.ts';
 import { countTemplates, loadOrCreateTemplateKey } from '../entry/templates.ts';
-import { faceConsentOf } from '../ledger/face-templates.ts';
+import { faceConsentOf, withdrawUnusedConsent } from '../ledger/face-templates.ts';
 import { keepEnrolmentPhoto, withdrawFaceData } from '../entry/face-photos.ts';
 import { configFrom, existingLedger, print, withCommon, type CommonOptions } from './context.ts';
 import { registerFacesEvaluate } from './faces-evaluate.ts';
@@ -107,7 +107,7 @@ export function registerFacesCommands(program: Command): void {
             r = o.camera ? await enrolAtCamera(env, engine, villager, o, at) : await enrolVillager(env.db, env.key, engine, env.entry, villager, photos, at);
           } catch (err) {
             // consent given for an enrolment that did not happen is not left on record
-            if (o.consent && !hadConsent) setFaceConsent(env.db, villager, null);
+            if (o.consent && !hadConsent) withdrawUnusedConsent(env.db, villager);
             throw err;
           }
           if (env.entry.store_photos) for (const f of o.photo) keepEnrolmentPhoto(env.dataDir, env.entry, villager, f, at);

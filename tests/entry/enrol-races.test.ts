@@ -11,8 +11,10 @@ import type { SealedBatch } from '../../models/sealed.ts';
 import type { SealedNearest } from '../../models/protocol.ts';
 import { resolveEntryConfig } from '../../edge/entry/config.ts';
 import { enrolVillager, inProcess, type FaceAnalyser } from '../../edge/entry/enrol.ts';
+import { DoorFaces } from '../../edge/entry/admin-faces.ts';
 import { addTemplates, countTemplates, loadOrCreateTemplateKey } from '../../edge/entry/templates.ts';
 import { withdrawFaceData } from '../../edge/entry/face-photos.ts';
+import { faceConsentOf } from '../../edge/ledger/face-templates.ts';
 import { addVillager, setFaceConsent } from '../../edge/ledger/villagers.ts';
 import { isEdgeError, type EdgeError } from '../../edge/errors.ts';
 import { tempLedger } from '../ledger/helpers.ts';
@@ -103,4 +105,18 @@ describe('enrolments that overlap', () => {
     expect(countTemplates(db, 'A') + countTemplates(db, 'B')).toBe(2);
   });
 
+  it('a failed upload does not withdraw the consent of a parallel upload that was enrolled', async () => {
+    const { db, dir } = ledger([]);
+    const gate = new Gate();
+    // tag 0 (no face) is held until the good upload has been stored
+    const analyser = new HeldAnalyser(gate, (tag) => tag === 0);
+    const faces = new DoorFaces({ db: () => db, config, dataDir: dir, engine: () => analyser, reload: () => Promise.resolve() });
+    const bad = errorOf(faces.enrol('A', { name: 'bad.jpg', frame: frame(0) }, 'self'));
+    const good = await faces.enrol('A', { name: 'good.jpg', frame: frame(3) }, 'self');
+    expect(good.total).toBe(2);
+    gate.open();
+    expect((await bad).code).toBe('FACE_REJECTED');
+    expect(faceConsentOf(db, 'A')?.faceConsentAt).not.toBeNull();
+    expect(countTemplates(db, 'A')).toBe(2);
+  });
 });
