@@ -10,7 +10,7 @@ import type { Db } from '../ledger/db.ts';
 import type { EntryConfig } from './config.ts';
 import type { RgbFrame } from '../../models/face-engine.ts';
 import { EdgeError } from '../errors.ts';
-import { enrolVillager, type FaceAnalyser } from './enrol.ts';
+import { enrolVillager, inProcess, searcherOf, type FaceAnalyser } from './enrol.ts';
 import { countTemplates, loadOrCreateTemplateKey } from './templates.ts';
 import { faceConsentOf, withdrawUnusedConsent } from '../ledger/face-templates.ts';
 import { withdrawFaceData } from './face-photos.ts';
@@ -57,7 +57,8 @@ export class DoorFaces implements FaceEnrolment {
     list: (villagerId) => listPending(this.deps.db(), villagerId, new Date()),
     thumbnail: (villagerId, id) => pendingThumbnail(this.deps.db(), this.key(), villagerId, id, new Date()),
     confirm: async (villagerId, id, actor) => {
-      const r = confirmPendingTemplate(this.deps.db(), this.key(), this.deps.config, villagerId, id, actor, new Date());
+      const engine = this.deps.engine();
+      const r = await confirmPendingTemplate(this.deps.db(), this.key(), this.deps.config, villagerId, id, actor, new Date(), engine ? searcherOf(engine) : inProcess);
       await this.deps.reload(villagerId);
       return r;
     },

@@ -102,7 +102,8 @@ function lateCollision(db: Db, key: Buffer, villagerId: string, templates: reado
   }
 }
 
-function collisionError(c: Collision, config: EntryConfig): EdgeError {
+/** FACE_COLLISION naming the other villager (CLI exit 2). */
+export function collisionError(c: Collision, config: EntryConfig): EdgeError {
   return new EdgeError('FACE_COLLISION', `${c.source}: this face is within the match threshold of villager ${c.villagerId} (distance ${c.distance.toFixed(3)} ≤ ${config.match.threshold}); enrolment refused`, {
     zh: `${c.source}：这张脸与村民 ${c.villagerId} 的人脸模板过于相近（距离 ${c.distance.toFixed(3)}），拒绝录入`,
     details: { villager: c.villagerId, distance: c.distance, photo: c.source },
