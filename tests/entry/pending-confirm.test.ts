@@ -12,8 +12,10 @@ import { addTemplates, loadOrCreateTemplateKey, sealDescriptor } from '../../edg
 import { allowLearning, countLearned } from '../../edge/ledger/face-learning.ts';
 import { countPending, insertPending } from '../../edge/ledger/face-pending.ts';
 import { addVillager, setFaceConsent } from '../../edge/ledger/villagers.ts';
+import { closeLedger } from '../../edge/ledger/db.ts';
 import { isEdgeError } from '../../edge/errors.ts';
 import { tempLedger } from '../ledger/helpers.ts';
+import { runCli } from './cli-run.ts';
 
 /** A unit descriptor at distance `dist` from axis `base`, leaning toward axis `toward`. */
 function unit(base: number, toward = base, dist = 0): Float32Array {
@@ -62,4 +64,15 @@ describe('confirming a pending template', () => {
     expect(countLearned(s.db, 'wang')).toBe(1);
   });
 
+  it('faces learning --confirm refused by the rules of learning exits 2, bilingual', async () => {
+    const s = setup();
+    // the very face of the enrolment: it adds nothing
+    const id = s.pending(unit(0));
+    closeLedger(s.db);
+    const r = await runCli(['faces', 'learning', '--data-dir', s.dir, '--villager', 'wang', '--confirm', String(id)]);
+    expect(r.err).toMatch(/FACE_LEARNING_REFUSED/);
+    expect(r.err).toMatch(/请拒绝/);
+    expect(r.err).toMatch(/reject it/);
+    expect(r.code).toBe(2);
+  });
 });
