@@ -7,6 +7,7 @@ import type { Db } from './db.ts';
 import { cachedStatement, inTransaction } from './db.ts';
 import { getMeta, setMeta } from './meta.ts';
 import { setFaceConsent } from './villagers.ts';
+import { EdgeError, ErrorCode } from '../errors.ts';
 
 export interface SealedRow { nonce: Buffer; ciphertext: Buffer; tag: Buffer; quality: number | null; source: string }
 export interface StoredTemplate { id: number; villager_id: string; nonce: Buffer; ciphertext: Buffer; tag: Buffer; origin: 'enrolled' | 'learned' }
@@ -168,6 +169,17 @@ export function purgeTemplatesWithoutConsent(db: Db): number {
   return inTransaction(db, 'purging face templates without consent', () =>
     cachedStatement(db, 'DELETE FROM face_templates WHERE villager_id IN (SELECT id FROM villagers WHERE face_consent_at IS NULL)').run().changes
     + cachedStatement(db, "DELETE FROM face_templates WHERE origin = 'learned' AND villager_id NOT IN (SELECT villager_id FROM face_learning_consent)").run().changes);
+}
+
+/**
+ * How a guardian's consent (a child under 14) is recorded in face_consent_by: `guardian:NAME`,
+ * as the admin page records it and shows it ('self' is the villager's own). A blank name is
+ * refused, naming `what` gave it.
+ */
+export function guardianConsent(name: string, what: string): string {
+  const n = name.trim();
+  if (n === '') throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `${what} must name the guardian who consents (it is empty)`, { zh: `${what}：监护人姓名不能为空` });
+  return `guardian:${n}`;
 }
 
 /** A villager's enrolment standing: status and consent (undefined: not in the ledger). */
