@@ -13,7 +13,7 @@ import { EdgeError } from '../errors.ts';
 import type { Db } from '../ledger/db.ts';
 import type { FrameSource } from './camera.ts';
 import { qualityGate, type EntryConfig } from './config.ts';
-import { checkEnrolable, searcherOf, storeTemplates, type FaceAnalyser } from './enrol.ts';
+import { checkEnrolable, descriptorDistance, searcherOf, storeTemplates, type FaceAnalyser } from './enrol.ts';
 
 export interface CameraEnrolOptions {
   /** Templates wanted: distinct usable frames. */
@@ -42,11 +42,7 @@ export interface Capture {
   rejected: Record<string, number>;
 }
 
-const dist = (a: Float32Array, b: Float32Array): number => {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += ((a[i] as number) - (b[i] as number)) ** 2;
-  return Math.sqrt(s);
-};
+const dist = descriptorDistance;
 
 const frontalFirst = (a: CapturedFace, b: CapturedFace): number => Math.hypot(a.yaw, a.pitch) - Math.hypot(b.yaw, b.pitch) || b.sharpness - a.sharpness;
 

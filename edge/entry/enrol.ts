@@ -52,6 +52,28 @@ export function mirror(frame: RgbFrame): RgbFrame {
 
 export interface EnrolPhoto { name: string; frame: RgbFrame }
 
+/** Distance between two descriptors (unit length: 0…2), as the gallery measures it. */
+export function descriptorDistance(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += ((a[i] as number) - (b[i] as number)) ** 2;
+  return Math.sqrt(s);
+}
+
+/**
+ * The photos (by name) that do not show the person most of the photos show: a photo matches
+ * another when one of its templates (the face or its mirror) lies within `sameFace` of one of
+ * the other's. Empty when all match.
+ */
+export function photosOfSomeoneElse(photos: ReadonlyArray<{ name: string; descriptors: readonly Float32Array[] }>, sameFace: number): string[] {
+  const match = (a: (typeof photos)[number], b: (typeof photos)[number]): boolean => a.descriptors.some((x) => b.descriptors.some((y) => descriptorDistance(x, y) <= sameFace));
+  let group: Array<(typeof photos)[number]> = [];
+  for (const p of photos) {
+    const g = photos.filter((q) => match(p, q));
+    if (g.length > group.length) group = g;
+  }
+  return photos.filter((p) => !group.includes(p)).map((p) => p.name);
+}
+
 /** The villager exists and has consented: enrolment may begin. */
 export function checkEnrolable(db: Db, villagerId: string): void {
   const v = faceConsentOf(db, villagerId);
@@ -138,6 +160,7 @@ export async function enrolVillager(
   if (photos.length === 0) throw new EdgeError('INVALID_ARGUMENT', 'no photo given', { zh: '没有照片' });
   const opts: AnalyseOptions = { allFaces: true, gate: qualityGate(config.quality), liveness: false };
   const templates: NewTemplate[] = [];
+  const perPhoto: Array<{ name: string; descriptors: Float32Array[] }> = [];
   for (const p of photos) {
     const a = await analyser.analyse(p.frame, opts);
     const reject = (why: string, zh: string): never => {
@@ -153,6 +176,15 @@ export async function enrolVillager(
     const m = await analyser.analyse(mirror(p.frame), { ...opts, allFaces: false });
     const mf = m.faces[0];
     if (mf?.descriptor) templates.push({ descriptor: mf.descriptor, quality: mf.quality.sharpness, source: `${p.name} (mirrored)` });
+    perPhoto.push({ name: p.name, descriptors: mf?.descriptor ? [f.descriptor as Float32Array, mf.descriptor] : [f.descriptor as Float32Array] });
+  }
+  // several photos are of one villager: farther apart than the loose threshold, they are two people
+  const someoneElse = photosOfSomeoneElse(perPhoto, config.match.uncertain_threshold);
+  if (someoneElse.length > 0) {
+    throw new EdgeError('FACE_REJECTED', `${someoneElse.join(', ')}: not the same person as the other photos (farther than ${config.match.uncertain_threshold} from every one of them); enrol one villager's photos only`, {
+      zh: `${someoneElse.join('、')}：与其他照片不是同一个人，只能录入同一村民的照片`,
+      details: { photos: someoneElse, why: 'not_the_same_person' },
+    });
   }
   return { templates: await storeTemplates(db, key, config, villagerId, templates, at, searcherOf(analyser)) };
 }

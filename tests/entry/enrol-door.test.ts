@@ -89,6 +89,23 @@ describe('collision check', () => {
   });
 });
 
+describe('photos of one villager', () => {
+  const photo = (name: string, tag: number) => ({ name, frame: { width: 1, height: 1, data: Uint8Array.of(tag, 0, 0) } });
+  it('refuses photos of different people as one villager, naming the photo that does not match; keeps nothing', async () => {
+    const { db, key } = ledger();
+    // tags 1 and 2: one face (0.2 apart); tag 9: someone else
+    const analyser = new ScriptedAnalyser((t) => ({ faces: 1, descriptor: t === 9 ? unitAlong(40) : unitAlong(0, 0.1 * t) }));
+    const e = await errorOf(enrolVillager(db, key, analyser, config, 'A', [photo('front.jpg', 1), photo('side.jpg', 2), photo('cousin.jpg', 9)], new Date().toISOString()));
+    expect(e.code).toBe('FACE_REJECTED');
+    expect(e.message).toContain('cousin.jpg');
+    expect(e.message).toContain('not the same person');
+    expect(e.zh).toContain('不是同一个人');
+    expect(e.details).toMatchObject({ photos: ['cousin.jpg'] });
+    expect(countTemplates(db, 'A')).toBe(0);
+    await expect(enrolVillager(db, key, analyser, config, 'A', [photo('front.jpg', 1), photo('side.jpg', 2)], new Date().toISOString())).resolves.toEqual({ templates: 4 });
+  });
+});
+
 describe('a spread of poses', () => {
   const face = (index: number, yaw: number, pitch: number, d = unitAlong(0)): CapturedFace => ({ index, descriptor: d, yaw, pitch, sharpness: 0.3 });
   it.each([
