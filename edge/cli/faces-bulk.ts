@@ -16,7 +16,7 @@ import path from 'node:path';
 import type { FaceEngine } from '../../models/face-engine.ts';
 import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
 import { setFaceConsent } from '../ledger/villagers.ts';
-import { faceConsentOf } from '../ledger/face-templates.ts';
+import { faceConsentOf, guardianConsent, withdrawUnusedConsent } from '../ledger/face-templates.ts';
 import { enrolVillager } from '../entry/enrol.ts';
 import { keepEnrolmentPhoto } from '../entry/face-photos.ts';
 import { MAX_PHOTO_BYTES, readPhoto } from '../http/photo-upload.ts';
@@ -24,6 +24,15 @@ import type { FacesEnv } from './faces-door.ts';
 import type { Progress } from '../progress.ts';
 
 const GUARDIAN_FILE = 'guardian.txt';
+
+/** A child's guardian.txt: its first line names the guardian who consented; recorded as the admin page records it. */
+function guardianOf(file: string): string {
+  const first = readFileSync(file, 'utf8').split(/\r?\n/)[0] ?? '';
+  if (first.trim() === '') {
+    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `${file}: the first line names no guardian (write the name of the guardian who consented, or remove the file if the villager consents for themselves)`, { zh: `${file}：第一行没有监护人姓名（请写上同意的监护人姓名；本人同意则删除此文件）` });
+  }
+  return guardianConsent(first, file);
+}
 
 export interface FolderPlan { villager: string; guardian: string | null; photos: string[] }
 
@@ -59,7 +68,7 @@ export function planFolder(dir: string): { plans: FolderPlan[]; loose: string[] 
   for (const e of visible.filter((x) => x.isDirectory())) {
     const folder = path.join(dir, e.name);
     const files = readdirSync(folder, { withFileTypes: true }).filter((f) => f.isFile() && !f.name.startsWith('.')).map((f) => f.name).sort();
-    const guardian = files.includes(GUARDIAN_FILE) ? readFileSync(path.join(folder, GUARDIAN_FILE), 'utf8').split(/\r?\n/)[0]!.trim() || null : null;
+    const guardian = files.includes(GUARDIAN_FILE) ? guardianOf(path.join(folder, GUARDIAN_FILE)) : null;
     plans.push({ villager: e.name, guardian, photos: files.filter((f) => f !== GUARDIAN_FILE).map((f) => path.join(folder, f)) });
   }
   const loose = visible.filter((x) => x.isFile()).map((x) => path.join(dir, x.name));
@@ -95,7 +104,8 @@ export async function enrolFolder(env: FacesEnv, engine: FaceEngine, dir: string
       }
       if (plan.photos.length === 0) continue;
       const hadConsent = known.faceConsentAt !== null;
-      setFaceConsent(env.db, plan.villager, plan.guardian ?? 'self');
+      // a consent on record (a guardian's, say) stays as it was given
+      if (!hadConsent) setFaceConsent(env.db, plan.villager, plan.guardian ?? 'self');
       for (const file of plan.photos) {
         try {
           const bytes = statSync(file).size;
@@ -115,7 +125,7 @@ export async function enrolFolder(env: FacesEnv, engine: FaceEngine, dir: string
         progress.update(++done, total);
       }
       // consent given for an enrolment that did not happen is not left on record
-      if (mine.accepted === 0 && !hadConsent) setFaceConsent(env.db, plan.villager, null);
+      if (mine.accepted === 0 && !hadConsent) withdrawUnusedConsent(env.db, plan.villager);
       summary.accepted += mine.accepted;
       summary.templates += mine.templates;
       if (mine.accepted > 0) summary.enrolled_villagers++;

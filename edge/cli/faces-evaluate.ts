@@ -92,7 +92,9 @@ export function formatComparison(list: readonly Evaluation[], match: MatchConfig
 }
 
 function parseFar(v: string): number {
-  const n = Number(v.trim().replace(/%$/, '')) / (v.trim().endsWith('%') ? 100 : 1);
+  const digits = v.trim().replace(/%$/, '').trim();
+  // Number('') is 0: an empty rate is a mistake, never a zero false accept target
+  const n = digits === '' ? Number.NaN : Number(digits) / (v.trim().endsWith('%') ? 100 : 1);
   if (!Number.isFinite(n) || n < 0 || n >= 1) {
     throw new EdgeError('INVALID_ARGUMENT', `--target-far must be a rate in [0, 1) such as 0.001 or 0.1%, got ${JSON.stringify(v)}`, { zh: '--target-far 须为 0 到 1 之间的比率，如 0.001 或 0.1%' });
   }

@@ -29,7 +29,7 @@ export function registerFacesLearning(faces: Command): void {
     .option('--forget', 'delete what was learned (and what is pending), keep the consent / 删除所学及待确认模板')
     .option('--confirm <pending>', 'confirm a pending template (card-confirmed learning): it takes part in matching from the door\'s next start / 确认待确认模板')
     .option('--reject <pending>', 'reject (delete) a pending template / 拒绝并删除待确认模板')
-    .action((o: LearningOptions) => {
+    .action(async (o: LearningOptions) => {
       const actions = [o.allow, o.refuse, o.forget, o.confirm !== undefined, o.reject !== undefined].filter(Boolean).length;
       if (actions > 1) throw new EdgeError('INVALID_ARGUMENT', 'give at most one of --allow, --refuse, --forget, --confirm, --reject', { zh: '--allow、--refuse、--forget、--confirm、--reject 只能选一个' });
       const pendingId = (name: string, v: string | undefined): number | undefined => {
@@ -59,7 +59,7 @@ export function registerFacesLearning(faces: Command): void {
         } else if (toConfirm !== undefined) {
           const entry = resolveEntryConfig((config as { entry?: unknown }).entry);
           const key = loadOrCreateTemplateKey(path.resolve(config.data_dir, entry.key_file));
-          const r = confirmPendingTemplate(db, key, entry, o.villager, toConfirm, 'cli', new Date());
+          const r = await confirmPendingTemplate(db, key, entry, o.villager, toConfirm, 'cli', new Date());
           done = `pending template ${toConfirm} confirmed as learned template #${r.template}${r.replaced === null ? '' : ` (replacing #${r.replaced})`}; the door uses it from its next start / 已确认，门禁重启后生效`;
         } else if (toReject !== undefined) {
           rejectPendingTemplate(db, o.villager, toReject, 'cli', new Date());

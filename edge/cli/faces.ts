@@ -15,7 +15,7 @@ import { setFaceConsent } from '../ledger/villagers.ts';
 import { doorDetector, engineChoice, recognizerChoice, resolveEntryConfig, type EntryConfig } from '../entry/config.ts';
 import { enrolVillager, type EnrolPhoto } from '../entry/enrol.ts';
 import { countTemplates, loadOrCreateTemplateKey } from '../entry/templates.ts';
-import { faceConsentOf } from '../ledger/face-templates.ts';
+import { faceConsentOf, guardianConsent, withdrawUnusedConsent } from '../ledger/face-templates.ts';
 import { keepEnrolmentPhoto, withdrawFaceData } from '../entry/face-photos.ts';
 import { configFrom, existingLedger, print, withCommon, type CommonOptions } from './context.ts';
 import { registerFacesEvaluate } from './faces-evaluate.ts';
@@ -92,6 +92,8 @@ export function registerFacesCommands(program: Command): void {
       if (o.dir !== undefined) return enrolDir(o, o.dir);
       if (o.villager === undefined) throw new EdgeError('INVALID_ARGUMENT', 'give --villager ID (with --photo or --camera), or --dir FOLDER', { zh: '请给出 --villager 村民编号（配合 --photo 或 --camera），或 --dir 文件夹' });
       if ((o.camera === true) === (o.photo.length > 0)) throw new EdgeError('INVALID_ARGUMENT', 'give either --photo (one or more) or --camera', { zh: '请给出 --photo（可多张）或 --camera，二选一' });
+      if (o.guardian !== undefined && !o.consent) throw new EdgeError('INVALID_ARGUMENT', '--guardian goes with --consent (the guardian consents now for a child under 14)', { zh: '--guardian 须与 --consent 一起使用（监护人现在代未满14岁的儿童同意）' });
+      const consentBy = o.guardian === undefined ? 'self' : guardianConsent(o.guardian, '--guardian');
       const villager = o.villager;
       const env = openEnv(o);
       try {
@@ -100,14 +102,14 @@ export function registerFacesCommands(program: Command): void {
         const engine = await startEngine(env.entry, env.dataDir, 'photo', o.json === true);
         try {
           const hadConsent = (faceConsentOf(env.db, villager)?.faceConsentAt ?? null) !== null;
-          if (o.consent) setFaceConsent(env.db, villager, o.guardian ?? 'self');
+          if (o.consent) setFaceConsent(env.db, villager, consentBy);
           const at = new Date().toISOString();
           let r;
           try {
             r = o.camera ? await enrolAtCamera(env, engine, villager, o, at) : await enrolVillager(env.db, env.key, engine, env.entry, villager, photos, at);
           } catch (err) {
             // consent given for an enrolment that did not happen is not left on record
-            if (o.consent && !hadConsent) setFaceConsent(env.db, villager, null);
+            if (o.consent && !hadConsent) withdrawUnusedConsent(env.db, villager);
             throw err;
           }
           if (env.entry.store_photos) for (const f of o.photo) keepEnrolmentPhoto(env.dataDir, env.entry, villager, f, at);

@@ -67,6 +67,8 @@ const BAD_INPUT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCode.INVALID_ARGUMENT, ErrorCode.CONFIG_INVALID, ErrorCode.CONFIG_UNREADABLE,
   ErrorCode.UNKNOWN_VILLAGER, ErrorCode.UNKNOWN_PRODUCT, ErrorCode.UNKNOWN_SLOT, ErrorCode.UNKNOWN_SESSION, ErrorCode.SLOT_NOT_EMPTY, ErrorCode.ENTRY_ID_TAKEN,
   ErrorCode.NOT_FOUND, ErrorCode.FACE_REJECTED, ErrorCode.FACE_COLLISION, ErrorCode.FACE_TEMPLATES_OTHER_RECOGNIZER, ErrorCode.NO_CONSENT, ErrorCode.TOKEN_INVALID,
+  // a confirmation the rules of learning refuse: the maintainer rejects it or changes the rules
+  ErrorCode.FACE_LEARNING_REFUSED,
 ]);
 
 /** The words of argv that name (sub)commands, e.g. `points award`. */

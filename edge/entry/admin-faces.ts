@@ -10,9 +10,9 @@ import type { Db } from '../ledger/db.ts';
 import type { EntryConfig } from './config.ts';
 import type { RgbFrame } from '../../models/face-engine.ts';
 import { EdgeError } from '../errors.ts';
-import { enrolVillager, type FaceAnalyser } from './enrol.ts';
+import { enrolVillager, inProcess, searcherOf, type FaceAnalyser } from './enrol.ts';
 import { countTemplates, loadOrCreateTemplateKey } from './templates.ts';
-import { faceConsentOf } from '../ledger/face-templates.ts';
+import { faceConsentOf, withdrawUnusedConsent } from '../ledger/face-templates.ts';
 import { withdrawFaceData } from './face-photos.ts';
 import { setFaceConsent } from '../ledger/villagers.ts';
 import { confirmPendingTemplate, listPending, pendingThumbnail, rejectPendingTemplate, type ConfirmResult, type PendingView } from './pending-review.ts';
@@ -57,7 +57,8 @@ export class DoorFaces implements FaceEnrolment {
     list: (villagerId) => listPending(this.deps.db(), villagerId, new Date()),
     thumbnail: (villagerId, id) => pendingThumbnail(this.deps.db(), this.key(), villagerId, id, new Date()),
     confirm: async (villagerId, id, actor) => {
-      const r = confirmPendingTemplate(this.deps.db(), this.key(), this.deps.config, villagerId, id, actor, new Date());
+      const engine = this.deps.engine();
+      const r = await confirmPendingTemplate(this.deps.db(), this.key(), this.deps.config, villagerId, id, actor, new Date(), engine ? searcherOf(engine) : inProcess);
       await this.deps.reload(villagerId);
       return r;
     },
@@ -83,8 +84,9 @@ export class DoorFaces implements FaceEnrolment {
     try {
       r = await enrolVillager(db, this.key(), engine, this.deps.config, villagerId, [photo], new Date().toISOString());
     } catch (err) {
-      // consent given for an enrolment that did not happen is not left on record
-      if (before.faceConsentAt === null) setFaceConsent(db, villagerId, null);
+      // consent given for an enrolment that did not happen is not left on record, unless a
+      // parallel upload resting on it stored templates meanwhile
+      if (before.faceConsentAt === null) withdrawUnusedConsent(db, villagerId);
       throw err;
     }
     await this.deps.reload(villagerId);

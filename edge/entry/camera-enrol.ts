@@ -13,7 +13,7 @@ import { EdgeError } from '../errors.ts';
 import type { Db } from '../ledger/db.ts';
 import type { FrameSource } from './camera.ts';
 import { qualityGate, type EntryConfig } from './config.ts';
-import { checkEnrolable, searcherOf, storeTemplates, type FaceAnalyser } from './enrol.ts';
+import { checkEnrolable, descriptorDistance, searcherOf, storeTemplates, type FaceAnalyser } from './enrol.ts';
 
 export interface CameraEnrolOptions {
   /** Templates wanted: distinct usable frames. */
@@ -42,21 +42,36 @@ export interface Capture {
   rejected: Record<string, number>;
 }
 
-const dist = (a: Float32Array, b: Float32Array): number => {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += ((a[i] as number) - (b[i] as number)) ** 2;
-  return Math.sqrt(s);
-};
+const dist = descriptorDistance;
+
+const frontalFirst = (a: CapturedFace, b: CapturedFace): number => Math.hypot(a.yaw, a.pitch) - Math.hypot(b.yaw, b.pitch) || b.sharpness - a.sharpness;
 
 /**
- * Picks `n` faces spread over poses: the most frontal (then sharpest) first, then each time
- * the face farthest in (yaw, pitch) from every face already chosen. Faces farther than
- * `sameFace` (descriptor distance) from the first are left out: someone else in the frame.
+ * The person the frames show most: the face that matches (within `sameFace`, descriptor
+ * distance) the most others (ties: the most frontal, then the sharpest), with those it matches.
+ * The rest (`others`) are someone else: a second person who faced the camera more squarely
+ * than the villager turning to give poses must not become the anchor.
+ */
+export function largestGroup(faces: readonly CapturedFace[], sameFace: number): { group: CapturedFace[]; others: CapturedFace[] } {
+  let best: CapturedFace[] = [];
+  let anchor: CapturedFace | null = null;
+  for (const f of faces) {
+    const near = faces.filter((g) => dist(f.descriptor, g.descriptor) <= sameFace);
+    if (!anchor || near.length > best.length || (near.length === best.length && frontalFirst(f, anchor) < 0)) { best = near; anchor = f; }
+  }
+  return { group: best, others: faces.filter((f) => !best.includes(f)) };
+}
+
+/**
+ * Picks `n` faces spread over poses from the largest group of matching faces (`largestGroup`;
+ * the others are left out): the most frontal (then sharpest) first, then each time the face
+ * farthest in (yaw, pitch) from every face already chosen.
  */
 export function spreadOfPoses(faces: readonly CapturedFace[], n: number, sameFace: number): CapturedFace[] {
-  if (faces.length === 0) return [];
-  const frontal = [...faces].sort((a, b) => Math.hypot(a.yaw, a.pitch) - Math.hypot(b.yaw, b.pitch) || b.sharpness - a.sharpness)[0] as CapturedFace;
-  const rest = faces.filter((f) => f !== frontal && dist(f.descriptor, frontal.descriptor) <= sameFace);
+  const { group } = largestGroup(faces, sameFace);
+  if (group.length === 0) return [];
+  const frontal = [...group].sort(frontalFirst)[0] as CapturedFace;
+  const rest = group.filter((f) => f !== frontal);
   const chosen = [frontal];
   while (chosen.length < n && rest.length > 0) {
     let bestAt = 0;
@@ -131,7 +146,16 @@ export async function enrolFromCamera(
     throw new EdgeError('INVALID_ARGUMENT', `--frames must be 1–20, got ${opts.frames}`, { zh: `--frames 须为 1–20，收到 ${opts.frames}` });
   }
   const c = await captureFaces(source, analyser, config, opts);
-  const chosen = spreadOfPoses(c.faces, opts.frames, config.match.uncertain_threshold);
+  const sameFace = config.match.uncertain_threshold;
+  const { group, others } = largestGroup(c.faces, sameFace);
+  if (others.length > 0) {
+    // whose face would be enrolled is not certain: the villager alone, please
+    throw new EdgeError('FACE_REJECTED', `camera: two different people were in front of the camera (${group.length} frames of one face, ${others.length} of someone else); enrolment refused. Stand alone in front of the camera`, {
+      zh: `摄像头：镜头前有两个不同的人（${group.length} 帧是同一人，${others.length} 帧是另一人），拒绝录入。请一人单独面对摄像头`,
+      details: { why: 'several_people', frames: group.length, others: others.length, examined: c.examined },
+    });
+  }
+  const chosen = spreadOfPoses(c.faces, opts.frames, sameFace);
   if (chosen.length < opts.frames) {
     const why = Object.entries(c.rejected).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
     throw new EdgeError('FACE_REJECTED', `camera: only ${chosen.length} usable frames of one face, ${opts.frames} needed (${c.examined} frames analysed; not usable: ${why}). Stand alone in front of the camera, face it, in good light`, {

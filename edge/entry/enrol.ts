@@ -11,12 +11,12 @@
 import type { AnalyseOptions, FrameAnalysis, RgbFrame } from '../../models/face-engine.ts';
 import { cohortScaled, Gallery } from '../../models/gallery.ts';
 import { EdgeError } from '../errors.ts';
-import type { Db } from '../ledger/db.ts';
-import { faceConsentOf } from '../ledger/face-templates.ts';
+import { inTransaction, type Db } from '../ledger/db.ts';
+import { consentedSealedJoinedSince, faceConsentOf, lastTemplateId } from '../ledger/face-templates.ts';
 import { qualityGate, type EntryConfig } from './config.ts';
 import { matchVerdict } from './decision.ts';
 import { addTemplates, asTemplateError, loadGallery, recordTemplatesRecognizer, sealedGalleryInSlices, type NewTemplate } from './templates.ts';
-import { nearestSealed, type SealedBatch } from '../../models/sealed.ts';
+import { nearestSealed, packJoined, type SealedBatch } from '../../models/sealed.ts';
 import type { SealedNearest } from '../../models/protocol.ts';
 
 export interface FaceAnalyser {
@@ -52,6 +52,28 @@ export function mirror(frame: RgbFrame): RgbFrame {
 
 export interface EnrolPhoto { name: string; frame: RgbFrame }
 
+/** Distance between two descriptors (unit length: 0…2), as the gallery measures it. */
+export function descriptorDistance(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += ((a[i] as number) - (b[i] as number)) ** 2;
+  return Math.sqrt(s);
+}
+
+/**
+ * The photos (by name) that do not show the person most of the photos show: a photo matches
+ * another when one of its templates (the face or its mirror) lies within `sameFace` of one of
+ * the other's. Empty when all match.
+ */
+export function photosOfSomeoneElse(photos: ReadonlyArray<{ name: string; descriptors: readonly Float32Array[] }>, sameFace: number): string[] {
+  const match = (a: (typeof photos)[number], b: (typeof photos)[number]): boolean => a.descriptors.some((x) => b.descriptors.some((y) => descriptorDistance(x, y) <= sameFace));
+  let group: Array<(typeof photos)[number]> = [];
+  for (const p of photos) {
+    const g = photos.filter((q) => match(p, q));
+    if (g.length > group.length) group = g;
+  }
+  return photos.filter((p) => !group.includes(p)).map((p) => p.name);
+}
+
 /** The villager exists and has consented: enrolment may begin. */
 export function checkEnrolable(db: Db, villagerId: string): void {
   const v = faceConsentOf(db, villagerId);
@@ -70,7 +92,6 @@ export interface Collision { villagerId: string; distance: number; source: strin
  * whole gallery's decryption.
  */
 export async function findCollision(db: Db, key: Buffer, villagerId: string, templates: readonly NewTemplate[], config: EntryConfig, searcher: SealedSearcher = inProcess): Promise<Collision | null> {
-  const threshold = config.match.threshold;
   const others = await sealedGalleryInSlices(db, config, villagerId);
   if (others.owners.length === 0 || templates.length === 0) return null;
   let hits: SealedNearest;
@@ -79,6 +100,10 @@ export async function findCollision(db: Db, key: Buffer, villagerId: string, tem
   } catch (err) {
     throw asTemplateError(err);
   }
+  return worstCollision(templates, hits, config.match.threshold);
+}
+
+function worstCollision(templates: readonly NewTemplate[], hits: SealedNearest, threshold: number): Collision | null {
   let worst: Collision | null = null;
   templates.forEach((t, i) => {
     const best = hits[i];
@@ -87,18 +112,44 @@ export async function findCollision(db: Db, key: Buffer, villagerId: string, tem
   return worst;
 }
 
-/** Stores templates after the collision check; refuses (FACE_COLLISION) naming the other villager. */
-export async function storeTemplates(db: Db, key: Buffer, config: EntryConfig, villagerId: string, templates: readonly NewTemplate[], at: string, searcher: SealedSearcher = inProcess): Promise<number> {
-  const c = await findCollision(db, key, villagerId, templates, config, searcher);
-  if (c) {
-    throw new EdgeError('FACE_COLLISION', `${c.source}: this face is within the match threshold of villager ${c.villagerId} (distance ${c.distance.toFixed(3)} ≤ ${config.match.threshold}); enrolment refused`, {
-      zh: `${c.source}：这张脸与村民 ${c.villagerId} 的人脸模板过于相近（距离 ${c.distance.toFixed(3)}），拒绝录入`,
-      details: { villager: c.villagerId, distance: c.distance, photo: c.source },
-    });
+/** The other villagers' templates stored after `afterId` (by an enrolment running meanwhile, here or in another process), opened on this thread: a few rows. */
+function lateCollision(db: Db, key: Buffer, villagerId: string, templates: readonly NewTemplate[], config: EntryConfig, afterId: number): Collision | null {
+  const late = consentedSealedJoinedSince(db, afterId).filter(([v]) => v !== villagerId);
+  if (late.length === 0 || templates.length === 0) return null;
+  try {
+    const batch = packJoined(late.map(([v]) => v), late.map(([, j]) => j));
+    return worstCollision(templates, nearestSealed(key, batch, templates.map((t) => t.descriptor)), config.match.threshold);
+  } catch (err) {
+    throw asTemplateError(err);
   }
-  const n = addTemplates(db, key, villagerId, templates, at);
-  recordTemplatesRecognizer(db, config);
-  return n;
+}
+
+/** FACE_COLLISION naming the other villager (CLI exit 2). */
+export function collisionError(c: Collision, config: EntryConfig): EdgeError {
+  return new EdgeError('FACE_COLLISION', `${c.source}: this face is within the match threshold of villager ${c.villagerId} (distance ${c.distance.toFixed(3)} ≤ ${config.match.threshold}); enrolment refused`, {
+    zh: `${c.source}：这张脸与村民 ${c.villagerId} 的人脸模板过于相近（距离 ${c.distance.toFixed(3)}），拒绝录入`,
+    details: { villager: c.villagerId, distance: c.distance, photo: c.source },
+  });
+}
+
+/**
+ * Stores templates after the collision check; refuses (FACE_COLLISION) naming the other villager.
+ * The check reads the gallery while other enrolments may be storing, and the faces were analysed
+ * while the consent could be withdrawn: the insert's transaction checks the consent again and
+ * the templates stored since the check began, so neither slips through.
+ */
+export async function storeTemplates(db: Db, key: Buffer, config: EntryConfig, villagerId: string, templates: readonly NewTemplate[], at: string, searcher: SealedSearcher = inProcess): Promise<number> {
+  const seen = lastTemplateId(db);
+  const c = await findCollision(db, key, villagerId, templates, config, searcher);
+  if (c) throw collisionError(c, config);
+  return inTransaction(db, 'saving face templates', () => {
+    checkEnrolable(db, villagerId);
+    const late = lateCollision(db, key, villagerId, templates, config, seen);
+    if (late) throw collisionError(late, config);
+    const n = addTemplates(db, key, villagerId, templates, at);
+    recordTemplatesRecognizer(db, config);
+    return n;
+  });
 }
 
 export async function enrolVillager(
@@ -109,6 +160,7 @@ export async function enrolVillager(
   if (photos.length === 0) throw new EdgeError('INVALID_ARGUMENT', 'no photo given', { zh: '没有照片' });
   const opts: AnalyseOptions = { allFaces: true, gate: qualityGate(config.quality), liveness: false };
   const templates: NewTemplate[] = [];
+  const perPhoto: Array<{ name: string; descriptors: Float32Array[] }> = [];
   for (const p of photos) {
     const a = await analyser.analyse(p.frame, opts);
     const reject = (why: string, zh: string): never => {
@@ -124,6 +176,15 @@ export async function enrolVillager(
     const m = await analyser.analyse(mirror(p.frame), { ...opts, allFaces: false });
     const mf = m.faces[0];
     if (mf?.descriptor) templates.push({ descriptor: mf.descriptor, quality: mf.quality.sharpness, source: `${p.name} (mirrored)` });
+    perPhoto.push({ name: p.name, descriptors: mf?.descriptor ? [f.descriptor as Float32Array, mf.descriptor] : [f.descriptor as Float32Array] });
+  }
+  // several photos are of one villager: farther apart than the loose threshold, they are two people
+  const someoneElse = photosOfSomeoneElse(perPhoto, config.match.uncertain_threshold);
+  if (someoneElse.length > 0) {
+    throw new EdgeError('FACE_REJECTED', `${someoneElse.join(', ')}: not the same person as the other photos (farther than ${config.match.uncertain_threshold} from every one of them); enrol one villager's photos only`, {
+      zh: `${someoneElse.join('、')}：与其他照片不是同一个人，只能录入同一村民的照片`,
+      details: { photos: someoneElse, why: 'not_the_same_person' },
+    });
   }
   return { templates: await storeTemplates(db, key, config, villagerId, templates, at, searcherOf(analyser)) };
 }

@@ -55,7 +55,12 @@ const photoError = (dir: string, err: unknown): EdgeError =>
  * go, the face no longer opens the door and the error names the folder left.
  */
 export function withdrawFaceData(db: Db, dataDir: string, entry: Pick<EntryConfig, 'photo_dir'>, villagerId: string): { templates: number; photos: number } {
-  villagerPhotoDir(dataDir, entry.photo_dir, villagerId);
+  // `.` and `..` (villagers of ledgers from before they were refused) never had a folder of
+  // photos (keepEnrolmentPhoto refuses them): their face data is withdrawn all the same
+  const folder = !DOT_IDS.has(villagerId);
+  if (folder) villagerPhotoDir(dataDir, entry.photo_dir, villagerId);
   const templates = deleteTemplatesAndConsent(db, villagerId);
-  return { templates, photos: deleteEnrolmentPhotos(dataDir, entry, villagerId) };
+  return { templates, photos: folder ? deleteEnrolmentPhotos(dataDir, entry, villagerId) : 0 };
 }
+
+const DOT_IDS: ReadonlySet<string> = new Set(['.', '..']);

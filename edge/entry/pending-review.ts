@@ -15,6 +15,7 @@ import { EdgeError } from '../errors.ts';
 import { chooseSlot } from './adapt.ts';
 import type { EntryConfig } from './config.ts';
 import { openBytes, openDescriptor } from './templates.ts';
+import { collisionError, findCollision, inProcess, type SealedSearcher } from './enrol.ts';
 
 /** A pending template as a maintainer sees it (no face data). */
 export interface PendingView {
@@ -50,11 +51,18 @@ export function pendingThumbnail(db: Db, key: Buffer, villagerId: string, id: nu
 
 export type ConfirmResult = { template: number; replaced: number | null };
 
-export function confirmPendingTemplate(db: Db, key: Buffer, config: EntryConfig, villagerId: string, id: number, actor: string, now: Date): ConfirmResult {
+const noLearningConsent = (villagerId: string, id: number): EdgeError =>
+  new EdgeError('FACE_LEARNING_REFUSED', `villager ${villagerId} no longer consents to learning at the door: pending template ${id} cannot be confirmed (reject it, or record the consent first: faces learning --allow)`, { zh: `村民 ${villagerId} 已不再同意门口学习，不能确认待确认模板 ${id}（请拒绝，或先登记同意）`, details: { field: 'pending' } });
+
+/**
+ * Confirms a pending template after the rules of learning and the look-alike check of an
+ * enrolment (FACE_COLLISION: within match.threshold of another villager's template, it would make
+ * both ambiguous at the door). `searcher` opens the other villagers' templates (the door's worker
+ * on the running door).
+ */
+export async function confirmPendingTemplate(db: Db, key: Buffer, config: EntryConfig, villagerId: string, id: number, actor: string, now: Date, searcher: SealedSearcher = inProcess): Promise<ConfirmResult> {
   const p = requirePending(db, villagerId, id, now.toISOString());
-  if (!learningConsentOf(db, villagerId)) {
-    throw new EdgeError('FACE_LEARNING_REFUSED', `villager ${villagerId} no longer consents to learning at the door: pending template ${id} cannot be confirmed (reject it, or record the consent first: faces learning --allow)`, { zh: `村民 ${villagerId} 已不再同意门口学习，不能确认待确认模板 ${id}（请拒绝，或先登记同意）`, details: { field: 'pending' } });
-  }
+  if (!learningConsentOf(db, villagerId)) throw noLearningConsent(villagerId, id);
   const rows = templateRowsOf(db, villagerId);
   const enrolled = rows.filter((r) => r.origin === 'enrolled').map((r) => openDescriptor(key, villagerId, r));
   const learnedRows = rows.filter((r) => r.origin === 'learned');
@@ -71,6 +79,10 @@ export function confirmPendingTemplate(db: Db, key: Buffer, config: EntryConfig,
     }[slot.why as 'not_novel' | 'drift' | 'not_more_diverse' | 'daily_cap'] ?? [slot.why, slot.why];
     throw new EdgeError('FACE_LEARNING_REFUSED', `pending template ${id} of ${villagerId} not confirmed: ${why[0]}`, { zh: `村民 ${villagerId} 的待确认模板 ${id} 未能确认：${why[1]}`, details: { field: 'pending', why: slot.why } });
   }
+  const c = await findCollision(db, key, villagerId, [{ descriptor: fresh, quality: null, source: `pending template ${id}` }], config, searcher);
+  if (c) throw collisionError(c, config);
+  // the consent may have been withdrawn while the others were searched
+  if (!learningConsentOf(db, villagerId)) throw noLearningConsent(villagerId, id);
   const replaced = slot.action === 'replace' ? (learnedRows[slot.index]?.id ?? null) : null;
   return { template: confirmPending(db, p, replaced, actor, now.toISOString()), replaced };
 }

@@ -7,6 +7,7 @@ import type { Db } from './db.ts';
 import { cachedStatement, inTransaction } from './db.ts';
 import { getMeta, setMeta } from './meta.ts';
 import { setFaceConsent } from './villagers.ts';
+import { EdgeError, ErrorCode } from '../errors.ts';
 
 export interface SealedRow { nonce: Buffer; ciphertext: Buffer; tag: Buffer; quality: number | null; source: string }
 export interface StoredTemplate { id: number; villager_id: string; nonce: Buffer; ciphertext: Buffer; tag: Buffer; origin: 'enrolled' | 'learned' }
@@ -111,6 +112,28 @@ export async function consentedSealedJoinedInSlices(db: Db, slice = 2000): Promi
   return out;
 }
 
+/** The newest template's id (0 with none): rows above it were stored after this moment (ids only grow: AUTOINCREMENT). */
+export function lastTemplateId(db: Db): number {
+  return (cachedStatement(db, 'SELECT coalesce(max(id), 0) AS n FROM face_templates').get() as { n: number }).n;
+}
+
+/** Consented templates stored after `afterId`, as `consentedSealedJoined`: what an enrolment's look-alike check did not see. */
+export function consentedSealedJoinedSince(db: Db, afterId: number): Array<[string, Buffer]> {
+  return (cachedStatement(db, `${JOINED} AND t.id > ? ORDER BY t.id`).raw().all(afterId) as Array<[number, string, Buffer]>).map(([, v, j]) => [v, j]);
+}
+
+/**
+ * Takes back a consent recorded for an enrolment that failed, unless the villager has templates
+ * (a parallel enrolment resting on that consent stored them): one transaction. Returns whether it went.
+ */
+export function withdrawUnusedConsent(db: Db, villagerId: string): boolean {
+  return inTransaction(db, 'taking back an unused face consent', () => {
+    if (countTemplates(db, villagerId) > 0) return false;
+    setFaceConsent(db, villagerId, null);
+    return true;
+  });
+}
+
 /** One villager's sealed templates, if they consent (none otherwise): a reload of one villager opens only theirs. */
 export function consentedTemplateRowsOf(db: Db, villagerId: string): StoredTemplate[] {
   return cachedStatement(db, `SELECT t.id, t.villager_id, t.nonce, t.ciphertext, t.tag, t.origin FROM face_templates t
@@ -146,6 +169,17 @@ export function purgeTemplatesWithoutConsent(db: Db): number {
   return inTransaction(db, 'purging face templates without consent', () =>
     cachedStatement(db, 'DELETE FROM face_templates WHERE villager_id IN (SELECT id FROM villagers WHERE face_consent_at IS NULL)').run().changes
     + cachedStatement(db, "DELETE FROM face_templates WHERE origin = 'learned' AND villager_id NOT IN (SELECT villager_id FROM face_learning_consent)").run().changes);
+}
+
+/**
+ * How a guardian's consent (a child under 14) is recorded in face_consent_by: `guardian:NAME`,
+ * as the admin page records it and shows it ('self' is the villager's own). A blank name is
+ * refused, naming `what` gave it.
+ */
+export function guardianConsent(name: string, what: string): string {
+  const n = name.trim();
+  if (n === '') throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `${what} must name the guardian who consents (it is empty)`, { zh: `${what}：监护人姓名不能为空` });
+  return `guardian:${n}`;
 }
 
 /** A villager's enrolment standing: status and consent (undefined: not in the ledger). */

@@ -13,7 +13,7 @@ export interface RetentionResult {
   entryEvents: number;
   templatesWithoutConsent: number;
   templatesOfLeft: number;
-  /** Pending (card-confirmed learning) templates expired or without consent. */
+  /** Pending (card-confirmed learning) templates expired, without consent, or of a villager who left (with the templates). */
   pendingTemplates: number;
 }
 
@@ -30,7 +30,11 @@ export function applyRetention(db: Db, rules: RetentionRules, now: Date): Retent
       // templates learned at the door need the consent to learning too (edge/ledger/face-learning.ts)
       + db.prepare("DELETE FROM face_templates WHERE origin = 'learned' AND villager_id NOT IN (SELECT villager_id FROM face_learning_consent)").run().changes;
     // counted from when they left, not from updated_at, which every later entry or snapshot row moves
-    const templatesOfLeft = db.prepare("DELETE FROM face_templates WHERE villager_id IN (SELECT id FROM villagers WHERE status = 'left' AND status_changed_at <= ?)").run(leftBefore).changes;
+    const leftLongAgo = "SELECT id FROM villagers WHERE status = 'left' AND status_changed_at <= ?";
+    const templatesOfLeft = db.prepare(`DELETE FROM face_templates WHERE villager_id IN (${leftLongAgo})`).run(leftBefore).changes;
+    // their consent to learning goes with the templates: the pending ones (and their thumbnails)
+    // then go below, as pending templates without that consent
+    db.prepare(`DELETE FROM face_learning_consent WHERE villager_id IN (${leftLongAgo})`).run(leftBefore);
     const pendingTemplates = expirePending(db, now.toISOString());
     return { entryEvents, templatesWithoutConsent, templatesOfLeft, pendingTemplates };
   });

@@ -65,6 +65,10 @@ export function checkVillagerId(id: unknown): string {
 
 export function addVillager(db: Db, v: NewVillager, clock: Clock = systemClock): Villager {
   const id = checkVillagerId(v.id);
+  // a folder name of its own (enrolment photos) is needed; existing ones stay (sync, withdrawal)
+  if (id === '.' || id === '..') {
+    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `villager id ${JSON.stringify(id)} cannot be . or .. (it cannot name a folder of enrolment photos)`, { zh: '村民编号不能是 . 或 ..（不能用作照片文件夹名）' });
+  }
   const name = checkText('name', v.name, 100);
   const village = checkText('village', v.village, 64);
   const at = iso(clock);

@@ -182,7 +182,7 @@ describe('card-confirmed learning at the door', () => {
     s.setNow(NOON + 3600_000);
     expect(await s.showFace(face)).toMatchObject({ decision: 'uncertain' });
     // the maintainer confirms: the same face now opens the door
-    const r = confirmPendingTemplate(s.db, s.key, s.config, 'wang', pending[0]!.id, 'maintainer', new Date(NOON + 3600_000));
+    const r = await confirmPendingTemplate(s.db, s.key, s.config, 'wang', pending[0]!.id, 'maintainer', new Date(NOON + 3600_000));
     expect(r.replaced).toBeNull();
     expect(countLearned(s.db, 'wang')).toBe(1);
     expect(countPending(s.db, new Date(NOON).toISOString(), 'wang')).toBe(0);
@@ -264,7 +264,7 @@ describe('card-confirmed learning at the door', () => {
     const [p] = listPending(s.db, 'wang', new Date(NOON));
     expect(p).toBeDefined();
     const later = new Date(NOON + 3 * 86400_000 + 1);
-    expect(() => confirmPendingTemplate(s.db, s.key, s.config, 'wang', p!.id, 'maintainer', later)).toThrow(/expired/);
+    await expect(confirmPendingTemplate(s.db, s.key, s.config, 'wang', p!.id, 'maintainer', later)).rejects.toThrow(/expired/);
     expect(applyRetention(s.db, { entryEventsDays: 30, leftVillagerTemplatesDays: 30 }, later)).toMatchObject({ pendingTemplates: 1 });
     expect(listAudit(s.db, { limit: 1 })[0]).toMatchObject({ action: 'face.learn.expire', actor: 'system', target: 'wang' });
     expect(countLearned(s.db, 'wang')).toBe(0);
@@ -276,7 +276,7 @@ describe('card-confirmed learning at the door', () => {
     rejectPendingTemplate(s.db, 'wang', q!.id, 'maintainer', later);
     expect(listAudit(s.db, { limit: 1 })[0]).toMatchObject({ action: 'face.learn.reject', actor: 'maintainer' });
     let err: unknown;
-    try { confirmPendingTemplate(s.db, s.key, s.config, 'wang', q!.id, 'maintainer', later); } catch (e) { err = e; }
+    try { await confirmPendingTemplate(s.db, s.key, s.config, 'wang', q!.id, 'maintainer', later); } catch (e) { err = e; }
     expect(isEdgeError(err, 'NOT_FOUND')).toBe(true);
   });
 
@@ -289,7 +289,7 @@ describe('card-confirmed learning at the door', () => {
     // withdrawing deletes what is pending with what was learned
     refuseLearning(s.db, 'wang', 'cli');
     expect(countPending(s.db, new Date(NOON).toISOString(), 'wang')).toBe(0);
-    expect(() => confirmPendingTemplate(s.db, s.key, s.config, 'wang', p!.id, 'maintainer', new Date(NOON))).toThrow(/no pending face template/);
+    await expect(confirmPendingTemplate(s.db, s.key, s.config, 'wang', p!.id, 'maintainer', new Date(NOON))).rejects.toThrow(/no pending face template/);
   });
 });
 

@@ -89,6 +89,23 @@ describe('collision check', () => {
   });
 });
 
+describe('photos of one villager', () => {
+  const photo = (name: string, tag: number) => ({ name, frame: { width: 1, height: 1, data: Uint8Array.of(tag, 0, 0) } });
+  it('refuses photos of different people as one villager, naming the photo that does not match; keeps nothing', async () => {
+    const { db, key } = ledger();
+    // tags 1 and 2: one face (0.2 apart); tag 9: someone else
+    const analyser = new ScriptedAnalyser((t) => ({ faces: 1, descriptor: t === 9 ? unitAlong(40) : unitAlong(0, 0.1 * t) }));
+    const e = await errorOf(enrolVillager(db, key, analyser, config, 'A', [photo('front.jpg', 1), photo('side.jpg', 2), photo('cousin.jpg', 9)], new Date().toISOString()));
+    expect(e.code).toBe('FACE_REJECTED');
+    expect(e.message).toContain('cousin.jpg');
+    expect(e.message).toContain('not the same person');
+    expect(e.zh).toContain('不是同一个人');
+    expect(e.details).toMatchObject({ photos: ['cousin.jpg'] });
+    expect(countTemplates(db, 'A')).toBe(0);
+    await expect(enrolVillager(db, key, analyser, config, 'A', [photo('front.jpg', 1), photo('side.jpg', 2)], new Date().toISOString())).resolves.toEqual({ templates: 4 });
+  });
+});
+
 describe('a spread of poses', () => {
   const face = (index: number, yaw: number, pitch: number, d = unitAlong(0)): CapturedFace => ({ index, descriptor: d, yaw, pitch, sharpness: 0.3 });
   it.each([
@@ -96,6 +113,7 @@ describe('a spread of poses', () => {
     ['fewer faces than wanted gives them all', [face(1, 5, 0), face(2, 0, 0)], 3, [2, 1]],
     ['a different person in the pool is left out', [face(1, 0, 0), face(2, 20, 0, unitAlong(5)), face(3, 8, 0)], 3, [1, 3]],
     ['nothing from nothing', [], 2, []],
+    ['anchored on the largest group of matching frames, not on a more frontal face behind', [face(1, 10, 0), face(2, 0, 0, unitAlong(5)), face(3, -12, 0), face(4, 15, 5)], 3, [1, 3, 4]],
   ] as Array<[string, CapturedFace[], number, number[]]>)('%s', (_n, faces, n, expected) => {
     expect(spreadOfPoses(faces, n, config.match.uncertain_threshold).map((f) => f.index)).toEqual(expected);
   });
@@ -120,6 +138,18 @@ describe('enrolment at the door camera', () => {
     // the frontal frame and the two extremes of yaw
     expect(sources.map((s) => /yaw (-?\d+)/.exec(s)?.[1]).sort()).toEqual(['-20', '0', '20']);
     expect(cam.running).toBe(false);
+  });
+
+  it('refuses when two different people are in front of the camera, even when there are enough frames of each', async () => {
+    const { db, key } = ledger();
+    const cam = new SteppedCamera();
+    // the villager turning, and every third frame someone else facing the camera straight
+    const analyser = new ScriptedAnalyser((t) => (t % 3 === 2 ? { faces: 1, descriptor: unitAlong(40) } : { faces: 1, descriptor: unitAlong(3, 0.01 * t), yaw: (t % 7) * 5 - 15 }), () => cam.step());
+    const e = await errorOf(enrolFromCamera(db, key, cam, analyser, config, 'A', { frames: 3, timeoutMs: 60_000, maxExamined: 100 }, new Date().toISOString()));
+    expect(e.code).toBe('FACE_REJECTED');
+    expect(e.message).toContain('two different people');
+    expect(e.zh).toContain('两个不同的人');
+    expect(countTemplates(db, 'A')).toBe(0);
   });
 
   it('refuses, saying what was seen, when too few frames are usable', async () => {

@@ -154,4 +154,11 @@ describe('faces evaluate refuses bad input (exit 2, Chinese and English)', () =>
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/目标误识率|--target-far/);
   });
+
+  it.each([[''], ['  '], ['%']])('an empty --target-far %j is refused, not taken as 0', async (far) => {
+    const r = await run(['--dir', dir, '--target-far', far]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--target-far must be a rate/);
+    expect(r.err).toMatch(/--target-far 须为/);
+  });
 });

@@ -13,7 +13,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaceEngine } from '../../models/face-engine.ts';
 import { closeLedger, openLedger } from '../../edge/ledger/db.ts';
-import { addVillager, getVillager } from '../../edge/ledger/villagers.ts';
+import { addVillager, getVillager, setFaceConsent } from '../../edge/ledger/villagers.ts';
 import { tempDir } from '../ledger/helpers.ts';
 import { portraits } from '../../harness/portraits.ts';
 
@@ -86,6 +86,36 @@ describe('faces enroll --dir', () => {
     expect(templates('A')).toBe(0);
   }, 120_000); // four processes of the command line, each compiling TypeScript: tens of seconds on a loaded 2-core machine
 
+  it('refuses a guardian\'s consent given wrongly, before loading the models: --guardian without --consent, an empty or blank --guardian, a blank guardian.txt', async () => {
+    const photo = path.join(photos, 'A', 'face.jpg');
+    for (const [args, english, zh] of [
+      [['--guardian', '甲的父亲'], '--guardian goes with --consent', '--guardian 须与 --consent 一起使用'],
+      [['--consent', '--guardian', ''], '--guardian must name the guardian', '监护人姓名不能为空'],
+      [['--consent', '--guardian', '   '], '--guardian must name the guardian', '监护人姓名不能为空'],
+    ] as Array<[string[], string, string]>) {
+      const r = await run('faces', 'enroll', '--villager', 'A', '--photo', photo, ...args);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain(english);
+      expect(r.stderr).toContain(zh);
+    }
+    const blank = path.join(t.dir, 'blank-guardian');
+    mkdirSync(path.join(blank, 'A'), { recursive: true });
+    writeFileSync(path.join(blank, 'A', 'face.jpg'), readFileSync(photo));
+    writeFileSync(path.join(blank, 'A', 'guardian.txt'), '  \n甲的父亲\n');
+    const r = await run('faces', 'enroll', '--dir', blank, '--consent');
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain(path.join(blank, 'A', 'guardian.txt'));
+    expect(r.stderr).toContain('first line names no guardian');
+    expect(r.stderr).toContain('第一行没有监护人姓名');
+    expect(templates('A')).toBe(0);
+    const db = openLedger(path.join(data, 'ledger.sqlite'));
+    try {
+      expect(getVillager(db, 'A')!.faceConsentAt).toBeNull();
+    } finally {
+      closeLedger(db);
+    }
+  }, 120_000);
+
   it('enrols the good photos, refuses each bad one with its reason, and exits 2; a folder of good photos exits 0', async () => {
     const r = await run('faces', 'enroll', '--dir', photos, '--consent', '--json');
     expect(r.code, r.stderr).toBe(2);
@@ -108,7 +138,8 @@ describe('faces enroll --dir', () => {
     expect(templates('C')).toBe(0);
     const db = openLedger(path.join(data, 'ledger.sqlite'));
     try {
-      expect(db.prepare('SELECT face_consent_by FROM villagers WHERE id = ?').get('B')).toEqual({ face_consent_by: '乙的母亲' });
+      // recorded as the admin page records a guardian (edge/http/villager-routes.ts), shown as one
+      expect(db.prepare('SELECT face_consent_by FROM villagers WHERE id = ?').get('B')).toEqual({ face_consent_by: 'guardian:乙的母亲' });
       expect(getVillager(db, 'A')!.faceConsentAt).not.toBeNull();
       // nothing of theirs was enrolled: no consent left on record
       expect(getVillager(db, 'C')!.faceConsentAt).toBeNull();
@@ -122,6 +153,9 @@ describe('faces enroll --dir', () => {
     mkdirSync(fresh);
     const db2 = openLedger(path.join(fresh, 'ledger.sqlite'));
     addVillager(db2, { id: 'E', name: 'E', village: 'v' });
+    // a child whose guardian consented earlier: the bulk run does not overwrite that consent
+    setFaceConsent(db2, 'E', 'guardian:E的母亲');
+    const consentedAt = getVillager(db2, 'E')!.faceConsentAt;
     closeLedger(db2);
     const good = path.join(t.dir, 'good');
     mkdirSync(path.join(good, 'E'), { recursive: true });
@@ -130,5 +164,11 @@ describe('faces enroll --dir', () => {
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stdout).toContain('已录入 1/1 位村民，照片 1/1 张');
     expect(ok.stdout).toContain('未录入 0 张');
+    const db3 = openLedger(path.join(fresh, 'ledger.sqlite'));
+    try {
+      expect(getVillager(db3, 'E')).toMatchObject({ faceConsentBy: 'guardian:E的母亲', faceConsentAt: consentedAt });
+    } finally {
+      closeLedger(db3);
+    }
   }, 180_000);
 });

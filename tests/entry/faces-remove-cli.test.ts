@@ -12,7 +12,7 @@ import { countTemplates, faceConsentOf } from '../../edge/ledger/face-templates.
 import { addVillager, setFaceConsent } from '../../edge/ledger/villagers.ts';
 import { addTemplates, loadOrCreateTemplateKey } from '../../edge/entry/templates.ts';
 import { SyntheticDescriptors } from '../../harness/synthetic-descriptors.ts';
-import { tempDir } from '../ledger/helpers.ts';
+import { tempDir, tempLedger } from '../ledger/helpers.ts';
 
 const bin = path.resolve(import.meta.dirname, '../../bin/store-edge.mjs');
 const t = tempDir('faces-remove-');
@@ -77,6 +77,40 @@ describe('faces remove', () => {
     const again = await run({ entry: { photo_dir: 'kept' } }, 'faces', 'remove', '--villager', 'A', '--json');
     expect(again.code, again.stderr).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ removed: 0, photos: 0 });
+  });
+
+  it('withdraws the face data of a villager whose id is . or .. (ledgers from before such ids were refused)', async () => {
+    enrolled('kept', ['dots']);
+    ledger((db) => {
+      for (const id of ['.', '..']) {
+        db.prepare("INSERT INTO villagers (id, name, village, created_at, updated_at, status_changed_at, face_consent_at, face_consent_by) VALUES (?, ?, 'v', '2026-12-01', '2026-12-01', '2026-12-01', '2026-12-01', 'self')").run(id, id);
+        addTemplates(db, loadOrCreateTemplateKey(path.join(data, 'keys', 'face-templates.key')), id, [{ descriptor: new SyntheticDescriptors(5).unit(), quality: null, source: 'a.jpg' }], new Date().toISOString());
+      }
+    });
+    for (const id of ['.', '..']) {
+      const r = await run({ entry: { photo_dir: 'kept' } }, 'faces', 'remove', '--villager', id, '--json');
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ villager: id, removed: 1, photos: 0 });
+      ledger((db) => {
+        expect(countTemplates(db, id)).toBe(0);
+        expect(faceConsentOf(db, id)?.faceConsentAt).toBeNull();
+      });
+    }
+    // the photo folder and everyone's photos in it are untouched
+    expect(readdirSync(path.join(data, 'kept', 'dots'))).toHaveLength(2);
+  });
+
+  it('refuses . and .. as the id of a new villager (they cannot name a folder of photos), bilingual', () => {
+    const l = tempLedger();
+    try {
+      for (const id of ['.', '..']) {
+        expect(() => addVillager(l.db, { id, name: id, village: 'v' })).toThrow(/villager id "\.{1,2}" cannot be \. or \.\./);
+        expect(() => addVillager(l.db, { id, name: id, village: 'v' })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', zh: expect.stringContaining('村民编号') }));
+      }
+      expect(addVillager(l.db, { id: '.a.', name: 'a', village: 'v' }).id).toBe('.a.');
+    } finally {
+      l.cleanup();
+    }
   });
 
   it('refuses a villager id that would lead out of the photo folder, bilingual, before deleting anything', async () => {

@@ -11,6 +11,8 @@ import { MIGRATIONS } from '../../edge/ledger/migrations/index.ts';
 import { addVillager, setFaceConsent, setVillagerStatus } from '../../edge/ledger/villagers.ts';
 import { applySnapshot } from '../../edge/ledger/snapshot.ts';
 import { applyRetention } from '../../edge/ledger/retention.ts';
+import { allowLearning } from '../../edge/ledger/face-learning.ts';
+import { insertPending } from '../../edge/ledger/face-pending.ts';
 import { tempDir, tempLedger } from './helpers.ts';
 
 let cleanup: (() => void) | undefined;
@@ -47,6 +49,29 @@ describe('retention of the templates of villagers who left', () => {
     expect(remaining()).toEqual(['viaLedger']);
     expect(applyRetention(db, keep, day(55))).toMatchObject({ templatesOfLeft: 1 });
     expect(remaining()).toEqual([]);
+  });
+
+  it('takes a departed villager\'s pending templates, thumbnails and consent to learning with the templates', () => {
+    const t = tempLedger();
+    cleanup = t.cleanup;
+    const db = t.db;
+    for (const id of ['gone', 'stays']) {
+      addVillager(db, { id, name: id, village: '前进村' }, clock(0));
+      setFaceConsent(db, id, 'self', clock(0));
+      db.prepare("INSERT INTO face_templates (villager_id, nonce, ciphertext, tag, created_at) VALUES (?, x'00', x'00', x'00', ?)").run(id, day(0).toISOString());
+      allowLearning(db, id, 'self', 'cli', day(0).toISOString());
+      // a pending template with its thumbnail, open for a long time yet
+      insertPending(db, id, { nonce: Buffer.from([0]), ciphertext: Buffer.from([0]), tag: Buffer.from([0]) }, { nonce: Buffer.from([1]), ciphertext: Buffer.from([1]), tag: Buffer.from([1]) },
+        { distance: 0.3, enrolledDistance: 0.3, margin: 0.2, credential: 'card' }, day(1).toISOString(), day(400).toISOString());
+    }
+    setVillagerStatus(db, 'gone', 'left', clock(1));
+    const left = (table: string) => db.prepare(`SELECT villager_id FROM ${table} ORDER BY villager_id`).pluck().all() as string[];
+    applyRetention(db, keep, day(20));
+    expect(left('face_pending_templates')).toEqual(['gone', 'stays']);
+    expect(applyRetention(db, keep, day(31))).toMatchObject({ templatesOfLeft: 1, pendingTemplates: 1 });
+    expect(left('face_templates')).toEqual(['stays']);
+    expect(left('face_pending_templates')).toEqual(['stays']);
+    expect(left('face_learning_consent')).toEqual(['stays']);
   });
 
   it('takes the last change of a row written before the column existed', () => {
