@@ -90,15 +90,20 @@ export function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.Proc
   }
 }
 
+/** The config file every command reads when neither --config nor STORE_EDGE_CONFIG names one. */
+export const DEFAULT_CONFIG_FILE = 'store-edge.yaml';
+
 /**
- * Read the config file (YAML or JSON), apply environment overrides, validate, and resolve
- * `data_dir` relative to the file. With no file, the defaults are the demo.
+ * Read the config file (YAML or JSON): the one given, else $STORE_EDGE_CONFIG, else
+ * ./store-edge.yaml when there is one (an empty STORE_EDGE_CONFIG means none). Apply environment
+ * overrides, validate, and resolve `data_dir` relative to the file. With no file, the defaults
+ * are the demo.
  */
 export function loadConfig(opts: { file?: string | undefined; dataDir?: string | undefined; env?: NodeJS.ProcessEnv; overrides?: (raw: Record<string, unknown>) => void }): LoadedConfig {
   const env = opts.env ?? process.env;
   let raw: Record<string, unknown>;
   let file: string | null = null;
-  const candidate = opts.file ?? env.STORE_EDGE_CONFIG;
+  const candidate = opts.file ?? env.STORE_EDGE_CONFIG ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);
   if (candidate) {
     file = path.resolve(candidate);
     if (!existsSync(file)) {

@@ -1,0 +1,42 @@
+/**
+ * Where the CLI looks for its config and data folder: `./store-edge.yaml` for every command, a
+ * relative --data-dir from the current folder, an empty --data-dir / --config refused. Run in
+ * this process (edge/cli/index.ts `main`), from a temp folder as the current directory.
+ */
+import { describe, it, expect, afterAll, beforeAll } from 'vitest';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { tempDir } from '../ledger/helpers.ts';
+import { runCli } from '../entry/cli-run.ts';
+import { closeLedger, openLedger } from '../../edge/ledger/db.ts';
+
+const t = tempDir('cli-paths-');
+const cwd = process.cwd();
+const env = process.env.STORE_EDGE_CONFIG;
+beforeAll(() => {
+  delete process.env.STORE_EDGE_CONFIG;
+  process.chdir(t.dir);
+});
+afterAll(() => {
+  process.chdir(cwd);
+  if (env === undefined) delete process.env.STORE_EDGE_CONFIG;
+  else process.env.STORE_EDGE_CONFIG = env;
+  t.cleanup();
+});
+
+/** A store's ledger, as its first start leaves it, in `dir` (relative to the temp folder). */
+function store(dir: string): string {
+  const full = path.join(t.dir, dir);
+  mkdirSync(full, { recursive: true });
+  closeLedger(openLedger(path.join(full, 'ledger.sqlite')));
+  return full;
+}
+
+describe('store-edge config and data folder', () => {
+  it('every command reads ./store-edge.yaml when no --config is given, as start does', async () => {
+    store('here');
+    writeFileSync(path.join(t.dir, 'store-edge.yaml'), 'data_dir: ./here\n');
+    const r = await runCli(['villagers', 'list']);
+    expect(r.code, r.err).toBe(0);
+  });
+});
