@@ -96,7 +96,8 @@ export const DEFAULT_CONFIG_FILE = 'store-edge.yaml';
 /**
  * Read the config file (YAML or JSON): the one given, else $STORE_EDGE_CONFIG, else
  * ./store-edge.yaml when there is one (an empty STORE_EDGE_CONFIG means none). Apply environment
- * overrides, validate, and resolve `data_dir` relative to the file. With no file, the defaults
+ * overrides, validate, and resolve `data_dir` relative to the file (`dataDir`, the --data-dir
+ * option, relative to the current folder). With no file, the defaults
  * are the demo.
  */
 export function loadConfig(opts: { file?: string | undefined; dataDir?: string | undefined; env?: NodeJS.ProcessEnv; overrides?: (raw: Record<string, unknown>) => void }): LoadedConfig {
@@ -123,7 +124,8 @@ export function loadConfig(opts: { file?: string | undefined; dataDir?: string |
     raw = { demo: true };
   }
   applyEnvOverrides(raw, env);
-  if (opts.dataDir) raw.data_dir = opts.dataDir;
+  // a folder typed on the command line is the current folder's, as any path a shell completes
+  if (opts.dataDir) raw.data_dir = path.resolve(opts.dataDir);
   opts.overrides?.(raw);
   const config = validateConfig(raw, file ?? 'default config');
   const base = file ? path.dirname(file) : process.cwd();

@@ -39,4 +39,12 @@ describe('store-edge config and data folder', () => {
     const r = await runCli(['villagers', 'list']);
     expect(r.code, r.err).toBe(0);
   });
+
+  it('a relative --data-dir is the current folder\'s, not the config file\'s', async () => {
+    store('mine');
+    mkdirSync(path.join(t.dir, 'etc'), { recursive: true });
+    writeFileSync(path.join(t.dir, 'etc', 'store.yaml'), 'data_dir: ./elsewhere\n');
+    const r = await runCli(['villagers', 'list', '--config', 'etc/store.yaml', '--data-dir', 'mine']);
+    expect(r.code, r.err).toBe(0);
+  });
 });
