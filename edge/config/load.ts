@@ -102,6 +102,12 @@ export const DEFAULT_CONFIG_FILE = 'store-edge.yaml';
  */
 export function loadConfig(opts: { file?: string | undefined; dataDir?: string | undefined; env?: NodeJS.ProcessEnv; overrides?: (raw: Record<string, unknown>) => void }): LoadedConfig {
   const env = opts.env ?? process.env;
+  // an empty value (an unset shell variable, `--data-dir ""`) would otherwise mean ./data or the demo
+  for (const [flag, value] of [['--config', opts.file], ['--data-dir', opts.dataDir]] as const) {
+    if (value !== undefined && value.trim() === '') {
+      throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `${flag} must not be empty: give a ${flag === '--config' ? 'file' : 'folder'}, or leave the option out`, { zh: `${flag} 不能为空：请给出${flag === '--config' ? '配置文件' : '数据目录'}，或不使用该选项` });
+    }
+  }
   let raw: Record<string, unknown>;
   let file: string | null = null;
   const candidate = opts.file ?? env.STORE_EDGE_CONFIG ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);

@@ -4,7 +4,7 @@
  * this process (edge/cli/index.ts `main`), from a temp folder as the current directory.
  */
 import { describe, it, expect, afterAll, beforeAll } from 'vitest';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { tempDir } from '../ledger/helpers.ts';
 import { runCli } from '../entry/cli-run.ts';
@@ -46,5 +46,17 @@ describe('store-edge config and data folder', () => {
     writeFileSync(path.join(t.dir, 'etc', 'store.yaml'), 'data_dir: ./elsewhere\n');
     const r = await runCli(['villagers', 'list', '--config', 'etc/store.yaml', '--data-dir', 'mine']);
     expect(r.code, r.err).toBe(0);
+  });
+
+  it('an empty --data-dir or --config is refused naming it (exit 2, both languages), never taken as ./data', async () => {
+    store('data');
+    rmSync(path.join(t.dir, 'store-edge.yaml'), { force: true });
+    for (const flag of ['--data-dir', '--config']) {
+      const r = await runCli(['villagers', 'list', flag, '']);
+      expect(r.code, r.err).toBe(2);
+      expect(r.err).toContain(`INVALID_ARGUMENT`);
+      expect(r.err).toContain(`${flag} 不能为空`);
+      expect(r.err).toContain(`${flag} must not be empty`);
+    }
   });
 });
