@@ -6,6 +6,8 @@ import { ConfigSchema, ENV_OVERRIDES, type Config } from './schema.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { checkEntryConfig } from '../entry/config.ts';
 import { checkJobsConfig } from '../jobs/config.ts';
+import { checkScaleList } from '../../drivers/config.ts';
+import { DriverError } from '../../drivers/errors.ts';
 
 export interface LoadedConfig {
   config: Config;
@@ -57,7 +59,25 @@ export function validateConfig(raw: unknown, source = 'config'): Config {
   }
   checkEntryConfig(copy.entry);
   checkJobsConfig(copy.jobs);
+  checkScales(copy, source);
   return copy;
+}
+
+/**
+ * What the schema cannot say of the scales (drivers/config.ts): one slot and one bus address
+ * each. Found here, a config error like any other, not a crash of the scale driver at start.
+ */
+function checkScales(config: Config, source: string): void {
+  try {
+    checkScaleList(config.drivers.scales.list);
+  } catch (err) {
+    if (!(err instanceof DriverError)) throw err;
+    throw new EdgeError(ErrorCode.CONFIG_INVALID, `${source} is invalid:\n  ${err.message}`, {
+      zh: `配置文件有误：drivers.scales.list 中货位（slot）或秤的总线地址（unit_id）重复，每台秤须有自己的货位和地址`,
+      cause: err,
+      details: { problems: [err.message] },
+    });
+  }
 }
 
 function setPath(obj: Record<string, unknown>, keys: string[], value: unknown): void {

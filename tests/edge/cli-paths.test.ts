@@ -59,4 +59,19 @@ describe('store-edge config and data folder', () => {
       expect(r.err).toContain(`${flag} must not be empty`);
     }
   });
+
+  it('a scale address or a slot twice in the config is bad input: CONFIG_INVALID in both languages, exit 2', async () => {
+    store('dup');
+    for (const [list, named] of [
+      ['[{slot: A1, unit_id: 3}, {slot: A2, unit_id: 3}]', 'unit_id 3'],
+      ['[{slot: A1, unit_id: 3}, {slot: A1, unit_id: 4}]', 'slot A1'],
+    ] as const) {
+      writeFileSync(path.join(t.dir, 'dup.yaml'), `data_dir: ./dup\ndrivers:\n  scales:\n    list: ${list}\n`);
+      const r = await runCli(['villagers', 'list', '--config', 'dup.yaml']);
+      expect(r.code, r.err).toBe(2);
+      expect(r.err).toContain('CONFIG_INVALID');
+      expect(r.err).toContain(named);
+      expect(r.err).toContain('重复');
+    }
+  });
 });
