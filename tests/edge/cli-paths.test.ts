@@ -4,7 +4,7 @@
  * this process (edge/cli/index.ts `main`), from a temp folder as the current directory.
  */
 import { describe, it, expect, afterAll, beforeAll } from 'vitest';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { tempDir } from '../ledger/helpers.ts';
 import { runCli } from '../entry/cli-run.ts';
@@ -73,5 +73,14 @@ describe('store-edge config and data folder', () => {
       expect(r.err).toContain(named);
       expect(r.err).toContain('重复');
     }
+  });
+
+  it('keys migrate refuses a data folder without the store\'s ledger (exit 2, naming it) and creates nothing', async () => {
+    const r = await runCli(['keys', 'migrate', '--to', 'etc-keys', '--data-dir', 'dtaa', '--yes']);
+    expect(r.code, r.err).toBe(2);
+    expect(r.err).toContain('没有门店账本');
+    expect(r.err).toContain(path.join(t.dir, 'dtaa', 'ledger.sqlite'));
+    expect(existsSync(path.join(t.dir, 'dtaa'))).toBe(false);
+    expect(existsSync(path.join(t.dir, 'etc-keys'))).toBe(false);
   });
 });
