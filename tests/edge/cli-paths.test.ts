@@ -83,4 +83,22 @@ describe('store-edge config and data folder', () => {
     expect(existsSync(path.join(t.dir, 'dtaa'))).toBe(false);
     expect(existsSync(path.join(t.dir, 'etc-keys'))).toBe(false);
   });
+
+  it('a command group without its subcommand prints its usage and exits 2, saying what is missing in both languages', async () => {
+    // a folder of its own: `ledger` must not find a ./data to serve a ledger from
+    const empty = path.join(t.dir, 'empty');
+    mkdirSync(empty);
+    process.chdir(empty);
+    try {
+      for (const group of [['keys'], ['ledger'], ['ledger', 'staff'], ['faces'], ['admin']]) {
+        const r = await runCli(group);
+        expect({ group, code: r.code }, r.err).toEqual({ group, code: 2 });
+        expect(r.err).toContain(`Usage: store-edge ${group.join(' ')}`);
+        expect(r.err).toContain('缺少子命令');
+        expect(r.err).toContain('missing subcommand');
+      }
+    } finally {
+      process.chdir(t.dir);
+    }
+  });
 });
