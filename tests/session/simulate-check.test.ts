@@ -1,0 +1,38 @@
+/**
+ * `store-edge simulate --data-dir DIR`: a scenario whose ids the ledger would refuse is refused
+ * before anything is written (exit 2, naming the entry in both languages); DIR is not made.
+ * Run in this process (edge/cli/index.ts `main`).
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from '../entry/cli-run.ts';
+import { tempDir } from '../ledger/helpers.ts';
+
+const t = tempDir('simulate-check-');
+afterAll(() => t.cleanup());
+
+const base = {
+  products: [{ sku: 'salt', name: '食盐', price: 3, unit_g: 400, tolerance_g: 10 }],
+  slots: [{ slot: 'A1', scale: 11, sku: 'salt', stock: 2 }],
+  villagers: [{ id: 'zhang', name: '张三', balance: 10, card: 'PB-0001' }],
+  steps: [{ enter: { villager: 'zhang' } }, { exit: {} }],
+};
+
+describe('store-edge simulate checks every id before writing', () => {
+  it.each<[string, Record<string, unknown>, string, string]>([
+    ['a villager id the ledger refuses', { villagers: [{ ...base.villagers[0], id: 'zhang san' }], steps: [] }, 'scenario villagers[0]: villager id "zhang san"', '场景文件 villagers[0]：村民编号'],
+    ['a card number the ledger refuses', { villagers: [{ ...base.villagers[0], card: 'P1' }] }, 'scenario villagers[0]: ', '场景文件 villagers[0]：'],
+    ['a scale address beyond the bus', { slots: [{ ...base.slots[0], scale: 300 }] }, 'scenario slots[0]: slot A1: bus address must be 1–247, got 300', '场景文件 slots[0]：秤的总线地址'],
+    ['a slot name the ledger refuses', { slots: [{ ...base.slots[0], slot: 'A 1' }], steps: [] }, 'scenario slots[0]: slot "A 1"', '场景文件 slots[0]：货位编号'],
+  ])('%s: exit 2 naming the entry, the data folder not made', async (_name, change, message, zh) => {
+    const file = path.join(t.dir, `bad-${Math.random().toString(36).slice(2)}.json`);
+    writeFileSync(file, JSON.stringify({ ...base, ...change }));
+    const dir = path.join(t.dir, `run-${Math.random().toString(36).slice(2)}`);
+    const r = await runCli(['simulate', '--scenario', file, '--data-dir', dir, '--in-process', '--json']);
+    expect(r.code, r.err).toBe(2);
+    expect(r.err).toContain(message);
+    expect(r.err).toContain(zh);
+    expect(existsSync(dir)).toBe(false);
+  }, 120_000);
+});
