@@ -8,6 +8,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { EdgeError, ErrorCode } from '../../edge/errors.ts';
 import type { VisitPhase } from '../../edge/session/machine.ts';
+import { SessionConfigSchema } from '../../edge/session/config.ts';
 import { checkWeighable, DEFAULT_WEIGH_LIMITS, type WeighLimits } from '../../edge/ledger/products.ts';
 
 export interface ScenarioProduct { sku: string; name: string; price: number; unit_g: number; tolerance_g: number }
@@ -52,6 +53,9 @@ export interface Scenario {
  * years) that would hang the run, not a test.
  */
 export const MAX_WAIT_MS = 600_000;
+
+/** The keys a scenario's `session:` may set: those of the daemon's `session` config slice. */
+const SESSION_KEYS: readonly string[] = Object.keys(SessionConfigSchema.properties);
 
 const CUT_PHASES: readonly VisitPhase[] = ['entering', 'shopping', 'restocking', 'exiting', 'settling'];
 
@@ -189,7 +193,8 @@ export function parseScenario(raw: unknown, name = 'scenario'): Scenario {
   twice('villagers', villagers.map((v) => v.card));
   const byId = new Map(villagers.map((v) => [v.id, v]));
   if (byId.size !== villagers.length) r.fail('villagers: an id appears twice');
-  const session = top.session === undefined ? {} : new Reader('session').obj(top.session, ['stability_wait_ms', 'exit_settle_max_ms', 'entering_timeout_ms', 'shopping_idle_timeout_ms', 'settle_retry_ms', 'weight']);
+  // any key of the daemon's session config (its values are checked with the whole config, before the run)
+  const session = top.session === undefined ? {} : new Reader('session').obj(top.session, SESSION_KEYS);
 
   // A product the shelves could not see is refused here, naming it, as the admin page and the CLI
   // refuse it: the run would only show a take never charged. The seeding checks again.

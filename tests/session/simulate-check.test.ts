@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../entry/cli-run.ts';
 import { tempDir } from '../ledger/helpers.ts';
+import { parseScenario } from '../../harness/scenario/scenario.ts';
 
 const t = tempDir('simulate-check-');
 afterAll(() => t.cleanup());
@@ -35,4 +36,15 @@ describe('store-edge simulate checks every id before writing', () => {
     expect(r.err).toContain(zh);
     expect(existsSync(dir)).toBe(false);
   }, 120_000);
+});
+
+describe('a scenario\'s session: step', () => {
+  it('takes every key of the daemon\'s session config and passes it through', () => {
+    const session = { door_settle_ms: 500, leave_hold_ms: 0, resume_scales_timeout_ms: 1000, stability_wait_ms: 800, weight: { drift_allowance_g: 5 } };
+    expect(parseScenario({ ...base, session }).session).toEqual(session);
+  });
+
+  it('still refuses a key the session config does not have, naming it', () => {
+    expect(() => parseScenario({ ...base, session: { door_setle_ms: 500 } })).toThrow(expect.objectContaining({ message: expect.stringContaining('scenario session: unknown key "door_setle_ms"') }));
+  });
 });
