@@ -190,7 +190,7 @@ export class ProcessScenarioRun {
       checkScenarioRecords(this.s);
       if (!this.ownDir) assertFreshDataDir(this.dir);
       this.hw = this.opts.hardware ?? (await startScenarioHardware(this.s, this.opts.seed ?? 1));
-      if (this.hw.layout !== layoutOf(this.s)) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `the sim hardware has shelves ${this.hw.layout}, the scenario ${layoutOf(this.s)}`);
+      if (this.hw.layout !== layoutOf(this.s)) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `the sim hardware has shelves ${this.hw.layout}, the scenario ${layoutOf(this.s)}`, { zh: `模拟硬件的货架（${this.hw.layout}）与场景的（${layoutOf(this.s)}）不一致` });
       await this.stockShelves();
       mkdirSync(this.cameraDir, { recursive: true });
       // the camera always sees the doorway; an empty one gives no_face frames, which is how

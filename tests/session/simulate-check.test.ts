@@ -48,3 +48,43 @@ describe('a scenario\'s session: step', () => {
     expect(() => parseScenario({ ...base, session: { door_setle_ms: 500 } })).toThrow(expect.objectContaining({ message: expect.stringContaining('scenario session: unknown key "door_setle_ms"') }));
   });
 });
+
+describe('scenario errors in both languages', () => {
+  /** The Chinese text after the location (场景文件 step 1 (take)：…). */
+  const zhOf = (fn: () => unknown): string => {
+    try {
+      fn();
+    } catch (err) {
+      const zh = (err as { zh?: string }).zh ?? '';
+      return zh.slice(zh.indexOf('：') + 1);
+    }
+    throw new Error('expected an error');
+  };
+  it.each<[string, Record<string, unknown>]>([
+    ['unknown key', { steps: [{ take: { slot: 'A1', cuont: 1 } }] }],
+    ['unknown slot', { steps: [{ take: { slot: 'Z9' } }] }],
+    ['unknown villager', { steps: [{ enter: { villager: 'nobody' } }] }],
+    ['unknown action', { steps: [{ dance: {} }] }],
+    ['no face', { steps: [{ enter: { villager: 'zhang', by: 'face' } }] }],
+    ['two actions in a step', { steps: [{ enter: { villager: 'zhang' }, exit: {} }] }],
+    ['unknown sku', { slots: [{ slot: 'A1', scale: 11, sku: 'sugar' }] }],
+    ['no slot', { slots: [] }],
+    ['a text that is empty', { villagers: [{ id: '', name: '张三' }] }],
+    ['not true or false', { villagers: [{ id: 'zhang', name: '张三', maintainer: 'yes' }] }],
+    ['not one of', { steps: [{ exit: { by: 'window' } }] }],
+    ['not a maintainer', { steps: [{ restock: { maintainer: 'zhang', add: [] } }] }],
+    ['credit_floor above 0', { credit_floor: 5 }],
+  ])('%s: the Chinese says what is wrong', (_name, change) => {
+    const zh = zhOf(() => parseScenario({ ...base, ...change }));
+    expect(zh).toMatch(/[\u4e00-\u9fff]/);
+  });
+
+  it('a step the store cannot do (taking more than the shelf holds) stops the run in both languages', async () => {
+    const file = path.join(t.dir, 'too-many.json');
+    writeFileSync(file, JSON.stringify({ ...base, steps: [{ enter: { villager: 'zhang' } }, { take: { slot: 'A1', count: 3 } }] }));
+    const r = await runCli(['simulate', '--scenario', file, '--in-process', '--json']);
+    expect(r.code, r.err).toBe(2);
+    expect(r.err).toContain('第 2 步：货位 A1 只有 2 件，不能拿 3 件');
+    expect(r.err).toContain('step 2: slot A1 holds 2 items; cannot take 3');
+  }, 120_000);
+});
