@@ -192,8 +192,8 @@ export function checkScaleList(list: readonly ScaleConfig[]): void {
   const slots = new Set<string>();
   const units = new Set<number>();
   for (const s of list) {
-    if (slots.has(s.slot)) throw new DriverError('CONFIG_INVALID', `drivers.scales.list: slot ${s.slot} appears twice`, { zh: `硬件驱动配置有误：drivers.scales.list 中货位 ${s.slot} 出现了两次` });
-    if (units.has(s.unit_id)) throw new DriverError('CONFIG_INVALID', `drivers.scales.list: unit_id ${s.unit_id} appears twice`, { zh: `硬件驱动配置有误：drivers.scales.list 中地址 unit_id ${s.unit_id} 出现了两次` });
+    if (slots.has(s.slot)) throw new DriverError('CONFIG_INVALID', `drivers.scales.list: slot ${s.slot} appears twice`, { zh: `硬件驱动配置有误：drivers.scales.list 中货位 ${s.slot} 重复（出现了两次）` });
+    if (units.has(s.unit_id)) throw new DriverError('CONFIG_INVALID', `drivers.scales.list: unit_id ${s.unit_id} appears twice`, { zh: `硬件驱动配置有误：drivers.scales.list 中地址 unit_id ${s.unit_id} 重复（出现了两次）` });
     slots.add(s.slot);
     units.add(s.unit_id);
   }

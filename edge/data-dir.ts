@@ -104,8 +104,17 @@ function ioError(err: unknown, what: string, zh: string, file: string): EdgeErro
   return new EdgeError(ErrorCode.DB_IO, `${what} ${file} (${code}): ${(err as Error).message}`, { zh: `${zh} ${file}（${code}）`, cause: err, details: { path: file } });
 }
 
-/** Create `dir` (0700) or explain in both languages why it cannot be created. */
+/**
+ * Create `dir` (0700) or explain in both languages why it cannot be created. A file where the
+ * folder should be is a wrong path given (exit 2), not a failure of the disk.
+ */
 export function ensureDataDir(dir: string): void {
+  if (existsSync(dir) && !statSync(dir).isDirectory()) {
+    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `the data folder ${dir} is a file, not a folder: check --data-dir / data_dir`, {
+      zh: `数据文件夹 ${dir} 是一个文件，不是文件夹：请检查 --data-dir / data_dir`,
+      details: { path: dir },
+    });
+  }
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (err) {

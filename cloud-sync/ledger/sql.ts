@@ -3,8 +3,10 @@
  * SQLite (better-sqlite3, the default) and PostgreSQL (`pg`, when DATABASE_URL is set).
  * Queries are written once with `$1` placeholders; each driver adapts them.
  */
+import { closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import pg from 'pg';
+import { restrictLedgerModes } from '../../edge/ledger/db.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -69,6 +71,12 @@ function toSqlite(sql: string, params: unknown[]): { sql: string; params: unknow
 }
 
 export function openSqlite(file: string): SqlDb {
+  if (file !== ':memory:' && file !== '') {
+    // villagers' names, balances and claims: created private before SQLite opens it (its -wal
+    // and -shm take the file's mode); a file left readable by others is closed
+    closeSync(openSync(file, 'a', 0o600));
+    restrictLedgerModes(file);
+  }
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');

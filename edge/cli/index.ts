@@ -101,7 +101,14 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) {
       // help and version are "errors" to commander but not to a person
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return 0;
+      // a group without its subcommand (`store-edge keys`): commander printed the group's usage
+      if (err.code === 'commander.help') {
+        if (err.exitCode === 0) return 0;
+        const sub = commandPath(program, argv);
+        process.stderr.write(`错误 error [commander.missingSubcommand]: 缺少子命令 / missing subcommand\n用法见 see: store-edge ${sub ? `${sub} ` : ''}--help\n`);
+        return 2;
+      }
       process.stderr.write(usageError(err, program, argv));
       return 2;
     }

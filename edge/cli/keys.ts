@@ -6,9 +6,9 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { ensureDataDir, lockDataDir } from '../data-dir.ts';
+import { lockDataDir } from '../data-dir.ts';
 import { KEY_NAMES, migrateKeys } from '../keys.ts';
-import { configFrom, print, withCommon, type CommonOptions } from './context.ts';
+import { configFrom, existingLedger, print, withCommon, type CommonOptions } from './context.ts';
 
 export function registerKeysCommand(program: Command): void {
   const keys = program.command('keys').description('the secret keys, apart from the data folder / 密钥管理');
@@ -21,7 +21,8 @@ export function registerKeysCommand(program: Command): void {
   ).action((opts: CommonOptions & { to: string; yes?: boolean }) => {
     const base = configFrom(opts);
     const config = { ...base, keys_dir: path.resolve(opts.to) };
-    ensureDataDir(config.data_dir);
+    // the store's folder, not a mistyped one made anew: its keys are what is moved
+    existingLedger(config);
     const release = lockDataDir(config.data_dir);
     try {
       // no $CREDENTIALS_DIRECTORY here: the folder given is the one to fill

@@ -77,3 +77,17 @@ export function sqliteFileOption(flag: string, value: string): string {
   if (n > 0 && head.toString('latin1', 0, n) !== 'SQLite format 3\u0000') throw bad(`${flag} ${value} is not a SQLite database`, `${flag} ${value} 不是 SQLite 数据库`);
   return file;
 }
+
+/**
+ * The SQLite file of a village ledger that is already there (`ledger staff`): a mistyped path
+ * must not become a new, empty ledger holding the only staff account. Only `ledger serve`
+ * makes a new one.
+ */
+export function existingSqliteFileOption(flag: string, value: string): string {
+  const file = path.resolve(value);
+  if (!existsSync(file)) {
+    throw bad(`${flag} ${value}: there is no village ledger at ${file}; give the ledger's SQLite file (the demo's: data/village/ledger.sqlite); a new ledger is made by store-edge ledger serve`,
+      `${flag} ${value}：村账本文件 ${file} 不存在，这里没有村账本；请给出村账本的 SQLite 文件（演示的村账本：data/village/ledger.sqlite）；新的村账本由 store-edge ledger serve 创建`);
+  }
+  return sqliteFileOption(flag, file);
+}

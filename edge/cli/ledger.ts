@@ -13,7 +13,7 @@ import { registerLedgerStaffCommands } from './ledger-staff.ts';
 export function registerLedgerCommand(program: Command): void {
   const ledger = program.command('ledger').description('the village ledger (MQTT + JSON API) / 村级积分账本');
   ledger
-    .command('serve', { isDefault: true })
+    .command('serve')
     .description('run the village ledger until SIGINT/SIGTERM; PostgreSQL when DATABASE_URL is set / 运行村账本')
     .option('--broker <url>', 'MQTT broker / MQTT 代理地址', process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1883')
     .option('--db <file>', 'SQLite file when DATABASE_URL is not set / SQLite 文件', './data/village-ledger.sqlite')

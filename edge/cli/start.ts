@@ -1,5 +1,4 @@
 /** `store-edge start`: run the daemon until SIGINT/SIGTERM. */
-import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { withCommon, parseIntOption, type CommonOptions } from './context.ts';
 import { loadConfig } from '../config/load.ts';
@@ -11,9 +10,8 @@ export function registerStartCommand(program: Command): void {
     .option('--demo', 'simulated hardware (default when no config file exists) / 演示模式')
     .option('--http-port <n>', 'port of the admin page / 管理页面端口')
     .action(async (o: CommonOptions & { demo?: boolean; httpPort?: string }) => {
-      const file = o.config ?? process.env.STORE_EDGE_CONFIG ?? (existsSync('store-edge.yaml') ? 'store-edge.yaml' : undefined);
       const { config, file: used } = loadConfig({
-        file,
+        file: o.config,
         dataDir: o.dataDir,
         overrides: (raw) => {
           if (o.demo) raw.demo = true;

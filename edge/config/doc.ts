@@ -50,7 +50,7 @@ export function renderConfigDoc(schema: TSchema = ConfigSchema): string {
     '',
     '<!-- Generated from edge/config/schema.ts by `npm run docs:config`; do not edit by hand. -->',
     '',
-    'The daemon reads one YAML (or JSON) file: `--config FILE`, or `STORE_EDGE_CONFIG`, or `./store-edge.yaml` when present.',
+    'The daemon and every `store-edge` command read one YAML (or JSON) file: `--config FILE`, or `STORE_EDGE_CONFIG`, or `./store-edge.yaml` when present.',
     'Without a file it runs the demo on the defaults below. Every key is optional; an unknown key or a value of the wrong',
     'type stops the daemon with a message naming the key and what was expected. Relative paths are relative to the file.',
     '',

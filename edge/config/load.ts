@@ -59,17 +59,17 @@ export function validateConfig(raw: unknown, source = 'config'): Config {
   }
   checkEntryConfig(copy.entry);
   checkJobsConfig(copy.jobs);
-  checkDrivers(copy.drivers);
+  checkDrivers(copy.drivers, source);
   return copy;
 }
 
 /** The drivers' own checks (drivers/ cannot raise an EdgeError), refused like the rest of the file. */
-function checkDrivers(drivers: Config['drivers']): void {
+function checkDrivers(drivers: Config['drivers'], source: string): void {
   try {
     checkDriversConfig(drivers);
   } catch (err) {
     if (!isDriverError(err, 'CONFIG_INVALID')) throw err;
-    throw new EdgeError(ErrorCode.CONFIG_INVALID, err.message, { zh: err.zh ?? '硬件驱动配置有误', cause: err });
+    throw new EdgeError(ErrorCode.CONFIG_INVALID, `${source} is invalid:\n  ${err.message}`, { zh: `配置文件有误：${err.zh ?? '硬件驱动配置有误'}`, cause: err, details: { problems: [err.message] } });
   }
 }
 
@@ -103,15 +103,27 @@ export function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.Proc
   }
 }
 
+/** The config file every command reads when neither --config nor STORE_EDGE_CONFIG names one. */
+export const DEFAULT_CONFIG_FILE = 'store-edge.yaml';
+
 /**
- * Read the config file (YAML or JSON), apply environment overrides, validate, and resolve
- * `data_dir` relative to the file. With no file, the defaults are the demo.
+ * Read the config file (YAML or JSON): the one given, else $STORE_EDGE_CONFIG, else
+ * ./store-edge.yaml when there is one (an empty STORE_EDGE_CONFIG means none). Apply environment
+ * overrides, validate, and resolve `data_dir` relative to the file (`dataDir`, the --data-dir
+ * option, relative to the current folder). With no file, the defaults
+ * are the demo.
  */
 export function loadConfig(opts: { file?: string | undefined; dataDir?: string | undefined; env?: NodeJS.ProcessEnv; overrides?: (raw: Record<string, unknown>) => void }): LoadedConfig {
   const env = opts.env ?? process.env;
+  // an empty value (an unset shell variable, `--data-dir ""`) would otherwise mean ./data or the demo
+  for (const [flag, value] of [['--config', opts.file], ['--data-dir', opts.dataDir]] as const) {
+    if (value !== undefined && value.trim() === '') {
+      throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `${flag} must not be empty: give a ${flag === '--config' ? 'file' : 'folder'}, or leave the option out`, { zh: `${flag} 不能为空：请给出${flag === '--config' ? '配置文件' : '数据目录'}，或不使用该选项` });
+    }
+  }
   let raw: Record<string, unknown>;
   let file: string | null = null;
-  const candidate = opts.file ?? env.STORE_EDGE_CONFIG;
+  const candidate = opts.file ?? env.STORE_EDGE_CONFIG ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);
   if (candidate) {
     file = path.resolve(candidate);
     if (!existsSync(file)) {
@@ -131,7 +143,8 @@ export function loadConfig(opts: { file?: string | undefined; dataDir?: string |
     raw = { demo: true };
   }
   applyEnvOverrides(raw, env);
-  if (opts.dataDir) raw.data_dir = opts.dataDir;
+  // a folder typed on the command line is the current folder's, as any path a shell completes
+  if (opts.dataDir) raw.data_dir = path.resolve(opts.dataDir);
   opts.overrides?.(raw);
   const config = validateConfig(raw, file ?? 'default config');
   const base = file ? path.dirname(file) : process.cwd();

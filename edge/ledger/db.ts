@@ -28,7 +28,7 @@ export interface OpenOptions {
  * creates the WAL and shared-memory files with the mode of the database file, so a database
  * file created 0600 keeps all three closed; files left open by older versions are tightened.
  */
-function restrictLedgerModes(file: string, onFix: OpenOptions['onModeFixed']): void {
+export function restrictLedgerModes(file: string, onFix?: OpenOptions['onModeFixed']): void {
   for (const p of [file, `${file}-wal`, `${file}-shm`]) {
     let mode: number;
     try {

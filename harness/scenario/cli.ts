@@ -6,6 +6,7 @@ import { loadScenario } from './scenario.ts';
 import { runScenario, type SimulationResult } from './run.ts';
 import { processModeObstacle, runScenarioInProcesses } from './run-process.ts';
 import { assertFreshDataDir } from './seed.ts';
+import { checkScenarioRecords } from './seed-records.ts';
 
 export interface SimulateCommandOptions { scenario: string; dataDir?: string; json?: boolean; inProcess?: boolean }
 
@@ -24,6 +25,7 @@ function text(r: SimulationResult): string {
 export async function simulateCommand(o: SimulateCommandOptions): Promise<void> {
   // the whole file and the folder are checked before anything is started or written
   const scenario = loadScenario(o.scenario);
+  checkScenarioRecords(scenario);
   if (o.dataDir) assertFreshDataDir(o.dataDir);
   const opts = o.dataDir ? { dataDir: o.dataDir } : {};
   const obstacle = processModeObstacle(scenario);

@@ -33,6 +33,7 @@ import type { EntryConfig } from '../../edge/entry/config.ts';
 import { SIM_TIMINGS, type SimulateOptions, type SimulationResult } from './result.ts';
 import type { Scenario, ScenarioStep } from './scenario.ts';
 import { assertFreshDataDir, deepMerge, LEDGER_FILE, scenarioNeedsFaces, scenarioResult, seedScenarioLedger, type ObservedEvents } from './seed.ts';
+import { checkScenarioRecords } from './seed-records.ts';
 import { ScenarioSteps } from './steps.ts';
 import { observeLogLine, StoreObservations } from './world.ts';
 
@@ -186,9 +187,10 @@ export class ProcessScenarioRun {
     try {
       const obstacle = processModeObstacle(this.s);
       if (obstacle) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, obstacle, { zh: '结算中断电只能在进程内模式下模拟' });
+      checkScenarioRecords(this.s);
       if (!this.ownDir) assertFreshDataDir(this.dir);
       this.hw = this.opts.hardware ?? (await startScenarioHardware(this.s, this.opts.seed ?? 1));
-      if (this.hw.layout !== layoutOf(this.s)) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `the sim hardware has shelves ${this.hw.layout}, the scenario ${layoutOf(this.s)}`);
+      if (this.hw.layout !== layoutOf(this.s)) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `the sim hardware has shelves ${this.hw.layout}, the scenario ${layoutOf(this.s)}`, { zh: `模拟硬件的货架（${this.hw.layout}）与场景的（${layoutOf(this.s)}）不一致` });
       await this.stockShelves();
       mkdirSync(this.cameraDir, { recursive: true });
       // the camera always sees the doorway; an empty one gives no_face frames, which is how

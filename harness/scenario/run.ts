@@ -25,6 +25,7 @@ import { SIM_TIMINGS, type SimulateOptions, type SimulationResult } from './resu
 import type { Scenario, ScenarioStep } from './scenario.ts';
 import { ScenarioSteps } from './steps.ts';
 import { assertFreshDataDir, deepMerge, scenarioNeedsFaces, scenarioResult, seedScenarioLedger, type ObservedEvents } from './seed.ts';
+import { checkScenarioRecords } from './seed-records.ts';
 import { StoreObservations } from './world.ts';
 import { prepareSequences } from './sequences.ts';
 
@@ -172,6 +173,7 @@ export class ScenarioRun {
 
   async run(): Promise<SimulationResult> {
     try {
+      checkScenarioRecords(this.s);
       if (!this.ownDir) assertFreshDataDir(this.dir);
       await this.seed();
       await this.boot();

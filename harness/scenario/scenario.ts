@@ -8,6 +8,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { EdgeError, ErrorCode } from '../../edge/errors.ts';
 import type { VisitPhase } from '../../edge/session/machine.ts';
+import { SessionConfigSchema } from '../../edge/session/config.ts';
 import { checkWeighable, DEFAULT_WEIGH_LIMITS, type WeighLimits } from '../../edge/ledger/products.ts';
 
 export interface ScenarioProduct { sku: string; name: string; price: number; unit_g: number; tolerance_g: number }
@@ -53,22 +54,25 @@ export interface Scenario {
  */
 export const MAX_WAIT_MS = 600_000;
 
+/** The keys a scenario's `session:` may set: those of the daemon's `session` config slice. */
+const SESSION_KEYS: readonly string[] = Object.keys(SessionConfigSchema.properties);
+
 const CUT_PHASES: readonly VisitPhase[] = ['entering', 'shopping', 'restocking', 'exiting', 'settling'];
 
 class Reader {
   constructor(readonly where: string) {}
-  fail(msg: string, zh = msg): never {
+  fail(msg: string, zh: string): never {
     throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `scenario ${this.where}: ${msg}`, { zh: `场景文件 ${this.where}：${zh}` });
   }
   obj(v: unknown, keys: readonly string[]): Record<string, unknown> {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) this.fail('must be a mapping', '必须是键值映射（key: value）');
     const o = v as Record<string, unknown>;
-    for (const k of Object.keys(o)) if (!keys.includes(k)) this.fail(`unknown key ${JSON.stringify(k)} (expected ${keys.join(', ')})`);
+    for (const k of Object.keys(o)) if (!keys.includes(k)) this.fail(`unknown key ${JSON.stringify(k)} (expected ${keys.join(', ')})`, `未知的键 ${JSON.stringify(k)}（可用：${keys.join('、')}）`);
     return o;
   }
   str(o: Record<string, unknown>, k: string, def?: string): string {
     const v = o[k] ?? def;
-    if (typeof v !== 'string' || v.length === 0) this.fail(`${k} must be a non-empty text`);
+    if (typeof v !== 'string' || v.length === 0) this.fail(`${k} must be a non-empty text`, `${k} 必须是非空文本`);
     return v;
   }
   int(o: Record<string, unknown>, k: string, opts: { min?: number; max?: number; def?: number } = {}): number {
@@ -82,17 +86,17 @@ class Reader {
   }
   bool(o: Record<string, unknown>, k: string, def: boolean): boolean {
     const v = o[k] ?? def;
-    if (typeof v !== 'boolean') this.fail(`${k} must be true or false`);
+    if (typeof v !== 'boolean') this.fail(`${k} must be true or false`, `${k} 只能是 true 或 false`);
     return v;
   }
   list(o: Record<string, unknown>, k: string): unknown[] {
     const v = o[k] ?? [];
-    if (!Array.isArray(v)) this.fail(`${k} must be a list`);
+    if (!Array.isArray(v)) this.fail(`${k} must be a list`, `${k} 必须是列表`);
     return v;
   }
   oneOf<T extends string>(o: Record<string, unknown>, k: string, allowed: readonly T[], def?: T): T {
     const v = o[k] ?? def;
-    if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) this.fail(`${k} must be one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) this.fail(`${k} must be one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`, `${k} 只能是 ${allowed.join('、')} 之一，实际为 ${JSON.stringify(v)}`);
     return v as T;
   }
 }
@@ -120,7 +124,7 @@ const MAKE_KINDS = ['live', 'print', 'screen'] as const;
 
 function framesSpec(sr: Reader, raw: unknown): FramesSpec {
   if (typeof raw === 'string') {
-    if (raw.length === 0) sr.fail('frames must name a folder of images or be {make: live|print|screen}');
+    if (raw.length === 0) sr.fail('frames must name a folder of images or be {make: live|print|screen}', 'frames 必须是图片文件夹，或 {make: live|print|screen}');
     return { dir: raw };
   }
   const f = sr.obj(raw, ['make', 'seed']);
@@ -161,13 +165,13 @@ export function parseScenario(raw: unknown, name = 'scenario'): Scenario {
     const sr = new Reader(`slots[${i}]`);
     const o = sr.obj(s, ['slot', 'scale', 'sku', 'stock']);
     const sku = sr.str(o, 'sku');
-    if (!skus.has(sku)) sr.fail(`unknown sku ${JSON.stringify(sku)}`);
+    if (!skus.has(sku)) sr.fail(`unknown sku ${JSON.stringify(sku)}`, `未知商品编码 ${JSON.stringify(sku)}`);
     return { slot: sr.str(o, 'slot'), scale: sr.int(o, 'scale', { min: 1 }), sku, stock: sr.int(o, 'stock', { min: 0, def: 0 }) };
   });
-  if (slots.length === 0) r.fail('slots: at least one slot is needed');
+  if (slots.length === 0) r.fail('slots: at least one slot is needed', 'slots：至少需要一个货位');
   const slotNames = new Set(slots.map((s) => s.slot));
-  if (slotNames.size !== slots.length) r.fail('slots: a slot name appears twice');
-  if (new Set(slots.map((s) => s.scale)).size !== slots.length) r.fail('slots: a scale address appears twice');
+  if (slotNames.size !== slots.length) r.fail('slots: a slot name appears twice', 'slots：货位编号重复');
+  if (new Set(slots.map((s) => s.scale)).size !== slots.length) r.fail('slots: a scale address appears twice', 'slots：秤的地址（scale）重复');
   const villagers = r.list(top, 'villagers').map((v, i) => {
     const vr = new Reader(`villagers[${i}]`);
     const o = vr.obj(v, ['id', 'name', 'balance', 'card', 'face', 'maintainer', 'enrolled']);
@@ -176,20 +180,21 @@ export function parseScenario(raw: unknown, name = 'scenario'): Scenario {
       const fr = new Reader(`villagers[${i}].face`);
       const f = fr.obj(o.face, ['photo', 'index']);
       const photo = fr.str(f, 'photo');
-      if (!/^[A-Za-z0-9_.-]+\.(jpg|jpeg|png)$/.test(photo)) fr.fail(`photo must be a file name from face-api's demo folder, got ${JSON.stringify(photo)}`);
+      if (!/^[A-Za-z0-9_.-]+\.(jpg|jpeg|png)$/.test(photo)) fr.fail(`photo must be a file name from face-api's demo folder, got ${JSON.stringify(photo)}`, `photo 必须是 face-api 示例文件夹中的文件名，实际为 ${JSON.stringify(photo)}`);
       face = { photo, index: fr.int(f, 'index', { min: 0, def: 0 }) };
     }
     const out: ScenarioVillager = { id: vr.str(o, 'id'), name: vr.str(o, 'name'), balance: vr.int(o, 'balance', { min: 0, def: 0 }), maintainer: vr.bool(o, 'maintainer', false), enrolled: vr.bool(o, 'enrolled', face !== undefined) };
     if (o.card !== undefined) out.card = vr.str(o, 'card');
     if (face) out.face = face;
-    if (out.enrolled && !face) vr.fail('enrolled needs a face');
+    if (out.enrolled && !face) vr.fail('enrolled needs a face', 'enrolled 需要 face（人脸照片）');
     return out;
   });
   // one card opens one villager's account: the seeding would refuse the second
   twice('villagers', villagers.map((v) => v.card));
   const byId = new Map(villagers.map((v) => [v.id, v]));
-  if (byId.size !== villagers.length) r.fail('villagers: an id appears twice');
-  const session = top.session === undefined ? {} : new Reader('session').obj(top.session, ['stability_wait_ms', 'exit_settle_max_ms', 'entering_timeout_ms', 'shopping_idle_timeout_ms', 'settle_retry_ms', 'weight']);
+  if (byId.size !== villagers.length) r.fail('villagers: an id appears twice', 'villagers：村民编号重复');
+  // any key of the daemon's session config (its values are checked with the whole config, before the run)
+  const session = top.session === undefined ? {} : new Reader('session').obj(top.session, SESSION_KEYS);
 
   // A product the shelves could not see is refused here, naming it, as the admin page and the CLI
   // refuse it: the run would only show a take never charged. The seeding checks again.
@@ -199,19 +204,19 @@ export function parseScenario(raw: unknown, name = 'scenario'): Scenario {
       checkWeighable({ sku: p.sku, unitG: p.unit_g, toleranceG: p.tolerance_g }, limits);
     } catch (err) {
       if (!(err instanceof EdgeError)) throw err;
-      new Reader(`products[${i}]`).fail(err.message, err.zh);
+      new Reader(`products[${i}]`).fail(err.message, err.zh ?? err.message);
     }
   });
 
-  const knownSlot = (sr: Reader, slot: string): string => (slotNames.has(slot) ? slot : sr.fail(`unknown slot ${JSON.stringify(slot)}`));
-  const knownVillager = (sr: Reader, id: string): ScenarioVillager => byId.get(id) ?? sr.fail(`unknown villager ${JSON.stringify(id)}`);
+  const knownSlot = (sr: Reader, slot: string): string => (slotNames.has(slot) ? slot : sr.fail(`unknown slot ${JSON.stringify(slot)}`, `未知货位 ${JSON.stringify(slot)}`));
+  const knownVillager = (sr: Reader, id: string): ScenarioVillager => byId.get(id) ?? sr.fail(`unknown villager ${JSON.stringify(id)}`, `未知村民 ${JSON.stringify(id)}`);
   const canEnterBy = (sr: Reader, v: ScenarioVillager, by: EnterBy): void => {
-    if (by === 'card' && !v.card) sr.fail(`villager ${v.id} has no card`);
-    if (by === 'face' && !v.face) sr.fail(`villager ${v.id} has no face`);
+    if (by === 'card' && !v.card) sr.fail(`villager ${v.id} has no card`, `村民 ${v.id} 没有积分卡（card）`);
+    if (by === 'face' && !v.face) sr.fail(`villager ${v.id} has no face`, `村民 ${v.id} 没有人脸（face）`);
   };
   const steps = r.list(top, 'steps').map((step, i): ScenarioStep => {
     const head = new Reader(`step ${i + 1}`);
-    if (typeof step !== 'object' || step === null || Array.isArray(step) || Object.keys(step).length !== 1) head.fail('must be a mapping with exactly one action (enter, take, return, move, exit, restock, power_cut, wait_ms)');
+    if (typeof step !== 'object' || step === null || Array.isArray(step) || Object.keys(step).length !== 1) head.fail('must be a mapping with exactly one action (enter, take, return, move, exit, restock, power_cut, wait_ms)', '每一步必须是只含一个动作的映射（enter、take、return、move、exit、restock、power_cut、wait_ms）');
     const [kind, body] = Object.entries(step as Record<string, unknown>)[0] as [string, unknown];
     const sr = new Reader(`step ${i + 1} (${kind})`);
     switch (kind) {
@@ -222,7 +227,7 @@ export function parseScenario(raw: unknown, name = 'scenario'): Scenario {
         canEnterBy(sr, v, by);
         const step: ScenarioStep = { kind, villager: v.id, by, open_door: sr.bool(o, 'open_door', true) };
         if (o.frames === undefined) return step;
-        if (by !== 'face') sr.fail(`frames are what the camera sees: they need by: face, not ${by}`);
+        if (by !== 'face') sr.fail(`frames are what the camera sees: they need by: face, not ${by}`, `frames 是摄像头看到的画面，需要 by: face，而不是 ${by}`);
         return { ...step, frames: framesSpec(sr, o.frames) };
       }
       case 'take':
@@ -234,7 +239,7 @@ export function parseScenario(raw: unknown, name = 'scenario'): Scenario {
         const o = sr.obj(body, ['from', 'to', 'count']);
         const from = knownSlot(sr, sr.str(o, 'from'));
         const to = knownSlot(sr, sr.str(o, 'to'));
-        if (from === to) sr.fail('from and to are the same slot');
+        if (from === to) sr.fail('from and to are the same slot', 'from 和 to 是同一个货位');
         return { kind, from, to, count: sr.int(o, 'count', { min: 1, def: 1 }) };
       }
       case 'exit': {
@@ -244,7 +249,7 @@ export function parseScenario(raw: unknown, name = 'scenario'): Scenario {
       case 'restock': {
         const o = sr.obj(body, ['maintainer', 'by', 'add']);
         const m = knownVillager(sr, sr.str(o, 'maintainer'));
-        if (!m.maintainer) sr.fail(`villager ${m.id} is not a maintainer (set maintainer: true)`);
+        if (!m.maintainer) sr.fail(`villager ${m.id} is not a maintainer (set maintainer: true)`, `村民 ${m.id} 不是维护员（请设置 maintainer: true）`);
         const by = sr.oneOf<EnterBy>(o, 'by', ['face', 'card', 'qr'], m.card ? 'card' : m.face ? 'face' : 'qr');
         canEnterBy(sr, m, by);
         const add = sr.list(o, 'add').map((a, j) => {
@@ -261,7 +266,7 @@ export function parseScenario(raw: unknown, name = 'scenario'): Scenario {
       case 'wait_ms':
         return { kind, ms: sr.int({ wait_ms: body }, 'wait_ms', { min: 0, max: MAX_WAIT_MS }) };
       default:
-        return sr.fail(`unknown action ${JSON.stringify(kind)}`);
+        return sr.fail(`unknown action ${JSON.stringify(kind)}`, `未知动作 ${JSON.stringify(kind)}`);
     }
   });
   return {
@@ -269,7 +274,7 @@ export function parseScenario(raw: unknown, name = 'scenario'): Scenario {
     description: typeof top.description === 'string' ? top.description : '',
     creditFloor: top.credit_floor === undefined ? 0 : (() => {
       const f = r.int(top, 'credit_floor');
-      return f > 0 ? r.fail('credit_floor must be 0 or negative') : f;
+      return f > 0 ? r.fail('credit_floor must be 0 or negative', 'credit_floor 必须是 0 或负数') : f;
     })(),
     session,
     entry: top.entry === undefined ? {} : new Reader('entry').obj(top.entry, typeof top.entry === 'object' && top.entry !== null ? Object.keys(top.entry) : []),

@@ -10,17 +10,17 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { EngineClient } from '../../models/engine-client.ts';
 import type { RgbFrame } from '../../models/face-engine.ts';
-import { addCard } from '../../edge/entry/credentials.ts';
 import { enrolVillager } from '../../edge/entry/enrol.ts';
 import type { EntryConfig } from '../../edge/entry/config.ts';
 import { loadOrCreateTemplateKey } from '../../edge/entry/templates.ts';
 import { closeLedger, openLedger, type Db } from '../../edge/ledger/db.ts';
-import { applyEntry, findBalanceMismatches } from '../../edge/ledger/entries.ts';
-import { inventory, upsertProduct, upsertSlot } from '../../edge/ledger/products.ts';
+import { findBalanceMismatches } from '../../edge/ledger/entries.ts';
+import { inventory } from '../../edge/ledger/products.ts';
 import { listSessions, sessionLines, sessionReview } from '../../edge/ledger/sessions.ts';
-import { addVillager, listVillagers, setFaceConsent } from '../../edge/ledger/villagers.ts';
+import { listVillagers, setFaceConsent } from '../../edge/ledger/villagers.ts';
 import { EdgeError, ErrorCode } from '../../edge/errors.ts';
-import { scenarioWeighLimits, type Scenario } from './scenario.ts';
+import type { Scenario } from './scenario.ts';
+import { seedRecords } from './seed-records.ts';
 import { portraitOf } from './faces.ts';
 import type { SimulationResult } from './result.ts';
 
@@ -66,14 +66,7 @@ export async function seedScenarioLedger(s: Scenario, opts: SeedOptions): Promis
   const faces = new Map<string, RgbFrame>();
   const db = openLedger(path.join(opts.dataDir, LEDGER_FILE));
   try {
-    for (const p of s.products) upsertProduct(db, { sku: p.sku, name: p.name, price: p.price, unitG: p.unit_g, toleranceG: p.tolerance_g }, { limits: scenarioWeighLimits(s.session) });
-    for (const sl of s.slots) upsertSlot(db, { slot: sl.slot, address: sl.scale, sku: sl.sku, stock: sl.stock });
-    const rules = { creditFloor: s.creditFloor };
-    for (const v of s.villagers) {
-      addVillager(db, { id: v.id, name: v.name, village: 'scenario', isMaintainer: v.maintainer });
-      if (v.balance > 0) applyEntry(db, { id: `seed:${v.id}`, villagerId: v.id, kind: 'award', points: v.balance, reason: 'scenario opening balance', origin: 'cli' }, rules);
-      if (v.card) addCard(db, v.card, v.id, new Date().toISOString());
-    }
+    seedRecords(db, s);
     const keyDir = path.join(opts.dataDir, 'keys');
     mkdirSync(keyDir, { recursive: true });
     writeFileSync(path.join(keyDir, 'qr-public.pem'), opts.qrPublicKey.export({ type: 'spki', format: 'pem' }));

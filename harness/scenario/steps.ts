@@ -61,9 +61,9 @@ export class ScenarioSteps {
     return this.hands.itemsOn(slot, this.unitOf(slot));
   }
 
-  fail(msg: string): never {
+  fail(msg: string, zh: string): never {
     const n = this.world.stepNo();
-    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `step ${n}: ${msg}`, { zh: `第 ${n} 步：${msg}` });
+    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `step ${n}: ${msg}`, { zh: `第 ${n} 步：${zh}` });
   }
 
   async perform(step: PerformableStep): Promise<void> {
@@ -109,20 +109,20 @@ export class ScenarioSteps {
 
   private async takeFrom(slot: string, count: number, unit: number): Promise<void> {
     const holds = await this.hands.itemsOn(slot, unit);
-    if (holds < count) this.fail(`slot ${slot} holds ${holds} items; cannot take ${count}`);
+    if (holds < count) this.fail(`slot ${slot} holds ${holds} items; cannot take ${count}`, `货位 ${slot} 只有 ${holds} 件，不能拿 ${count} 件`);
     await this.hands.take(slot, count, unit);
   }
 
   /** Present a face, card or QR code; if let in, push the door open and close it behind. Returns whether admitted. */
   async enter(villagerId: string, by: EnterBy, openDoor: boolean): Promise<boolean> {
     const v = this.byId.get(villagerId);
-    if (!v) this.fail(`unknown villager ${villagerId}`);
+    if (!v) this.fail(`unknown villager ${villagerId}`, `未知村民 ${villagerId}`);
     const seen = this.world.observer.seen.decisions.length;
     const decided = (): ObservedDecision | undefined => this.world.observer.seen.decisions.slice(seen).find((d) => d.by === by);
     if (by === 'card' || by === 'qr') {
       const code = by === 'card' ? v.card : issueQrToken(this.qrKey, v.id, 120);
-      if (!code) this.fail(`villager ${v.id} has no card`);
-      if (!(await this.hands.scan(code))) this.fail('the scanner is not connected');
+      if (!code) this.fail(`villager ${v.id} has no card`, `村民 ${v.id} 没有积分卡`);
+      if (!(await this.hands.scan(code))) this.fail('the scanner is not connected', '扫码器未连接');
       await this.world.until(() => decided() !== undefined, 30_000, `the door's decision on ${v.id}'s ${by}`);
     } else {
       const sequence = this.sequences.get(this.world.stepNo());
@@ -140,7 +140,7 @@ export class ScenarioSteps {
     if (!openDoor) return true;
     // the session is persisted as entering before the villager touches the door
     await this.world.until(() => this.phase() !== 'idle', 5000, `${v.id}'s session to open`);
-    if (!(await this.hands.openDoor(false))) this.fail(`the lock did not release for ${v.id}`);
+    if (!(await this.hands.openDoor(false))) this.fail(`the lock did not release for ${v.id}`, `门锁没有为 ${v.id} 打开`);
     await this.world.until(() => INSIDE.includes(this.phase()), 5000, `${v.id} to be inside`);
     await this.hands.closeDoor();
     return true;
@@ -149,7 +149,7 @@ export class ScenarioSteps {
   async exit(by: 'button' | 'door'): Promise<void> {
     const receipts = this.world.observer.seen.receipts.length;
     const phase = this.phase();
-    if (!INSIDE.includes(phase)) this.fail(`exit while the store is ${phase}: nobody inside`);
+    if (!INSIDE.includes(phase)) this.fail(`exit while the store is ${phase}: nobody inside`, `门店处于 ${phase} 状态时离店：店内没有人`);
     await this.world.beforeExit?.();
     if (by === 'button') await this.hands.pressExit(200);
     // while the unlock pulse runs a door opening is still the entry (a companion coming in):

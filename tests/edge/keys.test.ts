@@ -120,6 +120,7 @@ describe('moving the keys out of the data folder', () => {
     mkdirSync(path.join(data, 'keys'), { recursive: true });
     writeFileSync(path.join(data, 'keys', 'face-templates.key'), Buffer.alloc(32, 5), { mode: 0o600 });
     writeFileSync(path.join(data, 'keys', 'admin-session.key'), Buffer.alloc(32, 6), { mode: 0o600 });
+    closeLedger(openLedger(path.join(data, 'ledger.sqlite'))); // the store's, as its first start left it
     const link = path.join(t.dir, 'same', 'link');
     symlinkSync(data, link);
     expect(migrateKeys(config(data, { keys_dir: path.join(link, 'keys') }), { env: {} })).toEqual([]);
@@ -144,6 +145,7 @@ describe('store-edge keys migrate', () => {
     mkdirSync(path.join(data, 'keys'), { recursive: true, mode: 0o700 });
     writeFileSync(path.join(data, 'keys', 'face-templates.key'), Buffer.alloc(32, 9), { mode: 0o600 });
     writeFileSync(path.join(data, 'sync-store-key.pem'), 'PEM', { mode: 0o600 });
+    closeLedger(openLedger(path.join(data, 'ledger.sqlite'))); // the store's, as its first start left it
     const to = path.join(t.dir, 'c', 'keys');
     const dry = await run('keys', 'migrate', '--to', to, '--data-dir', data, '--json');
     expect(dry.code, dry.stderr).toBe(0);

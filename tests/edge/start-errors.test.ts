@@ -104,6 +104,19 @@ describe('store-edge start refuses', () => {
     expect(err).not.toContain('内部错误');
   }, 120_000);
 
+  it('a --data-dir that is a file: bad input, exit 2, naming it in both languages', async () => {
+    const file = path.join(t.dir, 'ledger-not-a-folder');
+    writeFileSync(file, 'x');
+    const d = start('--http-port', '0', '--data-dir', file);
+    const code = await d.exited;
+    const { err } = d.output();
+    expect(code, err).toBe(2);
+    expect(err).toContain('INVALID_ARGUMENT');
+    expect(err).toContain(`数据文件夹 ${file} 是一个文件`);
+    expect(err).toContain(`the data folder ${file} is a file`);
+    expect(err).not.toContain('内部错误');
+  }, 120_000);
+
   it('listening beyond this machine before an admin account exists: exit 2, bilingual, how to make the account first', async () => {
     const d = startWith({ STORE_EDGE_HTTP_HOST: '0.0.0.0' }, '--http-port', '0', '--data-dir', path.join(t.dir, 'lan'));
     const code = await d.exited;
