@@ -51,7 +51,7 @@ describe('drivers config checks in validateConfig', () => {
   it('refuses a scale list with a slot twice, in both languages', () => {
     const r = refusal({ scales: { list: [{ slot: 'A1', unit_id: 11 }, { slot: 'A1', unit_id: 12 }] } });
     expect(r.message).toContain('slot A1 appears twice');
-    expect(r.zh).toContain('货位 A1 出现了两次');
+    expect(r.zh).toContain('货位 A1 重复');
   });
 
   it('store-edge start with such a config: exit 2, CONFIG_INVALID, no internal error', async () => {
