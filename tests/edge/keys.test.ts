@@ -6,7 +6,7 @@
  */
 import { describe, expect, it, afterAll } from 'vitest';
 import { execFile } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
 import { validateConfig } from '../../edge/config/load.ts';
@@ -172,6 +172,7 @@ describe('store-edge keys migrate', () => {
     mkdirSync(data, { recursive: true, mode: 0o700 });
     mkdirSync(path.join(data, 'keys'), { mode: 0o700 });
     writeFileSync(path.join(data, 'keys', 'face-templates.key'), Buffer.alloc(32, 3), { mode: 0o600 });
+    closeLedger(openLedger(path.join(data, 'ledger.sqlite'))); // the store's, as its first start left it
     const moved = await run('keys', 'migrate', '--to', keysDir, '--data-dir', data, '--yes');
     expect(moved.code, moved.stderr).toBe(0);
     expect(moved.stdout).toContain('LoadCredential=face-templates.key:');
@@ -184,7 +185,7 @@ describe('store-edge keys migrate', () => {
       chmodSync(t.dir, 0o711);
       chmodSync(root, 0o755);
       // the data folder is the service user's, as systemd's StateDirectory= makes it
-      for (const d of [data, path.join(data, 'keys')]) chownSync(d, 65534, 65534);
+      for (const d of [data, path.join(data, 'keys'), ...readdirSync(data).filter((f) => f.startsWith('ledger.sqlite')).map((f) => path.join(data, f))]) chownSync(d, 65534, 65534);
     } else {
       chmodSync(keysDir, 0o000);
     }
