@@ -13,7 +13,7 @@ import { loadOrCreateTemplateKey } from '../entry/templates.ts';
 import { confirmPendingTemplate, listPending, rejectPendingTemplate } from '../entry/pending-review.ts';
 import { EdgeError } from '../errors.ts';
 import { closeLedger, openLedger } from '../ledger/db.ts';
-import { faceConsentOf } from '../ledger/face-templates.ts';
+import { faceConsentOf, guardianConsent } from '../ledger/face-templates.ts';
 import { allowLearning, forgetLearned, learningConsentOf, refuseLearning, templateRowsOf } from '../ledger/face-learning.ts';
 import { configFrom, existingLedger, parseIntOption, print, withCommon, type CommonOptions } from './context.ts';
 
@@ -50,7 +50,8 @@ export function registerFacesLearning(faces: Command): void {
         if (o.allow) {
           // learning adds face templates: only on top of a face consent and an enrolment
           if (v.faceConsentAt === null) throw new EdgeError('NO_CONSENT', `villager ${o.villager} has not consented to face recognition; enrol with --consent first`, { zh: '该村民未登记人脸识别同意，请先录入人脸' });
-          allowLearning(db, o.villager, o.guardian ?? 'self', 'cli', new Date().toISOString());
+          // Recorded as the consent to recognition is (`guardian:NAME`), and a blank name refused.
+          allowLearning(db, o.villager, o.guardian === undefined ? 'self' : guardianConsent(o.guardian, '--guardian'), 'cli', new Date().toISOString());
           done = 'consent to learning recorded / 已登记同意门口学习';
         } else if (o.refuse) {
           done = `consent to learning withdrawn, ${refuseLearning(db, o.villager, 'cli')} learned templates deleted / 已撤回同意并删除所学模板`;

@@ -203,6 +203,12 @@ describe('faces learning (command line)', () => {
       expect(err).toMatch(/at most one/);
       expect(err).toMatch(/只能选一个/);
       expect(await run('--villager', 'nobody')).toBe(2);
+      // A guardian's consent is recorded as the consent to recognition is; a blank name is no consent.
+      out = '';
+      expect(await run('--villager', 'wang', '--allow', '--guardian', '王母', '--json')).toBe(0);
+      expect(JSON.parse(out.trim().split('\n').pop() as string)).toMatchObject({ learning_consent: { by: 'guardian:王母' } });
+      expect(await run('--villager', 'wang', '--allow', '--guardian', '  ')).toBe(2);
+      expect(err).toMatch(/监护人姓名不能为空/);
       out = '';
       expect(await run('--villager', 'wang', '--refuse', '--json')).toBe(0);
       expect(JSON.parse(out.trim())).toMatchObject({ learning_consent: null });
@@ -211,7 +217,7 @@ describe('faces learning (command line)', () => {
       e.mockRestore();
     }
     const db = openLedger(path.join(dataDir, 'ledger.sqlite'));
-    expect(listAudit(db, { limit: 5 }).map((a) => a.action)).toEqual(['face.learning.refuse', 'face.learning.allow']);
+    expect(listAudit(db, { limit: 5 }).map((a) => a.action)).toEqual(['face.learning.refuse', 'face.learning.allow', 'face.learning.allow']);
     closeLedger(db);
   });
 });
