@@ -41,11 +41,13 @@ export interface LockSource {
   on(event: 'relocked', l: (e: { at: number }) => void): unknown;
   on(event: 'alarm', l: (e: { reason: string; detail: string; at: number }) => void): unknown;
   on(event: 'unlock_failed', l: (e: { code: string; detail: string; at: number }) => void): unknown;
+  on(event: 'inputs', l: (e: { state: 'read' | 'unread'; polls: number; at: number }) => void): unknown;
   off(event: 'door', l: (e: { state: 'open' | 'closed'; at: number }) => void): unknown;
   off(event: 'unlocked', l: (e: { release_at: number; confirmed_at: number }) => void): unknown;
   off(event: 'relocked', l: (e: { at: number }) => void): unknown;
   off(event: 'alarm', l: (e: { reason: string; detail: string; at: number }) => void): unknown;
   off(event: 'unlock_failed', l: (e: { code: string; detail: string; at: number }) => void): unknown;
+  off(event: 'inputs', l: (e: { state: 'read' | 'unread'; polls: number; at: number }) => void): unknown;
 }
 
 /** The shelf scales as the feed reads them (drivers/scales/scale-driver.ts ScaleDriver fits). */
@@ -222,13 +224,22 @@ export class LiveFeed extends EventEmitter<LiveFeedEvents> {
     const onFailed = (e: { code: string; detail: string; at: number }): void => {
       this.raise({ kind: 'unlock_failed', at: e.at, zh: `开锁失败（${e.code}），村民进不了门，请检查门锁`, en: `Unlock failed (${e.code}); villagers cannot get in; check the lock` });
     };
+    // A relay board whose inputs go unread (lock.input_unread_polls): the door's last state is no
+    // longer known, so the page says so rather than show it as current; read again, it follows.
+    const onInputs = (e: { state: 'read' | 'unread'; at: number }): void => {
+      this.contact = e.state === 'unread' ? 'unknown' : lock.doorState;
+      this.since = e.at;
+      this.changed('door');
+    };
     lock.on('door', onDoor);
+    lock.on('inputs', onInputs);
     lock.on('unlocked', onUnlocked);
     lock.on('relocked', onRelocked);
     lock.on('alarm', onAlarm);
     lock.on('unlock_failed', onFailed);
     this.detach.push(() => {
       lock.off('door', onDoor);
+      lock.off('inputs', onInputs);
       lock.off('unlocked', onUnlocked);
       lock.off('relocked', onRelocked);
       lock.off('alarm', onAlarm);

@@ -150,6 +150,13 @@ describe('live stream', () => {
     await stream.next<{ door: string }>('door', (d) => d.door === 'open');
     lock.emit('relocked', { at: Date.now() });
     await stream.next<{ lock: string }>('door', (d) => d.lock === 'locked');
+    // the relay board goes silent: the door is unknown, not shown as it last was; then read again
+    lock.doorState = 'unknown';
+    lock.emit('inputs', { state: 'unread', polls: 5, at: Date.now() });
+    await stream.next<{ door: string }>('door', (d) => d.door === 'unknown');
+    lock.doorState = 'closed';
+    lock.emit('inputs', { state: 'read', polls: 5, at: Date.now() });
+    await stream.next<{ door: string }>('door', (d) => d.door === 'closed');
 
     // she is inside and lifts oil off B1: the cart follows the weights
     engine.phase = 'shopping';
