@@ -143,7 +143,9 @@ export function loadConfig(opts: { file?: string | undefined; dataDir?: string |
     raw = { demo: true };
   }
   applyEnvOverrides(raw, env);
-  // a folder typed on the command line is the current folder's, as any path a shell completes
+  // a folder typed on the command line (or set in the shell's environment) is the current
+  // folder's, as any path a shell completes; only a data_dir written in the file is the file's
+  if (env.STORE_EDGE_DATA_DIR) raw.data_dir = path.resolve(env.STORE_EDGE_DATA_DIR);
   if (opts.dataDir) raw.data_dir = path.resolve(opts.dataDir);
   opts.overrides?.(raw);
   const config = validateConfig(raw, file ?? 'default config');

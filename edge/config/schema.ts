@@ -44,7 +44,7 @@ export const LedgerSchema = Section({
 
 export const ConfigSchema = Type.Object(
   {
-    data_dir: Type.String({ minLength: 1, default: './data', description: 'Folder for the database, keys and backups (relative to the config file)' }),
+    data_dir: Type.String({ minLength: 1, default: './data', description: 'Folder for the database, keys and backups (in the file: relative to the config file; from --data-dir or STORE_EDGE_DATA_DIR: to the current folder)' }),
     keys_dir: Type.Optional(Type.String({ minLength: 1, description: 'Folder of the secret keys (face-template key, the store\'s sync signing key, the admin session key) apart from data_dir, e.g. /etc/store-edge/keys (relative to the config file); keys found in data_dir are moved there at start. Default: systemd\'s $CREDENTIALS_DIRECTORY when set (LoadCredential=), else <data_dir>/keys' })),
     demo: Type.Boolean({ default: false, description: 'Run on simulated hardware' }),
     demo_loop: Type.Boolean({ default: true, description: 'In demo mode on simulated hardware: stock an empty ledger with the demo store and let villagers from the scenario files come and go, so the admin page shows the store at work. Unless sync.enabled, it also runs the village ledger (SQLite in <data_dir>/village/) and an embedded MQTT broker beside the store, syncs with them and has the villagers\' points awarded there. Never runs with demo: false or real hardware' }),

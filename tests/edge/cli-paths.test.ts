@@ -48,6 +48,19 @@ describe('store-edge config and data folder', () => {
     expect(r.code, r.err).toBe(0);
   });
 
+  it('a relative STORE_EDGE_DATA_DIR is the current folder\'s too, not the config file\'s', async () => {
+    store('from-env');
+    writeFileSync(path.join(t.dir, 'etc', 'store.yaml'), 'data_dir: ./elsewhere\n');
+    process.env.STORE_EDGE_DATA_DIR = 'from-env';
+    try {
+      const r = await runCli(['villagers', 'list', '--config', 'etc/store.yaml']);
+      expect(r.code, r.err).toBe(0);
+    } finally {
+      delete process.env.STORE_EDGE_DATA_DIR;
+    }
+    expect(existsSync(path.join(t.dir, 'etc', 'from-env'))).toBe(false);
+  });
+
   it('an empty --data-dir or --config is refused naming it (exit 2, both languages), never taken as ./data', async () => {
     store('data');
     rmSync(path.join(t.dir, 'store-edge.yaml'), { force: true });
