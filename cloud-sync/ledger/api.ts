@@ -73,10 +73,7 @@ export interface LedgerApiDeps {
 }
 
 export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
-  // Lengths counted in UTF-16 units, as the stores count them (TypeBox, cloud-sync/protocol/payloads.ts):
-  // with ajv's default (code points) a name of 100 characters with an emoji or a rare CJK character
-  // passed here and was refused by every store.
-  const app = Fastify({ loggerInstance: deps.log.child({}, { level: 'warn' }) as FastifyBaseLogger, bodyLimit: 256 * 1024, ajv: { customOptions: { unicode: false } } }).withTypeProvider<TypeBoxTypeProvider>();
+  const app = Fastify({ loggerInstance: deps.log.child({}, { level: 'warn' }) as FastifyBaseLogger, bodyLimit: 256 * 1024 }).withTypeProvider<TypeBoxTypeProvider>();
   void app.register(fastifyCookie);
   // The CSRF token is bound to the villager's session (userInfo), its secret in a cookie.
   void app.register(fastifyCsrf, {

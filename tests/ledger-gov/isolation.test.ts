@@ -56,6 +56,8 @@ const BODIES: Record<string, unknown> = {
   'PUT /api/villages/:village/villagers/:id/board': { named: false },
   'GET /api/villages/:village/me/board': undefined,
   'PUT /api/villages/:village/me/board': { named: false },
+  'GET /api/villages/:village/products': undefined,
+  'PUT /api/villages/:village/products/:sku': { name: '乙村的油', price: 1, unit_g: 500, tolerance_g: 10, active: true },
 };
 /** A query string a route needs to be valid. */
 const QUERIES: Record<string, string> = { 'GET /api/villages/:village/rollup.csv': '?table=months' };
@@ -83,6 +85,7 @@ describe(`governance roles and isolation (${ledgerDbKind})`, () => {
     board: await g.db.query('SELECT * FROM board_settings WHERE village = $1', [g.b]),
     named: await g.db.query('SELECT bv.villager_id, bv.named, bv.staff FROM board_villagers bv JOIN villagers v ON v.id = bv.villager_id WHERE v.village = $1 ORDER BY 1', [g.b]),
     seq: await g.db.query('SELECT next_seq FROM villages WHERE id = $1', [g.b]),
+    products: await g.db.query('SELECT * FROM products WHERE village = $1', [g.b]),
   });
 
   beforeAll(async () => {
@@ -115,7 +118,7 @@ describe(`governance roles and isolation (${ledgerDbKind})`, () => {
     for (const r of routes) {
       const [method, pattern] = r.split(' ') as ['GET' | 'POST' | 'PUT', string];
       for (const claim of [ids.claim, ids.approved]) {
-        const url = pattern.replace(':village', g.b).replace('evidence/:id', `evidence/${ids.photo}`).replace(':id', 'wang').replace(':claim', claim).replace(':task', ids.task).replace(':code', 'B-ITEM');
+        const url = pattern.replace(':village', g.b).replace('evidence/:id', `evidence/${ids.photo}`).replace(':id', 'wang').replace(':claim', claim).replace(':task', ids.task).replace(':code', 'B-ITEM').replace(':sku', 'oil');
         for (const [who, token] of [['village a', g.va], ['staff of a', staffA], ['villager of a', zhang]] as const) {
           const res = r === 'POST /api/villages/:village/evidence' ? await g.upload(token, url, await tinyJpeg()) : await g.call(token, method, url + (QUERIES[r] ?? ''), BODIES[r]);
           expect({ route: r, who, claim, status: res.statusCode }).toEqual({ route: r, who, claim, status: 404 });

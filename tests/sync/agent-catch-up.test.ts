@@ -13,7 +13,7 @@ function rig(inbound = 5) {
   const counters = { asked: 0, checked: 0 };
   const c = new CatchUp({
     clock: () => new Date(now), retransmitMs: 2000, partWaitMs: 1000, horizonMs: 60_000,
-    inboundSeq: () => inbound, heldCount: () => held, ask: (r) => asks.push(r), counters,
+    inboundSeq: () => inbound, heldCount: () => held, ask: (r) => { expect(r.accepts).toEqual(['catalogue', 'parts']); asks.push({ from_seq: r.from_seq, reason: r.reason }); }, counters,
   });
   return {
     c, asks, counters,

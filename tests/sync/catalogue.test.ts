@@ -154,8 +154,9 @@ describe(`the catalogue on the ledger API (${ledgerDbKind})`, () => {
     const blank = await put('v', 'rice', { ...fields, name: '  ' });
     expect(blank.json()).toMatchObject({ error: 'INVALID_ARGUMENT', field: 'name', zh: expect.any(String) });
     expect((await put('v', 'bad sku', fields)).statusCode).toBe(400);
-    // 100 characters, 103 UTF-16 units: the stores count units, so the API does too (it counted
-    // characters, published it, and every store refused the event and each snapshot after it).
+    // 100 characters, 103 UTF-16 units: the API's schema counts characters, the stores count
+    // units; it was published and every store refused the event and each snapshot after it. The
+    // ledger now checks what it appends as the stores will, and publishes nothing.
     const astral = `🍎🍐🍊${'苹'.repeat(97)}`;
     expect((await put('v', 'fruit', { ...fields, name: astral })).json()).toMatchObject({ error: 'INVALID_ARGUMENT', field: 'name' });
     expect((await app.inject({ method: 'PUT', url: `/api/villages/${v}/villagers/wu`, headers: as('v'), payload: { name: astral } })).json()).toMatchObject({ error: 'INVALID_ARGUMENT' });
