@@ -181,8 +181,8 @@ export async function enrolVillager(
   // several photos are of one villager: farther apart than the loose threshold, they are two people
   const someoneElse = photosOfSomeoneElse(perPhoto, config.match.uncertain_threshold);
   if (someoneElse.length > 0) {
-    throw new EdgeError('FACE_REJECTED', `${someoneElse.join(', ')}: not the same person as the other photos (farther than ${config.match.uncertain_threshold} from every one of them); enrol one villager's photos only`, {
-      zh: `${someoneElse.join('、')}：与其他照片不是同一个人，只能录入同一村民的照片`,
+    throw new EdgeError('FACE_REJECTED', `${someoneElse.join(', ')}: not the same person as the other photos (farther than ${config.match.uncertain_threshold} from every one of them); enrol one villager's photos only; if it is the villager, enrol that photo on its own (a second faces enroll adds its templates)`, {
+      zh: `${someoneElse.join('、')}：与其他照片不是同一个人，只能录入同一村民的照片；如确是本人，请单独再录入这张照片（再执行一次 faces enroll 会追加）`,
       details: { photos: someoneElse, why: 'not_the_same_person' },
     });
   }
