@@ -53,7 +53,7 @@ describe('store-edge restore, bad input', () => {
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toContain(notDir);
     expect(r.stderr).toContain('不是文件夹');
-    expect(r.stderr).toContain('is not a folder');
+    expect(r.stderr).toContain('is a file, not a folder');
   }, 60_000);
 });
 

@@ -144,7 +144,7 @@ describe(`catching up: deltas, snapshots, heartbeats (${brokerKind} + ${ledgerDb
     await s.restart();
     try {
       await waitFor('a request after retransmit_ms', () => requests.length >= 1);
-      expect(requests[0]).toEqual({ from_seq: inboundSeq(s.db), reason: 'gap' });
+      expect(requests[0]).toEqual({ from_seq: inboundSeq(s.db), reason: 'gap', accepts: ['catalogue', 'parts'] });
       expect(s.agent.counters.checked).toBe(0);
     } finally {
       await watch.stop();
