@@ -115,7 +115,9 @@ describe(`sessions and retained topics of a run are discarded (${brokerKind})`, 
       await waitFor('connected a third time', () => connects === 3);
       expect(await p.publish(topic, 'third')).toBe(true);
       await waitFor('"third" received', () => got.includes('third'));
-      expect(got).toEqual(['first', 'second', 'during the second outage', 'third']);
+      // QoS 1 is at least once: a message whose PUBACK the cut line lost comes again after the
+      // reconnect (CI saw "second" twice). What counts is which messages came, and in what order.
+      expect(got.filter((x, i) => got.indexOf(x) === i)).toEqual(['first', 'second', 'during the second outage', 'third']);
     } finally {
       await m?.stop();
       await p.stop();
