@@ -109,20 +109,13 @@ function ioError(err: unknown, what: string, zh: string, file: string): EdgeErro
  * folder should be is a wrong path given (exit 2), not a failure of the disk.
  */
 export function ensureDataDir(dir: string): void {
-  if (existsSync(dir) && !statSync(dir).isDirectory()) {
-    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `the data folder ${dir} is a file, not a folder: check --data-dir / data_dir`, {
-      zh: `数据文件夹 ${dir} 是一个文件，不是文件夹：请检查 --data-dir / data_dir`,
-      details: { path: dir },
-    });
-  }
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    // a file where the folder should be: a mistyped --data-dir / data_dir, bad input
-    if (code === 'EEXIST') {
-      throw new EdgeError(ErrorCode.CONFIG_INVALID, `the data folder ${dir} is not a folder (a file is in its place); check --data-dir / data_dir`, {
-        zh: `数据文件夹 ${dir} 不是文件夹（该处是一个文件）；请检查 --data-dir / data_dir`,
+    // a file where the folder should be (mkdir's EEXIST): a mistyped --data-dir / data_dir, bad input
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `the data folder ${dir} is a file, not a folder: check --data-dir / data_dir`, {
+        zh: `数据文件夹 ${dir} 是一个文件，不是文件夹：请检查 --data-dir / data_dir`,
         cause: err,
         details: { field: 'data_dir', path: dir },
       });
