@@ -13,7 +13,8 @@ import { EdgeError } from '../errors.ts';
 import type { Db } from '../ledger/db.ts';
 import type { FrameSource } from './camera.ts';
 import { qualityGate, type EntryConfig } from './config.ts';
-import { checkEnrolable, descriptorDistance, searcherOf, storeTemplates, type FaceAnalyser } from './enrol.ts';
+import { checkEnrolable, searcherOf, storeTemplates, type FaceAnalyser } from './enrol.ts';
+import { l2 } from './adapt.ts';
 
 export interface CameraEnrolOptions {
   /** Templates wanted: distinct usable frames. */
@@ -42,8 +43,6 @@ export interface Capture {
   rejected: Record<string, number>;
 }
 
-const dist = descriptorDistance;
-
 const frontalFirst = (a: CapturedFace, b: CapturedFace): number => Math.hypot(a.yaw, a.pitch) - Math.hypot(b.yaw, b.pitch) || b.sharpness - a.sharpness;
 
 /**
@@ -56,7 +55,7 @@ export function largestGroup(faces: readonly CapturedFace[], sameFace: number): 
   let best: CapturedFace[] = [];
   let anchor: CapturedFace | null = null;
   for (const f of faces) {
-    const near = faces.filter((g) => dist(f.descriptor, g.descriptor) <= sameFace);
+    const near = faces.filter((g) => l2(f.descriptor, g.descriptor) <= sameFace);
     if (!anchor || near.length > best.length || (near.length === best.length && frontalFirst(f, anchor) < 0)) { best = near; anchor = f; }
   }
   return { group: best, others: faces.filter((f) => !best.includes(f)) };

@@ -15,6 +15,7 @@ import { inTransaction, type Db } from '../ledger/db.ts';
 import { consentedSealedJoinedSince, faceConsentOf, lastTemplateId } from '../ledger/face-templates.ts';
 import { qualityGate, type EntryConfig } from './config.ts';
 import { matchVerdict } from './decision.ts';
+import { l2 } from './adapt.ts';
 import { addTemplates, asTemplateError, loadGallery, recordTemplatesRecognizer, sealedGalleryInSlices, type NewTemplate } from './templates.ts';
 import { nearestSealed, packJoined, type SealedBatch } from '../../models/sealed.ts';
 import type { SealedNearest } from '../../models/protocol.ts';
@@ -52,20 +53,13 @@ export function mirror(frame: RgbFrame): RgbFrame {
 
 export interface EnrolPhoto { name: string; frame: RgbFrame }
 
-/** Distance between two descriptors (unit length: 0…2), as the gallery measures it. */
-export function descriptorDistance(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += ((a[i] as number) - (b[i] as number)) ** 2;
-  return Math.sqrt(s);
-}
-
 /**
  * The photos (by name) that do not show the person most of the photos show: a photo matches
  * another when one of its templates (the face or its mirror) lies within `sameFace` of one of
  * the other's. Empty when all match.
  */
 export function photosOfSomeoneElse(photos: ReadonlyArray<{ name: string; descriptors: readonly Float32Array[] }>, sameFace: number): string[] {
-  const match = (a: (typeof photos)[number], b: (typeof photos)[number]): boolean => a.descriptors.some((x) => b.descriptors.some((y) => descriptorDistance(x, y) <= sameFace));
+  const match = (a: (typeof photos)[number], b: (typeof photos)[number]): boolean => a.descriptors.some((x) => b.descriptors.some((y) => l2(x, y) <= sameFace));
   let group: Array<(typeof photos)[number]> = [];
   for (const p of photos) {
     const g = photos.filter((q) => match(p, q));
