@@ -67,11 +67,7 @@ export function upsertProduct(db: Db, input: Omit<Product, 'active'> & { active?
   const clock = opts.clock ?? systemClock;
   const at = iso(clock);
   inTransaction(db, 'saving product', () => {
-    cachedStatement(db, 
-      `INSERT INTO products (sku, name, price, unit_g, tolerance_g, active, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (sku) DO UPDATE SET name = excluded.name, price = excluded.price, unit_g = excluded.unit_g,
-         tolerance_g = excluded.tolerance_g, active = excluded.active, updated_at = excluded.updated_at`,
-    ).run(p.sku, p.name, p.price, p.unitG, p.toleranceG, p.active ? 1 : 0, opts.updatedAt ?? at);
+    writeProduct(db, p, opts.updatedAt ?? at);
     enqueueOutbox(db, 'product', { op: 'upsert', sku: p.sku, name: p.name, price: p.price }, at);
   });
   return p;
@@ -90,18 +86,23 @@ export interface CatalogueProduct { sku: string; name: string; price: number; un
 export function applyCatalogue(db: Db, products: readonly CatalogueProduct[]): number {
   const checked = products.map((c) => ({ ...validateProduct({ sku: c.sku, name: c.name, price: c.price, unitG: c.unit_g, toleranceG: c.tolerance_g, active: c.active }), at: c.updated_at }));
   const localAt = cachedStatement(db, 'SELECT updated_at FROM products WHERE sku = ?').pluck();
-  const put = cachedStatement(db,
-    `INSERT INTO products (sku, name, price, unit_g, tolerance_g, active, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (sku) DO UPDATE SET name = excluded.name, price = excluded.price, unit_g = excluded.unit_g,
-       tolerance_g = excluded.tolerance_g, active = excluded.active, updated_at = excluded.updated_at`);
   let changed = 0;
   for (const p of checked) {
     const local = localAt.get(p.sku) as string | undefined;
     if (local !== undefined && !(Date.parse(local) < Date.parse(p.at))) continue;
-    put.run(p.sku, p.name, p.price, p.unitG, p.toleranceG, p.active ? 1 : 0, p.at);
+    writeProduct(db, p, p.at);
     changed++;
   }
   return changed;
+}
+
+/** The products row, inserted or replaced (the one statement upsertProduct and applyCatalogue share). */
+function writeProduct(db: Db, p: Product, updatedAt: string): void {
+  cachedStatement(db,
+    `INSERT INTO products (sku, name, price, unit_g, tolerance_g, active, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (sku) DO UPDATE SET name = excluded.name, price = excluded.price, unit_g = excluded.unit_g,
+       tolerance_g = excluded.tolerance_g, active = excluded.active, updated_at = excluded.updated_at`,
+  ).run(p.sku, p.name, p.price, p.unitG, p.toleranceG, p.active ? 1 : 0, updatedAt);
 }
 
 export function getProduct(db: Db, sku: string): Product | undefined {
