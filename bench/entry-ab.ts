@@ -4,10 +4,10 @@
  * pipeline without the check and the one with it, in alternating order (off→passive, then
  * passive→off, …); the paired difference of each frame's unlock latency is the check's cost on it.
  */
-import type { RgbFrame } from '../models/face-engine.ts';
 import type { EntryDecision, EntryPipeline, FrameReport } from '../edge/entry/pipeline.ts';
 
-type OneFrame = (f: RgbFrame, p: EntryPipeline) => Promise<{ d: EntryDecision | null; fr: FrameReport | null }>;
+/** Frame `i` through pipeline `p`, timed (with the check: after the frames it judges with). */
+type OneFrame = (i: number, p: EntryPipeline) => Promise<{ d: EntryDecision | null; fr: FrameReport | null }>;
 
 const q = (xs: readonly number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -15,17 +15,17 @@ const q = (xs: readonly number[], p: number): number => {
 };
 const pp = (xs: readonly number[]) => ({ p50: q(xs, 50), p99: q(xs, 99), n: xs.length });
 
-export async function passiveAB(frames: readonly RgbFrame[], pipelines: { off: EntryPipeline; passive: EntryPipeline }, oneFrame: OneFrame) {
+export async function passiveAB(frameCount: number, pipelines: { off: EntryPipeline; passive: EntryPipeline }, oneFrame: OneFrame) {
   const lat = { off: [] as number[], passive: [] as number[] };
   // the stage after the frame: the check (with it), the policy, the unlock
   const after = { off: [] as number[], passive: [] as number[] };
   const diffs: number[] = [];
   let missed = 0;
-  for (let i = 0; i < frames.length; i++) {
+  for (let i = 0; i < frameCount; i++) {
     const order = i % 2 === 0 ? (['off', 'passive'] as const) : (['passive', 'off'] as const);
     const got: Partial<Record<'off' | 'passive', number>> = {};
     for (const mode of order) {
-      const { d, fr } = await oneFrame(frames[i] as RgbFrame, pipelines[mode]);
+      const { d, fr } = await oneFrame(i, pipelines[mode]);
       if (!d || !d.unlocked || d.latencyMs === null || !fr) { missed++; continue; }
       got[mode] = d.latencyMs;
       lat[mode].push(d.latencyMs);

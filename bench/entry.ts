@@ -122,9 +122,14 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'bench-entry-'));
   const db = openLedger(path.join(dir, 'ledger.sqlite'));
   const key = loadOrCreateTemplateKey(path.join(dir, 'face.key'));
-  // --passive: the passive liveness check judges every decision over the last 12 frames (its
-  // worst case); thresholds that call any motion live, since the bench's frames are one photo moved
-  const passive: Record<string, unknown> = args.includes('--passive') || abArg ? { enabled: true, min_frames: 2, max_frames: 12, min_motion: 0, min_pairs: 1, live_ratio: 0, flat_ratio: 0, noise_ratio: 10 } : {};
+  // --passive: the passive liveness check judges every decision over 12 frames (its worst case:
+  // max_frames); thresholds that call any motion live, since the bench's frames are one photo moved.
+  // Evidence never outlives a decision (docs/liveness.md), so after each decision the check has no
+  // frames: min_frames 12 makes it wait for 12 of the villager's frames, and each timed frame comes
+  // after 11 that decide nothing (`primeFor`). With min_frames 2 the frame after a decision decided
+  // nothing, and the bench waited for a decision that never came.
+  const PASSIVE_FRAMES = 12;
+  const passive: Record<string, unknown> = args.includes('--passive') || abArg ? { enabled: true, min_frames: PASSIVE_FRAMES, max_frames: PASSIVE_FRAMES, min_motion: 0, min_pairs: 1, live_ratio: 0, flat_ratio: 0, noise_ratio: 10 } : {};
   // --texture (with --passive): the texture cue too, on every frame with a face. No model ships, so
   // a neutral one (weights 0, always live) is written: the features cost the same whatever the weights
   if (args.includes('--passive') && args.includes('--texture')) {
@@ -182,14 +187,21 @@ async function main(): Promise<void> {
     p.on('frame', onFrame); p.on('decision', onDecision); p.on('fault', onFault);
     p.offer({ width: f.width, height: f.height, data: f.data.slice() });
   });
-  // the check needs two frames of the face before the first decision: this one decides nothing
-  const prime = (p: EntryPipeline): Promise<void> => new Promise<void>((resolve) => {
+  // A frame that decides nothing: its report, then the step after it (same turn of the loop).
+  const prime = (p: EntryPipeline, f: RgbFrame): Promise<void> => new Promise<void>((resolve) => {
     p.once('frame', () => setImmediate(resolve));
-    const f = frames[frames.length - 1] as RgbFrame; // not the first: two identical frames show no motion
     p.offer({ width: f.width, height: f.height, data: f.data.slice() });
   });
-  if (config.liveness.passive.enabled) await prime(pipeline);
-  for (const f of frames.slice(0, 3)) await oneFrame(f); // warm-up
+  // With the check, the 11 frames before frame i (cyclically: consecutive frames move, two identical
+  // ones show no motion); they decide nothing, frame i decides over all 12.
+  const primeFor = async (p: EntryPipeline, i: number): Promise<void> => {
+    for (let k = PASSIVE_FRAMES - 1; k >= 1; k--) await prime(p, frames[(i - k + frames.length * PASSIVE_FRAMES) % frames.length] as RgbFrame);
+  };
+  const timed = async (p: EntryPipeline, i: number, withCheck: boolean): Promise<{ d: EntryDecision | null; fr: FrameReport | null }> => {
+    if (withCheck) await primeFor(p, i);
+    return oneFrame(frames[i] as RgbFrame, p);
+  };
+  for (let i = 0; i < 3; i++) await timed(pipeline, i, config.liveness.passive.enabled); // warm-up
   if (abArg) {
     const withCheck = new EntryPipeline({
       config: configFor(passive), db, recogniser: engine, lock: lockRig.lock, store: { isStoreBusy: () => false },
@@ -197,9 +209,8 @@ async function main(): Promise<void> {
     });
     await withCheck.start();
     await engine.replaceGallery(galleryEntries);
-    await prime(withCheck);
-    for (const f of frames.slice(0, 3)) await oneFrame(f, withCheck);
-    const ab = await passiveAB(frames, { off: pipeline, passive: withCheck }, oneFrame);
+    for (let i = 0; i < 3; i++) await timed(withCheck, i, true);
+    const ab = await passiveAB(frames.length, { off: pipeline, passive: withCheck }, (i, p) => timed(p, i, p === withCheck));
     await withCheck.stop();
     await pipeline.stop();
     await engine.stop();
@@ -212,8 +223,8 @@ async function main(): Promise<void> {
   }
   const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
-  for (const f of frames) {
-    const { d, fr } = await oneFrame(f);
+  for (let i = 0; i < frames.length; i++) {
+    const { d, fr } = await timed(pipeline, i, config.liveness.passive.enabled);
     if (!d || !d.unlocked || d.latencyMs === null || !fr?.times) { notMatched++; continue; }
     lat.push(d.latencyMs);
     stages.detect.push(fr.times.detect);
