@@ -2,7 +2,8 @@
  * The ledger's web pages: the villager's phone page (/m/, Chinese, login by villager id and
  * PIN or a one-time code, a session cookie, CSRF-protected actions), the printable passbook
  * (/m/passbook for a villager, /passbook for the village office) and the town's roll-up with
- * charts (/town), and the staff accounts (/accounts, staff/account-routes.ts). Pages are
+ * charts (/town), the staff accounts (/accounts, staff/account-routes.ts) and the village office
+ * (/village: claims to decide, tasks, the catalogue, villagers' balances). Pages are
  * static files; their scripts read the JSON API. Chart.js is served from node_modules
  * (/assets/chart.umd.min.js): nothing comes from a CDN, the village Wi-Fi may have no internet. Staff sign in at /login (or, the first time, /setup) with a password
  * (staff/routes.ts); their pages then read the API with the session's cookie.
@@ -25,13 +26,16 @@ const secure = (protocol: string) => protocol === 'https';
 const here = (f: string) => new URL(`./static/${f}`, import.meta.url);
 const require = createRequire(import.meta.url);
 
+/** The village office's page and its scripts (one file per part of the work, loaded in this order). */
+const VILLAGE_OFFICE = ['village.html', 'village-core.js', 'village-claims.js', 'village-tasks.js', 'village-catalogue.js', 'village.js'];
+
 let cache: Map<string, [string, Buffer]> | undefined;
 /** File → [content type, bytes], read once. */
 function assets(): Map<string, [string, Buffer]> {
   if (cache) return cache;
   const m = new Map<string, [string, Buffer]>();
   const types: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' };
-  for (const f of ['villager.html', 'villager.js', 'passbook.html', 'passbook.js', 'town.html', 'town.js', 'staff.html', 'staff.js', 'accounts.html', 'accounts.js', 'ledger.css']) m.set(f, [types[f.split('.').pop()!]!, readFileSync(here(f))]);
+  for (const f of ['villager.html', 'villager.js', 'passbook.html', 'passbook.js', 'town.html', 'town.js', 'staff.html', 'staff.js', 'accounts.html', 'accounts.js', ...VILLAGE_OFFICE, 'ledger.css']) m.set(f, [types[f.split('.').pop()!]!, readFileSync(here(f))]);
   // chart.js exports no subpath for its UMD build: it sits beside the main file (dist/).
   m.set('chart.umd.min.js', [types.js!, readFileSync(path.join(path.dirname(require.resolve('chart.js')), 'chart.umd.min.js'))]);
   cache = m;
@@ -60,7 +64,8 @@ export function registerPages(app: GovApp, deps: WebDeps): void {
   page('/login', 'staff.html');
   page('/setup', 'staff.html');
   page('/accounts', 'accounts.html');
-  for (const f of ['villager.js', 'passbook.js', 'town.js', 'staff.js', 'accounts.js', 'ledger.css', 'chart.umd.min.js']) page(`/assets/${f}`, f);
+  page('/village', 'village.html');
+  for (const f of ['villager.js', 'passbook.js', 'town.js', 'staff.js', 'accounts.js', ...VILLAGE_OFFICE.filter((x) => x.endsWith('.js')), 'ledger.css', 'chart.umd.min.js']) page(`/assets/${f}`, f);
   app.get('/m', { config: { page: true } }, async (req, reply) => reply.redirect(`/m/${req.url.slice(2)}`));
 
   // Who is signed in on this phone, and a CSRF token for the page's actions.

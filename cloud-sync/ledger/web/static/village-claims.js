@@ -1,0 +1,114 @@
+/* global window */
+/**
+ * The village office's claims waiting for a decision: reported task claims, self-reports and
+ * records the village filed (GET …/claims?status=reported), each with its item, villager, source
+ * and evidence; approve with points within the item's range (POST …/approve) or reject with a
+ * reason (POST …/reject). The server checks the range and the state; the page shows its answer.
+ */
+'use strict';
+
+(() => {
+  const office = window.VillageOffice;
+  const { $, el, cell } = office;
+
+  /** Task titles by id, for a claim's source. */
+  let titles = new Map();
+
+  function evidenceCell(c) {
+    const td = cell('');
+    const m = /^photo:(ev-[A-Za-z0-9_-]+)$/.exec(c.evidence ?? '');
+    if (m) td.append(el('a', { href: office.api(`/evidence/${m[1]}`), target: '_blank', rel: 'noopener', textContent: '查看照片' }));
+    else td.textContent = c.evidence ?? '—';
+    return td;
+  }
+
+  function sourceOf(c) {
+    if (c.origin === 'task') return `任务：${titles.get(c.task_id) ?? c.task_id}`;
+    return c.origin === 'self' ? '村民自行申报' : '村里登记';
+  }
+
+  function decideCell(c) {
+    const td = cell('', 'decide');
+    if (!office.manage) {
+      td.textContent = '—';
+      return td;
+    }
+    const item = office.items.get(c.item_code);
+    const fixed = item && item.points_min === item.points_max;
+    const points = el('input', { type: 'number', inputMode: 'numeric', min: '1', step: '1', name: 'points', className: 'points', value: String(c.points ?? (fixed ? item.points_min : '')), placeholder: item ? `${item.points_min}–${item.points_max}` : '', ariaLabel: '分值' });
+    const approve = el('form', { className: 'inline', noValidate: true, dataset: { act: 'approve' } }, [points, ' 分 ', el('button', { type: 'submit', className: 'small', textContent: '通过' })]);
+    const reason = el('input', { type: 'text', name: 'reason', maxLength: 300, placeholder: '驳回理由', ariaLabel: '驳回理由' });
+    const reject = el('form', { className: 'inline', noValidate: true, dataset: { act: 'reject' } }, [reason, ' ', el('button', { type: 'submit', className: 'small', textContent: '驳回' })]);
+    td.append(approve, el('p', { className: 'err', dataset: { error: 'points' } }), reject, el('p', { className: 'err', dataset: { error: 'reason' } }), el('p', { className: 'err', dataset: { error: '' } }));
+    return td;
+  }
+
+  async function render(claims) {
+    const body = $('claims');
+    const people = await Promise.all(claims.map((c) => office.villagerOf(c.villager_id)));
+    body.replaceChildren();
+    claims.forEach((c, n) => {
+      const item = office.items.get(c.item_code);
+      const tr = el('tr', { dataset: { claim: c.id, villager: c.villager_id } });
+      tr.append(
+        cell(office.when(c.created_at)),
+        cell(office.villagerLabel(people[n].error ? { id: c.villager_id } : people[n])),
+        cell(item ? `${item.name}（${item.direction === 'deduct' ? '扣' : '加'} ${office.range(item)}）` : c.item_code),
+        cell(sourceOf(c)),
+        evidenceCell(c),
+        cell(c.note ?? '—'),
+        decideCell(c),
+      );
+      body.append(tr);
+    });
+    if (claims.length === 0) office.emptyRow(body, 7, '没有待审核的申报 / nothing waiting');
+  }
+
+  async function load() {
+    $('claims-error').textContent = '';
+    try {
+      const [claims, tasks] = await Promise.all([office.call('GET', office.api('/claims?status=reported')), office.call('GET', office.api('/tasks'))]);
+      titles = new Map(tasks.tasks.map((t) => [t.id, t.title]));
+      await render(claims.claims);
+    } catch (e) {
+      $('claims-error').textContent = e.message;
+    }
+  }
+
+  async function decide(form) {
+    const row = form.closest('tr');
+    const claim = row.dataset.claim;
+    for (const p of row.querySelectorAll('[data-error]')) p.textContent = '';
+    $('claims-ok').textContent = '';
+    const v = await office.villagerOf(row.dataset.villager);
+    const who = office.villagerLabel(v.error ? { id: row.dataset.villager } : v);
+    try {
+      if (form.dataset.act === 'approve') {
+        const typed = form.elements.points.value.trim();
+        const r = await office.call('POST', office.api(`/claims/${encodeURIComponent(claim)}/approve`), typed === '' ? {} : { points: Number(typed) });
+        const pts = r.entry.points;
+        $('claims-ok').textContent = `已通过 ${who} 的申报：${pts > 0 ? '+' : ''}${pts} 分，当前余额 ${r.balance} 分 / approved: ${pts > 0 ? '+' : ''}${pts}, balance ${r.balance}`;
+      } else {
+        const reason = form.elements.reason.value.trim();
+        if (reason === '') return void office.showRowError(row, { field: 'reason', message: '请写明驳回理由 / give a reason' });
+        await office.call('POST', office.api(`/claims/${encodeURIComponent(claim)}/reject`), { reason });
+        $('claims-ok').textContent = `已驳回 ${who} 的申报 / rejected`;
+      }
+    } catch (e) {
+      return void office.showRowError(row, e);
+    }
+    // decided: the claim leaves the list, and the villager's balance changed
+    office.forgetVillagers();
+    await Promise.all([load(), office.loadVillagers?.()]);
+  }
+
+  window.addEventListener('DOMContentLoaded', () => {
+    $('claims').addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      const form = ev.target.closest('form[data-act]');
+      if (form) void office.submitting(form, () => decide(form));
+    });
+  });
+  office.parts.push({ load });
+  office.loadClaims = load;
+})();

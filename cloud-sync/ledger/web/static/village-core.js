@@ -1,0 +1,146 @@
+/* global document, fetch, location, window */
+/**
+ * The village office page (/village), shared part: the API call with the session's cookie and
+ * CSRF token, refusals shown beside the field the server names (Chinese, then English), and
+ * forms that cannot be sent twice while a request runs. The parts of the page (claims, tasks,
+ * the catalogue, villagers) are the other village-*.js files; village.js starts them.
+ */
+'use strict';
+
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const office = {
+    $,
+    /** The signed-in staff member (GET /staff/session's `user`). */
+    me: undefined,
+    csrf: '',
+    /** The village shown. */
+    village: '',
+    /** A village account manages its own village; the town reads it only. */
+    manage: false,
+    /** The page's parts, each `{ load() }`, loaded again when the village changes. */
+    parts: [],
+  };
+
+  office.toLogin = () => location.replace(`/login?next=${encodeURIComponent('/village')}`);
+  office.when = (iso) => (iso ? new Date(iso).toLocaleString('zh-CN', { hour12: false }) : '—');
+  /** The village's part of the API. */
+  office.api = (rest) => `/api/villages/${encodeURIComponent(office.village)}${rest}`;
+
+  /** A refusal's text: the API's Chinese and English. */
+  const textOf = (data, status) => (data.zh && data.message ? `${data.zh} / ${data.message}` : data.zh || data.message || `请求失败（${status}）/ request failed (${status})`);
+
+  office.call = async (method, url, body) => {
+    const headers = method === 'GET' ? {} : { 'x-csrf-token': office.csrf };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let res;
+    try {
+      res = await fetch(url, { method, headers, credentials: 'same-origin', ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    } catch {
+      throw Object.assign(new Error('连不上村账本，请检查网络后再试 / the ledger cannot be reached; check the network'), { status: 0 });
+    }
+    const data = await res.json().catch(() => ({}));
+    if (res.status === 401) {
+      office.toLogin();
+      throw Object.assign(new Error('请先登录 / sign in first'), { status: 401 });
+    }
+    if (!res.ok) throw Object.assign(new Error(textOf(data, res.status)), { status: res.status, field: data.field });
+    return data;
+  };
+
+  /** Clears the messages of the form whose ids start with `prefix`. */
+  office.clearErrors = (prefix) => {
+    for (const el of document.querySelectorAll(`[id^="${prefix}-"][id$="error"], #${prefix}-ok`)) el.textContent = '';
+  };
+  /**
+   * Shows `e` beside its field (`prefix-FIELD-error`), else in the form's own line, naming the
+   * field the server named when the form has no such input.
+   */
+  office.showError = (prefix, e) => {
+    const beside = e.field && $(`${prefix}-${e.field}-error`);
+    const el = beside || $(`${prefix}-error`);
+    el.textContent = beside || !e.field ? e.message : `${e.message}（${e.field}）`;
+    const input = e.field && $(`${prefix}-${e.field}`);
+    if (input && !input.disabled) input.focus();
+  };
+  /** The same inside a table row: `[data-error=FIELD]`, else `[data-error=""]`. */
+  office.showRowError = (row, e) => {
+    const beside = e.field && row.querySelector(`[data-error="${e.field}"]`);
+    const el = beside || row.querySelector('[data-error=""]');
+    el.textContent = beside || !e.field ? e.message : `${e.message}（${e.field}）`;
+  };
+
+  /**
+   * Runs `fn` with the form's buttons disabled, once at a time: a second tap while the request
+   * runs does nothing.
+   */
+  office.submitting = async (form, fn) => {
+    if (form.dataset.busy) return;
+    form.dataset.busy = '1';
+    form.setAttribute('aria-busy', 'true');
+    const buttons = [...form.querySelectorAll('button')];
+    for (const b of buttons) b.disabled = true;
+    try {
+      await fn();
+    } finally {
+      delete form.dataset.busy;
+      form.removeAttribute('aria-busy');
+      for (const b of buttons) b.disabled = false;
+    }
+  };
+
+  office.cell = (text, cls) => {
+    const td = document.createElement('td');
+    td.textContent = text;
+    if (cls) td.className = cls;
+    return td;
+  };
+  office.emptyRow = (body, cols, text) => {
+    const tr = document.createElement('tr');
+    const td = office.cell(text, 'muted');
+    td.colSpan = cols;
+    tr.append(td);
+    body.append(tr);
+  };
+  /** An input, a button and the message lines of a small form inside a table cell. */
+  office.el = (tag, props = {}, children = []) => {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(props)) {
+      if (k === 'dataset') Object.assign(e.dataset, v);
+      else if (k in e) e[k] = v;
+      else e.setAttribute(k, v);
+    }
+    e.append(...children);
+    return e;
+  };
+
+  /** The rule items of the village (latest versions, retired too), by code. */
+  office.items = new Map();
+  office.loadItems = async () => {
+    const all = await office.call('GET', office.api('/items?all=true'));
+    office.items = new Map(all.items.map((i) => [i.code, i]));
+  };
+  office.itemName = (code) => office.items.get(code)?.name ?? code;
+  office.range = (i) => (i.points_min === i.points_max ? `${i.points_min} 分` : `${i.points_min}–${i.points_max} 分`);
+
+  /** A villager of the village with their balance (GET …/villagers/:id), asked once per load. */
+  let villagers = new Map();
+  office.villagerOf = (id) => {
+    if (!villagers.has(id)) villagers.set(id, office.call('GET', office.api(`/villagers/${encodeURIComponent(id)}`)).catch((e) => ({ id, error: e })));
+    return villagers.get(id);
+  };
+  /** Forgets what villagerOf has read: balances change with a decision. */
+  office.forgetVillagers = () => {
+    villagers = new Map();
+  };
+  office.villagerLabel = (v) => (v.name ? `${v.name}（${v.id}）` : v.id);
+
+  /** Loads every part again (the village chosen or changed). */
+  office.loadAll = async () => {
+    office.forgetVillagers();
+    await office.loadItems();
+    await Promise.all(office.parts.map((p) => p.load()));
+  };
+
+  window.VillageOffice = office;
+})();

@@ -1,0 +1,118 @@
+/* global document, fetch, location, URLSearchParams, window */
+/**
+ * The village office page (/village): who is signed in (GET /staff/session; without a session,
+ * to /login?next=/village), which village it shows (a village account its own; a town account
+ * chooses one and reads it only, as the API allows), and the villagers with their balances. The
+ * ledger has no list of a village's villagers: the page lists those with claims, each read by
+ * GET …/villagers/:id, and looks up any other by id. Then it loads the other parts
+ * (village-claims.js, village-tasks.js, village-catalogue.js).
+ */
+'use strict';
+
+(() => {
+  const office = window.VillageOffice;
+  const { $, el, cell } = office;
+  const STATUS = { active: '正常', blocked: '已冻结', left: '已离村' };
+  /** At most this many villagers listed (the latest to claim). */
+  const LISTED = 100;
+
+  const passbookLink = (id) => el('a', { href: `/passbook?village=${encodeURIComponent(office.village)}&villager=${encodeURIComponent(id)}`, target: '_blank', rel: 'noopener', textContent: '存折' });
+
+  async function loadVillagers() {
+    $('villagers-error').textContent = '';
+    try {
+      const { claims } = await office.call('GET', office.api('/claims'));
+      const ids = [...new Set(claims.map((c) => c.villager_id))].slice(0, LISTED);
+      const people = await Promise.all(ids.map((id) => office.villagerOf(id)));
+      const body = $('villagers');
+      body.replaceChildren();
+      for (const v of people) {
+        const tr = el('tr', { dataset: { villager: v.id } });
+        const pb = cell('');
+        pb.append(passbookLink(v.id));
+        if (v.error) tr.append(cell(v.id), cell(v.error.message, 'err'), cell('—'), cell('—', 'num'), pb);
+        else tr.append(cell(v.id), cell(v.name), cell(STATUS[v.status] ?? v.status), cell(String(v.balance), 'num balance-cell'), pb);
+        body.append(tr);
+      }
+      if (people.length === 0) office.emptyRow(body, 5, '还没有村民申报过 / no claims yet: look a villager up by id');
+    } catch (e) {
+      $('villagers-error').textContent = e.message;
+    }
+  }
+  office.loadVillagers = loadVillagers;
+  office.parts.push({ load: loadVillagers });
+
+  async function lookup() {
+    office.clearErrors('lookup');
+    const id = $('lookup-villager').value.trim();
+    if (id === '') return void office.showError('lookup', { field: 'villager', message: '请填写村民编号 / give a villager id' });
+    office.forgetVillagers();
+    const v = await office.villagerOf(id);
+    if (v.error) return void office.showError('lookup', { field: v.error.field ?? 'villager', message: v.error.message });
+    $('lookup-ok').replaceChildren(`${office.villagerLabel(v)}：${STATUS[v.status] ?? v.status}，余额 ${v.balance} 分 / balance ${v.balance} `, passbookLink(v.id));
+  }
+
+  /** The villages a town account may read (GET /api/staff answers them), into the chooser. */
+  async function villageChoices() {
+    const { villages } = await office.call('GET', '/api/staff');
+    const sel = $('village');
+    sel.replaceChildren(...villages.map((v) => el('option', { value: v.id, textContent: v.name === v.id ? v.id : `${v.name}（${v.id}）` })));
+    const asked = new URLSearchParams(location.search).get('village');
+    if (asked && villages.some((v) => v.id === asked)) sel.value = asked;
+    return villages.length > 0;
+  }
+
+  async function show(village) {
+    office.village = village;
+    $('village-error').textContent = '';
+    $('scope').textContent = `${$('village').selectedOptions[0]?.textContent ?? village}${office.manage ? '' : ' · 只读 read only'}`;
+    try {
+      await office.loadAll();
+    } catch (e) {
+      $('village-error').textContent = e.message;
+    }
+  }
+
+  async function enter() {
+    try {
+      const s = await office.call('GET', '/staff/session');
+      office.csrf = s.csrf;
+      office.me = s.user;
+      const me = s.user;
+      $('who').textContent = `${me.display_name}（${me.role === 'town' ? '镇级' : `村级 · ${me.village}`}）`;
+      office.manage = me.role === 'village';
+      if (office.manage) {
+        $('village').replaceChildren(el('option', { value: me.village, textContent: me.village }));
+        $('village').disabled = true;
+        $('choose-form').querySelector('button').hidden = true;
+      } else if (!(await villageChoices())) {
+        $('enter-error').textContent = '还没有村 / no villages yet';
+        return;
+      }
+    } catch (e) {
+      if (e.status !== 401) $('enter-error').textContent = e.message;
+      return;
+    }
+    $('read-only').hidden = office.manage;
+    for (const f of document.querySelectorAll('.manage')) f.hidden = !office.manage;
+    $('main-view').hidden = false;
+    $('logout').hidden = false;
+    await show($('village').value);
+  }
+
+  window.addEventListener('DOMContentLoaded', () => {
+    $('logout').addEventListener('click', async () => {
+      await fetch('/staff/logout', { method: 'POST', headers: { 'x-csrf-token': office.csrf }, credentials: 'same-origin' }).catch(() => undefined);
+      office.toLogin();
+    });
+    $('choose-form').addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      void office.submitting($('choose-form'), () => show($('village').value));
+    });
+    $('lookup-form').addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      void office.submitting($('lookup-form'), lookup);
+    });
+    void enter();
+  });
+})();
