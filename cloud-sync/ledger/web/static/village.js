@@ -52,7 +52,7 @@
     $('lookup-ok').replaceChildren(`${office.villagerLabel(v)}：${STATUS[v.status] ?? v.status}，余额 ${v.balance} 分 / balance ${v.balance} `, passbookLink(v.id));
   }
 
-  /** The villages a town account may read (GET /api/staff answers them), into the chooser. */
+  /** The villages the account may read (GET /api/staff answers them: every one for the town, its own for a village), into the chooser. */
   async function villageChoices() {
     const { villages } = await office.call('GET', '/api/staff');
     const sel = $('village');
@@ -81,17 +81,19 @@
       const me = s.user;
       $('who').textContent = `${me.display_name}（${me.role === 'town' ? '镇级' : `村级 · ${me.village}`}）`;
       office.manage = me.role === 'village';
-      if (office.manage) {
-        $('village').replaceChildren(el('option', { value: me.village, textContent: me.village }));
-        $('village').disabled = true;
-        $('choose-form').querySelector('button').hidden = true;
-      } else if (!(await villageChoices())) {
+      if (!(await villageChoices())) {
         $('enter-error').textContent = '还没有村 / no villages yet';
         return;
       }
     } catch (e) {
       if (e.status !== 401) $('enter-error').textContent = e.message;
       return;
+    }
+    if (office.manage) {
+      // a village account works in its own village only
+      $('village').value = office.me.village;
+      $('village').disabled = true;
+      $('choose-form').querySelector('button').hidden = true;
     }
     $('read-only').hidden = office.manage;
     for (const f of document.querySelectorAll('.manage')) f.hidden = !office.manage;

@@ -1,0 +1,189 @@
+/**
+ * The village office page (/village) in a real browser (Debian's chromium through
+ * playwright-core), on the ledger's own app and port. Without a session it sends the browser to
+ * /login?next=/village. A village account signs in and: approves a self-report (a point out of
+ * the item's range is refused beside the field first; a double tap sends one request; the
+ * balance changes at the API), rejects a task claim with a reason, publishes a task (refused
+ * points first) and closes it, changes a product's price (a tolerance refused beside its field
+ * first) and sees the villagers' balances. A town account reads the same village without any
+ * form to change it. No script errors, no CSP violations. Screenshots go to test-results/.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Browser, type Page } from 'playwright-core';
+import { launchChromium } from '../../harness/browser.ts';
+import { ledgerDbKind } from '../../harness/sync/rig.ts';
+import { govApp, STAFF_PASSWORD, type GovApp } from './gov-app.ts';
+import { addStaff } from '../../cloud-sync/ledger/staff/accounts.ts';
+import { hashPassword } from '../../lib/passwords.ts';
+
+const SHOTS = path.resolve(import.meta.dirname, '../../test-results');
+
+describe(`village office page in chromium (${ledgerDbKind})`, () => {
+  let g: GovApp;
+  let base: string;
+  let browser: Browser;
+  /** The self-report (GOV-SUGGESTION, 5–10 points) and the task claim (GOV-MEETING, 2 points). */
+  let selfReport: string;
+  let taskClaim: string;
+  const problems: string[] = [];
+  const watch = (page: Page) => {
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    page.on('console', (m) => {
+      // 400s, the 401 of the first visit and the unknown villager's 404 are refusals the test provokes
+      if (m.type() === 'error' && !/status of 40[014] /.test(m.text())) problems.push(`console: ${m.text()}`);
+    });
+    return page;
+  };
+  const signIn = async (page: Page, username: string) => {
+    await page.waitForSelector('#login-view:not([hidden])');
+    await page.fill('#username', username);
+    await page.fill('#password', STAFF_PASSWORD);
+    await page.click('#login-form button[type=submit]');
+    await page.waitForURL(`${base}/village`, { timeout: 30_000 });
+    await page.waitForSelector('#main-view:not([hidden])');
+  };
+  const api = async (method: 'GET' | 'POST' | 'PUT', url: string, body?: unknown) => {
+    const r = await g.call(g.va, method, `/api/villages/${g.a}${url}`, body);
+    expect(r.statusCode, r.body).toBeLessThan(300);
+    return r.json() as Record<string, never>;
+  };
+
+  beforeAll(async () => {
+    g = await govApp();
+    const hash = await hashPassword(STAFF_PASSWORD, 2 ** 14);
+    await addStaff(g.db, { username: 'clerk-a', display_name: '甲村文书', role: 'village', village: g.a, password_hash: hash }, 'test', new Date());
+    await addStaff(g.db, { username: 'town-office', display_name: '镇办公室', role: 'town', village: null, password_hash: hash }, 'test', new Date());
+    const zhang = await g.villager(g.a, 'zhang');
+    const li = await g.villager(g.a, 'li');
+    await api('POST', '/entries', { id: 'open-zhang', villager: 'zhang', kind: 'award', points: 10, reason: '开户积分' });
+    // A self-report and a reported task claim, as the villagers' phones send them.
+    const r = await g.call(zhang, 'POST', `/api/villages/${g.a}/reports`, { item: 'GOV-SUGGESTION', note: '建议在村口装路灯' });
+    expect(r.statusCode, r.body).toBe(201);
+    selfReport = (r.json() as { id: string }).id;
+    const task = await api('POST', '/tasks', { title: '参加三月村民会议', item: 'GOV-MEETING', max_claimants: 5 }) as unknown as { id: string };
+    const c = await g.call(li, 'POST', `/api/villages/${g.a}/tasks/${task.id}/claim`);
+    taskClaim = (c.json() as { id: string }).id;
+    expect((await g.call(li, 'POST', `/api/villages/${g.a}/claims/${taskClaim}/report`, { evidence: '证明人：村主任', note: '已到会' })).statusCode).toBe(200);
+    await api('PUT', '/products/salt', { name: '食盐', price: 3, unit_g: 400, tolerance_g: 20, active: true });
+    base = await g.app.listen({ host: '127.0.0.1', port: 0 });
+    browser = await launchChromium();
+    mkdirSync(SHOTS, { recursive: true });
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await g?.close();
+  });
+
+  it('a village account decides claims, publishes and closes a task, changes a price', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
+    const page = watch(await context.newPage());
+    // No session: to the login, and back.
+    await page.goto(`${base}/village`);
+    await page.waitForURL(/\/login\?next=%2Fvillage$/);
+    await signIn(page, 'clerk-a');
+    expect(await page.textContent('#who')).toBe(`甲村文书（村级 · ${g.a}）`);
+    expect(await page.isVisible('#read-only')).toBe(false);
+    expect(await page.textContent('#scope')).toBe(`村（${g.a}）`);
+    expect(await page.isDisabled('#village')).toBe(true);
+    const row = (claim: string) => page.locator(`#claims tr[data-claim="${claim}"]`);
+    await expect.poll(() => page.locator('#claims tr[data-claim]').count()).toBe(2);
+    expect(await row(selfReport).textContent()).toContain('提出合理化建议被采纳');
+    expect(await row(selfReport).textContent()).toContain('村民自行申报');
+    expect(await row(taskClaim).textContent()).toContain('任务：参加三月村民会议');
+    expect(await row(taskClaim).textContent()).toContain('证明人：村主任');
+
+    // Points outside the item's range: the API's refusal, beside the points.
+    await row(selfReport).locator('input[name=points]').fill('50');
+    await row(selfReport).locator('form[data-act=approve] button').click();
+    await expect.poll(() => row(selfReport).locator('[data-error=points]').textContent()).toBe('分值 50 超出细则范围 5–10 分 / 50 is outside GOV-SUGGESTION\'s range 5–10');
+    await page.screenshot({ path: path.join(SHOTS, 'ledger-village-office-claims.png'), fullPage: false });
+    // Within it; a double tap sends one request.
+    const approvals: string[] = [];
+    page.on('request', (q) => void (q.url().endsWith(`/claims/${selfReport}/approve`) && approvals.push(q.method())));
+    await row(selfReport).locator('input[name=points]').fill('8');
+    await row(selfReport).locator('form[data-act=approve] button').dblclick();
+    await expect.poll(() => page.textContent('#claims-ok')).toBe('已通过 村民zhang（zhang） 的申报：+8 分，当前余额 18 分 / approved: +8, balance 18');
+    expect(approvals).toEqual(['POST']);
+    expect((await api('GET', '/villagers/zhang')).balance).toBe(18);
+    await expect.poll(() => page.locator(`#villagers tr[data-villager=zhang] .balance-cell`).textContent()).toBe('18');
+
+    // Reject the task claim: a reason is needed.
+    await row(taskClaim).locator('form[data-act=reject] button').click();
+    await expect.poll(() => row(taskClaim).locator('[data-error=reason]').textContent()).toBe('请写明驳回理由 / give a reason');
+    await row(taskClaim).locator('input[name=reason]').fill('会议签到表上没有');
+    await row(taskClaim).locator('form[data-act=reject] button').click();
+    await expect.poll(() => page.textContent('#claims-ok')).toBe('已驳回 村民li（li） 的申报 / rejected');
+    await expect.poll(() => page.textContent('#claims')).toContain('没有待审核的申报');
+    expect((await api('GET', `/claims/${taskClaim}`))).toMatchObject({ status: 'rejected', reason: '会议签到表上没有' });
+
+    // Publish a task: points out of range refused beside the field, then published.
+    await page.fill('#task-title', '清理村口河道');
+    await page.selectOption('#task-item', 'ENV-COURTYARD');
+    expect(await page.textContent('#task-range')).toBe('（5–10 分）');
+    await page.fill('#task-points', '20');
+    await page.fill('#task-max_claimants', '3');
+    await page.click('#task-form button[type=submit]');
+    await expect.poll(() => page.textContent('#task-points-error')).toBe('分值 20 超出细则范围 5–10 分 / 20 is outside ENV-COURTYARD\'s range 5–10');
+    expect(await page.inputValue('#task-title')).toBe('清理村口河道');
+    await page.fill('#task-points', '6');
+    await page.click('#task-form button[type=submit]');
+    await expect.poll(() => page.textContent('#task-ok')).toBe('已发布任务「清理村口河道」，6 分 / published');
+    const published = ((await api('GET', '/tasks')).tasks as { id: string; title: string; points: number; max_claimants: number; status: string }[]).find((t) => t.title === '清理村口河道');
+    expect(published).toMatchObject({ points: 6, max_claimants: 3, status: 'open' });
+    const taskRow = page.locator(`#tasks tr[data-task="${published!.id}"]`);
+    await expect.poll(() => taskRow.textContent()).toContain('进行中');
+    // Close it (after a confirmation).
+    page.once('dialog', (d) => void d.accept());
+    await taskRow.locator('form[data-act=close] button').click();
+    await expect.poll(() => taskRow.textContent()).toContain('已关闭');
+    expect((await api('GET', `/tasks/${published!.id}`)).status).toBe('closed');
+
+    // Change the salt's price: a tolerance refused beside its field first.
+    await page.click('#products tr[data-sku=salt] button[data-edit=salt]');
+    expect(await page.inputValue('#product-price')).toBe('3');
+    expect(await page.getAttribute('#product-sku', 'readonly')).not.toBeNull();
+    await page.fill('#product-price', '4');
+    await page.fill('#product-tolerance_g', '300');
+    await page.click('#product-form button[type=submit]');
+    await expect.poll(() => page.textContent('#product-tolerance_g-error')).toBe('重量误差必须小于单件重量的一半 / tolerance_g (300) must be less than half of unit_g (400)');
+    expect(((await api('GET', '/products')).products as { price: number }[])[0]!.price).toBe(3);
+    await page.fill('#product-tolerance_g', '20');
+    await page.click('#product-form button[type=submit]');
+    await expect.poll(() => page.textContent('#product-ok')).toBe('已保存「食盐」，4 积分，将同步到各门店 / saved; the stores get it by sync');
+    expect((await api('GET', '/products')).products).toEqual([expect.objectContaining({ sku: 'salt', name: '食盐', price: 4, unit_g: 400, tolerance_g: 20, active: true })]);
+    await expect.poll(() => page.locator('#products tr[data-sku=salt] .price').textContent()).toBe('4');
+
+    // Look a villager up by id; an unknown one is refused beside the field.
+    await page.fill('#lookup-villager', 'nobody');
+    await page.click('#lookup-form button[type=submit]');
+    await expect.poll(() => page.textContent('#lookup-villager-error')).toBe('找不到该村民 / no such villager');
+    await page.fill('#lookup-villager', 'li');
+    await page.click('#lookup-form button[type=submit]');
+    await expect.poll(() => page.textContent('#lookup-ok')).toContain('村民li（li）：正常，余额 0 分');
+    await page.screenshot({ path: path.join(SHOTS, 'ledger-village-office.png'), fullPage: true });
+    await context.close();
+    expect(problems).toEqual([]);
+  }, 120_000);
+
+  it('a town account reads a village it chooses, with nothing to change', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
+    const page = watch(await context.newPage());
+    await page.goto(`${base}/login?next=${encodeURIComponent('/village')}`);
+    await signIn(page, 'town-office');
+    expect(await page.isVisible('#read-only')).toBe(true);
+    await page.selectOption('#village', g.a);
+    await page.click('#choose-form button[type=submit]');
+    await expect.poll(() => page.textContent('#scope')).toBe(`村（${g.a}） · 只读 read only`);
+    await expect.poll(() => page.locator('#tasks tr[data-task]').count()).toBe(2);
+    await expect.poll(() => page.locator('#products tr[data-sku=salt] .price').textContent()).toBe('4');
+    await expect.poll(() => page.locator('#villagers tr[data-villager=zhang] .balance-cell').textContent()).toBe('18');
+    expect(await page.locator('#main-view form[data-act], #products button[data-edit]').count()).toBe(0);
+    expect(await page.isVisible('#task-form')).toBe(false);
+    expect(await page.isVisible('#product-form')).toBe(false);
+    await page.screenshot({ path: path.join(SHOTS, 'ledger-village-office-town.png'), fullPage: true });
+    await context.close();
+    expect(problems).toEqual([]);
+  }, 120_000);
+});
