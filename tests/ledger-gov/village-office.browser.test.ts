@@ -44,10 +44,11 @@ describe(`village office page in chromium (${ledgerDbKind})`, () => {
     await page.waitForURL(`${base}/village`, { timeout: 30_000 });
     await page.waitForSelector('#main-view:not([hidden])');
   };
-  const api = async (method: 'GET' | 'POST' | 'PUT', url: string, body?: unknown) => {
+  /** Village a's API by its bearer token, as a check beside the page. */
+  const api = async <T = Record<string, unknown>>(method: 'GET' | 'POST' | 'PUT', url: string, body?: unknown): Promise<T> => {
     const r = await g.call(g.va, method, `/api/villages/${g.a}${url}`, body);
     expect(r.statusCode, r.body).toBeLessThan(300);
-    return r.json() as Record<string, never>;
+    return r.json() as T;
   };
 
   beforeAll(async () => {
@@ -62,7 +63,7 @@ describe(`village office page in chromium (${ledgerDbKind})`, () => {
     const r = await g.call(zhang, 'POST', `/api/villages/${g.a}/reports`, { item: 'GOV-SUGGESTION', note: '建议在村口装路灯' });
     expect(r.statusCode, r.body).toBe(201);
     selfReport = (r.json() as { id: string }).id;
-    const task = await api('POST', '/tasks', { title: '参加三月村民会议', item: 'GOV-MEETING', max_claimants: 5 }) as unknown as { id: string };
+    const task = await api<{ id: string }>('POST', '/tasks', { title: '参加三月村民会议', item: 'GOV-MEETING', max_claimants: 5 });
     const c = await g.call(li, 'POST', `/api/villages/${g.a}/tasks/${task.id}/claim`);
     taskClaim = (c.json() as { id: string }).id;
     expect((await g.call(li, 'POST', `/api/villages/${g.a}/claims/${taskClaim}/report`, { evidence: '证明人：村主任', note: '已到会' })).statusCode).toBe(200);
@@ -130,7 +131,7 @@ describe(`village office page in chromium (${ledgerDbKind})`, () => {
     await page.fill('#task-points', '6');
     await page.click('#task-form button[type=submit]');
     await expect.poll(() => page.textContent('#task-ok')).toBe('已发布任务「清理村口河道」，6 分 / published');
-    const published = ((await api('GET', '/tasks')).tasks as { id: string; title: string; points: number; max_claimants: number; status: string }[]).find((t) => t.title === '清理村口河道');
+    const published = (await api<{ tasks: { id: string; title: string; points: number; max_claimants: number; status: string }[] }>('GET', '/tasks')).tasks.find((t) => t.title === '清理村口河道');
     expect(published).toMatchObject({ points: 6, max_claimants: 3, status: 'open' });
     const taskRow = page.locator(`#tasks tr[data-task="${published!.id}"]`);
     await expect.poll(() => taskRow.textContent()).toContain('进行中');
@@ -148,7 +149,7 @@ describe(`village office page in chromium (${ledgerDbKind})`, () => {
     await page.fill('#product-tolerance_g', '300');
     await page.click('#product-form button[type=submit]');
     await expect.poll(() => page.textContent('#product-tolerance_g-error')).toBe('重量误差必须小于单件重量的一半 / tolerance_g (300) must be less than half of unit_g (400)');
-    expect(((await api('GET', '/products')).products as { price: number }[])[0]!.price).toBe(3);
+    expect((await api<{ products: { price: number }[] }>('GET', '/products')).products[0]!.price).toBe(3);
     await page.fill('#product-tolerance_g', '20');
     await page.click('#product-form button[type=submit]');
     await expect.poll(() => page.textContent('#product-ok')).toBe('已保存「食盐」，4 积分，将同步到各门店 / saved; the stores get it by sync');

@@ -1,0 +1,72 @@
+/**
+ * The village office page (/village) as the ledger serves it: the page and its scripts with
+ * helmet's headers and no inline script, each script under 400 lines; and every route the page
+ * reads answering a village account's session for its own village and a town account's for
+ * any, while the town's changes are refused (403) as the page's read-only view says.
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ledgerDbKind } from '../../harness/sync/rig.ts';
+import { govApp, type GovApp, type StaffSession } from './gov-app.ts';
+
+describe(`village office page (${ledgerDbKind})`, () => {
+  let g: GovApp;
+  let clerk: StaffSession;
+  let town: StaffSession;
+  let claim: string;
+  beforeAll(async () => {
+    g = await govApp();
+    clerk = await g.staff('clerk-a', g.a);
+    town = await g.staff('town-office');
+    const zhang = await g.villager(g.a, 'zhang');
+    claim = ((await g.call(zhang, 'POST', `/api/villages/${g.a}/reports`, { item: 'GOV-MEETING' })).json() as { id: string }).id;
+  }, 60_000);
+  afterAll(async () => {
+    await g?.close();
+  });
+
+  it('is served with its scripts, no inline script, each script under 400 lines', async () => {
+    const page = await g.app.inject({ method: 'GET', url: '/village' });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(page.body).toContain('lang="zh-CN"');
+    const tags = [...page.body.matchAll(/<script([^>]*)>([\s\S]*?)<\/script>/g)];
+    expect(tags.length).toBe(5);
+    for (const [, attrs, inner] of tags) {
+      expect(inner).toBe('');
+      const src = /src="([^"]+)"/.exec(attrs!)![1]!;
+      const js = await g.app.inject({ method: 'GET', url: src });
+      expect({ src, status: js.statusCode, type: js.headers['content-type'] }).toEqual({ src, status: 200, type: 'text/javascript; charset=utf-8' });
+      const lines = readFileSync(new URL(`../../cloud-sync/ledger/web/static/${src.slice('/assets/'.length)}`, import.meta.url), 'utf8').split('\n').length;
+      expect({ src, under400: lines < 400 }).toEqual({ src, under400: true });
+    }
+    // A page asks for the login itself (village.js); the page's data does not answer without one.
+    expect((await g.app.inject({ method: 'GET', url: `/api/villages/${g.a}/claims` })).statusCode).toBe(401);
+  });
+
+  it('the routes it reads answer the village for its own village and the town for any; the town changes nothing', async () => {
+    const reads = ['/items?all=true', '/items', '/claims?status=reported', '/claims', '/tasks', '/products', '/villagers/zhang'];
+    for (const who of [clerk, town]) {
+      expect((await g.call(who, 'GET', '/api/staff')).statusCode).toBe(200);
+      for (const r of reads) {
+        const res = await g.call(who, 'GET', `/api/villages/${g.a}${r}`);
+        expect({ r, status: res.statusCode }).toEqual({ r, status: 200 });
+      }
+    }
+    // Another village's data is out of the village account's sight.
+    expect((await g.call(clerk, 'GET', `/api/villages/${g.b}/claims`)).statusCode).toBe(404);
+    // The town reads; approving, publishing and pricing are the village's.
+    for (const [method, url, body] of [
+      ['POST', `/claims/${claim}/approve`, {}],
+      ['POST', '/tasks', { title: '打扫', item: 'GOV-MEETING', max_claimants: 1 }],
+      ['PUT', '/products/salt', { name: '食盐', price: 3, unit_g: 400, tolerance_g: 20, active: true }],
+    ] as const) {
+      const res = await g.call(town, method, `/api/villages/${g.a}${url}`, body);
+      expect({ url, status: res.statusCode, field: res.json().field }).toEqual({ url, status: 403, field: 'role' });
+    }
+    const ok = await g.call(clerk, 'POST', `/api/villages/${g.a}/claims/${claim}/approve`, {});
+    expect(ok.statusCode, ok.body).toBe(200);
+    expect(ok.json()).toMatchObject({ balance: 2 });
+  });
+});
