@@ -177,6 +177,7 @@ describe(`village office page in chromium (${ledgerDbKind})`, () => {
     await page.selectOption('#village', g.a);
     await page.click('#choose-form button[type=submit]');
     await expect.poll(() => page.textContent('#scope')).toBe(`村（${g.a}） · 只读 read only`);
+    expect(page.url()).toBe(`${base}/village?village=${g.a}`);
     await expect.poll(() => page.locator('#tasks tr[data-task]').count()).toBe(2);
     await expect.poll(() => page.locator('#products tr[data-sku=salt] .price').textContent()).toBe('4');
     await expect.poll(() => page.locator('#villagers tr[data-villager=zhang] .balance-cell').textContent()).toBe('18');
@@ -184,6 +185,9 @@ describe(`village office page in chromium (${ledgerDbKind})`, () => {
     expect(await page.isVisible('#task-form')).toBe(false);
     expect(await page.isVisible('#product-form')).toBe(false);
     await page.screenshot({ path: path.join(SHOTS, 'ledger-village-office-town.png'), fullPage: true });
+    // A reload shows the same village.
+    await page.reload();
+    await expect.poll(() => page.textContent('#scope')).toBe(`村（${g.a}） · 只读 read only`);
     await context.close();
     expect(problems).toEqual([]);
   }, 120_000);

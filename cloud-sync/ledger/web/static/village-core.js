@@ -22,7 +22,7 @@
     parts: [],
   };
 
-  office.toLogin = () => location.replace(`/login?next=${encodeURIComponent('/village')}`);
+  office.toLogin = () => location.replace(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
   office.when = (iso) => (iso ? new Date(iso).toLocaleString('zh-CN', { hour12: false }) : '—');
   /** The village's part of the API. */
   office.api = (rest) => `/api/villages/${encodeURIComponent(office.village)}${rest}`;

@@ -1,4 +1,4 @@
-/* global document, fetch, location, URLSearchParams, window */
+/* global document, fetch, history, location, URLSearchParams, window */
 /**
  * The village office page (/village): who is signed in (GET /staff/session; without a session,
  * to /login?next=/village), which village it shows (a village account its own; a town account
@@ -64,6 +64,8 @@
 
   async function show(village) {
     office.village = village;
+    // the town's choice stays in the address, so a reload or a bookmark shows the same village
+    if (!office.manage) history.replaceState(null, '', `/village?village=${encodeURIComponent(village)}`);
     $('village-error').textContent = '';
     $('scope').textContent = `${$('village').selectedOptions[0]?.textContent ?? village}${office.manage ? '' : ' · 只读 read only'}`;
     try {
