@@ -36,6 +36,8 @@ export interface SessionLine {
   sku: string;
   slot: string;
   count: number;
+  /** Points per item as the visit recorded them at admission; absent: the catalogue's price now. */
+  unitPrice?: number;
 }
 
 export interface SettledLine extends SessionLine {
@@ -134,7 +136,8 @@ export type SettleResult =
   | { status: 'already_settled'; session: StoreSession; lines: SettledLine[]; review: ReviewLine[] };
 
 /**
- * Settle a session in one transaction: lines priced at today's prices, the redemption entry
+ * Settle a session in one transaction: lines priced as given (the prices the visit recorded at
+ * admission), else at the catalogue's price now, the redemption entry
  * under the exit rule (charge down to the floor, record the rest as debt) and the offline limit
  * (a review line for what went beyond it; see offlineExcess), stock moved (sold
  * items, or a restock's `stock` moves; see settlement.ts), review lines stored, the outbox row
@@ -158,11 +161,14 @@ export function settleSession(
       if (!Number.isSafeInteger(l.count) || l.count <= 0) {
         throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `session ${s.id}: line count must be a positive integer, got ${l.count}`);
       }
-      const p = requireProduct(db, l.sku);
-      const points = p.price * l.count;
-      lines.push({ ...l, unitPrice: p.price, points });
+      if (l.unitPrice !== undefined && (!Number.isSafeInteger(l.unitPrice) || l.unitPrice < 0)) {
+        throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `session ${s.id}: unit price must be a non-negative integer, got ${l.unitPrice}`);
+      }
+      const unitPrice = l.unitPrice ?? requireProduct(db, l.sku).price;
+      const points = unitPrice * l.count;
+      lines.push({ sku: l.sku, slot: l.slot, count: l.count, unitPrice, points });
       total += points;
-      insertLine.run(s.id, lines.length, l.sku, l.slot, l.count, p.price, points);
+      insertLine.run(s.id, lines.length, l.sku, l.slot, l.count, unitPrice, points);
     }
     review.push(...settleStock(db, s.kind, input.lines, input.stock ?? [], at));
 

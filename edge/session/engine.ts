@@ -196,7 +196,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     const v = this.current;
     if (!v) return null;
     const cart = computeCart(weighings(this.db, this.deps.scales, v, null), this.deps.config.weight, v.kind);
-    return { sessionId: v.sessionId, villagerId: v.villagerId, cart, totalPoints: price(this.db, cart) };
+    return { sessionId: v.sessionId, villagerId: v.villagerId, cart, totalPoints: price(this.db, v, cart) };
   }
 
   /** Wire to EntryPipeline's `decision` event in the composition root. */

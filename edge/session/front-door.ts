@@ -17,7 +17,7 @@ import { openRow, type SessionJournal } from './journal.ts';
 import { isBusy, type SessionEvent, type SessionState, type Visit } from './machine.ts';
 import type { AdmissionDecision, DoorSignals, Shelves } from './ports.ts';
 import { busyText, debtText, notRecordedText, offlineLimitText, UNCERTAIN_TEXT, welcomeText, type AnnouncementReason } from './receipt.ts';
-import { restingWeights } from './weighing.ts';
+import { restingWeights, slotProducts } from './weighing.ts';
 
 /** A single-use credential (a QR slip): used up inside the admission, given back if the door stays shut. */
 export interface Credential { consume(): void; giveBack(): void }
@@ -153,6 +153,7 @@ export class FrontDoor {
       kind: v?.isMaintainer ? 'restock' : 'shopping',
       enteredBy: by,
       baseline: restingWeights(h.scales),
+      products: slotProducts(h.db()),
       openedAt: h.now(),
       doorOpenedAt: null,
       exitAt: null,

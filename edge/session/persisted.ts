@@ -24,6 +24,13 @@ export const PersistedVisitSchema = Type.Object({
   kind: Type.Union([Type.Literal('shopping'), Type.Literal('restock')]),
   enteredBy: Type.Union([Type.Literal('face'), Type.Literal('card'), Type.Literal('qr'), Type.Literal('admin')]),
   baseline: Type.Record(Type.String(), Nullable(Type.Number())),
+  // optional: a visit written before it was recorded is weighed with the catalogue as it stands
+  products: Type.Optional(Type.Record(Type.String(), Nullable(Type.Object({
+    sku: Type.String({ minLength: 1 }),
+    price: Type.Integer({ minimum: 0 }),
+    unitG: Type.Integer({ minimum: 1 }),
+    toleranceG: Type.Integer({ minimum: 0 }),
+  })))),
   openedAt: Type.Number(),
   doorOpenedAt: Nullable(Type.Number()),
   exitAt: Nullable(Type.Number()),

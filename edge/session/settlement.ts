@@ -15,7 +15,7 @@ import type { Visit } from './machine.ts';
 import type { Shelves } from './ports.ts';
 import { toPersisted } from './persisted.ts';
 import { receiptText, type Receipt } from './receipt.ts';
-import { weighings, type ExitWeights } from './weighing.ts';
+import { pricedLines, weighings, type ExitWeights } from './weighing.ts';
 
 export interface Settled { result: SettleResult; cart: Cart; ms: number }
 
@@ -34,7 +34,7 @@ export function settleVisit(db: Db, scales: Shelves, atExit: ExitWeights, v: Vis
     pending(db);
     return v.kind === 'restock'
       ? settleSession(db, { sessionId: v.sessionId, lines: [], review: cart.review, stock: cart.stock, state: 'settled', context }, rules)
-      : settleSession(db, { sessionId: v.sessionId, lines: cart.lines, review: cart.review, state: 'settled', context }, rules);
+      : settleSession(db, { sessionId: v.sessionId, lines: pricedLines(db, v, cart), review: cart.review, state: 'settled', context }, rules);
   });
   return { result, cart, ms: performance.now() - t0 };
 }

@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { upsertSlot } from '../../edge/ledger/products.ts';
 import { sessionReview } from '../../edge/ledger/sessions.ts';
-import { FakeScales, failNext, store, timings } from './rig.ts';
+import { FakeScales, failNext, failWhen, store, timings } from './rig.ts';
 import type { StoreSessionEvents } from '../../edge/session/engine.ts';
 
 beforeEach(() => {
@@ -70,7 +70,13 @@ describe('settlement', () => {
     s.lock.door('closed');
     s.scales.rest('S1', 800);
     s.lock.exit();
-    failNext(s.db, 'SELECT * FROM slots');
+    // the admission read the slots already (its products): the read fails when it runs again
+    let once = true;
+    failWhen(s.db, (sql) => {
+      if (!once || !sql.startsWith('SELECT * FROM slots')) return false;
+      once = false;
+      return true;
+    });
     expect(() => s.scales.sweep()).not.toThrow();
     expect(s.engine.phase).toBe('fault');
     expect(s.faults.map((f) => f.where)).toEqual(['settle']);

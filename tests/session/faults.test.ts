@@ -65,19 +65,15 @@ describe('an effect failing on a ledger error', () => {
     shopAndLeave(s);
   });
 
-  it('pricing the cart (products read): the same', () => {
+  it('reading the products at admission (the visit records them): the door stays shut, the next scan is let in', () => {
     const s = store();
-    s.admit('A');
-    s.lock.door('open');
-    s.lock.door('closed');
-    s.scales.rest('S1', 900);
     const stop = failWhen(s.db, (sql) => sql.startsWith('SELECT * FROM products'));
-    s.scales.emit('change', { slot: 'S1', from_g: 1000, to_g: 900, delta_g: -100, at: Date.now() });
-    expect(s.engine.phase).toBe('fault');
+    expect(s.engine.admit('A', 'card')).toMatchObject({ ok: false, reason: 'not_recorded' });
+    expect(s.engine.phase).toBe('idle');
+    agree(s);
     stop();
-    vi.advanceTimersByTime(timings.settle_retry_ms + 10);
-    expect(s.engine.phase).toBe('shopping');
-    shopAndLeave(s);
+    expect(s.engine.admit('A', 'card')).toMatchObject({ ok: true });
+    shopAndLeave(s, false);
   });
 
   it('the entering timer weighing the shelves: fault, retry, entering again; then the visit goes on', () => {
