@@ -58,13 +58,29 @@ interface SessionRow {
   opened_at: string; closed_at: string | null;
 }
 
+/**
+ * A row's saved state that is not JSON (a torn or damaged write), kept as it was: reading the
+ * row must not fail, or the session could be neither listed nor closed for review.
+ */
+export class DamagedState {
+  constructor(readonly text: string, readonly error: string) {}
+}
+
+function parseState(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    return new DamagedState(text, err instanceof Error ? err.message : String(err));
+  }
+}
+
 const fromRow = (r: SessionRow): StoreSession => ({
   id: r.id,
   kind: r.kind as SessionKind,
   villagerId: r.villager_id,
   enteredBy: r.entered_by as EnteredBy,
   state: r.state,
-  context: JSON.parse(r.state_json) as unknown,
+  context: parseState(r.state_json),
   status: r.status as SessionStatus,
   totalPoints: r.total_points,
   chargedPoints: r.charged_points,
@@ -232,7 +248,10 @@ export function cancelSession(db: Db, id: string, reason: string, clock: Clock =
   return inTransaction(db, 'cancelling session', () => {
     const s = requireSession(db, id);
     if (s.status !== 'open') return s;
-    cachedStatement(db, "UPDATE store_sessions SET status = 'cancelled', state = 'cancelled', closed_at = ?, updated_at = ?, state_json = json_set(state_json, '$.cancelReason', ?) WHERE id = ?").run(at, at, reason, id);
+    // a saved state that is not a JSON object (a damaged row) is kept as text beside the reason
+    cachedStatement(db, `UPDATE store_sessions SET status = 'cancelled', state = 'cancelled', closed_at = @at, updated_at = @at, state_json =
+      CASE json_type(CASE WHEN json_valid(state_json) THEN state_json END) WHEN 'object' THEN json_set(state_json, '$.cancelReason', @reason)
+      ELSE json_object('cancelReason', @reason, 'damaged', state_json) END WHERE id = @id`).run({ at, reason, id });
     enqueueOutbox(db, 'session', { id, kind: s.kind, villager: s.villagerId, cancelled: reason, closed_at: at }, at);
     return requireSession(db, id);
   });
