@@ -7,10 +7,13 @@
  * - an entry whose id is already present is a no-op reported as "duplicate"; when the entry
  *   holding the id has other content (`conflict`), a caller that answers a person refuses it
  *   with `entryIdTaken`, since a "duplicate" answer would lose the new entry without a word;
- * - no entry takes a balance below the credit floor: a deduction of any kind (penalty,
- *   redemption, expiry, a negative adjustment), from any origin, charges down to the floor and
- *   records the rest as the villager's debt; points earned later (award, refund, a positive
- *   adjustment) repay the debt first. The exit rule of a session is the same rule;
+ * - no entry applied here (applyEntry) takes a balance below the credit floor: a deduction of
+ *   any kind (penalty, redemption, expiry, a negative adjustment), whatever its origin, charges
+ *   down to the floor and records the rest as the villager's debt; points earned later (award,
+ *   refund, a positive adjustment) repay the debt first. The exit rule of a session is the same
+ *   rule. The village ledger's entries arriving by sync (snapshot.ts) are authoritative and
+ *   applied as they are: the ledger's balance knows no floor, so a balance may stand below it,
+ *   which the door counts as debt (docs/sync-protocol.md, "Offline");
  * - every change is one transaction together with its outbox row (or, for entries that came
  *   from the village ledger, with nothing to send back).
  *
