@@ -59,7 +59,7 @@ export interface NewEntry {
 export type ApplyResult =
   /**
    * `entry.points` is what moved the balance: for a deduction beyond the floor, less than asked
-   * (0 when the balance was at the floor already), with the rest in `debtAdded`.
+   * (0 when the balance was at or below the floor already), with the rest in `debtAdded`.
    */
   | { status: 'applied'; entry: Entry; debtAdded: number; debtRepaid?: Entry }
   | { status: 'duplicate'; entry: Entry; conflict: boolean };
@@ -169,11 +169,12 @@ export function entryIdTaken(held: Entry): EdgeError {
 
 /**
  * A deduction stopped at the floor was stored with fewer points than were asked for: a smaller
- * stored deduction is the same entry only if it did stop there (its balance after is the floor);
+ * stored deduction is the same entry only if it did stop there (its balance after is the floor,
+ * or below it where the village ledger's entries had taken the balance: then it stored 0);
  * one applied in full above the floor is another entry, whose id is taken.
  */
 function sameContent(a: Entry, b: NewEntry, rules: LedgerRules): boolean {
-  const stoppedAtFloor = b.points < 0 && a.points <= 0 && a.points > b.points && a.balanceAfter === rules.creditFloor;
+  const stoppedAtFloor = b.points < 0 && a.points <= 0 && a.points > b.points && a.balanceAfter <= rules.creditFloor;
   const samePoints = a.points === b.points || stoppedAtFloor;
   return a.villagerId === b.villagerId && a.kind === b.kind && samePoints;
 }
@@ -209,7 +210,7 @@ export function splitAtFloor(balance: number, asked: number, rules: LedgerRules)
 /**
  * Apply one entry (inside the caller's transaction if there is one, else in its own), under
  * the one rule above: a deduction stops at the floor and the rest is debt, whatever its kind or
- * origin; earnings repay debt first. A deduction that finds the balance at the floor is still
+ * origin; earnings repay debt first. A deduction that finds the balance at or below the floor is still
  * stored (with 0 points), so that its id makes a retry a duplicate and the debt is not doubled.
  */
 export function applyEntry(db: Db, e: NewEntry, rules: LedgerRules, clock: Clock = systemClock): ApplyResult {
