@@ -7,10 +7,13 @@
  * - an entry whose id is already present is a no-op reported as "duplicate"; when the entry
  *   holding the id has other content (`conflict`), a caller that answers a person refuses it
  *   with `entryIdTaken`, since a "duplicate" answer would lose the new entry without a word;
- * - no entry takes a balance below the credit floor: a deduction of any kind (penalty,
- *   redemption, expiry, a negative adjustment), from any origin, charges down to the floor and
- *   records the rest as the villager's debt; points earned later (award, refund, a positive
- *   adjustment) repay the debt first. The exit rule of a session is the same rule;
+ * - no entry applied here (applyEntry) takes a balance below the credit floor: a deduction of
+ *   any kind (penalty, redemption, expiry, a negative adjustment), whatever its origin, charges
+ *   down to the floor and records the rest as the villager's debt; points earned later (award,
+ *   refund, a positive adjustment) repay the debt first. The exit rule of a session is the same
+ *   rule. The village ledger's entries arriving by sync (snapshot.ts) are authoritative and
+ *   applied as they are: the ledger's balance knows no floor, so a balance may stand below it,
+ *   which the door counts as debt (docs/sync-protocol.md, "Offline");
  * - every change is one transaction together with its outbox row (or, for entries that came
  *   from the village ledger, with nothing to send back).
  *
@@ -56,7 +59,7 @@ export interface NewEntry {
 export type ApplyResult =
   /**
    * `entry.points` is what moved the balance: for a deduction beyond the floor, less than asked
-   * (0 when the balance was at the floor already), with the rest in `debtAdded`.
+   * (0 when the balance was at or below the floor already), with the rest in `debtAdded`.
    */
   | { status: 'applied'; entry: Entry; debtAdded: number; debtRepaid?: Entry }
   | { status: 'duplicate'; entry: Entry; conflict: boolean };
@@ -166,11 +169,12 @@ export function entryIdTaken(held: Entry): EdgeError {
 
 /**
  * A deduction stopped at the floor was stored with fewer points than were asked for: a smaller
- * stored deduction is the same entry only if it did stop there (its balance after is the floor);
+ * stored deduction is the same entry only if it did stop there (its balance after is the floor,
+ * or below it where the village ledger's entries had taken the balance: then it stored 0);
  * one applied in full above the floor is another entry, whose id is taken.
  */
 function sameContent(a: Entry, b: NewEntry, rules: LedgerRules): boolean {
-  const stoppedAtFloor = b.points < 0 && a.points <= 0 && a.points > b.points && a.balanceAfter === rules.creditFloor;
+  const stoppedAtFloor = b.points < 0 && a.points <= 0 && a.points > b.points && a.balanceAfter <= rules.creditFloor;
   const samePoints = a.points === b.points || stoppedAtFloor;
   return a.villagerId === b.villagerId && a.kind === b.kind && samePoints;
 }
@@ -206,7 +210,7 @@ export function splitAtFloor(balance: number, asked: number, rules: LedgerRules)
 /**
  * Apply one entry (inside the caller's transaction if there is one, else in its own), under
  * the one rule above: a deduction stops at the floor and the rest is debt, whatever its kind or
- * origin; earnings repay debt first. A deduction that finds the balance at the floor is still
+ * origin; earnings repay debt first. A deduction that finds the balance at or below the floor is still
  * stored (with 0 points), so that its id makes a retry a duplicate and the debt is not doubled.
  */
 export function applyEntry(db: Db, e: NewEntry, rules: LedgerRules, clock: Clock = systemClock): ApplyResult {

@@ -53,7 +53,8 @@ export function validateProduct(p: Omit<Product, 'active'> & { active?: boolean 
 }
 
 /**
- * Insert or update a product (price changes apply to sessions settled afterwards). A product the
+ * Insert or update a product. A visit already inside is counted and priced with the products its
+ * admission recorded (edge/session/weighing.ts): a change applies from the next visit. A product the
  * shelves could not see (checkWeighable) is refused here, for every path that defines one: the
  * admin page and the CLI pass the store's configured `limits`, a scenario its own; without them the
  * shipped defaults apply. `limits: null` only where refusing would do harm (the village's catalogue

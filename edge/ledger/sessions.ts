@@ -36,6 +36,8 @@ export interface SessionLine {
   sku: string;
   slot: string;
   count: number;
+  /** Points per item as the visit recorded them at admission; absent: the catalogue's price now. */
+  unitPrice?: number;
 }
 
 export interface SettledLine extends SessionLine {
@@ -56,13 +58,29 @@ interface SessionRow {
   opened_at: string; closed_at: string | null;
 }
 
+/**
+ * A row's saved state that is not JSON (a torn or damaged write), kept as it was: reading the
+ * row must not fail, or the session could be neither listed nor closed for review.
+ */
+export class DamagedState {
+  constructor(readonly text: string, readonly error: string) {}
+}
+
+function parseState(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    return new DamagedState(text, err instanceof Error ? err.message : String(err));
+  }
+}
+
 const fromRow = (r: SessionRow): StoreSession => ({
   id: r.id,
   kind: r.kind as SessionKind,
   villagerId: r.villager_id,
   enteredBy: r.entered_by as EnteredBy,
   state: r.state,
-  context: JSON.parse(r.state_json) as unknown,
+  context: parseState(r.state_json),
   status: r.status as SessionStatus,
   totalPoints: r.total_points,
   chargedPoints: r.charged_points,
@@ -134,7 +152,8 @@ export type SettleResult =
   | { status: 'already_settled'; session: StoreSession; lines: SettledLine[]; review: ReviewLine[] };
 
 /**
- * Settle a session in one transaction: lines priced at today's prices, the redemption entry
+ * Settle a session in one transaction: lines priced as given (the prices the visit recorded at
+ * admission), else at the catalogue's price now, the redemption entry
  * under the exit rule (charge down to the floor, record the rest as debt) and the offline limit
  * (a review line for what went beyond it; see offlineExcess), stock moved (sold
  * items, or a restock's `stock` moves; see settlement.ts), review lines stored, the outbox row
@@ -158,11 +177,14 @@ export function settleSession(
       if (!Number.isSafeInteger(l.count) || l.count <= 0) {
         throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `session ${s.id}: line count must be a positive integer, got ${l.count}`);
       }
-      const p = requireProduct(db, l.sku);
-      const points = p.price * l.count;
-      lines.push({ ...l, unitPrice: p.price, points });
+      if (l.unitPrice !== undefined && (!Number.isSafeInteger(l.unitPrice) || l.unitPrice < 0)) {
+        throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `session ${s.id}: unit price must be a non-negative integer, got ${l.unitPrice}`);
+      }
+      const unitPrice = l.unitPrice ?? requireProduct(db, l.sku).price;
+      const points = unitPrice * l.count;
+      lines.push({ sku: l.sku, slot: l.slot, count: l.count, unitPrice, points });
       total += points;
-      insertLine.run(s.id, lines.length, l.sku, l.slot, l.count, p.price, points);
+      insertLine.run(s.id, lines.length, l.sku, l.slot, l.count, unitPrice, points);
     }
     review.push(...settleStock(db, s.kind, input.lines, input.stock ?? [], at));
 
@@ -226,7 +248,10 @@ export function cancelSession(db: Db, id: string, reason: string, clock: Clock =
   return inTransaction(db, 'cancelling session', () => {
     const s = requireSession(db, id);
     if (s.status !== 'open') return s;
-    cachedStatement(db, "UPDATE store_sessions SET status = 'cancelled', state = 'cancelled', closed_at = ?, updated_at = ?, state_json = json_set(state_json, '$.cancelReason', ?) WHERE id = ?").run(at, at, reason, id);
+    // a saved state that is not a JSON object (a damaged row) is kept as text beside the reason
+    cachedStatement(db, `UPDATE store_sessions SET status = 'cancelled', state = 'cancelled', closed_at = @at, updated_at = @at, state_json =
+      CASE json_type(CASE WHEN json_valid(state_json) THEN state_json END) WHEN 'object' THEN json_set(state_json, '$.cancelReason', @reason)
+      ELSE json_object('cancelReason', @reason, 'damaged', state_json) END WHERE id = @id`).run({ at, reason, id });
     enqueueOutbox(db, 'session', { id, kind: s.kind, villager: s.villagerId, cancelled: reason, closed_at: at }, at);
     return requireSession(db, id);
   });

@@ -68,11 +68,11 @@ export class StoreMetrics {
       decisions.inc({ decision: d.decision, by: d.by });
       if (d.unlocked) unlocks.inc();
     };
-    const onReceipt = (rc: { kind: string; chargedPoints: number; debtPoints: number; reviewCount: number }): void => {
+    const onReceipt = (rc: { kind: string; chargedPoints: number; debtPoints: number; reviewCount: number; stockClipped: number }): void => {
       sessions.inc({ kind: rc.kind });
       if (rc.chargedPoints > 0) redeemed.inc(rc.chargedPoints);
       if (rc.debtPoints > 0) debt.inc(rc.debtPoints);
-      if (rc.reviewCount > 0) review.inc(rc.reviewCount);
+      if (rc.reviewCount + rc.stockClipped > 0) review.inc(rc.reviewCount + rc.stockClipped);
     };
     const onFault = (f: { source: string }): void => faults.inc({ source: f.source });
     // the door's hot loop, stage by stage (frame → verdict), and scan/frame → lock confirmed

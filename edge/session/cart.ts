@@ -107,13 +107,14 @@ export function computeCart(slots: readonly SlotWeighing[], rules: WeightRules, 
   for (const { s, deltaG } of unexplained) {
     let best: { from: Removal; n: number; m: number; err: number } | null = null;
     const ownUnit = s.unitG ?? 0;
-    const maxN = ownUnit > 0 && deltaG < 0 ? Math.ceil(-deltaG / ownUnit) + 50 : 0;
     for (const from of removals.values()) {
       if (from.slot === s.slot) continue;
       for (let m = 1; m <= from.count; m++) {
         const rest = deltaG - m * from.unitG; // what the slot's own items must explain
+        // n follows from this explanation whatever the sign of deltaG: a rise can be m items
+        // put down here on top of n of the slot's own taken away
         const n = ownUnit > 0 ? Math.round(-rest / ownUnit) : 0;
-        if (n < 0 || n > maxN || (n > 0 && s.sku === null)) continue;
+        if (n < 0 || (n > 0 && s.sku === null)) continue;
         const err = Math.abs(rest + n * ownUnit);
         const tol = Math.hypot(toleranceFor(m, from.unitG, from.toleranceG, rules), n > 0 ? toleranceFor(n, ownUnit, s.toleranceG ?? 0, rules) : 0);
         if (err <= tol && (!best || err < best.err)) best = { from, n, m, err };

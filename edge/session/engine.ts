@@ -22,7 +22,7 @@ import { FrontDoor, type Admission, type Credential } from './front-door.ts';
 import type { Announcement } from './receipt.ts';
 import { buildReceipt, settleVisit, type Settled } from './settlement.ts';
 import { HealthLine } from './health-line.ts';
-import { openVisit } from './persisted.ts';
+import { ResumeOnStart } from './resume.ts';
 import { ShelfWatch } from './shelf-watch.ts';
 import { SessionTimers, timerEvent } from './timers.ts';
 import { price, restingWeights, weighings, type ExitWeights } from './weighing.ts';
@@ -43,6 +43,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
   private readonly health: HealthLine;
   private readonly journal: SessionJournal;
   private readonly timings: MachineTimings;
+  private readonly resume: ResumeOnStart;
   /** The settlement just made, for its receipt. */
   private lastSettle: Settled | null = null;
 
@@ -102,9 +103,11 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
       },
       landed: () => this.reportHealth(),
     });
+    this.resume = new ResumeOnStart({ db: () => this.db, logger: deps.logger, timers: this.timers, retryMs: c.settle_retry_ms, resumed: (r) => this.dispatch({ type: 'resume', phase: r.phase, visit: r.visit, now: this.now() }), failed: (err) => this.failed(err, 'resume') });
     this.watch = new ShelfWatch({ scales: deps.scales, clock: () => performance.now(), stabilityWaitMs: c.stability_wait_ms, exitSettleMaxMs: c.exit_settle_max_ms, logger: deps.logger });
     this.door = new FrontDoor({
       running: () => this.running,
+      resuming: () => this.resume.pending,
       state: () => this.state,
       db: () => this.db,
       scales: deps.scales,
@@ -142,11 +145,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     this.decisions = this.deps.entry?.() ?? null;
     this.decisions?.on('decision', this.onDecision);
     this.decisions?.on('prompt', this.onPrompt);
-    // a visit this daemon cannot read never stops the start: it is closed for review instead
-    this.guard('resume', () => {
-      const r = openVisit(this.db, this.deps.logger);
-      if (r) this.dispatch({ type: 'resume', phase: r.phase, visit: r.visit, now: this.now() });
-    });
+    this.resume.start(); // a read that fails is retried, the store busy until it succeeds
   }
 
   /** Stops listening; an open session stays open in the ledger and resumes at the next start. */
@@ -164,6 +163,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     this.decisions?.off('prompt', this.onPrompt);
     this.decisions = null;
     this.timers.clearAll();
+    this.resume.stop();
     // what was not written is what a power cut loses: a visit resumes from its last saved
     // phase, an unsaved cancellation as an `entering` that times out again
     this.journal.stop();
@@ -196,7 +196,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     const v = this.current;
     if (!v) return null;
     const cart = computeCart(weighings(this.db, this.deps.scales, v, null), this.deps.config.weight, v.kind);
-    return { sessionId: v.sessionId, villagerId: v.villagerId, cart, totalPoints: price(this.db, cart) };
+    return { sessionId: v.sessionId, villagerId: v.villagerId, cart, totalPoints: price(this.db, v, cart) };
   }
 
   /** Wire to EntryPipeline's `decision` event in the composition root. */
@@ -256,7 +256,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
   }
 
   private reportHealth(failedNow = false): void {
-    this.health.update({ fault: this.state.phase === 'fault' ? this.state.visit.lastError ?? '' : null, writesPending: this.journal.pending, failedNow });
+    this.health.update({ fault: this.state.phase === 'fault' ? this.state.visit.lastError ?? '' : null, writesPending: this.journal.pending || this.resume.pending, failedNow });
   }
 
   /** The lock's pulse, told to the visit (a door opening during it is the entry) and observers. */

@@ -17,7 +17,7 @@ import { openRow, type SessionJournal } from './journal.ts';
 import { isBusy, type SessionEvent, type SessionState, type Visit } from './machine.ts';
 import type { AdmissionDecision, DoorSignals, Shelves } from './ports.ts';
 import { busyText, debtText, notRecordedText, offlineLimitText, UNCERTAIN_TEXT, welcomeText, type AnnouncementReason } from './receipt.ts';
-import { restingWeights } from './weighing.ts';
+import { restingWeights, slotProducts } from './weighing.ts';
 
 /** A single-use credential (a QR slip): used up inside the admission, given back if the door stays shut. */
 export interface Credential { consume(): void; giveBack(): void }
@@ -27,6 +27,8 @@ export type Admission = { ok: true; sessionId: string } | { ok: false; reason: '
 /** What the door needs of the runner. */
 export interface DoorHost {
   running(): boolean;
+  /** The visit left open before the start is not read yet (resume.ts): the store is busy. */
+  resuming(): boolean;
   state(): SessionState;
   db(): Db;
   scales: Shelves;
@@ -103,7 +105,7 @@ export class FrontDoor {
    */
   isStoreBusy(villagerId?: string): boolean {
     // before start (or after stop) the ledger may hold an open session not yet resumed
-    if (!this.host.running()) return true;
+    if (!this.host.running() || this.host.resuming()) return true;
     const s = this.host.state();
     if (villagerId !== undefined && this.ownVisit(s, villagerId)) return false;
     return isBusy(s) || this.leaving();
@@ -113,6 +115,7 @@ export class FrontDoor {
   admit(villagerId: string, by: EnteredBy, credential?: Credential): Admission {
     const h = this.host;
     if (!h.running()) return { ok: false, reason: 'not_running', message: 'the store session is not running' };
+    if (h.resuming()) return { ok: false, reason: 'store_busy', message: 'the visit left open before the restart is not read yet' };
     const s = h.state();
     const db = h.db();
     if (s.phase !== 'idle' && this.ownVisit(s, villagerId)) {
@@ -153,6 +156,7 @@ export class FrontDoor {
       kind: v?.isMaintainer ? 'restock' : 'shopping',
       enteredBy: by,
       baseline: restingWeights(h.scales),
+      products: slotProducts(h.db()),
       openedAt: h.now(),
       doorOpenedAt: null,
       exitAt: null,

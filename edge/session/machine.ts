@@ -10,7 +10,8 @@
  *   any visit phase ─effect_failed→ fault ─retry→ that phase again (its timers and waits restarted)
  *   entering ─entering_timeout→ idle (cancelled), or shopping if the shelves were touched
  *
- * Every phase but idle and settled is persisted with the visit (session id, baseline weights),
+ * Every phase but idle and settled is persisted with the visit (session id, baseline weights,
+ * the slots' products at admission),
  * so `resume` after a power cut continues where the store was; settlement is idempotent by
  * session id in the ledger, so a resumed `settling` charges once.
  */
@@ -18,6 +19,9 @@ import type { EnteredBy, SessionKind } from '../ledger/sessions.ts';
 
 export type Phase = 'idle' | 'entering' | 'shopping' | 'restocking' | 'exiting' | 'settling' | 'settled' | 'fault';
 export type VisitPhase = Exclude<Phase, 'idle'>;
+
+/** A slot's product as the visit recorded it at admission. */
+export interface VisitProduct { sku: string; price: number; unitG: number; toleranceG: number }
 
 /** What is persisted with the session (store_sessions.state_json). */
 export interface Visit {
@@ -30,6 +34,12 @@ export interface Visit {
    * readable then; filled in if it comes to rest before the door opens, see `baseline_settled`).
    */
   baseline: Record<string, number | null>;
+  /**
+   * Each slot's product as it stood at admission (null: the slot had none). The visit is
+   * counted and priced with these, whatever the village's catalogue says before it settles.
+   * Absent from visits persisted before it was recorded: those use the catalogue as it stands.
+   */
+  products?: Record<string, VisitProduct | null>;
   openedAt: number;
   doorOpenedAt: number | null;
   exitAt: number | null;

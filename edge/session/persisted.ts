@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { Db } from '../ledger/db.ts';
-import { cancelForReview, getOpenSession } from '../ledger/sessions.ts';
+import { cancelForReview, DamagedState, getOpenSession } from '../ledger/sessions.ts';
 import type { Visit, VisitPhase } from './machine.ts';
 
 export const VISIT_VERSION = 1;
@@ -24,6 +24,13 @@ export const PersistedVisitSchema = Type.Object({
   kind: Type.Union([Type.Literal('shopping'), Type.Literal('restock')]),
   enteredBy: Type.Union([Type.Literal('face'), Type.Literal('card'), Type.Literal('qr'), Type.Literal('admin')]),
   baseline: Type.Record(Type.String(), Nullable(Type.Number())),
+  // optional: a visit written before it was recorded is weighed with the catalogue as it stands
+  products: Type.Optional(Type.Record(Type.String(), Nullable(Type.Object({
+    sku: Type.String({ minLength: 1 }),
+    price: Type.Integer({ minimum: 0 }),
+    unitG: Type.Integer({ minimum: 1 }),
+    toleranceG: Type.Integer({ minimum: 0 }),
+  })))),
   openedAt: Type.Number(),
   doorOpenedAt: Nullable(Type.Number()),
   exitAt: Nullable(Type.Number()),
@@ -42,6 +49,7 @@ export type ReadVisit = { ok: true; visit: Visit; phase: VisitPhase; migratedFro
 
 /** Checks (and migrates) a persisted visit before it is resumed. */
 export function readVisit(state: string, context: unknown): ReadVisit {
+  if (context instanceof DamagedState) return { ok: false, why: `the saved visit is not JSON (${context.error})` };
   if (typeof context !== 'object' || context === null || Array.isArray(context)) return { ok: false, why: 'the visit is not an object' };
   const raw = context as Record<string, unknown>;
   const from = raw.version === undefined ? 0 : raw.version;

@@ -14,8 +14,10 @@ export interface Receipt {
   chargedPoints: number;
   debtPoints: number;
   balance: number;
-  /** Lines a maintainer must look at; never charged. */
+  /** Lines a maintainer must look at that were not charged (on a restock: every line, nothing is charged). */
   reviewCount: number;
+  /** Shopping: sales beyond the stock on record (`stock_clipped`), charged as taken; the shelf is to be counted. */
+  stockClipped: number;
   /** Points taken beyond today's offline allowance (charged as usual, and a line for the maintainer). */
   offlineOverPoints: number;
   /** Restock: items added (positive) or removed (negative) per product. */
@@ -44,6 +46,7 @@ export function receiptText(r: Omit<Receipt, 'text' | 'at' | 'settleMs'>): strin
   }
   parts.push(`剩余积分 ${r.balance} 分。`);
   if (r.reviewCount > 0) parts.push(`有 ${r.reviewCount} 处货架变化将由管理员核对，不扣分。`);
+  if (r.stockClipped > 0) parts.push(`有 ${r.stockClipped} 处货架的库存记录少于实际拿取，已按实际拿取扣分，管理员会盘点。`);
   parts.push('谢谢光临！');
   return parts.join('');
 }

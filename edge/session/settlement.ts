@@ -7,6 +7,7 @@
 import { inTransaction, type Db } from '../ledger/db.ts';
 import type { LedgerRules } from '../ledger/entries.ts';
 import { getProduct } from '../ledger/products.ts';
+import { isPaidReviewLine } from '../ledger/review.ts';
 import { offlineOverPoints, settleSession, type SettleResult } from '../ledger/sessions.ts';
 import { getVillager } from '../ledger/villagers.ts';
 import { computeCart, type Cart } from './cart.ts';
@@ -15,7 +16,7 @@ import type { Visit } from './machine.ts';
 import type { Shelves } from './ports.ts';
 import { toPersisted } from './persisted.ts';
 import { receiptText, type Receipt } from './receipt.ts';
-import { weighings, type ExitWeights } from './weighing.ts';
+import { pricedLines, weighings, type ExitWeights } from './weighing.ts';
 
 export interface Settled { result: SettleResult; cart: Cart; ms: number }
 
@@ -34,7 +35,7 @@ export function settleVisit(db: Db, scales: Shelves, atExit: ExitWeights, v: Vis
     pending(db);
     return v.kind === 'restock'
       ? settleSession(db, { sessionId: v.sessionId, lines: [], review: cart.review, stock: cart.stock, state: 'settled', context }, rules)
-      : settleSession(db, { sessionId: v.sessionId, lines: cart.lines, review: cart.review, state: 'settled', context }, rules);
+      : settleSession(db, { sessionId: v.sessionId, lines: pricedLines(db, v, cart), review: cart.review, state: 'settled', context }, rules);
   });
   return { result, cart, ms: performance.now() - t0 };
 }
@@ -54,8 +55,10 @@ export function buildReceipt(db: Db, v: Visit, done: Settled, at: number): Recei
     chargedPoints: r.session.chargedPoints ?? 0,
     debtPoints: r.session.debtPoints ?? 0,
     balance: villager?.balance ?? 0,
-    // the offline limit's line is charged, unlike a shelf's: the receipt says it apart
-    reviewCount: r.review.filter((l) => l.reason !== 'offline_limit').length,
+    // a paid line (edge/ledger/review.ts: the offline limit, a sale beyond the stock on record)
+    // was charged, unlike a shelf's: the receipt says each apart. A restock charges nothing.
+    reviewCount: r.review.filter((l) => (v.kind === 'restock' ? l.reason !== 'offline_limit' : !isPaidReviewLine(l))).length,
+    stockClipped: v.kind === 'shopping' ? r.review.filter((l) => l.reason === 'stock_clipped').length : 0,
     offlineOverPoints: offlineOverPoints(r.review),
     stock: done.cart.stock.map((s) => ({ sku: s.sku, name: name(s.sku), count: s.count })),
   };

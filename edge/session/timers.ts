@@ -1,14 +1,16 @@
 /**
- * The session machine's named timers (machine.ts `start_timer` / `clear_timer`): at most one
- * of each name runs; starting one again replaces it.
+ * The session machine's named timers (machine.ts `start_timer` / `clear_timer`), and the
+ * runner's own `resume` (resume.ts): at most one of each name runs; starting one again replaces it.
  */
 import type { SessionEvent, TimerName } from './machine.ts';
 
+export type EngineTimer = TimerName | 'resume';
+
 export class SessionTimers {
-  private readonly running = new Map<TimerName, NodeJS.Timeout>();
+  private readonly running = new Map<EngineTimer, NodeJS.Timeout>();
 
   /** Starts `timer` (replacing one of that name); `fire` runs once it has ended and is forgotten. */
-  start(timer: TimerName, ms: number, fire: () => void): void {
+  start(timer: EngineTimer, ms: number, fire: () => void): void {
     this.clear(timer);
     this.running.set(timer, setTimeout(() => {
       this.running.delete(timer);
@@ -16,7 +18,7 @@ export class SessionTimers {
     }, ms));
   }
 
-  clear(timer: TimerName): void {
+  clear(timer: EngineTimer): void {
     const t = this.running.get(timer);
     if (t) clearTimeout(t);
     this.running.delete(timer);

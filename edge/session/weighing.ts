@@ -1,12 +1,13 @@
 /**
  * Weights as the session reads them: from the scale driver's own stable-weight tracking
  * (`status()`), not accumulated from events, so the cart after a restart is computed from the
- * same numbers; and the products and slots from the ledger.
+ * same numbers; the slots from the ledger, and their products as the visit recorded them at
+ * admission (a catalogue change while the villager is inside is for the next visit).
  */
 import type { Db } from '../ledger/db.ts';
 import { getProduct, listSlots, type Product } from '../ledger/products.ts';
-import type { Cart, SlotWeighing } from './cart.ts';
-import type { Visit } from './machine.ts';
+import type { Cart, CartLine, SlotWeighing } from './cart.ts';
+import type { Visit, VisitProduct } from './machine.ts';
 import type { Shelves } from './ports.ts';
 
 /**
@@ -32,21 +33,40 @@ export function scalesReported(scales: Shelves): boolean {
 /** Each slot decided at exit: the weight it rested at, from a sweep that began after the exit wait began (shelf-watch.ts). */
 export type ExitWeights = ReadonlyMap<string, number>;
 
+/** Each slot's product as the catalogue has it now (null: none), recorded with a visit at admission. */
+export function slotProducts(db: Db): Record<string, VisitProduct | null> {
+  const products = new Map<string, Product | undefined>();
+  return Object.fromEntries(listSlots(db).map((slot) => {
+    if (slot.sku === null) return [slot.slot, null];
+    if (!products.has(slot.sku)) products.set(slot.sku, getProduct(db, slot.sku));
+    const p = products.get(slot.sku);
+    return [slot.slot, p ? { sku: p.sku, price: p.price, unitG: p.unitG, toleranceG: p.toleranceG } : null];
+  }));
+}
+
 /**
- * Each slot's baseline and weight, with its product (reads the ledger). `atExit` null: the live
- * cart, each slot at its last stable weight. At exit: a slot decided by the exit wait at that
- * weight; any other slot as its scale stands now, not at rest meaning still moving.
+ * The visit's products per slot: those recorded at admission, or for a visit persisted without
+ * them (and a slot added since) the catalogue as it stands (reads the ledger).
+ */
+function visitProducts(db: Db, v: Visit): Record<string, VisitProduct | null> {
+  const recorded = v.products;
+  if (recorded === undefined) return slotProducts(db);
+  const now = listSlots(db).some((s) => !(s.slot in recorded)) ? slotProducts(db) : {};
+  return { ...now, ...recorded };
+}
+
+/**
+ * Each slot's baseline and weight, with its product as the visit recorded it (reads the
+ * ledger). `atExit` null: the live cart, each slot at its last stable weight. At exit: a slot
+ * decided by the exit wait at that weight; any other slot as its scale stands now, not at rest
+ * meaning still moving.
  */
 export function weighings(db: Db, scales: Shelves, v: Visit, atExit: ExitWeights | null): SlotWeighing[] {
-  const products = new Map<string, Product | undefined>();
+  const products = visitProducts(db, v);
   const status = new Map(scales.status().map((s) => [s.slot, s]));
   return listSlots(db).map((slot) => {
     const s = status.get(slot.slot);
-    let p: Product | undefined;
-    if (slot.sku !== null) {
-      if (!products.has(slot.sku)) products.set(slot.sku, getProduct(db, slot.sku));
-      p = products.get(slot.sku);
-    }
+    const p = products[slot.slot] ?? null;
     const readable = s !== undefined && s.health === 'ok';
     const decided = atExit?.get(slot.slot);
     return {
@@ -61,7 +81,19 @@ export function weighings(db: Db, scales: Shelves, v: Visit, atExit: ExitWeights
   });
 }
 
-/** The cart's points at today's prices (reads the ledger). */
-export function price(db: Db, cart: Cart): number {
-  return cart.lines.reduce((sum, l) => sum + (getProduct(db, l.sku)?.price ?? 0) * l.count, 0);
+/**
+ * The cart's lines, each with its price per item as the visit recorded it (reads the ledger).
+ * `unitPrice` absent: not recorded, the settlement prices it from the catalogue.
+ */
+export function pricedLines(db: Db, v: Visit, cart: Cart): Array<CartLine & { unitPrice?: number }> {
+  const products = visitProducts(db, v);
+  return cart.lines.map((l) => {
+    const p = products[l.slot];
+    return p && p.sku === l.sku ? { ...l, unitPrice: p.price } : l;
+  });
+}
+
+/** The cart's points at the visit's prices (reads the ledger). */
+export function price(db: Db, v: Visit, cart: Cart): number {
+  return pricedLines(db, v, cart).reduce((sum, l) => sum + (l.unitPrice ?? getProduct(db, l.sku)?.price ?? 0) * l.count, 0);
 }

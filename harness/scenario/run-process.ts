@@ -24,7 +24,6 @@ import { validateConfig } from '../../edge/config/load.ts';
 import type { Config } from '../../edge/config/schema.ts';
 import { EdgeError, ErrorCode } from '../../edge/errors.ts';
 import { closeLedger, openLedger, type Db } from '../../edge/ledger/db.ts';
-import type { VisitPhase } from '../../edge/session/machine.ts';
 import { DaemonProcess } from './daemon-process.ts';
 import { LedgerObserver, ProcessHands } from './process-hands.ts';
 import { prepareSequences } from './sequences.ts';
@@ -34,7 +33,7 @@ import { SIM_TIMINGS, type SimulateOptions, type SimulationResult } from './resu
 import type { Scenario, ScenarioStep } from './scenario.ts';
 import { assertFreshDataDir, deepMerge, LEDGER_FILE, scenarioNeedsFaces, scenarioResult, seedScenarioLedger, type ObservedEvents } from './seed.ts';
 import { checkScenarioRecords } from './seed-records.ts';
-import { ScenarioSteps } from './steps.ts';
+import { cutNeverFell, ScenarioSteps, type ArmedCut } from './steps.ts';
 import { observeLogLine, StoreObservations } from './world.ts';
 
 /**
@@ -105,7 +104,7 @@ export class ProcessScenarioRun {
   private hw: ScenarioHardware | undefined;
   private ro: Db | undefined;
   private observer: LedgerObserver | undefined;
-  private armedCut: VisitPhase | null = null;
+  private armedCut: ArmedCut | null = null;
   private decisionsAtArming = 0;
   /** A slow shelf bus injected to keep the store in `exiting` until the cut; cleared by the cut. */
   private slowShelves = false;
@@ -214,6 +213,7 @@ export class ProcessScenarioRun {
         await this.perform(steps, step);
       }
       await this.until(() => ['idle', 'shopping', 'restocking'].includes(this.phase()), 10_000, 'the store to come to rest');
+      if (this.armedCut) throw cutNeverFell(this.armedCut, null);
       return scenarioResult(ro, this.s.name, this.observed);
     } finally {
       await this.daemon.stop();
@@ -277,8 +277,8 @@ export class ProcessScenarioRun {
   private async until(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
     const end = Date.now() + ms;
     for (;;) {
-      if (this.armedCut && this.daemon.running && this.phase() === this.armedCut && this.cutCanFall()) {
-        const phase = this.armedCut;
+      if (this.armedCut && this.daemon.running && this.phase() === this.armedCut.phase && this.cutCanFall()) {
+        const { phase } = this.armedCut;
         this.armedCut = null;
         await this.powerCut(phase);
       }
@@ -294,7 +294,7 @@ export class ProcessScenarioRun {
    * door opened for the villager: its decision (matched, unlocked) has been seen.
    */
   private cutCanFall(): boolean {
-    if (this.armedCut !== 'entering') return true;
+    if (this.armedCut?.phase !== 'entering') return true;
     return this.seen.decisions.slice(this.decisionsAtArming).some((d) => d.decision === 'matched' && d.unlocked);
   }
 
@@ -302,15 +302,14 @@ export class ProcessScenarioRun {
 
   private async perform(steps: ScenarioSteps, step: ScenarioStep): Promise<void> {
     if (step.kind !== 'power_cut') return steps.perform(step);
-    if (step.when === null) await this.powerCut(this.phase());
-    else {
-      this.armedCut = step.when;
-      this.decisionsAtArming = this.seen.decisions.length;
-    }
+    if (step.when === null) return this.powerCut(this.phase());
+    if (this.armedCut) throw cutNeverFell(this.armedCut, this.stepNo);
+    this.armedCut = { phase: step.when, step: this.stepNo };
+    this.decisionsAtArming = this.seen.decisions.length;
   }
 
   private async beforeExit(): Promise<void> {
-    if (this.armedCut === 'exiting') {
+    if (this.armedCut?.phase === 'exiting') {
       // exiting lasts one sweep of the shelves (tens of ms); slow replies on the shelf bus
       // stretch it to a few hundred, so the cut lands in it every time
       this.slowShelves = true;

@@ -19,11 +19,10 @@ import { EdgeError, ErrorCode } from '../../edge/errors.ts';
 import type { Db } from '../../edge/ledger/db.ts';
 import { StoreDaemon } from '../../edge/main.ts';
 import { createSimulatedHardware, type SimulatedHardwareState } from '../../drivers/index.ts';
-import type { VisitPhase } from '../../edge/session/machine.ts';
 import { InProcessHands, InProcessObserver, observeInProcess } from './in-process.ts';
 import { SIM_TIMINGS, type SimulateOptions, type SimulationResult } from './result.ts';
 import type { Scenario, ScenarioStep } from './scenario.ts';
-import { ScenarioSteps } from './steps.ts';
+import { cutNeverFell, ScenarioSteps, type ArmedCut } from './steps.ts';
 import { assertFreshDataDir, deepMerge, scenarioNeedsFaces, scenarioResult, seedScenarioLedger, type ObservedEvents } from './seed.ts';
 import { checkScenarioRecords } from './seed-records.ts';
 import { StoreObservations } from './world.ts';
@@ -44,7 +43,7 @@ export class ScenarioRun {
   private readonly seen = new StoreObservations();
   private readonly receipts: SimulationResult['receipts'] = [];
   private readonly powerCuts: SimulationResult['power_cuts'] = [];
-  private armedCut: VisitPhase | null = null;
+  private armedCut: ArmedCut | null = null;
   private cutPending: { phase: string } | null = null;
   private exitPressedAt: number | null = null;
   private stepNo = 0;
@@ -116,7 +115,7 @@ export class ScenarioRun {
     const session = daemon.session;
     if (!session) throw new EdgeError(ErrorCode.INTERNAL, 'the daemon has no session engine');
     session.on('state', (c) => {
-      if (this.armedCut && c.phase === this.armedCut && this.daemon === daemon) {
+      if (this.armedCut && c.phase === this.armedCut.phase && this.daemon === daemon) {
         // the lights go out right after this transition was persisted, before its effects
         this.armedCut = null;
         this.cutPending = { phase: c.phase };
@@ -183,6 +182,7 @@ export class ScenarioRun {
         await this.perform(step);
       }
       await this.until(() => this.phase() === 'idle' || this.phase() === 'shopping' || this.phase() === 'restocking', 10_000, 'the store to come to rest');
+      if (this.armedCut) throw cutNeverFell(this.armedCut, null);
       return this.result();
     } finally {
       this.detach();
@@ -193,8 +193,9 @@ export class ScenarioRun {
 
   private async perform(step: ScenarioStep): Promise<void> {
     if (step.kind !== 'power_cut') return this.steps.perform(step);
-    if (step.when === null) await this.powerCut(this.phase());
-    else this.armedCut = step.when;
+    if (step.when === null) return this.powerCut(this.phase());
+    if (this.armedCut) throw cutNeverFell(this.armedCut, this.stepNo);
+    this.armedCut = { phase: step.when, step: this.stepNo };
   }
 
   private result(): SimulationResult {

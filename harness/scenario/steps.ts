@@ -28,6 +28,21 @@ export interface StepWorld {
 
 export type PerformableStep = Exclude<ScenarioStep, { kind: 'power_cut' }>;
 
+/** A `power_cut: {when}` waiting for the session to reach its phase, and the step that armed it. */
+export interface ArmedCut { phase: string; step: number }
+
+/**
+ * A cut armed for a phase the session never reached, by the end of the run or before the next
+ * cut was armed: the run would test nothing of what the scenario says, so it fails (exit 2).
+ */
+export function cutNeverFell(armed: ArmedCut, before: number | null): EdgeError {
+  const when = before === null ? 'by the end of the run' : `before step ${before} armed another cut`;
+  const zh = before === null ? '直到场景结束' : `直到第 ${before} 步再次设定断电`;
+  return new EdgeError(ErrorCode.INVALID_ARGUMENT, `step ${armed.step} (power_cut when: ${armed.phase}): the session never reached ${armed.phase} ${when}; no power was cut`, {
+    zh: `第 ${armed.step} 步（断电 when: ${armed.phase}）：${zh}，购物流程都没有进入 ${armed.phase}，断电没有发生`,
+  });
+}
+
 const INSIDE = ['shopping', 'restocking'];
 
 export class ScenarioSteps {

@@ -4,6 +4,7 @@ import { applyEntry, findBalanceMismatches, listEntries, type EntryKind } from '
 import { addVillager, getVillager } from '../../edge/ledger/villagers.ts';
 import { countOutbox } from '../../edge/ledger/outbox.ts';
 import { openLedger, type Db } from '../../edge/ledger/db.ts';
+import { applySnapshot } from '../../edge/ledger/snapshot.ts';
 import { ErrorCode, isEdgeError } from '../../edge/errors.ts';
 import { codeOf, tempLedger } from './helpers.ts';
 
@@ -97,6 +98,18 @@ describe('entries', () => {
     expect(v()).toMatchObject({ balance: 29, debt: 0 });
     // a floor below zero is room to spend into, for every kind alike
     expect(applyEntry(t.db, { id: 'q', villagerId: 'v1', kind: 'penalty', points: -40, origin: 'ledger' }, { creditFloor: -5 })).toMatchObject({ debtAdded: 6, entry: { points: -34, balanceAfter: -5 } });
+    expect(findBalanceMismatches(t.db)).toEqual([]);
+  });
+
+  it('a deduction retried while the balance stands below the floor (the village ledger took it there) is a duplicate, not another entry', () => {
+    applySnapshot(t.db, { villagers: [], entries: [{ id: 'p0', villager: 'v1', kind: 'penalty', points: -50, created_at: new Date().toISOString() }] }, rules);
+    expect(getVillager(t.db, 'v1')?.balance).toBe(-50);
+    const e = { id: 'p1', villagerId: 'v1', kind: 'penalty' as const, points: -10, origin: 'cli' as const };
+    expect(applyEntry(t.db, e, rules)).toMatchObject({ status: 'applied', entry: { points: 0, balanceAfter: -50 } });
+    expect(applyEntry(t.db, e, rules)).toMatchObject({ status: 'duplicate', conflict: false });
+    expect(applyEntry(t.db, { ...e, points: -20 }, rules)).toMatchObject({ status: 'duplicate', conflict: false });
+    expect(applyEntry(t.db, { ...e, kind: 'expiry' }, rules)).toMatchObject({ status: 'duplicate', conflict: true });
+    expect(applyEntry(t.db, { ...e, points: 10, kind: 'award' }, rules)).toMatchObject({ status: 'duplicate', conflict: true });
     expect(findBalanceMismatches(t.db)).toEqual([]);
   });
 

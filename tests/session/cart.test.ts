@@ -22,6 +22,8 @@ const table: Row[] = [
   ['soap put back on the salt slot (salt untouched)', [salt(2400, 2630), soap(1150, 920)], [], ['A1:wrong_slot_return', 'A2:moved_out']],
   ['salt taken, soap put down on the salt slot', [salt(2400, 2230), soap(1150, 920)], [['salt', 1]], ['A1:wrong_slot_return', 'A2:moved_out']],
   ['two soaps taken, one put on the salt slot: one charged', [salt(2400, 2630), soap(1150, 690)], [['soap', 1]], ['A1:wrong_slot_return', 'A2:moved_out']],
+  ['soap taken, salt put down on the soap slot: the soap is charged, not the salt', [salt(2400, 2000), soap(1150, 1320)], [['soap', 1]], ['A2:wrong_slot_return', 'A1:moved_out']],
+  ['two soaps taken, salt put down on the soap slot', [salt(2400, 2000), soap(1150, 1090)], [['soap', 2]], ['A2:wrong_slot_return', 'A1:moved_out']],
   ['an item left on a slot without a product', [soap(1150, 920), empty(0, 230)], [], ['C9:wrong_slot_return', 'A2:moved_out']],
   ['a foreign object on a slot without a product', [empty(0, 512)], [], ['C9:no_product']],
   ['scale without reading at the end: not charged', [salt(2400, null)], [], ['A1:scale_unavailable']],

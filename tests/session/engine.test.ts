@@ -5,8 +5,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { upsertSlot } from '../../edge/ledger/products.ts';
 import { sessionReview } from '../../edge/ledger/sessions.ts';
-import { FakeScales, failNext, store, timings } from './rig.ts';
+import { FakeScales, failNext, failWhen, store, timings } from './rig.ts';
 import type { StoreSessionEvents } from '../../edge/session/engine.ts';
+import type { Receipt } from '../../edge/session/receipt.ts';
 
 beforeEach(() => {
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
@@ -70,7 +71,13 @@ describe('settlement', () => {
     s.lock.door('closed');
     s.scales.rest('S1', 800);
     s.lock.exit();
-    failNext(s.db, 'SELECT * FROM slots');
+    // the admission read the slots already (its products): the read fails when it runs again
+    let once = true;
+    failWhen(s.db, (sql) => {
+      if (!once || !sql.startsWith('SELECT * FROM slots')) return false;
+      once = false;
+      return true;
+    });
     expect(() => s.scales.sweep()).not.toThrow();
     expect(s.engine.phase).toBe('fault');
     expect(s.faults.map((f) => f.where)).toEqual(['settle']);
@@ -267,11 +274,11 @@ describe('the ledger refusing a session write (disk full)', () => {
 });
 
 describe('the receipt counts the review lines the ledger stored', () => {
-  it("a sale clipped at zero stock: the ledger's stock_clipped line is on the receipt", () => {
+  it("a sale clipped at zero stock: the ledger's stock_clipped line is charged, so the receipt says so and never 'not charged'", () => {
     const s = store();
     upsertSlot(s.db, { slot: 'S1', address: 1, sku: 'soap', stock: 1 }); // the ledger thinks one is left
-    const receipts: number[] = [];
-    s.engine.on('receipt', (r) => receipts.push(r.reviewCount));
+    const receipts: Receipt[] = [];
+    s.engine.on('receipt', (r) => receipts.push(r));
     s.admit('A');
     s.lock.door('open');
     s.lock.door('closed');
@@ -279,6 +286,24 @@ describe('the receipt counts the review lines the ledger stored', () => {
     s.lock.exit();
     s.scales.sweep();
     expect(s.session('A')).toMatchObject({ status: 'settled', totalPoints: 20 });
-    expect(receipts).toEqual([1]);
+    expect(receipts.map((r) => [r.reviewCount, r.stockClipped])).toEqual([[0, 1]]);
+    expect(receipts[0]?.text).not.toContain('不扣分');
+    expect(receipts[0]?.text).toContain('已按实际拿取扣分');
+  });
+
+  it('a shelf change left for review beside a clipped sale: only the uncharged one is "not charged"', () => {
+    const s = store();
+    upsertSlot(s.db, { slot: 'S1', address: 1, sku: 'soap', stock: 0 });
+    const receipts: Receipt[] = [];
+    s.engine.on('receipt', (r) => receipts.push(r));
+    s.admit('A');
+    s.lock.door('open');
+    s.lock.door('closed');
+    s.scales.rest('S1', 900); // one taken beyond the stock on record
+    s.scales.rest('S2', 950); // half an item: not charged, for review
+    s.lock.exit();
+    s.scales.sweep();
+    expect(receipts.map((r) => [r.reviewCount, r.stockClipped])).toEqual([[1, 1]]);
+    expect(receipts[0]?.text).toContain('有 1 处货架变化将由管理员核对，不扣分。');
   });
 });

@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { listEntries } from '../../edge/ledger/entries.ts';
 import { listSessions } from '../../edge/ledger/sessions.ts';
-import { failWhen, store, timings } from './rig.ts';
+import { FakeScales, failWhen, store, timings } from './rig.ts';
 
 beforeEach(() => {
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
@@ -65,19 +65,15 @@ describe('an effect failing on a ledger error', () => {
     shopAndLeave(s);
   });
 
-  it('pricing the cart (products read): the same', () => {
+  it('reading the products at admission (the visit records them): the door stays shut, the next scan is let in', () => {
     const s = store();
-    s.admit('A');
-    s.lock.door('open');
-    s.lock.door('closed');
-    s.scales.rest('S1', 900);
     const stop = failWhen(s.db, (sql) => sql.startsWith('SELECT * FROM products'));
-    s.scales.emit('change', { slot: 'S1', from_g: 1000, to_g: 900, delta_g: -100, at: Date.now() });
-    expect(s.engine.phase).toBe('fault');
+    expect(s.engine.admit('A', 'card')).toMatchObject({ ok: false, reason: 'not_recorded' });
+    expect(s.engine.phase).toBe('idle');
+    agree(s);
     stop();
-    vi.advanceTimersByTime(timings.settle_retry_ms + 10);
-    expect(s.engine.phase).toBe('shopping');
-    shopAndLeave(s);
+    expect(s.engine.admit('A', 'card')).toMatchObject({ ok: true });
+    shopAndLeave(s, false);
   });
 
   it('the entering timer weighing the shelves: fault, retry, entering again; then the visit goes on', () => {
@@ -225,5 +221,60 @@ describe('a driver or ledger call failing inside a listener', () => {
     s.admit('A');
     expect(s.engine.phase).toBe('entering');
     expect(health(s)).toBe('ok');
+  });
+});
+
+/** Runs the pending timers one at a time until `done` holds (at most `max` of them). */
+function until(done: () => boolean, max = 20): void {
+  for (let i = 0; i < max && !done(); i++) vi.advanceTimersToNextTimer();
+  expect(done()).toBe(true);
+}
+
+describe('the resume at start failing to read the open session', () => {
+  /** A takes two soaps; the power goes; the restart's reads of the open session fail until the switch returned is called. */
+  function restartUnreadable(): { again: Rig; readable: () => void } {
+    const first = store();
+    first.admit('A');
+    first.lock.door('open');
+    first.lock.door('closed');
+    first.scales.rest('S1', 800);
+    first.engine.stop(); // power cut
+    const readable = failWhen(first.db, (sql) => sql.startsWith("SELECT * FROM store_sessions WHERE status = 'open'"));
+    const scales = new FakeScales();
+    scales.rest('S1', 800);
+    scales.rest('S2', 1000);
+    return { again: store({ db: first.db, scales }), readable };
+  }
+
+  it('the store counts as busy and nobody is admitted until the read succeeds; then the visit resumes and is charged', () => {
+    const { again, readable } = restartUnreadable();
+    expect(again.engine.phase).toBe('idle');
+    expect(health(again)).toBe('degraded');
+    expect(again.engine.isStoreBusy('B')).toBe(true);
+    expect(again.engine.admit('B', 'card')).toMatchObject({ ok: false, reason: 'store_busy' });
+    vi.advanceTimersToNextTimer(); // retried, still failing
+    expect(again.engine.phase).toBe('idle');
+    expect(again.engine.isStoreBusy()).toBe(true);
+    readable();
+    until(() => again.engine.phase === 'shopping');
+    agree(again);
+    expect(again.engine.isStoreBusy('B')).toBe(true);
+    again.lock.exit();
+    again.scales.sweep();
+    again.scales.sweep();
+    expect(again.session('A')).toMatchObject({ status: 'settled', totalPoints: 20 });
+    expect(again.balance('A')).toBe(80);
+    expect(health(again)).toBe('ok');
+    again.lock.door('open'); // A walks out
+    again.lock.door('closed');
+    expect(again.engine.admit('B', 'card')).toMatchObject({ ok: true });
+  });
+
+  it('stopped while the retry waits: nothing runs after the stop', () => {
+    const { again, readable } = restartUnreadable();
+    again.engine.stop();
+    readable();
+    expect(vi.getTimerCount()).toBe(0);
+    expect(again.engine.phase).toBe('idle');
   });
 });

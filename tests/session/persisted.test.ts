@@ -55,4 +55,20 @@ describe('the persisted visit', () => {
     s?.admit('B');
     expect(s?.engine.phase).toBe('entering');
   });
+
+  it.each([
+    ['a torn write (not JSON)', '{"version":1,"sessionId":"ol', /not JSON/],
+    ['JSON that is not an object', '"garbage"', /not an object/],
+  ])('a damaged row, %s: cancelled for review at start, its text kept, the next villager let in', (_name, text, why) => {
+    const db = seedLedger();
+    openSession(db, { id: 'old', kind: 'shopping', villagerId: 'A', enteredBy: 'card', state: 'shopping', context: v0 });
+    db.prepare("UPDATE store_sessions SET state_json = ? WHERE id = 'old'").run(text);
+    const s = store({ db });
+    expect(s.engine.phase).toBe('idle');
+    expect(s.session('A')).toMatchObject({ status: 'cancelled' });
+    expect(sessionReview(db, 'old')).toEqual([expect.objectContaining({ slot: '*', reason: 'unreadable_session', detail: expect.stringMatching(why) })]);
+    const saved = JSON.parse(db.prepare("SELECT state_json FROM store_sessions WHERE id = 'old'").pluck().get() as string) as Record<string, unknown>;
+    expect(saved).toMatchObject({ cancelReason: expect.any(String), damaged: text });
+    expect(s.engine.admit('B', 'card')).toMatchObject({ ok: true });
+  });
 });

@@ -39,6 +39,14 @@ describe('scenarios on the simulated store', () => {
     expect(r.inventory).toEqual({ oil: 3, salt: 5, soap: 5 });
   });
 
+  it('wrong-slot return onto a shelf also taken from: the soap kept is charged, the oil put down is not', async () => {
+    const r = await run('wrong-slot-return-own-taken');
+    invariants(r);
+    expect(r.balances).toEqual({ wang: 45 });
+    expect(sessionSummary(r)).toEqual([{ villager: 'wang', status: 'settled', total: 5, lines: ['soap×1'], review: ['A2:wrong_slot_return', 'B1:moved_out'] }]);
+    expect(r.inventory).toEqual({ oil: 3, soap: 4 });
+  });
+
   it('two villagers at once: the second is told to wait, then shops after the first left', async () => {
     const r = await run('two-villagers');
     invariants(r);

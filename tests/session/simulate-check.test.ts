@@ -88,3 +88,21 @@ describe('scenario errors in both languages', () => {
     expect(r.err).toContain('step 2: slot A1 holds 2 items; cannot take 3');
   }, 120_000);
 });
+
+describe('a power cut armed for a phase the session never reaches', () => {
+  it.each<[string, Array<Record<string, unknown>>, string, string]>([
+    ['a restock cut in a scenario without a restock', [{ power_cut: { when: 'restocking' } }, { enter: { villager: 'zhang' } }, { take: { slot: 'A1' } }, { exit: {} }],
+      'step 1 (power_cut when: restocking): the session never reached restocking by the end of the run', '第 1 步（断电 when: restocking）：直到场景结束，购物流程都没有进入 restocking'],
+    ['an exiting cut after the last exit', [{ enter: { villager: 'zhang' } }, { exit: {} }, { power_cut: { when: 'exiting' } }],
+      'step 3 (power_cut when: exiting): the session never reached exiting by the end of the run', '第 3 步（断电 when: exiting）'],
+    ['a cut armed again before the first fell', [{ power_cut: { when: 'restocking' } }, { power_cut: { when: 'shopping' } }, { enter: { villager: 'zhang' } }, { exit: {} }],
+      'step 1 (power_cut when: restocking): the session never reached restocking before step 2 armed another cut', '直到第 2 步再次设定断电'],
+  ])('%s: the run fails with exit 2, naming the step in both languages', async (_name, steps, message, zh) => {
+    const file = path.join(t.dir, `cut-${Math.random().toString(36).slice(2)}.json`);
+    writeFileSync(file, JSON.stringify({ ...base, steps }));
+    const r = await runCli(['simulate', '--scenario', file, '--in-process', '--json']);
+    expect(r.code, r.err).toBe(2);
+    expect(r.err).toContain(message);
+    expect(r.err).toContain(zh);
+  }, 120_000);
+});

@@ -87,6 +87,12 @@ describe('a real power cut: SIGKILL of the daemon, the hardware process runs on'
   it('a cut while settling is refused in process mode (no signal can time it), naming the step', async () => {
     await expect(inProcesses('power-cut-settling')).rejects.toThrow('step 1 (power_cut): a cut while settling cannot be timed by a signal');
   });
+
+  it('a cut armed for a phase the session never reaches fails the run, naming the step', async () => {
+    const s = load('two-villagers');
+    await expect(runScenarioInProcesses({ ...s, steps: [{ kind: 'power_cut', when: 'restocking' }] }, { hardware: hw }))
+      .rejects.toThrow('step 1 (power_cut when: restocking): the session never reached restocking by the end of the run');
+  }, RUN_MS);
 });
 
 describe('a daemon that does not start', () => {
