@@ -154,6 +154,22 @@ describe(`governance tasks (${ledgerDbKind})`, () => {
     expect(odd.json()).toMatchObject({ zh: expect.stringMatching(/^请求内容/) });
   });
 
+  it('a villager who left gets no award: approving their pending report answers 409 on villager, the claim stays reported; a blocked one (debt) still earns', async () => {
+    for (const id of ['leaver', 'debtor']) await g.villager(g.a, id);
+    const file = async (villager: string) => ((await g.call(g.va, 'POST', `/api/villages/${g.a}/reports`, { item: 'GOV-MEETING', villager })).json() as { id: string }).id;
+    const [gone, owed] = [await file('leaver'), await file('debtor')];
+    expect((await g.call(g.va, 'PUT', `/api/villages/${g.a}/villagers/leaver`, { name: '村民leaver', status: 'left' })).statusCode).toBe(200);
+    expect((await g.call(g.va, 'PUT', `/api/villages/${g.a}/villagers/debtor`, { name: '村民debtor', status: 'blocked' })).statusCode).toBe(200);
+    const refused = await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${gone}/approve`, {});
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json()).toMatchObject({ error: 'ALREADY_SETTLED', field: 'villager', message: expect.stringContaining('left'), zh: expect.stringContaining('已离村') });
+    expect((await g.call(g.va, 'GET', `/api/villages/${g.a}/claims/${gone}`)).json()).toMatchObject({ status: 'reported', entry_id: null });
+    expect((await g.call(g.va, 'GET', `/api/villages/${g.a}/villagers/leaver`)).json()).toMatchObject({ balance: 0 });
+    // it can still be rejected
+    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${gone}/reject`, { reason: '已离村' })).json()).toMatchObject({ claim: { status: 'rejected' } });
+    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${owed}/approve`, {})).json()).toMatchObject({ claim: { status: 'approved' }, balance: 2 });
+  });
+
   it('bad input gets field-level errors in both languages', async () => {
     const neg = await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '扫地', item: 'VOL-SERVICE', points: -3, max_claimants: 1 });
     expect(neg.statusCode).toBe(400);

@@ -171,6 +171,11 @@ export async function approveClaim(db: SqlDb, village: string, claimId: string, 
     if (!c) throw noClaim(claimId);
     if (c.status === 'approved') return { claim: c, entry: await entryOf(tx, c), duplicate: true };
     if (c.status !== 'reported') throw fieldError('claim', `claim ${claimId} is ${c.status}, not reported`, c.status === 'claimed' ? '村民尚未报告完成，不能审核' : `该申报已处理（${c.status}），不能再次审核`, 409, ErrorCode.ALREADY_SETTLED);
+    // Someone who left gets no new entry, as they get no new claim; a blocked villager (a debt,
+    // say) still does: an award pays a debt off.
+    if ((await villagerOf(tx, c.villager_id))?.status === 'left') {
+      throw fieldError('villager', `villager ${c.villager_id} has left the village: no points are given or taken; reject the claim instead`, `村民 ${c.villager_id} 已离村，不能再记积分，请驳回该申报`, 409, ErrorCode.ALREADY_SETTLED);
+    }
     const item = (await itemVersion(tx, c.item_scope, c.item_code, c.item_version))!;
     const p = pointsFor(item, points ?? c.points ?? undefined);
     if (item.cap_count !== undefined && item.cap_period) {
