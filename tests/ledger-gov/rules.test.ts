@@ -112,6 +112,25 @@ describe(`governance rule library (${ledgerDbKind})`, () => {
     expect(await listed('?all=true')).toEqual(expect.arrayContaining(['A-LATER', 'A-OLD', 'GOV-MEETING']));
   });
 
+  it('a task whose item was retired after it was published takes no new claim nor report (400 on item); what was reported is still decided', async () => {
+    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/items`, item('A-SNOW', { name: '清扫积雪' }))).statusCode).toBe(201);
+    const task = (await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '清扫村口积雪', item: 'A-SNOW', max_claimants: 5 })).json() as { id: string };
+    const [early, late, fresh] = [await g.villager(g.a, 'snow1'), await g.villager(g.a, 'snow2'), await g.villager(g.a, 'snow3')];
+    const claim = async (who: string) => g.call(who, 'POST', `/api/villages/${g.a}/tasks/${task.id}/claim`);
+    const report = async (who: string, id: string) => g.call(who, 'POST', `/api/villages/${g.a}/claims/${id}/report`, {});
+    expect((await claim(early)).statusCode).toBe(201);
+    expect((await report(early, `${task.id}.snow1`)).statusCode).toBe(200);
+    expect((await claim(late)).statusCode).toBe(201);
+    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/items/A-SNOW/retire`)).statusCode).toBe(200);
+    for (const r of [await claim(fresh), await report(late, `${task.id}.snow2`)]) {
+      expect({ status: r.statusCode, body: r.json() }).toMatchObject({ status: 400, body: { error: 'INVALID_ARGUMENT', field: 'item', message: expect.stringContaining('not in force'), zh: expect.stringContaining('未启用') } });
+    }
+    // claiming again answers the claim made before, as ever; the claim not reported stays claimed (the village may reject it)
+    expect((await claim(late)).json()).toMatchObject({ status: 'claimed', duplicate: true });
+    expect((await g.call(g.va, 'GET', `/api/villages/${g.a}/claims/${task.id}.snow3`)).statusCode).toBe(404);
+    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${task.id}.snow1/approve`, {})).json()).toMatchObject({ claim: { status: 'approved' }, entry: { points: 3, reference: 'rule:village/A-SNOW@1' } });
+  });
+
   it('cap periods start at local midnight (UTC+8), weeks on Monday', () => {
     // 2026-12-01 is a Tuesday; 23:30 UTC is already Wednesday 07:30 in the village.
     const now = new Date('2026-12-01T23:30:00Z');

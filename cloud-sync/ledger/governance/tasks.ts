@@ -86,6 +86,8 @@ export async function claimTask(db: SqlDb, village: string, taskId: string, vill
     const had = await claimOf(tx, village, id);
     if (had) return { claim: had, duplicate: true };
     if (t.status !== 'open') throw fieldError('task', `task ${taskId} is closed`, `任务「${t.title}」已结束，不能再认领`, 409, ErrorCode.ALREADY_SETTLED);
+    // A claim and a report need the item in force, as a self-report does: a retired item earns no new points.
+    await itemInForce(tx, village, t.item_code, now);
     if ((t.claimants ?? 0) >= t.max_claimants) throw fieldError('task', `task ${taskId} has its ${t.max_claimants} claimants`, `任务「${t.title}」认领人数已满（${t.max_claimants} 人）`, 409, ErrorCode.ALREADY_SETTLED);
     await activeVillager(tx, village, villager);
     await tx.run(
@@ -125,6 +127,7 @@ export async function reportDone(db: SqlDb, village: string, claimId: string, vi
     if (!c || c.villager_id !== villager) throw noClaim(claimId);
     if (c.status === 'reported') return c;
     if (c.status !== 'claimed') throw fieldError('claim', `claim ${claimId} is ${c.status}`, `该申报已处理（${c.status}）`, 409, ErrorCode.ALREADY_SETTLED);
+    await itemInForce(tx, village, c.item_code, now);
     needEvidence((await itemVersion(tx, c.item_scope, c.item_code, c.item_version))!, r.evidence);
     await tx.run(`UPDATE gov_claims SET status = 'reported', evidence = $1, note = $2 WHERE id = $3 AND status = 'claimed'`, [r.evidence ?? null, r.note ?? null, claimId]);
     await audit(tx, village, `claim:${claimId}`, 'report', `villager:${villager}`, { evidence: r.evidence ?? null, note: r.note ?? null }, now);
