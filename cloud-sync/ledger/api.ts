@@ -54,6 +54,8 @@ declare module 'fastify' {
 const sha = (s: string) => createHash('sha256').update(s).digest();
 const VillageId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' });
 const Params = Type.Object({ village: VillageId });
+/** The largest JSON body the API takes (an evidence photo is multipart, with its own limit). */
+const BODY_LIMIT = 256 * 1024;
 
 export interface LedgerApiDeps {
   db: SqlDb;
@@ -73,7 +75,7 @@ export interface LedgerApiDeps {
 }
 
 export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
-  const app = Fastify({ loggerInstance: deps.log.child({}, { level: 'warn' }) as FastifyBaseLogger, bodyLimit: 256 * 1024 }).withTypeProvider<TypeBoxTypeProvider>();
+  const app = Fastify({ loggerInstance: deps.log.child({}, { level: 'warn' }) as FastifyBaseLogger, bodyLimit: BODY_LIMIT }).withTypeProvider<TypeBoxTypeProvider>();
   void app.register(fastifyCookie);
   // The CSRF token is bound to the villager's session (userInfo), its secret in a cookie.
   void app.register(fastifyCsrf, {
@@ -140,6 +142,9 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
     }
     if (e.statusCode === 415) return reply.status(415).send({ error: ErrorCode.INVALID_ARGUMENT, message: e.message ?? 'unsupported content type', zh: '不支持的内容类型，请发送 JSON' });
     if (e.statusCode === 400) return reply.status(400).send({ error: ErrorCode.INVALID_ARGUMENT, ...validationError(err) });
+    if (e.statusCode === 413) return reply.status(413).send({ error: ErrorCode.INVALID_ARGUMENT, message: `the request is too large (at most ${BODY_LIMIT / 1024} KB)`, zh: `请求内容太大（不能超过 ${BODY_LIMIT / 1024} KB）` });
+    // Any other refusal of the request by fastify or a plugin is the sender's fault, not an error of the ledger.
+    if (e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500) return reply.status(e.statusCode).send({ error: ErrorCode.INVALID_ARGUMENT, message: e.message ?? 'bad request', zh: '请求内容不正确' });
     deps.log.error({ err }, 'ledger API error / 村账本接口错误');
     return reply.status(500).send({ error: ErrorCode.INTERNAL, message: 'internal error', zh: '内部错误' });
   });
