@@ -35,7 +35,7 @@ import { registerStaffRoutes, STAFF_COOKIE } from './staff/routes.ts';
 import { sessionAccount, type StaffAccount } from './staff/accounts.ts';
 import { registerStoreAlarmRoutes } from './store-alarm-routes.ts';
 import type { BoardPublisher } from './board/publisher.ts';
-import { addVillage, balanceOf, listStores, registerStore, villageSeq, villagerOf } from './tables.ts';
+import { addVillage, balanceOf, listStores, registerStore, villageName, villageSeq, villagerOf } from './tables.ts';
 import { COMMANDS } from '../protocol/payloads.ts';
 import { publicEd25519 } from '../protocol/sign.ts';
 
@@ -178,8 +178,13 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
 
   app.post('/api/villages', { schema: { body: Type.Object({ id: VillageId, name: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }) } }, async (req, reply) => {
     if (who(req)?.role !== 'town') return reply.status(403).send({ error: 'FORBIDDEN', message: 'only the town creates villages', zh: '只有镇级账号可以新建村' });
-    await addVillage(deps.db, req.body.id, req.body.name, new Date().toISOString());
-    return reply.status(201).send({ id: req.body.id });
+    const { id, name } = req.body;
+    if (await addVillage(deps.db, id, name, new Date().toISOString())) return reply.status(201).send({ id, name, duplicate: false });
+    // The same village again is a retry (the demo's start, say): answered as it is. Another name
+    // under a taken id is another village: refused, never a silent "created".
+    const held = await villageName(deps.db, id);
+    if (held === name) return reply.status(200).send({ id, name, duplicate: true });
+    return reply.status(409).send({ error: ErrorCode.DUPLICATE_ID, field: 'id', message: `village id ${id} is in use already (${held ?? '?'}); choose another id`, zh: `村编号 ${id} 已存在（${held ?? '?'}），请换一个编号` });
   });
 
   app.put('/api/villages/:village/villagers/:id', {

@@ -15,8 +15,14 @@ export interface Signer {
   lifetimeMs: number;
 }
 
-export async function addVillage(db: SqlDb, id: string, name: string, at: string): Promise<void> {
-  await db.run('INSERT INTO villages (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING', [id, name, at]);
+/** A new village; false (and nothing changed) when the id is taken already. */
+export async function addVillage(db: SqlDb, id: string, name: string, at: string): Promise<boolean> {
+  return (await db.run('INSERT INTO villages (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING', [id, name, at])) === 1;
+}
+
+/** The village's name, or undefined when there is no such village. */
+export async function villageName(db: SqlDb, id: string): Promise<string | undefined> {
+  return (await db.query<{ name: string }>('SELECT name FROM villages WHERE id = $1', [id]))[0]?.name;
 }
 
 async function requireVillage(db: SqlDb, id: string): Promise<void> {
