@@ -24,6 +24,7 @@ import type { LedgerService } from './service.ts';
 import { registerGovernance, registerVillagerLogin, type Principal } from './governance/routes.ts';
 import { VillagerSessions, type VillagerSession } from './governance/auth.ts';
 import { validationError } from './governance/errors.ts';
+import { fieldError } from './governance/rules.ts';
 import { registerRollupRoutes } from './governance/rollup-routes.ts';
 import { RollupRunner } from './governance/rollup-runner.ts';
 import { registerVillagerRoutes } from './governance/villager-routes.ts';
@@ -158,6 +159,14 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
     if (url !== '/m/login' && url !== '/api/villager/login' && !page && !principal(req)) return reply.status(401).send({ error: 'UNAUTHORIZED', message: 'a valid bearer token is required', zh: '需要有效的访问令牌' });
     if (url !== '/m/login' && url !== '/staff/login' && url !== '/staff/setup' && byCookie(req) && req.method !== 'GET' && req.method !== 'HEAD') {
       await new Promise<void>((resolve, reject) => app.csrfProtection(req, reply, (err?: Error) => (err ? reject(err) : resolve())));
+    }
+  });
+  // The town may read any village, but only one that exists: a mistyped id answers 404, as the
+  // roll-up does, rather than a village where nothing happened. Another village's caller gets 404 from the route.
+  app.addHook('preHandler', async (req) => {
+    const village = (req.params as { village?: unknown } | undefined)?.village;
+    if (typeof village === 'string' && who(req)?.role === 'town' && (await villageName(deps.db, village)) === undefined) {
+      throw fieldError('village', `no village ${village}`, `找不到村 ${village}`, 404, ErrorCode.NOT_FOUND);
     }
   });
   const notFound = { error: ErrorCode.NOT_FOUND, message: 'no such village', zh: '找不到该村' };

@@ -131,6 +131,21 @@ describe(`governance roles and isolation (${ledgerDbKind})`, () => {
     expect(await stateOfB()).toEqual(before);
   });
 
+  it('the town (its token or a town account) gets 404 on village from every route for a village that does not exist, as the roll-up answers', async () => {
+    const townStaff = await g.staff('town-typo');
+    const routes = routesOf(g.app.printRoutes({ commonPrefix: false })).filter((r) => r.includes(':village'));
+    for (const r of routes) {
+      const [method, pattern] = r.split(' ') as ['GET' | 'POST' | 'PUT', string];
+      const url = pattern.replace(':village', 'no-such-village').replace('evidence/:id', `evidence/${ids.photo}`).replace(':id', 'wang').replace(':claim', ids.claim).replace(':task', ids.task).replace(':code', 'B-ITEM').replace(':sku', 'oil');
+      for (const [who, token] of [['town', g.town], ['town account', townStaff]] as const) {
+        const res = r === 'POST /api/villages/:village/evidence' ? await g.upload(token, url, await tinyJpeg()) : await g.call(token, method, url + (QUERIES[r] ?? ''), BODIES[r]);
+        expect({ route: r, who, status: res.statusCode, body: res.json() }).toMatchObject({ route: r, who, status: 404, body: { field: 'village', zh: expect.stringContaining('找不到') } });
+      }
+    }
+    expect((await g.call(g.town, 'GET', '/api/town/rollup?village=no-such-village')).statusCode).toBe(404);
+    expect((await g.call(g.town, 'GET', `/api/villages/${g.b}/tasks`)).statusCode).toBe(200);
+  });
+
   it('b’s ids inside a’s own URLs are unknown there', async () => {
     const before = await stateOfB();
     const a = `/api/villages/${g.a}`;
