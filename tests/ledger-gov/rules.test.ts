@@ -92,6 +92,17 @@ describe(`governance rule library (${ledgerDbKind})`, () => {
     expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/items`, item('A-LEAP', { active_from: '2028-02-29' }))).statusCode).toBe(201);
     const { code: _code, ...fields } = item('A-LEAP', { active_to: '2028-02-30' });
     expect((await g.call(g.va, 'PUT', `/api/villages/${g.a}/items/A-LEAP`, fields)).json()).toMatchObject({ field: 'active_to' });
+    // A name of blanks, for a new item and a change, the village's and the town's; blanks around a name are trimmed.
+    const { code: _c2, ...blankFields } = item('A-LEAP', { name: ' \u3000 ' });
+    for (const [tok, method, url, body] of [
+      [g.va, 'POST', `/api/villages/${g.a}/items`, item('A-BLANK', { name: '   ' })],
+      [g.va, 'PUT', `/api/villages/${g.a}/items/A-LEAP`, blankFields],
+      [g.town, 'POST', '/api/town/items', item('T-BLANK', { name: '\t' })],
+    ] as const) {
+      const r = await g.call(tok, method, url, body);
+      expect({ url, status: r.statusCode, body: r.json() }).toMatchObject({ url, status: 400, body: { error: 'INVALID_ARGUMENT', field: 'name', message: expect.stringContaining('blank'), zh: '名称不能为空' } });
+    }
+    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/items`, item('A-TRIM', { name: ' 护村河巡查 ' }))).json()).toMatchObject({ name: '护村河巡查' });
   });
 
   it('an item outside its active dates is not in force', async () => {

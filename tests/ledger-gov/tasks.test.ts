@@ -190,6 +190,12 @@ describe(`governance tasks (${ledgerDbKind})`, () => {
     expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/nope/approve`, {})).statusCode).toBe(404);
     const pin = await g.call(g.va, 'PUT', `/api/villages/${g.a}/villagers/li/pin`, { pin: '12' });
     expect(pin.json()).toMatchObject({ field: 'pin' });
+    // A title of blanks would be a task without a name on the phone page and in the passbook; one with blanks around is kept trimmed.
+    for (const title of ['   ', '\u3000\t']) {
+      const blank = await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title, item: 'VOL-SERVICE', points: 3, max_claimants: 1 });
+      expect({ status: blank.statusCode, body: blank.json() }).toMatchObject({ status: 400, body: { error: 'INVALID_ARGUMENT', field: 'title', message: expect.stringContaining('blank'), zh: '标题不能为空' } });
+    }
+    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '  扫地  ', item: 'VOL-SERVICE', points: 3, max_claimants: 1 })).json()).toMatchObject({ title: '扫地' });
   });
 
   it('keeps every claim: nothing is deleted, and the database refuses to delete or rewrite the record', async () => {

@@ -38,7 +38,10 @@ async function activeVillager(tx: SqlDb, village: string, id: string, field = 'v
   if (v.status !== 'active') throw fieldError(field, `villager ${id} is ${v.status}`, `村民 ${id} 当前不可用（${v.status}）`, 409, ErrorCode.ALREADY_SETTLED);
 }
 
-export async function publishTask(db: SqlDb, village: string, t: { title: string; item: string; points?: number; max_claimants: number }, actor: string, now: Date): Promise<Task> {
+export async function publishTask(db: SqlDb, village: string, given: { title: string; item: string; points?: number; max_claimants: number }, actor: string, now: Date): Promise<Task> {
+  // the title is what the phone page and the passbook show: blanks alone would be a task without a name
+  const t = { ...given, title: given.title.trim() };
+  if (t.title === '') throw fieldError('title', 'a task title must not be blank', '标题不能为空');
   return db.transaction(async (tx) => {
     const item = await itemInForce(tx, village, t.item, now);
     if (item.direction !== 'add') throw fieldError('item', `a task earns points; ${item.code} deducts`, `任务只能对应加分细则，${item.name} 是扣分项`);
