@@ -149,6 +149,7 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
     deps.log.error({ err }, 'ledger API error / 村账本接口错误');
     return reply.status(500).send({ error: ErrorCode.INTERNAL, message: 'internal error', zh: '内部错误' });
   });
+  app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: ErrorCode.NOT_FOUND, message: `no route ${req.method} ${req.url.split('?')[0]}`, zh: '没有这个接口或页面' }));
   app.addHook('onRequest', async (req, reply) => {
     const staff = req.headers.authorization === undefined ? req.cookies[STAFF_COOKIE] : undefined;
     if (staff) req.staffUser = (await sessionAccount(deps.db, staff, (deps.clock ?? (() => new Date()))())) ?? null;

@@ -92,5 +92,8 @@ describe(`ledger API (${ledgerDbKind})`, () => {
     expect(key.statusCode).toBe(400);
     const unknown = await app.inject({ method: 'POST', url: `/api/villages/${a}/entries`, headers: auth('a-secret'), payload: { id: 'x2', villager: 'nobody', kind: 'award', points: 3, reason: 'r' } });
     expect(unknown.statusCode).toBe(404);
+    // A path the API does not have answers in the same shape, in both languages (the query string not echoed).
+    const noRoute = await app.inject({ method: 'GET', url: `/api/villages/${a}/claimz?token=secret`, headers: auth('a-secret') });
+    expect({ status: noRoute.statusCode, body: noRoute.json() }).toEqual({ status: 404, body: { error: 'NOT_FOUND', message: `no route GET /api/villages/${a}/claimz`, zh: '没有这个接口或页面' } });
   });
 });
