@@ -5,7 +5,7 @@
  * step is an audit event; nothing is deleted; a reversal is a compensating entry.
  * These functions change governance state only; the caller makes the entries they return.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { ErrorCode } from '../../../edge/errors.ts';
 import type { SqlDb } from '../sql.ts';
 import type { EntryBody } from '../../protocol/payloads.ts';
@@ -138,24 +138,52 @@ export async function reportDone(db: SqlDb, village: string, claimId: string, vi
   });
 }
 
+/** A report's request id: one per form (the phone page makes one), random, so never a small counter. */
+export const REPORT_REQUEST = '^[A-Za-z0-9_-]{16,64}$';
+/** The claim id of a request: the same for every send of one form, so a second send finds the first. */
+const requestClaimId = (village: string, origin: string, villager: string, request: string) => `r-${createHash('sha256').update(`${village}\n${origin}\n${villager}\n${request}`).digest('hex').slice(0, 24)}`;
+type ReportInput = { villager: string; item: string; points?: number; evidence?: string; note?: string; request?: string };
+
+/** The claim a request id made already (`undefined`: none), refused when its content differs: another report under a used id. */
+async function sentBefore(tx: SqlDb, village: string, id: string, origin: 'self' | 'village', r: ReportInput): Promise<Claim | undefined> {
+  const held = await claimOf(tx, village, id);
+  if (!held) return undefined;
+  const same = held.origin === origin && held.villager_id === r.villager && held.item_code === r.item && (r.points === undefined || held.points === r.points) && held.evidence === (r.evidence ?? null) && held.note === (r.note ?? null);
+  if (!same) throw fieldError('request', `this report form was sent already with other content (claim ${id}); open the form again for another report`, '这张申报表单已经提交过（内容不同）；如需再报，请重新打开页面', 409, ErrorCode.DUPLICATE_ID);
+  return held;
+}
+
 /**
  * A report without a task: a villager's self-report (add items only) or a record the
- * village files for a villager (any item, a deduction too). Both wait for approval.
+ * village files for a villager (any item, a deduction too). Both wait for approval. With a
+ * `request` id the same form sent again (a double tap, a resend) answers the claim it made
+ * (`duplicate`), before anything else is checked, and makes no second one.
  */
-export async function fileReport(db: SqlDb, village: string, origin: 'self' | 'village', r: { villager: string; item: string; points?: number; evidence?: string; note?: string }, actor: string, now: Date): Promise<Claim> {
+export async function fileReport(db: SqlDb, village: string, origin: 'self' | 'village', r: ReportInput, actor: string, now: Date): Promise<{ claim: Claim; duplicate: boolean }> {
   return db.transaction(async (tx) => {
+    const id = r.request === undefined ? newId('r') : requestClaimId(village, origin, r.villager, r.request);
+    if (r.request !== undefined) {
+      const held = await sentBefore(tx, village, id, origin, r);
+      if (held) return { claim: held, duplicate: true };
+    }
     const item = await itemInForce(tx, village, r.item, now);
     if (origin === 'self' && item.direction !== 'add') throw fieldError('item', `${item.code} is a deduction; villagers report additions`, `${item.name} 是扣分项，不能自行申报`);
     const points = r.points === undefined ? null : pointsFor(item, r.points);
     needEvidence(item, r.evidence);
     await activeVillager(tx, village, r.villager);
-    const id = newId('r');
-    await tx.run(
-      `INSERT INTO gov_claims (id, village, origin, villager_id, item_scope, item_code, item_version, points, status, evidence, note, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'reported', $9, $10, $11)`,
+    // The same form sent at once (two transactions): on PostgreSQL the later one meets the row
+    // here and is retried as a serialization failure, then answered by sentBefore.
+    const n = await tx.run(
+      `INSERT INTO gov_claims (id, village, origin, villager_id, item_scope, item_code, item_version, points, status, evidence, note, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'reported', $9, $10, $11) ON CONFLICT (id) DO NOTHING`,
       [id, village, origin, r.villager, item.scope, item.code, item.version, points, r.evidence ?? null, r.note ?? null, now.toISOString()],
     );
-    await audit(tx, village, `claim:${id}`, origin === 'self' ? 'report.self' : 'report.village', actor, { villager: r.villager, item: `${item.code}@${item.version}`, points, evidence: r.evidence ?? null, note: r.note ?? null }, now);
-    return (await claimOf(tx, village, id))!;
+    if (n === 0) {
+      const held = await sentBefore(tx, village, id, origin, r);
+      if (held) return { claim: held, duplicate: true };
+      throw fieldError('request', `claim id ${id} is taken; open the form again`, '申报编号已被使用，请重新打开页面', 409, ErrorCode.DUPLICATE_ID);
+    }
+    await audit(tx, village, `claim:${id}`, origin === 'self' ? 'report.self' : 'report.village', actor, { villager: r.villager, item: `${item.code}@${item.version}`, points, evidence: r.evidence ?? null, note: r.note ?? null, ...(r.request ? { request: r.request } : {}) }, now);
+    return { claim: (await claimOf(tx, village, id))!, duplicate: false };
   });
 }
 
