@@ -45,5 +45,17 @@ export function dummyHash(): Promise<string> {
 
 /** The shortest password either login accepts. */
 export const MIN_PASSWORD = 10;
+
+/**
+ * Why a new password of the village ledger's staff is refused, in both languages, or undefined:
+ * shorter than MIN_PASSWORD, blanks only, or one character over and over (long, yet guessed at once).
+ */
+export function passwordWeakness(password: string): { message: string; zh: string } | undefined {
+  const chars = [...password];
+  if (chars.length < MIN_PASSWORD) return { message: `at least ${MIN_PASSWORD} characters`, zh: `密码至少 ${MIN_PASSWORD} 位` };
+  if (password.trim() === '') return { message: 'a password of blanks only is guessed at once; choose another', zh: '密码不能全为空格' };
+  if (new Set(chars).size === 1) return { message: 'a password of one character repeated is guessed at once; choose another', zh: '密码不能是同一个字符的重复' };
+  return undefined;
+}
 /** A login name: 2 to 32 lower-case letters, digits, `.`, `_`, `-`. */
 export const USERNAME = /^[a-z0-9_.-]{2,32}$/;

@@ -24,6 +24,7 @@ import type { LedgerService } from './service.ts';
 import { registerGovernance, registerVillagerLogin, type Principal } from './governance/routes.ts';
 import { VillagerSessions, type VillagerSession } from './governance/auth.ts';
 import { validationError } from './governance/errors.ts';
+import { fieldError } from './governance/rules.ts';
 import { registerRollupRoutes } from './governance/rollup-routes.ts';
 import { RollupRunner } from './governance/rollup-runner.ts';
 import { registerVillagerRoutes } from './governance/villager-routes.ts';
@@ -35,7 +36,7 @@ import { registerStaffRoutes, STAFF_COOKIE } from './staff/routes.ts';
 import { sessionAccount, type StaffAccount } from './staff/accounts.ts';
 import { registerStoreAlarmRoutes } from './store-alarm-routes.ts';
 import type { BoardPublisher } from './board/publisher.ts';
-import { addVillage, balanceOf, listStores, registerStore, villageSeq, villagerOf } from './tables.ts';
+import { addVillage, balanceOf, listStores, registerStore, villageName, villageSeq, villagerOf } from './tables.ts';
 import { COMMANDS } from '../protocol/payloads.ts';
 import { publicEd25519 } from '../protocol/sign.ts';
 
@@ -54,6 +55,8 @@ declare module 'fastify' {
 const sha = (s: string) => createHash('sha256').update(s).digest();
 const VillageId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' });
 const Params = Type.Object({ village: VillageId });
+/** The largest JSON body the API takes (an evidence photo is multipart, with its own limit). */
+const BODY_LIMIT = 256 * 1024;
 
 export interface LedgerApiDeps {
   db: SqlDb;
@@ -73,7 +76,7 @@ export interface LedgerApiDeps {
 }
 
 export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
-  const app = Fastify({ loggerInstance: deps.log.child({}, { level: 'warn' }) as FastifyBaseLogger, bodyLimit: 256 * 1024 }).withTypeProvider<TypeBoxTypeProvider>();
+  const app = Fastify({ loggerInstance: deps.log.child({}, { level: 'warn' }) as FastifyBaseLogger, bodyLimit: BODY_LIMIT }).withTypeProvider<TypeBoxTypeProvider>();
   void app.register(fastifyCookie);
   // The CSRF token is bound to the villager's session (userInfo), its secret in a cookie.
   void app.register(fastifyCsrf, {
@@ -140,9 +143,13 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
     }
     if (e.statusCode === 415) return reply.status(415).send({ error: ErrorCode.INVALID_ARGUMENT, message: e.message ?? 'unsupported content type', zh: '不支持的内容类型，请发送 JSON' });
     if (e.statusCode === 400) return reply.status(400).send({ error: ErrorCode.INVALID_ARGUMENT, ...validationError(err) });
+    if (e.statusCode === 413) return reply.status(413).send({ error: ErrorCode.INVALID_ARGUMENT, message: `the request is too large (at most ${BODY_LIMIT / 1024} KB)`, zh: `请求内容太大（不能超过 ${BODY_LIMIT / 1024} KB）` });
+    // Any other refusal of the request by fastify or a plugin is the sender's fault, not an error of the ledger.
+    if (e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500) return reply.status(e.statusCode).send({ error: ErrorCode.INVALID_ARGUMENT, message: e.message ?? 'bad request', zh: '请求内容不正确' });
     deps.log.error({ err }, 'ledger API error / 村账本接口错误');
     return reply.status(500).send({ error: ErrorCode.INTERNAL, message: 'internal error', zh: '内部错误' });
   });
+  app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: ErrorCode.NOT_FOUND, message: `no route ${req.method} ${req.url.split('?')[0]}`, zh: '没有这个接口或页面' }));
   app.addHook('onRequest', async (req, reply) => {
     const staff = req.headers.authorization === undefined ? req.cookies[STAFF_COOKIE] : undefined;
     if (staff) req.staffUser = (await sessionAccount(deps.db, staff, (deps.clock ?? (() => new Date()))())) ?? null;
@@ -153,6 +160,14 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
     if (url !== '/m/login' && url !== '/api/villager/login' && !page && !principal(req)) return reply.status(401).send({ error: 'UNAUTHORIZED', message: 'a valid bearer token is required', zh: '需要有效的访问令牌' });
     if (url !== '/m/login' && url !== '/staff/login' && url !== '/staff/setup' && byCookie(req) && req.method !== 'GET' && req.method !== 'HEAD') {
       await new Promise<void>((resolve, reject) => app.csrfProtection(req, reply, (err?: Error) => (err ? reject(err) : resolve())));
+    }
+  });
+  // The town may read any village, but only one that exists: a mistyped id answers 404, as the
+  // roll-up does, rather than a village where nothing happened. Another village's caller gets 404 from the route.
+  app.addHook('preHandler', async (req) => {
+    const village = (req.params as { village?: unknown } | undefined)?.village;
+    if (typeof village === 'string' && who(req)?.role === 'town' && (await villageName(deps.db, village)) === undefined) {
+      throw fieldError('village', `no village ${village}`, `找不到村 ${village}`, 404, ErrorCode.NOT_FOUND);
     }
   });
   const notFound = { error: ErrorCode.NOT_FOUND, message: 'no such village', zh: '找不到该村' };
@@ -173,8 +188,13 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
 
   app.post('/api/villages', { schema: { body: Type.Object({ id: VillageId, name: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }) } }, async (req, reply) => {
     if (who(req)?.role !== 'town') return reply.status(403).send({ error: 'FORBIDDEN', message: 'only the town creates villages', zh: '只有镇级账号可以新建村' });
-    await addVillage(deps.db, req.body.id, req.body.name, new Date().toISOString());
-    return reply.status(201).send({ id: req.body.id });
+    const { id, name } = req.body;
+    if (await addVillage(deps.db, id, name, new Date().toISOString())) return reply.status(201).send({ id, name, duplicate: false });
+    // The same village again is a retry (the demo's start, say): answered as it is. Another name
+    // under a taken id is another village: refused, never a silent "created".
+    const held = await villageName(deps.db, id);
+    if (held === name) return reply.status(200).send({ id, name, duplicate: true });
+    return reply.status(409).send({ error: ErrorCode.DUPLICATE_ID, field: 'id', message: `village id ${id} is in use already (${held ?? '?'}); choose another id`, zh: `村编号 ${id} 已存在（${held ?? '?'}），请换一个编号` });
   });
 
   app.put('/api/villages/:village/villagers/:id', {

@@ -179,11 +179,10 @@ export class LedgerService {
         details: { field: 'store' },
       });
     }
-    if (kind === 'command' && c.villager && (c.command === 'block' || c.command === 'unblock')) {
-      await setVillagerStatus(this.opts.db, village, c.villager, c.command === 'block' ? 'blocked' : 'active', this.clock());
-    }
     const now = this.clock();
     const event = await this.opts.db.transaction(async (tx) => {
+      // The status with its event: a block of a villager not in this village (404) publishes nothing.
+      if (kind === 'command' && c.villager && (c.command === 'block' || c.command === 'unblock')) await setVillagerStatus(tx, village, c.villager, c.command === 'block' ? 'blocked' : 'active', now);
       if (kind === 'product') await putCatalogueProduct(tx, village, body as ProductBody, now.toISOString());
       return appendEvent(tx, village, kind, `${kind}:${now.getTime()}:${Math.random().toString(36).slice(2, 10)}`, body, this.signer, now);
     });

@@ -15,8 +15,14 @@ export interface Signer {
   lifetimeMs: number;
 }
 
-export async function addVillage(db: SqlDb, id: string, name: string, at: string): Promise<void> {
-  await db.run('INSERT INTO villages (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING', [id, name, at]);
+/** A new village; false (and nothing changed) when the id is taken already. */
+export async function addVillage(db: SqlDb, id: string, name: string, at: string): Promise<boolean> {
+  return (await db.run('INSERT INTO villages (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING', [id, name, at])) === 1;
+}
+
+/** The village's name, or undefined when there is no such village. */
+export async function villageName(db: SqlDb, id: string): Promise<string | undefined> {
+  return (await db.query<{ name: string }>('SELECT name FROM villages WHERE id = $1', [id]))[0]?.name;
 }
 
 async function requireVillage(db: SqlDb, id: string): Promise<void> {
@@ -93,10 +99,15 @@ export async function endVillagerSessions(db: SqlDb, villager: string): Promise<
   await db.run('DELETE FROM gov_sessions WHERE villager_id = $1', [villager]);
 }
 
-/** A block or unblock by the village's command (service.ts): the status and, when blocked, the sessions, together. */
+/**
+ * A block or unblock by the village's command (service.ts): the status and, when blocked, the
+ * sessions, together. A villager of another village (or none) is unknown here (404) and keeps
+ * their status and sessions: villager ids are unique across the town, sessions are not per village.
+ */
 export async function setVillagerStatus(db: SqlDb, village: string, villager: string, status: 'active' | 'blocked', now: Date): Promise<void> {
   await db.transaction(async (tx) => {
-    await tx.run('UPDATE villagers SET status = $1, updated_at = $2, status_changed_at = $2 WHERE id = $3 AND village = $4', [status, now.toISOString(), villager, village]);
+    const n = await tx.run('UPDATE villagers SET status = $1, updated_at = $2, status_changed_at = $2 WHERE id = $3 AND village = $4', [status, now.toISOString(), villager, village]);
+    if (n === 0) throw new EdgeError(ErrorCode.UNKNOWN_VILLAGER, `no villager ${villager} in village ${village}`, { zh: `本村没有村民 ${villager}`, details: { field: 'villager' } });
     if (status !== 'active') await endVillagerSessions(tx, villager);
   });
 }

@@ -10,7 +10,7 @@ import { print } from './context.ts';
 import { existingSqliteFileOption } from './ledger-options.ts';
 import { readPassword } from './admin.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
-import { hashPassword, USERNAME } from '../../lib/passwords.ts';
+import { hashPassword, passwordWeakness, USERNAME } from '../../lib/passwords.ts';
 import { openLedgerDb, type SqlDb } from '../../cloud-sync/ledger/sql.ts';
 import { migrateLedger } from '../../cloud-sync/ledger/migrations.ts';
 import { addStaff, getStaff, listStaff, setStaffDisabled, setStaffPassword, unlockStaff, STAFF_ROLES, type StaffRole } from '../../cloud-sync/ledger/staff/accounts.ts';
@@ -31,6 +31,14 @@ async function withLedgerDb<T>(o: DbOptions, fn: (db: SqlDb) => Promise<T>): Pro
   } finally {
     await db.close();
   }
+}
+
+/** A new password from stdin (the admin CLI's reader), refused as the pages refuse it (exit 2). */
+async function readNewPassword(prompt: string): Promise<string> {
+  const password = await readPassword(prompt);
+  const weak = passwordWeakness(password);
+  if (weak) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `the password (read from standard input): ${weak.message}`, { zh: `${weak.zh}（从标准输入读取）` });
+  return password;
 }
 
 function checkUsername(u: string): string {
@@ -57,7 +65,7 @@ export function registerLedgerStaffCommands(ledger: Command): void {
       const name = o.name.trim();
       if (name.length < 1 || name.length > 100) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, '--name must have 1 to 100 characters', { zh: '--name 姓名须为 1–100 字' });
       sqliteFileOf(o); // before the password is asked
-      const password_hash = await hashPassword(await readPassword('密码 Password: '));
+      const password_hash = await hashPassword(await readNewPassword('密码 Password: '));
       const a = await withLedgerDb(o, (db) => addStaff(db, { username, display_name: name, role: o.role as StaffRole, village: o.village ?? null, password_hash }, 'cli', new Date()));
       print(o, a, `已添加账号 added staff account ${a.username} (${a.role}${a.village ? ` ${a.village}` : ''})`);
     });
@@ -67,7 +75,7 @@ export function registerLedgerStaffCommands(ledger: Command): void {
       const username = checkUsername(o.username);
       // before the password is asked
       if (!(await withLedgerDb(o, (db) => getStaff(db, username)))) throw new EdgeError(ErrorCode.NOT_FOUND, `no staff account ${username}`, { zh: `没有账号 ${username}` });
-      const hash = await hashPassword(await readPassword('新密码 New password: '));
+      const hash = await hashPassword(await readNewPassword('新密码 New password: '));
       await withLedgerDb(o, (db) => setStaffPassword(db, username, hash, 'cli', new Date()));
       print(o, { username, ok: true }, `已重设密码 password set for ${username}; its sessions are ended`);
     });

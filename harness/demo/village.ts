@@ -147,7 +147,8 @@ export class DemoVillage implements Part {
   private async register(): Promise<void> {
     const { address, store, storeKeyId, dataDir } = this.deps;
     const v = address.village;
-    await this.api('POST', '/api/villages', { id: v, name: VILLAGE_NAME }, [201], 'town');
+    // 200: the village is there from an earlier start (the same id and name: a retry)
+    await this.api('POST', '/api/villages', { id: v, name: VILLAGE_NAME }, [200, 201], 'town');
     const storeKey = loadOrCreateStoreKey(dataDir, storeKeyId);
     await this.api('PUT', `/api/villages/${v}/stores/${address.store}`, { key_id: storeKeyId, public_key: createPublicKey(storeKey.key).export({ type: 'spki', format: 'pem' }).toString() }, [200]);
     if (!this.deps.isDemoLedger()) return;

@@ -41,6 +41,8 @@ describe('store-edge ledger staff', () => {
       for (const [stdin, args, words] of [
         ['long enough password\n', ['add', '--username', 'wang', '--name', '王干事', '--role', 'mayor'], '--role'],
         ['long enough password\n', ['add', '--username', 'wang', '--name', '王干事', '--role', 'village', '--village', 'nowhere'], '找不到村'],
+        [`${' '.repeat(12)}\n`, ['add', '--username', 'wang', '--name', '王干事', '--role', 'town'], '密码不能全为空格'],
+        [`${'x'.repeat(12)}\n`, ['add', '--username', 'wang', '--name', '王干事', '--role', 'town'], '同一个字符'],
       ] as const) {
         const r = await run(stdin, ...args);
         expect({ args, code: r.code }).toEqual({ args, code: 2 });
@@ -57,6 +59,8 @@ describe('store-edge ledger staff', () => {
       expect(dup.stderr).toContain('已被使用');
       expect(await verifyPassword('village password', (await getStaff(db, 'li'))!.password_hash)).toBe(true);
       await db.run("UPDATE staff_accounts SET locked_until = '2999-01-01T00:00:00.000Z' WHERE username = 'li'");
+      const blank = await run(`${' '.repeat(12)}\n`, 'password', '--username', 'li');
+      expect({ code: blank.code, stderr: blank.stderr }).toMatchObject({ code: 2, stderr: expect.stringContaining('密码不能全为空格') });
       const pw = await run('a new password\n', 'password', '--username', 'li');
       expect(pw.code, pw.stderr).toBe(0);
       const li = (await getStaff(db, 'li'))!;

@@ -83,6 +83,25 @@ describe(`evidence photos (${ledgerDbKind})`, () => {
     expect(b.json()).toMatchObject({ field: 'photo', message: expect.stringContaining('30000×30000'), zh: expect.stringContaining('像素') });
   });
 
+  it('a malformed upload or a body over the limit is the sender\'s fault: a bilingual 4xx naming the cause, never 500', async () => {
+    const raw = (contentType: string, payload: string) => g.app.inject({ method: 'POST', url, headers: { authorization: `Bearer ${g.va}`, 'content-type': contentType }, payload });
+    const tries = {
+      'more text fields than allowed': await g.upload(zhang, url, await tinyJpeg(), { fields: { a: '1', b: '2', c: '3', d: '4', e: '5' } }),
+      'a form cut short': await raw('multipart/form-data; boundary=XX', '--XX\r\ncontent-disposition: form-data; name="photo"; filename="a.jpg"\r\n\r\nabc'),
+      'no boundary': await raw('multipart/form-data', 'x'),
+    };
+    const got = Object.fromEntries(Object.entries(tries).map(([what, r]) => [what, { status: r.statusCode, field: (r.json() as { field?: string }).field, zh: typeof (r.json() as { zh?: unknown }).zh }]));
+    expect(got).toEqual({
+      'more text fields than allowed': { status: 413, field: 'photo', zh: 'string' },
+      'a form cut short': { status: 400, field: 'photo', zh: 'string' },
+      'no boundary': { status: 400, field: 'photo', zh: 'string' },
+    });
+    expect(tries['a form cut short'].json()).toMatchObject({ error: 'INVALID_ARGUMENT', zh: expect.stringContaining('不完整') });
+    // A JSON body over the API's 256 KB: 413, said in both languages.
+    const big = await g.call(g.va, 'POST', `/api/villages/${g.a}/reports`, { item: 'GOV-MEETING', villager: 'zhang', note: 'x'.repeat(300_000) });
+    expect({ status: big.statusCode, body: big.json() }).toMatchObject({ status: 413, body: { error: 'INVALID_ARGUMENT', message: expect.stringContaining('256 KB'), zh: expect.stringContaining('太大') } });
+  });
+
   it('a report names an uploaded photo: its own, in its village; others see what they may', async () => {
     const mine = (await g.upload(zhang, url, await tinyJpeg())).json() as { id: string; ref: string };
     const lis = (await g.upload(li, url, await tinyJpeg())).json() as { id: string; ref: string };

@@ -77,6 +77,7 @@ describe(`governance roles and isolation (${ledgerDbKind})`, () => {
     items: await g.db.query('SELECT code, version FROM gov_items WHERE scope = $1 ORDER BY code, version', [g.b]),
     entries: await g.db.query('SELECT id, points FROM entries WHERE village = $1 ORDER BY seq', [g.b]),
     villagers: await g.db.query('SELECT id, name, status FROM villagers WHERE village = $1 ORDER BY id', [g.b]),
+    sessions: await g.db.query('SELECT token_hash, villager_id FROM gov_sessions WHERE village = $1 ORDER BY token_hash', [g.b]),
     pins: await g.db.query('SELECT p.villager_id, p.pin_hash FROM gov_pins p JOIN villagers v ON v.id = p.villager_id WHERE v.village = $1 ORDER BY 1', [g.b]),
     stores: await g.db.query('SELECT id, key_id FROM stores WHERE village = $1', [g.b]),
     codes: await g.db.query('SELECT id, used_at FROM gov_login_codes WHERE village = $1 ORDER BY id', [g.b]),
@@ -130,6 +131,21 @@ describe(`governance roles and isolation (${ledgerDbKind})`, () => {
     expect(await stateOfB()).toEqual(before);
   });
 
+  it('the town (its token or a town account) gets 404 on village from every route for a village that does not exist, as the roll-up answers', async () => {
+    const townStaff = await g.staff('town-typo');
+    const routes = routesOf(g.app.printRoutes({ commonPrefix: false })).filter((r) => r.includes(':village'));
+    for (const r of routes) {
+      const [method, pattern] = r.split(' ') as ['GET' | 'POST' | 'PUT', string];
+      const url = pattern.replace(':village', 'no-such-village').replace('evidence/:id', `evidence/${ids.photo}`).replace(':id', 'wang').replace(':claim', ids.claim).replace(':task', ids.task).replace(':code', 'B-ITEM').replace(':sku', 'oil');
+      for (const [who, token] of [['town', g.town], ['town account', townStaff]] as const) {
+        const res = r === 'POST /api/villages/:village/evidence' ? await g.upload(token, url, await tinyJpeg()) : await g.call(token, method, url + (QUERIES[r] ?? ''), BODIES[r]);
+        expect({ route: r, who, status: res.statusCode, body: res.json() }).toMatchObject({ route: r, who, status: 404, body: { field: 'village', zh: expect.stringContaining('找不到') } });
+      }
+    }
+    expect((await g.call(g.town, 'GET', '/api/town/rollup?village=no-such-village')).statusCode).toBe(404);
+    expect((await g.call(g.town, 'GET', `/api/villages/${g.b}/tasks`)).statusCode).toBe(200);
+  });
+
   it('b’s ids inside a’s own URLs are unknown there', async () => {
     const before = await stateOfB();
     const a = `/api/villages/${g.a}`;
@@ -150,6 +166,8 @@ describe(`governance roles and isolation (${ledgerDbKind})`, () => {
       ['print b’s villager’s passbook', 'GET', `${a}/villagers/wang/passbook`, undefined],
       ['print a login code for b’s villager', 'POST', `${a}/villagers/wang/login-codes`, {}],
       ['see b’s photo', 'GET', `${a}/evidence/${ids.photo}`, undefined],
+      ['block b’s villager', 'POST', `${a}/commands`, { command: 'block', villager: 'wang' }],
+      ['unblock b’s villager', 'POST', `${a}/commands`, { command: 'unblock', villager: 'wang' }],
     ];
     for (const [what, method, url, body] of tries) expect({ what, status: (await g.call(g.va, method, url, body)).statusCode }).toEqual({ what, status: 404 });
     expect((await g.call(zhang, 'POST', `${a}/tasks/${ids.task}/claim`)).statusCode).toBe(404);
@@ -159,6 +177,8 @@ describe(`governance roles and isolation (${ledgerDbKind})`, () => {
     // A villager of b cannot log in as a villager of a.
     expect((await g.call(undefined, 'POST', '/api/villager/login', { village: g.a, villager: 'wang', pin: '2468' })).statusCode).toBe(401);
     expect(await stateOfB()).toEqual(before);
+    // b's villager is still signed in: a's block signed nobody out in b
+    expect((await g.call(wang, 'GET', `/api/villages/${g.b}/me`)).statusCode).toBe(200);
   });
 
   it('a villager sees only their own claims and page, and cannot act for the village', async () => {

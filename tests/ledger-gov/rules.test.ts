@@ -92,6 +92,17 @@ describe(`governance rule library (${ledgerDbKind})`, () => {
     expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/items`, item('A-LEAP', { active_from: '2028-02-29' }))).statusCode).toBe(201);
     const { code: _code, ...fields } = item('A-LEAP', { active_to: '2028-02-30' });
     expect((await g.call(g.va, 'PUT', `/api/villages/${g.a}/items/A-LEAP`, fields)).json()).toMatchObject({ field: 'active_to' });
+    // A name of blanks, for a new item and a change, the village's and the town's; blanks around a name are trimmed.
+    const { code: _c2, ...blankFields } = item('A-LEAP', { name: ' \u3000 ' });
+    for (const [tok, method, url, body] of [
+      [g.va, 'POST', `/api/villages/${g.a}/items`, item('A-BLANK', { name: '   ' })],
+      [g.va, 'PUT', `/api/villages/${g.a}/items/A-LEAP`, blankFields],
+      [g.town, 'POST', '/api/town/items', item('T-BLANK', { name: '\t' })],
+    ] as const) {
+      const r = await g.call(tok, method, url, body);
+      expect({ url, status: r.statusCode, body: r.json() }).toMatchObject({ url, status: 400, body: { error: 'INVALID_ARGUMENT', field: 'name', message: expect.stringContaining('blank'), zh: '名称不能为空' } });
+    }
+    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/items`, item('A-TRIM', { name: ' 护村河巡查 ' }))).json()).toMatchObject({ name: '护村河巡查' });
   });
 
   it('an item outside its active dates is not in force', async () => {
@@ -110,6 +121,25 @@ describe(`governance rule library (${ledgerDbKind})`, () => {
     expect(await listed()).not.toContain('A-LATER');
     expect(await listed()).not.toContain('A-OLD');
     expect(await listed('?all=true')).toEqual(expect.arrayContaining(['A-LATER', 'A-OLD', 'GOV-MEETING']));
+  });
+
+  it('a task whose item was retired after it was published takes no new claim nor report (400 on item); what was reported is still decided', async () => {
+    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/items`, item('A-SNOW', { name: '清扫积雪' }))).statusCode).toBe(201);
+    const task = (await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '清扫村口积雪', item: 'A-SNOW', max_claimants: 5 })).json() as { id: string };
+    const [early, late, fresh] = [await g.villager(g.a, 'snow1'), await g.villager(g.a, 'snow2'), await g.villager(g.a, 'snow3')];
+    const claim = async (who: string) => g.call(who, 'POST', `/api/villages/${g.a}/tasks/${task.id}/claim`);
+    const report = async (who: string, id: string) => g.call(who, 'POST', `/api/villages/${g.a}/claims/${id}/report`, {});
+    expect((await claim(early)).statusCode).toBe(201);
+    expect((await report(early, `${task.id}.snow1`)).statusCode).toBe(200);
+    expect((await claim(late)).statusCode).toBe(201);
+    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/items/A-SNOW/retire`)).statusCode).toBe(200);
+    for (const r of [await claim(fresh), await report(late, `${task.id}.snow2`)]) {
+      expect({ status: r.statusCode, body: r.json() }).toMatchObject({ status: 400, body: { error: 'INVALID_ARGUMENT', field: 'item', message: expect.stringContaining('not in force'), zh: expect.stringContaining('未启用') } });
+    }
+    // claiming again answers the claim made before, as ever; the claim not reported stays claimed (the village may reject it)
+    expect((await claim(late)).json()).toMatchObject({ status: 'claimed', duplicate: true });
+    expect((await g.call(g.va, 'GET', `/api/villages/${g.a}/claims/${task.id}.snow3`)).statusCode).toBe(404);
+    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${task.id}.snow1/approve`, {})).json()).toMatchObject({ claim: { status: 'approved' }, entry: { points: 3, reference: 'rule:village/A-SNOW@1' } });
   });
 
   it('cap periods start at local midnight (UTC+8), weeks on Monday', () => {

@@ -97,6 +97,10 @@ describe(`ledger staff account management (${ledgerDbKind})`, () => {
       [{ username: 'Bad Name' }, 'username', 400],
       [{ display_name: '  ' }, 'display_name', 400],
       [{ password: 'nine char', password_confirm: 'nine char' }, 'password', 400],
+      // long enough, but nothing to guess: blanks only, or one character over and over
+      [{ password: ' '.repeat(10), password_confirm: ' '.repeat(10) }, 'password', 400],
+      [{ password: '\u3000'.repeat(12), password_confirm: '\u3000'.repeat(12) }, 'password', 400],
+      [{ password: 'a'.repeat(12), password_confirm: 'a'.repeat(12) }, 'password', 400],
       [{ password_confirm: 'ten chars?' }, 'password_confirm', 400],
       [{ village: undefined }, 'village', 400],
       [{ username: 'clerk-a' }, 'username', 409],
@@ -166,6 +170,8 @@ describe(`ledger staff account management (${ledgerDbKind})`, () => {
     expect((await login(g, 'clerk-a', STAFF_PASSWORD)).statusCode).toBe(423);
     const url = '/api/staff/clerk-a/password';
     expect(refusal(await g.call(clerk2, 'PUT', url, { password: 'short', password_confirm: 'short' }))).toMatchObject({ status: 400, field: 'password', zh: '密码至少 10 位' });
+    expect(refusal(await g.call(clerk2, 'PUT', url, { password: ' '.repeat(10), password_confirm: ' '.repeat(10) }))).toMatchObject({ status: 400, field: 'password', message: expect.stringContaining('blank'), zh: '密码不能全为空格' });
+    expect(refusal(await g.call(clerk2, 'PUT', url, { password: '1'.repeat(10), password_confirm: '1'.repeat(10) }))).toMatchObject({ status: 400, field: 'password', zh: expect.stringContaining('同一个字符') });
     expect(refusal(await g.call(clerk2, 'PUT', url, { password: 'a new password', password_confirm: 'a new passw0rd' }))).toMatchObject({ status: 400, field: 'password_confirm' });
     expect((await g.call(clerk2, 'PUT', url, { password: 'a new password', password_confirm: 'a new password' })).json()).toEqual({ username: 'clerk-a', password_set: true });
     expect((await g.call(clerk, 'GET', `/api/villages/${g.a}/tasks`)).statusCode).toBe(401);

@@ -102,6 +102,31 @@ describe(`governance tasks (${ledgerDbKind})`, () => {
     expect((await g.call(li, 'GET', `/api/villages/${g.a}/me`)).json()).toMatchObject({ balance: 14 });
   });
 
+  it('a report form sent twice (a double tap, a resend) is one report: the same request id answers the claim made, 200 duplicate', async () => {
+    const reporter = await g.villager(g.a, 'twice');
+    const body = { item: 'CIV-GOOD-DEED', points: 5, evidence: 'witness:邻居张大爷', note: '帮五保户挑水', request: 'form-3f9a1c7e5b2d4a60' };
+    const [x, y] = await Promise.all([g.call(reporter, 'POST', `/api/villages/${g.a}/reports`, body), g.call(reporter, 'POST', `/api/villages/${g.a}/reports`, body)]);
+    expect([x.statusCode, y.statusCode].sort()).toEqual([200, 201]);
+    const first = (x.statusCode === 201 ? x : y).json() as { id: string; duplicate: boolean };
+    expect(first).toMatchObject({ status: 'reported', duplicate: false });
+    expect((x.statusCode === 200 ? x : y).json()).toMatchObject({ id: first.id, duplicate: true });
+    const later = await g.call(reporter, 'POST', `/api/villages/${g.a}/reports`, body);
+    expect({ status: later.statusCode, body: later.json() }).toMatchObject({ status: 200, body: { id: first.id, duplicate: true } });
+    const mine = (await g.call(reporter, 'GET', `/api/villages/${g.a}/claims`)).json() as { claims: unknown[] };
+    expect(mine.claims).toHaveLength(1);
+    const steps = (await g.call(g.va, 'GET', `/api/villages/${g.a}/audit`)).json() as { events: { subject: string }[] };
+    expect(steps.events.filter((e) => e.subject === `claim:${first.id}`)).toHaveLength(1);
+    // The same id with other content is another report under a used id: refused, nothing lost.
+    const other = await g.call(reporter, 'POST', `/api/villages/${g.a}/reports`, { ...body, note: '另一件事' });
+    expect({ status: other.statusCode, body: other.json() }).toMatchObject({ status: 409, body: { error: 'DUPLICATE_ID', field: 'request', zh: expect.stringContaining('重新打开') } });
+    const bad = await g.call(reporter, 'POST', `/api/villages/${g.a}/reports`, { ...body, request: 'short' });
+    expect({ status: bad.statusCode, body: bad.json() }).toMatchObject({ status: 400, body: { field: 'request', zh: expect.stringContaining('申报编号') } });
+    // Another request id, or none, is another report; the village's own record keeps its own ids.
+    expect((await g.call(reporter, 'POST', `/api/villages/${g.a}/reports`, { ...body, request: 'form-0000111122223333' })).statusCode).toBe(201);
+    expect((await g.call(reporter, 'POST', `/api/villages/${g.a}/reports`, { item: 'CIV-GOOD-DEED', evidence: 'witness:邻居张大爷' })).statusCode).toBe(201);
+    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/reports`, { ...body, villager: 'twice' })).json()).toMatchObject({ origin: 'village', duplicate: false });
+  });
+
   it('at once: claims beyond the cap on claimants fail, and concurrent approvals make one entry', async () => {
     const task = (await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '村民会议', item: 'GOV-MEETING', max_claimants: 2 })).json() as { id: string };
     const people = ['c1', 'c2', 'c3', 'c4', 'c5'];
@@ -154,6 +179,22 @@ describe(`governance tasks (${ledgerDbKind})`, () => {
     expect(odd.json()).toMatchObject({ zh: expect.stringMatching(/^请求内容/) });
   });
 
+  it('a villager who left gets no award: approving their pending report answers 409 on villager, the claim stays reported; a blocked one (debt) still earns', async () => {
+    for (const id of ['leaver', 'debtor']) await g.villager(g.a, id);
+    const file = async (villager: string) => ((await g.call(g.va, 'POST', `/api/villages/${g.a}/reports`, { item: 'GOV-MEETING', villager })).json() as { id: string }).id;
+    const [gone, owed] = [await file('leaver'), await file('debtor')];
+    expect((await g.call(g.va, 'PUT', `/api/villages/${g.a}/villagers/leaver`, { name: '村民leaver', status: 'left' })).statusCode).toBe(200);
+    expect((await g.call(g.va, 'PUT', `/api/villages/${g.a}/villagers/debtor`, { name: '村民debtor', status: 'blocked' })).statusCode).toBe(200);
+    const refused = await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${gone}/approve`, {});
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json()).toMatchObject({ error: 'ALREADY_SETTLED', field: 'villager', message: expect.stringContaining('left'), zh: expect.stringContaining('已离村') });
+    expect((await g.call(g.va, 'GET', `/api/villages/${g.a}/claims/${gone}`)).json()).toMatchObject({ status: 'reported', entry_id: null });
+    expect((await g.call(g.va, 'GET', `/api/villages/${g.a}/villagers/leaver`)).json()).toMatchObject({ balance: 0 });
+    // it can still be rejected
+    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${gone}/reject`, { reason: '已离村' })).json()).toMatchObject({ claim: { status: 'rejected' } });
+    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${owed}/approve`, {})).json()).toMatchObject({ claim: { status: 'approved' }, balance: 2 });
+  });
+
   it('bad input gets field-level errors in both languages', async () => {
     const neg = await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '扫地', item: 'VOL-SERVICE', points: -3, max_claimants: 1 });
     expect(neg.statusCode).toBe(400);
@@ -174,6 +215,12 @@ describe(`governance tasks (${ledgerDbKind})`, () => {
     expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/nope/approve`, {})).statusCode).toBe(404);
     const pin = await g.call(g.va, 'PUT', `/api/villages/${g.a}/villagers/li/pin`, { pin: '12' });
     expect(pin.json()).toMatchObject({ field: 'pin' });
+    // A title of blanks would be a task without a name on the phone page and in the passbook; one with blanks around is kept trimmed.
+    for (const title of ['   ', '\u3000\t']) {
+      const blank = await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title, item: 'VOL-SERVICE', points: 3, max_claimants: 1 });
+      expect({ status: blank.statusCode, body: blank.json() }).toMatchObject({ status: 400, body: { error: 'INVALID_ARGUMENT', field: 'title', message: expect.stringContaining('blank'), zh: '标题不能为空' } });
+    }
+    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '  扫地  ', item: 'VOL-SERVICE', points: 3, max_claimants: 1 })).json()).toMatchObject({ title: '扫地' });
   });
 
   it('keeps every claim: nothing is deleted, and the database refuses to delete or rewrite the record', async () => {

@@ -74,6 +74,16 @@ describe(`ledger API (${ledgerDbKind})`, () => {
     expect(JSON.stringify(taken.json())).not.toContain(b);
   });
 
+  it('creating a village under a taken id: the same village again answers it (200, a retry), another name is refused (409 on id) and changes nothing', async () => {
+    const create = (payload: object) => app.inject({ method: 'POST', url: '/api/villages', headers: auth('town-secret'), payload });
+    const fresh = uid('vc');
+    expect(await create({ id: fresh, name: '新村' }).then((r) => ({ status: r.statusCode, body: r.json() }))).toEqual({ status: 201, body: { id: fresh, name: '新村', duplicate: false } });
+    expect(await create({ id: fresh, name: '新村' }).then((r) => ({ status: r.statusCode, body: r.json() }))).toEqual({ status: 200, body: { id: fresh, name: '新村', duplicate: true } });
+    const other = await create({ id: fresh, name: '另一个村' });
+    expect({ status: other.statusCode, body: other.json() }).toMatchObject({ status: 409, body: { error: 'DUPLICATE_ID', field: 'id', message: expect.stringContaining(fresh), zh: expect.stringContaining('已存在') } });
+    expect(await db.query('SELECT name FROM villages WHERE id = $1', [fresh])).toEqual([{ name: '新村' }]);
+  });
+
   it('explains bad input in both languages', async () => {
     const bad = await app.inject({ method: 'POST', url: `/api/villages/${a}/entries`, headers: auth('a-secret'), payload: { id: 'x1', villager: 'qian', kind: 'award', points: -3, reason: 'r' } });
     expect(bad.statusCode).toBe(400);
@@ -82,5 +92,8 @@ describe(`ledger API (${ledgerDbKind})`, () => {
     expect(key.statusCode).toBe(400);
     const unknown = await app.inject({ method: 'POST', url: `/api/villages/${a}/entries`, headers: auth('a-secret'), payload: { id: 'x2', villager: 'nobody', kind: 'award', points: 3, reason: 'r' } });
     expect(unknown.statusCode).toBe(404);
+    // A path the API does not have answers in the same shape, in both languages (the query string not echoed).
+    const noRoute = await app.inject({ method: 'GET', url: `/api/villages/${a}/claimz?token=secret`, headers: auth('a-secret') });
+    expect({ status: noRoute.statusCode, body: noRoute.json() }).toEqual({ status: 404, body: { error: 'NOT_FOUND', message: `no route GET /api/villages/${a}/claimz`, zh: '没有这个接口或页面' } });
   });
 });

@@ -48,6 +48,7 @@ export function fieldError(field: string, message: string, zh: string, status = 
 
 /** Cross-field rules TypeBox cannot say. */
 export function checkItemFields(f: ItemFields): void {
+  if (f.name.trim() === '') throw fieldError('name', 'an item name must not be blank', '名称不能为空');
   if (f.points_max < f.points_min) throw fieldError('points_max', 'points_max is below points_min', '分值上限不能低于下限');
   if ((f.cap_count === undefined) !== (f.cap_period === undefined)) throw fieldError('cap_period', 'cap_count and cap_period go together', '次数上限和周期须同时填写');
   for (const field of ['active_from', 'active_to'] as const) {
@@ -153,8 +154,9 @@ export function pointsFor(item: Item, points: number | undefined, field = 'point
   return points;
 }
 
-export async function addItem(db: SqlDb, scope: string, i: ItemInput, by: string, now: Date): Promise<Item> {
-  checkItemFields(i);
+export async function addItem(db: SqlDb, scope: string, given: ItemInput, by: string, now: Date): Promise<Item> {
+  checkItemFields(given);
+  const i = { ...given, name: given.name.trim() };
   return db.transaction(async (tx) => {
     const taken = await tx.query('SELECT 1 AS one FROM gov_items WHERE code = $1 AND scope IN ($2, $3)', [i.code, scope, TOWN]);
     if (taken.length > 0) throw fieldError('code', `rule item ${i.code} exists already`, `积分细则编号 ${i.code} 已存在`, 409, ErrorCode.DUPLICATE_ID);
@@ -165,8 +167,9 @@ export async function addItem(db: SqlDb, scope: string, i: ItemInput, by: string
 }
 
 /** A new version with these fields (`retire`: the same fields, retired). */
-export async function changeItem(db: SqlDb, scope: string, code: string, f: ItemFields | 'retire', by: string, now: Date): Promise<Item> {
-  if (f !== 'retire') checkItemFields(f);
+export async function changeItem(db: SqlDb, scope: string, code: string, given: ItemFields | 'retire', by: string, now: Date): Promise<Item> {
+  if (given !== 'retire') checkItemFields(given);
+  const f = given === 'retire' ? given : { ...given, name: given.name.trim() };
   return db.transaction(async (tx) => {
     const versions = await itemVersions(tx, scope, code);
     const last = versions[versions.length - 1];

@@ -3,7 +3,7 @@ import { Type } from '@fastify/type-provider-typebox';
 import { ErrorCode } from '../../../edge/errors.ts';
 import { balanceOf } from '../tables.ts';
 import { fieldError, ItemCode } from './rules.ts';
-import { approveClaim, claimOf, claimTask, closeTask, fileReport, listClaims, listTasks, publishTask, rejectClaim, reportDone, reverseClaim, taskOf, type Claim } from './tasks.ts';
+import { approveClaim, claimOf, claimTask, closeTask, fileReport, listClaims, listTasks, publishTask, rejectClaim, REPORT_REQUEST, reportDone, reverseClaim, taskOf, type Claim } from './tasks.ts';
 import { checkEvidenceRef } from './evidence.ts';
 import { actorOf, emptyBodyIsObject, gate, Id, VillageParams, type GovApp, type GovDeps, type Principal } from './access.ts';
 
@@ -60,7 +60,7 @@ export function registerTaskRoutes(app: GovApp, deps: GovDeps): void {
   });
   // A villager's self-report (动态申报), or a record the village files for a villager.
   app.post('/api/villages/:village/reports', {
-    schema: { params: VillageParams, body: Type.Object({ item: ItemCode, villager: Type.Optional(Id), points: Type.Optional(Points), evidence: Type.Optional(Evidence), note: Type.Optional(Note) }, { additionalProperties: false }) },
+    schema: { params: VillageParams, body: Type.Object({ item: ItemCode, villager: Type.Optional(Id), points: Type.Optional(Points), evidence: Type.Optional(Evidence), note: Type.Optional(Note), request: Type.Optional(Type.String({ pattern: REPORT_REQUEST })) }, { additionalProperties: false }) },
   }, async (req, reply) => {
     const p = gate(deps, req, req.params.village, 'member');
     if (p.role === 'town') throw fieldError('role', 'the town reads villages; it files nothing in them', '镇级账号只能查看村里的数据', 403);
@@ -71,7 +71,8 @@ export function registerTaskRoutes(app: GovApp, deps: GovDeps): void {
     }
     if (!villager) throw fieldError('villager', 'villager is required when the village files a record', '请填写村民编号');
     await checkEvidenceRef(deps.db, req.params.village, villager, req.body.evidence, p.role === 'villager' ? 'villager' : 'village');
-    return reply.status(201).send(await fileReport(deps.db, req.params.village, p.role === 'villager' ? 'self' : 'village', { ...req.body, villager }, actorOf(p), deps.clock()));
+    const r = await fileReport(deps.db, req.params.village, p.role === 'villager' ? 'self' : 'village', { ...req.body, villager }, actorOf(p), deps.clock());
+    return reply.status(r.duplicate ? 200 : 201).send({ ...r.claim, duplicate: r.duplicate });
   });
 
   app.get('/api/villages/:village/claims', { schema: { params: VillageParams, querystring: Type.Object({ status: Type.Optional(Status), villager: Type.Optional(Id) }) } }, async (req) => {

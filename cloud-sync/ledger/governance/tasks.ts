@@ -5,7 +5,7 @@
  * step is an audit event; nothing is deleted; a reversal is a compensating entry.
  * These functions change governance state only; the caller makes the entries they return.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { ErrorCode } from '../../../edge/errors.ts';
 import type { SqlDb } from '../sql.ts';
 import type { EntryBody } from '../../protocol/payloads.ts';
@@ -38,7 +38,10 @@ async function activeVillager(tx: SqlDb, village: string, id: string, field = 'v
   if (v.status !== 'active') throw fieldError(field, `villager ${id} is ${v.status}`, `村民 ${id} 当前不可用（${v.status}）`, 409, ErrorCode.ALREADY_SETTLED);
 }
 
-export async function publishTask(db: SqlDb, village: string, t: { title: string; item: string; points?: number; max_claimants: number }, actor: string, now: Date): Promise<Task> {
+export async function publishTask(db: SqlDb, village: string, given: { title: string; item: string; points?: number; max_claimants: number }, actor: string, now: Date): Promise<Task> {
+  // the title is what the phone page and the passbook show: blanks alone would be a task without a name
+  const t = { ...given, title: given.title.trim() };
+  if (t.title === '') throw fieldError('title', 'a task title must not be blank', '标题不能为空');
   return db.transaction(async (tx) => {
     const item = await itemInForce(tx, village, t.item, now);
     if (item.direction !== 'add') throw fieldError('item', `a task earns points; ${item.code} deducts`, `任务只能对应加分细则，${item.name} 是扣分项`);
@@ -86,6 +89,8 @@ export async function claimTask(db: SqlDb, village: string, taskId: string, vill
     const had = await claimOf(tx, village, id);
     if (had) return { claim: had, duplicate: true };
     if (t.status !== 'open') throw fieldError('task', `task ${taskId} is closed`, `任务「${t.title}」已结束，不能再认领`, 409, ErrorCode.ALREADY_SETTLED);
+    // A claim and a report need the item in force, as a self-report does: a retired item earns no new points.
+    await itemInForce(tx, village, t.item_code, now);
     if ((t.claimants ?? 0) >= t.max_claimants) throw fieldError('task', `task ${taskId} has its ${t.max_claimants} claimants`, `任务「${t.title}」认领人数已满（${t.max_claimants} 人）`, 409, ErrorCode.ALREADY_SETTLED);
     await activeVillager(tx, village, villager);
     await tx.run(
@@ -125,6 +130,7 @@ export async function reportDone(db: SqlDb, village: string, claimId: string, vi
     if (!c || c.villager_id !== villager) throw noClaim(claimId);
     if (c.status === 'reported') return c;
     if (c.status !== 'claimed') throw fieldError('claim', `claim ${claimId} is ${c.status}`, `该申报已处理（${c.status}）`, 409, ErrorCode.ALREADY_SETTLED);
+    await itemInForce(tx, village, c.item_code, now);
     needEvidence((await itemVersion(tx, c.item_scope, c.item_code, c.item_version))!, r.evidence);
     await tx.run(`UPDATE gov_claims SET status = 'reported', evidence = $1, note = $2 WHERE id = $3 AND status = 'claimed'`, [r.evidence ?? null, r.note ?? null, claimId]);
     await audit(tx, village, `claim:${claimId}`, 'report', `villager:${villager}`, { evidence: r.evidence ?? null, note: r.note ?? null }, now);
@@ -132,24 +138,52 @@ export async function reportDone(db: SqlDb, village: string, claimId: string, vi
   });
 }
 
+/** A report's request id: one per form (the phone page makes one), random, so never a small counter. */
+export const REPORT_REQUEST = '^[A-Za-z0-9_-]{16,64}$';
+/** The claim id of a request: the same for every send of one form, so a second send finds the first. */
+const requestClaimId = (village: string, origin: string, villager: string, request: string) => `r-${createHash('sha256').update(`${village}\n${origin}\n${villager}\n${request}`).digest('hex').slice(0, 24)}`;
+type ReportInput = { villager: string; item: string; points?: number; evidence?: string; note?: string; request?: string };
+
+/** The claim a request id made already (`undefined`: none), refused when its content differs: another report under a used id. */
+async function sentBefore(tx: SqlDb, village: string, id: string, origin: 'self' | 'village', r: ReportInput): Promise<Claim | undefined> {
+  const held = await claimOf(tx, village, id);
+  if (!held) return undefined;
+  const same = held.origin === origin && held.villager_id === r.villager && held.item_code === r.item && (r.points === undefined || held.points === r.points) && held.evidence === (r.evidence ?? null) && held.note === (r.note ?? null);
+  if (!same) throw fieldError('request', `this report form was sent already with other content (claim ${id}); open the form again for another report`, '这张申报表单已经提交过（内容不同）；如需再报，请重新打开页面', 409, ErrorCode.DUPLICATE_ID);
+  return held;
+}
+
 /**
  * A report without a task: a villager's self-report (add items only) or a record the
- * village files for a villager (any item, a deduction too). Both wait for approval.
+ * village files for a villager (any item, a deduction too). Both wait for approval. With a
+ * `request` id the same form sent again (a double tap, a resend) answers the claim it made
+ * (`duplicate`), before anything else is checked, and makes no second one.
  */
-export async function fileReport(db: SqlDb, village: string, origin: 'self' | 'village', r: { villager: string; item: string; points?: number; evidence?: string; note?: string }, actor: string, now: Date): Promise<Claim> {
+export async function fileReport(db: SqlDb, village: string, origin: 'self' | 'village', r: ReportInput, actor: string, now: Date): Promise<{ claim: Claim; duplicate: boolean }> {
   return db.transaction(async (tx) => {
+    const id = r.request === undefined ? newId('r') : requestClaimId(village, origin, r.villager, r.request);
+    if (r.request !== undefined) {
+      const held = await sentBefore(tx, village, id, origin, r);
+      if (held) return { claim: held, duplicate: true };
+    }
     const item = await itemInForce(tx, village, r.item, now);
     if (origin === 'self' && item.direction !== 'add') throw fieldError('item', `${item.code} is a deduction; villagers report additions`, `${item.name} 是扣分项，不能自行申报`);
     const points = r.points === undefined ? null : pointsFor(item, r.points);
     needEvidence(item, r.evidence);
     await activeVillager(tx, village, r.villager);
-    const id = newId('r');
-    await tx.run(
-      `INSERT INTO gov_claims (id, village, origin, villager_id, item_scope, item_code, item_version, points, status, evidence, note, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'reported', $9, $10, $11)`,
+    // The same form sent at once (two transactions): on PostgreSQL the later one meets the row
+    // here and is retried as a serialization failure, then answered by sentBefore.
+    const n = await tx.run(
+      `INSERT INTO gov_claims (id, village, origin, villager_id, item_scope, item_code, item_version, points, status, evidence, note, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'reported', $9, $10, $11) ON CONFLICT (id) DO NOTHING`,
       [id, village, origin, r.villager, item.scope, item.code, item.version, points, r.evidence ?? null, r.note ?? null, now.toISOString()],
     );
-    await audit(tx, village, `claim:${id}`, origin === 'self' ? 'report.self' : 'report.village', actor, { villager: r.villager, item: `${item.code}@${item.version}`, points, evidence: r.evidence ?? null, note: r.note ?? null }, now);
-    return (await claimOf(tx, village, id))!;
+    if (n === 0) {
+      const held = await sentBefore(tx, village, id, origin, r);
+      if (held) return { claim: held, duplicate: true };
+      throw fieldError('request', `claim id ${id} is taken; open the form again`, '申报编号已被使用，请重新打开页面', 409, ErrorCode.DUPLICATE_ID);
+    }
+    await audit(tx, village, `claim:${id}`, origin === 'self' ? 'report.self' : 'report.village', actor, { villager: r.villager, item: `${item.code}@${item.version}`, points, evidence: r.evidence ?? null, note: r.note ?? null, ...(r.request ? { request: r.request } : {}) }, now);
+    return { claim: (await claimOf(tx, village, id))!, duplicate: false };
   });
 }
 
@@ -171,6 +205,11 @@ export async function approveClaim(db: SqlDb, village: string, claimId: string, 
     if (!c) throw noClaim(claimId);
     if (c.status === 'approved') return { claim: c, entry: await entryOf(tx, c), duplicate: true };
     if (c.status !== 'reported') throw fieldError('claim', `claim ${claimId} is ${c.status}, not reported`, c.status === 'claimed' ? '村民尚未报告完成，不能审核' : `该申报已处理（${c.status}），不能再次审核`, 409, ErrorCode.ALREADY_SETTLED);
+    // Someone who left gets no new entry, as they get no new claim; a blocked villager (a debt,
+    // say) still does: an award pays a debt off.
+    if ((await villagerOf(tx, c.villager_id))?.status === 'left') {
+      throw fieldError('villager', `villager ${c.villager_id} has left the village: no points are given or taken; reject the claim instead`, `村民 ${c.villager_id} 已离村，不能再记积分，请驳回该申报`, 409, ErrorCode.ALREADY_SETTLED);
+    }
     const item = (await itemVersion(tx, c.item_scope, c.item_code, c.item_version))!;
     const p = pointsFor(item, points ?? c.points ?? undefined);
     if (item.cap_count !== undefined && item.cap_period) {

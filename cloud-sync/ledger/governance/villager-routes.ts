@@ -5,7 +5,7 @@
  */
 import { Type } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
-import { ErrorCode } from '../../../edge/errors.ts';
+import { ErrorCode, isEdgeError } from '../../../edge/errors.ts';
 import type { SqlDb } from '../sql.ts';
 import { villagerOf } from '../tables.ts';
 import { fieldError, localDate } from './rules.ts';
@@ -102,6 +102,11 @@ export function registerVillagerRoutes(app: GovApp, deps: GovDeps & { qr: QrIssu
       const code = (err as { code?: string }).code;
       if (code === 'FST_REQ_FILE_TOO_LARGE') throw tooLarge();
       if (code === 'FST_FILES_LIMIT') throw fieldError('photo', 'one photo per upload', '每次只能上传一张照片', 413);
+      if (code === 'FST_FIELDS_LIMIT' || code === 'FST_PARTS_LIMIT') throw fieldError('photo', 'too many fields in the upload: send the photo ("photo") and, for the village, "villager"', '上传的字段太多：只需照片（photo），村里代传时再加村民编号（villager）', 413);
+      // busboy's own errors (a form cut short, no boundary) carry no status: the sender's, not ours
+      if (!isEdgeError(err) && (err as { statusCode?: number }).statusCode === undefined) {
+        throw fieldError('photo', `the upload is incomplete or malformed (${(err as Error).message}); send the photo again`, '上传内容不完整，请重新上传照片');
+      }
       throw err;
     }
     if (!photo) throw fieldError('photo', 'no photo in the upload (field "photo")', '没有收到照片（字段 photo）');

@@ -9,7 +9,7 @@
  */
 import { Type } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { hashPassword, MIN_PASSWORD, USERNAME, verifyPassword } from '../../../lib/passwords.ts';
+import { hashPassword, passwordWeakness, USERNAME, verifyPassword } from '../../../lib/passwords.ts';
 import { ErrorCode } from '../../../edge/errors.ts';
 import { fieldError } from '../governance/rules.ts';
 import { actorOf, Id, type GovApp, type GovDeps, type Principal } from '../governance/access.ts';
@@ -37,7 +37,8 @@ export function checkAccount(b: { username: string; display_name: string; role: 
 }
 
 function checkPassword(b: { password: string; password_confirm?: string | undefined }): void {
-  if ([...b.password].length < MIN_PASSWORD) throw fieldError('password', `at least ${MIN_PASSWORD} characters`, `密码至少 ${MIN_PASSWORD} 位`);
+  const weak = passwordWeakness(b.password);
+  if (weak) throw fieldError('password', weak.message, weak.zh);
   if (b.password_confirm !== undefined && b.password_confirm !== b.password) throw fieldError('password_confirm', 'the two passwords differ', '两次输入的密码不一致');
 }
 

@@ -1,4 +1,4 @@
-/* global document, fetch, location, setTimeout, clearTimeout, FormData, URLSearchParams, window */
+/* global crypto, document, fetch, location, setTimeout, clearTimeout, FormData, URLSearchParams, window */
 /**
  * The villager's phone page: log in (PIN or one-time code), then balance, the store-door QR
  * code (a fresh short-lived token before the old one expires), open tasks to claim, own
@@ -8,7 +8,7 @@
 'use strict';
 
 const $ = (id) => document.getElementById(id);
-const state = { village: '', villager: '', csrf: '', qrTimer: 0, items: new Map(), tasks: new Map() };
+const state = { village: '', villager: '', csrf: '', qrTimer: 0, items: new Map(), tasks: new Map(), self: newSelfForm() };
 const STATUS_ZH = { claimed: '已认领', reported: '待审核', approved: '已通过', rejected: '未通过', reversed: '已撤销' };
 
 async function api(method, url, body, isForm) {
@@ -176,28 +176,49 @@ function renderSelfItems(items) {
   sel.value = chosen;
 }
 
+/**
+ * One self-report form: its request id (the ledger answers the same form sent again with the
+ * report it made, never a second one) and the photo uploaded for it, kept so that sending again
+ * names the same photo. getRandomValues, not randomUUID: the village Wi-Fi serves plain HTTP.
+ */
+function newSelfForm() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return { request: Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(''), photo: undefined, ref: undefined, sending: false };
+}
+
 async function selfReport(ev) {
   ev.preventDefault();
+  const form = state.self;
+  // a double tap sends nothing more while the photo uploads and the report is sent
+  if (form.sending) return;
   $('self-error').textContent = '';
   $('self-ok').textContent = '';
   const item = $('self-item').value;
   if (!item) return void ($('self-error').textContent = '请选择申报的事项');
+  form.sending = true;
+  $('self-submit').disabled = true;
   try {
-    const body = { item };
+    const body = { item, request: form.request };
     const note = $('self-note').value.trim();
     if (note) body.note = note;
     const photo = $('self-photo').files[0];
-    if (photo) {
-      const form = new FormData();
-      form.append('photo', photo);
-      body.evidence = (await api('POST', `${base()}/evidence`, form, true)).ref;
+    if (photo && photo !== form.photo) {
+      const upload = new FormData();
+      upload.append('photo', photo);
+      form.ref = (await api('POST', `${base()}/evidence`, upload, true)).ref;
+      form.photo = photo;
     }
+    if (photo) body.evidence = form.ref;
     await api('POST', `${base()}/reports`, body);
     $('self-form').reset();
+    state.self = newSelfForm();
     $('self-ok').textContent = '已提交，等待村里审核';
     await load();
   } catch (e) {
     $('self-error').textContent = e.message;
+  } finally {
+    form.sending = false;
+    $('self-submit').disabled = false;
   }
 }
 
