@@ -121,6 +121,24 @@ export async function villagerOf(db: SqlDb, id: string): Promise<{ id: string; v
   return (await db.query<{ id: string; village: string; name: string; status: string }>('SELECT id, village, name, status FROM villagers WHERE id = $1', [id]))[0];
 }
 
+export interface VillagerListing { id: string; name: string; status: string; balance: number }
+
+/**
+ * A village's villagers with their balances, by id, `limit` of them after the id `after` (a page
+ * of a list that may hold thousands; the next page starts after the last id). One statement: the
+ * balance is the sum of the villager's entries, as balanceOf.
+ */
+export async function listVillagers(db: SqlDb, village: string, opts: { status?: string; after?: string; limit: number }): Promise<VillagerListing[]> {
+  const params: unknown[] = [village, opts.after ?? ''];
+  const status = opts.status === undefined ? '' : `AND v.status = $${params.push(opts.status)}`;
+  const rows = await db.query<{ id: string; name: string; status: string; balance: number | string }>(
+    `SELECT v.id, v.name, v.status, COALESCE(SUM(e.points), 0) AS balance FROM villagers v LEFT JOIN entries e ON e.villager_id = v.id
+     WHERE v.village = $1 AND v.id > $2 ${status} GROUP BY v.id, v.name, v.status ORDER BY v.id LIMIT $${params.push(opts.limit)}`,
+    params,
+  );
+  return rows.map((r) => ({ id: r.id, name: r.name, status: r.status, balance: Number(r.balance) }));
+}
+
 async function insertEntry(tx: SqlDb, village: string, e: EntryBody, originStore: string | null, at: string): Promise<boolean> {
   const n = await tx.run(
     `INSERT INTO entries (id, village, villager_id, kind, points, reference, reason, origin_store, created_at, received_at)

@@ -17,6 +17,7 @@ const { code: _c, ...itemFields } = item('x');
 const BODIES: Record<string, unknown> = {
   'PUT /api/villages/:village/villagers/:id': { name: '改名' },
   'GET /api/villages/:village/villagers/:id': undefined,
+  'GET /api/villages/:village/villagers': undefined,
   'PUT /api/villages/:village/villagers/:id/pin': { pin: '1111' },
   'POST /api/villages/:village/entries': { id: 'iso-1', villager: 'wang', kind: 'award', points: 50, reason: '越权' },
   'POST /api/villages/:village/commands': { command: 'block', villager: 'wang' },

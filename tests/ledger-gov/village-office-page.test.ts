@@ -46,7 +46,7 @@ describe(`village office page (${ledgerDbKind})`, () => {
   });
 
   it('the routes it reads answer the village for its own village and the town for any; the town changes nothing', async () => {
-    const reads = ['/items?all=true', '/items', '/claims?status=reported', '/claims', '/tasks', '/products', '/villagers/zhang'];
+    const reads = ['/items?all=true', '/items', '/claims?status=reported', '/claims', '/tasks', '/products', '/villagers/zhang', '/villagers?limit=200'];
     for (const who of [clerk, town]) {
       expect((await g.call(who, 'GET', '/api/staff')).statusCode).toBe(200);
       for (const r of reads) {
@@ -68,5 +68,31 @@ describe(`village office page (${ledgerDbKind})`, () => {
     const ok = await g.call(clerk, 'POST', `/api/villages/${g.a}/claims/${claim}/approve`, {});
     expect(ok.statusCode, ok.body).toBe(200);
     expect(ok.json()).toMatchObject({ balance: 2 });
+  });
+
+  it('lists the village\'s villagers by id with balances, a page at a time; only staff, only their village', async () => {
+    for (const id of ['wu', 'li', 'qian']) await g.villager(g.a, id);
+    await g.villager(g.b, 'zhao');
+    const list = async (who: StaffSession | string | undefined, q: string) => g.call(who, 'GET', `/api/villages/${g.a}/villagers${q}`);
+    const all = (await list(clerk, '')).json() as { villagers: { id: string; balance: number; status: string }[]; next: string | null };
+    expect(all.villagers.map((v) => v.id)).toEqual(['li', 'qian', 'wu', 'zhang']);
+    expect(all.next).toBeNull();
+    // zhang's approved claim (the test above) is in his balance, as GET …/villagers/zhang says
+    const zhang = (await g.call(clerk, 'GET', `/api/villages/${g.a}/villagers/zhang`)).json() as { balance: number };
+    expect(all.villagers.find((v) => v.id === 'zhang')).toMatchObject({ balance: zhang.balance, status: 'active' });
+    // pages of two: the second starts after the first's last id
+    const first = (await list(town, '?limit=2')).json() as typeof all;
+    expect({ ids: first.villagers.map((v) => v.id), next: first.next }).toEqual({ ids: ['li', 'qian'], next: 'qian' });
+    const second = (await list(town, `?limit=2&after=${first.next}`)).json() as typeof all;
+    expect({ ids: second.villagers.map((v) => v.id), next: second.next }).toEqual({ ids: ['wu', 'zhang'], next: null });
+    expect(((await list(clerk, '?status=left')).json() as typeof all).villagers).toEqual([]);
+    // another village's list is out of sight; a villager sees only their own balance; bad queries name the field
+    expect((await g.call(clerk, 'GET', `/api/villages/${g.b}/villagers`)).statusCode).toBe(404);
+    const villager = await g.villager(g.a, 'sun');
+    expect((await list(villager, '')).statusCode).toBe(403);
+    for (const q of ['?limit=0', '?limit=5000', '?status=gone', '?after=a%20b']) {
+      const res = await list(clerk, q);
+      expect({ q, status: res.statusCode, zh: typeof res.json().zh }).toEqual({ q, status: 400, zh: 'string' });
+    }
   });
 });

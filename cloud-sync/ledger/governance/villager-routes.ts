@@ -7,7 +7,7 @@ import { Type } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { ErrorCode, isEdgeError } from '../../../edge/errors.ts';
 import type { SqlDb } from '../sql.ts';
-import { villagerOf } from '../tables.ts';
+import { listVillagers, villagerOf } from '../tables.ts';
 import { fieldError, localDate } from './rules.ts';
 import { actorOf, emptyBodyIsObject, gate, Id, VillageParams, type GovApp, type GovDeps, type Principal } from './access.ts';
 import { CODE_DAYS_DEFAULT, issueLoginCode } from './login-codes.ts';
@@ -43,6 +43,21 @@ export function registerVillagerRoutes(app: GovApp, deps: GovDeps & { qr: QrIssu
   const VVillager = Type.Object({ village: Id, id: Id });
   const Limit = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })) });
   const own = (req: FastifyRequest, village: string) => gate(deps, req, village, 'villager') as Extract<Principal, { role: 'villager' }>;
+
+  // The village's villagers with their balances, a page at a time (by id, after `after`): the
+  // village office's list. Staff only (town, village): a villager sees their own balance only.
+  const ListQuery = Type.Object({
+    status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('blocked'), Type.Literal('left')])),
+    after: Type.Optional(Id),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  }, { additionalProperties: false });
+  app.get('/api/villages/:village/villagers', { schema: { params: VillageParams, querystring: ListQuery } }, async (req) => {
+    gate(deps, req, req.params.village, 'read');
+    const limit = req.query.limit ?? 200;
+    const rows = await listVillagers(deps.db, req.params.village, { ...(req.query.status ? { status: req.query.status } : {}), ...(req.query.after ? { after: req.query.after } : {}), limit: limit + 1 });
+    const page = rows.slice(0, limit);
+    return { villagers: page, next: rows.length > limit ? page.at(-1)!.id : null };
+  });
 
   // The passbook: the village office prints it for anyone of its village; a villager for themself.
   app.get('/api/villages/:village/villagers/:id/passbook', { schema: { params: VVillager, querystring: Limit } }, async (req) => {

@@ -2,9 +2,8 @@
 /**
  * The village office page (/village): who is signed in (GET /staff/session; without a session,
  * to /login?next=/village), which village it shows (a village account its own; a town account
- * chooses one and reads it only, as the API allows), and the villagers with their balances. The
- * ledger has no list of a village's villagers: the page lists those with claims, each read by
- * GET …/villagers/:id, and looks up any other by id. Then it loads the other parts
+ * chooses one and reads it only, as the API allows), and the villagers with their balances
+ * (GET …/villagers, the first LISTED by id; any other looked up by id). Then it loads the other parts
  * (village-claims.js, village-tasks.js, village-catalogue.js).
  */
 'use strict';
@@ -13,28 +12,33 @@
   const office = window.VillageOffice;
   const { $, el, cell } = office;
   const STATUS = { active: '正常', blocked: '已冻结', left: '已离村' };
-  /** At most this many villagers listed (the latest to claim). */
-  const LISTED = 100;
+  /** At most this many villagers listed (by id); the others are looked up. */
+  const LISTED = 1000;
 
   const passbookLink = (id) => el('a', { href: `/passbook?village=${encodeURIComponent(office.village)}&villager=${encodeURIComponent(id)}`, target: '_blank', rel: 'noopener', textContent: '存折' });
 
   async function loadVillagers() {
     $('villagers-error').textContent = '';
     try {
-      const { claims } = await office.call('GET', office.api('/claims'));
-      const ids = [...new Set(claims.map((c) => c.villager_id))].slice(0, LISTED);
-      const people = await Promise.all(ids.map((id) => office.villagerOf(id)));
+      const people = [];
+      let after = null;
+      // a page at a time (GET …/villagers, by id), at most LISTED in all
+      do {
+        const page = await office.call('GET', office.api(`/villagers?limit=200${after ? `&after=${encodeURIComponent(after)}` : ''}`));
+        people.push(...page.villagers);
+        after = page.next;
+      } while (after && people.length < LISTED);
       const body = $('villagers');
       body.replaceChildren();
-      for (const v of people) {
+      for (const v of people.slice(0, LISTED)) {
         const tr = el('tr', { dataset: { villager: v.id } });
         const pb = cell('');
         pb.append(passbookLink(v.id));
-        if (v.error) tr.append(cell(v.id), cell(v.error.message, 'err'), cell('—'), cell('—', 'num'), pb);
-        else tr.append(cell(v.id), cell(v.name), cell(STATUS[v.status] ?? v.status), cell(String(v.balance), 'num balance-cell'), pb);
+        tr.append(cell(v.id), cell(v.name), cell(STATUS[v.status] ?? v.status), cell(String(v.balance), 'num balance-cell'), pb);
         body.append(tr);
       }
-      if (people.length === 0) office.emptyRow(body, 5, '还没有村民申报过 / no claims yet: look a villager up by id');
+      if (people.length === 0) office.emptyRow(body, 5, '本村还没有村民 / no villagers yet');
+      else if (people.length > LISTED || after) $('villagers-error').textContent = `只列出前 ${LISTED} 位，其他村民请按编号查找 / the first ${LISTED} are listed: look others up by id`;
     } catch (e) {
       $('villagers-error').textContent = e.message;
     }
