@@ -159,6 +159,7 @@ export const ResolveBody = Type.Object({
 export const ReviewItem = Type.Object({
   id: Type.Integer(),
   session_id: Type.String(),
+  session_kind: Type.String({ description: 'shopping or restock: a restock\'s line is only waived (nothing was sold)' }),
   villager_id: Type.String(),
   villager_name: Type.String(),
   slot: Type.String(),

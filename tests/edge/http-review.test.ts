@@ -164,3 +164,36 @@ describe('review queue', () => {
     expect(requireVillager(db, 'V003').balance).toBe(70);
   });
 });
+
+describe('a restock session\'s review line', () => {
+  it('is only waived: a charge, correction or acknowledgement is refused (409), and the page offers only 免扣', async () => {
+    const db = ledger.db;
+    addVillager(db, { id: 'M01', name: '老陈', village: '前进村' });
+    applyEntry(db, { id: 'e-m01', villagerId: 'M01', kind: 'award', points: 100, origin: 'cli' }, rules);
+    openSession(db, { id: 'restock-1', kind: 'restock', villagerId: 'M01', enteredBy: 'card', state: 'restocking', context: {} });
+    // a delivery onto B1 that is not a whole number of bottles: nothing was sold
+    settleSession(db, { sessionId: 'restock-1', lines: [], review: [{ slot: 'B1', reason: 'not_whole_count', deltaG: 2300, detail: null }] }, rules);
+    const line = listOpenReview(db).find((l) => l.session_id === 'restock-1')!;
+    expect(line.session_kind).toBe('restock');
+    expect((await as(s)(app, '/api/review')).json().items.find((i: { id: number }) => i.id === line.id)).toMatchObject({ session_kind: 'restock' });
+
+    const row = new RegExp(`<tr data-review="${line.id}"[^>]*>[\\s\\S]*?</tr>`).exec((await as(s)(app, '/review')).body)![0];
+    expect(row).toContain('data-action="waive"');
+    expect(row).not.toMatch(/data-action="(charge|correct|acknowledge)"/);
+    expect(row).toContain('补货记录');
+
+    for (const payload of [{ resolution: 'charge', points: 30 }, { resolution: 'correct', sku: 'oil', count: 1 }, { resolution: 'acknowledge' }]) {
+      const res = await app.inject({ method: 'POST', url: `/api/review/${line.id}/resolve`, headers: s.post, payload });
+      expect(res.statusCode, payload.resolution).toBe(409);
+      expect(res.json()).toMatchObject({ error: 'INVALID_ARGUMENT', message: expect.stringContaining('restock'), zh: expect.stringContaining('补货记录不扣分'), fields: { resolution: { zh: '补货记录只能免扣' } } });
+    }
+    expect(requireVillager(db, 'M01').balance).toBe(100);
+    expect(getReviewLine(db, line.id)).toMatchObject({ resolved_at: null });
+
+    const waived = await app.inject({ method: 'POST', url: `/api/review/${line.id}/resolve`, headers: s.post, payload: { resolution: 'waive' } });
+    expect(waived.statusCode).toBe(200);
+    expect(getReviewLine(db, line.id)).toMatchObject({ resolution: 'waived' });
+    expect(listAudit(db)[0]).toMatchObject({ action: 'review.waive', target: `restock-1#${line.id}` });
+    expect(requireVillager(db, 'M01').balance).toBe(100);
+  });
+});
