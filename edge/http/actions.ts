@@ -20,6 +20,7 @@ import { AuditQuery, AuditReply, ErrorResponses, LimitQuery, ResolveBody, Review
 import { listOpenReview, resolveReviewLine } from '../ledger/review.ts';
 import { getProduct } from '../ledger/products.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
+import type { FieldErrors } from './errors.ts';
 import { formErrorHandler, fromVillagerPage, wantsPage, type FormPages } from './form-refusal.ts';
 import { KeptReplies, ledgerVersion, NotModified } from './kept-reply.ts';
 
@@ -32,6 +33,22 @@ const PageField = Type.Optional(Type.Union([Type.Literal('villager'), Type.Liter
 function done(req: FastifyRequest, reply: FastifyReply, json: unknown, back: string): FastifyReply {
   if (isForm(req)) return reply.redirect(back, 303);
   return reply.send(json);
+}
+
+/** The fields each resolution takes; another one is refused by name, never silently dropped. */
+const RESOLUTION_FIELDS: Record<string, ReadonlyArray<'points' | 'sku' | 'count'>> = { charge: ['points'], correct: ['sku', 'count'], waive: [], acknowledge: [] };
+const RESOLUTION_ZH: Record<string, string> = { charge: '补扣', correct: '更正', waive: '免扣', acknowledge: '已核对' };
+
+/** `{points: …}` with a waiver, `{sku, count}` with a charge: each such field named, or null. */
+function fieldsNotTaken(body: { resolution: string; points?: number | undefined; sku?: string | undefined; count?: number | undefined }): FieldErrors | null {
+  const taken = RESOLUTION_FIELDS[body.resolution] ?? [];
+  const fields: FieldErrors = {};
+  for (const f of ['points', 'sku', 'count'] as const) {
+    if (body[f] !== undefined && !taken.includes(f)) {
+      fields[f] = { message: `not taken with resolution ${body.resolution}${f === 'points' ? ' (a charge takes points; a correction is priced from sku and count)' : ' (only a correction takes sku and count)'}`, zh: `${RESOLUTION_ZH[body.resolution] ?? body.resolution}不接受此字段${f === 'points' ? '（只有补扣填写积分，更正按商品和数量计价）' : '（只有更正填写商品和数量）'}` };
+    }
+  }
+  return Object.keys(fields).length ? fields : null;
 }
 
 export function registerActions(scope: FastifyInstance, deps: { db: () => Db; ledgerRules: LedgerRules; pages: FormPages; storeName: string }): void {
@@ -87,6 +104,10 @@ export function registerActions(scope: FastifyInstance, deps: { db: () => Db; le
       const actor = req.adminUser!.username;
       const { resolution } = req.body;
       let { points } = req.body;
+      const notTaken = fieldsNotTaken(req.body);
+      if (notTaken) {
+        return reply.status(400).send({ error: 'INVALID_ARGUMENT', message: `resolution ${resolution} does not take ${Object.keys(notTaken).join(', ')}`, zh: `${RESOLUTION_ZH[resolution] ?? resolution}不接受 ${Object.keys(notTaken).join('、')}`, fields: notTaken });
+      }
       if (resolution === 'charge' && points === undefined) {
         return reply.status(400).send({ error: 'INVALID_ARGUMENT', message: 'a charge needs points', zh: '补扣需要填写积分', fields: { points: { message: 'required for a charge: a whole number from 1', zh: '补扣时必填，须为正整数' } } });
       }

@@ -146,7 +146,8 @@ export const ResolveBody = Type.Object({
   /**
    * `correct`: the line was `count` of product `sku`; charged at today's price. `acknowledge`:
    * the only one for a line whose goods were charged at settlement (`stock_clipped`,
-   * `offline_limit`), and only for such a line.
+   * `offline_limit`), and only for such a line. `points` goes only with `charge`, `sku` and
+   * `count` only with `correct`: another of them is refused by name (400, edge/http/actions.ts).
    */
   resolution: Type.Union([Type.Literal('waive'), Type.Literal('charge'), Type.Literal('correct'), Type.Literal('acknowledge')]),
   /** For a charge: the points the villager is charged for the line. */

@@ -197,3 +197,28 @@ describe('a restock session\'s review line', () => {
     expect(requireVillager(db, 'M01').balance).toBe(100);
   });
 });
+
+describe('fields a resolution does not take', () => {
+  it('are refused by name (400), before anything is charged or waived', async () => {
+    const db = ledger.db;
+    openSession(db, { id: 's-fields', kind: 'shopping', villagerId: 'V001', enteredBy: 'card', state: 'shopping', context: {} });
+    settleSession(db, { sessionId: 's-fields', lines: [], review: [{ slot: 'A2', reason: 'moved_out', deltaG: -240, detail: null }] }, rules);
+    const line = listOpenReview(db).find((l) => l.session_id === 's-fields')!;
+    const balance = requireVillager(db, 'V001').balance;
+    const cases: Array<[Record<string, unknown>, string[]]> = [
+      [{ resolution: 'waive', points: 50 }, ['points']],
+      [{ resolution: 'charge', points: 5, sku: 'oil', count: 2 }, ['sku', 'count']],
+      [{ resolution: 'correct', sku: 'oil', count: 1, points: 5 }, ['points']],
+      [{ resolution: 'acknowledge', count: 1 }, ['count']],
+    ];
+    for (const [payload, named] of cases) {
+      const res = await app.inject({ method: 'POST', url: `/api/review/${line.id}/resolve`, headers: s.post, payload });
+      expect(res.statusCode, JSON.stringify(payload)).toBe(400);
+      expect(res.json()).toMatchObject({ error: 'INVALID_ARGUMENT', zh: expect.stringContaining('不接受') });
+      expect(Object.keys(res.json().fields).sort()).toEqual([...named].sort());
+      for (const f of named) expect(res.json().fields[f]).toEqual({ message: expect.stringContaining('not taken'), zh: expect.stringContaining('不接受此字段') });
+    }
+    expect(getReviewLine(db, line.id)).toMatchObject({ resolved_at: null });
+    expect(requireVillager(db, 'V001').balance).toBe(balance);
+  });
+});
