@@ -6,7 +6,7 @@ import type { AuditRecord } from '../ledger/audit.ts';
 import { isPaidReviewLine, isRestockReviewLine, type ReviewItem } from '../ledger/review.ts';
 import type { AdminAccount } from '../ledger/admin-accounts.ts';
 import { esc, REVIEW_ZH, time } from './admin-sections.ts';
-import { fieldMessage, focusIfWrong, formMessage, kept, type FormRefusal } from './form-fields.ts';
+import { fieldMessage, focusIfWrong, formMessage, kept, requestField, type FormRefusal } from './form-fields.ts';
 
 export const ACTION_ZH: Record<string, string> = {
   'account.create': '创建管理账号',
@@ -81,7 +81,7 @@ export function cardsSection(csrf: string, refusal?: FormRefusal): string {
   const issue = ['villager', 'card'];
   const revoke = ['card'];
   return `<h2 id="cards">积分卡</h2>
-<p>${formMessage(refusal, 'card', issue)}<form class="inline" method="post" id="card-issue" action="/api/cards/issue">${csrfField(csrf)}<label>村民编号 <input name="villager" required maxlength="64" value="${esc(kept(refusal, 'card', 'villager'))}"${focusIfWrong(refusal, 'card', 'villager', issue)}></label>${fieldMessage(refusal, 'card', 'villager')} <label>卡号（留空自动生成） <input name="card" maxlength="64" pattern="[A-Za-z0-9\\-]+" value="${esc(kept(refusal, 'card', 'card'))}"${focusIfWrong(refusal, 'card', 'card', issue)}></label>${fieldMessage(refusal, 'card', 'card')} <button type="submit">发卡</button></form></p>
+<p>${formMessage(refusal, 'card', issue)}<form class="inline" method="post" id="card-issue" action="/api/cards/issue">${csrfField(csrf)}${requestField()}<label>村民编号 <input name="villager" required maxlength="64" value="${esc(kept(refusal, 'card', 'villager'))}"${focusIfWrong(refusal, 'card', 'villager', issue)}></label>${fieldMessage(refusal, 'card', 'villager')} <label>卡号（留空自动生成） <input name="card" maxlength="64" pattern="[A-Za-z0-9\\-]+" value="${esc(kept(refusal, 'card', 'card'))}"${focusIfWrong(refusal, 'card', 'card', issue)}></label>${fieldMessage(refusal, 'card', 'card')} <button type="submit">发卡</button></form></p>
 <p>${formMessage(refusal, 'revoke', revoke)}<form class="inline" method="post" id="card-revoke" action="/api/cards/revoke">${csrfField(csrf)}<label>挂失卡号 <input name="card" required minlength="4" maxlength="64" pattern="[A-Za-z0-9\\-]+" value="${esc(kept(refusal, 'revoke', 'card'))}"${focusIfWrong(refusal, 'revoke', 'card', revoke)}></label>${fieldMessage(refusal, 'revoke', 'card')} <button type="submit">挂失</button></form></p>`;
 }
 

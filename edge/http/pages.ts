@@ -1,5 +1,4 @@
 /** Server-rendered pages, Chinese first. Every value is escaped. */
-import { randomUUID } from 'node:crypto';
 import type { StoreConfig } from '../config/schema.ts';
 import type { HealthReport } from '../parts.ts';
 import type { Villager } from '../ledger/villagers.ts';
@@ -14,7 +13,7 @@ import type { SessionUser } from './auth.ts';
 import type { AuditRecord } from '../ledger/audit.ts';
 import type { AlarmRow } from '../ledger/alarms.ts';
 import { alarmsSection } from './alarms-section.ts';
-import { formMessage, type FormRefusal } from './form-fields.ts';
+import { formMessage, requestField, type FormRefusal } from './form-fields.ts';
 
 export { esc };
 
@@ -146,7 +145,7 @@ export function reviewPage(d: { store: StoreConfig; items: ReviewItem[]; csrf: s
   const refunds = (d.receipts ?? [])
     .filter((r) => r.kind === 'shopping' && r.total_points > 0)
     .map((r) => `<tr data-session="${esc(r.session)}"><td>${esc(time(r.closed_at))}</td><td>${esc(r.villager_name)}</td><td>${esc(r.lines.map((l) => `${l.name} ×${l.count}`).join('、') || '—')}</td><td>${r.total_points}</td>
-<td><form class="inline" method="post" action="/api/receipts/${esc(encodeURIComponent(r.session))}/refund"><input type="hidden" name="_csrf" value="${esc(d.csrf)}"><input type="hidden" name="request" value="${randomUUID()}"><input name="points" type="number" min="1" max="${r.total_points}" required aria-label="退还积分" style="width:5rem"> <input name="reason" required maxlength="200" placeholder="原因（如：商品过期）" aria-label="退分原因"> <button type="submit" data-action="refund">退分</button></form></td></tr>`)
+<td><form class="inline" method="post" action="/api/receipts/${esc(encodeURIComponent(r.session))}/refund"><input type="hidden" name="_csrf" value="${esc(d.csrf)}">${requestField()}<input name="points" type="number" min="1" max="${r.total_points}" required aria-label="退还积分" style="width:5rem"> <input name="reason" required maxlength="200" placeholder="原因（如：商品过期）" aria-label="退分原因"> <button type="submit" data-action="refund">退分</button></form></td></tr>`)
     .join('');
   return layout(`${d.store.name} · 待核对`, `<h1>${esc(d.store.name)} · 待核对</h1><p><a href="/">返回管理页</a></p>
 <p>补扣：按实际拿走的商品扣积分（积分不足时记为欠分）；免扣：不扣积分；更正：选出实际拿走的商品和数量，按今天的价格扣分；已核对：结算时已照常扣过分的记录（库存不足、超出离线额度）只需核对，不能再扣分。每条只能处理一次。</p>
