@@ -3,7 +3,7 @@
  * `app.inject()`; edge/http/server.ts listens. The app reads and acts through the same
  * ledger functions the daemon uses; it never opens a serial port or a model itself.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from '../log.ts';
 import type { Db } from '../ledger/db.ts';
@@ -23,7 +23,7 @@ import { DECISION_ZH, PHASE_ZH, REVIEW_ZH } from './admin-sections.ts';
 import { EntryEventsReply, ErrorReply, EventsQuery, ProductsReply, ReceiptsReply, SessionCursorQuery, SessionsReply, StockReply, StoreStateReply, SyncReply, VillagersQuery } from './schemas.ts';
 import { HistoryReply, SearchReply } from './villager-schemas.ts';
 import { HISTORY_PAGE, historyPage, villagerPageHtml, villagerView, villagerViews } from './villager-routes.ts';
-import type { FormPages } from './form-refusal.ts';
+import type { FormPages, FormRefusal } from './form-refusal.ts';
 import { villagerNames } from '../ledger/admin-views.ts';
 import { snakeKeys } from './api-style.ts';
 import { listOpenReview } from '../ledger/review.ts';
@@ -31,6 +31,7 @@ import { registerAuth, SessionEnds, type AuthOptions } from './auth.ts';
 import { registerPressureGuard } from './pressure.ts';
 import { registerAuthRoutes } from './auth-routes.ts';
 import { registerActions } from './actions.ts';
+import { registerReviewActions } from './review-actions.ts';
 import { registerCardActions } from './card-actions.ts';
 import { registerAccountActions } from './account-actions.ts';
 import { errorReply, notFoundReply } from './errors.ts';
@@ -146,7 +147,8 @@ export function buildApp(deps: AppDeps, log: Logger) {
       villager: (req, reply, id, refusal) => villagerPageHtml(villagerDeps, req, reply, id, { refusal }),
       admin: (req, reply, refusal) => adminPageHtml(adminPageDeps, req, reply, 1, refusal),
     };
-    registerActions(scope, { db: deps.db, ledgerRules: deps.ledgerRules, pages, storeName: deps.store.name });
+    registerActions(scope, { db: deps.db, pages, storeName: deps.store.name });
+    registerReviewActions(scope, { db: deps.db, ledgerRules: deps.ledgerRules, storeName: deps.store.name, reviewPage: (_req, reply, refusal) => reviewPageHtml(deps, reply, refusal) });
     registerCardActions(scope, { db: deps.db, storeName: deps.store.name, pages });
     registerAccountActions(scope, { db: deps.db });
     registerVillagerRoutes(scope, villagerDeps);
@@ -157,6 +159,12 @@ export function buildApp(deps: AppDeps, log: Logger) {
     routes(scope.withTypeProvider<TypeBoxTypeProvider>(), deps);
   });
   return app;
+}
+
+/** The review page (the queue and the refunds), with a refused form's message beside its line. */
+function reviewPageHtml(deps: AppDeps, reply: FastifyReply, refusal?: FormRefusal): string {
+  const db = deps.db();
+  return reviewPage({ store: deps.store, items: listOpenReview(db, 50), csrf: reply.generateCsrf(), products: listProducts(db), receipts: recentReceipts(db, 20), refusal });
 }
 
 type TypedApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -229,10 +237,7 @@ function routes(app: TypedApp, deps: AppDeps): void {
   app.get('/api/stock', { schema: { response: { 200: StockReply } } }, async () => ({ items: stockByProduct(deps.db()), next: null }));
   app.get('/api/sync', { schema: { response: { 200: SyncReply } } }, async () => syncState(deps.db(), deps.sync));
 
-  app.get('/review', async (_req, reply) => {
-    const db = deps.db();
-    return reply.type('text/html; charset=utf-8').send(reviewPage({ store: deps.store, items: listOpenReview(db, 50), csrf: reply.generateCsrf(), products: listProducts(db), receipts: recentReceipts(db, 20) }));
-  });
+  app.get('/review', async (_req, reply) => reply.type('text/html; charset=utf-8').send(reviewPageHtml(deps, reply)));
 
   registerBoardRoutes(app, { db: deps.db, storeName: deps.store.name, sync: deps.sync });
 }

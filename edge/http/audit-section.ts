@@ -48,10 +48,10 @@ const csrfField = (csrf: string): string => `<input type="hidden" name="_csrf" v
  * The open lines. With a CSRF token (the /review page, which does not reload itself while
  * points are typed) each has a charge form (points) and a waive button, or, when its goods were
  * charged at settlement already, only an acknowledge button, or, on a restock (nothing sold),
- * only the waive button; on the admin page they are listed
+ * only the waive button (a refused one shows why beside the line); on the admin page they are listed
  * with a link there. No script on either page.
  */
-export function reviewSection(items: ReviewItem[], csrf: string | null, products: ReadonlyArray<{ sku: string; name: string; price: number }> = []): string {
+export function reviewSection(items: ReviewItem[], csrf: string | null, products: ReadonlyArray<{ sku: string; name: string; price: number }> = [], refusal?: FormRefusal): string {
   const options = products.map((p) => `<option value="${esc(p.sku)}">${esc(p.name)}（${p.price} 分）</option>`).join('');
   const rows = items
     .map((r) => {
@@ -70,7 +70,7 @@ export function reviewSection(items: ReviewItem[], csrf: string | null, products
         ? waive
         : `<form class="inline" method="post" action="${action}">${csrfField(csrf)}<input type="hidden" name="resolution" value="charge"><input name="points" type="number" min="1" max="100000" required aria-label="补扣积分" style="width:5rem"> <button type="submit" data-action="charge">补扣</button></form> ${waive}${correct}`;
       const note = paid ? '<br><small data-paid>无需补扣：购物结算时已照常扣分</small>' : restock ? '<br><small data-restock>补货记录：没有卖出商品，不扣分，只能免扣（请清点货位）</small>' : '';
-      return `<tr data-review="${r.id}"${restock ? ' data-kind="restock"' : ''}><td>${esc(time(r.created_at))}</td><td>${esc(r.villager_name)}${restock ? '（补货）' : ''}</td><td>${esc(r.slot)}</td><td class="review">${esc(REVIEW_ZH[r.reason] ?? r.reason)}${r.delta_g !== null ? `（${r.delta_g} 克）` : ''}${note}</td><td>${forms}</td></tr>`;
+      return `<tr data-review="${r.id}"${restock ? ' data-kind="restock"' : ''}><td>${esc(time(r.created_at))}</td><td>${esc(r.villager_name)}${restock ? '（补货）' : ''}</td><td>${esc(r.slot)}</td><td class="review">${esc(REVIEW_ZH[r.reason] ?? r.reason)}${r.delta_g !== null ? `（${r.delta_g} 克）` : ''}${note}</td><td>${formMessage(refusal, `review-${r.id}`)}${forms}</td></tr>`;
     })
     .join('');
   return `<h2 id="review">待核对</h2><table id="review-queue"><tr><th>时间</th><th>村民</th><th>货位</th><th>原因</th><th>处理</th></tr>${rows || '<tr><td colspan="5">没有待核对的记录</td></tr>'}</table>`;

@@ -92,7 +92,9 @@ export function refusalOf(err: unknown, req: FastifyRequest): Refusal {
     const zh = err.zh ?? ZH_BY_CODE[err.code] ?? (status >= 500 ? '内部错误' : '请求未能完成');
     // the field's own words when the refusal has them (`fieldMessage`, `fieldZh`), else the refusal's
     const fieldText = { message: typeof err.details?.fieldMessage === 'string' ? err.details.fieldMessage : err.message, zh: typeof err.details?.fieldZh === 'string' ? err.details.fieldZh : zh };
-    return { status, body: { error: typeof err.details?.error === 'string' ? err.details.error : err.code, message: err.message, zh, ...(field ? { fields: { [field]: fieldText } } : {}) } };
+    // several fields at once (`details.fields`, FieldErrors), else the one `field`
+    const fields = err.details?.fields !== null && typeof err.details?.fields === 'object' ? (err.details.fields as FieldErrors) : field ? { [field]: fieldText } : undefined;
+    return { status, body: { error: typeof err.details?.error === 'string' ? err.details.error : err.code, message: err.message, zh, ...(fields ? { fields } : {}) } };
   }
   const e = err as { statusCode?: number; code?: string; validation?: ValidationItem[]; message: string; error?: string; zh?: string };
   if (e.code === 'FST_CSRF_MISSING_SECRET' || e.code === 'FST_CSRF_INVALID_TOKEN') {

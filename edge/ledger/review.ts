@@ -52,6 +52,11 @@ export const isRestockReviewLine = (line: Pick<ReviewItem, 'session_kind'>): boo
 /** `note`: what the maintainer corrected the line to (e.g. `菜籽油×2`), kept with the resolution. */
 export type Resolution = { resolution: 'waive' } | { resolution: 'acknowledge' } | { resolution: 'charge'; points: number; note?: string };
 
+/** What a resolved line's `resolution` says: `charged 30 (菜籽油×1)`, `waived`, `acknowledged`. */
+export function resolutionText(r: Resolution): string {
+  return r.resolution === 'charge' ? `charged ${r.points}${r.note ? ` (${r.note})` : ''}` : r.resolution === 'acknowledge' ? 'acknowledged' : 'waived';
+}
+
 /**
  * Resolves one line, in one transaction with the charge. Refused when the line is unknown
  * (NOT_FOUND) or already resolved (ALREADY_SETTLED): a line is decided once. A line whose goods
@@ -93,8 +98,7 @@ export function resolveReviewLine(db: Db, id: number, r: Resolution, rules: Ledg
       entry = applied.entry;
       debt = applied.status === 'applied' ? applied.debtAdded : 0;
     }
-    const resolution = r.resolution === 'charge' ? `charged ${r.points}${r.note ? ` (${r.note})` : ''}` : r.resolution === 'acknowledge' ? 'acknowledged' : 'waived';
-    cachedStatement(db, 'UPDATE review_lines SET resolved_at = ?, resolution = ? WHERE id = ?').run(at, resolution, id);
+    cachedStatement(db, 'UPDATE review_lines SET resolved_at = ?, resolution = ? WHERE id = ?').run(at, resolutionText(r), id);
     return { before, after: getReviewLine(db, id)!, entry, debt };
   });
 }

@@ -222,3 +222,40 @@ describe('fields a resolution does not take', () => {
     expect(requireVillager(db, 'V001').balance).toBe(balance);
   });
 });
+
+describe('the /review forms sent from a browser', () => {
+  const BROWSER = { ...FORM, accept: 'text/html,application/xhtml+xml' };
+  it('a resent form gets the page back (resolved once); another refusal gets the page with the message beside the line', async () => {
+    const db = ledger.db;
+    addVillager(db, { id: 'V010', name: '孙七', village: '前进村' });
+    applyEntry(db, { id: 'e-v010', villagerId: 'V010', kind: 'award', points: 100, origin: 'cli' }, rules);
+    openSession(db, { id: 's-twice', kind: 'shopping', villagerId: 'V010', enteredBy: 'card', state: 'shopping', context: {} });
+    settleSession(db, { sessionId: 's-twice', lines: [], review: [{ slot: 'A2', reason: 'moved_out', deltaG: -240, detail: null }, { slot: 'A3', reason: 'moved_out', deltaG: -120, detail: null }] }, rules);
+    const [one, two] = listOpenReview(db).filter((l) => l.session_id === 's-twice');
+    const balance = requireVillager(db, 'V010').balance;
+    const send = (id: number, fields: Record<string, string>) => app.inject({ method: 'POST', url: `/api/review/${id}/resolve`, headers: { ...BROWSER, cookie: s.cookie }, payload: new URLSearchParams({ _csrf: s.csrf, ...fields }).toString() });
+    const first = await send(one!.id, { resolution: 'charge', points: '8' });
+    const second = await send(one!.id, { resolution: 'charge', points: '8' });
+    expect([first.statusCode, second.statusCode]).toEqual([303, 303]);
+    expect(second.headers.location).toBe('/review');
+    expect(requireVillager(db, 'V010').balance).toBe(balance - 8); // charged once
+    expect(listAudit(db).filter((a) => a.target === `s-twice#${one!.id}`)).toHaveLength(1);
+
+    // a different decision on a line resolved already: the page, saying so, not JSON
+    const other = await send(one!.id, { resolution: 'waive' });
+    expect(other.statusCode).toBe(409);
+    expect(other.headers['content-type']).toContain('text/html');
+    expect(other.body).toContain('已处理');
+    // a refusal on an open line: the page with the message in that line's row
+    const zero = await send(two!.id, { resolution: 'correct', sku: 'nothing', count: '1' });
+    expect(zero.statusCode).toBe(404);
+    expect(zero.headers['content-type']).toContain('text/html');
+    const row = new RegExp(`<tr data-review="${two!.id}"[^>]*>[\\s\\S]*?</tr>`).exec(zero.body)![0];
+    expect(row).toContain('未知商品 nothing');
+    expect(row).toContain('data-action="charge"');
+    // JSON clients still get the JSON refusal
+    const json = await app.inject({ method: 'POST', url: `/api/review/${one!.id}/resolve`, headers: s.post, payload: { resolution: 'charge', points: 8 } });
+    expect(json.statusCode).toBe(409);
+    expect(json.json()).toMatchObject({ error: 'ALREADY_SETTLED' });
+  });
+});
