@@ -27,6 +27,7 @@ import type { FormPages, FormRefusal } from './form-refusal.ts';
 import { villagerNames } from '../ledger/admin-views.ts';
 import { snakeKeys } from './api-style.ts';
 import { listOpenReview } from '../ledger/review.ts';
+import { refundable } from '../ledger/refunds.ts';
 import { registerAuth, SessionEnds, type AuthOptions } from './auth.ts';
 import { registerPressureGuard } from './pressure.ts';
 import { registerAuthRoutes } from './auth-routes.ts';
@@ -164,7 +165,10 @@ export function buildApp(deps: AppDeps, log: Logger) {
 /** The review page (the queue and the refunds), with a refused form's message beside its line. */
 function reviewPageHtml(deps: AppDeps, reply: FastifyReply, refusal?: FormRefusal): string {
   const db = deps.db();
-  return reviewPage({ store: deps.store, items: listOpenReview(db, 50), csrf: reply.generateCsrf(), products: listProducts(db), receipts: recentReceipts(db, 20), refusal });
+  const receipts = recentReceipts(db, 20);
+  // what each purchase shown may still be refunded, counted as the refund route counts it
+  const left = new Map(receipts.filter((r) => r.kind === 'shopping').map((r) => [r.session, refundable(db, r.session)]));
+  return reviewPage({ store: deps.store, items: listOpenReview(db, 50), csrf: reply.generateCsrf(), products: listProducts(db), receipts, refundable: left, refusal });
 }
 
 type TypedApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;

@@ -181,3 +181,35 @@ describe('a refund that repays a debt', () => {
     expect(plain.json()).toMatchObject({ repayment: null, balance: plain.json().entry.balance_after });
   });
 });
+
+describe('the refund form on /review', () => {
+  const formMax = (html: string, session: string): number | null => {
+    const m = new RegExp(`action="/api/receipts/${session}/refund">[^]*?name="points" type="number" min="1" max="(\\d+)"`).exec(html);
+    return m ? Number(m[1]) : null;
+  };
+  it('offers what the server says is left: review charges and corrections included, refunds made taken off', async () => {
+    const db = ledger.db;
+    addVillager(db, { id: 'V020', name: '周八', village: '前进村' });
+    applyEntry(db, { id: 'e20', villagerId: 'V020', kind: 'award', points: 500, origin: 'cli' }, rules);
+    upsertSlot(db, { slot: 'B1', address: 13, sku: 'oil', stock: 20 });
+    // buy-c1: 2 oil at settlement (60) and a line charged 30 at review
+    openSession(db, { id: 'buy-c1', kind: 'shopping', villagerId: 'V020', enteredBy: 'card', state: 'shopping', context: {} });
+    settleSession(db, { sessionId: 'buy-c1', lines: [{ sku: 'oil', slot: 'B1', count: 2 }], review: [{ slot: 'B1', reason: 'moved_out', deltaG: -900, detail: null }] }, rules);
+    // buy-c2: nothing counted at settlement; the line corrected at review to 1 oil (30)
+    openSession(db, { id: 'buy-c2', kind: 'shopping', villagerId: 'V020', enteredBy: 'card', state: 'shopping', context: {} });
+    settleSession(db, { sessionId: 'buy-c2', lines: [], review: [{ slot: 'B1', reason: 'moved_out', deltaG: -900, detail: null }] }, rules);
+    const line = (session: string) => listOpenReview(db).find((l) => l.session_id === session && l.reason === 'moved_out')!;
+    const [l1, l2] = [line('buy-c1'), line('buy-c2')];
+    expect((await post(`/api/review/${l1!.id}/resolve`, { resolution: 'charge', points: 30 })).statusCode).toBe(200);
+    expect((await post(`/api/review/${l2!.id}/resolve`, { resolution: 'correct', sku: 'oil', count: 1 })).statusCode).toBe(200);
+
+    let page = (await as(s)(app, '/review')).body;
+    expect({ c1: formMax(page, 'buy-c1'), c2: formMax(page, 'buy-c2') }).toEqual({ c1: 90, c2: 30 });
+    expect(/<tr data-session="buy-c1">[\s\S]*?<\/tr>/.exec(page)![0]).toContain('核对补扣 30');
+    // after a partial refund the form offers what is left; fully refunded, no form
+    expect((await post('/api/receipts/buy-c1/refund', { points: 40, reason: '油已过期' })).statusCode).toBe(201);
+    expect((await post('/api/receipts/buy-c2/refund', { points: 30, reason: '油已过期' })).statusCode).toBe(201);
+    page = (await as(s)(app, '/review')).body;
+    expect({ c1: formMax(page, 'buy-c1'), c2: formMax(page, 'buy-c2') }).toEqual({ c1: 50, c2: null });
+  });
+});
