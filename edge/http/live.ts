@@ -17,7 +17,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Db } from '../ledger/db.ts';
 import type { StoreConfig } from '../config/schema.ts';
 import { getAdminAccount, getAdminSession } from '../ledger/admin-accounts.ts';
-import type { SessionEnds } from './auth.ts';
+import { PUBLIC_PAGE, type SessionEnds } from './auth.ts';
 import { recentEntryEvents, storeState, type StoreStateSource } from './queries.ts';
 import { PHASE_ZH } from './admin-sections.ts';
 import { decisionWords } from './door-words.ts';
@@ -259,7 +259,7 @@ export function registerLive(app: FastifyInstance, deps: LiveDeps): KeptReplies 
   );
 
   // The pages' scripts that follow this stream, served from here (no CDN; the CSP allows scripts from this origin only).
-  app.get('/assets/live.js', { config: { public: true } }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(SCRIPT));
-  app.get('/assets/shelves.js', { config: { public: true } }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(SHELVES_SCRIPT));
+  app.get('/assets/live.js', { config: PUBLIC_PAGE }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(SCRIPT));
+  app.get('/assets/shelves.js', { config: PUBLIC_PAGE }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(SHELVES_SCRIPT));
   return kept;
 }
