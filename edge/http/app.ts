@@ -27,6 +27,7 @@ import type { FormPages, FormRefusal } from './form-refusal.ts';
 import { villagerNames } from '../ledger/admin-views.ts';
 import { snakeKeys } from './api-style.ts';
 import { listOpenReview } from '../ledger/review.ts';
+import { PageQuery, rememberLang } from './lang.ts';
 import { refundable } from '../ledger/refunds.ts';
 import { registerAuth, SessionEnds, type AuthOptions } from './auth.ts';
 import { registerPressureGuard } from './pressure.ts';
@@ -241,7 +242,11 @@ function routes(app: TypedApp, deps: AppDeps): void {
   app.get('/api/stock', { schema: { response: { 200: StockReply } } }, async () => ({ items: stockByProduct(deps.db()), next: null }));
   app.get('/api/sync', { schema: { response: { 200: SyncReply } } }, async () => syncState(deps.db(), deps.sync));
 
-  app.get('/review', async (_req, reply) => reply.type('text/html; charset=utf-8').send(reviewPageHtml(deps, reply)));
+  // Chinese only so far: a `?lang=` is remembered for the pages that have English
+  app.get('/review', { schema: { querystring: PageQuery } }, async (req, reply) => {
+    rememberLang(req, reply);
+    return reply.type('text/html; charset=utf-8').send(reviewPageHtml(deps, reply));
+  });
 
   registerBoardRoutes(app, { db: deps.db, storeName: deps.store.name, sync: deps.sync });
 }

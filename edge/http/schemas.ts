@@ -9,6 +9,7 @@
  * `ErrorReply`.
  */
 import { Type } from '@sinclair/typebox';
+import { LangQuery } from './lang.ts';
 
 const Nullable = <T extends ReturnType<typeof Type.String> | ReturnType<typeof Type.Integer>>(t: T) => Type.Union([t, Type.Null()]);
 
@@ -35,7 +36,7 @@ export const SessionCursorQuery = Type.Object({ limit: Type.Integer({ minimum: 1
 export const VillagersQuery = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 1000, default: 200 }), after: Type.Optional(Type.String({ maxLength: 64, description: 'The `next` of the previous page (a villager id)' })) }, { additionalProperties: false });
 
 /** `/?villagers=N`: which page of the villager list the admin page shows. */
-export const AdminPageQuery = Type.Object({ villagers: Type.Integer({ minimum: 1, default: 1 }) }, { additionalProperties: false });
+export const AdminPageQuery = Type.Object({ villagers: Type.Integer({ minimum: 1, default: 1 }), ...LangQuery }, { additionalProperties: false });
 
 export const EntryEventsReply = Type.Object({
   next: Nullable(Type.Integer({ description: 'Pass as `before` for older decisions' })),
