@@ -95,6 +95,9 @@ export function hostName(header: string | undefined): string {
 
 export type App = ReturnType<typeof buildApp>;
 
+/** Longer than any path parameter a route accepts (refund-actions.ts: a session id of 128). */
+export const MAX_PARAM_LENGTH = 256;
+
 export function buildApp(deps: AppDeps, log: Logger) {
   const app = Fastify({
     loggerInstance: log.child({}, { level: 'warn' }) as FastifyBaseLogger,
@@ -107,6 +110,14 @@ export function buildApp(deps: AppDeps, log: Logger) {
     // to hundreds of ms in one turn of the event loop (bench:admin: 60–160 ms each on a busy
     // machine, inside a villager's exit → receipt). Compiled while the app is built instead.
     serializerOpts: { compileValidators: true },
+    // Path parameters as long as the longest a route's schema allows (a session id: 128), so that
+    // the schema decides, with its bilingual 400 or 404, not the router's own 414 (default 100).
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // What the router refuses before any route (a parameter beyond that, a malformed URL) is
+    // answered in the one bilingual shape too.
+    frameworkErrors: (err, req, reply) => {
+      void errorReply(err, req, reply);
+    },
     ...(deps.https ? { https: deps.https } : {}),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
