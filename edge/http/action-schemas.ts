@@ -21,7 +21,9 @@ export const ResolveReply = Type.Object({
   audit_id: AuditId,
 });
 
-export const CardIssueReply = Type.Object({ card: Type.Object({ card_no: Type.String({ description: 'Shown this once, to print the slip' }), villager_id: Type.String(), created_at: Time() }) });
+const IssuedCard = Type.Object({ card_no: Type.String({ description: 'Shown this once, to print the slip' }), villager_id: Type.String(), created_at: Time() });
+export const CardIssueReply = Type.Object({ card: IssuedCard });
+export const CardIssueDuplicateReply = Type.Object({ card: IssuedCard, duplicate: Type.Literal(true, { description: 'The same `request` again: the card it issued, nothing new' }) });
 export const CardRevokeReply = Type.Object({ card: Type.String({ description: 'Masked: PB-****01' }), revoked: Type.Boolean({ description: 'false: it was revoked already' }) });
 
 export const SessionUser = Type.Object({ username: Type.String(), display_name: Type.String(), role: Type.String({ description: 'maintainer or village_admin' }) });

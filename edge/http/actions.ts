@@ -10,15 +10,12 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { inTransaction, type Db } from '../ledger/db.ts';
-import type { LedgerRules } from '../ledger/entries.ts';
 import { requireVillager, setVillagerStatus } from '../ledger/villagers.ts';
 import { countTemplates } from '../ledger/face-templates.ts';
 import { villagerView } from './villager-routes.ts';
-import { ResolveReply, StatusReply } from './action-schemas.ts';
+import { StatusReply } from './action-schemas.ts';
 import { appendAudit, listAudit } from '../ledger/audit.ts';
-import { AuditQuery, AuditReply, ErrorResponses, LimitQuery, ResolveBody, ReviewReply } from './schemas.ts';
-import { listOpenReview, resolveReviewLine } from '../ledger/review.ts';
-import { getProduct } from '../ledger/products.ts';
+import { AuditQuery, AuditReply, ErrorResponses } from './schemas.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { formErrorHandler, fromVillagerPage, wantsPage, type FormPages } from './form-refusal.ts';
 import { KeptReplies, ledgerVersion, NotModified } from './kept-reply.ts';
@@ -34,7 +31,7 @@ function done(req: FastifyRequest, reply: FastifyReply, json: unknown, back: str
   return reply.send(json);
 }
 
-export function registerActions(scope: FastifyInstance, deps: { db: () => Db; ledgerRules: LedgerRules; pages: FormPages; storeName: string }): void {
+export function registerActions(scope: FastifyInstance, deps: { db: () => Db; pages: FormPages; storeName: string }): void {
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
   const { db } = deps;
 
@@ -76,49 +73,8 @@ export function registerActions(scope: FastifyInstance, deps: { db: () => Db; le
     },
   );
 
-  // the open review lines and the audit log, as every tablet asks for them: kept until the ledger changes (./kept-reply.ts)
+  // the audit log, as every tablet asks for it: kept until the ledger changes (./kept-reply.ts)
   const kept = new KeptReplies();
-  app.get('/api/review', { schema: { querystring: LimitQuery, response: { 200: ReviewReply, 304: NotModified } } }, async (req, reply) => kept.send(reply, `review ${JSON.stringify(req.query)}`, ledgerVersion(db()), () => ({ items: listOpenReview(db(), req.query.limit), next: null })));
-
-  app.post(
-    '/api/review/:id/resolve',
-    { schema: { params: Type.Object({ id: Type.Integer({ minimum: 1 }) }), body: ResolveBody, response: { 200: ResolveReply, ...ErrorResponses } } },
-    async (req, reply) => {
-      const actor = req.adminUser!.username;
-      const { resolution } = req.body;
-      let { points } = req.body;
-      if (resolution === 'charge' && points === undefined) {
-        return reply.status(400).send({ error: 'INVALID_ARGUMENT', message: 'a charge needs points', zh: '补扣需要填写积分', fields: { points: { message: 'required for a charge: a whole number from 1', zh: '补扣时必填，须为正整数' } } });
-      }
-      let note: string | undefined;
-      if (resolution === 'correct') {
-        // the line corrected to what was really taken, charged at today's price
-        if (req.body.sku === undefined || req.body.count === undefined) {
-          const fields = { ...(req.body.sku === undefined ? { sku: { message: 'required for a correction', zh: '更正时必须选择商品' } } : {}), ...(req.body.count === undefined ? { count: { message: 'required for a correction', zh: '更正时必须填写数量' } } : {}) };
-          return reply.status(400).send({ error: 'INVALID_ARGUMENT', message: 'a correction needs the product and the count', zh: '更正需要商品和数量', fields });
-        }
-        const product = getProduct(db(), req.body.sku);
-        if (!product) return reply.status(404).send({ error: 'UNKNOWN_PRODUCT', message: `unknown product ${req.body.sku}`, zh: `未知商品 ${req.body.sku}`, fields: { sku: { message: 'unknown product', zh: '未知商品' } } });
-        points = product.price * req.body.count;
-        note = `${product.name}×${req.body.count}`;
-        if (points < 1) return reply.status(400).send({ error: 'INVALID_ARGUMENT', message: `${product.name} costs 0 points: waive the line instead`, zh: `${product.name} 价格为 0，请直接免扣`, fields: { sku: { message: 'free product', zh: '该商品价格为 0' } } });
-      }
-      const r = inTransaction(db(), 'resolving a review line from the admin page', () => {
-        const res = resolveReviewLine(db(), req.params.id, resolution === 'waive' || resolution === 'acknowledge' ? { resolution } : { resolution: 'charge', points: points!, ...(note ? { note } : {}) }, deps.ledgerRules);
-        const auditId = appendAudit(db(), {
-          actor,
-          action: `review.${resolution}`,
-          target: `${res.before.session_id}#${res.before.id}`,
-          before: { resolution: null, villager: res.before.villager_id, slot: res.before.slot, reason: res.before.reason },
-          after: { resolution: res.after.resolution, entry: res.entry?.id ?? null, charged: res.entry ? -res.entry.points : 0, debt: res.debt, ...(note ? { corrected_to: { sku: req.body.sku, count: req.body.count } } : {}) },
-        });
-        return { ...res, auditId };
-      });
-      req.log.info({ actor, review: req.params.id, resolution: r.after.resolution }, 'review line resolved from the admin page / 管理页面处理了待核对记录');
-      return done(req, reply, { review: r.after, entry: r.entry ? { id: r.entry.id, points: r.entry.points, balance_after: r.entry.balanceAfter } : null, debt: r.debt, audit_id: r.auditId }, '/review');
-    },
-  );
-
   app.get('/api/audit', { schema: { querystring: AuditQuery, response: { 200: AuditReply, 304: NotModified } } }, async (req, reply) => kept.send(reply, `audit ${JSON.stringify(req.query)}`, ledgerVersion(db()), () => {
     const items = listAudit(db(), { limit: req.query.limit + 1, ...(req.query.before !== undefined ? { beforeId: req.query.before } : {}) });
     const page = items.slice(0, req.query.limit);

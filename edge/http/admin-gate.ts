@@ -25,7 +25,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 /**
  * Not gated: the probes and the board with its parts (always answered: the wall board's refresh
  * fetches /board/live), and the live stream (held open for hours). The gate is registered after
- * the login check (app.ts), so a request without a session never waits here.
+ * the login check (app.ts), so a request without a session never waits here: on a route that
+ * needs one it is answered 401 first, and on a public one (`adminUser` null: the login page, the
+ * scripts) it passes by, limited per address instead (auth.ts `PUBLIC_PAGE`).
  */
 export const UNGATED = new Set(['/healthz', '/readyz', '/metrics', '/board', '/board/live', '/board/board.js', '/api/live']);
 
@@ -95,7 +97,7 @@ export function registerAdminGate(app: FastifyInstance, opts: AdminGateOptions =
   };
 
   app.addHook('onRequest', (req, _reply, done) => {
-    if (UNGATED.has(req.url.split('?')[0]!)) {
+    if (UNGATED.has(req.url.split('?')[0]!) || req.adminUser === null) {
       done();
       return;
     }

@@ -28,6 +28,8 @@ import { recentEntryEvents, recentReceipts, stockByProduct, storeState, syncStat
 import { AdminPageQuery } from './schemas.ts';
 import type { LiveFeed } from './live-feed.ts';
 import type { AlarmRow } from '../ledger/alarms.ts';
+import { PUBLIC_PAGE } from './auth.ts';
+import { rememberLang } from './lang.ts';
 
 /** Villagers per admin page (the rest are a link away): the page stays cheap as the village grows. */
 export const VILLAGERS_PER_PAGE = 100;
@@ -88,10 +90,13 @@ export function registerAdminPage(scope: FastifyInstance, deps: AdminPageDeps): 
   // the parts made once per change for every tablet, a 304 for one that has them (./kept-reply.ts)
   const kept = new KeptReplies(CACHED_PAGES);
 
-  app.get('/', { schema: { querystring: AdminPageQuery } }, async (req, reply) => reply.type('text/html; charset=utf-8').send(adminPageHtml(deps, req, reply, req.query.villagers)));
+  app.get('/', { schema: { querystring: AdminPageQuery } }, async (req, reply) => {
+    rememberLang(req, reply);
+    return reply.type('text/html; charset=utf-8').send(adminPageHtml(deps, req, reply, req.query.villagers));
+  });
 
   // the page's script, from this origin (the CSP runs no other)
-  app.get('/assets/admin.js', { config: { public: true } }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(SCRIPT));
+  app.get('/assets/admin.js', { config: PUBLIC_PAGE }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(SCRIPT));
 
   app.get('/api/admin-page', { schema: { querystring: AdminPageQuery, response: { 200: AdminPartsReply, 304: NotModified } } }, async (req, reply) => {
     const page = req.query.villagers;

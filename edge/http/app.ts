@@ -3,7 +3,7 @@
  * `app.inject()`; edge/http/server.ts listens. The app reads and acts through the same
  * ledger functions the daemon uses; it never opens a serial port or a model itself.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from '../log.ts';
 import type { Db } from '../ledger/db.ts';
@@ -23,14 +23,17 @@ import { DECISION_ZH, PHASE_ZH, REVIEW_ZH } from './admin-sections.ts';
 import { EntryEventsReply, ErrorReply, EventsQuery, ProductsReply, ReceiptsReply, SessionCursorQuery, SessionsReply, StockReply, StoreStateReply, SyncReply, VillagersQuery } from './schemas.ts';
 import { HistoryReply, SearchReply } from './villager-schemas.ts';
 import { HISTORY_PAGE, historyPage, villagerPageHtml, villagerView, villagerViews } from './villager-routes.ts';
-import type { FormPages } from './form-refusal.ts';
+import type { FormPages, FormRefusal } from './form-refusal.ts';
 import { villagerNames } from '../ledger/admin-views.ts';
 import { snakeKeys } from './api-style.ts';
 import { listOpenReview } from '../ledger/review.ts';
+import { PageQuery, rememberLang } from './lang.ts';
+import { refundable } from '../ledger/refunds.ts';
 import { registerAuth, SessionEnds, type AuthOptions } from './auth.ts';
 import { registerPressureGuard } from './pressure.ts';
 import { registerAuthRoutes } from './auth-routes.ts';
 import { registerActions } from './actions.ts';
+import { registerReviewActions } from './review-actions.ts';
 import { registerCardActions } from './card-actions.ts';
 import { registerAccountActions } from './account-actions.ts';
 import { errorReply, notFoundReply } from './errors.ts';
@@ -92,6 +95,9 @@ export function hostName(header: string | undefined): string {
 
 export type App = ReturnType<typeof buildApp>;
 
+/** Longer than any path parameter a route accepts (refund-actions.ts: a session id of 128). */
+export const MAX_PARAM_LENGTH = 256;
+
 export function buildApp(deps: AppDeps, log: Logger) {
   const app = Fastify({
     loggerInstance: log.child({}, { level: 'warn' }) as FastifyBaseLogger,
@@ -104,6 +110,14 @@ export function buildApp(deps: AppDeps, log: Logger) {
     // to hundreds of ms in one turn of the event loop (bench:admin: 60–160 ms each on a busy
     // machine, inside a villager's exit → receipt). Compiled while the app is built instead.
     serializerOpts: { compileValidators: true },
+    // Path parameters as long as the longest a route's schema allows (a session id: 128), so that
+    // the schema decides, with its bilingual 400 or 404, not the router's own 414 (default 100).
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // What the router refuses before any route (a parameter beyond that, a malformed URL) is
+    // answered in the one bilingual shape too.
+    frameworkErrors: (err, req, reply) => {
+      void errorReply(err, req, reply);
+    },
     ...(deps.https ? { https: deps.https } : {}),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -146,7 +160,8 @@ export function buildApp(deps: AppDeps, log: Logger) {
       villager: (req, reply, id, refusal) => villagerPageHtml(villagerDeps, req, reply, id, { refusal }),
       admin: (req, reply, refusal) => adminPageHtml(adminPageDeps, req, reply, 1, refusal),
     };
-    registerActions(scope, { db: deps.db, ledgerRules: deps.ledgerRules, pages, storeName: deps.store.name });
+    registerActions(scope, { db: deps.db, pages, storeName: deps.store.name });
+    registerReviewActions(scope, { db: deps.db, ledgerRules: deps.ledgerRules, storeName: deps.store.name, reviewPage: (_req, reply, refusal) => reviewPageHtml(deps, reply, refusal) });
     registerCardActions(scope, { db: deps.db, storeName: deps.store.name, pages });
     registerAccountActions(scope, { db: deps.db });
     registerVillagerRoutes(scope, villagerDeps);
@@ -157,6 +172,15 @@ export function buildApp(deps: AppDeps, log: Logger) {
     routes(scope.withTypeProvider<TypeBoxTypeProvider>(), deps);
   });
   return app;
+}
+
+/** The review page (the queue and the refunds), with a refused form's message beside its line. */
+function reviewPageHtml(deps: AppDeps, reply: FastifyReply, refusal?: FormRefusal): string {
+  const db = deps.db();
+  const receipts = recentReceipts(db, 20);
+  // what each purchase shown may still be refunded, counted as the refund route counts it
+  const left = new Map(receipts.filter((r) => r.kind === 'shopping').map((r) => [r.session, refundable(db, r.session)]));
+  return reviewPage({ store: deps.store, items: listOpenReview(db, 50), csrf: reply.generateCsrf(), products: listProducts(db), receipts, refundable: left, refusal });
 }
 
 type TypedApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -229,9 +253,10 @@ function routes(app: TypedApp, deps: AppDeps): void {
   app.get('/api/stock', { schema: { response: { 200: StockReply } } }, async () => ({ items: stockByProduct(deps.db()), next: null }));
   app.get('/api/sync', { schema: { response: { 200: SyncReply } } }, async () => syncState(deps.db(), deps.sync));
 
-  app.get('/review', async (_req, reply) => {
-    const db = deps.db();
-    return reply.type('text/html; charset=utf-8').send(reviewPage({ store: deps.store, items: listOpenReview(db, 50), csrf: reply.generateCsrf(), products: listProducts(db), receipts: recentReceipts(db, 20) }));
+  // Chinese only so far: a `?lang=` is remembered for the pages that have English
+  app.get('/review', { schema: { querystring: PageQuery } }, async (req, reply) => {
+    rememberLang(req, reply);
+    return reply.type('text/html; charset=utf-8').send(reviewPageHtml(deps, reply));
   });
 
   registerBoardRoutes(app, { db: deps.db, storeName: deps.store.name, sync: deps.sync });

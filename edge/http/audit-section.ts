@@ -3,10 +3,10 @@
  * the audit log (the latest actions, who took them, before → after).
  */
 import type { AuditRecord } from '../ledger/audit.ts';
-import { isPaidReviewLine, type ReviewItem } from '../ledger/review.ts';
+import { isPaidReviewLine, isRestockReviewLine, type ReviewItem } from '../ledger/review.ts';
 import type { AdminAccount } from '../ledger/admin-accounts.ts';
 import { esc, REVIEW_ZH, time } from './admin-sections.ts';
-import { fieldMessage, focusIfWrong, formMessage, kept, type FormRefusal } from './form-fields.ts';
+import { fieldMessage, focusIfWrong, formMessage, kept, requestField, type FormRefusal } from './form-fields.ts';
 
 export const ACTION_ZH: Record<string, string> = {
   'account.create': '创建管理账号',
@@ -47,10 +47,11 @@ const csrfField = (csrf: string): string => `<input type="hidden" name="_csrf" v
 /**
  * The open lines. With a CSRF token (the /review page, which does not reload itself while
  * points are typed) each has a charge form (points) and a waive button, or, when its goods were
- * charged at settlement already, only an acknowledge button; on the admin page they are listed
+ * charged at settlement already, only an acknowledge button, or, on a restock (nothing sold),
+ * only the waive button (a refused one shows why beside the line); on the admin page they are listed
  * with a link there. No script on either page.
  */
-export function reviewSection(items: ReviewItem[], csrf: string | null, products: ReadonlyArray<{ sku: string; name: string; price: number }> = []): string {
+export function reviewSection(items: ReviewItem[], csrf: string | null, products: ReadonlyArray<{ sku: string; name: string; price: number }> = [], refusal?: FormRefusal): string {
   const options = products.map((p) => `<option value="${esc(p.sku)}">${esc(p.name)}（${p.price} 分）</option>`).join('');
   const rows = items
     .map((r) => {
@@ -59,12 +60,17 @@ export function reviewSection(items: ReviewItem[], csrf: string | null, products
         ? ` <form class="inline" method="post" action="${action}">${csrfField(csrf ?? '')}<input type="hidden" name="resolution" value="correct"><select name="sku" aria-label="实际商品">${options}</select> × <input name="count" type="number" min="1" max="1000" value="1" required aria-label="数量" style="width:4rem"> <button type="submit" data-action="correct">更正并扣分</button></form>`
         : '';
       const paid = isPaidReviewLine(r);
+      const restock = isRestockReviewLine(r);
+      const waive = `<form class="inline" method="post" action="${action}">${csrfField(csrf ?? '')}<input type="hidden" name="resolution" value="waive"><button type="submit" data-action="waive">免扣</button></form>`;
       const forms = csrf === null
         ? '<a href="/review">去处理</a>'
         : paid
         ? `<form class="inline" method="post" action="${action}">${csrfField(csrf)}<input type="hidden" name="resolution" value="acknowledge"><button type="submit" data-action="acknowledge">已核对</button></form>`
-        : `<form class="inline" method="post" action="${action}">${csrfField(csrf)}<input type="hidden" name="resolution" value="charge"><input name="points" type="number" min="1" max="100000" required aria-label="补扣积分" style="width:5rem"> <button type="submit" data-action="charge">补扣</button></form> <form class="inline" method="post" action="${action}">${csrfField(csrf)}<input type="hidden" name="resolution" value="waive"><button type="submit" data-action="waive">免扣</button></form>${correct}`;
-      return `<tr data-review="${r.id}"><td>${esc(time(r.created_at))}</td><td>${esc(r.villager_name)}</td><td>${esc(r.slot)}</td><td class="review">${esc(REVIEW_ZH[r.reason] ?? r.reason)}${r.delta_g !== null ? `（${r.delta_g} 克）` : ''}${paid ? '<br><small data-paid>无需补扣：购物结算时已照常扣分</small>' : ''}</td><td>${forms}</td></tr>`;
+        : restock
+        ? waive
+        : `<form class="inline" method="post" action="${action}">${csrfField(csrf)}<input type="hidden" name="resolution" value="charge"><input name="points" type="number" min="1" max="100000" required aria-label="补扣积分" style="width:5rem"> <button type="submit" data-action="charge">补扣</button></form> ${waive}${correct}`;
+      const note = paid ? '<br><small data-paid>无需补扣：购物结算时已照常扣分</small>' : restock ? '<br><small data-restock>补货记录：没有卖出商品，不扣分，只能免扣（请清点货位）</small>' : '';
+      return `<tr data-review="${r.id}"${restock ? ' data-kind="restock"' : ''}><td>${esc(time(r.created_at))}</td><td>${esc(r.villager_name)}${restock ? '（补货）' : ''}</td><td>${esc(r.slot)}</td><td class="review">${esc(REVIEW_ZH[r.reason] ?? r.reason)}${r.delta_g !== null ? `（${r.delta_g} 克）` : ''}${note}</td><td>${formMessage(refusal, `review-${r.id}`)}${forms}</td></tr>`;
     })
     .join('');
   return `<h2 id="review">待核对</h2><table id="review-queue"><tr><th>时间</th><th>村民</th><th>货位</th><th>原因</th><th>处理</th></tr>${rows || '<tr><td colspan="5">没有待核对的记录</td></tr>'}</table>`;
@@ -75,7 +81,7 @@ export function cardsSection(csrf: string, refusal?: FormRefusal): string {
   const issue = ['villager', 'card'];
   const revoke = ['card'];
   return `<h2 id="cards">积分卡</h2>
-<p>${formMessage(refusal, 'card', issue)}<form class="inline" method="post" id="card-issue" action="/api/cards/issue">${csrfField(csrf)}<label>村民编号 <input name="villager" required maxlength="64" value="${esc(kept(refusal, 'card', 'villager'))}"${focusIfWrong(refusal, 'card', 'villager', issue)}></label>${fieldMessage(refusal, 'card', 'villager')} <label>卡号（留空自动生成） <input name="card" maxlength="64" pattern="[A-Za-z0-9\\-]+" value="${esc(kept(refusal, 'card', 'card'))}"${focusIfWrong(refusal, 'card', 'card', issue)}></label>${fieldMessage(refusal, 'card', 'card')} <button type="submit">发卡</button></form></p>
+<p>${formMessage(refusal, 'card', issue)}<form class="inline" method="post" id="card-issue" action="/api/cards/issue">${csrfField(csrf)}${requestField()}<label>村民编号 <input name="villager" required maxlength="64" value="${esc(kept(refusal, 'card', 'villager'))}"${focusIfWrong(refusal, 'card', 'villager', issue)}></label>${fieldMessage(refusal, 'card', 'villager')} <label>卡号（留空自动生成） <input name="card" maxlength="64" pattern="[A-Za-z0-9\\-]+" value="${esc(kept(refusal, 'card', 'card'))}"${focusIfWrong(refusal, 'card', 'card', issue)}></label>${fieldMessage(refusal, 'card', 'card')} <button type="submit">发卡</button></form></p>
 <p>${formMessage(refusal, 'revoke', revoke)}<form class="inline" method="post" id="card-revoke" action="/api/cards/revoke">${csrfField(csrf)}<label>挂失卡号 <input name="card" required minlength="4" maxlength="64" pattern="[A-Za-z0-9\\-]+" value="${esc(kept(refusal, 'revoke', 'card'))}"${focusIfWrong(refusal, 'revoke', 'card', revoke)}></label>${fieldMessage(refusal, 'revoke', 'card')} <button type="submit">挂失</button></form></p>`;
 }
 

@@ -14,7 +14,7 @@ import { inTransaction } from '../ledger/db.ts';
 import { isEdgeError } from '../errors.ts';
 import { dummyHash, hashPassword, verifyPassword } from './passwords.ts';
 import { loginPage, messagePage, setupPage, type FieldErrors } from './auth-pages.ts';
-import { currentUser, type SessionEnds, type SessionUser } from './auth.ts';
+import { currentUser, PUBLIC_PAGE, type SessionEnds, type SessionUser } from './auth.ts';
 import { MeReply } from './action-schemas.ts';
 import { loginCsrfToken, loginCsrfValid, type LoginCsrfOptions } from './login-csrf.ts';
 
@@ -125,7 +125,7 @@ export function registerAuthRoutes(scope: FastifyInstance, deps: { db: () => Db;
       ? reply.status(r.status).send({ error: r.error, message: r.message, zh: r.zh })
       : reply.status(r.status).type('text/html; charset=utf-8').send(messagePage(storeName, '首次设置', r.zh, r.message, r.error === 'SETUP_CLOSED' ? { href: '/login', text: '去登录 Sign in' } : undefined));
 
-  app.get('/setup', { config: pub, schema: { querystring: Type.Object({ token: Type.Optional(Type.String({ maxLength: 200 })) }) } }, async (req, reply) => {
+  app.get('/setup', { config: PUBLIC_PAGE, schema: { querystring: Type.Object({ token: Type.Optional(Type.String({ maxLength: 200 })) }) } }, async (req, reply) => {
     const refusal = setupRefusal(req.query.token);
     if (refusal) return refuse(req, reply, refusal);
     return reply.type('text/html; charset=utf-8').send(setupPage({ storeName, csrf: formToken(req, reply), token: req.query.token ?? '' }));
@@ -159,7 +159,7 @@ export function registerAuthRoutes(scope: FastifyInstance, deps: { db: () => Db;
     return reply.redirect('/', 303);
   });
 
-  app.get('/login', { config: pub, schema: { querystring: Type.Object({ next: Type.Optional(Type.String({ maxLength: 500 })) }) } }, async (req, reply) => {
+  app.get('/login', { config: PUBLIC_PAGE, schema: { querystring: Type.Object({ next: Type.Optional(Type.String({ maxLength: 500 })) }) } }, async (req, reply) => {
     if (countAdminAccounts(db()) === 0) return reply.redirect('/setup', 303);
     if (currentUser(req, db())) return reply.redirect(safeNext(req.query.next), 303);
     return reply.type('text/html; charset=utf-8').send(loginPage({ storeName, csrf: formToken(req, reply), next: safeNext(req.query.next) }));
@@ -207,7 +207,7 @@ export function registerAuthRoutes(scope: FastifyInstance, deps: { db: () => Db;
   });
 
   /** Who is signed in, and a CSRF token for API clients' state-changing requests. */
-  app.get('/api/me', { config: pub, schema: { response: { 200: MeReply } } }, async (req, reply) => {
+  app.get('/api/me', { config: PUBLIC_PAGE, schema: { response: { 200: MeReply } } }, async (req, reply) => {
     const user = currentUser(req, db()) ?? null;
     // signed in: the session's token; not yet: the login form's (no session is stored for it)
     return { user, csrf_token: user ? reply.generateCsrf() : loginCsrfToken(req, reply, deps.loginCsrf) };

@@ -2,7 +2,8 @@
  * Who may use the admin page: server-side sessions behind a signed, HTTP-only, SameSite
  * cookie; a CSRF token on every state-changing request; security headers; the first-run
  * setup and the login with a per-account lockout. Only `/healthz`, `/readyz`, `/metrics`, `/board`,
- * `/login` and `/setup` answer without a session (routes with `config: { public: true }`).
+ * `/login`, `/setup`, `/api/me` and the page scripts answer without a session (routes with
+ * `config: { public: true }`; those a browser asks before signing in: `PUBLIC_PAGE`).
  */
 import { EventEmitter } from 'node:events';
 import type { FastifyInstance, FastifyReply, FastifyRequest, Session } from 'fastify';
@@ -13,6 +14,7 @@ import fastifyFormbody from '@fastify/formbody';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyRateLimit from '@fastify/rate-limit';
 import type { Db } from '../ledger/db.ts';
+import { isLoopback } from './loopback.ts';
 import { countAdminAccounts, deleteAdminSession, getAdminAccount, getAdminSession, setAdminSession, type AdminRole } from '../ledger/admin-accounts.ts';
 
 export interface SessionUser {
@@ -27,7 +29,10 @@ declare module 'fastify' {
     _csrf?: string;
   }
   interface FastifyRequest {
-    /** The signed-in user, set by the guard before the handler runs (null on public routes). */
+    /**
+     * The signed-in user, set by the guard before the handler runs; null only on a public route
+     * asked without a session (such a request never enters the admin gate, ./admin-gate.ts).
+     */
     adminUser: SessionUser | null;
   }
   interface FastifyContextConfig {
@@ -51,6 +56,17 @@ export interface AuthOptions {
   /** Whether the page is served over TLS (turns on HSTS and upgrade-insecure-requests). */
   tls?: boolean;
 }
+
+/**
+ * A public route a browser asks for before signing in (the login and setup pages, `/api/me`,
+ * the page scripts): such a request does not wait in the admin gate (./admin-gate.ts), so
+ * anonymous requests never take a signed-in maintainer's turn; instead each address of the
+ * store's network may ask each such route at most `PUBLIC_RATE_PER_MINUTE` times a minute (429
+ * `RATE_LIMITED`). A signed-in maintainer is gated as everywhere and not counted here, nor is
+ * the store PC itself (loopback), which runs the daemon.
+ */
+export const PUBLIC_RATE_PER_MINUTE = 120;
+export const PUBLIC_PAGE = { public: true, rateLimit: { max: PUBLIC_RATE_PER_MINUTE, timeWindow: 60_000, allowList: (req: FastifyRequest) => req.adminUser !== null || isLoopback(req.ip) } } as const;
 
 /** Sessions ended in this process (a logout), told to what holds them open (the live stream). */
 export class SessionEnds extends EventEmitter<{ ended: [sid: string] }> {}
@@ -152,6 +168,9 @@ export async function registerAuth(app: FastifyInstance, db: () => Db, opts: Aut
         unauthenticated(req, reply, db());
         return;
       }
+    } else if (req.session?.user) {
+      // a signed-in maintainer on a public route (the page's scripts) takes turns like any request
+      req.adminUser = currentUser(req, db()) ?? null;
     }
     done();
   });

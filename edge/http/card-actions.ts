@@ -8,7 +8,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { inTransaction, type Db } from '../ledger/db.ts';
-import { addCard, getCard, revokeCard, type Card } from '../ledger/credentials.ts';
+import { addCard, cardOfRequest, getCard, rememberCardRequest, revokeCard, type Card } from '../ledger/credentials.ts';
+import { REFUND_REQUEST_RE } from '../ledger/refunds.ts';
 import { maskCard } from '../ledger/card-mask.ts';
 import { appendAudit } from '../ledger/audit.ts';
 import { requireVillager } from '../ledger/villagers.ts';
@@ -16,7 +17,7 @@ import { proposeCardNumber } from '../entry/credentials.ts';
 import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
 import { messagePage } from './auth-pages.ts';
 import { cardSlipPage } from './card-slip.ts';
-import { CardIssueReply, CardRevokeReply } from './action-schemas.ts';
+import { CardIssueDuplicateReply, CardIssueReply, CardRevokeReply } from './action-schemas.ts';
 import { formErrorHandler, fromVillagerPage, wantsPage, type FormPages } from './form-refusal.ts';
 
 const isForm = wantsPage;
@@ -42,13 +43,35 @@ export function registerCardActions(scope: FastifyInstance, deps: { db: () => Db
 
   app.post(
     '/api/cards/issue',
-    { errorHandler: refused('card', 'villager'), schema: { body: Type.Object({ villager: Type.String({ minLength: 1, maxLength: 64 }), card: Type.Optional(Type.Union([CardNo, Type.Literal('')])), _csrf: Type.Optional(Type.String()), _page: PageField }, { additionalProperties: false }), response: { 201: CardIssueReply } } },
+    {
+      errorHandler: refused('card', 'villager'),
+      schema: {
+        body: Type.Object({
+          villager: Type.String({ minLength: 1, maxLength: 64 }),
+          card: Type.Optional(Type.Union([CardNo, Type.Literal('')])),
+          // one per form, made when the page is shown: the same form sent twice issues one card
+          request: Type.Optional(Type.String({ pattern: REFUND_REQUEST_RE.source, description: 'one id per card the maintainer means (the pages\' forms carry one); the same id again answers with the card it issued' })),
+          _csrf: Type.Optional(Type.String()),
+          _page: PageField,
+        }, { additionalProperties: false }),
+        response: { 201: CardIssueReply, 200: CardIssueDuplicateReply },
+      },
+    },
     async (req, reply) => {
       const actor = req.adminUser!.username;
       const villagerId = req.body.villager.trim();
       const given = req.body.card || undefined;
-      const card = inTransaction(db(), 'issuing a card from the admin page', (): Card => {
+      const { request } = req.body;
+      const { card, duplicate } = inTransaction(db(), 'issuing a card from the admin page', (): { card: Card; duplicate: boolean } => {
         requireVillager(db(), villagerId);
+        const held = request === undefined ? undefined : cardOfRequest(db(), request);
+        if (held) {
+          // the form sent again: its card, shown again to whoever sent it; nothing new is issued
+          if (held.actor !== actor || held.card.villagerId !== villagerId || (given !== undefined && given !== held.card.cardNo)) {
+            throw new EdgeError(ErrorCode.DUPLICATE_ID, 'this card form was sent already and issued a card; open the page again to issue another', { zh: '这张发卡表单已经提交过并已发卡；如需再发，请重新打开页面', details: { status: 409, field: 'villager' } });
+          }
+          return { card: held.card, duplicate: true };
+        }
         const at = new Date().toISOString();
         let issued: Card | undefined;
         // a clash of 40 random bits is next to impossible, but a retry costs nothing
@@ -62,13 +85,17 @@ export function registerCardActions(scope: FastifyInstance, deps: { db: () => Db
             }
           }
         }
+        if (request !== undefined) rememberCardRequest(db(), request, issued.cardNo, actor, at);
         appendAudit(db(), { actor, action: 'card.issue', target: villagerId, before: null, after: { card: maskCard(issued.cardNo) } });
-        return issued;
+        return { card: issued, duplicate: false };
       });
+      if (duplicate) req.log.info({ actor, villager: villagerId }, 'card form sent again: its card shown again, none issued / 发卡表单重复提交，未再发卡');
       const name = requireVillager(db(), villagerId).name;
       // from a page: the printable slip with the number as a QR code, shown this once
       if (isForm(req)) return (reply as FastifyReply).status(201).type('text/html; charset=utf-8').send(await cardSlipPage({ storeName, villagerId, villagerName: name, cardNo: card.cardNo }));
-      return answer(req, reply, 201, { card: { card_no: card.cardNo, villager_id: card.villagerId, created_at: card.createdAt } }, { title: '已发卡', zh: `已为 ${name} 发卡：${card.cardNo}（请抄在存折上，挂失时用）`, en: `card ${card.cardNo} issued to ${villagerId}` }, storeName);
+      const json = { card: { card_no: card.cardNo, villager_id: card.villagerId, created_at: card.createdAt } };
+      if (duplicate) return reply.status(200).send({ ...json, duplicate: true as const });
+      return answer(req, reply, 201, json, { title: '已发卡', zh: `已为 ${name} 发卡：${card.cardNo}（请抄在存折上，挂失时用）`, en: `card ${card.cardNo} issued to ${villagerId}` }, storeName);
     },
   );
 

@@ -92,12 +92,17 @@ export function refusalOf(err: unknown, req: FastifyRequest): Refusal {
     const zh = err.zh ?? ZH_BY_CODE[err.code] ?? (status >= 500 ? '内部错误' : '请求未能完成');
     // the field's own words when the refusal has them (`fieldMessage`, `fieldZh`), else the refusal's
     const fieldText = { message: typeof err.details?.fieldMessage === 'string' ? err.details.fieldMessage : err.message, zh: typeof err.details?.fieldZh === 'string' ? err.details.fieldZh : zh };
-    return { status, body: { error: typeof err.details?.error === 'string' ? err.details.error : err.code, message: err.message, zh, ...(field ? { fields: { [field]: fieldText } } : {}) } };
+    // several fields at once (`details.fields`, FieldErrors), else the one `field`
+    const fields = err.details?.fields !== null && typeof err.details?.fields === 'object' ? (err.details.fields as FieldErrors) : field ? { [field]: fieldText } : undefined;
+    return { status, body: { error: typeof err.details?.error === 'string' ? err.details.error : err.code, message: err.message, zh, ...(fields ? { fields } : {}) } };
   }
   const e = err as { statusCode?: number; code?: string; validation?: ValidationItem[]; message: string; error?: string; zh?: string };
   if (e.code === 'FST_CSRF_MISSING_SECRET' || e.code === 'FST_CSRF_INVALID_TOKEN') {
     return { status: 403, body: { error: 'CSRF_REJECTED', message: 'missing or invalid CSRF token: reload the page (forms carry it in _csrf, API calls in the x-csrf-token header from GET /api/me)', zh: '缺少或无效的防伪令牌（CSRF），请刷新页面后重试' } };
   }
+  // the router's refusals, before any route (app.ts frameworkErrors)
+  if (e.code === 'FST_ERR_MAX_PARAM_LENGTH') return { status: 414, body: { error: 'URI_TOO_LONG', message: 'a part of the path is too long', zh: '网址中的某一段过长' } };
+  if (e.code === 'FST_ERR_BAD_URL') return { status: 400, body: { error: 'INVALID_ARGUMENT', message: 'the path is not a valid URL', zh: '网址格式不正确' } };
   if (e.statusCode === 429) return { status: 429, body: { error: 'RATE_LIMITED', message: e.message, zh: e.zh ?? '请求过于频繁，请稍后再试' } };
   if (e.validation) {
     return { status: 400, body: { error: 'INVALID_ARGUMENT', message: e.message, zh: '请求参数有误', fields: fieldsOf(e.validation) } };

@@ -3,6 +3,7 @@
  * message beside each wrong field, what was typed kept. Only markup helpers, so the pages can
  * import them without importing the route code.
  */
+import { randomUUID } from 'node:crypto';
 import type { FieldErrors } from './errors.ts';
 import { esc } from './admin-sections.ts';
 
@@ -46,3 +47,9 @@ export function focusIfWrong(refusal: FormRefusal | undefined, form: string, fie
 export function kept(refusal: FormRefusal | undefined, form: string, field: string): string {
   return refusal && refusal.form === form ? refusal.values[field] ?? '' : '';
 }
+
+/**
+ * A form's one-time `request` id, made when the page is shown: the same form sent twice (a
+ * double tap, a browser's resend) acts once (a refund, a card).
+ */
+export const requestField = (): string => `<input type="hidden" name="request" value="${randomUUID()}">`;

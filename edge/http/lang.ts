@@ -1,11 +1,18 @@
 /**
  * The page language: Chinese unless the maintainer switched to English. `?lang=en` (or `zh`) on
- * any page switches and is remembered in the `lang` cookie (a preference, not a secret).
+ * any page switches and is remembered in the `lang` cookie (a preference, not a secret); the
+ * admin page, /review and /alarms have no English yet, but remember the switch all the same.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from '@sinclair/typebox';
 import type { Lang } from './door-words.ts';
 
 export const LANG_COOKIE = 'lang';
+
+/** The `lang` query field every page accepts (`...LangQuery` in its querystring schema). */
+export const LangQuery = { lang: Type.Optional(Type.Union([Type.Literal('zh'), Type.Literal('en')], { description: 'Switch the pages\' language (remembered in the `lang` cookie)' })) };
+/** The querystring of a page that takes nothing else. */
+export const PageQuery = Type.Object(LangQuery);
 
 export function langOf(req: FastifyRequest): Lang {
   const q = (req.query as Record<string, unknown> | undefined)?.lang;

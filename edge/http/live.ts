@@ -17,7 +17,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Db } from '../ledger/db.ts';
 import type { StoreConfig } from '../config/schema.ts';
 import { getAdminAccount, getAdminSession } from '../ledger/admin-accounts.ts';
-import type { SessionEnds } from './auth.ts';
+import { PUBLIC_PAGE, type SessionEnds } from './auth.ts';
 import { recentEntryEvents, storeState, type StoreStateSource } from './queries.ts';
 import { PHASE_ZH } from './admin-sections.ts';
 import { decisionWords } from './door-words.ts';
@@ -25,7 +25,7 @@ import type { LiveFeed, LiveTopic } from './live-feed.ts';
 import { livePage } from './live-page.ts';
 import { LiveNowReply } from './live-schemas.ts';
 import { KeptReplies, ledgerVersion, NotModified, scalesVersion } from './kept-reply.ts';
-import { langOf } from './lang.ts';
+import { langOf, PageQuery, rememberLang } from './lang.ts';
 import { shelfItems } from './shelf-actions.ts';
 import type { ShelfScales } from './shelf-math.ts';
 
@@ -254,12 +254,13 @@ export function registerLive(app: FastifyInstance, deps: LiveDeps): KeptReplies 
     req.log.debug({ watchers: watchers.size }, 'live page watching');
   });
 
-  app.get('/live', async (req, reply) =>
-    reply.type('text/html; charset=utf-8').send(livePage({ store: deps.store, lang: langOf(req), now: liveNow(deps), timeZone: deps.timeZone })),
-  );
+  app.get('/live', { schema: { querystring: PageQuery } }, async (req, reply) => {
+    rememberLang(req, reply);
+    return reply.type('text/html; charset=utf-8').send(livePage({ store: deps.store, lang: langOf(req), now: liveNow(deps), timeZone: deps.timeZone }));
+  });
 
   // The pages' scripts that follow this stream, served from here (no CDN; the CSP allows scripts from this origin only).
-  app.get('/assets/live.js', { config: { public: true } }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(SCRIPT));
-  app.get('/assets/shelves.js', { config: { public: true } }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(SHELVES_SCRIPT));
+  app.get('/assets/live.js', { config: PUBLIC_PAGE }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(SCRIPT));
+  app.get('/assets/shelves.js', { config: PUBLIC_PAGE }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(SHELVES_SCRIPT));
   return kept;
 }

@@ -18,6 +18,7 @@ import type { Acknowledgement } from '../ops/alarms.ts';
 import type { StoreConfig } from '../config/schema.ts';
 import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
 import { alarmsPage } from './alarms-page.ts';
+import { PageQuery, rememberLang } from './lang.ts';
 import { messagePage } from './auth-pages.ts';
 import { refuseControlChars } from '../ledger/free-text.ts';
 
@@ -90,7 +91,9 @@ export function registerOpsRoutes(scope: FastifyInstance, deps: OpsRoutesDeps, s
     return reply.redirect('/alarms', 303);
   });
 
-  app.get('/alarms', async (_req, reply) => {
+  // Chinese only so far: a `?lang=` is remembered for the pages that have English
+  app.get('/alarms', { schema: { querystring: PageQuery } }, async (req, reply) => {
+    rememberLang(req, reply);
     if (!alarms) throw disabled();
     const { active, recent } = alarms(50);
     return reply.type('text/html; charset=utf-8').send(alarmsPage({ store, active, recent, csrf: reply.generateCsrf() }));

@@ -1,5 +1,4 @@
 /** Server-rendered pages, Chinese first. Every value is escaped. */
-import { randomUUID } from 'node:crypto';
 import type { StoreConfig } from '../config/schema.ts';
 import type { HealthReport } from '../parts.ts';
 import type { Villager } from '../ledger/villagers.ts';
@@ -14,7 +13,7 @@ import type { SessionUser } from './auth.ts';
 import type { AuditRecord } from '../ledger/audit.ts';
 import type { AlarmRow } from '../ledger/alarms.ts';
 import { alarmsSection } from './alarms-section.ts';
-import { formMessage, type FormRefusal } from './form-fields.ts';
+import { formMessage, requestField, type FormRefusal } from './form-fields.ts';
 
 export { esc };
 
@@ -141,16 +140,25 @@ ${part('audit', p.audit!)}
   );
 }
 
-/** The review queue with its forms, on a page of its own that does not reload itself. */
-export function reviewPage(d: { store: StoreConfig; items: ReviewItem[]; csrf: string; products?: Product[]; receipts?: ReceiptView[] }): string {
+/**
+ * The review queue with its forms, on a page of its own that does not reload itself. A purchase
+ * is offered a refund while something of it is left to refund (`refundable`: the settlement and
+ * review charges, less refunds made, as the refund route counts it), up to that.
+ */
+export function reviewPage(d: { store: StoreConfig; items: ReviewItem[]; csrf: string; products?: Product[]; receipts?: ReceiptView[]; refundable?: ReadonlyMap<string, { cost: number; refunded: number; left: number }>; refusal?: FormRefusal | undefined }): string {
+  // a refused line that is no longer open (resolved meanwhile) has no row to show the message in
+  const lost = d.refusal && d.refusal.form.startsWith('review-') && !d.items.some((i) => `review-${i.id}` === d.refusal!.form) ? formMessage(d.refusal, d.refusal.form) : '';
   const refunds = (d.receipts ?? [])
-    .filter((r) => r.kind === 'shopping' && r.total_points > 0)
-    .map((r) => `<tr data-session="${esc(r.session)}"><td>${esc(time(r.closed_at))}</td><td>${esc(r.villager_name)}</td><td>${esc(r.lines.map((l) => `${l.name} ×${l.count}`).join('、') || '—')}</td><td>${r.total_points}</td>
-<td><form class="inline" method="post" action="/api/receipts/${esc(encodeURIComponent(r.session))}/refund"><input type="hidden" name="_csrf" value="${esc(d.csrf)}"><input type="hidden" name="request" value="${randomUUID()}"><input name="points" type="number" min="1" max="${r.total_points}" required aria-label="退还积分" style="width:5rem"> <input name="reason" required maxlength="200" placeholder="原因（如：商品过期）" aria-label="退分原因"> <button type="submit" data-action="refund">退分</button></form></td></tr>`)
+    .flatMap((r) => {
+      const left = d.refundable?.get(r.session);
+      return r.kind === 'shopping' && left && left.left > 0 ? [{ r, left }] : [];
+    })
+    .map(({ r, left }) => `<tr data-session="${esc(r.session)}"><td>${esc(time(r.closed_at))}</td><td>${esc(r.villager_name)}</td><td>${esc(r.lines.map((l) => `${l.name} ×${l.count}`).join('、') || '—')}</td><td data-cost>${left.cost}${left.cost !== r.total_points ? `<br><small>（结算 ${r.total_points}，核对补扣 ${left.cost - r.total_points}）</small>` : ''}</td><td data-refunded>${left.refunded || '—'}</td>
+<td><form class="inline" method="post" action="/api/receipts/${esc(encodeURIComponent(r.session))}/refund"><input type="hidden" name="_csrf" value="${esc(d.csrf)}">${requestField()}<input name="points" type="number" min="1" max="${left.left}" required aria-label="退还积分（最多 ${left.left}）" title="最多还能退 ${left.left} 分" style="width:5rem"> <input name="reason" required maxlength="200" placeholder="原因（如：商品过期）" aria-label="退分原因"> <button type="submit" data-action="refund">退分</button></form></td></tr>`)
     .join('');
   return layout(`${d.store.name} · 待核对`, `<h1>${esc(d.store.name)} · 待核对</h1><p><a href="/">返回管理页</a></p>
 <p>补扣：按实际拿走的商品扣积分（积分不足时记为欠分）；免扣：不扣积分；更正：选出实际拿走的商品和数量，按今天的价格扣分；已核对：结算时已照常扣过分的记录（库存不足、超出离线额度）只需核对，不能再扣分。每条只能处理一次。</p>
-${reviewSection(d.items, d.csrf, (d.products ?? []).filter((p) => p.active))}
-<h2 id="receipts">退分</h2><p>退分记为一笔新的退分流水（不改原来的扣分），同步到村账本；每笔购物最多退到原价。</p>
-<table id="refunds"><tr><th>结算时间</th><th>村民</th><th>商品</th><th>应扣积分</th><th>退分</th></tr>${refunds || '<tr><td colspan="5">—</td></tr>'}</table>`);
+${lost}${reviewSection(d.items, d.csrf, (d.products ?? []).filter((p) => p.active), d.refusal)}
+<h2 id="receipts">退分</h2><p>退分记为一笔新的退分流水（不改原来的扣分），同步到村账本；每笔购物最多退到它所扣的积分（结算时扣的加上核对补扣的），减去已退的。</p>
+<table id="refunds"><tr><th>结算时间</th><th>村民</th><th>商品</th><th>应扣积分</th><th>已退</th><th>退分</th></tr>${refunds || '<tr><td colspan="6">—</td></tr>'}</table>`);
 }

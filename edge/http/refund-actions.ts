@@ -14,7 +14,9 @@ import { refuseControlChars } from '../ledger/free-text.ts';
 
 const isForm = isUrlencodedForm;
 const SessionParams = Type.Object({ session: Type.String({ minLength: 1, maxLength: 128 }) });
-const RefundEntry = Type.Object({ id: Type.String(), points: Type.Integer(), balance_after: Type.Integer() });
+const RefundEntry = Type.Object({ id: Type.String(), points: Type.Integer(), balance_after: Type.Integer({ description: "The balance after this entry alone; a refund that repays a debt is followed by the repayment (see `repayment` and `balance`)" }) });
+const Repayment = Type.Union([Type.Object({ id: Type.String(), points: Type.Integer({ description: 'Negative: what the refund repaid of the debt' }), balance_after: Type.Integer() }), Type.Null()], { description: 'The redemption that repaid the villager\'s debt out of the refund; null when there was no debt' });
+const Holding = { balance: Type.Integer({ description: "The villager's balance now, after any repayment of debt" }), debt: Type.Integer({ description: "The villager's debt now" }) };
 const RefundView = Type.Object({ session: Type.String(), villager_id: Type.String(), cost: Type.Integer(), refunded: Type.Integer(), left: Type.Integer() });
 
 const view = (r: ReturnType<typeof refundable>) => ({ session: r.session, villager_id: r.villagerId, cost: r.cost, refunded: r.refunded, left: r.left });
@@ -41,8 +43,8 @@ export function registerRefundActions(scope: FastifyInstance, deps: { db: () => 
           { additionalProperties: false },
         ),
         response: {
-          201: Type.Object({ entry: RefundEntry, refund: RefundView, audit_id: Type.Integer() }),
-          200: Type.Object({ entry: RefundEntry, refund: RefundView, duplicate: Type.Literal(true) }),
+          201: Type.Object({ entry: RefundEntry, repayment: Repayment, ...Holding, refund: RefundView, audit_id: Type.Integer() }),
+          200: Type.Object({ entry: RefundEntry, repayment: Repayment, ...Holding, refund: RefundView, duplicate: Type.Literal(true) }),
         },
       },
     },
@@ -52,18 +54,26 @@ export function registerRefundActions(scope: FastifyInstance, deps: { db: () => 
       const r = inTransaction(db(), 'refunding from the admin page', () => {
         const res = refundSession(db(), req.params.session, { points: req.body.points, reason: req.body.reason, ...(req.body.request !== undefined ? { request: req.body.request } : {}) }, deps.ledgerRules);
         if (res.duplicate) return { ...res, auditId: undefined };
-        const auditId = appendAudit(db(), { actor, action: 'receipt.refund', target: req.params.session, before: { refunded: res.before.refunded, balance: res.entry.balanceAfter - res.entry.points }, after: { refunded: res.after.refunded, entry: res.entry.id, points: res.entry.points, balance: res.entry.balanceAfter, reason: req.body.reason } });
+        const auditId = appendAudit(db(), {
+          actor,
+          action: 'receipt.refund',
+          target: req.params.session,
+          before: { refunded: res.before.refunded, balance: res.villagerBefore.balance, debt: res.villagerBefore.debt },
+          // the balance the villager holds after the refund and any repayment of debt out of it
+          after: { refunded: res.after.refunded, entry: res.entry.id, points: res.entry.points, balance: res.villager.balance, debt: res.villager.debt, debt_repaid: res.repayment ? -res.repayment.points : 0, repayment: res.repayment?.id ?? null, reason: req.body.reason },
+        });
         return { ...res, auditId };
       });
       const entry = { id: r.entry.id, points: r.entry.points, balance_after: r.entry.balanceAfter };
+      const held = { repayment: r.repayment ? { id: r.repayment.id, points: r.repayment.points, balance_after: r.repayment.balanceAfter } : null, balance: r.villager.balance, debt: r.villager.debt };
       if (r.auditId === undefined) {
         req.log.info({ actor, session: req.params.session, entry: r.entry.id }, 'refund form sent again: already refunded / 退分表单重复提交，已退过');
         if (isForm(req)) return reply.redirect('/review#receipts', 303);
-        return reply.status(200).send({ entry, refund: view(r.after), duplicate: true as const });
+        return reply.status(200).send({ entry, ...held, refund: view(r.after), duplicate: true as const });
       }
       req.log.info({ actor, session: req.params.session, points: req.body.points }, 'refund from the admin page / 管理页面退分');
       if (isForm(req)) return reply.redirect('/review#receipts', 303);
-      return reply.status(201).send({ entry, refund: view(r.after), audit_id: r.auditId });
+      return reply.status(201).send({ entry, ...held, refund: view(r.after), audit_id: r.auditId });
     },
   );
 }

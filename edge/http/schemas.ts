@@ -9,6 +9,7 @@
  * `ErrorReply`.
  */
 import { Type } from '@sinclair/typebox';
+import { LangQuery } from './lang.ts';
 
 const Nullable = <T extends ReturnType<typeof Type.String> | ReturnType<typeof Type.Integer>>(t: T) => Type.Union([t, Type.Null()]);
 
@@ -35,7 +36,7 @@ export const SessionCursorQuery = Type.Object({ limit: Type.Integer({ minimum: 1
 export const VillagersQuery = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 1000, default: 200 }), after: Type.Optional(Type.String({ maxLength: 64, description: 'The `next` of the previous page (a villager id)' })) }, { additionalProperties: false });
 
 /** `/?villagers=N`: which page of the villager list the admin page shows. */
-export const AdminPageQuery = Type.Object({ villagers: Type.Integer({ minimum: 1, default: 1 }) }, { additionalProperties: false });
+export const AdminPageQuery = Type.Object({ villagers: Type.Integer({ minimum: 1, default: 1 }), ...LangQuery }, { additionalProperties: false });
 
 export const EntryEventsReply = Type.Object({
   next: Nullable(Type.Integer({ description: 'Pass as `before` for older decisions' })),
@@ -146,7 +147,8 @@ export const ResolveBody = Type.Object({
   /**
    * `correct`: the line was `count` of product `sku`; charged at today's price. `acknowledge`:
    * the only one for a line whose goods were charged at settlement (`stock_clipped`,
-   * `offline_limit`), and only for such a line.
+   * `offline_limit`), and only for such a line. `points` goes only with `charge`, `sku` and
+   * `count` only with `correct`: another of them is refused by name (400, edge/http/actions.ts).
    */
   resolution: Type.Union([Type.Literal('waive'), Type.Literal('charge'), Type.Literal('correct'), Type.Literal('acknowledge')]),
   /** For a charge: the points the villager is charged for the line. */
@@ -159,6 +161,7 @@ export const ResolveBody = Type.Object({
 export const ReviewItem = Type.Object({
   id: Type.Integer(),
   session_id: Type.String(),
+  session_kind: Type.String({ description: 'shopping or restock: a restock\'s line is only waived (nothing was sold)' }),
   villager_id: Type.String(),
   villager_name: Type.String(),
   slot: Type.String(),

@@ -10,8 +10,9 @@ import { buildApp, type App, type AppDeps } from './app.ts';
 import { countAdminAccounts } from '../ledger/admin-accounts.ts';
 import { loadOrCreateSessionKey, sessionKeyFile } from './session-key.ts';
 
-/** Addresses only this machine can reach. */
-export const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+import { isLoopback } from './loopback.ts';
+
+export { isLoopback };
 
 /** The certificate and key when both are configured; one without the other is a config error. */
 function readTls(config: HttpConfig): { cert: Buffer; key: Buffer } | undefined {

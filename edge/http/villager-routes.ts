@@ -23,7 +23,7 @@ import { HistoryReply, SearchReply, type HistoryItem } from './villager-schemas.
 import { EnrolReply, WithdrawReply } from './action-schemas.ts';
 import { villagerPage, villagersPage } from './villagers-page.ts';
 import { formErrorHandler, wantsPage, type FormRefusal } from './form-refusal.ts';
-import { langOf, rememberLang } from './lang.ts';
+import { LangQuery, langOf, rememberLang } from './lang.ts';
 import { registerPendingRoutes } from './pending-routes.ts';
 import { KeptReplies, ledgerVersion, NotModified } from './kept-reply.ts';
 
@@ -75,7 +75,6 @@ export function villagerViews(db: Db, villagers: readonly Villager[]): Array<Ret
 }
 
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
-const LangQuery = { lang: Type.Optional(Type.Union([Type.Literal('zh'), Type.Literal('en')])) };
 
 export function registerVillagerRoutes(scope: FastifyInstance, deps: VillagerRoutesDeps): void {
   void scope.register(async (child: FastifyInstance) => {

@@ -9,7 +9,7 @@ import type { Lang } from './door-words.ts';
 import { esc } from './admin-sections.ts';
 import { layout } from './pages.ts';
 import { EMPTY, formatTime } from './time-format.ts';
-import { fieldMessage, focusIfWrong, formMessage, kept, type FormRefusal } from './form-fields.ts';
+import { fieldMessage, focusIfWrong, formMessage, kept, requestField, type FormRefusal } from './form-fields.ts';
 import type { PendingView } from '../entry/pending-review.ts';
 import { pendingSection } from './pending-section.ts';
 
@@ -79,6 +79,6 @@ export function villagerPage(d: { store: StoreConfig; lang: Lang; csrf: string; 
   return layout(`${d.store.name} · ${v.name}`, `<h1>${esc(v.name)}（${esc(v.id)}）</h1><p><a href="/villagers">${t.list}</a> · <a href="/villagers/${id}?lang=${d.lang === 'zh' ? 'en' : 'zh'}" id="lang-switch">${t.other}</a></p>
 <table id="villager-summary"><tr><th>${t.village}</th><td>${esc(v.village)}</td></tr><tr><th>${t.status}</th><td>${esc(statusText(t, v.status))} ${toggle}${statusRefused}</td></tr><tr><th>${t.balance}</th><td id="balance">${v.balance}</td></tr><tr><th>${t.debt}</th><td>${v.debt}</td></tr></table>
 <h2>${t.face}</h2>${face}${pendingSection({ lang: d.lang, csrf: d.csrf, villagerId: v.id, pending: d.pending ?? [], timeZone: d.timeZone, refusal: r })}${enrol}
-<h2>${t.card}</h2>${formMessage(r, 'card')}<form class="inline" method="post" action="/api/cards/issue" id="card-issue-slip">${csrfField(d.csrf)}<input type="hidden" name="_page" value="villager"><input type="hidden" name="villager" value="${esc(v.id)}"><button type="submit" data-action="issue-card">${t.issue}</button></form>
+<h2>${t.card}</h2>${formMessage(r, 'card')}<form class="inline" method="post" action="/api/cards/issue" id="card-issue-slip">${csrfField(d.csrf)}${requestField()}<input type="hidden" name="_page" value="villager"><input type="hidden" name="villager" value="${esc(v.id)}"><button type="submit" data-action="issue-card">${t.issue}</button></form>
 <h2>${t.history}</h2><table id="history"><tr><th>${t.at}</th><th>${t.kind}</th><th>${t.points}</th><th>${t.after}</th><th>${t.reason}</th></tr>${rows || `<tr><td colspan="5">${EMPTY}</td></tr>`}</table>${older}`);
 }

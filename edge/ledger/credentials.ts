@@ -39,6 +39,17 @@ export function addCard(db: Db, cardNo: string, villagerId: string, at: string):
   });
 }
 
+/** The card a card form's one-time `request` id issued, and who sent it (schema version 11). */
+export function cardOfRequest(db: Db, request: string): { card: Card; actor: string } | undefined {
+  const r = db.prepare('SELECT card_no, actor FROM card_requests WHERE request = ?').get(request) as { card_no: string; actor: string } | undefined;
+  return r && { card: getCard(db, r.card_no)!, actor: r.actor };
+}
+
+/** Keeps the card a form's `request` issued (in the caller's transaction with the card). */
+export function rememberCardRequest(db: Db, request: string, cardNo: string, actor: string, at: string): void {
+  db.prepare('INSERT INTO card_requests (request, card_no, actor, created_at) VALUES (?, ?, ?, ?)').run(request, cardNo, actor, at);
+}
+
 /** Revoke a lost card; false when there is no such card or it was revoked already. */
 export function revokeCard(db: Db, cardNo: string, at: string): boolean {
   return inTransaction(db, 'revoking a card', () => {

@@ -7,7 +7,8 @@
  */
 import { createHash } from 'node:crypto';
 import { inTransaction, type Db } from './db.ts';
-import { applyEntry, entryIdTaken, getEntry, type Entry, type LedgerRules } from './entries.ts';
+import { applyEntry, entryIdTaken, getEntry, repaymentId, type Entry, type LedgerRules } from './entries.ts';
+import { requireVillager } from './villagers.ts';
 import { requireSession } from './sessions.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { iso, systemClock, type Clock } from './time.ts';
@@ -50,12 +51,35 @@ function refundEntryId(db: Db, sessionId: string, request: string | undefined): 
   return id.length <= 128 ? id : `refund#${createHash('sha256').update(`${sessionId}\n${request}`).digest('hex').slice(0, 48)}`;
 }
 
+/** The villager's balance and debt around a refund. */
+export interface Holding { balance: number; debt: number }
+
+export interface RefundResult {
+  before: Refundable;
+  entry: Entry;
+  /**
+   * The redemption that repaid the villager's debt out of the refund (`<entry>#debt…`), if any:
+   * after it the villager holds `villager.balance`, less than the entry's own `balanceAfter`.
+   */
+  repayment: Entry | undefined;
+  after: Refundable;
+  /** The villager before the refund and now (after any repayment). */
+  villagerBefore: Holding;
+  villager: Holding;
+  duplicate: boolean;
+}
+
+const holding = (db: Db, villagerId: string): Holding => {
+  const v = requireVillager(db, villagerId);
+  return { balance: v.balance, debt: v.debt };
+};
+
 /**
  * Refund `points` of a settled purchase, with a reason; one transaction. A request id already
  * refunded answers that refund again (`duplicate`), before the limit is checked: the purchase
  * may have nothing left to refund precisely because of it.
  */
-export function refundSession(db: Db, sessionId: string, r: { points: number; reason: string; request?: string }, rules: LedgerRules, clock: Clock = systemClock): { before: Refundable; entry: Entry; after: Refundable; duplicate: boolean } {
+export function refundSession(db: Db, sessionId: string, r: { points: number; reason: string; request?: string }, rules: LedgerRules, clock: Clock = systemClock): RefundResult {
   const at = iso(clock);
   return inTransaction(db, 'refunding a purchase', () => {
     const s = requireSession(db, sessionId);
@@ -72,7 +96,8 @@ export function refundSession(db: Db, sessionId: string, r: { points: number; re
         throw new EdgeError(ErrorCode.ENTRY_ID_TAKEN, `this refund request was made already, refunding ${held.points} points; open the page again for another refund`, { zh: `这张退分表单已经提交过（退 ${held.points} 分）；如需再退，请重新打开页面`, details: { field: 'points' } });
       }
       const now = refundable(db, sessionId);
-      return { before: now, entry: held, after: now, duplicate: true };
+      const villager = holding(db, s.villagerId);
+      return { before: now, entry: held, repayment: getEntry(db, repaymentId(held.id, rules.store)), after: now, villagerBefore: villager, villager, duplicate: true };
     }
     const before = refundable(db, sessionId);
     if (!Number.isSafeInteger(r.points) || r.points < 1 || r.points > before.left) {
@@ -80,8 +105,10 @@ export function refundSession(db: Db, sessionId: string, r: { points: number; re
     }
     const reason = r.reason.trim();
     if (reason === '') throw new EdgeError(ErrorCode.INVALID_ARGUMENT, 'a refund needs a reason', { zh: '退分须写明原因', details: { field: 'reason' } });
+    const villagerBefore = holding(db, s.villagerId);
     const applied = applyEntry(db, { id, villagerId: s.villagerId, kind: 'refund', points: r.points, reference: sessionId, reason: `退分：${reason}`, origin: 'admin' }, rules, () => new Date(at));
     if (applied.status === 'duplicate' && applied.conflict) throw entryIdTaken(applied.entry);
-    return { before, entry: applied.entry, after: refundable(db, sessionId), duplicate: applied.status === 'duplicate' };
+    const repayment = applied.status === 'applied' ? applied.debtRepaid : undefined;
+    return { before, entry: applied.entry, repayment, after: refundable(db, sessionId), villagerBefore, villager: holding(db, s.villagerId), duplicate: applied.status === 'duplicate' };
   });
 }

@@ -13,6 +13,8 @@ import { iso, systemClock, type Clock } from './time.ts';
 export interface ReviewItem {
   id: number;
   session_id: string;
+  /** `shopping` or `restock`: a restock's line sells nothing, so it is only waived. */
+  session_kind: string;
   villager_id: string;
   villager_name: string;
   slot: string;
@@ -24,7 +26,7 @@ export interface ReviewItem {
   resolution: string | null;
 }
 
-const SELECT = `SELECT r.id, r.session_id, s.villager_id, v.name AS villager_name, r.slot, r.reason, r.delta_g, r.detail, r.created_at, r.resolved_at, r.resolution
+const SELECT = `SELECT r.id, r.session_id, s.kind AS session_kind, s.villager_id, v.name AS villager_name, r.slot, r.reason, r.delta_g, r.detail, r.created_at, r.resolved_at, r.resolution
   FROM review_lines r JOIN store_sessions s ON s.id = r.session_id JOIN villagers v ON v.id = s.villager_id`;
 
 /** Lines still waiting, oldest first (the queue is worked from the front). */
@@ -44,14 +46,22 @@ export function getReviewLine(db: Db, id: number): ReviewItem | undefined {
  */
 export const PAID_REVIEW_REASONS: ReadonlySet<string> = new Set(['stock_clipped', 'offline_limit']);
 export const isPaidReviewLine = (line: Pick<ReviewItem, 'reason'>): boolean => PAID_REVIEW_REASONS.has(line.reason);
+/** A line of a restock session: a delivery sells nothing, so it is waived, never charged or corrected. */
+export const isRestockReviewLine = (line: Pick<ReviewItem, 'session_kind'>): boolean => line.session_kind === 'restock';
 
 /** `note`: what the maintainer corrected the line to (e.g. `菜籽油×2`), kept with the resolution. */
 export type Resolution = { resolution: 'waive' } | { resolution: 'acknowledge' } | { resolution: 'charge'; points: number; note?: string };
 
+/** What a resolved line's `resolution` says: `charged 30 (菜籽油×1)`, `waived`, `acknowledged`. */
+export function resolutionText(r: Resolution): string {
+  return r.resolution === 'charge' ? `charged ${r.points}${r.note ? ` (${r.note})` : ''}` : r.resolution === 'acknowledge' ? 'acknowledged' : 'waived';
+}
+
 /**
  * Resolves one line, in one transaction with the charge. Refused when the line is unknown
  * (NOT_FOUND) or already resolved (ALREADY_SETTLED): a line is decided once. A line whose goods
- * were charged at settlement is only acknowledged; any other is charged or waived.
+ * were charged at settlement is only acknowledged; a restock's line is only waived (the
+ * restocker bought nothing, and a restock cannot be refunded); any other is charged or waived.
  */
 export function resolveReviewLine(db: Db, id: number, r: Resolution, rules: LedgerRules, clock: Clock = systemClock): { before: ReviewItem; after: ReviewItem; entry: Entry | undefined; debt: number } {
   const at = iso(clock);
@@ -65,6 +75,12 @@ export function resolveReviewLine(db: Db, id: number, r: Resolution, rules: Ledg
       throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `review line ${id} (${before.reason}): its goods were charged at settlement already; acknowledge it, ${r.resolution === 'charge' ? 'a charge would take the points twice' : 'there is nothing to waive'}`, {
         zh: `待核对记录 ${id} 的商品结算时已经扣过分，请点"已核对"，${r.resolution === 'charge' ? '不能再补扣' : '无需免扣'}`,
         details: { status: 409, field: 'resolution' },
+      });
+    }
+    if (isRestockReviewLine(before) && !isPaidReviewLine(before) && r.resolution !== 'waive') {
+      throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `review line ${id} (${before.reason}) belongs to restock ${before.session_id}: a restock sells nothing, waive it`, {
+        zh: `待核对记录 ${id} 属于补货记录 ${before.session_id}：补货记录不扣分，请免扣`,
+        details: { status: 409, field: 'resolution', fieldMessage: 'a restock line is only waived', fieldZh: '补货记录只能免扣' },
       });
     }
     if (!isPaidReviewLine(before) && r.resolution === 'acknowledge') {
@@ -82,8 +98,7 @@ export function resolveReviewLine(db: Db, id: number, r: Resolution, rules: Ledg
       entry = applied.entry;
       debt = applied.status === 'applied' ? applied.debtAdded : 0;
     }
-    const resolution = r.resolution === 'charge' ? `charged ${r.points}${r.note ? ` (${r.note})` : ''}` : r.resolution === 'acknowledge' ? 'acknowledged' : 'waived';
-    cachedStatement(db, 'UPDATE review_lines SET resolved_at = ?, resolution = ? WHERE id = ?').run(at, resolution, id);
+    cachedStatement(db, 'UPDATE review_lines SET resolved_at = ?, resolution = ? WHERE id = ?').run(at, resolutionText(r), id);
     return { before, after: getReviewLine(db, id)!, entry, debt };
   });
 }

@@ -128,6 +128,10 @@ describe('acknowledging from the admin page and the API', () => {
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain('门锁厂家明早来修');
     expect(page.body).toContain(`action="/api/alarms/${scale.id}/acknowledge"`);
+    // ?lang= is accepted here as on every page and remembered for the pages that have English
+    const en = await app.inject({ url: '/alarms?lang=en', headers: { cookie: s.cookie } });
+    expect(en.statusCode).toBe(200);
+    expect(String(en.headers['set-cookie'] ?? '')).toContain('lang=en');
     expect(page.body).not.toContain(`action="/api/alarms/${lock.id}/acknowledge"`);
     expect(page.body).not.toContain('http-equiv="refresh"');
     const form = await app.inject({ method: 'POST', url: `/api/alarms/${scale.id}/acknowledge`, headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: s.cookie }, payload: new URLSearchParams({ _csrf: s.csrf, note: '' }).toString() });

@@ -87,3 +87,23 @@ describe('admin page parts', () => {
     expect((await app.inject({ url: '/api/admin-page?villagers=0', headers: { cookie: s.cookie } })).statusCode).toBe(400);
   });
 });
+
+describe('?lang= on every page', () => {
+  it('is accepted and remembered in the lang cookie on /, /live and /review, as on /villagers and /shelves', async () => {
+    const cookieOf = (r: { headers: Record<string, unknown> }) => String(r.headers['set-cookie'] ?? '');
+    for (const url of ['/?lang=en', '/live?lang=en', '/review?lang=en', '/villagers?lang=en', '/shelves?lang=en', '/?villagers=1&lang=zh']) {
+      const res = await app.inject({ url, headers: { cookie: s.cookie } });
+      expect(res.statusCode, url).toBe(200);
+      expect(res.headers['content-type'], url).toContain('text/html');
+      expect(cookieOf(res), url).toContain(`lang=${url.endsWith('zh') ? 'zh' : 'en'}`);
+    }
+    // the page's changing parts take it as well; any other field is still refused by name
+    expect((await app.inject({ url: '/api/admin-page?lang=en', headers: { cookie: s.cookie } })).statusCode).toBe(200);
+    const bad = await app.inject({ url: '/?lang=fr', headers: { cookie: s.cookie } });
+    expect(bad.statusCode).toBe(400);
+    expect(Object.keys(bad.json().fields)).toEqual(['lang']);
+    // once remembered, the live page opened from the admin page is in English
+    const live = await app.inject({ url: '/live', headers: { cookie: `${s.cookie}; lang=en` } });
+    expect(live.body).toContain('lang="en"');
+  });
+});

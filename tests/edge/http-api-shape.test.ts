@@ -201,3 +201,21 @@ describe('every /api route', () => {
     expect(styleProblems({ since: '2026-11-29T16:01:00+08:00', closed_at: null, detail: { card: 'PB-****01' } })).toEqual([]);
   });
 });
+
+describe('path parameters longer than the router\'s default (100)', () => {
+  it('are left to the route\'s schema (a 110-character session id: 404 UNKNOWN_SESSION); beyond any schema, the router\'s refusal is bilingual too', async () => {
+    const id = 'a'.repeat(110);
+    const get = await as(s)(app, `/api/receipts/${id}/refund`);
+    const post = await app.inject({ method: 'POST', url: `/api/receipts/${id}/refund`, headers: s.post, payload: { points: 1, reason: 'x' } });
+    for (const res of [get, post]) {
+      expect(res.statusCode, res.body).toBe(404);
+      expect(res.json()).toMatchObject({ error: 'UNKNOWN_SESSION', message: expect.any(String), zh: expect.any(String) });
+    }
+    const schema = await as(s)(app, `/api/receipts/${'a'.repeat(200)}/refund`);
+    expect(schema.statusCode).toBe(400);
+    expect(Object.keys(schema.json().fields)).toEqual(['session']);
+    const router = await as(s)(app, `/api/receipts/${'a'.repeat(300)}/refund`);
+    expect(router.statusCode).toBe(414);
+    expect(router.json()).toEqual({ error: 'URI_TOO_LONG', message: expect.any(String), zh: expect.stringMatching(CJK) });
+  });
+});

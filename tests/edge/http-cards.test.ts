@@ -71,3 +71,45 @@ describe('passbook cards', () => {
     expect(page).toContain('挂失积分卡');
   });
 });
+
+describe('one card form sent twice', () => {
+  const live = (villager: string) => ledger.db.prepare('SELECT card_no FROM cards WHERE villager_id = ? AND revoked_at IS NULL').pluck().all(villager) as string[];
+  /** The hidden fields of a card form on a freshly shown page. */
+  const hidden = async (url: string, formId: string) => {
+    const form = new RegExp(`<form[^>]*id="${formId}"[\\s\\S]*?</form>`).exec((await as(s)(app, url)).body)![0];
+    return Object.fromEntries([...form.matchAll(/type="hidden" name="([^"]+)" value="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
+  };
+  const send = (fields: Record<string, string>) => app.inject({ method: 'POST', url: '/api/cards/issue', headers: { ...FORM, accept: 'text/html', cookie: s.cookie }, payload: new URLSearchParams(fields).toString() });
+
+  it('issues one card (a double tap on the admin page or the villager page): the second answer is the same slip', async () => {
+    addVillager(ledger.db, { id: 'V002', name: '李四', village: '前进村' });
+    const admin = await hidden('/', 'card-issue');
+    expect(Object.keys(admin).sort()).toEqual(['_csrf', 'request']);
+    const audits = listAudit(ledger.db).length;
+    const [a, b] = await Promise.all([1, 2].map(() => send({ ...admin, villager: 'V002', card: '' })));
+    expect([a!.statusCode, b!.statusCode]).toEqual([201, 201]);
+    expect(live('V002')).toHaveLength(1);
+    const no = live('V002')[0]!;
+    expect(a!.body).toContain(no);
+    expect(b!.body).toContain(no);
+    expect(listAudit(ledger.db)).toHaveLength(audits + 1);
+
+    // the villager's page: its own form, its own id
+    const page = await hidden('/villagers/V002', 'card-issue-slip');
+    expect(Object.keys(page).sort()).toEqual(['_csrf', '_page', 'request', 'villager']);
+    expect(page.request).not.toBe(admin.request);
+    const c = await send(page);
+    const d = await send(page);
+    expect([c.statusCode, d.statusCode]).toEqual([201, 201]);
+    expect(live('V002')).toHaveLength(2);
+    // JSON: the same request answers 200 duplicate with the card it issued
+    const json = await app.inject({ method: 'POST', url: '/api/cards/issue', headers: s.post, payload: { villager: 'V002', request: page.request } });
+    expect(json.statusCode).toBe(200);
+    expect(json.json()).toMatchObject({ duplicate: true, card: { villager_id: 'V002', card_no: live('V002').find((n) => n !== no) } });
+    // the same form changed to another villager is refused, not taken for a new card
+    const other = await app.inject({ method: 'POST', url: '/api/cards/issue', headers: s.post, payload: { villager: 'V001', request: page.request } });
+    expect(other.statusCode).toBe(409);
+    expect(other.json().fields.villager.zh).toContain('已经提交过');
+    expect(live('V002')).toHaveLength(2);
+  });
+});

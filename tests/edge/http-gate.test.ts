@@ -10,6 +10,7 @@ import { buildApp } from '../../edge/http/app.ts';
 import { HealthBoard } from '../../edge/parts.ts';
 import { tempLedger } from '../ledger/helpers.ts';
 import { signedIn, TEST_AUTH } from './admin-auth.ts';
+import { PUBLIC_RATE_PER_MINUTE } from '../../edge/http/auth.ts';
 
 const app = Fastify();
 const gate = registerAdminGate(app, { slots: 2 });
@@ -153,6 +154,41 @@ describe('admin gate', () => {
       expect(new Set((await Promise.all(flood)).map((r) => r.statusCode))).toEqual(new Set([401]));
       // behind 300 gated requests at 25 a second it would have waited at least 11 s
       expect(elapsed).toBeLessThan(5000);
+    } finally {
+      await app.close();
+      ledger.cleanup();
+    }
+  }, 60_000);
+  it('anonymous requests to the public routes (login page, /api/me, the scripts) do not take the gate\'s turns; they are limited per address instead', async () => {
+    const ledger = tempLedger();
+    const session = { phase: 'shopping', current: null, cart: () => null };
+    const app = buildApp({ store: { id: 's1', village: 'v1', name: '前进村积分超市' }, health: new HealthBoard(), db: () => ledger.db, ledgerRules: { creditFloor: 0 }, auth: TEST_AUTH, session }, pino({ level: 'silent' }));
+    try {
+      session.phase = 'idle';
+      const s = await signedIn(app, ledger.db);
+      session.phase = 'shopping'; // a villager inside: 25 requests a second pass the gate
+      const t0 = performance.now();
+      // a visitor on the store's network (the store PC itself, loopback, is not limited)
+      const visitor = (url: string) => app.inject({ url, remoteAddress: '192.168.1.23' });
+      const flood = ['/assets/admin.js', '/login', '/api/me', '/assets/live.js'].flatMap((url) => Array.from({ length: 150 }, () => visitor(url).then((r) => r)));
+      const mine = await app.inject({ url: '/api/store', headers: { cookie: s.cookie } });
+      const elapsed = performance.now() - t0;
+      expect(mine.statusCode).toBe(200);
+      // behind 600 gated requests at 25 a second it would have waited about 24 s
+      expect(elapsed).toBeLessThan(5000);
+      // answered or limited, nothing else (a burst all at once may be limited as a whole)
+      for (const r of await Promise.all(flood)) expect([200, 429]).toContain(r.statusCode);
+      // one after another: each address may ask each such route PUBLIC_RATE_PER_MINUTE times a minute, then 429
+      for (let i = 0; i < PUBLIC_RATE_PER_MINUTE; i++) expect((await visitor('/assets/shelves.js')).statusCode).toBe(200);
+      expect((await visitor('/assets/shelves.js')).statusCode).toBe(429);
+      expect((await app.inject('/assets/shelves.js')).statusCode).toBe(200);
+      const limited = await visitor('/api/me');
+      expect(limited.statusCode).toBe(429);
+      expect(limited.json()).toMatchObject({ error: 'RATE_LIMITED', zh: expect.any(String), message: expect.any(String) });
+      // a signed-in maintainer is gated as everywhere, never counted against the address
+      session.phase = 'idle';
+      expect((await app.inject({ url: '/assets/admin.js', remoteAddress: '192.168.1.23', headers: { cookie: s.cookie } })).statusCode).toBe(200);
+      expect((await app.inject({ url: '/api/me', remoteAddress: '192.168.1.23', headers: { cookie: s.cookie } })).json().user).toMatchObject({ username: 'wang' });
     } finally {
       await app.close();
       ledger.cleanup();

@@ -136,7 +136,7 @@ describe('refunds', () => {
     // later still (the purchase has 10 left now): answered as done, not as over the limit
     const json = await post('/api/receipts/buy-2/refund', { points: 20, reason: '油已过期', request: first.request });
     expect(json.statusCode).toBe(200);
-    expect(json.json()).toEqual({ entry: { id: `refund:buy-2:${first.request}`, points: 20, balance_after: balance + 20 }, refund: { session: 'buy-2', villager_id: 'V001', cost: 30, refunded: 20, left: 10 }, duplicate: true });
+    expect(json.json()).toEqual({ entry: { id: `refund:buy-2:${first.request}`, points: 20, balance_after: balance + 20 }, repayment: null, balance: balance + 20, debt: 0, refund: { session: 'buy-2', villager_id: 'V001', cost: 30, refunded: 20, left: 10 }, duplicate: true });
     // the same form with another amount (sent back and changed) is not taken for a second refund
     const changed = await post('/api/receipts/buy-2/refund', { points: 5, reason: '油已过期', request: first.request });
     expect(changed.statusCode).toBe(409);
@@ -156,5 +156,60 @@ describe('refunds', () => {
     const page = await as(s)(app, '/review');
     expect(page.body).toContain('action="/api/receipts/buy-1/refund"');
     expect(page.body).toContain('id="refunds"');
+  });
+});
+
+describe('a refund that repays a debt', () => {
+  it('answers and audits the balance the villager holds after the repayment, and the repayment itself', async () => {
+    const db = ledger.db;
+    addVillager(db, { id: 'V009', name: '李四', village: '前进村' });
+    applyEntry(db, { id: 'e9', villagerId: 'V009', kind: 'award', points: 20, origin: 'cli' }, rules);
+    openSession(db, { id: 'buy-debt', kind: 'shopping', villagerId: 'V009', enteredBy: 'card', state: 'shopping', context: {} });
+    settleSession(db, { sessionId: 'buy-debt', lines: [{ sku: 'oil', slot: 'B1', count: 2 }], review: [] }, rules);
+    expect(requireVillager(db, 'V009')).toMatchObject({ balance: 0, debt: 40 });
+    const form = { points: 60, reason: '油已过期', request: 'debt-refund-0123456789' };
+    const res = await post('/api/receipts/buy-debt/refund', form);
+    expect(res.statusCode).toBe(201);
+    expect(requireVillager(db, 'V009')).toMatchObject({ balance: 20, debt: 0 }); // 60 back, 40 of it repays the debt
+    expect(res.json()).toMatchObject({ entry: { points: 60, balance_after: 60 }, repayment: { id: expect.stringContaining('#debt'), points: -40, balance_after: 20 }, balance: 20, debt: 0 });
+    expect(listAudit(db, { limit: 1 })[0]).toMatchObject({ action: 'receipt.refund', before: { balance: 0, debt: 40 }, after: { balance: 20, debt: 0, debt_repaid: 40, repayment: res.json().repayment.id } });
+    const again = await post('/api/receipts/buy-debt/refund', form);
+    expect(again.statusCode).toBe(200);
+    expect(again.json()).toMatchObject({ duplicate: true, repayment: { id: res.json().repayment.id }, balance: 20, debt: 0 });
+    // without a debt there is no repayment: the reply's balance is the entry's
+    const plain = await post('/api/receipts/buy-1/refund', { points: 1, reason: '少称' });
+    expect(plain.json()).toMatchObject({ repayment: null, balance: plain.json().entry.balance_after });
+  });
+});
+
+describe('the refund form on /review', () => {
+  const formMax = (html: string, session: string): number | null => {
+    const m = new RegExp(`action="/api/receipts/${session}/refund">[^]*?name="points" type="number" min="1" max="(\\d+)"`).exec(html);
+    return m ? Number(m[1]) : null;
+  };
+  it('offers what the server says is left: review charges and corrections included, refunds made taken off', async () => {
+    const db = ledger.db;
+    addVillager(db, { id: 'V020', name: '周八', village: '前进村' });
+    applyEntry(db, { id: 'e20', villagerId: 'V020', kind: 'award', points: 500, origin: 'cli' }, rules);
+    upsertSlot(db, { slot: 'B1', address: 13, sku: 'oil', stock: 20 });
+    // buy-c1: 2 oil at settlement (60) and a line charged 30 at review
+    openSession(db, { id: 'buy-c1', kind: 'shopping', villagerId: 'V020', enteredBy: 'card', state: 'shopping', context: {} });
+    settleSession(db, { sessionId: 'buy-c1', lines: [{ sku: 'oil', slot: 'B1', count: 2 }], review: [{ slot: 'B1', reason: 'moved_out', deltaG: -900, detail: null }] }, rules);
+    // buy-c2: nothing counted at settlement; the line corrected at review to 1 oil (30)
+    openSession(db, { id: 'buy-c2', kind: 'shopping', villagerId: 'V020', enteredBy: 'card', state: 'shopping', context: {} });
+    settleSession(db, { sessionId: 'buy-c2', lines: [], review: [{ slot: 'B1', reason: 'moved_out', deltaG: -900, detail: null }] }, rules);
+    const line = (session: string) => listOpenReview(db).find((l) => l.session_id === session && l.reason === 'moved_out')!;
+    const [l1, l2] = [line('buy-c1'), line('buy-c2')];
+    expect((await post(`/api/review/${l1!.id}/resolve`, { resolution: 'charge', points: 30 })).statusCode).toBe(200);
+    expect((await post(`/api/review/${l2!.id}/resolve`, { resolution: 'correct', sku: 'oil', count: 1 })).statusCode).toBe(200);
+
+    let page = (await as(s)(app, '/review')).body;
+    expect({ c1: formMax(page, 'buy-c1'), c2: formMax(page, 'buy-c2') }).toEqual({ c1: 90, c2: 30 });
+    expect(/<tr data-session="buy-c1">[\s\S]*?<\/tr>/.exec(page)![0]).toContain('核对补扣 30');
+    // after a partial refund the form offers what is left; fully refunded, no form
+    expect((await post('/api/receipts/buy-c1/refund', { points: 40, reason: '油已过期' })).statusCode).toBe(201);
+    expect((await post('/api/receipts/buy-c2/refund', { points: 30, reason: '油已过期' })).statusCode).toBe(201);
+    page = (await as(s)(app, '/review')).body;
+    expect({ c1: formMax(page, 'buy-c1'), c2: formMax(page, 'buy-c2') }).toEqual({ c1: 50, c2: null });
   });
 });

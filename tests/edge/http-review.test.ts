@@ -164,3 +164,98 @@ describe('review queue', () => {
     expect(requireVillager(db, 'V003').balance).toBe(70);
   });
 });
+
+describe('a restock session\'s review line', () => {
+  it('is only waived: a charge, correction or acknowledgement is refused (409), and the page offers only 免扣', async () => {
+    const db = ledger.db;
+    addVillager(db, { id: 'M01', name: '老陈', village: '前进村' });
+    applyEntry(db, { id: 'e-m01', villagerId: 'M01', kind: 'award', points: 100, origin: 'cli' }, rules);
+    openSession(db, { id: 'restock-1', kind: 'restock', villagerId: 'M01', enteredBy: 'card', state: 'restocking', context: {} });
+    // a delivery onto B1 that is not a whole number of bottles: nothing was sold
+    settleSession(db, { sessionId: 'restock-1', lines: [], review: [{ slot: 'B1', reason: 'not_whole_count', deltaG: 2300, detail: null }] }, rules);
+    const line = listOpenReview(db).find((l) => l.session_id === 'restock-1')!;
+    expect(line.session_kind).toBe('restock');
+    expect((await as(s)(app, '/api/review')).json().items.find((i: { id: number }) => i.id === line.id)).toMatchObject({ session_kind: 'restock' });
+
+    const row = new RegExp(`<tr data-review="${line.id}"[^>]*>[\\s\\S]*?</tr>`).exec((await as(s)(app, '/review')).body)![0];
+    expect(row).toContain('data-action="waive"');
+    expect(row).not.toMatch(/data-action="(charge|correct|acknowledge)"/);
+    expect(row).toContain('补货记录');
+
+    for (const payload of [{ resolution: 'charge', points: 30 }, { resolution: 'correct', sku: 'oil', count: 1 }, { resolution: 'acknowledge' }]) {
+      const res = await app.inject({ method: 'POST', url: `/api/review/${line.id}/resolve`, headers: s.post, payload });
+      expect(res.statusCode, payload.resolution).toBe(409);
+      expect(res.json()).toMatchObject({ error: 'INVALID_ARGUMENT', message: expect.stringContaining('restock'), zh: expect.stringContaining('补货记录不扣分'), fields: { resolution: { zh: '补货记录只能免扣' } } });
+    }
+    expect(requireVillager(db, 'M01').balance).toBe(100);
+    expect(getReviewLine(db, line.id)).toMatchObject({ resolved_at: null });
+
+    const waived = await app.inject({ method: 'POST', url: `/api/review/${line.id}/resolve`, headers: s.post, payload: { resolution: 'waive' } });
+    expect(waived.statusCode).toBe(200);
+    expect(getReviewLine(db, line.id)).toMatchObject({ resolution: 'waived' });
+    expect(listAudit(db)[0]).toMatchObject({ action: 'review.waive', target: `restock-1#${line.id}` });
+    expect(requireVillager(db, 'M01').balance).toBe(100);
+  });
+});
+
+describe('fields a resolution does not take', () => {
+  it('are refused by name (400), before anything is charged or waived', async () => {
+    const db = ledger.db;
+    openSession(db, { id: 's-fields', kind: 'shopping', villagerId: 'V001', enteredBy: 'card', state: 'shopping', context: {} });
+    settleSession(db, { sessionId: 's-fields', lines: [], review: [{ slot: 'A2', reason: 'moved_out', deltaG: -240, detail: null }] }, rules);
+    const line = listOpenReview(db).find((l) => l.session_id === 's-fields')!;
+    const balance = requireVillager(db, 'V001').balance;
+    const cases: Array<[Record<string, unknown>, string[]]> = [
+      [{ resolution: 'waive', points: 50 }, ['points']],
+      [{ resolution: 'charge', points: 5, sku: 'oil', count: 2 }, ['sku', 'count']],
+      [{ resolution: 'correct', sku: 'oil', count: 1, points: 5 }, ['points']],
+      [{ resolution: 'acknowledge', count: 1 }, ['count']],
+    ];
+    for (const [payload, named] of cases) {
+      const res = await app.inject({ method: 'POST', url: `/api/review/${line.id}/resolve`, headers: s.post, payload });
+      expect(res.statusCode, JSON.stringify(payload)).toBe(400);
+      expect(res.json()).toMatchObject({ error: 'INVALID_ARGUMENT', zh: expect.stringContaining('不接受') });
+      expect(Object.keys(res.json().fields).sort()).toEqual([...named].sort());
+      for (const f of named) expect(res.json().fields[f]).toEqual({ message: expect.stringContaining('not taken'), zh: expect.stringContaining('不接受此字段') });
+    }
+    expect(getReviewLine(db, line.id)).toMatchObject({ resolved_at: null });
+    expect(requireVillager(db, 'V001').balance).toBe(balance);
+  });
+});
+
+describe('the /review forms sent from a browser', () => {
+  const BROWSER = { ...FORM, accept: 'text/html,application/xhtml+xml' };
+  it('a resent form gets the page back (resolved once); another refusal gets the page with the message beside the line', async () => {
+    const db = ledger.db;
+    addVillager(db, { id: 'V010', name: '孙七', village: '前进村' });
+    applyEntry(db, { id: 'e-v010', villagerId: 'V010', kind: 'award', points: 100, origin: 'cli' }, rules);
+    openSession(db, { id: 's-twice', kind: 'shopping', villagerId: 'V010', enteredBy: 'card', state: 'shopping', context: {} });
+    settleSession(db, { sessionId: 's-twice', lines: [], review: [{ slot: 'A2', reason: 'moved_out', deltaG: -240, detail: null }, { slot: 'A3', reason: 'moved_out', deltaG: -120, detail: null }] }, rules);
+    const [one, two] = listOpenReview(db).filter((l) => l.session_id === 's-twice');
+    const balance = requireVillager(db, 'V010').balance;
+    const send = (id: number, fields: Record<string, string>) => app.inject({ method: 'POST', url: `/api/review/${id}/resolve`, headers: { ...BROWSER, cookie: s.cookie }, payload: new URLSearchParams({ _csrf: s.csrf, ...fields }).toString() });
+    const first = await send(one!.id, { resolution: 'charge', points: '8' });
+    const second = await send(one!.id, { resolution: 'charge', points: '8' });
+    expect([first.statusCode, second.statusCode]).toEqual([303, 303]);
+    expect(second.headers.location).toBe('/review');
+    expect(requireVillager(db, 'V010').balance).toBe(balance - 8); // charged once
+    expect(listAudit(db).filter((a) => a.target === `s-twice#${one!.id}`)).toHaveLength(1);
+
+    // a different decision on a line resolved already: the page, saying so, not JSON
+    const other = await send(one!.id, { resolution: 'waive' });
+    expect(other.statusCode).toBe(409);
+    expect(other.headers['content-type']).toContain('text/html');
+    expect(other.body).toContain('已处理');
+    // a refusal on an open line: the page with the message in that line's row
+    const zero = await send(two!.id, { resolution: 'correct', sku: 'nothing', count: '1' });
+    expect(zero.statusCode).toBe(404);
+    expect(zero.headers['content-type']).toContain('text/html');
+    const row = new RegExp(`<tr data-review="${two!.id}"[^>]*>[\\s\\S]*?</tr>`).exec(zero.body)![0];
+    expect(row).toContain('未知商品 nothing');
+    expect(row).toContain('data-action="charge"');
+    // JSON clients still get the JSON refusal
+    const json = await app.inject({ method: 'POST', url: `/api/review/${one!.id}/resolve`, headers: s.post, payload: { resolution: 'charge', points: 8 } });
+    expect(json.statusCode).toBe(409);
+    expect(json.json()).toMatchObject({ error: 'ALREADY_SETTLED' });
+  });
+});
