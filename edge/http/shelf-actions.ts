@@ -65,7 +65,9 @@ function scalesOr503(deps: ShelfDeps, reply: FastifyReply, refuse: Refuse): Shel
 /**
  * Someone inside moves the weights the session is counting: weighing waits until the store is
  * empty. So do a slot's product and a product's weight and price: the visit is counted and
- * priced with them at settlement, so an edit while it is open would charge for another product.
+ * priced with the products as they were at admission (recorded in the visit, edge/session), so an
+ * edit would not reach it, but the shelf the maintainer sees and the one counted would then differ
+ * until the villager leaves; the edit waits for an empty store.
  */
 function storeBusy(deps: ShelfDeps, reply: FastifyReply, refuse: Refuse, what: 'weigh' | 'edit' = 'weigh'): boolean {
   const phase = deps.session?.phase;
