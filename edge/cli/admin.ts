@@ -9,10 +9,8 @@ import { withCommon, withLedger, print, type CommonOptions } from './context.ts'
 import { addAdminAccount, listAdminAccounts, setAdminPassword, unlockAdminAccount, ADMIN_ROLES, type AdminRole } from '../ledger/admin-accounts.ts';
 import { appendAudit } from '../ledger/audit.ts';
 import { inTransaction } from '../ledger/db.ts';
-import { hashPassword } from '../http/passwords.ts';
+import { hashPassword, passwordWeakness } from '../http/passwords.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
-
-export const MIN_PASSWORD = 10;
 
 /** One line from stdin; on a terminal without echo. */
 export async function readPassword(prompt: string): Promise<string> {
@@ -37,9 +35,8 @@ export async function readPassword(prompt: string): Promise<string> {
     stdin.pause();
   }
   const password = got.split(/\r?\n|\r/)[0] ?? '';
-  if ([...password].length < MIN_PASSWORD) {
-    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `the password must have at least ${MIN_PASSWORD} characters (read from standard input)`, { zh: `密码至少 ${MIN_PASSWORD} 位（从标准输入读取）` });
-  }
+  const weak = passwordWeakness(password);
+  if (weak) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `the password: ${weak.message} (read from standard input)`, { zh: `${weak.zh}（从标准输入读取）` });
   return password;
 }
 

@@ -12,7 +12,7 @@ import { addAdminAccount, beginLoginAttempt, countAdminAccounts, getAdminAccount
 import { appendAudit } from '../ledger/audit.ts';
 import { inTransaction } from '../ledger/db.ts';
 import { isEdgeError } from '../errors.ts';
-import { dummyHash, hashPassword, verifyPassword } from './passwords.ts';
+import { dummyHash, hashPassword, passwordWeakness, verifyPassword } from './passwords.ts';
 import { loginPage, messagePage, setupPage, type FieldErrors } from './auth-pages.ts';
 import { currentUser, PUBLIC_PAGE, type SessionEnds, type SessionUser } from './auth.ts';
 import { MeReply } from './action-schemas.ts';
@@ -22,7 +22,6 @@ export const MAX_FAILED_LOGINS = 5;
 export const LOCK_MINUTES = 15;
 /** Login attempts per client address per minute (all accounts together). */
 export const LOGIN_RATE_PER_MINUTE = 10;
-const MIN_PASSWORD = 10;
 
 const LoginBody = Type.Object({
   username: Type.String({ maxLength: 64 }),
@@ -74,7 +73,8 @@ export function checkAccountFields(body: { username: string; display_name: strin
   const name = body.display_name.trim();
   if (name.length < 1 || name.length > 100) errors.display_name = { message: 'a name of 1 to 100 characters', zh: '请填写姓名（1–100 字）' };
   if (body.role !== undefined && !ADMIN_ROLES.includes(body.role as AdminRole)) errors.role = { message: 'role must be maintainer or village_admin', zh: '角色只能是门店维护员或村管理员' };
-  if ([...body.password].length < MIN_PASSWORD) errors.password = { message: `at least ${MIN_PASSWORD} characters`, zh: `密码至少 ${MIN_PASSWORD} 位` };
+  const weak = passwordWeakness(body.password);
+  if (weak) errors.password = weak;
   else if (body.password_confirm !== body.password) errors.password_confirm = { message: 'the two passwords differ', zh: '两次输入的密码不一致' };
   return errors;
 }

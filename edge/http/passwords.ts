@@ -1,2 +1,2 @@
 /** The admin page's password hashing is lib/passwords.ts, shared with the village ledger's staff accounts. */
-export { dummyHash, hashPassword, verifyPassword } from '../../lib/passwords.ts';
+export { dummyHash, hashPassword, passwordWeakness, verifyPassword } from '../../lib/passwords.ts';

@@ -107,6 +107,11 @@ describe('before the first account', () => {
     expect(bad.body).toContain('data-field="username"');
     expect(bad.body).toContain('data-field="password"');
     expect(bad.body).toContain('密码至少 10 位');
+    // ten blanks, or one character ten times, is guessed at once (lib/passwords.ts, as the village ledger's staff accounts)
+    for (const [pw, zh] of [[' '.repeat(10), '密码不能全为空格'], ['a'.repeat(12), '密码不能是同一个字符的重复']] as const) {
+      const weak = await app.inject({ method: 'POST', url: '/setup', headers: { cookie, 'x-csrf-token': csrf }, payload: { ...good, password: pw, password_confirm: pw } });
+      expect({ status: weak.statusCode, password: weak.json().fields?.password?.zh }).toEqual({ status: 400, password: zh });
+    }
     const json = await app.inject({ method: 'POST', url: '/setup', headers: { cookie, 'x-csrf-token': csrf }, payload: { ...good, password_confirm: 'something else' } });
     expect(json.statusCode).toBe(400);
     expect(json.json().fields).toEqual({ password_confirm: { message: 'the two passwords differ', zh: '两次输入的密码不一致' } });
