@@ -14,7 +14,7 @@ import { EdgeError } from '../errors.ts';
 import { doorDetector, engineChoice, recognizerChoice, resolveEntryConfig, type MatchConfig } from '../entry/config.ts';
 import { evaluateDir, listPeople, type Evaluation } from '../entry/evaluate.ts';
 import type { Adaptation } from '../entry/evaluate-adapt.ts';
-import { AnalysisCache } from '../entry/evaluate-cache.ts';
+import { AnalysisCache, analysisScope, enrolInputSize } from '../entry/evaluate-cache.ts';
 import { drawHistogram, marginGrid, pointAt, safePoint, type OperatingPoint, type Probe } from '../entry/evaluate-metrics.ts';
 import { configFrom, parseIntOption, withCommon, type CommonOptions } from './context.ts';
 
@@ -185,7 +185,7 @@ export function registerFacesEvaluate(faces: Command): void {
         // the first run converts the nets to ONNX (each engine its own detector): a bar or lines, never with --json
         const enrolConversion = conversionProgress({ enabled: !o.json });
         const doorConversion = conversionProgress({ enabled: !o.json });
-        const enrolEngine = new FaceEngine({ detector: o.enrolDetector, padRetry: true, detectorInputSize: Math.max(entry.detector_input_size, 416), detectorMinScore: entry.detector_min_score, liveness: false, recognizer, ...runtime, onConversion: enrolConversion.onStep });
+        const enrolEngine = new FaceEngine({ detector: o.enrolDetector, padRetry: true, detectorInputSize: enrolInputSize(entry), detectorMinScore: entry.detector_min_score, liveness: false, recognizer, ...runtime, onConversion: enrolConversion.onStep });
         const doorEngine = new FaceEngine({ detector: doorDetector(entry), detectorInputSize: entry.detector_input_size, detectorMinScore: entry.detector_min_score, liveness: false, recognizer, ...runtime, onConversion: doorConversion.onStep });
         try {
           await enrolEngine.start();
@@ -200,7 +200,7 @@ export function registerFacesEvaluate(faces: Command): void {
           enrolConversion.stop();
           doorConversion.stop();
         }
-        const cache = o.cache ? new AnalysisCache(path.resolve(o.cache), `${recognizerLabel(recognizer)}/${o.enrolDetector}/${doorDetector(entry)}@${entry.detector_input_size}`) : undefined;
+        const cache = o.cache ? new AnalysisCache(path.resolve(o.cache), analysisScope(recognizer, entry, o.enrolDetector)) : undefined;
         await cache?.load();
         try {
           const bar = progressBar(`faces evaluate ${recognizerLabel(recognizer)} / 人脸评估`, { enabled: !o.json });

@@ -3,14 +3,35 @@
  * another seed (a different stranger split) or a change to the replay's rules does not run the
  * models again on the same photos. Only what the evaluation reads is kept: the face counts, the
  * largest face's gate verdict and its descriptor. A photo is looked up by its path, size and
- * modification time, the role (enrolment or door engine, mirrored or not) and the recognizer,
- * so a changed photo or another recognizer is analysed afresh.
+ * modification time, the role (enrolment or door engine, mirrored or not) and the scope
+ * (`analysisScope`: the recognizer and every config key that shapes the analysis: the
+ * detectors (door: `entry.detector`, or the engine's default) and their input sizes,
+ * `detector_min_score`, `entry.quality`), so a changed photo, another recognizer or another
+ * quality gate is analysed afresh.
  *
  * The file holds face descriptors of the photos: keep it as private as the photos themselves.
  */
 import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { EdgeError } from '../errors.ts';
 import type { FrameAnalysis } from '../../models/face-engine.ts';
+import { recognizerLabel, type RecognizerChoice } from '../../models/recognizer.ts';
+import { doorDetector, qualityGate, type EntryConfig } from './config.ts';
+
+/** The detector input size `faces evaluate` enrols with (as `faces enroll`: at least 416). */
+export const enrolInputSize = (entry: EntryConfig): number => Math.max(entry.detector_input_size, 416);
+
+/**
+ * The part of the cache key besides the photo and role: everything that shapes a cached analysis
+ * (the gate verdict is cached too, so the quality gate is in it). No '|': the offline scripts
+ * (scripts/cached-runs.ts) split a key at its first one.
+ */
+export function analysisScope(recognizer: RecognizerChoice, entry: EntryConfig, enrolDetector: 'ssd' | 'tiny'): string {
+  const q = qualityGate(entry.quality);
+  return [
+    recognizerLabel(recognizer), `enrol=${enrolDetector}@${enrolInputSize(entry)}+pad`, `door=${doorDetector(entry)}@${entry.detector_input_size}`,
+    `min_score=${entry.detector_min_score}`, `quality=${q.minFaceSize},${q.minSharpness},${q.maxYaw},${q.maxPitch},${q.maxRoll}`,
+  ].join('/');
+}
 
 /** The part of a FrameAnalysis that `faces evaluate` reads. */
 export interface CachedAnalysis {

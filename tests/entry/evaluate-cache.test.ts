@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AnalysisCache } from '../../edge/entry/evaluate-cache.ts';
+import { AnalysisCache, analysisScope } from '../../edge/entry/evaluate-cache.ts';
+import { resolveEntryConfig } from '../../edge/entry/config.ts';
 import { isEdgeError } from '../../edge/errors.ts';
 import type { FrameAnalysis } from '../../models/face-engine.ts';
 
@@ -55,5 +56,18 @@ describe('faces evaluate --cache', () => {
     const err = await new AnalysisCache(file, 'faceapi').load().catch((e: unknown) => e);
     expect(isEdgeError(err, 'INVALID_ARGUMENT')).toBe(true);
     expect((err as { zh: string }).zh).toContain('缓存');
+  });
+
+  it('the key holds every config key that shapes an analysis: another quality gate, score or size is analysed afresh', () => {
+    const faceapi = { kind: 'faceapi' as const };
+    const base = analysisScope(faceapi, resolveEntryConfig({}), 'ssd');
+    const changed = [
+      resolveEntryConfig({ quality: { min_face_size: 2000 } }), resolveEntryConfig({ quality: { max_yaw: 10 } }),
+      resolveEntryConfig({ detector_min_score: 0.7 }), resolveEntryConfig({ detector_input_size: 608 }), resolveEntryConfig({ engine: 'tfjs' }),
+    ].map((e) => analysisScope(faceapi, e, 'ssd'));
+    expect(new Set([base, ...changed, analysisScope(faceapi, resolveEntryConfig({}), 'tiny')]).size).toBe(7);
+    // scripts/cached-runs.ts splits a key at its first '|'
+    for (const k of [base, ...changed]) expect(k).not.toContain('|');
+    expect(analysisScope(faceapi, resolveEntryConfig({}), 'ssd')).toBe(base);
   });
 });
