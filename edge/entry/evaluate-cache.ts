@@ -4,7 +4,8 @@
  * models again on the same photos. Only what the evaluation reads is kept: the face counts, the
  * largest face's gate verdict and its descriptor. A photo is looked up by its path, size and
  * modification time, the role (enrolment or door engine, mirrored or not) and the scope
- * (`analysisScope`: the recognizer and every config key that shapes the analysis: the
+ * (`analysisScope`: the recognizer by its tag, the model file's sha256 and input convention, not
+ * its file name, and every config key that shapes the analysis: the
  * detectors (door: `entry.detector`, or the engine's default) and their input sizes,
  * `detector_min_score`, `entry.quality`), so a changed photo, another recognizer or another
  * quality gate is analysed afresh.
@@ -14,7 +15,7 @@
 import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { EdgeError } from '../errors.ts';
 import type { FrameAnalysis } from '../../models/face-engine.ts';
-import { recognizerLabel, type RecognizerChoice } from '../../models/recognizer.ts';
+import { recognizerTag, type RecognizerChoice } from '../../models/recognizer.ts';
 import { doorDetector, qualityGate, type EntryConfig } from './config.ts';
 
 /** The detector input size `faces evaluate` enrols with (as `faces enroll`: at least 416). */
@@ -22,13 +23,14 @@ export const enrolInputSize = (entry: EntryConfig): number => Math.max(entry.det
 
 /**
  * The part of the cache key besides the photo and role: everything that shapes a cached analysis
- * (the gate verdict is cached too, so the quality gate is in it). No '|': the offline scripts
+ * (the gate verdict is cached too, so the quality gate is in it). The recognizer is named by
+ * `recognizerTag` (its file's sha256): two models with one file name are two recognizers. No '|': the offline scripts
  * (scripts/cached-runs.ts) split a key at its first one.
  */
 export function analysisScope(recognizer: RecognizerChoice, entry: EntryConfig, enrolDetector: 'ssd' | 'tiny'): string {
   const q = qualityGate(entry.quality);
   return [
-    recognizerLabel(recognizer), `enrol=${enrolDetector}@${enrolInputSize(entry)}+pad`, `door=${doorDetector(entry)}@${entry.detector_input_size}`,
+    recognizerTag(recognizer), `enrol=${enrolDetector}@${enrolInputSize(entry)}+pad`, `door=${doorDetector(entry)}@${entry.detector_input_size}`,
     `min_score=${entry.detector_min_score}`, `quality=${q.minFaceSize},${q.minSharpness},${q.maxYaw},${q.maxPitch},${q.maxRoll}`,
   ].join('/');
 }

@@ -70,4 +70,25 @@ describe('faces evaluate --cache', () => {
     for (const k of [base, ...changed]) expect(k).not.toContain('|');
     expect(analysisScope(faceapi, resolveEntryConfig({}), 'ssd')).toBe(base);
   });
+
+  it('two models with one file name (another sha256) do not share descriptors; the same file moved does', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'eval-cache-'));
+    dirs.push(dir);
+    const photo = path.join(dir, 'p.jpg');
+    writeFileSync(photo, 'x');
+    const file = path.join(dir, 'cache.json');
+    const entry = resolveEntryConfig({});
+    const model = (dirName: string, sha: string) => ({ kind: 'onnx-arcface' as const, path: `/models/${dirName}/fr_feature.onnx`, sha256: sha.repeat(64) });
+    const first = new AnalysisCache(file, analysisScope(model('v1', 'a'), entry, 'ssd'));
+    await first.analyse('door', photo, async () => analysis(Float32Array.of(1, 0, 0)));
+    await first.save();
+    const updated = new AnalysisCache(file, analysisScope(model('v2', 'b'), entry, 'ssd'));
+    await updated.load();
+    expect([...(await updated.analyse('door', photo, async () => analysis(Float32Array.of(0, 1, 0)))).face?.descriptor ?? []]).toEqual([0, 1, 0]);
+    expect(updated.hits).toBe(0);
+    const moved = new AnalysisCache(file, analysisScope(model('elsewhere', 'a'), entry, 'ssd'));
+    await moved.load();
+    await moved.analyse('door', photo, async () => analysis(null));
+    expect(moved.hits).toBe(1);
+  });
 });
