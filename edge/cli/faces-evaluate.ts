@@ -14,7 +14,7 @@ import { EdgeError } from '../errors.ts';
 import { doorDetector, engineChoice, recognizerChoice, resolveEntryConfig, type MatchConfig } from '../entry/config.ts';
 import { evaluateDir, listPeople, type Evaluation } from '../entry/evaluate.ts';
 import type { Adaptation } from '../entry/evaluate-adapt.ts';
-import { AnalysisCache, analysisScope, enrolInputSize } from '../entry/evaluate-cache.ts';
+import { AnalysisCache, analysisScope, checkCacheFile, enrolInputSize } from '../entry/evaluate-cache.ts';
 import { drawHistogram, marginGrid, pointAt, safePoint, type OperatingPoint, type Probe } from '../entry/evaluate-metrics.ts';
 import { configFrom, parseIntOption, withCommon, type CommonOptions } from './context.ts';
 
@@ -151,6 +151,16 @@ export function formatAdaptation(a: Adaptation): string {
   ].join('\n');
 }
 
+/** Writes the cache; a failure is a warning on stderr (the evaluation is printed, or its own error stands). */
+async function saveCache(cache: AnalysisCache | undefined): Promise<void> {
+  try {
+    await cache?.save();
+  } catch (err) {
+    const zh = (err as { zh?: string }).zh;
+    process.stderr.write(`警告：缓存未能保存，下次运行将重新分析照片${zh ? `（${zh}）` : ''} / warning: the cache was not saved, the next run analyses the photos again: ${(err as Error).message}\n`);
+  }
+}
+
 export function registerFacesEvaluate(faces: Command): void {
   withCommon(faces.command('evaluate'), { json: true })
     .description('TAR/FAR of the door on labelled photos, DIR/<person>/<photo> / 用标注照片评估识别率')
@@ -177,6 +187,7 @@ export function registerFacesEvaluate(faces: Command): void {
       const runtime = engineChoice(entry, config.data_dir, 'never');
       // bad input is refused before the models load (seconds)
       const people = await listPeople(o.dir);
+      if (o.cache) await checkCacheFile(path.resolve(o.cache));
       const configured = recognizerChoice(entry.recognizer, config.data_dir);
       const choices = o.recognizer?.length ? await Promise.all(o.recognizer.map((spec) => parseRecognizer(spec, configured))) : [configured];
       const results: Evaluation[] = [];
@@ -207,12 +218,17 @@ export function registerFacesEvaluate(faces: Command): void {
           let e: Evaluation;
           try {
             e = await evaluateDir({ enrol: enrolEngine, door: doorEngine }, entry, o.dir, people, { enrol, seed, targetFar, recognizer: recognizerLabel(recognizer), ...(cache ? { cache } : {}), ...(o.adapt ? { adapt: { config: entry.adapt, attackRounds: attackDays } } : {}) }, (done, total) => bar.update(done, total));
+          } catch (err) {
+            // what the models said so far is kept for the next run
+            await saveCache(cache);
+            throw err;
           } finally {
             bar.stop();
-            await cache?.save();
           }
           results.push(e);
+          // the figures first: a cache that cannot be written costs the next run time, never this run's result
           process.stdout.write(o.json ? `${JSON.stringify(e)}\n` : `${formatEvaluation(e)}\n`);
+          await saveCache(cache);
         } finally {
           enrolEngine.stop();
           doorEngine.stop();

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AnalysisCache, analysisScope } from '../../edge/entry/evaluate-cache.ts';
+import { AnalysisCache, analysisScope, checkCacheFile } from '../../edge/entry/evaluate-cache.ts';
 import { resolveEntryConfig } from '../../edge/entry/config.ts';
 import { isEdgeError } from '../../edge/errors.ts';
 import type { FrameAnalysis } from '../../models/face-engine.ts';
@@ -90,5 +90,24 @@ describe('faces evaluate --cache', () => {
     await moved.load();
     await moved.analyse('door', photo, async () => analysis(null));
     expect(moved.hits).toBe(1);
+  });
+
+  it('a path that cannot be a cache is bad input (both languages), never a raw fs error: a folder, a missing folder', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'eval-cache-'));
+    dirs.push(dir);
+    const missing = path.join(dir, 'no-such-folder', 'cache.json');
+    for (const file of [dir, missing]) {
+      const err = await checkCacheFile(file).catch((e: unknown) => e);
+      expect(isEdgeError(err, 'INVALID_ARGUMENT')).toBe(true);
+      expect((err as Error).message).toContain(`--cache ${file}`);
+      expect((err as { zh: string }).zh).toMatch(/不是文件|不存在/);
+    }
+    // the reader and the writer say the same, should the path change under a run
+    expect(isEdgeError(await new AnalysisCache(dir, 'faceapi').load().catch((e: unknown) => e), 'INVALID_ARGUMENT')).toBe(true);
+    const c = new AnalysisCache(missing, 'faceapi');
+    await c.analyse('door', path.join(dir, '..', path.basename(dir)), async () => analysis(null));
+    expect(isEdgeError(await c.save().catch((e: unknown) => e), 'INVALID_ARGUMENT')).toBe(true);
+    // an absent file in a folder that exists is fine: the first run
+    await expect(checkCacheFile(path.join(dir, 'cache.json'))).resolves.toBeUndefined();
   });
 });
