@@ -172,7 +172,8 @@ export const EvaluationSchema = Type.Object({
 }, { additionalProperties: false });
 export type Evaluation = Static<typeof EvaluationSchema>;
 
-async function frameOf(file: string): Promise<RgbFrame> {
+/** A photo or frame decoded, or bad input naming the file (a truncated copy passes the header check of `listPeople`). */
+export async function frameOf(file: string): Promise<RgbFrame> {
   try {
     return await decodeImage(await readFile(file));
   } catch (err) {
