@@ -103,7 +103,7 @@ function parseFar(v: string): number {
 
 const pct = (x: number): string => `${(x * 100).toFixed(2)} %`;
 const point = (p: OperatingPoint): string =>
-  `TAR ${pct(p.tar)}  FAR ${pct(p.far)} (${p.falseAccepts} false accepts)  threshold ${p.threshold.toFixed(3)}  margin ${p.margin.toFixed(2)}`;
+  `TAR ${pct(p.tar)}  FAR ${pct(p.far)} (${p.strangersAccepted} strangers accepted 陌生人通过)  misidentified 认错人 ${pct(p.misidentifiedRate)} (${p.misidentified})  threshold ${p.threshold.toFixed(3)}  margin ${p.margin.toFixed(2)}`;
 
 export function formatEvaluation(e: Evaluation): string {
   const g = e.genuine;

@@ -20,7 +20,7 @@ import { AdaptationSchema, replayAdaptation, type DescribedProbe } from './evalu
 import type { AnalysisCache, CachedAnalysis } from './evaluate-cache.ts';
 import {
   HistogramSchema, OperatingPointSchema, PresentationsSchema,
-  bestThreshold, histogram, pointAt, presentations, searchTarget, type Probe,
+  bestThreshold, budgetAt, histogram, pointAt, presentations, searchTarget, type Probe,
 } from './evaluate-metrics.ts';
 
 export interface EvaluateOptions {
@@ -298,7 +298,6 @@ export function summarise(
   people: Evaluation['people'], enrolment: Evaluation['enrolment'], search?: (query: Float32Array) => GallerySearch,
 ): Evaluation {
   const m = config.match;
-  const impostorCount = probes.filter((p) => !p.genuine && p.outcome === 'scored').length;
   const falseD = probes
     .filter((p) => p.best && !(p.genuine && p.best.villagerId === p.person))
     .map((p) => (p.best as { distance: number }).distance);
@@ -317,8 +316,8 @@ export function summarise(
     atConfig: pointAt(probes, m.threshold, m.margin),
     presentations: presentations(probes, m, search),
     zeroFa: bestThreshold(probes, m.margin, 0),
-    far001: bestThreshold(probes, m.margin, Math.floor(0.001 * impostorCount)),
-    far01: bestThreshold(probes, m.margin, Math.floor(0.01 * impostorCount)),
+    far001: bestThreshold(probes, m.margin, budgetAt(probes, 0.001)),
+    far01: bestThreshold(probes, m.margin, budgetAt(probes, 0.01)),
     target: { far: opts.targetFar, point: searchTarget(probes, opts.targetFar) },
     distances: {
       nearestImpostor: falseD.length ? Math.min(...falseD) : null,
