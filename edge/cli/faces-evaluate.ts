@@ -15,6 +15,7 @@ import { doorDetector, engineChoice, recognizerChoice, resolveEntryConfig, type 
 import { evaluateDir, listPeople, type Evaluation } from '../entry/evaluate.ts';
 import type { Adaptation } from '../entry/evaluate-adapt.ts';
 import { AnalysisCache, analysisScope, checkCacheFile, enrolInputSize } from '../entry/evaluate-cache.ts';
+import { modelStartError, recognizerModels } from '../entry/model-errors.ts';
 import { drawHistogram, marginGrid, pointAt, safePoint, type OperatingPoint, type Probe } from '../entry/evaluate-metrics.ts';
 import { configFrom, parseIntOption, withCommon, type CommonOptions } from './context.ts';
 
@@ -189,9 +190,12 @@ export function registerFacesEvaluate(faces: Command): void {
       const people = await listPeople(o.dir);
       if (o.cache) await checkCacheFile(path.resolve(o.cache));
       const configured = recognizerChoice(entry.recognizer, config.data_dir);
-      const choices = o.recognizer?.length ? await Promise.all(o.recognizer.map((spec) => parseRecognizer(spec, configured))) : [configured];
+      // each with the files the operator named for it: a flag's, or the config's (`config`, no flag)
+      const choices = o.recognizer?.length
+        ? await Promise.all(o.recognizer.map(async (spec) => ({ recognizer: await parseRecognizer(spec, configured), flag: spec === 'config' ? undefined : `--recognizer ${spec}` })))
+        : [{ recognizer: configured, flag: undefined }];
       const results: Evaluation[] = [];
-      for (const recognizer of choices) {
+      for (const { recognizer, flag } of choices) {
         // enrolment as `faces enroll` does it (the accurate detector), identification as the door does it
         // the first run converts the nets to ONNX (each engine its own detector): a bar or lines, never with --json
         const enrolConversion = conversionProgress({ enabled: !o.json });
@@ -205,7 +209,7 @@ export function registerFacesEvaluate(faces: Command): void {
         } catch (err) {
           enrolEngine.stop();
           doorEngine.stop();
-          if (isModelError(err)) throw new EdgeError('MODEL_INVALID', err.message, { cause: err, zh: '模型文件缺失、被改动或无法转换，请检查 (npm ci)' });
+          if (isModelError(err)) throw modelStartError(err, recognizerModels(recognizer, flag));
           throw err;
         } finally {
           enrolConversion.stop();
