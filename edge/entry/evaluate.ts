@@ -12,6 +12,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { RgbFrame } from '../../models/face-engine.ts';
 import { cohortFactor, cohortScaled, Gallery, type GallerySearch } from '../../models/gallery.ts';
 import { decodeImage } from '../../models/image.ts';
+import { percentile } from '../../lib/percentile.ts';
 import { EdgeError } from '../errors.ts';
 import { qualityGate, type EntryConfig } from './config.ts';
 import { mirror, type FaceAnalyser } from './enrol.ts';
@@ -321,7 +322,7 @@ export function summarise(
     target: { far: opts.targetFar, point: searchTarget(probes, opts.targetFar) },
     distances: {
       nearestImpostor: falseD.length ? Math.min(...falseD) : null,
-      genuineP95: genuineD.length ? (genuineD[Math.min(genuineD.length - 1, Math.floor(0.95 * genuineD.length))] as number) : null,
+      genuineP95: genuineD.length ? percentile(genuineD, 95) : null,
     },
     histogram: histogram(probes),
     probes: probes.map((p) => ({

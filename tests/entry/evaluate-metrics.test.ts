@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { resolveEntryConfig } from '../../edge/entry/config.ts';
 import { bestThreshold, drawHistogram, histogram, marginGrid, pointAt, presentations, safePoint, searchTarget, type Probe } from '../../edge/entry/evaluate-metrics.ts';
-import { seededShuffle } from '../../edge/entry/evaluate.ts';
+import { seededShuffle, summarise } from '../../edge/entry/evaluate.ts';
 
 const probe = (person: string, genuine: boolean, best: [string, number] | null, second: number | null, own: number | null = null): Probe => ({
   person, file: `${person}.jpg`, genuine, outcome: best ? 'scored' : 'no_face',
@@ -91,5 +91,17 @@ describe('evaluation metrics', () => {
     expect(seededShuffle(items, 7)).toEqual(seededShuffle(items, 7));
     expect(seededShuffle(items, 7)).not.toEqual(seededShuffle(items, 8));
     expect([...seededShuffle(items, 7)].sort((a, b) => a - b)).toEqual(items);
+  });
+});
+
+describe('the genuine distances', () => {
+  it('genuineP95 is the nearest-rank 95th percentile: of 0.01…0.20, 0.19 (19 of 20 at or under it), not the largest', () => {
+    const own = Array.from({ length: 20 }, (_, i) => probe('A', true, ['A', (i + 1) / 100], 1.5, (i + 1) / 100));
+    const e = summarise('/d', { enrol: 1, seed: 1, targetFar: 0.001 }, resolveEntryConfig({}), [...own, probe('S', false, ['A', 0.9], 1.5)],
+      { total: 2, enrolled: ['A'], strangers: ['S'], notEnrolled: [] }, { photos: 1, templates: 2, refused: { no_face: 0, multiple_faces: 0, low_quality: 0 } });
+    expect(e.distances.genuineP95).toBeCloseTo(0.19, 10);
+    const one = summarise('/d', { enrol: 1, seed: 1, targetFar: 0.001 }, resolveEntryConfig({}), own.slice(0, 1),
+      { total: 1, enrolled: ['A'], strangers: [], notEnrolled: [] }, { photos: 1, templates: 2, refused: { no_face: 0, multiple_faces: 0, low_quality: 0 } });
+    expect(one.distances.genuineP95).toBeCloseTo(0.01, 10);
   });
 });
