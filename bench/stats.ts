@@ -1,11 +1,9 @@
 /** Small helpers shared by the benchmarks: percentiles and the closing JSON line. */
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-export function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i]!;
-}
+import { percentile } from '../lib/percentile.ts';
+
+export { percentile };
 
 export function summarise(samples: number[]): { p50: number; p99: number; max: number; mean: number } {
   const s = [...samples].sort((a, b) => a - b);

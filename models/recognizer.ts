@@ -92,8 +92,9 @@ export function fuseDescriptors(parts: readonly [Float32Array, Float32Array], we
 }
 
 /**
- * A short name for reports, errors and the evaluation cache: faceapi, onnx-arcface,
- * human-faceres (or its file name), fusion(faceapi+human-faceres,w=0.6).
+ * A short name for reports and errors: faceapi, onnx-arcface, human-faceres (or its file
+ * name), fusion(faceapi+human-faceres,w=0.6). Display only: two files of one name share it, so
+ * the evaluation cache keys by `recognizerTag` (the sha256).
  */
 export function recognizerLabel(r: RecognizerChoice): string {
   if (r.kind === 'fusion') return `fusion(${recognizerLabel(r.members[0])}+${recognizerLabel(r.members[1])},w=${r.weight})`;
@@ -104,7 +105,7 @@ export function recognizerLabel(r: RecognizerChoice): string {
 /**
  * face-api's `[flip]`, or an ONNX recognizer's input convention where it is not the default (`[bgr,mean=…,three-point,
  * stretch-dim]`), else '': another convention gives other descriptors of the same file, so it is
- * part of the name (and of the evaluation cache's key) and of the templates' tag.
+ * part of the name and of the tag (the templates' and the evaluation cache's key).
  */
 function conventionSuffix(r: SingleRecognizerChoice): string {
   if (r.kind === 'faceapi') return r.flip ? '[flip]' : '';

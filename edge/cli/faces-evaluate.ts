@@ -14,7 +14,8 @@ import { EdgeError } from '../errors.ts';
 import { doorDetector, engineChoice, recognizerChoice, resolveEntryConfig, type MatchConfig } from '../entry/config.ts';
 import { evaluateDir, listPeople, type Evaluation } from '../entry/evaluate.ts';
 import type { Adaptation } from '../entry/evaluate-adapt.ts';
-import { AnalysisCache } from '../entry/evaluate-cache.ts';
+import { AnalysisCache, analysisScope, checkCacheFile, enrolInputSize } from '../entry/evaluate-cache.ts';
+import { modelStartError, recognizerModels } from '../entry/model-errors.ts';
 import { drawHistogram, marginGrid, pointAt, safePoint, type OperatingPoint, type Probe } from '../entry/evaluate-metrics.ts';
 import { configFrom, parseIntOption, withCommon, type CommonOptions } from './context.ts';
 
@@ -103,7 +104,7 @@ function parseFar(v: string): number {
 
 const pct = (x: number): string => `${(x * 100).toFixed(2)} %`;
 const point = (p: OperatingPoint): string =>
-  `TAR ${pct(p.tar)}  FAR ${pct(p.far)} (${p.falseAccepts} false accepts)  threshold ${p.threshold.toFixed(3)}  margin ${p.margin.toFixed(2)}`;
+  `TAR ${pct(p.tar)}  FAR ${pct(p.far)} (${p.strangersAccepted} strangers accepted 陌生人通过)  misidentified 认错人 ${pct(p.misidentifiedRate)} (${p.misidentified})  threshold ${p.threshold.toFixed(3)}  margin ${p.margin.toFixed(2)}`;
 
 export function formatEvaluation(e: Evaluation): string {
   const g = e.genuine;
@@ -151,6 +152,16 @@ export function formatAdaptation(a: Adaptation): string {
   ].join('\n');
 }
 
+/** Writes the cache; a failure is a warning on stderr (the evaluation is printed, or its own error stands). */
+async function saveCache(cache: AnalysisCache | undefined): Promise<void> {
+  try {
+    await cache?.save();
+  } catch (err) {
+    const zh = (err as { zh?: string }).zh;
+    process.stderr.write(`警告：缓存未能保存，下次运行将重新分析照片${zh ? `（${zh}）` : ''} / warning: the cache was not saved, the next run analyses the photos again: ${(err as Error).message}\n`);
+  }
+}
+
 export function registerFacesEvaluate(faces: Command): void {
   withCommon(faces.command('evaluate'), { json: true })
     .description('TAR/FAR of the door on labelled photos, DIR/<person>/<photo> / 用标注照片评估识别率')
@@ -177,15 +188,19 @@ export function registerFacesEvaluate(faces: Command): void {
       const runtime = engineChoice(entry, config.data_dir, 'never');
       // bad input is refused before the models load (seconds)
       const people = await listPeople(o.dir);
+      if (o.cache) await checkCacheFile(path.resolve(o.cache));
       const configured = recognizerChoice(entry.recognizer, config.data_dir);
-      const choices = o.recognizer?.length ? await Promise.all(o.recognizer.map((spec) => parseRecognizer(spec, configured))) : [configured];
+      // each with the files the operator named for it: a flag's, or the config's (`config`, no flag)
+      const choices = o.recognizer?.length
+        ? await Promise.all(o.recognizer.map(async (spec) => ({ recognizer: await parseRecognizer(spec, configured), flag: spec === 'config' ? undefined : `--recognizer ${spec}` })))
+        : [{ recognizer: configured, flag: undefined }];
       const results: Evaluation[] = [];
-      for (const recognizer of choices) {
+      for (const { recognizer, flag } of choices) {
         // enrolment as `faces enroll` does it (the accurate detector), identification as the door does it
         // the first run converts the nets to ONNX (each engine its own detector): a bar or lines, never with --json
         const enrolConversion = conversionProgress({ enabled: !o.json });
         const doorConversion = conversionProgress({ enabled: !o.json });
-        const enrolEngine = new FaceEngine({ detector: o.enrolDetector, padRetry: true, detectorInputSize: Math.max(entry.detector_input_size, 416), detectorMinScore: entry.detector_min_score, liveness: false, recognizer, ...runtime, onConversion: enrolConversion.onStep });
+        const enrolEngine = new FaceEngine({ detector: o.enrolDetector, padRetry: true, detectorInputSize: enrolInputSize(entry), detectorMinScore: entry.detector_min_score, liveness: false, recognizer, ...runtime, onConversion: enrolConversion.onStep });
         const doorEngine = new FaceEngine({ detector: doorDetector(entry), detectorInputSize: entry.detector_input_size, detectorMinScore: entry.detector_min_score, liveness: false, recognizer, ...runtime, onConversion: doorConversion.onStep });
         try {
           await enrolEngine.start();
@@ -194,25 +209,30 @@ export function registerFacesEvaluate(faces: Command): void {
         } catch (err) {
           enrolEngine.stop();
           doorEngine.stop();
-          if (isModelError(err)) throw new EdgeError('MODEL_INVALID', err.message, { cause: err, zh: '模型文件缺失、被改动或无法转换，请检查 (npm ci)' });
+          if (isModelError(err)) throw modelStartError(err, recognizerModels(recognizer, flag));
           throw err;
         } finally {
           enrolConversion.stop();
           doorConversion.stop();
         }
-        const cache = o.cache ? new AnalysisCache(path.resolve(o.cache), `${recognizerLabel(recognizer)}/${o.enrolDetector}/${doorDetector(entry)}@${entry.detector_input_size}`) : undefined;
+        const cache = o.cache ? new AnalysisCache(path.resolve(o.cache), analysisScope(recognizer, entry, o.enrolDetector)) : undefined;
         await cache?.load();
         try {
           const bar = progressBar(`faces evaluate ${recognizerLabel(recognizer)} / 人脸评估`, { enabled: !o.json });
           let e: Evaluation;
           try {
             e = await evaluateDir({ enrol: enrolEngine, door: doorEngine }, entry, o.dir, people, { enrol, seed, targetFar, recognizer: recognizerLabel(recognizer), ...(cache ? { cache } : {}), ...(o.adapt ? { adapt: { config: entry.adapt, attackRounds: attackDays } } : {}) }, (done, total) => bar.update(done, total));
+          } catch (err) {
+            // what the models said so far is kept for the next run
+            await saveCache(cache);
+            throw err;
           } finally {
             bar.stop();
-            await cache?.save();
           }
           results.push(e);
+          // the figures first: a cache that cannot be written costs the next run time, never this run's result
           process.stdout.write(o.json ? `${JSON.stringify(e)}\n` : `${formatEvaluation(e)}\n`);
+          await saveCache(cache);
         } finally {
           enrolEngine.stop();
           doorEngine.stop();

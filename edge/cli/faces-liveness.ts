@@ -6,10 +6,10 @@
 import type { Command } from 'commander';
 import { FaceEngine } from '../../models/face-engine.ts';
 import { isModelError } from '../../models/errors.ts';
-import { EdgeError } from '../errors.ts';
 import { engineChoice, resolveEntryConfig } from '../entry/config.ts';
 import { listPeople, presentationsIn } from '../entry/evaluate.ts';
 import { textureModelOf } from '../entry/liveness-passive.ts';
+import { livenessNetModels, modelStartError } from '../entry/model-errors.ts';
 import { judgePresentation, summariseLiveness, type LivenessEvaluation, type PresentationResult } from '../entry/liveness-evaluate.ts';
 import { configFrom, withCommon, type CommonOptions } from './context.ts';
 import { conversionProgress } from '../progress.ts';
@@ -51,11 +51,12 @@ export function registerFacesLiveness(faces: Command): void {
       const attack = await listPeople(o.attack, presentationsIn('--attack'));
       // the first run converts the nets to ONNX: a bar or lines, never with --json
       const conversion = conversionProgress({ enabled: !o.json });
-      const engine = new FaceEngine({ detector: 'tiny', detectorInputSize: entry.detector_input_size, detectorMinScore: entry.detector_min_score, liveness: false, ...engineChoice(entry, config.data_dir, 'configured'), onConversion: conversion.onStep });
+      const runtime = engineChoice(entry, config.data_dir, 'configured');
+      const engine = new FaceEngine({ detector: 'tiny', detectorInputSize: entry.detector_input_size, detectorMinScore: entry.detector_min_score, liveness: false, ...runtime, onConversion: conversion.onStep });
       try {
         await engine.start();
       } catch (err) {
-        if (isModelError(err)) throw new EdgeError('MODEL_INVALID', err.message, { cause: err, zh: '模型文件缺失或被改动，请重新安装 (npm ci)' });
+        if (isModelError(err)) throw modelStartError(err, livenessNetModels(runtime.livenessNet));
         throw err;
       } finally {
         conversion.stop();

@@ -14,6 +14,7 @@ import { closeLedger, openLedger } from '../ledger/db.ts';
 import { setFaceConsent } from '../ledger/villagers.ts';
 import { doorDetector, engineChoice, recognizerChoice, resolveEntryConfig, type EntryConfig } from '../entry/config.ts';
 import { enrolVillager, type EnrolPhoto } from '../entry/enrol.ts';
+import { livenessNetModels, modelStartError, recognizerModels } from '../entry/model-errors.ts';
 import { countTemplates, loadOrCreateTemplateKey } from '../entry/templates.ts';
 import { faceConsentOf, guardianConsent, withdrawUnusedConsent } from '../ledger/face-templates.ts';
 import { keepEnrolmentPhoto, withdrawFaceData } from '../entry/face-photos.ts';
@@ -41,14 +42,16 @@ function openEnv(opts: CommonOptions): FacesEnv {
 async function startEngine(entry: EntryConfig, dataDir: string, at: 'photo' | 'door' = 'photo', json = false): Promise<FaceEngine> {
   const door = at === 'door';
   const conversion = conversionProgress({ enabled: !json });
+  const recognizer = recognizerChoice(entry.recognizer, dataDir);
+  const runtime = engineChoice(entry, dataDir, door ? 'when-used' : 'never');
   const engine = new FaceEngine({
     detector: door ? doorDetector(entry) : 'ssd', padRetry: !door, detectorInputSize: door ? entry.detector_input_size : Math.max(entry.detector_input_size, 416),
-    detectorMinScore: entry.detector_min_score, liveness: true, recognizer: recognizerChoice(entry.recognizer, dataDir), ...engineChoice(entry, dataDir, door ? 'when-used' : 'never'), onConversion: conversion.onStep,
+    detectorMinScore: entry.detector_min_score, liveness: true, recognizer, ...runtime, onConversion: conversion.onStep,
   });
   try {
     await engine.start();
   } catch (err) {
-    if (isModelError(err)) throw new EdgeError('MODEL_INVALID', err.message, { cause: err, zh: '模型文件缺失或被改动，请重新安装 (npm ci)' });
+    if (isModelError(err)) throw modelStartError(err, [...recognizerModels(recognizer), ...livenessNetModels(runtime.livenessNet)]);
     throw err;
   } finally {
     conversion.stop();

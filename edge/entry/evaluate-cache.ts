@@ -3,14 +3,39 @@
  * another seed (a different stranger split) or a change to the replay's rules does not run the
  * models again on the same photos. Only what the evaluation reads is kept: the face counts, the
  * largest face's gate verdict and its descriptor. A photo is looked up by its path, size and
- * modification time, the role (enrolment or door engine, mirrored or not) and the recognizer,
- * so a changed photo or another recognizer is analysed afresh.
+ * modification time, the role (enrolment or door engine, mirrored or not) and the scope
+ * (`analysisScope`: the recognizer by its tag, the model file's sha256 and input convention, not
+ * its file name, and every config key that shapes the analysis: the
+ * detectors (door: `entry.detector`, or the engine's default) and their input sizes,
+ * `detector_min_score`, `entry.quality`), so a changed photo, another recognizer or another
+ * quality gate is analysed afresh.
  *
  * The file holds face descriptors of the photos: keep it as private as the photos themselves.
  */
-import { readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { EdgeError } from '../errors.ts';
 import type { FrameAnalysis } from '../../models/face-engine.ts';
+import { recognizerTag, type RecognizerChoice } from '../../models/recognizer.ts';
+import { doorDetector, qualityGate, type EntryConfig } from './config.ts';
+
+/** The detector input size `faces evaluate` enrols with (as `faces enroll`: at least 416). */
+export const enrolInputSize = (entry: EntryConfig): number => Math.max(entry.detector_input_size, 416);
+
+/**
+ * The part of the cache key besides the photo and role: everything that shapes a cached analysis
+ * (the gate verdict is cached too, so the quality gate is in it). The recognizer is named by
+ * `recognizerTag` (its file's sha256): two models with one file name are two recognizers. No '|': the offline scripts
+ * (scripts/cached-runs.ts) split a key at its first one.
+ */
+export function analysisScope(recognizer: RecognizerChoice, entry: EntryConfig, enrolDetector: 'ssd' | 'tiny'): string {
+  const q = qualityGate(entry.quality);
+  return [
+    recognizerTag(recognizer), `enrol=${enrolDetector}@${enrolInputSize(entry)}+pad`, `door=${doorDetector(entry)}@${entry.detector_input_size}`,
+    `min_score=${entry.detector_min_score}`, `quality=${q.minFaceSize},${q.minSharpness},${q.maxYaw},${q.maxPitch},${q.maxRoll}`,
+  ].join('/');
+}
 
 /** The part of a FrameAnalysis that `faces evaluate` reads. */
 export interface CachedAnalysis {
@@ -21,6 +46,31 @@ export interface CachedAnalysis {
 
 interface StoredAnalysis { faceCount: number; nearFaces: number; face: { rejected: string | null; descriptor: string | null } | null }
 interface StoredFile { version: 1; entries: Record<string, StoredAnalysis> }
+
+const unusable = (file: string, why: string, zh: string, cause?: unknown): EdgeError =>
+  new EdgeError('INVALID_ARGUMENT', `--cache ${file}: ${why}`, { zh: `--cache ${file}：${zh}`, ...(cause ? { cause } : {}) });
+
+/**
+ * Refuses, before any model runs, a `--cache` path that could not be read or written at the
+ * end: a folder, a file that cannot be read and written, or a folder that does not exist or
+ * cannot be written (the cache is written there through a temporary file).
+ */
+export async function checkCacheFile(file: string): Promise<void> {
+  const st = await stat(file).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return null;
+    throw unusable(file, `cannot be read (${err.message})`, '无法读取', err);
+  });
+  if (st && !st.isFile()) throw unusable(file, 'is not a file (a folder?); name a file, e.g. cache.json', '不是文件（是文件夹？），请指定一个文件，如 cache.json');
+  const dir = path.dirname(file);
+  await access(dir, constants.W_OK).catch((err: NodeJS.ErrnoException) => {
+    throw unusable(file, `its folder ${dir} does not exist or cannot be written (${err.code ?? err.message})`, `所在文件夹 ${dir} 不存在或无法写入`, err);
+  });
+  if (st) {
+    await access(file, constants.R_OK | constants.W_OK).catch((err: NodeJS.ErrnoException) => {
+      throw unusable(file, `cannot be read and written (${err.code ?? err.message})`, '无法读写', err);
+    });
+  }
+}
 
 export class AnalysisCache {
   private entries = new Map<string, StoredAnalysis>();
@@ -36,7 +86,7 @@ export class AnalysisCache {
       text = await readFile(this.file, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw err;
+      throw unusable(this.file, `cannot be read (${(err as Error).message})`, '无法读取（是文件夹或没有权限？）', err);
     }
     let parsed: StoredFile;
     try {
@@ -74,8 +124,13 @@ export class AnalysisCache {
   async save(): Promise<void> {
     if (!this.dirty) return;
     const tmp = `${this.file}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify({ version: 1, entries: Object.fromEntries(this.entries) } satisfies StoredFile), { mode: 0o600 });
-    await rename(tmp, this.file);
+    try {
+      await writeFile(tmp, JSON.stringify({ version: 1, entries: Object.fromEntries(this.entries) } satisfies StoredFile), { mode: 0o600 });
+      await rename(tmp, this.file);
+    } catch (err) {
+      await unlink(tmp).catch(() => undefined);
+      throw unusable(this.file, `cannot be written (${(err as Error).message})`, '无法写入', err);
+    }
     this.dirty = false;
   }
 }

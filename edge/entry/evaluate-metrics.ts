@@ -29,38 +29,73 @@ export const OperatingPointSchema = Type.Object({
   margin: Num,
   /** Genuine probes accepted as their own person, over every genuine probe (no-face ones too). */
   tar: Num,
-  /** False accepts over impostor probes that had a face. */
+  /** FAR: strangers accepted as someone (`strangersAccepted`), over stranger probes that had a face. */
   far: Num,
-  /** Strangers accepted as someone, plus enrolled people accepted as someone else. */
+  /** Every wrong admission: `strangersAccepted` + `misidentified` (the safety rule wants it zero). */
   falseAccepts: Type.Integer(),
+  /** Stranger probes accepted as some villager (FAR's numerator). */
+  strangersAccepted: Type.Integer(),
+  /** Genuine probes of enrolled people accepted as another villager. */
+  misidentified: Type.Integer(),
+  /** `misidentified` over genuine probes that had a face. */
+  misidentifiedRate: Num,
 }, { additionalProperties: false });
 export type OperatingPoint = Static<typeof OperatingPointSchema>;
 
 const marginOf = (p: Probe): number => (p.best ? (p.second ? p.second.distance - p.best.distance : 2 - p.best.distance) : -1);
 
 export function pointAt(probes: readonly Probe[], threshold: number, margin: number): OperatingPoint {
-  let genuine = 0, tarHits = 0, impostors = 0, fa = 0;
+  let genuine = 0, genuineScored = 0, tarHits = 0, strangers = 0, strangersAccepted = 0, misidentified = 0;
   for (const p of probes) {
     if (p.genuine) genuine++;
-    else if (p.outcome === 'scored') impostors++;
+    if (p.outcome === 'scored') {
+      if (p.genuine) genuineScored++;
+      else strangers++;
+    }
     // only acceptance counts here: the uncertain band (ask for a card) never lets anyone in
     const v = matchVerdict(p.best, p.second, { threshold, margin, uncertain_threshold: threshold });
     if (v.kind !== 'candidate') continue;
-    if (p.genuine && v.villagerId === p.person) tarHits++;
-    else fa++;
+    if (!p.genuine) strangersAccepted++;
+    else if (v.villagerId === p.person) tarHits++;
+    else misidentified++;
   }
-  return { threshold, margin, tar: genuine ? tarHits / genuine : 0, far: impostors ? fa / impostors : 0, falseAccepts: fa };
+  return {
+    threshold, margin, tar: genuine ? tarHits / genuine : 0, far: strangers ? strangersAccepted / strangers : 0,
+    falseAccepts: strangersAccepted + misidentified, strangersAccepted, misidentified, misidentifiedRate: genuineScored ? misidentified / genuineScored : 0,
+  };
 }
 
+/** Wrong admissions allowed: a total, or per population (strangers accepted, enrolled people misidentified). */
+export type FalseAcceptBudget = number | { strangers: number; misidentified: number };
+
+/** The budget of a rate: `rate` of the stranger probes with a face, and `rate` of the genuine ones (misidentified). */
+export function budgetAt(probes: readonly Probe[], rate: number): FalseAcceptBudget {
+  const scored = probes.filter((p) => p.outcome === 'scored');
+  const strangers = scored.filter((p) => !p.genuine).length;
+  return { strangers: Math.floor(rate * strangers + 1e-9), misidentified: Math.floor(rate * (scored.length - strangers) + 1e-9) };
+}
+
+/** The distance of the (budget + 1)-th false candidate: thresholds from there on exceed the budget. */
+const limitOf = (distances: readonly number[], budget: number): number => {
+  const sorted = [...distances].sort((a, b) => a - b);
+  return sorted.length > budget ? (sorted[budget] as number) : Infinity;
+};
+
 /**
- * The largest threshold whose false accepts stay within `maxFalseAccepts` at this margin:
- * every candidate threshold is a probe's best distance, so the search is exact.
+ * The largest threshold whose false accepts stay within the budget at this margin (a number:
+ * all wrong admissions together; per population: FAR's strangers and the misidentified enrolled
+ * people each within theirs): every candidate threshold is a probe's best distance, so the
+ * search is exact.
  */
-export function bestThreshold(probes: readonly Probe[], margin: number, maxFalseAccepts: number): OperatingPoint {
+export function bestThreshold(probes: readonly Probe[], margin: number, maxFalseAccepts: FalseAcceptBudget): OperatingPoint {
   const scored = probes.filter((p) => p.best && marginOf(p) >= margin);
   // a false candidate at distance d makes every threshold ≥ d accept it
-  const falseD = scored.filter((p) => !(p.genuine && p.best?.villagerId === p.person)).map((p) => (p.best as { distance: number }).distance).sort((a, b) => a - b);
-  const limit = falseD.length > maxFalseAccepts ? (falseD[maxFalseAccepts] as number) : Infinity;
+  const distance = (p: Probe): number => (p.best as { distance: number }).distance;
+  const strangerD = scored.filter((p) => !p.genuine).map(distance);
+  const misidentifiedD = scored.filter((p) => p.genuine && p.best?.villagerId !== p.person).map(distance);
+  const limit = typeof maxFalseAccepts === 'number'
+    ? limitOf([...strangerD, ...misidentifiedD], maxFalseAccepts)
+    : Math.min(limitOf(strangerD, maxFalseAccepts.strangers), limitOf(misidentifiedD, maxFalseAccepts.misidentified));
   // just below the first false accept that would exceed the budget
   const below = scored.map((p) => (p.best as { distance: number }).distance).filter((d) => d < limit);
   const threshold = below.length ? Math.max(...below) : 0;
@@ -69,10 +104,9 @@ export function bestThreshold(probes: readonly Probe[], margin: number, maxFalse
 
 export const MARGINS: readonly number[] = [0, 0.02, 0.04, 0.06, 0.08, 0.1];
 
-/** Threshold and margin with the highest TAR whose FAR ≤ `targetFar` (ties: the larger margin). */
+/** Threshold and margin with the highest TAR whose FAR, and rate of misidentified enrolled people, are ≤ `targetFar` (ties: the larger margin). */
 export function searchTarget(probes: readonly Probe[], targetFar: number): OperatingPoint {
-  const impostors = probes.filter((p) => !p.genuine && p.outcome === 'scored').length;
-  const budget = Math.floor(targetFar * impostors + 1e-9);
+  const budget = budgetAt(probes, targetFar);
   let best: OperatingPoint | null = null;
   for (const m of MARGINS) {
     const p = bestThreshold(probes, m, budget);

@@ -12,6 +12,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { RgbFrame } from '../../models/face-engine.ts';
 import { cohortFactor, cohortScaled, Gallery, type GallerySearch } from '../../models/gallery.ts';
 import { decodeImage } from '../../models/image.ts';
+import { percentile } from '../../lib/percentile.ts';
 import { EdgeError } from '../errors.ts';
 import { qualityGate, type EntryConfig } from './config.ts';
 import { mirror, type FaceAnalyser } from './enrol.ts';
@@ -20,7 +21,7 @@ import { AdaptationSchema, replayAdaptation, type DescribedProbe } from './evalu
 import type { AnalysisCache, CachedAnalysis } from './evaluate-cache.ts';
 import {
   HistogramSchema, OperatingPointSchema, PresentationsSchema,
-  bestThreshold, histogram, pointAt, presentations, searchTarget, type Probe,
+  bestThreshold, budgetAt, histogram, pointAt, presentations, searchTarget, type Probe,
 } from './evaluate-metrics.ts';
 
 export interface EvaluateOptions {
@@ -172,7 +173,8 @@ export const EvaluationSchema = Type.Object({
 }, { additionalProperties: false });
 export type Evaluation = Static<typeof EvaluationSchema>;
 
-async function frameOf(file: string): Promise<RgbFrame> {
+/** A photo or frame decoded, or bad input naming the file (a truncated copy passes the header check of `listPeople`). */
+export async function frameOf(file: string): Promise<RgbFrame> {
   try {
     return await decodeImage(await readFile(file));
   } catch (err) {
@@ -297,7 +299,6 @@ export function summarise(
   people: Evaluation['people'], enrolment: Evaluation['enrolment'], search?: (query: Float32Array) => GallerySearch,
 ): Evaluation {
   const m = config.match;
-  const impostorCount = probes.filter((p) => !p.genuine && p.outcome === 'scored').length;
   const falseD = probes
     .filter((p) => p.best && !(p.genuine && p.best.villagerId === p.person))
     .map((p) => (p.best as { distance: number }).distance);
@@ -316,12 +317,12 @@ export function summarise(
     atConfig: pointAt(probes, m.threshold, m.margin),
     presentations: presentations(probes, m, search),
     zeroFa: bestThreshold(probes, m.margin, 0),
-    far001: bestThreshold(probes, m.margin, Math.floor(0.001 * impostorCount)),
-    far01: bestThreshold(probes, m.margin, Math.floor(0.01 * impostorCount)),
+    far001: bestThreshold(probes, m.margin, budgetAt(probes, 0.001)),
+    far01: bestThreshold(probes, m.margin, budgetAt(probes, 0.01)),
     target: { far: opts.targetFar, point: searchTarget(probes, opts.targetFar) },
     distances: {
       nearestImpostor: falseD.length ? Math.min(...falseD) : null,
-      genuineP95: genuineD.length ? (genuineD[Math.min(genuineD.length - 1, Math.floor(0.95 * genuineD.length))] as number) : null,
+      genuineP95: genuineD.length ? percentile(genuineD, 95) : null,
     },
     histogram: histogram(probes),
     probes: probes.map((p) => ({

@@ -38,7 +38,8 @@ export const CHALLENGE_REPEAT_TEXT: Record<ChallengeKind, string> = {
 /** A request to the person at the door: a new challenge (attempt 1) or its repeat. */
 export interface ChallengePrompt { kind: ChallengeKind; attempt: number; attempts: number; text: string }
 
-export type ChallengeResult = 'passed' | 'failed' | 'left' | 'other_face' | 'flat';
+/** `unanswered`: `faces present` only, the frames ran out while the person was asked (the door always waits for an end). */
+export type ChallengeResult = 'passed' | 'failed' | 'left' | 'other_face' | 'flat' | 'unanswered';
 
 /** The challenge's part of a decision (entry_events detail `challenge`, the scenario output). */
 export interface ChallengeRecord {
@@ -95,6 +96,12 @@ export class DoorLivenessGate {
 
   /** A challenge is waiting for the person's answer. */
   get challenging(): boolean { return this.running !== null; }
+
+  /** The running challenge as a record, ended `unanswered` at `now` (the frames ran out), or null. */
+  unanswered(now: number): ChallengeRecord | null {
+    const c = this.running;
+    return c ? { kind: c.verifier.kind, result: 'unanswered', attempts: c.attempt, ms: Math.round(now - c.startedAt), why: c.why } : null;
+  }
 
   reset(): void {
     this.running = null;

@@ -6,14 +6,12 @@
  * judged live (flat or uncertain: the villager is asked for the card or QR code). `bpcerFlat`
  * counts only those called a spoof. Frames are analysed as the door analyses them.
  */
-import { readFile } from 'node:fs/promises';
 import type { RgbFrame } from '../../models/face-engine.ts';
-import { decodeImage } from '../../models/image.ts';
 import { judgeFlatness, judgePassive, type PassiveVerdict } from '../../models/liveness/passive.ts';
 import { textureLogit, type TextureModel } from '../../models/liveness/texture.ts';
 import { qualityGate, type EntryConfig } from './config.ts';
 import type { FaceAnalyser } from './enrol.ts';
-import type { PersonPhotos } from './evaluate.ts';
+import { frameOf, type PersonPhotos } from './evaluate.ts';
 import { passiveParams } from './liveness-passive.ts';
 
 export interface PresentationResult {
@@ -56,7 +54,7 @@ export interface LivenessEvaluation {
 }
 
 /** The door's view of one presentation: the first `max_frames` frames with a face, judged. */
-export async function judgePresentation(analyser: FaceAnalyser, config: EntryConfig, p: PersonPhotos, decode: (file: string) => Promise<RgbFrame> = async (f) => decodeImage(await readFile(f)), texture: TextureModel | null = null): Promise<PresentationResult> {
+export async function judgePresentation(analyser: FaceAnalyser, config: EntryConfig, p: PersonPhotos, decode: (file: string) => Promise<RgbFrame> = frameOf, texture: TextureModel | null = null): Promise<PresentationResult> {
   const cfg = config.liveness.passive;
   const gate = qualityGate(config.quality);
   const track: Float32Array[] = [];

@@ -17,7 +17,10 @@
  *    paper's grain on the cheeks: the mean absolute Laplacian of the cheek patches over their
  *    level is high → `ir_texture`.
  * A missing or stale IR frame (older than `max_skew_ms` against the RGB frame) is not a pass:
- * the face is `uncertain` (card or QR code).
+ * the face is `uncertain` (card or QR code). Nor is a face whose eye or skin regions fall partly
+ * outside the IR frame (the IR lens sees a little less than the RGB lens, or the face is at the
+ * edge): what the IR lens did not see is missing evidence, not dark eyes → `ir_out_of_view`,
+ * which the door also takes as `uncertain`.
  *
  * Not caught here: a print in carbon ink fine enough that the camera does not resolve its dots
  * (that is what the passive check and the challenge are for), a 3D mask. The default thresholds
@@ -36,7 +39,7 @@ export interface IrParams {
   maxSkinTexture: number;
 }
 
-export type IrVerdict = 'ok' | 'ir_dark' | 'ir_no_face' | 'ir_texture';
+export type IrVerdict = 'ok' | 'ir_dark' | 'ir_no_face' | 'ir_texture' | 'ir_out_of_view';
 
 export interface IrJudgement {
   verdict: IrVerdict;
@@ -49,6 +52,12 @@ export interface IrJudgement {
 }
 
 type Rect = { x0: number; y0: number; x1: number; y1: number };
+
+/** Whether the whole rectangle (as rounded to pixels) lies inside the frame and holds pixels. */
+function inView(f: RgbFrame, r: Rect): boolean {
+  const x0 = Math.round(r.x0), y0 = Math.round(r.y0), x1 = Math.round(r.x1), y1 = Math.round(r.y1);
+  return x0 >= 0 && y0 >= 0 && x1 <= f.width && y1 <= f.height && x1 > x0 && y1 > y0;
+}
 
 /** Mean grey level (the average of the three channels; an IR camera sends grey) over a rectangle. */
 function mean(f: RgbFrame, r: Rect): number {
@@ -113,6 +122,8 @@ export function irRegions(landmarks: ArrayLike<number>, p: Pick<IrParams, 'offse
 
 export function judgeIr(ir: RgbFrame, landmarks: ArrayLike<number>, p: IrParams): IrJudgement {
   const r = irRegions(landmarks, p);
+  // a region the IR lens did not see is no evidence: never read it as dark eyes (or dark skin)
+  if (![...r.eyes, ...r.skin].every((q) => inView(ir, q))) return { verdict: 'ir_out_of_view', skin: 0, eyeContrast: 0, texture: 0 };
   const skin = r.skin.reduce((s, q) => s + mean(ir, q), 0) / r.skin.length;
   const eyes = r.eyes.reduce((s, q) => s + mean(ir, q), 0) / r.eyes.length;
   const eyeContrast = skin > 0 ? (skin - eyes) / skin : 0;

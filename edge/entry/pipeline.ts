@@ -294,7 +294,8 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
   /**
    * The IR frame of the same moment must show skin and eyes where the RGB landmarks are:
    * otherwise a spoof (a screen is dark in IR, a print flat or dotted); no IR frame, or no
-   * landmarks to look at: uncertain (card or QR code). Null: the IR frame agrees.
+   * landmarks to look at, or part of the face outside the IR frame: uncertain (card or QR
+   * code). Null: the IR frame agrees.
    */
   private irRefusal(landmarks: Float32Array | undefined, arrivedAt: number): { decision: 'spoof' | 'uncertain'; why: string; ir: Record<string, unknown> | null } | null {
     const cfg = this.deps.config.ir;
@@ -303,6 +304,7 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
     if (!landmarks) return { decision: 'uncertain', why: 'no landmarks to find the face in the infrared frame', ir: null };
     const j = judgeIr(frame, landmarks, irParams(cfg));
     const ir = { verdict: j.verdict, skin: Math.round(j.skin), eyeContrast: Math.round(j.eyeContrast * 1000) / 1000, texture: Math.round(j.texture * 1000) / 1000 };
+    if (j.verdict === 'ir_out_of_view') return { decision: 'uncertain', why: 'the face is partly outside the infrared frame', ir: { verdict: j.verdict } };
     return j.verdict === 'ok' ? null : { decision: 'spoof', why: `infrared ${j.verdict}`, ir };
   }
 

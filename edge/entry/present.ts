@@ -38,9 +38,12 @@ export async function presentFrames(analyser: FaceAnalyser, gallery: Gallery, co
   let state = initialWindow();
   const liveness = new DoorLivenessGate(config.liveness, config.frame_rate);
   const seen: string[] = [];
+  // frames looked at (`seen` also holds the challenge's prompts)
+  let frames = 0;
   for (let i = 0; ; i++) {
     const frame = await next();
     if (!frame) break;
+    frames = i + 1;
     const a = await analyser.analyse(frame, { allFaces: false, gate, liveness: config.liveness.enabled, ...liveness.passive.analyseOptions });
     const face = a.faces[0] ?? null;
     const descriptor = face?.descriptor ?? undefined;
@@ -61,9 +64,10 @@ export async function presentFrames(analyser: FaceAnalyser, gallery: Gallery, co
     return { decision: o.kind, villager: null, frames: i + 1, distance: null, seen, ...challenge };
   }
   // the frames ended while the person was still asked to blink or turn: not answered
-  if (liveness.challenging) return { decision: 'uncertain', villager: null, frames: seen.length, distance: null, seen };
+  const unanswered = liveness.unanswered((frames - 1) * interval);
+  if (unanswered) return { decision: 'uncertain', villager: null, frames, distance: null, seen, challenge: unanswered };
   // the frames ended before the window filled: the door would decide on what it saw
-  if (state.window.length === 0) return { decision: 'no_face', villager: null, frames: seen.length, distance: null, seen };
+  if (state.window.length === 0) return { decision: 'no_face', villager: null, frames, distance: null, seen };
   const o = windowOutcome(state.window, config.match);
-  return { decision: o.kind, villager: null, frames: seen.length, distance: o.kind === 'uncertain' ? o.distance : null, seen };
+  return { decision: o.kind, villager: null, frames, distance: o.kind === 'uncertain' ? o.distance : null, seen };
 }

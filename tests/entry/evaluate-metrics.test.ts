@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { resolveEntryConfig } from '../../edge/entry/config.ts';
 import { bestThreshold, drawHistogram, histogram, marginGrid, pointAt, presentations, safePoint, searchTarget, type Probe } from '../../edge/entry/evaluate-metrics.ts';
-import { seededShuffle } from '../../edge/entry/evaluate.ts';
+import { seededShuffle, summarise } from '../../edge/entry/evaluate.ts';
 
 const probe = (person: string, genuine: boolean, best: [string, number] | null, second: number | null, own: number | null = null): Probe => ({
   person, file: `${person}.jpg`, genuine, outcome: best ? 'scored' : 'no_face',
@@ -36,9 +36,24 @@ describe('evaluation metrics', () => {
 
   it('counts accepts by the door rule: threshold and margin', () => {
     // at 0.28 / 0.06: A 0.10, A 0.20, B 0.15 accepted; the stranger at 0.25 (margin 0.15) is a false accept
-    expect(pointAt(probes, 0.28, 0.06)).toEqual({ threshold: 0.28, margin: 0.06, tar: 3 / 6, far: 1 / 3, falseAccepts: 1 });
-    // the wrong-person candidate (B seen as A at 0.26) has margin 0.03: accepted only when the margin allows
-    expect(pointAt(probes, 0.28, 0.02).falseAccepts).toBe(2);
+    expect(pointAt(probes, 0.28, 0.06)).toEqual({ threshold: 0.28, margin: 0.06, tar: 3 / 6, far: 1 / 3, falseAccepts: 1, strangersAccepted: 1, misidentified: 0, misidentifiedRate: 0 });
+    // the wrong-person candidate (B seen as A at 0.26) has margin 0.03: accepted only when the margin allows;
+    // it is a misidentification (1 of the 5 genuine probes with a face), not a stranger: FAR stays 1 of 3 strangers
+    expect(pointAt(probes, 0.28, 0.02)).toMatchObject({ falseAccepts: 2, strangersAccepted: 1, far: 1 / 3, misidentified: 1, misidentifiedRate: 1 / 5 });
+  });
+
+  it('FAR is strangers accepted over stranger probes (≤ 1); enrolled people taken for someone else are their own rate', () => {
+    // 4 genuine probes of A each taken for B, 1 stranger probe rejected
+    const taken = [1, 2, 3, 4].map(() => probe('A', true, ['B', 0.2], 1.5, 0.9));
+    const p = pointAt([...taken, probe('S', false, ['B', 0.9], 1.5)], 0.37, 0.1);
+    expect(p).toMatchObject({ far: 0, strangersAccepted: 0, misidentified: 4, misidentifiedRate: 1, falseAccepts: 4 });
+    // the FAR budgets hold each population to its own rate: at 0.1 %, one stranger of 1 000 and one misidentification of 1 001
+    const many = [
+      ...Array.from({ length: 1000 }, () => probe('A', true, ['A', 0.1], 1.5, 0.1)), probe('A', true, ['B', 0.25], 1.5, 0.9),
+      ...Array.from({ length: 1000 }, (_, i) => probe(`S${i}`, false, ['B', 0.3 + i / 10_000], 1.5)),
+    ];
+    expect(searchTarget(many, 0.001)).toMatchObject({ threshold: 0.3, strangersAccepted: 1, far: 0.001, misidentified: 1 });
+    expect(bestThreshold(many, 0.1, 0)).toMatchObject({ falseAccepts: 0, threshold: 0.1 });
   });
 
   it('finds the largest threshold with zero false accepts, exactly', () => {
@@ -76,5 +91,17 @@ describe('evaluation metrics', () => {
     expect(seededShuffle(items, 7)).toEqual(seededShuffle(items, 7));
     expect(seededShuffle(items, 7)).not.toEqual(seededShuffle(items, 8));
     expect([...seededShuffle(items, 7)].sort((a, b) => a - b)).toEqual(items);
+  });
+});
+
+describe('the genuine distances', () => {
+  it('genuineP95 is the nearest-rank 95th percentile: of 0.01…0.20, 0.19 (19 of 20 at or under it), not the largest', () => {
+    const own = Array.from({ length: 20 }, (_, i) => probe('A', true, ['A', (i + 1) / 100], 1.5, (i + 1) / 100));
+    const e = summarise('/d', { enrol: 1, seed: 1, targetFar: 0.001 }, resolveEntryConfig({}), [...own, probe('S', false, ['A', 0.9], 1.5)],
+      { total: 2, enrolled: ['A'], strangers: ['S'], notEnrolled: [] }, { photos: 1, templates: 2, refused: { no_face: 0, multiple_faces: 0, low_quality: 0 } });
+    expect(e.distances.genuineP95).toBeCloseTo(0.19, 10);
+    const one = summarise('/d', { enrol: 1, seed: 1, targetFar: 0.001 }, resolveEntryConfig({}), own.slice(0, 1),
+      { total: 1, enrolled: ['A'], strangers: [], notEnrolled: [] }, { photos: 1, templates: 2, refused: { no_face: 0, multiple_faces: 0, low_quality: 0 } });
+    expect(one.distances.genuineP95).toBeCloseTo(0.01, 10);
   });
 });

@@ -2,7 +2,7 @@
  * `faces evaluate` on the face-api demo photos: a folder per portrait (the portrait and other
  * views of it), evaluated with the real models; and the CLI's refusals of bad input.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Value } from '@sinclair/typebox/value';
@@ -11,7 +11,7 @@ import { resolveEntryConfig } from '../../edge/entry/config.ts';
 import { EvaluationSchema, evaluateDir, listPeople, type Evaluation } from '../../edge/entry/evaluate.ts';
 import { runCli } from './cli-run.ts';
 import { tempDir } from '../ledger/helpers.ts';
-import { portraits, views } from '../../harness/portraits.ts';
+import { portraits, samplePath, views } from '../../harness/portraits.ts';
 
 const config = resolveEntryConfig({});
 const enrolEngine = new FaceEngine({ detector: 'ssd', detectorInputSize: 416, detectorMinScore: config.detector_min_score, liveness: false });
@@ -87,6 +87,19 @@ describe('faces evaluate on the demo photos', () => {
 
 describe('faces evaluate refuses bad input (exit 2, Chinese and English)', () => {
   const run = (args: string[]): ReturnType<typeof runCli> => runCli(['faces', 'evaluate', '--data-dir', path.join(tmp.dir, 'data'), ...args]);
+
+  it('a --cache that cannot be written or read: a folder, or in a folder that does not exist (before the models load)', async () => {
+    const three = path.join(tmp.dir, 'three');
+    for (const [i, p] of ['p1', 'p2', 'p3'].entries()) { mkdirSync(path.join(three, p), { recursive: true }); copyFileSync(samplePath(i + 1), path.join(three, p, 'a.jpg')); }
+    const f = await run(['--dir', three, '--cache', tmp.dir]);
+    expect(f.code).toBe(2);
+    expect(f.err).toMatch(/is not a file/);
+    expect(f.err).toMatch(/不是文件/);
+    const m = await run(['--dir', three, '--cache', path.join(tmp.dir, 'no-such-folder', 'cache.json')]);
+    expect(m.code).toBe(2);
+    expect(m.err).toMatch(/does not exist or cannot be written/);
+    expect(m.err).toMatch(/不存在或无法写入/);
+  });
 
   it('a missing folder', async () => {
     const r = await run(['--dir', path.join(tmp.dir, 'nowhere')]);

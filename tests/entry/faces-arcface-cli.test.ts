@@ -63,11 +63,13 @@ describe('an operator-supplied ONNX recognizer, through the CLI', () => {
     expect(JSON.parse(present.stdout)).toMatchObject({ decision: 'matched', villager: 'A', frames: 2 });
   }, 180_000);
 
-  it('refuses to start with a model file whose sha256 is not the configured one, naming the file', async () => {
+  it('refuses to start with a model file whose sha256 is not the configured one: a config error naming the key and the file (exit 2), not npm ci', async () => {
     const r = await run('altered.json', 'faces', 'present', '--frames', file('face.jpg'), '--json');
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain('MODEL_INVALID');
-    expect(r.stderr).toContain('tiny.onnx');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('CONFIG_INVALID');
+    expect(r.stderr).toContain(`entry.recognizer.path ${path.join(t.dir, 'data', 'models', 'tiny.onnx')}`);
+    expect(r.stderr).toContain('sha256 与配置不符');
+    expect(r.stderr).not.toContain('npm ci');
   }, 120_000);
 
   it('refuses the 512-d templates once the recognizer is set back to face-api (exit 2, both languages)', async () => {

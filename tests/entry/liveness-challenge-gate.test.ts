@@ -8,6 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { resolveEntryConfig, type EntryConfig } from '../../edge/entry/config.ts';
 import { DoorLivenessGate, type LivenessStep } from '../../edge/entry/liveness-challenge.ts';
 import { initialWindow, type FrameVerdict } from '../../edge/entry/decision.ts';
+import { presentFrames } from '../../edge/entry/present.ts';
+import { Gallery } from '../../models/gallery.ts';
 import { blinking, head, noise, project } from '../models/synthetic-head.ts';
 
 const live = head();
@@ -139,5 +141,23 @@ describe('the liveness challenge at the door', () => {
     expect(photo.outcome).toMatchObject({ kind: 'uncertain', challenge: { result: 'failed' } });
     // challenged from the second frame (k = 2), failed on the 32nd frame after it (at 1 s a frame, without the frame count it would end after 4)
     expect(photo.at).toBe(1 + 32);
+  });
+});
+
+describe('faces present when the frames end during the challenge', () => {
+  it('counts the frames looked at, not the prompts, and reports the challenge unanswered', async () => {
+    const cfg = resolveEntryConfig({ liveness: { enabled: false, passive: { enabled: false }, challenge: { mode: 'always', kinds: ['blink'] } } });
+    const descriptor = Float32Array.from({ length: 128 }, (_, i) => (i === 0 ? 1 : 0));
+    const gallery = new Gallery(16, 128);
+    gallery.add('A', [descriptor]);
+    // a sure match on every frame, landmarks that never move (no blink)
+    const landmarks = project(live, { yaw: 0, pitch: 0 }, () => 0);
+    const face = { box: { x: 0, y: 0, width: 100, height: 100 }, score: 0.9, rejected: null, descriptor, landmarks, liveness: null, quality: { faceSize: 100, sharpness: 0.3, yaw: 0, pitch: 0, roll: 0 } };
+    const analyser = { analyse: () => Promise.resolve({ width: 4, height: 4, faceCount: 1, nearFaces: 1, faces: [face], times: { detect: 0, landmarks: 0, descriptor: 0, liveness: 0 } }) };
+    const total = cfg.match.n + 2;
+    let i = 0;
+    const r = await presentFrames(analyser as never, gallery, cfg, () => Promise.resolve(i++ < total ? { width: 4, height: 4, data: new Uint8Array(48) } : null));
+    expect(r.seen.filter((s) => s.startsWith('prompt:'))).toEqual(['prompt:blink#1']);
+    expect(r).toMatchObject({ decision: 'uncertain', frames: total, challenge: { kind: 'blink', result: 'unanswered', attempts: 1, why: 'always' } });
   });
 });

@@ -3,9 +3,14 @@
  * point and along the texture threshold, the geometry's flat veto kept, presentations with too
  * few frames of a face never live.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveEntryConfig } from '../../edge/entry/config.ts';
-import { summariseLiveness, type PresentationResult } from '../../edge/entry/liveness-evaluate.ts';
+import { judgePresentation, summariseLiveness, type PresentationResult } from '../../edge/entry/liveness-evaluate.ts';
+import { isEdgeError } from '../../edge/errors.ts';
+import { samplePath } from '../../harness/portraits.ts';
+import { tempDir } from '../ledger/helpers.ts';
 
 const pres = (name: string, texture: number, geometry: PresentationResult['geometry'] = 'uncertain', faces = 8, threshold = 1): PresentationResult => ({
   name, frames: 8, noFace: 8 - faces, geometry, ratio: null, pairs: 0, texture, net: null,
@@ -35,5 +40,22 @@ describe('evaluate-liveness with a texture model', () => {
     const g = summariseLiveness(real.map((r) => ({ ...r, texture: null })), attack.map((r) => ({ ...r, texture: null })), config, { real: 'R', attack: 'A' });
     expect(g.textureCurve).toBeNull();
     expect(g.textureBestAtApcer2).toBeNull();
+  });
+});
+
+describe('evaluate-liveness on a damaged frame', () => {
+  it('a frame cut short (its header fine) is bad input naming the file, in both languages, not a model error', async () => {
+    const tmp = tempDir('liveness-eval-');
+    try {
+      const file = path.join(tmp.dir, 'b.jpg');
+      writeFileSync(file, readFileSync(samplePath(1)).subarray(0, 20000));
+      const analyser = { analyse: () => Promise.reject(new Error('not reached')) };
+      const err = await judgePresentation(analyser, resolveEntryConfig({}), { person: 'p1', files: [file] }).catch((e: unknown) => e);
+      expect(isEdgeError(err, 'INVALID_ARGUMENT')).toBe(true);
+      expect((err as Error).message).toContain(file);
+      expect((err as { zh: string }).zh).toBe(`${file}：无法解码图片`);
+    } finally {
+      tmp.cleanup();
+    }
   });
 });

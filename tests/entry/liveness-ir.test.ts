@@ -2,7 +2,8 @@
  * The infrared check on synthetic RGB/IR pairs drawn here with sharp (no photos): a face lit
  * by the IR illuminator passes where the RGB landmarks map to; a phone screen (dark in IR), a
  * dye-ink print (nearly blank), a carbon-ink print (halftone dots on the cheeks) and a face
- * elsewhere in the IR frame do not. Then through the door pipeline with a fake IR camera.
+ * elsewhere in the IR frame do not; a face partly outside the IR frame is out of view (missing
+ * evidence, not dark eyes). Then through the door pipeline with a fake IR camera.
  */
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
@@ -83,6 +84,10 @@ function halftone(f: RgbFrame, pitch: number): RgbFrame {
   return { ...f, data };
 }
 
+/** The same face moved left in the RGB frame until its left eye maps beyond the IR frame's left edge. */
+const leftEyeRight = Math.max(...[36, 37, 38, 39, 40, 41].map((i) => toIr(i)[0]));
+const atLeftEdge = Float32Array.from(landmarks, (v, i) => (i % 2 === 0 ? v - (leftEyeRight + 2) / MAP.scale : v));
+
 const real = async (seed = 2) => withNoise(await raw(faceSvg({ skin: 175, feature: 70, background: 45 }), 1.2), 3, seed);
 
 describe('the infrared check', () => {
@@ -112,6 +117,12 @@ describe('the infrared check', () => {
     expect(judgeIr(print, landmarks, params)).toMatchObject({ verdict: 'ir_no_face' });
   });
 
+  it('an eye beyond the IR frame\'s edge is out of view, not a dark eye: a blank (dye-ink print) does not pass', async () => {
+    const blank = withNoise(await raw(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}"><rect width="${W}" height="${H}" fill="rgb(180,180,180)"/></svg>`), 2, 9);
+    expect(judgeIr(blank, landmarks, params).verdict).toBe('ir_no_face');
+    expect(judgeIr(blank, atLeftEdge, params)).toMatchObject({ verdict: 'ir_out_of_view' });
+  });
+
   it('a carbon-ink print shows its halftone dots on the cheeks: ir_texture', async () => {
     const print = withNoise(halftone(await raw(faceSvg({ skin: 175, feature: 70, background: 45 }), 1.2), 4), 3, 6);
     const j = judgeIr(print, landmarks, params);
@@ -128,14 +139,14 @@ class FakeIrCamera extends EventEmitter<FrameSourceEvents> implements FrameSourc
 const cleanups: Array<() => void> = [];
 afterEach(() => { for (const c of cleanups.splice(0)) c(); });
 
-async function door(ir: RgbFrame | null) {
+async function door(ir: RgbFrame | null, lm: Float32Array = landmarks) {
   const l = tempLedger();
   cleanups.push(l.cleanup);
   addVillager(l.db, { id: 'wang', name: '王五', village: 'v' });
   setFaceConsent(l.db, 'wang', 'self');
   const rec: Recognition = {
     faceCount: 1,
-    face: { box: { x: 250, y: 150, width: 150, height: 180 }, score: 0.9, quality: { faceSize: 150, sharpness: 0.3, yaw: 0, pitch: 0, roll: 0 }, rejected: null, liveness: null, landmarks },
+    face: { box: { x: 250, y: 150, width: 150, height: 180 }, score: 0.9, quality: { faceSize: 150, sharpness: 0.3, yaw: 0, pitch: 0, roll: 0 }, rejected: null, liveness: null, landmarks: lm },
     match: { best: { villagerId: 'wang', distance: 0.1 }, second: { villagerId: 'other', distance: 0.6 } },
     times: { detect: 1, landmarks: 1, descriptor: 1, liveness: 1, match: 0 },
   };
@@ -176,6 +187,14 @@ describe('the door with an infrared camera', () => {
     expect(r.decision).toMatchObject({ decision: 'spoof', villagerId: null, unlocked: false });
     expect(r.pulses).toEqual([]);
     expect(r.detail).toMatchObject({ seen: 'infrared ir_dark', ir: { verdict: 'ir_dark' }, nearest: 'wang' });
+  });
+
+  it('a blank IR frame with part of the face outside it: uncertain (card or QR code), never opened', async () => {
+    const blank = withNoise(await raw(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}"><rect width="${W}" height="${H}" fill="rgb(180,180,180)"/></svg>`), 2, 10);
+    const r = await door(blank, atLeftEdge);
+    expect(r.decision).toMatchObject({ decision: 'uncertain', unlocked: false });
+    expect(r.pulses).toEqual([]);
+    expect(r.detail).toMatchObject({ seen: 'the face is partly outside the infrared frame', ir: { verdict: 'ir_out_of_view' }, nearest: 'wang' });
   });
 
   it('no IR frame at all (the IR lens is down): uncertain, the door asks for the card or QR code', async () => {
