@@ -22,6 +22,7 @@ import { Backoff, type BackoffOptions } from '../lib/backoff.ts';
 import { EngineClient } from '../models/engine-client.ts';
 import type { RgbFrame } from '../models/face-engine.ts';
 import { isModelError } from '../models/errors.ts';
+import { livenessNetModels, modelStartError, recognizerModels } from './entry/model-errors.ts';
 import type { HealthBoard, Part } from './parts.ts';
 import type { LedgerRules } from './ledger/entries.ts';
 import { EdgeError, ErrorCode } from './errors.ts';
@@ -96,15 +97,18 @@ export class EntryPart implements Part {
     const templateKey = loadOrCreateTemplateKey(keyFile);
     const qrPublicKey = this.loadQrKey();
     if (config.face_enabled) {
+      const recognizer = recognizerChoice(config.recognizer, dataDir);
+      const runtime = engineChoice(config, dataDir);
       const engine = new EngineClient({
         detector: doorDetector(config), detectorInputSize: config.detector_input_size, detectorMinScore: config.detector_min_score, liveness: config.liveness.enabled,
-        recognizer: recognizerChoice(config.recognizer, dataDir), ...engineChoice(config, dataDir), onConversion: (step) => this.conversion?.onStep(step),
+        recognizer, ...runtime, onConversion: (step) => this.conversion?.onStep(step),
       });
       try {
         await this.startEngine(engine);
       } catch (err) {
         await engine.stop().catch(() => undefined);
-        if (isModelError(err)) throw new EdgeError(ErrorCode.MODEL_INVALID, err.message, { cause: err, zh: '人脸模型文件缺失或被改动，请重新安装 (npm ci)' });
+        // a model the operator named (entry.recognizer.path, the liveness net) is bad config, exit 2; the shipped weights: npm ci
+        if (isModelError(err)) throw modelStartError(err, [...recognizerModels(recognizer), ...livenessNetModels(runtime.livenessNet)]);
         throw err;
       }
       this.engine = engine;

@@ -72,6 +72,15 @@ describe('an operator-supplied ONNX recognizer, through the CLI', () => {
     expect(r.stderr).not.toContain('npm ci');
   }, 120_000);
 
+  it('the daemon refuses to start with that model file the same way (exit 2, naming the key; not npm ci)', async () => {
+    const r = await run('altered.json', 'start', '--http-port', '0');
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain('CONFIG_INVALID');
+    expect(r.stderr).toContain('entry.recognizer.path');
+    expect(r.stderr).toContain('sha256 与配置不符');
+    expect(r.stderr).not.toContain('npm ci');
+  }, 120_000);
+
   it('refuses the 512-d templates once the recognizer is set back to face-api (exit 2, both languages)', async () => {
     const r = await run('faceapi.json', 'faces', 'present', '--frames', file('face.jpg'), '--json');
     expect(r.code).toBe(2);
