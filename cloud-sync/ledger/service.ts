@@ -357,7 +357,7 @@ export class LedgerService {
       const part = checked.slice(i, i + GROUP_MAX);
       const outcomes = await applyRowGroup(this.opts.db, part, this.signer, this.clock, (err) => {
         this.opts.log.warn({ err, batches: part.length }, 'a group of row batches failed; applying them one by one / 批量写入失败，逐批重试');
-      });
+      }, this.opts.clockSkewMs);
       for (const [k, b] of part.entries()) {
         const o = outcomes[k]!;
         if (o.ok) await this.afterRows(b, o.result);
