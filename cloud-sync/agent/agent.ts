@@ -15,7 +15,7 @@ import type { HealthBoard, Part } from '../../edge/parts.ts';
 import type { Logger } from '../../edge/log.ts';
 import { SyncMqtt } from '../mqtt.ts';
 import { checkers, type Heartbeat } from '../protocol/payloads.ts';
-import { keyRing, type KeyRing, type SigningKey } from '../protocol/sign.ts';
+import { keyRing, signControl, type KeyRing, type SigningKey } from '../protocol/sign.ts';
 import { loadOrCreateStoreKey, storeClientId } from './identity.ts';
 import { parseTopic, storeSubscriptions, storeTopic, type StoreAddress } from '../protocol/topics.ts';
 import { RefusalCounter } from '../protocol/refusals.ts';
@@ -381,7 +381,9 @@ export class SyncAgent implements Part {
   private async heartbeat(): Promise<void> {
     const s = this.state();
     trace(this.deps.address.store, 'heartbeat');
-    const hb: Heartbeat = { at: iso(this.clock), outbox_pending: s.outbox_pending, last_acked_seq: s.last_acked_seq, inbound_seq: s.inbound_seq, refused: s.refused };
+    if (!this.key) return;
+    // Signed with the store's key (as the ledger signs its beats): only then may it move the village stream.
+    const hb: Heartbeat = signControl({ at: iso(this.clock), outbox_pending: s.outbox_pending, last_acked_seq: s.last_acked_seq, inbound_seq: s.inbound_seq, refused: s.refused }, this.deps.address, this.key);
     this.heartbeats.sent(hb.at, this.sendNo);
     if (!(await this.mqtt?.publish(storeTopic(this.deps.address, 'heartbeat'), JSON.stringify(hb)))) this.heartbeats.unsent(hb.at);
     this.report();

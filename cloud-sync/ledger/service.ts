@@ -96,7 +96,7 @@ export class LedgerService {
     this.heartbeatDeps = {
       db: opts.db, key: opts.key, clock: () => this.clock(), log: opts.log, refusals: this.refusals, counters: this.counters,
       behindAfterMs: opts.behindAfterMs ?? 60_000, send: (topic, payload) => this.out.send(topic, payload),
-      catchUp: (village, store, from) => this.catchUp(village, store, from, 'gap'),
+      catchUp: async (village, store, from) => { if (this.catchUps.take(`${village}/${store}`, this.clock().getTime())) await this.catchUp(village, store, from, 'gap'); else this.counters.throttled++; },
     };
   }
 
