@@ -21,7 +21,7 @@ import { parseTopic, storeSubscriptions, storeTopic, type StoreAddress } from '.
 import { RefusalCounter } from '../protocol/refusals.ts';
 import { InboundStream, type InboundOutcome } from './inbound.ts';
 import { BoardInbox } from './board.ts';
-import { applyBeat, dropAcked, ownSeqs, rowsEnvelope, sendRows, type InFlight } from './rows.ts';
+import { ackedSeqs, applyBeat, dropAcked, ownSeqs, rowsEnvelope, sendRows, type InFlight } from './rows.ts';
 import type { SyncConfig } from './config.ts';
 import { OpsLink } from './ops.ts';
 import { CatchUp } from './catch-up.ts';
@@ -254,7 +254,7 @@ export class SyncAgent implements Part {
     // freshSessionAtStart) is old news: it moves no row (a file put back in time).
     const [stale, fresh] = [kind === 'stale', kind === 'fresh'];
     this.catchUp!.onBeat(beat.village_seq, fresh ? Date.parse(beat.answers!) : undefined);
-    this.moved(settleRollback(db, beat.contiguous_seq, this.firstBeat?.neverHeard), beat.contiguous_seq);
+    this.moved(settleRollback(db, beat.contiguous_seq, this.firstBeat?.neverHeard, fresh), beat.contiguous_seq);
     this.firstBeat?.beat();
     const acked = lastAckedSeq(db);
     if (acked > beat.contiguous_seq && !stale) void this.resend(outboxRange(db, beat.contiguous_seq, acked, this.deps.config.window));
@@ -296,8 +296,8 @@ export class SyncAgent implements Part {
     const ack = this.control.read(payload, checkers.ack, 'down/ack');
     if (!ack) return;
     trace(this.deps.address.store, 'ack', { n: ack.ids.length, c: ack.contiguous_seq });
-    const seqs = ownSeqs(this.deps.address.store, ack.ids);
     const db = this.deps.db();
+    const seqs = ackedSeqs(db, this.deps.address.store, ack);
     const at = iso(this.clock);
     inLazyTransaction(db, 'recording an acknowledgement', () => {
       // Only an ack of a row still pending here is word from the ledger now: an ack carries no

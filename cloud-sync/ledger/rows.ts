@@ -15,7 +15,7 @@ import type { Signer } from './tables.ts';
 import { applyStoreStatus, type StatusRow } from './store-status.ts';
 
 /** A store's batch, already checked against the store's key. */
-export interface CheckedRows { village: string; store: string; rows: Row[] }
+export interface CheckedRows { village: string; store: string; rows: Row[]; /** The store reads an ack's `digests`. */ digests?: boolean }
 
 export interface RowsResult {
   /** Every row id now held (new and duplicate): what the store may mark acknowledged. */

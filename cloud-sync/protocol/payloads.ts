@@ -175,11 +175,19 @@ export const AckSchema = Type.Object({
    * moves them to new seqs and sends them again (cloud-sync/agent/rollback.ts).
    */
   clashed: Type.Optional(Type.Array(Type.String({ minLength: 3, maxLength: 140 }), { maxItems: 1000 })),
+  /**
+   * `rowDigest` of each row of `ids`, in their order: the store marks a row acknowledged only
+   * when its own payload has that digest. Sent only to a store that said it reads them
+   * (`ROWS_DIGESTS` in its rows envelope's id): an older store's closed schema would refuse it.
+   */
+  digests: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 32 }), { maxItems: 1000 })),
   /** Signed by the ledger over the message and its store's address (a forged one would drop rows). */
   key_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
   sig: Type.Optional(Type.String({ maxLength: 200 })),
 }, { additionalProperties: false });
 export type Ack = Static<typeof AckSchema>;
+/** Ends the id of a `rows` envelope from a store that reads an ack's `digests` (an older ledger ignores it). */
+export const ROWS_DIGESTS = ':d';
 
 export const SnapshotRequestSchema = Type.Object({
   from_seq: Count,
