@@ -9,19 +9,19 @@ import { createPublicKey } from 'node:crypto';
 import { inLazyTransaction, type Db } from '../../edge/ledger/db.ts';
 import type { LedgerRules } from '../../edge/ledger/entries.ts';
 import { countPendingOutbox, lastAckedSeq, markOutboxAcked, markOutboxAckedSeqs, outboxRange, pendingOutbox, pendingOutboxAfter, type OutboxRow } from '../../edge/ledger/outbox.ts';
-import { inboundSeq, lastContact, noteVillageSeq, touchContact, touchContactEvery } from '../../edge/ledger/sync-state.ts';
+import { inboundSeq, lastContact, noteVillageSeq, oldestUnacked, touchContact, touchContactEvery } from '../../edge/ledger/sync-state.ts';
 import { iso, systemClock, type Clock } from '../../edge/ledger/time.ts';
 import type { HealthBoard, Part } from '../../edge/parts.ts';
 import type { Logger } from '../../edge/log.ts';
 import { SyncMqtt } from '../mqtt.ts';
 import { checkers, type Heartbeat } from '../protocol/payloads.ts';
-import { keyRing, type KeyRing, type SigningKey } from '../protocol/sign.ts';
+import { keyRing, signControl, type KeyRing, type SigningKey } from '../protocol/sign.ts';
 import { loadOrCreateStoreKey, storeClientId } from './identity.ts';
 import { parseTopic, storeSubscriptions, storeTopic, type StoreAddress } from '../protocol/topics.ts';
 import { RefusalCounter } from '../protocol/refusals.ts';
 import { InboundStream, type InboundOutcome } from './inbound.ts';
 import { BoardInbox } from './board.ts';
-import { applyBeat, dropAcked, ownSeqs, rowsEnvelope, sendRows, type InFlight } from './rows.ts';
+import { ackedSeqs, applyBeat, dropAcked, ownSeqs, rowsEnvelope, sendRows, type InFlight } from './rows.ts';
 import type { SyncConfig } from './config.ts';
 import { OpsLink } from './ops.ts';
 import { CatchUp } from './catch-up.ts';
@@ -30,6 +30,7 @@ import { Heartbeats } from './heartbeats.ts';
 import { ControlInbox } from './control.ts';
 import { ClockSkewWatch } from './clock-skew.ts';
 import { FirstBeat, moveClashedRows, settleRollback, type Renumbered } from './rollback.ts';
+import { healthLine, type SyncState } from './state.ts';
 
 export interface SyncAgentDeps {
   db: () => Db;
@@ -46,14 +47,7 @@ export interface SyncAgentDeps {
   clockAlarm?: (detail: string | undefined) => void;
 }
 
-export interface SyncState {
-  connected: boolean;
-  outbox_pending: number;
-  last_acked_seq: number;
-  inbound_seq: number;
-  last_contact: string | null;
-  refused: Record<string, number>;
-}
+export type { SyncState } from './state.ts';
 
 const STATUS_ONLINE = JSON.stringify({ state: 'online' });
 const STATUS_OFFLINE = JSON.stringify({ state: 'offline' });
@@ -94,6 +88,8 @@ export class SyncAgent implements Part {
   private catchUp: CatchUp | undefined;
   private readonly clock: Clock;
   private readonly control: ControlInbox;
+  /** The `clock_skew` alarm: the stream refused as from the future, or own rows unacknowledged while the ledger answers. */
+  private readonly clockSkew: ClockSkewWatch;
   /** Alarms to the village and the daily reconciliation (cloud-sync/agent/ops.ts). */
   readonly ops: OpsLink;
 
@@ -101,6 +97,7 @@ export class SyncAgent implements Part {
     this.clock = deps.clock ?? systemClock;
     this.control = new ControlInbox({ address: deps.address, keys: () => this.keys, refusals: this.refusals, log: deps.log });
     this.ops = new OpsLink({ address: deps.address, mqtt: () => this.mqtt, keys: () => this.keys, refusals: this.refusals });
+    this.clockSkew = new ClockSkewWatch({ log: deps.log, alarm: deps.clockAlarm });
   }
 
   /** The store's public key (PEM), which the village ledger must hold for this store. */
@@ -128,7 +125,7 @@ export class SyncAgent implements Part {
     this.inbound = new InboundStream({
       db: this.deps.db, address, keys: () => this.keys, rules: this.deps.rules, clock: this.clock,
       skewMs: c.clock_skew_s * 1000, refusals: this.refusals, onResyncWanted: () => catchUp.want('resync'),
-      snapshotPending: () => catchUp.pending, clockSkew: new ClockSkewWatch({ log: this.deps.log, alarm: this.deps.clockAlarm }),
+      snapshotPending: () => catchUp.pending, clockSkew: this.clockSkew,
     });
     this.board = new BoardInbox({ db: this.deps.db, village: address.village, keys: () => this.keys, clock: this.clock, skewMs: c.clock_skew_s * 1000, refusals: this.refusals });
     const status = storeTopic(address, 'status');
@@ -257,7 +254,7 @@ export class SyncAgent implements Part {
     // freshSessionAtStart) is old news: it moves no row (a file put back in time).
     const [stale, fresh] = [kind === 'stale', kind === 'fresh'];
     this.catchUp!.onBeat(beat.village_seq, fresh ? Date.parse(beat.answers!) : undefined);
-    this.moved(settleRollback(db, beat.contiguous_seq, this.firstBeat?.neverHeard), beat.contiguous_seq);
+    this.moved(settleRollback(db, beat.contiguous_seq, this.firstBeat?.neverHeard, fresh), beat.contiguous_seq);
     this.firstBeat?.beat();
     const acked = lastAckedSeq(db);
     if (acked > beat.contiguous_seq && !stale) void this.resend(outboxRange(db, beat.contiguous_seq, acked, this.deps.config.window));
@@ -275,6 +272,8 @@ export class SyncAgent implements Part {
       // Behind the stream for offline_after_s counts as offline too (edge/ledger/sync-state.ts).
       noteVillageSeq(db, beat.village_seq, at);
     });
+    // The ledger answers: a row of ours it has not acknowledged for offline_after_s (refused as from the future?) raises the alarm.
+    if (fresh) this.clockSkew.ownRows(oldestUnacked(db), at, this.deps.config.offline_after_s * 1000, this.deps.config.clock_skew_s * 1000);
     // A greeting after the broker lost our session (and the ledger's, with the rows queued for
     // it): what we sent before this connection and the ledger lacks goes again now, ahead of the
     // heartbeat below, not a beat's round trip later. A copy of a greeting sends copies at most.
@@ -297,8 +296,8 @@ export class SyncAgent implements Part {
     const ack = this.control.read(payload, checkers.ack, 'down/ack');
     if (!ack) return;
     trace(this.deps.address.store, 'ack', { n: ack.ids.length, c: ack.contiguous_seq });
-    const seqs = ownSeqs(this.deps.address.store, ack.ids);
     const db = this.deps.db();
+    const seqs = ackedSeqs(db, this.deps.address.store, ack);
     const at = iso(this.clock);
     inLazyTransaction(db, 'recording an acknowledgement', () => {
       // Only an ack of a row still pending here is word from the ledger now: an ack carries no
@@ -382,7 +381,9 @@ export class SyncAgent implements Part {
   private async heartbeat(): Promise<void> {
     const s = this.state();
     trace(this.deps.address.store, 'heartbeat');
-    const hb: Heartbeat = { at: iso(this.clock), outbox_pending: s.outbox_pending, last_acked_seq: s.last_acked_seq, inbound_seq: s.inbound_seq, refused: s.refused };
+    if (!this.key) return;
+    // Signed with the store's key (as the ledger signs its beats): only then may it move the village stream.
+    const hb: Heartbeat = signControl({ at: iso(this.clock), outbox_pending: s.outbox_pending, last_acked_seq: s.last_acked_seq, inbound_seq: s.inbound_seq, refused: s.refused }, this.deps.address, this.key);
     this.heartbeats.sent(hb.at, this.sendNo);
     if (!(await this.mqtt?.publish(storeTopic(this.deps.address, 'heartbeat'), JSON.stringify(hb)))) this.heartbeats.unsent(hb.at);
     this.report();
@@ -392,9 +393,7 @@ export class SyncAgent implements Part {
   private report(): void {
     const h = this.deps.health;
     if (!h) return;
-    const s = this.state();
-    const refused = Object.entries(s.refused).filter(([, n]) => n > 0).map(([r, n]) => `${r} ${n}`).join(', ') || 'none';
-    const detail = `${s.connected ? 'connected' : 'disconnected'}; outbox ${s.outbox_pending} pending; last ack seq ${s.last_acked_seq}; inbound seq ${s.inbound_seq}; refused: ${refused}`;
-    h.set(this.name, s.connected ? 'ok' : 'degraded', detail);
+    const { status, detail } = healthLine(this.state());
+    h.set(this.name, status, detail);
   }
 }

@@ -4,8 +4,15 @@
  * odd message; `STREAK` running, with none accepted between, means this store's clock is slow
  * and it cannot read the stream at all: logged as an error (both languages) and raised as the
  * `clock_skew` alarm, cleared by the next event whose time is accepted.
+ *
+ * The mirror case, a clock that runs ahead: the ledger refuses every batch the store signs as
+ * issued in the future, and says nothing the store could read, while its beats keep coming. So
+ * a fresh beat that finds a row of this store unacknowledged for `sync.offline_after_s` raises
+ * the same alarm (`ownRows`); the next fresh beat that finds none that old clears it. The alarm
+ * stands while either condition holds.
  */
 import type { Logger } from '../../edge/log.ts';
+import { ageWithin } from '../../edge/ledger/sync-state.ts';
 
 /** Refusals running that make the alarm. */
 export const STREAK = 3;
@@ -18,35 +25,64 @@ export interface ClockSkewDeps {
 
 export class ClockSkewWatch {
   private streak = 0;
-  private raised = false;
+  /** The stream refused as from the future (the store's clock slow). */
+  private slow = false;
+  /** Own rows unacknowledged for offline_after_s while the ledger answers (the store's clock fast, most likely). */
+  private fast = false;
 
   constructor(private readonly deps: ClockSkewDeps) {}
+
+  /** The alarm is raised: the stream refused, or own rows unacknowledged while the ledger answers. */
+  get raised(): boolean {
+    return this.slow || this.fast;
+  }
 
   /** An event issued at `issuedAt` was refused as from the future at the store's `now`. */
   fromFuture(issuedAt: string, now: string): void {
     this.streak++;
-    if (this.streak < STREAK || this.raised) return;
-    this.raised = true;
+    if (this.streak < STREAK || this.slow) return;
     const aheadS = Math.round((Date.parse(issuedAt) - Date.parse(now)) / 1000);
     const detail = `${this.streak} village stream events running were issued in the future (the last ${aheadS} s ahead of this store's clock, ${now}): the store's clock is slow and it cannot apply the stream / 连续 ${this.streak} 条村级消息的签发时间晚于本店时钟（最近一条快 ${aheadS} 秒）：本店时钟偏慢，无法接收村账本的更新`;
     this.deps.log.error({ streak: this.streak, issued_at: issuedAt, now }, `store clock behind the village ledger: ${detail}`);
-    try {
-      this.deps.alarm?.(detail);
-    } catch (err) {
-      this.deps.log.error({ err }, 'cannot raise the clock alarm / 无法发出时钟告警');
-    }
+    this.set('slow', true, detail);
   }
 
   /** An event's time was accepted: the clocks agree again. */
   accepted(): void {
     this.streak = 0;
-    if (!this.raised) return;
-    this.raised = false;
+    this.set('slow', false);
+  }
+
+  /**
+   * A fresh beat came (the ledger answers) at the store's `now`; `oldest`: when the oldest row
+   * of this store the ledger has not acknowledged was written (null: none). Unacknowledged for
+   * `afterMs` (or stamped later than now beyond the skew) raises the alarm; otherwise it clears.
+   */
+  ownRows(oldest: string | null, now: string, afterMs: number, skewMs: number): void {
+    const stuck = oldest !== null && !ageWithin(Date.parse(now) - Date.parse(oldest), afterMs, skewMs);
+    if (stuck === this.fast) return;
+    if (!stuck) return this.set('fast', false);
+    const ageS = Math.round((Date.parse(now) - Date.parse(oldest)) / 1000);
+    const detail = `the village ledger answers, yet has acknowledged none of this store's rows since ${oldest} (${ageS} s by this store's clock, ${now}): the store's clock is most likely ahead of the ledger's beyond sync.clock_skew_s, so every batch it signs is refused as issued in the future; the store is held to the offline limit / 村账本有应答，但自 ${oldest}（按本店时钟已 ${ageS} 秒）起没有确认本店的任何记录：本店时钟很可能比村账本快，超出 sync.clock_skew_s，所签发的记录都被当作来自未来而拒收；本店按离线额度限制兑换`;
+    this.deps.log.error({ oldest_unacked: oldest, now }, `store clock ahead of the village ledger: ${detail}`);
+    this.set('fast', true, detail);
+  }
+
+  private set(which: 'slow' | 'fast', on: boolean, detail?: string): void {
+    if (this[which] === on) return;
+    const before = this.raised;
+    this[which] = on;
+    if (on) return this.alarm(detail);
+    if (!before || this.raised) return;
     this.deps.log.info({}, 'the store clock agrees with the village ledger again / 本店时钟已与村账本一致');
+    this.alarm(undefined);
+  }
+
+  private alarm(detail: string | undefined): void {
     try {
-      this.deps.alarm?.(undefined);
+      this.deps.alarm?.(detail);
     } catch (err) {
-      this.deps.log.error({ err }, 'cannot clear the clock alarm / 无法清除时钟告警');
+      this.deps.log.error({ err }, detail === undefined ? 'cannot clear the clock alarm / 无法清除时钟告警' : 'cannot raise the clock alarm / 无法发出时钟告警');
     }
   }
 }

@@ -17,7 +17,7 @@ export const SyncConfigSchema = Type.Object({
   ),
   store_key_id: Type.String({ minLength: 1, maxLength: 64, default: 'store', description: 'Key id of this store\'s signing key (the key itself is <data_dir>/sync-store-key.pem, created at first start)' }),
   offline_daily_limit: Type.Integer({ minimum: 0, default: 200, description: 'Points a villager may spend per UTC day in this store while the ledger is out of reach, which bounds a double spend across stores: the door names the cap and refuses once it is spent; a settlement beyond it is charged with an offline_limit review line' }),
-  offline_after_s: Type.Integer({ minimum: 1, default: 600, description: 'The ledger counts as out of reach after this long without fresh word from it, and so does a store that has been behind the village stream this long: the offline limit applies (docs/sync-protocol.md, "Offline")' }),
+  offline_after_s: Type.Integer({ minimum: 1, default: 600, description: 'The ledger counts as out of reach after this long without fresh word from it, and so does a store that has been behind the village stream this long, or whose own rows the ledger has not acknowledged for this long: the offline limit applies (docs/sync-protocol.md, "Offline")' }),
   batch_size: Type.Integer({ minimum: 1, maximum: 500, default: 100, description: 'Outbox rows per message' }),
   window: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000, description: 'Outbox rows in flight (sent, not yet acknowledged)' }),
   retransmit_ms: Type.Integer({ minimum: 10, default: 2000, description: 'First wait for an acknowledgement before sending again; doubles each time' }),

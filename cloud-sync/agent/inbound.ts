@@ -216,7 +216,8 @@ export class InboundStream {
             // binding a slot to it is refused (checkWeighable).
             // Stamped with the village's time of publishing, not this store's clock: a snapshot's
             // catalogue carries the same time for the same publish (applyCatalogue compares them).
-            upsertProduct(db, { sku: p.sku, name: p.name, price: p.price, unitG: p.unit_g, toleranceG: p.tolerance_g, active: p.active }, { clock, limits: null, updatedAt: e.issued_at });
+            // The village's product, not the store's own: not sent back up (village: true).
+            upsertProduct(db, { sku: p.sku, name: p.name, price: p.price, unitG: p.unit_g, toleranceG: p.tolerance_g, active: p.active }, { clock, limits: null, updatedAt: e.issued_at, village: true });
             break;
           }
           case 'command': {

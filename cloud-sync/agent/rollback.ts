@@ -27,8 +27,14 @@ export interface Renumbered {
  * unacknowledged row moves, since which of them the ledger holds is unknown; a row it holds
  * already comes again under a new id, and its entry id keeps it from counting twice. Returns
  * what moved, when a rollback was settled.
+ *
+ * A beat at or below the mark clears it only when `fresh` (it answers a heartbeat this run sent):
+ * the ledger had then handled every row queued before it, the old timeline's too. A greeting or
+ * an older beat may come before rows of the old timeline still queued in the ledger's broker
+ * session; cleared then, the beat after them would mark the rows written since acknowledged
+ * under the seqs those old rows had (`tests/sync/restore-acks.test.ts`).
  */
-export function settleRollback(db: Db, contiguousSeq: number, neverHeard = false): Renumbered | undefined {
+export function settleRollback(db: Db, contiguousSeq: number, neverHeard = false, fresh = true): Renumbered | undefined {
   const seen = (highest: number) => contiguousSeq > highest || (neverHeard && contiguousSeq > 0);
   // The usual beat: read only, no commit (beats come every few seconds).
   if (outboxRolledBackAt(db) === undefined && !seen(highestOutboxSeq(db))) return undefined;
@@ -36,9 +42,12 @@ export function settleRollback(db: Db, contiguousSeq: number, neverHeard = false
     const mark = outboxRolledBackAt(db);
     const highest = highestOutboxSeq(db);
     if (mark === undefined && !seen(highest)) return undefined;
+    // The ledger got no further than the copy: the seqs written since are new to it (once a fresh beat says so).
+    if (mark !== undefined && contiguousSeq <= mark) {
+      if (fresh) setOutboxRolledBack(db, undefined);
+      return undefined;
+    }
     if (mark !== undefined) setOutboxRolledBack(db, undefined);
-    // The ledger got no further than the copy: the seqs written since are new to it.
-    if (mark !== undefined && contiguousSeq <= mark) return undefined;
     const old = renumberPendingOutbox(db, mark ?? 0, contiguousSeq);
     // Rows written later too: nothing to move now, but the next seq must be new to the ledger.
     raiseOutboxSeq(db, contiguousSeq);

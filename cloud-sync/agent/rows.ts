@@ -3,8 +3,9 @@
  * (cloud-sync/agent/agent.ts) keeps per row it sent and not yet saw acknowledged.
  */
 import type { OutboxRow } from '../../edge/ledger/outbox.ts';
-import type { Envelope, Row } from '../protocol/payloads.ts';
-import { signEnvelope, type SigningKey } from '../protocol/sign.ts';
+import { ROWS_DIGESTS, type Ack, type Envelope, type Row } from '../protocol/payloads.ts';
+import { rowDigest, signEnvelope, type SigningKey } from '../protocol/sign.ts';
+import { cachedStatement, type Db } from '../../edge/ledger/db.ts';
 import { storeTopic, type StoreAddress } from '../protocol/topics.ts';
 import type { SyncMqtt } from '../mqtt.ts';
 
@@ -25,7 +26,7 @@ export function rowsEnvelope(address: StoreAddress, key: SigningKey, batch: Outb
   const rows: Row[] = batch.map((r) => ({ id: `${store}:${r.seq}`, seq: r.seq, topic: r.topic, payload: r.payload, created_at: r.createdAt }));
   const first = batch[0]!.seq;
   return signEnvelope({
-    v: 1, id: `${store}:rows:${first}-${batch[batch.length - 1]!.seq}`, kind: 'rows', village, store, seq: first,
+    v: 1, id: `${store}:rows:${first}-${batch[batch.length - 1]!.seq}${ROWS_DIGESTS}`, kind: 'rows', village, store, seq: first,
     issued_at: new Date(now).toISOString(), expires_at: new Date(now + DAY_MS).toISOString(), body: { rows },
   }, key);
 }
@@ -52,6 +53,24 @@ export function applyBeat(inflight: Map<number, InFlight>, contiguousSeq: number
 export function ownSeqs(store: string, ids: readonly string[]): number[] {
   const prefix = `${store}:`;
   return ids.filter((id) => id.startsWith(prefix)).map((id) => Number(id.slice(prefix.length))).filter(Number.isSafeInteger);
+}
+
+/**
+ * The seqs of this store's rows an ack acknowledges. With `digests` (a ledger that sends them),
+ * only the rows whose payload here has the digest the ledger holds: an ack for a row of an
+ * earlier timeline (a restored file handing out its seq again; an old ack published again)
+ * marks no other row. Without (an older ledger), every row it names, as before.
+ */
+export function ackedSeqs(db: Db, store: string, ack: Pick<Ack, 'ids' | 'digests'>): number[] {
+  const { ids, digests } = ack;
+  if (!digests) return ownSeqs(store, ids);
+  if (digests.length !== ids.length) return []; // not an ack this protocol makes: it marks nothing
+  const payload = cachedStatement(db, 'SELECT payload FROM outbox WHERE seq = ?').pluck();
+  return ids.flatMap((id, i) => {
+    const [seq] = ownSeqs(store, [id]);
+    const p = seq === undefined ? undefined : (payload.get(seq) as string | undefined);
+    return p !== undefined && rowDigest(JSON.parse(p)) === digests[i] ? [seq!] : [];
+  });
 }
 
 /** Acknowledged rows leave the map; returns the latest send that carried one of them (0: none). */

@@ -18,10 +18,10 @@ export type BatchOutcome = { ok: true; result: RowsResult } | { ok: false; error
  * Applies `batches` (at most a group's worth) in one transaction; one by one if that fails.
  * `onRetry` is told why the shared transaction failed. Outcomes are in the order of `batches`.
  */
-export async function applyRowGroup(db: SqlDb, batches: CheckedRows[], signer: Signer, clock: () => Date, onRetry: (err: unknown) => void): Promise<BatchOutcome[]> {
+export async function applyRowGroup(db: SqlDb, batches: CheckedRows[], signer: Signer, clock: () => Date, onRetry: (err: unknown) => void, skewMs?: number): Promise<BatchOutcome[]> {
   if (batches.length > 1) {
     try {
-      const results = await applyRowBatches(db, batches, signer, clock());
+      const results = await applyRowBatches(db, batches, signer, clock(), skewMs);
       return results.map((result): BatchOutcome => ({ ok: true, result }));
     } catch (err) {
       onRetry(err);
@@ -30,7 +30,7 @@ export async function applyRowGroup(db: SqlDb, batches: CheckedRows[], signer: S
   const outcomes: BatchOutcome[] = [];
   for (const b of batches) {
     try {
-      outcomes.push({ ok: true, result: (await applyRowBatches(db, [b], signer, clock()))[0]! });
+      outcomes.push({ ok: true, result: (await applyRowBatches(db, [b], signer, clock(), skewMs))[0]! });
     } catch (error) {
       outcomes.push({ ok: false, error });
     }

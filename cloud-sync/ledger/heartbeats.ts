@@ -7,7 +7,7 @@
 import type { Logger } from '../../edge/log.ts';
 import type { Beat, Heartbeat } from '../protocol/payloads.ts';
 import type { RefusalCounter } from '../protocol/refusals.ts';
-import { signControl, type SigningKey } from '../protocol/sign.ts';
+import { checkControl, publicEd25519, signControl, type SigningKey } from '../protocol/sign.ts';
 import { storeTopic } from '../protocol/topics.ts';
 import { addrKey, everyStore, readHeartbeat, recordControl, storesAt, type HeartbeatRecord, type PresenceRecord } from './control.ts';
 import type { SqlDb } from './sql.ts';
@@ -24,7 +24,7 @@ export interface HeartbeatDeps {
   behindAfterMs: number;
   /** Publishes in order, pipelined (cloud-sync/ledger/outgoing.ts). */
   send: (topic: string, payload: string) => Promise<void>;
-  /** Sends a store the stream after `from` (deltas or a snapshot). */
+  /** Sends a store the stream after `from` (deltas or a snapshot), through the per-store budget of snapshot requests. */
   catchUp: (village: string, store: string, from: number) => Promise<void>;
 }
 
@@ -48,6 +48,14 @@ export async function answerHeartbeats(d: HeartbeatDeps, presence: PresenceRecor
       d.refusals.add('invalid');
       continue;
     }
+    // Signed by the store's registered key, or unsigned (a store older than the field; a forger
+    // on its topic): only a signed one may move the village stream. A bad signature is refused.
+    const bad = hb.sig === undefined ? 'unsigned' : checkControl(hb, { village, store }, new Map([[rec.keyId, publicEd25519(rec.publicKey)]]));
+    if (bad === 'forged') {
+      d.refusals.add('forged');
+      d.log.warn({ village, store }, 'heartbeat with a signature that is not the store\'s refused / 心跳签名与门店密钥不符，已拒收');
+      continue;
+    }
     const r = readHeartbeat(rec, rec.villageSeq, hb, now, d.behindAfterMs);
     rec.behindSince = r.behindSince; // a second heartbeat of this store in the turn reads on from the first
     if (r.behindLong) {
@@ -55,7 +63,12 @@ export async function answerHeartbeats(d: HeartbeatDeps, presence: PresenceRecor
       d.log.warn({ village, store, inbound_seq: hb.inbound_seq, village_seq: rec.villageSeq }, 'store is behind the village stream; sending it the stream / 门店落后于村数据流，正在补发');
       heal.push({ village, store, from: hb.inbound_seq });
     }
-    if (r.streamAhead) {
+    if (r.streamAhead && bad === 'unsigned') {
+      // Unsigned word moves nothing village-wide: counted and logged (a store older than signed
+      // heartbeats, under a restored ledger, is healed once it is updated, or by a resync).
+      d.refusals.add('unsigned');
+      d.log.warn({ village, store, inbound_seq: hb.inbound_seq, village_seq: rec.villageSeq }, 'unsigned heartbeat claims the store is ahead of the village stream; the stream is not moved / 未签名的心跳声称门店领先于村数据流；数据流不变');
+    } else if (r.streamAhead) {
       // The ledger was restored from an older backup: the seqs it hands out again are ones this
       // store applied already, and it would refuse every new event as replayed. The stream moves
       // past what the store holds, and the store is sent the village as it stands (a snapshot:

@@ -9,12 +9,13 @@
  * the same work only moves. A refusal is counted once, when the turn takes the message.
  */
 import type { KeyObject } from 'node:crypto';
-import { checkers, decode, type RefusalReason, type Row } from '../protocol/payloads.ts';
-import { checkEnvelope, publicEd25519 } from '../protocol/sign.ts';
+import { checkers, decode, ROWS_DIGESTS, type RefusalReason, type Row } from '../protocol/payloads.ts';
+import { checkEnvelope, publicEd25519, rowDigest } from '../protocol/sign.ts';
 import type { StoreRecord } from './tables.ts';
 import { addrKey } from './control.ts';
 
-type Verdict = { ok: true; rows: Row[] } | { ok: false; reason: RefusalReason };
+/** `digests`: the store reads an ack's `digests` (its envelope's id ends with ROWS_DIGESTS). */
+type Verdict = { ok: true; rows: Row[]; digests: boolean } | { ok: false; reason: RefusalReason };
 interface Early { keyId: string; pem: string; verdict: Verdict }
 
 export class RowChecker {
@@ -59,7 +60,7 @@ export class RowChecker {
     if (e.kind !== 'rows' || e.village !== village || e.store !== store || !checkers.rows.Check(e.body)) return { ok: false, reason: 'invalid' };
     const rows = e.body.rows;
     if (rows.some((r) => r.id !== `${store}:${r.seq}`)) return { ok: false, reason: 'invalid' };
-    return { ok: true, rows };
+    return { ok: true, rows, digests: e.id.endsWith(ROWS_DIGESTS) };
   }
 
   private key(pem: string): KeyObject {
@@ -71,4 +72,10 @@ export class RowChecker {
     }
     return k;
   }
+}
+
+/** The ack's `digests`: each acknowledged row's `rowDigest`, in the order of `ids` (rows of the batch). */
+export function ackDigests(rows: readonly Row[], ids: readonly string[]): string[] {
+  const by = new Map(rows.map((r) => [r.id, rowDigest(r.payload)]));
+  return ids.map((id) => by.get(id) ?? rowDigest(null));
 }

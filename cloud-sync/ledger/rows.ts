@@ -15,7 +15,7 @@ import type { Signer } from './tables.ts';
 import { applyStoreStatus, type StatusRow } from './store-status.ts';
 
 /** A store's batch, already checked against the store's key. */
-export interface CheckedRows { village: string; store: string; rows: Row[] }
+export interface CheckedRows { village: string; store: string; rows: Row[]; /** The store reads an ack's `digests`. */ digests?: boolean }
 
 export interface RowsResult {
   /** Every row id now held (new and duplicate): what the store may mark acknowledged. */
@@ -106,12 +106,15 @@ async function insertRows(tx: SqlDb, table: string, cols: Columns, tuples: unkno
 }
 
 /** One batch, in a transaction of its own. */
-export async function applyStoreRows(db: SqlDb, village: string, store: string, rows: Row[], signer: Signer, now: Date): Promise<RowsResult> {
-  return (await applyRowBatches(db, [{ village, store, rows }], signer, now))[0]!;
+export async function applyStoreRows(db: SqlDb, village: string, store: string, rows: Row[], signer: Signer, now: Date, skewMs = DEFAULT_SKEW_MS): Promise<RowsResult> {
+  return (await applyRowBatches(db, [{ village, store, rows }], signer, now, skewMs))[0]!;
 }
 
-/** `batches` in one transaction; results in their order. */
-export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer: Signer, now: Date): Promise<RowsResult[]> {
+/** The ledger's default allowed clock skew (LedgerServiceOptions.clockSkewMs). */
+export const DEFAULT_SKEW_MS = 300_000;
+
+/** `batches` in one transaction; results in their order. `skewMs`: a store row's time beyond `now` by more is not trusted (./store-status.ts). */
+export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer: Signer, now: Date, skewMs = DEFAULT_SKEW_MS): Promise<RowsResult[]> {
   const at = now.toISOString();
   return db.transaction(async (tx) => {
     const addrs = [...new Map(batches.map((b) => [key(b.village, b.store), { village: b.village, store: b.store }])).values()];
@@ -246,7 +249,7 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
 
     // After the entries events: they go out with the last batch's, so each village's stream stays in seq order on the wire.
     if (statusRows.length > 0) {
-      const st = await applyStoreStatus(tx, statusRows, signer, now);
+      const st = await applyStoreStatus(tx, statusRows, signer, now, skewMs);
       results[results.length - 1]!.events.push(...st.events);
       for (const r of st.otherVillage) results[r.batch]!.unapplied.push({ id: `${r.store}:${r.seq}`, why: 'other-village' });
     }

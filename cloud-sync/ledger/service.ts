@@ -24,7 +24,7 @@ export type { LedgerCounters } from './counters.ts';
 import { addrKey, storesAt, type PresenceRecord } from './control.ts';
 import { answerHeartbeats, greetStores, type HeartbeatDeps } from './heartbeats.ts';
 import { applyRowGroup, type CheckedRows } from './group.ts';
-import { RowChecker } from './row-check.ts';
+import { ackDigests, RowChecker } from './row-check.ts';
 import { CatchUpLimiter, catchUpStore, type CatchUpDeps, type SnapshotBytes } from './catchup.ts';
 import { ledgerTotals, reconcileWindowOk } from './reconcile.ts';
 import { Outgoing } from './outgoing.ts';
@@ -96,7 +96,7 @@ export class LedgerService {
     this.heartbeatDeps = {
       db: opts.db, key: opts.key, clock: () => this.clock(), log: opts.log, refusals: this.refusals, counters: this.counters,
       behindAfterMs: opts.behindAfterMs ?? 60_000, send: (topic, payload) => this.out.send(topic, payload),
-      catchUp: (village, store, from) => this.catchUp(village, store, from, 'gap'),
+      catchUp: async (village, store, from) => { if (this.catchUps.take(`${village}/${store}`, this.clock().getTime())) await this.catchUp(village, store, from, 'gap'); else this.counters.throttled++; },
     };
   }
 
@@ -349,14 +349,14 @@ export class LedgerService {
     const checked: CheckedRows[] = [];
     for (const m of group) {
       const v = this.rowCheck.check(m.village, m.store, m.payload, known.get(addrKey(m.village, m.store)));
-      if (v.ok) checked.push({ village: m.village, store: m.store, rows: v.rows });
+      if (v.ok) checked.push({ village: m.village, store: m.store, rows: v.rows, digests: v.digests });
       else this.refusals.add(v.reason);
     }
     for (let i = 0; i < checked.length; i += GROUP_MAX) {
       const part = checked.slice(i, i + GROUP_MAX);
       const outcomes = await applyRowGroup(this.opts.db, part, this.signer, this.clock, (err) => {
         this.opts.log.warn({ err, batches: part.length }, 'a group of row batches failed; applying them one by one / 批量写入失败，逐批重试');
-      });
+      }, this.opts.clockSkewMs);
       for (const [k, b] of part.entries()) {
         const o = outcomes[k]!;
         if (o.ok) await this.afterRows(b, o.result);
@@ -369,12 +369,12 @@ export class LedgerService {
   }
 
   /** Counts the batch and publishes its events, then its ack (in that order on the wire). */
-  private async afterRows({ village, store, rows }: CheckedRows, res: RowsResult): Promise<void> {
+  private async afterRows({ village, store, rows, digests }: CheckedRows, res: RowsResult): Promise<void> {
     countRows(this.counters, this.opts.log, village, store, rows.length, res);
     // A row id held with another payload is not acknowledged but named: the store sends it again under a new seq.
     const clashed = new Set(res.rowClashes);
     const ids = clashed.size === 0 ? res.ackIds : res.ackIds.filter((id) => !clashed.has(id));
-    const ack: Ack = signControl({ ids, contiguous_seq: res.contiguousSeq, ...(clashed.size > 0 ? { clashed: [...clashed] } : {}) }, { village, store }, this.opts.key);
+    const ack: Ack = signControl({ ids, contiguous_seq: res.contiguousSeq, ...(clashed.size > 0 ? { clashed: [...clashed] } : {}), ...(digests ? { digests: ackDigests(rows, ids) } : {}) }, { village, store }, this.opts.key);
     for (const ev of res.events) await this.out.send(villageEventsTopic(ev.village), JSON.stringify(ev));
     await this.out.send(storeTopic({ village, store }, 'down/ack'), JSON.stringify(ack));
   }

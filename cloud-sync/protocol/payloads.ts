@@ -141,13 +141,27 @@ export type Status = Static<typeof StatusSchema>;
 export const REFUSAL_REASONS = ['unsigned', 'forged', 'replayed', 'expired', 'invalid'] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 const Count = Type.Integer({ minimum: 0 });
+/**
+ * A heartbeat's figures: far beyond any real count (2^50: a village publishing 1,000 events a
+ * second for 35,000 years), and leaving the village seq room below `Seq`'s bound were a
+ * signed heartbeat to move the stream past its `inbound_seq`.
+ */
+export const HEARTBEAT_MAX = 2 ** 50;
+const HbCount = Type.Integer({ minimum: 0, maximum: HEARTBEAT_MAX });
 
 export const HeartbeatSchema = Type.Object({
   at: Time,
-  outbox_pending: Count,
-  last_acked_seq: Count,
-  inbound_seq: Count,
-  refused: Type.Record(Type.String({ maxLength: 16 }), Count),
+  outbox_pending: HbCount,
+  last_acked_seq: HbCount,
+  inbound_seq: HbCount,
+  refused: Type.Record(Type.String({ maxLength: 16 }), HbCount, { maxProperties: 16 }),
+  /**
+   * Signed by the store's key over the message and its address, as the ledger signs its control
+   * messages (signControl): only a signed heartbeat may move the village stream. A store older
+   * than the field sends none; its heartbeat updates its own record only.
+   */
+  key_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  sig: Type.Optional(Type.String({ maxLength: 200 })),
 }, { additionalProperties: false });
 export type Heartbeat = Static<typeof HeartbeatSchema>;
 
@@ -161,11 +175,19 @@ export const AckSchema = Type.Object({
    * moves them to new seqs and sends them again (cloud-sync/agent/rollback.ts).
    */
   clashed: Type.Optional(Type.Array(Type.String({ minLength: 3, maxLength: 140 }), { maxItems: 1000 })),
+  /**
+   * `rowDigest` of each row of `ids`, in their order: the store marks a row acknowledged only
+   * when its own payload has that digest. Sent only to a store that said it reads them
+   * (`ROWS_DIGESTS` in its rows envelope's id): an older store's closed schema would refuse it.
+   */
+  digests: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 32 }), { maxItems: 1000 })),
   /** Signed by the ledger over the message and its store's address (a forged one would drop rows). */
   key_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
   sig: Type.Optional(Type.String({ maxLength: 200 })),
 }, { additionalProperties: false });
 export type Ack = Static<typeof AckSchema>;
+/** Ends the id of a `rows` envelope from a store that reads an ack's `digests` (an older ledger ignores it). */
+export const ROWS_DIGESTS = ':d';
 
 export const SnapshotRequestSchema = Type.Object({
   from_seq: Count,

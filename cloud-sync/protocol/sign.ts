@@ -7,7 +7,7 @@
  * hold only strings, integers, booleans, null, arrays and objects: sorting object keys and
  * using JSON.stringify for the leaves is the whole of RFC 8785 for that subset.
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import type { Envelope, RefusalReason, UnsignedEnvelope } from './payloads.ts';
 
 /** `"key":` for the keys seen so far (our payloads use a few dozen; bounded against odd input). */
@@ -97,6 +97,15 @@ export function privateEd25519(id: string, pem: string): SigningKey {
   const key = createPrivateKey(pem);
   if (key.asymmetricKeyType !== 'ed25519') throw new TypeError(`key ${id} is ${key.asymmetricKeyType}, expected ed25519`);
   return { id, key };
+}
+
+/**
+ * A short digest of an outbox row's payload (SHA-256 of its canonical JSON, 96 bits, base64url):
+ * the ledger's ack names each row with it, so an ack can only mark the row it was for, not
+ * another row that took the same seq after a restore (docs/sync-protocol.md, the outbox drain).
+ */
+export function rowDigest(payload: unknown): string {
+  return createHash('sha256').update(canonicalJson(payload)).digest('base64url').slice(0, 16);
 }
 
 /** A fresh key pair as PEM (for `ledger keygen`, tests and the demo). */

@@ -61,15 +61,17 @@ export function validateProduct(p: Omit<Product, 'active'> & { active?: boolean 
  * on the sync stream: cloud-sync/agent/inbound.ts says why); binding a slot checks again.
  * `updatedAt`: when the product was decided, if not now here: the village's publish time for its
  * catalogue (the event's `issued_at`), which a snapshot's catalogue is compared with (applyCatalogue).
+ * `village`: the product is the village's (a stream `product` event), not the store's own: like
+ * the catalogue in a snapshot, it writes no outbox row and is not sent back up.
  */
-export function upsertProduct(db: Db, input: Omit<Product, 'active'> & { active?: boolean }, opts: { clock?: Clock; limits?: WeighLimits | null; updatedAt?: string } = {}): Product {
+export function upsertProduct(db: Db, input: Omit<Product, 'active'> & { active?: boolean }, opts: { clock?: Clock; limits?: WeighLimits | null; updatedAt?: string; village?: boolean } = {}): Product {
   const p = validateProduct(input);
   if (opts.limits !== null) checkWeighable(p, opts.limits);
   const clock = opts.clock ?? systemClock;
   const at = iso(clock);
   inTransaction(db, 'saving product', () => {
     writeProduct(db, p, opts.updatedAt ?? at);
-    enqueueOutbox(db, 'product', { op: 'upsert', sku: p.sku, name: p.name, price: p.price }, at);
+    if (!opts.village) enqueueOutbox(db, 'product', { op: 'upsert', sku: p.sku, name: p.name, price: p.price }, at);
   });
   return p;
 }

@@ -108,7 +108,8 @@ export interface OfflineLimit {
 /**
  * How many points the villager may still spend here now: unbounded (Infinity) while the
  * ledger is in reach (a contact from less than `offlineAfterS` ago, not later than now beyond the
- * skew, and not behind the stream for `offlineAfterS`), else the daily limit minus what is still unconfirmed today. This is the
+ * skew, not behind the stream for `offlineAfterS`, and no row of its own unacknowledged that long:
+ * `unackedTooLong`), else the daily limit minus what is still unconfirmed today. This is the
  * hook the door and the settlement consult; it bounds a double spend across two stores.
  */
 export function offlineAllowance(db: Db, villagerId: string, limit: OfflineLimit, now: Date): number {
@@ -117,8 +118,31 @@ export function offlineAllowance(db: Db, villagerId: string, limit: OfflineLimit
   // A contact from the future (beyond the skew) was stamped by a clock that ran ahead: none.
   const skewMs = (limit.clockSkewS ?? 0) * 1000;
   const online = age >= -skewMs && age < limit.offlineAfterS * 1000;
-  if (online && !behindTooLong(db, limit.offlineAfterS * 1000, skewMs, now)) return Number.POSITIVE_INFINITY;
+  const afterMs = limit.offlineAfterS * 1000;
+  if (online && !behindTooLong(db, afterMs, skewMs, now) && !unackedTooLong(db, afterMs, skewMs, now)) return Number.POSITIVE_INFINITY;
   return Math.max(0, limit.dailyLimit - unconfirmedSpendToday(db, villagerId, now.toISOString()));
+}
+
+/** When the oldest row the ledger has not acknowledged was written (the store's time); null: none. */
+export function oldestUnacked(db: Db): string | null {
+  return db.prepare('SELECT MIN(created_at) FROM outbox WHERE acked_at IS NULL').pluck().get() as string | null;
+}
+
+/**
+ * A row of this store the ledger has not acknowledged for `afterMs` or more (or written later
+ * than now beyond the skew: its age is unknown). Contact alone is not enough: a store whose clock
+ * runs ahead of the ledger's beyond the skew has every batch it signs refused as issued in the
+ * future while the ledger's beats and stream still reach it; the ledger never learns what was
+ * spent here.
+ */
+export function unackedTooLong(db: Db, afterMs: number, skewMs: number, now: Date): boolean {
+  const oldest = oldestUnacked(db);
+  return oldest !== null && !ageWithin(now.getTime() - Date.parse(oldest), afterMs, skewMs);
+}
+
+/** An age not beyond the skew in the future and under `afterMs`. */
+export function ageWithin(age: number, afterMs: number, skewMs: number): boolean {
+  return age >= -skewMs && age < afterMs;
 }
 
 /** Behind the stream for `afterMs` or more (or since a time later than now beyond the skew: unknown). */

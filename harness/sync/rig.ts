@@ -15,7 +15,7 @@ import { Value } from '@sinclair/typebox/value';
 import { openLedger, closeLedger, type Db } from '../../edge/ledger/db.ts';
 import type { Clock } from '../../edge/ledger/time.ts';
 import { silentLogger } from '../../edge/log.ts';
-import { SyncAgent } from '../../cloud-sync/agent/agent.ts';
+import { SyncAgent, type SyncAgentDeps } from '../../cloud-sync/agent/agent.ts';
 import { loadOrCreateStoreKey, storeClientId } from '../../cloud-sync/agent/identity.ts';
 import { storeTopic } from '../../cloud-sync/protocol/topics.ts';
 import { SyncConfigSchema, type SyncConfig } from '../../cloud-sync/agent/config.ts';
@@ -227,7 +227,7 @@ export interface Rig {
   ledgerKey: ReturnType<typeof newKeyPair>;
   stores: TestStore[];
   /** `clock`: the store agent's time (a simulated day); the real one by default. */
-  addStore(name?: string, over?: Partial<SyncConfig>, clock?: Clock): Promise<TestStore>;
+  addStore(name?: string, over?: Partial<SyncConfig>, clock?: Clock, extra?: Pick<SyncAgentDeps, 'clockAlarm'>): Promise<TestStore>;
   close(): Promise<void>;
 }
 
@@ -273,7 +273,7 @@ export async function startRig(opts: { ledger?: Pick<LedgerServiceOptions, 'maxD
       ledger = newLedger(clock);
       ledger.start();
     },
-    async addStore(name = uid('s'), over = {}, clock) {
+    async addStore(name = uid('s'), over = {}, clock, extra = {}) {
       const dir = mkdtempSync(path.join(tmpdir(), 'sync-store-'));
       const db = openLedger(path.join(dir, 'ledger.sqlite'));
       const key = loadOrCreateStoreKey(dir, 'store');
@@ -281,7 +281,7 @@ export async function startRig(opts: { ledger?: Pick<LedgerServiceOptions, 'maxD
       await registerStore(ledgerDb, village, name, 'store', createPublicKey(key.key).export({ type: 'spki', format: 'pem' }).toString());
       const make = () => new SyncAgent({
         // `s.db`, not `db`: a test may put another ledger file in its place (a restore).
-        db: () => s.db, dataDir: dir, address: { village, store: name }, rules: { creditFloor: 0, store: name }, log: silentLogger(), ...(clock ? { clock } : {}),
+        db: () => s.db, dataDir: dir, address: { village, store: name }, rules: { creditFloor: 0, store: name }, log: silentLogger(), ...(clock ? { clock } : {}), ...extra,
         config: fastSync({ broker_url: broker.url, ledger_public_keys: [{ id: 'ledger-1', pem: ledgerKey.publicPem }], ...over }),
       });
       const s: TestStore = {

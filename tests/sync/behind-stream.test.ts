@@ -6,6 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { behindMark, noteVillageSeq, offlineAllowance, setInboundSeq, touchContact } from '../../edge/ledger/sync-state.ts';
 import { addVillager } from '../../edge/ledger/villagers.ts';
+import { enqueueOutbox, highestOutboxSeq, markOutboxAcked } from '../../edge/ledger/outbox.ts';
 import { ClockSkewWatch, STREAK } from '../../cloud-sync/agent/clock-skew.ts';
 import { silentLogger } from '../../edge/log.ts';
 import { tempLedger } from '../ledger/helpers.ts';
@@ -15,7 +16,12 @@ const t = (hhmmss: string) => `2026-06-01T${hhmmss}.000Z`;
 
 describe('behind the village stream', () => {
   let l: ReturnType<typeof tempLedger>;
-  beforeEach(() => { l = tempLedger(); addVillager(l.db, { id: 'sun', name: '孙七', village: 'v1' }); setInboundSeq(l.db, 10); });
+  beforeEach(() => {
+    l = tempLedger();
+    addVillager(l.db, { id: 'sun', name: '孙七', village: 'v1' });
+    markOutboxAcked(l.db, highestOutboxSeq(l.db), t('09:00:00')); // the villager's row reached the ledger
+    setInboundSeq(l.db, 10);
+  });
   afterEach(() => l.cleanup());
   const allowanceAt = (now: string) => {
     touchContact(l.db, now); // the ledger's beats keep coming
@@ -51,6 +57,55 @@ describe('behind the village stream', () => {
   it('a mark from the future beyond the skew counts as behind (its age is unknown)', () => {
     noteVillageSeq(l.db, 11, t('16:00:00'));
     expect(allowanceAt(t('10:00:00'))).toBe(50);
+  });
+});
+
+describe('own rows the ledger does not acknowledge', () => {
+  let l: ReturnType<typeof tempLedger>;
+  beforeEach(() => {
+    l = tempLedger();
+    addVillager(l.db, { id: 'sun', name: '孙七', village: 'v1' });
+    markOutboxAcked(l.db, highestOutboxSeq(l.db), t('09:00:00'));
+  });
+  afterEach(() => l.cleanup());
+  const allowanceAt = (now: string) => {
+    touchContact(l.db, now); // the ledger's beats keep coming
+    return offlineAllowance(l.db, 'sun', limit, new Date(now));
+  };
+
+  it('a row unacknowledged for offline_after_s counts as offline, though the ledger answers, until it is acknowledged', () => {
+    const seq = enqueueOutbox(l.db, 'product', { op: 'upsert', sku: 'oil', name: 'oil', price: 1 }, t('10:00:00'));
+    expect(allowanceAt(t('10:09:59'))).toBe(Number.POSITIVE_INFINITY);
+    expect(allowanceAt(t('10:10:00'))).toBe(50);
+    markOutboxAcked(l.db, seq, t('10:10:01'));
+    expect(allowanceAt(t('10:10:02'))).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it('a row stamped later than now beyond the skew (a clock set back) counts as offline until acknowledged', () => {
+    enqueueOutbox(l.db, 'product', { op: 'upsert', sku: 'oil', name: 'oil', price: 1 }, t('16:00:00'));
+    expect(allowanceAt(t('10:00:00'))).toBe(50);
+  });
+});
+
+describe('clock skew: own rows unacknowledged while the ledger answers', () => {
+  it('raises the alarm once past offline_after_s, keeps it while the stream is refused too, clears when both are well', () => {
+    const alarms: string[] = [];
+    const w = new ClockSkewWatch({ log: silentLogger(), alarm: (d) => alarms.push(d === undefined ? 'cleared' : 'raised') });
+    const after = 600_000;
+    w.ownRows(t('10:00:00'), t('10:09:59'), after, 300_000);
+    expect(alarms).toEqual([]);
+    w.ownRows(t('10:00:00'), t('10:10:00'), after, 300_000);
+    w.ownRows(t('10:00:00'), t('10:10:30'), after, 300_000);
+    expect(alarms).toEqual(['raised']);
+    for (let i = 0; i < STREAK; i++) w.fromFuture(t('10:20:00'), t('10:10:00'));
+    expect(alarms).toEqual(['raised', 'raised']); // raised again with the stream's detail
+    w.ownRows(null, t('10:11:00'), after, 300_000); // rows acknowledged, the stream still refused
+    expect(w.raised).toBe(true);
+    w.accepted();
+    expect(alarms).toEqual(['raised', 'raised', 'cleared']);
+    // a row stamped beyond the skew in the future: its age is unknown
+    w.ownRows(t('16:00:00'), t('10:12:00'), after, 300_000);
+    expect(alarms).toEqual(['raised', 'raised', 'cleared', 'raised']);
   });
 });
 

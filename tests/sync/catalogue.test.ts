@@ -57,6 +57,17 @@ describe(`the catalogue in a snapshot (${brokerKind} + ${ledgerDbKind})`, () => 
     expect(snap.body.products).toEqual([expect.objectContaining({ sku: oil.sku, price: 58, active: false })]);
     expect(checkers.snapshot.Check(snap.body)).toBe(true);
   }, 60_000);
+
+  it('a product event on the stream is applied like a snapshot\'s catalogue: no outbox row goes back up', async () => {
+    const s = await rig.addStore();
+    await waitFor('the store online', () => s.agent.state().connected);
+    await rig.ledger.publishOnStream(rig.village, 'product', oil);
+    await waitFor('the stream applied', () => getProduct(s.db, oil.sku)?.price === 60);
+    // Only the store's own products reach the ledger as outbox rows (the sales roll-up).
+    expect(s.db.prepare("SELECT seq FROM outbox WHERE topic = 'product'").all()).toEqual([]);
+    upsertProduct(s.db, { sku: oil.sku, name: oil.name, price: 50, unitG: 4600, toleranceG: 100 });
+    expect(s.db.prepare("SELECT payload FROM outbox WHERE topic = 'product'").pluck().all()).toEqual([JSON.stringify({ op: 'upsert', sku: oil.sku, name: oil.name, price: 50 })]);
+  }, 60_000);
 });
 
 describe(`the catalogue reaching a store by a snapshot only (${brokerKind} + ${ledgerDbKind})`, () => {

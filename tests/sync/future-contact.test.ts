@@ -6,11 +6,16 @@
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { offlineAllowance, touchContact } from '../../edge/ledger/sync-state.ts';
 import { addVillager } from '../../edge/ledger/villagers.ts';
+import { highestOutboxSeq, markOutboxAcked } from '../../edge/ledger/outbox.ts';
 import { tempLedger } from '../ledger/helpers.ts';
 
 const limit = { dailyLimit: 50, offlineAfterS: 600, clockSkewS: 300 };
 let l: ReturnType<typeof tempLedger>;
-beforeEach(() => { l = tempLedger(); addVillager(l.db, { id: 'sun', name: '孙七', village: 'v1' }); });
+beforeEach(() => {
+  l = tempLedger();
+  addVillager(l.db, { id: 'sun', name: '孙七', village: 'v1' });
+  markOutboxAcked(l.db, highestOutboxSeq(l.db), '2026-06-01T00:00:00.000Z'); // the villager's row reached the ledger
+});
 afterEach(() => l.cleanup());
 
 it.each([

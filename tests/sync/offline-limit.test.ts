@@ -60,6 +60,8 @@ describe('the offline limit where the store consults it', () => {
     applyEntry(l.db, { id: 'aw', villagerId: 'sun', kind: 'award', points: 500, origin: 'cli' }, { creditFloor: 0 }, clockAt('2026-06-01T00:00:00.000Z'));
     upsertProduct(l.db, { sku: 'oil', name: '食用油', price: 20, unitG: 900, toleranceG: 20 });
     upsertSlot(l.db, { slot: 'S1', address: 1, sku: 'oil', stock: 100 });
+    // In reach means the ledger acknowledges this store's rows too (an old row unacknowledged counts as offline).
+    markOutboxAckedSeqs(l.db, pendingOutbox(l.db).map((r) => r.seq), '2026-06-01T00:00:01.000Z');
   });
   afterEach(() => l.cleanup());
 

@@ -67,4 +67,28 @@ describe(`a villager's status changed at a store (${brokerKind} + ${ledgerDbKind
     expect(foreign.unapplied).toEqual([{ id: 's-old:3', why: 'other-village' }]);
     expect((await villagerOf(rig.ledgerDb, 'wei'))?.status).toBe('active');
   });
+
+  it("a row stamped beyond the ledger's time and the skew (a store clock that ran ahead) does not undo a block; its time is capped at the receive time", async () => {
+    const signer = { key: privateEd25519('ledger-1', rig.ledgerKey.privatePem), lifetimeMs: 86_400_000 };
+    const statusAt = async (id: string) => (await rig.ledgerDb.query<{ status_changed_at: string }>('SELECT status_changed_at FROM villagers WHERE id = $1', [id]))[0]!.status_changed_at;
+    const row = (seq: number, id: string, status: string, createdAt: string) => ({ id: `s-fast:${seq}`, seq, topic: 'villager' as const, payload: { op: 'status', id, status }, created_at: createdAt });
+    const tomorrow = new Date(Date.now() + 23 * 3_600_000).toISOString();
+    // Unblocked at the store while its clock ran a day fast; the village blocked zhang since.
+    await rig.ledger.putVillager({ id: 'zhang', name: '张三', village: rig.village, status: 'active' });
+    await rig.ledger.putVillager({ id: 'zhang', name: '张三', village: rig.village, status: 'blocked' });
+    const unblock = await applyStoreRows(rig.ledgerDb, rig.village, 's-fast', [row(1, 'zhang', 'active', tomorrow)], signer, new Date(Date.now() + 2000));
+    expect(unblock.events).toEqual([]);
+    expect((await villagerOf(rig.ledgerDb, 'zhang'))?.status).toBe('blocked');
+
+    // The stricter status of such a row applies (its order is unknown), stamped with the receive
+    // time, not the store's future: a store's change made after it is not shut out until tomorrow.
+    await rig.ledger.putVillager({ id: 'wu', name: '吴九', village: rig.village, status: 'active' });
+    const received = new Date(Date.now() + 1000);
+    const block = await applyStoreRows(rig.ledgerDb, rig.village, 's-fast', [row(2, 'wu', 'blocked', tomorrow)], signer, received);
+    expect(block.events.map((e) => e.kind)).toEqual(['villager']);
+    expect(await statusAt('wu')).toBe(received.toISOString());
+    const next = await applyStoreRows(rig.ledgerDb, rig.village, 's-fast', [row(3, 'wu', 'active', new Date(received.getTime() + 1000).toISOString())], signer, new Date(received.getTime() + 1000));
+    expect(next.events.map((e) => e.kind)).toEqual(['villager']);
+    expect((await villagerOf(rig.ledgerDb, 'wu'))?.status).toBe('active');
+  });
 });

@@ -1,0 +1,16 @@
+/** The sync agent's state as /healthz, the admin page and the heartbeat show it (cloud-sync/agent/agent.ts). */
+export interface SyncState {
+  connected: boolean;
+  outbox_pending: number;
+  last_acked_seq: number;
+  inbound_seq: number;
+  last_contact: string | null;
+  refused: Record<string, number>;
+}
+
+/** The health board's line for /healthz: degraded while the broker is out of reach. */
+export function healthLine(s: SyncState): { status: 'ok' | 'degraded'; detail: string } {
+  const refused = Object.entries(s.refused).filter(([, n]) => n > 0).map(([r, n]) => `${r} ${n}`).join(', ') || 'none';
+  const detail = `${s.connected ? 'connected' : 'disconnected'}; outbox ${s.outbox_pending} pending; last ack seq ${s.last_acked_seq}; inbound seq ${s.inbound_seq}; refused: ${refused}`;
+  return { status: s.connected ? 'ok' : 'degraded', detail };
+}
