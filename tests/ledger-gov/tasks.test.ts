@@ -56,7 +56,10 @@ describe(`governance tasks (${ledgerDbKind})`, () => {
     const full = await g.call(li, 'POST', `/api/villages/${g.a}/tasks/${task.id}/claim`);
     expect(full.statusCode).toBe(409);
     expect(full.json()).toMatchObject({ field: 'task', zh: expect.stringContaining('已满') });
-    const rej = await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${task.id}.zhang/reject`, { reason: '当天未到岗' });
+    // a reason of blanks alone would tell the villager nothing on the phone page: refused, the claim as it was
+    const blankReject = await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${task.id}.zhang/reject`, { reason: ' \u3000 ' });
+    expect({ status: blankReject.statusCode, body: blankReject.json() }).toMatchObject({ status: 400, body: { field: 'reason', zh: '理由不能为空' } });
+    const rej = await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${task.id}.zhang/reject`, { reason: ' 当天未到岗 ' });
     expect(rej.json()).toMatchObject({ claim: { status: 'rejected', reason: '当天未到岗' }, duplicate: false });
     expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${task.id}.zhang/approve`, {})).statusCode).toBe(409);
     // The rejected claim frees its place.
@@ -86,6 +89,8 @@ describe(`governance tasks (${ledgerDbKind})`, () => {
     expect(ded.origin).toBe('village');
     expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${ded.id}/approve`, {})).json()).toMatchObject({ entry: { kind: 'penalty', points: -5 }, balance: 5 });
     // Reversal: the penalty stays, a compensating adjustment is added; reversing again changes nothing.
+    const blankReverse = await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${ded.id}/reverse`, { reason: '   ' });
+    expect({ status: blankReverse.statusCode, body: blankReverse.json() }).toMatchObject({ status: 400, body: { field: 'reason', zh: '理由不能为空' } });
     const rev = await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${ded.id}/reverse`, { reason: '材料当天已清走' });
     expect(rev.json()).toMatchObject({ entry: { id: `gov:${ded.id}:reversal`, kind: 'adjustment', points: 5 }, balance: 10, duplicate: false });
     expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${ded.id}/reverse`, { reason: '再来一次' })).json()).toMatchObject({ balance: 10, duplicate: true });

@@ -227,7 +227,15 @@ export async function approveClaim(db: SqlDb, village: string, claimId: string, 
   });
 }
 
-export async function rejectClaim(db: SqlDb, village: string, claimId: string, reason: string, actor: string, now: Date): Promise<{ claim: Claim; duplicate: boolean }> {
+/** A decision's reason is what the villager reads on the phone page and in the passbook: never blanks alone. */
+function reasonGiven(given: string): string {
+  const reason = given.trim();
+  if (reason === '') throw fieldError('reason', 'a reason must not be blank', '理由不能为空');
+  return reason;
+}
+
+export async function rejectClaim(db: SqlDb, village: string, claimId: string, given: string, actor: string, now: Date): Promise<{ claim: Claim; duplicate: boolean }> {
+  const reason = reasonGiven(given);
   return db.transaction(async (tx) => {
     const c = await claimOf(tx, village, claimId);
     if (!c) throw noClaim(claimId);
@@ -240,7 +248,8 @@ export async function rejectClaim(db: SqlDb, village: string, claimId: string, r
 }
 
 /** An approved award undone by a compensating entry (never an edit); idempotent. `original`: the award's own entry. */
-export async function reverseClaim(db: SqlDb, village: string, claimId: string, reason: string, actor: string, now: Date): Promise<{ claim: Claim; entry: EntryBody; original: EntryBody; duplicate: boolean }> {
+export async function reverseClaim(db: SqlDb, village: string, claimId: string, given: string, actor: string, now: Date): Promise<{ claim: Claim; entry: EntryBody; original: EntryBody; duplicate: boolean }> {
+  const reason = reasonGiven(given);
   return db.transaction(async (tx) => {
     const c = await claimOf(tx, village, claimId);
     if (!c) throw noClaim(claimId);
