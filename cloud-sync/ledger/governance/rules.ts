@@ -46,9 +46,16 @@ export function fieldError(field: string, message: string, zh: string, status = 
   return new EdgeError(code, message, { zh, details: { field, status } });
 }
 
+/** `value` trimmed; blanks alone (a name, title or reason a villager would read as nothing) are refused on `field`. */
+export function notBlank(field: string, value: string, what: { en: string; zh: string }): string {
+  const v = value.trim();
+  if (v === '') throw fieldError(field, `${what.en} must not be blank`, `${what.zh}不能为空`);
+  return v;
+}
+
 /** Cross-field rules TypeBox cannot say. */
 export function checkItemFields(f: ItemFields): void {
-  if (f.name.trim() === '') throw fieldError('name', 'an item name must not be blank', '名称不能为空');
+  notBlank('name', f.name, { en: 'an item name', zh: '名称' });
   if (f.points_max < f.points_min) throw fieldError('points_max', 'points_max is below points_min', '分值上限不能低于下限');
   if ((f.cap_count === undefined) !== (f.cap_period === undefined)) throw fieldError('cap_period', 'cap_count and cap_period go together', '次数上限和周期须同时填写');
   for (const field of ['active_from', 'active_to'] as const) {

@@ -10,7 +10,7 @@ import { ErrorCode } from '../../../edge/errors.ts';
 import type { SqlDb } from '../sql.ts';
 import type { EntryBody } from '../../protocol/payloads.ts';
 import { villagerOf } from '../tables.ts';
-import { audit, fieldError, itemInForce, itemVersion, periodStart, pointsFor, type Item } from './rules.ts';
+import { audit, fieldError, itemInForce, itemVersion, notBlank, periodStart, pointsFor, type Item } from './rules.ts';
 
 export type ClaimStatus = 'claimed' | 'reported' | 'approved' | 'rejected' | 'reversed';
 export interface Task {
@@ -40,8 +40,7 @@ async function activeVillager(tx: SqlDb, village: string, id: string, field = 'v
 
 export async function publishTask(db: SqlDb, village: string, given: { title: string; item: string; points?: number; max_claimants: number }, actor: string, now: Date): Promise<Task> {
   // the title is what the phone page and the passbook show: blanks alone would be a task without a name
-  const t = { ...given, title: given.title.trim() };
-  if (t.title === '') throw fieldError('title', 'a task title must not be blank', '标题不能为空');
+  const t = { ...given, title: notBlank('title', given.title, { en: 'a task title', zh: '标题' }) };
   return db.transaction(async (tx) => {
     const item = await itemInForce(tx, village, t.item, now);
     if (item.direction !== 'add') throw fieldError('item', `a task earns points; ${item.code} deducts`, `任务只能对应加分细则，${item.name} 是扣分项`);
@@ -228,11 +227,7 @@ export async function approveClaim(db: SqlDb, village: string, claimId: string, 
 }
 
 /** A decision's reason is what the villager reads on the phone page and in the passbook: never blanks alone. */
-function reasonGiven(given: string): string {
-  const reason = given.trim();
-  if (reason === '') throw fieldError('reason', 'a reason must not be blank', '理由不能为空');
-  return reason;
-}
+const reasonGiven = (given: string): string => notBlank('reason', given, { en: 'a reason', zh: '理由' });
 
 export async function rejectClaim(db: SqlDb, village: string, claimId: string, given: string, actor: string, now: Date): Promise<{ claim: Claim; duplicate: boolean }> {
   const reason = reasonGiven(given);
