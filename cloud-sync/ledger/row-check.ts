@@ -19,8 +19,6 @@ type Verdict = { ok: true; rows: Row[]; digests: boolean } | { ok: false; reason
 interface Early { keyId: string; pem: string; verdict: Verdict }
 
 export class RowChecker {
-  /** Parsing a PEM costs more than verifying a signature: each store key is parsed once. */
-  private readonly keys = new Map<string, KeyObject>();
   /** The key each store had when the ledger last read it (bounded like `keys`). */
   private readonly known = new Map<string, { keyId: string; pem: string }>();
   /** Messages checked on arrival, by their payload (each message its own buffer). */
@@ -54,23 +52,13 @@ export class RowChecker {
     if (!env.ok) return { ok: false, reason: 'invalid' };
     const e = env.value;
     // An unknown store is refused as forged: no key vouches for it.
-    const ring = key ? new Map([[key.keyId, this.key(key.pem)]]) : new Map<string, KeyObject>();
+    const ring = key ? new Map([[key.keyId, publicEd25519(key.pem)]]) : new Map<string, KeyObject>();
     const bad = checkEnvelope(e, ring, this.nowMs(), this.skewMs);
     if (bad) return { ok: false, reason: bad };
     if (e.kind !== 'rows' || e.village !== village || e.store !== store || !checkers.rows.Check(e.body)) return { ok: false, reason: 'invalid' };
     const rows = e.body.rows;
     if (rows.some((r) => r.id !== `${store}:${r.seq}`)) return { ok: false, reason: 'invalid' };
     return { ok: true, rows, digests: e.id.endsWith(ROWS_DIGESTS) };
-  }
-
-  private key(pem: string): KeyObject {
-    let k = this.keys.get(pem);
-    if (!k) {
-      k = publicEd25519(pem);
-      if (this.keys.size >= 10_000) this.keys.clear();
-      this.keys.set(pem, k);
-    }
-    return k;
   }
 }
 

@@ -87,9 +87,20 @@ export function keyRing(keys: ReadonlyArray<{ id: string; pem: string }>): KeyRi
   return new Map(keys.map((k) => [k.id, publicEd25519(k.pem)]));
 }
 
+/**
+ * Public keys by their PEM. Parsing a PEM costs more than verifying a signature, and the ledger
+ * checks every heartbeat and row batch against its store's registered PEM: each is parsed once
+ * (a KeyObject is immutable, so one may serve every caller). Bounded against a flood of keys.
+ */
+const publicKeys = new Map<string, KeyObject>();
+
 export function publicEd25519(pem: string): KeyObject {
+  const cached = publicKeys.get(pem);
+  if (cached) return cached;
   const key = createPublicKey(pem);
   if (key.asymmetricKeyType !== 'ed25519') throw new TypeError(`key is ${key.asymmetricKeyType}, expected ed25519`);
+  if (publicKeys.size >= 10_000) publicKeys.clear();
+  publicKeys.set(pem, key);
   return key;
 }
 
