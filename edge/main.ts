@@ -19,6 +19,7 @@ import { HealthBoard, type Part } from './parts.ts';
 import { DataDirPart } from './data-dir.ts';
 import { DaemonEventRelay } from './events.ts';
 import { LiveFeed } from './http/live-feed.ts';
+import { PHASE_ZH } from './http/admin-sections.ts';
 import { DoorFaces } from './entry/admin-faces.ts';
 import { EdgeError, ErrorCode } from './errors.ts';
 import { SyncAgent } from '../cloud-sync/agent/agent.ts';
@@ -286,7 +287,7 @@ export class StoreDaemon {
     if (scanner && this.onCode) scanner.on('code', this.onCode);
     const session = this.session;
     if (session && this.started.includes(session)) {
-      this.events.forward(session, 'state', 'session_state', (s) => s, (s) => ({ fields: { phase: s.phase, sessionId: s.sessionId, villagerId: s.villagerId }, msg: `session ${s.phase} / 购物阶段` }));
+      this.events.forward(session, 'state', 'session_state', (s) => s, (s) => ({ fields: { phase: s.phase, sessionId: s.sessionId, villagerId: s.villagerId }, msg: `session ${s.phase} / 购物状态：${PHASE_ZH[s.phase] ?? s.phase}` }));
       this.events.forward(session, 'cart', 'cart', (c) => c, (c) => ({ fields: { sessionId: c.sessionId, villagerId: c.villagerId, total: c.totalPoints, lines: c.cart.lines.length, review: c.cart.review.length }, msg: `cart ${c.totalPoints} points / 购物车` }));
       // the session engine logs these itself, with their event names
       this.events.forward(session, 'receipt', 'receipt', (r) => r);

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { openLedger, closeLedger } from '../../edge/ledger/db.ts';
 import { tempDir } from '../ledger/helpers.ts';
 import { setupHttp } from './admin-auth.ts';
+import { PHASE_ZH } from '../../edge/http/admin-sections.ts';
 
 const bin = path.resolve(import.meta.dirname, '../../bin/store-edge.mjs');
 const t = tempDir('daemon-');
@@ -94,6 +95,12 @@ describe('store-edge start', () => {
       while (!(await opened()).some((e) => e.id === 'demo-opening:zhang') && Date.now() < deadline + 60_000) await new Promise((r) => setTimeout(r, 100));
       expect((await opened()).find((e) => e.id === 'demo-opening:zhang'), out).toMatchObject({ origin: 'ledger' });
       expect((await (await admin.get('/api/sync')).json()) as object).toMatchObject({ enabled: true, connected: true });
+      // the demo's visits: each phase of a visit is logged with its name in both languages
+      while (!out.includes('"event":"session_state"') && Date.now() < deadline + 60_000) await new Promise((r) => setTimeout(r, 100));
+      const state = out.split('\n').filter((l) => l.includes('"event":"session_state"')).map((l) => JSON.parse(l) as { phase: string; msg: string })[0];
+      expect(state, out).toBeDefined();
+      expect(state!.msg).toBe(`session ${state!.phase} / 购物状态：${PHASE_ZH[state!.phase]}`);
+      expect(PHASE_ZH[state!.phase]).toBeDefined();
       const mode = (p: string) => (statSync(path.join(cwd, 'data', p)).mode & 0o777).toString(8);
       expect(['village', 'village/ledger-key.pem', 'village/api-tokens.json', 'village/ledger.sqlite', 'sync-store-key.pem', 'keys', 'keys/qr-public.pem', 'keys/demo-qr-private.pem', 'keys/admin-session.key', 'ledger.sqlite'].map(mode))
         .toEqual(['700', '600', '600', '600', '600', '700', '600', '600', '600', '600']);
