@@ -58,6 +58,8 @@ export class CatchUp {
   private wantedFor: SnapshotRequest['reason'] | undefined;
   /** Requests whose answers may still be on their way. */
   private readonly asked: AskedRequests;
+  /** The ask for which deltas last prompted a heartbeat: once per ask, however many deltas say "level". */
+  private checkedFor: number | undefined;
 
   constructor(private readonly deps: CatchUpDeps) {
     this.asked = new AskedRequests(deps.horizonMs);
@@ -122,7 +124,12 @@ export class CatchUp {
    */
   onDeltas(complete: boolean, toSeq: number | undefined): void {
     if (complete) this.asked.answered(this.now());
-    if (toSeq !== undefined && this.deps.inboundSeq() >= toSeq && this.askedAt !== undefined && this.wantedFor === 'gap') this.deps.check();
+    if (toSeq === undefined || this.deps.inboundSeq() < toSeq || this.askedAt === undefined || this.wantedFor !== 'gap') return;
+    // Once per ask: unsigned messages published over and over must not become as many heartbeats
+    // (each a write at the ledger); the heartbeat timer and the asks go on meanwhile.
+    if (this.checkedFor === this.askedAt) return;
+    this.checkedFor = this.askedAt;
+    this.deps.check();
   }
 
   /** What applying a stream event, a snapshot or deltas says about our requests. */
