@@ -115,7 +115,7 @@ export class SyncAgent implements Part {
     const catchUp = new CatchUp({
       // An answer later than this is not coming (the ledger dropped the request, or a broker lost it).
       clock: this.clock, retransmitMs: c.retransmit_ms, partWaitMs: c.retransmit_max_ms, horizonMs: Math.max(c.retransmit_max_ms, c.offline_after_s * 1000),
-      inboundSeq: () => inboundSeq(this.deps.db()), heldCount: () => this.inbound?.heldCount ?? 0, counters: this.counters,
+      inboundSeq: () => inboundSeq(this.deps.db()), heldCount: () => this.inbound?.heldCount ?? 0, counters: this.counters, check: () => void this.heartbeat(),
       ask: (req) => {
         trace(address.store, 'ask', { reason: req.reason });
         void this.mqtt?.publish(storeTopic(address, 'up/snapshot-request'), JSON.stringify(req));

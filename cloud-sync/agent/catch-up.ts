@@ -9,9 +9,10 @@
  *   the stream, and no later event may come to reveal the gap.
  * - Two beats running that find it behind at the same inbound seq: ask (an event merely in
  *   flight would have arrived in between).
- * - A wanted snapshot is asked for again every `retransmit_ms` until an answer brings the store
+ * - A wanted snapshot is asked for again every `retransmit_ms` until a snapshot brings the store
  *   level, or until a beat answering a heartbeat sent after the ask finds it level with nothing
- *   held (the ledger's stream was not ahead: the ask was a fallback that proved needless).
+ *   held (the ledger's stream was not ahead: the ask was a fallback that proved needless; or
+ *   deltas brought it level, which prompt that heartbeat at once). Only signed word ends it.
  */
 import type { Clock } from '../../edge/ledger/time.ts';
 import { SNAPSHOT_FEATURES, type SnapshotRequest } from '../protocol/payloads.ts';
@@ -35,6 +36,8 @@ export interface CatchUpDeps {
   heldCount: () => number;
   /** Sends the request (not awaited: a lost one is asked again). */
   ask: (req: SnapshotRequest) => void;
+  /** Sends a heartbeat now: its signed beat says whether deltas really brought us level. */
+  check: () => void;
   /** `asked` and `checked` of the agent's counters. */
   counters: { asked: number; checked: number };
 }
@@ -55,6 +58,8 @@ export class CatchUp {
   private wantedFor: SnapshotRequest['reason'] | undefined;
   /** Requests whose answers may still be on their way. */
   private readonly asked: AskedRequests;
+  /** The ask for which deltas last prompted a heartbeat: once per ask, however many deltas say "level". */
+  private checkedFor: number | undefined;
 
   constructor(private readonly deps: CatchUpDeps) {
     this.asked = new AskedRequests(deps.horizonMs);
@@ -110,12 +115,21 @@ export class CatchUp {
     if (this.wantedFor === 'gap' && this.askedAt !== undefined && heartbeatAt !== undefined && heartbeatAt >= this.askedAt && this.deps.heldCount() === 0) this.askedAt = undefined;
   }
 
-  /** A `down/deltas` message was applied. */
+  /**
+   * A `down/deltas` message was applied. Its events are each signed, but the message itself is
+   * not: its `to_seq` (where the ledger's stream is) is anyone's word, and an empty one (the
+   * ledger's "nothing after your seq") brings no signed event at all. So deltas that say we are
+   * level do not end the wait: they prompt a heartbeat now, and the signed beat answering it
+   * (onBeat) ends it when it finds us level. A resync wants the whole village (a snapshot).
+   */
   onDeltas(complete: boolean, toSeq: number | undefined): void {
     if (complete) this.asked.answered(this.now());
-    // The answer is complete once it has brought us to the seq the ledger was at; a resync
-    // wants the whole village (a snapshot), not the events since our seq.
-    if (toSeq !== undefined && this.deps.inboundSeq() >= toSeq && this.wantedFor !== 'resync') this.askedAt = undefined;
+    if (toSeq === undefined || this.deps.inboundSeq() < toSeq || this.askedAt === undefined || this.wantedFor !== 'gap') return;
+    // Once per ask: unsigned messages published over and over must not become as many heartbeats
+    // (each a write at the ledger); the heartbeat timer and the asks go on meanwhile.
+    if (this.checkedFor === this.askedAt) return;
+    this.checkedFor = this.askedAt;
+    this.deps.check();
   }
 
   /** What applying a stream event, a snapshot or deltas says about our requests. */

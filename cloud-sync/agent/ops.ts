@@ -26,11 +26,15 @@ export function alarmsMessage(at: string, active: StoredAlarm[]): AlarmsMessage 
   };
 }
 
-interface Waiting { resolve: (a: ReconcileAnswer) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
+interface Waiting { req: ReconcileRequest; resolve: (a: ReconcileAnswer) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
+
+/** Requests given up on (timed out) remembered, so that their late answers are told from replays. */
+const GIVEN_UP_MAX = 100;
 
 export class OpsLink {
   private alarms: string | undefined;
   private readonly waiting = new Map<string, Waiting>();
+  private readonly givenUp = new Set<string>();
 
   constructor(private readonly deps: { address: StoreAddress; mqtt: () => SyncMqtt | undefined; keys: () => KeyRing; refusals: RefusalCounter }) {}
 
@@ -51,9 +55,11 @@ export class OpsLink {
     return new Promise<ReconcileAnswer>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(req.id);
+        this.givenUp.add(req.id);
+        if (this.givenUp.size > GIVEN_UP_MAX) this.givenUp.delete(this.givenUp.values().next().value!);
         reject(new EdgeError(ErrorCode.SYNC_OFFLINE, `the village ledger did not answer the reconciliation within ${Math.round(timeoutMs / 1000)} s`, { zh: '村账本未在限定时间内答复对账请求' }));
       }, timeoutMs);
-      this.waiting.set(req.id, { resolve, reject, timer });
+      this.waiting.set(req.id, { req, resolve, reject, timer });
       void mqtt.publish(storeTopic(this.deps.address, 'up/reconcile-request'), JSON.stringify(req)).then((ok) => {
         if (ok) return;
         clearTimeout(timer);
@@ -63,14 +69,20 @@ export class OpsLink {
     });
   }
 
-  /** `down/reconcile`: checked against the ledger's keys and our address, then handed to its request. */
+  /**
+   * `down/reconcile`: checked against the ledger's keys and our address, then handed to its
+   * request, only when it answers that very question: its window is the one asked. A signed
+   * answer to another question (an earlier run's, published again) is refused as `replayed` and
+   * the request waits on for its own; a late answer to a request given up on is dropped.
+   */
   onAnswer(payload: Buffer): void {
     const msg = decode(payload, opsCheckers.reconcileAnswer);
     if (!msg.ok) return void this.deps.refusals.add('invalid');
     const bad = checkControl(msg.value, this.deps.address, this.deps.keys());
     if (bad) return void this.deps.refusals.add(bad);
     const w = this.waiting.get(msg.value.id);
-    if (!w) return; // a late answer to a request that timed out
+    if (!w) return void (this.givenUp.has(msg.value.id) ? undefined : this.deps.refusals.add('replayed'));
+    if (msg.value.from !== w.req.from || msg.value.to !== w.req.to) return void this.deps.refusals.add('replayed');
     this.waiting.delete(msg.value.id);
     clearTimeout(w.timer);
     w.resolve(msg.value);

@@ -162,6 +162,16 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
       await new Promise<void>((resolve, reject) => app.csrfProtection(req, reply, (err?: Error) => (err ? reject(err) : resolve())));
     }
   });
+  // A query key the route does not take is refused by name before the schema runs (fastify's
+  // Ajv would ignore it): `?statsu=reported` is a typo to correct, not a request for everything.
+  app.addHook('preValidation', async (req) => {
+    const taken = (req.routeOptions.schema?.querystring as { properties?: Record<string, unknown> } | undefined)?.properties;
+    if (!taken) return;
+    const unknown = Object.keys(req.query as Record<string, unknown>).find((k) => !Object.hasOwn(taken, k));
+    if (unknown === undefined) return;
+    const known = Object.keys(taken).join(', ');
+    throw fieldError(unknown, `unknown query parameter ${unknown}; this route takes ${known || 'none'}`, `不认识的查询参数：${unknown}（此接口只接受 ${known || '无'}）`);
+  });
   // The town may read any village, but only one that exists: a mistyped id answers 404, as the
   // roll-up does, rather than a village where nothing happened. Another village's caller gets 404 from the route.
   app.addHook('preHandler', async (req) => {

@@ -29,14 +29,15 @@ import { AdminPageQuery } from './schemas.ts';
 import type { LiveFeed } from './live-feed.ts';
 import type { AlarmRow } from '../ledger/alarms.ts';
 import { PUBLIC_PAGE } from './auth.ts';
-import { rememberLang } from './lang.ts';
+import { langOf, rememberLang } from './lang.ts';
+import type { Lang } from './door-words.ts';
 
 /** Villagers per admin page (the rest are a link away): the page stays cheap as the village grows. */
 export const VILLAGERS_PER_PAGE = 100;
 const SCRIPT = readFileSync(path.join(import.meta.dirname, 'assets', 'admin.js'), 'utf8');
 
-/** Villager pages whose parts are kept (the first few are the ones tablets keep open). */
-const CACHED_PAGES = 8;
+/** Villager pages whose parts are kept, per language (the first few are the ones tablets keep open). */
+const CACHED_PAGES = 16;
 
 export interface AdminPageDeps {
   store: StoreConfig;
@@ -54,7 +55,7 @@ export const AdminPartsReply = Type.Object({
   parts: Type.Record(Type.String(), Type.String(), { description: 'The HTML of each changing part of the admin page, by its data-part name' }),
 });
 
-function partData(deps: AdminPageDeps, page: number): AdminPartData {
+function partData(deps: AdminPageDeps, page: number, lang: Lang): AdminPartData {
   const db = deps.db();
   const villagers = villagerPage(db, VILLAGERS_PER_PAGE, (page - 1) * VILLAGERS_PER_PAGE);
   return {
@@ -71,6 +72,7 @@ function partData(deps: AdminPageDeps, page: number): AdminPartData {
     audit: listAudit(db, { limit: 20 }),
     review: listOpenReview(db, 20),
     alarms: deps.alarms?.(),
+    lang,
   };
 }
 
@@ -80,9 +82,9 @@ function version(deps: AdminPageDeps, page: number): string | null {
   return JSON.stringify([page, ledgerVersion(deps.db()), deps.live?.changes ?? 0, deps.session?.phase ?? null, deps.health.report(), deps.sync?.state() ?? null]);
 }
 
-/** The whole admin page (villager list page `page`); with a refusal (edge/http/form-refusal.ts), the refused form shows why, with what was typed. */
+/** The whole admin page (villager list page `page`, in the maintainer's language); with a refusal (edge/http/form-refusal.ts), the refused form shows why, with what was typed. */
 export function adminPageHtml(deps: AdminPageDeps, req: FastifyRequest, reply: FastifyReply, page: number, refusal?: FormRefusal): string {
-  return adminPage({ ...partData(deps, page), user: req.adminUser!, csrf: reply.generateCsrf(), accounts: listAdminAccounts(deps.db()), ...(refusal ? { refusal } : {}) });
+  return adminPage({ ...partData(deps, page, langOf(req)), user: req.adminUser!, csrf: reply.generateCsrf(), accounts: listAdminAccounts(deps.db()), ...(refusal ? { refusal } : {}) });
 }
 
 export function registerAdminPage(scope: FastifyInstance, deps: AdminPageDeps): void {
@@ -100,6 +102,7 @@ export function registerAdminPage(scope: FastifyInstance, deps: AdminPageDeps): 
 
   app.get('/api/admin-page', { schema: { querystring: AdminPageQuery, response: { 200: AdminPartsReply, 304: NotModified } } }, async (req, reply) => {
     const page = req.query.villagers;
-    return kept.send(reply, String(page), version(deps, page), () => ({ parts: adminParts(partData(deps, page)) }));
+    const lang = langOf(req);
+    return kept.send(reply, `${lang}:${page}`, version(deps, page), () => ({ parts: adminParts(partData(deps, page, lang)) }));
   });
 }

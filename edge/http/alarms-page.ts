@@ -1,26 +1,45 @@
 /**
  * The /alarms page, which does not reload itself while a note is typed: the active alarms with
- * an acknowledge form each, and the latest alarms, cleared or not. Chinese first; no script.
+ * an acknowledge form each, and the latest alarms, cleared or not. Chinese, or English with
+ * `lang` `en`; no script.
  */
 import type { StoreConfig } from '../config/schema.ts';
 import type { AlarmRow } from '../ledger/alarms.ts';
+import type { Lang } from './door-words.ts';
 import { esc, time } from './admin-sections.ts';
-import { ackText, alarmCells } from './alarms-section.ts';
+import { ackText, alarmCells, alarmHead, ALARM_WORDS } from './alarms-section.ts';
+import { otherLang } from './admin-words.ts';
 import { layout } from './pages.ts';
 
+const T = {
+  zh: {
+    back: '返回管理页', noWrite: '账本无法写入，暂不能确认', note: '备注（如：已通知电工，明早更换）', noteLabel: '确认备注', acknowledge: '确认',
+    how: '确认告警表示已有人知道并在处理：确认后告警仍然显示（标为“已确认”），直到故障真正排除；同一故障再次发生（或变得更严重）会重新告警。确认会记入操作记录，并随告警列表同步给村里。',
+    open: '未解除的告警', noneOpen: '没有未解除的告警', recent: '最近的告警', cleared: '解除时间', notCleared: '未解除', by: (b: string) => `（${b}）`,
+  },
+  en: {
+    back: 'Back to admin', noWrite: 'The ledger cannot be written: cannot acknowledge now', note: 'Note (e.g. electrician told, replaced tomorrow morning)', noteLabel: 'Acknowledgement note', acknowledge: 'Acknowledge',
+    how: 'Acknowledging an alarm says someone knows and is dealing with it: it stays listed (marked acknowledged) until the fault is really gone; the same fault again (or worse) raises it again. Acknowledging is audited and sent to the village with the alarm list.',
+    open: 'Open alarms', noneOpen: 'No open alarms', recent: 'Latest alarms', cleared: 'Cleared', notCleared: 'not cleared', by: (b: string) => ` (${b})`,
+  },
+};
+
 /** The /alarms page: active alarms with an acknowledge form each, and the latest ones. */
-export function alarmsPage(d: { store: StoreConfig; active: AlarmRow[]; recent: AlarmRow[]; csrf: string }): string {
+export function alarmsPage(d: { store: StoreConfig; active: AlarmRow[]; recent: AlarmRow[]; csrf: string; lang?: Lang }): string {
+  const lang = d.lang ?? 'zh';
+  const t = T[lang];
+  const w = ALARM_WORDS[lang];
   const form = (a: AlarmRow): string => (a.id === 0
-    ? '账本无法写入，暂不能确认'
-    : `<form class="inline" method="post" action="/api/alarms/${a.id}/acknowledge"><input type="hidden" name="_csrf" value="${esc(d.csrf)}"><input name="note" maxlength="500" placeholder="备注（如：已通知电工，明早更换）" aria-label="确认备注" style="width:18rem"> <button type="submit" data-action="acknowledge">确认</button></form>`);
+    ? t.noWrite
+    : `<form class="inline" method="post" action="/api/alarms/${a.id}/acknowledge"><input type="hidden" name="_csrf" value="${esc(d.csrf)}"><input name="note" maxlength="500" placeholder="${t.note}" aria-label="${t.noteLabel}" style="width:18rem"> <button type="submit" data-action="acknowledge">${t.acknowledge}</button></form>`);
   const active = d.active
-    .map((a) => `<tr data-alarm="${a.id}" data-kind="${esc(a.kind)}" data-acknowledged="${a.acknowledged_at !== null}">${alarmCells(a)}<td>${a.acknowledged_at === null ? form(a) : ackText(a)}</td></tr>`)
+    .map((a) => `<tr data-alarm="${a.id}" data-kind="${esc(a.kind)}" data-acknowledged="${a.acknowledged_at !== null}">${alarmCells(a, lang)}<td>${a.acknowledged_at === null ? form(a) : ackText(a, lang)}</td></tr>`)
     .join('');
   const recent = d.recent
-    .map((a) => `<tr data-alarm="${a.id}">${alarmCells(a)}<td>${a.cleared_at ? `${esc(time(a.cleared_at))}${a.cleared_by && a.cleared_by !== 'resolved' ? `（${esc(a.cleared_by)}）` : ''}` : '<span class="bad">未解除</span>'}</td><td>${a.acknowledged_at === null ? '—' : ackText(a)}</td></tr>`)
+    .map((a) => `<tr data-alarm="${a.id}">${alarmCells(a, lang)}<td>${a.cleared_at ? `${esc(time(a.cleared_at))}${a.cleared_by && a.cleared_by !== 'resolved' ? esc(t.by(a.cleared_by)) : ''}` : `<span class="bad">${t.notCleared}</span>`}</td><td>${a.acknowledged_at === null ? '—' : ackText(a, lang)}</td></tr>`)
     .join('');
-  return layout(`${d.store.name} · 告警`, `<h1>${esc(d.store.name)} · 告警</h1><p><a href="/">返回管理页</a></p>
-<p>确认告警表示已有人知道并在处理：确认后告警仍然显示（标为“已确认”），直到故障真正排除；同一故障再次发生（或变得更严重）会重新告警。确认会记入操作记录，并随告警列表同步给村里。</p>
-<h2>未解除的告警</h2><table id="active-alarms"><tr><th>级别</th><th>告警</th><th>说明</th><th>发生时间</th><th>确认</th></tr>${active || '<tr><td colspan="5">没有未解除的告警</td></tr>'}</table>
-<h2>最近的告警</h2><table id="recent-alarms"><tr><th>级别</th><th>告警</th><th>说明</th><th>发生时间</th><th>解除时间</th><th>确认</th></tr>${recent || '<tr><td colspan="6">—</td></tr>'}</table>`);
+  return layout(`${d.store.name} · ${w.alarms}`, `<h1>${esc(d.store.name)} · ${w.alarms}</h1><p><a href="/">${t.back}</a> · ${otherLang(lang, '/alarms')}</p>
+<p>${t.how}</p>
+<h2>${t.open}</h2><table id="active-alarms">${alarmHead(lang, w.ack)}${active || `<tr><td colspan="5">${t.noneOpen}</td></tr>`}</table>
+<h2>${t.recent}</h2><table id="recent-alarms">${alarmHead(lang, t.cleared, w.ack)}${recent || '<tr><td colspan="6">—</td></tr>'}</table>`, undefined, lang);
 }

@@ -1,31 +1,51 @@
 /**
- * The store's alarms on the admin page (which reloads every 5 s): the active ones, with who
- * acknowledged each and when, and a link to the /alarms page (alarms-page.ts) to acknowledge them.
- * Chinese first; every value goes through `esc`.
+ * The store's alarms on the admin page (which stays current by itself): the active ones, with
+ * who acknowledged each and when, and a link to the /alarms page (alarms-page.ts) to acknowledge
+ * them. Chinese, or English with `lang` `en`; every value goes through `esc`.
  */
 import type { AlarmRow } from '../ledger/alarms.ts';
 import { ALARM_TEXT, type AlarmKind } from '../ops/alarms.ts';
+import type { Lang } from './door-words.ts';
 import { esc, time } from './admin-sections.ts';
+import { say, SEVERITY } from './admin-words.ts';
 
-const kindZh = (kind: string): string => ALARM_TEXT[kind as AlarmKind]?.zh ?? kind;
-const SEVERITY_ZH: Record<string, string> = { critical: '严重', warning: '警告' };
+const kindText = (kind: string, lang: Lang): string => ALARM_TEXT[kind as AlarmKind]?.[lang] ?? kind;
+
+export const ALARM_WORDS = {
+  zh: {
+    alarms: '告警', off: '未启用（配置 alarms.enabled）', none: '没有未解除的告警', count: (n: number, open: number) => `${n} 条未解除，其中 ${open} 条未确认`, link: '确认告警、查看历史',
+    severity: '级别', alarm: '告警', detail: '说明', raised: '发生时间', ack: '确认', notAcked: '未确认', acked: '已确认：', sep: '，', times: (n: number) => `，共 ${n} 次`, subject: (s: string) => `（${s}）`, note: (n: string) => `“${n}”`,
+  },
+  en: {
+    alarms: 'Alarms', off: 'Off (config alarms.enabled)', none: 'No open alarms', count: (n: number, open: number) => `${n} open, ${open} of them not acknowledged`, link: 'Acknowledge alarms, see the history',
+    severity: 'Severity', alarm: 'Alarm', detail: 'Detail', raised: 'Raised', ack: 'Acknowledged', notAcked: 'not acknowledged', acked: 'Acknowledged by ', sep: ', ', times: (n: number) => `, ${n} times`, subject: (s: string) => ` (${s})`, note: (n: string) => `"${n}"`,
+  },
+};
 
 /** Acknowledged by whom, when, with their note; or not yet. */
-export function ackText(a: AlarmRow): string {
-  if (a.acknowledged_at === null) return '<span class="bad">未确认</span>';
-  return `已确认：${esc(a.acknowledged_by ?? '')}，${esc(time(a.acknowledged_at))}${a.ack_note ? `，“${esc(a.ack_note)}”` : ''}`;
+export function ackText(a: AlarmRow, lang: Lang = 'zh'): string {
+  const t = ALARM_WORDS[lang];
+  if (a.acknowledged_at === null) return `<span class="bad">${t.notAcked}</span>`;
+  return `${t.acked}${esc(a.acknowledged_by ?? '')}${t.sep}${esc(time(a.acknowledged_at))}${a.ack_note ? `${t.sep}${esc(t.note(a.ack_note))}` : ''}`;
 }
 
-export function alarmCells(a: AlarmRow): string {
-  return `<td class="${a.severity === 'critical' ? 'bad' : ''}">${esc(SEVERITY_ZH[a.severity] ?? a.severity)}</td><td>${esc(kindZh(a.kind))}${a.subject ? `（${esc(a.subject)}）` : ''}</td><td class="detail">${esc(a.detail)}</td><td>${esc(time(a.raised_at))}${a.seen > 1 ? `，共 ${a.seen} 次` : ''}</td>`;
+export function alarmCells(a: AlarmRow, lang: Lang = 'zh'): string {
+  const t = ALARM_WORDS[lang];
+  return `<td class="${a.severity === 'critical' ? 'bad' : ''}">${esc(say(SEVERITY, lang, a.severity))}</td><td>${esc(kindText(a.kind, lang))}${a.subject ? esc(t.subject(a.subject)) : ''}</td><td class="detail">${esc(a.detail)}</td><td>${esc(time(a.raised_at))}${a.seen > 1 ? t.times(a.seen) : ''}</td>`;
 }
 
-/** On the admin page (which reloads every 5 s): the active alarms, and a link to acknowledge them. */
-export function alarmsSection(active: AlarmRow[] | undefined): string {
-  if (active === undefined) return '<h2>告警</h2><p id="alarms" data-enabled="false">未启用（配置 alarms.enabled）</p>';
+/** The table head of the alarm lists: severity, alarm, detail, raised, then `more`. */
+export const alarmHead = (lang: Lang, ...more: string[]): string => {
+  const t = ALARM_WORDS[lang];
+  return `<tr>${[t.severity, t.alarm, t.detail, t.raised, ...more].map((h) => `<th>${h}</th>`).join('')}</tr>`;
+};
+
+/** On the admin page: the active alarms, and a link to acknowledge them. */
+export function alarmsSection(active: AlarmRow[] | undefined, lang: Lang = 'zh'): string {
+  const t = ALARM_WORDS[lang];
+  if (active === undefined) return `<h2>${t.alarms}</h2><p id="alarms" data-enabled="false">${t.off}</p>`;
   const open = active.filter((a) => a.acknowledged_at === null).length;
-  const rows = active.map((a) => `<tr data-alarm="${a.id}" data-kind="${esc(a.kind)}" data-acknowledged="${a.acknowledged_at !== null}">${alarmCells(a)}<td>${ackText(a)}</td></tr>`).join('');
-  return `<h2>告警</h2><p>${active.length === 0 ? '没有未解除的告警' : `${active.length} 条未解除，其中 ${open} 条未确认`} · <a href="/alarms" id="alarms-link">确认告警、查看历史</a></p>
-<table id="alarms"><tr><th>级别</th><th>告警</th><th>说明</th><th>发生时间</th><th>确认</th></tr>${rows || '<tr><td colspan="5">—</td></tr>'}</table>`;
+  const rows = active.map((a) => `<tr data-alarm="${a.id}" data-kind="${esc(a.kind)}" data-acknowledged="${a.acknowledged_at !== null}">${alarmCells(a, lang)}<td>${ackText(a, lang)}</td></tr>`).join('');
+  return `<h2>${t.alarms}</h2><p>${active.length === 0 ? t.none : t.count(active.length, open)} · <a href="/alarms" id="alarms-link">${t.link}</a></p>
+<table id="alarms">${alarmHead(lang, t.ack)}${rows || '<tr><td colspan="5">—</td></tr>'}</table>`;
 }
-

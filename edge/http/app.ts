@@ -3,7 +3,7 @@
  * `app.inject()`; edge/http/server.ts listens. The app reads and acts through the same
  * ledger functions the daemon uses; it never opens a serial port or a model itself.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from '../log.ts';
 import type { Db } from '../ledger/db.ts';
@@ -16,7 +16,7 @@ import { countTemplates } from '../ledger/face-templates.ts';
 import { countLearned } from '../ledger/face-learning.ts';
 import { listProducts, inventory } from '../ledger/products.ts';
 import { listSessions } from '../ledger/sessions.ts';
-import { reviewPage } from './pages.ts';
+import { reviewPage } from './review-page.ts';
 import { registerBoardRoutes } from './board/routes.ts';
 import { recentEntryEvents, recentReceipts, stockByProduct, storeState, syncState, type StoreStateSource, type SyncStateSource } from './queries.ts';
 import { DECISION_ZH, PHASE_ZH, REVIEW_ZH } from './admin-sections.ts';
@@ -27,7 +27,7 @@ import type { FormPages, FormRefusal } from './form-refusal.ts';
 import { villagerNames } from '../ledger/admin-views.ts';
 import { snakeKeys } from './api-style.ts';
 import { listOpenReview } from '../ledger/review.ts';
-import { PageQuery, rememberLang } from './lang.ts';
+import { langOf, PageQuery, rememberLang } from './lang.ts';
 import { refundable } from '../ledger/refunds.ts';
 import { registerAuth, SessionEnds, type AuthOptions } from './auth.ts';
 import { registerPressureGuard } from './pressure.ts';
@@ -161,7 +161,7 @@ export function buildApp(deps: AppDeps, log: Logger) {
       admin: (req, reply, refusal) => adminPageHtml(adminPageDeps, req, reply, 1, refusal),
     };
     registerActions(scope, { db: deps.db, pages, storeName: deps.store.name });
-    registerReviewActions(scope, { db: deps.db, ledgerRules: deps.ledgerRules, storeName: deps.store.name, reviewPage: (_req, reply, refusal) => reviewPageHtml(deps, reply, refusal) });
+    registerReviewActions(scope, { db: deps.db, ledgerRules: deps.ledgerRules, storeName: deps.store.name, reviewPage: (req, reply, refusal) => reviewPageHtml(deps, req, reply, refusal) });
     registerCardActions(scope, { db: deps.db, storeName: deps.store.name, pages });
     registerAccountActions(scope, { db: deps.db });
     registerVillagerRoutes(scope, villagerDeps);
@@ -175,12 +175,12 @@ export function buildApp(deps: AppDeps, log: Logger) {
 }
 
 /** The review page (the queue and the refunds), with a refused form's message beside its line. */
-function reviewPageHtml(deps: AppDeps, reply: FastifyReply, refusal?: FormRefusal): string {
+function reviewPageHtml(deps: AppDeps, req: FastifyRequest, reply: FastifyReply, refusal?: FormRefusal): string {
   const db = deps.db();
   const receipts = recentReceipts(db, 20);
   // what each purchase shown may still be refunded, counted as the refund route counts it
   const left = new Map(receipts.filter((r) => r.kind === 'shopping').map((r) => [r.session, refundable(db, r.session)]));
-  return reviewPage({ store: deps.store, items: listOpenReview(db, 50), csrf: reply.generateCsrf(), products: listProducts(db), receipts, refundable: left, refusal });
+  return reviewPage({ store: deps.store, items: listOpenReview(db, 50), csrf: reply.generateCsrf(), products: listProducts(db), receipts, refundable: left, refusal, lang: langOf(req) });
 }
 
 type TypedApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -253,10 +253,10 @@ function routes(app: TypedApp, deps: AppDeps): void {
   app.get('/api/stock', { schema: { response: { 200: StockReply } } }, async () => ({ items: stockByProduct(deps.db()), next: null }));
   app.get('/api/sync', { schema: { response: { 200: SyncReply } } }, async () => syncState(deps.db(), deps.sync));
 
-  // Chinese only so far: a `?lang=` is remembered for the pages that have English
+  // Chinese, or English with `?lang=en` (remembered) as on every page
   app.get('/review', { schema: { querystring: PageQuery } }, async (req, reply) => {
     rememberLang(req, reply);
-    return reply.type('text/html; charset=utf-8').send(reviewPageHtml(deps, reply));
+    return reply.type('text/html; charset=utf-8').send(reviewPageHtml(deps, req, reply));
   });
 
   registerBoardRoutes(app, { db: deps.db, storeName: deps.store.name, sync: deps.sync });

@@ -1,7 +1,6 @@
 /**
  * The page language: Chinese unless the maintainer switched to English. `?lang=en` (or `zh`) on
- * any page switches and is remembered in the `lang` cookie (a preference, not a secret); the
- * admin page, /review and /alarms have no English yet, but remember the switch all the same.
+ * any page switches and is remembered in the `lang` cookie (a preference, not a secret).
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';

@@ -19,7 +19,7 @@ import type { StoreConfig } from '../config/schema.ts';
 import { getAdminAccount, getAdminSession } from '../ledger/admin-accounts.ts';
 import { PUBLIC_PAGE, type SessionEnds } from './auth.ts';
 import { recentEntryEvents, storeState, type StoreStateSource } from './queries.ts';
-import { PHASE_ZH } from './admin-sections.ts';
+import { PHASE_EN, PHASE_ZH } from './admin-sections.ts';
 import { decisionWords } from './door-words.ts';
 import type { LiveFeed, LiveTopic } from './live-feed.ts';
 import { livePage } from './live-page.ts';
@@ -41,11 +41,6 @@ const HEARTBEAT_MS = 20_000;
 const MAX_WATCHERS = 32;
 /** A watcher with this much unsent is not reading: it is dropped (its browser reconnects). */
 const MAX_BACKLOG_BYTES = 1 << 20;
-
-const PHASE_EN: Record<string, string> = {
-  idle: 'Idle (nobody inside)', entering: 'Unlocked, waiting to enter', shopping: 'Shopping', restocking: 'Restocking',
-  exiting: 'Leaving', settling: 'Settling', settled: 'Settled', fault: 'Fault', unknown: 'Unknown',
-};
 
 export interface LiveDeps {
   db: () => Db;

@@ -18,7 +18,7 @@ import type { Acknowledgement } from '../ops/alarms.ts';
 import type { StoreConfig } from '../config/schema.ts';
 import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
 import { alarmsPage } from './alarms-page.ts';
-import { PageQuery, rememberLang } from './lang.ts';
+import { langOf, PageQuery, rememberLang } from './lang.ts';
 import { messagePage } from './auth-pages.ts';
 import { refuseControlChars } from '../ledger/free-text.ts';
 
@@ -91,11 +91,11 @@ export function registerOpsRoutes(scope: FastifyInstance, deps: OpsRoutesDeps, s
     return reply.redirect('/alarms', 303);
   });
 
-  // Chinese only so far: a `?lang=` is remembered for the pages that have English
+  // Chinese, or English with `?lang=en` (remembered) as on every page
   app.get('/alarms', { schema: { querystring: PageQuery } }, async (req, reply) => {
     rememberLang(req, reply);
     if (!alarms) throw disabled();
     const { active, recent } = alarms(50);
-    return reply.type('text/html; charset=utf-8').send(alarmsPage({ store, active, recent, csrf: reply.generateCsrf() }));
+    return reply.type('text/html; charset=utf-8').send(alarmsPage({ store, active, recent, csrf: reply.generateCsrf(), lang: langOf(req) }));
   });
 }

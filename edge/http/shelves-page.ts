@@ -66,5 +66,7 @@ ${d.items.map((s) => `<form class="inline assign" method="post" action="/api/slo
 <h2>${t.products}</h2><table id="product-list"><tr><th>${t.sku}</th><th colspan="5">${t.name} · ${t.price} · ${t.unit} · ${t.tol} · ${t.status}</th></tr>${productRows}</table>
 <h3>${t.add}</h3><form class="inline" method="post" id="product-add" action="/api/products">${csrfField(d.csrf)}<input name="sku" required maxlength="64" pattern="[A-Za-z0-9_.\\-]+" placeholder="${t.sku}"> <input name="name" required maxlength="100" placeholder="${t.name}"> <input name="price" type="number" min="0" required placeholder="${t.price}" style="width:5rem"> <input name="unit_g" type="number" min="1" required placeholder="${t.unit}" style="width:6rem"> <input name="tolerance_g" type="number" min="0" required placeholder="${t.tol}" style="width:6rem"> <button type="submit">${t.add}</button></form>
 <p id="live-status" data-connected="false"></p><script src="/assets/shelves.js" defer></script>`,
+    undefined,
+    d.lang,
   );
 }

@@ -49,7 +49,7 @@ export function villagersPage(d: { store: StoreConfig; lang: Lang; q: string; it
   const next = d.next ? `<p><a href="/villagers?q=${esc(encodeURIComponent(d.q))}&amp;after=${esc(encodeURIComponent(d.next))}">${t.more}</a></p>` : '';
   return layout(`${d.store.name} · ${t.title}`, `<h1>${esc(d.store.name)} · ${t.title}</h1><p><a href="/">${t.back}</a> · <a href="/villagers?lang=${d.lang === 'zh' ? 'en' : 'zh'}" id="lang-switch">${t.other}</a></p>
 <form method="get" action="/villagers" id="villager-search"><input name="q" value="${esc(d.q)}" maxlength="64" placeholder="${t.placeholder}" aria-label="${t.placeholder}"> <button type="submit">${t.search}</button></form>
-<table id="villager-results"><tr><th>${t.id}</th><th>${t.name}</th><th>${t.village}</th><th>${t.status}</th><th>${t.balance}</th><th>${t.debt}</th><th>${t.face}</th></tr>${rows || `<tr><td colspan="7">${t.none}</td></tr>`}</table>${next}`);
+<table id="villager-results"><tr><th>${t.id}</th><th>${t.name}</th><th>${t.village}</th><th>${t.status}</th><th>${t.balance}</th><th>${t.debt}</th><th>${t.face}</th></tr>${rows || `<tr><td colspan="7">${t.none}</td></tr>`}</table>${next}`, undefined, d.lang);
 }
 
 export function villagerPage(d: { store: StoreConfig; lang: Lang; csrf: string; villager: Villager; templates: number; learned?: number; pending?: readonly PendingView[]; entries: Entry[]; next: number | null; timeZone: string | undefined; facesOn: boolean; snapshotOn?: boolean; refusal?: FormRefusal }): string {
@@ -80,5 +80,5 @@ export function villagerPage(d: { store: StoreConfig; lang: Lang; csrf: string; 
 <table id="villager-summary"><tr><th>${t.village}</th><td>${esc(v.village)}</td></tr><tr><th>${t.status}</th><td>${esc(statusText(t, v.status))} ${toggle}${statusRefused}</td></tr><tr><th>${t.balance}</th><td id="balance">${v.balance}</td></tr><tr><th>${t.debt}</th><td>${v.debt}</td></tr></table>
 <h2>${t.face}</h2>${face}${pendingSection({ lang: d.lang, csrf: d.csrf, villagerId: v.id, pending: d.pending ?? [], timeZone: d.timeZone, refusal: r })}${enrol}
 <h2>${t.card}</h2>${formMessage(r, 'card')}<form class="inline" method="post" action="/api/cards/issue" id="card-issue-slip">${csrfField(d.csrf)}${requestField()}<input type="hidden" name="_page" value="villager"><input type="hidden" name="villager" value="${esc(v.id)}"><button type="submit" data-action="issue-card">${t.issue}</button></form>
-<h2>${t.history}</h2><table id="history"><tr><th>${t.at}</th><th>${t.kind}</th><th>${t.points}</th><th>${t.after}</th><th>${t.reason}</th></tr>${rows || `<tr><td colspan="5">${EMPTY}</td></tr>`}</table>${older}`);
+<h2>${t.history}</h2><table id="history"><tr><th>${t.at}</th><th>${t.kind}</th><th>${t.points}</th><th>${t.after}</th><th>${t.reason}</th></tr>${rows || `<tr><td colspan="5">${EMPTY}</td></tr>`}</table>${older}`, undefined, d.lang);
 }

@@ -9,6 +9,7 @@
  * The window ends at the run, or earlier at the oldest outbox row the ledger has not
  * acknowledged: rows still on their way would show as differences that are not.
  */
+import { randomBytes } from 'node:crypto';
 import type { Db } from '../ledger/db.ts';
 import { outboxBacklog, storeWindowTotals } from '../ledger/ops-queries.ts';
 import type { AlarmBoard } from '../ops/alarms.ts';
@@ -65,7 +66,8 @@ export function reconcileJob(d: ReconcileDeps): Job {
     cron: d.config.cron,
     async run(now) {
       const { from, to } = reconcileWindow(d.db(), now, d.config.window_hours);
-      const answer = await d.ask({ id: `rec-${now.getTime()}`, from, to }, d.config.timeout_s * 1000);
+      // unique per question, so an answer recorded from an earlier run cannot answer this one
+      const answer = await d.ask({ id: `rec-${now.getTime()}-${randomBytes(6).toString('hex')}`, from, to }, d.config.timeout_s * 1000);
       const diffs = compareTotals(storeTotals(d.db(), from, to), answer.villagers);
       if (diffs.length === 0) {
         if (d.alarms?.isActive('reconcile_mismatch', 'village ledger')) d.alarms.clear('reconcile_mismatch', 'village ledger');

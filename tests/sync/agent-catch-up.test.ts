@@ -11,12 +11,14 @@ function rig(inbound = 5) {
   let held = 0;
   const asks: SnapshotRequest[] = [];
   const counters = { asked: 0, checked: 0 };
-  const c = new CatchUp({
+  let checks = 0;
+  const c = new CatchUp({ check: () => void checks++,
     clock: () => new Date(now), retransmitMs: 2000, partWaitMs: 1000, horizonMs: 60_000,
     inboundSeq: () => inbound, heldCount: () => held, ask: (r) => { expect(r.accepts).toEqual(['catalogue', 'parts']); asks.push({ from_seq: r.from_seq, reason: r.reason }); }, counters,
   });
   return {
     c, asks, counters,
+    checks: () => checks,
     at: () => now,
     pass: (ms: number) => {
       now += ms;
@@ -92,6 +94,30 @@ describe('catching up with the village stream', () => {
     expect(g.asks.map((a) => a.reason)).toEqual(['gap', 'resync']);
     g.c.want('resync');
     expect(g.asks).toHaveLength(2);
+  });
+
+  it('deltas that say the store is level (their to_seq is unsigned) do not end the wait: they prompt a heartbeat, and its signed beat does', () => {
+    const r = rig();
+    r.c.want('gap');
+    r.c.onDeltas(true, 0); // an empty deltas message anyone could publish: "nothing after 0"
+    expect(r.checks()).toBe(1);
+    for (let i = 0; i < 5; i++) r.c.onDeltas(true, 0); // published again and again: one heartbeat per ask
+    expect(r.checks()).toBe(1);
+    r.pass(2000);
+    expect(r.asks).toHaveLength(2); // still asking
+    r.c.onBeat(9, r.at()); // the beat answering that heartbeat: the stream is ahead
+    r.pass(2000);
+    expect(r.asks).toHaveLength(3);
+    r.c.onDeltas(true, 5); // the ledger's deltas, to seq 5 where we are
+    expect(r.checks()).toBe(2);
+    r.c.onBeat(5, r.at()); // its beat: level, nothing held
+    r.pass(2000);
+    r.pass(2000);
+    expect(r.asks).toHaveLength(3);
+    // deltas short of the ledger's seq, or with no wait on, prompt nothing
+    r.c.onDeltas(false, 9);
+    r.c.onDeltas(true, 5);
+    expect(r.checks()).toBe(2);
   });
 
   it('the first beat since a reconnect that finds the store behind asks at once; a greeting does not', () => {

@@ -11,7 +11,7 @@ import { silentLogger } from '../../edge/log.ts';
 import { SyncMqtt } from '../../cloud-sync/mqtt.ts';
 import { storeTopic } from '../../cloud-sync/protocol/topics.ts';
 import type { SnapshotRequest } from '../../cloud-sync/protocol/payloads.ts';
-import { brokerKind, ledgerDbKind, startRig, uid, waitFor, type Rig, type TestStore } from '../../harness/sync/rig.ts';
+import { brokerKind, ledgerDbKind, publisher, startRig, uid, waitFor, type Rig, type TestStore } from '../../harness/sync/rig.ts';
 
 const at = () => new Date().toISOString();
 
@@ -147,6 +147,34 @@ describe(`catching up: deltas, snapshots, heartbeats (${brokerKind} + ${ledgerDb
       expect(requests[0]).toEqual({ from_seq: inboundSeq(s.db), reason: 'gap', accepts: ['catalogue', 'parts'] });
       expect(s.agent.counters.checked).toBe(0);
     } finally {
+      await watch.stop();
+    }
+  });
+
+  it('an unsigned empty down/deltas does not end a store\'s wait: it asks on until a verified answer (a snapshot, or a signed beat) says it is level', async () => {
+    rig = await startRig();
+    await rig.ledger.putVillager({ id: 'zhang', name: '张三', village: rig.village, status: 'active' });
+    await rig.stopLedger();
+    const requests: SnapshotRequest[] = [];
+    const watch = new SyncMqtt({ url: rig.broker.url, clientId: uid('watch-'), persistentSession: false });
+    const watching = new Promise<void>((resolve) => watch.once('connect', () => resolve()));
+    const forger = await publisher(rig);
+    try {
+      const name = uid('s');
+      watch.on('message', (_t, payload) => requests.push(JSON.parse(payload.toString()) as SnapshotRequest));
+      watch.start([storeTopic({ village: rig.village, store: name }, 'up/snapshot-request')]);
+      await watching;
+      // a new store asks for the village, every retransmit_ms (200) while no answer comes
+      const s = await rig.addStore(name);
+      await waitFor('the new store asks', () => requests.length >= 1);
+      // someone on the broker answers in the ledger's place: "nothing after 0, you are level"
+      await forger.publish(storeTopic({ village: rig.village, store: name }, 'down/deltas'), JSON.stringify({ from_seq: 0, to_seq: 0, events: [] }));
+      const after = requests.length;
+      await waitFor('the store asks on', () => requests.length >= after + 3);
+      rig.startLedger();
+      await waitFor('the store level with the village', async () => inboundSeq(s.db) === (await villageSeq(rig!.ledgerDb, rig!.village)) && getVillager(s.db, 'zhang') !== undefined);
+    } finally {
+      await forger.stop();
       await watch.stop();
     }
   });

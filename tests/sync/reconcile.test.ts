@@ -11,7 +11,8 @@ import { getVillager } from '../../edge/ledger/villagers.ts';
 import { AlarmBoard } from '../../edge/ops/alarms.ts';
 import { compareTotals, reconcileJob, reconcileWindow, storeTotals } from '../../edge/jobs/reconcile.ts';
 import { ledgerTotals } from '../../cloud-sync/ledger/reconcile.ts';
-import { opsCheckers } from '../../cloud-sync/protocol/ops.ts';
+import { opsCheckers, type ReconcileRequest } from '../../cloud-sync/protocol/ops.ts';
+import { privateEd25519, signControl } from '../../cloud-sync/protocol/sign.ts';
 import { storeTopic } from '../../cloud-sync/protocol/topics.ts';
 import { brokerKind, ledgerDbKind, publisher, startRig, uid, waitFor, type Rig, type TestStore } from '../../harness/sync/rig.ts';
 import { SyncMqtt } from '../../cloud-sync/mqtt.ts';
@@ -121,6 +122,42 @@ describe(`daily reconciliation with the village ledger (${brokerKind} + ${ledger
     } });
     await expect(job.run(new Date())).rejects.toThrow(/did not answer the reconciliation/);
     expect(s.agent.refusals.toJSON()).toMatchObject({ unsigned: 1 });
+    await forger.stop();
+  }, 60_000);
+
+  it('a signed answer to another question (another window, or an earlier run\'s answer published again) is refused and counted, never compared', async () => {
+    rig = await startRig();
+    const s = await rig.addStore();
+    await waitFor('the store online', () => s.agent.state().connected);
+    await rig.stopLedger();
+    const forger = await publisher(rig);
+    const topic = storeTopic({ village: rig.village, store: s.id }, 'down/reconcile');
+    const key = privateEd25519('ledger-1', rig.ledgerKey.privatePem);
+    // what the ledger signed for this store once: for the window asked then, or another
+    const signed = (id: string, from: string, to: string) => JSON.stringify(signControl({ id, from, to, villagers: [] }, { village: rig!.village, store: s.id }, key));
+    const asked: ReconcileRequest[] = [];
+    const answering = (answer: (req: ReconcileRequest) => string) => (req: ReconcileRequest, ms: number) => {
+      asked.push(req);
+      const p = s.agent.ops.reconcile(req, ms);
+      void forger.publish(topic, answer(req));
+      return p;
+    };
+    const now = new Date();
+
+    // the ledger's signature over the question's id, but the totals of a day earlier
+    const dayEarlier = (t: string) => new Date(Date.parse(t) - 86_400_000).toISOString();
+    const shifted = reconcileJob({ config: { ...config, timeout_s: 2 }, db: () => s.db, ask: answering((req) => signed(req.id, dayEarlier(req.from), dayEarlier(req.to))) });
+    await expect(shifted.run(now)).rejects.toThrow(/did not answer the reconciliation/);
+    expect(s.agent.refusals.toJSON()).toMatchObject({ replayed: 1 });
+
+    // a run answered; then, at the same moment, one over another window gets that answer again
+    const first = reconcileJob({ config, db: () => s.db, ask: answering((req) => signed(req.id, req.from, req.to)) });
+    expect(await first.run(now)).toContain('agree');
+    const recorded = asked.at(-1)!;
+    const again = reconcileJob({ config: { ...config, window_hours: 24, timeout_s: 2 }, db: () => s.db, ask: answering(() => signed(recorded.id, recorded.from, recorded.to)) });
+    await expect(again.run(now)).rejects.toThrow(/did not answer the reconciliation/);
+    expect(asked.at(-1)!.id).not.toBe(recorded.id);
+    expect(s.agent.refusals.toJSON()).toMatchObject({ replayed: 2 });
     await forger.stop();
   }, 60_000);
 

@@ -10,7 +10,8 @@
 const REFRESH_MS = 5000;
 /** A burst of stream messages (a villager handling goods) becomes one request. */
 const SOON_MS = 300;
-const T = { live: '实时更新中', lost: '连接中断，正在重试…' };
+/** The page's language, as the server rendered it (`<html lang>`). */
+const T = document.documentElement.lang === 'en' ? { live: 'Updating live', lost: 'Connection lost, retrying…' } : { live: '实时更新中', lost: '连接中断，正在重试…' };
 
 const status = document.getElementById('page-status');
 const shown = new Map();
