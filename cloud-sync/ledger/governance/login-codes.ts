@@ -9,7 +9,7 @@ import { ErrorCode } from '../../../edge/errors.ts';
 import type { SqlDb } from '../sql.ts';
 import { villagerOf } from '../tables.ts';
 import { audit, fieldError } from './rules.ts';
-import { hashPin, verifyPin } from './auth.ts';
+import { hashPin, verifyPin, WRONG, type LoginCheck } from './auth.ts';
 
 export const CODE_ALPHABET = '23456789ABCDEFGHJKMNPQRSTUVWXYZ';
 export const CODE_DAYS_DEFAULT = 7;
@@ -38,23 +38,28 @@ export async function issueLoginCode(db: SqlDb, village: string, villager: strin
   return { code: `${raw.slice(0, 4)}-${raw.slice(4)}`, expires_at: expires };
 }
 
-/** True when `code` is an open code of this villager; it is then used up (once, even when two logins race). */
-export async function useLoginCode(db: SqlDb, village: string, villager: string, code: string, now: Date): Promise<boolean> {
+/**
+ * Right when `code` is an open code of this villager; it is then used up (once, even when two
+ * logins race), unless the villager may not sign in now (blocked, left): the code stays open
+ * for after an unblock, and the login says why it signs nobody in (auth.ts).
+ */
+export async function useLoginCode(db: SqlDb, village: string, villager: string, code: string, now: Date): Promise<LoginCheck> {
   const typed = normalizeCode(code);
   const v = await villagerOf(db, villager);
-  const open = v && v.village === village && v.status === 'active'
+  const open = v && v.village === village
     ? await db.query<{ id: string; code_hash: string }>('SELECT id, code_hash FROM gov_login_codes WHERE villager_id = $1 AND village = $2 AND used_at IS NULL AND expires_at > $3', [villager, village, now.toISOString()])
     : [];
-  if (open.length === 0) {
+  if (!v || open.length === 0) {
     await hashPin(typed); // the same cost as a wrong code: no telling which villagers hold one
-    return false;
+    return WRONG;
   }
   for (const row of open) {
     if (!(await verifyPin(typed, row.code_hash))) continue;
+    if (v.status !== 'active') return { right: true, status: v.status };
     const used = await db.run('UPDATE gov_login_codes SET used_at = $2 WHERE id = $1 AND used_at IS NULL', [row.id, now.toISOString()]);
-    if (used !== 1) return false;
+    if (used !== 1) return WRONG;
     await audit(db, village, `villager:${villager}`, 'login-code.use', `villager:${villager}`, {}, now);
-    return true;
+    return { right: true, status: v.status };
   }
-  return false;
+  return WRONG;
 }
