@@ -163,6 +163,26 @@ describe(`villager page, QR code, login codes and passbook (${ledgerDbKind})`, (
     expect(audit.events.filter((e) => e.subject === 'villager:li').map((e) => e.action)).toEqual(expect.arrayContaining(['login-code.issue', 'login-code.use']));
   });
 
+  it('no login code is printed for a villager who left or is blocked: 409 naming the status, nothing issued', async () => {
+    for (const [id, status, zh] of [['wu', 'left', '已离村'], ['zheng2', 'blocked', '已冻结']] as const) {
+      await g.villager(g.a, id);
+      expect((await g.call(g.va, 'PUT', `/api/villages/${g.a}/villagers/${id}`, { name: `村民${id}`, status })).statusCode).toBe(200);
+      const r = await g.call(g.va, 'POST', `/api/villages/${g.a}/villagers/${id}/login-codes`, {});
+      expect([id, r.statusCode]).toEqual([id, 409]);
+      const body = r.json() as { field: string; zh: string; message: string };
+      expect(body.field).toBe('villager');
+      expect(body.zh).toContain(zh);
+      expect(body.zh).toContain('不能发登录码');
+      expect(body.message).toContain(status === 'left' ? 'left the village' : 'blocked');
+      expect(await g.db.query('SELECT id FROM gov_login_codes WHERE villager_id = $1', [id])).toEqual([]);
+      const audit = (await g.call(g.va, 'GET', `/api/villages/${g.a}/audit`)).json() as { events: { subject: string; action: string }[] };
+      expect(audit.events.filter((e) => e.subject === `villager:${id}` && e.action === 'login-code.issue')).toEqual([]);
+    }
+    // Back to active: a code is printed as usual.
+    expect((await g.call(g.va, 'PUT', `/api/villages/${g.a}/villagers/zheng2`, { name: '村民zheng2', status: 'active' })).statusCode).toBe(200);
+    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/villagers/zheng2/login-codes`, {})).statusCode).toBe(201);
+  });
+
   it('wrong codes count towards the same lock as wrong PINs', async () => {
     await g.villager(g.a, 'sun');
     for (let k = 0; k < 3; k++) expect((await g.call(undefined, 'POST', '/api/villager/login', { village: g.a, villager: 'sun', code: 'AAAA-AAAA' })).statusCode).toBe(401);

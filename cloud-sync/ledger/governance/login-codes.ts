@@ -28,6 +28,8 @@ export async function issueLoginCode(db: SqlDb, village: string, villager: strin
   await db.transaction(async (tx) => {
     const v = await villagerOf(tx, villager);
     if (!v || v.village !== village) throw fieldError('villager', `no villager ${villager} in this village`, `本村没有村民 ${villager}`, 404, ErrorCode.UNKNOWN_VILLAGER);
+    // A slip that cannot sign in is not printed: the login would refuse it (auth.ts).
+    if (v.status !== 'active') throw inactive(villager, v.status);
     const open = await tx.query<{ id: string }>('SELECT id FROM gov_login_codes WHERE villager_id = $1 AND used_at IS NULL AND expires_at > $2 ORDER BY created_at', [villager, now.toISOString()]);
     // The oldest open codes are voided (marked used) so that at most MAX_OPEN_CODES work.
     for (const old of open.slice(0, Math.max(0, open.length - MAX_OPEN_CODES + 1))) await tx.run('UPDATE gov_login_codes SET used_at = $2 WHERE id = $1', [old.id, now.toISOString()]);
@@ -37,6 +39,10 @@ export async function issueLoginCode(db: SqlDb, village: string, villager: strin
   });
   return { code: `${raw.slice(0, 4)}-${raw.slice(4)}`, expires_at: expires };
 }
+
+const inactive = (villager: string, status: 'blocked' | 'left') => (status === 'left'
+  ? fieldError('villager', `villager ${villager} has left the village (status left): a login code could never sign in`, `村民 ${villager} 已离村，不能发登录码`, 409, ErrorCode.VILLAGER_INACTIVE)
+  : fieldError('villager', `villager ${villager} is blocked (status blocked): a login code cannot sign in until the village unblocks them; unblock first`, `村民 ${villager} 已冻结，不能发登录码，请先解除冻结`, 409, ErrorCode.VILLAGER_INACTIVE));
 
 /**
  * Right when `code` is an open code of this villager; it is then used up (once, even when two
