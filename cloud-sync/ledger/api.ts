@@ -151,6 +151,10 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
   });
   app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: ErrorCode.NOT_FOUND, message: `no route ${req.method} ${req.url.split('?')[0]}`, zh: '没有这个接口或页面' }));
   app.addHook('onRequest', async (req, reply) => {
+    // A path (or method) the ledger has no route for goes on to the not-found handler: 404 to
+    // everyone, signed in or not (an old link on a phone). Every route that exists is matched
+    // here, so none of them skips the checks below.
+    if (req.is404) return;
     const staff = req.headers.authorization === undefined ? req.cookies[STAFF_COOKIE] : undefined;
     if (staff) req.staffUser = (await sessionAccount(deps.db, staff, (deps.clock ?? (() => new Date()))())) ?? null;
     const villager = villagerToken(req);

@@ -183,6 +183,21 @@ describe(`villager page, QR code, login codes and passbook (${ledgerDbKind})`, (
     expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/villagers/zheng2/login-codes`, {})).statusCode).toBe(201);
   });
 
+  it('a path the ledger does not have is 404 without a sign-in too (an old or mistyped link), and its routes still ask for one', async () => {
+    for (const [method, url] of [['GET', '/m/passbok'], ['GET', '/m/index.html'], ['GET', '/board'], ['GET', '/api/nope'], ['POST', `/api/villages/${g.a}/claimz`], ['DELETE', `/api/villages/${g.a}/tasks`]] as const) {
+      const r = await g.app.inject({ method, url: `${url}?token=secret` });
+      expect({ url, status: r.statusCode, body: r.json() }).toEqual({ url, status: 404, body: { error: 'NOT_FOUND', message: `no route ${method} ${url}`, zh: '没有这个接口或页面' } });
+    }
+    // With the phone page's cookie and no CSRF token, an unknown path is still just not there.
+    const cookie = `village_session=${(await g.app.inject({ method: 'POST', url: '/m/login', remoteAddress: '192.0.2.63', payload: { village: g.a, villager: 'li', pin: '2468' } })).cookies.find((c) => c.name === 'village_session')!.value}`;
+    expect((await g.app.inject({ method: 'POST', url: '/m/nothing', headers: { cookie } })).statusCode).toBe(404);
+    // The routes that exist answer 401 without a sign-in, as before.
+    for (const [method, url] of [['GET', `/api/villages/${g.a}/me`], ['GET', `/api/villages/${g.a}/claims`], ['POST', `/api/villages/${g.a}/tasks`], ['GET', '/api/staff'], ['GET', '/api/whoami'], ['GET', `/api/villages/${g.a}/villagers/li/passbook`]] as const) {
+      const r = await g.app.inject({ method, url });
+      expect({ url, status: r.statusCode }).toEqual({ url, status: 401 });
+    }
+  });
+
   it('wrong codes count towards the same lock as wrong PINs', async () => {
     await g.villager(g.a, 'sun');
     for (let k = 0; k < 3; k++) expect((await g.call(undefined, 'POST', '/api/villager/login', { village: g.a, villager: 'sun', code: 'AAAA-AAAA' })).statusCode).toBe(401);
