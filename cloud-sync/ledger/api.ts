@@ -23,7 +23,7 @@ import type { SqlDb } from './sql.ts';
 import type { LedgerService } from './service.ts';
 import { registerGovernance, registerVillagerLogin, type Principal } from './governance/routes.ts';
 import { VillagerSessions, type VillagerSession } from './governance/auth.ts';
-import { validationError } from './governance/errors.ts';
+import { nulField, nulRefusal, validationError } from './governance/errors.ts';
 import { fieldError } from './governance/rules.ts';
 import { registerRollupRoutes } from './governance/rollup-routes.ts';
 import { RollupRunner } from './governance/rollup-runner.ts';
@@ -164,6 +164,13 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
     if (url !== '/m/login' && url !== '/api/villager/login' && !page && !principal(req)) return reply.status(401).send({ error: 'UNAUTHORIZED', message: 'a valid bearer token is required', zh: '需要有效的访问令牌' });
     if (url !== '/m/login' && url !== '/staff/login' && url !== '/staff/setup' && byCookie(req) && req.method !== 'GET' && req.method !== 'HEAD') {
       await new Promise<void>((resolve, reject) => app.csrfProtection(req, reply, (err?: Error) => (err ? reject(err) : resolve())));
+    }
+  });
+  // Text with a NUL character is refused on its field before any route reads it (errors.ts, nulField).
+  app.addHook('preValidation', async (req, reply) => {
+    for (const part of [req.params, req.query, req.body]) {
+      const field = nulField(part);
+      if (field !== undefined) return reply.status(400).send({ error: ErrorCode.INVALID_ARGUMENT, ...nulRefusal(field) });
     }
   });
   // The town may read any village, but only one that exists: a mistyped id answers 404, as the
