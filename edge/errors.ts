@@ -25,6 +25,8 @@ export const ErrorCode = {
   ENTRY_ID_TAKEN: 'ENTRY_ID_TAKEN',
   INSUFFICIENT_POINTS: 'INSUFFICIENT_POINTS',
   ALREADY_SETTLED: 'ALREADY_SETTLED',
+  /** A blocked villager, or one who left the village: the right PIN or code, but no sign-in. */
+  VILLAGER_INACTIVE: 'VILLAGER_INACTIVE',
   /** A slot still holding goods cannot change or lose its product until counted empty. */
   SLOT_NOT_EMPTY: 'SLOT_NOT_EMPTY',
   // faces, entry

@@ -23,7 +23,7 @@ import type { SqlDb } from './sql.ts';
 import type { LedgerService } from './service.ts';
 import { registerGovernance, registerVillagerLogin, type Principal } from './governance/routes.ts';
 import { VillagerSessions, type VillagerSession } from './governance/auth.ts';
-import { validationError } from './governance/errors.ts';
+import { nulField, nulRefusal, validationError } from './governance/errors.ts';
 import { fieldError } from './governance/rules.ts';
 import { registerRollupRoutes } from './governance/rollup-routes.ts';
 import { RollupRunner } from './governance/rollup-runner.ts';
@@ -151,6 +151,10 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
   });
   app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: ErrorCode.NOT_FOUND, message: `no route ${req.method} ${req.url.split('?')[0]}`, zh: '没有这个接口或页面' }));
   app.addHook('onRequest', async (req, reply) => {
+    // A path (or method) the ledger has no route for goes on to the not-found handler: 404 to
+    // everyone, signed in or not (an old link on a phone). Every route that exists is matched
+    // here, so none of them skips the checks below.
+    if (req.is404) return;
     const staff = req.headers.authorization === undefined ? req.cookies[STAFF_COOKIE] : undefined;
     if (staff) req.staffUser = (await sessionAccount(deps.db, staff, (deps.clock ?? (() => new Date()))())) ?? null;
     const villager = villagerToken(req);
@@ -160,6 +164,13 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
     if (url !== '/m/login' && url !== '/api/villager/login' && !page && !principal(req)) return reply.status(401).send({ error: 'UNAUTHORIZED', message: 'a valid bearer token is required', zh: '需要有效的访问令牌' });
     if (url !== '/m/login' && url !== '/staff/login' && url !== '/staff/setup' && byCookie(req) && req.method !== 'GET' && req.method !== 'HEAD') {
       await new Promise<void>((resolve, reject) => app.csrfProtection(req, reply, (err?: Error) => (err ? reject(err) : resolve())));
+    }
+  });
+  // Text with a NUL character is refused on its field before any route reads it (errors.ts, nulField).
+  app.addHook('preValidation', async (req, reply) => {
+    for (const part of [req.params, req.query, req.body]) {
+      const field = nulField(part);
+      if (field !== undefined) return reply.status(400).send({ error: ErrorCode.INVALID_ARGUMENT, ...nulRefusal(field) });
     }
   });
   // A query key the route does not take is refused by name before the schema runs (fastify's

@@ -117,8 +117,8 @@ export async function balanceOf(db: SqlDb, villagerId: string): Promise<number> 
   return Number(r[0]!.b);
 }
 
-export async function villagerOf(db: SqlDb, id: string): Promise<{ id: string; village: string; name: string; status: string } | undefined> {
-  return (await db.query<{ id: string; village: string; name: string; status: string }>('SELECT id, village, name, status FROM villagers WHERE id = $1', [id]))[0];
+export async function villagerOf(db: SqlDb, id: string): Promise<{ id: string; village: string; name: string; status: VillagerBody['status'] } | undefined> {
+  return (await db.query<{ id: string; village: string; name: string; status: VillagerBody['status'] }>('SELECT id, village, name, status FROM villagers WHERE id = $1', [id]))[0];
 }
 
 export interface VillagerListing { id: string; name: string; status: string; balance: number }

@@ -14,7 +14,10 @@ export const BOARD_FORMAT = 1;
 
 const Time = Type.String({ minLength: 20, maxLength: 30, pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$' });
 const LocalDate = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' });
-const Name = Type.String({ minLength: 1, maxLength: 100 });
+/** The longest name and deed title, in UTF-16 units (TypeBox's maxLength counts units, so 𠀀 counts two). */
+export const BOARD_NAME_MAX = 100;
+export const BOARD_TITLE_MAX = 200;
+const Name = Type.String({ minLength: 1, maxLength: BOARD_NAME_MAX });
 const Points = Type.Integer({ minimum: 0, maximum: 1_000_000_000 });
 const Count = Type.Integer({ minimum: 0, maximum: 1_000_000_000 });
 const VillagerId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.:-]+$' });
@@ -36,7 +39,7 @@ export type RedListRow = Static<typeof RedListRowSchema>;
 
 /** A good deed (好人好事): what was done and its points, never who did it. */
 export const DeedSchema = Type.Object({
-  title: Type.String({ minLength: 1, maxLength: 200 }),
+  title: Type.String({ minLength: 1, maxLength: BOARD_TITLE_MAX }),
   village: Name,
   points: Points,
   date: LocalDate,

@@ -40,13 +40,16 @@ export type UnsignedEnvelope = Omit<Envelope, 'sig'>;
 
 export const ENTRY_KINDS = ['award', 'penalty', 'redemption', 'refund', 'adjustment', 'expiry'] as const;
 
+/** An entry's longest reason, in UTF-16 units (TypeBox's maxLength counts units). */
+export const ENTRY_REASON_MAX = 500;
+
 export const EntryBodySchema = Type.Object({
   id: Id,
   villager: TopicId,
   kind: Type.Union(ENTRY_KINDS.map((k) => Type.Literal(k))),
   points: Points,
   reference: Type.Optional(Text(200)),
-  reason: Type.Optional(Text(500)),
+  reason: Type.Optional(Text(ENTRY_REASON_MAX)),
   created_at: Time,
 }, { additionalProperties: false });
 export type EntryBody = Static<typeof EntryBodySchema>;

@@ -222,3 +222,50 @@ describe(`the board of a village (${ledgerDbKind})`, () => {
     expect((sent[2]!.body as { deeds: unknown[] }).deeds.length).toBe(5);
   });
 });
+
+/**
+ * Text the API takes by characters (code points) can be longer in UTF-16 units, which the
+ * board's and the entries' schemas count (TypeBox's maxLength): cut to fit, it is cut between
+ * characters as a reader sees them, never inside a surrogate pair (𠀀) or a flag (🇨🇳).
+ */
+describe(`board and entry text with rare characters (${ledgerDbKind})`, () => {
+  let g: GovApp;
+  beforeAll(async () => { g = await govApp(); });
+  afterAll(async () => { await g.close(); });
+  /** No lone surrogate (String.prototype.isWellFormed, which this TypeScript target lacks). */
+  const wellFormed = (s: string) => !/\p{Cs}/u.test(s);
+  const wellCut = (shown: string, whole: string, max: number) => ({ wellFormed: wellFormed(shown), prefix: whole.startsWith(shown), fits: shown.length <= max });
+  const taskDeed = async (token: string, title: string, item = 'GOV-SUGGESTION') => {
+    const t = await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title, item, points: 8, max_claimants: 2 });
+    expect(t.statusCode, t.body).toBe(201);
+    const c = (await g.call(token, 'POST', `/api/villages/${g.a}/tasks/${(t.json() as { id: string }).id}/claim`)).json() as { id: string };
+    const reported = await g.call(token, 'POST', `/api/villages/${g.a}/claims/${c.id}/report`, {});
+    expect(reported.statusCode, reported.body).toBe(200);
+    const ok = await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${c.id}/approve`, {});
+    expect(ok.statusCode).toBe(200);
+    return c.id;
+  };
+
+  it('a deed title and an item name are cut between characters and fit the board schema', async () => {
+    const rare = '𠀀'.repeat(60); // 60 characters (the most a name of an item may have), 120 UTF-16 units
+    const token = await g.villager(g.a, 'zhang');
+    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/items`, { code: 'RARE-1', name: rare, category: 'other', direction: 'add', points_min: 8, points_max: 8, evidence: 'none' })).statusCode).toBe(201);
+    const titles = [`修${'𠀀'.repeat(199)}`, `${'修'.repeat(197)}🇨🇳`];
+    const claims = [await taskDeed(token, titles[0]!, 'RARE-1'), await taskDeed(token, titles[1]!)];
+    const b = await computeBoard(g.db, g.a, new Date());
+    expect(checkers.board.Check(b), JSON.stringify([...checkers.board.Errors(b)].slice(0, 2))).toBe(true);
+    // newest first: the flag is dropped whole, the rare characters are kept in whole pairs
+    expect(b.deeds.map((d, i) => wellCut(d.title, titles[1 - i]!, 200))).toEqual([{ wellFormed: true, prefix: true, fits: true }, { wellFormed: true, prefix: true, fits: true }]);
+    expect(b.deeds.map((d) => d.title)).toEqual(['修'.repeat(197), `修${'𠀀'.repeat(99)}`]);
+    const item = b.red_list[0]!.items.find((i) => i.name.startsWith('𠀀'))!;
+    expect(wellCut(item.name, rare, 100)).toEqual({ wellFormed: true, prefix: true, fits: true });
+    // The award's reason (item name：title) fits the entry's 500 units, cut between characters too;
+    // so does a reversal's (冲正：reason).
+    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${claims[0]}/reverse`, { reason: '𠀀'.repeat(300) })).statusCode).toBe(200);
+    const reasons = await g.db.query<{ id: string; reason: string }>('SELECT id, reason FROM entries WHERE id LIKE $1 ORDER BY seq', [`gov:${claims[0]}%`]);
+    for (const r of reasons) {
+      expect({ id: r.id, ...wellCut(r.reason, r.id.endsWith(':reversal') ? `冲正：${'𠀀'.repeat(300)}` : `${rare}：${titles[0]}`, 500) }).toMatchObject({ wellFormed: true, prefix: true, fits: true });
+    }
+    expect(reasons.map((r) => r.id)).toEqual([`gov:${claims[0]}`, `gov:${claims[0]}:reversal`]);
+  });
+});

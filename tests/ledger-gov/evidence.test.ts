@@ -3,7 +3,8 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ledgerDbKind } from '../../harness/sync/rig.ts';
 import { govApp, type GovApp } from './gov-app.ts';
-import { jpegWithExif, pngClaiming, tinyJpeg } from './photos.ts';
+import { readablePhotoFormats } from '../../cloud-sync/ledger/governance/evidence.ts';
+import { heicPhoto, jpegWithExif, pngClaiming, tinyJpeg } from './photos.ts';
 
 describe(`evidence photos (${ledgerDbKind})`, () => {
   let g: GovApp;
@@ -69,6 +70,30 @@ describe(`evidence photos (${ledgerDbKind})`, () => {
     expect(json.statusCode).toBe(415);
     expect(json.json()).toMatchObject({ field: 'photo', zh: expect.stringContaining('multipart') });
     expect(await g.db.query('SELECT id FROM gov_evidence WHERE uploaded_by = $1', ['villager:nobody'])).toEqual([]);
+  });
+
+  it('says honestly which formats it reads: AVIF yes; an iPhone HEIC photo is refused by name, with what to do', async () => {
+    const heic = heicPhoto();
+    expect(heic.toString('latin1', 4, 12)).toBe('ftypheic');
+    expect(await sharp(heic).metadata()).toMatchObject({ format: 'heif', compression: 'hevc', width: 64, height: 48 });
+    const kept = async () => Number((await g.db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM gov_evidence'))[0]!.n);
+    const before = await kept();
+    const r = await g.upload(zhang, url, heic, { filename: 'IMG_0001.HEIC', type: 'image/heic' });
+    expect(await kept()).toBe(before);
+    expect(r.statusCode).toBe(400);
+    const body = r.json() as { error: string; field: string; message: string; zh: string };
+    expect(body).toMatchObject({ error: 'INVALID_ARGUMENT', field: 'photo' });
+    expect(body.message).toMatch(/HEIC.*cannot be read/);
+    expect(body.message).toContain('JPEG');
+    expect(body.message).toContain('phone page');
+    expect(body.zh).toContain('HEIC');
+    expect(body.zh).toContain('JPEG');
+    // What a refusal lists as readable is what this ledger's decoder reads: not HEIF/HEIC here.
+    const text = await g.upload(zhang, url, Buffer.from('not a picture'), { filename: 'x.jpg' });
+    expect((text.json() as { message: string }).message).toBe(`the file is not a photo (${readablePhotoFormats().join(', ')})`);
+    expect(readablePhotoFormats()).toEqual(sharp.format.heif.input.fileSuffix?.includes('.heic') ? ['JPEG', 'PNG', 'WebP', 'AVIF', 'HEIC'] : ['JPEG', 'PNG', 'WebP', 'AVIF']);
+    const avif = await sharp({ create: { width: 20, height: 20, channels: 3, background: '#a00' } }).avif().toBuffer();
+    expect((await g.upload(zhang, url, avif, { filename: 'x.avif', type: 'image/avif' })).statusCode).toBe(201);
   });
 
   it('refuses an oversize file and a decompression bomb before decoding it', async () => {

@@ -118,6 +118,31 @@ describe(`ledger staff account management (${ledgerDbKind})`, () => {
     expect((await events(g, g.a))).toContainEqual(expect.objectContaining({ action: 'staff.create', subject: 'staff:clerk-a2', actor: `village:${g.a}`, detail: expect.objectContaining({ by: 'clerk-a' }) }));
   }, 120_000);
 
+  it('a NUL character anywhere in what is sent (the public login too) is 400 on its field, in both languages, on SQLite and PostgreSQL alike', async () => {
+    g = await govApp();
+    const app = g;
+    const { a, town, va } = app;
+    // Each is refused on its own field, before anything reaches the database.
+    const cases: [string, Promise<LightMyRequestResponse>, string][] = [
+      ['login user name (no sign-in needed)', login(app, 'admin\u0000', STAFF_PASSWORD, '192.0.2.45'), 'username'],
+      ['login password', login(app, 'admin', 'correct\u0000horse battery', '192.0.2.45'), 'password'],
+      ['account in the path', app.call(town, 'POST', '/api/staff/a%00b/unlock'), 'username'],
+      ['a new account’s name', app.call(town, 'POST', '/api/staff', { username: 'wang.li', display_name: '王\u0000丽', role: 'town', password: 'abcdefghijkl' }), 'display_name'],
+      ['a villager’s name', app.call(va, 'PUT', `/api/villages/${a}/villagers/wang`, { name: '王\u0000五' }), 'name'],
+      ['a task’s title', app.call(va, 'POST', `/api/villages/${a}/tasks`, { title: '修\u0000路', item: 'GOV-SUGGESTION', points: 8, max_claimants: 2 }), 'title'],
+      ['a query', app.call(va, 'GET', `/api/villages/${a}/claims?villager=w%00`), 'villager'],
+      ['a field’s name', app.call(va, 'PUT', `/api/villages/${a}/villagers/wang`, { name: '王五', 'x\u0000': 1 }), 'x\\u0000'],
+    ];
+    for (const [what, sent, field] of cases) {
+      const r = await sent;
+      expect({ what, ...refusal(r) }).toMatchObject({ what, status: 400, error: 'INVALID_ARGUMENT', field, zh: expect.stringContaining('空字符'), message: expect.stringContaining('NUL') });
+    }
+    expect(await app.db.query("SELECT username FROM staff_accounts WHERE username = 'wang.li'")).toEqual([]);
+    expect(await app.db.query("SELECT id FROM villagers WHERE id = 'wang'")).toEqual([]);
+    // Without a sign-in a route that needs one still answers 401 first, NUL or not.
+    expect((await app.call(undefined, 'POST', '/api/staff/a%00b/unlock')).statusCode).toBe(401);
+  });
+
   it('disabling ends the sessions and refuses the login; enabling lets the account in again; both audited', async () => {
     g = await govApp();
     const town = await g.staff('town-a');

@@ -7,6 +7,7 @@
  * script errors, no CSP violations. Screenshots go to test-results/.
  */
 import { mkdirSync } from 'node:fs';
+import sharp from 'sharp';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Browser, type Page } from 'playwright-core';
@@ -16,7 +17,7 @@ import { verifyQrToken } from '../../edge/entry/credentials.ts';
 import { govApp, STAFF_PASSWORD, type GovApp } from './gov-app.ts';
 import { addStaff } from '../../cloud-sync/ledger/staff/accounts.ts';
 import { hashPassword } from '../../lib/passwords.ts';
-import { tinyJpeg } from './photos.ts';
+import { heicPhoto, tinyJpeg } from './photos.ts';
 import { registerStore } from '../../cloud-sync/ledger/tables.ts';
 import { recordAlarmList } from '../../cloud-sync/ledger/store-alarms.ts';
 
@@ -129,6 +130,49 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
     await page.click('#logout');
     await page.waitForSelector('#login-view:not([hidden])');
     expect(await page.textContent('#login-error')).toBe('已退出');
+    await context.close();
+    expect(problems).toEqual([]);
+  }, 90_000);
+
+  it('the phone page sends a photo as JPEG (at most 2048 px a side), and one the phone cannot read as it is, told why', async () => {
+    await g.villager(g.a, 'li');
+    const context = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true, locale: 'zh-CN' });
+    const page = watch(await context.newPage());
+    // What the page hands to fetch as the photo (a browser does not show a form's file in the request's post data).
+    await page.addInitScript(`(() => {
+      const send = window.fetch.bind(window);
+      window.sentPhotos = [];
+      window.fetch = async (url, init) => {
+        const photo = init && init.body instanceof FormData ? init.body.get('photo') : null;
+        if (photo) window.sentPhotos.push({ name: photo.name, type: photo.type, bytes: Array.from(new Uint8Array(await photo.arrayBuffer())) });
+        return send(url, init);
+      };
+    })();`);
+    type Sent = { name: string; type: string; bytes: number[] };
+    const sentPhotos = async () => (await page.evaluate(() => (globalThis as unknown as { sentPhotos: Sent[] }).sentPhotos)).map((p) => ({ ...p, bytes: Buffer.from(p.bytes) }));
+    await page.goto(`${base}/m/?village=${g.a}`);
+    await page.fill('#villager', 'li');
+    await page.fill('#pin', '2468');
+    await page.click('#login-form button[type=submit]');
+    await page.waitForSelector('#main-view:not([hidden])');
+    await page.selectOption('#self-item', 'ENV-SWEEP-LANE');
+    // A PNG larger than the ledger keeps: sent as a JPEG the ledger would keep at the same size.
+    const png = await sharp({ create: { width: 3000, height: 1500, channels: 3, background: '#3a6' } }).png().toBuffer();
+    await page.setInputFiles('#self-photo', { name: 'lane.png', mimeType: 'image/png', buffer: png });
+    await page.click('#self-form button[type=submit]');
+    await expect.poll(() => page.textContent('#self-ok')).toBe('已提交，等待村里审核');
+    const [jpeg] = await sentPhotos();
+    expect(jpeg).toMatchObject({ name: 'lane.jpg', type: 'image/jpeg' });
+    expect(await sharp(jpeg!.bytes).metadata()).toMatchObject({ format: 'jpeg', width: 2048, height: 1024 });
+    // HEIC, which this browser cannot decode: sent as it is, and the ledger's answer says what to do.
+    await page.selectOption('#self-item', 'ENV-SWEEP-LANE');
+    await page.setInputFiles('#self-photo', { name: 'IMG_0001.HEIC', mimeType: 'image/heic', buffer: heicPhoto() });
+    await page.click('#self-form button[type=submit]');
+    await expect.poll(() => page.textContent('#self-error')).toContain('HEIC');
+    expect(await page.textContent('#self-error')).toContain('JPEG');
+    const sent = await sentPhotos();
+    expect(sent).toHaveLength(2);
+    expect(sent[1]).toMatchObject({ name: 'IMG_0001.HEIC', type: 'image/heic', bytes: heicPhoto() });
     await context.close();
     expect(problems).toEqual([]);
   }, 90_000);

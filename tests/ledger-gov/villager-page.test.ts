@@ -163,6 +163,41 @@ describe(`villager page, QR code, login codes and passbook (${ledgerDbKind})`, (
     expect(audit.events.filter((e) => e.subject === 'villager:li').map((e) => e.action)).toEqual(expect.arrayContaining(['login-code.issue', 'login-code.use']));
   });
 
+  it('no login code is printed for a villager who left or is blocked: 409 naming the status, nothing issued', async () => {
+    for (const [id, status, zh] of [['wu', 'left', '已离村'], ['zheng2', 'blocked', '已冻结']] as const) {
+      await g.villager(g.a, id);
+      expect((await g.call(g.va, 'PUT', `/api/villages/${g.a}/villagers/${id}`, { name: `村民${id}`, status })).statusCode).toBe(200);
+      const r = await g.call(g.va, 'POST', `/api/villages/${g.a}/villagers/${id}/login-codes`, {});
+      expect([id, r.statusCode]).toEqual([id, 409]);
+      const body = r.json() as { field: string; zh: string; message: string };
+      expect(body.field).toBe('villager');
+      expect(body.zh).toContain(zh);
+      expect(body.zh).toContain('不能发登录码');
+      expect(body.message).toContain(status === 'left' ? 'left the village' : 'blocked');
+      expect(await g.db.query('SELECT id FROM gov_login_codes WHERE villager_id = $1', [id])).toEqual([]);
+      const audit = (await g.call(g.va, 'GET', `/api/villages/${g.a}/audit`)).json() as { events: { subject: string; action: string }[] };
+      expect(audit.events.filter((e) => e.subject === `villager:${id}` && e.action === 'login-code.issue')).toEqual([]);
+    }
+    // Back to active: a code is printed as usual.
+    expect((await g.call(g.va, 'PUT', `/api/villages/${g.a}/villagers/zheng2`, { name: '村民zheng2', status: 'active' })).statusCode).toBe(200);
+    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/villagers/zheng2/login-codes`, {})).statusCode).toBe(201);
+  });
+
+  it('a path the ledger does not have is 404 without a sign-in too (an old or mistyped link), and its routes still ask for one', async () => {
+    for (const [method, url] of [['GET', '/m/passbok'], ['GET', '/m/index.html'], ['GET', '/board'], ['GET', '/api/nope'], ['POST', `/api/villages/${g.a}/claimz`], ['DELETE', `/api/villages/${g.a}/tasks`]] as const) {
+      const r = await g.app.inject({ method, url: `${url}?token=secret` });
+      expect({ url, status: r.statusCode, body: r.json() }).toEqual({ url, status: 404, body: { error: 'NOT_FOUND', message: `no route ${method} ${url}`, zh: '没有这个接口或页面' } });
+    }
+    // With the phone page's cookie and no CSRF token, an unknown path is still just not there.
+    const cookie = `village_session=${(await g.app.inject({ method: 'POST', url: '/m/login', remoteAddress: '192.0.2.63', payload: { village: g.a, villager: 'li', pin: '2468' } })).cookies.find((c) => c.name === 'village_session')!.value}`;
+    expect((await g.app.inject({ method: 'POST', url: '/m/nothing', headers: { cookie } })).statusCode).toBe(404);
+    // The routes that exist answer 401 without a sign-in, as before.
+    for (const [method, url] of [['GET', `/api/villages/${g.a}/me`], ['GET', `/api/villages/${g.a}/claims`], ['POST', `/api/villages/${g.a}/tasks`], ['GET', '/api/staff'], ['GET', '/api/whoami'], ['GET', `/api/villages/${g.a}/villagers/li/passbook`]] as const) {
+      const r = await g.app.inject({ method, url });
+      expect({ url, status: r.statusCode }).toEqual({ url, status: 401 });
+    }
+  });
+
   it('wrong codes count towards the same lock as wrong PINs', async () => {
     await g.villager(g.a, 'sun');
     for (let k = 0; k < 3; k++) expect((await g.call(undefined, 'POST', '/api/villager/login', { village: g.a, villager: 'sun', code: 'AAAA-AAAA' })).statusCode).toBe(401);

@@ -65,7 +65,8 @@ describe(`villager sessions end with a new PIN or a block (${ledgerDbKind})`, ()
       const phone = await pageLogin(g, id, '2468');
       await set(id, 'blocked');
       expect([way, await me(g, token), await pageSession(g, phone)]).toEqual([way, 401, 401]);
-      expect((await login(g, id, '2468')).status).toBe(401);
+      // the right PIN is told the account is blocked (403), not signed in
+      expect((await login(g, id, '2468')).status).toBe(403);
       await set(id, 'active');
       expect([way, await me(g, token), await pageSession(g, phone)]).toEqual([way, 401, 401]);
       expect((await login(g, id, '2468')).status).toBe(200);
@@ -78,6 +79,50 @@ describe(`villager sessions end with a new PIN or a block (${ledgerDbKind})`, ()
     const zhang = await g.villager(g.a, 'zhang');
     expect((await g.call(g.va, 'PUT', `/api/villages/${g.a}/villagers/zhang`, { name: '张三', status: 'left' })).statusCode).toBe(200);
     expect(await me(g, zhang)).toBe(401);
+  }, 120_000);
+
+  it('the right PIN or code of a blocked or left villager is told so, is not a wrong guess, and the lock stays for wrong ones', async () => {
+    g = await govApp();
+    const app = g;
+    await app.villager(app.a, 'zhao');
+    await app.villager(app.a, 'wang');
+    const code = (await app.call(app.va, 'POST', `/api/villages/${app.a}/villagers/zhao/login-codes`, {})).json() as { code: string };
+    const setStatus = async (id: string, status: 'active' | 'blocked' | 'left') => expect((await app.call(app.va, 'PUT', `/api/villages/${app.a}/villagers/${id}`, { name: `村民${id}`, status })).statusCode).toBe(200);
+    const pageTry = async (villager: string, secret: { pin: string } | { code: string }) => {
+      const r = await app.app.inject({ method: 'POST', url: '/m/login', remoteAddress: '192.0.2.62', payload: { village: app.a, villager, ...secret } });
+      return { status: r.statusCode, body: r.json() as { error: string; field: string; zh: string; message: string } };
+    };
+    await setStatus('zhao', 'blocked');
+    // Six right PINs in a row: each says the account is blocked, none counts towards the lock (five would lock).
+    for (let k = 0; k < 6; k++) {
+      const r = await pageTry('zhao', { pin: '2468' });
+      expect(r).toMatchObject({ status: 403, body: { error: 'VILLAGER_INACTIVE', field: 'villager' } });
+      expect(r.body.zh).toContain('已冻结');
+      expect(r.body.zh).toContain('村委会');
+      expect(r.body.message).toContain('blocked');
+    }
+    // The right code says the same and is not used up by it.
+    expect(await pageTry('zhao', { code: code.code })).toMatchObject({ status: 403, body: { error: 'VILLAGER_INACTIVE' } });
+    // A wrong PIN of a blocked villager is the same answer as a wrong PIN of an id nobody has: no oracle without the PIN.
+    const wrong = await pageTry('zhao', { pin: '0000' });
+    expect(wrong).toEqual(await pageTry('nobody', { pin: '2468' }));
+    expect(wrong).toMatchObject({ status: 401, body: { field: 'pin', zh: '村民编号或密码不正确' } });
+    // Unblocked (the debt paid off): the right PIN signs in, and the code printed before still works once.
+    await setStatus('zhao', 'active');
+    expect((await pageTry('zhao', { pin: '2468' })).status).toBe(200);
+    expect((await pageTry('zhao', { code: code.code })).status).toBe(200);
+    // Left the village: named as such.
+    await setStatus('wang', 'left');
+    const left = await pageTry('wang', { pin: '2468' });
+    expect(left).toMatchObject({ status: 403, body: { error: 'VILLAGER_INACTIVE', field: 'villager' } });
+    expect(left.body.zh).toContain('已离村');
+    expect(left.body.message).toContain('left the village');
+    // Wrong PINs still lock, blocked or not: five wrong, then even the right one waits (429), and the lock outlives an unblock.
+    await setStatus('zhao', 'blocked');
+    for (let k = 0; k < 5; k++) expect((await pageTry('zhao', { pin: '1111' })).status).toBe(401);
+    expect((await pageTry('zhao', { pin: '2468' })).status).toBe(429);
+    await setStatus('zhao', 'active');
+    expect((await pageTry('zhao', { pin: '2468' })).status).toBe(429);
   }, 120_000);
 
   it('a session outlives a restart of the API, and a logout ends it at once', async () => {

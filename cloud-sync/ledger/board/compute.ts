@@ -9,7 +9,8 @@
  */
 import type { SqlDb } from '../sql.ts';
 import { localDate, periodStart } from '../governance/rules.ts';
-import { BOARD_FORMAT, type BoardBody, type BoardTotals, type Deed, type RedListRow } from '../../protocol/board.ts';
+import { clipText } from '../../../lib/text.ts';
+import { BOARD_FORMAT, BOARD_NAME_MAX, BOARD_TITLE_MAX, type BoardBody, type BoardTotals, type Deed, type RedListRow } from '../../protocol/board.ts';
 import { boardSettings, type BoardSettings } from './settings.ts';
 
 /** Items named per red-list line at most (the schema's bound). */
@@ -59,7 +60,7 @@ export function rankEarnings(rows: readonly EarningRow[], s: Pick<BoardSettings,
     const items = [...v.items.entries()]
       .sort(([na, a], [nb, b]) => b.points - a.points || b.count - a.count || (na < nb ? -1 : na > nb ? 1 : 0))
       .slice(0, ITEMS_PER_ROW)
-      .map(([name, it]) => ({ name: name.slice(0, 100), count: it.count }));
+      .map(([name, it]) => ({ name: clipText(name, BOARD_NAME_MAX), count: it.count }));
     out.push({ rank, villager: id, name: v.named ? v.name : maskName(v.name), masked: !v.named, points: v.points, items });
   }
   return out;
@@ -85,7 +86,7 @@ export async function computeBoard(db: SqlDb, village: string, now: Date): Promi
   const month = villageMonth(now);
   const month$ = [village, month.start, month.end];
   const [vrow] = await db.query<{ name: string }>('SELECT name FROM villages WHERE id = $1', [village]);
-  const villageName = (vrow?.name ?? village).slice(0, 100);
+  const villageName = clipText(vrow?.name ?? village, BOARD_NAME_MAX);
   // One pass over the month's approvals (a busy village makes thousands): each villager's
   // points and count, from which both the red list's places and the totals come.
   const perVillager = s.publish_red_list || s.publish_totals ? await db.query<VillagerMonth>(
@@ -116,7 +117,7 @@ export async function computeBoard(db: SqlDb, village: string, now: Date): Promi
        ORDER BY c.decided_at DESC, c.id DESC LIMIT $2`,
       [village, s.deeds_count],
     );
-    deeds = rows.map((r) => ({ title: r.title.slice(0, 200), village: villageName, points: Number(r.points), date: localDate(new Date(r.decided_at)) }));
+    deeds = rows.map((r) => ({ title: clipText(r.title, BOARD_TITLE_MAX), village: villageName, points: Number(r.points), date: localDate(new Date(r.decided_at)) }));
   }
   return {
     format: BOARD_FORMAT,

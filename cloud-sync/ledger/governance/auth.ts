@@ -6,11 +6,19 @@
  * while its villager is active. Five wrong PINs lock the villager's logins for 15 minutes.
  * Each attempt is counted in the database (gov_login_failures) before its scrypt runs, so a
  * burst of guesses sent together meets the lock like guesses sent one after another.
+ *
+ * A blocked villager, or one who left, who gives the right PIN (or code) is told so (403
+ * VILLAGER_INACTIVE, naming the status), and the attempt does not count towards the lock: the
+ * PIN is not wrong, and an elderly villager told otherwise tries again until locked. Only
+ * whoever knows the PIN learns the status, as a disabled staff account tells only whoever
+ * knows its password (staff/routes.ts): a wrong PIN answers as for an id nobody has, at the
+ * same scrypt cost, so a guesser learns nothing an active villager's right PIN would not give.
  */
 import { randomBytes, scrypt, timingSafeEqual, createHash, type ScryptOptions } from 'node:crypto';
 import { ErrorCode } from '../../../edge/errors.ts';
 import type { SqlDb } from '../sql.ts';
 import { endVillagerSessions, villagerOf } from '../tables.ts';
+import type { VillagerBody } from '../../protocol/payloads.ts';
 import { audit, fieldError } from './rules.ts';
 
 const SCRYPT = { N: 16384, r: 8, p: 1, keylen: 32 };
@@ -68,27 +76,31 @@ export class VillagerSessions {
   async login(db: SqlDb, village: string, villager: string, pin: string): Promise<{ token: string; expires_at: string }> {
     return this.loginWith(village, villager, 'pin', async () => {
       const v = await villagerOf(db, villager);
-      const row = v && v.village === village && v.status === 'active' ? (await db.query<{ pin_hash: string }>('SELECT pin_hash FROM gov_pins WHERE villager_id = $1', [villager]))[0] : undefined;
+      const row = v && v.village === village ? (await db.query<{ pin_hash: string }>('SELECT pin_hash FROM gov_pins WHERE villager_id = $1', [villager]))[0] : undefined;
       // A missing villager costs the same scrypt as a wrong PIN.
-      return row ? verifyPin(pin, row.pin_hash) : (await hashPin(pin), false);
+      if (!v || !row) return (await hashPin(pin), WRONG);
+      return (await verifyPin(pin, row.pin_hash)) ? { right: true, status: v.status } : WRONG;
     });
   }
 
   /**
-   * A session after `check` (a PIN or a one-time code) says yes. Wrong answers of either kind
-   * count together towards the lock, so codes cannot be guessed beside PINs. The attempt takes
-   * its place in the count before `check` runs: attempts still being checked count as wrong
-   * ones until one of them turns out right, which clears the count.
+   * A session after `check` (a PIN or a one-time code) says it is right. Wrong answers of either
+   * kind count together towards the lock, so codes cannot be guessed beside PINs. The attempt
+   * takes its place in the count before `check` runs: attempts still being checked count as
+   * wrong ones until one of them turns out right, which clears the count, for a villager who
+   * may not sign in now (blocked, left) too, who is then told so rather than signed in.
    */
-  async loginWith(village: string, villager: string, field: 'pin' | 'code', check: () => Promise<boolean>): Promise<{ token: string; expires_at: string }> {
+  async loginWith(village: string, villager: string, field: 'pin' | 'code', check: () => Promise<LoginCheck>): Promise<{ token: string; expires_at: string }> {
     const now = this.clock();
     const key = `${village}/${villager}`;
     if (!(await reserveAttempt(this.db, key, now))) throw fieldError(field, 'too many wrong PINs or codes; try again later', '密码错误次数过多，请稍后再试', 429);
-    if (!(await check())) {
+    const checked = await check();
+    if (!checked.right) {
       throw field === 'pin' ? fieldError('pin', 'wrong villager id or PIN', '村民编号或密码不正确', 401) : fieldError('code', 'wrong, used or expired one-time code', '登录码不正确、已用过或已过期', 401);
     }
     // The count is forgotten, and so is every other login's whose lock has ended.
     await this.db.run('DELETE FROM gov_login_failures WHERE login = $1 OR until_at <= $2', [key, new Date(now).toISOString()]);
+    if (checked.status !== 'active') throw inactiveRefusal(checked.status, field);
     const token = randomBytes(32).toString('base64url');
     const at = new Date(now).toISOString();
     const expires = new Date(now + SESSION_MS).toISOString();
@@ -131,6 +143,18 @@ async function reserveAttempt(db: SqlDb, key: string, nowMs: number): Promise<bo
     await tx.run('INSERT INTO gov_login_failures (login, failures, until_at) VALUES ($1, $2, $3) ON CONFLICT (login) DO UPDATE SET failures = excluded.failures, until_at = excluded.until_at', [key, failures, until]);
     return true;
   });
+}
+
+/** What a PIN or code check found: wrong (or no such villager here), or right for a villager in `status`. */
+export type LoginCheck = { right: false } | { right: true; status: VillagerBody['status'] };
+export const WRONG: LoginCheck = { right: false };
+
+/** The right PIN or code of a villager who may not sign in: which status, and whom to see. */
+function inactiveRefusal(status: 'blocked' | 'left', by: 'pin' | 'code') {
+  const right = by === 'pin' ? { en: 'the PIN is right', zh: '密码正确' } : { en: 'the code is right (and still unused)', zh: '登录码正确（仍可使用）' };
+  return status === 'blocked'
+    ? fieldError('villager', `${right.en}, but this account is blocked (已冻结) for now and cannot sign in; ask the village committee to unblock it`, `${right.zh}，但您的账户已冻结，暂时不能登录，请联系村委会`, 403, ErrorCode.VILLAGER_INACTIVE)
+    : fieldError('villager', `${right.en}, but this villager has left the village (已离村) and the account no longer signs in; ask the village committee`, `${right.zh}，但您已离村，账户不能再登录，如有疑问请联系村委会`, 403, ErrorCode.VILLAGER_INACTIVE);
 }
 
 const sha = (s: string) => createHash('sha256').update(s).digest('base64url');

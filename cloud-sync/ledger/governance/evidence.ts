@@ -4,6 +4,9 @@
  * An upload is refused unless its bytes are a JPEG, PNG, WebP or HEIF/AVIF picture: the
  * type is read from the first bytes (the file name and the declared content type are not
  * trusted), and sharp must agree. SVG, TIFF, GIF, PDF and the like never reach the decoder.
+ * Of HEIF, sharp's own build reads AV1 pictures (AVIF) only: HEVC ones (HEIC, an iPhone's
+ * default) need a libvips built with libde265. The refusals say what this build reads, and a
+ * HEIC photo it cannot read is refused by name with what to do (the phone page sends JPEG).
  * `limitInputPixels` stops a decompression bomb (a small file that decodes to gigapixels)
  * before it is decoded. What is kept is a re-encoded JPEG, turned upright, at most 2048 px a
  * side and without any metadata (sharp drops EXIF, GPS position included, unless asked to
@@ -22,7 +25,21 @@ export const MAX_UPLOAD_BYTES = 8 * 1024 * 1024;
 export const MAX_INPUT_PIXELS = 40_000_000;
 const MAX_SIDE = 2048;
 
-const notImage = () => fieldError('photo', 'the file is not a photo (JPEG, PNG, WebP or HEIF)', '上传的文件不是照片（须为 JPEG、PNG、WebP 或 HEIF 格式）', 400, ErrorCode.INVALID_ARGUMENT);
+/** Whether this sharp decodes HEVC pictures (HEIC): its HEIF loader lists `.heic` only then. */
+const HEIC_READABLE = (sharp.format.heif.input.fileSuffix ?? []).includes('.heic');
+
+/** The formats an upload may be in, as this build of sharp reads them. */
+export function readablePhotoFormats(): string[] {
+  return ['JPEG', 'PNG', 'WebP', 'AVIF', ...(HEIC_READABLE ? ['HEIC'] : [])];
+}
+
+const notImage = () => {
+  const formats = readablePhotoFormats();
+  return fieldError('photo', `the file is not a photo (${formats.join(', ')})`, `上传的文件不是照片（须为 ${formats.join('、')} 格式）`, 400, ErrorCode.INVALID_ARGUMENT);
+};
+const heicUnreadable = () => fieldError('photo',
+  'HEIC photos (an iPhone\'s default) cannot be read here; upload it from the villager phone page, which sends photos as JPEG, or send it as JPEG (on an iPhone: Settings › Camera › Formats › Most Compatible)',
+  '无法读取 HEIC 格式的照片（苹果手机默认格式）。请在村民手机页面上传（页面会自动转成 JPEG），或转成 JPEG 后再传（苹果手机：设置 › 相机 › 格式 › 兼容性最佳）', 400, ErrorCode.INVALID_ARGUMENT);
 
 export interface StoredPhoto { id: string; ref: string; width: number; height: number; bytes: number; sha256: string }
 
@@ -39,7 +56,9 @@ export async function cleanPhoto(input: Buffer): Promise<{ jpeg: Buffer; width: 
   } catch {
     throw notImage();
   }
-  if (meta.format !== kind && !(kind === 'heif' && meta.format === 'heif')) throw notImage();
+  if (meta.format !== kind) throw notImage();
+  // The header is read, but not the picture: HEVC needs a decoder sharp's own build lacks.
+  if (meta.format === 'heif' && meta.compression === 'hevc' && !HEIC_READABLE) throw heicUnreadable();
   if ((meta.width ?? 0) * (meta.height ?? 0) > MAX_INPUT_PIXELS) throw tooManyPixels(meta.width ?? 0, meta.height ?? 0);
   try {
     const { data, info } = await sharp(input, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error' })

@@ -9,7 +9,7 @@ import { ErrorCode } from '../../../edge/errors.ts';
 import type { SqlDb } from '../sql.ts';
 import { villagerOf } from '../tables.ts';
 import { audit, fieldError } from './rules.ts';
-import { hashPin, verifyPin } from './auth.ts';
+import { hashPin, verifyPin, WRONG, type LoginCheck } from './auth.ts';
 
 export const CODE_ALPHABET = '23456789ABCDEFGHJKMNPQRSTUVWXYZ';
 export const CODE_DAYS_DEFAULT = 7;
@@ -28,6 +28,8 @@ export async function issueLoginCode(db: SqlDb, village: string, villager: strin
   await db.transaction(async (tx) => {
     const v = await villagerOf(tx, villager);
     if (!v || v.village !== village) throw fieldError('villager', `no villager ${villager} in this village`, `本村没有村民 ${villager}`, 404, ErrorCode.UNKNOWN_VILLAGER);
+    // A slip that cannot sign in is not printed: the login would refuse it (auth.ts).
+    if (v.status !== 'active') throw inactive(villager, v.status);
     const open = await tx.query<{ id: string }>('SELECT id FROM gov_login_codes WHERE villager_id = $1 AND used_at IS NULL AND expires_at > $2 ORDER BY created_at', [villager, now.toISOString()]);
     // The oldest open codes are voided (marked used) so that at most MAX_OPEN_CODES work.
     for (const old of open.slice(0, Math.max(0, open.length - MAX_OPEN_CODES + 1))) await tx.run('UPDATE gov_login_codes SET used_at = $2 WHERE id = $1', [old.id, now.toISOString()]);
@@ -38,23 +40,32 @@ export async function issueLoginCode(db: SqlDb, village: string, villager: strin
   return { code: `${raw.slice(0, 4)}-${raw.slice(4)}`, expires_at: expires };
 }
 
-/** True when `code` is an open code of this villager; it is then used up (once, even when two logins race). */
-export async function useLoginCode(db: SqlDb, village: string, villager: string, code: string, now: Date): Promise<boolean> {
+const inactive = (villager: string, status: 'blocked' | 'left') => (status === 'left'
+  ? fieldError('villager', `villager ${villager} has left the village (status left): a login code could never sign in`, `村民 ${villager} 已离村，不能发登录码`, 409, ErrorCode.VILLAGER_INACTIVE)
+  : fieldError('villager', `villager ${villager} is blocked (status blocked): a login code cannot sign in until the village unblocks them; unblock first`, `村民 ${villager} 已冻结，不能发登录码，请先解除冻结`, 409, ErrorCode.VILLAGER_INACTIVE));
+
+/**
+ * Right when `code` is an open code of this villager; it is then used up (once, even when two
+ * logins race), unless the villager may not sign in now (blocked, left): the code stays open
+ * for after an unblock, and the login says why it signs nobody in (auth.ts).
+ */
+export async function useLoginCode(db: SqlDb, village: string, villager: string, code: string, now: Date): Promise<LoginCheck> {
   const typed = normalizeCode(code);
   const v = await villagerOf(db, villager);
-  const open = v && v.village === village && v.status === 'active'
+  const open = v && v.village === village
     ? await db.query<{ id: string; code_hash: string }>('SELECT id, code_hash FROM gov_login_codes WHERE villager_id = $1 AND village = $2 AND used_at IS NULL AND expires_at > $3', [villager, village, now.toISOString()])
     : [];
-  if (open.length === 0) {
+  if (!v || open.length === 0) {
     await hashPin(typed); // the same cost as a wrong code: no telling which villagers hold one
-    return false;
+    return WRONG;
   }
   for (const row of open) {
     if (!(await verifyPin(typed, row.code_hash))) continue;
+    if (v.status !== 'active') return { right: true, status: v.status };
     const used = await db.run('UPDATE gov_login_codes SET used_at = $2 WHERE id = $1 AND used_at IS NULL', [row.id, now.toISOString()]);
-    if (used !== 1) return false;
+    if (used !== 1) return WRONG;
     await audit(db, village, `villager:${villager}`, 'login-code.use', `villager:${villager}`, {}, now);
-    return true;
+    return { right: true, status: v.status };
   }
-  return false;
+  return WRONG;
 }

@@ -8,7 +8,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { ErrorCode } from '../../../edge/errors.ts';
 import type { SqlDb } from '../sql.ts';
-import type { EntryBody } from '../../protocol/payloads.ts';
+import { ENTRY_REASON_MAX, type EntryBody } from '../../protocol/payloads.ts';
+import { clipText } from '../../../lib/text.ts';
 import { villagerOf } from '../tables.ts';
 import { audit, fieldError, itemInForce, itemVersion, notBlank, periodStart, pointsFor, type Item } from './rules.ts';
 
@@ -193,7 +194,7 @@ export async function entryOf(db: SqlDb, c: Claim): Promise<EntryBody> {
   const add = item.direction === 'add';
   return {
     id: c.entry_id!, villager: c.villager_id, kind: add ? 'award' : 'penalty', points: add ? c.points! : -c.points!,
-    reference: `rule:${item.scope === '*' ? 'town' : 'village'}/${item.code}@${item.version}`, reason: (title ? `${item.name}：${title}` : item.name).slice(0, 500), created_at: c.decided_at!,
+    reference: `rule:${item.scope === '*' ? 'town' : 'village'}/${item.code}@${item.version}`, reason: clipText(title ? `${item.name}：${title}` : item.name, ENTRY_REASON_MAX), created_at: c.decided_at!,
   };
 }
 
@@ -257,7 +258,7 @@ export async function reverseClaim(db: SqlDb, village: string, claimId: string, 
     }
     const entry: EntryBody = {
       id: `${original.id}:reversal`, villager: c.villager_id, kind: 'adjustment', points: -original.points, reference: original.id,
-      reason: `冲正：${(duplicate ? c.reason : reason) ?? ''}`.slice(0, 500), created_at: duplicate ? (await reversalTime(tx, village, claimId)) ?? now.toISOString() : now.toISOString(),
+      reason: clipText(`冲正：${(duplicate ? c.reason : reason) ?? ''}`, ENTRY_REASON_MAX), created_at: duplicate ? (await reversalTime(tx, village, claimId)) ?? now.toISOString() : now.toISOString(),
     };
     return { claim: (await claimOf(tx, village, claimId))!, entry, original, duplicate };
   });

@@ -1,4 +1,4 @@
-/* global crypto, document, fetch, location, setTimeout, clearTimeout, FormData, URLSearchParams, window */
+/* global crypto, createImageBitmap, document, fetch, location, setTimeout, clearTimeout, File, FormData, Image, URL, URLSearchParams, window */
 /**
  * The villager's phone page: log in (PIN or one-time code), then balance, the store-door QR
  * code (a fresh short-lived token before the old one expires), open tasks to claim, own
@@ -176,6 +176,53 @@ function renderSelfItems(items) {
   sel.value = chosen;
 }
 
+/** The longest side of a photo the ledger keeps (governance/evidence.ts): a larger one is scaled down here, so less goes over the village Wi-Fi. */
+const PHOTO_MAX_SIDE = 2048;
+
+/** The picture in `file`, decoded by the phone (null when it cannot): an image bitmap, else an <img> (blob: URLs are allowed by the CSP). */
+async function decodePhoto(file) {
+  try {
+    return await createImageBitmap(file, { imageOrientation: 'from-image' });
+  } catch {
+    const url = URL.createObjectURL(file);
+    try {
+      const img = new Image();
+      img.src = url;
+      await img.decode();
+      return img;
+    } catch {
+      return null;
+    } finally {
+      URL.revokeObjectURL(url);
+    }
+  }
+}
+
+/**
+ * A photo as the ledger reads it everywhere: a JPEG, upright, at most PHOTO_MAX_SIDE px a side,
+ * drawn on a canvas. An iPhone's HEIC photo, which the ledger cannot read, goes this way when the
+ * phone's browser decodes it (Safari does). What the phone cannot decode is sent as it is, and the
+ * ledger's refusal says what to do.
+ */
+async function asJpeg(file) {
+  const pic = await decodePhoto(file);
+  if (!pic) return file;
+  const w = pic.naturalWidth || pic.width;
+  const h = pic.naturalHeight || pic.height;
+  const scale = Math.min(1, PHOTO_MAX_SIDE / Math.max(w, h));
+  const canvas = document.createElement('canvas');
+  canvas.width = Math.max(1, Math.round(w * scale));
+  canvas.height = Math.max(1, Math.round(h * scale));
+  const ctx = canvas.getContext('2d');
+  ctx.fillStyle = '#fff'; // a transparent PNG on white, not black
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  ctx.drawImage(pic, 0, 0, canvas.width, canvas.height);
+  if (pic.close) pic.close();
+  const blob = await new Promise((resolve) => canvas.toBlob(resolve, 'image/jpeg', 0.85));
+  if (!blob) return file;
+  return new File([blob], `${file.name.replace(/\.[^.]*$/, '') || 'photo'}.jpg`, { type: 'image/jpeg' });
+}
+
 /**
  * One self-report form: its request id (the ledger answers the same form sent again with the
  * report it made, never a second one) and the photo uploaded for it, kept so that sending again
@@ -204,7 +251,7 @@ async function selfReport(ev) {
     const photo = $('self-photo').files[0];
     if (photo && photo !== form.photo) {
       const upload = new FormData();
-      upload.append('photo', photo);
+      upload.append('photo', await asJpeg(photo));
       form.ref = (await api('POST', `${base()}/evidence`, upload, true)).ref;
       form.photo = photo;
     }
@@ -238,7 +285,7 @@ async function report(claimId, photo) {
     const body = {};
     if (photo) {
       const form = new FormData();
-      form.append('photo', photo);
+      form.append('photo', await asJpeg(photo));
       body.evidence = (await api('POST', `${base()}/evidence`, form, true)).ref;
     }
     await api('POST', `${base()}/claims/${encodeURIComponent(claimId)}/report`, body);
