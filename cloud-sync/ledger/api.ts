@@ -131,6 +131,9 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
     if (isEdgeError(err)) {
       const given = err.details?.status;
       const status = typeof given === 'number' ? given : err.code === ErrorCode.NOT_FOUND || err.code === ErrorCode.UNKNOWN_VILLAGER ? 404 : err.code === ErrorCode.DUPLICATE_ID ? 409 : 400;
+      // a busy database (sql.ts `busyError`): nothing was changed, and the same request may be sent again
+      const retryAfter = err.details?.retryAfterS;
+      if (typeof retryAfter === 'number') void reply.header('Retry-After', String(retryAfter));
       return reply.status(status).send({ error: err.code, message: err.message, zh: err.zh, ...(err.details?.field ? { field: err.details.field } : {}) });
     }
     const e = err as { statusCode?: number; message?: string; code?: string };

@@ -262,7 +262,7 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
       addrs.flatMap((a) => [a.village, a.store, contiguous.get(key(a.village, a.store)) ?? 0, gapsOf.get(key(a.village, a.store)) ?? 0]),
     );
     return results;
-  });
+  }, { queue: batches.map((b) => b.village) });
 }
 
 /**
