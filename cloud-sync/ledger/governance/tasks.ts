@@ -10,7 +10,7 @@ import { ErrorCode } from '../../../edge/errors.ts';
 import type { SqlDb } from '../sql.ts';
 import type { EntryBody } from '../../protocol/payloads.ts';
 import { villagerOf } from '../tables.ts';
-import { audit, fieldError, itemInForce, itemVersion, notBlank, periodStart, pointsFor, type Item } from './rules.ts';
+import { audit, fieldError, itemInForce, itemVersion, notBlank, periodStart, pointsFor, storableText, type Item } from './rules.ts';
 
 export type ClaimStatus = 'claimed' | 'reported' | 'approved' | 'rejected' | 'reversed';
 export interface Task {
@@ -122,8 +122,15 @@ function needEvidence(item: Item, evidence: string | undefined): void {
   }
 }
 
+/** A report's free text, refused before anything is looked up or kept (rules.ts `storableText`). */
+function reportText(r: { evidence?: string | undefined; note?: string | undefined }): void {
+  storableText('evidence', r.evidence, { en: 'the evidence', zh: '凭证' });
+  storableText('note', r.note, { en: 'a note', zh: '备注' });
+}
+
 /** The villager reports a claimed task done; reporting again changes nothing. */
 export async function reportDone(db: SqlDb, village: string, claimId: string, villager: string, r: { evidence?: string; note?: string }, now: Date): Promise<Claim> {
+  reportText(r);
   return db.transaction(async (tx) => {
     const c = await claimOf(tx, village, claimId);
     if (!c || c.villager_id !== villager) throw noClaim(claimId);
@@ -159,6 +166,7 @@ async function sentBefore(tx: SqlDb, village: string, id: string, origin: 'self'
  * (`duplicate`), before anything else is checked, and makes no second one.
  */
 export async function fileReport(db: SqlDb, village: string, origin: 'self' | 'village', r: ReportInput, actor: string, now: Date): Promise<{ claim: Claim; duplicate: boolean }> {
+  reportText(r);
   return db.transaction(async (tx) => {
     const id = r.request === undefined ? newId('r') : requestClaimId(village, origin, r.villager, r.request);
     if (r.request !== undefined) {
