@@ -10,6 +10,7 @@ import { ErrorCode } from '../../../edge/errors.ts';
 import type { SqlDb } from '../sql.ts';
 import type { EntryBody } from '../../protocol/payloads.ts';
 import { villagerOf } from '../tables.ts';
+import { checkEvidenceRef } from './evidence.ts';
 import { audit, fieldError, itemInForce, itemVersion, notBlank, periodStart, pointsFor, storableText, type Item } from './rules.ts';
 
 export type ClaimStatus = 'claimed' | 'reported' | 'approved' | 'rejected' | 'reversed';
@@ -132,6 +133,8 @@ function reportText(r: { evidence?: string | undefined; note?: string | undefine
 export async function reportDone(db: SqlDb, village: string, claimId: string, villager: string, r: { evidence?: string; note?: string }, now: Date): Promise<Claim> {
   reportText(r);
   return db.transaction(async (tx) => {
+    // In the transaction, so that a photo purged meanwhile is not named (evidence-retention.ts)
+    await checkEvidenceRef(tx, village, villager, r.evidence, 'villager');
     const c = await claimOf(tx, village, claimId);
     if (!c || c.villager_id !== villager) throw noClaim(claimId);
     if (c.status === 'reported') return c;
@@ -173,6 +176,8 @@ export async function fileReport(db: SqlDb, village: string, origin: 'self' | 'v
       const held = await sentBefore(tx, village, id, origin, r);
       if (held) return { claim: held, duplicate: true };
     }
+    // In the transaction, so that a photo purged meanwhile is not named (evidence-retention.ts)
+    await checkEvidenceRef(tx, village, r.villager, r.evidence, origin === 'self' ? 'villager' : 'village');
     const item = await itemInForce(tx, village, r.item, now);
     if (origin === 'self' && item.direction !== 'add') throw fieldError('item', `${item.code} is a deduction; villagers report additions`, `${item.name} 是扣分项，不能自行申报`);
     const points = r.points === undefined ? null : pointsFor(item, r.points);
