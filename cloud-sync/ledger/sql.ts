@@ -15,8 +15,9 @@ export type Dialect = 'sqlite' | 'postgres';
 export interface TxOptions {
   /**
    * The villages whose stream the transaction appends to (each village's `next_seq`, which every
-   * such write updates). Transactions naming the same village wait for each other and run one
-   * after another, instead of starting together and all but one failing at commit on
+   * such write updates), or another name every writer of one thing takes (the schema's
+   * migration). Transactions naming the same one wait for each other and run one after another,
+   * in every process on the database, instead of starting together and all but one failing on
    * PostgreSQL. SQLite runs one writer at a time anyway. The outermost transaction names them;
    * one inside it (`tx.transaction`) is part of it.
    */
