@@ -14,6 +14,8 @@ export const ErrorCode = {
   DB_CORRUPT: 'DB_CORRUPT',
   DB_FULL: 'DB_FULL',
   DB_IO: 'DB_IO',
+  /** The database kept refusing a change for other changes made at the same time: nothing changed, try again shortly (503). */
+  DB_BUSY: 'DB_BUSY',
   // ledger rules
   INVALID_ARGUMENT: 'INVALID_ARGUMENT',
   UNKNOWN_VILLAGER: 'UNKNOWN_VILLAGER',

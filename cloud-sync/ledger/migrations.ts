@@ -173,10 +173,18 @@ const MIGRATIONS: ReadonlyArray<{ version: number; sqlite: string; postgres: str
 ];
 export const LEDGER_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
-/** Migrates to the newest version; `upTo` stops earlier (tests of a migration start from the version before it). */
+/** The turn migrations take (sql.ts `TxOptions.queue`): not a village id, which has no spaces. */
+const MIGRATION_TURN = 'schema migration';
+
+/**
+ * Migrates to the newest version; `upTo` stops earlier (tests of a migration start from the
+ * version before it). Processes that migrate one database at once (the ledger and `ledger staff`
+ * started together) take turns (`MIGRATION_TURN`): the later finds the schema current. Without
+ * them, PostgreSQL's concurrent CREATE TABLEs failed one of them on its catalogue's unique index.
+ */
 export async function migrateLedger(db: SqlDb, upTo = LEDGER_SCHEMA_VERSION): Promise<void> {
-  await db.exec('CREATE TABLE IF NOT EXISTS ledger_schema (version INTEGER NOT NULL)');
   await db.transaction(async (tx) => {
+    await tx.exec('CREATE TABLE IF NOT EXISTS ledger_schema (version INTEGER NOT NULL)');
     const rows = await tx.query<{ version: number }>('SELECT version FROM ledger_schema');
     const current = rows.length > 0 ? Number(rows[0]!.version) : 0;
     if (current > LEDGER_SCHEMA_VERSION) {
@@ -189,5 +197,5 @@ export async function migrateLedger(db: SqlDb, upTo = LEDGER_SCHEMA_VERSION): Pr
     const reached = Math.max(current, Math.min(upTo, LEDGER_SCHEMA_VERSION));
     if (rows.length === 0) await tx.run('INSERT INTO ledger_schema (version) VALUES ($1)', [reached]);
     else await tx.run('UPDATE ledger_schema SET version = $1', [reached]);
-  });
+  }, { queue: [MIGRATION_TURN] });
 }

@@ -142,9 +142,8 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
 
     // The batches in order, as if one after another: duplicates, gaps, the contiguous seq, new entries.
     const results: RowsResult[] = [];
-    const entriesOf: Map<string, { entry: EntryBody; seq: number }>[] = [];
-    /** Each entry id's first sight in this transaction: village, store, villager, kind, points. */
-    const seen = new Map<string, string>();
+    /** Each batch's entries by id, the first of each (with what the later ones in the batch must match: village, store, villager, kind, points). */
+    const entriesOf: Map<string, { entry: EntryBody; seq: number; content: string }>[] = [];
     /** Status changes made at the stores (./store-status.ts), in the batches' order. */
     const statusRows: StatusRow[] = [];
     for (const b of batches) {
@@ -153,7 +152,7 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
       let c = contiguous.get(k) ?? 0;
       const h = held.get(k) ?? new Set<number>();
       held.set(k, h);
-      const entries = new Map<string, { entry: EntryBody; seq: number }>();
+      const entries = new Map<string, { entry: EntryBody; seq: number; content: string }>();
       for (const row of b.rows) {
         // A row id twice (in one batch or two) is new once: the first copy.
         if (!freshIds.delete(key(b.village, row.id))) {
@@ -170,13 +169,13 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
             res.unapplied.push({ id: row.id, why: 'nul' });
             continue;
           }
-          // An entry id already in an earlier batch of this transaction is not new here either;
-          // with other content it is a clash, as it would be against one already in the table.
-          const first = seen.get(w.id);
+          // An entry id twice in one batch is one entry; with other content the later is a clash.
+          // Across batches it is decided below, once it is known which entries are applied.
+          const content = `${b.village}\u0000${b.store}\u0000${w.villager}\u0000${w.kind}\u0000${w.points}`;
+          const first = entries.get(w.id);
           if (first === undefined) {
-            seen.set(w.id, `${b.village}\u0000${b.store}\u0000${w.villager}\u0000${w.kind}\u0000${w.points}`);
-            entries.set(w.id, { entry: { id: w.id, villager: w.villager, kind: w.kind, points: w.points, reference: w.reference ?? null, reason: w.reason ?? null, created_at: w.created_at }, seq: row.seq });
-          } else if (first !== `${b.village}\u0000${b.store}\u0000${w.villager}\u0000${w.kind}\u0000${w.points}`) res.clashes.push(w.id);
+            entries.set(w.id, { entry: { id: w.id, villager: w.villager, kind: w.kind, points: w.points, reference: w.reference ?? null, reason: w.reason ?? null, created_at: w.created_at }, seq: row.seq, content });
+          } else if (first.content !== content) res.clashes.push(w.id);
         } else if (row.topic === 'entry') res.unapplied.push({ id: row.id, why: 'invalid' });
         else if (row.topic === 'villager' && checkers.wireStatus.Check(row.payload)) {
           statusRows.push({ ...row.payload, batch: results.length, village: b.village, store: b.store, seq: row.seq, createdAt: row.created_at });
@@ -205,20 +204,35 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
       }
     });
     await insertRows(tx, 'villagers', [['id', 'TEXT'], ['village', 'TEXT'], ['name', 'TEXT'], ['status', 'TEXT'], ['created_at', 'TEXT'], ['updated_at', 'TEXT']], unknown.map((v) => [v.id, v.village, v.id, 'active', at, at]));
+    // The batches' entries in order, as one after another would take them: another village's
+    // villager's is not applied (and claims nothing); the first of an id is inserted; a later one
+    // of the same id is compared, like one the table held before, with what the table holds then.
+    const ours: { b: CheckedRows; entry: EntryBody }[] = [];
+    const inOrder: { b: CheckedRows; entry: EntryBody; first: boolean }[] = [];
+    const taken = new Set<string>();
     batches.forEach((b, i) => {
-      for (const { entry, seq } of entriesOf[i]!.values()) if (villageOf.get(entry.villager) !== b.village) results[i]!.unapplied.push({ id: `${b.store}:${seq}`, why: 'other-village' });
+      for (const { entry, seq } of entriesOf[i]!.values()) {
+        if (villageOf.get(entry.villager) !== b.village) {
+          results[i]!.unapplied.push({ id: `${b.store}:${seq}`, why: 'other-village' });
+          continue;
+        }
+        const first = !taken.has(entry.id);
+        inOrder.push({ b, entry, first });
+        if (!first) continue;
+        taken.add(entry.id);
+        ours.push({ b, entry });
+      }
     });
-    const ours = batches.flatMap((b, i) => [...entriesOf[i]!.values()].filter(({ entry }) => villageOf.get(entry.villager) === b.village).map(({ entry }) => ({ b, entry })));
     const insertedEntry = await insertRows(tx, 'entries', [['id', 'TEXT'], ['village', 'TEXT'], ['villager_id', 'TEXT'], ['kind', 'TEXT'], ['points', 'BIGINT'], ['reference', 'TEXT'], ['reason', 'TEXT'], ['origin_store', 'TEXT'], ['created_at', 'TEXT'], ['received_at', 'TEXT']],
       ours.map(({ b, entry: e }) => [e.id, b.village, e.villager, e.kind, e.points, e.reference ?? null, e.reason ?? null, b.store, e.created_at, at]), 'ON CONFLICT (id) DO NOTHING',
       { cols: 'id', keyOf: (r) => String(r.id), tupleKey: (t) => String(t[0]) });
-    const added = new Set(ours.filter((_, i) => insertedEntry[i]).map(({ entry }) => entry.id));
-    await findClashes(tx, ours.filter(({ entry }) => !added.has(entry.id)), batches, results);
+    const added = new Set(ours.filter((_, i) => insertedEntry[i]).map(({ entry }) => entry));
+    await findClashes(tx, inOrder.filter(({ entry, first }) => !first || !added.has(entry)), batches, results);
 
     // One `entries` event per batch with new entries, numbered in the batches' order on each
     // village's stream: the seqs of each village taken in one statement for all villages.
     const wanted = batches.map((b, i) => {
-      const fresh = [...entriesOf[i]!.values()].filter(({ entry }) => added.has(entry.id));
+      const fresh = [...entriesOf[i]!.values()].filter(({ entry }) => added.has(entry));
       return fresh.length === 0 ? undefined : { b, fresh };
     });
     const perVillage = new Map<string, number>();
@@ -262,7 +276,7 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
       addrs.flatMap((a) => [a.village, a.store, contiguous.get(key(a.village, a.store)) ?? 0, gapsOf.get(key(a.village, a.store)) ?? 0]),
     );
     return results;
-  });
+  }, { queue: batches.map((b) => b.village) });
 }
 
 /**

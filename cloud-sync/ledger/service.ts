@@ -157,7 +157,7 @@ export class LedgerService {
         if (event) made.push(event);
       }
       return { result: d.result, events: made };
-    });
+    }, { queue: [village] });
     let published = true;
     for (const e of events) published = (await this.publishEvent(e)) && published;
     return { result, published: events.length > 0 && published };
@@ -185,7 +185,7 @@ export class LedgerService {
       if (kind === 'command' && c.villager && (c.command === 'block' || c.command === 'unblock')) await setVillagerStatus(tx, village, c.villager, c.command === 'block' ? 'blocked' : 'active', now);
       if (kind === 'product') await putCatalogueProduct(tx, village, body as ProductBody, now.toISOString());
       return appendEvent(tx, village, kind, `${kind}:${now.getTime()}:${Math.random().toString(36).slice(2, 10)}`, body, this.signer, now);
-    });
+    }, { queue: [village] });
     return this.publishEvent(event);
   }
 

@@ -6,9 +6,23 @@
 import { closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import pg from 'pg';
+import { EdgeError, ErrorCode } from '../../edge/errors.ts';
 import { restrictLedgerModes } from '../../edge/ledger/db.ts';
+import { Turns } from './turns.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
+
+export interface TxOptions {
+  /**
+   * The villages whose stream the transaction appends to (each village's `next_seq`, which every
+   * such write updates), or another name every writer of one thing takes (the schema's
+   * migration). Transactions naming the same one wait for each other and run one after another,
+   * in every process on the database, instead of starting together and all but one failing on
+   * PostgreSQL. SQLite runs one writer at a time anyway. The outermost transaction names them;
+   * one inside it (`tx.transaction`) is part of it.
+   */
+  queue?: readonly string[];
+}
 
 export interface SqlDb {
   readonly dialect: Dialect;
@@ -26,10 +40,11 @@ export interface SqlDb {
    */
   runEach(sql: string, rows: unknown[][]): Promise<number[]>;
   /**
-   * One transaction: SERIALIZABLE on PostgreSQL (retried on a serialization failure), and
-   * on SQLite one writer at a time (BEGIN IMMEDIATE). `fn` must use `tx`, not the outer db.
+   * One transaction: SERIALIZABLE on PostgreSQL (retried on a serialization failure, after a
+   * growing, random pause; `busyError` when the attempts run out), and on SQLite one writer at a
+   * time (BEGIN IMMEDIATE). `fn` must use `tx`, not the outer db.
    */
-  transaction<T>(fn: (tx: SqlDb) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: SqlDb) => Promise<T>, opts?: TxOptions): Promise<T>;
   exec(sql: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -175,11 +190,44 @@ export function openSqliteReadOnly(file: string): SqlDb {
 
 const SERIALIZATION_FAILURE = new Set(['40001', '40P01']);
 
+/** Attempts of a PostgreSQL transaction that meets serialization failures, before `busyError`. */
+export const PG_TX_ATTEMPTS = 10;
+/** The pause before the n-th retry is random in [0, min(PG_RETRY_CAP_MS, PG_RETRY_BASE_MS·2ⁿ)) ("full jitter"). */
+export const PG_RETRY_BASE_MS = 4;
+export const PG_RETRY_CAP_MS = 250;
+/** What a busy answer asks the caller to wait before sending again. */
+export const BUSY_RETRY_AFTER_S = 1;
+
+/** A transaction that could not get through other changes made at the same time: nothing was changed (503, Retry-After). */
+export function busyError(cause: unknown): EdgeError {
+  return new EdgeError(ErrorCode.DB_BUSY, `the ledger database is busy with other changes to the same records; nothing was changed, try again in ${BUSY_RETRY_AFTER_S} s`, {
+    zh: '账本数据库正忙，本次操作未保存，请稍后再试',
+    cause,
+    details: { status: 503, retryAfterS: BUSY_RETRY_AFTER_S },
+  });
+}
+
+/**
+ * A village's turn across every process on the database (the ledger, a CLI): a session advisory
+ * lock per name, in this schema (tests share a database, each in a schema of its own). Taken before
+ * BEGIN, so the transaction's snapshot is taken after the previous holder's commit and sees its
+ * `next_seq`: a lock taken inside a SERIALIZABLE transaction would come after its snapshot and
+ * the update would fail all the same. Two names hashing alike only queue more than needed; a
+ * deadlock between them is reported (40P01) and retried like any serialization failure.
+ */
+const LOCK_CLASS = 0x4c45; // "LE": the ledger's advisory locks, apart from any other program's
+async function lockNames(client: pg.PoolClient, names: readonly string[]): Promise<void> {
+  for (const name of names) await client.query("SELECT pg_advisory_lock($1, hashtext(current_schema() || '/' || $2))", [LOCK_CLASS, name]);
+}
+
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 /** `schema`: a search_path for this pool (tests use a schema of their own). */
 export function openPostgres(url: string, schema?: string): SqlDb {
   const pool = new pg.Pool({ connectionString: url, max: 4, ...(schema ? { options: `-c search_path=${schema}` } : {}) });
   // An idle client losing its connection must not crash the ledger; the pool replaces it.
   pool.on('error', () => undefined);
+  const turns = new Turns();
   const over = (c: pg.Pool | pg.PoolClient): Omit<SqlDb, 'transaction' | 'close'> => ({
     dialect: 'postgres',
     query: async <T>(sql: string, params: unknown[] = []) => (await c.query(sql, params)).rows as T[],
@@ -191,23 +239,43 @@ export function openPostgres(url: string, schema?: string): SqlDb {
     },
     exec: async (sql) => void (await c.query(sql)),
   });
+  /** One attempt on a connection of its own; a connection left in doubt is closed, not pooled. */
+  const attempt = async <T>(fn: (tx: SqlDb) => Promise<T>, names: readonly string[]): Promise<T> => {
+    const client = await pool.connect();
+    const tx: SqlDb = { ...over(client), transaction: (f) => f(tx), close: async () => undefined };
+    let broken: Error | undefined;
+    try {
+      await lockNames(client, names);
+      await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
+      const r = await fn(tx);
+      await client.query('COMMIT');
+      return r;
+    } catch (err) {
+      await client.query('ROLLBACK').catch((e: Error) => (broken = e));
+      throw err;
+    } finally {
+      if (names.length > 0 && !broken) await client.query('SELECT pg_advisory_unlock_all()').catch((e: Error) => (broken = e));
+      // Closing the connection ends its session, and with it any lock it still holds.
+      client.release(broken ?? false);
+    }
+  };
   return {
     ...over(pool),
-    transaction: async (fn) => {
-      for (let attempt = 1; ; attempt++) {
-        const client = await pool.connect();
-        const tx: SqlDb = { ...over(client), transaction: (f) => f(tx), close: async () => undefined };
-        try {
-          await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
-          const r = await fn(tx);
-          await client.query('COMMIT');
-          return r;
-        } catch (err) {
-          await client.query('ROLLBACK').catch(() => undefined);
-          if (!SERIALIZATION_FAILURE.has((err as { code?: string }).code ?? '') || attempt >= 10) throw err;
-        } finally {
-          client.release();
+    transaction: async (fn, opts) => {
+      const names = [...new Set(opts?.queue ?? [])].sort();
+      const giveBack = await turns.take(names);
+      try {
+        for (let n = 1; ; n++) {
+          try {
+            return await attempt(fn, names);
+          } catch (err) {
+            if (!SERIALIZATION_FAILURE.has((err as { code?: string }).code ?? '')) throw err;
+            if (n >= PG_TX_ATTEMPTS) throw busyError(err);
+          }
+          await pause(Math.random() * Math.min(PG_RETRY_CAP_MS, PG_RETRY_BASE_MS * 2 ** n));
         }
+      } finally {
+        giveBack();
       }
     },
     close: () => pool.end(),

@@ -87,7 +87,7 @@ export async function upsertVillager(db: SqlDb, given: Omit<VillagerBody, 'statu
     );
     if (v.status !== 'active') await endVillagerSessions(tx, v.id);
     return appendEvent(tx, v.village, 'villager', `villager:${v.id}:${at}`, v, signer, now);
-  });
+  }, { queue: [given.village] });
 }
 
 /**
@@ -164,7 +164,7 @@ export async function addLedgerEntry(db: SqlDb, village: string, e: EntryBody, s
       return { event: undefined };
     }
     return { event: await appendEvent(tx, village, 'entry', `entry:${e.id}`, e, signer, now) };
-  });
+  }, { queue: [village] });
 }
 
 /** The village as it stands, and the stream seq it covers, read in one transaction. */

@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ledgerDbKind } from '../../harness/sync/rig.ts';
 import { silentLogger } from '../../edge/log.ts';
 import { purgeEvidence } from '../../cloud-sync/ledger/governance/evidence-retention.ts';
+import { fileReport } from '../../cloud-sync/ledger/governance/tasks.ts';
+import type { SqlDb } from '../../cloud-sync/ledger/sql.ts';
 import { LedgerRetention } from '../../cloud-sync/ledger/retention.ts';
 import { localDate } from '../../cloud-sync/ledger/governance/rules.ts';
 import { govApp, type GovApp } from './gov-app.ts';
@@ -130,4 +132,61 @@ describe(`evidence photo retention (${ledgerDbKind})`, () => {
     expect(() => LedgerRetention.check({ evidenceKeepDays: 36_500, alarmKeepDays: 36_500, cron: '15 3 * * *', timezone: 'Asia/Shanghai' })).not.toThrow();
     expect(await purgeEvidence(g.db, 36_500, new Date())).toMatchObject({ purged: 0 });
   }, 60_000);
+});
+
+/**
+ * The purge and a report naming the same old photo at the same moment: the purge picks its photos
+ * before its transaction, and a filing checks its photo before its own. Each checks again inside
+ * its transaction, so whichever comes second sees the other: a photo a pending claim names is
+ * never emptied, and a claim never comes to name a purged photo. Ordered here by the steps
+ * themselves (a wrapper runs the other side at the exact point), not by timing.
+ */
+describe(`evidence photo retention against a report at the same moment (${ledgerDbKind})`, () => {
+  let g: GovApp;
+  beforeAll(async () => {
+    g = await govApp();
+    await g.villager(g.a, 'zhao');
+  }, 60_000);
+  afterAll(async () => {
+    await g?.close();
+  });
+  const oldPhoto = async () => ((await g.upload(g.va, `/api/villages/${g.a}/evidence`, await tinyJpeg(), { fields: { villager: 'zhao' } })).json() as { id: string }).id;
+  const purgedAt = async (id: string) => (await g.db.query<{ purged_at: string | null }>('SELECT purged_at FROM gov_evidence WHERE id = $1', [id]))[0]!.purged_at;
+  const later = () => new Date(Date.now() + 400 * DAY);
+
+  it('a report filed after the purge chose its photos, before its transaction: the photo is kept, the claim waits with it', async () => {
+    const photo = await oldPhoto();
+    let filed: Awaited<ReturnType<typeof fileReport>> | undefined;
+    // the purge's choice made, the report is filed before the purge's transaction begins
+    const racing: SqlDb = {
+      ...g.db,
+      query: async <T>(sql: string, params?: unknown[]) => {
+        const rows = await g.db.query<T>(sql, params);
+        if (!filed && /FROM gov_evidence e/.test(sql)) filed = await fileReport(g.db, g.a, 'village', { villager: 'zhao', item: 'ENV-SWEEP-LANE', evidence: `photo:${photo}` }, 'village:test', new Date());
+        return rows;
+      },
+    };
+    const out = await purgeEvidence(racing, 365, later());
+    expect(filed?.claim.status).toBe('reported');
+    expect({ purged: out.purged, purgedAt: await purgedAt(photo) }).toEqual({ purged: 0, purgedAt: null });
+    expect((await g.call(g.va, 'GET', `/api/villages/${g.a}/evidence/${photo}`)).statusCode).toBe(200);
+    // decided, it is purged by the next run
+    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${filed!.claim.id}/reject`, { reason: '照片不清楚' })).statusCode).toBe(200);
+    expect(await purgeEvidence(g.db, 365, later())).toMatchObject({ purged: 1, claims: 1 });
+  });
+
+  it('a purge that ends between the report\'s check of its photo and its transaction: the report is refused on evidence, no claim names the purged photo', async () => {
+    const photo = await oldPhoto();
+    const racing: SqlDb = {
+      ...g.db,
+      transaction: async (fn, opts) => {
+        expect(await purgeEvidence(g.db, 365, later())).toMatchObject({ purged: 1 });
+        return g.db.transaction(fn, opts);
+      },
+    };
+    const err = await fileReport(racing, g.a, 'village', { villager: 'zhao', item: 'ENV-SWEEP-LANE', evidence: `photo:${photo}` }, 'village:test', new Date()).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'INVALID_ARGUMENT', details: { field: 'evidence' }, zh: expect.stringContaining('已按保存期限删除') });
+    expect(await g.db.query('SELECT id FROM gov_claims WHERE evidence = $1', [`photo:${photo}`])).toEqual([]);
+    expect(await purgedAt(photo)).not.toBeNull();
+  });
 });

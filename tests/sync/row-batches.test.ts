@@ -89,6 +89,37 @@ describe(`row batches applied together (${ledgerDbKind})`, () => {
     expect(grouped.flatMap((r) => r.events.map((e) => `${e.village}:${e.seq}`))).toEqual(['va:2', 'vb:2', 'va:3', 'va:4', 'va:5']);
   });
 
+  it('an entry id first carried by an entry not applied (another village\'s villager) claims nothing: the valid one after it in the group is applied, as one after another', async () => {
+    const sameId = (): CheckedRows[] => [
+      // va's store for li, vb's villager: kept, not applied
+      { village: 'va', store: 's1', rows: [entry('s1', 1, 'li', -4, 'e-42')] },
+      // vb's own store, li, the same entry id: applied
+      { village: 'vb', store: 't1', rows: [entry('t1', 1, 'li', -10, 'e-42')] },
+      // va's again, the same content under another row: not applied either
+      { village: 'va', store: 's1', rows: [entry('s1', 2, 'li', -4, 'e-42')] },
+      // vb's with other content under the id now held: a clash; a villager new to the ledger, in va
+      { village: 'vb', store: 't1', rows: [entry('t1', 2, 'li', -11, 'e-42')] },
+      { village: 'va', store: 's2', rows: [entry('s2', 1, 'zhao', -2, 'n-1')] },
+      // zhao is va's from here on: vb's entry for zhao under another id is not applied
+      { village: 'vb', store: 't1', rows: [entry('t1', 3, 'zhao', -3, 'n-2')] },
+    ];
+    const grouped = await applyRowBatches(together.db, sameId(), signer, now);
+    const single: RowsResult[] = [];
+    for (const b of sameId()) single.push(await applyStoreRows(oneByOne.db, b.village, b.store, b.rows, signer, now));
+    expect(grouped.map(view)).toEqual(single.map(view));
+    expect(await tables(together.db)).toEqual(await tables(oneByOne.db));
+    expect(grouped.map((r) => ({ clashes: r.clashes, unapplied: r.unapplied.map((u) => `${u.id} ${u.why}`) }))).toEqual([
+      { clashes: [], unapplied: ['s1:1 other-village'] },
+      { clashes: [], unapplied: [] },
+      { clashes: [], unapplied: ['s1:2 other-village'] },
+      { clashes: ['e-42'], unapplied: [] },
+      { clashes: [], unapplied: [] },
+      { clashes: [], unapplied: ['t1:3 other-village'] },
+    ]);
+    const balance = async (id: string) => Number((await together.db.query<{ b: number | string }>('SELECT COALESCE(SUM(points), 0) AS b FROM entries WHERE villager_id = $1', [id]))[0]!.b);
+    expect({ li: await balance('li'), zhao: await balance('zhao') }).toEqual({ li: -10, zhao: -2 });
+  });
+
   it('a group applied again is all duplicates and changes nothing', async () => {
     await applyRowBatches(together.db, batches(), signer, now);
     const before = await tables(together.db);

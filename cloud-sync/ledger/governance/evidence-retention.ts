@@ -4,7 +4,9 @@
  * while the row, its SHA-256, the claim, its ledger entry and the audit log stay. The purge is
  * itself a step of the audit log, for the photo and for each claim that named it: "photo
  * purged on DATE". A photo named by a claim still waiting for a decision (claimed, reported)
- * is kept until it is decided. Run by the ledger's retention job (../retention.ts).
+ * is kept until it is decided: checked again by the purge's UPDATE, inside its transaction, since
+ * a report may name the photo after the photos were chosen (and a report checks in its own
+ * transaction that its photo is not purged, tasks.ts). Run by the ledger's retention job (../retention.ts).
  *
  * Emptied bytes must not stay in the database's files: SQLite runs with `secure_delete` (sql.ts),
  * which zeroes the freed pages, and after a purge the WAL, which still holds the uploaded pages,
@@ -17,6 +19,9 @@ import { audit, localDate } from './rules.ts';
 /** Photos purged per transaction: a large first purge never holds the ledger long. */
 const BATCH = 50;
 
+/** The photo is named by no claim still waiting for a decision: `e` is the photo's row. */
+const NOT_PENDING = `NOT EXISTS (SELECT 1 FROM gov_claims c WHERE c.evidence = 'photo:' || e.id AND c.status IN ('claimed', 'reported'))`;
+
 export interface PurgeResult { purged: number; claims: number; cutoff: string }
 
 /** Purges the photos uploaded before `now - keepDays`; answers how many (and how many claims named them). */
@@ -28,8 +33,7 @@ export async function purgeEvidence(db: SqlDb, keepDays: number, now: Date): Pro
   for (;;) {
     const due = await db.query<{ id: string; village: string; created_at: string }>(
       `SELECT e.id, e.village, e.created_at FROM gov_evidence e
-       WHERE e.purged_at IS NULL AND e.created_at < $1
-         AND NOT EXISTS (SELECT 1 FROM gov_claims c WHERE c.evidence = 'photo:' || e.id AND c.status IN ('claimed', 'reported'))
+       WHERE e.purged_at IS NULL AND e.created_at < $1 AND ${NOT_PENDING}
        ORDER BY e.created_at LIMIT ${BATCH}`, [cutoff]);
     if (due.length === 0) {
       if (out.purged > 0) await dropFreedBytes(db);
@@ -37,7 +41,8 @@ export async function purgeEvidence(db: SqlDb, keepDays: number, now: Date): Pro
     }
     await db.transaction(async (tx) => {
       for (const p of due) {
-        if ((await tx.run('UPDATE gov_evidence SET bytes = $1, purged_at = $2 WHERE id = $3 AND purged_at IS NULL', [Buffer.alloc(0), now.toISOString(), p.id])) === 0) continue;
+        // Chosen before this transaction: purged or named by a pending claim since, it is left as it is.
+        if ((await tx.run(`UPDATE gov_evidence AS e SET bytes = $1, purged_at = $2 WHERE e.id = $3 AND e.purged_at IS NULL AND ${NOT_PENDING}`, [Buffer.alloc(0), now.toISOString(), p.id])) === 0) continue;
         const note = { purged_on: on, uploaded_at: p.created_at, kept_days: keepDays, zh: `照片已于 ${on} 按保存期限删除`, message: `photo purged on ${on}` };
         await audit(tx, p.village, `evidence:${p.id}`, 'evidence.purge', 'system', note, now);
         const claims = await tx.query<{ id: string }>('SELECT id FROM gov_claims WHERE village = $1 AND evidence = $2', [p.village, `photo:${p.id}`]);

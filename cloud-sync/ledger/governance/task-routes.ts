@@ -4,7 +4,6 @@ import { ErrorCode } from '../../../edge/errors.ts';
 import { balanceOf } from '../tables.ts';
 import { fieldError, ItemCode } from './rules.ts';
 import { approveClaim, claimOf, claimTask, closeTask, fileReport, listClaims, listTasks, publishTask, rejectClaim, REPORT_REQUEST, reportDone, reverseClaim, taskOf, type Claim } from './tasks.ts';
-import { checkEvidenceRef } from './evidence.ts';
 import { actorOf, emptyBodyIsObject, gate, Id, VillageParams, type GovApp, type GovDeps, type Principal } from './access.ts';
 
 const TaskId = Type.String({ minLength: 1, maxLength: 40, pattern: '^[A-Za-z0-9_-]+$' });
@@ -55,7 +54,6 @@ export function registerTaskRoutes(app: GovApp, deps: GovDeps): void {
     schema: { params: VClaim, body: Type.Object({ evidence: Type.Optional(Evidence), note: Type.Optional(Note) }, { additionalProperties: false }) },
   }, async (req) => {
     const p = gate(deps, req, req.params.village, 'villager') as Extract<Principal, { role: 'villager' }>;
-    await checkEvidenceRef(deps.db, req.params.village, p.villager, req.body.evidence, 'villager');
     return reportDone(deps.db, req.params.village, req.params.claim, p.villager, req.body, deps.clock());
   });
   // A villager's self-report (动态申报), or a record the village files for a villager.
@@ -70,7 +68,6 @@ export function registerTaskRoutes(app: GovApp, deps: GovDeps): void {
       villager = p.villager;
     }
     if (!villager) throw fieldError('villager', 'villager is required when the village files a record', '请填写村民编号');
-    await checkEvidenceRef(deps.db, req.params.village, villager, req.body.evidence, p.role === 'villager' ? 'villager' : 'village');
     const r = await fileReport(deps.db, req.params.village, p.role === 'villager' ? 'self' : 'village', { ...req.body, villager }, actorOf(p), deps.clock());
     return reply.status(r.duplicate ? 200 : 201).send({ ...r.claim, duplicate: r.duplicate });
   });
