@@ -76,7 +76,9 @@ describe(`writes to one village at the same time (${ledgerDbKind})`, () => {
 });
 
 describe(`a transaction that cannot get through (${ledgerDbKind})`, () => {
-  it.runIf(ledgerDbKind === 'postgres')('(postgres) serialization failures past the retries answer DB_BUSY, bilingual, 503 with a Retry-After', async () => {
+  // PostgreSQL retries a serialization failure (40001) and then answers DB_BUSY; SQLite has one
+  // writer at a time and never raises one, so there the error is not retried and goes up as it is.
+  it('serialization failures past the retries answer DB_BUSY, bilingual, 503 with a Retry-After (PostgreSQL); SQLite does not retry', async () => {
     const g = await govApp();
     try {
       let tries = 0;
@@ -84,6 +86,11 @@ describe(`a transaction that cannot get through (${ledgerDbKind})`, () => {
         tries++;
         throw Object.assign(new Error('could not serialize access due to concurrent update'), { code: '40001' });
       }).catch((e: unknown) => e);
+      if (ledgerDbKind !== 'postgres') {
+        expect(tries).toBe(1);
+        expect(err).toMatchObject({ code: '40001' });
+        return;
+      }
       expect(tries).toBeGreaterThan(1);
       expect(err).toBeInstanceOf(EdgeError);
       expect(err).toMatchObject({ code: ErrorCode.DB_BUSY, zh: expect.stringContaining('稍后'), details: { status: 503, retryAfterS: expect.any(Number) } });
