@@ -8,6 +8,7 @@ import type { SqlDb } from './sql.ts';
 import { villageCatalogue } from './catalogue.ts';
 import { checkers, type EntryBody, type Envelope, type EnvelopeKind, type SnapshotBody, type VillagerBody } from '../protocol/payloads.ts';
 import { signEnvelope, type SigningKey } from '../protocol/sign.ts';
+import { entrySignRefusal } from '../protocol/entry-sign.ts';
 
 export interface Signer {
   key: SigningKey;
@@ -42,6 +43,12 @@ export async function appendEvent(tx: SqlDb, village: string, kind: Exclude<Enve
       zh: `该${kind === 'product' ? '商品' : kind === 'villager' ? '村民' : '记录'}信息不符合门店的格式要求（${field}），门店会拒收，未发布`,
       details: { field },
     });
+  }
+  // Beyond the schema: the sign of each entry's points (a penalty of 0 is refused at every store).
+  const entries = kind === 'entry' ? [body as EntryBody] : kind === 'entries' ? (body as { entries: EntryBody[] }).entries : [];
+  for (const e of entries) {
+    const why = entrySignRefusal(e.kind, e.points);
+    if (why !== undefined) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `the ${kind} would be refused by the stores: entry ${e.id}: ${why}`, { zh: `记录 ${e.id} 的积分符号与类型不符（${e.kind} ${e.points}），门店会拒收，未发布`, details: { field: 'points' } });
   }
   const r = await tx.query<{ seq: number | string }>('UPDATE villages SET next_seq = next_seq + 1 WHERE id = $1 RETURNING next_seq - 1 AS seq', [village]);
   if (r.length === 0) throw new EdgeError(ErrorCode.NOT_FOUND, `no village ${village}`, { zh: `找不到村 ${village}` });

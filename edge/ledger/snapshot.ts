@@ -5,7 +5,7 @@
  */
 import { cachedStatement, inTransaction, type Db } from './db.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
-import { getEntry, repayDebt, validateNewEntry, type EntryKind, type LedgerRules } from './entries.ts';
+import { getEntry, repayDebt, validateLedgerEntry, type EntryKind, type LedgerRules } from './entries.ts';
 import { checkVillagerId } from './villagers.ts';
 import { applyCatalogue, type CatalogueProduct } from './products.ts';
 import { iso, systemClock, type Clock } from './time.ts';
@@ -22,7 +22,7 @@ export function applySnapshot(db: Db, snap: Snapshot, rules: LedgerRules, clock:
   // Validate everything first: a bad row must not leave half a snapshot behind.
   for (const [i, e] of snap.entries.entries()) {
     try {
-      validateNewEntry({ id: e.id, villagerId: e.villager, kind: e.kind, points: e.points, origin: 'ledger', reason: e.reason ?? null });
+      validateLedgerEntry({ id: e.id, villagerId: e.villager, kind: e.kind, points: e.points, origin: 'ledger', reason: e.reason ?? null });
     } catch (err) {
       throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `snapshot entry #${i} (${JSON.stringify(e.id)}): ${(err as Error).message}`, { cause: err });
     }
