@@ -7,7 +7,7 @@
 import { cachedStatement, inLazyTransaction, inTransaction, type Db } from '../../edge/ledger/db.ts';
 import { applySnapshot } from '../../edge/ledger/snapshot.ts';
 import { upsertProduct } from '../../edge/ledger/products.ts';
-import { getVillager, setVillagerStatus } from '../../edge/ledger/villagers.ts';
+import { applyVillageCommand } from '../../edge/ledger/village-status.ts';
 import { inboundSeq, setInboundSeq, touchContact } from '../../edge/ledger/sync-state.ts';
 import type { LedgerRules } from '../../edge/ledger/entries.ts';
 import { iso, type Clock } from '../../edge/ledger/time.ts';
@@ -223,8 +223,10 @@ export class InboundStream {
           case 'command': {
             const c = e.body as CommandBody;
             if (c.store !== undefined && c.store !== address.store) break;
-            if ((c.command === 'block' || c.command === 'unblock') && c.villager && getVillager(db, c.villager)) {
-              setVillagerStatus(db, c.villager, c.command === 'block' ? 'blocked' : 'active', clock);
+            // The village's decision at the time it made it (the event's issued_at), not a new
+            // decision of this store: nothing is sent back up (edge/ledger/village-status.ts).
+            if ((c.command === 'block' || c.command === 'unblock') && c.villager) {
+              applyVillageCommand(db, c.villager, c.command === 'block' ? 'blocked' : 'active', e.issued_at, iso(clock));
             }
             break;
           }
