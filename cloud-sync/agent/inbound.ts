@@ -226,7 +226,10 @@ export class InboundStream {
             // The village's decision at the time it made it (the event's issued_at), not a new
             // decision of this store: nothing is sent back up (edge/ledger/village-status.ts).
             if ((c.command === 'block' || c.command === 'unblock') && c.villager) {
-              applyVillageCommand(db, c.villager, c.command === 'block' ? 'blocked' : 'active', e.issued_at, iso(clock));
+              const r = applyVillageCommand(db, c.villager, c.command === 'block' ? 'blocked' : 'active', e.issued_at, iso(clock));
+              // A command for a villager who left is not applied (they stay left); the stream goes
+              // on, and the refusal is counted so that someone looks.
+              if (r === 'left') this.deps.refusals.add('invalid');
             }
             break;
           }

@@ -113,7 +113,15 @@ export async function endVillagerSessions(db: SqlDb, villager: string): Promise<
  */
 export async function setVillagerStatus(db: SqlDb, village: string, villager: string, status: 'active' | 'blocked', now: Date): Promise<void> {
   await db.transaction(async (tx) => {
-    const n = await tx.run('UPDATE villagers SET status = $1, updated_at = $2, status_changed_at = $2 WHERE id = $3 AND village = $4', [status, now.toISOString(), villager, village]);
+    // A block lifts nothing and an unblock brings nobody back: a villager who left stays left
+    // (the door refuses them), as the store's admin page refuses any status change for them.
+    const n = await tx.run("UPDATE villagers SET status = $1, updated_at = $2, status_changed_at = $2 WHERE id = $3 AND village = $4 AND status <> 'left'", [status, now.toISOString(), villager, village]);
+    if (n === 0 && (await tx.query<{ status: string }>('SELECT status FROM villagers WHERE id = $1 AND village = $2', [villager, village]))[0]?.status === 'left') {
+      throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `villager ${villager} has left the village: a block or unblock does not apply to them (to bring them back, register them again with status active)`, {
+        zh: `村民 ${villager} 已迁出，不能封禁或解封（如需恢复，请重新登记为正常状态）`,
+        details: { status: 409, field: 'villager' },
+      });
+    }
     if (n === 0) throw new EdgeError(ErrorCode.UNKNOWN_VILLAGER, `no villager ${villager} in village ${village}`, { zh: `本村没有村民 ${villager}`, details: { field: 'villager' } });
     if (status !== 'active') await endVillagerSessions(tx, villager);
   });

@@ -47,11 +47,14 @@ export function villageStatusWins(status: VillagerStatus, pending: { status: Vil
 
 /**
  * The village's `block`/`unblock` of a villager, decided at `villageAt`: applied under the rule
- * above, with no outbox row. Returns what became of it.
+ * above, with no outbox row, except to a villager who left. Returns what became of it.
  */
-export function applyVillageCommand(db: Db, id: string, status: 'active' | 'blocked', villageAt: string, at: string): 'applied' | 'unchanged' | 'kept-local' | 'unknown' {
+export function applyVillageCommand(db: Db, id: string, status: 'active' | 'blocked', villageAt: string, at: string): 'applied' | 'unchanged' | 'kept-local' | 'left' | 'unknown' {
   const current = cachedStatement(db, 'SELECT status FROM villagers WHERE id = ?').pluck().get(id) as VillagerStatus | undefined;
   if (current === undefined) return 'unknown';
+  // A block or unblock never brings back a villager who left (the village ledger refuses one; an
+  // older ledger published it): the door would admit them to spend what they still hold.
+  if (current === 'left') return 'left';
   if (!villageStatusWins(status, pendingStatusChange(db, id), villageAt)) return 'kept-local';
   if (current === status) return 'unchanged';
   cachedStatement(db, 'UPDATE villagers SET status = ?, status_changed_at = ?, updated_at = ? WHERE id = ?').run(status, at, at, id);

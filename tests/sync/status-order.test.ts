@@ -3,6 +3,8 @@
  * time (docs/sync-protocol.md), whatever order a store that was offline learns of them in.
  * - a `block`/`unblock` command the store applies from the stream is the village's decision, at
  *   the time the village made it: never sent back up as the store's own, newer decision;
+ * - a villager who left stays left: a command that would block or unblock them is ignored and
+ *   counted (the door must not admit them to spend what they still hold);
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +15,9 @@ import { getVillager, setVillagerStatus } from '../../edge/ledger/villagers.ts';
 import { pendingOutbox, type OutboxRow } from '../../edge/ledger/outbox.ts';
 import { InboundStream } from '../../cloud-sync/agent/inbound.ts';
 import { RefusalCounter } from '../../cloud-sync/protocol/refusals.ts';
-import { keyRing, newKeyPair, privateEd25519 } from '../../cloud-sync/protocol/sign.ts';
+import { keyRing, newKeyPair, privateEd25519, signEnvelope } from '../../cloud-sync/protocol/sign.ts';
+import { doorStanding } from '../../edge/ledger/entry-events.ts';
+import { doorPolicy } from '../../edge/entry/decision.ts';
 import { addVillage, appendEvent, setVillagerStatus as ledgerSetStatus, upsertVillager, villagerOf } from '../../cloud-sync/ledger/tables.ts';
 import { applyStoreRows } from '../../cloud-sync/ledger/rows.ts';
 import type { SqlDb } from '../../cloud-sync/ledger/sql.ts';
@@ -100,5 +104,18 @@ describe(`a villager's status at a store that catches up (${ledgerDbKind})`, () 
     const res = await applyStoreRows(ledger, village, 'sS', asRows('sS', pendingOutbox(s)), signer, T(50));
     expect((await villagerOf(ledger, 'sun'))?.status).toBe('blocked');
     expect(res.events.map((e) => e.body)).toMatchObject([{ id: 'sun', status: 'blocked' }]);
+  });
+
+  it('a villager who left stays left: a block or unblock command is ignored and counted, and the stream goes on', async () => {
+    catchUp([
+      await upsertVillager(ledger, { id: 'zhang', name: '张三', village, status: 'active' }, signer, T(0)),
+      await upsertVillager(ledger, { id: 'zhang', name: '张三', village, status: 'left' }, signer, T(5)),
+    ]);
+    // what an older ledger published (it let an unblock make a left villager active)
+    const seq = Number((await ledger.query<{ s: number | string }>('UPDATE villages SET next_seq = next_seq + 1 WHERE id = $1 RETURNING next_seq - 1 AS s', [village]))[0]!.s);
+    const unblock = signEnvelope({ v: 1, id: 'command:old', kind: 'command', village, seq, issued_at: T(10).toISOString(), expires_at: new Date(Date.now() + 3_600_000).toISOString(), body: { command: 'unblock', villager: 'zhang' } }, signer.key);
+    catchUp([unblock]);
+    expect({ status: getVillager(s, 'zhang')?.status, door: doorPolicy(doorStanding(s, 'zhang', { creditFloor: 0 }), 'card', false), counted: refusals.get('invalid'), rows: pendingOutbox(s) })
+      .toEqual({ status: 'left', door: 'unknown', counted: 1, rows: [] });
   });
 });
