@@ -172,7 +172,7 @@ export class InboundStream {
     const body = e.body as SnapshotBody;
     try {
       const r = inTransaction(db, 'applying a ledger snapshot', () => {
-        const res = applySnapshot(db, body, this.deps.rules, this.deps.clock);
+        const res = applySnapshot(db, body, this.deps.rules, this.deps.clock, e.issued_at);
         setInboundSeq(db, e.seq);
         touchContact(db, iso(this.deps.clock));
         return res;
@@ -207,7 +207,8 @@ export class InboundStream {
             applySnapshot(db, { villagers: [], entries: (e.body as EntriesBody).entries }, rules, clock);
             break;
           case 'villager':
-            applySnapshot(db, { villagers: [e.body as VillagerBody], entries: [] }, rules, clock);
+            // Ordered by the village's time against a status changed here (edge/ledger/village-status.ts).
+            applySnapshot(db, { villagers: [e.body as VillagerBody], entries: [] }, rules, clock, e.issued_at);
             break;
           case 'product': {
             const p = e.body as ProductBody;

@@ -5,6 +5,9 @@
  *   the time the village made it: never sent back up as the store's own, newer decision;
  * - a villager who left stays left: a command that would block or unblock them is ignored and
  *   counted (the door must not admit them to spend what they still hold);
+ * - a change made at the store and not yet acknowledged stands only against a village decision
+ *   made before it: the village's later decision (a `villager` event, a snapshot) is applied, so
+ *   the store does not keep a status the ledger has decided against once its row is acknowledged.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,13 +15,13 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { closeLedger, openLedger, type Db } from '../../edge/ledger/db.ts';
 import { getVillager, setVillagerStatus } from '../../edge/ledger/villagers.ts';
-import { pendingOutbox, type OutboxRow } from '../../edge/ledger/outbox.ts';
+import { markOutboxAckedSeqs, pendingOutbox, type OutboxRow } from '../../edge/ledger/outbox.ts';
 import { InboundStream } from '../../cloud-sync/agent/inbound.ts';
 import { RefusalCounter } from '../../cloud-sync/protocol/refusals.ts';
 import { keyRing, newKeyPair, privateEd25519, signEnvelope } from '../../cloud-sync/protocol/sign.ts';
 import { doorStanding } from '../../edge/ledger/entry-events.ts';
 import { doorPolicy } from '../../edge/entry/decision.ts';
-import { addVillage, appendEvent, setVillagerStatus as ledgerSetStatus, upsertVillager, villagerOf } from '../../cloud-sync/ledger/tables.ts';
+import { addVillage, appendEvent, setVillagerStatus as ledgerSetStatus, upsertVillager, villagerOf, villageSnapshot } from '../../cloud-sync/ledger/tables.ts';
 import { applyStoreRows } from '../../cloud-sync/ledger/rows.ts';
 import type { SqlDb } from '../../cloud-sync/ledger/sql.ts';
 import type { Envelope } from '../../cloud-sync/protocol/payloads.ts';
@@ -117,5 +120,40 @@ describe(`a villager's status at a store that catches up (${ledgerDbKind})`, () 
     catchUp([unblock]);
     expect({ status: getVillager(s, 'zhang')?.status, door: doorPolicy(doorStanding(s, 'zhang', { creditFloor: 0 }), 'card', false), counted: refusals.get('invalid'), rows: pendingOutbox(s) })
       .toEqual({ status: 'left', door: 'unknown', counted: 1, rows: [] });
+  });
+
+  it("a block made at the offline store yields to the village's later decision, from the stream and from a snapshot", async () => {
+    for (const id of ['zhao', 'wu']) catchUp([await upsertVillager(ledger, { id, name: id, village, status: 'active' }, signer, T(0))]);
+    // 08:10 the store, offline, blocks zhao and wu (the rows wait in the outbox)
+    setVillagerStatus(s, 'zhao', 'blocked', () => T(10));
+    setVillagerStatus(s, 'wu', 'blocked', () => T(10));
+    // 08:20 and 08:30 the village blocks zhao, then makes him active again; wu too, learnt by the store from a snapshot
+    const e2 = await upsertVillager(ledger, { id: 'zhao', name: 'zhao', village, status: 'blocked' }, signer, T(20));
+    const e3 = await upsertVillager(ledger, { id: 'zhao', name: 'zhao', village, status: 'active' }, signer, T(30));
+    catchUp([e2, e3]);
+    await upsertVillager(ledger, { id: 'wu', name: 'wu', village, status: 'blocked' }, signer, T(20));
+    await upsertVillager(ledger, { id: 'wu', name: 'wu', village, status: 'active' }, signer, T(30));
+    const snap = await villageSnapshot(ledger, village);
+    const env = signEnvelope({ v: 1, id: 'snapshot:1', kind: 'snapshot', village, store: 'sS', seq: snap.seq, issued_at: T(35).toISOString(), expires_at: new Date(Date.now() + 3_600_000).toISOString(), body: snap.body }, signer.key);
+    expect(inS.receive(buf(env), 'snapshot').map((o) => o.kind)).toEqual(['snapshot']);
+    // the store's rows go up: older than the village's decisions, kept but not applied there
+    const rows = pendingOutbox(s);
+    const res = await applyStoreRows(ledger, village, 'sS', asRows('sS', rows), signer, T(40));
+    expect(res.events).toEqual([]);
+    markOutboxAckedSeqs(s, rows.map((r) => r.seq), T(40).toISOString());
+    for (const id of ['zhao', 'wu']) expect({ id, ledger: (await villagerOf(ledger, id))?.status, store: getVillager(s, id)?.status }).toEqual({ id, ledger: 'active', store: 'active' });
+  });
+
+  it('a change made at the store after the village message it meets stands, and goes up as the newer decision', async () => {
+    catchUp([await upsertVillager(ledger, { id: 'zhou', name: '周十', village, status: 'active' }, signer, T(0))]);
+    const blocked = await upsertVillager(ledger, { id: 'zhou', name: '周十', village, status: 'blocked' }, signer, T(20));
+    const active = await upsertVillager(ledger, { id: 'zhou', name: '周十', village, status: 'active' }, signer, T(30));
+    // 08:35 the store, offline, blocks zhou; then it hears of the village's 08:20 and 08:30 decisions
+    setVillagerStatus(s, 'zhou', 'blocked', () => T(35));
+    catchUp([blocked, active]);
+    expect(getVillager(s, 'zhou')?.status).toBe('blocked');
+    const res = await applyStoreRows(ledger, village, 'sS', asRows('sS', pendingOutbox(s)), signer, T(40));
+    expect(res.events.map((e) => e.body)).toMatchObject([{ id: 'zhou', status: 'blocked' }]);
+    expect((await villagerOf(ledger, 'zhou'))?.status).toBe('blocked');
   });
 });
