@@ -6,7 +6,7 @@
  */
 import { cachedStatement, inLazyTransaction, inTransaction, type Db } from '../../edge/ledger/db.ts';
 import { applySnapshot } from '../../edge/ledger/snapshot.ts';
-import { upsertProduct } from '../../edge/ledger/products.ts';
+import { applyCatalogue } from '../../edge/ledger/products.ts';
 import { applyVillageCommand } from '../../edge/ledger/village-status.ts';
 import { inboundSeq, setInboundSeq, touchContact } from '../../edge/ledger/sync-state.ts';
 import type { LedgerRules } from '../../edge/ledger/entries.ts';
@@ -212,13 +212,14 @@ export class InboundStream {
             break;
           case 'product': {
             const p = e.body as ProductBody;
-            // Applied as the village sent it: refusing would stop the stream here for good (a
-            // snapshot carries no products). The store cannot put one too light on a shelf:
-            // binding a slot to it is refused (checkWeighable).
-            // Stamped with the village's time of publishing, not this store's clock: a snapshot's
-            // catalogue carries the same time for the same publish (applyCatalogue compares them).
-            // The village's product, not the store's own: not sent back up (village: true).
-            upsertProduct(db, { sku: p.sku, name: p.name, price: p.price, unitG: p.unit_g, toleranceG: p.tolerance_g, active: p.active }, { clock, limits: null, updatedAt: e.issued_at, village: true });
+            // The snapshot's rule, latest by time (applyCatalogue), so a store ends with the same
+            // price whichever way it caught up: stamped with the village's time of publishing (the
+            // instant the ledger records, which a snapshot's catalogue carries), a price the
+            // maintainer set here since stands. Applied without the store's weighing limits:
+            // refusing would stop the stream here for good, and binding a slot to a product too
+            // light to count is refused (checkWeighable). The village's product, not the store's
+            // own: no outbox row, not sent back up.
+            applyCatalogue(db, [{ ...p, updated_at: e.issued_at }]);
             break;
           }
           case 'command': {
