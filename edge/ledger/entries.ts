@@ -167,23 +167,27 @@ export function entryIdTaken(held: Entry): EdgeError {
 }
 
 /**
- * A deduction stopped at the floor was stored with fewer points than were asked for: a smaller
- * stored deduction is the same entry only if it did stop there (its balance after is the floor,
- * or below it where the village ledger's entries had taken the balance: then it stored 0);
- * one applied in full above the floor is another entry, whose id is taken.
+ * A deduction stopped at the floor was stored with fewer points than were asked for, the rest
+ * kept as `debt_added` (schema version 12): the same entry asked for exactly `points - debt_added`;
+ * any other amount is another entry, whose id is taken. An entry written before version 12 does
+ * not say what it asked: a smaller stored deduction is taken as the same entry if it did stop
+ * there (its balance after is the floor, or below it where the village ledger's entries had
+ * taken the balance: then it stored 0).
  */
-function sameContent(a: Entry, b: NewEntry, rules: LedgerRules): boolean {
+function sameContent(db: Db, a: Entry, b: NewEntry, rules: LedgerRules): boolean {
+  if (a.villagerId !== b.villagerId || a.kind !== b.kind) return false;
+  const debt = cachedStatement(db, 'SELECT debt_added FROM entries WHERE id = ?').pluck().get(a.id) as number | null;
+  if (debt !== null) return a.points - debt === b.points;
   const stoppedAtFloor = b.points < 0 && a.points <= 0 && a.points > b.points && a.balanceAfter <= rules.creditFloor;
-  const samePoints = a.points === b.points || stoppedAtFloor;
-  return a.villagerId === b.villagerId && a.kind === b.kind && samePoints;
+  return a.points === b.points || stoppedAtFloor;
 }
 
 /** Insert one entry and move the cached balance. Must run inside a transaction. */
 function insertEntry(db: Db, e: NewEntry, balanceAfter: number, at: string, outbox: boolean, debtAdded = 0): Entry {
   cachedStatement(db, 
-    `INSERT INTO entries (id, villager_id, kind, points, balance_after, reference, reason, origin, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  ).run(e.id, e.villagerId, e.kind, e.points, balanceAfter, e.reference ?? null, e.reason ?? null, e.origin, e.createdAt ?? at);
+    `INSERT INTO entries (id, villager_id, kind, points, balance_after, reference, reason, origin, created_at, debt_added)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(e.id, e.villagerId, e.kind, e.points, balanceAfter, e.reference ?? null, e.reason ?? null, e.origin, e.createdAt ?? at, debtAdded);
   const changed = cachedStatement(db, 'UPDATE villagers SET balance = ?, updated_at = ? WHERE id = ? AND balance = ?').run(balanceAfter, at, e.villagerId, balanceAfter - e.points).changes;
   if (changed !== 1) throw new EdgeError(ErrorCode.INTERNAL, `balance of ${e.villagerId} moved under us`);
   const entry = getEntry(db, e.id)!;
@@ -218,7 +222,7 @@ export function applyEntry(db: Db, e: NewEntry, rules: LedgerRules, clock: Clock
   const at = iso(clock);
   return inTransaction(db, 'applying entry', (): ApplyResult => {
     const existing = getEntry(db, e.id);
-    if (existing) return { status: 'duplicate', entry: existing, conflict: !sameContent(existing, e, rules) };
+    if (existing) return { status: 'duplicate', entry: existing, conflict: !sameContent(db, existing, e, rules) };
     const villager = requireVillager(db, e.villagerId);
     const outbox = e.origin !== 'ledger';
     if (e.points < 0) {

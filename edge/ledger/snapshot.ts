@@ -58,7 +58,8 @@ export function applySnapshot(db: Db, snap: Snapshot, rules: LedgerRules, clock:
     const getBal = cachedStatement(db, 'SELECT balance FROM villagers WHERE id = ?').pluck();
     const exists = cachedStatement(db, 'SELECT 1 FROM entries WHERE id = ?').pluck();
     const insert = cachedStatement(db, 
-      `INSERT INTO entries (id, villager_id, kind, points, balance_after, reference, reason, origin, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'ledger', ?)`,
+      // Applied as they are: nothing of them became debt here.
+      `INSERT INTO entries (id, villager_id, kind, points, balance_after, reference, reason, origin, created_at, debt_added) VALUES (?, ?, ?, ?, ?, ?, ?, 'ledger', ?, 0)`,
     );
     let applied = 0;
     let duplicates = 0;
