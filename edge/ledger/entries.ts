@@ -15,7 +15,8 @@
  *   applied as they are: the ledger's balance knows no floor, so a balance may stand below it,
  *   which the door counts as debt (docs/sync-protocol.md, "Offline");
  * - every change is one transaction together with its outbox row (or, for entries that came
- *   from the village ledger, with nothing to send back).
+ *   from the village ledger, with nothing to send back; nor for a deduction that moved 0 points:
+ *   the stores refuse an entry of 0, see applyEntry).
  *
  * No `await` in here: better-sqlite3 transactions are synchronous by design.
  */
