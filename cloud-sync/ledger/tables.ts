@@ -187,8 +187,10 @@ export async function villageSnapshot(db: SqlDb, village: string): Promise<{ seq
   return db.transaction(async (tx) => {
     const seq = await villageSeq(tx, village);
     const villagers = await tx.query<VillagerBody>('SELECT id, name, village, status FROM villagers WHERE village = $1 ORDER BY id', [village]);
+    // An entry of 0 points (a deduction at the floor that older stores sent up) moves no balance,
+    // and stores of those versions refuse it: a snapshot that held it could never bring them level.
     const entries = await tx.query<EntryBody & { points: number | string }>(
-      'SELECT id, villager_id AS villager, kind, points, reference, reason, created_at FROM entries WHERE village = $1 ORDER BY seq',
+      'SELECT id, villager_id AS villager, kind, points, reference, reason, created_at FROM entries WHERE village = $1 AND points <> 0 ORDER BY seq',
       [village],
     );
     const products = await villageCatalogue(tx, village);

@@ -7,7 +7,8 @@
  * - the village ledger refuses at ingest an entry the stores would refuse (an older store's row),
  *   counted as `unapplied: invalid`, and never appends one to the stream;
  * - a store applies a 0-point entry the ledger already holds (sent up before this was fixed) as
- *   it is, from the stream and from a snapshot, so it is brought level again.
+ *   it is, from the stream and from a snapshot, so it is brought level again; the ledger leaves
+ *   such an entry out of its snapshots, so a store of an older version is brought level too.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -110,8 +111,10 @@ describe(`a deduction at the credit floor (${ledgerDbKind})`, () => {
     expect(getVillager(b, 'zhao')?.balance).toBe(7);
     expect(getEntry(b, 'pen-1')).toMatchObject({ kind: 'penalty', points: 0, origin: 'ledger' });
 
-    // a store that asks for a snapshot (a new one, a resync) meets the same entry
+    // a store that asks for a snapshot (a new one, a resync): the ledger leaves the entry out (it
+    // moves nothing), so a store of an older version, which refuses it, is brought level too
     const snap = await villageSnapshot(ledger, village);
+    expect(snap.body.entries.map((e) => e.id)).toEqual(['aw-1']);
     const c = openLedger(path.join(mkdtempSync(path.join(tmpdir(), 'floor-c-')), 'ledger.sqlite'));
     try {
       expect(applySnapshot(c, { ...snap.body, entries: [...snap.body.entries, { id: 'pen-2', villager: 'zhao', kind: 'redemption', points: 0, created_at: at }] }, rules)).toMatchObject({ villagers: 1 });
