@@ -6,8 +6,8 @@
  */
 import { cachedStatement, inLazyTransaction, inTransaction, type Db } from '../../edge/ledger/db.ts';
 import { applySnapshot } from '../../edge/ledger/snapshot.ts';
-import { upsertProduct } from '../../edge/ledger/products.ts';
-import { getVillager, setVillagerStatus } from '../../edge/ledger/villagers.ts';
+import { applyCatalogue } from '../../edge/ledger/products.ts';
+import { applyVillageCommand } from '../../edge/ledger/village-status.ts';
 import { inboundSeq, setInboundSeq, touchContact } from '../../edge/ledger/sync-state.ts';
 import type { LedgerRules } from '../../edge/ledger/entries.ts';
 import { iso, type Clock } from '../../edge/ledger/time.ts';
@@ -172,7 +172,7 @@ export class InboundStream {
     const body = e.body as SnapshotBody;
     try {
       const r = inTransaction(db, 'applying a ledger snapshot', () => {
-        const res = applySnapshot(db, body, this.deps.rules, this.deps.clock);
+        const res = applySnapshot(db, body, this.deps.rules, this.deps.clock, e.issued_at);
         setInboundSeq(db, e.seq);
         touchContact(db, iso(this.deps.clock));
         return res;
@@ -207,24 +207,31 @@ export class InboundStream {
             applySnapshot(db, { villagers: [], entries: (e.body as EntriesBody).entries }, rules, clock);
             break;
           case 'villager':
-            applySnapshot(db, { villagers: [e.body as VillagerBody], entries: [] }, rules, clock);
+            // Ordered by the village's time against a status changed here (edge/ledger/village-status.ts).
+            applySnapshot(db, { villagers: [e.body as VillagerBody], entries: [] }, rules, clock, e.issued_at);
             break;
           case 'product': {
             const p = e.body as ProductBody;
-            // Applied as the village sent it: refusing would stop the stream here for good (a
-            // snapshot carries no products). The store cannot put one too light on a shelf:
-            // binding a slot to it is refused (checkWeighable).
-            // Stamped with the village's time of publishing, not this store's clock: a snapshot's
-            // catalogue carries the same time for the same publish (applyCatalogue compares them).
-            // The village's product, not the store's own: not sent back up (village: true).
-            upsertProduct(db, { sku: p.sku, name: p.name, price: p.price, unitG: p.unit_g, toleranceG: p.tolerance_g, active: p.active }, { clock, limits: null, updatedAt: e.issued_at, village: true });
+            // The snapshot's rule, latest by time (applyCatalogue), so a store ends with the same
+            // price whichever way it caught up: stamped with the village's time of publishing (the
+            // instant the ledger records, which a snapshot's catalogue carries), a price the
+            // maintainer set here since stands. Applied without the store's weighing limits:
+            // refusing would stop the stream here for good, and binding a slot to a product too
+            // light to count is refused (checkWeighable). The village's product, not the store's
+            // own: no outbox row, not sent back up.
+            applyCatalogue(db, [{ ...p, updated_at: e.issued_at }]);
             break;
           }
           case 'command': {
             const c = e.body as CommandBody;
             if (c.store !== undefined && c.store !== address.store) break;
-            if ((c.command === 'block' || c.command === 'unblock') && c.villager && getVillager(db, c.villager)) {
-              setVillagerStatus(db, c.villager, c.command === 'block' ? 'blocked' : 'active', clock);
+            // The village's decision at the time it made it (the event's issued_at), not a new
+            // decision of this store: nothing is sent back up (edge/ledger/village-status.ts).
+            if ((c.command === 'block' || c.command === 'unblock') && c.villager) {
+              const r = applyVillageCommand(db, c.villager, c.command === 'block' ? 'blocked' : 'active', e.issued_at, iso(clock));
+              // A command for a villager who left is not applied (they stay left); the stream goes
+              // on, and the refusal is counted so that someone looks.
+              if (r === 'left') this.deps.refusals.add('invalid');
             }
             break;
           }

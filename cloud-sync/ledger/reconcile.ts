@@ -1,6 +1,7 @@
 /**
  * The village ledger's side of the daily reconciliation: its totals, per villager, for one
- * store's entries made in [from, to) (entries.origin_store, by the store's created_at) and the
+ * store's entries made in [from, to) (entries.origin_store, by the store's created_at; one of 0
+ * points, which a store no longer sends, is not counted) and the
  * store's settled sessions closed in that window (the `session` rows it acknowledged). The
  * store compares them with its own (edge/jobs/reconcile.ts) and raises an alarm naming the
  * villagers whose totals differ.
@@ -36,7 +37,7 @@ export async function ledgerTotals(db: SqlDb, village: string, store: string, fr
   };
   const entries = await db.query<{ villager_id: string; n: number | string; points: number | string | null; redeemed: number | string | null }>(
     `SELECT villager_id, COUNT(*) AS n, SUM(points) AS points, SUM(CASE WHEN kind = 'redemption' THEN -points ELSE 0 END) AS redeemed
-     FROM entries WHERE village = $1 AND origin_store = $2 AND created_at >= $3 AND created_at < $4 GROUP BY villager_id`,
+     FROM entries WHERE village = $1 AND origin_store = $2 AND points <> 0 AND created_at >= $3 AND created_at < $4 GROUP BY villager_id`,
     [village, store, from, to],
   );
   for (const e of entries) {

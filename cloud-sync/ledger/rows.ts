@@ -13,6 +13,7 @@ import { checkers, type EntryBody, type Envelope, type Row } from '../protocol/p
 import { signEnvelope } from '../protocol/sign.ts';
 import type { Signer } from './tables.ts';
 import { applyStoreStatus, type StatusRow } from './store-status.ts';
+import { entrySignRefusal } from '../protocol/entry-sign.ts';
 
 /** A store's batch, already checked against the store's key. */
 export interface CheckedRows { village: string; store: string; rows: Row[]; /** The store reads an ack's `digests`. */ digests?: boolean }
@@ -40,7 +41,8 @@ export interface RowsResult {
   rowClashes: string[];
   /**
    * Entry rows held (and acknowledged: sending them again changes nothing) but not applied: a
-   * payload that is not an entry the protocol carries (`invalid`), an entry whose text holds a
+   * payload that is not an entry the protocol carries or the stores would refuse (`invalid`: 0
+   * points, a sign its kind cannot carry), an entry whose text holds a
    * NUL character (`nul`: PostgreSQL's TEXT cannot store it, so neither database applies it and
    * the rest of the batch is not lost with it), or an entry for a villager of another village
    * (`other-village`). That store's balance and the ledger's disagree.
@@ -163,7 +165,9 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
         if (row.seq > c + 1) res.gaps++;
         else if (row.seq === c + 1) c++;
         h.add(row.seq);
-        if (row.topic === 'entry' && checkers.wireEntry.Check(row.payload)) {
+        // The sign too, as every store checks it: an entry the stores refuse (a 0-point deduction an
+        // older store sent) would stop the village's stream at each of them, and every snapshot.
+        if (row.topic === 'entry' && checkers.wireEntry.Check(row.payload) && entrySignRefusal(row.payload.kind, row.payload.points) === undefined) {
           const w = row.payload;
           if (holdsNul(w)) {
             res.unapplied.push({ id: row.id, why: 'nul' });

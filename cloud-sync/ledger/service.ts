@@ -171,8 +171,8 @@ export class LedgerService {
   /** Commands and catalogue changes; a product is also recorded in the catalogue (catalogue.ts), in the event's transaction. */
   async publishOnStream(village: string, kind: 'command' | 'product', body: CommandBody | ProductBody): Promise<boolean> {
     const c = body as CommandBody;
-    // A villager's status is the village's: a store that applies a block sends it back as its own
-    // status row, applied village-wide (store-status.ts), and a snapshot carries one status for all.
+    // A villager's status is the village's: a snapshot carries one status for all, so a block
+    // meant for one store would be undone there by its next snapshot.
     if (kind === 'command' && (c.command === 'block' || c.command === 'unblock') && c.store !== undefined) {
       throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `${c.command} applies to every store of the village: leave out store (${c.store})`, {
         zh: '封禁或解封村民对全村所有门店生效，不能只针对一家门店：请去掉 store',

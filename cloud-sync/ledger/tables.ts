@@ -8,6 +8,7 @@ import type { SqlDb } from './sql.ts';
 import { villageCatalogue } from './catalogue.ts';
 import { checkers, type EntryBody, type Envelope, type EnvelopeKind, type SnapshotBody, type VillagerBody } from '../protocol/payloads.ts';
 import { signEnvelope, type SigningKey } from '../protocol/sign.ts';
+import { entrySignRefusal } from '../protocol/entry-sign.ts';
 
 export interface Signer {
   key: SigningKey;
@@ -42,6 +43,12 @@ export async function appendEvent(tx: SqlDb, village: string, kind: Exclude<Enve
       zh: `该${kind === 'product' ? '商品' : kind === 'villager' ? '村民' : '记录'}信息不符合门店的格式要求（${field}），门店会拒收，未发布`,
       details: { field },
     });
+  }
+  // Beyond the schema: the sign of each entry's points (a penalty of 0 is refused at every store).
+  const entries = kind === 'entry' ? [body as EntryBody] : kind === 'entries' ? (body as { entries: EntryBody[] }).entries : [];
+  for (const e of entries) {
+    const why = entrySignRefusal(e.kind, e.points);
+    if (why !== undefined) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `the ${kind} would be refused by the stores: entry ${e.id}: ${why}`, { zh: `记录 ${e.id} 的积分符号与类型不符（${e.kind} ${e.points}），门店会拒收，未发布`, details: { field: 'points' } });
   }
   const r = await tx.query<{ seq: number | string }>('UPDATE villages SET next_seq = next_seq + 1 WHERE id = $1 RETURNING next_seq - 1 AS seq', [village]);
   if (r.length === 0) throw new EdgeError(ErrorCode.NOT_FOUND, `no village ${village}`, { zh: `找不到村 ${village}` });
@@ -106,7 +113,15 @@ export async function endVillagerSessions(db: SqlDb, villager: string): Promise<
  */
 export async function setVillagerStatus(db: SqlDb, village: string, villager: string, status: 'active' | 'blocked', now: Date): Promise<void> {
   await db.transaction(async (tx) => {
-    const n = await tx.run('UPDATE villagers SET status = $1, updated_at = $2, status_changed_at = $2 WHERE id = $3 AND village = $4', [status, now.toISOString(), villager, village]);
+    // A block lifts nothing and an unblock brings nobody back: a villager who left stays left
+    // (the door refuses them), as the store's admin page refuses any status change for them.
+    const n = await tx.run("UPDATE villagers SET status = $1, updated_at = $2, status_changed_at = $2 WHERE id = $3 AND village = $4 AND status <> 'left'", [status, now.toISOString(), villager, village]);
+    if (n === 0 && (await tx.query<{ status: string }>('SELECT status FROM villagers WHERE id = $1 AND village = $2', [villager, village]))[0]?.status === 'left') {
+      throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `villager ${villager} has left the village: a block or unblock does not apply to them (to bring them back, register them again with status active)`, {
+        zh: `村民 ${villager} 已迁出，不能封禁或解封（如需恢复，请重新登记为正常状态）`,
+        details: { status: 409, field: 'villager' },
+      });
+    }
     if (n === 0) throw new EdgeError(ErrorCode.UNKNOWN_VILLAGER, `no villager ${villager} in village ${village}`, { zh: `本村没有村民 ${villager}`, details: { field: 'villager' } });
     if (status !== 'active') await endVillagerSessions(tx, villager);
   });
@@ -172,8 +187,10 @@ export async function villageSnapshot(db: SqlDb, village: string): Promise<{ seq
   return db.transaction(async (tx) => {
     const seq = await villageSeq(tx, village);
     const villagers = await tx.query<VillagerBody>('SELECT id, name, village, status FROM villagers WHERE village = $1 ORDER BY id', [village]);
+    // An entry of 0 points (a deduction at the floor that older stores sent up) moves no balance,
+    // and stores of those versions refuse it: a snapshot that held it could never bring them level.
     const entries = await tx.query<EntryBody & { points: number | string }>(
-      'SELECT id, villager_id AS villager, kind, points, reference, reason, created_at FROM entries WHERE village = $1 ORDER BY seq',
+      'SELECT id, villager_id AS villager, kind, points, reference, reason, created_at FROM entries WHERE village = $1 AND points <> 0 ORDER BY seq',
       [village],
     );
     const products = await villageCatalogue(tx, village);

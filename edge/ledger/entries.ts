@@ -15,7 +15,8 @@
  *   applied as they are: the ledger's balance knows no floor, so a balance may stand below it,
  *   which the door counts as debt (docs/sync-protocol.md, "Offline");
  * - every change is one transaction together with its outbox row (or, for entries that came
- *   from the village ledger, with nothing to send back).
+ *   from the village ledger, with nothing to send back; nor for a deduction that moved 0 points:
+ *   the stores refuse an entry of 0, see applyEntry).
  *
  * No `await` in here: better-sqlite3 transactions are synchronous by design.
  */
@@ -23,6 +24,7 @@ import { createHash } from 'node:crypto';
 import { cachedStatement, inTransaction, type Db } from './db.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { enqueueOutbox } from './outbox.ts';
+import { entrySignRefusal } from '../../cloud-sync/protocol/entry-sign.ts';
 import { requireVillager } from './villagers.ts';
 import type { OfflineLimit } from './sync-state.ts';
 import { iso, systemClock, type Clock } from './time.ts';
@@ -101,31 +103,14 @@ export const entryFromRow = (r: EntryRow): Entry => ({
 
 const ENTRY_ID_RE = /^[A-Za-z0-9_.:#@-]{1,128}$/;
 
-/** The sign each kind of entry must carry. */
+/** The sign each kind of entry must carry (one rule with the village ledger's: cloud-sync/protocol/entry-sign.ts). */
 function checkSign(kind: EntryKind, points: number): void {
-  let ok: boolean;
-  switch (kind) {
-    case 'award':
-    case 'refund':
-      ok = points > 0;
-      break;
-    case 'penalty':
-    case 'redemption':
-    case 'expiry':
-      ok = points < 0;
-      break;
-    case 'adjustment':
-      ok = points !== 0;
-      break;
-  }
-  if (!ok) {
-    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `a ${kind} entry cannot carry ${points} points (${kind === 'adjustment' ? 'must not be 0' : kind === 'award' || kind === 'refund' ? 'must be positive' : 'must be negative'})`, {
-      zh: `${kind} 类型的积分数值符号不正确`,
-    });
-  }
+  const why = entrySignRefusal(kind, points);
+  if (why !== undefined) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, why, { zh: `${kind} 类型的积分数值符号不正确` });
 }
 
-export function validateNewEntry(e: NewEntry): void {
+/** What every entry must be, wherever it comes from: an id, a kind, integer points in range, a reason of bounded length. */
+function checkEntryFormat(e: NewEntry): void {
   if (typeof e.id !== 'string' || !ENTRY_ID_RE.test(e.id)) {
     throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `entry id ${JSON.stringify(e.id)} must be 1–128 letters, digits or _.:#@-`, { zh: '流水编号格式不正确' });
   }
@@ -138,10 +123,25 @@ export function validateNewEntry(e: NewEntry): void {
   if (Math.abs(e.points) > 1_000_000_000) {
     throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `points ${e.points} is out of range`, { zh: '积分数值超出范围' });
   }
-  checkSign(e.kind, e.points);
   if (e.reason != null && (typeof e.reason !== 'string' || e.reason.length > 500)) {
     throw new EdgeError(ErrorCode.INVALID_ARGUMENT, 'reason must be a text of at most 500 characters', { zh: '事由最多 500 个字符' });
   }
+}
+
+export function validateNewEntry(e: NewEntry): void {
+  checkEntryFormat(e);
+  checkSign(e.kind, e.points);
+}
+
+/**
+ * An entry of the village ledger (the stream, a snapshot): as a new entry, except that 0 points
+ * are taken as they are. Stores of older versions sent a deduction that found the villager at the
+ * floor as a 0-point entry, and ledgers of older versions took it and published it: refusing it
+ * would stop the stream at its seq, and every snapshot after it, for good. It moves nothing.
+ */
+export function validateLedgerEntry(e: NewEntry): void {
+  checkEntryFormat(e);
+  if (e.points !== 0) checkSign(e.kind, e.points);
 }
 
 export function getEntry(db: Db, id: string): Entry | undefined {
@@ -168,23 +168,27 @@ export function entryIdTaken(held: Entry): EdgeError {
 }
 
 /**
- * A deduction stopped at the floor was stored with fewer points than were asked for: a smaller
- * stored deduction is the same entry only if it did stop there (its balance after is the floor,
- * or below it where the village ledger's entries had taken the balance: then it stored 0);
- * one applied in full above the floor is another entry, whose id is taken.
+ * A deduction stopped at the floor was stored with fewer points than were asked for, the rest
+ * kept as `debt_added` (schema version 12): the same entry asked for exactly `points - debt_added`;
+ * any other amount is another entry, whose id is taken. An entry written before version 12 does
+ * not say what it asked: a smaller stored deduction is taken as the same entry if it did stop
+ * there (its balance after is the floor, or below it where the village ledger's entries had
+ * taken the balance: then it stored 0).
  */
-function sameContent(a: Entry, b: NewEntry, rules: LedgerRules): boolean {
+function sameContent(db: Db, a: Entry, b: NewEntry, rules: LedgerRules): boolean {
+  if (a.villagerId !== b.villagerId || a.kind !== b.kind) return false;
+  const debt = cachedStatement(db, 'SELECT debt_added FROM entries WHERE id = ?').pluck().get(a.id) as number | null;
+  if (debt !== null) return a.points - debt === b.points;
   const stoppedAtFloor = b.points < 0 && a.points <= 0 && a.points > b.points && a.balanceAfter <= rules.creditFloor;
-  const samePoints = a.points === b.points || stoppedAtFloor;
-  return a.villagerId === b.villagerId && a.kind === b.kind && samePoints;
+  return a.points === b.points || stoppedAtFloor;
 }
 
 /** Insert one entry and move the cached balance. Must run inside a transaction. */
 function insertEntry(db: Db, e: NewEntry, balanceAfter: number, at: string, outbox: boolean, debtAdded = 0): Entry {
   cachedStatement(db, 
-    `INSERT INTO entries (id, villager_id, kind, points, balance_after, reference, reason, origin, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  ).run(e.id, e.villagerId, e.kind, e.points, balanceAfter, e.reference ?? null, e.reason ?? null, e.origin, e.createdAt ?? at);
+    `INSERT INTO entries (id, villager_id, kind, points, balance_after, reference, reason, origin, created_at, debt_added)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(e.id, e.villagerId, e.kind, e.points, balanceAfter, e.reference ?? null, e.reason ?? null, e.origin, e.createdAt ?? at, debtAdded);
   const changed = cachedStatement(db, 'UPDATE villagers SET balance = ?, updated_at = ? WHERE id = ? AND balance = ?').run(balanceAfter, at, e.villagerId, balanceAfter - e.points).changes;
   if (changed !== 1) throw new EdgeError(ErrorCode.INTERNAL, `balance of ${e.villagerId} moved under us`);
   const entry = getEntry(db, e.id)!;
@@ -211,19 +215,23 @@ export function splitAtFloor(balance: number, asked: number, rules: LedgerRules)
  * Apply one entry (inside the caller's transaction if there is one, else in its own), under
  * the one rule above: a deduction stops at the floor and the rest is debt, whatever its kind or
  * origin; earnings repay debt first. A deduction that finds the balance at or below the floor is still
- * stored (with 0 points), so that its id makes a retry a duplicate and the debt is not doubled.
+ * stored here (with 0 points), so that its id makes a retry a duplicate and the debt is not doubled,
+ * but it is not sent to the village ledger: it moves no points, and the stores refuse an entry of 0.
  */
 export function applyEntry(db: Db, e: NewEntry, rules: LedgerRules, clock: Clock = systemClock): ApplyResult {
   validateNewEntry(e);
   const at = iso(clock);
   return inTransaction(db, 'applying entry', (): ApplyResult => {
     const existing = getEntry(db, e.id);
-    if (existing) return { status: 'duplicate', entry: existing, conflict: !sameContent(existing, e, rules) };
+    if (existing) return { status: 'duplicate', entry: existing, conflict: !sameContent(db, existing, e, rules) };
     const villager = requireVillager(db, e.villagerId);
     const outbox = e.origin !== 'ledger';
     if (e.points < 0) {
       const { charged, debt } = splitAtFloor(villager.balance, -e.points, rules);
-      const entry = insertEntry(db, { ...e, points: -charged }, villager.balance - charged, at, outbox, debt);
+      // Nothing charged (the balance was at the floor): the entry of 0 points stays here as the
+      // record that makes a retry a duplicate, and is never sent up: every store refuses an
+      // entry of 0 points, and one on the village stream would stop it there.
+      const entry = insertEntry(db, { ...e, points: -charged }, villager.balance - charged, at, outbox && charged > 0, debt);
       return { status: 'applied', entry, debtAdded: debt };
     }
     const entry = insertEntry(db, e, villager.balance + e.points, at, outbox);

@@ -39,7 +39,8 @@ export interface VillagerWindowTotals { villager: string; entries: number; point
 
 /**
  * The store's own totals per villager over [from, to): entries it made (origin other than
- * `ledger`, i.e. those that went to the outbox), their net points, points redeemed, settled sessions.
+ * `ledger`, of points other than 0, i.e. those that went to the outbox), their net points, points
+ * redeemed, settled sessions.
  */
 export function storeWindowTotals(db: Db, from: string, to: string): VillagerWindowTotals[] {
   const by = new Map<string, VillagerWindowTotals>();
@@ -49,7 +50,7 @@ export function storeWindowTotals(db: Db, from: string, to: string): VillagerWin
     return t;
   };
   const entries = db.prepare(`SELECT villager_id, COUNT(*) AS n, SUM(points) AS points, SUM(CASE WHEN kind = 'redemption' THEN -points ELSE 0 END) AS redeemed
-    FROM entries WHERE origin <> 'ledger' AND created_at >= ? AND created_at < ? GROUP BY villager_id`).all(from, to) as { villager_id: string; n: number; points: number; redeemed: number }[];
+    FROM entries WHERE origin <> 'ledger' AND points <> 0 AND created_at >= ? AND created_at < ? GROUP BY villager_id`).all(from, to) as { villager_id: string; n: number; points: number; redeemed: number }[];
   for (const e of entries) Object.assign(get(e.villager_id), { entries: e.n, points: e.points, redeemed: e.redeemed });
   const sessions = db.prepare("SELECT villager_id, COUNT(*) AS n FROM store_sessions WHERE status = 'settled' AND closed_at >= ? AND closed_at < ? GROUP BY villager_id").all(from, to) as { villager_id: string; n: number }[];
   for (const s of sessions) get(s.villager_id).sessions = s.n;

@@ -5,9 +5,10 @@
  */
 import { cachedStatement, inTransaction, type Db } from './db.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
-import { getEntry, repayDebt, validateNewEntry, type EntryKind, type LedgerRules } from './entries.ts';
+import { getEntry, repayDebt, validateLedgerEntry, type EntryKind, type LedgerRules } from './entries.ts';
 import { checkVillagerId } from './villagers.ts';
 import { applyCatalogue, type CatalogueProduct } from './products.ts';
+import { pendingStatusChanges, villageStatusWins } from './village-status.ts';
 import { iso, systemClock, type Clock } from './time.ts';
 
 export interface Snapshot {
@@ -17,12 +18,17 @@ export interface Snapshot {
   products?: CatalogueProduct[];
 }
 
-export function applySnapshot(db: Db, snap: Snapshot, rules: LedgerRules, clock: Clock = systemClock): { villagers: number; applied: number; duplicates: number; debtRepaid: number; products: number } {
+/**
+ * `villageAt`: when the village ledger published the snapshot (or the event it came in), which
+ * orders its statuses against the status changes made here (./village-status.ts); absent, a
+ * change made here that the ledger has not acknowledged yet stands unless the snapshot's is stricter.
+ */
+export function applySnapshot(db: Db, snap: Snapshot, rules: LedgerRules, clock: Clock = systemClock, villageAt?: string): { villagers: number; applied: number; duplicates: number; debtRepaid: number; products: number } {
   const at = iso(clock);
   // Validate everything first: a bad row must not leave half a snapshot behind.
   for (const [i, e] of snap.entries.entries()) {
     try {
-      validateNewEntry({ id: e.id, villagerId: e.villager, kind: e.kind, points: e.points, origin: 'ledger', reason: e.reason ?? null });
+      validateLedgerEntry({ id: e.id, villagerId: e.villager, kind: e.kind, points: e.points, origin: 'ledger', reason: e.reason ?? null });
     } catch (err) {
       throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `snapshot entry #${i} (${JSON.stringify(e.id)}): ${(err as Error).message}`, { cause: err });
     }
@@ -39,13 +45,12 @@ export function applySnapshot(db: Db, snap: Snapshot, rules: LedgerRules, clock:
     );
     // A snapshot that does not say a villager's status leaves a local block in place; one that
     // repeats the status leaves the time it changed (the retention of a left villager's face).
-    // A status changed here that the ledger has not acknowledged yet is newer than the snapshot
-    // may know, and stands, unless the snapshot's is the stricter (it keeps a villager out).
-    const changedHere = snap.villagers.length > 0 ? villagersWithPendingStatus(db) : new Set<string>();
-    const localStatus = cachedStatement(db, 'SELECT status FROM villagers WHERE id = ?').pluck();
+    // A status changed here that the ledger has not acknowledged yet stands against a village
+    // decision made before it and yields to a later one (./village-status.ts: the latest decision
+    // wins by time, as at the ledger, which publishes nothing more when it keeps its own).
+    const changedHere = snap.villagers.length > 0 ? pendingStatusChanges(db) : new Map<string, never>();
     for (const v of snap.villagers) {
-      const local = changedHere.has(v.id) ? (localStatus.get(v.id) as string | undefined) : undefined;
-      const said = local !== undefined && !(local === 'active' && v.status !== undefined && v.status !== 'active') ? null : v.status ?? null;
+      const said = v.status !== undefined && villageStatusWins(v.status, changedHere.get(v.id), villageAt) ? v.status : null;
       upsertV.run(v.id, v.name, v.village, v.status ?? 'active', at, at, at, said, said);
     }
 
@@ -53,7 +58,8 @@ export function applySnapshot(db: Db, snap: Snapshot, rules: LedgerRules, clock:
     const getBal = cachedStatement(db, 'SELECT balance FROM villagers WHERE id = ?').pluck();
     const exists = cachedStatement(db, 'SELECT 1 FROM entries WHERE id = ?').pluck();
     const insert = cachedStatement(db, 
-      `INSERT INTO entries (id, villager_id, kind, points, balance_after, reference, reason, origin, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'ledger', ?)`,
+      // Applied as they are: nothing of them became debt here.
+      `INSERT INTO entries (id, villager_id, kind, points, balance_after, reference, reason, origin, created_at, debt_added) VALUES (?, ?, ?, ?, ?, ?, ?, 'ledger', ?, 0)`,
     );
     let applied = 0;
     let duplicates = 0;
@@ -85,13 +91,4 @@ export function applySnapshot(db: Db, snap: Snapshot, rules: LedgerRules, clock:
     const products = snap.products ? applyCatalogue(db, snap.products) : 0;
     return { villagers: snap.villagers.length, applied, duplicates, debtRepaid, products };
   });
-}
-
-/** Villagers whose status was changed here in a row the ledger has not acknowledged yet (one pass over the pending outbox). */
-function villagersWithPendingStatus(db: Db): Set<string> {
-  const ids = cachedStatement(db,
-    `SELECT DISTINCT json_extract(payload, '$.id') FROM outbox
-     WHERE acked_at IS NULL AND topic = 'villager' AND json_extract(payload, '$.op') = 'status'`,
-  ).pluck().all() as string[];
-  return new Set(ids);
 }

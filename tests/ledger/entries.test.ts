@@ -101,13 +101,28 @@ describe('entries', () => {
     expect(findBalanceMismatches(t.db)).toEqual([]);
   });
 
+  it('an id reused for a bigger (or smaller) deduction after the first stopped at the floor is taken, not a duplicate: the amount asked is kept', () => {
+    applyEntry(t.db, { id: 'aw', villagerId: 'v1', kind: 'award', points: 4, origin: 'cli' }, rules);
+    const e = { id: 'pen-1', villagerId: 'v1', kind: 'penalty' as const, points: -10, origin: 'cli' as const };
+    expect(applyEntry(t.db, e, rules)).toMatchObject({ status: 'applied', debtAdded: 6, entry: { points: -4 } });
+    expect(applyEntry(t.db, e, rules)).toMatchObject({ status: 'duplicate', conflict: false });
+    for (const points of [-50, -7, -4]) expect(applyEntry(t.db, { ...e, points }, rules), `${points}`).toMatchObject({ status: 'duplicate', conflict: true });
+    // at the floor already: 0 moved, all of it debt; another amount under the id is taken too
+    const z = { id: 'pen-2', villagerId: 'v1', kind: 'penalty' as const, points: -5, origin: 'cli' as const };
+    expect(applyEntry(t.db, z, rules)).toMatchObject({ status: 'applied', debtAdded: 5, entry: { points: 0 } });
+    expect(applyEntry(t.db, z, rules)).toMatchObject({ status: 'duplicate', conflict: false });
+    expect(applyEntry(t.db, { ...z, points: -50 }, rules)).toMatchObject({ status: 'duplicate', conflict: true });
+    expect(getVillager(t.db, 'v1')).toMatchObject({ balance: 0, debt: 11 });
+  });
+
   it('a deduction retried while the balance stands below the floor (the village ledger took it there) is a duplicate, not another entry', () => {
     applySnapshot(t.db, { villagers: [], entries: [{ id: 'p0', villager: 'v1', kind: 'penalty', points: -50, created_at: new Date().toISOString() }] }, rules);
     expect(getVillager(t.db, 'v1')?.balance).toBe(-50);
     const e = { id: 'p1', villagerId: 'v1', kind: 'penalty' as const, points: -10, origin: 'cli' as const };
     expect(applyEntry(t.db, e, rules)).toMatchObject({ status: 'applied', entry: { points: 0, balanceAfter: -50 } });
     expect(applyEntry(t.db, e, rules)).toMatchObject({ status: 'duplicate', conflict: false });
-    expect(applyEntry(t.db, { ...e, points: -20 }, rules)).toMatchObject({ status: 'duplicate', conflict: false });
+    // another amount under the id is another entry, though neither moved the balance
+    expect(applyEntry(t.db, { ...e, points: -20 }, rules)).toMatchObject({ status: 'duplicate', conflict: true });
     expect(applyEntry(t.db, { ...e, kind: 'expiry' }, rules)).toMatchObject({ status: 'duplicate', conflict: true });
     expect(applyEntry(t.db, { ...e, points: 10, kind: 'award' }, rules)).toMatchObject({ status: 'duplicate', conflict: true });
     expect(findBalanceMismatches(t.db)).toEqual([]);

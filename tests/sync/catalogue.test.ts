@@ -17,7 +17,9 @@ import { LedgerService } from '../../cloud-sync/ledger/service.ts';
 import { villageSeq, villageSnapshot } from '../../cloud-sync/ledger/tables.ts';
 import { checkers } from '../../cloud-sync/protocol/payloads.ts';
 import { rollup } from '../../cloud-sync/ledger/governance/rollup.ts';
-import { newKeyPair, privateEd25519 } from '../../cloud-sync/protocol/sign.ts';
+import { keyRing, newKeyPair, privateEd25519, signEnvelope } from '../../cloud-sync/protocol/sign.ts';
+import { InboundStream } from '../../cloud-sync/agent/inbound.ts';
+import { RefusalCounter } from '../../cloud-sync/protocol/refusals.ts';
 import type { SqlDb } from '../../cloud-sync/ledger/sql.ts';
 import { storeClientId } from '../../cloud-sync/agent/identity.ts';
 import { brokerKind, discardSessions, ledgerDbKind, startRig, tempLedgerDb, uid, waitFor, type Rig } from '../../harness/sync/rig.ts';
@@ -122,6 +124,34 @@ describe('applying a snapshot\'s catalogue at the store', () => {
       { ...oil, sku: 'salt', tolerance_g: 2300, updated_at: '2026-12-01T08:00:00.000Z' },
     ])).toThrow(/tolerance_g/);
     expect(getProduct(l.db, 'rice')).toBeUndefined();
+  });
+});
+
+describe('a product event on the stream, applied at the store', () => {
+  let l: ReturnType<typeof tempLedger>;
+  beforeEach(() => { l = tempLedger(); });
+  afterEach(() => l.cleanup());
+  const pair = newKeyPair();
+  const key = privateEd25519('ledger-1', pair.privatePem);
+  const T = (m: number) => new Date(Date.now() - 3_600_000 + m * 60_000);
+  const event = (seq: number, price: number, at: Date) => Buffer.from(JSON.stringify(signEnvelope({
+    v: 1, id: `product-${seq}`, kind: 'product', village: 'v1', seq, issued_at: at.toISOString(), expires_at: new Date(Date.now() + 3_600_000).toISOString(), body: { ...oil, price },
+  }, key)));
+
+  it("follows the snapshot's rule, latest by time: a village price published before the maintainer's change arrives late and leaves it", () => {
+    const inbound = new InboundStream({
+      db: () => l.db, address: { village: 'v1', store: 's1' }, keys: () => keyRing([{ id: 'ledger-1', pem: pair.publicPem }]), rules: { creditFloor: 0 }, clock: () => new Date(), skewMs: 60_000,
+      refusals: new RefusalCounter(), onResyncWanted: () => undefined, snapshotPending: () => false,
+    });
+    expect(inbound.receive(event(1, 60, T(0)), 'events').map((o) => o.kind)).toEqual(['applied']);
+    // 08:20 the maintainer sets 90 at the store; the village's 08:10 price of 65 arrives after it
+    upsertProduct(l.db, { sku: oil.sku, name: oil.name, price: 90, unitG: oil.unit_g, toleranceG: oil.tolerance_g }, { clock: () => T(20) });
+    expect(inbound.receive(event(2, 65, T(10)), 'events').map((o) => o.kind)).toEqual(['applied']);
+    expect(getProduct(l.db, oil.sku)?.price).toBe(90);
+    // the village's later price replaces it, and nothing goes back up as the store's own
+    expect(inbound.receive(event(3, 70, T(30)), 'events').map((o) => o.kind)).toEqual(['applied']);
+    expect(getProduct(l.db, oil.sku)?.price).toBe(70);
+    expect(pendingOutbox(l.db).filter((r) => r.topic === 'product').map((r) => (r.payload as { price: number }).price)).toEqual([90]);
   });
 });
 

@@ -2,9 +2,9 @@
  * A `block` / `unblock` aimed at one store (`store`) is refused, 400 naming `store`: the ledger
  * used to record it as the villager's village-wide status, so every later snapshot blocked the
  * villager at every store, while the stores following the stream blocked at the one store only.
- * A store-only status cannot hold either: the store that applies a block sends it back as its
- * own status row, which the ledger applies village-wide (store-status.ts), and the store's next
- * snapshot would silently undo it. A village-wide block, and `resync` aimed at one store, go on.
+ * A store-only status cannot hold either: the store's next snapshot, which carries one status
+ * for all, would silently undo it. A village-wide block, and `resync` aimed at one store, go on.
+ * A villager who left the village stays left: a block or unblock of them is refused (409).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
@@ -52,5 +52,17 @@ describe(`store-targeted block and unblock (${ledgerDbKind})`, () => {
     expect(block.statusCode).toBe(200);
     expect((await villagerOf(db, 'zhang'))?.status).toBe('blocked');
     expect(await villageSeq(db, v)).toBe(seq + 2);
+  });
+
+  it('refuses block/unblock of a villager who left (bilingual 409 naming the villager), changing nothing and publishing nothing', async () => {
+    expect((await app.inject({ method: 'PUT', url: `/api/villages/${v}/villagers/wang`, headers: auth, payload: { name: '王五', status: 'left' } })).statusCode).toBe(200);
+    const seq = await villageSeq(db, v);
+    for (const command of ['unblock', 'block'] as const) {
+      const res = await app.inject({ method: 'POST', url: `/api/villages/${v}/commands`, headers: auth, payload: { command, villager: 'wang' } });
+      expect(res.statusCode).toBe(409);
+      expect(res.json()).toMatchObject({ error: 'INVALID_ARGUMENT', field: 'villager', message: expect.stringContaining('has left the village'), zh: expect.stringContaining('已迁出') });
+    }
+    expect((await villagerOf(db, 'wang'))?.status).toBe('left');
+    expect(await villageSeq(db, v)).toBe(seq);
   });
 });
