@@ -217,7 +217,13 @@ export function busyError(cause: unknown): EdgeError {
  */
 const LOCK_CLASS = 0x4c45; // "LE": the ledger's advisory locks, apart from any other program's
 async function lockNames(client: pg.PoolClient, names: readonly string[]): Promise<void> {
-  for (const name of names) await client.query("SELECT pg_advisory_lock($1, hashtext(current_schema() || '/' || $2))", [LOCK_CLASS, name]);
+  if (names.length === 0) return;
+  // All in one round trip, in the names' order (a grouped store batch names every village it
+  // holds: 50 in bench:sync, where a query per name cost the ledger 50 round trips per group).
+  await client.query(
+    "SELECT pg_advisory_lock($1, hashtext(current_schema() || '/' || n)) FROM (SELECT n FROM unnest($2::text[]) AS n ORDER BY n) AS ordered",
+    [LOCK_CLASS, names],
+  );
 }
 
 const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
