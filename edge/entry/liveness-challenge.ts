@@ -22,7 +22,7 @@ import { randomInt } from 'node:crypto';
 import { ChallengeVerifier, type ChallengeKind } from '../../models/liveness/challenge.ts';
 import { judgeFlatness } from '../../models/liveness/passive.ts';
 import type { ChallengeConfig, LivenessConfig, MatchConfig } from './config.ts';
-import type { FaceOutcome, FrameVerdict, WindowState } from './decision.ts';
+import { spentWindow, type FaceOutcome, type FrameVerdict, type WindowState } from './decision.ts';
 import { PassiveGate, passiveParams, type FaceCues } from './liveness-passive.ts';
 
 /** What the door display and speaker say for each challenge. */
@@ -141,7 +141,7 @@ export class DoorLivenessGate {
     }, now);
     this.running = { verifier, ...m, startedAt: now, attempt: 1, why, gone: 0 };
     // the window is paused while the person answers; its cooldown key stays as it was
-    return { state: { window: [], noFaceRun: 0, last: s.last, pool: null }, outcome: null, prompt: this.promptOf(kind, 1) };
+    return { state: spentWindow(s, s.last), outcome: null, prompt: this.promptOf(kind, 1) };
   }
 
   private promptOf(kind: ChallengeKind, attempt: number): ChallengePrompt {
@@ -150,11 +150,11 @@ export class DoorLivenessGate {
 
   private answer(c: Running, s: WindowState, v: FrameVerdict, landmarks: Float32Array | undefined, now: number, match: MatchConfig): LivenessStep {
     if (v.kind === 'no_face') {
-      if (++c.gone >= match.face_gone_frames) return this.end(c, 'left', now);
+      if (++c.gone >= match.face_gone_frames) return this.end(c, s, 'left', now);
     } else {
       c.gone = 0;
       // another villager in front of the camera: the challenge was not answered by the one matched
-      if (v.kind === 'candidate' && v.villagerId !== c.villagerId) return this.end(c, 'other_face', now);
+      if (v.kind === 'candidate' && v.villagerId !== c.villagerId) return this.end(c, s, 'other_face', now);
     }
     // only the matched villager's frames answer: a stranger who blinks or turns beside a photo of
     // them (unknown, low quality) must not pass for them; such a frame counts as one without a face
@@ -164,9 +164,9 @@ export class DoorLivenessGate {
       // a photo waved about while "blinking" still moves as one plane
       const frames = c.verifier.attemptFrames();
       const j = this.cfg.passive.enabled ? judgeFlatness(frames, passiveParams(this.cfg.passive)) : null;
-      return this.end(c, j?.verdict === 'flat' ? 'flat' : 'passed', now);
+      return this.end(c, s, j?.verdict === 'flat' ? 'flat' : 'passed', now);
     }
-    if (state === 'failed') return this.end(c, 'failed', now);
+    if (state === 'failed') return this.end(c, s, 'failed', now);
     if (state === 'retry') {
       c.attempt++;
       return { state: s, outcome: null, prompt: this.promptOf(c.verifier.kind, c.attempt) };
@@ -174,7 +174,7 @@ export class DoorLivenessGate {
     return { state: s, outcome: null };
   }
 
-  private end(c: Running, result: ChallengeResult, now: number): LivenessStep {
+  private end(c: Running, s: WindowState, result: ChallengeResult, now: number): LivenessStep {
     this.running = null;
     this.passive.reset();
     const challenge: ChallengeRecord = { kind: c.verifier.kind, result, attempts: c.attempt, ms: Math.round(now - c.startedAt), why: c.why };
@@ -185,7 +185,8 @@ export class DoorLivenessGate {
         ? { kind: 'spoof', frames: c.frames, detail, challenge }
         : { kind: 'uncertain', nearest: c.villagerId, distance: c.distance, frames: c.frames, detail, challenge };
     const key = outcome.kind === 'matched' ? `matched:${c.villagerId}` : outcome.kind;
-    return { state: { window: [], noFaceRun: 0, last: { key, at: now }, pool: null }, outcome };
+    // a presentation refused as a spoof stays refused until the face leaves (decision.ts spoofHeld)
+    return { state: spentWindow(s, { key, at: now }, result !== 'left' && (s.spoofHeld || outcome.kind === 'spoof')), outcome };
   }
 }
 

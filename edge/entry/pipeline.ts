@@ -261,6 +261,8 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
     if (outcome.kind === 'matched' && this.deps.irCamera) {
       const refused = this.irRefusal(rec.face?.landmarks, job.arrivedAt);
       if (refused) {
+        // a screen the infrared lens saw through stays refused until the face leaves (decision.ts spoofHeld)
+        if (refused.decision === 'spoof') this.state = { ...this.state, spoofHeld: true };
         this.door.record({ at: this.now(), by: 'face', decision: refused.decision, villagerId: null, unlocked: false, detail: { frames: outcome.frames, seen: refused.why, ir: refused.ir, nearest: outcome.villagerId, ...challenge }, latencyMs: null });
         return;
       }
