@@ -16,7 +16,7 @@ import { getVillager } from '../ledger/villagers.ts';
 import { openRow, type SessionJournal } from './journal.ts';
 import { isBusy, type SessionEvent, type SessionState, type Visit } from './machine.ts';
 import type { AdmissionDecision, DoorSignals, Shelves } from './ports.ts';
-import { busyText, debtText, notRecordedText, offlineLimitText, UNCERTAIN_TEXT, welcomeText, type AnnouncementReason } from './receipt.ts';
+import { busyText, debtText, LEDGER_FAULT_TEXT, notRecordedText, offlineLimitText, UNCERTAIN_TEXT, welcomeText, type AnnouncementReason } from './receipt.ts';
 import { restingWeights, slotProducts } from './weighing.ts';
 
 /** A single-use credential (a QR slip): used up inside the admission, given back if the door stays shut. */
@@ -189,6 +189,8 @@ export class FrontDoor {
   decided(d: AdmissionDecision): void {
     const h = this.host;
     if (!h.running()) return;
+    // the ledger failed the admission (admission.ts): the villager's row is likely unreadable too
+    if (d.decision === 'matched' && !d.unlocked && d.detail?.refused === 'ledger_error') return h.announce('not_recorded', null, LEDGER_FAULT_TEXT);
     const v = d.villagerId ? getVillager(h.db(), d.villagerId) : undefined;
     if (d.decision === 'store_busy') return h.announce('store_busy', d.villagerId, busyText(v?.name ?? null));
     if (d.decision === 'uncertain') return h.announce('uncertain', null, UNCERTAIN_TEXT);

@@ -82,6 +82,9 @@ export function offlineLimitText(name: string | null): string {
   return `${name ? `${name}，` : ''}本店暂时与村账本断开，您今天在本店的离线兑换额度已用完，门未打开；联网后或明天即可兑换。/ The store is offline and your offline allowance for today is used up; the door stays shut. You can shop again once the store is back online, or tomorrow.`;
 }
 
+/** The villager's account could not be read at the door (a disk I/O error): the door stays shut; no name, it could not be read either. */
+export const LEDGER_FAULT_TEXT = '系统暂时无法读取账户，门未打开，请稍后再试或联系管理员。/ The store cannot read your account just now; the door stays shut. Please try again later or call the maintainer.';
+
 /** The admission could not be written (disk full, I/O error): the door stays shut. */
 export function notRecordedText(name: string): string {
   return `${name}，系统暂时无法记录进店，门未打开，请稍后再试或联系管理员。`;

@@ -79,6 +79,24 @@ describe('the admission is written before the unlock pulse', () => {
     expect(await d.pipeline.presentCode(token)).toMatchObject({ decision: 'matched', unlocked: true });
     expect(d.pulses).toEqual([{ sessions: [{ villager_id: 'A', status: 'open', state: 'entering' }], slips: 1 }]);
   });
+
+  it('a disk error reading the villager\'s standing: the door stays locked and says so, no visit, no slip used; the next scan is let in', async () => {
+    const d = door();
+    const faults: string[] = [];
+    d.pipeline.on('fault', (f) => faults.push(`${f.where}: ${f.message}`));
+    const stop = failWhen(d.db, (sql) => sql.includes('face_consent_at, debt, balance') || sql.includes('FROM villagers'));
+    const token = issueQrToken(keys.privateKey, 'A', 60);
+    expect(await d.pipeline.presentCode(token)).toMatchObject({ decision: 'matched', villagerId: 'A', unlocked: false, detail: { refused: 'ledger_error' } });
+    expect(faults).toEqual(['ledger: disk I/O error']);
+    expect(d.pulses).toEqual([]);
+    expect(d.engine.phase).toBe('idle');
+    // the villager's name cannot be read either: the door speaks without it
+    expect(d.said).toMatchObject([{ reason: 'not_recorded', villagerId: null }]);
+    expect(d.said[0]?.text).toContain('门未打开');
+    expect(slipsUsed(d.db)).toBe(0);
+    stop();
+    expect(await d.pipeline.presentCode(token)).toMatchObject({ decision: 'matched', unlocked: true });
+  });
 });
 
 describe('an unlock that fails after the admission', () => {
