@@ -16,7 +16,8 @@
  * blinks beside a photo of the villager does not answer for them. A
  * challenge passed → `matched`; failed (after the repeats) or abandoned (the face left) →
  * `uncertain` (the door asks for the card or QR code), never `matched`. A pass whose frames
- * moved as one plane (a photo waved about) is refused as `spoof`.
+ * moved as one plane (a photo waved about) is refused as `spoof`, and so is a challenge during
+ * which k of the last n frames failed the antispoof/liveness check, as in the k-of-n window.
  */
 import { randomInt } from 'node:crypto';
 import { ChallengeVerifier, type ChallengeKind } from '../../models/liveness/challenge.ts';
@@ -39,7 +40,7 @@ export const CHALLENGE_REPEAT_TEXT: Record<ChallengeKind, string> = {
 export interface ChallengePrompt { kind: ChallengeKind; attempt: number; attempts: number; text: string }
 
 /** `unanswered`: `faces present` only, the frames ran out while the person was asked (the door always waits for an end). */
-export type ChallengeResult = 'passed' | 'failed' | 'left' | 'other_face' | 'flat' | 'unanswered';
+export type ChallengeResult = 'passed' | 'failed' | 'left' | 'other_face' | 'flat' | 'spoof' | 'unanswered';
 
 /** The challenge's part of a decision (entry_events detail `challenge`, the scenario output). */
 export interface ChallengeRecord {
@@ -66,6 +67,8 @@ interface Running {
   why: string;
   /** Consecutive frames without a face. */
   gone: number;
+  /** The last match.n frames with a face: whether the antispoof/liveness check failed each (as in the k-of-n window). */
+  spoofs: boolean[];
 }
 
 export interface LivenessStep {
@@ -139,7 +142,7 @@ export class DoorLivenessGate {
       // a turn is far more motion than jitter: a lower ratio than the passive check's tells a head from a plane
       passive: { ...passiveParams(this.cfg.passive), liveRatio: this.ch.turn_live_ratio },
     }, now);
-    this.running = { verifier, ...m, startedAt: now, attempt: 1, why, gone: 0 };
+    this.running = { verifier, ...m, startedAt: now, attempt: 1, why, gone: 0, spoofs: [] };
     // the window is paused while the person answers; its cooldown key stays as it was
     return { state: spentWindow(s, s.last), outcome: null, prompt: this.promptOf(kind, 1) };
   }
@@ -155,6 +158,12 @@ export class DoorLivenessGate {
       c.gone = 0;
       // another villager in front of the camera: the challenge was not answered by the one matched
       if (v.kind === 'candidate' && v.villagerId !== c.villagerId) return this.end(c, s, 'other_face', now);
+      // the antispoof's verdicts count as in the k-of-n window: k of the last n frames judged a
+      // spoof make the presentation a spoof, whatever its other frames do when asked (a screen
+      // caught every other frame still plays a blink)
+      c.spoofs.push(v.kind === 'spoof');
+      if (c.spoofs.length > match.n) c.spoofs.shift();
+      if (c.spoofs.filter(Boolean).length >= match.k) return this.end(c, s, 'spoof', now);
     }
     // only the matched villager's frames answer: a stranger who blinks or turns beside a photo of
     // them (unknown, low quality) must not pass for them; such a frame counts as one without a face
@@ -181,7 +190,7 @@ export class DoorLivenessGate {
     const detail = `challenge ${challenge.kind} ${result} after ${challenge.attempts} attempt(s), ${challenge.ms} ms (${c.why})`;
     const outcome: GateOutcome = result === 'passed'
       ? { kind: 'matched', villagerId: c.villagerId, distance: c.distance, margin: c.margin, frames: c.frames, challenge }
-      : result === 'flat'
+      : result === 'flat' || result === 'spoof'
         ? { kind: 'spoof', frames: c.frames, detail, challenge }
         : { kind: 'uncertain', nearest: c.villagerId, distance: c.distance, frames: c.frames, detail, challenge };
     const key = outcome.kind === 'matched' ? `matched:${c.villagerId}` : outcome.kind;
