@@ -13,7 +13,14 @@ import { doorPolicy, type EntryMethod, type VillagerStanding } from './decision.
 /** The lock as the door needs it (drivers/lock's LockDriver fits). */
 export interface DoorLock { unlock(pulseMs: number): Promise<unknown> }
 /** A single-use credential (a QR slip): used up with the admission, given back if the door stays shut. */
-export interface SingleUse { consume(): void; giveBack(): void }
+export interface SingleUse {
+  /** Uses the slip up for the visit it lets in (none without a store session); TOKEN_INVALID if already used. */
+  consume(sessionId?: string): void;
+  /** Gives back what this scan used up; nothing if it used nothing up (a slip shown again for its own visit). */
+  giveBack(): void;
+  /** The visit this slip was already used up for, if any. */
+  usedFor(): string | null;
+}
 /** The store session engine: "is someone shopping?" and the admission written before the unlock. */
 export interface StoreOccupancy {
   /** With a villager: busy for that villager (their own visit still entering is not busy). */

@@ -135,3 +135,53 @@ describe('an unlock that fails after the admission', () => {
     expect(d.session('A')?.status).toBe('open');
   });
 });
+
+describe('a QR slip and the visit it let in', () => {
+  it('the villager whose unlock ran out scans the same code again: let in on the same visit; once the door opened, the code is used up', async () => {
+    const d = door();
+    const token = issueQrToken(keys.privateKey, 'A', 90);
+    expect(await d.pipeline.presentCode(token)).toMatchObject({ decision: 'matched', unlocked: true });
+    const visit = d.engine.current?.sessionId;
+    // the pulse ran out before they pushed the door; the phone still shows the same code
+    expect(d.engine.phase).toBe('entering');
+    expect(await d.pipeline.presentCode(token)).toMatchObject({ decision: 'matched', villagerId: 'A', unlocked: true });
+    expect(d.engine.current?.sessionId).toBe(visit);
+    expect(d.pulses).toHaveLength(2);
+    expect(slipsUsed(d.db)).toBe(1);
+    // they go in: the code opened the door, and never opens it again (their own visit included)
+    d.lock.door('open');
+    expect(d.engine.phase).toBe('shopping');
+    expect(await d.pipeline.presentCode(token)).toMatchObject({ decision: 'invalid_code', unlocked: false, detail: { why: 'already used' } });
+    expect(d.pulses).toHaveLength(2);
+  });
+
+  it('a code used for one visit does not open the door on the next visit of the same villager', async () => {
+    const d = door();
+    const token = issueQrToken(keys.privateKey, 'A', 90);
+    await d.pipeline.presentCode(token);
+    d.lock.door('open');
+    d.lock.door('closed');
+    d.lock.exit();
+    d.scales.sweep();
+    expect(d.engine.phase).toBe('idle');
+    // they walk out
+    d.lock.door('open');
+    d.lock.door('closed');
+    expect(d.engine.isStoreBusy('A')).toBe(false);
+    expect(await d.pipeline.presentCode(token)).toMatchObject({ decision: 'invalid_code', detail: { why: 'already used' } });
+  });
+
+  it('a re-scan whose unlock fails keeps the code used up for the visit still entering', async () => {
+    let broken = false;
+    const d = door({ unlock: () => (broken ? Promise.reject(new Error('relay stuck')) : Promise.resolve()) });
+    const token = issueQrToken(keys.privateKey, 'A', 90);
+    await d.pipeline.presentCode(token);
+    broken = true;
+    expect(await d.pipeline.presentCode(token)).toMatchObject({ unlocked: false });
+    expect(d.engine.phase).toBe('entering');
+    // the re-scan used nothing up, so it gives nothing back: the slip still belongs to the open visit
+    expect(slipsUsed(d.db)).toBe(1);
+    d.lock.door('open');
+    expect(await d.pipeline.presentCode(token)).toMatchObject({ decision: 'invalid_code' });
+  });
+});
