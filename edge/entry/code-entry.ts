@@ -64,7 +64,8 @@ export class CodeEntry {
         try {
           const claims = verifyQrToken(code.token, key, { maxLifetimeS: this.deps.config.qr_max_lifetime_s, clockSkewS: this.deps.config.qr_clock_skew_s }, now());
           // used up only with the admission, and given back if the door stays shut: a "store
-          // busy" or a failed unlock must not eat a printed slip
+          // busy" or a failed unlock must not eat a printed slip (a visit cancelled because its
+          // door never opened gives its slips back too: releaseVisitQrTokens)
           let used = false;
           const slip: SingleUse = {
             consume: (sessionId) => { consumeQrToken(db, claims, now(), sessionId ?? null); used = true; },

@@ -3,7 +3,7 @@
  * as its store, a recording lock, and a ledger that can be made to refuse writes (disk full).
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
 import { resolveEntryConfig } from '../../edge/entry/config.ts';
 import { addCard, issueQrToken } from '../../edge/entry/credentials.ts';
@@ -16,13 +16,14 @@ const keys = generateKeyPairSync('ed25519');
 const stops: Array<() => void> = [];
 afterEach(() => {
   for (const s of stops.splice(0)) s();
+  vi.useRealTimers();
 });
 
 /** What the ledger held at each unlock pulse. */
 interface Pulse { sessions: Array<{ villager_id: string; status: string; state: string }>; slips: number }
 
-function door(opts: { unlock?: () => Promise<void>; db?: Db; occupancy?: (engine: ReturnType<typeof store>['engine']) => StoreOccupancy } = {}) {
-  const s = store({ db: opts.db ?? seedLedger(), config: { entering_timeout_ms: 600_000 } });
+function door(opts: { unlock?: () => Promise<void>; db?: Db; occupancy?: (engine: ReturnType<typeof store>['engine']) => StoreOccupancy; enteringMs?: number } = {}) {
+  const s = store({ db: opts.db ?? seedLedger(), config: { entering_timeout_ms: opts.enteringMs ?? 600_000 } });
   stops.push(() => s.engine.stop());
   addCard(s.db, 'PB-0001', 'A', new Date().toISOString());
   const pulses: Pulse[] = [];
@@ -183,5 +184,20 @@ describe('a QR slip and the visit it let in', () => {
     expect(slipsUsed(d.db)).toBe(1);
     d.lock.door('open');
     expect(await d.pipeline.presentCode(token)).toMatchObject({ decision: 'invalid_code' });
+  });
+
+  it('the door never opened (the visit is cancelled when entering times out): the slip is given back with the visit', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const d = door({ enteringMs: 1000 });
+    const token = issueQrToken(keys.privateKey, 'A', 90);
+    expect(await d.pipeline.presentCode(token)).toMatchObject({ decision: 'matched', unlocked: true });
+    expect(slipsUsed(d.db)).toBe(1);
+    // nobody pushes the door
+    vi.advanceTimersByTime(1000);
+    expect(d.engine.phase).toBe('idle');
+    expect(d.session('A')).toMatchObject({ status: 'cancelled' });
+    expect(slipsUsed(d.db)).toBe(0);
+    expect(await d.pipeline.presentCode(token)).toMatchObject({ decision: 'matched', unlocked: true });
+    expect(slipsUsed(d.db)).toBe(1);
   });
 });

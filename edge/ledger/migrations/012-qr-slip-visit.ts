@@ -1,8 +1,9 @@
 /**
- * Schema version 12: the visit a QR slip was used up for. The villager whose unlock ran out
- * may show the same slip again while that visit is still entering (the door never opened for
- * it), and it stays used up for that visit. Slips used before this version have no visit: they
- * stay used up, as they were.
+ * Schema version 12: the visit a QR slip was used up for. A slip is used up only when the door
+ * opens for it, so it is given back with a visit cancelled because its door never opened (the
+ * entering time ran out), and the villager whose unlock ran out may show the same slip again
+ * while that visit is still entering. Slips used before this version have no visit: they stay
+ * used up, as they were.
  */
 export const version = 12;
 
