@@ -10,8 +10,11 @@ import { doorStanding, insertEntryEvent } from '../ledger/entry-events.ts';
 import type { LedgerRules } from '../ledger/entries.ts';
 import { doorPolicy, type EntryMethod, type VillagerStanding } from './decision.ts';
 
-/** The lock as the door needs it (drivers/lock's LockDriver fits). */
-export interface DoorLock { unlock(pulseMs: number): Promise<unknown> }
+/**
+ * The lock as the door needs it (drivers/lock's LockDriver fits): resolves once the pulse is
+ * sent, with `confirmed: false` when the board acknowledged it but the relay's readback was lost.
+ */
+export interface DoorLock { unlock(pulseMs: number): Promise<{ confirmed: boolean } | void> }
 /** A single-use credential (a QR slip): used up with the admission, given back if the door stays shut. */
 export interface SingleUse {
   /** Uses the slip up for the visit it lets in (none without a store session); TOKEN_INVALID if already used. */
@@ -119,8 +122,14 @@ export class DoorAdmission {
     }
     this.unlocking = true;
     try {
-      await this.deps.lock.unlock(this.deps.unlockPulseMs);
-      return this.record({ ...base, decision: 'matched', unlocked: true, latencyMs: performance.now() - arrivedAt });
+      const result = await this.deps.lock.unlock(this.deps.unlockPulseMs);
+      // the pulse was acknowledged, so the villager is let in; a lost readback is kept and reported
+      if (result && !result.confirmed) {
+        this.deps.logger.warn({ villagerId }, 'unlock not confirmed: the relay readback was lost / 门锁未回报已开');
+        this.deps.reports.fault('unlock', 'the relay did not confirm the unlock (its readback was lost)');
+      }
+      const confirmed = result ? { confirmed: result.confirmed } : {};
+      return this.record({ ...base, decision: 'matched', unlocked: true, latencyMs: performance.now() - arrivedAt, detail: { ...detail, ...confirmed } });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       this.deps.logger.error({ err: message, villagerId }, 'unlock failed');

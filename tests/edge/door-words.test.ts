@@ -9,6 +9,7 @@ describe('decision words', () => {
     [d('matched', 'card', {}, true), '刷卡放行', 'Card: let in'],
     [d('matched', 'face', { distance: 0.1, margin: 0.4, frames: 2 }, true), '刷脸放行', 'Face: let in'],
     [d('matched', 'qr', {}, true), '扫码放行', 'QR code: let in'],
+    [d('matched', 'card', { confirmed: false }, true), '刷卡放行（门锁没有回报已开，请检查门锁）', 'Card: let in (the lock did not confirm it opened; check the lock)'],
     [d('matched', 'face', { unlockError: 'TIMEOUT' }), '刷脸认出了人，但门锁没有打开，请检查门锁', 'Face: recognised, but the lock did not open; check the lock'],
     [d('matched', 'face', { refused: 'ledger_error', why: 'the villager\'s standing could not be read: disk I/O error' }), '刷脸认出了人，但读不出村民账户（存储故障），门没有开，请检查存储', 'Face: recognised, but the villager\'s account could not be read (storage fault); not let in, check the storage'],
     [d('unknown', 'face', { frames: 3, seen: 'unknown,unknown,unknown' }), '未识别（3 帧都不像已登记村民）', 'Not recognised (none of 3 frames looks like an enrolled villager)'],

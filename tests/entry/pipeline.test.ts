@@ -169,6 +169,20 @@ describe('EntryPipeline', () => {
     expect(decisions[0]).toMatchObject({ decision: 'matched', villagerId: 'wang', unlocked: false, detail: { unlockError: 'relay did not confirm' } });
   });
 
+  it('an unlock whose relay readback was lost is recorded as not confirmed, and is a fault for the maintainer', async () => {
+    const rec = new ScriptedRecogniser(() => ({ faceCount: 1, face: face(), match: match('wang'), times }));
+    // what drivers/lock LockDriver.unlock resolves when the board acknowledged the pulse but the readback got no answer
+    const { pipeline, decisions, faults, db } = setup(rec, { unlock: (ms: number) => Promise.resolve({ pulse_ms: ms, confirmed: false, confirmed_at: Date.now(), release_at: Date.now() + ms }) as Promise<never> });
+    await pipeline.start();
+    for (let i = 0; i < 2; i++) { pipeline.offer(frame(i)); await until(() => rec.seen.length === i + 1, 1000, 'frame'); }
+    await until(() => decisions.length === 1, 1000, 'decision');
+    await pipeline.stop();
+    // the pulse went out and was acknowledged: the villager is let in, and the record says the relay did not confirm
+    expect(decisions[0]).toMatchObject({ decision: 'matched', unlocked: true, detail: { confirmed: false } });
+    expect(JSON.parse(db.prepare('SELECT detail FROM entry_events').pluck().get() as string)).toMatchObject({ unlocked: true, confirmed: false });
+    expect(faults).toEqual(['unlock: the relay did not confirm the unlock (its readback was lost)']);
+  });
+
   it('a ledger read that fails while the door judges a face match is a fault: the door stays shut, the decision is recorded, the loop goes on', async () => {
     // an unhandled rejection ends the store process (Node 20): the frame loop must never leave one
     const rejections: unknown[] = [];
