@@ -51,7 +51,7 @@ export function receiptText(r: Omit<Receipt, 'text' | 'at' | 'settleMs'>): strin
   return parts.join('');
 }
 
-export type AnnouncementReason = 'store_busy' | 'debt' | 'offline_limit' | 'welcome' | 'settle_delayed' | 'not_recorded' | 'uncertain' | 'challenge' | 'challenge_repeat';
+export type AnnouncementReason = 'store_busy' | 'debt' | 'offline_limit' | 'welcome' | 'settle_delayed' | 'not_recorded' | 'uncertain' | 'no_consent' | 'challenge' | 'challenge_repeat';
 
 export interface Announcement { reason: AnnouncementReason; villagerId: string | null; text: string; at: number }
 
@@ -61,6 +61,12 @@ export function busyText(name: string | null): string {
 
 /** The face was close to a villager's but not sure enough: never a name, the person may be a stranger. */
 export const UNCERTAIN_TEXT = '未能确认您的身份，请刷卡或扫码。';
+
+/**
+ * A face matched a villager whose consent to face recognition is not on record (withdrawn): no
+ * name either, the face may not be used to address them.
+ */
+export const NO_CONSENT_TEXT = '刷脸进门未开通，请刷卡或扫码。/ Face entry is not enabled for you: please use your card or QR code.';
 
 export function debtText(name: string, debt: number): string {
   return `${name}，您还欠 ${debt} 分，请先挣取积分补上，补齐后就能进店兑换。`;
