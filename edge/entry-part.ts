@@ -135,17 +135,25 @@ export class EntryPart implements Part {
       cardLearning: config.adapt.card.enabled ? new CardLearning({ db: this.deps.db(), key: templateKey, config, now: Date.now }) : undefined,
     });
     // A decision that could not be written is a ledger write failure: a fault until the next one is written.
+    // An admission the ledger failed (the standing unread, the visit unwritten): a fault until the next decision goes without.
     let recordFailed = false;
+    let ledgerFailed = false;
     pipeline.on('fault', (f) => {
       if (f.where === 'camera') health.set('camera', 'degraded', f.message);
       if (f.where === 'record') {
         recordFailed = true;
         health.fault('door records', 'LEDGER_WRITE', f.message);
       }
+      if (f.where === 'ledger') {
+        ledgerFailed = true;
+        health.fault('door ledger', 'LEDGER_READ', f.message);
+      }
     });
     pipeline.on('decision', () => {
       if (!recordFailed) health.clearFault('door records');
+      if (!ledgerFailed) health.clearFault('door ledger');
       recordFailed = false;
+      ledgerFailed = false;
     });
     this.camera?.on('status', (s) => health.set('camera', s.state === 'up' ? 'ok' : 'degraded', s.state === 'down' ? s.reason : undefined));
     // without IR frames no face opens the door (uncertain: card or QR code): degraded, not down

@@ -10,10 +10,20 @@ import { doorStanding, insertEntryEvent } from '../ledger/entry-events.ts';
 import type { LedgerRules } from '../ledger/entries.ts';
 import { doorPolicy, type EntryMethod, type VillagerStanding } from './decision.ts';
 
-/** The lock as the door needs it (drivers/lock's LockDriver fits). */
-export interface DoorLock { unlock(pulseMs: number): Promise<unknown> }
+/**
+ * The lock as the door needs it (drivers/lock's LockDriver fits): resolves once the pulse is
+ * sent, with `confirmed: false` when the board acknowledged it but the relay's readback was lost.
+ */
+export interface DoorLock { unlock(pulseMs: number): Promise<{ confirmed: boolean } | void> }
 /** A single-use credential (a QR slip): used up with the admission, given back if the door stays shut. */
-export interface SingleUse { consume(): void; giveBack(): void }
+export interface SingleUse {
+  /** Uses the slip up for the visit it lets in (none without a store session); TOKEN_INVALID if already used. */
+  consume(sessionId?: string): void;
+  /** Gives back what this scan used up; nothing if it used nothing up (a slip shown again for its own visit). */
+  giveBack(): void;
+  /** The visit this slip was already used up for, if any. */
+  usedFor(): string | null;
+}
 /** The store session engine: "is someone shopping?" and the admission written before the unlock. */
 export interface StoreOccupancy {
   /** With a villager: busy for that villager (their own visit still entering is not busy). */
@@ -41,10 +51,10 @@ export interface EntryDecision {
   latencyMs: number | null;
 }
 
-/** Where the door's decisions and faults go (the pipeline's events). */
+/** Where the door's decisions and faults go (the pipeline's events). `ledger`: the ledger could not be read or written for the admission. */
 export interface DoorReports {
   decision(d: EntryDecision): void;
-  fault(where: 'unlock' | 'record', message: string): void;
+  fault(where: 'unlock' | 'record' | 'ledger', message: string): void;
 }
 
 export interface DoorAdmissionDeps {
@@ -75,8 +85,15 @@ export class DoorAdmission {
    * the admission is withdrawn and the slip given back.
    */
   async admit(by: EntryMethod, villagerId: string, detail: Record<string, unknown>, arrivedAt: number, slip?: SingleUse): Promise<EntryDecision> {
-    const standing = this.standing(villagerId);
-    const verdict = doorPolicy(standing, by, this.deps.store.isStoreBusy(villagerId) || this.unlocking);
+    let standing: VillagerStanding | undefined;
+    let busy: boolean;
+    try {
+      standing = this.standing(villagerId);
+      busy = this.deps.store.isStoreBusy(villagerId) || this.unlocking;
+    } catch (err) {
+      return this.ledgerFault({ at: this.deps.now(), by, villagerId, detail }, 'the villager\'s standing could not be read', err);
+    }
+    const verdict = doorPolicy(standing, by, busy);
     // while the ledger is out of reach the decision carries the day's cap, for the door to announce
     if (standing?.offlineAllowance !== undefined) detail = { ...detail, offlineAllowance: standing.offlineAllowance };
     if (standing && standing.debt > 0) detail = { ...detail, debt: standing.debt };
@@ -101,12 +118,18 @@ export class DoorAdmission {
       }
     } catch (err) {
       if (isEdgeError(err, 'TOKEN_INVALID')) return this.record({ ...base, decision: 'invalid_code', unlocked: false, latencyMs: null, detail: { ...detail, why: (err.details?.why as string | undefined) ?? err.message } });
-      throw err;
+      return this.ledgerFault(base, 'the admission could not be written', err);
     }
     this.unlocking = true;
     try {
-      await this.deps.lock.unlock(this.deps.unlockPulseMs);
-      return this.record({ ...base, decision: 'matched', unlocked: true, latencyMs: performance.now() - arrivedAt });
+      const result = await this.deps.lock.unlock(this.deps.unlockPulseMs);
+      // the pulse was acknowledged, so the villager is let in; a lost readback is kept and reported
+      if (result && !result.confirmed) {
+        this.deps.logger.warn({ villagerId }, 'unlock not confirmed: the relay readback was lost / 门锁未回报已开');
+        this.deps.reports.fault('unlock', 'the relay did not confirm the unlock (its readback was lost)');
+      }
+      const confirmed = result ? { confirmed: result.confirmed } : {};
+      return this.record({ ...base, decision: 'matched', unlocked: true, latencyMs: performance.now() - arrivedAt, detail: { ...detail, ...confirmed } });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       this.deps.logger.error({ err: message, villagerId }, 'unlock failed');
@@ -116,6 +139,18 @@ export class DoorAdmission {
     } finally {
       this.unlocking = false;
     }
+  }
+
+  /**
+   * The ledger failed the admission (a disk I/O error reading the villager's standing or writing
+   * the visit): the door stays shut, the fault is reported (the health board raises it) and the
+   * decision recorded as a match not let in; the frame loop and the scanner go on.
+   */
+  private ledgerFault(base: Pick<EntryDecision, 'at' | 'by' | 'villagerId' | 'detail'>, what: string, err: unknown): EntryDecision {
+    const message = err instanceof Error ? err.message : String(err);
+    this.deps.logger.error({ err: message, villagerId: base.villagerId, by: base.by }, `${what}; the door stays shut / 读写村民账户失败，门不开`);
+    this.deps.reports.fault('ledger', message);
+    return this.record({ ...base, decision: 'matched', unlocked: false, latencyMs: null, detail: { ...base.detail, refused: 'ledger_error', why: `${what}: ${message}` } });
   }
 
   /** The door stayed shut: the admission is withdrawn and the slip given back. */

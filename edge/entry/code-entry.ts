@@ -9,7 +9,7 @@ import type { KeyObject } from 'node:crypto';
 import type { Logger } from 'pino';
 import { isEdgeError } from '../errors.ts';
 import type { Db } from '../ledger/db.ts';
-import { releaseQrToken } from '../ledger/qr-slips.ts';
+import { qrTokenVisit, releaseQrToken } from '../ledger/qr-slips.ts';
 import type { DoorAdmission, EntryDecision, SingleUse } from './admission.ts';
 import type { CardLearning } from './card-learning.ts';
 import type { EntryConfig } from './config.ts';
@@ -64,8 +64,15 @@ export class CodeEntry {
         try {
           const claims = verifyQrToken(code.token, key, { maxLifetimeS: this.deps.config.qr_max_lifetime_s, clockSkewS: this.deps.config.qr_clock_skew_s }, now());
           // used up only with the admission, and given back if the door stays shut: a "store
-          // busy" or a failed unlock must not eat a printed slip
-          const slip: SingleUse = { consume: () => consumeQrToken(db, claims, now()), giveBack: () => releaseQrToken(db, claims.tid) };
+          // busy" or a failed unlock must not eat a printed slip (a visit cancelled because its
+          // door never opened gives its slips back too: releaseVisitQrTokens)
+          let used = false;
+          const slip: SingleUse = {
+            consume: (sessionId) => { consumeQrToken(db, claims, now(), sessionId ?? null); used = true; },
+            // only what this scan used up: a slip shown again for its own visit stays that visit's
+            giveBack: () => { if (used) releaseQrToken(db, claims.tid); used = false; },
+            usedFor: () => qrTokenVisit(db, claims.tid) ?? null,
+          };
           return await this.learnFrom(await door.admit('qr', claims.vid, { token: claims.tid }, arrivedAt, slip));
         } catch (err) {
           if (isEdgeError(err, 'TOKEN_INVALID')) return refuse('qr', { why: (err.details?.why as string | undefined) ?? err.message });

@@ -48,9 +48,26 @@ export interface WindowState {
    * loose threshold); `near`: a pooled frame is within the pool's threshold on its own.
    */
   pool: { sum: Float32Array; count: number; top?: string | null; near?: boolean } | null;
+  /**
+   * The presentation in view was decided a spoof and has not left since (face_gone_frames): its
+   * later windows, which start without those spoof frames, are decided spoof too, never matched.
+   */
+  spoofHeld: boolean;
 }
 
-export const initialWindow = (): WindowState => ({ window: [], noFaceRun: 0, last: null, pool: null });
+export const initialWindow = (): WindowState => ({ window: [], noFaceRun: 0, last: null, pool: null, spoofHeld: false });
+
+/** The window emptied after a decision (or a challenge): only frames after it vouch for the next one; the spoof hold stays. */
+export const spentWindow = (s: WindowState, last: WindowState['last'], spoofHeld = s.spoofHeld): WindowState => ({ window: [], noFaceRun: 0, last, pool: null, spoofHeld });
+
+/**
+ * While the spoof hold is on, a window that would name a villager or ask for the card is the same
+ * presentation as the one refused: decided spoof again (subject to the cooldown like any repeat).
+ */
+function heldAsSpoof(o: FaceOutcome): FaceOutcome {
+  if (o.kind !== 'matched' && o.kind !== 'uncertain') return o;
+  return { kind: 'spoof', frames: o.frames, detail: `the presentation decided a spoof is still in view (${o.kind === 'matched' ? `would name ${o.villagerId}` : 'near a villager'})` };
+}
 
 /** What the next frame's pooled search adds its descriptor to (`AnalyseOptions.pool`); undefined with pooling off. */
 export const poolSum = (s: WindowState, match: Pick<MatchConfig, 'pool'>): Float32Array | undefined => (match.pool ? (s.pool?.sum ?? new Float32Array(0)) : undefined);
@@ -169,7 +186,8 @@ const keyOf = (o: FaceOutcome): string => (o.kind === 'matched' ? `matched:${o.v
 export function stepWindow(s: WindowState, v: FrameVerdict, now: number, cfg: MatchConfig): { state: WindowState; outcome: FaceOutcome | null } {
   if (v.kind === 'no_face') {
     const noFaceRun = s.noFaceRun + 1;
-    if (noFaceRun >= cfg.face_gone_frames) return { state: { window: [], noFaceRun, last: null, pool: null }, outcome: null };
+    // the person left: a new presentation starts, with no decision (nor spoof) held against it
+    if (noFaceRun >= cfg.face_gone_frames) return { state: { ...initialWindow(), noFaceRun }, outcome: null };
     return { state: { ...s, noFaceRun }, outcome: null };
   }
   const window = [...s.window, v].slice(-cfg.n);
@@ -185,11 +203,13 @@ export function stepWindow(s: WindowState, v: FrameVerdict, now: number, cfg: Ma
     else if (named && outcome?.kind === 'matched' && outcome.villagerId !== named.villagerId) outcome = null;
   }
   if (!outcome && window.length >= cfg.n) outcome = windowOutcome(window, cfg);
-  if (!outcome) return { state: { window, noFaceRun: 0, last: s.last, pool }, outcome: null };
+  if (!outcome) return { state: { window, noFaceRun: 0, last: s.last, pool, spoofHeld: s.spoofHeld }, outcome: null };
+  if (s.spoofHeld) outcome = heldAsSpoof(outcome);
   // a decision needs fresh evidence next time; the same decision is not repeated within the cooldown
   const key = keyOf(outcome);
-  if (s.last && s.last.key === key && now - s.last.at < cfg.cooldown_ms) return { state: { window: [], noFaceRun: 0, last: s.last, pool: null }, outcome: null };
-  return { state: { window: [], noFaceRun: 0, last: { key, at: now }, pool: null }, outcome };
+  const spoofHeld = s.spoofHeld || outcome.kind === 'spoof';
+  if (s.last && s.last.key === key && now - s.last.at < cfg.cooldown_ms) return { state: spentWindow(s, s.last, spoofHeld), outcome: null };
+  return { state: spentWindow(s, { key, at: now }, spoofHeld), outcome };
 }
 
 /** What the policy needs to know of a villager (from the ledger's villagers table). */

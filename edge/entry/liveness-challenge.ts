@@ -16,13 +16,14 @@
  * blinks beside a photo of the villager does not answer for them. A
  * challenge passed → `matched`; failed (after the repeats) or abandoned (the face left) →
  * `uncertain` (the door asks for the card or QR code), never `matched`. A pass whose frames
- * moved as one plane (a photo waved about) is refused as `spoof`.
+ * moved as one plane (a photo waved about) is refused as `spoof`, and so is a challenge during
+ * which k of the last n frames failed the antispoof/liveness check, as in the k-of-n window.
  */
 import { randomInt } from 'node:crypto';
 import { ChallengeVerifier, type ChallengeKind } from '../../models/liveness/challenge.ts';
 import { judgeFlatness } from '../../models/liveness/passive.ts';
 import type { ChallengeConfig, LivenessConfig, MatchConfig } from './config.ts';
-import type { FaceOutcome, FrameVerdict, WindowState } from './decision.ts';
+import { spentWindow, type FaceOutcome, type FrameVerdict, type WindowState } from './decision.ts';
 import { PassiveGate, passiveParams, type FaceCues } from './liveness-passive.ts';
 
 /** What the door display and speaker say for each challenge. */
@@ -39,7 +40,7 @@ export const CHALLENGE_REPEAT_TEXT: Record<ChallengeKind, string> = {
 export interface ChallengePrompt { kind: ChallengeKind; attempt: number; attempts: number; text: string }
 
 /** `unanswered`: `faces present` only, the frames ran out while the person was asked (the door always waits for an end). */
-export type ChallengeResult = 'passed' | 'failed' | 'left' | 'other_face' | 'flat' | 'unanswered';
+export type ChallengeResult = 'passed' | 'failed' | 'left' | 'other_face' | 'flat' | 'spoof' | 'unanswered';
 
 /** The challenge's part of a decision (entry_events detail `challenge`, the scenario output). */
 export interface ChallengeRecord {
@@ -66,6 +67,8 @@ interface Running {
   why: string;
   /** Consecutive frames without a face. */
   gone: number;
+  /** The last match.n frames with a face: whether the antispoof/liveness check failed each (as in the k-of-n window). */
+  spoofs: boolean[];
 }
 
 export interface LivenessStep {
@@ -139,9 +142,9 @@ export class DoorLivenessGate {
       // a turn is far more motion than jitter: a lower ratio than the passive check's tells a head from a plane
       passive: { ...passiveParams(this.cfg.passive), liveRatio: this.ch.turn_live_ratio },
     }, now);
-    this.running = { verifier, ...m, startedAt: now, attempt: 1, why, gone: 0 };
+    this.running = { verifier, ...m, startedAt: now, attempt: 1, why, gone: 0, spoofs: [] };
     // the window is paused while the person answers; its cooldown key stays as it was
-    return { state: { window: [], noFaceRun: 0, last: s.last, pool: null }, outcome: null, prompt: this.promptOf(kind, 1) };
+    return { state: spentWindow(s, s.last), outcome: null, prompt: this.promptOf(kind, 1) };
   }
 
   private promptOf(kind: ChallengeKind, attempt: number): ChallengePrompt {
@@ -150,11 +153,17 @@ export class DoorLivenessGate {
 
   private answer(c: Running, s: WindowState, v: FrameVerdict, landmarks: Float32Array | undefined, now: number, match: MatchConfig): LivenessStep {
     if (v.kind === 'no_face') {
-      if (++c.gone >= match.face_gone_frames) return this.end(c, 'left', now);
+      if (++c.gone >= match.face_gone_frames) return this.end(c, s, 'left', now);
     } else {
       c.gone = 0;
       // another villager in front of the camera: the challenge was not answered by the one matched
-      if (v.kind === 'candidate' && v.villagerId !== c.villagerId) return this.end(c, 'other_face', now);
+      if (v.kind === 'candidate' && v.villagerId !== c.villagerId) return this.end(c, s, 'other_face', now);
+      // the antispoof's verdicts count as in the k-of-n window: k of the last n frames judged a
+      // spoof make the presentation a spoof, whatever its other frames do when asked (a screen
+      // caught every other frame still plays a blink)
+      c.spoofs.push(v.kind === 'spoof');
+      if (c.spoofs.length > match.n) c.spoofs.shift();
+      if (c.spoofs.filter(Boolean).length >= match.k) return this.end(c, s, 'spoof', now);
     }
     // only the matched villager's frames answer: a stranger who blinks or turns beside a photo of
     // them (unknown, low quality) must not pass for them; such a frame counts as one without a face
@@ -164,9 +173,9 @@ export class DoorLivenessGate {
       // a photo waved about while "blinking" still moves as one plane
       const frames = c.verifier.attemptFrames();
       const j = this.cfg.passive.enabled ? judgeFlatness(frames, passiveParams(this.cfg.passive)) : null;
-      return this.end(c, j?.verdict === 'flat' ? 'flat' : 'passed', now);
+      return this.end(c, s, j?.verdict === 'flat' ? 'flat' : 'passed', now);
     }
-    if (state === 'failed') return this.end(c, 'failed', now);
+    if (state === 'failed') return this.end(c, s, 'failed', now);
     if (state === 'retry') {
       c.attempt++;
       return { state: s, outcome: null, prompt: this.promptOf(c.verifier.kind, c.attempt) };
@@ -174,18 +183,19 @@ export class DoorLivenessGate {
     return { state: s, outcome: null };
   }
 
-  private end(c: Running, result: ChallengeResult, now: number): LivenessStep {
+  private end(c: Running, s: WindowState, result: ChallengeResult, now: number): LivenessStep {
     this.running = null;
     this.passive.reset();
     const challenge: ChallengeRecord = { kind: c.verifier.kind, result, attempts: c.attempt, ms: Math.round(now - c.startedAt), why: c.why };
     const detail = `challenge ${challenge.kind} ${result} after ${challenge.attempts} attempt(s), ${challenge.ms} ms (${c.why})`;
     const outcome: GateOutcome = result === 'passed'
       ? { kind: 'matched', villagerId: c.villagerId, distance: c.distance, margin: c.margin, frames: c.frames, challenge }
-      : result === 'flat'
+      : result === 'flat' || result === 'spoof'
         ? { kind: 'spoof', frames: c.frames, detail, challenge }
         : { kind: 'uncertain', nearest: c.villagerId, distance: c.distance, frames: c.frames, detail, challenge };
     const key = outcome.kind === 'matched' ? `matched:${c.villagerId}` : outcome.kind;
-    return { state: { window: [], noFaceRun: 0, last: { key, at: now }, pool: null }, outcome };
+    // a presentation refused as a spoof stays refused until the face leaves (decision.ts spoofHeld)
+    return { state: spentWindow(s, { key, at: now }, result !== 'left' && (s.spoofHeld || outcome.kind === 'spoof')), outcome };
   }
 }
 

@@ -135,7 +135,7 @@ export class PassiveGate {
     const j = this.judge(o.villagerId);
     if (j.verdict === 'uncertain' && this.track.length < this.cfg.max_frames) {
       // not enough evidence yet: keep looking at the same person (the pool as it was before this frame)
-      return { state: { window: [...s.window, v].slice(-match.n), noFaceRun: 0, last: s.last, pool: s.pool }, outcome: null };
+      return { state: { ...s, window: [...s.window, v].slice(-match.n), noFaceRun: 0 }, outcome: null };
     }
     // live or not, the frames judged were spent on this decision; the next one needs its own
     this.reset();
@@ -143,6 +143,6 @@ export class PassiveGate {
     const outcome: FaceOutcome = j.verdict === 'flat'
       ? { kind: 'spoof', frames: o.frames, detail: describe(j) }
       : { kind: 'uncertain', nearest: o.villagerId, distance: o.distance, frames: o.frames, detail: describe(j) };
-    return { state: { ...r.state, last: { key: outcome.kind, at: now } }, outcome };
+    return { state: { ...r.state, last: { key: outcome.kind, at: now }, spoofHeld: r.state.spoofHeld || outcome.kind === 'spoof' }, outcome };
   }
 }

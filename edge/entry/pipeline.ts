@@ -52,8 +52,8 @@ export interface EntryEvents {
   frame: [FrameReport];
   /** The door asks the person at it for a blink or a head turn (display and speaker). */
   prompt: [ChallengePrompt & { at: number }];
-  /** A frame that could not be analysed or a lock that failed: logged, the loop goes on. */
-  fault: [{ where: 'frame' | 'unlock' | 'camera' | 'record'; message: string }];
+  /** A frame that could not be analysed, a lock that failed, a ledger that could not be read: logged, the loop goes on. */
+  fault: [{ where: 'frame' | 'unlock' | 'camera' | 'record' | 'ledger'; message: string }];
 }
 
 export interface EntryPipelineDeps {
@@ -203,7 +203,8 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
   private pump(): void {
     this.busy = true;
     this.idle = new Promise((resolve) => { this.markIdle = resolve; });
-    void this.drain().finally(() => {
+    // whatever a frame's turn throws is a fault, never an unhandled rejection (Node ends the process on one)
+    void this.drain().catch((err: unknown) => this.frameFault(err)).finally(() => {
       this.busy = false;
       this.markIdle();
       // a frame offered after the loop's last look but before this ran would otherwise wait for the next one
@@ -215,7 +216,22 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
     while (this.running && this.waiting) {
       const job = this.waiting;
       this.waiting = null;
-      await this.process(job);
+      try {
+        await this.process(job);
+      } catch (err) {
+        this.frameFault(err);
+      }
+    }
+  }
+
+  /** A frame's turn failed past the analysis (the door's own faults are reported where they happen): a fault, and the next frame is looked at. */
+  private frameFault(err: unknown): void {
+    const message = err instanceof Error ? err.message : String(err);
+    this.deps.logger.error({ err: message }, 'frame not handled / 画面处理失败');
+    try {
+      this.emit('fault', { where: 'frame', message });
+    } catch (listenerErr) {
+      this.deps.logger.error({ err: (listenerErr as Error).message }, 'entry fault listener failed');
     }
   }
 
@@ -261,6 +277,8 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
     if (outcome.kind === 'matched' && this.deps.irCamera) {
       const refused = this.irRefusal(rec.face?.landmarks, job.arrivedAt);
       if (refused) {
+        // a screen the infrared lens saw through stays refused until the face leaves (decision.ts spoofHeld)
+        if (refused.decision === 'spoof') this.state = { ...this.state, spoofHeld: true };
         this.door.record({ at: this.now(), by: 'face', decision: refused.decision, villagerId: null, unlocked: false, detail: { frames: outcome.frames, seen: refused.why, ir: refused.ir, nearest: outcome.villagerId, ...challenge }, latencyMs: null });
         return;
       }

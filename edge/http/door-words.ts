@@ -59,7 +59,9 @@ export function decisionWords(e: DoorDecision, lang: Lang = 'zh'): string {
   const debt = num(d.debt);
   switch (e.decision) {
     case 'matched':
+      if (e.unlocked && d.confirmed === false) return lang === 'zh' ? `${by}放行（门锁没有回报已开，请检查门锁）` : `${by}: let in (the lock did not confirm it opened; check the lock)`;
       if (e.unlocked) return lang === 'zh' ? `${by}放行` : `${by}: let in`;
+      if (d.refused === 'ledger_error') return lang === 'zh' ? `${by}认出了人，但读不出村民账户（存储故障），门没有开，请检查存储` : `${by}: recognised, but the villager's account could not be read (storage fault); not let in, check the storage`;
       if (typeof d.unlockError === 'string') return lang === 'zh' ? `${by}认出了人，但门锁没有打开，请检查门锁` : `${by}: recognised, but the lock did not open; check the lock`;
       return lang === 'zh' ? `${by}认出了人，但没有开门（${typeof d.why === 'string' ? d.why : '门店不接待'}）` : `${by}: recognised, not let in (${typeof d.why === 'string' ? d.why : 'refused'})`;
     case 'unknown':

@@ -65,12 +65,15 @@ export function getCard(db: Db, cardNo: string): Card | undefined {
   return r && { cardNo: r.card_no, villagerId: r.villager_id, createdAt: r.created_at, revokedAt: r.revoked_at };
 }
 
-/** Marks a token used; a second use is a replay (TOKEN_INVALID). Also prunes tokens long expired. */
-export function consumeQrToken(db: Db, claims: UsedToken, nowMs = Date.now()): void {
+/**
+ * Marks a token used, for the visit it lets in (`sessionId`; null without a store session); a
+ * second use is a replay (TOKEN_INVALID). Also prunes tokens long expired.
+ */
+export function consumeQrToken(db: Db, claims: UsedToken, nowMs = Date.now(), sessionId: string | null = null): void {
   const at = new Date(nowMs).toISOString();
   const expires = new Date(claims.exp * 1000).toISOString();
   inTransaction(db, 'using a QR token', () => {
-    const r = db.prepare('INSERT INTO qr_tokens_used (token_id, villager_id, expires_at, used_at) VALUES (?, ?, ?, ?) ON CONFLICT (token_id) DO NOTHING').run(claims.tid, claims.vid, expires, at);
+    const r = db.prepare('INSERT INTO qr_tokens_used (token_id, villager_id, expires_at, used_at, session_id) VALUES (?, ?, ?, ?, ?) ON CONFLICT (token_id) DO NOTHING').run(claims.tid, claims.vid, expires, at, sessionId);
     if (r.changes === 0) throw new EdgeError(ErrorCode.TOKEN_INVALID, 'QR token refused: already used', { zh: '二维码已使用过', details: { why: 'already used' } });
     // keep a day past expiry: later than that the token is refused as expired anyway
     db.prepare('DELETE FROM qr_tokens_used WHERE expires_at < ?').run(new Date(nowMs - 86_400_000).toISOString());

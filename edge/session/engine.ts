@@ -14,6 +14,7 @@ import type { LockEvents, ScaleEvents } from '../../drivers/index.ts';
 import type { Part } from '../parts.ts';
 import type { Db } from '../ledger/db.ts';
 import type { EnteredBy } from '../ledger/sessions.ts';
+import { releaseVisitQrTokens } from '../ledger/qr-slips.ts';
 import { computeCart } from './cart.ts';
 import { SessionJournal } from './journal.ts';
 import { transition, type Effect, type MachineTimings, type Phase, type SessionEvent, type SessionState, type Visit } from './machine.ts';
@@ -300,7 +301,8 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
         this.journal.save(effect.type === 'open_session' ? 'open' : 'persist');
         return;
       case 'cancel_session':
-        if (before.phase !== 'idle') this.journal.cancel(before.visit, effect.reason);
+        // the door never opened for this visit: its QR slips are given back with it (used up only when the door opens)
+        if (before.phase !== 'idle') this.journal.cancel(before.visit, effect.reason, () => void releaseVisitQrTokens(this.db, before.visit.sessionId));
         return;
       case 'start_timer': {
         const timer = effect.timer;

@@ -16,11 +16,11 @@ import { getVillager } from '../ledger/villagers.ts';
 import { openRow, type SessionJournal } from './journal.ts';
 import { isBusy, type SessionEvent, type SessionState, type Visit } from './machine.ts';
 import type { AdmissionDecision, DoorSignals, Shelves } from './ports.ts';
-import { busyText, debtText, notRecordedText, offlineLimitText, UNCERTAIN_TEXT, welcomeText, type AnnouncementReason } from './receipt.ts';
+import { busyText, debtText, LEDGER_FAULT_TEXT, NO_CONSENT_TEXT, notRecordedText, offlineLimitText, UNCERTAIN_TEXT, welcomeText, type AnnouncementReason } from './receipt.ts';
 import { restingWeights, slotProducts } from './weighing.ts';
 
-/** A single-use credential (a QR slip): used up inside the admission, given back if the door stays shut. */
-export interface Credential { consume(): void; giveBack(): void }
+/** A single-use credential (a QR slip): used up inside the admission for its visit, given back if the door stays shut (admission.ts SingleUse). */
+export interface Credential { consume(sessionId?: string): void; giveBack(): void; usedFor(): string | null }
 
 export type Admission = { ok: true; sessionId: string } | { ok: false; reason: 'not_running' | 'store_busy' | 'not_recorded'; message: string };
 
@@ -119,7 +119,11 @@ export class FrontDoor {
     const s = h.state();
     const db = h.db();
     if (s.phase !== 'idle' && this.ownVisit(s, villagerId)) {
-      if (credential) inTransaction(db, 'using a QR slip', () => credential.consume());
+      // The slip that let this visit in, shown again while nobody has gone through the door yet
+      // (the unlock ran out): the same admission, the slip stays used up for it. Once the door
+      // opened, no slip opens it again: any other scan of a slip uses it up (or is a replay).
+      const again = s.phase === 'entering' && credential?.usedFor() === s.visit.sessionId;
+      if (credential && !again) inTransaction(db, 'using a QR slip', () => credential.consume(s.visit.sessionId));
       return { ok: true, sessionId: s.visit.sessionId };
     }
     if (s.phase !== 'idle') return { ok: false, reason: 'store_busy', message: `a ${s.phase} session is open` };
@@ -131,7 +135,7 @@ export class FrontDoor {
       inTransaction(db, 'admitting a villager', () => {
         h.journal.writePending(db);
         openRow(db, v.visit, 'entering');
-        credential?.consume();
+        credential?.consume(v.sessionId);
       });
       h.journal.writesLanded();
     } catch (err) {
@@ -189,9 +193,12 @@ export class FrontDoor {
   decided(d: AdmissionDecision): void {
     const h = this.host;
     if (!h.running()) return;
+    // the ledger failed the admission (admission.ts): the villager's row is likely unreadable too
+    if (d.decision === 'matched' && !d.unlocked && d.detail?.refused === 'ledger_error') return h.announce('not_recorded', null, LEDGER_FAULT_TEXT);
     const v = d.villagerId ? getVillager(h.db(), d.villagerId) : undefined;
     if (d.decision === 'store_busy') return h.announce('store_busy', d.villagerId, busyText(v?.name ?? null));
     if (d.decision === 'uncertain') return h.announce('uncertain', null, UNCERTAIN_TEXT);
+    if (d.decision === 'no_consent') return h.announce('no_consent', null, NO_CONSENT_TEXT);
     // the door's figure also counts a balance below the floor; the villager's own row only the shortfall
     const owed = typeof d.detail?.debt === 'number' ? d.detail.debt : (v?.debt ?? 0);
     if (d.decision === 'blocked' && v && owed > 0) return h.announce('debt', v.id, debtText(v.name, owed));

@@ -51,7 +51,7 @@ export function receiptText(r: Omit<Receipt, 'text' | 'at' | 'settleMs'>): strin
   return parts.join('');
 }
 
-export type AnnouncementReason = 'store_busy' | 'debt' | 'offline_limit' | 'welcome' | 'settle_delayed' | 'not_recorded' | 'uncertain' | 'challenge' | 'challenge_repeat';
+export type AnnouncementReason = 'store_busy' | 'debt' | 'offline_limit' | 'welcome' | 'settle_delayed' | 'not_recorded' | 'uncertain' | 'no_consent' | 'challenge' | 'challenge_repeat';
 
 export interface Announcement { reason: AnnouncementReason; villagerId: string | null; text: string; at: number }
 
@@ -61,6 +61,12 @@ export function busyText(name: string | null): string {
 
 /** The face was close to a villager's but not sure enough: never a name, the person may be a stranger. */
 export const UNCERTAIN_TEXT = '未能确认您的身份，请刷卡或扫码。';
+
+/**
+ * A face matched a villager whose consent to face recognition is not on record (withdrawn): no
+ * name either, the face may not be used to address them.
+ */
+export const NO_CONSENT_TEXT = '刷脸进门未开通，请刷卡或扫码。/ Face entry is not enabled for you: please use your card or QR code.';
 
 export function debtText(name: string, debt: number): string {
   return `${name}，您还欠 ${debt} 分，请先挣取积分补上，补齐后就能进店兑换。`;
@@ -81,6 +87,9 @@ export function welcomeText(name: string, kind: 'shopping' | 'restock', offlineC
 export function offlineLimitText(name: string | null): string {
   return `${name ? `${name}，` : ''}本店暂时与村账本断开，您今天在本店的离线兑换额度已用完，门未打开；联网后或明天即可兑换。/ The store is offline and your offline allowance for today is used up; the door stays shut. You can shop again once the store is back online, or tomorrow.`;
 }
+
+/** The villager's account could not be read at the door (a disk I/O error): the door stays shut; no name, it could not be read either. */
+export const LEDGER_FAULT_TEXT = '系统暂时无法读取账户，门未打开，请稍后再试或联系管理员。/ The store cannot read your account just now; the door stays shut. Please try again later or call the maintainer.';
 
 /** The admission could not be written (disk full, I/O error): the door stays shut. */
 export function notRecordedText(name: string): string {

@@ -5,6 +5,9 @@ import { EntryPart } from '../../edge/entry-part.ts';
 import { HealthBoard } from '../../edge/parts.ts';
 import { doorDetector, resolveEntryConfig } from '../../edge/entry/config.ts';
 import { tempLedger } from '../ledger/helpers.ts';
+import { failWhen } from '../session/rig.ts';
+import { addVillager } from '../../edge/ledger/villagers.ts';
+import { addCard } from '../../edge/ledger/credentials.ts';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -156,6 +159,40 @@ describe('EntryPart and the health board', () => {
       await part.pipeline!.presentCode('CARD-0000-0009');
       expect(health.report().faults).toEqual([]);
     } finally {
+      await part.stop();
+    }
+  }, 60_000);
+
+  it('reports a villager\'s standing that could not be read as a fault; the door stays shut and goes on, cleared by the next decision', async () => {
+    const health = new HealthBoard();
+    health.setPhase('running');
+    const unlocks: number[] = [];
+    addVillager(ledger.db, { id: 'li', name: '李四', village: 'v' });
+    addCard(ledger.db, 'PB-2001', 'li', new Date().toISOString());
+    const part = new EntryPart(
+      {
+        config: resolveEntryConfig({ face_enabled: false }),
+        dataDir: ledger.dir,
+        db: () => ledger.db,
+        lock: () => ({ unlock: async (ms: number) => void unlocks.push(ms) }),
+        store: { isStoreBusy: () => false },
+        health,
+        withoutCamera: true,
+      },
+      pino({ level: 'silent' }),
+    );
+    await part.start();
+    const heal = failWhen(ledger.db, (sql) => sql.includes('face_consent_at, debt, balance'));
+    try {
+      const refused = await part.pipeline!.presentCode('PB-2001');
+      expect(refused).toMatchObject({ decision: 'matched', villagerId: 'li', unlocked: false, detail: { refused: 'ledger_error' } });
+      expect(unlocks).toEqual([]);
+      expect(health.report()).toMatchObject({ status: 'fault', faults: [{ source: 'door ledger', code: 'LEDGER_READ', detail: 'disk I/O error' }] });
+      heal();
+      expect(await part.pipeline!.presentCode('PB-2001')).toMatchObject({ decision: 'matched', unlocked: true });
+      expect(health.report().faults).toEqual([]);
+    } finally {
+      heal();
       await part.stop();
     }
   }, 60_000);

@@ -2,7 +2,7 @@
  * The door's liveness gate (passive check, then the active challenge) on synthetic landmark
  * tracks: a villager who blinks or turns when asked is matched; a photo (held still, moved as
  * a plane, turned by hand) never is; a slow villager gets the repeat; the person leaving or
- * another face ends the challenge as uncertain.
+ * another face ends the challenge as uncertain; k spoof frames in the last n end it as a spoof.
  */
 import { describe, expect, it } from 'vitest';
 import { resolveEntryConfig, type EntryConfig } from '../../edge/entry/config.ts';
@@ -17,6 +17,7 @@ const flat = live.map(([x, y]) => [x, y, 0] as [number, number, number]);
 const A: FrameVerdict = { kind: 'candidate', villagerId: 'A', distance: 0.2, margin: 0.3 };
 const B: FrameVerdict = { kind: 'candidate', villagerId: 'B', distance: 0.2, margin: 0.3 };
 const NONE: FrameVerdict = { kind: 'no_face' };
+const SPOOF: FrameVerdict = { kind: 'spoof', real: 0.05, live: 0.9 };
 
 const entry = (challenge: Record<string, unknown>, passive = true): EntryConfig =>
   resolveEntryConfig({ liveness: { passive: { enabled: passive }, challenge: { timeout_ms: 4000, ...challenge } } });
@@ -115,6 +116,24 @@ describe('the liveness challenge at the door', () => {
   it('when_uncertain with the passive check off: every face match is challenged', () => {
     const r = run(entry({ mode: 'when_uncertain' }, false), [...still(live, 2, 15), ...blink(16)]);
     expect(r.outcome).toMatchObject({ kind: 'matched', challenge: { why: 'passive off' } });
+  });
+
+  it('frames the antispoof calls a spoof during the challenge: k of the last n end it as a spoof, even with a blink among them', () => {
+    // passive check off: the challenge is the liveness guard; a screen the antispoof catches every other frame
+    const cfg = entry({ mode: 'when_uncertain' }, false);
+    const j = noise(25);
+    const blinkWithSpoofs: Frame[] = [0, 0.3, 0.9, 0.9, 0.3, 0, 0].flatMap((c) => {
+      const lm = project(blinking(live, c), { yaw: 0, pitch: 0 }, j);
+      return [{ v: A, lm }, { v: SPOOF, lm }];
+    });
+    const r = run(cfg, [...still(live, 2, 26), ...blinkWithSpoofs]);
+    expect(r.prompts).toHaveLength(1);
+    expect(r.outcome).toMatchObject({ kind: 'spoof', challenge: { result: 'spoof', why: 'passive off' } });
+    // decided on the k-th spoof frame: the blink was not finished yet
+    expect(r.at).toBe(2 + 3);
+    // one spoof frame (fewer than k in the last n) does not stop a villager who blinks
+    const once = run(cfg, [...still(live, 2, 27), { v: SPOOF, lm: project(live, { yaw: 0, pitch: 0 }, j) }, ...blink(28)]);
+    expect(once.outcome).toMatchObject({ kind: 'matched', challenge: { result: 'passed' } });
   });
 
   it('another villager in front of the camera, or the person leaving, ends the challenge as uncertain', () => {

@@ -1,6 +1,6 @@
 /**
  * EntryPipeline with fakes at the boundary (a scripted recogniser, a recording lock): newest
- * frame only, spoof and low-quality paths, a failing lock, a failing frame.
+ * frame only, spoof and low-quality paths, a failing lock, a failing frame, a failing ledger read.
  */
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import { loadOrCreateTemplateKey } from '../../edge/entry/templates.ts';
 import { addVillager, setFaceConsent } from '../../edge/ledger/villagers.ts';
 import { tempLedger } from '../ledger/helpers.ts';
 import { until } from '../drivers/helpers.ts';
+import { failWhen } from '../session/rig.ts';
 
 const frame = (tag: number): RgbFrame => ({ width: 1, height: 1, data: Uint8Array.of(tag, 0, 0) });
 const times = { detect: 1, landmarks: 1, descriptor: 1, liveness: 1, match: 0 };
@@ -166,5 +167,48 @@ describe('EntryPipeline', () => {
     await pipeline.stop();
     expect(faults).toEqual(['frame: IMAGE_INVALID: bad frame', 'unlock: relay did not confirm']);
     expect(decisions[0]).toMatchObject({ decision: 'matched', villagerId: 'wang', unlocked: false, detail: { unlockError: 'relay did not confirm' } });
+  });
+
+  it('an unlock whose relay readback was lost is recorded as not confirmed, and is a fault for the maintainer', async () => {
+    const rec = new ScriptedRecogniser(() => ({ faceCount: 1, face: face(), match: match('wang'), times }));
+    // what drivers/lock LockDriver.unlock resolves when the board acknowledged the pulse but the readback got no answer
+    const { pipeline, decisions, faults, db } = setup(rec, { unlock: (ms: number) => Promise.resolve({ pulse_ms: ms, confirmed: false, confirmed_at: Date.now(), release_at: Date.now() + ms }) as Promise<never> });
+    await pipeline.start();
+    for (let i = 0; i < 2; i++) { pipeline.offer(frame(i)); await until(() => rec.seen.length === i + 1, 1000, 'frame'); }
+    await until(() => decisions.length === 1, 1000, 'decision');
+    await pipeline.stop();
+    // the pulse went out and was acknowledged: the villager is let in, and the record says the relay did not confirm
+    expect(decisions[0]).toMatchObject({ decision: 'matched', unlocked: true, detail: { confirmed: false } });
+    expect(JSON.parse(db.prepare('SELECT detail FROM entry_events').pluck().get() as string)).toMatchObject({ unlocked: true, confirmed: false });
+    expect(faults).toEqual(['unlock: the relay did not confirm the unlock (its readback was lost)']);
+  });
+
+  it('a ledger read that fails while the door judges a face match is a fault: the door stays shut, the decision is recorded, the loop goes on', async () => {
+    // an unhandled rejection ends the store process (Node 20): the frame loop must never leave one
+    const rejections: unknown[] = [];
+    const onRejection = (r: unknown): void => { rejections.push(r); };
+    process.on('unhandledRejection', onRejection);
+    cleanups.push(() => process.off('unhandledRejection', onRejection));
+    const rec = new ScriptedRecogniser(() => ({ faceCount: 1, face: face(), match: match('wang'), times }));
+    const { pipeline, decisions, faults, pulses, db } = setup(rec, undefined, { cooldown_ms: 0 });
+    await pipeline.start();
+    // the disk answers the villager's standing with an I/O error (every other statement works)
+    const heal = failWhen(db, (sql) => sql.includes('face_consent_at, debt, balance'));
+    cleanups.push(heal);
+    for (let i = 0; i < 2; i++) { pipeline.offer(frame(i)); await until(() => rec.seen.length === i + 1, 1000, 'frame'); }
+    await until(() => decisions.length === 1 || rejections.length > 0, 1000, 'decision');
+    expect(rejections.map(String)).toEqual([]);
+    expect(faults).toEqual(['ledger: disk I/O error']);
+    expect(decisions[0]).toMatchObject({ decision: 'matched', villagerId: 'wang', unlocked: false, detail: { refused: 'ledger_error' } });
+    expect(pulses).toEqual([]);
+    // the row is in entry_events for the maintainer
+    expect(db.prepare("SELECT decision FROM entry_events").all()).toEqual([{ decision: 'matched' }]);
+    // the disk recovers: the next frames go through the same loop and open the door
+    heal();
+    for (let i = 2; i < 4; i++) { pipeline.offer(frame(i)); await until(() => rec.seen.length === i + 1, 1000, 'frame'); }
+    await until(() => decisions.length === 2, 1000, 'second decision');
+    await pipeline.stop();
+    expect(decisions[1]).toMatchObject({ decision: 'matched', villagerId: 'wang', unlocked: true });
+    expect(pulses).toHaveLength(1);
   });
 });

@@ -3,6 +3,7 @@
  * of one presentation of villager A judged real, spoof, spoof, spoof, real (a phone screen the
  * antispoof catches half of the time) hold k = 2 spoof frames in the window that would name A;
  * the door decides `spoof` and does not unlock (docs/faces.md: `spoof` = k frames failed the check).
+ * The same screen left in view after that decision stays a spoof until the face has left the camera.
  */
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -18,13 +19,14 @@ import { until } from '../drivers/helpers.ts';
 
 const times = { detect: 1, landmarks: 1, descriptor: 1, liveness: 1, match: 0 };
 
-/** Villager A's face (0.1 from A's template) on every frame; frames 1–3 fail the antispoof (real 0.05). */
+/** Villager A's face (0.1 from A's template) on every frame; the frames in `spoofs` fail the antispoof (real 0.05). */
 class Scripted implements FaceRecogniser {
   seen = 0;
+  constructor(private readonly spoofs: ReadonlySet<number>) {}
   recognise(f: RgbFrame): Promise<Recognition> {
     this.seen++;
     const i = f.data[0] as number;
-    const real = i >= 1 && i <= 3 ? 0.05 : 0.9;
+    const real = this.spoofs.has(i) ? 0.05 : 0.9;
     return Promise.resolve({ faceCount: 1, face: { box: { x: 0, y: 0, width: 100, height: 100 }, score: 0.9, quality: { faceSize: 100, sharpness: 0.3, yaw: 0, pitch: 0, roll: 0 }, rejected: null, liveness: { real, live: 0.9 } }, match: { best: { villagerId: 'A', distance: 0.1 }, second: { villagerId: 'B', distance: 0.7 } }, times } as Recognition);
   }
   replaceSealedGallery(): Promise<number> { return Promise.resolve(0); }
@@ -35,33 +37,49 @@ class Scripted implements FaceRecogniser {
 const cleanups: Array<() => void> = [];
 afterEach(() => { for (const c of cleanups.splice(0)) c(); });
 
+/** The door with villager A enrolled, fed frames 0…count-1 one at a time, each waited through. */
+async function present(count: number, spoofs: number[]): Promise<{ verdicts: string[]; decisions: EntryDecision[]; pulses: number[] }> {
+  const l = tempLedger();
+  cleanups.push(l.cleanup);
+  addVillager(l.db, { id: 'A', name: 'A', village: 'v' });
+  setFaceConsent(l.db, 'A', 'self');
+  const pulses: number[] = [];
+  const rec = new Scripted(new Set(spoofs));
+  const pipeline = new EntryPipeline({
+    config: resolveEntryConfig({}), db: l.db, recogniser: rec, store: { isStoreBusy: () => false }, camera: null,
+    lock: { unlock: (ms: number) => { pulses.push(ms); return Promise.resolve(); } },
+    templateKey: loadOrCreateTemplateKey(path.join(l.dir, 'k')), qrPublicKey: null, logger: pino({ level: 'silent' }),
+  });
+  const decisions: EntryDecision[] = [];
+  const verdicts: string[] = [];
+  pipeline.on('decision', (d) => decisions.push(d));
+  pipeline.on('frame', (r) => verdicts.push(r.verdict.kind));
+  await pipeline.start();
+  for (let i = 0; i < count; i++) {
+    pipeline.offer({ width: 1, height: 1, data: Uint8Array.of(i, 0, 0) });
+    // the recogniser seeing frame i+1 means frame i went all the way through the door
+    if (i + 1 < count) await until(() => rec.seen === i + 1 && verdicts.length === i + 1, 1000, 'frame');
+  }
+  // stop waits for the last frame to go through the door
+  await until(() => verdicts.length === count, 1000, 'last frame');
+  await pipeline.stop();
+  return { verdicts, decisions, pulses };
+}
+
 describe('spoof frames in the deciding window', () => {
   it('a window holding k spoof frames of the presentation decides spoof and does not unlock', async () => {
-    const l = tempLedger();
-    cleanups.push(l.cleanup);
-    addVillager(l.db, { id: 'A', name: 'A', village: 'v' });
-    setFaceConsent(l.db, 'A', 'self');
-    const pulses: number[] = [];
-    const rec = new Scripted();
-    const pipeline = new EntryPipeline({
-      config: resolveEntryConfig({}), db: l.db, recogniser: rec, store: { isStoreBusy: () => false }, camera: null,
-      lock: { unlock: (ms: number) => { pulses.push(ms); return Promise.resolve(); } },
-      templateKey: loadOrCreateTemplateKey(path.join(l.dir, 'k')), qrPublicKey: null, logger: pino({ level: 'silent' }),
-    });
-    const decisions: EntryDecision[] = [];
-    const verdicts: string[] = [];
-    pipeline.on('decision', (d) => decisions.push(d));
-    pipeline.on('frame', (r) => verdicts.push(r.verdict.kind));
-    await pipeline.start();
-    // the recogniser seeing frame i+1 means frame i went all the way through the door
-    for (let i = 0; i < 5; i++) {
-      pipeline.offer({ width: 1, height: 1, data: Uint8Array.of(i, 0, 0) });
-      await until(() => rec.seen === i + 1, 1000, 'frame');
-    }
-    await pipeline.stop();
+    const { verdicts, decisions, pulses } = await present(5, [1, 2, 3]);
     expect(verdicts).toEqual(['candidate', 'spoof', 'spoof', 'spoof', 'candidate']);
     expect(decisions.map((d) => d.decision)).toEqual(['spoof']);
     expect(decisions.some((d) => d.unlocked)).toBe(false);
+    expect(pulses).toEqual([]);
+  });
+
+  it('the presentation decided spoof does not open the door on its next frames while it stays in view', async () => {
+    // the spoof decision empties the window; the screen's next frames that pass the antispoof name A again
+    const { verdicts, decisions, pulses } = await present(7, [1, 2]);
+    expect(verdicts).toEqual(['candidate', 'spoof', 'spoof', 'candidate', 'candidate', 'candidate', 'candidate']);
+    expect(decisions.map((d) => d.decision)).toEqual(['spoof']);
     expect(pulses).toEqual([]);
   });
 });

@@ -188,6 +188,10 @@ describe('k-of-n decision', () => {
     ['k spoofs among k candidates decide spoof', [cand('a'), spoof, spoof, spoof, cand('a')], ['-', '-', 'spoof', '-', '-']],
     ['k spoofs decide spoof as soon as they are in the window', [spoof, cand('a'), spoof, cand('a')], ['-', '-', 'spoof', '-']],
     ['fewer than k spoofs do not stop k candidates', [cand('a'), spoof, cand('a')], ['-', '-', 'matched:a']],
+    // the screen stays in view after the spoof decision: its frames the antispoof passes must not open next
+    ['a presentation decided spoof does not open while it stays in view', [cand('a'), spoof, spoof, cand('a'), cand('a'), cand('a'), cand('a')], ['-', '-', 'spoof', '-', '-', '-', '-']],
+    ['...nor does a full window near the villager ask for the card instead', [cand('a'), spoof, spoof, unsure('a'), unsure('a'), unsure('a'), unsure('a'), unsure('a')], ['-', '-', 'spoof', '-', '-', '-', '-', '-']],
+    ['...until the face has left (face_gone_frames)', [cand('a'), spoof, spoof, noFace, noFace, cand('a'), cand('a')], ['-', '-', 'spoof', '-', '-', '-', 'matched:a']],
   ] as Array<[string, FrameVerdict[], string[]]>)('%s', (_name, frames, expected) => {
     let s = initialWindow();
     expect(frames.map((v, t) => {
@@ -195,6 +199,14 @@ describe('k-of-n decision', () => {
       s = r.state;
       return r.outcome ? (r.outcome.kind === 'matched' ? `matched:${r.outcome.villagerId}` : r.outcome.kind) : '-';
     })).toEqual(expected);
+  });
+
+  it('a presentation held as a spoof is decided spoof again after the cooldown, never matched', () => {
+    let s = initialWindow();
+    const frames: Array<[FrameVerdict, number]> = [[cand('a'), 0], [spoof, 1], [spoof, 2], [cand('a'), 1500], [cand('a'), 1501]];
+    const outs = frames.map(([v, t]) => { const r = stepWindow(s, v, t, cfg5); s = r.state; return r.outcome; });
+    expect(outs.map((o) => o?.kind ?? '-')).toEqual(['-', '-', 'spoof', '-', 'spoof']);
+    expect(outs[4]).toMatchObject({ kind: 'spoof', detail: expect.stringContaining('still in view') as string });
   });
 
   it('needs the distance under the threshold and the margin to the runner-up', () => {

@@ -31,13 +31,23 @@ describe('a villager whose unlock ran out before the door was pushed', () => {
   });
 });
 
-describe('a face the door is not sure of', () => {
+describe('a face the door does not let in by itself', () => {
   it('is asked for the card or QR code, without a name, and opens no session', () => {
     const s = store();
     const said: StoreSessionEvents['announce'][0][] = [];
     s.engine.on('announce', (a) => said.push(a));
     s.engine.onEntryDecision({ by: 'face', decision: 'uncertain', villagerId: null, unlocked: false });
     expect(said).toEqual([expect.objectContaining({ reason: 'uncertain', villagerId: null, text: expect.stringContaining('请刷卡或扫码') as string })]);
+    expect(s.engine.phase).toBe('idle');
+  });
+
+  it('a face matched to a villager whose consent to face recognition is withdrawn is asked for the card or QR code, without a name', () => {
+    const s = store();
+    const said: StoreSessionEvents['announce'][0][] = [];
+    s.engine.on('announce', (a) => said.push(a));
+    s.engine.onEntryDecision({ by: 'face', decision: 'no_consent', villagerId: 'A', unlocked: false });
+    expect(said).toEqual([expect.objectContaining({ reason: 'no_consent', villagerId: null, text: expect.stringContaining('请刷卡或扫码') as string })]);
+    expect(said[0]?.text).not.toContain('Ann');
     expect(s.engine.phase).toBe('idle');
   });
 });
