@@ -6,18 +6,10 @@ import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { lookup } from 'node:dns/promises';
 import path from 'node:path';
 import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
-import { parseIntOption } from './context.ts';
 import { openSqliteReadOnly } from '../../cloud-sync/ledger/sql.ts';
 import { notAVillageLedger } from '../../cloud-sync/ledger/foreign-db.ts';
 
 const bad = (en: string, zh: string): EdgeError => new EdgeError(ErrorCode.INVALID_ARGUMENT, en, { zh });
-
-/** A TCP port to listen on: 0 (any free port) to 65535. */
-export function portOption(flag: string, value: string): number {
-  const n = parseIntOption(flag, value);
-  if (n < 0 || n > 65535) throw bad(`${flag} must be a port from 0 (any free port) to 65535, got ${value}`, `${flag} 必须是 0（任选空闲端口）到 65535 之间的端口号`);
-  return n;
-}
 
 /** An address this machine can listen on: a name must resolve (an unknown name would fail only at listen). */
 export async function hostOption(flag: string, value: string): Promise<string> {

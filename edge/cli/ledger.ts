@@ -2,8 +2,8 @@
 import { writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { parseIntOption } from './context.ts';
-import { asBadDatabaseUrl, brokerOption, hostOption, keyIdOption, newFileOption, portOption, villageLedgerFileOption } from './ledger-options.ts';
+import { parseIntOption, portOption } from './context.ts';
+import { asBadDatabaseUrl, brokerOption, hostOption, keyIdOption, newFileOption, villageLedgerFileOption } from './ledger-options.ts';
 import { createLogger } from '../log.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { runLedger } from '../../cloud-sync/ledger/run.ts';

@@ -159,4 +159,16 @@ describe('store-edge start refuses', () => {
       expect(err).not.toContain('内部错误');
     }
   }, 120_000);
+
+  it('--http-port out of range: exit 2 naming --http-port, not a config file', async () => {
+    const d = start('--http-port', '70000', '--data-dir', path.join(t.dir, 'port-range'));
+    const code = await Promise.race([d.exited, d.ready.then(() => 'running')]);
+    const { err } = d.output();
+    expect(code, err).toBe(2);
+    expect(err).toContain('--http-port');
+    expect(err).toContain('70000');
+    expect(err).toContain('65535');
+    expect(err).not.toContain('配置文件有误');
+    expect(err).not.toContain('config is invalid');
+  }, 120_000);
 });
