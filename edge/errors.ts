@@ -47,6 +47,8 @@ export const ErrorCode = {
   FACE_LEARNING_REFUSED: 'FACE_LEARNING_REFUSED',
   // hardware and runtime
   NOT_FOUND: 'NOT_FOUND',
+  /** The camera gave no frame at all (its device missing, or ffmpeg cannot open it): a failure, as doctor reports it. */
+  CAMERA_UNAVAILABLE: 'CAMERA_UNAVAILABLE',
   /** `store-edge doctor` found something to fix (its table says what). */
   CHECKS_FAILED: 'CHECKS_FAILED',
   /** The village ledger cannot be reached (not connected, or no answer in time). */

@@ -4,6 +4,7 @@
  */
 import { EdgeError, ErrorCode } from '../../edge/errors.ts';
 import type { SqlDb } from './sql.ts';
+import { notAVillageLedger } from './foreign-db.ts';
 import { GOVERNANCE_POSTGRES, GOVERNANCE_SQLITE, GOVERNANCE_V5_POSTGRES, GOVERNANCE_V5_SQLITE } from './governance/schema.ts';
 import { BOARD_POSTGRES, BOARD_SQLITE } from './board/schema.ts';
 import { STAFF_DISABLED, STAFF_POSTGRES, STAFF_SQLITE } from './staff/schema.ts';
@@ -183,6 +184,12 @@ const MIGRATION_TURN = 'schema migration';
  * them, PostgreSQL's concurrent CREATE TABLEs failed one of them on its catalogue's unique index.
  */
 export async function migrateLedger(db: SqlDb, upTo = LEDGER_SCHEMA_VERSION): Promise<void> {
+  // a database of something else is refused before the first table is created in it
+  const notOurs = await notAVillageLedger(db);
+  if (notOurs) {
+    const where = db.file ?? 'the PostgreSQL database (DATABASE_URL)';
+    throw new EdgeError(ErrorCode.DB_NOT_OURS, `${where} is not a village ledger: ${notOurs.en}; refusing to touch it`, { zh: `${where} 不是村账本：${notOurs.zh}；已拒绝改动`, details: { path: where } });
+  }
   await db.transaction(async (tx) => {
     await tx.exec('CREATE TABLE IF NOT EXISTS ledger_schema (version INTEGER NOT NULL)');
     const rows = await tx.query<{ version: number }>('SELECT version FROM ledger_schema');

@@ -67,6 +67,15 @@ export function parseIntOption(name: string, value: string): number {
   return n;
 }
 
+/** A TCP port to listen on: 0 (any free port) to 65535. */
+export function portOption(flag: string, value: string): number {
+  const n = parseIntOption(flag, value);
+  if (n < 0 || n > 65535) {
+    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `${flag} must be a port from 0 (any free port) to 65535, got ${value}`, { zh: `${flag} 必须是 0（任选空闲端口）到 65535 之间的端口号，收到 ${value}` });
+  }
+  return n;
+}
+
 export function print(opts: CommonOptions, json: unknown, text: string): void {
   process.stdout.write(opts.json ? `${JSON.stringify(json)}\n` : `${text}\n`);
 }

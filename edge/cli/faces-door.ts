@@ -4,6 +4,7 @@
  * and the camera half of `faces enroll --camera`. Bad input (a missing file, a file that is
  * not an image) is found before the models load where it can be, and exits with code 2.
  */
+import { existsSync } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { pino } from 'pino';
@@ -11,7 +12,7 @@ import type { FaceEngine } from '../../models/face-engine.ts';
 import { Gallery } from '../../models/gallery.ts';
 import { decodeImage, DEFAULT_DECODE, type DecodeOptions } from '../../models/image.ts';
 import type { RgbFrame } from '../../models/face-engine.ts';
-import { EdgeError } from '../errors.ts';
+import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
 import { closeLedger, type Db } from '../ledger/db.ts';
 import { createFrameSource } from '../entry/camera.ts';
 import { enrolFromCamera } from '../entry/camera-enrol.ts';
@@ -120,10 +121,43 @@ export async function enrolAtCamera(env: FacesEnv, engine: FaceEngine, villagerI
   if (frames < 1 || frames > 20) throw new EdgeError('INVALID_ARGUMENT', `--frames must be 1–20, got ${frames}`, { zh: `--frames 须为 1–20，收到 ${frames}` });
   if (timeoutS < 1 || timeoutS > 600) throw new EdgeError('INVALID_ARGUMENT', `--timeout must be 1–600 s, got ${timeoutS}`, { zh: `--timeout 须为 1–600 秒，收到 ${timeoutS}` });
   const e = env.entry;
+  // a device that is not there is said at once, as doctor says it, not after --timeout
+  if (e.camera.kind === 'v4l2' && !existsSync(e.camera.device)) throw cameraUnavailable(e.camera, 'no such device', '设备不存在');
   const source = createFrameSource({
     camera: e.camera, width: e.frame_width, height: e.frame_height, frameRate: e.frame_rate,
     retryMaxMs: e.camera_retry_max_ms, logger: pino({ level: 'warn' }, pino.destination(2)),
   });
-  // a camera that shows no usable face is given up on after 20 frames per template wanted
-  return enrolFromCamera(env.db, env.key, source, engine, e, villagerId, { frames, timeoutMs: timeoutS * 1000, maxExamined: frames * 20 }, at);
+  let received = 0;
+  let down: string | undefined;
+  source.on('frame', () => void received++);
+  source.on('status', (s) => { if (s.state === 'down') down = s.reason.replace(/\s+/g, ' '); });
+  try {
+    // a camera that shows no usable face is given up on after 20 frames per template wanted
+    return await enrolFromCamera(env.db, env.key, source, engine, e, villagerId, { frames, timeoutMs: timeoutS * 1000, maxExamined: frames * 20 }, at);
+  } catch (err) {
+    // not one frame: the camera failed, not the villager's pose or light
+    if (received === 0 && isEdgeError(err, ErrorCode.FACE_REJECTED)) {
+      throw cameraUnavailable(e.camera, `no frame within ${timeoutS} s${down ? `: ${down}` : ''}`, `${timeoutS} 秒内没有收到任何画面`);
+    }
+    throw err;
+  }
+}
+
+/** The camera named (a v4l2 device, or an RTSP address without its password), with why it gave nothing. */
+function cameraUnavailable(camera: EntryConfig['camera'], en: string, zh: string): EdgeError {
+  const where = camera.kind === 'v4l2' ? `entry.camera.device ${camera.device}` : camera.kind === 'rtsp' ? `entry.camera.url ${redactUrl(camera.url)}` : `entry.camera.path ${camera.path}`;
+  return new EdgeError(ErrorCode.CAMERA_UNAVAILABLE, `the camera (${where}) cannot be opened: ${en}; plug the camera in, or set ${where.split(' ')[0]} (store-edge doctor checks it)`, {
+    zh: `无法打开摄像头（${where}）：${zh}；请插上摄像头或修改 ${where.split(' ')[0]}（可用 store-edge doctor 检查）`,
+    details: { camera: where },
+  });
+}
+
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url;
+  }
 }

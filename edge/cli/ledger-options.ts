@@ -5,17 +5,11 @@
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { lookup } from 'node:dns/promises';
 import path from 'node:path';
-import { EdgeError, ErrorCode } from '../errors.ts';
-import { parseIntOption } from './context.ts';
+import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
+import { openSqliteReadOnly } from '../../cloud-sync/ledger/sql.ts';
+import { notAVillageLedger } from '../../cloud-sync/ledger/foreign-db.ts';
 
 const bad = (en: string, zh: string): EdgeError => new EdgeError(ErrorCode.INVALID_ARGUMENT, en, { zh });
-
-/** A TCP port to listen on: 0 (any free port) to 65535. */
-export function portOption(flag: string, value: string): number {
-  const n = parseIntOption(flag, value);
-  if (n < 0 || n > 65535) throw bad(`${flag} must be a port from 0 (any free port) to 65535, got ${value}`, `${flag} 必须是 0（任选空闲端口）到 65535 之间的端口号`);
-  return n;
-}
 
 /** An address this machine can listen on: a name must resolve (an unknown name would fail only at listen). */
 export async function hostOption(flag: string, value: string): Promise<string> {
@@ -90,4 +84,32 @@ export function existingSqliteFileOption(flag: string, value: string): string {
       `${flag} ${value}：村账本文件 ${file} 不存在，这里没有村账本；请给出村账本的 SQLite 文件（演示的村账本：data/village/ledger.sqlite）；新的村账本由 store-edge ledger serve 创建`);
   }
   return sqliteFileOption(flag, file);
+}
+
+/**
+ * `--db` as the village ledger: `sqliteFileOption` (or `existingSqliteFileOption` when it must be
+ * there already), and a database in it must be a village ledger — the store's own ledger or
+ * another program's file is refused (read only, never written to), not given the village's tables.
+ */
+export async function villageLedgerFileOption(flag: string, value: string, opts: { existing?: boolean } = {}): Promise<string> {
+  const file = opts.existing ? existingSqliteFileOption(flag, value) : sqliteFileOption(flag, value);
+  if (!existsSync(file) || statSync(file).size === 0) return file;
+  const db = openSqliteReadOnly(file);
+  let why: Awaited<ReturnType<typeof notAVillageLedger>>;
+  try {
+    why = await notAVillageLedger(db);
+  } finally {
+    await db.close();
+  }
+  if (why) {
+    throw bad(`${flag} ${file} is not a village ledger: ${why.en}; refusing to touch it. Give the village ledger's SQLite file (the demo's: data/village/ledger.sqlite)`,
+      `${flag} ${file} 不是村账本：${why.zh}；已拒绝改动。请给出村账本的 SQLite 文件（演示的村账本：data/village/ledger.sqlite）`);
+  }
+  return file;
+}
+
+/** DATABASE_URL's database refused as not a village ledger (migrateLedger) is bad input, as such a --db file is. */
+export function asBadDatabaseUrl(err: unknown): unknown {
+  if (!isEdgeError(err, ErrorCode.DB_NOT_OURS) || !process.env.DATABASE_URL) return err;
+  return new EdgeError(ErrorCode.INVALID_ARGUMENT, `DATABASE_URL: ${err.message}`, { zh: `DATABASE_URL：${err.zh ?? ''}`, cause: err });
 }

@@ -7,7 +7,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { print } from './context.ts';
-import { existingSqliteFileOption } from './ledger-options.ts';
+import { asBadDatabaseUrl, villageLedgerFileOption } from './ledger-options.ts';
 import { readPassword } from './admin.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { hashPassword, passwordWeakness, USERNAME } from '../../lib/passwords.ts';
@@ -17,16 +17,16 @@ import { addStaff, getStaff, listStaff, setStaffDisabled, setStaffPassword, unlo
 
 interface DbOptions { db: string; json?: boolean }
 
-/** The --db file, which must exist (unused with DATABASE_URL). */
-function sqliteFileOf(o: DbOptions): string {
-  return process.env.DATABASE_URL ? path.resolve(o.db) : existingSqliteFileOption('--db', o.db);
+/** The --db file, which must exist and be a village ledger (unused with DATABASE_URL). */
+async function sqliteFileOf(o: DbOptions): Promise<string> {
+  return process.env.DATABASE_URL ? path.resolve(o.db) : villageLedgerFileOption('--db', o.db, { existing: true });
 }
 
 async function withLedgerDb<T>(o: DbOptions, fn: (db: SqlDb) => Promise<T>): Promise<T> {
-  const sqliteFile = sqliteFileOf(o);
+  const sqliteFile = await sqliteFileOf(o);
   const db = openLedgerDb({ databaseUrl: process.env.DATABASE_URL, sqliteFile });
   try {
-    await migrateLedger(db);
+    await migrateLedger(db).catch((err: unknown) => { throw asBadDatabaseUrl(err); });
     return await fn(db);
   } finally {
     await db.close();
@@ -64,7 +64,7 @@ export function registerLedgerStaffCommands(ledger: Command): void {
       if ((o.role === 'village') !== (o.village !== undefined)) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, 'a village account needs --village, a town account none', { zh: '村级账号须用 --village 指明所属村，镇级账号不要 --village' });
       const name = o.name.trim();
       if (name.length < 1 || name.length > 100) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, '--name must have 1 to 100 characters', { zh: '--name 姓名须为 1–100 字' });
-      sqliteFileOf(o); // before the password is asked
+      await sqliteFileOf(o); // before the password is asked
       const password_hash = await hashPassword(await readNewPassword('密码 Password: '));
       const a = await withLedgerDb(o, (db) => addStaff(db, { username, display_name: name, role: o.role as StaffRole, village: o.village ?? null, password_hash }, 'cli', new Date()));
       print(o, a, `已添加账号 added staff account ${a.username} (${a.role}${a.village ? ` ${a.village}` : ''})`);

@@ -2,8 +2,8 @@
 import { writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { parseIntOption } from './context.ts';
-import { brokerOption, hostOption, keyIdOption, newFileOption, portOption, sqliteFileOption } from './ledger-options.ts';
+import { parseIntOption, portOption } from './context.ts';
+import { asBadDatabaseUrl, brokerOption, hostOption, keyIdOption, newFileOption, villageLedgerFileOption } from './ledger-options.ts';
 import { createLogger } from '../log.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { runLedger } from '../../cloud-sync/ledger/run.ts';
@@ -31,7 +31,7 @@ export function registerLedgerCommand(program: Command): void {
       const port = portOption('--port', o.port);
       const brokerUrl = brokerOption('--broker', o.broker);
       const keyId = keyIdOption('--key-id', o.keyId);
-      const sqliteFile = process.env.DATABASE_URL ? path.resolve(o.db) : sqliteFileOption('--db', o.db);
+      const sqliteFile = process.env.DATABASE_URL ? path.resolve(o.db) : await villageLedgerFileOption('--db', o.db);
       const host = await hostOption('--host', o.host);
       const log = createLogger({ level: process.env.STORE_EDGE_LOG_LEVEL ?? 'info', pretty: Boolean(process.stdout.isTTY) });
       const run = await runLedger({
@@ -39,7 +39,7 @@ export function registerLedgerCommand(program: Command): void {
         tokensFile: o.tokensFile, host, port, log,
         mqttUsername: process.env.MQTT_USERNAME, mqttPassword: process.env.MQTT_PASSWORD, qrKeyFile: o.qrKeyFile,
         retention: { evidenceKeepDays: parseIntOption('--evidence-keep-days', o.evidenceKeepDays), alarmKeepDays: parseIntOption('--alarm-keep-days', o.alarmKeepDays), cron: o.evidencePurgeCron },
-      });
+      }).catch((err: unknown) => { throw asBadDatabaseUrl(err); });
       log.info({ url: run.url, db: process.env.DATABASE_URL ? 'postgres' : o.db, qr: Boolean(o.qrKeyFile) }, `village ledger / 村账本: ${run.url} (villager page ${run.url}/m/, roll-up ${run.url}/town)`);
       const signal = await new Promise<string>((resolve) => {
         process.once('SIGINT', resolve);

@@ -5,8 +5,8 @@ import { listSerialPorts } from '../../drivers/index.ts';
 export function registerPortsCommand(program: Command): void {
   program
     .command('ports')
-    .description('List serial ports (USB-RS-485 adapters, scanners); use the path in serial:///<path>?baud=9600')
-    .option('--json', 'print JSON')
+    .description('list this PC\'s serial ports (USB-RS-485 adapters, scanners), for drivers.*.transport serial:///<path>?baud=9600; takes no store\'s --data-dir or --config / 列出本机串口')
+    .option('--json', 'print JSON / 输出 JSON')
     .action(async (opts: { json?: boolean }) => {
       const ports = await listSerialPorts();
       if (opts.json) return console.log(JSON.stringify(ports));

@@ -11,7 +11,7 @@ import { restoreCopy, verifyCopy } from '../ledger/backup.ts';
 import { describeUnsent } from '../ledger/restore-unsent.ts';
 import { recordedStoreOf, sameStore } from '../ledger/store-identity.ts';
 import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
-import { configFrom, existingLedger, ledgerPath, print, withCommon, type CommonOptions } from './context.ts';
+import { configFrom, ledgerPath, print, withCommon, type CommonOptions } from './context.ts';
 import { progressBar } from '../progress.ts';
 
 export function registerRestoreCommand(program: Command): void {
@@ -46,8 +46,14 @@ export function registerRestoreCommand(program: Command): void {
       }
       throw err;
     }
-    // a folder without a ledger is a mistyped path more often than a new PC: that needs --fresh
-    if (!opts.fresh) existingLedger(config);
+    // a folder without a ledger is a mistyped path more often than a new PC: that needs --fresh.
+    // Not a first start: it would make a new, empty ledger (which may sync) before the copy.
+    if (!opts.fresh && !existsSync(target)) {
+      throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `there is no store ledger at ${target}: check --data-dir / --config (data_dir); restoring onto a new PC (installed afresh, never started)? add --fresh, and do not start the store before the restore`, {
+        zh: `${target} 没有门店账本：请检查 --data-dir / --config（data_dir）；若是恢复到新装的电脑（从未启动过门店），请加 --fresh，恢复之前不要启动门店`,
+        details: { path: target },
+      });
+    }
     const theirs = recordedStoreOf(source);
     const ours = { id: config.store.id, village: config.store.village };
     if (theirs && !sameStore(theirs, ours) && !opts.otherStore) {

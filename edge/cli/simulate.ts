@@ -11,7 +11,7 @@ import type { Command } from 'commander';
 export function registerSimulateCommand(program: Command): void {
   program
     .command('simulate')
-    .description('run a scenario on the simulated store and report balances, sessions, inventory / 在模拟门店上运行场景')
+    .description('run a scenario on a simulated store of its own (no --config: the scenario sets it up) and report balances, sessions, inventory / 在模拟门店上运行场景')
     .requiredOption('--scenario <file>', 'scenario file, YAML or JSON (docs/scenarios.md) / 场景文件')
     .option('--data-dir <dir>', 'keep the ledger in this folder, which must be new or empty (default: a temp folder, removed) / 保留账本的目录（须为新的或空目录）')
     .option('--json', 'print one JSON object / 输出 JSON')

@@ -1,6 +1,6 @@
 /** `store-edge start`: run the daemon until SIGINT/SIGTERM. */
 import type { Command } from 'commander';
-import { withCommon, parseIntOption, type CommonOptions } from './context.ts';
+import { withCommon, portOption, type CommonOptions } from './context.ts';
 import { loadConfig } from '../config/load.ts';
 import { createLogger } from '../log.ts';
 import { StoreDaemon, type DaemonAddOn } from '../main.ts';
@@ -15,7 +15,7 @@ export function registerStartCommand(program: Command): void {
         dataDir: o.dataDir,
         overrides: (raw) => {
           if (o.demo) raw.demo = true;
-          if (o.httpPort !== undefined) raw.http = { ...(raw.http as object | undefined), port: parseIntOption('--http-port', o.httpPort) };
+          if (o.httpPort !== undefined) raw.http = { ...(raw.http as object | undefined), port: portOption('--http-port', o.httpPort) };
         },
       });
       const log = createLogger({ level: config.log.level, pretty: config.log.pretty ?? Boolean(process.stdout.isTTY) });

@@ -1,6 +1,7 @@
 /** Listening for the admin page, with explicit timeouts and a graceful close. */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { Logger } from '../log.ts';
 import type { HttpConfig } from '../config/schema.ts';
@@ -52,6 +53,40 @@ export function allowedHosts(config: HttpConfig): string[] {
   return [...new Set(names.map((n) => n.toLowerCase()))];
 }
 
+/**
+ * A listen refused because of the host itself — a name that does not resolve, or an address
+ * this PC does not have (its address changed) — as CONFIG_INVALID naming http.host and this
+ * PC's addresses; undefined for any other failure.
+ */
+function hostRefusal(host: string, err: unknown): EdgeError | undefined {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code !== 'ENOTFOUND' && code !== 'EAI_AGAIN' && code !== 'EADDRNOTAVAIL' && code !== 'EAI_NONAME') return undefined;
+  const mine = interfaceAddresses('any').join(', ');
+  const why = code === 'EADDRNOTAVAIL' ? { en: 'is not an address of this PC', zh: '不是本机的地址' } : { en: 'does not resolve to an address', zh: '无法解析为地址' };
+  return new EdgeError(
+    ErrorCode.CONFIG_INVALID,
+    `http.host ${JSON.stringify(host)} ${why.en}; this PC's addresses are ${mine}; set http.host (or STORE_EDGE_HTTP_HOST) to one of them, or 127.0.0.1 for this machine only`,
+    { zh: `http.host "${host}" ${why.zh}；本机地址为 ${mine}；请把 http.host（或环境变量 STORE_EDGE_HTTP_HOST）改为其中之一，仅本机使用则改为 127.0.0.1`, cause: err, details: { field: 'http.host', host, addresses: mine } },
+  );
+}
+
+/** Whether this PC can listen on `host` at all: bound on a free port and closed at once; a host refusal is thrown. */
+async function checkHost(host: string): Promise<void> {
+  const probe = createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      probe.once('error', reject);
+      probe.listen({ host, port: 0 }, resolve);
+    });
+  } catch (err) {
+    const refusal = hostRefusal(host, err);
+    if (refusal) throw refusal;
+    return; // anything else (a lack of ports?) is the real listen's to report
+  } finally {
+    if (probe.listening) await new Promise((resolve) => probe.close(resolve));
+  }
+}
+
 export class HttpServer implements Part {
   readonly name = 'http';
   /** Without the admin page the store cannot be watched or healed: no page, no daemon. */
@@ -74,6 +109,8 @@ export class HttpServer implements Part {
     // Before the first account exists anyone who reaches the page could create it: only this
     // machine may reach it then.
     if (accounts === 0 && !isLoopback(this.config.host)) {
+      // a host this PC cannot listen on is said first: "restart with it" would only fail again
+      await checkHost(this.config.host);
       throw new EdgeError(
         ErrorCode.CONFIG_INVALID,
         `the admin page may listen on ${this.config.host} only once an admin account exists; start once with http.host 127.0.0.1, open the setup link printed in the log on this machine, create the account, then restart with ${this.config.host}`,
@@ -111,17 +148,7 @@ export class HttpServer implements Part {
           { zh: `${why.zh}：${this.config.host}:${this.config.port}。请用 --http-port <端口>、配置文件中的 http.port 或环境变量 STORE_EDGE_HTTP_PORT 换一个端口（0 表示自动选择空闲端口）`, cause: err, details: { host: this.config.host, port: this.config.port } },
         );
       }
-      if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EADDRNOTAVAIL' || code === 'EAI_NONAME') {
-        // a name that does not resolve, or an address this PC does not have (its address changed)
-        const mine = interfaceAddresses('any').join(', ');
-        const why = code === 'EADDRNOTAVAIL' ? { en: 'is not an address of this PC', zh: '不是本机的地址' } : { en: 'does not resolve to an address', zh: '无法解析为地址' };
-        throw new EdgeError(
-          ErrorCode.CONFIG_INVALID,
-          `http.host ${JSON.stringify(this.config.host)} ${why.en}; this PC's addresses are ${mine}; set http.host (or STORE_EDGE_HTTP_HOST) to one of them, or 127.0.0.1 for this machine only`,
-          { zh: `http.host "${this.config.host}" ${why.zh}；本机地址为 ${mine}；请把 http.host（或环境变量 STORE_EDGE_HTTP_HOST）改为其中之一，仅本机使用则改为 127.0.0.1`, cause: err, details: { field: 'http.host', host: this.config.host, addresses: mine } },
-        );
-      }
-      throw err;
+      throw hostRefusal(this.config.host, err) ?? err;
     }
     this.app = app;
     this.deps.live?.start();

@@ -57,6 +57,28 @@ describe('store-edge restore, bad input', () => {
   }, 60_000);
 });
 
+describe('store-edge restore into a data folder without a ledger (a PC installed afresh)', () => {
+  it('is refused (exit 2, naming the path) pointing to --fresh, not to a first start; with --fresh the copy is restored', async () => {
+    const src = openLedger(path.join(t.dir, 'old-pc', 'ledger.sqlite'));
+    addVillager(src, { id: 'v-old-pc', name: '张三', village: 'qianjin' });
+    const copy = (await backupLedger(src, path.join(t.dir, 'old-pc', 'backups'), new Date('2026-12-01T18:30:00Z'))).file;
+    closeLedger(src);
+    const fresh = path.join(t.dir, 'new-pc-data');
+    const r = await cli(fresh, 'restore', copy, '--yes');
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain(path.join(fresh, 'ledger.sqlite'));
+    expect(r.stderr).toContain('--fresh');
+    expect(r.stderr).toMatch(/新装|new PC/);
+    expect(r.stderr).not.toMatch(/made by its first start/);
+    expect(existsSync(path.join(fresh, 'ledger.sqlite'))).toBe(false);
+    const ok = await cli(fresh, 'restore', copy, '--yes', '--fresh');
+    expect(ok.code, ok.stderr).toBe(0);
+    const db = openLedger(path.join(fresh, 'ledger.sqlite'));
+    expect(getVillager(db, 'v-old-pc')?.name).toBe('张三');
+    closeLedger(db);
+  }, 60_000);
+});
+
 /** Bytes 18 and 19 of a SQLite file: 2 and 2 in WAL mode, 1 and 1 with a rollback journal. */
 function journalBytes(file: string): number[] {
   const fd = openSync(file, 'r');

@@ -159,4 +159,31 @@ describe('store-edge start refuses', () => {
       expect(err).not.toContain('内部错误');
     }
   }, 120_000);
+
+  it('a first start (no admin account yet) on an http.host that does not resolve or is not this PC\'s: that is said, with this PC\'s addresses, not "make the account, then restart with" it', async () => {
+    for (const [host, en, zh] of [['no-such-host.invalid', 'does not resolve', '无法解析为地址'], ['192.0.2.10', 'is not an address of this PC', '不是本机的地址']] as const) {
+      const d = startWith({ STORE_EDGE_HTTP_HOST: host }, '--http-port', '0', '--data-dir', path.join(t.dir, `first-${host}`));
+      const code = await Promise.race([d.exited, d.ready.then(() => 'running')]);
+      const { err } = d.output();
+      expect(code, err).toBe(2);
+      expect(err).toContain('CONFIG_INVALID');
+      expect(err).toContain(`http.host "${host}"`);
+      expect(err).toContain(en);
+      expect(err).toContain(zh);
+      expect(err).toContain('127.0.0.1');
+      expect(err).not.toContain(`then restart with ${host}`);
+    }
+  }, 120_000);
+
+  it('--http-port out of range: exit 2 naming --http-port, not a config file', async () => {
+    const d = start('--http-port', '70000', '--data-dir', path.join(t.dir, 'port-range'));
+    const code = await Promise.race([d.exited, d.ready.then(() => 'running')]);
+    const { err } = d.output();
+    expect(code, err).toBe(2);
+    expect(err).toContain('--http-port');
+    expect(err).toContain('70000');
+    expect(err).toContain('65535');
+    expect(err).not.toContain('配置文件有误');
+    expect(err).not.toContain('config is invalid');
+  }, 120_000);
 });

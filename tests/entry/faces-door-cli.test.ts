@@ -21,8 +21,12 @@ const file = (name: string): string => path.join(t.dir, name);
 afterAll(() => t.cleanup());
 
 function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runWith(file('config.json'), ...args);
+}
+
+function runWith(config: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args, '--data-dir', path.join(t.dir, 'data'), '--config', file('config.json')], { env: { ...process.env, STORE_EDGE_CONFIG: '' } }, (err, stdout, stderr) => {
+    execFile(process.execPath, [bin, ...args, '--data-dir', path.join(t.dir, 'data'), '--config', config], { env: { ...process.env, STORE_EDGE_CONFIG: '' } }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -103,5 +107,25 @@ describe('faces at the door, through the CLI', () => {
     const both = await run('faces', 'enroll', '--villager', 'B', '--camera', '--photo', file('face.jpg'));
     expect(both.code).toBe(2);
     expect(both.stderr).toContain('二选一');
+  }, 120_000);
+});
+
+describe('faces enroll --camera without a camera', () => {
+  it('names the device that cannot be opened (exit 1, as doctor fails a missing camera), not the villager\'s pose or light', async () => {
+    const missing = file('video9');
+    const notACamera = file('not-an-image.jpg');
+    for (const [device, words] of [[missing, 'no such device'], [notACamera, 'no frame']] as const) {
+      const config = file(`camera-${path.basename(device)}.json`);
+      writeFileSync(config, JSON.stringify({ entry: { camera: { kind: 'v4l2', device } } }));
+      const r = await runWith(config, 'faces', 'enroll', '--villager', 'B', '--camera', '--timeout', '2', '--consent');
+      const error = r.stderr.split('\n').find((l) => l.startsWith('错误 error')) ?? '';
+      expect({ device, code: r.code }, r.stderr).toEqual({ device, code: 1 });
+      expect(error).toContain('CAMERA_UNAVAILABLE');
+      expect(error).toContain(device);
+      expect(error).toContain('entry.camera.device');
+      expect(error).toContain('摄像头');
+      expect(error).toContain(words);
+      expect(error).not.toContain('Stand alone in front of the camera');
+    }
   }, 120_000);
 });
