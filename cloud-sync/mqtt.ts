@@ -15,6 +15,8 @@ import { readFileSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { trace, tracing } from './trace.ts';
+import { BrokerFailureLog, type BrokerFailure } from './mqtt-failure.ts';
+import type { Logger } from '../edge/log.ts';
 
 export interface MqttOptions {
   url: string;
@@ -49,6 +51,13 @@ export interface MqttOptions {
    * its greeting after a reconnect says where each store stands).
    */
   dropUnackedOnClose?: boolean;
+  /**
+   * Where a failed attempt to reach the broker is told (cloud-sync/mqtt-failure.ts): the first,
+   * each change of reason, and a reason that goes on once every `failureLogRepeatMs` (default
+   * 10 minutes).
+   */
+  log?: Logger | undefined;
+  failureLogRepeatMs?: number;
 }
 
 export interface SyncMqttEvents {
@@ -101,13 +110,22 @@ export class SyncMqtt extends EventEmitter<SyncMqttEvents> {
   private subscriptions: string[] = [];
   /** This client has subscribed once (since `start`). */
   private subscribed = false;
+  private failures: BrokerFailureLog;
+  /** The current attempt: its first error, and whether the broker accepted it. */
+  private attempt: { error?: unknown; accepted: boolean } = { accepted: false };
 
   constructor(private readonly opts: MqttOptions) {
     super();
+    this.failures = new BrokerFailureLog({ log: opts.log, who: opts.clientId, url: opts.url, repeatMs: opts.failureLogRepeatMs ?? 600_000 });
   }
 
   get connected(): boolean {
     return this.client?.connected ?? false;
+  }
+
+  /** Why the last attempt to reach the broker failed; undefined once it is reached. */
+  get lastError(): BrokerFailure | undefined {
+    return this.failures.current;
   }
 
   /** Starts connecting; does not wait for the broker (a store runs for days without one). */
@@ -139,8 +157,11 @@ export class SyncMqtt extends EventEmitter<SyncMqttEvents> {
         if (p.cmd === 'connack' || p.cmd === 'suback') trace(o.clientId, `mqtt-${p.cmd}`);
       });
     }
+    this.attempt = { accepted: false };
     client.on('connect', (ack) => {
       this.backoff.connected(Date.now());
+      this.attempt.accepted = true;
+      this.failures.connected();
       // The fresh session begun, the next connections resume (a session of CleanSession 1
       // ends with its connection, and what was queued meanwhile comes back by the protocol's
       // own catch-up: the heartbeat's beat, deltas, acks for rows sent again). Set before any
@@ -163,13 +184,18 @@ export class SyncMqtt extends EventEmitter<SyncMqttEvents> {
       } else this.emit('connect', ack.sessionPresent);
     });
     client.on('close', () => {
+      // An attempt that ends before the broker accepted it failed (a drop after is not a failure).
+      if (this.client === client && !this.attempt.accepted) this.failures.failed(this.attempt.error);
       if (o.dropUnackedOnClose) for (const id of Object.keys(client.outgoing)) client.removeOutgoingMessage(Number(id));
       this.emit('disconnect');
       this.scheduleReconnect(client);
     });
     client.on('message', (topic, payload) => this.emit('message', topic, payload));
-    // Connection errors are retried by the reconnect loop; they must not crash the process.
-    client.on('error', () => undefined);
+    // Connection errors are retried by the reconnect loop; they must not crash the process. The
+    // first of an attempt is its reason, told when the attempt ends (`close`).
+    client.on('error', (err) => {
+      this.attempt.error ??= err;
+    });
     this.client = client;
   }
 
@@ -184,6 +210,7 @@ export class SyncMqtt extends EventEmitter<SyncMqttEvents> {
     this.retry = setTimeout(() => {
       this.retry = undefined;
       if (this.client !== client || client.connected || client.disconnecting) return;
+      this.attempt = { accepted: false };
       client.reconnect({ incomingStore: client.incomingStore, outgoingStore: client.outgoingStore });
     }, wait);
   }

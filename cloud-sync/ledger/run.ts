@@ -110,7 +110,7 @@ export async function runLedger(o: LedgerRunOptions): Promise<{ url: string; db:
     await migrateLedger(db);
     // The shipped rule library, as the town's items (a code already there is left as it is).
     await ensureDefaultItems(db, new Date());
-    const service = new LedgerService({ db, key, log: o.log, mqtt: { url: o.brokerUrl, clientId: `ledger-${process.pid}`, username: o.mqttUsername, password: o.mqttPassword, caFile: o.caFile } });
+    const service = new LedgerService({ db, key, log: o.log, mqtt: { url: o.brokerUrl, clientId: `ledger-${process.pid}`, username: o.mqttUsername, password: o.mqttPassword, caFile: o.caFile, log: o.log } });
     service.start();
     started.push(() => service.stop());
     // The stores' public boards: sent when what they show changes, and every few minutes anyway.
