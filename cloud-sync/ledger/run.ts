@@ -29,7 +29,10 @@ export interface LedgerRunOptions {
   port: number;
   mqttUsername?: string | undefined;
   mqttPassword?: string | undefined;
+  /** TLS (mqtts:// or wss://): the broker's CA, and the ledger's client certificate and key (PEM files). */
   caFile?: string | undefined;
+  certFile?: string | undefined;
+  mqttKeyFile?: string | undefined;
   /**
    * Ed25519 private key (PEM) that signs villagers' store-door QR codes; its public key is
    * each store's `entry.qr_public_key_file`. Without it the villager page shows no QR code.
@@ -110,7 +113,7 @@ export async function runLedger(o: LedgerRunOptions): Promise<{ url: string; db:
     await migrateLedger(db);
     // The shipped rule library, as the town's items (a code already there is left as it is).
     await ensureDefaultItems(db, new Date());
-    const service = new LedgerService({ db, key, log: o.log, mqtt: { url: o.brokerUrl, clientId: `ledger-${process.pid}`, username: o.mqttUsername, password: o.mqttPassword, caFile: o.caFile, log: o.log } });
+    const service = new LedgerService({ db, key, log: o.log, mqtt: { url: o.brokerUrl, clientId: `ledger-${process.pid}`, username: o.mqttUsername, password: o.mqttPassword, caFile: o.caFile, certFile: o.certFile, keyFile: o.mqttKeyFile, log: o.log } });
     service.start();
     started.push(() => service.stop());
     // The stores' public boards: sent when what they show changes, and every few minutes anyway.
