@@ -58,6 +58,19 @@ export interface MqttOptions {
    */
   log?: Logger | undefined;
   failureLogRepeatMs?: number;
+  /**
+   * How long `stop` waits for its last publication's PUBACK, and then for the connection to end
+   * (default 3 s each). On a link gone quiet without a FIN neither ever comes; the connection is
+   * then closed by force and the broker publishes the will in its place.
+   */
+  stopWaitMs?: number;
+}
+
+/** Resolves when `p` does or after `ms`, whichever comes first; true if `p` did. */
+function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), ms); });
+  return Promise.race([p.then(() => true, () => true), late]).finally(() => clearTimeout(timer));
 }
 
 export interface SyncMqttEvents {
@@ -228,17 +241,31 @@ export class SyncMqtt extends EventEmitter<SyncMqttEvents> {
     });
   }
 
-  /** Publishes `last` (e.g. a retained "offline") when connected, then disconnects. */
+  /**
+   * Publishes `last` (e.g. a retained "offline") when connected, then disconnects; bounded by
+   * `stopWaitMs` at each step, so a stop never hangs on a broker that stopped answering.
+   */
   async stop(last?: { topic: string; payload: string; retain?: boolean }): Promise<void> {
     const client = this.client;
     this.client = undefined;
     clearTimeout(this.retry);
     this.retry = undefined;
     if (!client) return;
+    const waitMs = this.opts.stopWaitMs ?? 3000;
+    let force = !client.connected;
     if (last && client.connected) {
-      await new Promise<void>((resolve) => client.publish(last.topic, last.payload, { qos: 1, retain: last.retain ?? false }, () => resolve()));
+      // The PUBACK, or the connection closing (mqtt.js then keeps the callback for a resend that never comes).
+      const sent = new Promise<void>((resolve) => {
+        client.once('close', () => resolve());
+        client.publish(last.topic, last.payload, { qos: 1, retain: last.retain ?? false }, () => resolve());
+      });
+      if (!(await within(sent, waitMs))) force = true;
     }
-    await client.endAsync(!client.connected);
+    if (!(await within(client.endAsync(force), waitMs))) {
+      // not even a forced end came back: drop the socket and stop waiting
+      (client.stream as { destroy?: () => void } | undefined)?.destroy?.();
+      this.opts.log?.warn({ client_id: this.opts.clientId }, 'the MQTT connection did not close in time; dropped / MQTT 连接未及时关闭，已强制断开');
+    }
     client.removeAllListeners();
     // mqtt.js may still report a connect attempt that timed out ("connack timeout") after the
     // end; with no listener that error would crash the process.
