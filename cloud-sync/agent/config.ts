@@ -5,7 +5,7 @@ const Opt = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Optional(t)
 
 export const SyncConfigSchema = Type.Object({
   enabled: Type.Boolean({ default: false, description: 'Connect to the village ledger over MQTT (village and store ids come from `store`)' }),
-  broker_url: Type.String({ minLength: 1, default: 'mqtt://127.0.0.1:1883', description: 'MQTT broker (mqtt:// or mqtts:// for TLS)' }),
+  broker_url: Type.String({ minLength: 1, default: 'mqtt://127.0.0.1:1883', description: 'MQTT broker: mqtt://host:port, or mqtts:// for TLS (ws:// and wss:// too); anything else is refused at load, as the ledger\'s --broker' }),
   username: Opt(Type.String({ description: 'Broker user name' })),
   password: Opt(Type.String({ description: 'Broker password' })),
   ca_file: Opt(Type.String({ description: 'TLS: PEM file of the CA that signed the broker certificate' })),

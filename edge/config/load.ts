@@ -6,6 +6,7 @@ import { ConfigSchema, ENV_OVERRIDES, type Config } from './schema.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { checkEntryConfig } from '../entry/config.ts';
 import { checkJobsConfig } from '../jobs/config.ts';
+import { checkSyncConfig } from './sync.ts';
 import { checkDriversConfig } from '../../drivers/config.ts';
 import { isDriverError } from '../../drivers/errors.ts';
 
@@ -59,6 +60,7 @@ export function validateConfig(raw: unknown, source = 'config'): Config {
   }
   checkEntryConfig(copy.entry);
   checkJobsConfig(copy.jobs);
+  checkSyncConfig(copy.sync, source);
   checkDrivers(copy.drivers, source);
   return copy;
 }
