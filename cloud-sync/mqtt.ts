@@ -16,6 +16,7 @@ import { EventEmitter } from 'node:events';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { trace, tracing } from './trace.ts';
 import { BrokerFailureLog, type BrokerFailure } from './mqtt-failure.ts';
+import { brokerTlsProblem } from './broker-url.ts';
 import type { Logger } from '../edge/log.ts';
 
 export interface MqttOptions {
@@ -147,6 +148,10 @@ export class SyncMqtt extends EventEmitter<SyncMqttEvents> {
     this.subscribed = false;
     this.backoff = new ReconnectBackoff(this.opts.reconnectMs ?? 1000);
     const o = this.opts;
+    // Checked at load (edge/config/sync.ts, the ledger's options); here too, as the last guard:
+    // mqtt.js would ignore a CA on mqtt:// and send the password in clear.
+    const tls = brokerTlsProblem(o.url, { ca: o.caFile, cert: o.certFile, key: o.keyFile }, { ca: 'caFile', cert: 'certFile', key: 'keyFile', url: 'url' });
+    if (tls) throw new Error(`${tls.en} / ${tls.zh}`);
     const options: IClientOptions = {
       clientId: o.clientId,
       protocolVersion: 4, // MQTT 3.1.1: aedes has no MQTT 5, and nothing here needs it

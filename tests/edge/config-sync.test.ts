@@ -39,3 +39,19 @@ describe('sync.broker_url', () => {
     expect(refusal({ broker_url: url })).toBeUndefined();
   });
 });
+
+describe('sync TLS files', () => {
+  it('refuses them with a plain mqtt:// or ws:// broker_url (the CA would be ignored, the password sent in clear)', () => {
+    for (const url of ['mqtt://127.0.0.1:1883', 'ws://127.0.0.1:9001']) {
+      const err = refusal({ broker_url: url, ca_file: pem, username: 'store', password: 'secret' });
+      expect(err?.code).toBe(ErrorCode.CONFIG_INVALID);
+      expect(err?.message).toMatch(/sync\.ca_file.*sync\.broker_url.*not TLS/);
+      expect(err?.zh).toContain('明文');
+    }
+    expect(refusal({ broker_url: 'mqtts://127.0.0.1:8883', ca_file: pem })).toBeUndefined();
+  });
+
+  it('refuses a certificate without its key', () => {
+    expect(refusal({ broker_url: 'mqtts://127.0.0.1:8883', cert_file: pem })?.message).toMatch(/sync\.cert_file and sync\.key_file/);
+  });
+});

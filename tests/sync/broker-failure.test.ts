@@ -82,4 +82,9 @@ describe('a client the broker refuses', () => {
       await broker.close();
     }
   });
+
+  it('refuses TLS files with a plain mqtt:// URL instead of sending the password in clear', () => {
+    const m = new SyncMqtt({ url: 'mqtt://127.0.0.1:1', clientId: uid('plain-'), username: 'store', password: 'secret', caFile: certs.ca });
+    expect(() => m.start([])).toThrow(/caFile given, but url .* is not TLS/);
+  });
 });
