@@ -5,9 +5,9 @@
  * found beside the config file, as http.tls_cert/tls_key are.
  */
 import { describe, it, expect, afterAll } from 'vitest';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { validateConfig } from '../../edge/config/load.ts';
+import { loadConfig, validateConfig } from '../../edge/config/load.ts';
 import { ErrorCode, isEdgeError, type EdgeError } from '../../edge/errors.ts';
 import { tempDir } from '../ledger/helpers.ts';
 
@@ -53,5 +53,29 @@ describe('sync TLS files', () => {
 
   it('refuses a certificate without its key', () => {
     expect(refusal({ broker_url: 'mqtts://127.0.0.1:8883', cert_file: pem })?.message).toMatch(/sync\.cert_file and sync\.key_file/);
+  });
+});
+
+describe('sync TLS files on disk', () => {
+  it('refuses a ca_file that does not exist, naming it', () => {
+    const err = refusal({ broker_url: 'mqtts://127.0.0.1:8883', ca_file: path.join(t.dir, 'no-such-ca.pem') });
+    expect(err?.code).toBe(ErrorCode.CONFIG_INVALID);
+    expect(err?.message).toMatch(/sync\.ca_file .*no-such-ca\.pem/);
+    expect(err?.zh).toContain('不存在');
+  });
+
+  it('finds them beside the config file, as http.tls_cert/tls_key, and not in the current folder', () => {
+    const dir = path.join(t.dir, 'etc');
+    mkdirSync(path.join(dir, 'tls'), { recursive: true });
+    for (const f of ['ca.pem', 'c.pem', 'c.key']) writeFileSync(path.join(dir, 'tls', f), 'x');
+    const file = path.join(dir, 'store.yaml');
+    writeFileSync(file, 'store: { id: s1, village: v1 }\nsync: { enabled: true, broker_url: "mqtts://b:8883", ca_file: tls/ca.pem, cert_file: tls/c.pem, key_file: tls/c.key }\n');
+    const { config } = loadConfig({ file, env: {} });
+    expect({ ca: config.sync.ca_file, cert: config.sync.cert_file, key: config.sync.key_file })
+      .toEqual({ ca: path.join(dir, 'tls/ca.pem'), cert: path.join(dir, 'tls/c.pem'), key: path.join(dir, 'tls/c.key') });
+  });
+
+  it('does not look for them while sync is off', () => {
+    expect(() => validateConfig({ store: { id: 's1', village: 'v1' }, sync: { enabled: false, broker_url: 'mqtts://b:8883', ca_file: '/no/such/ca.pem' } })).not.toThrow();
   });
 });
