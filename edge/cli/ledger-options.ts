@@ -61,6 +61,13 @@ export function brokerTlsOptions(brokerUrl: string, o: { ca?: string | undefined
   return { ...(files.ca ? { caFile: files.ca } : {}), ...(files.cert ? { certFile: files.cert } : {}), ...(files.key ? { mqttKeyFile: files.key } : {}) };
 }
 
+/** An MQTT client id (MQTT 3.1.1 asks brokers for 1–23 letters and digits; Mosquitto takes more): 1–128 of letters, digits and . _ : - */
+export function clientIdOption(flag: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!/^[A-Za-z0-9._:-]{1,128}$/.test(value)) throw bad(`${flag} must be 1 to 128 letters, digits, '.', '_', ':' or '-', got ${JSON.stringify(value)}`, `${flag} 必须是 1–128 个字母、数字或 . _ : -`);
+  return value;
+}
+
 /** A signing key's id as the protocol carries it (cloud-sync/protocol/payloads.ts `key_id`: 1–64 characters). */
 export function keyIdOption(flag: string, value: string): string {
   if (value.trim() === '' || value.length > 64) throw bad(`${flag} must be 1 to 64 characters, got ${value.length}`, `${flag} 必须是 1–64 个字符`);
