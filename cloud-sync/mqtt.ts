@@ -15,6 +15,9 @@ import { readFileSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { trace, tracing } from './trace.ts';
+import { BrokerFailureLog, type BrokerFailure } from './mqtt-failure.ts';
+import { brokerTlsProblem } from './broker-url.ts';
+import type { Logger } from '../edge/log.ts';
 
 export interface MqttOptions {
   url: string;
@@ -49,6 +52,26 @@ export interface MqttOptions {
    * its greeting after a reconnect says where each store stands).
    */
   dropUnackedOnClose?: boolean;
+  /**
+   * Where a failed attempt to reach the broker is told (cloud-sync/mqtt-failure.ts): the first,
+   * each change of reason, and a reason that goes on once every `failureLogRepeatMs` (default
+   * 10 minutes).
+   */
+  log?: Logger | undefined;
+  failureLogRepeatMs?: number;
+  /**
+   * How long `stop` waits for its last publication's PUBACK, and then for the connection to end
+   * (default 3 s each). On a link gone quiet without a FIN neither ever comes; the connection is
+   * then closed by force and the broker publishes the will in its place.
+   */
+  stopWaitMs?: number;
+}
+
+/** Resolves when `p` does or after `ms`, whichever comes first; true if `p` did. */
+function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), ms); });
+  return Promise.race([p.then(() => true, () => true), late]).finally(() => clearTimeout(timer));
 }
 
 export interface SyncMqttEvents {
@@ -101,13 +124,22 @@ export class SyncMqtt extends EventEmitter<SyncMqttEvents> {
   private subscriptions: string[] = [];
   /** This client has subscribed once (since `start`). */
   private subscribed = false;
+  private failures: BrokerFailureLog;
+  /** The current attempt: its first error, and whether the broker accepted it. */
+  private attempt: { error?: unknown; accepted: boolean } = { accepted: false };
 
   constructor(private readonly opts: MqttOptions) {
     super();
+    this.failures = new BrokerFailureLog({ log: opts.log, who: opts.clientId, url: opts.url, repeatMs: opts.failureLogRepeatMs ?? 600_000 });
   }
 
   get connected(): boolean {
     return this.client?.connected ?? false;
+  }
+
+  /** Why the last attempt to reach the broker failed; undefined once it is reached. */
+  get lastError(): BrokerFailure | undefined {
+    return this.failures.current;
   }
 
   /** Starts connecting; does not wait for the broker (a store runs for days without one). */
@@ -116,6 +148,10 @@ export class SyncMqtt extends EventEmitter<SyncMqttEvents> {
     this.subscribed = false;
     this.backoff = new ReconnectBackoff(this.opts.reconnectMs ?? 1000);
     const o = this.opts;
+    // Checked at load (edge/config/sync.ts, the ledger's options); here too, as the last guard:
+    // mqtt.js would ignore a CA on mqtt:// and send the password in clear.
+    const tls = brokerTlsProblem(o.url, { ca: o.caFile, cert: o.certFile, key: o.keyFile }, { ca: 'caFile', cert: 'certFile', key: 'keyFile', url: 'url' });
+    if (tls) throw new Error(`${tls.en} / ${tls.zh}`);
     const options: IClientOptions = {
       clientId: o.clientId,
       protocolVersion: 4, // MQTT 3.1.1: aedes has no MQTT 5, and nothing here needs it
@@ -139,8 +175,11 @@ export class SyncMqtt extends EventEmitter<SyncMqttEvents> {
         if (p.cmd === 'connack' || p.cmd === 'suback') trace(o.clientId, `mqtt-${p.cmd}`);
       });
     }
+    this.attempt = { accepted: false };
     client.on('connect', (ack) => {
       this.backoff.connected(Date.now());
+      this.attempt.accepted = true;
+      this.failures.connected();
       // The fresh session begun, the next connections resume (a session of CleanSession 1
       // ends with its connection, and what was queued meanwhile comes back by the protocol's
       // own catch-up: the heartbeat's beat, deltas, acks for rows sent again). Set before any
@@ -163,13 +202,18 @@ export class SyncMqtt extends EventEmitter<SyncMqttEvents> {
       } else this.emit('connect', ack.sessionPresent);
     });
     client.on('close', () => {
+      // An attempt that ends before the broker accepted it failed (a drop after is not a failure).
+      if (this.client === client && !this.attempt.accepted) this.failures.failed(this.attempt.error);
       if (o.dropUnackedOnClose) for (const id of Object.keys(client.outgoing)) client.removeOutgoingMessage(Number(id));
       this.emit('disconnect');
       this.scheduleReconnect(client);
     });
     client.on('message', (topic, payload) => this.emit('message', topic, payload));
-    // Connection errors are retried by the reconnect loop; they must not crash the process.
-    client.on('error', () => undefined);
+    // Connection errors are retried by the reconnect loop; they must not crash the process. The
+    // first of an attempt is its reason, told when the attempt ends (`close`).
+    client.on('error', (err) => {
+      this.attempt.error ??= err;
+    });
     this.client = client;
   }
 
@@ -184,6 +228,7 @@ export class SyncMqtt extends EventEmitter<SyncMqttEvents> {
     this.retry = setTimeout(() => {
       this.retry = undefined;
       if (this.client !== client || client.connected || client.disconnecting) return;
+      this.attempt = { accepted: false };
       client.reconnect({ incomingStore: client.incomingStore, outgoingStore: client.outgoingStore });
     }, wait);
   }
@@ -201,17 +246,31 @@ export class SyncMqtt extends EventEmitter<SyncMqttEvents> {
     });
   }
 
-  /** Publishes `last` (e.g. a retained "offline") when connected, then disconnects. */
+  /**
+   * Publishes `last` (e.g. a retained "offline") when connected, then disconnects; bounded by
+   * `stopWaitMs` at each step, so a stop never hangs on a broker that stopped answering.
+   */
   async stop(last?: { topic: string; payload: string; retain?: boolean }): Promise<void> {
     const client = this.client;
     this.client = undefined;
     clearTimeout(this.retry);
     this.retry = undefined;
     if (!client) return;
+    const waitMs = this.opts.stopWaitMs ?? 3000;
+    let force = !client.connected;
     if (last && client.connected) {
-      await new Promise<void>((resolve) => client.publish(last.topic, last.payload, { qos: 1, retain: last.retain ?? false }, () => resolve()));
+      // The PUBACK, or the connection closing (mqtt.js then keeps the callback for a resend that never comes).
+      const sent = new Promise<void>((resolve) => {
+        client.once('close', () => resolve());
+        client.publish(last.topic, last.payload, { qos: 1, retain: last.retain ?? false }, () => resolve());
+      });
+      if (!(await within(sent, waitMs))) force = true;
     }
-    await client.endAsync(!client.connected);
+    if (!(await within(client.endAsync(force), waitMs))) {
+      // not even a forced end came back: drop the socket and stop waiting
+      (client.stream as { destroy?: () => void } | undefined)?.destroy?.();
+      this.opts.log?.warn({ client_id: this.opts.clientId }, 'the MQTT connection did not close in time; dropped / MQTT 连接未及时关闭，已强制断开');
+    }
     client.removeAllListeners();
     // mqtt.js may still report a connect attempt that timed out ("connack timeout") after the
     // end; with no listener that error would crash the process.

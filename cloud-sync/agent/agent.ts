@@ -131,7 +131,7 @@ export class SyncAgent implements Part {
     const status = storeTopic(address, 'status');
     this.mqtt = new SyncMqtt({
       url: c.broker_url, clientId: storeClientId(address), username: c.username, password: c.password,
-      caFile: c.ca_file, certFile: c.cert_file, keyFile: c.key_file, will: { topic: status, payload: STATUS_OFFLINE }, persistentSession: true, freshSessionAtStart: true, reconnectMs: c.reconnect_ms,
+      caFile: c.ca_file, certFile: c.cert_file, keyFile: c.key_file, will: { topic: status, payload: STATUS_OFFLINE }, persistentSession: true, freshSessionAtStart: true, reconnectMs: c.reconnect_ms, log: this.deps.log,
     });
     this.mqtt.on('connect', (sessionPresent) => this.onConnect(sessionPresent));
     this.mqtt.on('disconnect', () => this.report());
@@ -155,7 +155,7 @@ export class SyncAgent implements Part {
   state(): SyncState {
     const db = this.deps.db();
     return {
-      connected: this.mqtt?.connected ?? false,
+      connected: this.mqtt?.connected ?? false, last_error: this.mqtt?.lastError ?? null,
       outbox_pending: countPendingOutbox(db),
       last_acked_seq: lastAckedSeq(db),
       inbound_seq: inboundSeq(db),

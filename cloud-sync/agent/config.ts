@@ -5,12 +5,12 @@ const Opt = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Optional(t)
 
 export const SyncConfigSchema = Type.Object({
   enabled: Type.Boolean({ default: false, description: 'Connect to the village ledger over MQTT (village and store ids come from `store`)' }),
-  broker_url: Type.String({ minLength: 1, default: 'mqtt://127.0.0.1:1883', description: 'MQTT broker (mqtt:// or mqtts:// for TLS)' }),
+  broker_url: Type.String({ minLength: 1, default: 'mqtt://127.0.0.1:1883', description: 'MQTT broker: mqtt://host:port, or mqtts:// for TLS (ws:// and wss:// too); anything else is refused at load, as the ledger\'s --broker' }),
   username: Opt(Type.String({ description: 'Broker user name' })),
   password: Opt(Type.String({ description: 'Broker password' })),
-  ca_file: Opt(Type.String({ description: 'TLS: PEM file of the CA that signed the broker certificate' })),
-  cert_file: Opt(Type.String({ description: 'TLS: this store\'s client certificate (PEM)' })),
-  key_file: Opt(Type.String({ description: 'TLS: the client certificate\'s private key (PEM)' })),
+  ca_file: Opt(Type.String({ description: 'TLS: PEM file of the CA that signed the broker certificate (relative to the config file; with sync enabled a missing file is refused at load); needs an mqtts:// or wss:// broker_url (with mqtt:// it is refused at load: it would be ignored and the password sent in clear)' })),
+  cert_file: Opt(Type.String({ description: 'TLS: this store\'s client certificate (PEM, relative to the config file); with key_file, and an mqtts:// or wss:// broker_url' })),
+  key_file: Opt(Type.String({ description: 'TLS: the client certificate\'s private key (PEM, relative to the config file); with cert_file' })),
   ledger_public_keys: Type.Array(
     Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }), pem: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
     { default: [], description: 'Ed25519 public keys (PEM) of the village ledger, by key id; two during a key rotation (docs/sync-protocol.md)' },

@@ -1,6 +1,7 @@
 /** The village ledger as a process: database, MQTT side and API started together, stopped in reverse. */
 import { readFileSync } from 'node:fs';
-import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
+import path from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { EdgeError, ErrorCode } from '../../edge/errors.ts';
@@ -29,7 +30,16 @@ export interface LedgerRunOptions {
   port: number;
   mqttUsername?: string | undefined;
   mqttPassword?: string | undefined;
+  /** TLS (mqtts:// or wss://): the broker's CA, and the ledger's client certificate and key (PEM files). */
   caFile?: string | undefined;
+  certFile?: string | undefined;
+  mqttKeyFile?: string | undefined;
+  /**
+   * The MQTT client id, the same at every run so that a restarted ledger resumes its broker
+   * session (and gets what was queued for it meanwhile) instead of leaving one behind per run.
+   * Default: `ledgerClientId` of the database. Two ledgers must never share one.
+   */
+  clientId?: string | undefined;
   /**
    * Ed25519 private key (PEM) that signs villagers' store-door QR codes; its public key is
    * each store's `entry.qr_public_key_file`. Without it the villager page shows no QR code.
@@ -43,6 +53,24 @@ export interface LedgerRunOptions {
    * purge's cron and time zone (defaults: 365 days each, 03:15 village time; retention.ts).
    */
   retention?: Partial<LedgerRetentionOptions> | undefined;
+}
+
+/**
+ * The default client id: derived from where the ledger's data is (the PostgreSQL database's host,
+ * port and name, without the user or password; else the SQLite file's absolute path), so the
+ * same ledger gets the same id at each start and two ledgers on their own data get different ones.
+ */
+export function ledgerClientId(where: { databaseUrl?: string | undefined; sqliteFile: string }): string {
+  let identity = `sqlite:${path.resolve(where.sqliteFile)}`;
+  if (where.databaseUrl) {
+    try {
+      const u = new URL(where.databaseUrl);
+      identity = `postgres://${u.hostname}:${u.port || '5432'}${u.pathname}`;
+    } catch {
+      identity = `postgres:${where.databaseUrl.replace(/\/\/[^@/]*@/, '//')}`;
+    }
+  }
+  return `ledger-${createHash('sha256').update(identity).digest('hex').slice(0, 16)}`;
 }
 
 const TokensSchema = Type.Array(Type.Object({
@@ -75,7 +103,7 @@ export function loadTokens(file: string): ApiToken[] {
   return raw;
 }
 
-export async function runLedger(o: LedgerRunOptions): Promise<{ url: string; db: SqlDb; service: LedgerService; board: BoardPublisher; stop: () => Promise<void> }> {
+export async function runLedger(o: LedgerRunOptions): Promise<{ url: string; clientId: string; db: SqlDb; service: LedgerService; board: BoardPublisher; stop: () => Promise<void> }> {
   let key;
   try {
     key = privateEd25519(o.keyId, readText(o.keyFile, 'signing key', '签名私钥'));
@@ -110,7 +138,8 @@ export async function runLedger(o: LedgerRunOptions): Promise<{ url: string; db:
     await migrateLedger(db);
     // The shipped rule library, as the town's items (a code already there is left as it is).
     await ensureDefaultItems(db, new Date());
-    const service = new LedgerService({ db, key, log: o.log, mqtt: { url: o.brokerUrl, clientId: `ledger-${process.pid}`, username: o.mqttUsername, password: o.mqttPassword, caFile: o.caFile } });
+    const clientId = o.clientId ?? ledgerClientId(o);
+    const service = new LedgerService({ db, key, log: o.log, mqtt: { url: o.brokerUrl, clientId, username: o.mqttUsername, password: o.mqttPassword, caFile: o.caFile, certFile: o.certFile, keyFile: o.mqttKeyFile, log: o.log } });
     service.start();
     started.push(() => service.stop());
     // The stores' public boards: sent when what they show changes, and every few minutes anyway.
@@ -137,7 +166,7 @@ export async function runLedger(o: LedgerRunOptions): Promise<{ url: string; db:
     const stop = async (): Promise<void> => {
       for (const s of [...started].reverse()) await s();
     };
-    return { url, db, service, board, stop };
+    return { url, clientId, db, service, board, stop };
   } catch (err) {
     for (const s of [...started].reverse()) await s().catch((e: unknown) => o.log.warn({ err: e }, 'stopping a part of the ledger failed / 停止村账本组件失败'));
     throw err;

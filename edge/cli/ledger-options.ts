@@ -2,12 +2,13 @@
  * `store-edge ledger …`'s options checked before anything starts: a wrong value is bad input
  * (exit 2, naming the flag), never a stack trace from deep inside, nor a half-started ledger.
  */
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { lookup } from 'node:dns/promises';
 import path from 'node:path';
 import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
 import { openSqliteReadOnly } from '../../cloud-sync/ledger/sql.ts';
 import { notAVillageLedger } from '../../cloud-sync/ledger/foreign-db.ts';
+import { brokerTlsProblem, brokerUrlProblem } from '../../cloud-sync/broker-url.ts';
 
 const bad = (en: string, zh: string): EdgeError => new EdgeError(ErrorCode.INVALID_ARGUMENT, en, { zh });
 
@@ -22,19 +23,42 @@ export async function hostOption(flag: string, value: string): Promise<string> {
   return value;
 }
 
-const BROKER_SCHEMES = new Set(['mqtt:', 'mqtts:', 'ws:', 'wss:']);
-
-/** An MQTT broker's URL: mqtt://, mqtts://, ws:// or wss:// with a host. */
+/** An MQTT broker's URL: mqtt://, mqtts://, ws:// or wss:// with a host (cloud-sync/broker-url.ts, as the store's sync.broker_url). */
 export function brokerOption(flag: string, value: string): string {
-  let url: URL | undefined;
+  const p = brokerUrlProblem(value);
+  if (p) throw bad(`${flag} ${p.en}`, `${flag} ${p.zh}`);
+  return value;
+}
+
+/** A file to read that must be there (a PEM file for TLS): named with its flag when it is not. */
+export function readableFileOption(flag: string, value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  const file = path.resolve(value);
+  if (!existsSync(file) || !statSync(file).isFile()) throw bad(`${flag} ${value}: no such file (${file})`, `${flag} ${value}：文件不存在（${file}）`);
   try {
-    url = new URL(value);
+    accessSync(file, constants.R_OK);
   } catch {
-    url = undefined;
+    throw bad(`${flag} ${value}: this user may not read it`, `${flag} ${value}：当前用户无权读取该文件`);
   }
-  if (!url || !BROKER_SCHEMES.has(url.protocol) || url.hostname === '') {
-    throw bad(`${flag} must be a broker URL such as mqtt://127.0.0.1:1883 (mqtt, mqtts, ws or wss), got ${JSON.stringify(value)}`, `${flag} 必须是 MQTT 代理地址，例如 mqtt://127.0.0.1:1883`);
-  }
+  return file;
+}
+
+/** The broker's TLS files (flags, else MQTT_CA_FILE, MQTT_CERT_FILE, MQTT_KEY_FILE): each there, and only with a TLS URL. */
+export function brokerTlsOptions(brokerUrl: string, o: { ca?: string | undefined; cert?: string | undefined; key?: string | undefined }, env: NodeJS.ProcessEnv): { caFile?: string; certFile?: string; mqttKeyFile?: string } {
+  const pick = (flag: string, name: string, value: string | undefined): [string, string | undefined] => (value === undefined && env[name] ? [name, env[name]] : [flag, value]);
+  const [caName, ca] = pick('--broker-ca-file', 'MQTT_CA_FILE', o.ca);
+  const [certName, cert] = pick('--broker-cert-file', 'MQTT_CERT_FILE', o.cert);
+  const [keyName, key] = pick('--broker-key-file', 'MQTT_KEY_FILE', o.key);
+  const files = { ca: readableFileOption(caName, ca), cert: readableFileOption(certName, cert), key: readableFileOption(keyName, key) };
+  const p = brokerTlsProblem(brokerUrl, files, { ca: caName, cert: certName, key: keyName, url: '--broker' });
+  if (p) throw bad(p.en, p.zh);
+  return { ...(files.ca ? { caFile: files.ca } : {}), ...(files.cert ? { certFile: files.cert } : {}), ...(files.key ? { mqttKeyFile: files.key } : {}) };
+}
+
+/** An MQTT client id (MQTT 3.1.1 asks brokers for 1–23 letters and digits; Mosquitto takes more): 1–128 of letters, digits and . _ : - */
+export function clientIdOption(flag: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!/^[A-Za-z0-9._:-]{1,128}$/.test(value)) throw bad(`${flag} must be 1 to 128 letters, digits, '.', '_', ':' or '-', got ${JSON.stringify(value)}`, `${flag} 必须是 1–128 个字母、数字或 . _ : -`);
   return value;
 }
 

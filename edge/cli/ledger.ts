@@ -3,7 +3,7 @@ import { writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { parseIntOption, portOption } from './context.ts';
-import { asBadDatabaseUrl, brokerOption, hostOption, keyIdOption, newFileOption, villageLedgerFileOption } from './ledger-options.ts';
+import { asBadDatabaseUrl, brokerOption, brokerTlsOptions, clientIdOption, hostOption, keyIdOption, newFileOption, villageLedgerFileOption } from './ledger-options.ts';
 import { createLogger } from '../log.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { runLedger } from '../../cloud-sync/ledger/run.ts';
@@ -16,6 +16,10 @@ export function registerLedgerCommand(program: Command): void {
     .command('serve')
     .description('run the village ledger until SIGINT/SIGTERM; PostgreSQL when DATABASE_URL is set / 运行村账本')
     .option('--broker <url>', 'MQTT broker / MQTT 代理地址', process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1883')
+    .option('--broker-ca-file <pem>', 'TLS: the CA that signed the broker\'s certificate, as the stores\' sync.ca_file (env MQTT_CA_FILE; needs mqtts:// or wss://) / 代理 CA 证书')
+    .option('--broker-cert-file <pem>', 'TLS: the ledger\'s client certificate, as sync.cert_file (env MQTT_CERT_FILE) / 客户端证书')
+    .option('--broker-key-file <pem>', 'TLS: that certificate\'s private key, as sync.key_file (env MQTT_KEY_FILE) / 客户端证书私钥')
+    .option('--client-id <id>', 'MQTT client id, the same at every start so a restarted ledger resumes its broker session (env MQTT_CLIENT_ID; default derived from the database; two ledgers must not share one) / MQTT 客户端标识')
     .option('--db <file>', 'SQLite file when DATABASE_URL is not set / SQLite 文件', './data/village-ledger.sqlite')
     .option('--key-file <pem>', 'Ed25519 private key that signs what the ledger publishes / 签名私钥', './data/ledger-key.pem')
     .option('--key-id <id>', 'id of that key, as configured in the stores / 密钥编号', 'ledger-1')
@@ -26,21 +30,23 @@ export function registerLedgerCommand(program: Command): void {
     .option('--alarm-keep-days <n>', 'days a store\'s alarm stays in the history after it cleared, then deleted if a maintainer acknowledged it (unacknowledged ones are kept); 0 keeps them for ever / 门店告警记录保存天数', '365')
     .option('--evidence-purge-cron <cron>', 'when the purges (evidence photos, the stores\' alarm history) run, in village time (Asia/Shanghai); "off": only at start / 定期删除时间', '15 3 * * *')
     .option('--qr-key-file <pem>', 'Ed25519 private key that signs villagers\' store-door QR codes (make one with `ledger keygen`; its public key is the stores\' entry.qr_public_key_file) / 进店二维码签名私钥')
-    .action(async (o: { broker: string; db: string; keyFile: string; keyId: string; tokensFile: string; host: string; port: string; qrKeyFile?: string; evidenceKeepDays: string; alarmKeepDays: string; evidencePurgeCron: string }) => {
+    .action(async (o: { clientId?: string; broker: string; brokerCaFile?: string; brokerCertFile?: string; brokerKeyFile?: string; db: string; keyFile: string; keyId: string; tokensFile: string; host: string; port: string; qrKeyFile?: string; evidenceKeepDays: string; alarmKeepDays: string; evidencePurgeCron: string }) => {
       // Every option checked before anything starts (./ledger-options.ts).
       const port = portOption('--port', o.port);
       const brokerUrl = brokerOption('--broker', o.broker);
+      const tls = brokerTlsOptions(brokerUrl, { ca: o.brokerCaFile, cert: o.brokerCertFile, key: o.brokerKeyFile }, process.env);
       const keyId = keyIdOption('--key-id', o.keyId);
+      const clientId = clientIdOption(o.clientId === undefined && process.env.MQTT_CLIENT_ID ? 'MQTT_CLIENT_ID' : '--client-id', o.clientId ?? (process.env.MQTT_CLIENT_ID || undefined));
       const sqliteFile = process.env.DATABASE_URL ? path.resolve(o.db) : await villageLedgerFileOption('--db', o.db);
       const host = await hostOption('--host', o.host);
       const log = createLogger({ level: process.env.STORE_EDGE_LOG_LEVEL ?? 'info', pretty: Boolean(process.stdout.isTTY) });
       const run = await runLedger({
         brokerUrl, databaseUrl: process.env.DATABASE_URL, sqliteFile, keyFile: o.keyFile, keyId,
         tokensFile: o.tokensFile, host, port, log,
-        mqttUsername: process.env.MQTT_USERNAME, mqttPassword: process.env.MQTT_PASSWORD, qrKeyFile: o.qrKeyFile,
+        mqttUsername: process.env.MQTT_USERNAME, mqttPassword: process.env.MQTT_PASSWORD, ...tls, clientId, qrKeyFile: o.qrKeyFile,
         retention: { evidenceKeepDays: parseIntOption('--evidence-keep-days', o.evidenceKeepDays), alarmKeepDays: parseIntOption('--alarm-keep-days', o.alarmKeepDays), cron: o.evidencePurgeCron },
       }).catch((err: unknown) => { throw asBadDatabaseUrl(err); });
-      log.info({ url: run.url, db: process.env.DATABASE_URL ? 'postgres' : o.db, qr: Boolean(o.qrKeyFile) }, `village ledger / 村账本: ${run.url} (villager page ${run.url}/m/, roll-up ${run.url}/town)`);
+      log.info({ url: run.url, mqtt_client_id: run.clientId, db: process.env.DATABASE_URL ? 'postgres' : o.db, qr: Boolean(o.qrKeyFile) }, `village ledger / 村账本: ${run.url} (villager page ${run.url}/m/, roll-up ${run.url}/town)`);
       const signal = await new Promise<string>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);

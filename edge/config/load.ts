@@ -6,6 +6,7 @@ import { ConfigSchema, ENV_OVERRIDES, type Config } from './schema.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { checkEntryConfig } from '../entry/config.ts';
 import { checkJobsConfig } from '../jobs/config.ts';
+import { checkSyncConfig } from './sync.ts';
 import { checkDriversConfig } from '../../drivers/config.ts';
 import { isDriverError } from '../../drivers/errors.ts';
 
@@ -44,8 +45,11 @@ export function describeConfigErrors(errors: ErrorObject[] | null | undefined): 
   return [...new Set(out)];
 }
 
-/** Validate (and fill defaults into) a parsed config object. Throws EdgeError CONFIG_INVALID. */
-export function validateConfig(raw: unknown, source = 'config'): Config {
+/**
+ * Validate (and fill defaults into) a parsed config object. Throws EdgeError CONFIG_INVALID.
+ * `base`: the folder the sync TLS files are relative to (the config file's).
+ */
+export function validateConfig(raw: unknown, source = 'config', base = process.cwd()): Config {
   const copy: unknown = structuredClone(raw ?? {});
   if (typeof copy !== 'object' || copy === null || Array.isArray(copy)) {
     throw new EdgeError(ErrorCode.CONFIG_INVALID, `${source}: the top level must be an object`, { zh: '配置文件顶层必须是对象' });
@@ -59,6 +63,7 @@ export function validateConfig(raw: unknown, source = 'config'): Config {
   }
   checkEntryConfig(copy.entry);
   checkJobsConfig(copy.jobs);
+  checkSyncConfig(copy.sync, source, base);
   checkDrivers(copy.drivers, source);
   return copy;
 }
@@ -148,8 +153,8 @@ export function loadConfig(opts: { file?: string | undefined; dataDir?: string |
   if (env.STORE_EDGE_DATA_DIR) raw.data_dir = path.resolve(env.STORE_EDGE_DATA_DIR);
   if (opts.dataDir) raw.data_dir = path.resolve(opts.dataDir);
   opts.overrides?.(raw);
-  const config = validateConfig(raw, file ?? 'default config');
   const base = file ? path.dirname(file) : process.cwd();
+  const config = validateConfig(raw, file ?? 'default config', base);
   config.data_dir = path.resolve(base, config.data_dir);
   if (config.keys_dir) config.keys_dir = path.resolve(base, config.keys_dir);
   if (config.http.tls_cert) config.http.tls_cert = path.resolve(base, config.http.tls_cert);

@@ -187,13 +187,14 @@ export interface SyncStateSource {
 
 export interface SyncView extends SyncState {
   enabled: boolean;
+  last_error: NonNullable<SyncState['last_error']> | null;
   /** When the ledger acknowledged row `last_acked_seq`. */
   last_ack_at: string | null;
 }
 
 /** The store's sync with the village ledger: the agent's state and one key lookup; all zero when sync is off. */
 export function syncState(db: Db, source: SyncStateSource | undefined): SyncView {
-  if (!source) return { enabled: false, connected: false, outbox_pending: 0, last_acked_seq: 0, last_ack_at: null, inbound_seq: 0, last_contact: null, refused: {} };
+  if (!source) return { enabled: false, connected: false, outbox_pending: 0, last_acked_seq: 0, last_ack_at: null, inbound_seq: 0, last_contact: null, refused: {}, last_error: null };
   const s = source.state();
-  return { enabled: true, ...s, last_ack_at: s.last_acked_seq > 0 ? (outboxAckedAt(db, s.last_acked_seq) ?? null) : null };
+  return { enabled: true, ...s, last_error: s.last_error ?? null, last_ack_at: s.last_acked_seq > 0 ? (outboxAckedAt(db, s.last_acked_seq) ?? null) : null };
 }

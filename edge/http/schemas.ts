@@ -120,6 +120,8 @@ export const SyncReply = Type.Object({
   inbound_seq: Type.Integer(),
   last_contact: NullableTime(),
   refused: Type.Record(Type.String(), Type.Integer()),
+  /** Why the broker cannot be reached, while it cannot (cloud-sync/mqtt-failure.ts). */
+  last_error: Type.Union([Type.Null(), Type.Object({ reason: Type.String(), message: Type.String(), since: Type.String(), attempts: Type.Integer() })]),
 });
 
 export const AuditQuery = Type.Object({

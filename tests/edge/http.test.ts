@@ -193,16 +193,18 @@ describe('GET / (admin page)', () => {
 describe('sync with the village ledger (GET /api/sync and the admin page)', () => {
   it("shows the agent's state: connection, outbox depth, last ack with its time, inbound seq, last contact, refused by reason", async () => {
     const ackedAt = '2026-11-29T08:30:00.000Z';
+    // why the broker cannot be reached (cloud-sync/mqtt-failure.ts; tests/sync/broker-failure.test.ts)
+    const brokerError = { reason: 'bad_credentials' as const, message: 'the broker refused the user name or password / 消息服务器拒绝了用户名或密码', since: '2026-11-29T08:32:00.000Z', attempts: 12 };
     markOutboxAckedSeqs(ledger.db, [1, 2], ackedAt);
     const agent: SyncStateSource = {
-      state: () => ({ connected: false, outbox_pending: 7, last_acked_seq: 2, inbound_seq: 41, last_contact: '2026-11-29T08:31:00.000Z', refused: { unsigned: 0, forged: 3, replayed: 1, expired: 0, invalid: 0 } }),
+      state: () => ({ connected: false, outbox_pending: 7, last_acked_seq: 2, inbound_seq: 41, last_contact: '2026-11-29T08:31:00.000Z', refused: { unsigned: 0, forged: 3, replayed: 1, expired: 0, invalid: 0 }, last_error: brokerError }),
     };
     const withSync = build(undefined, agent);
     const res = await get(withSync, '/api/sync');
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({
       enabled: true, connected: false, outbox_pending: 7, last_acked_seq: 2, last_ack_at: ackedAt, inbound_seq: 41,
-      last_contact: '2026-11-29T08:31:00.000Z', refused: { unsigned: 0, forged: 3, replayed: 1, expired: 0, invalid: 0 },
+      last_contact: '2026-11-29T08:31:00.000Z', refused: { unsigned: 0, forged: 3, replayed: 1, expired: 0, invalid: 0 }, last_error: brokerError,
     });
     const html = (await get(withSync, '/')).body;
     expect(html).toContain('<table id="sync" data-enabled="true" data-connected="false">');
@@ -216,7 +218,7 @@ describe('sync with the village ledger (GET /api/sync and the admin page)', () =
   });
 
   it('says sync is off when the store has no agent', async () => {
-    expect((await get(app, '/api/sync')).json()).toMatchObject({ enabled: false, connected: false, last_ack_at: null });
+    expect((await get(app, '/api/sync')).json()).toMatchObject({ enabled: false, connected: false, last_ack_at: null, last_error: null });
     expect((await get(app, '/')).body).toContain('<p id="sync" data-enabled="false">');
   });
 });

@@ -5,7 +5,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../ledger/helpers.ts';
-import { startBroker, type Broker } from '../../harness/sync/rig.ts';
+import { startBroker, uid, type Broker } from '../../harness/sync/rig.ts';
 
 const bin = path.resolve(import.meta.dirname, '../../bin/store-edge.mjs');
 const t = tempDir('ledger-cli-');
@@ -49,8 +49,9 @@ describe('store-edge ledger', () => {
     expect(await badDays.exited, badDays.out()).toBe(2);
     expect(badDays.out()).toContain('--alarm-keep-days');
     expect(badDays.out()).toContain('门店告警记录');
-    const served = run(['ledger', 'serve', ...common, '--alarm-keep-days', '90'], { STORE_EDGE_LOG_LEVEL: 'info' });
-    broker.leaves(`ledger-${served.child.pid}`); // its MQTT client id (cloud-sync/ledger/run.ts)
+    const clientId = uid('ledger-cli-');
+    const served = run(['ledger', 'serve', ...common, '--alarm-keep-days', '90', '--client-id', clientId], { STORE_EDGE_LOG_LEVEL: 'info' });
+    broker.leaves(clientId); // its broker session (cloud-sync/ledger/run.ts)
     const deadline = Date.now() + 60_000;
     let url: string | undefined;
     while (!url && Date.now() < deadline) {
@@ -84,6 +85,7 @@ describe('store-edge ledger', () => {
       [['ledger', 'serve', '--port', '99999'], '--port', '65535'],
       [['ledger', 'serve', '--port=-5'], '--port', '65535'],
       [['ledger', 'serve', '--host', 'no-such-host.invalid'], '--host', '无法解析'],
+      [['ledger', 'serve', '--client-id', 'two words'], '--client-id', '字母'],
     ];
     // a good --db where another option is the wrong one (the default ./data may not exist here)
     const ok = ['--db', path.join(t.dir, 'ok.sqlite')];
@@ -111,8 +113,9 @@ describe('store-edge ledger', () => {
     const port = (taken.address() as AddressInfo).port;
     let r: ReturnType<typeof run> | undefined;
     try {
-      r = run(['ledger', 'serve', '--broker', broker.url, '--db', path.join(t.dir, 'busy.sqlite'), '--key-file', key, '--tokens-file', tokens, '--port', String(port)]);
-      broker.leaves(`ledger-${r.child.pid}`);
+      const clientId = uid('ledger-busy-');
+      r = run(['ledger', 'serve', '--broker', broker.url, '--db', path.join(t.dir, 'busy.sqlite'), '--key-file', key, '--tokens-file', tokens, '--port', String(port), '--client-id', clientId]);
+      broker.leaves(clientId);
       // exits by itself: nothing it started (MQTT, the board, the retention job, the roll-up worker) keeps it alive
       expect(await r.exited, r.out()).toBe(1);
       expect(r.out()).toContain('PORT_IN_USE');
