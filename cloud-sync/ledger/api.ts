@@ -24,7 +24,7 @@ import type { LedgerService } from './service.ts';
 import { registerGovernance, registerVillagerLogin, type Principal } from './governance/routes.ts';
 import { VillagerSessions, type VillagerSession } from './governance/auth.ts';
 import { nulField, nulRefusal, validationError } from './governance/errors.ts';
-import { fieldError, storableText } from './governance/rules.ts';
+import { fieldError } from './governance/rules.ts';
 import { registerRollupRoutes } from './governance/rollup-routes.ts';
 import { RollupRunner } from './governance/rollup-runner.ts';
 import { registerVillagerRoutes } from './governance/villager-routes.ts';
@@ -250,7 +250,6 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
     if (!mayManage(req, reply, req.params.village)) return reply;
     const b = req.body;
     if ((b.kind === 'award') !== (b.points > 0) || b.points === 0) return reply.status(400).send({ error: ErrorCode.INVALID_ARGUMENT, message: 'an award is positive, a penalty negative', zh: '奖励积分须为正数，扣分须为负数' });
-    storableText('reason', b.reason, { en: 'a reason', zh: '理由' });
     const r = await deps.service.award(req.params.village, { id: b.id, villager: b.villager, kind: b.kind, points: b.points, reason: b.reason, created_at: new Date().toISOString() });
     return reply.status(r.duplicate ? 200 : 201).send({ id: b.id, duplicate: r.duplicate, published: r.published, balance: await balanceOf(deps.db, b.villager) });
   });

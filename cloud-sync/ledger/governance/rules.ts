@@ -47,19 +47,12 @@ export function fieldError(field: string, message: string, zh: string, status = 
 }
 
 /**
- * Free text the ledger keeps (a reason, a title, a note, evidence), unchanged; a NUL (U+0000) is
- * refused on `field`. PostgreSQL's TEXT cannot hold one (it would fail as an internal error),
- * SQLite would keep it and sign it into the village stream, and the stores refuse it in the same
- * texts (edge/ledger/free-text.ts): refused here, both databases answer the same.
+ * `value` trimmed; blanks alone (a name, title or reason a villager would read as nothing) are
+ * refused on `field`. A NUL character is refused before any route runs, in every field alike
+ * (api.ts, governance/errors.ts `nulField`).
  */
-export function storableText<T extends string | undefined>(field: string, value: T, what: { en: string; zh: string }): T {
-  if (value?.includes('\u0000')) throw fieldError(field, `${what.en} must not contain a NUL character (U+0000)`, `${what.zh}不能包含空字符（NUL）`);
-  return value;
-}
-
-/** `value` trimmed; blanks alone (a name, title or reason a villager would read as nothing) are refused on `field`, as is a NUL (`storableText`). */
 export function notBlank(field: string, value: string, what: { en: string; zh: string }): string {
-  const v = storableText(field, value, what).trim();
+  const v = value.trim();
   if (v === '') throw fieldError(field, `${what.en} must not be blank`, `${what.zh}不能为空`);
   return v;
 }
