@@ -203,8 +203,7 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
   private pump(): void {
     this.busy = true;
     this.idle = new Promise((resolve) => { this.markIdle = resolve; });
-    // whatever a frame's turn throws is a fault, never an unhandled rejection (Node ends the process on one)
-    void this.drain().catch((err: unknown) => this.frameFault(err)).finally(() => {
+    void this.drain().finally(() => {
       this.busy = false;
       this.markIdle();
       // a frame offered after the loop's last look but before this ran would otherwise wait for the next one
@@ -216,6 +215,7 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
     while (this.running && this.waiting) {
       const job = this.waiting;
       this.waiting = null;
+      // whatever a frame's turn throws is a fault, never an unhandled rejection (Node ends the process on one)
       try {
         await this.process(job);
       } catch (err) {
