@@ -21,7 +21,7 @@ import { parseTopic, storeSubscriptions, storeTopic, type StoreAddress } from '.
 import { RefusalCounter } from '../protocol/refusals.ts';
 import { InboundStream, type InboundOutcome } from './inbound.ts';
 import { BoardInbox } from './board.ts';
-import { ackedSeqs, applyBeat, dropAcked, ownSeqs, rowsEnvelope, sendRows, type InFlight } from './rows.ts';
+import { ackedSeqs, anyDue, applyBeat, dropAcked, highestInFlight, ownSeqs, rowsMessage, sendRows, type InFlight } from './rows.ts';
 import type { SyncConfig } from './config.ts';
 import { OpsLink } from './ops.ts';
 import { CatchUp } from './catch-up.ts';
@@ -336,7 +336,7 @@ export class SyncAgent implements Part {
       const ledgerSilent = !this.beatSeen && now - this.lastAckAt >= c.retransmit_max_ms;
       const isDue = (f: InFlight) => f.nextAt <= now && (f.lost === true || f.sendNo < this.ackedSendNo || ledgerSilent);
       let due: OutboxRow[];
-      if (this.inflight.size === 0 || [...this.inflight.values()].some(isDue)) {
+      if (this.inflight.size === 0 || anyDue(this.inflight, isDue)) {
         const pending = pendingOutbox(db, c.window);
         const live = new Set(pending.map((r) => r.seq));
         for (const seq of this.inflight.keys()) if (!live.has(seq)) this.inflight.delete(seq);
@@ -347,7 +347,7 @@ export class SyncAgent implements Part {
       } else {
         // Nothing to resend: only rows written since the last send, within the window.
         const room = c.window - this.inflight.size;
-        due = room > 0 ? pendingOutboxAfter(db, Math.max(...this.inflight.keys()), room) : [];
+        due = room > 0 ? pendingOutboxAfter(db, highestInFlight(this.inflight), room) : [];
       }
       // Every batch goes out at once (the client keeps them in order); each is marked in
       // flight once the broker has it. Only in memory: what is in flight dies with the process,
@@ -356,7 +356,7 @@ export class SyncAgent implements Part {
       for (let i = 0; i < due.length; i += c.batch_size) batches.push(due.slice(i, i + c.batch_size));
       if (batches.length > 0) trace(this.deps.address.store, 'send', { batches: batches.length, first: due[0]!.seq, inflight: this.inflight.size });
       for (const r of due) this.sending.add(r.seq);
-      const sent = await Promise.all(batches.map((b) => mqtt.publish(storeTopic(this.deps.address, 'up/rows'), JSON.stringify(rowsEnvelope(this.deps.address, key, b, now)))));
+      const sent = await Promise.all(batches.map((b) => mqtt.publish(storeTopic(this.deps.address, 'up/rows'), rowsMessage(this.deps.address, key, b, now))));
       batches.forEach((batch, i) => {
         if (!sent[i]) return;
         this.counters.sent += batch.length;

@@ -10,12 +10,13 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { checkers, decode, ROWS_DIGESTS, type RefusalReason, type Row } from '../protocol/payloads.ts';
-import { checkEnvelope, publicEd25519, rowDigest } from '../protocol/sign.ts';
+import { checkEnvelope, digestOfCanonical, publicEd25519, rowDigest } from '../protocol/sign.ts';
 import type { StoreRecord } from './tables.ts';
 import { addrKey } from './control.ts';
 
 /** `digests`: the store reads an ack's `digests` (its envelope's id ends with ROWS_DIGESTS). */
-type Verdict = { ok: true; rows: Row[]; digests: boolean } | { ok: false; reason: RefusalReason };
+/** `texts`: each row's payload (object) with its canonical text, from the signature's check. */
+type Verdict = { ok: true; rows: Row[]; digests: boolean; texts: ReadonlyMap<unknown, string> } | { ok: false; reason: RefusalReason };
 interface Early { keyId: string; pem: string; verdict: Verdict }
 
 export class RowChecker {
@@ -53,17 +54,33 @@ export class RowChecker {
     const e = env.value;
     // An unknown store is refused as forged: no key vouches for it.
     const ring = key ? new Map([[key.keyId, publicEd25519(key.pem)]]) : new Map<string, KeyObject>();
-    const bad = checkEnvelope(e, ring, this.nowMs(), this.skewMs);
+    // Each row's payload text is kept from the signature's check: the ack digests it (ackDigests).
+    const body = e.body as { rows?: unknown } | null;
+    const texts = new Map<unknown, string>();
+    if (Array.isArray(body?.rows)) {
+      for (const r of body.rows as unknown[]) {
+        const p = (r as { payload?: unknown } | null)?.payload;
+        if (typeof p === 'object' && p !== null) texts.set(p, '');
+      }
+    }
+    const bad = checkEnvelope(e, ring, this.nowMs(), this.skewMs, texts);
     if (bad) return { ok: false, reason: bad };
     if (e.kind !== 'rows' || e.village !== village || e.store !== store || !checkers.rows.Check(e.body)) return { ok: false, reason: 'invalid' };
     const rows = e.body.rows;
     if (rows.some((r) => r.id !== `${store}:${r.seq}`)) return { ok: false, reason: 'invalid' };
-    return { ok: true, rows, digests: e.id.endsWith(ROWS_DIGESTS) };
+    return { ok: true, rows, digests: e.id.endsWith(ROWS_DIGESTS), texts };
   }
 }
 
-/** The ack's `digests`: each acknowledged row's `rowDigest`, in the order of `ids` (rows of the batch). */
-export function ackDigests(rows: readonly Row[], ids: readonly string[]): string[] {
-  const by = new Map(rows.map((r) => [r.id, rowDigest(r.payload)]));
+/**
+ * The ack's `digests`: each acknowledged row's `rowDigest`, in the order of `ids` (rows of the
+ * batch), of the payload texts the signature's check wrote (`texts`) where it has them.
+ */
+export function ackDigests(rows: readonly Row[], ids: readonly string[], texts?: ReadonlyMap<unknown, string>): string[] {
+  const digest = (p: unknown): string => {
+    const t = texts?.get(p);
+    return t ? digestOfCanonical(t) : rowDigest(p);
+  };
+  const by = new Map(rows.map((r) => [r.id, digest(r.payload)]));
   return ids.map((id) => by.get(id) ?? rowDigest(null));
 }

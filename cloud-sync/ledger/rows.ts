@@ -10,13 +10,21 @@
  */
 import type { SqlDb } from './sql.ts';
 import { checkers, type EntryBody, type Envelope, type Row } from '../protocol/payloads.ts';
-import { signEnvelope } from '../protocol/sign.ts';
+import { envelopeText, signEnvelope } from '../protocol/sign.ts';
 import type { Signer } from './tables.ts';
 import { applyStoreStatus, type StatusRow } from './store-status.ts';
 import { entrySignRefusal } from '../protocol/entry-sign.ts';
 
 /** A store's batch, already checked against the store's key. */
-export interface CheckedRows { village: string; store: string; rows: Row[]; /** The store reads an ack's `digests`. */ digests?: boolean }
+export interface CheckedRows {
+  village: string;
+  store: string;
+  rows: Row[];
+  /** The store reads an ack's `digests`. */
+  digests?: boolean;
+  /** Each row's payload with its canonical text, from the signature's check (./row-check.ts). */
+  texts?: ReadonlyMap<unknown, string>;
+}
 
 export interface RowsResult {
   /** Every row id now held (new and duplicate): what the store may mark acknowledged. */
@@ -262,7 +270,7 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
         results[i]!.events.push(env);
         events.push({ village: w.b.village, env });
       });
-      await insertRows(tx, 'events', [['village', 'TEXT'], ['seq', 'BIGINT'], ['id', 'TEXT'], ['kind', 'TEXT'], ['envelope', 'TEXT']], events.map(({ village, env }) => [village, env.seq, env.id, env.kind, JSON.stringify(env)]));
+      await insertRows(tx, 'events', [['village', 'TEXT'], ['seq', 'BIGINT'], ['id', 'TEXT'], ['kind', 'TEXT'], ['envelope', 'TEXT']], events.map(({ village, env }) => [village, env.seq, env.id, env.kind, envelopeText(env)]));
     }
 
     // After the entries events: they go out with the last batch's, so each village's stream stays in seq order on the wire.

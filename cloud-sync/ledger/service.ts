@@ -13,7 +13,7 @@ import type { SqlDb } from './sql.ts';
 import { putCatalogueProduct } from './catalogue.ts';
 import { SyncMqtt, type MqttOptions } from '../mqtt.ts';
 import { checkers, decode, type Ack, type Heartbeat, type SnapshotRequest, type Envelope, type EntryBody, type VillagerBody, type CommandBody, type ProductBody } from '../protocol/payloads.ts';
-import { signControl, type SigningKey } from '../protocol/sign.ts';
+import { envelopeText, signControl, type SigningKey } from '../protocol/sign.ts';
 import { LEDGER_SUBSCRIPTIONS, parseTopic, storeTopic, villageBoardTopic, villageEventsTopic } from '../protocol/topics.ts';
 import { RefusalCounter } from '../protocol/refusals.ts';
 import { addLedgerEntry, appendEvent, listStores, setVillagerStatus, upsertVillager, type Signer } from './tables.ts';
@@ -349,7 +349,7 @@ export class LedgerService {
     const checked: CheckedRows[] = [];
     for (const m of group) {
       const v = this.rowCheck.check(m.village, m.store, m.payload, known.get(addrKey(m.village, m.store)));
-      if (v.ok) checked.push({ village: m.village, store: m.store, rows: v.rows, digests: v.digests });
+      if (v.ok) checked.push({ village: m.village, store: m.store, rows: v.rows, digests: v.digests, texts: v.texts });
       else this.refusals.add(v.reason);
     }
     for (let i = 0; i < checked.length; i += GROUP_MAX) {
@@ -369,13 +369,13 @@ export class LedgerService {
   }
 
   /** Counts the batch and publishes its events, then its ack (in that order on the wire). */
-  private async afterRows({ village, store, rows, digests }: CheckedRows, res: RowsResult): Promise<void> {
+  private async afterRows({ village, store, rows, digests, texts }: CheckedRows, res: RowsResult): Promise<void> {
     countRows(this.counters, this.opts.log, village, store, rows.length, res);
     // A row id held with another payload is not acknowledged but named: the store sends it again under a new seq.
     const clashed = new Set(res.rowClashes);
     const ids = clashed.size === 0 ? res.ackIds : res.ackIds.filter((id) => !clashed.has(id));
-    const ack: Ack = signControl({ ids, contiguous_seq: res.contiguousSeq, ...(clashed.size > 0 ? { clashed: [...clashed] } : {}), ...(digests ? { digests: ackDigests(rows, ids) } : {}) }, { village, store }, this.opts.key);
-    for (const ev of res.events) await this.out.send(villageEventsTopic(ev.village), JSON.stringify(ev));
+    const ack: Ack = signControl({ ids, contiguous_seq: res.contiguousSeq, ...(clashed.size > 0 ? { clashed: [...clashed] } : {}), ...(digests ? { digests: ackDigests(rows, ids, texts) } : {}) }, { village, store }, this.opts.key);
+    for (const ev of res.events) await this.out.send(villageEventsTopic(ev.village), envelopeText(ev));
     await this.out.send(storeTopic({ village, store }, 'down/ack'), JSON.stringify(ack));
   }
 

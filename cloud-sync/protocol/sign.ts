@@ -3,77 +3,13 @@
  * edge/entry/credentials.ts), and the rules every signed message passes on receipt:
  * signature, expiry, then sequence.
  *
- * The canonical form is written here rather than taken from a library because our payloads
- * hold only strings, integers, booleans, null, arrays and objects: sorting object keys and
- * using JSON.stringify for the leaves is the whole of RFC 8785 for that subset.
+ * The canonical form is in lib/canonical-json.ts.
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import type { Envelope, RefusalReason, UnsignedEnvelope } from './payloads.ts';
+import { canonicalJson } from '../../lib/canonical-json.ts';
 
-/** `"key":` for the keys seen so far (our payloads use a few dozen; bounded against odd input). */
-const quotedKeys = new Map<string, string>();
-
-/**
- * A string JSON.stringify would write as it is between quotes: no quote, backslash, control
- * character or surrogate (a lone one is escaped by JSON.stringify; pairs take that path too).
- */
-// eslint-disable-next-line no-control-regex -- the control characters are what must be escaped
-const PLAIN = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
-
-export function canonicalJson(value: unknown): string {
-  // Written with loops, string appends and a cache of quoted keys rather than map/filter/join:
-  // every message is signed or verified over this form, and batches of 100 rows made it the
-  // hottest code of the sync (bench:sync). Strings without anything to escape are quoted here
-  // rather than by JSON.stringify, and keys are sorted only when they are not in order already
-  // (objects we build are, mostly): together 30 % less time for a 100-row batch (measured
-  // 2026-12-02, 462 -> 325 us, JSON.stringify alone 154 us). JSON.stringify with the sorted keys
-  // as its property list was slower still (488 us): V8 leaves its fast path for a replacer.
-  switch (typeof value) {
-    case 'string':
-      return PLAIN.test(value) ? `"${value}"` : JSON.stringify(value);
-    case 'number':
-      if (!Number.isFinite(value)) throw new TypeError('canonical JSON has no NaN or Infinity');
-      return JSON.stringify(value);
-    case 'boolean':
-      return value ? 'true' : 'false';
-    case 'object':
-      break;
-    default:
-      return JSON.stringify(value) ?? 'null';
-  }
-  if (value === null) return 'null';
-  if (Array.isArray(value)) {
-    let out = '[';
-    for (let i = 0; i < value.length; i++) {
-      if (i > 0) out += ',';
-      out += canonicalJson(value[i]);
-    }
-    return `${out}]`;
-  }
-  const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj);
-  // The same order as keys.sort() (UTF-16 code units), checked before sorting.
-  for (let i = 1; i < keys.length; i++) {
-    if (keys[i - 1]! > keys[i]!) {
-      keys.sort();
-      break;
-    }
-  }
-  let out = '{';
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i]!;
-    const v = obj[k];
-    if (v === undefined) continue;
-    if (out.length > 1) out += ',';
-    let q = quotedKeys.get(k);
-    if (q === undefined) {
-      q = `${JSON.stringify(k)}:`;
-      if (quotedKeys.size < 1000) quotedKeys.set(k, q);
-    }
-    out += q + canonicalJson(v);
-  }
-  return `${out}}`;
-}
+export { CanonicalText, canonicalJson } from '../../lib/canonical-json.ts';
 
 export interface SigningKey {
   id: string;
@@ -116,7 +52,12 @@ export function privateEd25519(id: string, pem: string): SigningKey {
  * another row that took the same seq after a restore (docs/sync-protocol.md, the outbox drain).
  */
 export function rowDigest(payload: unknown): string {
-  return createHash('sha256').update(canonicalJson(payload)).digest('base64url').slice(0, 16);
+  return digestOfCanonical(canonicalJson(payload));
+}
+
+/** rowDigest of a payload whose canonical text is known already. */
+export function digestOfCanonical(text: string): string {
+  return createHash('sha256').update(text).digest('base64url').slice(0, 16);
 }
 
 /** A fresh key pair as PEM (for `ledger keygen`, tests and the demo). */
@@ -125,10 +66,38 @@ export function newKeyPair(): { privatePem: string; publicPem: string } {
   return { privatePem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
 }
 
+/** The wire text of each envelope signEnvelope made (see envelopeText). */
+const wireTexts = new WeakMap<Envelope, string>();
+
 export function signEnvelope(e: Omit<UnsignedEnvelope, 'key_id'>, key: SigningKey): Envelope {
   const unsigned: UnsignedEnvelope = { ...e, key_id: key.id };
-  const sig = sign(null, Buffer.from(canonicalJson(unsigned)), key.key).toString('base64url');
-  return { ...unsigned, sig };
+  const text = canonicalJson(unsigned);
+  const sig = sign(null, Buffer.from(text), key.key).toString('base64url');
+  const env = { ...unsigned, sig };
+  wireTexts.set(env, withSig(sig, text));
+  return env;
+}
+
+/**
+ * An envelope as JSON text: for one signEnvelope made, the canonical text it signed with `sig`
+ * put in front, so the ledger writes its events table and the wire without serialising each
+ * event twice more (bench:sync); for any other, JSON.stringify. Either parses to the envelope.
+ */
+export function envelopeText(e: Envelope): string {
+  return wireTexts.get(e) ?? JSON.stringify(e);
+}
+
+const withSig = (sig: string, canonical: string): string => `{"sig":"${sig}",${canonical.slice(1)}`;
+
+/**
+ * The signed envelope as the text that goes on the wire: its canonical form with `sig` put in
+ * front, which is JSON that parses to the signed envelope (receivers check it as any other).
+ * One serialisation instead of two (the canonical form to sign, then JSON.stringify to send),
+ * and the only way to send an envelope holding CanonicalText.
+ */
+export function signedEnvelopeText(e: Omit<UnsignedEnvelope, 'key_id'>, key: SigningKey): string {
+  const text = canonicalJson({ ...e, key_id: key.id });
+  return withSig(sign(null, Buffer.from(text), key.key).toString('base64url'), text);
 }
 
 /**
@@ -161,14 +130,17 @@ export function checkControl(msg: Signed, scope: ControlScope, keys: KeyRing): R
   }
 }
 
-/** Signature only: `unsigned` without one, `forged` when it does not verify or the key is unknown. */
-export function checkSignature(e: Envelope, keys: KeyRing): RefusalReason | undefined {
+/**
+ * Signature only: `unsigned` without one, `forged` when it does not verify or the key is unknown.
+ * `keep`: as canonicalJson's (the texts are whole only when the signature was checked).
+ */
+export function checkSignature(e: Envelope, keys: KeyRing, keep?: Map<unknown, string>): RefusalReason | undefined {
   if (e.sig === undefined || e.sig === '') return 'unsigned';
   const key = keys.get(e.key_id);
   if (!key) return 'forged';
   const { sig, ...unsigned } = e;
   try {
-    return verify(null, Buffer.from(canonicalJson(unsigned)), key, Buffer.from(sig, 'base64url')) ? undefined : 'forged';
+    return verify(null, Buffer.from(canonicalJson(unsigned, keep)), key, Buffer.from(sig, 'base64url')) ? undefined : 'forged';
   } catch {
     return 'forged';
   }
@@ -178,8 +150,8 @@ export function checkSignature(e: Envelope, keys: KeyRing): RefusalReason | unde
  * Signature, then time: a message past `expires_at` (with `skewMs` of grace for the two
  * clocks) is `expired`; one issued further in the future than the skew is `invalid`.
  */
-export function checkEnvelope(e: Envelope, keys: KeyRing, nowMs: number, skewMs: number): RefusalReason | undefined {
-  const bad = checkSignature(e, keys);
+export function checkEnvelope(e: Envelope, keys: KeyRing, nowMs: number, skewMs: number, keep?: Map<unknown, string>): RefusalReason | undefined {
+  const bad = checkSignature(e, keys, keep);
   if (bad) return bad;
   const issued = Date.parse(e.issued_at);
   const expires = Date.parse(e.expires_at);

@@ -3,6 +3,7 @@
  * change they describe. `seq` is the store's monotonic sequence number, so the ledger sees gaps.
  */
 import { cachedStatement, type Db } from './db.ts';
+import { canonicalJson } from '../../lib/canonical-json.ts';
 
 export type OutboxTopic = 'entry' | 'villager' | 'session' | 'product' | 'card';
 
@@ -10,6 +11,8 @@ export interface OutboxRow {
   seq: number;
   topic: OutboxTopic;
   payload: unknown;
+  /** `payload` as stored: its canonical JSON (lib/canonical-json.ts), what the sync signs and digests. */
+  payloadText: string;
   createdAt: string;
   ackedAt: string | null;
 }
@@ -21,13 +24,18 @@ const fromRow = (r: RawOutboxRow): OutboxRow => ({
   seq: r.seq,
   topic: r.topic as OutboxTopic,
   payload: JSON.parse(r.payload) as unknown,
+  payloadText: r.payload,
   createdAt: r.created_at,
   ackedAt: r.acked_at,
 });
 
-/** Call only inside the transaction of the change. Returns the sequence number. */
+/**
+ * Call only inside the transaction of the change. Returns the sequence number. The payload is
+ * stored in the canonical JSON form (schema 14 rewrote older rows), so the sync agent signs a
+ * batch and digests a row from the stored text without parsing and writing it again.
+ */
 export function enqueueOutbox(db: Db, topic: OutboxTopic, payload: unknown, at: string): number {
-  const info = cachedStatement(db, 'INSERT INTO outbox (topic, payload, created_at) VALUES (?, ?, ?)').run(topic, JSON.stringify(payload), at);
+  const info = cachedStatement(db, 'INSERT INTO outbox (topic, payload, created_at) VALUES (?, ?, ?)').run(topic, canonicalJson(payload), at);
   return Number(info.lastInsertRowid);
 }
 

@@ -11,6 +11,7 @@
  */
 import Database from 'better-sqlite3';
 import type { Db } from './db.ts';
+import { canonicalJson } from '../../lib/canonical-json.ts';
 
 export interface UnsentRows {
   /** Whether the ledger being replaced could be read; false: its unsent rows are unknown. */
@@ -40,7 +41,17 @@ export function unsentMissingFrom(current: string, incoming: string): UnsentRows
   const copy = open(incoming);
   try {
     const has = copy.prepare('SELECT 1 FROM outbox WHERE topic = ? AND payload = ? LIMIT 1').pluck();
-    return { read: true, rows: unsent.filter((r) => has.get(r.topic, r.payload) === undefined).map(({ seq, topic }) => ({ seq, topic })) };
+    // A copy taken before schema 14 holds payloads as JSON.stringify wrote them, the replaced
+    // ledger in the canonical form: a row the exact text misses is looked for by its canonical
+    // form, over the copy's whole outbox read once (only then).
+    let canonical: Set<string> | undefined;
+    const held = (r: { topic: string; payload: string }): boolean => {
+      if (has.get(r.topic, r.payload) !== undefined) return true;
+      canonical ??= new Set((copy.prepare('SELECT topic, payload FROM outbox').all() as Array<{ topic: string; payload: string }>)
+        .map((c) => `${c.topic}\u0000${canonicalJson(JSON.parse(c.payload))}`));
+      return canonical.has(`${r.topic}\u0000${canonicalJson(JSON.parse(r.payload))}`);
+    };
+    return { read: true, rows: unsent.filter((r) => !held(r)).map(({ seq, topic }) => ({ seq, topic })) };
   } finally {
     copy.close();
   }

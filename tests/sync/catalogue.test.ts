@@ -68,7 +68,7 @@ describe(`the catalogue in a snapshot (${brokerKind} + ${ledgerDbKind})`, () => 
     // Only the store's own products reach the ledger as outbox rows (the sales roll-up).
     expect(s.db.prepare("SELECT seq FROM outbox WHERE topic = 'product'").all()).toEqual([]);
     upsertProduct(s.db, { sku: oil.sku, name: oil.name, price: 50, unitG: 4600, toleranceG: 100 });
-    expect(s.db.prepare("SELECT payload FROM outbox WHERE topic = 'product'").pluck().all()).toEqual([JSON.stringify({ op: 'upsert', sku: oil.sku, name: oil.name, price: 50 })]);
+    expect((s.db.prepare("SELECT payload FROM outbox WHERE topic = 'product'").pluck().all() as string[]).map((p) => JSON.parse(p) as unknown)).toEqual([{ op: 'upsert', sku: oil.sku, name: oil.name, price: 50 }]);
   }, 60_000);
 });
 

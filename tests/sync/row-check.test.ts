@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { RowChecker } from '../../cloud-sync/ledger/row-check.ts';
 import { newKeyPair, privateEd25519 } from '../../cloud-sync/protocol/sign.ts';
-import { rowsEnvelope } from '../../cloud-sync/agent/rows.ts';
+import { rowsMessage } from '../../cloud-sync/agent/rows.ts';
+import { canonicalJson } from '../../lib/canonical-json.ts';
 import type { StoreRecord } from '../../cloud-sync/ledger/tables.ts';
 
 const NOW = Date.parse('2026-12-02T10:00:00.000Z');
@@ -16,9 +17,10 @@ const record = (keyId: string, pem: string): StoreRecord => ({
   village: 'v1', id: 's1', keyId, publicKey: pem, contiguousSeq: 0, gaps: 0, status: null, lastHeartbeat: null,
   inboundSeq: null, lastAckedSeq: null, outboxPending: null, behindSince: null, heals: 0,
 });
-const message = (keyId: string, pem: string, store = 's1'): Buffer => Buffer.from(JSON.stringify(rowsEnvelope({ village: 'v1', store }, privateEd25519(keyId, pem), [
-  { seq: 1, topic: 'entry', payload: { id: 'e1', villager: 'zhang', kind: 'redemption', points: -5, created_at: '2026-12-02T09:59:00.000Z' }, createdAt: '2026-12-02T09:59:00.000Z', ackedAt: null },
-], NOW)));
+const payload = { id: 'e1', villager: 'zhang', kind: 'redemption', points: -5, created_at: '2026-12-02T09:59:00.000Z' };
+const message = (keyId: string, pem: string, store = 's1'): Buffer => Buffer.from(rowsMessage({ village: 'v1', store }, privateEd25519(keyId, pem), [
+  { seq: 1, topic: 'entry', payload, payloadText: canonicalJson(payload), createdAt: '2026-12-02T09:59:00.000Z', ackedAt: null },
+], NOW));
 const checker = () => new RowChecker(() => NOW, 300_000);
 
 describe('a rows message checked on arrival', () => {
