@@ -115,7 +115,7 @@ interface ProductPayload { sku?: unknown; name?: unknown }
 
 /**
  * Sales by product from the `session` rows the stores synced (each settled session lists its
- * lines: sku, count, points) and product names from the village's catalogue and their `product` rows. Parsed here rather
+ * lines: sku, count, points) and product names, the latest of the village's catalogue and their `product` rows. Parsed here rather
  * than in SQL: the two databases' JSON functions differ, and a row a store sent malformed is
  * skipped, not an error of the whole roll-up. A town-year is 10,000 sessions, half a second of
  * parsing on a loaded machine: it yields to the event loop every PARSE_BATCH rows, so on
@@ -123,16 +123,22 @@ interface ProductPayload { sku?: unknown; name?: unknown }
  */
 async function sales(db: SqlDb, villages: string[], lo: string, hi: string): Promise<SalesRow[]> {
   const vs = placeholders(villages.length, 1);
-  const names = new Map<string, string>();
-  // The village's own catalogue first (a store that got it by snapshot sends no product row of
-  // it), then what the stores sent, which names a store's own products and later changes.
-  for (const p of await db.query<{ village: string; sku: string; name: string }>(`SELECT village, sku, name FROM products WHERE village IN (${vs})`, villages)) {
-    names.set(`${p.village}\u0000${p.sku}`, p.name);
+  // A product's latest name, by time, as the stores apply them (applyCatalogue): the village's
+  // catalogue (a store that got it by snapshot sends no product row of it) as of its last
+  // publishing, and what the stores sent (a store's own products and its changes) as of receipt;
+  // a store's row stands over the catalogue unless the village published after it.
+  const names = new Map<string, { name: string; at: number }>();
+  for (const p of await db.query<{ village: string; sku: string; name: string; updated_at: string }>(`SELECT village, sku, name, updated_at FROM products WHERE village IN (${vs})`, villages)) {
+    names.set(`${p.village}\u0000${p.sku}`, { name: p.name, at: Date.parse(p.updated_at) });
   }
-  const products = await db.query<{ village: string; payload: string }>(`SELECT village, payload FROM acked_ids WHERE topic = 'product' AND village IN (${vs}) ORDER BY received_at, seq`, villages);
+  const products = await db.query<{ village: string; payload: string; received_at: string }>(`SELECT village, payload, received_at FROM acked_ids WHERE topic = 'product' AND village IN (${vs}) ORDER BY received_at, seq`, villages);
   for (const p of products) {
     const body = parse<ProductPayload>(p.payload);
-    if (typeof body?.sku === 'string' && typeof body.name === 'string') names.set(`${p.village}\u0000${body.sku}`, body.name);
+    if (typeof body?.sku !== 'string' || typeof body.name !== 'string') continue;
+    const key = `${p.village}\u0000${body.sku}`;
+    const at = Date.parse(p.received_at);
+    const known = names.get(key);
+    if (known === undefined || !(at < known.at)) names.set(key, { name: body.name, at });
   }
   const out = new Map<string, SalesRow>();
   const rows = await db.query<{ village: string; payload: string }>(`SELECT village, payload FROM acked_ids WHERE topic = 'session' AND village IN (${vs})`, villages);
@@ -147,7 +153,7 @@ async function sales(db: SqlDb, villages: string[], lo: string, hi: string): Pro
     for (const l of s.lines as { sku?: unknown; count?: unknown; points?: unknown }[]) {
       if (typeof l?.sku !== 'string' || typeof l.count !== 'number' || typeof l.points !== 'number' || l.count <= 0) continue;
       const key = `${r.village}\u0000${l.sku}`;
-      const row = out.get(key) ?? { village: r.village, sku: l.sku, name: names.get(key) ?? l.sku, count: 0, points: 0, sessions: 0 };
+      const row = out.get(key) ?? { village: r.village, sku: l.sku, name: names.get(key)?.name ?? l.sku, count: 0, points: 0, sessions: 0 };
       row.count += l.count;
       row.points += l.points;
       if (!seen.has(key)) row.sessions++;
