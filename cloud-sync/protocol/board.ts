@@ -17,6 +17,8 @@ const LocalDate = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' });
 /** The longest name and deed title, in UTF-16 units (TypeBox's maxLength counts units, so 𠀀 counts two). */
 export const BOARD_NAME_MAX = 100;
 export const BOARD_TITLE_MAX = 200;
+/** Rows of the red list a board carries at most (red_list_size is at most 50 places, ties can add rows). */
+export const BOARD_RED_LIST_MAX = 50;
 const Name = Type.String({ minLength: 1, maxLength: BOARD_NAME_MAX });
 const Points = Type.Integer({ minimum: 0, maximum: 1_000_000_000 });
 const Count = Type.Integer({ minimum: 0, maximum: 1_000_000_000 });
@@ -68,7 +70,7 @@ export const BoardBodySchema = Type.Object({
   computed_at: Time,
   /** What the village publishes; a section it does not publish is empty (or null). */
   published: Type.Object({ red_list: Type.Boolean(), deeds: Type.Boolean(), totals: Type.Boolean() }, { additionalProperties: false }),
-  red_list: Type.Array(RedListRowSchema, { maxItems: 50 }),
+  red_list: Type.Array(RedListRowSchema, { maxItems: BOARD_RED_LIST_MAX }),
   deeds: Type.Array(DeedSchema, { maxItems: 50 }),
   totals: Type.Union([BoardTotalsSchema, Type.Null()]),
 }, { additionalProperties: false });

@@ -115,10 +115,10 @@ export interface StockView { sku: string; name: string; price: number; active: b
 /** Products listed on the page and in /api/stock at most (a village store holds far fewer). */
 export const STOCK_LIMIT = 500;
 
-/** Stock per product, with the slots that hold it. */
-export function stockByProduct(db: Db, limit = STOCK_LIMIT): StockView[] {
+/** Stock per product, with the slots that hold it (`shelved`: only active products on a shelf here). */
+export function stockByProduct(db: Db, limit = STOCK_LIMIT, opts: { shelved?: boolean } = {}): StockView[] {
   const out: StockView[] = [];
-  for (const r of stockRows(db, limit)) {
+  for (const r of stockRows(db, limit, opts)) {
     let p = out[out.length - 1];
     if (p?.sku !== r.sku) {
       p = { sku: r.sku, name: r.name, price: r.price, active: r.active === 1, stock: 0, slots: [] };

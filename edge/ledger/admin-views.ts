@@ -78,11 +78,16 @@ export function villagerNames(db: Db, ids: readonly string[]): Map<string, strin
 
 export interface StockRow { sku: string; name: string; price: number; active: number; slot: string | null; address: number | null; stock: number | null }
 
-/** Every product with the slots that hold it, one row per (product, slot), ordered by sku then slot. */
-export function stockRows(db: Db, limit: number): StockRow[] {
+/**
+ * Every product with the slots that hold it, one row per (product, slot), ordered by sku then slot;
+ * `shelved`: only active products on a shelf of this store, chosen before the limit (a store knows
+ * the village's whole catalogue, most of it on no shelf here).
+ */
+export function stockRows(db: Db, limit: number, opts: { shelved?: boolean } = {}): StockRow[] {
+  const which = opts.shelved ? 'WHERE q.active = 1 AND EXISTS (SELECT 1 FROM slots h WHERE h.sku = q.sku) ' : '';
   return cachedStatement(db, 
     `SELECT p.sku, p.name, p.price, p.active, s.slot, s.address, s.stock
-     FROM (SELECT * FROM products ORDER BY sku LIMIT ?) p LEFT JOIN slots s ON s.sku = p.sku
+     FROM (SELECT * FROM products q ${which}ORDER BY q.sku LIMIT ?) p LEFT JOIN slots s ON s.sku = p.sku
      ORDER BY p.sku, s.slot`,
   ).all(limit) as StockRow[];
 }

@@ -90,6 +90,21 @@ describe('the board page', () => {
     expect(html).not.toContain('红榜');
   });
 
+  it('lists every shelved product however many more the store knows (village catalogue, retired)', async () => {
+    const { app, db } = setup();
+    // the village's catalogue reaches every store: 45 products sorting first, none on a shelf here, and a retired one on a shelf
+    for (let i = 0; i < 45; i++) upsertProduct(db, { sku: `a-${String(i).padStart(2, '0')}`, name: `村目录商品${i}`, price: 3, unitG: 400, toleranceG: 10 });
+    upsertProduct(db, { sku: 'a-old', name: '旧货（已下架）', price: 2, unitG: 400, toleranceG: 10, active: false });
+    upsertSlot(db, { slot: 'A3', address: 13, sku: 'a-old', stock: 1 });
+    upsertProduct(db, { sku: 'salt', name: '食盐', price: 5, unitG: 400, toleranceG: 10 });
+    upsertProduct(db, { sku: 'soap', name: '香皂', price: 8, unitG: 100, toleranceG: 5 });
+    upsertSlot(db, { slot: 'A1', address: 11, sku: 'salt', stock: 3 });
+    upsertSlot(db, { slot: 'A2', address: 12, sku: 'soap', stock: 2 });
+    const html = (await app.inject('/board')).body;
+    expect([...html.matchAll(/<span class="name">([^<]+)</g)].map((m) => m[1])).toEqual(['食盐', '香皂']);
+    expect(html).not.toContain('暂无商品');
+  });
+
   it('shows the ledger’s board with the store’s maintainer left off, places closed up, every value escaped', async () => {
     const { app, db } = setup(online(true));
     expect((await app.inject('/board/live')).body).toContain('正在等待村账本发来公示数据');

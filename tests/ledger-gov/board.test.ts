@@ -28,14 +28,16 @@ describe('ranking and masking (properties)', () => {
   });
   const namedArb = fc.dictionary(fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'), fc.boolean());
 
-  it('ranks by points earned (equal points share a place), never shows an opted-out name, keeps to the size', () => {
+  it('ranks by points earned (equal points share a place), never shows an opted-out name, shows the places up to the size, each whole', () => {
     fc.assert(fc.property(fc.array(rowArb, { maxLength: 60 }), namedArb, fc.constantFrom('mask' as const, 'omit' as const), fc.integer({ min: 1, max: 10 }), (raw, named, style, size) => {
       const rows = raw.map((r) => ({ ...r, name: `全名${r.villager_id}`, named: named[r.villager_id] === false ? 0 : null }));
       const list = rankEarnings(rows, { red_list_size: size, name_style: style });
       const earned = new Map<string, number>();
       for (const r of rows) earned.set(r.villager_id, (earned.get(r.villager_id) ?? 0) + r.points);
       const eligible = [...earned.entries()].filter(([id]) => style === 'mask' || named[id] !== false);
-      expect(list.length).toBe(Math.min(size, eligible.length));
+      // `size` places, not rows: everyone whose place (1 + those ahead) is within it, whoever shares it
+      const placeOf = (p: number) => 1 + eligible.filter(([, q]) => q > p).length;
+      expect(list.map((r) => r.villager).sort()).toEqual(eligible.filter(([, p]) => placeOf(p) <= size).map(([id]) => id).sort());
       list.forEach((r, i) => {
         // the points are the sum of the villager's earnings, and the rank counts only those ahead
         expect(r.points).toBe(earned.get(r.villager));
@@ -52,6 +54,26 @@ describe('ranking and masking (properties)', () => {
         for (const it of r.items) expect(it.count).toBe(own.filter((x) => x.item_name === it.name).length);
       });
     }));
+  });
+});
+
+describe('red list places at the cut', () => {
+  const earner = (villager_id: string, points: number) => ({ villager_id, name: villager_id, named: null, item_name: '清扫街巷', points });
+  const places = (rows: ReturnType<typeof earner>[], size: number) => rankEarnings(rows, { red_list_size: size, name_style: 'mask' }).map((r) => [r.rank, r.villager]);
+
+  it('shows everyone who shares the last place shown, not one of them chosen by id', () => {
+    expect(places([earner('zhang', 30), earner('li', 8), earner('wang', 8)], 2)).toEqual([[1, 'zhang'], [2, 'li'], [2, 'wang']]);
+    expect(places([earner('zhang', 30), earner('li', 30), earner('wang', 8)], 2)).toEqual([[1, 'li'], [1, 'zhang']]);
+    expect(places([earner('a', 5), earner('b', 5), earner('c', 5)], 1)).toEqual([[1, 'a'], [1, 'b'], [1, 'c']]);
+  });
+
+  it('leaves off a whole place that would take the board past its 50 rows, never part of it', () => {
+    const rows = [...Array.from({ length: 48 }, (_, i) => earner(`v${String(i).padStart(2, '0')}`, 100 - i)), earner('x', 10), earner('y', 10), earner('z', 10)];
+    const list = places(rows, 50);
+    expect(list.length).toBe(48);
+    expect(list.at(-1)).toEqual([48, 'v47']);
+    // the first place alone more than 50: no row rather than 50 of them picked by id
+    expect(places(Array.from({ length: 51 }, (_, i) => earner(`p${i}`, 2)), 10)).toEqual([]);
   });
 });
 
@@ -110,6 +132,15 @@ describe(`the board of a village (${ledgerDbKind})`, () => {
     expect(b.red_list[0]!.items).toEqual([{ name: '评为文明家庭', count: 1 }, { name: '参加村民会议', count: 1 }]);
     const text = JSON.stringify(b);
     for (const hidden of ['李四', '老陈', '赵六', 'balance', 'debt']) expect(text).not.toContain(hidden);
+  });
+
+  it('with fewer places than earners, shows everyone at a place shown (李** and 王五 share the 2nd of 2)', async () => {
+    expect((await g.call(g.va, 'PUT', `/api/villages/${g.a}/board`, { red_list_size: 2 })).statusCode).toBe(200);
+    try {
+      expect((await board()).red_list.map((r) => [r.rank, r.name, r.points])).toEqual([[1, '张三', 32], [2, '李**', 8], [2, '王五', 8]]);
+    } finally {
+      expect((await g.call(g.va, 'PUT', `/api/villages/${g.a}/board`, { red_list_size: 10 })).statusCode).toBe(200);
+    }
   });
 
   it('lists good deeds newest first with title, village and points, and nobody’s name', async () => {

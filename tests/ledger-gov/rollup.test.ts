@@ -157,3 +157,31 @@ describe(`town roll-up (${ledgerDbKind})`, () => {
     expect(oct.months).toEqual([]);
   });
 });
+
+describe(`sales roll-up product names (${ledgerDbKind})`, () => {
+  let g: GovApp;
+  const signer = { key: privateEd25519('k1', newKeyPair().privatePem), lifetimeMs: 60_000 };
+  const product = { price: 5, unit_g: 500, tolerance_g: 10, active: true };
+  beforeAll(async () => {
+    g = await govApp();
+    const now = Date.now();
+    const at = (ms: number) => new Date(now + ms);
+    const row = (seq: number, topic: Row['topic'], payload: Row['payload'], t: Date): Row => ({ id: `st1:${seq}`, seq, topic, payload, created_at: t.toISOString() });
+    const bought = (seq: number, sku: string, t: Date) => row(seq, 'session', { id: `s${seq}`, kind: 'shopping', villager: 'zhang', total_points: 10, lines: [{ sku, count: 2, points: 10 }], opened_at: t.toISOString(), closed_at: t.toISOString() }, t);
+    await g.villager(g.a, 'zhang');
+    // An hour ago the store's maintainer named the salt 盐 on the admin page; then the village renamed it in its catalogue.
+    await applyStoreRows(g.db, g.a, 'st1', [row(1, 'product', { op: 'upsert', sku: 'salt', name: '盐', price: 5 }, at(-3_600_000)), bought(2, 'salt', at(-3_000_000))], signer, at(-3_000_000));
+    expect((await g.call(g.va, 'PUT', `/api/villages/${g.a}/products/salt`, { name: '加碘食盐（500克）', ...product })).statusCode).toBe(200);
+    // The village published the soap; a minute later the store renamed it on its admin page: the store's later change stands.
+    expect((await g.call(g.va, 'PUT', `/api/villages/${g.a}/products/soap`, { name: '香皂', ...product })).statusCode).toBe(200);
+    await applyStoreRows(g.db, g.a, 'st1', [row(3, 'product', { op: 'upsert', sku: 'soap', name: '硫磺皂', price: 5 }, at(60_000)), bought(4, 'soap', at(60_000))], signer, at(60_000));
+  });
+  afterAll(async () => {
+    await g.close();
+  });
+
+  it('names each product by its latest name, the village catalogue’s or a store’s, whichever is newer', async () => {
+    const r = (await g.call(g.va, 'GET', `/api/villages/${g.a}/rollup`)).json() as Rollup;
+    expect(r.sales.map((s) => [s.sku, s.name, s.count]).sort()).toEqual([['salt', '加碘食盐（500克）', 2], ['soap', '硫磺皂', 2]]);
+  });
+});

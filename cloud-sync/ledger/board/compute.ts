@@ -10,7 +10,7 @@
 import type { SqlDb } from '../sql.ts';
 import { localDate, periodStart } from '../governance/rules.ts';
 import { clipText } from '../../../lib/text.ts';
-import { BOARD_FORMAT, BOARD_NAME_MAX, BOARD_TITLE_MAX, type BoardBody, type BoardTotals, type Deed, type RedListRow } from '../../protocol/board.ts';
+import { BOARD_FORMAT, BOARD_NAME_MAX, BOARD_RED_LIST_MAX, BOARD_TITLE_MAX, type BoardBody, type BoardTotals, type Deed, type RedListRow } from '../../protocol/board.ts';
 import { boardSettings, type BoardSettings } from './settings.ts';
 
 /** Items named per red-list line at most (the schema's bound). */
@@ -28,6 +28,25 @@ export function villageMonth(now: Date): { label: string; start: string; end: st
   const local = new Date(start.getTime() + 8 * 3_600_000);
   const nextLocal = Date.UTC(local.getUTCFullYear(), local.getUTCMonth() + 1, 1);
   return { label: localDate(now).slice(0, 7), start: start.toISOString(), end: new Date(nextLocal - 8 * 3_600_000).toISOString() };
+}
+
+/**
+ * How many of the ranked (`points`, most first) the red list shows: `size` places, not rows.
+ * Equal points share a place (1, 1, 3), and everyone at a place within `size` is shown, so two
+ * equal earners are shown or left off together, never one of them picked by id. A place whose
+ * holders would take the list past the message's BOARD_RED_LIST_MAX rows is left off whole,
+ * with every place after it.
+ */
+export function placesShown(points: readonly number[], size: number): number {
+  let n = 0;
+  // n is always the first of a place's holders, whose place is n + 1
+  while (n < points.length && n + 1 <= size) {
+    let end = n + 1;
+    while (end < points.length && points[end] === points[n]) end++;
+    if (end > BOARD_RED_LIST_MAX) break;
+    n = end;
+  }
+  return n;
 }
 
 /** Earnings of one villager from one item: one approval, or (`count`) several added up. */
@@ -49,12 +68,12 @@ export function rankEarnings(rows: readonly EarningRow[], s: Pick<BoardSettings,
     item.points += pts;
     v.items.set(r.item_name, item);
   }
-  const ranked = [...byVillager.entries()]
+  const eligible = [...byVillager.entries()]
     .filter(([, v]) => v.points > 0 && (v.named || s.name_style === 'mask'))
     .sort(([ida, a], [idb, b]) => b.points - a.points || (ida < idb ? -1 : ida > idb ? 1 : 0));
+  const ranked = eligible.slice(0, placesShown(eligible.map(([, v]) => v.points), s.red_list_size));
   const out: RedListRow[] = [];
   for (const [i, [id, v]] of ranked.entries()) {
-    if (out.length >= s.red_list_size) break;
     const prev = out[out.length - 1];
     const rank = prev && prev.points === v.points ? prev.rank : i + 1;
     const items = [...v.items.entries()]
@@ -96,11 +115,10 @@ export async function computeBoard(db: SqlDb, village: string, now: Date): Promi
   ) : [];
   let redList: RedListRow[] = [];
   if (s.publish_red_list) {
-    const ids = perVillager
+    const eligible = perVillager
       .filter((r) => r.status !== 'left' && Number(r.staff ?? 0) === 0 && (s.name_style === 'mask' || Number(r.named ?? 1) === 1))
-      .sort((a, b) => Number(b.points) - Number(a.points) || (a.villager_id < b.villager_id ? -1 : a.villager_id > b.villager_id ? 1 : 0))
-      .slice(0, s.red_list_size)
-      .map((r) => r.villager_id);
+      .sort((a, b) => Number(b.points) - Number(a.points) || (a.villager_id < b.villager_id ? -1 : a.villager_id > b.villager_id ? 1 : 0));
+    const ids = eligible.slice(0, placesShown(eligible.map((r) => Number(r.points)), s.red_list_size)).map((r) => r.villager_id);
     // Only the places shown come back per item, for the items each line names.
     const rows = ids.length === 0 ? [] : await db.query<EarningRow>(
       `SELECT c.villager_id, v.name, b.named, gi.name AS item_name, SUM(e.points) AS points, COUNT(*) AS count ${EARNED} ${ITEM} ${APPROVED}

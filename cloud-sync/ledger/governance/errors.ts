@@ -4,7 +4,7 @@ interface AjvError { instancePath?: string; keyword?: string; params?: Record<st
 const FIELD_ZH: Record<string, string> = {
   points: '分值', points_min: '分值下限', points_max: '分值上限', max_claimants: '认领人数上限', title: '标题', item: '积分细则', code: '编号', name: '名称',
   category: '类别', direction: '加减分', evidence: '凭证', cap_count: '次数上限', cap_period: '上限周期', active_from: '启用日期', active_to: '停用日期',
-  publish_red_list: '是否公示红榜', red_list_size: '红榜人数', publish_deeds: '是否公示好人好事', deeds_count: '好人好事条数', publish_totals: '是否公示本月合计',
+  publish_red_list: '是否公示红榜', red_list_size: '红榜名次数', publish_deeds: '是否公示好人好事', deeds_count: '好人好事条数', publish_totals: '是否公示本月合计',
   name_style: '不署名村民的显示方式', named: '是否署名', staff: '是否工作人员',
   username: '用户名', display_name: '姓名', password: '密码', current_password: '当前密码', password_confirm: '确认密码',
   reason: '理由', note: '说明', request: '申报编号（请重新打开页面）', pin: '密码', villager: '村民编号', village: '村编号', status: '状态', id: '编号', limit: '条数',

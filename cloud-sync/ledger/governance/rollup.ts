@@ -78,12 +78,14 @@ export async function rollup(db: SqlDb, villages: string[], period: Period, only
     GROUP BY village, ${m} ORDER BY village, month`, [lo, hi, ...villages]);
 
   // Approved (not reversed) claims by the item they were rated under; names from the latest version.
+  // Every (village, item) row: the table is the town's record, and /town adds it up per item for
+  // its chart. It is bounded by villages × items in use, a few thousand rows for a large town.
   const items = !want.has('items') ? [] : await db.query<Record<string, string | number>>(`
     SELECT c.village, c.item_scope AS scope, c.item_code AS code, COUNT(*) AS approvals, SUM(c.points) AS points,
       (SELECT i.name FROM gov_items i WHERE i.scope = c.item_scope AND i.code = c.item_code ORDER BY i.version DESC LIMIT 1) AS name,
       (SELECT i.direction FROM gov_items i WHERE i.scope = c.item_scope AND i.code = c.item_code ORDER BY i.version DESC LIMIT 1) AS direction
     FROM gov_claims c WHERE c.status = 'approved' AND c.decided_at >= $1 AND c.decided_at < $2 AND c.village IN (${vs})
-    GROUP BY c.village, c.item_scope, c.item_code ORDER BY approvals DESC, points DESC, code LIMIT 500`, [lo, hi, ...villages]);
+    GROUP BY c.village, c.item_scope, c.item_code ORDER BY approvals DESC, points DESC, code, c.village, c.item_scope`, [lo, hi, ...villages]);
 
   const participation = !want.has('participation') ? [] : await db.query<Record<string, string | number>>(`
     SELECT v.id AS village, v.name,
@@ -113,7 +115,7 @@ interface ProductPayload { sku?: unknown; name?: unknown }
 
 /**
  * Sales by product from the `session` rows the stores synced (each settled session lists its
- * lines: sku, count, points) and product names from the village's catalogue and their `product` rows. Parsed here rather
+ * lines: sku, count, points) and product names, the latest of the village's catalogue and their `product` rows. Parsed here rather
  * than in SQL: the two databases' JSON functions differ, and a row a store sent malformed is
  * skipped, not an error of the whole roll-up. A town-year is 10,000 sessions, half a second of
  * parsing on a loaded machine: it yields to the event loop every PARSE_BATCH rows, so on
@@ -121,16 +123,22 @@ interface ProductPayload { sku?: unknown; name?: unknown }
  */
 async function sales(db: SqlDb, villages: string[], lo: string, hi: string): Promise<SalesRow[]> {
   const vs = placeholders(villages.length, 1);
-  const names = new Map<string, string>();
-  // The village's own catalogue first (a store that got it by snapshot sends no product row of
-  // it), then what the stores sent, which names a store's own products and later changes.
-  for (const p of await db.query<{ village: string; sku: string; name: string }>(`SELECT village, sku, name FROM products WHERE village IN (${vs})`, villages)) {
-    names.set(`${p.village}\u0000${p.sku}`, p.name);
+  // A product's latest name, by time, as the stores apply them (applyCatalogue): the village's
+  // catalogue (a store that got it by snapshot sends no product row of it) as of its last
+  // publishing, and what the stores sent (a store's own products and its changes) as of receipt;
+  // a store's row stands over the catalogue unless the village published after it.
+  const names = new Map<string, { name: string; at: number }>();
+  for (const p of await db.query<{ village: string; sku: string; name: string; updated_at: string }>(`SELECT village, sku, name, updated_at FROM products WHERE village IN (${vs})`, villages)) {
+    names.set(`${p.village}\u0000${p.sku}`, { name: p.name, at: Date.parse(p.updated_at) });
   }
-  const products = await db.query<{ village: string; payload: string }>(`SELECT village, payload FROM acked_ids WHERE topic = 'product' AND village IN (${vs}) ORDER BY received_at, seq`, villages);
+  const products = await db.query<{ village: string; payload: string; received_at: string }>(`SELECT village, payload, received_at FROM acked_ids WHERE topic = 'product' AND village IN (${vs}) ORDER BY received_at, seq`, villages);
   for (const p of products) {
     const body = parse<ProductPayload>(p.payload);
-    if (typeof body?.sku === 'string' && typeof body.name === 'string') names.set(`${p.village}\u0000${body.sku}`, body.name);
+    if (typeof body?.sku !== 'string' || typeof body.name !== 'string') continue;
+    const key = `${p.village}\u0000${body.sku}`;
+    const at = Date.parse(p.received_at);
+    const known = names.get(key);
+    if (known === undefined || !(at < known.at)) names.set(key, { name: body.name, at });
   }
   const out = new Map<string, SalesRow>();
   const rows = await db.query<{ village: string; payload: string }>(`SELECT village, payload FROM acked_ids WHERE topic = 'session' AND village IN (${vs})`, villages);
@@ -145,7 +153,7 @@ async function sales(db: SqlDb, villages: string[], lo: string, hi: string): Pro
     for (const l of s.lines as { sku?: unknown; count?: unknown; points?: unknown }[]) {
       if (typeof l?.sku !== 'string' || typeof l.count !== 'number' || typeof l.points !== 'number' || l.count <= 0) continue;
       const key = `${r.village}\u0000${l.sku}`;
-      const row = out.get(key) ?? { village: r.village, sku: l.sku, name: names.get(key) ?? l.sku, count: 0, points: 0, sessions: 0 };
+      const row = out.get(key) ?? { village: r.village, sku: l.sku, name: names.get(key)?.name ?? l.sku, count: 0, points: 0, sessions: 0 };
       row.count += l.count;
       row.points += l.points;
       if (!seen.has(key)) row.sessions++;

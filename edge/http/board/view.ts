@@ -63,9 +63,8 @@ export function boardView(db: Db, d: { storeName: string; sync?: SyncStateSource
   if (!d.sync) freshness = village ? 'stale' : 'no-sync';
   else if (!stored) freshness = 'waiting';
   else freshness = offline || d.now.getTime() - Date.parse(stored.body.computed_at) > BOARD_STALE_AFTER_MS ? 'stale' : 'fresh';
-  const prices = stockByProduct(db, BOARD_PRODUCTS)
-    // What a villager can take here: active, and on a shelf of this store.
-    .filter((p) => p.active && p.slots.length > 0)
+  // What a villager can take here: active, and on a shelf of this store, chosen before the limit.
+  const prices = stockByProduct(db, BOARD_PRODUCTS, { shelved: true })
     .map((p) => ({ name: p.name, price: p.price, inStock: p.stock > 0 }));
   return { storeName: d.storeName, village, updatedAt: stored?.body.computed_at, freshness, offline, prices, now: d.now };
 }
