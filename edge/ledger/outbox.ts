@@ -20,14 +20,24 @@ export interface OutboxRow {
 /** `sent_at` (schema 1) is no longer written: what is in flight lives in the sync agent's memory (cloud-sync/agent/agent.ts). */
 interface RawOutboxRow { seq: number; topic: string; payload: string; created_at: string; acked_at: string | null }
 
-const fromRow = (r: RawOutboxRow): OutboxRow => ({
-  seq: r.seq,
-  topic: r.topic as OutboxTopic,
-  payload: JSON.parse(r.payload) as unknown,
-  payloadText: r.payload,
-  createdAt: r.created_at,
-  ackedAt: r.acked_at,
-});
+/**
+ * `payload` is parsed when first read: the sync agent reads the window of pending rows at every
+ * send and sends `payloadText` as it is, so most rows it reads are never parsed.
+ */
+const fromRow = (r: RawOutboxRow): OutboxRow => {
+  let parsed: { value: unknown } | undefined;
+  return {
+    seq: r.seq,
+    topic: r.topic as OutboxTopic,
+    get payload(): unknown {
+      parsed ??= { value: JSON.parse(r.payload) as unknown };
+      return parsed.value;
+    },
+    payloadText: r.payload,
+    createdAt: r.created_at,
+    ackedAt: r.acked_at,
+  };
+};
 
 /**
  * Call only inside the transaction of the change. Returns the sequence number. The payload is
