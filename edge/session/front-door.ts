@@ -16,7 +16,7 @@ import { getVillager } from '../ledger/villagers.ts';
 import { openRow, type SessionJournal } from './journal.ts';
 import { isBusy, type SessionEvent, type SessionState, type Visit } from './machine.ts';
 import type { AdmissionDecision, DoorSignals, Shelves } from './ports.ts';
-import { busyText, debtText, LEDGER_FAULT_TEXT, NO_CONSENT_TEXT, notRecordedText, offlineLimitText, UNCERTAIN_TEXT, welcomeText, type AnnouncementReason } from './receipt.ts';
+import { busyText, debtText, LEDGER_FAULT_TEXT, NO_CONSENT_TEXT, notRecordedText, offlineLimitText, SPOOF_TEXT, UNCERTAIN_TEXT, welcomeText, type AnnouncementReason } from './receipt.ts';
 import { restingWeights, slotProducts } from './weighing.ts';
 
 /** A single-use credential (a QR slip): used up inside the admission for its visit, given back if the door stays shut (admission.ts SingleUse). */
@@ -199,6 +199,8 @@ export class FrontDoor {
     if (d.decision === 'store_busy') return h.announce('store_busy', d.villagerId, busyText(v?.name ?? null));
     if (d.decision === 'uncertain') return h.announce('uncertain', null, UNCERTAIN_TEXT);
     if (d.decision === 'no_consent') return h.announce('no_consent', null, NO_CONSENT_TEXT);
+    // once per spoof hold (entry/pipeline.ts), not at each repeat while the same face stays in view
+    if (d.decision === 'spoof') return d.detail?.spoofHold === 'started' ? h.announce('spoof', null, SPOOF_TEXT) : undefined;
     // the door's figure also counts a balance below the floor; the villager's own row only the shortfall
     const owed = typeof d.detail?.debt === 'number' ? d.detail.debt : (v?.debt ?? 0);
     if (d.decision === 'blocked' && v && owed > 0) return h.announce('debt', v.id, debtText(v.name, owed));
