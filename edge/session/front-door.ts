@@ -193,8 +193,8 @@ export class FrontDoor {
   decided(d: AdmissionDecision): void {
     const h = this.host;
     if (!h.running()) return;
-    // the ledger failed the admission (admission.ts): the villager's row is likely unreadable too
-    if (d.decision === 'matched' && !d.unlocked && d.detail?.refused === 'ledger_error') return h.announce('not_recorded', null, LEDGER_FAULT_TEXT);
+    // the ledger failed the admission or the card's look-up (admission.ts): the villager's row is likely unreadable too
+    if (!d.unlocked && d.detail?.refused === 'ledger_error') return h.announce('not_recorded', null, LEDGER_FAULT_TEXT);
     const v = d.villagerId ? getVillager(h.db(), d.villagerId) : undefined;
     if (d.decision === 'store_busy') return h.announce('store_busy', d.villagerId, busyText(v?.name ?? null));
     if (d.decision === 'uncertain') return h.announce('uncertain', null, UNCERTAIN_TEXT);
