@@ -37,7 +37,7 @@ import { sessionAccount, type StaffAccount } from './staff/accounts.ts';
 import { registerStoreAlarmRoutes } from './store-alarm-routes.ts';
 import type { BoardPublisher } from './board/publisher.ts';
 import { addVillage, balanceOf, listStores, registerStore, villageName, villageSeq, villagerOf } from './tables.ts';
-import { COMMANDS } from '../protocol/payloads.ts';
+import { COMMANDS, VILLAGER_NAME_MAX, villagerNameRefusal } from '../protocol/payloads.ts';
 import { publicEd25519 } from '../protocol/sign.ts';
 
 export type Role = 'village' | 'town';
@@ -222,9 +222,12 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
   });
 
   app.put('/api/villages/:village/villagers/:id', {
-    schema: { params: Type.Object({ village: VillageId, id: VillageId }), body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }), status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('blocked'), Type.Literal('left')])) }, { additionalProperties: false }) },
+    // the name's length is the stores' rule, counted as they count it (villagerNameRefusal), not Ajv's characters
+    schema: { params: Type.Object({ village: VillageId, id: VillageId }), body: Type.Object({ name: Type.String({ minLength: 1, description: `at most ${VILLAGER_NAME_MAX} UTF-16 units` }), status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('blocked'), Type.Literal('left')])) }, { additionalProperties: false }) },
   }, async (req, reply) => {
     if (!mayManage(req, reply, req.params.village)) return reply;
+    const tooLong = villagerNameRefusal(req.body.name);
+    if (tooLong) throw fieldError('name', tooLong.message, tooLong.zh);
     const published = await deps.service.putVillager({ id: req.params.id, name: req.body.name, village: req.params.village, ...(req.body.status ? { status: req.body.status } : {}) });
     return { id: req.params.id, published };
   });
