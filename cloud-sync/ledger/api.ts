@@ -280,7 +280,8 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
   app.get('/api/villages/:village/sync', { schema: { params: Params } }, async (req, reply) => {
     if (!mayRead(req, req.params.village)) return reply.status(404).send(notFound);
     const stores = (await listStores(deps.db, req.params.village)).map(({ publicKey: _k, ...s }) => s);
-    const mine = { village_seq: await villageSeq(deps.db, req.params.village), connected: deps.service.connected, stores };
+    // the ledger's own broker link, as the store's /api/sync shows its own (last_error: null once connected)
+    const mine = { village_seq: await villageSeq(deps.db, req.params.village), connected: deps.service.connected, last_error: deps.service.lastError ?? null, stores };
     // The refusals and counters are the whole ledger's, every village's together: the town's to see.
     return who(req)?.role === 'town' ? { ...mine, refused: deps.service.refusals.toJSON(), counters: deps.service.counters } : mine;
   });

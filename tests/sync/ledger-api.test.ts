@@ -50,7 +50,9 @@ describe(`ledger API (${ledgerDbKind})`, () => {
     // a village's token sees its village, not the ledger-wide refusals and counters (every village's together)
     const villageView = (await app.inject({ method: 'GET', url: `/api/villages/${a}/sync`, headers: auth('a-secret') })).json();
     expect(villageView).toMatchObject({ village_seq: 3, connected: false });
-    expect(Object.keys(villageView).sort()).toEqual(['connected', 'stores', 'village_seq']);
+    expect(Object.keys(villageView).sort()).toEqual(['connected', 'last_error', 'stores', 'village_seq']);
+    // not started: no attempt to reach the broker has failed
+    expect(villageView).toMatchObject({ last_error: null });
   });
 
   it('keeps a blocked villager blocked when renamed, and refuses an entry id already used for another entry', async () => {
