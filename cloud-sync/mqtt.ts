@@ -18,6 +18,7 @@ import { trace, tracing } from './trace.ts';
 import { BrokerFailureLog, type BrokerFailure } from './mqtt-failure.ts';
 import { brokerTlsProblem } from './broker-url.ts';
 import type { Logger } from '../edge/log.ts';
+import { within } from '../lib/within.ts';
 
 export interface MqttOptions {
   url: string;
@@ -65,13 +66,6 @@ export interface MqttOptions {
    * then closed by force and the broker publishes the will in its place.
    */
   stopWaitMs?: number;
-}
-
-/** Resolves when `p` does or after `ms`, whichever comes first; true if `p` did. */
-function within(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), ms); });
-  return Promise.race([p.then(() => true, () => true), late]).finally(() => clearTimeout(timer));
 }
 
 export interface SyncMqttEvents {

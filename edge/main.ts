@@ -35,6 +35,19 @@ import { DoorWatch } from './ops/door-watch.ts';
 import { KeysPart } from './keys-part.ts';
 import { keyPaths } from './keys.ts';
 import { readiness } from './ops/readiness.ts';
+import { within } from '../lib/within.ts';
+
+/**
+ * How long `stop` waits for all the parts together before giving up on the rest. systemd stops
+ * the unit (docs/operations.md) with SIGTERM and kills it 30 s later (TimeoutStopSec=30), without
+ * a word about what hung; 20 s leaves the daemon time to log which part did not stop and exit 1
+ * itself. A healthy stop takes a second or two: each part bounds its own waits (the broker link
+ * 3 s a step, SyncMqtt.stopWaitMs).
+ */
+export const STOP_LIMIT_MS = 20_000;
+
+/** How `stop` went: `notStopped` names the parts still stopping when the limit passed (in stop order). */
+export interface StopOutcome { stopped: boolean; notStopped: string[] }
 
 /** The ledger as a part: open (and migrate) at start, checkpoint and close at stop. */
 class LedgerPart implements Part {
@@ -304,21 +317,35 @@ export class StoreDaemon {
     }
   }
 
-  /** Stop the parts in reverse order, each on its own: one failure does not keep the rest running. */
-  async stop(): Promise<void> {
+  /**
+   * Stop the parts in reverse order, each on its own: one failure does not keep the rest running.
+   * All of it within `limitMs`: a part still stopping then is named and left behind, and the parts
+   * after it are still asked to stop (the ledger's close is synchronous: it still checkpoints) but
+   * not waited for; `store-edge start` then exits 1.
+   */
+  async stop(limitMs = STOP_LIMIT_MS): Promise<StopOutcome> {
     this.health.setPhase('stopping');
     this.events.stop();
     this.metrics?.stop();
     if (this.onCode) this.hardware?.scanner?.off('code', this.onCode);
+    const deadline = performance.now() + limitMs;
+    const notStopped: string[] = [];
     while (this.started.length > 0) {
       const part = this.started.pop()!;
-      try {
-        await part.stop();
+      const failure: { err?: unknown } = {};
+      // a throw, synchronous or not, is this part's failure alone; the limit is everyone's
+      const stopping = Promise.resolve().then(() => part.stop()).catch((err: unknown) => { failure.err = err ?? new Error('stop failed'); });
+      if (!(await within(stopping, deadline - performance.now()))) {
+        notStopped.push(part.name);
+        this.log.error({ part: part.name, limitMs }, `part did not stop within ${limitMs} ms / 组件未能在 ${limitMs} 毫秒内停止: ${part.name}`);
+      } else if (failure.err !== undefined) {
+        this.log.error({ err: failure.err, part: part.name }, 'part failed to stop cleanly / 组件未能正常停止');
+      } else {
         this.health.set(part.name, 'stopped');
-      } catch (err) {
-        this.log.error({ err, part: part.name }, 'part failed to stop cleanly / 组件未能正常停止');
       }
     }
-    this.log.info('stopped / 已停止');
+    if (notStopped.length > 0) this.log.error({ notStopped, limitMs }, `stopped, but not all parts: ${notStopped.join(', ')} / 已停止，但有组件未停止: ${notStopped.join('、')}`);
+    else this.log.info('stopped / 已停止');
+    return { stopped: notStopped.length === 0, notStopped };
   }
 }

@@ -37,7 +37,7 @@ import { sessionAccount, type StaffAccount } from './staff/accounts.ts';
 import { registerStoreAlarmRoutes } from './store-alarm-routes.ts';
 import type { BoardPublisher } from './board/publisher.ts';
 import { addVillage, balanceOf, listStores, registerStore, villageName, villageSeq, villagerOf } from './tables.ts';
-import { COMMANDS } from '../protocol/payloads.ts';
+import { COMMANDS, VILLAGER_NAME_MAX, villagerNameRefusal } from '../protocol/payloads.ts';
 import { publicEd25519 } from '../protocol/sign.ts';
 
 export type Role = 'village' | 'town';
@@ -222,9 +222,12 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
   });
 
   app.put('/api/villages/:village/villagers/:id', {
-    schema: { params: Type.Object({ village: VillageId, id: VillageId }), body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }), status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('blocked'), Type.Literal('left')])) }, { additionalProperties: false }) },
+    // the name's length is the stores' rule, counted as they count it (villagerNameRefusal), not Ajv's characters
+    schema: { params: Type.Object({ village: VillageId, id: VillageId }), body: Type.Object({ name: Type.String({ minLength: 1, description: `at most ${VILLAGER_NAME_MAX} UTF-16 units` }), status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('blocked'), Type.Literal('left')])) }, { additionalProperties: false }) },
   }, async (req, reply) => {
     if (!mayManage(req, reply, req.params.village)) return reply;
+    const tooLong = villagerNameRefusal(req.body.name);
+    if (tooLong) throw fieldError('name', tooLong.message, tooLong.zh);
     const published = await deps.service.putVillager({ id: req.params.id, name: req.body.name, village: req.params.village, ...(req.body.status ? { status: req.body.status } : {}) });
     return { id: req.params.id, published };
   });
@@ -277,7 +280,8 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
   app.get('/api/villages/:village/sync', { schema: { params: Params } }, async (req, reply) => {
     if (!mayRead(req, req.params.village)) return reply.status(404).send(notFound);
     const stores = (await listStores(deps.db, req.params.village)).map(({ publicKey: _k, ...s }) => s);
-    const mine = { village_seq: await villageSeq(deps.db, req.params.village), connected: deps.service.connected, stores };
+    // the ledger's own broker link, as the store's /api/sync shows its own (last_error: null once connected)
+    const mine = { village_seq: await villageSeq(deps.db, req.params.village), connected: deps.service.connected, last_error: deps.service.lastError ?? null, stores };
     // The refusals and counters are the whole ledger's, every village's together: the town's to see.
     return who(req)?.role === 'town' ? { ...mine, refused: deps.service.refusals.toJSON(), counters: deps.service.counters } : mine;
   });

@@ -100,9 +100,10 @@ export class LedgerService {
     };
   }
 
-  get connected(): boolean {
-    return this.mqtt?.connected ?? false;
-  }
+  get connected(): boolean { return this.mqtt?.connected ?? false; }
+
+  /** Why the last attempt to reach the broker failed (cloud-sync/mqtt-failure.ts); undefined once reached, or before the first attempt. */
+  get lastError(): SyncMqtt['lastError'] { return this.mqtt?.lastError; }
 
   start(): void {
     // What was in flight when the connection dropped is not sent again (cloud-sync/mqtt.ts): the

@@ -62,10 +62,16 @@ export async function appendEvent(tx: SqlDb, village: string, kind: Exclude<Enve
  * The village stream moves on to at least `seq` (never back): for a ledger restored from an older
  * backup whose stores have applied seqs it hands out again. The seqs skipped hold no event, so
  * deltas across them fall back to a snapshot (`planDeltas`). Returns the village's seq now.
+ * In the village's turn, as every writer of its `next_seq` (appendEvent's callers): outside it, on
+ * PostgreSQL, the move landed inside a writer's transaction that had read the village already,
+ * which then failed on a serialization error and ran again (tests/sync/stream-ahead-turn.test.ts).
+ * Called outside any transaction (`db`, not a `tx`: the turn is taken here).
  */
 export async function raiseVillageSeq(db: SqlDb, village: string, seq: number): Promise<number> {
-  await db.run('UPDATE villages SET next_seq = $2 WHERE id = $1 AND next_seq < $2', [village, seq + 1]);
-  return villageSeq(db, village);
+  return db.transaction(async (tx) => {
+    await tx.run('UPDATE villages SET next_seq = $2 WHERE id = $1 AND next_seq < $2', [village, seq + 1]);
+    return villageSeq(tx, village);
+  }, { queue: [village] });
 }
 
 export async function villageSeq(db: SqlDb, village: string): Promise<number> {

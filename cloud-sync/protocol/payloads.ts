@@ -58,10 +58,27 @@ export type EntryBody = Static<typeof EntryBodySchema>;
 export const EntriesBodySchema = Type.Object({ entries: Type.Array(EntryBodySchema, { minItems: 1, maxItems: 500 }) }, { additionalProperties: false });
 export type EntriesBody = Static<typeof EntriesBodySchema>;
 
+/**
+ * The longest villager name, in UTF-16 units: every store checks a villager with
+ * VillagerBodySchema, and TypeBox's maxLength counts units (a rare character such as 𠀀 counts
+ * two). The ledger's API refuses by the same count (villagerNameRefusal), not by its own schema's
+ * (Ajv counts characters), so no name passes the API only to be refused on the way to the stores.
+ */
+export const VILLAGER_NAME_MAX = 100;
+
+/** Why the stores would refuse `name` as a villager's name (too long), in both languages; undefined when they take it. */
+export function villagerNameRefusal(name: string): { message: string; zh: string } | undefined {
+  if (name.length <= VILLAGER_NAME_MAX) return undefined;
+  return {
+    message: `name is too long: at most ${VILLAGER_NAME_MAX} UTF-16 units (a rare character such as 𠀀 counts two), this one has ${name.length}`,
+    zh: `姓名太长：最多 ${VILLAGER_NAME_MAX} 个字符（𠀀 这类生僻字算两个），现为 ${name.length} 个`,
+  };
+}
+
 const VillagerStatus = Type.Union([Type.Literal('active'), Type.Literal('blocked'), Type.Literal('left')]);
 export const VillagerBodySchema = Type.Object({
   id: TopicId,
-  name: Type.String({ minLength: 1, maxLength: 100 }),
+  name: Type.String({ minLength: 1, maxLength: VILLAGER_NAME_MAX }),
   village: TopicId,
   status: VillagerStatus,
 }, { additionalProperties: false });

@@ -46,7 +46,9 @@ export function registerStartCommand(program: Command): void {
       }
       const signal = await stopped;
       log.info({ signal }, 'stopping / 正在停止');
-      await daemon.stop();
+      const stop = await daemon.stop();
       log.flush();
+      // a part still stopping (main.ts STOP_LIMIT_MS) would keep the process alive: it ends here, a failure
+      if (!stop.stopped) process.exit(1);
     });
 }

@@ -143,14 +143,15 @@ export class DoorAdmission {
 
   /**
    * The ledger failed the admission (a disk I/O error reading the villager's standing or writing
-   * the visit): the door stays shut, the fault is reported (the health board raises it) and the
-   * decision recorded as a match not let in; the frame loop and the scanner go on.
+   * the visit, or looking a card up): the door stays shut, the fault is reported (the health board
+   * raises it) and the decision recorded, `detail.refused: "ledger_error"`: a match not let in, or
+   * (a card never looked up, so no one matched) `invalid_code`; the frame loop and the scanner go on.
    */
-  private ledgerFault(base: Pick<EntryDecision, 'at' | 'by' | 'villagerId' | 'detail'>, what: string, err: unknown): EntryDecision {
+  ledgerFault(base: Pick<EntryDecision, 'at' | 'by' | 'villagerId' | 'detail'>, what: string, err: unknown, decision: 'matched' | 'invalid_code' = 'matched'): EntryDecision {
     const message = err instanceof Error ? err.message : String(err);
     this.deps.logger.error({ err: message, villagerId: base.villagerId, by: base.by }, `${what}; the door stays shut / 读写村民账户失败，门不开`);
     this.deps.reports.fault('ledger', message);
-    return this.record({ ...base, decision: 'matched', unlocked: false, latencyMs: null, detail: { ...base.detail, refused: 'ledger_error', why: `${what}: ${message}` } });
+    return this.record({ ...base, decision, unlocked: false, latencyMs: null, detail: { ...base.detail, refused: 'ledger_error', why: `${what}: ${message}` } });
   }
 
   /** The door stayed shut: the admission is withdrawn and the slip given back. */

@@ -49,7 +49,13 @@ export class CodeEntry {
         const masked = maskCard(code.cardNo);
         const gate = this.cardThrottle.gate(now());
         if (!gate.open) return refuse('card', { why: 'card scans paused', card: masked, retryAfterS: Math.ceil(gate.retryAfterMs / 1000) });
-        const card = getCard(db, code.cardNo);
+        let card: ReturnType<typeof getCard>;
+        try {
+          card = getCard(db, code.cardNo);
+        } catch (err) {
+          // a disk error is not an unknown card: no pause, and the same 'ledger' fault as the face's
+          return door.ledgerFault({ at: now(), by: 'card', villagerId: null, detail: { card: masked } }, 'the card could not be looked up', err, 'invalid_code');
+        }
         if (!card) {
           const pause = this.cardThrottle.unknown(now());
           if (pause) logger.warn({ event: 'card_scans_paused', ...pause }, 'too many unknown card numbers: card scans paused / 未知卡号过多，暂停刷卡');

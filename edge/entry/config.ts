@@ -29,6 +29,7 @@ export const MatchSchema = Section({
   n: Type.Integer({ minimum: 1, maximum: 30, default: 5, description: '...among the last n frames with a face (5 frames ≈ 0.6 s at 8 frames per second)' }),
   cooldown_ms: Type.Integer({ minimum: 0, maximum: 600_000, default: 8000, description: 'After a decision, the same face is not decided again for this long (unless it leaves the frame)' }),
   face_gone_frames: Type.Integer({ minimum: 1, maximum: 100, default: 5, description: 'Consecutive frames without a face after which the person has left and the window resets' }),
+  spoof_hold_ms: Type.Integer({ minimum: 1000, maximum: 600_000, default: 30_000, description: 'A presentation decided a spoof stays refused (spoof again, never matched) until the face leaves for face_gone_frames frames, or for at most this long: then its window starts fresh even if the face stayed, so a live villager the antispoof wrongly refused is judged again. The door announces the hold once, when it begins (请刷卡或扫码); 30 s is longer than a phone screen is held up by hand and shorter than a villager waits before walking off' }),
 }, 'Matching a face against the gallery');
 
 export const QualitySchema = Section({

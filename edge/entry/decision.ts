@@ -49,16 +49,31 @@ export interface WindowState {
    */
   pool: { sum: Float32Array; count: number; top?: string | null; near?: boolean } | null;
   /**
-   * The presentation in view was decided a spoof and has not left since (face_gone_frames): its
-   * later windows, which start without those spoof frames, are decided spoof too, never matched.
+   * When the presentation in view was decided a spoof, if it has not left since (face_gone_frames)
+   * nor been held for spoof_hold_ms: its later windows, which start without those spoof frames,
+   * are decided spoof too, never matched. Null: no hold.
    */
-  spoofHeld: boolean;
+  spoofHeldSince: number | null;
 }
 
-export const initialWindow = (): WindowState => ({ window: [], noFaceRun: 0, last: null, pool: null, spoofHeld: false });
+export const initialWindow = (): WindowState => ({ window: [], noFaceRun: 0, last: null, pool: null, spoofHeldSince: null });
 
 /** The window emptied after a decision (or a challenge): only frames after it vouch for the next one; the spoof hold stays. */
-export const spentWindow = (s: WindowState, last: WindowState['last'], spoofHeld = s.spoofHeld): WindowState => ({ window: [], noFaceRun: 0, last, pool: null, spoofHeld });
+export const spentWindow = (s: WindowState, last: WindowState['last'], spoofHeldSince = s.spoofHeldSince): WindowState => ({ window: [], noFaceRun: 0, last, pool: null, spoofHeldSince });
+
+/** The hold after a decision of `kind` at `now`: one already on keeps its start; a spoof begins one. */
+export const holdAfter = (s: Pick<WindowState, 'spoofHeldSince'>, kind: FaceOutcome['kind'], now: number): number | null => s.spoofHeldSince ?? (kind === 'spoof' ? now : null);
+
+/**
+ * A hold older than spoof_hold_ms is over even though the face never left: a live villager the
+ * antispoof wrongly refused, who stays at the door, is judged afresh (and a screen still in view is
+ * caught again by its own frames). The window starts fresh, its cooldown key too, so a spoof decided
+ * again begins a new hold and is announced again.
+ */
+export function endStaleHold(s: WindowState, now: number, cfg: Pick<MatchConfig, 'spoof_hold_ms'>): WindowState {
+  if (s.spoofHeldSince === null || now - s.spoofHeldSince < cfg.spoof_hold_ms) return s;
+  return { ...initialWindow(), noFaceRun: s.noFaceRun };
+}
 
 /**
  * While the spoof hold is on, a window that would name a villager or ask for the card is the same
@@ -183,7 +198,8 @@ function voted(window: readonly FrameVerdict[], k: number): FaceOutcome | null {
 
 const keyOf = (o: FaceOutcome): string => (o.kind === 'matched' ? `matched:${o.villagerId}` : o.kind);
 
-export function stepWindow(s: WindowState, v: FrameVerdict, now: number, cfg: MatchConfig): { state: WindowState; outcome: FaceOutcome | null } {
+export function stepWindow(held: WindowState, v: FrameVerdict, now: number, cfg: MatchConfig): { state: WindowState; outcome: FaceOutcome | null } {
+  const s = endStaleHold(held, now, cfg);
   if (v.kind === 'no_face') {
     const noFaceRun = s.noFaceRun + 1;
     // the person left: a new presentation starts, with no decision (nor spoof) held against it
@@ -203,13 +219,13 @@ export function stepWindow(s: WindowState, v: FrameVerdict, now: number, cfg: Ma
     else if (named && outcome?.kind === 'matched' && outcome.villagerId !== named.villagerId) outcome = null;
   }
   if (!outcome && window.length >= cfg.n) outcome = windowOutcome(window, cfg);
-  if (!outcome) return { state: { window, noFaceRun: 0, last: s.last, pool, spoofHeld: s.spoofHeld }, outcome: null };
-  if (s.spoofHeld) outcome = heldAsSpoof(outcome);
+  if (!outcome) return { state: { window, noFaceRun: 0, last: s.last, pool, spoofHeldSince: s.spoofHeldSince }, outcome: null };
+  if (s.spoofHeldSince !== null) outcome = heldAsSpoof(outcome);
   // a decision needs fresh evidence next time; the same decision is not repeated within the cooldown
   const key = keyOf(outcome);
-  const spoofHeld = s.spoofHeld || outcome.kind === 'spoof';
-  if (s.last && s.last.key === key && now - s.last.at < cfg.cooldown_ms) return { state: spentWindow(s, s.last, spoofHeld), outcome: null };
-  return { state: spentWindow(s, { key, at: now }, spoofHeld), outcome };
+  const spoofHeldSince = holdAfter(s, outcome.kind, now);
+  if (s.last && s.last.key === key && now - s.last.at < cfg.cooldown_ms) return { state: spentWindow(s, s.last, spoofHeldSince), outcome: null };
+  return { state: spentWindow(s, { key, at: now }, spoofHeldSince), outcome };
 }
 
 /** What the policy needs to know of a villager (from the ledger's villagers table). */

@@ -23,7 +23,7 @@ import { randomInt } from 'node:crypto';
 import { ChallengeVerifier, type ChallengeKind } from '../../models/liveness/challenge.ts';
 import { judgeFlatness } from '../../models/liveness/passive.ts';
 import type { ChallengeConfig, LivenessConfig, MatchConfig } from './config.ts';
-import { spentWindow, type FaceOutcome, type FrameVerdict, type WindowState } from './decision.ts';
+import { holdAfter, spentWindow, type FaceOutcome, type FrameVerdict, type WindowState } from './decision.ts';
 import { PassiveGate, passiveParams, type FaceCues } from './liveness-passive.ts';
 
 /** What the door display and speaker say for each challenge. */
@@ -194,8 +194,8 @@ export class DoorLivenessGate {
         ? { kind: 'spoof', frames: c.frames, detail, challenge }
         : { kind: 'uncertain', nearest: c.villagerId, distance: c.distance, frames: c.frames, detail, challenge };
     const key = outcome.kind === 'matched' ? `matched:${c.villagerId}` : outcome.kind;
-    // a presentation refused as a spoof stays refused until the face leaves (decision.ts spoofHeld)
-    return { state: spentWindow(s, { key, at: now }, result !== 'left' && (s.spoofHeld || outcome.kind === 'spoof')), outcome };
+    // a presentation refused as a spoof stays refused until the face leaves (decision.ts spoofHeldSince)
+    return { state: spentWindow(s, { key, at: now }, result === 'left' ? null : holdAfter(s, outcome.kind, now)), outcome };
   }
 }
 

@@ -16,7 +16,7 @@ import { loadTextureModel, textureLogit, type TextureModel } from '../../models/
 import { isModelError } from '../../models/errors.ts';
 import { EdgeError } from '../errors.ts';
 import type { MatchConfig, PassiveConfig } from './config.ts';
-import { stepWindow, type FaceOutcome, type FrameVerdict, type WindowState } from './decision.ts';
+import { holdAfter, stepWindow, type FaceOutcome, type FrameVerdict, type WindowState } from './decision.ts';
 
 export const passiveParams = (c: PassiveConfig, texture?: TextureModel | null, withNet = false): PassiveParams => ({
   minFrames: c.min_frames, minMotion: c.min_motion, minPairs: c.min_pairs, liveRatio: c.live_ratio, flatRatio: c.flat_ratio, noiseRatio: c.noise_ratio,
@@ -143,6 +143,6 @@ export class PassiveGate {
     const outcome: FaceOutcome = j.verdict === 'flat'
       ? { kind: 'spoof', frames: o.frames, detail: describe(j) }
       : { kind: 'uncertain', nearest: o.villagerId, distance: o.distance, frames: o.frames, detail: describe(j) };
-    return { state: { ...r.state, last: { key: outcome.kind, at: now }, spoofHeld: r.state.spoofHeld || outcome.kind === 'spoof' }, outcome };
+    return { state: { ...r.state, last: { key: outcome.kind, at: now }, spoofHeldSince: holdAfter(r.state, outcome.kind, now) }, outcome };
   }
 }

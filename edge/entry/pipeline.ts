@@ -21,7 +21,7 @@ import { CodeEntry } from './code-entry.ts';
 import { irParams, qualityGate, type EntryConfig } from './config.ts';
 import { IrFrames, judgeIr } from './liveness-ir.ts';
 import { DoorLivenessGate, type ChallengePrompt } from './liveness-challenge.ts';
-import { frameVerdict, initialWindow, poolSum, type FrameVerdict, type WindowState } from './decision.ts';
+import { endStaleHold, frameVerdict, holdAfter, initialWindow, poolSum, type FrameVerdict, type WindowState } from './decision.ts';
 import type { FrameSource } from './camera.ts';
 import { asTemplateError, loadVillagerTemplates, sealedGalleryInSlices } from './templates.ts';
 import type { SealedBatch } from '../../models/sealed.ts';
@@ -82,6 +82,9 @@ export interface EntryPipelineDeps {
 }
 
 interface PendingFrame { frame: RgbFrame; arrivedAt: number }
+
+/** A spoof decision's `spoofHold` (entry_events detail): it begins the hold, or the hold was already on. */
+const holdWord = (before: WindowState): 'started' | 'held' => (before.spoofHeldSince === null ? 'started' : 'held');
 
 export class EntryPipeline extends EventEmitter<EntryEvents> {
   private state: WindowState = initialWindow();
@@ -267,7 +270,10 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
     this.deps.cardLearning?.frame({ verdict, descriptor: rec.descriptor ?? null, nearest: rec.match, crop: shrunk && box ? cropFace(shrunk.small, shrunk.scale, box) : null });
     this.emit('frame', { verdict, times: rec.times, totalMs: performance.now() - job.arrivedAt });
     const windowBefore = this.state.window;
-    const { state, outcome, prompt } = this.liveness.step(this.state, verdict, rec.face?.landmarks, this.now(), cfg.match, rec.face ?? undefined);
+    const now = this.now();
+    // a spoof hold past entry.match.spoof_hold_ms is over; whether one is on tells a spoof decision that begins one
+    const before = endStaleHold(this.state, now, cfg.match);
+    const { state, outcome, prompt } = this.liveness.step(before, verdict, rec.face?.landmarks, now, cfg.match, rec.face ?? undefined);
     this.state = state;
     if (prompt) this.prompt(prompt);
     if (!outcome) return;
@@ -277,9 +283,10 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
     if (outcome.kind === 'matched' && this.deps.irCamera) {
       const refused = this.irRefusal(rec.face?.landmarks, job.arrivedAt);
       if (refused) {
-        // a screen the infrared lens saw through stays refused until the face leaves (decision.ts spoofHeld)
-        if (refused.decision === 'spoof') this.state = { ...this.state, spoofHeld: true };
-        this.door.record({ at: this.now(), by: 'face', decision: refused.decision, villagerId: null, unlocked: false, detail: { frames: outcome.frames, seen: refused.why, ir: refused.ir, nearest: outcome.villagerId, ...challenge }, latencyMs: null });
+        // a screen the infrared lens saw through stays refused until the face leaves (decision.ts spoofHeldSince)
+        const hold = refused.decision === 'spoof' ? { spoofHold: holdWord(this.state) } : {};
+        if (refused.decision === 'spoof') this.state = { ...this.state, spoofHeldSince: holdAfter(this.state, 'spoof', now) };
+        this.door.record({ at: this.now(), by: 'face', decision: refused.decision, villagerId: null, unlocked: false, detail: { frames: outcome.frames, seen: refused.why, ir: refused.ir, nearest: outcome.villagerId, ...hold, ...challenge }, latencyMs: null });
         return;
       }
     }
@@ -291,7 +298,9 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
       // the nearest villager is kept for the maintainer, never announced: the person may be a stranger
       this.door.record({ at: this.now(), by: 'face', decision: 'uncertain', villagerId: null, unlocked: false, detail: { frames: outcome.frames, seen: outcome.detail, nearest: outcome.nearest, distance: outcome.distance, ...challenge }, latencyMs: null });
     } else {
-      this.door.record({ at: this.now(), by: 'face', decision: outcome.kind, villagerId: null, unlocked: false, detail: { frames: outcome.frames, seen: outcome.detail, ...challenge }, latencyMs: null });
+      // the door announces a spoof once per hold, at the decision that begins it (session/front-door.ts)
+      const hold = outcome.kind === 'spoof' ? { spoofHold: holdWord(before) } : {};
+      this.door.record({ at: this.now(), by: 'face', decision: outcome.kind, villagerId: null, unlocked: false, detail: { frames: outcome.frames, seen: outcome.detail, ...hold, ...challenge }, latencyMs: null });
     }
   }
 

@@ -81,6 +81,7 @@ export function decisionWords(e: DoorDecision, lang: Lang = 'zh'): string {
     case 'no_consent':
       return lang === 'zh' ? '没有同意刷脸，请刷卡或扫码' : 'No consent to face recognition; asked for card or QR code';
     case 'invalid_code':
+      if (d.refused === 'ledger_error') return lang === 'zh' ? `${by}未放行：读不出这张卡的登记（存储故障），请检查存储` : `${by} refused: the card's record could not be read (storage fault); check the storage`;
       return lang === 'zh' ? `${by}未放行：${codeWhy(d, lang)}` : `${by} refused: ${codeWhy(d, lang)}`;
     default:
       return e.decision;

@@ -16,7 +16,7 @@ import { getVillager } from '../ledger/villagers.ts';
 import { openRow, type SessionJournal } from './journal.ts';
 import { isBusy, type SessionEvent, type SessionState, type Visit } from './machine.ts';
 import type { AdmissionDecision, DoorSignals, Shelves } from './ports.ts';
-import { busyText, debtText, LEDGER_FAULT_TEXT, NO_CONSENT_TEXT, notRecordedText, offlineLimitText, UNCERTAIN_TEXT, welcomeText, type AnnouncementReason } from './receipt.ts';
+import { busyText, debtText, LEDGER_FAULT_TEXT, NO_CONSENT_TEXT, notRecordedText, offlineLimitText, SPOOF_TEXT, UNCERTAIN_TEXT, welcomeText, type AnnouncementReason } from './receipt.ts';
 import { restingWeights, slotProducts } from './weighing.ts';
 
 /** A single-use credential (a QR slip): used up inside the admission for its visit, given back if the door stays shut (admission.ts SingleUse). */
@@ -193,12 +193,14 @@ export class FrontDoor {
   decided(d: AdmissionDecision): void {
     const h = this.host;
     if (!h.running()) return;
-    // the ledger failed the admission (admission.ts): the villager's row is likely unreadable too
-    if (d.decision === 'matched' && !d.unlocked && d.detail?.refused === 'ledger_error') return h.announce('not_recorded', null, LEDGER_FAULT_TEXT);
+    // the ledger failed the admission or the card's look-up (admission.ts): the villager's row is likely unreadable too
+    if (!d.unlocked && d.detail?.refused === 'ledger_error') return h.announce('not_recorded', null, LEDGER_FAULT_TEXT);
     const v = d.villagerId ? getVillager(h.db(), d.villagerId) : undefined;
     if (d.decision === 'store_busy') return h.announce('store_busy', d.villagerId, busyText(v?.name ?? null));
     if (d.decision === 'uncertain') return h.announce('uncertain', null, UNCERTAIN_TEXT);
     if (d.decision === 'no_consent') return h.announce('no_consent', null, NO_CONSENT_TEXT);
+    // once per spoof hold (entry/pipeline.ts), not at each repeat while the same face stays in view
+    if (d.decision === 'spoof') return d.detail?.spoofHold === 'started' ? h.announce('spoof', null, SPOOF_TEXT) : undefined;
     // the door's figure also counts a balance below the floor; the villager's own row only the shortfall
     const owed = typeof d.detail?.debt === 'number' ? d.detail.debt : (v?.debt ?? 0);
     if (d.decision === 'blocked' && v && owed > 0) return h.announce('debt', v.id, debtText(v.name, owed));

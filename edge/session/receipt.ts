@@ -51,7 +51,7 @@ export function receiptText(r: Omit<Receipt, 'text' | 'at' | 'settleMs'>): strin
   return parts.join('');
 }
 
-export type AnnouncementReason = 'store_busy' | 'debt' | 'offline_limit' | 'welcome' | 'settle_delayed' | 'not_recorded' | 'uncertain' | 'no_consent' | 'challenge' | 'challenge_repeat';
+export type AnnouncementReason = 'store_busy' | 'debt' | 'offline_limit' | 'welcome' | 'settle_delayed' | 'not_recorded' | 'uncertain' | 'no_consent' | 'spoof' | 'challenge' | 'challenge_repeat';
 
 export interface Announcement { reason: AnnouncementReason; villagerId: string | null; text: string; at: number }
 
@@ -67,6 +67,13 @@ export const UNCERTAIN_TEXT = '未能确认您的身份，请刷卡或扫码。'
  * name either, the face may not be used to address them.
  */
 export const NO_CONSENT_TEXT = '刷脸进门未开通，请刷卡或扫码。/ Face entry is not enabled for you: please use your card or QR code.';
+
+/**
+ * The face at the door was decided a spoof (a photo or a screen) and is held refused while it stays
+ * (entry.match.spoof_hold_ms): said once, when the hold begins, without a name; a live villager
+ * wrongly refused still has the card and the QR code.
+ */
+export const SPOOF_TEXT = '未能确认是真人，请刷卡或扫码。/ The door could not confirm a live face: please use your card or QR code.';
 
 export function debtText(name: string, debt: number): string {
   return `${name}，您还欠 ${debt} 分，请先挣取积分补上，补齐后就能进店兑换。`;

@@ -11,6 +11,7 @@ describe('decision words', () => {
     [d('matched', 'qr', {}, true), '扫码放行', 'QR code: let in'],
     [d('matched', 'card', { confirmed: false }, true), '刷卡放行（门锁没有回报已开，请检查门锁）', 'Card: let in (the lock did not confirm it opened; check the lock)'],
     [d('matched', 'face', { unlockError: 'TIMEOUT' }), '刷脸认出了人，但门锁没有打开，请检查门锁', 'Face: recognised, but the lock did not open; check the lock'],
+    [d('invalid_code', 'card', { refused: 'ledger_error', card: 'PB-****01', why: 'the card could not be looked up: disk I/O error' }), '刷卡未放行：读不出这张卡的登记（存储故障），请检查存储', 'Card refused: the card\'s record could not be read (storage fault); check the storage'],
     [d('matched', 'face', { refused: 'ledger_error', why: 'the villager\'s standing could not be read: disk I/O error' }), '刷脸认出了人，但读不出村民账户（存储故障），门没有开，请检查存储', 'Face: recognised, but the villager\'s account could not be read (storage fault); not let in, check the storage'],
     [d('unknown', 'face', { frames: 3, seen: 'unknown,unknown,unknown' }), '未识别（3 帧都不像已登记村民）', 'Not recognised (none of 3 frames looks like an enrolled villager)'],
     [d('unknown', 'face', { seen: 'unknown,unknown,unknown,unknown' }), '未识别（4 帧都不像已登记村民）', 'Not recognised (none of 4 frames looks like an enrolled villager)'],

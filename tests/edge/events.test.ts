@@ -1,7 +1,7 @@
 /**
  * The daemon's event contract: events forwarded under their names and logged with an `event`
- * field, listeners removed at stop, a listener's error kept from the emitting part, and `{err}`
- * logged with its code and stack.
+ * field, listeners removed at stop, a listener's error kept from the emitting part, `{err}`
+ * logged with its code and stack, and a stop bounded in time when a part never stops.
  */
 import { describe, expect, it } from 'vitest';
 import { EventEmitter } from 'node:events';
@@ -13,6 +13,7 @@ import { validateConfig } from '../../edge/config/load.ts';
 import { StoreDaemon } from '../../edge/main.ts';
 import { tempDir } from '../ledger/helpers.ts';
 import type { StateChange } from '../../edge/session/engine.ts';
+import type { Part } from '../../edge/parts.ts';
 
 function capture() {
   const lines: Array<Record<string, unknown>> = [];
@@ -83,6 +84,27 @@ describe('the daemon', () => {
       expect(after[1]).toBe(before[1]! - 1);
       expect(after[2]).toBe(before[2]! - 1);
       expect(after[3]).toBeLessThanOrEqual(before[3]! - 1);
+    } finally {
+      t.cleanup();
+    }
+  }, 120_000);
+
+  it('stops within its overall bound: a part that never stops is named (logged and returned), the parts started before it still stop', async () => {
+    const t = tempDir('events-');
+    try {
+      const config = validateConfig({ data_dir: t.dir, demo: true, demo_loop: false, http: { port: 0 }, log: { level: 'silent' }, entry: { face_enabled: false } });
+      const { log, lines } = capture();
+      const stuck: Part = { name: 'stuck part', critical: false, start: () => undefined, stop: () => new Promise<void>(() => undefined) };
+      const daemon = new StoreDaemon(config, log, {}, [{ parts: () => ({ last: [stuck] }) }]);
+      await daemon.start();
+      // the bound (STOP_LIMIT_MS by default) passes while the part's stop still hangs
+      expect(await daemon.stop(500)).toEqual({ stopped: false, notStopped: ['stuck part'] });
+      expect(lines).toContainEqual(expect.objectContaining({ level: 50, part: 'stuck part', limitMs: 500 }));
+      const parts = daemon.health.report().parts;
+      expect(parts['stuck part']?.health).toBe('ok');
+      // the ledger, started first, stopped last, is still closed
+      expect(parts.ledger?.health).toBe('stopped');
+      expect(parts.http?.health).toBe('stopped');
     } finally {
       t.cleanup();
     }

@@ -3,7 +3,8 @@
  * of one presentation of villager A judged real, spoof, spoof, spoof, real (a phone screen the
  * antispoof catches half of the time) hold k = 2 spoof frames in the window that would name A;
  * the door decides `spoof` and does not unlock (docs/faces.md: `spoof` = k frames failed the check).
- * The same screen left in view after that decision stays a spoof until the face has left the camera.
+ * The same screen left in view after that decision stays a spoof until the face has left the camera,
+ * or until entry.match.spoof_hold_ms has passed: then its window starts fresh.
  */
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -38,7 +39,7 @@ const cleanups: Array<() => void> = [];
 afterEach(() => { for (const c of cleanups.splice(0)) c(); });
 
 /** The door with villager A enrolled, fed frames 0…count-1 one at a time, each waited through. */
-async function present(count: number, spoofs: number[]): Promise<{ verdicts: string[]; decisions: EntryDecision[]; pulses: number[] }> {
+async function present(count: number, spoofs: number[], clock?: { now: () => number; before: (frame: number) => void }): Promise<{ verdicts: string[]; decisions: EntryDecision[]; pulses: number[] }> {
   const l = tempLedger();
   cleanups.push(l.cleanup);
   addVillager(l.db, { id: 'A', name: 'A', village: 'v' });
@@ -49,6 +50,7 @@ async function present(count: number, spoofs: number[]): Promise<{ verdicts: str
     config: resolveEntryConfig({}), db: l.db, recogniser: rec, store: { isStoreBusy: () => false }, camera: null,
     lock: { unlock: (ms: number) => { pulses.push(ms); return Promise.resolve(); } },
     templateKey: loadOrCreateTemplateKey(path.join(l.dir, 'k')), qrPublicKey: null, logger: pino({ level: 'silent' }),
+    ...(clock ? { now: clock.now } : {}),
   });
   const decisions: EntryDecision[] = [];
   const verdicts: string[] = [];
@@ -56,6 +58,7 @@ async function present(count: number, spoofs: number[]): Promise<{ verdicts: str
   pipeline.on('frame', (r) => verdicts.push(r.verdict.kind));
   await pipeline.start();
   for (let i = 0; i < count; i++) {
+    clock?.before(i);
     pipeline.offer({ width: 1, height: 1, data: Uint8Array.of(i, 0, 0) });
     // the recogniser seeing frame i+1 means frame i went all the way through the door
     if (i + 1 < count) await until(() => rec.seen === i + 1 && verdicts.length === i + 1, 1000, 'frame');
@@ -81,5 +84,15 @@ describe('spoof frames in the deciding window', () => {
     expect(verdicts).toEqual(['candidate', 'spoof', 'spoof', 'candidate', 'candidate', 'candidate', 'candidate']);
     expect(decisions.map((d) => d.decision)).toEqual(['spoof']);
     expect(pulses).toEqual([]);
+  });
+
+  it('the hold is announced once and lasts spoof_hold_ms (30 s by default): after it the face still in view is judged afresh', async () => {
+    let t = 1_000_000;
+    // frames 1, 2 fail the antispoof (spoof, the hold begins at t); 3–6 name A within the cooldown
+    // (held, not repeated); 7, 8 at t + 10 s (held, decided again); 9, 10 at t + 31 s (the hold is over)
+    const clock = { now: () => t, before: (i: number) => { if (i === 7) t += 10_000; if (i === 9) t += 21_000; } };
+    const { decisions, pulses } = await present(11, [1, 2], clock);
+    expect(decisions.map((d) => [d.decision, d.unlocked, d.detail.spoofHold])).toEqual([['spoof', false, 'started'], ['spoof', false, 'held'], ['matched', true, undefined]]);
+    expect(pulses).toHaveLength(1);
   });
 });

@@ -177,6 +177,7 @@ describe('k-of-n decision', () => {
     ['same decision not repeated within the cooldown', [[cand('a'), 0], [cand('a'), 1], [cand('a'), 2], [cand('a'), 3]], ['-', 'matched:a', '-', '-']],
     ['...but again after it', [[cand('a'), 0], [cand('a'), 1], [cand('a'), 1500], [cand('a'), 1501]], ['-', 'matched:a', '-', 'matched:a']],
     ['...or when the person came back', [[cand('a'), 0], [cand('a'), 1], [noFace, 2], [noFace, 3], [cand('a'), 4], [cand('a'), 5]], ['-', 'matched:a', '-', '-', '-', 'matched:a']],
+    ['a spoof hold ends after spoof_hold_ms (30 s) though the face stayed', [[spoof, 0], [spoof, 1], [cand('a'), 2], [cand('a'), 3], [cand('a'), 30_000], [cand('a'), 30_001], [cand('a'), 30_002]], ['-', 'spoof', '-', '-', '-', '-', 'matched:a']],
   ] as Array<[string, Array<[FrameVerdict, number]>, string[]]>)('%s', (_name, frames, expected) => {
     expect(run(frames)).toEqual(expected);
   });

@@ -98,6 +98,24 @@ describe('the admission is written before the unlock pulse', () => {
     stop();
     expect(await d.pipeline.presentCode(token)).toMatchObject({ decision: 'matched', unlocked: true });
   });
+
+  it('a disk error looking the card up: the door stays locked and says so, the refusal is recorded with its reason, a ledger fault is raised; the next scan is let in', async () => {
+    const d = door();
+    const faults: string[] = [];
+    d.pipeline.on('fault', (f) => faults.push(`${f.where}: ${f.message}`));
+    const stop = failWhen(d.db, (sql) => sql.includes('FROM cards WHERE card_no'));
+    stops.push(stop);
+    expect(await d.pipeline.presentCode('PB-0001')).toMatchObject({ by: 'card', decision: 'invalid_code', villagerId: null, unlocked: false, detail: { refused: 'ledger_error', card: 'PB-****01', why: 'the card could not be looked up: disk I/O error' } });
+    expect(faults).toEqual(['ledger: disk I/O error']);
+    expect(d.pulses).toEqual([]);
+    expect(d.engine.phase).toBe('idle');
+    expect(d.said).toMatchObject([{ reason: 'not_recorded', villagerId: null }]);
+    expect(d.said[0]?.text).toContain('门未打开');
+    const row = d.db.prepare('SELECT decision, detail FROM entry_events').get() as { decision: string; detail: string };
+    expect({ decision: row.decision, detail: JSON.parse(row.detail) as unknown }).toMatchObject({ decision: 'invalid_code', detail: { refused: 'ledger_error', unlocked: false } });
+    stop();
+    expect(await d.pipeline.presentCode('PB-0001')).toMatchObject({ by: 'card', decision: 'matched', unlocked: true });
+  });
 });
 
 describe('an unlock that fails after the admission', () => {

@@ -50,6 +50,17 @@ describe('a face the door does not let in by itself', () => {
     expect(said[0]?.text).not.toContain('Ann');
     expect(s.engine.phase).toBe('idle');
   });
+
+  it('a face held as a spoof is told once, when the hold begins, that no live face was confirmed and asked for the card or QR code', () => {
+    const s = store();
+    const said: StoreSessionEvents['announce'][0][] = [];
+    s.engine.on('announce', (a) => said.push(a));
+    s.engine.onEntryDecision({ by: 'face', decision: 'spoof', villagerId: null, unlocked: false, detail: { spoofHold: 'started' } });
+    // the same presentation decided again while it stays in view: no second word
+    s.engine.onEntryDecision({ by: 'face', decision: 'spoof', villagerId: null, unlocked: false, detail: { spoofHold: 'held' } });
+    expect(said).toEqual([expect.objectContaining({ reason: 'spoof', villagerId: null, text: expect.stringMatching(/^未能确认是真人.*请刷卡或扫码.*\/ .*card or QR code/) as string })]);
+    expect(s.engine.phase).toBe('idle');
+  });
 });
 
 describe('door never opened', () => {

@@ -2,7 +2,8 @@
  * A store or the village ledger that cannot reach its broker (a wrong password, a CA that did not
  * sign the broker's certificate, nothing listening) says so: the first failure and each change of
  * reason are logged in both languages, a reason that goes on is not logged at every attempt, the
- * password never appears, and the last failure is kept for /api/sync and /healthz.
+ * password never appears, and the last failure is kept for /api/sync and /healthz (the store's) and
+ * /api/villages/:v/sync (the ledger's).
  */
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -10,7 +11,11 @@ import { createLogger } from '../../edge/log.ts';
 import { SyncMqtt } from '../../cloud-sync/mqtt.ts';
 import { healthLine } from '../../cloud-sync/agent/state.ts';
 import { makeTestCerts, removeTestCerts, startLockedBroker } from '../../harness/sync/tls-broker.ts';
-import { uid, waitFor } from '../../harness/sync/rig.ts';
+import { tempLedgerDb, uid, waitFor } from '../../harness/sync/rig.ts';
+import { LedgerService } from '../../cloud-sync/ledger/service.ts';
+import { buildLedgerApi } from '../../cloud-sync/ledger/api.ts';
+import { addVillage } from '../../cloud-sync/ledger/tables.ts';
+import { newKeyPair, privateEd25519 } from '../../cloud-sync/protocol/sign.ts';
 
 const certs = makeTestCerts();
 afterAll(() => removeTestCerts(certs));
@@ -86,5 +91,31 @@ describe('a client the broker refuses', () => {
   it('refuses TLS files with a plain mqtt:// URL instead of sending the password in clear', () => {
     const m = new SyncMqtt({ url: 'mqtt://127.0.0.1:1', clientId: uid('plain-'), username: 'store', password: 'secret', caFile: certs.ca });
     expect(() => m.start([])).toThrow(/caFile given, but url .* is not TLS/);
+  });
+
+  it('the village ledger refused by its broker shows why on /api/villages/:v/sync, as the store\'s /api/sync does (last_error), to the village and the town, never the password', async () => {
+    const broker = await startLockedBroker({ username: 'ledger', password: 's3cret' });
+    const { db, drop } = await tempLedgerDb();
+    const village = uid('v');
+    await addVillage(db, village, '示范村', new Date().toISOString());
+    const service = new LedgerService({ db, key: privateEd25519('k1', newKeyPair().privatePem), log: capture().log, mqtt: { url: broker.url, clientId: uid('ledger-'), username: 'ledger', password: 'Wrong-Secret-42', reconnectMs: 50 } });
+    const app = buildLedgerApi({ db, service, log: capture().log, tokens: [{ token: 'town-secret', role: 'town' }, { token: 'v-secret', role: 'village', village }] });
+    const sync = async (token: string) => (await app.inject({ method: 'GET', url: `/api/villages/${village}/sync`, headers: { authorization: `Bearer ${token}` } })).json<Record<string, unknown>>();
+    try {
+      // not started yet: nothing failed
+      expect(await sync('v-secret')).toMatchObject({ connected: false, last_error: null });
+      service.start();
+      await waitFor('two refused attempts', async () => ((await sync('v-secret')).last_error as { attempts?: number } | null)?.attempts !== undefined && ((await sync('v-secret')).last_error as { attempts: number }).attempts >= 2);
+      for (const token of ['v-secret', 'town-secret']) {
+        const s = await sync(token);
+        expect(s).toMatchObject({ connected: false, last_error: { reason: 'bad_credentials', message: expect.stringMatching(/user name or password.*用户名或密码/) as string, since: expect.any(String) as string, attempts: expect.any(Number) as number } });
+        expect(JSON.stringify(s)).not.toContain('Wrong-Secret-42');
+      }
+    } finally {
+      await service.stop();
+      await app.close();
+      await broker.close();
+      await drop();
+    }
   });
 });

@@ -50,7 +50,9 @@ describe(`ledger API (${ledgerDbKind})`, () => {
     // a village's token sees its village, not the ledger-wide refusals and counters (every village's together)
     const villageView = (await app.inject({ method: 'GET', url: `/api/villages/${a}/sync`, headers: auth('a-secret') })).json();
     expect(villageView).toMatchObject({ village_seq: 3, connected: false });
-    expect(Object.keys(villageView).sort()).toEqual(['connected', 'stores', 'village_seq']);
+    expect(Object.keys(villageView).sort()).toEqual(['connected', 'last_error', 'stores', 'village_seq']);
+    // not started: no attempt to reach the broker has failed
+    expect(villageView).toMatchObject({ last_error: null });
   });
 
   it('keeps a blocked villager blocked when renamed, and refuses an entry id already used for another entry', async () => {
@@ -95,5 +97,20 @@ describe(`ledger API (${ledgerDbKind})`, () => {
     // A path the API does not have answers in the same shape, in both languages (the query string not echoed).
     const noRoute = await app.inject({ method: 'GET', url: `/api/villages/${a}/claimz?token=secret`, headers: auth('a-secret') });
     expect({ status: noRoute.statusCode, body: noRoute.json() }).toEqual({ status: 404, body: { error: 'NOT_FOUND', message: `no route GET /api/villages/${a}/claimz`, zh: '没有这个接口或页面' } });
+  });
+
+  it('a villager\'s name is at most 100 UTF-16 units, counted as the stores count them, refused by one rule naming the field and the limit', async () => {
+    const put = (id: string, name: string) => app.inject({ method: 'PUT', url: `/api/villages/${a}/villagers/${id}`, headers: auth('a-secret'), payload: { name } });
+    // 50 characters outside the BMP are 100 units: the most a store takes
+    expect((await put('rare50', '𠀀'.repeat(50))).statusCode).toBe(200);
+    expect((await put('han100', '钱'.repeat(100))).statusCode).toBe(200);
+    const seq = (await app.inject({ method: 'GET', url: `/api/villages/${a}/sync`, headers: auth('a-secret') })).json<{ village_seq: number }>().village_seq;
+    // 51 such characters and 102 plain ones (102 units each) are one refusal, the same words
+    const rare = await put('rare51', '𠀀'.repeat(51));
+    const long = await put('han102', '钱'.repeat(102));
+    expect([rare.statusCode, long.statusCode]).toEqual([400, 400]);
+    expect(rare.json()).toEqual(long.json());
+    expect(rare.json()).toMatchObject({ error: 'INVALID_ARGUMENT', field: 'name', message: expect.stringMatching(/name.*100 UTF-16 units/) as string, zh: expect.stringMatching(/姓名.*100/) as string });
+    expect((await app.inject({ method: 'GET', url: `/api/villages/${a}/sync`, headers: auth('a-secret') })).json()).toMatchObject({ village_seq: seq });
   });
 });
