@@ -88,7 +88,17 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
       },
       landed: () => this.reportHealth(),
     });
-    this.resume = new ResumeOnStart({ db: () => this.db, logger: deps.logger, timers: this.timers, retryMs: c.settle_retry_ms, resumed: (r) => this.dispatch({ type: 'resume', phase: r.phase, visit: r.visit, now: this.now() }), failed: (err) => this.failed(err, 'resume') });
+    this.resume = new ResumeOnStart({
+      db: () => this.db,
+      logger: deps.logger,
+      timers: this.timers,
+      retryMs: c.settle_retry_ms,
+      resumed: (r) => {
+        this.dispatch({ type: 'resume', phase: r.phase, visit: r.visit, now: this.now() });
+        this.lockWatch.doorAsItStands(this.now()); // a door found open while entering is the entry
+      },
+      failed: (err) => this.failed(err, 'resume'),
+    });
     this.watch = new ShelfWatch({ scales: deps.scales, clock: () => performance.now(), stabilityWaitMs: c.stability_wait_ms, exitSettleMaxMs: c.exit_settle_max_ms, logger: deps.logger });
     this.door = new FrontDoor({
       running: () => this.running,

@@ -50,6 +50,17 @@ export class LockWatch {
     this.released = false;
   }
 
+  /**
+   * The door as it stands now counts, read as the lock's first reading would have been: the
+   * lock driver starts polling with the hardware, before the session, so that reading may
+   * have come before anyone listened. Called once the open visit is taken up at start: a
+   * door standing open while it is `entering` is the villager who went in meanwhile.
+   */
+  doorAsItStands(at: number): void {
+    const state = this.host.lock.doorState;
+    if (state !== 'unknown') this.onDoor({ state, initial: true, at });
+  }
+
   private readonly onDoor = (d: LockEvents['door'][0]): void => this.host.guard('door', () => {
     // The first reading after a start says how the door stands, not that it moved: only while
     // entering does "open" mean the villager went in (during the power cut). While shopping it
