@@ -126,6 +126,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
       settleBaseline: () => this.settleBaseline(),
       guard: (where, body) => this.guard(where, body),
       pulsed: (released) => this.lockPulsed(released),
+      doorSettleMs: c.door_settle_ms,
     });
   }
 

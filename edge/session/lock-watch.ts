@@ -20,11 +20,15 @@ export interface LockWatchHost {
   guard(where: string, body: () => void): void;
   /** The pulse began or ended: told to observers (the runner's `lock` event). */
   pulsed(released: boolean): void;
+  /** session.door_settle_ms: how long after the pulse's end an unconfirmed relock is waited for. */
+  doorSettleMs: number;
 }
 
 export class LockWatch {
   /** Whether the lock's unlock pulse runs (between its `unlocked` and `relocked`). */
   private released = false;
+  /** Ends the pulse on the board's clock if the driver never confirms the relay off. */
+  private pulseEnd: NodeJS.Timeout | undefined;
 
   constructor(private readonly host: LockWatchHost) {}
 
@@ -48,6 +52,8 @@ export class LockWatch {
     lock.off('unlocked', this.onUnlocked);
     lock.off('relocked', this.onRelocked);
     this.released = false;
+    clearTimeout(this.pulseEnd);
+    this.pulseEnd = undefined;
   }
 
   /**
@@ -78,13 +84,30 @@ export class LockWatch {
     this.host.dispatch({ type: 'exit_button', at: b.at });
   });
 
-  private readonly onUnlocked = (): void => this.host.guard('unlock', () => this.pulse(true));
+  /**
+   * The relay board times the pulse itself and drops the relay at `release_at`. The driver's
+   * `relocked` confirms it; when its release check gets no answer (`release_unconfirmed`) no
+   * `relocked` comes, and a visit waiting for one would take every later door opening for the
+   * entry, never the villager leaving. So the pulse also ends `door_settle_ms` after its end.
+   * A relay that really stayed on is the driver's `relay_stuck_on` alarm.
+   */
+  private readonly onUnlocked = (u: LockEvents['unlocked'][0]): void => this.host.guard('unlock', () => {
+    this.pulse(true);
+    this.pulseEnd = setTimeout(() => {
+      this.pulseEnd = undefined;
+      this.host.guard('pulse end', () => this.pulse(false));
+    }, Math.max(0, u.release_at - Date.now()) + this.host.doorSettleMs);
+  });
+
   private readonly onRelocked = (): void => this.host.guard('relock', () => this.pulse(false));
 
   /** The lock's pulse, told to the visit (a door opening during it is the entry) and observers. */
   private pulse(released: boolean): void {
+    clearTimeout(this.pulseEnd);
+    this.pulseEnd = undefined;
+    // an end already told (on the board's clock, then by a late `relocked`) is not told again
+    if (released || this.released) this.host.pulsed(released);
     this.released = released;
-    this.host.pulsed(released);
     this.host.dispatch({ type: released ? 'lock_released' : 'lock_closed' });
   }
 }

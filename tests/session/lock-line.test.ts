@@ -71,3 +71,35 @@ it('a villager leaving by the door while the lock inputs go unread for a moment 
   expect(getVillager(s.db, 'A')?.balance).toBe(90);
   expect(s.engine.isStoreBusy('B')).toBe(false);
 });
+
+it('a villager leaving by the door after a pulse whose release check got no answer is seen leaving: the pulse ended on the board\'s clock', async () => {
+  const s = await storeOnLock({ release_check_ms: 50 });
+  const alarms: string[] = [];
+  s.rig.lock.on('alarm', (a) => alarms.push(a.reason));
+  let relocked = 0;
+  s.rig.lock.on('relocked', () => (relocked += 1));
+  expect(s.engine.admit('A', 'card').ok).toBe(true);
+  await s.rig.lock.unlock(300);
+  // the line goes quiet just as the release check reads the relay (the read is the next coil read)
+  void s.rig.line.expectRequest((f) => {
+    if (f[0] !== s.rig.cfg.lock.unit_id || f[1] !== 1) return false;
+    s.silence();
+    return true;
+  }, { what: 'the release check', timeoutMs: 10_000 });
+  s.engine.onEntryDecision({ by: 'card', decision: 'matched', villagerId: 'A', unlocked: true });
+  expect(s.rig.relay.openDoor()).toBe(true);
+  await until(() => alarms.length > 0, 5000, 'the release check to give up');
+  s.rig.line.clearFaults();
+  expect(alarms).toEqual(['release_unconfirmed']);
+  expect(relocked).toBe(0);
+  expect(s.rig.relay.coil(s.rig.cfg.lock.coil)).toBe(false); // the board dropped the relay by itself
+  await until(() => s.engine.phase === 'shopping', 5000, 'A inside');
+  s.rig.relay.closeDoor();
+  await until(() => s.rig.lock.doorState === 'closed', 5000, 'the door closed behind her');
+  s.takeSoap();
+  s.rig.relay.openDoor({ force: true }); // A leaves by the handle from inside
+  await until(() => s.engine.phase !== 'shopping', 5000, 'her exit seen');
+  await s.settled();
+  expect(getVillager(s.db, 'A')?.balance).toBe(90);
+  expect(s.engine.isStoreBusy('B')).toBe(false);
+});
