@@ -59,6 +59,9 @@ export class LockDriver extends GuardedEmitter<LockEvents> {
   private unlocks = 0;
   /** Input polls in a row that got no answer. */
   private unread = 0;
+  /** The inputs went unread for `input_unread_polls` polls: door and exit button count as unknown. */
+  private silent = false;
+  /** The last state read (kept through a silent spell: what the next reading is compared with). */
   private door: DoorState = 'unknown';
   private exit: ExitButtonState = 'unknown';
   private readonly inputBase: number;
@@ -71,11 +74,11 @@ export class LockDriver extends GuardedEmitter<LockEvents> {
   }
 
   get doorState(): DoorState {
-    return this.door;
+    return this.silent ? 'unknown' : this.door;
   }
 
   get exitButtonState(): ExitButtonState {
-    return this.exit;
+    return this.silent ? 'unknown' : this.exit;
   }
 
   /** Starts watching the door contact and exit button. The bus is started by its owner. */
@@ -229,33 +232,32 @@ export class LockDriver extends GuardedEmitter<LockEvents> {
     }
     if (!this.running) return;
     const at = Date.now();
-    if (this.unread >= c.input_unread_polls) {
+    const doorLevel = bits[c.door_input - this.inputBase] === true;
+    const door: 'open' | 'closed' = doorLevel === c.door_closed_when ? 'closed' : 'open';
+    const exitLevel = bits[c.exit_input - this.inputBase] === true;
+    const exit: 'pressed' | 'released' = exitLevel === c.exit_pressed_when ? 'pressed' : 'released';
+    // `initial` is the first reading since this driver started, never the first after a silent
+    // spell: a door that moved while unread did move (a villager leaving), and one that stands
+    // as it stood did not, so each is compared with the last state read before the silence.
+    const doorWas = this.door;
+    const exitWas = this.exit;
+    this.door = door;
+    this.exit = exit;
+    if (this.silent) {
+      this.silent = false;
       this.log.info({ polls: this.unread }, 'lock inputs read again / 门锁输入恢复读取');
       this.fire('inputs', { state: 'read', polls: this.unread, at });
     }
     this.unread = 0;
-    const doorLevel = bits[c.door_input - this.inputBase] === true;
-    const door: 'open' | 'closed' = doorLevel === c.door_closed_when ? 'closed' : 'open';
-    if (door !== this.door) {
-      const initial = this.door === 'unknown';
-      this.door = door;
-      this.fire('door', { state: door, initial, at });
-    }
-    const exitLevel = bits[c.exit_input - this.inputBase] === true;
-    const exit: 'pressed' | 'released' = exitLevel === c.exit_pressed_when ? 'pressed' : 'released';
-    if (exit !== this.exit) {
-      const initial = this.exit === 'unknown';
-      this.exit = exit;
-      this.fire('exit_button', { state: exit, initial, at });
-    }
+    if (door !== doorWas) this.fire('door', { state: door, initial: doorWas === 'unknown', at });
+    if (exit !== exitWas) this.fire('exit_button', { state: exit, initial: exitWas === 'unknown', at });
   }
 
   /** A silent board must not leave the last door state standing as if it were current. */
   private inputsUnread(): void {
     this.unread += 1;
     if (this.unread !== this.opts.config.input_unread_polls) return;
-    this.door = 'unknown';
-    this.exit = 'unknown';
+    this.silent = true;
     this.log.warn({ polls: this.unread }, 'lock inputs unread: door contact and exit button unknown / 门锁输入无法读取：门磁和出门按钮状态未知');
     this.fire('inputs', { state: 'unread', polls: this.unread, at: Date.now() });
   }

@@ -13,6 +13,8 @@
  * - a rise that matches whole items of a product taken from another slot is a wrong-slot
  *   return: those items are not charged, both slots get a review line so a maintainer puts
  *   the item back.
+ * In a restock, whole-item changes are stock moves; a change that is not can still be items
+ * moved between slots (a misplaced item put back home: no stock change), see `restockMove`.
  */
 import type { WeightRules } from './config.ts';
 
@@ -68,12 +70,14 @@ export function wholeCount(deltaG: number, unitG: number, productToleranceG: num
 const round = (g: number): number => Math.round(g);
 
 type Removal = CartLine & { unitG: number; toleranceG: number };
+/** A restock's whole-item change on a slot (positive: added). */
+type Move = StockMove & { unitG: number; toleranceG: number };
 
 export function computeCart(slots: readonly SlotWeighing[], rules: WeightRules, mode: 'shopping' | 'restock'): Cart {
   const review: CartReview[] = [];
   const removals = new Map<string, Removal>();
   const unexplained: Array<{ s: SlotWeighing; deltaG: number }> = [];
-  const stock: StockMove[] = [];
+  const moves = new Map<string, Move>();
 
   for (const s of [...slots].sort((a, b) => a.slot.localeCompare(b.slot))) {
     if (s.baselineG === null || s.currentG === null) {
@@ -87,18 +91,24 @@ export function computeCart(slots: readonly SlotWeighing[], rules: WeightRules, 
     }
     if (Math.abs(deltaG) <= rules.drift_allowance_g) continue;
     if (s.sku === null || s.unitG === null || s.toleranceG === null) {
-      if (deltaG > 0 && mode === 'shopping') unexplained.push({ s, deltaG });
+      if (deltaG > 0 || mode === 'restock') unexplained.push({ s, deltaG });
       else review.push({ slot: s.slot, reason: 'no_product', deltaG: round(deltaG), detail: 'weight changed on a slot without a product' });
       continue;
     }
     const n = wholeCount(deltaG, s.unitG, s.toleranceG, rules);
     if (mode === 'restock') {
-      if (n === null) review.push({ slot: s.slot, reason: 'not_whole_count', deltaG: round(deltaG), detail: `${round(deltaG)} g is not a whole number of ${s.unitG} g items` });
-      else stock.push({ sku: s.sku, slot: s.slot, count: deltaG > 0 ? n : -n });
+      if (n === null) unexplained.push({ s, deltaG });
+      else moves.set(s.slot, { sku: s.sku, slot: s.slot, count: deltaG > 0 ? n : -n, unitG: s.unitG, toleranceG: s.toleranceG });
       continue;
     }
     if (deltaG < 0 && n !== null) removals.set(s.slot, { sku: s.sku, slot: s.slot, count: n, unitG: s.unitG, toleranceG: s.toleranceG });
     else unexplained.push({ s, deltaG });
+  }
+
+  if (mode === 'restock') {
+    for (const { s, deltaG } of unexplained) review.push(...restockMove(s, deltaG, moves, rules));
+    const stock = [...moves.values()].filter((m) => m.count !== 0).map(({ sku, slot, count }) => ({ sku, slot, count }));
+    return { lines: [], review, stock };
   }
 
   // What is left: rises, and falls that are not whole counts. Try to explain each as n of the
@@ -141,5 +151,44 @@ export function computeCart(slots: readonly SlotWeighing[], rules: WeightRules, 
   }
 
   const lines = [...removals.values()].filter((l) => l.count > 0).map(({ sku, slot, count }) => ({ sku, slot, count }));
-  return { lines, review, stock };
+  return { lines, review, stock: [] };
+}
+
+/**
+ * A restock's change on slot `s` that is not a whole count of its own items, explained as n of
+ * its own items added or taken (any sign) and m items of another slot's product moved against
+ * that slot's whole-item change:
+ * - that slot rose by them, this one fell: an item lying here put back home (a shopper's
+ *   wrong-slot return, not sold, so its home slot's stock still counts it). A move between
+ *   slots: no delivery, no stock change, no review line;
+ * - that slot fell by them, this one rose: put down here, not taken away; its home slot's stock
+ *   keeps counting it and both slots get the review lines a shopper's would (put it back).
+ * Only changes nothing else explains are tried, so a whole-item delivery stays a delivery.
+ * Moves `moves` by what it explains; returns the slot's review lines.
+ */
+function restockMove(s: SlotWeighing, deltaG: number, moves: Map<string, Move>, rules: WeightRules): CartReview[] {
+  let best: { from: Move; dir: 1 | -1; n: number; m: number; err: number } | null = null;
+  const ownUnit = s.unitG ?? 0;
+  for (const from of moves.values()) {
+    if (from.slot === s.slot || from.count === 0) continue;
+    const dir = from.count > 0 ? -1 : 1; // its rise came from here / its fall was put down here
+    for (let m = 1; m <= Math.abs(from.count); m++) {
+      const rest = deltaG - dir * m * from.unitG; // what the slot's own items must explain
+      const n = ownUnit > 0 ? Math.round(rest / ownUnit) : 0;
+      const err = Math.abs(rest - n * ownUnit);
+      const tol = Math.hypot(toleranceFor(m, from.unitG, from.toleranceG, rules), n !== 0 ? toleranceFor(Math.abs(n), ownUnit, s.toleranceG ?? 0, rules) : 0);
+      if (err <= tol && (!best || err < best.err)) best = { from, dir, n, m, err };
+    }
+  }
+  if (!best) {
+    if (s.sku === null) return [{ slot: s.slot, reason: 'no_product', deltaG: round(deltaG), detail: 'weight changed on a slot without a product' }];
+    return [{ slot: s.slot, reason: 'not_whole_count', deltaG: round(deltaG), detail: `${round(deltaG)} g is not a whole number of ${s.unitG ?? '?'} g items` }];
+  }
+  best.from.count += best.dir * best.m;
+  if (best.n !== 0 && s.sku !== null && s.unitG !== null && s.toleranceG !== null) moves.set(s.slot, { sku: s.sku, slot: s.slot, count: best.n, unitG: s.unitG, toleranceG: s.toleranceG });
+  if (best.dir === -1) return [];
+  return [
+    { slot: s.slot, reason: 'wrong_slot_return', deltaG: round(best.m * best.from.unitG), detail: `${best.m} × ${best.from.sku} from slot ${best.from.slot} put down here; not a removal` },
+    { slot: best.from.slot, reason: 'moved_out', deltaG: round(-best.m * best.from.unitG), detail: `${best.m} × ${best.from.sku} now on slot ${s.slot}; put it back` },
+  ];
 }

@@ -4,13 +4,14 @@
  * waiting for stable shelves, settling in one transaction, issuing the receipt.
  *
  * The door's side (busy?, the admission written before the unlock, announcements) is
- * front-door.ts; weights weighing.ts and shelf-watch.ts; ledger writes journal.ts.
+ * front-door.ts; the lock's events lock-watch.ts; weights weighing.ts and shelf-watch.ts;
+ * ledger writes journal.ts.
  *
  * Weights are read from the scale driver's own stable-weight tracking (`status()`), not
  * accumulated from events, so the cart after a restart is computed from the same numbers.
  */
 import { EventEmitter } from 'node:events';
-import type { LockEvents, ScaleEvents } from '../../drivers/index.ts';
+import type { ScaleEvents } from '../../drivers/index.ts';
 import type { Part } from '../parts.ts';
 import type { Db } from '../ledger/db.ts';
 import type { EnteredBy } from '../ledger/sessions.ts';
@@ -23,6 +24,7 @@ import { FrontDoor, type Admission, type Credential } from './front-door.ts';
 import type { Announcement } from './receipt.ts';
 import { buildReceipt, settleVisit, type Settled } from './settlement.ts';
 import { HealthLine } from './health-line.ts';
+import { LockWatch } from './lock-watch.ts';
 import { ResumeOnStart } from './resume.ts';
 import { ShelfWatch } from './shelf-watch.ts';
 import { SessionTimers, timerEvent } from './timers.ts';
@@ -40,6 +42,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
   private running = false;
   private readonly watch: ShelfWatch;
   private readonly door: FrontDoor;
+  private readonly lockWatch: LockWatch;
   private startedAt = 0;
   private readonly health: HealthLine;
   private readonly journal: SessionJournal;
@@ -48,27 +51,8 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
   /** The settlement just made, for its receipt. */
   private lastSettle: Settled | null = null;
 
-  // Listener bodies run in the drivers' loops (the lock poll, a scale sweep): whatever they
-  // throw is the session's fault to handle, never the driver's.
-  private readonly onDoor = (d: LockEvents['door'][0]): void => this.guard('door', () => {
-    // The first reading after a start says how the door stands, not that it moved: only while
-    // entering does "open" mean the villager went in (during the power cut). While shopping it
-    // is the villager still holding the door they came in by, not an exit.
-    if (d.initial && this.state.phase !== 'entering') return;
-    if (!d.initial) this.door.doorMoved(d.state);
-    // the last moment at which nobody of this visit can have touched a shelf
-    if (d.state === 'open') this.settleBaseline();
-    this.dispatch(d.state === 'open' ? { type: 'door_opened', at: d.at } : { type: 'door_closed', at: d.at });
-  });
-  /** Whether the lock's unlock pulse runs (between its `unlocked` and `relocked`). */
-  private lockReleased = false;
-  private readonly onUnlocked = (): void => this.guard('unlock', () => this.lockPulse(true));
-  private readonly onRelocked = (): void => this.guard('relock', () => this.lockPulse(false));
-  private readonly onExitButton = (b: LockEvents['exit_button'][0]): void => this.guard('exit button', () => {
-    if (b.state !== 'pressed' || b.initial) return;
-    this.door.exitPressed(); // the door opening after this is the villager leaving
-    this.dispatch({ type: 'exit_button', at: b.at });
-  });
+  // Listener bodies run in the drivers' loops (a scale sweep; the lock's are lock-watch.ts):
+  // whatever they throw is the session's fault to handle, never the driver's.
   private readonly onChange = (c: ScaleEvents['change'][0]): void => this.guard('shelf change', () => {
     if (this.state.phase === 'idle') {
       this.deps.logger.warn({ slot: c.slot, delta_g: c.delta_g }, 'shelf changed with nobody in the store / 无人时货架重量变化');
@@ -104,7 +88,17 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
       },
       landed: () => this.reportHealth(),
     });
-    this.resume = new ResumeOnStart({ db: () => this.db, logger: deps.logger, timers: this.timers, retryMs: c.settle_retry_ms, resumed: (r) => this.dispatch({ type: 'resume', phase: r.phase, visit: r.visit, now: this.now() }), failed: (err) => this.failed(err, 'resume') });
+    this.resume = new ResumeOnStart({
+      db: () => this.db,
+      logger: deps.logger,
+      timers: this.timers,
+      retryMs: c.settle_retry_ms,
+      resumed: (r) => {
+        this.dispatch({ type: 'resume', phase: r.phase, visit: r.visit, now: this.now() });
+        this.lockWatch.doorAsItStands(this.now()); // a door found open while entering is the entry
+      },
+      failed: (err) => this.failed(err, 'resume'),
+    });
     this.watch = new ShelfWatch({ scales: deps.scales, clock: () => performance.now(), stabilityWaitMs: c.stability_wait_ms, exitSettleMaxMs: c.exit_settle_max_ms, logger: deps.logger });
     this.door = new FrontDoor({
       running: () => this.running,
@@ -124,6 +118,16 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
       settleBaseline: () => this.settleBaseline(),
       emitState: () => this.emitState(),
     });
+    this.lockWatch = new LockWatch({
+      lock: deps.lock,
+      door: this.door,
+      phase: () => this.state.phase,
+      dispatch: (e) => this.dispatch(e),
+      settleBaseline: () => this.settleBaseline(),
+      guard: (where, body) => this.guard(where, body),
+      pulsed: (released) => this.lockPulsed(released),
+      doorSettleMs: c.door_settle_ms,
+    });
   }
 
   private get db(): Db { return this.deps.db(); }
@@ -136,11 +140,8 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     this.running = true;
     this.journal.start();
     this.startedAt = performance.now();
-    const { lock, scales } = this.deps;
-    lock.on('door', this.onDoor);
-    lock.on('exit_button', this.onExitButton);
-    lock.on('unlocked', this.onUnlocked);
-    lock.on('relocked', this.onRelocked);
+    const { scales } = this.deps;
+    this.lockWatch.start();
     scales.on('change', this.onChange);
     scales.on('sweep', this.onSweep);
     this.decisions = this.deps.entry?.() ?? null;
@@ -152,12 +153,8 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
   /** Stops listening; an open session stays open in the ledger and resumes at the next start. */
   stop(): void {
     this.running = false;
-    const { lock, scales } = this.deps;
-    lock.off('door', this.onDoor);
-    lock.off('exit_button', this.onExitButton);
-    lock.off('unlocked', this.onUnlocked);
-    lock.off('relocked', this.onRelocked);
-    this.lockReleased = false;
+    const { scales } = this.deps;
+    this.lockWatch.stop();
     scales.off('change', this.onChange);
     scales.off('sweep', this.onSweep);
     this.decisions?.off('decision', this.onDecision);
@@ -260,12 +257,10 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     this.health.update({ fault: this.state.phase === 'fault' ? this.state.visit.lastError ?? '' : null, writesPending: this.journal.pending || this.resume.pending, failedNow });
   }
 
-  /** The lock's pulse, told to the visit (a door opening during it is the entry) and observers. */
-  private lockPulse(released: boolean): void {
-    this.lockReleased = released;
+  /** The lock's pulse began or ended (lock-watch.ts tells the visit): logged and told to observers. */
+  private lockPulsed(released: boolean): void {
     this.deps.logger.info({ event: 'lock', released }, released ? 'door unlocked / 门已开锁' : 'door locked again / 门已重新上锁');
     this.safeEmit('lock', { released, at: this.now() });
-    this.dispatch({ type: released ? 'lock_released' : 'lock_closed' });
   }
 
   private step(e: SessionEvent): void {
@@ -273,7 +268,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     const { state, effects } = transition(before, e, this.timings);
     this.state = state;
     // an admission made without `admit` (the unlock came first) learns of the running pulse now
-    if (before.phase === 'idle' && state.phase === 'entering' && this.lockReleased) this.queue.push({ type: 'lock_released' });
+    if (before.phase === 'idle' && state.phase === 'entering' && this.lockWatch.pulseRunning) this.queue.push({ type: 'lock_released' });
     // an admission written before the unlock is only a reservation (a failed unlock withdraws
     // it): observers hear of the visit once its door has unlocked (FrontDoor.decided)
     let announced = state.phase === before.phase || (e.type === 'admitted' && e.recorded === true);

@@ -343,8 +343,7 @@ export class DemoVillagers implements Part {
 
   /**
    * The maintainer counts the shelves after restocking (盘点) and sets the ledger's stock to
-   * what is there, as `store-edge slots set` would: a restock session counts an item put back
-   * from the wrong slot as a new one, and a moved item was never taken off the books.
+   * what is there, as `store-edge slots set` would: what the weights could not explain is counted.
    */
   private async countShelves(): Promise<void> {
     const db = this.deps.db();

@@ -144,3 +144,28 @@ describe('lock driver: the pulse went out but its readback was lost', () => {
     relay.setStuckOn(false);
   });
 });
+
+describe('lock driver: the inputs unread for a while (a silent relay board)', () => {
+  const doors = (events: Array<{ name: string; payload: unknown }>) => events.filter((e) => e.name === 'door').map((e) => e.payload as { state: string; initial: boolean });
+
+  it('a door that moved while unread is reported, once read again, as a movement, not as the first reading', async () => {
+    const { relay, line, lock, events, cfg } = await rig({ input_unread_polls: 3 });
+    await until(() => lock.doorState === 'closed', 1000, 'initial door state');
+    line.injectFault({ kind: 'no_reply', unit: cfg.lock.unit_id, times: Infinity });
+    await until(() => lock.doorState === 'unknown', 5000, 'inputs unread');
+    relay.openDoor({ force: true }); // opened from inside while the board was silent
+    line.clearFaults();
+    await until(() => lock.doorState === 'open', 5000, 'inputs read again');
+    expect(doors(events).map((d) => [d.state, d.initial])).toEqual([['closed', true], ['open', false]]);
+  });
+
+  it('a door standing as it stood is not reported again: nothing moved', async () => {
+    const { line, lock, events, cfg } = await rig({ input_unread_polls: 3 });
+    await until(() => lock.doorState === 'closed', 1000, 'initial door state');
+    line.injectFault({ kind: 'no_reply', unit: cfg.lock.unit_id, times: Infinity });
+    await until(() => lock.doorState === 'unknown', 5000, 'inputs unread');
+    line.clearFaults();
+    await until(() => lock.doorState === 'closed', 5000, 'inputs read again');
+    expect(doors(events).map((d) => [d.state, d.initial])).toEqual([['closed', true]]);
+  });
+});

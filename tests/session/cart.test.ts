@@ -54,6 +54,14 @@ describe('computeCart (restock)', () => {
     ['four bags added', [salt(2400, 4000)], [['salt', 4]], []],
     ['two bags removed (expired)', [salt(2400, 1600)], [['salt', -2]], []],
     ['not whole: review, stock unchanged', [salt(2400, 2600)], [], ['A1:not_whole_count']],
+    // a shopper's misplaced soap (wrong_slot_return, not sold: A2's stock still counts it) put back
+    ['a soap lying on the salt slot put back on its own: a move, no delivery, no review line', [salt(2630, 2400), soap(920, 1150)], [], []],
+    ['put back while three soaps are delivered: three', [salt(2630, 2400), soap(920, 1840)], [['soap', 3]], []],
+    ['put back while two bags of salt are added: two salts, no soap', [salt(2630, 3200), soap(920, 1150)], [['salt', 2]], []],
+    ['from a slot without a product, put back: a move', [soap(920, 1150), empty(230, 0)], [], []],
+    // the maintainer leaves a soap on the salt slot: not a removal, put it back
+    ['a soap put down on the salt slot', [salt(2400, 2630), soap(1150, 920)], [], ['A1:wrong_slot_return', 'A2:moved_out']],
+    ['salt removed with nothing to explain it otherwise stays a removal', [salt(2400, 2000), soap(1150, 1150)], [['salt', -1]], []],
   ])('%s', (_name, slots, stock, review) => {
     const cart = computeCart(slots, rules, 'restock');
     expect(cart.lines).toEqual([]);

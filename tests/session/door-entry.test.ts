@@ -59,6 +59,32 @@ describe('a door opened again while the unlock pulse runs', () => {
   });
 });
 
+describe('a pulse whose relock is never confirmed (the release check got no answer)', () => {
+  it('ends door_settle_ms after the board drops the relay: before that a door opening is still the entry, after it the exit', () => {
+    const s = store({ config: { door_settle_ms: 2000 } });
+    const pulses: boolean[] = [];
+    s.engine.on('lock', (l) => pulses.push(l.released));
+    const t0 = Date.now(); // the door's times follow the timers (only they are faked)
+    s.lock.unlock(3000); // no relock follows
+    s.admit('A');
+    s.lock.door('open', t0);
+    s.lock.door('closed', t0 + 500);
+    vi.advanceTimersByTime(4900); // the pulse ended 1.9 s ago
+    s.lock.door('open', t0 + 4900); // a companion
+    s.lock.door('closed', t0 + 4950);
+    expect(s.engine.phase).toBe('shopping');
+    vi.advanceTimersByTime(200);
+    expect(pulses).toEqual([true, false]);
+    s.scales.rest('S1', 900);
+    s.lock.door('open', t0 + 5100); // A leaves by the handle
+    expect(s.engine.phase).toBe('exiting');
+    s.scales.sweep();
+    expect(s.session('A')).toMatchObject({ status: 'settled', totalPoints: 10 });
+    s.lock.relock(); // a late confirmation is not told again
+    expect(pulses).toEqual([true, false]);
+  });
+});
+
 describe('a door opening just after the first one (door_settle_ms)', () => {
   it('is still the entry; after the settle time it is the exit', () => {
     const s = store({ config: { door_settle_ms: 2000 } });

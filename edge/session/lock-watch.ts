@@ -1,0 +1,113 @@
+/**
+ * The lock as the store session hears it: the door contact, the exit button and the unlock
+ * pulse, turned into the machine's events (machine.ts). Listener bodies run in the lock
+ * driver's poll loop: whatever they throw is the session's fault to handle (`guard`), never
+ * the driver's.
+ */
+import type { LockEvents } from '../../drivers/index.ts';
+import type { FrontDoor } from './front-door.ts';
+import type { Phase, SessionEvent } from './machine.ts';
+import type { DoorSignals } from './ports.ts';
+
+export interface LockWatchHost {
+  lock: DoorSignals;
+  door: FrontDoor;
+  phase(): Phase;
+  dispatch(e: SessionEvent): void;
+  /** While entering: slots without a baseline that are at rest now get one. */
+  settleBaseline(): void;
+  /** Runs a listener body; what it throws becomes a fault of the session. */
+  guard(where: string, body: () => void): void;
+  /** The pulse began or ended: told to observers (the runner's `lock` event). */
+  pulsed(released: boolean): void;
+  /** session.door_settle_ms: how long after the pulse's end an unconfirmed relock is waited for. */
+  doorSettleMs: number;
+}
+
+export class LockWatch {
+  /** Whether the lock's unlock pulse runs (between its `unlocked` and `relocked`). */
+  private released = false;
+  /** Ends the pulse on the board's clock if the driver never confirms the relay off. */
+  private pulseEnd: NodeJS.Timeout | undefined;
+
+  constructor(private readonly host: LockWatchHost) {}
+
+  /** Whether the unlock pulse runs: a door opening now is still the entry. */
+  get pulseRunning(): boolean {
+    return this.released;
+  }
+
+  start(): void {
+    const { lock } = this.host;
+    lock.on('door', this.onDoor);
+    lock.on('exit_button', this.onExitButton);
+    lock.on('unlocked', this.onUnlocked);
+    lock.on('relocked', this.onRelocked);
+  }
+
+  stop(): void {
+    const { lock } = this.host;
+    lock.off('door', this.onDoor);
+    lock.off('exit_button', this.onExitButton);
+    lock.off('unlocked', this.onUnlocked);
+    lock.off('relocked', this.onRelocked);
+    this.released = false;
+    clearTimeout(this.pulseEnd);
+    this.pulseEnd = undefined;
+  }
+
+  /**
+   * The door as it stands now counts, read as the lock's first reading would have been: the
+   * lock driver starts polling with the hardware, before the session, so that reading may
+   * have come before anyone listened. Called once the open visit is taken up at start: a
+   * door standing open while it is `entering` is the villager who went in meanwhile.
+   */
+  doorAsItStands(at: number): void {
+    const state = this.host.lock.doorState;
+    if (state !== 'unknown') this.onDoor({ state, initial: true, at });
+  }
+
+  private readonly onDoor = (d: LockEvents['door'][0]): void => this.host.guard('door', () => {
+    // The first reading after a start says how the door stands, not that it moved: only while
+    // entering does "open" mean the villager went in (during the power cut). While shopping it
+    // is the villager still holding the door they came in by, not an exit.
+    if (d.initial && this.host.phase() !== 'entering') return;
+    if (!d.initial) this.host.door.doorMoved(d.state);
+    // the last moment at which nobody of this visit can have touched a shelf
+    if (d.state === 'open') this.host.settleBaseline();
+    this.host.dispatch(d.state === 'open' ? { type: 'door_opened', at: d.at } : { type: 'door_closed', at: d.at });
+  });
+
+  private readonly onExitButton = (b: LockEvents['exit_button'][0]): void => this.host.guard('exit button', () => {
+    if (b.state !== 'pressed' || b.initial) return;
+    this.host.door.exitPressed(); // the door opening after this is the villager leaving
+    this.host.dispatch({ type: 'exit_button', at: b.at });
+  });
+
+  /**
+   * The relay board times the pulse itself and drops the relay at `release_at`. The driver's
+   * `relocked` confirms it; when its release check gets no answer (`release_unconfirmed`) no
+   * `relocked` comes, and a visit waiting for one would take every later door opening for the
+   * entry, never the villager leaving. So the pulse also ends `door_settle_ms` after its end.
+   * A relay that really stayed on is the driver's `relay_stuck_on` alarm.
+   */
+  private readonly onUnlocked = (u: LockEvents['unlocked'][0]): void => this.host.guard('unlock', () => {
+    this.pulse(true);
+    this.pulseEnd = setTimeout(() => {
+      this.pulseEnd = undefined;
+      this.host.guard('pulse end', () => this.pulse(false));
+    }, Math.max(0, u.release_at - Date.now()) + this.host.doorSettleMs);
+  });
+
+  private readonly onRelocked = (): void => this.host.guard('relock', () => this.pulse(false));
+
+  /** The lock's pulse, told to the visit (a door opening during it is the entry) and observers. */
+  private pulse(released: boolean): void {
+    clearTimeout(this.pulseEnd);
+    this.pulseEnd = undefined;
+    // an end already told (on the board's clock, then by a late `relocked`) is not told again
+    if (released || this.released) this.host.pulsed(released);
+    this.released = released;
+    this.host.dispatch({ type: released ? 'lock_released' : 'lock_closed' });
+  }
+}
