@@ -45,9 +45,11 @@ export interface RowsResult {
    * points, a sign its kind cannot carry), an entry whose text holds a
    * NUL character (`nul`: PostgreSQL's TEXT cannot store it, so neither database applies it and
    * the rest of the batch is not lost with it), or an entry for a villager of another village
-   * (`other-village`). That store's balance and the ledger's disagree.
+   * (`other-village`). That store's balance and the ledger's disagree. Also a store's status
+   * row for another village's villager (`other-village`) or a block or unblock of a villager who
+   * left the village (`left`: only the village's registry brings one back).
    */
-  unapplied: { id: string; why: 'invalid' | 'nul' | 'other-village' }[];
+  unapplied: { id: string; why: 'invalid' | 'nul' | 'other-village' | 'left' }[];
 }
 
 /**
@@ -270,6 +272,7 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
       const st = await applyStoreStatus(tx, statusRows, signer, now, skewMs);
       results[results.length - 1]!.events.push(...st.events);
       for (const r of st.otherVillage) results[r.batch]!.unapplied.push({ id: `${r.store}:${r.seq}`, why: 'other-village' });
+      for (const r of st.left) results[r.batch]!.unapplied.push({ id: `${r.store}:${r.seq}`, why: 'left' });
     }
 
     const gapsOf = new Map<string, number>();
