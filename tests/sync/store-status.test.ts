@@ -111,4 +111,15 @@ describe(`a villager's status changed at a store (${brokerKind} + ${ledgerDbKind
     await rig.ledger.putVillager({ id: 'han', name: '韩十', village: rig.village, status: 'active' });
     expect((await villagerOf(rig.ledgerDb, 'han'))?.status).toBe('active');
   });
+
+  it('a villager registered at a store under an id the ledger holds in another village is kept, counted not applied and logged', async () => {
+    const signer = { key: privateEd25519('ledger-1', rig.ledgerKey.privatePem), lifetimeMs: 86_400_000 };
+    const other = `${rig.village}-c`;
+    await addVillage(rig.ledgerDb, other, '邻村', new Date().toISOString());
+    await upsertVillager(rig.ledgerDb, { id: 'zhang', name: '邻村张三', village: other, status: 'active' }, signer, new Date());
+    const add = (seq: number, id: string) => ({ id: `s-add:${seq}`, seq, topic: 'villager' as const, payload: { op: 'add', id, name: '张三', village: rig.village }, created_at: new Date().toISOString() });
+    const res = await applyStoreRows(rig.ledgerDb, rig.village, 's-add', [add(1, 'zhang'), add(2, 'zhang-new')], signer, new Date());
+    expect({ unapplied: res.unapplied, acked: res.ackIds }).toEqual({ unapplied: [{ id: 's-add:1', why: 'other-village' }], acked: ['s-add:1', 's-add:2'] });
+    expect(await villagerOf(rig.ledgerDb, 'zhang')).toMatchObject({ village: other, name: '邻村张三' });
+  });
 });
