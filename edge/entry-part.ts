@@ -37,6 +37,8 @@ export interface EntryPartDeps {
   db: () => Db;
   lock: () => DoorLock;
   store: StoreOccupancy;
+  /** The store's village (store.village): the door refuses a QR code issued for another. */
+  village?: string | undefined;
   /** The store's ledger rules: the credit floor, and the offline limit when the store syncs. */
   rules?: LedgerRules | undefined;
   health: HealthBoard;
@@ -129,6 +131,7 @@ export class EntryPart implements Part {
       irCamera: this.irCamera,
       templateKey,
       qrPublicKey,
+      village: this.deps.village,
       logger: this.log,
       rules: this.deps.rules,
       learning: config.adapt.enabled ? new DoorLearning({ db: this.deps.db(), key: templateKey, config, timeZone: this.deps.timeZone, now: Date.now, logger: this.log }) : undefined,

@@ -186,6 +186,7 @@ export class StoreDaemon {
         lock: () => hardware.lock,
         // One shopping session at a time: the session engine answers the door policy.
         store: session,
+        village: c.store.village,
         rules,
         timeZone: c.jobs.timezone,
         health: this.health,

@@ -22,7 +22,7 @@ export interface LedgerCounters {
    * whose row id was held already with another payload (a store's seq handed out again) (rows.ts).
    */
   clashes: number;
-  /** Store entry rows held but not applied: not an entry the protocol carries, text holding NUL, or another village's villager (rows.ts `unapplied`). */
+  /** Store rows held but not applied: not an entry the protocol carries, text holding NUL, another village's villager, or a status row for a villager who left (rows.ts `unapplied`). */
   unapplied: number;
 }
 
@@ -43,6 +43,6 @@ export function countRows(c: LedgerCounters, log: Logger, village: string, store
   }
   if (res.unapplied.length > 0) {
     c.unapplied += res.unapplied.length;
-    log.error({ village, store, rows: res.unapplied }, 'store entries held but not applied (not a valid entry, text holding a NUL character, or a villager of another village); the store and the ledger now disagree / 门店记录已收到但未记账（记录无效、文字含 NUL 字符或村民属于其他村）：门店与村账本余额不一致，请核查');
+    log.error({ village, store, rows: res.unapplied }, 'store rows held but not applied (not a valid entry, text holding a NUL character, a villager of another village, or a block or unblock of a villager who left the village); the store and the ledger now disagree / 门店记录已收到但未记账（记录无效、文字含 NUL 字符、村民属于其他村，或对已迁出村民的停用/恢复）：门店与村账本不一致，请核查');
   }
 }

@@ -53,9 +53,11 @@ export interface RowsResult {
    * points, a sign its kind cannot carry), an entry whose text holds a
    * NUL character (`nul`: PostgreSQL's TEXT cannot store it, so neither database applies it and
    * the rest of the batch is not lost with it), or an entry for a villager of another village
-   * (`other-village`). That store's balance and the ledger's disagree.
+   * (`other-village`). That store's balance and the ledger's disagree. Also a store's status
+   * row for another village's villager (`other-village`) or a block or unblock of a villager who
+   * left the village (`left`: only the village's registry brings one back).
    */
-  unapplied: { id: string; why: 'invalid' | 'nul' | 'other-village' }[];
+  unapplied: { id: string; why: 'invalid' | 'nul' | 'other-village' | 'left' }[];
 }
 
 /**
@@ -156,6 +158,8 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
     const entriesOf: Map<string, { entry: EntryBody; seq: number; content: string }>[] = [];
     /** Status changes made at the stores (./store-status.ts), in the batches' order. */
     const statusRows: StatusRow[] = [];
+    /** Villagers registered at the stores (`add` rows): kept only, but an id another village holds is reported. */
+    const addRows: { batch: number; village: string; row: string; id: string }[] = [];
     for (const b of batches) {
       const k = key(b.village, b.store);
       const res: RowsResult = { ackIds: b.rows.map((r) => r.id), duplicates: 0, events: [], contiguousSeq: 0, gaps: 0, clashes: [], rowClashes: [], unapplied: [] };
@@ -191,7 +195,7 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
         } else if (row.topic === 'entry') res.unapplied.push({ id: row.id, why: 'invalid' });
         else if (row.topic === 'villager' && checkers.wireStatus.Check(row.payload)) {
           statusRows.push({ ...row.payload, batch: results.length, village: b.village, store: b.store, seq: row.seq, createdAt: row.created_at });
-        }
+        } else if (row.topic === 'villager' && isAdd(row.payload)) addRows.push({ batch: results.length, village: b.village, row: row.id, id: row.payload.id });
       }
       while (h.has(c + 1)) c++;
       contiguous.set(k, c);
@@ -273,11 +277,14 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
       await insertRows(tx, 'events', [['village', 'TEXT'], ['seq', 'BIGINT'], ['id', 'TEXT'], ['kind', 'TEXT'], ['envelope', 'TEXT']], events.map(({ village, env }) => [village, env.seq, env.id, env.kind, envelopeText(env)]));
     }
 
+    await reportForeignAdds(tx, addRows, results);
+
     // After the entries events: they go out with the last batch's, so each village's stream stays in seq order on the wire.
     if (statusRows.length > 0) {
       const st = await applyStoreStatus(tx, statusRows, signer, now, skewMs);
       results[results.length - 1]!.events.push(...st.events);
       for (const r of st.otherVillage) results[r.batch]!.unapplied.push({ id: `${r.store}:${r.seq}`, why: 'other-village' });
+      for (const r of st.left) results[r.batch]!.unapplied.push({ id: `${r.store}:${r.seq}`, why: 'left' });
     }
 
     const gapsOf = new Map<string, number>();
@@ -289,6 +296,24 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
     );
     return results;
   }, { queue: batches.map((b) => b.village) });
+}
+
+const isAdd = (p: unknown): p is { op: 'add'; id: string } => typeof p === 'object' && p !== null && (p as { op?: unknown }).op === 'add' && typeof (p as { id?: unknown }).id === 'string';
+
+/**
+ * A villager a store's maintainer registered under an id the ledger holds in another village:
+ * the row is kept as before, and counted `other-village` so the ledger logs it. Villager ids are
+ * unique only among those the ledger registered, and that villager's entries would not apply.
+ */
+async function reportForeignAdds(tx: SqlDb, adds: { batch: number; village: string; row: string; id: string }[], results: RowsResult[]): Promise<void> {
+  if (adds.length === 0) return;
+  const villageOf = new Map((await chunked([...new Set(adds.map((a) => a.id))], (part) => tx.query<{ id: string; village: string }>(
+    `SELECT id, village FROM villagers WHERE id IN (${part.map((_, i) => `$${i + 1}`).join(', ')})`, part,
+  ))).map((v) => [v.id, v.village]));
+  for (const a of adds) {
+    const held = villageOf.get(a.id);
+    if (held !== undefined && held !== a.village) results[a.batch]!.unapplied.push({ id: a.row, why: 'other-village' });
+  }
 }
 
 /**

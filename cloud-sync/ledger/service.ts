@@ -320,7 +320,7 @@ export class LedgerService {
     if (requests.length > 0) await step('snapshot requests', () => this.onSnapshotRequests(requests));
     if (tracing) trace('ledger', 'parts', { rows: rows.length, rows_ms: Math.round(t1 - t), hb: heartbeats.length + presence.size, hb_ms: Math.round(t2 - t1), req: requests.length, req_ms: Math.round(performance.now() - t2) });
     for (const r of reconciles) await step('reconcile', () => this.answerReconcile(r.village, r.store, r.req));
-    for (const a of alarmLists) await step('alarms', async () => void (await onAlarmList(this.opts.db, a.village, a.store, a.payload, this.clock(), this.refusals)));
+    for (const a of alarmLists) await step('alarms', async () => void (await onAlarmList(this.opts.db, a.village, a.store, a.payload, this.clock(), this.refusals, this.opts.clockSkewMs)));
   }
 
   /** Snapshot requests, in arrival order. Unsigned (docs/sync-protocol.md): answered only for a store the ledger knows, at a bounded rate. */

@@ -7,13 +7,17 @@
  * acknowledgement), and the ones no longer listed are marked cleared at the list's time. The
  * rows with no `cleared_at` are a store's alarms as they stand; the others are its history.
  * A list older than the last one taken from that store (a retained copy delivered late) is
- * ignored. The history is kept `alarmKeepDays` (purgeStoreAlarms, run by the ledger's
+ * ignored. A list stamped beyond the ledger's receive time plus the allowed clock skew (a store
+ * clock that ran fast, or a list forged on the unsigned retained topic) is taken at its receive
+ * time, as a store's status row is (store-status.ts): otherwise its stamp would make every true
+ * list after it stale until real time passed it, hiding the store's alarms. The history is kept `alarmKeepDays` (purgeStoreAlarms, run by the ledger's
  * retention job, retention.ts). Plain functions over the ledger's database, like tables.ts.
  */
 import type { SqlDb } from './sql.ts';
 import { opsCheckers, type Alarm, type AlarmsMessage } from '../protocol/ops.ts';
 import { decode } from '../protocol/payloads.ts';
 import type { RefusalCounter } from '../protocol/refusals.ts';
+import { DEFAULT_SKEW_MS } from './rows.ts';
 import { listStores } from './tables.ts';
 
 const tables = (bigint: string) => /* sql */ `
@@ -97,19 +101,27 @@ export interface ListOutcome { stale: boolean; raised: number; updated: number; 
  * again, and counting them would bury real refusals. An empty payload is a retained list being
  * removed from the broker: nothing to take.
  */
-export async function onAlarmList(db: SqlDb, village: string, store: string, payload: Buffer, now: Date, refusals: RefusalCounter): Promise<ListOutcome | undefined> {
+export async function onAlarmList(db: SqlDb, village: string, store: string, payload: Buffer, now: Date, refusals: RefusalCounter, skewMs?: number): Promise<ListOutcome | undefined> {
   if (payload.length === 0) return undefined;
   if (!(await listStores(db, village)).some((s) => s.id === store)) return undefined;
   const msg = decode(payload, opsCheckers.alarms);
   if (!msg.ok) return void refusals.add('invalid');
-  return recordAlarmList(db, village, store, msg.value, now);
+  return recordAlarmList(db, village, store, msg.value, now, skewMs);
 }
 
-/** Take a store's list of active alarms (already checked against the schema; the store is known). */
-export async function recordAlarmList(db: SqlDb, village: string, store: string, msg: AlarmsMessage, now: Date): Promise<ListOutcome> {
+/**
+ * Take a store's list of active alarms (already checked against the schema; the store is known).
+ * `skewMs`: a list's time beyond `now` by more is not trusted, and taken as `now`. Times are
+ * compared as instants: the schema lets the fractional digits vary, so as text `…:00Z` would
+ * sort after `…:00.5Z`.
+ */
+export async function recordAlarmList(db: SqlDb, village: string, store: string, msg: AlarmsMessage, now: Date, skewMs = DEFAULT_SKEW_MS): Promise<ListOutcome> {
+  const given = Date.parse(msg.at);
+  const listAt = new Date(given <= now.getTime() + skewMs ? given : now.getTime()).toISOString();
   return db.transaction(async (tx) => {
-    const last = (await tx.query<{ list_at: string }>('SELECT list_at FROM store_alarm_lists WHERE village = $1 AND store = $2', [village, store]))[0];
-    if (last && last.list_at > msg.at) return { stale: true, raised: 0, updated: 0, cleared: 0 };
+    const last = (await tx.query<{ list_at: string; received_at: string }>('SELECT list_at, received_at FROM store_alarm_lists WHERE village = $1 AND store = $2', [village, store]))[0];
+    // a list kept before its time was bounded counts no later than its arrival and the skew
+    if (last && Math.min(Date.parse(last.list_at), Date.parse(last.received_at) + skewMs) > Date.parse(listAt)) return { stale: true, raised: 0, updated: 0, cleared: 0 };
     const heard = now.toISOString();
     const open = await tx.query<{ occurrence: string }>('SELECT occurrence FROM store_alarms WHERE village = $1 AND store = $2 AND cleared_at IS NULL', [village, store]);
     const listed = new Set<string>();
@@ -138,13 +150,13 @@ export async function recordAlarmList(db: SqlDb, village: string, store: string,
     }
     for (const o of open) {
       if (listed.has(o.occurrence)) continue;
-      await tx.run('UPDATE store_alarms SET cleared_at = $4 WHERE village = $1 AND store = $2 AND occurrence = $3', [village, store, o.occurrence, msg.at]);
+      await tx.run('UPDATE store_alarms SET cleared_at = $4 WHERE village = $1 AND store = $2 AND occurrence = $3', [village, store, o.occurrence, listAt]);
       out.cleared++;
     }
     await tx.run(
       `INSERT INTO store_alarm_lists (village, store, list_at, received_at) VALUES ($1, $2, $3, $4)
        ON CONFLICT (village, store) DO UPDATE SET list_at = excluded.list_at, received_at = excluded.received_at`,
-      [village, store, msg.at, heard],
+      [village, store, listAt, heard],
     );
     return out;
   });

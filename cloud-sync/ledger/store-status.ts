@@ -16,6 +16,12 @@
  * it applies only if it is the stricter (it keeps the villager out, as a store does with a
  * snapshot: edge/ledger/snapshot.ts), so a village's block made while that store was offline
  * stands, and a future stamp cannot shut out the decisions made after it.
+ *
+ * A villager who left stays left, whatever the row's time: a store's block or unblock (made at a
+ * store that had not heard yet, or about something else) is kept but not applied, as the
+ * ledger's own block/unblock command refuses one (tables.ts setVillagerStatus) and a store
+ * refuses the village's (edge/ledger/village-status.ts). Only the village's registry brings a
+ * villager back.
  */
 import type { SqlDb } from './sql.ts';
 import type { Envelope, VillagerBody, WireStatus } from '../protocol/payloads.ts';
@@ -30,10 +36,11 @@ export interface StatusRow extends WireStatus {
   createdAt: string;
 }
 
-/** Applies the rows in order; returns the events to publish and the rows not applied (another village's villager). */
-export async function applyStoreStatus(tx: SqlDb, rows: readonly StatusRow[], signer: Signer, now: Date, skewMs = 300_000): Promise<{ events: Envelope[]; otherVillage: StatusRow[] }> {
+/** Applies the rows in order; returns the events to publish and the rows not applied (another village's villager, or one who left). */
+export async function applyStoreStatus(tx: SqlDb, rows: readonly StatusRow[], signer: Signer, now: Date, skewMs = 300_000): Promise<{ events: Envelope[]; otherVillage: StatusRow[]; left: StatusRow[] }> {
   const events: Envelope[] = [];
   const otherVillage: StatusRow[] = [];
+  const left: StatusRow[] = [];
   const at = now.toISOString();
   for (const r of rows) {
     // Stamped in the ledger's future (beyond the skew): its order against the ledger's decisions is unknown.
@@ -44,6 +51,10 @@ export async function applyStoreStatus(tx: SqlDb, rows: readonly StatusRow[], si
       otherVillage.push(r);
       continue;
     }
+    if (v?.status === 'left' && r.status !== 'left') {
+      left.push(r);
+      continue;
+    }
     if (v && (v.status === r.status || (v.status_changed_at !== null && (future ? !stricter(r.status, v.status) : r.createdAt < v.status_changed_at)))) continue;
     // A villager the ledger has not heard of yet (registered at the store): known from now on, as from a first entry.
     if (!v) await tx.run('INSERT INTO villagers (id, village, name, status, created_at, updated_at, status_changed_at) VALUES ($1, $2, $3, $4, $5, $5, $6)', [r.id, r.village, r.id, r.status, at, decidedAt]);
@@ -52,7 +63,7 @@ export async function applyStoreStatus(tx: SqlDb, rows: readonly StatusRow[], si
     const body: VillagerBody = { id: r.id, name: v?.name ?? r.id, village: r.village, status: r.status };
     events.push(await appendEvent(tx, r.village, 'villager', `villager:${r.id}:${r.store}:${r.seq}`, body, signer, now));
   }
-  return { events, otherVillage };
+  return { events, otherVillage, left };
 }
 
 /** `a` keeps the villager out where `b` lets them in (blocked or left, against active). */

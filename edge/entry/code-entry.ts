@@ -13,7 +13,8 @@ import { qrTokenVisit, releaseQrToken } from '../ledger/qr-slips.ts';
 import type { DoorAdmission, EntryDecision, SingleUse } from './admission.ts';
 import type { CardLearning } from './card-learning.ts';
 import type { EntryConfig } from './config.ts';
-import { CardThrottle, classifyScan, consumeQrToken, getCard, maskCard, verifyQrToken } from './credentials.ts';
+import { getVillager } from '../ledger/villagers.ts';
+import { CardThrottle, classifyScan, consumeQrToken, getCard, maskCard, qrVillageRefusal, verifyQrToken } from './credentials.ts';
 import type { EntryMethod } from './decision.ts';
 
 export interface CodeEntryDeps {
@@ -21,6 +22,8 @@ export interface CodeEntryDeps {
   config: Pick<EntryConfig, 'qr_max_lifetime_s' | 'qr_clock_skew_s'>;
   /** Verifies QR slips; null: QR codes are refused. */
   qrPublicKey: KeyObject | null;
+  /** The store's village (store.village): a QR code issued for another village is refused. */
+  village?: string | undefined;
   door: DoorAdmission;
   /** Card-confirmed learning (entry.adapt.card.enabled), told which card or QR code opened the door. */
   cardLearning?: CardLearning | undefined;
@@ -69,6 +72,12 @@ export class CodeEntry {
         if (!key) return refuse('qr', { why: 'no QR public key configured' });
         try {
           const claims = verifyQrToken(code.token, key, { maxLifetimeS: this.deps.config.qr_max_lifetime_s, clockSkewS: this.deps.config.qr_clock_skew_s }, now());
+          // one town ledger signs every village's codes: another village's villager of the same id is someone else
+          const otherVillage = qrVillageRefusal(claims, this.deps.village, claims.vil === undefined ? undefined : this.villageOf(claims.vid));
+          if (otherVillage) {
+            logger.warn({ event: 'qr_other_village', village: claims.vil, storeVillage: this.deps.village ?? null }, 'QR code refused: it was issued for a villager of another village / 二维码属于别村村民，本店不能使用');
+            return refuse('qr', { why: otherVillage, village: claims.vil });
+          }
           // used up only with the admission, and given back if the door stays shut: a "store
           // busy" or a failed unlock must not eat a printed slip (a visit cancelled because its
           // door never opened gives its slips back too: releaseVisitQrTokens)
@@ -85,6 +94,15 @@ export class CodeEntry {
           throw err;
         }
       }
+    }
+  }
+
+  /** The village of the store's villager `id`; undefined if unknown, or unread (the admission reads the ledger next, and reports its failure). */
+  private villageOf(id: string): string | undefined {
+    try {
+      return getVillager(this.deps.db, id)?.village;
+    } catch {
+      return undefined;
     }
   }
 

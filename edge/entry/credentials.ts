@@ -3,8 +3,9 @@
  * and a passbook card number. Both arrive as a line from the serial scanner.
  *
  * QR token: `VSQ1.<payload>.<signature>`, both base64url; payload is JSON
- * `{"tid":"…","vid":"…","iat":secs,"exp":secs}` signed with Ed25519 by the village ledger
- * (docs/faces.md). Verified offline with the configured public key; a token is usable once.
+ * `{"tid":"…","vid":"…","vil":"…","iat":secs,"exp":secs}` signed with Ed25519 by the village
+ * ledger (docs/faces.md). Verified offline with the configured public key; a token is usable
+ * once, and only at a store of its village (`vil`: one town ledger signs every village's codes).
  *
  * A card number is a bearer credential: whoever knows it gets in. So it is never shown or
  * logged in full (`maskCard`), unknown numbers are throttled (`CardThrottle`), and new cards
@@ -27,6 +28,12 @@ export const QrClaimsSchema = Type.Object({
   tid: Type.String({ minLength: 8, maxLength: 64 }),
   /** A villager id as the store and the sync protocol spell it (edge/ledger/villagers.ts): no ':', which no villager can have. */
   vid: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' }),
+  /**
+   * The village the code was issued for. Villager ids are unique only within what one ledger
+   * registered, so a code of another village would open this store as its villager of that id.
+   * Absent in codes of an older ledger (and the harness's): then only the id is known.
+   */
+  vil: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' })),
   iat: Type.Integer({ minimum: 0 }),
   exp: Type.Integer({ minimum: 0 }),
 });
@@ -47,11 +54,11 @@ export function publicKeyFromPem(pem: string | Buffer): KeyObject {
   return key;
 }
 
-/** Issues a token (the village ledger's side; here for tests, the demo and the CLI). */
-export function issueQrToken(privateKeyPem: string | KeyObject, villagerId: string, lifetimeS: number, nowMs = Date.now()): string {
+/** Issues a token (the village ledger's side; here for tests, the demo and the CLI). `village`: the villager's, signed in as `vil`. */
+export function issueQrToken(privateKeyPem: string | KeyObject, villagerId: string, lifetimeS: number, nowMs = Date.now(), village?: string): string {
   const key = typeof privateKeyPem === 'string' ? createPrivateKey(privateKeyPem) : privateKeyPem;
   const iat = Math.floor(nowMs / 1000);
-  const claims: QrClaims = { tid: randomUUID(), vid: villagerId, iat, exp: iat + lifetimeS };
+  const claims: QrClaims = { tid: randomUUID(), vid: villagerId, ...(village === undefined ? {} : { vil: village }), iat, exp: iat + lifetimeS };
   const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
   const sig = sign(null, Buffer.from(payload), key).toString('base64url');
   return `${QR_PREFIX}${payload}.${sig}`;
@@ -100,12 +107,24 @@ export function verifyQrToken(token: string, publicKey: KeyObject, opts: { maxLi
   }
   // signed by the ledger, yet still checked: a ledger bug must refuse at the door, not throw
   if (!Value.Check(QrClaimsSchema, parsed)) refuse('payload fields', '二维码无效');
-  const { tid, vid, iat, exp } = parsed as QrClaims;
+  const { tid, vid, vil, iat, exp } = parsed as QrClaims;
   const now = nowMs / 1000;
   if (exp <= iat || exp - iat > opts.maxLifetimeS) refuse('lifetime too long', '二维码有效期不合规');
   if (iat > now + opts.clockSkewS) refuse('issued in the future', '二维码时间不对');
   if (exp < now - opts.clockSkewS) refuse('expired', '二维码已过期');
-  return { tid, vid, iat, exp };
+  return { tid, vid, ...(vil === undefined ? {} : { vil }), iat, exp };
+}
+
+/**
+ * Why a verified code may not open this store, or null: it was issued for another village than
+ * the store's (`storeVillage`, from store.village) or than that of the store's villager of its id
+ * (`villagerVillage`). A code without `vil` (an older ledger's) is judged by its id alone.
+ */
+export function qrVillageRefusal(claims: QrClaims, storeVillage: string | undefined, villagerVillage: string | undefined): string | null {
+  if (claims.vil === undefined) return null;
+  if (storeVillage !== undefined && claims.vil !== storeVillage) return 'code of another village';
+  if (villagerVillage !== undefined && claims.vil !== villagerVillage) return 'code of another village';
+  return null;
 }
 
 /** No 0/O, 1/I/L: a villager reads the number off the card to a maintainer on the phone. */

@@ -67,6 +67,8 @@ export interface EntryPipelineDeps {
   irCamera?: FrameSource | null;
   templateKey: Buffer;
   qrPublicKey: KeyObject | null;
+  /** The store's village (store.village): a QR code issued for another village is refused. */
+  village?: string | undefined;
   logger: Logger;
   /**
    * The store's ledger rules, for the standing the door judges: the credit floor (a balance
@@ -118,7 +120,7 @@ export class EntryPipeline extends EventEmitter<EntryEvents> {
       db: deps.db, lock: deps.lock, store: deps.store, unlockPulseMs: deps.config.unlock_pulse_ms, rules: deps.rules, logger: deps.logger, now,
       reports: { decision: (d) => this.emit('decision', d), fault: (where, message) => this.emit('fault', { where, message }) },
     });
-    this.codes = new CodeEntry({ db: deps.db, config: deps.config, qrPublicKey: deps.qrPublicKey, door: this.door, cardLearning: deps.cardLearning, logger: deps.logger, now });
+    this.codes = new CodeEntry({ db: deps.db, config: deps.config, qrPublicKey: deps.qrPublicKey, village: deps.village, door: this.door, cardLearning: deps.cardLearning, logger: deps.logger, now });
   }
 
   private now(): number { return (this.deps.now ?? Date.now)(); }

@@ -1,6 +1,7 @@
 /**
  * Staff sign-in on the village ledger: the first-run setup behind its one-time token, login by
- * password with the lockout and the per-address rate limit, the HTTP-only SameSite cookie, CSRF
+ * password with the lockout (which answers an unknown name as an account, so it tells no name
+ * apart) and the per-address rate limit, the HTTP-only SameSite cookie, CSRF
  * on every state change made by the cookie, logout and a new password ending sessions, and the
  * roles: a town account reads every village, a village account only its own (another village
  * answers 404, as for its bearer token) and adds accounts of its own village only.
@@ -88,6 +89,29 @@ describe(`ledger staff accounts (${ledgerDbKind})`, () => {
       expect((await login(g, 'clerk', STAFF_PASSWORD, '198.51.100.200')).statusCode).toBe(423);
       expect((await g.db.query<{ locked_until: string | null }>('SELECT locked_until FROM staff_accounts WHERE username = $1', ['clerk']))[0]!.locked_until).not.toBeNull();
     }
+  }, 120_000);
+
+  it('an unknown user name answers as an account does: five wrong passwords, then locked; a burst is checked at most five times', async () => {
+    g = await govApp();
+    await g.staff('clerk', g.a);
+    // from different addresses, so the per-address rate limit plays no part
+    const answers = async (username: string, net: number) => {
+      const out: { status: number; error: string; until: boolean }[] = [];
+      for (let k = 0; k < 6; k++) {
+        const r = await login(g!, username, 'wrong password 123', `203.0.${net}.${k + 1}`);
+        const body = r.json() as { error: string; locked_until?: string | null };
+        out.push({ status: r.statusCode, error: body.error, until: typeof body.locked_until === 'string' });
+      }
+      return out;
+    };
+    const existing = await answers('clerk', 113);
+    expect(existing.at(-1)).toEqual({ status: 423, error: 'ACCOUNT_LOCKED', until: true });
+    expect(await answers('no-such-clerk', 114)).toEqual(existing);
+    const burst = await Promise.all(Array.from({ length: 12 }, (_, k) => login(g!, 'nobody-at-all', `wrong password ${k}`, `198.51.101.${k + 1}`)));
+    expect(burst.filter((r) => r.statusCode !== 423).length).toBeLessThanOrEqual(5);
+    expect(burst.filter((r) => r.statusCode === 423)[0]!.json()).toMatchObject({ error: 'ACCOUNT_LOCKED', zh: expect.stringContaining('锁定') });
+    // no account is made for a name nobody has
+    expect((await g.db.query<{ username: string }>('SELECT username FROM staff_accounts ORDER BY username')).map((r) => r.username)).toEqual(['clerk']);
   }, 120_000);
 
   it('the login takes at most 10 attempts a minute per address', async () => {

@@ -2,7 +2,9 @@
  * The village ledger keeps the stores' alarms: it takes each store's retained list of active
  * alarms (raised, acknowledged at the store, cleared), keeps them as they stand and as history,
  * catches up from the retained list after being away, ignores a late older list and an unknown
- * store's list, refuses malformed lists, and shows a village only its own stores' alarms.
+ * store's list, refuses malformed lists, and shows a village only its own stores' alarms. A list
+ * stamped ahead of the ledger's clock (a store clock that ran fast, a forged retained list) does
+ * not hide the store's later lists.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
@@ -128,6 +130,37 @@ describe(`the village ledger keeps the stores' alarms (${brokerKind} + ${ledgerD
       const a = { id: 1, kind: 'scale_fault', subject: 'A\u00001', severity: 'warning' as const, detail: 'bad\u0000 reply', raised_at: t, last_seen_at: t, seen: 1 };
       expect(await recordAlarmList(db, 'v1', 's1', { at: t, active: [a, a] }, new Date())).toEqual({ stale: false, raised: 1, updated: 0, cleared: 0 });
       expect((await storeAlarms(db, ['v1'], 5))[0]!.active).toMatchObject([{ subject: 'A1', detail: 'bad reply' }]);
+    } finally {
+      await drop();
+    }
+  });
+
+  it('a list stamped beyond the ledger\'s time and the skew is taken at its receive time: the store\'s later lists are not stale, and nothing is cleared in the future', async () => {
+    const { db, drop } = await tempLedgerDb();
+    try {
+      const village = uid('v');
+      await addVillage(db, village, '村', new Date().toISOString());
+      await registerStore(db, village, 's1', 'k', 'unused');
+      const alarm = (id: number, kind: string, at: string) => ({ id, kind, subject: 'door', severity: 'critical' as const, detail: kind, raised_at: at, last_seen_at: at, seen: 1 });
+      const now = new Date('2026-12-01T10:00:00.000Z');
+      const at = (ms: number) => new Date(now.getTime() + ms).toISOString();
+      await recordAlarmList(db, village, 's1', { at: at(0), active: [alarm(1, 'scale_fault', at(0))] }, now);
+      // the store's clock ran a day fast (or a forged list stamped 2099): it says nothing is wrong
+      for (const ahead of [at(86_400_000), '2099-01-01T00:00:00Z']) {
+        expect(await recordAlarmList(db, village, 's1', { at: ahead, active: [] }, new Date(now.getTime() + 1000))).toMatchObject({ stale: false });
+      }
+      // cleared at the receive time, not in the store's future
+      expect((await storeAlarms(db, [village], 20))[0]!.recent).toMatchObject([{ kind: 'scale_fault', cleared_at: at(1000) }]);
+      // five minutes on, the clock set right, the lock stops confirming
+      const later = new Date(now.getTime() + 5 * 60_000);
+      expect(await recordAlarmList(db, village, 's1', { at: later.toISOString(), active: [alarm(7, 'lock_unconfirmed', later.toISOString())] }, later)).toMatchObject({ stale: false, raised: 1 });
+      const view = (await storeAlarms(db, [village], 20))[0]!;
+      expect({ active: view.active.map((a) => a.kind), list_at: view.list_at }).toEqual({ active: ['lock_unconfirmed'], list_at: later.toISOString() });
+      // a list older than the one taken is still stale (a retained copy delivered late); fractional digits compare as times
+      expect(await recordAlarmList(db, village, 's1', { at: at(4 * 60_000), active: [] }, new Date(later.getTime() + 1000))).toMatchObject({ stale: true });
+      const tick = new Date(later.getTime() + 60_000);
+      expect(await recordAlarmList(db, village, 's1', { at: '2026-12-01T10:06:00Z', active: [alarm(7, 'lock_unconfirmed', later.toISOString())] }, tick)).toMatchObject({ stale: false });
+      expect(await recordAlarmList(db, village, 's1', { at: '2026-12-01T10:06:00.5Z', active: [alarm(7, 'lock_unconfirmed', later.toISOString())] }, tick)).toMatchObject({ stale: false });
     } finally {
       await drop();
     }

@@ -1,7 +1,8 @@
 /**
  * A villager blocked at a store is blocked at the village ledger and at every store of the
  * village, and stays blocked through a snapshot (which used to undo it); an older change from a
- * store that was offline does not undo a newer one made at the ledger.
+ * store that was offline does not undo a newer one made at the ledger, and no store's row brings
+ * back a villager who left the village (only the village's registry does).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { getVillager, setVillagerStatus } from '../../edge/ledger/villagers.ts';
@@ -90,5 +91,35 @@ describe(`a villager's status changed at a store (${brokerKind} + ${ledgerDbKind
     const next = await applyStoreRows(rig.ledgerDb, rig.village, 's-fast', [row(3, 'wu', 'active', new Date(received.getTime() + 1000).toISOString())], signer, new Date(received.getTime() + 1000));
     expect(next.events.map((e) => e.kind)).toEqual(['villager']);
     expect((await villagerOf(rig.ledgerDb, 'wu'))?.status).toBe('active');
+  });
+
+  it('a villager who left stays left: a store\'s unblock or block, made after it or stamped in the future, is kept but not applied, and nothing goes out', async () => {
+    const signer = { key: privateEd25519('ledger-1', rig.ledgerKey.privatePem), lifetimeMs: 86_400_000 };
+    const row = (seq: number, status: string, createdAt: string) => ({ id: `s-off:${seq}`, seq, topic: 'villager' as const, payload: { op: 'status', id: 'han', status }, created_at: createdAt });
+    await rig.ledger.putVillager({ id: 'han', name: '韩十', village: rig.village, status: 'blocked' });
+    // the village office records that han moved away; a store that was offline still had him blocked
+    await rig.ledger.putVillager({ id: 'han', name: '韩十', village: rig.village, status: 'left' });
+    const hourLater = new Date(Date.now() + 3_600_000);
+    const unblock = await applyStoreRows(rig.ledgerDb, rig.village, 's-off', [row(1, 'active', hourLater.toISOString())], signer, new Date(hourLater.getTime() + 60_000));
+    const block = await applyStoreRows(rig.ledgerDb, rig.village, 's-off', [row(2, 'blocked', new Date(hourLater.getTime() + 1000).toISOString())], signer, new Date(hourLater.getTime() + 60_000));
+    const future = await applyStoreRows(rig.ledgerDb, rig.village, 's-off', [row(3, 'active', new Date(hourLater.getTime() + 86_400_000).toISOString())], signer, new Date(hourLater.getTime() + 60_000));
+    for (const [r, seq] of [[unblock, 1], [block, 2], [future, 3]] as const) {
+      expect({ events: r.events, unapplied: r.unapplied, acked: r.ackIds }).toEqual({ events: [], unapplied: [{ id: `s-off:${seq}`, why: 'left' }], acked: [`s-off:${seq}`] });
+    }
+    expect((await villagerOf(rig.ledgerDb, 'han'))?.status).toBe('left');
+    // the village's registry still brings him back
+    await rig.ledger.putVillager({ id: 'han', name: '韩十', village: rig.village, status: 'active' });
+    expect((await villagerOf(rig.ledgerDb, 'han'))?.status).toBe('active');
+  });
+
+  it('a villager registered at a store under an id the ledger holds in another village is kept, counted not applied and logged', async () => {
+    const signer = { key: privateEd25519('ledger-1', rig.ledgerKey.privatePem), lifetimeMs: 86_400_000 };
+    const other = `${rig.village}-c`;
+    await addVillage(rig.ledgerDb, other, '邻村', new Date().toISOString());
+    await upsertVillager(rig.ledgerDb, { id: 'zhang', name: '邻村张三', village: other, status: 'active' }, signer, new Date());
+    const add = (seq: number, id: string) => ({ id: `s-add:${seq}`, seq, topic: 'villager' as const, payload: { op: 'add', id, name: '张三', village: rig.village }, created_at: new Date().toISOString() });
+    const res = await applyStoreRows(rig.ledgerDb, rig.village, 's-add', [add(1, 'zhang'), add(2, 'zhang-new')], signer, new Date());
+    expect({ unapplied: res.unapplied, acked: res.ackIds }).toEqual({ unapplied: [{ id: 's-add:1', why: 'other-village' }], acked: ['s-add:1', 's-add:2'] });
+    expect(await villagerOf(rig.ledgerDb, 'zhang')).toMatchObject({ village: other, name: '邻村张三' });
   });
 });

@@ -13,7 +13,7 @@ import { hashPin, verifyPin, WRONG, type LoginCheck } from './auth.ts';
 
 export const CODE_ALPHABET = '23456789ABCDEFGHJKMNPQRSTUVWXYZ';
 export const CODE_DAYS_DEFAULT = 7;
-/** Unused codes a villager may hold at once: a login tries each, and each try costs a scrypt. */
+/** Unused codes a villager may hold at once: every code login costs this many scrypts (useLoginCode). */
 const MAX_OPEN_CODES = 3;
 
 /** `ABCD-EFGH` as printed; typed in any case, with or without the dash or spaces. */
@@ -48,24 +48,31 @@ const inactive = (villager: string, status: 'blocked' | 'left') => (status === '
  * Right when `code` is an open code of this villager; it is then used up (once, even when two
  * logins race), unless the villager may not sign in now (blocked, left): the code stays open
  * for after an unblock, and the login says why it signs nobody in (auth.ts).
+ *
+ * Every call costs MAX_OPEN_CODES scrypts, right or wrong, whatever the villager holds: each open
+ * code is checked without stopping at a match, and dummy hashes make up the rest. Otherwise the
+ * time of a login with a made-up code would tell an outsider which villagers hold printed slips.
  */
 export async function useLoginCode(db: SqlDb, village: string, villager: string, code: string, now: Date): Promise<LoginCheck> {
   const typed = normalizeCode(code);
   const v = await villagerOf(db, villager);
+  // the newest MAX_OPEN_CODES: issuing voids the older ones, but two issued at once may leave one more
   const open = v && v.village === village
-    ? await db.query<{ id: string; code_hash: string }>('SELECT id, code_hash FROM gov_login_codes WHERE villager_id = $1 AND village = $2 AND used_at IS NULL AND expires_at > $3', [villager, village, now.toISOString()])
+    ? await db.query<{ id: string; code_hash: string }>('SELECT id, code_hash FROM gov_login_codes WHERE villager_id = $1 AND village = $2 AND used_at IS NULL AND expires_at > $3 ORDER BY created_at DESC LIMIT $4', [villager, village, now.toISOString(), MAX_OPEN_CODES])
     : [];
-  if (!v || open.length === 0) {
-    await hashPin(typed); // the same cost as a wrong code: no telling which villagers hold one
-    return WRONG;
+  let match: { id: string } | undefined;
+  for (let k = 0; k < MAX_OPEN_CODES; k++) {
+    const row = open[k];
+    if (!row) {
+      await hashPin(typed);
+      continue;
+    }
+    if ((await verifyPin(typed, row.code_hash)) && !match) match = row;
   }
-  for (const row of open) {
-    if (!(await verifyPin(typed, row.code_hash))) continue;
-    if (v.status !== 'active') return { right: true, status: v.status };
-    const used = await db.run('UPDATE gov_login_codes SET used_at = $2 WHERE id = $1 AND used_at IS NULL', [row.id, now.toISOString()]);
-    if (used !== 1) return WRONG;
-    await audit(db, village, `villager:${villager}`, 'login-code.use', `villager:${villager}`, {}, now);
-    return { right: true, status: v.status };
-  }
-  return WRONG;
+  if (!v || !match) return WRONG;
+  if (v.status !== 'active') return { right: true, status: v.status };
+  const used = await db.run('UPDATE gov_login_codes SET used_at = $2 WHERE id = $1 AND used_at IS NULL', [match.id, now.toISOString()]);
+  if (used !== 1) return WRONG;
+  await audit(db, village, `villager:${villager}`, 'login-code.use', `villager:${villager}`, {}, now);
+  return { right: true, status: v.status };
 }

@@ -32,9 +32,9 @@ export function qrPublicPem(q: QrIssuer): string {
 
 export const qrNotConfigured = () => fieldError('qr', 'this ledger has no QR signing key (--qr-key-file)', '村账本未配置二维码签名密钥，暂不能出示进门码', 503);
 
-/** A fresh token for `villager` and its picture. */
-export async function villagerQr(q: QrIssuer, villager: string, nowMs = Date.now()): Promise<{ token: string; svg: string; issued_at: string; expires_at: string; refresh_in_s: number }> {
-  const token = issueQrToken(q.key, villager, q.lifetimeS, nowMs);
+/** A fresh token for `villager` of `village` and its picture; the village is signed in, so a store of another village refuses it. */
+export async function villagerQr(q: QrIssuer, village: string, villager: string, nowMs = Date.now()): Promise<{ token: string; svg: string; issued_at: string; expires_at: string; refresh_in_s: number }> {
+  const token = issueQrToken(q.key, villager, q.lifetimeS, nowMs, village);
   // Error correction M: a phone screen is clean; the scanner reads it from 10–30 cm.
   const svg = await QRCode.toString(token, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
   const iat = Math.floor(nowMs / 1000);

@@ -76,7 +76,7 @@ export function registerVillagerRoutes(app: GovApp, deps: GovDeps & { qr: QrIssu
     const v = await villagerOf(deps.db, p.villager);
     if (!v || v.status !== 'active') throw fieldError('villager', 'this villager may not enter the store now (blocked or left)', '您的账户已停用，暂不能进店，请联系村委会', 403);
     reply.header('cache-control', 'no-store');
-    return villagerQr(deps.qr, p.villager, deps.clock().getTime());
+    return villagerQr(deps.qr, p.village, p.villager, deps.clock().getTime());
   });
   /** What a store installs as `entry.qr_public_key_file`. */
   app.get('/api/qr-public-key', async (req, reply) => {

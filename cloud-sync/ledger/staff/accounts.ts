@@ -131,17 +131,38 @@ export const isLocked = (a: { locked_until: string | null }, now: Date): boolean
  * Takes one attempt's place in the count of wrong passwords, before the password is checked, in
  * one transaction: attempts made at the same time each see the others. Refused while the account
  * is locked, or while MAX_FAILED_LOGINS attempts are counted (still being checked, or wrong):
- * `locked` says until when (null: until those attempts are answered). An unknown name: `unknown`.
+ * `locked` says until when (null: until those attempts are answered). An unknown name (`unknown`)
+ * is counted and locked the same way (reserveUnknownName), so the lockout names no account.
  */
-export async function reserveLoginAttempt(db: SqlDb, username: string, now: Date): Promise<{ ok: true } | { ok: false; unknown?: true; locked_until: string | null }> {
+export async function reserveLoginAttempt(db: SqlDb, username: string, now: Date): Promise<{ ok: true; unknown?: true } | { ok: false; unknown?: true; locked_until: string | null }> {
   return db.transaction(async (tx) => {
     const r = await row(tx, username);
-    if (!r) return { ok: false, unknown: true, locked_until: null };
+    if (!r) return { ...(await reserveUnknownName(tx, username, now)), unknown: true };
     if (isLocked(r, now)) return { ok: false, locked_until: r.locked_until };
     if (Number(r.failed_logins) >= MAX_FAILED_LOGINS) return { ok: false, locked_until: null };
     await tx.run('UPDATE staff_accounts SET failed_logins = $1 WHERE username = $2', [Number(r.failed_logins) + 1, username]);
     return { ok: true };
   });
+}
+
+/** How long the count of wrong passwords for a name nobody has is kept after its last attempt (an account's is kept until a login or a lock). */
+const UNKNOWN_NAME_KEEP_MS = 86_400_000;
+
+/**
+ * An attempt on a name nobody has, counted as an account's would be, in gov_login_failures
+ * under `staff:<name>` (a villager's key is `<village>/<villager>`, and no village id holds a
+ * ':'): the sixth wrong password answers 423 with a `locked_until` for any name, else the lock
+ * would tell which user names exist. Its password is always wrong, so the lock is set here, by
+ * the attempt that makes MAX_FAILED_LOGINS. Rows whose time is up go at each staff login.
+ */
+async function reserveUnknownName(tx: SqlDb, username: string, now: Date): Promise<{ ok: true } | { ok: false; locked_until: string }> {
+  const key = `staff:${username}`;
+  const f = (await tx.query<{ failures: number | string; until_at: string }>('SELECT failures, until_at FROM gov_login_failures WHERE login = $1', [key]))[0];
+  const failures = f !== undefined && f.until_at > now.toISOString() ? Number(f.failures) : 0;
+  if (f !== undefined && failures >= MAX_FAILED_LOGINS) return { ok: false, locked_until: f.until_at };
+  const until = new Date(now.getTime() + (failures + 1 >= MAX_FAILED_LOGINS ? LOCK_MS : UNKNOWN_NAME_KEEP_MS)).toISOString();
+  await tx.run('INSERT INTO gov_login_failures (login, failures, until_at) VALUES ($1, $2, $3) ON CONFLICT (login) DO UPDATE SET failures = excluded.failures, until_at = excluded.until_at', [key, failures + 1, until]);
+  return { ok: true };
 }
 
 /**
@@ -170,8 +191,9 @@ export async function openSession(db: SqlDb, username: string, now: Date): Promi
   const expires = new Date(now.getTime() + STAFF_SESSION_MS).toISOString();
   await db.transaction(async (tx) => {
     await tx.run('UPDATE staff_accounts SET failed_logins = 0, locked_until = NULL, last_login_at = $1 WHERE username = $2', [now.toISOString(), username]);
-    // expired sessions of anyone go at each login, so the table holds only live ones
+    // expired sessions of anyone go at each login, so the table holds only live ones; so do the counts of unknown names
     await tx.run('DELETE FROM staff_sessions WHERE expires_at <= $1', [now.toISOString()]);
+    await tx.run("DELETE FROM gov_login_failures WHERE login LIKE 'staff:%' AND until_at <= $1", [now.toISOString()]);
     await tx.run('INSERT INTO staff_sessions (token_hash, username, created_at, expires_at) VALUES ($1, $2, $3, $4)', [sha(token), username, now.toISOString(), expires]);
   });
   return { token, expires_at: expires };

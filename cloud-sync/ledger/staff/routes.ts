@@ -66,9 +66,10 @@ export function registerStaffRoutes(app: GovApp, deps: StaffDeps): void {
   app.post('/staff/login', { config: limited, schema: { body: Type.Object({ username: Type.String({ maxLength: 64 }), password: Password }, { additionalProperties: false }) } }, async (req, reply) => {
     const { username, password } = req.body;
     const now = deps.clock();
-    // The attempt is counted before the scrypt, so guesses sent together meet the lock too.
+    // The attempt is counted before the scrypt, so guesses sent together meet the lock too; a
+    // name nobody has is counted and locked alike, so the lock does not tell which names exist.
     const reserved = await reserveLoginAttempt(deps.db, username, now);
-    if (!reserved.ok && !reserved.unknown) {
+    if (!reserved.ok) {
       req.log.warn({ username }, 'staff login refused: account locked / 账号已锁定，拒绝登录');
       return reply.status(423).send(lockedRefusal(reserved.locked_until));
     }
