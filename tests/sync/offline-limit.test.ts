@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { applyEntry } from '../../edge/ledger/entries.ts';
 import { addVillager } from '../../edge/ledger/villagers.ts';
 import { markOutboxAckedSeqs, pendingOutbox } from '../../edge/ledger/outbox.ts';
-import { offlineAllowance, touchContact, unconfirmedSpendToday } from '../../edge/ledger/sync-state.ts';
+import { noteVillageSeq, offlineAllowance, touchContact, unconfirmedSpendToday } from '../../edge/ledger/sync-state.ts';
 import { offlineOverPoints, openSession, sessionReview, settleSession } from '../../edge/ledger/sessions.ts';
 import { upsertProduct, upsertSlot } from '../../edge/ledger/products.ts';
 import { doorStanding } from '../../edge/ledger/entry-events.ts';
@@ -48,6 +48,17 @@ describe('offline allowance', () => {
     expect(offlineAllowance(l.db, 'sun', limit, new Date('2026-06-02T00:30:00.000Z'))).toBe(50);
     markOutboxAckedSeqs(l.db, pendingOutbox(l.db).map((r) => r.seq), '2026-06-01T23:40:00.000Z');
     expect(offlineAllowance(l.db, 'sun', limit, new Date('2026-06-01T23:45:00.000Z'))).toBe(50);
+  });
+
+  it('behind the stream, what was redeemed since it fell behind counts though acknowledged', () => {
+    redeem('r0', 10, '2026-06-01T08:00:00.000Z'); // before: acknowledged, seen by every store
+    markOutboxAckedSeqs(l.db, pendingOutbox(l.db).map((r) => r.seq), '2026-06-01T08:00:01.000Z');
+    noteVillageSeq(l.db, 7, '2026-06-01T09:00:00.000Z'); // the stream at 7, the store at 0
+    touchContact(l.db, '2026-06-01T09:59:00.000Z'); // acks and beats keep coming
+    redeem('r1', 30, '2026-06-01T09:30:00.000Z');
+    markOutboxAckedSeqs(l.db, pendingOutbox(l.db).map((r) => r.seq), '2026-06-01T09:30:01.000Z');
+    expect(offlineAllowance(l.db, 'sun', limit, new Date('2026-06-01T10:00:00.000Z'))).toBe(20);
+    expect(offlineAllowance(l.db, 'sun', limit, new Date('2026-06-02T00:30:00.000Z'))).toBe(50); // a new day
   });
 });
 
