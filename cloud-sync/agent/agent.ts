@@ -125,7 +125,7 @@ export class SyncAgent implements Part {
     this.inbound = new InboundStream({
       db: this.deps.db, address, keys: () => this.keys, rules: this.deps.rules, clock: this.clock,
       skewMs: c.clock_skew_s * 1000, refusals: this.refusals, onResyncWanted: () => catchUp.want('resync'),
-      snapshotPending: () => catchUp.pending, clockSkew: this.clockSkew,
+      snapshotPending: () => catchUp.pending, clockSkew: this.clockSkew, heard: () => this.heartbeats.heardSinceReconnect,
     });
     this.board = new BoardInbox({ db: this.deps.db, village: address.village, keys: () => this.keys, clock: this.clock, skewMs: c.clock_skew_s * 1000, refusals: this.refusals });
     const status = storeTopic(address, 'status');
