@@ -1,7 +1,7 @@
 /**
  * The store's side of the sync with the village ledger, as far as the local ledger holds it:
  * the last village-stream seq applied, the last contact with the ledger, and the points a
- * villager has spent here that the ledger has not yet acknowledged (the offline risk), and since
+ * villager has taken here that the ledger has not yet acknowledged (the offline risk), and since
  * when the store has been behind the village stream.
  * Kept in the `meta` table, so no schema change.
  */
@@ -74,20 +74,38 @@ export function touchContactEvery(db: Db, at: string, grainMs: number): boolean 
 }
 
 /**
- * Points the villager redeemed here on the UTC day of `at` that the ledger has not yet
+ * Points the villager took from this store on the UTC day of `at` that the ledger has not yet
  * acknowledged: derived from the outbox itself, so nothing extra has to be written at
- * settlement and an acknowledgement lowers it without bookkeeping. With `blindSince` (the store
- * behind the village stream since then), what was redeemed here since counts acknowledged or
- * not: the ledger has it, but this store cannot see what the villager spent elsewhere, so an
- * acknowledgement must not hand the allowance back.
+ * settlement and an acknowledgement lowers it without bookkeeping. What counts is what left the
+ * store: each purchase's redemption and review charges (and any other redemption), less the
+ * refunds of that purchase among the rows counted, never below 0 a purchase (a refund of a
+ * purchase not counted, acknowledged or of an earlier day, gives nothing back). A debt repaid
+ * here (`debt:<entry>`) is not counted: it pays for goods counted on the day they were taken.
+ * With `blindSince` (the store behind the village stream since then), what was taken here since
+ * counts acknowledged or not: the ledger has it, but this store cannot see what the villager
+ * spent elsewhere, so an acknowledgement must not hand the allowance back.
  */
 export function unconfirmedSpendToday(db: Db, villagerId: string, at: string, blindSince?: string): number {
   const dayStart = `${at.slice(0, 10)}T00:00:00.000Z`;
   return db
     .prepare(
-      `SELECT COALESCE(SUM(-json_extract(payload, '$.points')), 0) FROM outbox
-       WHERE (acked_at IS NULL OR created_at >= ?) AND topic = 'entry' AND created_at >= ?
-         AND json_extract(payload, '$.kind') = 'redemption' AND json_extract(payload, '$.villager') = ?`,
+      `WITH counted AS (
+         SELECT json_extract(payload, '$.kind') AS kind, json_extract(payload, '$.points') AS points,
+                COALESCE(json_extract(payload, '$.reference'), '') AS ref
+         FROM outbox
+         WHERE (acked_at IS NULL OR created_at >= ?) AND topic = 'entry' AND created_at >= ?
+           AND json_extract(payload, '$.villager') = ? AND json_extract(payload, '$.kind') IN ('redemption', 'refund')
+       ), taken AS (
+         -- a settlement's redemption refers to session:<id>, a review charge and a refund to <id>
+         SELECT CASE WHEN ref LIKE 'session:%' THEN substr(ref, 9) ELSE ref END AS purchase, -points AS n
+         FROM counted WHERE kind = 'redemption' AND ref NOT LIKE 'debt:%'
+       ), given AS (
+         SELECT ref AS purchase, -points AS n FROM counted
+         WHERE kind = 'refund' AND ref <> '' AND ref IN (SELECT purchase FROM taken)
+       )
+       SELECT COALESCE(SUM(MAX(0, n)), 0) FROM (
+         SELECT SUM(n) AS n FROM (SELECT purchase, n FROM taken UNION ALL SELECT purchase, n FROM given) GROUP BY purchase
+       )`,
     )
     .pluck()
     .get(blindSince ?? null, dayStart, villagerId) as number;
