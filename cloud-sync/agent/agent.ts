@@ -9,7 +9,7 @@ import { createPublicKey } from 'node:crypto';
 import { inLazyTransaction, type Db } from '../../edge/ledger/db.ts';
 import type { LedgerRules } from '../../edge/ledger/entries.ts';
 import { countPendingOutbox, lastAckedSeq, markOutboxAcked, markOutboxAckedSeqs, outboxRange, pendingOutbox, pendingOutboxAfter, type OutboxRow } from '../../edge/ledger/outbox.ts';
-import { inboundSeq, lastContact, noteVillageSeq, oldestUnacked, touchContact, touchContactEvery } from '../../edge/ledger/sync-state.ts';
+import { inboundSeq, lastContact, noteVillageSeq, touchContact, touchContactEvery } from '../../edge/ledger/sync-state.ts';
 import { iso, systemClock, type Clock } from '../../edge/ledger/time.ts';
 import type { HealthBoard, Part } from '../../edge/parts.ts';
 import type { Logger } from '../../edge/log.ts';
@@ -21,7 +21,7 @@ import { parseTopic, storeSubscriptions, storeTopic, type StoreAddress } from '.
 import { RefusalCounter } from '../protocol/refusals.ts';
 import { InboundStream, type InboundOutcome } from './inbound.ts';
 import { BoardInbox } from './board.ts';
-import { ackedSeqs, anyDue, applyBeat, dropAcked, highestInFlight, ownSeqs, rowsMessage, sendRows, type InFlight } from './rows.ts';
+import { ackedSeqs, anyDue, applyBeat, dropAcked, highestInFlight, oldestInFlight, ownSeqs, reconnectInFlight, rowsMessage, sendRows, type InFlight } from './rows.ts';
 import type { SyncConfig } from './config.ts';
 import { OpsLink } from './ops.ts';
 import { CatchUp } from './catch-up.ts';
@@ -125,7 +125,7 @@ export class SyncAgent implements Part {
     this.inbound = new InboundStream({
       db: this.deps.db, address, keys: () => this.keys, rules: this.deps.rules, clock: this.clock,
       skewMs: c.clock_skew_s * 1000, refusals: this.refusals, onResyncWanted: () => catchUp.want('resync'),
-      snapshotPending: () => catchUp.pending, clockSkew: this.clockSkew,
+      snapshotPending: () => catchUp.pending, clockSkew: this.clockSkew, heard: () => this.heartbeats.heardSinceReconnect,
     });
     this.board = new BoardInbox({ db: this.deps.db, village: address.village, keys: () => this.keys, clock: this.clock, skewMs: c.clock_skew_s * 1000, refusals: this.refusals });
     const status = storeTopic(address, 'status');
@@ -179,8 +179,7 @@ export class SyncAgent implements Part {
     // Whatever was in flight may have died with the broker. A heartbeat now brings the ledger's
     // beat, which says what it holds: only the rest goes again (or everything, from a ledger
     // that has never answered a heartbeat, once the longest backoff passes with no answer).
-    const retryAt = this.clock().getTime() + this.deps.config.retransmit_ms;
-    for (const f of this.inflight.values()) f.nextAt = Math.min(f.nextAt, retryAt);
+    reconnectInFlight(this.inflight, this.clock().getTime(), this.clock().getTime() + this.deps.config.retransmit_ms);
     this.lastAckAt = this.clock().getTime();
     this.heartbeats.reconnected();
     // The stream's tail may have died with the broker: the beat answering the heartbeat below
@@ -272,8 +271,8 @@ export class SyncAgent implements Part {
       // Behind the stream for offline_after_s counts as offline too (edge/ledger/sync-state.ts).
       noteVillageSeq(db, beat.village_seq, at);
     });
-    // The ledger answers: a row of ours it has not acknowledged for offline_after_s (refused as from the future?) raises the alarm.
-    if (fresh) this.clockSkew.ownRows(oldestUnacked(db), at, this.deps.config.offline_after_s * 1000, this.deps.config.clock_skew_s * 1000);
+    // The ledger answers: a row of ours it has had for offline_after_s and not acknowledged (refused as from the future?) raises the alarm.
+    if (fresh) this.clockSkew.ownRows(oldestInFlight(this.inflight, Date.parse(beat.answers!)), at, this.deps.config.offline_after_s * 1000, this.deps.config.clock_skew_s * 1000);
     // A greeting after the broker lost our session (and the ledger's, with the rows queued for
     // it): what we sent before this connection and the ledger lacks goes again now, ahead of the
     // heartbeat below, not a beat's round trip later. A copy of a greeting sends copies at most.
@@ -362,7 +361,7 @@ export class SyncAgent implements Part {
         this.counters.sent += batch.length;
         const sendNo = ++this.sendNo;
         for (const r of batch) {
-          const f = this.inflight.get(r.seq) ?? { attempts: 0, nextAt: 0, sendNo };
+          const f = this.inflight.get(r.seq) ?? { attempts: 0, nextAt: 0, sendNo, sentAt: now };
           f.sendNo = sendNo;
           f.lost = false;
           f.attempts++;

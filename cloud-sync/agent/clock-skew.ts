@@ -7,9 +7,11 @@
  *
  * The mirror case, a clock that runs ahead: the ledger refuses every batch the store signs as
  * issued in the future, and says nothing the store could read, while its beats keep coming. So
- * a fresh beat that finds a row of this store unacknowledged for `sync.offline_after_s` raises
- * the same alarm (`ownRows`); the next fresh beat that finds none that old clears it. The alarm
- * stands while either condition holds.
+ * a fresh beat that finds a row of this store first sent `sync.offline_after_s` ago or more
+ * (since the connection came up), before the heartbeat the beat answers, and still
+ * unacknowledged raises the same alarm (`ownRows`); the next fresh beat that finds none that old
+ * clears it. A row's age is not the measure: after an outage the backlog is old, and merely
+ * waiting its turn to be sent or handled. The alarm stands while either condition holds.
  */
 import type { Logger } from '../../edge/log.ts';
 import { ageWithin } from '../../edge/ledger/sync-state.ts';
@@ -27,7 +29,7 @@ export class ClockSkewWatch {
   private streak = 0;
   /** The stream refused as from the future (the store's clock slow). */
   private slow = false;
-  /** Own rows unacknowledged for offline_after_s while the ledger answers (the store's clock fast, most likely). */
+  /** Own rows sent and unacknowledged for offline_after_s while the ledger answers (the store's clock fast, most likely). */
   private fast = false;
 
   constructor(private readonly deps: ClockSkewDeps) {}
@@ -54,16 +56,18 @@ export class ClockSkewWatch {
   }
 
   /**
-   * A fresh beat came (the ledger answers) at the store's `now`; `oldest`: when the oldest row
-   * of this store the ledger has not acknowledged was written (null: none). Unacknowledged for
-   * `afterMs` (or stamped later than now beyond the skew) raises the alarm; otherwise it clears.
+   * A fresh beat came (the ledger answers) at the store's `now`; `oldest`: when the row of this
+   * store longest in flight was first sent since the connection came up, among those the ledger
+   * had before the heartbeat the beat answers (null: none; ./rows.ts, `oldestInFlight`).
+   * Sent `afterMs` ago and still unacknowledged (or sent later than now beyond the skew: a clock
+   * set back) raises the alarm; otherwise it clears.
    */
   ownRows(oldest: string | null, now: string, afterMs: number, skewMs: number): void {
     const stuck = oldest !== null && !ageWithin(Date.parse(now) - Date.parse(oldest), afterMs, skewMs);
     if (stuck === this.fast) return;
     if (!stuck) return this.set('fast', false);
     const ageS = Math.round((Date.parse(now) - Date.parse(oldest)) / 1000);
-    const detail = `the village ledger answers, yet has acknowledged none of this store's rows since ${oldest} (${ageS} s by this store's clock, ${now}): the store's clock is most likely ahead of the ledger's beyond sync.clock_skew_s, so every batch it signs is refused as issued in the future; the store is held to the offline limit / 村账本有应答，但自 ${oldest}（按本店时钟已 ${ageS} 秒）起没有确认本店的任何记录：本店时钟很可能比村账本快，超出 sync.clock_skew_s，所签发的记录都被当作来自未来而拒收；本店按离线额度限制兑换`;
+    const detail = `the village ledger answers, yet has acknowledged none of the rows this store has been sending it since ${oldest} (${ageS} s by this store's clock, ${now}): the store's clock is most likely ahead of the ledger's beyond sync.clock_skew_s, so every batch it signs is refused as issued in the future; the store is held to the offline limit / 村账本有应答，但自 ${oldest}（按本店时钟已 ${ageS} 秒）起没有确认本店发送的任何记录：本店时钟很可能比村账本快，超出 sync.clock_skew_s，所签发的记录都被当作来自未来而拒收；本店按离线额度限制兑换`;
     this.deps.log.error({ oldest_unacked: oldest, now }, `store clock ahead of the village ledger: ${detail}`);
     this.set('fast', true, detail);
   }

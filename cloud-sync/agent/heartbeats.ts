@@ -21,6 +21,8 @@ export class Heartbeats {
   /** `sendNo` when each heartbeat still unanswered went out, by its `at`. */
   private readonly awaited = new Map<string, number>();
   private readonly answered = new Set<string>();
+  /** A fresh beat has come since the reconnect: the ledger is there now, not only what the broker kept for us. */
+  private heard = false;
 
   /** A heartbeat stamped `at` is going out; the drain had sent up to batch `sendNo`. */
   sent(at: string, sendNo: number): void {
@@ -36,6 +38,16 @@ export class Heartbeats {
   /** After a reconnect only heartbeats sent since count: a beat the broker kept from before may predate what was lost. */
   reconnected(): void {
     this.awaited.clear();
+    this.heard = false;
+  }
+
+  /**
+   * Whether a beat has answered a heartbeat sent since the reconnect. Until then a stream event
+   * may be one the broker kept in the session while the line was down, published by a ledger
+   * long gone: old word, no contact (docs/sync-protocol.md, "Offline").
+   */
+  get heardSinceReconnect(): boolean {
+    return this.heard;
   }
 
   classify(answers: string | undefined): BeatKind {
@@ -47,6 +59,7 @@ export class Heartbeats {
   /** A fresh beat answered `at`: returns the `sendNo` of the heartbeat; a copy of the beat is then a replay. */
   answer(at: string): number {
     const sendNo = this.awaited.get(at) ?? 0;
+    this.heard = true;
     this.awaited.delete(at);
     this.answered.add(at);
     if (this.answered.size > MAX_ANSWERED) this.answered.delete(this.answered.values().next().value!);

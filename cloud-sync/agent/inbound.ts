@@ -50,6 +50,12 @@ export interface InboundDeps {
   snapshotPending: () => boolean;
   /** Told of each event refused as issued in the future, and of each whose time is accepted (./clock-skew.ts). */
   clockSkew?: { fromFuture(issuedAt: string, now: string): void; accepted(): void };
+  /**
+   * Whether the ledger has answered since the reconnect (./heartbeats.ts): only then is what
+   * the stream brings contact. Before, it may have waited in the broker session for hours,
+   * from a ledger gone since. Absent: always.
+   */
+  heard?: () => boolean;
 }
 
 /** Events further ahead than this are dropped, not held: the snapshot brings them anyway. */
@@ -174,7 +180,7 @@ export class InboundStream {
       const r = inTransaction(db, 'applying a ledger snapshot', () => {
         const res = applySnapshot(db, body, this.deps.rules, this.deps.clock, e.issued_at);
         setInboundSeq(db, e.seq);
-        touchContact(db, iso(this.deps.clock));
+        if (this.deps.heard?.() ?? true) touchContact(db, iso(this.deps.clock));
         return res;
       });
       // Bounded: a store a day offline jumps thousands of events, but only the ones still in
@@ -241,7 +247,7 @@ export class InboundStream {
             break; // refused by checkBody before we get here
         }
         setInboundSeq(db, e.seq);
-        touchContact(db, iso(clock));
+        if (this.deps.heard?.() ?? true) touchContact(db, iso(clock));
       });
     } catch (err) {
       if (!isEdgeError(err)) throw err;

@@ -18,6 +18,31 @@ export interface InFlight {
   sendNo: number;
   /** The ledger's beat shows it never got this row: send again without waiting for silence. */
   lost?: boolean;
+  /**
+   * When it was first sent since the connection came up (the store's time): how long the ledger
+   * has had the chance to acknowledge it, which a row's age does not say after an outage.
+   */
+  sentAt: number;
+}
+
+/** The connection came up at `now`: rows still in flight count as sent now, and go again from `retryAt`. */
+export function reconnectInFlight(inflight: Map<number, InFlight>, now: number, retryAt: number): void {
+  for (const f of inflight.values()) {
+    f.nextAt = Math.min(f.nextAt, retryAt);
+    f.sentAt = now;
+  }
+}
+
+/**
+ * When the row longest in flight was first sent since the connection came up, among those sent
+ * no later than `heardAt` (the heartbeat a beat answers: the ledger, which handles what it gets
+ * in order, has had them all before it answered); null: none. A row sent since may simply be
+ * waiting in the ledger's queue.
+ */
+export function oldestInFlight(inflight: Map<number, InFlight>, heardAt: number): string | null {
+  let oldest = Number.POSITIVE_INFINITY;
+  for (const f of inflight.values()) if (f.sentAt <= heardAt) oldest = Math.min(oldest, f.sentAt);
+  return Number.isFinite(oldest) ? new Date(oldest).toISOString() : null;
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * The store's side of the sync with the village ledger, as far as the local ledger holds it:
  * the last village-stream seq applied, the last contact with the ledger, and the points a
- * villager has spent here that the ledger has not yet acknowledged (the offline risk), and since
+ * villager has taken here that the ledger has not yet acknowledged (the offline risk), and since
  * when the store has been behind the village stream.
  * Kept in the `meta` table, so no schema change.
  */
@@ -74,20 +74,41 @@ export function touchContactEvery(db: Db, at: string, grainMs: number): boolean 
 }
 
 /**
- * Points the villager redeemed here on the UTC day of `at` that the ledger has not yet
+ * Points the villager took from this store on the UTC day of `at` that the ledger has not yet
  * acknowledged: derived from the outbox itself, so nothing extra has to be written at
- * settlement and an acknowledgement lowers it without bookkeeping.
+ * settlement and an acknowledgement lowers it without bookkeeping. What counts is what left the
+ * store: each purchase's redemption and review charges (and any other redemption), less the
+ * refunds of that purchase among the rows counted, never below 0 a purchase (a refund of a
+ * purchase not counted, acknowledged or of an earlier day, gives nothing back). A debt repaid
+ * here (`debt:<entry>`) is not counted: it pays for goods counted on the day they were taken.
+ * With `blindSince` (the store behind the village stream since then), what was taken here since
+ * counts acknowledged or not: the ledger has it, but this store cannot see what the villager
+ * spent elsewhere, so an acknowledgement must not hand the allowance back.
  */
-export function unconfirmedSpendToday(db: Db, villagerId: string, at: string): number {
+export function unconfirmedSpendToday(db: Db, villagerId: string, at: string, blindSince?: string): number {
   const dayStart = `${at.slice(0, 10)}T00:00:00.000Z`;
   return db
     .prepare(
-      `SELECT COALESCE(SUM(-json_extract(payload, '$.points')), 0) FROM outbox
-       WHERE acked_at IS NULL AND topic = 'entry' AND created_at >= ?
-         AND json_extract(payload, '$.kind') = 'redemption' AND json_extract(payload, '$.villager') = ?`,
+      `WITH counted AS (
+         SELECT json_extract(payload, '$.kind') AS kind, json_extract(payload, '$.points') AS points,
+                COALESCE(json_extract(payload, '$.reference'), '') AS ref
+         FROM outbox
+         WHERE (acked_at IS NULL OR created_at >= ?) AND topic = 'entry' AND created_at >= ?
+           AND json_extract(payload, '$.villager') = ? AND json_extract(payload, '$.kind') IN ('redemption', 'refund')
+       ), taken AS (
+         -- a settlement's redemption refers to session:<id>, a review charge and a refund to <id>
+         SELECT CASE WHEN ref LIKE 'session:%' THEN substr(ref, 9) ELSE ref END AS purchase, -points AS n
+         FROM counted WHERE kind = 'redemption' AND ref NOT LIKE 'debt:%'
+       ), given AS (
+         SELECT ref AS purchase, -points AS n FROM counted
+         WHERE kind = 'refund' AND ref <> '' AND ref IN (SELECT purchase FROM taken)
+       )
+       SELECT COALESCE(SUM(MAX(0, n)), 0) FROM (
+         SELECT SUM(n) AS n FROM (SELECT purchase, n FROM taken UNION ALL SELECT purchase, n FROM given) GROUP BY purchase
+       )`,
     )
     .pluck()
-    .get(dayStart, villagerId) as number;
+    .get(blindSince ?? null, dayStart, villagerId) as number;
 }
 
 export interface OfflineLimit {
@@ -109,7 +130,8 @@ export interface OfflineLimit {
  * How many points the villager may still spend here now: unbounded (Infinity) while the
  * ledger is in reach (a contact from less than `offlineAfterS` ago, not later than now beyond the
  * skew, not behind the stream for `offlineAfterS`, and no row of its own unacknowledged that long:
- * `unackedTooLong`), else the daily limit minus what is still unconfirmed today. This is the
+ * `unackedTooLong`), else the daily limit minus what is still unconfirmed today (behind the
+ * stream: also what was redeemed here since it fell behind, acknowledged or not). This is the
  * hook the door and the settlement consult; it bounds a double spend across two stores.
  */
 export function offlineAllowance(db: Db, villagerId: string, limit: OfflineLimit, now: Date): number {
@@ -119,8 +141,9 @@ export function offlineAllowance(db: Db, villagerId: string, limit: OfflineLimit
   const skewMs = (limit.clockSkewS ?? 0) * 1000;
   const online = age >= -skewMs && age < limit.offlineAfterS * 1000;
   const afterMs = limit.offlineAfterS * 1000;
-  if (online && !behindTooLong(db, afterMs, skewMs, now) && !unackedTooLong(db, afterMs, skewMs, now)) return Number.POSITIVE_INFINITY;
-  return Math.max(0, limit.dailyLimit - unconfirmedSpendToday(db, villagerId, now.toISOString()));
+  const blindSince = behindSince(db, afterMs, skewMs, now);
+  if (online && blindSince === undefined && !unackedTooLong(db, afterMs, skewMs, now)) return Number.POSITIVE_INFINITY;
+  return Math.max(0, limit.dailyLimit - unconfirmedSpendToday(db, villagerId, now.toISOString(), blindSince));
 }
 
 /** When the oldest row the ledger has not acknowledged was written (the store's time); null: none. */
@@ -145,12 +168,16 @@ export function ageWithin(age: number, afterMs: number, skewMs: number): boolean
   return age >= -skewMs && age < afterMs;
 }
 
-/** Behind the stream for `afterMs` or more (or since a time later than now beyond the skew: unknown). */
-function behindTooLong(db: Db, afterMs: number, skewMs: number, now: Date): boolean {
+/**
+ * Since when the store has been behind the stream, if for `afterMs` or more (or since a time
+ * later than now beyond the skew: unknown, so since '' — the whole day); undefined: not behind.
+ */
+function behindSince(db: Db, afterMs: number, skewMs: number, now: Date): string | undefined {
   const mark = behindMark(db);
-  if (!mark || inboundSeq(db) >= mark.seq) return false;
+  if (!mark || inboundSeq(db) >= mark.seq) return undefined;
   const age = now.getTime() - Date.parse(mark.since);
-  return !(age >= -skewMs && age < afterMs);
+  if (age >= -skewMs && age < afterMs) return undefined;
+  return age < 0 ? '' : mark.since;
 }
 
 const ROLLED_BACK = 'sync.outbox_rolled_back_at_seq';

@@ -7,7 +7,9 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { applyEntry } from '../../edge/ledger/entries.ts';
+import { addVillager } from '../../edge/ledger/villagers.ts';
 import { getVillager } from '../../edge/ledger/villagers.ts';
+import { lastContact } from '../../edge/ledger/sync-state.ts';
 import { countOutbox } from '../../edge/ledger/outbox.ts';
 import { offlineAllowance } from '../../edge/ledger/sync-state.ts';
 import { balanceOf } from '../../cloud-sync/ledger/tables.ts';
@@ -29,7 +31,8 @@ describe(`a store clock 10 minutes fast (${brokerKind} + ${ledgerDbKind})`, () =
     await rig.ledger.putVillager({ id: 'zhang', name: '张三', village: rig.village, status: 'active' });
     await rig.ledger.award(rig.village, { id: uid('aw-'), villager: 'zhang', kind: 'award', points: 100, reason: 'x', created_at: new Date().toISOString() });
     await waitFor('award at the store', () => getVillager(s.db, 'zhang')?.balance === 100);
-    expect(offlineAllowance(s.db, 'zhang', limit, clock())).toBe(Number.POSITIVE_INFINITY);
+    // In reach once a beat has answered since it connected (the stream alone is not contact then).
+    await waitFor('in reach', () => offlineAllowance(s.db, 'zhang', limit, clock()) === Number.POSITIVE_INFINITY);
 
     offsetMs = 10 * 60_000;
     applyEntry(s.db, { id: uid('sess-'), villagerId: 'zhang', kind: 'redemption', points: -15, reason: 'store purchase', origin: 'store' }, { creditFloor: 0 }, clock);
@@ -50,5 +53,22 @@ describe(`a store clock 10 minutes fast (${brokerKind} + ${ledgerDbKind})`, () =
     await waitFor('the ledger has the sale', async () => (await balanceOf(rig.ledgerDb, 'zhang')) === 85);
     await waitFor('the store in reach again', () => offlineAllowance(s.db, 'zhang', limit, clock()) === Number.POSITIVE_INFINITY);
     await waitFor('the clock alarm cleared', () => alarms.length >= 2 && alarms.at(-1) === undefined);
+  }, 60_000);
+
+  it('clocks right, after an outage longer than offline_after_s: no clock alarm while the backlog drains', async () => {
+    const alarms: (string | undefined)[] = [];
+    const s = await rig.addStore(uid('s'), { offline_after_s: 2 }, undefined, { clockAlarm: (d) => alarms.push(d) });
+    await waitFor('online', () => s.agent.state().connected);
+    await s.stop(); // the link is down
+    addVillager(s.db, { id: 'zhang', name: '张三', village: rig.village });
+    // An outage's worth of rows, written from 2.5 s ago on (longer than offline_after_s), more than the 1,000 in flight at once.
+    const since = Date.now() - 2500;
+    for (let i = 0; i < 1500; i++) applyEntry(s.db, { id: uid('aw-'), villagerId: 'zhang', kind: 'award', points: 1, origin: 'cli' }, { creditFloor: 0 }, () => new Date(since + i));
+    await s.restart();
+    await waitFor('backlog drained', () => countOutbox(s.db).pending === 0, 60_000);
+    // Two more fresh beats after the drain: the alarm, had any been due, would have been raised.
+    const drained = Date.now();
+    await waitFor('a fresh beat since', () => Date.parse(lastContact(s.db) ?? '') > drained + 1000, 10_000);
+    expect(alarms.filter((d) => d !== undefined)).toEqual([]);
   }, 60_000);
 });

@@ -3,9 +3,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { applyEntry } from '../../edge/ledger/entries.ts';
 import { addVillager } from '../../edge/ledger/villagers.ts';
 import { markOutboxAckedSeqs, pendingOutbox } from '../../edge/ledger/outbox.ts';
-import { offlineAllowance, touchContact, unconfirmedSpendToday } from '../../edge/ledger/sync-state.ts';
+import { noteVillageSeq, offlineAllowance, touchContact, unconfirmedSpendToday } from '../../edge/ledger/sync-state.ts';
 import { offlineOverPoints, openSession, sessionReview, settleSession } from '../../edge/ledger/sessions.ts';
 import { upsertProduct, upsertSlot } from '../../edge/ledger/products.ts';
+import { refundSession } from '../../edge/ledger/refunds.ts';
+import { doorPolicy } from '../../edge/entry/decision.ts';
 import { doorStanding } from '../../edge/ledger/entry-events.ts';
 import { getVillager } from '../../edge/ledger/villagers.ts';
 import { tempLedger } from '../ledger/helpers.ts';
@@ -48,6 +50,17 @@ describe('offline allowance', () => {
     expect(offlineAllowance(l.db, 'sun', limit, new Date('2026-06-02T00:30:00.000Z'))).toBe(50);
     markOutboxAckedSeqs(l.db, pendingOutbox(l.db).map((r) => r.seq), '2026-06-01T23:40:00.000Z');
     expect(offlineAllowance(l.db, 'sun', limit, new Date('2026-06-01T23:45:00.000Z'))).toBe(50);
+  });
+
+  it('behind the stream, what was redeemed since it fell behind counts though acknowledged', () => {
+    redeem('r0', 10, '2026-06-01T08:00:00.000Z'); // before: acknowledged, seen by every store
+    markOutboxAckedSeqs(l.db, pendingOutbox(l.db).map((r) => r.seq), '2026-06-01T08:00:01.000Z');
+    noteVillageSeq(l.db, 7, '2026-06-01T09:00:00.000Z'); // the stream at 7, the store at 0
+    touchContact(l.db, '2026-06-01T09:59:00.000Z'); // acks and beats keep coming
+    redeem('r1', 30, '2026-06-01T09:30:00.000Z');
+    markOutboxAckedSeqs(l.db, pendingOutbox(l.db).map((r) => r.seq), '2026-06-01T09:30:01.000Z');
+    expect(offlineAllowance(l.db, 'sun', limit, new Date('2026-06-01T10:00:00.000Z'))).toBe(20);
+    expect(offlineAllowance(l.db, 'sun', limit, new Date('2026-06-02T00:30:00.000Z'))).toBe(50); // a new day
   });
 });
 
@@ -95,6 +108,32 @@ describe('the offline limit where the store consults it', () => {
     // used up: the door now refuses until the ledger confirms or the day ends
     expect(offlineAllowance(l.db, 'sun', limit, new Date('2026-06-01T10:20:00.000Z'))).toBe(0);
     expect(offlineAllowance(l.db, 'sun', limit, new Date('2026-06-02T00:00:00.000Z'))).toBe(50);
+  });
+
+  it('counts what the villager took: a refund of a purchase counted today gives it back, one of an acknowledged purchase does not', () => {
+    shop('s0', 1, '2026-06-01T08:00:00.000Z'); // 20, acknowledged: the ledger and every store have it
+    markOutboxAckedSeqs(l.db, pendingOutbox(l.db).map((r) => r.seq), '2026-06-01T08:00:01.000Z');
+    shop('s1', 2, '2026-06-01T09:00:00.000Z'); // 40 of 50, offline
+    const now = new Date('2026-06-01T09:30:00.000Z');
+    expect(offlineAllowance(l.db, 'sun', limit, now)).toBe(10);
+    refundSession(l.db, 's0', { points: 20, reason: '称重错误 misweighed' }, rules, clockAt('2026-06-01T09:10:00.000Z'));
+    expect(offlineAllowance(l.db, 'sun', limit, now)).toBe(10);
+    refundSession(l.db, 's1', { points: 15, reason: '称重错误 misweighed' }, rules, clockAt('2026-06-01T09:15:00.000Z'));
+    expect(offlineAllowance(l.db, 'sun', limit, now)).toBe(25);
+    refundSession(l.db, 's1', { points: 25, reason: '称重错误 misweighed' }, rules, clockAt('2026-06-01T09:20:00.000Z'));
+    expect(getVillager(l.db, 'sun')?.balance).toBe(500); // every purchase refunded
+    expect(offlineAllowance(l.db, 'sun', limit, now)).toBe(50);
+    expect(doorPolicy(doorStanding(l.db, 'sun', rules, now), 'card', false)).toBe('admit');
+  });
+
+  it('a debt repaid here from points earned here is not spending', () => {
+    applyEntry(l.db, { id: 'pen', villagerId: 'sun', kind: 'penalty', points: -530, origin: 'cli' }, { creditFloor: 0 }, clockAt('2026-05-31T10:00:00.000Z'));
+    markOutboxAckedSeqs(l.db, pendingOutbox(l.db).map((r) => r.seq), '2026-05-31T10:00:01.000Z');
+    expect(getVillager(l.db, 'sun')?.debt).toBe(30);
+    // Offline: 100 awarded at the store (store-edge points award), 30 of it repays the debt.
+    applyEntry(l.db, { id: 'aw2', villagerId: 'sun', kind: 'award', points: 100, origin: 'cli' }, rules, clockAt('2026-06-01T08:00:00.000Z'));
+    expect(getVillager(l.db, 'sun')?.balance).toBe(70);
+    expect(offlineAllowance(l.db, 'sun', limit, new Date('2026-06-01T09:00:00.000Z'))).toBe(50);
   });
 
   it('in reach of the ledger a settlement has no offline review line, whatever the amount', () => {

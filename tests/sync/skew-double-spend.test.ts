@@ -8,7 +8,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LedgerRules } from '../../edge/ledger/entries.ts';
 import { getVillager } from '../../edge/ledger/villagers.ts';
-import { inboundSeq, offlineAllowance } from '../../edge/ledger/sync-state.ts';
+import { behindMark, inboundSeq, offlineAllowance } from '../../edge/ledger/sync-state.ts';
+import { countOutbox } from '../../edge/ledger/outbox.ts';
 import { balanceOf } from '../../cloud-sync/ledger/tables.ts';
 import { brokerKind, ledgerDbKind, startRig, uid, waitFor, type Rig } from '../../harness/sync/rig.ts';
 import { stockStore, visit } from './shop.ts';
@@ -30,8 +31,8 @@ describe(`a store clock 10 minutes slow (${brokerKind} + ${ledgerDbKind})`, () =
     await rig.ledger.award(rig.village, { id: uid('aw-'), villager: 'wang', kind: 'award', points: 100, created_at: new Date().toISOString() });
     await waitFor('award in both stores', () => getVillager(a.db, 'wang')?.balance === 100 && getVillager(b.db, 'wang')?.balance === 100);
     for (const s of [a, b]) stockStore(s.db);
-    // In reach and level: no limit.
-    expect(offlineAllowance(b.db, 'wang', rules.offline!, bClock())).toBe(Number.POSITIVE_INFINITY);
+    // In reach (once a beat has answered since it connected) and level: no limit.
+    await waitFor('store B in reach', () => offlineAllowance(b.db, 'wang', rules.offline!, bClock()) === Number.POSITIVE_INFINITY);
 
     offsetMs = -10 * 60_000; // store B's clock is 10 minutes slow (a power cut without NTP)
     const seqB = inboundSeq(b.db);
@@ -47,5 +48,41 @@ describe(`a store clock 10 minutes slow (${brokerKind} + ${ledgerDbKind})`, () =
     expect(second.verdict).toBe('admit');
     // Charged in full, the part beyond the allowance (80 of 100) a review line (docs/sync-protocol.md, "Offline").
     expect(second.settled?.review.some((r) => r.reason === 'offline_limit')).toBe(true);
+  }, 60_000);
+
+  it('still behind, an acknowledgement gives nothing back: the day\'s limit holds visit after visit', async () => {
+    let offsetMs = 0;
+    const bClock = () => new Date(Date.now() + offsetMs);
+    const a = await rig.addStore();
+    const b = await rig.addStore(uid('s'), { offline_after_s: 2 }, bClock);
+    await waitFor('stores online', () => a.agent.state().connected && b.agent.state().connected);
+    await rig.ledger.putVillager({ id: 'wang', name: '王五', village: rig.village, status: 'active' });
+    await rig.ledger.award(rig.village, { id: uid('aw-'), villager: 'wang', kind: 'award', points: 100, created_at: new Date().toISOString() });
+    await waitFor('award in both stores', () => getVillager(a.db, 'wang')?.balance === 100 && getVillager(b.db, 'wang')?.balance === 100);
+    for (const s of [a, b]) stockStore(s.db);
+
+    offsetMs = -10 * 60_000;
+    expect(visit(a.db, 'wang', uid('a-'), 10, rules, () => new Date()).settled).toMatchObject({ charged: 100 });
+    a.agent.kick();
+    await waitFor('ledger has the redemption', async () => (await balanceOf(rig.ledgerDb, 'wang')) === 0);
+    // Limited for being behind the stream (every row of its own acknowledged, the stream mark set offline_after_s ago).
+    await waitFor('store B behind and limited', () => countOutbox(b.db).pending === 0 && behindMark(b.db) !== undefined && offlineAllowance(b.db, 'wang', rules.offline!, bClock()) === 20, 10_000);
+
+    // Store B still holds the 100 spent at A. Each visit's rows are acknowledged within moments,
+    // while B stays blind to the stream: what it let be spent today still counts.
+    const verdicts: string[] = [];
+    let spentAtB = 0;
+    for (let i = 0; i < 3; i++) {
+      const r = visit(b.db, 'wang', uid(`b${i}-`), 2, rules, bClock);
+      verdicts.push(r.verdict);
+      if (r.verdict !== 'admit') break;
+      spentAtB += r.settled?.status === 'settled' ? r.settled.charged : 0;
+      b.agent.kick();
+      await waitFor('the ledger acknowledged store B\'s rows', () => countOutbox(b.db).pending === 0, 10_000);
+    }
+    expect(getVillager(b.db, 'wang')!.balance).toBe(100 - spentAtB); // still blind to the 100 spent at A
+    expect(spentAtB).toBe(20);
+    expect(verdicts).toEqual(['admit', 'offline_limit']);
+    expect(offlineAllowance(b.db, 'wang', rules.offline!, bClock())).toBe(0);
   }, 60_000);
 });
