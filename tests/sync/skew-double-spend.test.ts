@@ -21,7 +21,8 @@ describe(`a store clock 10 minutes slow (${brokerKind} + ${ledgerDbKind})`, () =
   beforeEach(async () => { rig = await startRig(); });
   afterEach(async () => { await rig.close(); });
 
-  it('behind the stream it cannot read, it counts as offline: the limit applies to the second spend', async () => {
+  /** Stores A and B online, 王五 awarded 100 in both, both stocked; `slowB` sets B's clock 10 minutes slow. */
+  async function twoStores() {
     let offsetMs = 0;
     const bClock = () => new Date(Date.now() + offsetMs);
     const a = await rig.addStore();
@@ -31,10 +32,15 @@ describe(`a store clock 10 minutes slow (${brokerKind} + ${ledgerDbKind})`, () =
     await rig.ledger.award(rig.village, { id: uid('aw-'), villager: 'wang', kind: 'award', points: 100, created_at: new Date().toISOString() });
     await waitFor('award in both stores', () => getVillager(a.db, 'wang')?.balance === 100 && getVillager(b.db, 'wang')?.balance === 100);
     for (const s of [a, b]) stockStore(s.db);
+    return { a, b, bClock, slowB: () => { offsetMs = -10 * 60_000; } };
+  }
+
+  it('behind the stream it cannot read, it counts as offline: the limit applies to the second spend', async () => {
+    const { a, b, bClock, slowB } = await twoStores();
     // In reach (once a beat has answered since it connected) and level: no limit.
     await waitFor('store B in reach', () => offlineAllowance(b.db, 'wang', rules.offline!, bClock()) === Number.POSITIVE_INFINITY);
 
-    offsetMs = -10 * 60_000; // store B's clock is 10 minutes slow (a power cut without NTP)
+    slowB(); // store B's clock is 10 minutes slow (a power cut without NTP)
     const seqB = inboundSeq(b.db);
     expect(visit(a.db, 'wang', uid('a-'), 10, rules, () => new Date()).settled).toMatchObject({ charged: 100 });
     a.agent.kick();
@@ -51,17 +57,9 @@ describe(`a store clock 10 minutes slow (${brokerKind} + ${ledgerDbKind})`, () =
   }, 60_000);
 
   it('still behind, an acknowledgement gives nothing back: the day\'s limit holds visit after visit', async () => {
-    let offsetMs = 0;
-    const bClock = () => new Date(Date.now() + offsetMs);
-    const a = await rig.addStore();
-    const b = await rig.addStore(uid('s'), { offline_after_s: 2 }, bClock);
-    await waitFor('stores online', () => a.agent.state().connected && b.agent.state().connected);
-    await rig.ledger.putVillager({ id: 'wang', name: '王五', village: rig.village, status: 'active' });
-    await rig.ledger.award(rig.village, { id: uid('aw-'), villager: 'wang', kind: 'award', points: 100, created_at: new Date().toISOString() });
-    await waitFor('award in both stores', () => getVillager(a.db, 'wang')?.balance === 100 && getVillager(b.db, 'wang')?.balance === 100);
-    for (const s of [a, b]) stockStore(s.db);
+    const { a, b, bClock, slowB } = await twoStores();
 
-    offsetMs = -10 * 60_000;
+    slowB();
     expect(visit(a.db, 'wang', uid('a-'), 10, rules, () => new Date()).settled).toMatchObject({ charged: 100 });
     a.agent.kick();
     await waitFor('ledger has the redemption', async () => (await balanceOf(rig.ledgerDb, 'wang')) === 0);
