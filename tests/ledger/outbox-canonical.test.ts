@@ -41,21 +41,24 @@ describe('outbox payloads in the canonical form', () => {
     expect(row!.payload).toEqual(PAYLOAD);
   });
 
-  it('schema 14 rewrites rows an older program stored, acknowledged ones too, changing no value or digest', () => {
+  it('schema 14 rewrites rows an older program stored, acknowledged ones too, changing no value or digest; a damaged row stays as it is', () => {
     const t = tempLedger();
     cleanup = t.cleanup;
     closeLedger(t.db);
     storeOldRow(t.file, PAYLOAD, true);
     storeOldRow(t.file, { b: 2, a: 1 }, false);
+    const damaged = new Database(t.file);
+    damaged.prepare('INSERT INTO outbox (topic, payload, created_at) VALUES (?, ?, ?)').run('entry', '{"b":2,', AT);
+    damaged.close();
     const before = new Database(t.file, { readonly: true });
     const old = before.prepare('SELECT payload FROM outbox ORDER BY seq').pluck().all() as string[];
     before.close();
-    expect(old).toEqual([JSON.stringify(PAYLOAD), '{"b":2,"a":1}']);
+    expect(old).toEqual([JSON.stringify(PAYLOAD), '{"b":2,"a":1}', '{"b":2,']);
     const db = openLedger(t.file);
     const now = db.prepare('SELECT payload FROM outbox ORDER BY seq').pluck().all() as string[];
     closeLedger(db);
-    expect(now).toEqual([canonicalJson(PAYLOAD), '{"a":1,"b":2}']);
-    expect(now.map((p) => JSON.parse(p))).toEqual([PAYLOAD, { a: 1, b: 2 }]);
+    expect(now).toEqual([canonicalJson(PAYLOAD), '{"a":1,"b":2}', '{"b":2,']); // a damaged row stays; the store still opens
+    expect(now.slice(0, 2).map((p) => JSON.parse(p))).toEqual([PAYLOAD, { a: 1, b: 2 }]);
     expect(rowDigest(JSON.parse(now[0]!))).toBe(rowDigest(PAYLOAD));
   });
 });

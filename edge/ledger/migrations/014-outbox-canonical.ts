@@ -19,7 +19,15 @@ export function up(db: Database): void {
   const update = db.prepare('UPDATE outbox SET payload = ? WHERE seq = ?');
   const changed: Array<[string, number]> = [];
   for (const r of rows) {
-    const text = canonicalJson(JSON.parse(r.payload));
+    // A payload that is not JSON (never written so; a damaged file) stays as it is: the store
+    // must open and sell, and its sync already fails on that row as before this version.
+    let value: unknown;
+    try {
+      value = JSON.parse(r.payload);
+    } catch {
+      continue;
+    }
+    const text = canonicalJson(value);
     if (text !== r.payload) changed.push([text, r.seq]);
   }
   for (const [text, seq] of changed) update.run(text, seq);
