@@ -9,6 +9,7 @@ import type { Config } from '../config/schema.ts';
 
 const weighLimits = (c: Config): WeighLimits => ({ drift_allowance_g: c.session.weight.drift_allowance_g, change_threshold_g: c.drivers.scales.change_threshold_g });
 import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
+import { inTransaction } from '../ledger/db.ts';
 import { addCard, getCard, revokeCard } from '../ledger/credentials.ts';
 import { proposeCardNumber } from '../entry/credentials.ts';
 import { refuseControlChars } from '../ledger/free-text.ts';
@@ -37,7 +38,14 @@ export function registerLedgerCommands(program: Command): void {
       if (!['active', 'blocked', 'left'].includes(o.status)) {
         throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `--status must be active, blocked or left, got ${JSON.stringify(o.status)}`, { zh: '状态只能是 active、blocked 或 left' });
       }
-      const v = withLedger(o, (db) => setVillagerStatus(db, o.id, o.status as VillagerStatus));
+      const v = withLedger(o, (db) => inTransaction(db, 'changing villager status from the command line', () => {
+        // As the admin page refuses (edge/http/actions.ts): a villager who left comes back only
+        // through the village ledger's registry, never by a store's own change.
+        if (requireVillager(db, o.id).status === 'left' && o.status !== 'left') {
+          throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `villager ${o.id} has left the village; their status cannot change here (the village ledger's registry brings a villager back)`, { zh: `村民 ${o.id} 已迁出，不能在此更改状态（只能由村账本恢复）` });
+        }
+        return setVillagerStatus(db, o.id, o.status as VillagerStatus);
+      }));
       print(o, v, `${v.id}: ${v.status}`);
     });
 

@@ -143,4 +143,18 @@ describe('store-edge CLI', () => {
     expect(command.code).toBe(2);
     expect(command.stderr).toContain('未知命令 blance');
   }, 240_000);
+
+  it('villagers status: a villager who left is not made active or blocked here (exit 2, bilingual), as the admin page refuses; left stays left', async () => {
+    expect((await run('villagers', 'add', '--id', 'V009', '--name', '孙九', '--village', '前进村')).code).toBe(0);
+    expect((await run('villagers', 'status', '--id', 'V009', '--status', 'left')).code).toBe(0);
+    for (const status of ['active', 'blocked']) {
+      const back = await run('villagers', 'status', '--id', 'V009', '--status', status);
+      expect(back.code, back.stderr).toBe(2);
+      expect(back.stderr).toContain('已迁出');
+      expect(back.stderr).toContain('has left the village');
+    }
+    expect((await run('villagers', 'status', '--id', 'V009', '--status', 'left')).code).toBe(0);
+    const list = await run('villagers', 'list');
+    expect(list.stdout).toMatch(/V009\t孙九\t前进村\tleft/);
+  }, 120_000);
 });
