@@ -204,6 +204,9 @@ export class ModbusBus extends GuardedEmitter<BusEvents> {
         if (this.faults.inBurst) this.faults.recovered({ url: this.spec.url, unit: req.unit });
         return reply;
       } catch (err) {
+        // Stopped while the request was on the wire: its timeout or the closed port is the
+        // stop, not a fault of the line (nor a line in the log after the daemon said stopped).
+        if (this.stoppedNow()) throw new DriverError('STOPPED', 'bus stopped');
         lastError = toDriverError(err);
         const kind = faultKind(lastError.code);
         if (kind) this.faults.record(kind, { url: this.spec.url, unit: req.unit, fn: req.fn, attempt }, lastError.message);
@@ -216,6 +219,11 @@ export class ModbusBus extends GuardedEmitter<BusEvents> {
     }
     this.counters.failures += 1;
     throw lastError ?? new DriverError('TIMEOUT', 'no attempt made');
+  }
+
+  /** A method, not `this.state` inline: the compiler takes the state as still 'up' after an await. */
+  private stoppedNow(): boolean {
+    return this.state === 'stopped';
   }
 
   private async runMoreUrgent(than: number): Promise<void> {

@@ -60,6 +60,20 @@ describe('fault injection on the simulated RS-485 line', () => {
     expect(hw.relay.coil(0)).toBe(true);
   });
 
+  it('a request on the wire when the bus stops ends as STOPPED: no fault counted or logged after the stop', async () => {
+    const { drivers, bus, line, lines } = await rig();
+    await drivers.scales.stop();
+    line.injectFault({ kind: 'no_reply', unit: 1, times: 100 });
+    const before = bus.stats();
+    const asked = bus.request({ fn: 'read_discrete_inputs', unit: 1, address: 0, count: 2 }, 'control');
+    await line.expectRequest((f) => f[0] === 1, { what: 'the request on the wire' });
+    const mark = lines.length;
+    await bus.stop();
+    await expect(asked).rejects.toSatisfy((e) => isDriverError(e, 'STOPPED'));
+    expect(lines.slice(mark).filter((l) => l.fault !== undefined)).toEqual([]);
+    expect(bus.stats().faults.timeout).toBe(before.faults.timeout);
+  });
+
   it('garbage before a good reply is skipped by the RTU framing (no fault, no retry)', async () => {
     const { bus, line } = await rig();
     const before = bus.stats();
