@@ -179,8 +179,9 @@ export class SyncAgent implements Part {
     // Whatever was in flight may have died with the broker. A heartbeat now brings the ledger's
     // beat, which says what it holds: only the rest goes again (or everything, from a ledger
     // that has never answered a heartbeat, once the longest backoff passes with no answer).
-    reconnectInFlight(this.inflight, this.clock().getTime(), this.clock().getTime() + this.deps.config.retransmit_ms);
-    this.lastAckAt = this.clock().getTime();
+    const now = this.clock().getTime();
+    reconnectInFlight(this.inflight, now, now + this.deps.config.retransmit_ms);
+    this.lastAckAt = now;
     this.heartbeats.reconnected();
     // The stream's tail may have died with the broker: the beat answering the heartbeat below
     // says (it comes after every event the ledger published before it).

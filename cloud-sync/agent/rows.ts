@@ -4,7 +4,7 @@
  */
 import type { OutboxRow } from '../../edge/ledger/outbox.ts';
 import { ROWS_DIGESTS, type Ack } from '../protocol/payloads.ts';
-import { CanonicalText, rowDigest, signedEnvelopeText, type SigningKey } from '../protocol/sign.ts';
+import { CanonicalText, digestOfCanonical, signedEnvelopeText, type SigningKey } from '../protocol/sign.ts';
 import { cachedStatement, type Db } from '../../edge/ledger/db.ts';
 import { storeTopic, type StoreAddress } from '../protocol/topics.ts';
 import type { SyncMqtt } from '../mqtt.ts';
@@ -99,7 +99,7 @@ export function ackedSeqs(db: Db, store: string, ack: Pick<Ack, 'ids' | 'digests
     const [seq] = ownSeqs(store, [id]);
     const p = seq === undefined ? undefined : (payload.get(seq) as string | undefined);
     // The stored payload is in the canonical form (schema 14): its digest is taken as it is.
-    return p !== undefined && rowDigest(new CanonicalText(p)) === digests[i] ? [seq!] : [];
+    return p !== undefined && digestOfCanonical(p) === digests[i] ? [seq!] : [];
   });
 }
 

@@ -207,7 +207,8 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
     // Villagers: a villager first registered at a store is known here from its first entry (in
     // the village of the batch that brings it first); another village's villager never moves a
     // balance here (the row is kept in acked_ids all the same).
-    const names = [...new Set(entriesOf.flatMap((m) => [...m.values()].map((e) => e.entry.villager)))];
+    // (The ids of villagers registered at the stores, `add` rows, are looked up with them: reportForeignAdds.)
+    const names = [...new Set([...entriesOf.flatMap((m) => [...m.values()].map((e) => e.entry.villager)), ...addRows.map((a) => a.id)])];
     const villageOf = new Map((await chunked(names, (part) => tx.query<{ id: string; village: string }>(
       `SELECT id, village FROM villagers WHERE id IN (${part.map((_, i) => `$${i + 1}`).join(', ')})`, part,
     ))).map((v) => [v.id, v.village]));
@@ -277,7 +278,7 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
       await insertRows(tx, 'events', [['village', 'TEXT'], ['seq', 'BIGINT'], ['id', 'TEXT'], ['kind', 'TEXT'], ['envelope', 'TEXT']], events.map(({ village, env }) => [village, env.seq, env.id, env.kind, envelopeText(env)]));
     }
 
-    await reportForeignAdds(tx, addRows, results);
+    reportForeignAdds(addRows, villageOf, results);
 
     // After the entries events: they go out with the last batch's, so each village's stream stays in seq order on the wire.
     if (statusRows.length > 0) {
@@ -301,15 +302,12 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
 const isAdd = (p: unknown): p is { op: 'add'; id: string } => typeof p === 'object' && p !== null && (p as { op?: unknown }).op === 'add' && typeof (p as { id?: unknown }).id === 'string';
 
 /**
- * A villager a store's maintainer registered under an id the ledger holds in another village:
- * the row is kept as before, and counted `other-village` so the ledger logs it. Villager ids are
- * unique only among those the ledger registered, and that villager's entries would not apply.
+ * A villager a store's maintainer registered under an id the ledger holds in another village
+ * (`villageOf`: each id's village as the table holds it now): the row is kept as before, and
+ * counted `other-village` so the ledger logs it. Villager ids are unique only among those the
+ * ledger registered, and that villager's entries would not apply.
  */
-async function reportForeignAdds(tx: SqlDb, adds: { batch: number; village: string; row: string; id: string }[], results: RowsResult[]): Promise<void> {
-  if (adds.length === 0) return;
-  const villageOf = new Map((await chunked([...new Set(adds.map((a) => a.id))], (part) => tx.query<{ id: string; village: string }>(
-    `SELECT id, village FROM villagers WHERE id IN (${part.map((_, i) => `$${i + 1}`).join(', ')})`, part,
-  ))).map((v) => [v.id, v.village]));
+function reportForeignAdds(adds: { batch: number; village: string; row: string; id: string }[], villageOf: ReadonlyMap<string, string>, results: RowsResult[]): void {
   for (const a of adds) {
     const held = villageOf.get(a.id);
     if (held !== undefined && held !== a.village) results[a.batch]!.unapplied.push({ id: a.row, why: 'other-village' });

@@ -75,10 +75,9 @@ const wireTexts = new WeakMap<Envelope, string>();
 
 export function signEnvelope(e: Omit<UnsignedEnvelope, 'key_id'>, key: SigningKey): Envelope {
   const unsigned: UnsignedEnvelope = { ...e, key_id: key.id };
-  const text = canonicalJson(unsigned);
-  const sig = sign(null, Buffer.from(text), key.key).toString('base64url');
+  const { sig, wire } = signCanonical(unsigned, key);
   const env = { ...unsigned, sig };
-  wireTexts.set(env, withSig(sig, text));
+  wireTexts.set(env, wire);
   return env;
 }
 
@@ -91,7 +90,12 @@ export function envelopeText(e: Envelope): string {
   return wireTexts.get(e) ?? JSON.stringify(e);
 }
 
-const withSig = (sig: string, canonical: string): string => `{"sig":"${sig}",${canonical.slice(1)}`;
+/** The signature over `unsigned`'s canonical form, and that form with `sig` put in front (JSON that parses to the signed envelope). */
+function signCanonical(unsigned: unknown, key: SigningKey): { sig: string; wire: string } {
+  const text = canonicalJson(unsigned);
+  const sig = sign(null, Buffer.from(text), key.key).toString('base64url');
+  return { sig, wire: `{"sig":"${sig}",${text.slice(1)}` };
+}
 
 /**
  * The signed envelope as the text that goes on the wire: its canonical form with `sig` put in
@@ -100,8 +104,7 @@ const withSig = (sig: string, canonical: string): string => `{"sig":"${sig}",${c
  * and the only way to send an envelope holding CanonicalText.
  */
 export function signedEnvelopeText(e: Omit<UnsignedEnvelope, 'key_id'>, key: SigningKey): string {
-  const text = canonicalJson({ ...e, key_id: key.id });
-  return withSig(sign(null, Buffer.from(text), key.key).toString('base64url'), text);
+  return signCanonical({ ...e, key_id: key.id }, key).wire;
 }
 
 /**
