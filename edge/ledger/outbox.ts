@@ -80,8 +80,8 @@ export function countOutbox(db: Db): { pending: number; total: number } {
 /** Acknowledged by the village ledger, row by row (acks may come in any order). */
 export function markOutboxAckedSeqs(db: Db, seqs: readonly number[], at: string): number {
   if (seqs.length === 0) return 0;
-  const stmt = cachedStatement(db, 'UPDATE outbox SET acked_at = ? WHERE seq = ? AND acked_at IS NULL');
-  return db.transaction(() => seqs.reduce((n, seq) => n + stmt.run(at, seq).changes, 0))();
+  // One statement for the ack's rows (atomic as it is), not one each in a transaction of its own.
+  return cachedStatement(db, 'UPDATE outbox SET acked_at = ? WHERE seq IN (SELECT value FROM json_each(?)) AND acked_at IS NULL').run(at, JSON.stringify(seqs)).changes;
 }
 
 /** The highest seq below which every row is acknowledged (0 when none is). */
