@@ -94,10 +94,16 @@ export function ackedSeqs(db: Db, store: string, ack: Pick<Ack, 'ids' | 'digests
   const { ids, digests } = ack;
   if (!digests) return ownSeqs(store, ids);
   if (digests.length !== ids.length) return []; // not an ack this protocol makes: it marks nothing
-  const payload = cachedStatement(db, 'SELECT payload FROM outbox WHERE seq = ?').pluck();
-  return ids.flatMap((id, i) => {
-    const [seq] = ownSeqs(store, [id]);
-    const p = seq === undefined ? undefined : (payload.get(seq) as string | undefined);
+  const seqs = ids.map((id) => ownSeqs(store, [id])[0]);
+  // One query for the ack's rows, not one each (an ack names a batch of up to 100).
+  const wanted = seqs.filter((s) => s !== undefined);
+  const payloads = new Map<number, string>();
+  if (wanted.length > 0) {
+    const read = cachedStatement(db, 'SELECT seq, payload FROM outbox WHERE seq IN (SELECT value FROM json_each(?))');
+    for (const r of read.all(JSON.stringify(wanted)) as { seq: number; payload: string }[]) payloads.set(r.seq, r.payload);
+  }
+  return seqs.flatMap((seq, i) => {
+    const p = seq === undefined ? undefined : payloads.get(seq);
     // The stored payload is in the canonical form (schema 14): its digest is taken as it is.
     return p !== undefined && digestOfCanonical(p) === digests[i] ? [seq!] : [];
   });
