@@ -91,3 +91,54 @@ export function canonicalJson(value: unknown, keep?: Map<unknown, string>): stri
   if (keep?.has(value)) keep.set(value, out);
   return out;
 }
+
+/**
+ * The texts of the values of members named `key` in the objects at nesting `depth` of JSON text
+ * `text` (the outermost value is depth 1; arrays count as a level), in order. A scan of the
+ * text, building no values: the ledger takes each row's payload text out of a message whose
+ * signature it has checked over that text (cloud-sync/protocol/sign.ts, checkSignature), where
+ * writing the message's canonical form again cost more than checking the signature.
+ * Whitespace between tokens is allowed; `text` is taken to be JSON (the caller parsed it).
+ */
+export function memberTexts(text: string, key: string, depth: number): string[] {
+  const found: string[] = [];
+  const quotedKey = JSON.stringify(key);
+  let d = 0;
+  let start = -1; // where the value of a matching member began, until its end at depth `depth`
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      // The string's closing quote: the next quote not escaped (an odd run of backslashes before it).
+      let j = text.indexOf('"', i + 1);
+      for (;;) {
+        if (j < 0) return found; // not JSON after all: what was found so far
+        let b = j - 1;
+        while (text.charCodeAt(b) === 0x5c /* \ */) b--;
+        if ((j - 1 - b) % 2 === 0) break;
+        j = text.indexOf('"', j + 1);
+      }
+      if (d === depth && start < 0 && j + 1 - i === quotedKey.length && text.startsWith(quotedKey, i)) {
+        let k = j + 1;
+        while (k < text.length && text.charCodeAt(k) <= 0x20) k++;
+        if (text.charCodeAt(k) === 0x3a /* : */) {
+          start = k + 1;
+          i = k;
+          continue;
+        }
+      }
+      i = j;
+    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      d++;
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      if (d === depth && start >= 0) {
+        found.push(text.slice(start, i).trim());
+        start = -1;
+      }
+      d--;
+    } else if (c === 0x2c /* , */ && d === depth && start >= 0) {
+      found.push(text.slice(start, i).trim());
+      start = -1;
+    }
+  }
+  return found;
+}

@@ -6,6 +6,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { BoardBodySchema } from './board.ts';
+import { noteArrivedText } from './sign.ts';
 
 export { BoardBodySchema, BOARD_FORMAT, type BoardBody } from './board.ts';
 
@@ -281,11 +282,14 @@ export type Decoded<T> = { ok: true; value: T } | { ok: false; why: string };
 export function decode<T>(payload: Buffer, checker: { Check(v: unknown): v is T; Errors(v: unknown): Iterable<{ path: string; message: string }> }): Decoded<T> {
   if (payload.length > MAX_PAYLOAD_BYTES) return { ok: false, why: `payload of ${payload.length} bytes is larger than ${MAX_PAYLOAD_BYTES}` };
   let value: unknown;
+  const text = payload.toString('utf8');
   try {
-    value = JSON.parse(payload.toString('utf8'));
+    value = JSON.parse(text);
   } catch {
     return { ok: false, why: 'payload is not JSON' };
   }
+  // A signature on it is checked over the text as it came (sign.ts, checkSignature).
+  noteArrivedText(value, text);
   if (!checker.Check(value)) {
     const first = [...checker.Errors(value)][0];
     return { ok: false, why: first ? `${first.path || '/'}: ${first.message}` : 'does not match the schema' };

@@ -7,7 +7,7 @@
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, hash, sign, verify, type KeyObject } from 'node:crypto';
 import type { Envelope, RefusalReason, UnsignedEnvelope } from './payloads.ts';
-import { canonicalJson } from '../../lib/canonical-json.ts';
+import { canonicalJson, memberTexts } from '../../lib/canonical-json.ts';
 
 export { CanonicalText, canonicalJson } from '../../lib/canonical-json.ts';
 
@@ -137,9 +137,37 @@ export function checkControl(msg: Signed, scope: ControlScope, keys: KeyRing): R
   }
 }
 
+/** The texts messages arrived as, by the value decoded from each (payloads.ts `decode`): only those in signedEnvelopeText's form. */
+const arrivedTexts = new WeakMap<object, string>();
+const SIG_FIRST = '{"sig":"';
+
+/** `value` was decoded from `text`: a signature on it may be checked over the text itself (checkSignature). */
+export function noteArrivedText(value: unknown, text: string): void {
+  if (typeof value === 'object' && value !== null && text.startsWith(SIG_FIRST)) arrivedTexts.set(value, text);
+}
+
+/**
+ * The text an envelope in signedEnvelopeText's form was signed over: `{"sig":"…",` taken off and
+ * `{` put back. Undefined for any other text, or when the `sig` there is not the envelope's.
+ */
+function signedPart(text: string, sig: string): string | undefined {
+  const end = SIG_FIRST.length + sig.length;
+  if (text.charCodeAt(end) !== 0x22 || text.charCodeAt(end + 1) !== 0x2c || text.slice(SIG_FIRST.length, end) !== sig) return undefined;
+  return `{${text.slice(end + 2)}`;
+}
+
 /**
  * Signature only: `unsigned` without one, `forged` when it does not verify or the key is unknown.
  * `keep`: as canonicalJson's (the texts are whole only when the signature was checked).
+ *
+ * An envelope that arrived as signedEnvelopeText wrote it (its canonical form, `sig` in front) is
+ * checked over the text it came in, not over its canonical form written again: writing it was
+ * the larger half of the check (a 100-row batch at the ledger, each stream event at a store;
+ * bench:sync). A key holder signed exactly those bytes, and they parse to this envelope (`sig`
+ * aside, which must be the one in front). Only a text that does not verify so (one written by
+ * JSON.stringify, as older versions sent, or a forgery) is written canonically and checked again.
+ * Of `keep`, only the payloads of a rows message's rows get their text that way (the rows'
+ * `payload` members, in order); any other key is left for the caller to write (ackDigests does).
  */
 export function checkSignature(e: Envelope, keys: KeyRing, keep?: Map<unknown, string>): RefusalReason | undefined {
   if (e.sig === undefined || e.sig === '') return 'unsigned';
@@ -147,10 +175,29 @@ export function checkSignature(e: Envelope, keys: KeyRing, keep?: Map<unknown, s
   if (!key) return 'forged';
   const { sig, ...unsigned } = e;
   try {
-    return verify(null, Buffer.from(canonicalJson(unsigned, keep)), key, Buffer.from(sig, 'base64url')) ? undefined : 'forged';
+    const sigBytes = Buffer.from(sig, 'base64url');
+    const arrived = arrivedTexts.get(e);
+    const part = arrived === undefined ? undefined : signedPart(arrived, sig);
+    if (part !== undefined && verify(null, Buffer.from(part), key, sigBytes)) {
+      if (keep && keep.size > 0) keepRowPayloads(e, part, keep);
+      return undefined;
+    }
+    return verify(null, Buffer.from(canonicalJson(unsigned, keep)), key, sigBytes) ? undefined : 'forged';
   } catch {
     return 'forged';
   }
+}
+
+/** The text of each row's payload in a rows message's signed text (`{…,"body":{"rows":[{…,"payload":…}]}}`), for `keep`'s payloads. */
+function keepRowPayloads(e: Envelope, signed: string, keep: Map<unknown, string>): void {
+  const rows = (e.body as { rows?: unknown } | null)?.rows;
+  if (!Array.isArray(rows)) return;
+  const texts = memberTexts(signed, 'payload', 4);
+  if (texts.length !== rows.length) return;
+  rows.forEach((r: unknown, i) => {
+    const p = (r as { payload?: unknown } | null)?.payload;
+    if (keep.has(p)) keep.set(p, texts[i]!);
+  });
 }
 
 /**

@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { ackDigests, RowChecker } from '../../cloud-sync/ledger/row-check.ts';
 import { rowsMessage } from '../../cloud-sync/agent/rows.ts';
 import { checkEnvelope, envelopeText, newKeyPair, privateEd25519, publicEd25519, rowDigest, signEnvelope } from '../../cloud-sync/protocol/sign.ts';
-import { canonicalJson } from '../../lib/canonical-json.ts';
-import type { Envelope } from '../../cloud-sync/protocol/payloads.ts';
+import { canonicalJson, memberTexts } from '../../lib/canonical-json.ts';
+import { checkers, decode, type Envelope } from '../../cloud-sync/protocol/payloads.ts';
 import type { StoreRecord } from '../../cloud-sync/ledger/tables.ts';
 
 const NOW = Date.parse('2026-12-03T08:00:00.000Z');
@@ -53,5 +53,70 @@ describe("an ack's digests from the signature's check", () => {
     const ids = ['s1:2', 's1:1'];
     expect(ackDigests(v.rows, ids, v.texts)).toEqual([rowDigest(payloads[1]), rowDigest(payloads[0])]);
     expect(ackDigests(v.rows, ids, v.texts)).toEqual(ackDigests(v.rows, ids));
+  });
+});
+
+describe('a signature checked over the text as it arrived', () => {
+  const s = newKeyPair();
+  const storeKey = privateEd25519('store', s.privatePem);
+  const storeRing = new Map([['store', publicEd25519(s.publicPem)]]);
+  const payloads = [
+    { id: 'e1', villager: '张三', kind: 'redemption', points: -5, reason: '"油" {1,2} [a]\\ \u0001', created_at: '2026-12-03T07:59:00.000Z' },
+    { op: 'add', id: 'li', name: '李四', village: 'qianjin', payload: { payload: 'nested' } },
+  ];
+  const rows = payloads.map((p, i) => ({ seq: i + 1, topic: (i === 0 ? 'entry' : 'villager') as 'entry' | 'villager', payload: p, payloadText: canonicalJson(p), createdAt: '2026-12-03T07:59:00.000Z', ackedAt: null }));
+  const wire = rowsMessage({ village: 'qianjin', store: 's1' }, storeKey, rows, NOW);
+
+  it('verifies a rows message and gives each payload the text canonical JSON writes, nested "payload" keys and escapes too', () => {
+    const e = decode(Buffer.from(wire), checkers.envelope);
+    expect(e.ok).toBe(true);
+    if (!e.ok) return;
+    const keep = new Map<unknown, string>((e.value.body as { rows: { payload: unknown }[] }).rows.map((r) => [r.payload, '']));
+    expect(checkEnvelope(e.value, storeRing, NOW, 0, keep)).toBeUndefined();
+    expect([...keep.values()]).toEqual(payloads.map((p) => canonicalJson(p)));
+  });
+
+  it('refuses as forged a text changed after signing, in a payload or in the sig in front', () => {
+    for (const bad of [wire.replace('"points":-5', '"points":-50'), wire.replace('李四', '王五'), `{"sig":"${'A'.repeat(86)}",${wire.slice(wire.indexOf(',') + 1)}`]) {
+      const e = decode(Buffer.from(bad), checkers.envelope);
+      expect(e.ok).toBe(true);
+      if (e.ok) expect(checkEnvelope(e.value, storeRing, NOW, 0)).toBe('forged');
+    }
+  });
+
+  it('still verifies the same envelope sent as JSON.stringify writes it (older stores), with the same texts', () => {
+    const { sig, ...rest } = JSON.parse(wire) as Envelope;
+    const e = decode(Buffer.from(JSON.stringify({ ...rest, sig })), checkers.envelope);
+    expect(e.ok).toBe(true);
+    if (!e.ok) return;
+    const keep = new Map<unknown, string>((e.value.body as { rows: { payload: unknown }[] }).rows.map((r) => [r.payload, '']));
+    expect(checkEnvelope(e.value, storeRing, NOW, 0, keep)).toBeUndefined();
+    expect([...keep.values()]).toEqual(payloads.map((p) => canonicalJson(p)));
+  });
+
+  it('checks the bytes as they came, not a form written again: a text its key signed as it is verifies, even with its keys out of canonical order', async () => {
+    const { sign } = await import('node:crypto');
+    const body = `{"v":1,"kind":"rows","id":"s1:rows:1-1","key_id":"store","village":"qianjin","store":"s1","seq":1,"issued_at":"${new Date(NOW).toISOString()}","expires_at":"${new Date(NOW + 60_000).toISOString()}","body":{"rows":[]}}`;
+    expect(body).not.toBe(canonicalJson(JSON.parse(body)));
+    const sig = sign(null, Buffer.from(body), storeKey.key).toString('base64url');
+    const e = decode(Buffer.from(`{"sig":"${sig}",${body.slice(1)}`), checkers.envelope);
+    expect(e.ok).toBe(true);
+    if (e.ok) expect(checkEnvelope(e.value, storeRing, NOW, 0)).toBeUndefined();
+  });
+
+  it('takes the sig in front only when it is the envelope\'s own: a second "sig" inside is checked the slow way and refused', () => {
+    const inner = `{"sig":"${JSON.parse(wire).sig as string}",${wire.slice(wire.indexOf(',') + 1, -1)},"sig":"${'B'.repeat(86)}"}`;
+    const e = decode(Buffer.from(inner), checkers.envelope);
+    expect(e.ok).toBe(true);
+    if (e.ok) expect(checkEnvelope(e.value, storeRing, NOW, 0)).toBe('forged');
+  });
+});
+
+describe('memberTexts', () => {
+  it('finds the values of a key at one depth only, skipping strings that look like JSON', () => {
+    const text = '{"a":{"payload":1},"body":{"rows":[{"payload":{"payload":"}],{\\"payload\\":"},"x":"payload"},{ "payload" : [1, {"b":2}] },{"payload":"s,}"}]}}';
+    expect(memberTexts(text, 'payload', 4)).toEqual(['{"payload":"}],{\\"payload\\":"}', '[1, {"b":2}]', '"s,}"']);
+    expect(memberTexts(text, 'payload', 2)).toEqual(['1']);
+    expect(memberTexts(text, 'none', 4)).toEqual([]);
   });
 });
