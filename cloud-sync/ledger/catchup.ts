@@ -4,11 +4,11 @@
  * snapshot (a new store, a resync, or one too far behind): `catchUpStore` sends either.
  */
 import type { SqlDb } from './sql.ts';
-import { eventsAfter, villageSeq, villageSnapshot, type Signer } from './tables.ts';
+import { eventsAfter, villageSeq, type Signer } from './tables.ts';
+import { itemBytes, partBody, PartCutter, planSnapshot, snapshotHead, SNAPSHOT_PAGE_ROWS, type PartPlan } from './snapshot-pages.ts';
 import { signEnvelope } from '../protocol/sign.ts';
 import { storeTopic } from '../protocol/topics.ts';
-import { MAX_SNAPSHOT_PARTS, type SnapshotBody, type SnapshotRequest } from '../protocol/payloads.ts';
-import { EdgeError, ErrorCode } from '../../edge/errors.ts';
+import type { SnapshotBody, SnapshotRequest } from '../protocol/payloads.ts';
 
 export interface DeltasPlan {
   toSeq: number;
@@ -90,6 +90,8 @@ export interface CatchUpDeps {
   validForMs: number;
   /** When a snapshot goes in parts, and how large each is (`SNAPSHOT_BYTES` unless a test says). */
   snapshotBytes?: SnapshotBytes;
+  /** Entries read by one query for a snapshot (`SNAPSHOT_PAGE_ROWS` unless a test says). */
+  snapshotPageRows?: number;
   /**
    * What each store said it accepts in its last snapshot request (`accepts`), by village/store:
    * a snapshot the ledger sends unasked (a store behind for long) follows it. Until a store has
@@ -130,22 +132,29 @@ export async function catchUpStore(d: CatchUpDeps, village: string, store: strin
 /**
  * The village as it stands, signed for one store: one message, or parts under one seq, with the
  * catalogue; for a store that does not say it `accepts` them (older than them), whole and without.
+ * Parts are read a page of entries at a time and each sent as it is built (./snapshot-pages.ts).
  */
 export async function sendSnapshot(d: CatchUpDeps, village: string, store: string, accepts: readonly string[]): Promise<void> {
-  const snap = await villageSnapshot(d.db, village);
+  const head = await snapshotHead(d.db, village);
+  const bytes = d.snapshotBytes ?? SNAPSHOT_BYTES;
+  const pageRows = d.snapshotPageRows ?? SNAPSHOT_PAGE_ROWS;
+  const parts = accepts.includes('parts');
+  const plan = await planSnapshot(d.db, village, head, { catalogue: accepts.includes('catalogue'), pageRows, ...(parts ? { parts: bytes } : {}) });
   const now = d.clock();
-  const id = `snapshot:${store}:${snap.seq}:${now.getTime()}`;
-  const { products, ...rest } = snap.body;
-  const body = accepts.includes('catalogue') && products ? snap.body : rest;
-  const bodies = accepts.includes('parts') ? splitSnapshot(body, d.snapshotBytes ?? SNAPSHOT_BYTES) : [body];
+  const id = `snapshot:${store}:${head.seq}:${now.getTime()}`;
   const signed = (envId: string, body: SnapshotBody): string => JSON.stringify(signEnvelope({
-    v: 1, id: envId, kind: 'snapshot', village, store, seq: snap.seq,
+    v: 1, id: envId, kind: 'snapshot', village, store, seq: head.seq,
     issued_at: now.toISOString(), expires_at: new Date(now.getTime() + d.signer.lifetimeMs).toISOString(), body,
   }, d.signer.key));
+  const bodies = 'body' in plan ? (parts ? splitSnapshot(plan.body, bytes) : [plan.body]) : undefined;
   d.counters.snapshots++;
   const topic = storeTopic({ village, store }, 'down/snapshot');
-  if (bodies.length === 1) return d.send(topic, signed(id, bodies[0]!));
-  for (const [index, body] of bodies.entries()) await d.send(topic, signed(`${id}:${index}`, { ...body, part: { of: id, index, count: bodies.length } }));
+  if (bodies?.length === 1) return d.send(topic, signed(id, bodies[0]!));
+  const count = bodies?.length ?? (plan as { parts: PartPlan[] }).parts.length;
+  for (let index = 0; index < count; index++) {
+    const body = bodies?.[index] ?? await partBody(d.db, village, head, (plan as { parts: PartPlan[] }).parts[index]!, pageRows);
+    await d.send(topic, signed(`${id}:${index}`, { ...body, part: { of: id, index, count } }));
+  }
 }
 
 /**
@@ -154,25 +163,18 @@ export async function sendSnapshot(d: CatchUpDeps, village: string, store: strin
  * store joins them before it applies any (cloud-sync/agent/snapshot-parts.ts).
  */
 export function splitSnapshot(body: SnapshotBody, bytes: SnapshotBytes): SnapshotBody[] {
-  const size = (v: unknown): number => Buffer.byteLength(JSON.stringify(v)) + 1;
-  if (size(body) <= bytes.wholeMax) return [body];
+  if (itemBytes(body) <= bytes.wholeMax) return [body];
   const parts: SnapshotBody[] = [];
   let cur: SnapshotBody = { villagers: [], entries: [] };
-  let used = 0;
+  const cutter = new PartCutter(bytes.part);
   const room = (n: number): void => {
-    if (used > 0 && used + n > bytes.part) {
-      parts.push(cur);
-      cur = { villagers: [], entries: [] };
-      used = 0;
-    }
-    used += n;
+    if (!cutter.next(n)) return;
+    parts.push(cur);
+    cur = { villagers: [], entries: [] };
   };
-  for (const v of body.villagers) { room(size(v)); cur.villagers.push(v); }
-  for (const p of body.products ?? []) { room(size(p)); (cur.products ??= []).push(p); }
-  for (const e of body.entries) { room(size(e)); cur.entries.push(e); }
+  for (const v of body.villagers) { room(itemBytes(v)); cur.villagers.push(v); }
+  for (const p of body.products ?? []) { room(itemBytes(p)); (cur.products ??= []).push(p); }
+  for (const e of body.entries) { room(itemBytes(e)); cur.entries.push(e); }
   parts.push(cur);
-  if (parts.length > MAX_SNAPSHOT_PARTS) {
-    throw new EdgeError(ErrorCode.INTERNAL, `a snapshot of ${parts.length} parts is more than the ${MAX_SNAPSHOT_PARTS} a store takes`, { zh: `快照分为 ${parts.length} 段，超过门店可接收的 ${MAX_SNAPSHOT_PARTS} 段` });
-  }
   return parts;
 }

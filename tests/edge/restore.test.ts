@@ -8,7 +8,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readSync, readdirSync, writ
 import path from 'node:path';
 import { openLedger, closeLedger } from '../../edge/ledger/db.ts';
 import { backupLedger, restoreCopy, verifyCopy } from '../../edge/ledger/backup.ts';
-import { addVillager, getVillager } from '../../edge/ledger/villagers.ts';
+import { addVillager, getVillager, setVillagerStatus } from '../../edge/ledger/villagers.ts';
 import { applyEntry } from '../../edge/ledger/entries.ts';
 import { countOutbox, markOutboxAcked, highestOutboxSeq } from '../../edge/ledger/outbox.ts';
 import { tempDir } from '../ledger/helpers.ts';
@@ -154,6 +154,30 @@ describe('a restore over rows the village ledger never received', () => {
     markOutboxAcked(db, highestOutboxSeq(db), '2026-12-02T07:00:00.000Z');
     closeLedger(db);
     expect(restoreCopy(copy, file, new Date('2026-12-02T08:00:00Z')).unsent).toEqual({ read: true, rows: [] });
+  }, 60_000);
+
+  it('an unsent row whose text matches an older row of the copy, already acknowledged, still stops it', async () => {
+    // A villager blocked and let back in before the copy (both acknowledged), blocked again and
+    // let back in offline after it: the copy holds an earlier row of the same text, which the
+    // restored store will not send again, so the village ledger would keep the villager blocked.
+    const dataDir = path.join(t.dir, 'store-same-text');
+    const file = path.join(dataDir, 'ledger.sqlite');
+    const db = openLedger(file);
+    addVillager(db, { id: 'zhao', name: '赵六', village: 'qianjin' });
+    setVillagerStatus(db, 'zhao', 'blocked');
+    setVillagerStatus(db, 'zhao', 'active');
+    markOutboxAcked(db, highestOutboxSeq(db), '2026-12-01T01:00:00.000Z');
+    const copy = (await backupLedger(db, path.join(dataDir, 'backups'), new Date('2026-12-01T02:30:00Z'))).file;
+    setVillagerStatus(db, 'zhao', 'blocked');
+    markOutboxAcked(db, highestOutboxSeq(db), '2026-12-01T09:00:00.000Z');
+    setVillagerStatus(db, 'zhao', 'active');
+    const unblock = highestOutboxSeq(db);
+    closeLedger(db);
+    expect(() => restoreCopy(copy, file, new Date('2026-12-02T08:00:00Z'))).toThrow(expect.objectContaining({
+      code: 'INVALID_ARGUMENT',
+      details: expect.objectContaining({ unsent: 1, rows: [{ seq: unblock, topic: 'villager' }] }),
+    }));
+    expect(readdirSync(dataDir).filter((f) => f.includes('before-restore'))).toEqual([]);
   }, 60_000);
 
   it('store-edge restore: exit 2 naming the rows and --discard-unsent, in both languages; with it, exit 0 and a warning', async () => {
