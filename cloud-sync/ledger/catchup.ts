@@ -6,7 +6,7 @@
 import type { SqlDb } from './sql.ts';
 import { eventsAfter, villageSeq, type Signer } from './tables.ts';
 import { itemBytes, partBody, PartCutter, planSnapshot, snapshotHead, SNAPSHOT_PAGE_ROWS, type PartPlan } from './snapshot-pages.ts';
-import { signEnvelope } from '../protocol/sign.ts';
+import { signedEnvelopeText } from '../protocol/sign.ts';
 import { storeTopic } from '../protocol/topics.ts';
 import type { SnapshotBody, SnapshotRequest } from '../protocol/payloads.ts';
 
@@ -142,10 +142,11 @@ export async function sendSnapshot(d: CatchUpDeps, village: string, store: strin
   const plan = await planSnapshot(d.db, village, head, { catalogue: accepts.includes('catalogue'), pageRows, ...(parts ? { parts: bytes } : {}) });
   const now = d.clock();
   const id = `snapshot:${store}:${head.seq}:${now.getTime()}`;
-  const signed = (envId: string, body: SnapshotBody): string => JSON.stringify(signEnvelope({
+  // As it was signed (its canonical text, sig in front): the store checks it over those bytes.
+  const signed = (envId: string, body: SnapshotBody): string => signedEnvelopeText({
     v: 1, id: envId, kind: 'snapshot', village, store, seq: head.seq,
     issued_at: now.toISOString(), expires_at: new Date(now.getTime() + d.signer.lifetimeMs).toISOString(), body,
-  }, d.signer.key));
+  }, d.signer.key);
   const bodies = 'body' in plan ? (parts ? splitSnapshot(plan.body, bytes) : [plan.body]) : undefined;
   d.counters.snapshots++;
   const topic = storeTopic({ village, store }, 'down/snapshot');
