@@ -9,7 +9,12 @@ import type { SimControlApi, SimFaultParams, SimOp, SimResponse } from './contro
 export interface SimHardwareClientOptions {
   /** `tcp://127.0.0.1:PORT` from the server's urls.control. */
   url: string;
-  /** A call without an answer this long fails. */
+  /**
+   * A call without an answer this long fails (default 30 s). The server answers at once and a
+   * closed channel fails every pending call at once, so this only catches a sim process alive
+   * but stuck; it must not fire when a loaded machine leaves the process unscheduled for a
+   * while (5 s did, in a scenario's `place`, on the 2-core machine at load 10).
+   */
   timeoutMs?: number;
 }
 
@@ -66,7 +71,7 @@ export class SimHardwareClient {
       const timer = setTimeout(() => {
         this.pending.delete(id);
         reject(new Error(`sim hardware: ${op} got no answer`));
-      }, this.opts.timeoutMs ?? 5000);
+      }, this.opts.timeoutMs ?? 30_000);
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
       socket.write(JSON.stringify({ id, op, params }) + '\n');
     });
