@@ -9,7 +9,7 @@ import { createPublicKey } from 'node:crypto';
 import { inLazyTransaction, type Db } from '../../edge/ledger/db.ts';
 import type { LedgerRules } from '../../edge/ledger/entries.ts';
 import { countPendingOutbox, lastAckedSeq, markOutboxAcked, markOutboxAckedSeqs, outboxRange, pendingOutbox, pendingOutboxAfter, type OutboxRow } from '../../edge/ledger/outbox.ts';
-import { inboundSeq, lastContact, noteVillageSeq, touchContact, touchContactEvery } from '../../edge/ledger/sync-state.ts';
+import { inboundSeq, lastContact, noteAckDigests, noteVillageSeq, touchContact, touchContactEvery } from '../../edge/ledger/sync-state.ts';
 import { iso, systemClock, type Clock } from '../../edge/ledger/time.ts';
 import type { HealthBoard, Part } from '../../edge/parts.ts';
 import type { Logger } from '../../edge/log.ts';
@@ -165,9 +165,7 @@ export class SyncAgent implements Part {
   }
 
   /** Look at the outbox now (the daemon's parts call this after a change; the timer also does). */
-  kick(): void {
-    void this.drain();
-  }
+  kick = (): void => void this.drain();
 
   private onConnect(sessionPresent: boolean): void {
     const mqtt = this.mqtt;
@@ -298,11 +296,13 @@ export class SyncAgent implements Part {
     trace(this.deps.address.store, 'ack', { n: ack.ids.length, c: ack.contiguous_seq });
     const db = this.deps.db();
     const seqs = ackedSeqs(db, this.deps.address.store, ack);
+    if (!seqs) return this.control.refuse('replayed', 'down/ack');
     const at = iso(this.clock);
     inLazyTransaction(db, 'recording an acknowledgement', () => {
       // Only an ack of a row still pending here is word from the ledger now: an ack carries no
       // time, and one acknowledging nothing new may be a copy published again (no contact).
       if (markOutboxAckedSeqs(db, seqs, at) > 0) touchContact(db, at);
+      if (ack.digests) noteAckDigests(db);
     });
     this.ackedSendNo = Math.max(this.ackedSendNo, dropAcked(this.inflight, seqs));
     this.lastAckAt = this.clock().getTime();

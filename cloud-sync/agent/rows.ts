@@ -6,6 +6,7 @@ import type { OutboxRow } from '../../edge/ledger/outbox.ts';
 import { ROWS_DIGESTS, type Ack } from '../protocol/payloads.ts';
 import { CanonicalText, digestOfCanonical, signedEnvelopeText, type SigningKey } from '../protocol/sign.ts';
 import { cachedStatement, type Db } from '../../edge/ledger/db.ts';
+import { ackDigestsSeen } from '../../edge/ledger/sync-state.ts';
 import { storeTopic, type StoreAddress } from '../protocol/topics.ts';
 import type { SyncMqtt } from '../mqtt.ts';
 
@@ -88,11 +89,12 @@ export function ownSeqs(store: string, ids: readonly string[]): number[] {
  * The seqs of this store's rows an ack acknowledges. With `digests` (a ledger that sends them),
  * only the rows whose payload here has the digest the ledger holds: an ack for a row of an
  * earlier timeline (a restored file handing out its seq again; an old ack published again)
- * marks no other row. Without (an older ledger), every row it names, as before.
+ * marks no other row. Without (an older ledger), every row it names, as before, unless acks with
+ * digests came before (ackDigestsSeen): then undefined, an old ack published again, refused.
  */
-export function ackedSeqs(db: Db, store: string, ack: Pick<Ack, 'ids' | 'digests'>): number[] {
+export function ackedSeqs(db: Db, store: string, ack: Pick<Ack, 'ids' | 'digests'>): number[] | undefined {
   const { ids, digests } = ack;
-  if (!digests) return ownSeqs(store, ids);
+  if (!digests) return ackDigestsSeen(db) ? undefined : ownSeqs(store, ids);
   if (digests.length !== ids.length) return []; // not an ack this protocol makes: it marks nothing
   const seqs = ids.map((id) => ownSeqs(store, [id])[0]);
   // One query for the ack's rows, not one each (an ack names a batch of up to 100).

@@ -29,6 +29,24 @@ export function touchContact(db: Db, at: string): void {
   setMeta(db, LAST_CONTACT, at);
 }
 
+const ACK_DIGESTS = 'sync.ack_digests';
+
+/**
+ * Whether the village ledger has sent this store acks with row digests. From then on an ack
+ * without them is not the ledger's word now: a recorded ack of an older ledger published again,
+ * which names rows by seq only and, after a restore, would mark a new row of that seq
+ * (cloud-sync/agent/rows.ts `ackedSeqs`). A ledger put back to an older version still has its
+ * rows marked, by its beats.
+ */
+export function ackDigestsSeen(db: Db): boolean {
+  return getMeta(db, ACK_DIGESTS) === '1';
+}
+
+/** An ack with digests came (inside the transaction that records it). */
+export function noteAckDigests(db: Db): void {
+  if (!ackDigestsSeen(db)) setMeta(db, ACK_DIGESTS, '1');
+}
+
 const BEHIND = 'sync.behind';
 
 /**

@@ -3,7 +3,8 @@
  * An ack for such an old row (applied late from the ledger's broker session, or a recorded ack
  * published again) named only `<store>:<seq>` and marked the new row of that seq acknowledged:
  * the sale never reached the ledger. The ack now names each row with a digest of its payload,
- * and the store marks a row only when its own payload has that digest.
+ * and the store marks a row only when its own payload has that digest; once it has had such acks,
+ * one without digests (a recorded ack of an older ledger) is refused.
  */
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -14,10 +15,11 @@ import { getVillager } from '../../edge/ledger/villagers.ts';
 import { countOutbox, enqueueOutbox, markOutboxAcked, pendingOutbox } from '../../edge/ledger/outbox.ts';
 import { balanceOf } from '../../cloud-sync/ledger/tables.ts';
 import { storeTopic } from '../../cloud-sync/protocol/topics.ts';
-import { rowDigest } from '../../cloud-sync/protocol/sign.ts';
+import { privateEd25519, rowDigest, signControl } from '../../cloud-sync/protocol/sign.ts';
+import type { Ack } from '../../cloud-sync/protocol/payloads.ts';
 import { ackedSeqs } from '../../cloud-sync/agent/rows.ts';
 import { settleRollback } from '../../cloud-sync/agent/rollback.ts';
-import { outboxRolledBackAt, setOutboxRolledBack } from '../../edge/ledger/sync-state.ts';
+import { noteAckDigests, outboxRolledBackAt, setOutboxRolledBack } from '../../edge/ledger/sync-state.ts';
 import { SyncMqtt } from '../../cloud-sync/mqtt.ts';
 import { brokerKind, ledgerDbKind, publisher, startRig, uid, waitFor, type Rig, type TestStore } from '../../harness/sync/rig.ts';
 import { tempLedger } from '../ledger/helpers.ts';
@@ -93,6 +95,36 @@ describe(`acks after a restore (${brokerKind} + ${ledgerDbKind})`, () => {
     await waitFor('sess-C at the ledger', async () => (await balanceOf(rig.ledgerDb, 'zhang')) === 45, 15_000).catch(() => undefined);
     expect(await balanceOf(rig.ledgerDb, 'zhang'), rowsOf(s)).toBe(45);
   }, 60_000);
+
+  it("a recorded ack from a ledger older than digests, published again after a restore, marks nothing once the ledger's acks have had digests", async () => {
+    const acks: Ack[] = [];
+    const { s, copy } = await storeWithSale(); // sess-0's ack had digests: the store has seen them
+    const spy = new SyncMqtt({ url: rig.broker.url, clientId: uid('spy-'), persistentSession: false });
+    const up = new Promise<void>((res) => spy.once('connect', () => res()));
+    spy.on('message', (_t, p) => acks.push(JSON.parse(p.toString()) as Ack));
+    spy.start([storeTopic({ village: rig.village, store: s.id }, 'down/ack')]);
+    await up;
+    redeem(s, uid('sess-A-'), 10);
+    await waitFor('drained and its ack recorded', () => countOutbox(s.db).pending === 0 && acks.length >= 1);
+    await spy.stop();
+    await rig.stopLedger();
+    await restore(s, copy, false);
+    redeem(s, uid('sess-C-'), 40); // takes the seq sess-A had
+    await s.restart();
+    await waitFor('store online', () => s.agent.state().connected);
+    // What a ledger without digests signed for sess-A: the ids alone.
+    const key = privateEd25519('ledger-1', rig.ledgerKey.privatePem);
+    const scope = { village: rig.village, store: s.id };
+    const m = await publisher(rig);
+    const before = s.agent.refusals.get('replayed');
+    for (const { ids, contiguous_seq: c } of acks) await m.publish(storeTopic(scope, 'down/ack'), JSON.stringify(signControl({ ids, contiguous_seq: c }, scope, key)));
+    await waitFor('the old acks refused', () => s.agent.refusals.get('replayed') >= before + acks.length);
+    await m.stop();
+    expect(countOutbox(s.db).pending, rowsOf(s)).toBe(1);
+    rig.startLedger();
+    await waitFor('sess-C at the ledger', async () => (await balanceOf(rig.ledgerDb, 'zhang')) === 45, 15_000).catch(() => undefined);
+    expect(await balanceOf(rig.ledgerDb, 'zhang'), rowsOf(s)).toBe(45);
+  }, 60_000);
 });
 
 describe('which rows an ack acknowledges at the store', () => {
@@ -108,6 +140,10 @@ describe('which rows an ack acknowledges at the store', () => {
       expect(ackedSeqs(l.db, 's1', { ids, digests })).toEqual([a]);
       // a digest list that does not match the ids marks nothing
       expect(ackedSeqs(l.db, 's1', { ids, digests: digests.slice(1) })).toEqual([]);
+      // once the ledger's acks have had digests, one without is refused (undefined), not read by id
+      noteAckDigests(l.db);
+      expect(ackedSeqs(l.db, 's1', { ids })).toBeUndefined();
+      expect(ackedSeqs(l.db, 's1', { ids, digests })).toEqual([a]);
     } finally {
       l.cleanup();
     }
