@@ -16,7 +16,8 @@ import { consentedSealedJoinedSince, faceConsentOf, lastTemplateId } from '../le
 import { qualityGate, type EntryConfig } from './config.ts';
 import { matchVerdict } from './decision.ts';
 import { l2 } from './adapt.ts';
-import { addTemplates, asTemplateError, loadGallery, recordTemplatesRecognizer, sealedGalleryInSlices, type NewTemplate } from './templates.ts';
+import { addTemplates, asTemplateError, loadGallery, openDescriptor, recordTemplatesRecognizer, sealedGalleryInSlices, type NewTemplate } from './templates.ts';
+import { templateRowsOf } from '../ledger/face-learning.ts';
 import { nearestSealed, packJoined, type SealedBatch } from '../../models/sealed.ts';
 import type { SealedNearest } from '../../models/protocol.ts';
 
@@ -127,10 +128,26 @@ export function collisionError(c: Collision, config: EntryConfig): EdgeError {
 }
 
 /**
+ * Two templates closer than this are of the same picture: the engine gives the same pixels the
+ * same descriptor, while two photos of one face, or a face and its mirror, lie hundredths apart
+ * at the least. Far below every threshold of the door.
+ */
+export const SAME_PICTURE = 1e-3;
+
+/** The first new template that the villager already holds (the same picture enrolled before, or by an enrolment running meanwhile). */
+function alreadyEnrolled(db: Db, key: Buffer, villagerId: string, templates: readonly NewTemplate[]): NewTemplate | undefined {
+  const held = templateRowsOf(db, villagerId).map((r) => openDescriptor(key, villagerId, r));
+  return templates.find((t) => held.some((h) => h.length === t.descriptor.length && l2(h, t.descriptor) < SAME_PICTURE));
+}
+
+/**
  * Stores templates after the collision check; refuses (FACE_COLLISION) naming the other villager.
  * The check reads the gallery while other enrolments may be storing, and the faces were analysed
  * while the consent could be withdrawn: the insert's transaction checks the consent again and
- * the templates stored since the check began, so neither slips through.
+ * the templates stored since the check began, so neither slips through. It also refuses
+ * (FACE_REJECTED, why `already_enrolled`) a picture the villager already holds: the same photo
+ * sent twice (a form sent again, a command run again) is stored once, even when both enrolments
+ * ran at once, in one process or two (the write transaction is taken before the check).
  */
 export async function storeTemplates(db: Db, key: Buffer, config: EntryConfig, villagerId: string, templates: readonly NewTemplate[], at: string, searcher: SealedSearcher = inProcess): Promise<number> {
   const seen = lastTemplateId(db);
@@ -140,6 +157,13 @@ export async function storeTemplates(db: Db, key: Buffer, config: EntryConfig, v
     checkEnrolable(db, villagerId);
     const late = lateCollision(db, key, villagerId, templates, config, seen);
     if (late) throw collisionError(late, config);
+    const again = alreadyEnrolled(db, key, villagerId, templates);
+    if (again) {
+      throw new EdgeError('FACE_REJECTED', `${again.source}: this picture is already enrolled for villager ${villagerId} (the same photo sent twice?); nothing stored`, {
+        zh: `${again.source}：这张照片已为村民 ${villagerId} 录入过（是否重复提交？），未重复保存`,
+        details: { photo: again.source, why: 'already_enrolled', villager: villagerId },
+      });
+    }
     const n = addTemplates(db, key, villagerId, templates, at);
     recordTemplatesRecognizer(db, config);
     return n;

@@ -16,6 +16,7 @@ import { addTemplates, countTemplates, loadOrCreateTemplateKey } from '../../edg
 import { withdrawFaceData } from '../../edge/entry/face-photos.ts';
 import { faceConsentOf } from '../../edge/ledger/face-templates.ts';
 import { addVillager, setFaceConsent } from '../../edge/ledger/villagers.ts';
+import { closeLedger, openLedger } from '../../edge/ledger/db.ts';
 import { isEdgeError, type EdgeError } from '../../edge/errors.ts';
 import { tempLedger } from '../ledger/helpers.ts';
 import { until } from '../drivers/helpers.ts';
@@ -64,7 +65,7 @@ function ledger(consent: string[]) {
   cleanups.push(l.cleanup);
   for (const id of ['A', 'B', 'C']) addVillager(l.db, { id, name: `村民${id}`, village: 'v' });
   for (const id of consent) setFaceConsent(l.db, id, 'self');
-  return { db: l.db, dir: l.dir, key: loadOrCreateTemplateKey(path.join(l.dir, 'k')) };
+  return { db: l.db, dir: l.dir, file: l.file, key: loadOrCreateTemplateKey(path.join(l.dir, 'k')) };
 }
 
 const errorOf = async (p: Promise<unknown>): Promise<EdgeError> => {
@@ -103,6 +104,50 @@ describe('enrolments that overlap', () => {
     const refused = results.filter((r) => isEdgeError(r, 'FACE_COLLISION'));
     expect(refused).toHaveLength(1);
     expect(countTemplates(db, 'A') + countTemplates(db, 'B')).toBe(2);
+  });
+
+  /**
+   * The same photo of one villager enrolled twice at once (a form sent twice, a command run again
+   * while the first still searched): both read the villager's templates before either stored.
+   * `connections`: one handle (the admin page's uploads) or two on the same file (two processes).
+   */
+  for (const connections of [1, 2] as const) {
+    it(`one photo of a villager enrolled twice at once (${connections === 1 ? 'one connection' : 'two connections on one file, as two processes'}): it is stored once, the other refused in both languages`, async () => {
+      const { db, file, key } = ledger(['A', 'C']);
+      addTemplates(db, key, 'C', [{ descriptor: unitAlong(60), quality: null, source: 'c.jpg' }], new Date().toISOString());
+      const other = connections === 1 ? db : openLedger(file);
+      if (other !== db) cleanups.unshift(() => closeLedger(other));
+      const open = new Gate();
+      open.open();
+      const search = new Gate();
+      const analyser = new HeldAnalyser(open, () => false, search);
+      const at = new Date().toISOString();
+      const a = enrolVillager(db, key, analyser, config, 'A', [{ name: 'a.jpg', frame: frame(3) }], at).then((r) => r, (err: unknown) => err);
+      const b = enrolVillager(other, key, analyser, config, 'A', [{ name: 'a.jpg', frame: frame(3) }], at).then((r) => r, (err: unknown) => err);
+      await until(() => search.waiting === 2);
+      search.open();
+      const results = await Promise.all([a, b]);
+      expect(results.filter((r) => !isEdgeError(r))).toEqual([{ templates: 2 }]);
+      const refused = results.filter((r) => isEdgeError(r)) as EdgeError[];
+      expect(refused.map((e) => [e.code, e.details?.why])).toEqual([['FACE_REJECTED', 'already_enrolled']]);
+      expect(refused[0]!.message).toContain('already enrolled');
+      expect(refused[0]!.zh).toContain('已为村民 A 录入过');
+      // the invariant: the villager holds no two templates of the same picture
+      expect(countTemplates(db, 'A')).toBe(2);
+    });
+  }
+
+  it('the same photo again later is refused, another photo still adds its templates', async () => {
+    const { db, key } = ledger(['A']);
+    const open = new Gate();
+    open.open();
+    const analyser = new HeldAnalyser(open, () => false);
+    const at = new Date().toISOString();
+    expect(await enrolVillager(db, key, analyser, config, 'A', [{ name: 'a.jpg', frame: frame(3) }], at)).toEqual({ templates: 2 });
+    const e = await errorOf(enrolVillager(db, key, analyser, config, 'A', [{ name: 'a-again.jpg', frame: frame(3) }], at));
+    expect([e.code, e.details?.why, e.details?.photo]).toEqual(['FACE_REJECTED', 'already_enrolled', 'a-again.jpg']);
+    expect(await enrolVillager(db, key, analyser, config, 'A', [{ name: 'b.jpg', frame: frame(5) }], at)).toEqual({ templates: 2 });
+    expect(countTemplates(db, 'A')).toBe(4);
   });
 
   it('a failed upload does not withdraw the consent of a parallel upload that was enrolled', async () => {
