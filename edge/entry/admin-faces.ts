@@ -3,7 +3,8 @@
  * recognition engine analyses the uploaded photo, `enrolVillager` checks consent, quality and
  * collisions with other villagers (edge/entry/enrol.ts), and the door's gallery learns the new
  * templates at once. Consent is recorded with the enrolment and taken back if the enrolment
- * is refused, so nothing is half-saved.
+ * is refused, so nothing is half-saved; with several uploads of one villager at once, when the
+ * last of them ends with nothing stored.
  */
 import path from 'node:path';
 import type { Db } from '../ledger/db.ts';
@@ -68,6 +69,9 @@ export class DoorFaces implements FaceEnrolment {
     reject: (villagerId, id, actor) => rejectPendingTemplate(this.deps.db(), villagerId, id, actor, new Date()),
   };
 
+  /** Uploads running per villager, and whether one of them recorded the villager's consent. */
+  private readonly uploads = new Map<string, { running: number; consentRecorded: boolean }>();
+
   constructor(private readonly deps: DoorFacesDeps) {
     if (deps.doorFrame) this.doorFrame = deps.doorFrame;
   }
@@ -82,15 +86,24 @@ export class DoorFaces implements FaceEnrolment {
     const db = this.deps.db();
     const before = faceConsentOf(db, villagerId);
     if (!before) throw new EdgeError('UNKNOWN_VILLAGER', `no villager ${villagerId}`, { zh: `没有村民 ${villagerId}` });
-    if (before.faceConsentAt === null) setFaceConsent(db, villagerId, consentBy);
+    let mine = this.uploads.get(villagerId);
+    if (!mine) this.uploads.set(villagerId, (mine = { running: 0, consentRecorded: false }));
+    mine.running++;
+    if (before.faceConsentAt === null) {
+      setFaceConsent(db, villagerId, consentBy);
+      mine.consentRecorded = true;
+    }
     let r: Enrolled;
     try {
       r = await enrolVillager(db, this.key(), engine, this.deps.config, villagerId, [photo], new Date().toISOString());
-    } catch (err) {
-      // consent given for an enrolment that did not happen is not left on record, unless a
-      // parallel upload resting on it stored templates meanwhile
-      if (before.faceConsentAt === null) withdrawUnusedConsent(db, villagerId);
-      throw err;
+    } finally {
+      // consent given for enrolments that did not happen is not left on record: taken back when
+      // the last upload resting on it ends, unless templates were stored (not by the first to
+      // fail while another, which found the consent on record, is still analysing)
+      if (--mine.running === 0) {
+        this.uploads.delete(villagerId);
+        if (mine.consentRecorded) withdrawUnusedConsent(db, villagerId);
+      }
     }
     await this.deps.reload(villagerId);
     return { templates: r.templates, total: countTemplates(db, villagerId), alreadyEnrolled: r.alreadyEnrolled.length > 0 };

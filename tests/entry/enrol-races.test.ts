@@ -4,7 +4,8 @@
  * analysed wins; two enrolments of one face under two names cannot both pass the look-alike
  * check; one photo of a villager enrolled twice at once is stored once (the other enrolment
  * succeeds and names it as already enrolled), and enrolling photos again stores only the new ones;
- * a failed upload does not take back the consent a parallel upload's templates rest on.
+ * a failed upload does not take back the consent a parallel upload's templates rest on, nor
+ * the consent a parallel upload still analysing rests on (uploads that all fail leave none).
  */
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -152,6 +153,44 @@ describe('enrolments that overlap', () => {
     // one picture given twice in one enrolment is stored once
     expect(await enrolVillager(db, key, analyser, config, 'A', [{ name: 'c.jpg', frame: frame(7) }, { name: 'c copy.jpg', frame: frame(7) }], at)).toEqual({ templates: 2, alreadyEnrolled: ['c copy.jpg'] });
     expect(countTemplates(db, 'A')).toBe(6);
+  });
+
+  it('a failed upload that recorded the consent does not take it back from a parallel upload still analysing, which is enrolled', async () => {
+    const { db, dir } = ledger([]);
+    const badGate = new Gate();
+    const goodGate = new Gate();
+    // each upload gets its own engine, held at its own gate
+    const engines = [new HeldAnalyser(badGate), new HeldAnalyser(goodGate)];
+    const faces = new DoorFaces({ db: () => db, config, dataDir: dir, engine: () => engines.shift(), reload: () => Promise.resolve() });
+    // the first upload records the consent; the second finds it on record
+    const bad = errorOf(faces.enrol('A', { name: 'bad.jpg', frame: frame(0) }, 'self'));
+    await until(() => badGate.waiting === 1);
+    const good = faces.enrol('A', { name: 'good.jpg', frame: frame(3) }, 'self').then((r) => r, (err: unknown) => err);
+    await until(() => goodGate.waiting === 1);
+    // the first fails (no face) while the second is still analysing
+    badGate.open();
+    expect((await bad).code).toBe('FACE_REJECTED');
+    goodGate.open();
+    expect(await good).toMatchObject({ templates: 2, total: 2 });
+    expect(faceConsentOf(db, 'A')?.faceConsentAt).not.toBeNull();
+    expect(countTemplates(db, 'A')).toBe(2);
+  });
+
+  it('overlapping uploads that all fail leave no consent on record', async () => {
+    const { db, dir } = ledger([]);
+    const firstGate = new Gate();
+    const secondGate = new Gate();
+    const engines = [new HeldAnalyser(firstGate), new HeldAnalyser(secondGate)];
+    const faces = new DoorFaces({ db: () => db, config, dataDir: dir, engine: () => engines.shift(), reload: () => Promise.resolve() });
+    const first = errorOf(faces.enrol('A', { name: 'a.jpg', frame: frame(0) }, 'self'));
+    await until(() => firstGate.waiting === 1);
+    const second = errorOf(faces.enrol('A', { name: 'b.jpg', frame: frame(0) }, 'self'));
+    await until(() => secondGate.waiting === 1);
+    firstGate.open();
+    expect((await first).code).toBe('FACE_REJECTED');
+    secondGate.open();
+    expect((await second).code).toBe('FACE_REJECTED');
+    expect(faceConsentOf(db, 'A')?.faceConsentAt).toBeNull();
   });
 
   it('a failed upload does not withdraw the consent of a parallel upload that was enrolled', async () => {
