@@ -39,6 +39,20 @@ export const RedListRowSchema = Type.Object({
 }, { additionalProperties: false });
 export type RedListRow = Static<typeof RedListRowSchema>;
 
+/**
+ * Holders of one place within the village's `red_list_size` whom the red list does not carry,
+ * because they would take it past BOARD_RED_LIST_MAX rows: the place left off whole, or (the
+ * first place only, which is never left off) the holders past the 50 shown. Only counted: who
+ * they are is not sent. Absent when everyone at a place shown is listed.
+ */
+export const RedListMoreSchema = Type.Object({
+  /** The place they share (the rank a row of theirs would have). */
+  rank: Type.Integer({ minimum: 1, maximum: 100_000 }),
+  points: Points,
+  count: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+}, { additionalProperties: false });
+export type RedListMore = Static<typeof RedListMoreSchema>;
+
 /** A good deed (好人好事): what was done and its points, never who did it. */
 export const DeedSchema = Type.Object({
   title: Type.String({ minLength: 1, maxLength: BOARD_TITLE_MAX }),
@@ -71,6 +85,8 @@ export const BoardBodySchema = Type.Object({
   /** What the village publishes; a section it does not publish is empty (or null). */
   published: Type.Object({ red_list: Type.Boolean(), deeds: Type.Boolean(), totals: Type.Boolean() }, { additionalProperties: false }),
   red_list: Type.Array(RedListRowSchema, { maxItems: BOARD_RED_LIST_MAX }),
+  /** Villagers of a place within the size whom the 50 rows could not carry (sent only when there are any). */
+  red_list_more: Type.Optional(RedListMoreSchema),
   deeds: Type.Array(DeedSchema, { maxItems: 50 }),
   totals: Type.Union([BoardTotalsSchema, Type.Null()]),
 }, { additionalProperties: false });

@@ -7,9 +7,12 @@
  * villager's face), so one bad photo refuses only itself, with its reason. A villager none of
  * whose photos were enrolled keeps no consent on record (unless they had given it before). A
  * child's folder may hold `guardian.txt` with the name of the guardian who consented.
+ * A photo the villager already holds (the folder enrolled again after adding photos) is skipped,
+ * named as already enrolled: not stored again, not refused.
  * A progress bar on a terminal; a summary (JSON with --json). Exit 0 when every photo was
- * enrolled, 2 when some were refused (named, with their reasons; the rest are enrolled), 1 when
- * the run failed (a broken ledger, missing models): what was enrolled before stays enrolled.
+ * enrolled or already enrolled, 2 when some were refused (named, with their reasons; the rest
+ * are enrolled), 1 when the run failed (a broken ledger, missing models): what was enrolled
+ * before stays enrolled.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -42,13 +45,16 @@ export interface Refusal { villager: string; photo: string; code: string; reason
 export interface BulkSummary {
   dir: string;
   villagers: number;
-  /** Villagers with at least one photo enrolled. */
+  /** Villagers with at least one photo enrolled, by this run or before. */
   enrolled_villagers: number;
   photos: number;
+  /** Photos enrolled by this run. */
   accepted: number;
   templates: number;
+  /** Photos skipped: the villager already holds them (enrolled before); not stored again, not refused. */
+  already_enrolled: string[];
   refused: Refusal[];
-  per_villager: Array<{ villager: string; accepted: number; refused: number; templates: number }>;
+  per_villager: Array<{ villager: string; accepted: number; already_enrolled: number; refused: number; templates: number }>;
 }
 
 /** Errors that refuse one photo (its content, or its villager); anything else stops the run. */
@@ -84,13 +90,13 @@ export async function enrolFolder(env: FacesEnv, engine: FaceEngine, dir: string
   const progress = opts.progress ?? { update: () => undefined, stop: () => undefined };
   const now = opts.now ?? (() => new Date());
   const total = plans.reduce((n, p) => n + p.photos.length, 0);
-  const summary: BulkSummary = { dir, villagers: plans.length, enrolled_villagers: 0, photos: total + loose.length, accepted: 0, templates: 0, refused: [], per_villager: [] };
+  const summary: BulkSummary = { dir, villagers: plans.length, enrolled_villagers: 0, photos: total + loose.length, accepted: 0, templates: 0, already_enrolled: [], refused: [], per_villager: [] };
   for (const f of loose) summary.refused.push({ villager: '', photo: f, code: ErrorCode.INVALID_ARGUMENT, reason: 'not in a villager\'s folder: put it in DIR/<villager id>/', zh: '照片不在村民文件夹中，请放到以村民编号命名的文件夹里' });
   let done = 0;
   progress.update(0, total);
   try {
     for (const plan of plans) {
-      const mine = { villager: plan.villager, accepted: 0, refused: 0, templates: 0 };
+      const mine = { villager: plan.villager, accepted: 0, already_enrolled: 0, refused: 0, templates: 0 };
       summary.per_villager.push(mine);
       const refuse = (photo: string, code: string, reason: string, zh: string): void => {
         summary.refused.push({ villager: plan.villager, photo, code, reason, zh });
@@ -113,9 +119,14 @@ export async function enrolFolder(env: FacesEnv, engine: FaceEngine, dir: string
           const { frame } = await readPhoto(readFileSync(file));
           const at = now().toISOString();
           const r = await enrolVillager(env.db, env.key, engine, env.entry, plan.villager, [{ name: path.basename(file), frame }], at);
-          mine.accepted++;
-          mine.templates += r.templates;
-          if (env.entry.store_photos) keepEnrolmentPhoto(env.dataDir, env.entry, plan.villager, file, at);
+          if (r.alreadyEnrolled.length > 0) {
+            summary.already_enrolled.push(file);
+            mine.already_enrolled++;
+          } else {
+            mine.accepted++;
+            mine.templates += r.templates;
+            if (env.entry.store_photos) keepEnrolmentPhoto(env.dataDir, env.entry, plan.villager, file, at);
+          }
         } catch (err) {
           if (!isEdgeError(err) || !PHOTO_REFUSALS.has(err.code)) throw err;
           // enrolVillager names the photo itself; the summary names it once, in its own field
@@ -128,7 +139,7 @@ export async function enrolFolder(env: FacesEnv, engine: FaceEngine, dir: string
       if (mine.accepted === 0 && !hadConsent) withdrawUnusedConsent(env.db, plan.villager);
       summary.accepted += mine.accepted;
       summary.templates += mine.templates;
-      if (mine.accepted > 0) summary.enrolled_villagers++;
+      if (mine.accepted > 0 || mine.already_enrolled > 0) summary.enrolled_villagers++;
     }
   } finally {
     progress.stop();
@@ -136,10 +147,12 @@ export async function enrolFolder(env: FacesEnv, engine: FaceEngine, dir: string
   return summary;
 }
 
-/** The summary for a maintainer: totals, then each refused photo with its reason. */
+/** The summary for a maintainer: totals, then each photo already enrolled, then each refused photo with its reason. */
 export function summaryText(s: BulkSummary): string {
-  const head = `已录入 ${s.enrolled_villagers}/${s.villagers} 位村民，照片 ${s.accepted}/${s.photos} 张（模板 ${s.templates} 个），未录入 ${s.refused.length} 张 / enrolled ${s.enrolled_villagers} of ${s.villagers} villagers, ${s.accepted} of ${s.photos} photos (${s.templates} templates), ${s.refused.length} refused`;
+  const already = s.already_enrolled.length;
+  const head = `已录入 ${s.enrolled_villagers}/${s.villagers} 位村民，照片 ${s.accepted}/${s.photos} 张（模板 ${s.templates} 个），${already > 0 ? `此前已录入 ${already} 张（未重复保存），` : ''}未录入 ${s.refused.length} 张 / enrolled ${s.enrolled_villagers} of ${s.villagers} villagers, ${s.accepted} of ${s.photos} photos (${s.templates} templates), ${already > 0 ? `${already} already enrolled (not stored again), ` : ''}${s.refused.length} refused`;
+  const skipped = s.already_enrolled.map((p) => `  = ${p}: 此前已录入，未重复保存 / already enrolled, not stored again`);
   const lines = s.refused.map((r) => `  ✗ ${r.photo}: ${r.zh} / ${r.reason}`);
-  return [head, ...lines].join('\n');
+  return [head, ...skipped, ...lines].join('\n');
 }
 

@@ -13,7 +13,7 @@ import { EdgeError } from '../errors.ts';
 import { closeLedger, openLedger } from '../ledger/db.ts';
 import { setFaceConsent } from '../ledger/villagers.ts';
 import { doorDetector, engineChoice, recognizerChoice, resolveEntryConfig, type EntryConfig } from '../entry/config.ts';
-import { enrolVillager, type EnrolPhoto } from '../entry/enrol.ts';
+import { enrolVillager, type Enrolled, type EnrolPhoto } from '../entry/enrol.ts';
 import { livenessNetModels, modelStartError, recognizerModels } from '../entry/model-errors.ts';
 import { countTemplates, loadOrCreateTemplateKey } from '../entry/templates.ts';
 import { faceConsentOf, guardianConsent, withdrawUnusedConsent } from '../ledger/face-templates.ts';
@@ -75,6 +75,14 @@ async function readPhoto(file: string): Promise<EnrolPhoto> {
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
+/** What `faces enroll` did: templates stored, and the photos skipped as already enrolled (not an error). */
+function enrolledText(villager: string, r: Enrolled): string {
+  const head = r.templates === 0 && r.alreadyEnrolled.length > 0
+    ? `${villager}: already enrolled, nothing new stored (0 templates) / 已录入过，没有新增`
+    : `enrolled ${villager}: ${r.templates} templates / 已录入`;
+  return [head, ...r.alreadyEnrolled.map((p) => `  = ${p}: 此前已录入，未重复保存 / already enrolled, not stored again`)].join('\n');
+}
+
 export function registerFacesCommands(program: Command): void {
   const faces = program.command('faces').description('face templates: enrolment, removal, identification / 人脸模板');
   registerFacesEvaluate(faces);
@@ -107,17 +115,17 @@ export function registerFacesCommands(program: Command): void {
           const hadConsent = (faceConsentOf(env.db, villager)?.faceConsentAt ?? null) !== null;
           if (o.consent) setFaceConsent(env.db, villager, consentBy);
           const at = new Date().toISOString();
-          let r;
+          let r: Enrolled;
           try {
-            r = o.camera ? await enrolAtCamera(env, engine, villager, o, at) : await enrolVillager(env.db, env.key, engine, env.entry, villager, photos, at);
+            r = o.camera ? { ...(await enrolAtCamera(env, engine, villager, o, at)), alreadyEnrolled: [] } : await enrolVillager(env.db, env.key, engine, env.entry, villager, photos, at);
           } catch (err) {
             // consent given for an enrolment that did not happen is not left on record
             if (o.consent && !hadConsent) withdrawUnusedConsent(env.db, villager);
             throw err;
           }
-          if (env.entry.store_photos) for (const f of o.photo) keepEnrolmentPhoto(env.dataDir, env.entry, villager, f, at);
-          print(o, { villager, templates: r.templates, total: countTemplates(env.db, villager) },
-            `enrolled ${villager}: ${r.templates} templates / 已录入`);
+          const skipped = new Set(r.alreadyEnrolled);
+          if (env.entry.store_photos) for (const f of o.photo) if (!skipped.has(path.basename(f))) keepEnrolmentPhoto(env.dataDir, env.entry, villager, f, at);
+          print(o, { villager, templates: r.templates, total: countTemplates(env.db, villager), already_enrolled: r.alreadyEnrolled }, enrolledText(villager, r));
         } finally {
           engine.stop();
         }

@@ -3,14 +3,15 @@
  * recognition engine analyses the uploaded photo, `enrolVillager` checks consent, quality and
  * collisions with other villagers (edge/entry/enrol.ts), and the door's gallery learns the new
  * templates at once. Consent is recorded with the enrolment and taken back if the enrolment
- * is refused, so nothing is half-saved.
+ * is refused, so nothing is half-saved; with several uploads of one villager at once, when the
+ * last of them ends with nothing stored.
  */
 import path from 'node:path';
 import type { Db } from '../ledger/db.ts';
 import type { EntryConfig } from './config.ts';
 import type { RgbFrame } from '../../models/face-engine.ts';
 import { EdgeError } from '../errors.ts';
-import { enrolVillager, inProcess, searcherOf, type FaceAnalyser } from './enrol.ts';
+import { enrolVillager, inProcess, searcherOf, type Enrolled, type FaceAnalyser } from './enrol.ts';
 import { countTemplates, loadOrCreateTemplateKey } from './templates.ts';
 import { faceConsentOf, withdrawUnusedConsent } from '../ledger/face-templates.ts';
 import { withdrawFaceData } from './face-photos.ts';
@@ -28,8 +29,11 @@ export interface PendingReview {
 }
 
 export interface FaceEnrolment {
-  /** Enrol one photo; `consentBy` records consent first ('self' or a guardian's name). */
-  enrol(villagerId: string, photo: { name: string; frame: RgbFrame }, consentBy: string): Promise<{ templates: number; total: number }>;
+  /**
+   * Enrol one photo; `consentBy` records consent first ('self' or a guardian's name).
+   * `alreadyEnrolled`: the villager already held this picture (the form sent twice): nothing stored, not an error.
+   */
+  enrol(villagerId: string, photo: { name: string; frame: RgbFrame }, consentBy: string): Promise<{ templates: number; total: number; alreadyEnrolled: boolean }>;
   /** Delete the villager's templates and kept enrolment photos and withdraw consent; the door forgets the face. */
   withdraw(villagerId: string): Promise<number>;
   /** A picture from the door camera now, to enrol from as from an upload; absent without a camera. */
@@ -65,6 +69,9 @@ export class DoorFaces implements FaceEnrolment {
     reject: (villagerId, id, actor) => rejectPendingTemplate(this.deps.db(), villagerId, id, actor, new Date()),
   };
 
+  /** Uploads running per villager, and whether one of them recorded the villager's consent. */
+  private readonly uploads = new Map<string, { running: number; consentRecorded: boolean }>();
+
   constructor(private readonly deps: DoorFacesDeps) {
     if (deps.doorFrame) this.doorFrame = deps.doorFrame;
   }
@@ -73,24 +80,33 @@ export class DoorFaces implements FaceEnrolment {
     return loadOrCreateTemplateKey(path.resolve(this.deps.dataDir, this.deps.config.key_file));
   }
 
-  async enrol(villagerId: string, photo: { name: string; frame: RgbFrame }, consentBy: string): Promise<{ templates: number; total: number }> {
+  async enrol(villagerId: string, photo: { name: string; frame: RgbFrame }, consentBy: string): Promise<{ templates: number; total: number; alreadyEnrolled: boolean }> {
     const engine = this.deps.engine();
     if (!engine) throw new EdgeError('FACE_UNAVAILABLE', 'face recognition is not running at the door (entry.face_enabled, or the engine is restarting)', { zh: '门口人脸识别没有运行（未启用或正在重启），暂时不能录入' });
     const db = this.deps.db();
     const before = faceConsentOf(db, villagerId);
     if (!before) throw new EdgeError('UNKNOWN_VILLAGER', `no villager ${villagerId}`, { zh: `没有村民 ${villagerId}` });
-    if (before.faceConsentAt === null) setFaceConsent(db, villagerId, consentBy);
-    let r: { templates: number };
+    let mine = this.uploads.get(villagerId);
+    if (!mine) this.uploads.set(villagerId, (mine = { running: 0, consentRecorded: false }));
+    mine.running++;
+    if (before.faceConsentAt === null) {
+      setFaceConsent(db, villagerId, consentBy);
+      mine.consentRecorded = true;
+    }
+    let r: Enrolled;
     try {
       r = await enrolVillager(db, this.key(), engine, this.deps.config, villagerId, [photo], new Date().toISOString());
-    } catch (err) {
-      // consent given for an enrolment that did not happen is not left on record, unless a
-      // parallel upload resting on it stored templates meanwhile
-      if (before.faceConsentAt === null) withdrawUnusedConsent(db, villagerId);
-      throw err;
+    } finally {
+      // consent given for enrolments that did not happen is not left on record: taken back when
+      // the last upload resting on it ends, unless templates were stored (not by the first to
+      // fail while another, which found the consent on record, is still analysing)
+      if (--mine.running === 0) {
+        this.uploads.delete(villagerId);
+        if (mine.consentRecorded) withdrawUnusedConsent(db, villagerId);
+      }
     }
     await this.deps.reload(villagerId);
-    return { templates: r.templates, total: countTemplates(db, villagerId) };
+    return { templates: r.templates, total: countTemplates(db, villagerId), alreadyEnrolled: r.alreadyEnrolled.length > 0 };
   }
 
   async withdraw(villagerId: string): Promise<number> {

@@ -163,5 +163,6 @@ export async function enrolFromCamera(
     });
   }
   const templates = chosen.map((f) => ({ descriptor: f.descriptor, quality: f.sharpness, source: `camera frame ${f.index} (yaw ${f.yaw.toFixed(0)}°, pitch ${f.pitch.toFixed(0)}°)` }));
-  return { templates: await storeTemplates(db, key, config, villagerId, templates, at, searcherOf(analyser)), examined: c.examined, rejected: c.rejected };
+  const r = await storeTemplates(db, key, config, villagerId, templates, at, searcherOf(analyser));
+  return { templates: r.stored, examined: c.examined, rejected: c.rejected };
 }

@@ -16,7 +16,8 @@ import { consentedSealedJoinedSince, faceConsentOf, lastTemplateId } from '../le
 import { qualityGate, type EntryConfig } from './config.ts';
 import { matchVerdict } from './decision.ts';
 import { l2 } from './adapt.ts';
-import { addTemplates, asTemplateError, loadGallery, recordTemplatesRecognizer, sealedGalleryInSlices, type NewTemplate } from './templates.ts';
+import { addTemplates, asTemplateError, loadGallery, openDescriptor, recordTemplatesRecognizer, sealedGalleryInSlices, type NewTemplate } from './templates.ts';
+import { templateRowsOf } from '../ledger/face-learning.ts';
 import { nearestSealed, packJoined, type SealedBatch } from '../../models/sealed.ts';
 import type { SealedNearest } from '../../models/protocol.ts';
 
@@ -127,34 +128,74 @@ export function collisionError(c: Collision, config: EntryConfig): EdgeError {
 }
 
 /**
+ * Two templates closer than this are of the same picture: the engine gives the same pixels the
+ * same descriptor, while two photos of one face, or a face and its mirror, lie hundredths apart
+ * at the least. Far below every threshold of the door.
+ */
+export const SAME_PICTURE = 1e-3;
+
+const samePicture = (a: Float32Array, b: Float32Array): boolean => a.length === b.length && l2(a, b) < SAME_PICTURE;
+
+/** `templates` split into those the villager does not hold yet and those they hold (the same picture enrolled before, or by an enrolment running meanwhile). */
+function splitHeld(db: Db, key: Buffer, villagerId: string, templates: readonly NewTemplate[]): { fresh: NewTemplate[]; held: NewTemplate[] } {
+  const own = templateRowsOf(db, villagerId).map((r) => openDescriptor(key, villagerId, r));
+  const fresh: NewTemplate[] = [];
+  const held: NewTemplate[] = [];
+  for (const t of templates) (own.some((h) => samePicture(h, t.descriptor)) ? held : fresh).push(t);
+  return { fresh, held };
+}
+
+export interface Stored {
+  /** Templates written. */
+  stored: number;
+  /** Templates not written: the villager already held their picture. */
+  held: NewTemplate[];
+}
+
+/**
  * Stores templates after the collision check; refuses (FACE_COLLISION) naming the other villager.
  * The check reads the gallery while other enrolments may be storing, and the faces were analysed
  * while the consent could be withdrawn: the insert's transaction checks the consent again and
- * the templates stored since the check began, so neither slips through.
+ * the templates stored since the check began, so neither slips through. A template whose picture
+ * the villager already holds is skipped, not stored again and not an error: the same photo sent
+ * twice (a form sent again, a folder enrolled again) is stored once, even when both enrolments
+ * ran at once, in one process or two (the write transaction is taken before the check).
  */
-export async function storeTemplates(db: Db, key: Buffer, config: EntryConfig, villagerId: string, templates: readonly NewTemplate[], at: string, searcher: SealedSearcher = inProcess): Promise<number> {
+export async function storeTemplates(db: Db, key: Buffer, config: EntryConfig, villagerId: string, templates: readonly NewTemplate[], at: string, searcher: SealedSearcher = inProcess): Promise<Stored> {
   const seen = lastTemplateId(db);
-  const c = await findCollision(db, key, villagerId, templates, config, searcher);
+  // pictures held already are not searched for look-alikes: enrolling them again changes nothing
+  const before = splitHeld(db, key, villagerId, templates);
+  const c = await findCollision(db, key, villagerId, before.fresh, config, searcher);
   if (c) throw collisionError(c, config);
   return inTransaction(db, 'saving face templates', () => {
     checkEnrolable(db, villagerId);
-    const late = lateCollision(db, key, villagerId, templates, config, seen);
+    // stored meanwhile by another enrolment of the same picture
+    const now = splitHeld(db, key, villagerId, before.fresh);
+    const late = lateCollision(db, key, villagerId, now.fresh, config, seen);
     if (late) throw collisionError(late, config);
-    const n = addTemplates(db, key, villagerId, templates, at);
+    if (now.fresh.length === 0) return { stored: 0, held: [...before.held, ...now.held] };
+    const n = addTemplates(db, key, villagerId, now.fresh, at);
     recordTemplatesRecognizer(db, config);
-    return n;
+    return { stored: n, held: [...before.held, ...now.held] };
   });
+}
+
+export interface Enrolled {
+  /** Templates stored by this enrolment. */
+  templates: number;
+  /** The photos (by name) not stored because the villager already holds them (or an earlier photo of this enrolment is the same picture). */
+  alreadyEnrolled: string[];
 }
 
 export async function enrolVillager(
   db: Db, key: Buffer, analyser: FaceAnalyser, config: EntryConfig,
   villagerId: string, photos: readonly EnrolPhoto[], at: string,
-): Promise<{ templates: number }> {
+): Promise<Enrolled> {
   checkEnrolable(db, villagerId);
   if (photos.length === 0) throw new EdgeError('INVALID_ARGUMENT', 'no photo given', { zh: '没有照片' });
   const opts: AnalyseOptions = { allFaces: true, gate: qualityGate(config.quality), liveness: false };
   const templates: NewTemplate[] = [];
-  const perPhoto: Array<{ name: string; descriptors: Float32Array[] }> = [];
+  const perPhoto: Array<{ name: string; descriptors: Float32Array[]; templates: NewTemplate[] }> = [];
   for (const p of photos) {
     const a = await analyser.analyse(p.frame, opts);
     const reject = (why: string, zh: string): never => {
@@ -166,11 +207,13 @@ export async function enrolVillager(
     const face = a.faces[0];
     if (!face || face.rejected || !face.descriptor) reject(`poor quality (${face?.rejected ?? 'no descriptor'})`, `照片质量不够（${face?.rejected ?? ''}）`);
     const f = face as NonNullable<typeof face>;
-    templates.push({ descriptor: f.descriptor as Float32Array, quality: f.quality.sharpness, source: p.name });
+    const mine: NewTemplate[] = [{ descriptor: f.descriptor as Float32Array, quality: f.quality.sharpness, source: p.name }];
     const m = await analyser.analyse(mirror(p.frame), { ...opts, allFaces: false });
     const mf = m.faces[0];
-    if (mf?.descriptor) templates.push({ descriptor: mf.descriptor, quality: mf.quality.sharpness, source: `${p.name} (mirrored)` });
-    perPhoto.push({ name: p.name, descriptors: mf?.descriptor ? [f.descriptor as Float32Array, mf.descriptor] : [f.descriptor as Float32Array] });
+    if (mf?.descriptor) mine.push({ descriptor: mf.descriptor, quality: mf.quality.sharpness, source: `${p.name} (mirrored)` });
+    perPhoto.push({ name: p.name, descriptors: mine.map((t) => t.descriptor), templates: mine });
+    // a picture given twice in one enrolment (a copy of a photo under another name) is stored once
+    templates.push(...mine.filter((t) => !templates.some((u) => samePicture(u.descriptor, t.descriptor))));
   }
   // several photos are of one villager: farther apart than the loose threshold, they are two people
   const someoneElse = photosOfSomeoneElse(perPhoto, config.match.uncertain_threshold);
@@ -180,7 +223,10 @@ export async function enrolVillager(
       details: { photos: someoneElse, why: 'not_the_same_person' },
     });
   }
-  return { templates: await storeTemplates(db, key, config, villagerId, templates, at, searcherOf(analyser)) };
+  const r = await storeTemplates(db, key, config, villagerId, templates, at, searcherOf(analyser));
+  // a photo none of whose templates was stored is already enrolled
+  const stored = templates.filter((t) => !r.held.includes(t));
+  return { templates: r.stored, alreadyEnrolled: perPhoto.filter((p) => !p.templates.some((t) => stored.includes(t))).map((p) => p.name) };
 }
 
 export interface IdentifyResult {

@@ -40,4 +40,4 @@ export const CalibrateReply = Type.Object({ slot: Type.String(), known_g: Type.N
 export const CountReply = Type.Object({ slot: Type.String(), sku: Type.String(), weight_g: Type.Number(), stock_before: Type.Integer(), stock: Type.Integer(), audit_id: AuditId });
 
 export const WithdrawReply = Type.Object({ villager: VillagerView, removed: Type.Integer({ description: 'Face templates deleted' }) });
-export const EnrolReply = Type.Object({ villager: VillagerView, templates: Type.Integer({ description: 'Templates made from this photo' }) });
+export const EnrolReply = Type.Object({ villager: VillagerView, templates: Type.Integer({ description: 'Templates made from this photo' }), already_enrolled: Type.Boolean({ description: 'true: the villager already held this picture (the same photo sent again); nothing stored again (templates 0), not an error' }) });

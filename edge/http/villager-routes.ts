@@ -39,11 +39,11 @@ export interface VillagerRoutesDeps {
 const isForm = wantsPage;
 
 /** A villager's page; with a refusal, the refused form shows why, with what was typed. */
-export function villagerPageHtml(deps: VillagerRoutesDeps, req: FastifyRequest, reply: FastifyReply, id: string, opts: { before?: number; refusal?: FormRefusal } = {}): string {
+export function villagerPageHtml(deps: VillagerRoutesDeps, req: FastifyRequest, reply: FastifyReply, id: string, opts: { before?: number; refusal?: FormRefusal; alreadyEnrolled?: boolean } = {}): string {
   const db = deps.db();
   const v = requireVillager(db, id);
   const rows = listEntries(db, v.id, { limit: 51, ...(opts.before !== undefined ? { beforeSeq: opts.before } : {}) });
-  return villagerPage({ store: deps.store, lang: langOf(req), csrf: reply.generateCsrf(), villager: v, templates: countTemplates(db, v.id), learned: countLearned(db, v.id), pending: deps.faces?.pending?.list(v.id) ?? [], entries: rows.slice(0, 50), next: rows.length > 50 ? rows[49]!.seq : null, timeZone: deps.timeZone, facesOn: Boolean(deps.faces), snapshotOn: Boolean(deps.faces?.doorFrame), ...(opts.refusal ? { refusal: opts.refusal } : {}) });
+  return villagerPage({ store: deps.store, lang: langOf(req), csrf: reply.generateCsrf(), villager: v, templates: countTemplates(db, v.id), learned: countLearned(db, v.id), pending: deps.faces?.pending?.list(v.id) ?? [], entries: rows.slice(0, 50), next: rows.length > 50 ? rows[49]!.seq : null, timeZone: deps.timeZone, facesOn: Boolean(deps.faces), snapshotOn: Boolean(deps.faces?.doorFrame), alreadyEnrolled: opts.alreadyEnrolled === true, ...(opts.refusal ? { refusal: opts.refusal } : {}) });
 }
 
 /** The error handler of a form on a villager's page: the page again, the form showing why. */
@@ -90,6 +90,13 @@ function routes(app: FastifyInstance, deps: VillagerRoutesDeps): void {
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
   const { db } = deps;
 
+  // a picture the villager already holds (the form sent twice) is a success that stored nothing: the page says so
+  const alreadyNote = (r: { alreadyEnrolled: boolean }) => (r.alreadyEnrolled ? { already_enrolled: true } : {});
+  const enrolled = (req: FastifyRequest, reply: FastifyReply, id: string, r: { templates: number; total: number; alreadyEnrolled: boolean }) => {
+    if (isForm(req)) return reply.redirect(`/villagers/${encodeURIComponent(id)}${r.alreadyEnrolled ? '?enrolled=already' : ''}`, 303);
+    return reply.status(201).send({ villager: villagerView(requireVillager(db(), id), r.total, countLearned(db(), id)), templates: r.templates, already_enrolled: r.alreadyEnrolled });
+  };
+
   // a search as tablets repeat it: kept until the ledger changes (./kept-reply.ts; the last 16 searches)
   const kept = new KeptReplies();
   typed.get('/api/villagers/search', { schema: { querystring: Type.Object({ q: Type.String({ maxLength: 64, default: '' }), limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }), after: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false }), response: { 200: SearchReply, 304: NotModified } } }, async (req, reply) => kept.send(reply, JSON.stringify(req.query), ledgerVersion(db()), () => {
@@ -120,10 +127,9 @@ function routes(app: FastifyInstance, deps: VillagerRoutesDeps): void {
     const consentBy = req.body.guardian?.trim() ? `guardian:${req.body.guardian.trim()}` : 'self';
     const id = req.params.id;
     const r = await deps.faces.enrol(id, { name: `admin upload (${photo.kind})`, frame: photo.frame }, consentBy);
-    appendAudit(db(), { actor: req.adminUser!.username, action: 'face.enrol', target: id, before: null, after: { templates: r.total, consent_by: consentBy } });
-    req.log.info({ villager: id, templates: r.templates }, 'face enrolled from the admin page / 管理页面录入人脸');
-    if (isForm(req)) return reply.redirect(`/villagers/${encodeURIComponent(id)}`, 303);
-    return reply.status(201).send({ villager: villagerView(requireVillager(db(), id), r.total, countLearned(db(), id)), templates: r.templates });
+    appendAudit(db(), { actor: req.adminUser!.username, action: 'face.enrol', target: id, before: null, after: { templates: r.total, consent_by: consentBy, ...alreadyNote(r) } });
+    req.log.info({ villager: id, templates: r.templates, already_enrolled: r.alreadyEnrolled }, 'face enrolled from the admin page / 管理页面录入人脸');
+    return enrolled(req, reply, id, r);
   });
 
   // The same enrolment from a picture the door camera takes now (the villager stands at the
@@ -146,10 +152,9 @@ function routes(app: FastifyInstance, deps: VillagerRoutesDeps): void {
     const frame = await deps.faces.doorFrame();
     const consentBy = req.body.guardian?.trim() ? `guardian:${req.body.guardian.trim()}` : 'self';
     const r = await deps.faces.enrol(id, { name: 'door camera snapshot', frame }, consentBy);
-    appendAudit(db(), { actor: req.adminUser!.username, action: 'face.enrol', target: id, before: null, after: { templates: r.total, consent_by: consentBy, source: 'door camera' } });
-    req.log.info({ villager: id, templates: r.templates }, 'face enrolled at the door camera from the admin page / 管理页面用门口摄像头录入人脸');
-    if (isForm(req)) return reply.redirect(`/villagers/${encodeURIComponent(id)}`, 303);
-    return reply.status(201).send({ villager: villagerView(requireVillager(db(), id), r.total, countLearned(db(), id)), templates: r.templates });
+    appendAudit(db(), { actor: req.adminUser!.username, action: 'face.enrol', target: id, before: null, after: { templates: r.total, consent_by: consentBy, source: 'door camera', ...alreadyNote(r) } });
+    req.log.info({ villager: id, templates: r.templates, already_enrolled: r.alreadyEnrolled }, 'face enrolled at the door camera from the admin page / 管理页面用门口摄像头录入人脸');
+    return enrolled(req, reply, id, r);
   });
 
   typed.post('/api/villagers/:id/face/withdraw', { errorHandler: villagerFormErrors(deps, 'withdraw', '_'), schema: { params: IdParams, body: Type.Object({ _csrf: Type.Optional(Type.String()) }, { additionalProperties: false }), response: { 200: WithdrawReply } } }, async (req, reply) => {
@@ -167,9 +172,9 @@ function routes(app: FastifyInstance, deps: VillagerRoutesDeps): void {
     return html(reply, villagersPage({ store: deps.store, lang: langOf(req), q: req.query.q, items: r.items, next: r.next }));
   });
 
-  typed.get('/villagers/:id', { schema: { params: IdParams, querystring: Type.Object({ before: Type.Optional(Type.Integer({ minimum: 1 })), ...LangQuery }) } }, async (req, reply) => {
+  typed.get('/villagers/:id', { schema: { params: IdParams, querystring: Type.Object({ before: Type.Optional(Type.Integer({ minimum: 1 })), enrolled: Type.Optional(Type.Literal('already', { description: 'After an enrolment that stored nothing: the villager already held the picture' })), ...LangQuery }) } }, async (req, reply) => {
     rememberLang(req, reply);
-    return html(reply, villagerPageHtml(deps, req, reply, req.params.id, req.query.before !== undefined ? { before: req.query.before } : {}));
+    return html(reply, villagerPageHtml(deps, req, reply, req.params.id, { ...(req.query.before !== undefined ? { before: req.query.before } : {}), alreadyEnrolled: req.query.enrolled === 'already' }));
   });
 }
 

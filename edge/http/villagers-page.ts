@@ -17,6 +17,8 @@ import { pendingSection } from './pending-section.ts';
 const ENROL_FIELDS = ['photo', 'consent', 'guardian'];
 const SNAPSHOT_FIELDS = ['consent', 'guardian'];
 
+const ALREADY_ENROLLED = { zh: '已录入：这张照片此前已为该村民录入，没有重复保存', en: 'Already enrolled: this photo was enrolled for the villager before; it was not stored again' };
+
 const T = {
   zh: {
     title: '村民', back: '返回管理页', other: 'English', search: '搜索', placeholder: '姓名或编号', id: '编号', name: '姓名', village: '村', status: '状态', balance: '积分', debt: '欠分', face: '人脸',
@@ -52,7 +54,7 @@ export function villagersPage(d: { store: StoreConfig; lang: Lang; q: string; it
 <table id="villager-results"><tr><th>${t.id}</th><th>${t.name}</th><th>${t.village}</th><th>${t.status}</th><th>${t.balance}</th><th>${t.debt}</th><th>${t.face}</th></tr>${rows || `<tr><td colspan="7">${t.none}</td></tr>`}</table>${next}`, undefined, d.lang);
 }
 
-export function villagerPage(d: { store: StoreConfig; lang: Lang; csrf: string; villager: Villager; templates: number; learned?: number; pending?: readonly PendingView[]; entries: Entry[]; next: number | null; timeZone: string | undefined; facesOn: boolean; snapshotOn?: boolean; refusal?: FormRefusal }): string {
+export function villagerPage(d: { store: StoreConfig; lang: Lang; csrf: string; villager: Villager; templates: number; learned?: number; pending?: readonly PendingView[]; entries: Entry[]; next: number | null; timeZone: string | undefined; facesOn: boolean; snapshotOn?: boolean; alreadyEnrolled?: boolean; refusal?: FormRefusal }): string {
   const t = T[d.lang];
   const v = d.villager;
   const r = d.refusal;
@@ -62,6 +64,8 @@ export function villagerPage(d: { store: StoreConfig; lang: Lang; csrf: string; 
     ? `<p id="face-state" data-consent="true">${t.consentAt} ${esc(formatTime(v.faceConsentAt, d.timeZone))}（${esc(consentBy(t, v.faceConsentBy))}）· ${d.templates} ${t.templates}${d.learned ? `（${d.learned} ${t.learned}）` : ''}</p>
 <form method="post" action="/api/villagers/${id}/face/withdraw" id="face-withdraw">${csrfField(d.csrf)}${formMessage(r, 'withdraw')}<button type="submit" data-action="withdraw">${t.withdraw}</button></form>`
     : `<p id="face-state" data-consent="false">${t.withdrawn}</p>`;
+  // after an enrolment that stored nothing (the same photo sent again): a success, said in both languages as the forms' messages are
+  const notice = d.alreadyEnrolled ? `<p class="ok" role="status" id="face-notice">${ALREADY_ENROLLED.zh}<br>${ALREADY_ENROLLED.en}</p>` : '';
   const enrol = d.facesOn
     ? `<h2>${t.enrol}</h2><form class="login" method="post" enctype="multipart/form-data" action="/api/villagers/${id}/face" id="face-enrol">${csrfField(d.csrf)}${formMessage(r, 'enrol', ENROL_FIELDS)}
 <label for="photo">${t.photo}</label><input id="photo" name="photo" type="file" accept="image/jpeg,image/png,image/webp" required${focusIfWrong(r, 'enrol', 'photo', ENROL_FIELDS)}>${fieldMessage(r, 'enrol', 'photo')}${r?.form === 'enrol' ? `<div class="field-note">${t.photoAgain}</div>` : ''}
@@ -78,7 +82,7 @@ export function villagerPage(d: { store: StoreConfig; lang: Lang; csrf: string; 
   const older = d.next !== null ? `<p><a href="/villagers/${id}?before=${d.next}">${t.older}</a></p>` : '';
   return layout(`${d.store.name} · ${v.name}`, `<h1>${esc(v.name)}（${esc(v.id)}）</h1><p><a href="/villagers">${t.list}</a> · <a href="/villagers/${id}?lang=${d.lang === 'zh' ? 'en' : 'zh'}" id="lang-switch">${t.other}</a></p>
 <table id="villager-summary"><tr><th>${t.village}</th><td>${esc(v.village)}</td></tr><tr><th>${t.status}</th><td>${esc(statusText(t, v.status))} ${toggle}${statusRefused}</td></tr><tr><th>${t.balance}</th><td id="balance">${v.balance}</td></tr><tr><th>${t.debt}</th><td>${v.debt}</td></tr></table>
-<h2>${t.face}</h2>${face}${pendingSection({ lang: d.lang, csrf: d.csrf, villagerId: v.id, pending: d.pending ?? [], timeZone: d.timeZone, refusal: r })}${enrol}
+<h2>${t.face}</h2>${notice}${face}${pendingSection({ lang: d.lang, csrf: d.csrf, villagerId: v.id, pending: d.pending ?? [], timeZone: d.timeZone, refusal: r })}${enrol}
 <h2>${t.card}</h2>${formMessage(r, 'card')}<form class="inline" method="post" action="/api/cards/issue" id="card-issue-slip">${csrfField(d.csrf)}${requestField()}<input type="hidden" name="_page" value="villager"><input type="hidden" name="villager" value="${esc(v.id)}"><button type="submit" data-action="issue-card">${t.issue}</button></form>
 <h2>${t.history}</h2><table id="history"><tr><th>${t.at}</th><th>${t.kind}</th><th>${t.points}</th><th>${t.after}</th><th>${t.reason}</th></tr>${rows || `<tr><td colspan="5">${EMPTY}</td></tr>`}</table>${older}`, undefined, d.lang);
 }

@@ -145,6 +145,24 @@ describe('the board page', () => {
     expect(html).toContain('id="prices"');
   });
 
+  it('a first place larger than the message: its 50 rows and how many more share it, and a place left off counted', async () => {
+    const { app, db } = setup(online(true));
+    const tied = Array.from({ length: 50 }, (_, i) => ({ rank: 1, villager: `p${String(i).padStart(2, '0')}`, name: `村民${i}`, masked: false, points: 2, items: [] }));
+    saveBoard(db, { version: 1, issuedAt: new Date().toISOString(), receivedAt: new Date().toISOString(), body: { ...body(), red_list: tied, red_list_more: { rank: 1, points: 2, count: 70 } } });
+    let html = (await app.inject('/board/live')).body;
+    expect([...html.matchAll(/<span class="rank">1<\/span>/g)].length).toBe(50);
+    expect(html).toContain('<p id="red-list-more" class="more" data-count="70">另有 70 位村民同为第 1 名（各 2 分），榜上未能列出</p>');
+    expect(html).not.toContain('本月还没有获得积分的村民');
+    // a place left off whole after the store's maintainer is left off too: its place closes up with the rows
+    addVillager(db, { id: 'chen', name: '老陈', village: 'v1', isMaintainer: true });
+    saveBoard(db, { version: 2, issuedAt: new Date().toISOString(), receivedAt: new Date().toISOString(), body: { ...body(), red_list_more: { rank: 5, points: 3, count: 4 } } });
+    html = (await app.inject('/board/live')).body;
+    expect(html).toContain('另有 4 位村民同为第 4 名（各 3 分），榜上未能列出');
+    // a board without the count shows none
+    saveBoard(db, { version: 3, issuedAt: new Date().toISOString(), receivedAt: new Date().toISOString(), body: body() });
+    expect((await app.inject('/board/live')).body).not.toContain('red-list-more');
+  });
+
   it('reranks with shared places after rows are left off', () => {
     const row = (villager: string, points: number) => ({ rank: 0, villager, name: villager, masked: false, points, items: [] });
     expect(rerank([row('a', 9), row('b', 9), row('c', 7), row('d', 7), row('e', 1)]).map((r) => r.rank)).toEqual([1, 1, 3, 3, 5]);

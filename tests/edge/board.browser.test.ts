@@ -17,13 +17,14 @@ import { HealthBoard } from '../../edge/parts.ts';
 import type { SyncStateSource } from '../../edge/http/queries.ts';
 import { tempLedger } from '../ledger/helpers.ts';
 import { boardVillage, HIDDEN_NAMES, PRIVATE_FIGURES, type BoardVillage } from './board-fixture.ts';
+import { loadBoard, saveBoard } from '../../edge/ledger/board.ts';
 
 // The callbacks given to evaluate() run in the page. This project's type check has no DOM
 // library, so the few browser globals they use are declared here, for this file only.
 interface Rect { left: number; right: number; top: number; bottom: number }
-interface PageElement { id: string; innerText: string; getBoundingClientRect(): Rect; closest(sel: string): PageElement | null }
+interface PageElement { id: string; innerText: string; hidden: boolean; getBoundingClientRect(): Rect; closest(sel: string): PageElement | null; getAttribute(name: string): string | null }
 declare const window: { innerHeight: number; innerWidth: number; marker?: string };
-declare const document: { documentElement: { scrollHeight: number }; body: { innerText: string }; querySelectorAll(sel: string): Iterable<PageElement> };
+declare const document: { documentElement: { scrollHeight: number }; body: { innerText: string }; querySelectorAll(sel: string): Iterable<PageElement>; getElementById(id: string): PageElement | null };
 declare function getComputedStyle(e: PageElement): { display: string; fontSize: string };
 
 const SHOTS = path.resolve(import.meta.dirname, '../../test-results');
@@ -173,6 +174,39 @@ describe('the public board in chromium', () => {
     expect(await page.evaluate(() => window.marker)).toBe('same page');
     // only the fetches refused on purpose above failed
     expect(problems.filter((p) => !p.includes('/board/live') && !p.includes('net::ERR_FAILED'))).toEqual([]);
+    await page.close();
+  }, 90_000);
+
+  // Last: it puts a board of its own in the store's ledger, above the village's versions.
+  it('a red list longer than the screen holds says how many rows it cannot show, at both sizes and after a new board', async () => {
+    const kept = loadBoard(ledger.db)!;
+    const tied = Array.from({ length: 50 }, (_, i) => ({ rank: 1, villager: `p${String(i).padStart(2, '0')}`, name: `村民${i}`, masked: false, points: 2, items: [{ name: '参加村民会议', count: 1 }] }));
+    saveBoard(ledger.db, { ...kept, version: kept.version + 1, body: { ...kept.body, computed_at: new Date().toISOString(), red_list: tied, red_list_more: { rank: 1, points: 2, count: 70 } } });
+    const { page, problems } = await open('landscape', 2);
+    for (const size of ['landscape', 'portrait'] as const) {
+      await page.setViewportSize(SIZES[size]);
+      const shown = (await expectOneScreen(page))['red-list'] ?? 0;
+      expect(shown).toBeGreaterThan(0);
+      expect(shown).toBeLessThan(50);
+      // the rows the screen cannot hold are counted on it, under what it shows
+      await page.waitForFunction((n) => document.getElementById('red-list-hidden')?.getAttribute('data-count') === String(n), 50 - shown);
+      expect(await page.locator('#red-list-hidden').innerText()).toBe(`屏幕放不下另外 ${50 - shown} 位`);
+      expect(await page.locator('#red-list-more').innerText()).toContain('另有 70 位村民同为第 1 名');
+      for (const sel of ['#red-list-hidden', '#red-list-more']) {
+        const inside = await page.locator(sel).evaluate((e) => {
+          const r = (e as unknown as PageElement).getBoundingClientRect();
+          const p = (e as unknown as PageElement).closest('.panel')!.getBoundingClientRect();
+          return r.top >= p.top && r.bottom <= p.bottom + 1 && r.right <= p.right + 1;
+        });
+        expect({ sel, size, inside }).toEqual({ sel, size, inside: true });
+      }
+      await page.screenshot({ path: path.join(SHOTS, `board-${size}-tied.png`) });
+    }
+    // a board that fits again: the count goes away with the swap
+    saveBoard(ledger.db, { ...kept, version: kept.version + 2, body: { ...kept.body, computed_at: new Date().toISOString() } });
+    await page.waitForFunction(() => document.getElementById('red-list-more') === null);
+    await page.waitForFunction(() => document.getElementById('red-list-hidden')?.hidden === true);
+    expect(problems).toEqual([]);
     await page.close();
   }, 90_000);
 });

@@ -132,7 +132,7 @@ describe('enrolment from a picture the door camera takes now', () => {
     enrol: async (id, photo, consentBy) => {
       calls.push({ id, name: photo.name, consentBy });
       expect(photo.frame).toBe(frame);
-      return { templates: 1, total: 1 };
+      return { templates: 1, total: 1, alreadyEnrolled: false };
     },
     withdraw: async () => 0,
     doorFrame: async () => {

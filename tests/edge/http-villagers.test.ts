@@ -109,10 +109,27 @@ describe('villagers', () => {
     expect(noConsent.json().fields.consent).toEqual({ message: "the villager's consent (or a guardian's, for a child under 14) is needed: ask them, then tick the box", zh: '须经村民本人（14 岁以下由监护人）同意刷脸：请先询问，再勾选此项' });
     const res = await upload('W001', { consent: 'true' }, jpeg());
     expect(res.statusCode).toBe(201);
-    expect(res.json()).toMatchObject({ villager: { id: 'W001', face_consent_by: 'self' }, templates: 2 });
+    expect(res.json()).toMatchObject({ villager: { id: 'W001', face_consent_by: 'self' }, templates: 2, already_enrolled: false });
     expect(countTemplates(ledger.db, 'W001')).toBe(2);
     expect(reloaded).toEqual(['W001']);
     expect(listAudit(ledger.db, { limit: 1 })[0]).toMatchObject({ action: 'face.enrol', target: 'W001', after: { templates: 2, consent_by: 'self' } });
+  });
+
+  it('the same photo sent again (a form sent twice): success, nothing stored again, "already enrolled" in the reply and on the page', async () => {
+    nextFace = axis(0);
+    const again = await upload('W001', { consent: 'true' }, jpeg());
+    expect(again.statusCode).toBe(201);
+    expect(again.json()).toMatchObject({ villager: { id: 'W001', face_templates: 2 }, templates: 0, already_enrolled: true });
+    expect(countTemplates(ledger.db, 'W001')).toBe(2);
+    expect(listAudit(ledger.db, { limit: 1 })[0]).toMatchObject({ action: 'face.enrol', target: 'W001', after: { templates: 2, already_enrolled: true } });
+    // the browser's form: back to the villager's page, which says so
+    const form = multipart({ consent: 'true' }, jpeg());
+    const sent = await app.inject({ method: 'POST', url: '/api/villagers/W001/face', payload: form.payload, headers: { ...form.headers, accept: 'text/html' } });
+    expect(sent.statusCode).toBe(303);
+    expect(sent.headers.location).toBe('/villagers/W001?enrolled=already');
+    const page = (await as(s)(app, '/villagers/W001?enrolled=already')).body;
+    expect(page).toMatch(/<p class="ok" role="status" id="face-notice">已录入：[^<]*<br>Already enrolled: /);
+    expect((await as(s)(app, '/villagers/W001')).body).not.toContain('face-notice');
   });
 
   it('refuses a face too close to another villager, a photo without a face; consent not left behind', async () => {

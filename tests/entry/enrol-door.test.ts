@@ -82,10 +82,10 @@ describe('collision check', () => {
     expect(countTemplates(db, 'B')).toBe(0);
     // farther than the strict threshold (0.4 rad ≈ 0.40) is a different person: enrolled
     const far = new ScriptedAnalyser(() => ({ faces: 1, descriptor: unitAlong(0, 0.4) }));
-    await expect(enrolVillager(db, key, far, config, 'B', [{ name: 'b.jpg', frame: { width: 1, height: 1, data: Uint8Array.of(0, 0, 0) } }], at)).resolves.toEqual({ templates: 2 });
+    await expect(enrolVillager(db, key, far, config, 'B', [{ name: 'b.jpg', frame: { width: 1, height: 1, data: Uint8Array.of(0, 0, 0) } }], at)).resolves.toEqual({ templates: 2, alreadyEnrolled: [] });
     // re-enrolling A close to A's own templates is no collision
     const nearA = new ScriptedAnalyser(() => ({ faces: 1, descriptor: unitAlong(0, -0.1) }));
-    await expect(enrolVillager(db, key, nearA, config, 'A', [{ name: 'a2.jpg', frame: { width: 1, height: 1, data: Uint8Array.of(0, 0, 0) } }], at)).resolves.toEqual({ templates: 2 });
+    await expect(enrolVillager(db, key, nearA, config, 'A', [{ name: 'a2.jpg', frame: { width: 1, height: 1, data: Uint8Array.of(0, 0, 0) } }], at)).resolves.toEqual({ templates: 2, alreadyEnrolled: [] });
   });
 });
 
@@ -102,7 +102,7 @@ describe('photos of one villager', () => {
     expect(e.zh).toContain('不是同一个人');
     expect(e.details).toMatchObject({ photos: ['cousin.jpg'] });
     expect(countTemplates(db, 'A')).toBe(0);
-    await expect(enrolVillager(db, key, analyser, config, 'A', [photo('front.jpg', 1), photo('side.jpg', 2)], new Date().toISOString())).resolves.toEqual({ templates: 4 });
+    await expect(enrolVillager(db, key, analyser, config, 'A', [photo('front.jpg', 1), photo('side.jpg', 2)], new Date().toISOString())).resolves.toEqual({ templates: 4, alreadyEnrolled: [] });
   });
 });
 

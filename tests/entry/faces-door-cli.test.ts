@@ -60,7 +60,7 @@ describe('faces at the door, through the CLI', () => {
   it('enrols a villager at the camera from several quality-gated frames', async () => {
     const r = await run('faces', 'enroll', '--villager', 'A', '--camera', '--frames', '3', '--consent', '--json');
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual({ villager: 'A', templates: 3, total: 3 });
+    expect(JSON.parse(r.stdout)).toEqual({ villager: 'A', templates: 3, total: 3, already_enrolled: [] });
   }, 120_000);
 
   it('refuses to enrol the same face for another villager, naming the villager it collides with (exit 2)', async () => {

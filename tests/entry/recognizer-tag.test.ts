@@ -71,7 +71,7 @@ describe('templates of another recognizer configuration of the same length', () 
     try {
       const w06 = resolveEntryConfig({ recognizer: fusion(0.6) });
       const w07 = resolveEntryConfig({ recognizer: fusion(0.7) });
-      expect(await storeTemplates(s.db, s.key, w06, 'w1', [{ descriptor: fused(), quality: null, source: 'a.jpg' }], 'x')).toBe(1);
+      expect(await storeTemplates(s.db, s.key, w06, 'w1', [{ descriptor: fused(), quality: null, source: 'a.jpg' }], 'x')).toEqual({ stored: 1, held: [] });
       expect(templatesRecognizer(s.db)).toBe('fusion(faceapi+human-faceres,w=0.6)');
       const want = expected('fusion(faceapi+human-faceres,w=0.6)', 'fusion(faceapi+human-faceres,w=0.7)');
       expect(() => loadGallery(s.db, s.key, w07)).toThrow(expect.objectContaining(want) as Error);

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ledgerDbKind } from '../../harness/sync/rig.ts';
-import { boardChangeToken, computeBoard, maskName, rankEarnings, villageMonth } from '../../cloud-sync/ledger/board/compute.ts';
+import { boardChangeToken, computeBoard, maskName, rankEarnings, redListCut, villageMonth } from '../../cloud-sync/ledger/board/compute.ts';
 import { checkers, type Envelope } from '../../cloud-sync/protocol/payloads.ts';
 import { BoardPublisher } from '../../cloud-sync/ledger/board/publisher.ts';
 import { checkEnvelope, keyRing, newKeyPair, privateEd25519 } from '../../cloud-sync/protocol/sign.ts';
@@ -72,8 +72,20 @@ describe('red list places at the cut', () => {
     const list = places(rows, 50);
     expect(list.length).toBe(48);
     expect(list.at(-1)).toEqual([48, 'v47']);
-    // the first place alone more than 50: no row rather than 50 of them picked by id
-    expect(places(Array.from({ length: 51 }, (_, i) => earner(`p${i}`, 2)), 10)).toEqual([]);
+    // the place left off is counted, so the board can say so
+    expect(redListCut(rows.map((r) => r.points), 50)).toEqual({ shown: 48, more: { rank: 49, points: 10, count: 3 } });
+    // a place at the cut that is within the size is counted; places past the size are not the board's
+    expect(redListCut([9, 8, 8], 1)).toEqual({ shown: 1, more: null });
+  });
+
+  it('the first place alone more than 50 (a new village, everyone equal): 50 of them shown and the rest counted, never an empty list', () => {
+    const rows = Array.from({ length: 120 }, (_, i) => earner(`p${String(i).padStart(3, '0')}`, 2));
+    const list = places(rows, 10);
+    expect(list.length).toBe(50);
+    expect(list.every(([rank]) => rank === 1)).toBe(true);
+    expect(redListCut(rows.map((r) => r.points), 10)).toEqual({ shown: 50, more: { rank: 1, points: 2, count: 70 } });
+    // exactly 50 at the first place fit whole: nothing more
+    expect(redListCut(Array.from({ length: 50 }, () => 2), 10)).toEqual({ shown: 50, more: null });
   });
 });
 
@@ -251,6 +263,29 @@ describe(`the board of a village (${ledgerDbKind})`, () => {
       expect(checkers.board.Check(e.body)).toBe(true);
     }
     expect((sent[2]!.body as { deeds: unknown[] }).deeds.length).toBe(5);
+  });
+});
+
+describe(`the board of a new village where everyone earned the same (${ledgerDbKind})`, () => {
+  let g: GovApp;
+  beforeAll(async () => { g = await govApp(); });
+  afterAll(async () => { await g.close(); });
+
+  it('more than 50 share the first place: the message carries 50 rows and says how many more share it', async () => {
+    for (let i = 0; i < 56; i++) {
+      const id = `n${String(i).padStart(2, '0')}`;
+      expect((await g.call(g.va, 'PUT', `/api/villages/${g.a}/villagers/${id}`, { name: `村民${i}` })).statusCode).toBe(200);
+      const r = await g.call(g.va, 'POST', `/api/villages/${g.a}/reports`, { item: 'GOV-MEETING', villager: id });
+      expect(r.statusCode, r.body).toBe(201);
+      expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${(r.json() as { id: string }).id}/approve`, {})).statusCode).toBe(200);
+    }
+    const b = await computeBoard(g.db, g.a, new Date());
+    expect(checkers.board.Check(b), JSON.stringify([...checkers.board.Errors(b)].slice(0, 2))).toBe(true);
+    expect(b.red_list.length).toBe(50);
+    expect(new Set(b.red_list.map((r) => r.rank))).toEqual(new Set([1]));
+    expect(b.red_list_more).toEqual({ rank: 1, points: 2, count: 6 });
+    // the village's own view shows the same
+    expect((await g.call(g.va, 'GET', `/api/villages/${g.a}/board`)).json()).toMatchObject({ board: { red_list_more: { rank: 1, count: 6 } } });
   });
 });
 

@@ -74,6 +74,16 @@ describe('the store takes a board only when it is signed, its own, current and n
     expect(loadBoard(ledger.db)).toMatchObject({ version: 200, body: { red_list: [] } });
   });
 
+  it('keeps the count of a place the 50 rows could not carry, and refuses one that names who they are', () => {
+    fresh();
+    const tied = Array.from({ length: 50 }, (_, i) => ({ rank: 1, villager: `p${i}`, name: `村民${i}`, masked: false, points: 2, items: [] }));
+    expect(inbox.receive(wire(board(100, body({ red_list: tied, red_list_more: { rank: 1, points: 2, count: 70 } }))))).toEqual({ kind: 'applied', version: 100 });
+    expect(loadBoard(ledger.db)?.body).toMatchObject({ red_list: { length: 50 }, red_list_more: { rank: 1, points: 2, count: 70 } });
+    const named = body({ red_list: tied, red_list_more: { rank: 1, points: 2, count: 70, villagers: ['p50'] } as never });
+    expect(inbox.receive(wire(board(200, named)))).toMatchObject({ kind: 'refused', reason: 'invalid' });
+    expect(inbox.receive(wire(board(200, body({ red_list: [...tied, { ...tied[0]!, villager: 'p50' }] }))))).toMatchObject({ kind: 'refused', reason: 'invalid' });
+  });
+
   it('refuses an unsigned, forged, tampered, expired or misdirected board and keeps the one it has', () => {
     fresh();
     inbox.receive(wire(board(100)));

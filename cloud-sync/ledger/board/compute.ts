@@ -10,7 +10,7 @@
 import type { SqlDb } from '../sql.ts';
 import { localDate, periodStart } from '../governance/rules.ts';
 import { clipText } from '../../../lib/text.ts';
-import { BOARD_FORMAT, BOARD_NAME_MAX, BOARD_RED_LIST_MAX, BOARD_TITLE_MAX, type BoardBody, type BoardTotals, type Deed, type RedListRow } from '../../protocol/board.ts';
+import { BOARD_FORMAT, BOARD_NAME_MAX, BOARD_RED_LIST_MAX, BOARD_TITLE_MAX, type BoardBody, type BoardTotals, type Deed, type RedListMore, type RedListRow } from '../../protocol/board.ts';
 import { boardSettings, type BoardSettings } from './settings.ts';
 
 /** Items named per red-list line at most (the schema's bound). */
@@ -31,22 +31,33 @@ export function villageMonth(now: Date): { label: string; start: string; end: st
 }
 
 /**
- * How many of the ranked (`points`, most first) the red list shows: `size` places, not rows.
- * Equal points share a place (1, 1, 3), and everyone at a place within `size` is shown, so two
- * equal earners are shown or left off together, never one of them picked by id. A place whose
- * holders would take the list past the message's BOARD_RED_LIST_MAX rows is left off whole,
- * with every place after it.
+ * How many of the ranked (`points`, most first) the red list shows, and who it cannot show:
+ * `size` places, not rows. Equal points share a place (1, 1, 3), and everyone at a place within
+ * `size` is shown, so two equal earners are shown or left off together, never one of them picked
+ * by id. A place whose holders would take the list past the message's BOARD_RED_LIST_MAX rows is
+ * left off whole, with every place after it, and counted in `more`. Only the first place is
+ * never left off: when it alone has more holders than the message carries (a new village where
+ * everyone earned the same), its first BOARD_RED_LIST_MAX by id are shown and the rest counted,
+ * since a red list with nobody on it tells a village nothing.
  */
-export function placesShown(points: readonly number[], size: number): number {
+export function redListCut(points: readonly number[], size: number): { shown: number; more: RedListMore | null } {
   let n = 0;
   // n is always the first of a place's holders, whose place is n + 1
   while (n < points.length && n + 1 <= size) {
     let end = n + 1;
     while (end < points.length && points[end] === points[n]) end++;
-    if (end > BOARD_RED_LIST_MAX) break;
+    if (end > BOARD_RED_LIST_MAX) {
+      const shown = n === 0 ? BOARD_RED_LIST_MAX : n;
+      return { shown, more: { rank: n + 1, points: points[n] as number, count: end - shown } };
+    }
     n = end;
   }
-  return n;
+  return { shown: n, more: null };
+}
+
+/** How many of the ranked the red list shows (redListCut). */
+export function placesShown(points: readonly number[], size: number): number {
+  return redListCut(points, size).shown;
 }
 
 /** Earnings of one villager from one item: one approval, or (`count`) several added up. */
@@ -114,11 +125,14 @@ export async function computeBoard(db: SqlDb, village: string, now: Date): Promi
     month$,
   ) : [];
   let redList: RedListRow[] = [];
+  let redListMore: RedListMore | null = null;
   if (s.publish_red_list) {
     const eligible = perVillager
       .filter((r) => r.status !== 'left' && Number(r.staff ?? 0) === 0 && (s.name_style === 'mask' || Number(r.named ?? 1) === 1))
       .sort((a, b) => Number(b.points) - Number(a.points) || (a.villager_id < b.villager_id ? -1 : a.villager_id > b.villager_id ? 1 : 0));
-    const ids = eligible.slice(0, placesShown(eligible.map((r) => Number(r.points)), s.red_list_size)).map((r) => r.villager_id);
+    const cut = redListCut(eligible.map((r) => Number(r.points)), s.red_list_size);
+    redListMore = cut.more;
+    const ids = eligible.slice(0, cut.shown).map((r) => r.villager_id);
     // Only the places shown come back per item, for the items each line names.
     const rows = ids.length === 0 ? [] : await db.query<EarningRow>(
       `SELECT c.villager_id, v.name, b.named, gi.name AS item_name, SUM(e.points) AS points, COUNT(*) AS count ${EARNED} ${ITEM} ${APPROVED}
@@ -144,6 +158,8 @@ export async function computeBoard(db: SqlDb, village: string, now: Date): Promi
     computed_at: now.toISOString(),
     published: { red_list: s.publish_red_list, deeds: s.publish_deeds, totals: s.publish_totals },
     red_list: redList,
+    // only when a place is cut: a board without it is read by every store as before
+    ...(redListMore ? { red_list_more: redListMore } : {}),
     deeds,
     totals: s.publish_totals ? await monthTotals(db, month$, perVillager) : null,
   };

@@ -70,7 +70,13 @@ function redList(b: BoardBody): string {
     const items = r.items.map((i) => (i.count > 1 ? `${esc(i.name)}×${i.count}` : esc(i.name))).join('、');
     return `<li class="rank-${r.rank <= 3 ? r.rank : 'n'}"><span class="rank">${r.rank}</span><span class="who${r.masked ? ' masked' : ''}">${esc(r.name)}</span><span class="items">${items}</span><span class="pts">${r.points}<small>分</small></span></li>`;
   }).join('');
-  return `<section id="red-list" class="panel"><h2>${esc(monthLabel(b.month))}红榜</h2>${rows ? `<ol>${rows}</ol>` : '<p class="empty">本月还没有获得积分的村民，期待您的第一份贡献！</p>'}</section>`;
+  const m = b.red_list_more;
+  // those of a place the board's 50 rows could not carry: counted, never silently missing
+  const more = m ? `<p id="red-list-more" class="more" data-count="${m.count}">另有 ${m.count} 位村民同为第 ${m.rank} 名（各 ${m.points} 分），榜上未能列出</p>` : '';
+  const empty = rows || more ? '' : '<p class="empty">本月还没有获得积分的村民，期待您的第一份贡献！</p>';
+  // how many rows this screen cannot hold: only the browser knows, the page's script fills it in
+  const hidden = rows ? '<p id="red-list-hidden" class="more" data-count="0" hidden></p>' : '';
+  return `<section id="red-list" class="panel"><h2>${esc(monthLabel(b.month))}红榜</h2>${rows ? `<ol>${rows}</ol>` : ''}${hidden}${more}${empty}</section>`;
 }
 
 function deeds(b: BoardBody): string {
@@ -116,6 +122,7 @@ li>*{flex:none}li .items,li .title,li .name{flex:1;min-width:0;overflow:hidden;t
 .who{font-weight:700}.items{font-size:.65rem;color:#666}.pts,.price{font-weight:700;color:#c8102e}small{font-size:.6em;margin-left:.1em}
 .meta{font-size:.6rem;color:#777}.stock{font-size:.7rem;padding:0 .3rem;border-radius:.2rem}.in .stock{background:#e3f4e1;color:#17631c}.out .stock{background:#eee;color:#777}.out .name,.out .price{color:#999}
 .empty{color:#777;font-size:.8rem}
+.more{flex:none;margin:.2rem 0 0;font-size:.7rem;color:#8a0000;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}.more[hidden]{display:none}
 @media (orientation:portrait){
  #totals{gap:.35rem}.stat{padding:.15rem .4rem}.stat .n{font-size:1.25rem}.stat .l{font-size:.5rem;white-space:nowrap}
  .cols{grid-template-columns:1fr;grid-template-rows:auto auto minmax(0,1fr);gap:.5rem}

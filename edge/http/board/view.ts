@@ -56,7 +56,12 @@ export function boardView(db: Db, d: { storeName: string; sync?: SyncStateSource
   if (village) {
     const staff = maintainerIds(db);
     const kept = village.red_list.filter((r) => !staff.has(r.villager));
-    if (kept.length !== village.red_list.length) village = { ...village, red_list: rerank(kept) };
+    if (kept.length !== village.red_list.length) {
+      const { red_list_more: more, ...rest } = village;
+      // the villagers counted but not listed close up their place with the rows: those left off ahead of them no longer count
+      const ahead = more ? village.red_list.filter((r) => staff.has(r.villager) && r.points > more.points).length : 0;
+      village = { ...rest, red_list: rerank(kept), ...(more ? { red_list_more: { ...more, rank: more.rank - ahead } } : {}) };
+    }
   }
   const offline = d.sync ? !d.sync.state().connected : false;
   let freshness: Freshness;
