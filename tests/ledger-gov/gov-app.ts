@@ -49,6 +49,8 @@ export interface GovApp {
   upload(token: Caller, url: string, bytes: Buffer, opts?: { filename?: string; type?: string; fields?: Record<string, string>; field?: string }): Promise<LightMyRequestResponse>;
   /** The public half of the ledger's QR key, as a store would install it. */
   qrPublic: KeyObject;
+  /** The ledger's QR signing key, for codes the ledger itself would not issue. */
+  qrPrivate: KeyObject;
   /** The SQLite ledger's file (its WAL beside it, `-wal`); undefined on PostgreSQL or a database given in `opts`. */
   sqliteFile: string | undefined;
   /** Registers a villager in `village` with a PIN and logs in: their session token. */
@@ -84,7 +86,7 @@ export async function govApp(opts: { db?: SqlDb; service?: LedgerService; villag
     return app.inject({ method: 'POST', url, payload: Buffer.concat(parts), headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, ...headersOf(token) } });
   };
   return {
-    app, db, a, b, town, va, vb, call, upload, qrPublic: qr.publicKey, sqliteFile: fresh?.where.sqliteFile || undefined,
+    app, db, a, b, town, va, vb, call, upload, qrPublic: qr.publicKey, qrPrivate: qr.privateKey, sqliteFile: fresh?.where.sqliteFile || undefined,
     async villager(village, id) {
       const staff = village === a ? va : vb;
       expect((await call(staff, 'PUT', `/api/villages/${village}/villagers/${id}`, { name: `村民${id}` })).statusCode).toBe(200);
