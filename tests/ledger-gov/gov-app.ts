@@ -61,7 +61,7 @@ export interface GovApp {
 }
 
 /** `service`: a running ledger service (end to end); else one never started (publications answer false). */
-export async function govApp(opts: { db?: SqlDb; service?: LedgerService; village?: string; noQrKey?: boolean; qrLifetimeS?: number; setupToken?: string } = {}): Promise<GovApp> {
+export async function govApp(opts: { db?: SqlDb; service?: LedgerService; village?: string; noQrKey?: boolean; qrLifetimeS?: number; setupToken?: string; clock?: () => Date } = {}): Promise<GovApp> {
   const fresh = opts.db ? undefined : await tempLedgerDb();
   const db = opts.db ?? fresh!.db;
   await ensureDefaultItems(db, new Date());
@@ -70,7 +70,7 @@ export async function govApp(opts: { db?: SqlDb; service?: LedgerService; villag
   const b = uid('vb');
   const [town, va, vb] = ['town-secret-0000', 'village-a-secret', 'village-b-secret'];
   const qr = generateKeyPairSync('ed25519');
-  const app = buildLedgerApi({ db, service, log: silentLogger(), qrKey: opts.noQrKey ? undefined : qr.privateKey, ...(opts.qrLifetimeS ? { qrLifetimeS: opts.qrLifetimeS } : {}), setupToken: opts.setupToken, tokens: [{ token: town, role: 'town' }, { token: va, role: 'village', village: a }, { token: vb, role: 'village', village: b }] });
+  const app = buildLedgerApi({ db, service, log: silentLogger(), qrKey: opts.noQrKey ? undefined : qr.privateKey, ...(opts.qrLifetimeS ? { qrLifetimeS: opts.qrLifetimeS } : {}), setupToken: opts.setupToken, ...(opts.clock ? { clock: opts.clock } : {}), tokens: [{ token: town, role: 'town' }, { token: va, role: 'village', village: a }, { token: vb, role: 'village', village: b }] });
   const call: GovApp['call'] = (token, method, url, payload) =>
     app.inject({ method, url, headers: headersOf(token), ...(payload === undefined ? {} : { payload: payload as object }) });
   // a village given is there already (a rig's own, under its own name)
