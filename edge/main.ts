@@ -29,7 +29,7 @@ import { storeJobs } from './jobs/store-jobs.ts';
 import { reconcileJob } from './jobs/reconcile.ts';
 import { autoZeroJob } from './jobs/auto-zero.ts';
 import { StoreMetrics, threadMemories } from './ops/metrics.ts';
-import { AlarmBoard, ALARM_TEXT, type AlarmKind } from './ops/alarms.ts';
+import { AlarmBoard, ALARM_TEXT, villagerIdTakenAlarm, type AlarmKind } from './ops/alarms.ts';
 import { AlarmWatch } from './ops/alarm-watch.ts';
 import { DoorWatch } from './ops/door-watch.ts';
 import { KeysPart } from './keys-part.ts';
@@ -209,7 +209,7 @@ export class StoreDaemon {
       : undefined;
     // The sync agent follows the ledger: it needs the open database and nothing else.
     const agent = c.sync.enabled
-      ? new SyncAgent({ db: () => ledger.handle(), config: c.sync, address: { village: c.store.village, store: c.store.id }, dataDir: c.data_dir, keyFile: keys.syncStore.file, rules: { creditFloor: c.ledger.credit_floor, store: c.store.id }, health: this.health, log: this.log.child({ part: 'sync' }), ...(clockAlarm ? { clockAlarm } : {}) })
+      ? new SyncAgent({ db: () => ledger.handle(), config: c.sync, address: { village: c.store.village, store: c.store.id }, dataDir: c.data_dir, keyFile: keys.syncStore.file, rules: { creditFloor: c.ledger.credit_floor, store: c.store.id }, health: this.health, log: this.log.child({ part: 'sync' }), ...(clockAlarm ? { clockAlarm } : {}), ...(alarms ? { villagerIdTaken: villagerIdTakenAlarm(alarms) } : {}) })
       : undefined;
     const sync = agent ? [agent] : [];
     const alarmWatch = alarms ? new AlarmWatch({ config: c.alarms, board: alarms, health: this.health, db: () => ledger.handle(), dataDir: c.data_dir, log: this.log.child({ part: 'alarms' }) }) : undefined;

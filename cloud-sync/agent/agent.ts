@@ -8,8 +8,8 @@
 import { createPublicKey } from 'node:crypto';
 import { inLazyTransaction, type Db } from '../../edge/ledger/db.ts';
 import type { LedgerRules } from '../../edge/ledger/entries.ts';
-import { countPendingOutbox, lastAckedSeq, markOutboxAcked, markOutboxAckedSeqs, outboxRange, pendingOutbox, pendingOutboxAfter, type OutboxRow } from '../../edge/ledger/outbox.ts';
-import { inboundSeq, lastContact, noteAckDigests, noteVillageSeq, touchContact, touchContactEvery } from '../../edge/ledger/sync-state.ts';
+import { countPendingOutbox, lastAckedSeq, markOutboxAcked, outboxRange, pendingOutbox, pendingOutboxAfter, type OutboxRow } from '../../edge/ledger/outbox.ts';
+import { inboundSeq, lastContact, noteVillageSeq, touchContact, touchContactEvery } from '../../edge/ledger/sync-state.ts';
 import { iso, systemClock, type Clock } from '../../edge/ledger/time.ts';
 import type { HealthBoard, Part } from '../../edge/parts.ts';
 import type { Logger } from '../../edge/log.ts';
@@ -21,7 +21,7 @@ import { parseTopic, storeSubscriptions, storeTopic, type StoreAddress } from '.
 import { RefusalCounter } from '../protocol/refusals.ts';
 import { InboundStream, type InboundOutcome } from './inbound.ts';
 import { BoardInbox } from './board.ts';
-import { ackedSeqs, anyDue, applyBeat, dropAcked, highestInFlight, oldestInFlight, ownSeqs, reconnectInFlight, rowsMessage, sendRows, type InFlight } from './rows.ts';
+import { anyDue, foreignVillagerIds, recordAck, applyBeat, dropAcked, highestInFlight, oldestInFlight, ownSeqs, reconnectInFlight, rowsMessage, sendRows, type InFlight } from './rows.ts';
 import type { SyncConfig } from './config.ts';
 import { OpsLink } from './ops.ts';
 import { CatchUp } from './catch-up.ts';
@@ -45,6 +45,8 @@ export interface SyncAgentDeps {
   clock?: Clock;
   /** Raises (`detail`) or clears (undefined) the `clock_skew` alarm: the store's clock too slow to read the stream (./clock-skew.ts). */
   clockAlarm?: (detail: string | undefined) => void;
+  /** Told the ids of villagers registered here that the ledger holds in another village (an ack's `foreign`): the `villager_id_taken` alarm. */
+  villagerIdTaken?: (villagerIds: string[]) => void;
 }
 
 export type { SyncState } from './state.ts';
@@ -295,17 +297,11 @@ export class SyncAgent implements Part {
     if (!ack) return;
     trace(this.deps.address.store, 'ack', { n: ack.ids.length, c: ack.contiguous_seq });
     const db = this.deps.db();
-    const seqs = ackedSeqs(db, this.deps.address.store, ack);
+    const seqs = recordAck(db, this.deps.address.store, ack, iso(this.clock));
     if (!seqs) return this.control.refuse('replayed', 'down/ack');
-    const at = iso(this.clock);
-    inLazyTransaction(db, 'recording an acknowledgement', () => {
-      // Only an ack of a row still pending here is word from the ledger now: an ack carries no
-      // time, and one acknowledging nothing new may be a copy published again (no contact).
-      if (markOutboxAckedSeqs(db, seqs, at) > 0) touchContact(db, at);
-      if (ack.digests) noteAckDigests(db);
-    });
     this.ackedSendNo = Math.max(this.ackedSendNo, dropAcked(this.inflight, seqs));
     this.lastAckAt = this.clock().getTime();
+    if (ack.foreign) this.deps.villagerIdTaken?.(foreignVillagerIds(db, this.deps.address.store, ack.foreign));
     if (ack.clashed) this.moved(moveClashedRows(db, ownSeqs(this.deps.address.store, ack.clashed), ack.contiguous_seq, new Set([...this.inflight.keys(), ...this.sending])), ack.contiguous_seq);
     void this.drain();
   }

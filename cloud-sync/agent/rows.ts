@@ -2,11 +2,11 @@
  * The outbox rows in flight and the signed `rows` messages that carry them: what the agent
  * (cloud-sync/agent/agent.ts) keeps per row it sent and not yet saw acknowledged.
  */
-import type { OutboxRow } from '../../edge/ledger/outbox.ts';
-import { ROWS_DIGESTS, type Ack } from '../protocol/payloads.ts';
+import { markOutboxAckedSeqs, type OutboxRow } from '../../edge/ledger/outbox.ts';
+import { ackDigestsSeen, noteAckDigests, touchContact } from '../../edge/ledger/sync-state.ts';
+import { ROWS_DIGESTS, ROWS_FOREIGN, type Ack } from '../protocol/payloads.ts';
 import { CanonicalText, digestOfCanonical, signedEnvelopeText, type SigningKey } from '../protocol/sign.ts';
-import { cachedStatement, type Db } from '../../edge/ledger/db.ts';
-import { ackDigestsSeen } from '../../edge/ledger/sync-state.ts';
+import { cachedStatement, inLazyTransaction, type Db } from '../../edge/ledger/db.ts';
 import { storeTopic, type StoreAddress } from '../protocol/topics.ts';
 import type { SyncMqtt } from '../mqtt.ts';
 
@@ -56,7 +56,7 @@ export function rowsMessage(address: StoreAddress, key: SigningKey, batch: Outbo
   const rows = batch.map((r) => ({ id: `${store}:${r.seq}`, seq: r.seq, topic: r.topic, payload: new CanonicalText(r.payloadText), created_at: r.createdAt }));
   const first = batch[0]!.seq;
   return signedEnvelopeText({
-    v: 1, id: `${store}:rows:${first}-${batch[batch.length - 1]!.seq}${ROWS_DIGESTS}`, kind: 'rows', village, store, seq: first,
+    v: 1, id: `${store}:rows:${first}-${batch[batch.length - 1]!.seq}${ROWS_FOREIGN}${ROWS_DIGESTS}`, kind: 'rows', village, store, seq: first,
     issued_at: new Date(now).toISOString(), expires_at: new Date(now + DAY_MS).toISOString(), body: { rows },
   }, key);
 }
@@ -145,4 +145,31 @@ export async function sendRows(mqtt: SyncMqtt, address: StoreAddress, key: Signi
   for (let i = 0; i < rows.length; i += batchSize) {
     await mqtt.publish(storeTopic(address, 'up/rows'), rowsMessage(address, key, rows.slice(i, i + batchSize), now));
   }
+}
+
+/** The villager ids registered by this store's rows an ack names `foreign` (held by the ledger in another village). */
+export function foreignVillagerIds(db: Db, store: string, rowIds: readonly string[]): string[] {
+  const payload = cachedStatement(db, 'SELECT payload FROM outbox WHERE seq = ?').pluck();
+  return ownSeqs(store, rowIds).flatMap((seq) => {
+    const text = payload.get(seq) as string | undefined;
+    try {
+      const p = text === undefined ? undefined : (JSON.parse(text) as { op?: unknown; id?: unknown });
+      return p?.op === 'add' && typeof p.id === 'string' ? [p.id] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** Marks the rows an ack acknowledges (ackedSeqs) and answers their seqs; undefined (nothing marked) for an old ack published again. */
+export function recordAck(db: Db, store: string, ack: Pick<Ack, 'ids' | 'digests'>, at: string): number[] | undefined {
+  const seqs = ackedSeqs(db, store, ack);
+  if (!seqs) return undefined;
+  inLazyTransaction(db, 'recording an acknowledgement', () => {
+    // Only an ack of a row still pending here is word from the ledger now: an ack carries no
+    // time, and one acknowledging nothing new may be a copy published again (no contact).
+    if (markOutboxAckedSeqs(db, seqs, at) > 0) touchContact(db, at);
+    if (ack.digests) noteAckDigests(db);
+  });
+  return seqs;
 }

@@ -9,14 +9,14 @@
  * the same work only moves. A refusal is counted once, when the turn takes the message.
  */
 import type { KeyObject } from 'node:crypto';
-import { checkers, decode, ROWS_DIGESTS, type RefusalReason, type Row } from '../protocol/payloads.ts';
+import { checkers, decode, ROWS_DIGESTS, ROWS_FOREIGN, type RefusalReason, type Row } from '../protocol/payloads.ts';
 import { checkEnvelope, digestOfCanonical, publicEd25519, rowDigest } from '../protocol/sign.ts';
 import type { StoreRecord } from './tables.ts';
 import { addrKey } from './control.ts';
 
-/** `digests`: the store reads an ack's `digests` (its envelope's id ends with ROWS_DIGESTS). */
+/** `digests`: the store reads an ack's `digests` (its envelope's id ends with ROWS_DIGESTS); `foreign`, its `foreign` (ROWS_FOREIGN before it). */
 /** `texts`: each row's payload (object) with its canonical text, from the signature's check. */
-type Verdict = { ok: true; rows: Row[]; digests: boolean; texts: ReadonlyMap<unknown, string> } | { ok: false; reason: RefusalReason };
+type Verdict = { ok: true; rows: Row[]; digests: boolean; foreign: boolean; texts: ReadonlyMap<unknown, string> } | { ok: false; reason: RefusalReason };
 interface Early { keyId: string; pem: string; verdict: Verdict }
 
 export class RowChecker {
@@ -68,7 +68,7 @@ export class RowChecker {
     if (e.kind !== 'rows' || e.village !== village || e.store !== store || !checkers.rows.Check(e.body)) return { ok: false, reason: 'invalid' };
     const rows = e.body.rows;
     if (rows.some((r) => r.id !== `${store}:${r.seq}`)) return { ok: false, reason: 'invalid' };
-    return { ok: true, rows, digests: e.id.endsWith(ROWS_DIGESTS), texts };
+    return { ok: true, rows, digests: e.id.endsWith(ROWS_DIGESTS), foreign: e.id.endsWith(ROWS_FOREIGN + ROWS_DIGESTS), texts };
   }
 }
 

@@ -22,6 +22,8 @@ export interface CheckedRows {
   rows: Row[];
   /** The store reads an ack's `digests`. */
   digests?: boolean;
+  /** The store reads an ack's `foreign`. */
+  foreign?: boolean;
   /** Each row's payload with its canonical text, from the signature's check (./row-check.ts). */
   texts?: ReadonlyMap<unknown, string>;
 }
@@ -47,6 +49,8 @@ export interface RowsResult {
    * acknowledged; counted so that someone looks.
    */
   rowClashes: string[];
+  /** Rows registering a villager under an id the ledger holds in another village (reportForeignAdds): also in `unapplied`. */
+  foreignAdds: string[];
   /**
    * Entry rows held (and acknowledged: sending them again changes nothing) but not applied: a
    * payload that is not an entry the protocol carries or the stores would refuse (`invalid`: 0
@@ -158,11 +162,11 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
     const entriesOf: Map<string, { entry: EntryBody; seq: number; content: string }>[] = [];
     /** Status changes made at the stores (./store-status.ts), in the batches' order. */
     const statusRows: StatusRow[] = [];
-    /** Villagers registered at the stores (`add` rows): kept only, but an id another village holds is reported. */
-    const addRows: { batch: number; village: string; row: string; id: string }[] = [];
+    /** Villagers registered at the stores (`add` rows): kept only, but an id another village holds is reported (`again`: a copy, named to the store again, its ack may have been lost). */
+    const addRows: { batch: number; village: string; row: string; id: string; again?: boolean }[] = [];
     for (const b of batches) {
       const k = key(b.village, b.store);
-      const res: RowsResult = { ackIds: b.rows.map((r) => r.id), duplicates: 0, events: [], contiguousSeq: 0, gaps: 0, clashes: [], rowClashes: [], unapplied: [] };
+      const res: RowsResult = { ackIds: b.rows.map((r) => r.id), duplicates: 0, events: [], contiguousSeq: 0, gaps: 0, clashes: [], rowClashes: [], unapplied: [], foreignAdds: [] };
       let c = contiguous.get(k) ?? 0;
       const h = held.get(k) ?? new Set<number>();
       held.set(k, h);
@@ -172,6 +176,7 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
         if (!freshIds.delete(key(b.village, row.id))) {
           res.duplicates++;
           if (heldPayloads.get(key(b.village, row.id)) !== JSON.stringify(row.payload)) res.rowClashes.push(row.id);
+          else if (row.topic === 'villager' && isAdd(row.payload)) addRows.push({ batch: results.length, village: b.village, row: row.id, id: row.payload.id, again: true });
           continue;
         }
         if (row.seq > c + 1) res.gaps++;
@@ -304,13 +309,17 @@ const isAdd = (p: unknown): p is { op: 'add'; id: string } => typeof p === 'obje
 /**
  * A villager a store's maintainer registered under an id the ledger holds in another village
  * (`villageOf`: each id's village as the table holds it now): the row is kept as before, and
- * counted `other-village` so the ledger logs it. Villager ids are unique only among those the
- * ledger registered, and that villager's entries would not apply.
+ * counted `other-village` so the ledger logs it, and named to the store in its ack (`foreign`), so
+ * its maintainer sees it as an alarm. Villager ids are unique only among those the ledger
+ * registered, and that villager's entries would not apply.
  */
-function reportForeignAdds(adds: { batch: number; village: string; row: string; id: string }[], villageOf: ReadonlyMap<string, string>, results: RowsResult[]): void {
+function reportForeignAdds(adds: { batch: number; village: string; row: string; id: string; again?: boolean }[], villageOf: ReadonlyMap<string, string>, results: RowsResult[]): void {
   for (const a of adds) {
     const held = villageOf.get(a.id);
-    if (held !== undefined && held !== a.village) results[a.batch]!.unapplied.push({ id: a.row, why: 'other-village' });
+    if (held === undefined || held === a.village) continue;
+    // a copy was counted when it first came; it is named again, since the store may not have heard
+    if (!a.again) results[a.batch]!.unapplied.push({ id: a.row, why: 'other-village' });
+    results[a.batch]!.foreignAdds.push(a.row);
   }
 }
 

@@ -350,7 +350,7 @@ export class LedgerService {
     const checked: CheckedRows[] = [];
     for (const m of group) {
       const v = this.rowCheck.check(m.village, m.store, m.payload, known.get(addrKey(m.village, m.store)));
-      if (v.ok) checked.push({ village: m.village, store: m.store, rows: v.rows, digests: v.digests, texts: v.texts });
+      if (v.ok) checked.push({ village: m.village, store: m.store, rows: v.rows, digests: v.digests, foreign: v.foreign, texts: v.texts });
       else this.refusals.add(v.reason);
     }
     for (let i = 0; i < checked.length; i += GROUP_MAX) {
@@ -370,12 +370,12 @@ export class LedgerService {
   }
 
   /** Counts the batch and publishes its events, then its ack (in that order on the wire). */
-  private async afterRows({ village, store, rows, digests, texts }: CheckedRows, res: RowsResult): Promise<void> {
+  private async afterRows({ village, store, rows, digests, foreign, texts }: CheckedRows, res: RowsResult): Promise<void> {
     countRows(this.counters, this.opts.log, village, store, rows.length, res);
     // A row id held with another payload is not acknowledged but named: the store sends it again under a new seq.
     const clashed = new Set(res.rowClashes);
     const ids = clashed.size === 0 ? res.ackIds : res.ackIds.filter((id) => !clashed.has(id));
-    const ack: Ack = signControl({ ids, contiguous_seq: res.contiguousSeq, ...(clashed.size > 0 ? { clashed: [...clashed] } : {}), ...(digests ? { digests: ackDigests(rows, ids, texts) } : {}) }, { village, store }, this.opts.key);
+    const ack: Ack = signControl({ ids, contiguous_seq: res.contiguousSeq, ...(clashed.size > 0 ? { clashed: [...clashed] } : {}), ...(digests ? { digests: ackDigests(rows, ids, texts) } : {}), ...(foreign && res.foreignAdds.length > 0 ? { foreign: res.foreignAdds } : {}) }, { village, store }, this.opts.key);
     for (const ev of res.events) await this.out.send(villageEventsTopic(ev.village), envelopeText(ev));
     await this.out.send(storeTopic({ village, store }, 'down/ack'), JSON.stringify(ack));
   }

@@ -202,6 +202,12 @@ export const AckSchema = Type.Object({
    * (`ROWS_DIGESTS` in its rows envelope's id): an older store's closed schema would refuse it.
    */
   digests: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 32 }), { maxItems: 1000 })),
+  /**
+   * Row ids of `ids` that register a villager (`add`) under an id the ledger holds in another
+   * village: kept, but that villager's entries will not apply there; the store raises the
+   * `villager_id_taken` alarm. Sent only to a store that said it reads them (`ROWS_FOREIGN`).
+   */
+  foreign: Type.Optional(Type.Array(Type.String({ minLength: 3, maxLength: 140 }), { maxItems: 1000 })),
   /** Signed by the ledger over the message and its store's address (a forged one would drop rows). */
   key_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
   sig: Type.Optional(Type.String({ maxLength: 200 })),
@@ -209,6 +215,8 @@ export const AckSchema = Type.Object({
 export type Ack = Static<typeof AckSchema>;
 /** Ends the id of a `rows` envelope from a store that reads an ack's `digests` (an older ledger ignores it). */
 export const ROWS_DIGESTS = ':d';
+/** Before ROWS_DIGESTS in that id: the store reads an ack's `foreign` too (an older ledger sees only the `:d`). */
+export const ROWS_FOREIGN = ':f';
 
 export const SnapshotRequestSchema = Type.Object({
   from_seq: Count,

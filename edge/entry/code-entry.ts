@@ -14,7 +14,7 @@ import type { DoorAdmission, EntryDecision, SingleUse } from './admission.ts';
 import type { CardLearning } from './card-learning.ts';
 import type { EntryConfig } from './config.ts';
 import { getVillager } from '../ledger/villagers.ts';
-import { CardThrottle, classifyScan, consumeQrToken, getCard, maskCard, qrVillageRefusal, verifyQrToken } from './credentials.ts';
+import { CardThrottle, classifyScan, consumeQrToken, getCard, maskCard, QR_NO_VILLAGE, qrVillageRefusal, verifyQrToken } from './credentials.ts';
 import type { EntryMethod } from './decision.ts';
 
 export interface CodeEntryDeps {
@@ -74,6 +74,10 @@ export class CodeEntry {
           const claims = verifyQrToken(code.token, key, { maxLifetimeS: this.deps.config.qr_max_lifetime_s, clockSkewS: this.deps.config.qr_clock_skew_s }, now());
           // one town ledger signs every village's codes: another village's villager of the same id is someone else
           const otherVillage = qrVillageRefusal(claims, this.deps.village, claims.vil === undefined ? undefined : this.villageOf(claims.vid));
+          if (otherVillage === QR_NO_VILLAGE) {
+            logger.warn({ event: 'qr_no_village', storeVillage: this.deps.village ?? null }, 'QR code refused: it names no village (a village ledger older than this store issued it); the villager should refresh the phone page for a new code, and if it happens again the village ledger needs updating / 二维码没有注明所属村庄（村账本版本比门店旧），请村民刷新手机页面重新出示；如仍如此，请升级村账本');
+            return refuse('qr', { why: otherVillage });
+          }
           if (otherVillage) {
             logger.warn({ event: 'qr_other_village', village: claims.vil, storeVillage: this.deps.village ?? null }, 'QR code refused: it was issued for a villager of another village / 二维码属于别村村民，本店不能使用');
             return refuse('qr', { why: otherVillage, village: claims.vil });

@@ -5,7 +5,7 @@
  * QR token: `VSQ1.<payload>.<signature>`, both base64url; payload is JSON
  * `{"tid":"…","vid":"…","vil":"…","iat":secs,"exp":secs}` signed with Ed25519 by the village
  * ledger (docs/faces.md). Verified offline with the configured public key; a token is usable
- * once, and only at a store of its village (`vil`: one town ledger signs every village's codes).
+ * once, and only at a store of its village (`vil`, required: one town ledger signs every village's codes).
  *
  * A card number is a bearer credential: whoever knows it gets in. So it is never shown or
  * logged in full (`maskCard`), unknown numbers are throttled (`CardThrottle`), and new cards
@@ -31,7 +31,9 @@ export const QrClaimsSchema = Type.Object({
   /**
    * The village the code was issued for. Villager ids are unique only within what one ledger
    * registered, so a code of another village would open this store as its villager of that id.
-   * Absent in codes of an older ledger (and the harness's): then only the id is known.
+   * Absent in codes of a ledger older than this claim: such a code is refused (`qrVillageRefusal`),
+   * since nothing in it tells this village's villager from another's of the same id. Optional
+   * here so that the refusal can say so, rather than 'payload fields'.
    */
   vil: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' })),
   iat: Type.Integer({ minimum: 0 }),
@@ -63,6 +65,9 @@ export function issueQrToken(privateKeyPem: string | KeyObject, villagerId: stri
   const sig = sign(null, Buffer.from(payload), key).toString('base64url');
   return `${QR_PREFIX}${payload}.${sig}`;
 }
+
+/** The refusal of a code without `vil` (`qrVillageRefusal`). */
+export const QR_NO_VILLAGE = 'code names no village';
 
 const refuse = (why: string, zh: string): never => {
   throw new EdgeError('TOKEN_INVALID', `QR token refused: ${why}`, { zh, details: { why } });
@@ -118,10 +123,14 @@ export function verifyQrToken(token: string, publicKey: KeyObject, opts: { maxLi
 /**
  * Why a verified code may not open this store, or null: it was issued for another village than
  * the store's (`storeVillage`, from store.village) or than that of the store's villager of its id
- * (`villagerVillage`). A code without `vil` (an older ledger's) is judged by its id alone.
+ * (`villagerVillage`), or it names no village at all. Only a ledger older than the `vil` claim
+ * issues such a code; a town's ledger signs every village's codes with one key, so the store's
+ * own villager of that id may be someone else, and the code is refused. The ledger's codes live
+ * 90 s and its phone page fetches a new one every minute, so after the ledger's update a
+ * villager meets this only on a page that stopped refreshing (docs/governance.md).
  */
 export function qrVillageRefusal(claims: QrClaims, storeVillage: string | undefined, villagerVillage: string | undefined): string | null {
-  if (claims.vil === undefined) return null;
+  if (claims.vil === undefined) return QR_NO_VILLAGE;
   if (storeVillage !== undefined && claims.vil !== storeVillage) return 'code of another village';
   if (villagerVillage !== undefined && claims.vil !== villagerVillage) return 'code of another village';
   return null;

@@ -42,6 +42,8 @@ function codeWhy(d: Record<string, unknown>, lang: Lang): string {
     'unreadable code': { zh: '读不出卡号或二维码', en: 'the code could not be read' },
     'card scans paused': { zh: `刷卡太频繁，暂停${retry !== null ? ` ${retry} 秒` : '片刻'}`, en: `too many card scans, paused${retry !== null ? ` for ${retry} s` : ''}` },
     'no QR public key configured': { zh: '门店没有配置二维码密钥', en: 'no QR key configured in this store' },
+    'code of another village': { zh: '这是别村的二维码', en: 'a QR code of another village' },
+    'code names no village': { zh: '二维码没有注明村庄，请刷新手机页面重新出示', en: 'the QR code names no village: refresh the phone page for a new one' },
   };
   const known = table[why];
   if (known) return known[lang];

@@ -8,6 +8,7 @@ import { statfsSync } from 'node:fs';
 import type { Logger } from '../log.ts';
 import type { Db } from '../ledger/db.ts';
 import { outboxBacklog } from '../ledger/ops-queries.ts';
+import { getVillager } from '../ledger/villagers.ts';
 import type { HealthBoard, Part } from '../parts.ts';
 import type { AlarmsConfig } from './alarms-config.ts';
 import type { AlarmBoard, AlarmKind } from './alarms.ts';
@@ -74,7 +75,7 @@ export class AlarmWatch implements Part {
 
   /** One pass over every condition. */
   check(): void {
-    for (const [what, fn] of [['health', () => this.checkHealth()], ['disk', () => this.checkDisk()], ['outbox', () => this.checkOutbox()], ['clock', () => this.checkClock()]] as const) {
+    for (const [what, fn] of [['health', () => this.checkHealth()], ['disk', () => this.checkDisk()], ['outbox', () => this.checkOutbox()], ['clock', () => this.checkClock()], ['villager ids', () => this.checkVillagerIds()]] as const) {
       try {
         fn();
       } catch (err) {
@@ -103,6 +104,16 @@ export class AlarmWatch implements Part {
       const kind = row.kind as AlarmKind;
       if (kind !== 'lock_not_confirmed' && kind !== 'scale_fault' && kind !== 'camera_gone') continue;
       if (!seen.has(`${kind}:${row.subject}`)) board.clear(kind, row.subject);
+    }
+  }
+
+  /** `villager_id_taken` (raised by the sync agent) clears once that villager has left the store's register, or is gone: registered again under another id. */
+  private checkVillagerIds(): void {
+    const { board } = this.deps;
+    for (const row of board.active()) {
+      if (row.kind !== 'villager_id_taken') continue;
+      const v = getVillager(this.deps.db(), row.subject.replace(/^villager /, ''));
+      if (!v || v.status === 'left') board.clear('villager_id_taken', row.subject);
     }
   }
 

@@ -15,7 +15,7 @@ import { acknowledgeAlarm, activeAlarm, clearAlarm, listActiveAlarms, raiseAlarm
 import { appendAudit } from '../ledger/audit.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 
-export const ALARM_KINDS = ['lock_not_confirmed', 'scale_fault', 'camera_gone', 'disk_low', 'outbox_growing', 'clock_jump', 'clock_skew', 'job_failed', 'reconcile_mismatch', 'door_open'] as const;
+export const ALARM_KINDS = ['lock_not_confirmed', 'scale_fault', 'camera_gone', 'disk_low', 'outbox_growing', 'clock_jump', 'clock_skew', 'job_failed', 'reconcile_mismatch', 'door_open', 'villager_id_taken'] as const;
 export type AlarmKind = (typeof ALARM_KINDS)[number];
 
 /** What each kind means, for the log and the admin page. */
@@ -30,6 +30,7 @@ export const ALARM_TEXT: Record<AlarmKind, { en: string; zh: string }> = {
   job_failed: { en: 'scheduled job failed', zh: '定时任务失败' },
   reconcile_mismatch: { en: 'ledgers disagree', zh: '对账不一致' },
   door_open: { en: 'door held open', zh: '门长时间未关' },
+  villager_id_taken: { en: 'villager id held by another village', zh: '村民编号已属别村' },
 };
 
 export interface AlarmEvents {
@@ -175,4 +176,18 @@ export class AlarmBoard extends EventEmitter<AlarmEvents> {
       this.log.error({ err, event: e }, 'alarm listener failed / 告警处理失败');
     }
   }
+}
+
+/**
+ * The sync agent's `villagerIdTaken` (an ack's `foreign`): a villager registered here under an id
+ * the village ledger holds in another village. The ledger keeps the registration, but that
+ * villager's points never count there (another village's person has the id), so the
+ * maintainer must register them again under another id. One alarm per villager.
+ */
+export function villagerIdTakenAlarm(board: AlarmBoard): (villagerIds: string[]) => void {
+  return (villagerIds) => {
+    for (const id of villagerIds) {
+      board.raise('villager_id_taken', `villager ${id}`, `villager ${id}, registered at this store, has an id the village ledger holds in another village: their points will not count at the village ledger; register them again under another id / 本店登记的村民 ${id} 的编号在村账本中属于别村，其积分不会计入村账本，请换一个编号重新登记`);
+    }
+  };
 }

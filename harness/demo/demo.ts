@@ -15,7 +15,7 @@
  * Both see the daemon through narrow views (the ledger handle, the simulators, what a person
  * at the door and the shelves could see), never the whole daemon.
  */
-import { generateKeyPairSync, createPrivateKey, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, createPrivateKey } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../../edge/log.ts';
@@ -29,7 +29,7 @@ import { listProducts, listSlots, upsertProduct, upsertSlot } from '../../edge/l
 import { addVillager, getVillager, listVillagers, setFaceConsent } from '../../edge/ledger/villagers.ts';
 import { countTemplates, loadOrCreateTemplateKey } from '../../edge/entry/templates.ts';
 import { stepsOnDaemon, type InProcessHands, type InProcessStore } from '../scenario/in-process.ts';
-import type { ScenarioSteps } from '../scenario/steps.ts';
+import type { QrSigner, ScenarioSteps } from '../scenario/steps.ts';
 import { visitSteps, type DemoStore } from './store.ts';
 
 /** Where the demo keeps the private half of its QR key: a phone app would hold it in real life. */
@@ -51,8 +51,8 @@ export interface DemoOpeningDeps {
 export class DemoOpening implements Part {
   readonly name = 'demo opening';
   readonly critical = false;
-  /** The demo's QR signing key, or null when the store's QR key is not the demo's own. */
-  qrKey: KeyObject | null = null;
+  /** The demo's QR signing key and its village, or null when the store's QR key is not the demo's own. */
+  qr: QrSigner | null = null;
 
   constructor(private readonly deps: DemoOpeningDeps, private readonly log: Logger) {}
 
@@ -60,7 +60,7 @@ export class DemoOpening implements Part {
     const db = this.deps.db();
     const empty = listProducts(db).length === 0 && listSlots(db).length === 0 && listVillagers(db, { limit: 1 }).length === 0;
     if (empty) this.stock(db);
-    this.qrKey = this.loadQrKey(empty);
+    this.qr = this.loadQrKey(empty);
     this.fillShelves(db);
   }
 
@@ -88,7 +88,7 @@ export class DemoOpening implements Part {
     this.log.info({ products: store.products.length, slots: store.slots.length, villagers: store.villagers.length }, 'demo store stocked / 演示门店已备货');
   }
 
-  private loadQrKey(fresh: boolean): KeyObject | null {
+  private loadQrKey(fresh: boolean): QrSigner | null {
     const dir = this.deps.dataDir;
     const pub = path.resolve(dir, this.deps.entry.qr_public_key_file);
     const priv = path.resolve(dir, DEMO_QR_PRIVATE);
@@ -102,7 +102,7 @@ export class DemoOpening implements Part {
     }
     if (!existsSync(priv)) return null;
     try {
-      return createPrivateKey(readFileSync(priv));
+      return { key: createPrivateKey(readFileSync(priv)), village: this.deps.village };
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'demo QR key unreadable; the demo uses cards / 演示二维码密钥无法读取');
       return null;
@@ -212,9 +212,9 @@ export class DemoVillagers implements Part {
 
   private async run(): Promise<void> {
     const { store } = this.deps;
-    const qrKey = this.deps.opening.qrKey;
+    const qr = this.deps.opening.qr;
     const view = this.deps.view;
-    const { steps, hands, detach } = stepsOnDaemon(store, () => view, { until: (c, ms, what) => this.until(c, ms, what), stepNo: () => this.stepNo }, qrKey ?? generateKeyPairSync('ed25519').privateKey);
+    const { steps, hands, detach } = stepsOnDaemon(store, () => view, { until: (c, ms, what) => this.until(c, ms, what), stepNo: () => this.stepNo }, qr ?? { key: generateKeyPairSync('ed25519').privateKey, village: 'none' });
     this.performer = steps;
     try {
       const faces = await this.prepareFaces(hands);
@@ -227,13 +227,13 @@ export class DemoVillagers implements Part {
         const opening = store.villagers.filter((v) => v.balance > 0).map((v) => `demo-opening:${v.id}`);
         await this.until(() => opening.every((id) => getEntry(this.deps.db(), id) !== undefined), 120_000, 'the opening points to arrive from the village ledger');
       }
-      this.log.info({ visits: store.visits.length, faces, qr: qrKey !== null }, 'demo villagers start coming / 演示开始：村民进店');
+      this.log.info({ visits: store.visits.length, faces, qr: qr !== null }, 'demo villagers start coming / 演示开始：村民进店');
       await this.bringToRest();
       for (;;) {
         await this.beforeRound();
         for (const visit of store.visits) {
           await this.pause(this.pace.visitMs);
-          await this.visit(visit, faces, qrKey !== null);
+          await this.visit(visit, faces, qr !== null);
         }
         this.stats.rounds = ++this.round;
       }

@@ -6,14 +6,13 @@
  * The store is seen through a narrow view (`InProcessStore`), not the whole daemon: what a
  * person at the door and the shelves could touch and see.
  */
-import type { KeyObject } from 'node:crypto';
 import type { SimulatedHardware, SlotStatus } from '../../drivers/index.ts';
 import type { RgbFrame } from '../../models/face-engine.ts';
 import type { EntryDecision } from '../../edge/entry/pipeline.ts';
 import { EdgeError, ErrorCode } from '../../edge/errors.ts';
 import type { Announcement, Receipt } from '../../edge/session/receipt.ts';
 import type { Scenario } from './scenario.ts';
-import { ScenarioSteps, type StepWorld } from './steps.ts';
+import { ScenarioSteps, type QrSigner, type StepWorld } from './steps.ts';
 import type { SequencePlayer } from './replay.ts';
 import { StoreObservations, type StoreHands, type StoreObserver } from './world.ts';
 
@@ -170,9 +169,9 @@ export class InProcessHands implements StoreHands {
 }
 
 /** Scenario steps on a daemon in this process: its hands, its observer, listening from now on. */
-export function stepsOnDaemon(s: Pick<Scenario, 'products' | 'slots' | 'villagers'>, store: () => InProcessStore, world: Pick<StepWorld, 'until' | 'stepNo' | 'beforeExit'>, qrKey: KeyObject): { steps: ScenarioSteps; hands: InProcessHands; detach: () => void } {
+export function stepsOnDaemon(s: Pick<Scenario, 'products' | 'slots' | 'villagers'>, store: () => InProcessStore, world: Pick<StepWorld, 'until' | 'stepNo' | 'beforeExit'>, qr: QrSigner): { steps: ScenarioSteps; hands: InProcessHands; detach: () => void } {
   const seen = new StoreObservations();
   const hands = new InProcessHands(store, world.until);
-  const steps = new ScenarioSteps(s, { ...world, hands, observer: new InProcessObserver(store, seen) }, qrKey);
+  const steps = new ScenarioSteps(s, { ...world, hands, observer: new InProcessObserver(store, seen) }, qr);
   return { steps, hands, detach: observeInProcess(store(), seen) };
 }

@@ -32,7 +32,7 @@ import type { EntryConfig } from '../../edge/entry/config.ts';
 import { SIM_TIMINGS, type SimulateOptions, type SimulationResult } from './result.ts';
 import type { Scenario, ScenarioStep } from './scenario.ts';
 import { assertFreshDataDir, deepMerge, LEDGER_FILE, scenarioNeedsFaces, scenarioResult, seedScenarioLedger, type ObservedEvents } from './seed.ts';
-import { checkScenarioRecords } from './seed-records.ts';
+import { checkScenarioRecords, SCENARIO_VILLAGE } from './seed-records.ts';
 import { cutNeverFell, ScenarioSteps, type ArmedCut } from './steps.ts';
 import { observeLogLine, StoreObservations } from './world.ts';
 
@@ -149,6 +149,7 @@ export class ProcessScenarioRun {
     return deepMerge(
       {
         data_dir: this.dir,
+        store: { village: SCENARIO_VILLAGE },
         demo: false,
         http: { port: 0 },
         log: { level: 'info', pretty: false },
@@ -203,7 +204,7 @@ export class ProcessScenarioRun {
       this.ro = ro;
       const observer = new LedgerObserver(ro, this.seen);
       this.observer = observer;
-      const steps = new ScenarioSteps(this.s, { hands: this.hands, observer, until: (c, ms, what) => this.until(c, ms, what), stepNo: () => this.stepNo, beforeExit: () => this.beforeExit() }, this.qr.privateKey);
+      const steps = new ScenarioSteps(this.s, { hands: this.hands, observer, until: (c, ms, what) => this.until(c, ms, what), stepNo: () => this.stepNo, beforeExit: () => this.beforeExit() }, { key: this.qr.privateKey, village: SCENARIO_VILLAGE });
       this.observed.refused = steps.refused;
       this.observed.face_decisions = steps.faceDecisions;
       steps.sequences = await prepareSequences(this.s, portraits, this.config.entry);

@@ -24,7 +24,7 @@ import { SIM_TIMINGS, type SimulateOptions, type SimulationResult } from './resu
 import type { Scenario, ScenarioStep } from './scenario.ts';
 import { cutNeverFell, ScenarioSteps, type ArmedCut } from './steps.ts';
 import { assertFreshDataDir, deepMerge, scenarioNeedsFaces, scenarioResult, seedScenarioLedger, type ObservedEvents } from './seed.ts';
-import { checkScenarioRecords } from './seed-records.ts';
+import { checkScenarioRecords, SCENARIO_VILLAGE } from './seed-records.ts';
 import { StoreObservations } from './world.ts';
 import { prepareSequences } from './sequences.ts';
 
@@ -60,7 +60,7 @@ export class ScenarioRun {
     const until = (c: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> => this.until(c, ms, what);
     this.hands = new InProcessHands(() => this.store, until);
     const observer = new InProcessObserver(() => this.daemon, this.seen);
-    this.steps = new ScenarioSteps(s, { hands: this.hands, observer, until, stepNo: () => this.stepNo, beforeExit: () => void (this.exitPressedAt = performance.now()) }, this.qr.privateKey);
+    this.steps = new ScenarioSteps(s, { hands: this.hands, observer, until, stepNo: () => this.stepNo, beforeExit: () => void (this.exitPressedAt = performance.now()) }, { key: this.qr.privateKey, village: SCENARIO_VILLAGE });
     this.seen.onReceipt((r) => {
       this.receipts.push({ session: r.session, villager: r.villager, text: r.text, settle_ms: Math.round(r.settleMs * 1000) / 1000, exit_to_receipt_ms: this.exitPressedAt === null ? null : Math.round((performance.now() - this.exitPressedAt) * 10) / 10 });
       this.exitPressedAt = null;
@@ -69,6 +69,7 @@ export class ScenarioRun {
     const raw = deepMerge(
       {
         data_dir: this.dir,
+        store: { village: SCENARIO_VILLAGE },
         demo: true,
         // the scenario drives the store itself: no demo villagers walking in between its steps
         demo_loop: false,

@@ -13,6 +13,9 @@ import { addVillager } from '../../edge/ledger/villagers.ts';
 import { EdgeError, ErrorCode } from '../../edge/errors.ts';
 import { scenarioWeighLimits, type Scenario } from './scenario.ts';
 
+/** The village of a scenario's store (`store.village` in the runners' config) and of its villagers, whom its QR codes name. */
+export const SCENARIO_VILLAGE = 'scenario';
+
 /** `fn`, its bad-input errors told as the scenario file's, at `where` (e.g. `villagers[2]`). */
 function at<T>(where: string, fn: () => T): T {
   try {
@@ -30,7 +33,7 @@ export function seedRecords(db: Db, s: Scenario): void {
   s.slots.forEach((sl, i) => at(`slots[${i}]`, () => upsertSlot(db, { slot: sl.slot, address: sl.scale, sku: sl.sku, stock: sl.stock })));
   const rules = { creditFloor: s.creditFloor };
   s.villagers.forEach((v, i) => at(`villagers[${i}]`, () => {
-    addVillager(db, { id: v.id, name: v.name, village: 'scenario', isMaintainer: v.maintainer });
+    addVillager(db, { id: v.id, name: v.name, village: SCENARIO_VILLAGE, isMaintainer: v.maintainer });
     if (v.balance > 0) applyEntry(db, { id: `seed:${v.id}`, villagerId: v.id, kind: 'award', points: v.balance, reason: 'scenario opening balance', origin: 'cli' }, rules);
     if (v.card) addCard(db, v.card, v.id, new Date().toISOString());
   }));

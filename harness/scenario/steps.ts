@@ -14,6 +14,9 @@ import { promptsIn, SequencePlayer, type ReplaySequence } from './replay.ts';
 import type { EnterBy, Scenario, ScenarioStep, ScenarioVillager } from './scenario.ts';
 import type { ObservedDecision, StoreHands, StoreObserver } from './world.ts';
 
+/** What the villagers' phones show at the door: codes signed with `key`, naming the store's `village` (a store refuses a code naming none). */
+export interface QrSigner { key: KeyObject; village: string }
+
 /** The world the steps act in; the runners and the demo each provide their own. */
 export interface StepWorld {
   hands: StoreHands;
@@ -54,7 +57,7 @@ export class ScenarioSteps {
   private readonly byId: Map<string, ScenarioVillager>;
   private readonly unit = new Map<string, number>();
 
-  constructor(s: Pick<Scenario, 'products' | 'slots' | 'villagers'>, private readonly world: StepWorld, private readonly qrKey: KeyObject) {
+  constructor(s: Pick<Scenario, 'products' | 'slots' | 'villagers'>, private readonly world: StepWorld, private readonly qr: QrSigner) {
     this.byId = new Map(s.villagers.map((v) => [v.id, v]));
     for (const slot of s.slots) this.unit.set(slot.slot, s.products.find((p) => p.sku === slot.sku)?.unit_g ?? 1);
   }
@@ -135,7 +138,7 @@ export class ScenarioSteps {
     const seen = this.world.observer.seen.decisions.length;
     const decided = (): ObservedDecision | undefined => this.world.observer.seen.decisions.slice(seen).find((d) => d.by === by);
     if (by === 'card' || by === 'qr') {
-      const code = by === 'card' ? v.card : issueQrToken(this.qrKey, v.id, 120);
+      const code = by === 'card' ? v.card : issueQrToken(this.qr.key, v.id, 120, Date.now(), this.qr.village);
       if (!code) this.fail(`villager ${v.id} has no card`, `村民 ${v.id} 没有积分卡`);
       if (!(await this.hands.scan(code))) this.fail('the scanner is not connected', '扫码器未连接');
       await this.world.until(() => decided() !== undefined, 30_000, `the door's decision on ${v.id}'s ${by}`);

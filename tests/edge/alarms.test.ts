@@ -7,7 +7,8 @@ import { describe, it, expect, afterEach, vi } from 'vitest';
 import { pino } from 'pino';
 import { openLedger, closeLedger, type Db } from '../../edge/ledger/db.ts';
 import { HealthBoard } from '../../edge/parts.ts';
-import { AlarmBoard } from '../../edge/ops/alarms.ts';
+import { AlarmBoard, villagerIdTakenAlarm } from '../../edge/ops/alarms.ts';
+import { addVillager, setVillagerStatus } from '../../edge/ledger/villagers.ts';
 import { AlarmWatch, alarmOfHealthLine } from '../../edge/ops/alarm-watch.ts';
 import { AlarmsConfigSchema, type AlarmsConfig } from '../../edge/ops/alarms-config.ts';
 import { Value } from '@sinclair/typebox/value';
@@ -211,6 +212,18 @@ describe('the alarm watch', () => {
     expect(b.active()).toMatchObject([{ kind: 'job_failed', subject: 'backup' }]);
     expect(b.active()[0]!.detail).toContain('ENOSPC');
     w.jobOutcome('backup', 'ok');
+    expect(b.active()).toEqual([]);
+  });
+
+  it('villager_id_taken stays while that villager is in the register, and clears once they left (registered again under another id)', () => {
+    db = openLedger(':memory:');
+    const { w, b } = watch(db);
+    addVillager(db, { id: 'wei', name: '魏八', village: 'v' });
+    villagerIdTakenAlarm(b)(['wei']);
+    w.check();
+    expect(b.active()).toMatchObject([{ kind: 'villager_id_taken', subject: 'villager wei' }]);
+    setVillagerStatus(db, 'wei', 'left');
+    w.check();
     expect(b.active()).toEqual([]);
   });
 });

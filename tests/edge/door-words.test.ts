@@ -24,6 +24,8 @@ describe('decision words', () => {
     [d('invalid_code', 'card', { why: 'card revoked' }), '刷卡未放行：这张卡已挂失作废', 'Card refused: this card was revoked'],
     [d('invalid_code', 'card', { why: 'card scans paused', retryAfterS: 30 }), '刷卡未放行：刷卡太频繁，暂停 30 秒', 'Card refused: too many card scans, paused for 30 s'],
     [d('invalid_code', 'qr', { why: 'token expired at 2026-11-30T12:00:00Z' }), '扫码未放行：二维码已过期，请重新生成', 'QR code refused: the QR code has expired'],
+    [d('invalid_code', 'qr', { why: 'code of another village', village: 'a' }), '扫码未放行：这是别村的二维码', 'QR code refused: a QR code of another village'],
+    [d('invalid_code', 'qr', { why: 'code names no village' }), '扫码未放行：二维码没有注明村庄，请刷新手机页面重新出示', 'QR code refused: the QR code names no village: refresh the phone page for a new one'],
     [d('offline_limit', 'qr'), '扫码：断网期间今天的额度已用完，未放行', 'QR code: offline allowance for today used up; not let in'],
   ])('%#: %o', (e, zh, en) => {
     expect(decisionWords(e, 'zh')).toBe(zh);

@@ -159,7 +159,7 @@ function setup(over: Record<string, unknown> = {}) {
       await until(() => rec.seen > seen && pipeline.stats.analysed === pipeline.stats.frames, 5000, 'frame analysed');
     }
   }
-  const qrCode = (villagerId: string) => issueQrToken(qr.privateKey, villagerId, 60, now);
+  const qrCode = (villagerId: string) => issueQrToken(qr.privateKey, villagerId, 60, now, 'v');
   return { ...l, key, config, cardLearning, pipeline, rec, decisions, showFace, frames, qrCode, setNow: (t: number) => { now = t; } };
 }
 

@@ -62,7 +62,7 @@ describe('passbook cards at the door', () => {
     expect(await pipeline.presentCode('PB-0006')).toMatchObject({ decision: 'invalid_code', detail: { why: 'card scans paused', retryAfterS: 28 } });
     expect(await pipeline.presentCode('PB-7KQ9-XM4T')).toMatchObject({ decision: 'invalid_code', unlocked: false, detail: { why: 'card scans paused', card: 'PB-****4T' } });
     // a signed QR code cannot be guessed, so it is not paused
-    const qr = await pipeline.presentCode(issueQrToken(privateKey, 'wang', 60, clock.now));
+    const qr = await pipeline.presentCode(issueQrToken(privateKey, 'wang', 60, clock.now, 'v'));
     expect(qr).toMatchObject({ by: 'qr', decision: 'matched', unlocked: true });
     clock.now += 28_000;
     expect(await pipeline.presentCode('PB-7KQ9-XM4T')).toMatchObject({ decision: 'matched', unlocked: true });

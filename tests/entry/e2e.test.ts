@@ -106,7 +106,7 @@ describe('entry end to end on the simulated relay board', () => {
       await until(() => r.decisions.length > 0, 20_000, 'a decision');
       expect(r.decisions[0]).toMatchObject({ decision: 'store_busy', villagerId: 'zhang', unlocked: false });
       // a QR slip refused because the store is busy is not used up
-      const slip = issueQrToken(privateKey, 'zhang', 60);
+      const slip = issueQrToken(privateKey, 'zhang', 60, Date.now(), 'v1');
       expect(await r.pipeline.presentCode(slip)).toMatchObject({ by: 'qr', decision: 'store_busy', unlocked: false });
       busy.value = false;
       setVillagerStatus(ledger.db, 'zhang', 'blocked');
@@ -123,7 +123,7 @@ describe('entry end to end on the simulated relay board', () => {
     try {
       // no camera frames here: the camera file is not an image, the source skips it
       await r.pipeline.start();
-      const token = issueQrToken(privateKey, 'zhang', 60);
+      const token = issueQrToken(privateKey, 'zhang', 60, Date.now(), 'v1');
       expect(await r.pipeline.presentCode(`${token}\r\n`)).toMatchObject({ by: 'qr', decision: 'matched', villagerId: 'zhang', unlocked: true });
       expect(r.relay.coil(r.coil)).toBe(true);
       expect(await r.pipeline.presentCode(token)).toMatchObject({ by: 'qr', decision: 'invalid_code', detail: { why: 'already used' }, unlocked: false });

@@ -49,6 +49,8 @@ export interface GovApp {
   upload(token: Caller, url: string, bytes: Buffer, opts?: { filename?: string; type?: string; fields?: Record<string, string>; field?: string }): Promise<LightMyRequestResponse>;
   /** The public half of the ledger's QR key, as a store would install it. */
   qrPublic: KeyObject;
+  /** The ledger's QR signing key, for codes the ledger itself would not issue. */
+  qrPrivate: KeyObject;
   /** The SQLite ledger's file (its WAL beside it, `-wal`); undefined on PostgreSQL or a database given in `opts`. */
   sqliteFile: string | undefined;
   /** Registers a villager in `village` with a PIN and logs in: their session token. */
@@ -59,7 +61,7 @@ export interface GovApp {
 }
 
 /** `service`: a running ledger service (end to end); else one never started (publications answer false). */
-export async function govApp(opts: { db?: SqlDb; service?: LedgerService; village?: string; noQrKey?: boolean; qrLifetimeS?: number; setupToken?: string } = {}): Promise<GovApp> {
+export async function govApp(opts: { db?: SqlDb; service?: LedgerService; village?: string; noQrKey?: boolean; qrLifetimeS?: number; setupToken?: string; clock?: () => Date } = {}): Promise<GovApp> {
   const fresh = opts.db ? undefined : await tempLedgerDb();
   const db = opts.db ?? fresh!.db;
   await ensureDefaultItems(db, new Date());
@@ -68,7 +70,7 @@ export async function govApp(opts: { db?: SqlDb; service?: LedgerService; villag
   const b = uid('vb');
   const [town, va, vb] = ['town-secret-0000', 'village-a-secret', 'village-b-secret'];
   const qr = generateKeyPairSync('ed25519');
-  const app = buildLedgerApi({ db, service, log: silentLogger(), qrKey: opts.noQrKey ? undefined : qr.privateKey, ...(opts.qrLifetimeS ? { qrLifetimeS: opts.qrLifetimeS } : {}), setupToken: opts.setupToken, tokens: [{ token: town, role: 'town' }, { token: va, role: 'village', village: a }, { token: vb, role: 'village', village: b }] });
+  const app = buildLedgerApi({ db, service, log: silentLogger(), qrKey: opts.noQrKey ? undefined : qr.privateKey, ...(opts.qrLifetimeS ? { qrLifetimeS: opts.qrLifetimeS } : {}), setupToken: opts.setupToken, ...(opts.clock ? { clock: opts.clock } : {}), tokens: [{ token: town, role: 'town' }, { token: va, role: 'village', village: a }, { token: vb, role: 'village', village: b }] });
   const call: GovApp['call'] = (token, method, url, payload) =>
     app.inject({ method, url, headers: headersOf(token), ...(payload === undefined ? {} : { payload: payload as object }) });
   // a village given is there already (a rig's own, under its own name)
@@ -84,7 +86,7 @@ export async function govApp(opts: { db?: SqlDb; service?: LedgerService; villag
     return app.inject({ method: 'POST', url, payload: Buffer.concat(parts), headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, ...headersOf(token) } });
   };
   return {
-    app, db, a, b, town, va, vb, call, upload, qrPublic: qr.publicKey, sqliteFile: fresh?.where.sqliteFile || undefined,
+    app, db, a, b, town, va, vb, call, upload, qrPublic: qr.publicKey, qrPrivate: qr.privateKey, sqliteFile: fresh?.where.sqliteFile || undefined,
     async villager(village, id) {
       const staff = village === a ? va : vb;
       expect((await call(staff, 'PUT', `/api/villages/${village}/villagers/${id}`, { name: `村民${id}` })).statusCode).toBe(200);

@@ -77,7 +77,7 @@ describe(`governance to the store's shelf (${brokerKind} + ${ledgerDbKind})`, ()
 
       // At the store: the passbook card, a bag of salt, the exit button.
       const until = async (check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> => waitFor(what, check, ms);
-      const { steps, detach } = stepsOnDaemon(scenario, () => run.store, { until, stepNo: () => 1, beforeExit: () => undefined }, generateKeyPairSync('ed25519').privateKey);
+      const { steps, detach } = stepsOnDaemon(scenario, () => run.store, { until, stepNo: () => 1, beforeExit: () => undefined }, { key: generateKeyPairSync('ed25519').privateKey, village: 'none' });
       try {
         for (const step of scenario.steps) if (step.kind !== 'power_cut') await steps.perform(step);
       } finally {

@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { ledgerDbKind } from '../../harness/sync/rig.ts';
 import { resolveEntryConfig } from '../../edge/entry/config.ts';
-import { verifyQrToken } from '../../edge/entry/credentials.ts';
+import { issueQrToken, verifyQrToken } from '../../edge/entry/credentials.ts';
 import { EntryPipeline } from '../../edge/entry/pipeline.ts';
 import { loadOrCreateTemplateKey } from '../../edge/entry/templates.ts';
 import { addVillager } from '../../edge/ledger/villagers.ts';
@@ -65,6 +65,15 @@ describe(`the store-door QR code and the village it was issued for (${ledgerDbKi
     const { pipeline } = await store(undefined, g.b);
     const d = await pipeline.presentCode((await codeOf(zhangOfA, g.a)).token);
     expect({ unlocked: d.unlocked, villager: d.villagerId }).toEqual({ unlocked: false, villager: null });
+  });
+
+  it('refuses a code that names no village (an older ledger\'s), even for the store\'s own villager of that id: it may be another village\'s; asks for the phone page to be refreshed, in both languages', async () => {
+    const { pipeline, logLines } = await store(g.b, g.b);
+    // the town ledger's key, as a ledger older than the village claim signed its codes
+    const d = await pipeline.presentCode(issueQrToken(g.qrPrivate, 'zhang', 90));
+    expect({ unlocked: d.unlocked, villager: d.villagerId, decision: d.decision }).toEqual({ unlocked: false, villager: null, decision: 'invalid_code' });
+    expect(d.detail).toMatchObject({ why: 'code names no village' });
+    expect(logLines.find((l) => l.event === 'qr_no_village')).toMatchObject({ level: 40, msg: expect.stringMatching(/refresh.*刷新/) });
   });
 
   it('opens the villager\'s own village\'s store', async () => {

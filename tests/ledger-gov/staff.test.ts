@@ -114,6 +114,31 @@ describe(`ledger staff accounts (${ledgerDbKind})`, () => {
     expect((await g.db.query<{ username: string }>('SELECT username FROM staff_accounts ORDER BY username')).map((r) => r.username)).toEqual(['clerk']);
   }, 120_000);
 
+  it('an unknown user name\'s wrong passwords count as long as an account\'s: four, then more than a day without any, then the fifth locks both', async () => {
+    let at = Date.parse('2026-12-01T08:00:00Z');
+    g = await govApp({ clock: () => new Date(at) });
+    await g.staff('clerk', g.a);
+    const answers = async (username: string, net: number) => {
+      const out: { status: number; error: string; until: boolean }[] = [];
+      for (let k = 0; k < 6; k++) {
+        // an account's count lasts until its own login or a lock, however long between the
+        // attempts, and whoever else signs in meanwhile (each sign-in clears ended counts)
+        if (k === 4) {
+          at += 25 * 3_600_000;
+          await g!.villager(g!.a, `v${net}`);
+          await g!.staff(`s${net}`, g!.a);
+        }
+        const r = await login(g!, username, 'wrong password 123', `203.0.${net}.${k + 1}`);
+        const body = r.json() as { error: string; locked_until?: string | null };
+        out.push({ status: r.statusCode, error: body.error, until: typeof body.locked_until === 'string' });
+      }
+      return out;
+    };
+    const existing = await answers('clerk', 115);
+    expect(existing.map((a) => a.status)).toEqual([401, 401, 401, 401, 401, 423]);
+    expect(await answers('no-such-clerk', 116)).toEqual(existing);
+  }, 120_000);
+
   it('the login takes at most 10 attempts a minute per address', async () => {
     g = await govApp();
     // Malformed attempts count too, and answer at once (no scrypt), so all eleven fall in one minute's window.

@@ -67,7 +67,7 @@ describe('the admission is written before the unlock pulse', () => {
   it('disk full: the door stays locked, says so, and records a decision with the reason; nothing is half-written', async () => {
     const d = door();
     const stop = failWhen(d.db, (sql) => sql.startsWith('INSERT INTO store_sessions'));
-    const token = issueQrToken(keys.privateKey, 'A', 60);
+    const token = issueQrToken(keys.privateKey, 'A', 60, Date.now(), 'v');
     const decision = await d.pipeline.presentCode(token);
     expect(decision).toMatchObject({ decision: 'matched', unlocked: false, detail: { refused: 'not_recorded' } });
     expect(d.pulses).toEqual([]);
@@ -86,7 +86,7 @@ describe('the admission is written before the unlock pulse', () => {
     const faults: string[] = [];
     d.pipeline.on('fault', (f) => faults.push(`${f.where}: ${f.message}`));
     const stop = failWhen(d.db, (sql) => sql.includes('face_consent_at, debt, balance') || sql.includes('FROM villagers'));
-    const token = issueQrToken(keys.privateKey, 'A', 60);
+    const token = issueQrToken(keys.privateKey, 'A', 60, Date.now(), 'v');
     expect(await d.pipeline.presentCode(token)).toMatchObject({ decision: 'matched', villagerId: 'A', unlocked: false, detail: { refused: 'ledger_error' } });
     expect(faults).toEqual(['ledger: disk I/O error']);
     expect(d.pulses).toEqual([]);
@@ -122,7 +122,7 @@ describe('an unlock that fails after the admission', () => {
   it('cancels the visit and gives the QR slip back, so the same slip opens the door next time', async () => {
     let broken = true;
     const d = door({ unlock: () => (broken ? Promise.reject(new Error('relay stuck')) : Promise.resolve()) });
-    const token = issueQrToken(keys.privateKey, 'A', 60);
+    const token = issueQrToken(keys.privateKey, 'A', 60, Date.now(), 'v');
     expect(await d.pipeline.presentCode(token)).toMatchObject({ decision: 'matched', unlocked: false, detail: { unlockError: 'relay stuck' } });
     expect(d.pulses[0]?.slips).toBe(1); // used up with the admission, before the pulse
     expect(slipsUsed(d.db)).toBe(0); // and given back
@@ -136,7 +136,7 @@ describe('an unlock that fails after the admission', () => {
 
   it('a store without admissions: the pipeline gives the slip back itself', async () => {
     const d = door({ unlock: () => Promise.reject(new Error('relay stuck')), occupancy: (e) => ({ isStoreBusy: (v) => e.isStoreBusy(v) }) });
-    const token = issueQrToken(keys.privateKey, 'A', 60);
+    const token = issueQrToken(keys.privateKey, 'A', 60, Date.now(), 'v');
     expect(await d.pipeline.presentCode(token)).toMatchObject({ unlocked: false });
     expect(d.pulses[0]?.slips).toBe(1);
     expect(slipsUsed(d.db)).toBe(0);
@@ -158,7 +158,7 @@ describe('an unlock that fails after the admission', () => {
 describe('a QR slip and the visit it let in', () => {
   it('the villager whose unlock ran out scans the same code again: let in on the same visit; once the door opened, the code is used up', async () => {
     const d = door();
-    const token = issueQrToken(keys.privateKey, 'A', 90);
+    const token = issueQrToken(keys.privateKey, 'A', 90, Date.now(), 'v');
     expect(await d.pipeline.presentCode(token)).toMatchObject({ decision: 'matched', unlocked: true });
     const visit = d.engine.current?.sessionId;
     // the pulse ran out before they pushed the door; the phone still shows the same code
@@ -176,7 +176,7 @@ describe('a QR slip and the visit it let in', () => {
 
   it('a code used for one visit does not open the door on the next visit of the same villager', async () => {
     const d = door();
-    const token = issueQrToken(keys.privateKey, 'A', 90);
+    const token = issueQrToken(keys.privateKey, 'A', 90, Date.now(), 'v');
     await d.pipeline.presentCode(token);
     d.lock.door('open');
     d.lock.door('closed');
@@ -193,7 +193,7 @@ describe('a QR slip and the visit it let in', () => {
   it('a re-scan whose unlock fails keeps the code used up for the visit still entering', async () => {
     let broken = false;
     const d = door({ unlock: () => (broken ? Promise.reject(new Error('relay stuck')) : Promise.resolve()) });
-    const token = issueQrToken(keys.privateKey, 'A', 90);
+    const token = issueQrToken(keys.privateKey, 'A', 90, Date.now(), 'v');
     await d.pipeline.presentCode(token);
     broken = true;
     expect(await d.pipeline.presentCode(token)).toMatchObject({ unlocked: false });
@@ -207,7 +207,7 @@ describe('a QR slip and the visit it let in', () => {
   it('the door never opened (the visit is cancelled when entering times out): the slip is given back with the visit', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const d = door({ enteringMs: 1000 });
-    const token = issueQrToken(keys.privateKey, 'A', 90);
+    const token = issueQrToken(keys.privateKey, 'A', 90, Date.now(), 'v');
     expect(await d.pipeline.presentCode(token)).toMatchObject({ decision: 'matched', unlocked: true });
     expect(slipsUsed(d.db)).toBe(1);
     // nobody pushes the door

@@ -92,7 +92,7 @@ describe('restock taking more than the ledger holds, through the daemon', () => 
       { products: [salt], slots: [{ slot: 'A1', scale: 11, sku: 'salt', stock: 6 }], villagers: [{ id: 'chen', name: '老陈', balance: 0, card: 'ADMIN-01', maintainer: true, enrolled: false }] },
       () => store,
       { until, stepNo: () => 1 },
-      generateKeyPairSync('ed25519').privateKey,
+      { key: generateKeyPairSync('ed25519').privateKey, village: 'test' },
     );
     await until(() => store.hardware?.scales.status().every((s) => s.stable_g !== null) ?? false, 5000, 'the scales');
 

@@ -23,6 +23,14 @@ describe('scenarios on the simulated store', () => {
     expect(r.receipts[0]?.text).toBe('张三，您好！本次兑换：食盐 ×1（3 分），共 3 分。剩余积分 47 分。谢谢光临！');
   });
 
+  it('the same purchase with the phone\'s QR code: the runner\'s code names the store\'s village, and the door opens for it', async () => {
+    const s = loadScenario(path.join('fixtures/scenarios', 'plain-purchase.yaml'));
+    const r = await runScenario({ ...s, steps: s.steps.map((st) => (st.kind === 'enter' ? { ...st, by: 'qr' as const } : st)) });
+    invariants(r);
+    expect(r.refused).toEqual([]);
+    expect(r.balances).toEqual({ zhang: 47 });
+  });
+
   it('take two, return one: pays for one', async () => {
     const r = await run('take-two-return-one');
     invariants(r);

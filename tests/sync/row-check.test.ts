@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { RowChecker } from '../../cloud-sync/ledger/row-check.ts';
-import { newKeyPair, privateEd25519 } from '../../cloud-sync/protocol/sign.ts';
+import { newKeyPair, privateEd25519, signedEnvelopeText } from '../../cloud-sync/protocol/sign.ts';
 import { rowsMessage } from '../../cloud-sync/agent/rows.ts';
 import { canonicalJson } from '../../lib/canonical-json.ts';
 import type { StoreRecord } from '../../cloud-sync/ledger/tables.ts';
@@ -59,5 +59,21 @@ describe('a rows message checked on arrival', () => {
     c.remember([record('store', k1.publicPem)]);
     c.onArrival('v1', 's1', other);
     expect(c.check('v1', 's1', other, record('store', k1.publicPem))).toEqual({ ok: false, reason: 'invalid' });
+  });
+
+  it('says what the store reads in its ack: this store digests and foreign (:f:d), an older one only digests (:d), the oldest neither', () => {
+    const c = checker();
+    const store = record('store', k1.publicPem);
+    const reads = (m: Buffer) => {
+      const v = c.check('v1', 's1', m, store);
+      return v.ok ? { digests: v.digests, foreign: v.foreign } : v;
+    };
+    expect(reads(message('store', k1.privatePem))).toEqual({ digests: true, foreign: true });
+    const older = (suffix: string) => Buffer.from(signedEnvelopeText({
+      v: 1, id: `s1:rows:1-1${suffix}`, kind: 'rows', village: 'v1', store: 's1', seq: 1, issued_at: new Date(NOW).toISOString(), expires_at: new Date(NOW + 86_400_000).toISOString(),
+      body: { rows: [{ id: 's1:1', seq: 1, topic: 'entry', payload, created_at: '2026-12-02T09:59:00.000Z' }] },
+    }, privateEd25519('store', k1.privatePem)));
+    expect(reads(older(':d'))).toEqual({ digests: true, foreign: false });
+    expect(reads(older(''))).toEqual({ digests: false, foreign: false });
   });
 });

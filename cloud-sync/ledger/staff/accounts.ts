@@ -145,39 +145,56 @@ export async function reserveLoginAttempt(db: SqlDb, username: string, now: Date
   });
 }
 
-/** How long the count of wrong passwords for a name nobody has is kept after its last attempt (an account's is kept until a login or a lock). */
-const UNKNOWN_NAME_KEEP_MS = 86_400_000;
-
 /**
- * An attempt on a name nobody has, counted as an account's would be, in gov_login_failures
- * under `staff:<name>` (a villager's key is `<village>/<villager>`, and no village id holds a
- * ':'): the sixth wrong password answers 423 with a `locked_until` for any name, else the lock
- * would tell which user names exist. Its password is always wrong, so the lock is set here, by
- * the attempt that makes MAX_FAILED_LOGINS. Rows whose time is up go at each staff login.
+ * The count of a name nobody has, in gov_login_failures under `staff-name:<name>` (a villager's
+ * key is `<village>/<villager>`, and no village id holds a ':'), kept exactly as an account's
+ * failed_logins and locked_until are, else the difference would tell which user names exist:
+ * `failures` counts the wrong passwords since the last lock, however far apart (`until_at` is
+ * then COUNT_KEPT, so that a villager's sign-in, which clears every row whose time is up, keeps
+ * it); the lock sets `failures` to 0 and `until_at` to its end. The rows of earlier versions,
+ * under `staff:` and kept a day, go at the next sign-in.
  */
-async function reserveUnknownName(tx: SqlDb, username: string, now: Date): Promise<{ ok: true } | { ok: false; locked_until: string }> {
-  const key = `staff:${username}`;
-  const f = (await tx.query<{ failures: number | string; until_at: string }>('SELECT failures, until_at FROM gov_login_failures WHERE login = $1', [key]))[0];
-  const failures = f !== undefined && f.until_at > now.toISOString() ? Number(f.failures) : 0;
-  if (f !== undefined && failures >= MAX_FAILED_LOGINS) return { ok: false, locked_until: f.until_at };
-  const until = new Date(now.getTime() + (failures + 1 >= MAX_FAILED_LOGINS ? LOCK_MS : UNKNOWN_NAME_KEEP_MS)).toISOString();
-  await tx.run('INSERT INTO gov_login_failures (login, failures, until_at) VALUES ($1, $2, $3) ON CONFLICT (login) DO UPDATE SET failures = excluded.failures, until_at = excluded.until_at', [key, failures + 1, until]);
+const unknownNameKey = (username: string): string => `staff-name:${username}`;
+const COUNT_KEPT = '9999-12-31T23:59:59.999Z';
+
+async function unknownNameCount(tx: SqlDb, username: string): Promise<{ failures: number; until_at: string } | undefined> {
+  const f = (await tx.query<{ failures: number | string; until_at: string }>('SELECT failures, until_at FROM gov_login_failures WHERE login = $1', [unknownNameKey(username)]))[0];
+  return f && { failures: Number(f.failures), until_at: f.until_at };
+}
+
+/** reserveLoginAttempt for a name nobody has: the same steps on its gov_login_failures row. */
+async function reserveUnknownName(tx: SqlDb, username: string, now: Date): Promise<{ ok: true } | { ok: false; locked_until: string | null }> {
+  const f = await unknownNameCount(tx, username);
+  if (f && f.failures === 0 && isLocked({ locked_until: f.until_at }, now)) return { ok: false, locked_until: f.until_at };
+  const failures = f?.failures ?? 0;
+  if (failures >= MAX_FAILED_LOGINS) return { ok: false, locked_until: null };
+  await tx.run('INSERT INTO gov_login_failures (login, failures, until_at) VALUES ($1, $2, $3) ON CONFLICT (login) DO UPDATE SET failures = excluded.failures, until_at = excluded.until_at', [unknownNameKey(username), failures + 1, COUNT_KEPT]);
   return { ok: true };
 }
 
 /**
  * A reserved attempt (reserveLoginAttempt) turned out wrong: it stays counted, and once
  * MAX_FAILED_LOGINS are counted the account locks for LOCK_MS. Answers the lock's end, if it locked.
+ * A name nobody has locks the same way, at the same step (after its password was checked).
  */
 export async function settleFailedLogin(db: SqlDb, username: string, now: Date): Promise<string | undefined> {
   return db.transaction(async (tx) => {
     const r = await row(tx, username);
-    if (!r || Number(r.failed_logins) < MAX_FAILED_LOGINS || isLocked(r, now)) return undefined;
+    if (!r) return settleUnknownName(tx, username, now);
+    if (Number(r.failed_logins) < MAX_FAILED_LOGINS || isLocked(r, now)) return undefined;
     const lock = new Date(now.getTime() + LOCK_MS).toISOString();
     await tx.run('UPDATE staff_accounts SET failed_logins = 0, locked_until = $1 WHERE username = $2', [lock, username]);
     await auditStaff(tx, r.village, username, 'staff.lock', 'system', { locked_until: lock }, now);
     return lock;
   });
+}
+
+async function settleUnknownName(tx: SqlDb, username: string, now: Date): Promise<string | undefined> {
+  const f = await unknownNameCount(tx, username);
+  if (!f || f.failures < MAX_FAILED_LOGINS) return undefined;
+  const lock = new Date(now.getTime() + LOCK_MS).toISOString();
+  await tx.run('UPDATE gov_login_failures SET failures = 0, until_at = $1 WHERE login = $2', [lock, unknownNameKey(username)]);
+  return lock;
 }
 
 /** A reserved attempt had the right password but signs in no session (a disabled account): it no longer counts. */
@@ -191,9 +208,10 @@ export async function openSession(db: SqlDb, username: string, now: Date): Promi
   const expires = new Date(now.getTime() + STAFF_SESSION_MS).toISOString();
   await db.transaction(async (tx) => {
     await tx.run('UPDATE staff_accounts SET failed_logins = 0, locked_until = NULL, last_login_at = $1 WHERE username = $2', [now.toISOString(), username]);
-    // expired sessions of anyone go at each login, so the table holds only live ones; so do the counts of unknown names
+    // expired sessions of anyone go at each login, so the table holds only live ones; so do the
+    // ended locks of unknown names (a count, like an account's, stays until its lock)
     await tx.run('DELETE FROM staff_sessions WHERE expires_at <= $1', [now.toISOString()]);
-    await tx.run("DELETE FROM gov_login_failures WHERE login LIKE 'staff:%' AND until_at <= $1", [now.toISOString()]);
+    await tx.run("DELETE FROM gov_login_failures WHERE ((login LIKE 'staff-name:%' AND failures = 0) OR login LIKE 'staff:%') AND until_at <= $1", [now.toISOString()]);
     await tx.run('INSERT INTO staff_sessions (token_hash, username, created_at, expires_at) VALUES ($1, $2, $3, $4)', [sha(token), username, now.toISOString(), expires]);
   });
   return { token, expires_at: expires };

@@ -77,7 +77,8 @@ export function registerStaffRoutes(app: GovApp, deps: StaffDeps): void {
     // An unknown name costs the same scrypt as a wrong password, so timing does not tell.
     const ok = await verifyPassword(password, account?.password_hash ?? (await dummyHash()));
     if (!account || !ok) {
-      const locked = account ? await settleFailedLogin(deps.db, account.username, now) : undefined;
+      // an unknown name is settled (and locked) by the same step as an account
+      const locked = await settleFailedLogin(deps.db, username, now);
       req.log.warn({ username, locked: Boolean(locked) }, 'staff login: wrong user name or password / 用户名或密码错误');
       return reply.status(401).send({ error: 'LOGIN_FAILED', message: 'wrong user name or password', zh: '用户名或密码错误', field: 'password' });
     }
