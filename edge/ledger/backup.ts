@@ -10,7 +10,7 @@ import { EdgeError, ErrorCode } from '../errors.ts';
 import { APPLICATION_ID, translateSqliteError, type Db } from './db.ts';
 import { LATEST_VERSION } from './migrations/index.ts';
 import { highestOutboxSeq } from './outbox.ts';
-import { outboxRolledBackAt, setOutboxRolledBack } from './sync-state.ts';
+import { ackDigestsSeen, noteAckDigests, outboxRolledBackAt, setOutboxRolledBack } from './sync-state.ts';
 import { carryWithdrawals, type CarriedWithdrawals } from './restore-consent.ts';
 import { describeUnsent, unsentMissingFrom, type UnsentRows } from './restore-unsent.ts';
 
@@ -227,17 +227,43 @@ function copyFileWithProgress(source: string, dest: string, onBytes: (copied: nu
  * and the village ledger holds those rows under the same ids. Recorded in the copy, so the sync
  * agent sends nothing new before it has moved such rows past what the ledger holds.
  */
-function markRolledBack(file: string): void {
+function markRolledBack(file: string, ackDigests: boolean): void {
   let db: Db | undefined;
   try {
     db = new Database(file, { fileMustExist: true });
     const copy = db;
-    // A copy of a ledger restored earlier and not yet settled keeps the earlier, lower mark.
-    copy.transaction(() => setOutboxRolledBack(copy, Math.min(outboxRolledBackAt(copy) ?? Infinity, highestOutboxSeq(copy))))();
+    copy.transaction(() => {
+      // A copy of a ledger restored earlier and not yet settled keeps the earlier, lower mark.
+      setOutboxRolledBack(copy, Math.min(outboxRolledBackAt(copy) ?? Infinity, highestOutboxSeq(copy)));
+      // Acks with digests came to the replaced ledger: an older copy must not read a recorded
+      // ack without them by id again (sync-state.ts ackDigestsSeen).
+      if (ackDigests) noteAckDigests(copy);
+    })();
   } catch (err) {
     throw translateSqliteError(err, `marking the restored copy ${file}`);
   } finally {
     db?.close();
+  }
+}
+
+/**
+ * Whether the ledger being replaced had acks with row digests; true when it cannot be read (a
+ * damaged file, the usual reason to restore): refusing an ack without digests costs only slower
+ * acknowledgement (the ledger's beats mark the rows), reading one by id may lose a sale.
+ */
+function ackDigestsIn(file: string): boolean {
+  let db: Db | undefined;
+  try {
+    db = new Database(file, { fileMustExist: true, readonly: true });
+    return ackDigestsSeen(db);
+  } catch {
+    return true;
+  } finally {
+    try {
+      db?.close();
+    } catch {
+      // closing a handle that failed to open fully: nothing to keep
+    }
   }
 }
 
@@ -295,7 +321,7 @@ export function restoreCopy(source: string, target: string, at: Date, opts: Rest
       details: { field: 'discard_unsent', unsent: unsent.rows.length, rows: unsent.rows.slice(0, 20) },
     });
   }
-  markRolledBack(incoming);
+  markRolledBack(incoming, existsSync(target) && ackDigestsIn(target));
   const withdrawals = existsSync(target) ? carryWithdrawals(target, incoming) : null;
   verifyCopy(incoming);
   progress?.(total, total);

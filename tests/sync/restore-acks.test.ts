@@ -19,7 +19,7 @@ import { privateEd25519, rowDigest, signControl } from '../../cloud-sync/protoco
 import type { Ack } from '../../cloud-sync/protocol/payloads.ts';
 import { ackedSeqs } from '../../cloud-sync/agent/rows.ts';
 import { settleRollback } from '../../cloud-sync/agent/rollback.ts';
-import { noteAckDigests, outboxRolledBackAt, setOutboxRolledBack } from '../../edge/ledger/sync-state.ts';
+import { ackDigestsSeen, noteAckDigests, outboxRolledBackAt, setOutboxRolledBack } from '../../edge/ledger/sync-state.ts';
 import { SyncMqtt } from '../../cloud-sync/mqtt.ts';
 import { brokerKind, ledgerDbKind, publisher, startRig, uid, waitFor, type Rig, type TestStore } from '../../harness/sync/rig.ts';
 import { tempLedger } from '../ledger/helpers.ts';
@@ -96,9 +96,15 @@ describe(`acks after a restore (${brokerKind} + ${ledgerDbKind})`, () => {
     expect(await balanceOf(rig.ledgerDb, 'zhang'), rowsOf(s)).toBe(45);
   }, 60_000);
 
-  it("a recorded ack from a ledger older than digests, published again after a restore, marks nothing once the ledger's acks have had digests", async () => {
+  it("a recorded ack from a ledger older than digests, published again after a restore, marks nothing once the ledger's acks have had digests, even restored from a copy older than the first of them", async () => {
+    const s = await rig.addStore();
+    await waitFor('online', () => s.agent.state().connected);
+    await rig.ledger.putVillager({ id: 'zhang', name: '张三', village: rig.village, status: 'active' });
+    await rig.ledger.award(rig.village, { id: uid('aw-'), villager: 'zhang', kind: 'award', points: 100, reason: 'x', created_at: at() });
+    await waitFor('award at the store', () => getVillager(s.db, 'zhang')?.balance === 100);
+    // Taken before this store had any ack (as a copy from before the ledger sent digests).
+    const copy = (await backupLedger(s.db, path.join(s.dir, 'backups'), new Date())).file;
     const acks: Ack[] = [];
-    const { s, copy } = await storeWithSale(); // sess-0's ack had digests: the store has seen them
     const spy = new SyncMqtt({ url: rig.broker.url, clientId: uid('spy-'), persistentSession: false });
     const up = new Promise<void>((res) => spy.once('connect', () => res()));
     spy.on('message', (_t, p) => acks.push(JSON.parse(p.toString()) as Ack));
@@ -109,6 +115,7 @@ describe(`acks after a restore (${brokerKind} + ${ledgerDbKind})`, () => {
     await spy.stop();
     await rig.stopLedger();
     await restore(s, copy, false);
+    expect(ackDigestsSeen(s.db)).toBe(true); // carried over from the replaced file
     redeem(s, uid('sess-C-'), 40); // takes the seq sess-A had
     await s.restart();
     await waitFor('store online', () => s.agent.state().connected);
@@ -122,8 +129,8 @@ describe(`acks after a restore (${brokerKind} + ${ledgerDbKind})`, () => {
     await m.stop();
     expect(countOutbox(s.db).pending, rowsOf(s)).toBe(1);
     rig.startLedger();
-    await waitFor('sess-C at the ledger', async () => (await balanceOf(rig.ledgerDb, 'zhang')) === 45, 15_000).catch(() => undefined);
-    expect(await balanceOf(rig.ledgerDb, 'zhang'), rowsOf(s)).toBe(45);
+    await waitFor('sess-C at the ledger', async () => (await balanceOf(rig.ledgerDb, 'zhang')) === 50, 15_000).catch(() => undefined);
+    expect(await balanceOf(rig.ledgerDb, 'zhang'), rowsOf(s)).toBe(50);
   }, 60_000);
 });
 
