@@ -170,13 +170,16 @@ function signedPart(text: string, sig: string): string | undefined {
  * `payload` members, in order); any other key is left for the caller to write (ackDigests does).
  */
 export function checkSignature(e: Envelope, keys: KeyRing, keep?: Map<unknown, string>): RefusalReason | undefined {
+  // Read once, whatever the verdict: a value that lives on (a snapshot's parts held until the
+  // last arrives) must not keep its text, twice its size as a JS string of Chinese names, beside it.
+  const arrived = arrivedTexts.get(e);
+  arrivedTexts.delete(e);
   if (e.sig === undefined || e.sig === '') return 'unsigned';
   const key = keys.get(e.key_id);
   if (!key) return 'forged';
   const { sig, ...unsigned } = e;
   try {
     const sigBytes = Buffer.from(sig, 'base64url');
-    const arrived = arrivedTexts.get(e);
     const part = arrived === undefined ? undefined : signedPart(arrived, sig);
     if (part !== undefined && verify(null, Buffer.from(part), key, sigBytes)) {
       if (keep && keep.size > 0) keepRowPayloads(e, part, keep);
