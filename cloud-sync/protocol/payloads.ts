@@ -6,7 +6,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { BoardBodySchema } from './board.ts';
-import { noteArrivedText } from './sign.ts';
+import { noteArrivedText } from './arrived.ts';
 
 export { BoardBodySchema, BOARD_FORMAT, type BoardBody } from './board.ts';
 

@@ -8,6 +8,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, hash, sign, verify, type KeyObject } from 'node:crypto';
 import type { Envelope, RefusalReason, UnsignedEnvelope } from './payloads.ts';
 import { canonicalJson, memberTexts } from '../../lib/canonical-json.ts';
+import { SIG_FIRST, takeArrivedText } from './arrived.ts';
 
 export { CanonicalText, canonicalJson } from '../../lib/canonical-json.ts';
 
@@ -137,15 +138,6 @@ export function checkControl(msg: Signed, scope: ControlScope, keys: KeyRing): R
   }
 }
 
-/** The texts messages arrived as, by the value decoded from each (payloads.ts `decode`): only those in signedEnvelopeText's form. */
-const arrivedTexts = new WeakMap<object, string>();
-const SIG_FIRST = '{"sig":"';
-
-/** `value` was decoded from `text`: a signature on it may be checked over the text itself (checkSignature). */
-export function noteArrivedText(value: unknown, text: string): void {
-  if (typeof value === 'object' && value !== null && text.startsWith(SIG_FIRST)) arrivedTexts.set(value, text);
-}
-
 /**
  * The text an envelope in signedEnvelopeText's form was signed over: `{"sig":"…",` taken off and
  * `{` put back. Undefined for any other text, or when the `sig` there is not the envelope's.
@@ -170,10 +162,7 @@ function signedPart(text: string, sig: string): string | undefined {
  * `payload` members, in order); any other key is left for the caller to write (ackDigests does).
  */
 export function checkSignature(e: Envelope, keys: KeyRing, keep?: Map<unknown, string>): RefusalReason | undefined {
-  // Read once, whatever the verdict: a value that lives on (a snapshot's parts held until the
-  // last arrives) must not keep its text, twice its size as a JS string of Chinese names, beside it.
-  const arrived = arrivedTexts.get(e);
-  arrivedTexts.delete(e);
+  const arrived = takeArrivedText(e);
   if (e.sig === undefined || e.sig === '') return 'unsigned';
   const key = keys.get(e.key_id);
   if (!key) return 'forged';
