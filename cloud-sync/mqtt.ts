@@ -190,10 +190,16 @@ export class SyncMqtt extends EventEmitter<SyncMqttEvents> {
       // their rows applied, never acknowledged, sent again at every backoff
       // (tests/sync/mosquitto-resume.test.ts). Subscribing again is idempotent; the broker sends
       // the retained messages again (the village board, the stores' status and alarms), which the
-      // receivers take as the same.
-      if (this.subscriptions.length > 0) {
-        client.subscribe(this.subscriptions, { qos: 1 }, () => this.emit('connect', ack.sessionPresent));
-      } else this.emit('connect', ack.sessionPresent);
+      // receivers take as the same. A resumed session says `connect` at once, as before: what
+      // was queued in it comes now, and must find the agent knowing it reconnected (a stream
+      // event that waited while the line was down is no contact: tests/sync/replay-contact);
+      // the SUBSCRIBE goes out ahead of anything the agent then publishes, so the broker has it
+      // before any answer. A fresh session says it once subscribed.
+      if (this.subscriptions.length === 0) this.emit('connect', ack.sessionPresent);
+      else if (ack.sessionPresent) {
+        client.subscribe(this.subscriptions, { qos: 1 });
+        this.emit('connect', true);
+      } else client.subscribe(this.subscriptions, { qos: 1 }, () => this.emit('connect', false));
     });
     client.on('close', () => {
       // An attempt that ends before the broker accepted it failed (a drop after is not a failure).
