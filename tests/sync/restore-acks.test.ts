@@ -44,6 +44,14 @@ describe(`acks after a restore (${brokerKind} + ${ledgerDbKind})`, () => {
     return { s, copy: (await backupLedger(s.db, path.join(s.dir, 'backups'), new Date())).file };
   }
 
+  /** The new sale is still pending at the store, and reaches the ledger once it is back: zhang's balance there is `balance`. */
+  async function newSaleReachesLedger(s: TestStore, balance: number): Promise<void> {
+    expect(countOutbox(s.db).pending, rowsOf(s)).toBe(1);
+    rig.startLedger();
+    await waitFor('sess-C at the ledger', async () => (await balanceOf(rig.ledgerDb, 'zhang')) === balance, 15_000).catch(() => undefined);
+    expect(await balanceOf(rig.ledgerDb, 'zhang'), rowsOf(s)).toBe(balance);
+  }
+
   async function restore(s: TestStore, copy: string, discardUnsent: boolean): Promise<void> {
     await s.stop();
     const file = s.db.name;
@@ -90,10 +98,7 @@ describe(`acks after a restore (${brokerKind} + ${ledgerDbKind})`, () => {
     await new Promise((res) => setTimeout(res, 500));
     await m.stop();
     await spy.stop();
-    expect(countOutbox(s.db).pending, rowsOf(s)).toBe(1);
-    rig.startLedger();
-    await waitFor('sess-C at the ledger', async () => (await balanceOf(rig.ledgerDb, 'zhang')) === 45, 15_000).catch(() => undefined);
-    expect(await balanceOf(rig.ledgerDb, 'zhang'), rowsOf(s)).toBe(45);
+    await newSaleReachesLedger(s, 45);
   }, 60_000);
 
   it("a recorded ack from a ledger older than digests, published again after a restore, marks nothing once the ledger's acks have had digests, even restored from a copy older than the first of them", async () => {
@@ -127,10 +132,7 @@ describe(`acks after a restore (${brokerKind} + ${ledgerDbKind})`, () => {
     for (const { ids, contiguous_seq: c } of acks) await m.publish(storeTopic(scope, 'down/ack'), JSON.stringify(signControl({ ids, contiguous_seq: c }, scope, key)));
     await waitFor('the old acks refused', () => s.agent.refusals.get('replayed') >= before + acks.length);
     await m.stop();
-    expect(countOutbox(s.db).pending, rowsOf(s)).toBe(1);
-    rig.startLedger();
-    await waitFor('sess-C at the ledger', async () => (await balanceOf(rig.ledgerDb, 'zhang')) === 50, 15_000).catch(() => undefined);
-    expect(await balanceOf(rig.ledgerDb, 'zhang'), rowsOf(s)).toBe(50);
+    await newSaleReachesLedger(s, 50);
   }, 60_000);
 });
 
