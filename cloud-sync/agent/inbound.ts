@@ -304,8 +304,6 @@ function changesNothing(db: Db, ev: unknown): boolean {
 
 /** Whether every one of `entries` is in the store's ledger already (applying them is then a no-op). */
 function allHeld(db: Db, entries: readonly EntryBody[]): boolean {
-  if (entries.length === 0) return true;
-  if (entries.length === 1) return cachedStatement(db, 'SELECT 1 FROM entries WHERE id = ?').pluck().get(entries[0]!.id) !== undefined;
   // One query for the event's ids, not one each: a store reads its own 100-row batches back
   // from the stream (bench:sync). Ids repeated in an event are counted once.
   const ids = [...new Set(entries.map((en) => en.id))];
