@@ -16,7 +16,7 @@ import { openLedgerDb } from '../cloud-sync/ledger/sql.ts';
 import { privateEd25519 } from '../cloud-sync/protocol/sign.ts';
 import type { LedgerDbLocation } from '../harness/sync/rig.ts';
 import { traceBusy } from '../cloud-sync/trace.ts';
-import { PROGRESS, closeThread, serveThread, threadData } from './sync-threads.ts';
+import { CONNECTS, PROGRESS, closeThread, serveThread, threadData } from './sync-threads.ts';
 
 export interface LedgerWorkerData {
   where: LedgerDbLocation;
@@ -25,7 +25,7 @@ export interface LedgerWorkerData {
   keyId: string;
   privatePem: string;
   reconnectMs: number;
-  /** Int32 × PROGRESS.length. */
+  /** Int32 × (PROGRESS.length + 1): the counters, then CONNECTS. */
   progress: SharedArrayBuffer;
 }
 
@@ -59,8 +59,19 @@ await new Promise<void>((resolve) => {
   }, 5);
 });
 
+// Each connection to the broker counted, for the main thread to restart the broker only once
+// the ledger is back from the last restart (bench/sync.ts). Polled: the service has no connect
+// event for its callers, and a restart keeps the ledger away for at least its reconnect period.
+let wasConnected = false;
+const link = setInterval(() => {
+  if (ledger.connected && !wasConnected) Atomics.add(shared, CONNECTS, 1);
+  wasConnected = ledger.connected;
+}, 5);
+link.unref();
+
 traceBusy('ledger');
 serveThread<LedgerRequest, null, null>(null, async () => {
+  clearInterval(link);
   await ledger.stop();
   await db.close();
   setImmediate(closeThread);

@@ -11,6 +11,8 @@ export type Role = 'broker' | 'ledger' | 'stores';
 
 /** The ledger thread's counters mirrored, in this order, in shared memory (bench/sync-ledger-worker.ts). */
 export const PROGRESS = ['rows', 'duplicates', 'snapshots', 'deltas'] as const;
+/** After them, in the same shared memory: how many times the ledger thread has seen itself connected to the broker. */
+export const CONNECTS = PROGRESS.length;
 
 interface Request<Q> { id: number; req: Q }
 type Reply<A> = { id: number; ok: true; reply: A } | { id: number; ok: false; error: string };
