@@ -7,7 +7,7 @@ import type { SqlDb } from './sql.ts';
 import { notAVillageLedger } from './foreign-db.ts';
 import { GOVERNANCE_POSTGRES, GOVERNANCE_SQLITE, GOVERNANCE_V5_POSTGRES, GOVERNANCE_V5_SQLITE } from './governance/schema.ts';
 import { BOARD_POSTGRES, BOARD_SQLITE } from './board/schema.ts';
-import { STAFF_DISABLED, STAFF_POSTGRES, STAFF_SQLITE } from './staff/schema.ts';
+import { STAFF_COUNT_WINDOW, STAFF_DISABLED, STAFF_POSTGRES, STAFF_SQLITE } from './staff/schema.ts';
 import { CATALOGUE_SQL, CATALOGUE_VERSION } from './catalogue.ts';
 import { STORE_ALARMS_CLEARED, STORE_ALARMS_POSTGRES, STORE_ALARMS_SQLITE } from './store-alarms.ts';
 
@@ -171,6 +171,8 @@ const MIGRATIONS: ReadonlyArray<{ version: number; sqlite: string; postgres: str
   { version: 13, sqlite: GOV_SESSIONS, postgres: GOV_SESSIONS },
   // v14: the village's catalogue as published to its stores, which a snapshot carries (catalogue.ts)
   { version: CATALOGUE_VERSION, sqlite: CATALOGUE_SQL, postgres: CATALOGUE_SQL },
+  // v15: staff counts of wrong passwords end 15 minutes after their last attempt (staff/schema.ts)
+  { version: 15, sqlite: STAFF_COUNT_WINDOW, postgres: STAFF_COUNT_WINDOW },
 ];
 export const LEDGER_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 

@@ -24,11 +24,12 @@ export interface StaffAccount {
   created_by: string;
   created_at: string;
 }
-interface Row extends StaffAccount { password_hash: string; failed_logins: number }
+interface Row extends StaffAccount { password_hash: string; failed_logins: number; failed_until: string | null }
 
 /** A working day: then the login page again. */
 export const STAFF_SESSION_MS = 8 * 3_600_000;
 export const MAX_FAILED_LOGINS = 5;
+/** How long a lock lasts, and how long a count of wrong passwords lasts after its last attempt. */
 export const LOCK_MS = 15 * 60_000;
 /** Password attempts (the login, the setup, one's own password change) per client address per minute (all accounts together). */
 export const LOGIN_RATE_PER_MINUTE = 10;
@@ -40,8 +41,8 @@ export const lockedRefusal = (until: string | null) => ({
 });
 
 const sha = (s: string) => createHash('sha256').update(s).digest('base64url');
-const COLUMNS = 'username, display_name, role, village, password_hash, failed_logins, locked_until, last_login_at, disabled_at, created_by, created_at';
-const account = ({ password_hash: _h, failed_logins: _f, ...a }: Row): StaffAccount => a;
+const COLUMNS = 'username, display_name, role, village, password_hash, failed_logins, failed_until, locked_until, last_login_at, disabled_at, created_by, created_at';
+const account = ({ password_hash: _h, failed_logins: _f, failed_until: _u, ...a }: Row): StaffAccount => a;
 
 export async function countStaff(db: SqlDb): Promise<number> {
   return Number((await db.query<{ n: number }>('SELECT COUNT(*) AS n FROM staff_accounts'))[0]?.n ?? 0);
@@ -88,7 +89,7 @@ export async function setStaffPassword(db: SqlDb, username: string, passwordHash
   await db.transaction(async (tx) => {
     const r = await row(tx, username);
     if (!r) throw fieldError('username', `no account ${username}`, `没有账号 ${username}`, 404, ErrorCode.NOT_FOUND);
-    await tx.run('UPDATE staff_accounts SET password_hash = $1, failed_logins = 0, locked_until = NULL, updated_at = $2 WHERE username = $3', [passwordHash, now.toISOString(), username]);
+    await tx.run('UPDATE staff_accounts SET password_hash = $1, failed_logins = 0, failed_until = NULL, locked_until = NULL, updated_at = $2 WHERE username = $3', [passwordHash, now.toISOString(), username]);
     await tx.run('DELETE FROM staff_sessions WHERE username = $1', [username]);
     await auditStaff(tx, r.village, username, 'staff.password', actor, detail, now);
   });
@@ -98,7 +99,7 @@ export async function unlockStaff(db: SqlDb, username: string, actor: string, no
   await db.transaction(async (tx) => {
     const r = await row(tx, username);
     if (!r) throw fieldError('username', `no account ${username}`, `没有账号 ${username}`, 404, ErrorCode.NOT_FOUND);
-    await tx.run('UPDATE staff_accounts SET failed_logins = 0, locked_until = NULL, updated_at = $1 WHERE username = $2', [now.toISOString(), username]);
+    await tx.run('UPDATE staff_accounts SET failed_logins = 0, failed_until = NULL, locked_until = NULL, updated_at = $1 WHERE username = $2', [now.toISOString(), username]);
     await auditStaff(tx, r.village, username, 'staff.unlock', actor, { was_locked_until: r.locked_until, ...detail }, now);
   });
 }
@@ -131,31 +132,38 @@ export const isLocked = (a: { locked_until: string | null }, now: Date): boolean
  * Takes one attempt's place in the count of wrong passwords, before the password is checked, in
  * one transaction: attempts made at the same time each see the others. Refused while the account
  * is locked, or while MAX_FAILED_LOGINS attempts are counted (still being checked, or wrong):
- * `locked` says until when (null: until those attempts are answered). An unknown name (`unknown`)
- * is counted and locked the same way (reserveUnknownName), so the lockout names no account.
+ * `locked` says until when (null: until those attempts are answered). A count is forgotten
+ * LOCK_MS after its last attempt, as a villager's is (governance/auth.ts). An unknown name
+ * (`unknown`) is counted, forgotten and locked the same way (reserveUnknownName), so the lockout
+ * names no account.
  */
 export async function reserveLoginAttempt(db: SqlDb, username: string, now: Date): Promise<{ ok: true; unknown?: true } | { ok: false; unknown?: true; locked_until: string | null }> {
   return db.transaction(async (tx) => {
+    // the ended counts and locks of unknown names go at every attempt, whatever its name
+    await tx.run("DELETE FROM gov_login_failures WHERE until_at <= $1 AND login LIKE 'staff-name:%'", [now.toISOString()]);
     const r = await row(tx, username);
     if (!r) return { ...(await reserveUnknownName(tx, username, now)), unknown: true };
     if (isLocked(r, now)) return { ok: false, locked_until: r.locked_until };
-    if (Number(r.failed_logins) >= MAX_FAILED_LOGINS) return { ok: false, locked_until: null };
-    await tx.run('UPDATE staff_accounts SET failed_logins = $1 WHERE username = $2', [Number(r.failed_logins) + 1, username]);
+    const counted = liveCount(r.failed_logins, r.failed_until, now);
+    if (counted >= MAX_FAILED_LOGINS) return { ok: false, locked_until: null };
+    await tx.run('UPDATE staff_accounts SET failed_logins = $1, failed_until = $2 WHERE username = $3', [counted + 1, countEnd(now), username]);
     return { ok: true };
   });
 }
 
+/** The wrong passwords still counted: none once the count's window has ended. */
+const liveCount = (failures: number | string, until: string | null, now: Date): number => (until !== null && until > now.toISOString() ? Number(failures) : 0);
+const countEnd = (now: Date): string => new Date(now.getTime() + LOCK_MS).toISOString();
+
 /**
  * The count of a name nobody has, in gov_login_failures under `staff-name:<name>` (a villager's
  * key is `<village>/<villager>`, and no village id holds a ':'), kept exactly as an account's
- * failed_logins and locked_until are, else the difference would tell which user names exist:
- * `failures` counts the wrong passwords since the last lock, however far apart (`until_at` is
- * then COUNT_KEPT, so that a villager's sign-in, which clears every row whose time is up, keeps
- * it); the lock sets `failures` to 0 and `until_at` to its end. The rows of earlier versions,
- * under `staff:` and kept a day, go at the next sign-in.
+ * failed_logins, failed_until and locked_until are, else the difference would tell which user
+ * names exist: `failures` counts the wrong passwords, `until_at` is LOCK_MS after the last (the
+ * row is deleted then, by the next attempt or a villager's sign-in); the lock sets `failures`
+ * to 0 and `until_at` to its end, and the row goes when it ends.
  */
 const unknownNameKey = (username: string): string => `staff-name:${username}`;
-const COUNT_KEPT = '9999-12-31T23:59:59.999Z';
 
 async function unknownNameCount(tx: SqlDb, username: string): Promise<{ failures: number; until_at: string } | undefined> {
   const f = (await tx.query<{ failures: number | string; until_at: string }>('SELECT failures, until_at FROM gov_login_failures WHERE login = $1', [unknownNameKey(username)]))[0];
@@ -166,9 +174,9 @@ async function unknownNameCount(tx: SqlDb, username: string): Promise<{ failures
 async function reserveUnknownName(tx: SqlDb, username: string, now: Date): Promise<{ ok: true } | { ok: false; locked_until: string | null }> {
   const f = await unknownNameCount(tx, username);
   if (f && f.failures === 0 && isLocked({ locked_until: f.until_at }, now)) return { ok: false, locked_until: f.until_at };
-  const failures = f?.failures ?? 0;
+  const failures = f ? liveCount(f.failures, f.until_at, now) : 0;
   if (failures >= MAX_FAILED_LOGINS) return { ok: false, locked_until: null };
-  await tx.run('INSERT INTO gov_login_failures (login, failures, until_at) VALUES ($1, $2, $3) ON CONFLICT (login) DO UPDATE SET failures = excluded.failures, until_at = excluded.until_at', [unknownNameKey(username), failures + 1, COUNT_KEPT]);
+  await tx.run('INSERT INTO gov_login_failures (login, failures, until_at) VALUES ($1, $2, $3) ON CONFLICT (login) DO UPDATE SET failures = excluded.failures, until_at = excluded.until_at', [unknownNameKey(username), failures + 1, countEnd(now)]);
   return { ok: true };
 }
 
@@ -181,9 +189,9 @@ export async function settleFailedLogin(db: SqlDb, username: string, now: Date):
   return db.transaction(async (tx) => {
     const r = await row(tx, username);
     if (!r) return settleUnknownName(tx, username, now);
-    if (Number(r.failed_logins) < MAX_FAILED_LOGINS || isLocked(r, now)) return undefined;
+    if (liveCount(r.failed_logins, r.failed_until, now) < MAX_FAILED_LOGINS || isLocked(r, now)) return undefined;
     const lock = new Date(now.getTime() + LOCK_MS).toISOString();
-    await tx.run('UPDATE staff_accounts SET failed_logins = 0, locked_until = $1 WHERE username = $2', [lock, username]);
+    await tx.run('UPDATE staff_accounts SET failed_logins = 0, failed_until = NULL, locked_until = $1 WHERE username = $2', [lock, username]);
     await auditStaff(tx, r.village, username, 'staff.lock', 'system', { locked_until: lock }, now);
     return lock;
   });
@@ -191,7 +199,7 @@ export async function settleFailedLogin(db: SqlDb, username: string, now: Date):
 
 async function settleUnknownName(tx: SqlDb, username: string, now: Date): Promise<string | undefined> {
   const f = await unknownNameCount(tx, username);
-  if (!f || f.failures < MAX_FAILED_LOGINS) return undefined;
+  if (!f || liveCount(f.failures, f.until_at, now) < MAX_FAILED_LOGINS) return undefined;
   const lock = new Date(now.getTime() + LOCK_MS).toISOString();
   await tx.run('UPDATE gov_login_failures SET failures = 0, until_at = $1 WHERE login = $2', [lock, unknownNameKey(username)]);
   return lock;
@@ -207,11 +215,9 @@ export async function openSession(db: SqlDb, username: string, now: Date): Promi
   const token = randomBytes(32).toString('base64url');
   const expires = new Date(now.getTime() + STAFF_SESSION_MS).toISOString();
   await db.transaction(async (tx) => {
-    await tx.run('UPDATE staff_accounts SET failed_logins = 0, locked_until = NULL, last_login_at = $1 WHERE username = $2', [now.toISOString(), username]);
-    // expired sessions of anyone go at each login, so the table holds only live ones; so do the
-    // ended locks of unknown names (a count, like an account's, stays until its lock)
+    await tx.run('UPDATE staff_accounts SET failed_logins = 0, failed_until = NULL, locked_until = NULL, last_login_at = $1 WHERE username = $2', [now.toISOString(), username]);
+    // expired sessions of anyone go at each login, so the table holds only live ones
     await tx.run('DELETE FROM staff_sessions WHERE expires_at <= $1', [now.toISOString()]);
-    await tx.run("DELETE FROM gov_login_failures WHERE ((login LIKE 'staff-name:%' AND failures = 0) OR login LIKE 'staff:%') AND until_at <= $1", [now.toISOString()]);
     await tx.run('INSERT INTO staff_sessions (token_hash, username, created_at, expires_at) VALUES ($1, $2, $3, $4)', [sha(token), username, now.toISOString(), expires]);
   });
   return { token, expires_at: expires };

@@ -62,3 +62,16 @@ CREATE TRIGGER gov_evidence_no_change BEFORE UPDATE OR DELETE ON gov_evidence FO
 export const STAFF_DISABLED = /* sql */ `
 ALTER TABLE staff_accounts ADD COLUMN disabled_at TEXT;
 `;
+
+/**
+ * Ledger schema v15: a count of wrong passwords is forgotten LOCK_MS after its last attempt, an
+ * account's (`failed_until`, the window's end) as an unknown name's (its gov_login_failures row,
+ * `until_at`, then purged). The counts of earlier versions had no end: they start again, an
+ * account's and an unknown name's alike (ended locks stay, to be purged; running ones hold).
+ */
+export const STAFF_COUNT_WINDOW = /* sql */ `
+ALTER TABLE staff_accounts ADD COLUMN failed_until TEXT;
+UPDATE staff_accounts SET failed_logins = 0;
+DELETE FROM gov_login_failures WHERE login LIKE 'staff:%' OR (login LIKE 'staff-name:%' AND failures > 0);
+CREATE INDEX gov_login_failures_until ON gov_login_failures (until_at);
+`;
