@@ -8,7 +8,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { ledgerDbKind } from '../../harness/sync/rig.ts';
-import { setStaffPassword } from '../../cloud-sync/ledger/staff/accounts.ts';
+import { LOCK_MS, MAX_UNKNOWN_NAME_COUNTS, setStaffPassword } from '../../cloud-sync/ledger/staff/accounts.ts';
 import { hashPassword } from '../../lib/passwords.ts';
 import { govApp, staffLogin, STAFF_PASSWORD, type GovApp } from './gov-app.ts';
 
@@ -142,6 +142,37 @@ describe(`ledger staff accounts (${ledgerDbKind})`, () => {
     const existing = await answers('clerk', 115);
     expect(existing.map((a) => a.status)).toEqual([401, 401, 401, 401, 401, 401, 401, 423]);
     expect(await answers('no-such-clerk', 116)).toEqual(existing);
+  }, 120_000);
+
+  it('a flood of names nobody has is bounded: once MAX_UNKNOWN_NAME_COUNTS are counted, a name without a count is refused, real or not', async () => {
+    let at = Date.parse('2026-12-01T08:00:00Z');
+    g = await govApp({ clock: () => new Date(at) });
+    await g.staff('clerk', g.a);
+    await g.staff('typo', g.a);
+    const stored = async () => Number((await g!.db.query<{ n: number | string }>("SELECT COUNT(*) AS n FROM gov_login_failures WHERE login LIKE 'staff-name:%'"))[0]!.n);
+    // a real and an unknown name each with a wrong password counted before the flood
+    expect((await login(g, 'typo', 'wrong password 123', '203.0.120.1')).statusCode).toBe(401);
+    expect((await login(g, 'held-name', 'wrong password 123', '203.0.120.2')).statusCode).toBe(401);
+    // the flood: distinct names, each counted once, as their logins leave them (made here in one statement)
+    await g.db.run("WITH RECURSIVE n(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM n WHERE k < $1) INSERT INTO gov_login_failures (login, failures, until_at) SELECT 'staff-name:flood-' || k, 1, $2 FROM n",
+      [MAX_UNKNOWN_NAME_COUNTS - 1, new Date(at + LOCK_MS).toISOString()]);
+    expect(await stored()).toBe(MAX_UNKNOWN_NAME_COUNTS);
+    // a name without a count is refused alike, at once, existing or not, even with the right password; nothing more is stored
+    const refused = await Promise.all([login(g, 'clerk', STAFF_PASSWORD, '203.0.120.3'), login(g, 'clerk', 'wrong password 123', '203.0.120.4'), login(g, 'nobody-new', 'wrong password 123', '203.0.120.5')]);
+    expect(refused.map((r) => [r.statusCode, r.headers['retry-after']])).toEqual(Array(3).fill([503, String(LOCK_MS / 1000)]));
+    expect(refused[2]!.json()).toEqual(refused[0]!.json());
+    expect(refused[0]!.json()).toMatchObject({ error: 'LOGIN_BUSY', message: expect.any(String), zh: expect.stringContaining('稍后') });
+    expect(await stored()).toBe(MAX_UNKNOWN_NAME_COUNTS);
+    // names with a count go on being counted alike, and the real one's count was not reset: four more lock both
+    for (const [name, net] of [['typo', 121], ['held-name', 122]] as const) {
+      const statuses: number[] = [];
+      for (let k = 0; k < 5; k++) statuses.push((await login(g, name, 'wrong password 123', `203.0.${net}.${k + 1}`)).statusCode);
+      expect({ name, statuses }).toEqual({ name, statuses: [401, 401, 401, 401, 423] });
+    }
+    // once the flood's counts end (and held-name's lock, set at the same time), they go, and the account signs in
+    at += LOCK_MS;
+    expect((await login(g, 'clerk', STAFF_PASSWORD, '203.0.120.6')).statusCode).toBe(200);
+    expect(await stored()).toBe(0);
   }, 120_000);
 
   it('the login takes at most 10 attempts a minute per address', async () => {

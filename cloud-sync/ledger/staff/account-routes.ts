@@ -103,8 +103,8 @@ export function registerStaffAccountRoutes(app: GovApp, deps: AccountRouteDeps):
     const b = req.body;
     if (self) {
       if (!b.current_password) throw fieldError('current_password', 'give your current password to set a new one', '修改自己的密码须输入当前密码');
-      const reserved = await reserveLoginAttempt(deps.db, a.username, deps.clock());
-      if (!reserved.ok) return reply.status(423).send(lockedRefusal(reserved.locked_until));
+      const reserved = await reserveLoginAttempt(deps.db, a.username, deps.clock(), { signedIn: true });
+      if (!reserved.ok) return reply.status(423).send(lockedRefusal('locked_until' in reserved ? reserved.locked_until : null));
       if (!(await verifyPassword(b.current_password, hash))) {
         await settleFailedLogin(deps.db, a.username, deps.clock());
         throw fieldError('current_password', 'the current password is wrong', '当前密码不正确', 403);

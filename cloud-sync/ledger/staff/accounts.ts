@@ -31,6 +31,12 @@ export const STAFF_SESSION_MS = 8 * 3_600_000;
 export const MAX_FAILED_LOGINS = 5;
 /** How long a lock lasts, and how long a count of wrong passwords lasts after its last attempt. */
 export const LOCK_MS = 15 * 60_000;
+/**
+ * Counts (and locks) of names nobody has kept at most: a flood of distinct names fills no more.
+ * Each lasts LOCK_MS, so this many names tried within 15 minutes from addresses enough to pass
+ * LOGIN_RATE_PER_MINUTE; a few staff mistyping never come near.
+ */
+export const MAX_UNKNOWN_NAME_COUNTS = 10_000;
 /** Password attempts (the login, the setup, one's own password change) per client address per minute (all accounts together). */
 export const LOGIN_RATE_PER_MINUTE = 10;
 
@@ -38,6 +44,15 @@ export const LOGIN_RATE_PER_MINUTE = 10;
 export const lockedRefusal = (until: string | null) => ({
   error: 'ACCOUNT_LOCKED', field: 'password', locked_until: until, zh: '密码错误次数过多，账号已锁定，请 15 分钟后再试或请镇里解锁',
   message: until ? `too many wrong passwords; this account is locked until ${until}` : 'too many wrong passwords; this account is locked',
+});
+
+/**
+ * The answer (503) to a login of a name without a count while MAX_UNKNOWN_NAME_COUNTS are kept,
+ * the same for every name, real or not, and before any password is checked.
+ */
+export const busyRefusal = () => ({
+  error: 'LOGIN_BUSY', field: 'username', zh: '最近 15 分钟内尝试登录的用户名过多，系统暂停新的登录，请稍后再试；已登录的工作人员不受影响',
+  message: 'too many user names were tried in the last 15 minutes; new logins are paused, try again later (staff already signed in are not affected)',
 });
 
 const sha = (s: string) => createHash('sha256').update(s).digest('base64url');
@@ -135,17 +150,25 @@ export const isLocked = (a: { locked_until: string | null }, now: Date): boolean
  * `locked` says until when (null: until those attempts are answered). A count is forgotten
  * LOCK_MS after its last attempt, as a villager's is (governance/auth.ts). An unknown name
  * (`unknown`) is counted, forgotten and locked the same way (reserveUnknownName), so the lockout
- * names no account.
+ * names no account. While MAX_UNKNOWN_NAME_COUNTS names nobody has are counted, a login of a
+ * name without a count is refused (`busy`), an account's as an unknown name's, so the bound
+ * neither tells names apart nor resets a count; `signedIn` (one's own password change, an
+ * account's count) is never refused so.
  */
-export async function reserveLoginAttempt(db: SqlDb, username: string, now: Date): Promise<{ ok: true; unknown?: true } | { ok: false; unknown?: true; locked_until: string | null }> {
+export async function reserveLoginAttempt(db: SqlDb, username: string, now: Date, opts: { signedIn?: boolean } = {}): Promise<{ ok: true; unknown?: true } | { ok: false; unknown?: true; locked_until: string | null } | { ok: false; busy: true }> {
   return db.transaction(async (tx) => {
     // the ended counts and locks of unknown names go at every attempt, whatever its name
     await tx.run("DELETE FROM gov_login_failures WHERE until_at <= $1 AND login LIKE 'staff-name:%'", [now.toISOString()]);
     const r = await row(tx, username);
-    if (!r) return { ...(await reserveUnknownName(tx, username, now)), unknown: true };
+    if (!r) {
+      const f = await unknownNameCount(tx, username);
+      if (!f && (await unknownNamesFull(tx))) return { ok: false, busy: true };
+      return { ...(await reserveUnknownName(tx, f, username, now)), unknown: true };
+    }
     if (isLocked(r, now)) return { ok: false, locked_until: r.locked_until };
     const counted = liveCount(r.failed_logins, r.failed_until, now);
     if (counted >= MAX_FAILED_LOGINS) return { ok: false, locked_until: null };
+    if (counted === 0 && !opts.signedIn && (await unknownNamesFull(tx))) return { ok: false, busy: true };
     await tx.run('UPDATE staff_accounts SET failed_logins = $1, failed_until = $2 WHERE username = $3', [counted + 1, countEnd(now), username]);
     return { ok: true };
   });
@@ -170,9 +193,14 @@ async function unknownNameCount(tx: SqlDb, username: string): Promise<{ failures
   return f && { failures: Number(f.failures), until_at: f.until_at };
 }
 
-/** reserveLoginAttempt for a name nobody has: the same steps on its gov_login_failures row. */
-async function reserveUnknownName(tx: SqlDb, username: string, now: Date): Promise<{ ok: true } | { ok: false; locked_until: string | null }> {
-  const f = await unknownNameCount(tx, username);
+/** Whether MAX_UNKNOWN_NAME_COUNTS names nobody has are counted or locked (the ended ones purged). */
+async function unknownNamesFull(tx: SqlDb): Promise<boolean> {
+  const n = (await tx.query<{ n: number | string }>("SELECT COUNT(*) AS n FROM gov_login_failures WHERE login LIKE 'staff-name:%'"))[0]?.n;
+  return Number(n ?? 0) >= MAX_UNKNOWN_NAME_COUNTS;
+}
+
+/** reserveLoginAttempt for a name nobody has: the same steps on its gov_login_failures row (`f`). */
+async function reserveUnknownName(tx: SqlDb, f: { failures: number; until_at: string } | undefined, username: string, now: Date): Promise<{ ok: true } | { ok: false; locked_until: string | null }> {
   if (f && f.failures === 0 && isLocked({ locked_until: f.until_at }, now)) return { ok: false, locked_until: f.until_at };
   const failures = f ? liveCount(f.failures, f.until_at, now) : 0;
   if (failures >= MAX_FAILED_LOGINS) return { ok: false, locked_until: null };

@@ -17,7 +17,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { dummyHash, hashPassword, verifyPassword } from '../../../lib/passwords.ts';
 import { fieldError } from '../governance/rules.ts';
 import type { GovApp, GovDeps } from '../governance/access.ts';
-import { addStaff, countStaff, getStaff, lockedRefusal, LOGIN_RATE_PER_MINUTE, openSession, releaseLoginAttempt, reserveLoginAttempt, settleFailedLogin, endSession, type StaffAccount } from './accounts.ts';
+import { addStaff, busyRefusal, countStaff, getStaff, LOCK_MS, lockedRefusal, LOGIN_RATE_PER_MINUTE, openSession, releaseLoginAttempt, reserveLoginAttempt, settleFailedLogin, endSession, type StaffAccount } from './accounts.ts';
 import { checkAccount, NewAccount, registerStaffAccountRoutes } from './account-routes.ts';
 
 export const STAFF_COOKIE = 'ledger_staff';
@@ -69,6 +69,10 @@ export function registerStaffRoutes(app: GovApp, deps: StaffDeps): void {
     // The attempt is counted before the scrypt, so guesses sent together meet the lock too; a
     // name nobody has is counted and locked alike, so the lock does not tell which names exist.
     const reserved = await reserveLoginAttempt(deps.db, username, now);
+    if (!reserved.ok && 'busy' in reserved) {
+      req.log.warn({ username }, 'staff login refused: too many unknown user names tried / 尝试的未知用户名过多，暂停新的登录');
+      return reply.status(503).header('retry-after', String(LOCK_MS / 1000)).send(busyRefusal());
+    }
     if (!reserved.ok) {
       req.log.warn({ username }, 'staff login refused: account locked / 账号已锁定，拒绝登录');
       return reply.status(423).send(lockedRefusal(reserved.locked_until));
