@@ -19,6 +19,7 @@ import { l2 } from './adapt.ts';
 import { addTemplates, asTemplateError, loadGallery, openDescriptor, recordTemplatesRecognizer, sealedGalleryInSlices, type NewTemplate } from './templates.ts';
 import { templateRowsOf } from '../ledger/face-learning.ts';
 import { setFaceConsent } from '../ledger/villagers.ts';
+import { consentChangedSince, highestOutboxSeq } from '../ledger/outbox.ts';
 import { nearestSealed, packJoined, type SealedBatch } from '../../models/sealed.ts';
 import type { SealedNearest } from '../../models/protocol.ts';
 
@@ -77,7 +78,12 @@ export function photosOfSomeoneElse(photos: ReadonlyArray<{ name: string; descri
  * be taken back, and a failed enrolment (in this process or another) cannot take back the consent
  * a parallel one rests on.
  */
-export interface StartingConsent { onRecord: boolean; givenBy?: string }
+export interface StartingConsent {
+  onRecord: boolean;
+  givenBy?: string;
+  /** The outbox's highest seq when the enrolment began: a consent change since then is a withdrawal to honour. */
+  outboxSeq?: number;
+}
 
 const noConsent = (villagerId: string): EdgeError =>
   new EdgeError('NO_CONSENT', `villager ${villagerId} has not consented to face recognition (use --consent)`, { zh: '未登记人脸识别同意，不能录入' });
@@ -87,7 +93,7 @@ export function checkEnrolable(db: Db, villagerId: string, givenBy?: string): St
   const v = faceConsentOf(db, villagerId);
   if (!v) throw new EdgeError('UNKNOWN_VILLAGER', `no villager ${villagerId}`, { zh: `没有村民 ${villagerId}` });
   if (v.faceConsentAt === null && givenBy === undefined) throw noConsent(villagerId);
-  return { onRecord: v.faceConsentAt !== null, ...(givenBy === undefined ? {} : { givenBy }) };
+  return { onRecord: v.faceConsentAt !== null, ...(givenBy === undefined ? {} : { givenBy, outboxSeq: highestOutboxSeq(db) }) };
 }
 
 /**
@@ -100,6 +106,9 @@ function settleConsent(db: Db, villagerId: string, start: StartingConsent): void
   if (!v) throw new EdgeError('UNKNOWN_VILLAGER', `no villager ${villagerId}`, { zh: `没有村民 ${villagerId}` });
   if (v.faceConsentAt !== null) return;
   if (start.onRecord || start.givenBy === undefined) throw noConsent(villagerId);
+  // Withdrawn while the photos were analysed (by the admin page or the CLI, in any process):
+  // every change of the consent is an outbox row, and the later word wins.
+  if (start.outboxSeq !== undefined && consentChangedSince(db, villagerId, start.outboxSeq)) throw noConsent(villagerId);
   setFaceConsent(db, villagerId, start.givenBy);
 }
 

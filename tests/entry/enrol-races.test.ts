@@ -90,6 +90,19 @@ describe('enrolments that overlap', () => {
     expect(countTemplates(db, 'A')).toBe(0);
   });
 
+  it('a consent given with the upload and withdrawn while the photo is analysed: nothing is stored, no consent is recorded', async () => {
+    const { db, dir, key } = ledger([]);
+    const gate = new Gate();
+    const p = errorOf(enrolVillager(db, key, new HeldAnalyser(gate), config, 'A', [{ name: 'a.jpg', frame: frame(3) }], new Date().toISOString(), 'self'));
+    await until(() => gate.waiting > 0);
+    withdrawFaceData(db, dir, config, 'A');
+    gate.open();
+    const e = await p;
+    expect(e.code).toBe('NO_CONSENT');
+    expect(countTemplates(db, 'A')).toBe(0);
+    expect(faceConsentOf(db, 'A')?.faceConsentAt).toBeNull();
+  });
+
   it('one face enrolled under two names at once: one is refused with FACE_COLLISION', async () => {
     const { db, key } = ledger(['A', 'B', 'C']);
     // someone else enrolled, so that the look-alike check has a gallery to search
