@@ -126,6 +126,14 @@ ALTER TABLE acked_ids ADD PRIMARY KEY (village, id);
 /** The version that keys acked_ids by village (tests migrate to the one before it). */
 export const ACKED_BY_VILLAGE_VERSION = 8;
 
+// v15: each store row's own time (its `created_at`; one stamped beyond its receipt plus the allowed
+// clock skew is kept as its receipt: store-time.ts). Rows held before have none (NULL): their
+// receipt stands for it. The roll-up names a product by the latest change by this time, so a
+// rename a store made while offline counts from when it was made, not when it arrived.
+const ACKED_CREATED_AT = 'ALTER TABLE acked_ids ADD COLUMN created_at TEXT;';
+/** The version that keeps a store row's own time in acked_ids (tests migrate to the one before it). */
+export const ACKED_CREATED_AT_VERSION = 15;
+
 const VILLAGER_STATUS_CHANGED = 'ALTER TABLE villagers ADD COLUMN status_changed_at TEXT;';
 
 // Villagers' login attempts, counted before the PIN's scrypt runs (governance/auth.ts): `login` is village/villager.
@@ -171,8 +179,10 @@ const MIGRATIONS: ReadonlyArray<{ version: number; sqlite: string; postgres: str
   { version: 13, sqlite: GOV_SESSIONS, postgres: GOV_SESSIONS },
   // v14: the village's catalogue as published to its stores, which a snapshot carries (catalogue.ts)
   { version: CATALOGUE_VERSION, sqlite: CATALOGUE_SQL, postgres: CATALOGUE_SQL },
-  // v15: staff counts of wrong passwords end 15 minutes after their last attempt (staff/schema.ts)
-  { version: 15, sqlite: STAFF_COUNT_WINDOW, postgres: STAFF_COUNT_WINDOW },
+  // v15: acked_ids.created_at, a store row's own time beside its receipt
+  { version: ACKED_CREATED_AT_VERSION, sqlite: ACKED_CREATED_AT, postgres: ACKED_CREATED_AT },
+  // v16: staff counts of wrong passwords end 15 minutes after their last attempt (staff/schema.ts)
+  { version: 16, sqlite: STAFF_COUNT_WINDOW, postgres: STAFF_COUNT_WINDOW },
 ];
 export const LEDGER_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 

@@ -13,6 +13,7 @@ import { checkers, type EntryBody, type Envelope, type Row } from '../protocol/p
 import { envelopeText, signEnvelope } from '../protocol/sign.ts';
 import type { Signer } from './tables.ts';
 import { applyStoreStatus, type StatusRow } from './store-status.ts';
+import { storeTime } from './store-time.ts';
 import { entrySignRefusal } from '../protocol/entry-sign.ts';
 
 /** A store's batch, already checked against the store's key. */
@@ -150,8 +151,9 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
     }
     const all = batches.flatMap((b) => b.rows.map((r) => ({ b, r })));
     // A row id (`<store>:<seq>`) is unique within its village only: held by (village, id).
-    const insertedRow = await insertRows(tx, 'acked_ids', [['id', 'TEXT'], ['village', 'TEXT'], ['store', 'TEXT'], ['seq', 'BIGINT'], ['topic', 'TEXT'], ['payload', 'TEXT'], ['received_at', 'TEXT']],
-      all.map(({ b, r }) => [r.id, b.village, b.store, r.seq, r.topic, JSON.stringify(r.payload), at]), 'ON CONFLICT DO NOTHING',
+    // Each row's own time beside its receipt (a store offline for days sends rows made days ago), beyond the skew its receipt (./store-time.ts).
+    const insertedRow = await insertRows(tx, 'acked_ids', [['id', 'TEXT'], ['village', 'TEXT'], ['store', 'TEXT'], ['seq', 'BIGINT'], ['topic', 'TEXT'], ['payload', 'TEXT'], ['received_at', 'TEXT'], ['created_at', 'TEXT']],
+      all.map(({ b, r }) => [r.id, b.village, b.store, r.seq, r.topic, JSON.stringify(r.payload), at, storeTime(r.created_at, now, skewMs)]), 'ON CONFLICT DO NOTHING',
       { cols: 'village, id', keyOf: (r) => key(String(r.village), String(r.id)), tupleKey: (t) => key(String(t[1]), String(t[0])) });
     const freshIds = new Set(all.filter((_, i) => insertedRow[i]).map(({ b, r }) => key(b.village, r.id)));
     const heldPayloads = await payloadsHeld(tx, all.filter((_, i) => !insertedRow[i]).map(({ b, r }) => ({ village: b.village, id: r.id })));

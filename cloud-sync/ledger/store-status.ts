@@ -26,6 +26,7 @@
 import type { SqlDb } from './sql.ts';
 import type { Envelope, VillagerBody, WireStatus } from '../protocol/payloads.ts';
 import { appendEvent, endVillagerSessions, type Signer } from './tables.ts';
+import { beyondSkew, storeTime } from './store-time.ts';
 
 export interface StatusRow extends WireStatus {
   /** The batch it came in (its results get the events). */
@@ -44,8 +45,8 @@ export async function applyStoreStatus(tx: SqlDb, rows: readonly StatusRow[], si
   const at = now.toISOString();
   for (const r of rows) {
     // Stamped in the ledger's future (beyond the skew): its order against the ledger's decisions is unknown.
-    const future = !(Date.parse(r.createdAt) <= now.getTime() + skewMs);
-    const decidedAt = future ? at : r.createdAt;
+    const future = beyondSkew(r.createdAt, now, skewMs);
+    const decidedAt = storeTime(r.createdAt, now, skewMs);
     const v = (await tx.query<{ name: string; village: string; status: VillagerBody['status']; status_changed_at: string | null }>('SELECT name, village, status, status_changed_at FROM villagers WHERE id = $1', [r.id]))[0];
     if (v && v.village !== r.village) {
       otherVillage.push(r);

@@ -18,8 +18,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { FaceEngine } from '../../models/face-engine.ts';
 import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
-import { setFaceConsent } from '../ledger/villagers.ts';
-import { faceConsentOf, guardianConsent, withdrawUnusedConsent } from '../ledger/face-templates.ts';
+import { faceConsentOf, guardianConsent } from '../ledger/face-templates.ts';
 import { enrolVillager } from '../entry/enrol.ts';
 import { keepEnrolmentPhoto } from '../entry/face-photos.ts';
 import { MAX_PHOTO_BYTES, readPhoto } from '../http/photo-upload.ts';
@@ -109,16 +108,16 @@ export async function enrolFolder(env: FacesEnv, engine: FaceEngine, dir: string
         continue;
       }
       if (plan.photos.length === 0) continue;
-      const hadConsent = known.faceConsentAt !== null;
-      // a consent on record (a guardian's, say) stays as it was given
-      if (!hadConsent) setFaceConsent(env.db, plan.villager, plan.guardian ?? 'self');
+      // a consent on record (a guardian's, say) stays as it was given; one not on record is
+      // recorded with the first templates stored, so a villager none of whose photos is enrolled has none
+      const given = known.faceConsentAt === null ? plan.guardian ?? 'self' : undefined;
       for (const file of plan.photos) {
         try {
           const bytes = statSync(file).size;
           if (bytes > MAX_PHOTO_BYTES) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `larger than ${MAX_PHOTO_BYTES / 1024 / 1024} MB (${(bytes / 1024 / 1024).toFixed(1)} MB)`, { zh: `照片超过 ${MAX_PHOTO_BYTES / 1024 / 1024} MB` });
           const { frame } = await readPhoto(readFileSync(file));
           const at = now().toISOString();
-          const r = await enrolVillager(env.db, env.key, engine, env.entry, plan.villager, [{ name: path.basename(file), frame }], at);
+          const r = await enrolVillager(env.db, env.key, engine, env.entry, plan.villager, [{ name: path.basename(file), frame }], at, given);
           if (r.alreadyEnrolled.length > 0) {
             summary.already_enrolled.push(file);
             mine.already_enrolled++;
@@ -135,8 +134,6 @@ export async function enrolFolder(env: FacesEnv, engine: FaceEngine, dir: string
         }
         progress.update(++done, total);
       }
-      // consent given for an enrolment that did not happen is not left on record
-      if (mine.accepted === 0 && !hadConsent) withdrawUnusedConsent(env.db, plan.villager);
       summary.accepted += mine.accepted;
       summary.templates += mine.templates;
       if (mine.accepted > 0 || mine.already_enrolled > 0) summary.enrolled_villagers++;

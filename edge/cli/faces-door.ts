@@ -115,7 +115,7 @@ export function registerFaceDoorCommands(faces: Command, deps: FacesDeps): void 
 }
 
 /** `faces enroll --camera`: the configured door camera, several quality-gated frames. */
-export async function enrolAtCamera(env: FacesEnv, engine: FaceEngine, villagerId: string, o: { frames: string; timeout: string }, at: string): Promise<{ templates: number }> {
+export async function enrolAtCamera(env: FacesEnv, engine: FaceEngine, villagerId: string, o: { frames: string; timeout: string }, at: string, consentGivenBy?: string): Promise<{ templates: number }> {
   const frames = parseIntOption('--frames', o.frames);
   const timeoutS = parseIntOption('--timeout', o.timeout);
   if (frames < 1 || frames > 20) throw new EdgeError('INVALID_ARGUMENT', `--frames must be 1–20, got ${frames}`, { zh: `--frames 须为 1–20，收到 ${frames}` });
@@ -133,7 +133,7 @@ export async function enrolAtCamera(env: FacesEnv, engine: FaceEngine, villagerI
   source.on('status', (s) => { if (s.state === 'down') down = s.reason.replace(/\s+/g, ' '); });
   try {
     // a camera that shows no usable face is given up on after 20 frames per template wanted
-    return await enrolFromCamera(env.db, env.key, source, engine, e, villagerId, { frames, timeoutMs: timeoutS * 1000, maxExamined: frames * 20 }, at);
+    return await enrolFromCamera(env.db, env.key, source, engine, e, villagerId, { frames, timeoutMs: timeoutS * 1000, maxExamined: frames * 20 }, at, consentGivenBy);
   } catch (err) {
     // not one frame: the camera failed, not the villager's pose or light
     if (received === 0 && isEdgeError(err, ErrorCode.FACE_REJECTED)) {

@@ -16,7 +16,7 @@ import { doorDetector, engineChoice, recognizerChoice, resolveEntryConfig, type 
 import { enrolVillager, type Enrolled, type EnrolPhoto } from '../entry/enrol.ts';
 import { livenessNetModels, modelStartError, recognizerModels } from '../entry/model-errors.ts';
 import { countTemplates, loadOrCreateTemplateKey } from '../entry/templates.ts';
-import { faceConsentOf, guardianConsent, withdrawUnusedConsent } from '../ledger/face-templates.ts';
+import { faceConsentOf, guardianConsent } from '../ledger/face-templates.ts';
 import { keepEnrolmentPhoto, withdrawFaceData } from '../entry/face-photos.ts';
 import { configFrom, existingLedger, print, withCommon, type CommonOptions } from './context.ts';
 import { registerFacesEvaluate } from './faces-evaluate.ts';
@@ -113,16 +113,12 @@ export function registerFacesCommands(program: Command): void {
         const engine = await startEngine(env.entry, env.dataDir, 'photo', o.json === true);
         try {
           const hadConsent = (faceConsentOf(env.db, villager)?.faceConsentAt ?? null) !== null;
-          if (o.consent) setFaceConsent(env.db, villager, consentBy);
+          // --consent renews a consent on record (a guardian's, now); one not on record is
+          // recorded with the templates, so a failed enrolment leaves none to take back
+          if (o.consent && hadConsent) setFaceConsent(env.db, villager, consentBy);
+          const given = o.consent && !hadConsent ? consentBy : undefined;
           const at = new Date().toISOString();
-          let r: Enrolled;
-          try {
-            r = o.camera ? { ...(await enrolAtCamera(env, engine, villager, o, at)), alreadyEnrolled: [] } : await enrolVillager(env.db, env.key, engine, env.entry, villager, photos, at);
-          } catch (err) {
-            // consent given for an enrolment that did not happen is not left on record
-            if (o.consent && !hadConsent) withdrawUnusedConsent(env.db, villager);
-            throw err;
-          }
+          const r: Enrolled = o.camera ? { ...(await enrolAtCamera(env, engine, villager, o, at, given)), alreadyEnrolled: [] } : await enrolVillager(env.db, env.key, engine, env.entry, villager, photos, at, given);
           const skipped = new Set(r.alreadyEnrolled);
           if (env.entry.store_photos) for (const f of o.photo) if (!skipped.has(path.basename(f))) keepEnrolmentPhoto(env.dataDir, env.entry, villager, f, at);
           print(o, { villager, templates: r.templates, total: countTemplates(env.db, villager), already_enrolled: r.alreadyEnrolled }, enrolledText(villager, r));

@@ -2,9 +2,8 @@
  * Face enrolment and withdrawal for the admin page, on the running door: the door's own
  * recognition engine analyses the uploaded photo, `enrolVillager` checks consent, quality and
  * collisions with other villagers (edge/entry/enrol.ts), and the door's gallery learns the new
- * templates at once. Consent is recorded with the enrolment and taken back if the enrolment
- * is refused, so nothing is half-saved; with several uploads of one villager at once, when the
- * last of them ends with nothing stored.
+ * templates at once. The consent given with an upload is recorded in the transaction that
+ * stores its templates, so a refused upload leaves none on record and takes back none.
  */
 import path from 'node:path';
 import type { Db } from '../ledger/db.ts';
@@ -13,9 +12,7 @@ import type { RgbFrame } from '../../models/face-engine.ts';
 import { EdgeError } from '../errors.ts';
 import { enrolVillager, inProcess, searcherOf, type Enrolled, type FaceAnalyser } from './enrol.ts';
 import { countTemplates, loadOrCreateTemplateKey } from './templates.ts';
-import { faceConsentOf, withdrawUnusedConsent } from '../ledger/face-templates.ts';
 import { withdrawFaceData } from './face-photos.ts';
-import { setFaceConsent } from '../ledger/villagers.ts';
 import { confirmPendingTemplate, listPending, pendingThumbnail, rejectPendingTemplate, type ConfirmResult, type PendingView } from './pending-review.ts';
 
 /** The maintainer's review of pending templates (card-confirmed learning) on the running door. */
@@ -69,9 +66,6 @@ export class DoorFaces implements FaceEnrolment {
     reject: (villagerId, id, actor) => rejectPendingTemplate(this.deps.db(), villagerId, id, actor, new Date()),
   };
 
-  /** Uploads running per villager, and whether one of them recorded the villager's consent. */
-  private readonly uploads = new Map<string, { running: number; consentRecorded: boolean }>();
-
   constructor(private readonly deps: DoorFacesDeps) {
     if (deps.doorFrame) this.doorFrame = deps.doorFrame;
   }
@@ -84,27 +78,10 @@ export class DoorFaces implements FaceEnrolment {
     const engine = this.deps.engine();
     if (!engine) throw new EdgeError('FACE_UNAVAILABLE', 'face recognition is not running at the door (entry.face_enabled, or the engine is restarting)', { zh: '门口人脸识别没有运行（未启用或正在重启），暂时不能录入' });
     const db = this.deps.db();
-    const before = faceConsentOf(db, villagerId);
-    if (!before) throw new EdgeError('UNKNOWN_VILLAGER', `no villager ${villagerId}`, { zh: `没有村民 ${villagerId}` });
-    let mine = this.uploads.get(villagerId);
-    if (!mine) this.uploads.set(villagerId, (mine = { running: 0, consentRecorded: false }));
-    mine.running++;
-    if (before.faceConsentAt === null) {
-      setFaceConsent(db, villagerId, consentBy);
-      mine.consentRecorded = true;
-    }
-    let r: Enrolled;
-    try {
-      r = await enrolVillager(db, this.key(), engine, this.deps.config, villagerId, [photo], new Date().toISOString());
-    } finally {
-      // consent given for enrolments that did not happen is not left on record: taken back when
-      // the last upload resting on it ends, unless templates were stored (not by the first to
-      // fail while another, which found the consent on record, is still analysing)
-      if (--mine.running === 0) {
-        this.uploads.delete(villagerId);
-        if (mine.consentRecorded) withdrawUnusedConsent(db, villagerId);
-      }
-    }
+    // the consent given with the upload is recorded with its templates (enrolVillager): an upload
+    // that fails records none, and takes back none that another upload, here or in another
+    // process, rests on
+    const r: Enrolled = await enrolVillager(db, this.key(), engine, this.deps.config, villagerId, [photo], new Date().toISOString(), consentBy);
     await this.deps.reload(villagerId);
     return { templates: r.templates, total: countTemplates(db, villagerId), alreadyEnrolled: r.alreadyEnrolled.length > 0 };
   }

@@ -138,9 +138,9 @@ export function captureFaces(source: FrameSource, analyser: FaceAnalyser, config
 /** Enrols a villager from the door camera: capture, choose a spread of poses, collision check, store. */
 export async function enrolFromCamera(
   db: Db, key: Buffer, source: FrameSource, analyser: FaceAnalyser, config: EntryConfig,
-  villagerId: string, opts: CameraEnrolOptions, at: string,
+  villagerId: string, opts: CameraEnrolOptions, at: string, consentGivenBy?: string,
 ): Promise<{ templates: number; examined: number; rejected: Record<string, number> }> {
-  checkEnrolable(db, villagerId);
+  const consent = checkEnrolable(db, villagerId, consentGivenBy);
   if (!Number.isInteger(opts.frames) || opts.frames < 1 || opts.frames > 20) {
     throw new EdgeError('INVALID_ARGUMENT', `--frames must be 1–20, got ${opts.frames}`, { zh: `--frames 须为 1–20，收到 ${opts.frames}` });
   }
@@ -163,6 +163,6 @@ export async function enrolFromCamera(
     });
   }
   const templates = chosen.map((f) => ({ descriptor: f.descriptor, quality: f.sharpness, source: `camera frame ${f.index} (yaw ${f.yaw.toFixed(0)}°, pitch ${f.pitch.toFixed(0)}°)` }));
-  const r = await storeTemplates(db, key, config, villagerId, templates, at, searcherOf(analyser));
+  const r = await storeTemplates(db, key, config, villagerId, templates, at, searcherOf(analyser), consent);
   return { templates: r.stored, examined: c.examined, rejected: c.rejected };
 }

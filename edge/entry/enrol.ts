@@ -18,6 +18,8 @@ import { matchVerdict } from './decision.ts';
 import { l2 } from './adapt.ts';
 import { addTemplates, asTemplateError, loadGallery, openDescriptor, recordTemplatesRecognizer, sealedGalleryInSlices, type NewTemplate } from './templates.ts';
 import { templateRowsOf } from '../ledger/face-learning.ts';
+import { setFaceConsent } from '../ledger/villagers.ts';
+import { consentChangedSince, highestOutboxSeq } from '../ledger/outbox.ts';
 import { nearestSealed, packJoined, type SealedBatch } from '../../models/sealed.ts';
 import type { SealedNearest } from '../../models/protocol.ts';
 
@@ -69,11 +71,45 @@ export function photosOfSomeoneElse(photos: ReadonlyArray<{ name: string; descri
   return photos.filter((p) => !group.includes(p)).map((p) => p.name);
 }
 
-/** The villager exists and has consented: enrolment may begin. */
-export function checkEnrolable(db: Db, villagerId: string): void {
+/**
+ * The consent an enrolment begins with: whether one was on record, and who gave one with this
+ * enrolment ('self' or guardian:NAME). A consent given with an enrolment is recorded only in the
+ * transaction that stores its templates: an enrolment that fails records nothing, so none has to
+ * be taken back, and a failed enrolment (in this process or another) cannot take back the consent
+ * a parallel one rests on.
+ */
+export interface StartingConsent {
+  onRecord: boolean;
+  givenBy?: string;
+  /** The outbox's highest seq when the enrolment began: a consent change since then is a withdrawal to honour. */
+  outboxSeq?: number;
+}
+
+const noConsent = (villagerId: string): EdgeError =>
+  new EdgeError('NO_CONSENT', `villager ${villagerId} has not consented to face recognition (use --consent)`, { zh: '未登记人脸识别同意，不能录入' });
+
+/** The villager exists and has consented, or consents with this enrolment (`givenBy`): enrolment may begin. */
+export function checkEnrolable(db: Db, villagerId: string, givenBy?: string): StartingConsent {
   const v = faceConsentOf(db, villagerId);
   if (!v) throw new EdgeError('UNKNOWN_VILLAGER', `no villager ${villagerId}`, { zh: `没有村民 ${villagerId}` });
-  if (v.faceConsentAt === null) throw new EdgeError('NO_CONSENT', `villager ${villagerId} has not consented to face recognition (use --consent)`, { zh: '未登记人脸识别同意，不能录入' });
+  if (v.faceConsentAt === null && givenBy === undefined) throw noConsent(villagerId);
+  return { onRecord: v.faceConsentAt !== null, ...(givenBy === undefined ? {} : { givenBy, outboxSeq: highestOutboxSeq(db) }) };
+}
+
+/**
+ * In the transaction that stores the templates, on the villager's row as it is now: a consent on
+ * record stays as it is; none on record is recorded from the one given with this enrolment, unless
+ * one was on record at its start (withdrawn since: the withdrawal wins, NO_CONSENT).
+ */
+function settleConsent(db: Db, villagerId: string, start: StartingConsent): void {
+  const v = faceConsentOf(db, villagerId);
+  if (!v) throw new EdgeError('UNKNOWN_VILLAGER', `no villager ${villagerId}`, { zh: `没有村民 ${villagerId}` });
+  if (v.faceConsentAt !== null) return;
+  if (start.onRecord || start.givenBy === undefined) throw noConsent(villagerId);
+  // Withdrawn while the photos were analysed (by the admin page or the CLI, in any process):
+  // every change of the consent is an outbox row, and the later word wins.
+  if (start.outboxSeq !== undefined && consentChangedSince(db, villagerId, start.outboxSeq)) throw noConsent(villagerId);
+  setFaceConsent(db, villagerId, start.givenBy);
 }
 
 export interface Collision { villagerId: string; distance: number; source: string }
@@ -161,14 +197,15 @@ export interface Stored {
  * twice (a form sent again, a folder enrolled again) is stored once, even when both enrolments
  * ran at once, in one process or two (the write transaction is taken before the check).
  */
-export async function storeTemplates(db: Db, key: Buffer, config: EntryConfig, villagerId: string, templates: readonly NewTemplate[], at: string, searcher: SealedSearcher = inProcess): Promise<Stored> {
+/** `consent`: as the enrolment found it at its start (checkEnrolable); absent: a consent must be on record. */
+export async function storeTemplates(db: Db, key: Buffer, config: EntryConfig, villagerId: string, templates: readonly NewTemplate[], at: string, searcher: SealedSearcher = inProcess, consent: StartingConsent = { onRecord: true }): Promise<Stored> {
   const seen = lastTemplateId(db);
   // pictures held already are not searched for look-alikes: enrolling them again changes nothing
   const before = splitHeld(db, key, villagerId, templates);
   const c = await findCollision(db, key, villagerId, before.fresh, config, searcher);
   if (c) throw collisionError(c, config);
   return inTransaction(db, 'saving face templates', () => {
-    checkEnrolable(db, villagerId);
+    settleConsent(db, villagerId, consent);
     // stored meanwhile by another enrolment of the same picture
     const now = splitHeld(db, key, villagerId, before.fresh);
     const late = lateCollision(db, key, villagerId, now.fresh, config, seen);
@@ -189,9 +226,9 @@ export interface Enrolled {
 
 export async function enrolVillager(
   db: Db, key: Buffer, analyser: FaceAnalyser, config: EntryConfig,
-  villagerId: string, photos: readonly EnrolPhoto[], at: string,
+  villagerId: string, photos: readonly EnrolPhoto[], at: string, consentGivenBy?: string,
 ): Promise<Enrolled> {
-  checkEnrolable(db, villagerId);
+  const consent = checkEnrolable(db, villagerId, consentGivenBy);
   if (photos.length === 0) throw new EdgeError('INVALID_ARGUMENT', 'no photo given', { zh: '没有照片' });
   const opts: AnalyseOptions = { allFaces: true, gate: qualityGate(config.quality), liveness: false };
   const templates: NewTemplate[] = [];
@@ -223,7 +260,7 @@ export async function enrolVillager(
       details: { photos: someoneElse, why: 'not_the_same_person' },
     });
   }
-  const r = await storeTemplates(db, key, config, villagerId, templates, at, searcherOf(analyser));
+  const r = await storeTemplates(db, key, config, villagerId, templates, at, searcherOf(analyser), consent);
   // a photo none of whose templates was stored is already enrolled
   const stored = templates.filter((t) => !r.held.includes(t));
   return { templates: r.stored, alreadyEnrolled: perPhoto.filter((p) => !p.templates.some((t) => stored.includes(t))).map((p) => p.name) };

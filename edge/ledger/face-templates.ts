@@ -122,18 +122,6 @@ export function consentedSealedJoinedSince(db: Db, afterId: number): Array<[stri
   return (cachedStatement(db, `${JOINED} AND t.id > ? ORDER BY t.id`).raw().all(afterId) as Array<[number, string, Buffer]>).map(([, v, j]) => [v, j]);
 }
 
-/**
- * Takes back a consent recorded for an enrolment that failed, unless the villager has templates
- * (a parallel enrolment resting on that consent stored them): one transaction. Returns whether it went.
- */
-export function withdrawUnusedConsent(db: Db, villagerId: string): boolean {
-  return inTransaction(db, 'taking back an unused face consent', () => {
-    if (countTemplates(db, villagerId) > 0) return false;
-    setFaceConsent(db, villagerId, null);
-    return true;
-  });
-}
-
 /** One villager's sealed templates, if they consent (none otherwise): a reload of one villager opens only theirs. */
 export function consentedTemplateRowsOf(db: Db, villagerId: string): StoredTemplate[] {
   return cachedStatement(db, `SELECT t.id, t.villager_id, t.nonce, t.ciphertext, t.tag, t.origin FROM face_templates t

@@ -134,3 +134,9 @@ export function raiseOutboxSeq(db: Db, seq: number): void {
   if (db.prepare("UPDATE sqlite_sequence SET seq = ? WHERE name = 'outbox' AND seq < ?").run(seq, seq).changes > 0) return;
   if (db.prepare("SELECT 1 FROM sqlite_sequence WHERE name = 'outbox'").get() === undefined) db.prepare("INSERT INTO sqlite_sequence (name, seq) VALUES ('outbox', ?)").run(seq);
 }
+
+/** Whether a villager's face consent was recorded or withdrawn in a row above `afterSeq` (payloads are canonical JSON: edge/ledger/villagers.ts `setFaceConsent`). */
+export function consentChangedSince(db: Db, villagerId: string, afterSeq: number): boolean {
+  return cachedStatement(db, "SELECT 1 FROM outbox WHERE seq > ? AND topic = 'villager' AND json_extract(payload, '$.op') = 'face_consent' AND json_extract(payload, '$.id') = ? LIMIT 1")
+    .get(afterSeq, villagerId) !== undefined;
+}

@@ -5,7 +5,8 @@
  * check; one photo of a villager enrolled twice at once is stored once (the other enrolment
  * succeeds and names it as already enrolled), and enrolling photos again stores only the new ones;
  * a failed upload does not take back the consent a parallel upload's templates rest on, nor
- * the consent a parallel upload still analysing rests on (uploads that all fail leave none).
+ * the consent a parallel upload still analysing rests on, in this process or another (uploads
+ * that all fail leave none).
  */
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -89,6 +90,19 @@ describe('enrolments that overlap', () => {
     expect(countTemplates(db, 'A')).toBe(0);
   });
 
+  it('a consent given with the upload and withdrawn while the photo is analysed: nothing is stored, no consent is recorded', async () => {
+    const { db, dir, key } = ledger([]);
+    const gate = new Gate();
+    const p = errorOf(enrolVillager(db, key, new HeldAnalyser(gate), config, 'A', [{ name: 'a.jpg', frame: frame(3) }], new Date().toISOString(), 'self'));
+    await until(() => gate.waiting > 0);
+    withdrawFaceData(db, dir, config, 'A');
+    gate.open();
+    const e = await p;
+    expect(e.code).toBe('NO_CONSENT');
+    expect(countTemplates(db, 'A')).toBe(0);
+    expect(faceConsentOf(db, 'A')?.faceConsentAt).toBeNull();
+  });
+
   it('one face enrolled under two names at once: one is refused with FACE_COLLISION', async () => {
     const { db, key } = ledger(['A', 'B', 'C']);
     // someone else enrolled, so that the look-alike check has a gallery to search
@@ -168,6 +182,27 @@ describe('enrolments that overlap', () => {
     const good = faces.enrol('A', { name: 'good.jpg', frame: frame(3) }, 'self').then((r) => r, (err: unknown) => err);
     await until(() => goodGate.waiting === 1);
     // the first fails (no face) while the second is still analysing
+    badGate.open();
+    expect((await bad).code).toBe('FACE_REJECTED');
+    goodGate.open();
+    expect(await good).toMatchObject({ templates: 2, total: 2 });
+    expect(faceConsentOf(db, 'A')?.faceConsentAt).not.toBeNull();
+    expect(countTemplates(db, 'A')).toBe(2);
+  });
+
+  it('two processes (the CLI beside the daemon, two connections on one file): an upload that recorded the consent and failed does not take it back from the other process\'s upload still analysing, which is enrolled', async () => {
+    const { db, dir, file } = ledger([]);
+    const other = openLedger(file);
+    cleanups.unshift(() => closeLedger(other));
+    const badGate = new Gate();
+    const goodGate = new Gate();
+    // each process knows only its own uploads
+    const cli = new DoorFaces({ db: () => other, config, dataDir: dir, engine: () => new HeldAnalyser(badGate), reload: () => Promise.resolve() });
+    const daemon = new DoorFaces({ db: () => db, config, dataDir: dir, engine: () => new HeldAnalyser(goodGate), reload: () => Promise.resolve() });
+    const bad = errorOf(cli.enrol('A', { name: 'bad.jpg', frame: frame(0) }, 'self'));
+    await until(() => badGate.waiting === 1);
+    const good = daemon.enrol('A', { name: 'good.jpg', frame: frame(3) }, 'self').then((r) => r, (err: unknown) => err);
+    await until(() => goodGate.waiting === 1);
     badGate.open();
     expect((await bad).code).toBe('FACE_REJECTED');
     goodGate.open();

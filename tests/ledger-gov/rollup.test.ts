@@ -185,3 +185,38 @@ describe(`sales roll-up product names (${ledgerDbKind})`, () => {
     expect(r.sales.map((s) => [s.sku, s.name, s.count]).sort()).toEqual([['salt', '加碘食盐（500克）', 2], ['soap', '硫磺皂', 2]]);
   });
 });
+
+describe(`sales roll-up: a store's rename made offline counts from its own time (${ledgerDbKind})`, () => {
+  let g: GovApp;
+  const signer = { key: privateEd25519('k1', newKeyPair().privatePem), lifetimeMs: 60_000 };
+  const product = { price: 5, unit_g: 500, tolerance_g: 10, active: true };
+  const DAY = 86_400_000;
+  beforeAll(async () => {
+    g = await govApp();
+    const now = Date.now();
+    const at = (ms: number) => new Date(now + ms);
+    const row = (store: string, seq: number, topic: Row['topic'], payload: Row['payload'], t: Date): Row => ({ id: `${store}:${seq}`, seq, topic, payload, created_at: t.toISOString() });
+    const rename = (store: string, seq: number, sku: string, name: string, t: Date) => row(store, seq, 'product', { op: 'upsert', sku, name, price: 5 }, t);
+    const bought = (store: string, seq: number, sku: string) => row(store, seq, 'session', { id: `${store}-s${seq}`, kind: 'shopping', villager: 'zhang', total_points: 10, lines: [{ sku, count: 1, points: 10 }], opened_at: at(0).toISOString(), closed_at: at(0).toISOString() }, at(0));
+    await g.villager(g.a, 'zhang');
+    // Rice: st2's clock ran two days fast when its maintainer renamed it; the row arrived a minute
+    // ago and the village published the rice since: its stamp is beyond the allowed skew, so it
+    // counts from its receipt, before the village's name.
+    await applyStoreRows(g.db, g.a, 'st2', [rename('st2', 1, 'rice', '大米（钟快）', at(2 * DAY)), bought('st2', 2, 'rice')], signer, at(-60_000));
+    // Oil: st1 was offline three days; its maintainer renamed the oil on the first of them. The
+    // village has since published the oil under its own name; the store's rename arrives a minute from now.
+    expect((await g.call(g.va, 'PUT', `/api/villages/${g.a}/products/oil`, { name: '菜籽油（村）', ...product })).statusCode).toBe(200);
+    expect((await g.call(g.va, 'PUT', `/api/villages/${g.a}/products/rice`, { name: '大米（村）', ...product })).statusCode).toBe(200);
+    // Flour: renamed at st1 two days ago (offline) and at st3 yesterday; st3's row arrived first.
+    await applyStoreRows(g.db, g.a, 'st3', [rename('st3', 1, 'flour', '面粉（昨天）', at(-DAY)), bought('st3', 2, 'flour')], signer, at(0));
+    await applyStoreRows(g.db, g.a, 'st1', [rename('st1', 1, 'oil', '花生油（离线）', at(-3 * DAY)), rename('st1', 2, 'flour', '面粉（前天）', at(-2 * DAY)), bought('st1', 3, 'oil')], signer, at(60_000));
+  });
+  afterAll(async () => {
+    await g.close();
+  });
+
+  it('names each product by the latest change by when it was made, not when it arrived; a stamp beyond the clock skew by its arrival', async () => {
+    const r = (await g.call(g.va, 'GET', `/api/villages/${g.a}/rollup`)).json() as Rollup;
+    expect(r.sales.map((s) => [s.sku, s.name]).sort()).toEqual([['flour', '面粉（昨天）'], ['oil', '菜籽油（村）'], ['rice', '大米（村）']]);
+  });
+});

@@ -125,20 +125,24 @@ async function sales(db: SqlDb, villages: string[], lo: string, hi: string): Pro
   const vs = placeholders(villages.length, 1);
   // A product's latest name, by time, as the stores apply them (applyCatalogue): the village's
   // catalogue (a store that got it by snapshot sends no product row of it) as of its last
-  // publishing, and what the stores sent (a store's own products and its changes) as of receipt;
-  // a store's row stands over the catalogue unless the village published after it.
+  // publishing, and what the stores sent (a store's own products and its changes) as of when the
+  // store made it (acked_ids.created_at: a rename made offline counts from then, not from its
+  // late arrival; a stamp beyond the clock skew and a row held before schema v15 count from
+  // receipt); a store's row stands over the catalogue unless the village published after it.
   const names = new Map<string, { name: string; at: number }>();
   for (const p of await db.query<{ village: string; sku: string; name: string; updated_at: string }>(`SELECT village, sku, name, updated_at FROM products WHERE village IN (${vs})`, villages)) {
     names.set(`${p.village}\u0000${p.sku}`, { name: p.name, at: Date.parse(p.updated_at) });
   }
-  const products = await db.query<{ village: string; payload: string; received_at: string }>(`SELECT village, payload, received_at FROM acked_ids WHERE topic = 'product' AND village IN (${vs}) ORDER BY received_at, seq`, villages);
+  const products = (await db.query<{ village: string; payload: string; made_at: string }>(`SELECT village, payload, COALESCE(created_at, received_at) AS made_at FROM acked_ids WHERE topic = 'product' AND village IN (${vs}) ORDER BY received_at, seq`, villages))
+    .map((p) => ({ ...p, at: Date.parse(p.made_at) }))
+    // by time made; equal times in their order of receipt (the sort is stable)
+    .sort((a, b) => a.at - b.at);
   for (const p of products) {
     const body = parse<ProductPayload>(p.payload);
     if (typeof body?.sku !== 'string' || typeof body.name !== 'string') continue;
     const key = `${p.village}\u0000${body.sku}`;
-    const at = Date.parse(p.received_at);
     const known = names.get(key);
-    if (known === undefined || !(at < known.at)) names.set(key, { name: body.name, at });
+    if (known === undefined || !(p.at < known.at)) names.set(key, { name: body.name, at: p.at });
   }
   const out = new Map<string, SalesRow>();
   const rows = await db.query<{ village: string; payload: string }>(`SELECT village, payload FROM acked_ids WHERE topic = 'session' AND village IN (${vs})`, villages);

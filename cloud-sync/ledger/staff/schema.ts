@@ -64,7 +64,7 @@ ALTER TABLE staff_accounts ADD COLUMN disabled_at TEXT;
 `;
 
 /**
- * Ledger schema v15: a count of wrong passwords is forgotten LOCK_MS after its last attempt, an
+ * Ledger schema v16: a count of wrong passwords is forgotten LOCK_MS after its last attempt, an
  * account's (`failed_until`, the window's end) as an unknown name's (its gov_login_failures row,
  * `until_at`, then purged). The counts of earlier versions had no end: they start again, an
  * account's and an unknown name's alike (ended locks stay, to be purged; running ones hold).
