@@ -67,6 +67,8 @@ export class AlarmBoard extends EventEmitter<AlarmEvents> {
   readonly raisedCount = new Map<AlarmKind, number>();
   /** Kept in memory too: what the ledger could not store is still active. */
   private readonly unstored = new Map<string, AlarmRow>();
+  /** The active alarms as last told to the listeners: id → acknowledged_at (see noticeLedgerChanges). */
+  private told: Map<number, string | null> | undefined;
 
   constructor(private readonly db: () => Db, private readonly log: Logger, private readonly now: () => Date = () => new Date()) {
     super();
@@ -198,6 +200,26 @@ export class AlarmBoard extends EventEmitter<AlarmEvents> {
     }
   }
 
+  /**
+   * Tell the listeners what another process (`store-edge alarms`) changed in the ledger since the
+   * last call: an active alarm acknowledged, or cleared. The first call only takes note.
+   */
+  noticeLedgerChanges(): void {
+    const now = listActiveAlarms(this.db());
+    const told = this.told;
+    this.told = new Map(now.map((a) => [a.id, a.acknowledged_at]));
+    if (!told) return;
+    const active = new Set(now.map((a) => a.id));
+    for (const [id] of told) {
+      if (active.has(id)) continue;
+      const row = alarmById(this.db(), id);
+      if (row?.cleared_at) this.emitSafe('cleared', row, false);
+    }
+    for (const a of now) {
+      if (told.has(a.id) && told.get(a.id) === null && a.acknowledged_at !== null) this.emitSafe('acknowledged', a, false);
+    }
+  }
+
   /** Active alarms, oldest first (the ledger's, and any it could not store). */
   active(): AlarmRow[] {
     let rows: AlarmRow[] = [];
@@ -214,7 +236,12 @@ export class AlarmBoard extends EventEmitter<AlarmEvents> {
     return recentAlarms(this.db(), limit, beforeId);
   }
 
-  private emitSafe<K extends keyof AlarmEvents>(e: K, row: AlarmRow): void {
+  private emitSafe<K extends keyof AlarmEvents>(e: K, row: AlarmRow, noteTold = true): void {
+    // what is told here is not told again by noticeLedgerChanges
+    if (noteTold && this.told && row.id !== 0) {
+      if (e === 'cleared') this.told.delete(row.id);
+      else this.told.set(row.id, row.acknowledged_at);
+    }
     try {
       (this.emit as (e: K, r: AlarmRow) => boolean)(e, row);
     } catch (err) {
