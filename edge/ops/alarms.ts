@@ -251,15 +251,17 @@ export class AlarmBoard extends EventEmitter<AlarmEvents> {
 }
 
 /**
- * The sync agent's `villagerIdTaken` (an ack's `foreign`): a villager registered here under an id
- * the village ledger holds in another village. The ledger keeps the registration, but that
+ * The sync agent's `villagerIdTaken` (an ack's `foreign`, for rows it acknowledges now, never an
+ * ack published again): a villager registered here under an id the village ledger holds in
+ * another village. The ledger keeps the registration, but that
  * villager's points never count there (another village's person has the id), so the
  * maintainer must register them again under another id. One alarm per villager.
  */
 export function villagerIdTakenAlarm(board: AlarmBoard): (villagerIds: string[]) => void {
   return (villagerIds) => {
     for (const id of villagerIds) {
-      board.raise('villager_id_taken', `villager ${id}`, `villager ${id}, registered at this store, has an id the village ledger holds in another village: their points will not count at the village ledger; register them again under another id / 本店登记的村民 ${id} 的编号在村账本中属于别村，其积分不会计入村账本，请换一个编号重新登记`);
+      // each row named is an occurrence: it takes back an acknowledgement (a cleared alarm is raised anew)
+      board.raise('villager_id_taken', `villager ${id}`, `villager ${id}, registered at this store, has an id the village ledger holds in another village: their points will not count at the village ledger; register them again under another id / 本店登记的村民 ${id} 的编号在村账本中属于别村，其积分不会计入村账本，请换一个编号重新登记`, 'warning', { occurrence: true });
     }
   };
 }

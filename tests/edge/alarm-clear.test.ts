@@ -15,6 +15,9 @@ import { alarmById, type AlarmRow } from '../../edge/ledger/alarms.ts';
 import { listAudit } from '../../edge/ledger/audit.ts';
 import { openLedger, closeLedger, type Db } from '../../edge/ledger/db.ts';
 import { tempLedger } from '../ledger/helpers.ts';
+import { addVillager } from '../../edge/ledger/villagers.ts';
+import { markOutboxAckedSeqs } from '../../edge/ledger/outbox.ts';
+import { foreignVillagerIds } from '../../cloud-sync/agent/rows.ts';
 import { signedIn, TEST_AUTH, type Signed } from './admin-auth.ts';
 
 const log = pino({ level: 'silent' });
@@ -55,6 +58,33 @@ describe('the alarm board: clearing by hand', () => {
     expect(() => b.clearByHand(9999, 'wang', null)).toThrow(expect.objectContaining({ code: 'NOT_FOUND', zh: expect.stringContaining('9999') }));
     expect(b.active()).toMatchObject([{ id: scale.id, cleared_at: null }]);
     expect(listAudit(db).filter((x) => x.action === 'alarm.clear')).toEqual([]);
+  });
+});
+
+describe('the same conflict named again', () => {
+  let db: Db | undefined;
+  afterEach(() => {
+    if (db) closeLedger(db);
+    db = undefined;
+  });
+
+  it("an ack names a row's villager only while that row waits for its ack: an ack published again does not bring back a cleared alarm", () => {
+    db = openLedger(':memory:');
+    addVillager(db, { id: 'wei', name: '魏八', village: 'v' });
+    const seq = (db.prepare('SELECT MAX(seq) AS s FROM outbox').get() as { s: number }).s;
+    expect(foreignVillagerIds(db, 's1', [`s1:${seq}`, 'other-store:1'])).toEqual([{ seq, id: 'wei' }]);
+    markOutboxAckedSeqs(db, [seq], new Date().toISOString());
+    expect(foreignVillagerIds(db, 's1', [`s1:${seq}`])).toEqual([]);
+  });
+
+  it('a new row named takes back an acknowledgement, as a new occurrence', () => {
+    db = openLedger(':memory:');
+    const b = new AlarmBoard(() => db!, log);
+    villagerIdTakenAlarm(b)(['wei']);
+    const a = b.active()[0]!;
+    b.acknowledge(a.id, 'wang', '已报村委');
+    villagerIdTakenAlarm(b)(['wei']);
+    expect(b.active()).toMatchObject([{ id: a.id, acknowledged_at: null, seen: 2 }]);
   });
 });
 
