@@ -244,7 +244,7 @@ export class StoreDaemon {
     const ops = {
       metrics: () => metrics.text(),
       readiness: () => readiness({ health: () => this.health.report(), db: () => ledger.handle(), ir: entry.irLens, ...(agent ? { brokerConnected: () => agent.state().connected } : {}) }),
-      ...(alarms ? { alarms: (limit: number, before?: number) => ({ active: alarms.active(), recent: alarms.recent(limit, before) }), acknowledge: (id: number, by: string, note: string | null) => alarms.acknowledge(id, by, note) } : {}),
+      ...(alarms ? { alarms: (limit: number, before?: number) => ({ active: alarms.active(), recent: alarms.recent(limit, before) }), acknowledge: (id: number, by: string, note: string | null) => alarms.acknowledge(id, by, note), clear: (id: number, by: string, note: string | null) => alarms.clearByHand(id, by, note) } : {}),
     };
     // the admin page enrols faces on the door's own engine; the door learns them at once
     const faces = new DoorFaces({ db: () => ledger.handle(), config: c.entry, dataDir: c.data_dir, engine: () => entry.faceEngine, reload: async (id) => entry.pipeline?.reloadVillager(id), doorFrame: () => entry.nextFrame(DOOR_SNAPSHOT_TIMEOUT_MS) });

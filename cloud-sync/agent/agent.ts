@@ -45,7 +45,7 @@ export interface SyncAgentDeps {
   clock?: Clock;
   /** Raises (`detail`) or clears (undefined) the `clock_skew` alarm: the store's clock too slow to read the stream (./clock-skew.ts). */
   clockAlarm?: (detail: string | undefined) => void;
-  /** Told the ids of villagers registered here that the ledger holds in another village (an ack's `foreign`): the `villager_id_taken` alarm. */
+  /** Told the ids of villagers registered here that the ledger holds in another village (an ack's `foreign`, rows it acknowledges now): the `villager_id_taken` alarm. */
   villagerIdTaken?: (villagerIds: string[]) => void;
 }
 
@@ -297,11 +297,13 @@ export class SyncAgent implements Part {
     if (!ack) return;
     trace(this.deps.address.store, 'ack', { n: ack.ids.length, c: ack.contiguous_seq });
     const db = this.deps.db();
+    const foreign = ack.foreign ? foreignVillagerIds(db, this.deps.address.store, ack.foreign) : [];
     const seqs = recordAck(db, this.deps.address.store, ack, iso(this.clock));
     if (!seqs) return this.control.refuse('replayed', 'down/ack');
     this.ackedSendNo = Math.max(this.ackedSendNo, dropAcked(this.inflight, seqs));
     this.lastAckAt = this.clock().getTime();
-    if (ack.foreign) this.deps.villagerIdTaken?.(foreignVillagerIds(db, this.deps.address.store, ack.foreign));
+    const taken = foreign.filter((f) => seqs.includes(f.seq)).map((f) => f.id);
+    if (taken.length > 0) this.deps.villagerIdTaken?.(taken);
     if (ack.clashed) this.moved(moveClashedRows(db, ownSeqs(this.deps.address.store, ack.clashed), ack.contiguous_seq, new Set([...this.inflight.keys(), ...this.sending])), ack.contiguous_seq);
     void this.drain();
   }

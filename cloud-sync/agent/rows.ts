@@ -147,14 +147,19 @@ export async function sendRows(mqtt: SyncMqtt, address: StoreAddress, key: Signi
   }
 }
 
-/** The villager ids registered by this store's rows an ack names `foreign` (held by the ledger in another village). */
-export function foreignVillagerIds(db: Db, store: string, rowIds: readonly string[]): string[] {
-  const payload = cachedStatement(db, 'SELECT payload FROM outbox WHERE seq = ?').pluck();
+/**
+ * The villagers registered by this store's rows an ack names `foreign` (held by the ledger in
+ * another village), of the rows still waiting for their ack: read before the ack is recorded.
+ * A row acknowledged already was named when it was (an ack published again names it again),
+ * and a maintainer may have cleared its alarm since.
+ */
+export function foreignVillagerIds(db: Db, store: string, rowIds: readonly string[]): Array<{ seq: number; id: string }> {
+  const payload = cachedStatement(db, 'SELECT payload FROM outbox WHERE seq = ? AND acked_at IS NULL').pluck();
   return ownSeqs(store, rowIds).flatMap((seq) => {
     const text = payload.get(seq) as string | undefined;
     try {
       const p = text === undefined ? undefined : (JSON.parse(text) as { op?: unknown; id?: unknown });
-      return p?.op === 'add' && typeof p.id === 'string' ? [p.id] : [];
+      return p?.op === 'add' && typeof p.id === 'string' ? [{ seq, id: p.id }] : [];
     } catch {
       return [];
     }

@@ -21,6 +21,7 @@ const GROUPS: ReadonlyArray<{ commands: readonly string[]; load: () => Promise<R
   { commands: ['restore'], load: async () => (await import('./restore.ts')).registerRestoreCommand },
   { commands: ['ledger'], load: async () => (await import('./ledger.ts')).registerLedgerCommand },
   { commands: ['admin'], load: async () => (await import('./admin.ts')).registerAdminCommand },
+  { commands: ['alarms'], load: async () => (await import('./alarms.ts')).registerAlarmsCommand },
   { commands: ['keys'], load: async () => (await import('./keys.ts')).registerKeysCommand },
 ];
 

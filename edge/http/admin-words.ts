@@ -58,12 +58,12 @@ export const ACTION: Bilingual = {
   zh: {
     'account.create': '创建管理账号', 'account.lock': '账号因密码错误被锁定', 'account.unlock': '解除账号锁定', 'account.password': '重设密码',
     'villager.block': '冻结村民', 'villager.unblock': '解冻村民', 'review.waive': '核对：免扣', 'review.charge': '核对：补扣积分',
-    'review.correct': '核对：更正并扣分', 'review.acknowledge': '核对：已核对（结算时已扣分）', 'card.issue': '发积分卡', 'card.revoke': '挂失积分卡', 'alarm.acknowledge': '确认告警',
+    'review.correct': '核对：更正并扣分', 'review.acknowledge': '核对：已核对（结算时已扣分）', 'card.issue': '发积分卡', 'card.revoke': '挂失积分卡', 'alarm.acknowledge': '确认告警', 'alarm.clear': '手动解除告警',
   },
   en: {
     'account.create': 'account created', 'account.lock': 'account locked (wrong passwords)', 'account.unlock': 'account unlocked', 'account.password': 'password reset',
     'villager.block': 'villager blocked', 'villager.unblock': 'villager unblocked', 'review.waive': 'review: waived', 'review.charge': 'review: points charged',
-    'review.correct': 'review: corrected and charged', 'review.acknowledge': 'review: checked (charged at settlement)', 'card.issue': 'card issued', 'card.revoke': 'card revoked', 'alarm.acknowledge': 'alarm acknowledged',
+    'review.correct': 'review: corrected and charged', 'review.acknowledge': 'review: checked (charged at settlement)', 'card.issue': 'card issued', 'card.revoke': 'card revoked', 'alarm.acknowledge': 'alarm acknowledged', 'alarm.clear': 'alarm cleared by hand',
   },
 };
 

@@ -6,7 +6,8 @@
  *
  * GET /api/alarms (active alarms and the latest ones) needs a login like every /api route: a
  * reconciliation alarm names villagers. POST /api/alarms/ID/acknowledge (a maintainer has seen it;
- * audited) and the /alarms page to do it from.
+ * audited), POST /api/alarms/ID/clear (a maintainer settled what only the village can, e.g.
+ * villager_id_taken; audited) and the /alarms page to do them from.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { isUrlencodedForm } from './form-refusal.ts';
@@ -14,7 +15,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Readiness } from '../ops/readiness.ts';
 import type { AlarmRow } from '../ledger/alarms.ts';
-import type { Acknowledgement } from '../ops/alarms.ts';
+import type { Acknowledgement, HandClearing } from '../ops/alarms.ts';
 import type { StoreConfig } from '../config/schema.ts';
 import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
 import { alarmsPage } from './alarms-page.ts';
@@ -38,8 +39,16 @@ export const AlarmsReply = Type.Object({
 const AlarmsQuery = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }), before: Type.Optional(Type.Integer({ minimum: 1, description: 'The `next` of the previous page' })) }, { additionalProperties: false });
 const AckBody = Type.Object({ note: Type.Optional(Type.String({ maxLength: 500 })), _csrf: Type.Optional(Type.String()) }, { additionalProperties: false });
 export const AckReply = Type.Object({ alarm: AlarmReply, acknowledged: Type.Boolean(), audit_id: Type.Union([Type.Integer(), Type.Null()]) });
+export const ClearReply = Type.Object({ alarm: AlarmReply, cleared: Type.Boolean({ description: 'false: it had cleared already' }), audit_id: Type.Union([Type.Integer(), Type.Null()]) });
+const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
 
 const isForm = isUrlencodedForm;
+/** The note of an acknowledgement or a clearing: trimmed, null when empty, refused with control characters. */
+const noteOf = (raw: string | undefined): string | null => {
+  const note = raw?.trim() || null;
+  refuseControlChars('note', note);
+  return note;
+};
 const disabled = (): EdgeError => new EdgeError(ErrorCode.NOT_FOUND, 'alarms are turned off (alarms.enabled: false)', { zh: '告警功能未启用（配置 alarms.enabled）' });
 
 export interface OpsRoutesDeps {
@@ -49,6 +58,8 @@ export interface OpsRoutesDeps {
   alarms?: (limit: number, before?: number) => { active: AlarmRow[]; recent: AlarmRow[] };
   /** A maintainer acknowledges an active alarm (edge/ops/alarms.ts); absent with alarms.enabled false. */
   acknowledge?: (id: number, by: string, note: string | null) => Acknowledgement;
+  /** A maintainer clears an alarm only they can say is settled (villager_id_taken); absent with alarms.enabled false. */
+  clear?: (id: number, by: string, note: string | null) => HandClearing;
 }
 
 export function registerOpsRoutes(scope: FastifyInstance, deps: OpsRoutesDeps, store: StoreConfig): void {
@@ -70,25 +81,39 @@ export function registerOpsRoutes(scope: FastifyInstance, deps: OpsRoutesDeps, s
     return { items, next: r.recent.length > limit ? items[items.length - 1]!.id : null, active: r.active };
   });
 
-  app.post('/api/alarms/:id/acknowledge', { schema: { params: Type.Object({ id: Type.Integer({ minimum: 1 }) }), body: AckBody, response: { 200: AckReply } } }, async (req, reply) => {
-    if (!deps.acknowledge) throw disabled();
-    const actor = req.adminUser!.username;
-    const note = req.body.note?.trim() || null;
-    refuseControlChars('note', note);
-    if (!isForm(req)) {
-      const r = deps.acknowledge(req.params.id, actor, note);
-      return { alarm: r.alarm, acknowledged: r.acknowledged, audit_id: r.auditId };
-    }
+  /** An action posted by the /alarms page's form: back to /alarms, or a page saying why not (the alarm cleared meanwhile), not JSON. */
+  const fromPage = (reply: unknown, act: () => unknown): FastifyReply => {
+    const r = reply as FastifyReply; // the typed reply knows only the JSON answer's status; these are pages
     try {
-      deps.acknowledge(req.params.id, actor, note);
+      act();
     } catch (err) {
-      // from the page: a page that says so (the alarm cleared meanwhile), not JSON
       if (!isEdgeError(err) || (err.code !== ErrorCode.NOT_FOUND && err.code !== ErrorCode.INVALID_ARGUMENT)) throw err;
       const status = typeof err.details?.status === 'number' ? err.details.status : 404;
-      // the typed reply knows only the JSON answer's status; this one is a page
-      return (reply as unknown as FastifyReply).status(status).type('text/html; charset=utf-8').send(messagePage(store.name, '告警', err.zh ?? err.message, err.message, { href: '/alarms', text: '返回告警页 Back' }));
+      return r.status(status).type('text/html; charset=utf-8').send(messagePage(store.name, '告警', err.zh ?? err.message, err.message, { href: '/alarms', text: '返回告警页 Back' }));
     }
-    return reply.redirect('/alarms', 303);
+    return r.redirect('/alarms', 303);
+  };
+
+  app.post('/api/alarms/:id/acknowledge', { schema: { params: IdParams, body: AckBody, response: { 200: AckReply } } }, async (req, reply) => {
+    if (!deps.acknowledge) throw disabled();
+    const act = deps.acknowledge;
+    const note = noteOf(req.body.note);
+    if (!isForm(req)) {
+      const r = act(req.params.id, req.adminUser!.username, note);
+      return { alarm: r.alarm, acknowledged: r.acknowledged, audit_id: r.auditId };
+    }
+    return fromPage(reply, () => act(req.params.id, req.adminUser!.username, note));
+  });
+
+  app.post('/api/alarms/:id/clear', { schema: { params: IdParams, body: AckBody, response: { 200: ClearReply } } }, async (req, reply) => {
+    if (!deps.clear) throw disabled();
+    const act = deps.clear;
+    const note = noteOf(req.body.note);
+    if (!isForm(req)) {
+      const r = act(req.params.id, req.adminUser!.username, note);
+      return { alarm: r.alarm, cleared: r.cleared, audit_id: r.auditId };
+    }
+    return fromPage(reply, () => act(req.params.id, req.adminUser!.username, note));
   });
 
   // Chinese, or English with `?lang=en` (remembered) as on every page

@@ -77,6 +77,19 @@ export function clearAlarm(db: Db, kind: string, subject: string, at: string, by
   return { ...open, cleared_at: at, cleared_by: by };
 }
 
+/**
+ * Clear the alarm `id` by hand (`by`: who): `cleared` false when it had cleared already.
+ * Undefined when there is no such alarm. Call inside the transaction that audits it.
+ */
+export function clearAlarmById(db: Db, id: number, at: string, by: string): { row: AlarmRow; cleared: boolean } | undefined {
+  const before = alarmById(db, id);
+  if (!before) return undefined;
+  if (before.cleared_at !== null) return { row: before, cleared: false };
+  const changed = db.prepare('UPDATE alarms SET cleared_at = ?, cleared_by = ? WHERE id = ? AND cleared_at IS NULL').run(at, by, id).changes;
+  if (changed !== 1) throw new Error(`alarm ${id} changed while it was being cleared`);
+  return { row: { ...before, cleared_at: at, cleared_by: by }, cleared: true };
+}
+
 export function listActiveAlarms(db: Db): AlarmRow[] {
   return db.prepare('SELECT * FROM alarms WHERE cleared_at IS NULL ORDER BY raised_at, id').all() as AlarmRow[];
 }

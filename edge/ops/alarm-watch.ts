@@ -1,7 +1,8 @@
 /**
  * The daemon part that watches for alarm conditions: every `alarms.check_s` it reads the
  * parts' health lines (lock, scales, camera), the free disk of the data folder, the outbox and
- * the clock, and raises or clears the matching alarms on the AlarmBoard. Job failures come
+ * the clock, and raises or clears the matching alarms on the AlarmBoard; it also has the board
+ * tell its listeners what `store-edge alarms` changed in the ledger. Job failures come
  * from the job runner directly (`jobOutcome`). A check that throws is logged; the next one runs.
  */
 import { statfsSync } from 'node:fs';
@@ -75,7 +76,7 @@ export class AlarmWatch implements Part {
 
   /** One pass over every condition. */
   check(): void {
-    for (const [what, fn] of [['health', () => this.checkHealth()], ['disk', () => this.checkDisk()], ['outbox', () => this.checkOutbox()], ['clock', () => this.checkClock()], ['villager ids', () => this.checkVillagerIds()]] as const) {
+    for (const [what, fn] of [['health', () => this.checkHealth()], ['disk', () => this.checkDisk()], ['outbox', () => this.checkOutbox()], ['clock', () => this.checkClock()], ['villager ids', () => this.checkVillagerIds()], ['ledger', () => this.deps.board.noticeLedgerChanges()]] as const) {
       try {
         fn();
       } catch (err) {

@@ -6,12 +6,13 @@
  * listeners (the MQTT publication and /metrics). A ledger that cannot be written (a full disk)
  * must not silence the alarm saying so: the change is still logged and told.
  * A maintainer acknowledges an alarm (who, when, a note; audited): it stays listed, marked as
- * acknowledged, until its condition clears; a new occurrence raises it again.
+ * acknowledged, until its condition clears; a new occurrence raises it again. An alarm whose
+ * condition the store cannot see go away (CLEARED_BY_HAND) is cleared by a maintainer (audited).
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../log.ts';
 import { inTransaction, type Db } from '../ledger/db.ts';
-import { acknowledgeAlarm, activeAlarm, clearAlarm, listActiveAlarms, raiseAlarm, recentAlarms, type AlarmRow, type AlarmSeverity } from '../ledger/alarms.ts';
+import { acknowledgeAlarm, activeAlarm, alarmById, clearAlarm, clearAlarmById, listActiveAlarms, raiseAlarm, recentAlarms, type AlarmRow, type AlarmSeverity } from '../ledger/alarms.ts';
 import { appendAudit } from '../ledger/audit.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 
@@ -33,6 +34,14 @@ export const ALARM_TEXT: Record<AlarmKind, { en: string; zh: string }> = {
   villager_id_taken: { en: 'villager id held by another village', zh: '村民编号已属别村' },
 };
 
+/**
+ * Kinds a maintainer clears by hand: what only the village ledger can settle. `villager_id_taken`
+ * clears by itself only when that villager leaves; the village may instead correct the other
+ * village's record, which the store never hears of. Every other kind is watched here, and
+ * clears when its condition does (clearing one by hand would only hide a fault still there).
+ */
+export const CLEARED_BY_HAND: ReadonlySet<string> = new Set<AlarmKind>(['villager_id_taken']);
+
 export interface AlarmEvents {
   raised: [AlarmRow];
   acknowledged: [AlarmRow];
@@ -50,11 +59,16 @@ export interface RaiseOptions {
 /** What `acknowledge` did: `acknowledged` false when it had been acknowledged already. */
 export interface Acknowledgement { alarm: AlarmRow; acknowledged: boolean; auditId: number | null }
 
+/** What `clearByHand` did: `cleared` false when it had cleared already. */
+export interface HandClearing { alarm: AlarmRow; cleared: boolean; auditId: number | null }
+
 export class AlarmBoard extends EventEmitter<AlarmEvents> {
   /** Alarms raised since start, by kind (for /metrics). */
   readonly raisedCount = new Map<AlarmKind, number>();
   /** Kept in memory too: what the ledger could not store is still active. */
   private readonly unstored = new Map<string, AlarmRow>();
+  /** The active alarms as last told to the listeners: id → acknowledged_at (see noticeLedgerChanges). */
+  private told: Map<number, string | null> | undefined;
 
   constructor(private readonly db: () => Db, private readonly log: Logger, private readonly now: () => Date = () => new Date()) {
     super();
@@ -116,6 +130,39 @@ export class AlarmBoard extends EventEmitter<AlarmEvents> {
     return { alarm: r.row, acknowledged: r.acknowledged, auditId: r.auditId };
   }
 
+  /**
+   * A maintainer clears the alarm `id` (`by`: the account; `note`: why), written with its audit
+   * record in one transaction; only a kind in CLEARED_BY_HAND. A cleared alarm stays cleared
+   * (`cleared` false, not audited again); the same condition reported again raises a new one.
+   */
+  clearByHand(id: number, by: string, note: string | null): HandClearing {
+    const at = this.now().toISOString();
+    const r = inTransaction(this.db(), 'clearing an alarm', () => {
+      const before = alarmById(this.db(), id);
+      if (!before) throw new EdgeError(ErrorCode.NOT_FOUND, `no alarm ${id}`, { zh: `没有编号为 ${id} 的告警`, details: { field: 'id' } });
+      if (!CLEARED_BY_HAND.has(before.kind)) {
+        const t = ALARM_TEXT[before.kind as AlarmKind] ?? { en: before.kind, zh: before.kind };
+        throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `alarm ${id} (${t.en}) clears by itself once its condition is gone; it cannot be cleared by hand: acknowledge it instead`, { zh: `告警 ${id}（${t.zh}）在故障排除后会自动解除，不能手动解除；请改为确认`, details: { field: 'id', status: 409, error: 'ALARM_NOT_CLEARABLE' } });
+      }
+      const res = clearAlarmById(this.db(), id, at, by)!;
+      if (!res.cleared) return { ...res, auditId: null };
+      const auditId = appendAudit(this.db(), {
+        actor: by,
+        action: 'alarm.clear',
+        target: `${res.row.kind}${res.row.subject ? ` ${res.row.subject}` : ''} #${id}`,
+        before: { cleared_at: null },
+        after: { cleared_at: at, cleared_by: by, note },
+      });
+      return { ...res, auditId };
+    });
+    if (r.cleared) {
+      const t = ALARM_TEXT[r.row.kind as AlarmKind];
+      this.log.info({ event: 'alarm_cleared', alarm: { id, kind: r.row.kind, subject: r.row.subject, by, note } }, `alarm cleared by ${by}: ${t.en}${r.row.subject ? ` (${r.row.subject})` : ''} / 告警已由 ${by} 解除：${t.zh}`);
+      this.emitSafe('cleared', r.row);
+    }
+    return { alarm: r.row, cleared: r.cleared, auditId: r.auditId };
+  }
+
   /** The condition is gone. `by`: 'resolved' (seen gone), or who cleared it. */
   clear(kind: AlarmKind, subject: string, by = 'resolved'): AlarmRow | undefined {
     const at = this.now().toISOString();
@@ -153,6 +200,26 @@ export class AlarmBoard extends EventEmitter<AlarmEvents> {
     }
   }
 
+  /**
+   * Tell the listeners what another process (`store-edge alarms`) changed in the ledger since the
+   * last call: an active alarm acknowledged, or cleared. The first call only takes note.
+   */
+  noticeLedgerChanges(): void {
+    const now = listActiveAlarms(this.db());
+    const told = this.told;
+    this.told = new Map(now.map((a) => [a.id, a.acknowledged_at]));
+    if (!told) return;
+    const active = new Set(now.map((a) => a.id));
+    for (const [id] of told) {
+      if (active.has(id)) continue;
+      const row = alarmById(this.db(), id);
+      if (row?.cleared_at) this.emitSafe('cleared', row, false);
+    }
+    for (const a of now) {
+      if (told.has(a.id) && told.get(a.id) === null && a.acknowledged_at !== null) this.emitSafe('acknowledged', a, false);
+    }
+  }
+
   /** Active alarms, oldest first (the ledger's, and any it could not store). */
   active(): AlarmRow[] {
     let rows: AlarmRow[] = [];
@@ -169,7 +236,12 @@ export class AlarmBoard extends EventEmitter<AlarmEvents> {
     return recentAlarms(this.db(), limit, beforeId);
   }
 
-  private emitSafe<K extends keyof AlarmEvents>(e: K, row: AlarmRow): void {
+  private emitSafe<K extends keyof AlarmEvents>(e: K, row: AlarmRow, noteTold = true): void {
+    // what is told here is not told again by noticeLedgerChanges
+    if (noteTold && this.told && row.id !== 0) {
+      if (e === 'cleared') this.told.delete(row.id);
+      else this.told.set(row.id, row.acknowledged_at);
+    }
     try {
       (this.emit as (e: K, r: AlarmRow) => boolean)(e, row);
     } catch (err) {
@@ -179,15 +251,17 @@ export class AlarmBoard extends EventEmitter<AlarmEvents> {
 }
 
 /**
- * The sync agent's `villagerIdTaken` (an ack's `foreign`): a villager registered here under an id
- * the village ledger holds in another village. The ledger keeps the registration, but that
+ * The sync agent's `villagerIdTaken` (an ack's `foreign`, for rows it acknowledges now, never an
+ * ack published again): a villager registered here under an id the village ledger holds in
+ * another village. The ledger keeps the registration, but that
  * villager's points never count there (another village's person has the id), so the
  * maintainer must register them again under another id. One alarm per villager.
  */
 export function villagerIdTakenAlarm(board: AlarmBoard): (villagerIds: string[]) => void {
   return (villagerIds) => {
     for (const id of villagerIds) {
-      board.raise('villager_id_taken', `villager ${id}`, `villager ${id}, registered at this store, has an id the village ledger holds in another village: their points will not count at the village ledger; register them again under another id / 本店登记的村民 ${id} 的编号在村账本中属于别村，其积分不会计入村账本，请换一个编号重新登记`);
+      // each row named is an occurrence: it takes back an acknowledgement (a cleared alarm is raised anew)
+      board.raise('villager_id_taken', `villager ${id}`, `villager ${id}, registered at this store, has an id the village ledger holds in another village: their points will not count at the village ledger; register them again under another id / 本店登记的村民 ${id} 的编号在村账本中属于别村，其积分不会计入村账本，请换一个编号重新登记`, 'warning', { occurrence: true });
     }
   };
 }

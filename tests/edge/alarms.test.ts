@@ -226,4 +226,30 @@ describe('the alarm watch', () => {
     w.check();
     expect(b.active()).toEqual([]);
   });
+
+  it("tells its listeners (the village's list, the live page) of an alarm acknowledged or cleared in the ledger by the CLI, at its next check, once", () => {
+    db = openLedger(':memory:');
+    const { w, b, cleared } = watch(db);
+    const acknowledged: AlarmRow[] = [];
+    b.on('acknowledged', (r) => acknowledged.push(r));
+    addVillager(db, { id: 'wei', name: '魏八', village: 'v' });
+    villagerIdTakenAlarm(b)(['wei']);
+    const scale = b.raise('job_failed', 'backup', 'ENOSPC', 'warning', { occurrence: true });
+    const wei = b.active()[0]!;
+    w.check();
+    // `store-edge alarms …`: another process, its own board on the same ledger
+    const cli = new AlarmBoard(() => db!, log);
+    cli.acknowledge(scale.id, 'cli', null);
+    cli.clearByHand(wei.id, 'cli', '村委已核实');
+    expect([acknowledged, cleared]).toEqual([[], []]);
+    w.check();
+    expect(acknowledged.map((a) => [a.id, a.acknowledged_by])).toEqual([[scale.id, 'cli']]);
+    expect(cleared.map((a) => [a.id, a.cleared_by])).toEqual([[wei.id, 'cli']]);
+    w.check();
+    // what the daemon did itself is not told twice
+    b.clear('job_failed', 'backup');
+    w.check();
+    expect(acknowledged).toHaveLength(1);
+    expect(cleared.map((a) => a.id)).toEqual([wei.id, scale.id]);
+  });
 });
