@@ -57,6 +57,14 @@ const VillageId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0
 const Params = Type.Object({ village: VillageId });
 /** The largest JSON body the API takes (an evidence photo is multipart, with its own limit). */
 const BODY_LIMIT = 256 * 1024;
+/**
+ * How long a request may take to arrive, and its headers: fastify's default is no limit, so a
+ * client that sends part of a request and stops held its connection (and the ledger's shutdown)
+ * for ever. Generous: an 8 MiB evidence photo from a phone on a slow village line (0.5 Mbit/s)
+ * takes some two minutes. Node's own http defaults (300 s; its check runs every 30 s).
+ */
+export const REQUEST_TIMEOUT_MS = 300_000;
+export const HEADERS_TIMEOUT_MS = 30_000;
 
 export interface LedgerApiDeps {
   db: SqlDb;
@@ -76,7 +84,8 @@ export interface LedgerApiDeps {
 }
 
 export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
-  const app = Fastify({ loggerInstance: deps.log.child({}, { level: 'warn' }) as FastifyBaseLogger, bodyLimit: BODY_LIMIT }).withTypeProvider<TypeBoxTypeProvider>();
+  const app = Fastify({ loggerInstance: deps.log.child({}, { level: 'warn' }) as FastifyBaseLogger, bodyLimit: BODY_LIMIT, requestTimeout: REQUEST_TIMEOUT_MS }).withTypeProvider<TypeBoxTypeProvider>();
+  app.server.headersTimeout = HEADERS_TIMEOUT_MS;
   void app.register(fastifyCookie);
   // The CSRF token is bound to the villager's session (userInfo), its secret in a cookie.
   void app.register(fastifyCsrf, {
