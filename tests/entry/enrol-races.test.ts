@@ -20,7 +20,7 @@ import { addTemplates, countTemplates, loadOrCreateTemplateKey } from '../../edg
 import { withdrawFaceData } from '../../edge/entry/face-photos.ts';
 import { faceConsentOf } from '../../edge/ledger/face-templates.ts';
 import { addVillager, setFaceConsent } from '../../edge/ledger/villagers.ts';
-import { closeLedger, openLedger } from '../../edge/ledger/db.ts';
+import { closeLedger, openLedger, type Db } from '../../edge/ledger/db.ts';
 import { isEdgeError, type EdgeError } from '../../edge/errors.ts';
 import { tempLedger } from '../ledger/helpers.ts';
 import { until } from '../drivers/helpers.ts';
@@ -169,6 +169,22 @@ describe('enrolments that overlap', () => {
     expect(countTemplates(db, 'A')).toBe(6);
   });
 
+  /** A failing upload (`bad`) beside a good one (`good`) still analysing when the first fails: the good one is enrolled and the consent stays. */
+  async function failedBesideGood(db: Db, bad: DoorFaces, good: DoorFaces, badGate: Gate, goodGate: Gate): Promise<void> {
+    // the first upload records the consent, or would; the second finds it, or gives its own
+    const failed = errorOf(bad.enrol('A', { name: 'bad.jpg', frame: frame(0) }, 'self'));
+    await until(() => badGate.waiting === 1);
+    const enrolled = good.enrol('A', { name: 'good.jpg', frame: frame(3) }, 'self').then((r) => r, (err: unknown) => err);
+    await until(() => goodGate.waiting === 1);
+    // the first fails (no face) while the second is still analysing
+    badGate.open();
+    expect((await failed).code).toBe('FACE_REJECTED');
+    goodGate.open();
+    expect(await enrolled).toMatchObject({ templates: 2, total: 2 });
+    expect(faceConsentOf(db, 'A')?.faceConsentAt).not.toBeNull();
+    expect(countTemplates(db, 'A')).toBe(2);
+  }
+
   it('a failed upload that recorded the consent does not take it back from a parallel upload still analysing, which is enrolled', async () => {
     const { db, dir } = ledger([]);
     const badGate = new Gate();
@@ -176,18 +192,7 @@ describe('enrolments that overlap', () => {
     // each upload gets its own engine, held at its own gate
     const engines = [new HeldAnalyser(badGate), new HeldAnalyser(goodGate)];
     const faces = new DoorFaces({ db: () => db, config, dataDir: dir, engine: () => engines.shift(), reload: () => Promise.resolve() });
-    // the first upload records the consent; the second finds it on record
-    const bad = errorOf(faces.enrol('A', { name: 'bad.jpg', frame: frame(0) }, 'self'));
-    await until(() => badGate.waiting === 1);
-    const good = faces.enrol('A', { name: 'good.jpg', frame: frame(3) }, 'self').then((r) => r, (err: unknown) => err);
-    await until(() => goodGate.waiting === 1);
-    // the first fails (no face) while the second is still analysing
-    badGate.open();
-    expect((await bad).code).toBe('FACE_REJECTED');
-    goodGate.open();
-    expect(await good).toMatchObject({ templates: 2, total: 2 });
-    expect(faceConsentOf(db, 'A')?.faceConsentAt).not.toBeNull();
-    expect(countTemplates(db, 'A')).toBe(2);
+    await failedBesideGood(db, faces, faces, badGate, goodGate);
   });
 
   it('two processes (the CLI beside the daemon, two connections on one file): an upload that recorded the consent and failed does not take it back from the other process\'s upload still analysing, which is enrolled', async () => {
@@ -199,16 +204,7 @@ describe('enrolments that overlap', () => {
     // each process knows only its own uploads
     const cli = new DoorFaces({ db: () => other, config, dataDir: dir, engine: () => new HeldAnalyser(badGate), reload: () => Promise.resolve() });
     const daemon = new DoorFaces({ db: () => db, config, dataDir: dir, engine: () => new HeldAnalyser(goodGate), reload: () => Promise.resolve() });
-    const bad = errorOf(cli.enrol('A', { name: 'bad.jpg', frame: frame(0) }, 'self'));
-    await until(() => badGate.waiting === 1);
-    const good = daemon.enrol('A', { name: 'good.jpg', frame: frame(3) }, 'self').then((r) => r, (err: unknown) => err);
-    await until(() => goodGate.waiting === 1);
-    badGate.open();
-    expect((await bad).code).toBe('FACE_REJECTED');
-    goodGate.open();
-    expect(await good).toMatchObject({ templates: 2, total: 2 });
-    expect(faceConsentOf(db, 'A')?.faceConsentAt).not.toBeNull();
-    expect(countTemplates(db, 'A')).toBe(2);
+    await failedBesideGood(db, cli, daemon, badGate, goodGate);
   });
 
   it('overlapping uploads that all fail leave no consent on record', async () => {
