@@ -132,6 +132,21 @@ describe(`governance tasks (${ledgerDbKind})`, () => {
     expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/reports`, { ...body, villager: 'twice' })).json()).toMatchObject({ origin: 'village', duplicate: false });
   });
 
+  it('a claim sent again at once (a double tap on 认领) answers the one claim: 201 once, 200 duplicate for the others, never a 500', async () => {
+    const tapper = await g.villager(g.a, 'tapper');
+    // a few rounds: on PostgreSQL the sends race inside the database, and one round may not meet
+    for (let round = 0; round < 3; round++) {
+      const t = (await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: `防汛值守${round}`, item: 'SAF-FLOOD', points: 15, max_claimants: 3 })).json() as { id: string };
+      const sends = await Promise.all(Array.from({ length: 4 }, () => g.call(tapper, 'POST', `/api/villages/${g.a}/tasks/${t.id}/claim`)));
+      expect(sends.map((r) => `${r.statusCode} ${r.statusCode >= 500 ? r.body : ''}`.trim()).sort()).toEqual(['200', '200', '200', '201']);
+      const answers = sends.map((r) => r.json() as { id: string; duplicate: boolean });
+      expect(new Set(answers.map((a) => a.id))).toEqual(new Set([`${t.id}.tapper`]));
+      expect(answers.filter((a) => !a.duplicate)).toHaveLength(1);
+      const held = await g.db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM gov_claims WHERE task_id = $1', [t.id]);
+      expect(Number(held[0]!.n)).toBe(1);
+    }
+  });
+
   it('at once: claims beyond the cap on claimants fail, and concurrent approvals make one entry', async () => {
     const task = (await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '村民会议', item: 'GOV-MEETING', max_claimants: 2 })).json() as { id: string };
     const people = ['c1', 'c2', 'c3', 'c4', 'c5'];
