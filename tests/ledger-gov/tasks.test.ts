@@ -243,6 +243,22 @@ describe(`governance tasks (${ledgerDbKind})`, () => {
     expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '  扫地  ', item: 'VOL-SERVICE', points: 3, max_claimants: 1 })).json()).toMatchObject({ title: '扫地' });
   });
 
+  it('evidence of blanks alone is no evidence: an item that needs a photo or a witness refuses it on evidence, and nothing is filed', async () => {
+    const blanks = await g.villager(g.a, 'blanks');
+    const refused = { status: 400, body: { error: 'INVALID_ARGUMENT', field: 'evidence', message: expect.stringContaining('blank'), zh: '凭证不能为空' } };
+    // a self-report of an item that needs a witness, and the village's record of one that needs a photo
+    const self = await g.call(blanks, 'POST', `/api/villages/${g.a}/reports`, { item: 'CIV-GOOD-DEED', evidence: '   ' });
+    expect({ status: self.statusCode, body: self.json() }).toMatchObject(refused);
+    const record = await g.call(g.va, 'POST', `/api/villages/${g.a}/reports`, { item: 'ENV-SWEEP-LANE', villager: 'blanks', evidence: '\t' });
+    expect({ status: record.statusCode, body: record.json() }).toMatchObject(refused);
+    // a task's report (a photo item): the claim stays claimed
+    const t = (await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '清扫西巷', item: 'ENV-SWEEP-LANE', max_claimants: 2 })).json() as { id: string };
+    const c = (await g.call(blanks, 'POST', `/api/villages/${g.a}/tasks/${t.id}/claim`)).json() as { id: string };
+    const report = await g.call(blanks, 'POST', `/api/villages/${g.a}/claims/${c.id}/report`, { evidence: ' \u3000 ' });
+    expect({ status: report.statusCode, body: report.json() }).toMatchObject(refused);
+    expect((await g.call(blanks, 'GET', `/api/villages/${g.a}/claims`)).json()).toEqual({ claims: [expect.objectContaining({ id: c.id, status: 'claimed', evidence: null })] });
+  });
+
   it('keeps every claim: nothing is deleted, and the database refuses to delete or rewrite the record', async () => {
     const n = await g.db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM gov_claims WHERE village = $1', [g.a]);
     expect(Number(n[0]!.n)).toBeGreaterThanOrEqual(8);

@@ -127,9 +127,10 @@ export async function listClaims(db: SqlDb, village: string, f: { status?: Claim
 const noClaim = (id: string) => fieldError('claim', `no claim ${id} in this village`, `本村没有申报 ${id}`, 404, ErrorCode.NOT_FOUND);
 
 function needEvidence(item: Item, evidence: string | undefined): void {
-  if (item.evidence !== 'none' && !evidence) {
-    throw fieldError('evidence', `rule item ${item.code} needs evidence (${item.evidence})`, item.evidence === 'photo' ? '该事项需要照片凭证' : '该事项需要证明人');
-  }
+  if (item.evidence === 'none') return;
+  if (!evidence) throw fieldError('evidence', `rule item ${item.code} needs evidence (${item.evidence})`, item.evidence === 'photo' ? '该事项需要照片凭证' : '该事项需要证明人');
+  // the village decides the claim by it: blanks alone would be evidence of nothing
+  notBlank('evidence', evidence, { en: 'evidence', zh: '凭证' });
 }
 
 /** The villager reports a claimed task done; reporting again changes nothing. */
