@@ -24,7 +24,7 @@ import type { LedgerService } from './service.ts';
 import { registerGovernance, registerVillagerLogin, type Principal } from './governance/routes.ts';
 import { VillagerSessions, villagerLoginLimit, type VillagerSession } from './governance/auth.ts';
 import { nulField, nulRefusal, validationError } from './governance/errors.ts';
-import { fieldError } from './governance/rules.ts';
+import { fieldError, notBlank } from './governance/rules.ts';
 import { registerRollupRoutes } from './governance/rollup-routes.ts';
 import { RollupRunner } from './governance/rollup-runner.ts';
 import { registerVillagerRoutes } from './governance/villager-routes.ts';
@@ -231,9 +231,11 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
     schema: { params: Type.Object({ village: VillageId, id: VillageId }), body: Type.Object({ name: Type.String({ minLength: 1, description: `at most ${VILLAGER_NAME_MAX} UTF-16 units` }), status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('blocked'), Type.Literal('left')])) }, { additionalProperties: false }) },
   }, async (req, reply) => {
     if (!mayManage(req, reply, req.params.village)) return reply;
-    const tooLong = villagerNameRefusal(req.body.name);
+    // the passbook, the office lists and the stores show it: blanks alone would be a villager without a name
+    const name = notBlank('name', req.body.name, { en: 'a villager\'s name', zh: '姓名' });
+    const tooLong = villagerNameRefusal(name);
     if (tooLong) throw fieldError('name', tooLong.message, tooLong.zh);
-    const published = await deps.service.putVillager({ id: req.params.id, name: req.body.name, village: req.params.village, ...(req.body.status ? { status: req.body.status } : {}) });
+    const published = await deps.service.putVillager({ id: req.params.id, name, village: req.params.village, ...(req.body.status ? { status: req.body.status } : {}) });
     return { id: req.params.id, published };
   });
 
