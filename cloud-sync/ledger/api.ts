@@ -22,9 +22,9 @@ import type { Logger } from '../../edge/log.ts';
 import type { SqlDb } from './sql.ts';
 import type { LedgerService } from './service.ts';
 import { registerGovernance, registerVillagerLogin, type Principal } from './governance/routes.ts';
-import { VillagerSessions, type VillagerSession } from './governance/auth.ts';
+import { VillagerSessions, villagerLoginLimit, type VillagerSession } from './governance/auth.ts';
 import { nulField, nulRefusal, validationError } from './governance/errors.ts';
-import { fieldError } from './governance/rules.ts';
+import { fieldError, notBlank } from './governance/rules.ts';
 import { registerRollupRoutes } from './governance/rollup-routes.ts';
 import { RollupRunner } from './governance/rollup-runner.ts';
 import { registerVillagerRoutes } from './governance/villager-routes.ts';
@@ -49,6 +49,10 @@ declare module 'fastify' {
     staffUser: StaffAccount | null;
     /** The villager signed in by a session token (bearer) or the phone page's cookie, read from the ledger before the route runs; null without one. */
     villagerSession: VillagerSession | null;
+  }
+  interface FastifyContextConfig {
+    /** A route of the pages, open without a sign-in (its handler asks for one where it needs it). */
+    page?: boolean;
   }
 }
 
@@ -97,7 +101,8 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
   // No inline script on any page; scripts, styles and images from the ledger itself only.
   void app.register(fastifyHelmet, { contentSecurityPolicy: { directives: { 'script-src': ["'self'"], 'style-src': ["'self'"], 'img-src': ["'self'", 'data:', 'blob:'] } } });
   void app.register(fastifyMultipart, { limits: { fileSize: 8 * 1024 * 1024, files: 1 } });
-  // Only the staff and villager logins and the staff setup are limited (their route config says how much).
+  // Only the staff and villager logins, the staff setup and one's own password change are limited
+  // (governance/access.ts's AttemptLimit: one count per address for each group of them).
   void app.register(fastifyRateLimit, {
     global: false,
     errorResponseBuilder: (_req, ctx) => ({
@@ -172,7 +177,7 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
     const villager = villagerToken(req);
     if (villager) req.villagerSession = (await sessions.of(villager)) ?? null;
     const url = req.routeOptions.url;
-    const page = (req.routeOptions.config as { page?: boolean } | undefined)?.page === true;
+    const page = req.routeOptions.config?.page === true;
     if (url !== '/m/login' && url !== '/api/villager/login' && !page && !principal(req)) return reply.status(401).send({ error: 'UNAUTHORIZED', message: 'a valid bearer token is required', zh: '需要有效的访问令牌' });
     if (url !== '/m/login' && url !== '/staff/login' && url !== '/staff/setup' && byCookie(req) && req.method !== 'GET' && req.method !== 'HEAD') {
       await new Promise<void>((resolve, reject) => app.csrfProtection(req, reply, (err?: Error) => (err ? reject(err) : resolve())));
@@ -235,9 +240,11 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
     schema: { params: Type.Object({ village: VillageId, id: VillageId }), body: Type.Object({ name: Type.String({ minLength: 1, description: `at most ${VILLAGER_NAME_MAX} UTF-16 units` }), status: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('blocked'), Type.Literal('left')])) }, { additionalProperties: false }) },
   }, async (req, reply) => {
     if (!mayManage(req, reply, req.params.village)) return reply;
-    const tooLong = villagerNameRefusal(req.body.name);
+    // the passbook, the office lists and the stores show it: blanks alone would be a villager without a name
+    const name = notBlank('name', req.body.name, { en: 'a villager\'s name', zh: '姓名' });
+    const tooLong = villagerNameRefusal(name);
     if (tooLong) throw fieldError('name', tooLong.message, tooLong.zh);
-    const published = await deps.service.putVillager({ id: req.params.id, name: req.body.name, village: req.params.village, ...(req.body.status ? { status: req.body.status } : {}) });
+    const published = await deps.service.putVillager({ id: req.params.id, name, village: req.params.village, ...(req.body.status ? { status: req.body.status } : {}) });
     return { id: req.params.id, published };
   });
 
@@ -305,11 +312,13 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
   registerPages(app, { ...gov, sessionCookie, csrfFor: (reply, session) => reply.generateCsrf({ userInfo: sha(session).toString('base64url') }) });
   registerBoardRoutes(app, { ...gov, board: deps.board });
   registerCatalogueRoutes(app, gov);
-  // In a child context, so the rate limit (a plugin that marks routes as they are added) is loaded first.
+  // In a child context, so the rate limit is loaded first (its `rateLimit` decorator makes the limits).
   void app.register(async (scope) => {
     registerStaffRoutes(scope, { ...gov, setupToken: deps.setupToken, villagerCookie: SESSION_COOKIE, csrfFor: (reply, session) => reply.generateCsrf({ userInfo: sha(session).toString('base64url') }) });
-    registerVillagerLogin(scope, gov);
-    registerPageLogin(scope, { ...gov, sessionCookie, csrfFor: (reply, session) => reply.generateCsrf({ userInfo: sha(session).toString('base64url') }) });
+    // one count per address for both villager logins (AttemptLimit says why one hook)
+    const villagerLogins = scope.rateLimit(villagerLoginLimit);
+    registerVillagerLogin(scope, gov, villagerLogins);
+    registerPageLogin(scope, { ...gov, sessionCookie, csrfFor: (reply, session) => reply.generateCsrf({ userInfo: sha(session).toString('base64url') }) }, villagerLogins);
   });
   return app;
 }

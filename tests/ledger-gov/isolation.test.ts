@@ -248,11 +248,13 @@ describe(`governance roles and isolation (${ledgerDbKind})`, () => {
     if (burst[20]!.statusCode !== 200) expect((await login('2468', 21)).statusCode).toBe(429);
   });
 
-  it('each address gets a limited number of villager logins a minute, on both login routes', async () => {
+  it('each address gets a limited number of villager logins a minute, both login routes together', async () => {
     const from = (url: string, remoteAddress: string) => g.app.inject({ method: 'POST', url, remoteAddress, payload: { village: g.a, villager: `nobody${Math.random()}`.replace('.', ''), pin: '0000' } });
-    for (const [url, addr] of [['/api/villager/login', '10.0.2.1'], ['/m/login', '10.0.2.2']] as const) {
-      for (let k = 0; k < VILLAGER_LOGIN_RATE_PER_MINUTE; k++) expect((await from(url, addr)).statusCode).toBe(401);
-      const refused = await from(url, addr);
+    const routes = ['/api/villager/login', '/m/login'] as const;
+    // half of them on each route: one count, so after them either route refuses this address
+    for (let k = 0; k < VILLAGER_LOGIN_RATE_PER_MINUTE; k++) expect((await from(routes[k % 2]!, '10.0.2.1')).statusCode).toBe(401);
+    for (const url of routes) {
+      const refused = await from(url, '10.0.2.1');
       expect(refused.statusCode).toBe(429);
       expect(refused.json()).toMatchObject({ error: 'RATE_LIMITED', field: 'pin', zh: expect.stringContaining('次数过多') });
       expect((await from(url, '10.0.2.3')).statusCode).toBe(401);

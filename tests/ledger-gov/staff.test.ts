@@ -188,6 +188,28 @@ describe(`ledger staff accounts (${ledgerDbKind})`, () => {
     expect((await login(g, 'u13x', 'not the password', '198.51.100.9')).statusCode).toBe(401);
   }, 120_000);
 
+  it('the login, the setup and one\'s own password change share those 10 attempts a minute per address', async () => {
+    g = await govApp();
+    const clerk = await g.staff('clerk', g.a);
+    const addr = '192.0.2.8';
+    const setup = () => g!.app.inject({ method: 'POST', url: '/staff/setup', remoteAddress: addr, payload: { username: 'boss', display_name: '镇长', role: 'town', password: 'a long enough password 1', password_confirm: 'a long enough password 1' } });
+    const own = () => g!.app.inject({ method: 'PUT', url: '/api/staff/clerk/password', remoteAddress: addr, headers: { cookie: `ledger_staff=${clerk.cookie}; _csrf=${clerk.secret}`, 'x-csrf-token': clerk.csrf }, payload: { password: 'a new password', password_confirm: 'a new password', current_password: 'not the password' } });
+    // four logins, three setups (closed: an account exists), three wrong current passwords: ten in all
+    const codes: number[] = [];
+    for (let k = 0; k < 4; k++) codes.push((await login(g, `u${k}y`, 'not the password', addr)).statusCode);
+    for (let k = 0; k < 3; k++) codes.push((await setup()).statusCode);
+    for (let k = 0; k < 3; k++) codes.push((await own()).statusCode);
+    expect(codes).toEqual([401, 401, 401, 401, 403, 403, 403, 403, 403, 403]);
+    for (const refused of [await login(g, 'u4y', 'not the password', addr), await setup(), await own()]) {
+      expect({ status: refused.statusCode, body: refused.json() }).toMatchObject({ status: 429, body: { error: 'RATE_LIMITED', field: 'password', zh: expect.stringContaining('尝试次数过多') } });
+    }
+    // Setting another's password checks none, and is no attempt; another address is not limited by this one's attempts.
+    const chief = await g.staff('chief', g.a);
+    const reset = await g.app.inject({ method: 'PUT', url: '/api/staff/clerk/password', remoteAddress: addr, headers: { cookie: `ledger_staff=${chief.cookie}; _csrf=${chief.secret}`, 'x-csrf-token': chief.csrf }, payload: { password: 'a new password', password_confirm: 'a new password' } });
+    expect(reset.statusCode).toBe(200);
+    expect((await login(g, 'u5y', 'not the password', '198.51.100.10')).statusCode).toBe(401);
+  }, 120_000);
+
   it('a state change by the cookie needs the session’s CSRF token; logout and a new password end sessions', async () => {
     g = await govApp();
     const clerk = await g.staff('clerk', g.a);

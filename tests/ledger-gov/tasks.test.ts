@@ -132,6 +132,21 @@ describe(`governance tasks (${ledgerDbKind})`, () => {
     expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/reports`, { ...body, villager: 'twice' })).json()).toMatchObject({ origin: 'village', duplicate: false });
   });
 
+  it('a claim sent again at once (a double tap on 认领) answers the one claim: 201 once, 200 duplicate for the others, never a 500', async () => {
+    const tapper = await g.villager(g.a, 'tapper');
+    // a few rounds: on PostgreSQL the sends race inside the database, and one round may not meet
+    for (let round = 0; round < 3; round++) {
+      const t = (await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: `防汛值守${round}`, item: 'SAF-FLOOD', points: 15, max_claimants: 3 })).json() as { id: string };
+      const sends = await Promise.all(Array.from({ length: 4 }, () => g.call(tapper, 'POST', `/api/villages/${g.a}/tasks/${t.id}/claim`)));
+      expect(sends.map((r) => `${r.statusCode} ${r.statusCode >= 500 ? r.body : ''}`.trim()).sort()).toEqual(['200', '200', '200', '201']);
+      const answers = sends.map((r) => r.json() as { id: string; duplicate: boolean });
+      expect(new Set(answers.map((a) => a.id))).toEqual(new Set([`${t.id}.tapper`]));
+      expect(answers.filter((a) => !a.duplicate)).toHaveLength(1);
+      const held = await g.db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM gov_claims WHERE task_id = $1', [t.id]);
+      expect(Number(held[0]!.n)).toBe(1);
+    }
+  });
+
   it('at once: claims beyond the cap on claimants fail, and concurrent approvals make one entry', async () => {
     const task = (await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '村民会议', item: 'GOV-MEETING', max_claimants: 2 })).json() as { id: string };
     const people = ['c1', 'c2', 'c3', 'c4', 'c5'];
@@ -226,6 +241,22 @@ describe(`governance tasks (${ledgerDbKind})`, () => {
       expect({ status: blank.statusCode, body: blank.json() }).toMatchObject({ status: 400, body: { error: 'INVALID_ARGUMENT', field: 'title', message: expect.stringContaining('blank'), zh: '标题不能为空' } });
     }
     expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '  扫地  ', item: 'VOL-SERVICE', points: 3, max_claimants: 1 })).json()).toMatchObject({ title: '扫地' });
+  });
+
+  it('evidence of blanks alone is no evidence: an item that needs a photo or a witness refuses it on evidence, and nothing is filed', async () => {
+    const blanks = await g.villager(g.a, 'blanks');
+    const refused = { status: 400, body: { error: 'INVALID_ARGUMENT', field: 'evidence', message: expect.stringContaining('blank'), zh: '凭证不能为空' } };
+    // a self-report of an item that needs a witness, and the village's record of one that needs a photo
+    const self = await g.call(blanks, 'POST', `/api/villages/${g.a}/reports`, { item: 'CIV-GOOD-DEED', evidence: '   ' });
+    expect({ status: self.statusCode, body: self.json() }).toMatchObject(refused);
+    const record = await g.call(g.va, 'POST', `/api/villages/${g.a}/reports`, { item: 'ENV-SWEEP-LANE', villager: 'blanks', evidence: '\t' });
+    expect({ status: record.statusCode, body: record.json() }).toMatchObject(refused);
+    // a task's report (a photo item): the claim stays claimed
+    const t = (await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '清扫西巷', item: 'ENV-SWEEP-LANE', max_claimants: 2 })).json() as { id: string };
+    const c = (await g.call(blanks, 'POST', `/api/villages/${g.a}/tasks/${t.id}/claim`)).json() as { id: string };
+    const report = await g.call(blanks, 'POST', `/api/villages/${g.a}/claims/${c.id}/report`, { evidence: ' \u3000 ' });
+    expect({ status: report.statusCode, body: report.json() }).toMatchObject(refused);
+    expect((await g.call(blanks, 'GET', `/api/villages/${g.a}/claims`)).json()).toEqual({ claims: [expect.objectContaining({ id: c.id, status: 'claimed', evidence: null })] });
   });
 
   it('keeps every claim: nothing is deleted, and the database refuses to delete or rewrite the record', async () => {

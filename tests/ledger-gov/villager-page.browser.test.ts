@@ -81,9 +81,12 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
     const first = await page.getAttribute('#qr', 'data-token');
     expect(verifyQrToken(first!, g.qrPublic, { maxLifetimeS: 300, clockSkewS: 30 })).toMatchObject({ vid: 'zhang' });
 
-    // Claim the task, then report it done with a photo.
-    await page.click(`button[data-task="${task}"]`);
+    // Claim the task (a double tap sends one claim: the button waits for the answer), then report it done with a photo.
+    const claimsSent: string[] = [];
+    page.on('request', (r) => { if (r.method() === 'POST' && r.url().endsWith('/claim')) claimsSent.push(r.url()); });
+    await page.dblclick(`button[data-task="${task}"]`);
     await expect.poll(() => page.textContent(`button[data-task="${task}"]`)).toBe('已认领');
+    expect(claimsSent).toHaveLength(1);
     const claimId = `${task}.zhang`;
     await page.setInputFiles(`li:has(button[data-claim="${claimId}"]) input[type=file]`, { name: 'lane.jpg', mimeType: 'image/jpeg', buffer: await tinyJpeg() });
     await page.click(`button[data-claim="${claimId}"]`);

@@ -76,6 +76,20 @@ describe(`ledger API (${ledgerDbKind})`, () => {
     expect(JSON.stringify(taken.json())).not.toContain(b);
   });
 
+  it('a villager name of blanks alone is refused, 400 on name in both languages, and nothing is registered or renamed; blanks around a name are trimmed', async () => {
+    const put = (url: string, payload: object) => app.inject({ method: 'PUT', url, headers: auth('a-secret'), payload });
+    const get = (id: string) => app.inject({ method: 'GET', url: `/api/villages/${a}/villagers/${id}`, headers: auth('a-secret') });
+    expect((await put(`/api/villages/${a}/villagers/wu`, { name: '吴一' })).statusCode).toBe(200);
+    for (const [id, name] of [['blank', '   '], ['blank', ' \u3000 '], ['wu', '\t']] as const) {
+      const r = await put(`/api/villages/${a}/villagers/${id}`, { name });
+      expect({ status: r.statusCode, body: r.json() }).toMatchObject({ status: 400, body: { error: 'INVALID_ARGUMENT', field: 'name', message: expect.stringContaining('blank'), zh: '姓名不能为空' } });
+    }
+    expect((await get('blank')).statusCode).toBe(404);
+    expect((await get('wu')).json()).toMatchObject({ name: '吴一' });
+    expect((await put(`/api/villages/${a}/villagers/wu`, { name: ' 吴二\u3000' })).statusCode).toBe(200);
+    expect((await get('wu')).json()).toMatchObject({ name: '吴二' });
+  });
+
   it('creating a village under a taken id: the same village again answers it (200, a retry), another name is refused (409 on id) and changes nothing', async () => {
     const create = (payload: object) => app.inject({ method: 'POST', url: '/api/villages', headers: auth('town-secret'), payload });
     const fresh = uid('vc');

@@ -1,5 +1,5 @@
 /** Who the caller is, and what a role may do in a village (used by every governance route). */
-import type { FastifyBaseLogger, FastifyInstance, FastifyRequest, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { ErrorCode } from '../../../edge/errors.ts';
 import type { SqlDb } from '../sql.ts';
@@ -9,6 +9,14 @@ import { fieldError } from './rules.ts';
 
 export type Principal = { role: 'town' } | { role: 'village'; village: string } | { role: 'villager'; village: string; villager: string };
 export type GovApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
+/**
+ * One limit on attempts per client address for a group of routes (the villager logins; the staff
+ * password checks): made once by `app.rateLimit` (@fastify/rate-limit) where the plugin is loaded,
+ * and given to each route of the group as its `onRequest` hook, so the group counts together.
+ * A route's own `config.rateLimit` counts per route, even with a `groupId` (@fastify/rate-limit
+ * 11.2 keeps a store per route), which would give an address that many attempts per route.
+ */
+export type AttemptLimit = (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 export interface GovDeps { db: SqlDb; service: LedgerService; sessions: VillagerSessions; principal: (req: FastifyRequest) => Principal | undefined; clock: () => Date }
 
 export const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' });

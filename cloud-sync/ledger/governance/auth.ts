@@ -27,7 +27,7 @@ const MAX_FAILURES = 5;
 const LOCK_MS = 15 * 60_000;
 /** Villager login attempts per client address per minute (all villagers together): phones of a village may share one address. */
 export const VILLAGER_LOGIN_RATE_PER_MINUTE = 30;
-/** @fastify/rate-limit's route options for both villager login routes (the refusal names the PIN). */
+/** @fastify/rate-limit's options for the one limiter both villager login routes share (api.ts; the refusal names the PIN). */
 export const villagerLoginLimit = {
   max: VILLAGER_LOGIN_RATE_PER_MINUTE,
   timeWindow: 60_000,

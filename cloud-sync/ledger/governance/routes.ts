@@ -11,9 +11,9 @@ import { Type } from '@fastify/type-provider-typebox';
 import { ErrorCode } from '../../../edge/errors.ts';
 import { balanceOf, villagerOf } from '../tables.ts';
 import { addItem, auditLog, changeItem, fieldError, inForce, ItemCode, ItemFieldsSchema, ItemInputSchema, itemVersions, latestItems, TOWN, villageItems } from './rules.ts';
-import { setPin, villagerLoginLimit } from './auth.ts';
+import { setPin } from './auth.ts';
 import { useLoginCode } from './login-codes.ts';
-import { actorOf, gate, Id, VillageParams, type GovApp, type GovDeps, type Principal } from './access.ts';
+import { actorOf, gate, Id, VillageParams, type AttemptLimit, type GovApp, type GovDeps, type Principal } from './access.ts';
 import { listClaims } from './tasks.ts';
 import { registerTaskRoutes } from './task-routes.ts';
 
@@ -104,14 +104,15 @@ export function registerGovernance(app: GovApp, deps: GovDeps): void {
 }
 
 /**
- * The villagers' login (this one and the page's /m/login): registered where the rate limit is
- * loaded (api.ts), so each address gets VILLAGER_LOGIN_RATE_PER_MINUTE attempts a minute, every
- * villager together, beside the lock of each villager (auth.ts).
+ * The villagers' login (this one and the page's /m/login): `limit` is the one both routes take
+ * (api.ts makes it, with villagerLoginLimit), so each address gets VILLAGER_LOGIN_RATE_PER_MINUTE
+ * attempts a minute on the two together, every villager together, beside the lock of each
+ * villager (auth.ts).
  */
-export function registerVillagerLogin(app: GovApp, deps: GovDeps): void {
+export function registerVillagerLogin(app: GovApp, deps: GovDeps, limit: AttemptLimit): void {
   // By PIN, or by a one-time code the village printed (used up by this login).
   app.post('/api/villager/login', {
-    config: { rateLimit: villagerLoginLimit },
+    onRequest: limit,
     schema: { body: Type.Object({ village: Id, villager: Id, pin: Type.Optional(Type.String({ minLength: 1, maxLength: 8 })), code: Type.Optional(Type.String({ minLength: 1, maxLength: 20 })) }, { additionalProperties: false }) },
   }, async (req) => {
     const { village, villager, pin, code } = req.body;

@@ -94,10 +94,18 @@ export async function claimTask(db: SqlDb, village: string, taskId: string, vill
     await itemInForce(tx, village, t.item_code, now);
     if ((t.claimants ?? 0) >= t.max_claimants) throw fieldError('task', `task ${taskId} has its ${t.max_claimants} claimants`, `任务「${t.title}」认领人数已满（${t.max_claimants} 人）`, 409, ErrorCode.ALREADY_SETTLED);
     await activeVillager(tx, village, villager);
-    await tx.run(
-      `INSERT INTO gov_claims (id, village, origin, task_id, villager_id, item_scope, item_code, item_version, points, status, created_at) VALUES ($1, $2, 'task', $3, $4, $5, $6, $7, $8, 'claimed', $9)`,
+    // The same claim sent at once (a double tap): on PostgreSQL the later transaction meets the
+    // first one's row here; DO NOTHING makes that a serialization failure, retried, and the retry
+    // answers the claim above, where a plain INSERT would fail on the key (500).
+    const n = await tx.run(
+      `INSERT INTO gov_claims (id, village, origin, task_id, villager_id, item_scope, item_code, item_version, points, status, created_at) VALUES ($1, $2, 'task', $3, $4, $5, $6, $7, $8, 'claimed', $9) ON CONFLICT (id) DO NOTHING`,
       [id, village, taskId, villager, t.item_scope, t.item_code, t.item_version, t.points, now.toISOString()],
     );
+    if (n === 0) {
+      const held = await claimOf(tx, village, id);
+      if (held) return { claim: held, duplicate: true };
+      throw fieldError('task', `claim id ${id} is taken; try again`, '认领编号已被占用，请重试', 409, ErrorCode.DUPLICATE_ID);
+    }
     await audit(tx, village, `claim:${id}`, 'claim', `villager:${villager}`, { task: taskId }, now);
     return { claim: (await claimOf(tx, village, id))!, duplicate: false };
   });
@@ -119,9 +127,10 @@ export async function listClaims(db: SqlDb, village: string, f: { status?: Claim
 const noClaim = (id: string) => fieldError('claim', `no claim ${id} in this village`, `本村没有申报 ${id}`, 404, ErrorCode.NOT_FOUND);
 
 function needEvidence(item: Item, evidence: string | undefined): void {
-  if (item.evidence !== 'none' && !evidence) {
-    throw fieldError('evidence', `rule item ${item.code} needs evidence (${item.evidence})`, item.evidence === 'photo' ? '该事项需要照片凭证' : '该事项需要证明人');
-  }
+  if (item.evidence === 'none') return;
+  if (!evidence) throw fieldError('evidence', `rule item ${item.code} needs evidence (${item.evidence})`, item.evidence === 'photo' ? '该事项需要照片凭证' : '该事项需要证明人');
+  // the village decides the claim by it: blanks alone would be evidence of nothing
+  notBlank('evidence', evidence, { en: 'evidence', zh: '凭证' });
 }
 
 /** The villager reports a claimed task done; reporting again changes nothing. */

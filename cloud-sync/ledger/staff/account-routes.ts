@@ -12,8 +12,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { hashPassword, passwordWeakness, USERNAME, verifyPassword } from '../../../lib/passwords.ts';
 import { ErrorCode } from '../../../edge/errors.ts';
 import { fieldError } from '../governance/rules.ts';
-import { actorOf, Id, type GovApp, type GovDeps, type Principal } from '../governance/access.ts';
-import { addStaff, getStaff, isLocked, listStaff, lockedRefusal, LOGIN_RATE_PER_MINUTE, releaseLoginAttempt, reserveLoginAttempt, settleFailedLogin, setStaffDisabled, setStaffPassword, unlockStaff, type StaffAccount, type StaffRole } from './accounts.ts';
+import { actorOf, Id, type AttemptLimit, type GovApp, type GovDeps, type Principal } from '../governance/access.ts';
+import { addStaff, getStaff, isLocked, listStaff, lockedRefusal, releaseLoginAttempt, reserveLoginAttempt, settleFailedLogin, setStaffDisabled, setStaffPassword, unlockStaff, type StaffAccount, type StaffRole } from './accounts.ts';
 
 const Password = Type.String({ maxLength: 200 });
 export const NewAccount = {
@@ -45,6 +45,8 @@ function checkPassword(b: { password: string; password_confirm?: string | undefi
 export interface AccountRouteDeps extends GovDeps {
   /** Opens a new session for this browser (after a person set their own password, which ends every session of theirs). */
   signIn(req: FastifyRequest, reply: FastifyReply, a: StaffAccount): Promise<{ csrf: string }>;
+  /** The staff login's limit per address, which one's own password change shares (routes.ts). */
+  passwordAttempts: AttemptLimit;
 }
 
 export function registerStaffAccountRoutes(app: GovApp, deps: AccountRouteDeps): void {
@@ -92,11 +94,13 @@ export function registerStaffAccountRoutes(app: GovApp, deps: AccountRouteDeps):
    * A new password: unlocks the account and ends its sessions. One's own needs the current
    * password, and this browser is signed in again with the new one. That check is a login's: the
    * same lock (a locked account answers 423, even for the right password; a wrong one counts
-   * towards it, before the scrypt) and the same limit per address, so a stolen session guesses
-   * no faster than the login page.
+   * towards it, before the scrypt) and the same limit per address, counted with the login's, so a
+   * stolen session guesses no faster than the login page. Setting another's password checks none
+   * and is not counted.
    */
   app.put('/api/staff/:username/password', {
-    config: { rateLimit: { max: LOGIN_RATE_PER_MINUTE, timeWindow: 60_000 } },
+    // Only one's own change checks a password (the current one), so only it counts as an attempt.
+    onRequest: async (req, reply) => (req.staffUser !== null && req.staffUser.username === req.params.username ? deps.passwordAttempts(req, reply) : undefined),
     schema: { params: Params, body: Type.Object({ password: Password, password_confirm: Type.Optional(Password), current_password: Type.Optional(Password) }, { additionalProperties: false }) },
   }, async (req, reply) => {
     const { p, a, hash, self } = await managed(req, req.params.username);

@@ -3,6 +3,7 @@
  * a user name and password instead of a bearer token kept in the browser. The same rules as
  * the store's admin page (edge/http/auth-routes.ts): scrypt hashes (lib/passwords.ts), no
  * default password — the first account comes from a one-time setup link the ledger logs (or
+<<<<<<< HEAD
  * `store-edge ledger staff add`) —, the fifth wrong password (each within 15 minutes of the
  * last) locks the account for 15 minutes, and the login takes at most 10 attempts a minute per
  * address. The session is a random token in an HTTP-only, SameSite=Strict cookie
@@ -10,6 +11,16 @@
  * a logout or a new password ends it. A town account is the town role, a village account its
  * village's role: the same gates and the same isolation as their bearer tokens. Bearer tokens
  * stay, for machines. A disabled account cannot sign in. Managing accounts is account-routes.ts.
+=======
+ * `store-edge ledger staff add`) —, the fifth wrong password in a row locks the account for
+ * 15 minutes, and the login, the setup and one's own password change take at most 10 attempts a
+ * minute per address, together. The session is a
+ * random token in an HTTP-only, SameSite=Strict cookie (`ledger_staff`, 8 hours) kept hashed
+ * in the ledger, so a restart keeps staff signed in and a logout or a new password ends it.
+ * A town account is the town role, a village account its village's role: the same gates and
+ * the same isolation as their bearer tokens. Bearer tokens stay, for machines. A disabled
+ * account cannot sign in. Managing accounts is account-routes.ts.
+>>>>>>> wt/govfix
  */
 import { timingSafeEqual } from 'node:crypto';
 import { Type } from '@fastify/type-provider-typebox';
@@ -41,7 +52,8 @@ const sameToken = (a: string, b: string): boolean => {
 
 export function registerStaffRoutes(app: GovApp, deps: StaffDeps): void {
   const page = { page: true };
-  const limited = { ...page, rateLimit: { max: LOGIN_RATE_PER_MINUTE, timeWindow: 60_000 } };
+  // The login, the setup and one's own password change check a password: one count per address for the three
+  const passwordAttempts = app.rateLimit({ max: LOGIN_RATE_PER_MINUTE, timeWindow: 60_000 });
   const signIn = async (req: FastifyRequest, reply: FastifyReply, a: StaffAccount) => {
     const s = await openSession(deps.db, a.username, deps.clock());
     reply.setCookie(STAFF_COOKIE, s.token, { path: '/', httpOnly: true, sameSite: 'strict', secure: req.protocol === 'https', expires: new Date(s.expires_at) });
@@ -51,7 +63,8 @@ export function registerStaffRoutes(app: GovApp, deps: StaffDeps): void {
   };
 
   app.post('/staff/setup', {
-    config: limited,
+    onRequest: passwordAttempts,
+    config: page,
     schema: { body: Type.Object({ ...NewAccount, password_confirm: Password, token: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }) },
   }, async (req, reply) => {
     const b = req.body;
@@ -63,7 +76,7 @@ export function registerStaffRoutes(app: GovApp, deps: StaffDeps): void {
     return reply.status(201).send(await signIn(req, reply, a));
   });
 
-  app.post('/staff/login', { config: limited, schema: { body: Type.Object({ username: Type.String({ maxLength: 64 }), password: Password }, { additionalProperties: false }) } }, async (req, reply) => {
+  app.post('/staff/login', { onRequest: passwordAttempts, config: page, schema: { body: Type.Object({ username: Type.String({ maxLength: 64 }), password: Password }, { additionalProperties: false }) } }, async (req, reply) => {
     const { username, password } = req.body;
     const now = deps.clock();
     // The attempt is counted before the scrypt, so guesses sent together meet the lock too; a
@@ -113,5 +126,5 @@ export function registerStaffRoutes(app: GovApp, deps: StaffDeps): void {
     return { ok: true };
   });
 
-  registerStaffAccountRoutes(app, { ...deps, signIn });
+  registerStaffAccountRoutes(app, { ...deps, signIn, passwordAttempts });
 }

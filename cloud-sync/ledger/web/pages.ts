@@ -15,9 +15,8 @@ import { Type } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
 import { fieldError } from '../governance/rules.ts';
 import { useLoginCode } from '../governance/login-codes.ts';
-import { villagerLoginLimit } from '../governance/auth.ts';
 import { villagerOf } from '../tables.ts';
-import type { GovApp, GovDeps } from '../governance/access.ts';
+import type { AttemptLimit, GovApp, GovDeps } from '../governance/access.ts';
 import { STAFF_COOKIE } from '../staff/routes.ts';
 
 export const SESSION_COOKIE = 'village_session';
@@ -86,11 +85,12 @@ export function registerPages(app: GovApp, deps: WebDeps): void {
   });
 }
 
-/** The page's login, registered where the rate limit is loaded (api.ts; governance/routes.ts's registerVillagerLogin says why). */
-export function registerPageLogin(app: GovApp, deps: WebDeps): void {
+/** The page's login, with the villager login's `limit` (api.ts; governance/routes.ts's registerVillagerLogin says why). */
+export function registerPageLogin(app: GovApp, deps: WebDeps, limit: AttemptLimit): void {
   // Log in by PIN or one-time code: the session token goes in an HTTP-only cookie.
   app.post('/m/login', {
-    config: { page: true, rateLimit: villagerLoginLimit },
+    onRequest: limit,
+    config: { page: true },
     schema: { body: Type.Object({ village: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' }), villager: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' }), pin: Type.Optional(Type.String({ minLength: 1, maxLength: 8 })), code: Type.Optional(Type.String({ minLength: 1, maxLength: 20 })) }, { additionalProperties: false }) },
   }, async (req, reply) => {
     const { village, villager, pin, code } = req.body;

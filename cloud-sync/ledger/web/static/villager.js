@@ -105,7 +105,7 @@ function renderTasks(tasks, claims) {
     const full = t.claimants >= t.max_claimants;
     btn.textContent = mine.has(t.id) ? '已认领' : full ? '已满' : '认领';
     btn.disabled = mine.has(t.id) || full;
-    btn.addEventListener('click', () => claim(t.id));
+    btn.addEventListener('click', () => claim(t.id, btn));
     ul.append(li(info, btn));
   }
   if (tasks.length === 0) ul.append(li(span('暂时没有可认领的任务', 'muted')));
@@ -269,13 +269,17 @@ async function selfReport(ev) {
   }
 }
 
-async function claim(task) {
+async function claim(task, btn) {
+  // a double tap sends one claim: the button waits for the answer (the list drawn anew replaces it)
+  if (btn.disabled) return;
+  btn.disabled = true;
   $('task-error').textContent = '';
   try {
     await api('POST', `${base()}/tasks/${encodeURIComponent(task)}/claim`);
     await load();
   } catch (e) {
     $('task-error').textContent = e.message;
+    btn.disabled = false;
   }
 }
 
