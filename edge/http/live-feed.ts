@@ -10,7 +10,7 @@
 import { EventEmitter } from 'node:events';
 import type { DaemonEvents } from '../events.ts';
 import type { AlarmRow } from '../ledger/alarms.ts';
-import { ALARM_TEXT, type AlarmKind } from '../ops/alarms.ts';
+import { ALARM_TEXT, CLEARED_BY_HAND, type AlarmKind } from '../ops/alarms.ts';
 
 export type DoorContact = 'open' | 'closed' | 'unknown';
 export type LockRelay = 'locked' | 'unlocked' | 'alarm' | 'unknown';
@@ -67,9 +67,11 @@ export interface AlarmBoardSource {
 /**
  * An alarm of the board not yet cleared, as the live page shows it with its acknowledgement
  * (acknowledged through `POST /api/alarms/ID/acknowledge`, as on /alarms); `id` 0: kept in
- * memory only (the ledger could not write it), so it cannot be acknowledged.
+ * memory only (the ledger could not write it), so it cannot be acknowledged. `clearable`: a kind
+ * only a maintainer can say is settled (CLEARED_BY_HAND), cleared through
+ * `POST /api/alarms/ID/clear` as on /alarms.
  */
-export type OpenAlarm = Pick<AlarmRow, 'id' | 'kind' | 'subject' | 'severity' | 'detail' | 'raised_at' | 'seen' | 'acknowledged_at' | 'acknowledged_by' | 'ack_note'> & { zh: string; en: string };
+export type OpenAlarm = Pick<AlarmRow, 'id' | 'kind' | 'subject' | 'severity' | 'detail' | 'raised_at' | 'seen' | 'acknowledged_at' | 'acknowledged_by' | 'ack_note'> & { zh: string; en: string; clearable: boolean };
 
 /** The daemon's event relay as the feed reads it. */
 export type DaemonEventSource = Pick<EventEmitter<DaemonEvents>, 'on' | 'off'>;
@@ -165,6 +167,7 @@ export class LiveFeed extends EventEmitter<LiveFeedEvents> {
       return {
         id: a.id, kind: a.kind, subject: a.subject, severity: a.severity, detail: a.detail, raised_at: a.raised_at, seen: a.seen,
         acknowledged_at: a.acknowledged_at, acknowledged_by: a.acknowledged_by, ack_note: a.ack_note,
+        clearable: a.id !== 0 && CLEARED_BY_HAND.has(a.kind),
         zh: `${t.zh}${a.subject ? `（${a.subject}）` : ''}`, en: `${t.en}${a.subject ? ` (${a.subject})` : ''}`,
       };
     });

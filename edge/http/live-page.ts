@@ -8,8 +8,8 @@ import type { Lang } from './door-words.ts';
 import { esc } from './admin-sections.ts';
 
 const T = {
-  zh: { title: '实时', door: '门和门锁', inside: '店内', decisions: '门口最近的判断', alarms: '告警', openAlarms: '未解除的告警', mayAck: '门店维护员或村管理员（任一已登录账号）都可以确认：表示已有人知道并在处理，告警仍显示到故障排除；确认记入操作记录并同步给村里。', shelves: '货架重量', back: '返回管理页', other: 'English', connecting: '正在连接…', noscript: '此页面需要启用 JavaScript 才能实时更新。' },
-  en: { title: 'Live', door: 'Door and lock', inside: 'Inside the store', decisions: "The door's last decisions", alarms: 'Alarms', openAlarms: 'Open alarms', mayAck: 'A maintainer or a village admin (any signed-in account) may acknowledge: someone knows and is dealing with it; the alarm stays until the fault is gone. Acknowledging is audited and sent to the village.', shelves: 'Weights on the shelves', back: 'Back to admin', other: '中文', connecting: 'Connecting…', noscript: 'This page needs JavaScript to update live.' },
+  zh: { title: '实时', door: '门和门锁', inside: '店内', decisions: '门口最近的判断', alarms: '告警', openAlarms: '未解除的告警', mayAck: '门店维护员或村管理员（任一已登录账号）都可以确认：表示已有人知道并在处理，告警仍显示到故障排除；确认记入操作记录并同步给村里。「村民编号已属别村」只有村里能核实：村里更正后，可在此手动解除（写明说明，记入操作记录）。', shelves: '货架重量', back: '返回管理页', other: 'English', connecting: '正在连接…', noscript: '此页面需要启用 JavaScript 才能实时更新。' },
+  en: { title: 'Live', door: 'Door and lock', inside: 'Inside the store', decisions: "The door's last decisions", alarms: 'Alarms', openAlarms: 'Open alarms', mayAck: 'A maintainer or a village admin (any signed-in account) may acknowledge: someone knows and is dealing with it; the alarm stays until the fault is gone. Acknowledging is audited and sent to the village. "Villager id held by another village" is settled only by the village: once it has corrected its records, clear it here (with why; audited).', shelves: 'Weights on the shelves', back: 'Back to admin', other: '中文', connecting: 'Connecting…', noscript: 'This page needs JavaScript to update live.' },
 } as const;
 
 /** `<` in JSON inside a script element could end it early: escaped as \u003c. */

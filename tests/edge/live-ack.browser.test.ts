@@ -3,7 +3,9 @@
  * playwright-core): an open alarm raised after the page loaded arrives over the stream with a
  * note field and a button; the page says who may acknowledge and who is signed in; the button
  * posts to the same route as /alarms (session and CSRF token), audited; the acknowledged
- * alarm then shows by whom and when; a note being typed survives another alarm arriving.
+ * alarm then shows by whom and when; a note being typed survives another alarm arriving. A
+ * villager_id_taken, which only a maintainer can say is settled, has a clear form too: a double
+ * tap clears it once (audited once) and it leaves the list; no other kind offers one.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventEmitter } from 'node:events';
@@ -32,7 +34,7 @@ const server = new HttpServer(
   { host: '127.0.0.1', port: 0, allowed_hosts: [], max_event_loop_utilization: 0.9 },
   {
     dataDir: ledger.dir, store: { id: 'qianjin-01', village: 'qianjin', name: '前进村积分超市' }, health: new HealthBoard(), db: () => ledger.db, ledgerRules: { creditFloor: 0 }, live, timeZone: 'Asia/Shanghai',
-    ops: { metrics: async () => ({ contentType: 'text/plain', body: '' }), readiness: () => ({ ready: true, checks: {} }) as never, alarms: (limit) => ({ active: board.active(), recent: board.recent(limit) }), acknowledge: (id, by, note) => board.acknowledge(id, by, note) },
+    ops: { metrics: async () => ({ contentType: 'text/plain', body: '' }), readiness: () => ({ ready: true, checks: {} }) as never, alarms: (limit) => ({ active: board.active(), recent: board.recent(limit) }), acknowledge: (id, by, note) => board.acknowledge(id, by, note), clear: (id, by, note) => board.clearByHand(id, by, note) },
   },
   log,
 );
@@ -91,6 +93,22 @@ describe('acknowledging on the live page, in chromium', () => {
     // cleared at the store: it leaves the list over the stream
     board.clear('scale_fault', 'B1');
     await page.locator(`#open-alarms li[data-alarm="${scale.id}"]`).waitFor({ state: 'detached' });
+    // only the kinds a maintainer settles have a clear form
+    expect(await page.locator('#open-alarms button[data-action=clear]').count()).toBe(0);
+
+    // villager_id_taken: the village has corrected its records; cleared here by hand, a double tap sends one
+    const taken = board.raise('villager_id_taken', 'v-0042', 'held by village houjia');
+    const takenItem = page.locator(`#open-alarms li[data-alarm="${taken.id}"]`);
+    const clearButton = takenItem.locator('button[data-action=clear]');
+    await clearButton.waitFor();
+    expect(await takenItem.locator('button[data-action=acknowledge]').count()).toBe(1);
+    await takenItem.locator('input[data-note^="clear"]').fill('村委已更正后街村的编号');
+    await clearButton.dblclick();
+    await takenItem.waitFor({ state: 'detached' });
+    await page.locator('#ack-status', { hasText: '已解除' }).waitFor();
+    expect(alarmById(ledger.db, taken.id)).toMatchObject({ cleared_by: 'wang' });
+    expect(listAudit(ledger.db).filter((r) => r.action === 'alarm.clear')).toMatchObject([{ actor: 'wang', after: { note: '村委已更正后街村的编号' } }]);
+    expect(await page.locator(`#open-alarms li[data-alarm="${camera.id}"]`).count()).toBe(1);
     expect(problems).toEqual([]);
     await context.close();
   });

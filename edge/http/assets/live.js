@@ -15,7 +15,8 @@ const T = {
     noOpen: '没有未解除的告警', alarmsOff: '告警功能未启用（配置 alarms.enabled）', severity: { critical: '严重', warning: '警告' }, seen: (n) => `，共 ${n} 次`,
     acked: (a) => `已确认：${a.acknowledged_by}，${time(a.acknowledged_at)}${a.ack_note ? `，“${a.ack_note}”` : ''}`, notAcked: '未确认',
     ackButton: '确认', notePlaceholder: '备注（如：已通知电工，明早更换）', noteLabel: '确认备注', cannotAck: '账本无法写入，暂不能确认',
-    you: (u) => `你（${u.display_name}，${{ maintainer: '门店维护员', village_admin: '村管理员' }[u.role] || u.role}）可以确认。`, ackDone: '已确认', ackBefore: (a) => `此告警已由 ${a.acknowledged_by} 先确认`, ackFailed: '确认失败：', lost: '连接中断，正在重连…', review: '处待核对', by: { face: '刷脸', card: '刷卡', qr: '扫码', admin: '管理员' }, entered: '进入', since: '起',
+    you: (u) => `你（${u.display_name}，${{ maintainer: '门店维护员', village_admin: '村管理员' }[u.role] || u.role}）可以确认。`, ackDone: '已确认', ackBefore: (a) => `此告警已由 ${a.acknowledged_by} 先确认`, ackFailed: '确认失败：',
+    clearButton: '解除', clearPlaceholder: '解除说明（如：村委已更正邻村的编号）', clearLabel: '解除说明', clearDone: '已解除', clearBefore: '此告警先前已解除', clearFailed: '解除失败：', lost: '连接中断，正在重连…', review: '处待核对', by: { face: '刷脸', card: '刷卡', qr: '扫码', admin: '管理员' }, entered: '进入', since: '起',
   },
   en: {
     open: 'Door open', closed: 'Door closed', unknownDoor: 'Door state unknown', locked: 'Locked', unlocked: 'Unlocked', lockAlarm: 'Lock alarm', unknownLock: 'Lock state unknown',
@@ -25,7 +26,8 @@ const T = {
     noOpen: 'No open alarms', alarmsOff: 'Alarms are turned off (alarms.enabled)', severity: { critical: 'critical', warning: 'warning' }, seen: (n) => `, ${n} times`,
     acked: (a) => `Acknowledged by ${a.acknowledged_by}, ${time(a.acknowledged_at)}${a.ack_note ? `: “${a.ack_note}”` : ''}`, notAcked: 'Not acknowledged',
     ackButton: 'Acknowledge', notePlaceholder: 'Note (e.g. electrician called, fixing it tomorrow)', noteLabel: 'Acknowledgement note', cannotAck: 'The ledger cannot write: cannot be acknowledged yet',
-    you: (u) => `You (${u.display_name}, ${{ maintainer: 'maintainer', village_admin: 'village admin' }[u.role] || u.role}) may acknowledge.`, ackDone: 'Acknowledged', ackBefore: (a) => `Already acknowledged by ${a.acknowledged_by}`, ackFailed: 'Could not acknowledge: ', lost: 'Connection lost, reconnecting…', review: 'lines to check', by: { face: 'face', card: 'card', qr: 'QR code', admin: 'admin' }, entered: 'entered by', since: 'since',
+    you: (u) => `You (${u.display_name}, ${{ maintainer: 'maintainer', village_admin: 'village admin' }[u.role] || u.role}) may acknowledge.`, ackDone: 'Acknowledged', ackBefore: (a) => `Already acknowledged by ${a.acknowledged_by}`, ackFailed: 'Could not acknowledge: ',
+    clearButton: 'Clear', clearPlaceholder: "Why (e.g. the village corrected the other village's record)", clearLabel: 'Why it is cleared', clearDone: 'Cleared', clearBefore: 'This alarm had been cleared already', clearFailed: 'Could not clear: ', lost: 'Connection lost, reconnecting…', review: 'lines to check', by: { face: 'face', card: 'card', qr: 'QR code', admin: 'admin' }, entered: 'entered by', since: 'since',
   },
 }[lang];
 
@@ -97,34 +99,38 @@ function drawAlarms(list) {
 /** The open alarms last drawn (an acknowledgement's reply is drawn into them before the stream's message comes). */
 let openAlarms = null;
 
-/** The board's alarms not yet cleared: each acknowledged one by whom and when, the others with a note and a button. */
+/** The board's alarms not yet cleared: each acknowledged one by whom and when, the others with a note and a button; one only a maintainer can settle (`clearable`) with a clear form too. */
 function drawOpenAlarms(list) {
   openAlarms = list;
   const ul = byId('open-alarms');
   // a note being typed survives a redraw (another alarm raised meanwhile)
-  const typed = new Map([...ul.querySelectorAll('input[data-alarm]')].map((i) => [i.dataset.alarm, i.value]));
-  const focused = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.alarm : undefined;
+  const typed = new Map([...ul.querySelectorAll('input[data-note]')].map((i) => [i.dataset.note, i.value]));
+  const focused = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.note : undefined;
   if (list === null) {
     ul.replaceChildren(el('li', {}, T.alarmsOff));
     return;
   }
+  /** A note field and its button: `action` acknowledge or clear, posted as the /alarms page's forms are. */
+  const form = (a, action, placeholder, label, text) => {
+    const key = `${action} ${a.id}`;
+    const note = el('input', { 'data-alarm': a.id, 'data-note': key, maxlength: 500, placeholder, 'aria-label': label });
+    note.value = typed.get(key) || '';
+    const button = el('button', { type: 'button', 'data-action': action, 'data-alarm': a.id }, text);
+    button.addEventListener('click', () => postAlarm(a.id, action, note.value, button));
+    return [note, button];
+  };
   const items = list.map((a) => {
     const head = [el('time', { datetime: a.raised_at }, time(a.raised_at)), el('span', { class: a.severity === 'critical' ? 'bad' : 'warn' }, T.severity[a.severity] || a.severity), ' ', lang === 'en' ? a.en : a.zh, `: ${a.detail}`, a.seen > 1 ? T.seen(a.seen) : ''];
     let ack;
     if (a.acknowledged_at) ack = el('div', { class: 'ok acked' }, T.acked(a));
     else if (a.id === 0) ack = el('div', { class: 'bad' }, T.cannotAck);
-    else {
-      const note = el('input', { 'data-alarm': a.id, maxlength: 500, placeholder: T.notePlaceholder, 'aria-label': T.noteLabel });
-      note.value = typed.get(String(a.id)) || '';
-      const button = el('button', { type: 'button', 'data-action': 'acknowledge', 'data-alarm': a.id }, T.ackButton);
-      button.addEventListener('click', () => acknowledge(a.id, note.value, button));
-      ack = el('div', { class: 'ack' }, el('span', { class: 'bad' }, T.notAcked), note, button);
-    }
-    return el('li', { 'data-alarm': a.id, 'data-kind': a.kind, 'data-acknowledged': a.acknowledged_at !== null }, ...head, ack);
+    else ack = el('div', { class: 'ack' }, el('span', { class: 'bad' }, T.notAcked), ...form(a, 'acknowledge', T.notePlaceholder, T.noteLabel, T.ackButton));
+    const clear = a.clearable ? [el('div', { class: 'ack clear' }, ...form(a, 'clear', T.clearPlaceholder, T.clearLabel, T.clearButton))] : [];
+    return el('li', { 'data-alarm': a.id, 'data-kind': a.kind, 'data-acknowledged': a.acknowledged_at !== null }, ...head, ack, ...clear);
   });
   ul.replaceChildren(...(items.length > 0 ? items : [el('li', {}, T.noOpen)]));
   if (focused) {
-    const again = ul.querySelector(`input[data-alarm="${focused}"]`);
+    const again = [...ul.querySelectorAll('input[data-note]')].find((i) => i.dataset.note === focused);
     if (again) again.focus();
   }
 }
@@ -145,13 +151,19 @@ function ackStatus(text, ok) {
   p.className = ok ? 'ok' : 'bad';
 }
 
-/** The same action as the /alarms page's form: POST /api/alarms/ID/acknowledge, with the session and the CSRF token; audited there. */
-async function acknowledge(id, note, button) {
+/**
+ * The same actions as the /alarms page's forms: POST /api/alarms/ID/acknowledge or /clear, with
+ * the session and the CSRF token; audited there. The button waits for the answer (a double tap
+ * sends one). An acknowledged alarm is drawn so at once, a cleared one leaves the list, before
+ * the stream's message comes.
+ */
+async function postAlarm(id, action, note, button) {
+  const failed = action === 'clear' ? T.clearFailed : T.ackFailed;
   button.disabled = true;
   try {
     const post = async (fresh) => {
       const { csrf_token: token } = await whoAmI(fresh);
-      return fetch(`/api/alarms/${id}/acknowledge`, {
+      return fetch(`/api/alarms/${id}/${action}`, {
         method: 'POST', credentials: 'same-origin',
         headers: { 'content-type': 'application/json', accept: 'application/json', 'x-csrf-token': token },
         body: JSON.stringify(note.trim() ? { note: note.trim() } : {}),
@@ -161,14 +173,19 @@ async function acknowledge(id, note, button) {
     if (res.status === 403) res = await post(true); // the token of an older session: once more with a fresh one
     const body = await res.json().catch(() => ({}));
     if (!res.ok) {
-      ackStatus(`${T.ackFailed}${(lang === 'en' ? body.message : body.zh) || body.message || res.status}`, false);
+      ackStatus(`${failed}${(lang === 'en' ? body.message : body.zh) || body.message || res.status}`, false);
       button.disabled = false;
+      return;
+    }
+    if (action === 'clear') {
+      ackStatus(body.cleared ? T.clearDone : T.clearBefore, true);
+      if (openAlarms) drawOpenAlarms(openAlarms.filter((a) => a.id !== id));
       return;
     }
     ackStatus(body.acknowledged ? T.ackDone : T.ackBefore(body.alarm), true);
     if (openAlarms) drawOpenAlarms(openAlarms.map((a) => (a.id === id ? { ...a, acknowledged_at: body.alarm.acknowledged_at, acknowledged_by: body.alarm.acknowledged_by, ack_note: body.alarm.ack_note } : a)));
   } catch (err) {
-    ackStatus(`${T.ackFailed}${err && err.message ? err.message : err}`, false);
+    ackStatus(`${failed}${err && err.message ? err.message : err}`, false);
     button.disabled = false;
   }
 }
