@@ -29,6 +29,8 @@ export const ErrorCode = {
   ALREADY_SETTLED: 'ALREADY_SETTLED',
   /** A blocked villager, or one who left the village: the right PIN or code, but no sign-in. */
   VILLAGER_INACTIVE: 'VILLAGER_INACTIVE',
+  /** So many ids nobody has were tried lately that a login of one without a recent attempt is paused (503; the ledger's villager login). */
+  LOGIN_BUSY: 'LOGIN_BUSY',
   /** A slot still holding goods cannot change or lose its product until counted empty. */
   SLOT_NOT_EMPTY: 'SLOT_NOT_EMPTY',
   // faces, entry

@@ -1,7 +1,8 @@
 /**
  * First-run setup, login and logout. A wrong password counts against the account: the fifth in
  * a row locks it for LOCK_MINUTES (even the right password is refused meanwhile), and the login
- * route is rate-limited per address on top, so passwords cannot be tried quickly from anywhere.
+ * and the setup (whose one-time token is guessed like a password) are rate-limited per address
+ * on top, the two together, so passwords cannot be tried quickly from anywhere.
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -20,7 +21,7 @@ import { loginCsrfToken, loginCsrfValid, type LoginCsrfOptions } from './login-c
 
 export const MAX_FAILED_LOGINS = 5;
 export const LOCK_MINUTES = 15;
-/** Login attempts per client address per minute (all accounts together). */
+/** Login and setup attempts per client address per minute (all accounts, both routes, together). */
 export const LOGIN_RATE_PER_MINUTE = 10;
 
 const LoginBody = Type.Object({
@@ -91,6 +92,12 @@ export function registerAuthRoutes(scope: FastifyInstance, deps: { db: () => Db;
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
   const { db, storeName } = deps;
   const pub = { public: true };
+  // One count per address for every route that checks a secret (the login's password, the
+  // setup's token): made once by @fastify/rate-limit's decorator and given to each as its
+  // onRequest hook, since a route's own `config.rateLimit` counts per route, even with a
+  // `groupId` (@fastify/rate-limit 11.2 keeps a store per route), which would give an address
+  // that many tries on each.
+  const passwordAttempts = scope.rateLimit({ max: LOGIN_RATE_PER_MINUTE, timeWindow: 60_000 });
   /** A token for a form shown before signing in; one signed in gets the session's. */
   const formToken = (req: FastifyRequest, reply: FastifyReply): string => (req.session?.user ? reply.generateCsrf() : loginCsrfToken(req, reply, deps.loginCsrf));
   /**
@@ -131,7 +138,7 @@ export function registerAuthRoutes(scope: FastifyInstance, deps: { db: () => Db;
     return reply.type('text/html; charset=utf-8').send(setupPage({ storeName, csrf: formToken(req, reply), token: req.query.token ?? '' }));
   });
 
-  app.post('/setup', { preValidation: checkFormToken, config: { ...pub, loginCsrf: true, rateLimit: { max: LOGIN_RATE_PER_MINUTE, timeWindow: 60_000 } }, schema: { body: SetupBody } }, async (req, reply) => {
+  app.post('/setup', { onRequest: passwordAttempts, preValidation: checkFormToken, config: { ...pub, loginCsrf: true }, schema: { body: SetupBody } }, async (req, reply) => {
     const body = req.body;
     const refusal = setupRefusal(body.token);
     if (refusal) return refuse(req, reply, refusal);
@@ -165,7 +172,7 @@ export function registerAuthRoutes(scope: FastifyInstance, deps: { db: () => Db;
     return reply.type('text/html; charset=utf-8').send(loginPage({ storeName, csrf: formToken(req, reply), next: safeNext(req.query.next) }));
   });
 
-  app.post('/login', { preValidation: checkFormToken, config: { ...pub, loginCsrf: true, rateLimit: { max: LOGIN_RATE_PER_MINUTE, timeWindow: 60_000 } }, schema: { body: LoginBody } }, async (req, reply) => {
+  app.post('/login', { onRequest: passwordAttempts, preValidation: checkFormToken, config: { ...pub, loginCsrf: true }, schema: { body: LoginBody } }, async (req, reply) => {
     const { username, password } = req.body;
     const fail = (status: number, error: string, message: string, zh: string, extra: Record<string, unknown> = {}) =>
       wantsJson(req)

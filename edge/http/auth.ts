@@ -148,6 +148,8 @@ export async function registerAuth(app: FastifyInstance, db: () => Db, opts: Aut
     cookie: { httpOnly: true, sameSite: 'strict', secure: opts.secureCookies ?? false, path: '/', maxAge: SESSION_MAX_AGE_MS },
   });
   await app.register(fastifyCsrf, { sessionPlugin: '@fastify/session' });
+  // No global limit: the login and the setup share one limiter (./auth-routes.ts), and each
+  // public page has its own (PUBLIC_PAGE); both answer with this refusal.
   await app.register(fastifyRateLimit, {
     global: false,
     errorResponseBuilder: (_req, ctx) => ({

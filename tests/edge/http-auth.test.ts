@@ -249,6 +249,26 @@ describe('login', () => {
     // real login does, which takes seconds each on a loaded 2-core machine
   }, 180_000);
 
+  it(`the login and the setup share those ${LOGIN_RATE_PER_MINUTE} attempts a minute per address: tries spent on one are refused on the other`, async () => {
+    const { app, db } = setup({ setupToken: 'tok-123' });
+    const me = await app.inject('/api/me');
+    const headers = { cookie: cookieOf(me), 'x-csrf-token': me.json().csrf_token };
+    // guesses at the setup link's token (the setup is still open), then, once an account exists, logins
+    const setupTry = (token: string) => app.inject({ method: 'POST', url: '/setup', headers, payload: { token, username: 'li', display_name: '李', password: TEST_PASSWORD, password_confirm: TEST_PASSWORD } });
+    const loginTry = (i: number) => app.inject({ method: 'POST', url: '/login', headers, payload: { username: 'wang', password: `wrong-${i}` } });
+    const codes: number[] = [];
+    for (let i = 0; i < LOGIN_RATE_PER_MINUTE - 3; i++) codes.push((await setupTry(`guess-${i}`)).statusCode);
+    await createAccount(db);
+    for (let i = 0; i < 3; i++) codes.push((await loginTry(i)).statusCode);
+    expect(codes).toEqual([...Array(LOGIN_RATE_PER_MINUTE - 3).fill(403), 401, 401, 401]);
+    for (const refused of [await loginTry(3), await setupTry('tok-123')]) {
+      expect({ status: refused.statusCode, body: refused.json() }).toMatchObject({ status: 429, body: { error: 'RATE_LIMITED', zh: expect.stringContaining('尝试次数过多') } });
+    }
+    // another address is not limited by this one's attempts
+    expect((await app.inject({ method: 'POST', url: '/login', remoteAddress: '192.0.2.7', headers, payload: { username: 'wang', password: TEST_PASSWORD } })).statusCode).toBe(200);
+    expect(getAdminAccount(db, 'wang')!.failedLogins).toBe(0);
+  }, 120_000);
+
   it('sends back only to a path on this site: no control characters, backslashes or a second slash that a browser would make another host of', async () => {
     const { app, db } = setup();
     await createAccount(db);

@@ -5,7 +5,9 @@
  * block or leaving the village (tables.ts `endVillagerSessions`); a session is honoured only
  * while its villager is active. Five wrong PINs lock the villager's logins for 15 minutes.
  * Each attempt is counted in the database (gov_login_failures) before its scrypt runs, so a
- * burst of guesses sent together meets the lock like guesses sent one after another.
+ * burst of guesses sent together meets the lock like guesses sent one after another. An id
+ * nobody has in that village is counted and locked alike, apart and in bounded number
+ * (reserveAttempt), so a flood of made-up ids cannot grow the table without end.
  *
  * A blocked villager, or one who left, who gives the right PIN (or code) is told so (403
  * VILLAGER_INACTIVE, naming the status), and the attempt does not count towards the lock: the
@@ -15,7 +17,7 @@
  * same scrypt cost, so a guesser learns nothing an active villager's right PIN would not give.
  */
 import { randomBytes, scrypt, timingSafeEqual, createHash, type ScryptOptions } from 'node:crypto';
-import { ErrorCode } from '../../../edge/errors.ts';
+import { EdgeError, ErrorCode } from '../../../edge/errors.ts';
 import type { SqlDb } from '../sql.ts';
 import { endVillagerSessions, villagerOf } from '../tables.ts';
 import type { VillagerBody } from '../../protocol/payloads.ts';
@@ -25,6 +27,13 @@ const SCRYPT = { N: 16384, r: 8, p: 1, keylen: 32 };
 const SESSION_MS = 12 * 3_600_000;
 const MAX_FAILURES = 5;
 const LOCK_MS = 15 * 60_000;
+/**
+ * Counts (and locks) of villager ids nobody has in their village kept at most: a flood of
+ * made-up ids fills no more. Each lasts LOCK_MS after its last attempt, so this many ids tried
+ * within 15 minutes, from addresses enough to pass VILLAGER_LOGIN_RATE_PER_MINUTE; villagers
+ * mistyping their id never come near.
+ */
+export const MAX_UNKNOWN_VILLAGER_COUNTS = 10_000;
 /** Villager login attempts per client address per minute (all villagers together): phones of a village may share one address. */
 export const VILLAGER_LOGIN_RATE_PER_MINUTE = 30;
 /** @fastify/rate-limit's options for the one limiter both villager login routes share (api.ts; the refusal names the PIN). */
@@ -93,7 +102,9 @@ export class VillagerSessions {
   async loginWith(village: string, villager: string, field: 'pin' | 'code', check: () => Promise<LoginCheck>): Promise<{ token: string; expires_at: string }> {
     const now = this.clock();
     const key = `${village}/${villager}`;
-    if (!(await reserveAttempt(this.db, key, now))) throw fieldError(field, 'too many wrong PINs or codes; try again later', '密码错误次数过多，请稍后再试', 429);
+    const reserved = await reserveAttempt(this.db, village, villager, now);
+    if (reserved === 'busy') throw busyRefusal();
+    if (reserved === 'locked') throw fieldError(field, 'too many wrong PINs or codes; try again later', '密码错误次数过多，请稍后再试', 429);
     const checked = await check();
     if (!checked.right) {
       throw field === 'pin' ? fieldError('pin', 'wrong villager id or PIN', '村民编号或密码不正确', 401) : fieldError('code', 'wrong, used or expired one-time code', '登录码不正确、已用过或已过期', 401);
@@ -127,23 +138,54 @@ export class VillagerSessions {
 }
 
 /**
- * Counts one login attempt of `key` (village/villager) in one transaction, so attempts made at
- * the same time each see the others: false when MAX_FAILURES are already counted within the lock
+ * Counts one login attempt of `villager` in `village` in one transaction, so attempts made at the
+ * same time each see the others: 'locked' when MAX_FAILURES are already counted within the lock
  * window (the attempt is refused, and not counted). Each counted attempt moves the window's end
- * to LOCK_MS from now, as a wrong answer did.
+ * to LOCK_MS from now, as a wrong answer did. Every count whose window has ended goes first, at
+ * each attempt of anyone (a villager's sign-in is not needed).
+ *
+ * A villager of that village is counted under `<village>/<villager>`; an id nobody has there is
+ * counted the same way under unknownVillagerKey, so its answers (401, then 429) are a wrong PIN's.
+ * While MAX_UNKNOWN_VILLAGER_COUNTS such ids are counted, an unknown id without a count of its
+ * own is refused ('busy', 503) and stored nowhere; a villager's attempt is never refused for
+ * room, nor is any count dropped before its window ends.
  */
-async function reserveAttempt(db: SqlDb, key: string, nowMs: number): Promise<boolean> {
+async function reserveAttempt(db: SqlDb, village: string, villager: string, nowMs: number): Promise<'ok' | 'locked' | 'busy'> {
   const now = new Date(nowMs).toISOString();
   const until = new Date(nowMs + LOCK_MS).toISOString();
   return db.transaction(async (tx) => {
+    await tx.run('DELETE FROM gov_login_failures WHERE until_at <= $1', [now]);
+    const known = (await villagerOf(tx, villager))?.village === village;
+    const key = known ? `${village}/${villager}` : unknownVillagerKey(village, villager);
     const f = (await tx.query<{ failures: number | string; until_at: string }>('SELECT failures, until_at FROM gov_login_failures WHERE login = $1', [key]))[0];
     const live = f !== undefined && f.until_at > now;
-    if (live && Number(f.failures) >= MAX_FAILURES) return false;
+    if (live && Number(f.failures) >= MAX_FAILURES) return 'locked';
+    // asked for a villager's first attempt too, so an unknown id's costs no more work than theirs
+    const full = !live && (await unknownVillagersFull(tx));
+    if (full && !known) return 'busy';
     const failures = live ? Number(f.failures) + 1 : 1;
     await tx.run('INSERT INTO gov_login_failures (login, failures, until_at) VALUES ($1, $2, $3) ON CONFLICT (login) DO UPDATE SET failures = excluded.failures, until_at = excluded.until_at', [key, failures, until]);
-    return true;
+    return 'ok';
   });
 }
+
+/**
+ * The count of an id nobody has in `village`: a key no villager's can be (a village id holds no
+ * ':'), nor a staff name's (`staff-name:`, staff/accounts.ts), so such counts are told apart.
+ */
+const UNKNOWN_PREFIX = 'no-villager:';
+const unknownVillagerKey = (village: string, villager: string): string => `${UNKNOWN_PREFIX}${village}/${villager}`;
+
+/** Whether MAX_UNKNOWN_VILLAGER_COUNTS ids nobody has are counted (those ended already purged). */
+async function unknownVillagersFull(tx: SqlDb): Promise<boolean> {
+  const n = (await tx.query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM gov_login_failures WHERE login LIKE '${UNKNOWN_PREFIX}%'`))[0]?.n;
+  return Number(n ?? 0) >= MAX_UNKNOWN_VILLAGER_COUNTS;
+}
+
+/** The answer (503) to a login of an id nobody has, without a count of its own, while MAX_UNKNOWN_VILLAGER_COUNTS are kept. */
+const busyRefusal = () => new EdgeError(ErrorCode.LOGIN_BUSY,
+  'this villager id cannot be checked now: too many villager ids were tried in the last 15 minutes; check the id and try again later (villagers already signed in are not affected)',
+  { zh: '最近 15 分钟内尝试登录的村民编号过多，暂时无法核对这个编号；请核对村民编号，稍后再试（已登录的村民不受影响）', details: { field: 'villager', status: 503, retryAfterS: LOCK_MS / 1000 } });
 
 /** What a PIN or code check found: wrong (or no such villager here), or right for a villager in `status`. */
 export type LoginCheck = { right: false } | { right: true; status: VillagerBody['status'] };
