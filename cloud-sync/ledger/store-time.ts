@@ -3,7 +3,9 @@
  * beyond the ledger's receive time plus the allowed clock skew was written while that clock ran
  * ahead, and when it was really made is unknown, only that it was not after it arrived: its time
  * is the receive time. So a store clock far in the future cannot put its rows after decisions
- * made since (store-status.ts, the roll-up's product names: governance/rollup.ts).
+ * made since (store-status.ts, the roll-up's product names: governance/rollup.ts), nor its sales into
+ * a month to come (the roll-up's months, participation and sales, which cap an entry's and a
+ * session's own stamp the same way when they read it).
  */
 
 /** Whether `stamp` lies beyond `now` plus `skewMs` (or is no time at all). */

@@ -6,6 +6,8 @@
  */
 import type { SqlDb } from '../sql.ts';
 import { fieldError } from './rules.ts';
+import { DEFAULT_SKEW_MS } from '../rows.ts';
+import { storeTime } from '../store-time.ts';
 
 export interface Period { from: string; to: string }
 export interface MonthRow { village: string; month: string; issued: number; deducted: number; redeemed: number; refunded: number; adjusted: number; awards: number; villagers_awarded: number }
@@ -46,6 +48,22 @@ export function periodOf(q: { from?: string | undefined; to?: string | undefined
   return { from, to };
 }
 
+/**
+ * When an entry was made, in SQL: its `created_at`, but a store's stamped beyond the ledger's
+ * receipt plus the allowed clock skew counts from its receipt, as a store's row time does
+ * (store-time.ts): a store clock months fast would put its sales in a month to come. The skew
+ * is the ledger's default, the one its rows' times were taken with. Entries made at the ledger
+ * and stores' stamps of the past (a store offline for days) are their `created_at`. Compared as
+ * text, as the period is: a stamp has the ledger's ISO form, `strftime`/`to_char` write that form.
+ */
+const madeAtSql = (db: SqlDb, e: string): string => {
+  const limit = db.dialect === 'sqlite'
+    ? `strftime('%Y-%m-%dT%H:%M:%fZ', ${e}received_at, '+${DEFAULT_SKEW_MS / 1000} seconds')`
+    : `to_char((${e}received_at)::timestamptz AT TIME ZONE 'UTC' + interval '${DEFAULT_SKEW_MS} milliseconds', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+  // the cheap comparisons first: the limit is computed only for a store's stamp later than its receipt
+  return `(CASE WHEN ${e}origin_store IS NOT NULL AND ${e}created_at > ${e}received_at AND ${e}created_at > ${limit} THEN ${e}received_at ELSE ${e}created_at END)`;
+};
+
 /** The month of an ISO `created_at` in village time, in SQL. */
 const monthSql = (db: SqlDb, col: string): string =>
   db.dialect === 'sqlite' ? `strftime('%Y-%m', ${col}, '+8 hours')` : `to_char((${col})::timestamptz AT TIME ZONE 'UTC' + interval '8 hours', 'YYYY-MM')`;
@@ -62,7 +80,8 @@ export async function rollup(db: SqlDb, villages: string[], period: Period, only
   const lo = monthStart(period.from);
   const hi = monthStart(nextMonth(period.to));
   const vs = placeholders(villages.length, 3);
-  const m = monthSql(db, 'created_at');
+  const made = madeAtSql(db, '');
+  const m = monthSql(db, made);
 
   const want = new Set(only);
   const months = !want.has('months') ? [] : await db.query<Record<string, string | number>>(`
@@ -74,7 +93,7 @@ export async function rollup(db: SqlDb, villages: string[], period: Period, only
       SUM(CASE WHEN kind = 'adjustment' THEN points ELSE 0 END) AS adjusted,
       SUM(CASE WHEN kind = 'award' THEN 1 ELSE 0 END) AS awards,
       COUNT(DISTINCT CASE WHEN kind = 'award' THEN villager_id END) AS villagers_awarded
-    FROM entries WHERE created_at >= $1 AND created_at < $2 AND village IN (${vs})
+    FROM entries WHERE ${made} >= $1 AND ${made} < $2 AND village IN (${vs})
     GROUP BY village, ${m} ORDER BY village, month`, [lo, hi, ...villages]);
 
   // Approved (not reversed) claims by the item they were rated under; names from the latest version.
@@ -90,7 +109,7 @@ export async function rollup(db: SqlDb, villages: string[], period: Period, only
   const participation = !want.has('participation') ? [] : await db.query<Record<string, string | number>>(`
     SELECT v.id AS village, v.name,
       (SELECT COUNT(*) FROM villagers p WHERE p.village = v.id AND p.status <> 'left') AS villagers,
-      (SELECT COUNT(DISTINCT e.villager_id) FROM entries e JOIN villagers p ON p.id = e.villager_id WHERE e.village = v.id AND p.status <> 'left' AND e.kind = 'award' AND e.created_at >= $1 AND e.created_at < $2) AS awarded
+      (SELECT COUNT(DISTINCT e.villager_id) FROM entries e JOIN villagers p ON p.id = e.villager_id WHERE e.village = v.id AND p.status <> 'left' AND e.kind = 'award' AND ${madeAtSql(db, 'e.')} >= $1 AND ${madeAtSql(db, 'e.')} < $2) AS awarded
     FROM villages v WHERE v.id IN (${vs}) ORDER BY v.id`, [lo, hi, ...villages]);
 
   return {
@@ -145,14 +164,16 @@ async function sales(db: SqlDb, villages: string[], lo: string, hi: string): Pro
     if (known === undefined || !(p.at < known.at)) names.set(key, { name: body.name, at: p.at });
   }
   const out = new Map<string, SalesRow>();
-  const rows = await db.query<{ village: string; payload: string }>(`SELECT village, payload FROM acked_ids WHERE topic = 'session' AND village IN (${vs})`, villages);
+  const rows = await db.query<{ village: string; payload: string; received_at: string }>(`SELECT village, payload, received_at FROM acked_ids WHERE topic = 'session' AND village IN (${vs})`, villages);
   let n = 0;
   for (const r of rows) {
     if (++n % PARSE_BATCH === 0) await new Promise<void>((resolve) => setImmediate(resolve));
     const s = parse<SessionPayload>(r.payload);
     if (!s || s.kind !== 'shopping' || s.cancelled !== undefined || typeof s.closed_at !== 'string' || !Array.isArray(s.lines)) continue;
-    const closed = new Date(s.closed_at);
-    if (Number.isNaN(closed.getTime()) || closed.toISOString() < lo || closed.toISOString() >= hi) continue;
+    if (Number.isNaN(Date.parse(s.closed_at))) continue;
+    // closed by the store's clock, but not beyond its receipt plus the skew (as madeAtSql)
+    const closed = new Date(storeTime(new Date(s.closed_at).toISOString(), new Date(r.received_at), DEFAULT_SKEW_MS));
+    if (closed.toISOString() < lo || closed.toISOString() >= hi) continue;
     const seen = new Set<string>();
     for (const l of s.lines as { sku?: unknown; count?: unknown; points?: unknown }[]) {
       if (typeof l?.sku !== 'string' || typeof l.count !== 'number' || typeof l.points !== 'number' || l.count <= 0) continue;
