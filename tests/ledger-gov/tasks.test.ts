@@ -147,6 +147,25 @@ describe(`governance tasks (${ledgerDbKind})`, () => {
     }
   });
 
+  it('a report sent again at once (a double tap on 上报完成) files one report: 200 for each, one not a duplicate, one audit step, never a 500', async () => {
+    const tapper = await g.villager(g.a, 'reporter2');
+    // a few rounds: on PostgreSQL the sends race inside the database, and one round may not meet
+    for (let round = 0; round < 3; round++) {
+      const t = (await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: `巡河${round}`, item: 'GOV-MEETING', max_claimants: 3 })).json() as { id: string };
+      const claim = (await g.call(tapper, 'POST', `/api/villages/${g.a}/tasks/${t.id}/claim`)).json() as { id: string };
+      // each tap sends its own note, as each would carry its own upload: the first filed is kept
+      const sends = await Promise.all(Array.from({ length: 4 }, (_, k) => g.call(tapper, 'POST', `/api/villages/${g.a}/claims/${claim.id}/report`, { note: `第${k}次` })));
+      expect(sends.map((r) => `${r.statusCode} ${r.statusCode === 200 ? '' : r.body}`.trim())).toEqual(['200', '200', '200', '200']);
+      const answers = sends.map((r) => r.json() as { id: string; status: string; note: string; duplicate: boolean });
+      expect(answers.filter((a) => !a.duplicate)).toHaveLength(1);
+      const filed = answers.find((a) => !a.duplicate)!;
+      expect(answers.every((a) => a.id === claim.id && a.status === 'reported' && a.note === filed.note)).toBe(true);
+      expect((await g.call(tapper, 'GET', `/api/villages/${g.a}/claims/${claim.id}`)).json()).toMatchObject({ status: 'reported', note: filed.note });
+      const steps = await g.db.query<{ n: number | string }>("SELECT COUNT(*) AS n FROM gov_events WHERE subject = $1 AND action = 'report'", [`claim:${claim.id}`]);
+      expect(Number(steps[0]!.n)).toBe(1);
+    }
+  });
+
   it('at once: claims beyond the cap on claimants fail, and concurrent approvals make one entry', async () => {
     const task = (await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '村民会议', item: 'GOV-MEETING', max_claimants: 2 })).json() as { id: string };
     const people = ['c1', 'c2', 'c3', 'c4', 'c5'];

@@ -11,7 +11,7 @@ import sharp from 'sharp';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Browser, type Page } from 'playwright-core';
-import { launchChromium } from '../../harness/browser.ts';
+import { holdRequests, launchChromium } from '../../harness/browser.ts';
 import { ledgerDbKind } from '../../harness/sync/rig.ts';
 import { verifyQrToken } from '../../edge/entry/credentials.ts';
 import { govApp, STAFF_PASSWORD, type GovApp } from './gov-app.ts';
@@ -88,9 +88,22 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
     await expect.poll(() => page.textContent(`button[data-task="${task}"]`)).toBe('已认领');
     expect(claimsSent).toHaveLength(1);
     const claimId = `${task}.zhang`;
-    await page.setInputFiles(`li:has(button[data-claim="${claimId}"]) input[type=file]`, { name: 'lane.jpg', mimeType: 'image/jpeg', buffer: await tinyJpeg() });
-    await page.click(`button[data-claim="${claimId}"]`);
+    const reportButton = `button[data-claim="${claimId}"]`;
+    // Refused (the item needs a photo): the refusal shown, the button ready again.
+    await page.click(reportButton);
+    await expect.poll(() => page.textContent('#claim-error')).toBe('该事项需要照片凭证');
+    expect(await page.isEnabled(reportButton)).toBe(true);
+    await page.setInputFiles(`li:has(${reportButton}) input[type=file]`, { name: 'lane.jpg', mimeType: 'image/jpeg', buffer: await tinyJpeg() });
+    // A double tap on 上报完成 uploads one photo and sends one report: the button waits for the answer, and shows it.
+    const reportsSent: string[] = [];
+    page.on('request', (r) => { if (r.method() === 'POST' && /\/(evidence|report)$/.test(r.url())) reportsSent.push(r.url().replace(/.*\//, '')); });
+    const requests = await holdRequests(page, '**/report');
+    await page.dblclick(reportButton);
+    await expect.poll(() => page.getAttribute(reportButton, 'aria-busy')).toBe('true');
+    expect(await page.isDisabled(reportButton)).toBe(true);
+    await requests.answer();
     await expect.poll(() => page.textContent('#claims')).toContain('待审核');
+    expect(reportsSent).toEqual(['evidence', 'report']);
     const claim = (await g.call(g.va, 'GET', `/api/villages/${g.a}/claims/${claimId}`)).json() as { status: string; evidence: string };
     expect(claim).toMatchObject({ status: 'reported', evidence: expect.stringMatching(/^photo:ev-/) });
     // A self-report (动态申报): refused without the photo its item needs, filed with one.
