@@ -66,8 +66,14 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
     expect(await page.inputValue('#village')).toBe(g.a);
     await page.fill('#villager', 'zhang');
     await page.fill('#pin', '1357');
-    await page.click('#login-form button[type=submit]');
+    // a double tap on 登录 is one attempt (two would count the wrong PIN twice towards the lock), and the button is ready again after the refusal
+    const logins: string[] = [];
+    page.on('request', (r) => { if (r.method() === 'POST' && r.url().endsWith('/m/login')) logins.push(r.url()); });
+    await page.dblclick('#login-form button[type=submit]');
     await expect.poll(() => page.textContent('#login-error')).toBe('村民编号或密码不正确');
+    await expect.poll(() => page.isEnabled('#login-form button[type=submit]')).toBe(true);
+    expect(logins).toHaveLength(1);
+    expect((await g.db.query<{ failures: number | string }>('SELECT failures FROM gov_login_failures WHERE login = $1', [`${g.a}/zhang`])).map((f) => Number(f.failures))).toEqual([1]);
     await page.fill('#pin', '2468');
     await page.click('#login-form button[type=submit]');
     await page.waitForSelector('#main-view:not([hidden])');

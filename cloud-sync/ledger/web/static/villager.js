@@ -57,8 +57,7 @@ function useTab(code) {
   $('code-box').hidden = !code;
 }
 
-async function login(ev) {
-  ev.preventDefault();
+async function login() {
   const code = $('tab-code').getAttribute('aria-selected') === 'true';
   const body = { village: $('village').value.trim(), villager: $('villager').value.trim() };
   if (!body.village || !body.villager) return void ($('login-error').textContent = '请填写村编号和村民编号');
@@ -307,7 +306,11 @@ async function start() {
 }
 
 window.addEventListener('DOMContentLoaded', () => {
-  $('login-form').addEventListener('submit', login);
+  $('login-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    // a double tap is one login: two would count a wrong PIN twice towards the lock
+    void sendOnce($('login-form'), login);
+  });
   $('self-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     // a double tap sends nothing more while the photo uploads and the report is sent
