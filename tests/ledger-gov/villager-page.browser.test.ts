@@ -215,9 +215,15 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
     await page.waitForSelector('#login-view:not([hidden])');
     await page.fill('#username', 'town-office');
     await page.fill('#password', 'not the password');
-    await page.click('#login-form button[type=submit]');
+    // a double click on 登录 is one attempt, not two wrong passwords towards the lock
+    const logins: string[] = [];
+    page.on('request', (r) => { if (r.method() === 'POST' && r.url().endsWith('/staff/login')) logins.push(r.url()); });
+    await page.dblclick('#login-form button[type=submit]');
     // scrypt at N=2^17 takes a while on a loaded machine
     await expect.poll(() => page.textContent('#login-error'), { timeout: 30_000 }).toBe('用户名或密码错误');
+    await expect.poll(() => page.isEnabled('#login-form button[type=submit]')).toBe(true);
+    expect(logins).toHaveLength(1);
+    expect((await g.db.query<{ failed_logins: number | string }>('SELECT failed_logins FROM staff_accounts WHERE username = $1', ['town-office'])).map((a) => Number(a.failed_logins))).toEqual([1]);
     await page.fill('#password', STAFF_PASSWORD);
     await page.click('#login-form button[type=submit]');
     await page.waitForURL(`${base}/town`);
