@@ -11,7 +11,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Browser, type Page } from 'playwright-core';
-import { launchChromium } from '../../harness/browser.ts';
+import { holdRequests, launchChromium } from '../../harness/browser.ts';
 import { ledgerDbKind } from '../../harness/sync/rig.ts';
 import { govApp, STAFF_PASSWORD, type GovApp } from './gov-app.ts';
 import { addStaff } from '../../cloud-sync/ledger/staff/accounts.ts';
@@ -100,9 +100,15 @@ describe(`staff accounts page in chromium (${ledgerDbKind})`, () => {
     page.once('dialog', (d) => void d.accept());
     await rowOf(page, 'clerk-b').locator('button[data-action=disable]').click();
     await expect.poll(() => rowOf(page, 'clerk-b').textContent()).toContain('已停用');
-    // (afresh, so that no message line above the table is cleared by the first click, moving the button from under the second)
-    await page.reload();
-    await rowOf(page, 'clerk-b').locator('button[data-action=enable]').dblclick();
+    // A double click on 启用 enables once. The line above the table that said 已停用 is cleared as the
+    // request goes and keeps its place while it runs: the button stays under the second click.
+    const enable = rowOf(page, 'clerk-b').locator('button[data-action=enable]');
+    const where = await enable.boundingBox();
+    const requests = await holdRequests(page, '**/enable');
+    await enable.dblclick();
+    await expect.poll(() => page.textContent('#list-ok')).toBe('');
+    expect(await enable.boundingBox()).toEqual(where);
+    await requests.answer();
     await expect.poll(() => rowOf(page, 'clerk-b').textContent()).toContain('正常');
     expect(sent.splice(0)).toEqual(['POST /api/staff/clerk-b/disable', 'POST /api/staff/clerk-b/enable']);
     // The town's own row offers no 停用.
