@@ -4,7 +4,7 @@
  * sync, no first-run pages).
  */
 import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Page, type Route } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
@@ -23,4 +23,24 @@ export function pageProblems(page: Page): string[] {
     if (m.type() === 'error') problems.push(`${m.text()} ${m.location().url}`);
   });
   return problems;
+}
+
+/**
+ * Holds the page's requests to `url` (a glob) unanswered until `answer()`: the test looks at the
+ * page while they run (a button busy, its place kept), then lets them through and holds no more.
+ */
+export async function holdRequests(page: Page, url: string): Promise<{ answer(): Promise<void> }> {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const hold = async (route: Route) => {
+    await held;
+    await route.continue();
+  };
+  await page.route(url, hold);
+  return {
+    answer: async () => {
+      release();
+      await page.unroute(url, hold);
+    },
+  };
 }

@@ -11,7 +11,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Browser, type Page } from 'playwright-core';
-import { launchChromium } from '../../harness/browser.ts';
+import { holdRequests, launchChromium } from '../../harness/browser.ts';
 import { ledgerDbKind } from '../../harness/sync/rig.ts';
 import { govApp, STAFF_PASSWORD, type GovApp } from './gov-app.ts';
 import { addStaff } from '../../cloud-sync/ledger/staff/accounts.ts';
@@ -88,17 +88,29 @@ describe(`staff accounts page in chromium (${ledgerDbKind})`, () => {
     await expect.poll(() => page.textContent('#add-password_confirm-error')).toContain('两次输入的密码不一致');
     expect(await page.textContent('#add-password-error')).toBe('');
     await page.fill('#add-password_confirm', NEW_PASSWORD);
+    const sent: string[] = [];
+    page.on('request', (r) => { if (r.method() !== 'GET' && r.url().includes('/api/staff')) sent.push(`${r.method()} ${new URL(r.url()).pathname}`); });
     await page.click('#add-form button[type=submit]');
     await expect.poll(() => page.textContent('#add-ok'), { timeout: 30_000 }).toBe('已添加账号 clerk-a');
     await expect.poll(() => rowOf(page, 'clerk-a').textContent()).toContain('甲村文书');
     expect(await page.inputValue('#add-username')).toBe('');
+    expect(sent.splice(0)).toEqual(['POST /api/staff']);
 
     // Disable another village's account, then enable it again.
     page.once('dialog', (d) => void d.accept());
     await rowOf(page, 'clerk-b').locator('button[data-action=disable]').click();
     await expect.poll(() => rowOf(page, 'clerk-b').textContent()).toContain('已停用');
-    await rowOf(page, 'clerk-b').locator('button[data-action=enable]').click();
+    // A double click on 启用 enables once. The line above the table that said 已停用 is cleared as the
+    // request goes and keeps its place while it runs: the button stays under the second click.
+    const enable = rowOf(page, 'clerk-b').locator('button[data-action=enable]');
+    const where = await enable.boundingBox();
+    const requests = await holdRequests(page, '**/enable');
+    await enable.dblclick();
+    await expect.poll(() => page.textContent('#list-ok')).toBe('');
+    expect(await enable.boundingBox()).toEqual(where);
+    await requests.answer();
     await expect.poll(() => rowOf(page, 'clerk-b').textContent()).toContain('正常');
+    expect(sent.splice(0)).toEqual(['POST /api/staff/clerk-b/disable', 'POST /api/staff/clerk-b/enable']);
     // The town's own row offers no 停用.
     expect(await rowOf(page, 'town-office').locator('button[data-action=disable]').count()).toBe(0);
     await page.screenshot({ path: path.join(SHOTS, 'ledger-staff-accounts-town.png'), fullPage: true });
@@ -136,16 +148,29 @@ describe(`staff accounts page in chromium (${ledgerDbKind})`, () => {
     await page.click('#password-form button[type=submit]');
     await expect.poll(() => page.textContent('#pw-current_password-error'), { timeout: 30_000 }).toBe('当前密码不正确 / the current password is wrong');
     expect(await page.inputValue('#pw-password')).toBe('a newer clerk pw');
+    // A double click changes it once (a second change, sent with the session the first one ended,
+    // would sign the page out). The form opened afresh: no message line cleared, the button where it was.
+    await page.click('#pw-cancel');
+    await rowOf(page, 'clerk-a').locator('button[data-action=password]').click();
     await page.fill('#pw-current_password', NEW_PASSWORD);
-    await page.click('#password-form button[type=submit]');
+    await page.fill('#pw-password', 'a newer clerk pw');
+    await page.fill('#pw-password_confirm', 'a newer clerk pw');
+    sent.length = 0;
+    await page.dblclick('#password-form button[type=submit]');
     await expect.poll(() => page.textContent('#list-ok'), { timeout: 30_000 }).toBe('已修改我的密码');
+    expect(sent).toEqual(['PUT /api/staff/clerk-a/password']);
     // A change right after it passes the CSRF check with the new session's token.
     await page.fill('#add-username', 'clerk-a2');
     await page.fill('#add-display_name', '甲村会计');
     await page.fill('#add-password', 'another clerk pw');
     await page.fill('#add-password_confirm', 'another clerk pw');
-    await page.click('#add-form button[type=submit]');
+    // A double click adds once: one request, and no refusal of the name as taken beside the success.
+    sent.length = 0;
+    await page.dblclick('#add-form button[type=submit]');
     await expect.poll(() => page.textContent('#add-ok'), { timeout: 30_000 }).toBe('已添加账号 clerk-a2');
+    await expect.poll(() => page.isEnabled('#add-form button[type=submit]')).toBe(true);
+    expect(await page.textContent('#add-username-error')).toBe('');
+    expect(sent).toEqual(['POST /api/staff']);
     // the page says so before it reads the list again (accounts.js): wait for the new row
     await expect.poll(() => page.locator('#accounts tr').count(), { timeout: 30_000 }).toBe(2);
     await page.screenshot({ path: path.join(SHOTS, 'ledger-staff-accounts-village.png'), fullPage: true });

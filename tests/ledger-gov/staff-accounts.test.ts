@@ -118,6 +118,27 @@ describe(`ledger staff account management (${ledgerDbKind})`, () => {
     expect((await events(g, g.a))).toContainEqual(expect.objectContaining({ action: 'staff.create', subject: 'staff:clerk-a2', actor: `village:${g.a}`, detail: expect.objectContaining({ by: 'clerk-a' }) }));
   }, 120_000);
 
+  it('sent twice at once (a double click): an account is added once (the second 409 on username), disabled and enabled once, never a 500', async () => {
+    g = await govApp();
+    const town = await g.staff('town-a');
+    await g.staff('clerk-a', g.a);
+    // a few rounds: on PostgreSQL the sends race inside the database, and one round may not meet
+    for (let round = 0; round < 3; round++) {
+      const body = { username: `clerk-twice${round}`, display_name: '村文书', role: 'village', village: g.a, password: 'ten chars!', password_confirm: 'ten chars!' };
+      const adds = await Promise.all([g.call(town, 'POST', '/api/staff', body), g.call(town, 'POST', '/api/staff', body)]);
+      expect(adds.map((r) => `${r.statusCode} ${r.statusCode >= 500 ? r.body : ''}`.trim()).sort()).toEqual(['201', '409']);
+      expect(refusal(adds.find((r) => r.statusCode === 409)!)).toMatchObject({ field: 'username', error: 'DUPLICATE_ID', zh: expect.stringContaining('已被使用') });
+    }
+    expect((await list(g, town)).accounts.map((a) => a.username).filter((u) => u.startsWith('clerk-twice'))).toEqual(['clerk-twice0', 'clerk-twice1', 'clerk-twice2']);
+    for (const act of ['disable', 'enable']) {
+      const sends = await Promise.all([g.call(town, 'POST', `/api/staff/clerk-a/${act}`), g.call(town, 'POST', `/api/staff/clerk-a/${act}`)]);
+      expect(sends.map((r) => r.statusCode)).toEqual([200, 200]);
+      expect(sends.map((r) => (r.json() as { changed: boolean }).changed).sort()).toEqual([false, true]);
+    }
+    const steps = (await events(g, g.a)).filter((e) => e.subject.startsWith('staff:clerk-')).map((e) => `${e.subject} ${e.action}`).sort();
+    expect(steps).toEqual(['staff:clerk-a staff.create', 'staff:clerk-a staff.disable', 'staff:clerk-a staff.enable', 'staff:clerk-twice0 staff.create', 'staff:clerk-twice1 staff.create', 'staff:clerk-twice2 staff.create']);
+  }, 120_000);
+
   it('a NUL character anywhere in what is sent (the public login too) is 400 on its field, in both languages, on SQLite and PostgreSQL alike', async () => {
     g = await govApp();
     const app = g;

@@ -188,6 +188,15 @@ describe(`ledger staff accounts (${ledgerDbKind})`, () => {
     expect((await login(g, 'u13x', 'not the password', '198.51.100.9')).statusCode).toBe(401);
   }, 120_000);
 
+  it('the setup sent twice at once (a double click) makes one account: one 201, the other 403 on setup, never a 500', async () => {
+    g = await govApp({ setupToken: 'one-time-setup-token-123' });
+    const body = { username: 'town-chief', display_name: '镇干部', role: 'town', password: 'a long enough pw', password_confirm: 'a long enough pw', token: 'one-time-setup-token-123' };
+    const sends = await Promise.all([0, 1].map((k) => g!.app.inject({ method: 'POST', url: '/staff/setup', remoteAddress: `192.0.2.9${k}`, payload: body })));
+    expect(sends.map((r) => `${r.statusCode} ${r.statusCode >= 500 ? r.body : ''}`.trim()).sort()).toEqual(['201', '403']);
+    expect(sends.find((r) => r.statusCode === 403)!.json()).toMatchObject({ field: 'setup', zh: expect.stringContaining('请登录') });
+    expect(await g.db.query('SELECT username FROM staff_accounts')).toEqual([{ username: 'town-chief' }]);
+  }, 120_000);
+
   it('the login, the setup and one\'s own password change share those 10 attempts a minute per address', async () => {
     g = await govApp();
     const clerk = await g.staff('clerk', g.a);

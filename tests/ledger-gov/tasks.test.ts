@@ -147,6 +147,25 @@ describe(`governance tasks (${ledgerDbKind})`, () => {
     }
   });
 
+  it('a report sent again at once (a double tap on 上报完成) files one report: 200 for each, one not a duplicate, one audit step, never a 500', async () => {
+    const tapper = await g.villager(g.a, 'reporter2');
+    // a few rounds: on PostgreSQL the sends race inside the database, and one round may not meet
+    for (let round = 0; round < 3; round++) {
+      const t = (await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: `巡河${round}`, item: 'GOV-MEETING', max_claimants: 3 })).json() as { id: string };
+      const claim = (await g.call(tapper, 'POST', `/api/villages/${g.a}/tasks/${t.id}/claim`)).json() as { id: string };
+      // each tap sends its own note, as each would carry its own upload: the first filed is kept
+      const sends = await Promise.all(Array.from({ length: 4 }, (_, k) => g.call(tapper, 'POST', `/api/villages/${g.a}/claims/${claim.id}/report`, { note: `第${k}次` })));
+      expect(sends.map((r) => `${r.statusCode} ${r.statusCode === 200 ? '' : r.body}`.trim())).toEqual(['200', '200', '200', '200']);
+      const answers = sends.map((r) => r.json() as { id: string; status: string; note: string; duplicate: boolean });
+      expect(answers.filter((a) => !a.duplicate)).toHaveLength(1);
+      const filed = answers.find((a) => !a.duplicate)!;
+      expect(answers.every((a) => a.id === claim.id && a.status === 'reported' && a.note === filed.note)).toBe(true);
+      expect((await g.call(tapper, 'GET', `/api/villages/${g.a}/claims/${claim.id}`)).json()).toMatchObject({ status: 'reported', note: filed.note });
+      const steps = await g.db.query<{ n: number | string }>("SELECT COUNT(*) AS n FROM gov_events WHERE subject = $1 AND action = 'report'", [`claim:${claim.id}`]);
+      expect(Number(steps[0]!.n)).toBe(1);
+    }
+  });
+
   it('at once: claims beyond the cap on claimants fail, and concurrent approvals make one entry', async () => {
     const task = (await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '村民会议', item: 'GOV-MEETING', max_claimants: 2 })).json() as { id: string };
     const people = ['c1', 'c2', 'c3', 'c4', 'c5'];
@@ -162,6 +181,37 @@ describe(`governance tasks (${ledgerDbKind})`, () => {
     const n = await g.db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM entries WHERE id = $1', [`gov:${claim}`]);
     expect(Number(n[0]!.n)).toBe(1);
     expect((await g.call(sessions[won]!, 'GET', `/api/villages/${g.a}/me`)).json()).toMatchObject({ balance: 2 });
+  });
+
+  it('sent twice at once from the village office: a rejection and a closing are made once, an approval beside a rejection leaves one decision, never a 500', async () => {
+    await g.villager(g.a, 'office2');
+    const file = async () => ((await g.call(g.va, 'POST', `/api/villages/${g.a}/reports`, { item: 'ENV-SORT-GARBAGE', villager: 'office2' })).json() as { id: string }).id;
+    const steps = async (subject: string, action: string) => Number((await g.db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM gov_events WHERE subject = $1 AND action = $2', [subject, action]))[0]!.n);
+    const status = (r: { statusCode: number; body: string }) => `${r.statusCode} ${r.statusCode >= 500 ? r.body : ''}`.trim();
+    // a few rounds: on PostgreSQL the sends race inside the database, and one round may not meet
+    for (let round = 0; round < 3; round++) {
+      const twice = await file();
+      const rejects = await Promise.all([0, 1].map(() => g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${twice}/reject`, { reason: '重复申报' })));
+      expect(rejects.map(status)).toEqual(['200', '200']);
+      expect(rejects.map((r) => (r.json() as { duplicate: boolean }).duplicate).sort()).toEqual([false, true]);
+      expect(await steps(`claim:${twice}`, 'reject')).toBe(1);
+
+      const either = await file();
+      const [approve, reject] = await Promise.all([
+        g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${either}/approve`, {}),
+        g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${either}/reject`, { reason: '不符合' }),
+      ]);
+      expect([status(approve), status(reject)].sort()).toEqual(['200', '409']);
+      const won = approve.statusCode === 200 ? 'approved' : 'rejected';
+      expect((await g.call(g.va, 'GET', `/api/villages/${g.a}/claims/${either}`)).json()).toMatchObject({ status: won });
+      const entries = await g.db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM entries WHERE id = $1', [`gov:${either}`]);
+      expect(Number(entries[0]!.n)).toBe(won === 'approved' ? 1 : 0);
+
+      const t = (await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: `清理沟渠${round}`, item: 'ENV-SORT-GARBAGE', max_claimants: 2 })).json() as { id: string };
+      const closes = await Promise.all([0, 1].map(() => g.call(g.va, 'POST', `/api/villages/${g.a}/tasks/${t.id}/close`)));
+      expect(closes.map(status)).toEqual(['200', '200']);
+      expect(await steps(`task:${t.id}`, 'task.close')).toBe(1);
+    }
   });
 
   it('an approval and its entry are one step; a reversal never takes points that were never given', async () => {

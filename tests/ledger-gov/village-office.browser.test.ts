@@ -12,7 +12,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Browser, type Page } from 'playwright-core';
-import { launchChromium } from '../../harness/browser.ts';
+import { holdRequests, launchChromium } from '../../harness/browser.ts';
 import { ledgerDbKind } from '../../harness/sync/rig.ts';
 import { govApp, STAFF_PASSWORD, type GovApp } from './gov-app.ts';
 import { addStaff } from '../../cloud-sync/ledger/staff/accounts.ts';
@@ -100,6 +100,9 @@ describe(`village office page in chromium (${ledgerDbKind})`, () => {
     await row(selfReport).locator('form[data-act=approve] button').click();
     await expect.poll(() => row(selfReport).locator('[data-error=points]').textContent()).toBe('分值 50 超出细则范围 5–10 分 / 50 is outside GOV-SUGGESTION\'s range 5–10');
     await page.screenshot({ path: path.join(SHOTS, 'ledger-village-office-claims.png'), fullPage: false });
+    // Rejecting the task claim needs a reason.
+    await row(taskClaim).locator('form[data-act=reject] button').click();
+    await expect.poll(() => row(taskClaim).locator('[data-error=reason]').textContent()).toBe('请写明驳回理由 / give a reason');
     // Within it; a double tap sends one request.
     const approvals: string[] = [];
     page.on('request', (q) => void (q.url().endsWith(`/claims/${selfReport}/approve`) && approvals.push(q.method())));
@@ -110,12 +113,20 @@ describe(`village office page in chromium (${ledgerDbKind})`, () => {
     expect((await api('GET', '/villagers/zhang')).balance).toBe(18);
     await expect.poll(() => page.locator(`#villagers tr[data-villager=zhang] .balance-cell`).textContent()).toBe('18');
 
-    // Reject the task claim: a reason is needed.
-    await row(taskClaim).locator('form[data-act=reject] button').click();
-    await expect.poll(() => row(taskClaim).locator('[data-error=reason]').textContent()).toBe('请写明驳回理由 / give a reason');
+    // Reject the task claim with a double tap: the line above the table that said 已通过 is cleared as
+    // the request goes and keeps its place while it runs, so the button stays under the second tap.
     await row(taskClaim).locator('input[name=reason]').fill('会议签到表上没有');
-    await row(taskClaim).locator('form[data-act=reject] button').click();
+    const rejectButton = row(taskClaim).locator('form[data-act=reject] button');
+    const where = await rejectButton.boundingBox();
+    const rejections: string[] = [];
+    page.on('request', (q) => void (q.url().endsWith(`/claims/${taskClaim}/reject`) && rejections.push(q.method())));
+    const requests = await holdRequests(page, '**/reject');
+    await rejectButton.dblclick();
+    await expect.poll(() => page.textContent('#claims-ok')).toBe('');
+    expect(await rejectButton.boundingBox()).toEqual(where);
+    await requests.answer();
     await expect.poll(() => page.textContent('#claims-ok')).toBe('已驳回 村民li（li） 的申报 / rejected');
+    expect(rejections).toEqual(['POST']);
     await expect.poll(() => page.textContent('#claims')).toContain('没有待审核的申报');
     expect((await api('GET', `/claims/${taskClaim}`))).toMatchObject({ status: 'rejected', reason: '会议签到表上没有' });
 

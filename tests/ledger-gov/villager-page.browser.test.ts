@@ -11,7 +11,7 @@ import sharp from 'sharp';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Browser, type Page } from 'playwright-core';
-import { launchChromium } from '../../harness/browser.ts';
+import { holdRequests, launchChromium } from '../../harness/browser.ts';
 import { ledgerDbKind } from '../../harness/sync/rig.ts';
 import { verifyQrToken } from '../../edge/entry/credentials.ts';
 import { govApp, STAFF_PASSWORD, type GovApp } from './gov-app.ts';
@@ -66,8 +66,14 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
     expect(await page.inputValue('#village')).toBe(g.a);
     await page.fill('#villager', 'zhang');
     await page.fill('#pin', '1357');
-    await page.click('#login-form button[type=submit]');
+    // a double tap on 登录 is one attempt (two would count the wrong PIN twice towards the lock), and the button is ready again after the refusal
+    const logins: string[] = [];
+    page.on('request', (r) => { if (r.method() === 'POST' && r.url().endsWith('/m/login')) logins.push(r.url()); });
+    await page.dblclick('#login-form button[type=submit]');
     await expect.poll(() => page.textContent('#login-error')).toBe('村民编号或密码不正确');
+    await expect.poll(() => page.isEnabled('#login-form button[type=submit]')).toBe(true);
+    expect(logins).toHaveLength(1);
+    expect((await g.db.query<{ failures: number | string }>('SELECT failures FROM gov_login_failures WHERE login = $1', [`${g.a}/zhang`])).map((f) => Number(f.failures))).toEqual([1]);
     await page.fill('#pin', '2468');
     await page.click('#login-form button[type=submit]');
     await page.waitForSelector('#main-view:not([hidden])');
@@ -88,9 +94,22 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
     await expect.poll(() => page.textContent(`button[data-task="${task}"]`)).toBe('已认领');
     expect(claimsSent).toHaveLength(1);
     const claimId = `${task}.zhang`;
-    await page.setInputFiles(`li:has(button[data-claim="${claimId}"]) input[type=file]`, { name: 'lane.jpg', mimeType: 'image/jpeg', buffer: await tinyJpeg() });
-    await page.click(`button[data-claim="${claimId}"]`);
+    const reportButton = `button[data-claim="${claimId}"]`;
+    // Refused (the item needs a photo): the refusal shown, the button ready again.
+    await page.click(reportButton);
+    await expect.poll(() => page.textContent('#claim-error')).toBe('该事项需要照片凭证');
+    expect(await page.isEnabled(reportButton)).toBe(true);
+    await page.setInputFiles(`li:has(${reportButton}) input[type=file]`, { name: 'lane.jpg', mimeType: 'image/jpeg', buffer: await tinyJpeg() });
+    // A double tap on 上报完成 uploads one photo and sends one report: the button waits for the answer, and shows it.
+    const reportsSent: string[] = [];
+    page.on('request', (r) => { if (r.method() === 'POST' && /\/(evidence|report)$/.test(r.url())) reportsSent.push(r.url().replace(/.*\//, '')); });
+    const requests = await holdRequests(page, '**/report');
+    await page.dblclick(reportButton);
+    await expect.poll(() => page.getAttribute(reportButton, 'aria-busy')).toBe('true');
+    expect(await page.isDisabled(reportButton)).toBe(true);
+    await requests.answer();
     await expect.poll(() => page.textContent('#claims')).toContain('待审核');
+    expect(reportsSent).toEqual(['evidence', 'report']);
     const claim = (await g.call(g.va, 'GET', `/api/villages/${g.a}/claims/${claimId}`)).json() as { status: string; evidence: string };
     expect(claim).toMatchObject({ status: 'reported', evidence: expect.stringMatching(/^photo:ev-/) });
     // A self-report (动态申报): refused without the photo its item needs, filed with one.
@@ -196,9 +215,15 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
     await page.waitForSelector('#login-view:not([hidden])');
     await page.fill('#username', 'town-office');
     await page.fill('#password', 'not the password');
-    await page.click('#login-form button[type=submit]');
+    // a double click on 登录 is one attempt, not two wrong passwords towards the lock
+    const logins: string[] = [];
+    page.on('request', (r) => { if (r.method() === 'POST' && r.url().endsWith('/staff/login')) logins.push(r.url()); });
+    await page.dblclick('#login-form button[type=submit]');
     // scrypt at N=2^17 takes a while on a loaded machine
     await expect.poll(() => page.textContent('#login-error'), { timeout: 30_000 }).toBe('用户名或密码错误');
+    await expect.poll(() => page.isEnabled('#login-form button[type=submit]')).toBe(true);
+    expect(logins).toHaveLength(1);
+    expect((await g.db.query<{ failed_logins: number | string }>('SELECT failed_logins FROM staff_accounts WHERE username = $1', ['town-office'])).map((a) => Number(a.failed_logins))).toEqual([1]);
     await page.fill('#password', STAFF_PASSWORD);
     await page.click('#login-form button[type=submit]');
     await page.waitForURL(`${base}/town`);

@@ -54,7 +54,8 @@ export function registerTaskRoutes(app: GovApp, deps: GovDeps): void {
     schema: { params: VClaim, body: Type.Object({ evidence: Type.Optional(Evidence), note: Type.Optional(Note) }, { additionalProperties: false }) },
   }, async (req) => {
     const p = gate(deps, req, req.params.village, 'villager') as Extract<Principal, { role: 'villager' }>;
-    return reportDone(deps.db, req.params.village, req.params.claim, p.villager, req.body, deps.clock());
+    const r = await reportDone(deps.db, req.params.village, req.params.claim, p.villager, req.body, deps.clock());
+    return { ...r.claim, duplicate: r.duplicate };
   });
   // A villager's self-report (动态申报), or a record the village files for a villager.
   app.post('/api/villages/:village/reports', {

@@ -133,20 +133,24 @@ function needEvidence(item: Item, evidence: string | undefined): void {
   notBlank('evidence', evidence, { en: 'evidence', zh: '凭证' });
 }
 
-/** The villager reports a claimed task done; reporting again changes nothing. */
-export async function reportDone(db: SqlDb, village: string, claimId: string, villager: string, r: { evidence?: string; note?: string }, now: Date): Promise<Claim> {
+/**
+ * The villager reports a claimed task done; reporting again changes nothing and answers the
+ * report filed (`duplicate`), also when sent at once (a double tap): on PostgreSQL the later
+ * transaction's UPDATE meets the first one's and is retried as a serialization failure.
+ */
+export async function reportDone(db: SqlDb, village: string, claimId: string, villager: string, r: { evidence?: string; note?: string }, now: Date): Promise<{ claim: Claim; duplicate: boolean }> {
   return db.transaction(async (tx) => {
     // In the transaction, so that a photo purged meanwhile is not named (evidence-retention.ts)
     await checkEvidenceRef(tx, village, villager, r.evidence, 'villager');
     const c = await claimOf(tx, village, claimId);
     if (!c || c.villager_id !== villager) throw noClaim(claimId);
-    if (c.status === 'reported') return c;
+    if (c.status === 'reported') return { claim: c, duplicate: true };
     if (c.status !== 'claimed') throw fieldError('claim', `claim ${claimId} is ${c.status}`, `该申报已处理（${c.status}）`, 409, ErrorCode.ALREADY_SETTLED);
     await itemInForce(tx, village, c.item_code, now);
     needEvidence((await itemVersion(tx, c.item_scope, c.item_code, c.item_version))!, r.evidence);
     await tx.run(`UPDATE gov_claims SET status = 'reported', evidence = $1, note = $2 WHERE id = $3 AND status = 'claimed'`, [r.evidence ?? null, r.note ?? null, claimId]);
     await audit(tx, village, `claim:${claimId}`, 'report', `villager:${villager}`, { evidence: r.evidence ?? null, note: r.note ?? null }, now);
-    return (await claimOf(tx, village, claimId))!;
+    return { claim: (await claimOf(tx, village, claimId))!, duplicate: false };
   });
 }
 

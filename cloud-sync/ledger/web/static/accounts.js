@@ -1,10 +1,11 @@
-/* global document, fetch, location, window */
+/* global sendOnce, document, fetch, location, window */
 /**
  * The staff accounts page (/accounts): the town manages every account, a village account its
  * own village's (the server decides; this page only shows what it answers). List, add, set a
  * new password, unlock, disable and enable. Signed in by the ledger's HTTP-only session cookie;
  * every change carries the session's CSRF token. A refusal is shown beside the field the server
- * names, in Chinese then English, and what was typed stays in the form.
+ * names, in Chinese then English, and what was typed stays in the form. A form or button that
+ * sends waits for its answer (sending.js): a double click sends once.
  */
 'use strict';
 
@@ -142,8 +143,7 @@ async function rowAction(act, username) {
   await load().catch((e) => void ($('list-error').textContent = e.message));
 }
 
-async function savePassword(ev) {
-  ev.preventDefault();
+async function savePassword() {
   clearErrors('pw');
   const self = pwTarget === me.username;
   const body = { password: $('pw-password').value, password_confirm: $('pw-password_confirm').value };
@@ -160,8 +160,7 @@ async function savePassword(ev) {
   }
 }
 
-async function addAccount(ev) {
-  ev.preventDefault();
+async function addAccount() {
   clearErrors('add');
   $('add-ok').textContent = '';
   const v = (f) => $(`add-${f}`).value;
@@ -204,13 +203,17 @@ window.addEventListener('DOMContentLoaded', () => {
   });
   $('accounts').addEventListener('click', (ev) => {
     const b = ev.target.closest('button[data-action]');
-    if (b) void rowAction(b.dataset.action, b.dataset.user);
+    if (b) void sendOnce(b, () => rowAction(b.dataset.action, b.dataset.user));
   });
   $('add-role').addEventListener('change', () => {
     $('add-village-box').hidden = $('add-role').value !== 'village';
   });
-  $('add-form').addEventListener('submit', (ev) => void addAccount(ev));
-  $('password-form').addEventListener('submit', (ev) => void savePassword(ev));
+  for (const [form, send] of [['add-form', addAccount], ['password-form', savePassword]]) {
+    $(form).addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      void sendOnce($(form), send);
+    });
+  }
   $('pw-cancel').addEventListener('click', () => {
     $('password-card').hidden = true;
   });

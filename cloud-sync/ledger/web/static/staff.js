@@ -1,8 +1,9 @@
-/* global document, fetch, location, URL, URLSearchParams, window */
+/* global sendOnce, document, fetch, location, URL, URLSearchParams, window */
 /**
  * Staff sign-in (/login) and the first-run setup (/setup?token=…) of the ledger's pages. The
  * session lives in an HTTP-only cookie the page never sees; afterwards the page goes to `next`
- * (a path on this site only), by default the roll-up /town.
+ * (a path on this site only), by default the roll-up /town. Each form sends once at a time
+ * (sending.js): a double click is one attempt, never two wrong passwords towards the lock.
  */
 'use strict';
 
@@ -47,32 +48,36 @@ async function start() {
 }
 
 window.addEventListener('DOMContentLoaded', () => {
-  $('login-form').addEventListener('submit', async (ev) => {
+  $('login-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
-    $('login-error').textContent = '';
-    try {
-      await post('/staff/login', { username: $('username').value.trim(), password: $('password').value });
-      location.replace(next());
-    } catch (e) {
-      $('password').value = '';
-      $('login-error').textContent = e.message;
-    }
+    void sendOnce($('login-form'), async () => {
+      $('login-error').textContent = '';
+      try {
+        await post('/staff/login', { username: $('username').value.trim(), password: $('password').value });
+        location.replace(next());
+      } catch (e) {
+        $('password').value = '';
+        $('login-error').textContent = e.message;
+      }
+    });
   });
   $('s-role').addEventListener('change', () => {
     $('s-village-box').hidden = $('s-role').value !== 'village';
   });
-  $('setup-form').addEventListener('submit', async (ev) => {
+  $('setup-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
-    $('setup-error').textContent = '';
-    const body = { username: $('s-username').value.trim(), display_name: $('s-name').value.trim(), role: $('s-role').value, password: $('s-password').value, password_confirm: $('s-password2').value };
-    if (body.role === 'village') body.village = $('s-village').value.trim();
-    if (q.get('token')) body.token = q.get('token');
-    try {
-      await post('/staff/setup', body);
-      location.replace(next());
-    } catch (e) {
-      $('setup-error').textContent = e.message;
-    }
+    void sendOnce($('setup-form'), async () => {
+      $('setup-error').textContent = '';
+      const body = { username: $('s-username').value.trim(), display_name: $('s-name').value.trim(), role: $('s-role').value, password: $('s-password').value, password_confirm: $('s-password2').value };
+      if (body.role === 'village') body.village = $('s-village').value.trim();
+      if (q.get('token')) body.token = q.get('token');
+      try {
+        await post('/staff/setup', body);
+        location.replace(next());
+      } catch (e) {
+        $('setup-error').textContent = e.message;
+      }
+    });
   });
   void start();
 });

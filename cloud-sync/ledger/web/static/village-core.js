@@ -70,24 +70,8 @@
     el.textContent = beside || !e.field ? e.message : `${e.message}（${e.field}）`;
   };
 
-  /**
-   * Runs `fn` with the form's buttons disabled, once at a time: a second tap while the request
-   * runs does nothing.
-   */
-  office.submitting = async (form, fn) => {
-    if (form.dataset.busy) return;
-    form.dataset.busy = '1';
-    form.setAttribute('aria-busy', 'true');
-    const buttons = [...form.querySelectorAll('button')];
-    for (const b of buttons) b.disabled = true;
-    try {
-      await fn();
-    } finally {
-      delete form.dataset.busy;
-      form.removeAttribute('aria-busy');
-      for (const b of buttons) b.disabled = false;
-    }
-  };
+  /** Runs `fn` with the form's buttons disabled, once at a time (sending.js): a second tap while the request runs does nothing. */
+  office.submitting = window.sendOnce;
 
   office.cell = (text, cls) => {
     const td = document.createElement('td');

@@ -1,9 +1,10 @@
-/* global crypto, createImageBitmap, document, fetch, location, setTimeout, clearTimeout, File, FormData, Image, URL, URLSearchParams, window */
+/* global sendOnce, crypto, createImageBitmap, document, fetch, location, setTimeout, clearTimeout, File, FormData, Image, URL, URLSearchParams, window */
 /**
  * The villager's phone page: log in (PIN or one-time code), then balance, the store-door QR
  * code (a fresh short-lived token before the old one expires), open tasks to claim, own
  * claims to report (with a photo), and the history with reasons. Every action after login
  * sends the session's CSRF token; text from the ledger is set with textContent, never as HTML.
+ * A button or form that sends waits for its answer (sending.js): a double tap sends once.
  */
 'use strict';
 
@@ -56,8 +57,7 @@ function useTab(code) {
   $('code-box').hidden = !code;
 }
 
-async function login(ev) {
-  ev.preventDefault();
+async function login() {
   const code = $('tab-code').getAttribute('aria-selected') === 'true';
   const body = { village: $('village').value.trim(), villager: $('villager').value.trim() };
   if (!body.village || !body.villager) return void ($('login-error').textContent = '请填写村编号和村民编号');
@@ -131,7 +131,7 @@ function renderClaims(claims) {
     btn.type = 'button';
     btn.textContent = '上报完成';
     btn.dataset.claim = c.id;
-    btn.addEventListener('click', () => report(c.id, file.files[0]));
+    btn.addEventListener('click', () => report(c.id, file.files[0], btn));
     box.append(file, btn);
     ul.append(li(info, box));
   }
@@ -230,20 +230,15 @@ async function asJpeg(file) {
  */
 function newSelfForm() {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return { request: Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(''), photo: undefined, ref: undefined, sending: false };
+  return { request: Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(''), photo: undefined, ref: undefined };
 }
 
-async function selfReport(ev) {
-  ev.preventDefault();
+async function selfReport() {
   const form = state.self;
-  // a double tap sends nothing more while the photo uploads and the report is sent
-  if (form.sending) return;
   $('self-error').textContent = '';
   $('self-ok').textContent = '';
   const item = $('self-item').value;
   if (!item) return void ($('self-error').textContent = '请选择申报的事项');
-  form.sending = true;
-  $('self-submit').disabled = true;
   try {
     const body = { item, request: form.request };
     const note = $('self-note').value.trim();
@@ -263,27 +258,22 @@ async function selfReport(ev) {
     await load();
   } catch (e) {
     $('self-error').textContent = e.message;
-  } finally {
-    form.sending = false;
-    $('self-submit').disabled = false;
   }
 }
 
-async function claim(task, btn) {
-  // a double tap sends one claim: the button waits for the answer (the list drawn anew replaces it)
-  if (btn.disabled) return;
-  btn.disabled = true;
+/** Claims a task; the button waits for the answer (the list drawn anew replaces it). */
+const claim = (task, btn) => sendOnce(btn, async () => {
   $('task-error').textContent = '';
   try {
     await api('POST', `${base()}/tasks/${encodeURIComponent(task)}/claim`);
     await load();
   } catch (e) {
     $('task-error').textContent = e.message;
-    btn.disabled = false;
   }
-}
+});
 
-async function report(claimId, photo) {
+/** Reports a claim done, with its photo; the button waits while the photo uploads and the report is sent. */
+const report = (claimId, photo, btn) => sendOnce(btn, async () => {
   $('claim-error').textContent = '';
   try {
     const body = {};
@@ -297,7 +287,7 @@ async function report(claimId, photo) {
   } catch (e) {
     $('claim-error').textContent = e.message;
   }
-}
+});
 
 async function start() {
   let s;
@@ -316,8 +306,16 @@ async function start() {
 }
 
 window.addEventListener('DOMContentLoaded', () => {
-  $('login-form').addEventListener('submit', login);
-  $('self-form').addEventListener('submit', selfReport);
+  $('login-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    // a double tap is one login: two would count a wrong PIN twice towards the lock
+    void sendOnce($('login-form'), login);
+  });
+  $('self-form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    // a double tap sends nothing more while the photo uploads and the report is sent
+    void sendOnce($('self-form'), selfReport);
+  });
   $('tab-pin').addEventListener('click', () => useTab(false));
   $('tab-code').addEventListener('click', () => useTab(true));
   $('logout').addEventListener('click', async () => {
