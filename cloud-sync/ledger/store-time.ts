@@ -4,12 +4,33 @@
  * ahead, and when it was really made is unknown, only that it was not after it arrived: its time
  * is the receive time. So a store clock far in the future cannot put its rows after decisions
  * made since (store-status.ts, the roll-up's product names: governance/rollup.ts), nor its sales into
- * a month to come (the roll-up's months, participation and sales, which cap an entry's and a
- * session's own stamp the same way when they read it).
+ * a month to come (the roll-up's months, participation and sales, and the public board's month
+ * totals, which cap an entry's and a session's own stamp the same way when they read it:
+ * `madeAtSql`, `storeTime`).
  */
+import type { SqlDb } from './sql.ts';
+
+/** The ledger's default allowed clock skew (LedgerServiceOptions.clockSkewMs). */
+export const DEFAULT_SKEW_MS = 300_000;
 
 /** Whether `stamp` lies beyond `now` plus `skewMs` (or is no time at all). */
 export const beyondSkew = (stamp: string, now: Date, skewMs: number): boolean => !(Date.parse(stamp) <= now.getTime() + skewMs);
 
 /** `stamp`, or `now` (ISO) when it lies beyond the skew. */
 export const storeTime = (stamp: string, now: Date, skewMs: number): string => (beyondSkew(stamp, now, skewMs) ? now.toISOString() : stamp);
+
+/**
+ * When an entry was made, in SQL (`e`: the entries table's alias with its dot, or ''): its
+ * `created_at`, but a store's stamped beyond the ledger's receipt plus the allowed clock skew is
+ * its receipt, as `storeTime`. The skew is the ledger's default, the one its rows' times were
+ * taken with. Entries made at the ledger (no `origin_store`) and stores' stamps of the past (a
+ * store offline for days) are their `created_at`. Compared as text, as a period's bounds are: a
+ * stamp has the ledger's ISO form, and `strftime`/`to_char` write that form.
+ */
+export const madeAtSql = (db: Pick<SqlDb, 'dialect'>, e: string): string => {
+  const limit = db.dialect === 'sqlite'
+    ? `strftime('%Y-%m-%dT%H:%M:%fZ', ${e}received_at, '+${DEFAULT_SKEW_MS / 1000} seconds')`
+    : `to_char((${e}received_at)::timestamptz AT TIME ZONE 'UTC' + interval '${DEFAULT_SKEW_MS} milliseconds', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+  // the cheap comparisons first: the limit is computed only for a store's stamp later than its receipt
+  return `(CASE WHEN ${e}origin_store IS NOT NULL AND ${e}created_at > ${e}received_at AND ${e}created_at > ${limit} THEN ${e}received_at ELSE ${e}created_at END)`;
+};

@@ -5,9 +5,13 @@
  * village publishes; a villager who opted out is masked (张**) or left off as the village chose;
  * staff are never ranked; no balance and no debt is ever part of it.
  *
- * Months are village months (UTC+8), as the rule library's cap periods are.
+ * Months are village months (UTC+8), as the rule library's cap periods are. A store's entry
+ * counts in the month it was made by the store's clock, but not beyond its receipt plus the
+ * allowed skew (../store-time.ts), as in the roll-up: a store clock months fast would put its
+ * redemptions on a board to come.
  */
 import type { SqlDb } from '../sql.ts';
+import { madeAtSql } from '../store-time.ts';
 import { localDate, periodStart } from '../governance/rules.ts';
 import { clipText } from '../../../lib/text.ts';
 import { BOARD_FORMAT, BOARD_NAME_MAX, BOARD_RED_LIST_MAX, BOARD_TITLE_MAX, type BoardBody, type BoardTotals, type Deed, type RedListMore, type RedListRow } from '../../protocol/board.ts';
@@ -166,10 +170,11 @@ export async function computeBoard(db: SqlDb, village: string, now: Date): Promi
 }
 
 async function monthTotals(db: SqlDb, month$: unknown[], perVillager: readonly VillagerMonth[]): Promise<BoardTotals> {
+  const made = madeAtSql(db, '');
   const [flows] = await db.query<{ issued: number | string | null; redeemed: number | string | null }>(
     `SELECT SUM(CASE WHEN kind = 'award' THEN points ELSE 0 END) AS issued,
             SUM(CASE WHEN kind = 'redemption' AND (reference IS NULL OR reference NOT LIKE 'debt:%') THEN -points ELSE 0 END) AS redeemed
-       FROM entries WHERE village = $1 AND created_at >= $2 AND created_at < $3`,
+       FROM entries WHERE village = $1 AND ${made} >= $2 AND ${made} < $3`,
     month$,
   );
   const [people] = await db.query<{ n: number | string }>("SELECT COUNT(*) AS n FROM villagers v LEFT JOIN board_villagers b ON b.villager_id = v.id WHERE v.village = $1 AND v.status <> 'left' AND COALESCE(b.staff, 0) = 0", [month$[0]]);

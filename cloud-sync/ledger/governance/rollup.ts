@@ -6,8 +6,7 @@
  */
 import type { SqlDb } from '../sql.ts';
 import { fieldError } from './rules.ts';
-import { DEFAULT_SKEW_MS } from '../rows.ts';
-import { storeTime } from '../store-time.ts';
+import { DEFAULT_SKEW_MS, madeAtSql, storeTime } from '../store-time.ts';
 
 export interface Period { from: string; to: string }
 export interface MonthRow { village: string; month: string; issued: number; deducted: number; redeemed: number; refunded: number; adjusted: number; awards: number; villagers_awarded: number }
@@ -47,22 +46,6 @@ export function periodOf(q: { from?: string | undefined; to?: string | undefined
   if (months > 120) throw fieldError('from', 'a period is at most 120 months', '统计区间最长 120 个月');
   return { from, to };
 }
-
-/**
- * When an entry was made, in SQL: its `created_at`, but a store's stamped beyond the ledger's
- * receipt plus the allowed clock skew counts from its receipt, as a store's row time does
- * (store-time.ts): a store clock months fast would put its sales in a month to come. The skew
- * is the ledger's default, the one its rows' times were taken with. Entries made at the ledger
- * and stores' stamps of the past (a store offline for days) are their `created_at`. Compared as
- * text, as the period is: a stamp has the ledger's ISO form, `strftime`/`to_char` write that form.
- */
-const madeAtSql = (db: SqlDb, e: string): string => {
-  const limit = db.dialect === 'sqlite'
-    ? `strftime('%Y-%m-%dT%H:%M:%fZ', ${e}received_at, '+${DEFAULT_SKEW_MS / 1000} seconds')`
-    : `to_char((${e}received_at)::timestamptz AT TIME ZONE 'UTC' + interval '${DEFAULT_SKEW_MS} milliseconds', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-  // the cheap comparisons first: the limit is computed only for a store's stamp later than its receipt
-  return `(CASE WHEN ${e}origin_store IS NOT NULL AND ${e}created_at > ${e}received_at AND ${e}created_at > ${limit} THEN ${e}received_at ELSE ${e}created_at END)`;
-};
 
 /** The month of an ISO `created_at` in village time, in SQL. */
 const monthSql = (db: SqlDb, col: string): string =>
