@@ -215,7 +215,7 @@ export class StoreDaemon {
     const alarmWatch = alarms ? new AlarmWatch({ config: c.alarms, board: alarms, health: this.health, db: () => ledger.handle(), dataDir: c.data_dir, log: this.log.child({ part: 'alarms' }) }) : undefined;
     if (alarms && agent) {
       // the village sees the store's active alarms as they stand (retained)
-      const publish = (): void => agent.ops.publishAlarms(alarmsMessage(new Date().toISOString(), alarms.active()));
+      const publish = (): void => agent.ops.publishAlarms(alarmsMessage(new Date().toISOString(), alarms.active(), alarms.clearedByHand()));
       alarms.on('raised', publish);
       alarms.on('acknowledged', publish);
       alarms.on('cleared', publish);

@@ -8,21 +8,29 @@ import { storeTopic } from '../protocol/topics.ts';
 import type { SyncMqtt } from '../mqtt.ts';
 import { decode } from '../protocol/payloads.ts';
 import { checkControl, type KeyRing } from '../protocol/sign.ts';
-import { opsCheckers, type Alarm, type AlarmsMessage, type ReconcileAnswer, type ReconcileRequest } from '../protocol/ops.ts';
+import { opsCheckers, type Alarm, type AlarmsMessage, type ClearedAlarm, type ReconcileAnswer, type ReconcileRequest } from '../protocol/ops.ts';
 import type { RefusalCounter } from '../protocol/refusals.ts';
 import { EdgeError, ErrorCode } from '../../edge/errors.ts';
 
 /** An alarm as the store keeps it (edge/ledger/alarms.ts), with the fields the message leaves out. */
 type StoredAlarm = Omit<Alarm, 'acknowledged_at' | 'acknowledged_by' | 'ack_note'> & { acknowledged_at: string | null; acknowledged_by: string | null; ack_note: string | null; cleared_at?: string | null; cleared_by?: string | null };
 
-/** The retained alarms message: the active alarms, each with its acknowledgement when it has one. */
-export function alarmsMessage(at: string, active: StoredAlarm[]): AlarmsMessage {
+/** An alarm cleared by hand as the store keeps it (edge/ledger/alarms.ts `handClearedSince`). */
+interface HandCleared { id: number; kind: string; subject: string; raised_at: string; cleared_at: string; cleared_by: string; note: string | null }
+
+/**
+ * The retained alarms message: the active alarms, each with its acknowledgement when it has one,
+ * and the ones cleared by hand lately (`cleared`, only when there are any: a ledger older than
+ * the field would refuse the whole list).
+ */
+export function alarmsMessage(at: string, active: StoredAlarm[], cleared: HandCleared[] = []): AlarmsMessage {
   return {
     at,
     active: active.map(({ cleared_at: _c, cleared_by: _b, acknowledged_at, acknowledged_by, ack_note, ...a }) => ({
       ...a,
       ...(acknowledged_at !== null && acknowledged_by !== null ? { acknowledged_at, acknowledged_by, ...(ack_note ? { ack_note } : {}) } : {}),
     })),
+    ...(cleared.length > 0 ? { cleared: cleared.map(({ note, ...c }): ClearedAlarm => ({ ...c, ...(note ? { note } : {}) })) } : {}),
   };
 }
 

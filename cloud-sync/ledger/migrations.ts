@@ -9,7 +9,7 @@ import { GOVERNANCE_POSTGRES, GOVERNANCE_SQLITE, GOVERNANCE_V5_POSTGRES, GOVERNA
 import { BOARD_POSTGRES, BOARD_SQLITE } from './board/schema.ts';
 import { STAFF_COUNT_WINDOW, STAFF_DISABLED, STAFF_POSTGRES, STAFF_SQLITE } from './staff/schema.ts';
 import { CATALOGUE_SQL, CATALOGUE_VERSION } from './catalogue.ts';
-import { STORE_ALARMS_CLEARED, STORE_ALARMS_POSTGRES, STORE_ALARMS_SQLITE } from './store-alarms.ts';
+import { STORE_ALARMS_CLEARED, STORE_ALARMS_HAND, STORE_ALARMS_HAND_VERSION, STORE_ALARMS_POSTGRES, STORE_ALARMS_SQLITE } from './store-alarms.ts';
 
 const common = (autoId: string, bigint: string) => /* sql */ `
 CREATE TABLE villages (
@@ -183,6 +183,8 @@ const MIGRATIONS: ReadonlyArray<{ version: number; sqlite: string; postgres: str
   { version: ACKED_CREATED_AT_VERSION, sqlite: ACKED_CREATED_AT, postgres: ACKED_CREATED_AT },
   // v16: staff counts of wrong passwords end 15 minutes after their last attempt (staff/schema.ts)
   { version: 16, sqlite: STAFF_COUNT_WINDOW, postgres: STAFF_COUNT_WINDOW },
+  // v17: who cleared a store's alarm by hand, and why (store-alarms.ts)
+  { version: STORE_ALARMS_HAND_VERSION, sqlite: STORE_ALARMS_HAND, postgres: STORE_ALARMS_HAND },
 ];
 export const LEDGER_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 

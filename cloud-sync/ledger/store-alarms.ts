@@ -10,8 +10,11 @@
  * ignored. A list stamped beyond the ledger's receive time plus the allowed clock skew (a store
  * clock that ran fast, or a list forged on the unsigned retained topic) is taken at its receive
  * time, as a store's status row is (store-status.ts): otherwise its stamp would make every true
- * list after it stale until real time passed it, hiding the store's alarms. The history is kept `alarmKeepDays` (purgeStoreAlarms, run by the ledger's
- * retention job, retention.ts). Plain functions over the ledger's database, like tables.ts.
+ * list after it stale until real time passed it, hiding the store's alarms. The list's `cleared`
+ * names the alarms a maintainer cleared by hand at the store: who and why are kept on the
+ * occurrence (v17), so the history tells them from those that resolved by themselves. The
+ * history is kept `alarmKeepDays` (purgeStoreAlarms, run by the ledger's retention job,
+ * retention.ts). Plain functions over the ledger's database, like tables.ts.
  */
 import type { SqlDb } from './sql.ts';
 import { opsCheckers, type Alarm, type AlarmsMessage } from '../protocol/ops.ts';
@@ -73,13 +76,31 @@ export interface StoreAlarm {
   ack_note: string | null;
   cleared_at: string | null;
   first_heard_at: string;
+  /** v17: the account that cleared it by hand at the store, and why; null when it cleared by itself. */
+  cleared_by: string | null;
+  clear_note: string | null;
+  /** How it cleared, for the history: "cleared by hand by <account>: <note>" (both languages); null when by itself. */
+  cleared_how: { en: string; zh: string } | null;
 }
 
-interface Row extends Omit<StoreAlarm, 'id' | 'seen'> { occurrence: string; store_alarm_id: number | string; seen: number | string }
+interface Row extends Omit<StoreAlarm, 'id' | 'seen' | 'cleared_how'> { occurrence: string; store_alarm_id: number | string; seen: number | string }
 
 // JSON rather than a separator: a subject may hold any character, and PostgreSQL text no NUL
 const occurrenceOf = (a: Pick<Alarm, 'kind' | 'subject' | 'raised_at'>): string => JSON.stringify([a.kind, a.subject, a.raised_at]);
-const fromRow = ({ occurrence: _o, store_alarm_id, seen, ...r }: Row): StoreAlarm => ({ ...r, id: Number(store_alarm_id), seen: Number(seen) });
+const clearedHow = (by: string | null, note: string | null): StoreAlarm['cleared_how'] => (by === null ? null : {
+  en: `cleared by hand by ${by}${note ? `: ${note}` : ''}`,
+  zh: `手动解除：${by}${note ? `，${note}` : ''}`,
+});
+const fromRow = ({ occurrence: _o, store_alarm_id, seen, ...r }: Row): StoreAlarm => ({
+  ...r, id: Number(store_alarm_id), seen: Number(seen), cleared_by: r.cleared_by ?? null, clear_note: r.clear_note ?? null, cleared_how: clearedHow(r.cleared_by ?? null, r.clear_note ?? null),
+});
+
+/** v17: who cleared an occurrence by hand at the store, and why (the alarms message's `cleared`). */
+export const STORE_ALARMS_HAND_VERSION = 17;
+export const STORE_ALARMS_HAND = /* sql */ `
+ALTER TABLE store_alarms ADD COLUMN cleared_by TEXT;
+ALTER TABLE store_alarms ADD COLUMN clear_note TEXT;
+`;
 
 /** PostgreSQL's text holds no NUL character: a store's text is kept without it. */
 const noNul = (t: string): string => t.replaceAll('\u0000', '');
@@ -89,8 +110,11 @@ const withoutNul = (a: Alarm): Alarm => ({
   ...(a.ack_note !== undefined ? { ack_note: noNul(a.ack_note) } : {}),
 });
 
-/** What taking a list changed: occurrences added, updated, cleared; `stale` when it was older than the last one. */
-export interface ListOutcome { stale: boolean; raised: number; updated: number; cleared: number }
+/**
+ * What taking a list changed: occurrences added, updated, cleared, and marked cleared by hand
+ * (`byHand`); `stale` when it was older than the last one.
+ */
+export interface ListOutcome { stale: boolean; raised: number; updated: number; cleared: number; byHand: number }
 
 /**
  * A store's `alarms` message as the ledger's MQTT side receives it, for a store the ledger
@@ -121,11 +145,11 @@ export async function recordAlarmList(db: SqlDb, village: string, store: string,
   return db.transaction(async (tx) => {
     const last = (await tx.query<{ list_at: string; received_at: string }>('SELECT list_at, received_at FROM store_alarm_lists WHERE village = $1 AND store = $2', [village, store]))[0];
     // a list kept before its time was bounded counts no later than its arrival and the skew
-    if (last && Math.min(Date.parse(last.list_at), Date.parse(last.received_at) + skewMs) > Date.parse(listAt)) return { stale: true, raised: 0, updated: 0, cleared: 0 };
+    if (last && Math.min(Date.parse(last.list_at), Date.parse(last.received_at) + skewMs) > Date.parse(listAt)) return { stale: true, raised: 0, updated: 0, cleared: 0, byHand: 0 };
     const heard = now.toISOString();
     const open = await tx.query<{ occurrence: string }>('SELECT occurrence FROM store_alarms WHERE village = $1 AND store = $2 AND cleared_at IS NULL', [village, store]);
     const listed = new Set<string>();
-    const out: ListOutcome = { stale: false, raised: 0, updated: 0, cleared: 0 };
+    const out: ListOutcome = { stale: false, raised: 0, updated: 0, cleared: 0, byHand: 0 };
     for (const given of msg.active) {
       const a = withoutNul(given);
       const occurrence = occurrenceOf(a);
@@ -133,7 +157,7 @@ export async function recordAlarmList(db: SqlDb, village: string, store: string,
       listed.add(occurrence);
       const ack = [a.acknowledged_at ?? null, a.acknowledged_by ?? null, a.ack_note ?? null];
       const changed = await tx.run(
-        `UPDATE store_alarms SET store_alarm_id = $4, severity = $5, detail = $6, last_seen_at = $7, seen = $8, acknowledged_at = $9, acknowledged_by = $10, ack_note = $11, cleared_at = NULL
+        `UPDATE store_alarms SET store_alarm_id = $4, severity = $5, detail = $6, last_seen_at = $7, seen = $8, acknowledged_at = $9, acknowledged_by = $10, ack_note = $11, cleared_at = NULL, cleared_by = NULL, clear_note = NULL
          WHERE village = $1 AND store = $2 AND occurrence = $3`,
         [village, store, occurrence, a.id, a.severity, a.detail, a.last_seen_at, a.seen, ...ack],
       );
@@ -152,6 +176,17 @@ export async function recordAlarmList(db: SqlDb, village: string, store: string,
       if (listed.has(o.occurrence)) continue;
       await tx.run('UPDATE store_alarms SET cleared_at = $4 WHERE village = $1 AND store = $2 AND occurrence = $3', [village, store, o.occurrence, listAt]);
       out.cleared++;
+    }
+    // the ones a maintainer cleared by hand: who and why, on an occurrence the ledger holds cleared
+    // (one it never heard of while active has nothing to show beside it, and is left); the list
+    // names them for days, so an occurrence marked already is left as it is
+    for (const c of msg.cleared ?? []) {
+      const occurrence = occurrenceOf({ kind: noNul(c.kind), subject: noNul(c.subject), raised_at: c.raised_at });
+      if (listed.has(occurrence)) continue;
+      out.byHand += await tx.run(
+        'UPDATE store_alarms SET cleared_by = $4, clear_note = $5 WHERE village = $1 AND store = $2 AND occurrence = $3 AND cleared_at IS NOT NULL AND cleared_by IS NULL',
+        [village, store, occurrence, noNul(c.cleared_by), c.note ? noNul(c.note) : null],
+      );
     }
     await tx.run(
       `INSERT INTO store_alarm_lists (village, store, list_at, received_at) VALUES ($1, $2, $3, $4)

@@ -27,10 +27,31 @@ export const AlarmSchema = Type.Object({
 }, { additionalProperties: false });
 export type Alarm = Static<typeof AlarmSchema>;
 
-/** `…/store/<store>/alarms`, retained: the store's active alarms as of `at` (empty: none). */
+/** The hand-cleared alarms a store lists beside its active ones: those of the last days, at most this many. */
+export const HAND_CLEARED_DAYS = 7;
+export const HAND_CLEARED_MAX = 100;
+
+/** An alarm a maintainer cleared by hand at the store (edge/ops/alarms.ts `clearByHand`): who, when, why. */
+export const ClearedAlarmSchema = Type.Object({
+  id: Count,
+  kind: AlarmSchema.properties.kind,
+  subject: AlarmSchema.properties.subject,
+  raised_at: Time,
+  cleared_at: Time,
+  cleared_by: Type.String({ minLength: 1, maxLength: 64 }),
+  note: Type.Optional(Type.String({ maxLength: 500 })),
+}, { additionalProperties: false });
+export type ClearedAlarm = Static<typeof ClearedAlarmSchema>;
+
+/**
+ * `…/store/<store>/alarms`, retained: the store's active alarms as of `at` (empty: none), and
+ * the ones cleared by hand in the last HAND_CLEARED_DAYS (sent only when there are any: a
+ * ledger older than the field refuses it, so the village ledger is updated before its stores).
+ */
 export const AlarmsMessageSchema = Type.Object({
   at: Time,
   active: Type.Array(AlarmSchema, { maxItems: 1000 }),
+  cleared: Type.Optional(Type.Array(ClearedAlarmSchema, { maxItems: HAND_CLEARED_MAX })),
 }, { additionalProperties: false });
 export type AlarmsMessage = Static<typeof AlarmsMessageSchema>;
 

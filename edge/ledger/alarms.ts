@@ -90,6 +90,30 @@ export function clearAlarmById(db: Db, id: number, at: string, by: string): { ro
   return { row: { ...before, cleared_at: at, cleared_by: by }, cleared: true };
 }
 
+/** An alarm a maintainer cleared by hand, with the note of its audit record (`alarm.clear`). */
+export interface HandClearedAlarm { id: number; kind: string; subject: string; raised_at: string; cleared_at: string; cleared_by: string; note: string | null }
+
+/**
+ * The alarms cleared by hand (by an account, not 'resolved') at `since` or later, newest first,
+ * at most `limit`; the note is the one its audit record (edge/ops/alarms.ts `clearByHand`) kept.
+ * The audit log is read only when there is one, in one pass over its records of the window (a
+ * day more: the audit's clock and the board's may differ), not once per alarm.
+ */
+export function handClearedSince(db: Db, since: string, limit: number): HandClearedAlarm[] {
+  const rows = db.prepare(
+    `SELECT id, kind, subject, raised_at, cleared_at, cleared_by FROM alarms
+     WHERE cleared_at >= ? AND cleared_by IS NOT NULL AND cleared_by <> 'resolved'
+     ORDER BY cleared_at DESC, id DESC LIMIT ?`,
+  ).all(since, limit) as Omit<HandClearedAlarm, 'note'>[];
+  if (rows.length === 0) return [];
+  const from = new Date(Date.parse(since) - 86_400_000).toISOString();
+  const notes = new Map<string, string | null>();
+  for (const r of db.prepare("SELECT target, json_extract(after, '$.note') AS note FROM audit_log WHERE action = 'alarm.clear' AND at >= ? ORDER BY id").all(from) as { target: string | null; note: unknown }[]) {
+    if (r.target !== null) notes.set(r.target, typeof r.note === 'string' ? r.note : null);
+  }
+  return rows.map((a) => ({ ...a, note: notes.get(`${a.kind}${a.subject ? ` ${a.subject}` : ''} #${a.id}`) ?? null }));
+}
+
 export function listActiveAlarms(db: Db): AlarmRow[] {
   return db.prepare('SELECT * FROM alarms WHERE cleared_at IS NULL ORDER BY raised_at, id').all() as AlarmRow[];
 }

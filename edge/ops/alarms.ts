@@ -12,8 +12,9 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../log.ts';
 import { inTransaction, type Db } from '../ledger/db.ts';
-import { acknowledgeAlarm, activeAlarm, alarmById, clearAlarm, clearAlarmById, listActiveAlarms, raiseAlarm, recentAlarms, type AlarmRow, type AlarmSeverity } from '../ledger/alarms.ts';
+import { acknowledgeAlarm, activeAlarm, alarmById, clearAlarm, clearAlarmById, handClearedSince, listActiveAlarms, raiseAlarm, recentAlarms, type AlarmRow, type AlarmSeverity, type HandClearedAlarm } from '../ledger/alarms.ts';
 import { appendAudit } from '../ledger/audit.ts';
+import { HAND_CLEARED_DAYS, HAND_CLEARED_MAX } from '../../cloud-sync/protocol/ops.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 
 export const ALARM_KINDS = ['lock_not_confirmed', 'scale_fault', 'camera_gone', 'disk_low', 'outbox_growing', 'clock_jump', 'clock_skew', 'job_failed', 'reconcile_mismatch', 'door_open', 'villager_id_taken'] as const;
@@ -229,6 +230,15 @@ export class AlarmBoard extends EventEmitter<AlarmEvents> {
       // the ledger is closed or unreadable: what memory holds is all there is
     }
     return [...rows, ...this.unstored.values()];
+  }
+
+  /** The alarms cleared by hand in the last `days` (at most `max`, newest first), for the village; none when the ledger cannot be read. */
+  clearedByHand(days = HAND_CLEARED_DAYS, max = HAND_CLEARED_MAX): HandClearedAlarm[] {
+    try {
+      return handClearedSince(this.db(), new Date(this.now().getTime() - days * 86_400_000).toISOString(), max);
+    } catch {
+      return [];
+    }
   }
 
   /** The latest alarms, active or cleared (older than alarm `beforeId` when given). */

@@ -111,6 +111,8 @@ export function olderLedgerRows(version: number, now: Date): Seeded[] {
     { table: 'store_alarms', order: 'occurrence', rows: [
       { village: 'va', store: 's1', occurrence: JSON.stringify(['scale_fault', 'scale 12', t(9)]), store_alarm_id: 7, kind: 'scale_fault', subject: 'scale 12', severity: 'critical', detail: '秤 12 无应答', raised_at: t(9), last_seen_at: t(9, 5), seen: 3, acknowledged_at: t(9, 4), acknowledged_by: 'laochen', ack_note: '已报修', cleared_at: null, first_heard_at: t(9) },
       { village: 'va', store: 's1', occurrence: JSON.stringify(['door_open', 'door', t(6)]), store_alarm_id: 5, kind: 'door_open', subject: 'door', severity: 'warning', detail: '门未关', raised_at: t(6), last_seen_at: t(6), seen: 1, acknowledged_at: null, acknowledged_by: null, ack_note: null, cleared_at: t(6, 3), first_heard_at: t(6) },
+      // cleared by hand at the store before the ledger kept who did it (v17): the upgraded ledger learns it from the store's next list
+      { village: 'va', store: 's1', occurrence: JSON.stringify(['villager_id_taken', 'villager wei', t(7)]), store_alarm_id: 6, kind: 'villager_id_taken', subject: 'villager wei', severity: 'warning', detail: '村民 wei 的编号属别村', raised_at: t(7), last_seen_at: t(7), seen: 1, acknowledged_at: null, acknowledged_by: null, ack_note: null, cleared_at: t(8), first_heard_at: t(7) },
     ] },
     { table: 'store_alarm_lists', order: 'village, store', rows: [{ village: 'va', store: 's1', list_at: t(9, 5), received_at: t(9, 5) }] },
     // counts of villagers' PINs (v12) and of staff logins (the older versions' keys and meanings)
@@ -130,12 +132,15 @@ export function olderLedgerRows(version: number, now: Date): Seeded[] {
     rows: s.rows
       // keyed by the row id alone before v8: a second village's store of the same id could not have its rows held
       .filter((r) => !(s.table === 'acked_ids' && version < ACKED_BY_VILLAGE_VERSION && r.village !== 'va'))
+      // from v16 on, a ledger holds what v16's migration left: no staff count of the older kind
+      .filter((r) => !(s.table === 'gov_login_failures' && version >= 16 && (String(r.login).startsWith('staff:') || (String(r.login).startsWith('staff-name:') && Number(r.failures) > 0))))
+      .map((r) => (s.table === 'staff_accounts' && version >= 16 ? { ...r, failed_logins: 0, failed_until: null } : r))
       .map((r) => Object.fromEntries(Object.entries(r).filter(([c]) => (COLUMN_SINCE[`${s.table}.${c}`] ?? 0) <= version))),
   }));
 }
 
 /** Columns later than their table, by the version that added them. */
-const COLUMN_SINCE: Record<string, number> = { 'staff_accounts.disabled_at': 9, 'villagers.status_changed_at': 11 };
+const COLUMN_SINCE: Record<string, number> = { 'staff_accounts.disabled_at': 9, 'villagers.status_changed_at': 11, 'staff_accounts.failed_until': 16 };
 
 /** Writes `seeded` into `db` (a ledger at the version they were made for), in their order. */
 export async function writeRows(db: SqlDb, seeded: readonly Seeded[]): Promise<void> {

@@ -128,7 +128,7 @@ describe(`the village ledger keeps the stores' alarms (${brokerKind} + ${ledgerD
       await registerStore(db, 'v1', 's1', 'k', 'unused');
       const t = '2026-12-01T02:00:00.000Z';
       const a = { id: 1, kind: 'scale_fault', subject: 'A\u00001', severity: 'warning' as const, detail: 'bad\u0000 reply', raised_at: t, last_seen_at: t, seen: 1 };
-      expect(await recordAlarmList(db, 'v1', 's1', { at: t, active: [a, a] }, new Date())).toEqual({ stale: false, raised: 1, updated: 0, cleared: 0 });
+      expect(await recordAlarmList(db, 'v1', 's1', { at: t, active: [a, a] }, new Date())).toEqual({ stale: false, raised: 1, updated: 0, cleared: 0, byHand: 0 });
       expect((await storeAlarms(db, ['v1'], 5))[0]!.active).toMatchObject([{ subject: 'A1', detail: 'bad reply' }]);
     } finally {
       await drop();

@@ -1,15 +1,17 @@
 /**
  * A town upgrades a village ledger that holds years of data: made by the migrations up to an
- * older version (7, 11, 13, 14, 15), filled with that version's rows (tests/sync/older-ledger.ts),
+ * older version (7, 11, 13, 14, 15, 16), filled with that version's rows (tests/sync/older-ledger.ts),
  * then migrated to the current one. Every row is still there with its values, the new columns
  * hold what each migration promises (none known for rows before v9 and v11, acked_ids.created_at
- * at v15, the staff counts at v16), the balances are the same, and the ledger works: a store's
- * rows are acknowledged, staff and villagers sign in.
+ * at v15, the staff counts at v16, no hand clears known at v17), the balances are the same, and
+ * the ledger works: a store's rows are acknowledged, its alarms list names who cleared one by
+ * hand, staff and villagers sign in.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { applyStoreRows, DEFAULT_SKEW_MS } from '../../cloud-sync/ledger/rows.ts';
 import { ACKED_BY_VILLAGE_VERSION, ACKED_CREATED_AT_VERSION, LEDGER_SCHEMA_VERSION, migrateLedger } from '../../cloud-sync/ledger/migrations.ts';
 import { CATALOGUE_VERSION } from '../../cloud-sync/ledger/catalogue.ts';
+import { recordAlarmList, storeAlarms, STORE_ALARMS_HAND_VERSION } from '../../cloud-sync/ledger/store-alarms.ts';
 import { balanceOf, type Signer } from '../../cloud-sync/ledger/tables.ts';
 import type { Row } from '../../cloud-sync/protocol/payloads.ts';
 import { newKeyPair, privateEd25519 } from '../../cloud-sync/protocol/sign.ts';
@@ -38,7 +40,7 @@ describe(`a populated village ledger upgraded to version ${LEDGER_SCHEMA_VERSION
     ledger = undefined;
   });
 
-  for (const from of [ACKED_BY_VILLAGE_VERSION - 1, 11, 13, CATALOGUE_VERSION, ACKED_CREATED_AT_VERSION]) {
+  for (const from of [ACKED_BY_VILLAGE_VERSION - 1, 11, 13, CATALOGUE_VERSION, ACKED_CREATED_AT_VERSION, STORE_ALARMS_HAND_VERSION - 1]) {
     it(`from version ${from}: every row kept, the new columns as promised, balances the same, and it works`, async () => {
       const now = new Date();
       ledger = await tempLedgerDb(from);
@@ -76,6 +78,17 @@ describe(`a populated village ledger upgraded to version ${LEDGER_SCHEMA_VERSION
       // Columns later than the version: none known for the rows before them (v9, v11).
       if (from < 9) expect(await db.query('SELECT username FROM staff_accounts WHERE disabled_at IS NOT NULL')).toEqual([]);
       if (from < 11) expect(await db.query('SELECT id FROM villagers WHERE status_changed_at IS NOT NULL')).toEqual([]);
+
+      // v17: no alarm held before it was cleared by a known hand; the store's next list names who and why
+      expect(await db.query('SELECT occurrence FROM store_alarms WHERE cleared_by IS NOT NULL OR clear_note IS NOT NULL')).toEqual([]);
+      const scale = seeded.find((x) => x.table === 'store_alarms')!.rows[0]!;
+      const [, door, wei] = seeded.find((x) => x.table === 'store_alarms')!.rows as [unknown, Record<string, unknown>, Record<string, unknown>];
+      const listAt = new Date(now.getTime() - 2000).toISOString();
+      const still = { id: Number(scale.store_alarm_id), kind: String(scale.kind), subject: String(scale.subject), severity: 'critical' as const, detail: String(scale.detail), raised_at: String(scale.raised_at), last_seen_at: String(scale.last_seen_at), seen: 3, acknowledged_at: String(scale.acknowledged_at), acknowledged_by: 'laochen', ack_note: '已报修' };
+      const hand = { id: 6, kind: 'villager_id_taken', subject: 'villager wei', raised_at: String(wei.raised_at), cleared_at: String(wei.cleared_at), cleared_by: 'laochen', note: '邻村已改号' };
+      expect(await recordAlarmList(db, 'va', 's1', { at: listAt, active: [still], cleared: [hand] }, now)).toMatchObject({ stale: false, updated: 1, cleared: 0, byHand: 1 });
+      const history = (await storeAlarms(db, ['va'], 10)).find((x) => x.store === 's1')!.recent;
+      expect(history.map((a) => [a.kind, a.cleared_at, a.cleared_by, a.cleared_how?.zh ?? null])).toEqual([['villager_id_taken', wei.cleared_at, 'laochen', '手动解除：laochen，邻村已改号'], ['door_open', door.cleared_at, null, null]]);
 
       for (const [villager, balance] of Object.entries(BALANCES)) expect({ villager, balance: await balanceOf(db, villager) }).toEqual({ villager, balance });
 

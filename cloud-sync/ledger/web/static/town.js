@@ -71,7 +71,7 @@ function render(r) {
   $('scope').textContent = `${r.period.from} 至 ${r.period.to} · ${r.villages.length} 个村`;
 }
 
-const ALARM_ZH = { lock_not_confirmed: '门锁未确认', scale_fault: '秤故障', camera_gone: '摄像头断开', disk_low: '磁盘空间不足', outbox_growing: '待同步记录积压', clock_jump: '系统时钟跳变', job_failed: '定时任务失败', reconcile_mismatch: '对账不一致' };
+const ALARM_ZH = { lock_not_confirmed: '门锁未确认', scale_fault: '秤故障', camera_gone: '摄像头断开', disk_low: '磁盘空间不足', outbox_growing: '待同步记录积压', clock_jump: '系统时钟跳变', job_failed: '定时任务失败', reconcile_mismatch: '对账不一致', clock_skew: '本店时钟落后于村账本', door_open: '门长时间未关', villager_id_taken: '村民编号已属别村' };
 const when = (iso) => (iso ? new Date(iso).toLocaleString('zh-CN', { hour12: false }) : '—');
 const ackOf = (a) => (a.acknowledged_at ? `${a.acknowledged_by}，${when(a.acknowledged_at)}${a.ack_note ? `：${a.ack_note}` : ''}` : '未确认');
 
@@ -99,7 +99,8 @@ function renderAlarms(stores) {
       n++;
       active.append(row([...where, a.severity === 'critical' ? '严重' : '警告', `${ALARM_ZH[a.kind] || a.kind}${a.subject ? `（${a.subject}）` : ''}`, a.detail, when(a.raised_at), ackOf(a)], a.severity === 'critical' && !a.acknowledged_at ? 'err' : ''));
     }
-    for (const a of s.recent) recent.append(row([...where, `${ALARM_ZH[a.kind] || a.kind}${a.subject ? `（${a.subject}）` : ''}`, a.detail, when(a.raised_at), when(a.cleared_at), a.acknowledged_at ? ackOf(a) : '—']));
+    // an alarm a maintainer cleared by hand at the store says who and why (the ledger's cleared_how)
+    for (const a of s.recent) recent.append(row([...where, `${ALARM_ZH[a.kind] || a.kind}${a.subject ? `（${a.subject}）` : ''}`, a.detail, when(a.raised_at), `${when(a.cleared_at)}${a.cleared_how ? `（${a.cleared_how.zh}）` : ''}`, a.acknowledged_at ? ackOf(a) : '—']));
   }
   if (n === 0) active.append(row(['—', '—', '—', '没有未解除的告警', '', '', '']));
   const silent = stores.filter((s) => !s.list_at).length;
