@@ -95,11 +95,18 @@ const fromRow = ({ occurrence: _o, store_alarm_id, seen, ...r }: Row): StoreAlar
   ...r, id: Number(store_alarm_id), seen: Number(seen), cleared_by: r.cleared_by ?? null, clear_note: r.clear_note ?? null, cleared_how: clearedHow(r.cleared_by ?? null, r.clear_note ?? null),
 });
 
-/** v17: who cleared an occurrence by hand at the store, and why (the alarms message's `cleared`). */
+/**
+ * v17: who cleared an occurrence by hand at the store, and why (the alarms message's `cleared`).
+ * An occurrence a maintainer cleared by hand was looked at as surely as an acknowledged one: the
+ * purge may take it too (HANDLED), so the purge's index holds both.
+ */
 export const STORE_ALARMS_HAND_VERSION = 17;
+const HANDLED = '(acknowledged_at IS NOT NULL OR cleared_by IS NOT NULL)';
 export const STORE_ALARMS_HAND = /* sql */ `
 ALTER TABLE store_alarms ADD COLUMN cleared_by TEXT;
 ALTER TABLE store_alarms ADD COLUMN clear_note TEXT;
+DROP INDEX store_alarms_purge;
+CREATE INDEX store_alarms_purge ON store_alarms (cleared_at) WHERE cleared_at IS NOT NULL AND ${HANDLED};
 `;
 
 /** PostgreSQL's text holds no NUL character: a store's text is kept without it. */
@@ -246,7 +253,8 @@ export interface AlarmPurge { deleted: number; cutoff: string }
 /**
  * Deletes the occurrences that cleared (by the store's list time) before `now - keepDays` and
  * that a maintainer acknowledged; 0 keeps them for ever. An alarm still active is a store's
- * state, never history. One that cleared without anyone acknowledging it is kept: it is the
+ * state, never history. One cleared by hand at the store (v17) was dealt with as surely as one
+ * acknowledged, and goes alike. One that cleared without anyone acknowledging it is kept: it is the
  * only trace that a condition (a lock that did not confirm, a scale gone, ledgers that
  * disagreed) came and went while nobody looked, which is what the village and the town check
  * a store's upkeep for; they are few (one row per occurrence, a repeat only counts `seen`).
@@ -263,7 +271,7 @@ CREATE INDEX store_alarms_history ON store_alarms (village, store, cleared_at) W
 
 /** The next batch the purge deletes (exported so a test can ask the planner how it is read). */
 export const PURGE_DUE_SQL = `SELECT village, store, occurrence FROM store_alarms
-       WHERE cleared_at IS NOT NULL AND cleared_at < $1 AND acknowledged_at IS NOT NULL
+       WHERE cleared_at IS NOT NULL AND cleared_at < $1 AND ${HANDLED}
        ORDER BY cleared_at LIMIT ${PURGE_BATCH}`;
 
 export async function purgeStoreAlarms(db: SqlDb, keepDays: number, now: Date): Promise<AlarmPurge> {
@@ -278,7 +286,7 @@ export async function purgeStoreAlarms(db: SqlDb, keepDays: number, now: Date): 
       for (const a of due) {
         // the same conditions again: a list taken meanwhile may have raised the occurrence again
         out.deleted += await tx.run(
-          'DELETE FROM store_alarms WHERE village = $1 AND store = $2 AND occurrence = $3 AND cleared_at IS NOT NULL AND cleared_at < $4 AND acknowledged_at IS NOT NULL',
+          `DELETE FROM store_alarms WHERE village = $1 AND store = $2 AND occurrence = $3 AND cleared_at IS NOT NULL AND cleared_at < $4 AND ${HANDLED}`,
           [a.village, a.store, a.occurrence, cutoff],
         );
       }

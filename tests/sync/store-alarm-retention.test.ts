@@ -1,7 +1,8 @@
 /**
  * The village ledger's history of the stores' alarms is kept `alarmKeepDays`: an occurrence
  * that cleared longer ago and was acknowledged is deleted by the ledger's retention job; one
- * still active, one that cleared recently and one nobody acknowledged are kept; a large purge
+ * still active, one that cleared recently and one nobody acknowledged are kept (one a maintainer
+ * cleared by hand at the store counts as dealt with, and goes like an acknowledged one); a large purge
  * goes in batches; the job runs at start and by its cron. On SQLite, and on PostgreSQL with
  * DATABASE_URL set.
  */
@@ -72,6 +73,21 @@ describe(`retention of the stores' alarm history (${ledgerDbKind})`, () => {
     expect((await purgeStoreAlarms(db, 365, now)).deleted).toBe(0);
     expect((await purgeStoreAlarms(db, 0, now)).deleted).toBe(0);
     expect((await purgeStoreAlarms(db, 3, now)).deleted).toBe(1);
+    expect((await storeAlarms(db, ['v1'], 10))[0]!.recent.map((a) => a.kind)).toEqual(['camera_gone']);
+  });
+
+  it('an occurrence a maintainer cleared by hand at the store, unacknowledged, goes like an acknowledged one', async () => {
+    const db = await ledger();
+    const handCleared = alarm('villager_id_taken', 'v-0042', 400);
+    const selfCleared = alarm('camera_gone', 'camera', 400);
+    await recordAlarmList(db, 'v1', 's1', { at: ago(400), active: [handCleared, selfCleared] }, now);
+    await recordAlarmList(db, 'v1', 's1', {
+      at: ago(390), active: [],
+      cleared: [{ id: handCleared.id, kind: handCleared.kind, subject: handCleared.subject, raised_at: handCleared.raised_at, cleared_at: ago(390), cleared_by: 'wang', note: '村委已更正邻村的编号' }],
+    }, now);
+    // both cleared by the same list: in either order
+    expect((await storeAlarms(db, ['v1'], 10))[0]!.recent.map((a) => [a.kind, a.cleared_by]).sort()).toEqual([['camera_gone', null], ['villager_id_taken', 'wang']]);
+    expect(await purgeStoreAlarms(db, 365, now)).toEqual({ deleted: 1, cutoff: ago(365) });
     expect((await storeAlarms(db, ['v1'], 10))[0]!.recent.map((a) => a.kind)).toEqual(['camera_gone']);
   });
 
