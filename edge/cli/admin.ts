@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import { withCommon, withLedger, print, type CommonOptions } from './context.ts';
-import { addAdminAccount, listAdminAccounts, setAdminPassword, unlockAdminAccount, ADMIN_ROLES, type AdminRole } from '../ledger/admin-accounts.ts';
+import { addAdminAccount, getAdminAccount, listAdminAccounts, setAdminPassword, unlockAdminAccount, ADMIN_ROLES, type AdminRole } from '../ledger/admin-accounts.ts';
 import { appendAudit } from '../ledger/audit.ts';
 import { inTransaction } from '../ledger/db.ts';
 import { hashPassword, passwordWeakness } from '../http/passwords.ts';
@@ -60,6 +60,8 @@ export function registerAdminCommand(program: Command): void {
       if (!ADMIN_ROLES.includes(o.role as AdminRole)) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `--role must be ${ADMIN_ROLES.join(' or ')}, got ${JSON.stringify(o.role)}`, { zh: '--role 只能是 maintainer 或 village_admin' });
       const name = o.name.trim();
       if (name.length < 1 || name.length > 100) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, '--name must have 1 to 100 characters', { zh: '--name 姓名须为 1–100 字' });
+      // the data folder and the user name before the password is asked: nothing typed in vain
+      withLedger(o, (db) => { if (getAdminAccount(db, username)) throw new EdgeError(ErrorCode.DUPLICATE_ID, `admin account ${username} already exists`, { zh: `管理账号 ${username} 已存在`, details: { field: 'username' } }); });
       const passwordHash = await hashPassword(await readPassword('密码 Password: '));
       const a = withLedger(o, (db) => inTransaction(db, 'adding an admin account', () => {
         const added = addAdminAccount(db, { username, displayName: name, role: o.role as AdminRole, passwordHash });
