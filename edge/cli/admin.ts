@@ -11,30 +11,11 @@ import { appendAudit } from '../ledger/audit.ts';
 import { inTransaction } from '../ledger/db.ts';
 import { hashPassword, passwordWeakness } from '../http/passwords.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
+import { readPasswordLine } from './password-input.ts';
 
-/** One line from stdin; on a terminal without echo. */
+/** A new password from stdin: typed at a terminal (edge/cli/password-input.ts) or piped; refused as the pages refuse it (exit 2). */
 export async function readPassword(prompt: string): Promise<string> {
-  const stdin = process.stdin;
-  if (stdin.isTTY) {
-    process.stderr.write(prompt);
-    stdin.setRawMode(true);
-  }
-  stdin.setEncoding('utf8');
-  let got = '';
-  try {
-    for await (const chunk of stdin) {
-      got += chunk as string;
-      if (stdin.isTTY && got.includes('\u0003')) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, 'cancelled', { zh: '已取消' });
-      if (/[\r\n]/.test(got)) break;
-    }
-  } finally {
-    if (stdin.isTTY) {
-      stdin.setRawMode(false);
-      process.stderr.write('\n');
-    }
-    stdin.pause();
-  }
-  const password = got.split(/\r?\n|\r/)[0] ?? '';
+  const password = await readPasswordLine(prompt);
   const weak = passwordWeakness(password);
   if (weak) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `the password: ${weak.message} (read from standard input)`, { zh: `${weak.zh}（从标准输入读取）` });
   return password;

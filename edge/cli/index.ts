@@ -134,6 +134,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (isEdgeError(err)) {
       process.stderr.write(`错误 error [${err.code}]: ${err.forPeople()}\n`);
+      if (err.code === ErrorCode.CANCELLED) return 130; // Ctrl-C at a prompt, as a shell counts it
       return BAD_INPUT.has(err.code) ? 2 : 1;
     }
     process.stderr.write(`内部错误 internal error: ${(err as Error)?.stack ?? String(err)}\n`);
