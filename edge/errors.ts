@@ -55,6 +55,8 @@ export const ErrorCode = {
   CHECKS_FAILED: 'CHECKS_FAILED',
   /** The village ledger cannot be reached (not connected, or no answer in time). */
   SYNC_OFFLINE: 'SYNC_OFFLINE',
+  /** The person at the terminal cancelled (Ctrl-C at a prompt): nothing changed; the CLI exits 130, as a shell does for Ctrl-C. */
+  CANCELLED: 'CANCELLED',
   INTERNAL: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -6,35 +6,16 @@
  */
 import type { Command } from 'commander';
 import { withCommon, withLedger, print, type CommonOptions } from './context.ts';
-import { addAdminAccount, listAdminAccounts, setAdminPassword, unlockAdminAccount, ADMIN_ROLES, type AdminRole } from '../ledger/admin-accounts.ts';
+import { addAdminAccount, getAdminAccount, listAdminAccounts, setAdminPassword, unlockAdminAccount, ADMIN_ROLES, type AdminRole } from '../ledger/admin-accounts.ts';
 import { appendAudit } from '../ledger/audit.ts';
 import { inTransaction } from '../ledger/db.ts';
 import { hashPassword, passwordWeakness } from '../http/passwords.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
+import { readPasswordLine } from './password-input.ts';
 
-/** One line from stdin; on a terminal without echo. */
+/** A new password from stdin: typed at a terminal (edge/cli/password-input.ts) or piped; refused as the pages refuse it (exit 2). */
 export async function readPassword(prompt: string): Promise<string> {
-  const stdin = process.stdin;
-  if (stdin.isTTY) {
-    process.stderr.write(prompt);
-    stdin.setRawMode(true);
-  }
-  stdin.setEncoding('utf8');
-  let got = '';
-  try {
-    for await (const chunk of stdin) {
-      got += chunk as string;
-      if (stdin.isTTY && got.includes('\u0003')) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, 'cancelled', { zh: '已取消' });
-      if (/[\r\n]/.test(got)) break;
-    }
-  } finally {
-    if (stdin.isTTY) {
-      stdin.setRawMode(false);
-      process.stderr.write('\n');
-    }
-    stdin.pause();
-  }
-  const password = got.split(/\r?\n|\r/)[0] ?? '';
+  const password = await readPasswordLine(prompt);
   const weak = passwordWeakness(password);
   if (weak) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `the password: ${weak.message} (read from standard input)`, { zh: `${weak.zh}（从标准输入读取）` });
   return password;
@@ -60,6 +41,8 @@ export function registerAdminCommand(program: Command): void {
       if (!ADMIN_ROLES.includes(o.role as AdminRole)) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `--role must be ${ADMIN_ROLES.join(' or ')}, got ${JSON.stringify(o.role)}`, { zh: '--role 只能是 maintainer 或 village_admin' });
       const name = o.name.trim();
       if (name.length < 1 || name.length > 100) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, '--name must have 1 to 100 characters', { zh: '--name 姓名须为 1–100 字' });
+      // the data folder and the user name before the password is asked: nothing typed in vain
+      withLedger(o, (db) => { if (getAdminAccount(db, username)) throw new EdgeError(ErrorCode.DUPLICATE_ID, `admin account ${username} already exists`, { zh: `管理账号 ${username} 已存在`, details: { field: 'username' } }); });
       const passwordHash = await hashPassword(await readPassword('密码 Password: '));
       const a = withLedger(o, (db) => inTransaction(db, 'adding an admin account', () => {
         const added = addAdminAccount(db, { username, displayName: name, role: o.role as AdminRole, passwordHash });

@@ -21,6 +21,7 @@ import { identifyPhoto } from '../entry/enrol.ts';
 import { presentFrames } from '../entry/present.ts';
 import { loadGallery } from '../entry/templates.ts';
 import { parseIntOption, print, withCommon, type CommonOptions } from './context.ts';
+import { collect } from './repeatable.ts';
 
 export interface FacesEnv { db: Db; entry: EntryConfig; dataDir: string; key: Buffer }
 export interface FacesDeps {
@@ -60,12 +61,10 @@ function galleryOf(env: FacesEnv): Gallery {
   return g;
 }
 
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
-
 export function registerFaceDoorCommands(faces: Command, deps: FacesDeps): void {
   withCommon(faces.command('identify'), { json: true })
     .description('who is in these photos? one line per photo (the door\'s thresholds, one frame each) / 识别照片，每张一行')
-    .requiredOption('--photo <file>', 'photo (repeatable) / 照片，可多张', collect, [] as string[])
+    .requiredOption('--photo <file>', 'photo (repeatable) / 照片，可多张', collect)
     .option('--liveness', 'let the liveness check decide (a photo of a photo is a spoof) / 启用活体判断')
     .action(async (o: CommonOptions & { photo: string[]; liveness?: boolean }) => {
       await checkReadable(o.photo);

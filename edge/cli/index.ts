@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { isEdgeError, ErrorCode } from '../errors.ts';
+import { isRepeatable } from './repeatable.ts';
 
 type Register = (program: Command) => void;
 
@@ -36,10 +37,27 @@ export async function buildProgram(command?: string): Promise<Command> {
   // usage errors must come back here from subcommands too, to be told in both languages
   const override = (c: Command): void => {
     c.exitOverride().configureOutput(OUTPUT);
+    refuseRepeats(c);
     c.commands.forEach(override);
   };
   override(program);
   return program;
+}
+
+/**
+ * An option given twice would silently take its last value (commander's way: `--points 5 …
+ * --points 500` awarded 500): refused, exit 2, unless it is meant to repeat (edge/cli/repeatable.ts:
+ * `--frames a b c`, `--photo a --photo b`).
+ */
+function refuseRepeats(c: Command): void {
+  for (const option of c.options) {
+    if (isRepeatable(option)) continue;
+    let seen = false;
+    c.on(`option:${option.name()}`, () => {
+      if (seen) c.error(`error: option '${option.long ?? option.flags}' given twice: give it once`, { exitCode: 2, code: 'cli.optionGivenTwice' });
+      seen = true;
+    });
+  }
 }
 
 /** commander's own error line is English only: `main` writes a bilingual one instead. */
@@ -55,6 +73,7 @@ const USAGE_ZH: Readonly<Record<string, string>> = {
   'commander.conflictingOption': '选项互相冲突',
   'commander.excessArguments': '参数过多',
   'commander.invalidArgument': '参数取值无效',
+  'cli.optionGivenTwice': '选项重复',
 };
 
 /**
@@ -115,6 +134,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (isEdgeError(err)) {
       process.stderr.write(`错误 error [${err.code}]: ${err.forPeople()}\n`);
+      if (err.code === ErrorCode.CANCELLED) return 130; // Ctrl-C at a prompt, as a shell counts it
       return BAD_INPUT.has(err.code) ? 2 : 1;
     }
     process.stderr.write(`内部错误 internal error: ${(err as Error)?.stack ?? String(err)}\n`);

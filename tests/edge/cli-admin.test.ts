@@ -93,4 +93,24 @@ describe('store-edge admin', () => {
     }
     expect(existsSync(typo)).toBe(false);
   });
+
+  it('add checks the data folder and the user name before asking for the password (nothing typed in vain)', async () => {
+    // stdin closed at once: a command that asked first would complain of an empty password
+    const typo = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [bin, 'admin', 'add', '--username', 'li', '--name', '李师傅', '--data-dir', path.join(t.dir, 'dtaa')], { env: { ...process.env, STORE_EDGE_CONFIG: '' } });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      child.on('exit', (code) => resolve({ code, stderr }));
+      child.stdin.end();
+    });
+    expect(typo.code, typo.stderr).toBe(2);
+    expect(typo.stderr).toContain(path.join(t.dir, 'dtaa', 'ledger.sqlite'));
+    expect(typo.stderr).not.toContain('密码');
+
+    expect((await run('taken password 1\n', 'add', '--username', 'zhao', '--name', '赵师傅')).code).toBe(0);
+    const taken = await run('', 'add', '--username', 'zhao', '--name', '赵师傅');
+    expect(taken.code, taken.stderr).toBe(1);
+    expect(taken.stderr).toContain('管理账号 zhao 已存在');
+    expect(taken.stderr).not.toContain('密码');
+  }, 120_000);
 });
