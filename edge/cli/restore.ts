@@ -1,12 +1,14 @@
 /**
  * `store-edge restore FILE --yes`: put a backup copy in place of the ledger. It takes the data
- * folder's lock first, so it refuses while a daemon runs (and no daemon starts meanwhile); the
+ * folder's lock first, so it refuses while a daemon or a command on the ledger runs (and none
+ * starts meanwhile, edge/ledger-holds.ts); the
  * ledger it replaces is kept beside it. A progress bar on a terminal (the checks, the copy).
  */
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { lockDataDir, ensureDataDir } from '../data-dir.ts';
+import { ensureDataDir } from '../data-dir.ts';
+import { lockForRestore } from '../ledger-holds.ts';
 import { restoreCopy, verifyCopy } from '../ledger/backup.ts';
 import { describeUnsent } from '../ledger/restore-unsent.ts';
 import { recordedStoreOf, sameStore } from '../ledger/store-identity.ts';
@@ -71,7 +73,7 @@ export function registerRestoreCommand(program: Command): void {
       });
     }
     ensureDataDir(config.data_dir);
-    const release = lockDataDir(config.data_dir);
+    const release = lockForRestore(config.data_dir);
     try {
       // synchronous work: a terminal shows the bar as it goes (the checks, then the copy by bytes)
       const bar = progressBar('恢复 restoring', { enabled: !opts.json, counts: false });
