@@ -139,7 +139,7 @@ function rollbackJournal(file: string): void {
 const SIDE_FILES = ['-wal', '-shm'] as const;
 
 /** Which of `file`'s -wal/-shm exist now. */
-export function sideFiles(file: string): string[] {
+function sideFiles(file: string): string[] {
   return SIDE_FILES.map((s) => `${file}${s}`).filter((f) => existsSync(f));
 }
 

@@ -2,7 +2,7 @@
  * Restoring a verified copy in place of the ledger (`store-edge restore`, edge/cli/restore.ts).
  */
 import Database from 'better-sqlite3';
-import { closeSync, copyFileSync, existsSync, fsyncSync, linkSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, fsyncSync, linkSync, openSync, readSync, renameSync, statfsSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { translateSqliteError, type Db } from './db.ts';
@@ -10,7 +10,7 @@ import { highestOutboxSeq } from './outbox.ts';
 import { ackDigestsSeen, noteAckDigests, outboxRolledBackAt, setOutboxRolledBack } from './sync-state.ts';
 import { carryWithdrawals, type CarriedWithdrawals } from './restore-consent.ts';
 import { describeUnsent, unsentMissingFrom, type UnsentRows } from './restore-unsent.ts';
-import { sideFiles, stamp, verifyCopy, type VerifiedCopy } from './backup.ts';
+import { stamp, verifyCopy, type VerifiedCopy } from './backup.ts';
 
 /** Where a restore is: `step` of `steps` units (the copy counts its bytes; each check counts as the file's size). */
 export type RestoreProgress = (done: number, total: number) => void;
@@ -156,6 +156,51 @@ function syncFolder(dir: string): void {
   }
 }
 
+/** The partial copy and the side files SQLite may have left beside it. */
+function removeIncoming(incoming: string): void {
+  for (const f of [incoming, `${incoming}-wal`, `${incoming}-shm`, `${incoming}-journal`]) {
+    try {
+      unlinkSync(f);
+    } catch {
+      // not there
+    }
+  }
+}
+
+const HEADROOM = 1024 * 1024;
+
+function noRoom(target: string, free: number, need: number, cause?: unknown): EdgeError {
+  const mb = (n: number): string => (n / 1024 / 1024).toFixed(1);
+  return new EdgeError(ErrorCode.DB_FULL, `the disk holding ${target} has no room for the restored copy (${mb(free)} MB free, ${mb(need)} MB needed); nothing was replaced and nothing was left behind: free space on that disk (old backups, logs), then restore again`, {
+    zh: `${target} 所在的磁盘空间不足，放不下要恢复的副本（剩余 ${mb(free)} MB，需要 ${mb(need)} MB）；账本未被替换，也没有留下残余文件：请在该磁盘上腾出空间（旧备份、日志）后再恢复`,
+    cause,
+    details: { path: target, free_bytes: free, needed_bytes: need },
+  });
+}
+
+function freeBytes(dir: string): number | undefined {
+  try {
+    const s = statfsSync(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return undefined; // a system without statfs: the copy itself will tell
+  }
+}
+
+/** Refuse before copying when the target's disk cannot hold the copy (its size, and room for its journal). */
+function checkRoom(source: string, target: string): void {
+  const need = statSync(source).size + HEADROOM;
+  const free = freeBytes(path.dirname(target));
+  if (free !== undefined && free < need) throw noRoom(target, free, need);
+}
+
+/** A disk that filled during the restore (ENOSPC from the copy, SQLITE_FULL from the checks): DB_FULL, bilingual. */
+function diskFull(err: unknown, source: string, target: string): EdgeError | undefined {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code !== 'ENOSPC' && code !== 'EDQUOT' && !(err instanceof EdgeError && err.code === ErrorCode.DB_FULL)) return undefined;
+  return noRoom(target, freeBytes(path.dirname(target)) ?? 0, statSync(source).size + HEADROOM, err);
+}
+
 /**
  * Puts a verified copy in place of the ledger, keeping the replaced files beside it. Consent
  * withdrawn since the copy was taken stays withdrawn (./restore-consent.ts), when the replaced
@@ -175,13 +220,25 @@ export function restoreCopy(source: string, target: string, at: Date, opts: Rest
   progress?.(0, total);
   const restored = verifyCopy(source);
   progress?.(size, total);
-  const kept: string[] = [];
-  const suffix = keptSuffix(target, at);
   const incoming = `${target}.restoring`;
-  copyFileWithProgress(source, incoming, (copied) => progress?.(size + Math.min(copied, size), total));
+  checkRoom(source, target);
+  // whatever fails, or is refused, the partial copy goes: a full disk is left as free as before
+  try {
+    copyFileWithProgress(source, incoming, (copied) => progress?.(size + Math.min(copied, size), total));
+    const r = putInPlace(source, target, incoming, keptSuffix(target, at), opts);
+    progress?.(total, total);
+    return { ...r, restored: { ...restored, file: target } };
+  } catch (err) {
+    removeIncoming(incoming);
+    throw diskFull(err, source, target) ?? err;
+  }
+}
+
+/** The checked copy `incoming` made ready (rows not sent, consent withdrawn since) and swapped in for `target`. */
+function putInPlace(source: string, target: string, incoming: string, suffix: string, opts: RestoreOptions): { kept: string[]; withdrawals: CarriedWithdrawals | null; unsent: UnsentRows | null } {
+  const kept: string[] = [];
   const unsent = existsSync(target) ? unsentMissingFrom(target, incoming) : null;
   if (unsent && unsent.rows.length > 0 && !opts.discardUnsent) {
-    for (const f of [incoming, ...sideFiles(incoming)]) unlinkSync(f);
     const what = describeUnsent(unsent.rows);
     throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `the ledger ${target} holds ${what.en} not yet sent to the village ledger that the copy ${source} does not have; restoring now would lose them for the village ledger. Start the daemon with the village ledger reachable until nothing waits in the outbox (admin page: sync), then restore; or add --discard-unsent to restore anyway (the rows stay in the replaced ledger kept beside it). Nothing was replaced`, {
       zh: `账本 ${target} 中有 ${what.zh} 尚未发送到村账本的记录，而副本 ${source} 没有它们；现在恢复，村账本将永远收不到这些记录。请先在能连上村账本时启动守护进程，直到待同步记录为零（管理页：同步），再恢复；或加 --discard-unsent 仍然恢复（这些记录保留在旁边保存的原账本中）。账本未被替换`,
@@ -191,7 +248,6 @@ export function restoreCopy(source: string, target: string, at: Date, opts: Rest
   markRolledBack(incoming, existsSync(target) && ackDigestsIn(target));
   const withdrawals = existsSync(target) ? carryWithdrawals(target, incoming) : null;
   verifyCopy(incoming);
-  progress?.(total, total);
   // the copy's check opened it read-only, which leaves its -wal/-shm behind: folded and gone
   if (!foldWal(incoming)) throw new EdgeError(ErrorCode.DB_IO, `the restored copy ${incoming} could not be checkpointed; nothing was replaced`, { zh: `无法整理待恢复的副本 ${incoming}，原账本未被替换` });
   for (const side of ['-wal', '-shm']) if (existsSync(`${incoming}${side}`)) unlinkSync(`${incoming}${side}`);
@@ -213,5 +269,5 @@ export function restoreCopy(source: string, target: string, at: Date, opts: Rest
   // one step: at every moment the ledger's name names the old ledger or the restored one
   renameSync(incoming, target);
   syncFolder(path.dirname(target));
-  return { kept, restored: { ...restored, file: target }, withdrawals, unsent };
+  return { kept, withdrawals, unsent };
 }
