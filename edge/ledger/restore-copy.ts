@@ -3,6 +3,7 @@
  */
 import Database from 'better-sqlite3';
 import { closeSync, copyFileSync, existsSync, fsyncSync, linkSync, openSync, readSync, renameSync, statfsSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { translateSqliteError, type Db } from './db.ts';
@@ -40,13 +41,37 @@ function copyFileWithProgress(source: string, dest: string, onBytes: (copied: nu
   }
 }
 
-/**
- * Put the verified copy `source` in place of the ledger `target`. The ledger being replaced
- * (with its WAL) is kept beside it as `<target>.before-restore-<stamp>`: nothing is lost. There
- * is a ledger under `target` at every moment (a kept name by a hard link, then one rename).
- * The caller holds the data folder's lock, so no daemon has the ledger open. `progress` hears
- * how far it is: the check of the copy, the copy itself by bytes, the check of the result.
- */
+/** copyFileWithProgress between turns of the event loop, stopping with RestoreInterrupted once `signal` is aborted. */
+async function copyInChunks(source: string, dest: string, onBytes: (copied: number) => void, signal: AbortSignal): Promise<void> {
+  const stopHere = (): void => {
+    if (signal.aborted) throw new RestoreInterrupted(String(signal.reason));
+  };
+  stopHere();
+  const from = await open(source, 'r');
+  try {
+    const to = await open(dest, 'w', 0o600);
+    try {
+      const buf = Buffer.allocUnsafe(CHUNK);
+      let copied = 0;
+      for (;;) {
+        const { bytesRead: n } = await from.read(buf, 0, CHUNK, copied);
+        if (n === 0) break;
+        let written = 0;
+        while (written < n) written += (await to.write(buf, written, n - written)).bytesWritten;
+        copied += n;
+        onBytes(copied);
+        stopHere();
+      }
+      await to.sync();
+    } finally {
+      await to.close();
+    }
+  } finally {
+    await from.close();
+  }
+  stopHere();
+}
+
 /**
  * The copy's outbox handed out seqs only up to where it was made; the store went on after that,
  * and the village ledger holds those rows under the same ids. Recorded in the copy, so the sync
@@ -213,24 +238,72 @@ export interface RestoreOptions {
   discardUnsent?: boolean;
 }
 
-export function restoreCopy(source: string, target: string, at: Date, opts: RestoreOptions = {}): { kept: string[]; restored: VerifiedCopy; withdrawals: CarriedWithdrawals | null; unsent: UnsentRows | null } {
-  const { progress } = opts;
+type Restored = { kept: string[]; restored: VerifiedCopy; withdrawals: CarriedWithdrawals | null; unsent: UnsentRows | null };
+
+/** A restore stopped by a signal (Ctrl-C, SIGTERM) during its copy: the partial copy removed, nothing replaced. */
+export class RestoreInterrupted extends Error {
+  constructor(readonly signal: string) {
+    super(`the restore was interrupted (${signal}) during its copy; nothing was replaced`);
+  }
+}
+
+interface Begun { incoming: string; restored: VerifiedCopy; onBytes: (copied: number) => void; done: () => void }
+
+/** The copy checked, a partial copy an interrupted restore left removed (its WAL would be replayed into the new one), the room checked. */
+function beginRestore(source: string, target: string, { progress }: RestoreOptions): Begun {
   const size = Math.max(1, statSync(source).size);
   const total = 3 * size;
   progress?.(0, total);
   const restored = verifyCopy(source);
   progress?.(size, total);
   const incoming = `${target}.restoring`;
+  removeIncoming(incoming);
   checkRoom(source, target);
-  // whatever fails, or is refused, the partial copy goes: a full disk is left as free as before
+  return { incoming, restored, onBytes: (copied) => progress?.(size + Math.min(copied, size), total), done: () => progress?.(total, total) };
+}
+
+function finishRestore(b: Begun, source: string, target: string, at: Date, opts: RestoreOptions): Restored {
+  const r = putInPlace(source, target, b.incoming, keptSuffix(target, at), opts);
+  b.done();
+  return { ...r, restored: { ...b.restored, file: target } };
+}
+
+/** Whatever failed, or was refused, the partial copy goes: a full disk is left as free as before. */
+function failedRestore(err: unknown, b: Begun, source: string, target: string): unknown {
+  removeIncoming(b.incoming);
+  return diskFull(err, source, target) ?? err;
+}
+
+/**
+ * Put the verified copy `source` in place of the ledger `target`. The ledger being replaced
+ * (with its WAL) is kept beside it as `<target>.before-restore-<stamp>`: nothing is lost. There
+ * is a ledger under `target` at every moment (a kept name by a hard link, then one rename).
+ * The caller holds the data folder's lock for a restore (edge/ledger-holds.ts lockForRestore),
+ * so neither the daemon nor a CLI command has the ledger open. `progress` hears
+ * how far it is: the check of the copy, the copy itself by bytes, the check of the result.
+ */
+export function restoreCopy(source: string, target: string, at: Date, opts: RestoreOptions = {}): Restored {
+  const b = beginRestore(source, target, opts);
   try {
-    copyFileWithProgress(source, incoming, (copied) => progress?.(size + Math.min(copied, size), total));
-    const r = putInPlace(source, target, incoming, keptSuffix(target, at), opts);
-    progress?.(total, total);
-    return { ...r, restored: { ...restored, file: target } };
+    copyFileWithProgress(source, b.incoming, b.onBytes);
+    return finishRestore(b, source, target, at, opts);
   } catch (err) {
-    removeIncoming(incoming);
-    throw diskFull(err, source, target) ?? err;
+    throw failedRestore(err, b, source, target);
+  }
+}
+
+/**
+ * restoreCopy with the copy made a chunk at a time between turns of the event loop, so that
+ * `signal` (aborted on SIGINT/SIGTERM, its reason the signal's name) stops it: RestoreInterrupted,
+ * the partial copy removed, nothing replaced. The checks and the swap after the copy are not stopped.
+ */
+export async function restoreCopyInterruptible(source: string, target: string, at: Date, opts: RestoreOptions & { signal: AbortSignal }): Promise<Restored> {
+  const b = beginRestore(source, target, opts);
+  try {
+    await copyInChunks(source, b.incoming, b.onBytes, opts.signal);
+    return finishRestore(b, source, target, at, opts);
+  } catch (err) {
+    throw failedRestore(err, b, source, target);
   }
 }
 
