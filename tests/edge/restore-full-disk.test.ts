@@ -8,11 +8,9 @@ import { describe, it, expect, afterAll, afterEach, vi } from 'vitest';
 import { linkSync, readdirSync, statfsSync, writeSync } from 'node:fs';
 import type * as NodeFs from 'node:fs';
 import path from 'node:path';
-import { openLedger, closeLedger } from '../../edge/ledger/db.ts';
-import { backupLedger } from '../../edge/ledger/backup.ts';
 import { restoreCopy } from '../../edge/ledger/restore-copy.ts';
-import { addVillager, getVillager } from '../../edge/ledger/villagers.ts';
 import { tempDir } from '../ledger/helpers.ts';
+import { storeWithCopy, villagerName } from './restore-fixture.ts';
 
 vi.mock('node:fs', async (importOriginal) => {
   const fs = await importOriginal<typeof NodeFs>();
@@ -28,25 +26,10 @@ afterEach(() => {
   vi.mocked(linkSync).mockReset().mockImplementation(real.linkSync);
 });
 
-async function store(name: string): Promise<{ target: string; copy: string }> {
-  const target = path.join(t.dir, name, 'ledger.sqlite');
-  const db = openLedger(target);
-  addVillager(db, { id: 'before', name: '甲', village: 'demo-village' });
-  const copy = (await backupLedger(db, path.join(t.dir, `${name}-backups`), new Date('2026-12-01T02:30:00Z'))).file;
-  addVillager(db, { id: 'after', name: '乙', village: 'demo-village' });
-  closeLedger(db);
-  return { target, copy };
-}
-
 /** The data folder holds the ledger and nothing a restore left. */
 function untouched(target: string): void {
   expect(readdirSync(path.dirname(target)).filter((f) => f.includes('.restoring') || f.includes('before-restore'))).toEqual([]);
-  const db = openLedger(target);
-  try {
-    expect(getVillager(db, 'after')).toBeDefined();
-  } finally {
-    closeLedger(db);
-  }
+  expect(villagerName(target, 'after')).toBe('乙');
 }
 
 const enospc = (): never => {
@@ -55,7 +38,7 @@ const enospc = (): never => {
 
 describe('a restore onto a full disk', () => {
   it('the disk fills during the copy: DB_FULL in both languages, the partial copy removed, the ledger untouched', async () => {
-    const { target, copy } = await store('fills');
+    const { target, copy } = await storeWithCopy(t.dir, 'fills');
     vi.mocked(writeSync).mockImplementation(enospc);
     let err: unknown;
     try {
@@ -71,7 +54,7 @@ describe('a restore onto a full disk', () => {
   }, 60_000);
 
   it('a disk without room for the copy is refused before anything is written (free space checked against the copy\'s size)', async () => {
-    const { target, copy } = await store('small');
+    const { target, copy } = await storeWithCopy(t.dir, 'small');
     vi.mocked(statfsSync).mockImplementation(((p: string) => ({ ...real.statfsSync(p), bavail: 10, bsize: 4096 })) as typeof statfsSync);
     const writes = vi.mocked(writeSync).mock.calls.length;
     expect(() => restoreCopy(copy, target, new Date('2026-12-02T08:00:00Z'), { discardUnsent: true })).toThrow(expect.objectContaining({ code: 'DB_FULL', zh: expect.stringMatching(/剩余 0\.0 MB/) }));
@@ -80,7 +63,7 @@ describe('a restore onto a full disk', () => {
   }, 60_000);
 
   it('any other failure after the copy (here: keeping the old ledger\'s name) removes the partial copy and leaves the ledger in place', async () => {
-    const { target, copy } = await store('fails');
+    const { target, copy } = await storeWithCopy(t.dir, 'fails');
     vi.mocked(linkSync).mockImplementation(() => {
       throw Object.assign(new Error('EIO: i/o error, link'), { code: 'EIO' });
     });

@@ -8,38 +8,18 @@ import { describe, it, expect, afterAll } from 'vitest';
 import Database from 'better-sqlite3';
 import { copyFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { openLedger, closeLedger } from '../../edge/ledger/db.ts';
-import { backupLedger } from '../../edge/ledger/backup.ts';
 import { RestoreInterrupted, restoreCopy, restoreCopyInterruptible } from '../../edge/ledger/restore-copy.ts';
-import { addVillager, getVillager } from '../../edge/ledger/villagers.ts';
 import { tempDir } from '../ledger/helpers.ts';
+import { storeWithCopy, villagerName } from './restore-fixture.ts';
 
 const t = tempDir('restore-interrupt-');
 afterAll(() => t.cleanup());
 
-async function store(name: string): Promise<{ target: string; copy: string }> {
-  const target = path.join(t.dir, name, 'ledger.sqlite');
-  const db = openLedger(target);
-  addVillager(db, { id: 'before', name: '甲', village: 'demo-village' });
-  const copy = (await backupLedger(db, path.join(t.dir, `${name}-backups`), new Date('2026-12-01T02:30:00Z'))).file;
-  addVillager(db, { id: 'after', name: '乙', village: 'demo-village' });
-  closeLedger(db);
-  return { target, copy };
-}
-
 const leftovers = (target: string): string[] => readdirSync(path.dirname(target)).filter((f) => f.includes('.restoring') || f.includes('before-restore'));
-const nameOf = (file: string, id: string): string | undefined => {
-  const db = openLedger(file);
-  try {
-    return getVillager(db, id)?.name;
-  } finally {
-    closeLedger(db);
-  }
-};
 
 describe('an interrupted restore', () => {
   it('a signal during the copy stops it: RestoreInterrupted naming the signal, the partial copy removed, the ledger untouched', async () => {
-    const { target, copy } = await store('signal');
+    const { target, copy } = await storeWithCopy(t.dir, 'signal');
     const stop = new AbortController();
     let copying = false;
     const p = restoreCopyInterruptible(copy, target, new Date('2026-12-02T08:00:00Z'), {
@@ -57,18 +37,18 @@ describe('an interrupted restore', () => {
     await expect(p).rejects.toMatchObject({ signal: 'SIGINT' });
     expect(copying).toBe(true);
     expect(leftovers(target)).toEqual([]);
-    expect(nameOf(target, 'after')).toBe('乙');
+    expect(villagerName(target, 'after')).toBe('乙');
   }, 60_000);
 
   it('without a signal it restores as restoreCopy does', async () => {
-    const { target, copy } = await store('async');
+    const { target, copy } = await storeWithCopy(t.dir, 'async');
     const r = await restoreCopyInterruptible(copy, target, new Date('2026-12-02T08:00:00Z'), { discardUnsent: true, signal: new AbortController().signal });
-    expect(nameOf(target, 'after')).toBeUndefined();
-    expect(nameOf(r.kept[0]!, 'after')).toBe('乙');
+    expect(villagerName(target, 'after')).toBeUndefined();
+    expect(villagerName(r.kept[0]!, 'after')).toBe('乙');
   }, 60_000);
 
   it('a partial copy with a WAL left by a restore that died is removed first: its pages do not get into the restored ledger', async () => {
-    const { target, copy } = await store('stale');
+    const { target, copy } = await storeWithCopy(t.dir, 'stale');
     // the earlier restore's copy, opened in WAL mode, one committed write not yet checkpointed, then the power went
     const incoming = `${target}.restoring`;
     copyFileSync(copy, incoming);
@@ -82,7 +62,7 @@ describe('an interrupted restore', () => {
     copyFileSync(copy, `${incoming}-journal`);
 
     const { kept } = restoreCopy(copy, target, new Date('2026-12-02T08:00:00Z'), { discardUnsent: true });
-    expect(nameOf(target, 'before')).toBe('甲');
+    expect(villagerName(target, 'before')).toBe('甲');
     expect(leftovers(target)).toEqual(kept.map((k) => path.basename(k)));
   }, 60_000);
 });
