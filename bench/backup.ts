@@ -18,7 +18,8 @@ import { performance } from 'node:perf_hooks';
 import { openLedger, closeLedger, inTransaction } from '../edge/ledger/db.ts';
 import { applySnapshot, type Snapshot } from '../edge/ledger/snapshot.ts';
 import { insertEntryEvent } from '../edge/ledger/entry-events.ts';
-import { backupLedger, restoreCopy } from '../edge/ledger/backup.ts';
+import { backupLedger } from '../edge/ledger/backup.ts';
+import { restoreCopy } from '../edge/ledger/restore-copy.ts';
 import { applyRetention } from '../edge/ledger/retention.ts';
 import { percentile, round, report } from './stats.ts';
 

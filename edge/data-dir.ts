@@ -30,6 +30,8 @@ export interface LockHolder {
   pid: number;
   boot?: string;
   start?: string;
+  /** 'restore': a restore holds the folder (CLI commands on the ledger are refused meanwhile, edge/ledger-holds.ts). */
+  purpose?: 'restore';
 }
 
 function readProc(p: string): string | undefined {
@@ -56,15 +58,16 @@ function runsNode(pid: number): boolean {
   return cmdline.split('\0').some((arg) => /(^|\/)(node|nodejs|store-edge(\.mjs)?)$/.test(arg));
 }
 
-function lockText(): string {
-  return [String(process.pid), bootId() ?? '', startTimeOf('self') ?? ''].join('\n') + '\n';
+/** This process as a lock file names it; `purpose` on a fourth line (older programs read three). */
+export function lockText(purpose?: 'restore'): string {
+  return [String(process.pid), bootId() ?? '', startTimeOf('self') ?? '', ...(purpose ? [purpose] : [])].join('\n') + '\n';
 }
 
 export function parseLock(text: string): LockHolder | undefined {
-  const [pidText, boot, start] = text.split('\n').map((l) => l.trim());
+  const [pidText, boot, start, purpose] = text.split('\n').map((l) => l.trim());
   const pid = Number(pidText);
   if (!/^\d+$/.test(pidText ?? '') || !Number.isSafeInteger(pid) || pid <= 0) return undefined;
-  return { pid, ...(boot ? { boot } : {}), ...(start ? { start } : {}) };
+  return { pid, ...(boot ? { boot } : {}), ...(start ? { start } : {}), ...(purpose === 'restore' ? { purpose } : {}) };
 }
 
 /**
@@ -160,13 +163,14 @@ function unlinkQuietly(file: string): void {
 
 /**
  * Take the data folder's lock for this process, or refuse naming the pid that holds it.
+ * `purpose` 'restore' is written into the lock: CLI commands read it (edge/ledger-holds.ts).
  * Returns the release function.
  */
-export function lockDataDir(dir: string): () => void {
+export function lockDataDir(dir: string, purpose?: 'restore'): () => void {
   const file = path.join(dir, LOCK_FILE);
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      writeFileSync(file, lockText(), { flag: 'wx', mode: 0o600 });
+      writeFileSync(file, lockText(purpose), { flag: 'wx', mode: 0o600 });
       heldHere.add(file);
       return () => {
         heldHere.delete(file);
@@ -191,6 +195,12 @@ export function lockDataDir(dir: string): () => void {
     const pid = holder?.pid;
     const ours = pid === process.pid && heldHere.has(file);
     if (holder && pid !== undefined && (ours || (pid !== process.pid && holderAlive(holder)))) {
+      if (holder.purpose === 'restore') {
+        throw new EdgeError(ErrorCode.DATA_DIR_LOCKED, `the data folder ${dir} is being restored from a backup (store-edge restore, pid ${pid}); wait until it has finished`, {
+          zh: `数据文件夹 ${dir} 正在从备份恢复（store-edge restore，pid ${pid}），请等恢复完成`,
+          details: { pid, path: dir, restore: true },
+        });
+      }
       throw new EdgeError(ErrorCode.DATA_DIR_LOCKED, `the data folder ${dir} is in use by another store-edge daemon (pid ${pid}); stop it first, or use another --data-dir`, {
         zh: `数据文件夹 ${dir} 正被另一个门店守护进程使用（pid ${pid}），请先停止它，或换一个 --data-dir`,
         details: { pid, path: dir },

@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { withKeysApart } from '../keys.ts';
+import { holdForCommand } from '../ledger-holds.ts';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
@@ -46,14 +47,24 @@ export function existingLedger(config: Config): string {
   return file;
 }
 
-/** Run `fn` with the store's open ledger (which must exist), closing it afterwards whatever happens. */
+/**
+ * Run `fn` with the store's open ledger (which must exist), closing it afterwards whatever
+ * happens. The command holds the ledger meanwhile: refused while a restore runs, and no restore
+ * starts until it is done (edge/ledger-holds.ts).
+ */
 export function withLedger<T>(opts: CommonOptions, fn: (db: Db, config: Config) => T): T {
   const config = configFrom(opts);
-  const db = openLedger(existingLedger(config));
+  const file = existingLedger(config);
+  const release = holdForCommand(config.data_dir);
   try {
-    return fn(db, config);
+    const db = openLedger(file);
+    try {
+      return fn(db, config);
+    } finally {
+      closeLedger(db);
+    }
   } finally {
-    closeLedger(db);
+    release();
   }
 }
 

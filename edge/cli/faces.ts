@@ -11,6 +11,7 @@ import { decodeImage } from '../../models/image.ts';
 import { isModelError } from '../../models/errors.ts';
 import { EdgeError } from '../errors.ts';
 import { closeLedger, openLedger } from '../ledger/db.ts';
+import { holdForCommand } from '../ledger-holds.ts';
 import { setFaceConsent } from '../ledger/villagers.ts';
 import { doorDetector, engineChoice, recognizerChoice, resolveEntryConfig, type EntryConfig } from '../entry/config.ts';
 import { enrolVillager, type Enrolled, type EnrolPhoto } from '../entry/enrol.ts';
@@ -29,7 +30,9 @@ import { conversionProgress, progressBar } from '../progress.ts';
 function openEnv(opts: CommonOptions): FacesEnv {
   const config = configFrom(opts);
   const entry = resolveEntryConfig((config as { entry?: unknown }).entry);
-  const db = openLedger(existingLedger(config));
+  const file = existingLedger(config);
+  process.once('exit', holdForCommand(config.data_dir)); // held until the command ends: no restore meanwhile (edge/ledger-holds.ts)
+  const db = openLedger(file);
   const key = loadOrCreateTemplateKey(path.resolve(config.data_dir, entry.key_file));
   return { db, entry, dataDir: config.data_dir, key };
 }

@@ -1,13 +1,16 @@
 /**
  * `store-edge restore FILE --yes`: put a backup copy in place of the ledger. It takes the data
- * folder's lock first, so it refuses while a daemon runs (and no daemon starts meanwhile); the
+ * folder's lock first, so it refuses while a daemon or a command on the ledger runs (and none
+ * starts meanwhile, edge/ledger-holds.ts); the
  * ledger it replaces is kept beside it. A progress bar on a terminal (the checks, the copy).
  */
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { lockDataDir, ensureDataDir } from '../data-dir.ts';
-import { restoreCopy, verifyCopy } from '../ledger/backup.ts';
+import { ensureDataDir } from '../data-dir.ts';
+import { lockForRestore } from '../ledger-holds.ts';
+import { verifyCopy } from '../ledger/backup.ts';
+import { RestoreInterrupted, restoreCopyInterruptible } from '../ledger/restore-copy.ts';
 import { describeUnsent } from '../ledger/restore-unsent.ts';
 import { recordedStoreOf, sameStore } from '../ledger/store-identity.ts';
 import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
@@ -25,7 +28,7 @@ export function registerRestoreCommand(program: Command): void {
       .option('--discard-unsent', 'restore even though the current ledger holds rows the village ledger never received (they stay in the kept ledger) / 即使当前账本中有尚未发送到村账本的记录也恢复（这些记录保留在旁边的原账本中）')
       .option('--other-store', "restore a copy recorded as another store's (a store moved to a new id or village) / 允许恢复记录为其他门店的副本"),
     { json: true },
-  ).action((file: string, opts: CommonOptions & { yes?: boolean; otherStore?: boolean; fresh?: boolean; discardUnsent?: boolean }) => {
+  ).action(async (file: string, opts: CommonOptions & { yes?: boolean; otherStore?: boolean; fresh?: boolean; discardUnsent?: boolean }) => {
     const config = configFrom(opts);
     const source = path.resolve(file);
     if (!existsSync(source)) throw new EdgeError(ErrorCode.NOT_FOUND, `no such backup file: ${source}`, { zh: `找不到备份文件 ${source}` });
@@ -71,14 +74,23 @@ export function registerRestoreCommand(program: Command): void {
       });
     }
     ensureDataDir(config.data_dir);
-    const release = lockDataDir(config.data_dir);
+    const release = lockForRestore(config.data_dir);
+    let interrupted: string | undefined;
     try {
-      // synchronous work: a terminal shows the bar as it goes (the checks, then the copy by bytes)
+      // the checks run synchronously; Ctrl-C or SIGTERM during the copy stops it, the partial copy removed
       const bar = progressBar('恢复 restoring', { enabled: !opts.json, counts: false });
+      const stop = new AbortController();
+      const onSignal = (sig: NodeJS.Signals): void => stop.abort(sig);
+      process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
       let result;
       try {
-        result = restoreCopy(source, target, new Date(), { progress: (done, total) => bar.update(done, total), discardUnsent: opts.discardUnsent === true });
+        result = await restoreCopyInterruptible(source, target, new Date(), { progress: (done, total) => bar.update(done, total), discardUnsent: opts.discardUnsent === true, signal: stop.signal });
+      } catch (err) {
+        if (!(err instanceof RestoreInterrupted)) throw err;
+        interrupted = err.signal;
+        return;
       } finally {
+        process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
         bar.stop();
       }
       const { kept, restored, withdrawals: w, unsent } = result;
@@ -93,6 +105,11 @@ export function registerRestoreCommand(program: Command): void {
       print(opts, { restored: restored.file, from: source, schemaVersion: restored.schemaVersion, kept, withdrawals: w, unsent, copy_store: theirs }, `已恢复 restored ${target} ← ${source}${kept.length ? `\n原账本保留为 previous ledger kept as: ${kept.join(', ')}` : ''}${consent}${lost}${unrecorded}`);
     } finally {
       release();
+      if (interrupted) {
+        process.stderr.write(`恢复已中断，账本未被替换，未完成的副本已删除 / the restore was interrupted (${interrupted}); the ledger was not replaced and the partial copy was removed\n`);
+        // the signal again, now without a handler: the shell sees the usual exit (130 for Ctrl-C)
+        process.kill(process.pid, interrupted);
+      }
     }
   });
 }

@@ -9,7 +9,8 @@
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { applyEntry } from '../../edge/ledger/entries.ts';
-import { backupLedger, restoreCopy } from '../../edge/ledger/backup.ts';
+import { backupLedger } from '../../edge/ledger/backup.ts';
+import { restoreCopy } from '../../edge/ledger/restore-copy.ts';
 import { closeLedger, openLedger } from '../../edge/ledger/db.ts';
 import { getVillager } from '../../edge/ledger/villagers.ts';
 import { countOutbox, enqueueOutbox, markOutboxAcked, pendingOutbox } from '../../edge/ledger/outbox.ts';
