@@ -16,6 +16,7 @@ import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readF
 import path from 'node:path';
 import type { Config } from './config/schema.ts';
 import { EdgeError, ErrorCode } from './errors.ts';
+import { loadTemplateKey } from './entry/templates.ts';
 
 export const KEY_NAMES = { faceTemplates: 'face-templates.key', syncStore: 'sync-store-key.pem', adminSession: 'admin-session.key' } as const;
 export type KeyName = keyof typeof KEY_NAMES;
@@ -56,6 +57,35 @@ export function withKeysApart(config: Config, env: NodeJS.ProcessEnv = process.e
   // is, never make a second key beside it
   const face = !existsSync(p.file) && existsSync(p.legacy) ? p.legacy : p.file;
   return face === path.resolve(config.data_dir, config.entry.key_file) ? config : { ...config, entry: { ...config.entry, key_file: face } };
+}
+
+/**
+ * The face-template key for a CLI command (faces enroll, identify, present, learning --confirm),
+ * read where the daemon reads it: keys_dir, else $CREDENTIALS_DIRECTORY, else the data folder
+ * (`config` as `withKeysApart` left it). Never made here: only `store-edge start` makes a key. A
+ * command that cannot see the daemon's key (a root shell has no $CREDENTIALS_DIRECTORY; keys
+ * moved but keys_dir not set yet) would otherwise seal templates under a second key, and the
+ * next start would refuse the two. Refused (exit 2) saying where it looked and how to point it at the key.
+ */
+export function commandTemplateKey(config: Config, env: NodeJS.ProcessEnv = process.env): Buffer {
+  const file = path.resolve(config.data_dir, config.entry.key_file);
+  const key = loadTemplateKey(file);
+  if (key) return key;
+  const creds = env.CREDENTIALS_DIRECTORY;
+  const looked = [
+    `keys_dir in the config: ${config.keys_dir ?? 'not set'}`,
+    `$CREDENTIALS_DIRECTORY: ${creds ? creds : 'not set in this shell'}`,
+    `the data folder: ${path.join(config.data_dir, 'keys')}`,
+  ];
+  const zhLooked = [
+    `配置中的 keys_dir：${config.keys_dir ?? '未设置'}`,
+    `$CREDENTIALS_DIRECTORY：${creds ? creds : '本终端未设置'}`,
+    `数据目录：${path.join(config.data_dir, 'keys')}`,
+  ];
+  throw new EdgeError(ErrorCode.CONFIG_INVALID, `no face-template key at ${file}; looked where the daemon looks (${looked.join('; ')}). A command never makes a key (a second one would seal templates the store cannot open): point it at the store's key. Keys handed over by systemd (LoadCredential=): run it as CREDENTIALS_DIRECTORY=/etc/store-edge/keys store-edge … (the folder those lines name); keys moved with keys migrate --to DIR: add keys_dir: DIR to the config and give it with --config; a store that has never started: run store-edge start once (docs/operations.md, "Keys apart from the data")`, {
+    zh: `找不到人脸模板密钥 ${file}；已按守护进程的方式查找（${zhLooked.join('；')}）。命令不会新建密钥（另一把密钥加密的模板门店无法读取）：请让命令找到门店的密钥。由 systemd 交给服务的密钥（LoadCredential=）：以 CREDENTIALS_DIRECTORY=/etc/store-edge/keys store-edge … 运行（即这些行指向的文件夹）；用 keys migrate --to 目录 移走的密钥：在配置中加入 keys_dir: 目录，并用 --config 指定该配置；从未启动过的门店：先运行一次 store-edge start`,
+    details: { field: 'keys_dir', path: file },
+  });
 }
 
 function writable(dir: string): boolean {

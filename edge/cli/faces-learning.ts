@@ -6,12 +6,11 @@
  * waiting for a maintainer, and whether their consent covers learning.
  * Every change is audited (actor `cli`). A running door takes the change at its next start.
  */
-import path from 'node:path';
 import type { Command } from 'commander';
 import { resolveEntryConfig } from '../entry/config.ts';
-import { loadOrCreateTemplateKey } from '../entry/templates.ts';
 import { confirmPendingTemplate, listPending, rejectPendingTemplate } from '../entry/pending-review.ts';
 import { EdgeError } from '../errors.ts';
+import { commandTemplateKey } from '../keys.ts';
 import { closeLedger, openLedger } from '../ledger/db.ts';
 import { faceConsentOf, guardianConsent } from '../ledger/face-templates.ts';
 import { allowLearning, forgetLearned, learningConsentOf, refuseLearning, templateRowsOf } from '../ledger/face-learning.ts';
@@ -59,7 +58,7 @@ export function registerFacesLearning(faces: Command): void {
           done = `${forgetLearned(db, o.villager, 'cli')} learned templates deleted / 已删除所学模板`;
         } else if (toConfirm !== undefined) {
           const entry = resolveEntryConfig((config as { entry?: unknown }).entry);
-          const key = loadOrCreateTemplateKey(path.resolve(config.data_dir, entry.key_file));
+          const key = commandTemplateKey({ ...config, entry });
           const r = await confirmPendingTemplate(db, key, entry, o.villager, toConfirm, 'cli', new Date());
           done = `pending template ${toConfirm} confirmed as learned template #${r.template}${r.replaced === null ? '' : ` (replacing #${r.replaced})`}; the door uses it from its next start / 已确认，门禁重启后生效`;
         } else if (toReject !== undefined) {
