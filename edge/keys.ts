@@ -16,7 +16,9 @@ import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readF
 import path from 'node:path';
 import type { Config } from './config/schema.ts';
 import { EdgeError, ErrorCode } from './errors.ts';
-import { loadTemplateKey } from './entry/templates.ts';
+import { loadTemplateKey, openDescriptor } from './entry/templates.ts';
+import { closeLedger, openLedger, type Db } from './ledger/db.ts';
+import { consentedTemplateRows } from './ledger/face-templates.ts';
 
 export const KEY_NAMES = { faceTemplates: 'face-templates.key', syncStore: 'sync-store-key.pem', adminSession: 'admin-session.key' } as const;
 export type KeyName = keyof typeof KEY_NAMES;
@@ -128,8 +130,9 @@ export function migrateKeys(config: Config, opts: { env?: NodeJS.ProcessEnv; dry
     const old = readFileSync(p.legacy);
     if (existsSync(p.file)) {
       if (!readFileSync(p.file).equals(old)) {
-        throw new EdgeError(ErrorCode.CONFIG_INVALID, `two different ${KEY_NAMES[key]}: ${p.legacy} in the data folder and ${p.file} in the keys folder; keep the right one (for the face-template key: the one that decrypts the templates, see store-edge faces list) and delete the other`, {
-          zh: `数据目录中的 ${p.legacy} 与密钥目录中的 ${p.file} 是两把不同的密钥：请保留正确的一把，删除另一把`, details: { key, from: p.legacy, to: p.file },
+        const which = whichToKeep(key, config.data_dir, { legacy: p.legacy, file: p.file }, old, readFileSync(p.file));
+        throw new EdgeError(ErrorCode.CONFIG_INVALID, `two different ${KEY_NAMES[key]}: ${p.legacy} in the data folder and ${p.file} in the keys folder; ${which.en}`, {
+          zh: `数据目录中的 ${p.legacy} 与密钥目录中的 ${p.file} 是两把不同的密钥：${which.zh}`, details: { key, from: p.legacy, to: p.file, ...which.details },
         });
       }
       if (!opts.dryRun) unlinkSync(p.legacy);
@@ -157,6 +160,53 @@ export function migrateKeys(config: Config, opts: { env?: NodeJS.ProcessEnv; dry
     moves.push({ key, from: p.legacy, to: p.file, action: 'moved' });
   }
   return moves;
+}
+
+/** How many of the stored templates (the first 50) each key opens; undefined when the ledger cannot be read. */
+function templatesOpened(dataDir: string, keys: readonly Buffer[]): { checked: number; opened: number[] } | undefined {
+  const file = path.join(dataDir, 'ledger.sqlite');
+  if (!existsSync(file)) return undefined;
+  let db: Db | undefined;
+  try {
+    db = openLedger(file, { readonly: true, migrate: false });
+    const rows = consentedTemplateRows(db).slice(0, 50);
+    const opens = (k: Buffer): number => rows.filter((r) => {
+      try {
+        openDescriptor(k, r.villager_id, r);
+        return true;
+      } catch {
+        return false;
+      }
+    }).length;
+    return { checked: rows.length, opened: keys.map(opens) };
+  } catch {
+    return undefined;
+  } finally {
+    if (db) closeLedger(db);
+  }
+}
+
+/**
+ * What a maintainer needs to choose between two different keys. For the face-template key the
+ * stored templates tell: the one that opens them is the store's (the other sealed nothing, or
+ * sealed what was enrolled meanwhile).
+ */
+function whichToKeep(key: KeyName, dataDir: string, at: { legacy: string; file: string }, legacy: Buffer, moved: Buffer): { en: string; zh: string; details?: Record<string, unknown> } {
+  const again = 'then start the store again (or run store-edge keys migrate again): it moves the one left';
+  const zhAgain = '然后重新启动门店（或再次运行 store-edge keys migrate），留下的密钥会被移走';
+  if (key === 'adminSession') return { en: `either may go: delete ${at.legacy}; the other only signs everyone out of the admin page; ${again}`, zh: `任删一把即可（另一把只会让管理页面的登录全部失效）：删除 ${at.legacy}；${zhAgain}` };
+  if (key === 'syncStore') return { en: `keep the one whose public key the village ledger holds for this store (rows the other signs are refused as forged), copy the other away and delete it; ${again}`, zh: `请保留村账本为本店登记了公钥的那一把（另一把签名的数据会被村账本拒收），另一把先另存再删除；${zhAgain}` };
+  const r = templatesOpened(dataDir, [legacy, moved]);
+  if (!r) return { en: `the ledger could not be read to tell which one opens the face templates: keep the one in use when the templates were enrolled (the backup job keeps a copy in jobs.backup.key_dir), copy the other away and delete it; ${again}`, zh: `无法读取账本来判断哪把能解密人脸模板：请保留录入模板时使用的那一把（备份任务在 jobs.backup.key_dir 中留有副本），另一把先另存再删除；${zhAgain}` };
+  const [inData = 0, inKeys = 0] = r.opened;
+  const details = { templates_checked: r.checked, opened_by_data_folder_key: inData, opened_by_keys_folder_key: inKeys };
+  const counts = `of ${r.checked} stored templates checked, the data folder's opens ${inData}, the keys folder's ${inKeys}`;
+  const zhCounts = `检查了 ${r.checked} 个已存模板：数据目录中的密钥能解密 ${inData} 个，密钥目录中的 ${inKeys} 个`;
+  if (r.checked === 0) return { en: `no face template is stored yet, so neither sealed anything: delete either, e.g. ${at.legacy}; ${again}`, zh: `尚未保存人脸模板，两把都未加密过任何数据：任删一把，例如 ${at.legacy}；${zhAgain}`, details };
+  if (inData > 0 && inKeys === 0) return { en: `${counts}: keep ${at.legacy}, copy ${at.file} away and delete it; ${again}`, zh: `${zhCounts}：请保留 ${at.legacy}，把 ${at.file} 另存后删除；${zhAgain}`, details };
+  if (inKeys > 0 && inData === 0) return { en: `${counts}: keep ${at.file}, copy ${at.legacy} away and delete it; ${again}`, zh: `${zhCounts}：请保留 ${at.file}，把 ${at.legacy} 另存后删除；${zhAgain}`, details };
+  if (inData === 0) return { en: `${counts}: neither is the store's key; delete neither and bring back the one in use when the templates were enrolled (the backup job keeps a copy in jobs.backup.key_dir)`, zh: `${zhCounts}：两把都不是门店的密钥；请都不要删除，并找回录入模板时使用的密钥（备份任务在 jobs.backup.key_dir 中留有副本）`, details };
+  return { en: `${counts}: templates were sealed under both; delete neither: keep the one that opens more in its place, copy the other away, and enrol again the villagers whose templates it cannot open`, zh: `${zhCounts}：两把都加密过模板；请都不要删除：保留能解密较多的一把，另一把另存，并为无法解密的村民重新录入人脸`, details };
 }
 
 /** The access error's code when this process cannot do `mode` on `p` (undefined: it can, or `p` is not there). */
