@@ -12,10 +12,11 @@
  * Keys found at the old places are moved there at start when the folder is writable
  * (`migrateKeys`), or by `store-edge keys migrate --to DIR` (as root, the daemon stopped).
  */
-import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeFileSync, accessSync, constants } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, unlinkSync, accessSync, constants } from 'node:fs';
 import path from 'node:path';
 import type { Config } from './config/schema.ts';
 import { EdgeError, ErrorCode } from './errors.ts';
+import { keyWriteError, writeKeyFile, type KeyFileIo } from './key-file.ts';
 import { loadTemplateKey, openDescriptor } from './entry/templates.ts';
 import { closeLedger, openLedger, type Db } from './ledger/db.ts';
 import { consentedTemplateRows } from './ledger/face-templates.ts';
@@ -113,15 +114,16 @@ function sameFile(a: string, b: string): boolean {
 export interface KeyMove { key: KeyName; from: string; to: string; action: 'moved' | 'removed_duplicate' }
 
 /**
- * Move keys from their old places in the data folder to the keys folder: copied (0600, flushed
- * to disk), read back and compared, then removed from the data folder. A key that is in both
- * places alike is removed from the data folder; two different keys stop everything (which one
- * encrypted the templates is for a maintainer to say). `dryRun` only says what would happen.
+ * Move keys from their old places in the data folder to the keys folder: copied (0600, whole or
+ * not at all: ./key-file.ts), read back and compared, then removed from the data folder. A key
+ * that is in both places alike is removed from the data folder; two different keys stop
+ * everything (the refusal says which one to keep). `dryRun` only says what would happen.
  */
-export function migrateKeys(config: Config, opts: { env?: NodeJS.ProcessEnv; dryRun?: boolean } = {}): KeyMove[] {
+export function migrateKeys(config: Config, opts: { env?: NodeJS.ProcessEnv; dryRun?: boolean; io?: KeyFileIo } = {}): KeyMove[] {
   const dir = keysDirOf(config, opts.env);
   if (!dir) return [];
   const moves: KeyMove[] = [];
+  let madeDir = false;
   for (const [key, p] of Object.entries(keyPaths(config, opts.env)) as Array<[KeyName, { file: string; legacy: string }]>) {
     if (p.file === p.legacy || !existsSync(p.legacy)) continue;
     // the keys folder may name the data folder's own keys through another path (a symlink, a
@@ -140,19 +142,28 @@ export function migrateKeys(config: Config, opts: { env?: NodeJS.ProcessEnv; dry
       continue;
     }
     if (!opts.dryRun) {
-      if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+      if (!existsSync(dir)) {
+        try {
+          mkdirSync(dir, { recursive: true, mode: 0o700 });
+        } catch (err) {
+          throw keyWriteError(p.file, err);
+        }
+        madeDir = true;
+      }
       if (!writable(dir)) {
         throw new EdgeError(ErrorCode.CONFIG_INVALID, `${KEY_NAMES[key]} is still in the data folder (${p.legacy}) but the keys folder ${dir} is read-only (systemd credentials): stop the service and run, as root, store-edge keys migrate --to /etc/store-edge/keys, then add LoadCredential=${KEY_NAMES[key]}:/etc/store-edge/keys/${KEY_NAMES[key]} to the unit`, {
           zh: `密钥 ${KEY_NAMES[key]} 仍在数据目录中，而密钥目录 ${dir} 只读：请停止服务，以 root 运行 store-edge keys migrate --to /etc/store-edge/keys，并在服务单元中加入 LoadCredential=`, details: { key, from: p.legacy, to: p.file },
         });
       }
       chmodSync(dir, statSync(dir).mode & 0o700);
-      const fd = openSync(p.file, 'wx', 0o600);
+      // whole or not at all: a key cut short (a full disk) would read as a second, different key
       try {
-        writeFileSync(fd, old);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
+        writeKeyFile(p.file, old, opts.io);
+      } catch (err) {
+        if (madeDir && readdirSync(dir).length === 0) rmdirSync(dir);
+        throw err instanceof EdgeError && err.code === ErrorCode.DB_FULL && moves.length > 0
+          ? new EdgeError(err.code, `${err.message}; the keys moved before it stay moved, run it again to move the rest`, { zh: `${err.zh ?? ''}；此前已移动的密钥保持不变，再次运行即可移动其余密钥`, cause: err, details: err.details })
+          : err;
       }
       if (!readFileSync(p.file).equals(old)) throw new EdgeError(ErrorCode.DB_IO, `the copy of ${p.legacy} at ${p.file} does not read back the same; nothing was removed`, { zh: `密钥复制校验失败，原文件未删除：${p.legacy}` });
       unlinkSync(p.legacy);
