@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { parseIntOption, portOption } from './context.ts';
-import { asBadDatabaseUrl, brokerOption, brokerTlsOptions, clientIdOption, hostOption, keyIdOption, newFileOption, villageLedgerFileOption } from './ledger-options.ts';
+import { asBadDatabaseUrl, brokerOption, brokerTlsOptions, clientIdOption, hostOption, keyIdOption, newFileOption, villageLedgerFileOption, writableSqliteFileOption } from './ledger-options.ts';
 import { createLogger } from '../log.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { writeKeyFile, type KeyFileIo } from '../key-file.ts';
@@ -50,7 +50,7 @@ export function registerLedgerCommand(program: Command): void {
       const tls = brokerTlsOptions(brokerUrl, { ca: o.brokerCaFile, cert: o.brokerCertFile, key: o.brokerKeyFile }, process.env);
       const keyId = keyIdOption('--key-id', o.keyId);
       const clientId = clientIdOption(o.clientId === undefined && process.env.MQTT_CLIENT_ID ? 'MQTT_CLIENT_ID' : '--client-id', o.clientId ?? (process.env.MQTT_CLIENT_ID || undefined));
-      const sqliteFile = process.env.DATABASE_URL ? path.resolve(o.db) : await villageLedgerFileOption('--db', o.db);
+      const sqliteFile = process.env.DATABASE_URL ? path.resolve(o.db) : writableSqliteFileOption('--db', await villageLedgerFileOption('--db', o.db));
       const host = await hostOption('--host', o.host);
       const log = createLogger({ level: process.env.STORE_EDGE_LOG_LEVEL ?? 'info', pretty: Boolean(process.stdout.isTTY) });
       const run = await runLedger({
