@@ -12,10 +12,14 @@
  * Keys found at the old places are moved there at start when the folder is writable
  * (`migrateKeys`), or by `store-edge keys migrate --to DIR` (as root, the daemon stopped).
  */
-import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeFileSync, accessSync, constants } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, unlinkSync, accessSync, constants } from 'node:fs';
 import path from 'node:path';
 import type { Config } from './config/schema.ts';
 import { EdgeError, ErrorCode } from './errors.ts';
+import { keyWriteError, writeKeyFile, type KeyFileIo } from './key-file.ts';
+import { loadTemplateKey, openDescriptor } from './entry/templates.ts';
+import { closeLedger, openLedger, type Db } from './ledger/db.ts';
+import { consentedTemplateRows } from './ledger/face-templates.ts';
 
 export const KEY_NAMES = { faceTemplates: 'face-templates.key', syncStore: 'sync-store-key.pem', adminSession: 'admin-session.key' } as const;
 export type KeyName = keyof typeof KEY_NAMES;
@@ -58,6 +62,35 @@ export function withKeysApart(config: Config, env: NodeJS.ProcessEnv = process.e
   return face === path.resolve(config.data_dir, config.entry.key_file) ? config : { ...config, entry: { ...config.entry, key_file: face } };
 }
 
+/**
+ * The face-template key for a CLI command (faces enroll, identify, present, learning --confirm),
+ * read where the daemon reads it: keys_dir, else $CREDENTIALS_DIRECTORY, else the data folder
+ * (`config` as `withKeysApart` left it). Never made here: only `store-edge start` makes a key. A
+ * command that cannot see the daemon's key (a root shell has no $CREDENTIALS_DIRECTORY; keys
+ * moved but keys_dir not set yet) would otherwise seal templates under a second key, and the
+ * next start would refuse the two. Refused (exit 2) saying where it looked and how to point it at the key.
+ */
+export function commandTemplateKey(config: Config, env: NodeJS.ProcessEnv = process.env): Buffer {
+  const file = path.resolve(config.data_dir, config.entry.key_file);
+  const key = loadTemplateKey(file);
+  if (key) return key;
+  const creds = env.CREDENTIALS_DIRECTORY;
+  const looked = [
+    `keys_dir in the config: ${config.keys_dir ?? 'not set'}`,
+    `$CREDENTIALS_DIRECTORY: ${creds ? creds : 'not set in this shell'}`,
+    `the data folder: ${path.join(config.data_dir, 'keys')}`,
+  ];
+  const zhLooked = [
+    `配置中的 keys_dir：${config.keys_dir ?? '未设置'}`,
+    `$CREDENTIALS_DIRECTORY：${creds ? creds : '本终端未设置'}`,
+    `数据目录：${path.join(config.data_dir, 'keys')}`,
+  ];
+  throw new EdgeError(ErrorCode.CONFIG_INVALID, `no face-template key at ${file}; looked where the daemon looks (${looked.join('; ')}). A command never makes a key (a second one would seal templates the store cannot open): point it at the store's key. Keys handed over by systemd (LoadCredential=): run it as CREDENTIALS_DIRECTORY=/etc/store-edge/keys store-edge … (the folder those lines name); keys moved with keys migrate --to DIR: add keys_dir: DIR to the config and give it with --config; a store that has never started: run store-edge start once (docs/operations.md, "Keys apart from the data")`, {
+    zh: `找不到人脸模板密钥 ${file}；已按守护进程的方式查找（${zhLooked.join('；')}）。命令不会新建密钥（另一把密钥加密的模板门店无法读取）：请让命令找到门店的密钥。由 systemd 交给服务的密钥（LoadCredential=）：以 CREDENTIALS_DIRECTORY=/etc/store-edge/keys store-edge … 运行（即这些行指向的文件夹）；用 keys migrate --to 目录 移走的密钥：在配置中加入 keys_dir: 目录，并用 --config 指定该配置；从未启动过的门店：先运行一次 store-edge start`,
+    details: { field: 'keys_dir', path: file },
+  });
+}
+
 function writable(dir: string): boolean {
   try {
     accessSync(dir, constants.W_OK);
@@ -81,15 +114,16 @@ function sameFile(a: string, b: string): boolean {
 export interface KeyMove { key: KeyName; from: string; to: string; action: 'moved' | 'removed_duplicate' }
 
 /**
- * Move keys from their old places in the data folder to the keys folder: copied (0600, flushed
- * to disk), read back and compared, then removed from the data folder. A key that is in both
- * places alike is removed from the data folder; two different keys stop everything (which one
- * encrypted the templates is for a maintainer to say). `dryRun` only says what would happen.
+ * Move keys from their old places in the data folder to the keys folder: copied (0600, whole or
+ * not at all: ./key-file.ts), read back and compared, then removed from the data folder. A key
+ * that is in both places alike is removed from the data folder; two different keys stop
+ * everything (the refusal says which one to keep). `dryRun` only says what would happen.
  */
-export function migrateKeys(config: Config, opts: { env?: NodeJS.ProcessEnv; dryRun?: boolean } = {}): KeyMove[] {
+export function migrateKeys(config: Config, opts: { env?: NodeJS.ProcessEnv; dryRun?: boolean; io?: KeyFileIo } = {}): KeyMove[] {
   const dir = keysDirOf(config, opts.env);
   if (!dir) return [];
   const moves: KeyMove[] = [];
+  let madeDir = false;
   for (const [key, p] of Object.entries(keyPaths(config, opts.env)) as Array<[KeyName, { file: string; legacy: string }]>) {
     if (p.file === p.legacy || !existsSync(p.legacy)) continue;
     // the keys folder may name the data folder's own keys through another path (a symlink, a
@@ -98,8 +132,9 @@ export function migrateKeys(config: Config, opts: { env?: NodeJS.ProcessEnv; dry
     const old = readFileSync(p.legacy);
     if (existsSync(p.file)) {
       if (!readFileSync(p.file).equals(old)) {
-        throw new EdgeError(ErrorCode.CONFIG_INVALID, `two different ${KEY_NAMES[key]}: ${p.legacy} in the data folder and ${p.file} in the keys folder; keep the right one (for the face-template key: the one that decrypts the templates, see store-edge faces list) and delete the other`, {
-          zh: `数据目录中的 ${p.legacy} 与密钥目录中的 ${p.file} 是两把不同的密钥：请保留正确的一把，删除另一把`, details: { key, from: p.legacy, to: p.file },
+        const which = whichToKeep(key, config.data_dir, { legacy: p.legacy, file: p.file }, old, readFileSync(p.file));
+        throw new EdgeError(ErrorCode.CONFIG_INVALID, `two different ${KEY_NAMES[key]}: ${p.legacy} in the data folder and ${p.file} in the keys folder; ${which.en}`, {
+          zh: `数据目录中的 ${p.legacy} 与密钥目录中的 ${p.file} 是两把不同的密钥：${which.zh}`, details: { key, from: p.legacy, to: p.file, ...which.details },
         });
       }
       if (!opts.dryRun) unlinkSync(p.legacy);
@@ -107,19 +142,28 @@ export function migrateKeys(config: Config, opts: { env?: NodeJS.ProcessEnv; dry
       continue;
     }
     if (!opts.dryRun) {
-      if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+      if (!existsSync(dir)) {
+        try {
+          mkdirSync(dir, { recursive: true, mode: 0o700 });
+        } catch (err) {
+          throw keyWriteError(p.file, err);
+        }
+        madeDir = true;
+      }
       if (!writable(dir)) {
         throw new EdgeError(ErrorCode.CONFIG_INVALID, `${KEY_NAMES[key]} is still in the data folder (${p.legacy}) but the keys folder ${dir} is read-only (systemd credentials): stop the service and run, as root, store-edge keys migrate --to /etc/store-edge/keys, then add LoadCredential=${KEY_NAMES[key]}:/etc/store-edge/keys/${KEY_NAMES[key]} to the unit`, {
           zh: `密钥 ${KEY_NAMES[key]} 仍在数据目录中，而密钥目录 ${dir} 只读：请停止服务，以 root 运行 store-edge keys migrate --to /etc/store-edge/keys，并在服务单元中加入 LoadCredential=`, details: { key, from: p.legacy, to: p.file },
         });
       }
       chmodSync(dir, statSync(dir).mode & 0o700);
-      const fd = openSync(p.file, 'wx', 0o600);
+      // whole or not at all: a key cut short (a full disk) would read as a second, different key
       try {
-        writeFileSync(fd, old);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
+        writeKeyFile(p.file, old, opts.io);
+      } catch (err) {
+        if (madeDir && readdirSync(dir).length === 0) rmdirSync(dir);
+        throw err instanceof EdgeError && err.code === ErrorCode.DB_FULL && moves.length > 0
+          ? new EdgeError(err.code, `${err.message}; the keys moved before it stay moved, run it again to move the rest`, { zh: `${err.zh ?? ''}；此前已移动的密钥保持不变，再次运行即可移动其余密钥`, cause: err, details: err.details })
+          : err;
       }
       if (!readFileSync(p.file).equals(old)) throw new EdgeError(ErrorCode.DB_IO, `the copy of ${p.legacy} at ${p.file} does not read back the same; nothing was removed`, { zh: `密钥复制校验失败，原文件未删除：${p.legacy}` });
       unlinkSync(p.legacy);
@@ -127,6 +171,53 @@ export function migrateKeys(config: Config, opts: { env?: NodeJS.ProcessEnv; dry
     moves.push({ key, from: p.legacy, to: p.file, action: 'moved' });
   }
   return moves;
+}
+
+/** How many of the stored templates (the first 50) each key opens; undefined when the ledger cannot be read. */
+function templatesOpened(dataDir: string, keys: readonly Buffer[]): { checked: number; opened: number[] } | undefined {
+  const file = path.join(dataDir, 'ledger.sqlite');
+  if (!existsSync(file)) return undefined;
+  let db: Db | undefined;
+  try {
+    db = openLedger(file, { readonly: true, migrate: false });
+    const rows = consentedTemplateRows(db).slice(0, 50);
+    const opens = (k: Buffer): number => rows.filter((r) => {
+      try {
+        openDescriptor(k, r.villager_id, r);
+        return true;
+      } catch {
+        return false;
+      }
+    }).length;
+    return { checked: rows.length, opened: keys.map(opens) };
+  } catch {
+    return undefined;
+  } finally {
+    if (db) closeLedger(db);
+  }
+}
+
+/**
+ * What a maintainer needs to choose between two different keys. For the face-template key the
+ * stored templates tell: the one that opens them is the store's (the other sealed nothing, or
+ * sealed what was enrolled meanwhile).
+ */
+function whichToKeep(key: KeyName, dataDir: string, at: { legacy: string; file: string }, legacy: Buffer, moved: Buffer): { en: string; zh: string; details?: Record<string, unknown> } {
+  const again = 'then start the store again (or run store-edge keys migrate again): it moves the one left';
+  const zhAgain = '然后重新启动门店（或再次运行 store-edge keys migrate），留下的密钥会被移走';
+  if (key === 'adminSession') return { en: `either may go: delete ${at.legacy}; the other only signs everyone out of the admin page; ${again}`, zh: `任删一把即可（另一把只会让管理页面的登录全部失效）：删除 ${at.legacy}；${zhAgain}` };
+  if (key === 'syncStore') return { en: `keep the one whose public key the village ledger holds for this store (rows the other signs are refused as forged), copy the other away and delete it; ${again}`, zh: `请保留村账本为本店登记了公钥的那一把（另一把签名的数据会被村账本拒收），另一把先另存再删除；${zhAgain}` };
+  const r = templatesOpened(dataDir, [legacy, moved]);
+  if (!r) return { en: `the ledger could not be read to tell which one opens the face templates: keep the one in use when the templates were enrolled (the backup job keeps a copy in jobs.backup.key_dir), copy the other away and delete it; ${again}`, zh: `无法读取账本来判断哪把能解密人脸模板：请保留录入模板时使用的那一把（备份任务在 jobs.backup.key_dir 中留有副本），另一把先另存再删除；${zhAgain}` };
+  const [inData = 0, inKeys = 0] = r.opened;
+  const details = { templates_checked: r.checked, opened_by_data_folder_key: inData, opened_by_keys_folder_key: inKeys };
+  const counts = `of ${r.checked} stored templates checked, the data folder's opens ${inData}, the keys folder's ${inKeys}`;
+  const zhCounts = `检查了 ${r.checked} 个已存模板：数据目录中的密钥能解密 ${inData} 个，密钥目录中的 ${inKeys} 个`;
+  if (r.checked === 0) return { en: `no face template is stored yet, so neither sealed anything: delete either, e.g. ${at.legacy}; ${again}`, zh: `尚未保存人脸模板，两把都未加密过任何数据：任删一把，例如 ${at.legacy}；${zhAgain}`, details };
+  if (inData > 0 && inKeys === 0) return { en: `${counts}: keep ${at.legacy}, copy ${at.file} away and delete it; ${again}`, zh: `${zhCounts}：请保留 ${at.legacy}，把 ${at.file} 另存后删除；${zhAgain}`, details };
+  if (inKeys > 0 && inData === 0) return { en: `${counts}: keep ${at.file}, copy ${at.legacy} away and delete it; ${again}`, zh: `${zhCounts}：请保留 ${at.file}，把 ${at.legacy} 另存后删除；${zhAgain}`, details };
+  if (inData === 0) return { en: `${counts}: neither is the store's key; delete neither and bring back the one in use when the templates were enrolled (the backup job keeps a copy in jobs.backup.key_dir)`, zh: `${zhCounts}：两把都不是门店的密钥；请都不要删除，并找回录入模板时使用的密钥（备份任务在 jobs.backup.key_dir 中留有副本）`, details };
+  return { en: `${counts}: templates were sealed under both; delete neither: keep the one that opens more in its place, copy the other away, and enrol again the villagers whose templates it cannot open`, zh: `${zhCounts}：两把都加密过模板；请都不要删除：保留能解密较多的一把，另一把另存，并为无法解密的村民重新录入人脸`, details };
 }
 
 /** The access error's code when this process cannot do `mode` on `p` (undefined: it can, or `p` is not there). */

@@ -6,13 +6,13 @@
  * waiting for a maintainer, and whether their consent covers learning.
  * Every change is audited (actor `cli`). A running door takes the change at its next start.
  */
-import path from 'node:path';
 import type { Command } from 'commander';
 import { resolveEntryConfig } from '../entry/config.ts';
-import { loadOrCreateTemplateKey } from '../entry/templates.ts';
 import { confirmPendingTemplate, listPending, rejectPendingTemplate } from '../entry/pending-review.ts';
 import { EdgeError } from '../errors.ts';
+import { commandTemplateKey } from '../keys.ts';
 import { closeLedger, openLedger } from '../ledger/db.ts';
+import { holdForCommand } from '../ledger-holds.ts';
 import { faceConsentOf, guardianConsent } from '../ledger/face-templates.ts';
 import { allowLearning, forgetLearned, learningConsentOf, refuseLearning, templateRowsOf } from '../ledger/face-learning.ts';
 import { configFrom, existingLedger, parseIntOption, print, withCommon, type CommonOptions } from './context.ts';
@@ -42,7 +42,9 @@ export function registerFacesLearning(faces: Command): void {
       const toReject = pendingId('--reject', o.reject);
       if (o.guardian !== undefined && !o.allow) throw new EdgeError('INVALID_ARGUMENT', '--guardian goes with --allow', { zh: '--guardian 须与 --allow 一起使用' });
       const config = configFrom(o);
-      const db = openLedger(existingLedger(config));
+      const file = existingLedger(config);
+      const release = holdForCommand(config.data_dir); // no restore while this writes (edge/ledger-holds.ts)
+      const db = openLedger(file);
       try {
         const v = faceConsentOf(db, o.villager);
         if (!v) throw new EdgeError('UNKNOWN_VILLAGER', `no villager ${o.villager}`, { zh: `没有村民 ${o.villager}` });
@@ -59,7 +61,7 @@ export function registerFacesLearning(faces: Command): void {
           done = `${forgetLearned(db, o.villager, 'cli')} learned templates deleted / 已删除所学模板`;
         } else if (toConfirm !== undefined) {
           const entry = resolveEntryConfig((config as { entry?: unknown }).entry);
-          const key = loadOrCreateTemplateKey(path.resolve(config.data_dir, entry.key_file));
+          const key = commandTemplateKey({ ...config, entry });
           const r = await confirmPendingTemplate(db, key, entry, o.villager, toConfirm, 'cli', new Date());
           done = `pending template ${toConfirm} confirmed as learned template #${r.template}${r.replaced === null ? '' : ` (replacing #${r.replaced})`}; the door uses it from its next start / 已确认，门禁重启后生效`;
         } else if (toReject !== undefined) {
@@ -80,6 +82,7 @@ export function registerFacesLearning(faces: Command): void {
         print(o, out, text);
       } finally {
         closeLedger(db);
+        release();
       }
     });
 }

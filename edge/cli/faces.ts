@@ -16,7 +16,8 @@ import { setFaceConsent } from '../ledger/villagers.ts';
 import { doorDetector, engineChoice, recognizerChoice, resolveEntryConfig, type EntryConfig } from '../entry/config.ts';
 import { enrolVillager, type Enrolled, type EnrolPhoto } from '../entry/enrol.ts';
 import { livenessNetModels, modelStartError, recognizerModels } from '../entry/model-errors.ts';
-import { countTemplates, loadOrCreateTemplateKey } from '../entry/templates.ts';
+import { countTemplates } from '../entry/templates.ts';
+import { commandTemplateKey } from '../keys.ts';
 import { faceConsentOf, guardianConsent } from '../ledger/face-templates.ts';
 import { keepEnrolmentPhoto, withdrawFaceData } from '../entry/face-photos.ts';
 import { configFrom, existingLedger, print, withCommon, type CommonOptions } from './context.ts';
@@ -31,10 +32,10 @@ function openEnv(opts: CommonOptions): FacesEnv {
   const config = configFrom(opts);
   const entry = resolveEntryConfig((config as { entry?: unknown }).entry);
   const file = existingLedger(config);
+  // the daemon's key, never a new one (only `start` makes it), found before the ledger is opened
+  const key = commandTemplateKey({ ...config, entry });
   process.once('exit', holdForCommand(config.data_dir)); // held until the command ends: no restore meanwhile (edge/ledger-holds.ts)
-  const db = openLedger(file);
-  const key = loadOrCreateTemplateKey(path.resolve(config.data_dir, entry.key_file));
-  return { db, entry, dataDir: config.data_dir, key };
+  return { db: openLedger(file), entry, dataDir: config.data_dir, key };
 }
 
 // photos are larger than camera frames: a bigger detector input finds their faces reliably,
@@ -137,12 +138,15 @@ export function registerFacesCommands(program: Command): void {
     .description('delete a villager\'s face templates and kept enrolment photos and withdraw consent / 删除人脸模板和保存的录入照片并撤回同意')
     .requiredOption('--villager <id>', 'villager id / 村民编号')
     .action((o: CommonOptions & { villager: string }) => {
-      const env = openEnv(o);
+      // deleting decrypts nothing: no key is needed, so a withdrawal never waits for one
+      const config = configFrom(o);
+      const entry = resolveEntryConfig((config as { entry?: unknown }).entry);
+      const db = openLedger(existingLedger(config));
       try {
-        const { templates: removed, photos } = withdrawFaceData(env.db, env.dataDir, env.entry, o.villager);
+        const { templates: removed, photos } = withdrawFaceData(db, config.data_dir, entry, o.villager);
         print(o, { villager: o.villager, removed, photos }, `removed ${removed} templates and ${photos} enrolment photos of ${o.villager}; consent withdrawn / 已删除`);
       } finally {
-        closeLedger(env.db);
+        closeLedger(db);
       }
     });
 

@@ -4,11 +4,41 @@
  * systemd's LoadCredential=. Run as root with the daemon stopped: it takes the data folder's
  * lock, so it refuses while a daemon runs. Without --yes it only says what it would move.
  */
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { EdgeError, ErrorCode } from '../errors.ts';
 import { lockDataDir } from '../data-dir.ts';
-import { KEY_NAMES, migrateKeys } from '../keys.ts';
+import { isInside, KEY_NAMES, migrateKeys } from '../keys.ts';
+import { unwritable } from './ledger-options.ts';
 import { configFrom, existingLedger, print, withCommon, type CommonOptions } from './context.ts';
+
+/**
+ * `--to`: a folder outside the data folder (keys moved within it are not apart from the data),
+ * that is or can be made there and written by this user; otherwise exit 2 naming the flag.
+ */
+function keysDirOption(flag: string, value: string, dataDir: string): string {
+  const dir = path.resolve(value);
+  if (isInside(dir, dataDir)) {
+    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `${flag} ${value} is inside the data folder ${dataDir}: keys moved there are still in every copy of it; give a folder outside it, e.g. /etc/store-edge/keys`, {
+      zh: `${flag} ${value} 在数据目录 ${dataDir} 之内：移到那里的密钥仍会随数据目录的每份副本流出；请给出数据目录之外的文件夹，例如 /etc/store-edge/keys`, details: { field: flag, path: dir },
+    });
+  }
+  // the folder, or the nearest one above it that is there (it is made below that one)
+  let at = dir;
+  while (!existsSync(at)) at = path.dirname(at);
+  if (!statSync(at).isDirectory()) {
+    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `${flag} ${value}: ${at} is not a folder; give the keys folder, e.g. /etc/store-edge/keys`, {
+      zh: `${flag} ${value}：${at} 不是文件夹；请给出密钥文件夹，例如 /etc/store-edge/keys`, details: { field: flag, path: at },
+    });
+  }
+  try {
+    accessSync(at, constants.W_OK);
+  } catch (err) {
+    throw unwritable(flag, value, at, (err as NodeJS.ErrnoException).code ?? 'EACCES');
+  }
+  return dir;
+}
 
 export function registerKeysCommand(program: Command): void {
   const keys = program.command('keys').description('the secret keys, apart from the data folder / 密钥管理');
@@ -23,6 +53,7 @@ export function registerKeysCommand(program: Command): void {
     const config = { ...base, keys_dir: path.resolve(opts.to) };
     // the store's folder, not a mistyped one made anew: its keys are what is moved
     existingLedger(config);
+    keysDirOption('--to', opts.to, config.data_dir);
     const release = lockDataDir(config.data_dir);
     try {
       // no $CREDENTIALS_DIRECTORY here: the folder given is the one to fill

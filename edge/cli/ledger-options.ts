@@ -68,11 +68,39 @@ export function keyIdOption(flag: string, value: string): string {
   return value;
 }
 
-/** A file that may be created: its folder must exist (whether the file may be there already is the caller's rule: keygen refuses to overwrite, --db opens it). */
+/** Why this user cannot write `p` (EROFS, EACCES, …), or undefined when it can. */
+function notWritable(p: string): string | undefined {
+  try {
+    accessSync(p, constants.W_OK);
+    return undefined;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code ?? 'EACCES';
+  }
+}
+
+/** `flag value`: `p` cannot be written (a read-only filesystem, or not this user's), as bad input naming the flag. */
+export function unwritable(flag: string, value: string, p: string, code: string): EdgeError {
+  const ro = code === 'EROFS';
+  return bad(`${flag} ${value}: ${p} cannot be written (${code}${ro ? ': a read-only filesystem' : ''}); give a place this user may write`,
+    `${flag} ${value}：${p} 不可写（${code}${ro ? '：只读文件系统' : ''}）；请给出当前用户可写的位置`);
+}
+
+/** A file that may be created: its folder must exist and be writable (whether the file may be there already is the caller's rule: keygen refuses to overwrite, --db opens it). */
 export function newFileOption(flag: string, value: string): string {
   const dir = path.dirname(path.resolve(value));
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw bad(`${flag} ${value}: the folder ${dir} does not exist`, `${flag} ${value}：文件夹 ${dir} 不存在`);
+  const code = notWritable(dir);
+  if (code) throw unwritable(flag, value, dir, code);
   return value;
+}
+
+/** A SQLite file the ledger writes (`ledger serve --db`): the file, when there, and its folder (the journal) writable. */
+export function writableSqliteFileOption(flag: string, file: string): string {
+  for (const p of [file, path.dirname(file)]) {
+    const code = existsSync(p) ? notWritable(p) : undefined;
+    if (code) throw unwritable(flag, file, p, code);
+  }
+  return file;
 }
 
 /**

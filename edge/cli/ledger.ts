@@ -1,14 +1,27 @@
 /** `store-edge ledger`: run the village ledger, make its signing key, manage its staff accounts. */
-import { writeFileSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { parseIntOption, portOption } from './context.ts';
-import { asBadDatabaseUrl, brokerOption, brokerTlsOptions, clientIdOption, hostOption, keyIdOption, newFileOption, villageLedgerFileOption } from './ledger-options.ts';
+import { asBadDatabaseUrl, brokerOption, brokerTlsOptions, clientIdOption, hostOption, keyIdOption, newFileOption, villageLedgerFileOption, writableSqliteFileOption } from './ledger-options.ts';
 import { createLogger } from '../log.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
+import { writeKeyFile, type KeyFileIo } from '../key-file.ts';
 import { runLedger } from '../../cloud-sync/ledger/run.ts';
 import { newKeyPair } from '../../cloud-sync/protocol/sign.ts';
 import { registerLedgerStaffCommands } from './ledger-staff.ts';
+
+/**
+ * `ledger keygen --out FILE`: a new Ed25519 key written whole or not at all (../key-file.ts: a
+ * full disk leaves no empty key that a second run would refuse to overwrite); its public key.
+ */
+export function makeSigningKey(out: string, io?: KeyFileIo): string {
+  if (existsSync(out)) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `${out} exists; refusing to overwrite a signing key`, { zh: `${out} 已存在，不覆盖签名私钥` });
+  newFileOption('--out', out);
+  const pair = newKeyPair();
+  writeKeyFile(out, Buffer.from(pair.privatePem), io);
+  return pair.publicPem;
+}
 
 export function registerLedgerCommand(program: Command): void {
   const ledger = program.command('ledger').description('the village ledger (MQTT + JSON API) / 村级积分账本');
@@ -37,7 +50,7 @@ export function registerLedgerCommand(program: Command): void {
       const tls = brokerTlsOptions(brokerUrl, { ca: o.brokerCaFile, cert: o.brokerCertFile, key: o.brokerKeyFile }, process.env);
       const keyId = keyIdOption('--key-id', o.keyId);
       const clientId = clientIdOption(o.clientId === undefined && process.env.MQTT_CLIENT_ID ? 'MQTT_CLIENT_ID' : '--client-id', o.clientId ?? (process.env.MQTT_CLIENT_ID || undefined));
-      const sqliteFile = process.env.DATABASE_URL ? path.resolve(o.db) : await villageLedgerFileOption('--db', o.db);
+      const sqliteFile = process.env.DATABASE_URL ? path.resolve(o.db) : writableSqliteFileOption('--db', await villageLedgerFileOption('--db', o.db));
       const host = await hostOption('--host', o.host);
       const log = createLogger({ level: process.env.STORE_EDGE_LOG_LEVEL ?? 'info', pretty: Boolean(process.stdout.isTTY) });
       const run = await runLedger({
@@ -59,11 +72,7 @@ export function registerLedgerCommand(program: Command): void {
     .description('write a new Ed25519 signing key (0600) and print its public key for the stores / 生成签名密钥')
     .requiredOption('--out <file>', 'private key file to create / 私钥文件')
     .action((o: { out: string }) => {
-      if (existsSync(o.out)) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `${o.out} exists; refusing to overwrite a signing key`, { zh: `${o.out} 已存在，不覆盖签名私钥` });
-      newFileOption('--out', o.out);
-      const pair = newKeyPair();
-      writeFileSync(o.out, pair.privatePem, { mode: 0o600, flag: 'wx' });
-      process.stdout.write(pair.publicPem);
+      process.stdout.write(makeSigningKey(o.out));
     });
   registerLedgerStaffCommands(ledger);
 }

@@ -20,8 +20,8 @@ export const KEY_BYTES = 32;
 // mobilefacenet 192 and mobileface 256, ArcFace 512, Human's faceres 1024, and fusions of two
 const DESCRIPTOR_BYTES = [...DESCRIPTOR_LENGTHS].map((n) => n * 4);
 
-/** Loads the template key, creating it (0600, folder 0700) when absent. */
-export function loadOrCreateTemplateKey(file: string): Buffer {
+/** Loads the template key; undefined when there is none at `file` (nothing is made). */
+export function loadTemplateKey(file: string): Buffer | undefined {
   try {
     const key = readFileSync(file);
     if (key.length !== KEY_BYTES) throw new EdgeError('CONFIG_INVALID', `face template key ${file} has ${key.length} bytes, expected ${KEY_BYTES}`, { zh: '人脸模板密钥文件损坏' });
@@ -29,7 +29,17 @@ export function loadOrCreateTemplateKey(file: string): Buffer {
     return key;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    return undefined;
   }
+}
+
+/**
+ * Loads the template key, creating it (0600, folder 0700) when absent: for the daemon's start
+ * only (a CLI command uses edge/keys.ts `commandTemplateKey`, which never makes one).
+ */
+export function loadOrCreateTemplateKey(file: string): Buffer {
+  const found = loadTemplateKey(file);
+  if (found) return found;
   mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const key = randomBytes(KEY_BYTES);
   // 'wx': never overwrite a key another process created meanwhile (that would orphan its templates)

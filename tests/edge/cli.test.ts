@@ -6,12 +6,16 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { tempDir } from '../ledger/helpers.ts';
 import { closeLedger, openLedger } from '../../edge/ledger/db.ts';
+import { firstStartKey } from '../entry/store-key.ts';
 
 const bin = path.resolve(import.meta.dirname, '../../bin/store-edge.mjs');
 const t = tempDir('cli-');
 afterAll(() => t.cleanup());
-// the store's ledger, as its first start leaves it (commands refuse a folder without one)
-beforeAll(() => closeLedger(openLedger(path.join(t.dir, 'ledger.sqlite'))));
+// the store's ledger and face-template key, as its first start leaves them (commands refuse a folder without one, and make no key)
+beforeAll(() => {
+  closeLedger(openLedger(path.join(t.dir, 'ledger.sqlite')));
+  firstStartKey(t.dir);
+});
 
 function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

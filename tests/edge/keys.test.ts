@@ -16,6 +16,8 @@ import { tempDir } from '../ledger/helpers.ts';
 import { loadOrCreateStoreKey } from '../../cloud-sync/agent/identity.ts';
 import { closeLedger, openLedger } from '../../edge/ledger/db.ts';
 import { recordedStore } from '../../edge/ledger/store-identity.ts';
+import { addVillager, setFaceConsent } from '../../edge/ledger/villagers.ts';
+import { addTemplates } from '../../edge/entry/templates.ts';
 
 const t = tempDir('keys-');
 afterAll(() => t.cleanup());
@@ -128,6 +130,45 @@ describe('moving the keys out of the data folder', () => {
     expect(cli.code, cli.stderr).toBe(0);
     expect(readFileSync(path.join(data, 'keys', 'face-templates.key'))).toEqual(Buffer.alloc(32, 5));
     expect(readFileSync(path.join(data, 'keys', 'admin-session.key'))).toEqual(Buffer.alloc(32, 6));
+  });
+});
+
+describe('two different face-template keys: which one to keep', () => {
+  /** A store whose templates were sealed by the data folder's key, and another key in the keys folder. */
+  function twoKeys(name: string, templates: boolean): { data: string; keysDir: string } {
+    const data = path.join(t.dir, name, 'data');
+    mkdirSync(path.join(data, 'keys'), { recursive: true, mode: 0o700 });
+    writeFileSync(path.join(data, 'keys', 'face-templates.key'), Buffer.alloc(32, 1), { mode: 0o600 });
+    const db = openLedger(path.join(data, 'ledger.sqlite'));
+    if (templates) {
+      addVillager(db, { id: 'V1', name: 'Zhang', village: 'v' });
+      setFaceConsent(db, 'V1', 'self');
+      const d = new Float32Array(128).fill(1 / Math.sqrt(128));
+      addTemplates(db, Buffer.alloc(32, 1), 'V1', [{ descriptor: d, quality: null, source: 'a.jpg' }, { descriptor: d, quality: null, source: 'b.jpg' }], new Date().toISOString());
+    }
+    closeLedger(db);
+    const keysDir = path.join(t.dir, name, 'keys');
+    mkdirSync(keysDir, { mode: 0o700 });
+    writeFileSync(path.join(keysDir, 'face-templates.key'), Buffer.alloc(32, 2), { mode: 0o600 });
+    return { data, keysDir };
+  }
+
+  it('names the key that opens the stored templates (no command that does not exist), bilingual, exit 2 from keys migrate; nothing deleted', async () => {
+    const s = twoKeys('which', true);
+    const legacy = path.join(s.data, 'keys', 'face-templates.key');
+    const r = await run('keys', 'migrate', '--to', s.keysDir, '--data-dir', s.data, '--yes');
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain('CONFIG_INVALID');
+    expect(r.stderr).toContain(`of 2 stored templates checked, the data folder's opens 2, the keys folder's 0: keep ${legacy}, copy ${path.join(s.keysDir, 'face-templates.key')} away and delete it`);
+    expect(r.stderr).toContain(`请保留 ${legacy}`);
+    expect(r.stderr).not.toContain('faces list');
+    expect(readFileSync(legacy)).toEqual(Buffer.alloc(32, 1));
+    expect(readFileSync(path.join(s.keysDir, 'face-templates.key'))).toEqual(Buffer.alloc(32, 2));
+  }, 60_000);
+
+  it('with no template stored yet: either may go', () => {
+    const s = twoKeys('none', false);
+    expect(() => migrateKeys(config(s.data, { keys_dir: s.keysDir }), { env: {} })).toThrow(/no face template is stored yet, so neither sealed anything/);
   });
 });
 

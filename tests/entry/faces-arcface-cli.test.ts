@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaceEngine } from '../../models/face-engine.ts';
 import { closeLedger, openLedger } from '../../edge/ledger/db.ts';
+import { firstStartKey } from './store-key.ts';
 import { addVillager } from '../../edge/ledger/villagers.ts';
 import { tempDir } from '../ledger/helpers.ts';
 import { portraits } from '../../harness/portraits.ts';
@@ -49,6 +50,7 @@ beforeAll(async () => {
   writeFileSync(file('altered.json'), JSON.stringify({ entry: { ...entry, recognizer: { ...recognizer, sha256: 'ab'.repeat(32) } } }));
   writeFileSync(file('faceapi.json'), JSON.stringify({ entry: { ...entry, recognizer: { kind: 'faceapi' } } }));
   const db = openLedger(path.join(t.dir, 'data', 'ledger.sqlite'));
+  firstStartKey(path.join(t.dir, 'data'));
   addVillager(db, { id: 'A', name: '甲', village: 'v' });
   closeLedger(db);
 }, 120_000);

@@ -13,6 +13,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaceEngine } from '../../models/face-engine.ts';
 import { closeLedger, openLedger } from '../../edge/ledger/db.ts';
+import { firstStartKey } from './store-key.ts';
 import { addVillager, getVillager, setFaceConsent } from '../../edge/ledger/villagers.ts';
 import { tempDir } from '../ledger/helpers.ts';
 import { portraits } from '../../harness/portraits.ts';
@@ -64,6 +65,7 @@ beforeAll(async () => {
   put('loose.jpg', other.jpeg);
   mkdirSync(data);
   const db = openLedger(path.join(data, 'ledger.sqlite'));
+  firstStartKey(data);
   for (const id of ['A', 'B', 'C', 'D', 'E']) addVillager(db, { id, name: id, village: 'v' });
   closeLedger(db);
 }, 120_000);
@@ -152,6 +154,7 @@ describe('faces enroll --dir', () => {
     const fresh = path.join(t.dir, 'fresh');
     mkdirSync(fresh);
     const db2 = openLedger(path.join(fresh, 'ledger.sqlite'));
+    firstStartKey(fresh);
     addVillager(db2, { id: 'E', name: 'E', village: 'v' });
     // a child whose guardian consented earlier: the bulk run does not overwrite that consent
     setFaceConsent(db2, 'E', 'guardian:E的母亲');

@@ -10,6 +10,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaceEngine } from '../../models/face-engine.ts';
 import { closeLedger, openLedger } from '../../edge/ledger/db.ts';
+import { firstStartKey } from './store-key.ts';
 import { addVillager } from '../../edge/ledger/villagers.ts';
 import { tempDir } from '../ledger/helpers.ts';
 import { portraits, views } from '../../harness/portraits.ts';
@@ -51,6 +52,7 @@ beforeAll(async () => {
   writeFileSync(file('config.json'), JSON.stringify({ entry: { camera: { kind: 'files', path: cameraDir, loop: true } } }));
   mkdirSync(path.join(t.dir, 'data'));
   const db = openLedger(path.join(t.dir, 'data', 'ledger.sqlite'));
+  firstStartKey(path.join(t.dir, 'data'));
   addVillager(db, { id: 'A', name: '甲', village: 'v' });
   addVillager(db, { id: 'B', name: '乙', village: 'v' });
   closeLedger(db);

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaceEngine } from '../../models/face-engine.ts';
 import { closeLedger, openLedger } from '../../edge/ledger/db.ts';
+import { firstStartKey } from './store-key.ts';
 import { addVillager } from '../../edge/ledger/villagers.ts';
 import { tempDir } from '../ledger/helpers.ts';
 import { portraits, views } from '../../harness/portraits.ts';
@@ -51,6 +52,7 @@ beforeAll(async () => {
   writeFileSync(path.join(photos, 'E', 'front.jpg'), shots.front);
   mkdirSync(data);
   const db = openLedger(path.join(data, 'ledger.sqlite'));
+  firstStartKey(data);
   addVillager(db, { id: 'E', name: 'E', village: 'v' });
   closeLedger(db);
 }, 120_000);
