@@ -28,13 +28,19 @@ export function pageProblems(page: Page): string[] {
 /**
  * Holds the page's requests to `url` (a glob) unanswered until `answer()`: the test looks at the
  * page while they run (a button busy, its place kept), then lets them through and holds no more.
+ *
+ * A held request is let through with `route.fallback()`, not `route.continue()`. `unroute` of the
+ * page's last route makes the browser side continue every route still in flight by itself; a
+ * handler whose `continue()` came second then failed with "Route is already handled!", outside
+ * any test (CI, stop 33). `fallback()` leaves the continuing to playwright's last handler, which
+ * expects that race and ignores it.
  */
 export async function holdRequests(page: Page, url: string): Promise<{ answer(): Promise<void> }> {
   let release!: () => void;
   const held = new Promise<void>((resolve) => (release = resolve));
   const hold = async (route: Route) => {
     await held;
-    await route.continue();
+    await route.fallback();
   };
   await page.route(url, hold);
   return {
