@@ -20,7 +20,7 @@ import type { SqlDb } from './sql.ts';
 import { opsCheckers, type Alarm, type AlarmsMessage } from '../protocol/ops.ts';
 import { decode } from '../protocol/payloads.ts';
 import type { RefusalCounter } from '../protocol/refusals.ts';
-import { DEFAULT_SKEW_MS } from './rows.ts';
+import { DEFAULT_SKEW_MS, storeTime } from './store-time.ts';
 import { listStores } from './tables.ts';
 
 const tables = (bigint: string) => /* sql */ `
@@ -217,6 +217,25 @@ export interface StoreAlarmsView {
   recent: StoreAlarm[];
 }
 
+/**
+ * An occurrence's store times as staff read them: by the store's clock, but not beyond when the
+ * ledger had them plus the allowed skew (./store-time.ts), as a store's entries are read: a
+ * store clock days fast would show an alarm raised, seen or acknowledged in the future, raised
+ * after it cleared, and sorted below the alarms raised since. `raised_at` is bounded by when the
+ * ledger first heard of it; `last_seen_at` and `acknowledged_at` (brought by later lists) by
+ * the time it cleared, or while it is active by the receipt of the store's last list. The rows
+ * keep the store's own stamps: `raised_at` is part of what names an occurrence.
+ */
+const asHeard = (a: StoreAlarm, lastReceived: string | null): StoreAlarm => {
+  const bound = new Date(a.cleared_at ?? lastReceived ?? a.first_heard_at);
+  return {
+    ...a,
+    raised_at: storeTime(a.raised_at, new Date(a.first_heard_at), DEFAULT_SKEW_MS),
+    last_seen_at: storeTime(a.last_seen_at, bound, DEFAULT_SKEW_MS),
+    acknowledged_at: a.acknowledged_at === null ? null : storeTime(a.acknowledged_at, bound, DEFAULT_SKEW_MS),
+  };
+};
+
 /** Every store of `villages` with its active alarms and its latest `recent` cleared ones. */
 export async function storeAlarms(db: SqlDb, villages: string[], recent: number): Promise<StoreAlarmsView[]> {
   if (villages.length === 0) return [];
@@ -227,13 +246,17 @@ export async function storeAlarms(db: SqlDb, villages: string[], recent: number)
      WHERE s.village IN (${marks}) ORDER BY s.village, s.id`,
     villages,
   );
-  const active = (await db.query<Row>(`SELECT * FROM store_alarms WHERE village IN (${marks}) AND cleared_at IS NULL ORDER BY raised_at, store_alarm_id`, villages)).map(fromRow);
+  const lastReceived = new Map(stores.map((s) => [`${s.village}\u0000${s.id}`, s.received_at]));
+  const heard = (r: Row): StoreAlarm => asHeard(fromRow(r), lastReceived.get(`${r.village}\u0000${r.store}`) ?? null);
+  // in the order raised as heard (compared as instants: the fractional digits vary)
+  const active = (await db.query<Row>(`SELECT * FROM store_alarms WHERE village IN (${marks}) AND cleared_at IS NULL`, villages)).map(heard)
+    .sort((a, b) => Date.parse(a.raised_at) - Date.parse(b.raised_at) || a.id - b.id);
   // the latest cleared per store: a window function, in both SQLite (3.25+) and PostgreSQL
   const past = (await db.query<Row & { n: number | string }>(
     `SELECT * FROM (SELECT a.*, ROW_NUMBER() OVER (PARTITION BY a.village, a.store ORDER BY a.cleared_at DESC, a.raised_at DESC) AS n
        FROM store_alarms a WHERE a.village IN (${marks}) AND a.cleared_at IS NOT NULL) t WHERE t.n <= $${villages.length + 1} ORDER BY cleared_at DESC`,
     [...villages, recent],
-  )).map(({ n: _n, ...r }) => fromRow(r));
+  )).map(({ n: _n, ...r }) => heard(r));
   return stores.map((s) => ({
     village: s.village,
     store: s.id,

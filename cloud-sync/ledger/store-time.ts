@@ -6,7 +6,9 @@
  * made since (store-status.ts, the roll-up's product names: governance/rollup.ts), nor its sales into
  * a month to come (the roll-up's months, participation and sales, and the public board's month
  * totals, which cap an entry's and a session's own stamp the same way when they read it:
- * `madeAtSql`, `storeTime`).
+ * `madeAtSql`, `storeTime`), nor date a villager's purchase in the future (the passbook and the
+ * villager's own history: governance/villager-routes.ts, governance/routes.ts), nor show staff
+ * an alarm raised in the future (store-alarms.ts).
  */
 import type { SqlDb } from './sql.ts';
 
