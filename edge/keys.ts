@@ -12,7 +12,7 @@
  * Keys found at the old places are moved there at start when the folder is writable
  * (`migrateKeys`), or by `store-edge keys migrate --to DIR` (as root, the daemon stopped).
  */
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, unlinkSync, accessSync, constants } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmdirSync, statSync, unlinkSync, accessSync, constants, type Stats } from 'node:fs';
 import path from 'node:path';
 import type { Config } from './config/schema.ts';
 import { EdgeError, ErrorCode } from './errors.ts';
@@ -260,6 +260,36 @@ export function checkKeysReadable(config: Config, env: NodeJS.ProcessEnv = proce
   if (dir && existsSync(dir) && denied(dir, constants.R_OK | constants.X_OK)) refuse('the keys folder', '密钥文件夹', dir, `LoadCredential=NAME:${path.join(dir, 'NAME')} lines (NAME: ${Object.values(KEY_NAMES).join(', ')})`);
   for (const [key, p] of Object.entries(keyPaths(config, env)) as Array<[KeyName, { file: string }]>) {
     if (existsSync(p.file) && denied(p.file, constants.R_OK)) refuse('the key file', '密钥文件', p.file, `LoadCredential=${KEY_NAMES[key]}:${p.file}`);
+  }
+}
+
+/**
+ * `p` as the filesystem will see it: the symbolic links of its existing part resolved (a link to
+ * a folder not made yet by where it points), the part not there yet as written. A path and the
+ * data folder compared lexically miss a link from one into the other.
+ */
+export function realPathOf(p: string): string {
+  let at = path.resolve(p);
+  const rest: string[] = [];
+  for (let hops = 0; !existsSync(at);) {
+    const link = lstatOrNone(at);
+    // a dangling link is followed (at most 40 in a row, as the kernel does); what is below it is made there
+    if (link?.isSymbolicLink() && hops++ < 40) {
+      at = path.resolve(path.dirname(at), readlinkSync(at));
+      continue;
+    }
+    rest.unshift(path.basename(at));
+    at = path.dirname(at);
+  }
+  return path.join(realpathSync(at), ...rest);
+}
+
+/** `p`'s own entry, or undefined when there is none (ENOENT; ENOTDIR below a file). */
+function lstatOrNone(p: string): Stats | undefined {
+  try {
+    return lstatSync(p);
+  } catch {
+    return undefined;
   }
 }
 

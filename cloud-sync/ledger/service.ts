@@ -18,6 +18,7 @@ import { LEDGER_SUBSCRIPTIONS, parseTopic, storeTopic, villageBoardTopic, villag
 import { RefusalCounter } from '../protocol/refusals.ts';
 import { addLedgerEntry, appendEvent, listStores, setVillagerStatus, upsertVillager, type Signer } from './tables.ts';
 import type { RowsResult } from './rows.ts';
+import { DEFAULT_SKEW_MS } from './store-time.ts';
 import { countRows, newCounters, type LedgerCounters } from './counters.ts';
 
 export type { LedgerCounters } from './counters.ts';
@@ -40,7 +41,6 @@ export interface LedgerServiceOptions {
   key: SigningKey;
   /** Lifetime of a published event (default a week). */
   eventLifetimeMs?: number;
-  clockSkewMs?: number;
   clock?: () => Date;
   log: Logger;
   /** A store further behind than this many stream events gets a snapshot instead of deltas (default 1000). */
@@ -86,11 +86,11 @@ export class LedgerService {
   constructor(private readonly opts: LedgerServiceOptions) {
     this.signer = { key: opts.key, lifetimeMs: opts.eventLifetimeMs ?? WEEK_MS };
     this.clock = opts.clock ?? (() => new Date());
-    this.rowCheck = new RowChecker(() => this.clock().getTime(), opts.clockSkewMs ?? 300_000);
+    this.rowCheck = new RowChecker(() => this.clock().getTime(), DEFAULT_SKEW_MS);
     this.catchUps = new CatchUpLimiter(opts.catchUpBurst ?? 10, opts.catchUpEveryMs ?? 1000);
     this.catchUpDeps = {
       db: opts.db, signer: this.signer, clock: () => this.clock(), send: (topic, payload) => this.out.send(topic, payload),
-      counters: this.counters, maxDeltas: opts.maxDeltas ?? 1000, validForMs: opts.clockSkewMs ?? 300_000,
+      counters: this.counters, maxDeltas: opts.maxDeltas ?? 1000, validForMs: DEFAULT_SKEW_MS,
       ...(opts.snapshotBytes ? { snapshotBytes: opts.snapshotBytes } : {}),
     };
     this.heartbeatDeps = {
@@ -289,7 +289,7 @@ export class LedgerService {
         }
         case 'up/reconcile-request': {
           const req = decode(payload, opsCheckers.reconcileRequest);
-          if (!req.ok || !reconcileWindowOk(req.value.from, req.value.to, this.clock().getTime(), this.opts.clockSkewMs ?? 300_000)) this.refusals.add('invalid');
+          if (!req.ok || !reconcileWindowOk(req.value.from, req.value.to, this.clock().getTime(), DEFAULT_SKEW_MS)) this.refusals.add('invalid');
           else reconciles.push({ village, store, req: req.value });
           break;
         }
@@ -320,7 +320,7 @@ export class LedgerService {
     if (requests.length > 0) await step('snapshot requests', () => this.onSnapshotRequests(requests));
     if (tracing) trace('ledger', 'parts', { rows: rows.length, rows_ms: Math.round(t1 - t), hb: heartbeats.length + presence.size, hb_ms: Math.round(t2 - t1), req: requests.length, req_ms: Math.round(performance.now() - t2) });
     for (const r of reconciles) await step('reconcile', () => this.answerReconcile(r.village, r.store, r.req));
-    for (const a of alarmLists) await step('alarms', async () => void (await onAlarmList(this.opts.db, a.village, a.store, a.payload, this.clock(), this.refusals, this.opts.clockSkewMs)));
+    for (const a of alarmLists) await step('alarms', async () => void (await onAlarmList(this.opts.db, a.village, a.store, a.payload, this.clock(), this.refusals, DEFAULT_SKEW_MS)));
   }
 
   /** Snapshot requests, in arrival order. Unsigned (docs/sync-protocol.md): answered only for a store the ledger knows, at a bounded rate. */
@@ -357,7 +357,7 @@ export class LedgerService {
       const part = checked.slice(i, i + GROUP_MAX);
       const outcomes = await applyRowGroup(this.opts.db, part, this.signer, this.clock, (err) => {
         this.opts.log.warn({ err, batches: part.length }, 'a group of row batches failed; applying them one by one / 批量写入失败，逐批重试');
-      }, this.opts.clockSkewMs);
+      }, DEFAULT_SKEW_MS);
       for (const [k, b] of part.entries()) {
         const o = outcomes[k]!;
         if (o.ok) await this.afterRows(b, o.result);

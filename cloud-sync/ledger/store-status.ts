@@ -26,7 +26,7 @@
 import type { SqlDb } from './sql.ts';
 import type { Envelope, VillagerBody, WireStatus } from '../protocol/payloads.ts';
 import { appendEvent, endVillagerSessions, type Signer } from './tables.ts';
-import { beyondSkew, storeTime } from './store-time.ts';
+import { beyondSkew, DEFAULT_SKEW_MS, storeTime } from './store-time.ts';
 
 export interface StatusRow extends WireStatus {
   /** The batch it came in (its results get the events). */
@@ -38,7 +38,7 @@ export interface StatusRow extends WireStatus {
 }
 
 /** Applies the rows in order; returns the events to publish and the rows not applied (another village's villager, or one who left). */
-export async function applyStoreStatus(tx: SqlDb, rows: readonly StatusRow[], signer: Signer, now: Date, skewMs = 300_000): Promise<{ events: Envelope[]; otherVillage: StatusRow[]; left: StatusRow[] }> {
+export async function applyStoreStatus(tx: SqlDb, rows: readonly StatusRow[], signer: Signer, now: Date, skewMs = DEFAULT_SKEW_MS): Promise<{ events: Envelope[]; otherVillage: StatusRow[]; left: StatusRow[] }> {
   const events: Envelope[] = [];
   const otherVillage: StatusRow[] = [];
   const left: StatusRow[] = [];

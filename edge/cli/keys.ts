@@ -9,19 +9,23 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { lockDataDir } from '../data-dir.ts';
-import { isInside, KEY_NAMES, migrateKeys } from '../keys.ts';
+import { isInside, KEY_NAMES, migrateKeys, realPathOf } from '../keys.ts';
 import { unwritable } from './ledger-options.ts';
 import { configFrom, existingLedger, print, withCommon, type CommonOptions } from './context.ts';
 
 /**
  * `--to`: a folder outside the data folder (keys moved within it are not apart from the data),
- * that is or can be made there and written by this user; otherwise exit 2 naming the flag.
+ * where both really are (a symbolic link on either side), that is or can be made there and
+ * written by this user; otherwise exit 2 naming the flag.
  */
 function keysDirOption(flag: string, value: string, dataDir: string): string {
   const dir = path.resolve(value);
-  if (isInside(dir, dataDir)) {
-    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `${flag} ${value} is inside the data folder ${dataDir}: keys moved there are still in every copy of it; give a folder outside it, e.g. /etc/store-edge/keys`, {
-      zh: `${flag} ${value} 在数据目录 ${dataDir} 之内：移到那里的密钥仍会随数据目录的每份副本流出；请给出数据目录之外的文件夹，例如 /etc/store-edge/keys`, details: { field: flag, path: dir },
+  const [real, realData] = [realPathOf(dir), realPathOf(dataDir)];
+  if (isInside(real, realData)) {
+    const [via, viaZh] = real === dir ? ['', ''] : [`points through a symbolic link to ${real}, which `, `经符号链接实际指向 ${real}，`];
+    const data = realData === path.resolve(dataDir) ? dataDir : `${dataDir} (${realData})`;
+    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `${flag} ${value} ${via}is inside the data folder ${data}: keys moved there are still in every copy of it; give a folder outside it, e.g. /etc/store-edge/keys`, {
+      zh: `${flag} ${value} ${viaZh}在数据目录 ${data} 之内：移到那里的密钥仍会随数据目录的每份副本流出；请给出数据目录之外的文件夹，例如 /etc/store-edge/keys`, details: { field: flag, path: dir, real_path: real },
     });
   }
   // the folder, or the nearest one above it that is there (it is made below that one)

@@ -165,3 +165,16 @@ export function asBadDatabaseUrl(err: unknown): unknown {
   if (!isEdgeError(err, ErrorCode.DB_NOT_OURS) || !process.env.DATABASE_URL) return err;
   return new EdgeError(ErrorCode.INVALID_ARGUMENT, `DATABASE_URL: ${err.message}`, { zh: `DATABASE_URL：${err.zh ?? ''}`, cause: err });
 }
+
+/**
+ * DATABASE_URL's server not reached (refused, no such host, timed out) or not letting us in (a
+ * wrong password, no such database): said naming DATABASE_URL (exit 1), not as an internal error.
+ */
+export function unreachableDatabaseUrl(err: unknown): unknown {
+  if (!process.env.DATABASE_URL || isEdgeError(err) || !(err instanceof Error)) return err;
+  const e = err as NodeJS.ErrnoException;
+  // a system error of the connection (node's syscall), or PostgreSQL's classes 08 (connection), 28 (authorization) and 3D (no such database)
+  if (e.syscall === undefined && !(err instanceof AggregateError) && !/^(08|28|3D)/.test(e.code ?? '')) return err;
+  const why = [e.code, err.message].filter(Boolean).join(': ');
+  return new EdgeError(ErrorCode.DB_IO, `DATABASE_URL: the database cannot be used (${why})`, { zh: `DATABASE_URL：无法连接或使用该数据库（${why}）`, cause: err });
+}

@@ -7,13 +7,13 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { print } from './context.ts';
-import { asBadDatabaseUrl, villageLedgerFileOption } from './ledger-options.ts';
+import { asBadDatabaseUrl, unreachableDatabaseUrl, villageLedgerFileOption } from './ledger-options.ts';
 import { readPassword } from './admin.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { hashPassword, passwordWeakness, USERNAME } from '../../lib/passwords.ts';
 import { openLedgerDb, type SqlDb } from '../../cloud-sync/ledger/sql.ts';
 import { migrateLedger } from '../../cloud-sync/ledger/migrations.ts';
-import { addStaff, getStaff, listStaff, setStaffDisabled, setStaffPassword, unlockStaff, STAFF_ROLES, type StaffRole } from '../../cloud-sync/ledger/staff/accounts.ts';
+import { addStaff, checkNewStaff, getStaff, listStaff, setStaffDisabled, setStaffPassword, unlockStaff, STAFF_ROLES, type StaffRole } from '../../cloud-sync/ledger/staff/accounts.ts';
 
 interface DbOptions { db: string; json?: boolean }
 
@@ -26,7 +26,7 @@ async function withLedgerDb<T>(o: DbOptions, fn: (db: SqlDb) => Promise<T>): Pro
   const sqliteFile = await sqliteFileOf(o);
   const db = openLedgerDb({ databaseUrl: process.env.DATABASE_URL, sqliteFile });
   try {
-    await migrateLedger(db).catch((err: unknown) => { throw asBadDatabaseUrl(err); });
+    await migrateLedger(db).catch((err: unknown) => { throw asBadDatabaseUrl(unreachableDatabaseUrl(err)); });
     return await fn(db);
   } finally {
     await db.close();
@@ -64,7 +64,8 @@ export function registerLedgerStaffCommands(ledger: Command): void {
       if ((o.role === 'village') !== (o.village !== undefined)) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, 'a village account needs --village, a town account none', { zh: '村级账号须用 --village 指明所属村，镇级账号不要 --village' });
       const name = o.name.trim();
       if (name.length < 1 || name.length > 100) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, '--name must have 1 to 100 characters', { zh: '--name 姓名须为 1–100 字' });
-      await sqliteFileOf(o); // before the password is asked
+      // the ledger, the village and the user name before the password is asked: nothing typed in vain
+      await withLedgerDb(o, (db) => checkNewStaff(db, { username, village: o.village ?? null }));
       const password_hash = await hashPassword(await readNewPassword('密码 Password: '));
       const a = await withLedgerDb(o, (db) => addStaff(db, { username, display_name: name, role: o.role as StaffRole, village: o.village ?? null, password_hash }, 'cli', new Date()));
       print(o, a, `已添加账号 added staff account ${a.username} (${a.role}${a.village ? ` ${a.village}` : ''})`);

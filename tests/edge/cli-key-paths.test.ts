@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { tempDir } from '../ledger/helpers.ts';
 import { closeLedger, openLedger } from '../../edge/ledger/db.ts';
@@ -66,6 +66,30 @@ describe('keys migrate --to', () => {
     const data = store('inside');
     for (const to of [data, path.join(data, 'keys'), path.join(data, 'elsewhere')]) {
       expectRefused(await run(['keys', 'migrate', '--to', to, '--yes', '--data-dir', data]), '--to', 'is inside the data folder', '在数据目录');
+    }
+    expect(readdirSync(data).filter((f) => !f.startsWith('ledger.sqlite'))).toEqual(['keys']);
+    expect(readdirSync(path.join(data, 'keys'))).toEqual(['face-templates.key']);
+  }, 60_000);
+
+  it('a symbolic link into the data folder, a path through one, or the data folder by its real path when --data-dir is a link: exit 2 naming --to and where it really points, the keys stay where they were', async () => {
+    const data = store('linked');
+    const links = path.join(t.dir, 'linked', 'links');
+    mkdirSync(links);
+    symlinkSync(path.join(data, 'keys'), path.join(links, 'to-keys')); // the data folder's own keys folder
+    symlinkSync(data, path.join(links, 'to-data'));
+    symlinkSync(path.join(data, 'vault'), path.join(links, 'dangling')); // a folder not made yet
+    const cases: Array<[string, string, string]> = [
+      [path.join(links, 'to-keys'), path.join(data, 'keys'), data],
+      [path.join(links, 'to-data', 'elsewhere', 'keys'), path.join(data, 'elsewhere', 'keys'), data],
+      [path.join(links, 'dangling'), path.join(data, 'vault'), data],
+      // the data folder given by a link, --to by the real path
+      [path.join(data, 'keys'), path.join(data, 'keys'), path.join(links, 'to-data')],
+    ];
+    for (const [to, really, dataDir] of cases) {
+      const r = await run(['keys', 'migrate', '--to', to, '--yes', '--data-dir', dataDir]);
+      expectRefused(r, '--to', 'is inside the data folder', '在数据目录');
+      expect(r.stderr).toContain(to);
+      expect(r.stderr).toContain(really);
     }
     expect(readdirSync(data).filter((f) => !f.startsWith('ledger.sqlite'))).toEqual(['keys']);
     expect(readdirSync(path.join(data, 'keys'))).toEqual(['face-templates.key']);

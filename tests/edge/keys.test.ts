@@ -117,7 +117,7 @@ describe('moving the keys out of the data folder', () => {
     expect(() => migrateKeys(config(data), { env: { CREDENTIALS_DIRECTORY: creds } })).toThrow(/LoadCredential=face-templates.key/);
   });
 
-  it('a keys folder that is the data folder\'s own keys/ by another path (a symlink) moves nothing and deletes nothing', async () => {
+  it('a keys folder that is the data folder\'s own keys/ by another path (a symlink) moves nothing and deletes nothing; keys migrate refuses it as inside the data folder', async () => {
     const data = path.join(t.dir, 'same', 'data');
     mkdirSync(path.join(data, 'keys'), { recursive: true });
     writeFileSync(path.join(data, 'keys', 'face-templates.key'), Buffer.alloc(32, 5), { mode: 0o600 });
@@ -127,7 +127,8 @@ describe('moving the keys out of the data folder', () => {
     symlinkSync(data, link);
     expect(migrateKeys(config(data, { keys_dir: path.join(link, 'keys') }), { env: {} })).toEqual([]);
     const cli = await run('keys', 'migrate', '--to', path.join(link, 'keys'), '--data-dir', data, '--yes');
-    expect(cli.code, cli.stderr).toBe(0);
+    expect(cli.code, cli.stderr).toBe(2);
+    expect(cli.stderr).toContain(`--to ${path.join(link, 'keys')} points through a symbolic link to ${path.join(data, 'keys')}, which is inside the data folder`);
     expect(readFileSync(path.join(data, 'keys', 'face-templates.key'))).toEqual(Buffer.alloc(32, 5));
     expect(readFileSync(path.join(data, 'keys', 'admin-session.key'))).toEqual(Buffer.alloc(32, 6));
   });

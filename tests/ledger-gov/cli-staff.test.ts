@@ -19,9 +19,13 @@ const file = path.join(t.dir, 'village-ledger.sqlite');
 afterAll(() => t.cleanup());
 
 function run(stdin: string, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  // SQLite whatever the environment says: this test is about the command, not the database
+  const { DATABASE_URL: _u, ...env } = process.env;
+  return runIn(env, stdin, ...args);
+}
+
+function runIn(env: NodeJS.ProcessEnv, stdin: string, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    // SQLite whatever the environment says: this test is about the command, not the database
-    const { DATABASE_URL: _u, ...env } = process.env;
     const child = spawn(process.execPath, [bin, 'ledger', 'staff', ...args, '--db', file], { env });
     let stdout = '';
     let stderr = '';
@@ -94,4 +98,34 @@ describe('store-edge ledger staff', () => {
       await db.close();
     }
   }, 600_000);
+
+  it('add checks the ledger, the village and the user name before asking for the password (nothing typed in vain)', async () => {
+    // stdin closed at once: a command that asked first would refuse the empty password (密码 …)
+    const db = openSqlite(file);
+    await migrateLedger(db);
+    await addVillage(db, 'hongqi', '红旗村', new Date().toISOString());
+    try {
+      expect((await run('zhou password 1\n', 'add', '--username', 'zhou', '--name', '周干事', '--role', 'town')).code).toBe(0);
+      const taken = await run('', 'add', '--username', 'zhou', '--name', '周干事', '--role', 'village', '--village', 'hongqi');
+      expect(taken.code, taken.stderr).toBe(1);
+      expect(taken.stderr).toContain('用户名 zhou 已被使用');
+      expect(taken.stderr).toContain('zhou is taken');
+      expect(taken.stderr).not.toContain('密码');
+      const nowhere = await run('', 'add', '--username', 'wu', '--name', '吴文书', '--role', 'village', '--village', 'nowhere');
+      expect(nowhere.code, nowhere.stderr).toBe(2);
+      expect(nowhere.stderr).toContain('找不到村 nowhere');
+      expect(nowhere.stderr).toContain('no village nowhere');
+      expect(nowhere.stderr).not.toContain('密码');
+      expect(await getStaff(db, 'wu')).toBeUndefined();
+    } finally {
+      await db.close();
+    }
+    // DATABASE_URL of a database that cannot be reached: said (exit 1) before the password
+    const unreachable = await runIn({ ...process.env, DATABASE_URL: 'postgres://ledger@127.0.0.1:1/ledger' }, '', 'add', '--username', 'wu', '--name', '吴文书', '--role', 'town');
+    expect(unreachable.code, unreachable.stderr).toBe(1);
+    expect(unreachable.stderr).toContain('DATABASE_URL');
+    expect(unreachable.stderr).toContain('ECONNREFUSED');
+    expect(unreachable.stderr).not.toContain('internal error');
+    expect(unreachable.stderr).not.toContain('密码');
+  }, 120_000);
 });

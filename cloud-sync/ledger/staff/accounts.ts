@@ -83,14 +83,22 @@ export async function listStaff(db: SqlDb, village?: string): Promise<StaffAccou
 export interface NewStaff { username: string; display_name: string; role: StaffRole; village: string | null; password_hash: string }
 
 /**
+ * Refuses an account that addStaff would refuse for its village (not there) or its user name
+ * (taken), as addStaff refuses it: `ledger staff add` asks this before it asks for a password.
+ */
+export async function checkNewStaff(db: SqlDb, a: Pick<NewStaff, 'username' | 'village'>): Promise<void> {
+  if (a.village !== null && (await db.query('SELECT 1 FROM villages WHERE id = $1', [a.village])).length === 0) throw fieldError('village', `no village ${a.village}`, `找不到村 ${a.village}`, 400);
+  if (await row(db, a.username)) throw fieldError('username', `the user name ${a.username} is taken`, `用户名 ${a.username} 已被使用`, 409, ErrorCode.DUPLICATE_ID);
+}
+
+/**
  * Adds an account; `onlyIfNone` (the first-run setup) refuses when any account exists, in the
  * same transaction, so two setup forms cannot both win.
  */
 export async function addStaff(db: SqlDb, a: NewStaff, actor: string, now: Date, opts: { onlyIfNone?: boolean; detail?: Record<string, unknown> } = {}): Promise<StaffAccount> {
   return db.transaction(async (tx) => {
     if (opts.onlyIfNone && (await countStaff(tx)) > 0) throw fieldError('setup', 'an account exists; the first-run setup is closed, sign in instead', '已有账号，首次设置已关闭，请登录', 403);
-    if (a.village !== null && (await tx.query('SELECT 1 FROM villages WHERE id = $1', [a.village])).length === 0) throw fieldError('village', `no village ${a.village}`, `找不到村 ${a.village}`, 400);
-    if (await row(tx, a.username)) throw fieldError('username', `the user name ${a.username} is taken`, `用户名 ${a.username} 已被使用`, 409, ErrorCode.DUPLICATE_ID);
+    await checkNewStaff(tx, a);
     const at = now.toISOString();
     await tx.run('INSERT INTO staff_accounts (username, display_name, role, village, password_hash, created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)',
       [a.username, a.display_name, a.role, a.village, a.password_hash, actor, at]);
