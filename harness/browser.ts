@@ -50,3 +50,23 @@ export async function holdRequests(page: Page, url: string): Promise<{ answer():
     },
   };
 }
+
+/**
+ * Lets the page's next `times` requests to `url` (a glob) reach the server and do their work, then
+ * drops their answers: the page sees a network error, as a phone on a weak village network does
+ * when its request got through and the answer did not. Later requests go through as usual.
+ * `lost()` says how many answers were dropped so far.
+ */
+export async function loseAnswers(page: Page, url: string, times = 1): Promise<{ lost(): number }> {
+  let left = times;
+  let lost = 0;
+  const drop = async (route: Route) => {
+    if (left <= 0) return route.fallback();
+    left--;
+    await route.fetch();
+    lost++;
+    await route.abort('failed');
+  };
+  await page.route(url, drop);
+  return { lost: () => lost };
+}

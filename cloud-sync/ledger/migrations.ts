@@ -10,6 +10,7 @@ import { BOARD_POSTGRES, BOARD_SQLITE } from './board/schema.ts';
 import { STAFF_COUNT_WINDOW, STAFF_DISABLED, STAFF_POSTGRES, STAFF_SQLITE } from './staff/schema.ts';
 import { CATALOGUE_SQL, CATALOGUE_VERSION } from './catalogue.ts';
 import { STORE_ALARMS_CLEARED, STORE_ALARMS_HAND, STORE_ALARMS_HAND_VERSION, STORE_ALARMS_POSTGRES, STORE_ALARMS_SQLITE } from './store-alarms.ts';
+import { REQUEST_IDS_SQL, REQUEST_IDS_VERSION } from './governance/request-ids.ts';
 
 const common = (autoId: string, bigint: string) => /* sql */ `
 CREATE TABLE villages (
@@ -185,6 +186,8 @@ const MIGRATIONS: ReadonlyArray<{ version: number; sqlite: string; postgres: str
   { version: 16, sqlite: STAFF_COUNT_WINDOW, postgres: STAFF_COUNT_WINDOW },
   // v17: who cleared a store's alarm by hand, and why (store-alarms.ts)
   { version: STORE_ALARMS_HAND_VERSION, sqlite: STORE_ALARMS_HAND, postgres: STORE_ALARMS_HAND },
+  // v18: request ids of forms and their first answers, so a form sent again makes nothing twice (governance/request-ids.ts)
+  { version: REQUEST_IDS_VERSION, sqlite: REQUEST_IDS_SQL, postgres: REQUEST_IDS_SQL },
 ];
 export const LEDGER_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 

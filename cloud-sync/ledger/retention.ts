@@ -3,8 +3,9 @@
  * ledger that was off at the scheduled time catches up): evidence photos kept longer than
  * `evidenceKeepDays` are purged (governance/evidence-retention.ts), and the stores' cleared,
  * acknowledged alarms older than `alarmKeepDays` are deleted from the history
- * (store-alarms.ts). Each purge is logged on its own; one failing does not stop the other,
- * and a failed run is tried again at the next time.
+ * (store-alarms.ts). Forms' request ids older than REQUEST_KEEP_DAYS are deleted too
+ * (governance/request-ids.ts), whatever the other two keep. Each purge is logged on its own; one
+ * failing does not stop the others, and a failed run is tried again at the next time.
  */
 import cron, { type ScheduledTask } from 'node-cron';
 import { EdgeError, ErrorCode } from '../../edge/errors.ts';
@@ -12,6 +13,7 @@ import type { Logger } from '../../edge/log.ts';
 import type { SqlDb } from './sql.ts';
 import { purgeEvidence } from './governance/evidence-retention.ts';
 import { purgeStoreAlarms } from './store-alarms.ts';
+import { purgeRequestIds, REQUEST_KEEP_DAYS } from './governance/request-ids.ts';
 
 export interface LedgerRetentionOptions {
   /** Days an evidence photo is kept after its upload; 0 keeps photos for ever. */
@@ -56,7 +58,7 @@ export class LedgerRetention {
   start(): void {
     const o = this.deps.options;
     LedgerRetention.check(o);
-    if (o.evidenceKeepDays === 0 && o.alarmKeepDays === 0) return;
+    // always scheduled: request ids are deleted whatever photos and alarms keep
     if (o.cron !== 'off') {
       this.task = cron.createTask(o.cron, () => this.runOnce(), { name: 'ledger_retention', noOverlap: true, timezone: o.timezone });
       void this.task.start();
@@ -64,12 +66,13 @@ export class LedgerRetention {
     void this.runOnce();
   }
 
-  /** One run of both purges now (a run under way is joined, not doubled). Never rejects: a failure is logged. */
+  /** One run of the purges now (a run under way is joined, not doubled). Never rejects: a failure is logged. */
   runOnce(): Promise<void> {
     this.running ??= (async () => {
       const now = (this.deps.clock ?? (() => new Date()))();
       await this.evidence(now);
       await this.alarms(now);
+      await this.requestIds(now);
     })().finally(() => {
       this.running = undefined;
     });
@@ -95,6 +98,15 @@ export class LedgerRetention {
       this.deps.log.info({ job: 'store_alarm_purge', ...r, keep_days: keep }, `stores' acknowledged alarms cleared more than ${keep} days ago: ${r.deleted} deleted / 已清除超过 ${keep} 天且已确认的门店告警记录已删除 ${r.deleted} 条`);
     } catch (err) {
       this.deps.log.error({ job: 'store_alarm_purge', err }, 'the purge of the stores\' alarm history failed; it runs again at its next time / 门店告警记录定期删除失败，下次按时重试');
+    }
+  }
+
+  private async requestIds(now: Date): Promise<void> {
+    try {
+      const r = await purgeRequestIds(this.deps.db, REQUEST_KEEP_DAYS, now);
+      this.deps.log.info({ job: 'request_id_purge', ...r, keep_days: REQUEST_KEEP_DAYS }, `forms' request ids older than ${REQUEST_KEEP_DAYS} days: ${r.deleted} deleted / 超过 ${REQUEST_KEEP_DAYS} 天的表单提交编号已删除 ${r.deleted} 条`);
+    } catch (err) {
+      this.deps.log.error({ job: 'request_id_purge', err }, 'the purge of forms\' request ids failed; it runs again at its next time / 表单提交编号定期删除失败，下次按时重试');
     }
   }
 

@@ -41,7 +41,7 @@ export function registerLedgerCommand(program: Command): void {
     .option('--port <n>', 'API port / 接口端口', '8090')
     .option('--evidence-keep-days <n>', 'days an evidence photo is kept, then purged (its claim and audit stay); 0 keeps them for ever / 凭证照片保存天数', '365')
     .option('--alarm-keep-days <n>', 'days a store\'s alarm stays in the history after it cleared, then deleted if a maintainer acknowledged it (unacknowledged ones are kept); 0 keeps them for ever / 门店告警记录保存天数', '365')
-    .option('--evidence-purge-cron <cron>', 'when the purges (evidence photos, the stores\' alarm history) run, in village time (Asia/Shanghai); "off": only at start / 定期删除时间', '15 3 * * *')
+    .option('--evidence-purge-cron <cron>', 'when the purges (evidence photos, the stores\' alarm history, forms\' request ids) run, in village time (Asia/Shanghai); "off": only at start / 定期删除时间', '15 3 * * *')
     .option('--qr-key-file <pem>', 'Ed25519 private key that signs villagers\' store-door QR codes (make one with `ledger keygen`; its public key is the stores\' entry.qr_public_key_file) / 进店二维码签名私钥')
     .action(async (o: { clientId?: string; broker: string; brokerCaFile?: string; brokerCertFile?: string; brokerKeyFile?: string; db: string; keyFile: string; keyId: string; tokensFile: string; host: string; port: string; qrKeyFile?: string; evidenceKeepDays: string; alarmKeepDays: string; evidencePurgeCron: string }) => {
       // Every option checked before anything starts (./ledger-options.ts).

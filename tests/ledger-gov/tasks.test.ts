@@ -125,7 +125,7 @@ describe(`governance tasks (${ledgerDbKind})`, () => {
     const other = await g.call(reporter, 'POST', `/api/villages/${g.a}/reports`, { ...body, note: '另一件事' });
     expect({ status: other.statusCode, body: other.json() }).toMatchObject({ status: 409, body: { error: 'DUPLICATE_ID', field: 'request', zh: expect.stringContaining('重新打开') } });
     const bad = await g.call(reporter, 'POST', `/api/villages/${g.a}/reports`, { ...body, request: 'short' });
-    expect({ status: bad.statusCode, body: bad.json() }).toMatchObject({ status: 400, body: { field: 'request', zh: expect.stringContaining('申报编号') } });
+    expect({ status: bad.statusCode, body: bad.json() }).toMatchObject({ status: 400, body: { field: 'request', zh: expect.stringContaining('提交编号') } });
     // Another request id, or none, is another report; the village's own record keeps its own ids.
     expect((await g.call(reporter, 'POST', `/api/villages/${g.a}/reports`, { ...body, request: 'form-0000111122223333' })).statusCode).toBe(201);
     expect((await g.call(reporter, 'POST', `/api/villages/${g.a}/reports`, { item: 'CIV-GOOD-DEED', evidence: 'witness:邻居张大爷' })).statusCode).toBe(201);

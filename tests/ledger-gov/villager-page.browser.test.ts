@@ -2,7 +2,8 @@
  * The ledger's pages in a real browser (Debian's chromium through playwright-core), on the
  * ledger's own app and port: the villager's phone page at phone size (login, balance,
  * history, claiming a task, reporting with a photo, the QR code refreshing itself and
- * accepted by the store's verifier), the passbook as printed, and the town's charts and stores'
+ * accepted by the store's verifier; answers lost on a weak network, tapped again, file one
+ * report with one photo), the passbook as printed, and the town's charts and stores'
  * alarms behind the staff login (login -> /town, sign out). No
  * script errors, no CSP violations. Screenshots go to test-results/.
  */
@@ -11,7 +12,7 @@ import sharp from 'sharp';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Browser, type Page } from 'playwright-core';
-import { holdRequests, launchChromium } from '../../harness/browser.ts';
+import { holdRequests, launchChromium, loseAnswers } from '../../harness/browser.ts';
 import { ledgerDbKind } from '../../harness/sync/rig.ts';
 import { verifyQrToken } from '../../edge/entry/credentials.ts';
 import { govApp, STAFF_PASSWORD, type GovApp } from './gov-app.ts';
@@ -34,8 +35,9 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
     problems.length = 0;
     page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
     page.on('console', (m) => {
-      // 400, 401 and 403 are refusals the tests provoke (a wrong PIN, a report without its photo)
-      if (m.type() === 'error' && !/status of 40[013] /.test(m.text())) problems.push(`console: ${m.text()}`);
+      // 400, 401 and 403 are refusals the tests provoke (a wrong PIN, a report without its photo), 409 a
+      // form sent again with other content, ERR_FAILED an answer the test drops (loseAnswers)
+      if (m.type() === 'error' && !/status of 40[0139] |net::ERR_FAILED/.test(m.text())) problems.push(`console: ${m.text()}`);
     });
     return page;
   };
@@ -195,6 +197,74 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
     const sent = await sentPhotos();
     expect(sent).toHaveLength(2);
     expect(sent[1]).toMatchObject({ name: 'IMG_0001.HEIC', type: 'image/heic', bytes: heicPhoto() });
+    await context.close();
+    expect(problems).toEqual([]);
+  }, 90_000);
+
+  it('answers lost on a weak network: tapping again files one report with one photo, for a task claim and a self-report, and after a reload', async () => {
+    await g.villager(g.a, 'wang');
+    const sweep = ((await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '清扫村西巷道', item: 'ENV-SWEEP-LANE', max_claimants: 5 })).json() as { id: string }).id;
+    const count = async (sql: string) => Number((await g.db.query<{ n: number | string }>(sql, ['wang']))[0]!.n);
+    const photos = () => count('SELECT COUNT(*) AS n FROM gov_evidence WHERE villager_id = $1');
+    const reports = () => count("SELECT COUNT(*) AS n FROM gov_claims WHERE villager_id = $1 AND status = 'reported'");
+    const context = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true, locale: 'zh-CN' });
+    const page = watch(await context.newPage());
+    await page.goto(`${base}/m/?village=${g.a}`);
+    await page.fill('#villager', 'wang');
+    await page.fill('#pin', '2468');
+    await page.click('#login-form button[type=submit]');
+    await page.waitForSelector('#main-view:not([hidden])');
+    await page.click(`button[data-task="${sweep}"]`);
+    const reportButton = `button[data-claim="${sweep}.wang"]`;
+    await page.waitForSelector(reportButton);
+    await page.setInputFiles(`li:has(${reportButton}) input[type=file]`, { name: 'west.jpg', mimeType: 'image/jpeg', buffer: await tinyJpeg() });
+    // The photo reaches the ledger and its answer is lost: the page says so, the villager taps again.
+    const upload = await loseAnswers(page, '**/evidence');
+    await page.click(reportButton);
+    await expect.poll(() => page.textContent('#claim-error')).toBe('连不上村账本，请检查网络后再点一次');
+    await expect.poll(() => page.isEnabled(reportButton)).toBe(true);
+    expect({ lost: upload.lost(), photos: await photos() }).toEqual({ lost: 1, photos: 1 });
+    // Now the photo is answered (the one kept) and the report's answer is lost; a third tap.
+    const report = await loseAnswers(page, '**/report');
+    await page.click(reportButton);
+    await expect.poll(() => report.lost()).toBe(1);
+    await expect.poll(() => page.isEnabled(reportButton)).toBe(true);
+    expect(await reports()).toBe(1);
+    await page.click(reportButton);
+    await expect.poll(() => page.textContent('#claims')).toContain('待审核');
+    expect({ photos: await photos(), reports: await reports() }).toEqual({ photos: 1, reports: 1 });
+    const claim = (await g.call(g.va, 'GET', `/api/villages/${g.a}/claims/${sweep}.wang`)).json() as { status: string; evidence: string };
+    expect(claim.evidence).toBe(`photo:${(await g.db.query<{ id: string }>('SELECT id FROM gov_evidence WHERE villager_id = $1', ['wang']))[0]!.id}`);
+
+    // A self-report with a photo: its answer lost, tapped again: one report, one more photo.
+    await page.selectOption('#self-item', 'ENV-SWEEP-LANE');
+    await page.setInputFiles('#self-photo', { name: 'gate.jpg', mimeType: 'image/jpeg', buffer: await tinyJpeg() });
+    const self = await loseAnswers(page, '**/reports');
+    await page.click('#self-form button[type=submit]');
+    await expect.poll(() => page.textContent('#self-error')).toBe('连不上村账本，请检查网络后再点一次');
+    expect(self.lost()).toBe(1);
+    await page.click('#self-form button[type=submit]');
+    await expect.poll(() => page.textContent('#self-ok')).toBe('已提交，等待村里审核');
+    expect({ photos: await photos(), reports: await reports() }).toEqual({ photos: 2, reports: 2 });
+    // Its answer lost, then the page reloaded and the same report sent again: still one report.
+    await page.selectOption('#self-item', 'GOV-MEETING');
+    await page.fill('#self-note', '参加了三月村民会议');
+    await loseAnswers(page, '**/reports');
+    await page.click('#self-form button[type=submit]');
+    await expect.poll(() => page.textContent('#self-error')).toBe('连不上村账本，请检查网络后再点一次');
+    expect(await reports()).toBe(3);
+    await page.reload();
+    await page.waitForSelector('#main-view:not([hidden])');
+    await page.selectOption('#self-item', 'GOV-MEETING');
+    await page.fill('#self-note', '参加了三月村民会议');
+    await page.click('#self-form button[type=submit]');
+    await expect.poll(() => page.textContent('#self-ok')).toBe('已提交，等待村里审核');
+    expect(await reports()).toBe(3);
+    // The next form is a new one.
+    await page.selectOption('#self-item', 'GOV-MEETING');
+    await page.fill('#self-note', '参加了四月村民会议');
+    await page.click('#self-form button[type=submit]');
+    await expect.poll(() => reports()).toBe(4);
     await context.close();
     expect(problems).toEqual([]);
   }, 90_000);

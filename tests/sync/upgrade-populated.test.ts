@@ -1,11 +1,11 @@
 /**
  * A town upgrades a village ledger that holds years of data: made by the migrations up to an
- * older version (7, 11, 13, 14, 15, 16), filled with that version's rows (tests/sync/older-ledger.ts),
+ * older version (7, 11, 13, 14, 15, 16, 17), filled with that version's rows (tests/sync/older-ledger.ts),
  * then migrated to the current one. Every row is still there with its values, the new columns
  * hold what each migration promises (none known for rows before v9 and v11, acked_ids.created_at
- * at v15, the staff counts at v16, no hand clears known at v17), the balances are the same, and
- * the ledger works: a store's rows are acknowledged, its alarms list names who cleared one by
- * hand, staff and villagers sign in.
+ * at v15, the staff counts at v16, no hand clears known at v17, no request ids at v18), the
+ * balances are the same, and the ledger works: a store's rows are acknowledged, its alarms list
+ * names who cleared one by hand, staff and villagers sign in, a task form sent twice publishes once.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { applyStoreRows, DEFAULT_SKEW_MS } from '../../cloud-sync/ledger/rows.ts';
@@ -16,6 +16,7 @@ import { balanceOf, type Signer } from '../../cloud-sync/ledger/tables.ts';
 import type { Row } from '../../cloud-sync/protocol/payloads.ts';
 import { newKeyPair, privateEd25519 } from '../../cloud-sync/protocol/sign.ts';
 import { hashPin } from '../../cloud-sync/ledger/governance/auth.ts';
+import { REQUEST_IDS_VERSION } from '../../cloud-sync/ledger/governance/request-ids.ts';
 import { hashPassword } from '../../lib/passwords.ts';
 import { ledgerDbKind, tempLedgerDb } from '../../harness/sync/rig.ts';
 import { govApp, type GovApp } from '../ledger-gov/gov-app.ts';
@@ -40,7 +41,7 @@ describe(`a populated village ledger upgraded to version ${LEDGER_SCHEMA_VERSION
     ledger = undefined;
   });
 
-  for (const from of [ACKED_BY_VILLAGE_VERSION - 1, 11, 13, CATALOGUE_VERSION, ACKED_CREATED_AT_VERSION, STORE_ALARMS_HAND_VERSION - 1]) {
+  for (const from of [ACKED_BY_VILLAGE_VERSION - 1, 11, 13, CATALOGUE_VERSION, ACKED_CREATED_AT_VERSION, STORE_ALARMS_HAND_VERSION - 1, REQUEST_IDS_VERSION - 1]) {
     it(`from version ${from}: every row kept, the new columns as promised, balances the same, and it works`, async () => {
       const now = new Date();
       ledger = await tempLedgerDb(from);
@@ -90,6 +91,9 @@ describe(`a populated village ledger upgraded to version ${LEDGER_SCHEMA_VERSION
       const history = (await storeAlarms(db, ['va'], 10)).find((x) => x.store === 's1')!.recent;
       expect(history.map((a) => [a.kind, a.cleared_at, a.cleared_by, a.cleared_how?.zh ?? null])).toEqual([['villager_id_taken', wei.cleared_at, 'laochen', '手动解除：laochen，邻村已改号'], ['door_open', door.cleared_at, null, null]]);
 
+      // v18: no form's request id is known from before; the first one kept is the first sent after
+      expect(await db.query('SELECT request FROM gov_requests')).toEqual([]);
+
       for (const [villager, balance] of Object.entries(BALANCES)) expect({ villager, balance: await balanceOf(db, villager) }).toEqual({ villager, balance });
 
       // A store's rows: row 4 closes the gap to the row 5 held before, 6 is new; 2 sent again is a duplicate.
@@ -125,6 +129,11 @@ describe(`a populated village ledger upgraded to version ${LEDGER_SCHEMA_VERSION
       const approved = await g.call(g.va, 'POST', '/api/villages/va/claims/c2/approve', { points: 12 });
       expect(approved.statusCode, approved.body).toBe(200);
       expect(await balanceOf(db, 'zhao')).toBe(BALANCES.zhao - 3 + 12);
+      // a task form sent twice with its request id publishes one task
+      const form = { title: '升级后的任务', item: 'well', points: 10, max_claimants: 2, request: 'upgrade-form-0001-a7c3' };
+      const sends = [await g.call(g.va, 'POST', '/api/villages/va/tasks', form), await g.call(g.va, 'POST', '/api/villages/va/tasks', form)];
+      expect(sends.map((r) => r.statusCode)).toEqual([201, 200]);
+      expect((await db.query('SELECT id FROM gov_tasks WHERE title = $1', [form.title])).length).toBe(1);
     }, 60_000);
   }
 });

@@ -7,7 +7,7 @@ const FIELD_ZH: Record<string, string> = {
   publish_red_list: '是否公示红榜', red_list_size: '红榜名次数', publish_deeds: '是否公示好人好事', deeds_count: '好人好事条数', publish_totals: '是否公示本月合计',
   name_style: '不署名村民的显示方式', named: '是否署名', staff: '是否工作人员',
   username: '用户名', display_name: '姓名', password: '密码', current_password: '当前密码', password_confirm: '确认密码',
-  reason: '理由', note: '说明', request: '申报编号（请重新打开页面）', pin: '密码', villager: '村民编号', village: '村编号', status: '状态', id: '编号', limit: '条数',
+  reason: '理由', note: '说明', request: '提交编号（请重新打开页面）', pin: '密码', villager: '村民编号', village: '村编号', status: '状态', id: '编号', limit: '条数',
   // the body as a whole (an error at its root names no field)
   '': '请求内容',
 };

@@ -18,6 +18,7 @@ import { ErrorCode } from '../../../edge/errors.ts';
 import type { SqlDb } from '../sql.ts';
 import { villagerOf } from '../tables.ts';
 import { audit, fieldError } from './rules.ts';
+import { answerKept, keepAnswer, sending } from './request-ids.ts';
 import { sniffImage } from '../../../lib/image-sniff.ts';
 
 export const MAX_UPLOAD_BYTES = 8 * 1024 * 1024;
@@ -76,21 +77,33 @@ export async function cleanPhoto(input: Buffer): Promise<{ jpeg: Buffer; width: 
 export const tooLarge = () => fieldError('photo', `the photo is larger than ${MAX_UPLOAD_BYTES / 1024 / 1024} MB`, `照片太大，不能超过 ${MAX_UPLOAD_BYTES / 1024 / 1024} MB`, 413, ErrorCode.INVALID_ARGUMENT);
 const tooManyPixels = (w: number, h: number) => fieldError('photo', `the picture has too many pixels (${w}×${h}; at most ${MAX_INPUT_PIXELS / 1e6} megapixels)`, `照片像素过多（${w}×${h}，最多 ${MAX_INPUT_PIXELS / 1e6} 百万像素）`, 400);
 
-/** Keeps a cleaned photo for `villager` (absent: the village's own) in `village`. */
-export async function storePhoto(db: SqlDb, village: string, villager: string | undefined, input: Buffer, actor: string, now: Date): Promise<StoredPhoto> {
+/**
+ * Keeps a cleaned photo for `villager` (absent: the village's own) in `village`. With a `request`
+ * id (request-ids.ts) the same photo sent again answers the photo kept (`duplicate`), before it is
+ * decoded, and keeps no second copy.
+ */
+export async function storePhoto(db: SqlDb, village: string, villager: string | undefined, input: Buffer, actor: string, now: Date, request?: string): Promise<{ photo: StoredPhoto; duplicate: boolean }> {
   if (villager !== undefined) {
     const v = await villagerOf(db, villager);
     if (!v || v.village !== village) throw fieldError('villager', `no villager ${villager} in this village`, `本村没有村民 ${villager}`, 404, ErrorCode.UNKNOWN_VILLAGER);
   }
+  const sent = request === undefined ? undefined : sending(actor, request, village, 'evidence.upload', { villager: villager ?? null, photo: createHash('sha256').update(input).digest('hex') });
+  const before = sent && await answerKept<StoredPhoto>(db, sent);
+  if (before) return { photo: before, duplicate: true };
   const { jpeg, width, height } = await cleanPhoto(input);
   const id = `ev-${randomBytes(12).toString('base64url')}`;
   const sha256 = createHash('sha256').update(jpeg).digest('hex');
-  await db.transaction(async (tx) => {
+  const photo: StoredPhoto = { id, ref: `photo:${id}`, width, height, bytes: jpeg.length, sha256 };
+  return db.transaction(async (tx) => {
+    // the same photo sent at once: the first kept answers the others
+    const held = sent && await answerKept<StoredPhoto>(tx, sent);
+    if (held) return { photo: held, duplicate: true };
     await tx.run('INSERT INTO gov_evidence (id, village, villager_id, uploaded_by, mime, width, height, bytes, sha256, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
       [id, village, villager ?? null, actor, 'image/jpeg', width, height, jpeg, sha256, now.toISOString()]);
-    await audit(tx, village, `evidence:${id}`, 'evidence.upload', actor, { villager: villager ?? null, width, height, bytes: jpeg.length }, now);
+    await audit(tx, village, `evidence:${id}`, 'evidence.upload', actor, { villager: villager ?? null, width, height, bytes: jpeg.length, ...(request ? { request } : {}) }, now);
+    if (sent) await keepAnswer(tx, sent, photo, now);
+    return { photo, duplicate: false };
   });
-  return { id, ref: `photo:${id}`, width, height, bytes: jpeg.length, sha256 };
 }
 
 /** A kept photo; `purged_at` when its retention ended (its bytes are then empty; evidence-retention.ts). */

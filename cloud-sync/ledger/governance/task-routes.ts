@@ -3,7 +3,8 @@ import { Type } from '@fastify/type-provider-typebox';
 import { ErrorCode } from '../../../edge/errors.ts';
 import { balanceOf } from '../tables.ts';
 import { fieldError, ItemCode } from './rules.ts';
-import { approveClaim, claimOf, claimTask, closeTask, fileReport, listClaims, listTasks, publishTask, rejectClaim, REPORT_REQUEST, reportDone, reverseClaim, taskOf, type Claim } from './tasks.ts';
+import { approveClaim, claimOf, claimTask, closeTask, fileReport, listClaims, listTasks, publishTask, rejectClaim, reportDone, reverseClaim, taskOf, type Claim } from './tasks.ts';
+import { REQUEST_ID } from './request-ids.ts';
 import { actorOf, emptyBodyIsObject, gate, Id, VillageParams, type GovApp, type GovDeps, type Principal } from './access.ts';
 
 const TaskId = Type.String({ minLength: 1, maxLength: 40, pattern: '^[A-Za-z0-9_-]+$' });
@@ -13,6 +14,8 @@ const Points = Type.Integer({ minimum: 1, maximum: 10_000 });
 /** Evidence: `photo:ev-…` for a photo uploaded to the ledger (checked), else a reference to one kept elsewhere or a witness's name. */
 const Evidence = Type.String({ minLength: 1, maxLength: 300 });
 const Note = Type.String({ minLength: 1, maxLength: 500 });
+/** A form's request id (request-ids.ts): the same on every send of one form. */
+const Request = Type.String({ pattern: REQUEST_ID });
 const Status = Type.Union(['claimed', 'reported', 'approved', 'rejected', 'reversed'].map((s) => Type.Literal(s)));
 
 export function registerTaskRoutes(app: GovApp, deps: GovDeps): void {
@@ -25,10 +28,11 @@ export function registerTaskRoutes(app: GovApp, deps: GovDeps): void {
   };
 
   app.post('/api/villages/:village/tasks', {
-    schema: { params: VillageParams, body: Type.Object({ title: Type.String({ minLength: 1, maxLength: 200 }), item: ItemCode, points: Type.Optional(Points), max_claimants: Type.Integer({ minimum: 1, maximum: 10_000 }) }, { additionalProperties: false }) },
+    schema: { params: VillageParams, body: Type.Object({ title: Type.String({ minLength: 1, maxLength: 200 }), item: ItemCode, points: Type.Optional(Points), max_claimants: Type.Integer({ minimum: 1, maximum: 10_000 }), request: Type.Optional(Request) }, { additionalProperties: false }) },
   }, async (req, reply) => {
     const p = gate(deps, req, req.params.village, 'manage');
-    return reply.status(201).send(await publishTask(deps.db, req.params.village, req.body, actorOf(p), deps.clock()));
+    const r = await publishTask(deps.db, req.params.village, req.body, actorOf(p), deps.clock());
+    return reply.status(r.duplicate ? 200 : 201).send({ ...r.task, duplicate: r.duplicate });
   });
   app.get('/api/villages/:village/tasks', { schema: { params: VillageParams, querystring: Type.Object({ status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('closed')])) }) } }, async (req) => {
     gate(deps, req, req.params.village, 'member');
@@ -59,7 +63,7 @@ export function registerTaskRoutes(app: GovApp, deps: GovDeps): void {
   });
   // A villager's self-report (动态申报), or a record the village files for a villager.
   app.post('/api/villages/:village/reports', {
-    schema: { params: VillageParams, body: Type.Object({ item: ItemCode, villager: Type.Optional(Id), points: Type.Optional(Points), evidence: Type.Optional(Evidence), note: Type.Optional(Note), request: Type.Optional(Type.String({ pattern: REPORT_REQUEST })) }, { additionalProperties: false }) },
+    schema: { params: VillageParams, body: Type.Object({ item: ItemCode, villager: Type.Optional(Id), points: Type.Optional(Points), evidence: Type.Optional(Evidence), note: Type.Optional(Note), request: Type.Optional(Request) }, { additionalProperties: false }) },
   }, async (req, reply) => {
     const p = gate(deps, req, req.params.village, 'member');
     if (p.role === 'town') throw fieldError('role', 'the town reads villages; it files nothing in them', '镇级账号只能查看村里的数据', 403);

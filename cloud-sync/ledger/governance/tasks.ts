@@ -12,6 +12,7 @@ import { ENTRY_REASON_MAX, type EntryBody } from '../../protocol/payloads.ts';
 import { clipText } from '../../../lib/text.ts';
 import { villagerOf } from '../tables.ts';
 import { checkEvidenceRef } from './evidence.ts';
+import { answerKept, keepAnswer, sending } from './request-ids.ts';
 import { audit, fieldError, itemInForce, itemVersion, notBlank, periodStart, pointsFor, type Item } from './rules.ts';
 
 export type ClaimStatus = 'claimed' | 'reported' | 'approved' | 'rejected' | 'reversed';
@@ -40,10 +41,18 @@ async function activeVillager(tx: SqlDb, village: string, id: string, field = 'v
   if (v.status !== 'active') throw fieldError(field, `villager ${id} is ${v.status}`, `村民 ${id} 当前不可用（${v.status}）`, 409, ErrorCode.ALREADY_SETTLED);
 }
 
-export async function publishTask(db: SqlDb, village: string, given: { title: string; item: string; points?: number; max_claimants: number }, actor: string, now: Date): Promise<Task> {
+/**
+ * Publishes a task. With a `request` id (request-ids.ts) the same form sent again answers the task
+ * it published (`duplicate`) and publishes no second one.
+ */
+export async function publishTask(db: SqlDb, village: string, given: { title: string; item: string; points?: number; max_claimants: number; request?: string }, actor: string, now: Date): Promise<{ task: Task; duplicate: boolean }> {
+  const { request, ...content } = given;
   // the title is what the phone page and the passbook show: blanks alone would be a task without a name
-  const t = { ...given, title: notBlank('title', given.title, { en: 'a task title', zh: '标题' }) };
+  const t = { ...content, title: notBlank('title', content.title, { en: 'a task title', zh: '标题' }) };
+  const sent = request === undefined ? undefined : sending(actor, request, village, 'task.publish', content);
   return db.transaction(async (tx) => {
+    const held = sent && await answerKept<Task>(tx, sent);
+    if (held) return { task: held, duplicate: true };
     const item = await itemInForce(tx, village, t.item, now);
     if (item.direction !== 'add') throw fieldError('item', `a task earns points; ${item.code} deducts`, `任务只能对应加分细则，${item.name} 是扣分项`);
     const points = pointsFor(item, t.points);
@@ -52,8 +61,10 @@ export async function publishTask(db: SqlDb, village: string, given: { title: st
       `INSERT INTO gov_tasks (id, village, title, item_scope, item_code, item_version, points, max_claimants, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $9)`,
       [id, village, t.title, item.scope, item.code, item.version, points, t.max_claimants, now.toISOString()],
     );
-    await audit(tx, village, `task:${id}`, 'task.publish', actor, { title: t.title, item: `${item.code}@${item.version}`, points, max_claimants: t.max_claimants }, now);
-    return (await taskOf(tx, village, id))!;
+    await audit(tx, village, `task:${id}`, 'task.publish', actor, { title: t.title, item: `${item.code}@${item.version}`, points, max_claimants: t.max_claimants, ...(request ? { request } : {}) }, now);
+    const task = (await taskOf(tx, village, id))!;
+    if (sent) await keepAnswer(tx, sent, task, now);
+    return { task, duplicate: false };
   });
 }
 
@@ -154,8 +165,6 @@ export async function reportDone(db: SqlDb, village: string, claimId: string, vi
   });
 }
 
-/** A report's request id: one per form (the phone page makes one), random, so never a small counter. */
-export const REPORT_REQUEST = '^[A-Za-z0-9_-]{16,64}$';
 /** The claim id of a request: the same for every send of one form, so a second send finds the first. */
 const requestClaimId = (village: string, origin: string, villager: string, request: string) => `r-${createHash('sha256').update(`${village}\n${origin}\n${villager}\n${request}`).digest('hex').slice(0, 24)}`;
 type ReportInput = { villager: string; item: string; points?: number; evidence?: string; note?: string; request?: string };

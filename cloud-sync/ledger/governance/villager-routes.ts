@@ -14,10 +14,12 @@ import { actorOf, emptyBodyIsObject, gate, Id, VillageParams, type GovApp, type 
 import { CODE_DAYS_DEFAULT, issueLoginCode } from './login-codes.ts';
 import { qrNotConfigured, qrPublicPem, villagerQr, type QrIssuer } from './qr.ts';
 import { MAX_UPLOAD_BYTES, photoOf, storePhoto, tooLarge } from './evidence.ts';
+import { REQUEST_ID } from './request-ids.ts';
 
 export interface PassbookLine { seq: number; date: string; kind: string; reason: string | null; reference: string | null; points: number; balance: number; store: string | null }
 export interface Passbook { village: string; village_name: string; villager: string; name: string; status: string; opening: number; lines: PassbookLine[]; balance: number; printed_at: string }
 
+const REQUEST_PATTERN = new RegExp(REQUEST_ID);
 const KIND_ZH: Record<string, string> = { award: '奖励', penalty: '扣分', redemption: '兑换', refund: '退回', adjustment: '调整', expiry: '过期' };
 
 /**
@@ -101,13 +103,15 @@ export function registerVillagerRoutes(app: GovApp, deps: GovDeps & { qr: QrIssu
     return reply.status(201).send({ villager: req.params.id, ...r });
   });
 
-  // Evidence photos: multipart/form-data, one file in the field `photo` (and `villager` when the village uploads for one).
+  // Evidence photos: multipart/form-data, one file in the field `photo` (and `villager` when the
+  // village uploads for one; `request`, the form's request id, so that a resend keeps no second copy).
   app.post('/api/villages/:village/evidence', { schema: { params: VillageParams } }, async (req, reply) => {
     const p = gate(deps, req, req.params.village, 'member');
     if (p.role === 'town') throw fieldError('role', 'the town reads villages; it uploads nothing in them', '镇级账号只能查看村里的数据', 403);
     if (!req.isMultipart()) throw fieldError('photo', 'send the photo as multipart/form-data in the field "photo"', '请以 multipart/form-data 上传照片（字段名 photo）', 415);
     let photo: Buffer | undefined;
     let villager: string | undefined;
+    let request: string | undefined;
     try {
       for await (const part of req.parts({ limits: { fileSize: MAX_UPLOAD_BYTES, files: 1, fields: 4, fieldSize: 200 } })) {
         if (part.type === 'file') {
@@ -115,13 +119,15 @@ export function registerVillagerRoutes(app: GovApp, deps: GovDeps & { qr: QrIssu
           photo = await part.toBuffer();
         } else if (part.fieldname === 'villager') {
           villager = String(part.value);
+        } else if (part.fieldname === 'request') {
+          request = String(part.value);
         }
       }
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code === 'FST_REQ_FILE_TOO_LARGE') throw tooLarge();
       if (code === 'FST_FILES_LIMIT') throw fieldError('photo', 'one photo per upload', '每次只能上传一张照片', 413);
-      if (code === 'FST_FIELDS_LIMIT' || code === 'FST_PARTS_LIMIT') throw fieldError('photo', 'too many fields in the upload: send the photo ("photo") and, for the village, "villager"', '上传的字段太多：只需照片（photo），村里代传时再加村民编号（villager）', 413);
+      if (code === 'FST_FIELDS_LIMIT' || code === 'FST_PARTS_LIMIT') throw fieldError('photo', 'too many fields in the upload: send the photo ("photo"), its form\'s "request" id and, for the village, "villager"', '上传的字段太多：只需照片（photo）、提交编号（request），村里代传时再加村民编号（villager）', 413);
       // busboy's own errors (a form cut short, no boundary) carry no status: the sender's, not ours
       if (!isEdgeError(err) && (err as { statusCode?: number }).statusCode === undefined) {
         throw fieldError('photo', `the upload is incomplete or malformed (${(err as Error).message}); send the photo again`, '上传内容不完整，请重新上传照片');
@@ -135,7 +141,9 @@ export function registerVillagerRoutes(app: GovApp, deps: GovDeps & { qr: QrIssu
     } else if (villager !== undefined && !/^[A-Za-z0-9_.-]{1,64}$/.test(villager)) {
       throw fieldError('villager', 'villager is not a villager id', '村民编号格式不正确');
     }
-    return reply.status(201).send(await storePhoto(deps.db, req.params.village, villager, photo, actorOf(p), deps.clock()));
+    if (request !== undefined && !REQUEST_PATTERN.test(request)) throw fieldError('request', 'request must be 16 to 64 letters, digits, "_" or "-" (one per form)', '提交编号（请重新打开页面）格式不正确');
+    const r = await storePhoto(deps.db, req.params.village, villager, photo, actorOf(p), deps.clock(), request);
+    return reply.status(r.duplicate ? 200 : 201).send({ ...r.photo, duplicate: r.duplicate });
   });
   app.get('/api/villages/:village/evidence/:id', { schema: { params: Type.Object({ village: Id, id: Type.String({ pattern: '^ev-[A-Za-z0-9_-]{1,40}$' }) }) } }, async (req, reply) => {
     const p = gate(deps, req, req.params.village, 'member');

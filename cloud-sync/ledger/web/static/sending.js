@@ -1,4 +1,4 @@
-/* global document, window */
+/* global crypto, document, window */
 /**
  * One request at a time from a button or a form, for every page of the ledger: a double tap, a
  * double click or Enter pressed twice sends once. `sendOnce(el, fn)` runs `fn` with `el`'s
@@ -7,6 +7,10 @@
  * the button stays under the second tap. When `fn` ends, whatever its answer, the buttons are
  * as they were, so after a refusal the page shows the error and the button is ready for
  * another try.
+ *
+ * A send that did reach the ledger but whose answer was lost (a weak village network, a reload
+ * while it ran) is made safe by the form's request id (`formRequest`, `requestId`): the ledger
+ * answers the same id again with what the first send made (governance/request-ids.ts).
  */
 'use strict';
 
@@ -55,4 +59,43 @@ window.sendOnce = async (el, fn) => {
       b.removeAttribute('aria-busy');
     }
   }
+};
+
+/** 32 random hex digits. getRandomValues, not randomUUID: the village Wi-Fi serves plain HTTP, where randomUUID is missing. */
+window.requestId = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
+
+/**
+ * The request id of the form `name` (the ledger's `request` field): the same on every send of the
+ * form until `renew()`, which the page calls when the ledger has taken the form (a new fill is a
+ * new form) or refused the id as used for other content (409 on `request`). Kept in the tab's
+ * sessionStorage, so a press after a reload is a resend too; in the page alone where the browser
+ * refuses storage.
+ */
+window.formRequest = (name) => {
+  const key = `ledger-request:${name}`;
+  let id;
+  const keep = (value) => {
+    try {
+      window.sessionStorage.setItem(key, value);
+    } catch {
+      // storage refused (a private window): the id lives as long as the page
+    }
+    return value;
+  };
+  const stored = () => {
+    try {
+      return window.sessionStorage.getItem(key) || undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  return {
+    get id() {
+      id ??= stored() ?? keep(window.requestId());
+      return id;
+    },
+    renew() {
+      id = keep(window.requestId());
+    },
+  };
 };

@@ -2,13 +2,18 @@
 /**
  * The village office's tasks: the list with claimants (GET …/tasks), publishing one under a rule
  * item in force that adds points (POST …/tasks; the server checks the item and the points), and
- * closing an open one to new claims (POST …/tasks/:task/close).
+ * closing an open one to new claims (POST …/tasks/:task/close). The publish form sends its request
+ * id (sending.js formRequest): pressed again after a lost answer or a reload, it publishes nothing
+ * twice; after a publish the next form gets a new one.
  */
 'use strict';
 
 (() => {
   const office = window.VillageOffice;
   const { $, el, cell } = office;
+  /** The publish form's request id, per village (a town account publishes nothing). */
+  let form;
+  const publishForm = () => (form?.village === office.village ? form : (form = { village: office.village, request: window.formRequest(`task:${office.village}`) }));
 
   /** The add items in force today, for the publish form (GET …/items answers those in force). */
   async function loadItemChoices() {
@@ -69,16 +74,24 @@
     const item = $('task-item').value;
     if (title === '') return void office.showError('task', { field: 'title', message: '请填写任务名称 / give a title' });
     if (item === '') return void office.showError('task', { field: 'item', message: '请选择积分细则 / choose a rule item' });
-    const body = { title, item, max_claimants: Number($('task-max_claimants').value) };
+    const request = publishForm().request;
+    const body = { title, item, max_claimants: Number($('task-max_claimants').value), request: request.id };
     const points = $('task-points').value.trim();
     if (points !== '') body.points = Number(points);
     try {
       const t = await office.call('POST', office.api('/tasks'), body);
+      request.renew();
       $('task-title').value = '';
       $('task-points').value = '';
       $('task-ok').textContent = `已发布任务「${t.title}」，${t.points} 分 / published`;
     } catch (e) {
-      return void office.showError('task', e);
+      office.showError('task', e);
+      // the id went with another form before (its task is in the list now): the next press is a new form
+      if (e.status === 409 && e.field === 'request') {
+        request.renew();
+        await load();
+      }
+      return;
     }
     await load();
   }

@@ -1,26 +1,34 @@
-/* global sendOnce, crypto, createImageBitmap, document, fetch, location, setTimeout, clearTimeout, File, FormData, Image, URL, URLSearchParams, window */
+/* global sendOnce, formRequest, requestId, createImageBitmap, document, fetch, location, setTimeout, clearTimeout, File, FormData, Image, URL, URLSearchParams, window */
 /**
  * The villager's phone page: log in (PIN or one-time code), then balance, the store-door QR
  * code (a fresh short-lived token before the old one expires), open tasks to claim, own
  * claims to report (with a photo), and the history with reasons. Every action after login
  * sends the session's CSRF token; text from the ledger is set with textContent, never as HTML.
- * A button or form that sends waits for its answer (sending.js): a double tap sends once.
+ * A button or form that sends waits for its answer (sending.js): a double tap sends once; and
+ * what it sends carries a request id, so a tap again after a lost answer makes nothing twice.
  */
 'use strict';
 
 const $ = (id) => document.getElementById(id);
-const state = { village: '', villager: '', csrf: '', qrTimer: 0, items: new Map(), tasks: new Map(), self: newSelfForm() };
+const state = { village: '', villager: '', csrf: '', qrTimer: 0, items: new Map(), tasks: new Map(), self: undefined };
 const STATUS_ZH = { claimed: '已认领', reported: '待审核', approved: '已通过', rejected: '未通过', reversed: '已撤销' };
 
 async function api(method, url, body, isForm) {
   const headers = {};
   if (method !== 'GET') headers['x-csrf-token'] = state.csrf;
   if (body !== undefined && !isForm) headers['content-type'] = 'application/json';
-  const res = await fetch(url, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : isForm ? body : JSON.stringify(body) });
+  let res;
+  try {
+    res = await fetch(url, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : isForm ? body : JSON.stringify(body) });
+  } catch {
+    // the answer may be lost after the ledger did the work: a tap again sends the same request ids
+    throw Object.assign(new Error('连不上村账本，请检查网络后再点一次'), { status: 0 });
+  }
   const data = res.headers.get('content-type')?.includes('json') ? await res.json() : {};
   if (!res.ok) {
     const err = new Error(data.zh || data.message || `请求失败（${res.status}）`);
     err.status = res.status;
+    err.field = data.field;
     throw err;
   }
   return data;
@@ -224,13 +232,29 @@ async function asJpeg(file) {
 }
 
 /**
- * One self-report form: its request id (the ledger answers the same form sent again with the
- * report it made, never a second one) and the photo uploaded for it, kept so that sending again
- * names the same photo. getRandomValues, not randomUUID: the village Wi-Fi serves plain HTTP.
+ * The photos chosen, each with the request id of its upload, the JPEG made of it and, once the
+ * ledger kept it, its reference: a report sent again (a tap after a refusal or a lost answer)
+ * names the same photo, and an upload whose answer was lost, sent again with the same id and
+ * bytes, is answered with the photo kept, never kept twice. Another photo chosen is a new upload.
  */
-function newSelfForm() {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return { request: Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(''), photo: undefined, ref: undefined };
+const uploads = new WeakMap();
+
+/** The ledger's reference (`photo:ev-…`) to `file`, uploaded once. */
+async function uploaded(file) {
+  let u = uploads.get(file);
+  if (!u) uploads.set(file, (u = { request: requestId(), jpeg: undefined, ref: undefined }));
+  if (u.ref) return u.ref;
+  u.jpeg ??= await asJpeg(file);
+  const upload = new FormData();
+  upload.append('request', u.request);
+  upload.append('photo', u.jpeg);
+  try {
+    u.ref = (await api('POST', `${base()}/evidence`, upload, true)).ref;
+  } catch (e) {
+    if (e.field === 'request') uploads.delete(file);
+    throw e;
+  }
+  return u.ref;
 }
 
 async function selfReport() {
@@ -240,23 +264,22 @@ async function selfReport() {
   const item = $('self-item').value;
   if (!item) return void ($('self-error').textContent = '请选择申报的事项');
   try {
-    const body = { item, request: form.request };
+    const body = { item, request: form.id };
     const note = $('self-note').value.trim();
     if (note) body.note = note;
     const photo = $('self-photo').files[0];
-    if (photo && photo !== form.photo) {
-      const upload = new FormData();
-      upload.append('photo', await asJpeg(photo));
-      form.ref = (await api('POST', `${base()}/evidence`, upload, true)).ref;
-      form.photo = photo;
-    }
-    if (photo) body.evidence = form.ref;
+    if (photo) body.evidence = await uploaded(photo);
     await api('POST', `${base()}/reports`, body);
     $('self-form').reset();
-    state.self = newSelfForm();
+    form.renew();
     $('self-ok').textContent = '已提交，等待村里审核';
     await load();
   } catch (e) {
+    // the form was sent before with other content (its report is listed): the next tap is a new form
+    if (e.status === 409 && e.field === 'request') {
+      form.renew();
+      await load().catch(() => undefined);
+    }
     $('self-error').textContent = e.message;
   }
 }
@@ -277,11 +300,7 @@ const report = (claimId, photo, btn) => sendOnce(btn, async () => {
   $('claim-error').textContent = '';
   try {
     const body = {};
-    if (photo) {
-      const form = new FormData();
-      form.append('photo', await asJpeg(photo));
-      body.evidence = (await api('POST', `${base()}/evidence`, form, true)).ref;
-    }
+    if (photo) body.evidence = await uploaded(photo);
     await api('POST', `${base()}/claims/${encodeURIComponent(claimId)}/report`, body);
     await load();
   } catch (e) {
@@ -296,7 +315,7 @@ async function start() {
   } catch (e) {
     return showLogin(e.status === 401 ? '' : e.message);
   }
-  Object.assign(state, { village: s.village, villager: s.villager, csrf: s.csrf });
+  Object.assign(state, { village: s.village, villager: s.villager, csrf: s.csrf, self: formRequest(`self-report:${s.village}/${s.villager}`) });
   $('who').textContent = `${s.name}（${s.villager}）`;
   $('village-name').textContent = s.village_name;
   $('login-view').hidden = true;
