@@ -1,10 +1,11 @@
-/* global sendOnce, crypto, createImageBitmap, document, fetch, location, setTimeout, clearTimeout, File, FormData, Image, URL, URLSearchParams, window */
+/* global LedgerErrors, sendOnce, crypto, createImageBitmap, document, location, setTimeout, clearTimeout, File, FormData, Image, URL, URLSearchParams, window */
 /**
  * The villager's phone page: log in (PIN or one-time code), then balance, the store-door QR
  * code (a fresh short-lived token before the old one expires), open tasks to claim, own
  * claims to report (with a photo), and the history with reasons. Every action after login
  * sends the session's CSRF token; text from the ledger is set with textContent, never as HTML.
- * A button or form that sends waits for its answer (sending.js): a double tap sends once.
+ * A button or form that sends waits for its answer (sending.js): a double tap sends once. A
+ * refusal is shown in Chinese, then English (errors.js).
  */
 'use strict';
 
@@ -16,14 +17,9 @@ async function api(method, url, body, isForm) {
   const headers = {};
   if (method !== 'GET') headers['x-csrf-token'] = state.csrf;
   if (body !== undefined && !isForm) headers['content-type'] = 'application/json';
-  const res = await fetch(url, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : isForm ? body : JSON.stringify(body) });
-  const data = res.headers.get('content-type')?.includes('json') ? await res.json() : {};
-  if (!res.ok) {
-    const err = new Error(data.zh || data.message || `请求失败（${res.status}）`);
-    err.status = res.status;
-    throw err;
-  }
-  return data;
+  const res = await LedgerErrors.fetch(url, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : isForm ? body : JSON.stringify(body) });
+  if (!res.ok) throw await LedgerErrors.refusal(res);
+  return res.headers.get('content-type')?.includes('json') ? res.json() : {};
 }
 const base = () => `/api/villages/${encodeURIComponent(state.village)}`;
 const li = (...parts) => {
