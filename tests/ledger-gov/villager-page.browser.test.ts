@@ -72,7 +72,7 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
     const logins: string[] = [];
     page.on('request', (r) => { if (r.method() === 'POST' && r.url().endsWith('/m/login')) logins.push(r.url()); });
     await page.dblclick('#login-form button[type=submit]');
-    await expect.poll(() => page.textContent('#login-error')).toBe('村民编号或密码不正确');
+    await expect.poll(() => page.textContent('#login-error')).toBe('村民编号或密码不正确 / wrong villager id or PIN');
     await expect.poll(() => page.isEnabled('#login-form button[type=submit]')).toBe(true);
     expect(logins).toHaveLength(1);
     expect((await g.db.query<{ failures: number | string }>('SELECT failures FROM gov_login_failures WHERE login = $1', [`${g.a}/zhang`])).map((f) => Number(f.failures))).toEqual([1]);
@@ -99,7 +99,7 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
     const reportButton = `button[data-claim="${claimId}"]`;
     // Refused (the item needs a photo): the refusal shown, the button ready again.
     await page.click(reportButton);
-    await expect.poll(() => page.textContent('#claim-error')).toBe('该事项需要照片凭证');
+    await expect.poll(() => page.textContent('#claim-error')).toBe('该事项需要照片凭证 / rule item ENV-SWEEP-LANE needs evidence (photo)');
     expect(await page.isEnabled(reportButton)).toBe(true);
     await page.setInputFiles(`li:has(${reportButton}) input[type=file]`, { name: 'lane.jpg', mimeType: 'image/jpeg', buffer: await tinyJpeg() });
     // A double tap on 上报完成 uploads one photo and sends one report: the button waits for the answer, and shows it.
@@ -117,7 +117,7 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
     // A self-report (动态申报): refused without the photo its item needs, filed with one.
     await page.selectOption('#self-item', 'ENV-SWEEP-LANE');
     await page.click('#self-form button[type=submit]');
-    await expect.poll(() => page.textContent('#self-error')).toBe('该事项需要照片凭证');
+    await expect.poll(() => page.textContent('#self-error')).toBe('该事项需要照片凭证 / rule item ENV-SWEEP-LANE needs evidence (photo)');
     await page.setInputFiles('#self-photo', { name: 'lane2.jpg', mimeType: 'image/jpeg', buffer: await tinyJpeg() });
     await page.fill('#self-note', '清扫了村口');
     const photos = async () => Number((await g.db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM gov_evidence WHERE village = $1', [g.a]))[0]!.n);
@@ -221,7 +221,7 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
     // The photo reaches the ledger and its answer is lost: the page says so, the villager taps again.
     const upload = await loseAnswers(page, '**/evidence');
     await page.click(reportButton);
-    await expect.poll(() => page.textContent('#claim-error')).toBe('连不上村账本，请检查网络后再点一次');
+    await expect.poll(() => page.textContent('#claim-error')).toBe('连不上村账本，请检查网络后再试 / the ledger cannot be reached; check the network');
     await expect.poll(() => page.isEnabled(reportButton)).toBe(true);
     expect({ lost: upload.lost(), photos: await photos() }).toEqual({ lost: 1, photos: 1 });
     // Now the photo is answered (the one kept) and the report's answer is lost; a third tap.
@@ -241,7 +241,7 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
     await page.setInputFiles('#self-photo', { name: 'gate.jpg', mimeType: 'image/jpeg', buffer: await tinyJpeg() });
     const self = await loseAnswers(page, '**/reports');
     await page.click('#self-form button[type=submit]');
-    await expect.poll(() => page.textContent('#self-error')).toBe('连不上村账本，请检查网络后再点一次');
+    await expect.poll(() => page.textContent('#self-error')).toBe('连不上村账本，请检查网络后再试 / the ledger cannot be reached; check the network');
     expect(self.lost()).toBe(1);
     await page.click('#self-form button[type=submit]');
     await expect.poll(() => page.textContent('#self-ok')).toBe('已提交，等待村里审核');
@@ -251,7 +251,7 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
     await page.fill('#self-note', '参加了三月村民会议');
     await loseAnswers(page, '**/reports');
     await page.click('#self-form button[type=submit]');
-    await expect.poll(() => page.textContent('#self-error')).toBe('连不上村账本，请检查网络后再点一次');
+    await expect.poll(() => page.textContent('#self-error')).toBe('连不上村账本，请检查网络后再试 / the ledger cannot be reached; check the network');
     expect(await reports()).toBe(3);
     await page.reload();
     await page.waitForSelector('#main-view:not([hidden])');
@@ -290,7 +290,7 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
     page.on('request', (r) => { if (r.method() === 'POST' && r.url().endsWith('/staff/login')) logins.push(r.url()); });
     await page.dblclick('#login-form button[type=submit]');
     // scrypt at N=2^17 takes a while on a loaded machine
-    await expect.poll(() => page.textContent('#login-error'), { timeout: 30_000 }).toBe('用户名或密码错误');
+    await expect.poll(() => page.textContent('#login-error'), { timeout: 30_000 }).toBe('用户名或密码错误 / wrong user name or password');
     await expect.poll(() => page.isEnabled('#login-form button[type=submit]')).toBe(true);
     expect(logins).toHaveLength(1);
     expect((await g.db.query<{ failed_logins: number | string }>('SELECT failed_logins FROM staff_accounts WHERE username = $1', ['town-office'])).map((a) => Number(a.failed_logins))).toEqual([1]);

@@ -1,11 +1,11 @@
-/* global sendOnce, document, fetch, location, window */
+/* global LedgerErrors, sendOnce, document, fetch, location, window */
 /**
  * The staff accounts page (/accounts): the town manages every account, a village account its
  * own village's (the server decides; this page only shows what it answers). List, add, set a
  * new password, unlock, disable and enable. Signed in by the ledger's HTTP-only session cookie;
  * every change carries the session's CSRF token. A refusal is shown beside the field the server
- * names, in Chinese then English, and what was typed stays in the form. A form or button that
- * sends waits for its answer (sending.js): a double click sends once.
+ * names, in Chinese then English (errors.js), and what was typed stays in the form. A form or
+ * button that sends waits for its answer (sending.js): a double click sends once.
  */
 'use strict';
 
@@ -21,17 +21,13 @@ const when = (iso) => (iso ? new Date(iso).toLocaleString('zh-CN', { hour12: fal
 async function call(method, url, body) {
   const headers = method === 'GET' ? {} : { 'x-csrf-token': csrf };
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(url, { method, headers, credentials: 'same-origin', ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-  const data = await res.json().catch(() => ({}));
+  const res = await LedgerErrors.fetch(url, { method, headers, credentials: 'same-origin', ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
   if (res.status === 401) {
     toLogin();
     throw Object.assign(new Error('请先登录 / sign in first'), { status: 401 });
   }
-  if (!res.ok) {
-    const text = data.zh && data.message ? `${data.zh} / ${data.message}` : data.zh || data.message || `请求失败（${res.status}）`;
-    throw Object.assign(new Error(text), { status: res.status, field: data.field });
-  }
-  return data;
+  if (!res.ok) throw await LedgerErrors.refusal(res);
+  return res.json().catch(() => ({}));
 }
 
 /** Clears the errors of the form whose ids start with `prefix`. */

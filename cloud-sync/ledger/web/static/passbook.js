@@ -1,8 +1,9 @@
-/* global document, fetch, location, URLSearchParams, window */
+/* global LedgerErrors, document, location, URLSearchParams, window */
 /**
  * The printable passbook (积分存折): every entry of one villager with the balance after it.
  * On /m/passbook the villager's own (their session cookie); on /passbook the village office
  * names village and villager, signed in as staff (the ledger's session cookie, from /login).
+ * A refusal is shown in Chinese, then English (errors.js).
  */
 'use strict';
 
@@ -11,10 +12,9 @@ const mine = location.pathname.startsWith('/m/');
 const fmtDate = (iso) => new Date(iso).toLocaleDateString('zh-CN', { timeZone: 'Asia/Shanghai' });
 
 async function getJson(url) {
-  const res = await fetch(url, { credentials: 'same-origin' });
-  const data = await res.json().catch(() => ({}));
-  if (!res.ok) throw Object.assign(new Error(data.zh || data.message || `请求失败（${res.status}）`), { status: res.status });
-  return data;
+  const res = await LedgerErrors.fetch(url, { credentials: 'same-origin' });
+  if (!res.ok) throw await LedgerErrors.refusal(res);
+  return res.json().catch(() => ({}));
 }
 
 function td(text, cls) {
@@ -59,7 +59,7 @@ async function open(village, villager) {
     }
   } catch (e) {
     if (e.status === 401 && !mine) return void location.replace(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
-    $('error').textContent = e.status === 401 ? '请先登录' : e.message;
+    $('error').textContent = e.status === 401 ? '请先登录 / sign in first' : e.message;
   }
 }
 

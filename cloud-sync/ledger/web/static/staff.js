@@ -1,9 +1,10 @@
-/* global sendOnce, document, fetch, location, URL, URLSearchParams, window */
+/* global LedgerErrors, sendOnce, document, fetch, location, URL, URLSearchParams, window */
 /**
  * Staff sign-in (/login) and the first-run setup (/setup?token=…) of the ledger's pages. The
  * session lives in an HTTP-only cookie the page never sees; afterwards the page goes to `next`
  * (a path on this site only), by default the roll-up /town. Each form sends once at a time
- * (sending.js): a double click is one attempt, never two wrong passwords towards the lock.
+ * (sending.js): a double click is one attempt, never two wrong passwords towards the lock. A
+ * refusal is shown in Chinese, then English (errors.js).
  */
 'use strict';
 
@@ -30,10 +31,9 @@ const next = () => {
 };
 
 async function post(url, body) {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), credentials: 'same-origin' });
-  const data = await res.json().catch(() => ({}));
-  if (!res.ok) throw Object.assign(new Error(data.zh || data.message || `请求失败（${res.status}）`), { status: res.status, field: data.field });
-  return data;
+  const res = await LedgerErrors.fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), credentials: 'same-origin' });
+  if (!res.ok) throw await LedgerErrors.refusal(res);
+  return res.json().catch(() => ({}));
 }
 
 async function start() {

@@ -1,9 +1,10 @@
-/* global document, fetch, location, URL, URLSearchParams, window, Chart */
+/* global LedgerErrors, document, fetch, location, URL, URLSearchParams, window, Chart */
 /**
  * The roll-up page: the town sees every village (or one), a village its own. Charts are
  * Chart.js, served by the ledger from node_modules. Staff are signed in by the ledger's
  * HTTP-only session cookie (/login); without it the page goes there. CSV is fetched and saved
- * through a blob link, so an error shows on the page instead of as a downloaded file.
+ * through a blob link, so an error shows on the page instead of as a downloaded file. A refusal
+ * is shown in Chinese, then English (errors.js).
  */
 'use strict';
 
@@ -15,15 +16,12 @@ let csrf = '';
 const toLogin = () => location.replace(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);
 
 async function call(url) {
-  const res = await fetch(url, { credentials: 'same-origin' });
+  const res = await LedgerErrors.fetch(url, { credentials: 'same-origin' });
   if (res.status === 401) {
     toLogin();
-    throw Object.assign(new Error('请先登录'), { status: 401 });
+    throw Object.assign(new Error('请先登录 / sign in first'), { status: 401 });
   }
-  if (!res.ok) {
-    const data = await res.json().catch(() => ({}));
-    throw Object.assign(new Error(data.zh || data.message || `请求失败（${res.status}）`), { status: res.status });
-  }
+  if (!res.ok) throw await LedgerErrors.refusal(res);
   return res;
 }
 

@@ -1,9 +1,10 @@
-/* global document, fetch, location, window */
+/* global LedgerErrors, document, location, window */
 /**
  * The village office page (/village), shared part: the API call with the session's cookie and
- * CSRF token, refusals shown beside the field the server names (Chinese, then English), and
- * forms that cannot be sent twice while a request runs. The parts of the page (claims, tasks,
- * the catalogue, villagers) are the other village-*.js files; village.js starts them.
+ * CSRF token, refusals shown beside the field the server names (Chinese, then English:
+ * errors.js), and forms that cannot be sent twice while a request runs. The parts of the page
+ * (claims, tasks, the catalogue, villagers) are the other village-*.js files; village.js starts
+ * them.
  */
 'use strict';
 
@@ -27,25 +28,16 @@
   /** The village's part of the API. */
   office.api = (rest) => `/api/villages/${encodeURIComponent(office.village)}${rest}`;
 
-  /** A refusal's text: the API's Chinese and English. */
-  const textOf = (data, status) => (data.zh && data.message ? `${data.zh} / ${data.message}` : data.zh || data.message || `请求失败（${status}）/ request failed (${status})`);
-
   office.call = async (method, url, body) => {
     const headers = method === 'GET' ? {} : { 'x-csrf-token': office.csrf };
     if (body !== undefined) headers['content-type'] = 'application/json';
-    let res;
-    try {
-      res = await fetch(url, { method, headers, credentials: 'same-origin', ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
-    } catch {
-      throw Object.assign(new Error('连不上村账本，请检查网络后再试 / the ledger cannot be reached; check the network'), { status: 0 });
-    }
-    const data = await res.json().catch(() => ({}));
+    const res = await LedgerErrors.fetch(url, { method, headers, credentials: 'same-origin', ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
     if (res.status === 401) {
       office.toLogin();
       throw Object.assign(new Error('请先登录 / sign in first'), { status: 401 });
     }
-    if (!res.ok) throw Object.assign(new Error(textOf(data, res.status)), { status: res.status, field: data.field });
-    return data;
+    if (!res.ok) throw await LedgerErrors.refusal(res);
+    return res.json().catch(() => ({}));
   };
 
   /** Clears the messages of the form whose ids start with `prefix`. */

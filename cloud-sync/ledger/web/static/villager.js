@@ -1,4 +1,4 @@
-/* global sendOnce, formRequest, requestId, createImageBitmap, document, fetch, location, setTimeout, clearTimeout, File, FormData, Image, URL, URLSearchParams, window */
+/* global LedgerErrors, sendOnce, formRequest, requestId, createImageBitmap, document, location, setTimeout, clearTimeout, File, FormData, Image, URL, URLSearchParams, window */
 /**
  * The villager's phone page: log in (PIN or one-time code), then balance, the store-door QR
  * code (a fresh short-lived token before the old one expires), open tasks to claim, own
@@ -6,6 +6,7 @@
  * sends the session's CSRF token; text from the ledger is set with textContent, never as HTML.
  * A button or form that sends waits for its answer (sending.js): a double tap sends once; and
  * what it sends carries a request id, so a tap again after a lost answer makes nothing twice.
+ * A refusal is shown in Chinese, then English (errors.js).
  */
 'use strict';
 
@@ -17,21 +18,9 @@ async function api(method, url, body, isForm) {
   const headers = {};
   if (method !== 'GET') headers['x-csrf-token'] = state.csrf;
   if (body !== undefined && !isForm) headers['content-type'] = 'application/json';
-  let res;
-  try {
-    res = await fetch(url, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : isForm ? body : JSON.stringify(body) });
-  } catch {
-    // the answer may be lost after the ledger did the work: a tap again sends the same request ids
-    throw Object.assign(new Error('连不上村账本，请检查网络后再点一次'), { status: 0 });
-  }
-  const data = res.headers.get('content-type')?.includes('json') ? await res.json() : {};
-  if (!res.ok) {
-    const err = new Error(data.zh || data.message || `请求失败（${res.status}）`);
-    err.status = res.status;
-    err.field = data.field;
-    throw err;
-  }
-  return data;
+  const res = await LedgerErrors.fetch(url, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : isForm ? body : JSON.stringify(body) });
+  if (!res.ok) throw await LedgerErrors.refusal(res);
+  return res.headers.get('content-type')?.includes('json') ? res.json() : {};
 }
 const base = () => `/api/villages/${encodeURIComponent(state.village)}`;
 const li = (...parts) => {
