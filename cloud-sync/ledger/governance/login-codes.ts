@@ -10,6 +10,7 @@ import type { SqlDb } from '../sql.ts';
 import { villagerOf } from '../tables.ts';
 import { audit, fieldError } from './rules.ts';
 import { hashPin, verifyPin, WRONG, type LoginCheck } from './auth.ts';
+import { answerKept, keepAnswer, replaceAnswer, sending } from './request-ids.ts';
 
 export const CODE_ALPHABET = '23456789ABCDEFGHJKMNPQRSTUVWXYZ';
 export const CODE_DAYS_DEFAULT = 7;
@@ -21,24 +22,50 @@ export function normalizeCode(text: string): string {
   return text.toUpperCase().replace(/[\s-]/g, '');
 }
 
-export async function issueLoginCode(db: SqlDb, village: string, villager: string, days: number, actor: string, now: Date): Promise<{ code: string; expires_at: string }> {
+/** What `gov_requests` keeps of a code issued under a request id: which row it is, never the code. */
+interface IssuedUnder { villager: string; code_id: string; expires_at: string }
+
+/**
+ * Issues a code. With a `request` id (request-ids.ts) the same form sent again issues no second
+ * code beside the first: the ledger holds the first only hashed, so it cannot answer it again;
+ * it voids it and answers a fresh one with the same expiry (`duplicate`). One code per form works,
+ * the one the last answer shows. Once the form's code signed in (or was voided, or expired), a
+ * resend is refused: a lost answer's code cannot have been used, so that send is no resend.
+ */
+export async function issueLoginCode(db: SqlDb, village: string, villager: string, days: number, actor: string, now: Date, request?: string): Promise<{ code: string; expires_at: string; duplicate: boolean }> {
   const raw = Array.from({ length: 8 }, () => CODE_ALPHABET[randomInt(CODE_ALPHABET.length)]).join('');
   const hash = await hashPin(raw);
-  const expires = new Date(now.getTime() + days * 86_400_000).toISOString();
-  await db.transaction(async (tx) => {
+  const sent = request === undefined ? undefined : sending(actor, request, village, 'login-code.issue', { villager, valid_days: days });
+  const issued = await db.transaction(async (tx) => {
+    const held = sent && await answerKept<IssuedUnder>(tx, sent);
     const v = await villagerOf(tx, villager);
     if (!v || v.village !== village) throw fieldError('villager', `no villager ${villager} in this village`, `本村没有村民 ${villager}`, 404, ErrorCode.UNKNOWN_VILLAGER);
     // A slip that cannot sign in is not printed: the login would refuse it (auth.ts).
     if (v.status !== 'active') throw inactive(villager, v.status);
+    let expires = new Date(now.getTime() + days * 86_400_000).toISOString();
+    if (held) {
+      const voided = await tx.run('UPDATE gov_login_codes SET used_at = $2 WHERE id = $1 AND used_at IS NULL AND expires_at > $2', [held.code_id, now.toISOString()]);
+      if (voided !== 1) throw spent(sent.request, villager);
+      expires = held.expires_at;
+    }
     const open = await tx.query<{ id: string }>('SELECT id FROM gov_login_codes WHERE villager_id = $1 AND used_at IS NULL AND expires_at > $2 ORDER BY created_at', [villager, now.toISOString()]);
     // The oldest open codes are voided (marked used) so that at most MAX_OPEN_CODES work.
     for (const old of open.slice(0, Math.max(0, open.length - MAX_OPEN_CODES + 1))) await tx.run('UPDATE gov_login_codes SET used_at = $2 WHERE id = $1', [old.id, now.toISOString()]);
+    const id = randomUUID();
     await tx.run('INSERT INTO gov_login_codes (id, village, villager_id, code_hash, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-      [randomUUID(), village, villager, hash, actor, now.toISOString(), expires]);
-    await audit(tx, village, `villager:${villager}`, 'login-code.issue', actor, { expires_at: expires }, now);
+      [id, village, villager, hash, actor, now.toISOString(), expires]);
+    await audit(tx, village, `villager:${villager}`, 'login-code.issue', actor, { expires_at: expires, ...(request ? { request } : {}), ...(held ? { voids: 'the code issued before for this request' } : {}) }, now);
+    const kept: IssuedUnder = { villager, code_id: id, expires_at: expires };
+    if (held) await replaceAnswer(tx, sent, kept);
+    else if (sent) await keepAnswer(tx, sent, kept, now);
+    return { expires, duplicate: held !== undefined };
   });
-  return { code: `${raw.slice(0, 4)}-${raw.slice(4)}`, expires_at: expires };
+  return { code: `${raw.slice(0, 4)}-${raw.slice(4)}`, expires_at: issued.expires, duplicate: issued.duplicate };
 }
+
+const spent = (request: string, villager: string) => fieldError('request',
+  `request ${request} issued a login code for villager ${villager} that has since been used, voided or expired; nothing was issued: a new code needs a new request id`,
+  `这张表单发的登录码已经用过或已失效，未再发码；如需新的登录码，请重新打开页面再发`, 409, ErrorCode.DUPLICATE_ID);
 
 const inactive = (villager: string, status: 'blocked' | 'left') => (status === 'left'
   ? fieldError('villager', `villager ${villager} has left the village (status left): a login code could never sign in`, `村民 ${villager} 已离村，不能发登录码`, 409, ErrorCode.VILLAGER_INACTIVE)

@@ -7,8 +7,10 @@
  * with other content (or on another route, or in another village) is refused, 409 on `request`.
  * Ids are kept REQUEST_KEEP_DAYS days, then deleted by the ledger's retention job (../retention.ts).
  *
- * Used by publishing a task and uploading a photo. A self-report's `request` (tasks.ts fileReport)
- * is older and works otherwise: it makes the claim's id, so it is never deleted.
+ * Used by publishing a task, uploading a photo and issuing a login code (login-codes.ts: its answer
+ * holds a secret kept only hashed, so a resend is answered with a fresh code that voids the one
+ * before, `replaceAnswer`). A self-report's `request` (tasks.ts fileReport) is older and works
+ * otherwise: it makes the claim's id, so it is never deleted.
  */
 import { createHash } from 'node:crypto';
 import { ErrorCode } from '../../../edge/errors.ts';
@@ -42,7 +44,7 @@ CREATE TABLE gov_requests (
 CREATE INDEX gov_requests_created ON gov_requests (created_at);
 `;
 
-export type RequestAction = 'task.publish' | 'evidence.upload';
+export type RequestAction = 'task.publish' | 'evidence.upload' | 'login-code.issue';
 
 /** One send of a form: who sent it, its id, and what it asks. */
 export interface Sending { account: string; request: string; village: string; action: RequestAction; fingerprint: string }
@@ -55,9 +57,10 @@ export function sending(account: string, request: string, village: string, actio
 
 /** What the first answer made, for a refusal: a task by its title, a photo by its id. */
 function madeBy(action: string, answer: string): { en: string; zh: string } {
-  const a = JSON.parse(answer) as { id?: string; title?: string };
+  const a = JSON.parse(answer) as { id?: string; title?: string; villager?: string };
   if (action === 'task.publish') return { en: `task ${a.id} "${a.title}"`, zh: `已发布任务「${a.title}」` };
   if (action === 'evidence.upload') return { en: `photo ${a.id}`, zh: `已上传照片 ${a.id}` };
+  if (action === 'login-code.issue') return { en: `a login code for villager ${a.villager}`, zh: `已为村民 ${a.villager} 发登录码` };
   return { en: action, zh: action };
 }
 
@@ -84,6 +87,12 @@ export async function keepAnswer(tx: SqlDb, s: Sending, answer: unknown, now: Da
     [s.account, s.request, s.village, s.action, s.fingerprint, JSON.stringify(answer), now.toISOString()],
   );
   if (n === 0) throw fieldError('request', `request ${s.request} is being sent at the same time; try again`, '这张表单正在提交中，请稍后再试', 409, ErrorCode.DUPLICATE_ID);
+}
+
+/** Replaces the answer kept for `s`'s id (a login code issued anew for a resend), in the transaction that made it. */
+export async function replaceAnswer(tx: SqlDb, s: Sending, answer: unknown): Promise<void> {
+  const n = await tx.run('UPDATE gov_requests SET answer = $3 WHERE account = $1 AND request = $2 AND fingerprint = $4', [s.account, s.request, JSON.stringify(answer), s.fingerprint]);
+  if (n !== 1) throw new Error(`request ${s.request} of ${s.account}: no answer kept to replace`);
 }
 
 /** Deletes the ids kept longer than `keepDays`; answers how many. */

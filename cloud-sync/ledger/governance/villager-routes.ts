@@ -95,12 +95,12 @@ export function registerVillagerRoutes(app: GovApp, deps: GovDeps & { qr: QrIssu
   // One-time login codes, printed by the village for a villager.
   app.post('/api/villages/:village/villagers/:id/login-codes', {
     preValidation: emptyBodyIsObject,
-    schema: { params: VVillager, body: Type.Optional(Type.Object({ valid_days: Type.Optional(Type.Integer({ minimum: 1, maximum: 30 })) }, { additionalProperties: false })) },
+    schema: { params: VVillager, body: Type.Optional(Type.Object({ valid_days: Type.Optional(Type.Integer({ minimum: 1, maximum: 30 })), request: Type.Optional(Type.String({ pattern: REQUEST_ID })) }, { additionalProperties: false })) },
   }, async (req, reply) => {
     const p = gate(deps, req, req.params.village, 'manage');
-    const r = await issueLoginCode(deps.db, req.params.village, req.params.id, req.body?.valid_days ?? CODE_DAYS_DEFAULT, actorOf(p), deps.clock());
+    const r = await issueLoginCode(deps.db, req.params.village, req.params.id, req.body?.valid_days ?? CODE_DAYS_DEFAULT, actorOf(p), deps.clock(), req.body?.request);
     reply.header('cache-control', 'no-store');
-    return reply.status(201).send({ villager: req.params.id, ...r });
+    return reply.status(r.duplicate ? 200 : 201).send({ villager: req.params.id, ...r });
   });
 
   // Evidence photos: multipart/form-data, one file in the field `photo` (and `villager` when the
