@@ -293,6 +293,40 @@ function lstatOrNone(p: string): Stats | undefined {
   }
 }
 
+/** A key folder that lies inside the data folder, where it really is (`realPathOf`), with what to say and do. */
+export interface KeysInDataFolder { field: 'keys_dir' | 'jobs.backup.key_dir'; path: string; real_path: string; en: string; zh: string; fix: { en: string; zh: string } }
+
+/**
+ * Where keys kept apart (keys_dir, $CREDENTIALS_DIRECTORY) are still in the data folder, which
+ * every backup and every PC sent for repair carries: the keys folder itself, or the backup of the
+ * face-template key (`jobs.backup.key_dir`). Both compared where they really are, so a symbolic
+ * link does not hide it. Empty when the keys are in the data folder by default (nothing was
+ * kept apart). A misconfiguration that still works: warned about (the daemon's start, `store-edge
+ * doctor`), never refused.
+ */
+export function keysInDataFolder(config: Config, env: NodeJS.ProcessEnv = process.env): KeysInDataFolder[] {
+  const dir = keysDirOf(config, env);
+  if (!dir) return [];
+  const realData = realPathOf(config.data_dir);
+  const data = realData === path.resolve(config.data_dir) ? config.data_dir : `${config.data_dir} (${realData})`;
+  const found: KeysInDataFolder[] = [];
+  const check = (field: KeysInDataFolder['field'], p: string, what: { en: string; zh: string }, fix: { en: string; zh: string }): void => {
+    const real = realPathOf(p);
+    if (!isInside(real, realData)) return;
+    const [via, viaZh] = real === path.resolve(p) ? ['', ''] : [` points through a symbolic link to ${real}, which`, `经符号链接实际指向 ${real}，`];
+    found.push({ field, path: p, real_path: real, en: `${what.en} (${field} ${p})${via} is inside the data folder ${data}: every copy of the data folder carries ${field === 'keys_dir' ? 'the keys' : 'the key'} again`, zh: `${what.zh}（${field} ${p}）${viaZh}位于数据目录 ${data} 之内：数据目录的每份副本都会再次带走${field === 'keys_dir' ? '这些密钥' : '该密钥'}`, fix });
+  };
+  check('keys_dir', dir, { en: 'the keys folder', zh: '密钥文件夹' }, {
+    en: `stop the store, move the keys in it (${Object.values(KEY_NAMES).join(', ')}) to a folder outside the data folder, e.g. /etc/store-edge/keys, and set keys_dir to that folder (docs/operations.md, "Keys apart from the data")`,
+    zh: `请停止门店，把其中的密钥（${Object.values(KEY_NAMES).join('、')}）移到数据目录之外的文件夹（例如 /etc/store-edge/keys），并把 keys_dir 设为该文件夹`,
+  });
+  check('jobs.backup.key_dir', path.resolve(config.data_dir, config.jobs.backup.key_dir), { en: "the face-template key's backups", zh: '人脸模板密钥的备份' }, {
+    en: 'set jobs.backup.key_dir to another medium than the data folder and the ledger copies',
+    zh: '请将 jobs.backup.key_dir 设到数据目录和账本备份之外的其他介质',
+  });
+  return found;
+}
+
 /** True when `file` lies inside `dir` (a key backup inside the data folder defeats keeping keys apart). */
 export function isInside(file: string, dir: string): boolean {
   const rel = path.relative(path.resolve(dir), path.resolve(file));

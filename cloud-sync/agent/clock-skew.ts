@@ -5,8 +5,10 @@
  * and it cannot read the stream at all: logged as an error (both languages) and raised as the
  * `clock_skew` alarm, cleared by the next event whose time is accepted.
  *
- * The mirror case, a clock that runs ahead: the ledger refuses every batch the store signs as
- * issued in the future, and says nothing the store could read, while its beats keep coming. So
+ * The mirror case, a clock that runs ahead: the ledger refuses every batch the store signs later
+ * than its own time plus its fixed bound (DEFAULT_SKEW_MS, 5 minutes: not `sync.clock_skew_s`,
+ * which is the store's side) as issued in the future, and says nothing the store could read,
+ * while its beats keep coming. So
  * a fresh beat that finds a row of this store first sent `sync.offline_after_s` ago or more
  * (since the connection came up), before the heartbeat the beat answers, and still
  * unacknowledged raises the same alarm (`ownRows`); the next fresh beat that finds none that old
@@ -15,6 +17,13 @@
  */
 import type { Logger } from '../../edge/log.ts';
 import { ageWithin } from '../../edge/ledger/sync-state.ts';
+import { DEFAULT_SKEW_MS } from '../ledger/store-time.ts';
+
+/** What the maintainer does about either: the PC's clock is set, never the bound. */
+const SET_CLOCK = {
+  en: "Set this PC's clock right: timedatectl set-ntp true (NTP), then check with store-edge doctor (row clock)",
+  zh: '请校准本机时间：timedatectl set-ntp true（NTP 自动校时），再用 store-edge doctor 检查（clock 一行）',
+};
 
 /** Refusals running that make the alarm. */
 export const STREAK = 3;
@@ -44,7 +53,7 @@ export class ClockSkewWatch {
     this.streak++;
     if (this.streak < STREAK || this.slow) return;
     const aheadS = Math.round((Date.parse(issuedAt) - Date.parse(now)) / 1000);
-    const detail = `${this.streak} village stream events running were issued in the future (the last ${aheadS} s ahead of this store's clock, ${now}): the store's clock is slow and it cannot apply the stream / 连续 ${this.streak} 条村级消息的签发时间晚于本店时钟（最近一条快 ${aheadS} 秒）：本店时钟偏慢，无法接收村账本的更新`;
+    const detail = `${this.streak} village stream events running were issued in the future (the last ${aheadS} s ahead of this store's clock, ${now}, beyond sync.clock_skew_s): the store's clock is slow and it cannot apply the stream. ${SET_CLOCK.en} / 连续 ${this.streak} 条村级消息的签发时间晚于本店时钟（最近一条快 ${aheadS} 秒，超出 sync.clock_skew_s）：本店时钟偏慢，无法接收村账本的更新。${SET_CLOCK.zh}`;
     this.deps.log.error({ streak: this.streak, issued_at: issuedAt, now }, `store clock behind the village ledger: ${detail}`);
     this.set('slow', true, detail);
   }
@@ -67,7 +76,8 @@ export class ClockSkewWatch {
     if (stuck === this.fast) return;
     if (!stuck) return this.set('fast', false);
     const ageS = Math.round((Date.parse(now) - Date.parse(oldest)) / 1000);
-    const detail = `the village ledger answers, yet has acknowledged none of the rows this store has been sending it since ${oldest} (${ageS} s by this store's clock, ${now}): the store's clock is most likely ahead of the ledger's beyond sync.clock_skew_s, so every batch it signs is refused as issued in the future; the store is held to the offline limit / 村账本有应答，但自 ${oldest}（按本店时钟已 ${ageS} 秒）起没有确认本店发送的任何记录：本店时钟很可能比村账本快，超出 sync.clock_skew_s，所签发的记录都被当作来自未来而拒收；本店按离线额度限制兑换`;
+    const aheadMin = DEFAULT_SKEW_MS / 60_000;
+    const detail = `the village ledger answers, yet has acknowledged none of the rows this store has been sending it since ${oldest} (${ageS} s by this store's clock, ${now}): the store's clock is most likely more than ${aheadMin} minutes ahead of the ledger's, and the ledger refuses every batch signed later than its own time plus ${aheadMin} minutes as issued in the future (a fixed bound of the ledger; sync.clock_skew_s is only how far this store trusts the ledger's clock); the store is held to the offline limit. ${SET_CLOCK.en} / 村账本有应答，但自 ${oldest}（按本店时钟已 ${ageS} 秒）起没有确认本店发送的任何记录：本店时钟很可能比村账本快 ${aheadMin} 分钟以上，村账本把签发时间晚于其当前时间加 ${aheadMin} 分钟的记录都当作来自未来而拒收（这是村账本固定的界限；sync.clock_skew_s 只是本店对村账本时钟的容忍度）；本店按离线额度限制兑换。${SET_CLOCK.zh}`;
     this.deps.log.error({ oldest_unacked: oldest, now }, `store clock ahead of the village ledger: ${detail}`);
     this.set('fast', true, detail);
   }

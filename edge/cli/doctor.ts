@@ -7,7 +7,7 @@ import { withCommon, type CommonOptions } from './context.ts';
 
 export function registerDoctorCommand(program: Command): void {
   withCommon(
-    program.command('doctor').description('check config, ledger, models, serial devices, camera, liveness, broker, disk and clock / 检查门店电脑'),
+    program.command('doctor').description('check config, ledger, models, serial devices, camera, liveness, broker, keys, disk and clock / 检查门店电脑'),
     { json: true },
   ).action(async (opts: CommonOptions) => {
     // an unreadable or invalid config stops here with its own message (exit 2)

@@ -28,7 +28,7 @@ export const ALARM_TEXT: Record<AlarmKind, { en: string; zh: string }> = {
   disk_low: { en: 'disk nearly full', zh: '磁盘空间不足' },
   outbox_growing: { en: 'outbox growing', zh: '待同步记录积压' },
   clock_jump: { en: 'clock jump', zh: '系统时钟跳变' },
-  clock_skew: { en: 'clock behind the village ledger', zh: '本店时钟落后于村账本' },
+  clock_skew: { en: "store clock off from the village ledger's", zh: '本店时钟与村账本不一致' },
   job_failed: { en: 'scheduled job failed', zh: '定时任务失败' },
   reconcile_mismatch: { en: 'ledgers disagree', zh: '对账不一致' },
   door_open: { en: 'door held open', zh: '门长时间未关' },

@@ -18,6 +18,7 @@ import { MODEL_MANIFEST, readModel, type ModelName } from '../../models/manifest
 import { createHash } from 'node:crypto';
 import { checkBroker, checkCamera, checkSerial, type DoctorRow } from './doctor-hardware.ts';
 import { livenessPosture } from '../entry/liveness-posture.ts';
+import { keysDirOf, keysInDataFolder } from '../keys.ts';
 
 export type { DoctorRow };
 
@@ -144,6 +145,20 @@ function checkClock(now: Date): DoctorRow {
   return { check: 'clock', status: 'ok', detail: `${now.toISOString()}${ntp === 'yes' ? ', NTP synchronised' : ''}` };
 }
 
+/** Where the keys are: apart from the data folder as configured, or warned as the daemon warns at start. */
+function checkKeys(c: Config): DoctorRow {
+  const dir = keysDirOf(c);
+  if (!dir) return { check: 'keys', status: 'ok', detail: `in the data folder, ${path.join(c.data_dir, 'keys')} (keys_dir not set) / 密钥在数据目录中（未设置 keys_dir）` };
+  let inside;
+  try {
+    inside = keysInDataFolder(c);
+  } catch (err) {
+    return { check: 'keys', status: 'warn', detail: errText(err), fix: `check keys_dir and jobs.backup.key_dir / 请检查 keys_dir 和 jobs.backup.key_dir` };
+  }
+  if (inside.length === 0) return { check: 'keys', status: 'ok', detail: `${dir}, apart from the data folder / 密钥与数据分开存放` };
+  return { check: 'keys', status: 'warn', detail: inside.map((w) => `${w.en} / ${w.zh}`).join('; '), fix: inside.map((w) => `${w.fix.en} / ${w.fix.zh}`).join('; ') };
+}
+
 /** Every check, in the order a maintainer reads them. */
 export async function runDoctor(c: Config, source: string, now: Date = new Date(), opts: { configFile?: string } = {}): Promise<DoctorRow[]> {
   const rows: DoctorRow[] = [{ check: 'config', status: 'ok', detail: `${source}, valid / 配置有效` }];
@@ -159,6 +174,7 @@ export async function runDoctor(c: Config, source: string, now: Date = new Date(
   rows.push(await checkCamera(c));
   rows.push({ check: 'liveness', ...livenessPosture(c.entry) });
   rows.push(await checkBroker(c));
+  rows.push(checkKeys(c));
   rows.push(checkDisk(c));
   if (!rows.some((r) => r.check === 'clock')) rows.push(checkClock(now));
   return rows;

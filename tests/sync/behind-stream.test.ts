@@ -109,6 +109,38 @@ describe('clock skew: own rows unacknowledged while the ledger answers', () => {
   });
 });
 
+describe('clock skew: what the alarm says', () => {
+  const details = (): { alarms: (string | undefined)[]; w: ClockSkewWatch } => {
+    const alarms: (string | undefined)[] = [];
+    return { alarms, w: new ClockSkewWatch({ log: silentLogger(), alarm: (d) => alarms.push(d) }) };
+  };
+
+  it("a fast clock: the ledger's fixed 5 minutes, not the store's sync.clock_skew_s, and to set the clock (NTP, doctor), in both languages", () => {
+    const { alarms, w } = details();
+    w.ownRows(t('10:00:00'), t('10:10:30'), 600_000, 60_000);
+    const [en = '', zh = ''] = (alarms.at(-1) ?? '').split(' / ');
+    expect(en).toContain('more than 5 minutes ahead of the ledger');
+    expect(en).toContain('later than its own time plus 5 minutes');
+    expect(en).not.toMatch(/beyond sync\.clock_skew_s/);
+    expect(en).toContain('timedatectl set-ntp true');
+    expect(en).toContain('store-edge doctor');
+    expect(zh).toContain('快 5 分钟以上');
+    expect(zh).not.toMatch(/超出 sync\.clock_skew_s/);
+    expect(zh).toContain('timedatectl set-ntp true');
+    expect(zh).toContain('store-edge doctor');
+  });
+
+  it('a slow clock: beyond sync.clock_skew_s, and to set the clock, in both languages', () => {
+    const { alarms, w } = details();
+    for (let i = 0; i < STREAK; i++) w.fromFuture(t('10:10:00'), t('10:00:00'));
+    const [en = '', zh = ''] = (alarms.at(-1) ?? '').split(' / ');
+    expect(en).toContain('beyond sync.clock_skew_s');
+    expect(en).toContain('timedatectl set-ntp true');
+    expect(zh).toContain('超出 sync.clock_skew_s');
+    expect(zh).toContain('store-edge doctor');
+  });
+});
+
 describe('clock skew refusals', () => {
   it.each([
     // refusals from the future, then accepted, alarms seen

@@ -69,7 +69,7 @@ function render(r) {
   $('scope').textContent = `${r.period.from} 至 ${r.period.to} · ${r.villages.length} 个村`;
 }
 
-const ALARM_ZH = { lock_not_confirmed: '门锁未确认', scale_fault: '秤故障', camera_gone: '摄像头断开', disk_low: '磁盘空间不足', outbox_growing: '待同步记录积压', clock_jump: '系统时钟跳变', job_failed: '定时任务失败', reconcile_mismatch: '对账不一致', clock_skew: '本店时钟落后于村账本', door_open: '门长时间未关', villager_id_taken: '村民编号已属别村' };
+const ALARM_ZH = { lock_not_confirmed: '门锁未确认', scale_fault: '秤故障', camera_gone: '摄像头断开', disk_low: '磁盘空间不足', outbox_growing: '待同步记录积压', clock_jump: '系统时钟跳变', job_failed: '定时任务失败', reconcile_mismatch: '对账不一致', clock_skew: '本店时钟与村账本不一致', door_open: '门长时间未关', villager_id_taken: '村民编号已属别村' };
 const when = (iso) => (iso ? new Date(iso).toLocaleString('zh-CN', { hour12: false }) : '—');
 const ackOf = (a) => (a.acknowledged_at ? `${a.acknowledged_by}，${when(a.acknowledged_at)}${a.ack_note ? `：${a.ack_note}` : ''}` : '未确认');
 
