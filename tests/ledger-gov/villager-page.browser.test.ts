@@ -153,7 +153,7 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
     await page.waitForSelector('#logout:not([hidden])');
     await page.click('#logout');
     await page.waitForSelector('#login-view:not([hidden])');
-    expect(await page.textContent('#login-error')).toBe('已退出');
+    expect(await page.textContent('#login-error')).toBe('已退出 / signed out');
     await context.close();
     expect(problems).toEqual([]);
   }, 90_000);
