@@ -261,7 +261,7 @@ async function selfReport() {
     await api('POST', `${base()}/reports`, body);
     $('self-form').reset();
     form.renew();
-    $('self-ok').textContent = '已提交，等待村里审核';
+    $('self-ok').textContent = LedgerErrors.say('已提交，等待村里审核', 'sent; the village will review it');
     await load();
   } catch (e) {
     // the form was sent before with other content (its report is listed): the next tap is a new form
