@@ -7,7 +7,10 @@
  * Each page provokes a real refusal: a wrong one-time code (/m/), a wrong password (/login), a
  * roll-up from a month after its end (/town), an unknown villager (/passbook, /village), a
  * password too short (/accounts, shown beside its field). No uncaught script errors.
- * Screenshots of each page saying the ledger is not reached go to test-results/.
+ * Requests a page makes before any form is sent fail the same way: /login's session check (the
+ * login form shows, saying so, and signing in asks again) and a town account's first roll-up
+ * (/town). What a page says of its own (a field left empty, a session ended) is said in both
+ * languages too. Screenshots of each page saying the ledger is not reached go to test-results/.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -15,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { launchChromium, pageProblems } from '../../harness/browser.ts';
 import { ledgerDbKind } from '../../harness/sync/rig.ts';
-import { govApp, type GovApp, type StaffSession } from './gov-app.ts';
+import { govApp, STAFF_PASSWORD, type GovApp, type StaffSession } from './gov-app.ts';
 
 const SHOTS = path.resolve(import.meta.dirname, '../../test-results');
 const PHONE = { width: 390, height: 844 };
@@ -215,6 +218,70 @@ describe(`the ledger pages say a failed request in Chinese and English (${ledger
       await context.close();
     }, 90_000);
   }
+
+  it('/login loaded while the ledger cannot be reached: the login form says so, and signing in asks again', async () => {
+    const context = await phone();
+    const page = await context.newPage();
+    const problems = pageProblems(page);
+    await page.route('**/staff/session', (route) => route.abort('internetdisconnected'));
+    await page.goto(`${base}/login`);
+    await page.waitForSelector('#login-view:not([hidden])');
+    await expect.poll(async () => (await shown(page, '#login-error')).text).toBe(UNREACHABLE);
+    expect((await shown(page, '#login-error')).fits).toBe(true);
+    await page.unrouteAll({ behavior: 'wait' });
+    await page.fill('#username', 'town-office');
+    await page.fill('#password', STAFF_PASSWORD);
+    await page.click('#login-form button[type=submit]');
+    await page.waitForURL(/\/town$/, { timeout: 30_000 });
+    // the check asked again answers "not signed in" (401), and then the login goes on
+    expect(problems.filter((p) => !/status of 401 |net::ERR_INTERNET_DISCONNECTED/.test(p))).toEqual([]);
+    await context.close();
+  }, 60_000);
+
+  it('/town: a town account\'s first roll-up (its list of villages) failing is said where the roll-up would be; sending asks again', async () => {
+    const context = await phone('town');
+    const page = await context.newPage();
+    const problems = pageProblems(page);
+    // the list of villages asks for the whole town's roll-up without a query
+    await page.route('**/api/town/rollup', (route) => route.abort('internetdisconnected'));
+    await page.goto(`${base}/town`);
+    await page.waitForSelector('#main-view:not([hidden])');
+    await expect.poll(async () => (await shown(page, '#error')).text, { timeout: 30_000 }).toBe(UNREACHABLE);
+    expect((await shown(page, '#error')).fits).toBe(true);
+    await page.unrouteAll({ behavior: 'wait' });
+    await page.click('#filter button[type=submit]');
+    await expect.poll(() => page.locator(`#village option[value="${g.a}"]`).count(), { timeout: 60_000 }).toBe(1);
+    await expect.poll(() => page.textContent('#scope')).not.toBe('');
+    expect(await page.textContent('#error')).toBe('');
+    expect(problems.filter((p) => !/net::ERR_INTERNET_DISCONNECTED/.test(p))).toEqual([]);
+    await context.close();
+  }, 90_000);
+
+  it('what a page says of its own is in both languages: /m/ fields left empty, /town with no village chosen', async () => {
+    const context = await phone('town');
+    const page = await context.newPage();
+    await page.goto(`${base}/m/`);
+    await page.waitForSelector('#login-view:not([hidden])');
+    await page.click('#login-form button[type=submit]');
+    await expect.poll(async () => (await shown(page, '#login-error')).text).toBe('请填写村编号和村民编号 / give the village and villager ids');
+    expect((await shown(page, '#login-error')).fits).toBe(true);
+    await page.fill('#village', g.a);
+    await page.fill('#villager', 'zhang');
+    await page.click('#login-form button[type=submit]');
+    await expect.poll(async () => (await shown(page, '#login-error')).text).toBe('请输入密码 / give the PIN');
+    await page.click('#tab-code');
+    await page.click('#login-form button[type=submit]');
+    await expect.poll(async () => (await shown(page, '#login-error')).text).toBe('请输入登录码 / give the one-time code');
+
+    await page.goto(`${base}/town`);
+    await page.waitForSelector('#main-view:not([hidden])');
+    await page.fill('#pb-villager', 'zhang');
+    // Enter sends the form (a click at phone size was reported intercepted by the card's heading)
+    await page.press('#pb-villager', 'Enter');
+    await expect.poll(async () => (await shown(page, '#error')).text).toBe('请先选择一个村 / choose a village first');
+    expect((await shown(page, '#error')).fits).toBe(true);
+    await context.close();
+  }, 60_000);
 
   it('/m/passbook without a session says to sign in, in both languages', async () => {
     const context = await phone();

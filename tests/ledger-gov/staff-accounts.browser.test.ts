@@ -91,7 +91,7 @@ describe(`staff accounts page in chromium (${ledgerDbKind})`, () => {
     const sent: string[] = [];
     page.on('request', (r) => { if (r.method() !== 'GET' && r.url().includes('/api/staff')) sent.push(`${r.method()} ${new URL(r.url()).pathname}`); });
     await page.click('#add-form button[type=submit]');
-    await expect.poll(() => page.textContent('#add-ok'), { timeout: 30_000 }).toBe('已添加账号 clerk-a');
+    await expect.poll(() => page.textContent('#add-ok'), { timeout: 30_000 }).toBe('已添加账号 clerk-a / account clerk-a added');
     await expect.poll(() => rowOf(page, 'clerk-a').textContent()).toContain('甲村文书');
     expect(await page.inputValue('#add-username')).toBe('');
     expect(sent.splice(0)).toEqual(['POST /api/staff']);
@@ -110,6 +110,7 @@ describe(`staff accounts page in chromium (${ledgerDbKind})`, () => {
     expect(await enable.boundingBox()).toEqual(where);
     await requests.answer();
     await expect.poll(() => rowOf(page, 'clerk-b').textContent()).toContain('正常');
+    expect(await page.textContent('#list-ok')).toBe('已启用：clerk-b / enabled: clerk-b');
     expect(sent.splice(0)).toEqual(['POST /api/staff/clerk-b/disable', 'POST /api/staff/clerk-b/enable']);
     // The town's own row offers no 停用.
     expect(await rowOf(page, 'town-office').locator('button[data-action=disable]').count()).toBe(0);
@@ -157,7 +158,7 @@ describe(`staff accounts page in chromium (${ledgerDbKind})`, () => {
     await page.fill('#pw-password_confirm', 'a newer clerk pw');
     sent.length = 0;
     await page.dblclick('#password-form button[type=submit]');
-    await expect.poll(() => page.textContent('#list-ok'), { timeout: 30_000 }).toBe('已修改我的密码');
+    await expect.poll(() => page.textContent('#list-ok'), { timeout: 30_000 }).toBe('已修改我的密码 / your password is changed');
     expect(sent).toEqual(['PUT /api/staff/clerk-a/password']);
     // A change right after it passes the CSRF check with the new session's token.
     await page.fill('#add-username', 'clerk-a2');
@@ -167,7 +168,7 @@ describe(`staff accounts page in chromium (${ledgerDbKind})`, () => {
     // A double click adds once: one request, and no refusal of the name as taken beside the success.
     sent.length = 0;
     await page.dblclick('#add-form button[type=submit]');
-    await expect.poll(() => page.textContent('#add-ok'), { timeout: 30_000 }).toBe('已添加账号 clerk-a2');
+    await expect.poll(() => page.textContent('#add-ok'), { timeout: 30_000 }).toBe('已添加账号 clerk-a2 / account clerk-a2 added');
     await expect.poll(() => page.isEnabled('#add-form button[type=submit]')).toBe(true);
     expect(await page.textContent('#add-username-error')).toBe('');
     expect(sent).toEqual(['POST /api/staff']);

@@ -128,7 +128,7 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
       f.requestSubmit();
       f.requestSubmit();
     });
-    await expect.poll(() => page.textContent('#self-ok')).toBe('已提交，等待村里审核');
+    await expect.poll(() => page.textContent('#self-ok')).toBe('已提交，等待村里审核 / sent; the village will review it');
     const self = (await g.call(g.va, 'GET', `/api/villages/${g.a}/claims?villager=zhang&status=reported`)).json() as { claims: { origin: string; note: string; evidence: string }[] };
     expect(self.claims.filter((c) => c.origin === 'self')).toEqual([expect.objectContaining({ note: '清扫了村口', evidence: expect.stringMatching(/^photo:ev-/) })]);
     expect(await photos()).toBe(photosBefore + 1);
@@ -153,7 +153,7 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
     await page.waitForSelector('#logout:not([hidden])');
     await page.click('#logout');
     await page.waitForSelector('#login-view:not([hidden])');
-    expect(await page.textContent('#login-error')).toBe('已退出');
+    expect(await page.textContent('#login-error')).toBe('已退出 / signed out');
     await context.close();
     expect(problems).toEqual([]);
   }, 90_000);
@@ -184,7 +184,7 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
     const png = await sharp({ create: { width: 3000, height: 1500, channels: 3, background: '#3a6' } }).png().toBuffer();
     await page.setInputFiles('#self-photo', { name: 'lane.png', mimeType: 'image/png', buffer: png });
     await page.click('#self-form button[type=submit]');
-    await expect.poll(() => page.textContent('#self-ok')).toBe('已提交，等待村里审核');
+    await expect.poll(() => page.textContent('#self-ok')).toBe('已提交，等待村里审核 / sent; the village will review it');
     const [jpeg] = await sentPhotos();
     expect(jpeg).toMatchObject({ name: 'lane.jpg', type: 'image/jpeg' });
     expect(await sharp(jpeg!.bytes).metadata()).toMatchObject({ format: 'jpeg', width: 2048, height: 1024 });
@@ -244,7 +244,7 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
     await expect.poll(() => page.textContent('#self-error')).toBe('连不上村账本，请检查网络后再试 / the ledger cannot be reached; check the network');
     expect(self.lost()).toBe(1);
     await page.click('#self-form button[type=submit]');
-    await expect.poll(() => page.textContent('#self-ok')).toBe('已提交，等待村里审核');
+    await expect.poll(() => page.textContent('#self-ok')).toBe('已提交，等待村里审核 / sent; the village will review it');
     expect({ photos: await photos(), reports: await reports() }).toEqual({ photos: 2, reports: 2 });
     // Its answer lost, then the page reloaded and the same report sent again: still one report.
     await page.selectOption('#self-item', 'GOV-MEETING');
@@ -258,7 +258,7 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
     await page.selectOption('#self-item', 'GOV-MEETING');
     await page.fill('#self-note', '参加了三月村民会议');
     await page.click('#self-form button[type=submit]');
-    await expect.poll(() => page.textContent('#self-ok')).toBe('已提交，等待村里审核');
+    await expect.poll(() => page.textContent('#self-ok')).toBe('已提交，等待村里审核 / sent; the village will review it');
     expect(await reports()).toBe(3);
     // The next form is a new one.
     await page.selectOption('#self-item', 'GOV-MEETING');

@@ -132,7 +132,7 @@ async function rowAction(act, username) {
   if (act === 'disable' && !window.confirm(`停用账号 ${username}？停用后该账号立即退出，不能再登录，可以重新启用。`)) return;
   try {
     await call('POST', `/api/staff/${encodeURIComponent(username)}/${act}`);
-    $('list-ok').textContent = `${{ unlock: '已解锁', disable: '已停用', enable: '已启用' }[act]}：${username}`;
+    $('list-ok').textContent = LedgerErrors.say(`${{ unlock: '已解锁', disable: '已停用', enable: '已启用' }[act]}：${username}`, `${{ unlock: 'unlocked', disable: 'disabled', enable: 'enabled' }[act]}: ${username}`);
   } catch (e) {
     $('list-error').textContent = e.message;
   }
@@ -149,7 +149,7 @@ async function savePassword() {
     // One's own new password ended every session of one's own; the answer signed this browser in again.
     if (r.csrf) csrf = r.csrf;
     $('password-card').hidden = true;
-    $('list-ok').textContent = self ? '已修改我的密码' : `已为 ${pwTarget} 设置新密码`;
+    $('list-ok').textContent = self ? LedgerErrors.say('已修改我的密码', 'your password is changed') : LedgerErrors.say(`已为 ${pwTarget} 设置新密码`, `a new password is set for ${pwTarget}`);
     await load();
   } catch (e) {
     showError('pw', e);
@@ -165,7 +165,7 @@ async function addAccount() {
   try {
     const a = await call('POST', '/api/staff', body);
     for (const f of ['username', 'display_name', 'password', 'password_confirm']) $(`add-${f}`).value = '';
-    $('add-ok').textContent = `已添加账号 ${a.username}`;
+    $('add-ok').textContent = LedgerErrors.say(`已添加账号 ${a.username}`, `account ${a.username} added`);
     await load();
   } catch (e) {
     showError('add', e);

@@ -6,7 +6,8 @@
  * proxy's error page, an answer cut short) by its HTTP status, in both languages; and a request
  * that got no answer at all (no network, the ledger down, a timeout: fetch rejects) as the ledger
  * not reached. The error keeps the status and the field the API named, so that a page can show
- * it beside that field. One short line or two on a phone.
+ * it beside that field. One short line or two on a phone. What a page says of its own (a field
+ * left empty, a session ended) it says the same way, through `say`.
  */
 'use strict';
 
@@ -27,6 +28,8 @@
 
   window.LedgerErrors = {
     text,
+    /** A line a page makes itself, in the same `zh / en` form as the ledger's refusals. */
+    say: (zh, en) => `${zh} / ${en}`,
     /** `fetch`, rejecting with the bilingual "cannot be reached" (status 0) when no answer came. */
     async fetch(url, init) {
       try {

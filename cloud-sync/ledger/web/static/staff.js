@@ -1,10 +1,11 @@
-/* global LedgerErrors, sendOnce, document, fetch, location, URL, URLSearchParams, window */
+/* global LedgerErrors, sendOnce, document, location, URL, URLSearchParams, window */
 /**
  * Staff sign-in (/login) and the first-run setup (/setup?token=…) of the ledger's pages. The
  * session lives in an HTTP-only cookie the page never sees; afterwards the page goes to `next`
  * (a path on this site only), by default the roll-up /town. Each form sends once at a time
  * (sending.js): a double click is one attempt, never two wrong passwords towards the lock. A
- * refusal is shown in Chinese, then English (errors.js).
+ * refusal is shown in Chinese, then English (errors.js); so is a first session check that got no
+ * answer, beside the form, whose sending then asks again.
  */
 'use strict';
 
@@ -36,21 +37,42 @@ async function post(url, body) {
   return res.json().catch(() => ({}));
 }
 
-async function start() {
-  const res = await fetch('/staff/session', { credentials: 'same-origin' });
-  const data = await res.json().catch(() => ({}));
-  if (res.ok) return void location.replace(next());
-  const setup = location.pathname === '/setup';
-  if (!setup && data.setup) return void location.replace(`/setup${location.search}`);
+/** Whether the ledger has answered the session check: until it has, signing in asks it again first. */
+let reached = false;
+
+/** Which form the page shows, with what the first check found to say. */
+function show(setup, message) {
   $('setup-view').hidden = !setup;
   $('login-view').hidden = setup;
+  $(setup ? 'setup-error' : 'login-error').textContent = message;
   (setup ? $('s-username') : $('username')).focus();
+}
+
+/** Checks the session: signed in goes on to `next`; else the form (setup when the ledger has no account). Returns whether the page stays. */
+async function start() {
+  const setup = location.pathname === '/setup';
+  let res;
+  try {
+    res = await LedgerErrors.fetch('/staff/session', { credentials: 'same-origin' });
+  } catch (e) {
+    // no answer: the form still shows, saying so, and sending it asks again
+    show(setup, e.message);
+    return true;
+  }
+  reached = true;
+  const data = await res.json().catch(() => ({}));
+  if (res.ok) return void location.replace(next());
+  if (!setup && data.setup) return void location.replace(`/setup${location.search}`);
+  show(setup, res.status === 401 ? '' : LedgerErrors.text(data, res.status));
+  return true;
 }
 
 window.addEventListener('DOMContentLoaded', () => {
   $('login-form').addEventListener('submit', (ev) => {
     ev.preventDefault();
     void sendOnce($('login-form'), async () => {
+      // the first check got no answer: ask again, and sign in only if the ledger now answers 'not signed in'
+      if (!reached && (!(await start()) || !reached)) return;
       $('login-error').textContent = '';
       try {
         await post('/staff/login', { username: $('username').value.trim(), password: $('password').value });

@@ -105,9 +105,24 @@ function renderAlarms(stores) {
   $('alarms-scope').textContent = `${stores.length} 家门店，${n} 条未解除${silent ? `；${silent} 家门店还没有报告过告警状态` : ''}`;
 }
 
+/** A town account's choice of village, from the whole town's roll-up; asked again until it came. */
+let listed = false;
+async function listVillages() {
+  if (who.role !== 'town' || listed) return;
+  const r = await (await call('/api/town/rollup')).json();
+  for (const p of r.participation) {
+    const o = document.createElement('option');
+    o.value = p.village;
+    o.textContent = p.name;
+    $('village').append(o);
+  }
+  listed = true;
+}
+
 async function refresh() {
   $('error').textContent = '';
   try {
+    await listVillages();
     render(await (await call(`${root()}?${query({})}`)).json());
     const village = who.role === 'town' ? $('village').value : who.village;
     const url = who.role === 'town' ? `/api/town/alarms${village ? `?village=${encodeURIComponent(village)}` : ''}` : `/api/villages/${encodeURIComponent(village)}/alarms`;
@@ -151,13 +166,6 @@ async function enter() {
     all.value = '';
     all.textContent = '全镇';
     sel.append(all);
-    const r = await (await call('/api/town/rollup')).json();
-    for (const p of r.participation) {
-      const o = document.createElement('option');
-      o.value = p.village;
-      o.textContent = p.name;
-      sel.append(o);
-    }
   } else {
     const o = document.createElement('option');
     o.value = who.village;
@@ -181,7 +189,7 @@ window.addEventListener('DOMContentLoaded', () => {
   $('passbook').addEventListener('submit', (ev) => {
     ev.preventDefault();
     const village = who.role === 'town' ? $('village').value : who.village;
-    if (!village) return void ($('error').textContent = '请先选择一个村');
+    if (!village) return void ($('error').textContent = LedgerErrors.say('请先选择一个村', 'choose a village first'));
     window.open(`/passbook?village=${encodeURIComponent(village)}&villager=${encodeURIComponent($('pb-villager').value.trim())}`, '_blank');
   });
   void enter();

@@ -57,10 +57,10 @@ function useTab(code) {
 async function login() {
   const code = $('tab-code').getAttribute('aria-selected') === 'true';
   const body = { village: $('village').value.trim(), villager: $('villager').value.trim() };
-  if (!body.village || !body.villager) return void ($('login-error').textContent = '请填写村编号和村民编号');
+  if (!body.village || !body.villager) return void ($('login-error').textContent = LedgerErrors.say('请填写村编号和村民编号', 'give the village and villager ids'));
   if (code) body.code = $('code').value.trim();
   else body.pin = $('pin').value.trim();
-  if (!(body.code || body.pin)) return void ($('login-error').textContent = code ? '请输入登录码' : '请输入密码');
+  if (!(body.code || body.pin)) return void ($('login-error').textContent = code ? LedgerErrors.say('请输入登录码', 'give the one-time code') : LedgerErrors.say('请输入密码', 'give the PIN'));
   try {
     await api('POST', '/m/login', body);
     $('pin').value = '';
@@ -82,7 +82,7 @@ async function refreshQr() {
     $('qr-note').textContent = `在超市门口的扫码器上扫一扫 · 有效至 ${new Date(q.expires_at).toLocaleTimeString('zh-CN', { timeZone: 'Asia/Shanghai' })}，会自动更新`;
     state.qrTimer = setTimeout(refreshQr, q.refresh_in_s * 1000);
   } catch (e) {
-    if (e.status === 401) return showLogin('登录已过期，请重新登录');
+    if (e.status === 401) return showLogin(LedgerErrors.say('登录已过期，请重新登录', 'the session has ended; sign in again'));
     $('qr').removeAttribute('src');
     $('qr-error').textContent = e.message;
     state.qrTimer = setTimeout(refreshQr, 15000);
@@ -251,7 +251,7 @@ async function selfReport() {
   $('self-error').textContent = '';
   $('self-ok').textContent = '';
   const item = $('self-item').value;
-  if (!item) return void ($('self-error').textContent = '请选择申报的事项');
+  if (!item) return void ($('self-error').textContent = LedgerErrors.say('请选择申报的事项', 'choose what you report'));
   try {
     const body = { item, request: form.id };
     const note = $('self-note').value.trim();
@@ -261,7 +261,7 @@ async function selfReport() {
     await api('POST', `${base()}/reports`, body);
     $('self-form').reset();
     form.renew();
-    $('self-ok').textContent = '已提交，等待村里审核';
+    $('self-ok').textContent = LedgerErrors.say('已提交，等待村里审核', 'sent; the village will review it');
     await load();
   } catch (e) {
     // the form was sent before with other content (its report is listed): the next tap is a new form
@@ -328,7 +328,7 @@ window.addEventListener('DOMContentLoaded', () => {
   $('tab-code').addEventListener('click', () => useTab(true));
   $('logout').addEventListener('click', async () => {
     await api('POST', '/m/logout').catch(() => undefined);
-    showLogin('已退出');
+    showLogin(LedgerErrors.say('已退出', 'signed out'));
   });
   void start();
 });
