@@ -7,6 +7,12 @@
  * ledger, never acknowledged, sent again at every backoff. The client now subscribes at every
  * connection (cloud-sync/mqtt.ts). Runs on every CI run against a Mosquitto of its own (the
  * Debian package's binary is on the machine), through a line that can lose one SUBSCRIBE.
+ *
+ * The message comes from the store itself, after it is back: its SUBSCRIBE goes out ahead of
+ * anything it then publishes on the same connection, so the broker has the subscription first,
+ * as the ledger's answer to a store's rows finds it. A second client publishing at the CONNACK
+ * raced the SUBSCRIBE (which crosses the line here, one hop more) and sometimes reached the
+ * broker first, with nobody subscribed yet: the message went nowhere (CI, stop 34, once).
  */
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
@@ -40,26 +46,23 @@ describe('a resumed session', () => {
     const url = `mqtt://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
     const topic = `test/${uid('q')}`;
     const sub = new SyncMqtt({ url, clientId: uid('store-'), persistentSession: true, freshSessionAtStart: true, reconnectMs: 50 });
-    const pub = new SyncMqtt({ url: broker.url, clientId: uid('pub-'), persistentSession: false, reconnectMs: 50 });
     const resumed: boolean[] = [];
     const got: string[] = [];
     sub.on('connect', (sessionPresent) => resumed.push(sessionPresent));
     sub.on('message', (_t, p) => got.push(p.toString()));
     try {
       sub.start([topic]);
-      pub.start([]);
-      await waitFor('both connected', () => resumed.length === 1 && pub.connected);
+      await waitFor('the store connected', () => resumed.length === 1);
       // The first session was fresh (clean): dropping the line ends it. The next connection makes
       // the persistent session; its SUBSCRIBE dies with the line, so the broker keeps the session
       // without the subscription and resumes it at the connection after.
       dropSubscribe = true;
       for (const l of lines) l.destroy();
       await waitFor('the store back on the session the broker resumed', () => resumed.at(-1) === true);
-      expect(await pub.publish(topic, 'after')).toBe(true);
+      expect(await sub.publish(topic, 'after')).toBe(true);
       await waitFor('the message on the resumed session', () => got.includes('after'));
     } finally {
       await sub.stop();
-      await pub.stop();
       for (const l of lines) l.destroy();
       await new Promise<void>((r) => proxy.close(() => r()));
       await broker.close();
