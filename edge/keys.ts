@@ -293,6 +293,18 @@ function lstatOrNone(p: string): Stats | undefined {
   }
 }
 
+/**
+ * Where `p` really is when that is inside the data folder (a symbolic link on either side
+ * resolved: `realPathOf`), else undefined. `linked`: a link took `p` there; `data`: the data
+ * folder as written, with its real place when a link moved it. For `keys migrate --to` and the
+ * start-up and doctor warnings, which say it the same way.
+ */
+export function reallyInsideData(p: string, dataDir: string): { real: string; linked: boolean; data: string } | undefined {
+  const [real, realData] = [realPathOf(p), realPathOf(dataDir)];
+  if (!isInside(real, realData)) return undefined;
+  return { real, linked: real !== path.resolve(p), data: realData === path.resolve(dataDir) ? dataDir : `${dataDir} (${realData})` };
+}
+
 /** A key folder that lies inside the data folder, where it really is (`realPathOf`), with what to say and do. */
 export interface KeysInDataFolder { field: 'keys_dir' | 'jobs.backup.key_dir'; path: string; real_path: string; en: string; zh: string; fix: { en: string; zh: string } }
 
@@ -307,13 +319,12 @@ export interface KeysInDataFolder { field: 'keys_dir' | 'jobs.backup.key_dir'; p
 export function keysInDataFolder(config: Config, env: NodeJS.ProcessEnv = process.env): KeysInDataFolder[] {
   const dir = keysDirOf(config, env);
   if (!dir) return [];
-  const realData = realPathOf(config.data_dir);
-  const data = realData === path.resolve(config.data_dir) ? config.data_dir : `${config.data_dir} (${realData})`;
   const found: KeysInDataFolder[] = [];
   const check = (field: KeysInDataFolder['field'], p: string, what: { en: string; zh: string }, fix: { en: string; zh: string }): void => {
-    const real = realPathOf(p);
-    if (!isInside(real, realData)) return;
-    const [via, viaZh] = real === path.resolve(p) ? ['', ''] : [` points through a symbolic link to ${real}, which`, `经符号链接实际指向 ${real}，`];
+    const inside = reallyInsideData(p, config.data_dir);
+    if (!inside) return;
+    const { real, data } = inside;
+    const [via, viaZh] = inside.linked ? [` points through a symbolic link to ${real}, which`, `经符号链接实际指向 ${real}，`] : ['', ''];
     found.push({ field, path: p, real_path: real, en: `${what.en} (${field} ${p})${via} is inside the data folder ${data}: every copy of the data folder carries ${field === 'keys_dir' ? 'the keys' : 'the key'} again`, zh: `${what.zh}（${field} ${p}）${viaZh}位于数据目录 ${data} 之内：数据目录的每份副本都会再次带走${field === 'keys_dir' ? '这些密钥' : '该密钥'}`, fix });
   };
   check('keys_dir', dir, { en: 'the keys folder', zh: '密钥文件夹' }, {

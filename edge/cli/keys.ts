@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { lockDataDir } from '../data-dir.ts';
-import { isInside, KEY_NAMES, migrateKeys, realPathOf } from '../keys.ts';
+import { KEY_NAMES, migrateKeys, reallyInsideData } from '../keys.ts';
 import { unwritable } from './ledger-options.ts';
 import { configFrom, existingLedger, print, withCommon, type CommonOptions } from './context.ts';
 
@@ -20,10 +20,10 @@ import { configFrom, existingLedger, print, withCommon, type CommonOptions } fro
  */
 function keysDirOption(flag: string, value: string, dataDir: string): string {
   const dir = path.resolve(value);
-  const [real, realData] = [realPathOf(dir), realPathOf(dataDir)];
-  if (isInside(real, realData)) {
-    const [via, viaZh] = real === dir ? ['', ''] : [`points through a symbolic link to ${real}, which `, `经符号链接实际指向 ${real}，`];
-    const data = realData === path.resolve(dataDir) ? dataDir : `${dataDir} (${realData})`;
+  const inside = reallyInsideData(dir, dataDir);
+  if (inside) {
+    const { real, data } = inside;
+    const [via, viaZh] = inside.linked ? [`points through a symbolic link to ${real}, which `, `经符号链接实际指向 ${real}，`] : ['', ''];
     throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `${flag} ${value} ${via}is inside the data folder ${data}: keys moved there are still in every copy of it; give a folder outside it, e.g. /etc/store-edge/keys`, {
       zh: `${flag} ${value} ${viaZh}在数据目录 ${data} 之内：移到那里的密钥仍会随数据目录的每份副本流出；请给出数据目录之外的文件夹，例如 /etc/store-edge/keys`, details: { field: flag, path: dir, real_path: real },
     });
