@@ -32,7 +32,7 @@ describe(`village office page (${ledgerDbKind})`, () => {
     expect(page.headers['content-security-policy']).toContain("script-src 'self'");
     expect(page.body).toContain('lang="zh-CN"');
     const tags = [...page.body.matchAll(/<script([^>]*)>([\s\S]*?)<\/script>/g)];
-    expect(tags.length).toBe(7);
+    expect(tags.length).toBe(8);
     for (const [, attrs, inner] of tags) {
       expect(inner).toBe('');
       const src = /src="([^"]+)"/.exec(attrs!)![1]!;
@@ -56,9 +56,10 @@ describe(`village office page (${ledgerDbKind})`, () => {
     }
     // Another village's data is out of the village account's sight.
     expect((await g.call(clerk, 'GET', `/api/villages/${g.b}/claims`)).statusCode).toBe(404);
-    // The town reads; approving, publishing and pricing are the village's.
+    // The town reads; approving, publishing, pricing and login codes are the village's.
     for (const [method, url, body] of [
       ['POST', `/claims/${claim}/approve`, {}],
+      ['POST', '/villagers/zhang/login-codes', { request: 'town-tries-a-login-code' }],
       ['POST', '/tasks', { title: '打扫', item: 'GOV-MEETING', max_claimants: 1 }],
       ['PUT', '/products/salt', { name: '食盐', price: 3, unit_g: 400, tolerance_g: 20, active: true }],
     ] as const) {

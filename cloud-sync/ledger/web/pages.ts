@@ -3,7 +3,7 @@
  * PIN or a one-time code, a session cookie, CSRF-protected actions), the printable passbook
  * (/m/passbook for a villager, /passbook for the village office) and the town's roll-up with
  * charts (/town), the staff accounts (/accounts, staff/account-routes.ts) and the village office
- * (/village: claims to decide, tasks, the catalogue, villagers' balances). Pages are
+ * (/village: claims to decide, tasks, the catalogue, villagers' balances, one-time login codes). Pages are
  * static files; their scripts read the JSON API. Chart.js is served from node_modules
  * (/assets/chart.umd.min.js): nothing comes from a CDN, the village Wi-Fi may have no internet. Staff sign in at /login (or, the first time, /setup) with a password
  * (staff/routes.ts); their pages then read the API with the session's cookie.
@@ -26,7 +26,7 @@ const here = (f: string) => new URL(`./static/${f}`, import.meta.url);
 const require = createRequire(import.meta.url);
 
 /** The village office's page and its scripts (one file per part of the work, loaded in this order). */
-const VILLAGE_OFFICE = ['village.html', 'village-core.js', 'village-claims.js', 'village-tasks.js', 'village-catalogue.js', 'village.js'];
+const VILLAGE_OFFICE = ['village.html', 'village-core.js', 'village-claims.js', 'village-tasks.js', 'village-catalogue.js', 'village-login-codes.js', 'village.js'];
 
 let cache: Map<string, [string, Buffer]> | undefined;
 /** File → [content type, bytes], read once. */

@@ -3,8 +3,9 @@
  * The village office page (/village): who is signed in (GET /staff/session; without a session,
  * to /login?next=/village), which village it shows (a village account its own; a town account
  * chooses one and reads it only, as the API allows), and the villagers with their balances
- * (GET …/villagers, the first LISTED by id; any other looked up by id). Then it loads the other parts
- * (village-claims.js, village-tasks.js, village-catalogue.js).
+ * (GET …/villagers, the first LISTED by id; any other looked up by id; for a village account, each
+ * with 登录码: village-login-codes.js). Then it loads the other parts (village-claims.js,
+ * village-tasks.js, village-catalogue.js).
  */
 'use strict';
 
@@ -35,9 +36,11 @@
         const pb = cell('');
         pb.append(passbookLink(v.id));
         tr.append(cell(v.id), cell(v.name), cell(STATUS[v.status] ?? v.status), cell(String(v.balance), 'num balance-cell'), pb);
+        // 登录码 (village-login-codes.js): the village's own account only
+        if (office.manage) tr.append(office.loginCodeCell(v));
         body.append(tr);
       }
-      if (people.length === 0) office.emptyRow(body, 5, '本村还没有村民 / no villagers yet');
+      if (people.length === 0) office.emptyRow(body, office.manage ? 6 : 5, '本村还没有村民 / no villagers yet');
       else if (people.length > LISTED || after) $('villagers-error').textContent = `只列出前 ${LISTED} 位，其他村民请按编号查找 / the first ${LISTED} are listed: look others up by id`;
     } catch (e) {
       $('villagers-error').textContent = e.message;
@@ -54,12 +57,14 @@
     const v = await office.villagerOf(id);
     if (v.error) return void office.showError('lookup', { field: v.error.field ?? 'villager', message: v.error.message });
     $('lookup-ok').replaceChildren(`${office.villagerLabel(v)}：${STATUS[v.status] ?? v.status}，余额 ${v.balance} 分 / balance ${v.balance} `, passbookLink(v.id));
+    if (office.manage) $('lookup-ok').append(' ', office.loginCodeButton(v));
   }
 
   /** The villages the account may read (GET /api/staff answers them: every one for the town, its own for a village), into the chooser. */
   async function villageChoices() {
     const { villages } = await office.call('GET', '/api/staff');
     const sel = $('village');
+    office.villageNames = new Map(villages.map((v) => [v.id, v.name]));
     sel.replaceChildren(...villages.map((v) => el('option', { value: v.id, textContent: v.name === v.id ? v.id : `${v.name}（${v.id}）` })));
     const asked = new URLSearchParams(location.search).get('village');
     if (asked && villages.some((v) => v.id === asked)) sel.value = asked;
@@ -68,6 +73,7 @@
 
   async function show(village) {
     office.village = village;
+    office.villageName = office.villageNames.get(village) ?? village;
     // the town's choice stays in the address, so a reload or a bookmark shows the same village
     if (!office.manage) history.replaceState(null, '', `/village?village=${encodeURIComponent(village)}`);
     $('village-error').textContent = '';

@@ -1,0 +1,217 @@
+/**
+ * One-time login codes (一次性登录码) from the village office page (/village) in chromium: a village
+ * account presses 登录码 beside a villager without a PIN, confirms, and the code is shown once on a
+ * slip (printed alone) that the villager then uses on the phone page (/m/); closed, the slip
+ * forgets it. A double tap issues one code; an answer lost on the network leaves the button ready,
+ * and pressing again leaves one code that signs in; a villager who is blocked or left is refused
+ * (409, both languages) and nothing is issued; cancelling the confirmation sends nothing. A town
+ * account has no 登录码. Codes are counted in the database and by the audit log (login-code.issue).
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Browser, type Page } from 'playwright-core';
+import { holdRequests, launchChromium, loseAnswers } from '../../harness/browser.ts';
+import { ledgerDbKind } from '../../harness/sync/rig.ts';
+import { govApp, STAFF_PASSWORD, type GovApp } from './gov-app.ts';
+import { addStaff } from '../../cloud-sync/ledger/staff/accounts.ts';
+import { hashPassword } from '../../lib/passwords.ts';
+
+const SHOTS = path.resolve(import.meta.dirname, '../../test-results');
+const CODE = /^[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}$/;
+
+describe(`one-time login codes on the village office page (${ledgerDbKind})`, () => {
+  let g: GovApp;
+  let base: string;
+  let browser: Browser;
+  const problems: string[] = [];
+  const watch = (page: Page) => {
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    page.on('console', (m) => {
+      // 401 the first visit, 409 the blocked villager, ERR_FAILED an answer the test drops (loseAnswers)
+      if (m.type() === 'error' && !/status of 40[19] |net::ERR_FAILED/.test(m.text())) problems.push(`console: ${m.text()}`);
+    });
+    return page;
+  };
+  /** A page signed in as `username`, the village's villagers listed. */
+  const office = async (username: string) => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
+    const page = watch(await context.newPage());
+    await page.goto(`${base}/login?next=${encodeURIComponent('/village')}`);
+    await page.waitForSelector('#login-view:not([hidden])');
+    await page.fill('#username', username);
+    await page.fill('#password', STAFF_PASSWORD);
+    await page.click('#login-form button[type=submit]');
+    await page.waitForURL(`${base}/village`, { timeout: 30_000 });
+    await page.waitForSelector('#main-view:not([hidden])');
+    return page;
+  };
+  const button = (page: Page, villager: string) => page.locator(`#villagers tr[data-villager="${villager}"] button[data-login-code]`);
+  /** The villager's codes in the ledger: how many, how many still sign in, how many issues the audit log holds. */
+  const codes = async (villager: string) => {
+    const rows = await g.db.query<{ used_at: string | null }>('SELECT used_at FROM gov_login_codes WHERE villager_id = $1', [villager]);
+    const issued = await g.db.query<{ detail: string }>('SELECT detail FROM gov_events WHERE subject = $1 AND action = $2', [`villager:${villager}`, 'login-code.issue']);
+    return { codes: rows.length, open: rows.filter((r) => r.used_at === null).length, issued: issued.length };
+  };
+  const login = (villager: string, code: string) => g.call(undefined, 'POST', '/api/villager/login', { village: g.a, villager, code });
+  /** The slip's code once it shows. */
+  const slipCode = async (page: Page) => {
+    await page.waitForSelector('#code-slip[open]');
+    const code = (await page.textContent('#slip-code'))!;
+    expect(code).toMatch(CODE);
+    return code;
+  };
+
+  beforeAll(async () => {
+    g = await govApp();
+    const hash = await hashPassword(STAFF_PASSWORD, 2 ** 14);
+    await addStaff(g.db, { username: 'clerk-a', display_name: '甲村文书', role: 'village', village: g.a, password_hash: hash }, 'test', new Date());
+    await addStaff(g.db, { username: 'town-office', display_name: '镇办公室', role: 'town', village: null, password_hash: hash }, 'test', new Date());
+    // villagers without a PIN, as the office registers them; one blocked, one who left
+    for (const [id, body] of Object.entries({ zhao: { name: '赵大爷' }, qian: { name: '钱奶奶' }, sun: { name: '孙伯' }, wang: { name: '王五', status: 'blocked' }, zhou: { name: '周六', status: 'left' } })) {
+      expect((await g.call(g.va, 'PUT', `/api/villages/${g.a}/villagers/${id}`, body)).statusCode).toBe(200);
+    }
+    base = await g.app.listen({ host: '127.0.0.1', port: 0 });
+    browser = await launchChromium();
+    mkdirSync(SHOTS, { recursive: true });
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await g?.close();
+  });
+
+  it('issues a code after a confirmation, shows it once on a slip that prints alone, and the villager signs in with it on the phone page', async () => {
+    const page = await office('clerk-a');
+    // Cancelled: nothing is sent.
+    const asked: string[] = [];
+    page.once('dialog', (d) => void (asked.push(d.message()), d.dismiss()));
+    await button(page, 'zhao').click();
+    await expect.poll(() => asked.length).toBe(1);
+    expect(asked[0]).toContain('为 赵大爷（zhao） 发一次性登录码？');
+    await expect.poll(() => button(page, 'zhao').isEnabled()).toBe(true);
+    expect(await codes('zhao')).toEqual({ codes: 0, open: 0, issued: 0 });
+
+    page.once('dialog', (d) => void d.accept());
+    await button(page, 'zhao').click();
+    const code = await slipCode(page);
+    expect(await page.textContent('#slip-villager')).toBe('赵大爷（zhao）');
+    expect(await page.textContent('#slip-village')).toBe(`村（村编号 ${g.a}）`);
+    // the office on the ledger's own computer (127.0.0.1) has no address a phone can open
+    expect(await page.textContent('#slip-address')).toBe('村账本手机页 /m/（网址请问村委会）');
+    expect(await page.textContent('#slip-id')).toBe('zhao');
+    const [row] = await g.db.query<{ expires_at: string; created_at: string }>('SELECT expires_at, created_at FROM gov_login_codes WHERE villager_id = $1', ['zhao']);
+    expect(Date.parse(row!.expires_at) - Date.parse(row!.created_at)).toBe(7 * 86_400_000);
+    expect(await page.textContent('#slip-expires')).toBe(await page.evaluate((iso) => new Date(iso).toLocaleString('zh-CN', { hour12: false }), row!.expires_at));
+    expect(await codes('zhao')).toEqual({ codes: 1, open: 1, issued: 1 });
+
+    await page.screenshot({ path: path.join(SHOTS, 'ledger-village-office-login-code.png') });
+    // 打印 prints the slip alone: the page's bars, lists and the slip's own buttons stay off the paper.
+    await page.evaluate(() => {
+      const w = globalThis as unknown as { printed: number; print: () => void };
+      w.printed = 0;
+      w.print = () => void w.printed++;
+    });
+    await page.click('#slip-print');
+    expect(await page.evaluate(() => (globalThis as unknown as { printed: number }).printed)).toBe(1);
+    await page.emulateMedia({ media: 'print' });
+    expect(await page.isVisible('#main-view')).toBe(false);
+    expect(await page.isVisible('header.bar')).toBe(false);
+    expect(await page.isVisible('#slip-code')).toBe(true);
+    expect(await page.isVisible('#slip-print')).toBe(false);
+    await page.screenshot({ path: path.join(SHOTS, 'ledger-village-office-login-code-print.png') });
+    await page.emulateMedia({ media: 'screen' });
+
+    // Closed, the code is gone from the page.
+    await page.click('#slip-close');
+    await expect.poll(() => page.locator('#code-slip[open]').count()).toBe(0);
+    expect(await page.textContent('body')).not.toContain(code);
+
+    // The villager types it (small letters, no dash) on the phone page and is signed in; it works once.
+    const phone = watch(await (await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, locale: 'zh-CN' })).newPage());
+    await phone.goto(`${base}/m/?village=${g.a}`);
+    await phone.waitForSelector('#login-view:not([hidden])');
+    await phone.fill('#villager', 'zhao');
+    await phone.click('#tab-code');
+    await phone.fill('#code', code.replace('-', '').toLowerCase());
+    await phone.click('#login-form button[type=submit]');
+    await phone.waitForSelector('#main-view:not([hidden])');
+    await expect.poll(() => phone.textContent('#who')).toContain('赵大爷');
+    expect((await login('zhao', code)).statusCode).toBe(401);
+    await phone.context().close();
+    await page.context().close();
+    expect(problems).toEqual([]);
+  }, 120_000);
+
+  it('a double tap issues one code; an answer lost leaves the button ready, and pressing again leaves one code that signs in', async () => {
+    const page = await office('clerk-a');
+    let asked = 0;
+    page.on('dialog', (d) => void (asked++, d.accept()));
+    const sent: string[] = [];
+    page.on('request', (q) => void (q.url().endsWith('/login-codes') && sent.push(q.method())));
+
+    // Double tap, the request held while the second tap lands: one confirmation, one request, one code.
+    const held = await holdRequests(page, '**/login-codes');
+    await button(page, 'qian').dblclick();
+    await expect.poll(() => sent).toEqual(['POST']);
+    expect(await button(page, 'qian').isDisabled()).toBe(true);
+    await held.answer();
+    const code = await slipCode(page);
+    expect({ asked, sent }).toEqual({ asked: 1, sent: ['POST'] });
+    expect(await codes('qian')).toEqual({ codes: 1, open: 1, issued: 1 });
+    await page.click('#slip-close');
+    expect((await login('qian', code)).statusCode).toBe(200);
+
+    // The code issued, its answer lost: the page says so in both languages, nothing shows, the button is ready.
+    const lost = await loseAnswers(page, '**/login-codes');
+    await button(page, 'sun').click();
+    const line = page.locator('#villagers tr[data-villager=sun] [data-error=""]');
+    await expect.poll(() => line.textContent()).toBe('连不上村账本，请检查网络后再试 / the ledger cannot be reached; check the network');
+    await expect.poll(() => button(page, 'sun').isEnabled()).toBe(true);
+    expect({ lost: lost.lost(), slip: await page.locator('#code-slip[open]').count(), ...(await codes('sun')) }).toEqual({ lost: 1, slip: 0, codes: 1, open: 1, issued: 1 });
+    // Pressed again (the same request id): the lost code is voided, the one shown is the one that works.
+    await button(page, 'sun').click();
+    const again = await slipCode(page);
+    expect(await line.textContent()).toBe('');
+    expect(await codes('sun')).toEqual({ codes: 2, open: 1, issued: 2 });
+    await page.click('#slip-close');
+    expect((await login('sun', again)).statusCode).toBe(200);
+    expect(await codes('sun')).toEqual({ codes: 2, open: 0, issued: 2 });
+    await page.context().close();
+    expect(problems).toEqual([]);
+  }, 120_000);
+
+  it('a villager who is blocked or left is refused in both languages, and nothing is issued', async () => {
+    const page = await office('clerk-a');
+    page.on('dialog', (d) => void d.accept());
+    const line = (v: string) => page.locator(`#villagers tr[data-villager=${v}] [data-error=""]`);
+    await button(page, 'wang').click();
+    await expect.poll(() => line('wang').textContent()).toBe('村民 wang 已冻结，不能发登录码，请先解除冻结 / villager wang is blocked (status blocked): a login code cannot sign in until the village unblocks them; unblock first');
+    await button(page, 'zhou').click();
+    await expect.poll(() => line('zhou').textContent()).toBe('村民 zhou 已离村，不能发登录码 / villager zhou has left the village (status left): a login code could never sign in');
+    // The same beside a villager looked up by id (one past the list's first 1,000).
+    await page.fill('#lookup-villager', 'wang');
+    await page.click('#lookup-form button[type=submit]');
+    await page.locator('#lookup-ok button[data-login-code=wang]').click();
+    await expect.poll(() => page.textContent('#lookup-error')).toContain('村民 wang 已冻结，不能发登录码');
+    expect(await page.locator('#code-slip[open]').count()).toBe(0);
+    expect(await page.textContent('#slip-code')).toBe('');
+    expect([await codes('wang'), await codes('zhou')]).toEqual([{ codes: 0, open: 0, issued: 0 }, { codes: 0, open: 0, issued: 0 }]);
+    await page.context().close();
+    expect(problems).toEqual([]);
+  }, 120_000);
+
+  it('a town account has no 登录码', async () => {
+    const page = await office('town-office');
+    await page.selectOption('#village', g.a);
+    await page.click('#choose-form button[type=submit]');
+    await expect.poll(() => page.locator('#villagers tr[data-villager]').count()).toBe(5);
+    expect(await page.locator('button[data-login-code]').count()).toBe(0);
+    expect(await page.locator('#villagers-card th', { hasText: '登录码' }).isVisible()).toBe(false);
+    await page.fill('#lookup-villager', 'zhao');
+    await page.click('#lookup-form button[type=submit]');
+    await expect.poll(() => page.textContent('#lookup-ok')).toContain('赵大爷（zhao）');
+    expect(await page.locator('button[data-login-code]').count()).toBe(0);
+    await page.context().close();
+    expect(problems).toEqual([]);
+  }, 120_000);
+});
