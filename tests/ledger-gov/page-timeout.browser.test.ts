@@ -78,7 +78,6 @@ describe(`a request never answered times out on the ledger's pages (${ledgerDbKi
     await deadlines(page, { json: 1000, upload: 60_000 });
     const button = '#login-form button[type=submit]';
     await page.click(button);
-    expect(await page.isDisabled(button)).toBe(true);
     await expect.poll(() => page.textContent('#login-error'), PATIENCE).toBe(TIMED_OUT);
     await expect.poll(() => page.isEnabled(button)).toBe(true);
     // the network is back: the same button signs in
