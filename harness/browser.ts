@@ -70,3 +70,28 @@ export async function loseAnswers(page: Page, url: string, times = 1): Promise<{
   await page.route(url, drop);
   return { lost: () => lost };
 }
+
+/**
+ * Lets the page's next `times` requests to `url` (a glob) reach the server and do their work, and
+ * holds their answers, never given to the page: a request that got through and whose answer a
+ * network (a weak uplink, a proxy keeping the connection) holds, until the page gives up by itself.
+ * `applied()` says how many reached the server so far. Later requests go through as usual.
+ * `release()` ends the holding (at the test's end): a held answer the page gave up on goes nowhere.
+ */
+export async function holdAnswers(page: Page, url: string, times = 1): Promise<{ applied(): number; release(): void }> {
+  let left = times;
+  let applied = 0;
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const hold = async (route: Route) => {
+    if (left <= 0) return route.fallback();
+    left--;
+    await route.fetch();
+    applied++;
+    await held;
+    // the page aborted it long since: nothing is there to answer
+    await route.abort('failed').catch(() => undefined);
+  };
+  await page.route(url, hold);
+  return { applied: () => applied, release };
+}

@@ -276,8 +276,7 @@ describe(`the ledger pages say a failed request in Chinese and English (${ledger
     await page.goto(`${base}/town`);
     await page.waitForSelector('#main-view:not([hidden])');
     await page.fill('#pb-villager', 'zhang');
-    // Enter sends the form (a click at phone size was reported intercepted by the card's heading)
-    await page.press('#pb-villager', 'Enter');
+    await page.click('#passbook button[type=submit]');
     await expect.poll(async () => (await shown(page, '#error')).text).toBe('请先选择一个村 / choose a village first');
     expect((await shown(page, '#error')).fits).toBe(true);
     await context.close();

@@ -6,11 +6,13 @@
  * working); a call while `fn` runs does nothing, and the page's messages keep their place, so
  * the button stays under the second tap. When `fn` ends, whatever its answer, the buttons are
  * as they were, so after a refusal the page shows the error and the button is ready for
- * another try.
+ * another try. A request the network never answers does not keep them busy for ever: it is given
+ * up at its deadline (errors.js `LedgerErrors.fetch`, 30 s, an upload 120 s) and said as timed out.
  *
- * A send that did reach the ledger but whose answer was lost (a weak village network, a reload
- * while it ran) is made safe by the form's request id (`formRequest`, `requestId`): the ledger
- * answers the same id again with what the first send made (governance/request-ids.ts).
+ * A send that did reach the ledger but whose answer was lost or never came in time (a weak
+ * village network, a reload while it ran) is made safe by the form's request id (`formRequest`,
+ * `requestId`): the ledger answers the same id again with what the first send made
+ * (governance/request-ids.ts).
  */
 'use strict';
 
@@ -67,7 +69,8 @@ window.requestId = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), 
 /**
  * The request id of the form `name` (the ledger's `request` field): the same on every send of the
  * form until `renew()`, which the page calls when the ledger has taken the form (a new fill is a
- * new form) or refused the id as used for other content (409 on `request`). Kept in the tab's
+ * new form) or refused the id as used for other content (409 on `request`), never after a send
+ * that got no answer (unreachable, timed out): that send may have reached the ledger. Kept in the tab's
  * sessionStorage, so a press after a reload is a resend too; in the page alone where the browser
  * refuses storage.
  */
