@@ -7,7 +7,9 @@
  * Each attempt is counted in the database (gov_login_failures) before its scrypt runs, so a
  * burst of guesses sent together meets the lock like guesses sent one after another. An id
  * nobody has in that village is counted and locked alike, apart and in bounded number
- * (reserveAttempt), so a flood of made-up ids cannot grow the table without end.
+ * (reserveAttempt), so a flood of made-up ids cannot grow the table without end; during such a
+ * flood a villager's wrong PIN answers as an id nobody has then does (503 LOGIN_BUSY, after the
+ * same scrypt), and the right one signs in (reserveAttempt says how and why).
  *
  * A blocked villager, or one who left, who gives the right PIN (or code) is told so (403
  * VILLAGER_INACTIVE, naming the status), and the attempt does not count towards the lock: the
@@ -98,19 +100,28 @@ export class VillagerSessions {
    * takes its place in the count before `check` runs: attempts still being checked count as
    * wrong ones until one of them turns out right, which clears the count, for a villager who
    * may not sign in now (blocked, left) too, who is then told so rather than signed in.
+   *
+   * An attempt refused in a flood (reserveAttempt, 'busy') runs the check all the same, its
+   * answer unheard (`spend` false: a right code is not used up), so that its work, the same
+   * reads and scrypts, is a counted attempt's: neither the answer nor its time tells a villager
+   * from an id nobody has.
    */
-  async loginWith(village: string, villager: string, field: 'pin' | 'code', check: () => Promise<LoginCheck>): Promise<{ token: string; expires_at: string }> {
+  async loginWith(village: string, villager: string, field: 'pin' | 'code', check: (spend: boolean) => Promise<LoginCheck>): Promise<{ token: string; expires_at: string }> {
     const now = this.clock();
-    const key = `${village}/${villager}`;
     const reserved = await reserveAttempt(this.db, village, villager, now);
-    if (reserved === 'busy') throw busyRefusal();
     if (reserved === 'locked') throw fieldError(field, 'too many wrong PINs or codes; try again later', '密码错误次数过多，请稍后再试', 429);
-    const checked = await check();
+    if (reserved === 'busy') {
+      await check(false);
+      throw busyRefusal();
+    }
+    const checked = await check(true);
     if (!checked.right) {
+      // counted in a flood: answered as an id nobody has is then
+      if (reserved === 'flood') throw busyRefusal();
       throw field === 'pin' ? fieldError('pin', 'wrong villager id or PIN', '村民编号或密码不正确', 401) : fieldError('code', 'wrong, used or expired one-time code', '登录码不正确、已用过或已过期', 401);
     }
-    // The count is forgotten, and so is every other login's whose lock has ended.
-    await this.db.run('DELETE FROM gov_login_failures WHERE login = $1 OR until_at <= $2', [key, new Date(now).toISOString()]);
+    // The counts are forgotten (a flood's too), and so is every other login's whose window has ended.
+    await this.db.run('DELETE FROM gov_login_failures WHERE login = $1 OR login = $2 OR until_at <= $3', [villagerKey(village, villager), floodKey(village, villager), new Date(now).toISOString()]);
     if (checked.status !== 'active') throw inactiveRefusal(checked.status, field);
     const token = randomBytes(32).toString('base64url');
     const at = new Date(now).toISOString();
@@ -144,30 +155,67 @@ export class VillagerSessions {
  * to LOCK_MS from now, as a wrong answer did. Every count whose window has ended goes first, at
  * each attempt of anyone (a villager's sign-in is not needed).
  *
- * A villager of that village is counted under `<village>/<villager>`; an id nobody has there is
- * counted the same way under unknownVillagerKey, so its answers (401, then 429) are a wrong PIN's.
- * While MAX_UNKNOWN_VILLAGER_COUNTS such ids are counted, an unknown id without a count of its
- * own is refused ('busy', 503) and stored nowhere; a villager's attempt is never refused for
- * room, nor is any count dropped before its window ends.
+ * A villager of that village is counted under villagerKey; an id nobody has there is counted the
+ * same way under unknownVillagerKey, so its answers (401, then 429) are a wrong PIN's. While
+ * MAX_UNKNOWN_VILLAGER_COUNTS such ids are counted (a flood of made-up ids), an unknown id
+ * without a count of its own is stored nowhere and answered 503 LOGIN_BUSY ('busy'); no count is
+ * dropped before its window ends, and ids with a count (villagers or not) go on as before.
+ *
+ * A villager without a count must then answer as that unknown id (else the flood lists who
+ * exists), yet still sign in with the right PIN or code, and be locked by wrong ones:
+ * - the attempt is counted apart, under floodKey ('flood'), and checked: the right PIN or code
+ *   signs in (and clears it), a wrong one answers 503 LOGIN_BUSY, as the unknown id, after the
+ *   same scrypt;
+ * - after MAX_FAILURES of them the villager is locked for the flood: 'busy', the same 503 after
+ *   the same work, to the right PIN too (a 429 would tell a counted villager from an id that
+ *   is never counted; the 503 is true as well: the PIN cannot be checked now);
+ * - the flood count is heeded only while the room is full. Once the flood ends an unknown id
+ *   starts from nothing (it was never kept), so the villager must too: a count carried over
+ *   would lock them after fewer wrong PINs than the unknown id, or at once. Its row stays until
+ *   its window ends, and is heeded again if the flood comes back.
+ * The price: whoever floods, and lets the flood lapse and come back, gets five guesses under the
+ * flood count and five under the villager's own within 15 minutes, twice the five without a
+ * flood. The other ways were the list of ids, or a "wrong PIN" (401) said to a villager giving
+ * the right one after a flood. Flood counts are villagers' only, so bounded by the villagers.
  */
-async function reserveAttempt(db: SqlDb, village: string, villager: string, nowMs: number): Promise<'ok' | 'locked' | 'busy'> {
+async function reserveAttempt(db: SqlDb, village: string, villager: string, nowMs: number): Promise<'ok' | 'locked' | 'flood' | 'busy'> {
   const now = new Date(nowMs).toISOString();
   const until = new Date(nowMs + LOCK_MS).toISOString();
   return db.transaction(async (tx) => {
     await tx.run('DELETE FROM gov_login_failures WHERE until_at <= $1', [now]);
     const known = (await villagerOf(tx, villager))?.village === village;
-    const key = known ? `${village}/${villager}` : unknownVillagerKey(village, villager);
-    const f = (await tx.query<{ failures: number | string; until_at: string }>('SELECT failures, until_at FROM gov_login_failures WHERE login = $1', [key]))[0];
-    const live = f !== undefined && f.until_at > now;
-    if (live && Number(f.failures) >= MAX_FAILURES) return 'locked';
+    const key = known ? villagerKey(village, villager) : unknownVillagerKey(village, villager);
+    const f = await liveCount(tx, key, now);
+    if (f >= MAX_FAILURES) return 'locked';
     // asked for a villager's first attempt too, so an unknown id's costs no more work than theirs
-    const full = !live && (await unknownVillagersFull(tx));
-    if (full && !known) return 'busy';
-    const failures = live ? Number(f.failures) + 1 : 1;
-    await tx.run('INSERT INTO gov_login_failures (login, failures, until_at) VALUES ($1, $2, $3) ON CONFLICT (login) DO UPDATE SET failures = excluded.failures, until_at = excluded.until_at', [key, failures, until]);
+    if (f === 0 && (await unknownVillagersFull(tx))) {
+      // read for an unknown id too (none is ever kept): the same work
+      const q = await liveCount(tx, floodKey(village, villager), now);
+      if (known && q < MAX_FAILURES) {
+        await count(tx, floodKey(village, villager), q + 1, until);
+        return 'flood';
+      }
+      // a row written as a counted attempt's is, and taken back: the same write, nothing kept
+      await count(tx, floodDecoyKey(village, villager), 1, until);
+      await tx.run('DELETE FROM gov_login_failures WHERE login = $1', [floodDecoyKey(village, villager)]);
+      return 'busy';
+    }
+    await count(tx, key, f + 1, until);
     return 'ok';
   });
 }
+
+/** The attempts counted under `key` within their window (0 without a row, or once it ended). */
+async function liveCount(tx: SqlDb, key: string, now: string): Promise<number> {
+  const f = (await tx.query<{ failures: number | string; until_at: string }>('SELECT failures, until_at FROM gov_login_failures WHERE login = $1', [key]))[0];
+  return f !== undefined && f.until_at > now ? Number(f.failures) : 0;
+}
+
+const count = (tx: SqlDb, key: string, failures: number, until: string) =>
+  tx.run('INSERT INTO gov_login_failures (login, failures, until_at) VALUES ($1, $2, $3) ON CONFLICT (login) DO UPDATE SET failures = excluded.failures, until_at = excluded.until_at', [key, failures, until]);
+
+/** A villager's count. */
+const villagerKey = (village: string, villager: string): string => `${village}/${villager}`;
 
 /**
  * The count of an id nobody has in `village`: a key no villager's can be (a village id holds no
@@ -175,6 +223,10 @@ async function reserveAttempt(db: SqlDb, village: string, villager: string, nowM
  */
 const UNKNOWN_PREFIX = 'no-villager:';
 const unknownVillagerKey = (village: string, villager: string): string => `${UNKNOWN_PREFIX}${village}/${villager}`;
+/** A villager's count kept during a flood (reserveAttempt), apart from their own and from unknown ids'. */
+const floodKey = (village: string, villager: string): string => `in-flood:${village}/${villager}`;
+/** The row written and taken back by an attempt refused in a flood (reserveAttempt). */
+const floodDecoyKey = (village: string, villager: string): string => `in-flood-refused:${village}/${villager}`;
 
 /** Whether MAX_UNKNOWN_VILLAGER_COUNTS ids nobody has are counted (those ended already purged). */
 async function unknownVillagersFull(tx: SqlDb): Promise<boolean> {
@@ -182,10 +234,14 @@ async function unknownVillagersFull(tx: SqlDb): Promise<boolean> {
   return Number(n ?? 0) >= MAX_UNKNOWN_VILLAGER_COUNTS;
 }
 
-/** The answer (503) to a login of an id nobody has, without a count of its own, while MAX_UNKNOWN_VILLAGER_COUNTS are kept. */
+/**
+ * The answer (503) during a flood to a login without a count of its own that signs nobody in: an
+ * id nobody has, a villager's wrong PIN or code, a villager locked in the flood (reserveAttempt).
+ * The same words for each, and true for each: the id and PIN could not be confirmed now.
+ */
 const busyRefusal = () => new EdgeError(ErrorCode.LOGIN_BUSY,
-  'this villager id cannot be checked now: too many villager ids were tried in the last 15 minutes; check the id and try again later (villagers already signed in are not affected)',
-  { zh: '最近 15 分钟内尝试登录的村民编号过多，暂时无法核对这个编号；请核对村民编号，稍后再试（已登录的村民不受影响）', details: { field: 'villager', status: 503, retryAfterS: LOCK_MS / 1000 } });
+  'this villager id and PIN (or code) cannot be checked now: too many villager ids were tried in the last 15 minutes; check the id and the PIN and try again later (villagers already signed in are not affected)',
+  { zh: '最近 15 分钟内尝试登录的村民编号过多，暂时无法核对这个编号和密码（或登录码）；请核对村民编号和密码，稍后再试（已登录的村民不受影响）', details: { field: 'villager', status: 503, retryAfterS: LOCK_MS / 1000 } });
 
 /** What a PIN or code check found: wrong (or no such villager here), or right for a villager in `status`. */
 export type LoginCheck = { right: false } | { right: true; status: VillagerBody['status'] };

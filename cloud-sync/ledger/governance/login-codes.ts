@@ -79,8 +79,10 @@ const inactive = (villager: string, status: 'blocked' | 'left') => (status === '
  * Every call costs MAX_OPEN_CODES scrypts, right or wrong, whatever the villager holds: each open
  * code is checked without stopping at a match, and dummy hashes make up the rest. Otherwise the
  * time of a login with a made-up code would tell an outsider which villagers hold printed slips.
+ * Without `spend` it is a check for its work only (a login refused in a flood, auth.ts): a right
+ * code is neither used up nor answered right.
  */
-export async function useLoginCode(db: SqlDb, village: string, villager: string, code: string, now: Date): Promise<LoginCheck> {
+export async function useLoginCode(db: SqlDb, village: string, villager: string, code: string, now: Date, spend = true): Promise<LoginCheck> {
   const typed = normalizeCode(code);
   const v = await villagerOf(db, villager);
   // the newest MAX_OPEN_CODES: issuing voids the older ones, but two issued at once may leave one more
@@ -96,7 +98,7 @@ export async function useLoginCode(db: SqlDb, village: string, villager: string,
     }
     if ((await verifyPin(typed, row.code_hash)) && !match) match = row;
   }
-  if (!v || !match) return WRONG;
+  if (!v || !match || !spend) return WRONG;
   if (v.status !== 'active') return { right: true, status: v.status };
   const used = await db.run('UPDATE gov_login_codes SET used_at = $2 WHERE id = $1 AND used_at IS NULL', [match.id, now.toISOString()]);
   if (used !== 1) return WRONG;

@@ -120,6 +120,6 @@ export function registerVillagerLogin(app: GovApp, deps: GovDeps, limit: Attempt
     const { village, villager, pin, code } = req.body;
     if ((pin === undefined) === (code === undefined)) throw fieldError(pin === undefined ? 'pin' : 'code', 'give either a PIN or a one-time code', '请输入密码或一次性登录码（二选一）');
     if (pin !== undefined) return deps.sessions.login(deps.db, village, villager, pin);
-    return deps.sessions.loginWith(village, villager, 'code', () => useLoginCode(deps.db, village, villager, code!, deps.clock()));
+    return deps.sessions.loginWith(village, villager, 'code', (spend) => useLoginCode(deps.db, village, villager, code!, deps.clock(), spend));
   });
 }

@@ -3,24 +3,14 @@
  * a user name and password instead of a bearer token kept in the browser. The same rules as
  * the store's admin page (edge/http/auth-routes.ts): scrypt hashes (lib/passwords.ts), no
  * default password — the first account comes from a one-time setup link the ledger logs (or
-<<<<<<< HEAD
  * `store-edge ledger staff add`) —, the fifth wrong password (each within 15 minutes of the
- * last) locks the account for 15 minutes, and the login takes at most 10 attempts a minute per
- * address. The session is a random token in an HTTP-only, SameSite=Strict cookie
- * (`ledger_staff`, 8 hours) kept hashed in the ledger, so a restart keeps staff signed in and
- * a logout or a new password ends it. A town account is the town role, a village account its
- * village's role: the same gates and the same isolation as their bearer tokens. Bearer tokens
- * stay, for machines. A disabled account cannot sign in. Managing accounts is account-routes.ts.
-=======
- * `store-edge ledger staff add`) —, the fifth wrong password in a row locks the account for
- * 15 minutes, and the login, the setup and one's own password change take at most 10 attempts a
- * minute per address, together. The session is a
- * random token in an HTTP-only, SameSite=Strict cookie (`ledger_staff`, 8 hours) kept hashed
- * in the ledger, so a restart keeps staff signed in and a logout or a new password ends it.
- * A town account is the town role, a village account its village's role: the same gates and
- * the same isolation as their bearer tokens. Bearer tokens stay, for machines. A disabled
- * account cannot sign in. Managing accounts is account-routes.ts.
->>>>>>> wt/govfix
+ * last) locks the account for 15 minutes, and the login, the setup and one's own password
+ * change take at most 10 attempts a minute per address, together. The session is a random
+ * token in an HTTP-only, SameSite=Strict cookie (`ledger_staff`, 8 hours) kept hashed in the
+ * ledger, so a restart keeps staff signed in and a logout or a new password ends it. A town
+ * account is the town role, a village account its village's role: the same gates and the same
+ * isolation as their bearer tokens. Bearer tokens stay, for machines. A disabled account cannot
+ * sign in. Managing accounts is account-routes.ts.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { Type } from '@fastify/type-provider-typebox';

@@ -97,7 +97,7 @@ export function registerPageLogin(app: GovApp, deps: WebDeps, limit: AttemptLimi
     if ((pin === undefined) === (code === undefined)) throw fieldError(pin === undefined ? 'pin' : 'code', 'give either a PIN or a one-time code', '请输入密码或一次性登录码（二选一）');
     const s = pin !== undefined
       ? await deps.sessions.login(deps.db, village, villager, pin)
-      : await deps.sessions.loginWith(village, villager, 'code', () => useLoginCode(deps.db, village, villager, code!, deps.clock()));
+      : await deps.sessions.loginWith(village, villager, 'code', (spend) => useLoginCode(deps.db, village, villager, code!, deps.clock(), spend));
     reply.setCookie(SESSION_COOKIE, s.token, { path: '/', httpOnly: true, sameSite: 'strict', secure: secure(req.protocol), expires: new Date(s.expires_at) });
     // a browser holds one identity: a villager signing in on it signs the staff member out of it
     reply.clearCookie(STAFF_COOKIE, { path: '/' });
