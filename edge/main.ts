@@ -214,7 +214,7 @@ export class StoreDaemon {
     const sync = agent ? [agent] : [];
     const alarmWatch = alarms ? new AlarmWatch({ config: c.alarms, board: alarms, health: this.health, db: () => ledger.handle(), dataDir: c.data_dir, log: this.log.child({ part: 'alarms' }) }) : undefined;
     if (alarms && agent) {
-      // the village sees the store's active alarms as they stand (retained)
+      // the village sees the store's alarms as they stand, and those that ended (retained)
       publishAlarmsOnChange(alarms, () => agent.ops);
     }
     const doorWatch = alarms ? new DoorWatch({ lock: () => hardware.lock, board: alarms, openS: c.alarms.door_open_s }) : undefined;
