@@ -68,8 +68,8 @@ export class OpsLink {
   /**
    * Publish the active alarms, and the history of those that ended when given (both retained);
    * kept to publish again after each reconnect: what could not go out while offline goes then.
-   * The history goes first: a ledger that takes the list first clears what is gone from it at
-   * the list's time, then the history sets the store's own clearing time.
+   * The history goes first, so an occurrence gone from the list is cleared at the store's time
+   * (a ledger that takes the list first clears it at the list's, and the history then corrects it).
    */
   publishAlarms(msg: AlarmsMessage, history?: AlarmHistory): void {
     this.alarms = JSON.stringify(msg);

@@ -100,4 +100,30 @@ describe(`an alarm raised and cleared while the store was offline reaches the vi
     expect(again.active).toEqual([]);
     expect(again.recent).toEqual(first.recent);
   });
+
+  it('a store restarted while offline sends its alarms at its first connect, not only at its next change', async () => {
+    rig = await startRig();
+    const u = new URL(rig.broker.url);
+    line = new Uplink({ host: u.hostname, port: Number(u.port) });
+    const s = await rig.addStore(uid('s'), { broker_url: await line.reserve() });
+    await line.open();
+    await waitFor('the store online', () => s.agent.state().connected);
+    const log = pino({ level: 'silent' });
+    const board = new AlarmBoard(() => s.db, log);
+    publishAlarmsOnChange(board, () => s.agent.ops);
+    villagerIdTakenAlarm(board)(['wei']);
+    await waitFor('the conflict at the ledger', async () => (await view(rig!, s.id)).active.length === 1);
+
+    // the line goes down, the maintainer clears the conflict, the store's daemon restarts before the line is back
+    await line.close();
+    await waitFor('the store offline', () => !s.agent.state().connected);
+    board.clearByHand(board.active()[0]!.id, 'wang', '村里已更正');
+    await s.stop();
+    await s.restart();
+    publishAlarmsOnChange(new AlarmBoard(() => s.db, log), () => s.agent.ops);
+    await line.open();
+    await waitFor('the store back online', () => s.agent.state().connected);
+    await waitFor('the conflict cleared by hand at the ledger', async () => (await view(rig!, s.id)).recent.some((a) => a.cleared_by === 'wang'));
+    expect((await view(rig, s.id)).active).toEqual([]);
+  });
 });
