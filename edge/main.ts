@@ -23,7 +23,6 @@ import { PHASE_ZH } from './http/admin-sections.ts';
 import { DoorFaces } from './entry/admin-faces.ts';
 import { EdgeError, ErrorCode } from './errors.ts';
 import { SyncAgent } from '../cloud-sync/agent/agent.ts';
-import { alarmsMessage } from '../cloud-sync/agent/ops.ts';
 import { JobRunner } from './jobs/runner.ts';
 import { storeJobs } from './jobs/store-jobs.ts';
 import { reconcileJob } from './jobs/reconcile.ts';
@@ -31,6 +30,7 @@ import { autoZeroJob } from './jobs/auto-zero.ts';
 import { StoreMetrics, threadMemories } from './ops/metrics.ts';
 import { AlarmBoard, ALARM_TEXT, villagerIdTakenAlarm, type AlarmKind } from './ops/alarms.ts';
 import { AlarmWatch } from './ops/alarm-watch.ts';
+import { publishAlarmsOnChange } from './ops/alarm-publish.ts';
 import { DoorWatch } from './ops/door-watch.ts';
 import { KeysPart } from './keys-part.ts';
 import { keyPaths } from './keys.ts';
@@ -214,11 +214,8 @@ export class StoreDaemon {
     const sync = agent ? [agent] : [];
     const alarmWatch = alarms ? new AlarmWatch({ config: c.alarms, board: alarms, health: this.health, db: () => ledger.handle(), dataDir: c.data_dir, log: this.log.child({ part: 'alarms' }) }) : undefined;
     if (alarms && agent) {
-      // the village sees the store's active alarms as they stand (retained)
-      const publish = (): void => agent.ops.publishAlarms(alarmsMessage(new Date().toISOString(), alarms.active(), alarms.clearedByHand()));
-      alarms.on('raised', publish);
-      alarms.on('acknowledged', publish);
-      alarms.on('cleared', publish);
+      // the village sees the store's alarms as they stand, and those that ended (retained)
+      publishAlarmsOnChange(alarms, () => agent.ops);
     }
     const doorWatch = alarms ? new DoorWatch({ lock: () => hardware.lock, board: alarms, openS: c.alarms.door_open_s }) : undefined;
     this.alarms = alarms;

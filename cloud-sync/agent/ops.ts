@@ -8,7 +8,7 @@ import { storeTopic } from '../protocol/topics.ts';
 import type { SyncMqtt } from '../mqtt.ts';
 import { decode } from '../protocol/payloads.ts';
 import { checkControl, type KeyRing } from '../protocol/sign.ts';
-import { opsCheckers, type Alarm, type AlarmsMessage, type ClearedAlarm, type ReconcileAnswer, type ReconcileRequest } from '../protocol/ops.ts';
+import { opsCheckers, type Alarm, type AlarmHistory, type AlarmsMessage, type ClearedAlarm, type EndedAlarm, type ReconcileAnswer, type ReconcileRequest } from '../protocol/ops.ts';
 import type { RefusalCounter } from '../protocol/refusals.ts';
 import { EdgeError, ErrorCode } from '../../edge/errors.ts';
 
@@ -34,6 +34,23 @@ export function alarmsMessage(at: string, active: StoredAlarm[], cleared: HandCl
   };
 }
 
+/** An ended alarm as the store keeps it (edge/ledger/alarms.ts `endedSince`). */
+type StoredEnded = StoredAlarm & { cleared_at: string; cleared_by: string; note: string | null };
+
+/**
+ * The retained alarm history: the alarms that ended in [since, at] (`listed`, newest first), each
+ * as it last stood with when and by whom it cleared, and the ones of the window left out, counted
+ * (`unlisted`, sent only when there are any).
+ */
+export function alarmHistoryMessage(at: string, since: string, listed: StoredEnded[], unlisted: NonNullable<AlarmHistory['unlisted']>): AlarmHistory {
+  return {
+    at,
+    since,
+    ended: listed.map(({ cleared_at, cleared_by, note, ...a }): EndedAlarm => ({ ...alarmsMessage(at, [a]).active[0]!, cleared_at, cleared_by, ...(note ? { note } : {}) })),
+    ...(unlisted.count > 0 ? { unlisted } : {}),
+  };
+}
+
 interface Waiting { req: ReconcileRequest; resolve: (a: ReconcileAnswer) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
 
 /** Requests given up on (timed out) remembered, so that their late answers are told from replays. */
@@ -41,19 +58,48 @@ const GIVEN_UP_MAX = 100;
 
 export class OpsLink {
   private alarms: string | undefined;
+  private history: string | undefined;
+  private source: (() => { alarms: AlarmsMessage; history?: AlarmHistory }) | undefined;
   private readonly waiting = new Map<string, Waiting>();
   private readonly givenUp = new Set<string>();
 
   constructor(private readonly deps: { address: StoreAddress; mqtt: () => SyncMqtt | undefined; keys: () => KeyRing; refusals: RefusalCounter }) {}
 
-  /** Publish the active alarms (retained); kept to publish again after a reconnect. */
-  publishAlarms(msg: AlarmsMessage): void {
+  /**
+   * Publish the active alarms, and the history of those that ended when given (both retained);
+   * kept to publish again after each reconnect: what could not go out while offline goes then.
+   * The history goes first, so an occurrence gone from the list is cleared at the store's time
+   * (a ledger that takes the list first clears it at the list's, and the history then corrects it).
+   */
+  publishAlarms(msg: AlarmsMessage, history?: AlarmHistory): void {
     this.alarms = JSON.stringify(msg);
-    void this.deps.mqtt()?.publish(storeTopic(this.deps.address, 'alarms'), this.alarms, { retain: true });
+    if (history) this.history = JSON.stringify(history);
+    this.send();
+  }
+
+  /**
+   * Where the store's alarms come from: each (re)connect publishes them as they stand then, so a
+   * store restarted while offline sends them at its first connect, not only at its next change.
+   */
+  alarmsFrom(source: () => { alarms: AlarmsMessage; history?: AlarmHistory }): void {
+    this.source = source;
   }
 
   onConnect(): void {
-    if (this.alarms) void this.deps.mqtt()?.publish(storeTopic(this.deps.address, 'alarms'), this.alarms, { retain: true });
+    if (!this.deps.mqtt()) return;
+    if (this.source) {
+      const now = this.source();
+      this.alarms = JSON.stringify(now.alarms);
+      if (now.history) this.history = JSON.stringify(now.history);
+    }
+    this.send();
+  }
+
+  private send(): void {
+    const mqtt = this.deps.mqtt();
+    if (!mqtt) return;
+    if (this.history) void mqtt.publish(storeTopic(this.deps.address, 'alarm-history'), this.history, { retain: true });
+    if (this.alarms) void mqtt.publish(storeTopic(this.deps.address, 'alarms'), this.alarms, { retain: true });
   }
 
   /** Ask the ledger for its totals of this store over [from, to); rejects when no signed answer comes within `timeoutMs`. */

@@ -11,6 +11,7 @@ import { STAFF_COUNT_WINDOW, STAFF_DISABLED, STAFF_POSTGRES, STAFF_SQLITE } from
 import { CATALOGUE_SQL, CATALOGUE_VERSION } from './catalogue.ts';
 import { STORE_ALARMS_CLEARED, STORE_ALARMS_HAND, STORE_ALARMS_HAND_VERSION, STORE_ALARMS_POSTGRES, STORE_ALARMS_SQLITE } from './store-alarms.ts';
 import { REQUEST_IDS_SQL, REQUEST_IDS_VERSION } from './governance/request-ids.ts';
+import { STORE_ALARM_HISTORY, STORE_ALARM_HISTORY_VERSION } from './store-alarm-history.ts';
 
 const common = (autoId: string, bigint: string) => /* sql */ `
 CREATE TABLE villages (
@@ -188,6 +189,8 @@ const MIGRATIONS: ReadonlyArray<{ version: number; sqlite: string; postgres: str
   { version: STORE_ALARMS_HAND_VERSION, sqlite: STORE_ALARMS_HAND, postgres: STORE_ALARMS_HAND },
   // v18: request ids of forms and their first answers, so a form sent again makes nothing twice (governance/request-ids.ts)
   { version: REQUEST_IDS_VERSION, sqlite: REQUEST_IDS_SQL, postgres: REQUEST_IDS_SQL },
+  // v19: the last alarm history taken from each store, and what it left out (store-alarm-history.ts)
+  { version: STORE_ALARM_HISTORY_VERSION, sqlite: STORE_ALARM_HISTORY, postgres: STORE_ALARM_HISTORY },
 ];
 export const LEDGER_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 

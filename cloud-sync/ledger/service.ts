@@ -29,7 +29,7 @@ import { ackDigests, RowChecker } from './row-check.ts';
 import { CatchUpLimiter, catchUpStore, type CatchUpDeps, type SnapshotBytes } from './catchup.ts';
 import { ledgerTotals, reconcileWindowOk } from './reconcile.ts';
 import { Outgoing } from './outgoing.ts';
-import { onAlarmList } from './store-alarms.ts';
+import { onAlarmMessages } from './store-alarm-history.ts';
 import { opsCheckers, type ReconcileAnswer } from '../protocol/ops.ts';
 import type { Logger } from '../../edge/log.ts';
 import { EdgeError, ErrorCode } from '../../edge/errors.ts';
@@ -252,7 +252,7 @@ export class LedgerService {
     const heartbeats: { village: string; store: string; hb: Heartbeat }[] = [];
     const requests: { village: string; store: string; req: SnapshotRequest }[] = [];
     const reconciles: { village: string; store: string; req: { id: string; from: string; to: string } }[] = [];
-    const alarmLists: { village: string; store: string; payload: Buffer }[] = [];
+    const alarmLists: { village: string; store: string; payload: Buffer; history: boolean }[] = [];
     for (const { topic, payload } of msgs) {
       const t = parseTopic(topic);
       if (!t || t.kind !== 'store') {
@@ -293,8 +293,9 @@ export class LedgerService {
           else reconciles.push({ village, store, req: req.value });
           break;
         }
-        case 'alarms': // the store's active alarms, kept per store (store-alarms.ts)
-          alarmLists.push({ village, store, payload });
+        case 'alarms': // the store's active alarms, kept per store (store-alarms.ts), and those that ended lately (store-alarm-history.ts)
+        case 'alarm-history':
+          alarmLists.push({ village, store, payload, history: t.leaf === 'alarm-history' });
           break;
         case 'down/ack':
         case 'down/snapshot':
@@ -320,7 +321,7 @@ export class LedgerService {
     if (requests.length > 0) await step('snapshot requests', () => this.onSnapshotRequests(requests));
     if (tracing) trace('ledger', 'parts', { rows: rows.length, rows_ms: Math.round(t1 - t), hb: heartbeats.length + presence.size, hb_ms: Math.round(t2 - t1), req: requests.length, req_ms: Math.round(performance.now() - t2) });
     for (const r of reconciles) await step('reconcile', () => this.answerReconcile(r.village, r.store, r.req));
-    for (const a of alarmLists) await step('alarms', async () => void (await onAlarmList(this.opts.db, a.village, a.store, a.payload, this.clock(), this.refusals, DEFAULT_SKEW_MS)));
+    if (alarmLists.length > 0) await step('alarms', () => onAlarmMessages(this.opts.db, alarmLists, () => this.clock(), this.refusals, (what, err) => this.opts.log.error({ err, step: what }, 'ledger failed to handle a message / 村账本处理消息失败')));
   }
 
   /** Snapshot requests, in arrival order. Unsigned (docs/sync-protocol.md): answered only for a store the ledger knows, at a bounded rate. */

@@ -86,7 +86,7 @@ export interface StoreAlarm {
 interface Row extends Omit<StoreAlarm, 'id' | 'seen' | 'cleared_how'> { occurrence: string; store_alarm_id: number | string; seen: number | string }
 
 // JSON rather than a separator: a subject may hold any character, and PostgreSQL text no NUL
-const occurrenceOf = (a: Pick<Alarm, 'kind' | 'subject' | 'raised_at'>): string => JSON.stringify([a.kind, a.subject, a.raised_at]);
+export const occurrenceOf = (a: Pick<Alarm, 'kind' | 'subject' | 'raised_at'>): string => JSON.stringify([a.kind, a.subject, a.raised_at]);
 const clearedHow = (by: string | null, note: string | null): StoreAlarm['cleared_how'] => (by === null ? null : {
   en: `cleared by hand by ${by}${note ? `: ${note}` : ''}`,
   zh: `手动解除：${by}${note ? `，${note}` : ''}`,
@@ -110,7 +110,7 @@ CREATE INDEX store_alarms_purge ON store_alarms (cleared_at) WHERE cleared_at IS
 `;
 
 /** PostgreSQL's text holds no NUL character: a store's text is kept without it. */
-const noNul = (t: string): string => t.replaceAll('\u0000', '');
+export const noNul = (t: string): string => t.replaceAll('\u0000', '');
 const withoutNul = (a: Alarm): Alarm => ({
   ...a, kind: noNul(a.kind), subject: noNul(a.subject), detail: noNul(a.detail),
   ...(a.acknowledged_by !== undefined ? { acknowledged_by: noNul(a.acknowledged_by) } : {}),
@@ -215,6 +215,11 @@ export interface StoreAlarmsView {
   active: StoreAlarm[];
   /** The latest cleared occurrences, newest first. */
   recent: StoreAlarm[];
+  /** The time of the last alarm history taken from the store (store-alarm-history.ts), and when it arrived; null when none yet. */
+  history_at: string | null;
+  history_received_at: string | null;
+  /** What that history left out (the store lists at most ALARM_HISTORY_MAX): how many, by kind and subject; null when nothing. */
+  unlisted: { count: number; groups: { kind: string; subject: string; count: number; first_raised_at: string; last_cleared_at: string }[] } | null;
 }
 
 /**
@@ -240,9 +245,10 @@ const asHeard = (a: StoreAlarm, lastReceived: string | null): StoreAlarm => {
 export async function storeAlarms(db: SqlDb, villages: string[], recent: number): Promise<StoreAlarmsView[]> {
   if (villages.length === 0) return [];
   const marks = villages.map((_v, i) => `$${i + 1}`).join(', ');
-  const stores = await db.query<{ village: string; id: string; status: string | null; list_at: string | null; received_at: string | null }>(
-    `SELECT s.village, s.id, s.status, l.list_at, l.received_at FROM stores s
+  const stores = await db.query<{ village: string; id: string; status: string | null; list_at: string | null; received_at: string | null; history_at: string | null; history_received_at: string | null; unlisted: string | null }>(
+    `SELECT s.village, s.id, s.status, l.list_at, l.received_at, h.history_at, h.received_at AS history_received_at, h.unlisted FROM stores s
      LEFT JOIN store_alarm_lists l ON l.village = s.village AND l.store = s.id
+     LEFT JOIN store_alarm_histories h ON h.village = s.village AND h.store = s.id
      WHERE s.village IN (${marks}) ORDER BY s.village, s.id`,
     villages,
   );
@@ -265,6 +271,9 @@ export async function storeAlarms(db: SqlDb, villages: string[], recent: number)
     received_at: s.received_at,
     active: active.filter((a) => a.village === s.village && a.store === s.id),
     recent: past.filter((a) => a.village === s.village && a.store === s.id),
+    history_at: s.history_at ?? null,
+    history_received_at: s.history_received_at ?? null,
+    unlisted: s.unlisted ? JSON.parse(s.unlisted) as StoreAlarmsView['unlisted'] : null,
   }));
 }
 

@@ -55,6 +55,56 @@ export const AlarmsMessageSchema = Type.Object({
 }, { additionalProperties: false });
 export type AlarmsMessage = Static<typeof AlarmsMessageSchema>;
 
+/**
+ * The alarms a store lists on `…/store/<store>/alarm-history` (retained): those that ended in the
+ * last ALARM_HISTORY_DAYS, the newest ALARM_HISTORY_MAX in full, the rest counted by kind and
+ * subject (at most ALARM_HISTORY_GROUPS of those).
+ */
+export const ALARM_HISTORY_DAYS = 7;
+export const ALARM_HISTORY_MAX = 100;
+export const ALARM_HISTORY_GROUPS = 50;
+
+const Account = Type.String({ minLength: 1, maxLength: 64 });
+
+/**
+ * One occurrence that ended at the store: the alarm as it last stood, when it cleared and by whom
+ * (`resolved`: by itself; otherwise the account that cleared it by hand, with its `note`).
+ * Open to fields it does not name (a later store's), which a reader ignores.
+ */
+export const EndedAlarmSchema = Type.Object({
+  ...AlarmSchema.properties,
+  cleared_at: Time,
+  cleared_by: Account,
+  note: Type.Optional(Type.String({ maxLength: 500 })),
+});
+export type EndedAlarm = Static<typeof EndedAlarmSchema>;
+
+/** The ended occurrences of one kind and subject the history leaves out: how many, the first raise, the last clear. */
+export const UnlistedAlarmsSchema = Type.Object({
+  kind: AlarmSchema.properties.kind,
+  subject: AlarmSchema.properties.subject,
+  count: Count,
+  first_raised_at: Time,
+  last_cleared_at: Time,
+});
+
+/**
+ * `…/store/<store>/alarm-history`, retained: the store's alarms that ended in [since, at], newest
+ * first, at most ALARM_HISTORY_MAX; `unlisted` counts those of the window left out (`count` in
+ * all, `groups` by kind and subject, most first). Unknown fields, at any depth, are ignored: a
+ * later store may add some without the village ledger refusing its history.
+ */
+export const AlarmHistorySchema = Type.Object({
+  at: Time,
+  since: Time,
+  ended: Type.Array(EndedAlarmSchema, { maxItems: ALARM_HISTORY_MAX }),
+  unlisted: Type.Optional(Type.Object({
+    count: Count,
+    groups: Type.Array(UnlistedAlarmsSchema, { maxItems: ALARM_HISTORY_GROUPS }),
+  })),
+});
+export type AlarmHistory = Static<typeof AlarmHistorySchema>;
+
 /** `…/up/reconcile-request`: the ledger's totals for this store's entries and sessions made in [from, to). */
 export const ReconcileRequestSchema = Type.Object({
   id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.:-]+$' }),
@@ -86,6 +136,7 @@ export type ReconcileAnswer = Static<typeof ReconcileAnswerSchema>;
 
 export const opsCheckers = {
   alarms: TypeCompiler.Compile(AlarmsMessageSchema),
+  alarmHistory: TypeCompiler.Compile(AlarmHistorySchema),
   reconcileRequest: TypeCompiler.Compile(ReconcileRequestSchema),
   reconcileAnswer: TypeCompiler.Compile(ReconcileAnswerSchema),
 };

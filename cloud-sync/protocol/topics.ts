@@ -1,6 +1,6 @@
 /**
  * The MQTT topic tree, versioned and scoped per village and store (docs/sync-protocol.md).
- * Everything is published with QoS 1; only `status`, the public board and `alarms` are retained.
+ * Everything is published with QoS 1; only `status`, the public board, `alarms` and `alarm-history` are retained.
  */
 export const PROTOCOL = 'vps/v1';
 
@@ -14,8 +14,8 @@ export interface StoreAddress {
 
 /** The leaves under a store's own branch. `up/*` goes to the ledger, `down/*` to the store. */
 export const STORE_LEAVES = ['status', 'heartbeat', 'up/rows', 'up/snapshot-request', 'down/ack', 'down/snapshot', 'down/deltas', 'down/beat',
-  // operations (cloud-sync/protocol/ops.ts): retained active alarms, the daily reconciliation
-  'alarms', 'up/reconcile-request', 'down/reconcile'] as const;
+  // operations (cloud-sync/protocol/ops.ts): retained active alarms and the ones that ended, the daily reconciliation
+  'alarms', 'alarm-history', 'up/reconcile-request', 'down/reconcile'] as const;
 export type StoreLeaf = (typeof STORE_LEAVES)[number];
 
 export const storeTopic = (a: StoreAddress, leaf: StoreLeaf): string => `${PROTOCOL}/${a.village}/store/${a.store}/${leaf}`;
@@ -29,8 +29,12 @@ export const villageEventsTopic = (village: string): string => `${PROTOCOL}/${vi
  */
 export const villageBoardTopic = (village: string): string => `${PROTOCOL}/${village}/down/board`;
 
-/** What the ledger subscribes to: every store's upward traffic, presence and (retained) active alarms. */
-export const LEDGER_SUBSCRIPTIONS = [`${PROTOCOL}/+/store/+/up/#`, `${PROTOCOL}/+/store/+/status`, `${PROTOCOL}/+/store/+/heartbeat`, `${PROTOCOL}/+/store/+/alarms`] as const;
+/**
+ * What the ledger subscribes to: every store's upward traffic, presence and (retained) active
+ * and ended alarms. `alarm-history` is a level of its own, outside `up/`: a ledger older than it
+ * never receives it (rather than refusing an unknown topic).
+ */
+export const LEDGER_SUBSCRIPTIONS = [`${PROTOCOL}/+/store/+/up/#`, `${PROTOCOL}/+/store/+/status`, `${PROTOCOL}/+/store/+/heartbeat`, `${PROTOCOL}/+/store/+/alarms`, `${PROTOCOL}/+/store/+/alarm-history`] as const;
 
 /** What a store subscribes to: its village's stream and its own `down` branch. */
 export const storeSubscriptions = (a: StoreAddress): string[] => [villageEventsTopic(a.village), villageBoardTopic(a.village), `${PROTOCOL}/${a.village}/store/${a.store}/down/#`];

@@ -106,12 +106,43 @@ export function handClearedSince(db: Db, since: string, limit: number): HandClea
      ORDER BY cleared_at DESC, id DESC LIMIT ?`,
   ).all(since, limit) as Omit<HandClearedAlarm, 'note'>[];
   if (rows.length === 0) return [];
+  const notes = clearNotes(db, since);
+  return rows.map((a) => ({ ...a, note: noteOf(notes, a) }));
+}
+
+/** The notes of the hand clears (`alarm.clear` audit records) at `since` or later (a day more: the audit's clock and the board's may differ), by target. */
+function clearNotes(db: Db, since: string): Map<string, string | null> {
   const from = new Date(Date.parse(since) - 86_400_000).toISOString();
   const notes = new Map<string, string | null>();
   for (const r of db.prepare("SELECT target, json_extract(after, '$.note') AS note FROM audit_log WHERE action = 'alarm.clear' AND at >= ? ORDER BY id").all(from) as { target: string | null; note: unknown }[]) {
     if (r.target !== null) notes.set(r.target, typeof r.note === 'string' ? r.note : null);
   }
-  return rows.map((a) => ({ ...a, note: notes.get(`${a.kind}${a.subject ? ` ${a.subject}` : ''} #${a.id}`) ?? null }));
+  return notes;
+}
+const noteOf = (notes: Map<string, string | null>, a: Pick<AlarmRow, 'id' | 'kind' | 'subject'>): string | null => notes.get(`${a.kind}${a.subject ? ` ${a.subject}` : ''} #${a.id}`) ?? null;
+
+/** An alarm that has ended (cleared by itself or by hand), with the note of a hand clear. */
+export type EndedAlarm = AlarmRow & { cleared_at: string; cleared_by: string; note: string | null };
+
+/** The ended alarms of a (kind, subject) left out of the list: how many, the first raise and the last clear. */
+export interface UnlistedAlarms { kind: string; subject: string; count: number; first_raised_at: string; last_cleared_at: string }
+
+/**
+ * The alarms that ended (cleared, by themselves or by hand) at `since` or later: the newest
+ * `limit` in full, newest first (`listed`), and the rest counted (`unlisted`: how many in all,
+ * and by kind and subject, most first, at most `groups` of them). One pass over the window for
+ * each part, and over the audit log for the notes only when one of those listed was cleared by hand.
+ */
+export function endedSince(db: Db, since: string, limit: number, groups: number): { listed: EndedAlarm[]; unlisted: { count: number; groups: UnlistedAlarms[] } } {
+  const listed = db.prepare('SELECT * FROM alarms WHERE cleared_at >= ? ORDER BY cleared_at DESC, id DESC LIMIT ?').all(since, limit) as (AlarmRow & { cleared_at: string; cleared_by: string })[];
+  const rest = `SELECT kind, subject, raised_at, cleared_at FROM alarms WHERE cleared_at >= ? ORDER BY cleared_at DESC, id DESC LIMIT -1 OFFSET ?`;
+  const count = listed.length < limit ? 0 : (db.prepare(`SELECT COUNT(*) AS n FROM (${rest})`).get(since, limit) as { n: number }).n;
+  const byKind = count === 0 ? [] : db.prepare(
+    `SELECT kind, subject, COUNT(*) AS count, MIN(raised_at) AS first_raised_at, MAX(cleared_at) AS last_cleared_at FROM (${rest})
+     GROUP BY kind, subject ORDER BY count DESC, kind, subject LIMIT ?`,
+  ).all(since, limit, groups) as UnlistedAlarms[];
+  const notes = listed.some((a) => a.cleared_by !== 'resolved') ? clearNotes(db, since) : new Map<string, string | null>();
+  return { listed: listed.map((a) => ({ ...a, note: a.cleared_by === 'resolved' ? null : noteOf(notes, a) })), unlisted: { count, groups: byKind } };
 }
 
 export function listActiveAlarms(db: Db): AlarmRow[] {

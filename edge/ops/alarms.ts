@@ -12,9 +12,9 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../log.ts';
 import { inTransaction, type Db } from '../ledger/db.ts';
-import { acknowledgeAlarm, activeAlarm, alarmById, clearAlarm, clearAlarmById, handClearedSince, listActiveAlarms, raiseAlarm, recentAlarms, type AlarmRow, type AlarmSeverity, type HandClearedAlarm } from '../ledger/alarms.ts';
+import { acknowledgeAlarm, activeAlarm, alarmById, clearAlarm, clearAlarmById, endedSince, handClearedSince, listActiveAlarms, raiseAlarm, recentAlarms, type AlarmRow, type AlarmSeverity, type EndedAlarm, type HandClearedAlarm, type UnlistedAlarms } from '../ledger/alarms.ts';
 import { appendAudit } from '../ledger/audit.ts';
-import { HAND_CLEARED_DAYS, HAND_CLEARED_MAX } from '../../cloud-sync/protocol/ops.ts';
+import { ALARM_HISTORY_DAYS, ALARM_HISTORY_GROUPS, ALARM_HISTORY_MAX, HAND_CLEARED_DAYS, HAND_CLEARED_MAX } from '../../cloud-sync/protocol/ops.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 
 export const ALARM_KINDS = ['lock_not_confirmed', 'scale_fault', 'camera_gone', 'disk_low', 'outbox_growing', 'clock_jump', 'clock_skew', 'job_failed', 'reconcile_mismatch', 'door_open', 'villager_id_taken'] as const;
@@ -238,6 +238,20 @@ export class AlarmBoard extends EventEmitter<AlarmEvents> {
       return handClearedSince(this.db(), new Date(this.now().getTime() - days * 86_400_000).toISOString(), max);
     } catch {
       return [];
+    }
+  }
+
+  /**
+   * The alarms that ended in the last `days` (cleared by themselves or by hand) for the village:
+   * the newest `max` in full, the rest counted (edge/ledger/alarms.ts `endedSince`); `since`: where
+   * the window starts. Nothing when the ledger cannot be read.
+   */
+  ended(days = ALARM_HISTORY_DAYS, max = ALARM_HISTORY_MAX, groups = ALARM_HISTORY_GROUPS): { since: string; listed: EndedAlarm[]; unlisted: { count: number; groups: UnlistedAlarms[] } } {
+    const since = new Date(this.now().getTime() - days * 86_400_000).toISOString();
+    try {
+      return { since, ...endedSince(this.db(), since, max, groups) };
+    } catch {
+      return { since, listed: [], unlisted: { count: 0, groups: [] } };
     }
   }
 

@@ -277,7 +277,7 @@ export async function startRig(opts: { ledger?: Pick<LedgerServiceOptions, 'maxD
       const dir = mkdtempSync(path.join(tmpdir(), 'sync-store-'));
       const db = openLedger(path.join(dir, 'ledger.sqlite'));
       const key = loadOrCreateStoreKey(dir, 'store');
-      broker.leaves(storeClientId({ village, store: name }), [storeTopic({ village, store: name }, 'status'), storeTopic({ village, store: name }, 'alarms')]);
+      broker.leaves(storeClientId({ village, store: name }), [storeTopic({ village, store: name }, 'status'), storeTopic({ village, store: name }, 'alarms'), storeTopic({ village, store: name }, 'alarm-history')]);
       await registerStore(ledgerDb, village, name, 'store', createPublicKey(key.key).export({ type: 'spki', format: 'pem' }).toString());
       const make = () => new SyncAgent({
         // `s.db`, not `db`: a test may put another ledger file in its place (a restore).

@@ -99,6 +99,13 @@ function renderAlarms(stores) {
     }
     // an alarm a maintainer cleared by hand at the store says who and why (the ledger's cleared_how)
     for (const a of s.recent) recent.append(row([...where, `${ALARM_ZH[a.kind] || a.kind}${a.subject ? `（${a.subject}）` : ''}`, a.detail, when(a.raised_at), `${when(a.cleared_at)}${a.cleared_how ? `（${a.cleared_how.zh}）` : ''}`, a.acknowledged_at ? ackOf(a) : '—']));
+    // the ones the store's alarm history counted without listing them (an alarm that came and went often while the store was offline)
+    const u = s.unlisted;
+    if (u) {
+      const first = u.groups.map((g) => g.first_raised_at).sort((a, b) => Date.parse(a) - Date.parse(b))[0];
+      const last = u.groups.map((g) => g.last_cleared_at).sort((a, b) => Date.parse(b) - Date.parse(a))[0];
+      recent.append(row([...where, `另有 ${u.count} 条已解除的告警未逐条列出`, u.groups.map((g) => `${ALARM_ZH[g.kind] || g.kind}${g.subject ? `（${g.subject}）` : ''} ×${g.count}`).join('；'), first ? when(first) : '—', last ? when(last) : '—', '—']));
+    }
   }
   if (n === 0) active.append(row(['—', '—', '—', '没有未解除的告警', '', '', '']));
   const silent = stores.filter((s) => !s.list_at).length;
