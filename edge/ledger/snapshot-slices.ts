@@ -9,14 +9,16 @@
  *   its entries in their order, its balance and the repayment of its debt. No villager's balance
  *   is ever seen partly applied; a slice closes after the villager that brings it to `sliceRows`
  *   rows or `sliceMs` of work (a villager with more entries than that is one slice by itself).
- * - The catalogue and the caller's `last` (the stream's seq and contact) go in the last slice, so
- *   a snapshot interrupted after some slices (the process killed, an error) leaves the seq where
- *   it was: the store asks again, and applying it again skips the entries already present.
+ * - The catalogue and the caller's `last` (the stream's seq and contact) go in a last slice of
+ *   their own, the only commit that waits for the disk (the others are lazy, inLazyTransaction:
+ *   its FULL commit makes them durable too). A snapshot interrupted after some slices (the
+ *   process killed, an error, a power cut) leaves the seq where it was: the store asks again,
+ *   and applying it again skips the entries already present.
  * - Between slices anything may happen at the store (a sale), as between two stream events: each
  *   slice reads the balances it moves and the statuses changed here in its own transaction.
  */
 import { performance } from 'node:perf_hooks';
-import { cachedStatement, inTransaction, type Db } from './db.ts';
+import { cachedStatement, inLazyTransaction, inTransaction, type Db } from './db.ts';
 import type { LedgerRules } from './entries.ts';
 import { applyCatalogue } from './products.ts';
 import { checkSnapshotEntry, unknownVillager, writeEntries, writeVillagers, type Snapshot, type SnapshotApplied, type SnapshotEntry, type SnapshotVillager } from './snapshot.ts';
@@ -42,6 +44,8 @@ export interface SliceOptions {
   turn?: () => Promise<void>;
   /** Run inside the last slice's transaction: what moves only once the whole snapshot is in. */
   last?: () => void;
+  /** Counts the slices committed (written in part when an apply that stopped committed any). */
+  progress?: { slices: number };
 }
 
 /** Whether a snapshot is small enough to be applied whole (applySnapshot), as one slice. */
@@ -67,9 +71,11 @@ export async function applySnapshotInSlices(db: Db, snap: Snapshot, rules: Ledge
 
   const done = { villagers: snap.villagers.length, applied: 0, duplicates: 0, debtRepaid: 0, products: 0, slices: 0 };
   let i = 0;
-  for (;;) {
+  while (i < ids.length) {
     await turn();
-    inTransaction(db, 'applying a slice of a ledger snapshot', () => {
+    // Committed without waiting for the disk (inLazyTransaction): a slice lost to a power cut is
+    // applied again, since the seq moves only in the last slice, whose commit makes it durable.
+    inLazyTransaction(db, 'applying a slice of a ledger snapshot', () => {
       const started = performance.now();
       const at = iso(clock);
       const changedHere = snap.villagers.length > 0 ? pendingStatusChanges(db) : new Map<string, never>();
@@ -85,13 +91,17 @@ export async function applySnapshotInSlices(db: Db, snap: Snapshot, rules: Ledge
         done.debtRepaid += r.debtRepaid;
         rows += vs.length + es.length;
       }
-      if (i < ids.length) return;
-      done.products = snap.products ? applyCatalogue(db, snap.products) : 0;
-      opts.last?.();
     });
     done.slices++;
-    if (i >= ids.length) return done;
+    if (opts.progress) opts.progress.slices++;
   }
+  await turn();
+  inTransaction(db, 'applying the last slice of a ledger snapshot', () => {
+    done.products = snap.products ? applyCatalogue(db, snap.products) : 0;
+    opts.last?.();
+  });
+  done.slices++;
+  return done;
 }
 
 /** Everything applySnapshot checks before it writes, a turn of the event loop at a time. */
