@@ -20,6 +20,7 @@ import { loadOrCreateStoreKey, storeClientId } from './identity.ts';
 import { parseTopic, storeSubscriptions, storeTopic, type StoreAddress } from '../protocol/topics.ts';
 import { RefusalCounter } from '../protocol/refusals.ts';
 import { InboundStream, type InboundOutcome } from './inbound.ts';
+import { logOutcome } from './outcome-log.ts';
 import { BoardInbox } from './board.ts';
 import { anyDue, foreignVillagerIds, recordAck, applyBeat, dropAcked, highestInFlight, oldestInFlight, ownSeqs, reconnectInFlight, rowsMessage, sendRows, type InFlight } from './rows.ts';
 import type { SyncConfig } from './config.ts';
@@ -117,7 +118,7 @@ export class SyncAgent implements Part {
     const catchUp = new CatchUp({
       // An answer later than this is not coming (the ledger dropped the request, or a broker lost it).
       clock: this.clock, retransmitMs: c.retransmit_ms, partWaitMs: c.retransmit_max_ms, horizonMs: Math.max(c.retransmit_max_ms, c.offline_after_s * 1000),
-      inboundSeq: () => inboundSeq(this.deps.db()), heldCount: () => this.inbound?.heldCount ?? 0, counters: this.counters, check: () => void this.heartbeat(),
+      inboundSeq: () => inboundSeq(this.deps.db()), heldCount: () => this.inbound?.heldCount ?? 0, applying: () => this.inbound?.applyingSnapshot ?? false, counters: this.counters, check: () => void this.heartbeat(),
       ask: (req) => {
         trace(address.store, 'ask', { reason: req.reason });
         void this.mqtt?.publish(storeTopic(address, 'up/snapshot-request'), JSON.stringify(req));
@@ -128,6 +129,7 @@ export class SyncAgent implements Part {
       db: this.deps.db, address, keys: () => this.keys, rules: this.deps.rules, clock: this.clock,
       skewMs: c.clock_skew_s * 1000, refusals: this.refusals, onResyncWanted: () => catchUp.want('resync'),
       snapshotPending: () => catchUp.pending, clockSkew: this.clockSkew, heard: () => this.heartbeats.heardSinceReconnect,
+      later: (outcomes) => this.handleOutcomes(outcomes, 'snapshot', storeTopic(address, 'down/snapshot')),
     });
     this.board = new BoardInbox({ db: this.deps.db, village: address.village, keys: () => this.keys, clock: this.clock, skewMs: c.clock_skew_s * 1000, refusals: this.refusals });
     const status = storeTopic(address, 'status');
@@ -148,6 +150,7 @@ export class SyncAgent implements Part {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     this.ops.stop();
+    this.inbound?.stop();
     const mqtt = this.mqtt;
     this.mqtt = undefined;
     await mqtt?.stop({ topic: storeTopic(this.deps.address, 'status'), payload: STATUS_OFFLINE, retain: true });
@@ -230,8 +233,7 @@ export class SyncAgent implements Part {
   private handleOutcomes(outcomes: InboundOutcome[], from: 'events' | 'snapshot' | 'deltas', topic: string): void {
     for (const o of outcomes) {
       this.catchUp!.onOutcome(o, from);
-      if (o.kind === 'overlap') this.deps.log.debug({ seq: o.seq, why: o.why, topic }, 'sync message already applied');
-      else if (o.kind === 'refused') this.deps.log.warn({ reason: o.reason, why: o.why, topic }, 'sync message refused / 同步消息被拒绝');
+      logOutcome(this.deps.log, o, topic);
     }
   }
 

@@ -34,6 +34,11 @@ export interface CatchUpDeps {
   inboundSeq: () => number;
   /** Events held ahead of the stream, waiting for what comes before them. */
   heldCount: () => number;
+  /**
+   * Whether a snapshot that arrived is being applied in slices (./inbound.ts): the answer is here,
+   * so it is not asked for again meanwhile, and the seq it has not moved yet is not "behind".
+   */
+  applying?: () => boolean;
   /** Sends the request (not awaited: a lost one is asked again). */
   ask: (req: SnapshotRequest) => void;
   /** Sends a heartbeat now: its signed beat says whether deltas really brought us level. */
@@ -86,6 +91,7 @@ export class CatchUp {
       this.reconnectedAt = undefined;
       this.want('gap');
     }
+    if (this.deps.applying?.()) return;
     if (this.askedAt !== undefined && this.now() - this.askedAt >= this.deps.retransmitMs && this.now() >= this.partsUntil) this.ask(this.wantedFor === 'resync' ? 'resync' : 'gap');
   }
 
@@ -104,6 +110,7 @@ export class CatchUp {
       this.deps.counters.checked++;
     }
     if (villageSeq > inbound) {
+      if (this.deps.applying?.()) return;
       if (firstSince || this.behindAt === inbound) this.want('gap');
       this.behindAt = inbound;
       return;

@@ -3,9 +3,17 @@
  * is checked (schema, signature, expiry, sequence) before it touches the ledger, and applied
  * through the ledger's functions, idempotently by entry id, in one transaction with the new
  * inbound seq. Never throws on a bad message: it is refused and counted.
+ *
+ * A large snapshot (more than SNAPSHOT_SLICE_ROWS rows) is applied in slices of whole villagers,
+ * a turn of the event loop each (edge/ledger/snapshot-slices.ts): `receive` answers `applying`
+ * at once, and the outcome (`snapshot`, or the refusal, and the events released after it) comes
+ * later through `deps.later`. Meanwhile stream events past the store's seq are held, as for a
+ * gap, and released in order once it is in; another snapshot waits for it (a newer one is applied
+ * after it; an older one or a copy is not applied).
  */
-import { cachedStatement, inLazyTransaction, inTransaction, type Db } from '../../edge/ledger/db.ts';
+import { inLazyTransaction, inTransaction, type Db } from '../../edge/ledger/db.ts';
 import { applySnapshot } from '../../edge/ledger/snapshot.ts';
+import { applySnapshotInSlices, isSmallSnapshot } from '../../edge/ledger/snapshot-slices.ts';
 import { applyCatalogue } from '../../edge/ledger/products.ts';
 import { applyVillageCommand } from '../../edge/ledger/village-status.ts';
 import { inboundSeq, setInboundSeq, touchContact } from '../../edge/ledger/sync-state.ts';
@@ -13,6 +21,7 @@ import type { LedgerRules } from '../../edge/ledger/entries.ts';
 import { iso, type Clock } from '../../edge/ledger/time.ts';
 import { isEdgeError } from '../../edge/errors.ts';
 import { checkers, decode, type CommandBody, type EntriesBody, type EntryBody, type Envelope, type ProductBody, type RefusalReason, type SnapshotBody, type VillagerBody } from '../protocol/payloads.ts';
+import { changesNothing, checkBody } from './inbound-checks.ts';
 import { checkEnvelope, classifySeq, type KeyRing } from '../protocol/sign.ts';
 import type { StoreAddress } from '../protocol/topics.ts';
 import type { RefusalCounter } from '../protocol/refusals.ts';
@@ -31,7 +40,13 @@ export type InboundOutcome =
    */
   | { kind: 'overlap'; seq: number; why: string }
   /** Ahead of the stream: held until the snapshot (or the missing events) arrive. */
-  | { kind: 'gap'; seq: number; expected: number };
+  | { kind: 'gap'; seq: number; expected: number }
+  /** A large snapshot whose slices are being applied: its outcome comes through `deps.later`. */
+  | { kind: 'applying'; seq: number; entries: number }
+  /** Held while a snapshot is being applied: a stream event after it, or a newer snapshot. */
+  | { kind: 'held'; seq: number; why: string }
+  /** A snapshot being applied in slices stopped on a failure of this store (its disk): asked again. */
+  | { kind: 'failed'; seq: number; why: string };
 
 export interface InboundDeps {
   db: () => Db;
@@ -56,7 +71,14 @@ export interface InboundDeps {
    * from a ledger gone since. Absent: always.
    */
   heard?: () => boolean;
+  /** The outcome of a snapshot applied in slices, after `receive` answered `applying`. */
+  later?: (outcomes: InboundOutcome[]) => void;
+  /** Slices for a large snapshot (tests): rows, time and the wait between them (edge/ledger/snapshot-slices.ts). */
+  slices?: { rows?: number; ms?: number; turn?: () => Promise<void> };
 }
+
+/** The apply of a snapshot in slices was stopped (stop(), or another ledger file): nothing to report. */
+class Stopped extends Error {}
 
 /** Events further ahead than this are dropped, not held: the snapshot brings them anyway. */
 const MAX_HELD = 10_000;
@@ -69,11 +91,29 @@ export class InboundStream {
    */
   private covered: { from: number; to: number; seen: Set<number> } | undefined;
   private readonly parts = new SnapshotParts();
+  /** The snapshot being applied in slices, and a newer one waiting for it. */
+  private applying: { seq: number; next?: Envelope; done: Promise<void> } | undefined;
+  private stopped = false;
 
   constructor(private readonly deps: InboundDeps) {}
 
   get heldCount(): number {
     return this.held.size;
+  }
+
+  /** Whether a snapshot is being applied in slices. */
+  get applyingSnapshot(): boolean {
+    return this.applying !== undefined;
+  }
+
+  /** Resolves once no snapshot is being applied in slices (its outcome reported). */
+  async idle(): Promise<void> {
+    while (this.applying) await this.applying.done;
+  }
+
+  /** Stops a snapshot being applied in slices before its next slice (the agent stops): its seq did not move, so it is asked again. */
+  stop(): void {
+    this.stopped = true;
   }
 
   /** A message from the village stream (`down/events`) or `down/snapshot`; returns what became of it. */
@@ -133,6 +173,7 @@ export class InboundStream {
       return this.applySnapshotEnvelope(r.envelope);
     }
     const last = inboundSeq(this.deps.db());
+    if (this.applying && e.seq > last) return [this.holdWhileApplying(e, this.applying.seq)];
     switch (classifySeq(last, e.seq)) {
       case 'replayed': {
         // The answer to our own request, overtaken by the stream it repeats.
@@ -161,7 +202,29 @@ export class InboundStream {
     return { kind: 'refused', reason, why };
   }
 
+  /**
+   * A stream event while the snapshot at `seq` is being applied: held like one after a gap, and
+   * released in order (or dropped, when the snapshot holds it) once it is in. One past the
+   * snapshot's next seq is a gap all the same, which asks for the missing events.
+   */
+  private holdWhileApplying(e: Envelope, seq: number): InboundOutcome {
+    if (this.held.size < MAX_HELD) this.held.set(e.seq, e);
+    if (e.seq > seq + 1) return { kind: 'gap', seq: e.seq, expected: seq + 1 };
+    return { kind: 'held', seq: e.seq, why: `held while the snapshot at ${seq} is being applied` };
+  }
+
   private applySnapshotEnvelope(e: Envelope): InboundOutcome[] {
+    if (this.applying) {
+      // Never two at once, nor one twice: a newer one waits for this one; a copy or an older one
+      // is answered as the stream answers one it has passed.
+      const at = this.applying.seq;
+      if (e.seq > at) {
+        this.applying.next = e;
+        return [{ kind: 'held', seq: e.seq, why: `snapshot at ${e.seq} waits for the one at ${at} being applied` }];
+      }
+      const why = `snapshot at ${e.seq}: the one at ${at} is being applied`;
+      return this.deps.snapshotPending() ? [{ kind: 'overlap', seq: e.seq, why }] : [this.refuse('replayed', why)];
+    }
     const db = this.deps.db();
     const before = inboundSeq(db);
     // A snapshot brings nothing new at or below the store's seq: only the answer to the
@@ -176,6 +239,16 @@ export class InboundStream {
       return [this.refuse('replayed', why)];
     }
     const body = e.body as SnapshotBody;
+    const sliceRows = this.deps.slices?.rows;
+    if (!isSmallSnapshot(body, sliceRows)) {
+      // Never rejects: what goes wrong after the slices (an event held that cannot apply) is reported as failed.
+      const done = this.applyInSlices(e, before).catch((err: unknown) => {
+        this.applying = undefined;
+        this.deps.later?.([{ kind: 'failed', seq: e.seq, why: (err as Error).message }]);
+      });
+      this.applying = { seq: e.seq, done };
+      return [{ kind: 'applying', seq: e.seq, entries: body.entries.length }];
+    }
     try {
       const r = inTransaction(db, 'applying a ledger snapshot', () => {
         const res = applySnapshot(db, body, this.deps.rules, this.deps.clock, e.issued_at);
@@ -191,6 +264,48 @@ export class InboundStream {
       if (!isEdgeError(err)) throw err;
       return [this.refuse('invalid', err.message)];
     }
+  }
+
+  /**
+   * The snapshot `e` in slices; the store's seq (`before`) moves to its seq in the last slice.
+   * Reports through `deps.later`, then applies what waited for it.
+   */
+  private async applyInSlices(e: Envelope, before: number): Promise<void> {
+    const db = this.deps.db();
+    const { clock, slices } = this.deps;
+    const wait = slices?.turn ?? ((): Promise<void> => new Promise((resolve) => setImmediate(resolve)));
+    const progress = { slices: 0 };
+    let out: InboundOutcome[];
+    await wait(); // `receive` returns first: the caller hears `applying` before the outcome
+    try {
+      const r = await applySnapshotInSlices(db, e.body as SnapshotBody, this.deps.rules, {
+        clock, villageAt: e.issued_at, sliceRows: slices?.rows, sliceMs: slices?.ms, progress,
+        turn: async () => {
+          await wait();
+          if (this.stopped || !db.open || this.deps.db() !== db) throw new Stopped();
+        },
+        last: () => {
+          setInboundSeq(db, e.seq);
+          if (this.deps.heard?.() ?? true) touchContact(db, iso(clock));
+        },
+      });
+      if (e.seq > before) this.covered = { from: Math.max(before, e.seq - MAX_HELD), to: e.seq, seen: new Set() };
+      out = [{ kind: 'snapshot', seq: e.seq, applied: r.applied }];
+    } catch (err) {
+      if (err instanceof Stopped) {
+        this.applying = undefined;
+        return;
+      }
+      out = [isEdgeError(err) ? this.refuse('invalid', err.message) : { kind: 'failed', seq: e.seq, why: (err as Error).message }];
+    }
+    const next = this.applying?.next;
+    this.applying = undefined;
+    // Stopped after some slices (a refusal comes before the first): the seq did not move, and the
+    // snapshot asked again ends level; the events held wait for it, not for half of this one.
+    if (out[0]!.kind === 'snapshot' || progress.slices === 0) out.push(...this.releaseHeld());
+    else this.deps.onResyncWanted();
+    if (next) out.push(...this.applySnapshotEnvelope(next));
+    this.deps.later?.(out);
   }
 
   /** Apply one event of the stream; its seq is exactly the next. */
@@ -277,36 +392,4 @@ export class InboundStream {
       if (r.kind !== 'applied') return out;
     }
   }
-}
-
-/** The body against the schema of its kind; where each kind may arrive. */
-function checkBody(e: Envelope, from: 'events' | 'snapshot'): string | undefined {
-  const expectSnapshot = from === 'snapshot';
-  // A board has its own topic and its own order (cloud-sync/agent/board.ts), never the stream's.
-  if ((e.kind === 'snapshot') !== expectSnapshot || e.kind === 'rows' || e.kind === 'board') return `a ${e.kind} message does not belong on ${from}`;
-  const checker = checkers[e.kind];
-  if (checker.Check(e.body)) return undefined;
-  const first = [...checker.Errors(e.body)][0];
-  return `${e.kind} body ${first ? `${first.path || '/'}: ${first.message}` : 'does not match its schema'}`;
-}
-
-/**
- * Whether applying `ev` could change nothing here but the inbound seq and the contact: a
- * well-formed `entries` or `entry` event whose every entry the store holds already (by id,
- * and applying by id is then a no-op). Anything else, or anything malformed, may be new.
- */
-function changesNothing(db: Db, ev: unknown): boolean {
-  if (!checkers.envelope.Check(ev) || checkBody(ev, 'events') !== undefined) return false;
-  if (ev.kind === 'entries') return allHeld(db, (ev.body as EntriesBody).entries);
-  if (ev.kind === 'entry') return allHeld(db, [ev.body as EntryBody]);
-  return false;
-}
-
-/** Whether every one of `entries` is in the store's ledger already (applying them is then a no-op). */
-function allHeld(db: Db, entries: readonly EntryBody[]): boolean {
-  // One query for the event's ids, not one each: a store reads its own 100-row batches back
-  // from the stream (bench:sync). Ids repeated in an event are counted once.
-  const ids = [...new Set(entries.map((en) => en.id))];
-  const held = cachedStatement(db, 'SELECT COUNT(*) FROM entries WHERE id IN (SELECT value FROM json_each(?))').pluck().get(JSON.stringify(ids)) as number;
-  return held === ids.length;
 }

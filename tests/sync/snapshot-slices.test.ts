@@ -1,0 +1,168 @@
+/**
+ * The store's InboundStream applying a large snapshot in slices (cloud-sync/agent/inbound.ts,
+ * edge/ledger/snapshot-slices.ts): `receive` answers `applying`, the outcome comes through
+ * `later`; what arrives meanwhile (stream events, deltas, copies of the snapshot, a newer one) is
+ * held or answered, never applied concurrently; the seq moves only once the whole is in.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { closeLedger, openLedger, type Db } from '../../edge/ledger/db.ts';
+import { findBalanceMismatches } from '../../edge/ledger/entries.ts';
+import { getVillager } from '../../edge/ledger/villagers.ts';
+import { inboundSeq } from '../../edge/ledger/sync-state.ts';
+import { InboundStream, type InboundOutcome } from '../../cloud-sync/agent/inbound.ts';
+import { RefusalCounter } from '../../cloud-sync/protocol/refusals.ts';
+import { keyRing, newKeyPair, privateEd25519, signEnvelope } from '../../cloud-sync/protocol/sign.ts';
+import type { EnvelopeKind, SnapshotBody } from '../../cloud-sync/protocol/payloads.ts';
+
+const village = 'v1';
+const store = 's1';
+const pair = newKeyPair();
+const key = privateEd25519('ledger-1', pair.privatePem);
+const keys = keyRing([{ id: 'ledger-1', pem: pair.publicPem }]);
+const at = '2026-12-01T08:00:00.000Z';
+const names = ['zhang', 'li', 'wang', 'zhao'];
+const award = (n: number, villager: string, points = 10) => ({ id: `aw-${n}`, villager, kind: 'award' as const, points, created_at: at });
+
+function msg(kind: EnvelopeKind, seq: number, body: unknown, forStore?: string): Buffer {
+  const e = signEnvelope({ v: 1, id: `${kind}-${seq}-${Math.random().toString(36).slice(2)}`, kind, village, ...(forStore ? { store: forStore } : {}), seq, issued_at: at, expires_at: '2026-12-01T09:00:00.000Z', body }, key);
+  return Buffer.from(JSON.stringify(e));
+}
+/** The village: four villagers with ten entries each (1 to 10 points), interleaved. */
+function villageAt(): SnapshotBody {
+  return {
+    villagers: names.map((id) => ({ id, name: `村民${id}`, village, status: 'active' as const })),
+    entries: Array.from({ length: 40 }, (_, i) => award(100 + i, names[i % 4]!, 1 + Math.floor(i / 4))),
+  };
+}
+const SUM = 55; // each villager's ten entries: 1 + 2 + … + 10
+
+describe('a large snapshot applied in slices by the InboundStream', () => {
+  let dir: string;
+  let db: Db;
+  let refusals: RefusalCounter;
+  let pending: boolean;
+  let later: InboundOutcome[][];
+  /** Run at the first turn between two slices (some entries in, the seq not moved). */
+  let between: (() => void) | undefined;
+  let inbound: InboundStream;
+  const make = () => new InboundStream({
+    db: () => db, address: { village, store }, keys: () => keys, rules: { creditFloor: 0 }, clock: () => new Date(at), skewMs: 60_000,
+    refusals, onResyncWanted: () => undefined, snapshotPending: () => pending, later: (o) => later.push(o),
+    // Eleven rows a villager (its registry row and ten entries): one villager a slice.
+    slices: {
+      rows: 11, ms: Number.POSITIVE_INFINITY,
+      turn: async () => {
+        await new Promise<void>((r) => setImmediate(r));
+        const some = db.prepare('SELECT COUNT(*) FROM entries').pluck().get() as number;
+        if (some > 0 && some < 40 && between) {
+          const run = between;
+          between = undefined;
+          run();
+        }
+      },
+    },
+  });
+  const kinds = (os: InboundOutcome[]) => os.map((o) => (o.kind === 'applied' || o.kind === 'snapshot' ? `${o.kind} ${o.seq}` : o.kind));
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'slices-'));
+    db = openLedger(path.join(dir, 'ledger.sqlite'));
+    refusals = new RefusalCounter();
+    pending = true;
+    later = [];
+    between = undefined;
+    inbound = make();
+  });
+  afterEach(() => {
+    closeLedger(db);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers `applying`; stream events and deltas arriving before and between slices are held and released in order once it is in', async () => {
+    const snap = msg('snapshot', 5, villageAt(), store);
+    expect(kinds(inbound.receive(snap, 'snapshot'))).toEqual(['applying']);
+    expect(inbound.applyingSnapshot).toBe(true);
+    // Before the first slice: a copy of an event inside it, and two past its next seq (a gap).
+    expect(kinds(inbound.receive(msg('entry', 7, award(7, 'zhao')), 'events'))).toEqual(['gap']);
+    expect(kinds(inbound.receive(msg('entry', 3, award(3, 'li')), 'events'))).toEqual(['held']);
+    expect(kinds(inbound.receive(msg('entry', 8, award(8, 'wang')), 'events'))).toEqual(['gap']);
+    let midway: { seq: number; zhang: number | undefined; zhao: number | undefined } | undefined;
+    between = () => {
+      midway = { seq: inboundSeq(db), zhang: getVillager(db, 'zhang')?.balance, zhao: getVillager(db, 'zhao')?.balance };
+      expect(kinds(inbound.receive(msg('entry', 6, award(6, 'zhang')), 'events'))).toEqual(['held']);
+      const deltas = { from_seq: 0, to_seq: 9, events: [JSON.parse(msg('entry', 9, award(9, 'li')).toString())] };
+      expect(kinds(inbound.receiveDeltas(Buffer.from(JSON.stringify(deltas))).outcomes)).toEqual(['gap']);
+    };
+    await inbound.idle();
+    // Between slices: the seq had not moved, one villager whole and another not yet there.
+    expect(midway).toEqual({ seq: 0, zhang: SUM, zhao: undefined });
+    expect(later.map(kinds)).toEqual([['snapshot 5', 'applied 6', 'applied 7', 'applied 8', 'applied 9']]);
+    expect(inboundSeq(db)).toBe(9);
+    expect(inbound.heldCount).toBe(0);
+    expect([getVillager(db, 'zhang')?.balance, getVillager(db, 'li')?.balance, getVillager(db, 'wang')?.balance, getVillager(db, 'zhao')?.balance]).toEqual([SUM + 10, SUM + 10, SUM + 10, SUM + 10]);
+    expect(refusals.total()).toBe(0);
+    expect(findBalanceMismatches(db)).toEqual([]);
+  });
+
+  it('a copy of the snapshot is not applied a second time; a newer one waits for it and is applied after it', async () => {
+    const snap = msg('snapshot', 5, villageAt(), store);
+    expect(kinds(inbound.receive(snap, 'snapshot'))).toEqual(['applying']);
+    const newer = villageAt();
+    newer.entries.push(award(12, 'zhao', 100));
+    between = () => {
+      expect(kinds(inbound.receive(snap, 'snapshot'))).toEqual(['overlap']);
+      pending = false;
+      expect(kinds(inbound.receive(snap, 'snapshot'))).toEqual(['refused']);
+      pending = true;
+      expect(kinds(inbound.receive(msg('snapshot', 12, newer, store), 'snapshot'))).toEqual(['held']);
+    };
+    await inbound.idle();
+    expect(later.map(kinds)).toEqual([['snapshot 5', 'applying'], ['snapshot 12']]);
+    expect(later[1]![0]).toMatchObject({ applied: 1 });
+    expect(inboundSeq(db)).toBe(12);
+    expect(getVillager(db, 'zhao')?.balance).toBe(SUM + 100);
+    expect(refusals.get('replayed')).toBe(1);
+    expect(findBalanceMismatches(db)).toEqual([]);
+  });
+
+  it('a bad entry at its very end: refused and counted before any slice is written; the events held meanwhile apply', async () => {
+    const bad = villageAt();
+    bad.entries.push({ ...award(999, 'zhang'), points: -3 });
+    expect(kinds(inbound.receive(msg('snapshot', 5, bad, store), 'snapshot'))).toEqual(['applying']);
+    expect(kinds(inbound.receive(msg('villager', 1, { id: 'zhang', name: '张三', village, status: 'active' }), 'events'))).toEqual(['held']);
+    await inbound.idle();
+    expect(later.map(kinds)).toEqual([['refused', 'applied 1']]);
+    expect(refusals.get('invalid')).toBe(1);
+    expect(db.prepare('SELECT COUNT(*) FROM entries').pluck().get()).toBe(0);
+    expect(inboundSeq(db)).toBe(1);
+  });
+
+  it('stopped after some slices (the store stopping): the seq has not moved; the same snapshot applied again ends level', async () => {
+    const snap = msg('snapshot', 5, villageAt(), store);
+    inbound.receive(snap, 'snapshot');
+    between = () => inbound.stop();
+    await inbound.idle();
+    expect(later).toEqual([]);
+    expect(inboundSeq(db)).toBe(0);
+    const partly = db.prepare('SELECT COUNT(*) FROM entries').pluck().get() as number;
+    expect(partly).toBeGreaterThan(0);
+    expect(partly).toBeLessThan(40);
+    inbound = make(); // the store started again
+    expect(kinds(inbound.receive(snap, 'snapshot'))).toEqual(['applying']);
+    await inbound.idle();
+    expect(later.map(kinds)).toEqual([['snapshot 5']]);
+    expect(later[0]![0]).toMatchObject({ applied: 40 - partly });
+    for (const id of names) expect(getVillager(db, id)?.balance).toBe(SUM);
+    expect(findBalanceMismatches(db)).toEqual([]);
+  });
+
+  it('a small snapshot (one slice) is applied at once, as before: its outcome from `receive`, nothing later', () => {
+    const small: SnapshotBody = { villagers: [{ id: 'zhang', name: '张三', village, status: 'active' }], entries: [award(1, 'zhang'), award(2, 'zhang')] };
+    expect(kinds(inbound.receive(msg('snapshot', 2, small, store), 'snapshot'))).toEqual(['snapshot 2']);
+    expect(inbound.applyingSnapshot).toBe(false);
+    expect(inboundSeq(db)).toBe(2);
+    expect(later).toEqual([]);
+  });
+});
