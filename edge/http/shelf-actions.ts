@@ -7,7 +7,7 @@
  * `upsertProduct` always does.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isUrlencodedForm } from './form-refusal.ts';
+import { formErrorHandler, formValues, isUrlencodedForm, wantsPage, type FormRefusal } from './form-refusal.ts';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { inTransaction, type Db } from '../ledger/db.ts';
@@ -16,10 +16,10 @@ import { appendAudit } from '../ledger/audit.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import type { StoreStateSource } from './queries.ts';
 import { CalibrateBody, CountBody, ProductBody, ProductEditBody, ShelvesReply, SlotBody, ZeroBody } from './shelf-schemas.ts';
-import { countFromWeight, scaleCheck, type ShelfItem, type ShelfScales } from './shelf-math.ts';
+import { countFromWeight, itemsStillOn, scaleCheck, type ShelfItem, type ShelfScales } from './shelf-math.ts';
 import type { StoreConfig } from '../config/schema.ts';
 import { messagePage } from './auth-pages.ts';
-import { shelvesPage } from './shelves-page.ts';
+import { shelfForm, shelvesPage } from './shelves-page.ts';
 import { CalibrateReply, CountReply, ProductReply, SlotReply, ZeroReply } from './action-schemas.ts';
 import { langOf, rememberLang } from './lang.ts';
 import { KeptReplies, ledgerVersion, NotModified, scalesVersion } from './kept-reply.ts';
@@ -42,11 +42,42 @@ export interface ShelfDeps {
 
 type Refuse = (reply: FastifyReply, status: number, error: string, field: string | null, en: string, zh: string) => FastifyReply;
 
-/** Refusals, bilingual: JSON naming the field for API clients; for a form, a page with the way back. */
-function refuser(storeName: string): Refuse {
+/** The /shelves page again with a refused form (its message beside the field, what was typed kept). */
+type ShelvesRenderer = (req: FastifyRequest, reply: FastifyReply, refusal: FormRefusal) => string;
+
+/** Which form of /shelves a request comes from (shelves-page.ts shelfForm), by its route. */
+function formOf(req: FastifyRequest): string {
+  const p = req.params as { sku?: string; slot?: string };
+  const url = req.routeOptions.url ?? '';
+  if (url === '/api/products') return shelfForm.add;
+  if (p.sku !== undefined) return shelfForm.product(p.sku);
+  const slot = p.slot ?? '';
+  if (url.endsWith('/zero')) return shelfForm.zero(slot);
+  if (url.endsWith('/calibrate')) return shelfForm.calibrate(slot);
+  if (url.endsWith('/count')) return shelfForm.count(slot);
+  return shelfForm.slot(slot);
+}
+
+/** Where a refusal naming no field is shown: at the top of its form. */
+const NO_FIELD = 'form';
+
+/**
+ * Refusals, bilingual: JSON naming the field for API clients; for a browser's form, the /shelves
+ * page again with the message beside the field (as formErrorHandler answers the thrown ones),
+ * or, when even that page cannot be shown, a page with the message and the way back.
+ */
+function refuser(storeName: string, render: ShelvesRenderer): Refuse {
   return (reply, status, error, field, en, zh) => {
-    if (isForm(reply.request)) return reply.status(status).type('text/html; charset=utf-8').send(messagePage(storeName, '未完成 Not done', zh, en, { href: '/shelves', text: '返回商品与货架 Back' }));
-    return reply.status(status).send({ error, message: en, zh, ...(field ? { fields: { [field]: { message: en, zh } } } : {}) });
+    const req = reply.request;
+    if (!wantsPage(req)) return reply.status(status).send({ error, message: en, zh, ...(field ? { fields: { [field]: { message: en, zh } } } : {}) });
+    let page: string;
+    try {
+      page = render(req, reply, { form: formOf(req), status, zh, en, fields: { [field ?? NO_FIELD]: { message: en, zh } }, values: formValues(req.body) });
+    } catch (err) {
+      req.log.warn({ err }, 'the refused form\'s page cannot be shown; answering with the message / 无法显示表单所在页面，仅显示提示');
+      page = messagePage(storeName, '未完成 Not done', zh, en, { href: '/shelves', text: '返回商品与货架 Back' });
+    }
+    return reply.status(status).type('text/html; charset=utf-8').send(page);
   };
 }
 
@@ -77,6 +108,15 @@ function storeBusy(deps: ShelfDeps, reply: FastifyReply, refuse: Refuse, what: '
   return true;
 }
 
+/** The unit id the config gives the slot's scale (drivers.scales.list); undefined without one, or without hardware. */
+function configuredUnit(deps: ShelfDeps, slot: string): number | undefined {
+  try {
+    return deps.scales?.()?.status().find((s) => s.slot === slot)?.unit_id;
+  } catch {
+    return undefined;
+  }
+}
+
 export function shelfItems(deps: ShelfDeps): ShelfItem[] {
   const db = deps.db();
   let status: ReturnType<ShelfScales['status']>;
@@ -95,6 +135,7 @@ export function shelfItems(deps: ShelfDeps): ShelfItem[] {
     return {
       slot: slot.slot,
       address: slot.address,
+      unit_id: s?.unit_id ?? null,
       sku: slot.sku,
       name: p?.name ?? null,
       stock: slot.stock,
@@ -108,11 +149,14 @@ export function shelfItems(deps: ShelfDeps): ShelfItem[] {
 export function registerShelfActions(scope: FastifyInstance, deps: ShelfDeps): void {
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
   const { db } = deps;
-  const refuse = refuser(deps.store.name);
+  const page = (req: FastifyRequest, reply: FastifyReply, refusal?: FormRefusal): string => shelvesPage({ store: deps.store, lang: langOf(req), csrf: reply.generateCsrf(), items: shelfItems(deps), products: listProducts(db()).map(productView), refusal });
+  const refuse = refuser(deps.store.name, page);
+  // a refused form from /shelves (schema, CSRF, a thrown refusal): the page again, the message beside the field
+  const errorHandler = formErrorHandler(formOf, () => NO_FIELD, page, () => '/shelves', deps.store.name);
 
   app.get('/shelves', { schema: { querystring: Type.Object({ lang: Type.Optional(Type.Union([Type.Literal('zh'), Type.Literal('en')])) }) } }, async (req, reply) => {
     rememberLang(req, reply);
-    return reply.type('text/html; charset=utf-8').send(shelvesPage({ store: deps.store, lang: langOf(req), csrf: reply.generateCsrf(), items: shelfItems(deps), products: listProducts(db()).map(productView) }));
+    return reply.type('text/html; charset=utf-8').send(page(req, reply));
   });
 
   // every tablet on /shelves asks this alike: made once per change of the ledger or the scales (./kept-reply.ts)
@@ -122,7 +166,7 @@ export function registerShelfActions(scope: FastifyInstance, deps: ShelfDeps): v
     return kept.send(reply, 'shelves', scales === null ? null : `${ledgerVersion(db())}|${scales}`, () => ({ items: shelfItems(deps), products: listProducts(db()).map(productView), next: null }));
   });
 
-  app.post('/api/products', { schema: { body: ProductBody, response: { 201: ProductReply } } }, async (req, reply) => {
+  app.post('/api/products', { errorHandler, schema: { body: ProductBody, response: { 201: ProductReply } } }, async (req, reply) => {
     const b = req.body;
     const actor = req.adminUser!.username;
     const p = inTransaction(db(), 'adding a product from the admin page', () => {
@@ -134,7 +178,7 @@ export function registerShelfActions(scope: FastifyInstance, deps: ShelfDeps): v
     return done(req, reply, 201, { product: productView(p) });
   });
 
-  app.post('/api/products/:sku', { schema: { params: Type.Object({ sku: Type.String({ minLength: 1, maxLength: 64 }) }), body: ProductEditBody, response: { 200: ProductReply } } }, async (req, reply) => {
+  app.post('/api/products/:sku', { errorHandler, schema: { params: Type.Object({ sku: Type.String({ minLength: 1, maxLength: 64 }) }), body: ProductEditBody, response: { 200: ProductReply } } }, async (req, reply) => {
     const b = req.body;
     if (storeBusy(deps, reply, refuse, 'edit')) return reply;
     const actor = req.adminUser!.username;
@@ -154,7 +198,7 @@ export function registerShelfActions(scope: FastifyInstance, deps: ShelfDeps): v
     return done(req, reply, 200, { product: productView(r) });
   });
 
-  app.post('/api/slots/:slot', { schema: { params: Type.Object({ slot: Type.String({ minLength: 1, maxLength: 32 }) }), body: SlotBody, response: { 200: SlotReply, 201: SlotReply } } }, async (req, reply) => {
+  app.post('/api/slots/:slot', { errorHandler, schema: { params: Type.Object({ slot: Type.String({ minLength: 1, maxLength: 32 }) }), body: SlotBody, response: { 200: SlotReply, 201: SlotReply } } }, async (req, reply) => {
     const b = req.body;
     const actor = req.adminUser!.username;
     if (storeBusy(deps, reply, refuse, 'edit')) return reply;
@@ -162,6 +206,11 @@ export function registerShelfActions(scope: FastifyInstance, deps: ShelfDeps): v
     const before = getSlot(db(), req.params.slot);
     const notEmpty = slotNotEmpty(before, sku);
     if (notEmpty) return refuse(reply, 409, notEmpty.code, 'sku', notEmpty.message, notEmpty.zh!);
+    // the hardware weighs a slot on the scale the config gives it, never by this address
+    const unit = configuredUnit(deps, req.params.slot);
+    if (unit !== undefined && unit !== b.address) {
+      return refuse(reply, 409, 'SCALE_ADDRESS_CONFIGURED', 'address', `slot ${req.params.slot} is weighed by the scale with unit_id ${unit}, as drivers.scales.list in the config file says; ${b.address} would be saved and never used. After swapping a scale module, change that slot's unit_id in the config file, check it with store-edge doctor and restart (store-edge start)`, `货位 ${req.params.slot} 的秤地址由配置文件 drivers.scales.list 决定，为 ${unit}；填 ${b.address} 只会记在账上，实际不会用它称重。换了秤模块：在配置文件中改该货位的 unit_id，用 store-edge doctor 检查后重启（store-edge start）`);
+    }
     const slot = inTransaction(db(), 'assigning a slot from the admin page', () => {
       const product = sku === null ? undefined : getProduct(db(), sku);
       if (product) checkWeighable(product, deps.weighLimits);
@@ -175,7 +224,7 @@ export function registerShelfActions(scope: FastifyInstance, deps: ShelfDeps): v
   const SlotParams = Type.Object({ slot: Type.String({ minLength: 1, maxLength: 32 }) });
 
   // Calibration, step 2: the maintainer has emptied the slot; its module reads 0 from now on.
-  app.post('/api/shelves/:slot/zero', { schema: { params: SlotParams, body: ZeroBody, response: { 200: ZeroReply } } }, async (req, reply) => {
+  app.post('/api/shelves/:slot/zero', { errorHandler, schema: { params: SlotParams, body: ZeroBody, response: { 200: ZeroReply } } }, async (req, reply) => {
     const slot = requireSlot(db(), req.params.slot);
     if (req.body.confirm_empty !== true && req.body.confirm_empty !== 'true') {
       return refuse(reply, 400, 'INVALID_ARGUMENT', 'confirm_empty', 'take everything off the slot first and confirm it is empty', '请先把货位上的东西全部拿走，并确认货位已空');
@@ -185,13 +234,19 @@ export function registerShelfActions(scope: FastifyInstance, deps: ShelfDeps): v
     if (!scales) return reply;
     const before = scales.status().find((s) => s.slot === slot.slot);
     if (!before) return refuse(reply, 404, 'NOT_FOUND', 'slot', `no scale is configured for slot ${slot.slot} (drivers.scales.list)`, `配置中没有货位 ${slot.slot} 的秤（drivers.scales.list）`);
+    // goods still on the slot (the box ticked by mistake): zeroing would make it under-read by them
+    const product = slot.sku !== null && slot.stock > 0 ? getProduct(db(), slot.sku) : undefined;
+    const left = product && before.stable_g !== null ? itemsStillOn(before.stable_g, product.unitG, product.toleranceG) : undefined;
+    if (product && left !== undefined) {
+      return refuse(reply, 409, 'SLOT_NOT_EMPTY', 'confirm_empty', `reads ${before.stable_g} g, looks like ${left} × ${product.name}: take them off first, then zero (the ledger has ${slot.stock} on slot ${slot.slot})`, `读数 ${before.stable_g} 克，像是 ${left} 件 ${product.name}：请先把它们拿走再归零（账上货位 ${slot.slot} 有 ${slot.stock} 件）`);
+    }
     await scales.zero(slot.slot);
     appendAudit(db(), { actor: req.adminUser!.username, action: 'slot.zero', target: slot.slot, before: { weight_g: before.stable_g }, after: { weight_g: 0 } });
     return done(req, reply, 200, { slot: slot.slot, zeroed: true, weight_before_g: before.stable_g });
   });
 
   // Calibration, steps 3–4: a known weight on the zeroed slot; saved when the scale reads it right.
-  app.post('/api/shelves/:slot/calibrate', { schema: { params: SlotParams, body: CalibrateBody, response: { 200: CalibrateReply } } }, async (req, reply) => {
+  app.post('/api/shelves/:slot/calibrate', { errorHandler, schema: { params: SlotParams, body: CalibrateBody, response: { 200: CalibrateReply } } }, async (req, reply) => {
     const slot = requireSlot(db(), req.params.slot);
     if (storeBusy(deps, reply, refuse)) return reply;
     const scales = scalesOr503(deps, reply, refuse);
@@ -209,7 +264,7 @@ export function registerShelfActions(scope: FastifyInstance, deps: ShelfDeps): v
   });
 
   // Count the shelf: stock from the weight on the scale, with nobody inside.
-  app.post('/api/shelves/:slot/count', { schema: { params: SlotParams, body: CountBody, response: { 200: CountReply } } }, async (req, reply) => {
+  app.post('/api/shelves/:slot/count', { errorHandler, schema: { params: SlotParams, body: CountBody, response: { 200: CountReply } } }, async (req, reply) => {
     const slot = requireSlot(db(), req.params.slot);
     if (slot.sku === null) return refuse(reply, 409, 'NO_PRODUCT', 'slot', `slot ${slot.slot} has no product to count`, `货位 ${slot.slot} 没有绑定商品，无法盘点`);
     if (storeBusy(deps, reply, refuse)) return reply;

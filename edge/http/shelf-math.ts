@@ -6,7 +6,10 @@
 /** One slot as the shelves page and `/api/shelves` show it. */
 export interface ShelfItem {
   slot: string;
+  /** The scale address the ledger has for the slot (what was last saved; the hardware does not read it). */
   address: number;
+  /** The Modbus unit id the config gives the slot's scale (drivers.scales.list): the one weighed; null without one. */
+  unit_id: number | null;
   sku: string | null;
   name: string | null;
   stock: number;
@@ -19,7 +22,7 @@ export interface ShelfItem {
 
 /** The shelf scales as the page uses them (drivers/scales/scale-driver.ts ScaleDriver fits). */
 export interface ShelfScales {
-  status(): Array<{ slot: string; health: string; stable_g: number | null }>;
+  status(): Array<{ slot: string; health: string; stable_g: number | null; unit_id?: number }>;
   zero(slot: string): Promise<void>;
 }
 
@@ -40,4 +43,14 @@ export function scaleCheck(measuredG: number, knownG: number): { ok: boolean; er
   const error = Math.round((measuredG - knownG) * 10) / 10;
   const allowed = Math.max(2, Math.round(knownG) / 100);
   return { ok: Math.abs(error) <= allowed, error_g: error, allowed_g: allowed };
+}
+
+/**
+ * Items a slot about to be zeroed still seems to hold: its reading is at least one item at its
+ * lightest (unit_g − tolerance_g), so zeroing would make the slot under-read by them. The count
+ * is the nearest whole number of items, at least 1; undefined when the reading is below one item.
+ */
+export function itemsStillOn(weightG: number, unitG: number, toleranceG: number): number | undefined {
+  if (weightG < unitG - toleranceG) return undefined;
+  return Math.max(1, Math.round(weightG / unitG));
 }

@@ -26,7 +26,7 @@ export const ProductEditBody = Type.Object({
 }, { additionalProperties: false });
 
 export const SlotBody = Type.Object({
-  address: Type.Integer({ minimum: 1, maximum: 247, description: 'Modbus address of the scale under the slot' }),
+  address: Type.Integer({ minimum: 1, maximum: 247, description: "Modbus address of the scale under the slot: must be the slot's unit_id in drivers.scales.list when the config has one (the hardware weighs by the config)" }),
   sku: Type.Optional(Type.Union([Sku, Type.Literal(''), Type.Null()])),
   ...Csrf,
 }, { additionalProperties: false });
@@ -39,7 +39,8 @@ export const ProductView = Type.Object({ sku: Type.String(), name: Type.String()
 
 export const ShelfItem = Type.Object({
   slot: Type.String(),
-  address: Type.Integer(),
+  address: Type.Integer({ description: 'The scale address the ledger has for the slot; the scale weighed is unit_id' }),
+  unit_id: Type.Union([Type.Integer(), Type.Null()], { description: "The Modbus unit id of the slot's scale in the config (drivers.scales.list), the one weighed; null: no scale configured, or no hardware" }),
   sku: Type.Union([Type.String(), Type.Null()]),
   name: Type.Union([Type.String(), Type.Null()]),
   stock: Type.Integer(),

@@ -206,7 +206,7 @@ describe('live stream', () => {
   it('pushes the weights on the shelves: only when one changed, a burst as one message with the last weights', async () => {
     const stream = await openStream(s.cookie);
     const snap = await stream.next<{ shelves: Array<Record<string, unknown>> }>('snapshot');
-    expect(snap.shelves).toEqual([{ slot: 'B1', address: 13, sku: 'oil', name: '菜籽油', stock: 5, scale: 'ok', weight_g: 4500, counted: 5 }]);
+    expect(snap.shelves).toEqual([{ slot: 'B1', address: 13, unit_id: null, sku: 'oil', name: '菜籽油', stock: 5, scale: 'ok', weight_g: 4500, counted: 5 }]);
     const signals: string[] = [];
     const onChange = (topic: string): void => void signals.push(topic);
     live.on('change', onChange);

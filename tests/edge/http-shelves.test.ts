@@ -76,8 +76,8 @@ describe('shelves', () => {
     const body = res.json();
     expect(body.next).toBeNull();
     expect(body.items).toEqual([
-      { slot: 'A1', address: 11, sku: 'salt', name: '食盐', stock: 0, scale: 'ok', weight_g: 0, counted: 0 },
-      { slot: 'B1', address: 13, sku: 'oil', name: '菜籽油', stock: 5, scale: 'ok', weight_g: 2760, counted: 3 },
+      { slot: 'A1', address: 11, unit_id: null, sku: 'salt', name: '食盐', stock: 0, scale: 'ok', weight_g: 0, counted: 0 },
+      { slot: 'B1', address: 13, unit_id: null, sku: 'oil', name: '菜籽油', stock: 5, scale: 'ok', weight_g: 2760, counted: 3 },
     ]);
     expect(body.products.map((p: { sku: string }) => p.sku)).toEqual(['oil', 'salt']);
   });
@@ -224,6 +224,6 @@ describe('shelves', () => {
     const form = await app.inject({ method: 'POST', url: '/api/shelves/A1/zero', headers: { cookie: s.cookie, 'content-type': 'application/x-www-form-urlencoded' }, payload: `_csrf=${encodeURIComponent(s.csrf)}&confirm_empty=false` });
     expect(form.statusCode).toBe(400);
     expect(form.headers['content-type']).toMatch(/text\/html/);
-    expect(form.body).toContain('返回商品与货架');
+    expect(form.body).toContain('<div class="field-error" role="alert" data-field="confirm_empty">请先把货位上的东西全部拿走');
   });
 });
