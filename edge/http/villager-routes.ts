@@ -16,7 +16,7 @@ import { searchVillagers } from '../ledger/villager-search.ts';
 import { countTemplates, countTemplatesOf, deleteTemplatesAndConsent } from '../ledger/face-templates.ts';
 import { countLearned } from '../ledger/face-learning.ts';
 import { appendAudit } from '../ledger/audit.ts';
-import { EdgeError } from '../errors.ts';
+import { EdgeError, ErrorCode } from '../errors.ts';
 import type { FaceEnrolment } from '../entry/admin-faces.ts';
 import { MAX_PHOTO_BYTES, readPhoto } from './photo-upload.ts';
 import { HistoryReply, SearchReply, type HistoryItem } from './villager-schemas.ts';
@@ -160,7 +160,12 @@ function routes(app: FastifyInstance, deps: VillagerRoutesDeps): void {
     return enrolled(req, reply, id, r);
   });
 
-  typed.post('/api/villagers/:id/face/withdraw', { errorHandler: villagerFormErrors(deps, 'withdraw', '_'), schema: { params: IdParams, body: Type.Object({ _csrf: Type.Optional(Type.String()) }, { additionalProperties: false }), response: { 200: WithdrawReply } } }, async (req, reply) => {
+  // Deletes what only the villager standing there can give again: confirmed with them first (a box
+  // ticked on the page, `confirm: true` from an API client), never by one tap
+  typed.post('/api/villagers/:id/face/withdraw', { errorHandler: villagerFormErrors(deps, 'withdraw', 'confirm'), schema: { params: IdParams, body: Type.Object({ confirm: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal(true)], { description: 'Confirmed with the villager (or guardian) that they ask to withdraw: required' })), _csrf: Type.Optional(Type.String()) }, { additionalProperties: false }), response: { 200: WithdrawReply } } }, async (req, reply) => {
+    if (req.body.confirm === undefined) {
+      throw new EdgeError(ErrorCode.INVALID_ARGUMENT, 'confirm first that the villager asks to withdraw: their face templates and kept photos are deleted, and only they can enrol again', { zh: '请先勾选“我已确认本人要求撤回”：撤回会删除人脸模板和保存的照片，只有村民本人到场才能重新录入', details: { field: 'confirm' } });
+    }
     const v = requireVillager(db(), req.params.id);
     const before = { consent_at: v.faceConsentAt, templates: countTemplates(db(), v.id) };
     const removed = deps.faces ? await deps.faces.withdraw(v.id) : deleteTemplatesAndConsent(db(), v.id);

@@ -26,7 +26,7 @@ const T = {
     more: '下一页', none: '没有找到村民', history: '积分记录', at: '时间', kind: '类型', points: '积分', after: '之后余额', reason: '事由', older: '更早的记录',
     snapshot: '在门口摄像头前录入人脸', snapshotHow: '请村民站在门口摄像头前、正对镜头，再点下面的按钮：拍一张照片录入。', snapshotGo: '拍照并录入',
     enrol: '录入人脸（上传照片）', photoAgain: '请重新选择照片（浏览器不会保留已选的文件）', photo: '照片（JPEG/PNG/WebP，一人正脸，最大 12 MB）', consent: '本人（或监护人）已同意用人脸进门', guardian: '监护人姓名（未满 14 岁时填写）', upload: '上传并录入',
-    withdraw: '撤回同意并删除人脸', withdrawn: '未同意（无人脸数据）', templates: '个人脸模板', learned: '个为门口学习', consentAt: '同意于', block: '冻结', unblock: '解冻', list: '村民列表', faceOff: '本店未启用人脸识别',
+    withdraw: '撤回同意并删除人脸', withdrawConfirm: '我已确认本人要求撤回（人脸模板和照片将被删除，需本人到场才能重新录入）', withdrawn: '未同意（无人脸数据）', templates: '个人脸模板', learned: '个为门口学习', consentAt: '同意于', block: '冻结', unblock: '解冻', list: '村民列表', faceOff: '本店未启用人脸识别',
     purchases: '购物与退分', purchasesHow: '这位村民还有可退积分的购物，从最新的开始。退分记为一笔新的退分流水，每笔购物最多退到它所扣的积分减去已退的。',
     status_active: '正常', status_blocked: '已冻结', status_left: '已迁出', self: '本人', guardianBy: '监护人', card: '积分卡', issue: '发新卡并打印二维码卡片',
     kinds: { award: '加分', penalty: '扣分', redemption: '兑换', refund: '退分', adjustment: '调整', expiry: '过期' } as Record<string, string>,
@@ -36,7 +36,7 @@ const T = {
     more: 'Next page', none: 'No villager found', history: 'Points history', at: 'Time', kind: 'Kind', points: 'Points', after: 'Balance after', reason: 'Reason', older: 'Older entries',
     snapshot: 'Enrol a face at the door camera', snapshotHow: 'Have the villager stand at the door facing the camera, then press the button: one picture is taken and enrolled.', snapshotGo: 'Take a picture and enrol',
     enrol: 'Enrol a face (upload a photo)', photoAgain: 'Choose the photo again (a browser does not keep a chosen file)', photo: 'Photo (JPEG/PNG/WebP, one person facing the camera, at most 12 MB)', consent: 'The villager (or guardian) consents to entering by face', guardian: 'Guardian (for a child under 14)', upload: 'Upload and enrol',
-    withdraw: 'Withdraw consent and delete the face', withdrawn: 'no consent (no face data)', templates: 'face templates', learned: 'learned at the door', consentAt: 'consented', block: 'Block', unblock: 'Unblock', list: 'All villagers', faceOff: 'Face recognition is off in this store',
+    withdraw: 'Withdraw consent and delete the face', withdrawConfirm: 'Confirmed with the villager: they ask to withdraw (the face templates and photos are deleted; only they can enrol again)', withdrawn: 'no consent (no face data)', templates: 'face templates', learned: 'learned at the door', consentAt: 'consented', block: 'Block', unblock: 'Unblock', list: 'All villagers', faceOff: 'Face recognition is off in this store',
     purchases: 'Purchases and refunds', purchasesHow: 'The villager\'s purchases with something left to refund, newest first. A refund is a new refund entry; a purchase is refunded at most what it was charged, less what was refunded already.',
     status_active: 'active', status_blocked: 'blocked', status_left: 'left', self: 'the villager', guardianBy: 'guardian', card: 'Passbook card', issue: 'Issue a new card and print its QR slip',
     kinds: { award: 'award', penalty: 'penalty', redemption: 'purchase', refund: 'refund', adjustment: 'adjustment', expiry: 'expiry' } as Record<string, string>,
@@ -65,7 +65,7 @@ export function villagerPage(d: { store: StoreConfig; lang: Lang; csrf: string; 
   const rows = d.entries.map((e) => `<tr data-entry="${esc(e.id)}"><td>${esc(formatTime(e.createdAt, d.timeZone))}</td><td>${esc(t.kinds[e.kind] ?? e.kind)}</td><td>${e.points > 0 ? '+' : ''}${e.points}</td><td>${e.balanceAfter}</td><td>${esc(e.reason ?? EMPTY)}</td></tr>`).join('');
   const face = v.faceConsentAt
     ? `<p id="face-state" data-consent="true">${t.consentAt} ${esc(formatTime(v.faceConsentAt, d.timeZone))}（${esc(consentBy(t, v.faceConsentBy))}）· ${d.templates} ${t.templates}${d.learned ? `（${d.learned} ${t.learned}）` : ''}</p>
-<form method="post" action="/api/villagers/${id}/face/withdraw" id="face-withdraw">${csrfField(d.csrf)}${formMessage(r, 'withdraw')}<button type="submit" data-action="withdraw">${t.withdraw}</button></form>`
+<form method="post" action="/api/villagers/${id}/face/withdraw" id="face-withdraw">${csrfField(d.csrf)}${formMessage(r, 'withdraw', ['confirm'])}<label><input type="checkbox" name="confirm" value="true" required style="width:auto"${focusIfWrong(r, 'withdraw', 'confirm', ['confirm'])}> ${t.withdrawConfirm}</label>${fieldMessage(r, 'withdraw', 'confirm')} <button type="submit" data-action="withdraw">${t.withdraw}</button></form>`
     : `<p id="face-state" data-consent="false">${t.withdrawn}</p>`;
   // after an enrolment that stored nothing (the same photo sent again): a success, said in both languages as the forms' messages are
   const notice = d.alreadyEnrolled ? `<p class="ok" role="status" id="face-notice">${ALREADY_ENROLLED.zh}<br>${ALREADY_ENROLLED.en}</p>` : '';
