@@ -20,15 +20,14 @@ import { reviewPage } from './review-page.ts';
 import { registerBoardRoutes } from './board/routes.ts';
 import { recentEntryEvents, recentReceipts, stockByProduct, storeState, syncState, type StoreStateSource, type SyncStateSource } from './queries.ts';
 import { DECISION_ZH, PHASE_ZH, REVIEW_ZH } from './admin-sections.ts';
-import { EntryEventsReply, ErrorReply, EventsQuery, ProductsReply, ReceiptsReply, SessionCursorQuery, SessionsReply, StockReply, StoreStateReply, SyncReply, VillagersQuery } from './schemas.ts';
+import { EntryEventsReply, ErrorReply, EventsQuery, ProductsReply, ReceiptsReply, ReviewQuery, SessionCursorQuery, SessionsReply, StockReply, StoreStateReply, SyncReply, VillagersQuery } from './schemas.ts';
 import { HistoryReply, SearchReply } from './villager-schemas.ts';
 import { HISTORY_PAGE, historyPage, villagerPageHtml, villagerView, villagerViews } from './villager-routes.ts';
 import type { FormPages, FormRefusal } from './form-refusal.ts';
 import { villagerNames } from '../ledger/admin-views.ts';
 import { snakeKeys } from './api-style.ts';
 import { listOpenReview } from '../ledger/review.ts';
-import { langOf, PageQuery, rememberLang } from './lang.ts';
-import { refundable } from '../ledger/refunds.ts';
+import { langOf, rememberLang } from './lang.ts';
 import { registerAuth, SessionEnds, type AuthOptions } from './auth.ts';
 import { registerPressureGuard } from './pressure.ts';
 import { registerAuthRoutes } from './auth-routes.ts';
@@ -46,7 +45,7 @@ import { adminPageHtml, registerAdminPage, type AdminPageDeps } from './admin-pa
 import type { LiveFeed } from './live-feed.ts';
 import { registerShelfActions } from './shelf-actions.ts';
 import type { WeighLimits } from '../ledger/products.ts';
-import { registerRefundActions } from './refund-actions.ts';
+import { refundRows, registerRefundActions, reviewCursor } from './refund-actions.ts';
 import { registerVillagerRoutes } from './villager-routes.ts';
 import type { FaceEnrolment } from '../entry/admin-faces.ts';
 import type { ShelfScales } from './shelf-math.ts';
@@ -165,7 +164,7 @@ export function buildApp(deps: AppDeps, log: Logger) {
     registerCardActions(scope, { db: deps.db, storeName: deps.store.name, pages });
     registerAccountActions(scope, { db: deps.db });
     registerVillagerRoutes(scope, villagerDeps);
-    registerRefundActions(scope, { db: deps.db, ledgerRules: deps.ledgerRules });
+    registerRefundActions(scope, { db: deps.db, ledgerRules: deps.ledgerRules, storeName: deps.store.name, reviewPage: (req, reply, refusal) => reviewPageHtml(deps, req, reply, refusal, reviewCursor(req)), villagerPage: (req, reply, id, refusal, before) => villagerPageHtml(villagerDeps, req, reply, id, { refusal, ...(before !== undefined ? { purchasesBefore: before } : {}) }) });
     registerShelfActions(scope, { db: deps.db, store: deps.store, ...(deps.weighLimits ? { weighLimits: deps.weighLimits } : {}), ...(deps.scales ? { scales: deps.scales } : {}), ...(deps.session ? { session: deps.session } : {}) });
     registerLive(scope, { db: deps.db, store: deps.store, sessionEnds, ...(deps.session ? { session: deps.session } : {}), ...(deps.live ? { live: deps.live } : {}), ...(deps.timeZone ? { timeZone: deps.timeZone } : {}), ...(deps.scales ? { scales: deps.scales } : {}) });
     registerAdminPage(scope, adminPageDeps);
@@ -174,13 +173,15 @@ export function buildApp(deps: AppDeps, log: Logger) {
   return app;
 }
 
-/** The review page (the queue and the refunds), with a refused form's message beside its line. */
-function reviewPageHtml(deps: AppDeps, req: FastifyRequest, reply: FastifyReply, refusal?: FormRefusal): string {
+/**
+ * The review page (the queue and the refunds), with a refused form's message beside its line.
+ * The refunds are every purchase with something left to refund, a page at a time (`before`: the
+ * cursor of an older page), counted as the refund route counts it.
+ */
+function reviewPageHtml(deps: AppDeps, req: FastifyRequest, reply: FastifyReply, refusal?: FormRefusal, before?: string): string {
   const db = deps.db();
-  const receipts = recentReceipts(db, 20);
-  // what each purchase shown may still be refunded, counted as the refund route counts it
-  const left = new Map(receipts.filter((r) => r.kind === 'shopping').map((r) => [r.session, refundable(db, r.session)]));
-  return reviewPage({ store: deps.store, items: listOpenReview(db, 50), csrf: reply.generateCsrf(), products: listProducts(db), receipts, refundable: left, refusal, lang: langOf(req) });
+  const refunds = refundRows(db, before !== undefined ? { before } : {});
+  return reviewPage({ store: deps.store, items: listOpenReview(db, 50), csrf: reply.generateCsrf(), products: listProducts(db), refunds: { ...refunds, before }, refusal, lang: langOf(req) });
 }
 
 type TypedApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -254,9 +255,9 @@ function routes(app: TypedApp, deps: AppDeps): void {
   app.get('/api/sync', { schema: { response: { 200: SyncReply } } }, async () => syncState(deps.db(), deps.sync));
 
   // Chinese, or English with `?lang=en` (remembered) as on every page
-  app.get('/review', { schema: { querystring: PageQuery } }, async (req, reply) => {
+  app.get('/review', { schema: { querystring: ReviewQuery } }, async (req, reply) => {
     rememberLang(req, reply);
-    return reply.type('text/html; charset=utf-8').send(reviewPageHtml(deps, req, reply));
+    return reply.type('text/html; charset=utf-8').send(reviewPageHtml(deps, req, reply, undefined, req.query.refunds_before));
   });
 
   registerBoardRoutes(app, { db: deps.db, storeName: deps.store.name, sync: deps.sync });

@@ -7,47 +7,41 @@
 import type { StoreConfig } from '../config/schema.ts';
 import type { Product } from '../ledger/products.ts';
 import type { ReviewItem } from '../ledger/review.ts';
-import type { ReceiptView } from './queries.ts';
 import type { Lang } from './door-words.ts';
 import { esc, time } from './admin-sections.ts';
 import { reviewSection } from './audit-section.ts';
 import { otherLang } from './admin-words.ts';
-import { formMessage, requestField, type FormRefusal } from './form-fields.ts';
+import { formMessage, type FormRefusal } from './form-fields.ts';
+import { refundTable, type RefundRow } from './refund-section.ts';
 import { layout } from './pages.ts';
 
 const T = {
   zh: {
     title: '待核对', back: '返回管理页', list: '、',
     how: '补扣：按实际拿走的商品扣积分（积分不足时记为欠分）；免扣：不扣积分；更正：选出实际拿走的商品和数量，按今天的价格扣分；已核对：结算时已照常扣过分的记录（库存不足、超出离线额度）只需核对，不能再扣分。每条只能处理一次。',
-    refunds: '退分', refundHow: '退分记为一笔新的退分流水（不改原来的扣分），同步到村账本；每笔购物最多退到它所扣的积分（结算时扣的加上核对补扣的），减去已退的。',
-    closedAt: '结算时间', villager: '村民', goods: '商品', due: '应扣积分', refunded: '已退', refund: '退分',
-    split: (settled: number, extra: number) => `（结算 ${settled}，核对补扣 ${extra}）`, most: (n: number) => `退还积分（最多 ${n}）`, mostTitle: (n: number) => `最多还能退 ${n} 分`, reason: '原因（如：商品过期）', reasonLabel: '退分原因',
+    refunds: '退分', refundHow: '退分记为一笔新的退分流水（不改原来的扣分），同步到村账本；每笔购物最多退到它所扣的积分（结算时扣的加上核对补扣的），减去已退的。下面列出还有可退积分的购物，从最新的开始；更早的购物点“更早的购物”，或在村民页面找到该村民的购物。',
   },
   en: {
     title: 'To review', back: 'Back to admin', list: ', ',
     how: 'Charge: points for what was really taken (below zero becomes debt); Waive: no points; Correct: choose the product and count really taken, charged at today\'s price; Checked: lines already charged at settlement (stock short, over the offline allowance) are only checked, never charged again. Each line is handled once.',
-    refunds: 'Refunds', refundHow: 'A refund is a new refund entry (the charge stays as it was), sent to the village ledger; a purchase is refunded at most what it was charged (at settlement and by review), less what was refunded already.',
-    closedAt: 'Settled at', villager: 'Villager', goods: 'Products', due: 'Points charged', refunded: 'Refunded', refund: 'Refund',
-    split: (settled: number, extra: number) => ` (settled ${settled}, charged at review ${extra})`, most: (n: number) => `Points to refund (at most ${n})`, mostTitle: (n: number) => `at most ${n} left to refund`, reason: 'Reason (e.g. past its date)', reasonLabel: 'Reason for the refund',
+    refunds: 'Refunds', refundHow: 'A refund is a new refund entry (the charge stays as it was), sent to the village ledger; a purchase is refunded at most what it was charged (at settlement and by review), less what was refunded already. Below are the purchases with something left to refund, newest first; for older ones follow “Older purchases”, or find the villager\'s purchases on their page.',
   },
 };
 
-export function reviewPage(d: { store: StoreConfig; items: ReviewItem[]; csrf: string; products?: Product[]; receipts?: ReceiptView[]; refundable?: ReadonlyMap<string, { cost: number; refunded: number; left: number }>; refusal?: FormRefusal | undefined; lang?: Lang }): string {
+/** The refund forms' page of /review: the purchases, this page's cursor and the older page's. */
+export interface ReviewRefunds { rows: readonly RefundRow[]; before?: string | undefined; next: string | null }
+
+export function reviewPage(d: { store: StoreConfig; items: ReviewItem[]; csrf: string; products?: Product[]; refunds?: ReviewRefunds; refusal?: FormRefusal | undefined; lang?: Lang }): string {
   const lang = d.lang ?? 'zh';
   const t = T[lang];
   // a refused line that is no longer open (resolved meanwhile) has no row to show the message in
   const lost = d.refusal && d.refusal.form.startsWith('review-') && !d.items.some((i) => `review-${i.id}` === d.refusal!.form) ? formMessage(d.refusal, d.refusal.form) : '';
-  const refunds = (d.receipts ?? [])
-    .flatMap((r) => {
-      const left = d.refundable?.get(r.session);
-      return r.kind === 'shopping' && left && left.left > 0 ? [{ r, left }] : [];
-    })
-    .map(({ r, left }) => `<tr data-session="${esc(r.session)}"><td>${esc(time(r.closed_at))}</td><td>${esc(r.villager_name)}</td><td>${esc(r.lines.map((l) => `${l.name} ×${l.count}`).join(t.list) || '—')}</td><td data-cost>${left.cost}${left.cost !== r.total_points ? `<br><small>${esc(t.split(r.total_points, left.cost - r.total_points))}</small>` : ''}</td><td data-refunded>${left.refunded || '—'}</td>
-<td><form class="inline" method="post" action="/api/receipts/${esc(encodeURIComponent(r.session))}/refund"><input type="hidden" name="_csrf" value="${esc(d.csrf)}">${requestField()}<input name="points" type="number" min="1" max="${left.left}" required aria-label="${esc(t.most(left.left))}" title="${esc(t.mostTitle(left.left))}" style="width:5rem"> <input name="reason" required maxlength="200" placeholder="${t.reason}" aria-label="${t.reasonLabel}"> <button type="submit" data-action="refund">${t.refund}</button></form></td></tr>`)
-    .join('');
+  const f = d.refunds ?? { rows: [], next: null };
+  const pageHref = (before: string | null): string => `/review${before === null ? '' : `?refunds_before=${encodeURIComponent(before)}`}#receipts`;
+  const refunds = refundTable({ rows: f.rows, csrf: d.csrf, lang, time, refusal: d.refusal, before: f.before, olderHref: f.next === null ? null : pageHref(f.next), newestHref: f.before === undefined ? undefined : pageHref(null) });
   return layout(`${d.store.name} · ${t.title}`, `<h1>${esc(d.store.name)} · ${t.title}</h1><p><a href="/">${t.back}</a> · ${otherLang(lang, '/review')}</p>
 <p>${t.how}</p>
 ${lost}${reviewSection(d.items, d.csrf, (d.products ?? []).filter((p) => p.active), d.refusal, lang)}
 <h2 id="receipts">${t.refunds}</h2><p>${t.refundHow}</p>
-<table id="refunds"><tr><th>${t.closedAt}</th><th>${t.villager}</th><th>${t.goods}</th><th>${t.due}</th><th>${t.refunded}</th><th>${t.refund}</th></tr>${refunds || '<tr><td colspan="6">—</td></tr>'}</table>`, undefined, lang);
+${refunds}`, undefined, lang);
 }

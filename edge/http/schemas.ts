@@ -36,6 +36,8 @@ export const SessionCursorQuery = Type.Object({ limit: Type.Integer({ minimum: 1
 export const VillagersQuery = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 1000, default: 200 }), after: Type.Optional(Type.String({ maxLength: 64, description: 'The `next` of the previous page (a villager id)' })) }, { additionalProperties: false });
 
 /** `/?villagers=N`: which page of the villager list the admin page shows. */
+/** /review: an older page of its refund forms with `refunds_before`. */
+export const ReviewQuery = Type.Object({ refunds_before: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'An older page of the refund forms: the purchases settled before this one' })), ...LangQuery });
 export const AdminPageQuery = Type.Object({ villagers: Type.Integer({ minimum: 1, default: 1 }), ...LangQuery }, { additionalProperties: false });
 
 export const EntryEventsReply = Type.Object({

@@ -16,7 +16,7 @@ import { searchVillagers } from '../ledger/villager-search.ts';
 import { countTemplates, countTemplatesOf, deleteTemplatesAndConsent } from '../ledger/face-templates.ts';
 import { countLearned } from '../ledger/face-learning.ts';
 import { appendAudit } from '../ledger/audit.ts';
-import { EdgeError } from '../errors.ts';
+import { EdgeError, ErrorCode } from '../errors.ts';
 import type { FaceEnrolment } from '../entry/admin-faces.ts';
 import { MAX_PHOTO_BYTES, readPhoto } from './photo-upload.ts';
 import { HistoryReply, SearchReply, type HistoryItem } from './villager-schemas.ts';
@@ -26,6 +26,7 @@ import { formErrorHandler, wantsPage, type FormRefusal } from './form-refusal.ts
 import { LangQuery, langOf, rememberLang } from './lang.ts';
 import { registerPendingRoutes } from './pending-routes.ts';
 import { KeptReplies, ledgerVersion, NotModified } from './kept-reply.ts';
+import { refundRows } from './refund-actions.ts';
 
 export interface VillagerRoutesDeps {
   db: () => Db;
@@ -39,11 +40,13 @@ export interface VillagerRoutesDeps {
 const isForm = wantsPage;
 
 /** A villager's page; with a refusal, the refused form shows why, with what was typed. */
-export function villagerPageHtml(deps: VillagerRoutesDeps, req: FastifyRequest, reply: FastifyReply, id: string, opts: { before?: number; refusal?: FormRefusal; alreadyEnrolled?: boolean } = {}): string {
+export function villagerPageHtml(deps: VillagerRoutesDeps, req: FastifyRequest, reply: FastifyReply, id: string, opts: { before?: number; purchasesBefore?: string; refusal?: FormRefusal; alreadyEnrolled?: boolean } = {}): string {
   const db = deps.db();
   const v = requireVillager(db, id);
   const rows = listEntries(db, v.id, { limit: 51, ...(opts.before !== undefined ? { beforeSeq: opts.before } : {}) });
-  return villagerPage({ store: deps.store, lang: langOf(req), csrf: reply.generateCsrf(), villager: v, templates: countTemplates(db, v.id), learned: countLearned(db, v.id), pending: deps.faces?.pending?.list(v.id) ?? [], entries: rows.slice(0, 50), next: rows.length > 50 ? rows[49]!.seq : null, timeZone: deps.timeZone, facesOn: Boolean(deps.faces), snapshotOn: Boolean(deps.faces?.doorFrame), alreadyEnrolled: opts.alreadyEnrolled === true, ...(opts.refusal ? { refusal: opts.refusal } : {}) });
+  // the villager's purchases with something left to refund, each with its refund form
+  const purchases = { ...refundRows(db, { villagerId: v.id, ...(opts.purchasesBefore !== undefined ? { before: opts.purchasesBefore } : {}) }), before: opts.purchasesBefore };
+  return villagerPage({ purchases, store: deps.store, lang: langOf(req), csrf: reply.generateCsrf(), villager: v, templates: countTemplates(db, v.id), learned: countLearned(db, v.id), pending: deps.faces?.pending?.list(v.id) ?? [], entries: rows.slice(0, 50), next: rows.length > 50 ? rows[49]!.seq : null, timeZone: deps.timeZone, facesOn: Boolean(deps.faces), snapshotOn: Boolean(deps.faces?.doorFrame), alreadyEnrolled: opts.alreadyEnrolled === true, ...(opts.refusal ? { refusal: opts.refusal } : {}) });
 }
 
 /** The error handler of a form on a villager's page: the page again, the form showing why. */
@@ -157,7 +160,12 @@ function routes(app: FastifyInstance, deps: VillagerRoutesDeps): void {
     return enrolled(req, reply, id, r);
   });
 
-  typed.post('/api/villagers/:id/face/withdraw', { errorHandler: villagerFormErrors(deps, 'withdraw', '_'), schema: { params: IdParams, body: Type.Object({ _csrf: Type.Optional(Type.String()) }, { additionalProperties: false }), response: { 200: WithdrawReply } } }, async (req, reply) => {
+  // Deletes what only the villager standing there can give again: confirmed with them first (a box
+  // ticked on the page, `confirm: true` from an API client), never by one tap
+  typed.post('/api/villagers/:id/face/withdraw', { errorHandler: villagerFormErrors(deps, 'withdraw', 'confirm'), schema: { params: IdParams, body: Type.Object({ confirm: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal(true)], { description: 'Confirmed with the villager (or guardian) that they ask to withdraw: required' })), _csrf: Type.Optional(Type.String()) }, { additionalProperties: false }), response: { 200: WithdrawReply } } }, async (req, reply) => {
+    if (req.body.confirm === undefined) {
+      throw new EdgeError(ErrorCode.INVALID_ARGUMENT, 'confirm first that the villager asks to withdraw: their face templates and kept photos are deleted, and only they can enrol again', { zh: '请先勾选“我已确认本人要求撤回”：撤回会删除人脸模板和保存的照片，只有村民本人到场才能重新录入', details: { field: 'confirm' } });
+    }
     const v = requireVillager(db(), req.params.id);
     const before = { consent_at: v.faceConsentAt, templates: countTemplates(db(), v.id) };
     const removed = deps.faces ? await deps.faces.withdraw(v.id) : deleteTemplatesAndConsent(db(), v.id);
@@ -172,9 +180,9 @@ function routes(app: FastifyInstance, deps: VillagerRoutesDeps): void {
     return html(reply, villagersPage({ store: deps.store, lang: langOf(req), q: req.query.q, items: r.items, next: r.next }));
   });
 
-  typed.get('/villagers/:id', { schema: { params: IdParams, querystring: Type.Object({ before: Type.Optional(Type.Integer({ minimum: 1 })), enrolled: Type.Optional(Type.Literal('already', { description: 'After an enrolment that stored nothing: the villager already held the picture' })), ...LangQuery }) } }, async (req, reply) => {
+  typed.get('/villagers/:id', { schema: { params: IdParams, querystring: Type.Object({ before: Type.Optional(Type.Integer({ minimum: 1 })), purchases_before: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'An older page of the villager\'s purchases to refund: those settled before this one' })), enrolled: Type.Optional(Type.Literal('already', { description: 'After an enrolment that stored nothing: the villager already held the picture' })), ...LangQuery }) } }, async (req, reply) => {
     rememberLang(req, reply);
-    return html(reply, villagerPageHtml(deps, req, reply, req.params.id, { ...(req.query.before !== undefined ? { before: req.query.before } : {}), alreadyEnrolled: req.query.enrolled === 'already' }));
+    return html(reply, villagerPageHtml(deps, req, reply, req.params.id, { ...(req.query.before !== undefined ? { before: req.query.before } : {}), ...(req.query.purchases_before !== undefined ? { purchasesBefore: req.query.purchases_before } : {}), alreadyEnrolled: req.query.enrolled === 'already' }));
   });
 }
 

@@ -6,7 +6,7 @@
  * the points the settlement asked for plus review charges of the session, less refunds so far.
  */
 import { createHash } from 'node:crypto';
-import { inTransaction, type Db } from './db.ts';
+import { cachedStatement, inTransaction, type Db } from './db.ts';
 import { applyEntry, entryIdTaken, getEntry, repaymentId, type Entry, type LedgerRules } from './entries.ts';
 import { requireVillager } from './villagers.ts';
 import { requireSession } from './sessions.ts';
@@ -32,6 +32,36 @@ export function refundable(db: Db, sessionId: string): Refundable {
   const review = (db.prepare("SELECT COALESCE(SUM(CAST(substr(resolution, 9) AS INTEGER)), 0) AS n FROM review_lines WHERE session_id = ? AND resolution LIKE 'charged %'").get(sessionId) as { n: number }).n;
   const cost = (s.totalPoints ?? 0) + review;
   return { session: s.id, villagerId: s.villagerId, cost, refunded, left: Math.max(0, cost - refunded) };
+}
+
+/** A settled purchase with something left to refund, as the refund forms list them. */
+export interface RefundablePurchase extends Refundable {
+  villagerName: string;
+  openedAt: string;
+  closedAt: string | null;
+  /** What the settlement asked (`cost` adds the review charges). */
+  totalPoints: number;
+}
+
+/**
+ * Settled purchases with something left to refund (opened before purchase `before` when given:
+ * a page's cursor), newest first, of one villager or of all; counted as `refundable` counts
+ * (the refund route's limit). One query; the refunds are summed over the villager's own entries.
+ */
+export function refundablePurchases(db: Db, opts: { limit: number; villagerId?: string; before?: string }): RefundablePurchase[] {
+  const where = [
+    "s.status = 'settled'", "s.kind = 'shopping'",
+    ...(opts.villagerId !== undefined ? ['s.villager_id = @villager'] : []),
+    ...(opts.before !== undefined ? ['(s.opened_at, s.id) < (SELECT b.opened_at, b.id FROM store_sessions b WHERE b.id = @before)'] : []),
+  ];
+  const rows = cachedStatement(db, `SELECT * FROM (
+      SELECT s.id, s.villager_id, COALESCE(v.name, s.villager_id) AS villager_name, s.opened_at, s.closed_at, COALESCE(s.total_points, 0) AS total_points,
+             COALESCE(s.total_points, 0) + (SELECT COALESCE(SUM(CAST(substr(r.resolution, 9) AS INTEGER)), 0) FROM review_lines r WHERE r.session_id = s.id AND r.resolution LIKE 'charged %') AS cost,
+             (SELECT COALESCE(SUM(e.points), 0) FROM entries e WHERE e.villager_id = s.villager_id AND e.kind = 'refund' AND e.reference = s.id) AS refunded
+      FROM store_sessions s LEFT JOIN villagers v ON v.id = s.villager_id
+      WHERE ${where.join(' AND ')}
+    ) WHERE cost > refunded ORDER BY opened_at DESC, id DESC LIMIT @limit`).all({ limit: opts.limit, ...(opts.villagerId !== undefined ? { villager: opts.villagerId } : {}), ...(opts.before !== undefined ? { before: opts.before } : {}) }) as Array<{ id: string; villager_id: string; villager_name: string; opened_at: string; closed_at: string | null; total_points: number; cost: number; refunded: number }>;
+  return rows.map((r) => ({ session: r.id, villagerId: r.villager_id, villagerName: r.villager_name, openedAt: r.opened_at, closedAt: r.closed_at, totalPoints: r.total_points, cost: r.cost, refunded: r.refunded, left: r.cost - r.refunded }));
 }
 
 /** A request id: one per refund form (or API request), random, so never a small counter. */

@@ -228,7 +228,7 @@ describe('daily work in chromium', () => {
 
     // English
     await Promise.all([page.waitForURL((u) => u.searchParams.get('lang') === 'en'), page.click('#lang-switch')]);
-    expect(await page.locator('h2').allInnerTexts()).toEqual(['Face', 'Enrol a face (upload a photo)', 'Passbook card', 'Points history']);
+    expect(await page.locator('h2').allInnerTexts()).toEqual(['Face', 'Enrol a face (upload a photo)', 'Passbook card', 'Purchases and refunds', 'Points history']);
     await shoot(page, 'villager-en');
     await page.goto(`${server.address!}shelves`);
     expect(await page.locator('#shelves tr[data-slot=B1] button[data-action=count]').innerText()).toBe('Count the shelf');

@@ -193,14 +193,30 @@ describe('villagers', () => {
     expect((await as(s)(app, '/api/villagers/search?q=W001')).json().items[0]).toMatchObject({ face_templates: 2, face_templates_learned: 0 });
   });
 
-  it('withdraws consent: templates and kept enrolment photos deleted, the door forgets, shown as withdrawn', async () => {
+  it('withdraws consent only when confirmed with the villager: templates and kept enrolment photos deleted, the door forgets, shown as withdrawn', async () => {
     // photos kept by `faces enroll` with entry.store_photos (data_dir/<photo_dir>/<villager>/)
     const kept = (id: string): string => path.join(ledger.dir, config.photo_dir, id);
     for (const id of ['W001', 'V001']) {
       mkdirSync(kept(id), { recursive: true });
       writeFileSync(path.join(kept(id), '2026-12-01T08-00-00-000Z-a.jpg'), 'jpeg');
     }
-    const res = await app.inject({ method: 'POST', url: '/api/villagers/W001/face/withdraw', headers: s.post, payload: {} });
+    // never by one tap: the page's box 我已确认本人要求撤回 must be ticked, the API must say confirm
+    const page = (await as(s)(app, '/villagers/W001')).body;
+    expect(/<form[^>]*id="face-withdraw"[\s\S]*?<\/form>/.exec(page)![0]).toMatch(/<input type="checkbox" name="confirm" value="true" required/);
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(page)![1]!;
+    const unconfirmed = await app.inject({ method: 'POST', url: '/api/villagers/W001/face/withdraw', headers: { cookie: s.cookie, 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' }, payload: new URLSearchParams({ _csrf: csrf }).toString() });
+    expect(unconfirmed.statusCode).toBe(400);
+    expect(unconfirmed.headers['content-type']).toContain('text/html');
+    expect(unconfirmed.body).toMatch(/data-field="confirm">请先勾选“我已确认本人要求撤回”[^<]*\/ confirm first that the villager asks to withdraw/);
+    expect(unconfirmed.body).toContain('id="face-withdraw"');
+    const noConfirm = await app.inject({ method: 'POST', url: '/api/villagers/W001/face/withdraw', headers: s.post, payload: {} });
+    expect(noConfirm.statusCode).toBe(400);
+    expect(noConfirm.json()).toMatchObject({ error: 'INVALID_ARGUMENT', fields: { confirm: { zh: expect.stringContaining('我已确认本人要求撤回') } } });
+    expect(countTemplates(ledger.db, 'W001')).toBe(2);
+    expect(existsSync(kept('W001'))).toBe(true);
+    expect(getVillager(ledger.db, 'W001')!.faceConsentAt).not.toBeNull();
+
+    const res = await app.inject({ method: 'POST', url: '/api/villagers/W001/face/withdraw', headers: s.post, payload: { confirm: true } });
     expect(res.statusCode).toBe(200);
     expect(existsSync(kept('W001'))).toBe(false);
     expect(readdirSync(kept('V001'))).toHaveLength(1);
