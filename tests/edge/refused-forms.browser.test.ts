@@ -70,7 +70,7 @@ async function send(page: Page, button: string): Promise<number> {
 const unexpected = (problems: string[]): string[] => problems.filter((p) => !/status of 40[09]/.test(p));
 
 describe('refused forms come back as their page, in chromium', () => {
-  it('adding an account: a mistyped repeat and a name taken are said beside the field, the rest kept', async () => {
+  it('adding an account: a mistyped repeat and a name taken are said beside the field, the rest kept', { timeout: 90_000 }, async () => {
     const { page, problems } = await signedInPage();
     const form = page.locator('#account-add');
     await form.locator('[name=username]').fill('xiaowang');
@@ -112,7 +112,7 @@ describe('refused forms come back as their page, in chromium', () => {
     await page.context().close();
   });
 
-  it('/alarms: a note with a pasted tab is said beside the note, the note kept; sent again without it, acknowledged', async () => {
+  it('/alarms: a note with a pasted tab is said beside the note, the note kept; sent again without it, acknowledged', { timeout: 90_000 }, async () => {
     const alarm = board.raise('disk_low', 'data', 'free 3 %');
     const { page, problems } = await signedInPage();
     await page.goto(`${server.address!}alarms`);
