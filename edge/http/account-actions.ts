@@ -1,6 +1,8 @@
 /**
  * Admin accounts from the admin page. Only a village admin (村管理员) may add one; a
  * maintainer (门店维护员) gets 403. The first account comes from the setup page or the CLI.
+ * A refused form from the page (a mistyped repeat, a name taken) gets the admin page again,
+ * the message beside the field and what was typed kept (edge/http/form-refusal.ts).
  */
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
@@ -12,8 +14,10 @@ import { hashPassword } from './passwords.ts';
 import { checkAccountFields } from './auth-routes.ts';
 import { AccountCreateReply, AccountsReply } from './action-schemas.ts';
 import { ErrorResponses } from './schemas.ts';
+import { EdgeError, ErrorCode } from '../errors.ts';
+import { formErrorHandler, isUrlencodedForm, type PageRenderer } from './form-refusal.ts';
 
-export function registerAccountActions(scope: FastifyInstance, deps: { db: () => Db }): void {
+export function registerAccountActions(scope: FastifyInstance, deps: { db: () => Db; adminPage: PageRenderer; storeName: string }): void {
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
   const { db } = deps;
 
@@ -25,6 +29,7 @@ export function registerAccountActions(scope: FastifyInstance, deps: { db: () =>
   app.post(
     '/api/accounts',
     {
+      errorHandler: formErrorHandler(() => 'account', () => 'username', deps.adminPage, () => '/#accounts', deps.storeName),
       schema: {
         body: Type.Object({
           username: Type.String({ maxLength: 64 }),
@@ -43,14 +48,14 @@ export function registerAccountActions(scope: FastifyInstance, deps: { db: () =>
         return reply.status(403).send({ error: 'FORBIDDEN', message: 'only a village admin may add admin accounts', zh: '只有村管理员可以添加管理账号' });
       }
       const fields = checkAccountFields(req.body);
-      if (Object.keys(fields).length > 0) return reply.status(400).send({ error: 'INVALID_ARGUMENT', message: 'some fields are not valid', zh: '部分内容填写有误', fields });
+      if (Object.keys(fields).length > 0) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, 'some fields are not valid', { zh: '部分内容填写有误', details: { fields } });
       const passwordHash = await hashPassword(req.body.password);
       const a = inTransaction(db(), 'adding an admin account from the admin page', () => {
         const added = addAdminAccount(db(), { username: req.body.username, displayName: req.body.display_name.trim(), role: req.body.role as AdminRole, passwordHash });
         appendAudit(db(), { actor: actor.username, action: 'account.create', target: added.username, before: null, after: { username: added.username, display_name: added.displayName, role: added.role, via: 'admin page' } });
         return added;
       });
-      if ((req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) return reply.redirect('/#accounts', 303);
+      if (isUrlencodedForm(req)) return reply.redirect('/#accounts', 303);
       return reply.status(201).send({ account: { username: a.username, display_name: a.displayName, role: a.role } });
     },
   );

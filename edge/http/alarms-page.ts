@@ -11,6 +11,7 @@ import { ackText, alarmCells, alarmHead, ALARM_WORDS } from './alarms-section.ts
 import { otherLang } from './admin-words.ts';
 import { CLEARED_BY_HAND } from '../ops/alarms.ts';
 import { layout } from './pages.ts';
+import { fieldMessage, formMessage, kept, type FormRefusal } from './form-fields.ts';
 
 const T = {
   zh: {
@@ -29,18 +30,24 @@ const T = {
   },
 };
 
-/** The /alarms page: active alarms with an acknowledge form each, and the latest ones. */
-export function alarmsPage(d: { store: StoreConfig; active: AlarmRow[]; recent: AlarmRow[]; csrf: string; lang?: Lang }): string {
+/**
+ * The /alarms page: active alarms with an acknowledge form each, and the latest ones; a refused
+ * form (`acknowledge-ID`, `clear-ID`) shows why beside its note, with the note as typed.
+ */
+export function alarmsPage(d: { store: StoreConfig; active: AlarmRow[]; recent: AlarmRow[]; csrf: string; lang?: Lang; refusal?: FormRefusal }): string {
   const lang = d.lang ?? 'zh';
   const t = T[lang];
   const w = ALARM_WORDS[lang];
+  const r = d.refusal;
+  /** The note field of one form: what was typed when it was refused, and why beside it. */
+  const note = (form: string, placeholder: string, label: string): string => `${formMessage(r, form, ['note'])}<input name="note" maxlength="500" placeholder="${esc(placeholder)}" aria-label="${esc(label)}" style="width:18rem" value="${esc(kept(r, form, 'note'))}"${r?.form === form ? ' autofocus' : ''}>${fieldMessage(r, form, 'note')}`;
   const form = (a: AlarmRow): string => (a.id === 0
     ? t.noWrite
-    : `<form class="inline" method="post" action="/api/alarms/${a.id}/acknowledge"><input type="hidden" name="_csrf" value="${esc(d.csrf)}"><input name="note" maxlength="500" placeholder="${t.note}" aria-label="${t.noteLabel}" style="width:18rem"> <button type="submit" data-action="acknowledge">${t.acknowledge}</button></form>`);
+    : `<form class="inline" method="post" action="/api/alarms/${a.id}/acknowledge"><input type="hidden" name="_csrf" value="${esc(d.csrf)}">${note(`acknowledge-${a.id}`, t.note, t.noteLabel)} <button type="submit" data-action="acknowledge">${t.acknowledge}</button></form>`);
   // only for a kind the store cannot see go away (edge/ops/alarms.ts CLEARED_BY_HAND)
   const clearForm = (a: AlarmRow): string => (a.id === 0 || !CLEARED_BY_HAND.has(a.kind)
     ? ''
-    : `<br><form class="inline" method="post" action="/api/alarms/${a.id}/clear"><input type="hidden" name="_csrf" value="${esc(d.csrf)}"><input name="note" maxlength="500" placeholder="${esc(t.clearNote)}" aria-label="${t.clearLabel}" style="width:18rem"> <button type="submit" data-action="clear">${t.clear}</button></form>`);
+    : `<br><form class="inline" method="post" action="/api/alarms/${a.id}/clear"><input type="hidden" name="_csrf" value="${esc(d.csrf)}">${note(`clear-${a.id}`, t.clearNote, t.clearLabel)} <button type="submit" data-action="clear">${t.clear}</button></form>`);
   const active = d.active
     .map((a) => `<tr data-alarm="${a.id}" data-kind="${esc(a.kind)}" data-acknowledged="${a.acknowledged_at !== null}">${alarmCells(a, lang)}<td>${a.acknowledged_at === null ? form(a) : ackText(a, lang)}${clearForm(a)}</td></tr>`)
     .join('');

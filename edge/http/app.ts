@@ -162,7 +162,7 @@ export function buildApp(deps: AppDeps, log: Logger) {
     registerActions(scope, { db: deps.db, pages, storeName: deps.store.name });
     registerReviewActions(scope, { db: deps.db, ledgerRules: deps.ledgerRules, storeName: deps.store.name, reviewPage: (req, reply, refusal) => reviewPageHtml(deps, req, reply, refusal) });
     registerCardActions(scope, { db: deps.db, storeName: deps.store.name, pages });
-    registerAccountActions(scope, { db: deps.db });
+    registerAccountActions(scope, { db: deps.db, adminPage: pages.admin, storeName: deps.store.name });
     registerVillagerRoutes(scope, villagerDeps);
     registerRefundActions(scope, { db: deps.db, ledgerRules: deps.ledgerRules, storeName: deps.store.name, reviewPage: (req, reply, refusal) => reviewPageHtml(deps, req, reply, refusal, reviewCursor(req)), villagerPage: (req, reply, id, refusal, before) => villagerPageHtml(villagerDeps, req, reply, id, { refusal, ...(before !== undefined ? { purchasesBefore: before } : {}) }) });
     registerShelfActions(scope, { db: deps.db, store: deps.store, ...(deps.weighLimits ? { weighLimits: deps.weighLimits } : {}), ...(deps.scales ? { scales: deps.scales } : {}), ...(deps.session ? { session: deps.session } : {}) });

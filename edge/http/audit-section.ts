@@ -95,14 +95,22 @@ export function cardsSection(csrf: string, refusal?: FormRefusal, lang: Lang = '
 }
 
 
-/** The accounts, and for a village admin the form that adds one. */
-export function accountsSection(accounts: AdminAccount[], csrf: string, canAdd: boolean, lang: Lang = 'zh'): string {
+/**
+ * The accounts, and for a village admin the form that adds one (a refused one shows why beside
+ * the field, with what was typed; never the passwords).
+ */
+export function accountsSection(accounts: AdminAccount[], csrf: string, canAdd: boolean, lang: Lang = 'zh', refusal?: FormRefusal): string {
   const t = T[lang];
   const rows = accounts
     .map((a) => `<tr><td>${esc(a.username)}</td><td>${esc(a.displayName)}</td><td>${esc(say(ROLE, lang, a.role))}</td><td>${a.lastLoginAt ? esc(time(a.lastLoginAt)) : '—'}</td><td class="${a.lockedUntil && a.lockedUntil > new Date().toISOString() ? 'bad' : ''}">${a.lockedUntil && a.lockedUntil > new Date().toISOString() ? esc(t.lockedUntil(time(a.lockedUntil))) : t.ok}</td></tr>`)
     .join('');
+  const fields = ['username', 'display_name', 'role', 'password', 'password_confirm'];
+  const at = (field: string): string => `${focusIfWrong(refusal, 'account', field, fields)}>${fieldMessage(refusal, 'account', field)}`;
+  const value = (field: string): string => `value="${esc(kept(refusal, 'account', field))}"`;
+  const role = kept(refusal, 'account', 'role');
+  const option = (r: 'maintainer' | 'village_admin'): string => `<option value="${r}"${role === r ? ' selected' : ''}>${ROLE[lang][r]}</option>`;
   const form = canAdd
-    ? `<form class="login" method="post" action="/api/accounts" id="account-add">${csrfField(csrf)}<label>${t.username} <input name="username" required maxlength="32"></label><label>${t.name} <input name="display_name" required maxlength="100"></label><label>${t.role} <select name="role"><option value="maintainer">${ROLE[lang].maintainer}</option><option value="village_admin">${ROLE[lang].village_admin}</option></select></label><label>${t.password} <input name="password" type="password" autocomplete="new-password" required></label><label>${t.repeat} <input name="password_confirm" type="password" autocomplete="new-password" required></label><p><button type="submit">${t.add}</button></p></form>`
+    ? `${formMessage(refusal, 'account', fields)}<form class="login" method="post" action="/api/accounts" id="account-add">${csrfField(csrf)}<label>${t.username} <input name="username" required maxlength="32" ${value('username')}${at('username')}</label><label>${t.name} <input name="display_name" required maxlength="100" ${value('display_name')}${at('display_name')}</label><label>${t.role} <select name="role"${at('role')}${option('maintainer')}${option('village_admin')}</select></label><label>${t.password} <input name="password" type="password" autocomplete="new-password" required${at('password')}</label><label>${t.repeat} <input name="password_confirm" type="password" autocomplete="new-password" required${at('password_confirm')}</label><p><button type="submit">${t.add}</button></p></form>`
     : '';
   return `<h2 id="accounts">${t.accounts}</h2><table id="account-list"><tr><th>${t.username}</th><th>${t.name}</th><th>${t.role}</th><th>${t.lastLogin}</th><th>${t.statusCol}</th></tr>${rows}</table>${form}`;
 }

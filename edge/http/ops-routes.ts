@@ -7,10 +7,13 @@
  * GET /api/alarms (active alarms and the latest ones) needs a login like every /api route: a
  * reconciliation alarm names villagers. POST /api/alarms/ID/acknowledge (a maintainer has seen it;
  * audited), POST /api/alarms/ID/clear (a maintainer settled what only the village can, e.g.
- * villager_id_taken; audited) and the /alarms page to do them from.
+ * villager_id_taken; audited) and the /alarms page to do them from. A refused form from that
+ * page (a note with a tab pasted from a chat message, a note too long) gets the page again with
+ * the message beside the note and the note kept (edge/http/form-refusal.ts); an alarm cleared
+ * meanwhile, a page saying so with the way back.
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
-import { isUrlencodedForm } from './form-refusal.ts';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { formErrorHandler, isUrlencodedForm, type FormRefusal } from './form-refusal.ts';
 import { Type, type Static } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Readiness } from '../ops/readiness.ts';
@@ -81,6 +84,15 @@ export function registerOpsRoutes(scope: FastifyInstance, deps: OpsRoutesDeps, s
     return { items, next: r.recent.length > limit ? items[items.length - 1]!.id : null, active: r.active };
   });
 
+  /** The /alarms page, with a refused form's message beside its note. */
+  const page = (req: FastifyRequest, reply: FastifyReply, refusal?: FormRefusal): string => {
+    if (!alarms) throw disabled();
+    const { active, recent } = alarms(50);
+    return alarmsPage({ store, active, recent, csrf: reply.generateCsrf(), lang: langOf(req), ...(refusal ? { refusal } : {}) });
+  };
+  /** A refused form of the /alarms page (`acknowledge-ID`, `clear-ID`): the page again, the note kept. */
+  const refused = (action: 'acknowledge' | 'clear') => formErrorHandler((req) => `${action}-${String((req.params as { id?: unknown }).id)}`, () => 'note', page, () => '/alarms', store.name);
+
   /** An action posted by the /alarms page's form: back to /alarms, or a page saying why not (the alarm cleared meanwhile), not JSON. */
   const fromPage = (reply: unknown, act: () => unknown): FastifyReply => {
     const r = reply as FastifyReply; // the typed reply knows only the JSON answer's status; these are pages
@@ -94,7 +106,7 @@ export function registerOpsRoutes(scope: FastifyInstance, deps: OpsRoutesDeps, s
     return r.redirect('/alarms', 303);
   };
 
-  app.post('/api/alarms/:id/acknowledge', { schema: { params: IdParams, body: AckBody, response: { 200: AckReply } } }, async (req, reply) => {
+  app.post('/api/alarms/:id/acknowledge', { errorHandler: refused('acknowledge'), schema: { params: IdParams, body: AckBody, response: { 200: AckReply } } }, async (req, reply) => {
     if (!deps.acknowledge) throw disabled();
     const act = deps.acknowledge;
     const note = noteOf(req.body.note);
@@ -105,7 +117,7 @@ export function registerOpsRoutes(scope: FastifyInstance, deps: OpsRoutesDeps, s
     return fromPage(reply, () => act(req.params.id, req.adminUser!.username, note));
   });
 
-  app.post('/api/alarms/:id/clear', { schema: { params: IdParams, body: AckBody, response: { 200: ClearReply } } }, async (req, reply) => {
+  app.post('/api/alarms/:id/clear', { errorHandler: refused('clear'), schema: { params: IdParams, body: AckBody, response: { 200: ClearReply } } }, async (req, reply) => {
     if (!deps.clear) throw disabled();
     const act = deps.clear;
     const note = noteOf(req.body.note);
@@ -119,8 +131,6 @@ export function registerOpsRoutes(scope: FastifyInstance, deps: OpsRoutesDeps, s
   // Chinese, or English with `?lang=en` (remembered) as on every page
   app.get('/alarms', { schema: { querystring: PageQuery } }, async (req, reply) => {
     rememberLang(req, reply);
-    if (!alarms) throw disabled();
-    const { active, recent } = alarms(50);
-    return reply.type('text/html; charset=utf-8').send(alarmsPage({ store, active, recent, csrf: reply.generateCsrf(), lang: langOf(req) }));
+    return reply.type('text/html; charset=utf-8').send(page(req, reply));
   });
 }

@@ -152,7 +152,7 @@ ${part('sync', p.sync!)}
 <h2>${t.sessions}</h2>${part('sessions', p.sessions!)}
 <h2>${t.components}</h2>${part('components', p.components!)}
 ${cardsSection(d.csrf, d.refusal, lang)}
-${accountsSection(d.accounts, d.csrf, d.user.role === 'village_admin', lang)}
+${accountsSection(d.accounts, d.csrf, d.user.role === 'village_admin', lang, d.refusal)}
 ${part('audit', p.audit!)}
 <script src="/assets/admin.js" defer></script>`,
     undefined,

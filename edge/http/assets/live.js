@@ -1,12 +1,13 @@
-/* global document, EventSource, fetch */
+/* global document, EventSource, fetch, location, setTimeout */
 // The live page's script (edge/http/live-page.ts): draws the picture embedded in the page, then
-// every message of the stream /api/live (EventSource reconnects by itself and gets a fresh
-// snapshot). Text goes in with textContent only, never as HTML.
+// every message of the stream /api/live (a dropped connection: EventSource reconnects by itself
+// and gets a fresh snapshot; a refused one: see `follow` below). Text goes in with textContent
+// only, never as HTML.
 'use strict';
 
 const lang = document.body.dataset.lang === 'en' ? 'en' : 'zh';
 const timeZone = document.body.dataset.tz || undefined;
-const T = {
+const WORDS = {
   zh: {
     open: '门开着', closed: '门关着', unknownDoor: '门状态未知', locked: '已上锁', unlocked: '已开锁', lockAlarm: '门锁告警', unknownLock: '门锁状态未知',
     until: '至', nobody: '店里没有人', cartEmpty: '购物车是空的', total: '合计', points: '分', goods: '商品', slot: '货位', count: '数量', restock: '补货数量',
@@ -29,7 +30,12 @@ const T = {
     you: (u) => `You (${u.display_name}, ${{ maintainer: 'maintainer', village_admin: 'village admin' }[u.role] || u.role}) may acknowledge.`, ackDone: 'Acknowledged', ackBefore: (a) => `Already acknowledged by ${a.acknowledged_by}`, ackFailed: 'Could not acknowledge: ',
     clearButton: 'Clear', clearPlaceholder: "Why (e.g. the village corrected the other village's record)", clearLabel: 'Why it is cleared', clearDone: 'Cleared', clearBefore: 'This alarm had been cleared already', clearFailed: 'Could not clear: ', lost: 'Connection lost, reconnecting…', review: 'lines to check', by: { face: 'face', card: 'card', qr: 'QR code', admin: 'admin' }, entered: 'entered by', since: 'since',
   },
-}[lang];
+};
+const T = WORDS[lang];
+/** Said in both languages: the session has ended, and the way to sign in again. */
+const SIGNED_OUT = { text: '登录已结束（在别处退出、改了密码或已过 8 小时），请重新登录 / Signed out (elsewhere, a new password, or the 8 hours are over): sign in again', link: '登录 Sign in' };
+/** The login, which brings the maintainer back to this page. */
+const loginHref = () => `/login?next=${encodeURIComponent(location.pathname + location.search)}`;
 
 const fmt = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
 /** One way for every time: 2026-11-30 20:13, in the store's time zone; none: "—". */
@@ -139,15 +145,17 @@ function drawOpenAlarms(list) {
 let me = null;
 async function whoAmI(fresh) {
   if (!me || fresh) {
-    me = fetch('/api/me', { credentials: 'same-origin', headers: { accept: 'application/json' } }).then((r) => r.json());
+    me = fetch('/api/me', { credentials: 'same-origin', headers: { accept: 'application/json' } }).then((r) => (r.ok ? r.json() : Promise.reject(new Error(`HTTP ${r.status}`))));
     me.catch(() => { me = null; }); // asked again next time
   }
   return me;
 }
 
-function ackStatus(text, ok) {
+/** What the last acknowledgement or clearing came to; `link` a sign-in link after it. */
+function ackStatus(text, ok, link) {
   const p = byId('ack-status');
-  p.textContent = text;
+  p.replaceChildren(text);
+  if (link) p.append(' ', el('a', { href: loginHref(), id: 'ack-login' }, link));
   p.className = ok ? 'ok' : 'bad';
 }
 
@@ -158,7 +166,8 @@ function ackStatus(text, ok) {
  * the stream's message comes.
  */
 async function postAlarm(id, action, note, button) {
-  const failed = action === 'clear' ? T.clearFailed : T.ackFailed;
+  /** Why it failed, in both languages: `zh` and `en` after each language's "could not". */
+  const failed = (zh, en) => (action === 'clear' ? `${WORDS.zh.clearFailed}${zh} / ${WORDS.en.clearFailed}${en}` : `${WORDS.zh.ackFailed}${zh} / ${WORDS.en.ackFailed}${en}`);
   button.disabled = true;
   try {
     const post = async (fresh) => {
@@ -172,8 +181,14 @@ async function postAlarm(id, action, note, button) {
     let res = await post(false);
     if (res.status === 403) res = await post(true); // the token of an older session: once more with a fresh one
     const body = await res.json().catch(() => ({}));
+    if (res.status === 401) {
+      // the session has ended (signed out elsewhere, a new password, the 8 hours): say so, and where to sign in
+      ackStatus(failed('登录已结束，请重新登录', 'you are signed out; sign in again'), false, SIGNED_OUT.link);
+      button.disabled = false;
+      return;
+    }
     if (!res.ok) {
-      ackStatus(`${failed}${(lang === 'en' ? body.message : body.zh) || body.message || res.status}`, false);
+      ackStatus(failed(body.zh || body.message || `HTTP ${res.status}`, body.message || `HTTP ${res.status}`), false);
       button.disabled = false;
       return;
     }
@@ -185,7 +200,8 @@ async function postAlarm(id, action, note, button) {
     ackStatus(body.acknowledged ? T.ackDone : T.ackBefore(body.alarm), true);
     if (openAlarms) drawOpenAlarms(openAlarms.map((a) => (a.id === id ? { ...a, acknowledged_at: body.alarm.acknowledged_at, acknowledged_by: body.alarm.acknowledged_by, ack_note: body.alarm.ack_note } : a)));
   } catch (err) {
-    ackStatus(`${failed}${err && err.message ? err.message : err}`, false);
+    const why = err && err.message ? err.message : String(err);
+    ackStatus(failed(`网络错误（${why}）`, `network error (${why})`), false);
     button.disabled = false;
   }
 }
@@ -219,24 +235,76 @@ function drawAll(p) {
 
 drawAll(JSON.parse(byId('live-data').textContent));
 const status = byId('live-status');
-const stream = new EventSource('/api/live');
-const on = (name, draw) => stream.addEventListener(name, (m) => draw(JSON.parse(m.data)));
-on('snapshot', drawAll);
-on('door', drawDoor);
-on('store', drawStore);
-on('decisions', drawDecisions);
-on('alarms', drawAlarms);
-on('open_alarms', drawOpenAlarms);
-on('shelves', drawShelves);
+const DRAW = { snapshot: drawAll, door: drawDoor, store: drawStore, decisions: drawDecisions, alarms: drawAlarms, open_alarms: drawOpenAlarms, shelves: drawShelves };
+/** Waits before following again after a refusal, longer each time (ms). */
+const RETRY_MS = [1000, 2000, 5000, 10000, 30000];
+
+/** Whether the maintainer has typed on the page (a note): a redirect to the login would lose it. */
+function typedIn() {
+  return [...document.querySelectorAll('input, textarea')].some((i) => i.type !== 'hidden' && (i.type === 'checkbox' || i.type === 'radio' ? i.checked !== i.defaultChecked : i.value !== i.defaultValue));
+}
+
+/** Signed in (the user), signed out (null), or not known (the server not reached: undefined). */
+async function signedIn() {
+  try {
+    const r = await fetch('/api/me', { credentials: 'same-origin', headers: { accept: 'application/json' }, cache: 'no-store' });
+    return r.ok ? (await r.json()).user : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Follows /api/live. A connection that drops (the network, a restart) EventSource makes again by
+ * itself; one the server refuses (a 401 once the session has ended, a 503 when it is busy) it
+ * does not. Then: signed out → the login, which comes back here (with a note typed, the page
+ * stays and says so in both languages with the sign-in link, and follows again once signed in,
+ * in another tab say); signed in → follow again after a while, saying it reconnects.
+ */
+function follow(tries) {
+  const stream = new EventSource('/api/live');
+  for (const [name, draw] of Object.entries(DRAW)) stream.addEventListener(name, (m) => draw(JSON.parse(m.data)));
+  stream.addEventListener('open', () => {
+    tries = 0;
+    status.textContent = T.live;
+    status.dataset.connected = 'true';
+  });
+  stream.addEventListener('error', () => {
+    if (status.dataset.connected !== 'signed-out') {
+      status.textContent = T.lost;
+      status.dataset.connected = 'false';
+    }
+    if (stream.readyState === EventSource.CLOSED) void refused(stream, tries);
+  });
+}
+
+async function refused(stream, tries) {
+  stream.close();
+  const user = await signedIn();
+  if (user === null && !typedIn()) {
+    location.assign(loginHref());
+    return;
+  }
+  if (user === null) {
+    status.replaceChildren(SIGNED_OUT.text, ' ', el('a', { href: loginHref(), id: 'live-login' }, SIGNED_OUT.link));
+    status.dataset.connected = 'signed-out';
+  }
+  setTimeout(() => (user === null ? void waitForSignIn(tries) : follow(tries + 1)), RETRY_MS[Math.min(tries, RETRY_MS.length - 1)]);
+}
+
+/** Signed out with a note typed: follows again once signed in (another tab), asking every few seconds. */
+async function waitForSignIn(tries) {
+  const user = await signedIn();
+  if (user) {
+    me = null; // the new session's CSRF token
+    follow(0);
+    return;
+  }
+  setTimeout(() => void waitForSignIn(tries), RETRY_MS[2]);
+}
+
+follow(0);
 // who is signed in: the page says who may acknowledge, and who would
 whoAmI(false).then((r) => {
   if (r.user) byId('ack-who').append(' ', T.you(r.user));
 }, () => undefined);
-stream.addEventListener('open', () => {
-  status.textContent = T.live;
-  status.dataset.connected = 'true';
-});
-stream.addEventListener('error', () => {
-  status.textContent = T.lost;
-  status.dataset.connected = 'false';
-});
