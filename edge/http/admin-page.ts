@@ -49,6 +49,8 @@ export interface AdminPageDeps {
   live?: LiveFeed;
   /** The active alarms (edge/ops/alarms.ts); absent or undefined with alarms.enabled false. */
   alarms?: () => AlarmRow[] | undefined;
+  /** The store's time zone (`jobs.timezone`); absent: the system's. */
+  timeZone?: string;
 }
 
 export const AdminPartsReply = Type.Object({
@@ -73,6 +75,7 @@ function partData(deps: AdminPageDeps, page: number, lang: Lang): AdminPartData 
     review: listOpenReview(db, 20),
     alarms: deps.alarms?.(),
     lang,
+    timeZone: deps.timeZone,
   };
 }
 

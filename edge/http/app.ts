@@ -154,7 +154,7 @@ export function buildApp(deps: AppDeps, log: Logger) {
     await registerApiDocs(scope, deps.store.name);
     const sessionEnds = new SessionEnds();
     registerAuthRoutes(scope, { db: deps.db, storeName: deps.store.name, sessionEnds, loginCsrf: { secret: deps.auth.sessionSecret, secure: deps.auth.secureCookies ?? false }, ...(deps.auth.setupToken ? { setupToken: deps.auth.setupToken } : {}) });
-    const adminPageDeps: AdminPageDeps = { store: deps.store, health: deps.health, db: deps.db, ...(deps.session ? { session: deps.session } : {}), ...(deps.sync ? { sync: deps.sync } : {}), ...(deps.live ? { live: deps.live } : {}), alarms: () => deps.ops?.alarms?.(1).active };
+    const adminPageDeps: AdminPageDeps = { store: deps.store, health: deps.health, db: deps.db, ...(deps.session ? { session: deps.session } : {}), ...(deps.sync ? { sync: deps.sync } : {}), ...(deps.live ? { live: deps.live } : {}), alarms: () => deps.ops?.alarms?.(1).active, ...(deps.timeZone ? { timeZone: deps.timeZone } : {}) };
     const villagerDeps = { db: deps.db, store: deps.store, ...(deps.faces ? { faces: deps.faces } : {}), ...(deps.timeZone ? { timeZone: deps.timeZone } : {}) };
     const pages: FormPages = {
       villager: (req, reply, id, refusal) => villagerPageHtml(villagerDeps, req, reply, id, { refusal }),
@@ -180,7 +180,7 @@ function reviewPageHtml(deps: AppDeps, req: FastifyRequest, reply: FastifyReply,
   const receipts = recentReceipts(db, 20);
   // what each purchase shown may still be refunded, counted as the refund route counts it
   const left = new Map(receipts.filter((r) => r.kind === 'shopping').map((r) => [r.session, refundable(db, r.session)]));
-  return reviewPage({ store: deps.store, items: listOpenReview(db, 50), csrf: reply.generateCsrf(), products: listProducts(db), receipts, refundable: left, refusal, lang: langOf(req) });
+  return reviewPage({ store: deps.store, items: listOpenReview(db, 50), csrf: reply.generateCsrf(), products: listProducts(db), receipts, refundable: left, refusal, lang: langOf(req), timeZone: deps.timeZone });
 }
 
 type TypedApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -192,7 +192,7 @@ function routes(app: TypedApp, deps: AppDeps): void {
     return reply.status(report.status === 'ok' || report.status === 'degraded' ? 200 : 503).send(report);
   });
 
-  if (deps.ops) registerOpsRoutes(app, deps.ops, deps.store);
+  if (deps.ops) registerOpsRoutes(app, deps.ops, deps.store, deps.timeZone);
 
   // Villagers: the whole list a page at a time (search and history: edge/http/villager-routes.ts)
   app.get('/api/villagers', { schema: { querystring: VillagersQuery, response: { 200: SearchReply } } }, async (req) => {
@@ -259,5 +259,5 @@ function routes(app: TypedApp, deps: AppDeps): void {
     return reply.type('text/html; charset=utf-8').send(reviewPageHtml(deps, req, reply));
   });
 
-  registerBoardRoutes(app, { db: deps.db, storeName: deps.store.name, sync: deps.sync });
+  registerBoardRoutes(app, { db: deps.db, storeName: deps.store.name, sync: deps.sync, timeZone: deps.timeZone });
 }

@@ -62,7 +62,7 @@ export interface OpsRoutesDeps {
   clear?: (id: number, by: string, note: string | null) => HandClearing;
 }
 
-export function registerOpsRoutes(scope: FastifyInstance, deps: OpsRoutesDeps, store: StoreConfig): void {
+export function registerOpsRoutes(scope: FastifyInstance, deps: OpsRoutesDeps, store: StoreConfig, timeZone?: string): void {
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
   app.get('/metrics', { config: { public: true } }, async (_req, reply) => {
     const m = await deps.metrics();
@@ -121,6 +121,6 @@ export function registerOpsRoutes(scope: FastifyInstance, deps: OpsRoutesDeps, s
     rememberLang(req, reply);
     if (!alarms) throw disabled();
     const { active, recent } = alarms(50);
-    return reply.type('text/html; charset=utf-8').send(alarmsPage({ store, active, recent, csrf: reply.generateCsrf(), lang: langOf(req) }));
+    return reply.type('text/html; charset=utf-8').send(alarmsPage({ store, active, recent, csrf: reply.generateCsrf(), lang: langOf(req), timeZone }));
   });
 }

@@ -5,7 +5,8 @@ import type { Villager } from '../ledger/villagers.ts';
 import type { StoreSession } from '../ledger/sessions.ts';
 import type { EntryEventView, ReceiptView, StockView, StoreStateView, SyncView } from './queries.ts';
 import type { Lang } from './door-words.ts';
-import { entryEventsSection, esc, receiptsSection, stockSection, storeStateSection, syncSection, time } from './admin-sections.ts';
+import { entryEventsSection, esc, receiptsSection, stockSection, storeStateSection, syncSection } from './admin-sections.ts';
+import { formatTime } from './time-format.ts';
 import { HEALTH, otherLang, PHASE, ROLE, say, SESSION_STATUS, VILLAGER_STATUS } from './admin-words.ts';
 import { accountsSection, auditSection, cardsSection, reviewSection } from './audit-section.ts';
 import type { AdminAccount } from '../ledger/admin-accounts.ts';
@@ -67,6 +68,8 @@ export interface AdminPageData {
   refusal?: FormRefusal;
   /** The page's language (edge/http/lang.ts); Chinese by default. */
   lang?: Lang;
+  /** The store's time zone (`jobs.timezone`); undefined: the system's. Every time on the page is shown in it (./time-format.ts). */
+  timeZone?: string | undefined;
 }
 
 /**
@@ -100,33 +103,34 @@ export type AdminPartData = Omit<AdminPageData, 'user' | 'csrf' | 'accounts'>;
 
 export function adminParts(d: AdminPartData): Record<string, string> {
   const lang = d.lang ?? 'zh';
+  const tz = d.timeZone;
   const t = T[lang];
   const parts = Object.entries(d.health.parts)
     .map(([name, p]) => `<tr><td>${esc(name)}</td><td class="${p.health === 'ok' ? 'ok' : 'bad'}">${esc(say(HEALTH, lang, p.health))}</td><td>${esc(p.detail ?? '')}</td></tr>`)
     .join('');
   const faults = d.health.faults
-    .map((f) => `<tr data-fault="${esc(f.source)}"><td>${esc(f.source)}</td><td class="bad">${esc(f.code)}</td><td>${esc(time(f.since))} ${esc(f.detail)}</td></tr>`)
+    .map((f) => `<tr data-fault="${esc(f.source)}"><td>${esc(f.source)}</td><td class="bad">${esc(f.code)}</td><td>${esc(formatTime(f.since, tz))} ${esc(f.detail)}</td></tr>`)
     .join('');
   const villagers = d.villagers
     .map((v) => `<tr><td>${esc(v.id)}</td><td>${esc(v.name)}</td><td>${esc(v.village)}</td><td>${esc(say(VILLAGER_STATUS, lang, v.status))}</td><td class="balance">${v.balance}</td><td>${v.debt || ''}</td><td>${v.faceConsentAt ? t.consent : t.noConsent}</td><td>${statusButton(v, lang)}</td></tr>`)
     .join('');
   const sessions = d.sessions
-    .map((s) => `<tr><td>${esc(s.openedAt.replace('T', ' ').slice(0, 19))}</td><td>${esc(s.villagerId)}</td><td>${esc(s.kind === 'restock' ? t.restock : t.shopping)}</td><td>${esc(say(SESSION_STATUS, lang, s.status))}</td><td>${esc(say(PHASE, lang, s.state))}</td><td>${s.totalPoints ?? ''}</td></tr>`)
+    .map((s) => `<tr><td>${esc(formatTime(s.openedAt, tz))}</td><td>${esc(s.villagerId)}</td><td>${esc(s.kind === 'restock' ? t.restock : t.shopping)}</td><td>${esc(say(SESSION_STATUS, lang, s.status))}</td><td>${esc(say(PHASE, lang, s.state))}</td><td>${s.totalPoints ?? ''}</td></tr>`)
     .join('');
   return {
     status: `<strong class="${d.health.status === 'ok' ? 'ok' : 'bad'}" id="status">${esc(say(HEALTH, lang, d.health.status))}</strong>`,
-    store: storeStateSection(d.state, lang),
-    alarms: alarmsSection(d.alarms, lang),
-    events: entryEventsSection(d.events, lang),
-    receipts: receiptsSection(d.receipts, lang),
-    review: reviewSection(d.review, null, [], undefined, lang),
+    store: storeStateSection(d.state, lang, tz),
+    alarms: alarmsSection(d.alarms, lang, tz),
+    events: entryEventsSection(d.events, lang, tz),
+    receipts: receiptsSection(d.receipts, lang, tz),
+    review: reviewSection(d.review, null, [], undefined, lang, tz),
     stock: stockSection(d.stock, lang),
-    sync: syncSection(d.sync, lang),
+    sync: syncSection(d.sync, lang, tz),
     villager_pages: villagerPager(d.villagerPage, lang),
     villagers: `<table id="villagers"><tr><th>${t.id}</th><th>${t.name}</th><th>${t.village}</th><th>${t.status}</th><th>${t.points}</th><th>${t.debt}</th><th>${t.face}</th><th>${t.action}</th></tr>${villagers}</table>`,
     sessions: `<table id="sessions"><tr><th>${t.at}</th><th>${t.villager}</th><th>${t.kind}</th><th>${t.status}</th><th>${t.phase}</th><th>${t.points}</th></tr>${sessions}</table>`,
     components: `<table id="components"><tr><th>${t.component}</th><th>${t.status}</th><th>${t.detail}</th></tr>${parts}${faults}</table>`,
-    audit: auditSection(d.audit, lang),
+    audit: auditSection(d.audit, lang, tz),
   };
 }
 
@@ -152,7 +156,7 @@ ${part('sync', p.sync!)}
 <h2>${t.sessions}</h2>${part('sessions', p.sessions!)}
 <h2>${t.components}</h2>${part('components', p.components!)}
 ${cardsSection(d.csrf, d.refusal, lang)}
-${accountsSection(d.accounts, d.csrf, d.user.role === 'village_admin', lang)}
+${accountsSection(d.accounts, d.csrf, d.user.role === 'village_admin', lang, d.timeZone)}
 ${part('audit', p.audit!)}
 <script src="/assets/admin.js" defer></script>`,
     undefined,

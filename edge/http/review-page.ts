@@ -9,7 +9,8 @@ import type { Product } from '../ledger/products.ts';
 import type { ReviewItem } from '../ledger/review.ts';
 import type { ReceiptView } from './queries.ts';
 import type { Lang } from './door-words.ts';
-import { esc, time } from './admin-sections.ts';
+import { esc } from './admin-sections.ts';
+import { formatTime } from './time-format.ts';
 import { reviewSection } from './audit-section.ts';
 import { otherLang } from './admin-words.ts';
 import { formMessage, requestField, type FormRefusal } from './form-fields.ts';
@@ -32,7 +33,8 @@ const T = {
   },
 };
 
-export function reviewPage(d: { store: StoreConfig; items: ReviewItem[]; csrf: string; products?: Product[]; receipts?: ReceiptView[]; refundable?: ReadonlyMap<string, { cost: number; refunded: number; left: number }>; refusal?: FormRefusal | undefined; lang?: Lang }): string {
+export function reviewPage(d: { store: StoreConfig; items: ReviewItem[]; csrf: string; products?: Product[]; receipts?: ReceiptView[]; refundable?: ReadonlyMap<string, { cost: number; refunded: number; left: number }>; refusal?: FormRefusal | undefined; lang?: Lang; timeZone?: string | undefined }): string {
+  const tz = d.timeZone;
   const lang = d.lang ?? 'zh';
   const t = T[lang];
   // a refused line that is no longer open (resolved meanwhile) has no row to show the message in
@@ -42,12 +44,12 @@ export function reviewPage(d: { store: StoreConfig; items: ReviewItem[]; csrf: s
       const left = d.refundable?.get(r.session);
       return r.kind === 'shopping' && left && left.left > 0 ? [{ r, left }] : [];
     })
-    .map(({ r, left }) => `<tr data-session="${esc(r.session)}"><td>${esc(time(r.closed_at))}</td><td>${esc(r.villager_name)}</td><td>${esc(r.lines.map((l) => `${l.name} ×${l.count}`).join(t.list) || '—')}</td><td data-cost>${left.cost}${left.cost !== r.total_points ? `<br><small>${esc(t.split(r.total_points, left.cost - r.total_points))}</small>` : ''}</td><td data-refunded>${left.refunded || '—'}</td>
+    .map(({ r, left }) => `<tr data-session="${esc(r.session)}"><td>${esc(formatTime(r.closed_at, tz))}</td><td>${esc(r.villager_name)}</td><td>${esc(r.lines.map((l) => `${l.name} ×${l.count}`).join(t.list) || '—')}</td><td data-cost>${left.cost}${left.cost !== r.total_points ? `<br><small>${esc(t.split(r.total_points, left.cost - r.total_points))}</small>` : ''}</td><td data-refunded>${left.refunded || '—'}</td>
 <td><form class="inline" method="post" action="/api/receipts/${esc(encodeURIComponent(r.session))}/refund"><input type="hidden" name="_csrf" value="${esc(d.csrf)}">${requestField()}<input name="points" type="number" min="1" max="${left.left}" required aria-label="${esc(t.most(left.left))}" title="${esc(t.mostTitle(left.left))}" style="width:5rem"> <input name="reason" required maxlength="200" placeholder="${t.reason}" aria-label="${t.reasonLabel}"> <button type="submit" data-action="refund">${t.refund}</button></form></td></tr>`)
     .join('');
   return layout(`${d.store.name} · ${t.title}`, `<h1>${esc(d.store.name)} · ${t.title}</h1><p><a href="/">${t.back}</a> · ${otherLang(lang, '/review')}</p>
 <p>${t.how}</p>
-${lost}${reviewSection(d.items, d.csrf, (d.products ?? []).filter((p) => p.active), d.refusal, lang)}
+${lost}${reviewSection(d.items, d.csrf, (d.products ?? []).filter((p) => p.active), d.refusal, lang, tz)}
 <h2 id="receipts">${t.refunds}</h2><p>${t.refundHow}</p>
 <table id="refunds"><tr><th>${t.closedAt}</th><th>${t.villager}</th><th>${t.goods}</th><th>${t.due}</th><th>${t.refunded}</th><th>${t.refund}</th></tr>${refunds || '<tr><td colspan="6">—</td></tr>'}</table>`, undefined, lang);
 }
