@@ -21,7 +21,7 @@ import type { HealthBoard } from '../parts.ts';
 import { listSessions } from '../ledger/sessions.ts';
 import { villagerPage } from '../ledger/admin-views.ts';
 import { listAudit } from '../ledger/audit.ts';
-import { listOpenReview } from '../ledger/review.ts';
+import { countOpenReview, listOpenReview } from '../ledger/review.ts';
 import { listAdminAccounts } from '../ledger/admin-accounts.ts';
 import { adminPage, adminParts, type AdminPartData } from './pages.ts';
 import { recentEntryEvents, recentReceipts, stockByProduct, storeState, syncState, type StoreStateSource, type SyncStateSource } from './queries.ts';
@@ -73,6 +73,7 @@ function partData(deps: AdminPageDeps, page: number, lang: Lang): AdminPartData 
     sync: syncState(db, deps.sync),
     audit: listAudit(db, { limit: 20 }),
     review: listOpenReview(db, 20),
+    reviewOpen: countOpenReview(db),
     alarms: deps.alarms?.(),
     lang,
     timeZone: deps.timeZone,

@@ -20,14 +20,14 @@ import { reviewPage } from './review-page.ts';
 import { registerBoardRoutes } from './board/routes.ts';
 import { recentEntryEvents, recentReceipts, stockByProduct, storeState, syncState, type StoreStateSource, type SyncStateSource } from './queries.ts';
 import { DECISION_ZH, PHASE_ZH, REVIEW_ZH } from './admin-sections.ts';
-import { EntryEventsReply, ErrorReply, EventsQuery, ProductsReply, ReceiptsReply, SessionCursorQuery, SessionsReply, StockReply, StoreStateReply, SyncReply, VillagersQuery } from './schemas.ts';
+import { EntryEventsReply, ErrorReply, EventsQuery, ProductsReply, ReceiptsReply, ReviewPageQuery, SessionCursorQuery, SessionsReply, StockReply, StoreStateReply, SyncReply, VillagersQuery } from './schemas.ts';
 import { HistoryReply, SearchReply } from './villager-schemas.ts';
 import { HISTORY_PAGE, historyPage, villagerPageHtml, villagerView, villagerViews } from './villager-routes.ts';
 import type { FormPages, FormRefusal } from './form-refusal.ts';
 import { villagerNames } from '../ledger/admin-views.ts';
 import { snakeKeys } from './api-style.ts';
-import { listOpenReview } from '../ledger/review.ts';
-import { langOf, PageQuery, rememberLang } from './lang.ts';
+import { countOpenReview, listOpenReview } from '../ledger/review.ts';
+import { langOf, rememberLang } from './lang.ts';
 import { refundable } from '../ledger/refunds.ts';
 import { registerAuth, SessionEnds, type AuthOptions } from './auth.ts';
 import { registerPressureGuard } from './pressure.ts';
@@ -97,6 +97,9 @@ export type App = ReturnType<typeof buildApp>;
 
 /** Longer than any path parameter a route accepts (refund-actions.ts: a session id of 128). */
 export const MAX_PARAM_LENGTH = 256;
+
+/** Open review lines per /review page (`?page=N`, oldest first). */
+export const REVIEW_PER_PAGE = 50;
 
 export function buildApp(deps: AppDeps, log: Logger) {
   const app = Fastify({
@@ -175,12 +178,15 @@ export function buildApp(deps: AppDeps, log: Logger) {
 }
 
 /** The review page (the queue and the refunds), with a refused form's message beside its line. */
-function reviewPageHtml(deps: AppDeps, req: FastifyRequest, reply: FastifyReply, refusal?: FormRefusal): string {
+function reviewPageHtml(deps: AppDeps, req: FastifyRequest, reply: FastifyReply, refusal?: FormRefusal, page = 1): string {
   const db = deps.db();
+  // the open lines a page at a time, oldest first; a page past the end shows the last
+  const total = countOpenReview(db);
+  const queue = { page: Math.min(page, Math.max(1, Math.ceil(total / REVIEW_PER_PAGE))), perPage: REVIEW_PER_PAGE, total };
   const receipts = recentReceipts(db, 20);
   // what each purchase shown may still be refunded, counted as the refund route counts it
   const left = new Map(receipts.filter((r) => r.kind === 'shopping').map((r) => [r.session, refundable(db, r.session)]));
-  return reviewPage({ store: deps.store, items: listOpenReview(db, 50), csrf: reply.generateCsrf(), products: listProducts(db), receipts, refundable: left, refusal, lang: langOf(req), timeZone: deps.timeZone });
+  return reviewPage({ store: deps.store, items: listOpenReview(db, REVIEW_PER_PAGE, (queue.page - 1) * REVIEW_PER_PAGE), queue, csrf: reply.generateCsrf(), products: listProducts(db), receipts, refundable: left, refusal, lang: langOf(req), timeZone: deps.timeZone });
 }
 
 type TypedApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -254,9 +260,9 @@ function routes(app: TypedApp, deps: AppDeps): void {
   app.get('/api/sync', { schema: { response: { 200: SyncReply } } }, async () => syncState(deps.db(), deps.sync));
 
   // Chinese, or English with `?lang=en` (remembered) as on every page
-  app.get('/review', { schema: { querystring: PageQuery } }, async (req, reply) => {
+  app.get('/review', { schema: { querystring: ReviewPageQuery } }, async (req, reply) => {
     rememberLang(req, reply);
-    return reply.type('text/html; charset=utf-8').send(reviewPageHtml(deps, req, reply));
+    return reply.type('text/html; charset=utf-8').send(reviewPageHtml(deps, req, reply, undefined, req.query.page));
   });
 
   registerBoardRoutes(app, { db: deps.db, storeName: deps.store.name, sync: deps.sync, timeZone: deps.timeZone });

@@ -61,9 +61,9 @@ const csrfField = (csrf: string): string => `<input type="hidden" name="_csrf" v
  * points are typed) each has a charge form (points) and a waive button, or, when its goods were
  * charged at settlement already, only an acknowledge button, or, on a restock (nothing sold),
  * only the waive button (a refused one shows why beside the line); on the admin page they are listed
- * with a link there. No script on either page.
+ * with a link there. `note` (HTML) goes under the heading: how many are open when not all are listed. No script on either page.
  */
-export function reviewSection(items: ReviewItem[], csrf: string | null, products: ReadonlyArray<{ sku: string; name: string; price: number }> = [], refusal?: FormRefusal, lang: Lang = 'zh', tz?: string): string {
+export function reviewSection(items: ReviewItem[], csrf: string | null, products: ReadonlyArray<{ sku: string; name: string; price: number }> = [], refusal?: FormRefusal, lang: Lang = 'zh', tz?: string, note = ''): string {
   const t = T[lang];
   const options = products.map((p) => `<option value="${esc(p.sku)}">${esc(p.name)}${esc(t.pts(p.price))}</option>`).join('');
   const rows = items
@@ -86,7 +86,7 @@ export function reviewSection(items: ReviewItem[], csrf: string | null, products
       return `<tr data-review="${r.id}"${restock ? ' data-kind="restock"' : ''}><td>${esc(formatTime(r.created_at, tz))}</td><td>${esc(r.villager_name)}${restock ? t.restock : ''}</td><td>${esc(r.slot)}</td><td class="review">${esc(say(REVIEW, lang, r.reason))}${r.delta_g !== null ? esc(t.grams(r.delta_g)) : ''}${note}</td><td>${formMessage(refusal, `review-${r.id}`)}${forms}</td></tr>`;
     })
     .join('');
-  return `<h2 id="review">${t.review}</h2><table id="review-queue"><tr><th>${t.at}</th><th>${t.villager}</th><th>${t.slot}</th><th>${t.reason}</th><th>${t.handle}</th></tr>${rows || `<tr><td colspan="5">${t.noReview}</td></tr>`}</table>`;
+  return `<h2 id="review">${t.review}</h2>${note}<table id="review-queue"><tr><th>${t.at}</th><th>${t.villager}</th><th>${t.slot}</th><th>${t.reason}</th><th>${t.handle}</th></tr>${rows || `<tr><td colspan="5">${t.noReview}</td></tr>`}</table>`;
 }
 
 /** Issue a card to a villager, or revoke a lost one: two small forms (a refused one shows why, with what was typed). */

@@ -35,12 +35,14 @@ const T = {
     id: '编号', name: '姓名', village: '村', status: '状态', points: '积分', debt: '欠分', face: '人脸授权', action: '操作', at: '时间', villager: '村民', kind: '类型', phase: '阶段', component: '组件', detail: '说明',
     title: '管理', heading: '门店管理', signedIn: (who: string, role: string) => `${who}（${role}）已登录`, logout: '退出登录', state: '状态：', storeId: '门店编号', live: '实时页面', board: '积分公示栏',
     static: '本页不会自动更新（需要启用 JavaScript）', villagers: '村民', sessions: '最近购物', components: '组件',
+    reviewShown: (n: number, total: number) => `显示最早的 ${n} 条 / 共 ${total} 条`, reviewAll: '到待核对页处理全部',
   },
   en: {
     block: 'Block', unblock: 'Unblock', prev: 'Previous page', next: 'Next page', range: (a: number, b: number, n: number) => `Villagers ${a}–${b} of ${n}`, consent: 'consented', noConsent: 'no consent', restock: 'restocking', shopping: 'shopping',
     id: 'Id', name: 'Name', village: 'Village', status: 'Status', points: 'Points', debt: 'Debt', face: 'Face consent', action: 'Action', at: 'Time', villager: 'Villager', kind: 'Kind', phase: 'Phase', component: 'Component', detail: 'Detail',
     title: 'Admin', heading: 'Store admin', signedIn: (who: string, role: string) => `${who} (${role}) signed in`, logout: 'Log out', state: 'Status: ', storeId: 'store', live: 'Live page', board: 'Points board',
     static: 'This page does not update itself (it needs JavaScript)', villagers: 'Villagers', sessions: 'Latest visits', components: 'Components',
+    reviewShown: (n: number, total: number) => `the oldest ${n} of ${total} shown`, reviewAll: 'review them all',
   },
 };
 
@@ -61,6 +63,8 @@ export interface AdminPageData {
   csrf: string;
   audit: AuditRecord[];
   review: ReviewItem[];
+  /** How many review lines are open (`review` is the oldest of them). */
+  reviewOpen: number;
   accounts: AdminAccount[];
   /** The active alarms; undefined with alarms.enabled false. */
   alarms?: AlarmRow[] | undefined;
@@ -123,7 +127,7 @@ export function adminParts(d: AdminPartData): Record<string, string> {
     alarms: alarmsSection(d.alarms, lang, tz),
     events: entryEventsSection(d.events, lang, tz),
     receipts: receiptsSection(d.receipts, lang, tz),
-    review: reviewSection(d.review, null, [], undefined, lang, tz),
+    review: reviewSection(d.review, null, [], undefined, lang, tz, d.reviewOpen > d.review.length ? `<p id="review-count" data-open="${d.reviewOpen}">${esc(t.reviewShown(d.review.length, d.reviewOpen))} · <a href="/review">${t.reviewAll}</a></p>` : ''),
     stock: stockSection(d.stock, lang),
     sync: syncSection(d.sync, lang, tz),
     villager_pages: villagerPager(d.villagerPage, lang),

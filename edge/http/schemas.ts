@@ -37,6 +37,8 @@ export const VillagersQuery = Type.Object({ limit: Type.Integer({ minimum: 1, ma
 
 /** `/?villagers=N`: which page of the villager list the admin page shows. */
 export const AdminPageQuery = Type.Object({ villagers: Type.Integer({ minimum: 1, default: 1 }), ...LangQuery }, { additionalProperties: false });
+/** /review: which page of the open review lines (oldest first). */
+export const ReviewPageQuery = Type.Object({ page: Type.Integer({ minimum: 1, maximum: 100_000, default: 1 }), ...LangQuery }, { additionalProperties: false });
 
 export const EntryEventsReply = Type.Object({
   next: Nullable(Type.Integer({ description: 'Pass as `before` for older decisions' })),
