@@ -25,7 +25,9 @@ ${refreshS ? `<meta http-equiv="refresh" content="${refreshS}">` : ''}<title>${e
 <style>body{font-family:system-ui,"Noto Sans CJK SC",sans-serif;margin:1.5rem;color:#222}table{border-collapse:collapse;margin:.5rem 0 1.5rem}
 td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}th{background:#f3f3f3}td{white-space:nowrap}td.review,td.detail{white-space:normal}.ok{color:#080}.bad{color:#b00}h1{font-size:1.5rem}
 form.login{max-width:22rem}form.login label{display:block;margin:.6rem 0 .2rem}form.login input,form.login select{width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box}
-button{padding:.4rem .9rem;font-size:1rem}.field-error{color:#b00;font-size:.9rem}form.inline{display:inline;margin:0}</style>
+button{padding:.4rem .9rem;font-size:1rem}.field-error{color:#b00;font-size:.9rem}form.inline{display:inline;margin:0}
+[data-part] table,#review-queue,#refunds,#active-alarms,#recent-alarms,#account-list{display:block;max-width:100%;overflow-x:auto}
+#audit td,td:has(form){white-space:normal;overflow-wrap:anywhere}#audit td{min-width:4.5rem}</style>
 </head><body>${body}</body></html>`;
 }
 
