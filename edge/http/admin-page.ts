@@ -21,7 +21,7 @@ import type { HealthBoard } from '../parts.ts';
 import { listSessions } from '../ledger/sessions.ts';
 import { villagerPage } from '../ledger/admin-views.ts';
 import { listAudit } from '../ledger/audit.ts';
-import { listOpenReview } from '../ledger/review.ts';
+import { countOpenReview, listOpenReview } from '../ledger/review.ts';
 import { listAdminAccounts } from '../ledger/admin-accounts.ts';
 import { adminPage, adminParts, type AdminPartData } from './pages.ts';
 import { recentEntryEvents, recentReceipts, stockByProduct, storeState, syncState, type StoreStateSource, type SyncStateSource } from './queries.ts';
@@ -49,6 +49,8 @@ export interface AdminPageDeps {
   live?: LiveFeed;
   /** The active alarms (edge/ops/alarms.ts); absent or undefined with alarms.enabled false. */
   alarms?: () => AlarmRow[] | undefined;
+  /** The store's time zone (`jobs.timezone`); absent: the system's. */
+  timeZone?: string;
 }
 
 export const AdminPartsReply = Type.Object({
@@ -71,8 +73,10 @@ function partData(deps: AdminPageDeps, page: number, lang: Lang): AdminPartData 
     sync: syncState(db, deps.sync),
     audit: listAudit(db, { limit: 20 }),
     review: listOpenReview(db, 20),
+    reviewOpen: countOpenReview(db),
     alarms: deps.alarms?.(),
     lang,
+    timeZone: deps.timeZone,
   };
 }
 

@@ -7,6 +7,7 @@
 import type { EntryEventView, ReceiptView, StockView, StoreStateView, SyncView } from './queries.ts';
 import type { Lang } from './door-words.ts';
 import { BY, DECISION, DETAIL, PHASE, REFUSED, REVIEW, say } from './admin-words.ts';
+import { formatTime } from './time-format.ts';
 
 const ESC: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 export const esc = (v: unknown): string => String(v ?? '').replace(/[&<>"']/g, (c) => ESC[c]!);
@@ -19,13 +20,6 @@ export const PHASE_EN = PHASE.en;
 export const REVIEW_ZH = REVIEW.zh;
 export const REFUSED_ZH = REFUSED.zh;
 
-/**
- * One formatter for every time on the page: `toLocaleString` builds a new one per call (about
- * 1 ms each), which on a page of dozens of rows is most of its cost. Same text as
- * `toLocaleString('zh-CN', { hour12: false })`, digits only, so it reads in either language.
- */
-const TIME_ZH = new Intl.DateTimeFormat('zh-CN', { hour12: false, year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
-export const time = (iso: string | null): string => (iso ? TIME_ZH.format(new Date(iso)) : '');
 
 const T = {
   zh: {
@@ -58,12 +52,12 @@ function detailText(d: Record<string, unknown>, lang: Lang): string {
     .slice(0, 160);
 }
 
-export function storeStateSection(s: StoreStateView, lang: Lang = 'zh'): string {
+export function storeStateSection(s: StoreStateView, lang: Lang = 'zh', tz?: string): string {
   const t = T[lang];
   const who = s.villager ? `${esc(s.villager_name ?? s.villager)}${lang === 'zh' ? `（${esc(s.villager)}）` : ` (${esc(s.villager)})`}` : '';
   const how = s.entered_by ? esc(t.enteredBy(say(BY, lang, s.entered_by))) : '';
   const kind = s.kind === 'restock' ? t.restock : '';
-  const since = s.since ? esc(t.since(time(s.since))) : '';
+  const since = s.since ? esc(t.since(formatTime(s.since, tz))) : '';
   const reviewText = (review: NonNullable<StoreStateView['cart']>['review']) => `${t.toReview(review.length)}${esc(review.map((r) => `${r.slot} ${say(REVIEW, lang, r.reason)}`).join(t.sep))}`;
   const restock = s.kind === 'restock' && s.cart
     ? `<table id="cart"><tr><th>${t.product}</th><th>${t.slot}</th><th>${t.restockCount}</th></tr>${s.cart.stock.map((m) => `<tr><td>${esc(m.name)}</td><td>${esc(m.slot)}</td><td>${m.count > 0 ? '+' : ''}${m.count}</td></tr>`).join('') || `<tr><td colspan="3">${t.noChange}</td></tr>`}</table>`
@@ -77,15 +71,15 @@ export function storeStateSection(s: StoreStateView, lang: Lang = 'zh'): string 
   return `<h2>${t.store}</h2><p id="store-state" data-phase="${esc(s.phase)}"><strong>${esc(say(PHASE, lang, s.phase))}</strong>${who ? ` · ${t.inside}${who}${kind}${how}${since}` : ''}</p>${cart}`;
 }
 
-export function entryEventsSection(events: EntryEventView[], lang: Lang = 'zh'): string {
+export function entryEventsSection(events: EntryEventView[], lang: Lang = 'zh', tz?: string): string {
   const t = T[lang];
   const rows = events
-    .map((e) => `<tr data-decision="${esc(e.decision)}"><td>${esc(time(e.at))}</td><td class="${e.decision === 'matched' ? 'ok' : 'bad'}">${esc(say(DECISION, lang, e.decision))}</td><td>${esc(say(BY, lang, e.by))}</td><td>${esc(e.villager_name ?? e.villager ?? '—')}</td><td>${e.unlocked ? t.yes : t.no}</td><td class="detail">${esc(detailText(e.detail, lang))}</td></tr>`)
+    .map((e) => `<tr data-decision="${esc(e.decision)}"><td>${esc(formatTime(e.at, tz))}</td><td class="${e.decision === 'matched' ? 'ok' : 'bad'}">${esc(say(DECISION, lang, e.decision))}</td><td>${esc(say(BY, lang, e.by))}</td><td>${esc(e.villager_name ?? e.villager ?? '—')}</td><td>${e.unlocked ? t.yes : t.no}</td><td class="detail">${esc(detailText(e.detail, lang))}</td></tr>`)
     .join('');
   return `<h2>${t.door}</h2><table id="entry-events"><tr><th>${t.at}</th><th>${t.result}</th><th>${t.by}</th><th>${t.villager}</th><th>${t.unlocked}</th><th>${t.detail}</th></tr>${rows || `<tr><td colspan="6">${t.noVisit}</td></tr>`}</table>`;
 }
 
-export function receiptsSection(receipts: ReceiptView[], lang: Lang = 'zh'): string {
+export function receiptsSection(receipts: ReceiptView[], lang: Lang = 'zh', tz?: string): string {
   const t = T[lang];
   const rows = receipts
     .map((r) => {
@@ -93,7 +87,7 @@ export function receiptsSection(receipts: ReceiptView[], lang: Lang = 'zh'): str
       const lines = r.kind === 'restock' ? t.restocked(moved) : r.lines.map((l) => `${l.name} ×${l.count}${t.linePoints(l.points)}`).join(t.list) || t.noGoods;
       const review = r.review.map((v) => `<li>${esc(t.reviewSlot(v.slot))}${esc(say(REVIEW, lang, v.reason))}${v.delta_g !== null ? esc(t.grams(v.delta_g)) : ''}${v.detail ? ` — ${esc(v.detail)}` : ''}</li>`).join('');
       const debt = r.debt_points > 0 ? `<span class="bad">${t.owes(r.debt_points)}</span>` : '';
-      return `<tr data-session="${esc(r.session)}"><td>${esc(time(r.closed_at))}</td><td>${esc(r.villager_name)}</td><td>${esc(lines)}</td><td>${r.total_points}</td><td>${r.charged_points}${debt ? ` ${debt}` : ''}</td><td>${r.balance_after ?? '—'}</td><td class="review">${review ? `<ul class="bad">${review}</ul>` : ''}</td></tr>`;
+      return `<tr data-session="${esc(r.session)}"><td>${esc(formatTime(r.closed_at, tz))}</td><td>${esc(r.villager_name)}</td><td>${esc(lines)}</td><td>${r.total_points}</td><td>${r.charged_points}${debt ? ` ${debt}` : ''}</td><td>${r.balance_after ?? '—'}</td><td class="review">${review ? `<ul class="bad">${review}</ul>` : ''}</td></tr>`;
     })
     .join('');
   return `<h2>${t.receipts}</h2><table id="receipts"><tr><th>${t.closedAt}</th><th>${t.villager}</th><th>${t.product}</th><th>${t.due}</th><th>${t.charged}</th><th>${t.balanceAfter}</th><th>${t.review}</th></tr>${rows || `<tr><td colspan="7">${t.noReceipt}</td></tr>`}</table>`;
@@ -107,17 +101,17 @@ export function stockSection(stock: StockView[], lang: Lang = 'zh'): string {
   return `<h2>${t.stock}</h2><table id="products"><tr><th>${t.sku}</th><th>${t.name}</th><th>${t.price}</th><th>${t.stockCol}</th><th>${t.slots}</th></tr>${rows}</table>`;
 }
 
-export function syncSection(s: SyncView, lang: Lang = 'zh'): string {
+export function syncSection(s: SyncView, lang: Lang = 'zh', tz?: string): string {
   const t = T[lang];
   if (!s.enabled) return `<h2>${t.sync}</h2><p id="sync" data-enabled="false">${t.syncOff}</p>`;
   const refused = Object.entries(s.refused).filter(([, n]) => n > 0);
   const refusedText = refused.map(([r, n]) => `<span data-reason="${esc(r)}">${esc(say(REFUSED, lang, r))} ${n}</span>`).join(t.comma);
-  const ack = s.last_acked_seq > 0 ? `${t.ackRow(s.last_acked_seq)}${s.last_ack_at ? `${t.comma}${esc(time(s.last_ack_at))}` : ''}` : t.notYet;
+  const ack = s.last_acked_seq > 0 ? `${t.ackRow(s.last_acked_seq)}${s.last_ack_at ? `${t.comma}${esc(formatTime(s.last_ack_at, tz))}` : ''}` : t.notYet;
   return `<h2>${t.sync}</h2><table id="sync" data-enabled="true" data-connected="${s.connected}">
 <tr><th>${t.connection}</th><td class="${s.connected ? 'ok' : 'bad'}">${s.connected ? t.connected : t.offline}</td></tr>
 <tr><th>${t.outbox}</th><td id="sync-outbox">${t.rows(s.outbox_pending)}</td></tr>
 <tr><th>${t.acked}</th><td id="sync-ack">${ack}</td></tr>
 <tr><th>${t.inbound}</th><td id="sync-inbound">${t.inboundTo(s.inbound_seq)}</td></tr>
-<tr><th>${t.contact}</th><td>${s.last_contact ? esc(time(s.last_contact)) : t.notYet}</td></tr>
+<tr><th>${t.contact}</th><td>${s.last_contact ? esc(formatTime(s.last_contact, tz)) : t.notYet}</td></tr>
 <tr><th>${t.refused}</th><td id="sync-refused" class="${refused.length > 0 ? 'bad' : ''}">${refusedText || t.none}</td></tr></table>`;
 }

@@ -6,7 +6,8 @@
 import type { StoreConfig } from '../config/schema.ts';
 import type { AlarmRow } from '../ledger/alarms.ts';
 import type { Lang } from './door-words.ts';
-import { esc, time } from './admin-sections.ts';
+import { esc } from './admin-sections.ts';
+import { formatTime } from './time-format.ts';
 import { ackText, alarmCells, alarmHead, ALARM_WORDS } from './alarms-section.ts';
 import { otherLang } from './admin-words.ts';
 import { CLEARED_BY_HAND } from '../ops/alarms.ts';
@@ -34,7 +35,8 @@ const T = {
  * The /alarms page: active alarms with an acknowledge form each, and the latest ones; a refused
  * form (`acknowledge-ID`, `clear-ID`) shows why beside its note, with the note as typed.
  */
-export function alarmsPage(d: { store: StoreConfig; active: AlarmRow[]; recent: AlarmRow[]; csrf: string; lang?: Lang; refusal?: FormRefusal }): string {
+export function alarmsPage(d: { store: StoreConfig; active: AlarmRow[]; recent: AlarmRow[]; csrf: string; lang?: Lang; refusal?: FormRefusal; timeZone?: string | undefined }): string {
+  const tz = d.timeZone;
   const lang = d.lang ?? 'zh';
   const t = T[lang];
   const w = ALARM_WORDS[lang];
@@ -49,10 +51,10 @@ export function alarmsPage(d: { store: StoreConfig; active: AlarmRow[]; recent: 
     ? ''
     : `<br><form class="inline" method="post" action="/api/alarms/${a.id}/clear"><input type="hidden" name="_csrf" value="${esc(d.csrf)}">${note(`clear-${a.id}`, t.clearNote, t.clearLabel)} <button type="submit" data-action="clear">${t.clear}</button></form>`);
   const active = d.active
-    .map((a) => `<tr data-alarm="${a.id}" data-kind="${esc(a.kind)}" data-acknowledged="${a.acknowledged_at !== null}">${alarmCells(a, lang)}<td>${a.acknowledged_at === null ? form(a) : ackText(a, lang)}${clearForm(a)}</td></tr>`)
+    .map((a) => `<tr data-alarm="${a.id}" data-kind="${esc(a.kind)}" data-acknowledged="${a.acknowledged_at !== null}">${alarmCells(a, lang, tz)}<td>${a.acknowledged_at === null ? form(a) : ackText(a, lang, tz)}${clearForm(a)}</td></tr>`)
     .join('');
   const recent = d.recent
-    .map((a) => `<tr data-alarm="${a.id}">${alarmCells(a, lang)}<td>${a.cleared_at ? `${esc(time(a.cleared_at))}${a.cleared_by && a.cleared_by !== 'resolved' ? esc(t.by(a.cleared_by)) : ''}` : `<span class="bad">${t.notCleared}</span>`}</td><td>${a.acknowledged_at === null ? '—' : ackText(a, lang)}</td></tr>`)
+    .map((a) => `<tr data-alarm="${a.id}">${alarmCells(a, lang, tz)}<td>${a.cleared_at ? `${esc(formatTime(a.cleared_at, tz))}${a.cleared_by && a.cleared_by !== 'resolved' ? esc(t.by(a.cleared_by)) : ''}` : `<span class="bad">${t.notCleared}</span>`}</td><td>${a.acknowledged_at === null ? '—' : ackText(a, lang, tz)}</td></tr>`)
     .join('');
   return layout(`${d.store.name} · ${w.alarms}`, `<h1>${esc(d.store.name)} · ${w.alarms}</h1><p><a href="/">${t.back}</a> · ${otherLang(lang, '/alarms')}</p>
 <p>${t.how}</p>${d.active.some((a) => CLEARED_BY_HAND.has(a.kind)) ? `<p>${esc(t.howClear)}</p>` : ''}

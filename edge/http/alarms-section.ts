@@ -6,7 +6,8 @@
 import type { AlarmRow } from '../ledger/alarms.ts';
 import { ALARM_TEXT, type AlarmKind } from '../ops/alarms.ts';
 import type { Lang } from './door-words.ts';
-import { esc, time } from './admin-sections.ts';
+import { esc } from './admin-sections.ts';
+import { formatTime } from './time-format.ts';
 import { say, SEVERITY } from './admin-words.ts';
 
 const kindText = (kind: string, lang: Lang): string => ALARM_TEXT[kind as AlarmKind]?.[lang] ?? kind;
@@ -23,15 +24,15 @@ export const ALARM_WORDS = {
 };
 
 /** Acknowledged by whom, when, with their note; or not yet. */
-export function ackText(a: AlarmRow, lang: Lang = 'zh'): string {
+export function ackText(a: AlarmRow, lang: Lang = 'zh', tz?: string): string {
   const t = ALARM_WORDS[lang];
   if (a.acknowledged_at === null) return `<span class="bad">${t.notAcked}</span>`;
-  return `${t.acked}${esc(a.acknowledged_by ?? '')}${t.sep}${esc(time(a.acknowledged_at))}${a.ack_note ? `${t.sep}${esc(t.note(a.ack_note))}` : ''}`;
+  return `${t.acked}${esc(a.acknowledged_by ?? '')}${t.sep}${esc(formatTime(a.acknowledged_at, tz))}${a.ack_note ? `${t.sep}${esc(t.note(a.ack_note))}` : ''}`;
 }
 
-export function alarmCells(a: AlarmRow, lang: Lang = 'zh'): string {
+export function alarmCells(a: AlarmRow, lang: Lang = 'zh', tz?: string): string {
   const t = ALARM_WORDS[lang];
-  return `<td class="${a.severity === 'critical' ? 'bad' : ''}">${esc(say(SEVERITY, lang, a.severity))}</td><td>${esc(kindText(a.kind, lang))}${a.subject ? esc(t.subject(a.subject)) : ''}</td><td class="detail">${esc(a.detail)}</td><td>${esc(time(a.raised_at))}${a.seen > 1 ? t.times(a.seen) : ''}</td>`;
+  return `<td class="${a.severity === 'critical' ? 'bad' : ''}">${esc(say(SEVERITY, lang, a.severity))}</td><td>${esc(kindText(a.kind, lang))}${a.subject ? esc(t.subject(a.subject)) : ''}</td><td class="detail">${esc(a.detail)}</td><td>${esc(formatTime(a.raised_at, tz))}${a.seen > 1 ? t.times(a.seen) : ''}</td>`;
 }
 
 /** The table head of the alarm lists: severity, alarm, detail, raised, then `more`. */
@@ -41,11 +42,11 @@ export const alarmHead = (lang: Lang, ...more: string[]): string => {
 };
 
 /** On the admin page: the active alarms, and a link to acknowledge them. */
-export function alarmsSection(active: AlarmRow[] | undefined, lang: Lang = 'zh'): string {
+export function alarmsSection(active: AlarmRow[] | undefined, lang: Lang = 'zh', tz?: string): string {
   const t = ALARM_WORDS[lang];
   if (active === undefined) return `<h2>${t.alarms}</h2><p id="alarms" data-enabled="false">${t.off}</p>`;
   const open = active.filter((a) => a.acknowledged_at === null).length;
-  const rows = active.map((a) => `<tr data-alarm="${a.id}" data-kind="${esc(a.kind)}" data-acknowledged="${a.acknowledged_at !== null}">${alarmCells(a, lang)}<td>${ackText(a, lang)}</td></tr>`).join('');
+  const rows = active.map((a) => `<tr data-alarm="${a.id}" data-kind="${esc(a.kind)}" data-acknowledged="${a.acknowledged_at !== null}">${alarmCells(a, lang, tz)}<td>${ackText(a, lang, tz)}</td></tr>`).join('');
   return `<h2>${t.alarms}</h2><p>${active.length === 0 ? t.none : t.count(active.length, open)} · <a href="/alarms" id="alarms-link">${t.link}</a></p>
 <table id="alarms">${alarmHead(lang, t.ack)}${rows || '<tr><td colspan="5">—</td></tr>'}</table>`;
 }

@@ -26,7 +26,7 @@ import { HISTORY_PAGE, historyPage, villagerPageHtml, villagerView, villagerView
 import type { FormPages, FormRefusal } from './form-refusal.ts';
 import { villagerNames } from '../ledger/admin-views.ts';
 import { snakeKeys } from './api-style.ts';
-import { listOpenReview } from '../ledger/review.ts';
+import { countOpenReview, listOpenReview } from '../ledger/review.ts';
 import { langOf, rememberLang } from './lang.ts';
 import { registerAuth, SessionEnds, type AuthOptions } from './auth.ts';
 import { registerPressureGuard } from './pressure.ts';
@@ -97,6 +97,9 @@ export type App = ReturnType<typeof buildApp>;
 /** Longer than any path parameter a route accepts (refund-actions.ts: a session id of 128). */
 export const MAX_PARAM_LENGTH = 256;
 
+/** Open review lines per /review page (`?page=N`, oldest first). */
+export const REVIEW_PER_PAGE = 50;
+
 export function buildApp(deps: AppDeps, log: Logger) {
   const app = Fastify({
     loggerInstance: log.child({}, { level: 'warn' }) as FastifyBaseLogger,
@@ -153,7 +156,7 @@ export function buildApp(deps: AppDeps, log: Logger) {
     await registerApiDocs(scope, deps.store.name);
     const sessionEnds = new SessionEnds();
     registerAuthRoutes(scope, { db: deps.db, storeName: deps.store.name, sessionEnds, loginCsrf: { secret: deps.auth.sessionSecret, secure: deps.auth.secureCookies ?? false }, ...(deps.auth.setupToken ? { setupToken: deps.auth.setupToken } : {}) });
-    const adminPageDeps: AdminPageDeps = { store: deps.store, health: deps.health, db: deps.db, ...(deps.session ? { session: deps.session } : {}), ...(deps.sync ? { sync: deps.sync } : {}), ...(deps.live ? { live: deps.live } : {}), alarms: () => deps.ops?.alarms?.(1).active };
+    const adminPageDeps: AdminPageDeps = { store: deps.store, health: deps.health, db: deps.db, ...(deps.session ? { session: deps.session } : {}), ...(deps.sync ? { sync: deps.sync } : {}), ...(deps.live ? { live: deps.live } : {}), alarms: () => deps.ops?.alarms?.(1).active, ...(deps.timeZone ? { timeZone: deps.timeZone } : {}) };
     const villagerDeps = { db: deps.db, store: deps.store, ...(deps.faces ? { faces: deps.faces } : {}), ...(deps.timeZone ? { timeZone: deps.timeZone } : {}) };
     const pages: FormPages = {
       villager: (req, reply, id, refusal) => villagerPageHtml(villagerDeps, req, reply, id, { refusal }),
@@ -164,7 +167,7 @@ export function buildApp(deps: AppDeps, log: Logger) {
     registerCardActions(scope, { db: deps.db, storeName: deps.store.name, pages });
     registerAccountActions(scope, { db: deps.db, adminPage: pages.admin, storeName: deps.store.name });
     registerVillagerRoutes(scope, villagerDeps);
-    registerRefundActions(scope, { db: deps.db, ledgerRules: deps.ledgerRules, storeName: deps.store.name, reviewPage: (req, reply, refusal) => reviewPageHtml(deps, req, reply, refusal, reviewCursor(req)), villagerPage: (req, reply, id, refusal, before) => villagerPageHtml(villagerDeps, req, reply, id, { refusal, ...(before !== undefined ? { purchasesBefore: before } : {}) }) });
+    registerRefundActions(scope, { db: deps.db, ledgerRules: deps.ledgerRules, storeName: deps.store.name, reviewPage: (req, reply, refusal) => reviewPageHtml(deps, req, reply, refusal, 1, reviewCursor(req)), villagerPage: (req, reply, id, refusal, before) => villagerPageHtml(villagerDeps, req, reply, id, { refusal, ...(before !== undefined ? { purchasesBefore: before } : {}) }) });
     registerShelfActions(scope, { db: deps.db, store: deps.store, ...(deps.weighLimits ? { weighLimits: deps.weighLimits } : {}), ...(deps.scales ? { scales: deps.scales } : {}), ...(deps.session ? { session: deps.session } : {}) });
     registerLive(scope, { db: deps.db, store: deps.store, sessionEnds, ...(deps.session ? { session: deps.session } : {}), ...(deps.live ? { live: deps.live } : {}), ...(deps.timeZone ? { timeZone: deps.timeZone } : {}), ...(deps.scales ? { scales: deps.scales } : {}) });
     registerAdminPage(scope, adminPageDeps);
@@ -175,13 +178,16 @@ export function buildApp(deps: AppDeps, log: Logger) {
 
 /**
  * The review page (the queue and the refunds), with a refused form's message beside its line.
- * The refunds are every purchase with something left to refund, a page at a time (`before`: the
+ * The open lines a page at a time, oldest first (`page`; one past the end shows the last). The
+ * refunds are every purchase with something left to refund, a page at a time (`before`: the
  * cursor of an older page), counted as the refund route counts it.
  */
-function reviewPageHtml(deps: AppDeps, req: FastifyRequest, reply: FastifyReply, refusal?: FormRefusal, before?: string): string {
+function reviewPageHtml(deps: AppDeps, req: FastifyRequest, reply: FastifyReply, refusal?: FormRefusal, page = 1, before?: string): string {
   const db = deps.db();
+  const total = countOpenReview(db);
+  const queue = { page: Math.min(page, Math.max(1, Math.ceil(total / REVIEW_PER_PAGE))), perPage: REVIEW_PER_PAGE, total };
   const refunds = refundRows(db, before !== undefined ? { before } : {});
-  return reviewPage({ store: deps.store, items: listOpenReview(db, 50), csrf: reply.generateCsrf(), products: listProducts(db), refunds: { ...refunds, before }, refusal, lang: langOf(req) });
+  return reviewPage({ store: deps.store, items: listOpenReview(db, REVIEW_PER_PAGE, (queue.page - 1) * REVIEW_PER_PAGE), queue, csrf: reply.generateCsrf(), products: listProducts(db), refunds: { ...refunds, before }, refusal, lang: langOf(req), timeZone: deps.timeZone });
 }
 
 type TypedApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -193,7 +199,7 @@ function routes(app: TypedApp, deps: AppDeps): void {
     return reply.status(report.status === 'ok' || report.status === 'degraded' ? 200 : 503).send(report);
   });
 
-  if (deps.ops) registerOpsRoutes(app, deps.ops, deps.store);
+  if (deps.ops) registerOpsRoutes(app, deps.ops, deps.store, deps.timeZone);
 
   // Villagers: the whole list a page at a time (search and history: edge/http/villager-routes.ts)
   app.get('/api/villagers', { schema: { querystring: VillagersQuery, response: { 200: SearchReply } } }, async (req) => {
@@ -257,8 +263,8 @@ function routes(app: TypedApp, deps: AppDeps): void {
   // Chinese, or English with `?lang=en` (remembered) as on every page
   app.get('/review', { schema: { querystring: ReviewQuery } }, async (req, reply) => {
     rememberLang(req, reply);
-    return reply.type('text/html; charset=utf-8').send(reviewPageHtml(deps, req, reply, undefined, req.query.refunds_before));
+    return reply.type('text/html; charset=utf-8').send(reviewPageHtml(deps, req, reply, undefined, req.query.page, req.query.refunds_before));
   });
 
-  registerBoardRoutes(app, { db: deps.db, storeName: deps.store.name, sync: deps.sync });
+  registerBoardRoutes(app, { db: deps.db, storeName: deps.store.name, sync: deps.sync, timeZone: deps.timeZone });
 }

@@ -6,7 +6,8 @@ import type { AuditRecord } from '../ledger/audit.ts';
 import { isPaidReviewLine, isRestockReviewLine, type ReviewItem } from '../ledger/review.ts';
 import type { AdminAccount } from '../ledger/admin-accounts.ts';
 import type { Lang } from './door-words.ts';
-import { esc, time } from './admin-sections.ts';
+import { esc } from './admin-sections.ts';
+import { formatTime } from './time-format.ts';
 import { ACTION, REVIEW, ROLE, say, VILLAGER_STATUS } from './admin-words.ts';
 import { fieldMessage, focusIfWrong, formMessage, kept, requestField, type FormRefusal } from './form-fields.ts';
 
@@ -31,20 +32,24 @@ const T = {
   },
 };
 
-/** `{status: 'blocked'}` → `状态 已冻结`; other keys as they are. */
-function stateText(v: unknown, lang: Lang): string {
+/** A time as the ledger writes it (ISO, UTC): shown as every time on the page is. */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+
+/** `{status: 'blocked'}` → `状态 已冻结`; a time in the store's zone; other keys as they are. */
+function stateText(v: unknown, lang: Lang, tz: string | undefined): string {
   const t = T[lang];
   if (v === null || v === undefined) return '—';
   if (typeof v !== 'object') return String(v);
+  const value = (x: unknown): string => (x === null ? '—' : typeof x === 'string' && ISO_TIME.test(x) ? formatTime(x, tz) : typeof x === 'object' ? JSON.stringify(x) : String(x));
   return Object.entries(v as Record<string, unknown>)
-    .map(([k, x]) => (k === 'status' && typeof x === 'string' ? `${t.status} ${say(VILLAGER_STATUS, lang, x)}` : `${k} ${x === null ? '—' : typeof x === 'object' ? JSON.stringify(x) : String(x)}`))
+    .map(([k, x]) => (k === 'status' && typeof x === 'string' ? `${t.status} ${say(VILLAGER_STATUS, lang, x)}` : `${k} ${value(x)}`))
     .join(t.comma);
 }
 
-export function auditSection(records: AuditRecord[], lang: Lang = 'zh'): string {
+export function auditSection(records: AuditRecord[], lang: Lang = 'zh', tz?: string): string {
   const t = T[lang];
   const rows = records
-    .map((r) => `<tr data-action="${esc(r.action)}"><td>${esc(time(r.at))}</td><td>${esc(r.actor === 'system' ? t.system : r.actor)}</td><td>${esc(say(ACTION, lang, r.action))}</td><td>${esc(r.target ?? '—')}</td><td>${esc(stateText(r.before, lang))}</td><td>${esc(stateText(r.after, lang))}</td></tr>`)
+    .map((r) => `<tr data-action="${esc(r.action)}"><td>${esc(formatTime(r.at, tz))}</td><td>${esc(r.actor === 'system' ? t.system : r.actor)}</td><td>${esc(say(ACTION, lang, r.action))}</td><td>${esc(r.target ?? '—')}</td><td>${esc(stateText(r.before, lang, tz))}</td><td>${esc(stateText(r.after, lang, tz))}</td></tr>`)
     .join('');
   return `<h2>${t.audit}</h2><table id="audit"><tr><th>${t.at}</th><th>${t.actor}</th><th>${t.action}</th><th>${t.target}</th><th>${t.before}</th><th>${t.after}</th></tr>${rows || `<tr><td colspan="6">${t.noAudit}</td></tr>`}</table>`;
 }
@@ -56,9 +61,9 @@ const csrfField = (csrf: string): string => `<input type="hidden" name="_csrf" v
  * points are typed) each has a charge form (points) and a waive button, or, when its goods were
  * charged at settlement already, only an acknowledge button, or, on a restock (nothing sold),
  * only the waive button (a refused one shows why beside the line); on the admin page they are listed
- * with a link there. No script on either page.
+ * with a link there. `note` (HTML) goes under the heading: how many are open when not all are listed. No script on either page.
  */
-export function reviewSection(items: ReviewItem[], csrf: string | null, products: ReadonlyArray<{ sku: string; name: string; price: number }> = [], refusal?: FormRefusal, lang: Lang = 'zh'): string {
+export function reviewSection(items: ReviewItem[], csrf: string | null, products: ReadonlyArray<{ sku: string; name: string; price: number }> = [], refusal?: FormRefusal, lang: Lang = 'zh', tz?: string, note = ''): string {
   const t = T[lang];
   const options = products.map((p) => `<option value="${esc(p.sku)}">${esc(p.name)}${esc(t.pts(p.price))}</option>`).join('');
   const rows = items
@@ -78,10 +83,10 @@ export function reviewSection(items: ReviewItem[], csrf: string | null, products
         ? waive
         : `<form class="inline" method="post" action="${action}">${csrfField(csrf)}<input type="hidden" name="resolution" value="charge"><input name="points" type="number" min="1" max="100000" required aria-label="${t.chargePoints}" style="width:5rem"> <button type="submit" data-action="charge">${t.charge}</button></form> ${waive}${correct}`;
       const note = paid ? `<br><small data-paid>${t.paid}</small>` : restock ? `<br><small data-restock>${t.restockNote}</small>` : '';
-      return `<tr data-review="${r.id}"${restock ? ' data-kind="restock"' : ''}><td>${esc(time(r.created_at))}</td><td>${esc(r.villager_name)}${restock ? t.restock : ''}</td><td>${esc(r.slot)}</td><td class="review">${esc(say(REVIEW, lang, r.reason))}${r.delta_g !== null ? esc(t.grams(r.delta_g)) : ''}${note}</td><td>${formMessage(refusal, `review-${r.id}`)}${forms}</td></tr>`;
+      return `<tr data-review="${r.id}"${restock ? ' data-kind="restock"' : ''}><td>${esc(formatTime(r.created_at, tz))}</td><td>${esc(r.villager_name)}${restock ? t.restock : ''}</td><td>${esc(r.slot)}</td><td class="review">${esc(say(REVIEW, lang, r.reason))}${r.delta_g !== null ? esc(t.grams(r.delta_g)) : ''}${note}</td><td>${formMessage(refusal, `review-${r.id}`)}${forms}</td></tr>`;
     })
     .join('');
-  return `<h2 id="review">${t.review}</h2><table id="review-queue"><tr><th>${t.at}</th><th>${t.villager}</th><th>${t.slot}</th><th>${t.reason}</th><th>${t.handle}</th></tr>${rows || `<tr><td colspan="5">${t.noReview}</td></tr>`}</table>`;
+  return `<h2 id="review">${t.review}</h2>${note}<table id="review-queue"><tr><th>${t.at}</th><th>${t.villager}</th><th>${t.slot}</th><th>${t.reason}</th><th>${t.handle}</th></tr>${rows || `<tr><td colspan="5">${t.noReview}</td></tr>`}</table>`;
 }
 
 /** Issue a card to a villager, or revoke a lost one: two small forms (a refused one shows why, with what was typed). */
@@ -99,10 +104,10 @@ export function cardsSection(csrf: string, refusal?: FormRefusal, lang: Lang = '
  * The accounts, and for a village admin the form that adds one (a refused one shows why beside
  * the field, with what was typed; never the passwords).
  */
-export function accountsSection(accounts: AdminAccount[], csrf: string, canAdd: boolean, lang: Lang = 'zh', refusal?: FormRefusal): string {
+export function accountsSection(accounts: AdminAccount[], csrf: string, canAdd: boolean, lang: Lang = 'zh', refusal?: FormRefusal, tz?: string): string {
   const t = T[lang];
   const rows = accounts
-    .map((a) => `<tr><td>${esc(a.username)}</td><td>${esc(a.displayName)}</td><td>${esc(say(ROLE, lang, a.role))}</td><td>${a.lastLoginAt ? esc(time(a.lastLoginAt)) : '—'}</td><td class="${a.lockedUntil && a.lockedUntil > new Date().toISOString() ? 'bad' : ''}">${a.lockedUntil && a.lockedUntil > new Date().toISOString() ? esc(t.lockedUntil(time(a.lockedUntil))) : t.ok}</td></tr>`)
+    .map((a) => `<tr><td>${esc(a.username)}</td><td>${esc(a.displayName)}</td><td>${esc(say(ROLE, lang, a.role))}</td><td>${a.lastLoginAt ? esc(formatTime(a.lastLoginAt, tz)) : '—'}</td><td class="${a.lockedUntil && a.lockedUntil > new Date().toISOString() ? 'bad' : ''}">${a.lockedUntil && a.lockedUntil > new Date().toISOString() ? esc(t.lockedUntil(formatTime(a.lockedUntil, tz))) : t.ok}</td></tr>`)
     .join('');
   const fields = ['username', 'display_name', 'role', 'password', 'password_confirm'];
   const at = (field: string): string => `${focusIfWrong(refusal, 'account', field, fields)}>${fieldMessage(refusal, 'account', field)}`;

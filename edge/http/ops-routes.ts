@@ -65,7 +65,7 @@ export interface OpsRoutesDeps {
   clear?: (id: number, by: string, note: string | null) => HandClearing;
 }
 
-export function registerOpsRoutes(scope: FastifyInstance, deps: OpsRoutesDeps, store: StoreConfig): void {
+export function registerOpsRoutes(scope: FastifyInstance, deps: OpsRoutesDeps, store: StoreConfig, timeZone?: string): void {
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
   app.get('/metrics', { config: { public: true } }, async (_req, reply) => {
     const m = await deps.metrics();
@@ -88,7 +88,7 @@ export function registerOpsRoutes(scope: FastifyInstance, deps: OpsRoutesDeps, s
   const page = (req: FastifyRequest, reply: FastifyReply, refusal?: FormRefusal): string => {
     if (!alarms) throw disabled();
     const { active, recent } = alarms(50);
-    return alarmsPage({ store, active, recent, csrf: reply.generateCsrf(), lang: langOf(req), ...(refusal ? { refusal } : {}) });
+    return alarmsPage({ store, active, recent, csrf: reply.generateCsrf(), lang: langOf(req), timeZone, ...(refusal ? { refusal } : {}) });
   };
   /** A refused form of the /alarms page (`acknowledge-ID`, `clear-ID`): the page again, the note kept. */
   const refused = (action: 'acknowledge' | 'clear') => formErrorHandler((req) => `${action}-${String((req.params as { id?: unknown }).id)}`, () => 'note', page, () => '/alarms', store.name);

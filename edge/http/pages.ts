@@ -5,7 +5,8 @@ import type { Villager } from '../ledger/villagers.ts';
 import type { StoreSession } from '../ledger/sessions.ts';
 import type { EntryEventView, ReceiptView, StockView, StoreStateView, SyncView } from './queries.ts';
 import type { Lang } from './door-words.ts';
-import { entryEventsSection, esc, receiptsSection, stockSection, storeStateSection, syncSection, time } from './admin-sections.ts';
+import { entryEventsSection, esc, receiptsSection, stockSection, storeStateSection, syncSection } from './admin-sections.ts';
+import { formatTime } from './time-format.ts';
 import { HEALTH, otherLang, PHASE, ROLE, say, SESSION_STATUS, VILLAGER_STATUS } from './admin-words.ts';
 import { accountsSection, auditSection, cardsSection, reviewSection } from './audit-section.ts';
 import type { AdminAccount } from '../ledger/admin-accounts.ts';
@@ -24,7 +25,9 @@ ${refreshS ? `<meta http-equiv="refresh" content="${refreshS}">` : ''}<title>${e
 <style>body{font-family:system-ui,"Noto Sans CJK SC",sans-serif;margin:1.5rem;color:#222}table{border-collapse:collapse;margin:.5rem 0 1.5rem}
 td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}th{background:#f3f3f3}td{white-space:nowrap}td.review,td.detail{white-space:normal}.ok{color:#080}.bad{color:#b00}h1{font-size:1.5rem}
 form.login{max-width:22rem}form.login label{display:block;margin:.6rem 0 .2rem}form.login input,form.login select{width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box}
-button{padding:.4rem .9rem;font-size:1rem}.field-error{color:#b00;font-size:.9rem}form.inline{display:inline;margin:0}</style>
+button{padding:.4rem .9rem;font-size:1rem}.field-error{color:#b00;font-size:.9rem}form.inline{display:inline;margin:0}
+[data-part] table,#review-queue,#refunds,#active-alarms,#recent-alarms,#account-list{display:block;max-width:100%;overflow-x:auto}
+#audit td,td:has(form){white-space:normal;overflow-wrap:anywhere}#audit td{min-width:4.5rem}</style>
 </head><body>${body}</body></html>`;
 }
 
@@ -34,12 +37,14 @@ const T = {
     id: '编号', name: '姓名', village: '村', status: '状态', points: '积分', debt: '欠分', face: '人脸授权', action: '操作', at: '时间', villager: '村民', kind: '类型', phase: '阶段', component: '组件', detail: '说明',
     title: '管理', heading: '门店管理', signedIn: (who: string, role: string) => `${who}（${role}）已登录`, logout: '退出登录', state: '状态：', storeId: '门店编号', live: '实时页面', board: '积分公示栏',
     static: '本页不会自动更新（需要启用 JavaScript）', villagers: '村民', sessions: '最近购物', components: '组件',
+    reviewShown: (n: number, total: number) => `显示最早的 ${n} 条 / 共 ${total} 条`, reviewAll: '到待核对页处理全部',
   },
   en: {
     block: 'Block', unblock: 'Unblock', prev: 'Previous page', next: 'Next page', range: (a: number, b: number, n: number) => `Villagers ${a}–${b} of ${n}`, consent: 'consented', noConsent: 'no consent', restock: 'restocking', shopping: 'shopping',
     id: 'Id', name: 'Name', village: 'Village', status: 'Status', points: 'Points', debt: 'Debt', face: 'Face consent', action: 'Action', at: 'Time', villager: 'Villager', kind: 'Kind', phase: 'Phase', component: 'Component', detail: 'Detail',
     title: 'Admin', heading: 'Store admin', signedIn: (who: string, role: string) => `${who} (${role}) signed in`, logout: 'Log out', state: 'Status: ', storeId: 'store', live: 'Live page', board: 'Points board',
     static: 'This page does not update itself (it needs JavaScript)', villagers: 'Villagers', sessions: 'Latest visits', components: 'Components',
+    reviewShown: (n: number, total: number) => `the oldest ${n} of ${total} shown`, reviewAll: 'review them all',
   },
 };
 
@@ -60,6 +65,8 @@ export interface AdminPageData {
   csrf: string;
   audit: AuditRecord[];
   review: ReviewItem[];
+  /** How many review lines are open (`review` is the oldest of them). */
+  reviewOpen: number;
   accounts: AdminAccount[];
   /** The active alarms; undefined with alarms.enabled false. */
   alarms?: AlarmRow[] | undefined;
@@ -67,6 +74,8 @@ export interface AdminPageData {
   refusal?: FormRefusal;
   /** The page's language (edge/http/lang.ts); Chinese by default. */
   lang?: Lang;
+  /** The store's time zone (`jobs.timezone`); undefined: the system's. Every time on the page is shown in it (./time-format.ts). */
+  timeZone?: string | undefined;
 }
 
 /**
@@ -100,33 +109,34 @@ export type AdminPartData = Omit<AdminPageData, 'user' | 'csrf' | 'accounts'>;
 
 export function adminParts(d: AdminPartData): Record<string, string> {
   const lang = d.lang ?? 'zh';
+  const tz = d.timeZone;
   const t = T[lang];
   const parts = Object.entries(d.health.parts)
     .map(([name, p]) => `<tr><td>${esc(name)}</td><td class="${p.health === 'ok' ? 'ok' : 'bad'}">${esc(say(HEALTH, lang, p.health))}</td><td>${esc(p.detail ?? '')}</td></tr>`)
     .join('');
   const faults = d.health.faults
-    .map((f) => `<tr data-fault="${esc(f.source)}"><td>${esc(f.source)}</td><td class="bad">${esc(f.code)}</td><td>${esc(time(f.since))} ${esc(f.detail)}</td></tr>`)
+    .map((f) => `<tr data-fault="${esc(f.source)}"><td>${esc(f.source)}</td><td class="bad">${esc(f.code)}</td><td>${esc(formatTime(f.since, tz))} ${esc(f.detail)}</td></tr>`)
     .join('');
   const villagers = d.villagers
     .map((v) => `<tr><td>${esc(v.id)}</td><td>${esc(v.name)}</td><td>${esc(v.village)}</td><td>${esc(say(VILLAGER_STATUS, lang, v.status))}</td><td class="balance">${v.balance}</td><td>${v.debt || ''}</td><td>${v.faceConsentAt ? t.consent : t.noConsent}</td><td>${statusButton(v, lang)}</td></tr>`)
     .join('');
   const sessions = d.sessions
-    .map((s) => `<tr><td>${esc(s.openedAt.replace('T', ' ').slice(0, 19))}</td><td>${esc(s.villagerId)}</td><td>${esc(s.kind === 'restock' ? t.restock : t.shopping)}</td><td>${esc(say(SESSION_STATUS, lang, s.status))}</td><td>${esc(say(PHASE, lang, s.state))}</td><td>${s.totalPoints ?? ''}</td></tr>`)
+    .map((s) => `<tr><td>${esc(formatTime(s.openedAt, tz))}</td><td>${esc(s.villagerId)}</td><td>${esc(s.kind === 'restock' ? t.restock : t.shopping)}</td><td>${esc(say(SESSION_STATUS, lang, s.status))}</td><td>${esc(say(PHASE, lang, s.state))}</td><td>${s.totalPoints ?? ''}</td></tr>`)
     .join('');
   return {
     status: `<strong class="${d.health.status === 'ok' ? 'ok' : 'bad'}" id="status">${esc(say(HEALTH, lang, d.health.status))}</strong>`,
-    store: storeStateSection(d.state, lang),
-    alarms: alarmsSection(d.alarms, lang),
-    events: entryEventsSection(d.events, lang),
-    receipts: receiptsSection(d.receipts, lang),
-    review: reviewSection(d.review, null, [], undefined, lang),
+    store: storeStateSection(d.state, lang, tz),
+    alarms: alarmsSection(d.alarms, lang, tz),
+    events: entryEventsSection(d.events, lang, tz),
+    receipts: receiptsSection(d.receipts, lang, tz),
+    review: reviewSection(d.review, null, [], undefined, lang, tz, d.reviewOpen > d.review.length ? `<p id="review-count" data-open="${d.reviewOpen}">${esc(t.reviewShown(d.review.length, d.reviewOpen))} · <a href="/review">${t.reviewAll}</a></p>` : ''),
     stock: stockSection(d.stock, lang),
-    sync: syncSection(d.sync, lang),
+    sync: syncSection(d.sync, lang, tz),
     villager_pages: villagerPager(d.villagerPage, lang),
     villagers: `<table id="villagers"><tr><th>${t.id}</th><th>${t.name}</th><th>${t.village}</th><th>${t.status}</th><th>${t.points}</th><th>${t.debt}</th><th>${t.face}</th><th>${t.action}</th></tr>${villagers}</table>`,
     sessions: `<table id="sessions"><tr><th>${t.at}</th><th>${t.villager}</th><th>${t.kind}</th><th>${t.status}</th><th>${t.phase}</th><th>${t.points}</th></tr>${sessions}</table>`,
     components: `<table id="components"><tr><th>${t.component}</th><th>${t.status}</th><th>${t.detail}</th></tr>${parts}${faults}</table>`,
-    audit: auditSection(d.audit, lang),
+    audit: auditSection(d.audit, lang, tz),
   };
 }
 
@@ -152,7 +162,7 @@ ${part('sync', p.sync!)}
 <h2>${t.sessions}</h2>${part('sessions', p.sessions!)}
 <h2>${t.components}</h2>${part('components', p.components!)}
 ${cardsSection(d.csrf, d.refusal, lang)}
-${accountsSection(d.accounts, d.csrf, d.user.role === 'village_admin', lang, d.refusal)}
+${accountsSection(d.accounts, d.csrf, d.user.role === 'village_admin', lang, d.refusal, d.timeZone)}
 ${part('audit', p.audit!)}
 <script src="/assets/admin.js" defer></script>`,
     undefined,

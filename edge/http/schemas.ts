@@ -37,7 +37,12 @@ export const VillagersQuery = Type.Object({ limit: Type.Integer({ minimum: 1, ma
 
 /** `/?villagers=N`: which page of the villager list the admin page shows. */
 /** /review: an older page of its refund forms with `refunds_before`. */
-export const ReviewQuery = Type.Object({ refunds_before: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'An older page of the refund forms: the purchases settled before this one' })), ...LangQuery });
+/** /review: which page of the open review lines (oldest first), and of the refund forms. */
+export const ReviewQuery = Type.Object({
+  page: Type.Integer({ minimum: 1, maximum: 100_000, default: 1, description: 'Which page of the open review lines (oldest first)' }),
+  refunds_before: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'An older page of the refund forms: the purchases settled before this one' })),
+  ...LangQuery,
+});
 export const AdminPageQuery = Type.Object({ villagers: Type.Integer({ minimum: 1, default: 1 }), ...LangQuery }, { additionalProperties: false });
 
 export const EntryEventsReply = Type.Object({

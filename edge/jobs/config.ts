@@ -12,7 +12,7 @@ const Cron = (dflt: string, what: string) =>
 
 export const JobsConfigSchema = Section({
   enabled: Type.Boolean({ default: true, description: 'Run the scheduled jobs (backup, retention, reconciliation, scale auto-zero) in the daemon' }),
-  timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: "The store's IANA time zone for the jobs' times, e.g. Asia/Shanghai; default: the system's" })),
+  timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: "The store's IANA time zone, e.g. Asia/Shanghai: the jobs' times, and every time the admin pages and the board show; default: the system's" })),
   backup: Section({
     cron: Cron('30 2 * * *', 'the online backup of the ledger'),
     dir: Type.String({ minLength: 1, default: 'backups', description: 'Folder of the ledger copies (absolute, or relative to data_dir)' }),

@@ -29,9 +29,14 @@ export interface ReviewItem {
 const SELECT = `SELECT r.id, r.session_id, s.kind AS session_kind, s.villager_id, v.name AS villager_name, r.slot, r.reason, r.delta_g, r.detail, r.created_at, r.resolved_at, r.resolution
   FROM review_lines r JOIN store_sessions s ON s.id = r.session_id JOIN villagers v ON v.id = s.villager_id`;
 
-/** Lines still waiting, oldest first (the queue is worked from the front). */
-export function listOpenReview(db: Db, limit = 50): ReviewItem[] {
-  return cachedStatement(db, `${SELECT} WHERE r.resolved_at IS NULL ORDER BY r.id LIMIT ?`).all(limit) as ReviewItem[];
+/** Lines still waiting, oldest first (the queue is worked from the front); `offset` lines skipped. */
+export function listOpenReview(db: Db, limit = 50, offset = 0): ReviewItem[] {
+  return cachedStatement(db, `${SELECT} WHERE r.resolved_at IS NULL ORDER BY r.id LIMIT ? OFFSET ?`).all(limit, offset) as ReviewItem[];
+}
+
+/** How many lines are still waiting (a page listing some says how many there are). */
+export function countOpenReview(db: Db): number {
+  return (cachedStatement(db, 'SELECT count(*) AS n FROM review_lines WHERE resolved_at IS NULL').get() as { n: number }).n;
 }
 
 export function getReviewLine(db: Db, id: number): ReviewItem | undefined {

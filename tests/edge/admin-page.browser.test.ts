@@ -199,7 +199,7 @@ describe('admin page in chromium', () => {
     const syncTable = page.locator('#sync');
     expect(await syncTable.locator('tr', { hasText: '连接' }).locator('td').innerText()).toBe('已连接');
     expect(await page.locator('#sync-outbox').innerText()).toBe('2 条');
-    expect(await page.locator('#sync-ack').innerText()).toMatch(/^第 1 条，\d{4}\//);
+    expect(await page.locator('#sync-ack').innerText()).toMatch(/^第 1 条，\d{4}-\d{2}-\d{2} \d{2}:\d{2}$/);
     expect(await page.locator('#sync-inbound').innerText()).toBe('至第 12 条');
     expect(await page.locator('#sync-refused').innerText()).toBe('签名不符 1');
     expect(errors).toEqual([]);

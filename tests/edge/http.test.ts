@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { buildApp, type App } from '../../edge/http/app.ts';
 import type { StoreStateSource, SyncStateSource } from '../../edge/http/queries.ts';
-import { time } from '../../edge/http/admin-sections.ts';
+import { formatTime as time } from '../../edge/http/time-format.ts';
 import { markOutboxAckedSeqs } from '../../edge/ledger/outbox.ts';
 import { HealthBoard } from '../../edge/parts.ts';
 import { applyEntry } from '../../edge/ledger/entries.ts';

@@ -6,18 +6,9 @@
  * script the page still works, as a static page. Every value is escaped.
  */
 import { esc } from '../admin-sections.ts';
+import { formatTime } from '../time-format.ts';
 import type { BoardView } from './view.ts';
 import type { BoardBody } from '../../../cloud-sync/protocol/board.ts';
-
-/** Village time (UTC+8), as the village ledger keeps it. */
-const TZ = 'Asia/Shanghai';
-const when = new Intl.DateTimeFormat('zh-CN', { timeZone: TZ, month: 'numeric', day: 'numeric', hour: '2-digit', minute: '2-digit', hour12: false });
-
-/** 12月1日 08:05 */
-export function boardTime(iso: string): string {
-  const parts = Object.fromEntries(when.formatToParts(new Date(iso)).map((p) => [p.type, p.value]));
-  return `${parts.month}月${parts.day}日 ${parts.hour}:${parts.minute}`;
-}
 
 function monthLabel(month: string): string {
   const [y, m] = month.split('-');
@@ -35,8 +26,9 @@ function ago(ms: number): string {
   return `${Math.floor(h / 24)} 天前`;
 }
 
-function statusLine(v: BoardView): string {
-  const updated = v.updatedAt ? `村账本数据更新于 <time id="board-updated" datetime="${esc(v.updatedAt)}">${esc(boardTime(v.updatedAt))}</time>（${esc(ago(v.now.getTime() - Date.parse(v.updatedAt)))}）` : '';
+/** When the village data was computed, as every page shows a time: in the store's zone (`jobs.timezone`, else the system's), `2026-12-01 08:05`. */
+function statusLine(v: BoardView, tz: string | undefined): string {
+  const updated = v.updatedAt ? `村账本数据更新于 <time id="board-updated" datetime="${esc(v.updatedAt)}">${esc(formatTime(v.updatedAt, tz))}</time>（${esc(ago(v.now.getTime() - Date.parse(v.updatedAt)))}）` : '';
   switch (v.freshness) {
     case 'no-sync':
       return `<p id="board-status" class="note">本店未接入村账本：以下仅为本店商品兑换价</p>`;
@@ -91,9 +83,9 @@ function prices(v: BoardView): string {
 }
 
 /** The part of the page that changes: swapped in place by the page's script. */
-export function boardLive(v: BoardView): string {
+export function boardLive(v: BoardView, tz?: string): string {
   const b = v.village;
-  return `${statusLine(v)}${b ? totals(b) : ''}<div class="cols">${b ? redList(b) : ''}${b ? deeds(b) : ''}${prices(v)}</div>`;
+  return `${statusLine(v, tz)}${b ? totals(b) : ''}<div class="cols">${b ? redList(b) : ''}${b ? deeds(b) : ''}${prices(v)}</div>`;
 }
 
 const CSS = `
@@ -131,12 +123,12 @@ li>*{flex:none}li .items,li .title,li .name{flex:1;min-width:0;overflow:hidden;t
 }
 `;
 
-export function boardPage(v: BoardView, refreshS: number): string {
+export function boardPage(v: BoardView, refreshS: number, tz?: string): string {
   const title = `${v.storeName} · 积分公示栏`;
   return `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${esc(title)}</title><link rel="icon" href="data:,"><style>${CSS}</style><script src="/board/board.js" defer></script>
 <noscript><meta http-equiv="refresh" content="${refreshS}"></noscript></head>
 <body><div class="wrap"><header><h1>${esc(title)}</h1></header>
 <p id="page-offline">⚠ 与门店服务器的连接中断，正在重试…</p>
-<div id="board-live" data-refresh-s="${refreshS}">${boardLive(v)}</div></div></body></html>`;
+<div id="board-live" data-refresh-s="${refreshS}">${boardLive(v, tz)}</div></div></body></html>`;
 }

@@ -17,6 +17,8 @@ export interface BoardRoutesDeps {
   storeName: string;
   sync?: SyncStateSource | undefined;
   clock?: () => Date;
+  /** The store's time zone (`jobs.timezone`); undefined: the system's. */
+  timeZone?: string | undefined;
 }
 
 /** Seconds between the page's refreshes unless `?refresh=N` asks otherwise (2–600). */
@@ -33,7 +35,7 @@ export function registerBoardRoutes(app: FastifyInstance, deps: BoardRoutesDeps)
   typed.get('/board', {
     config: { public: true },
     schema: { querystring: Type.Object({ refresh: Type.Integer({ minimum: 2, maximum: 600, default: BOARD_REFRESH_S }) }) },
-  }, async (req, reply) => send(reply, 'text/html; charset=utf-8', boardPage(view(), req.query.refresh)));
-  typed.get('/board/live', { config: { public: true } }, async (_req, reply) => send(reply, 'text/html; charset=utf-8', boardLive(view())));
+  }, async (req, reply) => send(reply, 'text/html; charset=utf-8', boardPage(view(), req.query.refresh, deps.timeZone)));
+  typed.get('/board/live', { config: { public: true } }, async (_req, reply) => send(reply, 'text/html; charset=utf-8', boardLive(view(), deps.timeZone)));
   typed.get('/board/board.js', { config: { public: true } }, async (_req, reply) => send(reply, 'text/javascript; charset=utf-8', BOARD_SCRIPT));
 }
