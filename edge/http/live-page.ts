@@ -43,6 +43,6 @@ ul{list-style:none;margin:0;padding:0}li{padding:.4rem 0;border-bottom:1px solid
 <section id="shelves-section"><h2>${t.shelves}</h2><div id="shelf-weights"></div></section>
 </main>
 <script type="application/json" id="live-data">${jsonBlock(d.now)}</script>
-<script src="/assets/live.js" defer></script>
+<script src="/assets/follow-live.js" defer></script><script src="/assets/live.js" defer></script>
 </body></html>`;
 }

@@ -59,6 +59,8 @@ const asset = (name: string): string => readFileSync(path.join(import.meta.dirna
 const SCRIPT = asset('live.js');
 /** The /shelves page's script: the weights from this stream into its table. */
 const SHELVES_SCRIPT = asset('shelves.js');
+/** Following the stream, for both: loaded before either (assets/follow-live.js). */
+const FOLLOW_SCRIPT = asset('follow-live.js');
 
 export function liveNow(deps: LiveDeps) {
   return { at: new Date().toISOString(), door: doorPart(deps), store: storePart(deps), decisions: decisionsPart(deps), alarms: deps.live?.alarms() ?? [], open_alarms: deps.live?.openAlarms() ?? null, shelves: shelvesPart(deps) };
@@ -257,5 +259,6 @@ export function registerLive(app: FastifyInstance, deps: LiveDeps): KeptReplies 
   // The pages' scripts that follow this stream, served from here (no CDN; the CSP allows scripts from this origin only).
   app.get('/assets/live.js', { config: PUBLIC_PAGE }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(SCRIPT));
   app.get('/assets/shelves.js', { config: PUBLIC_PAGE }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(SHELVES_SCRIPT));
+  app.get('/assets/follow-live.js', { config: PUBLIC_PAGE }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(FOLLOW_SCRIPT));
   return kept;
 }

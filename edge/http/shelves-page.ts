@@ -106,7 +106,7 @@ export function shelvesPage(d: { store: StoreConfig; lang: Lang; csrf: string; i
 ${assignForms}
 <h2>${t.products}</h2><table id="product-list"><tr><th>${t.sku}</th><th colspan="5">${t.name} · ${t.price} · ${t.unit} · ${t.tol} · ${t.status}</th></tr>${productRows}</table>
 <h3>${t.add}</h3><form class="inline" method="post" id="product-add" action="/api/products">${csrfField(d.csrf)}${formMessage(r, a, PRODUCT_FIELDS)}<input name="sku" required maxlength="64" pattern="[A-Za-z0-9_.\\-]+" placeholder="${t.sku}" value="${esc(kept(r, a, 'sku'))}"${addFocus('sku')}> <input name="name" required maxlength="100" placeholder="${t.name}" value="${esc(kept(r, a, 'name'))}"${addFocus('name')}> <input name="price" type="number" min="0" required placeholder="${t.price}" style="width:5rem" value="${esc(kept(r, a, 'price'))}"${addFocus('price')}> <input name="unit_g" type="number" min="1" required placeholder="${t.unit}" style="width:6rem" value="${esc(kept(r, a, 'unit_g'))}"${addFocus('unit_g')}> <input name="tolerance_g" type="number" min="0" required placeholder="${t.tol}" style="width:6rem" value="${esc(kept(r, a, 'tolerance_g'))}"${addFocus('tolerance_g')}> <button type="submit">${t.add}</button>${PRODUCT_FIELDS.map((x) => beside(a, x)).join('')}</form>
-<p id="live-status" data-connected="false"></p><script src="/assets/shelves.js" defer></script>`,
+<p id="live-status" data-connected="false"></p><script src="/assets/follow-live.js" defer></script><script src="/assets/shelves.js" defer></script>`,
     undefined,
     d.lang,
   );

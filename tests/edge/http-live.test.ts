@@ -249,14 +249,18 @@ describe('live stream', () => {
     expect(body.open_alarms).toBeNull();
     const page = await fetch(`${base}/live`, { headers: { cookie: s.cookie } });
     const html = await page.text();
-    expect(html).toContain('<script src="/assets/live.js" defer></script>');
+    // the stream's following (assets/follow-live.js) first, then the page's own drawing
+    expect(html).toContain('<script src="/assets/follow-live.js" defer></script><script src="/assets/live.js" defer></script>');
     expect(html).toContain('data-tz="Asia/Shanghai"');
     expect(html).not.toMatch(/<script>(?!<\/script>)/);
     const csp = page.headers.get('content-security-policy') ?? '';
     expect(csp.split(';').find((d) => d.trim().startsWith('script-src'))?.trim()).toBe("script-src 'self'");
     const script = await fetch(`${base}/assets/live.js`);
     expect(script.headers.get('content-type')).toMatch(/javascript/);
-    expect(await script.text()).toContain("new EventSource('/api/live')");
+    expect(await script.text()).toContain('LiveFollow.follow(');
+    const follow = await fetch(`${base}/assets/follow-live.js`);
+    expect(follow.headers.get('content-type')).toMatch(/javascript/);
+    expect(await follow.text()).toContain("new EventSource('/api/live')");
     const en = await fetch(`${base}/live?lang=en`, { headers: { cookie: s.cookie } });
     expect(await en.text()).toContain('<html lang="en">');
   });

@@ -1,7 +1,7 @@
-/* global document, EventSource, fetch, location, setTimeout */
+/* global document, fetch, LiveFollow */
 // The live page's script (edge/http/live-page.ts): draws the picture embedded in the page, then
 // every message of the stream /api/live (a dropped connection: EventSource reconnects by itself
-// and gets a fresh snapshot; a refused one: see `follow` below). Text goes in with textContent
+// and gets a fresh snapshot; a refused one: assets/follow-live.js, loaded first). Text goes in with textContent
 // only, never as HTML.
 'use strict';
 
@@ -32,10 +32,7 @@ const WORDS = {
   },
 };
 const T = WORDS[lang];
-/** Said in both languages: the session has ended, and the way to sign in again. */
-const SIGNED_OUT = { text: '登录已结束（在别处退出、改了密码或已过 8 小时），请重新登录 / Signed out (elsewhere, a new password, or the 8 hours are over): sign in again', link: '登录 Sign in' };
-/** The login, which brings the maintainer back to this page. */
-const loginHref = () => `/login?next=${encodeURIComponent(location.pathname + location.search)}`;
+const { loginHref, SIGNED_OUT } = LiveFollow; // assets/follow-live.js, loaded first
 
 const fmt = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
 /** One way for every time: 2026-11-30 20:13, in the store's time zone; none: "—". */
@@ -236,74 +233,16 @@ function drawAll(p) {
 drawAll(JSON.parse(byId('live-data').textContent));
 const status = byId('live-status');
 const DRAW = { snapshot: drawAll, door: drawDoor, store: drawStore, decisions: drawDecisions, alarms: drawAlarms, open_alarms: drawOpenAlarms, shelves: drawShelves };
-/** Waits before following again after a refusal, longer each time (ms). */
-const RETRY_MS = [1000, 2000, 5000, 10000, 30000];
-
-/** Whether the maintainer has typed on the page (a note): a redirect to the login would lose it. */
-function typedIn() {
-  return [...document.querySelectorAll('input, textarea')].some((i) => i.type !== 'hidden' && (i.type === 'checkbox' || i.type === 'radio' ? i.checked !== i.defaultChecked : i.value !== i.defaultValue));
-}
-
-/** Signed in (the user), signed out (null), or not known (the server not reached: undefined). */
-async function signedIn() {
-  try {
-    const r = await fetch('/api/me', { credentials: 'same-origin', headers: { accept: 'application/json' }, cache: 'no-store' });
-    return r.ok ? (await r.json()).user : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Follows /api/live. A connection that drops (the network, a restart) EventSource makes again by
- * itself; one the server refuses (a 401 once the session has ended, a 503 when it is busy) it
- * does not. Then: signed out → the login, which comes back here (with a note typed, the page
- * stays and says so in both languages with the sign-in link, and follows again once signed in,
- * in another tab say); signed in → follow again after a while, saying it reconnects.
- */
-function follow(tries) {
-  const stream = new EventSource('/api/live');
-  for (const [name, draw] of Object.entries(DRAW)) stream.addEventListener(name, (m) => draw(JSON.parse(m.data)));
-  stream.addEventListener('open', () => {
-    tries = 0;
-    status.textContent = T.live;
-    status.dataset.connected = 'true';
-  });
-  stream.addEventListener('error', () => {
-    if (status.dataset.connected !== 'signed-out') {
-      status.textContent = T.lost;
-      status.dataset.connected = 'false';
-    }
-    if (stream.readyState === EventSource.CLOSED) void refused(stream, tries);
-  });
-}
-
-async function refused(stream, tries) {
-  stream.close();
-  const user = await signedIn();
-  if (user === null && !typedIn()) {
-    location.assign(loginHref());
-    return;
-  }
-  if (user === null) {
-    status.replaceChildren(SIGNED_OUT.text, ' ', el('a', { href: loginHref(), id: 'live-login' }, SIGNED_OUT.link));
-    status.dataset.connected = 'signed-out';
-  }
-  setTimeout(() => (user === null ? void waitForSignIn(tries) : follow(tries + 1)), RETRY_MS[Math.min(tries, RETRY_MS.length - 1)]);
-}
-
-/** Signed out with a note typed: follows again once signed in (another tab), asking every few seconds. */
-async function waitForSignIn(tries) {
-  const user = await signedIn();
-  if (user) {
+LiveFollow.follow({
+  status,
+  words: T,
+  listen: (stream) => {
+    for (const [name, draw] of Object.entries(DRAW)) stream.addEventListener(name, (m) => draw(JSON.parse(m.data)));
+  },
+  signedInAgain: () => {
     me = null; // the new session's CSRF token
-    follow(0);
-    return;
-  }
-  setTimeout(() => void waitForSignIn(tries), RETRY_MS[2]);
-}
-
-follow(0);
+  },
+});
 // who is signed in: the page says who may acknowledge, and who would
 whoAmI(false).then((r) => {
   if (r.user) byId('ack-who').append(' ', T.you(r.user));

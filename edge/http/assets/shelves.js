@@ -1,10 +1,10 @@
-/* global document, EventSource, fetch, location, setTimeout */
+/* global document, LiveFollow */
 // The products and shelves page's script (edge/http/shelves-page.ts): follows the live stream
 // (/api/live, its `snapshot` and `shelves` messages) and puts each slot's weight, the count it
 // makes and the stock into the table's cells in place, so the calibration wizard and the count
 // show what the scale reads now without a reload. The forms never change: a value being typed
 // stays. Without this script the page still works, with the weights as they were when it loaded.
-// A stream the server refuses: see `follow` below.
+// A stream the server refuses: assets/follow-live.js, loaded first.
 'use strict';
 
 const table = document.getElementById('shelves');
@@ -36,80 +36,13 @@ function drawShelves(list) {
   }
 }
 
-/** Said in both languages: the session has ended, and the way to sign in again. */
-const SIGNED_OUT = { text: '登录已结束（在别处退出、改了密码或已过 8 小时），请重新登录 / Signed out (elsewhere, a new password, or the 8 hours are over): sign in again', link: '登录 Sign in' };
-/** Waits before following again after a refusal, longer each time (ms). */
-const RETRY_MS = [1000, 2000, 5000, 10000, 30000];
-/** The login, which brings the maintainer back to this page. */
-const loginHref = () => `/login?next=${encodeURIComponent(location.pathname + location.search)}`;
-
-/** Whether the maintainer has typed in a form of the page: a redirect to the login would lose it. */
-function typedIn() {
-  const changed = (i) => (i.type === 'checkbox' || i.type === 'radio' ? i.checked !== i.defaultChecked : i.value !== i.defaultValue);
-  return [...document.querySelectorAll('input, textarea')].some((i) => i.type !== 'hidden' && changed(i))
-    || [...document.querySelectorAll('option')].some((o) => o.selected !== o.defaultSelected);
-}
-
-/** Signed in (the user), signed out (null), or not known (the server not reached: undefined). */
-async function signedIn() {
-  try {
-    const r = await fetch('/api/me', { credentials: 'same-origin', headers: { accept: 'application/json' }, cache: 'no-store' });
-    return r.ok ? (await r.json()).user : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Follows /api/live. A connection that drops (the network, a restart) EventSource makes again by
- * itself; one the server refuses (a 401 once the session has ended, a 503 when it is busy) it
- * does not. Then: signed out → the login, which comes back here (with something typed in a form,
- * the page stays and says so in both languages with the sign-in link, and follows again once
- * signed in, in another tab say); signed in → follow again after a while, saying it reconnects.
- */
-function follow(status, tries) {
-  const stream = new EventSource('/api/live');
-  stream.addEventListener('snapshot', (m) => drawShelves(JSON.parse(m.data).shelves || []));
-  stream.addEventListener('shelves', (m) => drawShelves(JSON.parse(m.data)));
-  stream.addEventListener('open', () => {
-    tries = 0;
-    status.textContent = T.live;
-    status.dataset.connected = 'true';
-  });
-  stream.addEventListener('error', () => {
-    if (status.dataset.connected !== 'signed-out') {
-      status.textContent = T.lost;
-      status.dataset.connected = 'false';
-    }
-    if (stream.readyState === EventSource.CLOSED) void refused(status, stream, tries);
+if (table) {
+  LiveFollow.follow({
+    status: document.getElementById('live-status'),
+    words: T,
+    listen: (stream) => {
+      stream.addEventListener('snapshot', (m) => drawShelves(JSON.parse(m.data).shelves || []));
+      stream.addEventListener('shelves', (m) => drawShelves(JSON.parse(m.data)));
+    },
   });
 }
-
-async function refused(status, stream, tries) {
-  stream.close();
-  const user = await signedIn();
-  if (user === null && !typedIn()) {
-    location.assign(loginHref());
-    return;
-  }
-  if (user === null) {
-    const link = document.createElement('a');
-    link.href = loginHref();
-    link.id = 'live-login';
-    link.textContent = SIGNED_OUT.link;
-    status.replaceChildren(SIGNED_OUT.text, ' ', link);
-    status.dataset.connected = 'signed-out';
-  }
-  setTimeout(() => (user === null ? void waitForSignIn(status) : follow(status, tries + 1)), RETRY_MS[Math.min(tries, RETRY_MS.length - 1)]);
-}
-
-/** Signed out with something typed: follows again once signed in (another tab), asking every few seconds. */
-async function waitForSignIn(status) {
-  if (await signedIn()) {
-    follow(status, 0);
-    return;
-  }
-  setTimeout(() => void waitForSignIn(status), RETRY_MS[2]);
-}
-
-if (table) follow(document.getElementById('live-status'), 0);
