@@ -21,7 +21,7 @@ import type { HealthBoard } from '../parts.ts';
 import { listSessions } from '../ledger/sessions.ts';
 import { villagerPage } from '../ledger/admin-views.ts';
 import { listAudit } from '../ledger/audit.ts';
-import { countOpenReview, listOpenReview } from '../ledger/review.ts';
+import { listOpenReviewWithTotal } from '../ledger/review.ts';
 import { listAdminAccounts } from '../ledger/admin-accounts.ts';
 import { adminPage, adminParts, type AdminPartData } from './pages.ts';
 import { recentEntryEvents, recentReceipts, stockByProduct, storeState, syncState, type StoreStateSource, type SyncStateSource } from './queries.ts';
@@ -60,6 +60,8 @@ export const AdminPartsReply = Type.Object({
 function partData(deps: AdminPageDeps, page: number, lang: Lang): AdminPartData {
   const db = deps.db();
   const villagers = villagerPage(db, VILLAGERS_PER_PAGE, (page - 1) * VILLAGERS_PER_PAGE);
+  // the oldest 20 open review lines and how many are open, in one statement
+  const queue = listOpenReviewWithTotal(db, 20);
   return {
     store: deps.store,
     health: deps.health.report(),
@@ -72,8 +74,8 @@ function partData(deps: AdminPageDeps, page: number, lang: Lang): AdminPartData 
     stock: stockByProduct(db),
     sync: syncState(db, deps.sync),
     audit: listAudit(db, { limit: 20 }),
-    review: listOpenReview(db, 20),
-    reviewOpen: countOpenReview(db),
+    review: queue.items,
+    reviewOpen: queue.total,
     alarms: deps.alarms?.(),
     lang,
     timeZone: deps.timeZone,

@@ -34,6 +34,18 @@ export function listOpenReview(db: Db, limit = 50, offset = 0): ReviewItem[] {
   return cachedStatement(db, `${SELECT} WHERE r.resolved_at IS NULL ORDER BY r.id LIMIT ? OFFSET ?`).all(limit, offset) as ReviewItem[];
 }
 
+/**
+ * The first `limit` lines still waiting, oldest first, and how many are waiting in all: one
+ * statement (a window count), so the admin page costs no more statements as the queue grows
+ * (tests/edge/admin-queries.test.ts).
+ */
+export function listOpenReviewWithTotal(db: Db, limit: number): { items: ReviewItem[]; total: number } {
+  const rows = cachedStatement(db, `SELECT q.*, count(*) OVER () AS open_total FROM (${SELECT} WHERE r.resolved_at IS NULL) q ORDER BY q.id LIMIT ?`).all(limit) as (ReviewItem & { open_total?: number })[];
+  const total = rows[0]?.open_total ?? 0;
+  for (const r of rows) delete r.open_total;
+  return { items: rows, total };
+}
+
 /** How many lines are still waiting (a page listing some says how many there are). */
 export function countOpenReview(db: Db): number {
   return (cachedStatement(db, 'SELECT count(*) AS n FROM review_lines WHERE resolved_at IS NULL').get() as { n: number }).n;
