@@ -23,13 +23,20 @@ export interface Refundable {
   left: number;
 }
 
+/**
+ * What a purchase's review charges asked, and what was refunded of it, as SQL over the session
+ * `sess` (its id column) and its villager `vill`: one rule for the refund route (`refundable`)
+ * and the refund forms' list (`refundablePurchases`). A review charge counts by what it asked, as
+ * the settlement's total does: its entry holds only the points the balance paid (0 at the floor),
+ * the rest went into debt and was repaid later. The asked points are in the line's resolution,
+ * `charged <points>[ (<note>)]` (./review.ts).
+ */
+const reviewChargedSql = (sess: string): string => `(SELECT COALESCE(SUM(CAST(substr(r.resolution, 9) AS INTEGER)), 0) FROM review_lines r WHERE r.session_id = ${sess} AND r.resolution LIKE 'charged %')`;
+const refundedSql = (sess: string, vill: string): string => `(SELECT COALESCE(SUM(e.points), 0) FROM entries e WHERE e.villager_id = ${vill} AND e.kind = 'refund' AND e.reference = ${sess})`;
+
 export function refundable(db: Db, sessionId: string): Refundable {
   const s = requireSession(db, sessionId);
-  const refunded = (db.prepare("SELECT COALESCE(SUM(points), 0) AS n FROM entries WHERE kind = 'refund' AND reference = ? AND villager_id = ?").get(sessionId, s.villagerId) as { n: number }).n;
-  // A review charge counts by what it asked, as the settlement's total does: its entry holds only
-  // the points the balance paid (0 at the floor), the rest went into debt and was repaid later.
-  // The asked points are in the line's resolution, `charged <points>[ (<note>)]` (./review.ts).
-  const review = (db.prepare("SELECT COALESCE(SUM(CAST(substr(resolution, 9) AS INTEGER)), 0) AS n FROM review_lines WHERE session_id = ? AND resolution LIKE 'charged %'").get(sessionId) as { n: number }).n;
+  const { review, refunded } = cachedStatement(db, `SELECT ${reviewChargedSql('@session')} AS review, ${refundedSql('@session', '@villager')} AS refunded`).get({ session: sessionId, villager: s.villagerId }) as { review: number; refunded: number };
   const cost = (s.totalPoints ?? 0) + review;
   return { session: s.id, villagerId: s.villagerId, cost, refunded, left: Math.max(0, cost - refunded) };
 }
@@ -56,8 +63,8 @@ export function refundablePurchases(db: Db, opts: { limit: number; villagerId?: 
   ];
   const rows = cachedStatement(db, `SELECT * FROM (
       SELECT s.id, s.villager_id, COALESCE(v.name, s.villager_id) AS villager_name, s.opened_at, s.closed_at, COALESCE(s.total_points, 0) AS total_points,
-             COALESCE(s.total_points, 0) + (SELECT COALESCE(SUM(CAST(substr(r.resolution, 9) AS INTEGER)), 0) FROM review_lines r WHERE r.session_id = s.id AND r.resolution LIKE 'charged %') AS cost,
-             (SELECT COALESCE(SUM(e.points), 0) FROM entries e WHERE e.villager_id = s.villager_id AND e.kind = 'refund' AND e.reference = s.id) AS refunded
+             COALESCE(s.total_points, 0) + ${reviewChargedSql('s.id')} AS cost,
+             ${refundedSql('s.id', 's.villager_id')} AS refunded
       FROM store_sessions s LEFT JOIN villagers v ON v.id = s.villager_id
       WHERE ${where.join(' AND ')}
     ) WHERE cost > refunded ORDER BY opened_at DESC, id DESC LIMIT @limit`).all({ limit: opts.limit, ...(opts.villagerId !== undefined ? { villager: opts.villagerId } : {}), ...(opts.before !== undefined ? { before: opts.before } : {}) }) as Array<{ id: string; villager_id: string; villager_name: string; opened_at: string; closed_at: string | null; total_points: number; cost: number; refunded: number }>;
