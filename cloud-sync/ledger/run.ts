@@ -139,7 +139,7 @@ export async function runLedger(o: LedgerRunOptions): Promise<{ url: string; cli
     // The shipped rule library, as the town's items (a code already there is left as it is).
     await ensureDefaultItems(db, new Date());
     const clientId = o.clientId ?? ledgerClientId(o);
-    const service = new LedgerService({ db, key, log: o.log, mqtt: { url: o.brokerUrl, clientId, username: o.mqttUsername, password: o.mqttPassword, caFile: o.caFile, certFile: o.certFile, keyFile: o.mqttKeyFile, log: o.log } });
+    const service = new LedgerService({ db, key, log: o.log, alarmKeepDays: retentionOptions.alarmKeepDays, mqtt: { url: o.brokerUrl, clientId, username: o.mqttUsername, password: o.mqttPassword, caFile: o.caFile, certFile: o.certFile, keyFile: o.mqttKeyFile, log: o.log } });
     service.start();
     started.push(() => service.stop());
     // The stores' public boards: sent when what they show changes, and every few minutes anyway.

@@ -20,7 +20,6 @@ import { addLedgerEntry, appendEvent, listStores, setVillagerStatus, upsertVilla
 import type { RowsResult } from './rows.ts';
 import { DEFAULT_SKEW_MS } from './store-time.ts';
 import { countRows, newCounters, type LedgerCounters } from './counters.ts';
-
 export type { LedgerCounters } from './counters.ts';
 import { addrKey, storesAt, type PresenceRecord } from './control.ts';
 import { answerHeartbeats, greetStores, type HeartbeatDeps } from './heartbeats.ts';
@@ -53,6 +52,8 @@ export interface LedgerServiceOptions {
   catchUpEveryMs?: number;
   /** When a snapshot goes in parts (catchup.ts `SNAPSHOT_BYTES`; tests make it small). */
   snapshotBytes?: SnapshotBytes;
+  /** `--alarm-keep-days` (retention.ts; 0, the default, for ever): a store's alarm history adds no occurrence the purge would delete (store-alarm-history.ts). */
+  alarmKeepDays?: number;
 }
 
 const WEEK_MS = 7 * 86_400_000;
@@ -321,7 +322,7 @@ export class LedgerService {
     if (requests.length > 0) await step('snapshot requests', () => this.onSnapshotRequests(requests));
     if (tracing) trace('ledger', 'parts', { rows: rows.length, rows_ms: Math.round(t1 - t), hb: heartbeats.length + presence.size, hb_ms: Math.round(t2 - t1), req: requests.length, req_ms: Math.round(performance.now() - t2) });
     for (const r of reconciles) await step('reconcile', () => this.answerReconcile(r.village, r.store, r.req));
-    if (alarmLists.length > 0) await step('alarms', () => onAlarmMessages(this.opts.db, alarmLists, () => this.clock(), this.refusals, (what, err) => this.opts.log.error({ err, step: what }, 'ledger failed to handle a message / 村账本处理消息失败')));
+    if (alarmLists.length > 0) await step('alarms', () => onAlarmMessages(this.opts.db, alarmLists, () => this.clock(), this.refusals, (what, err) => this.opts.log.error({ err, step: what }, 'ledger failed to handle a message / 村账本处理消息失败'), this.opts.alarmKeepDays));
   }
 
   /** Snapshot requests, in arrival order. Unsigned (docs/sync-protocol.md): answered only for a store the ledger knows, at a bounded rate. */
@@ -395,5 +396,4 @@ export class LedgerService {
     const answer: ReconcileAnswer = signControl({ id: req.id, from: req.from, to: req.to, villagers }, { village, store }, this.opts.key);
     await this.out.send(storeTopic({ village, store }, 'down/reconcile'), JSON.stringify(answer));
   }
-
 }

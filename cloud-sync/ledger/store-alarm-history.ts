@@ -10,7 +10,11 @@
  * `cleared` (the first hand named stands). Taking the same history again (a retransmit, a
  * reconnect, the broker's retained copy at the ledger's connect) changes nothing. The ones the
  * store left out (`unlisted`, counted by kind and subject) are kept as the store's latest
- * history says, not added up: each history counts its own window.
+ * history says, not added up: each history counts its own window. The history lists 7 days
+ * whatever the ledger keeps (`--alarm-keep-days`): an occurrence the ledger does not hold that its
+ * retention would delete at once (acknowledged or cleared by hand, ended before its horizon:
+ * store-alarms.ts `purgeable`) is not added, so a shorter period does not bring back at every
+ * connect what the purge deleted.
  */
 import type { SqlDb } from './sql.ts';
 import { opsCheckers, type AlarmHistory, type EndedAlarm } from '../protocol/ops.ts';
@@ -18,7 +22,7 @@ import { decode } from '../protocol/payloads.ts';
 import type { RefusalCounter } from '../protocol/refusals.ts';
 import { DEFAULT_SKEW_MS } from './store-time.ts';
 import { listStores } from './tables.ts';
-import { noNul, occurrenceOf, onAlarmList } from './store-alarms.ts';
+import { noNul, occurrenceOf, onAlarmList, purgeable } from './store-alarms.ts';
 
 export const STORE_ALARM_HISTORY_VERSION = 19;
 /** v19: the last alarm history taken from each store, and what it left out. */
@@ -46,24 +50,26 @@ const RESOLVED = 'resolved';
  * checked against the schema (refused and counted as `invalid` otherwise), then taken; a store it
  * does not know, or an empty payload (a retained message removed), is left alone, as with the list.
  */
-export async function onAlarmHistory(db: SqlDb, village: string, store: string, payload: Buffer, now: Date, refusals: RefusalCounter, skewMs?: number): Promise<HistoryOutcome | undefined> {
+export async function onAlarmHistory(db: SqlDb, village: string, store: string, payload: Buffer, now: Date, refusals: RefusalCounter, skewMs?: number, keepDays = 0): Promise<HistoryOutcome | undefined> {
   if (payload.length === 0) return undefined;
   if (!(await listStores(db, village)).some((s) => s.id === store)) return undefined;
   const msg = decode(payload, opsCheckers.alarmHistory);
   if (!msg.ok) return void refusals.add('invalid');
-  return recordAlarmHistory(db, village, store, msg.value, now, skewMs);
+  return recordAlarmHistory(db, village, store, msg.value, now, skewMs, keepDays);
 }
 
 /**
  * A turn's alarm messages (`history`: on `alarm-history`, else on `alarms`), the lists first: a
  * list clears what it no longer names at its own time, and a history taken after it then gives
  * such an occurrence the store's clearing time. One message failing (the database away) is
- * told to `failed` and does not keep the others from being taken.
+ * told to `failed` and does not keep the others from being taken. `keepDays`: the ledger's
+ * `--alarm-keep-days` (0: for ever), beyond which a history adds nothing its purge would delete.
  */
-export async function onAlarmMessages(db: SqlDb, msgs: { village: string; store: string; payload: Buffer; history: boolean }[], now: () => Date, refusals: RefusalCounter, failed: (what: string, err: unknown) => void): Promise<void> {
+export async function onAlarmMessages(db: SqlDb, msgs: { village: string; store: string; payload: Buffer; history: boolean }[], now: () => Date, refusals: RefusalCounter, failed: (what: string, err: unknown) => void, keepDays = 0): Promise<void> {
   for (const m of [...msgs.filter((x) => !x.history), ...msgs.filter((x) => x.history)]) {
     try {
-      await (m.history ? onAlarmHistory : onAlarmList)(db, m.village, m.store, m.payload, now(), refusals, DEFAULT_SKEW_MS);
+      if (m.history) await onAlarmHistory(db, m.village, m.store, m.payload, now(), refusals, DEFAULT_SKEW_MS, keepDays);
+      else await onAlarmList(db, m.village, m.store, m.payload, now(), refusals, DEFAULT_SKEW_MS);
     } catch (err) {
       failed(m.history ? 'alarm history' : 'alarms', err);
     }
@@ -75,8 +81,8 @@ interface Held { cleared_at: string | null; cleared_by: string | null; clear_not
 /** A store time no later than `now` plus the skew (a store clock that ran fast), as an instant's ISO text. */
 const bounded = (stamp: string, now: Date, skewMs: number): string => new Date(Date.parse(stamp) <= now.getTime() + skewMs ? Date.parse(stamp) : now.getTime()).toISOString();
 
-/** Take a store's alarm history (already checked; the store is known). */
-export async function recordAlarmHistory(db: SqlDb, village: string, store: string, msg: AlarmHistory, now: Date, skewMs = DEFAULT_SKEW_MS): Promise<HistoryOutcome> {
+/** Take a store's alarm history (already checked; the store is known); `keepDays` as in onAlarmMessages. */
+export async function recordAlarmHistory(db: SqlDb, village: string, store: string, msg: AlarmHistory, now: Date, skewMs = DEFAULT_SKEW_MS, keepDays = 0): Promise<HistoryOutcome> {
   const heard = now.toISOString();
   const at = bounded(msg.at, now, skewMs);
   return db.transaction(async (tx) => {
@@ -97,6 +103,8 @@ export async function recordAlarmHistory(db: SqlDb, village: string, store: stri
       const hand = a.cleared_by === RESOLVED ? null : { by: noNul(a.cleared_by), note: a.note ? noNul(a.note) : null };
       const held = holds.get(occurrence);
       if (!held) {
+        // what the purge deleted, or would at once, stays away
+        if (purgeable({ acknowledged_at: a.acknowledged_at ?? null, cleared_by: hand?.by ?? null, cleared_at: clearedAt }, keepDays, now)) continue;
         await insertEnded(tx, village, store, occurrence, a, clearedAt, hand, heard);
         out.added++;
         if (hand) out.byHand++;

@@ -306,6 +306,16 @@ export const PURGE_DUE_SQL = `SELECT village, store, occurrence FROM store_alarm
        WHERE cleared_at IS NOT NULL AND cleared_at < $1 AND ${HANDLED}
        ORDER BY cleared_at LIMIT ${PURGE_BATCH}`;
 
+/**
+ * Whether the purge would delete an occurrence at once (the same rule as PURGE_DUE_SQL, for one
+ * not in the table): dealt with at the store (acknowledged, or cleared by hand) and cleared
+ * before `now - keepDays`; never with 0. The store's alarm history lists 7 days whatever the
+ * ledger keeps, so the history does not add such an occurrence (store-alarm-history.ts): with a
+ * `--alarm-keep-days` under 7 it would bring back what the purge deleted.
+ */
+export const purgeable = (a: { acknowledged_at: string | null; cleared_by: string | null; cleared_at: string }, keepDays: number, now: Date): boolean =>
+  keepDays > 0 && (a.acknowledged_at !== null || a.cleared_by !== null) && Date.parse(a.cleared_at) < now.getTime() - keepDays * 86_400_000;
+
 export async function purgeStoreAlarms(db: SqlDb, keepDays: number, now: Date): Promise<AlarmPurge> {
   const cutoff = new Date(now.getTime() - keepDays * 86_400_000).toISOString();
   const out: AlarmPurge = { deleted: 0, cutoff };

@@ -120,7 +120,7 @@ export class AlarmBoard extends EventEmitter<AlarmEvents> {
         target: `${res.row.kind}${res.row.subject ? ` ${res.row.subject}` : ''} #${id}`,
         before: { acknowledged_at: null },
         after: { acknowledged_at: at, note },
-      });
+      }, () => new Date(at)); // the board's time, as on the alarm (not the system clock)
       return { ...res, auditId };
     });
     if (r.acknowledged) {
@@ -153,7 +153,7 @@ export class AlarmBoard extends EventEmitter<AlarmEvents> {
         target: `${res.row.kind}${res.row.subject ? ` ${res.row.subject}` : ''} #${id}`,
         before: { cleared_at: null },
         after: { cleared_at: at, cleared_by: by, note },
-      });
+      }, () => new Date(at));
       return { ...res, auditId };
     });
     if (r.cleared) {

@@ -242,7 +242,7 @@ export interface TestStore {
 }
 
 /** `ledger`: the village ledger's catch-up bounds, for tests of deltas and heartbeats. */
-export async function startRig(opts: { ledger?: Pick<LedgerServiceOptions, 'maxDeltas' | 'behindAfterMs' | 'catchUpBurst' | 'catchUpEveryMs' | 'snapshotBytes'> } = {}): Promise<Rig> {
+export async function startRig(opts: { ledger?: Pick<LedgerServiceOptions, 'maxDeltas' | 'behindAfterMs' | 'catchUpBurst' | 'catchUpEveryMs' | 'snapshotBytes' | 'alarmKeepDays'> } = {}): Promise<Rig> {
   const broker = await startBroker();
   const { db: ledgerDb, drop } = await tempLedgerDb();
   const village = uid('v');

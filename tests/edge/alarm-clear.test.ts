@@ -50,6 +50,23 @@ describe('the alarm board: clearing by hand', () => {
     expect(told.map(([e]) => e)).toEqual(['raised', 'cleared', 'raised']);
   });
 
+  it('stamps its audit records with the board\'s clock, not the system\'s: an acknowledgement and a clearing by hand', () => {
+    db = openLedger(':memory:');
+    // a clock years from the system's, stepped by the test
+    let now = new Date('2031-05-05T01:00:00.000Z');
+    const b = new AlarmBoard(() => db!, log, () => now);
+    villagerIdTakenAlarm(b)(['wei']);
+    const a = b.active()[0]!;
+    now = new Date('2031-05-05T01:10:00.000Z');
+    b.acknowledge(a.id, 'li', '在查');
+    now = new Date('2031-05-05T01:20:00.000Z');
+    b.clearByHand(a.id, 'wang', '村里已更正');
+    const audit = listAudit(db).filter((x) => x.action.startsWith('alarm.'));
+    expect(audit.map((x) => [x.action, x.at])).toEqual([['alarm.clear', '2031-05-05T01:20:00.000Z'], ['alarm.acknowledge', '2031-05-05T01:10:00.000Z']]);
+    // the same time as the alarm's own
+    expect(alarmById(db, a.id)).toMatchObject({ acknowledged_at: '2031-05-05T01:10:00.000Z', cleared_at: '2031-05-05T01:20:00.000Z' });
+  });
+
   it('refuses an alarm the store watches itself (409, both languages) and an unknown one (404)', () => {
     db = openLedger(':memory:');
     const b = new AlarmBoard(() => db!, log);
