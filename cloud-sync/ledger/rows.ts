@@ -13,7 +13,8 @@ import { checkers, type EntryBody, type Envelope, type Row } from '../protocol/p
 import { envelopeText, signEnvelope } from '../protocol/sign.ts';
 import type { Signer } from './tables.ts';
 import { applyStoreStatus, type StatusRow } from './store-status.ts';
-import { DEFAULT_SKEW_MS, storeTime } from './store-time.ts';
+import { DEFAULT_SKEW_MS } from '../protocol/clock.ts';
+import { storeTime } from './store-time.ts';
 import { entrySignRefusal } from '../protocol/entry-sign.ts';
 
 /** A store's batch, already checked against the store's key. */
@@ -127,7 +128,7 @@ export async function applyStoreRows(db: SqlDb, village: string, store: string, 
   return (await applyRowBatches(db, [{ village, store, rows }], signer, now, skewMs))[0]!;
 }
 
-/** The ledger's default allowed clock skew, with the rule it is used by (./store-time.ts). */
+/** The allowed clock skew (../protocol/clock.ts), with the rule it is used by (./store-time.ts). */
 export { DEFAULT_SKEW_MS };
 
 /** `batches` in one transaction; results in their order. `skewMs`: a store row's time beyond `now` by more is not trusted (./store-status.ts). */
