@@ -278,7 +278,9 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
         seqOf.set(w.b.village, seq + 1);
         const env = signEnvelope({
           v: 1, id: `entries:${w.b.store}:${w.fresh[0]!.seq}`, kind: 'entries', village: w.b.village, seq, issued_at: at,
-          expires_at: new Date(now.getTime() + signer.lifetimeMs).toISOString(), body: { entries: w.fresh.map(({ entry }) => entry) },
+          // each entry at the time the ledger counts it from (./store-time.ts): a stamp from a
+          // store's clock run fast is its receipt, as the pages and snapshots show it too
+          expires_at: new Date(now.getTime() + signer.lifetimeMs).toISOString(), body: { entries: w.fresh.map(({ entry }) => ({ ...entry, created_at: storeTime(entry.created_at, now, skewMs) })) },
         }, signer.key);
         results[i]!.events.push(env);
         events.push({ village: w.b.village, env });

@@ -8,7 +8,9 @@
  * totals, which cap an entry's and a session's own stamp the same way when they read it:
  * `madeAtSql`, `storeTime`), nor date a villager's purchase in the future (the passbook and the
  * villager's own history: governance/villager-routes.ts, governance/routes.ts), nor show staff
- * an alarm raised in the future (store-alarms.ts).
+ * an alarm raised in the future (store-alarms.ts), nor show the village's other stores an entry
+ * made in the future (the `entries` event, rows.ts, and the snapshots: tables.ts
+ * `villageSnapshot`, snapshot-pages.ts).
  */
 import { DEFAULT_SKEW_MS } from '../protocol/clock.ts';
 import type { SqlDb } from './sql.ts';
