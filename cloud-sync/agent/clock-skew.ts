@@ -17,7 +17,7 @@
  */
 import type { Logger } from '../../edge/log.ts';
 import { ageWithin } from '../../edge/ledger/sync-state.ts';
-import { DEFAULT_SKEW_MS } from '../ledger/store-time.ts';
+import { DEFAULT_SKEW_MS } from '../protocol/clock.ts';
 
 /** What the maintainer does about either: the PC's clock is set, never the bound. */
 const SET_CLOCK = {

@@ -13,7 +13,8 @@ import { checkers, type EntryBody, type Envelope, type Row } from '../protocol/p
 import { envelopeText, signEnvelope } from '../protocol/sign.ts';
 import type { Signer } from './tables.ts';
 import { applyStoreStatus, type StatusRow } from './store-status.ts';
-import { DEFAULT_SKEW_MS, storeTime } from './store-time.ts';
+import { DEFAULT_SKEW_MS } from '../protocol/clock.ts';
+import { storeTime } from './store-time.ts';
 import { entrySignRefusal } from '../protocol/entry-sign.ts';
 
 /** A store's batch, already checked against the store's key. */
@@ -127,7 +128,7 @@ export async function applyStoreRows(db: SqlDb, village: string, store: string, 
   return (await applyRowBatches(db, [{ village, store, rows }], signer, now, skewMs))[0]!;
 }
 
-/** The ledger's default allowed clock skew, with the rule it is used by (./store-time.ts). */
+/** The allowed clock skew (../protocol/clock.ts), with the rule it is used by (./store-time.ts). */
 export { DEFAULT_SKEW_MS };
 
 /** `batches` in one transaction; results in their order. `skewMs`: a store row's time beyond `now` by more is not trusted (./store-status.ts). */
@@ -277,7 +278,9 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
         seqOf.set(w.b.village, seq + 1);
         const env = signEnvelope({
           v: 1, id: `entries:${w.b.store}:${w.fresh[0]!.seq}`, kind: 'entries', village: w.b.village, seq, issued_at: at,
-          expires_at: new Date(now.getTime() + signer.lifetimeMs).toISOString(), body: { entries: w.fresh.map(({ entry }) => entry) },
+          // each entry at the time the ledger counts it from (./store-time.ts): a stamp from a
+          // store's clock run fast is its receipt, as the pages and snapshots show it too
+          expires_at: new Date(now.getTime() + signer.lifetimeMs).toISOString(), body: { entries: w.fresh.map(({ entry }) => ({ ...entry, created_at: storeTime(entry.created_at, now, skewMs) })) },
         }, signer.key);
         results[i]!.events.push(env);
         events.push({ village: w.b.village, env });

@@ -18,7 +18,7 @@ import { LEDGER_SUBSCRIPTIONS, parseTopic, storeTopic, villageBoardTopic, villag
 import { RefusalCounter } from '../protocol/refusals.ts';
 import { addLedgerEntry, appendEvent, listStores, setVillagerStatus, upsertVillager, type Signer } from './tables.ts';
 import type { RowsResult } from './rows.ts';
-import { DEFAULT_SKEW_MS } from './store-time.ts';
+import { DEFAULT_SKEW_MS } from '../protocol/clock.ts';
 import { countRows, newCounters, type LedgerCounters } from './counters.ts';
 export type { LedgerCounters } from './counters.ts';
 import { addrKey, storesAt, type PresenceRecord } from './control.ts';

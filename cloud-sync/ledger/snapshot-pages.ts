@@ -14,6 +14,7 @@
 import type { SqlDb } from './sql.ts';
 import { villageSeq } from './tables.ts';
 import { villageCatalogue } from './catalogue.ts';
+import { madeAtSql } from './store-time.ts';
 import { MAX_SNAPSHOT_PARTS, type EntryBody, type SnapshotBody, type SnapshotProduct, type VillagerBody } from '../protocol/payloads.ts';
 import { EdgeError, ErrorCode } from '../../edge/errors.ts';
 
@@ -47,7 +48,7 @@ export async function snapshotHead(db: SqlDb, village: string): Promise<Snapshot
  */
 async function entriesPage(db: SqlDb, village: string, after: number, upTo: number, limit: number): Promise<Array<{ seq: number; entry: EntryBody }>> {
   const rows = await db.query<EntryBody & { seq: number | string; points: number | string }>(
-    'SELECT seq, id, villager_id AS villager, kind, points, reference, reason, created_at FROM entries WHERE village = $1 AND seq > $2 AND seq <= $3 AND points <> 0 ORDER BY seq LIMIT $4',
+    `SELECT seq, id, villager_id AS villager, kind, points, reference, reason, ${madeAtSql(db, '')} AS created_at FROM entries WHERE village = $1 AND seq > $2 AND seq <= $3 AND points <> 0 ORDER BY seq LIMIT $4`,
     [village, after, upTo, limit],
   );
   return rows.map(({ seq, ...e }) => ({ seq: Number(seq), entry: { ...e, points: Number(e.points) } }));

@@ -20,7 +20,7 @@ import type { SqlDb } from './sql.ts';
 import { opsCheckers, type AlarmHistory, type EndedAlarm } from '../protocol/ops.ts';
 import { decode } from '../protocol/payloads.ts';
 import type { RefusalCounter } from '../protocol/refusals.ts';
-import { DEFAULT_SKEW_MS } from './store-time.ts';
+import { DEFAULT_SKEW_MS } from '../protocol/clock.ts';
 import { listStores } from './tables.ts';
 import { noNul, occurrenceOf, onAlarmList, purgeable } from './store-alarms.ts';
 

@@ -20,7 +20,8 @@ import type { SqlDb } from './sql.ts';
 import { opsCheckers, type Alarm, type AlarmsMessage } from '../protocol/ops.ts';
 import { decode } from '../protocol/payloads.ts';
 import type { RefusalCounter } from '../protocol/refusals.ts';
-import { DEFAULT_SKEW_MS, storeTime } from './store-time.ts';
+import { DEFAULT_SKEW_MS } from '../protocol/clock.ts';
+import { storeTime } from './store-time.ts';
 import { listStores } from './tables.ts';
 
 const tables = (bigint: string) => /* sql */ `

@@ -26,7 +26,8 @@
 import type { SqlDb } from './sql.ts';
 import type { Envelope, VillagerBody, WireStatus } from '../protocol/payloads.ts';
 import { appendEvent, endVillagerSessions, type Signer } from './tables.ts';
-import { beyondSkew, DEFAULT_SKEW_MS, storeTime } from './store-time.ts';
+import { DEFAULT_SKEW_MS } from '../protocol/clock.ts';
+import { beyondSkew, storeTime } from './store-time.ts';
 
 export interface StatusRow extends WireStatus {
   /** The batch it came in (its results get the events). */

@@ -8,22 +8,12 @@
  * totals, which cap an entry's and a session's own stamp the same way when they read it:
  * `madeAtSql`, `storeTime`), nor date a villager's purchase in the future (the passbook and the
  * villager's own history: governance/villager-routes.ts, governance/routes.ts), nor show staff
- * an alarm raised in the future (store-alarms.ts).
+ * an alarm raised in the future (store-alarms.ts), nor show the village's other stores an entry
+ * made in the future (the `entries` event, rows.ts, and the snapshots: tables.ts
+ * `villageSnapshot`, snapshot-pages.ts).
  */
+import { DEFAULT_SKEW_MS } from '../protocol/clock.ts';
 import type { SqlDb } from './sql.ts';
-
-/**
- * How far ahead of the ledger's clock a store's may run (5 minutes). It bounds what the ledger
- * takes from a store: a row batch issued later than now plus this is refused (`invalid`), a row,
- * status or alarm list stamped later is taken at its receipt, a reconcile window may end no
- * later; and what it sends: a delta must stay valid at least this long. Fixed, not a setting:
- * the roll-up and the public board read stores' times with it again (`madeAtSql`, the roll-up's
- * session times), so times taken with one bound and read with another would disagree, and a
- * changed bound would move past months. A store whose clock is off has its clock set (its
- * `clock_skew` alarm, `store-edge doctor`); the store's own `sync.clock_skew_s` is its tolerance
- * of the ledger's clock.
- */
-export const DEFAULT_SKEW_MS = 300_000;
 
 /** Whether `stamp` lies beyond `now` plus `skewMs` (or is no time at all). */
 export const beyondSkew = (stamp: string, now: Date, skewMs: number): boolean => !(Date.parse(stamp) <= now.getTime() + skewMs);

@@ -6,6 +6,7 @@
 import { EdgeError, ErrorCode } from '../../edge/errors.ts';
 import type { SqlDb } from './sql.ts';
 import { villageCatalogue } from './catalogue.ts';
+import { madeAtSql } from './store-time.ts';
 import { checkers, type EntryBody, type Envelope, type EnvelopeKind, type SnapshotBody, type VillagerBody } from '../protocol/payloads.ts';
 import { signEnvelope, type SigningKey } from '../protocol/sign.ts';
 import { entrySignRefusal } from '../protocol/entry-sign.ts';
@@ -196,7 +197,7 @@ export async function villageSnapshot(db: SqlDb, village: string): Promise<{ seq
     // An entry of 0 points (a deduction at the floor that older stores sent up) moves no balance,
     // and stores of those versions refuse it: a snapshot that held it could never bring them level.
     const entries = await tx.query<EntryBody & { points: number | string }>(
-      'SELECT id, villager_id AS villager, kind, points, reference, reason, created_at FROM entries WHERE village = $1 AND points <> 0 ORDER BY seq',
+      `SELECT id, villager_id AS villager, kind, points, reference, reason, ${madeAtSql(tx, '')} AS created_at FROM entries WHERE village = $1 AND points <> 0 ORDER BY seq`,
       [village],
     );
     const products = await villageCatalogue(tx, village);

@@ -6,7 +6,7 @@
  * for days is believed, and one a little fast within the skew keeps its own stamp.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_SKEW_MS } from '../../cloud-sync/ledger/store-time.ts';
+import { DEFAULT_SKEW_MS } from '../../cloud-sync/protocol/clock.ts';
 import { ledgerDbKind, tempLedgerDb } from '../../harness/sync/rig.ts';
 import { govApp, type GovApp } from './gov-app.ts';
 import { seedStoreClocks } from './store-clock-fixture.ts';

@@ -6,7 +6,8 @@
  */
 import type { SqlDb } from '../sql.ts';
 import { fieldError } from './rules.ts';
-import { DEFAULT_SKEW_MS, madeAtSql, storeTime } from '../store-time.ts';
+import { DEFAULT_SKEW_MS } from '../../protocol/clock.ts';
+import { madeAtSql, storeTime } from '../store-time.ts';
 
 export interface Period { from: string; to: string }
 export interface MonthRow { village: string; month: string; issued: number; deducted: number; redeemed: number; refunded: number; adjusted: number; awards: number; villagers_awarded: number }

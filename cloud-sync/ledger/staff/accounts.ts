@@ -47,12 +47,14 @@ export const lockedRefusal = (until: string | null) => ({
 });
 
 /**
- * The answer (503) to a login of a name without a count while MAX_UNKNOWN_NAME_COUNTS are kept,
- * the same for every name, real or not, and before any password is checked.
+ * The answer (503) during a flood (MAX_UNKNOWN_NAME_COUNTS kept) to a login without a count of
+ * its own that signs nobody in: a name nobody has, an account's wrong password, an account
+ * locked in the flood (reserveLoginAttempt). The same words for each, and true for each: the
+ * name and password could not be confirmed now.
  */
 export const busyRefusal = () => ({
-  error: 'LOGIN_BUSY', field: 'username', zh: '最近 15 分钟内尝试登录的用户名过多，系统暂停新的登录，请稍后再试；已登录的工作人员不受影响',
-  message: 'too many user names were tried in the last 15 minutes; new logins are paused, try again later (staff already signed in are not affected)',
+  error: 'LOGIN_BUSY', field: 'username', zh: '最近 15 分钟内尝试登录的用户名过多，暂时无法核对这个用户名和密码；请核对用户名和密码，稍后再试（已登录的工作人员不受影响）',
+  message: 'this user name and password cannot be checked now: too many user names were tried in the last 15 minutes; check the user name and the password and try again later (staff already signed in are not affected)',
 });
 
 const sha = (s: string) => createHash('sha256').update(s).digest('base64url');
@@ -113,6 +115,7 @@ export async function setStaffPassword(db: SqlDb, username: string, passwordHash
     const r = await row(tx, username);
     if (!r) throw fieldError('username', `no account ${username}`, `没有账号 ${username}`, 404, ErrorCode.NOT_FOUND);
     await tx.run('UPDATE staff_accounts SET password_hash = $1, failed_logins = 0, failed_until = NULL, locked_until = NULL, updated_at = $2 WHERE username = $3', [passwordHash, now.toISOString(), username]);
+    await forgetFloodCount(tx, username);
     await tx.run('DELETE FROM staff_sessions WHERE username = $1', [username]);
     await auditStaff(tx, r.village, username, 'staff.password', actor, detail, now);
   });
@@ -123,6 +126,7 @@ export async function unlockStaff(db: SqlDb, username: string, actor: string, no
     const r = await row(tx, username);
     if (!r) throw fieldError('username', `no account ${username}`, `没有账号 ${username}`, 404, ErrorCode.NOT_FOUND);
     await tx.run('UPDATE staff_accounts SET failed_logins = 0, failed_until = NULL, locked_until = NULL, updated_at = $1 WHERE username = $2', [now.toISOString(), username]);
+    await forgetFloodCount(tx, username);
     await auditStaff(tx, r.village, username, 'staff.unlock', actor, { was_locked_until: r.locked_until, ...detail }, now);
   });
 }
@@ -151,6 +155,12 @@ export async function setStaffDisabled(db: SqlDb, username: string, disabled: bo
 
 export const isLocked = (a: { locked_until: string | null }, now: Date): boolean => a.locked_until !== null && a.locked_until > now.toISOString();
 
+/** What reserveLoginAttempt decided: check the password (`flood`: counted apart), or refuse. */
+export type LoginReservation =
+  | { ok: true; unknown?: true; flood?: true }
+  | { ok: false; unknown?: true; locked_until: string | null }
+  | { ok: false; busy: true };
+
 /**
  * Takes one attempt's place in the count of wrong passwords, before the password is checked, in
  * one transaction: attempts made at the same time each see the others. Refused while the account
@@ -158,29 +168,64 @@ export const isLocked = (a: { locked_until: string | null }, now: Date): boolean
  * `locked` says until when (null: until those attempts are answered). A count is forgotten
  * LOCK_MS after its last attempt, as a villager's is (governance/auth.ts). An unknown name
  * (`unknown`) is counted, forgotten and locked the same way (reserveUnknownName), so the lockout
- * names no account. While MAX_UNKNOWN_NAME_COUNTS names nobody has are counted, a login of a
- * name without a count is refused (`busy`), an account's as an unknown name's, so the bound
- * neither tells names apart nor resets a count; `signedIn` (one's own password change, an
- * account's count) is never refused so.
+ * names no account.
+ *
+ * While MAX_UNKNOWN_NAME_COUNTS names nobody has are counted (a flood of made-up names), a name
+ * without a count is stored nowhere and answered 503 LOGIN_BUSY (`busy`); no count is dropped
+ * before its window ends, and names with a count (accounts or not) go on as before. An account
+ * without a count must then answer as that name (else the flood lists who exists), yet its
+ * right password must still sign in (else the flood shuts the village office out), and wrong
+ * ones must still lock it: so its attempt is counted apart, under floodKey (`flood`), and
+ * checked. The route answers a wrong password as a name nobody has, after the same scrypt;
+ * after MAX_FAILED_LOGINS of them the account is refused for the flood (`busy`, the same 503
+ * after the same work, to the right password too: a 423 would tell an account from a name
+ * never counted). The flood count is heeded only while the flood lasts, since a name nobody has
+ * starts from nothing after it (it was never kept); its row stays until its window ends. The
+ * price, as for villagers (governance/auth.ts reserveAttempt): whoever floods, lets the flood
+ * lapse and floods again gets five guesses under each count within 15 minutes.
+ * `signedIn` (one's own password change, an account's count) is never refused for the flood.
  */
-export async function reserveLoginAttempt(db: SqlDb, username: string, now: Date, opts: { signedIn?: boolean } = {}): Promise<{ ok: true; unknown?: true } | { ok: false; unknown?: true; locked_until: string | null } | { ok: false; busy: true }> {
+export async function reserveLoginAttempt(db: SqlDb, username: string, now: Date, opts: { signedIn?: boolean } = {}): Promise<LoginReservation> {
   return db.transaction(async (tx) => {
-    // the ended counts and locks of unknown names go at every attempt, whatever its name
-    await tx.run("DELETE FROM gov_login_failures WHERE until_at <= $1 AND login LIKE 'staff-name:%'", [now.toISOString()]);
+    // the ended counts and locks of unknown names (and flood counts) go at every attempt, whatever its name
+    await tx.run("DELETE FROM gov_login_failures WHERE until_at <= $1 AND (login LIKE 'staff-name:%' OR login LIKE 'staff-in-flood:%')", [now.toISOString()]);
     const r = await row(tx, username);
     if (!r) {
       const f = await unknownNameCount(tx, username);
-      if (!f && (await unknownNamesFull(tx))) return { ok: false, busy: true };
+      if (!f && (await unknownNamesFull(tx))) return reserveInFlood(tx, username, false, now);
       return { ...(await reserveUnknownName(tx, f, username, now)), unknown: true };
     }
     if (isLocked(r, now)) return { ok: false, locked_until: r.locked_until };
     const counted = liveCount(r.failed_logins, r.failed_until, now);
     if (counted >= MAX_FAILED_LOGINS) return { ok: false, locked_until: null };
-    if (counted === 0 && !opts.signedIn && (await unknownNamesFull(tx))) return { ok: false, busy: true };
+    if (counted === 0 && !opts.signedIn && (await unknownNamesFull(tx))) return reserveInFlood(tx, username, true, now);
     await tx.run('UPDATE staff_accounts SET failed_logins = $1, failed_until = $2 WHERE username = $3', [counted + 1, countEnd(now), username]);
     return { ok: true };
   });
 }
+
+/** reserveLoginAttempt in a flood for a name without a count: an account's is counted apart, any other refused. */
+async function reserveInFlood(tx: SqlDb, username: string, account: boolean, now: Date): Promise<LoginReservation> {
+  // read for a name nobody has too (none is ever kept): the same work
+  const f = (await tx.query<{ failures: number | string; until_at: string }>('SELECT failures, until_at FROM gov_login_failures WHERE login = $1', [floodKey(username)]))[0];
+  const q = f ? liveCount(f.failures, f.until_at, now) : 0;
+  if (account && q < MAX_FAILED_LOGINS) {
+    await countRow(tx, floodKey(username), q + 1, now);
+    return { ok: true, flood: true };
+  }
+  // a row written as a counted attempt's is, and taken back: the same write, nothing kept
+  await countRow(tx, floodDecoyKey(username), 1, now);
+  await tx.run('DELETE FROM gov_login_failures WHERE login = $1', [floodDecoyKey(username)]);
+  return { ok: false, busy: true };
+}
+
+const countRow = (tx: SqlDb, key: string, failures: number, now: Date) =>
+  tx.run('INSERT INTO gov_login_failures (login, failures, until_at) VALUES ($1, $2, $3) ON CONFLICT (login) DO UPDATE SET failures = excluded.failures, until_at = excluded.until_at', [key, failures, countEnd(now)]);
+
+/** An account's count kept during a flood (reserveLoginAttempt), apart from its own and from unknown names'. */
+const floodKey = (username: string): string => `staff-in-flood:${username}`;
+/** The row written and taken back by an attempt refused in a flood (reserveInFlood). */
+const floodDecoyKey = (username: string): string => `staff-in-flood-refused:${username}`;
 
 /** The wrong passwords still counted: none once the count's window has ended. */
 const liveCount = (failures: number | string, until: string | null, now: Date): number => (until !== null && until > now.toISOString() ? Number(failures) : 0);
@@ -212,7 +257,7 @@ async function reserveUnknownName(tx: SqlDb, f: { failures: number; until_at: st
   if (f && f.failures === 0 && isLocked({ locked_until: f.until_at }, now)) return { ok: false, locked_until: f.until_at };
   const failures = f ? liveCount(f.failures, f.until_at, now) : 0;
   if (failures >= MAX_FAILED_LOGINS) return { ok: false, locked_until: null };
-  await tx.run('INSERT INTO gov_login_failures (login, failures, until_at) VALUES ($1, $2, $3) ON CONFLICT (login) DO UPDATE SET failures = excluded.failures, until_at = excluded.until_at', [unknownNameKey(username), failures + 1, countEnd(now)]);
+  await countRow(tx, unknownNameKey(username), failures + 1, now);
   return { ok: true };
 }
 
@@ -241,10 +286,14 @@ async function settleUnknownName(tx: SqlDb, username: string, now: Date): Promis
   return lock;
 }
 
-/** A reserved attempt had the right password but signs in no session (a disabled account): it no longer counts. */
-export async function releaseLoginAttempt(db: SqlDb, username: string): Promise<void> {
-  await db.run('UPDATE staff_accounts SET failed_logins = CASE WHEN failed_logins > 0 THEN failed_logins - 1 ELSE 0 END WHERE username = $1', [username]);
+/** A reserved attempt had the right password but signs in no session (a disabled account): it no longer counts (`flood`: it was counted apart). */
+export async function releaseLoginAttempt(db: SqlDb, username: string, opts: { flood?: boolean } = {}): Promise<void> {
+  if (opts.flood) await db.run('UPDATE gov_login_failures SET failures = failures - 1 WHERE login = $1 AND failures > 0', [floodKey(username)]);
+  else await db.run('UPDATE staff_accounts SET failed_logins = CASE WHEN failed_logins > 0 THEN failed_logins - 1 ELSE 0 END WHERE username = $1', [username]);
 }
+
+/** Forgets the count an account has in a flood (reserveInFlood), as its own is forgotten. */
+const forgetFloodCount = (tx: SqlDb, username: string) => tx.run('DELETE FROM gov_login_failures WHERE login = $1', [floodKey(username)]);
 
 /** A successful login: failures forgotten, a new session. Answers the session's token (for the cookie). */
 export async function openSession(db: SqlDb, username: string, now: Date): Promise<{ token: string; expires_at: string }> {
@@ -252,6 +301,7 @@ export async function openSession(db: SqlDb, username: string, now: Date): Promi
   const expires = new Date(now.getTime() + STAFF_SESSION_MS).toISOString();
   await db.transaction(async (tx) => {
     await tx.run('UPDATE staff_accounts SET failed_logins = 0, failed_until = NULL, locked_until = NULL, last_login_at = $1 WHERE username = $2', [now.toISOString(), username]);
+    await forgetFloodCount(tx, username);
     // expired sessions of anyone go at each login, so the table holds only live ones
     await tx.run('DELETE FROM staff_sessions WHERE expires_at <= $1', [now.toISOString()]);
     await tx.run('INSERT INTO staff_sessions (token_hash, username, created_at, expires_at) VALUES ($1, $2, $3, $4)', [sha(token), username, now.toISOString(), expires]);

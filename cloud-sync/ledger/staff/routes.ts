@@ -72,17 +72,20 @@ export function registerStaffRoutes(app: GovApp, deps: StaffDeps): void {
     // The attempt is counted before the scrypt, so guesses sent together meet the lock too; a
     // name nobody has is counted and locked alike, so the lock does not tell which names exist.
     const reserved = await reserveLoginAttempt(deps.db, username, now);
-    if (!reserved.ok && 'busy' in reserved) {
-      req.log.warn({ username }, 'staff login refused: too many unknown user names tried / 尝试的未知用户名过多，暂停新的登录');
-      return reply.status(503).header('retry-after', String(LOCK_MS / 1000)).send(busyRefusal());
-    }
-    if (!reserved.ok) {
+    if (!reserved.ok && !('busy' in reserved)) {
       req.log.warn({ username }, 'staff login refused: account locked / 账号已锁定，拒绝登录');
       return reply.status(423).send(lockedRefusal(reserved.locked_until));
     }
     const account = await getStaff(deps.db, username);
-    // An unknown name costs the same scrypt as a wrong password, so timing does not tell.
+    // An unknown name costs the same scrypt as a wrong password, so timing does not tell; an
+    // attempt refused in a flood is checked too, its answer unheard, for the same reason.
     const ok = await verifyPassword(password, account?.password_hash ?? (await dummyHash()));
+    const inFlood = reserved.ok && reserved.flood === true;
+    if (!reserved.ok || (inFlood && !(account && ok))) {
+      // in a flood of made-up names: a name without a count, an account's wrong password, an account locked in the flood
+      req.log.warn({ username, in_flood: inFlood }, 'staff login refused: too many unknown user names tried, the name and password not confirmed / 尝试的未知用户名过多，未确认用户名和密码');
+      return reply.status(503).header('retry-after', String(LOCK_MS / 1000)).send(busyRefusal());
+    }
     if (!account || !ok) {
       // an unknown name is settled (and locked) by the same step as an account
       const locked = await settleFailedLogin(deps.db, username, now);
@@ -91,7 +94,7 @@ export function registerStaffRoutes(app: GovApp, deps: StaffDeps): void {
     }
     // Told only to whoever knows the password: a disabled account is not an oracle for it.
     if (account.disabled_at) {
-      await releaseLoginAttempt(deps.db, account.username);
+      await releaseLoginAttempt(deps.db, account.username, { flood: inFlood });
       req.log.warn({ username }, 'staff login refused: account disabled / 账号已停用，拒绝登录');
       return reply.status(403).send({ error: 'ACCOUNT_DISABLED', message: 'this account is disabled; the town or its village can enable it again', zh: '该账号已停用，请联系镇里或本村管理员重新启用', field: 'username' });
     }
