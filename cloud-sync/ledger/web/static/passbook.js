@@ -34,7 +34,7 @@ function render(p) {
   body.replaceChildren();
   for (const l of p.lines) {
     const tr = document.createElement('tr');
-    tr.append(td(fmtDate(l.date)), td(l.reason || ''), td(l.kind), td(l.points > 0 ? String(l.points) : '', 'num'), td(l.points < 0 ? String(-l.points) : '', 'num'), td(String(l.balance), 'num'));
+    tr.append(td(fmtDate(l.date), 'date'), td(l.reason || '', 'reason'), td(l.kind), td(l.points > 0 ? String(l.points) : '', 'num'), td(l.points < 0 ? String(-l.points) : '', 'num'), td(String(l.balance), 'num'));
     body.append(tr);
   }
   if (p.lines.length === 0) {
