@@ -39,7 +39,7 @@ function render(p) {
   }
   if (p.lines.length === 0) {
     const tr = document.createElement('tr');
-    const cell = td('暂无记录');
+    const cell = td('暂无记录 / no entries');
     cell.colSpan = 6;
     tr.append(cell);
     body.append(tr);

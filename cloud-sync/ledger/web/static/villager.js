@@ -12,7 +12,7 @@
 
 const $ = (id) => document.getElementById(id);
 const state = { village: '', villager: '', csrf: '', qrTimer: 0, items: new Map(), tasks: new Map(), self: undefined };
-const STATUS_ZH = { claimed: '已认领', reported: '待审核', approved: '已通过', rejected: '未通过', reversed: '已撤销' };
+const STATUS_ZH = { claimed: '已认领 claimed', reported: '待审核 in review', approved: '已通过 approved', rejected: '未通过 rejected', reversed: '已撤销 reversed' };
 
 async function api(method, url, body, isForm) {
   const headers = {};
@@ -79,7 +79,8 @@ async function refreshQr() {
     $('qr').dataset.token = q.token;
     $('qr').dataset.expiresAt = q.expires_at;
     $('qr-error').textContent = '';
-    $('qr-note').textContent = `在超市门口的扫码器上扫一扫 · 有效至 ${new Date(q.expires_at).toLocaleTimeString('zh-CN', { timeZone: 'Asia/Shanghai' })}，会自动更新`;
+    const until = new Date(q.expires_at).toLocaleTimeString('zh-CN', { timeZone: 'Asia/Shanghai' });
+    $('qr-note').textContent = LedgerErrors.say(`在超市门口的扫码器上扫一扫 · 有效至 ${until}，会自动更新`, `scan it at the store door; valid until ${until}, renewed by itself`);
     state.qrTimer = setTimeout(refreshQr, q.refresh_in_s * 1000);
   } catch (e) {
     if (e.status === 401) return showLogin(LedgerErrors.say('登录已过期，请重新登录', 'the session has ended; sign in again'));
@@ -100,12 +101,12 @@ function renderTasks(tasks, claims) {
     btn.type = 'button';
     btn.dataset.task = t.id;
     const full = t.claimants >= t.max_claimants;
-    btn.textContent = mine.has(t.id) ? '已认领' : full ? '已满' : '认领';
+    btn.textContent = mine.has(t.id) ? '已认领 Claimed' : full ? '已满 Full' : '认领 Claim';
     btn.disabled = mine.has(t.id) || full;
     btn.addEventListener('click', () => claim(t.id, btn));
     ul.append(li(info, btn));
   }
-  if (tasks.length === 0) ul.append(li(span('暂时没有可认领的任务', 'muted')));
+  if (tasks.length === 0) ul.append(li(span(LedgerErrors.say('暂时没有可认领的任务', 'no tasks to claim now'), 'muted')));
 }
 
 function renderClaims(claims) {
@@ -122,24 +123,24 @@ function renderClaims(claims) {
     const file = document.createElement('input');
     file.type = 'file';
     file.accept = 'image/*';
-    file.setAttribute('aria-label', '凭证照片');
+    file.setAttribute('aria-label', '凭证照片 Photo');
     const btn = document.createElement('button');
     btn.className = 'small';
     btn.type = 'button';
-    btn.textContent = '上报完成';
+    btn.textContent = '上报完成 Done';
     btn.dataset.claim = c.id;
     btn.addEventListener('click', () => report(c.id, file.files[0], btn));
     box.append(file, btn);
     ul.append(li(info, box));
   }
-  if (claims.length === 0) ul.append(li(span('还没有申报', 'muted')));
+  if (claims.length === 0) ul.append(li(span(LedgerErrors.say('还没有申报', 'no claims yet'), 'muted')));
 }
 
 function renderHistory(history) {
   const ul = $('history');
   ul.replaceChildren();
   for (const h of history) ul.append(li(span(`${day(h.created_at)} ${h.reason || h.kind}`), signed(h.points)));
-  if (history.length === 0) ul.append(li(span('还没有积分记录', 'muted')));
+  if (history.length === 0) ul.append(li(span(LedgerErrors.say('还没有积分记录', 'no points yet'), 'muted')));
 }
 
 async function load() {
@@ -160,7 +161,7 @@ function renderSelfItems(items) {
   sel.replaceChildren();
   const none = document.createElement('option');
   none.value = '';
-  none.textContent = '请选择事项';
+  none.textContent = '请选择事项 / choose an item';
   sel.append(none);
   const NEED = { photo: '，需照片', witness: '，需证明人', none: '' };
   for (const i of items.filter((x) => x.direction === 'add')) {
