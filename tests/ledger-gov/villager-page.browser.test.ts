@@ -93,7 +93,7 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
     const claimsSent: string[] = [];
     page.on('request', (r) => { if (r.method() === 'POST' && r.url().endsWith('/claim')) claimsSent.push(r.url()); });
     await page.dblclick(`button[data-task="${task}"]`);
-    await expect.poll(() => page.textContent(`button[data-task="${task}"]`)).toBe('已认领');
+    await expect.poll(() => page.textContent(`button[data-task="${task}"]`)).toBe('已认领 Claimed');
     expect(claimsSent).toHaveLength(1);
     const claimId = `${task}.zhang`;
     const reportButton = `button[data-claim="${claimId}"]`;

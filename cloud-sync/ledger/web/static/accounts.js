@@ -129,7 +129,7 @@ async function rowAction(act, username) {
   $('list-ok').textContent = '';
   $('list-error').textContent = '';
   if (act === 'password') return openPassword(username);
-  if (act === 'disable' && !window.confirm(`停用账号 ${username}？停用后该账号立即退出，不能再登录，可以重新启用。`)) return;
+  if (act === 'disable' && !window.confirm(`停用账号 ${username}？停用后该账号立即退出，不能再登录，可以重新启用。\nDisable ${username}? It is signed out at once and cannot sign in until enabled again.`)) return;
   try {
     await call('POST', `/api/staff/${encodeURIComponent(username)}/${act}`);
     $('list-ok').textContent = LedgerErrors.say(`${{ unlock: '已解锁', disable: '已停用', enable: '已启用' }[act]}：${username}`, `${{ unlock: 'unlocked', disable: 'disabled', enable: 'enabled' }[act]}: ${username}`);

@@ -34,12 +34,12 @@ function render(p) {
   body.replaceChildren();
   for (const l of p.lines) {
     const tr = document.createElement('tr');
-    tr.append(td(fmtDate(l.date)), td(l.reason || ''), td(l.kind), td(l.points > 0 ? String(l.points) : '', 'num'), td(l.points < 0 ? String(-l.points) : '', 'num'), td(String(l.balance), 'num'));
+    tr.append(td(fmtDate(l.date), 'date'), td(l.reason || '', 'reason'), td(l.kind), td(l.points > 0 ? String(l.points) : '', 'num'), td(l.points < 0 ? String(-l.points) : '', 'num'), td(String(l.balance), 'num'));
     body.append(tr);
   }
   if (p.lines.length === 0) {
     const tr = document.createElement('tr');
-    const cell = td('暂无记录');
+    const cell = td('暂无记录 / no entries');
     cell.colSpan = 6;
     tr.append(cell);
     body.append(tr);

@@ -43,17 +43,17 @@ function render(r) {
   const months = [...new Set(r.months.map((m) => m.month))].sort();
   const sum = (m, k) => r.months.filter((x) => x.month === m).reduce((a, x) => a + x[k], 0);
   draw('chart-months', 'bar', months, [
-    { label: '发放', data: months.map((m) => sum(m, 'issued')), backgroundColor: '#1e7b34' },
-    { label: '兑换', data: months.map((m) => sum(m, 'redeemed')), backgroundColor: '#b3261e' },
-    { label: '扣减', data: months.map((m) => sum(m, 'deducted')), backgroundColor: '#8d6e63' },
+    { label: '发放 issued', data: months.map((m) => sum(m, 'issued')), backgroundColor: '#1e7b34' },
+    { label: '兑换 redeemed', data: months.map((m) => sum(m, 'redeemed')), backgroundColor: '#b3261e' },
+    { label: '扣减 deducted', data: months.map((m) => sum(m, 'deducted')), backgroundColor: '#8d6e63' },
   ]);
-  draw('chart-participation', 'bar', r.participation.map((p) => (p.name === p.village ? p.name : `${p.name}（${p.village}）`)), [{ label: '参与率 %', data: r.participation.map((p) => Math.round(p.rate * 1000) / 10), backgroundColor: '#1565c0' }], { scales: { y: { min: 0, max: 100 } } });
+  draw('chart-participation', 'bar', r.participation.map((p) => (p.name === p.village ? p.name : `${p.name}（${p.village}）`)), [{ label: '参与率 participation %', data: r.participation.map((p) => Math.round(p.rate * 1000) / 10), backgroundColor: '#1565c0' }], { scales: { y: { min: 0, max: 100 } } });
   const items = new Map();
   for (const i of r.items) items.set(i.name, (items.get(i.name) || 0) + i.approvals);
   const topItems = [...items.entries()].sort((a, b) => b[1] - a[1]).slice(0, 10);
-  draw('chart-items', 'bar', topItems.map((i) => i[0]), [{ label: '次数', data: topItems.map((i) => i[1]), backgroundColor: '#6a1b9a' }], { indexAxis: 'y' });
+  draw('chart-items', 'bar', topItems.map((i) => i[0]), [{ label: '次数 approvals', data: topItems.map((i) => i[1]), backgroundColor: '#6a1b9a' }], { indexAxis: 'y' });
   const sales = r.sales.slice(0, 10);
-  draw('chart-sales', 'bar', sales.map((s) => s.name), [{ label: '积分', data: sales.map((s) => s.points), backgroundColor: '#ef6c00' }], { indexAxis: 'y' });
+  draw('chart-sales', 'bar', sales.map((s) => s.name), [{ label: '积分 points', data: sales.map((s) => s.points), backgroundColor: '#ef6c00' }], { indexAxis: 'y' });
   const body = $('months');
   body.replaceChildren();
   for (const m of r.months) {
@@ -66,7 +66,7 @@ function render(r) {
     }
     body.append(tr);
   }
-  $('scope').textContent = `${r.period.from} 至 ${r.period.to} · ${r.villages.length} 个村`;
+  $('scope').textContent = `${r.period.from} 至 ${r.period.to} · ${r.villages.length} 个村 / ${r.period.from} to ${r.period.to}, ${r.villages.length} villages`;
 }
 
 const ALARM_ZH = { lock_not_confirmed: '门锁未确认', scale_fault: '秤故障', camera_gone: '摄像头断开', disk_low: '磁盘空间不足', outbox_growing: '待同步记录积压', clock_jump: '系统时钟跳变', job_failed: '定时任务失败', reconcile_mismatch: '对账不一致', clock_skew: '本店时钟与村账本不一致', door_open: '门长时间未关', villager_id_taken: '村民编号已属别村' };
@@ -107,9 +107,9 @@ function renderAlarms(stores) {
       recent.append(row([...where, `另有 ${u.count} 条已解除的告警未逐条列出`, u.groups.map((g) => `${ALARM_ZH[g.kind] || g.kind}${g.subject ? `（${g.subject}）` : ''} ×${g.count}`).join('；'), first ? when(first) : '—', last ? when(last) : '—', '—']));
     }
   }
-  if (n === 0) active.append(row(['—', '—', '—', '没有未解除的告警', '', '', '']));
+  if (n === 0) active.append(row(['—', '—', '—', '没有未解除的告警 / no active alarms', '', '', '']));
   const silent = stores.filter((s) => !s.list_at).length;
-  $('alarms-scope').textContent = `${stores.length} 家门店，${n} 条未解除${silent ? `；${silent} 家门店还没有报告过告警状态` : ''}`;
+  $('alarms-scope').textContent = LedgerErrors.say(`${stores.length} 家门店，${n} 条未解除${silent ? `；${silent} 家门店还没有报告过告警状态` : ''}`, `${stores.length} stores, ${n} alarms active${silent ? `; ${silent} never reported` : ''}`);
 }
 
 /** A town account's choice of village, from the whole town's roll-up; asked again until it came. */
@@ -171,7 +171,7 @@ async function enter() {
   if (who.role === 'town') {
     const all = document.createElement('option');
     all.value = '';
-    all.textContent = '全镇';
+    all.textContent = '全镇 All villages';
     sel.append(all);
   } else {
     const o = document.createElement('option');

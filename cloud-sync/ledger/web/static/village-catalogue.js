@@ -19,11 +19,11 @@
     for (const p of products) {
       const tr = el('tr', { dataset: { sku: p.sku } });
       const acts = cell('', 'actions');
-      if (office.manage) acts.append(el('button', { type: 'button', className: 'small', textContent: '修改', dataset: { edit: p.sku } }));
+      if (office.manage) acts.append(el('button', { type: 'button', className: 'small', textContent: '修改 Edit', dataset: { edit: p.sku } }));
       else acts.textContent = '—';
       tr.append(
         cell(p.sku), cell(p.name), cell(String(p.price), 'num price'), cell(String(p.unit_g), 'num'), cell(String(p.tolerance_g), 'num'),
-        cell(p.active ? '在售' : '停售', p.active ? 'ok' : 'muted'), cell(office.when(p.updated_at)), acts,
+        cell(p.active ? '在售 on sale' : '停售 off sale', p.active ? 'ok' : 'muted'), cell(office.when(p.updated_at)), acts,
       );
       body.append(tr);
     }

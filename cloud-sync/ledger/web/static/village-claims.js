@@ -17,7 +17,7 @@
   function evidenceCell(c) {
     const td = cell('');
     const m = /^photo:(ev-[A-Za-z0-9_-]+)$/.exec(c.evidence ?? '');
-    if (m) td.append(el('a', { href: office.api(`/evidence/${m[1]}`), target: '_blank', rel: 'noopener', textContent: '查看照片' }));
+    if (m) td.append(el('a', { href: office.api(`/evidence/${m[1]}`), target: '_blank', rel: 'noopener', textContent: '查看照片 Photo' }));
     else td.textContent = c.evidence ?? '—';
     return td;
   }
@@ -36,9 +36,9 @@
     const item = office.items.get(c.item_code);
     const fixed = item && item.points_min === item.points_max;
     const points = el('input', { type: 'number', inputMode: 'numeric', min: '1', step: '1', name: 'points', className: 'points', value: String(c.points ?? (fixed ? item.points_min : '')), placeholder: item ? `${item.points_min}–${item.points_max}` : '', ariaLabel: '分值' });
-    const approve = el('form', { className: 'inline', noValidate: true, dataset: { act: 'approve' } }, [points, ' 分 ', el('button', { type: 'submit', className: 'small', textContent: '通过' })]);
-    const reason = el('input', { type: 'text', name: 'reason', maxLength: 300, placeholder: '驳回理由', ariaLabel: '驳回理由' });
-    const reject = el('form', { className: 'inline', noValidate: true, dataset: { act: 'reject' } }, [reason, ' ', el('button', { type: 'submit', className: 'small', textContent: '驳回' })]);
+    const approve = el('form', { className: 'inline', noValidate: true, dataset: { act: 'approve' } }, [points, ' 分 ', el('button', { type: 'submit', className: 'small', textContent: '通过 Approve' })]);
+    const reason = el('input', { type: 'text', name: 'reason', maxLength: 300, placeholder: '驳回理由 Reason', ariaLabel: '驳回理由 Reason' });
+    const reject = el('form', { className: 'inline', noValidate: true, dataset: { act: 'reject' } }, [reason, ' ', el('button', { type: 'submit', className: 'small', textContent: '驳回 Reject' })]);
     td.append(approve, el('p', { className: 'err', dataset: { error: 'points' } }), reject, el('p', { className: 'err', dataset: { error: 'reason' } }), el('p', { className: 'err', dataset: { error: '' } }));
     return td;
   }

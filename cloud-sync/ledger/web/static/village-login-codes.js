@@ -18,7 +18,7 @@
   const { $, el } = office;
 
   /** The 登录码 button of villager `v` ({id, name}); its message line is the cell's p.err, else #lookup-error. */
-  office.loginCodeButton = (v) => el('button', { type: 'button', className: 'small', textContent: '登录码', title: '发一次性登录码 / issue a one-time login code', dataset: { loginCode: v.id, name: v.name ?? '' } });
+  office.loginCodeButton = (v) => el('button', { type: 'button', className: 'small', textContent: '登录码 Code', title: '发一次性登录码 / issue a one-time login code', dataset: { loginCode: v.id, name: v.name ?? '' } });
   office.loginCodeCell = (v) => {
     const td = office.cell('', 'actions');
     td.append(office.loginCodeButton(v), el('p', { className: 'err', dataset: { error: '' } }));

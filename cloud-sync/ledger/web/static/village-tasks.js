@@ -40,7 +40,7 @@
       const tr = el('tr', { dataset: { task: t.id } });
       const acts = cell('', 'actions');
       if (office.manage && t.status === 'open') {
-        acts.append(el('form', { className: 'inline', noValidate: true, dataset: { act: 'close' } }, [el('button', { type: 'submit', className: 'small', textContent: '关闭任务' })]));
+        acts.append(el('form', { className: 'inline', noValidate: true, dataset: { act: 'close' } }, [el('button', { type: 'submit', className: 'small', textContent: '关闭任务 Close' })]));
       } else acts.textContent = '—';
       acts.append(el('p', { className: 'err', dataset: { error: '' } }));
       tr.append(
@@ -48,7 +48,7 @@
         cell(office.itemName(t.item_code)),
         cell(String(t.points), 'num'),
         cell(`${t.claimants ?? 0} / ${t.max_claimants}`, 'num'),
-        cell(t.status === 'open' ? '进行中' : `已关闭（${office.when(t.closed_at)}）`, t.status === 'open' ? 'ok' : 'muted'),
+        cell(t.status === 'open' ? '进行中 open' : `已关闭 closed（${office.when(t.closed_at)}）`, t.status === 'open' ? 'ok' : 'muted'),
         cell(office.when(t.created_at)),
         acts,
       );
@@ -101,7 +101,7 @@
     const title = row.cells[0].textContent;
     $('tasks-ok').textContent = '';
     row.querySelector('[data-error=""]').textContent = '';
-    if (!window.confirm(`关闭任务「${title}」？关闭后村民不能再认领，已认领的照常审核。`)) return;
+    if (!window.confirm(`关闭任务「${title}」？关闭后村民不能再认领，已认领的照常审核。\nClose the task "${title}"? Villagers can no longer claim it; claims made are decided as usual.`)) return;
     try {
       await office.call('POST', office.api(`/tasks/${encodeURIComponent(row.dataset.task)}/close`));
       $('tasks-ok').textContent = `已关闭任务「${title}」/ closed`;

@@ -13,10 +13,11 @@
   const office = window.VillageOffice;
   const { $, el, cell } = office;
   const STATUS = { active: '正常', blocked: '已冻结', left: '已离村' };
+  const STATUS_EN = { active: 'active', blocked: 'blocked', left: 'left the village' };
   /** At most this many villagers listed (by id); the others are looked up. */
   const LISTED = 1000;
 
-  const passbookLink = (id) => el('a', { href: `/passbook?village=${encodeURIComponent(office.village)}&villager=${encodeURIComponent(id)}`, target: '_blank', rel: 'noopener', textContent: '存折' });
+  const passbookLink = (id) => el('a', { href: `/passbook?village=${encodeURIComponent(office.village)}&villager=${encodeURIComponent(id)}`, target: '_blank', rel: 'noopener', textContent: '存折 Passbook' });
 
   async function loadVillagers() {
     $('villagers-error').textContent = '';
@@ -35,7 +36,7 @@
         const tr = el('tr', { dataset: { villager: v.id } });
         const pb = cell('');
         pb.append(passbookLink(v.id));
-        tr.append(cell(v.id), cell(v.name), cell(STATUS[v.status] ?? v.status), cell(String(v.balance), 'num balance-cell'), pb);
+        tr.append(cell(v.id), cell(v.name), cell(`${STATUS[v.status] ?? v.status} ${STATUS_EN[v.status] ?? ''}`.trim()), cell(String(v.balance), 'num balance-cell'), pb);
         // 登录码 (village-login-codes.js): the village's own account only
         if (office.manage) tr.append(office.loginCodeCell(v));
         body.append(tr);
@@ -56,7 +57,7 @@
     office.forgetVillagers();
     const v = await office.villagerOf(id);
     if (v.error) return void office.showError('lookup', { field: v.error.field ?? 'villager', message: v.error.message });
-    $('lookup-ok').replaceChildren(`${office.villagerLabel(v)}：${STATUS[v.status] ?? v.status}，余额 ${v.balance} 分 / balance ${v.balance} `, passbookLink(v.id));
+    $('lookup-ok').replaceChildren(`${office.villagerLabel(v)}：${STATUS[v.status] ?? v.status}，余额 ${v.balance} 分 / ${STATUS_EN[v.status] ?? v.status}, balance ${v.balance} `, passbookLink(v.id));
     if (office.manage) $('lookup-ok').append(' ', office.loginCodeButton(v));
   }
 

@@ -1,4 +1,4 @@
-/* global LedgerErrors, sendOnce, formRequest, requestId, createImageBitmap, document, location, setTimeout, clearTimeout, File, FormData, Image, URL, URLSearchParams, window */
+/* global LedgerErrors, sendOnce, formRequest, photoKey, createImageBitmap, document, location, setTimeout, clearTimeout, File, FormData, Image, URL, URLSearchParams, window */
 /**
  * The villager's phone page: log in (PIN or one-time code), then balance, the store-door QR
  * code (a fresh short-lived token before the old one expires), open tasks to claim, own
@@ -12,7 +12,7 @@
 
 const $ = (id) => document.getElementById(id);
 const state = { village: '', villager: '', csrf: '', qrTimer: 0, items: new Map(), tasks: new Map(), self: undefined };
-const STATUS_ZH = { claimed: '已认领', reported: '待审核', approved: '已通过', rejected: '未通过', reversed: '已撤销' };
+const STATUS_ZH = { claimed: '已认领 claimed', reported: '待审核 in review', approved: '已通过 approved', rejected: '未通过 rejected', reversed: '已撤销 reversed' };
 
 async function api(method, url, body, isForm) {
   const headers = {};
@@ -79,7 +79,8 @@ async function refreshQr() {
     $('qr').dataset.token = q.token;
     $('qr').dataset.expiresAt = q.expires_at;
     $('qr-error').textContent = '';
-    $('qr-note').textContent = `在超市门口的扫码器上扫一扫 · 有效至 ${new Date(q.expires_at).toLocaleTimeString('zh-CN', { timeZone: 'Asia/Shanghai' })}，会自动更新`;
+    const until = new Date(q.expires_at).toLocaleTimeString('zh-CN', { timeZone: 'Asia/Shanghai' });
+    $('qr-note').textContent = LedgerErrors.say(`在超市门口的扫码器上扫一扫 · 有效至 ${until}，会自动更新`, `scan it at the store door; valid until ${until}, renewed by itself`);
     state.qrTimer = setTimeout(refreshQr, q.refresh_in_s * 1000);
   } catch (e) {
     if (e.status === 401) return showLogin(LedgerErrors.say('登录已过期，请重新登录', 'the session has ended; sign in again'));
@@ -100,12 +101,12 @@ function renderTasks(tasks, claims) {
     btn.type = 'button';
     btn.dataset.task = t.id;
     const full = t.claimants >= t.max_claimants;
-    btn.textContent = mine.has(t.id) ? '已认领' : full ? '已满' : '认领';
+    btn.textContent = mine.has(t.id) ? '已认领 Claimed' : full ? '已满 Full' : '认领 Claim';
     btn.disabled = mine.has(t.id) || full;
     btn.addEventListener('click', () => claim(t.id, btn));
     ul.append(li(info, btn));
   }
-  if (tasks.length === 0) ul.append(li(span('暂时没有可认领的任务', 'muted')));
+  if (tasks.length === 0) ul.append(li(span(LedgerErrors.say('暂时没有可认领的任务', 'no tasks to claim now'), 'muted')));
 }
 
 function renderClaims(claims) {
@@ -122,24 +123,24 @@ function renderClaims(claims) {
     const file = document.createElement('input');
     file.type = 'file';
     file.accept = 'image/*';
-    file.setAttribute('aria-label', '凭证照片');
+    file.setAttribute('aria-label', '凭证照片 Photo');
     const btn = document.createElement('button');
     btn.className = 'small';
     btn.type = 'button';
-    btn.textContent = '上报完成';
+    btn.textContent = '上报完成 Done';
     btn.dataset.claim = c.id;
     btn.addEventListener('click', () => report(c.id, file.files[0], btn));
     box.append(file, btn);
     ul.append(li(info, box));
   }
-  if (claims.length === 0) ul.append(li(span('还没有申报', 'muted')));
+  if (claims.length === 0) ul.append(li(span(LedgerErrors.say('还没有申报', 'no claims yet'), 'muted')));
 }
 
 function renderHistory(history) {
   const ul = $('history');
   ul.replaceChildren();
   for (const h of history) ul.append(li(span(`${day(h.created_at)} ${h.reason || h.kind}`), signed(h.points)));
-  if (history.length === 0) ul.append(li(span('还没有积分记录', 'muted')));
+  if (history.length === 0) ul.append(li(span(LedgerErrors.say('还没有积分记录', 'no points yet'), 'muted')));
 }
 
 async function load() {
@@ -160,7 +161,7 @@ function renderSelfItems(items) {
   sel.replaceChildren();
   const none = document.createElement('option');
   none.value = '';
-  none.textContent = '请选择事项';
+  none.textContent = '请选择事项 / choose an item';
   sel.append(none);
   const NEED = { photo: '，需照片', witness: '，需证明人', none: '' };
   for (const i of items.filter((x) => x.direction === 'add')) {
@@ -221,29 +222,39 @@ async function asJpeg(file) {
 }
 
 /**
- * The photos chosen, each with the request id of its upload, the JPEG made of it and, once the
- * ledger kept it, its reference: a report sent again (a tap after a refusal or a lost answer)
- * names the same photo, and an upload whose answer was lost, sent again with the same id and
- * bytes, is answered with the photo kept, never kept twice. Another photo chosen is a new upload.
+ * The photos uploaded from this page, by request id: the JPEG made of each and, once the ledger
+ * kept it, its reference. The request id is made of the photo's bytes and what it is for (a
+ * claim, or the self-report form's request id), photo-key.js: a report sent again (a tap after a
+ * refusal or a lost answer) names the same photo; an upload whose answer was lost, sent again,
+ * is answered with the photo kept; and the same photo chosen again after a reload, when this map
+ * is empty, is the same upload too, answered with the photo kept, never kept twice. Another photo,
+ * or the same photo for another claim, is a new upload.
  */
-const uploads = new WeakMap();
+const uploads = new Map();
 
-/** The ledger's reference (`photo:ev-…`) to `file`, uploaded once. */
-async function uploaded(file) {
-  let u = uploads.get(file);
-  if (!u) uploads.set(file, (u = { request: requestId(), jpeg: undefined, ref: undefined }));
-  if (u.ref) return u.ref;
+/** Said when the ledger answered a photo this page did not know it had sent (chosen again after a reload). */
+const PHOTO_AGAIN = () => LedgerErrors.say('这张照片已上传过，未重复保存', 'this photo was uploaded before; it is not kept twice');
+
+/** The ledger's reference (`photo:ev-…`) to `file` uploaded for `scope`, once; `again` when the ledger had it from before this page. */
+async function uploaded(file, scope) {
+  const request = photoKey(scope, await file.arrayBuffer());
+  const known = uploads.has(request);
+  let u = uploads.get(request);
+  if (!u) uploads.set(request, (u = { jpeg: undefined, ref: undefined }));
+  if (u.ref) return { ref: u.ref, again: false };
   u.jpeg ??= await asJpeg(file);
   const upload = new FormData();
-  upload.append('request', u.request);
+  upload.append('request', request);
   upload.append('photo', u.jpeg);
+  let answer;
   try {
-    u.ref = (await api('POST', `${base()}/evidence`, upload, true)).ref;
+    answer = await api('POST', `${base()}/evidence`, upload, true);
   } catch (e) {
-    if (e.field === 'request') uploads.delete(file);
+    if (e.field === 'request') uploads.delete(request);
     throw e;
   }
-  return u.ref;
+  u.ref = answer.ref;
+  return { ref: u.ref, again: Boolean(answer.duplicate) && !known };
 }
 
 async function selfReport() {
@@ -257,11 +268,12 @@ async function selfReport() {
     const note = $('self-note').value.trim();
     if (note) body.note = note;
     const photo = $('self-photo').files[0];
-    if (photo) body.evidence = await uploaded(photo);
+    const sent = photo ? await uploaded(photo, `self-report:${form.id}`) : undefined;
+    if (sent) body.evidence = sent.ref;
     await api('POST', `${base()}/reports`, body);
     $('self-form').reset();
     form.renew();
-    $('self-ok').textContent = LedgerErrors.say('已提交，等待村里审核', 'sent; the village will review it');
+    $('self-ok').textContent = [LedgerErrors.say('已提交，等待村里审核', 'sent; the village will review it'), ...(sent?.again ? [PHOTO_AGAIN()] : [])].join('\n');
     await load();
   } catch (e) {
     // the form was sent before with other content (its report is listed): the next tap is a new form
@@ -287,10 +299,13 @@ const claim = (task, btn) => sendOnce(btn, async () => {
 /** Reports a claim done, with its photo; the button waits while the photo uploads and the report is sent. */
 const report = (claimId, photo, btn) => sendOnce(btn, async () => {
   $('claim-error').textContent = '';
+  $('claim-ok').textContent = '';
   try {
     const body = {};
-    if (photo) body.evidence = await uploaded(photo);
+    const sent = photo ? await uploaded(photo, `claim:${claimId}`) : undefined;
+    if (sent) body.evidence = sent.ref;
     await api('POST', `${base()}/claims/${encodeURIComponent(claimId)}/report`, body);
+    if (sent?.again) $('claim-ok').textContent = PHOTO_AGAIN();
     await load();
   } catch (e) {
     $('claim-error').textContent = e.message;

@@ -1,0 +1,151 @@
+/**
+ * The ledger's pages speak both languages (Chinese first, English beside it), in a real browser
+ * (Debian's chromium through playwright-core) at a phone's width (375 px): every button, form
+ * label, table heading and card heading shown on the villager's phone page (/m/, signed out and
+ * in), the passbook (/m/passbook, /passbook), the town's roll-up (/town) and the village office
+ * (/village) has Chinese and English; so have the confirmations the pages ask (closing a task,
+ * issuing a login code, disabling an account), read through playwright's dialog event. Before,
+ * the villager's page, the passbook and /town were Chinese only, and so were the buttons the
+ * village office draws in its rows and its confirmation to close a task. The phone's pages stay
+ * no wider than the phone with the English beside.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { launchChromium, pageProblems } from '../../harness/browser.ts';
+import { ledgerDbKind } from '../../harness/sync/rig.ts';
+import { govApp, type GovApp, type StaffSession } from './gov-app.ts';
+
+const PHONE = { width: 375, height: 667 };
+const CJK = /[\u4e00-\u9fff]/;
+const LATIN = /[A-Za-z]{2}/;
+
+describe(`the ledger's pages in both languages (${ledgerDbKind})`, () => {
+  let g: GovApp;
+  let base: string;
+  let browser: Browser;
+  let clerk: StaffSession;
+  let town: StaffSession;
+
+  beforeAll(async () => {
+    g = await govApp();
+    clerk = await g.staff('clerk-a', g.a);
+    await g.staff('clerk-b', g.a);
+    town = await g.staff('town-office');
+    const zhang = await g.villager(g.a, 'zhang');
+    await g.villager(g.a, 'li');
+    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/entries`, { id: 'open-zhang', villager: 'zhang', kind: 'award', points: 10, reason: '开户积分' })).statusCode).toBeLessThan(300);
+    expect((await g.call(zhang, 'POST', `/api/villages/${g.a}/reports`, { item: 'GOV-SUGGESTION', note: '建议在村口装路灯' })).statusCode).toBe(201);
+    const task = (await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '清扫村东巷道', item: 'ENV-SWEEP-LANE', max_claimants: 5 })).json() as { id: string };
+    expect((await g.call(zhang, 'POST', `/api/villages/${g.a}/tasks/${task.id}/claim`)).statusCode).toBeLessThan(300);
+    expect((await g.call(g.va, 'PUT', `/api/villages/${g.a}/products/salt`, { name: '食盐', price: 3, unit_g: 400, tolerance_g: 20, active: true })).statusCode).toBeLessThan(300);
+    base = await g.app.listen({ host: '127.0.0.1', port: 0 });
+    browser = await launchChromium();
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await g?.close();
+  });
+
+  const phone = (): Promise<BrowserContext> => browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true, locale: 'zh-CN' });
+  /** The shown buttons, labels, table and card headings whose text lacks Chinese or English. */
+  const oneLanguage = (page: Page) => page.evaluate(({ cjk, latin }) => {
+    type El = { textContent: string | null; getClientRects(): { length: number }; tagName: string; id: string };
+    const doc = (globalThis as unknown as { document: { querySelectorAll(s: string): Iterable<El> } }).document;
+    const out: string[] = [];
+    for (const el of doc.querySelectorAll('button, label, th, h1, h2, h3, summary')) {
+      if (el.getClientRects().length === 0) continue;
+      const text = (el.textContent ?? '').replace(/\s+/g, ' ').trim();
+      if (!new RegExp(cjk).test(text) || !new RegExp(latin).test(text)) out.push(`${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}: ${text}`);
+    }
+    return out;
+  }, { cjk: CJK.source, latin: LATIN.source });
+  const width = (page: Page) => page.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth);
+  /** Answers the next confirmation by `answer`; its text once it came. */
+  const nextConfirm = (page: Page, answer: 'accept' | 'dismiss') => new Promise<string>((resolve) => {
+    page.once('dialog', (d) => {
+      resolve(d.message());
+      void (answer === 'accept' ? d.accept() : d.dismiss());
+    });
+  });
+  const bilingual = (text: string) => expect({ text, zh: CJK.test(text), en: LATIN.test(text) }).toEqual({ text, zh: true, en: true });
+
+  it('the villager’s phone page and passbook', async () => {
+    const context = await phone();
+    const page = await context.newPage();
+    const problems = pageProblems(page);
+    await page.goto(`${base}/m/?village=${g.a}`);
+    await page.waitForSelector('#login-view:not([hidden])');
+    expect(await oneLanguage(page)).toEqual([]);
+    await page.click('#tab-code');
+    expect(await oneLanguage(page)).toEqual([]);
+    expect(await width(page)).toBe(PHONE.width);
+    await page.click('#tab-pin');
+    await page.fill('#villager', 'zhang');
+    await page.fill('#pin', '2468');
+    await page.click('#login-form button[type=submit]');
+    await page.waitForSelector('#main-view:not([hidden])');
+    await page.waitForSelector('button[data-claim]');
+    expect(await oneLanguage(page)).toEqual([]);
+    for (const sel of ['button[data-task]', 'button[data-claim]', '#self-submit', '#logout']) bilingual((await page.textContent(sel))!);
+    await expect.poll(() => page.textContent('#qr-note')).toMatch(/有效至.* \/ scan it/);
+    expect(await page.textContent('#claims')).toMatch(/已认领 claimed/);
+    expect(await width(page)).toBe(PHONE.width);
+    problems.length = 0; // the first look at the session, signed out, is a 401
+    await page.goto(`${base}/m/passbook`);
+    await page.waitForSelector('#book:not([hidden])');
+    expect(await oneLanguage(page)).toEqual([]);
+    expect(await width(page)).toBe(PHONE.width);
+    expect(problems).toEqual([]);
+    await context.close();
+  }, 90_000);
+
+  it('the office’s passbook and the town’s roll-up', async () => {
+    const context = await phone();
+    await context.addCookies([{ name: 'ledger_staff', value: town.cookie, url: base }]);
+    const page = await context.newPage();
+    const problems = pageProblems(page);
+    await page.goto(`${base}/passbook?village=${g.a}&villager=zhang`);
+    await page.waitForSelector('#book:not([hidden])');
+    expect(await oneLanguage(page)).toEqual([]);
+    await page.goto(`${base}/town`);
+    await page.waitForSelector('#main-view:not([hidden])');
+    // the roll-up's first query starts its worker (SQLite), slow on a loaded machine
+    await expect.poll(() => page.textContent('#months'), { timeout: 60_000 }).toContain(g.a);
+    await page.click('#alarms-card summary');
+    expect(await oneLanguage(page)).toEqual([]);
+    for (const t of ['months', 'items', 'participation', 'sales']) bilingual((await page.textContent(`button[data-csv=${t}]`))!);
+    expect(await page.textContent('#scope')).toMatch(/个村 \/ .* villages/);
+    expect(await width(page)).toBe(PHONE.width);
+    expect(problems).toEqual([]);
+    await context.close();
+  }, 120_000);
+
+  it('the village office, its row buttons and its confirmations; the accounts page’s', async () => {
+    const context = await browser.newContext({ locale: 'zh-CN' });
+    await context.addCookies([{ name: 'ledger_staff', value: clerk.cookie, url: base }]);
+    const page = await context.newPage();
+    const problems = pageProblems(page);
+    await page.goto(`${base}/village`);
+    await page.waitForSelector('#main-view:not([hidden])');
+    await page.waitForSelector('#claims form[data-act=approve] button');
+    await page.waitForSelector('#tasks form[data-act=close] button');
+    await page.waitForSelector('#products button[data-edit]');
+    await page.waitForSelector('#villagers button[data-login-code]');
+    expect(await oneLanguage(page)).toEqual([]);
+    // cancelled, each: nothing happens
+    const close = nextConfirm(page, 'dismiss');
+    await page.click('#tasks form[data-act=close] button');
+    bilingual(await close);
+    expect(await close).toContain('清扫村东巷道');
+    const code = nextConfirm(page, 'dismiss');
+    await page.click('#villagers button[data-login-code=li]');
+    bilingual(await code);
+    await page.goto(`${base}/accounts`);
+    await page.waitForSelector('button[data-action=disable][data-user=clerk-b]');
+    const disable = nextConfirm(page, 'dismiss');
+    await page.click('button[data-action=disable][data-user=clerk-b]');
+    bilingual(await disable);
+    expect(problems).toEqual([]);
+    await context.close();
+  }, 90_000);
+});

@@ -1,0 +1,100 @@
+/**
+ * The passbook (积分存折) on a phone (375×667, a phone's browser, which zooms a page wider than
+ * the screen out to fit) in a real browser (Debian's chromium through playwright-core): the
+ * villager's own (/m/passbook) and the village office's (/passbook, staff signed in), with
+ * entries whose reasons are long and a villager id of one long word. Before, that id in the
+ * book's head made it 381 px wide and the browser zoomed out. The page is no wider than the phone, its print button is what
+ * a tap at its centre meets, and the entries' table scrolls inside its card. No script errors.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Browser, type Page } from 'playwright-core';
+import { launchChromium, pageProblems } from '../../harness/browser.ts';
+import { ledgerDbKind } from '../../harness/sync/rig.ts';
+import { govApp, type GovApp, type StaffSession } from './gov-app.ts';
+
+const PHONE = { width: 375, height: 667 };
+/** A villager id as some villages make them (village, ID card number, name): one word, no place to break. */
+const ID = 'dongcun_330102199001011234_zhangsan';
+
+describe(`the passbook at phone width in chromium (${ledgerDbKind})`, () => {
+  let g: GovApp;
+  let base: string;
+  let browser: Browser;
+  let town: StaffSession;
+
+  beforeAll(async () => {
+    g = await govApp();
+    town = await g.staff('town-office');
+    await g.villager(g.a, ID);
+    const entries = [
+      { id: 'open-zhang', kind: 'award', points: 120, reason: '开户积分' },
+      { id: 'lane-zhang', kind: 'award', points: 15, reason: '清扫村东巷道及村口公共区域，清理堆放的建筑材料并恢复道路通行' },
+      { id: 'fine-zhang', kind: 'penalty', points: -10, reason: '建筑材料乱堆占道（村西头老桥边，连续三天未清理）' },
+    ];
+    for (const e of entries) expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/entries`, { villager: ID, ...e })).statusCode).toBeLessThan(300);
+    base = await g.app.listen({ host: '127.0.0.1', port: 0 });
+    browser = await launchChromium();
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await g?.close();
+  });
+
+  const width = (page: Page) => page.evaluate(() => {
+    const w = globalThis as unknown as { innerWidth: number; document: { documentElement: { scrollWidth: number } } };
+    return { page: w.document.documentElement.scrollWidth, layout: w.innerWidth };
+  });
+  /** Whether what is drawn at the centre of `selector` is that element. */
+  const tappable = async (page: Page, selector: string) => {
+    const el = page.locator(selector);
+    await el.scrollIntoViewIfNeeded();
+    return el.evaluate((b) => {
+      const r = (b as unknown as { getBoundingClientRect(): { left: number; top: number; width: number; height: number } }).getBoundingClientRect();
+      return (globalThis as unknown as { document: { elementFromPoint(x: number, y: number): unknown } }).document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2) === b;
+    });
+  };
+
+  it('the villager’s own passbook fits the phone', async () => {
+    const context = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true, locale: 'zh-CN' });
+    const page = await context.newPage();
+    const problems = pageProblems(page);
+    await page.goto(`${base}/m/?village=${g.a}`);
+    await page.fill('#villager', ID);
+    await page.fill('#pin', '2468');
+    await page.click('#login-form button[type=submit]');
+    await page.waitForSelector('#main-view:not([hidden])');
+    problems.length = 0; // the login page's first look at its session is a 401
+    await page.goto(`${base}/m/passbook`);
+    await page.waitForSelector('#book:not([hidden])');
+    expect(await page.textContent('#balance')).toBe('125');
+    expect(await width(page)).toEqual({ page: PHONE.width, layout: PHONE.width });
+    expect(await tappable(page, '#print')).toBe(true);
+    expect(await tappable(page, '#back')).toBe(true);
+    await page.screenshot({ path: 'test-results/passbook-phone.png', fullPage: true });
+    // the table scrolls inside its card, the card stays within the page
+    const box = await page.locator('#book').boundingBox();
+    expect(box!.x + box!.width).toBeLessThanOrEqual(PHONE.width);
+    expect(problems).toEqual([]);
+    await context.close();
+  }, 90_000);
+
+  it('the village office’s passbook (its form, then the book) fits the phone', async () => {
+    const context = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true, locale: 'zh-CN' });
+    await context.addCookies([{ name: 'ledger_staff', value: town.cookie, url: base }]);
+    const page = await context.newPage();
+    const problems = pageProblems(page);
+    await page.goto(`${base}/passbook`);
+    await page.waitForSelector('#ask:not([hidden])');
+    expect(await width(page)).toEqual({ page: PHONE.width, layout: PHONE.width });
+    await page.fill('#ask-village', g.a);
+    await page.fill('#ask-villager', ID);
+    expect(await tappable(page, '#ask-form button[type=submit]')).toBe(true);
+    await page.locator('#ask-form button[type=submit]').tap();
+    await page.waitForSelector('#book:not([hidden])');
+    expect(await page.textContent('#name')).toBe(`村民${ID}`);
+    expect(await width(page)).toEqual({ page: PHONE.width, layout: PHONE.width });
+    expect(await tappable(page, '#print')).toBe(true);
+    expect(problems).toEqual([]);
+    await context.close();
+  }, 90_000);
+});
