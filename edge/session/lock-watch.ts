@@ -6,7 +6,8 @@
  */
 import type { LockEvents } from '../../drivers/index.ts';
 import type { FrontDoor } from './front-door.ts';
-import type { Phase, SessionEvent } from './machine.ts';
+import type { Logger } from 'pino';
+import type { Phase, SessionEvent, Visit } from './machine.ts';
 import type { DoorSignals } from './ports.ts';
 
 export interface LockWatchHost {
@@ -16,6 +17,10 @@ export interface LockWatchHost {
   dispatch(e: SessionEvent): void;
   /** While entering: slots without a baseline that are at rest now get one. */
   settleBaseline(): void;
+  /** Whether the visit's shelves changed (a cart line, or a review line other than a dead scale). */
+  shelvesTouched(): boolean;
+  current(): Visit | null;
+  logger: Logger;
   /** Runs a listener body; what it throws becomes a fault of the session. */
   guard(where: string, body: () => void): void;
   /** The pulse began or ended: told to observers (the runner's `lock` event). */
@@ -81,7 +86,14 @@ export class LockWatch {
   private readonly onExitButton = (b: LockEvents['exit_button'][0]): void => this.host.guard('exit button', () => {
     if (b.state !== 'pressed' || b.initial) return;
     this.host.door.exitPressed(); // the door opening after this is the villager leaving
-    this.host.dispatch({ type: 'exit_button', at: b.at });
+    if (this.host.phase() !== 'entering') return this.host.dispatch({ type: 'exit_button', at: b.at });
+    // nobody of the visit was seen coming in: touched shelves say someone of it is inside
+    const shelvesTouched = this.host.shelvesTouched();
+    const v = this.host.current();
+    this.host.logger.info({ event: 'exit_while_entering', sessionId: v?.sessionId, villagerId: v?.villagerId, shelvesTouched }, shelvesTouched
+      ? '未见开门但货架有变动：按出门按钮即离店结算 / exit button before the door was seen to open, shelves touched: the visit leaves and is settled'
+      : '进店时店内有人按出门按钮：下次开门算其离店，不算进店 / exit button while a villager is let in: the next door opening is someone leaving, not the entry');
+    this.host.dispatch({ type: 'exit_button', at: b.at, shelvesTouched });
   });
 
   /**
