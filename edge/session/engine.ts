@@ -151,6 +151,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     this.decisions?.on('decision', this.onDecision);
     this.decisions?.on('prompt', this.onPrompt);
     this.resume.start(); // a read that fails is retried, the store busy until it succeeds
+    if (this.state.phase === 'idle' && !this.resume.pending) this.lockWatch.doorAsItStands(this.now()); // no visit left open
   }
 
   /** Stops listening; an open session stays open in the ledger and resumes at the next start. */

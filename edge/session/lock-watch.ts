@@ -34,6 +34,8 @@ export class LockWatch {
   private released = false;
   /** Ends the pulse on the board's clock if the driver never confirms the relay off. */
   private pulseEnd: NodeJS.Timeout | undefined;
+  /** A door found open at start with no visit open was told (once per start). */
+  private openAtStartTold = false;
 
   constructor(private readonly host: LockWatchHost) {}
 
@@ -44,6 +46,7 @@ export class LockWatch {
 
   start(): void {
     const { lock } = this.host;
+    this.openAtStartTold = false;
     lock.on('door', this.onDoor);
     lock.on('exit_button', this.onExitButton);
     lock.on('unlocked', this.onUnlocked);
@@ -64,8 +67,9 @@ export class LockWatch {
   /**
    * The door as it stands now counts, read as the lock's first reading would have been: the
    * lock driver starts polling with the hardware, before the session, so that reading may
-   * have come before anyone listened. Called once the open visit is taken up at start: a
-   * door standing open while it is `entering` is the villager who went in meanwhile.
+   * have come before anyone listened. Called once the open visit is taken up at start (a
+   * door standing open while it is `entering` is the villager who went in meanwhile), or found
+   * not to exist (a door standing open then moved while the daemon was down).
    */
   doorAsItStands(at: number): void {
     const state = this.host.lock.doorState;
@@ -76,12 +80,28 @@ export class LockWatch {
     // The first reading after a start says how the door stands, not that it moved: only while
     // entering does "open" mean the villager went in (during the power cut). While shopping it
     // is the villager still holding the door they came in by, not an exit.
-    if (d.initial && this.host.phase() !== 'entering') return;
+    if (d.initial && this.host.phase() !== 'entering') {
+      if (d.state === 'open' && this.host.phase() === 'idle') this.openAtStart();
+      return;
+    }
     if (!d.initial) this.host.door.doorMoved(d.state);
     // the last moment at which nobody of this visit can have touched a shelf
     if (d.state === 'open') this.host.settleBaseline();
     this.host.dispatch(d.state === 'open' ? { type: 'door_opened', at: d.at } : { type: 'door_closed', at: d.at });
   });
+
+  /**
+   * Nobody's visit was open, yet the door stands open: it was opened while the daemon was down
+   * (a key, the fire release, a break-in), and whoever opened it may be inside. Nobody's visit
+   * takes it over (nothing is charged to anyone); the door holds the next villager until it has
+   * closed (or session.leave_hold_ms), and the door-open alarm runs as for any open door.
+   */
+  private openAtStart(): void {
+    if (this.openAtStartTold) return;
+    this.openAtStartTold = true;
+    this.host.logger.warn({ event: 'door_open_at_start' }, '启动时门开着，但没有进行中的购物：门在系统停机期间被打开过，可能有人在店内；门关上前不放行下一位 / the door stands open at start with no visit open: it was opened while the daemon was down and someone may be inside; the next villager waits until it has closed');
+    this.host.door.openAtStart();
+  }
 
   private readonly onExitButton = (b: LockEvents['exit_button'][0]): void => this.host.guard('exit button', () => {
     if (b.state !== 'pressed' || b.initial) return;
