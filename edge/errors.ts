@@ -33,6 +33,8 @@ export const ErrorCode = {
   LOGIN_BUSY: 'LOGIN_BUSY',
   /** A slot still holding goods cannot change or lose its product until counted empty. */
   SLOT_NOT_EMPTY: 'SLOT_NOT_EMPTY',
+  /** A slot's scale address other than the unit id the config gives its scale (drivers.scales.list), which is the one weighed. */
+  SCALE_ADDRESS_CONFIGURED: 'SCALE_ADDRESS_CONFIGURED',
   // faces, entry
   NO_CONSENT: 'NO_CONSENT',
   FACE_REJECTED: 'FACE_REJECTED',

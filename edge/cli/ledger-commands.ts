@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { withCommon, withLedger, parseIntOption, print, type CommonOptions } from './context.ts';
 import { addVillager, listVillagers, requireVillager, setVillagerStatus, type VillagerStatus } from '../ledger/villagers.ts';
 import { applyEntry, entryIdTaken, type EntryKind } from '../ledger/entries.ts';
-import { checkWeighable, getProduct, listProducts, upsertProduct, changeSlot, listSlots, type WeighLimits } from '../ledger/products.ts';
+import { checkWeighable, getProduct, listProducts, upsertProduct, changeSlot, listSlots, scaleAddressNotConfigured, type WeighLimits } from '../ledger/products.ts';
 import type { Config } from '../config/schema.ts';
 
 const weighLimits = (c: Config): WeighLimits => ({ drift_allowance_g: c.session.weight.drift_allowance_g, change_threshold_g: c.drivers.scales.change_threshold_g });
@@ -138,10 +138,14 @@ export function registerLedgerCommands(program: Command): void {
     .action((o: CommonOptions & { slot: string; address: string; sku?: string; stock?: string }) => {
       const sku = o.sku === undefined ? undefined : o.sku === '' ? null : o.sku;
       const stock = o.stock === undefined ? undefined : parseIntOption('--stock', o.stock);
+      const address = parseIntOption('--address', o.address);
       const s = withLedger(o, (db, config) => {
+        // the hardware weighs the slot on the scale the config gives it, as the admin page refuses
+        const wrongScale = scaleAddressNotConfigured(o.slot, address, config.drivers.scales.list.find((c) => c.slot === o.slot)?.unit_id);
+        if (wrongScale) throw wrongScale;
         const product = sku ? getProduct(db, sku) : undefined;
         if (product) checkWeighable(product, weighLimits(config));
-        return changeSlot(db, { slot: o.slot, address: parseIntOption('--address', o.address), ...(sku !== undefined ? { sku } : {}), ...(stock !== undefined ? { stock } : {}) });
+        return changeSlot(db, { slot: o.slot, address, ...(sku !== undefined ? { sku } : {}), ...(stock !== undefined ? { stock } : {}) });
       });
       print(o, s, `${s.slot} @${s.address}: ${s.sku ?? '-'} × ${s.stock}`);
     });

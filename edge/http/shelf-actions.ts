@@ -11,7 +11,7 @@ import { formErrorHandler, formValues, isUrlencodedForm, wantsPage, type FormRef
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { inTransaction, type Db } from '../ledger/db.ts';
-import { adjustStock, checkWeighable, getProduct, getSlot, listProducts, listSlots, requireProduct, requireSlot, slotNotEmpty, upsertProduct, upsertSlot, type Product, type WeighLimits } from '../ledger/products.ts';
+import { adjustStock, checkWeighable, getProduct, getSlot, listProducts, listSlots, requireProduct, requireSlot, scaleAddressNotConfigured, slotNotEmpty, upsertProduct, upsertSlot, type Product, type WeighLimits } from '../ledger/products.ts';
 import { appendAudit } from '../ledger/audit.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import type { StoreStateSource } from './queries.ts';
@@ -207,10 +207,8 @@ export function registerShelfActions(scope: FastifyInstance, deps: ShelfDeps): v
     const notEmpty = slotNotEmpty(before, sku);
     if (notEmpty) return refuse(reply, 409, notEmpty.code, 'sku', notEmpty.message, notEmpty.zh!);
     // the hardware weighs a slot on the scale the config gives it, never by this address
-    const unit = configuredUnit(deps, req.params.slot);
-    if (unit !== undefined && unit !== b.address) {
-      return refuse(reply, 409, 'SCALE_ADDRESS_CONFIGURED', 'address', `slot ${req.params.slot} is weighed by the scale with unit_id ${unit}, as drivers.scales.list in the config file says; ${b.address} would be saved and never used. After swapping a scale module, change that slot's unit_id in the config file, check it with store-edge doctor and restart (store-edge start)`, `货位 ${req.params.slot} 的秤地址由配置文件 drivers.scales.list 决定，为 ${unit}；填 ${b.address} 只会记在账上，实际不会用它称重。换了秤模块：在配置文件中改该货位的 unit_id，用 store-edge doctor 检查后重启（store-edge start）`);
-    }
+    const wrongScale = scaleAddressNotConfigured(req.params.slot, b.address, configuredUnit(deps, req.params.slot));
+    if (wrongScale) return refuse(reply, 409, wrongScale.code, 'address', wrongScale.message, wrongScale.zh!);
     const slot = inTransaction(db(), 'assigning a slot from the admin page', () => {
       const product = sku === null ? undefined : getProduct(db(), sku);
       if (product) checkWeighable(product, deps.weighLimits);

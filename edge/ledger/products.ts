@@ -157,6 +157,21 @@ export function slotNotEmpty(before: Slot | undefined, sku: string | null): Edge
 }
 
 /**
+ * Why a slot may not be saved with scale `address`: the hardware weighs it on the scale the
+ * config gives it (drivers.scales.list, `configuredUnit`), never by the ledger's address, so
+ * another address would be saved and never used. Undefined when they agree, or when the config
+ * has no scale for the slot. The admin page and the CLI both ask this.
+ */
+export function scaleAddressNotConfigured(slot: string, address: number, configuredUnit: number | undefined): EdgeError | undefined {
+  if (configuredUnit === undefined || configuredUnit === address) return undefined;
+  return new EdgeError(
+    ErrorCode.SCALE_ADDRESS_CONFIGURED,
+    `slot ${slot} is weighed by the scale with unit_id ${configuredUnit}, as drivers.scales.list in the config file says; ${address} would be saved and never used. After swapping a scale module, change that slot's unit_id in the config file, check it with store-edge doctor and restart (store-edge start)`,
+    { zh: `货位 ${slot} 的秤地址由配置文件 drivers.scales.list 决定，为 ${configuredUnit}；填 ${address} 只会记在账上，实际不会用它称重。换了秤模块：在配置文件中改该货位的 unit_id，用 store-edge doctor 检查后重启（store-edge start）`, details: { field: 'address' } },
+  );
+}
+
+/**
  * Change a slot with only the values given: one left out keeps the slot's current value (a new
  * slot: no product, stock 0), `sku: null` takes the product off, and a slot still holding goods
  * keeps its product (`slotNotEmpty`). A slot without a product holds no stock.

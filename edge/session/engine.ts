@@ -124,6 +124,9 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
       phase: () => this.state.phase,
       dispatch: (e) => this.dispatch(e),
       settleBaseline: () => this.settleBaseline(),
+      shelvesTouched: () => this.shelvesTouched(),
+      current: () => this.current,
+      logger: deps.logger,
       guard: (where, body) => this.guard(where, body),
       pulsed: (released) => this.lockPulsed(released),
       doorSettleMs: c.door_settle_ms,
@@ -148,6 +151,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     this.decisions?.on('decision', this.onDecision);
     this.decisions?.on('prompt', this.onPrompt);
     this.resume.start(); // a read that fails is retried, the store busy until it succeeds
+    if (this.state.phase === 'idle' && !this.resume.pending) this.lockWatch.doorAsItStands(this.now()); // no visit left open
   }
 
   /** Stops listening; an open session stays open in the ledger and resumes at the next start. */

@@ -75,6 +75,11 @@ export class FrontDoor {
     this.leaver = gone || this.host.leaveHoldMs === 0 ? null : { until: this.host.now() + this.host.leaveHoldMs, opened };
   }
 
+  /** The door stood open at start with no visit open (lock-watch.ts): held as for a leaver, until it closes. */
+  openAtStart(): void {
+    if (this.host.leaveHoldMs > 0) this.leaver = { until: this.host.now() + this.host.leaveHoldMs, opened: true };
+  }
+
   /** Every door movement: the leaver's opening and closing ends the hold. */
   doorMoved(state: 'open' | 'closed'): void {
     if (state === 'open') this.openedSinceExit = true;

@@ -6,7 +6,8 @@
  */
 import type { LockEvents } from '../../drivers/index.ts';
 import type { FrontDoor } from './front-door.ts';
-import type { Phase, SessionEvent } from './machine.ts';
+import type { Logger } from 'pino';
+import type { Phase, SessionEvent, Visit } from './machine.ts';
 import type { DoorSignals } from './ports.ts';
 
 export interface LockWatchHost {
@@ -16,6 +17,10 @@ export interface LockWatchHost {
   dispatch(e: SessionEvent): void;
   /** While entering: slots without a baseline that are at rest now get one. */
   settleBaseline(): void;
+  /** Whether the visit's shelves changed (a cart line, or a review line other than a dead scale). */
+  shelvesTouched(): boolean;
+  current(): Visit | null;
+  logger: Logger;
   /** Runs a listener body; what it throws becomes a fault of the session. */
   guard(where: string, body: () => void): void;
   /** The pulse began or ended: told to observers (the runner's `lock` event). */
@@ -29,6 +34,8 @@ export class LockWatch {
   private released = false;
   /** Ends the pulse on the board's clock if the driver never confirms the relay off. */
   private pulseEnd: NodeJS.Timeout | undefined;
+  /** A door found open at start with no visit open was told (once per start). */
+  private openAtStartTold = false;
 
   constructor(private readonly host: LockWatchHost) {}
 
@@ -39,6 +46,7 @@ export class LockWatch {
 
   start(): void {
     const { lock } = this.host;
+    this.openAtStartTold = false;
     lock.on('door', this.onDoor);
     lock.on('exit_button', this.onExitButton);
     lock.on('unlocked', this.onUnlocked);
@@ -59,8 +67,9 @@ export class LockWatch {
   /**
    * The door as it stands now counts, read as the lock's first reading would have been: the
    * lock driver starts polling with the hardware, before the session, so that reading may
-   * have come before anyone listened. Called once the open visit is taken up at start: a
-   * door standing open while it is `entering` is the villager who went in meanwhile.
+   * have come before anyone listened. Called once the open visit is taken up at start (a
+   * door standing open while it is `entering` is the villager who went in meanwhile), or found
+   * not to exist (a door standing open then moved while the daemon was down).
    */
   doorAsItStands(at: number): void {
     const state = this.host.lock.doorState;
@@ -71,17 +80,40 @@ export class LockWatch {
     // The first reading after a start says how the door stands, not that it moved: only while
     // entering does "open" mean the villager went in (during the power cut). While shopping it
     // is the villager still holding the door they came in by, not an exit.
-    if (d.initial && this.host.phase() !== 'entering') return;
+    if (d.initial && this.host.phase() !== 'entering') {
+      if (d.state === 'open' && this.host.phase() === 'idle') this.openAtStart();
+      return;
+    }
     if (!d.initial) this.host.door.doorMoved(d.state);
     // the last moment at which nobody of this visit can have touched a shelf
     if (d.state === 'open') this.host.settleBaseline();
     this.host.dispatch(d.state === 'open' ? { type: 'door_opened', at: d.at } : { type: 'door_closed', at: d.at });
   });
 
+  /**
+   * Nobody's visit was open, yet the door stands open: it was opened while the daemon was down
+   * (a key, the fire release, a break-in), and whoever opened it may be inside. Nobody's visit
+   * takes it over (nothing is charged to anyone); the door holds the next villager until it has
+   * closed (or session.leave_hold_ms), and the door-open alarm runs as for any open door.
+   */
+  private openAtStart(): void {
+    if (this.openAtStartTold) return;
+    this.openAtStartTold = true;
+    this.host.logger.warn({ event: 'door_open_at_start' }, '启动时门开着，但没有进行中的购物：门在系统停机期间被打开过，可能有人在店内；门关上前不放行下一位 / the door stands open at start with no visit open: it was opened while the daemon was down and someone may be inside; the next villager waits until it has closed');
+    this.host.door.openAtStart();
+  }
+
   private readonly onExitButton = (b: LockEvents['exit_button'][0]): void => this.host.guard('exit button', () => {
     if (b.state !== 'pressed' || b.initial) return;
     this.host.door.exitPressed(); // the door opening after this is the villager leaving
-    this.host.dispatch({ type: 'exit_button', at: b.at });
+    if (this.host.phase() !== 'entering') return this.host.dispatch({ type: 'exit_button', at: b.at });
+    // nobody of the visit was seen coming in: touched shelves say someone of it is inside
+    const shelvesTouched = this.host.shelvesTouched();
+    const v = this.host.current();
+    this.host.logger.info({ event: 'exit_while_entering', sessionId: v?.sessionId, villagerId: v?.villagerId, shelvesTouched }, shelvesTouched
+      ? '未见开门但货架有变动：按出门按钮即离店结算 / exit button before the door was seen to open, shelves touched: the visit leaves and is settled'
+      : '进店时店内有人按出门按钮：下次开门算其离店，不算进店 / exit button while a villager is let in: the next door opening is someone leaving, not the entry');
+    this.host.dispatch({ type: 'exit_button', at: b.at, shelvesTouched });
   });
 
   /**

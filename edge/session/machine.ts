@@ -9,6 +9,8 @@
  *   settling ─settle_failed→ fault ─retry→ settling
  *   any visit phase ─effect_failed→ fault ─retry→ that phase again (its timers and waits restarted)
  *   entering ─entering_timeout→ idle (cancelled), or shopping if the shelves were touched
+ *   entering ─exit_button→ exiting if the shelves were touched; else still entering, the door's
+ *   next opening the leaver's (see `leaver`)
  *
  * Every phase but idle and settled is persisted with the visit (session id, baseline weights,
  * the slots' products at admission),
@@ -54,6 +56,12 @@ export interface Visit {
    * (a restarted lock driver knows of no pulse).
    */
   lockReleased?: boolean;
+  /**
+   * While entering, with the shelves untouched, someone inside pressed the exit button (it is
+   * inside the store): they are leaving, and the door's next opening is theirs (`out` once it
+   * came), not this visit's entry. Dropped on resume.
+   */
+  leaver?: { at: number; out: boolean };
 }
 
 /** The phases before settlement, which a failed effect resumes rather than settles. */
@@ -76,7 +84,8 @@ export type SessionEvent =
   | { type: 'lock_released' }
   | { type: 'lock_closed' }
   | { type: 'door_closed'; at: number }
-  | { type: 'exit_button'; at: number }
+  /** `shelvesTouched`: asked only while entering (someone of the visit is inside although the door was not seen to open). */
+  | { type: 'exit_button'; at: number; shelvesTouched?: boolean }
   | { type: 'shelf_changed'; at: number }
   | { type: 'entering_timeout'; shelvesTouched: boolean }
   | { type: 'idle_timeout'; at: number }
@@ -143,6 +152,14 @@ function toSettling(visit: Visit): Step {
   };
 }
 
+const LEAVER_CANCEL = 'door never opened for the visit: someone inside pressed the exit button and went out instead / 门未为本次进店打开：店内有人按出门按钮离开';
+
+function withoutLeaver(visit: Visit): Visit {
+  if (visit.leaver === undefined) return visit;
+  const { leaver: _leaver, ...rest } = visit;
+  return rest;
+}
+
 const inside = (visit: Visit): 'shopping' | 'restocking' => (visit.kind === 'restock' ? 'restocking' : 'shopping');
 
 /** The lock's pulse as the visit knows it; only a change makes a new state. */
@@ -182,9 +199,21 @@ export function transition(s: SessionState, e: SessionEvent, t: MachineTimings):
         case 'lock_released':
         case 'lock_closed':
           return lockPulse(s.phase, s.visit, e.type === 'lock_released');
+        case 'exit_button': {
+          // someone of this visit is inside (the door contact missed them) and leaving
+          if (e.shelvesTouched) {
+            const out = toExiting(withoutLeaver(s.visit), e.at, 'exit_button', t);
+            return { state: out.state, effects: [{ type: 'clear_timer', timer: 'entering' }, ...out.effects] };
+          }
+          return { state: { phase: 'entering', visit: { ...s.visit, leaver: { at: e.at, out: false } } }, effects: [] };
+        }
         case 'door_opened':
+          // the one who pressed exit going out; the villager at the door gets the full wait again
+          if (s.visit.leaver?.out === false) {
+            return { state: { phase: 'entering', visit: { ...s.visit, leaver: { ...s.visit.leaver, out: true } } }, effects: [{ type: 'start_timer', timer: 'entering', ms: t.enteringTimeoutMs }] };
+          }
           return {
-            state: { phase: inside(s.visit), visit: { ...s.visit, doorOpenedAt: e.at } },
+            state: { phase: inside(s.visit), visit: { ...withoutLeaver(s.visit), doorOpenedAt: e.at } },
             effects: [{ type: 'clear_timer', timer: 'entering' }, { type: 'persist' }, { type: 'start_timer', timer: 'idle', ms: t.shoppingIdleTimeoutMs }],
           };
         case 'baseline_settled': {
@@ -198,9 +227,9 @@ export function transition(s: SessionState, e: SessionEvent, t: MachineTimings):
           // Touched shelves mean someone is inside although the door was not seen to open
           // (it opened during a power cut): keep the session, never cancel a purchase.
           if (e.shelvesTouched) {
-            return { state: { phase: inside(s.visit), visit: s.visit }, effects: [{ type: 'persist' }, { type: 'start_timer', timer: 'idle', ms: t.shoppingIdleTimeoutMs }] };
+            return { state: { phase: inside(s.visit), visit: withoutLeaver(s.visit) }, effects: [{ type: 'persist' }, { type: 'start_timer', timer: 'idle', ms: t.shoppingIdleTimeoutMs }] };
           }
-          return { state: { phase: 'idle' }, effects: [{ type: 'cancel_session', reason: 'door never opened / 门未打开' }] };
+          return { state: { phase: 'idle' }, effects: [{ type: 'cancel_session', reason: s.visit.leaver === undefined ? 'door never opened / 门未打开' : LEAVER_CANCEL }] };
         default:
           return stay(s);
       }
@@ -321,7 +350,7 @@ function resume(phase: VisitPhase, was: Visit, now: number, t: MachineTimings): 
     return resume(faultIn, rest, now, t);
   }
   // the lock driver starts afresh: a pulse it did not start is not one it will report the end of
-  const { lockReleased: _pulse, ...visit } = was;
+  const { lockReleased: _pulse, leaver: _leaver, ...visit } = was;
   switch (phase) {
     case 'entering': {
       // the full wait again: the villager may be standing at the door after the lights came back

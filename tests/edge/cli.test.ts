@@ -120,6 +120,23 @@ describe('store-edge CLI', () => {
     expect(JSON.parse((await run('slots', 'set', '--slot', 'A1', '--address', '12', '--sku', '', '--json')).stdout)).toEqual({ slot: 'A1', address: 12, sku: null, stock: 0 });
   }, 240_000);
 
+  it('slots set refuses a scale address other than the one the config gives the slot (SCALE_ADDRESS_CONFIGURED, exit 2, bilingual), as the admin page does', async () => {
+    const config = path.join(t.dir, 'scales.yaml');
+    writeFileSync(config, 'drivers:\n  scales:\n    list:\n      - {slot: B1, unit_id: 21}\n');
+    expect((await run('products', 'set', '--sku', 'soap', '--name', '肥皂', '--price', '5', '--unit-g', '120', '--tolerance-g', '5')).code).toBe(0);
+    const wrong = await run('slots', 'set', '--slot', 'B1', '--address', '22', '--sku', 'soap', '--config', config);
+    expect(wrong.code, wrong.stderr).toBe(2);
+    expect(wrong.stderr).toContain('SCALE_ADDRESS_CONFIGURED');
+    expect(wrong.stderr).toContain('drivers.scales.list');
+    expect(wrong.stderr).toContain('秤地址由配置文件');
+    expect(JSON.parse((await run('slots', 'list', '--json')).stdout).map((s: { slot: string }) => s.slot)).not.toContain('B1');
+    // the configured address is taken; a slot the config has no scale for keeps what is given
+    const right = await run('slots', 'set', '--slot', 'B1', '--address', '21', '--sku', 'soap', '--config', config, '--json');
+    expect(right.code, right.stderr).toBe(0);
+    expect(JSON.parse(right.stdout)).toEqual({ slot: 'B1', address: 21, sku: 'soap', stock: 0 });
+    expect((await run('slots', 'set', '--slot', 'C9', '--address', '40', '--config', config)).code).toBe(0);
+  }, 240_000);
+
   it('products set refuses a product too light for the shelves to see one item (exit 2, the limit named)', async () => {
     const gum = await run('products', 'set', '--sku', 'gum', '--name', '口香糖', '--price', '5', '--unit-g', '8', '--tolerance-g', '1');
     expect(gum.code).toBe(2);

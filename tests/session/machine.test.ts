@@ -20,7 +20,9 @@ const table: Row[] = [
   ['entering', { type: 'entering_timeout', shelvesTouched: false }, 'idle', ['cancel_session']],
   ['entering', { type: 'entering_timeout', shelvesTouched: true }, 'shopping', ['persist', 'start_timer:idle']],
   ['entering', { type: 'admitted', visit: visit() }, 'entering', []],
-  ['entering', { type: 'exit_button', at: 2 }, 'entering', []],
+  // the exit button is inside: with the shelves untouched its presser is someone leaving; touched, the visit is inside and leaving
+  ['entering', { type: 'exit_button', at: 2, shelvesTouched: false }, 'entering', []],
+  ['entering', { type: 'exit_button', at: 2, shelvesTouched: true }, 'exiting', ['clear_timer:entering', 'clear_timer:idle', 'persist', 'watch_stability', 'start_timer:stability']],
   // visit() has a baseline for A1 already: a slot coming to rest later never overwrites one
   ['entering', { type: 'baseline_settled', baseline: { A1: 2000 } }, 'entering', []],
   ['shopping', { type: 'baseline_settled', baseline: { A1: 2000 } }, 'shopping', []],
@@ -49,6 +51,31 @@ const table: Row[] = [
   ['fault', { type: 'retry' }, 'settling', ['clear_timer:stability', 'persist', 'settle']],
   ['fault', { type: 'door_opened', at: 6 }, 'fault', []],
 ];
+
+describe('the exit button while entering, the shelves untouched', () => {
+  const pressed = transition(at('entering'), { type: 'exit_button', at: 2, shelvesTouched: false }, t).state;
+  it("takes the door's next opening for the one leaving, with the full entering wait again; the opening after it is the entry", () => {
+    const out = transition(pressed, { type: 'door_opened', at: 3 }, t);
+    expect(out.state.phase).toBe('entering');
+    expect(out.effects).toEqual([{ type: 'start_timer', timer: 'entering', ms: t.enteringTimeoutMs }]);
+    const entered = transition(out.state, { type: 'door_opened', at: 4 }, t).state;
+    expect(entered).toMatchObject({ phase: 'shopping', visit: { doorOpenedAt: 4 } });
+    expect(entered.phase !== 'idle' && entered.visit.leaver).toBeUndefined();
+  });
+  it('cancels with the reason when nobody came in, nothing charged; goes inside when the shelves were touched', () => {
+    const out = transition(pressed, { type: 'door_opened', at: 3 }, t).state;
+    const cancelled = transition(out, { type: 'entering_timeout', shelvesTouched: false }, t);
+    expect(cancelled.state.phase).toBe('idle');
+    expect(cancelled.effects).toEqual([{ type: 'cancel_session', reason: expect.stringMatching(/exit button.*出门按钮/) }]);
+    const inside = transition(out, { type: 'entering_timeout', shelvesTouched: true }, t).state;
+    expect(inside.phase).toBe('shopping');
+    expect(inside.phase !== 'idle' && inside.visit.leaver).toBeUndefined();
+  });
+  it('is forgotten on resume: a restarted daemon does not know who pressed', () => {
+    const resumed = transition({ phase: 'idle' }, { type: 'resume', phase: 'entering', visit: (pressed as { visit: Visit }).visit, now: 3 }, t).state;
+    expect(resumed.phase !== 'idle' && resumed.visit.leaver).toBeUndefined();
+  });
+});
 
 describe('transition', () => {
   it.each(table)('%s + %o → %s', (from, event, to, effects) => {
