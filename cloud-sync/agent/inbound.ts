@@ -11,71 +11,20 @@
  * gap, and released in order once it is in; another snapshot waits for it (a newer one is applied
  * after it; an older one or a copy is not applied).
  */
-import { inLazyTransaction, inTransaction, type Db } from '../../edge/ledger/db.ts';
+import { inLazyTransaction, inTransaction } from '../../edge/ledger/db.ts';
 import { applySnapshot } from '../../edge/ledger/snapshot.ts';
 import { applySnapshotInSlices, isSmallSnapshot } from '../../edge/ledger/snapshot-slices.ts';
-import { applyCatalogue } from '../../edge/ledger/products.ts';
-import { applyVillageCommand } from '../../edge/ledger/village-status.ts';
 import { inboundSeq, setInboundSeq, touchContact } from '../../edge/ledger/sync-state.ts';
-import type { LedgerRules } from '../../edge/ledger/entries.ts';
-import { iso, type Clock } from '../../edge/ledger/time.ts';
+import { iso } from '../../edge/ledger/time.ts';
 import { isEdgeError } from '../../edge/errors.ts';
-import { checkers, decode, type CommandBody, type EntriesBody, type EntryBody, type Envelope, type ProductBody, type RefusalReason, type SnapshotBody, type VillagerBody } from '../protocol/payloads.ts';
+import { checkers, decode, type Envelope, type RefusalReason, type SnapshotBody } from '../protocol/payloads.ts';
 import { changesNothing, checkBody } from './inbound-checks.ts';
-import { checkEnvelope, classifySeq, type KeyRing } from '../protocol/sign.ts';
-import type { StoreAddress } from '../protocol/topics.ts';
-import type { RefusalCounter } from '../protocol/refusals.ts';
+import { checkEnvelope, classifySeq } from '../protocol/sign.ts';
 import { SnapshotParts } from './snapshot-parts.ts';
+import { applyStreamEvent } from './apply-event.ts';
+import type { InboundDeps, InboundOutcome } from './inbound-types.ts';
 
-export type InboundOutcome =
-  | { kind: 'applied'; seq: number }
-  | { kind: 'snapshot'; seq: number; applied: number }
-  /** A part of a snapshot sent in parts, held until the rest arrive (./snapshot-parts.ts). */
-  | { kind: 'part'; seq: number }
-  | { kind: 'refused'; reason: RefusalReason; why: string }
-  /**
-   * Already here, and not hostile: the answer to our own snapshot request overtaken by the
-   * stream, or the first copy of a stream event that was in flight while the snapshot that
-   * already holds it was built. Dropped without being counted as a refusal.
-   */
-  | { kind: 'overlap'; seq: number; why: string }
-  /** Ahead of the stream: held until the snapshot (or the missing events) arrive. */
-  | { kind: 'gap'; seq: number; expected: number }
-  /** A large snapshot whose slices are being applied: its outcome comes through `deps.later`. */
-  | { kind: 'applying'; seq: number; entries: number }
-  /** Held while a snapshot is being applied: a stream event after it, or a newer snapshot. */
-  | { kind: 'held'; seq: number; why: string }
-  /** A snapshot being applied in slices stopped on a failure of this store (its disk): asked again. */
-  | { kind: 'failed'; seq: number; why: string };
-
-export interface InboundDeps {
-  db: () => Db;
-  address: StoreAddress;
-  keys: () => KeyRing;
-  rules: LedgerRules;
-  clock: Clock;
-  skewMs: number;
-  refusals: RefusalCounter;
-  /** A `resync` command or a failed apply: the agent asks for a snapshot. */
-  onResyncWanted: () => void;
-  /**
-   * Whether an answer to the store's own request may still be on its way: it is waiting for
-   * one, or an earlier request is not answered yet (cloud-sync/agent/asked.ts).
-   */
-  snapshotPending: () => boolean;
-  /** Told of each event refused as issued in the future, and of each whose time is accepted (./clock-skew.ts). */
-  clockSkew?: { fromFuture(issuedAt: string, now: string): void; accepted(): void };
-  /**
-   * Whether the ledger has answered since the reconnect (./heartbeats.ts): only then is what
-   * the stream brings contact. Before, it may have waited in the broker session for hours,
-   * from a ledger gone since. Absent: always.
-   */
-  heard?: () => boolean;
-  /** The outcome of a snapshot applied in slices, after `receive` answered `applying`. */
-  later?: (outcomes: InboundOutcome[]) => void;
-  /** Slices for a large snapshot (tests): rows, time and the wait between them (edge/ledger/snapshot-slices.ts). */
-  slices?: { rows?: number; ms?: number; turn?: () => Promise<void> };
-}
+export type { InboundDeps, InboundOutcome } from './inbound-types.ts';
 
 /** The apply of a snapshot in slices was stopped (stop(), or another ledger file): nothing to report. */
 class Stopped extends Error {}
@@ -193,7 +142,7 @@ export class InboundStream {
         if (this.held.size < MAX_HELD) this.held.set(e.seq, e);
         return [{ kind: 'gap', seq: e.seq, expected: last + 1 }];
       case 'next':
-        return [this.apply(e), ...this.releaseHeld()];
+        return [applyStreamEvent(this.deps, e), ...this.releaseHeld()];
     }
   }
 
@@ -308,76 +257,6 @@ export class InboundStream {
     this.deps.later?.(out);
   }
 
-  /** Apply one event of the stream; its seq is exactly the next. */
-  private apply(e: Envelope): InboundOutcome {
-    const db = this.deps.db();
-    const { clock, rules, address } = this.deps;
-    try {
-      // The store's own entries coming back on the stream change nothing here but the seq and
-      // the contact, which a power cut may lose at no cost (the stream is asked for again).
-      // Their entries are not looked up a second time by applySnapshot: every id is held, and
-      // applying by id would skip each one (bench:sync, where every event comes back to its store).
-      const nothingNew = changesNothing(db, e);
-      (nothingNew ? inLazyTransaction : inTransaction)(db, `applying ${e.kind} ${e.id}`, () => {
-        if (!nothingNew) switch (e.kind) {
-          case 'entry':
-            // A one-entry snapshot: idempotent by id, authoritative (no credit floor), repays debt.
-            applySnapshot(db, { villagers: [], entries: [e.body as EntryBody] }, rules, clock);
-            break;
-          case 'entries':
-            applySnapshot(db, { villagers: [], entries: (e.body as EntriesBody).entries }, rules, clock);
-            break;
-          case 'villager':
-            // Ordered by the village's time against a status changed here (edge/ledger/village-status.ts).
-            applySnapshot(db, { villagers: [e.body as VillagerBody], entries: [] }, rules, clock, e.issued_at);
-            break;
-          case 'product': {
-            const p = e.body as ProductBody;
-            // The snapshot's rule, latest by time (applyCatalogue), so a store ends with the same
-            // price whichever way it caught up: stamped with the village's time of publishing (the
-            // instant the ledger records, which a snapshot's catalogue carries), a price the
-            // maintainer set here since stands. Applied without the store's weighing limits:
-            // refusing would stop the stream here for good, and binding a slot to a product too
-            // light to count is refused (checkWeighable). The village's product, not the store's
-            // own: no outbox row, not sent back up.
-            applyCatalogue(db, [{ ...p, updated_at: e.issued_at }]);
-            break;
-          }
-          case 'command': {
-            const c = e.body as CommandBody;
-            if (c.store !== undefined && c.store !== address.store) break;
-            // The village's decision at the time it made it (the event's issued_at), not a new
-            // decision of this store: nothing is sent back up (edge/ledger/village-status.ts).
-            if ((c.command === 'block' || c.command === 'unblock') && c.villager) {
-              const r = applyVillageCommand(db, c.villager, c.command === 'block' ? 'blocked' : 'active', e.issued_at, iso(clock));
-              // A command for a villager who left is not applied (they stay left); the stream goes
-              // on, and the refusal is counted so that someone looks.
-              if (r === 'left') this.deps.refusals.add('invalid');
-            }
-            break;
-          }
-          case 'rows':
-          case 'snapshot':
-          case 'board':
-            break; // refused by checkBody before we get here
-        }
-        setInboundSeq(db, e.seq);
-        if (this.deps.heard?.() ?? true) touchContact(db, iso(clock));
-      });
-    } catch (err) {
-      if (!isEdgeError(err)) throw err;
-      // A well-signed event this ledger cannot apply (an unknown villager): the stream stops
-      // here and a snapshot brings the store level again.
-      this.deps.onResyncWanted();
-      return this.refuse('invalid', err.message);
-    }
-    if (e.kind === 'command' && (e.body as { command: string; store?: string }).command === 'resync') {
-      const target = (e.body as { store?: string }).store;
-      if (target === undefined || target === address.store) this.deps.onResyncWanted();
-    }
-    return { kind: 'applied', seq: e.seq };
-  }
-
   private releaseHeld(): InboundOutcome[] {
     const out: InboundOutcome[] = [];
     const db = this.deps.db();
@@ -387,7 +266,7 @@ export class InboundStream {
       const next = this.held.get(last + 1);
       if (!next) return out;
       this.held.delete(last + 1);
-      const r = this.apply(next);
+      const r = applyStreamEvent(this.deps, next);
       out.push(r);
       if (r.kind !== 'applied') return out;
     }
