@@ -4,8 +4,9 @@
  * through the ledger's functions, idempotently by entry id, in one transaction with the new
  * inbound seq. Never throws on a bad message: it is refused and counted.
  *
- * A large snapshot (more than SNAPSHOT_SLICE_ROWS rows) is applied in slices of whole villagers,
- * a turn of the event loop each (edge/ledger/snapshot-slices.ts): `receive` answers `applying`
+ * A large snapshot (more than SNAPSHOT_SLICE_ROWS rows) is applied in slices (of whole villagers,
+ * one with more entries than a slice cut across several), a turn of the event loop each
+ * (edge/ledger/snapshot-slices.ts): `receive` answers `applying`
  * at once, and the outcome (`snapshot`, or the refusal, and the events released after it) comes
  * later through `deps.later`. Meanwhile stream events past the store's seq are held, as for a
  * gap, and released in order once it is in; another snapshot waits for it (a newer one is applied
