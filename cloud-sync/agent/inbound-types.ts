@@ -29,6 +29,14 @@ export type InboundOutcome =
   | { kind: 'applying'; seq: number; entries: number }
   /** Held while a snapshot is being applied: a stream event after it, or a newer snapshot. */
   | { kind: 'held'; seq: number; why: string }
+  /**
+   * A snapshot, or a part of one, that arrived while one is being applied and that the one
+   * applied (or the newer one waiting for it) holds all of: not applied, counted by the agent.
+   * `answers`: it answers one of the store's requests (a whole one, or the first part of a set,
+   * while one is owed). `first`: the first dropped since the apply began (the one logged).
+   * Should the apply not bring the store to its seq, the store asks again (./inbound.ts).
+   */
+  | { kind: 'dropped'; seq: number; why: string; answers: boolean; first: boolean }
   /** A snapshot being applied in slices stopped on a failure of this store (its disk): asked again. */
   | { kind: 'failed'; seq: number; why: string };
 

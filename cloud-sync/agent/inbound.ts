@@ -9,8 +9,9 @@
  * (edge/ledger/snapshot-slices.ts): `receive` answers `applying`
  * at once, and the outcome (`snapshot`, or the refusal, and the events released after it) comes
  * later through `deps.later`. Meanwhile stream events past the store's seq are held, as for a
- * gap, and released in order once it is in; another snapshot waits for it (a newer one is applied
- * after it; an older one or a copy is not applied).
+ * gap, and released in order once it is in; the newest snapshot arriving meanwhile waits for it
+ * and is applied after it, and any other (or a part of one) is dropped and counted, or refused
+ * as a replay when the store did not ask (docs/sync-protocol.md, "Applied in slices").
  */
 import { inLazyTransaction, inTransaction } from '../../edge/ledger/db.ts';
 import { applySnapshot } from '../../edge/ledger/snapshot.ts';
@@ -43,6 +44,8 @@ export class InboundStream {
   private readonly parts = new SnapshotParts();
   /** The snapshot being applied in slices, and a newer one waiting for it. */
   private applying: { seq: number; next?: Envelope; done: Promise<void> } | undefined;
+  /** Snapshots dropped while one is applied: the highest seq, how many, and the sets of parts seen. */
+  private dropped = { upTo: 0, count: 0, sets: new Set<string>() };
   private stopped = false;
 
   constructor(private readonly deps: InboundDeps) {}
@@ -115,7 +118,12 @@ export class InboundStream {
     if (bodyWhy) return [this.refuse('invalid', bodyWhy)];
     if (from === 'snapshot') {
       if (e.store !== this.deps.address.store) return [this.refuse('invalid', `snapshot for store ${String(e.store)}`)];
-      if (!(e.body as SnapshotBody).part) return this.applySnapshotEnvelope(e);
+      const part = (e.body as SnapshotBody).part;
+      if (!part) return this.applySnapshotEnvelope(e);
+      // A part of a snapshot that the one being applied (or the one waiting for it) holds all of
+      // is not gathered: the whole would be dropped, and it would push out a set still coming.
+      const reach = this.applying ? Math.max(this.applying.seq, this.applying.next?.seq ?? 0) : 0;
+      if (e.seq <= reach) return [this.drop(e.seq, `part ${part.index} of ${part.count} of snapshot ${part.of} at ${e.seq}: the one at ${reach} is being applied`, part.of)];
       const r = this.parts.add(e);
       if (r.kind === 'invalid') return [this.refuse('invalid', r.why)];
       // A second copy of a part (a redelivery) is as harmless as the first: the whole is checked once.
@@ -164,16 +172,17 @@ export class InboundStream {
   }
 
   private applySnapshotEnvelope(e: Envelope): InboundOutcome[] {
-    if (this.applying) {
-      // Never two at once, nor one twice: a newer one waits for this one; a copy or an older one
-      // is answered as the stream answers one it has passed.
-      const at = this.applying.seq;
-      if (e.seq > at) {
-        this.applying.next = e;
-        return [{ kind: 'held', seq: e.seq, why: `snapshot at ${e.seq} waits for the one at ${at} being applied` }];
-      }
-      const why = `snapshot at ${e.seq}: the one at ${at} is being applied`;
-      return this.deps.snapshotPending() ? [{ kind: 'overlap', seq: e.seq, why }] : [this.refuse('replayed', why)];
+    const a = this.applying;
+    if (a) {
+      // Never two at once, nor one twice: the newest waits for this one; a copy or an older one
+      // is dropped (counted) while the store has asked, else refused as a replay.
+      const why = `snapshot at ${e.seq}: the one at ${a.seq} is being applied`;
+      if (e.seq <= a.seq && !this.deps.snapshotPending()) return [this.refuse('replayed', why)];
+      if (e.seq <= (a.next?.seq ?? a.seq)) return [this.drop(e.seq, a.next ? `snapshot at ${e.seq}: the one at ${a.next.seq} waits to be applied` : why)];
+      const out: InboundOutcome[] = [{ kind: 'held', seq: e.seq, why: `snapshot at ${e.seq} waits for the one at ${a.seq} being applied` }];
+      if (a.next) out.push(this.drop(a.next.seq, `snapshot at ${a.next.seq}: pushed out by the one at ${e.seq}`));
+      a.next = e;
+      return out;
     }
     const db = this.deps.db();
     const before = inboundSeq(db);
@@ -195,6 +204,7 @@ export class InboundStream {
       const done = this.applyInSlices(e, before).catch((err: unknown) => {
         this.applying = undefined;
         this.deps.later?.([{ kind: 'failed', seq: e.seq, why: (err as Error).message }]);
+        this.settleDropped();
       });
       this.applying = { seq: e.seq, done };
       return [{ kind: 'applying', seq: e.seq, entries: body.entries.length }];
@@ -244,6 +254,7 @@ export class InboundStream {
     } catch (err) {
       if (err instanceof Stopped) {
         this.applying = undefined;
+        this.dropped = { upTo: 0, count: 0, sets: new Set() }; // the seq did not move: asked again once started
         return;
       }
       out = [isEdgeError(err) ? this.refuse('invalid', err.message) : { kind: 'failed', seq: e.seq, why: (err as Error).message }];
@@ -256,6 +267,27 @@ export class InboundStream {
     else this.deps.onResyncWanted();
     if (next) out.push(...this.applySnapshotEnvelope(next));
     this.deps.later?.(out);
+    if (!this.applying) this.settleDropped();
+  }
+
+  /** A snapshot (or a part of one) dropped while one is applied, which that one holds all of. */
+  private drop(seq: number, why: string, set?: string): InboundOutcome {
+    const d = this.dropped;
+    d.upTo = Math.max(d.upTo, seq);
+    const answers = this.deps.snapshotPending() && (set === undefined || !d.sets.has(set));
+    if (set !== undefined && d.sets.size < 256) d.sets.add(set);
+    return { kind: 'dropped', seq, why, answers, first: d.count++ === 0 };
+  }
+
+  /**
+   * The applies are over (and their outcomes told, so that a `snapshot` does not end the wait
+   * after this): whatever was dropped meanwhile is here now, or the store asks for it again
+   * (the snapshot it was dropped for was refused, or failed).
+   */
+  private settleDropped(): void {
+    const { upTo } = this.dropped;
+    this.dropped = { upTo: 0, count: 0, sets: new Set() };
+    if (upTo > inboundSeq(this.deps.db())) this.deps.onResyncWanted();
   }
 
   private releaseHeld(): InboundOutcome[] {
