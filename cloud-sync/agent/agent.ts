@@ -60,12 +60,12 @@ export class SyncAgent implements Part {
   readonly critical = false;
   readonly refusals = new RefusalCounter();
   /**
-   * `sent`: rows the broker took from the drain (each send of a row counts, retransmits too).
-   * `resent`: rows sent again because a beat showed the ledger without them (it lost rows it had
-   * acknowledged). `asked`: snapshot requests sent. `checked`: reconnects after which a beat
-   * told whether the stream had lost its tail (the rest asked after `retransmit_ms`).
+   * `sent`: rows the broker took from the drain (each send counts, retransmits too). `resent`: rows
+   * sent again as a beat showed the ledger without them (it lost rows it had acknowledged). `asked`:
+   * snapshot requests sent. `checked`: reconnects after which a beat told whether the stream lost its
+   * tail. `dropped`: snapshots, or parts, not applied as they came while one was (./inbound.ts).
    */
-  readonly counters = { sent: 0, resent: 0, asked: 0, checked: 0 };
+  readonly counters = { sent: 0, resent: 0, asked: 0, checked: 0, dropped: 0 };
   private mqtt: SyncMqtt | undefined;
   private inbound: InboundStream | undefined;
   private board: BoardInbox | undefined;

@@ -43,8 +43,8 @@ export interface CatchUpDeps {
   ask: (req: SnapshotRequest) => void;
   /** Sends a heartbeat now: its signed beat says whether deltas really brought us level. */
   check: () => void;
-  /** `asked` and `checked` of the agent's counters. */
-  counters: { asked: number; checked: number };
+  /** `asked`, `checked` and `dropped` of the agent's counters. */
+  counters: { asked: number; checked: number; dropped: number };
 }
 
 export class CatchUp {
@@ -150,6 +150,10 @@ export class CatchUp {
       this.askedAt = undefined;
       this.partsUntil = 0;
       this.asked.answered(this.now());
+    } else if (o.kind === 'dropped') {
+      // A copy of what is being applied: counted; the apply's own outcome ends the wait.
+      this.deps.counters.dropped++;
+      if (o.answers) this.asked.answered(this.now());
     } else if (o.kind === 'overlap' && from === 'snapshot') {
       this.asked.answered(this.now());
       // A stale answer to our request ends the wait when the stream has carried us past it

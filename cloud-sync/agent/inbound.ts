@@ -4,78 +4,29 @@
  * through the ledger's functions, idempotently by entry id, in one transaction with the new
  * inbound seq. Never throws on a bad message: it is refused and counted.
  *
- * A large snapshot (more than SNAPSHOT_SLICE_ROWS rows) is applied in slices of whole villagers,
- * a turn of the event loop each (edge/ledger/snapshot-slices.ts): `receive` answers `applying`
+ * A large snapshot (more than SNAPSHOT_SLICE_ROWS rows) is applied in slices (of whole villagers,
+ * one with more entries than a slice cut across several), a turn of the event loop each
+ * (edge/ledger/snapshot-slices.ts): `receive` answers `applying`
  * at once, and the outcome (`snapshot`, or the refusal, and the events released after it) comes
  * later through `deps.later`. Meanwhile stream events past the store's seq are held, as for a
- * gap, and released in order once it is in; another snapshot waits for it (a newer one is applied
- * after it; an older one or a copy is not applied).
+ * gap, and released in order once it is in; the newest snapshot arriving meanwhile waits for it
+ * and is applied after it, and any other (or a part of one) is dropped and counted, or refused
+ * as a replay when the store did not ask (docs/sync-protocol.md, "Applied in slices").
  */
-import { inLazyTransaction, inTransaction, type Db } from '../../edge/ledger/db.ts';
+import { inLazyTransaction, inTransaction } from '../../edge/ledger/db.ts';
 import { applySnapshot } from '../../edge/ledger/snapshot.ts';
 import { applySnapshotInSlices, isSmallSnapshot } from '../../edge/ledger/snapshot-slices.ts';
-import { applyCatalogue } from '../../edge/ledger/products.ts';
-import { applyVillageCommand } from '../../edge/ledger/village-status.ts';
 import { inboundSeq, setInboundSeq, touchContact } from '../../edge/ledger/sync-state.ts';
-import type { LedgerRules } from '../../edge/ledger/entries.ts';
-import { iso, type Clock } from '../../edge/ledger/time.ts';
+import { iso } from '../../edge/ledger/time.ts';
 import { isEdgeError } from '../../edge/errors.ts';
-import { checkers, decode, type CommandBody, type EntriesBody, type EntryBody, type Envelope, type ProductBody, type RefusalReason, type SnapshotBody, type VillagerBody } from '../protocol/payloads.ts';
+import { checkers, decode, type Envelope, type RefusalReason, type SnapshotBody } from '../protocol/payloads.ts';
 import { changesNothing, checkBody } from './inbound-checks.ts';
-import { checkEnvelope, classifySeq, type KeyRing } from '../protocol/sign.ts';
-import type { StoreAddress } from '../protocol/topics.ts';
-import type { RefusalCounter } from '../protocol/refusals.ts';
+import { checkEnvelope, classifySeq } from '../protocol/sign.ts';
 import { SnapshotParts } from './snapshot-parts.ts';
+import { applyStreamEvent } from './apply-event.ts';
+import type { InboundDeps, InboundOutcome } from './inbound-types.ts';
 
-export type InboundOutcome =
-  | { kind: 'applied'; seq: number }
-  | { kind: 'snapshot'; seq: number; applied: number }
-  /** A part of a snapshot sent in parts, held until the rest arrive (./snapshot-parts.ts). */
-  | { kind: 'part'; seq: number }
-  | { kind: 'refused'; reason: RefusalReason; why: string }
-  /**
-   * Already here, and not hostile: the answer to our own snapshot request overtaken by the
-   * stream, or the first copy of a stream event that was in flight while the snapshot that
-   * already holds it was built. Dropped without being counted as a refusal.
-   */
-  | { kind: 'overlap'; seq: number; why: string }
-  /** Ahead of the stream: held until the snapshot (or the missing events) arrive. */
-  | { kind: 'gap'; seq: number; expected: number }
-  /** A large snapshot whose slices are being applied: its outcome comes through `deps.later`. */
-  | { kind: 'applying'; seq: number; entries: number }
-  /** Held while a snapshot is being applied: a stream event after it, or a newer snapshot. */
-  | { kind: 'held'; seq: number; why: string }
-  /** A snapshot being applied in slices stopped on a failure of this store (its disk): asked again. */
-  | { kind: 'failed'; seq: number; why: string };
-
-export interface InboundDeps {
-  db: () => Db;
-  address: StoreAddress;
-  keys: () => KeyRing;
-  rules: LedgerRules;
-  clock: Clock;
-  skewMs: number;
-  refusals: RefusalCounter;
-  /** A `resync` command or a failed apply: the agent asks for a snapshot. */
-  onResyncWanted: () => void;
-  /**
-   * Whether an answer to the store's own request may still be on its way: it is waiting for
-   * one, or an earlier request is not answered yet (cloud-sync/agent/asked.ts).
-   */
-  snapshotPending: () => boolean;
-  /** Told of each event refused as issued in the future, and of each whose time is accepted (./clock-skew.ts). */
-  clockSkew?: { fromFuture(issuedAt: string, now: string): void; accepted(): void };
-  /**
-   * Whether the ledger has answered since the reconnect (./heartbeats.ts): only then is what
-   * the stream brings contact. Before, it may have waited in the broker session for hours,
-   * from a ledger gone since. Absent: always.
-   */
-  heard?: () => boolean;
-  /** The outcome of a snapshot applied in slices, after `receive` answered `applying`. */
-  later?: (outcomes: InboundOutcome[]) => void;
-  /** Slices for a large snapshot (tests): rows, time and the wait between them (edge/ledger/snapshot-slices.ts). */
-  slices?: { rows?: number; ms?: number; turn?: () => Promise<void> };
-}
+export type { InboundDeps, InboundOutcome } from './inbound-types.ts';
 
 /** The apply of a snapshot in slices was stopped (stop(), or another ledger file): nothing to report. */
 class Stopped extends Error {}
@@ -93,6 +44,8 @@ export class InboundStream {
   private readonly parts = new SnapshotParts();
   /** The snapshot being applied in slices, and a newer one waiting for it. */
   private applying: { seq: number; next?: Envelope; done: Promise<void> } | undefined;
+  /** Snapshots dropped while one is applied: the highest seq, how many, and the sets of parts seen. */
+  private dropped = { upTo: 0, count: 0, sets: new Set<string>() };
   private stopped = false;
 
   constructor(private readonly deps: InboundDeps) {}
@@ -165,7 +118,12 @@ export class InboundStream {
     if (bodyWhy) return [this.refuse('invalid', bodyWhy)];
     if (from === 'snapshot') {
       if (e.store !== this.deps.address.store) return [this.refuse('invalid', `snapshot for store ${String(e.store)}`)];
-      if (!(e.body as SnapshotBody).part) return this.applySnapshotEnvelope(e);
+      const part = (e.body as SnapshotBody).part;
+      if (!part) return this.applySnapshotEnvelope(e);
+      // A part of a snapshot that the one being applied (or the one waiting for it) holds all of
+      // is not gathered: the whole would be dropped, and it would push out a set still coming.
+      const reach = this.applying ? Math.max(this.applying.seq, this.applying.next?.seq ?? 0) : 0;
+      if (e.seq <= reach) return [this.drop(e.seq, `part ${part.index} of ${part.count} of snapshot ${part.of} at ${e.seq}: the one at ${reach} is being applied`, part.of)];
       const r = this.parts.add(e);
       if (r.kind === 'invalid') return [this.refuse('invalid', r.why)];
       // A second copy of a part (a redelivery) is as harmless as the first: the whole is checked once.
@@ -193,7 +151,7 @@ export class InboundStream {
         if (this.held.size < MAX_HELD) this.held.set(e.seq, e);
         return [{ kind: 'gap', seq: e.seq, expected: last + 1 }];
       case 'next':
-        return [this.apply(e), ...this.releaseHeld()];
+        return [applyStreamEvent(this.deps, e), ...this.releaseHeld()];
     }
   }
 
@@ -214,16 +172,17 @@ export class InboundStream {
   }
 
   private applySnapshotEnvelope(e: Envelope): InboundOutcome[] {
-    if (this.applying) {
-      // Never two at once, nor one twice: a newer one waits for this one; a copy or an older one
-      // is answered as the stream answers one it has passed.
-      const at = this.applying.seq;
-      if (e.seq > at) {
-        this.applying.next = e;
-        return [{ kind: 'held', seq: e.seq, why: `snapshot at ${e.seq} waits for the one at ${at} being applied` }];
-      }
-      const why = `snapshot at ${e.seq}: the one at ${at} is being applied`;
-      return this.deps.snapshotPending() ? [{ kind: 'overlap', seq: e.seq, why }] : [this.refuse('replayed', why)];
+    const a = this.applying;
+    if (a) {
+      // Never two at once, nor one twice: the newest waits for this one; a copy or an older one
+      // is dropped (counted) while the store has asked, else refused as a replay.
+      const why = `snapshot at ${e.seq}: the one at ${a.seq} is being applied`;
+      if (e.seq <= a.seq && !this.deps.snapshotPending()) return [this.refuse('replayed', why)];
+      if (e.seq <= (a.next?.seq ?? a.seq)) return [this.drop(e.seq, a.next ? `snapshot at ${e.seq}: the one at ${a.next.seq} waits to be applied` : why)];
+      const out: InboundOutcome[] = [{ kind: 'held', seq: e.seq, why: `snapshot at ${e.seq} waits for the one at ${a.seq} being applied` }];
+      if (a.next) out.push(this.drop(a.next.seq, `snapshot at ${a.next.seq}: pushed out by the one at ${e.seq}`));
+      a.next = e;
+      return out;
     }
     const db = this.deps.db();
     const before = inboundSeq(db);
@@ -245,6 +204,7 @@ export class InboundStream {
       const done = this.applyInSlices(e, before).catch((err: unknown) => {
         this.applying = undefined;
         this.deps.later?.([{ kind: 'failed', seq: e.seq, why: (err as Error).message }]);
+        this.settleDropped();
       });
       this.applying = { seq: e.seq, done };
       return [{ kind: 'applying', seq: e.seq, entries: body.entries.length }];
@@ -294,6 +254,7 @@ export class InboundStream {
     } catch (err) {
       if (err instanceof Stopped) {
         this.applying = undefined;
+        this.dropped = { upTo: 0, count: 0, sets: new Set() }; // the seq did not move: asked again once started
         return;
       }
       out = [isEdgeError(err) ? this.refuse('invalid', err.message) : { kind: 'failed', seq: e.seq, why: (err as Error).message }];
@@ -306,76 +267,27 @@ export class InboundStream {
     else this.deps.onResyncWanted();
     if (next) out.push(...this.applySnapshotEnvelope(next));
     this.deps.later?.(out);
+    if (!this.applying) this.settleDropped();
   }
 
-  /** Apply one event of the stream; its seq is exactly the next. */
-  private apply(e: Envelope): InboundOutcome {
-    const db = this.deps.db();
-    const { clock, rules, address } = this.deps;
-    try {
-      // The store's own entries coming back on the stream change nothing here but the seq and
-      // the contact, which a power cut may lose at no cost (the stream is asked for again).
-      // Their entries are not looked up a second time by applySnapshot: every id is held, and
-      // applying by id would skip each one (bench:sync, where every event comes back to its store).
-      const nothingNew = changesNothing(db, e);
-      (nothingNew ? inLazyTransaction : inTransaction)(db, `applying ${e.kind} ${e.id}`, () => {
-        if (!nothingNew) switch (e.kind) {
-          case 'entry':
-            // A one-entry snapshot: idempotent by id, authoritative (no credit floor), repays debt.
-            applySnapshot(db, { villagers: [], entries: [e.body as EntryBody] }, rules, clock);
-            break;
-          case 'entries':
-            applySnapshot(db, { villagers: [], entries: (e.body as EntriesBody).entries }, rules, clock);
-            break;
-          case 'villager':
-            // Ordered by the village's time against a status changed here (edge/ledger/village-status.ts).
-            applySnapshot(db, { villagers: [e.body as VillagerBody], entries: [] }, rules, clock, e.issued_at);
-            break;
-          case 'product': {
-            const p = e.body as ProductBody;
-            // The snapshot's rule, latest by time (applyCatalogue), so a store ends with the same
-            // price whichever way it caught up: stamped with the village's time of publishing (the
-            // instant the ledger records, which a snapshot's catalogue carries), a price the
-            // maintainer set here since stands. Applied without the store's weighing limits:
-            // refusing would stop the stream here for good, and binding a slot to a product too
-            // light to count is refused (checkWeighable). The village's product, not the store's
-            // own: no outbox row, not sent back up.
-            applyCatalogue(db, [{ ...p, updated_at: e.issued_at }]);
-            break;
-          }
-          case 'command': {
-            const c = e.body as CommandBody;
-            if (c.store !== undefined && c.store !== address.store) break;
-            // The village's decision at the time it made it (the event's issued_at), not a new
-            // decision of this store: nothing is sent back up (edge/ledger/village-status.ts).
-            if ((c.command === 'block' || c.command === 'unblock') && c.villager) {
-              const r = applyVillageCommand(db, c.villager, c.command === 'block' ? 'blocked' : 'active', e.issued_at, iso(clock));
-              // A command for a villager who left is not applied (they stay left); the stream goes
-              // on, and the refusal is counted so that someone looks.
-              if (r === 'left') this.deps.refusals.add('invalid');
-            }
-            break;
-          }
-          case 'rows':
-          case 'snapshot':
-          case 'board':
-            break; // refused by checkBody before we get here
-        }
-        setInboundSeq(db, e.seq);
-        if (this.deps.heard?.() ?? true) touchContact(db, iso(clock));
-      });
-    } catch (err) {
-      if (!isEdgeError(err)) throw err;
-      // A well-signed event this ledger cannot apply (an unknown villager): the stream stops
-      // here and a snapshot brings the store level again.
-      this.deps.onResyncWanted();
-      return this.refuse('invalid', err.message);
-    }
-    if (e.kind === 'command' && (e.body as { command: string; store?: string }).command === 'resync') {
-      const target = (e.body as { store?: string }).store;
-      if (target === undefined || target === address.store) this.deps.onResyncWanted();
-    }
-    return { kind: 'applied', seq: e.seq };
+  /** A snapshot (or a part of one) dropped while one is applied, which that one holds all of. */
+  private drop(seq: number, why: string, set?: string): InboundOutcome {
+    const d = this.dropped;
+    d.upTo = Math.max(d.upTo, seq);
+    const answers = this.deps.snapshotPending() && (set === undefined || !d.sets.has(set));
+    if (set !== undefined && d.sets.size < 256) d.sets.add(set);
+    return { kind: 'dropped', seq, why, answers, first: d.count++ === 0 };
+  }
+
+  /**
+   * The applies are over (and their outcomes told, so that a `snapshot` does not end the wait
+   * after this): whatever was dropped meanwhile is here now, or the store asks for it again
+   * (the snapshot it was dropped for was refused, or failed).
+   */
+  private settleDropped(): void {
+    const { upTo } = this.dropped;
+    this.dropped = { upTo: 0, count: 0, sets: new Set() };
+    if (upTo > inboundSeq(this.deps.db())) this.deps.onResyncWanted();
   }
 
   private releaseHeld(): InboundOutcome[] {
@@ -387,7 +299,7 @@ export class InboundStream {
       const next = this.held.get(last + 1);
       if (!next) return out;
       this.held.delete(last + 1);
-      const r = this.apply(next);
+      const r = applyStreamEvent(this.deps, next);
       out.push(r);
       if (r.kind !== 'applied') return out;
     }

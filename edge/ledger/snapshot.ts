@@ -2,7 +2,7 @@
  * Applying a snapshot of the village ledger: villagers and their entries as the ledger
  * holds them. Idempotent: entries already present are skipped, so a snapshot can be
  * applied again after an interruption. One transaction: all or nothing. A large snapshot is
- * applied in slices of whole villagers instead (./snapshot-slices.ts), with the pieces below.
+ * applied in slices instead (./snapshot-slices.ts), with the pieces below.
  */
 import { cachedStatement, inTransaction, type Db } from './db.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
@@ -37,9 +37,9 @@ export function applySnapshot(db: Db, snap: Snapshot, rules: LedgerRules, clock:
 
   return inTransaction(db, 'applying snapshot', () => {
     writeVillagers(db, snap.villagers, at, villageAt, snap.villagers.length > 0 ? pendingStatusChanges(db) : new Map<string, never>());
-    const r = writeEntries(db, snap.entries, rules, at);
+    const { applied, duplicates, debtRepaid } = writeEntries(db, snap.entries, rules, at);
     const products = snap.products ? applyCatalogue(db, snap.products) : 0;
-    return { villagers: snap.villagers.length, ...r, products };
+    return { villagers: snap.villagers.length, applied, duplicates, debtRepaid, products };
   });
 }
 
@@ -83,10 +83,13 @@ export function writeVillagers(db: Db, villagers: readonly SnapshotVillager[], a
 
 /**
  * The entries, in the caller's transaction, in their order: those held already skipped, each
- * villager's balance moved once, and points earned repaying a recorded shortfall.
+ * villager's balance moved once, and points earned repaying a recorded shortfall. `repay: false`
+ * leaves the repayment to the caller (a villager cut across slices repays once, after its last
+ * entry, as the whole snapshot does): `lastEarning` says, per villager, the last earning applied.
  */
-export function writeEntries(db: Db, entries: readonly SnapshotEntry[], rules: LedgerRules, at: string): { applied: number; duplicates: number; debtRepaid: number } {
-  if (entries.length === 0) return { applied: 0, duplicates: 0, debtRepaid: 0 };
+export function writeEntries(db: Db, entries: readonly SnapshotEntry[], rules: LedgerRules, at: string, repay = true): { applied: number; duplicates: number; debtRepaid: number; lastEarning: ReadonlyMap<string, string> } {
+  const lastEarning = new Map<string, string>();
+  if (entries.length === 0) return { applied: 0, duplicates: 0, debtRepaid: 0, lastEarning };
   const balances = new Map<string, number>();
   const getBal = cachedStatement(db, 'SELECT balance FROM villagers WHERE id = ?').pluck();
   const exists = cachedStatement(db, 'SELECT 1 FROM entries WHERE id = ?').pluck();
@@ -96,7 +99,6 @@ export function writeEntries(db: Db, entries: readonly SnapshotEntry[], rules: L
   );
   let applied = 0;
   let duplicates = 0;
-  const lastEarning = new Map<string, string>();
   for (const e of entries) {
     if (exists.get(e.id) !== undefined) {
       duplicates++;
@@ -118,8 +120,11 @@ export function writeEntries(db: Db, entries: readonly SnapshotEntry[], rules: L
   for (const [id, bal] of balances) setBal.run(bal, at, id);
   // Points earned through the snapshot repay a recorded shortfall, as a live award would.
   let debtRepaid = 0;
-  for (const [id, earning] of lastEarning) {
-    if (repayDebt(db, id, getEntry(db, earning)!, rules, at)) debtRepaid++;
-  }
-  return { applied, duplicates, debtRepaid };
+  if (repay) for (const [id, earning] of lastEarning) if (repayFrom(db, id, earning, rules, at)) debtRepaid++;
+  return { applied, duplicates, debtRepaid, lastEarning };
+}
+
+/** A villager's recorded shortfall repaid, as far as its balance allows, from the earning `earningId` (in the caller's transaction). */
+export function repayFrom(db: Db, villagerId: string, earningId: string, rules: LedgerRules, at: string): boolean {
+  return repayDebt(db, villagerId, getEntry(db, earningId)!, rules, at) !== undefined;
 }

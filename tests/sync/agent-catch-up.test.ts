@@ -10,7 +10,7 @@ function rig(inbound = 5) {
   let now = 1_000_000;
   let held = 0;
   const asks: SnapshotRequest[] = [];
-  const counters = { asked: 0, checked: 0 };
+  const counters = { asked: 0, checked: 0, dropped: 0 };
   let checks = 0;
   const c = new CatchUp({ check: () => void checks++,
     clock: () => new Date(now), retransmitMs: 2000, partWaitMs: 1000, horizonMs: 60_000,
@@ -127,6 +127,6 @@ describe('catching up with the village stream', () => {
     expect(r.asks).toEqual([]);
     r.c.onBeat(9, r.at());
     expect(r.asks).toEqual([{ from_seq: 5, reason: 'gap' }]);
-    expect(r.counters).toEqual({ asked: 1, checked: 1 });
+    expect(r.counters).toEqual({ asked: 1, checked: 1, dropped: 0 });
   });
 });

@@ -166,7 +166,7 @@ describe('splitting and joining a snapshot', () => {
   it('while parts arrive, the store waits for them rather than asking again from the start (parts slower than retransmit_ms)', () => {
     let now = 0;
     const asked: string[] = [];
-    const c = new CatchUp({ clock: () => new Date(now), retransmitMs: 100, partWaitMs: 500, horizonMs: 1000, inboundSeq: () => 0, heldCount: () => 0, ask: (r) => asked.push(r.reason), check: () => {}, counters: { asked: 0, checked: 0 } });
+    const c = new CatchUp({ clock: () => new Date(now), retransmitMs: 100, partWaitMs: 500, horizonMs: 1000, inboundSeq: () => 0, heldCount: () => 0, ask: (r) => asked.push(r.reason), check: () => {}, counters: { asked: 0, checked: 0, dropped: 0 } });
     c.onConnect();
     expect(asked).toEqual(['new']);
     // A part every 300 ms, three times retransmit_ms: a slow line.

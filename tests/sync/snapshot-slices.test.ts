@@ -14,6 +14,9 @@ import { getVillager } from '../../edge/ledger/villagers.ts';
 import { inboundSeq } from '../../edge/ledger/sync-state.ts';
 import { InboundStream, type InboundOutcome } from '../../cloud-sync/agent/inbound.ts';
 import { RefusalCounter } from '../../cloud-sync/protocol/refusals.ts';
+import { CatchUp } from '../../cloud-sync/agent/catch-up.ts';
+import { logOutcome } from '../../cloud-sync/agent/outcome-log.ts';
+import type { Logger } from '../../edge/log.ts';
 import { keyRing, newKeyPair, privateEd25519, signEnvelope } from '../../cloud-sync/protocol/sign.ts';
 import type { EnvelopeKind, SnapshotBody } from '../../cloud-sync/protocol/payloads.ts';
 
@@ -26,6 +29,8 @@ const at = '2026-12-01T08:00:00.000Z';
 const names = ['zhang', 'li', 'wang', 'zhao'];
 const award = (n: number, villager: string, points = 10) => ({ id: `aw-${n}`, villager, kind: 'award' as const, points, created_at: at });
 
+/** Part `index` of `count` of the snapshot `of`, with `body`'s rows. */
+const part = (seq: number, body: SnapshotBody, of: string, index: number, count: number) => msg('snapshot', seq, { ...body, part: { of, index, count } }, store);
 function msg(kind: EnvelopeKind, seq: number, body: unknown, forStore?: string): Buffer {
   const e = signEnvelope({ v: 1, id: `${kind}-${seq}-${Math.random().toString(36).slice(2)}`, kind, village, ...(forStore ? { store: forStore } : {}), seq, issued_at: at, expires_at: '2026-12-01T09:00:00.000Z', body }, key);
   return Buffer.from(JSON.stringify(e));
@@ -45,12 +50,13 @@ describe('a large snapshot applied in slices by the InboundStream', () => {
   let refusals: RefusalCounter;
   let pending: boolean;
   let later: InboundOutcome[][];
+  let resyncs: number;
   /** Run at the first turn between two slices (some entries in, the seq not moved). */
   let between: (() => void) | undefined;
   let inbound: InboundStream;
   const make = () => new InboundStream({
     db: () => db, address: { village, store }, keys: () => keys, rules: { creditFloor: 0 }, clock: () => new Date(at), skewMs: 60_000,
-    refusals, onResyncWanted: () => undefined, snapshotPending: () => pending, later: (o) => later.push(o),
+    refusals, onResyncWanted: () => { resyncs++; }, snapshotPending: () => pending, later: (o) => later.push(o),
     // Eleven rows a villager (its registry row and ten entries): one villager a slice.
     slices: {
       rows: 11, ms: Number.POSITIVE_INFINITY,
@@ -72,6 +78,7 @@ describe('a large snapshot applied in slices by the InboundStream', () => {
     refusals = new RefusalCounter();
     pending = true;
     later = [];
+    resyncs = 0;
     between = undefined;
     inbound = make();
   });
@@ -112,7 +119,7 @@ describe('a large snapshot applied in slices by the InboundStream', () => {
     const newer = villageAt();
     newer.entries.push(award(12, 'zhao', 100));
     between = () => {
-      expect(kinds(inbound.receive(snap, 'snapshot'))).toEqual(['overlap']);
+      expect(kinds(inbound.receive(snap, 'snapshot'))).toEqual(['dropped']);
       pending = false;
       expect(kinds(inbound.receive(snap, 'snapshot'))).toEqual(['refused']);
       pending = true;
@@ -125,6 +132,52 @@ describe('a large snapshot applied in slices by the InboundStream', () => {
     expect(getVillager(db, 'zhao')?.balance).toBe(SUM + 100);
     expect(refusals.get('replayed')).toBe(1);
     expect(findBalanceMismatches(db)).toEqual([]);
+  });
+
+  it('copies, parts of copies and a newer snapshot pushed out by a still newer one, arriving meanwhile: each dropped and counted, logged once; the store ends at the newest, asking nothing', async () => {
+    expect(kinds(inbound.receive(msg('snapshot', 5, villageAt(), store), 'snapshot'))).toEqual(['applying']);
+    const newest = villageAt();
+    newest.entries.push(award(15, 'zhao', 100));
+    const meanwhile: InboundOutcome[] = [];
+    between = () => {
+      meanwhile.push(...inbound.receive(msg('snapshot', 5, villageAt(), store), 'snapshot')); // a second answer, whole
+      meanwhile.push(...inbound.receive(part(5, villageAt(), 'copy-5', 0, 2), 'snapshot')); // and one in parts
+      meanwhile.push(...inbound.receive(part(5, villageAt(), 'copy-5', 1, 2), 'snapshot'));
+      meanwhile.push(...inbound.receive(msg('snapshot', 12, villageAt(), store), 'snapshot')); // waits
+      meanwhile.push(...inbound.receive(msg('snapshot', 15, newest, store), 'snapshot')); // pushes 12 out
+      meanwhile.push(...inbound.receive(msg('snapshot', 12, villageAt(), store), 'snapshot')); // 15 holds it
+    };
+    await inbound.idle();
+    expect(kinds(meanwhile)).toEqual(['dropped', 'dropped', 'dropped', 'held', 'held', 'dropped', 'dropped']);
+    expect(later.map(kinds)).toEqual([['snapshot 5', 'applying'], ['snapshot 15']]);
+    expect(inboundSeq(db)).toBe(15);
+    expect(getVillager(db, 'zhao')?.balance).toBe(SUM + 100);
+    expect([refusals.total(), resyncs]).toEqual([0, 0]);
+    // The agent counts each (its counters), and a whole copy, or the first part of one, answers one of its requests.
+    const counters = { asked: 0, checked: 0, dropped: 0 };
+    const catchUp = new CatchUp({ clock: () => new Date(at), retransmitMs: 1000, partWaitMs: 1000, horizonMs: 60_000, inboundSeq: () => 0, heldCount: () => 0, counters, check: () => undefined, ask: () => undefined });
+    for (const o of meanwhile) catchUp.onOutcome(o, 'snapshot');
+    expect(counters.dropped).toBe(5);
+    expect(meanwhile.filter((o) => o.kind === 'dropped' && o.answers).length).toBe(4);
+    const lines: string[] = [];
+    const log = { debug: () => undefined, info: (_o: object, m: string) => lines.push(m), warn: (_o: object, m: string) => lines.push(m), error: (_o: object, m: string) => lines.push(m) } as unknown as Logger;
+    for (const o of meanwhile) logOutcome(log, o, 'down/snapshot');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/not applied.*\/.*快照/);
+  });
+
+  it('nothing dropped is lost: a newer snapshot pushed out by one that is then refused is asked for again', async () => {
+    expect(kinds(inbound.receive(msg('snapshot', 5, villageAt(), store), 'snapshot'))).toEqual(['applying']);
+    const bad = villageAt();
+    bad.entries.push({ ...award(999, 'zhang'), points: -3 });
+    between = () => {
+      expect(kinds(inbound.receive(msg('snapshot', 12, villageAt(), store), 'snapshot'))).toEqual(['held']);
+      expect(kinds(inbound.receive(msg('snapshot', 15, bad, store), 'snapshot'))).toEqual(['held', 'dropped']);
+    };
+    await inbound.idle();
+    expect(later.map(kinds)).toEqual([['snapshot 5', 'applying'], ['refused']]);
+    expect(inboundSeq(db)).toBe(5);
+    expect(resyncs).toBe(1);
   });
 
   it('a bad entry at its very end: refused and counted before any slice is written; the events held meanwhile apply', async () => {
