@@ -10,7 +10,7 @@ import { silentLogger } from '../log.ts';
 import { withCommon, withLedger, parseIntOption, print, type CommonOptions } from './context.ts';
 import { AlarmBoard, ALARM_TEXT, type AlarmKind } from '../ops/alarms.ts';
 import type { AlarmRow } from '../ledger/alarms.ts';
-import { refuseControlChars } from '../ledger/free-text.ts';
+import { freeText } from '../ledger/free-text.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 
 const ACTOR = 'cli';
@@ -23,11 +23,10 @@ function alarmId(value: string): number {
   return id;
 }
 
-/** --note as the page takes it: trimmed, empty is none, at most 500 characters, no control characters. */
+/** --note as the page takes it: tabs and line breaks a space, trimmed, empty is none, at most 500 characters, no other control characters. */
 function noteOf(raw: string | undefined): string | null {
-  const note = raw?.trim() || null;
+  const note = raw === undefined ? null : freeText({ field: '--note', zh: '--note 备注' }, raw) || null;
   if (note !== null && [...note].length > NOTE_MAX) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `--note must have at most ${NOTE_MAX} characters`, { zh: `--note 备注最多 ${NOTE_MAX} 字` });
-  refuseControlChars('--note', note);
   return note;
 }
 

@@ -12,7 +12,7 @@ import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
 import { inTransaction } from '../ledger/db.ts';
 import { addCard, getCard, revokeCard } from '../ledger/credentials.ts';
 import { proposeCardNumber } from '../entry/credentials.ts';
-import { refuseControlChars } from '../ledger/free-text.ts';
+import { freeText } from '../ledger/free-text.ts';
 
 export function registerLedgerCommands(program: Command): void {
   const villagers = program.command('villagers').description('enrolled villagers / 村民');
@@ -59,9 +59,9 @@ export function registerLedgerCommands(program: Command): void {
       .action((o: CommonOptions & { villager: string; points: string; reason: string; id?: string }) => {
         const n = parseIntOption('--points', o.points);
         if (sign !== 0 && n <= 0) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `--points must be a positive whole number, got ${o.points}`, { zh: '--points 必须是正整数' });
-        const reason = o.reason.trim();
+        // a tab or line break is a space, as on the admin page; other control characters are refused
+        const reason = freeText({ field: '--reason', zh: '--reason 事由' }, o.reason);
         if (reason === '') throw new EdgeError(ErrorCode.INVALID_ARGUMENT, '--reason must not be empty', { zh: '--reason 事由不能为空' });
-        refuseControlChars('--reason', reason);
         const asked = sign === 0 ? n : sign * n;
         const { result, villager } = withLedger(o, (db, config) => {
           const r = applyEntry(db, { id: o.id ?? `cli:${randomUUID()}`, villagerId: o.villager, kind, points: asked, reason, origin: 'cli' }, { creditFloor: config.ledger.credit_floor, store: config.store.id });

@@ -65,12 +65,14 @@ const csrfField = (csrf: string): string => `<input type="hidden" name="_csrf" v
  */
 export function reviewSection(items: ReviewItem[], csrf: string | null, products: ReadonlyArray<{ sku: string; name: string; price: number }> = [], refusal?: FormRefusal, lang: Lang = 'zh', tz?: string, note = ''): string {
   const t = T[lang];
-  const options = products.map((p) => `<option value="${esc(p.sku)}">${esc(p.name)}${esc(t.pts(p.price))}</option>`).join('');
+  const options = (chosen: string): string => products.map((p) => `<option value="${esc(p.sku)}"${p.sku === chosen ? ' selected' : ''}>${esc(p.name)}${esc(t.pts(p.price))}</option>`).join('');
   const rows = items
     .map((r) => {
       const action = `/api/review/${r.id}/resolve`;
-      const correct = options
-        ? ` <form class="inline" method="post" action="${action}">${csrfField(csrf ?? '')}<input type="hidden" name="resolution" value="correct"><select name="sku" aria-label="${t.product}">${options}</select> × <input name="count" type="number" min="1" max="1000" value="1" required aria-label="${t.count}" style="width:4rem"> <button type="submit" data-action="correct">${t.correct}</button></form>`
+      // what was typed in this line's refused form (the charge's points, the correction's product and count)
+      const typed = (resolution: string, field: string): string => (kept(refusal, `review-${r.id}`, 'resolution') === resolution ? kept(refusal, `review-${r.id}`, field) : '');
+      const correct = products.length > 0
+        ? ` <form class="inline" method="post" action="${action}">${csrfField(csrf ?? '')}<input type="hidden" name="resolution" value="correct"><select name="sku" aria-label="${t.product}">${options(typed('correct', 'sku'))}</select> × <input name="count" type="number" min="1" max="1000" value="${esc(typed('correct', 'count') || '1')}" required aria-label="${t.count}" style="width:4rem"> <button type="submit" data-action="correct">${t.correct}</button></form>`
         : '';
       const paid = isPaidReviewLine(r);
       const restock = isRestockReviewLine(r);
@@ -81,7 +83,7 @@ export function reviewSection(items: ReviewItem[], csrf: string | null, products
         ? `<form class="inline" method="post" action="${action}">${csrfField(csrf)}<input type="hidden" name="resolution" value="acknowledge"><button type="submit" data-action="acknowledge">${t.acknowledge}</button></form>`
         : restock
         ? waive
-        : `<form class="inline" method="post" action="${action}">${csrfField(csrf)}<input type="hidden" name="resolution" value="charge"><input name="points" type="number" min="1" max="100000" required aria-label="${t.chargePoints}" style="width:5rem"> <button type="submit" data-action="charge">${t.charge}</button></form> ${waive}${correct}`;
+        : `<form class="inline" method="post" action="${action}">${csrfField(csrf)}<input type="hidden" name="resolution" value="charge"><input name="points" type="number" min="1" max="100000"${typed('charge', 'points') ? ` value="${esc(typed('charge', 'points'))}"` : ''} required aria-label="${t.chargePoints}" style="width:5rem"> <button type="submit" data-action="charge">${t.charge}</button></form> ${waive}${correct}`;
       const note = paid ? `<br><small data-paid>${t.paid}</small>` : restock ? `<br><small data-restock>${t.restockNote}</small>` : '';
       return `<tr data-review="${r.id}"${restock ? ' data-kind="restock"' : ''}><td>${esc(formatTime(r.created_at, tz))}</td><td>${esc(r.villager_name)}${restock ? t.restock : ''}</td><td>${esc(r.slot)}</td><td class="review">${esc(say(REVIEW, lang, r.reason))}${r.delta_g !== null ? esc(t.grams(r.delta_g)) : ''}${note}</td><td>${formMessage(refusal, `review-${r.id}`)}${forms}</td></tr>`;
     })

@@ -18,6 +18,8 @@ import { loginPage, messagePage, setupPage, type FieldErrors } from './auth-page
 import { currentUser, PUBLIC_PAGE, type SessionEnds, type SessionUser } from './auth.ts';
 import { MeReply } from './action-schemas.ts';
 import { loginCsrfToken, loginCsrfValid, type LoginCsrfOptions } from './login-csrf.ts';
+import { refusalOf } from './errors.ts';
+import { wantsPage } from './form-refusal.ts';
 
 export const MAX_FAILED_LOGINS = 5;
 export const LOCK_MINUTES = 15;
@@ -205,7 +207,23 @@ export function registerAuthRoutes(scope: FastifyInstance, deps: { db: () => Db;
     return reply.redirect(safeNext(req.body.next), 303);
   });
 
-  app.post('/logout', async (req, reply) => {
+  /**
+   * "Log out" pressed in a tab opened before signing in again elsewhere: its token is no longer
+   * good, so nothing is done; the browser is told so, with the way back to the admin page (whose
+   * button carries a fresh token), not the API's JSON.
+   */
+  const logoutRefused = (err: Error, req: FastifyRequest, reply: FastifyReply): void => {
+    const r = refusalOf(err, req);
+    if (r.body.error !== 'CSRF_REJECTED' || !wantsPage(req)) {
+      void reply.status(r.status).send(r.body);
+      return;
+    }
+    const zh = '页面已过期，请重新提交：您在别处重新登录过，现在仍是登录状态；如要退出，请回到管理页再按一次“退出登录”';
+    const en = 'The page has expired (you signed in again elsewhere): you are still signed in. To sign out, go back to the admin page and press Log out again';
+    void reply.status(403).type('text/html; charset=utf-8').send(messagePage(storeName, '页面已过期 Page expired', zh, en, { href: '/', text: '返回管理页 Back to the admin page' }));
+  };
+
+  app.post('/logout', { errorHandler: logoutRefused }, async (req, reply) => {
     const sid = req.session.sessionId;
     await req.session.destroy();
     deps.sessionEnds?.emit('ended', sid);

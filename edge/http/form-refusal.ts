@@ -49,6 +49,18 @@ export const fromVillagerPage = (req: FastifyRequest): boolean => (req.body as {
 export type PageRenderer = (req: FastifyRequest, reply: FastifyReply, refusal: FormRefusal) => string;
 
 /**
+ * What a browser's form with a token that is no longer good is told: its page was shown under a
+ * session that has since ended (the maintainer signed in again in another tab, or the page was
+ * open for longer than a login lasts). Nothing was done; the page comes back with what was typed
+ * and a fresh token, so pressing the button again does it. Not the API's wording (a header, /api/me):
+ * a maintainer at a tablet never sees a token.
+ */
+export const PAGE_EXPIRED = {
+  zh: '页面已过期，请重新提交：您在别处重新登录过，或页面打开太久，本次没有保存任何更改；填写的内容已保留，请核对后再按一次',
+  en: 'The page has expired (you signed in again elsewhere, or it was open too long): nothing was saved. What you typed is kept; check it and press the button again',
+} as const;
+
+/**
  * A route's error handler: a browser's form gets `render`'s page (or, when even that page
  * cannot be shown, a page with the message and the way back); everyone else the JSON error.
  * `mainField` is where a refusal that names no field is shown.
@@ -60,6 +72,7 @@ export function formErrorHandler(form: (req: FastifyRequest) => string, mainFiel
       void reply.status(r.status).send(r.body);
       return;
     }
+    if (r.body.error === 'CSRF_REJECTED') r.body = { ...r.body, zh: PAGE_EXPIRED.zh, message: PAGE_EXPIRED.en };
     const name = form(req);
     const fields: FieldErrors = r.body.fields && Object.keys(r.body.fields).length > 0 ? r.body.fields : { [mainField(name)]: { message: r.body.message, zh: r.body.zh } };
     const refusal: FormRefusal = { form: name, status: r.status, zh: r.body.zh, en: r.body.message, fields, values: formValues(req.body) };

@@ -24,7 +24,7 @@ import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
 import { alarmsPage } from './alarms-page.ts';
 import { langOf, PageQuery, rememberLang } from './lang.ts';
 import { messagePage } from './auth-pages.ts';
-import { refuseControlChars } from '../ledger/free-text.ts';
+import { freeText } from '../ledger/free-text.ts';
 
 const Time = Type.String({ format: 'date-time' });
 const AlarmReply = Type.Object({
@@ -46,12 +46,8 @@ export const ClearReply = Type.Object({ alarm: AlarmReply, cleared: Type.Boolean
 const IdParams = Type.Object({ id: Type.Integer({ minimum: 1 }) });
 
 const isForm = isUrlencodedForm;
-/** The note of an acknowledgement or a clearing: trimmed, null when empty, refused with control characters. */
-const noteOf = (raw: string | undefined): string | null => {
-  const note = raw?.trim() || null;
-  refuseControlChars('note', note);
-  return note;
-};
+/** The note of an acknowledgement or a clearing: tabs and line breaks a space, trimmed, null when empty, refused with other control characters. */
+const noteOf = (raw: string | undefined): string | null => (raw === undefined ? null : freeText({ field: 'note', zh: '备注' }, raw) || null);
 const disabled = (): EdgeError => new EdgeError(ErrorCode.NOT_FOUND, 'alarms are turned off (alarms.enabled: false)', { zh: '告警功能未启用（配置 alarms.enabled）' });
 
 export interface OpsRoutesDeps {

@@ -13,7 +13,7 @@ import { inTransaction, type Db } from '../ledger/db.ts';
 import type { LedgerRules } from '../ledger/entries.ts';
 import { appendAudit } from '../ledger/audit.ts';
 import { refundable, refundablePurchases, refundSession, REFUND_REQUEST_RE } from '../ledger/refunds.ts';
-import { refuseControlChars } from '../ledger/free-text.ts';
+import { freeText } from '../ledger/free-text.ts';
 import { getSession } from '../ledger/sessions.ts';
 import { linesOfSessions } from '../ledger/admin-views.ts';
 import { REFUND_PAGE, refundForm, type RefundRow } from './refund-section.ts';
@@ -100,9 +100,10 @@ export function registerRefundActions(scope: FastifyInstance, deps: RefundAction
     },
     async (req, reply) => {
       const actor = req.adminUser!.username;
-      refuseControlChars('reason', req.body.reason);
+      // a tab or line break pasted with the reason is a space; other control characters are refused
+      const reason = freeText({ field: 'reason', zh: '退分原因' }, req.body.reason);
       const r = inTransaction(db(), 'refunding from the admin page', () => {
-        const res = refundSession(db(), req.params.session, { points: req.body.points, reason: req.body.reason, ...(req.body.request !== undefined ? { request: req.body.request } : {}) }, deps.ledgerRules);
+        const res = refundSession(db(), req.params.session, { points: req.body.points, reason, ...(req.body.request !== undefined ? { request: req.body.request } : {}) }, deps.ledgerRules);
         if (res.duplicate) return { ...res, auditId: undefined };
         const auditId = appendAudit(db(), {
           actor,
@@ -110,7 +111,7 @@ export function registerRefundActions(scope: FastifyInstance, deps: RefundAction
           target: req.params.session,
           before: { refunded: res.before.refunded, balance: res.villagerBefore.balance, debt: res.villagerBefore.debt },
           // the balance the villager holds after the refund and any repayment of debt out of it
-          after: { refunded: res.after.refunded, entry: res.entry.id, points: res.entry.points, balance: res.villager.balance, debt: res.villager.debt, debt_repaid: res.repayment ? -res.repayment.points : 0, repayment: res.repayment?.id ?? null, reason: req.body.reason },
+          after: { refunded: res.after.refunded, entry: res.entry.id, points: res.entry.points, balance: res.villager.balance, debt: res.villager.debt, debt_repaid: res.repayment ? -res.repayment.points : 0, repayment: res.repayment?.id ?? null, reason },
         });
         return { ...res, auditId };
       });

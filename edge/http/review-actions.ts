@@ -11,12 +11,12 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { inTransaction, type Db } from '../ledger/db.ts';
 import type { LedgerRules } from '../ledger/entries.ts';
 import { appendAudit } from '../ledger/audit.ts';
-import { getReviewLine, listOpenReview, resolutionText, resolveReviewLine, type Resolution } from '../ledger/review.ts';
+import { getReviewLine, listOpenReviewAfter, resolutionText, resolveReviewLine, type Resolution } from '../ledger/review.ts';
 import { getProduct } from '../ledger/products.ts';
 import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
 import type { FieldErrors } from './errors.ts';
 import { ResolveReply } from './action-schemas.ts';
-import { ErrorResponses, LimitQuery, ResolveBody, ReviewReply } from './schemas.ts';
+import { ErrorResponses, ResolveBody, ReviewListQuery, ReviewReply } from './schemas.ts';
 import { formErrorHandler, wantsPage, type PageRenderer } from './form-refusal.ts';
 import { KeptReplies, ledgerVersion, NotModified } from './kept-reply.ts';
 
@@ -66,7 +66,12 @@ export function registerReviewActions(scope: FastifyInstance, deps: { db: () => 
 
   // the open lines, as every tablet asks for them: kept until the ledger changes (./kept-reply.ts)
   const kept = new KeptReplies();
-  app.get('/api/review', { schema: { querystring: LimitQuery, response: { 200: ReviewReply, 304: NotModified } } }, async (req, reply) => kept.send(reply, `review ${JSON.stringify(req.query)}`, ledgerVersion(db()), () => ({ items: listOpenReview(db(), req.query.limit), next: null })));
+  // a page at a time, oldest first: one line more than asked says whether another page follows
+  app.get('/api/review', { schema: { querystring: ReviewListQuery, response: { 200: ReviewReply, 304: NotModified } } }, async (req, reply) => kept.send(reply, `review ${JSON.stringify(req.query)}`, ledgerVersion(db()), () => {
+    const rows = listOpenReviewAfter(db(), req.query.limit + 1, req.query.after);
+    const items = rows.slice(0, req.query.limit);
+    return { items, next: rows.length > req.query.limit ? items[items.length - 1]!.id : null };
+  }));
 
   const lineId = (req: FastifyRequest): string => String((req.params as { id?: unknown }).id ?? '');
   app.post(

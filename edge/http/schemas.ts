@@ -28,11 +28,11 @@ export const ErrorReply = Type.Object({
 /** Beside a route's replies, so its handler may refuse in the one error shape (app.ts adds it to every /api route anyway). */
 export const ErrorResponses = { '4xx': ErrorReply, '5xx': ErrorReply } as const;
 
-export const LimitQuery = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }) }, { additionalProperties: false });
-
 /** A list newest first: `before` is the `next` of the previous page. */
 export const EventsQuery = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }), before: Type.Optional(Type.Integer({ minimum: 1, description: 'The `next` of the previous page' })) }, { additionalProperties: false });
 export const SessionCursorQuery = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }), before: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'The `next` of the previous page (a session id)' })) }, { additionalProperties: false });
+/** The open review lines, oldest first: `after` is the `next` of the previous page. */
+export const ReviewListQuery = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }), after: Type.Optional(Type.Integer({ minimum: 1, description: 'The `next` of the previous page (a line id)' })) }, { additionalProperties: false });
 export const VillagersQuery = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 1000, default: 200 }), after: Type.Optional(Type.String({ maxLength: 64, description: 'The `next` of the previous page (a villager id)' })) }, { additionalProperties: false });
 
 /** `/?villagers=N`: which page of the villager list the admin page shows. */
@@ -182,7 +182,7 @@ export const ReviewItem = Type.Object({
   resolution: Nullable(Type.String()),
 });
 
-export const ReviewReply = Type.Object({ items: Type.Array(ReviewItem), next: Type.Null({ description: 'Always null: the open lines up to `limit`' }) });
+export const ReviewReply = Type.Object({ items: Type.Array(ReviewItem), next: Nullable(Type.Integer({ description: 'Pass as `after` for the next page; null: no more open lines' })) });
 
 export const SessionView = Type.Object({
   id: Type.String(),

@@ -35,6 +35,14 @@ export function listOpenReview(db: Db, limit = 50, offset = 0): ReviewItem[] {
 }
 
 /**
+ * Lines still waiting after line `after` (none: from the first), oldest first, at most `limit`:
+ * a cursor, so a line resolved between two pages makes no other line skipped (an offset would).
+ */
+export function listOpenReviewAfter(db: Db, limit: number, after = 0): ReviewItem[] {
+  return cachedStatement(db, `${SELECT} WHERE r.resolved_at IS NULL AND r.id > ? ORDER BY r.id LIMIT ?`).all(after, limit) as ReviewItem[];
+}
+
+/**
  * The first `limit` lines still waiting, oldest first, and how many are waiting in all: one
  * statement (a window count), so the admin page costs no more statements as the queue grows
  * (tests/edge/admin-queries.test.ts).

@@ -116,9 +116,9 @@ describe('acknowledging from the admin page and the API', () => {
     expect(long.statusCode).toBe(400);
     expect(Object.keys(long.json().fields)).toEqual(['note']);
 
-    const ok = await app.inject({ method: 'POST', url, headers: s.post, payload: { note: '  门锁厂家明早来修  ' } });
+    const ok = await app.inject({ method: 'POST', url, headers: s.post, payload: { note: '  门锁厂家\t明早来修\r\n  ' } });
     expect(ok.statusCode, ok.body).toBe(200);
-    expect(ok.json()).toMatchObject({ acknowledged: true, alarm: { id: lock.id, acknowledged_by: 'wang', ack_note: '门锁厂家明早来修' } });
+    expect(ok.json()).toMatchObject({ acknowledged: true, alarm: { id: lock.id, acknowledged_by: 'wang', ack_note: '门锁厂家 明早来修' } });
     expect(typeof ok.json().audit_id).toBe('number');
     const again = await app.inject({ method: 'POST', url, headers: s.post, payload: {} });
     expect(again.json()).toMatchObject({ acknowledged: false, audit_id: null });
@@ -126,7 +126,7 @@ describe('acknowledging from the admin page and the API', () => {
     // the page lists both, the acknowledged one with who and the note, the other with a form
     const page = await app.inject({ url: '/alarms', headers: { cookie: s.cookie } });
     expect(page.statusCode).toBe(200);
-    expect(page.body).toContain('门锁厂家明早来修');
+    expect(page.body).toContain('门锁厂家 明早来修');
     expect(page.body).toContain(`action="/api/alarms/${scale.id}/acknowledge"`);
     // ?lang= is accepted here as on every page and remembered for the pages that have English
     const en = await app.inject({ url: '/alarms?lang=en', headers: { cookie: s.cookie } });
@@ -150,6 +150,7 @@ describe('acknowledging from the admin page and the API', () => {
     const ctl = await app.inject({ method: 'POST', url: `/api/alarms/${scale.id}/acknowledge`, headers: s.post, payload: { note: '已通知\u0000电工' } });
     expect(ctl.statusCode).toBe(400);
     expect(ctl.json()).toMatchObject({ error: 'INVALID_ARGUMENT', fields: { note: { zh: expect.stringContaining('控制字符') } } });
+    expect(ctl.json().zh).toMatch(/^备注不能包含控制字符/);
 
     board.clear('scale_fault', 'B1');
     const cleared = await app.inject({ method: 'POST', url: `/api/alarms/${scale.id}/acknowledge`, headers: s.post, payload: {} });

@@ -70,10 +70,11 @@ describe('store-edge alarms', () => {
     expect(badId.stderr).toMatch(/整数.*whole number/s);
     const badNote = await run('clear', String(wei), '--note', '村委\u0007已核实');
     expect(badNote.code).toBe(2);
-    expect(badNote.stderr).toContain('控制字符');
+    expect(badNote.stderr).toContain('--note 备注不能包含控制字符');
     expect(ledger((db) => alarmById(db, wei))!.cleared_at).toBeNull();
 
-    const clear = await run('clear', String(wei), '--note', '村委已更正邻村的编号');
+    // a tab in the note is a space, as on the page
+    const clear = await run('clear', String(wei), '--note', '村委已更正\t邻村的编号');
     expect(clear.code, clear.stderr).toBe(0);
     expect(clear.stdout).toContain(`#${wei}`);
     const again = await run('clear', String(wei), '--json');
@@ -83,6 +84,6 @@ describe('store-edge alarms', () => {
     const after = ledger((db) => ({ alarm: alarmById(db, wei)!, audit: listAudit(db) }));
     expect(after.alarm.cleared_by).toBe('cli');
     expect(after.audit.map((a) => `${a.actor} ${a.action} ${a.target}`)).toEqual([`cli alarm.clear villager_id_taken villager wei #${wei}`, `cli alarm.acknowledge scale_fault A1 #${scale}`]);
-    expect(after.audit[0]!.after).toMatchObject({ note: '村委已更正邻村的编号' });
+    expect(after.audit[0]!.after).toMatchObject({ note: '村委已更正 邻村的编号' });
   }, 240_000);
 });

@@ -59,12 +59,15 @@ describe('refunds', () => {
     const noReason = await post('/api/receipts/buy-1/refund', { points: 1, reason: '   ' });
     expect(noReason.statusCode).toBe(400);
     expect(noReason.json().fields).toHaveProperty('reason');
-    // control characters (a NUL cannot be stored by a PostgreSQL village ledger) are refused, naming the field
-    for (const reason of ['油\u0000过期', '油\n过期', '\u0007']) {
+    // control characters (a NUL cannot be stored by a PostgreSQL village ledger) are refused, naming
+    // the field in each language (退分原因 in the Chinese, reason in the English)
+    for (const reason of ['油\u0000过期', '油\u001b过期', '\u0007']) {
       const ctl = await post('/api/receipts/buy-1/refund', { points: 1, reason });
       expect(ctl.statusCode).toBe(400);
       expect(ctl.json()).toMatchObject({ error: 'INVALID_ARGUMENT', fields: { reason: { zh: expect.stringContaining('控制字符') } } });
-      expect(ctl.json().message).toContain('control characters');
+      expect(ctl.json().zh).toMatch(/^退分原因不能包含控制字符/);
+      expect(ctl.json().zh).not.toMatch(/[a-z]/);
+      expect(ctl.json().message).toMatch(/^reason must not contain control characters/);
     }
     const missing = await post('/api/receipts/buy-1/refund', { reason: 'x' });
     expect(missing.statusCode).toBe(400);

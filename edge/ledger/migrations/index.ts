@@ -13,6 +13,7 @@ import * as m011 from './011-card-requests.ts';
 import * as m012 from './012-entry-debt-added.ts';
 import * as m013 from './013-qr-slip-visit.ts';
 import * as m014 from './014-outbox-canonical.ts';
+import * as m015 from './015-refund-indexes.ts';
 
 export interface Migration {
   version: number;
@@ -22,5 +23,5 @@ export interface Migration {
 }
 
 /** In order; each file is one schema version. */
-export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009, m010, m011, m012, m013, m014];
+export const MIGRATIONS: readonly Migration[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009, m010, m011, m012, m013, m014, m015];
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
