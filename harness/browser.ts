@@ -4,7 +4,7 @@
  * sync, no first-run pages).
  */
 import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Page, type Route } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page, type Route } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
@@ -13,6 +13,22 @@ const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking'
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: apt-get install chromium (scripts/ensure-system-packages.sh does)`);
   return chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+}
+
+/** A phone's screen (375×667) as the ledger's phone-width tests use it. */
+export const PHONE = { width: 375, height: 667 };
+
+/** A phone's browser: its viewport, touch, and the zooming out of a page wider than the screen. */
+export function phoneContext(browser: Browser, viewport: { width: number; height: number } = PHONE): Promise<BrowserContext> {
+  return browser.newContext({ viewport, isMobile: true, hasTouch: true, locale: 'zh-CN' });
+}
+
+/** How wide the page is drawn and the layout the browser gave it: wider than the screen, a phone zooms out. */
+export function pageWidth(page: Page): Promise<{ page: number; layout: number }> {
+  return page.evaluate(() => {
+    const w = globalThis as unknown as { innerWidth: number; document: { documentElement: { scrollWidth: number } } };
+    return { page: w.document.documentElement.scrollWidth, layout: w.innerWidth };
+  });
 }
 
 /** What went wrong in the page (uncaught errors, console errors with where): a test expects it empty. */

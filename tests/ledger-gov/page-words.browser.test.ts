@@ -11,11 +11,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { launchChromium, pageProblems } from '../../harness/browser.ts';
+import { launchChromium, pageProblems, pageWidth, PHONE, phoneContext } from '../../harness/browser.ts';
 import { ledgerDbKind } from '../../harness/sync/rig.ts';
 import { govApp, type GovApp, type StaffSession } from './gov-app.ts';
 
-const PHONE = { width: 375, height: 667 };
 const CJK = /[\u4e00-\u9fff]/;
 const LATIN = /[A-Za-z]{2}/;
 
@@ -46,7 +45,7 @@ describe(`the ledger's pages in both languages (${ledgerDbKind})`, () => {
     await g?.close();
   });
 
-  const phone = (): Promise<BrowserContext> => browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true, locale: 'zh-CN' });
+  const phone = (): Promise<BrowserContext> => phoneContext(browser);
   /** The shown buttons, labels, table and card headings whose text lacks Chinese or English. */
   const oneLanguage = (page: Page) => page.evaluate(({ cjk, latin }) => {
     type El = { textContent: string | null; getClientRects(): { length: number }; tagName: string; id: string };
@@ -59,7 +58,6 @@ describe(`the ledger's pages in both languages (${ledgerDbKind})`, () => {
     }
     return out;
   }, { cjk: CJK.source, latin: LATIN.source });
-  const width = (page: Page) => page.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth);
   /** Answers the next confirmation by `answer`; its text once it came. */
   const nextConfirm = (page: Page, answer: 'accept' | 'dismiss') => new Promise<string>((resolve) => {
     page.once('dialog', (d) => {
@@ -78,7 +76,7 @@ describe(`the ledger's pages in both languages (${ledgerDbKind})`, () => {
     expect(await oneLanguage(page)).toEqual([]);
     await page.click('#tab-code');
     expect(await oneLanguage(page)).toEqual([]);
-    expect(await width(page)).toBe(PHONE.width);
+    expect(await pageWidth(page)).toEqual({ page: PHONE.width, layout: PHONE.width });
     await page.click('#tab-pin');
     await page.fill('#villager', 'zhang');
     await page.fill('#pin', '2468');
@@ -89,12 +87,12 @@ describe(`the ledger's pages in both languages (${ledgerDbKind})`, () => {
     for (const sel of ['button[data-task]', 'button[data-claim]', '#self-submit', '#logout']) bilingual((await page.textContent(sel))!);
     await expect.poll(() => page.textContent('#qr-note')).toMatch(/有效至.* \/ scan it/);
     expect(await page.textContent('#claims')).toMatch(/已认领 claimed/);
-    expect(await width(page)).toBe(PHONE.width);
+    expect(await pageWidth(page)).toEqual({ page: PHONE.width, layout: PHONE.width });
     problems.length = 0; // the first look at the session, signed out, is a 401
     await page.goto(`${base}/m/passbook`);
     await page.waitForSelector('#book:not([hidden])');
     expect(await oneLanguage(page)).toEqual([]);
-    expect(await width(page)).toBe(PHONE.width);
+    expect(await pageWidth(page)).toEqual({ page: PHONE.width, layout: PHONE.width });
     expect(problems).toEqual([]);
     await context.close();
   }, 90_000);
@@ -115,7 +113,7 @@ describe(`the ledger's pages in both languages (${ledgerDbKind})`, () => {
     expect(await oneLanguage(page)).toEqual([]);
     for (const t of ['months', 'items', 'participation', 'sales']) bilingual((await page.textContent(`button[data-csv=${t}]`))!);
     expect(await page.textContent('#scope')).toMatch(/个村 \/ .* villages/);
-    expect(await width(page)).toBe(PHONE.width);
+    expect(await pageWidth(page)).toEqual({ page: PHONE.width, layout: PHONE.width });
     expect(problems).toEqual([]);
     await context.close();
   }, 120_000);

@@ -8,11 +8,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Browser, type Page } from 'playwright-core';
-import { launchChromium, pageProblems } from '../../harness/browser.ts';
+import { launchChromium, pageProblems, pageWidth, PHONE, phoneContext } from '../../harness/browser.ts';
 import { ledgerDbKind } from '../../harness/sync/rig.ts';
 import { govApp, type GovApp, type StaffSession } from './gov-app.ts';
 
-const PHONE = { width: 375, height: 667 };
 /** A villager id as some villages make them (village, ID card number, name): one word, no place to break. */
 const ID = 'dongcun_330102199001011234_zhangsan';
 
@@ -40,10 +39,6 @@ describe(`the passbook at phone width in chromium (${ledgerDbKind})`, () => {
     await g?.close();
   });
 
-  const width = (page: Page) => page.evaluate(() => {
-    const w = globalThis as unknown as { innerWidth: number; document: { documentElement: { scrollWidth: number } } };
-    return { page: w.document.documentElement.scrollWidth, layout: w.innerWidth };
-  });
   /** Whether what is drawn at the centre of `selector` is that element. */
   const tappable = async (page: Page, selector: string) => {
     const el = page.locator(selector);
@@ -55,7 +50,7 @@ describe(`the passbook at phone width in chromium (${ledgerDbKind})`, () => {
   };
 
   it('the villager’s own passbook fits the phone', async () => {
-    const context = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true, locale: 'zh-CN' });
+    const context = await phoneContext(browser);
     const page = await context.newPage();
     const problems = pageProblems(page);
     await page.goto(`${base}/m/?village=${g.a}`);
@@ -67,7 +62,7 @@ describe(`the passbook at phone width in chromium (${ledgerDbKind})`, () => {
     await page.goto(`${base}/m/passbook`);
     await page.waitForSelector('#book:not([hidden])');
     expect(await page.textContent('#balance')).toBe('125');
-    expect(await width(page)).toEqual({ page: PHONE.width, layout: PHONE.width });
+    expect(await pageWidth(page)).toEqual({ page: PHONE.width, layout: PHONE.width });
     expect(await tappable(page, '#print')).toBe(true);
     expect(await tappable(page, '#back')).toBe(true);
     await page.screenshot({ path: 'test-results/passbook-phone.png', fullPage: true });
@@ -79,20 +74,20 @@ describe(`the passbook at phone width in chromium (${ledgerDbKind})`, () => {
   }, 90_000);
 
   it('the village office’s passbook (its form, then the book) fits the phone', async () => {
-    const context = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true, locale: 'zh-CN' });
+    const context = await phoneContext(browser);
     await context.addCookies([{ name: 'ledger_staff', value: town.cookie, url: base }]);
     const page = await context.newPage();
     const problems = pageProblems(page);
     await page.goto(`${base}/passbook`);
     await page.waitForSelector('#ask:not([hidden])');
-    expect(await width(page)).toEqual({ page: PHONE.width, layout: PHONE.width });
+    expect(await pageWidth(page)).toEqual({ page: PHONE.width, layout: PHONE.width });
     await page.fill('#ask-village', g.a);
     await page.fill('#ask-villager', ID);
     expect(await tappable(page, '#ask-form button[type=submit]')).toBe(true);
     await page.locator('#ask-form button[type=submit]').tap();
     await page.waitForSelector('#book:not([hidden])');
     expect(await page.textContent('#name')).toBe(`村民${ID}`);
-    expect(await width(page)).toEqual({ page: PHONE.width, layout: PHONE.width });
+    expect(await pageWidth(page)).toEqual({ page: PHONE.width, layout: PHONE.width });
     expect(await tappable(page, '#print')).toBe(true);
     expect(problems).toEqual([]);
     await context.close();

@@ -10,12 +10,11 @@
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Browser, type Page } from 'playwright-core';
-import { launchChromium, pageProblems } from '../../harness/browser.ts';
+import { launchChromium, pageProblems, phoneContext } from '../../harness/browser.ts';
 import { ledgerDbKind } from '../../harness/sync/rig.ts';
 import { govApp, type GovApp } from './gov-app.ts';
 import { tinyJpeg } from './photos.ts';
 
-const PHONE = { width: 375, height: 667 };
 const AGAIN = '这张照片已上传过，未重复保存 / this photo was uploaded before; it is not kept twice';
 
 describe(`a photo chosen again after a reload (${ledgerDbKind})`, () => {
@@ -49,7 +48,7 @@ describe(`a photo chosen again after a reload (${ledgerDbKind})`, () => {
     const task = async (title: string) => ((await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title, item: 'ENV-SWEEP-LANE', max_claimants: 5 })).json() as { id: string }).id;
     const east = await task('清扫村东巷道');
     const west = await task('清扫村西巷道');
-    const context = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true, locale: 'zh-CN' });
+    const context = await phoneContext(browser);
     const page = await context.newPage();
     const problems = pageProblems(page);
     await signIn(page);
@@ -91,7 +90,7 @@ describe(`a photo chosen again after a reload (${ledgerDbKind})`, () => {
   }, 90_000);
 
   it('a self-report: the same photo after a reload is the photo kept; another photo is a new one', async () => {
-    const context = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true, locale: 'zh-CN' });
+    const context = await phoneContext(browser);
     const page = await context.newPage();
     const problems = pageProblems(page);
     await signIn(page);

@@ -9,13 +9,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Browser } from 'playwright-core';
-import { launchChromium, pageProblems } from '../../harness/browser.ts';
+import { launchChromium, pageProblems, pageWidth, PHONE, phoneContext } from '../../harness/browser.ts';
 import { ledgerDbKind } from '../../harness/sync/rig.ts';
 import { govApp, type GovApp, type StaffSession } from './gov-app.ts';
 import { registerStore } from '../../cloud-sync/ledger/tables.ts';
 import { recordAlarmList } from '../../cloud-sync/ledger/store-alarms.ts';
 
-const PHONE = { width: 375, height: 667 };
 
 describe(`/town at phone width in chromium (${ledgerDbKind})`, () => {
   let g: GovApp;
@@ -40,7 +39,7 @@ describe(`/town at phone width in chromium (${ledgerDbKind})`, () => {
   });
 
   it('the page fits the phone and a tap on 打开存折 opens the passbook', async () => {
-    const context = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true, locale: 'zh-CN' });
+    const context = await phoneContext(browser);
     await context.addCookies([{ name: 'ledger_staff', value: town.cookie, url: base }]);
     const page = await context.newPage();
     const problems = pageProblems(page);
@@ -50,11 +49,7 @@ describe(`/town at phone width in chromium (${ledgerDbKind})`, () => {
     await expect.poll(() => page.textContent('#months'), { timeout: 60_000 }).toContain(g.a);
     await expect.poll(() => page.textContent('#alarms')).toContain('秤故障（A1）');
     // no wider than the phone: the browser does not zoom out
-    const width = () => page.evaluate(() => {
-      const w = globalThis as unknown as { innerWidth: number; document: { documentElement: { scrollWidth: number } } };
-      return { page: w.document.documentElement.scrollWidth, layout: w.innerWidth };
-    });
-    expect(await width()).toEqual({ page: PHONE.width, layout: PHONE.width });
+    expect(await pageWidth(page)).toEqual({ page: PHONE.width, layout: PHONE.width });
     await page.selectOption('#village', g.a);
     await page.fill('#pb-villager', 'zhang');
     const button = page.locator('#passbook button[type=submit]');
