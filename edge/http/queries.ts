@@ -183,6 +183,12 @@ export function storeState(db: Db, source: StoreStateSource | undefined): StoreS
 /** The sync agent as the page sees it (its `state()`). */
 export interface SyncStateSource {
   state(): SyncState;
+  /**
+   * The agent's counts since start (cloud-sync/agent/agent.ts `counters`): rows sent, rows sent
+   * again, snapshots asked, stream checks, and snapshot copies or parts dropped while one was
+   * being applied. On /metrics as store_sync_counts{what}.
+   */
+  readonly counters?: Readonly<Record<string, number>>;
 }
 
 export interface SyncView extends SyncState {

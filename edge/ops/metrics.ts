@@ -188,6 +188,13 @@ export class StoreMetrics {
           for (const [reason, n] of Object.entries(sync.state().refused)) this.set({ reason }, n);
         },
       });
+      new Gauge({
+        name: 'store_sync_counts', help: 'The sync agent\'s counts since start: rows sent, rows sent again, snapshots asked, stream checks, snapshot copies or parts dropped while one was applied', labelNames: ['what'], registers: [r],
+        collect() {
+          this.reset();
+          for (const [what, n] of Object.entries(sync.counters ?? {})) this.set({ what }, n);
+        },
+      });
     }
     const jobs = src.jobs;
     if (jobs) {
