@@ -3,10 +3,12 @@
  * (Debian's chromium through playwright-core) at a phone's width (375 px): every button, form
  * label, table heading and card heading shown on the villager's phone page (/m/, signed out and
  * in), the passbook (/m/passbook, /passbook), the town's roll-up (/town) and the village office
- * (/village) has Chinese and English; so have the confirmations the pages ask (closing a task,
+ * (/village), the staff login and first-run setup (/login) and the staff accounts page (/accounts,
+ * its rows and its password form) has Chinese and English; so have the confirmations the pages ask (closing a task,
  * issuing a login code, disabling an account), read through playwright's dialog event. Before,
  * the villager's page, the passbook and /town were Chinese only, and so were the buttons the
- * village office draws in its rows and its confirmation to close a task. The phone's pages stay
+ * village office draws in its rows and its confirmation to close a task; /login and /accounts
+ * were still Chinese only (buttons, most headings, the rows' buttons and statuses). The phone's pages stay
  * no wider than the phone with the English beside.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -114,6 +116,61 @@ describe(`the ledger's pages in both languages (${ledgerDbKind})`, () => {
     for (const t of ['months', 'items', 'participation', 'sales']) bilingual((await page.textContent(`button[data-csv=${t}]`))!);
     expect(await page.textContent('#scope')).toMatch(/个村 \/ .* villages/);
     expect(await pageWidth(page)).toEqual({ page: PHONE.width, layout: PHONE.width });
+    expect(problems).toEqual([]);
+    await context.close();
+  }, 120_000);
+
+  it('the staff login, the first-run setup and the accounts page with a password form open', async () => {
+    // a ledger without staff accounts: /login goes on to the first-run setup
+    const empty = await govApp({ setupToken: 'one-time-setup-token-123' });
+    try {
+      const emptyBase = await empty.app.listen({ host: '127.0.0.1', port: 0 });
+      const context = await phone();
+      const page = await context.newPage();
+      await page.goto(`${emptyBase}/login?token=one-time-setup-token-123`);
+      await page.waitForSelector('#setup-view:not([hidden])');
+      expect(await oneLanguage(page)).toEqual([]);
+      for (const o of await page.locator('#s-role option').allTextContents()) bilingual(o);
+      await page.selectOption('#s-role', 'village');
+      await page.waitForSelector('#s-village-box:not([hidden])');
+      expect(await oneLanguage(page)).toEqual([]);
+      expect(await pageWidth(page)).toEqual({ page: PHONE.width, layout: PHONE.width });
+      await context.close();
+    } finally {
+      await empty.close();
+    }
+    const context = await phone();
+    const page = await context.newPage();
+    await page.goto(`${base}/login`);
+    await page.waitForSelector('#login-view:not([hidden])');
+    expect(await oneLanguage(page)).toEqual([]);
+    expect(await pageWidth(page)).toEqual({ page: PHONE.width, layout: PHONE.width });
+    // a disabled account shows its 启用 button and its status
+    await g.staff('clerk-c', g.a);
+    expect((await g.call(town, 'POST', '/api/staff/clerk-c/disable')).statusCode).toBe(200);
+    await context.addCookies([{ name: 'ledger_staff', value: town.cookie, url: base }]);
+    const problems = pageProblems(page);
+    await page.goto(`${base}/accounts`);
+    await page.waitForSelector('#main-view:not([hidden])');
+    await page.waitForSelector('button[data-action=enable][data-user=clerk-c]');
+    await page.waitForSelector('button[data-action=disable][data-user=clerk-b]');
+    expect(await oneLanguage(page)).toEqual([]);
+    bilingual((await page.textContent('#scope'))!);
+    for (const o of await page.locator('#add-role option').allTextContents()) bilingual(o);
+    for (const user of ['town-office', 'clerk-b', 'clerk-c']) {
+      // the role, the status and each button of the row
+      const row = page.locator(`#accounts tr[data-user="${user}"]`);
+      for (const i of [2, 5]) bilingual(await row.locator('td').nth(i).textContent() ?? '');
+      for (const b of await row.locator('button').allTextContents()) bilingual(b);
+    }
+    expect(await pageWidth(page)).toEqual({ page: PHONE.width, layout: PHONE.width });
+    await page.click('button[data-action=password][data-user=clerk-b]');
+    await page.waitForSelector('#password-card:not([hidden])');
+    expect(await oneLanguage(page)).toEqual([]);
+    expect(await pageWidth(page)).toEqual({ page: PHONE.width, layout: PHONE.width });
+    await page.click('button[data-action=password][data-user=town-office]');
+    await page.waitForSelector('#pw-current-box:not([hidden])');
+    expect(await oneLanguage(page)).toEqual([]);
     expect(problems).toEqual([]);
     await context.close();
   }, 120_000);

@@ -59,9 +59,9 @@ function action(label, act, username) {
 }
 
 function statusOf(a) {
-  if (a.disabled_at) return `已停用（${when(a.disabled_at)}）`;
-  if (a.locked) return `已锁定，至 ${when(a.locked_until)}`;
-  return '正常';
+  if (a.disabled_at) return `已停用 disabled（${when(a.disabled_at)}）`;
+  if (a.locked) return `已锁定 locked（至 ${when(a.locked_until)}）`;
+  return '正常 active';
 }
 
 function render(data) {
@@ -73,28 +73,29 @@ function render(data) {
     tr.dataset.user = a.username;
     const self = a.username === data.me;
     tr.append(
-      cell(self ? `${a.username}（本人）` : a.username),
+      cell(self ? `${a.username}（本人 you）` : a.username),
       cell(a.display_name),
-      cell(a.role === 'town' ? '镇级' : '村级'),
+      cell(a.role === 'town' ? '镇级 Town' : '村级 Village'),
       cell(a.village ? `${names.get(a.village) ?? a.village}（${a.village}）` : '—'),
       cell(when(a.last_login_at)),
       cell(statusOf(a), a.disabled_at || a.locked ? 'err' : ''),
     );
     const acts = document.createElement('td');
     acts.className = 'actions';
-    acts.append(action(self ? '修改我的密码' : '重设密码', 'password', a.username));
-    if (a.locked) acts.append(action('解锁', 'unlock', a.username));
-    if (a.disabled_at) acts.append(action('启用', 'enable', a.username));
-    else if (!self) acts.append(action('停用', 'disable', a.username));
+    acts.append(action(self ? '修改我的密码 My password' : '重设密码 New password', 'password', a.username));
+    if (a.locked) acts.append(action('解锁 Unlock', 'unlock', a.username));
+    if (a.disabled_at) acts.append(action('启用 Enable', 'enable', a.username));
+    else if (!self) acts.append(action('停用 Disable', 'disable', a.username));
     tr.append(acts);
     body.append(tr);
   }
   if (data.accounts.length === 0) {
     const tr = document.createElement('tr');
-    tr.append(cell('没有账号'));
+    tr.append(cell('没有账号 / no accounts'));
     body.append(tr);
   }
-  $('scope').textContent = me.role === 'town' ? `全镇共 ${data.accounts.length} 个账号` : `${names.get(me.village) ?? me.village} 共 ${data.accounts.length} 个账号`;
+  const n = data.accounts.length;
+  $('scope').textContent = me.role === 'town' ? LedgerErrors.say(`全镇共 ${n} 个账号`, `${n} accounts in the town`) : LedgerErrors.say(`${names.get(me.village) ?? me.village} 共 ${n} 个账号`, `${n} accounts in ${names.get(me.village) ?? me.village}`);
   // The villages an account may be given: every village for the town, its own for a village.
   const sel = $('add-village');
   const chosen = sel.value;
@@ -118,7 +119,7 @@ function openPassword(username) {
   clearErrors('pw');
   for (const f of ['current_password', 'password', 'password_confirm']) $(`pw-${f}`).value = '';
   const self = username === me.username;
-  $('pw-user').textContent = self ? `${username}（本人）` : username;
+  $('pw-user').textContent = self ? `${username}（本人 you）` : username;
   $('pw-current-box').hidden = !self;
   $('password-card').hidden = false;
   $('password-card').scrollIntoView({ block: 'nearest' });
