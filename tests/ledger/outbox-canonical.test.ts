@@ -7,13 +7,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { copyFileSync } from 'node:fs';
 import path from 'node:path';
-import { closeLedger, inTransaction, openLedger } from '../../edge/ledger/db.ts';
+import { APPLICATION_ID, closeLedger, inTransaction, openLedger } from '../../edge/ledger/db.ts';
+import { MIGRATIONS } from '../../edge/ledger/migrations/index.ts';
 import { enqueueOutbox, markOutboxAcked, pendingOutbox } from '../../edge/ledger/outbox.ts';
 import { unsentMissingFrom } from '../../edge/ledger/restore-unsent.ts';
 import { ackedSeqs, rowsMessage } from '../../cloud-sync/agent/rows.ts';
 import { checkers, decode } from '../../cloud-sync/protocol/payloads.ts';
 import { canonicalJson, checkEnvelope, newKeyPair, privateEd25519, publicEd25519, rowDigest } from '../../cloud-sync/protocol/sign.ts';
-import { tempLedger } from './helpers.ts';
+import { tempDir, tempLedger } from './helpers.ts';
 
 let cleanup: (() => void) | undefined;
 afterEach(() => cleanup?.());
@@ -30,6 +31,24 @@ function storeOldRow(file: string, payload: unknown, acked: boolean): void {
   db.close();
 }
 
+/**
+ * A ledger as a version-13 program left it: its migrations and no later one (a later schema's
+ * indexes already in place would make its migration fail where no store's ledger could).
+ */
+function version13Ledger(): { file: string; cleanup: () => void } {
+  const t = tempDir('ledger-');
+  const file = path.join(t.dir, 'ledger.sqlite');
+  const raw = new Database(file);
+  for (const m of MIGRATIONS.filter((x) => x.version <= 13)) {
+    raw.exec(m.sql);
+    m.up?.(raw);
+  }
+  raw.pragma(`application_id = ${APPLICATION_ID}`);
+  raw.pragma('user_version = 13');
+  raw.close();
+  return { file, cleanup: t.cleanup };
+}
+
 describe('outbox payloads in the canonical form', () => {
   it('are written in it: keys sorted, the same value', () => {
     const t = tempLedger();
@@ -42,9 +61,8 @@ describe('outbox payloads in the canonical form', () => {
   });
 
   it('schema 14 rewrites rows an older program stored, acknowledged ones too, changing no value or digest; a damaged row stays as it is', () => {
-    const t = tempLedger();
+    const t = version13Ledger();
     cleanup = t.cleanup;
-    closeLedger(t.db);
     storeOldRow(t.file, PAYLOAD, true);
     storeOldRow(t.file, { b: 2, a: 1 }, false);
     const damaged = new Database(t.file);
