@@ -139,7 +139,7 @@ async function main(): Promise<void> {
   }
   // threshold/margin at the former 0.30 / 0.11: the frames are the enrolled photos scaled and
   // brightened, and at the shipped 0.205 / 0.08 a third of them are `uncertain`, which opens
-  // nothing to time; the stages cost the same either way (docs/faces.md)
+  // nothing to time; the stages cost the same either way (docs/face-engine.md)
   const configFor = (p: Record<string, unknown>) => resolveEntryConfig({ unlock_pulse_ms: 200, match: { threshold: 0.3, margin: 0.11, k: 1, n: 1, cooldown_ms: 0, ...(pool ? { pool: {} } : {}) }, liveness: { passive: p }, recognizer });
   // with --ab this is the pipeline without the check; the other one gets `passive`
   const config = configFor(abArg ? {} : passive);

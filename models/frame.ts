@@ -45,7 +45,7 @@ export const DIM_BELOW = 140;
  * The frame as the detector should see it in dim light: when the 99th percentile of its values
  * (sampled every 7th value) is below DIM_BELOW, a copy stretched so that its 1st–99th percentile
  * spans 0..255; otherwise the frame itself. SSD at score 0.4 found no face in 45 of 300 darkened
- * door frames, 5 once stretched (docs/faces.md, Detectors). Brighter frames are left alone:
+ * door frames, 5 once stretched (docs/face-engine.md, Detectors). Brighter frames are left alone:
  * stretching a photo that is only a little dark cost the tiny detector a face.
  */
 export function stretchContrast(f: RgbFrame): RgbFrame {

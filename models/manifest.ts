@@ -4,7 +4,7 @@
  * start-up with an error naming the file, instead of a model silently behaving otherwise.
  *
  * The hashes are those of @vladmandic/face-api 1.7.15 and @vladmandic/human 3.3.6 (pinned in
- * package.json); upgrading either package means re-hashing here (see docs/faces.md).
+ * package.json); upgrading either package means re-hashing here (see docs/face-engine.md).
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';

@@ -26,7 +26,7 @@
  *   and the pooled descriptor names a villager;
  * - `either`: the door opens when the per-frame rule (at its own point TF / MF) or the pooled
  *   rule names a villager (both naming different ones at the same frame: not opened).
- * Each is calibrated by docs/faces.md's rule: zero false accepts on every run also at threshold
+ * Each is calibrated by docs/face-thresholds.md's rule: zero false accepts on every run also at threshold
  * + 0.02 and margin − 0.02. For `frame` that is `safePoint` (every single frame). For the pooled
  * part, every pooled prefix of ≥ --min-frames frames in *every* window of n consecutive probes
  * (stride 1, not only the cut presentations; a person with fewer probes is one shorter window)

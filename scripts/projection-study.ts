@@ -19,7 +19,7 @@
  *
  * Variants: `base` (the descriptor as it is), `wccn-SRC:λ[:c]` (c: subtract the training mean
  * first), `lda-SRC:λ:d` (d capped at the classes − 1 that carry any between-class variance).
- * Each is calibrated by docs/faces.md's rule (`safePoint`: zero false accepts on every run also
+ * Each is calibrated by docs/face-thresholds.md's rule (`safePoint`: zero false accepts on every run also
  * at threshold + 0.02 and margin − 0.02, then the most presentations on the --door runs, the
  * best mean TAR per frame, the smallest threshold; --door-enrol N: only the door set's runs
  * enrolled with N photos rank), and the best variant of each family (method

@@ -10,12 +10,12 @@
  *   npx tsx scripts/recognizer-fusion.ts apply … --weight W --threshold T --margin M
  *
  * grid: for each weight, per set and seed, the largest zero-FA threshold at margin 0.10 and its
- * TAR per frame and per presentation; then the operating point chosen by docs/faces.md's rule:
+ * TAR per frame and per presentation; then the operating point chosen by docs/face-thresholds.md's rule:
  * zero false accepts on every set and seed even at threshold + 0.02 and margin − 0.02, and among
  * those the best per-presentation TAR on the door-like set (then per-frame TAR over all sets,
  * then the smallest threshold). apply: one weight, threshold and margin, per set and seed.
  * w = 1 is recognizer a alone, w = 0 recognizer b alone: `--a X --b X --weights 1` calibrates one
- * recognizer by the same rule (as done for the onnx-arcface model in docs/faces.md).
+ * recognizer by the same rule (as done for the onnx-arcface model in docs/face-recognizers.md).
  */
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';

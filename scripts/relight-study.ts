@@ -9,7 +9,7 @@
  * and probes (scripts/cached-runs.ts); the changed photos go through the enrolment engine as
  * `faces evaluate` builds it (SSD, the pad retry, the quality gate) and are kept in their own
  * cache file (--aug-cache), so a second run loads no model. Each variant (a set of changes) is
- * calibrated by docs/faces.md's rule (`safePoint`: zero false accepts on every calibration run
+ * calibrated by docs/face-thresholds.md's rule (`safePoint`: zero false accepts on every calibration run
  * also at threshold + 0.02 and margin − 0.02, then the most presentations on the door runs)
  * and printed per run; --apply VARIANT@T:M prints the per-run figures at a point (held-out sets).
  *

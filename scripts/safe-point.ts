@@ -1,5 +1,5 @@
 /**
- * docs/faces.md's safety rule over saved `faces evaluate --json` outputs (one file per set and
+ * docs/face-thresholds.md's safety rule over saved `faces evaluate --json` outputs (one file per set and
  * seed, as the recognizer and config made them): the threshold and margin with zero false
  * accepts on every run even at threshold + 0.02 and margin − 0.02, then the most presentations
  * on the door-like runs, the best mean TAR per frame, the smallest threshold (`safePoint`).

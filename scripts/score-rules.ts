@@ -1,6 +1,6 @@
 /**
  * Offline study (issue #8): other ways to score a probe against the gallery than the shipped
- * "nearest template of each villager", each calibrated by docs/faces.md's safety rule
+ * "nearest template of each villager", each calibrated by docs/face-thresholds.md's safety rule
  * (`safePoint`: zero false accepts on every run even at threshold + 0.02 and margin − 0.02) on
  * `faces evaluate --cache` files, through `faces evaluate`'s own enrolment and the door's k-of-n
  * window, without running a model:

@@ -27,7 +27,7 @@ const KINDS = ['faceapi', 'faceapi-flip', 'human-faceres', 'human-mobilefacenet'
  * `--recognizer KIND[=MODEL.json]`: a recognizer to evaluate (`faceapi-flip`: face-api with
  * entry.recognizer.flip, the descriptor of the face and its mirror averaged). A Human model from a folder is
  * pinned by the sha256 of its weights as read now (the tool measures the files it is given).
- * `fusion=W`: face-api and Human's faceres fused with weight W on face-api (docs/faces.md).
+ * `fusion=W`: face-api and Human's faceres fused with weight W on face-api (docs/face-recognizers.md).
  * `onnx-arcface=MODEL.onnx`: an ArcFace-family file in the insightface convention (another
  * convention: set it in the config's entry.recognizer). `config`: the config's recognizer, so that
  * it can stand beside another (`--recognizer faceapi config`).
@@ -71,7 +71,7 @@ async function parseRecognizer(spec: string, configured: RecognizerChoice): Prom
 /**
  * One line per recognizer: the figures to compare them by. The config's threshold and margin
  * suit one recognizer only (another's distances spread otherwise), so each also gets its own
- * point on this run by docs/faces.md's rule (`safePoint`: zero false accepts even at
+ * point on this run by docs/face-thresholds.md's rule (`safePoint`: zero false accepts even at
  * threshold + 0.02 and margin − 0.02; margins 0.02–0.30) and its TAR there.
  */
 export function formatComparison(list: readonly Evaluation[], match: MatchConfig): string {

@@ -218,7 +218,7 @@ export interface SafePoint { threshold: number; margin: number; doorAccepted: nu
 const r3 = (x: number): number => Math.round(x * 1000) / 1000;
 
 /**
- * docs/faces.md's rule for choosing threshold and margin: zero false accepts on every run even
+ * docs/face-thresholds.md's rule for choosing threshold and margin: zero false accepts on every run even
  * at threshold + `safety` and margin − `safety`; among those points, the most accepted
  * presentations on the door-like runs, then the best mean TAR per frame over all runs, then the
  * smallest threshold. Thresholds in steps of 0.005 from 0.1 up. null: no margin in `margins`

@@ -11,7 +11,7 @@ import { ModelError } from '../errors.ts';
 /**
  * CPU, all graph optimisations, `threads` intra-op threads (entry.onnx_threads; default 2) and
  * idle pool threads that sleep instead of spinning: on two cores a spinning pool takes the CPU
- * from the other stages of the frame and from the main thread between runs (docs/faces.md, Sessions).
+ * from the other stages of the frame and from the main thread between runs (docs/face-engine.md, Sessions).
  */
 export function cpuSessionOptions(threads?: number): ort.InferenceSession.SessionOptions {
   return {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds a second, untuned liveness set (docs/face-datasets.md#gc535-liveness-crops) from a bare git
+# Builds a second, untuned liveness set (docs/face-datasets.md#gc535-liveness-crops-a-second-untuned-set) from a bare git
 # copy of gc535/LivenessDectectionForFaceSpoofingAttack. The images were committed in b5f9cf0
 # (2018-09-28, "added dataset") and removed from the tree in 26227b1: they are read from that commit.
 # Each image is a tight face crop of one capture (East-Asian faces, a phone or door camera), its

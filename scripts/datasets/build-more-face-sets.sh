@@ -21,7 +21,7 @@ git --git-dir=$G ls-tree -r --name-only $C | grep -E '^[0-9]{3}/[0-9]{3}_[0-9]\.
 done
 
 # --- casia-v5-pad: the same 200 crops, each centred unscaled on a 640x480 mid-grey canvas, so that the
-# door's SSD (which misses faces filling the picture, docs/faces.md "Photos whose face fills the picture")
+# door's SSD (which misses faces filling the picture, docs/face-engine.md "Photos whose face fills the picture")
 # sees a face of door size (~170 px) in a webcam-sized frame. Derived set; same people as casia-v5-crop.
 for f in "$OUT"/casia-v5-crop/*/*.png; do
   p=$(basename "$(dirname "$f")"); mkdir -p "$OUT/casia-v5-pad/$p"

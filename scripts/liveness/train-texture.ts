@@ -3,7 +3,7 @@
  * presentations in the layout `faces evaluate-liveness` reads, and writes it as JSON for
  * `entry.liveness.passive.texture_model`. No model ships with the package: the public sets it
  * was measured on (NUAA) state no licence for derived work, so each store (or maintainer)
- * trains its own, ideally on its own door camera's recordings (see docs/liveness-cues.md).
+ * trains its own, ideally on its own door camera's recordings (see docs/liveness-texture.md).
  *
  *   npx tsx scripts/liveness/train-texture.ts --real DIR --attack DIR [--attack DIR2 …] --out FILE
  *     [--candidates lr-pres,lr] [--inner-folds 3] [--margin 0] [--cache FILE]
