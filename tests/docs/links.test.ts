@@ -2,19 +2,19 @@
  * Every relative link in README.md and docs/*.md, and every `docs/<file>.md#<anchor>` a source comment
  * or test cites, names a file that exists and, when it has one, an anchor that a heading of that
  * file makes. Docs are split and sections move between files; a link left behind fails here.
- * Anchors are made as GitHub makes them (github-slugger): lower case, punctuation dropped,
- * spaces to hyphens, `-1`, `-2` … on repeated headings.
+ * Anchors come from github-slugger (a well-kept library that makes them as GitHub does): lower case,
+ * punctuation dropped, spaces to hyphens, `-1`, `-2` … on repeated headings.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import GithubSlugger from 'github-slugger';
 import { describe, expect, it } from 'vitest';
 
 const root = path.resolve(import.meta.dirname, '../..');
 
-/** GitHub's anchor for a heading's text, without the repeat suffix. */
-export function slug(heading: string): string {
-  const text = heading.replace(/\[([^\]]*)\]\([^)]*\)/g, '$1').replace(/<[^>]+>/g, '');
-  return text.trim().toLowerCase().replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, '').replace(/ /g, '-');
+/** A heading's text as rendered: a link's words without its target, no HTML tags. */
+function headingText(heading: string): string {
+  return heading.replace(/\[([^\]]*)\]\([^)]*\)/g, '$1').replace(/<[^>]+>/g, '');
 }
 
 /** Lines outside fenced code blocks. */
@@ -33,16 +33,13 @@ const anchorCache = new Map<string, Set<string>>();
 function anchors(file: string): Set<string> {
   const known = anchorCache.get(file);
   if (known) return known;
-  const seen = new Map<string, number>();
+  const slugger = new GithubSlugger();
   const found = new Set<string>();
   for (const line of prose(readFileSync(file, 'utf8'))) {
     for (const m of line.matchAll(/<a\s+(?:id|name)="([^"]+)"/g)) found.add(m[1] as string);
     const h = /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
     if (!h) continue;
-    const base = slug(h[1] as string);
-    const n = seen.get(base) ?? 0;
-    seen.set(base, n + 1);
-    found.add(n === 0 ? base : `${base}-${n}`);
+    found.add(slugger.slug(headingText(h[1] as string)));
   }
   anchorCache.set(file, found);
   return found;
@@ -89,6 +86,7 @@ describe('links in the docs', () => {
   });
 
   it('makes anchors as GitHub does', () => {
+    const slug = (h: string): string => new GithubSlugger().slug(headingText(h));
     expect(slug('Probe-side temporal pooling (`entry.match.pool`, issue #8)')).toBe('probe-side-temporal-pooling-entrymatchpool-issue-8');
     expect(slug('The heartbeat exchange: finding a store that is behind or ahead')).toBe('the-heartbeat-exchange-finding-a-store-that-is-behind-or-ahead');
     expect(slug('Where a drain\'s time goes (`npm run bench:sync`)')).toBe('where-a-drains-time-goes-npm-run-benchsync');
