@@ -1,4 +1,4 @@
-/* global LedgerErrors, document, fetch, location, URL, URLSearchParams, window, Chart */
+/* global LedgerErrors, LedgerSignedIn, document, fetch, location, URL, URLSearchParams, window, Chart */
 /**
  * The roll-up page: the town sees every village (or one), a village its own. Charts are
  * Chart.js, served by the ledger from node_modules. Staff are signed in by the ledger's
@@ -159,7 +159,7 @@ async function enter() {
     const s = await (await call('/staff/session')).json();
     csrf = s.csrf;
     who = s.user.role === 'town' ? { role: 'town' } : { role: 'village', village: s.user.village };
-    $('who').textContent = `${s.user.display_name}（${s.user.role === 'town' ? '镇级' : `村级 · ${s.user.village}`}）`;
+    $('who').textContent = LedgerSignedIn.label(s.user);
   } catch (e) {
     if (e.status !== 401) $('enter-error').textContent = e.message;
     return;
