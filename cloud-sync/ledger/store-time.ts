@@ -22,17 +22,24 @@ export const beyondSkew = (stamp: string, now: Date, skewMs: number): boolean =>
 export const storeTime = (stamp: string, now: Date, skewMs: number): string => (beyondSkew(stamp, now, skewMs) ? now.toISOString() : stamp);
 
 /**
- * When an entry was made, in SQL (`e`: the entries table's alias with its dot, or ''): its
- * `created_at`, but a store's stamped beyond the ledger's receipt plus the allowed clock skew is
- * its receipt, as `storeTime`. The skew is the ledger's default, the one its rows' times were
- * taken with. Entries made at the ledger (no `origin_store`) and stores' stamps of the past (a
- * store offline for days) are their `created_at`. Compared as text, as a period's bounds are: a
- * stamp has the ledger's ISO form, and `strftime`/`to_char` write that form.
+ * Whether an entry's time is its receipt, in SQL (`e`: the entries table's alias with its dot,
+ * or ''): a store's, stamped beyond the ledger's receipt plus the allowed clock skew, as
+ * `storeTime` takes it. The skew is the ledger's default, the one its rows' times were taken
+ * with. Entries made at the ledger (no `origin_store`) and stores' stamps of the past (a store
+ * offline for days) are not. Compared as text, as a period's bounds are: a stamp has the ledger's
+ * ISO form, and `strftime`/`to_char` write that form. The passbook marks such an entry's date.
  */
-export const madeAtSql = (db: Pick<SqlDb, 'dialect'>, e: string): string => {
+export const storeClockAheadSql = (db: Pick<SqlDb, 'dialect'>, e: string): string => {
   const limit = db.dialect === 'sqlite'
     ? `strftime('%Y-%m-%dT%H:%M:%fZ', ${e}received_at, '+${DEFAULT_SKEW_MS / 1000} seconds')`
     : `to_char((${e}received_at)::timestamptz AT TIME ZONE 'UTC' + interval '${DEFAULT_SKEW_MS} milliseconds', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
   // the cheap comparisons first: the limit is computed only for a store's stamp later than its receipt
-  return `(CASE WHEN ${e}origin_store IS NOT NULL AND ${e}created_at > ${e}received_at AND ${e}created_at > ${limit} THEN ${e}received_at ELSE ${e}created_at END)`;
+  return `(${e}origin_store IS NOT NULL AND ${e}created_at > ${e}received_at AND ${e}created_at > ${limit})`;
 };
+
+/**
+ * When an entry was made, in SQL (`e` as `storeClockAheadSql`): its `created_at`, but a store's
+ * stamped beyond the ledger's receipt plus the allowed clock skew is its receipt, as `storeTime`.
+ */
+export const madeAtSql = (db: Pick<SqlDb, 'dialect'>, e: string): string =>
+  `(CASE WHEN ${storeClockAheadSql(db, e)} THEN ${e}received_at ELSE ${e}created_at END)`;

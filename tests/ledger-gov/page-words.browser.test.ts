@@ -8,7 +8,9 @@
  * issuing a login code, disabling an account), read through playwright's dialog event. Before,
  * the villager's page, the passbook and /town were Chinese only, and so were the buttons the
  * village office draws in its rows and its confirmation to close a task; /login and /accounts
- * were still Chinese only (buttons, most headings, the rows' buttons and statuses). The phone's pages stay
+ * were still Chinese only (buttons, most headings, the rows' buttons and statuses), and so was the
+ * line of the staff pages (/town, /village, /accounts) that says who is signed in (`#who`: 镇级,
+ * 村级). The phone's pages stay
  * no wider than the phone with the English beside.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -68,6 +70,17 @@ describe(`the ledger's pages in both languages (${ledgerDbKind})`, () => {
     });
   });
   const bilingual = (text: string) => expect({ text, zh: CJK.test(text), en: LATIN.test(text) }).toEqual({ text, zh: true, en: true });
+  /**
+   * Who is signed in (`#who`): the account's name (gov-app's `工作人员${username}`, which holds
+   * both scripts itself), then its role, and a village account's village, in both languages.
+   */
+  const whoBilingual = async (page: Page, username: string, village?: string) => {
+    const text = (await page.textContent('#who')) ?? '';
+    expect(text).toContain(`工作人员${username}`);
+    if (village) expect(text).toContain(village);
+    const words = text.replace(`工作人员${username}`, '');
+    bilingual(village ? words.replace(village, '') : words);
+  };
 
   it('the villager’s phone page and passbook', async () => {
     const context = await phone();
@@ -115,6 +128,7 @@ describe(`the ledger's pages in both languages (${ledgerDbKind})`, () => {
     expect(await oneLanguage(page)).toEqual([]);
     for (const t of ['months', 'items', 'participation', 'sales']) bilingual((await page.textContent(`button[data-csv=${t}]`))!);
     expect(await page.textContent('#scope')).toMatch(/个村 \/ .* villages/);
+    await whoBilingual(page, 'town-office');
     expect(await pageWidth(page)).toEqual({ page: PHONE.width, layout: PHONE.width });
     expect(problems).toEqual([]);
     await context.close();
@@ -156,6 +170,7 @@ describe(`the ledger's pages in both languages (${ledgerDbKind})`, () => {
     await page.waitForSelector('button[data-action=disable][data-user=clerk-b]');
     expect(await oneLanguage(page)).toEqual([]);
     bilingual((await page.textContent('#scope'))!);
+    await whoBilingual(page, 'town-office');
     for (const o of await page.locator('#add-role option').allTextContents()) bilingual(o);
     for (const user of ['town-office', 'clerk-b', 'clerk-c']) {
       // the role, the status and each button of the row
@@ -187,6 +202,8 @@ describe(`the ledger's pages in both languages (${ledgerDbKind})`, () => {
     await page.waitForSelector('#products button[data-edit]');
     await page.waitForSelector('#villagers button[data-login-code]');
     expect(await oneLanguage(page)).toEqual([]);
+    // who is signed in, a village account: its role and its village
+    await whoBilingual(page, 'clerk-a', g.a);
     // cancelled, each: nothing happens
     const close = nextConfirm(page, 'dismiss');
     await page.click('#tasks form[data-act=close] button');

@@ -3,7 +3,9 @@
  * villager's own page's history) are the store's stamp, but not beyond the ledger's receipt plus
  * the allowed clock skew (store-time.ts), as the roll-up and the board count them: a store whose
  * clock runs months fast cannot show a villager a purchase dated in the future. A store offline
- * for days is believed, and one a little fast within the skew keeps its own stamp.
+ * for days is believed, and one a little fast within the skew keeps its own stamp. A passbook
+ * line says which of its dates is the ledger's receipt in place of the store's stamp
+ * (`store_clock_ahead`), so that the passbook can mark it; before, nothing told it apart.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_SKEW_MS } from '../../cloud-sync/protocol/clock.ts';
@@ -35,21 +37,25 @@ describe(`a store's time in the passbook and the villager's history, within the 
     g = await govApp({ db: ledger.db, village: 'va', clock: () => new Date('2026-12-02T02:00:00.000Z') });
     const zhang = await g.villager('va', 'zhang');
 
-    type Line = { date: string; points: number; balance: number; store: string | null };
+    // an entry made at the ledger, dated by the ledger's own clock: no store's clock to doubt
+    expect((await g.call(g.va, 'POST', '/api/villages/va/entries', { id: 'award-zhang', villager: 'zhang', kind: 'award', points: 20, reason: '打扫村道' })).statusCode).toBeLessThan(300);
+    type Line = { date: string; points: number; balance: number; store: string | null; store_clock_ahead: boolean };
     const expected = [
-      { date: RECEIVED, points: -7, balance: -7, store: 'fast' },
-      { date: OFFLINE, points: -5, balance: -12, store: 'offline' },
-      { date: NEAR, points: -3, balance: -15, store: 'near' },
+      { date: RECEIVED, points: -7, balance: -7, store: 'fast', store_clock_ahead: true },
+      { date: OFFLINE, points: -5, balance: -12, store: 'offline', store_clock_ahead: false },
+      { date: NEAR, points: -3, balance: -15, store: 'near', store_clock_ahead: false },
+      { points: 20, balance: 5, store: null, store_clock_ahead: false },
     ];
     for (const [who, url] of [[g.va, '/api/villages/va/villagers/zhang/passbook'], [zhang, '/api/villages/va/me/passbook']] as const) {
       const res = await g.call(who, 'GET', url);
       expect(res.statusCode, res.body).toBe(200);
-      expect((res.json() as { lines: Line[] }).lines.map(({ date, points, balance, store }) => ({ date, points, balance, store }))).toEqual(expected);
+      const lines = (res.json() as { lines: Line[] }).lines;
+      expect(lines.map(({ date, points, balance, store, store_clock_ahead }) => ({ ...(store ? { date } : {}), points, balance, store, store_clock_ahead }))).toEqual(expected);
     }
 
     const me = await g.call(zhang, 'GET', '/api/villages/va/me');
     expect(me.statusCode, me.body).toBe(200);
     const history = (me.json() as { history: { created_at: string; points: number }[] }).history;
-    expect(history.map((h) => [h.created_at, h.points])).toEqual([[NEAR, -3], [OFFLINE, -5], [RECEIVED, -7]]);
+    expect(history.map((h) => [h.created_at, h.points]).slice(1)).toEqual([[NEAR, -3], [OFFLINE, -5], [RECEIVED, -7]]);
   });
 });

@@ -66,7 +66,7 @@ describe(`staff accounts page in chromium (${ledgerDbKind})`, () => {
     await page.goto(`${base}/accounts`);
     await page.waitForURL(/\/login\?next=%2Faccounts$/);
     await signIn(page, 'town-office', STAFF_PASSWORD);
-    expect(await page.textContent('#who')).toBe('镇办公室（镇级）');
+    expect(await page.textContent('#who')).toBe('镇办公室（镇级 Town）');
     await expect.poll(() => page.locator('#accounts tr').count()).toBe(2);
     expect(await rowOf(page, 'clerk-b').textContent()).toContain('乙村文书');
 
@@ -122,7 +122,7 @@ describe(`staff accounts page in chromium (${ledgerDbKind})`, () => {
     await page.click('#logout');
     await page.waitForURL(/\/login\?next=%2Faccounts$/);
     await signIn(page, 'clerk-a', NEW_PASSWORD);
-    expect(await page.textContent('#who')).toBe(`甲村文书（村级 · ${g.a}）`);
+    expect(await page.textContent('#who')).toBe(`甲村文书（村级 Village · ${g.a}）`);
     await expect.poll(() => page.locator('#accounts tr').count()).toBe(1);
     const table = await page.textContent('#accounts');
     expect(table).toContain('clerk-a');

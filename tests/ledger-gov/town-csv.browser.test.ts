@@ -3,7 +3,11 @@
  * playwright-core), as the town office saves them: a click on a table's button saves a file
  * named for the table and the period, which Excel on the office PC opens as it is: a UTF-8
  * byte-order mark (else Excel reads the Chinese as mojibake), CRLF lines, bilingual headers, and
- * a name with a comma or a quote in it kept in one cell (quoted, the quote doubled).
+ * a name with a comma or a quote in it kept in one cell (quoted, the quote doubled). The page
+ * saves each through a temporary blob: link, which it releases (URL.revokeObjectURL) once the
+ * download has started, after a grace the test passes with the page's clock (playwright's fake
+ * timers): before, every link was kept for as long as the page stayed open, and on the town's
+ * tablet, open all day, their CSVs piled up in its memory.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -45,8 +49,33 @@ describe(`/town CSV downloads in chromium (${ledgerDbKind})`, () => {
     return { name: d.suggestedFilename(), bytes: readFileSync((await d.path())!) };
   };
 
+  /** The page's blob: links not released yet. */
+  const livingLinks = (page: Page) => page.evaluate(() => {
+    const w = globalThis as unknown as { blobLinks: string[]; releasedLinks: string[] };
+    return w.blobLinks.filter((url) => !w.releasedLinks.includes(url));
+  });
+
   it('saves each table as a CSV Excel opens: BOM, CRLF, bilingual headers, a name with a comma and quotes in one cell', async () => {
     const context = await browser.newContext({ acceptDownloads: true, locale: 'zh-CN' });
+    // the blob: links the page makes and those it releases, kept to look at afterwards (the
+    // page's CSP lets no fetch of a blob: link tell a released one from a living one)
+    await context.addInitScript(() => {
+      type Urls = { createObjectURL(o: unknown): string; revokeObjectURL(u: string): void };
+      const w = globalThis as unknown as { URL: Urls; blobLinks: string[]; releasedLinks: string[] };
+      const make = w.URL.createObjectURL.bind(w.URL);
+      const release = w.URL.revokeObjectURL.bind(w.URL);
+      w.blobLinks = [];
+      w.releasedLinks = [];
+      w.URL.createObjectURL = (o) => {
+        const url = make(o);
+        w.blobLinks.push(url);
+        return url;
+      };
+      w.URL.revokeObjectURL = (url) => {
+        w.releasedLinks.push(url);
+        release(url);
+      };
+    });
     await context.addCookies([{ name: 'ledger_staff', value: town.cookie, url: base }]);
     const page = await context.newPage();
     const problems = pageProblems(page);
@@ -54,6 +83,7 @@ describe(`/town CSV downloads in chromium (${ledgerDbKind})`, () => {
     await page.waitForSelector('#main-view:not([hidden])');
     // the roll-up's first query starts its worker (SQLite), slow on a loaded machine
     await expect.poll(() => page.textContent('#months'), { timeout: 60_000 }).toContain(g.a);
+    await page.clock.install();
 
     const part = await download(page, 'participation');
     expect(part.name).toMatch(/^town-participation-\d{4}-\d{2}_\d{4}-\d{2}\.csv$/);
@@ -80,6 +110,12 @@ describe(`/town CSV downloads in chromium (${ledgerDbKind})`, () => {
     await page.selectOption('#village', 'east');
     const one = await download(page, 'participation');
     expect(one.bytes.subarray(3).toString('utf8').split('\r\n').filter(Boolean).slice(1)).toEqual(['east,"东村,""新""组",0,0,0']);
+
+    // each download's link, kept while the download starts, is released afterwards
+    const made = await page.evaluate(() => (globalThis as unknown as { blobLinks: string[] }).blobLinks);
+    expect(made).toHaveLength(4);
+    await page.clock.fastForward('10:00'); // far beyond any grace the page gives a download
+    expect(await livingLinks(page)).toEqual([]);
     expect(problems).toEqual([]);
     await context.close();
   }, 120_000);

@@ -86,7 +86,7 @@ describe(`village office page in chromium (${ledgerDbKind})`, () => {
     await page.goto(`${base}/village`);
     await page.waitForURL(/\/login\?next=%2Fvillage$/);
     await signIn(page, 'clerk-a');
-    expect(await page.textContent('#who')).toBe(`甲村文书（村级 · ${g.a}）`);
+    expect(await page.textContent('#who')).toBe(`甲村文书（村级 Village · ${g.a}）`);
     expect(await page.isVisible('#read-only')).toBe(false);
     expect(await page.textContent('#scope')).toBe(`村（${g.a}）`);
     expect(await page.isDisabled('#village')).toBe(true);

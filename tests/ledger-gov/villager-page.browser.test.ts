@@ -298,7 +298,7 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
     await page.click('#login-form button[type=submit]');
     await page.waitForURL(`${base}/town`);
     await page.waitForSelector('#main-view:not([hidden])');
-    expect(await page.textContent('#who')).toBe('工作人员town-office（镇级）');
+    expect(await page.textContent('#who')).toBe('工作人员town-office（镇级 Town）');
     // The session is an HTTP-only cookie: nothing of it in the page's storage.
     expect(await page.evaluate(() => (globalThis as unknown as { document: { cookie: string } }).document.cookie)).not.toContain('ledger_staff');
     expect(await page.evaluate(() => (globalThis as unknown as { sessionStorage: { length: number } }).sessionStorage.length)).toBe(0);

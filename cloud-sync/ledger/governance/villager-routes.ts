@@ -7,7 +7,7 @@ import { Type } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { ErrorCode, isEdgeError } from '../../../edge/errors.ts';
 import type { SqlDb } from '../sql.ts';
-import { madeAtSql } from '../store-time.ts';
+import { madeAtSql, storeClockAheadSql } from '../store-time.ts';
 import { listVillagers, villagerOf } from '../tables.ts';
 import { fieldError, localDate } from './rules.ts';
 import { actorOf, emptyBodyIsObject, gate, Id, VillageParams, type GovApp, type GovDeps, type Principal } from './access.ts';
@@ -16,7 +16,8 @@ import { qrNotConfigured, qrPublicPem, villagerQr, type QrIssuer } from './qr.ts
 import { MAX_UPLOAD_BYTES, photoOf, storePhoto, tooLarge } from './evidence.ts';
 import { REQUEST_ID } from './request-ids.ts';
 
-export interface PassbookLine { seq: number; date: string; kind: string; reason: string | null; reference: string | null; points: number; balance: number; store: string | null }
+/** `store_clock_ahead`: `date` is the ledger's receipt of a store's entry stamped beyond it plus the allowed skew (../store-time.ts), not the store's stamp. */
+export interface PassbookLine { seq: number; date: string; kind: string; reason: string | null; reference: string | null; points: number; balance: number; store: string | null; store_clock_ahead: boolean }
 export interface Passbook { village: string; village_name: string; villager: string; name: string; status: string; opening: number; lines: PassbookLine[]; balance: number; printed_at: string }
 
 const REQUEST_PATTERN = new RegExp(REQUEST_ID);
@@ -27,18 +28,19 @@ const KIND_ZH: Record<string, string> = { award: '奖励', penalty: '扣分', re
  * last lines only; `opening` is then the balance before the first line shown. A line's date is
  * when the entry was made, a store's by its clock but not beyond the ledger's receipt plus the
  * allowed skew (../store-time.ts), as the roll-up and the board count it: a store clock months
- * fast cannot date a villager's purchase in the future.
+ * fast cannot date a villager's purchase in the future. Such a line says so (`store_clock_ahead`).
  */
 export async function passbookOf(db: SqlDb, village: string, villager: string, now: Date, limit = 2000): Promise<Passbook> {
   const v = await villagerOf(db, villager);
   if (!v || v.village !== village) throw fieldError('villager', `no villager ${villager} in this village`, `本村没有村民 ${villager}`, 404, ErrorCode.UNKNOWN_VILLAGER);
-  const rows = await db.query<{ seq: number | string; kind: string; points: number | string; reason: string | null; reference: string | null; made_at: string; origin_store: string | null }>(
-    `SELECT seq, kind, points, reason, reference, ${madeAtSql(db, '')} AS made_at, origin_store FROM entries WHERE villager_id = $1 AND village = $2 ORDER BY seq`, [villager, village]);
+  const rows = await db.query<{ seq: number | string; kind: string; points: number | string; reason: string | null; reference: string | null; made_at: string; origin_store: string | null; clock_ahead: number | string }>(
+    `SELECT seq, kind, points, reason, reference, ${madeAtSql(db, '')} AS made_at, origin_store, CASE WHEN ${storeClockAheadSql(db, '')} THEN 1 ELSE 0 END AS clock_ahead
+       FROM entries WHERE villager_id = $1 AND village = $2 ORDER BY seq`, [villager, village]);
   const vname = (await db.query<{ name: string }>('SELECT name FROM villages WHERE id = $1', [village]))[0]?.name ?? village;
   let balance = 0;
   const lines = rows.map((r) => {
     balance += Number(r.points);
-    return { seq: Number(r.seq), date: r.made_at, kind: KIND_ZH[r.kind] ?? r.kind, reason: r.reason, reference: r.reference, points: Number(r.points), balance, store: r.origin_store };
+    return { seq: Number(r.seq), date: r.made_at, kind: KIND_ZH[r.kind] ?? r.kind, reason: r.reason, reference: r.reference, points: Number(r.points), balance, store: r.origin_store, store_clock_ahead: Number(r.clock_ahead) === 1 };
   });
   const shown = lines.slice(Math.max(0, lines.length - limit));
   const opening = shown.length > 0 ? shown[0]!.balance - shown[0]!.points : balance;

@@ -1,4 +1,4 @@
-/* global LedgerErrors, sendOnce, document, fetch, location, window */
+/* global LedgerErrors, LedgerSignedIn, sendOnce, document, fetch, location, window */
 /**
  * The staff accounts page (/accounts): the town manages every account, a village account its
  * own village's (the server decides; this page only shows what it answers). List, add, set a
@@ -178,7 +178,7 @@ async function enter() {
     const s = await call('GET', '/staff/session');
     csrf = s.csrf;
     me = s.user;
-    $('who').textContent = `${me.display_name}（${me.role === 'town' ? '镇级' : `村级 · ${me.village}`}）`;
+    $('who').textContent = LedgerSignedIn.label(me);
     if (me.role !== 'town') {
       // A village account adds village accounts of its own village only.
       $('add-role').value = 'village';

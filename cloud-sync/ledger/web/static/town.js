@@ -1,10 +1,10 @@
-/* global LedgerErrors, document, fetch, location, URL, URLSearchParams, window, Chart */
+/* global LedgerErrors, LedgerSignedIn, document, fetch, location, setTimeout, URL, URLSearchParams, window, Chart */
 /**
  * The roll-up page: the town sees every village (or one), a village its own. Charts are
  * Chart.js, served by the ledger from node_modules. Staff are signed in by the ledger's
  * HTTP-only session cookie (/login); without it the page goes there. CSV is fetched and saved
- * through a blob link, so an error shows on the page instead of as a downloaded file. A refusal
- * is shown in Chinese, then English (errors.js).
+ * through a temporary blob link, released once the download has started, so an error shows on the
+ * page instead of as a downloaded file. A refusal is shown in Chinese, then English (errors.js).
  */
 'use strict';
 
@@ -139,16 +139,30 @@ async function refresh() {
   }
 }
 
+/**
+ * How long a CSV's temporary blob: link outlives the click that starts its download. No event of
+ * the page says the browser has read the blob: Chromium takes it at the click, but a browser that
+ * reads it after the click's task (reported of Safari and some phones' browsers) fails a download
+ * whose link was released at once. A minute is that many times over, and a day's CSVs are let go.
+ */
+const DOWNLOAD_LINK_GRACE_MS = 60_000;
+
 async function csv(table) {
   try {
     const res = await call(`${root()}.csv?${query({ table })}`);
     const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') || '')?.[1] || `${table}.csv`;
+    const url = URL.createObjectURL(await res.blob());
     const a = document.createElement('a');
-    a.href = URL.createObjectURL(await res.blob());
+    a.href = url;
     a.download = name;
     document.body.append(a);
-    a.click();
-    a.remove();
+    try {
+      a.click();
+    } finally {
+      a.remove();
+      // the click has started the download: the link is let go after its grace (else each CSV stays in the tablet's memory while the page is open)
+      setTimeout(() => URL.revokeObjectURL(url), DOWNLOAD_LINK_GRACE_MS);
+    }
   } catch (e) {
     $('error').textContent = e.message;
   }
@@ -159,7 +173,7 @@ async function enter() {
     const s = await (await call('/staff/session')).json();
     csrf = s.csrf;
     who = s.user.role === 'town' ? { role: 'town' } : { role: 'village', village: s.user.village };
-    $('who').textContent = `${s.user.display_name}（${s.user.role === 'town' ? '镇级' : `村级 · ${s.user.village}`}）`;
+    $('who').textContent = LedgerSignedIn.label(s.user);
   } catch (e) {
     if (e.status !== 401) $('enter-error').textContent = e.message;
     return;

@@ -1,4 +1,4 @@
-/* global document, fetch, history, location, URLSearchParams, window */
+/* global LedgerSignedIn, document, fetch, history, location, URLSearchParams, window */
 /**
  * The village office page (/village): who is signed in (GET /staff/session; without a session,
  * to /login?next=/village), which village it shows (a village account its own; a town account
@@ -92,7 +92,7 @@
       office.csrf = s.csrf;
       office.me = s.user;
       const me = s.user;
-      $('who').textContent = `${me.display_name}（${me.role === 'town' ? '镇级' : `村级 · ${me.village}`}）`;
+      $('who').textContent = LedgerSignedIn.label(me);
       office.manage = me.role === 'village';
       if (!(await villageChoices())) {
         $('enter-error').textContent = '还没有村 / no villages yet';

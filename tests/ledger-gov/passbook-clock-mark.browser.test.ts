@@ -1,0 +1,99 @@
+/**
+ * The passbook marks a line whose date is the ledger's receipt, not the store's stamp (a store
+ * whose clock ran ahead beyond the allowed skew: store-time.ts), in a real browser (Debian's
+ * chromium through playwright-core) at a phone's width: the villager and the committee see that
+ * the date is when the ledger received the entry, in both languages, and the lines of a store
+ * offline for days or a little fast, and those made at the ledger, carry no mark. Before, the
+ * passbook dated such a line as any other. The page stays no wider than the phone.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Browser, type Page } from 'playwright-core';
+import { launchChromium, pageProblems, pageWidth, PHONE, phoneContext } from '../../harness/browser.ts';
+import { ledgerDbKind, tempLedgerDb } from '../../harness/sync/rig.ts';
+import { govApp, type GovApp, type StaffSession } from './gov-app.ts';
+import { seedStoreClocks } from './store-clock-fixture.ts';
+
+const CJK = /[\u4e00-\u9fff]/;
+const LATIN = /[A-Za-z]{2}/;
+
+describe(`the passbook's mark of a store clock ahead (${ledgerDbKind})`, () => {
+  let ledger: Awaited<ReturnType<typeof tempLedgerDb>>;
+  let g: GovApp;
+  let base: string;
+  let browser: Browser;
+  let town: StaffSession;
+
+  beforeAll(async () => {
+    ledger = await tempLedgerDb();
+    await seedStoreClocks(ledger.db);
+    g = await govApp({ db: ledger.db, village: 'va' });
+    town = await g.staff('town-office');
+    await g.villager('va', 'zhang');
+    expect((await g.call(g.va, 'POST', '/api/villages/va/entries', { id: 'award-zhang', villager: 'zhang', kind: 'award', points: 20, reason: '打扫村道' })).statusCode).toBeLessThan(300);
+    base = await g.app.listen({ host: '127.0.0.1', port: 0 });
+    browser = await launchChromium();
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await g?.close();
+    await ledger?.drop();
+  });
+
+  /** Each line of the book: its balance (which tells the lines apart) and its date cell's mark, if any. */
+  const marks = (page: Page) => page.locator('#lines tr').evaluateAll((rows) => rows.map((r) => {
+    const tr = r as unknown as { querySelector(s: string): { textContent: string | null } | null; cells: { textContent: string | null }[] };
+    return { balance: tr.cells[5]?.textContent, mark: tr.querySelector('td.date .clock-mark')?.textContent ?? null };
+  }));
+  const bilingual = (text: string | null) => expect({ text, zh: CJK.test(text ?? ''), en: LATIN.test(text ?? '') }).toEqual({ text, zh: true, en: true });
+
+  /** The book as shown: the fast store's line (balance -7) alone marked, in both languages, and a note saying what the mark means. */
+  const checkBook = async (page: Page) => {
+    await page.waitForSelector('#book:not([hidden])');
+    const lines = await marks(page);
+    expect(lines.map((l) => [l.balance, l.mark !== null])).toEqual([['-7', true], ['-12', false], ['-15', false], ['5', false]]);
+    bilingual(lines[0]!.mark);
+    expect(await page.isVisible('#clock-note')).toBe(true);
+    bilingual(await page.textContent('#clock-note'));
+    expect(await pageWidth(page)).toEqual({ page: PHONE.width, layout: PHONE.width });
+  };
+
+  it('on the villager’s own passbook and the office’s', async () => {
+    const context = await phoneContext(browser);
+    const page = await context.newPage();
+    const problems = pageProblems(page);
+    await page.goto(`${base}/m/?village=va`);
+    await page.fill('#villager', 'zhang');
+    await page.fill('#pin', '2468');
+    await page.click('#login-form button[type=submit]');
+    await page.waitForSelector('#main-view:not([hidden])');
+    problems.length = 0; // the login page's first look at its session is a 401
+    await page.goto(`${base}/m/passbook`);
+    await checkBook(page);
+    await page.screenshot({ path: 'test-results/passbook-clock-mark.png', fullPage: true });
+    await context.close();
+
+    const office = await phoneContext(browser);
+    await office.addCookies([{ name: 'ledger_staff', value: town.cookie, url: base }]);
+    const book = await office.newPage();
+    const seen = pageProblems(book);
+    await book.goto(`${base}/passbook?village=va&villager=zhang`);
+    await checkBook(book);
+    expect([...problems, ...seen]).toEqual([]);
+    await office.close();
+  }, 90_000);
+
+  it('no mark and no note when no line needs one', async () => {
+    const context = await phoneContext(browser);
+    await context.addCookies([{ name: 'ledger_staff', value: town.cookie, url: base }]);
+    const page = await context.newPage();
+    const problems = pageProblems(page);
+    await g.villager('va', 'li');
+    expect((await g.call(g.va, 'POST', '/api/villages/va/entries', { id: 'award-li', villager: 'li', kind: 'award', points: 5, reason: '打扫村道' })).statusCode).toBeLessThan(300);
+    await page.goto(`${base}/passbook?village=va&villager=li`);
+    await page.waitForSelector('#book:not([hidden])');
+    expect(await marks(page)).toEqual([{ balance: '5', mark: null }]);
+    expect(await page.isVisible('#clock-note')).toBe(false);
+    expect(problems).toEqual([]);
+    await context.close();
+  }, 90_000);
+});
