@@ -1,6 +1,7 @@
 /**
  * The store's sync agent, a Part of the daemon: drains the outbox to the village ledger in
- * seq order and resends what is not acknowledged, with backoff; applies the village stream
+ * seq order and resends what is not acknowledged, with backoff (./sender.ts), as the ledger's
+ * acks and beats say (below); applies the village stream
  * (cloud-sync/agent/inbound.ts); asks for a snapshot when it is new or sees a gap
  * (cloud-sync/agent/catch-up.ts); announces
  * itself with a retained status and a last will; reports its state to the health board.
@@ -8,7 +9,7 @@
 import { createPublicKey } from 'node:crypto';
 import { inLazyTransaction, type Db } from '../../edge/ledger/db.ts';
 import type { LedgerRules } from '../../edge/ledger/entries.ts';
-import { countPendingOutbox, lastAckedSeq, markOutboxAcked, outboxRange, pendingOutbox, pendingOutboxAfter, type OutboxRow } from '../../edge/ledger/outbox.ts';
+import { countPendingOutbox, lastAckedSeq, markOutboxAcked, outboxRange } from '../../edge/ledger/outbox.ts';
 import { inboundSeq, lastContact, noteVillageSeq, touchContact, touchContactEvery } from '../../edge/ledger/sync-state.ts';
 import { iso, systemClock, type Clock } from '../../edge/ledger/time.ts';
 import type { HealthBoard, Part } from '../../edge/parts.ts';
@@ -22,7 +23,8 @@ import { RefusalCounter } from '../protocol/refusals.ts';
 import { InboundStream, type InboundOutcome } from './inbound.ts';
 import { logOutcome } from './outcome-log.ts';
 import { BoardInbox } from './board.ts';
-import { anyDue, foreignVillagerIds, recordAck, applyBeat, dropAcked, highestInFlight, oldestInFlight, ownSeqs, reconnectInFlight, rowsMessage, sendRows, type InFlight } from './rows.ts';
+import { foreignVillagerIds, recordAck, applyBeat, dropAcked, oldestInFlight, ownSeqs, reconnectInFlight } from './rows.ts';
+import { RowSender } from './sender.ts';
 import type { SyncConfig } from './config.ts';
 import { OpsLink } from './ops.ts';
 import { CatchUp } from './catch-up.ts';
@@ -71,20 +73,11 @@ export class SyncAgent implements Part {
   private board: BoardInbox | undefined;
   private key: SigningKey | undefined;
   private keys: KeyRing = new Map();
-  private readonly inflight = new Map<number, InFlight>();
-  private readonly sending = new Set<number>(); // seqs handed to the client, not yet in `inflight`
   /** Heartbeats sent and the beats answering them: fresh word, or a copy (./heartbeats.ts). */
   private readonly heartbeats = new Heartbeats();
-  /** The ledger answers heartbeats: its beats, not silence, say which rows were lost. */
-  private beatSeen = false;
-  /** Batches are numbered as sent; the ledger handles them in order, so an ack for a later one means an earlier one was lost. */
-  private sendNo = 0;
-  private ackedSendNo = 0;
-  /** The last send before this connection if the broker lost our session (and the ledger's with it); else 0. */
-  private lostWithSession = 0;
-  private lastAckAt = 0;
+  /** The outbox drain: what is in flight, and what goes again (./sender.ts). */
+  private readonly rows: RowSender;
   private timers: NodeJS.Timeout[] = [];
-  private draining = false;
   /** Nothing goes out before a beat after a restore, or for a while from a store that never heard from the ledger (./rollback.ts). */
   private firstBeat: FirstBeat | undefined;
   /** When to ask for the stream, and when to stop (cloud-sync/agent/catch-up.ts). */
@@ -101,6 +94,10 @@ export class SyncAgent implements Part {
     this.control = new ControlInbox({ address: deps.address, keys: () => this.keys, refusals: this.refusals, log: deps.log });
     this.ops = new OpsLink({ address: deps.address, mqtt: () => this.mqtt, keys: () => this.keys, refusals: this.refusals });
     this.clockSkew = new ClockSkewWatch({ log: deps.log, alarm: deps.clockAlarm });
+    this.rows = new RowSender({
+      db: deps.db, config: deps.config, address: deps.address, log: deps.log, clock: this.clock, counters: this.counters,
+      mqtt: () => this.mqtt, key: () => this.key, firstBeat: () => this.firstBeat,
+    });
   }
 
   /** The store's public key (PEM), which the village ledger must hold for this store. */
@@ -170,34 +167,34 @@ export class SyncAgent implements Part {
   }
 
   /** Look at the outbox now (the daemon's parts call this after a change; the timer also does). */
-  kick = (): void => void this.drain();
+  kick = (): void => void this.rows.drain();
 
   private onConnect(sessionPresent: boolean): void {
     const mqtt = this.mqtt;
     if (!mqtt) return;
-    trace(this.deps.address.store, 'connect', { inflight: this.inflight.size, sessionPresent });
-    this.lostWithSession = sessionPresent ? 0 : this.sendNo;
+    trace(this.deps.address.store, 'connect', { inflight: this.rows.inflight.size, sessionPresent });
+    this.rows.lostWithSession = sessionPresent ? 0 : this.rows.sendNo;
     void mqtt.publish(storeTopic(this.deps.address, 'status'), STATUS_ONLINE, { retain: true });
     this.ops.onConnect();
     // Whatever was in flight may have died with the broker. A heartbeat now brings the ledger's
     // beat, which says what it holds: only the rest goes again (or everything, from a ledger
     // that has never answered a heartbeat, once the longest backoff passes with no answer).
     const now = this.clock().getTime();
-    reconnectInFlight(this.inflight, now, now + this.deps.config.retransmit_ms);
-    this.lastAckAt = now;
+    reconnectInFlight(this.rows.inflight, now, now + this.deps.config.retransmit_ms);
+    this.rows.lastAckAt = now;
     this.heartbeats.reconnected();
     // The stream's tail may have died with the broker: the beat answering the heartbeat below
     // says (it comes after every event the ledger published before it).
     this.catchUp?.onConnect();
     // New rows before the heartbeat: their ack (naming rows whose seqs the ledger holds as other
     // rows) then comes before the beat, whose contiguous_seq would mark those acknowledged.
-    void this.drain();
+    void this.rows.drain();
     void this.heartbeat();
     this.report();
   }
 
   private tick(): void {
-    void this.drain();
+    void this.rows.drain();
     this.catchUp?.tick();
   }
 
@@ -248,7 +245,7 @@ export class SyncAgent implements Part {
     if (!beat) return;
     const kind = this.heartbeats.classify(beat.answers);
     if (kind === 'replayed') return this.control.refuse('replayed', 'down/beat');
-    this.beatSeen = true;
+    this.rows.beatSeen = true;
     trace(this.deps.address.store, 'beat', { reason: beat.reason, c: beat.contiguous_seq, answers: beat.answers !== undefined });
     const db = this.deps.db();
     // Only heartbeats sent since the reconnect are awaited. A beat answering another (queued in
@@ -259,7 +256,7 @@ export class SyncAgent implements Part {
     this.moved(settleRollback(db, beat.contiguous_seq, this.firstBeat?.neverHeard, fresh), beat.contiguous_seq);
     this.firstBeat?.beat();
     const acked = lastAckedSeq(db);
-    if (acked > beat.contiguous_seq && !stale) void this.resend(outboxRange(db, beat.contiguous_seq, acked, this.deps.config.window));
+    if (acked > beat.contiguous_seq && !stale) void this.rows.resend(outboxRange(db, beat.contiguous_seq, acked, this.deps.config.window));
     const at = iso(this.clock);
     inLazyTransaction(db, 'recording the ledger\'s beat', () => {
       // The ledger holds every row up to contiguous_seq (their acks may have died with a broker);
@@ -275,23 +272,15 @@ export class SyncAgent implements Part {
       noteVillageSeq(db, beat.village_seq, at);
     });
     // The ledger answers: a row of ours it has had for offline_after_s and not acknowledged (refused as from the future?) raises the alarm.
-    if (fresh) this.clockSkew.ownRows(oldestInFlight(this.inflight, Date.parse(beat.answers!)), at, this.deps.config.offline_after_s * 1000, this.deps.config.clock_skew_s * 1000);
+    if (fresh) this.clockSkew.ownRows(oldestInFlight(this.rows.inflight, Date.parse(beat.answers!)), at, this.deps.config.offline_after_s * 1000, this.deps.config.clock_skew_s * 1000);
     // A greeting after the broker lost our session (and the ledger's, with the rows queued for
     // it): what we sent before this connection and the ledger lacks goes again now, ahead of the
     // heartbeat below, not a beat's round trip later. A copy of a greeting sends copies at most.
-    const answered = fresh ? this.heartbeats.answer(beat.answers!) : kind === 'greeting' ? this.lostWithSession : 0;
-    if (kind === 'greeting') this.lostWithSession = 0;
-    if (applyBeat(this.inflight, beat.contiguous_seq, answered)) void this.drain();
+    const answered = fresh ? this.heartbeats.answer(beat.answers!) : kind === 'greeting' ? this.rows.lostWithSession : 0;
+    if (kind === 'greeting') this.rows.lostWithSession = 0;
+    if (applyBeat(this.rows.inflight, beat.contiguous_seq, answered)) void this.rows.drain();
     // A greeting answers nothing: our heartbeat now gets a beat that does.
     if (beat.reason === 'online') void this.heartbeat();
-  }
-
-  /** Rows the ledger lost after acknowledging them: sent again as they are, not tracked in flight. */
-  private async resend(rows: OutboxRow[]): Promise<void> {
-    if (!this.mqtt?.connected || !this.key || rows.length === 0) return;
-    this.deps.log.warn({ from: rows[0]!.seq, to: rows[rows.length - 1]!.seq }, 'the ledger lacks rows it acknowledged; sending them again / 村账本缺少已确认的记录，重新发送');
-    this.counters.resent += rows.length;
-    await sendRows(this.mqtt, this.deps.address, this.key, rows, this.deps.config.batch_size, this.clock().getTime());
   }
 
   private onAck(payload: Buffer): void {
@@ -302,80 +291,19 @@ export class SyncAgent implements Part {
     const foreign = ack.foreign ? foreignVillagerIds(db, this.deps.address.store, ack.foreign) : [];
     const seqs = recordAck(db, this.deps.address.store, ack, iso(this.clock));
     if (!seqs) return this.control.refuse('replayed', 'down/ack');
-    this.ackedSendNo = Math.max(this.ackedSendNo, dropAcked(this.inflight, seqs));
-    this.lastAckAt = this.clock().getTime();
+    this.rows.ackedSendNo = Math.max(this.rows.ackedSendNo, dropAcked(this.rows.inflight, seqs));
+    this.rows.lastAckAt = this.clock().getTime();
     const taken = foreign.filter((f) => seqs.includes(f.seq)).map((f) => f.id);
     if (taken.length > 0) this.deps.villagerIdTaken?.(taken);
-    if (ack.clashed) this.moved(moveClashedRows(db, ownSeqs(this.deps.address.store, ack.clashed), ack.contiguous_seq, new Set([...this.inflight.keys(), ...this.sending])), ack.contiguous_seq);
-    void this.drain();
+    if (ack.clashed) this.moved(moveClashedRows(db, ownSeqs(this.deps.address.store, ack.clashed), ack.contiguous_seq, new Set([...this.rows.inflight.keys(), ...this.rows.sending])), ack.contiguous_seq);
+    void this.rows.drain();
   }
 
   /** Rows moved to new seqs past what the ledger holds (./rollback.ts): what was in flight under the old ones is gone. */
   private moved(m: Renumbered | undefined, ledgerSeq: number): void {
     if (!m) return;
     this.deps.log.warn({ rows: m.rows, from_seq: m.from, ledger_seq: ledgerSeq }, 'the ledger holds rows this store no longer has (a restored or reinstalled ledger); rows written since go under new seqs / 村账本有本店已没有的记录（账本已恢复或重装），之后的记录改用新序号发送');
-    for (const seq of m.old) this.inflight.delete(seq);
-  }
-
-  /** Send due rows in seq order, one signed batch at a time, while the broker takes them. */
-  private async drain(): Promise<void> {
-    const mqtt = this.mqtt;
-    const key = this.key;
-    if (this.draining || !mqtt?.connected || !key || this.firstBeat?.waiting(this.clock().getTime(), this.deps.config.retransmit_max_ms)) return;
-    this.draining = true;
-    try {
-      const c = this.deps.config;
-      const db = this.deps.db();
-      const now = this.clock().getTime();
-      // A row goes again once its backoff has passed and it is known lost: a later batch was
-      // acknowledged, or a beat showed the ledger without it. A ledger that is merely behind is
-      // not flooded with copies of what it is working through. Only a ledger that never answered
-      // a heartbeat is judged by silence, and only after the longest backoff without an ack: its
-      // beat answers our heartbeat after the rows queued before it, so a ledger working through
-      // a long queue answers late, not never.
-      const ledgerSilent = !this.beatSeen && now - this.lastAckAt >= c.retransmit_max_ms;
-      const isDue = (f: InFlight) => f.nextAt <= now && (f.lost === true || f.sendNo < this.ackedSendNo || ledgerSilent);
-      let due: OutboxRow[];
-      if (this.inflight.size === 0 || anyDue(this.inflight, isDue)) {
-        const pending = pendingOutbox(db, c.window);
-        const live = new Set(pending.map((r) => r.seq));
-        for (const seq of this.inflight.keys()) if (!live.has(seq)) this.inflight.delete(seq);
-        due = pending.filter((r) => {
-          const f = this.inflight.get(r.seq);
-          return !f || isDue(f);
-        });
-      } else {
-        // Nothing to resend: only rows written since the last send, within the window.
-        const room = c.window - this.inflight.size;
-        due = room > 0 ? pendingOutboxAfter(db, highestInFlight(this.inflight), room) : [];
-      }
-      // Every batch goes out at once (the client keeps them in order); each is marked in
-      // flight once the broker has it. Only in memory: what is in flight dies with the process,
-      // and a restarted agent sends every unacknowledged row again (the ledger holds ids).
-      const batches: OutboxRow[][] = [];
-      for (let i = 0; i < due.length; i += c.batch_size) batches.push(due.slice(i, i + c.batch_size));
-      if (batches.length > 0) trace(this.deps.address.store, 'send', { batches: batches.length, first: due[0]!.seq, inflight: this.inflight.size });
-      for (const r of due) this.sending.add(r.seq);
-      const sent = await Promise.all(batches.map((b) => mqtt.publish(storeTopic(this.deps.address, 'up/rows'), rowsMessage(this.deps.address, key, b, now))));
-      batches.forEach((batch, i) => {
-        if (!sent[i]) return;
-        this.counters.sent += batch.length;
-        const sendNo = ++this.sendNo;
-        for (const r of batch) {
-          const f = this.inflight.get(r.seq) ?? { attempts: 0, nextAt: 0, sendNo, sentAt: now };
-          f.sendNo = sendNo;
-          f.lost = false;
-          f.attempts++;
-          f.nextAt = now + Math.min(c.retransmit_max_ms, c.retransmit_ms * 2 ** (f.attempts - 1));
-          this.inflight.set(r.seq, f);
-        }
-      });
-    } catch (err) {
-      this.deps.log.error({ err }, 'outbox drain failed; will retry / 发件箱同步失败，稍后重试');
-    } finally {
-      this.draining = false;
-      this.sending.clear();
-    }
+    for (const seq of m.old) this.rows.inflight.delete(seq);
   }
 
   private async heartbeat(): Promise<void> {
@@ -384,7 +312,7 @@ export class SyncAgent implements Part {
     if (!this.key) return;
     // Signed with the store's key (as the ledger signs its beats): only then may it move the village stream.
     const hb: Heartbeat = signControl({ at: iso(this.clock), outbox_pending: s.outbox_pending, last_acked_seq: s.last_acked_seq, inbound_seq: s.inbound_seq, refused: s.refused }, this.deps.address, this.key);
-    this.heartbeats.sent(hb.at, this.sendNo);
+    this.heartbeats.sent(hb.at, this.rows.sendNo);
     if (!(await this.mqtt?.publish(storeTopic(this.deps.address, 'heartbeat'), JSON.stringify(hb)))) this.heartbeats.unsent(hb.at);
     this.report();
   }

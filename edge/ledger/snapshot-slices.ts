@@ -14,7 +14,8 @@
  *   slices as they need, each piece moving the balance with its entries (balance = sum of
  *   entries holds after every commit; between two slices its balance is that of a prefix of its
  *   history, as when the stream is part way through it), and its shortfall repaid once, in its
- *   last piece, from its last earning, as the whole snapshot repays it. As one slice it held the
+ *   last piece, from its last earning, as the whole snapshot repays it (even when an apply
+ *   interrupted after that earning is applied again: ./snapshot-owed.ts). As one slice it held the
  *   main thread for 0.25-0.3 s per 10,000 entries (bench:snapshot-apply, VILLAGERS=10).
  * - The catalogue and the caller's `last` (the stream's seq and contact) go in a last slice of
  *   their own, the only commit that waits for the disk (the others are lazy, inLazyTransaction:
@@ -29,6 +30,7 @@ import { cachedStatement, inLazyTransaction, inTransaction, type Db } from './db
 import type { LedgerRules } from './entries.ts';
 import { applyCatalogue } from './products.ts';
 import { checkSnapshotEntry, repayFrom, unknownVillager, writeEntries, writeVillagers, type Snapshot, type SnapshotApplied, type SnapshotEntry, type SnapshotVillager } from './snapshot.ts';
+import { noteOwedRepayment, takeOwedRepayment } from './snapshot-owed.ts';
 import { checkVillagerId } from './villagers.ts';
 import { pendingStatusChanges } from './village-status.ts';
 import { iso, systemClock, type Clock } from './time.ts';
@@ -120,11 +122,16 @@ export async function applySnapshotInSlices(db: Db, snap: Snapshot, rules: Ledge
         cut.earning = r.lastEarning.get(id) ?? cut.earning;
         cut.from += piece.length;
         rows += piece.length;
-        if (cut.from < es.length) continue;
-        // Its last piece: the shortfall repaid once, from the last earning this apply wrote, as the
-        // whole snapshot repays it. (An apply interrupted after the last earning, applied again,
-        // writes none: the shortfall stays recorded and the villager's next earning repays it.)
-        if (cut.earning !== undefined && repayFrom(db, id, cut.earning, rules, at)) done.debtRepaid++;
+        if (cut.from < es.length) {
+          // Not its last piece: an earning written here repays at the end, even if this apply is
+          // interrupted before it and applied again, writing no earning then (./snapshot-owed.ts).
+          if (r.lastEarning.has(id)) noteOwedRepayment(db, id, cut.earning!);
+          continue;
+        }
+        // Its last piece: the shortfall repaid once, from the last earning written (by this apply,
+        // or by one interrupted after it), as the whole snapshot repays it.
+        const earning = takeOwedRepayment(db, id, cut.earning, rules);
+        if (earning !== undefined && repayFrom(db, id, earning, rules, at)) done.debtRepaid++;
         cut = undefined;
         i++;
       }

@@ -9,6 +9,7 @@ import { EdgeError, ErrorCode } from '../errors.ts';
 import { getEntry, repayDebt, validateLedgerEntry, type EntryKind, type LedgerRules } from './entries.ts';
 import { checkVillagerId, type VillagerStatus } from './villagers.ts';
 import { applyCatalogue, type CatalogueProduct } from './products.ts';
+import { dropOwedRepayments } from './snapshot-owed.ts';
 import { pendingStatusChanges, villageStatusWins } from './village-status.ts';
 import { iso, systemClock, type Clock } from './time.ts';
 
@@ -121,6 +122,8 @@ export function writeEntries(db: Db, entries: readonly SnapshotEntry[], rules: L
   // Points earned through the snapshot repay a recorded shortfall, as a live award would.
   let debtRepaid = 0;
   if (repay) for (const [id, earning] of lastEarning) if (repayFrom(db, id, earning, rules, at)) debtRepaid++;
+  // A repayment an interrupted apply in slices left owed is spent: this later earning repaid.
+  if (repay && lastEarning.size > 0) dropOwedRepayments(db, lastEarning.keys());
   return { applied, duplicates, debtRepaid, lastEarning };
 }
 

@@ -104,4 +104,41 @@ describe('a villager with more entries than a slice', () => {
     }
     expect(partly).toBeGreaterThanOrEqual(2);
   });
+
+  it('its history ending in deductions after its last earning, interrupted between that earning and its end: applied again, the debt is repaid once from that earning, as the whole snapshot repays it', async () => {
+    const snap = village(75);
+    // 45 penalties after `h`'s last award, over the slices after it (20 rows each).
+    for (let i = 0; i < 45; i++) snap.entries.push({ id: `hp${i}`, villager: 'h', kind: 'penalty', points: -1, reference: null, reason: '乱堆', created_at: AT });
+    withDebt(whole.db);
+    applySnapshot(whole.db, snap, rules, clock);
+    const repaid = (db: Db) => db.prepare("SELECT COUNT(*) FROM entries WHERE villager_id = 'h' AND reference LIKE 'debt:%'").pluck().get() as number;
+    expect(repaid(whole.db)).toBe(1);
+    const lastEarning = snap.entries.filter((e) => e.villager === 'h' && e.points > 0).at(-1)!.id;
+    let finished = false;
+    let after = 0; // interruptions that found `h` past its last earning, not at its end
+    for (let stopAt = 1; !finished; stopAt++) {
+      const db = tempLedger();
+      try {
+        withDebt(db.db);
+        let turns = 0;
+        const stop = new Error('killed');
+        const r = await applySnapshotInSlices(db.db, snap, rules, { ...bySize(20), turn: async () => { if (++turns === stopAt) throw stop; } }).catch((e: unknown) => e);
+        finished = r !== stop;
+        if (!finished) {
+          const held = db.db.prepare("SELECT id FROM entries WHERE villager_id = 'h' AND origin = 'ledger' ORDER BY seq").pluck().all() as string[];
+          if (held.includes(lastEarning) && held.length < snap.entries.filter((e) => e.villager === 'h').length) after++;
+          // Applied again (the store restarted and asked again), twice: nothing is applied twice.
+          await applySnapshotInSlices(db.db, snap, rules, bySize(20));
+          await applySnapshotInSlices(db.db, snap, rules, bySize(20));
+        }
+        expect(ledgerOf(db.db)).toEqual(ledgerOf(whole.db));
+        expect(repaid(db.db)).toBe(1);
+        expect(findBalanceMismatches(db.db)).toEqual([]);
+      } finally {
+        db.cleanup();
+      }
+      expect(stopAt).toBeLessThan(30);
+    }
+    expect(after).toBeGreaterThanOrEqual(2);
+  });
 });

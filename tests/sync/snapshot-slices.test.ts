@@ -8,9 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { closeLedger, openLedger, type Db } from '../../edge/ledger/db.ts';
-import { findBalanceMismatches } from '../../edge/ledger/entries.ts';
-import { getVillager } from '../../edge/ledger/villagers.ts';
+import { closeLedger, inTransaction, openLedger, type Db } from '../../edge/ledger/db.ts';
+import { findBalanceMismatches, redeemAtExit } from '../../edge/ledger/entries.ts';
+import { addVillager, getVillager } from '../../edge/ledger/villagers.ts';
 import { inboundSeq } from '../../edge/ledger/sync-state.ts';
 import { InboundStream, type InboundOutcome } from '../../cloud-sync/agent/inbound.ts';
 import { RefusalCounter } from '../../cloud-sync/protocol/refusals.ts';
@@ -208,6 +208,37 @@ describe('a large snapshot applied in slices by the InboundStream', () => {
     expect(later.map(kinds)).toEqual([['snapshot 5']]);
     expect(later[0]![0]).toMatchObject({ applied: 40 - partly });
     for (const id of names) expect(getVillager(db, id)?.balance).toBe(SUM);
+    expect(findBalanceMismatches(db)).toEqual([]);
+  });
+
+  it('stopped after a villager cut across slices had its last earning, before its last entry: started again, its debt is repaid once, as the whole snapshot repays it', async () => {
+    // 张三 owes 6 points (a sale with nothing on hand); the village then awards him 20 × 10 and fines him 10 × 1.
+    addVillager(db, { id: 'zhang', name: '张三', village }, () => new Date(at));
+    inTransaction(db, 'a sale', () => redeemAtExit(db, { id: 'sale-1', villagerId: 'zhang', points: 6, origin: 'store', reference: 'session:sale-1' }, { creditFloor: 0 }, at));
+    const fines = Array.from({ length: 10 }, (_, i) => ({ id: `fine-${i}`, villager: 'zhang', kind: 'penalty' as const, points: -1, created_at: at }));
+    const body: SnapshotBody = { villagers: [{ id: 'zhang', name: '张三', village, status: 'active' }], entries: [...Array.from({ length: 20 }, (_, i) => award(i, 'zhang')), ...fines] };
+    const snap = msg('snapshot', 5, body, store);
+    const held = () => db.prepare("SELECT COUNT(*) FROM entries WHERE origin = 'ledger'").pluck().get() as number;
+    // Slices of 8 rows: the last award and two fines in the third, the rest after it. The store stops there.
+    let stopping: InboundStream | undefined = new InboundStream({
+      db: () => db, address: { village, store }, keys: () => keys, rules: { creditFloor: 0 }, clock: () => new Date(at), skewMs: 60_000,
+      refusals, onResyncWanted: () => { resyncs++; }, snapshotPending: () => pending, later: (o) => later.push(o),
+      slices: { rows: 8, ms: Number.POSITIVE_INFINITY, turn: async () => { await new Promise<void>((r) => setImmediate(r)); if (held() > 20) stopping?.stop(); } },
+    });
+    stopping.receive(snap, 'snapshot');
+    await stopping.idle();
+    stopping = undefined;
+    expect(held()).toBeGreaterThan(20);
+    expect(held()).toBeLessThan(30);
+    expect(getVillager(db, 'zhang')).toMatchObject({ debt: 6 });
+    inbound = make(); // the store started again; the snapshot asked again, twice
+    for (let i = 0; i < 2; i++) {
+      inbound.receive(snap, 'snapshot');
+      await inbound.idle();
+    }
+    // 200 - 10 earned, 6 of it repaying the debt: as the ledger's balance once it has the repayment.
+    expect(getVillager(db, 'zhang')).toMatchObject({ balance: 184, debt: 0 });
+    expect(db.prepare("SELECT COUNT(*) FROM entries WHERE reference LIKE 'debt:%'").pluck().get()).toBe(1);
     expect(findBalanceMismatches(db)).toEqual([]);
   });
 
