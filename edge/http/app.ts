@@ -28,6 +28,7 @@ import { villagerNames } from '../ledger/admin-views.ts';
 import { snakeKeys } from './api-style.ts';
 import { countOpenReview, listOpenReview } from '../ledger/review.ts';
 import { langOf, rememberLang } from './lang.ts';
+import { takeKeptForm } from './signed-out.ts';
 import { registerAuth, SessionEnds, type AuthOptions } from './auth.ts';
 import { registerPressureGuard } from './pressure.ts';
 import { registerAuthRoutes } from './auth-routes.ts';
@@ -263,7 +264,7 @@ function routes(app: TypedApp, deps: AppDeps): void {
   // Chinese, or English with `?lang=en` (remembered) as on every page
   app.get('/review', { schema: { querystring: ReviewQuery } }, async (req, reply) => {
     rememberLang(req, reply);
-    return reply.type('text/html; charset=utf-8').send(reviewPageHtml(deps, req, reply, undefined, req.query.page, req.query.refunds_before));
+    return reply.type('text/html; charset=utf-8').send(reviewPageHtml(deps, req, reply, takeKeptForm(req), req.query.page, req.query.refunds_before));
   });
 
   registerBoardRoutes(app, { db: deps.db, storeName: deps.store.name, sync: deps.sync, timeZone: deps.timeZone });

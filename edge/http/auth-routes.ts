@@ -20,6 +20,7 @@ import { MeReply } from './action-schemas.ts';
 import { loginCsrfToken, loginCsrfValid, type LoginCsrfOptions } from './login-csrf.ts';
 import { refusalOf } from './errors.ts';
 import { wantsPage } from './form-refusal.ts';
+import { parseKept, SESSION_ENDED, SignedOutError } from './signed-out.ts';
 
 export const MAX_FAILED_LOGINS = 5;
 export const LOCK_MINUTES = 15;
@@ -30,6 +31,8 @@ const LoginBody = Type.Object({
   username: Type.String({ maxLength: 64 }),
   password: Type.String({ maxLength: 200 }),
   next: Type.Optional(Type.String({ maxLength: 500 })),
+  /** A form sent after signing out, to show again on its page once signed in (./signed-out.ts). */
+  kept: Type.Optional(Type.String({ maxLength: 12_000 })),
   _csrf: Type.Optional(Type.String()),
 });
 const SetupBody = Type.Object({
@@ -118,9 +121,12 @@ export function registerAuthRoutes(scope: FastifyInstance, deps: { db: () => Db;
     const csrf = loginCsrfToken(req, reply, deps.loginCsrf);
     const html = req.url.startsWith('/setup')
       ? setupPage({ storeName, csrf, token: body.token ?? '', values: { username: body.username ?? '', display_name: body.display_name ?? '', role: body.role ?? '' }, errors: { password: { message, zh } } })
-      : loginPage({ storeName, csrf, next: safeNext(body.next), username: body.username ?? '', error: { message, zh } });
+      : loginPage({ storeName, csrf, next: safeNext(body.next), username: body.username ?? '', error: { message, zh }, ...keptOf(body.kept) });
     await reply.status(403).type('text/html; charset=utf-8').send(html);
   };
+
+  /** A kept form goes on with the login page shown again (a wrong password, an expired form). */
+  const keptOf = (kept: string | undefined) => (parseKept(kept) ? { notice: SESSION_ENDED, kept } : {});
 
   const setupRefusal = (token: string | undefined): { status: number; error: string; message: string; zh: string } | undefined => {
     if (countAdminAccounts(db()) > 0) return { status: 403, error: 'SETUP_CLOSED', message: 'an admin account exists; the first-run setup is closed, sign in instead', zh: '已有管理账号，首次设置已关闭，请登录' };
@@ -179,7 +185,7 @@ export function registerAuthRoutes(scope: FastifyInstance, deps: { db: () => Db;
     const fail = (status: number, error: string, message: string, zh: string, extra: Record<string, unknown> = {}) =>
       wantsJson(req)
         ? reply.status(status).send({ error, message, zh, ...extra })
-        : reply.status(status).type('text/html; charset=utf-8').send(loginPage({ storeName, csrf: formToken(req, reply), next: safeNext(req.body.next), username, error: { message, zh } }));
+        : reply.status(status).type('text/html; charset=utf-8').send(loginPage({ storeName, csrf: formToken(req, reply), next: safeNext(req.body.next), username, error: { message, zh }, ...keptOf(req.body.kept) }));
     const locked = (a: AdminAccount) => {
       req.log.warn({ username }, 'login refused: account locked / 账号已锁定，拒绝登录');
       return fail(423, 'ACCOUNT_LOCKED', `too many wrong passwords; this account is locked until ${a.lockedUntil}`, `密码错误次数过多，账号已锁定至 ${new Date(a.lockedUntil!).toLocaleString('zh-CN', { hour12: false })}`, { locked_until: a.lockedUntil });
@@ -204,7 +210,11 @@ export function registerAuthRoutes(scope: FastifyInstance, deps: { db: () => Db;
     }
     const user = await signIn(req, account);
     if (wantsJson(req)) return reply.send({ user, csrf_token: reply.generateCsrf() });
-    return reply.redirect(safeNext(req.body.next), 303);
+    const next = safeNext(req.body.next);
+    // shown once, on the page it was sent from, in the new session only
+    const kept = parseKept(req.body.kept);
+    if (kept) req.session.keptForm = { ...kept, page: next };
+    return reply.redirect(next, 303);
   });
 
   /**
@@ -214,6 +224,11 @@ export function registerAuthRoutes(scope: FastifyInstance, deps: { db: () => Db;
    */
   const logoutRefused = (err: Error, req: FastifyRequest, reply: FastifyReply): void => {
     const r = refusalOf(err, req);
+    // signed out already (in another tab, or the 8 hours over): nothing to end; the sign-in page
+    if (err instanceof SignedOutError && wantsPage(req)) {
+      void reply.redirect('/login', 303);
+      return;
+    }
     if (r.body.error !== 'CSRF_REJECTED' || !wantsPage(req)) {
       void reply.status(r.status).send(r.body);
       return;

@@ -22,6 +22,7 @@ import { messagePage } from './auth-pages.ts';
 import { shelfForm, shelvesPage } from './shelves-page.ts';
 import { CalibrateReply, CountReply, ProductReply, SlotReply, ZeroReply } from './action-schemas.ts';
 import { langOf, rememberLang } from './lang.ts';
+import { takeKeptForm } from './signed-out.ts';
 import { KeptReplies, ledgerVersion, NotModified, scalesVersion } from './kept-reply.ts';
 
 const isForm = isUrlencodedForm;
@@ -156,7 +157,7 @@ export function registerShelfActions(scope: FastifyInstance, deps: ShelfDeps): v
 
   app.get('/shelves', { schema: { querystring: Type.Object({ lang: Type.Optional(Type.Union([Type.Literal('zh'), Type.Literal('en')])) }) } }, async (req, reply) => {
     rememberLang(req, reply);
-    return reply.type('text/html; charset=utf-8').send(page(req, reply));
+    return reply.type('text/html; charset=utf-8').send(page(req, reply, takeKeptForm(req)));
   });
 
   // every tablet on /shelves asks this alike: made once per change of the ledger or the scales (./kept-reply.ts)

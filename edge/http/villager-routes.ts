@@ -24,6 +24,7 @@ import { EnrolReply, WithdrawReply } from './action-schemas.ts';
 import { villagerPage, villagersPage } from './villagers-page.ts';
 import { formErrorHandler, wantsPage, type FormRefusal } from './form-refusal.ts';
 import { LangQuery, langOf, rememberLang } from './lang.ts';
+import { takeKeptForm } from './signed-out.ts';
 import { registerPendingRoutes } from './pending-routes.ts';
 import { KeptReplies, ledgerVersion, NotModified } from './kept-reply.ts';
 import { refundRows } from './refund-actions.ts';
@@ -182,7 +183,7 @@ function routes(app: FastifyInstance, deps: VillagerRoutesDeps): void {
 
   typed.get('/villagers/:id', { schema: { params: IdParams, querystring: Type.Object({ before: Type.Optional(Type.Integer({ minimum: 1 })), purchases_before: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'An older page of the villager\'s purchases to refund: those settled before this one' })), enrolled: Type.Optional(Type.Literal('already', { description: 'After an enrolment that stored nothing: the villager already held the picture' })), ...LangQuery }) } }, async (req, reply) => {
     rememberLang(req, reply);
-    return html(reply, villagerPageHtml(deps, req, reply, req.params.id, { ...(req.query.before !== undefined ? { before: req.query.before } : {}), ...(req.query.purchases_before !== undefined ? { purchasesBefore: req.query.purchases_before } : {}), alreadyEnrolled: req.query.enrolled === 'already' }));
+    return html(reply, villagerPageHtml(deps, req, reply, req.params.id, { ...(req.query.before !== undefined ? { before: req.query.before } : {}), ...(req.query.purchases_before !== undefined ? { purchasesBefore: req.query.purchases_before } : {}), alreadyEnrolled: req.query.enrolled === 'already', refusal: takeKeptForm(req) }));
   });
 }
 
