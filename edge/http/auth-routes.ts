@@ -12,6 +12,7 @@ import type { Db } from '../ledger/db.ts';
 import { addAdminAccount, beginLoginAttempt, countAdminAccounts, getAdminAccount, recordLogin, ADMIN_ROLES, type AdminAccount, type AdminRole } from '../ledger/admin-accounts.ts';
 import { appendAudit } from '../ledger/audit.ts';
 import { inTransaction } from '../ledger/db.ts';
+import { systemClock, type Clock } from '../ledger/time.ts';
 import { isEdgeError } from '../errors.ts';
 import { dummyHash, hashPassword, passwordWeakness, verifyPassword } from './passwords.ts';
 import { loginPage, messagePage, setupPage, type FieldErrors } from './auth-pages.ts';
@@ -93,9 +94,10 @@ async function signIn(req: FastifyRequest, a: AdminAccount): Promise<SessionUser
   return user;
 }
 
-export function registerAuthRoutes(scope: FastifyInstance, deps: { db: () => Db; storeName: string; setupToken?: string; sessionEnds?: SessionEnds; loginCsrf: LoginCsrfOptions }): void {
+export function registerAuthRoutes(scope: FastifyInstance, deps: { db: () => Db; storeName: string; setupToken?: string; sessionEnds?: SessionEnds; loginCsrf: LoginCsrfOptions; clock?: Clock }): void {
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
   const { db, storeName } = deps;
+  const clock = deps.clock ?? systemClock;
   const pub = { public: true };
   // One count per address for every route that checks a secret (the login's password, the
   // setup's token): made once by @fastify/rate-limit's decorator and given to each as its
@@ -159,8 +161,8 @@ export function registerAuthRoutes(scope: FastifyInstance, deps: { db: () => Db;
     let account: AdminAccount;
     try {
       account = inTransaction(db(), 'first-run setup', () => {
-        const a = addAdminAccount(db(), { username: body.username, displayName: body.display_name.trim(), role: (body.role as AdminRole | undefined) ?? 'maintainer', passwordHash }, { onlyIfNone: true });
-        appendAudit(db(), { actor: a.username, action: 'account.create', target: a.username, before: null, after: { username: a.username, display_name: a.displayName, role: a.role, via: 'setup' } });
+        const a = addAdminAccount(db(), { username: body.username, displayName: body.display_name.trim(), role: (body.role as AdminRole | undefined) ?? 'maintainer', passwordHash }, { onlyIfNone: true }, clock);
+        appendAudit(db(), { actor: a.username, action: 'account.create', target: a.username, before: null, after: { username: a.username, display_name: a.displayName, role: a.role, via: 'setup' } }, clock);
         return a;
       });
     } catch (err) {
@@ -191,18 +193,18 @@ export function registerAuthRoutes(scope: FastifyInstance, deps: { db: () => Db;
       return fail(423, 'ACCOUNT_LOCKED', `too many wrong passwords; this account is locked until ${a.lockedUntil}`, `密码错误次数过多，账号已锁定至 ${new Date(a.lockedUntil!).toLocaleString('zh-CN', { hour12: false })}`, { locked_until: a.lockedUntil });
     };
     // counted before the slow check: attempts sent together cannot all be tried (see beginLoginAttempt)
-    const attempt = beginLoginAttempt(db(), username, { maxFailures: MAX_FAILED_LOGINS, lockMs: LOCK_MINUTES * 60_000 });
+    const attempt = beginLoginAttempt(db(), username, { maxFailures: MAX_FAILED_LOGINS, lockMs: LOCK_MINUTES * 60_000 }, clock);
     if (attempt?.status === 'locked') return locked(attempt.account);
     const account = attempt?.account;
     const ok = await verifyPassword(password, account?.passwordHash ?? (await dummyHash()));
     if (!attempt || !account || !ok) {
       req.log.warn({ username, locked: attempt?.locks ?? false }, 'wrong username or password / 用户名或密码错误');
       if (attempt?.locks) {
-        appendAudit(db(), { actor: 'system', action: 'account.lock', target: account!.username, before: { locked_until: null }, after: { locked_until: attempt.account.lockedUntil } });
+        appendAudit(db(), { actor: 'system', action: 'account.lock', target: account!.username, before: { locked_until: null }, after: { locked_until: attempt.account.lockedUntil } }, clock);
       }
       return fail(401, 'LOGIN_FAILED', 'wrong username or password', '用户名或密码错误');
     }
-    if (!recordLogin(db(), account.username, attempt)) {
+    if (!recordLogin(db(), account.username, attempt, clock)) {
       // locked by wrong passwords sent meanwhile: the lock holds, even for the right password
       const now = getAdminAccount(db(), account.username);
       if (now) return locked(now);
