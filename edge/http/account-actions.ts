@@ -16,10 +16,12 @@ import { AccountCreateReply, AccountsReply } from './action-schemas.ts';
 import { ErrorResponses } from './schemas.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { formErrorHandler, isUrlencodedForm, type PageRenderer } from './form-refusal.ts';
+import { systemClock, type Clock } from '../ledger/time.ts';
 
-export function registerAccountActions(scope: FastifyInstance, deps: { db: () => Db; adminPage: PageRenderer; storeName: string }): void {
+export function registerAccountActions(scope: FastifyInstance, deps: { db: () => Db; adminPage: PageRenderer; storeName: string; clock?: Clock }): void {
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
   const { db } = deps;
+  const clock = deps.clock ?? systemClock;
 
   app.get('/api/accounts', { schema: { response: { 200: AccountsReply } } }, async () => ({
     items: listAdminAccounts(db()).map((a) => ({ username: a.username, display_name: a.displayName, role: a.role, locked_until: a.lockedUntil, last_login_at: a.lastLoginAt, created_at: a.createdAt })),
@@ -51,8 +53,8 @@ export function registerAccountActions(scope: FastifyInstance, deps: { db: () =>
       if (Object.keys(fields).length > 0) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, 'some fields are not valid', { zh: '部分内容填写有误', details: { fields } });
       const passwordHash = await hashPassword(req.body.password);
       const a = inTransaction(db(), 'adding an admin account from the admin page', () => {
-        const added = addAdminAccount(db(), { username: req.body.username, displayName: req.body.display_name.trim(), role: req.body.role as AdminRole, passwordHash });
-        appendAudit(db(), { actor: actor.username, action: 'account.create', target: added.username, before: null, after: { username: added.username, display_name: added.displayName, role: added.role, via: 'admin page' } });
+        const added = addAdminAccount(db(), { username: req.body.username, displayName: req.body.display_name.trim(), role: req.body.role as AdminRole, passwordHash }, {}, clock);
+        appendAudit(db(), { actor: actor.username, action: 'account.create', target: added.username, before: null, after: { username: added.username, display_name: added.displayName, role: added.role, via: 'admin page' } }, clock);
         return added;
       });
       if (isUrlencodedForm(req)) return reply.redirect('/#accounts', 303);

@@ -19,6 +19,7 @@ import { AuditQuery, AuditReply, ErrorResponses } from './schemas.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { formErrorHandler, fromVillagerPage, wantsPage, type FormPages } from './form-refusal.ts';
 import { KeptReplies, ledgerVersion, NotModified } from './kept-reply.ts';
+import { systemClock, type Clock } from '../ledger/time.ts';
 
 const isForm = wantsPage;
 /** Which page a form was sent from (edge/http/form-refusal.ts). */
@@ -31,9 +32,10 @@ function done(req: FastifyRequest, reply: FastifyReply, json: unknown, back: str
   return reply.send(json);
 }
 
-export function registerActions(scope: FastifyInstance, deps: { db: () => Db; pages: FormPages; storeName: string }): void {
+export function registerActions(scope: FastifyInstance, deps: { db: () => Db; pages: FormPages; storeName: string; clock?: Clock }): void {
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
   const { db } = deps;
+  const clock = deps.clock ?? systemClock;
 
   app.post(
     '/api/villagers/:id/status',
@@ -61,8 +63,8 @@ export function registerActions(scope: FastifyInstance, deps: { db: () => Db; pa
         if (before.status === 'left') {
           return { refused: true as const, before };
         }
-        const after = before.status === status ? before : setVillagerStatus(db(), id, status);
-        const auditId = appendAudit(db(), { actor, action: status === 'blocked' ? 'villager.block' : 'villager.unblock', target: id, before: { status: before.status }, after: { status: after.status } });
+        const after = before.status === status ? before : setVillagerStatus(db(), id, status, clock);
+        const auditId = appendAudit(db(), { actor, action: status === 'blocked' ? 'villager.block' : 'villager.unblock', target: id, before: { status: before.status }, after: { status: after.status } }, clock);
         return { refused: false as const, after, auditId };
       });
       if (result.refused) {

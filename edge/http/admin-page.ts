@@ -30,6 +30,7 @@ import type { LiveFeed } from './live-feed.ts';
 import type { AlarmRow } from '../ledger/alarms.ts';
 import { PUBLIC_PAGE } from './auth.ts';
 import { langOf, rememberLang } from './lang.ts';
+import { takeKeptForm } from './signed-out.ts';
 import type { Lang } from './door-words.ts';
 
 /** Villagers per admin page (the rest are a link away): the page stays cheap as the village grows. */
@@ -100,7 +101,7 @@ export function registerAdminPage(scope: FastifyInstance, deps: AdminPageDeps): 
 
   app.get('/', { schema: { querystring: AdminPageQuery } }, async (req, reply) => {
     rememberLang(req, reply);
-    return reply.type('text/html; charset=utf-8').send(adminPageHtml(deps, req, reply, req.query.villagers));
+    return reply.type('text/html; charset=utf-8').send(adminPageHtml(deps, req, reply, req.query.villagers, takeKeptForm(req)));
   });
 
   // the page's script, from this origin (the CSP runs no other)

@@ -28,6 +28,7 @@ import { villagerNames } from '../ledger/admin-views.ts';
 import { snakeKeys } from './api-style.ts';
 import { countOpenReview, listOpenReview } from '../ledger/review.ts';
 import { langOf, rememberLang } from './lang.ts';
+import { takeKeptForm } from './signed-out.ts';
 import { registerAuth, SessionEnds, type AuthOptions } from './auth.ts';
 import { registerPressureGuard } from './pressure.ts';
 import { registerAuthRoutes } from './auth-routes.ts';
@@ -49,6 +50,7 @@ import { refundRows, registerRefundActions, reviewCursor } from './refund-action
 import { registerVillagerRoutes } from './villager-routes.ts';
 import type { FaceEnrolment } from '../entry/admin-faces.ts';
 import type { ShelfScales } from './shelf-math.ts';
+import type { Clock } from '../ledger/time.ts';
 
 export interface AppDeps {
   store: StoreConfig;
@@ -79,6 +81,12 @@ export interface AppDeps {
   scales?: () => ShelfScales | undefined;
   /** Face enrolment and withdrawal on the running door (edge/entry/admin-faces.ts). */
   faces?: FaceEnrolment;
+  /**
+   * The time the admin actions are written at (their audit records and the rows they change):
+   * the daemon's, so a simulated or test clock stamps them as it stamps the rest of the ledger.
+   * Absent: the system's.
+   */
+  clock?: Clock;
 }
 
 const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '::1'];
@@ -155,20 +163,21 @@ export function buildApp(deps: AppDeps, log: Logger) {
     registerAdminGate(scope, deps.session ? { storeBusy: () => deps.session!.phase !== 'idle' } : {});
     await registerApiDocs(scope, deps.store.name);
     const sessionEnds = new SessionEnds();
-    registerAuthRoutes(scope, { db: deps.db, storeName: deps.store.name, sessionEnds, loginCsrf: { secret: deps.auth.sessionSecret, secure: deps.auth.secureCookies ?? false }, ...(deps.auth.setupToken ? { setupToken: deps.auth.setupToken } : {}) });
+    registerAuthRoutes(scope, { db: deps.db, storeName: deps.store.name, sessionEnds, ...(deps.clock ? { clock: deps.clock } : {}), loginCsrf: { secret: deps.auth.sessionSecret, secure: deps.auth.secureCookies ?? false }, ...(deps.auth.setupToken ? { setupToken: deps.auth.setupToken } : {}) });
     const adminPageDeps: AdminPageDeps = { store: deps.store, health: deps.health, db: deps.db, ...(deps.session ? { session: deps.session } : {}), ...(deps.sync ? { sync: deps.sync } : {}), ...(deps.live ? { live: deps.live } : {}), alarms: () => deps.ops?.alarms?.(1).active, ...(deps.timeZone ? { timeZone: deps.timeZone } : {}) };
-    const villagerDeps = { db: deps.db, store: deps.store, ...(deps.faces ? { faces: deps.faces } : {}), ...(deps.timeZone ? { timeZone: deps.timeZone } : {}) };
+    const clock = deps.clock ? { clock: deps.clock } : {};
+    const villagerDeps = { db: deps.db, store: deps.store, ...clock, ...(deps.faces ? { faces: deps.faces } : {}), ...(deps.timeZone ? { timeZone: deps.timeZone } : {}) };
     const pages: FormPages = {
       villager: (req, reply, id, refusal) => villagerPageHtml(villagerDeps, req, reply, id, { refusal }),
       admin: (req, reply, refusal) => adminPageHtml(adminPageDeps, req, reply, 1, refusal),
     };
-    registerActions(scope, { db: deps.db, pages, storeName: deps.store.name });
-    registerReviewActions(scope, { db: deps.db, ledgerRules: deps.ledgerRules, storeName: deps.store.name, reviewPage: (req, reply, refusal) => reviewPageHtml(deps, req, reply, refusal) });
-    registerCardActions(scope, { db: deps.db, storeName: deps.store.name, pages });
-    registerAccountActions(scope, { db: deps.db, adminPage: pages.admin, storeName: deps.store.name });
+    registerActions(scope, { db: deps.db, pages, storeName: deps.store.name, ...clock });
+    registerReviewActions(scope, { db: deps.db, ledgerRules: deps.ledgerRules, storeName: deps.store.name, ...clock, reviewPage: (req, reply, refusal) => reviewPageHtml(deps, req, reply, refusal) });
+    registerCardActions(scope, { db: deps.db, storeName: deps.store.name, pages, ...clock });
+    registerAccountActions(scope, { db: deps.db, adminPage: pages.admin, storeName: deps.store.name, ...clock });
     registerVillagerRoutes(scope, villagerDeps);
-    registerRefundActions(scope, { db: deps.db, ledgerRules: deps.ledgerRules, storeName: deps.store.name, reviewPage: (req, reply, refusal) => reviewPageHtml(deps, req, reply, refusal, 1, reviewCursor(req)), villagerPage: (req, reply, id, refusal, before) => villagerPageHtml(villagerDeps, req, reply, id, { refusal, ...(before !== undefined ? { purchasesBefore: before } : {}) }) });
-    registerShelfActions(scope, { db: deps.db, store: deps.store, ...(deps.weighLimits ? { weighLimits: deps.weighLimits } : {}), ...(deps.scales ? { scales: deps.scales } : {}), ...(deps.session ? { session: deps.session } : {}) });
+    registerRefundActions(scope, { db: deps.db, ledgerRules: deps.ledgerRules, storeName: deps.store.name, ...clock, reviewPage: (req, reply, refusal) => reviewPageHtml(deps, req, reply, refusal, 1, reviewCursor(req)), villagerPage: (req, reply, id, refusal, before) => villagerPageHtml(villagerDeps, req, reply, id, { refusal, ...(before !== undefined ? { purchasesBefore: before } : {}) }) });
+    registerShelfActions(scope, { db: deps.db, store: deps.store, ...clock, ...(deps.weighLimits ? { weighLimits: deps.weighLimits } : {}), ...(deps.scales ? { scales: deps.scales } : {}), ...(deps.session ? { session: deps.session } : {}) });
     registerLive(scope, { db: deps.db, store: deps.store, sessionEnds, ...(deps.session ? { session: deps.session } : {}), ...(deps.live ? { live: deps.live } : {}), ...(deps.timeZone ? { timeZone: deps.timeZone } : {}), ...(deps.scales ? { scales: deps.scales } : {}) });
     registerAdminPage(scope, adminPageDeps);
     routes(scope.withTypeProvider<TypeBoxTypeProvider>(), deps);
@@ -263,7 +272,7 @@ function routes(app: TypedApp, deps: AppDeps): void {
   // Chinese, or English with `?lang=en` (remembered) as on every page
   app.get('/review', { schema: { querystring: ReviewQuery } }, async (req, reply) => {
     rememberLang(req, reply);
-    return reply.type('text/html; charset=utf-8').send(reviewPageHtml(deps, req, reply, undefined, req.query.page, req.query.refunds_before));
+    return reply.type('text/html; charset=utf-8').send(reviewPageHtml(deps, req, reply, takeKeptForm(req), req.query.page, req.query.refunds_before));
   });
 
   registerBoardRoutes(app, { db: deps.db, storeName: deps.store.name, sync: deps.sync, timeZone: deps.timeZone });

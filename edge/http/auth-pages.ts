@@ -9,13 +9,18 @@ const fieldError = (errors: FieldErrors, name: string): string => {
   return e ? `<div class="field-error" data-field="${esc(name)}">${esc(e.zh)} / ${esc(e.message)}</div>` : '';
 };
 
-export function loginPage(d: { storeName: string; csrf: string; next: string; username?: string; error?: { message: string; zh: string } }): string {
+/**
+ * `notice`: why the sign-in is asked again (a form sent after signing out); `kept`: that form's
+ * values (./signed-out.ts), sent with the login so its page shows them again.
+ */
+export function loginPage(d: { storeName: string; csrf: string; next: string; username?: string; error?: { message: string; zh: string }; notice?: { en: string; zh: string }; kept?: string | undefined }): string {
   return layout(
     `${d.storeName} · 登录`,
     `<h1>${esc(d.storeName)} · 管理登录 <small>Sign in</small></h1>
+${d.notice ? `<p class="bad" id="login-notice" role="alert">${esc(d.notice.zh)}<br>${esc(d.notice.en)}</p>` : ''}
 ${d.error ? `<p class="bad" id="login-error">${esc(d.error.zh)} / ${esc(d.error.message)}</p>` : ''}
 <form class="login" method="post" action="/login">
-<input type="hidden" name="_csrf" value="${esc(d.csrf)}"><input type="hidden" name="next" value="${esc(d.next)}">
+<input type="hidden" name="_csrf" value="${esc(d.csrf)}"><input type="hidden" name="next" value="${esc(d.next)}">${d.kept ? `<input type="hidden" name="kept" value="${esc(d.kept)}">` : ''}
 <label for="username">用户名 Username</label><input id="username" name="username" autocomplete="username" required maxlength="32" value="${esc(d.username ?? '')}">
 <label for="password">密码 Password</label><input id="password" name="password" type="password" autocomplete="current-password" required maxlength="200">
 <p><button type="submit">登录 Sign in</button></p></form>`,

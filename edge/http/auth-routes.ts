@@ -12,6 +12,7 @@ import type { Db } from '../ledger/db.ts';
 import { addAdminAccount, beginLoginAttempt, countAdminAccounts, getAdminAccount, recordLogin, ADMIN_ROLES, type AdminAccount, type AdminRole } from '../ledger/admin-accounts.ts';
 import { appendAudit } from '../ledger/audit.ts';
 import { inTransaction } from '../ledger/db.ts';
+import { systemClock, type Clock } from '../ledger/time.ts';
 import { isEdgeError } from '../errors.ts';
 import { dummyHash, hashPassword, passwordWeakness, verifyPassword } from './passwords.ts';
 import { loginPage, messagePage, setupPage, type FieldErrors } from './auth-pages.ts';
@@ -20,6 +21,7 @@ import { MeReply } from './action-schemas.ts';
 import { loginCsrfToken, loginCsrfValid, type LoginCsrfOptions } from './login-csrf.ts';
 import { refusalOf } from './errors.ts';
 import { wantsPage } from './form-refusal.ts';
+import { parseKept, SESSION_ENDED, SignedOutError } from './signed-out.ts';
 
 export const MAX_FAILED_LOGINS = 5;
 export const LOCK_MINUTES = 15;
@@ -30,6 +32,8 @@ const LoginBody = Type.Object({
   username: Type.String({ maxLength: 64 }),
   password: Type.String({ maxLength: 200 }),
   next: Type.Optional(Type.String({ maxLength: 500 })),
+  /** A form sent after signing out, to show again on its page once signed in (./signed-out.ts). */
+  kept: Type.Optional(Type.String({ maxLength: 12_000 })),
   _csrf: Type.Optional(Type.String()),
 });
 const SetupBody = Type.Object({
@@ -90,9 +94,10 @@ async function signIn(req: FastifyRequest, a: AdminAccount): Promise<SessionUser
   return user;
 }
 
-export function registerAuthRoutes(scope: FastifyInstance, deps: { db: () => Db; storeName: string; setupToken?: string; sessionEnds?: SessionEnds; loginCsrf: LoginCsrfOptions }): void {
+export function registerAuthRoutes(scope: FastifyInstance, deps: { db: () => Db; storeName: string; setupToken?: string; sessionEnds?: SessionEnds; loginCsrf: LoginCsrfOptions; clock?: Clock }): void {
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
   const { db, storeName } = deps;
+  const clock = deps.clock ?? systemClock;
   const pub = { public: true };
   // One count per address for every route that checks a secret (the login's password, the
   // setup's token): made once by @fastify/rate-limit's decorator and given to each as its
@@ -118,9 +123,12 @@ export function registerAuthRoutes(scope: FastifyInstance, deps: { db: () => Db;
     const csrf = loginCsrfToken(req, reply, deps.loginCsrf);
     const html = req.url.startsWith('/setup')
       ? setupPage({ storeName, csrf, token: body.token ?? '', values: { username: body.username ?? '', display_name: body.display_name ?? '', role: body.role ?? '' }, errors: { password: { message, zh } } })
-      : loginPage({ storeName, csrf, next: safeNext(body.next), username: body.username ?? '', error: { message, zh } });
+      : loginPage({ storeName, csrf, next: safeNext(body.next), username: body.username ?? '', error: { message, zh }, ...keptOf(body.kept) });
     await reply.status(403).type('text/html; charset=utf-8').send(html);
   };
+
+  /** A kept form goes on with the login page shown again (a wrong password, an expired form). */
+  const keptOf = (kept: string | undefined) => (parseKept(kept) ? { notice: SESSION_ENDED, kept } : {});
 
   const setupRefusal = (token: string | undefined): { status: number; error: string; message: string; zh: string } | undefined => {
     if (countAdminAccounts(db()) > 0) return { status: 403, error: 'SETUP_CLOSED', message: 'an admin account exists; the first-run setup is closed, sign in instead', zh: '已有管理账号，首次设置已关闭，请登录' };
@@ -153,8 +161,8 @@ export function registerAuthRoutes(scope: FastifyInstance, deps: { db: () => Db;
     let account: AdminAccount;
     try {
       account = inTransaction(db(), 'first-run setup', () => {
-        const a = addAdminAccount(db(), { username: body.username, displayName: body.display_name.trim(), role: (body.role as AdminRole | undefined) ?? 'maintainer', passwordHash }, { onlyIfNone: true });
-        appendAudit(db(), { actor: a.username, action: 'account.create', target: a.username, before: null, after: { username: a.username, display_name: a.displayName, role: a.role, via: 'setup' } });
+        const a = addAdminAccount(db(), { username: body.username, displayName: body.display_name.trim(), role: (body.role as AdminRole | undefined) ?? 'maintainer', passwordHash }, { onlyIfNone: true }, clock);
+        appendAudit(db(), { actor: a.username, action: 'account.create', target: a.username, before: null, after: { username: a.username, display_name: a.displayName, role: a.role, via: 'setup' } }, clock);
         return a;
       });
     } catch (err) {
@@ -179,24 +187,24 @@ export function registerAuthRoutes(scope: FastifyInstance, deps: { db: () => Db;
     const fail = (status: number, error: string, message: string, zh: string, extra: Record<string, unknown> = {}) =>
       wantsJson(req)
         ? reply.status(status).send({ error, message, zh, ...extra })
-        : reply.status(status).type('text/html; charset=utf-8').send(loginPage({ storeName, csrf: formToken(req, reply), next: safeNext(req.body.next), username, error: { message, zh } }));
+        : reply.status(status).type('text/html; charset=utf-8').send(loginPage({ storeName, csrf: formToken(req, reply), next: safeNext(req.body.next), username, error: { message, zh }, ...keptOf(req.body.kept) }));
     const locked = (a: AdminAccount) => {
       req.log.warn({ username }, 'login refused: account locked / 账号已锁定，拒绝登录');
       return fail(423, 'ACCOUNT_LOCKED', `too many wrong passwords; this account is locked until ${a.lockedUntil}`, `密码错误次数过多，账号已锁定至 ${new Date(a.lockedUntil!).toLocaleString('zh-CN', { hour12: false })}`, { locked_until: a.lockedUntil });
     };
     // counted before the slow check: attempts sent together cannot all be tried (see beginLoginAttempt)
-    const attempt = beginLoginAttempt(db(), username, { maxFailures: MAX_FAILED_LOGINS, lockMs: LOCK_MINUTES * 60_000 });
+    const attempt = beginLoginAttempt(db(), username, { maxFailures: MAX_FAILED_LOGINS, lockMs: LOCK_MINUTES * 60_000 }, clock);
     if (attempt?.status === 'locked') return locked(attempt.account);
     const account = attempt?.account;
     const ok = await verifyPassword(password, account?.passwordHash ?? (await dummyHash()));
     if (!attempt || !account || !ok) {
       req.log.warn({ username, locked: attempt?.locks ?? false }, 'wrong username or password / 用户名或密码错误');
       if (attempt?.locks) {
-        appendAudit(db(), { actor: 'system', action: 'account.lock', target: account!.username, before: { locked_until: null }, after: { locked_until: attempt.account.lockedUntil } });
+        appendAudit(db(), { actor: 'system', action: 'account.lock', target: account!.username, before: { locked_until: null }, after: { locked_until: attempt.account.lockedUntil } }, clock);
       }
       return fail(401, 'LOGIN_FAILED', 'wrong username or password', '用户名或密码错误');
     }
-    if (!recordLogin(db(), account.username, attempt)) {
+    if (!recordLogin(db(), account.username, attempt, clock)) {
       // locked by wrong passwords sent meanwhile: the lock holds, even for the right password
       const now = getAdminAccount(db(), account.username);
       if (now) return locked(now);
@@ -204,7 +212,11 @@ export function registerAuthRoutes(scope: FastifyInstance, deps: { db: () => Db;
     }
     const user = await signIn(req, account);
     if (wantsJson(req)) return reply.send({ user, csrf_token: reply.generateCsrf() });
-    return reply.redirect(safeNext(req.body.next), 303);
+    const next = safeNext(req.body.next);
+    // shown once, on the page it was sent from, in the new session only
+    const kept = parseKept(req.body.kept);
+    if (kept) req.session.keptForm = { ...kept, page: next };
+    return reply.redirect(next, 303);
   });
 
   /**
@@ -214,6 +226,11 @@ export function registerAuthRoutes(scope: FastifyInstance, deps: { db: () => Db;
    */
   const logoutRefused = (err: Error, req: FastifyRequest, reply: FastifyReply): void => {
     const r = refusalOf(err, req);
+    // signed out already (in another tab, or the 8 hours over): nothing to end; the sign-in page
+    if (err instanceof SignedOutError && wantsPage(req)) {
+      void reply.redirect('/login', 303);
+      return;
+    }
     if (r.body.error !== 'CSRF_REJECTED' || !wantsPage(req)) {
       void reply.status(r.status).send(r.body);
       return;

@@ -16,6 +16,9 @@ import fastifyRateLimit from '@fastify/rate-limit';
 import type { Db } from '../ledger/db.ts';
 import { isLoopback } from './loopback.ts';
 import { countAdminAccounts, deleteAdminSession, getAdminAccount, getAdminSession, setAdminSession, type AdminRole } from '../ledger/admin-accounts.ts';
+import { loginCsrfToken } from './login-csrf.ts';
+import { SignedOutError } from './signed-out.ts';
+import { UNAUTHENTICATED } from './errors.ts';
 
 export interface SessionUser {
   username: string;
@@ -34,6 +37,8 @@ declare module 'fastify' {
      * asked without a session (such a request never enters the admin gate, ./admin-gate.ts).
      */
     adminUser: SessionUser | null;
+    /** A browser's form sent without a session: read to its body, then answered with the sign-in page (./signed-out.ts). */
+    signedOut: boolean;
   }
   interface FastifyContextConfig {
     /** Answers without a session. */
@@ -116,9 +121,19 @@ function sessionStore(db: () => Db): SessionStore {
   };
 }
 
+/**
+ * A browser's form (urlencoded, not asking for JSON): without a session it is answered with the
+ * sign-in page keeping what was typed, so its small body is read first (./signed-out.ts). An
+ * upload is never read for nobody.
+ */
+const browserForm = (req: FastifyRequest): boolean => {
+  const accept = req.headers.accept ?? '';
+  return UNSAFE.has(req.method) && (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded') && !(accept.includes('application/json') && !accept.includes('text/html'));
+};
+
 export function unauthenticated(req: FastifyRequest, reply: FastifyReply, db: Db): FastifyReply {
   if (isApi(req)) {
-    return reply.status(401).send({ error: 'UNAUTHENTICATED', message: 'sign in first: POST /login with username and password', zh: '请先登录（POST /login，提交用户名和密码）' });
+    return reply.status(401).send(UNAUTHENTICATED);
   }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     return reply.status(401).type('text/plain; charset=utf-8').send('请先登录 / sign in first');
@@ -161,12 +176,18 @@ export async function registerAuth(app: FastifyInstance, db: () => Db, opts: Aut
   });
 
   app.decorateRequest('adminUser', null);
+  app.decorateRequest('signedOut', false);
   // Who is asking, before anything else: a request without a session is refused before its
   // body is read or validated (an upload from nobody is never parsed).
   app.addHook('onRequest', (req, reply, done) => {
     if (!req.routeOptions.config.public) {
       req.adminUser = currentUser(req, db()) ?? null;
       if (!req.adminUser) {
+        if (browserForm(req)) {
+          req.signedOut = true;
+          done();
+          return;
+        }
         unauthenticated(req, reply, db());
         return;
       }
@@ -181,7 +202,13 @@ export async function registerAuth(app: FastifyInstance, db: () => Db, opts: Aut
   // @fastify/multipart's own preValidation hook, which runs after this one: its token is checked
   // just before the handler.
   const multipart = (req: FastifyRequest): boolean => (req.headers['content-type'] ?? '').startsWith('multipart/');
+  const loginCsrf = { secret: opts.sessionSecret, secure: opts.secureCookies ?? false };
   app.addHook('preValidation', (req, reply, done) => {
+    // never to the handler: the route's form error handler answers with the sign-in page
+    if (req.signedOut) {
+      done(new SignedOutError(loginCsrfToken(req, reply, loginCsrf)));
+      return;
+    }
     // the login and setup forms check their own token (./login-csrf.ts): nobody has a session yet
     if (UNSAFE.has(req.method) && !multipart(req) && !req.routeOptions.config.loginCsrf) {
       app.csrfProtection(req, reply, done);

@@ -19,6 +19,7 @@ import { messagePage } from './auth-pages.ts';
 import { cardSlipPage } from './card-slip.ts';
 import { CardIssueDuplicateReply, CardIssueReply, CardRevokeReply } from './action-schemas.ts';
 import { formErrorHandler, fromVillagerPage, wantsPage, type FormPages } from './form-refusal.ts';
+import { systemClock, type Clock } from '../ledger/time.ts';
 
 const isForm = wantsPage;
 const PageField = Type.Optional(Type.Union([Type.Literal('villager'), Type.Literal('admin')], { description: 'A form: the page it was sent from, shown again when refused' }));
@@ -29,9 +30,10 @@ function answer(req: FastifyRequest, reply: FastifyReply, status: number, json: 
   return reply.status(status).send(json);
 }
 
-export function registerCardActions(scope: FastifyInstance, deps: { db: () => Db; storeName: string; pages: FormPages }): void {
+export function registerCardActions(scope: FastifyInstance, deps: { db: () => Db; storeName: string; pages: FormPages; clock?: Clock }): void {
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
   const { db, storeName } = deps;
+  const clock = deps.clock ?? systemClock;
   /** A refused card form from a page: that page again (the villager's, or the admin page's card forms), saying why. */
   const refused = (form: 'card' | 'revoke', mainField: string) => formErrorHandler(
     () => form,
@@ -72,7 +74,7 @@ export function registerCardActions(scope: FastifyInstance, deps: { db: () => Db
           }
           return { card: held.card, duplicate: true };
         }
-        const at = new Date().toISOString();
+        const at = clock().toISOString();
         let issued: Card | undefined;
         // a clash of 40 random bits is next to impossible, but a retry costs nothing
         for (let attempt = 0; !issued; attempt++) {
@@ -86,7 +88,7 @@ export function registerCardActions(scope: FastifyInstance, deps: { db: () => Db
           }
         }
         if (request !== undefined) rememberCardRequest(db(), request, issued.cardNo, actor, at);
-        appendAudit(db(), { actor, action: 'card.issue', target: villagerId, before: null, after: { card: maskCard(issued.cardNo) } });
+        appendAudit(db(), { actor, action: 'card.issue', target: villagerId, before: null, after: { card: maskCard(issued.cardNo) } }, clock);
         return { card: issued, duplicate: false };
       });
       if (duplicate) req.log.info({ actor, villager: villagerId }, 'card form sent again: its card shown again, none issued / 发卡表单重复提交，未再发卡');
@@ -108,8 +110,8 @@ export function registerCardActions(scope: FastifyInstance, deps: { db: () => Db
       const revoked = inTransaction(db(), 'revoking a card from the admin page', () => {
         const before = getCard(db(), card);
         if (!before) throw new EdgeError(ErrorCode.NOT_FOUND, `no card ${maskCard(card)}`, { zh: `没有卡号 ${maskCard(card)}`, details: { field: 'card' } });
-        const changed = revokeCard(db(), card, new Date().toISOString());
-        if (changed) appendAudit(db(), { actor, action: 'card.revoke', target: before.villagerId, before: { card: maskCard(card), revoked_at: null }, after: { card: maskCard(card), revoked_at: getCard(db(), card)!.revokedAt } });
+        const changed = revokeCard(db(), card, clock().toISOString());
+        if (changed) appendAudit(db(), { actor, action: 'card.revoke', target: before.villagerId, before: { card: maskCard(card), revoked_at: null }, after: { card: maskCard(card), revoked_at: getCard(db(), card)!.revokedAt } }, clock);
         return changed;
       });
       return answer(req, reply, 200, { card: maskCard(card), revoked }, { title: '挂失', zh: revoked ? `已挂失 ${maskCard(card)}` : `${maskCard(card)} 早已挂失`, en: revoked ? `card ${maskCard(card)} revoked` : `card ${maskCard(card)} was revoked already` }, storeName);

@@ -87,6 +87,9 @@ function fieldsOf(validation: ValidationItem[]): FieldErrors {
   return fields;
 }
 
+/** No session: the refusal of every route but the public ones. */
+export const UNAUTHENTICATED: ErrorBody = { error: 'UNAUTHENTICATED', message: 'sign in first: POST /login with username and password', zh: '请先登录（POST /login，提交用户名和密码）' };
+
 export function refusalOf(err: unknown, req: FastifyRequest): Refusal {
   if (isEdgeError(err)) {
     // a refusal may name its own status and code (an upload: 415 not an image, 422 a bomb)
@@ -101,6 +104,8 @@ export function refusalOf(err: unknown, req: FastifyRequest): Refusal {
     return { status, body: { error: typeof err.details?.error === 'string' ? err.details.error : err.code, message: err.message, zh, ...(fields ? { fields } : {}) } };
   }
   const e = err as { statusCode?: number; code?: string; validation?: ValidationItem[]; message: string; error?: string; zh?: string };
+  // a form sent without a session, read to its body (./signed-out.ts): to a client, the API's 401
+  if (e.code === 'UNAUTHENTICATED' && e.statusCode === 401) return { status: 401, body: UNAUTHENTICATED };
   if (e.code === 'FST_CSRF_MISSING_SECRET' || e.code === 'FST_CSRF_INVALID_TOKEN') {
     return { status: 403, body: { error: 'CSRF_REJECTED', message: 'missing or invalid CSRF token: reload the page (forms carry it in _csrf, API calls in the x-csrf-token header from GET /api/me)', zh: '缺少或无效的防伪令牌（CSRF），请刷新页面后重试' } };
   }

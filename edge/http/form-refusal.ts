@@ -8,7 +8,8 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { refusalOf, type FieldErrors } from './errors.ts';
 import type { FormRefusal } from './form-fields.ts';
-import { messagePage } from './auth-pages.ts';
+import { loginPage, messagePage } from './auth-pages.ts';
+import { keptText, keptValues, SESSION_ENDED, SignedOutError } from './signed-out.ts';
 
 export type { FormRefusal };
 
@@ -70,6 +71,13 @@ export function formErrorHandler(form: (req: FastifyRequest) => string, mainFiel
     const r = refusalOf(err, req);
     if (!wantsPage(req)) {
       void reply.status(r.status).send(r.body);
+      return;
+    }
+    if (err instanceof SignedOutError) {
+      // signed out meanwhile: the sign-in page, carrying what was typed back to this form's page
+      const name = form(req);
+      const kept = keptText({ form: name, field: mainField(name), values: keptValues(req.body) });
+      void reply.status(401).type('text/html; charset=utf-8').send(loginPage({ storeName, csrf: err.csrf, next: back(req), notice: SESSION_ENDED, kept }));
       return;
     }
     if (r.body.error === 'CSRF_REJECTED') r.body = { ...r.body, zh: PAGE_EXPIRED.zh, message: PAGE_EXPIRED.en };

@@ -23,6 +23,7 @@ import type { StoreConfig } from '../config/schema.ts';
 import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
 import { alarmsPage } from './alarms-page.ts';
 import { langOf, PageQuery, rememberLang } from './lang.ts';
+import { takeKeptForm } from './signed-out.ts';
 import { messagePage } from './auth-pages.ts';
 import { freeText } from '../ledger/free-text.ts';
 
@@ -127,6 +128,6 @@ export function registerOpsRoutes(scope: FastifyInstance, deps: OpsRoutesDeps, s
   // Chinese, or English with `?lang=en` (remembered) as on every page
   app.get('/alarms', { schema: { querystring: PageQuery } }, async (req, reply) => {
     rememberLang(req, reply);
-    return reply.type('text/html; charset=utf-8').send(page(req, reply));
+    return reply.type('text/html; charset=utf-8').send(page(req, reply, takeKeptForm(req)));
   });
 }

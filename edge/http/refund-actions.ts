@@ -17,6 +17,7 @@ import { freeText } from '../ledger/free-text.ts';
 import { getSession } from '../ledger/sessions.ts';
 import { linesOfSessions } from '../ledger/admin-views.ts';
 import { REFUND_PAGE, refundForm, type RefundRow } from './refund-section.ts';
+import { systemClock, type Clock } from '../ledger/time.ts';
 
 /** A page of refund forms (a villager's, or everyone's) with what each purchase holds; `next`: the older page's cursor. */
 export function refundRows(db: Db, opts: { villagerId?: string; before?: string }): { rows: RefundRow[]; next: string | null } {
@@ -51,11 +52,14 @@ export interface RefundActionsDeps {
   reviewPage: PageRenderer;
   /** A villager's page again (at the form's page of purchases), with the refusal. */
   villagerPage: (req: FastifyRequest, reply: FastifyReply, id: string, refusal: FormRefusal, before: string | undefined) => string;
+  /** The time actions are written at (the daemon's clock; edge/http/app.ts). */
+  clock?: Clock;
 }
 
 export function registerRefundActions(scope: FastifyInstance, deps: RefundActionsDeps): void {
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
   const { db } = deps;
+  const clock = deps.clock ?? systemClock;
   const sessionOf = (req: FastifyRequest): string => (req.params as { session?: string }).session ?? '';
   const villagerOf = (req: FastifyRequest): string => getSession(db(), sessionOf(req))?.villagerId ?? '';
   /** Where the form came from, to go back to: the villager's page, or /review at the form's page. */
@@ -103,7 +107,7 @@ export function registerRefundActions(scope: FastifyInstance, deps: RefundAction
       // a tab or line break pasted with the reason is a space; other control characters are refused
       const reason = freeText({ field: 'reason', zh: '退分原因' }, req.body.reason);
       const r = inTransaction(db(), 'refunding from the admin page', () => {
-        const res = refundSession(db(), req.params.session, { points: req.body.points, reason, ...(req.body.request !== undefined ? { request: req.body.request } : {}) }, deps.ledgerRules);
+        const res = refundSession(db(), req.params.session, { points: req.body.points, reason, ...(req.body.request !== undefined ? { request: req.body.request } : {}) }, deps.ledgerRules, clock);
         if (res.duplicate) return { ...res, auditId: undefined };
         const auditId = appendAudit(db(), {
           actor,
@@ -112,7 +116,7 @@ export function registerRefundActions(scope: FastifyInstance, deps: RefundAction
           before: { refunded: res.before.refunded, balance: res.villagerBefore.balance, debt: res.villagerBefore.debt },
           // the balance the villager holds after the refund and any repayment of debt out of it
           after: { refunded: res.after.refunded, entry: res.entry.id, points: res.entry.points, balance: res.villager.balance, debt: res.villager.debt, debt_repaid: res.repayment ? -res.repayment.points : 0, repayment: res.repayment?.id ?? null, reason },
-        });
+        }, clock);
         return { ...res, auditId };
       });
       const entry = { id: r.entry.id, points: r.entry.points, balance_after: r.entry.balanceAfter };

@@ -19,6 +19,7 @@ import { ResolveReply } from './action-schemas.ts';
 import { ErrorResponses, ResolveBody, ReviewListQuery, ReviewReply } from './schemas.ts';
 import { formErrorHandler, wantsPage, type PageRenderer } from './form-refusal.ts';
 import { KeptReplies, ledgerVersion, NotModified } from './kept-reply.ts';
+import { systemClock, type Clock } from '../ledger/time.ts';
 
 /** The fields each resolution takes; another one is refused by name, never silently dropped. */
 const RESOLUTION_FIELDS: Record<string, ReadonlyArray<'points' | 'sku' | 'count'>> = { charge: ['points'], correct: ['sku', 'count'], waive: [], acknowledge: [] };
@@ -60,9 +61,10 @@ function wantedResolution(db: Db, body: { resolution: 'waive' | 'charge' | 'corr
   return { resolution: 'charge', points, note: `${product.name}×${body.count}` };
 }
 
-export function registerReviewActions(scope: FastifyInstance, deps: { db: () => Db; ledgerRules: LedgerRules; storeName: string; reviewPage: PageRenderer }): void {
+export function registerReviewActions(scope: FastifyInstance, deps: { db: () => Db; ledgerRules: LedgerRules; storeName: string; reviewPage: PageRenderer; clock?: Clock }): void {
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
   const { db } = deps;
+  const clock = deps.clock ?? systemClock;
 
   // the open lines, as every tablet asks for them: kept until the ledger changes (./kept-reply.ts)
   const kept = new KeptReplies();
@@ -89,14 +91,14 @@ export function registerReviewActions(scope: FastifyInstance, deps: { db: () => 
       let r;
       try {
         r = inTransaction(db(), 'resolving a review line from the admin page', () => {
-          const res = resolveReviewLine(db(), req.params.id, wanted, deps.ledgerRules);
+          const res = resolveReviewLine(db(), req.params.id, wanted, deps.ledgerRules, clock);
           const auditId = appendAudit(db(), {
             actor,
             action: `review.${resolution}`,
             target: `${res.before.session_id}#${res.before.id}`,
             before: { resolution: null, villager: res.before.villager_id, slot: res.before.slot, reason: res.before.reason },
             after: { resolution: res.after.resolution, entry: res.entry?.id ?? null, charged: res.entry ? -res.entry.points : 0, debt: res.debt, ...(note ? { corrected_to: { sku: req.body.sku, count: req.body.count } } : {}) },
-          });
+          }, clock);
           return { ...res, auditId };
         });
       } catch (err) {

@@ -22,7 +22,9 @@ import { messagePage } from './auth-pages.ts';
 import { shelfForm, shelvesPage } from './shelves-page.ts';
 import { CalibrateReply, CountReply, ProductReply, SlotReply, ZeroReply } from './action-schemas.ts';
 import { langOf, rememberLang } from './lang.ts';
+import { takeKeptForm } from './signed-out.ts';
 import { KeptReplies, ledgerVersion, NotModified, scalesVersion } from './kept-reply.ts';
+import { systemClock, type Clock } from '../ledger/time.ts';
 
 const isForm = isUrlencodedForm;
 const done = (req: FastifyRequest, reply: FastifyReply, status: number, json: unknown): FastifyReply => (isForm(req) ? reply.redirect('/shelves', 303) : reply.status(status).send(json));
@@ -38,6 +40,8 @@ export interface ShelfDeps {
   session?: StoreStateSource;
   /** What one item must weigh to be seen on a shelf (a product lighter is refused). */
   weighLimits?: WeighLimits;
+  /** The time actions are written at (the daemon's clock; edge/http/app.ts). */
+  clock?: Clock;
 }
 
 type Refuse = (reply: FastifyReply, status: number, error: string, field: string | null, en: string, zh: string) => FastifyReply;
@@ -149,6 +153,7 @@ export function shelfItems(deps: ShelfDeps): ShelfItem[] {
 export function registerShelfActions(scope: FastifyInstance, deps: ShelfDeps): void {
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
   const { db } = deps;
+  const clock = deps.clock ?? systemClock;
   const page = (req: FastifyRequest, reply: FastifyReply, refusal?: FormRefusal): string => shelvesPage({ store: deps.store, lang: langOf(req), csrf: reply.generateCsrf(), items: shelfItems(deps), products: listProducts(db()).map(productView), refusal });
   const refuse = refuser(deps.store.name, page);
   // a refused form from /shelves (schema, CSRF, a thrown refusal): the page again, the message beside the field
@@ -156,7 +161,7 @@ export function registerShelfActions(scope: FastifyInstance, deps: ShelfDeps): v
 
   app.get('/shelves', { schema: { querystring: Type.Object({ lang: Type.Optional(Type.Union([Type.Literal('zh'), Type.Literal('en')])) }) } }, async (req, reply) => {
     rememberLang(req, reply);
-    return reply.type('text/html; charset=utf-8').send(page(req, reply));
+    return reply.type('text/html; charset=utf-8').send(page(req, reply, takeKeptForm(req)));
   });
 
   // every tablet on /shelves asks this alike: made once per change of the ledger or the scales (./kept-reply.ts)
@@ -171,8 +176,8 @@ export function registerShelfActions(scope: FastifyInstance, deps: ShelfDeps): v
     const actor = req.adminUser!.username;
     const p = inTransaction(db(), 'adding a product from the admin page', () => {
       if (getProduct(db(), b.sku)) throw new EdgeError(ErrorCode.DUPLICATE_ID, `product ${b.sku} exists already; edit it instead`, { zh: `商品编码 ${b.sku} 已存在，请修改它`, details: { field: 'sku' } });
-      const made = upsertProduct(db(), { sku: b.sku, name: b.name, price: b.price, unitG: b.unit_g, toleranceG: b.tolerance_g, active: b.active ?? true }, { limits: deps.weighLimits });
-      appendAudit(db(), { actor, action: 'product.add', target: b.sku, before: null, after: productView(made) });
+      const made = upsertProduct(db(), { sku: b.sku, name: b.name, price: b.price, unitG: b.unit_g, toleranceG: b.tolerance_g, active: b.active ?? true }, { limits: deps.weighLimits, clock });
+      appendAudit(db(), { actor, action: 'product.add', target: b.sku, before: null, after: productView(made) }, clock);
       return made;
     });
     return done(req, reply, 201, { product: productView(p) });
@@ -191,8 +196,8 @@ export function registerShelfActions(scope: FastifyInstance, deps: ShelfDeps): v
         unitG: b.unit_g ?? before.unitG,
         toleranceG: b.tolerance_g ?? before.toleranceG,
         active: b.active === undefined ? before.active : b.active === true || b.active === 'true',
-      }, { limits: deps.weighLimits });
-      appendAudit(db(), { actor, action: 'product.edit', target: before.sku, before: productView(before), after: productView(after) });
+      }, { limits: deps.weighLimits, clock });
+      appendAudit(db(), { actor, action: 'product.edit', target: before.sku, before: productView(before), after: productView(after) }, clock);
       return after;
     });
     return done(req, reply, 200, { product: productView(r) });
@@ -212,8 +217,8 @@ export function registerShelfActions(scope: FastifyInstance, deps: ShelfDeps): v
     const slot = inTransaction(db(), 'assigning a slot from the admin page', () => {
       const product = sku === null ? undefined : getProduct(db(), sku);
       if (product) checkWeighable(product, deps.weighLimits);
-      const after = upsertSlot(db(), { slot: req.params.slot, address: b.address, sku, stock: before?.stock ?? 0 });
-      appendAudit(db(), { actor, action: 'slot.assign', target: after.slot, before: before ? { address: before.address, sku: before.sku } : null, after: { address: after.address, sku: after.sku } });
+      const after = upsertSlot(db(), { slot: req.params.slot, address: b.address, sku, stock: before?.stock ?? 0 }, clock);
+      appendAudit(db(), { actor, action: 'slot.assign', target: after.slot, before: before ? { address: before.address, sku: before.sku } : null, after: { address: after.address, sku: after.sku } }, clock);
       return after;
     });
     return done(req, reply, before ? 200 : 201, { slot: { slot: slot.slot, address: slot.address, sku: slot.sku, stock: slot.stock } });
@@ -239,7 +244,7 @@ export function registerShelfActions(scope: FastifyInstance, deps: ShelfDeps): v
       return refuse(reply, 409, 'SLOT_NOT_EMPTY', 'confirm_empty', `reads ${before.stable_g} g, looks like ${left} × ${product.name}: take them off first, then zero (the ledger has ${slot.stock} on slot ${slot.slot})`, `读数 ${before.stable_g} 克，像是 ${left} 件 ${product.name}：请先把它们拿走再归零（账上货位 ${slot.slot} 有 ${slot.stock} 件）`);
     }
     await scales.zero(slot.slot);
-    appendAudit(db(), { actor: req.adminUser!.username, action: 'slot.zero', target: slot.slot, before: { weight_g: before.stable_g }, after: { weight_g: 0 } });
+    appendAudit(db(), { actor: req.adminUser!.username, action: 'slot.zero', target: slot.slot, before: { weight_g: before.stable_g }, after: { weight_g: 0 } }, clock);
     return done(req, reply, 200, { slot: slot.slot, zeroed: true, weight_before_g: before.stable_g });
   });
 
@@ -257,7 +262,7 @@ export function registerShelfActions(scope: FastifyInstance, deps: ShelfDeps): v
     if (!check.ok) {
       return refuse(reply, 422, 'SCALE_OFF', 'known_g', `the scale reads ${s.stable_g} g for a ${req.body.known_g} g weight (${check.error_g} g off, ${check.allowed_g} g allowed); zero the empty slot again, or have the module's span set`, `放上 ${req.body.known_g} 克的砝码，秤读数为 ${s.stable_g} 克（差 ${check.error_g} 克，允许 ${check.allowed_g} 克）。请清空货位重新归零，或请厂家校准模块`);
     }
-    const auditId = appendAudit(db(), { actor: req.adminUser!.username, action: 'slot.calibrate', target: slot.slot, before: null, after: { known_g: req.body.known_g, measured_g: s.stable_g, error_g: check.error_g } });
+    const auditId = appendAudit(db(), { actor: req.adminUser!.username, action: 'slot.calibrate', target: slot.slot, before: null, after: { known_g: req.body.known_g, measured_g: s.stable_g, error_g: check.error_g } }, clock);
     return done(req, reply, 200, { slot: slot.slot, known_g: req.body.known_g, measured_g: s.stable_g, error_g: check.error_g, audit_id: auditId });
   });
 
@@ -277,10 +282,10 @@ export function registerShelfActions(scope: FastifyInstance, deps: ShelfDeps): v
     if (!c.ok) {
       return refuse(reply, 422, 'NOT_WHOLE_COUNT', 'slot', `${s.stable_g} g is not a whole number of ${p.name} (${p.unitG} g each, ${c.residue_g} g left over): something else is on the slot, or it needs zeroing`, `${s.stable_g} 克不是整数件 ${p.name}（每件 ${p.unitG} 克，多出 ${c.residue_g} 克）：货位上可能有别的东西，或需要归零`);
     }
-    const at = new Date().toISOString();
+    const at = clock().toISOString();
     const r = inTransaction(db(), 'counting a shelf from the admin page', () => {
       const moved = adjustStock(db(), slot.slot, c.count - slot.stock, at);
-      const auditId = appendAudit(db(), { actor: req.adminUser!.username, action: 'slot.count', target: slot.slot, before: { stock: moved.before }, after: { stock: moved.stock, weight_g: s.stable_g } });
+      const auditId = appendAudit(db(), { actor: req.adminUser!.username, action: 'slot.count', target: slot.slot, before: { stock: moved.before }, after: { stock: moved.stock, weight_g: s.stable_g } }, clock);
       return { ...moved, auditId };
     });
     return done(req, reply, 200, { slot: slot.slot, sku: slot.sku, weight_g: s.stable_g, stock_before: r.before, stock: r.stock, audit_id: r.auditId });

@@ -24,9 +24,11 @@ import { EnrolReply, WithdrawReply } from './action-schemas.ts';
 import { villagerPage, villagersPage } from './villagers-page.ts';
 import { formErrorHandler, wantsPage, type FormRefusal } from './form-refusal.ts';
 import { LangQuery, langOf, rememberLang } from './lang.ts';
+import { takeKeptForm } from './signed-out.ts';
 import { registerPendingRoutes } from './pending-routes.ts';
 import { KeptReplies, ledgerVersion, NotModified } from './kept-reply.ts';
 import { refundRows } from './refund-actions.ts';
+import { systemClock, type Clock } from '../ledger/time.ts';
 
 export interface VillagerRoutesDeps {
   db: () => Db;
@@ -34,6 +36,8 @@ export interface VillagerRoutesDeps {
   /** Face enrolment on the running door; absent: enrolment answers 503. */
   faces?: FaceEnrolment;
   timeZone?: string;
+  /** The time actions are written at (the daemon's clock; edge/http/app.ts). */
+  clock?: Clock;
 }
 
 /** A browser's form (answered with a redirect to the page, or the page with the refusal) or an API client (answered with JSON). */
@@ -90,6 +94,7 @@ export function registerVillagerRoutes(scope: FastifyInstance, deps: VillagerRou
 }
 
 function routes(app: FastifyInstance, deps: VillagerRoutesDeps): void {
+  const clock = deps.clock ?? systemClock;
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
   const { db } = deps;
 
@@ -130,7 +135,7 @@ function routes(app: FastifyInstance, deps: VillagerRoutesDeps): void {
     const consentBy = req.body.guardian?.trim() ? `guardian:${req.body.guardian.trim()}` : 'self';
     const id = req.params.id;
     const r = await deps.faces.enrol(id, { name: `admin upload (${photo.kind})`, frame: photo.frame }, consentBy);
-    appendAudit(db(), { actor: req.adminUser!.username, action: 'face.enrol', target: id, before: null, after: { templates: r.total, consent_by: consentBy, ...alreadyNote(r) } });
+    appendAudit(db(), { actor: req.adminUser!.username, action: 'face.enrol', target: id, before: null, after: { templates: r.total, consent_by: consentBy, ...alreadyNote(r) } }, clock);
     req.log.info({ villager: id, templates: r.templates, already_enrolled: r.alreadyEnrolled }, 'face enrolled from the admin page / 管理页面录入人脸');
     return enrolled(req, reply, id, r);
   });
@@ -155,7 +160,7 @@ function routes(app: FastifyInstance, deps: VillagerRoutesDeps): void {
     const frame = await deps.faces.doorFrame();
     const consentBy = req.body.guardian?.trim() ? `guardian:${req.body.guardian.trim()}` : 'self';
     const r = await deps.faces.enrol(id, { name: 'door camera snapshot', frame }, consentBy);
-    appendAudit(db(), { actor: req.adminUser!.username, action: 'face.enrol', target: id, before: null, after: { templates: r.total, consent_by: consentBy, source: 'door camera', ...alreadyNote(r) } });
+    appendAudit(db(), { actor: req.adminUser!.username, action: 'face.enrol', target: id, before: null, after: { templates: r.total, consent_by: consentBy, source: 'door camera', ...alreadyNote(r) } }, clock);
     req.log.info({ villager: id, templates: r.templates, already_enrolled: r.alreadyEnrolled }, 'face enrolled at the door camera from the admin page / 管理页面用门口摄像头录入人脸');
     return enrolled(req, reply, id, r);
   });
@@ -169,7 +174,7 @@ function routes(app: FastifyInstance, deps: VillagerRoutesDeps): void {
     const v = requireVillager(db(), req.params.id);
     const before = { consent_at: v.faceConsentAt, templates: countTemplates(db(), v.id) };
     const removed = deps.faces ? await deps.faces.withdraw(v.id) : deleteTemplatesAndConsent(db(), v.id);
-    appendAudit(db(), { actor: req.adminUser!.username, action: 'face.withdraw', target: v.id, before, after: { consent_at: null, templates: 0 } });
+    appendAudit(db(), { actor: req.adminUser!.username, action: 'face.withdraw', target: v.id, before, after: { consent_at: null, templates: 0 } }, clock);
     if (isForm(req)) return reply.redirect(`/villagers/${encodeURIComponent(v.id)}`, 303);
     return reply.send({ villager: villagerView(requireVillager(db(), v.id), 0), removed });
   });
@@ -182,7 +187,7 @@ function routes(app: FastifyInstance, deps: VillagerRoutesDeps): void {
 
   typed.get('/villagers/:id', { schema: { params: IdParams, querystring: Type.Object({ before: Type.Optional(Type.Integer({ minimum: 1 })), purchases_before: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'An older page of the villager\'s purchases to refund: those settled before this one' })), enrolled: Type.Optional(Type.Literal('already', { description: 'After an enrolment that stored nothing: the villager already held the picture' })), ...LangQuery }) } }, async (req, reply) => {
     rememberLang(req, reply);
-    return html(reply, villagerPageHtml(deps, req, reply, req.params.id, { ...(req.query.before !== undefined ? { before: req.query.before } : {}), ...(req.query.purchases_before !== undefined ? { purchasesBefore: req.query.purchases_before } : {}), alreadyEnrolled: req.query.enrolled === 'already' }));
+    return html(reply, villagerPageHtml(deps, req, reply, req.params.id, { ...(req.query.before !== undefined ? { before: req.query.before } : {}), ...(req.query.purchases_before !== undefined ? { purchasesBefore: req.query.purchases_before } : {}), alreadyEnrolled: req.query.enrolled === 'already', refusal: takeKeptForm(req) }));
   });
 }
 
