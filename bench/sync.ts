@@ -45,7 +45,7 @@
  * of all threads during the drain (on a shared machine drain_s measures the neighbours too). For profiling: BENCH_RESTARTS=n restarts the broker n times instead of 5 (the
  * JSON says how many), and BENCH_TRACE=1 prints the progress to stderr every poll.
  *
- * Measured 2026-12-01 (docs/sync-protocol.md, "Where a drain's time goes"), on the shared
+ * Measured 2026-12-01 (docs/sync-outbox.md, "Where a drain's time goes"), on the shared
  * 2-core machine at load 5-12, interleaved against 6623b02, 3 runs each, lost 0 and duplicated
  * 0 in every run: with the ledger's inserts as fixed-text statements (prepared single-row on
  * SQLite, `unnest` on PostgreSQL) and no empty commits on the stores, drain_cpu_s went

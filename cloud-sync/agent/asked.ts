@@ -3,7 +3,7 @@
  * arrived yet. The store asks again while no answer has come after `sync.retransmit_ms`, so under
  * load two answers can be on their way; the second may arrive after the first has ended the
  * wait, built at a seq the store has since passed. It is still the answer to a question the
- * store asked, so it is an overlap, not a replay (docs/sync-protocol.md). Answers are matched
+ * store asked, so it is an overlap, not a replay (docs/sync-stream.md). Answers are matched
  * to requests by count, oldest first: each request gets exactly one `down/snapshot`, or
  * `down/deltas` messages of which the last reaches `to_seq`, or nothing (a request the ledger
  * dropped by its rate limit, or lost with a broker). A request unanswered for `horizonMs` is

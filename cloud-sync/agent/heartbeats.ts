@@ -1,7 +1,7 @@
 /**
  * The store's heartbeats and the ledger's beats answering them. A beat carries no time of its
  * own, only `answers` (the `at` of the heartbeat it answers), so this is what tells word from
- * the ledger now from a copy of an old beat published again (docs/sync-protocol.md, "Offline"):
+ * the ledger now from a copy of an old beat published again (docs/sync-offline.md, "Offline"):
  *
  * - `fresh`: it answers a heartbeat sent since the reconnect and not answered yet: contact;
  * - `replayed`: it answers a heartbeat already answered (a copy of that beat): refused;
@@ -44,7 +44,7 @@ export class Heartbeats {
   /**
    * Whether a beat has answered a heartbeat sent since the reconnect. Until then a stream event
    * may be one the broker kept in the session while the line was down, published by a ledger
-   * long gone: old word, no contact (docs/sync-protocol.md, "Offline").
+   * long gone: old word, no contact (docs/sync-offline.md, "Offline").
    */
   get heardSinceReconnect(): boolean {
     return this.heard;

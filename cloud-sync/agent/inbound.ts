@@ -11,7 +11,7 @@
  * later through `deps.later`. Meanwhile stream events past the store's seq are held, as for a
  * gap, and released in order once it is in; the newest snapshot arriving meanwhile waits for it
  * and is applied after it, and any other (or a part of one) is dropped and counted, or refused
- * as a replay when the store did not ask (docs/sync-protocol.md, "Applied in slices").
+ * as a replay when the store did not ask (docs/sync-stream.md, "Applied in slices").
  */
 import { inLazyTransaction, inTransaction } from '../../edge/ledger/db.ts';
 import { applySnapshot } from '../../edge/ledger/snapshot.ts';
@@ -90,7 +90,7 @@ export class InboundStream {
     // savepoint inside this transaction): one that cannot apply is refused and rolled back
     // alone, and the inbound seq moves with each event applied. When nothing it may apply is new
     // here (the store's own entries coming back, the usual answer after a broker restart), that
-    // commit is lazy like the stream's (docs/sync-protocol.md): SQLite cannot change how a
+    // commit is lazy like the stream's (docs/sync-outbox.md): SQLite cannot change how a
     // commit waits once its transaction is open, so this is decided before, over the answer's
     // events and the stream events held for a gap, which an event of the answer may release.
     const db = this.deps.db();

@@ -3,7 +3,7 @@
  * stores. Each change is a `product` event on the village stream (applied by every store in
  * order), and the table keeps the latest of each product, so that a snapshot carries the
  * catalogue as it stands: a store brought level by a snapshot (a new store, a resync, one too far
- * behind for deltas) no longer misses a price change it jumped over (docs/sync-protocol.md).
+ * behind for deltas) no longer misses a price change it jumped over (docs/sync-stream.md#the-answer-deltas-or-a-snapshot).
  *
  * A store's own products (set on its admin page) are the store's: they reach the ledger as outbox
  * rows for the sales rollups (governance/rollup.ts) and never enter this table.

@@ -1,7 +1,7 @@
 /**
  * The public board's data (积分公示栏), computed by the village ledger for one village and sent
  * to its stores as a signed envelope of kind `board` on `vps/v1/<village>/down/board`
- * (docs/sync-protocol.md). It carries only what the village publishes: names already masked
+ * (docs/sync-stream.md#the-public-board-downboard). It carries only what the village publishes: names already masked
  * or left off as the village chose, no balance and no debt of anyone.
  *
  * `format` versions the body on its own: a store refuses a format it does not know (as

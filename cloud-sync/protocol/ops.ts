@@ -1,5 +1,5 @@
 /**
- * Operations traffic between a store and its village (docs/sync-protocol.md, "Alarms" and
+ * Operations traffic between a store and its village (docs/sync-offline.md, "Alarms" and
  * "Reconciliation"): the store's active alarms (retained), and the daily reconciliation's
  * question and the ledger's signed answer.
  */

@@ -50,7 +50,7 @@ export function privateEd25519(id: string, pem: string): SigningKey {
 /**
  * A short digest of an outbox row's payload (SHA-256 of its canonical JSON, 96 bits, base64url):
  * the ledger's ack names each row with it, so an ack can only mark the row it was for, not
- * another row that took the same seq after a restore (docs/sync-protocol.md, the outbox drain).
+ * another row that took the same seq after a restore (docs/sync-outbox.md, the outbox drain).
  */
 export function rowDigest(payload: unknown): string {
   return digestOfCanonical(canonicalJson(payload));

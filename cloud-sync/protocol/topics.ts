@@ -25,7 +25,7 @@ export const villageEventsTopic = (village: string): string => `${PROTOCOL}/${vi
 
 /**
  * The village's public board (积分公示栏), the latest one retained by the broker so a store that
- * connects has it at once; each is signed and newer than the last (docs/sync-protocol.md).
+ * connects has it at once; each is signed and newer than the last (docs/sync-stream.md#the-public-board-downboard).
  */
 export const villageBoardTopic = (village: string): string => `${PROTOCOL}/${village}/down/board`;
 

@@ -3,7 +3,7 @@
  * it made (origin other than `ledger`), their net points, points redeemed, settled sessions —
  * over a window are compared with the ledger's totals for this store over the same window
  * (asked over MQTT: `up/reconcile-request`, answered signed on `down/reconcile`; see
- * docs/sync-protocol.md). A difference raises the `reconcile_mismatch` alarm naming the
+ * docs/sync-offline.md#reconciliation). A difference raises the `reconcile_mismatch` alarm naming the
  * villagers; a matching run clears it.
  *
  * The window ends at the run, or earlier at the oldest outbox row the ledger has not

@@ -13,7 +13,7 @@
  *   refund, a positive adjustment) repay the debt first. The exit rule of a session is the same
  *   rule. The village ledger's entries arriving by sync (snapshot.ts) are authoritative and
  *   applied as they are: the ledger's balance knows no floor, so a balance may stand below it,
- *   which the door counts as debt (docs/sync-protocol.md, "Offline");
+ *   which the door counts as debt (docs/sync-offline.md, "Offline");
  * - every change is one transaction together with its outbox row (or, for entries that came
  *   from the village ledger, with nothing to send back; nor for a deduction that moved 0 points:
  *   the stores refuse an entry of 0, see applyEntry).

@@ -1,5 +1,5 @@
 /**
- * How the store tells its village about its alarms (docs/sync-protocol.md, "Alarms"): each raise,
+ * How the store tells its village about its alarms (docs/sync-offline.md, "Alarms"): each raise,
  * acknowledgement or clear on the AlarmBoard publishes the store's alarms again through the sync
  * agent's OpsLink, which keeps the last messages and publishes them again at every reconnect.
  * Used by the daemon (edge/main.ts) and by the tests, so both wire it the same way.

@@ -52,7 +52,7 @@ describe(`a store clock 10 minutes slow (${brokerKind} + ${ledgerDbKind})`, () =
     expect(b.agent.state().last_contact).not.toBeNull();
     const second = visit(b.db, 'wang', uid('b-'), 10, rules, bClock);
     expect(second.verdict).toBe('admit');
-    // Charged in full, the part beyond the allowance (80 of 100) a review line (docs/sync-protocol.md, "Offline").
+    // Charged in full, the part beyond the allowance (80 of 100) a review line (docs/sync-offline.md, "Offline").
     expect(second.settled?.review.some((r) => r.reason === 'offline_limit')).toBe(true);
   }, 60_000);
 

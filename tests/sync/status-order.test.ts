@@ -1,6 +1,6 @@
 /**
  * A villager's status as a store follows the village's decisions: the latest decision wins by
- * time (docs/sync-protocol.md), whatever order a store that was offline learns of them in.
+ * time (docs/sync-stream.md), whatever order a store that was offline learns of them in.
  * - a `block`/`unblock` command the store applies from the stream is the village's decision, at
  *   the time the village made it: never sent back up as the store's own, newer decision;
  * - a villager who left stays left: a command that would block or unblock them is ignored and
