@@ -27,7 +27,8 @@ export const storeTime = (stamp: string, now: Date, skewMs: number): string => (
  * `storeTime` takes it. The skew is the ledger's default, the one its rows' times were taken
  * with. Entries made at the ledger (no `origin_store`) and stores' stamps of the past (a store
  * offline for days) are not. Compared as text, as a period's bounds are: a stamp has the ledger's
- * ISO form, and `strftime`/`to_char` write that form. The passbook marks such an entry's date.
+ * ISO form, and `strftime`/`to_char` write that form. The passbook and the phone page's history
+ * mark such an entry's date.
  */
 export const storeClockAheadSql = (db: Pick<SqlDb, 'dialect'>, e: string): string => {
   const limit = db.dialect === 'sqlite'

@@ -1,10 +1,11 @@
 /**
- * The passbook marks a line whose date is the ledger's receipt, not the store's stamp (a store
- * whose clock ran ahead beyond the allowed skew: store-time.ts), in a real browser (Debian's
- * chromium through playwright-core) at a phone's width: the villager and the committee see that
- * the date is when the ledger received the entry, in both languages, and the lines of a store
- * offline for days or a little fast, and those made at the ledger, carry no mark. Before, the
- * passbook dated such a line as any other. The page stays no wider than the phone.
+ * The passbook and the phone page's history (/m/) mark a line whose date is the ledger's receipt,
+ * not the store's stamp (a store whose clock ran ahead beyond the allowed skew: store-time.ts), in
+ * a real browser (Debian's chromium through playwright-core) at a phone's width: the villager and
+ * the committee see that the date is when the ledger received the entry, in both languages, and
+ * the lines of a store offline for days or a little fast, and those made at the ledger, carry no
+ * mark. Before, the passbook dated such a line as any other, and then the history still did (the
+ * same mark and note: clock-mark.js). The pages stay no wider than the phone.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Browser, type Page } from 'playwright-core';
@@ -16,7 +17,7 @@ import { seedStoreClocks } from './store-clock-fixture.ts';
 const CJK = /[\u4e00-\u9fff]/;
 const LATIN = /[A-Za-z]{2}/;
 
-describe(`the passbook's mark of a store clock ahead (${ledgerDbKind})`, () => {
+describe(`the mark of a store clock ahead, on the passbook and the phone's history (${ledgerDbKind})`, () => {
   let ledger: Awaited<ReturnType<typeof tempLedgerDb>>;
   let g: GovApp;
   let base: string;
@@ -82,6 +83,40 @@ describe(`the passbook's mark of a store clock ahead (${ledgerDbKind})`, () => {
     await office.close();
   }, 90_000);
 
+  /** Signs in on the phone page as `villager` (PIN 2468, gov-app.ts) and waits for the page. */
+  const phoneLogin = async (villager: string) => {
+    const context = await phoneContext(browser);
+    const page = await context.newPage();
+    const problems = pageProblems(page);
+    await page.goto(`${base}/m/?village=va`);
+    await page.fill('#villager', villager);
+    await page.fill('#pin', '2468');
+    await page.click('#login-form button[type=submit]');
+    await page.waitForSelector('#history li');
+    problems.length = 0; // the login page's first look at its session is a 401
+    return { context, page, problems };
+  };
+  /** Each entry of the phone page's history (newest first): its points and its mark, if any. */
+  const historyMarks = (page: Page) => page.locator('#history li').evaluateAll((items) => items.map((i) => {
+    const li = i as unknown as { querySelector(s: string): { textContent: string | null } | null };
+    return { points: li.querySelector('.plus, .minus')?.textContent ?? null, mark: li.querySelector('.clock-mark')?.textContent ?? null };
+  }));
+
+  it('on the villager’s own history on the phone page', async () => {
+    const { context, page, problems } = await phoneLogin('zhang');
+    const lines = await historyMarks(page);
+    expect(lines.map((l) => [l.points, l.mark !== null])).toEqual([['+20', false], ['-3', false], ['-5', false], ['-7', true]]);
+    // the same words as the passbook's
+    expect(lines[3]!.mark).toBe('※收到日 received');
+    expect(await page.isVisible('#clock-note')).toBe(true);
+    bilingual(await page.textContent('#clock-note'));
+    expect(await page.textContent('#clock-note')).toContain('※收到日');
+    expect(await pageWidth(page)).toEqual({ page: PHONE.width, layout: PHONE.width });
+    await page.screenshot({ path: 'test-results/history-clock-mark.png', fullPage: true });
+    expect(problems).toEqual([]);
+    await context.close();
+  }, 90_000);
+
   it('no mark and no note when no line needs one', async () => {
     const context = await phoneContext(browser);
     await context.addCookies([{ name: 'ledger_staff', value: town.cookie, url: base }]);
@@ -95,5 +130,11 @@ describe(`the passbook's mark of a store clock ahead (${ledgerDbKind})`, () => {
     expect(await page.isVisible('#clock-note')).toBe(false);
     expect(problems).toEqual([]);
     await context.close();
+
+    const phone = await phoneLogin('li');
+    expect(await historyMarks(phone.page)).toEqual([{ points: '+5', mark: null }]);
+    expect(await phone.page.isVisible('#clock-note')).toBe(false);
+    expect(phone.problems).toEqual([]);
+    await phone.context.close();
   }, 90_000);
 });

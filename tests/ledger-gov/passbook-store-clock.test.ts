@@ -4,8 +4,9 @@
  * the allowed clock skew (store-time.ts), as the roll-up and the board count them: a store whose
  * clock runs months fast cannot show a villager a purchase dated in the future. A store offline
  * for days is believed, and one a little fast within the skew keeps its own stamp. A passbook
- * line says which of its dates is the ledger's receipt in place of the store's stamp
- * (`store_clock_ahead`), so that the passbook can mark it; before, nothing told it apart.
+ * line and an entry of the history say which of their dates is the ledger's receipt in place of
+ * the store's stamp (`store_clock_ahead`), so that the passbook and the phone page can mark it;
+ * before, nothing told it apart (the history's, until the passbook's was marked).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_SKEW_MS } from '../../cloud-sync/protocol/clock.ts';
@@ -55,7 +56,9 @@ describe(`a store's time in the passbook and the villager's history, within the 
 
     const me = await g.call(zhang, 'GET', '/api/villages/va/me');
     expect(me.statusCode, me.body).toBe(200);
-    const history = (me.json() as { history: { created_at: string; points: number }[] }).history;
+    const history = (me.json() as { history: { created_at: string; points: number; store_clock_ahead: boolean }[] }).history;
     expect(history.map((h) => [h.created_at, h.points]).slice(1)).toEqual([[NEAR, -3], [OFFLINE, -5], [RECEIVED, -7]]);
+    // the phone page's history says which date is the receipt, as the passbook (newest first)
+    expect(history.map((h) => [h.points, h.store_clock_ahead])).toEqual([[20, false], [-3, false], [-5, false], [-7, true]]);
   });
 });

@@ -1,10 +1,11 @@
-/* global LedgerErrors, document, location, URLSearchParams, window */
+/* global LedgerClockMark, LedgerErrors, document, location, URLSearchParams, window */
 /**
  * The printable passbook (积分存折): every entry of one villager with the balance after it.
  * On /m/passbook the villager's own (their session cookie); on /passbook the village office
  * names village and villager, signed in as staff (the ledger's session cookie, from /login).
  * A refusal is shown in Chinese, then English (errors.js). A line dated by the ledger's receipt
- * because the store's clock ran ahead (`store_clock_ahead`) is marked, and a note says why.
+ * because the store's clock ran ahead (`store_clock_ahead`) is marked, and a note says why
+ * (clock-mark.js, as the phone page's history).
  */
 'use strict';
 
@@ -25,18 +26,6 @@ function td(text, cls) {
   return el;
 }
 
-/**
- * The mark of a date that is the ledger's receipt, not the store's time: the store's clock ran
- * ahead (the ledger takes no store's time beyond its receipt plus the allowed skew), so when the
- * entry was really made is known only to be no later. The note under the table says so.
- */
-function clockMark() {
-  const mark = document.createElement('small');
-  mark.className = 'clock-mark';
-  mark.textContent = '※收到日 received';
-  return mark;
-}
-
 function render(p) {
   $('village-name').textContent = p.village_name;
   $('name').textContent = p.name;
@@ -48,7 +37,7 @@ function render(p) {
   for (const l of p.lines) {
     const tr = document.createElement('tr');
     const date = td(fmtDate(l.date), 'date');
-    if (l.store_clock_ahead) date.append(clockMark());
+    if (l.store_clock_ahead) date.append(LedgerClockMark.mark());
     tr.append(date, td(l.reason || '', 'reason'), td(l.kind), td(l.points > 0 ? String(l.points) : '', 'num'), td(l.points < 0 ? String(-l.points) : '', 'num'), td(String(l.balance), 'num'));
     body.append(tr);
   }
@@ -59,7 +48,7 @@ function render(p) {
     tr.append(cell);
     body.append(tr);
   }
-  $('clock-note').hidden = !p.lines.some((l) => l.store_clock_ahead);
+  LedgerClockMark.note($('clock-note'), p.lines);
   $('balance').textContent = String(p.balance);
   $('book').hidden = false;
 }

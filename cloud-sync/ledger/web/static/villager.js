@@ -1,8 +1,9 @@
-/* global LedgerErrors, sendOnce, formRequest, photoKey, createImageBitmap, document, location, setTimeout, clearTimeout, File, FormData, Image, URL, URLSearchParams, window */
+/* global LedgerClockMark, LedgerErrors, sendOnce, formRequest, photoKey, createImageBitmap, document, location, setTimeout, clearTimeout, File, FormData, Image, URL, URLSearchParams, window */
 /**
  * The villager's phone page: log in (PIN or one-time code), then balance, the store-door QR
  * code (a fresh short-lived token before the old one expires), open tasks to claim, own
- * claims to report (with a photo), and the history with reasons. Every action after login
+ * claims to report (with a photo), and the history with reasons (a date the ledger's receipt
+ * because the store's clock ran ahead marked, as the passbook: clock-mark.js). Every action after login
  * sends the session's CSRF token; text from the ledger is set with textContent, never as HTML.
  * A button or form that sends waits for its answer (sending.js): a double tap sends once; and
  * what it sends carries a request id, so a tap again after a lost answer makes nothing twice.
@@ -139,8 +140,13 @@ function renderClaims(claims) {
 function renderHistory(history) {
   const ul = $('history');
   ul.replaceChildren();
-  for (const h of history) ul.append(li(span(`${day(h.created_at)} ${h.reason || h.kind}`), signed(h.points)));
+  for (const h of history) {
+    const what = span(`${day(h.created_at)} ${h.reason || h.kind}`);
+    if (h.store_clock_ahead) what.append(LedgerClockMark.mark());
+    ul.append(li(what, signed(h.points)));
+  }
   if (history.length === 0) ul.append(li(span(LedgerErrors.say('还没有积分记录', 'no points yet'), 'muted')));
+  LedgerClockMark.note($('clock-note'), history);
 }
 
 async function load() {
