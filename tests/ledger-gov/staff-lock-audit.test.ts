@@ -44,6 +44,7 @@ describe(`staff locks in the audit log (${ledgerDbKind})`, () => {
     at += 60_000;
     await app.db.run("WITH RECURSIVE n(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM n WHERE k < $1) INSERT INTO gov_login_failures (login, failures, until_at) SELECT 'staff-name:flood-' || k, 1, $2 FROM n",
       [MAX_UNKNOWN_NAME_COUNTS, iso(at + 60_000)]);
+    const floodAt = at;
     await wrong('guessed', 5);
     await wrong('typo', 3);
     await wrong('nobody-in-flood', 6);
@@ -65,5 +66,10 @@ describe(`staff locks in the audit log (${ledgerDbKind})`, () => {
     // every lock audited once: the account's further refused attempts add none
     await wrong('guessed', 2);
     expect((await locks()).map((e) => e.subject).sort()).toEqual(['staff:clerk', 'staff:guessed', 'staff:typo']);
+    // the accounts page shows the lock the flood set, though the login's answers do not, and the town lifts it
+    const listed = ((await app.call(app.town, 'GET', '/api/staff')).json() as { accounts: { username: string; locked: boolean; locked_until: string | null }[] }).accounts;
+    expect(listed.find((a) => a.username === 'guessed')).toMatchObject({ locked: true, locked_until: iso(floodAt + LOCK_MS) });
+    expect((await app.call(app.town, 'POST', '/api/staff/guessed/unlock')).statusCode).toBe(200);
+    expect((await login('guessed', STAFF_PASSWORD)).statusCode).toBe(200);
   }, 120_000);
 });

@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { ErrorCode } from '../../../edge/errors.ts';
 import type { SqlDb } from '../sql.ts';
 import { audit, fieldError, TOWN } from '../governance/rules.ts';
-import { forgetFloodCount } from './login-counts.ts';
+import { floodLocks, forgetFloodCount } from './login-counts.ts';
 
 export type StaffRole = 'town' | 'village';
 export const STAFF_ROLES: readonly StaffRole[] = ['town', 'village'];
@@ -46,12 +46,16 @@ export async function getStaff(db: SqlDb, username: string): Promise<(StaffAccou
   return r && { ...account(r), password_hash: r.password_hash };
 }
 
-/** Every account (the town), or a village's. */
+/** Every account (the town), or a village's; `locked_until` the later of its lock's and its flood lock's ends (login-counts.ts). */
 export async function listStaff(db: SqlDb, village?: string): Promise<StaffAccount[]> {
   const rows = village === undefined
     ? await db.query<Row>(`SELECT ${COLUMNS} FROM staff_accounts ORDER BY role DESC, village, username`)
     : await db.query<Row>(`SELECT ${COLUMNS} FROM staff_accounts WHERE village = $1 ORDER BY username`, [village]);
-  return rows.map(account);
+  const flood = await floodLocks(db);
+  return rows.map(account).map((a) => {
+    const f = flood.get(a.username);
+    return f !== undefined && (a.locked_until === null || f > a.locked_until) ? { ...a, locked_until: f } : a;
+  });
 }
 
 export interface NewStaff { username: string; display_name: string; role: StaffRole; village: string | null; password_hash: string }

@@ -242,6 +242,16 @@ export async function releaseLoginAttempt(db: SqlDb, username: string, opts: { f
 /** Forgets the count an account has in a flood, and its lock (a sign-in, an unlock, a new password), as its own is forgotten. */
 export const forgetFloodCount = (tx: SqlDb, username: string) => tx.run('DELETE FROM gov_login_failures WHERE login = $1', [floodKey(username)]);
 
+/**
+ * The ends of the locks accounts have for a flood, by user name: their login's answers show
+ * none (reserveLoginAttempt), so the accounts page and `ledger staff list` show them, for the
+ * town or the village to lift. Ended ones too, until purged: a past end locks nothing.
+ */
+export async function floodLocks(db: SqlDb): Promise<Map<string, string>> {
+  const rows = await db.query<{ login: string; until_at: string }>("SELECT login, until_at FROM gov_login_failures WHERE login LIKE 'staff-in-flood:%' AND failures = 0");
+  return new Map(rows.map((r) => [r.login.slice(floodKey('').length), r.until_at]));
+}
+
 /** A lock in the account's village's audit log (the town's for a town account). */
 const auditLock = (tx: SqlDb, village: string | null, username: string, failures: number, source: 'normal' | 'flood', lockedUntil: string, now: Date) =>
   audit(tx, village ?? TOWN, `staff:${username}`, 'staff.lock', 'system', { failures, source, locked_until: lockedUntil }, now);
