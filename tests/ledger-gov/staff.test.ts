@@ -8,7 +8,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { ledgerDbKind } from '../../harness/sync/rig.ts';
-import { LOCK_MS, MAX_UNKNOWN_NAME_COUNTS, setStaffPassword } from '../../cloud-sync/ledger/staff/accounts.ts';
+import { setStaffPassword } from '../../cloud-sync/ledger/staff/accounts.ts';
+import { LOCK_MS, MAX_UNKNOWN_NAME_COUNTS } from '../../cloud-sync/ledger/staff/login-counts.ts';
 import { hashPassword } from '../../lib/passwords.ts';
 import { govApp, staffLogin, STAFF_PASSWORD, type GovApp } from './gov-app.ts';
 

@@ -13,7 +13,8 @@ import { hashPassword, passwordWeakness, USERNAME, verifyPassword } from '../../
 import { ErrorCode } from '../../../edge/errors.ts';
 import { fieldError } from '../governance/rules.ts';
 import { actorOf, Id, type AttemptLimit, type GovApp, type GovDeps, type Principal } from '../governance/access.ts';
-import { addStaff, getStaff, isLocked, listStaff, lockedRefusal, releaseLoginAttempt, reserveLoginAttempt, settleFailedLogin, setStaffDisabled, setStaffPassword, unlockStaff, type StaffAccount, type StaffRole } from './accounts.ts';
+import { addStaff, getStaff, listStaff, setStaffDisabled, setStaffPassword, unlockStaff, type StaffAccount, type StaffRole } from './accounts.ts';
+import { isLocked, lockedRefusal, releaseLoginAttempt, reserveLoginAttempt, settleFailedLogin } from './login-counts.ts';
 
 const Password = Type.String({ maxLength: 200 });
 export const NewAccount = {

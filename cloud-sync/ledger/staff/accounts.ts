@@ -1,13 +1,14 @@
 /**
  * Staff accounts of the ledger's pages (镇街 / 村居 staff) and their sessions: plain functions
  * over the ledger's database. Passwords arrive here already hashed (lib/passwords.ts); this
- * file stores, counts and locks. A session is a random token in an HTTP-only cookie; the
- * database keeps only its SHA-256.
+ * file stores them (the counts of wrong passwords and the locks are login-counts.ts'). A session
+ * is a random token in an HTTP-only cookie; the database keeps only its SHA-256.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { ErrorCode } from '../../../edge/errors.ts';
 import type { SqlDb } from '../sql.ts';
 import { audit, fieldError, TOWN } from '../governance/rules.ts';
+import { floodLocks, forgetFloodCount } from './login-counts.ts';
 
 export type StaffRole = 'town' | 'village';
 export const STAFF_ROLES: readonly StaffRole[] = ['town', 'village'];
@@ -28,35 +29,6 @@ interface Row extends StaffAccount { password_hash: string; failed_logins: numbe
 
 /** A working day: then the login page again. */
 export const STAFF_SESSION_MS = 8 * 3_600_000;
-export const MAX_FAILED_LOGINS = 5;
-/** How long a lock lasts, and how long a count of wrong passwords lasts after its last attempt. */
-export const LOCK_MS = 15 * 60_000;
-/**
- * Counts (and locks) of names nobody has kept at most: a flood of distinct names fills no more.
- * Each lasts LOCK_MS, so this many names tried within 15 minutes from addresses enough to pass
- * LOGIN_RATE_PER_MINUTE; a few staff mistyping never come near.
- */
-export const MAX_UNKNOWN_NAME_COUNTS = 10_000;
-/** Password attempts (the login, the setup, one's own password change) per client address per minute (all accounts together). */
-export const LOGIN_RATE_PER_MINUTE = 10;
-
-/** The answer (423) to a password attempt on a locked account, even with the right password. */
-export const lockedRefusal = (until: string | null) => ({
-  error: 'ACCOUNT_LOCKED', field: 'password', locked_until: until, zh: '密码错误次数过多，账号已锁定，请 15 分钟后再试或请镇里解锁',
-  message: until ? `too many wrong passwords; this account is locked until ${until}` : 'too many wrong passwords; this account is locked',
-});
-
-/**
- * The answer (503) during a flood (MAX_UNKNOWN_NAME_COUNTS kept) to a login without a count of
- * its own that signs nobody in: a name nobody has, an account's wrong password, an account
- * locked in the flood (reserveLoginAttempt). The same words for each, and true for each: the
- * name and password could not be confirmed now.
- */
-export const busyRefusal = () => ({
-  error: 'LOGIN_BUSY', field: 'username', zh: '最近 15 分钟内尝试登录的用户名过多，暂时无法核对这个用户名和密码；请核对用户名和密码，稍后再试（已登录的工作人员不受影响）',
-  message: 'this user name and password cannot be checked now: too many user names were tried in the last 15 minutes; check the user name and the password and try again later (staff already signed in are not affected)',
-});
-
 const sha = (s: string) => createHash('sha256').update(s).digest('base64url');
 const COLUMNS = 'username, display_name, role, village, password_hash, failed_logins, failed_until, locked_until, last_login_at, disabled_at, created_by, created_at';
 const account = ({ password_hash: _h, failed_logins: _f, failed_until: _u, ...a }: Row): StaffAccount => a;
@@ -74,12 +46,16 @@ export async function getStaff(db: SqlDb, username: string): Promise<(StaffAccou
   return r && { ...account(r), password_hash: r.password_hash };
 }
 
-/** Every account (the town), or a village's. */
+/** Every account (the town), or a village's; `locked_until` the later of its lock's and its flood lock's ends (login-counts.ts). */
 export async function listStaff(db: SqlDb, village?: string): Promise<StaffAccount[]> {
   const rows = village === undefined
     ? await db.query<Row>(`SELECT ${COLUMNS} FROM staff_accounts ORDER BY role DESC, village, username`)
     : await db.query<Row>(`SELECT ${COLUMNS} FROM staff_accounts WHERE village = $1 ORDER BY username`, [village]);
-  return rows.map(account);
+  const flood = await floodLocks(db);
+  return rows.map(account).map((a) => {
+    const f = flood.get(a.username);
+    return f !== undefined && (a.locked_until === null || f > a.locked_until) ? { ...a, locked_until: f } : a;
+  });
 }
 
 export interface NewStaff { username: string; display_name: string; role: StaffRole; village: string | null; password_hash: string }
@@ -152,148 +128,6 @@ export async function setStaffDisabled(db: SqlDb, username: string, disabled: bo
     return true;
   });
 }
-
-export const isLocked = (a: { locked_until: string | null }, now: Date): boolean => a.locked_until !== null && a.locked_until > now.toISOString();
-
-/** What reserveLoginAttempt decided: check the password (`flood`: counted apart), or refuse. */
-export type LoginReservation =
-  | { ok: true; unknown?: true; flood?: true }
-  | { ok: false; unknown?: true; locked_until: string | null }
-  | { ok: false; busy: true };
-
-/**
- * Takes one attempt's place in the count of wrong passwords, before the password is checked, in
- * one transaction: attempts made at the same time each see the others. Refused while the account
- * is locked, or while MAX_FAILED_LOGINS attempts are counted (still being checked, or wrong):
- * `locked` says until when (null: until those attempts are answered). A count is forgotten
- * LOCK_MS after its last attempt, as a villager's is (governance/auth.ts). An unknown name
- * (`unknown`) is counted, forgotten and locked the same way (reserveUnknownName), so the lockout
- * names no account.
- *
- * While MAX_UNKNOWN_NAME_COUNTS names nobody has are counted (a flood of made-up names), a name
- * without a count is stored nowhere and answered 503 LOGIN_BUSY (`busy`); no count is dropped
- * before its window ends, and names with a count (accounts or not) go on as before. An account
- * without a count must then answer as that name (else the flood lists who exists), yet its
- * right password must still sign in (else the flood shuts the village office out), and wrong
- * ones must still lock it: so its attempt is counted apart, under floodKey (`flood`), and
- * checked. The route answers a wrong password as a name nobody has, after the same scrypt;
- * after MAX_FAILED_LOGINS of them the account is refused for the flood (`busy`, the same 503
- * after the same work, to the right password too: a 423 would tell an account from a name
- * never counted). The flood count is heeded only while the flood lasts, since a name nobody has
- * starts from nothing after it (it was never kept); its row stays until its window ends. The
- * price, as for villagers (governance/auth.ts reserveAttempt): whoever floods, lets the flood
- * lapse and floods again gets five guesses under each count within 15 minutes.
- * `signedIn` (one's own password change, an account's count) is never refused for the flood.
- */
-export async function reserveLoginAttempt(db: SqlDb, username: string, now: Date, opts: { signedIn?: boolean } = {}): Promise<LoginReservation> {
-  return db.transaction(async (tx) => {
-    // the ended counts and locks of unknown names (and flood counts) go at every attempt, whatever its name
-    await tx.run("DELETE FROM gov_login_failures WHERE until_at <= $1 AND (login LIKE 'staff-name:%' OR login LIKE 'staff-in-flood:%')", [now.toISOString()]);
-    const r = await row(tx, username);
-    if (!r) {
-      const f = await unknownNameCount(tx, username);
-      if (!f && (await unknownNamesFull(tx))) return reserveInFlood(tx, username, false, now);
-      return { ...(await reserveUnknownName(tx, f, username, now)), unknown: true };
-    }
-    if (isLocked(r, now)) return { ok: false, locked_until: r.locked_until };
-    const counted = liveCount(r.failed_logins, r.failed_until, now);
-    if (counted >= MAX_FAILED_LOGINS) return { ok: false, locked_until: null };
-    if (counted === 0 && !opts.signedIn && (await unknownNamesFull(tx))) return reserveInFlood(tx, username, true, now);
-    await tx.run('UPDATE staff_accounts SET failed_logins = $1, failed_until = $2 WHERE username = $3', [counted + 1, countEnd(now), username]);
-    return { ok: true };
-  });
-}
-
-/** reserveLoginAttempt in a flood for a name without a count: an account's is counted apart, any other refused. */
-async function reserveInFlood(tx: SqlDb, username: string, account: boolean, now: Date): Promise<LoginReservation> {
-  // read for a name nobody has too (none is ever kept): the same work
-  const f = (await tx.query<{ failures: number | string; until_at: string }>('SELECT failures, until_at FROM gov_login_failures WHERE login = $1', [floodKey(username)]))[0];
-  const q = f ? liveCount(f.failures, f.until_at, now) : 0;
-  if (account && q < MAX_FAILED_LOGINS) {
-    await countRow(tx, floodKey(username), q + 1, now);
-    return { ok: true, flood: true };
-  }
-  // a row written as a counted attempt's is, and taken back: the same write, nothing kept
-  await countRow(tx, floodDecoyKey(username), 1, now);
-  await tx.run('DELETE FROM gov_login_failures WHERE login = $1', [floodDecoyKey(username)]);
-  return { ok: false, busy: true };
-}
-
-const countRow = (tx: SqlDb, key: string, failures: number, now: Date) =>
-  tx.run('INSERT INTO gov_login_failures (login, failures, until_at) VALUES ($1, $2, $3) ON CONFLICT (login) DO UPDATE SET failures = excluded.failures, until_at = excluded.until_at', [key, failures, countEnd(now)]);
-
-/** An account's count kept during a flood (reserveLoginAttempt), apart from its own and from unknown names'. */
-const floodKey = (username: string): string => `staff-in-flood:${username}`;
-/** The row written and taken back by an attempt refused in a flood (reserveInFlood). */
-const floodDecoyKey = (username: string): string => `staff-in-flood-refused:${username}`;
-
-/** The wrong passwords still counted: none once the count's window has ended. */
-const liveCount = (failures: number | string, until: string | null, now: Date): number => (until !== null && until > now.toISOString() ? Number(failures) : 0);
-const countEnd = (now: Date): string => new Date(now.getTime() + LOCK_MS).toISOString();
-
-/**
- * The count of a name nobody has, in gov_login_failures under `staff-name:<name>` (a villager's
- * key is `<village>/<villager>`, and no village id holds a ':'), kept exactly as an account's
- * failed_logins, failed_until and locked_until are, else the difference would tell which user
- * names exist: `failures` counts the wrong passwords, `until_at` is LOCK_MS after the last (the
- * row is deleted then, by the next attempt or a villager's sign-in); the lock sets `failures`
- * to 0 and `until_at` to its end, and the row goes when it ends.
- */
-const unknownNameKey = (username: string): string => `staff-name:${username}`;
-
-async function unknownNameCount(tx: SqlDb, username: string): Promise<{ failures: number; until_at: string } | undefined> {
-  const f = (await tx.query<{ failures: number | string; until_at: string }>('SELECT failures, until_at FROM gov_login_failures WHERE login = $1', [unknownNameKey(username)]))[0];
-  return f && { failures: Number(f.failures), until_at: f.until_at };
-}
-
-/** Whether MAX_UNKNOWN_NAME_COUNTS names nobody has are counted or locked (the ended ones purged). */
-async function unknownNamesFull(tx: SqlDb): Promise<boolean> {
-  const n = (await tx.query<{ n: number | string }>("SELECT COUNT(*) AS n FROM gov_login_failures WHERE login LIKE 'staff-name:%'"))[0]?.n;
-  return Number(n ?? 0) >= MAX_UNKNOWN_NAME_COUNTS;
-}
-
-/** reserveLoginAttempt for a name nobody has: the same steps on its gov_login_failures row (`f`). */
-async function reserveUnknownName(tx: SqlDb, f: { failures: number; until_at: string } | undefined, username: string, now: Date): Promise<{ ok: true } | { ok: false; locked_until: string | null }> {
-  if (f && f.failures === 0 && isLocked({ locked_until: f.until_at }, now)) return { ok: false, locked_until: f.until_at };
-  const failures = f ? liveCount(f.failures, f.until_at, now) : 0;
-  if (failures >= MAX_FAILED_LOGINS) return { ok: false, locked_until: null };
-  await countRow(tx, unknownNameKey(username), failures + 1, now);
-  return { ok: true };
-}
-
-/**
- * A reserved attempt (reserveLoginAttempt) turned out wrong: it stays counted, and once
- * MAX_FAILED_LOGINS are counted the account locks for LOCK_MS. Answers the lock's end, if it locked.
- * A name nobody has locks the same way, at the same step (after its password was checked).
- */
-export async function settleFailedLogin(db: SqlDb, username: string, now: Date): Promise<string | undefined> {
-  return db.transaction(async (tx) => {
-    const r = await row(tx, username);
-    if (!r) return settleUnknownName(tx, username, now);
-    if (liveCount(r.failed_logins, r.failed_until, now) < MAX_FAILED_LOGINS || isLocked(r, now)) return undefined;
-    const lock = new Date(now.getTime() + LOCK_MS).toISOString();
-    await tx.run('UPDATE staff_accounts SET failed_logins = 0, failed_until = NULL, locked_until = $1 WHERE username = $2', [lock, username]);
-    await auditStaff(tx, r.village, username, 'staff.lock', 'system', { locked_until: lock }, now);
-    return lock;
-  });
-}
-
-async function settleUnknownName(tx: SqlDb, username: string, now: Date): Promise<string | undefined> {
-  const f = await unknownNameCount(tx, username);
-  if (!f || liveCount(f.failures, f.until_at, now) < MAX_FAILED_LOGINS) return undefined;
-  const lock = new Date(now.getTime() + LOCK_MS).toISOString();
-  await tx.run('UPDATE gov_login_failures SET failures = 0, until_at = $1 WHERE login = $2', [lock, unknownNameKey(username)]);
-  return lock;
-}
-
-/** A reserved attempt had the right password but signs in no session (a disabled account): it no longer counts (`flood`: it was counted apart). */
-export async function releaseLoginAttempt(db: SqlDb, username: string, opts: { flood?: boolean } = {}): Promise<void> {
-  if (opts.flood) await db.run('UPDATE gov_login_failures SET failures = failures - 1 WHERE login = $1 AND failures > 0', [floodKey(username)]);
-  else await db.run('UPDATE staff_accounts SET failed_logins = CASE WHEN failed_logins > 0 THEN failed_logins - 1 ELSE 0 END WHERE username = $1', [username]);
-}
-
-/** Forgets the count an account has in a flood (reserveInFlood), as its own is forgotten. */
-const forgetFloodCount = (tx: SqlDb, username: string) => tx.run('DELETE FROM gov_login_failures WHERE login = $1', [floodKey(username)]);
 
 /** A successful login: failures forgotten, a new session. Answers the session's token (for the cookie). */
 export async function openSession(db: SqlDb, username: string, now: Date): Promise<{ token: string; expires_at: string }> {

@@ -18,11 +18,12 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { dummyHash, hashPassword, verifyPassword } from '../../../lib/passwords.ts';
 import { fieldError } from '../governance/rules.ts';
 import type { GovApp, GovDeps } from '../governance/access.ts';
-import { addStaff, busyRefusal, countStaff, getStaff, LOCK_MS, lockedRefusal, LOGIN_RATE_PER_MINUTE, openSession, releaseLoginAttempt, reserveLoginAttempt, settleFailedLogin, endSession, type StaffAccount } from './accounts.ts';
+import { addStaff, countStaff, getStaff, openSession, endSession, type StaffAccount } from './accounts.ts';
+import { busyRefusal, LOCK_MS, lockedRefusal, LOGIN_RATE_PER_MINUTE, releaseLoginAttempt, reserveLoginAttempt, settleFailedLogin } from './login-counts.ts';
 import { checkAccount, NewAccount, registerStaffAccountRoutes } from './account-routes.ts';
 
 export const STAFF_COOKIE = 'ledger_staff';
-export { LOGIN_RATE_PER_MINUTE } from './accounts.ts';
+export { LOGIN_RATE_PER_MINUTE } from './login-counts.ts';
 
 export interface StaffDeps extends GovDeps {
   /** When set, the first-run setup needs it (the link with it is in the ledger's log). */
@@ -82,11 +83,15 @@ export function registerStaffRoutes(app: GovApp, deps: StaffDeps): void {
     const ok = await verifyPassword(password, account?.password_hash ?? (await dummyHash()));
     const inFlood = reserved.ok && reserved.flood === true;
     if (!reserved.ok || (inFlood && !(account && ok))) {
-      // in a flood of made-up names: a name without a count, an account's wrong password, an account locked in the flood
+      // in a flood of made-up names: a name without a count, an account's wrong password, an
+      // account locked in the flood; each settled alike (only an account's fifth wrong one locks)
+      await settleFailedLogin(deps.db, username, now, { flood: true });
       req.log.warn({ username, in_flood: inFlood }, 'staff login refused: too many unknown user names tried, the name and password not confirmed / 尝试的未知用户名过多，未确认用户名和密码');
       return reply.status(503).header('retry-after', String(LOCK_MS / 1000)).send(busyRefusal());
     }
-    if (!account || !ok) {
+    // guesses spent in a flood and after it: the right password is answered as a wrong one, as a made-up name's is then
+    const spent = reserved.ok && reserved.spent === true;
+    if (!account || !ok || spent) {
       // an unknown name is settled (and locked) by the same step as an account
       const locked = await settleFailedLogin(deps.db, username, now);
       req.log.warn({ username, locked: Boolean(locked) }, 'staff login: wrong user name or password / 用户名或密码错误');
