@@ -31,7 +31,8 @@ export interface Visit {
   doorOpenedAt: number | null;
   /**
    * The last door or shelf activity of the visit inside (the idle timeout counts from it).
-   * Persisted, so after a restart the time the daemon was down counts too. Absent from visits
+   * Persisted, so after a restart the time the daemon was down counts too; rewritten only once
+   * it is `activeMarkMs` old (machine.ts), so the last activity is before it + that. Absent from visits
    * persisted before it was recorded: those wait the whole timeout again.
    */
   activeAt?: number;

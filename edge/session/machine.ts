@@ -57,9 +57,17 @@ function withoutLeaver(visit: Visit): Visit {
 
 const inside = (visit: Visit): 'shopping' | 'restocking' => (visit.kind === 'restock' ? 'restocking' : 'shopping');
 
-/** Door or shelf activity inside: recorded with the visit (a restart counts from it), the idle timeout starts again. */
+/**
+ * How stale the recorded activity may grow before it is written again: one write per item
+ * taken would be one fsync per item. The last activity is then before `activeAt` + this.
+ */
+export const activeMarkMs = (t: MachineTimings): number => Math.min(60_000, Math.floor(t.shoppingIdleTimeoutMs / 10));
+
+/** Door or shelf activity inside: the idle timeout starts again; recorded with the visit (a restart counts from it) once the record is stale. */
 function active(phase: 'shopping' | 'restocking', visit: Visit, at: number, t: MachineTimings): Step {
-  return { state: { phase, visit: { ...visit, activeAt: at } }, effects: [{ type: 'persist' }, { type: 'start_timer', timer: 'idle', ms: t.shoppingIdleTimeoutMs }] };
+  const timer: Effect = { type: 'start_timer', timer: 'idle', ms: t.shoppingIdleTimeoutMs };
+  if (visit.activeAt !== undefined && at - visit.activeAt < activeMarkMs(t)) return { state: { phase, visit }, effects: [timer] };
+  return { state: { phase, visit: { ...visit, activeAt: at } }, effects: [{ type: 'persist' }, timer] };
 }
 
 /** The lock's pulse as the visit knows it; only a change makes a new state. */
@@ -266,7 +274,8 @@ function resume(phase: VisitPhase, was: Visit, now: number, t: MachineTimings, d
     case 'restocking': {
       // The idle timeout counts from her last activity, the time the daemon was down included,
       // as it would had it never stopped; a door standing open now is someone at it.
-      const quiet = doorOpen || visit.activeAt === undefined ? 0 : Math.max(0, now - visit.activeAt);
+      // (the last activity was before activeAt + activeMarkMs: counted from there, never early)
+      const quiet = doorOpen || visit.activeAt === undefined ? 0 : Math.max(0, now - visit.activeAt - activeMarkMs(t));
       const left = t.shoppingIdleTimeoutMs - quiet;
       if (left > 0) return { state: { phase, visit }, effects: [{ type: 'start_timer', timer: 'idle', ms: left }, { type: 'publish_cart' }] };
       // Quiet longer than the timeout: she went out while the daemon was down. Her exit is

@@ -15,6 +15,7 @@ afterEach(() => {
 });
 
 const idle = timings.shopping_idle_timeout_ms;
+const mark = Math.min(60_000, idle / 10); // her last activity was before its record + this (machine.ts activeMarkMs)
 
 /** A goes in and (if `takes`) takes a soap; the daemon stops; `downMs` later it starts again on the same shelves. */
 function downWhileShopping(opts: { takes: boolean; downMs: number; doorAtStart?: 'open' | 'closed' }) {
@@ -39,7 +40,7 @@ function downWhileShopping(opts: { takes: boolean; downMs: number; doorAtStart?:
 
 describe('a visit resumed while shopping', () => {
   it('quiet for longer than the idle timeout while the daemon was down: she is gone by the store\'s own rule, settled once the scales report, charged for what she took', () => {
-    const { again } = downWhileShopping({ takes: true, downMs: idle + 60_000 });
+    const { again } = downWhileShopping({ takes: true, downMs: idle + mark });
     expect(again.engine.phase).toBe('exiting');
     again.scales.sweep(); // every scale reported since the start
     again.scales.sweep(); // at rest: the exit wait ends
@@ -52,22 +53,24 @@ describe('a visit resumed while shopping', () => {
   });
 
   it('she took nothing: an empty visit, nothing charged', () => {
-    const { again } = downWhileShopping({ takes: false, downMs: idle + 60_000 });
+    const { again } = downWhileShopping({ takes: false, downMs: idle + mark });
     again.scales.sweep();
     again.scales.sweep();
     expect(again.session('A')).toMatchObject({ status: 'settled', totalPoints: 0 });
     expect(again.balance('A')).toBe(100);
   });
 
-  it('a short restart: the idle timeout goes on from her last activity, not from the start', () => {
+  it('a short restart: the idle timeout goes on from her last activity (as recorded, at most a tenth of the timeout old), not from the start', () => {
     const { again } = downWhileShopping({ takes: true, downMs: 4000 });
     expect(again.engine.phase).toBe('shopping');
-    vi.advanceTimersByTime(idle - 4000);
+    vi.advanceTimersByTime(idle - 4000 + mark - 1);
+    expect(again.engine.phase).toBe('shopping');
+    vi.advanceTimersByTime(1);
     expect(again.engine.phase).toBe('exiting');
   });
 
   it('the door standing open at start: someone is at it, the full idle timeout again', () => {
-    const { again } = downWhileShopping({ takes: true, downMs: idle + 60_000, doorAtStart: 'open' });
+    const { again } = downWhileShopping({ takes: true, downMs: idle + mark, doorAtStart: 'open' });
     expect(again.engine.phase).toBe('shopping');
     vi.advanceTimersByTime(idle - 1);
     expect(again.engine.phase).toBe('shopping');
