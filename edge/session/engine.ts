@@ -94,7 +94,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
       timers: this.timers,
       retryMs: c.settle_retry_ms,
       resumed: (r) => {
-        this.dispatch({ type: 'resume', phase: r.phase, visit: r.visit, now: this.now() });
+        this.dispatch({ type: 'resume', phase: r.phase, visit: r.visit, now: this.now(), doorOpen: this.deps.lock.doorState === 'open' });
         this.lockWatch.doorAsItStands(this.now()); // a door found open while entering is the entry
       },
       failed: (err) => this.failed(err, 'resume'),

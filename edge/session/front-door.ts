@@ -75,9 +75,14 @@ export class FrontDoor {
     this.leaver = gone || this.host.leaveHoldMs === 0 ? null : { until: this.host.now() + this.host.leaveHoldMs, opened };
   }
 
-  /** The door stood open at start with no visit open (lock-watch.ts): held as for a leaver, until it closes. */
+  /**
+   * The door stood open at start with no visit open (lock-watch.ts): held until it closes, with
+   * no time limit (not session.leave_hold_ms, which bounds the wait for a settled villager to
+   * reach the door). While it stands open people may still be passing; a villager let in now
+   * would have their passing counted as her entry and exit, and what they take as her cart.
+   */
   openAtStart(): void {
-    if (this.host.leaveHoldMs > 0) this.leaver = { until: this.host.now() + this.host.leaveHoldMs, opened: true };
+    this.leaver = { until: Number.POSITIVE_INFINITY, opened: true };
   }
 
   /** Every door movement: the leaver's opening and closing ends the hold. */

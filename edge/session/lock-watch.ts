@@ -94,12 +94,13 @@ export class LockWatch {
    * Nobody's visit was open, yet the door stands open: it was opened while the daemon was down
    * (a key, the fire release, a break-in), and whoever opened it may be inside. Nobody's visit
    * takes it over (nothing is charged to anyone); the door holds the next villager until it has
-   * closed (or session.leave_hold_ms), and the door-open alarm runs as for any open door.
+   * closed, however long that takes, and the door-open alarm (edge/ops/door-watch.ts) runs as
+   * for any open door, so a maintainer learns why the store turns villagers away.
    */
   private openAtStart(): void {
     if (this.openAtStartTold) return;
     this.openAtStartTold = true;
-    this.host.logger.warn({ event: 'door_open_at_start' }, '启动时门开着，但没有进行中的购物：门在系统停机期间被打开过，可能有人在店内；门关上前不放行下一位 / the door stands open at start with no visit open: it was opened while the daemon was down and someone may be inside; the next villager waits until it has closed');
+    this.host.logger.warn({ event: 'door_open_at_start' }, '启动时门开着，但没有进行中的购物：门在系统停机期间被打开过，可能有人在店内；门关上之前不放行任何人，请查看监控后关门 / the door stands open at start with no visit open: it was opened while the daemon was down and someone may be inside; nobody is let in until it has closed: check the camera and close it');
     this.host.door.openAtStart();
   }
 
@@ -110,9 +111,13 @@ export class LockWatch {
     // nobody of the visit was seen coming in: touched shelves say someone of it is inside
     const shelvesTouched = this.host.shelvesTouched();
     const v = this.host.current();
-    this.host.logger.info({ event: 'exit_while_entering', sessionId: v?.sessionId, villagerId: v?.villagerId, shelvesTouched }, shelvesTouched
+    // a press after a leaver went out is hers: she came in on their opening (machine.ts `leaver`)
+    const afterLeaver = !shelvesTouched && v?.leaver?.out === true;
+    this.host.logger.info({ event: 'exit_while_entering', sessionId: v?.sessionId, villagerId: v?.villagerId, shelvesTouched, afterLeaver }, shelvesTouched
       ? '未见开门但货架有变动：按出门按钮即离店结算 / exit button before the door was seen to open, shelves touched: the visit leaves and is settled'
-      : '进店时店内有人按出门按钮：下次开门算其离店，不算进店 / exit button while a villager is let in: the next door opening is someone leaving, not the entry');
+      : afterLeaver
+        ? '前一位离店者已出门后又有人按出门按钮：本次进店者随其进店，现离店结算 / exit button again after the leaver went out: the villager came in on their opening and leaves; settled'
+        : '进店时店内有人按出门按钮：下次开门算其离店，不算进店 / exit button while a villager is let in: the next door opening is someone leaving, not the entry');
     this.host.dispatch({ type: 'exit_button', at: b.at, shelvesTouched });
   });
 

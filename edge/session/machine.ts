@@ -3,131 +3,26 @@
  * no clock reads: the runner (engine.ts) performs the effects and feeds back the events.
  *
  *   idle ─admitted→ entering ─door_opened→ shopping|restocking ─exit_button|door_opened|idle_timeout→ exiting
+ *   (idle_timeout counts from the visit's last activity, `activeAt`, across a restart too)
  *   (while the unlock pulse runs, or within doorSettleMs of the first opening, a door opening is
  *   still the entry — a companion, a second push, contact bounce — never an exit)
  *   exiting ─shelves_stable|stability_timeout→ settling ─settle_ok→ settled ─receipt_issued→ idle
  *   settling ─settle_failed→ fault ─retry→ settling
  *   any visit phase ─effect_failed→ fault ─retry→ that phase again (its timers and waits restarted)
  *   entering ─entering_timeout→ idle (cancelled), or shopping if the shelves were touched
- *   entering ─exit_button→ exiting if the shelves were touched; else still entering, the door's
- *   next opening the leaver's (see `leaver`)
+ *   entering ─exit_button→ exiting if the shelves were touched or a leaver already went out
+ *   (she came in on their opening); else still entering, the door's next opening the leaver's (see `leaver`)
  *
  * Every phase but idle and settled is persisted with the visit (session id, baseline weights,
  * the slots' products at admission),
  * so `resume` after a power cut continues where the store was; settlement is idempotent by
  * session id in the ledger, so a resumed `settling` charges once.
  */
-import type { EnteredBy, SessionKind } from '../ledger/sessions.ts';
+import type { Effect, InsidePhase, MachineTimings, SessionEvent, SessionState, Step, Visit, VisitPhase } from './machine-types.ts';
 
-export type Phase = 'idle' | 'entering' | 'shopping' | 'restocking' | 'exiting' | 'settling' | 'settled' | 'fault';
-export type VisitPhase = Exclude<Phase, 'idle'>;
+export type { Effect, InsidePhase, MachineTimings, Phase, SessionEvent, SessionState, Step, TimerName, Visit, VisitPhase, VisitProduct } from './machine-types.ts';
 
-/** A slot's product as the visit recorded it at admission. */
-export interface VisitProduct { sku: string; price: number; unitG: number; toleranceG: number }
-
-/** What is persisted with the session (store_sessions.state_json). */
-export interface Visit {
-  sessionId: string;
-  villagerId: string;
-  kind: SessionKind;
-  enteredBy: EnteredBy;
-  /**
-   * Stable weight per slot when the villager was let in (null: the slot was not at rest or not
-   * readable then; filled in if it comes to rest before the door opens, see `baseline_settled`).
-   */
-  baseline: Record<string, number | null>;
-  /**
-   * Each slot's product as it stood at admission (null: the slot had none). The visit is
-   * counted and priced with these, whatever the village's catalogue says before it settles.
-   * Absent from visits persisted before it was recorded: those use the catalogue as it stands.
-   */
-  products?: Record<string, VisitProduct | null>;
-  openedAt: number;
-  doorOpenedAt: number | null;
-  exitAt: number | null;
-  exitBy: 'exit_button' | 'door' | 'idle_timeout' | null;
-  settleAttempts: number;
-  lastError: string | null;
-  /** Set in `fault` when an effect failed before settlement: the phase a retry resumes. */
-  faultIn?: InsidePhase;
-  /**
-   * The lock's unlock pulse is running (between the lock's `unlocked` and `relocked`): anyone
-   * may push the door from outside, so an opening is not an exit. Never true after a resume
-   * (a restarted lock driver knows of no pulse).
-   */
-  lockReleased?: boolean;
-  /**
-   * While entering, with the shelves untouched, someone inside pressed the exit button (it is
-   * inside the store): they are leaving, and the door's next opening is theirs (`out` once it
-   * came), not this visit's entry. Dropped on resume.
-   */
-  leaver?: { at: number; out: boolean };
-}
-
-/** The phases before settlement, which a failed effect resumes rather than settles. */
-export type InsidePhase = 'entering' | 'shopping' | 'restocking' | 'exiting';
 const insidePhases: readonly VisitPhase[] = ['entering', 'shopping', 'restocking', 'exiting'];
-
-export type SessionState = { phase: 'idle' } | { phase: VisitPhase; visit: Visit };
-
-export type TimerName = 'entering' | 'idle' | 'stability' | 'retry' | 'scales';
-
-export type SessionEvent =
-  /** `recorded`: the visit's row was written with the admission, before the unlock. */
-  | { type: 'admitted'; visit: Visit; recorded?: boolean }
-  /** The unlock after the admission failed: the runner cancels the row itself. */
-  | { type: 'admission_withdrawn' }
-  /** Slots without a baseline that came to rest while the door had not yet opened: their weight now. */
-  | { type: 'baseline_settled'; baseline: Record<string, number> }
-  | { type: 'door_opened'; at: number }
-  /** The lock's unlock pulse began (`unlocked`) / the relay was confirmed off again (`relocked`). */
-  | { type: 'lock_released' }
-  | { type: 'lock_closed' }
-  | { type: 'door_closed'; at: number }
-  /** `shelvesTouched`: asked only while entering (someone of the visit is inside although the door was not seen to open). */
-  | { type: 'exit_button'; at: number; shelvesTouched?: boolean }
-  | { type: 'shelf_changed'; at: number }
-  | { type: 'entering_timeout'; shelvesTouched: boolean }
-  | { type: 'idle_timeout'; at: number }
-  | { type: 'shelves_stable' }
-  | { type: 'stability_timeout' }
-  /** After a restart: every scale has reported once since (see `watch_scales`). */
-  | { type: 'scales_reported' }
-  | { type: 'scales_timeout' }
-  | { type: 'settle_ok' }
-  | { type: 'settle_failed'; error: string }
-  /** The runner could not perform an effect of the last step (a ledger read, a driver call). */
-  | { type: 'effect_failed'; error: string }
-  | { type: 'retry'; now?: number }
-  | { type: 'receipt_issued' }
-  | { type: 'resume'; phase: VisitPhase; visit: Visit; now: number };
-
-export type Effect =
-  | { type: 'open_session' }
-  | { type: 'persist' }
-  | { type: 'cancel_session'; reason: string }
-  | { type: 'start_timer'; timer: TimerName; ms: number }
-  | { type: 'clear_timer'; timer: TimerName }
-  | { type: 'watch_stability' }
-  /** Report `scales_reported` once every scale has been read since the runner started. */
-  | { type: 'watch_scales' }
-  | { type: 'settle' }
-  | { type: 'issue_receipt' }
-  | { type: 'publish_cart' };
-
-export interface MachineTimings {
-  enteringTimeoutMs: number;
-  shoppingIdleTimeoutMs: number;
-  stabilityWaitMs: number;
-  /** The longest exit wait for a slot still moving (the runner counts both in the scales' reading time). */
-  exitSettleMaxMs: number;
-  resumeScalesTimeoutMs: number;
-  settleRetryMs: number;
-  /** After the door first opened, a further opening within this time is still the entry. */
-  doorSettleMs: number;
-}
-
-export interface Step { state: SessionState; effects: Effect[] }
 
 const stay = (state: SessionState): Step => ({ state, effects: [] });
 
@@ -162,6 +57,19 @@ function withoutLeaver(visit: Visit): Visit {
 
 const inside = (visit: Visit): 'shopping' | 'restocking' => (visit.kind === 'restock' ? 'restocking' : 'shopping');
 
+/**
+ * How stale the recorded activity may grow before it is written again: one write per item
+ * taken would be one fsync per item. The last activity is then before `activeAt` + this.
+ */
+export const activeMarkMs = (t: MachineTimings): number => Math.min(60_000, Math.floor(t.shoppingIdleTimeoutMs / 10));
+
+/** Door or shelf activity inside: the idle timeout starts again; recorded with the visit (a restart counts from it) once the record is stale. */
+function active(phase: 'shopping' | 'restocking', visit: Visit, at: number, t: MachineTimings): Step {
+  const timer: Effect = { type: 'start_timer', timer: 'idle', ms: t.shoppingIdleTimeoutMs };
+  if (visit.activeAt !== undefined && at - visit.activeAt < activeMarkMs(t)) return { state: { phase, visit }, effects: [timer] };
+  return { state: { phase, visit: { ...visit, activeAt: at } }, effects: [{ type: 'persist' }, timer] };
+}
+
 /** The lock's pulse as the visit knows it; only a change makes a new state. */
 function lockPulse(phase: InsidePhase, visit: Visit, released: boolean): Step {
   if ((visit.lockReleased ?? false) === released) return stay({ phase, visit });
@@ -187,7 +95,7 @@ export function transition(s: SessionState, e: SessionEvent, t: MachineTimings):
             effects: [...(e.recorded ? [] : [{ type: 'open_session' } as const]), { type: 'start_timer', timer: 'entering', ms: t.enteringTimeoutMs }],
           };
         case 'resume':
-          return resume(e.phase, e.visit, e.now, t);
+          return resume(e.phase, e.visit, e.now, t, e.doorOpen);
         default:
           // a door opened with nobody shopping is the last villager leaving; shelf changes are the runner's to report
           return stay(s);
@@ -200,8 +108,11 @@ export function transition(s: SessionState, e: SessionEvent, t: MachineTimings):
         case 'lock_closed':
           return lockPulse(s.phase, s.visit, e.type === 'lock_released');
         case 'exit_button': {
-          // someone of this visit is inside (the door contact missed them) and leaving
-          if (e.shelvesTouched) {
+          // Someone of this visit is inside and leaving: the door contact missed them (shelves
+          // touched), or the leaver has gone out and this is another press from inside, so she
+          // came in on the leaver's opening. Settled as any visit, empty if nothing was taken
+          // (not cancelled: the door did open for her, her slip stays used).
+          if (e.shelvesTouched || s.visit.leaver?.out === true) {
             const out = toExiting(withoutLeaver(s.visit), e.at, 'exit_button', t);
             return { state: out.state, effects: [{ type: 'clear_timer', timer: 'entering' }, ...out.effects] };
           }
@@ -213,7 +124,7 @@ export function transition(s: SessionState, e: SessionEvent, t: MachineTimings):
             return { state: { phase: 'entering', visit: { ...s.visit, leaver: { ...s.visit.leaver, out: true } } }, effects: [{ type: 'start_timer', timer: 'entering', ms: t.enteringTimeoutMs }] };
           }
           return {
-            state: { phase: inside(s.visit), visit: { ...withoutLeaver(s.visit), doorOpenedAt: e.at } },
+            state: { phase: inside(s.visit), visit: { ...withoutLeaver(s.visit), doorOpenedAt: e.at, activeAt: e.at } },
             effects: [{ type: 'clear_timer', timer: 'entering' }, { type: 'persist' }, { type: 'start_timer', timer: 'idle', ms: t.shoppingIdleTimeoutMs }],
           };
         case 'baseline_settled': {
@@ -240,7 +151,7 @@ export function transition(s: SessionState, e: SessionEvent, t: MachineTimings):
           return toExiting(s.visit, e.at, 'exit_button', t);
         case 'door_opened':
           // still the entry: activity, like a door closing
-          if (stillEntering(s.visit, e.at, t)) return { state: s, effects: [{ type: 'start_timer', timer: 'idle', ms: t.shoppingIdleTimeoutMs }] };
+          if (stillEntering(s.visit, e.at, t)) return active(s.phase, s.visit, e.at, t);
           // the lock is closed again: a door opening now is from inside
           return toExiting(s.visit, e.at, 'door', t);
         case 'lock_released':
@@ -249,8 +160,10 @@ export function transition(s: SessionState, e: SessionEvent, t: MachineTimings):
         case 'idle_timeout':
           return toExiting(s.visit, e.at, 'idle_timeout', t);
         case 'shelf_changed':
-        case 'door_closed':
-          return { state: s, effects: [{ type: 'start_timer', timer: 'idle', ms: t.shoppingIdleTimeoutMs }, ...(e.type === 'shelf_changed' ? [{ type: 'publish_cart' } as const] : [])] };
+        case 'door_closed': {
+          const step = active(s.phase, s.visit, e.at, t);
+          return e.type === 'shelf_changed' ? { state: step.state, effects: [...step.effects, { type: 'publish_cart' }] } : step;
+        }
         default:
           return stay(s);
       }
@@ -343,11 +256,11 @@ function scalesReported(t: MachineTimings): Effect[] {
  * `scale_unavailable` (nothing charged). So they first wait for every scale to report once
  * (`watch_scales`), bounded by the generous resumeScalesTimeoutMs for a bus that stays dead.
  */
-function resume(phase: VisitPhase, was: Visit, now: number, t: MachineTimings): Step {
+function resume(phase: VisitPhase, was: Visit, now: number, t: MachineTimings, doorOpen = false): Step {
   // a visit that failed before settlement goes on where it failed
   if (phase === 'fault' && was.faultIn) {
     const { faultIn, ...rest } = was;
-    return resume(faultIn, rest, now, t);
+    return resume(faultIn, rest, now, t, doorOpen);
   }
   // the lock driver starts afresh: a pulse it did not start is not one it will report the end of
   const { lockReleased: _pulse, leaver: _leaver, ...visit } = was;
@@ -358,8 +271,18 @@ function resume(phase: VisitPhase, was: Visit, now: number, t: MachineTimings): 
       return { state: { phase, visit }, effects: [{ type: 'start_timer', timer: 'entering', ms: left }] };
     }
     case 'shopping':
-    case 'restocking':
-      return { state: { phase, visit }, effects: [{ type: 'start_timer', timer: 'idle', ms: t.shoppingIdleTimeoutMs }, { type: 'publish_cart' }] };
+    case 'restocking': {
+      // The idle timeout counts from her last activity, the time the daemon was down included,
+      // as it would had it never stopped; a door standing open now is someone at it.
+      // (the last activity was before activeAt + activeMarkMs: counted from there, never early)
+      const quiet = doorOpen || visit.activeAt === undefined ? 0 : Math.max(0, now - visit.activeAt - activeMarkMs(t));
+      const left = t.shoppingIdleTimeoutMs - quiet;
+      if (left > 0) return { state: { phase, visit }, effects: [{ type: 'start_timer', timer: 'idle', ms: left }, { type: 'publish_cart' }] };
+      // Quiet longer than the timeout: she went out while the daemon was down. Her exit is
+      // weighed as after any restart, once every scale has reported again.
+      const out: Visit = { ...visit, exitAt: now, exitBy: 'idle_timeout' };
+      return { state: { phase: 'exiting', visit: out }, effects: [{ type: 'persist' }, { type: 'publish_cart' }, { type: 'watch_scales' }, { type: 'start_timer', timer: 'scales', ms: t.resumeScalesTimeoutMs }] };
+    }
     case 'exiting':
       return { state: { phase, visit }, effects: [{ type: 'watch_scales' }, { type: 'start_timer', timer: 'scales', ms: t.resumeScalesTimeoutMs }] };
     case 'settling':

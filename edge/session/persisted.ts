@@ -33,6 +33,7 @@ export const PersistedVisitSchema = Type.Object({
   })))),
   openedAt: Type.Number(),
   doorOpenedAt: Nullable(Type.Number()),
+  activeAt: Type.Optional(Type.Number()),
   exitAt: Nullable(Type.Number()),
   exitBy: Nullable(Type.Union([Type.Literal('exit_button'), Type.Literal('door'), Type.Literal('idle_timeout')])),
   settleAttempts: Type.Integer({ minimum: 0 }),

@@ -63,3 +63,31 @@ describe('a visit resumed while shopping, with the door standing open', () => {
     expect(again.engine.phase).toBe('shopping');
   });
 });
+
+describe('a door standing open at start with no visit open', () => {
+  /** Nothing open in the ledger; the door stands open as the daemon starts (opened while it was down). */
+  function startWithDoorOpen(leaveHoldMs: number) {
+    let now = 1_000_000;
+    const s = store({ config: { leave_hold_ms: leaveHoldMs }, now: () => now, start: false });
+    s.lock.doorState = 'open';
+    s.engine.start();
+    return { s, later: (ms: number) => (now += ms) };
+  }
+
+  it.each([15_000, 0])('holds the next villager for as long as it stands open, not only session.leave_hold_ms (%i ms); nobody charged, the store free once it has closed', (hold) => {
+    const { s, later } = startWithDoorOpen(hold);
+    expect(s.engine.phase).toBe('idle');
+    later(hold + 60_000); // the door is still open long after any leaver's hold
+    vi.advanceTimersByTime(hold + 60_000);
+    expect(s.engine.isStoreBusy('B')).toBe(true);
+    expect(s.engine.admit('B', 'card')).toMatchObject({ ok: false, reason: 'store_busy' });
+    s.scales.rest('S1', 900); // whoever opened it takes a soap: nobody's visit, nothing charged
+    s.scales.emit('change', { slot: 'S1', delta_g: -100 });
+    s.lock.door('closed');
+    expect(s.engine.isStoreBusy('B')).toBe(false);
+    expect(s.session('A')).toBeUndefined();
+    expect(s.session('B')).toBeUndefined();
+    expect(s.balance('A')).toBe(100);
+    expect(s.balance('B')).toBe(100);
+  });
+});

@@ -73,6 +73,21 @@ describe('the exit button while entering, the shelves untouched', () => {
     expect(s.session('A')).toMatchObject({ status: 'settled', totalPoints: 10 });
     expect(s.balance('A')).toBe(90);
   });
+
+  it('A slipped in as the leaver went out, then pressed exit herself and went out touching nothing: an empty visit, as any visit with nothing taken, not a cancelled one', () => {
+    const s = store();
+    someoneLeavesWhileAEnters(s);
+    s.lock.relock();
+    s.lock.exit(); // the leaver is out: whoever presses now came in with the leaver's opening
+    s.lock.door('open');
+    s.lock.door('closed');
+    s.scales.sweep();
+    expect(s.engine.phase).toBe('idle');
+    expect(s.session('A')).toMatchObject({ status: 'settled', totalPoints: 0, chargedPoints: 0 });
+    expect(s.balance('A')).toBe(100);
+    expect(s.engine.isStoreBusy('B')).toBe(false);
+    expect(s.engine.admit('B', 'card')).toMatchObject({ ok: true });
+  });
 });
 
 describe('the exit button while entering, the shelves touched', () => {

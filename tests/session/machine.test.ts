@@ -29,8 +29,9 @@ const table: Row[] = [
   ['shopping', { type: 'exit_button', at: 3 }, 'exiting', ['clear_timer:idle', 'persist', 'watch_stability', 'start_timer:stability']],
   ['shopping', { type: 'door_opened', at: 3 }, 'exiting', ['clear_timer:idle', 'persist', 'watch_stability', 'start_timer:stability']],
   ['shopping', { type: 'idle_timeout', at: 3 }, 'exiting', ['clear_timer:idle', 'persist', 'watch_stability', 'start_timer:stability']],
-  ['shopping', { type: 'shelf_changed', at: 3 }, 'shopping', ['start_timer:idle', 'publish_cart']],
-  ['shopping', { type: 'door_closed', at: 3 }, 'shopping', ['start_timer:idle']],
+  // activity: recorded with the visit (a restart counts the idle timeout from it), here for the first time
+  ['shopping', { type: 'shelf_changed', at: 3 }, 'shopping', ['persist', 'start_timer:idle', 'publish_cart']],
+  ['shopping', { type: 'door_closed', at: 3 }, 'shopping', ['persist', 'start_timer:idle']],
   ['shopping', { type: 'admitted', visit: visit() }, 'shopping', []],
   ['restocking', { type: 'exit_button', at: 3 }, 'exiting', ['clear_timer:idle', 'persist', 'watch_stability', 'start_timer:stability']],
   ['exiting', { type: 'shelves_stable' }, 'settling', ['clear_timer:stability', 'persist', 'settle']],
@@ -54,6 +55,13 @@ const table: Row[] = [
 
 describe('the exit button while entering, the shelves untouched', () => {
   const pressed = transition(at('entering'), { type: 'exit_button', at: 2, shelvesTouched: false }, t).state;
+  it('a press after the leaver went out is the villager leaving: she came in on their opening', () => {
+    const out = transition(pressed, { type: 'door_opened', at: 3 }, t).state;
+    const again = transition(out, { type: 'exit_button', at: 4, shelvesTouched: false }, t);
+    expect(again.state).toMatchObject({ phase: 'exiting', visit: { exitBy: 'exit_button', exitAt: 4 } });
+    expect(again.state.phase !== 'idle' && again.state.visit.leaver).toBeUndefined();
+  });
+
   it("takes the door's next opening for the one leaving, with the full entering wait again; the opening after it is the entry", () => {
     const out = transition(pressed, { type: 'door_opened', at: 3 }, t);
     expect(out.state.phase).toBe('entering');
@@ -99,7 +107,7 @@ describe('transition', () => {
     expect(shopping).toMatchObject({ phase: 'shopping', visit: { lockReleased: true, doorOpenedAt: 10_000 } });
     const again = transition(shopping, { type: 'door_opened', at: 60_000 }, t);
     expect(again.state.phase).toBe('shopping');
-    expect(types(again.effects)).toEqual(['start_timer:idle']);
+    expect(types(again.effects)).toEqual(['start_timer:idle']); // activity recorded 50 s ago: not written again yet
     const relocked = transition(shopping, { type: 'lock_closed' }, t).state;
     expect(transition(relocked, { type: 'door_opened', at: 11_999 }, t).state.phase).toBe('shopping');
     expect(transition(relocked, { type: 'door_opened', at: 12_000 }, t).state).toMatchObject({ phase: 'exiting', visit: { exitBy: 'door' } });
@@ -147,6 +155,35 @@ describe('resume after a power cut', () => {
   it('the wait for the scales after a restart is its own, longer than the stability wait', () => {
     const step = transition({ phase: 'idle' }, { type: 'resume', phase: 'exiting', visit: visit(), now: 5000 }, t);
     expect(step.effects).toContainEqual({ type: 'start_timer', timer: 'scales', ms: 60_000 });
+  });
+
+  it('activity is written again only once its record is a minute (a tenth of the idle timeout) old', () => {
+    const inside = { phase: 'shopping' as const, visit: { ...visit(), activeAt: 100_000 } };
+    const mark = Math.min(60_000, t.shoppingIdleTimeoutMs / 10);
+    const soon = transition(inside, { type: 'shelf_changed', at: 100_000 + mark - 1 }, t);
+    expect(types(soon.effects)).toEqual(['start_timer:idle', 'publish_cart']);
+    expect(soon.state.phase !== 'idle' && soon.state.visit.activeAt).toBe(100_000);
+    const stale = transition(inside, { type: 'door_closed', at: 100_000 + mark }, t);
+    expect(types(stale.effects)).toEqual(['persist', 'start_timer:idle']);
+    expect(stale.state.phase !== 'idle' && stale.state.visit.activeAt).toBe(100_000 + mark);
+  });
+
+  it('shopping resumes with what is left of the idle timeout since her last activity; quiet longer, she is gone: exiting once the scales report', () => {
+    const v = { ...visit(), doorOpenedAt: 1000, activeAt: 100_000 };
+    const mark = Math.min(60_000, t.shoppingIdleTimeoutMs / 10); // her last activity was before activeAt + mark
+    const soon = transition({ phase: 'idle' }, { type: 'resume', phase: 'shopping', visit: v, now: 400_000 }, t);
+    expect(soon.state.phase).toBe('shopping');
+    expect(soon.effects[0]).toEqual({ type: 'start_timer', timer: 'idle', ms: t.shoppingIdleTimeoutMs - 300_000 + mark });
+    const early = transition({ phase: 'idle' }, { type: 'resume', phase: 'shopping', visit: v, now: 100_000 + t.shoppingIdleTimeoutMs + mark - 1 }, t);
+    expect(early.state.phase).toBe('shopping');
+    const gone = transition({ phase: 'idle' }, { type: 'resume', phase: 'shopping', visit: v, now: 100_000 + t.shoppingIdleTimeoutMs + mark }, t);
+    expect(gone.state).toMatchObject({ phase: 'exiting', visit: { exitBy: 'idle_timeout', exitAt: 100_000 + t.shoppingIdleTimeoutMs + mark } });
+    expect(types(gone.effects)).toEqual(['persist', 'publish_cart', 'watch_scales', 'start_timer:scales']);
+    // the door standing open: someone is at it; a visit without activeAt (an older daemon's): the whole timeout
+    const held = transition({ phase: 'idle' }, { type: 'resume', phase: 'shopping', visit: v, now: 10_000_000, doorOpen: true }, t);
+    expect(held.effects[0]).toEqual({ type: 'start_timer', timer: 'idle', ms: t.shoppingIdleTimeoutMs });
+    const old = transition({ phase: 'idle' }, { type: 'resume', phase: 'shopping', visit: visit(), now: 10_000_000 }, t);
+    expect(old.effects[0]).toEqual({ type: 'start_timer', timer: 'idle', ms: t.shoppingIdleTimeoutMs });
   });
 
   it('entering resumes with what is left of the wait, but never less than a few seconds', () => {
