@@ -127,7 +127,7 @@ export function verifyQrToken(token: string, publicKey: KeyObject, opts: { maxLi
  * issues such a code; a town's ledger signs every village's codes with one key, so the store's
  * own villager of that id may be someone else, and the code is refused. The ledger's codes live
  * 90 s and its phone page fetches a new one every minute, so after the ledger's update a
- * villager meets this only on a page that stopped refreshing (docs/governance.md).
+ * villager meets this only on a page that stopped refreshing (docs/governance-villagers.md, "The store-door QR code").
  */
 export function qrVillageRefusal(claims: QrClaims, storeVillage: string | undefined, villagerVillage: string | undefined): string | null {
   if (claims.vil === undefined) return QR_NO_VILLAGE;

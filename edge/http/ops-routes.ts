@@ -2,7 +2,7 @@
  * /metrics (Prometheus text) and /readyz beside /healthz. Neither shows a name, a balance or a
  * card: counts, reasons and part names only, so they answer without a login (a monitor needs no
  * maintainer's password). They are served on the admin page's listener, which binds to
- * 127.0.0.1 by default; see docs/operations.md before exposing it.
+ * 127.0.0.1 by default; see docs/operations-monitoring.md#metrics-and-readyz before exposing it.
  *
  * GET /api/alarms (active alarms and the latest ones) needs a login like every /api route: a
  * reconciliation alarm names villagers. POST /api/alarms/ID/acknowledge (a maintainer has seen it;

@@ -11,7 +11,7 @@
  * Emptied bytes must not stay in the database's files: SQLite runs with `secure_delete` (sql.ts),
  * which zeroes the freed pages, and after a purge the WAL, which still holds the uploaded pages,
  * is checkpointed and truncated. PostgreSQL keeps the old value as a dead tuple until VACUUM:
- * the purge runs `VACUUM gov_evidence` (docs/governance.md says what that does and does not clear).
+ * the purge runs `VACUUM gov_evidence` (docs/governance-villagers.md, "Evidence photos", says what that does and does not clear).
  */
 import type { SqlDb } from '../sql.ts';
 import { audit, localDate } from './rules.ts';
