@@ -111,13 +111,9 @@ export class LockWatch {
     // nobody of the visit was seen coming in: touched shelves say someone of it is inside
     const shelvesTouched = this.host.shelvesTouched();
     const v = this.host.current();
-    // a press after a leaver went out is hers: she came in on their opening (machine.ts `leaver`)
-    const afterLeaver = !shelvesTouched && v?.leaver?.out === true;
-    this.host.logger.info({ event: 'exit_while_entering', sessionId: v?.sessionId, villagerId: v?.villagerId, shelvesTouched, afterLeaver }, shelvesTouched
+    this.host.logger.info({ event: 'exit_while_entering', sessionId: v?.sessionId, villagerId: v?.villagerId, shelvesTouched }, shelvesTouched
       ? '未见开门但货架有变动：按出门按钮即离店结算 / exit button before the door was seen to open, shelves touched: the visit leaves and is settled'
-      : afterLeaver
-        ? '前一位离店者已出门后又有人按出门按钮：本次进店者随其进店，现离店结算 / exit button again after the leaver went out: the villager came in on their opening and leaves; settled'
-        : '进店时店内有人按出门按钮：下次开门算其离店，不算进店 / exit button while a villager is let in: the next door opening is someone leaving, not the entry');
+      : '进店时店内有人按出门按钮：下次开门算其离店，不算进店 / exit button while a villager is let in: the next door opening is someone leaving, not the entry');
     this.host.dispatch({ type: 'exit_button', at: b.at, shelvesTouched });
   });
 

@@ -10,8 +10,8 @@
  *   settling ─settle_failed→ fault ─retry→ settling
  *   any visit phase ─effect_failed→ fault ─retry→ that phase again (its timers and waits restarted)
  *   entering ─entering_timeout→ idle (cancelled), or shopping if the shelves were touched
- *   entering ─exit_button→ exiting if the shelves were touched or a leaver already went out
- *   (she came in on their opening); else still entering, the door's next opening the leaver's (see `leaver`)
+ *   entering ─exit_button→ exiting if the shelves were touched; else still entering, the door's
+ *   next opening the leaver's (see `leaver`)
  *
  * Every phase but idle and settled is persisted with the visit (session id, baseline weights,
  * the slots' products at admission),
@@ -108,11 +108,8 @@ export function transition(s: SessionState, e: SessionEvent, t: MachineTimings):
         case 'lock_closed':
           return lockPulse(s.phase, s.visit, e.type === 'lock_released');
         case 'exit_button': {
-          // Someone of this visit is inside and leaving: the door contact missed them (shelves
-          // touched), or the leaver has gone out and this is another press from inside, so she
-          // came in on the leaver's opening. Settled as any visit, empty if nothing was taken
-          // (not cancelled: the door did open for her, her slip stays used).
-          if (e.shelvesTouched || s.visit.leaver?.out === true) {
+          // someone of this visit is inside (the door contact missed them) and leaving
+          if (e.shelvesTouched) {
             const out = toExiting(withoutLeaver(s.visit), e.at, 'exit_button', t);
             return { state: out.state, effects: [{ type: 'clear_timer', timer: 'entering' }, ...out.effects] };
           }
