@@ -9,7 +9,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { refusalOf, type FieldErrors } from './errors.ts';
 import type { FormRefusal } from './form-fields.ts';
 import { loginPage, messagePage } from './auth-pages.ts';
-import { keptText, keptValues, SESSION_ENDED, SignedOutError } from './signed-out.ts';
+import { fromOwnPages, keptText, keptValues, SESSION_ENDED, SESSION_ENDED_NOT_KEPT, SignedOutError } from './signed-out.ts';
 
 export type { FormRefusal };
 
@@ -75,9 +75,11 @@ export function formErrorHandler(form: (req: FastifyRequest) => string, mainFiel
     }
     if (err instanceof SignedOutError) {
       // signed out meanwhile: the sign-in page, carrying what was typed back to this form's page
+      // (only from the store's own pages: another site's form is not the maintainer's typing)
       const name = form(req);
-      const kept = keptText({ form: name, field: mainField(name), values: keptValues(req.body) });
-      void reply.status(401).type('text/html; charset=utf-8').send(loginPage({ storeName, csrf: err.csrf, next: back(req), notice: SESSION_ENDED, kept }));
+      const own = fromOwnPages(req);
+      const kept = own ? keptText({ form: name, field: mainField(name), values: keptValues(req.body) }) : undefined;
+      void reply.status(401).type('text/html; charset=utf-8').send(loginPage({ storeName, csrf: err.csrf, next: back(req), notice: own ? SESSION_ENDED : SESSION_ENDED_NOT_KEPT, kept }));
       return;
     }
     if (r.body.error === 'CSRF_REJECTED') r.body = { ...r.body, zh: PAGE_EXPIRED.zh, message: PAGE_EXPIRED.en };

@@ -4,7 +4,9 @@
  * the login form (`kept`), and after signing in it is back on the form's page with those values
  * in the fields. The values are only shown: the page has the new session's token, and nothing is
  * done until the maintainer presses the button again, so a post from another site that lands
- * here can at most fill a form in, never act. Passwords and tokens are never kept.
+ * here can at most fill a form in, never act. Passwords and tokens are never kept, and nothing is
+ * kept from a form another site sent (the session cookie is SameSite=Strict, so every such post
+ * lands here as signed out): its values would be put before the maintainer as what they typed.
  *
  * The request is let through to its body (a small urlencoded form, bodyLimit of formbody) but
  * never to its handler: the auth hook's preValidation raises `SignedOutError` before the CSRF
@@ -28,6 +30,30 @@ export const SESSION_ENDED = {
   zh: '登录已结束（您在别处退出了登录，或登录已超过 8 小时），本次没有保存任何更改；填写的内容已保留，重新登录后会回到原来的页面',
   en: 'You were signed out (in another tab, or the sign-in was over 8 hours old): nothing was saved. What you typed is kept; sign in to go back to the page with it',
 } as const;
+
+/** The same, for a form that did not come from the store's own pages: nothing of it is kept. */
+export const SESSION_ENDED_NOT_KEPT = {
+  zh: '请先登录：本次没有保存任何更改（表单不是从本店的页面提交的，或登录已结束），填写的内容没有保留',
+  en: 'Sign in first: nothing was saved (the form did not come from this store\'s own pages, or the sign-in had ended), and what it carried is not kept',
+} as const;
+
+/**
+ * Whether a form came from the store's own pages: the browser's `Sec-Fetch-Site`, or, from a
+ * browser that does not send it, an `Origin` naming this host. Neither: it cannot be told, so no.
+ */
+export function fromOwnPages(req: FastifyRequest): boolean {
+  const site = req.headers['sec-fetch-site'];
+  if (site !== undefined) return site === 'same-origin';
+  const origin = req.headers.origin;
+  if (!origin || !req.headers.host) return false;
+  try {
+    // both through URL, so a default port written out (host:80) compares equal to none
+    const o = new URL(origin);
+    return o.host === new URL(`${o.protocol}//${req.headers.host}`).host;
+  } catch {
+    return false;
+  }
+}
 
 /** What the form's page says once it is back, beside the form. */
 export const RESTORED = {

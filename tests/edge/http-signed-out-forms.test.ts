@@ -27,7 +27,9 @@ afterAll(async () => {
 });
 
 const BROWSER = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
-const FORM = { 'content-type': 'application/x-www-form-urlencoded', accept: BROWSER };
+// a browser marks a form sent from the store's own page (Sec-Fetch-Site); only such a form is kept
+const FORM = { 'content-type': 'application/x-www-form-urlencoded', accept: BROWSER, 'sec-fetch-site': 'same-origin' };
+const PLAIN = { 'content-type': 'application/x-www-form-urlencoded', accept: BROWSER };
 const hidden = (html: string, name: string): string | undefined => {
   const m = new RegExp(`name="${name}" value="([^"]*)"`).exec(html);
   return m ? m[1]!.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&') : undefined;
@@ -50,6 +52,27 @@ async function signInFrom(page: { body: string; headers: Record<string, unknown>
 }
 
 describe('a form sent without a session', () => {
+  it('from another site (or from where cannot be told): the sign-in page, nothing kept and nothing said to be', async () => {
+    const tries: Array<Record<string, string>> = [
+      { ...PLAIN, 'sec-fetch-site': 'cross-site' },
+      { ...PLAIN, 'sec-fetch-site': 'same-site' },
+      { ...PLAIN, origin: 'http://evil.example' },
+      PLAIN,
+    ];
+    for (const headers of tries) {
+      const res = await post('/api/products/salt', { _csrf: 'x', name: '毒盐', price: '1', unit_g: '400', tolerance_g: '10', active: 'true' }, headers);
+      expect(res.statusCode, JSON.stringify(headers)).toBe(401);
+      expect(res.headers['content-type']).toMatch(/^text\/html/);
+      expect(hidden(res.body, 'kept'), JSON.stringify(headers)).toBeUndefined();
+      expect(res.body).not.toContain('毒盐');
+      expect(res.body).toMatch(/没有保留[\s\S]*not kept/);
+    }
+    // an older browser without Sec-Fetch-Site, from this host: kept
+    const own = await post('/api/products/salt', { _csrf: 'x', name: '海盐', price: '7', unit_g: '400', tolerance_g: '10', active: 'true' }, { ...PLAIN, origin: 'http://localhost:80' });
+    expect(hidden(own.body, 'kept')).toContain('海盐');
+    expect(getProduct(ledger.db, 'salt')).toMatchObject({ name: '食盐', price: 5 });
+  });
+
   it('a browser: the sign-in page saying so, the product untouched; signed in, /shelves once with the values', async () => {
     const res = await post('/api/products/salt', { _csrf: 'old-token', name: '海盐', price: '7', unit_g: '400', tolerance_g: '10', active: 'true' });
     expect(res.statusCode).toBe(401);
