@@ -58,7 +58,7 @@ function wantedResolution(db: Db, body: { resolution: 'waive' | 'charge' | 'corr
   if (!product) throw refuse(`unknown product ${body.sku}`, `未知商品 ${body.sku}`, { sku: { message: 'unknown product', zh: '未知商品' } }, ErrorCode.UNKNOWN_PRODUCT);
   const points = product.price * body.count;
   if (points < 1) throw refuse(`${product.name} costs 0 points: waive the line instead`, `${product.name} 价格为 0，请直接免扣`, { sku: { message: 'free product', zh: '该商品价格为 0' } });
-  return { resolution: 'charge', points, note: `${product.name}×${body.count}` };
+  return { resolution: 'charge', points, note: `${product.name}×${body.count}`, taken: { sku: product.sku, count: body.count } };
 }
 
 export function registerReviewActions(scope: FastifyInstance, deps: { db: () => Db; ledgerRules: LedgerRules; storeName: string; reviewPage: PageRenderer; clock?: Clock }): void {
@@ -97,7 +97,7 @@ export function registerReviewActions(scope: FastifyInstance, deps: { db: () => 
             action: `review.${resolution}`,
             target: `${res.before.session_id}#${res.before.id}`,
             before: { resolution: null, villager: res.before.villager_id, slot: res.before.slot, reason: res.before.reason },
-            after: { resolution: res.after.resolution, entry: res.entry?.id ?? null, charged: res.entry ? -res.entry.points : 0, debt: res.debt, ...(note ? { corrected_to: { sku: req.body.sku, count: req.body.count } } : {}) },
+            after: { resolution: res.after.resolution, entry: res.entry?.id ?? null, charged: res.entry ? -res.entry.points : 0, debt: res.debt, ...(note ? { corrected_to: { sku: req.body.sku, count: req.body.count } } : {}), ...(res.stock ? { stock: res.stock } : {}) },
           }, clock);
           return { ...res, auditId };
         });

@@ -7,6 +7,7 @@
  */
 import { cachedStatement, inTransaction, type Db } from './db.ts';
 import { applyEntry, entryIdTaken, type Entry, type LedgerRules } from './entries.ts';
+import { adjustStock } from './products.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { iso, systemClock, type Clock } from './time.ts';
 
@@ -74,8 +75,27 @@ export const isPaidReviewLine = (line: Pick<ReviewItem, 'reason'>): boolean => P
 /** A line of a restock session: a delivery sells nothing, so it is waived, never charged or corrected. */
 export const isRestockReviewLine = (line: Pick<ReviewItem, 'session_kind'>): boolean => line.session_kind === 'restock';
 
-/** `note`: what the maintainer corrected the line to (e.g. `菜籽油×2`), kept with the resolution. */
-export type Resolution = { resolution: 'waive' } | { resolution: 'acknowledge' } | { resolution: 'charge'; points: number; note?: string };
+/**
+ * `note`: what the maintainer corrected the line to (e.g. `菜籽油×2`), kept with the resolution;
+ * `taken`: the goods a correction says left the shelves, taken off the stock with the charge.
+ */
+export type Resolution = { resolution: 'waive' } | { resolution: 'acknowledge' } | { resolution: 'charge'; points: number; note?: string; taken?: { sku: string; count: number } };
+
+/** The stock a correction moved: which slot, from what to what (`clipped`: it stopped at zero, count the shelf). */
+export interface StockTaken { slot: string; sku: string; before: number; after: number; clipped: boolean }
+
+/**
+ * Takes a correction's goods off the stock. A line's goods were never taken off at settlement
+ * (only whole-item lines were: settlement.ts), so what the maintainer says was taken is taken
+ * now and nothing else moves. From the line's slot when it holds the product, else from the
+ * slot holding the most of it; a product on no slot moves no stock (undefined).
+ */
+function takeCorrectedStock(db: Db, lineSlot: string, taken: { sku: string; count: number }, at: string): StockTaken | undefined {
+  const slot = cachedStatement(db, 'SELECT slot FROM slots WHERE sku = ? ORDER BY slot = ? DESC, stock DESC, slot LIMIT 1').pluck().get(taken.sku, lineSlot) as string | undefined;
+  if (slot === undefined) return undefined;
+  const moved = adjustStock(db, slot, -taken.count, at);
+  return { slot, sku: taken.sku, before: moved.before, after: moved.stock, clipped: moved.clipped };
+}
 
 /** What a resolved line's `resolution` says: `charged 30 (菜籽油×1)`, `waived`, `acknowledged`. */
 export function resolutionText(r: Resolution): string {
@@ -87,8 +107,10 @@ export function resolutionText(r: Resolution): string {
  * (NOT_FOUND) or already resolved (ALREADY_SETTLED): a line is decided once. A line whose goods
  * were charged at settlement is only acknowledged; a restock's line is only waived (the
  * restocker bought nothing, and a restock cannot be refunded); any other is charged or waived.
+ * A correction (a charge with `taken`) also takes its goods off the stock; a charge of points
+ * alone and a waiver name no product and move none.
  */
-export function resolveReviewLine(db: Db, id: number, r: Resolution, rules: LedgerRules, clock: Clock = systemClock): { before: ReviewItem; after: ReviewItem; entry: Entry | undefined; debt: number } {
+export function resolveReviewLine(db: Db, id: number, r: Resolution, rules: LedgerRules, clock: Clock = systemClock): { before: ReviewItem; after: ReviewItem; entry: Entry | undefined; debt: number; stock: StockTaken | undefined } {
   const at = iso(clock);
   return inTransaction(db, 'resolving a review line', () => {
     const before = getReviewLine(db, id);
@@ -113,6 +135,7 @@ export function resolveReviewLine(db: Db, id: number, r: Resolution, rules: Ledg
     }
     let entry: Entry | undefined;
     let debt = 0;
+    let stock: StockTaken | undefined;
     if (r.resolution === 'charge') {
       const reason = `核对补扣 review ${before.slot} ${before.reason}${r.note ? ` ${r.note}` : ''}`;
       // The line's number counts per store; its session's id (a UUID) makes the entry's id one
@@ -122,8 +145,9 @@ export function resolveReviewLine(db: Db, id: number, r: Resolution, rules: Ledg
       if (applied.status === 'duplicate' && applied.conflict) throw entryIdTaken(applied.entry);
       entry = applied.entry;
       debt = applied.status === 'applied' ? applied.debtAdded : 0;
+      if (r.taken) stock = takeCorrectedStock(db, before.slot, r.taken, at);
     }
     cachedStatement(db, 'UPDATE review_lines SET resolved_at = ?, resolution = ? WHERE id = ?').run(at, resolutionText(r), id);
-    return { before, after: getReviewLine(db, id)!, entry, debt };
+    return { before, after: getReviewLine(db, id)!, entry, debt, stock };
   });
 }
