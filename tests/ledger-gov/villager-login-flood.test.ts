@@ -65,7 +65,7 @@ describe(`villager logins of ids nobody has (${ledgerDbKind})`, () => {
     expect(await stored(g)).toBe(1);
   });
 
-  it('during a flood a villager\'s wrong PIN or code answers as an id nobody has, at the same scrypt cost, past its lock too and after the flood; the right PIN or code still signs in', async () => {
+  it('during a flood a villager\'s wrong PIN or code answers as an id nobody has, at the same scrypt cost, past its lock too and after the flood; the right PIN or code still signs in, but not after five wrong ones in the flood until their window ends', async () => {
     g = await govApp();
     const app = g;
     for (const id of ['zhang', 'li', 'wang', 'zhao']) await app.villager(app.a, id);
@@ -104,7 +104,13 @@ describe(`villager logins of ids nobody has (${ledgerDbKind})`, () => {
     const after = await wrongPins('nobody-new', 6);
     expect(after.map((a) => a.status)).toEqual([401, 401, 401, 401, 401, 429]);
     expect(await wrongPins('zhang', 6)).toEqual(after);
-    // so it no longer refuses either: zhao signs in, with the code the flood did not use up
+    // but the guesses spent in it stay spent for their window: zhao's right code is answered as a
+    // made-up id's wrong one, with its work, and not used up (villager-login-flood-lapse.test.ts)
+    const nobodyCode = await seen(app, app.a, 'nobody-after', { code: 'ZZZZ-ZZZZ' });
+    expect(nobodyCode).toMatchObject({ status: 401, scrypts: 3 });
+    expect(await seen(app, app.a, 'zhao', { code: zhaoCode })).toEqual(nobodyCode);
+    // once that window ends, zhao signs in with the code the flood did not use up
+    await ageAll(app);
     expect((await seen(app, app.a, 'zhao', { code: zhaoCode })).status).toBe(200);
   }, 120_000);
 

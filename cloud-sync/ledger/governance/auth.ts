@@ -24,11 +24,12 @@ import type { SqlDb } from '../sql.ts';
 import { endVillagerSessions, villagerOf } from '../tables.ts';
 import type { VillagerBody } from '../../protocol/payloads.ts';
 import { audit, fieldError } from './rules.ts';
+import { GUESS_WINDOW_MS, guessesSpent, MAX_GUESSES, readCount, writeAndTakeBack, writeCount } from './guess-counts.ts';
 
 const SCRYPT = { N: 16384, r: 8, p: 1, keylen: 32 };
 const SESSION_MS = 12 * 3_600_000;
-const MAX_FAILURES = 5;
-const LOCK_MS = 15 * 60_000;
+const MAX_FAILURES = MAX_GUESSES;
+const LOCK_MS = GUESS_WINDOW_MS;
 /**
  * Counts (and locks) of villager ids nobody has in their village kept at most: a flood of
  * made-up ids fills no more. Each lasts LOCK_MS after its last attempt, so this many ids tried
@@ -104,18 +105,22 @@ export class VillagerSessions {
    * An attempt refused in a flood (reserveAttempt, 'busy') runs the check all the same, its
    * answer unheard (`spend` false: a right code is not used up), so that its work, the same
    * reads and scrypts, is a counted attempt's: neither the answer nor its time tells a villager
-   * from an id nobody has.
+   * from an id nobody has. So does an attempt whose guesses are spent ('spent'), answered as a
+   * wrong one (401, counted), the right PIN or code too. A wrong answer that spends a villager's
+   * guesses is in the village's audit log (`villager.lock`, reserveAttempt says when).
    */
   async loginWith(village: string, villager: string, field: 'pin' | 'code', check: (spend: boolean) => Promise<LoginCheck>): Promise<{ token: string; expires_at: string }> {
     const now = this.clock();
-    const reserved = await reserveAttempt(this.db, village, villager, now);
+    const { kind: reserved, lock } = await reserveAttempt(this.db, village, villager, now);
     if (reserved === 'locked') throw fieldError(field, 'too many wrong PINs or codes; try again later', '密码错误次数过多，请稍后再试', 429);
     if (reserved === 'busy') {
       await check(false);
       throw busyRefusal();
     }
-    const checked = await check(true);
-    if (!checked.right) {
+    const spent = reserved === 'spent';
+    const checked = await check(!spent);
+    if (!checked.right || spent) {
+      if (lock) await audit(this.db, village, `villager:${villager}`, 'villager.lock', 'system', lock, new Date(now));
       // counted in a flood: answered as an id nobody has is then
       if (reserved === 'flood') throw busyRefusal();
       throw field === 'pin' ? fieldError('pin', 'wrong villager id or PIN', '村民编号或密码不正确', 401) : fieldError('code', 'wrong, used or expired one-time code', '登录码不正确、已用过或已过期', 401);
@@ -169,16 +174,24 @@ export class VillagerSessions {
  * - after MAX_FAILURES of them the villager is locked for the flood: 'busy', the same 503 after
  *   the same work, to the right PIN too (a 429 would tell a counted villager from an id that
  *   is never counted; the 503 is true as well: the PIN cannot be checked now);
- * - the flood count is heeded only while the room is full. Once the flood ends an unknown id
- *   starts from nothing (it was never kept), so the villager must too: a count carried over
- *   would lock them after fewer wrong PINs than the unknown id, or at once. Its row stays until
- *   its window ends, and is heeded again if the flood comes back.
- * The price: whoever floods, and lets the flood lapse and come back, gets five guesses under the
- * flood count and five under the villager's own within 15 minutes, twice the five without a
- * flood. The other ways were the list of ids, or a "wrong PIN" (401) said to a villager giving
- * the right one after a flood. Flood counts are villagers' only, so bounded by the villagers.
+ * - the flood count lasts its window whatever the flood does, and adds to the villager's own:
+ *   a flood that lapses and comes back buys no guesses. Once the flood ends an unknown id starts
+ *   from nothing (it was never kept), so the villager's own count, the one the answers show, does
+ *   too; but once the two together reach MAX_FAILURES (guess-counts.ts guessesSpent) the
+ *   villager's guesses are spent ('spent'): each attempt is counted under the villager's own key
+ *   and answered as a wrong PIN, the right one too (401, then 429 at the step an unknown id's lock
+ *   comes), until the flood count's window ends. The spent attempt is still checked, for its work.
+ * Flood counts are villagers' only, so bounded by the villagers.
+ *
+ * `lock`, for a villager only: the audit detail to write should this attempt turn out wrong, when
+ * it is the one that spends the guesses (each count is reserved once, so one attempt is): the
+ * fifth of the villager's own (`normal`, until its window's end), the fifth counted in a flood, or
+ * the one whose count with the flood's reaches five after it (`flood`, until the flood count's
+ * window ends). An unknown id's lock is in no log (that would list the ids tried).
  */
-async function reserveAttempt(db: SqlDb, village: string, villager: string, nowMs: number): Promise<'ok' | 'locked' | 'flood' | 'busy'> {
+type Reservation = { kind: 'ok' | 'locked' | 'flood' | 'busy' | 'spent'; lock?: { failures: number; source: 'normal' | 'flood'; locked_until: string } };
+
+async function reserveAttempt(db: SqlDb, village: string, villager: string, nowMs: number): Promise<Reservation> {
   const now = new Date(nowMs).toISOString();
   const until = new Date(nowMs + LOCK_MS).toISOString();
   return db.transaction(async (tx) => {
@@ -186,33 +199,34 @@ async function reserveAttempt(db: SqlDb, village: string, villager: string, nowM
     const known = (await villagerOf(tx, villager))?.village === village;
     const key = known ? villagerKey(village, villager) : unknownVillagerKey(village, villager);
     const f = await liveCount(tx, key, now);
-    if (f >= MAX_FAILURES) return 'locked';
-    // asked for a villager's first attempt too, so an unknown id's costs no more work than theirs
-    if (f === 0 && (await unknownVillagersFull(tx))) {
-      // read for an unknown id too (none is ever kept): the same work
-      const q = await liveCount(tx, floodKey(village, villager), now);
+    if (f >= MAX_FAILURES) return { kind: 'locked' };
+    // asked for every attempt, so an unknown id's costs no more work than a villager's
+    const full = await unknownVillagersFull(tx);
+    // read for an unknown id too (none ever has one): the same work
+    const flood = await readCount(tx, floodKey(village, villager));
+    const q = flood && flood.until_at > now ? Number(flood.failures) : 0;
+    if (f === 0 && full) {
       if (known && q < MAX_FAILURES) {
-        await count(tx, floodKey(village, villager), q + 1, until);
-        return 'flood';
+        await writeCount(tx, floodKey(village, villager), q + 1, until);
+        return { kind: 'flood', ...(q + 1 === MAX_FAILURES ? { lock: { failures: MAX_FAILURES, source: 'flood', locked_until: until } } : {}) };
       }
-      // a row written as a counted attempt's is, and taken back: the same write, nothing kept
-      await count(tx, floodDecoyKey(village, villager), 1, until);
-      await tx.run('DELETE FROM gov_login_failures WHERE login = $1', [floodDecoyKey(village, villager)]);
-      return 'busy';
+      await writeAndTakeBack(tx, floodDecoyKey(village, villager), until);
+      return { kind: 'busy' };
     }
-    await count(tx, key, f + 1, until);
-    return 'ok';
+    await writeCount(tx, key, f + 1, until);
+    if (!known) return { kind: 'ok' };
+    const lock = f + 1 === MAX_FAILURES ? { failures: MAX_FAILURES, source: 'normal' as const, locked_until: until }
+      : q > 0 && q < MAX_FAILURES && f + 1 + q === MAX_FAILURES ? { failures: MAX_FAILURES, source: 'flood' as const, locked_until: flood!.until_at }
+        : undefined;
+    return { kind: guessesSpent(f, q) ? 'spent' : 'ok', ...(lock ? { lock } : {}) };
   });
 }
 
 /** The attempts counted under `key` within their window (0 without a row, or once it ended). */
 async function liveCount(tx: SqlDb, key: string, now: string): Promise<number> {
-  const f = (await tx.query<{ failures: number | string; until_at: string }>('SELECT failures, until_at FROM gov_login_failures WHERE login = $1', [key]))[0];
+  const f = await readCount(tx, key);
   return f !== undefined && f.until_at > now ? Number(f.failures) : 0;
 }
-
-const count = (tx: SqlDb, key: string, failures: number, until: string) =>
-  tx.run('INSERT INTO gov_login_failures (login, failures, until_at) VALUES ($1, $2, $3) ON CONFLICT (login) DO UPDATE SET failures = excluded.failures, until_at = excluded.until_at', [key, failures, until]);
 
 /** A villager's count. */
 const villagerKey = (village: string, villager: string): string => `${village}/${villager}`;

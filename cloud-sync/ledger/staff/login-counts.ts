@@ -6,10 +6,11 @@
  */
 import type { SqlDb } from '../sql.ts';
 import { audit, TOWN } from '../governance/rules.ts';
+import { GUESS_WINDOW_MS, guessesSpent, MAX_GUESSES, readCount, windowEnd, writeAndTakeBack, writeCount, type StoredCount } from '../governance/guess-counts.ts';
 
-export const MAX_FAILED_LOGINS = 5;
+export const MAX_FAILED_LOGINS = MAX_GUESSES;
 /** How long a lock lasts, and how long a count of wrong passwords lasts after its last attempt. */
-export const LOCK_MS = 15 * 60_000;
+export const LOCK_MS = GUESS_WINDOW_MS;
 /**
  * Counts (and locks) of names nobody has kept at most: a flood of distinct names fills no more.
  * Each lasts LOCK_MS, so this many names tried within 15 minutes from addresses enough to pass
@@ -99,26 +100,24 @@ export async function reserveLoginAttempt(db: SqlDb, username: string, now: Date
     if (isLocked(r, now)) return { ok: false, locked_until: r.locked_until };
     const own = liveCount(r.failed_logins, r.failed_until, now);
     if (own >= MAX_FAILED_LOGINS) return { ok: false, locked_until: null };
-    if (opts.signedIn && own + inFlood >= MAX_FAILED_LOGINS) return { ok: false, locked_until: f && Number(f.failures) === 0 ? f.until_at : null };
+    if (opts.signedIn && guessesSpent(own, inFlood)) return { ok: false, locked_until: f && Number(f.failures) === 0 ? f.until_at : null };
     if (own === 0 && !opts.signedIn && full) {
       if (inFlood >= MAX_FAILED_LOGINS) return refuseInFlood(tx, username, now);
       await countRow(tx, floodKey(username), inFlood + 1, now);
       return { ok: true, flood: true };
     }
     await tx.run('UPDATE staff_accounts SET failed_logins = $1, failed_until = $2 WHERE username = $3', [own + 1, countEnd(now), username]);
-    return own + inFlood >= MAX_FAILED_LOGINS ? { ok: true, spent: true } : { ok: true };
+    return guessesSpent(own, inFlood) ? { ok: true, spent: true } : { ok: true };
   });
 }
 
 /** An attempt refused in a flood: a row written as a counted attempt's is, and taken back (the same write, nothing kept). */
 async function refuseInFlood(tx: SqlDb, username: string, now: Date): Promise<LoginReservation> {
-  await countRow(tx, floodDecoyKey(username), 1, now);
-  await tx.run('DELETE FROM gov_login_failures WHERE login = $1', [floodDecoyKey(username)]);
+  await writeAndTakeBack(tx, floodDecoyKey(username), windowEnd(now));
   return { ok: false, busy: true };
 }
 
-const countRow = (tx: SqlDb, key: string, failures: number, now: Date) =>
-  tx.run('INSERT INTO gov_login_failures (login, failures, until_at) VALUES ($1, $2, $3) ON CONFLICT (login) DO UPDATE SET failures = excluded.failures, until_at = excluded.until_at', [key, failures, countEnd(now)]);
+const countRow = (tx: SqlDb, key: string, failures: number, now: Date) => writeCount(tx, key, failures, windowEnd(now));
 
 /**
  * An account's count kept during a flood (reserveLoginAttempt), apart from its own and from
@@ -130,16 +129,15 @@ const floodKey = (username: string): string => `staff-in-flood:${username}`;
 /** The row written and taken back by an attempt refused in a flood (refuseInFlood). */
 const floodDecoyKey = (username: string): string => `staff-in-flood-refused:${username}`;
 
-interface FloodCount { failures: number | string; until_at: string }
-const floodCount = async (tx: SqlDb, username: string): Promise<FloodCount | undefined> =>
-  (await tx.query<FloodCount>('SELECT failures, until_at FROM gov_login_failures WHERE login = $1', [floodKey(username)]))[0];
+type FloodCount = StoredCount;
+const floodCount = (tx: SqlDb, username: string): Promise<FloodCount | undefined> => readCount(tx, floodKey(username));
 /** The guesses an account spent in a flood, still counted: all of them while it is locked for it. */
 const floodGuesses = (f: FloodCount | undefined, now: Date): number =>
   !f || f.until_at <= now.toISOString() ? 0 : Number(f.failures) === 0 ? MAX_FAILED_LOGINS : Number(f.failures);
 
 /** The wrong passwords still counted: none once the count's window has ended. */
 const liveCount = (failures: number | string, until: string | null, now: Date): number => (until !== null && until > now.toISOString() ? Number(failures) : 0);
-const countEnd = (now: Date): string => new Date(now.getTime() + LOCK_MS).toISOString();
+const countEnd = windowEnd;
 
 /**
  * The count of a name nobody has, in gov_login_failures under `staff-name:<name>` (a villager's
@@ -152,7 +150,7 @@ const countEnd = (now: Date): string => new Date(now.getTime() + LOCK_MS).toISOS
 const unknownNameKey = (username: string): string => `staff-name:${username}`;
 
 async function unknownNameCount(tx: SqlDb, username: string): Promise<{ failures: number; until_at: string } | undefined> {
-  const f = (await tx.query<{ failures: number | string; until_at: string }>('SELECT failures, until_at FROM gov_login_failures WHERE login = $1', [unknownNameKey(username)]))[0];
+  const f = await readCount(tx, unknownNameKey(username));
   return f && { failures: Number(f.failures), until_at: f.until_at };
 }
 
@@ -212,7 +210,7 @@ export async function settleFailedLogin(db: SqlDb, username: string, now: Date, 
       await auditLock(tx, r.village, username, own, 'normal', lock, now);
       return lock;
     }
-    if (inFlood > 0 && !floodLocked && own + inFlood >= MAX_FAILED_LOGINS) {
+    if (inFlood > 0 && !floodLocked && guessesSpent(own, inFlood)) {
       await countRow(tx, floodKey(username), 0, now);
       await auditLock(tx, r.village, username, own + inFlood, 'flood', lock, now);
     }
