@@ -233,7 +233,7 @@ const villagerKey = (village: string, villager: string): string => `${village}/$
 
 /**
  * The count of an id nobody has in `village`: a key no villager's can be (a village id holds no
- * ':'), nor a staff name's (`staff-name:`, staff/accounts.ts), so such counts are told apart.
+ * ':'), nor a staff name's (`staff-name:`, staff/login-counts.ts), so such counts are told apart.
  */
 const UNKNOWN_PREFIX = 'no-villager:';
 const unknownVillagerKey = (village: string, villager: string): string => `${UNKNOWN_PREFIX}${village}/${villager}`;

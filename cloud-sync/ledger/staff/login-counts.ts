@@ -87,8 +87,9 @@ export async function reserveLoginAttempt(db: SqlDb, username: string, now: Date
     // the ended counts and locks of unknown names (and flood counts) go at every attempt, whatever its name
     await tx.run("DELETE FROM gov_login_failures WHERE until_at <= $1 AND (login LIKE 'staff-name:%' OR login LIKE 'staff-in-flood:%')", [now.toISOString()]);
     // read for every name, a name nobody has too (none has a flood count): the same work
-    const full = await unknownNamesFull(tx);
-    await noteFlood(tx, full, now);
+    const names = await unknownNamesCounted(tx);
+    const full = names >= MAX_UNKNOWN_NAME_COUNTS;
+    await noteFlood(tx, names, now);
     const f = await floodCount(tx, username);
     const inFlood = floodGuesses(f, now);
     const r = await counted(tx, username);
@@ -154,10 +155,10 @@ async function unknownNameCount(tx: SqlDb, username: string): Promise<{ failures
   return f && { failures: Number(f.failures), until_at: f.until_at };
 }
 
-/** Whether MAX_UNKNOWN_NAME_COUNTS names nobody has are counted or locked (the ended ones purged). */
-async function unknownNamesFull(tx: SqlDb): Promise<boolean> {
+/** How many names nobody has are counted or locked (the ended ones purged): MAX_UNKNOWN_NAME_COUNTS is a flood. */
+async function unknownNamesCounted(tx: SqlDb): Promise<number> {
   const n = (await tx.query<{ n: number | string }>("SELECT COUNT(*) AS n FROM gov_login_failures WHERE login LIKE 'staff-name:%'"))[0]?.n;
-  return Number(n ?? 0) >= MAX_UNKNOWN_NAME_COUNTS;
+  return Number(n ?? 0);
 }
 
 /**
@@ -169,8 +170,15 @@ async function unknownNamesFull(tx: SqlDb): Promise<boolean> {
  */
 const FLOOD_MARK = 'staff-flood';
 const NEVER = '9999-12-31T23:59:59.999Z';
-async function noteFlood(tx: SqlDb, full: boolean, now: Date): Promise<void> {
+/**
+ * A flood ends in the log only once its names are down to FLOOD_ENDS_BELOW, not at the first
+ * that expires: a flood held at the mark (one name expiring, the next attempt adding one) would
+ * otherwise write an end and a start for every name that expires.
+ */
+export const FLOOD_ENDS_BELOW = Math.floor(MAX_UNKNOWN_NAME_COUNTS * 0.9);
+async function noteFlood(tx: SqlDb, names: number, now: Date): Promise<void> {
   const marked = (await tx.query('SELECT 1 FROM gov_login_failures WHERE login = $1', [FLOOD_MARK])).length > 0;
+  const full = marked ? names >= FLOOD_ENDS_BELOW : names >= MAX_UNKNOWN_NAME_COUNTS;
   if (full === marked) return;
   if (full) await tx.run('INSERT INTO gov_login_failures (login, failures, until_at) VALUES ($1, 0, $2)', [FLOOD_MARK, NEVER]);
   else await tx.run('DELETE FROM gov_login_failures WHERE login = $1', [FLOOD_MARK]);
