@@ -75,7 +75,9 @@ describe('a form sent after signing out in another tab, in chromium', () => {
     expect(await again.textContent()).toMatch(/已保留[\s\S]*kept/);
     // restored, not saved: the maintainer's own press saves it, with the new session's token
     expect(getProduct(ledger.db, 'salt')).toMatchObject({ name: '食盐', price: 5 });
-    await Promise.all([page.waitForURL((u) => u.pathname === '/shelves'), again.locator('button[type=submit]').click()]);
+    // the page is on /shelves already: wait for the post's own navigation (its answer, then /shelves
+    // loaded), not the URL, or the reload below races it (CI: "Not attached to an active page")
+    await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), again.locator('button[type=submit]').click()]);
     await expect.poll(() => getProduct(ledger.db, 'salt')?.name).toBe('海盐');
     expect(getProduct(ledger.db, 'salt')?.price).toBe(7);
 
