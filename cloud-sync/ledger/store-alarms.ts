@@ -18,6 +18,7 @@
  */
 import type { SqlDb } from './sql.ts';
 import { opsCheckers, type Alarm, type AlarmsMessage } from '../protocol/ops.ts';
+import { storeTime } from './store-time.ts';
 import { decode } from '../protocol/payloads.ts';
 import type { RefusalCounter } from '../protocol/refusals.ts';
 import { DEFAULT_SKEW_MS } from '../protocol/clock.ts';
@@ -262,8 +263,8 @@ function asHeard(r: Row, lastReceived: number | null): StoreAlarm {
   };
 }
 
-/** storeTime (./store-time.ts) with the bound already parsed: `stamp`, or the bound when beyond it plus the skew. */
-const capped = (stamp: string, bound: number): string => (Date.parse(stamp) <= bound + DEFAULT_SKEW_MS ? stamp : new Date(bound).toISOString());
+/** storeTime with the bound already parsed (ms): `stamp`, or the bound when beyond it plus the skew. */
+const capped = (stamp: string, bound: number): string => storeTime(stamp, bound, DEFAULT_SKEW_MS);
 
 /**
  * Every store of `villages` with its active alarms and its latest `recent` cleared ones. Each

@@ -15,11 +15,14 @@
 import { DEFAULT_SKEW_MS } from '../protocol/clock.ts';
 import type { SqlDb } from './sql.ts';
 
+/** `now` as a Date or, from a caller that parsed it once for many rows (store-alarms.ts), as ms. */
+const msOf = (now: Date | number): number => (typeof now === 'number' ? now : now.getTime());
+
 /** Whether `stamp` lies beyond `now` plus `skewMs` (or is no time at all). */
-export const beyondSkew = (stamp: string, now: Date, skewMs: number): boolean => !(Date.parse(stamp) <= now.getTime() + skewMs);
+export const beyondSkew = (stamp: string, now: Date | number, skewMs: number): boolean => !(Date.parse(stamp) <= msOf(now) + skewMs);
 
 /** `stamp`, or `now` (ISO) when it lies beyond the skew. */
-export const storeTime = (stamp: string, now: Date, skewMs: number): string => (beyondSkew(stamp, now, skewMs) ? now.toISOString() : stamp);
+export const storeTime = (stamp: string, now: Date | number, skewMs: number): string => (beyondSkew(stamp, now, skewMs) ? new Date(msOf(now)).toISOString() : stamp);
 
 /**
  * Whether an entry's time is its receipt, in SQL (`e`: the entries table's alias with its dot,
@@ -44,3 +47,6 @@ export const storeClockAheadSql = (db: Pick<SqlDb, 'dialect'>, e: string): strin
  */
 export const madeAtSql = (db: Pick<SqlDb, 'dialect'>, e: string): string =>
   `(CASE WHEN ${storeClockAheadSql(db, e)} THEN ${e}received_at ELSE ${e}created_at END)`;
+
+/** `storeClockAheadSql` as a column the two dialects both return (1 or 0; read with `Number(…) === 1`). */
+export const storeClockAheadFlagSql = (db: Pick<SqlDb, 'dialect'>, e: string): string => `(CASE WHEN ${storeClockAheadSql(db, e)} THEN 1 ELSE 0 END)`;

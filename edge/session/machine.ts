@@ -240,6 +240,9 @@ function effectFailed(phase: VisitPhase, visit: Visit, error: string, t: Machine
   };
 }
 
+/** After a restart: wait for every scale to report once, bounded by resumeScalesTimeoutMs (see `resume`). */
+const awaitScales = (t: MachineTimings): Effect[] => [{ type: 'watch_scales' }, { type: 'start_timer', timer: 'scales', ms: t.resumeScalesTimeoutMs }];
+
 /** After a restart the stability wait begins only once the scales have something to be stable about. */
 function scalesReported(t: MachineTimings): Effect[] {
   return [{ type: 'clear_timer', timer: 'scales' }, { type: 'watch_stability' }, { type: 'start_timer', timer: 'stability', ms: exitWaitWallMs(t) }];
@@ -278,10 +281,10 @@ function resume(phase: VisitPhase, was: Visit, now: number, t: MachineTimings, d
       // Quiet longer than the timeout: she went out while the daemon was down. Her exit is
       // weighed as after any restart, once every scale has reported again.
       const out: Visit = { ...visit, exitAt: now, exitBy: 'idle_timeout' };
-      return { state: { phase: 'exiting', visit: out }, effects: [{ type: 'persist' }, { type: 'publish_cart' }, { type: 'watch_scales' }, { type: 'start_timer', timer: 'scales', ms: t.resumeScalesTimeoutMs }] };
+      return { state: { phase: 'exiting', visit: out }, effects: [{ type: 'persist' }, { type: 'publish_cart' }, ...awaitScales(t)] };
     }
     case 'exiting':
-      return { state: { phase, visit }, effects: [{ type: 'watch_scales' }, { type: 'start_timer', timer: 'scales', ms: t.resumeScalesTimeoutMs }] };
+      return { state: { phase, visit }, effects: awaitScales(t) };
     case 'settling':
     case 'fault':
     case 'settled':
@@ -290,7 +293,7 @@ function resume(phase: VisitPhase, was: Visit, now: number, t: MachineTimings, d
       // ('settled' is never left open: the ledger closes the session in the same transaction.)
       return {
         state: { phase: 'settling', visit: { ...visit, settleAttempts: visit.settleAttempts + 1 } },
-        effects: [{ type: 'persist' }, { type: 'watch_scales' }, { type: 'start_timer', timer: 'scales', ms: t.resumeScalesTimeoutMs }],
+        effects: [{ type: 'persist' }, ...awaitScales(t)],
       };
   }
 }

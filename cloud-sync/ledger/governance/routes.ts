@@ -10,7 +10,7 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from '@fastify/type-provider-typebox';
 import { ErrorCode } from '../../../edge/errors.ts';
 import { balanceOf, villagerOf } from '../tables.ts';
-import { madeAtSql, storeClockAheadSql } from '../store-time.ts';
+import { madeAtSql, storeClockAheadFlagSql } from '../store-time.ts';
 import { addItem, auditLog, changeItem, fieldError, inForce, ItemCode, ItemFieldsSchema, ItemInputSchema, itemVersions, latestItems, TOWN, villageItems } from './rules.ts';
 import { setPin } from './auth.ts';
 import { useLoginCode } from './login-codes.ts';
@@ -86,7 +86,7 @@ export function registerGovernance(app: GovApp, deps: GovDeps): void {
     // a store's entry by its clock, but not beyond its receipt plus the allowed skew, as the
     // passbook (villager-routes.ts); such an entry says so (`store_clock_ahead`), the page marks it
     const history = await deps.db.query<{ id: string; kind: string; points: number | string; reason: string | null; reference: string | null; created_at: string; clock_ahead: number | string }>(
-      `SELECT id, kind, points, reason, reference, ${madeAtSql(deps.db, '')} AS created_at, CASE WHEN ${storeClockAheadSql(deps.db, '')} THEN 1 ELSE 0 END AS clock_ahead
+      `SELECT id, kind, points, reason, reference, ${madeAtSql(deps.db, '')} AS created_at, ${storeClockAheadFlagSql(deps.db, '')} AS clock_ahead
          FROM entries WHERE villager_id = $1 AND village = $2 ORDER BY seq DESC LIMIT 500`, [p.villager, p.village]);
     return {
       villager: p.villager, name: v?.name, balance: await balanceOf(deps.db, p.villager),

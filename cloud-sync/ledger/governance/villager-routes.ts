@@ -7,7 +7,7 @@ import { Type } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { ErrorCode, isEdgeError } from '../../../edge/errors.ts';
 import type { SqlDb } from '../sql.ts';
-import { madeAtSql, storeClockAheadSql } from '../store-time.ts';
+import { madeAtSql, storeClockAheadFlagSql } from '../store-time.ts';
 import { listVillagers, villagerOf } from '../tables.ts';
 import { fieldError, localDate } from './rules.ts';
 import { actorOf, emptyBodyIsObject, gate, Id, VillageParams, type GovApp, type GovDeps, type Principal } from './access.ts';
@@ -34,7 +34,7 @@ export async function passbookOf(db: SqlDb, village: string, villager: string, n
   const v = await villagerOf(db, villager);
   if (!v || v.village !== village) throw fieldError('villager', `no villager ${villager} in this village`, `本村没有村民 ${villager}`, 404, ErrorCode.UNKNOWN_VILLAGER);
   const rows = await db.query<{ seq: number | string; kind: string; points: number | string; reason: string | null; reference: string | null; made_at: string; origin_store: string | null; clock_ahead: number | string }>(
-    `SELECT seq, kind, points, reason, reference, ${madeAtSql(db, '')} AS made_at, origin_store, CASE WHEN ${storeClockAheadSql(db, '')} THEN 1 ELSE 0 END AS clock_ahead
+    `SELECT seq, kind, points, reason, reference, ${madeAtSql(db, '')} AS made_at, origin_store, ${storeClockAheadFlagSql(db, '')} AS clock_ahead
        FROM entries WHERE villager_id = $1 AND village = $2 ORDER BY seq`, [villager, village]);
   const vname = (await db.query<{ name: string }>('SELECT name FROM villages WHERE id = $1', [village]))[0]?.name ?? village;
   let balance = 0;
