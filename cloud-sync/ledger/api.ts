@@ -125,7 +125,7 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
     return t !== undefined && (t.role === 'town' || t.village === village);
   };
   // the API's clock, as the login codes and the staff sessions take it (a test's simulated day ages villager sessions and counts too)
-  const sessions = new VillagerSessions(deps.db, deps.clock ? () => deps.clock!().getTime() : Date.now);
+  const sessions = new VillagerSessions(deps.db, deps.clock ? () => deps.clock!().getTime() : Date.now, deps.log);
   const sessionCookie = (req: { cookies: Record<string, string | undefined> }) => req.cookies[SESSION_COOKIE] || undefined;
   /** A villager signed in by the page's cookie rather than a bearer token. */
   const byCookie = (req: FastifyRequest) => req.headers.authorization === undefined && (sessionCookie(req) !== undefined || Boolean(req.cookies[STAFF_COOKIE]));

@@ -23,7 +23,8 @@ import { EdgeError, ErrorCode } from '../../../edge/errors.ts';
 import type { SqlDb } from '../sql.ts';
 import { endVillagerSessions, villagerOf } from '../tables.ts';
 import type { VillagerBody } from '../../protocol/payloads.ts';
-import { audit, fieldError } from './rules.ts';
+import type { Logger } from '../../../edge/log.ts';
+import { audit, fieldError, TOWN } from './rules.ts';
 import { GUESS_WINDOW_MS, guessesSpent, MAX_GUESSES, readCount, writeAndTakeBack, writeCount } from './guess-counts.ts';
 
 const SCRYPT = { N: 16384, r: 8, p: 1, keylen: 32 };
@@ -37,6 +38,13 @@ const LOCK_MS = GUESS_WINDOW_MS;
  * mistyping their id never come near.
  */
 export const MAX_UNKNOWN_VILLAGER_COUNTS = 10_000;
+/**
+ * A flood ends (in the audit log and the ledger's log, noteFlood) only once its ids are down
+ * below this, not at the first that expires: a flood held at the mark (one id expiring, the next
+ * attempt adding one) would otherwise write an end and a start for every id that expires. The
+ * staff login's FLOOD_ENDS_BELOW, for its names (staff/login-counts.ts).
+ */
+export const VILLAGER_FLOOD_ENDS_BELOW = Math.floor(MAX_UNKNOWN_VILLAGER_COUNTS * 0.9);
 /** Villager login attempts per client address per minute (all villagers together): phones of a village may share one address. */
 export const VILLAGER_LOGIN_RATE_PER_MINUTE = 30;
 /** @fastify/rate-limit's options for the one limiter both villager login routes share (api.ts; the refusal names the PIN). */
@@ -82,7 +90,8 @@ export async function setPin(db: SqlDb, village: string, villager: string, pin: 
 export interface VillagerSession { village: string; villager: string; expires: number }
 
 export class VillagerSessions {
-  constructor(private readonly db: SqlDb, private readonly clock: () => number = Date.now) {}
+  /** `log`: where a flood's start and end are said (noteFlood), in both languages. */
+  constructor(private readonly db: SqlDb, private readonly clock: () => number = Date.now, private readonly log?: Pick<Logger, 'warn'>) {}
 
   /** A session token, or an error that says nothing about which of id or PIN was wrong. */
   async login(db: SqlDb, village: string, villager: string, pin: string): Promise<{ token: string; expires_at: string }> {
@@ -111,7 +120,8 @@ export class VillagerSessions {
    */
   async loginWith(village: string, villager: string, field: 'pin' | 'code', check: (spend: boolean) => Promise<LoginCheck>): Promise<{ token: string; expires_at: string }> {
     const now = this.clock();
-    const { kind: reserved, lock } = await reserveAttempt(this.db, village, villager, now);
+    const { kind: reserved, lock, flood } = await reserveAttempt(this.db, village, villager, now);
+    if (flood) this.log?.warn({ event: `villager.login-flood-${flood}`, unknown_ids_kept_at_most: MAX_UNKNOWN_VILLAGER_COUNTS }, FLOOD_SAID[flood]);
     if (reserved === 'locked') throw fieldError(field, 'too many wrong PINs or codes; try again later', '密码错误次数过多，请稍后再试', 429);
     if (reserved === 'busy') {
       await check(false);
@@ -188,38 +198,49 @@ export class VillagerSessions {
  * fifth of the villager's own (`normal`, until its window's end), the fifth counted in a flood, or
  * the one whose count with the flood's reaches five after it (`flood`, until the flood count's
  * window ends). An unknown id's lock is in no log (that would list the ids tried).
+ *
+ * `flood`: the flood's start or end, when this attempt is the one that saw it turn (noteFlood,
+ * audited in this transaction), for loginWith to say in the ledger's log once it is committed.
  */
-type Reservation = { kind: 'ok' | 'locked' | 'flood' | 'busy' | 'spent'; lock?: { failures: number; source: 'normal' | 'flood'; locked_until: string } };
+type Reservation = { kind: 'ok' | 'locked' | 'flood' | 'busy' | 'spent'; lock?: { failures: number; source: 'normal' | 'flood'; locked_until: string }; flood?: FloodTurn };
 
 async function reserveAttempt(db: SqlDb, village: string, villager: string, nowMs: number): Promise<Reservation> {
   const now = new Date(nowMs).toISOString();
   const until = new Date(nowMs + LOCK_MS).toISOString();
   return db.transaction(async (tx) => {
     await tx.run('DELETE FROM gov_login_failures WHERE until_at <= $1', [now]);
-    const known = (await villagerOf(tx, villager))?.village === village;
-    const key = known ? villagerKey(village, villager) : unknownVillagerKey(village, villager);
-    const f = await liveCount(tx, key, now);
-    if (f >= MAX_FAILURES) return { kind: 'locked' };
     // asked for every attempt, so an unknown id's costs no more work than a villager's
-    const full = await unknownVillagersFull(tx);
-    // read for an unknown id too (none ever has one): the same work
-    const flood = await readCount(tx, floodKey(village, villager));
-    const q = flood && flood.until_at > now ? Number(flood.failures) : 0;
-    if (f === 0 && full) {
-      if (known && q < MAX_FAILURES) {
-        await writeCount(tx, floodKey(village, villager), q + 1, until);
-        return { kind: 'flood', ...(q + 1 === MAX_FAILURES ? { lock: { failures: MAX_FAILURES, source: 'flood', locked_until: until } } : {}) };
-      }
-      await writeAndTakeBack(tx, floodDecoyKey(village, villager), until);
-      return { kind: 'busy' };
-    }
-    await writeCount(tx, key, f + 1, until);
-    if (!known) return { kind: 'ok' };
-    const lock = f + 1 === MAX_FAILURES ? { failures: MAX_FAILURES, source: 'normal' as const, locked_until: until }
-      : q > 0 && q < MAX_FAILURES && f + 1 + q === MAX_FAILURES ? { failures: MAX_FAILURES, source: 'flood' as const, locked_until: flood!.until_at }
-        : undefined;
-    return { kind: guessesSpent(f, q) ? 'spent' : 'ok', ...(lock ? { lock } : {}) };
+    const ids = await unknownVillagersCounted(tx);
+    const full = ids >= MAX_UNKNOWN_VILLAGER_COUNTS;
+    const turned = await noteFlood(tx, ids, new Date(nowMs));
+    const r = await reserveCounted(tx, village, villager, full, now, until);
+    return turned ? { ...r, flood: turned } : r;
   });
+}
+
+/** reserveAttempt's count of the attempt itself, `full` when a flood refuses new unknown ids. */
+async function reserveCounted(tx: SqlDb, village: string, villager: string, full: boolean, now: string, until: string): Promise<Reservation> {
+  const known = (await villagerOf(tx, villager))?.village === village;
+  const key = known ? villagerKey(village, villager) : unknownVillagerKey(village, villager);
+  const f = await liveCount(tx, key, now);
+  if (f >= MAX_FAILURES) return { kind: 'locked' };
+  // read for an unknown id too (none ever has one): the same work
+  const flood = await readCount(tx, floodKey(village, villager));
+  const q = flood && flood.until_at > now ? Number(flood.failures) : 0;
+  if (f === 0 && full) {
+    if (known && q < MAX_FAILURES) {
+      await writeCount(tx, floodKey(village, villager), q + 1, until);
+      return { kind: 'flood', ...(q + 1 === MAX_FAILURES ? { lock: { failures: MAX_FAILURES, source: 'flood', locked_until: until } } : {}) };
+    }
+    await writeAndTakeBack(tx, floodDecoyKey(village, villager), until);
+    return { kind: 'busy' };
+  }
+  await writeCount(tx, key, f + 1, until);
+  if (!known) return { kind: 'ok' };
+  const lock = f + 1 === MAX_FAILURES ? { failures: MAX_FAILURES, source: 'normal' as const, locked_until: until }
+    : q > 0 && q < MAX_FAILURES && f + 1 + q === MAX_FAILURES ? { failures: MAX_FAILURES, source: 'flood' as const, locked_until: flood!.until_at }
+      : undefined;
+  return { kind: guessesSpent(f, q) ? 'spent' : 'ok', ...(lock ? { lock } : {}) };
 }
 
 /** The attempts counted under `key` within their window (0 without a row, or once it ended). */
@@ -242,11 +263,43 @@ const floodKey = (village: string, villager: string): string => `in-flood:${vill
 /** The row written and taken back by an attempt refused in a flood (reserveAttempt). */
 const floodDecoyKey = (village: string, villager: string): string => `in-flood-refused:${village}/${villager}`;
 
-/** Whether MAX_UNKNOWN_VILLAGER_COUNTS ids nobody has are counted (those ended already purged). */
-async function unknownVillagersFull(tx: SqlDb): Promise<boolean> {
+/** How many ids nobody has are counted or locked (those ended already purged): MAX_UNKNOWN_VILLAGER_COUNTS is a flood. */
+async function unknownVillagersCounted(tx: SqlDb): Promise<number> {
   const n = (await tx.query<{ n: number | string }>(`SELECT COUNT(*) AS n FROM gov_login_failures WHERE login LIKE '${UNKNOWN_PREFIX}%'`))[0]?.n;
-  return Number(n ?? 0) >= MAX_UNKNOWN_VILLAGER_COUNTS;
+  return Number(n ?? 0);
 }
+
+/**
+ * A flood's start and end, each once in the town's audit log (subject `villager-login-flood`,
+ * stamped with the ledger's clock) and, by loginWith, in the ledger's log in both languages, as
+ * the first attempt that finds the ids full, or down below VILLAGER_FLOOD_ENDS_BELOW, sees it:
+ * the only trace there of the made-up ids, whose locks are audited nowhere (that would list the
+ * ids tried). While a flood lasts, a row FLOOD_MARK in gov_login_failures says so (a key no
+ * villager's, unknown id's or staff name's can be); its `until_at` is never reached, so no
+ * purge of ended counts takes it. Inserted and deleted only if absent or present, so attempts at
+ * the same time note a turn once.
+ */
+type FloodTurn = 'start' | 'end';
+const FLOOD_MARK = 'villager-flood';
+const NEVER = '9999-12-31T23:59:59.999Z';
+async function noteFlood(tx: SqlDb, ids: number, now: Date): Promise<FloodTurn | undefined> {
+  const marked = (await tx.query('SELECT 1 FROM gov_login_failures WHERE login = $1', [FLOOD_MARK])).length > 0;
+  const full = marked ? ids >= VILLAGER_FLOOD_ENDS_BELOW : ids >= MAX_UNKNOWN_VILLAGER_COUNTS;
+  if (full === marked) return undefined;
+  const changed = full
+    ? await tx.run('INSERT INTO gov_login_failures (login, failures, until_at) VALUES ($1, 0, $2) ON CONFLICT (login) DO NOTHING', [FLOOD_MARK, NEVER])
+    : await tx.run('DELETE FROM gov_login_failures WHERE login = $1', [FLOOD_MARK]);
+  if (changed === 0) return undefined;
+  const turn = full ? 'start' : 'end';
+  await audit(tx, TOWN, 'villager-login-flood', `villager.login-flood-${turn}`, 'system', { unknown_ids_kept_at_most: MAX_UNKNOWN_VILLAGER_COUNTS }, now);
+  return turn;
+}
+
+/** The ledger's log line of a flood's start or end (noteFlood). */
+const FLOOD_SAID: Record<FloodTurn, string> = {
+  start: `villager login flood started: ${MAX_UNKNOWN_VILLAGER_COUNTS} unknown villager ids were tried in the last 15 minutes; new ones are refused (503 LOGIN_BUSY) until they are down below ${VILLAGER_FLOOD_ENDS_BELOW}, villagers with the right PIN or code still sign in / 村民登录洪泛开始：最近 15 分钟内尝试的未知村民编号已达 ${MAX_UNKNOWN_VILLAGER_COUNTS} 个，新的编号暂被拒绝（503），直到降到 ${VILLAGER_FLOOD_ENDS_BELOW} 个以下；密码或登录码正确的村民仍可登录`,
+  end: `villager login flood ended: the unknown villager ids tried are down below ${VILLAGER_FLOOD_ENDS_BELOW} / 村民登录洪泛结束：尝试的未知村民编号已降到 ${VILLAGER_FLOOD_ENDS_BELOW} 个以下`,
+};
 
 /**
  * The answer (503) during a flood to a login without a count of its own that signs nobody in: an
