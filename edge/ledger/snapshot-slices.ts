@@ -125,7 +125,7 @@ export async function applySnapshotInSlices(db: Db, snap: Snapshot, rules: Ledge
         if (cut.from < es.length) {
           // Not its last piece: an earning written here repays at the end, even if this apply is
           // interrupted before it and applied again, writing no earning then (./snapshot-owed.ts).
-          if (r.lastEarning.has(id)) noteOwedRepayment(db, id, cut.earning!);
+          if (r.lastEarning.has(id)) noteOwedRepayment(db, id, cut.earning!, es.at(-1)!.id);
           continue;
         }
         // Its last piece: the shortfall repaid once, from the last earning written (by this apply,

@@ -9,7 +9,7 @@ import { EdgeError, ErrorCode } from '../errors.ts';
 import { getEntry, repayDebt, validateLedgerEntry, type EntryKind, type LedgerRules } from './entries.ts';
 import { checkVillagerId, type VillagerStatus } from './villagers.ts';
 import { applyCatalogue, type CatalogueProduct } from './products.ts';
-import { dropOwedRepayments } from './snapshot-owed.ts';
+import { dropOwedRepayments, owedNowIn } from './snapshot-owed.ts';
 import { pendingStatusChanges, villageStatusWins } from './village-status.ts';
 import { iso, systemClock, type Clock } from './time.ts';
 
@@ -121,9 +121,14 @@ export function writeEntries(db: Db, entries: readonly SnapshotEntry[], rules: L
   for (const [id, bal] of balances) setBal.run(bal, at, id);
   // Points earned through the snapshot repay a recorded shortfall, as a live award would.
   let debtRepaid = 0;
-  if (repay) for (const [id, earning] of lastEarning) if (repayFrom(db, id, earning, rules, at)) debtRepaid++;
+  if (!repay) return { applied, duplicates, debtRepaid, lastEarning };
+  for (const [id, earning] of lastEarning) if (repayFrom(db, id, earning, rules, at)) debtRepaid++;
   // A repayment an interrupted apply in slices left owed is spent: this later earning repaid.
-  if (repay && lastEarning.size > 0) dropOwedRepayments(db, lastEarning.keys());
+  if (lastEarning.size > 0) dropOwedRepayments(db, lastEarning.keys());
+  // Or it is due now, from the earning it recorded: the villager's last entry of that snapshot
+  // came in here (the rest of its history on the stream), with no earning after it.
+  const due = owedNowIn(db, entries.filter((e) => !lastEarning.has(e.villager)), rules);
+  for (const [id, earning] of due) if (repayFrom(db, id, earning, rules, at)) debtRepaid++;
   return { applied, duplicates, debtRepaid, lastEarning };
 }
 
