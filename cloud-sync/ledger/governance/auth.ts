@@ -297,7 +297,7 @@ async function noteFlood(tx: SqlDb, ids: number, now: Date): Promise<FloodTurn |
 
 /** The ledger's log line of a flood's start or end (noteFlood). */
 const FLOOD_SAID: Record<FloodTurn, string> = {
-  start: `villager login flood started: ${MAX_UNKNOWN_VILLAGER_COUNTS} unknown villager ids were tried in the last 15 minutes; new ones are refused (503 LOGIN_BUSY) until they are down below ${VILLAGER_FLOOD_ENDS_BELOW}, villagers with the right PIN or code still sign in / 村民登录洪泛开始：最近 15 分钟内尝试的未知村民编号已达 ${MAX_UNKNOWN_VILLAGER_COUNTS} 个，新的编号暂被拒绝（503），直到降到 ${VILLAGER_FLOOD_ENDS_BELOW} 个以下；密码或登录码正确的村民仍可登录`,
+  start: `villager login flood started: ${MAX_UNKNOWN_VILLAGER_COUNTS} unknown villager ids were tried in the last 15 minutes; while that many are counted, new ones are refused (503 LOGIN_BUSY) and villagers with the right PIN or code still sign in; the flood is said to end once they are down below ${VILLAGER_FLOOD_ENDS_BELOW} / 村民登录洪泛开始：最近 15 分钟内尝试的未知村民编号已达 ${MAX_UNKNOWN_VILLAGER_COUNTS} 个；计数达到此数时新的编号被拒绝（503），密码或登录码正确的村民仍可登录；降到 ${VILLAGER_FLOOD_ENDS_BELOW} 个以下时记为洪泛结束`,
   end: `villager login flood ended: the unknown villager ids tried are down below ${VILLAGER_FLOOD_ENDS_BELOW} / 村民登录洪泛结束：尝试的未知村民编号已降到 ${VILLAGER_FLOOD_ENDS_BELOW} 个以下`,
 };
 
