@@ -93,6 +93,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
       logger: deps.logger,
       timers: this.timers,
       retryMs: c.settle_retry_ms,
+      now: () => this.now(), timings: this.timings,
       resumed: (r) => {
         this.dispatch({ type: 'resume', phase: r.phase, visit: r.visit, now: this.now(), doorOpen: this.deps.lock.doorState === 'open' });
         this.lockWatch.doorAsItStands(this.now()); // a door found open while entering is the entry
