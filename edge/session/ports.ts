@@ -11,6 +11,7 @@ import type { SessionConfig } from './config.ts';
 import type { WriteWhere } from './journal.ts';
 import type { Phase } from './machine.ts';
 import type { Announcement, Receipt } from './receipt.ts';
+import type { OverrideAlarms } from './door-override.ts';
 
 /** The lock driver as the session needs it (drivers/lock's LockDriver fits). */
 export interface DoorSignals {
@@ -64,6 +65,8 @@ export interface StoreSessionDeps {
   health?: SessionHealth;
   now?: () => number;
   newSessionId?: () => string;
+  /** The store's alarms (absent: alarms.enabled false): the door sensor override's stays while it holds. */
+  alarms?: () => OverrideAlarms | undefined;
 }
 
 export interface StateChange { phase: Phase; sessionId: string | null; villagerId: string | null; at: number }
