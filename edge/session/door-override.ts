@@ -15,16 +15,11 @@
  */
 import type { Logger } from 'pino';
 import type { LockEvents } from '../../drivers/index.ts';
-import type { DoorSignals } from './ports.ts';
+import type { DoorSignals, OverrideAlarms } from './ports.ts';
+
+export type { OverrideAlarms } from './ports.ts';
 
 export const DOOR_OVERRIDE_SUBJECT = 'door sensor';
-
-/** The store's alarm board as the override needs it (edge/ops/alarms.ts AlarmBoard fits). */
-export interface OverrideAlarms {
-  raise(kind: 'door_open', subject: string, detail: string, severity: 'critical'): unknown;
-  clear(kind: 'door_open', subject: string): unknown;
-  isActive(kind: 'door_open', subject: string): boolean;
-}
 
 export interface DoorOverrideView {
   /** Whether the session reads the door as closed whatever its sensor says. */

@@ -11,13 +11,19 @@ import type { SessionConfig } from './config.ts';
 import type { WriteWhere } from './journal.ts';
 import type { Phase } from './machine.ts';
 import type { Announcement, Receipt } from './receipt.ts';
-import type { OverrideAlarms } from './door-override.ts';
 
 /** The lock driver as the session needs it (drivers/lock's LockDriver fits). */
 export interface DoorSignals {
   readonly doorState: 'open' | 'closed' | 'unknown';
   on<K extends keyof LockEvents>(event: K, listener: (...args: LockEvents[K]) => void): unknown;
   off<K extends keyof LockEvents>(event: K, listener: (...args: LockEvents[K]) => void): unknown;
+}
+
+/** The store's alarm board as the door sensor override needs it (door-override.ts; edge/ops/alarms.ts AlarmBoard fits). */
+export interface OverrideAlarms {
+  raise(kind: 'door_open', subject: string, detail: string, severity: 'critical'): unknown;
+  clear(kind: 'door_open', subject: string): unknown;
+  isActive(kind: 'door_open', subject: string): boolean;
 }
 
 /** The scale driver as the session needs it (drivers/scales' ScaleDriver fits). */
