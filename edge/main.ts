@@ -177,6 +177,8 @@ export class StoreDaemon {
       logger: this.log.child({ part: 'session' }),
       // its own line, not the part's: a fault while resuming must outlive the part's 'ok' at start
       health: (h, detail) => this.health.set('store session', h, detail),
+      // made below: the door sensor override's alarm (edge/session/door-override.ts)
+      alarms: () => this.alarms,
     });
     const entry: EntryPart = new EntryPart(
       {

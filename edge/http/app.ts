@@ -33,6 +33,7 @@ import { registerAuth, SessionEnds, type AuthOptions } from './auth.ts';
 import { registerPressureGuard } from './pressure.ts';
 import { registerAuthRoutes } from './auth-routes.ts';
 import { registerActions } from './actions.ts';
+import { doorSensorOf, registerDoorOverride } from './door-override.ts';
 import { registerReviewActions } from './review-actions.ts';
 import { registerCardActions } from './card-actions.ts';
 import { registerAccountActions } from './account-actions.ts';
@@ -172,6 +173,7 @@ export function buildApp(deps: AppDeps, log: Logger) {
       admin: (req, reply, refusal) => adminPageHtml(adminPageDeps, req, reply, 1, refusal),
     };
     registerActions(scope, { db: deps.db, pages, storeName: deps.store.name, ...clock });
+    registerDoorOverride(scope, { db: deps.db, storeName: deps.store.name, door: () => doorSensorOf(deps.session), ...clock, timeZone: deps.timeZone });
     registerReviewActions(scope, { db: deps.db, ledgerRules: deps.ledgerRules, storeName: deps.store.name, ...clock, reviewPage: (req, reply, refusal) => reviewPageHtml(deps, req, reply, refusal) });
     registerCardActions(scope, { db: deps.db, storeName: deps.store.name, pages, ...clock });
     registerAccountActions(scope, { db: deps.db, adminPage: pages.admin, storeName: deps.store.name, ...clock });

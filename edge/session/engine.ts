@@ -26,9 +26,10 @@ import { buildReceipt, settleVisit, type Settled } from './settlement.ts';
 import { HealthLine } from './health-line.ts';
 import { LockWatch } from './lock-watch.ts';
 import { ResumeOnStart } from './resume.ts';
+import { DoorOverride } from './door-override.ts';
 import { ShelfWatch } from './shelf-watch.ts';
 import { SessionTimers, timerEvent } from './timers.ts';
-import { price, restingWeights, weighings, type ExitWeights } from './weighing.ts';
+import { cameToRest, price, touched, weighings, type ExitWeights } from './weighing.ts';
 
 export type { AdmissionDecision, CartView, DecisionSource, DoorSignals, Shelves, StateChange, StoreSessionDeps, StoreSessionEvents } from './ports.ts';
 
@@ -48,6 +49,8 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
   private readonly journal: SessionJournal;
   private readonly timings: MachineTimings;
   private readonly resume: ResumeOnStart;
+  /** The maintainer's override of a faulty door sensor (door-override.ts; the admin page's /door). */
+  readonly doorSensor: DoorOverride;
   /** The settlement just made, for its receipt. */
   private lastSettle: Settled | null = null;
 
@@ -93,12 +96,15 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
       logger: deps.logger,
       timers: this.timers,
       retryMs: c.settle_retry_ms,
+      now: () => this.now(), timings: this.timings,
       resumed: (r) => {
-        this.dispatch({ type: 'resume', phase: r.phase, visit: r.visit, now: this.now(), doorOpen: this.deps.lock.doorState === 'open' });
+        this.dispatch({ type: 'resume', phase: r.phase, visit: r.visit, now: this.now(), doorOpen: this.doorSensor.lock.doorState === 'open' });
         this.lockWatch.doorAsItStands(this.now()); // a door found open while entering is the entry
       },
       failed: (err) => this.failed(err, 'resume'),
     });
+    // a maintainer's "the door is closed, its sensor faulty"; withdrawn, a door its sensor reports open holds the next villager again
+    this.doorSensor = new DoorOverride({ lock: deps.lock, logger: deps.logger, alarms: deps.alarms, now: () => this.now(), began: () => this.door.declaredClosed(), withdrawn: () => this.state.phase === 'idle' && deps.lock.doorState === 'open' ? this.door.openAtStart() : undefined });
     this.watch = new ShelfWatch({ scales: deps.scales, clock: () => performance.now(), stabilityWaitMs: c.stability_wait_ms, exitSettleMaxMs: c.exit_settle_max_ms, logger: deps.logger });
     this.door = new FrontDoor({
       running: () => this.running,
@@ -106,7 +112,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
       state: () => this.state,
       db: () => this.db,
       scales: deps.scales,
-      lock: deps.lock,
+      lock: this.doorSensor.lock,
       logger: deps.logger,
       journal: this.journal,
       now: () => this.now(),
@@ -119,7 +125,8 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
       emitState: () => this.emitState(),
     });
     this.lockWatch = new LockWatch({
-      lock: deps.lock,
+      lock: this.doorSensor.lock,
+      heard: (d) => this.doorSensor.heard(d),
       door: this.door,
       phase: () => this.state.phase,
       dispatch: (e) => this.dispatch(e),
@@ -143,6 +150,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     this.running = true;
     this.journal.start();
     this.startedAt = performance.now();
+    this.doorSensor.restore(); // an override set before a restart, its alarm still active
     const { scales } = this.deps;
     this.lockWatch.start();
     scales.on('change', this.onChange);
@@ -331,22 +339,15 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     }
   }
 
-  /**
-   * Whether someone is inside although the door was not seen to open. A scale that cannot be
-   * read says nothing about hands on the shelf: counting it would keep every walk-away
-   * admission open (store busy) until the idle timeout whenever one scale is dead.
-   */
+  /** Whether someone is inside although the door was not seen to open (weighing.ts `touched`). */
   private shelvesTouched(): boolean {
-    const cart = this.cart()?.cart;
-    return cart !== undefined && (cart.lines.length > 0 || cart.review.some((r) => r.reason !== 'scale_unavailable'));
+    return touched(this.cart()?.cart);
   }
 
   /** While entering: slots that had no baseline at the door and are at rest now get one. */
   private settleBaseline(): void {
-    if (this.state.phase !== 'entering') return;
-    const missing = this.state.visit.baseline;
-    const now = Object.entries(restingWeights(this.deps.scales)).filter((e): e is [string, number] => e[1] !== null && e[0] in missing && missing[e[0]] === null);
-    if (now.length > 0) this.dispatch({ type: 'baseline_settled', baseline: Object.fromEntries(now) });
+    const baseline = this.state.phase === 'entering' ? cameToRest(this.state.visit, this.deps.scales) : null;
+    if (baseline) this.dispatch({ type: 'baseline_settled', baseline });
   }
 
   private settle(atExit: ExitWeights): void {

@@ -85,6 +85,11 @@ export class FrontDoor {
     this.leaver = { until: Number.POSITIVE_INFINITY, opened: true };
   }
 
+  /** A maintainer says the door is closed, its sensor faulty (door-override.ts): nobody is held for it. */
+  declaredClosed(): void {
+    this.leaver = null;
+  }
+
   /** Every door movement: the leaver's opening and closing ends the hold. */
   doorMoved(state: 'open' | 'closed'): void {
     if (state === 'open') this.openedSinceExit = true;

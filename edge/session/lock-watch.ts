@@ -27,6 +27,8 @@ export interface LockWatchHost {
   pulsed(released: boolean): void;
   /** session.door_settle_ms: how long after the pulse's end an unconfirmed relock is waited for. */
   doorSettleMs: number;
+  /** Whether a door reading counts: not the faulty sensor a maintainer overrode (door-override.ts). */
+  heard(d: LockEvents['door'][0]): boolean;
 }
 
 export class LockWatch {
@@ -77,6 +79,7 @@ export class LockWatch {
   }
 
   private readonly onDoor = (d: LockEvents['door'][0]): void => this.host.guard('door', () => {
+    if (!this.host.heard(d)) return;
     // The first reading after a start says how the door stands, not that it moved: only while
     // entering does "open" mean the villager went in (during the power cut). While shopping it
     // is the villager still holding the door they came in by, not an exit.

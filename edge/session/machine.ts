@@ -3,7 +3,8 @@
  * no clock reads: the runner (engine.ts) performs the effects and feeds back the events.
  *
  *   idle ─admitted→ entering ─door_opened→ shopping|restocking ─exit_button|door_opened|idle_timeout→ exiting
- *   (idle_timeout counts from the visit's last activity, `activeAt`, across a restart too)
+ *   (idle_timeout counts from the visit's last activity, `activeAt`, across a restart too,
+ *   unless the clock cannot vouch for it: see MAX_BELIEVABLE_QUIET_MS)
  *   (while the unlock pulse runs, or within doorSettleMs of the first opening, a door opening is
  *   still the entry — a companion, a second push, contact bounce — never an exit)
  *   exiting ─shelves_stable|stability_timeout→ settling ─settle_ok→ settled ─receipt_issued→ idle
@@ -18,6 +19,7 @@
  * so `resume` after a power cut continues where the store was; settlement is idempotent by
  * session id in the ledger, so a resumed `settling` charges once.
  */
+import { SessionConfigSchema } from './config.ts';
 import type { Effect, InsidePhase, MachineTimings, SessionEvent, SessionState, Step, Visit, VisitPhase } from './machine-types.ts';
 
 export type { Effect, InsidePhase, MachineTimings, Phase, SessionEvent, SessionState, Step, TimerName, Visit, VisitPhase, VisitProduct } from './machine-types.ts';
@@ -62,6 +64,30 @@ const inside = (visit: Visit): 'shopping' | 'restocking' => (visit.kind === 'res
  * taken would be one fsync per item. The last activity is then before `activeAt` + this.
  */
 export const activeMarkMs = (t: MachineTimings): number => Math.min(60_000, Math.floor(t.shoppingIdleTimeoutMs / 10));
+
+/**
+ * The longest quiet a resumed visit is believed to have had: the longest idle timeout the config
+ * allows (session.shopping_idle_timeout_ms, a day). Past it, or below zero, now − activeAt says
+ * more about the store's clock than about the villager: an RTC reset put right by NTP at boot, or
+ * a clock set wrong, moves it by years or hours, and a store dark for over a day with a visit
+ * open is far rarer than that. Such a quiet counts as unknown (`quietUnknown`): the visit waits
+ * the whole idle timeout, as one saved without activeAt does. Wrongly so, it costs one idle
+ * timeout of a busy store before the visit settles as an idle exit all the same; taken at face
+ * value, it settles a villager who may still be inside.
+ */
+export const MAX_BELIEVABLE_QUIET_MS = SessionConfigSchema.properties.shopping_idle_timeout_ms.maximum as number;
+
+/**
+ * Why the quiet of a visit resumed `now` cannot be believed: the clock is behind its last
+ * activity, or ahead of it by more than MAX_BELIEVABLE_QUIET_MS (past the record's own lag,
+ * `activeMarkMs`); null when it can be, or when there is no activity recorded to count from.
+ */
+export function quietUnknown(visit: Visit, now: number, t: MachineTimings): 'behind' | 'ahead' | null {
+  if (visit.activeAt === undefined) return null;
+  const elapsed = now - visit.activeAt;
+  if (elapsed < 0) return 'behind';
+  return elapsed - activeMarkMs(t) > MAX_BELIEVABLE_QUIET_MS ? 'ahead' : null;
+}
 
 /** Door or shelf activity inside: the idle timeout starts again; recorded with the visit (a restart counts from it) once the record is stale. */
 function active(phase: 'shopping' | 'restocking', visit: Visit, at: number, t: MachineTimings): Step {
@@ -274,8 +300,9 @@ function resume(phase: VisitPhase, was: Visit, now: number, t: MachineTimings, d
     case 'restocking': {
       // The idle timeout counts from her last activity, the time the daemon was down included,
       // as it would had it never stopped; a door standing open now is someone at it.
-      // (the last activity was before activeAt + activeMarkMs: counted from there, never early)
-      const quiet = doorOpen || visit.activeAt === undefined ? 0 : Math.max(0, now - visit.activeAt - activeMarkMs(t));
+      // (the last activity was before activeAt + activeMarkMs: counted from there, never early;
+      // a quiet the clock cannot vouch for is unknown, see MAX_BELIEVABLE_QUIET_MS)
+      const quiet = doorOpen || visit.activeAt === undefined || quietUnknown(visit, now, t) ? 0 : Math.max(0, now - visit.activeAt - activeMarkMs(t));
       const left = t.shoppingIdleTimeoutMs - quiet;
       if (left > 0) return { state: { phase, visit }, effects: [{ type: 'start_timer', timer: 'idle', ms: left }, { type: 'publish_cart' }] };
       // Quiet longer than the timeout: she went out while the daemon was down. Her exit is

@@ -19,6 +19,13 @@ export interface DoorSignals {
   off<K extends keyof LockEvents>(event: K, listener: (...args: LockEvents[K]) => void): unknown;
 }
 
+/** The store's alarm board as the door sensor override needs it (door-override.ts; edge/ops/alarms.ts AlarmBoard fits). */
+export interface OverrideAlarms {
+  raise(kind: 'door_open', subject: string, detail: string, severity: 'critical'): unknown;
+  clear(kind: 'door_open', subject: string): unknown;
+  isActive(kind: 'door_open', subject: string): boolean;
+}
+
 /** The scale driver as the session needs it (drivers/scales' ScaleDriver fits). */
 export interface Shelves {
   status(): SlotStatus[];
@@ -64,6 +71,8 @@ export interface StoreSessionDeps {
   health?: SessionHealth;
   now?: () => number;
   newSessionId?: () => string;
+  /** The store's alarms (absent: alarms.enabled false): the door sensor override's stays while it holds. */
+  alarms?: () => OverrideAlarms | undefined;
 }
 
 export interface StateChange { phase: Phase; sessionId: string | null; villagerId: string | null; at: number }

@@ -97,3 +97,18 @@ export function pricedLines(db: Db, v: Visit, cart: Cart): Array<CartLine & { un
 export function price(db: Db, v: Visit, cart: Cart): number {
   return pricedLines(db, v, cart).reduce((sum, l) => sum + (l.unitPrice ?? getProduct(db, l.sku)?.price ?? 0) * l.count, 0);
 }
+
+/**
+ * Whether someone is inside although the door was not seen to open: the cart has a line, or a
+ * review line other than a dead scale. A scale that cannot be read says nothing about hands on
+ * the shelf: counting it would keep every walk-away admission open (store busy) until the idle
+ * timeout whenever one scale is dead.
+ */
+export const touched = (cart: Cart | undefined): boolean => cart !== undefined && (cart.lines.length > 0 || cart.review.some((r) => r.reason !== 'scale_unavailable'));
+
+/** The slots that had no baseline at the door and are at rest now, with their weight; null: none. */
+export function cameToRest(v: Visit, scales: Shelves): Record<string, number> | null {
+  const missing = v.baseline;
+  const now = Object.entries(restingWeights(scales)).filter((e): e is [string, number] => e[1] !== null && e[0] in missing && missing[e[0]] === null);
+  return now.length > 0 ? Object.fromEntries(now) : null;
+}

@@ -4,7 +4,7 @@
  * and a way to make chosen ledger statements fail.
  */
 import { EventEmitter } from 'node:events';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import type { SlotStatus } from '../../drivers/index.ts';
 import { forgetStatements, openLedger, type Db } from '../../edge/ledger/db.ts';
 import { applyEntry, type LedgerRules } from '../../edge/ledger/entries.ts';
@@ -13,7 +13,7 @@ import { listSessions } from '../../edge/ledger/sessions.ts';
 import { addVillager, getVillager } from '../../edge/ledger/villagers.ts';
 import { HealthBoard } from '../../edge/parts.ts';
 import { resolveSessionConfig } from '../../edge/session/config.ts';
-import { StoreSessionEngine, type StoreSessionEvents } from '../../edge/session/engine.ts';
+import { StoreSessionEngine, type StoreSessionDeps, type StoreSessionEvents } from '../../edge/session/engine.ts';
 
 export class FakeLock extends EventEmitter {
   doorState: 'open' | 'closed' | 'unknown' = 'closed';
@@ -71,7 +71,7 @@ export function seedLedger(): Db {
   return db;
 }
 
-export function store(opts: { db?: Db; config?: Record<string, unknown>; scales?: FakeScales; start?: boolean; rules?: LedgerRules; now?: () => number } = {}) {
+export function store(opts: { db?: Db; config?: Record<string, unknown>; scales?: FakeScales; start?: boolean; rules?: LedgerRules; now?: () => number; logger?: Logger; alarms?: StoreSessionDeps['alarms'] } = {}) {
   const db = opts.db ?? seedLedger();
   const lock = new FakeLock();
   const scales = opts.scales ?? new FakeScales();
@@ -81,7 +81,7 @@ export function store(opts: { db?: Db; config?: Record<string, unknown>; scales?
   }
   const board = new HealthBoard();
   board.setPhase('running');
-  const engine = new StoreSessionEngine({ db: () => db, config: resolveSessionConfig({ ...timings, ...opts.config }), rules: opts.rules ?? { creditFloor: 0 }, lock, scales, logger: pino({ level: 'silent' }), health: (h, d) => board.set('store session', h, d), ...(opts.now ? { now: opts.now } : {}) });
+  const engine = new StoreSessionEngine({ db: () => db, config: resolveSessionConfig({ ...timings, ...opts.config }), rules: opts.rules ?? { creditFloor: 0 }, lock, scales, logger: opts.logger ?? pino({ level: 'silent' }), health: (h, d) => board.set('store session', h, d), ...(opts.now ? { now: opts.now } : {}), ...(opts.alarms ? { alarms: opts.alarms } : {}) });
   const faults: StoreSessionEvents['fault'][0][] = [];
   engine.on('fault', (f) => faults.push(f));
   if (opts.start !== false) engine.start();

@@ -1,0 +1,142 @@
+/**
+ * The door sensor override from the admin page (edge/session/door-override.ts): a maintainer
+ * who has seen the door shut while its sensor still reports it open (a stuck contact holds every
+ * villager at the door) says "the door is closed, its sensor is faulty", and may withdraw it.
+ * Signed in and CSRF-protected like every admin action; each change is written to the audit log
+ * in the same transaction as the override's alarm (`door.sensor_override`,
+ * `door.sensor_override_withdraw`). The /door page shows what the sensor reports and the
+ * override, with its form; the door_open alarm's row links to it (alarms-section.ts).
+ *
+ * GET /api/door, POST /api/door/override, POST /api/door/override/withdraw: JSON with the
+ * `x-csrf-token` header, or the page's form (answered with a redirect to /door; a refusal, a
+ * page saying why). Chinese, or English with `?lang=en`.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { inTransaction, type Db } from '../ledger/db.ts';
+import { appendAudit } from '../ledger/audit.ts';
+import { systemClock, type Clock } from '../ledger/time.ts';
+import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
+import type { DoorOverrideView, OverrideResult } from '../session/door-override.ts';
+import { esc } from './admin-sections.ts';
+import { otherLang } from './admin-words.ts';
+import { messagePage } from './auth-pages.ts';
+import type { Lang } from './door-words.ts';
+import { wantsPage } from './form-refusal.ts';
+import { langOf, PageQuery, rememberLang } from './lang.ts';
+import { layout } from './pages.ts';
+import { formatTime } from './time-format.ts';
+
+/** The override as the routes need it (the session engine's `doorSensor` fits). */
+export interface DoorSensorOverride {
+  view(): DoorOverrideView;
+  set(by: string): OverrideResult;
+  withdraw(by: string): { changed: boolean; view: DoorOverrideView };
+}
+
+/** The engine's override, when the app's session source is the daemon's engine (tests may give a bare state source). */
+export function doorSensorOf(session: unknown): DoorSensorOverride | undefined {
+  const d = (session as { doorSensor?: Partial<DoorSensorOverride> } | undefined)?.doorSensor;
+  return d && typeof d.view === 'function' && typeof d.set === 'function' && typeof d.withdraw === 'function' ? (d as DoorSensorOverride) : undefined;
+}
+
+export const DOOR_WORDS = {
+  zh: {
+    title: '门磁', back: '返回管理页', sensor: '门磁报告', open: '门开着', closed: '门关着', unknown: '未知（没有读数）',
+    holds: (by: string, at: string) => `已由 ${by} 于 ${at} 确认“门已关、门磁故障”：系统当门是关着的，门店看不到进出（进店以货架变动为准，离店靠出门按钮或闲置超时）。门磁先报关、再报开时自动结束。`,
+    why: '门磁报告门开着，且没有进行中的购物时，门关上之前不放行任何人。若你已亲眼确认门是关着的、只是门磁坏了（卡在“开”），可在此确认；确认期间会一直显示一条严重告警。',
+    set: '门已关，门磁故障', withdraw: '撤销确认（重新以门磁为准）', nothing: '门磁没有报告门开着：无需确认。'
+  },
+  en: {
+    title: 'Door sensor', back: 'Back to admin', sensor: 'The sensor reports', open: 'door open', closed: 'door closed', unknown: 'unknown (no reading)',
+    holds: (by: string, at: string) => `${by} said at ${at} that the door is closed and its sensor faulty: the door counts as closed and the store is blind at the door (entry seen by the shelves, exit by the exit button or the idle timeout). It ends by itself when the sensor reports closed and then open.`,
+    why: 'While the sensor reports the door open with no visit open, nobody is let in until it closes. If you have seen the door shut and the sensor is stuck at "open", say so here; a critical alarm shows for as long as this holds.',
+    set: 'The door is closed, its sensor is faulty', withdraw: 'Withdraw (believe the sensor again)', nothing: 'The sensor does not report the door open: nothing to override.'
+  },
+};
+
+const OverrideReply = Type.Object({
+  holds: Type.Boolean(), by: Type.Union([Type.String(), Type.Null()]), since: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  sensor: Type.Union([Type.Literal('open'), Type.Literal('closed'), Type.Literal('unknown')]),
+});
+const ChangeReply = Type.Object({ door: OverrideReply, changed: Type.Boolean(), audit_id: Type.Union([Type.Integer(), Type.Null()]) });
+const Body = Type.Object({ _csrf: Type.Optional(Type.String()) }, { additionalProperties: false });
+
+const json = (v: DoorOverrideView) => ({ holds: v.holds, by: v.by, since: v.since === null ? null : new Date(v.since).toISOString(), sensor: v.sensor });
+
+const noSession = (): EdgeError => new EdgeError(ErrorCode.NOT_FOUND, 'no store session runs on this server: there is no door to override', { zh: '本服务没有运行购物流程：没有可确认的门' });
+
+export function doorPage(d: { storeName: string; view: DoorOverrideView; csrf: string; lang: Lang; timeZone?: string | undefined }): string {
+  const t = DOOR_WORDS[d.lang];
+  const v = d.view;
+  const form = (action: string, label: string, name: string): string => `<form class="inline" method="post" action="${action}"><input type="hidden" name="_csrf" value="${esc(d.csrf)}"> <button type="submit" data-action="${name}">${label}</button></form>`;
+  const state = v.holds
+    ? `<p id="door-override" data-holds="true" class="bad">${esc(t.holds(v.by ?? '', formatTime(v.since, d.timeZone)))}</p><p>${form('/api/door/override/withdraw', t.withdraw, 'withdraw')}</p>`
+    : v.sensor === 'open'
+      ? `<p id="door-override" data-holds="false">${t.why}</p><p>${form('/api/door/override', t.set, 'override')}</p>`
+      : `<p id="door-override" data-holds="false">${t.nothing}</p>`;
+  return layout(`${d.storeName} · ${t.title}`, `<h1>${esc(d.storeName)} · ${t.title}</h1><p><a href="/">${t.back}</a> · ${otherLang(d.lang, '/door')}</p>
+<p>${t.sensor}: <strong id="door-sensor" data-sensor="${v.sensor}">${t[v.sensor]}</strong></p>${state}`, undefined, d.lang);
+}
+
+export function registerDoorOverride(scope: FastifyInstance, deps: { db: () => Db; storeName: string; door: () => DoorSensorOverride | undefined; clock?: Clock; timeZone?: string | undefined }): void {
+  const app = scope.withTypeProvider<TypeBoxTypeProvider>();
+  const clock = deps.clock ?? systemClock;
+  const door = (): DoorSensorOverride => deps.door() ?? (() => { throw noSession(); })();
+
+  /** A form goes back to /door (or to a page saying why not); JSON gets the result. */
+  const answer = (req: FastifyRequest, reply: FastifyReply, act: () => { view: DoorOverrideView; changed: boolean; auditId: number | null }): Static<typeof ChangeReply> | FastifyReply => {
+    if (!wantsPage(req)) {
+      const r = act();
+      return { door: json(r.view), changed: r.changed, audit_id: r.auditId };
+    }
+    try {
+      act();
+    } catch (err) {
+      if (!isEdgeError(err) || (err.code !== ErrorCode.NOT_FOUND && err.code !== ErrorCode.INVALID_ARGUMENT)) throw err;
+      const status = typeof err.details?.status === 'number' ? err.details.status : 404;
+      return reply.status(status).type('text/html; charset=utf-8').send(messagePage(deps.storeName, '门磁 Door sensor', err.zh ?? err.message, err.message, { href: '/door', text: '返回门磁页 Back' }));
+    }
+    return reply.redirect('/door', 303);
+  };
+
+  app.get('/api/door', { schema: { response: { 200: OverrideReply } } }, async () => json(door().view()));
+
+  app.post('/api/door/override', { schema: { body: Body, response: { 200: ChangeReply } } }, async (req, reply) => answer(req, reply, () => {
+    const actor = req.adminUser!.username;
+    const d = door();
+    // the audit record and the override's alarm in one transaction: the override only once both are written
+    return inTransaction(deps.db(), 'overriding the door sensor', () => {
+      const before = d.view();
+      if (before.holds) return { view: before, changed: false, auditId: null };
+      if (before.sensor !== 'open') {
+        throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `the door sensor reports the door ${before.sensor}: there is nothing to override`, { zh: `门磁报告门${before.sensor === 'closed' ? '关着' : '状态未知'}：无需确认门磁故障`, details: { status: 409, error: 'DOOR_SENSOR_NOT_OPEN' } });
+      }
+      const auditId = appendAudit(deps.db(), { actor, action: 'door.sensor_override', target: 'door sensor', before: { holds: false, sensor: before.sensor }, after: { holds: true } }, clock);
+      const r = d.set(actor);
+      if (!r.ok) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, 'the door sensor no longer reports the door open', { zh: '门磁已不再报告门开着', details: { status: 409, error: 'DOOR_SENSOR_NOT_OPEN' } });
+      req.log.warn({ actor }, 'door sensor overridden from the admin page / 管理页面确认门磁故障');
+      return { view: r.view, changed: r.changed, auditId };
+    });
+  }));
+
+  app.post('/api/door/override/withdraw', { schema: { body: Body, response: { 200: ChangeReply } } }, async (req, reply) => answer(req, reply, () => {
+    const actor = req.adminUser!.username;
+    const d = door();
+    return inTransaction(deps.db(), 'withdrawing the door sensor override', () => {
+      const before = d.view();
+      if (!before.holds) return { view: before, changed: false, auditId: null };
+      const auditId = appendAudit(deps.db(), { actor, action: 'door.sensor_override_withdraw', target: 'door sensor', before: { holds: true, by: before.by }, after: { holds: false, sensor: before.sensor } }, clock);
+      const r = d.withdraw(actor);
+      req.log.warn({ actor }, 'door sensor override withdrawn from the admin page / 管理页面撤销了门磁故障确认');
+      return { view: r.view, changed: r.changed, auditId };
+    });
+  }));
+
+  // Chinese, or English with `?lang=en` (remembered) as on every page
+  app.get('/door', { schema: { querystring: PageQuery } }, async (req, reply) => {
+    rememberLang(req, reply);
+    return reply.type('text/html; charset=utf-8').send(doorPage({ storeName: deps.storeName, view: door().view(), csrf: reply.generateCsrf(), lang: langOf(req), timeZone: deps.timeZone }));
+  });
+}

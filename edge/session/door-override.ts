@@ -1,0 +1,141 @@
+/**
+ * The maintainer's override of a faulty door sensor: "the door is closed, its sensor is faulty".
+ * A contact stuck open holds every villager at the door (a door open at start with no visit open
+ * holds the next one until it closes, front-door.ts `openAtStart`), and nothing the store sees
+ * ends that. While the override holds, the session reads the door as closed: the hold is dropped,
+ * an admission does not take the stuck contact for the villager's entry, a restart does not take
+ * it for someone at the door. The store then runs blind at the door: a visit goes inside when the
+ * shelves are touched before the entering timeout (else it is cancelled), and ends by the exit
+ * button or the idle timeout. So the override raises an alarm (`door_open`, subject
+ * DOOR_OVERRIDE_SUBJECT, critical) that stays while it holds.
+ *
+ * It ends when the sensor shows it works again, reporting closed and then open (that opening is
+ * believed, as every one after it), or when a maintainer withdraws it. Its alarm is its record
+ * across a restart: an override alarm still active at start is the override again.
+ */
+import type { Logger } from 'pino';
+import type { LockEvents } from '../../drivers/index.ts';
+import type { DoorSignals, OverrideAlarms } from './ports.ts';
+
+export type { OverrideAlarms } from './ports.ts';
+
+export const DOOR_OVERRIDE_SUBJECT = 'door sensor';
+
+export interface DoorOverrideView {
+  /** Whether the session reads the door as closed whatever its sensor says. */
+  holds: boolean;
+  /** Who set it (`restart`: taken up from its alarm at start) and when (ms), while it holds. */
+  by: string | null;
+  since: number | null;
+  /** What the sensor itself reports. */
+  sensor: 'open' | 'closed' | 'unknown';
+}
+
+/** What `set` did: refused unless the sensor reports the door open (there is nothing to override). */
+export type OverrideResult = { ok: true; changed: boolean; view: DoorOverrideView } | { ok: false; reason: 'sensor_not_open'; view: DoorOverrideView };
+
+export interface DoorOverrideHost {
+  /** The lock as its driver reports it. */
+  lock: DoorSignals;
+  logger: Logger;
+  /** The alarm board, once the daemon has one (absent: alarms.enabled false, or a test). */
+  alarms?: (() => OverrideAlarms | undefined) | undefined;
+  now(): number;
+  /** The override began: the door's hold on the next villager goes. */
+  began(): void;
+  /** A maintainer withdrew it: the door as its sensor reports it counts again. */
+  withdrawn(): void;
+}
+
+export class DoorOverride {
+  private held: { by: string; at: number; sawClosed: boolean } | null = null;
+
+  constructor(private readonly host: DoorOverrideHost) {}
+
+  /** The lock as the session reads it: the door closed while the override holds. */
+  readonly lock: DoorSignals = new ReadAsClosed(this);
+
+  /** Whether the session reads the door as closed whatever its sensor says. */
+  get holds(): boolean {
+    return this.held !== null;
+  }
+
+  /** The lock as its driver reports it. */
+  get sensor(): DoorSignals {
+    return this.host.lock;
+  }
+
+  view(): DoorOverrideView {
+    return { holds: this.held !== null, by: this.held?.by ?? null, since: this.held?.at ?? null, sensor: this.host.lock.doorState };
+  }
+
+  /** A maintainer says the door is closed and its sensor faulty. Only while the sensor reports it open. */
+  set(by: string): OverrideResult {
+    if (this.held) return { ok: true, changed: false, view: this.view() };
+    if (this.host.lock.doorState !== 'open') return { ok: false, reason: 'sensor_not_open', view: this.view() };
+    this.hold(by, false);
+    this.host.logger.warn({ event: 'door_override', by }, `${by} 确认门已关、门磁故障：门磁恢复（先报关、再报开）或撤销之前，系统当门是关着的；期间看不到进出，进店以货架变动为准，离店靠出门按钮或闲置超时 / ${by} says the door is closed and its sensor faulty: the door counts as closed until the sensor reports closed and then open again, or the override is withdrawn; meanwhile the store is blind at the door (entry seen by the shelves, exit by the exit button or the idle timeout)`);
+    this.host.began();
+    return { ok: true, changed: true, view: this.view() };
+  }
+
+  /** A maintainer withdraws it: the sensor is believed again. */
+  withdraw(by: string): { changed: boolean; view: DoorOverrideView } {
+    if (!this.held) return { changed: false, view: this.view() };
+    this.end();
+    this.host.logger.warn({ event: 'door_override_withdrawn', by, sensor: this.host.lock.doorState }, `${by} 撤销了门磁故障的确认：系统重新以门磁为准（门磁报开时，门关上之前不放行）/ ${by} withdrew the door sensor override: the sensor is believed again (while it reports open, nobody is let in until it closes)`);
+    this.host.withdrawn();
+    return { changed: true, view: this.view() };
+  }
+
+  /**
+   * A door reading, before the session hears it: whether it should. While the override holds an
+   * opening is the faulty sensor, unless it reported closed since: then it works again, the
+   * override ends and this opening counts.
+   */
+  heard(d: LockEvents['door'][0]): boolean {
+    const h = this.held;
+    if (!h) return true;
+    if (d.state === 'closed') {
+      // the sensor's own reading (the door as the session reads it is closed anyway)
+      if (this.host.lock.doorState === 'closed') h.sawClosed = true;
+      return true;
+    }
+    if (!h.sawClosed) return false;
+    this.end();
+    this.host.logger.info({ event: 'door_override_ended' }, '门磁先报关、再报开，已恢复正常：门磁故障的确认自动结束 / the door sensor reported closed and then open: it works again, the override ended');
+    return true;
+  }
+
+  /** At start: an override alarm still active is the override set before the restart. */
+  restore(): void {
+    if (this.held || !this.host.alarms?.()?.isActive('door_open', DOOR_OVERRIDE_SUBJECT)) return;
+    this.hold('restart', this.host.lock.doorState === 'closed');
+    this.host.logger.warn({ event: 'door_override_restored' }, '重启前确认过门磁故障（告警仍在）：继续当门是关着的，直到门磁先报关、再报开，或撤销 / the door sensor override set before the restart still holds (its alarm is active): the door counts as closed until the sensor reports closed and then open, or it is withdrawn');
+  }
+
+  private hold(by: string, sawClosed: boolean): void {
+    this.held = { by, at: this.host.now(), sawClosed };
+    const since = new Date(this.held.at).toISOString();
+    this.host.alarms?.()?.raise('door_open', DOOR_OVERRIDE_SUBJECT, `${by} said at ${since} that the door is closed and its sensor faulty: the store runs blind at the door (nobody seen coming or going) until the sensor reports closed then open again, or the override is withdrawn on /door; check the door and the sensor / ${by} 于 ${since} 确认门已关、门磁故障：门店看不到进出，直到门磁先报关、再报开，或在 /door 撤销；请检查门和门磁`, 'critical');
+  }
+
+  private end(): void {
+    this.held = null;
+    this.host.alarms?.()?.clear('door_open', DOOR_OVERRIDE_SUBJECT);
+  }
+}
+
+/** The lock with its door read through the override. */
+class ReadAsClosed implements DoorSignals {
+  constructor(private readonly o: DoorOverride) {}
+  get doorState(): DoorSignals['doorState'] {
+    return this.o.holds ? 'closed' : this.o.sensor.doorState;
+  }
+  on<K extends keyof LockEvents>(event: K, listener: (...args: LockEvents[K]) => void): unknown {
+    return this.o.sensor.on(event, listener);
+  }
+  off<K extends keyof LockEvents>(event: K, listener: (...args: LockEvents[K]) => void): unknown {
+    return this.o.sensor.off(event, listener);
+  }
+}

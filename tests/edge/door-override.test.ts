@@ -1,0 +1,81 @@
+/**
+ * The door sensor override from the admin page (edge/http/door-override.ts) on a running session
+ * engine: the door sensor stuck open holds every villager; a signed-in maintainer says "the door
+ * is closed, its sensor is faulty" (CSRF, audited), the store lets villagers in again, and a
+ * critical alarm shows on the admin page while it holds, its row linking to /door.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { buildApp, type App } from '../../edge/http/app.ts';
+import { HealthBoard } from '../../edge/parts.ts';
+import { AlarmBoard } from '../../edge/ops/alarms.ts';
+import { listAudit } from '../../edge/ledger/audit.ts';
+import { DOOR_OVERRIDE_SUBJECT } from '../../edge/session/door-override.ts';
+import { store } from '../session/rig.ts';
+import { signedIn, TEST_AUTH, type Signed } from './admin-auth.ts';
+
+const log = pino({ level: 'silent' });
+const form = (s: Signed, fields: Record<string, string> = {}) => ({ headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: s.cookie }, payload: new URLSearchParams({ _csrf: s.csrf, ...fields }).toString() });
+
+describe('the door sensor override on the admin page', () => {
+  let board: AlarmBoard;
+  let rig: ReturnType<typeof store>;
+  let app: App;
+  let s: Signed;
+  beforeAll(async () => {
+    rig = store({ start: false, alarms: () => board });
+    board = new AlarmBoard(() => rig.db, log);
+    rig.lock.doorState = 'open'; // the sensor stuck open as the daemon starts, no visit open
+    rig.engine.start();
+    app = buildApp({
+      store: { id: 's1', village: 'v1', name: '前进村积分超市' }, health: new HealthBoard(), db: () => rig.db, ledgerRules: { creditFloor: 0 }, auth: TEST_AUTH, session: rig.engine,
+      ops: { metrics: async () => ({ contentType: 'text/plain', body: '' }), readiness: () => ({ ready: true, checks: {} }) as never, alarms: (limit) => ({ active: board.active(), recent: board.recent(limit) }) },
+    }, log);
+    s = await signedIn(app, rig.db);
+  });
+  afterAll(async () => {
+    rig.engine.stop();
+    await app.close();
+  });
+
+  it('needs a login and the CSRF token; refuses while the sensor reports closed (409, both languages)', async () => {
+    expect((await app.inject({ method: 'POST', url: '/api/door/override', payload: {} })).statusCode).toBe(401);
+    expect((await app.inject({ method: 'POST', url: '/api/door/override', headers: { cookie: s.cookie }, payload: {} })).statusCode).toBe(403);
+    rig.lock.doorState = 'closed';
+    const refused = await app.inject({ method: 'POST', url: '/api/door/override', headers: s.post, payload: {} });
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json()).toMatchObject({ error: 'DOOR_SENSOR_NOT_OPEN', zh: expect.stringContaining('门磁') });
+    const page = await app.inject({ method: 'POST', url: '/api/door/override', ...form(s) });
+    expect(page.statusCode).toBe(409);
+    expect(page.body).toContain('href="/door"');
+    rig.lock.doorState = 'open';
+    expect(listAudit(rig.db).filter((a) => a.action.startsWith('door.'))).toEqual([]);
+  });
+
+  it('set by the /door form: villagers let in again, audited, a critical alarm linked from the admin page; withdrawn by JSON', async () => {
+    expect(rig.engine.isStoreBusy('B')).toBe(true);
+    const before = await app.inject({ url: '/door?lang=en', headers: { cookie: s.cookie } });
+    expect(before.body).toContain('data-sensor="open"');
+    expect(before.body).toContain('action="/api/door/override"');
+    const set = await app.inject({ method: 'POST', url: '/api/door/override', ...form(s) });
+    expect(set.statusCode, set.body).toBe(303);
+    expect(set.headers.location).toBe('/door');
+    expect(rig.engine.isStoreBusy('B')).toBe(false);
+    expect(board.active()).toMatchObject([{ kind: 'door_open', subject: DOOR_OVERRIDE_SUBJECT, severity: 'critical' }]);
+    const admin = await app.inject({ url: '/', headers: { cookie: s.cookie } });
+    expect(admin.body).toContain('data-action="door-override"');
+    const page = await app.inject({ url: '/door', headers: { cookie: s.cookie } });
+    expect(page.body).toContain('data-holds="true"');
+    expect(page.body).toContain('action="/api/door/override/withdraw"');
+    expect((await app.inject({ url: '/api/door', headers: { cookie: s.cookie } })).json()).toMatchObject({ holds: true, by: 'wang', sensor: 'open' });
+    // a second press: nothing more done, nothing more audited
+    expect((await app.inject({ method: 'POST', url: '/api/door/override', headers: s.post, payload: {} })).json()).toMatchObject({ changed: false, audit_id: null });
+
+    const off = await app.inject({ method: 'POST', url: '/api/door/override/withdraw', headers: s.post, payload: {} });
+    expect(off.json()).toMatchObject({ changed: true, door: { holds: false } });
+    expect(typeof off.json().audit_id).toBe('number');
+    expect(board.active()).toEqual([]);
+    expect(rig.engine.isStoreBusy('B')).toBe(true); // the sensor is believed again: the door "stands open"
+    expect(listAudit(rig.db).filter((a) => a.action.startsWith('door.')).map((a) => `${a.actor} ${a.action}`)).toEqual(['wang door.sensor_override_withdraw', 'wang door.sensor_override']);
+  });
+});
