@@ -1,6 +1,7 @@
 /** `villagers …`, `points …`, `balance`, `products …`, `slots …`: the ledger from a terminal. */
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
+import { weighedScales } from './weighed-scales.ts';
 import { withCommon, withLedger, parseIntOption, print, type CommonOptions } from './context.ts';
 import { addVillager, listVillagers, requireVillager, setVillagerStatus, type VillagerStatus } from '../ledger/villagers.ts';
 import { applyEntry, entryIdTaken, type EntryKind } from '../ledger/entries.ts';
@@ -135,13 +136,15 @@ export function registerLedgerCommands(program: Command): void {
     .requiredOption('--address <n>', 'Modbus address of the scale / 秤地址')
     .option('--sku <sku>', "product of the slot; '' takes it off (only from an empty slot); default: unchanged / 商品编码，'' 表示撤下商品（货位须已清空），默认不变")
     .option('--stock <n>', 'items on the slot; default: unchanged (a new slot: 0) / 库存件数，默认不变')
-    .action((o: CommonOptions & { slot: string; address: string; sku?: string; stock?: string }) => {
+    .action(async (o: CommonOptions & { slot: string; address: string; sku?: string; stock?: string }) => {
       const sku = o.sku === undefined ? undefined : o.sku === '' ? null : o.sku;
       const stock = o.stock === undefined ? undefined : parseIntOption('--stock', o.stock);
       const address = parseIntOption('--address', o.address);
+      // the daemon weighs the slot on the scale its scale list gives it (the config's, or the
+      // demo's), as the admin page refuses
+      const scales = await weighedScales(o);
       const s = withLedger(o, (db, config) => {
-        // the hardware weighs the slot on the scale the config gives it, as the admin page refuses
-        const wrongScale = scaleAddressNotConfigured(o.slot, address, config.drivers.scales.list.find((c) => c.slot === o.slot)?.unit_id);
+        const wrongScale = scaleAddressNotConfigured(o.slot, address, scales.list.find((c) => c.slot === o.slot)?.unit_id, scales.source);
         if (wrongScale) throw wrongScale;
         const product = sku ? getProduct(db, sku) : undefined;
         if (product) checkWeighable(product, weighLimits(config));

@@ -157,17 +157,32 @@ export function slotNotEmpty(before: Slot | undefined, sku: string | null): Edge
 }
 
 /**
- * Why a slot may not be saved with scale `address`: the hardware weighs it on the scale the
- * config gives it (drivers.scales.list, `configuredUnit`), never by the ledger's address, so
- * another address would be saved and never used. Undefined when they agree, or when the config
- * has no scale for the slot. The admin page and the CLI both ask this.
+ * Where the scale list a slot's address is checked against comes from, for the refusal to say:
+ * the config file's drivers.scales.list (`file` when one was read), or, in the demo (`npm
+ * start`) whose config gives no scales, the demo store's shelves in the scenario files.
  */
-export function scaleAddressNotConfigured(slot: string, address: number, configuredUnit: number | undefined): EdgeError | undefined {
+export type ScaleListSource = { kind: 'config'; file?: string | null } | { kind: 'demo' };
+
+/**
+ * Why a slot may not be saved with scale `address`: the hardware weighs it on the scale the
+ * daemon's scale list gives it (drivers.scales.list, or the demo's, `configuredUnit`), never by
+ * the ledger's address, so another address would be saved and never used. Undefined when they
+ * agree, or when the list has no scale for the slot. The admin page and the CLI both ask this.
+ */
+export function scaleAddressNotConfigured(slot: string, address: number, configuredUnit: number | undefined, source: ScaleListSource = { kind: 'config' }): EdgeError | undefined {
   if (configuredUnit === undefined || configuredUnit === address) return undefined;
+  if (source.kind === 'demo') {
+    return new EdgeError(
+      ErrorCode.SCALE_ADDRESS_CONFIGURED,
+      `slot ${slot} is weighed by the scale with unit_id ${configuredUnit}: the config gives no scales (drivers.scales.list is empty), so the demo (npm start) weighs on the demo store's scales, each slot's \`scale\` in its scenario files (fixtures/scenarios/*.yaml); ${address} would be saved and never used. To weigh on other addresses, list the scales in drivers.scales.list of a config file (store-edge.yaml), check it with store-edge doctor and restart (store-edge start)`,
+      { zh: `货位 ${slot} 的秤地址为 ${configuredUnit}：配置中没有秤（drivers.scales.list 为空），演示模式（npm start）按演示门店场景文件（fixtures/scenarios/*.yaml）中各货位的 scale 建秤称重；填 ${address} 只会记在账上，实际不会用它称重。要改用其他地址：在配置文件（store-edge.yaml）的 drivers.scales.list 中列出各秤，用 store-edge doctor 检查后重启（store-edge start）`, details: { field: 'address' } },
+    );
+  }
+  const file = source.file ? ` ${source.file}` : '';
   return new EdgeError(
     ErrorCode.SCALE_ADDRESS_CONFIGURED,
-    `slot ${slot} is weighed by the scale with unit_id ${configuredUnit}, as drivers.scales.list in the config file says; ${address} would be saved and never used. After swapping a scale module, change that slot's unit_id in the config file, check it with store-edge doctor and restart (store-edge start)`,
-    { zh: `货位 ${slot} 的秤地址由配置文件 drivers.scales.list 决定，为 ${configuredUnit}；填 ${address} 只会记在账上，实际不会用它称重。换了秤模块：在配置文件中改该货位的 unit_id，用 store-edge doctor 检查后重启（store-edge start）`, details: { field: 'address' } },
+    `slot ${slot} is weighed by the scale with unit_id ${configuredUnit}, as drivers.scales.list in the config file${file} says; ${address} would be saved and never used. After swapping a scale module, change that slot's unit_id in the config file, check it with store-edge doctor and restart (store-edge start)`,
+    { zh: `货位 ${slot} 的秤地址由配置文件${source.file ? ` ${source.file} 中` : ''} drivers.scales.list 决定，为 ${configuredUnit}；填 ${address} 只会记在账上，实际不会用它称重。换了秤模块：在配置文件中改该货位的 unit_id，用 store-edge doctor 检查后重启（store-edge start）`, details: { field: 'address' } },
   );
 }
 

@@ -11,6 +11,7 @@ import type { Config } from '../../edge/config/schema.ts';
 import type { DaemonAddOn, DaemonCore } from '../../edge/main.ts';
 import type { Part } from '../../edge/parts.ts';
 import { DemoOpening, DemoVillagers, type DemoPace } from './demo.ts';
+import { demoLoopRuns, demoScaleList } from './scales.ts';
 import { loadDemoStore, type DemoStore } from './store.ts';
 import { DemoVillage } from './village.ts';
 
@@ -24,14 +25,12 @@ export class DemoAddOn implements DaemonAddOn {
   constructor(private readonly store: DemoStore, private readonly pace?: DemoPace) {}
 
   /**
-   * With no scales configured, the simulated bus gets exactly the demo store's scales; with
+   * With no scales configured, the simulated bus gets exactly the demo store's scales (scales.ts,
+   * the list `store-edge slots set` checks addresses against too); with
    * sync off, the store syncs with the demo's village (its address is known once it listens).
    */
   config(c: Config): Config {
-    let out = c;
-    if (c.drivers.scales.list.length === 0) {
-      out = { ...out, drivers: { ...out.drivers, scales: { ...out.drivers.scales, list: this.store.slots.map((s) => ({ slot: s.slot, unit_id: s.scale, capacity_g: 10_000 })) } } };
-    }
+    let out: Config = { ...c, drivers: { ...c.drivers, scales: { ...c.drivers.scales, list: demoScaleList(c, this.store) } } };
     this.withVillage = !c.sync.enabled;
     if (this.withVillage) {
       // read by the sync agent when it starts, after the village part has started
@@ -74,6 +73,6 @@ export class DemoAddOn implements DaemonAddOn {
 
 /** The demo add-on for this config, or undefined when the demo loop must not run. */
 export function demoAddOn(c: Config, opts: { pace?: DemoPace } = {}): DemoAddOn | undefined {
-  if (!(c.demo && c.demo_loop && c.drivers.simulated)) return undefined;
+  if (!demoLoopRuns(c)) return undefined;
   return new DemoAddOn(loadDemoStore(), opts.pace);
 }

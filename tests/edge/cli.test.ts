@@ -7,6 +7,8 @@ import path from 'node:path';
 import { tempDir } from '../ledger/helpers.ts';
 import { closeLedger, openLedger } from '../../edge/ledger/db.ts';
 import { firstStartKey } from '../entry/store-key.ts';
+import { loadConfig } from '../../edge/config/load.ts';
+import { demoAddOn } from '../../harness/demo/index.ts';
 
 const bin = path.resolve(import.meta.dirname, '../../bin/store-edge.mjs');
 const t = tempDir('cli-');
@@ -17,13 +19,15 @@ beforeAll(() => {
   firstStartKey(t.dir);
 });
 
-function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+/** The CLI on the data folder `dir`, with no config file (the defaults: the demo's config). */
+function runIn(dir: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args, '--data-dir', t.dir], { env: { ...process.env, STORE_EDGE_CONFIG: '' } }, (err, stdout, stderr) => {
+    execFile(process.execPath, [bin, ...args, '--data-dir', dir], { env: { ...process.env, STORE_EDGE_CONFIG: '' } }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
 }
+const run = (...args: string[]) => runIn(t.dir, ...args);
 
 describe('store-edge CLI', () => {
   it('adds a villager, awards points, reports the balance as JSON', async () => {
@@ -106,18 +110,19 @@ describe('store-edge CLI', () => {
     expect(JSON.parse((await run('balance', '--villager', 'V004', '--json')).stdout)).toEqual({ villager: 'V004', balance: 0 });
   }, 240_000);
 
+  // D1: a slot the demo store (the default config's scales) has no scale for
   it("slots set keeps what is not given: a new scale address leaves the product and stock; taking the product off a slot with goods exits 2", async () => {
     expect((await run('products', 'set', '--sku', 'oil', '--name', '花生油', '--price', '30', '--unit-g', '920', '--tolerance-g', '20')).code).toBe(0);
-    expect((await run('slots', 'set', '--slot', 'A1', '--address', '11', '--sku', 'oil', '--stock', '10')).code).toBe(0);
-    const moved = await run('slots', 'set', '--slot', 'A1', '--address', '12', '--json');
+    expect((await run('slots', 'set', '--slot', 'D1', '--address', '41', '--sku', 'oil', '--stock', '10')).code).toBe(0);
+    const moved = await run('slots', 'set', '--slot', 'D1', '--address', '42', '--json');
     expect(moved.code, moved.stderr).toBe(0);
-    expect(JSON.parse(moved.stdout)).toEqual({ slot: 'A1', address: 12, sku: 'oil', stock: 10 });
-    const off = await run('slots', 'set', '--slot', 'A1', '--address', '12', '--sku', '');
+    expect(JSON.parse(moved.stdout)).toEqual({ slot: 'D1', address: 42, sku: 'oil', stock: 10 });
+    const off = await run('slots', 'set', '--slot', 'D1', '--address', '42', '--sku', '');
     expect(off.code).toBe(2);
     expect(off.stderr).toContain('SLOT_NOT_EMPTY');
     expect(off.stderr).toContain('请先清空并盘点');
-    expect((await run('slots', 'set', '--slot', 'A1', '--address', '12', '--stock', '0')).code).toBe(0);
-    expect(JSON.parse((await run('slots', 'set', '--slot', 'A1', '--address', '12', '--sku', '', '--json')).stdout)).toEqual({ slot: 'A1', address: 12, sku: null, stock: 0 });
+    expect((await run('slots', 'set', '--slot', 'D1', '--address', '42', '--stock', '0')).code).toBe(0);
+    expect(JSON.parse((await run('slots', 'set', '--slot', 'D1', '--address', '42', '--sku', '', '--json')).stdout)).toEqual({ slot: 'D1', address: 42, sku: null, stock: 0 });
   }, 240_000);
 
   it('slots set refuses a scale address other than the one the config gives the slot (SCALE_ADDRESS_CONFIGURED, exit 2, bilingual), as the admin page does', async () => {
@@ -128,13 +133,46 @@ describe('store-edge CLI', () => {
     expect(wrong.code, wrong.stderr).toBe(2);
     expect(wrong.stderr).toContain('SCALE_ADDRESS_CONFIGURED');
     expect(wrong.stderr).toContain('drivers.scales.list');
-    expect(wrong.stderr).toContain('秤地址由配置文件');
+    expect(wrong.stderr).toContain(`秤地址由配置文件 ${config} 中 drivers.scales.list`);
+    expect(wrong.stderr).toContain(`drivers.scales.list in the config file ${config}`);
     expect(JSON.parse((await run('slots', 'list', '--json')).stdout).map((s: { slot: string }) => s.slot)).not.toContain('B1');
     // the configured address is taken; a slot the config has no scale for keeps what is given
     const right = await run('slots', 'set', '--slot', 'B1', '--address', '21', '--sku', 'soap', '--config', config, '--json');
     expect(right.code, right.stderr).toBe(0);
     expect(JSON.parse(right.stdout)).toEqual({ slot: 'B1', address: 21, sku: 'soap', stock: 0 });
     expect((await run('slots', 'set', '--slot', 'C9', '--address', '40', '--config', config)).code).toBe(0);
+  }, 240_000);
+
+  it("slots set on the demo's ledger (npm start, no config file) checks the address against the demo's own scales, the ones its daemon weighs on (exit 2, bilingual, naming where they come from)", async () => {
+    // a fresh data folder as the demo's first start leaves it, and the demo's config (no file)
+    const fresh = tempDir('cli-demo-');
+    try {
+      closeLedger(openLedger(path.join(fresh.dir, 'ledger.sqlite')));
+      firstStartKey(fresh.dir);
+      const { config } = loadConfig({ dataDir: fresh.dir, env: { STORE_EDGE_CONFIG: '' } });
+      const daemonScales = demoAddOn(config)!.config(config).drivers.scales.list;
+      const a1 = daemonScales.find((s) => s.slot === 'A1')!.unit_id;
+      const inFresh = (...args: string[]) => runIn(fresh.dir, ...args);
+      const wrong = await inFresh('slots', 'set', '--slot', 'A1', '--address', String(a1 + 50));
+      expect(wrong.code, wrong.stderr).toBe(2);
+      expect(wrong.stderr).toContain('SCALE_ADDRESS_CONFIGURED');
+      expect(wrong.stderr).toContain(`unit_id ${a1}: the config gives no scales (drivers.scales.list is empty), so the demo (npm start) weighs on the demo store's scales`);
+      expect(wrong.stderr).toContain('fixtures/scenarios/*.yaml');
+      expect(wrong.stderr).toContain(`秤地址为 ${a1}：配置中没有秤`);
+      expect(JSON.parse((await inFresh('slots', 'list', '--json')).stdout)).toEqual([]);
+      const right = await inFresh('slots', 'set', '--slot', 'A1', '--address', String(a1), '--json');
+      expect(right.code, right.stderr).toBe(0);
+      expect(JSON.parse(right.stdout)).toEqual({ slot: 'A1', address: a1, sku: null, stock: 0 });
+      // a config that lists scales is what the daemon weighs on, demo or not
+      const own = path.join(fresh.dir, 'own-scales.yaml');
+      writeFileSync(own, `demo: true\ndrivers:\n  scales:\n    list:\n      - {slot: A1, unit_id: ${a1 + 50}}\n`);
+      const listed = await inFresh('slots', 'set', '--slot', 'A1', '--address', String(a1), '--config', own);
+      expect(listed.code).toBe(2);
+      expect(listed.stderr).toContain(`drivers.scales.list in the config file ${own}`);
+      expect((await inFresh('slots', 'set', '--slot', 'A1', '--address', String(a1 + 50), '--config', own)).code).toBe(0);
+    } finally {
+      fresh.cleanup();
+    }
   }, 240_000);
 
   it('products set refuses a product too light for the shelves to see one item (exit 2, the limit named)', async () => {
