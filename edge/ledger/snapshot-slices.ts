@@ -125,7 +125,17 @@ export async function applySnapshotInSlices(db: Db, snap: Snapshot, rules: Ledge
         if (cut.from < es.length) {
           // Not its last piece: an earning written here repays at the end, even if this apply is
           // interrupted before it and applied again, writing no earning then (./snapshot-owed.ts).
-          if (r.lastEarning.has(id)) noteOwedRepayment(db, id, cut.earning!, es.at(-1)!.id);
+          // The record names the last of the rest this store does not hold: one it holds (its own
+          // sale, back in the snapshot) never comes again by the stream, which would leave the
+          // record waiting. When the store holds all the rest, the history is whole here: repaid now.
+          if (cut.earning === undefined) continue;
+          const last = lastNotHeld(db, es, cut.from);
+          if (last !== undefined) {
+            if (r.lastEarning.has(id)) noteOwedRepayment(db, id, cut.earning, last);
+            continue;
+          }
+          const earning = takeOwedRepayment(db, id, cut.earning, rules);
+          if (earning !== undefined && repayFrom(db, id, earning, rules, at)) done.debtRepaid++;
           continue;
         }
         // Its last piece: the shortfall repaid once, from the last earning written (by this apply,
@@ -146,6 +156,13 @@ export async function applySnapshotInSlices(db: Db, snap: Snapshot, rules: Ledge
   });
   done.slices++;
   return done;
+}
+
+/** The id of the last of `es` from `from` on that this store does not hold, looked for from the end (the store's own entries, if any, are there). */
+function lastNotHeld(db: Db, es: SnapshotEntry[], from: number): string | undefined {
+  const held = cachedStatement(db, 'SELECT 1 FROM entries WHERE id = ?').pluck();
+  for (let k = es.length - 1; k >= from; k--) if (held.get(es[k]!.id) === undefined) return es[k]!.id;
+  return undefined;
 }
 
 function count(done: { applied: number; duplicates: number; debtRepaid: number }, r: { applied: number; duplicates: number; debtRepaid: number }): void {
