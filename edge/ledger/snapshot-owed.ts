@@ -10,8 +10,10 @@
  * it in the same transaction. The rest of its history may come another way before the snapshot is
  * applied again (the store restarted and caught up by deltas: the stream's events after its seq):
  * a stream event or a whole snapshot that writes an earning of the villager repays from it and
- * spends the record; one that brings, with no earning after it, the villager's last entry in the
- * snapshot that recorded it repays from the recorded earning there, as that snapshot would, and
+ * spends the record; one that brings, with no earning after it, the last of the villager's entries
+ * in the snapshot that the store did not hold when it recorded it (one it held, its own sale back
+ * in the snapshot, never comes again by the stream; holding them all, the slice repays at once:
+ * ./snapshot-slices.ts) repays from the recorded earning there, as that snapshot would, and
  * clears it (owedNowIn; before, the debt stood beside a balance that could repay it, until the
  * villager earned again). Kept in the `meta` table (no schema change): a few villagers at most,
  * as JSON `{ villager: { earning, last } }` (`last`: that entry; a record of an older version,
@@ -23,7 +25,7 @@ import { getMeta, setMeta } from './meta.ts';
 
 const OWED = 'snapshot.repay_owed';
 
-/** The earning to repay from, and the villager's last entry in the snapshot that wrote it (absent in a record of an older version). */
+/** The earning to repay from, and the last of the villager's entries in the snapshot that wrote it not held then (absent in a record of an older version). */
 type Owed = { earning: string; last?: string };
 
 function owed(db: Db): Record<string, Owed> {
