@@ -10,7 +10,7 @@ import { createPublicKey } from 'node:crypto';
 import { inLazyTransaction, type Db } from '../../edge/ledger/db.ts';
 import type { LedgerRules } from '../../edge/ledger/entries.ts';
 import { countPendingOutbox, lastAckedSeq, markOutboxAcked, outboxRange } from '../../edge/ledger/outbox.ts';
-import { inboundSeq, lastContact, noteVillageSeq, touchContact, touchContactEvery } from '../../edge/ledger/sync-state.ts';
+import { inboundSeq, lastContact, noteVillageSeq, resyncWanted, touchContact, touchContactEvery } from '../../edge/ledger/sync-state.ts';
 import { iso, systemClock, type Clock } from '../../edge/ledger/time.ts';
 import type { HealthBoard, Part } from '../../edge/parts.ts';
 import type { Logger } from '../../edge/log.ts';
@@ -66,8 +66,10 @@ export class SyncAgent implements Part {
    * sent again as a beat showed the ledger without them (it lost rows it had acknowledged). `asked`:
    * snapshot requests sent. `checked`: reconnects after which a beat told whether the stream lost its
    * tail. `dropped`: snapshots, or parts, not applied as they came while one was (./inbound.ts).
+   * `resumed`: starts that found a resync wanted before (a store killed before the snapshot came,
+   * or part way through applying it), asked for again (./catch-up.ts).
    */
-  readonly counters = { sent: 0, resent: 0, asked: 0, checked: 0, dropped: 0 };
+  readonly counters = { sent: 0, resent: 0, asked: 0, checked: 0, dropped: 0, resumed: 0 };
   private mqtt: SyncMqtt | undefined;
   private inbound: InboundStream | undefined;
   private board: BoardInbox | undefined;
@@ -112,10 +114,16 @@ export class SyncAgent implements Part {
     this.key = loadOrCreateStoreKey(this.deps.dataDir, c.store_key_id, this.deps.keyFile);
     this.firstBeat = new FirstBeat(this.deps.db(), this.clock().getTime());
     this.keys = keyRing(c.ledger_public_keys);
+    const owed = resyncWanted(this.deps.db());
+    if (owed) {
+      this.counters.resumed++;
+      this.deps.log.warn({ seq: owed.seq, why: owed.why }, 'a resync was wanted before the sync agent stopped; asking the village ledger for a snapshot again / 同步代理停止前需要重新同步，正在重新向村账本请求快照');
+    }
     const catchUp = new CatchUp({
       // An answer later than this is not coming (the ledger dropped the request, or a broker lost it).
       clock: this.clock, retransmitMs: c.retransmit_ms, partWaitMs: c.retransmit_max_ms, horizonMs: Math.max(c.retransmit_max_ms, c.offline_after_s * 1000),
       inboundSeq: () => inboundSeq(this.deps.db()), heldCount: () => this.inbound?.heldCount ?? 0, applying: () => this.inbound?.applyingSnapshot ?? false, counters: this.counters, check: () => void this.heartbeat(),
+      resyncOwed: () => resyncWanted(this.deps.db()) !== undefined,
       ask: (req) => {
         trace(address.store, 'ask', { reason: req.reason });
         void this.mqtt?.publish(storeTopic(address, 'up/snapshot-request'), JSON.stringify(req));

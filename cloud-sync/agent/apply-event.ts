@@ -6,7 +6,7 @@ import { inLazyTransaction, inTransaction } from '../../edge/ledger/db.ts';
 import { applySnapshot } from '../../edge/ledger/snapshot.ts';
 import { applyCatalogue } from '../../edge/ledger/products.ts';
 import { applyVillageCommand } from '../../edge/ledger/village-status.ts';
-import { setInboundSeq, touchContact } from '../../edge/ledger/sync-state.ts';
+import { inboundSeq, noteResyncWanted, setInboundSeq, touchContact, type ResyncWhy } from '../../edge/ledger/sync-state.ts';
 import { iso } from '../../edge/ledger/time.ts';
 import { isEdgeError } from '../../edge/errors.ts';
 import type { CommandBody, EntriesBody, EntryBody, Envelope, ProductBody, VillagerBody } from '../protocol/payloads.ts';
@@ -51,6 +51,9 @@ export function applyStreamEvent(deps: InboundDeps, e: Envelope): InboundOutcome
         case 'command': {
           const c = e.body as CommandBody;
           if (c.store !== undefined && c.store !== address.store) break;
+          // Wanted with the command's seq, in its transaction: a store killed before the snapshot
+          // came asks for it again once started (deltas would bring it level without it).
+          if (c.command === 'resync') noteResyncWanted(db, e.seq, 'command');
           // The village's decision at the time it made it (the event's issued_at), not a new
           // decision of this store: nothing is sent back up (edge/ledger/village-status.ts).
           if ((c.command === 'block' || c.command === 'unblock') && c.villager) {
@@ -73,7 +76,7 @@ export function applyStreamEvent(deps: InboundDeps, e: Envelope): InboundOutcome
     if (!isEdgeError(err)) throw err;
     // A well-signed event this ledger cannot apply (an unknown villager): the stream stops
     // here and a snapshot brings the store level again.
-    deps.onResyncWanted();
+    wantResync(deps, 'unappliable');
     deps.refusals.add('invalid');
     return { kind: 'refused', reason: 'invalid', why: err.message };
   }
@@ -82,4 +85,14 @@ export function applyStreamEvent(deps: InboundDeps, e: Envelope): InboundOutcome
     if (target === undefined || target === address.store) deps.onResyncWanted();
   }
   return { kind: 'applied', seq: e.seq };
+}
+
+/**
+ * The store wants the village whole (`why`), since its seq now: marked in a transaction of its own
+ * (kept across a restart, edge/ledger/sync-state.ts), then asked for.
+ */
+export function wantResync(deps: InboundDeps, why: ResyncWhy): void {
+  const db = deps.db();
+  inTransaction(db, 'noting that a resync is wanted', () => noteResyncWanted(db, inboundSeq(db), why));
+  deps.onResyncWanted();
 }

@@ -13,6 +13,11 @@
  *   level, or until a beat answering a heartbeat sent after the ask finds it level with nothing
  *   held (the ledger's stream was not ahead: the ask was a fallback that proved needless; or
  *   deltas brought it level, which prompt that heartbeat at once). Only signed word ends it.
+ * - A resync (the ledger's command, a stream that forked, an event that cannot apply, a snapshot
+ *   applied in part) is marked in the store's ledger (edge/ledger/sync-state.ts `resyncWanted`)
+ *   in the transaction that makes it wanted, and cleared only in the last one of a whole snapshot:
+ *   a store killed meanwhile asks for a resync (a snapshot) as soon as it is connected again, not
+ *   for a gap, which the ledger answers with deltas that never bring what it lacks below its seq.
  */
 import type { Clock } from '../../edge/ledger/time.ts';
 import { SNAPSHOT_FEATURES, type SnapshotRequest } from '../protocol/payloads.ts';
@@ -43,6 +48,11 @@ export interface CatchUpDeps {
   ask: (req: SnapshotRequest) => void;
   /** Sends a heartbeat now: its signed beat says whether deltas really brought us level. */
   check: () => void;
+  /**
+   * Whether the store's ledger holds a resync mark (edge/ledger/sync-state.ts): a resync wanted
+   * before a restart, or not yet answered by a whole snapshot. Absent: never.
+   */
+  resyncOwed?: () => boolean;
   /** `asked`, `checked` and `dropped` of the agent's counters. */
   counters: { asked: number; checked: number; dropped: number };
 }
@@ -75,11 +85,18 @@ export class CatchUp {
     return this.askedAt !== undefined || this.asked.owed(this.now());
   }
 
-  /** The broker connection is back: a new store asks now, the others wait for a beat (or the fallback). */
+  /**
+   * The broker connection is back: a new store asks now, and so does one that wants a resync (it
+   * may have been killed before the snapshot came, or while applying it); the others wait for a
+   * beat (or the fallback).
+   */
   onConnect(): void {
     if (this.deps.inboundSeq() === 0) {
       this.reconnectedAt = undefined;
       this.want('new');
+    } else if (this.deps.resyncOwed?.()) {
+      this.reconnectedAt = undefined;
+      this.want('resync');
     } else this.reconnectedAt = this.now();
   }
 
@@ -150,6 +167,8 @@ export class CatchUp {
       this.askedAt = undefined;
       this.partsUntil = 0;
       this.asked.answered(this.now());
+      // A resync wanted at a seq past this snapshot's still wants one.
+      if (this.deps.resyncOwed?.()) this.want('resync');
     } else if (o.kind === 'dropped') {
       // A copy of what is being applied: counted; the apply's own outcome ends the wait.
       this.deps.counters.dropped++;
@@ -157,8 +176,9 @@ export class CatchUp {
     } else if (o.kind === 'overlap' && from === 'snapshot') {
       this.asked.answered(this.now());
       // A stale answer to our request ends the wait when the stream has carried us past it
-      // with nothing held; otherwise the timer asks again.
-      if (this.deps.heldCount() === 0) this.askedAt = undefined;
+      // with nothing held; otherwise the timer asks again. Not a resync's: the stream brings
+      // nothing of what the store lacks below its seq.
+      if (this.deps.heldCount() === 0 && this.wantedFor !== 'resync') this.askedAt = undefined;
     }
   }
 

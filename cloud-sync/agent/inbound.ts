@@ -16,14 +16,14 @@
 import { inLazyTransaction, inTransaction } from '../../edge/ledger/db.ts';
 import { applySnapshot } from '../../edge/ledger/snapshot.ts';
 import { applySnapshotInSlices, isSmallSnapshot } from '../../edge/ledger/snapshot-slices.ts';
-import { inboundSeq, setInboundSeq, touchContact } from '../../edge/ledger/sync-state.ts';
+import { clearResyncWanted, inboundSeq, noteResyncWanted, setInboundSeq, touchContact } from '../../edge/ledger/sync-state.ts';
 import { iso } from '../../edge/ledger/time.ts';
 import { isEdgeError } from '../../edge/errors.ts';
 import { checkers, decode, type Envelope, type RefusalReason, type SnapshotBody } from '../protocol/payloads.ts';
 import { changesNothing, checkBody } from './inbound-checks.ts';
 import { checkEnvelope, classifySeq } from '../protocol/sign.ts';
 import { SnapshotParts } from './snapshot-parts.ts';
-import { applyStreamEvent } from './apply-event.ts';
+import { applyStreamEvent, wantResync } from './apply-event.ts';
 import type { InboundDeps, InboundOutcome } from './inbound-types.ts';
 
 export type { InboundDeps, InboundOutcome } from './inbound-types.ts';
@@ -144,7 +144,7 @@ export class InboundStream {
         // A signed entry event at a seq applied here, with an entry this store does not hold, is
         // no copy of what it applied: the ledger's stream forked (restored from an older backup,
         // it hands out seqs again). Refused all the same; the store asks for the village as it is.
-        if (from === 'events' && (e.kind === 'entry' || e.kind === 'entries') && !changesNothing(this.deps.db(), e)) this.deps.onResyncWanted();
+        if (from === 'events' && (e.kind === 'entry' || e.kind === 'entries') && !changesNothing(this.deps.db(), e)) wantResync(this.deps, 'fork');
         return [this.refuse('replayed', `seq ${e.seq} ≤ ${last}`)];
       }
       case 'gap':
@@ -213,6 +213,7 @@ export class InboundStream {
       const r = inTransaction(db, 'applying a ledger snapshot', () => {
         const res = applySnapshot(db, body, this.deps.rules, this.deps.clock, e.issued_at);
         setInboundSeq(db, e.seq);
+        clearResyncWanted(db, e.seq);
         if (this.deps.heard?.() ?? true) touchContact(db, iso(this.deps.clock));
         return res;
       });
@@ -244,8 +245,12 @@ export class InboundStream {
           await wait();
           if (this.stopped || !db.open || this.deps.db() !== db) throw new Stopped();
         },
+        // Until its last slice is in, the store wants the village whole, killed or not: deltas
+        // after a restart would not bring what it was missing below its seq (edge/ledger/sync-state.ts).
+        first: () => noteResyncWanted(db, e.seq, 'partial-snapshot'),
         last: () => {
           setInboundSeq(db, e.seq);
+          clearResyncWanted(db, e.seq);
           if (this.deps.heard?.() ?? true) touchContact(db, iso(clock));
         },
       });

@@ -20,8 +20,9 @@
  * - The catalogue and the caller's `last` (the stream's seq and contact) go in a last slice of
  *   their own, the only commit that waits for the disk (the others are lazy, inLazyTransaction:
  *   its FULL commit makes them durable too). A snapshot interrupted after some slices (the
- *   process killed, an error, a power cut) leaves the seq where it was: the store asks again,
- *   and applying it again skips the entries already present.
+ *   process killed, an error, a power cut) leaves the seq where it was: the store asks again (for
+ *   a snapshot: the caller's `first` marks the apply under way in the first slice, its `last`
+ *   clears the mark), and applying it again skips the entries already present.
  * - Between slices anything may happen at the store (a sale), as between two stream events: each
  *   slice reads the balances it moves and the statuses changed here in its own transaction.
  */
@@ -53,6 +54,11 @@ export interface SliceOptions {
    * writing (default: setImmediate). A rejection stops the apply there, as a crash would.
    */
   turn?: () => Promise<void>;
+  /**
+   * Run inside the first slice's transaction, before it writes: what says an apply is under way
+   * (the store's resync mark, edge/ledger/sync-state.ts), lost with that slice or never apart from it.
+   */
+  first?: () => void;
   /** Run inside the last slice's transaction: what moves only once the whole snapshot is in. */
   last?: () => void;
   /** Counts the slices committed (written in part when an apply that stopped committed any). */
@@ -90,6 +96,7 @@ export async function applySnapshotInSlices(db: Db, snap: Snapshot, rules: Ledge
     // applied again, since the seq moves only in the last slice, whose commit makes it durable.
     inLazyTransaction(db, 'applying a slice of a ledger snapshot', () => {
       const started = performance.now();
+      if (done.slices === 0) opts.first?.();
       const at = iso(clock);
       const changedHere = snap.villagers.length > 0 ? pendingStatusChanges(db) : new Map<string, never>();
       let rows = 0;

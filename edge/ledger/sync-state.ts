@@ -214,3 +214,41 @@ export function outboxRolledBackAt(db: Db): number | undefined {
 export function setOutboxRolledBack(db: Db, seq: number | undefined): void {
   setMeta(db, ROLLED_BACK, seq === undefined ? '' : String(seq));
 }
+
+const RESYNC = 'sync.resync_wanted';
+
+/** Why the store wants the village whole: a `resync` command, a forked stream, an event it cannot apply, or a snapshot applied in part. */
+export type ResyncWhy = 'command' | 'fork' | 'unappliable' | 'partial-snapshot';
+
+/**
+ * The store wants the village whole (a snapshot, never deltas) since it stood at `seq`, and why;
+ * undefined: it does not. Kept across a restart (cloud-sync/agent/catch-up.ts asks again at
+ * start): deltas replay only the stream after the store's seq, and what it is missing lies below.
+ */
+export function resyncWanted(db: Db): { seq: number; why: ResyncWhy } | undefined {
+  const v = getMeta(db, RESYNC);
+  return v ? (JSON.parse(v) as { seq: number; why: ResyncWhy }) : undefined;
+}
+
+/**
+ * Call inside the transaction of whatever makes the resync wanted (the command's seq, the first
+ * slice of a snapshot), so that the two are never apart. A mark already there keeps its reason
+ * and takes the higher seq.
+ */
+export function noteResyncWanted(db: Db, seq: number, why: ResyncWhy): void {
+  const had = resyncWanted(db);
+  if (had && had.seq >= seq) return;
+  setMeta(db, RESYNC, JSON.stringify({ seq, why: had?.why ?? why }));
+}
+
+/**
+ * A whole snapshot at `snapshotSeq` is in (inside its last transaction, with the seq it moves
+ * to): a mark at or below it is cleared. Returns whether the store still wants a resync.
+ */
+export function clearResyncWanted(db: Db, snapshotSeq: number): boolean {
+  const had = resyncWanted(db);
+  if (!had) return false;
+  if (had.seq > snapshotSeq) return true;
+  setMeta(db, RESYNC, '');
+  return false;
+}

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { CatchUp } from '../../cloud-sync/agent/catch-up.ts';
 import type { SnapshotRequest } from '../../cloud-sync/protocol/payloads.ts';
 
-function rig(inbound = 5) {
+function rig(inbound = 5, owed = { resync: false }) {
   let now = 1_000_000;
   let held = 0;
   const asks: SnapshotRequest[] = [];
@@ -14,7 +14,7 @@ function rig(inbound = 5) {
   let checks = 0;
   const c = new CatchUp({ check: () => void checks++,
     clock: () => new Date(now), retransmitMs: 2000, partWaitMs: 1000, horizonMs: 60_000,
-    inboundSeq: () => inbound, heldCount: () => held, ask: (r) => { expect(r.accepts).toEqual(['catalogue', 'parts']); asks.push({ from_seq: r.from_seq, reason: r.reason }); }, counters,
+    inboundSeq: () => inbound, heldCount: () => held, resyncOwed: () => owed.resync, ask: (r) => { expect(r.accepts).toEqual(['catalogue', 'parts']); asks.push({ from_seq: r.from_seq, reason: r.reason }); }, counters,
   });
   return {
     c, asks, counters,
@@ -128,5 +128,31 @@ describe('catching up with the village stream', () => {
     r.c.onBeat(9, r.at());
     expect(r.asks).toEqual([{ from_seq: 5, reason: 'gap' }]);
     expect(r.counters).toEqual({ asked: 1, checked: 1, dropped: 0 });
+  });
+
+  it('a resync marked in the store\'s ledger (wanted before a restart) is asked at connect, as a resync, until a snapshot clears the mark', () => {
+    const owed = { resync: true };
+    const r = rig(5, owed);
+    r.c.onConnect();
+    expect(r.asks).toEqual([{ from_seq: 5, reason: 'resync' }]);
+    r.c.onBeat(5, r.at() + 1); // level: a gap's wait would end here, a resync's does not
+    r.c.onDeltas(true, 5);
+    r.pass(2000);
+    expect(r.asks.map((a) => a.reason)).toEqual(['resync', 'resync']);
+    // A stale answer overtaken by the stream: the stream brings nothing the store lacks below its seq.
+    r.c.onOutcome({ kind: 'overlap', seq: 4, why: 'stale' }, 'snapshot');
+    r.pass(2000);
+    expect(r.asks).toHaveLength(3);
+    // A snapshot that leaves the mark (wanted at a later seq) asks again at once; one that clears it ends the asking.
+    r.c.onOutcome({ kind: 'snapshot', seq: 5, applied: 0 }, 'snapshot');
+    expect(r.asks).toHaveLength(4);
+    owed.resync = false;
+    r.c.onOutcome({ kind: 'snapshot', seq: 6, applied: 0 }, 'snapshot');
+    r.pass(2000);
+    r.pass(2000);
+    expect(r.asks).toHaveLength(4);
+    // Connected again with no mark: it waits for a beat, as before.
+    r.c.onConnect();
+    expect(r.asks).toHaveLength(4);
   });
 });

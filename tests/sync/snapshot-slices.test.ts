@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { closeLedger, inTransaction, openLedger, type Db } from '../../edge/ledger/db.ts';
 import { findBalanceMismatches, redeemAtExit } from '../../edge/ledger/entries.ts';
 import { addVillager, getVillager } from '../../edge/ledger/villagers.ts';
-import { inboundSeq } from '../../edge/ledger/sync-state.ts';
+import { inboundSeq, resyncWanted } from '../../edge/ledger/sync-state.ts';
 import { InboundStream, type InboundOutcome } from '../../cloud-sync/agent/inbound.ts';
 import { RefusalCounter } from '../../cloud-sync/protocol/refusals.ts';
 import { CatchUp } from '../../cloud-sync/agent/catch-up.ts';
@@ -190,6 +190,7 @@ describe('a large snapshot applied in slices by the InboundStream', () => {
     expect(refusals.get('invalid')).toBe(1);
     expect(db.prepare('SELECT COUNT(*) FROM entries').pluck().get()).toBe(0);
     expect(inboundSeq(db)).toBe(1);
+    expect(resyncWanted(db)).toBeUndefined(); // nothing written: no apply under way
   });
 
   it('stopped after some slices (the store stopping): the seq has not moved; the same snapshot applied again ends level', async () => {
@@ -202,11 +203,14 @@ describe('a large snapshot applied in slices by the InboundStream', () => {
     const partly = db.prepare('SELECT COUNT(*) FROM entries').pluck().get() as number;
     expect(partly).toBeGreaterThan(0);
     expect(partly).toBeLessThan(40);
+    // Marked in the first slice: a store killed here asks for a snapshot once started, not deltas.
+    expect(resyncWanted(db)).toEqual({ seq: 5, why: 'partial-snapshot' });
     inbound = make(); // the store started again
     expect(kinds(inbound.receive(snap, 'snapshot'))).toEqual(['applying']);
     await inbound.idle();
     expect(later.map(kinds)).toEqual([['snapshot 5']]);
     expect(later[0]![0]).toMatchObject({ applied: 40 - partly });
+    expect(resyncWanted(db)).toBeUndefined(); // cleared in its last slice
     for (const id of names) expect(getVillager(db, id)?.balance).toBe(SUM);
     expect(findBalanceMismatches(db)).toEqual([]);
   });
