@@ -5,7 +5,7 @@
  * done (or when the same form was sent twice and the line is already resolved as it asks), the
  * page with the message beside the line when refused.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { inTransaction, type Db } from '../ledger/db.ts';
@@ -118,7 +118,7 @@ export function registerReviewActions(scope: FastifyInstance, deps: { db: () => 
         if (!warning) return reply.redirect('/review', 303);
         // done, but with something to see: the page again with the warning where the line was
         const notice = { form: `review-${req.params.id}`, status: 200, zh: warning.zh, en: warning.message, fields: { resolution: { zh: warning.zh, message: warning.message } }, values: {} };
-        return reply.type('text/html; charset=utf-8').send(deps.reviewPage(req, reply, notice));
+        return (reply as FastifyReply).type('text/html; charset=utf-8').send(deps.reviewPage(req, reply, notice));
       }
       return reply.send({ review: r.after, entry: r.entry ? { id: r.entry.id, points: r.entry.points, balance_after: r.entry.balanceAfter } : null, debt: r.debt, audit_id: r.auditId, stock_warning: warning ?? null });
     },
