@@ -15,17 +15,14 @@ import fastifyHelmet from '@fastify/helmet';
 import fastifyRateLimit from '@fastify/rate-limit';
 import type { Db } from '../ledger/db.ts';
 import { isLoopback } from './loopback.ts';
-import { countAdminAccounts, deleteAdminSession, getAdminAccount, getAdminSession, setAdminSession, type AdminRole } from '../ledger/admin-accounts.ts';
+import { countAdminAccounts, deleteAdminSession, getAdminAccount, getAdminSession, setAdminSession } from '../ledger/admin-accounts.ts';
 import { loginCsrfToken } from './login-csrf.ts';
 import { SignedOutError } from './signed-out.ts';
 import { UNAUTHENTICATED } from './errors.ts';
 import { anonymousPost, anonymousPostLimit } from './anonymous-posts.ts';
+import type { SessionUser } from './session-user.ts';
 
-export interface SessionUser {
-  username: string;
-  display_name: string;
-  role: AdminRole;
-}
+export type { SessionUser };
 
 declare module 'fastify' {
   interface Session {
