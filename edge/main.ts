@@ -36,6 +36,7 @@ import { KeysPart } from './keys-part.ts';
 import { keyPaths } from './keys.ts';
 import { readiness } from './ops/readiness.ts';
 import { within } from '../lib/within.ts';
+import type { Clock } from './ledger/time.ts';
 
 /**
  * How long `stop` waits for all the parts together before giving up on the rest. systemd stops
@@ -83,6 +84,11 @@ export interface SimulationOptions {
   seed?: number;
   /** Simulated hardware as it was when the previous daemon lost power. */
   hardwareState?: SimulatedHardwareState;
+  /**
+   * The daemon's time (a simulated day, a test's fixed time): what the admin page's actions and
+   * the sync agent stamp the ledger with. Absent: the system's.
+   */
+  clock?: Clock;
 }
 
 /** The daemon's own parts, as an add-on may use them once they are built. */
@@ -211,7 +217,7 @@ export class StoreDaemon {
       : undefined;
     // The sync agent follows the ledger: it needs the open database and nothing else.
     const agent = c.sync.enabled
-      ? new SyncAgent({ db: () => ledger.handle(), config: c.sync, address: { village: c.store.village, store: c.store.id }, dataDir: c.data_dir, keyFile: keys.syncStore.file, rules: { creditFloor: c.ledger.credit_floor, store: c.store.id }, health: this.health, log: this.log.child({ part: 'sync' }), ...(clockAlarm ? { clockAlarm } : {}), ...(alarms ? { villagerIdTaken: villagerIdTakenAlarm(alarms) } : {}) })
+      ? new SyncAgent({ db: () => ledger.handle(), config: c.sync, address: { village: c.store.village, store: c.store.id }, dataDir: c.data_dir, keyFile: keys.syncStore.file, rules: { creditFloor: c.ledger.credit_floor, store: c.store.id }, health: this.health, log: this.log.child({ part: 'sync' }), ...(this.sim.clock ? { clock: this.sim.clock } : {}), ...(clockAlarm ? { clockAlarm } : {}), ...(alarms ? { villagerIdTaken: villagerIdTakenAlarm(alarms) } : {}) })
       : undefined;
     const sync = agent ? [agent] : [];
     const alarmWatch = alarms ? new AlarmWatch({ config: c.alarms, board: alarms, health: this.health, db: () => ledger.handle(), dataDir: c.data_dir, log: this.log.child({ part: 'alarms' }) }) : undefined;
@@ -256,7 +262,7 @@ export class StoreDaemon {
       const subject = a.subject ? `（${a.subject}）` : '';
       live.raise({ kind: a.kind, at: Date.parse(a.raised_at), zh: `${t.zh}${subject}：${a.detail}`, en: `${t.en}${a.subject ? ` (${a.subject})` : ''}: ${a.detail}` });
     });
-    this.http = new HttpServer(c.http, { dataDir: c.data_dir, sessionKeyFile: keys.adminSession.file, store: c.store, weighLimits: { drift_allowance_g: c.session.weight.drift_allowance_g, change_threshold_g: c.drivers.scales.change_threshold_g }, health: this.health, db: () => ledger.handle(), ledgerRules: { creditFloor: c.ledger.credit_floor, store: c.store.id }, session, ops, live: this.live, scales: () => hardware.scales, faces, ...(c.jobs.timezone ? { timeZone: c.jobs.timezone } : {}), ...(agent ? { sync: agent } : {}) }, this.log.child({ part: 'http' }));
+    this.http = new HttpServer(c.http, { dataDir: c.data_dir, sessionKeyFile: keys.adminSession.file, store: c.store, weighLimits: { drift_allowance_g: c.session.weight.drift_allowance_g, change_threshold_g: c.drivers.scales.change_threshold_g }, health: this.health, db: () => ledger.handle(), ledgerRules: { creditFloor: c.ledger.credit_floor, store: c.store.id }, session, ops, live: this.live, scales: () => hardware.scales, faces, ...(c.jobs.timezone ? { timeZone: c.jobs.timezone } : {}), ...(agent ? { sync: agent } : {}), ...(this.sim.clock ? { clock: this.sim.clock } : {}) }, this.log.child({ part: 'http' }));
     this.ledger = ledger;
     this.hardware = hardware;
     this.entry = entry;

@@ -19,6 +19,15 @@ export const ResolveReply = Type.Object({
   entry: Type.Union([EntryRef, Type.Null()], { description: 'The redemption a charge or correction made; null for a waiver' }),
   debt: Type.Integer({ description: 'Points the charge could not take and added to the debt' }),
   audit_id: AuditId,
+  stock_warning: Type.Union([
+    Type.Object({
+      kind: Type.Union([Type.Literal('clipped'), Type.Literal('no_slot')], { description: '`clipped`: the slot held fewer than corrected, its stock set to 0; `no_slot`: the product is on no slot, no stock moved' }),
+      message: Type.String(),
+      zh: Type.String(),
+      review_line: Type.Union([Type.Integer(), Type.Null()], { description: 'The `stock_clipped` line raised to count the shelf (clipped only)' }),
+    }),
+    Type.Null(),
+  ], { description: 'A correction whose stock did not add up; null when it moved as said (and for a charge or a waiver)' }),
 });
 
 const IssuedCard = Type.Object({ card_no: Type.String({ description: 'Shown this once, to print the slip' }), villager_id: Type.String(), created_at: Time() });

@@ -160,7 +160,7 @@ export function buildApp(deps: AppDeps, log: Logger) {
     await registerPressureGuard(scope, deps.maxEventLoopUtilization ?? 0);
     // who is asking before the gate: a request without a session gets its 401 at once and never
     // holds a turn a signed-in maintainer waits for
-    await registerAuth(scope, deps.db, deps.auth);
+    await registerAuth(scope, deps.db, deps.auth, deps.store.name);
     registerAdminGate(scope, deps.session ? { storeBusy: () => deps.session!.phase !== 'idle' } : {});
     await registerApiDocs(scope, deps.store.name);
     const sessionEnds = new SessionEnds();

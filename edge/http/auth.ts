@@ -15,16 +15,14 @@ import fastifyHelmet from '@fastify/helmet';
 import fastifyRateLimit from '@fastify/rate-limit';
 import type { Db } from '../ledger/db.ts';
 import { isLoopback } from './loopback.ts';
-import { countAdminAccounts, deleteAdminSession, getAdminAccount, getAdminSession, setAdminSession, type AdminRole } from '../ledger/admin-accounts.ts';
+import { countAdminAccounts, deleteAdminSession, getAdminAccount, getAdminSession, setAdminSession } from '../ledger/admin-accounts.ts';
 import { loginCsrfToken } from './login-csrf.ts';
 import { SignedOutError } from './signed-out.ts';
 import { UNAUTHENTICATED } from './errors.ts';
+import { anonymousPost, anonymousPostLimit } from './anonymous-posts.ts';
+import type { SessionUser } from './session-user.ts';
 
-export interface SessionUser {
-  username: string;
-  display_name: string;
-  role: AdminRole;
-}
+export type { SessionUser };
 
 declare module 'fastify' {
   interface Session {
@@ -121,16 +119,6 @@ function sessionStore(db: () => Db): SessionStore {
   };
 }
 
-/**
- * A browser's form (urlencoded, not asking for JSON): without a session it is answered with the
- * sign-in page keeping what was typed, so its small body is read first (./signed-out.ts). An
- * upload is never read for nobody.
- */
-const browserForm = (req: FastifyRequest): boolean => {
-  const accept = req.headers.accept ?? '';
-  return UNSAFE.has(req.method) && (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded') && !(accept.includes('application/json') && !accept.includes('text/html'));
-};
-
 export function unauthenticated(req: FastifyRequest, reply: FastifyReply, db: Db): FastifyReply {
   if (isApi(req)) {
     return reply.status(401).send(UNAUTHENTICATED);
@@ -142,7 +130,8 @@ export function unauthenticated(req: FastifyRequest, reply: FastifyReply, db: Db
   return reply.redirect(target, 303);
 }
 
-export async function registerAuth(app: FastifyInstance, db: () => Db, opts: AuthOptions): Promise<void> {
+/** `storeName`: on the page refusing an address that sent too many forms without signing in. */
+export async function registerAuth(app: FastifyInstance, db: () => Db, opts: AuthOptions, storeName = ''): Promise<void> {
   await app.register(fastifyHelmet, {
     // scripts only from this origin's own files (the live page's /assets/live.js), never
     // inline; inline <style> only
@@ -164,7 +153,8 @@ export async function registerAuth(app: FastifyInstance, db: () => Db, opts: Aut
   });
   await app.register(fastifyCsrf, { sessionPlugin: '@fastify/session' });
   // No global limit: the login and the setup share one limiter (./auth-routes.ts), and each
-  // public page has its own (PUBLIC_PAGE); both answer with this refusal.
+  // public page has its own (PUBLIC_PAGE); both answer with this refusal. Posts without a
+  // session have one more, answered with its own page (./anonymous-posts.ts).
   await app.register(fastifyRateLimit, {
     global: false,
     errorResponseBuilder: (_req, ctx) => ({
@@ -177,32 +167,34 @@ export async function registerAuth(app: FastifyInstance, db: () => Db, opts: Aut
 
   app.decorateRequest('adminUser', null);
   app.decorateRequest('signedOut', false);
+  const anonymousPosts = anonymousPostLimit(app, storeName);
+  const loginCsrf = { secret: opts.sessionSecret, secure: opts.secureCookies ?? false };
   // Who is asking, before anything else: a request without a session is refused before its
-  // body is read or validated (an upload from nobody is never parsed).
-  app.addHook('onRequest', (req, reply, done) => {
+  // body is read or validated (an upload from nobody is never parsed), but for a browser's small
+  // form, read for the sign-in page to keep (./anonymous-posts.ts says what each may cost).
+  app.addHook('onRequest', async (req, reply) => {
     if (!req.routeOptions.config.public) {
       req.adminUser = currentUser(req, db()) ?? null;
-      if (!req.adminUser) {
-        if (browserForm(req)) {
-          req.signedOut = true;
-          done();
-          return;
-        }
-        unauthenticated(req, reply, db());
+      if (req.adminUser) return;
+      if (!(await anonymousPosts(req, reply))) return reply;
+      const post = anonymousPost(req);
+      if (post.kind === 'form') {
+        req.signedOut = true;
         return;
       }
+      // the route's form error handler answers with the sign-in page, the body never read
+      if (post.kind === 'unread') throw new SignedOutError(loginCsrfToken(req, reply, loginCsrf), post.why);
+      return unauthenticated(req, reply, db());
     } else if (req.session?.user) {
       // a signed-in maintainer on a public route (the page's scripts) takes turns like any request
       req.adminUser = currentUser(req, db()) ?? null;
     }
-    done();
   });
   // After the body is parsed, so a form's `_csrf` field is seen, and before it is validated: a
   // request without the token learns nothing about the fields. An upload's fields are read by
   // @fastify/multipart's own preValidation hook, which runs after this one: its token is checked
   // just before the handler.
   const multipart = (req: FastifyRequest): boolean => (req.headers['content-type'] ?? '').startsWith('multipart/');
-  const loginCsrf = { secret: opts.sessionSecret, secure: opts.secureCookies ?? false };
   app.addHook('preValidation', (req, reply, done) => {
     // never to the handler: the route's form error handler answers with the sign-in page
     if (req.signedOut) {

@@ -9,7 +9,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { refusalOf, type FieldErrors } from './errors.ts';
 import type { FormRefusal } from './form-fields.ts';
 import { loginPage, messagePage } from './auth-pages.ts';
-import { fromOwnPages, keptText, keptValues, SESSION_ENDED, SESSION_ENDED_NOT_KEPT, SignedOutError } from './signed-out.ts';
+import { fromOwnPages, keptText, keptValues, SESSION_ENDED, SESSION_ENDED_NOT_KEPT, SESSION_ENDED_PHOTO, SESSION_ENDED_TOO_LARGE, SignedOutError } from './signed-out.ts';
 
 export type { FormRefusal };
 
@@ -76,10 +76,13 @@ export function formErrorHandler(form: (req: FastifyRequest) => string, mainFiel
     if (err instanceof SignedOutError) {
       // signed out meanwhile: the sign-in page, carrying what was typed back to this form's page
       // (only from the store's own pages: another site's form is not the maintainer's typing)
+      // (only from the store's own pages: another site's form is not the maintainer's typing;
+      // a form too big to be theirs and a photo are never read)
       const name = form(req);
-      const own = fromOwnPages(req);
+      const own = err.why === 'ended' && fromOwnPages(req);
       const kept = own ? keptText({ form: name, field: mainField(name), values: keptValues(req.body) }) : undefined;
-      void reply.status(401).type('text/html; charset=utf-8').send(loginPage({ storeName, csrf: err.csrf, next: back(req), notice: own ? SESSION_ENDED : SESSION_ENDED_NOT_KEPT, kept }));
+      const notice = err.why === 'photo' ? SESSION_ENDED_PHOTO : err.why === 'too_large' ? SESSION_ENDED_TOO_LARGE : own ? SESSION_ENDED : SESSION_ENDED_NOT_KEPT;
+      void reply.status(401).type('text/html; charset=utf-8').send(loginPage({ storeName, csrf: err.csrf, next: back(req), notice, kept }));
       return;
     }
     if (r.body.error === 'CSRF_REJECTED') r.body = { ...r.body, zh: PAGE_EXPIRED.zh, message: PAGE_EXPIRED.en };

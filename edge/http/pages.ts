@@ -11,7 +11,7 @@ import { HEALTH, otherLang, PHASE, ROLE, say, SESSION_STATUS, VILLAGER_STATUS } 
 import { accountsSection, auditSection, cardsSection, reviewSection } from './audit-section.ts';
 import type { AdminAccount } from '../ledger/admin-accounts.ts';
 import type { ReviewItem } from '../ledger/review.ts';
-import type { SessionUser } from './auth.ts';
+import type { SessionUser } from './session-user.ts';
 import type { AuditRecord } from '../ledger/audit.ts';
 import type { AlarmRow } from '../ledger/alarms.ts';
 import { alarmsSection } from './alarms-section.ts';

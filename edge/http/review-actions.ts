@@ -5,13 +5,13 @@
  * done (or when the same form was sent twice and the line is already resolved as it asks), the
  * page with the message beside the line when refused.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { inTransaction, type Db } from '../ledger/db.ts';
 import type { LedgerRules } from '../ledger/entries.ts';
 import { appendAudit } from '../ledger/audit.ts';
-import { getReviewLine, listOpenReviewAfter, resolutionText, resolveReviewLine, type Resolution } from '../ledger/review.ts';
+import { getReviewLine, listOpenReviewAfter, resolutionText, resolveReviewLine, stockWarning, type Resolution } from '../ledger/review.ts';
 import { getProduct } from '../ledger/products.ts';
 import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
 import type { FieldErrors } from './errors.ts';
@@ -110,8 +110,17 @@ export function registerReviewActions(scope: FastifyInstance, deps: { db: () => 
         throw err;
       }
       req.log.info({ actor, review: req.params.id, resolution: r.after.resolution }, 'review line resolved from the admin page / 管理页面处理了待核对记录');
-      if (wantsPage(req)) return reply.redirect('/review', 303);
-      return reply.send({ review: r.after, entry: r.entry ? { id: r.entry.id, points: r.entry.points, balance_after: r.entry.balanceAfter } : null, debt: r.debt, audit_id: r.auditId });
+      // a correction whose stock did not add up (more than the slot held, or on no slot) is said, never silent
+      const taken = wanted.resolution === 'charge' ? wanted.taken : undefined;
+      const warning = taken ? stockWarning(r.stock, { name: getProduct(db(), taken.sku)?.name ?? taken.sku, count: taken.count }) : undefined;
+      if (warning) req.log.warn({ actor, review: req.params.id, stock: r.stock }, `${warning.message} / ${warning.zh}`);
+      if (wantsPage(req)) {
+        if (!warning) return reply.redirect('/review', 303);
+        // done, but with something to see: the page again with the warning where the line was
+        const notice = { form: `review-${req.params.id}`, status: 200, zh: warning.zh, en: warning.message, fields: { resolution: { zh: warning.zh, message: warning.message } }, values: {} };
+        return (reply as FastifyReply).type('text/html; charset=utf-8').send(deps.reviewPage(req, reply, notice));
+      }
+      return reply.send({ review: r.after, entry: r.entry ? { id: r.entry.id, points: r.entry.points, balance_after: r.entry.balanceAfter } : null, debt: r.debt, audit_id: r.auditId, stock_warning: warning ?? null });
     },
   );
 }

@@ -8,10 +8,15 @@
  * kept from a form another site sent (the session cookie is SameSite=Strict, so every such post
  * lands here as signed out): its values would be put before the maintainer as what they typed.
  *
- * The request is let through to its body (a small urlencoded form, bodyLimit of formbody) but
- * never to its handler: the auth hook's preValidation raises `SignedOutError` before the CSRF
- * check and the schema, and the route's form error handler (./form-refusal.ts) answers with the
- * sign-in page; an API client gets the JSON 401 as before.
+ * The request is let through to its body (a urlencoded form of at most ANONYMOUS_FORM_BYTES,
+ * ./anonymous-posts.ts, which also counts such posts per address) but never to its handler: the
+ * auth hook's preValidation raises `SignedOutError` before the CSRF check and the schema, and the
+ * route's form error handler (./form-refusal.ts) answers with the sign-in page; an API client gets
+ * the JSON 401 as before. A bigger form and a photo upload get the sign-in page unread.
+ *
+ * Nothing is stored for such a request: the kept values travel in the sign-in page's hidden field
+ * (no session is made before signing in), and after signing in they are one `keptForm` in that
+ * session, shown once and gone, and gone with the session (8 hours at most) in any case.
  */
 import type { FastifyRequest } from 'fastify';
 import type { FormRefusal } from './form-fields.ts';
@@ -20,7 +25,11 @@ import type { FormRefusal } from './form-fields.ts';
 export class SignedOutError extends Error {
   readonly statusCode = 401;
   readonly code = 'UNAUTHENTICATED';
-  constructor(readonly csrf: string) {
+  /**
+   * `ended`: a form read to its body, kept when from the store's own pages; `too_large`: a form
+   * bigger than the pages send, `photo`: an upload, both answered unread (./anonymous-posts.ts).
+   */
+  constructor(readonly csrf: string, readonly why: 'ended' | 'too_large' | 'photo' = 'ended') {
     super('sign in first: POST /login with username and password');
   }
 }
@@ -35,6 +44,18 @@ export const SESSION_ENDED = {
 export const SESSION_ENDED_NOT_KEPT = {
   zh: '请先登录：本次没有保存任何更改（表单不是从本店的页面提交的，或登录已结束），填写的内容没有保留',
   en: 'Sign in first: nothing was saved (the form did not come from this store\'s own pages, or the sign-in had ended), and what it carried is not kept',
+} as const;
+
+/** The same, for a form too big to be one of the store's pages' (./anonymous-posts.ts): not read, nothing kept. */
+export const SESSION_ENDED_TOO_LARGE = {
+  zh: '请先登录：本次没有保存任何更改；表单内容超出本店页面表单的大小，没有读取，也没有保留',
+  en: 'Sign in first: nothing was saved; the form was larger than the store\'s own forms, so it was not read and what it carried is not kept',
+} as const;
+
+/** The same, for a face photo uploaded without a session: never read, never kept (face data is stored only for a maintainer). */
+export const SESSION_ENDED_PHOTO = {
+  zh: '请先登录：本次没有保存任何更改；未登录时上传的照片不会读取，也不会保留（人脸数据只为已登录的管理员保存），登录后请重新上传照片',
+  en: 'Sign in first: nothing was saved; a photo uploaded without signing in is neither read nor kept (face data is stored only for a signed-in maintainer): sign in and upload the photo again',
 } as const;
 
 /**

@@ -81,20 +81,44 @@ export const isRestockReviewLine = (line: Pick<ReviewItem, 'session_kind'>): boo
  */
 export type Resolution = { resolution: 'waive' } | { resolution: 'acknowledge' } | { resolution: 'charge'; points: number; note?: string; taken?: { sku: string; count: number } };
 
-/** The stock a correction moved: which slot, from what to what (`clipped`: it stopped at zero, count the shelf). */
-export interface StockTaken { slot: string; sku: string; before: number; after: number; clipped: boolean }
+/**
+ * The stock a correction moved: which slot, from what to what. `clipped`: the slot held fewer
+ * than the correction took, so it stopped at zero and `review_line` is the `stock_clipped` line
+ * raised to count the shelf. `slot` null: the product is on no slot, nothing moved (`moved` 0).
+ */
+export type StockTaken =
+  | { slot: string; sku: string; before: number; after: number; clipped: boolean; review_line?: number }
+  | { slot: null; sku: string; moved: 0 };
+
+/** What the maintainer is told of a correction whose stock did not add up (both languages). */
+export interface StockWarning { kind: 'clipped' | 'no_slot'; message: string; zh: string; review_line: number | null }
 
 /**
  * Takes a correction's goods off the stock. A line's goods were never taken off at settlement
  * (only whole-item lines were: settlement.ts), so what the maintainer says was taken is taken
  * now and nothing else moves. From the line's slot when it holds the product, else from the
- * slot holding the most of it; a product on no slot moves no stock (undefined).
+ * slot holding the most of it. More than the slot holds stops at zero and raises a
+ * `stock_clipped` line on the same visit, as a settlement does (settlement.ts): the count on
+ * record is off, the shelf is to be counted. A product on no slot moves no stock.
  */
-function takeCorrectedStock(db: Db, lineSlot: string, taken: { sku: string; count: number }, at: string): StockTaken | undefined {
-  const slot = cachedStatement(db, 'SELECT slot FROM slots WHERE sku = ? ORDER BY slot = ? DESC, stock DESC, slot LIMIT 1').pluck().get(taken.sku, lineSlot) as string | undefined;
-  if (slot === undefined) return undefined;
+function takeCorrectedStock(db: Db, line: ReviewItem, taken: { sku: string; count: number }, at: string): StockTaken {
+  const slot = cachedStatement(db, 'SELECT slot FROM slots WHERE sku = ? ORDER BY slot = ? DESC, stock DESC, slot LIMIT 1').pluck().get(taken.sku, line.slot) as string | undefined;
+  if (slot === undefined) return { slot: null, sku: taken.sku, moved: 0 };
   const moved = adjustStock(db, slot, -taken.count, at);
-  return { slot, sku: taken.sku, before: moved.before, after: moved.stock, clipped: moved.clipped };
+  if (!moved.clipped) return { slot, sku: taken.sku, before: moved.before, after: moved.stock, clipped: false };
+  const detail = `review ${line.id} corrected to ${taken.count} × ${taken.sku} taken but the ledger had ${moved.before}; stock set to 0, please count the shelf / 更正的数量超过账上库存，库存已记为 0，请盘点`;
+  const raised = cachedStatement(db, 'INSERT INTO review_lines (session_id, slot, reason, delta_g, detail, created_at) VALUES (?, ?, ?, NULL, ?, ?)').run(line.session_id, slot, 'stock_clipped', detail, at);
+  return { slot, sku: taken.sku, before: moved.before, after: moved.stock, clipped: true, review_line: Number(raised.lastInsertRowid) };
+}
+
+/** The warning for a correction's stock that did not add up; undefined when it moved as said. */
+export function stockWarning(stock: StockTaken | undefined, taken: { name: string; count: number }): StockWarning | undefined {
+  if (!stock) return undefined;
+  if (stock.slot === null) {
+    return { kind: 'no_slot', review_line: null, message: `${taken.name} is on no slot: the correction charged ${taken.count} but moved no stock; put the product on its slot and count it`, zh: `${taken.name} 不在任何货位上：已按 ${taken.count} 件更正扣分，但没有扣减库存；请把商品设到货位并盘点` };
+  }
+  if (!stock.clipped) return undefined;
+  return { kind: 'clipped', review_line: stock.review_line ?? null, message: `slot ${stock.slot} had ${stock.before} × ${taken.name} on record, fewer than the ${taken.count} corrected: its stock is set to 0 and a review line asks to count the shelf`, zh: `货位 ${stock.slot} 账上只有 ${stock.before} 件${taken.name}，少于更正的 ${taken.count} 件：库存已记为 0，已新增一条待核对记录，请盘点该货位` };
 }
 
 /** What a resolved line's `resolution` says: `charged 30 (菜籽油×1)`, `waived`, `acknowledged`. */
@@ -107,8 +131,8 @@ export function resolutionText(r: Resolution): string {
  * (NOT_FOUND) or already resolved (ALREADY_SETTLED): a line is decided once. A line whose goods
  * were charged at settlement is only acknowledged; a restock's line is only waived (the
  * restocker bought nothing, and a restock cannot be refunded); any other is charged or waived.
- * A correction (a charge with `taken`) also takes its goods off the stock; a charge of points
- * alone and a waiver name no product and move none.
+ * A correction (a charge with `taken`) also takes its goods off the stock (`stock`: what moved,
+ * or that nothing could); a charge of points alone and a waiver name no product and move none.
  */
 export function resolveReviewLine(db: Db, id: number, r: Resolution, rules: LedgerRules, clock: Clock = systemClock): { before: ReviewItem; after: ReviewItem; entry: Entry | undefined; debt: number; stock: StockTaken | undefined } {
   const at = iso(clock);
@@ -145,7 +169,7 @@ export function resolveReviewLine(db: Db, id: number, r: Resolution, rules: Ledg
       if (applied.status === 'duplicate' && applied.conflict) throw entryIdTaken(applied.entry);
       entry = applied.entry;
       debt = applied.status === 'applied' ? applied.debtAdded : 0;
-      if (r.taken) stock = takeCorrectedStock(db, before.slot, r.taken, at);
+      if (r.taken) stock = takeCorrectedStock(db, before, r.taken, at);
     }
     cachedStatement(db, 'UPDATE review_lines SET resolved_at = ?, resolution = ? WHERE id = ?').run(at, resolutionText(r), id);
     return { before, after: getReviewLine(db, id)!, entry, debt, stock };

@@ -21,7 +21,7 @@ import { listOpenReview } from '../../edge/ledger/review.ts';
 import { markOutboxAcked, pendingOutbox } from '../../edge/ledger/outbox.ts';
 import type { ReviewLine } from '../../edge/ledger/sessions.ts';
 import { tempLedger } from '../ledger/helpers.ts';
-import { signedIn, TEST_AUTH, type Signed } from './admin-auth.ts';
+import { as, signedIn, TEST_AUTH, type Signed } from './admin-auth.ts';
 
 const ledger = tempLedger();
 const rules = { creditFloor: 0 };
@@ -85,14 +85,41 @@ describe('review resolutions and stock', () => {
     expect(listAudit(ledger.db)[0]).toMatchObject({ after: { stock: { slot: 'B1', sku: 'oil', before: b1, after: b1 - 2 } } });
   });
 
-  it('a correction beyond the stock on record stops at zero and says so in the audit', async () => {
+  it('a correction beyond the stock on record stops at zero, raises a stock_clipped line to count the shelf, and says so', async () => {
     const line = visitWithLine({ slot: 'A2', reason: 'not_whole_count', deltaG: -3300, detail: null });
     const a2 = stock('A2');
     const res = await resolve(line.id, { resolution: 'correct', sku: 'vinegar', count: a2 + 1 });
     expect(res.statusCode, res.body).toBe(200);
     expect(stock('A2')).toBe(0);
-    expect(listAudit(ledger.db)[0]).toMatchObject({ after: { stock: { slot: 'A2', sku: 'vinegar', before: a2, after: 0, clipped: true } } });
+    // a new open line on the same visit and slot: the stock count is off, the shelf is to be counted
+    const raised = listOpenReview(ledger.db).find((l) => l.session_id === line.session && l.id !== line.id);
+    expect(raised).toMatchObject({ slot: 'A2', reason: 'stock_clipped' });
+    expect(raised!.detail).toMatch(/vinegar[\s\S]*count the shelf[\s\S]*请盘点/);
+    expect(res.json().stock_warning).toMatchObject({ kind: 'clipped', review_line: raised!.id, message: expect.stringMatching(/count the shelf/), zh: expect.stringMatching(/盘点/) });
+    expect(listAudit(ledger.db)[0]).toMatchObject({ after: { stock: { slot: 'A2', sku: 'vinegar', before: a2, after: 0, clipped: true, review_line: raised!.id } } });
+    // the admin page's review section shows it
+    const page = await app.inject({ url: '/review', headers: { cookie: s.cookie } });
+    expect(page.body).toContain(`data-review="${raised!.id}"`);
     upsertSlot(ledger.db, { slot: 'A2', address: 12, sku: 'vinegar', stock: 6 });
+  });
+
+  it('a correction to a product on no slot moves no stock and says so, in both languages, to the API and the page', async () => {
+    upsertProduct(ledger.db, { sku: 'tea', name: '茶叶', price: 12, unitG: 250, toleranceG: 5 });
+    const line = visitWithLine({ slot: 'A2', reason: 'not_whole_count', deltaG: -500, detail: null });
+    const [b1, a2] = [stock('B1'), stock('A2')];
+    const res = await resolve(line.id, { resolution: 'correct', sku: 'tea', count: 2 });
+    expect(res.statusCode, res.body).toBe(200);
+    expect([stock('B1'), stock('A2')]).toEqual([b1, a2]);
+    expect(res.json().stock_warning).toMatchObject({ kind: 'no_slot', message: expect.stringMatching(/no slot[\s\S]*no stock/), zh: expect.stringMatching(/货位/) });
+    expect(listAudit(ledger.db)[0]).toMatchObject({ after: { stock: { slot: null, sku: 'tea', moved: 0 } } });
+    // a browser's form: the review page saying so, not a silent redirect
+    const page = await as(s)(app, '/review');
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
+    const other = visitWithLine({ slot: 'A2', reason: 'not_whole_count', deltaG: -500, detail: null });
+    const form = await app.inject({ method: 'POST', url: `/api/review/${other.id}/resolve`, headers: { cookie: s.cookie, 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' }, payload: new URLSearchParams({ _csrf: csrf, resolution: 'correct', sku: 'tea', count: '1' }).toString() });
+    expect(form.statusCode, form.body).toBe(200);
+    expect(form.body).toMatch(/茶叶[\s\S]*货位[\s\S]*no slot/);
+    expect(listOpenReview(ledger.db).some((l) => l.id === other.id)).toBe(false);
   });
 
   it('a charge of points and a waiver name no product: stock stays as the scales left it', async () => {
