@@ -71,6 +71,8 @@ export class CatchUp {
    * ledger answers a gap with deltas when it can, and deltas would end the wait).
    */
   private wantedFor: SnapshotRequest['reason'] | undefined;
+  /** Answers to the resync being asked that came stale, in a row (askAgainMs). */
+  private staleAnswers = 0;
   /** Requests whose answers may still be on their way. */
   private readonly asked: AskedRequests;
   /** The ask for which deltas last prompted a heartbeat: once per ask, however many deltas say "level". */
@@ -94,7 +96,9 @@ export class CatchUp {
     if (this.deps.inboundSeq() === 0) {
       this.reconnectedAt = undefined;
       this.want('new');
-    } else if (this.deps.resyncOwed?.()) {
+    } else if (this.deps.resyncOwed?.() && !this.deps.applying?.()) {
+      // Not while a snapshot is being applied: its first slice marks a resync (in case the
+      // store is killed), and its last clears it; a broker blip meanwhile would ask for another.
       this.reconnectedAt = undefined;
       this.want('resync');
     } else this.reconnectedAt = this.now();
@@ -109,7 +113,7 @@ export class CatchUp {
       this.want('gap');
     }
     if (this.deps.applying?.()) return;
-    if (this.askedAt !== undefined && this.now() - this.askedAt >= this.deps.retransmitMs && this.now() >= this.partsUntil) this.ask(this.wantedFor === 'resync' ? 'resync' : 'gap');
+    if (this.askedAt !== undefined && this.now() - this.askedAt >= this.askAgainMs() && this.now() >= this.partsUntil) this.ask(this.wantedFor === 'resync' ? 'resync' : 'gap');
   }
 
   /**
@@ -165,6 +169,7 @@ export class CatchUp {
       if (this.askedAt !== undefined) this.partsUntil = this.now() + this.deps.partWaitMs;
     } else if (o.kind === 'snapshot') {
       this.askedAt = undefined;
+      this.staleAnswers = 0;
       this.partsUntil = 0;
       this.asked.answered(this.now());
       // A resync wanted at a seq past this snapshot's still wants one.
@@ -179,6 +184,7 @@ export class CatchUp {
       // with nothing held; otherwise the timer asks again. Not a resync's: the stream brings
       // nothing of what the store lacks below its seq.
       if (this.deps.heldCount() === 0 && this.wantedFor !== 'resync') this.askedAt = undefined;
+      else if (this.wantedFor === 'resync') this.staleAnswers++;
     }
   }
 
@@ -186,7 +192,18 @@ export class CatchUp {
   want(reason: SnapshotRequest['reason']): void {
     if (this.askedAt !== undefined && (reason !== 'resync' || this.wantedFor === 'resync')) return;
     this.wantedFor = reason;
+    this.staleAnswers = 0;
     this.ask(reason);
+  }
+
+  /**
+   * How long an unanswered ask waits before it goes again: `retransmit_ms`, doubled for each
+   * answer to a resync that came stale (the stream carried the store past it while it was built:
+   * a busy village, awards published straight to the stream), up to the longest wait
+   * (`retransmit_max_ms`), so such a village is not sent a whole snapshot each `retransmit_ms`.
+   */
+  private askAgainMs(): number {
+    return Math.min(Math.max(this.deps.retransmitMs, this.deps.partWaitMs), this.deps.retransmitMs * 2 ** Math.min(this.staleAnswers, 20));
   }
 
   private ask(reason: SnapshotRequest['reason']): void {

@@ -213,7 +213,7 @@ export class InboundStream {
       const r = inTransaction(db, 'applying a ledger snapshot', () => {
         const res = applySnapshot(db, body, this.deps.rules, this.deps.clock, e.issued_at);
         setInboundSeq(db, e.seq);
-        clearResyncWanted(db, e.seq);
+        clearResyncWanted(db);
         if (this.deps.heard?.() ?? true) touchContact(db, iso(this.deps.clock));
         return res;
       });
@@ -250,7 +250,7 @@ export class InboundStream {
         first: () => noteResyncWanted(db, e.seq, 'partial-snapshot'),
         last: () => {
           setInboundSeq(db, e.seq);
-          clearResyncWanted(db, e.seq);
+          clearResyncWanted(db);
           if (this.deps.heard?.() ?? true) touchContact(db, iso(clock));
         },
       });

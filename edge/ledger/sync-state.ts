@@ -242,13 +242,13 @@ export function noteResyncWanted(db: Db, seq: number, why: ResyncWhy): void {
 }
 
 /**
- * A whole snapshot at `snapshotSeq` is in (inside its last transaction, with the seq it moves
- * to): a mark at or below it is cleared. Returns whether the store still wants a resync.
+ * A whole snapshot is in (inside its last transaction, with the seq it moves to): the mark is
+ * cleared, whatever seq it was set at. The store is then level with the village as the ledger
+ * holds it at that snapshot's seq, and the stream carries it on from there. A mark set higher
+ * (the first slice of a snapshot at 200, killed; the ledger then restored from a backup at 150)
+ * kept would ask for a snapshot that cannot come, once each answer, for as long as the village
+ * takes to reach it (review of 8650c9b).
  */
-export function clearResyncWanted(db: Db, snapshotSeq: number): boolean {
-  const had = resyncWanted(db);
-  if (!had) return false;
-  if (had.seq > snapshotSeq) return true;
-  setMeta(db, RESYNC, '');
-  return false;
+export function clearResyncWanted(db: Db): void {
+  if (resyncWanted(db)) setMeta(db, RESYNC, '');
 }

@@ -6,14 +6,14 @@ import { describe, expect, it } from 'vitest';
 import { CatchUp } from '../../cloud-sync/agent/catch-up.ts';
 import type { SnapshotRequest } from '../../cloud-sync/protocol/payloads.ts';
 
-function rig(inbound = 5, owed = { resync: false }) {
+function rig(inbound = 5, owed = { resync: false }, opts: { partWaitMs?: number; applying?: () => boolean } = {}) {
   let now = 1_000_000;
   let held = 0;
   const asks: SnapshotRequest[] = [];
   const counters = { asked: 0, checked: 0, dropped: 0 };
   let checks = 0;
   const c = new CatchUp({ check: () => void checks++,
-    clock: () => new Date(now), retransmitMs: 2000, partWaitMs: 1000, horizonMs: 60_000,
+    clock: () => new Date(now), retransmitMs: 2000, partWaitMs: opts.partWaitMs ?? 1000, horizonMs: 60_000, ...(opts.applying ? { applying: opts.applying } : {}),
     inboundSeq: () => inbound, heldCount: () => held, resyncOwed: () => owed.resync, ask: (r) => { expect(r.accepts).toEqual(['catalogue', 'parts']); asks.push({ from_seq: r.from_seq, reason: r.reason }); }, counters,
   });
   return {
@@ -154,5 +154,38 @@ describe('catching up with the village stream', () => {
     // Connected again with no mark: it waits for a beat, as before.
     r.c.onConnect();
     expect(r.asks).toHaveLength(4);
+  });
+
+  it('a reconnect while a snapshot is being applied asks nothing for the mark its own first slice left (review of 8650c9b)', () => {
+    let applying = true;
+    const r = rig(5, { resync: true }, { applying: () => applying });
+    r.c.onConnect();
+    expect(r.asks).toEqual([]);
+    // the apply fails and leaves the mark: the next connect asks for the resync
+    applying = false;
+    r.c.onConnect();
+    expect(r.asks).toEqual([{ from_seq: 5, reason: 'resync' }]);
+  });
+
+  it('answers to a resync that the stream overtook while they were built are asked again ever more slowly, up to retransmit_max_ms', () => {
+    const r = rig(5, { resync: true }, { partWaitMs: 60_000 });
+    r.c.want('resync');
+    const waits: number[] = [];
+    for (let k = 0; k < 7; k++) {
+      r.c.onOutcome({ kind: 'overlap', seq: 4, why: 'stale' }, 'snapshot');
+      const before = r.asks.length;
+      let waited = 0;
+      while (r.asks.length === before) {
+        r.pass(1000);
+        waited += 1000;
+      }
+      waits.push(waited);
+    }
+    expect(waits).toEqual([4000, 8000, 16_000, 32_000, 60_000, 60_000, 60_000]);
+    // a snapshot that applies starts again from retransmit_ms
+    r.c.onOutcome({ kind: 'snapshot', seq: 6, applied: 0 }, 'snapshot');
+    const before = r.asks.length;
+    r.pass(2000);
+    expect(r.asks.length).toBe(before + 1);
   });
 });

@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { closeLedger, openLedger } from '../../edge/ledger/db.ts';
 import { getVillager } from '../../edge/ledger/villagers.ts';
 import { findBalanceMismatches } from '../../edge/ledger/entries.ts';
-import { inboundSeq, resyncWanted } from '../../edge/ledger/sync-state.ts';
+import { inboundSeq, noteResyncWanted, resyncWanted, setInboundSeq } from '../../edge/ledger/sync-state.ts';
 import { addLedgerEntry, balanceOf, villageSeq, villageSnapshot } from '../../cloud-sync/ledger/tables.ts';
 import { keyRing, newKeyPair, privateEd25519, signEnvelope } from '../../cloud-sync/protocol/sign.ts';
 import { RefusalCounter } from '../../cloud-sync/protocol/refusals.ts';
@@ -150,6 +150,30 @@ describe('what marks a resync wanted in the store\'s ledger, with the seq it was
       // An entry of a villager this store does not know cannot apply.
       expect(inbound.receive(msg('entry', 5, { ...award('c-5'), villager: 'nobody' }), 'events').map((o) => o.kind)).toEqual(['refused']);
       expect([resyncWanted(db)?.seq, wanted]).toEqual([4, 3]);
+    } finally {
+      closeLedger(db);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a whole snapshot clears a mark set higher (killed in a snapshot at 200, the ledger then restored from a backup at 150): no asking for one that cannot come', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'resync-mark-'));
+    const db = openLedger(path.join(dir, 'ledger.sqlite'));
+    try {
+      const pair = newKeyPair();
+      const key = privateEd25519('ledger-1', pair.privatePem);
+      const issued = at();
+      setInboundSeq(db, 100);
+      noteResyncWanted(db, 200, 'partial-snapshot');
+      const inbound = new InboundStream({
+        db: () => db, address: { village: 'v1', store: 's1' }, keys: () => keyRing([{ id: 'ledger-1', pem: pair.publicPem }]), rules: { creditFloor: 0, store: 's1' },
+        clock: () => new Date(), skewMs: 60_000, refusals: new RefusalCounter(), onResyncWanted: () => undefined, snapshotPending: () => true,
+      });
+      const body = { villagers: [{ id: 'zhang', name: '张三', village: 'v1', status: 'active' }], entries: [{ id: 'a-1', villager: 'zhang', kind: 'award', points: 5, created_at: issued }] };
+      const snap = Buffer.from(JSON.stringify(signEnvelope({ v: 1, id: `snapshot-150-${Math.random()}`, kind: 'snapshot', village: 'v1', store: 's1', seq: 150, issued_at: issued, expires_at: new Date(Date.now() + 3_600_000).toISOString(), body }, key)));
+      const out = inbound.receive(snap, 'snapshot');
+      expect(out.map((o) => o.kind), JSON.stringify(out)).toEqual(['snapshot']);
+      expect([inboundSeq(db), resyncWanted(db)]).toEqual([150, undefined]);
     } finally {
       closeLedger(db);
       rmSync(dir, { recursive: true, force: true });
