@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeLedger, openLedger } from '../../edge/ledger/db.ts';
+import { closeLedger, openLedger, type Db } from '../../edge/ledger/db.ts';
 import { getVillager } from '../../edge/ledger/villagers.ts';
 import { findBalanceMismatches } from '../../edge/ledger/entries.ts';
 import { inboundSeq, noteResyncWanted, resyncWanted, setInboundSeq } from '../../edge/ledger/sync-state.ts';
@@ -122,61 +122,59 @@ describe(`a resync wanted before a restart is asked again after it (${brokerKind
   });
 });
 
+/**
+ * A store ledger of its own and an InboundStream over it, for `run`; `sign` signs an envelope of
+ * village v1 (store s1) with the ledger's key. `wanted` counts onResyncWanted.
+ */
+function withInbound(opts: { snapshotPending: boolean }, run: (t: { db: Db; inbound: InboundStream; sign: (e: Record<string, unknown>) => Buffer; issued: string; wanted: () => number }) => void): void {
+  const dir = mkdtempSync(path.join(tmpdir(), 'resync-mark-'));
+  const db = openLedger(path.join(dir, 'ledger.sqlite'));
+  try {
+    const pair = newKeyPair();
+    const key = privateEd25519('ledger-1', pair.privatePem);
+    const issued = at();
+    let wanted = 0;
+    const inbound = new InboundStream({
+      db: () => db, address: { village: 'v1', store: 's1' }, keys: () => keyRing([{ id: 'ledger-1', pem: pair.publicPem }]), rules: { creditFloor: 0, store: 's1' },
+      clock: () => new Date(), skewMs: 60_000, refusals: new RefusalCounter(), onResyncWanted: () => void wanted++, snapshotPending: () => opts.snapshotPending,
+    });
+    const sign = (e: Record<string, unknown>) => Buffer.from(JSON.stringify(signEnvelope({ v: 1, village: 'v1', issued_at: issued, expires_at: new Date(Date.now() + 3_600_000).toISOString(), ...e } as Parameters<typeof signEnvelope>[0], key)));
+    run({ db, inbound, sign, issued, wanted: () => wanted });
+  } finally {
+    closeLedger(db);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('what marks a resync wanted in the store\'s ledger, with the seq it was wanted at', () => {
   it('a resync command (in its own transaction), a forked stream event, an event that cannot apply; a mark keeps its reason', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'resync-mark-'));
-    const db = openLedger(path.join(dir, 'ledger.sqlite'));
-    try {
-      const pair = newKeyPair();
-      const key = privateEd25519('ledger-1', pair.privatePem);
-      const issued = at();
-      const msg = (kind: 'entry' | 'command' | 'villager', seq: number, body: unknown) => Buffer.from(JSON.stringify(signEnvelope({ v: 1, id: `${kind}-${seq}-${Math.random()}`, kind, village: 'v1', seq, issued_at: issued, expires_at: new Date(Date.now() + 3_600_000).toISOString(), body }, key)));
-      let wanted = 0;
-      const inbound = new InboundStream({
-        db: () => db, address: { village: 'v1', store: 's1' }, keys: () => keyRing([{ id: 'ledger-1', pem: pair.publicPem }]), rules: { creditFloor: 0, store: 's1' },
-        clock: () => new Date(), skewMs: 60_000, refusals: new RefusalCounter(), onResyncWanted: () => void wanted++, snapshotPending: () => false,
-      });
+    withInbound({ snapshotPending: false }, ({ db, inbound, sign, issued, wanted }) => {
+      const msg = (kind: 'entry' | 'command' | 'villager', seq: number, body: unknown) => sign({ id: `${kind}-${seq}-${Math.random()}`, kind, seq, body });
       const award = (id: string) => ({ id, villager: 'zhang', kind: 'award', points: 1, created_at: issued });
       expect(inbound.receive(msg('villager', 1, { id: 'zhang', name: '张三', village: 'v1', status: 'active' }), 'events').map((o) => o.kind)).toEqual(['applied']);
       expect(inbound.receive(msg('entry', 2, award('a-2')), 'events').map((o) => o.kind)).toEqual(['applied']);
       // Another entry at seq 2: the ledger's stream forked.
       expect(inbound.receive(msg('entry', 2, award('b-2')), 'events').map((o) => o.kind)).toEqual(['refused']);
-      expect([resyncWanted(db), wanted]).toEqual([{ seq: 2, why: 'fork' }, 1]);
+      expect([resyncWanted(db), wanted()]).toEqual([{ seq: 2, why: 'fork' }, 1]);
       // A command for another store marks nothing; one for this store raises the seq, keeping the reason.
       inbound.receive(msg('command', 3, { command: 'resync', store: 's2' }), 'events');
-      expect([resyncWanted(db), wanted]).toEqual([{ seq: 2, why: 'fork' }, 1]);
+      expect([resyncWanted(db), wanted()]).toEqual([{ seq: 2, why: 'fork' }, 1]);
       inbound.receive(msg('command', 4, { command: 'resync', store: 's1' }), 'events');
-      expect([resyncWanted(db), wanted, inboundSeq(db)]).toEqual([{ seq: 4, why: 'fork' }, 2, 4]);
+      expect([resyncWanted(db), wanted(), inboundSeq(db)]).toEqual([{ seq: 4, why: 'fork' }, 2, 4]);
       // An entry of a villager this store does not know cannot apply.
       expect(inbound.receive(msg('entry', 5, { ...award('c-5'), villager: 'nobody' }), 'events').map((o) => o.kind)).toEqual(['refused']);
-      expect([resyncWanted(db)?.seq, wanted]).toEqual([4, 3]);
-    } finally {
-      closeLedger(db);
-      rmSync(dir, { recursive: true, force: true });
-    }
+      expect([resyncWanted(db)?.seq, wanted()]).toEqual([4, 3]);
+    });
   });
 
   it('a whole snapshot clears a mark set higher (killed in a snapshot at 200, the ledger then restored from a backup at 150): no asking for one that cannot come', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'resync-mark-'));
-    const db = openLedger(path.join(dir, 'ledger.sqlite'));
-    try {
-      const pair = newKeyPair();
-      const key = privateEd25519('ledger-1', pair.privatePem);
-      const issued = at();
+    withInbound({ snapshotPending: true }, ({ db, inbound, sign, issued }) => {
       setInboundSeq(db, 100);
       noteResyncWanted(db, 200, 'partial-snapshot');
-      const inbound = new InboundStream({
-        db: () => db, address: { village: 'v1', store: 's1' }, keys: () => keyRing([{ id: 'ledger-1', pem: pair.publicPem }]), rules: { creditFloor: 0, store: 's1' },
-        clock: () => new Date(), skewMs: 60_000, refusals: new RefusalCounter(), onResyncWanted: () => undefined, snapshotPending: () => true,
-      });
       const body = { villagers: [{ id: 'zhang', name: '张三', village: 'v1', status: 'active' }], entries: [{ id: 'a-1', villager: 'zhang', kind: 'award', points: 5, created_at: issued }] };
-      const snap = Buffer.from(JSON.stringify(signEnvelope({ v: 1, id: `snapshot-150-${Math.random()}`, kind: 'snapshot', village: 'v1', store: 's1', seq: 150, issued_at: issued, expires_at: new Date(Date.now() + 3_600_000).toISOString(), body }, key)));
-      const out = inbound.receive(snap, 'snapshot');
+      const out = inbound.receive(sign({ id: `snapshot-150-${Math.random()}`, kind: 'snapshot', store: 's1', seq: 150, body }), 'snapshot');
       expect(out.map((o) => o.kind), JSON.stringify(out)).toEqual(['snapshot']);
       expect([inboundSeq(db), resyncWanted(db)]).toEqual([150, undefined]);
-    } finally {
-      closeLedger(db);
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 });

@@ -44,15 +44,23 @@ function snapshotOf(db: Db, own: string[]): Snapshot {
 const villagerH = (db: Db) => db.prepare("SELECT balance, debt FROM villagers WHERE id = 'h'").get() as { balance: number; debt: number };
 const repayments = (db: Db) => (db.prepare("SELECT COUNT(*) AS n FROM entries WHERE villager_id = 'h' AND reference LIKE 'debt:%'").get() as { n: number }).n;
 
-/** Applies `snap` in slices of 20 rows and stops it, as killed, once the record names `h`'s last earning. */
-async function interrupted(db: Db, snap: Snapshot): Promise<void> {
+/** Applies `snap` in slices of 20 rows and stops it, as killed, at the first turn that finds `killAt` true. */
+async function interrupted(db: Db, snap: Snapshot, killAt: () => boolean): Promise<void> {
   const r = await applySnapshotInSlices(db, snap, rules, {
     sliceRows: 20, sliceMs: Number.POSITIVE_INFINITY, clock,
     turn: async () => {
-      if ((getMeta(db, 'snapshot.repay_owed') ?? '').includes('"h39"')) throw new Error('killed');
+      if (killAt()) throw new Error('killed');
     },
   }).then(() => 'finished', () => 'killed');
   expect(r).toBe('killed');
+}
+
+/** The rest of the history by deltas, then `cut` as `whole`: repaid once, no record left. */
+function caughtUp(cut: Db, whole: Db, snap: Snapshot): void {
+  deltas(cut, snap, ['seed', 'sale-h']);
+  expect(villagerH(cut)).toEqual(villagerH(whole));
+  expect(repayments(cut)).toBe(1);
+  expect(getMeta(cut, 'snapshot.repay_owed') ?? '').toBe('');
 }
 
 /** Every entry of `snap` as one stream event, in order, as deltas bring them. */
@@ -76,11 +84,9 @@ describe('a repayment owed across slices, the rest of the history by the stream'
 
     const cut = tempLedger();
     local(cut.db);
-    await interrupted(cut.db, snap);
-    deltas(cut.db, snap, ['seed', 'sale-h']);
-    expect(villagerH(cut.db)).toEqual(villagerH(whole.db));
-    expect(repayments(cut.db)).toBe(1);
-    expect(getMeta(cut.db, 'snapshot.repay_owed') ?? '').toBe('');
+    // killed once the record names h's last earning
+    await interrupted(cut.db, snap, () => (getMeta(cut.db, 'snapshot.repay_owed') ?? '').includes('"h39"'));
+    caughtUp(cut.db, whole.db, snap);
     whole.cleanup();
     cut.cleanup();
   });
@@ -99,18 +105,8 @@ describe('a repayment owed across slices, the rest of the history by the stream'
 
     const cut = tempLedger();
     local(cut.db);
-    const lastEarningIn = () => cut.db.prepare("SELECT 1 FROM entries WHERE id = 'h38'").get() !== undefined;
-    const r = await applySnapshotInSlices(cut.db, snap, rules, {
-      sliceRows: 20, sliceMs: Number.POSITIVE_INFINITY, clock,
-      turn: async () => {
-        if (lastEarningIn()) throw new Error('killed');
-      },
-    }).then(() => 'finished', () => 'killed');
-    expect(r).toBe('killed');
-    deltas(cut.db, snap, ['seed', 'sale-h']);
-    expect(villagerH(cut.db)).toEqual(villagerH(whole.db));
-    expect(repayments(cut.db)).toBe(1);
-    expect(getMeta(cut.db, 'snapshot.repay_owed') ?? '').toBe('');
+    await interrupted(cut.db, snap, () => cut.db.prepare("SELECT 1 FROM entries WHERE id = 'h38'").get() !== undefined);
+    caughtUp(cut.db, whole.db, snap);
     whole.cleanup();
     cut.cleanup();
   });
