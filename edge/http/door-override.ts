@@ -44,13 +44,13 @@ export function doorSensorOf(session: unknown): DoorSensorOverride | undefined {
 export const DOOR_WORDS = {
   zh: {
     title: '门磁', back: '返回管理页', sensor: '门磁报告', open: '门开着', closed: '门关着', unknown: '未知（没有读数）',
-    holds: (by: string, at: string) => `已由 ${by} 于 ${at} 确认“门已关、门磁故障”：系统当门是关着的，门店看不到进出（进店以货架变动为准，离店靠出门按钮或闲置超时）。门磁先报关、再报开时自动结束。`,
+    holds: (by: string, at: string) => `已由 ${by} 于 ${at} 确认“门已关、门磁故障”：系统当门是关着的，门店看不到进出（放行的购物在货架变动或进店超时后即算在店内，离店靠出门按钮或闲置超时；期间不放行其他人）。门磁先报关、再报开时自动结束。`,
     why: '门磁报告门开着，且没有进行中的购物时，门关上之前不放行任何人。若你已亲眼确认门是关着的、只是门磁坏了（卡在“开”），可在此确认；确认期间会一直显示一条严重告警。',
     set: '门已关，门磁故障', withdraw: '撤销确认（重新以门磁为准）', nothing: '门磁没有报告门开着：无需确认。'
   },
   en: {
     title: 'Door sensor', back: 'Back to admin', sensor: 'The sensor reports', open: 'door open', closed: 'door closed', unknown: 'unknown (no reading)',
-    holds: (by: string, at: string) => `${by} said at ${at} that the door is closed and its sensor faulty: the door counts as closed and the store is blind at the door (entry seen by the shelves, exit by the exit button or the idle timeout). It ends by itself when the sensor reports closed and then open.`,
+    holds: (by: string, at: string) => `${by} said at ${at} that the door is closed and its sensor faulty: the door counts as closed and the store is blind at the door (an admitted visit counts as inside once the shelves change or the entering timeout passes, and ends by the exit button or the idle timeout; nobody else is let in meanwhile). It ends by itself when the sensor reports closed and then open.`,
     why: 'While the sensor reports the door open with no visit open, nobody is let in until it closes. If you have seen the door shut and the sensor is stuck at "open", say so here; a critical alarm shows for as long as this holds.',
     set: 'The door is closed, its sensor is faulty', withdraw: 'Withdraw (believe the sensor again)', nothing: 'The sensor does not report the door open: nothing to override.'
   },

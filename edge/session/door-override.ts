@@ -4,9 +4,10 @@
  * holds the next one until it closes, front-door.ts `openAtStart`), and nothing the store sees
  * ends that. While the override holds, the session reads the door as closed: the hold is dropped,
  * an admission does not take the stuck contact for the villager's entry, a restart does not take
- * it for someone at the door. The store then runs blind at the door: a visit goes inside when the
- * shelves are touched before the entering timeout (else it is cancelled), and ends by the exit
- * button or the idle timeout. So the override raises an alarm (`door_open`, subject
+ * it for someone at the door. The store then runs blind at the door: an admitted visit goes inside
+ * when the shelves are touched or the entering timeout passes (never cancelled for a door not seen
+ * to open: she may be inside touching nothing yet), and ends by the exit button or the idle
+ * timeout; nobody else is let in while it is open. So the override raises an alarm (`door_open`, subject
  * DOOR_OVERRIDE_SUBJECT, critical) that stays while it holds.
  *
  * It ends when the sensor shows it works again, reporting closed and then open (that opening is
@@ -74,7 +75,7 @@ export class DoorOverride {
     if (this.held) return { ok: true, changed: false, view: this.view() };
     if (this.host.lock.doorState !== 'open') return { ok: false, reason: 'sensor_not_open', view: this.view() };
     this.hold(by, false);
-    this.host.logger.warn({ event: 'door_override', by }, `${by} 确认门已关、门磁故障：门磁恢复（先报关、再报开）或撤销之前，系统当门是关着的；期间看不到进出，进店以货架变动为准，离店靠出门按钮或闲置超时 / ${by} says the door is closed and its sensor faulty: the door counts as closed until the sensor reports closed and then open again, or the override is withdrawn; meanwhile the store is blind at the door (entry seen by the shelves, exit by the exit button or the idle timeout)`);
+    this.host.logger.warn({ event: 'door_override', by }, `${by} 确认门已关、门磁故障：门磁恢复（先报关、再报开）或撤销之前，系统当门是关着的；期间看不到进出，放行的购物在货架变动或进店超时后即算在店内，离店靠出门按钮或闲置超时 / ${by} says the door is closed and its sensor faulty: the door counts as closed until the sensor reports closed and then open again, or the override is withdrawn; meanwhile the store is blind at the door (an admitted visit is inside once the shelves change or the entering timeout passes, and ends by the exit button or the idle timeout)`);
     this.host.began();
     return { ok: true, changed: true, view: this.view() };
   }
