@@ -4,7 +4,8 @@
  * villager at the door) says "the door is closed, its sensor is faulty", and may withdraw it.
  * Signed in and CSRF-protected like every admin action; each change is written to the audit log
  * in the same transaction as the override's alarm (`door.sensor_override`,
- * `door.sensor_override_withdraw`). The /door page shows what the sensor reports and the
+ * `door.sensor_override_withdraw`), and the session reads the door otherwise only once that
+ * transaction has committed (a failed write changes nothing, and says so). The /door page shows what the sensor reports and the
  * override, with its form; the door_open alarm's row links to it (alarms-section.ts).
  *
  * GET /api/door, POST /api/door/override, POST /api/door/override/withdraw: JSON with the
@@ -18,7 +19,7 @@ import { inTransaction, type Db } from '../ledger/db.ts';
 import { appendAudit } from '../ledger/audit.ts';
 import { systemClock, type Clock } from '../ledger/time.ts';
 import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
-import type { DoorOverrideView, OverrideResult } from '../session/door-override.ts';
+import type { DoorOverrideView, OverrideCommit, OverrideResult } from '../session/door-override.ts';
 import { esc } from './admin-sections.ts';
 import { otherLang } from './admin-words.ts';
 import { messagePage } from './auth-pages.ts';
@@ -31,8 +32,8 @@ import { formatTime } from './time-format.ts';
 /** The override as the routes need it (the session engine's `doorSensor` fits). */
 export interface DoorSensorOverride {
   view(): DoorOverrideView;
-  set(by: string): OverrideResult;
-  withdraw(by: string): { changed: boolean; view: DoorOverrideView };
+  set(by: string, commit?: OverrideCommit): OverrideResult;
+  withdraw(by: string, commit?: OverrideCommit): { changed: boolean; view: DoorOverrideView };
 }
 
 /** The engine's override, when the app's session source is the daemon's engine (tests may give a bare state source). */
@@ -44,13 +45,13 @@ export function doorSensorOf(session: unknown): DoorSensorOverride | undefined {
 export const DOOR_WORDS = {
   zh: {
     title: '门磁', back: '返回管理页', sensor: '门磁报告', open: '门开着', closed: '门关着', unknown: '未知（没有读数）',
-    holds: (by: string, at: string) => `已由 ${by} 于 ${at} 确认“门已关、门磁故障”：系统当门是关着的，门店看不到进出（进店以货架变动为准，离店靠出门按钮或闲置超时）。门磁先报关、再报开时自动结束。`,
+    holds: (by: string, at: string) => `已由 ${by} 于 ${at} 确认“门已关、门磁故障”：系统当门是关着的，门店看不到进出（放行的购物在货架变动或进店超时后即算在店内，离店靠出门按钮或闲置超时；期间不放行其他人）。门磁先报关、再报开时自动结束。`,
     why: '门磁报告门开着，且没有进行中的购物时，门关上之前不放行任何人。若你已亲眼确认门是关着的、只是门磁坏了（卡在“开”），可在此确认；确认期间会一直显示一条严重告警。',
     set: '门已关，门磁故障', withdraw: '撤销确认（重新以门磁为准）', nothing: '门磁没有报告门开着：无需确认。'
   },
   en: {
     title: 'Door sensor', back: 'Back to admin', sensor: 'The sensor reports', open: 'door open', closed: 'door closed', unknown: 'unknown (no reading)',
-    holds: (by: string, at: string) => `${by} said at ${at} that the door is closed and its sensor faulty: the door counts as closed and the store is blind at the door (entry seen by the shelves, exit by the exit button or the idle timeout). It ends by itself when the sensor reports closed and then open.`,
+    holds: (by: string, at: string) => `${by} said at ${at} that the door is closed and its sensor faulty: the door counts as closed and the store is blind at the door (an admitted visit counts as inside once the shelves change or the entering timeout passes, and ends by the exit button or the idle timeout; nobody else is let in meanwhile). It ends by itself when the sensor reports closed and then open.`,
     why: 'While the sensor reports the door open with no visit open, nobody is let in until it closes. If you have seen the door shut and the sensor is stuck at "open", say so here; a critical alarm shows for as long as this holds.',
     set: 'The door is closed, its sensor is faulty', withdraw: 'Withdraw (believe the sensor again)', nothing: 'The sensor does not report the door open: nothing to override.'
   },
@@ -106,32 +107,32 @@ export function registerDoorOverride(scope: FastifyInstance, deps: { db: () => D
   app.post('/api/door/override', { schema: { body: Body, response: { 200: ChangeReply } } }, async (req, reply) => answer(req, reply, () => {
     const actor = req.adminUser!.username;
     const d = door();
-    // the audit record and the override's alarm in one transaction: the override only once both are written
-    return inTransaction(deps.db(), 'overriding the door sensor', () => {
-      const before = d.view();
-      if (before.holds) return { view: before, changed: false, auditId: null };
-      if (before.sensor !== 'open') {
-        throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `the door sensor reports the door ${before.sensor}: there is nothing to override`, { zh: `门磁报告门${before.sensor === 'closed' ? '关着' : '状态未知'}：无需确认门磁故障`, details: { status: 409, error: 'DOOR_SENSOR_NOT_OPEN' } });
-      }
-      const auditId = appendAudit(deps.db(), { actor, action: 'door.sensor_override', target: 'door sensor', before: { holds: false, sensor: before.sensor }, after: { holds: true } }, clock);
-      const r = d.set(actor);
-      if (!r.ok) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, 'the door sensor no longer reports the door open', { zh: '门磁已不再报告门开着', details: { status: 409, error: 'DOOR_SENSOR_NOT_OPEN' } });
-      req.log.warn({ actor }, 'door sensor overridden from the admin page / 管理页面确认门磁故障');
-      return { view: r.view, changed: r.changed, auditId };
-    });
+    // the audit record and the override's alarm in one transaction: the override only once both are committed
+    let auditId: number | null = null;
+    const r = d.set(actor, (writeAlarm) => inTransaction(deps.db(), 'overriding the door sensor', () => {
+      auditId = appendAudit(deps.db(), { actor, action: 'door.sensor_override', target: 'door sensor', before: { holds: false, sensor: 'open' }, after: { holds: true } }, clock);
+      writeAlarm();
+    }));
+    if (!r.ok) {
+      const sensor = r.view.sensor;
+      throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `the door sensor reports the door ${sensor}: there is nothing to override`, { zh: `门磁报告门${sensor === 'closed' ? '关着' : '状态未知'}：无需确认门磁故障`, details: { status: 409, error: 'DOOR_SENSOR_NOT_OPEN' } });
+    }
+    if (r.changed) req.log.warn({ actor }, 'door sensor overridden from the admin page / 管理页面确认门磁故障');
+    return { view: r.view, changed: r.changed, auditId };
   }));
 
   app.post('/api/door/override/withdraw', { schema: { body: Body, response: { 200: ChangeReply } } }, async (req, reply) => answer(req, reply, () => {
     const actor = req.adminUser!.username;
     const d = door();
-    return inTransaction(deps.db(), 'withdrawing the door sensor override', () => {
-      const before = d.view();
-      if (!before.holds) return { view: before, changed: false, auditId: null };
-      const auditId = appendAudit(deps.db(), { actor, action: 'door.sensor_override_withdraw', target: 'door sensor', before: { holds: true, by: before.by }, after: { holds: false, sensor: before.sensor } }, clock);
-      const r = d.withdraw(actor);
-      req.log.warn({ actor }, 'door sensor override withdrawn from the admin page / 管理页面撤销了门磁故障确认');
-      return { view: r.view, changed: r.changed, auditId };
-    });
+    const before = d.view();
+    // the audit record and the alarm's clearing in one transaction: believed again only once both are committed
+    let auditId: number | null = null;
+    const r = d.withdraw(actor, (clearAlarm) => inTransaction(deps.db(), 'withdrawing the door sensor override', () => {
+      auditId = appendAudit(deps.db(), { actor, action: 'door.sensor_override_withdraw', target: 'door sensor', before: { holds: true, by: before.by }, after: { holds: false, sensor: before.sensor } }, clock);
+      clearAlarm();
+    }));
+    if (r.changed) req.log.warn({ actor }, 'door sensor override withdrawn from the admin page / 管理页面撤销了门磁故障确认');
+    return { view: r.view, changed: r.changed, auditId };
   }));
 
   // Chinese, or English with `?lang=en` (remembered) as on every page

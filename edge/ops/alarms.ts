@@ -55,6 +55,11 @@ export interface RaiseOptions {
    * jump, a reconciliation that disagrees): it takes back an acknowledgement.
    */
   occurrence?: boolean;
+  /**
+   * The ledger's refusal is thrown, not held in memory as raised: for a caller that writes the
+   * alarm inside its own transaction (with its audit record) and acts only once it commits.
+   */
+  strict?: boolean;
 }
 
 /** What `acknowledge` did: `acknowledged` false when it had been acknowledged already. */
@@ -86,6 +91,7 @@ export class AlarmBoard extends EventEmitter<AlarmEvents> {
       // raised already while the ledger could not store it: now stored, the same alarm, not a new one
       if (this.unstored.delete(key)) fresh = false;
     } catch (err) {
+      if (opts.strict) throw err;
       const old = this.unstored.get(key);
       fresh = old === undefined;
       row = { id: 0, kind, subject, severity, detail, raised_at: old?.raised_at ?? at, last_seen_at: at, seen: (old?.seen ?? 0) + 1, cleared_at: null, cleared_by: null, acknowledged_at: null, acknowledged_by: null, ack_note: null };
@@ -164,21 +170,23 @@ export class AlarmBoard extends EventEmitter<AlarmEvents> {
     return { alarm: r.row, cleared: r.cleared, auditId: r.auditId };
   }
 
-  /** The condition is gone. `by`: 'resolved' (seen gone), or who cleared it. */
-  clear(kind: AlarmKind, subject: string, by = 'resolved'): AlarmRow | undefined {
+  /**
+   * The condition is gone. `by`: 'resolved' (seen gone), or who cleared it. `strict`: the
+   * ledger's refusal is thrown (the alarm stays active), as for `raise`.
+   */
+  clear(kind: AlarmKind, subject: string, by = 'resolved', opts: { strict?: boolean } = {}): AlarmRow | undefined {
     const at = this.now().toISOString();
-    let row: AlarmRow | undefined;
-    const key = `${kind}\u0000${subject}`;
-    const mem = this.unstored.get(key);
-    if (mem) {
-      this.unstored.delete(key);
-      row = { ...mem, cleared_at: at, cleared_by: by };
-    }
+    let stored: AlarmRow | undefined;
     try {
-      row = clearAlarm(this.db(), kind, subject, at, by) ?? row;
+      stored = clearAlarm(this.db(), kind, subject, at, by);
     } catch (err) {
+      if (opts.strict) throw err;
       this.log.error({ err, kind }, 'cannot clear the alarm in the ledger / 无法在账本中清除告警');
     }
+    const key = `${kind}\u0000${subject}`;
+    const mem = this.unstored.get(key);
+    if (mem) this.unstored.delete(key);
+    const row = stored ?? (mem ? { ...mem, cleared_at: at, cleared_by: by } : undefined);
     if (!row) return undefined;
     const t = ALARM_TEXT[kind];
     this.log.info({ event: 'alarm_cleared', alarm: { id: row.id, kind, subject, by } }, `alarm cleared: ${t.en}${subject ? ` (${subject})` : ''} / 告警已解除：${t.zh}`);

@@ -4,14 +4,19 @@
  * holds the next one until it closes, front-door.ts `openAtStart`), and nothing the store sees
  * ends that. While the override holds, the session reads the door as closed: the hold is dropped,
  * an admission does not take the stuck contact for the villager's entry, a restart does not take
- * it for someone at the door. The store then runs blind at the door: a visit goes inside when the
- * shelves are touched before the entering timeout (else it is cancelled), and ends by the exit
- * button or the idle timeout. So the override raises an alarm (`door_open`, subject
+ * it for someone at the door. The store then runs blind at the door: an admitted visit goes inside
+ * when the shelves are touched or the entering timeout passes (never cancelled for a door not seen
+ * to open: she may be inside touching nothing yet), and ends by the exit button or the idle
+ * timeout; nobody else is let in while it is open. So the override raises an alarm (`door_open`, subject
  * DOOR_OVERRIDE_SUBJECT, critical) that stays while it holds.
  *
  * It ends when the sensor shows it works again, reporting closed and then open (that opening is
  * believed, as every one after it), or when a maintainer withdraws it. Its alarm is its record
- * across a restart: an override alarm still active at start is the override again.
+ * across a restart: an override alarm still active at start is the override again. So a
+ * maintainer's set or withdrawal writes the alarm first, strictly (a ledger refusal is thrown),
+ * inside the caller's transaction (`commit`: the admin route's, with its audit record), and
+ * changes what the session reads only once that has committed: a failed write leaves the
+ * override, its alarm and its audit as they were.
  */
 import type { Logger } from 'pino';
 import type { LockEvents } from '../../drivers/index.ts';
@@ -33,6 +38,13 @@ export interface DoorOverrideView {
 
 /** What `set` did: refused unless the sensor reports the door open (there is nothing to override). */
 export type OverrideResult = { ok: true; changed: boolean; view: DoorOverrideView } | { ok: false; reason: 'sensor_not_open'; view: DoorOverrideView };
+
+/**
+ * Runs the override's alarm write inside the caller's transaction and commits it; throws (and
+ * rolls back) if it cannot. Called only when something changes. Default: the write alone.
+ */
+export type OverrideCommit = (writeAlarm: () => void) => void;
+const alone: OverrideCommit = (writeAlarm) => writeAlarm();
 
 export interface DoorOverrideHost {
   /** The lock as its driver reports it. */
@@ -70,19 +82,22 @@ export class DoorOverride {
   }
 
   /** A maintainer says the door is closed and its sensor faulty. Only while the sensor reports it open. */
-  set(by: string): OverrideResult {
+  set(by: string, commit: OverrideCommit = alone): OverrideResult {
     if (this.held) return { ok: true, changed: false, view: this.view() };
     if (this.host.lock.doorState !== 'open') return { ok: false, reason: 'sensor_not_open', view: this.view() };
-    this.hold(by, false);
-    this.host.logger.warn({ event: 'door_override', by }, `${by} 确认门已关、门磁故障：门磁恢复（先报关、再报开）或撤销之前，系统当门是关着的；期间看不到进出，进店以货架变动为准，离店靠出门按钮或闲置超时 / ${by} says the door is closed and its sensor faulty: the door counts as closed until the sensor reports closed and then open again, or the override is withdrawn; meanwhile the store is blind at the door (entry seen by the shelves, exit by the exit button or the idle timeout)`);
+    const at = this.host.now();
+    commit(() => this.raise(by, at));
+    this.held = { by, at, sawClosed: false };
+    this.host.logger.warn({ event: 'door_override', by }, `${by} 确认门已关、门磁故障：门磁恢复（先报关、再报开）或撤销之前，系统当门是关着的；期间看不到进出，放行的购物在货架变动或进店超时后即算在店内，离店靠出门按钮或闲置超时 / ${by} says the door is closed and its sensor faulty: the door counts as closed until the sensor reports closed and then open again, or the override is withdrawn; meanwhile the store is blind at the door (an admitted visit is inside once the shelves change or the entering timeout passes, and ends by the exit button or the idle timeout)`);
     this.host.began();
     return { ok: true, changed: true, view: this.view() };
   }
 
   /** A maintainer withdraws it: the sensor is believed again. */
-  withdraw(by: string): { changed: boolean; view: DoorOverrideView } {
+  withdraw(by: string, commit: OverrideCommit = alone): { changed: boolean; view: DoorOverrideView } {
     if (!this.held) return { changed: false, view: this.view() };
-    this.end();
+    commit(() => this.host.alarms?.()?.clear('door_open', DOOR_OVERRIDE_SUBJECT, 'resolved', { strict: true }));
+    this.held = null;
     this.host.logger.warn({ event: 'door_override_withdrawn', by, sensor: this.host.lock.doorState }, `${by} 撤销了门磁故障的确认：系统重新以门磁为准（门磁报开时，门关上之前不放行）/ ${by} withdrew the door sensor override: the sensor is believed again (while it reports open, nobody is let in until it closes)`);
     this.host.withdrawn();
     return { changed: true, view: this.view() };
@@ -102,7 +117,10 @@ export class DoorOverride {
       return true;
     }
     if (!h.sawClosed) return false;
-    this.end();
+    this.held = null;
+    // the board logs a refusal; the alarm left active holds the override again after a restart,
+    // until the sensor reports closed and open once more
+    this.host.alarms?.()?.clear('door_open', DOOR_OVERRIDE_SUBJECT);
     this.host.logger.info({ event: 'door_override_ended' }, '门磁先报关、再报开，已恢复正常：门磁故障的确认自动结束 / the door sensor reported closed and then open: it works again, the override ended');
     return true;
   }
@@ -110,19 +128,13 @@ export class DoorOverride {
   /** At start: an override alarm still active is the override set before the restart. */
   restore(): void {
     if (this.held || !this.host.alarms?.()?.isActive('door_open', DOOR_OVERRIDE_SUBJECT)) return;
-    this.hold('restart', this.host.lock.doorState === 'closed');
+    this.held = { by: 'restart', at: this.host.now(), sawClosed: this.host.lock.doorState === 'closed' };
     this.host.logger.warn({ event: 'door_override_restored' }, '重启前确认过门磁故障（告警仍在）：继续当门是关着的，直到门磁先报关、再报开，或撤销 / the door sensor override set before the restart still holds (its alarm is active): the door counts as closed until the sensor reports closed and then open, or it is withdrawn');
   }
 
-  private hold(by: string, sawClosed: boolean): void {
-    this.held = { by, at: this.host.now(), sawClosed };
-    const since = new Date(this.held.at).toISOString();
-    this.host.alarms?.()?.raise('door_open', DOOR_OVERRIDE_SUBJECT, `${by} said at ${since} that the door is closed and its sensor faulty: the store runs blind at the door (nobody seen coming or going) until the sensor reports closed then open again, or the override is withdrawn on /door; check the door and the sensor / ${by} 于 ${since} 确认门已关、门磁故障：门店看不到进出，直到门磁先报关、再报开，或在 /door 撤销；请检查门和门磁`, 'critical');
-  }
-
-  private end(): void {
-    this.held = null;
-    this.host.alarms?.()?.clear('door_open', DOOR_OVERRIDE_SUBJECT);
+  private raise(by: string, at: number): void {
+    const since = new Date(at).toISOString();
+    this.host.alarms?.()?.raise('door_open', DOOR_OVERRIDE_SUBJECT, `${by} said at ${since} that the door is closed and its sensor faulty: the store runs blind at the door (nobody seen coming or going) until the sensor reports closed then open again, or the override is withdrawn on /door; check the door and the sensor / ${by} 于 ${since} 确认门已关、门磁故障：门店看不到进出，直到门磁先报关、再报开，或在 /door 撤销；请检查门和门磁`, 'critical', { strict: true });
   }
 }
 

@@ -313,7 +313,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
         return;
       case 'start_timer': {
         const timer = effect.timer;
-        this.timers.start(timer, effect.ms, () => this.guard(`${timer} timer`, () => this.dispatch(timerEvent(timer, this.now(), () => this.shelvesTouched()))));
+        this.timers.start(timer, effect.ms, () => this.guard(`${timer} timer`, () => this.dispatch(timerEvent(timer, this.now(), () => this.shelvesTouched(), () => this.doorSensor.holds))));
         return;
       }
       case 'clear_timer':

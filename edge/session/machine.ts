@@ -10,7 +10,8 @@
  *   exiting ─shelves_stable|stability_timeout→ settling ─settle_ok→ settled ─receipt_issued→ idle
  *   settling ─settle_failed→ fault ─retry→ settling
  *   any visit phase ─effect_failed→ fault ─retry→ that phase again (its timers and waits restarted)
- *   entering ─entering_timeout→ idle (cancelled), or shopping if the shelves were touched
+ *   entering ─entering_timeout→ idle (cancelled), or shopping if the shelves were touched or
+ *   the door sensor override holds (no opening can be seen)
  *   entering ─exit_button→ exiting if the shelves were touched; else still entering, the door's
  *   next opening the leaver's (see `leaver`)
  *
@@ -159,8 +160,11 @@ export function transition(s: SessionState, e: SessionEvent, t: MachineTimings):
         }
         case 'entering_timeout':
           // Touched shelves mean someone is inside although the door was not seen to open
-          // (it opened during a power cut): keep the session, never cancel a purchase.
-          if (e.shelvesTouched) {
+          // (it opened during a power cut): keep the session, never cancel a purchase. While
+          // the door sensor override holds no opening can be seen: she may be inside touching
+          // nothing yet, so the visit goes inside too (ended by the exit button or idle timeout;
+          // cancelled, it would leave her inside an idle store and her picks on the next cart).
+          if (e.shelvesTouched || e.doorOverridden === true) {
             return { state: { phase: inside(s.visit), visit: withoutLeaver(s.visit) }, effects: [{ type: 'persist' }, { type: 'start_timer', timer: 'idle', ms: t.shoppingIdleTimeoutMs }] };
           }
           return { state: { phase: 'idle' }, effects: [{ type: 'cancel_session', reason: s.visit.leaver === undefined ? 'door never opened / 门未打开' : LEAVER_CANCEL }] };

@@ -21,8 +21,9 @@ export interface DoorSignals {
 
 /** The store's alarm board as the door sensor override needs it (door-override.ts; edge/ops/alarms.ts AlarmBoard fits). */
 export interface OverrideAlarms {
-  raise(kind: 'door_open', subject: string, detail: string, severity: 'critical'): unknown;
-  clear(kind: 'door_open', subject: string): unknown;
+  /** `strict`: a ledger refusal is thrown, not held in memory (the caller's transaction rolls back). */
+  raise(kind: 'door_open', subject: string, detail: string, severity: 'critical', opts?: { strict?: boolean }): unknown;
+  clear(kind: 'door_open', subject: string, by?: string, opts?: { strict?: boolean }): unknown;
   isActive(kind: 'door_open', subject: string): boolean;
 }
 

@@ -30,11 +30,14 @@ export class SessionTimers {
   }
 }
 
-/** What a timer's end tells the machine; `shelvesTouched` is asked only when entering ends. */
-export function timerEvent(timer: TimerName, now: number, shelvesTouched: () => boolean): SessionEvent {
+/**
+ * What a timer's end tells the machine; `shelvesTouched` and `doorOverridden` (the door sensor
+ * override holds: no opening is seen) are asked only when entering ends.
+ */
+export function timerEvent(timer: TimerName, now: number, shelvesTouched: () => boolean, doorOverridden: () => boolean = () => false): SessionEvent {
   switch (timer) {
     case 'entering':
-      return { type: 'entering_timeout', shelvesTouched: shelvesTouched() };
+      return { type: 'entering_timeout', shelvesTouched: shelvesTouched(), doorOverridden: doorOverridden() };
     case 'idle':
       return { type: 'idle_timeout', at: now };
     case 'stability':

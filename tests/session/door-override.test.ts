@@ -59,6 +59,34 @@ describe('the door sensor override', () => {
     expect(b.override()).toBeDefined();
   });
 
+  it('a villager who walks in and touches nothing for the entering timeout is inside, not cancelled: the next villager waits, and is never charged for her pick', () => {
+    const { s } = stuckOpen();
+    s.engine.doorSensor.set('maint');
+    s.admit('B');
+    vi.advanceTimersByTime(timings.entering_timeout_ms); // she walks in and looks around, touching nothing
+    expect(s.engine.phase).toBe('shopping'); // blind at the door: her visit stays open
+    expect(s.session('B')).toMatchObject({ status: 'open' });
+    expect(s.engine.isStoreBusy('A')).toBe(true); // nobody else is let in while it is open
+    s.scales.rest('S1', 900); // she takes a soap
+    s.scales.emit('change', { slot: 'S1', delta_g: -100 });
+    s.lock.exit();
+    s.scales.sweep();
+    expect(s.session('B')).toMatchObject({ status: 'settled', totalPoints: 10 });
+    expect(s.engine.phase).toBe('idle');
+  });
+
+  it('a visit nobody ends by the exit button ends by the idle timeout', () => {
+    const { s } = stuckOpen();
+    s.engine.doorSensor.set('maint');
+    s.admit('B');
+    vi.advanceTimersByTime(timings.entering_timeout_ms);
+    expect(s.engine.phase).toBe('shopping');
+    vi.advanceTimersByTime(timings.shopping_idle_timeout_ms);
+    expect(s.engine.phase).toBe('exiting');
+    s.scales.sweep();
+    expect(s.session('B')).toMatchObject({ status: 'settled', totalPoints: 0 });
+  });
+
   it('is refused while the sensor does not report the door open (nothing to override), and set twice is one override', () => {
     const b = board();
     const s = store({ alarms: () => b.alarms });
