@@ -98,13 +98,17 @@ beforeAll(async () => {
   raiseAlarm(db, { kind: 'job_failed', subject: 'backup', severity: 'warning', detail: 'job backup failed' }, at(5)().toISOString());
   clearAlarm(db, 'job_failed', 'backup', at(6)().toISOString(), 'backup');
 
+  const doorView = { holds: true, by: 'wang', since: Date.UTC(2026, 10, 29, 8, 1), sensor: 'open' as const };
+  const session = { phase: 'shopping', current: { sessionId: 's2', villagerId: 'M01', kind: 'restock', enteredBy: 'card', openedAt: Date.UTC(2026, 10, 29, 8, 3) }, cart: () => ({ totalPoints: 0, cart: { lines: [], review: [], stock: [{ sku: 'salt', slot: 'A1', count: 1 }] } }),
+      // the door sensor override as the engine offers it (/api/door): held since a time, so its style is checked too
+      doorSensor: { view: () => doorView, set: () => ({ ok: true, changed: false, view: doorView }), withdraw: () => ({ changed: false, view: doorView }) } };
   app = buildApp({
     store: { id: 'qianjin-01', village: 'qianjin', name: '前进村积分超市' },
     health: new HealthBoard(),
     db: () => ledger.db,
     ledgerRules: rules,
     auth: TEST_AUTH,
-    session: { phase: 'shopping', current: { sessionId: 's2', villagerId: 'M01', kind: 'restock', enteredBy: 'card', openedAt: Date.UTC(2026, 10, 29, 8, 3) }, cart: () => ({ totalPoints: 0, cart: { lines: [], review: [], stock: [{ sku: 'salt', slot: 'A1', count: 1 }] } }) },
+    session,
     sync: { state: () => ({ connected: true, outbox_pending: 0, last_acked_seq: 0, inbound_seq: 3, last_contact: at(7)().toISOString(), refused: { forged: 1 } }) },
     ops: {
       metrics: async () => ({ contentType: 'text/plain', body: '' }),
