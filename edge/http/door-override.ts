@@ -18,13 +18,12 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { inTransaction, type Db } from '../ledger/db.ts';
 import { appendAudit } from '../ledger/audit.ts';
 import { systemClock, type Clock } from '../ledger/time.ts';
-import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
+import { EdgeError, ErrorCode } from '../errors.ts';
 import type { DoorOverrideView, OverrideCommit, OverrideResult } from '../session/door-override.ts';
 import { esc } from './admin-sections.ts';
 import { otherLang } from './admin-words.ts';
-import { messagePage } from './auth-pages.ts';
 import type { Lang } from './door-words.ts';
-import { wantsPage } from './form-refusal.ts';
+import { pageAction, wantsPage } from './form-refusal.ts';
 import { langOf, PageQuery, rememberLang } from './lang.ts';
 import { layout } from './pages.ts';
 import { formatTime } from './time-format.ts';
@@ -92,14 +91,7 @@ export function registerDoorOverride(scope: FastifyInstance, deps: { db: () => D
       const r = act();
       return { door: json(r.view), changed: r.changed, audit_id: r.auditId };
     }
-    try {
-      act();
-    } catch (err) {
-      if (!isEdgeError(err) || (err.code !== ErrorCode.NOT_FOUND && err.code !== ErrorCode.INVALID_ARGUMENT)) throw err;
-      const status = typeof err.details?.status === 'number' ? err.details.status : 404;
-      return reply.status(status).type('text/html; charset=utf-8').send(messagePage(deps.storeName, '门磁 Door sensor', err.zh ?? err.message, err.message, { href: '/door', text: '返回门磁页 Back' }));
-    }
-    return reply.redirect('/door', 303);
+    return pageAction(reply, { storeName: deps.storeName, title: '门磁 Door sensor', back: '/door', backText: '返回门磁页 Back' }, act);
   };
 
   app.get('/api/door', { schema: { response: { 200: OverrideReply } } }, async () => json(door().view()));

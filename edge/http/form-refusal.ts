@@ -7,6 +7,7 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { refusalOf, type FieldErrors } from './errors.ts';
+import { ErrorCode, isEdgeError } from '../errors.ts';
 import type { FormRefusal } from './form-fields.ts';
 import { loginPage, messagePage } from './auth-pages.ts';
 import { fromOwnPages, keptText, keptValues, SESSION_ENDED, SESSION_ENDED_NOT_KEPT, SESSION_ENDED_PHOTO, SESSION_ENDED_TOO_LARGE, SignedOutError } from './signed-out.ts';
@@ -75,7 +76,6 @@ export function formErrorHandler(form: (req: FastifyRequest) => string, mainFiel
     }
     if (err instanceof SignedOutError) {
       // signed out meanwhile: the sign-in page, carrying what was typed back to this form's page
-      // (only from the store's own pages: another site's form is not the maintainer's typing)
       // (only from the store's own pages: another site's form is not the maintainer's typing;
       // a form too big to be theirs and a photo are never read)
       const name = form(req);
@@ -98,4 +98,22 @@ export function formErrorHandler(form: (req: FastifyRequest) => string, mainFiel
     }
     void reply.status(r.status).type('text/html; charset=utf-8').send(page);
   };
+}
+
+/**
+ * A page's form action that redirects when done: back to `page.back` (303); refused as not found
+ * or invalid (the thing changed meanwhile), a page saying why in both languages, with the
+ * refusal's status (`details.status`, else 404) and a link back. Other errors go on to the
+ * route's error handler. The /alarms page's actions and the /door page's use it.
+ */
+export function pageAction(reply: unknown, page: { storeName: string; title: string; back: string; backText: string }, act: () => unknown): FastifyReply {
+  const r = reply as FastifyReply; // a typed route's reply knows only its JSON answer's status; these are pages
+  try {
+    act();
+  } catch (err) {
+    if (!isEdgeError(err) || (err.code !== ErrorCode.NOT_FOUND && err.code !== ErrorCode.INVALID_ARGUMENT)) throw err;
+    const status = typeof err.details?.status === 'number' ? err.details.status : 404;
+    return r.status(status).type('text/html; charset=utf-8').send(messagePage(page.storeName, page.title, err.zh ?? err.message, err.message, { href: page.back, text: page.backText }));
+  }
+  return r.redirect(page.back, 303);
 }

@@ -13,18 +13,17 @@
  * meanwhile, a page saying so with the way back.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { formErrorHandler, isUrlencodedForm, type FormRefusal } from './form-refusal.ts';
+import { formErrorHandler, isUrlencodedForm, pageAction, type FormRefusal } from './form-refusal.ts';
 import { Type, type Static } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Readiness } from '../ops/readiness.ts';
 import type { AlarmRow } from '../ledger/alarms.ts';
 import type { Acknowledgement, HandClearing } from '../ops/alarms.ts';
 import type { StoreConfig } from '../config/schema.ts';
-import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
+import { EdgeError, ErrorCode } from '../errors.ts';
 import { alarmsPage } from './alarms-page.ts';
 import { langOf, PageQuery, rememberLang } from './lang.ts';
 import { takeKeptForm } from './signed-out.ts';
-import { messagePage } from './auth-pages.ts';
 import { freeText } from '../ledger/free-text.ts';
 
 const Time = Type.String({ format: 'date-time' });
@@ -91,17 +90,7 @@ export function registerOpsRoutes(scope: FastifyInstance, deps: OpsRoutesDeps, s
   const refused = (action: 'acknowledge' | 'clear') => formErrorHandler((req) => `${action}-${String((req.params as { id?: unknown }).id)}`, () => 'note', page, () => '/alarms', store.name);
 
   /** An action posted by the /alarms page's form: back to /alarms, or a page saying why not (the alarm cleared meanwhile), not JSON. */
-  const fromPage = (reply: unknown, act: () => unknown): FastifyReply => {
-    const r = reply as FastifyReply; // the typed reply knows only the JSON answer's status; these are pages
-    try {
-      act();
-    } catch (err) {
-      if (!isEdgeError(err) || (err.code !== ErrorCode.NOT_FOUND && err.code !== ErrorCode.INVALID_ARGUMENT)) throw err;
-      const status = typeof err.details?.status === 'number' ? err.details.status : 404;
-      return r.status(status).type('text/html; charset=utf-8').send(messagePage(store.name, '告警', err.zh ?? err.message, err.message, { href: '/alarms', text: '返回告警页 Back' }));
-    }
-    return r.redirect('/alarms', 303);
-  };
+  const fromPage = (reply: unknown, act: () => unknown): FastifyReply => pageAction(reply, { storeName: store.name, title: '告警', back: '/alarms', backText: '返回告警页 Back' }, act);
 
   app.post('/api/alarms/:id/acknowledge', { errorHandler: refused('acknowledge'), schema: { params: IdParams, body: AckBody, response: { 200: AckReply } } }, async (req, reply) => {
     if (!deps.acknowledge) throw disabled();

@@ -5,16 +5,14 @@
  * override never drifts from the alarm that carries it across a restart.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
-import { buildApp, type App } from '../../edge/http/app.ts';
-import { HealthBoard } from '../../edge/parts.ts';
-import { AlarmBoard } from '../../edge/ops/alarms.ts';
+import type { App } from '../../edge/http/app.ts';
+import type { AlarmBoard } from '../../edge/ops/alarms.ts';
 import { listAudit } from '../../edge/ledger/audit.ts';
 import { DOOR_OVERRIDE_SUBJECT } from '../../edge/session/door-override.ts';
 import { store } from '../session/rig.ts';
-import { signedIn, TEST_AUTH, type Signed } from './admin-auth.ts';
+import { doorRig } from './door-rig.ts';
+import type { Signed } from './admin-auth.ts';
 
-const log = pino({ level: 'silent' });
 
 /** Every COMMIT after the next audit record fails (a deferred foreign key the record breaks), as a disk error at commit would. */
 const COMMIT_FAILS = `CREATE TABLE commit_gate (v TEXT REFERENCES villagers(id) DEFERRABLE INITIALLY DEFERRED);
@@ -29,20 +27,12 @@ describe('the door sensor override, its alarm and its audit record move together
   let s: Signed;
   const doorAudits = () => listAudit(rig.db).filter((a) => a.action.startsWith('door.')).map((a) => a.action);
   const overrideAlarm = () => board.isActive('door_open', DOOR_OVERRIDE_SUBJECT);
+  let stop: () => Promise<void>;
   beforeEach(async () => {
-    rig = store({ start: false, alarms: () => board });
-    board = new AlarmBoard(() => rig.db, log);
-    rig.lock.doorState = 'open'; // the sensor stuck open as the daemon starts, no visit open
-    rig.engine.start();
-    app = buildApp({
-      store: { id: 's1', village: 'v1', name: '前进村积分超市' }, health: new HealthBoard(), db: () => rig.db, ledgerRules: { creditFloor: 0 }, auth: TEST_AUTH, session: rig.engine,
-      ops: { metrics: async () => ({ contentType: 'text/plain', body: '' }), readiness: () => ({ ready: true, checks: {} }) as never, alarms: (limit) => ({ active: board.active(), recent: board.recent(limit) }) },
-    }, log);
-    s = await signedIn(app, rig.db);
+    ({ rig, board, app, s, stop } = await doorRig());
   });
   afterEach(async () => {
-    rig.engine.stop();
-    await app.close();
+    await stop();
   });
 
   it('an override whose commit fails is not set: villagers still held, no alarm, no audit; set again once the ledger writes', async () => {

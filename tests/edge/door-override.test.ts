@@ -5,16 +5,14 @@
  * critical alarm shows on the admin page while it holds, its row linking to /door.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
-import { buildApp, type App } from '../../edge/http/app.ts';
-import { HealthBoard } from '../../edge/parts.ts';
-import { AlarmBoard } from '../../edge/ops/alarms.ts';
+import type { App } from '../../edge/http/app.ts';
+import type { AlarmBoard } from '../../edge/ops/alarms.ts';
 import { listAudit } from '../../edge/ledger/audit.ts';
 import { DOOR_OVERRIDE_SUBJECT } from '../../edge/session/door-override.ts';
-import { store } from '../session/rig.ts';
-import { signedIn, TEST_AUTH, type Signed } from './admin-auth.ts';
+import type { store } from '../session/rig.ts';
+import { doorRig } from './door-rig.ts';
+import type { Signed } from './admin-auth.ts';
 
-const log = pino({ level: 'silent' });
 const form = (s: Signed, fields: Record<string, string> = {}) => ({ headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: s.cookie }, payload: new URLSearchParams({ _csrf: s.csrf, ...fields }).toString() });
 
 describe('the door sensor override on the admin page', () => {
@@ -22,20 +20,12 @@ describe('the door sensor override on the admin page', () => {
   let rig: ReturnType<typeof store>;
   let app: App;
   let s: Signed;
+  let stop: () => Promise<void>;
   beforeAll(async () => {
-    rig = store({ start: false, alarms: () => board });
-    board = new AlarmBoard(() => rig.db, log);
-    rig.lock.doorState = 'open'; // the sensor stuck open as the daemon starts, no visit open
-    rig.engine.start();
-    app = buildApp({
-      store: { id: 's1', village: 'v1', name: '前进村积分超市' }, health: new HealthBoard(), db: () => rig.db, ledgerRules: { creditFloor: 0 }, auth: TEST_AUTH, session: rig.engine,
-      ops: { metrics: async () => ({ contentType: 'text/plain', body: '' }), readiness: () => ({ ready: true, checks: {} }) as never, alarms: (limit) => ({ active: board.active(), recent: board.recent(limit) }) },
-    }, log);
-    s = await signedIn(app, rig.db);
+    ({ rig, board, app, s, stop } = await doorRig());
   });
   afterAll(async () => {
-    rig.engine.stop();
-    await app.close();
+    await stop();
   });
 
   it('needs a login and the CSRF token; refuses while the sensor reports closed (409, both languages)', async () => {
