@@ -71,7 +71,7 @@ describe('the alarm board announces only what is committed', () => {
   });
 
   it('the door override set from the admin page with a commit that fails: its alarm is never announced', async () => {
-    const { rig, board: b, app, s, stop } = await doorRig();
+    const { rig, board: b, app, s, stop } = await doorRig({ logger: captureLogger().logger }); // the refused request's log kept, not printed
     try {
       const told: string[] = [];
       b.on('raised', (r) => told.push(r.subject));
