@@ -207,7 +207,7 @@ export class StoreDaemon {
       if (!pipeline) return;
       pipeline.presentCode(code).catch((err: unknown) => this.log.error({ err }, 'scanned code could not be handled / 扫码处理失败'));
     };
-    const alarms = c.alarms.enabled ? new AlarmBoard(() => ledger.handle(), this.log.child({ part: 'alarms' })) : undefined;
+    const alarms = c.alarms.enabled ? new AlarmBoard(() => ledger.handle(), this.log.child({ part: 'alarms' }), this.sim.clock) : undefined; // on the daemon's clock, as the admin page
     // a store clock too slow to read the village stream (cloud-sync/agent/clock-skew.ts)
     const clockAlarm = alarms
       ? (detail: string | undefined): void => {

@@ -3,8 +3,11 @@
  * in the ledger (edge/ledger/alarms.ts), one active row per (kind, subject): raising an active
  * alarm again only counts the repeat, so a scale that fails every second is one alarm, not
  * thousands. Each change (raised, cleared) is logged in Chinese and English and told to the
- * listeners (the MQTT publication and /metrics). A ledger that cannot be written (a full disk)
- * must not silence the alarm saying so: the change is still logged and told.
+ * listeners (the MQTT publication and /metrics) once it is committed: a change written inside a
+ * caller's transaction (the door override's, with its audit record) is announced after that
+ * transaction has ended, and only if the ledger then holds it, never when it rolled back
+ * (`whenCommitted`). A ledger that cannot be written (a full disk) must not silence the alarm
+ * saying so: the change is still logged and told.
  * A maintainer acknowledges an alarm (who, when, a note; audited): it stays listed, marked as
  * acknowledged, until its condition clears; a new occurrence raises it again. An alarm whose
  * condition the store cannot see go away (CLEARED_BY_HAND) is cleared by a maintainer (audited).
@@ -75,6 +78,8 @@ export class AlarmBoard extends EventEmitter<AlarmEvents> {
   private readonly unstored = new Map<string, AlarmRow>();
   /** The active alarms as last told to the listeners: id → acknowledged_at (see noticeLedgerChanges). */
   private told: Map<number, string | null> | undefined;
+  /** Changes written inside a caller's transaction, announced once it has ended (whenCommitted). */
+  private readonly uncommitted: Array<{ landed: (db: Db) => boolean; tell: () => void }> = [];
 
   constructor(private readonly db: () => Db, private readonly log: Logger, private readonly now: () => Date = () => new Date()) {
     super();
@@ -99,11 +104,20 @@ export class AlarmBoard extends EventEmitter<AlarmEvents> {
       if (fresh) this.log.error({ err, kind }, 'cannot store the alarm in the ledger / 无法在账本中记录告警');
     }
     if (fresh || reraised) {
-      this.raisedCount.set(kind, (this.raisedCount.get(kind) ?? 0) + 1);
-      const t = ALARM_TEXT[kind];
-      const again = reraised ? { en: ' again (its acknowledgement is taken back)', zh: '（再次发生，之前的确认已撤销）' } : { en: '', zh: '' };
-      this.log[severity === 'critical' ? 'error' : 'warn']({ event: 'alarm_raised', alarm: { id: row.id, kind, subject, severity, detail, reraised } }, `alarm${again.en}: ${t.en}${subject ? ` (${subject})` : ''} / 告警${again.zh}：${t.zh}: ${detail}`);
-      this.emitSafe('raised', row);
+      const told = row;
+      const tell = (): void => {
+        this.raisedCount.set(kind, (this.raisedCount.get(kind) ?? 0) + 1);
+        const t = ALARM_TEXT[kind];
+        const again = reraised ? { en: ' again (its acknowledgement is taken back)', zh: '（再次发生，之前的确认已撤销）' } : { en: '', zh: '' };
+        this.log[severity === 'critical' ? 'error' : 'warn']({ event: 'alarm_raised', alarm: { id: told.id, kind, subject, severity, detail, reraised } }, `alarm${again.en}: ${t.en}${subject ? ` (${subject})` : ''} / 告警${again.zh}：${t.zh}: ${detail}`);
+        this.emitSafe('raised', told);
+      };
+      // held in memory only (id 0): nothing to commit
+      if (told.id === 0) tell();
+      else this.whenCommitted((db) => {
+        const r = alarmById(db, told.id);
+        return r !== undefined && r.kind === kind && r.subject === subject && r.raised_at === told.raised_at && r.seen >= told.seen;
+      }, tell);
     }
     return row;
   }
@@ -130,9 +144,11 @@ export class AlarmBoard extends EventEmitter<AlarmEvents> {
       return { ...res, auditId };
     });
     if (r.acknowledged) {
-      const t = ALARM_TEXT[r.row.kind as AlarmKind] ?? { en: r.row.kind, zh: r.row.kind };
-      this.log.info({ event: 'alarm_acknowledged', alarm: { id, kind: r.row.kind, subject: r.row.subject, by, note } }, `alarm acknowledged by ${by}: ${t.en}${r.row.subject ? ` (${r.row.subject})` : ''} / 告警已由 ${by} 确认：${t.zh}`);
-      this.emitSafe('acknowledged', r.row);
+      this.whenCommitted((db) => alarmById(db, id)?.acknowledged_at === at, () => {
+        const t = ALARM_TEXT[r.row.kind as AlarmKind] ?? { en: r.row.kind, zh: r.row.kind };
+        this.log.info({ event: 'alarm_acknowledged', alarm: { id, kind: r.row.kind, subject: r.row.subject, by, note } }, `alarm acknowledged by ${by}: ${t.en}${r.row.subject ? ` (${r.row.subject})` : ''} / 告警已由 ${by} 确认：${t.zh}`);
+        this.emitSafe('acknowledged', r.row);
+      });
     }
     return { alarm: r.row, acknowledged: r.acknowledged, auditId: r.auditId };
   }
@@ -163,9 +179,11 @@ export class AlarmBoard extends EventEmitter<AlarmEvents> {
       return { ...res, auditId };
     });
     if (r.cleared) {
-      const t = ALARM_TEXT[r.row.kind as AlarmKind];
-      this.log.info({ event: 'alarm_cleared', alarm: { id, kind: r.row.kind, subject: r.row.subject, by, note } }, `alarm cleared by ${by}: ${t.en}${r.row.subject ? ` (${r.row.subject})` : ''} / 告警已由 ${by} 解除：${t.zh}`);
-      this.emitSafe('cleared', r.row);
+      this.whenCommitted((db) => alarmById(db, id)?.cleared_at === at, () => {
+        const t = ALARM_TEXT[r.row.kind as AlarmKind];
+        this.log.info({ event: 'alarm_cleared', alarm: { id, kind: r.row.kind, subject: r.row.subject, by, note } }, `alarm cleared by ${by}: ${t.en}${r.row.subject ? ` (${r.row.subject})` : ''} / 告警已由 ${by} 解除：${t.zh}`);
+        this.emitSafe('cleared', r.row);
+      });
     }
     return { alarm: r.row, cleared: r.cleared, auditId: r.auditId };
   }
@@ -188,9 +206,13 @@ export class AlarmBoard extends EventEmitter<AlarmEvents> {
     if (mem) this.unstored.delete(key);
     const row = stored ?? (mem ? { ...mem, cleared_at: at, cleared_by: by } : undefined);
     if (!row) return undefined;
-    const t = ALARM_TEXT[kind];
-    this.log.info({ event: 'alarm_cleared', alarm: { id: row.id, kind, subject, by } }, `alarm cleared: ${t.en}${subject ? ` (${subject})` : ''} / 告警已解除：${t.zh}`);
-    this.emitSafe('cleared', row);
+    const tell = (): void => {
+      const t = ALARM_TEXT[kind];
+      this.log.info({ event: 'alarm_cleared', alarm: { id: row.id, kind, subject, by } }, `alarm cleared: ${t.en}${subject ? ` (${subject})` : ''} / 告警已解除：${t.zh}`);
+      this.emitSafe('cleared', row);
+    };
+    if (!stored) tell(); // held in memory only: nothing to commit
+    else this.whenCommitted((db) => alarmById(db, stored.id)?.cleared_at === at, tell);
     return row;
   }
 
@@ -266,6 +288,47 @@ export class AlarmBoard extends EventEmitter<AlarmEvents> {
   /** The latest alarms, active or cleared (older than alarm `beforeId` when given). */
   recent(limit: number, beforeId?: number): AlarmRow[] {
     return recentAlarms(this.db(), limit, beforeId);
+  }
+
+  /**
+   * Announces a change once it is committed. A write that was its own commit (no transaction
+   * open around it) is announced at once. One written inside a caller's transaction is announced
+   * once that transaction has ended (better-sqlite3's transactions end before control returns to
+   * the event loop), and only if the ledger then holds it (`landed`): a rollback or a failed
+   * commit leaves nothing to announce. A ledger that cannot be read then is announced: the write
+   * did not fail, and an alarm must not be silenced by a doubt.
+   */
+  private whenCommitted(landed: (db: Db) => boolean, tell: () => void): void {
+    let open = false;
+    try {
+      open = this.db().inTransaction;
+    } catch {
+      // no ledger to ask: the write just made was its own
+    }
+    if (!open) return tell();
+    this.uncommitted.push({ landed, tell });
+    if (this.uncommitted.length === 1) queueMicrotask(() => this.tellCommitted());
+  }
+
+  private tellCommitted(): void {
+    let db: Db | undefined;
+    try {
+      db = this.db();
+      // still inside a transaction (one begun by hand, across an await): look again later
+      if (db.inTransaction) return void setImmediate(() => this.tellCommitted());
+    } catch {
+      db = undefined;
+    }
+    for (const c of this.uncommitted.splice(0)) {
+      let landed = true;
+      try {
+        if (db) landed = c.landed(db);
+      } catch {
+        landed = true;
+      }
+      if (landed) c.tell();
+      else this.log.debug({ event: 'alarm_not_committed' }, 'an alarm change was rolled back with its transaction: not announced / 告警变更随事务回滚，不予通告');
+    }
   }
 
   private emitSafe<K extends keyof AlarmEvents>(e: K, row: AlarmRow, noteTold = true): void {

@@ -104,7 +104,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
       failed: (err) => this.failed(err, 'resume'),
     });
     // a maintainer's "the door is closed, its sensor faulty"; withdrawn, a door its sensor reports open holds the next villager again
-    this.doorSensor = new DoorOverride({ lock: deps.lock, logger: deps.logger, alarms: deps.alarms, now: () => this.now(), began: () => this.door.declaredClosed(), withdrawn: () => this.state.phase === 'idle' && deps.lock.doorState === 'open' ? this.door.openAtStart() : undefined });
+    this.doorSensor = new DoorOverride({ lock: deps.lock, logger: deps.logger, alarms: deps.alarms, now: () => this.now(), visit: () => this.current?.sessionId ?? null, running: () => this.running, retryMs: c.settle_retry_ms, began: () => this.door.declaredClosed(), withdrawn: () => this.state.phase === 'idle' && deps.lock.doorState === 'open' ? this.door.openAtStart() : undefined });
     this.watch = new ShelfWatch({ scales: deps.scales, clock: () => performance.now(), stabilityWaitMs: c.stability_wait_ms, exitSettleMaxMs: c.exit_settle_max_ms, logger: deps.logger });
     this.door = new FrontDoor({
       running: () => this.running,
@@ -313,7 +313,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
         return;
       case 'start_timer': {
         const timer = effect.timer;
-        this.timers.start(timer, effect.ms, () => this.guard(`${timer} timer`, () => this.dispatch(timerEvent(timer, this.now(), () => this.shelvesTouched(), () => this.doorSensor.holds))));
+        this.timers.start(timer, effect.ms, () => this.guard(`${timer} timer`, () => this.dispatch(timerEvent(timer, this.now(), () => this.shelvesTouched(), () => this.doorSensor.blindTo(this.current?.sessionId)))));
         return;
       }
       case 'clear_timer':

@@ -78,7 +78,7 @@ export type SessionEvent =
   /** `shelvesTouched`: asked only while entering (someone of the visit is inside although the door was not seen to open). */
   | { type: 'exit_button'; at: number; shelvesTouched?: boolean }
   | { type: 'shelf_changed'; at: number }
-  /** `doorOverridden`: the door sensor override holds (door-override.ts), so no opening could be seen. */
+  /** `doorOverridden`: the door sensor override holds, or held while this visit was open (door-override.ts `blindTo`), so its opening may not have been seen. */
   | { type: 'entering_timeout'; shelvesTouched: boolean; doorOverridden?: boolean }
   | { type: 'idle_timeout'; at: number }
   | { type: 'shelves_stable' }

@@ -11,7 +11,7 @@
  *   settling ─settle_failed→ fault ─retry→ settling
  *   any visit phase ─effect_failed→ fault ─retry→ that phase again (its timers and waits restarted)
  *   entering ─entering_timeout→ idle (cancelled), or shopping if the shelves were touched or
- *   the door sensor override holds (no opening can be seen)
+ *   the door sensor override holds or held during the visit (door-override.ts `blindTo`)
  *   entering ─exit_button→ exiting if the shelves were touched; else still entering, the door's
  *   next opening the leaver's (see `leaver`)
  *

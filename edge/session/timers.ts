@@ -32,7 +32,8 @@ export class SessionTimers {
 
 /**
  * What a timer's end tells the machine; `shelvesTouched` and `doorOverridden` (the door sensor
- * override holds: no opening is seen) are asked only when entering ends.
+ * override holds, or held during this visit: its opening may not have been seen) are asked only
+ * when entering ends.
  */
 export function timerEvent(timer: TimerName, now: number, shelvesTouched: () => boolean, doorOverridden: () => boolean = () => false): SessionEvent {
   switch (timer) {

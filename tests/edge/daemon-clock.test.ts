@@ -1,6 +1,7 @@
 /**
  * The daemon hands its clock to the admin page: an admin action's audit record is stamped with
- * the daemon's (here simulated) time, as the rest of its ledger is, not the machine's.
+ * the daemon's (here simulated) time, as the rest of its ledger is, not the machine's. So does
+ * its alarm board: an alarm raised, acknowledged and its audit record carry the daemon's time.
  */
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
@@ -27,6 +28,11 @@ describe('the daemon\'s clock on the admin page', () => {
       expect(res.status, await res.clone().text()).toBe(200);
       const row = listAudit(daemon.db, { limit: 100 }).find((r) => r.action.startsWith('villager.') && r.target === 'V001');
       expect(row?.at).toBe(new Date(simulated).toISOString());
+      const alarm = daemon.alarms!.raise('job_failed', 'clock test', 'raised on the daemon\'s clock / 按守护进程时钟告警');
+      expect(alarm.raised_at).toBe(new Date(simulated).toISOString());
+      const ack = daemon.alarms!.acknowledge(alarm.id, 'cun', null);
+      expect(ack.alarm.acknowledged_at).toBe(new Date(simulated).toISOString());
+      expect(listAudit(daemon.db, { limit: 100 }).find((r) => r.action === 'alarm.acknowledge')?.at).toBe(new Date(simulated).toISOString());
     } finally {
       await daemon.stop();
       t.cleanup();

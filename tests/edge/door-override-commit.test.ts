@@ -4,13 +4,14 @@
  * fails leaves the override, its alarm row and the audit log as they were, so the in-memory
  * override never drifts from the alarm that carries it across a restart.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { App } from '../../edge/http/app.ts';
 import type { AlarmBoard } from '../../edge/ops/alarms.ts';
 import { listAudit } from '../../edge/ledger/audit.ts';
 import { DOOR_OVERRIDE_SUBJECT } from '../../edge/session/door-override.ts';
 import { store } from '../session/rig.ts';
 import { doorRig } from './door-rig.ts';
+import { captureLogger } from '../drivers/helpers.ts';
 import type { Signed } from './admin-auth.ts';
 
 
@@ -28,8 +29,11 @@ describe('the door sensor override, its alarm and its audit record move together
   const doorAudits = () => listAudit(rig.db).filter((a) => a.action.startsWith('door.')).map((a) => a.action);
   const overrideAlarm = () => board.isActive('door_open', DOOR_OVERRIDE_SUBJECT);
   let stop: () => Promise<void>;
+  let lines: Array<Record<string, unknown>>;
   beforeEach(async () => {
-    ({ rig, board, app, s, stop } = await doorRig());
+    const c = captureLogger();
+    lines = c.lines;
+    ({ rig, board, app, s, stop } = await doorRig({ logger: c.logger }));
   });
   afterEach(async () => {
     await stop();
@@ -85,5 +89,31 @@ describe('the door sensor override, its alarm and its audit record move together
     expect(() => rig.engine.doorSensor.withdraw('maint')).toThrow(/disk full/);
     expect(rig.engine.doorSensor.view().holds).toBe(true);
     expect(overrideAlarm()).toBe(true);
+  });
+
+  it('an override the sensor ended whose alarm clear the ledger refused: logged in both languages, cleared once the ledger writes again, and a restart does not bring it back', async () => {
+    expect(rig.engine.doorSensor.set('maint').ok).toBe(true);
+    rig.db.exec(CLEAR_FAILS);
+    rig.lock.door('closed'); // the sensor works again: closed, then open
+    rig.lock.door('open');
+    expect(rig.engine.doorSensor.view().holds).toBe(false);
+    expect(overrideAlarm()).toBe(true); // its clear was refused
+    expect(lines).toContainEqual(expect.objectContaining({ event: 'door_override_end_unstored', msg: expect.stringMatching(/门磁.*告警.* \/ .*sensor.*alarm/) }));
+    // the session restarted while the ledger still refuses: the override it knows ended stays ended
+    rig.engine.stop();
+    rig.engine.start();
+    expect(rig.engine.doorSensor.view().holds).toBe(false);
+    rig.db.exec('DROP TRIGGER clear_fails');
+    await vi.waitFor(() => expect(overrideAlarm()).toBe(false)); // retried until it lands
+    expect(lines).toContainEqual(expect.objectContaining({ event: 'door_override_end_stored' }));
+    // the daemon restarted: nothing brings the ended override back
+    rig.engine.stop();
+    const again = store({ db: rig.db, start: false, alarms: () => board });
+    again.lock.doorState = 'open';
+    again.engine.start();
+    expect(again.engine.doorSensor.view().holds).toBe(false);
+    expect(again.engine.isStoreBusy('B')).toBe(true); // the door its sensor reports open holds the next villager
+    again.engine.stop();
+    rig.engine.start();
   });
 });

@@ -3,7 +3,7 @@
  * sensor reports the door open as the daemon starts, no visit open, with the store's alarm board
  * and the admin app over it, and a signed-in maintainer.
  */
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { buildApp, type App } from '../../edge/http/app.ts';
 import { HealthBoard } from '../../edge/parts.ts';
 import { AlarmBoard } from '../../edge/ops/alarms.ts';
@@ -18,10 +18,11 @@ export interface DoorRig {
   stop(): Promise<void>;
 }
 
-export async function doorRig(): Promise<DoorRig> {
-  const log = pino({ level: 'silent' });
+/** `logger`: the engine's and the alarm board's (silent unless given). */
+export async function doorRig(opts: { logger?: Logger } = {}): Promise<DoorRig> {
+  const log = opts.logger ?? pino({ level: 'silent' });
   // the engine asks for its alarm board only once started (door-override.ts restore)
-  const rig = store({ start: false, alarms: () => board });
+  const rig = store({ start: false, alarms: () => board, logger: log });
   const board = new AlarmBoard(() => rig.db, log);
   rig.lock.doorState = 'open'; // the sensor stuck open as the daemon starts, no visit open
   rig.engine.start();

@@ -120,6 +120,30 @@ describe('the door sensor override', () => {
     expect(s.engine.doorSensor.withdraw('maint').changed).toBe(false);
   });
 
+  it('withdrawn while an admitted visit is entering: the visit is not cancelled; she goes inside at the entering timeout and is charged for what she takes', () => {
+    const { s } = stuckOpen();
+    s.engine.doorSensor.set('maint');
+    s.admit('B'); // let in under the override: the door cannot be seen to open for her
+    s.engine.doorSensor.withdraw('maint'); // a moment later, the maintainer takes it back
+    expect(s.engine.phase).toBe('entering');
+    vi.advanceTimersByTime(timings.entering_timeout_ms); // she is inside, touching nothing yet
+    expect(s.engine.phase).toBe('shopping');
+    expect(s.session('B')).toMatchObject({ status: 'open' });
+    expect(s.engine.isStoreBusy('A')).toBe(true);
+    s.scales.rest('S1', 900); // she takes a soap
+    s.scales.emit('change', { slot: 'S1', delta_g: -100 });
+    s.lock.exit();
+    s.scales.sweep();
+    expect(s.session('B')).toMatchObject({ status: 'settled', totalPoints: 10 });
+    // the next visit, admitted after the withdrawal, is read by the sensor again
+    s.lock.door('open'); // she goes out (the sensor works again)
+    s.lock.door('closed');
+    s.admit('A');
+    expect(s.engine.phase).toBe('entering');
+    vi.advanceTimersByTime(timings.entering_timeout_ms);
+    expect(s.session('A')).toMatchObject({ status: 'cancelled' });
+  });
+
   it('holds across a restart while its alarm is active', () => {
     const { s, b } = stuckOpen();
     s.engine.doorSensor.set('maint');
