@@ -9,7 +9,7 @@
  * order of the village stream.
  */
 import type { SqlDb } from './sql.ts';
-import { checkers, type EntryBody, type Envelope, type Row } from '../protocol/payloads.ts';
+import { checkers, VILLAGER_NAME_MAX, type EntryBody, type Envelope, type Row } from '../protocol/payloads.ts';
 import { envelopeText, signEnvelope } from '../protocol/sign.ts';
 import type { Signer } from './tables.ts';
 import { applyStoreStatus, type StatusRow } from './store-status.ts';
@@ -166,7 +166,7 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
     /** Status changes made at the stores (./store-status.ts), in the batches' order. */
     const statusRows: StatusRow[] = [];
     /** Villagers registered at the stores (`add` rows): kept only, but an id another village holds is reported (`again`: a copy, named to the store again, its ack may have been lost). */
-    const addRows: { batch: number; village: string; row: string; id: string; again?: boolean }[] = [];
+    const addRows: AddRow[] = [];
     for (const b of batches) {
       const k = key(b.village, b.store);
       const res: RowsResult = { ackIds: b.rows.map((r) => r.id), duplicates: 0, events: [], contiguousSeq: 0, gaps: 0, clashes: [], rowClashes: [], unapplied: [], foreignAdds: [] };
@@ -203,7 +203,7 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
         } else if (row.topic === 'entry') res.unapplied.push({ id: row.id, why: 'invalid' });
         else if (row.topic === 'villager' && checkers.wireStatus.Check(row.payload)) {
           statusRows.push({ ...row.payload, batch: results.length, village: b.village, store: b.store, seq: row.seq, createdAt: row.created_at });
-        } else if (row.topic === 'villager' && isAdd(row.payload)) addRows.push({ batch: results.length, village: b.village, row: row.id, id: row.payload.id });
+        } else if (row.topic === 'villager' && isAdd(row.payload)) addRows.push({ batch: results.length, village: b.village, row: row.id, id: row.payload.id, name: nameOfAdd(row.payload) });
       }
       while (h.has(c + 1)) c++;
       contiguous.set(k, c);
@@ -212,23 +212,40 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
       results.push(res);
     }
 
-    // Villagers: a villager first registered at a store is known here from its first entry (in
-    // the village of the batch that brings it first); another village's villager never moves a
-    // balance here (the row is kept in acked_ids all the same).
+    // Villagers: a villager registered at a store is known here from its registration (`add`
+    // row, under the name given there) or, when an entry or a status row comes first, from that
+    // (named by id until the registration brings the name: never a name the village gave), in the
+    // village of the batch that brings them first; another village's villager never moves a
+    // balance here (the row is kept in acked_ids all the same). A name by id used to stay: the
+    // events and snapshots then carried the id as the name back to the stores, renaming the
+    // villager there (tests/sync/store-registered-name.test.ts).
     // (The ids of villagers registered at the stores, `add` rows, are looked up with them: reportForeignAdds.)
     const names = [...new Set([...entriesOf.flatMap((m) => [...m.values()].map((e) => e.entry.villager)), ...addRows.map((a) => a.id)])];
-    const villageOf = new Map((await chunked(names, (part) => tx.query<{ id: string; village: string }>(
-      `SELECT id, village FROM villagers WHERE id IN (${part.map((_, i) => `$${i + 1}`).join(', ')})`, part,
-    ))).map((v) => [v.id, v.village]));
-    const unknown: { id: string; village: string }[] = [];
+    const known = await chunked(names, (part) => tx.query<{ id: string; village: string; name: string }>(
+      `SELECT id, village, name FROM villagers WHERE id IN (${part.map((_, i) => `$${i + 1}`).join(', ')})`, part,
+    ));
+    const villageOf = new Map(known.map((v) => [v.id, v.village]));
+    const byId = new Set(known.filter((v) => v.name === v.id).map((v) => v.id));
+    const unknown: { id: string; village: string; name: string }[] = [];
+    const renamed: { id: string; village: string; name: string }[] = [];
     batches.forEach((b, i) => {
+      // a store registers a villager before it writes their first entry
+      for (const a of addRows) {
+        if (a.batch !== i || a.again || a.name === undefined) continue;
+        const village = villageOf.get(a.id);
+        if (village === undefined) {
+          villageOf.set(a.id, b.village);
+          unknown.push({ id: a.id, village: b.village, name: a.name });
+        } else if (village === b.village && byId.delete(a.id) && a.name !== a.id) renamed.push({ id: a.id, village, name: a.name });
+      }
       for (const { entry } of entriesOf[i]!.values()) {
         if (villageOf.has(entry.villager)) continue;
         villageOf.set(entry.villager, b.village);
-        unknown.push({ id: entry.villager, village: b.village });
+        unknown.push({ id: entry.villager, village: b.village, name: entry.villager });
       }
     });
-    await insertRows(tx, 'villagers', [['id', 'TEXT'], ['village', 'TEXT'], ['name', 'TEXT'], ['status', 'TEXT'], ['created_at', 'TEXT'], ['updated_at', 'TEXT']], unknown.map((v) => [v.id, v.village, v.id, 'active', at, at]));
+    await insertRows(tx, 'villagers', [['id', 'TEXT'], ['village', 'TEXT'], ['name', 'TEXT'], ['status', 'TEXT'], ['created_at', 'TEXT'], ['updated_at', 'TEXT']], unknown.map((v) => [v.id, v.village, v.name, 'active', at, at]));
+    for (const r of renamed) await tx.run('UPDATE villagers SET name = $1, updated_at = $2 WHERE id = $3 AND village = $4 AND name = id', [r.name, at, r.id, r.village]);
     // The batches' entries in order, as one after another would take them: another village's
     // villager's is not applied (and claims nothing); the first of an id is inserted; a later one
     // of the same id is compared, like one the table held before, with what the table holds then.
@@ -309,7 +326,17 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
   }, { queue: batches.map((b) => b.village) });
 }
 
-const isAdd = (p: unknown): p is { op: 'add'; id: string } => typeof p === 'object' && p !== null && (p as { op?: unknown }).op === 'add' && typeof (p as { id?: unknown }).id === 'string';
+interface AddRow { batch: number; village: string; row: string; id: string; again?: boolean; name?: string }
+
+/** The name a store registered a villager under, when the stores would take it (else the ledger names them by id). */
+function nameOfAdd(p: { name?: unknown }): string | undefined {
+  const n = p.name;
+  // no control characters (a NUL PostgreSQL cannot store), within what every store takes
+  // eslint-disable-next-line no-control-regex
+  return typeof n === 'string' && n.trim() !== '' && n.length <= VILLAGER_NAME_MAX && !/[\u0000-\u001f\u007f]/.test(n) ? n : undefined;
+}
+
+const isAdd = (p: unknown): p is { op: 'add'; id: string; name?: unknown } => typeof p === 'object' && p !== null && (p as { op?: unknown }).op === 'add' && typeof (p as { id?: unknown }).id === 'string';
 
 /**
  * A villager a store's maintainer registered under an id the ledger holds in another village
@@ -318,7 +345,7 @@ const isAdd = (p: unknown): p is { op: 'add'; id: string } => typeof p === 'obje
  * its maintainer sees it as an alarm. Villager ids are unique only among those the ledger
  * registered, and that villager's entries would not apply.
  */
-function reportForeignAdds(adds: { batch: number; village: string; row: string; id: string; again?: boolean }[], villageOf: ReadonlyMap<string, string>, results: RowsResult[]): void {
+function reportForeignAdds(adds: AddRow[], villageOf: ReadonlyMap<string, string>, results: RowsResult[]): void {
   for (const a of adds) {
     const held = villageOf.get(a.id);
     if (held === undefined || held === a.village) continue;
