@@ -277,8 +277,9 @@ describe(`the ledger pages say a failed request in Chinese and English (${ledger
     await page.waitForSelector('#main-view:not([hidden])');
     await page.fill('#pb-villager', 'zhang');
     await page.click('#passbook button[type=submit]');
-    await expect.poll(async () => (await shown(page, '#error')).text).toBe('请先选择一个村 / choose a village first');
-    expect((await shown(page, '#error')).fits).toBe(true);
+    // said beside the passbook form, which has its own village field
+    await expect.poll(async () => (await shown(page, '#pb-error')).text).toBe('请先在“村”里选择一个村，再打开存折 / choose the village (村) of the passbook first');
+    expect((await shown(page, '#pb-error')).fits).toBe(true);
     await context.close();
   }, 60_000);
 

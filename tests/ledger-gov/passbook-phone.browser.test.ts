@@ -92,4 +92,36 @@ describe(`the passbook at phone width in chromium (${ledgerDbKind})`, () => {
     expect(problems).toEqual([]);
     await context.close();
   }, 90_000);
+
+  // Before, the page never read `limit`: every line was shown and no balance brought forward.
+  it('?limit=N shows the last N lines and the balance brought forward (承前结余), the office’s and the villager’s own', async () => {
+    const context = await phoneContext(browser);
+    await context.addCookies([{ name: 'ledger_staff', value: town.cookie, url: base }]);
+    const page = await context.newPage();
+    const problems = pageProblems(page);
+    await page.goto(`${base}/passbook?village=${g.a}&villager=${ID}&limit=2`);
+    await page.waitForSelector('#book:not([hidden])');
+    expect(await page.locator('#lines tr').count()).toBe(2);
+    expect(await page.textContent('#opening')).toBe('承前结余 120 分');
+    expect(await page.textContent('#lines')).not.toContain('开户积分');
+    expect(await page.textContent('#balance')).toBe('125');
+    // a limit the API refuses is said, not ignored
+    await page.goto(`${base}/passbook?village=${g.a}&villager=${ID}&limit=0`);
+    await expect.poll(() => page.textContent('#error')).toContain('limit');
+    expect(await page.isHidden('#book')).toBe(true);
+    problems.length = 0; // the refused limit's 400
+    await page.goto(`${base}/m/?village=${g.a}`);
+    await page.fill('#villager', ID);
+    await page.fill('#pin', '2468');
+    await page.click('#login-form button[type=submit]');
+    await page.waitForSelector('#main-view:not([hidden])');
+    problems.length = 0; // the login page's first look at its session is a 401
+    await page.goto(`${base}/m/passbook?limit=1`);
+    await page.waitForSelector('#book:not([hidden])');
+    expect(await page.locator('#lines tr').count()).toBe(1);
+    expect(await page.textContent('#opening')).toBe('承前结余 135 分');
+    expect(await page.textContent('#lines')).toContain('建筑材料乱堆占道');
+    expect(problems).toEqual([]);
+    await context.close();
+  }, 90_000);
 });

@@ -5,12 +5,18 @@
  * names village and villager, signed in as staff (the ledger's session cookie, from /login).
  * A refusal is shown in Chinese, then English (errors.js). A line dated by the ledger's receipt
  * because the store's clock ran ahead (`store_clock_ahead`) is marked, and a note says why
- * (clock-mark.js, as the phone page's history).
+ * (clock-mark.js, as the phone page's history). `?limit=N` keeps the last N lines, the balance
+ * before them brought forward (承前结余), as the API does; a limit the API refuses is shown.
  */
 'use strict';
 
 const $ = (id) => document.getElementById(id);
 const mine = location.pathname.startsWith('/m/');
+/** The page's `?limit=N`, passed on to the API (which checks it), or nothing. */
+const limit = () => {
+  const n = new URLSearchParams(location.search).get('limit');
+  return n === null || n === '' ? '' : `?limit=${encodeURIComponent(n)}`;
+};
 const fmtDate = (iso) => new Date(iso).toLocaleDateString('zh-CN', { timeZone: 'Asia/Shanghai' });
 
 async function getJson(url) {
@@ -58,9 +64,9 @@ async function open(village, villager) {
   try {
     if (mine) {
       const s = await getJson('/m/session');
-      render(await getJson(`/api/villages/${encodeURIComponent(s.village)}/me/passbook`));
+      render(await getJson(`/api/villages/${encodeURIComponent(s.village)}/me/passbook${limit()}`));
     } else {
-      render(await getJson(`/api/villages/${encodeURIComponent(village)}/villagers/${encodeURIComponent(villager)}/passbook`));
+      render(await getJson(`/api/villages/${encodeURIComponent(village)}/villagers/${encodeURIComponent(villager)}/passbook${limit()}`));
     }
   } catch (e) {
     if (e.status === 401 && !mine) return void location.replace(`/login?next=${encodeURIComponent(location.pathname + location.search)}`);

@@ -5,6 +5,9 @@
  * HTTP-only session cookie (/login); without it the page goes there. CSV is fetched and saved
  * through a temporary blob link, released once the download has started, so an error shows on the
  * page instead of as a downloaded file. A refusal is shown in Chinese, then English (errors.js).
+ * The months' table has every kind of entry (refunded, adjusted with the reversals), so its
+ * figures add up to the balances; the passbook form has its own choice of village (a town user's,
+ * the roll-up's by default) and says what is missing beside it.
  */
 'use strict';
 
@@ -58,7 +61,7 @@ function render(r) {
   body.replaceChildren();
   for (const m of r.months) {
     const tr = document.createElement('tr');
-    for (const [v, num] of [[m.village], [m.month], [m.issued, 1], [m.deducted, 1], [m.redeemed, 1], [m.villagers_awarded, 1]]) {
+    for (const [v, num] of [[m.village], [m.month], [m.issued, 1], [m.deducted, 1], [m.redeemed, 1], [m.refunded, 1], [m.adjusted, 1], [m.villagers_awarded, 1]]) {
       const td = document.createElement('td');
       td.textContent = String(v);
       if (num) td.className = 'num';
@@ -118,10 +121,12 @@ async function listVillages() {
   if (who.role !== 'town' || listed) return;
   const r = await (await call('/api/town/rollup')).json();
   for (const p of r.participation) {
-    const o = document.createElement('option');
-    o.value = p.village;
-    o.textContent = p.name;
-    $('village').append(o);
+    for (const sel of [$('village'), $('pb-village')]) {
+      const o = document.createElement('option');
+      o.value = p.village;
+      o.textContent = p.name === p.village ? p.name : `${p.name}（${p.village}）`;
+      sel.append(o);
+    }
   }
   listed = true;
 }
@@ -187,7 +192,12 @@ async function enter() {
     all.value = '';
     all.textContent = '全镇 All villages';
     sel.append(all);
+    const none = document.createElement('option');
+    none.value = '';
+    none.textContent = '请选择村 / choose a village';
+    $('pb-village').replaceChildren(none);
   } else {
+    $('pb-village-box').hidden = true;
     const o = document.createElement('option');
     o.value = who.village;
     o.textContent = who.village;
@@ -207,10 +217,18 @@ window.addEventListener('DOMContentLoaded', () => {
     void refresh();
   });
   for (const b of document.querySelectorAll('[data-csv]')) b.addEventListener('click', () => void csv(b.dataset.csv));
+  // the passbook's village follows the roll-up's choice; a town user may pick another by the form
+  $('village').addEventListener('change', () => void ($('pb-village').value = $('village').value));
   $('passbook').addEventListener('submit', (ev) => {
     ev.preventDefault();
-    const village = who.role === 'town' ? $('village').value : who.village;
-    if (!village) return void ($('error').textContent = LedgerErrors.say('请先选择一个村', 'choose a village first'));
+    $('pb-error').textContent = '';
+    const village = who.role === 'town' ? $('pb-village').value : who.village;
+    if (!village) {
+      $('pb-error').textContent = LedgerErrors.say('请先在“村”里选择一个村，再打开存折', 'choose the village (村) of the passbook first');
+      // the field to choose in, and the message under the button, both in view
+      $('pb-village').focus({ preventScroll: true });
+      return void $('pb-error').scrollIntoView({ block: 'nearest' });
+    }
     window.open(`/passbook?village=${encodeURIComponent(village)}&villager=${encodeURIComponent($('pb-villager').value.trim())}`, '_blank');
   });
   void enter();

@@ -2,7 +2,8 @@
 /**
  * The villager's phone page: log in (PIN or one-time code), then balance, the store-door QR
  * code (a fresh short-lived token before the old one expires), open tasks to claim, own
- * claims to report (with a photo), and the history with reasons (a date the ledger's receipt
+ * claims to report (with a photo, or a witness's name where the item needs a witness; a
+ * claim's points signed by its item's direction, not counted when rejected or reversed), and the history with reasons (a date the ledger's receipt
  * because the store's clock ran ahead marked, as the passbook: clock-mark.js). Every action after login
  * sends the session's CSRF token; text from the ledger is set with textContent, never as HTML.
  * A button or form that sends waits for its answer (sending.js): a double tap sends once; and
@@ -12,7 +13,7 @@
 'use strict';
 
 const $ = (id) => document.getElementById(id);
-const state = { village: '', villager: '', csrf: '', qrTimer: 0, items: new Map(), tasks: new Map(), self: undefined };
+const state = { village: '', villager: '', csrf: '', qrTimer: 0, rules: new Map(), tasks: new Map(), self: undefined };
 const STATUS_ZH = { claimed: '已认领 claimed', reported: '待审核 in review', approved: '已通过 approved', rejected: '未通过 rejected', reversed: '已撤销 reversed' };
 
 async function api(method, url, body, isForm) {
@@ -36,6 +37,23 @@ const span = (text, cls) => {
   return el;
 };
 const signed = (n) => span(n > 0 ? `+${n}` : String(n), n >= 0 ? 'plus' : 'minus');
+/** Whether a claim's item needs a witness (its name is the claim's evidence). */
+const needsWitness = (code) => state.rules.get(code)?.evidence === 'witness';
+/** Said when the witness's name is left empty: names the field. */
+const NO_WITNESS = () => LedgerErrors.say('请填写“证明人姓名”：这件事需要有人作证', "fill in the witness's name (证明人姓名): this item needs a witness");
+/**
+ * A claim's points as the history shows them: a deduction's with a minus, not green; a rejected
+ * or reversed claim's struck through, greyed and said not counted (its state is in the line).
+ */
+function claimPoints(c) {
+  if (!c.points) return span('');
+  const n = state.rules.get(c.item_code)?.direction === 'deduct' ? -Math.abs(c.points) : c.points;
+  if (c.status !== 'rejected' && c.status !== 'reversed') return signed(n);
+  const el = span(n > 0 ? `+${n}` : String(n), 'void');
+  el.title = '不计入积分 not counted';
+  el.setAttribute('aria-label', `${el.textContent} 不计入积分 not counted`);
+  return el;
+}
 const day = (iso) => new Date(iso).toLocaleDateString('zh-CN', { timeZone: 'Asia/Shanghai' });
 
 function showLogin(message) {
@@ -96,7 +114,7 @@ function renderTasks(tasks, claims) {
   const ul = $('tasks');
   ul.replaceChildren();
   for (const t of tasks) {
-    const info = span(`${t.title}（${state.items.get(t.item_code) || t.item_code}，${t.points} 分，已认领 ${t.claimants}/${t.max_claimants}）`);
+    const info = span(`${t.title}（${state.rules.get(t.item_code)?.name || t.item_code}，${t.points} 分，已认领 ${t.claimants}/${t.max_claimants}）`);
     const btn = document.createElement('button');
     btn.className = 'small';
     btn.type = 'button';
@@ -114,24 +132,27 @@ function renderClaims(claims) {
   const ul = $('claims');
   ul.replaceChildren();
   for (const c of claims) {
-    const title = c.task_id && state.tasks.get(c.task_id) ? state.tasks.get(c.task_id) : state.items.get(c.item_code) || c.item_code;
+    const title = c.task_id && state.tasks.get(c.task_id) ? state.tasks.get(c.task_id) : state.rules.get(c.item_code)?.name || c.item_code;
     const info = span(`${title} · ${STATUS_ZH[c.status] || c.status}${c.reason ? `（${c.reason}）` : ''}`);
     if (c.status !== 'claimed') {
-      ul.append(li(info, c.points ? signed(c.points) : span('')));
+      ul.append(li(info, claimPoints(c)));
       continue;
     }
     const box = document.createElement('span');
+    const witness = needsWitness(c.item_code);
     const file = document.createElement('input');
-    file.type = 'file';
-    file.accept = 'image/*';
-    file.setAttribute('aria-label', '凭证照片 Photo');
+    // an item that needs a witness asks for their name (in words an elderly villager reads at once), else a photo
+    if (witness) Object.assign(file, { type: 'text', maxLength: 300, placeholder: '例如：王大妈', id: `witness-${c.id}` });
+    else Object.assign(file, { type: 'file', accept: 'image/*' });
+    file.setAttribute('aria-label', witness ? '证明人姓名 Witness name' : '凭证照片 Photo');
     const btn = document.createElement('button');
     btn.className = 'small';
     btn.type = 'button';
     btn.textContent = '上报完成 Done';
     btn.dataset.claim = c.id;
-    btn.addEventListener('click', () => report(c.id, file.files[0], btn));
-    box.append(file, btn);
+    btn.addEventListener('click', () => report(c.id, witness ? { witness: file.value.trim() } : { photo: file.files[0] }, btn));
+    // a witness's name under its words, seen while typing (a placeholder goes away)
+    box.append(witness ? Object.assign(document.createElement('label'), { htmlFor: file.id, textContent: '证明人姓名（必填）Witness name' }) : '', file, btn);
     ul.append(li(info, box));
   }
   if (claims.length === 0) ul.append(li(span(LedgerErrors.say('还没有申报', 'no claims yet'), 'muted')));
@@ -150,8 +171,9 @@ function renderHistory(history) {
 }
 
 async function load() {
-  const [me, tasks, items] = await Promise.all([api('GET', `${base()}/me`), api('GET', `${base()}/tasks?status=open`), api('GET', `${base()}/items`)]);
-  state.items = new Map(items.items.map((i) => [i.code, i.name]));
+  // every item, retired ones too, for what the claims are (direction, evidence); those in force to report
+  const [me, tasks, items, rules] = await Promise.all([api('GET', `${base()}/me`), api('GET', `${base()}/tasks?status=open`), api('GET', `${base()}/items`), api('GET', `${base()}/items?all=true`)]);
+  state.rules = new Map([...rules.items, ...items.items].map((i) => [i.code, i]));
   renderSelfItems(items.items);
   for (const t of tasks.tasks) state.tasks.set(t.id, t.title);
   $('balance').textContent = String(me.balance);
@@ -178,6 +200,14 @@ function renderSelfItems(items) {
     sel.append(o);
   }
   sel.value = chosen;
+  showEvidence();
+}
+
+/** The self-report form asks for what its item needs: a witness's name, or else a photo. */
+function showEvidence() {
+  const witness = $('self-item').selectedOptions[0]?.dataset.evidence === 'witness';
+  $('self-witness-box').hidden = !witness;
+  $('self-photo-box').hidden = witness;
 }
 
 /** The longest side of a photo the ledger keeps (governance/evidence.ts): a larger one is scaled down here, so less goes over the village Wi-Fi. */
@@ -269,15 +299,22 @@ async function selfReport() {
   $('self-ok').textContent = '';
   const item = $('self-item').value;
   if (!item) return void ($('self-error').textContent = LedgerErrors.say('请选择申报的事项', 'choose what you report'));
+  const witness = needsWitness(item) ? $('self-witness').value.trim() : '';
+  if (needsWitness(item) && !witness) {
+    $('self-witness').focus();
+    return void ($('self-error').textContent = NO_WITNESS());
+  }
   try {
     const body = { item, request: form.id };
     const note = $('self-note').value.trim();
     if (note) body.note = note;
-    const photo = $('self-photo').files[0];
+    if (witness) body.evidence = witness;
+    const photo = witness ? undefined : $('self-photo').files[0];
     const sent = photo ? await uploaded(photo, `self-report:${form.id}`) : undefined;
     if (sent) body.evidence = sent.ref;
     await api('POST', `${base()}/reports`, body);
     $('self-form').reset();
+    showEvidence();
     form.renew();
     $('self-ok').textContent = [LedgerErrors.say('已提交，等待村里审核', 'sent; the village will review it'), ...(sent?.again ? [PHOTO_AGAIN()] : [])].join('\n');
     await load();
@@ -302,12 +339,16 @@ const claim = (task, btn) => sendOnce(btn, async () => {
   }
 });
 
-/** Reports a claim done, with its photo; the button waits while the photo uploads and the report is sent. */
-const report = (claimId, photo, btn) => sendOnce(btn, async () => {
+/** Reports a claim done, with its photo or its witness's name; the button waits while the photo uploads and the report is sent. */
+const report = (claimId, { photo, witness }, btn) => sendOnce(btn, async () => {
   $('claim-error').textContent = '';
   $('claim-ok').textContent = '';
+  if (witness === '') {
+    $(`witness-${claimId}`)?.focus();
+    return void ($('claim-error').textContent = NO_WITNESS());
+  }
   try {
-    const body = {};
+    const body = witness ? { evidence: witness } : {};
     const sent = photo ? await uploaded(photo, `claim:${claimId}`) : undefined;
     if (sent) body.evidence = sent.ref;
     await api('POST', `${base()}/claims/${encodeURIComponent(claimId)}/report`, body);
@@ -345,6 +386,7 @@ window.addEventListener('DOMContentLoaded', () => {
     // a double tap sends nothing more while the photo uploads and the report is sent
     void sendOnce($('self-form'), selfReport);
   });
+  $('self-item').addEventListener('change', showEvidence);
   $('tab-pin').addEventListener('click', () => useTab(false));
   $('tab-code').addEventListener('click', () => useTab(true));
   $('logout').addEventListener('click', async () => {
