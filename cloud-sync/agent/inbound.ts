@@ -265,6 +265,10 @@ export class InboundStream {
         },
         // Until its last slice is in, the store wants the village whole, killed or not: deltas
         // after a restart would not bring what it was missing below its seq (edge/ledger/sync-state.ts).
+        // For a snapshot that only fills a gap deltas would do as well, but the ledger would answer
+        // that gap with a snapshot again: the reasons it sent one (too many events missing, one
+        // expiring, seqs without events) only grow while the seq stands, so the mark costs no
+        // snapshot more and asks at once when connected (docs/sync-stream.md, "Applied in slices").
         first: () => noteResyncWanted(db, e.seq, 'partial-snapshot'),
         last: () => {
           setInboundSeq(db, e.seq);
