@@ -224,6 +224,9 @@ export type ResyncWhy = 'command' | 'fork' | 'unappliable' | 'partial-snapshot';
  * The store wants the village whole (a snapshot, never deltas) since it stood at `seq`, and why;
  * undefined: it does not. Kept across a restart (cloud-sync/agent/catch-up.ts asks again at
  * start): deltas replay only the stream after the store's seq, and what it is missing lies below.
+ * While it is marked, the stream waits for the snapshot (held: cloud-sync/agent/inbound.ts). A
+ * snapshot applied in slices marks it too, also one that only fills a gap, for which deltas would
+ * do: the ledger would send that store a snapshot again anyway (docs/sync-stream.md, "Applied in slices").
  */
 export function resyncWanted(db: Db): { seq: number; why: ResyncWhy } | undefined {
   const v = getMeta(db, RESYNC);

@@ -24,8 +24,9 @@ import type { SqlDb } from '../sql.ts';
 import { endVillagerSessions, villagerOf } from '../tables.ts';
 import type { VillagerBody } from '../../protocol/payloads.ts';
 import type { Logger } from '../../../edge/log.ts';
-import { audit, fieldError, TOWN } from './rules.ts';
+import { audit, fieldError } from './rules.ts';
 import { GUESS_WINDOW_MS, guessesSpent, MAX_GUESSES, readCount, writeAndTakeBack, writeCount } from './guess-counts.ts';
+import { noteFlood, sayFlood, type FloodTurn, type LoginFlood } from './login-flood.ts';
 
 const SCRYPT = { N: 16384, r: 8, p: 1, keylen: 32 };
 const SESSION_MS = 12 * 3_600_000;
@@ -121,7 +122,7 @@ export class VillagerSessions {
   async loginWith(village: string, villager: string, field: 'pin' | 'code', check: (spend: boolean) => Promise<LoginCheck>): Promise<{ token: string; expires_at: string }> {
     const now = this.clock();
     const { kind: reserved, lock, flood } = await reserveAttempt(this.db, village, villager, now);
-    if (flood) this.log?.warn({ event: `villager.login-flood-${flood}`, unknown_ids_kept_at_most: MAX_UNKNOWN_VILLAGER_COUNTS }, FLOOD_SAID[flood]);
+    sayFlood(this.log, VILLAGER_FLOOD, flood);
     if (reserved === 'locked') throw fieldError(field, 'too many wrong PINs or codes; try again later', '密码错误次数过多，请稍后再试', 429);
     if (reserved === 'busy') {
       await check(false);
@@ -212,7 +213,7 @@ async function reserveAttempt(db: SqlDb, village: string, villager: string, nowM
     // asked for every attempt, so an unknown id's costs no more work than a villager's
     const ids = await unknownVillagersCounted(tx);
     const full = ids >= MAX_UNKNOWN_VILLAGER_COUNTS;
-    const turned = await noteFlood(tx, ids, new Date(nowMs));
+    const turned = await noteFlood(tx, VILLAGER_FLOOD, ids, new Date(nowMs));
     const r = await reserveCounted(tx, village, villager, full, now, until);
     return turned ? { ...r, flood: turned } : r;
   });
@@ -270,35 +271,19 @@ async function unknownVillagersCounted(tx: SqlDb): Promise<number> {
 }
 
 /**
- * A flood's start and end, each once in the town's audit log (subject `villager-login-flood`,
- * stamped with the ledger's clock) and, by loginWith, in the ledger's log in both languages, as
- * the first attempt that finds the ids full, or down below VILLAGER_FLOOD_ENDS_BELOW, sees it:
- * the only trace there of the made-up ids, whose locks are audited nowhere (that would list the
- * ids tried). While a flood lasts, a row FLOOD_MARK in gov_login_failures says so (a key no
- * villager's, unknown id's or staff name's can be); its `until_at` is never reached, so no
- * purge of ended counts takes it. Inserted and deleted only if absent or present, so attempts at
- * the same time note a turn once.
+ * A flood's start and end (./login-flood.ts), each once in the town's audit log (subject
+ * `villager-login-flood`, stamped with the ledger's clock) and, by loginWith, in the ledger's log
+ * in both languages, as the first attempt that finds the ids full, or down below
+ * VILLAGER_FLOOD_ENDS_BELOW, sees it. The mark's key is one no villager's, unknown id's or staff
+ * name's can be.
  */
-type FloodTurn = 'start' | 'end';
-const FLOOD_MARK = 'villager-flood';
-const NEVER = '9999-12-31T23:59:59.999Z';
-async function noteFlood(tx: SqlDb, ids: number, now: Date): Promise<FloodTurn | undefined> {
-  const marked = (await tx.query('SELECT 1 FROM gov_login_failures WHERE login = $1', [FLOOD_MARK])).length > 0;
-  const full = marked ? ids >= VILLAGER_FLOOD_ENDS_BELOW : ids >= MAX_UNKNOWN_VILLAGER_COUNTS;
-  if (full === marked) return undefined;
-  const changed = full
-    ? await tx.run('INSERT INTO gov_login_failures (login, failures, until_at) VALUES ($1, 0, $2) ON CONFLICT (login) DO NOTHING', [FLOOD_MARK, NEVER])
-    : await tx.run('DELETE FROM gov_login_failures WHERE login = $1', [FLOOD_MARK]);
-  if (changed === 0) return undefined;
-  const turn = full ? 'start' : 'end';
-  await audit(tx, TOWN, 'villager-login-flood', `villager.login-flood-${turn}`, 'system', { unknown_ids_kept_at_most: MAX_UNKNOWN_VILLAGER_COUNTS }, now);
-  return turn;
-}
-
-/** The ledger's log line of a flood's start or end (noteFlood). */
-const FLOOD_SAID: Record<FloodTurn, string> = {
-  start: `villager login flood started: ${MAX_UNKNOWN_VILLAGER_COUNTS} unknown villager ids were tried in the last 15 minutes; while that many are counted, new ones are refused (503 LOGIN_BUSY) and villagers with the right PIN or code still sign in; the flood is said to end once they are down below ${VILLAGER_FLOOD_ENDS_BELOW} / 村民登录洪泛开始：最近 15 分钟内尝试的未知村民编号已达 ${MAX_UNKNOWN_VILLAGER_COUNTS} 个；计数达到此数时新的编号被拒绝（503），密码或登录码正确的村民仍可登录；降到 ${VILLAGER_FLOOD_ENDS_BELOW} 个以下时记为洪泛结束`,
-  end: `villager login flood ended: the unknown villager ids tried are down below ${VILLAGER_FLOOD_ENDS_BELOW} / 村民登录洪泛结束：尝试的未知村民编号已降到 ${VILLAGER_FLOOD_ENDS_BELOW} 个以下`,
+const VILLAGER_FLOOD: LoginFlood = {
+  mark: 'villager-flood', subject: 'villager-login-flood', event: 'villager.login-flood',
+  startsAt: MAX_UNKNOWN_VILLAGER_COUNTS, endsBelow: VILLAGER_FLOOD_ENDS_BELOW, detail: { unknown_ids_kept_at_most: MAX_UNKNOWN_VILLAGER_COUNTS },
+  said: {
+    start: `villager login flood started: ${MAX_UNKNOWN_VILLAGER_COUNTS} unknown villager ids were tried in the last 15 minutes; while that many are counted, new ones are refused (503 LOGIN_BUSY) and villagers with the right PIN or code still sign in; the flood is said to end once they are down below ${VILLAGER_FLOOD_ENDS_BELOW} / 村民登录洪泛开始：最近 15 分钟内尝试的未知村民编号已达 ${MAX_UNKNOWN_VILLAGER_COUNTS} 个；计数达到此数时新的编号被拒绝（503），密码或登录码正确的村民仍可登录；降到 ${VILLAGER_FLOOD_ENDS_BELOW} 个以下时记为洪泛结束`,
+    end: `villager login flood ended: the unknown villager ids tried are down below ${VILLAGER_FLOOD_ENDS_BELOW} / 村民登录洪泛结束：尝试的未知村民编号已降到 ${VILLAGER_FLOOD_ENDS_BELOW} 个以下`,
+  },
 };
 
 /**

@@ -108,7 +108,7 @@ export function registerStaffAccountRoutes(app: GovApp, deps: AccountRouteDeps):
     const b = req.body;
     if (self) {
       if (!b.current_password) throw fieldError('current_password', 'give your current password to set a new one', '修改自己的密码须输入当前密码');
-      const reserved = await reserveLoginAttempt(deps.db, a.username, deps.clock(), { signedIn: true });
+      const reserved = await reserveLoginAttempt(deps.db, a.username, deps.clock(), { signedIn: true, log: req.log });
       if (!reserved.ok) return reply.status(423).send(lockedRefusal('locked_until' in reserved ? reserved.locked_until : null));
       if (!(await verifyPassword(b.current_password, hash))) {
         await settleFailedLogin(deps.db, a.username, deps.clock());

@@ -7,6 +7,8 @@
 import type { SqlDb } from '../sql.ts';
 import { audit, TOWN } from '../governance/rules.ts';
 import { GUESS_WINDOW_MS, guessesSpent, MAX_GUESSES, readCount, windowEnd, writeAndTakeBack, writeCount, type StoredCount } from '../governance/guess-counts.ts';
+import { noteFlood, sayFlood, type FloodTurn, type LoginFlood } from '../governance/login-flood.ts';
+import type { Logger } from '../../../edge/log.ts';
 
 export const MAX_FAILED_LOGINS = MAX_GUESSES;
 /** How long a lock lasts, and how long a count of wrong passwords lasts after its last attempt. */
@@ -82,14 +84,15 @@ export type LoginReservation =
  * after it without an answer that a made-up name could not give. `signedIn` (one's own password
  * change, an account's count) is never refused for the flood, and is told a spent count as a lock.
  */
-export async function reserveLoginAttempt(db: SqlDb, username: string, now: Date, opts: { signedIn?: boolean } = {}): Promise<LoginReservation> {
-  return db.transaction(async (tx) => {
+export async function reserveLoginAttempt(db: SqlDb, username: string, now: Date, opts: { signedIn?: boolean; log?: Pick<Logger, 'warn'> } = {}): Promise<LoginReservation> {
+  let turned: FloodTurn | undefined;
+  const reserved = await db.transaction(async (tx): Promise<LoginReservation> => {
     // the ended counts and locks of unknown names (and flood counts) go at every attempt, whatever its name
     await tx.run("DELETE FROM gov_login_failures WHERE until_at <= $1 AND (login LIKE 'staff-name:%' OR login LIKE 'staff-in-flood:%')", [now.toISOString()]);
     // read for every name, a name nobody has too (none has a flood count): the same work
     const names = await unknownNamesCounted(tx);
     const full = names >= MAX_UNKNOWN_NAME_COUNTS;
-    await noteFlood(tx, names, now);
+    turned = await noteFlood(tx, STAFF_FLOOD, names, now);
     const f = await floodCount(tx, username);
     const inFlood = floodGuesses(f, now);
     const r = await counted(tx, username);
@@ -110,6 +113,9 @@ export async function reserveLoginAttempt(db: SqlDb, username: string, now: Date
     await tx.run('UPDATE staff_accounts SET failed_logins = $1, failed_until = $2 WHERE username = $3', [own + 1, countEnd(now), username]);
     return guessesSpent(own, inFlood) ? { ok: true, spent: true } : { ok: true };
   });
+  // said once committed: the turn the try that committed saw
+  sayFlood(opts.log, STAFF_FLOOD, turned);
+  return reserved;
 }
 
 /** An attempt refused in a flood: a row written as a counted attempt's is, and taken back (the same write, nothing kept). */
@@ -162,28 +168,26 @@ async function unknownNamesCounted(tx: SqlDb): Promise<number> {
 }
 
 /**
- * A flood's start and end, each once in the town's audit log (stamped with the ledger's clock),
- * as the first attempt that finds the names full, or no longer full, sees it: the only trace of
- * the made-up names there, whose locks are audited nowhere (that would list the names tried).
- * While a flood lasts, a row `staff-flood` in gov_login_failures says so; its `until_at` is
- * never reached, so no purge of ended counts (a villager's sign-in purges every one) takes it.
- */
-const FLOOD_MARK = 'staff-flood';
-const NEVER = '9999-12-31T23:59:59.999Z';
-/**
- * A flood ends in the log only once its names are down to FLOOD_ENDS_BELOW, not at the first
- * that expires: a flood held at the mark (one name expiring, the next attempt adding one) would
- * otherwise write an end and a start for every name that expires.
+ * A flood ends (in the audit log and the ledger's log) only once its names are down below this,
+ * not at the first that expires (../governance/login-flood.ts).
  */
 export const FLOOD_ENDS_BELOW = Math.floor(MAX_UNKNOWN_NAME_COUNTS * 0.9);
-async function noteFlood(tx: SqlDb, names: number, now: Date): Promise<void> {
-  const marked = (await tx.query('SELECT 1 FROM gov_login_failures WHERE login = $1', [FLOOD_MARK])).length > 0;
-  const full = marked ? names >= FLOOD_ENDS_BELOW : names >= MAX_UNKNOWN_NAME_COUNTS;
-  if (full === marked) return;
-  if (full) await tx.run('INSERT INTO gov_login_failures (login, failures, until_at) VALUES ($1, 0, $2)', [FLOOD_MARK, NEVER]);
-  else await tx.run('DELETE FROM gov_login_failures WHERE login = $1', [FLOOD_MARK]);
-  await audit(tx, TOWN, 'staff-login-flood', full ? 'staff.login-flood-start' : 'staff.login-flood-end', 'system', { unknown_names_kept_at_most: MAX_UNKNOWN_NAME_COUNTS }, now);
-}
+
+/**
+ * A flood's start and end (../governance/login-flood.ts), each once in the town's audit log
+ * (subject `staff-login-flood`, stamped with the ledger's clock) and, by reserveLoginAttempt once
+ * its transaction is committed, in the ledger's log in both languages, as a villager flood's
+ * (governance/auth.ts), as the first attempt that finds the names full, or down below
+ * FLOOD_ENDS_BELOW, sees it.
+ */
+const STAFF_FLOOD: LoginFlood = {
+  mark: 'staff-flood', subject: 'staff-login-flood', event: 'staff.login-flood',
+  startsAt: MAX_UNKNOWN_NAME_COUNTS, endsBelow: FLOOD_ENDS_BELOW, detail: { unknown_names_kept_at_most: MAX_UNKNOWN_NAME_COUNTS },
+  said: {
+    start: `staff login flood started: ${MAX_UNKNOWN_NAME_COUNTS} unknown user names were tried in the last 15 minutes; while that many are counted, new ones are refused (503 LOGIN_BUSY) and staff with the right password still sign in; the flood is said to end once they are down below ${FLOOD_ENDS_BELOW} / 工作人员登录洪泛开始：最近 15 分钟内尝试的未知用户名已达 ${MAX_UNKNOWN_NAME_COUNTS} 个；计数达到此数时新的用户名被拒绝（503），密码正确的工作人员仍可登录；降到 ${FLOOD_ENDS_BELOW} 个以下时记为洪泛结束`,
+    end: `staff login flood ended: the unknown user names tried are down below ${FLOOD_ENDS_BELOW} / 工作人员登录洪泛结束：尝试的未知用户名已降到 ${FLOOD_ENDS_BELOW} 个以下`,
+  },
+};
 
 /** reserveLoginAttempt for a name nobody has: the same steps on its gov_login_failures row (`f`). */
 async function reserveUnknownName(tx: SqlDb, f: { failures: number; until_at: string } | undefined, username: string, now: Date): Promise<{ ok: true } | { ok: false; locked_until: string | null }> {

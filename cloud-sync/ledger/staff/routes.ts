@@ -72,7 +72,7 @@ export function registerStaffRoutes(app: GovApp, deps: StaffDeps): void {
     const now = deps.clock();
     // The attempt is counted before the scrypt, so guesses sent together meet the lock too; a
     // name nobody has is counted and locked alike, so the lock does not tell which names exist.
-    const reserved = await reserveLoginAttempt(deps.db, username, now);
+    const reserved = await reserveLoginAttempt(deps.db, username, now, { log: req.log });
     if (!reserved.ok && !('busy' in reserved)) {
       req.log.warn({ username }, 'staff login refused: account locked / 账号已锁定，拒绝登录');
       return reply.status(423).send(lockedRefusal(reserved.locked_until));
