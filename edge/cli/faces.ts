@@ -10,6 +10,7 @@ import { FaceEngine } from '../../models/face-engine.ts';
 import { decodeImage } from '../../models/image.ts';
 import { isModelError } from '../../models/errors.ts';
 import { EdgeError } from '../errors.ts';
+import { appendAudit } from '../ledger/audit.ts';
 import { closeLedger, openLedger } from '../ledger/db.ts';
 import { holdForCommand } from '../ledger-holds.ts';
 import { setFaceConsent } from '../ledger/villagers.ts';
@@ -125,7 +126,10 @@ export function registerFacesCommands(program: Command): void {
           const r: Enrolled = o.camera ? { ...(await enrolAtCamera(env, engine, villager, o, at, given)), alreadyEnrolled: [] } : await enrolVillager(env.db, env.key, engine, env.entry, villager, photos, at, given);
           const skipped = new Set(r.alreadyEnrolled);
           if (env.entry.store_photos) for (const f of o.photo) if (!skipped.has(path.basename(f))) keepEnrolmentPhoto(env.dataDir, env.entry, villager, f, at);
-          print(o, { villager, templates: r.templates, total: countTemplates(env.db, villager), already_enrolled: r.alreadyEnrolled }, enrolledText(villager, r));
+          const total = countTemplates(env.db, villager);
+          // audited as the admin page's enrolment is (face.enrol); a run that stored nothing changed nothing
+          if (r.templates > 0) appendAudit(env.db, { actor: 'cli', action: 'face.enrol', target: villager, before: null, after: { templates: r.templates, total, consent_by: o.consent ? consentBy : 'on record', source: o.camera ? 'door camera' : 'photo', already_enrolled: r.alreadyEnrolled.length } });
+          print(o, { villager, templates: r.templates, total, already_enrolled: r.alreadyEnrolled }, enrolledText(villager, r));
         } finally {
           engine.stop();
         }
@@ -137,13 +141,23 @@ export function registerFacesCommands(program: Command): void {
   withCommon(faces.command('remove'), { json: true })
     .description('delete a villager\'s face templates and kept enrolment photos and withdraw consent / 删除人脸模板和保存的录入照片并撤回同意')
     .requiredOption('--villager <id>', 'villager id / 村民编号')
-    .action((o: CommonOptions & { villager: string }) => {
+    .option('--yes', 'the villager (or guardian) asked to withdraw: delete now / 已与本人确认要求撤回，立即删除')
+    .action((o: CommonOptions & { villager: string; yes?: boolean }) => {
+      // what only the villager standing there can give again: confirmed first, as the admin page's
+      // box is ticked, never by one mistyped line
+      if (!o.yes) {
+        throw new EdgeError('INVALID_ARGUMENT', `confirm with --yes that ${o.villager} (or their guardian) asks to withdraw: their face templates and kept photos are deleted, and only they can enrol again`, { zh: `请加 --yes 确认 ${o.villager}（或其监护人）要求撤回：人脸模板和保存的照片将被删除，只有本人到场才能重新录入` });
+      }
       // deleting decrypts nothing: no key is needed, so a withdrawal never waits for one
       const config = configFrom(o);
       const entry = resolveEntryConfig((config as { entry?: unknown }).entry);
       const db = openLedger(existingLedger(config));
       try {
+        const had = faceConsentOf(db, o.villager);
+        if (had === undefined) throw new EdgeError('UNKNOWN_VILLAGER', `unknown villager ${JSON.stringify(o.villager)}: nothing deleted`, { zh: `未知村民 ${o.villager}：未删除任何数据` });
+        const before = { consent_at: had.faceConsentAt, templates: countTemplates(db, o.villager) };
         const { templates: removed, photos } = withdrawFaceData(db, config.data_dir, entry, o.villager);
+        appendAudit(db, { actor: 'cli', action: 'face.withdraw', target: o.villager, before, after: { consent_at: null, templates: 0, photos } });
         print(o, { villager: o.villager, removed, photos }, `removed ${removed} templates and ${photos} enrolment photos of ${o.villager}; consent withdrawn / 已删除`);
       } finally {
         closeLedger(db);

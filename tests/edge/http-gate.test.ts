@@ -116,7 +116,7 @@ describe('admin gate', () => {
     await gated.close();
   });
 
-  it('lets the board and its parts by, as README says: /board/live and /board/board.js answer while every slot is held', async () => {
+  it('lets the board and its parts by, as docs/store-admin.md says: /board/live and /board/board.js answer while every slot is held', async () => {
     const held = Fastify();
     const g = registerAdminGate(held, { slots: 1 });
     const release: Array<() => void> = [];

@@ -65,7 +65,7 @@ describe('a faces command and the face-template key', () => {
 
   it('faces remove needs no key: consent is withdrawn and no key is made', async () => {
     const s = storeWithKeysApart('remove');
-    const r = await run({}, 'faces', 'remove', '--villager', 'V1', '--json', '--data-dir', s.data);
+    const r = await run({}, 'faces', 'remove', '--villager', 'V1', '--yes', '--json', '--data-dir', s.data);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ villager: 'V1', removed: 0 });
     expect(readdirSync(path.join(s.data, 'keys'))).toEqual([]);

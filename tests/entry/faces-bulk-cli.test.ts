@@ -12,6 +12,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaceEngine } from '../../models/face-engine.ts';
+import { listAudit } from '../../edge/ledger/audit.ts';
 import { closeLedger, openLedger } from '../../edge/ledger/db.ts';
 import { firstStartKey } from './store-key.ts';
 import { addVillager, getVillager, setFaceConsent } from '../../edge/ledger/villagers.ts';
@@ -146,6 +147,10 @@ describe('faces enroll --dir', () => {
       // nothing of theirs was enrolled: no consent left on record
       expect(getVillager(db, 'C')!.faceConsentAt).toBeNull();
       expect(getVillager(db, 'D')!.faceConsentAt).toBeNull();
+      // audited as the admin page's enrolment is, once per villager enrolled, none for C or D
+      const audit = listAudit(db, { limit: 50 }).filter((a) => a.action === 'face.enrol');
+      expect(audit.map((a) => a.target).sort()).toEqual(['A', 'B']);
+      expect(audit.find((a) => a.target === 'B')).toMatchObject({ actor: 'cli', after: { photos: 1, consent_by: 'guardian:乙的母亲', source: 'folder' } });
     } finally {
       closeLedger(db);
     }

@@ -9,6 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FaceEngine } from '../../models/face-engine.ts';
+import { listAudit } from '../../edge/ledger/audit.ts';
 import { closeLedger, openLedger } from '../../edge/ledger/db.ts';
 import { firstStartKey } from './store-key.ts';
 import { addVillager } from '../../edge/ledger/villagers.ts';
@@ -94,5 +95,14 @@ describe('faces enroll run again', () => {
     const json = await run('faces', 'enroll', '--villager', 'E', '--photo', darker, '--json');
     expect(json.code, json.stderr).toBe(0);
     expect(JSON.parse(json.stdout)).toEqual({ villager: 'E', templates: 0, total: before + 2, already_enrolled: ['darker.jpg'] });
+    // the enrolment that stored templates is audited as the admin page's is; the one that stored none is not
+    const db = openLedger(path.join(data, 'ledger.sqlite'));
+    try {
+      const photoRuns = listAudit(db, { limit: 50 }).filter((a) => a.action === 'face.enrol' && (a.after as { source?: string }).source === 'photo');
+      expect(photoRuns).toHaveLength(1);
+      expect(photoRuns[0]).toMatchObject({ actor: 'cli', target: 'E', after: { templates: 2, total: before + 2, already_enrolled: 2 } });
+    } finally {
+      closeLedger(db);
+    }
   }, 240_000);
 });

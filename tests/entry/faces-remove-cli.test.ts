@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { closeLedger, openLedger } from '../../edge/ledger/db.ts';
 import { countTemplates, faceConsentOf } from '../../edge/ledger/face-templates.ts';
+import { listAudit } from '../../edge/ledger/audit.ts';
 import { addVillager, setFaceConsent } from '../../edge/ledger/villagers.ts';
 import { addTemplates, loadOrCreateTemplateKey } from '../../edge/entry/templates.ts';
 import { SyntheticDescriptors } from '../../harness/synthetic-descriptors.ts';
@@ -63,7 +64,7 @@ describe('faces remove', () => {
   it('deletes the templates, the consent and the kept enrolment photos; another villager\'s stay', async () => {
     enrolled('kept', ['A', 'B']);
     // store_photos is off now: photos kept while it was on go all the same
-    const r = await run({ entry: { photo_dir: 'kept' } }, 'faces', 'remove', '--villager', 'A', '--json');
+    const r = await run({ entry: { photo_dir: 'kept' } }, 'faces', 'remove', '--villager', 'A', '--yes', '--json');
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ villager: 'A', removed: 1, photos: 2 });
     expect(existsSync(path.join(data, 'kept', 'A'))).toBe(false);
@@ -74,7 +75,7 @@ describe('faces remove', () => {
       expect(countTemplates(db, 'B')).toBe(1);
     });
     // nothing kept: nothing to delete, not an error
-    const again = await run({ entry: { photo_dir: 'kept' } }, 'faces', 'remove', '--villager', 'A', '--json');
+    const again = await run({ entry: { photo_dir: 'kept' } }, 'faces', 'remove', '--villager', 'A', '--yes', '--json');
     expect(again.code, again.stderr).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ removed: 0, photos: 0 });
   });
@@ -88,7 +89,7 @@ describe('faces remove', () => {
       }
     });
     for (const id of ['.', '..']) {
-      const r = await run({ entry: { photo_dir: 'kept' } }, 'faces', 'remove', '--villager', id, '--json');
+      const r = await run({ entry: { photo_dir: 'kept' } }, 'faces', 'remove', '--villager', id, '--yes', '--json');
       expect(r.code, r.stderr).toBe(0);
       expect(JSON.parse(r.stdout)).toMatchObject({ villager: id, removed: 1, photos: 0 });
       ledger((db) => {
@@ -114,10 +115,42 @@ describe('faces remove', () => {
   });
 
   it('refuses a villager id that would lead out of the photo folder, bilingual, before deleting anything', async () => {
-    const r = await run({ entry: { photo_dir: 'kept' } }, 'faces', 'remove', '--villager', '../kept');
+    // a ledger from before such ids were refused may hold one
+    ledger((db) => db.prepare("INSERT INTO villagers (id, name, village, created_at, updated_at, status_changed_at, face_consent_at, face_consent_by) VALUES ('../kept', 'x', 'v', '2026-12-01', '2026-12-01', '2026-12-01', '2026-12-01', 'self')").run());
+    const r = await run({ entry: { photo_dir: 'kept' } }, 'faces', 'remove', '--villager', '../kept', '--yes');
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('cannot name a folder');
     expect(r.stderr).toContain('照片文件夹');
     expect(readdirSync(path.join(data, 'kept', 'B'))).toHaveLength(2);
+  });
+  it('asks for --yes before deleting anything, bilingual, exit 2', async () => {
+    enrolled('kept', ['C']);
+    const r = await run({ entry: { photo_dir: 'kept' } }, 'faces', 'remove', '--villager', 'C');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--yes');
+    expect(r.stderr).toContain('确认');
+    expect(readdirSync(path.join(data, 'kept', 'C'))).toHaveLength(2);
+    ledger((db) => {
+      expect(countTemplates(db, 'C')).toBe(1);
+      expect(faceConsentOf(db, 'C')?.faceConsentAt).not.toBeNull();
+    });
+  });
+
+  it('refuses a villager the ledger does not have (a mistyped id), exit 2, naming it', async () => {
+    enrolled('kept', ['D']);
+    const r = await run({ entry: { photo_dir: 'kept' } }, 'faces', 'remove', '--villager', 'DX', '--yes');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('DX');
+    expect(r.stderr).toContain('未知村民');
+  });
+
+  it('is audited as the admin page\'s withdrawal is (face.withdraw, actor cli, what was there before)', async () => {
+    enrolled('kept', ['E']);
+    const r = await run({ entry: { photo_dir: 'kept' } }, 'faces', 'remove', '--villager', 'E', '--yes', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    ledger((db) => {
+      const rec = listAudit(db, { limit: 5 }).find((a) => a.action === 'face.withdraw' && a.target === 'E');
+      expect(rec).toMatchObject({ actor: 'cli', before: { templates: 1, consent_at: expect.any(String) }, after: { consent_at: null, templates: 0, photos: 2 } });
+    });
   });
 });

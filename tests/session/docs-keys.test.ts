@@ -1,6 +1,6 @@
 /**
  * The session config keys the docs name (`session.…`, `weight.…` in code spans of
- * docs/scenarios.md and the README) are keys the config accepts: a scenario or config file
+ * docs/scenarios.md and docs/store-admin.md) are keys the config accepts: a scenario or config file
  * written from the docs must not be refused as having an unknown property.
  */
 import { readFileSync } from 'node:fs';
@@ -23,7 +23,7 @@ function known(key: string): boolean {
 }
 
 describe('session config keys named in the docs', () => {
-  it.each(['docs/scenarios.md', 'README.md'])('%s names only keys the config accepts', (file) => {
+  it.each(['docs/scenarios.md', 'docs/store-admin.md'])('%s names only keys the config accepts', (file) => {
     const keys = namedKeys(file);
     expect(keys.length).toBeGreaterThan(0);
     expect(keys.filter((k) => !known(k))).toEqual([]);

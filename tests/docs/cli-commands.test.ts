@@ -1,0 +1,57 @@
+/**
+ * The README lists every `store-edge` command, and docs/cli.md describes each: a command added to
+ * the program without a row in both tables fails here. A row names a command as
+ * `store-edge GROUP SUB` or, after a slash in the same row, as `SUB` of the group it began with
+ * (`staff add` / `staff list` in the row of `store-edge ledger staff add`) or of its own (`villagers add` /
+ * `villagers list`, `products set` / `slots set`), the way both tables write them.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { buildProgram } from '../../edge/cli/index.ts';
+
+const root = path.resolve(import.meta.dirname, '../..');
+
+function leaves(c: Command, at: string[] = []): string[] {
+  if (c.commands.length === 0) return [at.join(' ')];
+  return c.commands.flatMap((sub) => leaves(sub, [...at, sub.name()]));
+}
+
+/** The commands a markdown file's command table names (its first column's code spans). */
+function tableCommands(file: string, top: ReadonlySet<string>): Set<string> {
+  const named = new Set<string>();
+  for (const line of readFileSync(path.join(root, file), 'utf8').split('\n')) {
+    if (!line.startsWith('| `store-edge ')) continue;
+    const first = line.split(' | ')[0]!;
+    let group = '';
+    for (const span of first.matchAll(/`([^`]+)`/g)) {
+      const words = span[1]!.replace(/^store-edge /, '').replace(/\\\|/g, '|').split(/\s+/).filter((w) => /^[a-z][\w|-]*$/.test(w));
+      if (span[1]!.startsWith('store-edge ')) group = words[0]!;
+      // `staff password|unlock` names two subcommands; `ledger staff add` three words deep
+      const alts = (w: string | undefined): string[] => (w === undefined ? [''] : w.split('|'));
+      const [a, b, c] = span[1]!.startsWith('store-edge ') || top.has(words[0]!) ? words : [group, ...words];
+      for (const x of alts(a)) for (const y of alts(b)) for (const z of alts(c)) named.add([x, y, z].filter(Boolean).join(' '));
+    }
+  }
+  return named;
+}
+
+describe('the store-edge commands in the docs', () => {
+  it.each(['README.md', 'docs/cli.md'])('%s has a row for every command', async (file) => {
+    const program = await buildProgram();
+    const named = tableCommands(file, new Set(program.commands.map((c) => c.name())));
+    const missing = leaves(program).filter((cmd) => ![...named].some((n) => n === cmd || n.startsWith(`${cmd} `)));
+    expect(missing).toEqual([]);
+  });
+
+  it('names no command the program does not have', async () => {
+    const program = await buildProgram();
+    const all = leaves(program);
+    const groups = new Set(all.flatMap((c) => c.split(' ').slice(0, -1).map((_, i, a) => a.slice(0, i + 1).join(' '))));
+    for (const file of ['README.md', 'docs/cli.md']) {
+      const unknown = [...tableCommands(file, new Set(program.commands.map((c) => c.name())))].filter((n) => !all.some((c) => n === c || n.startsWith(`${c} `)) && !groups.has(n));
+      expect(unknown, file).toEqual([]);
+    }
+  });
+});
