@@ -249,7 +249,7 @@ describe('the sign of an entry, refused in both languages saying the same', () =
   ] as const)('%s of %i', (kind, points, en, zh) => {
     let err: unknown;
     try {
-      applyEntry(t.db, { id: `sign-${kind}`, villager: 'v1', kind: kind as EntryKind, points, reason: 'x' }, rules);
+      applyEntry(t.db, { id: `sign-${kind}`, villagerId: 'v1', kind: kind as EntryKind, points, reason: 'x', origin: 'cli' }, rules);
     } catch (e) {
       err = e;
     }
