@@ -144,7 +144,7 @@ export function migrateKeys(config: Config, opts: { env?: NodeJS.ProcessEnv; dry
     if (!opts.dryRun) {
       if (!existsSync(dir)) {
         try {
-          mkdirSync(dir, { recursive: true, mode: 0o700 });
+          makeFolders(dir);
         } catch (err) {
           throw keyWriteError(p.file, err);
         }
@@ -343,3 +343,15 @@ export function isInside(file: string, dir: string): boolean {
   const rel = path.relative(path.resolve(dir), path.resolve(file));
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
+
+/**
+ * `mkdir -p`, one level at a time: Node's recursive mkdirSync never returns under /proc (the
+ * kernel answers ENOENT to every level and it tries again), so a keys_dir there would hang the
+ * start; here the first level that cannot be made throws.
+ */
+function makeFolders(dir: string): void {
+  const missing: string[] = [];
+  for (let at = dir; !existsSync(at); at = path.dirname(at)) missing.unshift(at);
+  for (const d of missing) mkdirSync(d, { mode: 0o700 });
+}
+

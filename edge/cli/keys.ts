@@ -4,7 +4,7 @@
  * systemd's LoadCredential=. Run as root with the daemon stopped: it takes the data folder's
  * lock, so it refuses while a daemon runs. Without --yes it only says what it would move.
  */
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statfsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { EdgeError, ErrorCode } from '../errors.ts';
@@ -12,6 +12,22 @@ import { lockDataDir } from '../data-dir.ts';
 import { KEY_NAMES, migrateKeys, reallyInsideData } from '../keys.ts';
 import { unwritable } from './ledger-options.ts';
 import { configFrom, existingLedger, print, withCommon, type CommonOptions } from './context.ts';
+
+/** statfs magic numbers of Linux's kernel file systems, which hold no files of ours (linux/magic.h). */
+const KERNEL_FS: ReadonlySet<number> = new Set([
+  0x9fa0, // proc
+  0x62656572, // sysfs
+  0x27e0eb, // cgroup
+  0x63677270, // cgroup2
+  0x64626720, // debugfs
+  0x74726163, // tracefs
+  0x73636673, // securityfs
+  0x62656570, // configfs
+  0xcafe4a11, // bpf
+  0x6165676c, // pstore
+  0xde5e81e4, // efivarfs
+  0x1cd1, // devpts
+]);
 
 /**
  * `--to`: a folder outside the data folder (keys moved within it are not apart from the data),
@@ -34,6 +50,13 @@ function keysDirOption(flag: string, value: string, dataDir: string): string {
   if (!statSync(at).isDirectory()) {
     throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `${flag} ${value}: ${at} is not a folder; give the keys folder, e.g. /etc/store-edge/keys`, {
       zh: `${flag} ${value}：${at} 不是文件夹；请给出密钥文件夹，例如 /etc/store-edge/keys`, details: { field: flag, path: at },
+    });
+  }
+  // a kernel file system (/proc, /sys, …) answers to mkdir without ever making a folder, so a
+  // recursive mkdir under /proc spun for ever: named here, before anything is tried
+  if (KERNEL_FS.has(statfsSync(at).type)) {
+    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `${flag} ${value}: ${at} is a kernel file system (/proc, /sys), which cannot hold files; give the keys folder, e.g. /etc/store-edge/keys`, {
+      zh: `${flag} ${value}：${at} 属于内核虚拟文件系统（/proc、/sys），不能存放文件；请给出密钥文件夹，例如 /etc/store-edge/keys`, details: { field: flag, path: at },
     });
   }
   try {

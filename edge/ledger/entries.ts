@@ -24,7 +24,7 @@ import { createHash } from 'node:crypto';
 import { cachedStatement, inTransaction, type Db } from './db.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { enqueueOutbox } from './outbox.ts';
-import { entrySignRefusal } from '../../cloud-sync/protocol/entry-sign.ts';
+import { entrySignRefusal, entrySignRefusalZh } from '../../cloud-sync/protocol/entry-sign.ts';
 import { requireVillager } from './villagers.ts';
 import type { OfflineLimit } from './sync-state.ts';
 import { iso, systemClock, type Clock } from './time.ts';
@@ -106,7 +106,7 @@ const ENTRY_ID_RE = /^[A-Za-z0-9_.:#@-]{1,128}$/;
 /** The sign each kind of entry must carry (one rule with the village ledger's: cloud-sync/protocol/entry-sign.ts). */
 function checkSign(kind: EntryKind, points: number): void {
   const why = entrySignRefusal(kind, points);
-  if (why !== undefined) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, why, { zh: `${kind} 类型的积分数值符号不正确` });
+  if (why !== undefined) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, why, { zh: entrySignRefusalZh(kind, points) ?? why });
 }
 
 /** What every entry must be, wherever it comes from: an id, a kind, integer points in range, a reason of bounded length. */

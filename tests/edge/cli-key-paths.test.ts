@@ -95,6 +95,14 @@ describe('keys migrate --to', () => {
     expect(readdirSync(path.join(data, 'keys'))).toEqual(['face-templates.key']);
   }, 60_000);
 
+  it('a folder in a kernel file system (/proc, /sys), which holds no files: exit 2 naming --to at once (a recursive mkdir under /proc never returned), nothing moved', async () => {
+    const data = store('pseudo');
+    for (const to of ['/proc/store-edge-keys-test', '/sys/kernel/store-edge-keys-test', '/proc/store-edge-keys-test/deeper']) {
+      expectRefused(await run(['keys', 'migrate', '--to', to, '--yes', '--data-dir', data]), '--to', 'cannot hold files', '不能存放文件');
+    }
+    expect(readFileSync(path.join(data, 'keys', 'face-templates.key'))).toEqual(Buffer.alloc(32, 4));
+  }, 60_000);
+
   it('a folder this user may not write: exit 2 naming --to, nothing moved', async () => {
     const data = store('ro-migrate');
     const ro = unwritableFolder('ro-migrate-keys');

@@ -240,3 +240,21 @@ describe('ledger invariants under random sequences (property-based)', () => {
     );
   });
 });
+
+describe('the sign of an entry, refused in both languages saying the same', () => {
+  it.each([
+    ['adjustment', 0, 'an adjustment entry cannot carry 0 points (must not be 0)', '调整不能为 0 分'],
+    ['penalty', 5, 'a penalty entry cannot carry 5 points (must be negative)', '扣分须为负数'],
+    ['award', -3, 'an award entry cannot carry -3 points (must be positive)', '加分须为正数'],
+  ] as const)('%s of %i', (kind, points, en, zh) => {
+    let err: unknown;
+    try {
+      applyEntry(t.db, { id: `sign-${kind}`, villagerId: 'v1', kind: kind as EntryKind, points, reason: 'x', origin: 'cli' }, rules);
+    } catch (e) {
+      err = e;
+    }
+    expect(isEdgeError(err) && err.code).toBe(ErrorCode.INVALID_ARGUMENT);
+    expect(isEdgeError(err) && err.message).toBe(en);
+    expect(isEdgeError(err) && err.zh).toContain(zh);
+  });
+});
