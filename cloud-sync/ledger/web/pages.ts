@@ -26,7 +26,7 @@ const here = (f: string) => new URL(`./static/${f}`, import.meta.url);
 const require = createRequire(import.meta.url);
 
 /** The village office's page and its scripts (one file per part of the work, loaded in this order). */
-const VILLAGE_OFFICE = ['village.html', 'village-core.js', 'village-claims.js', 'village-tasks.js', 'village-catalogue.js', 'village-login-codes.js', 'village.js'];
+const VILLAGE_OFFICE = ['village.html', 'village-core.js', 'village-claims.js', 'village-record.js', 'village-decided.js', 'village-tasks.js', 'village-catalogue.js', 'village-login-codes.js', 'village.js'];
 
 let cache: Map<string, [string, Buffer]> | undefined;
 /** File → [content type, bytes], read once. */

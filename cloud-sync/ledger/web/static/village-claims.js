@@ -99,7 +99,7 @@
     }
     // decided: the claim leaves the list, and the villager's balance changed
     office.forgetVillagers();
-    await Promise.all([load(), office.loadVillagers?.()]);
+    await Promise.all([load(), office.loadVillagers?.(), office.loadDecided?.()]);
   }
 
   window.addEventListener('DOMContentLoaded', () => {

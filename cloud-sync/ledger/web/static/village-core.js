@@ -1,4 +1,4 @@
-/* global LedgerErrors, document, location, window */
+/* global FormData, LedgerErrors, document, location, window */
 /**
  * The village office page (/village), shared part: the API call with the session's cookie and
  * CSRF token, refusals shown beside the field the server names (Chinese, then English:
@@ -28,10 +28,12 @@
   /** The village's part of the API. */
   office.api = (rest) => `/api/villages/${encodeURIComponent(office.village)}${rest}`;
 
+  /** A JSON body, or a FormData one (an evidence photo: multipart, the upload's deadline). */
   office.call = async (method, url, body) => {
     const headers = method === 'GET' ? {} : { 'x-csrf-token': office.csrf };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    const res = await LedgerErrors.fetch(url, { method, headers, credentials: 'same-origin', ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    const form = typeof FormData !== 'undefined' && body instanceof FormData;
+    if (body !== undefined && !form) headers['content-type'] = 'application/json';
+    const res = await LedgerErrors.fetch(url, { method, headers, credentials: 'same-origin', ...(body === undefined ? {} : { body: form ? body : JSON.stringify(body) }) });
     if (res.status === 401) {
       office.toLogin();
       throw Object.assign(new Error('请先登录 / sign in first'), { status: 401 });

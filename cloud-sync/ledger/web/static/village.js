@@ -5,7 +5,7 @@
  * chooses one and reads it only, as the API allows), and the villagers with their balances
  * (GET …/villagers, the first LISTED by id; any other looked up by id; for a village account, each
  * with 登录码: village-login-codes.js). Then it loads the other parts (village-claims.js,
- * village-tasks.js, village-catalogue.js).
+ * village-tasks.js, village-catalogue.js, village-record.js, village-decided.js).
  */
 'use strict';
 
@@ -30,6 +30,9 @@
         people.push(...page.villagers);
         after = page.next;
       } while (after && people.length < LISTED);
+      // the record form's choices by id or name (village-record.js)
+      office.villagerList = people.slice(0, LISTED);
+      office.onVillagers?.();
       const body = $('villagers');
       body.replaceChildren();
       for (const v of people.slice(0, LISTED)) {
