@@ -23,7 +23,7 @@ import type { SqlDb } from './sql.ts';
 import type { LedgerService } from './service.ts';
 import { registerGovernance, registerVillagerLogin, type Principal } from './governance/routes.ts';
 import { VillagerSessions, villagerLoginLimit, type VillagerSession } from './governance/auth.ts';
-import { nulField, nulRefusal, validationError } from './governance/errors.ts';
+import { nulField, nulRefusal, refusalCode, validationError } from './governance/errors.ts';
 import { fieldError, notBlank } from './governance/rules.ts';
 import { registerRollupRoutes } from './governance/rollup-routes.ts';
 import { RollupRunner } from './governance/rollup-runner.ts';
@@ -149,7 +149,7 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
       // a busy database (sql.ts `busyError`): nothing was changed, and the same request may be sent again
       const retryAfter = err.details?.retryAfterS;
       if (typeof retryAfter === 'number') void reply.header('Retry-After', String(retryAfter));
-      return reply.status(status).send({ error: err.code, message: err.message, zh: err.zh, ...(err.details?.field ? { field: err.details.field } : {}) });
+      return reply.status(status).send({ error: refusalCode(status, err.code), message: err.message, zh: err.zh, ...(err.details?.field ? { field: err.details.field } : {}) });
     }
     const e = err as { statusCode?: number; message?: string; code?: string };
     if (e.code?.startsWith('FST_CSRF')) return reply.status(403).send({ error: 'CSRF_REJECTED', message: 'missing or wrong CSRF token (x-csrf-token); reload the page', zh: '页面已过期或请求来源不明，请刷新页面后再试', field: 'csrf' });
@@ -163,7 +163,7 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
     if (e.statusCode === 400) return reply.status(400).send({ error: ErrorCode.INVALID_ARGUMENT, ...validationError(err) });
     if (e.statusCode === 413) return reply.status(413).send({ error: ErrorCode.INVALID_ARGUMENT, message: `the request is too large (at most ${BODY_LIMIT / 1024} KB)`, zh: `请求内容太大（不能超过 ${BODY_LIMIT / 1024} KB）` });
     // Any other refusal of the request by fastify or a plugin is the sender's fault, not an error of the ledger.
-    if (e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500) return reply.status(e.statusCode).send({ error: ErrorCode.INVALID_ARGUMENT, message: e.message ?? 'bad request', zh: '请求内容不正确' });
+    if (e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500) return reply.status(e.statusCode).send({ error: refusalCode(e.statusCode, ErrorCode.INVALID_ARGUMENT), message: e.message ?? 'bad request', zh: '请求内容不正确' });
     deps.log.error({ err }, 'ledger API error / 村账本接口错误');
     return reply.status(500).send({ error: ErrorCode.INTERNAL, message: 'internal error', zh: '内部错误' });
   });

@@ -163,8 +163,21 @@ describe(`the board of a village (${ledgerDbKind})`, () => {
   });
 
   it('totals the month: points issued and redeemed, deeds, participants without staff', async () => {
-    // awards: 30 + 2 + 8 + 8 + 30 (老陈's) + 2 (赵六's, later reversed by an adjustment)
-    expect((await board()).totals).toEqual({ issued: 80, redeemed: 0, deeds: 5, participants: 3, villagers: 4 });
+    // awards: 30 + 2 + 8 + 8 + 30 (老陈's); 赵六's 2, reversed (…/reverse), was not issued
+    expect((await board()).totals).toEqual({ issued: 78, redeemed: 0, deeds: 5, participants: 3, villagers: 4 });
+  });
+
+  it('the month\'s issued points and the red list agree: a reversed award is in neither', async () => {
+    const b = await board();
+    const listed = b.red_list.reduce((n, r) => n + r.points, 0);
+    // the red list leaves off only 老陈, staff (30): everything else issued is on it
+    expect({ issued: b.totals!.issued, listed }).toEqual({ issued: listed + 30, listed: 48 });
+    // an award reversed (even after the month it was given in) comes off the issued total when the reversal is made
+    const again = await record('zhang', 'GOV-MEETING');
+    expect((await board()).totals!.issued).toBe(80);
+    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${again}/reverse`, { reason: '记错了人' })).statusCode).toBe(200);
+    const after = await board();
+    expect({ issued: after.totals!.issued, listed: after.red_list.reduce((n, r) => n + r.points, 0), deeds: after.totals!.deeds }).toEqual({ issued: 78, listed: 48, deeds: 5 });
   });
 
   it('a villager who left counts in neither the participants nor the villagers', async () => {

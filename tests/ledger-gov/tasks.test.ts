@@ -279,7 +279,7 @@ describe(`governance tasks (${ledgerDbKind})`, () => {
     const missing = await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '扫地', item: 'VOL-SERVICE' });
     expect(missing.json()).toMatchObject({ field: 'max_claimants', zh: expect.stringContaining('缺少') });
     const kind = await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '扫地', item: 'VOL-SERVICE', points: 3, max_claimants: 'two' });
-    expect(kind.json()).toMatchObject({ field: 'max_claimants', zh: '认领人数上限类型不正确' });
+    expect(kind.json()).toMatchObject({ field: 'max_claimants', zh: '认领人数上限须为整数' });
     const code = await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '扫地', item: '扫地!', points: 3, max_claimants: 1 });
     expect(code.json()).toMatchObject({ field: 'item', zh: '积分细则格式不正确' });
     expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/nope/approve`, {})).statusCode).toBe(404);

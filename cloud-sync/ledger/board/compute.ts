@@ -1,7 +1,8 @@
 /**
  * What a village's public board shows, computed from the ledger: this month's red list (红榜,
  * points earned from approved rule items that add points, with the items), the latest good
- * deeds (title and points, nobody's name), and the village's totals this month. Only what the
+ * deeds (title and points, nobody's name), and the village's totals this month (an award later
+ * reversed is in neither the red list nor the issued total). Only what the
  * village publishes; a villager who opted out is masked (张**) or left off as the village chose;
  * staff are never ranked; no balance and no debt is ever part of it.
  *
@@ -177,9 +178,16 @@ async function monthTotals(db: SqlDb, month$: unknown[], perVillager: readonly V
        FROM entries WHERE village = $1 AND ${made} >= $2 AND ${made} < $3`,
     month$,
   );
+  // An award later reversed (…/reverse: its claim `reversed`, an adjustment beside it) was not
+  // issued: the red list leaves it out, and so does the month's total.
+  const [undone] = await db.query<{ points: number | string | null }>(
+    `SELECT SUM(e.points) AS points FROM gov_claims c JOIN entries e ON e.id = c.entry_id
+      WHERE c.village = $1 AND c.status = 'reversed' AND e.kind = 'award' AND ${madeAtSql(db, 'e.')} >= $2 AND ${madeAtSql(db, 'e.')} < $3`,
+    month$,
+  );
   const [people] = await db.query<{ n: number | string }>("SELECT COUNT(*) AS n FROM villagers v LEFT JOIN board_villagers b ON b.villager_id = v.id WHERE v.village = $1 AND v.status <> 'left' AND COALESCE(b.staff, 0) = 0", [month$[0]]);
   return {
-    issued: Math.max(0, Number(flows?.issued ?? 0)),
+    issued: Math.max(0, Number(flows?.issued ?? 0) - Number(undone?.points ?? 0)),
     redeemed: Math.max(0, Number(flows?.redeemed ?? 0)),
     deeds: perVillager.reduce((n, r) => n + Number(r.n), 0),
     // counted as the denominator is: staff and villagers who left are in neither

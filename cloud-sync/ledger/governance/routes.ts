@@ -21,24 +21,27 @@ import { registerTaskRoutes } from './task-routes.ts';
 export type { Principal } from './access.ts';
 
 export function registerGovernance(app: GovApp, deps: GovDeps): void {
-  const town = (req: FastifyRequest, write: boolean): Principal => {
+  /** The caller; `only`: what a caller other than the town is told it may not do (undefined: anyone signed in). */
+  const town = (req: FastifyRequest, only?: { en: string; zh: string }): Principal => {
     const p = deps.principal(req);
     if (!p) throw fieldError('role', 'a valid bearer token is required', '需要有效的访问令牌', 401);
-    if (write && p.role !== 'town') throw fieldError('role', 'only the town changes town-wide items', '只有镇级账号可以修改全镇积分细则', 403);
+    if (only && p.role !== 'town') throw fieldError('role', only.en, only.zh, 403);
     return p;
   };
+  const CHANGE_ITEMS = { en: 'only the town changes town-wide items', zh: '只有镇级账号可以修改全镇积分细则' };
+  const READ_AUDIT = { en: 'only the town reads the town\'s audit log', zh: '只有镇级账号可以查看全镇的操作记录' };
   const Code = Type.Object({ code: ItemCode });
 
   // The town's items (every village rates under them unless it has an item of the same code).
   app.get('/api/town/items', async (req) => {
-    town(req, false);
+    town(req);
     return { items: await latestItems(deps.db, [TOWN]) };
   });
-  app.post('/api/town/items', { schema: { body: ItemInputSchema } }, async (req, reply) => reply.status(201).send(await addItem(deps.db, TOWN, req.body, actorOf(town(req, true)), deps.clock())));
-  app.put('/api/town/items/:code', { schema: { params: Code, body: ItemFieldsSchema } }, async (req) => changeItem(deps.db, TOWN, req.params.code, req.body, actorOf(town(req, true)), deps.clock()));
-  app.post('/api/town/items/:code/retire', { schema: { params: Code } }, async (req) => changeItem(deps.db, TOWN, req.params.code, 'retire', actorOf(town(req, true)), deps.clock()));
+  app.post('/api/town/items', { schema: { body: ItemInputSchema } }, async (req, reply) => reply.status(201).send(await addItem(deps.db, TOWN, req.body, actorOf(town(req, CHANGE_ITEMS)), deps.clock())));
+  app.put('/api/town/items/:code', { schema: { params: Code, body: ItemFieldsSchema } }, async (req) => changeItem(deps.db, TOWN, req.params.code, req.body, actorOf(town(req, CHANGE_ITEMS)), deps.clock()));
+  app.post('/api/town/items/:code/retire', { schema: { params: Code } }, async (req) => changeItem(deps.db, TOWN, req.params.code, 'retire', actorOf(town(req, CHANGE_ITEMS)), deps.clock()));
   app.get('/api/town/items/:code/versions', { schema: { params: Code } }, async (req) => {
-    town(req, false);
+    town(req);
     return { versions: await itemVersions(deps.db, TOWN, req.params.code) };
   });
 
@@ -96,7 +99,7 @@ export function registerGovernance(app: GovApp, deps: GovDeps): void {
   });
 
   app.get('/api/town/audit', { schema: { querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }) } }, async (req) => {
-    town(req, true);
+    town(req, READ_AUDIT);
     return { events: await auditLog(deps.db, TOWN, req.query.limit ?? 200) };
   });
   app.get('/api/villages/:village/audit', { schema: { params: VillageParams, querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }) } }, async (req) => {
