@@ -85,8 +85,10 @@ export interface SimulationOptions {
   /** Simulated hardware as it was when the previous daemon lost power. */
   hardwareState?: SimulatedHardwareState;
   /**
-   * The daemon's time (a simulated day, a test's fixed time): what the admin page's actions and
-   * the sync agent stamp the ledger with. Absent: the system's.
+   * The daemon's time (a simulated day, a test's fixed time): what the admin page's actions, the
+   * sync agent and the store session (its visits' rows and saved times) stamp the ledger with.
+   * Absent: the system's. Timers stay real ones; the session compares its visits' times, so a
+   * clock for a running store should move on (a fixed one suits a test without visits).
    */
   clock?: Clock;
 }
@@ -185,6 +187,8 @@ export class StoreDaemon {
       health: (h, detail) => this.health.set('store session', h, detail),
       // made below: the door sensor override's alarm (edge/session/door-override.ts)
       alarms: () => this.alarms,
+      // the visits' recorded times are the daemon's, as the admin page's and the sync agent's
+      ...(this.sim.clock ? { clock: this.sim.clock } : {}),
     });
     const entry: EntryPart = new EntryPart(
       {

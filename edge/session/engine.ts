@@ -30,6 +30,7 @@ import { DoorOverride } from './door-override.ts';
 import { ShelfWatch } from './shelf-watch.ts';
 import { SessionTimers, timerEvent } from './timers.ts';
 import { cameToRest, price, touched, weighings, type ExitWeights } from './weighing.ts';
+import { systemClock, type Clock } from '../ledger/time.ts';
 
 export type { AdmissionDecision, CartView, DecisionSource, DoorSignals, Shelves, StateChange, StoreSessionDeps, StoreSessionEvents } from './ports.ts';
 
@@ -53,6 +54,11 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
   readonly doorSensor: DoorOverride;
   /** The settlement just made, for its receipt. */
   private lastSettle: Settled | null = null;
+  /**
+   * The daemon's clock (deps.clock): every time recorded or compared with a recorded one. Durations
+   * in memory are not read from it: the timers are real ones, the shelves' waits performance.now.
+   */
+  private readonly clock: Clock;
 
   // Listener bodies run in the drivers' loops (a scale sweep; the lock's are lock-watch.ts):
   // whatever they throw is the session's fault to handle, never the driver's.
@@ -77,6 +83,8 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
   constructor(private readonly deps: StoreSessionDeps) {
     super();
     const c = deps.config;
+    const now = deps.now;
+    this.clock = deps.clock ?? (now ? () => new Date(now()) : systemClock);
     this.health = new HealthLine(deps.health);
     this.timings = { enteringTimeoutMs: c.entering_timeout_ms, shoppingIdleTimeoutMs: c.shopping_idle_timeout_ms, stabilityWaitMs: c.stability_wait_ms, exitSettleMaxMs: c.exit_settle_max_ms, resumeScalesTimeoutMs: c.resume_scales_timeout_ms, settleRetryMs: c.settle_retry_ms, doorSettleMs: c.door_settle_ms };
     this.journal = new SessionJournal({
@@ -90,6 +98,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
         this.reportHealth();
       },
       landed: () => this.reportHealth(),
+      clock: this.clock,
     });
     this.resume = new ResumeOnStart({
       db: () => this.db,
@@ -99,7 +108,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
       now: () => this.now(), timings: this.timings,
       resumed: (r) => {
         this.dispatch({ type: 'resume', phase: r.phase, visit: r.visit, now: this.now(), doorOpen: this.doorSensor.lock.doorState === 'open' });
-        this.lockWatch.doorAsItStands(this.now()); // a door found open while entering is the entry
+        this.lockWatch.doorAsItStands(); // a door found open while entering is the entry
       },
       failed: (err) => this.failed(err, 'resume'),
     });
@@ -135,6 +144,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
       current: () => this.current,
       logger: deps.logger,
       guard: (where, body) => this.guard(where, body),
+      now: () => this.now(),
       pulsed: (released) => this.lockPulsed(released),
       doorSettleMs: c.door_settle_ms,
     });
@@ -142,7 +152,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
 
   private get db(): Db { return this.deps.db(); }
 
-  private now(): number { return (this.deps.now ?? Date.now)(); }
+  private now(): number { return this.clock().getTime(); }
 
   /** Listens to the drivers and resumes a session left open by a power cut or crash. */
   start(): void {
@@ -159,7 +169,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     this.decisions?.on('decision', this.onDecision);
     this.decisions?.on('prompt', this.onPrompt);
     this.resume.start(); // a read that fails is retried, the store busy until it succeeds
-    if (this.state.phase === 'idle' && !this.resume.pending) this.lockWatch.doorAsItStands(this.now()); // no visit left open
+    if (this.state.phase === 'idle' && !this.resume.pending) this.lockWatch.doorAsItStands(); // no visit left open
   }
 
   /** Stops listening; an open session stays open in the ledger and resumes at the next start. */
@@ -355,7 +365,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     try {
       // weighing reads the ledger (slots, products): a read that fails is a failed settlement
       // with its retry, not an exception that leaves the store in `settling` with no timer
-      this.lastSettle = settleVisit(this.db, this.deps.scales, atExit, v, this.deps.config.weight, this.deps.rules, (db) => this.journal.writePending(db));
+      this.lastSettle = settleVisit(this.db, this.deps.scales, atExit, v, this.deps.config.weight, this.deps.rules, (db) => this.journal.writePending(db), this.clock);
       this.journal.writesLanded();
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
