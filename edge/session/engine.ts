@@ -30,7 +30,6 @@ import { DoorOverride } from './door-override.ts';
 import { ShelfWatch } from './shelf-watch.ts';
 import { SessionTimers, timerEvent } from './timers.ts';
 import { cameToRest, price, touched, weighings, type ExitWeights } from './weighing.ts';
-import { systemClock, type Clock } from '../ledger/time.ts';
 
 export type { AdmissionDecision, CartView, DecisionSource, DoorSignals, Shelves, StateChange, StoreSessionDeps, StoreSessionEvents } from './ports.ts';
 
@@ -54,11 +53,8 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
   readonly doorSensor: DoorOverride;
   /** The settlement just made, for its receipt. */
   private lastSettle: Settled | null = null;
-  /**
-   * The daemon's clock (deps.clock): every time recorded or compared with a recorded one. Durations
-   * in memory are not read from it: the timers are real ones, the shelves' waits performance.now.
-   */
-  private readonly clock: Clock;
+  /** The daemon's clock (deps.clock): the visit's rows and recorded times; its timers stay real. */
+  private readonly clock = (): Date => new Date(this.now());
 
   // Listener bodies run in the drivers' loops (a scale sweep; the lock's are lock-watch.ts):
   // whatever they throw is the session's fault to handle, never the driver's.
@@ -83,8 +79,6 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
   constructor(private readonly deps: StoreSessionDeps) {
     super();
     const c = deps.config;
-    const now = deps.now;
-    this.clock = deps.clock ?? (now ? () => new Date(now()) : systemClock);
     this.health = new HealthLine(deps.health);
     this.timings = { enteringTimeoutMs: c.entering_timeout_ms, shoppingIdleTimeoutMs: c.shopping_idle_timeout_ms, stabilityWaitMs: c.stability_wait_ms, exitSettleMaxMs: c.exit_settle_max_ms, resumeScalesTimeoutMs: c.resume_scales_timeout_ms, settleRetryMs: c.settle_retry_ms, doorSettleMs: c.door_settle_ms };
     this.journal = new SessionJournal({
@@ -97,8 +91,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
         this.safeEmit('fault', { where, message });
         this.reportHealth();
       },
-      landed: () => this.reportHealth(),
-      clock: this.clock,
+      landed: () => this.reportHealth(), clock: this.clock,
     });
     this.resume = new ResumeOnStart({
       db: () => this.db,
@@ -143,16 +136,14 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
       shelvesTouched: () => this.shelvesTouched(),
       current: () => this.current,
       logger: deps.logger,
-      guard: (where, body) => this.guard(where, body),
-      now: () => this.now(),
+      guard: (where, body) => this.guard(where, body), now: () => this.now(),
       pulsed: (released) => this.lockPulsed(released),
       doorSettleMs: c.door_settle_ms,
     });
   }
 
   private get db(): Db { return this.deps.db(); }
-
-  private now(): number { return this.clock().getTime(); }
+  private now(): number { return this.deps.clock?.().getTime() ?? (this.deps.now ?? Date.now)(); }
 
   /** Listens to the drivers and resumes a session left open by a power cut or crash. */
   start(): void {
@@ -193,7 +184,6 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
   }
 
   get phase(): Phase { return this.state.phase; }
-
   get current(): Visit | null { return this.state.phase === 'idle' ? null : this.state.visit; }
 
   /** The door policy's question (edge/entry's StoreOccupancy); see FrontDoor. */
