@@ -37,6 +37,7 @@ import { keyPaths } from './keys.ts';
 import { readiness } from './ops/readiness.ts';
 import { within } from '../lib/within.ts';
 import type { Clock } from './ledger/time.ts';
+import type { ScaleListSource } from './ledger/products.ts';
 
 /**
  * How long `stop` waits for all the parts together before giving up on the rest. systemd stops
@@ -157,6 +158,8 @@ export class StoreDaemon {
 
   private compose(): Part[] {
     const withAddOns = this.addOns.reduce((cfg, a) => a.config?.(cfg) ?? cfg, this.config);
+    // a config listing no scales, given them by an add-on: the demo store's (harness/demo/scales.ts), as /shelves says
+    const scaleSource: ScaleListSource = this.config.drivers.scales.list.length === 0 && withAddOns.drivers.scales.list.length > 0 ? { kind: 'demo' } : { kind: 'config' };
     const keys = keyPaths(withAddOns);
     const keyFiles = Object.values(keys).flatMap((k) => [k.file, k.legacy]);
     const dataDir = new DataDirPart(withAddOns.data_dir, this.log.child({ part: 'data_dir' }), keyFiles);
@@ -266,7 +269,7 @@ export class StoreDaemon {
       const subject = a.subject ? `（${a.subject}）` : '';
       live.raise({ kind: a.kind, at: Date.parse(a.raised_at), zh: `${t.zh}${subject}：${a.detail}`, en: `${t.en}${a.subject ? ` (${a.subject})` : ''}: ${a.detail}` });
     });
-    this.http = new HttpServer(c.http, { dataDir: c.data_dir, sessionKeyFile: keys.adminSession.file, store: c.store, weighLimits: { drift_allowance_g: c.session.weight.drift_allowance_g, change_threshold_g: c.drivers.scales.change_threshold_g }, health: this.health, db: () => ledger.handle(), ledgerRules: { creditFloor: c.ledger.credit_floor, store: c.store.id }, session, ops, live: this.live, scales: () => hardware.scales, faces, ...(c.jobs.timezone ? { timeZone: c.jobs.timezone } : {}), ...(agent ? { sync: agent } : {}), ...(this.sim.clock ? { clock: this.sim.clock } : {}) }, this.log.child({ part: 'http' }));
+    this.http = new HttpServer(c.http, { dataDir: c.data_dir, sessionKeyFile: keys.adminSession.file, store: c.store, weighLimits: { drift_allowance_g: c.session.weight.drift_allowance_g, change_threshold_g: c.drivers.scales.change_threshold_g }, health: this.health, db: () => ledger.handle(), ledgerRules: { creditFloor: c.ledger.credit_floor, store: c.store.id }, session, ops, live: this.live, scales: () => hardware.scales, scaleSource, faces, ...(c.jobs.timezone ? { timeZone: c.jobs.timezone } : {}), ...(agent ? { sync: agent } : {}), ...(this.sim.clock ? { clock: this.sim.clock } : {}) }, this.log.child({ part: 'http' }));
     this.ledger = ledger;
     this.hardware = hardware;
     this.entry = entry;
