@@ -3,7 +3,7 @@
  * them: the config file's drivers.scales.list, or, in the demo (`npm start`) whose config lists
  * none, the demo store's (harness/demo/scales.ts, the very list the demo add-on puts on the
  * simulated bus). `slots set` checks an address against these, as the admin page does against
- * the running hardware's.
+ * the running hardware's, and `doctor` the ledger's slots (edge/ops/doctor-slots.ts).
  */
 import type { LoadedConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
