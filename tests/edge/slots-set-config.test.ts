@@ -11,10 +11,11 @@ import { closeLedger, openLedger } from '../../edge/ledger/db.ts';
 import { getSlot } from '../../edge/ledger/products.ts';
 import { registerLedgerCommands } from '../../edge/cli/ledger-commands.ts';
 import { tempDir } from '../ledger/helpers.ts';
+import type * as ConfigLoad from '../../edge/config/load.ts';
 
 const reads = vi.hoisted(() => ({ n: 0 }));
 vi.mock('../../edge/config/load.ts', async (importOriginal) => {
-  const real = await importOriginal<typeof import('../../edge/config/load.ts')>();
+  const real = await importOriginal<typeof ConfigLoad>();
   return { ...real, loadConfig: (...args: Parameters<typeof real.loadConfig>) => { reads.n += 1; return real.loadConfig(...args); } };
 });
 
