@@ -37,6 +37,7 @@ import { keyPaths } from './keys.ts';
 import { readiness } from './ops/readiness.ts';
 import { within } from '../lib/within.ts';
 import type { Clock } from './ledger/time.ts';
+import type { ScaleListSource } from './ledger/products.ts';
 
 /**
  * How long `stop` waits for all the parts together before giving up on the rest. systemd stops
@@ -85,8 +86,10 @@ export interface SimulationOptions {
   /** Simulated hardware as it was when the previous daemon lost power. */
   hardwareState?: SimulatedHardwareState;
   /**
-   * The daemon's time (a simulated day, a test's fixed time): what the admin page's actions and
-   * the sync agent stamp the ledger with. Absent: the system's.
+   * The daemon's time (a simulated day, a test's fixed time): what the admin page's actions, the
+   * sync agent and the store session (its visits' rows and saved times) stamp the ledger with.
+   * Absent: the system's. Timers stay real ones; the session compares its visits' times, so a
+   * clock for a running store should move on (a fixed one suits a test without visits).
    */
   clock?: Clock;
 }
@@ -155,6 +158,8 @@ export class StoreDaemon {
 
   private compose(): Part[] {
     const withAddOns = this.addOns.reduce((cfg, a) => a.config?.(cfg) ?? cfg, this.config);
+    // a config listing no scales, given them by an add-on: the demo store's (harness/demo/scales.ts), as /shelves says
+    const scaleSource: ScaleListSource = this.config.drivers.scales.list.length === 0 && withAddOns.drivers.scales.list.length > 0 ? { kind: 'demo' } : { kind: 'config' };
     const keys = keyPaths(withAddOns);
     const keyFiles = Object.values(keys).flatMap((k) => [k.file, k.legacy]);
     const dataDir = new DataDirPart(withAddOns.data_dir, this.log.child({ part: 'data_dir' }), keyFiles);
@@ -185,6 +190,8 @@ export class StoreDaemon {
       health: (h, detail) => this.health.set('store session', h, detail),
       // made below: the door sensor override's alarm (edge/session/door-override.ts)
       alarms: () => this.alarms,
+      // the visits' recorded times are the daemon's, as the admin page's and the sync agent's
+      ...(this.sim.clock ? { clock: this.sim.clock } : {}),
     });
     const entry: EntryPart = new EntryPart(
       {
@@ -262,7 +269,7 @@ export class StoreDaemon {
       const subject = a.subject ? `（${a.subject}）` : '';
       live.raise({ kind: a.kind, at: Date.parse(a.raised_at), zh: `${t.zh}${subject}：${a.detail}`, en: `${t.en}${a.subject ? ` (${a.subject})` : ''}: ${a.detail}` });
     });
-    this.http = new HttpServer(c.http, { dataDir: c.data_dir, sessionKeyFile: keys.adminSession.file, store: c.store, weighLimits: { drift_allowance_g: c.session.weight.drift_allowance_g, change_threshold_g: c.drivers.scales.change_threshold_g }, health: this.health, db: () => ledger.handle(), ledgerRules: { creditFloor: c.ledger.credit_floor, store: c.store.id }, session, ops, live: this.live, scales: () => hardware.scales, faces, ...(c.jobs.timezone ? { timeZone: c.jobs.timezone } : {}), ...(agent ? { sync: agent } : {}), ...(this.sim.clock ? { clock: this.sim.clock } : {}) }, this.log.child({ part: 'http' }));
+    this.http = new HttpServer(c.http, { dataDir: c.data_dir, sessionKeyFile: keys.adminSession.file, store: c.store, weighLimits: { drift_allowance_g: c.session.weight.drift_allowance_g, change_threshold_g: c.drivers.scales.change_threshold_g }, health: this.health, db: () => ledger.handle(), ledgerRules: { creditFloor: c.ledger.credit_floor, store: c.store.id }, session, ops, live: this.live, scales: () => hardware.scales, scaleSource, faces, ...(c.jobs.timezone ? { timeZone: c.jobs.timezone } : {}), ...(agent ? { sync: agent } : {}), ...(this.sim.clock ? { clock: this.sim.clock } : {}) }, this.log.child({ part: 'http' }));
     this.ledger = ledger;
     this.hardware = hardware;
     this.entry = entry;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { withKeysApart } from '../keys.ts';
 import { holdForCommand } from '../ledger-holds.ts';
 import type { Command } from 'commander';
-import { loadConfig } from '../config/load.ts';
+import { loadConfig, type LoadedConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { openLedger, closeLedger, type Db } from '../ledger/db.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
@@ -24,7 +24,13 @@ export function withCommon(cmd: Command, opts: { json?: boolean } = {}): Command
 
 /** The config, with the face-template key's path in the keys folder when the keys are apart (edge/keys.ts). */
 export function configFrom(opts: CommonOptions): Config {
-  return withKeysApart(loadConfig({ file: opts.config, dataDir: opts.dataDir }).config);
+  return loadedConfig(opts).config;
+}
+
+/** The config as configFrom reads it, with the file it was read from (null: the defaults). */
+export function loadedConfig(opts: CommonOptions): LoadedConfig {
+  const loaded = loadConfig({ file: opts.config, dataDir: opts.dataDir });
+  return { config: withKeysApart(loaded.config), file: loaded.file };
 }
 
 export function ledgerPath(config: Config): string {
@@ -50,10 +56,11 @@ export function existingLedger(config: Config): string {
 /**
  * Run `fn` with the store's open ledger (which must exist), closing it afterwards whatever
  * happens. The command holds the ledger meanwhile: refused while a restore runs, and no restore
- * starts until it is done (edge/ledger-holds.ts).
+ * starts until it is done (edge/ledger-holds.ts). `loaded`: the config already read for this
+ * command (configFrom, loadedConfig), not read again.
  */
-export function withLedger<T>(opts: CommonOptions, fn: (db: Db, config: Config) => T): T {
-  const config = configFrom(opts);
+export function withLedger<T>(opts: CommonOptions, fn: (db: Db, config: Config) => T, loaded?: Config): T {
+  const config = loaded ?? configFrom(opts);
   const file = existingLedger(config);
   const release = holdForCommand(config.data_dir);
   try {

@@ -4,6 +4,7 @@ import { loadConfig } from '../config/load.ts';
 import { renderTable, runDoctor } from '../ops/doctor.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { withCommon, type CommonOptions } from './context.ts';
+import { weighedScales } from './weighed-scales.ts';
 
 export function registerDoctorCommand(program: Command): void {
   withCommon(
@@ -12,7 +13,9 @@ export function registerDoctorCommand(program: Command): void {
   ).action(async (opts: CommonOptions) => {
     // an unreadable or invalid config stops here with its own message (exit 2)
     const loaded = loadConfig({ file: opts.config, dataDir: opts.dataDir });
-    const rows = await runDoctor(loaded.config, loaded.file ?? 'defaults (no config file) / 默认配置', new Date(), loaded.file ? { configFile: loaded.file } : {});
+    // the scales the daemon will weigh, as `slots set` checks against: the config's, or the demo's
+    const scales = await weighedScales(loaded);
+    const rows = await runDoctor(loaded.config, loaded.file ?? 'defaults (no config file) / 默认配置', new Date(), { scales, ...(loaded.file ? { configFile: loaded.file } : {}) });
     const failed = rows.filter((r) => r.status === 'fail');
     process.stdout.write(opts.json ? `${JSON.stringify({ ok: failed.length === 0, checks: rows })}\n` : `${renderTable(rows)}\n`);
     if (failed.length > 0) {

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { weighedScales } from './weighed-scales.ts';
-import { withCommon, withLedger, parseIntOption, print, type CommonOptions } from './context.ts';
+import { loadedConfig, withCommon, withLedger, parseIntOption, print, type CommonOptions } from './context.ts';
 import { addVillager, listVillagers, requireVillager, setVillagerStatus, type VillagerStatus } from '../ledger/villagers.ts';
 import { applyEntry, entryIdTaken, type EntryKind } from '../ledger/entries.ts';
 import { checkWeighable, getProduct, listProducts, upsertProduct, changeSlot, listSlots, scaleAddressNotConfigured, type WeighLimits } from '../ledger/products.ts';
@@ -141,15 +141,16 @@ export function registerLedgerCommands(program: Command): void {
       const stock = o.stock === undefined ? undefined : parseIntOption('--stock', o.stock);
       const address = parseIntOption('--address', o.address);
       // the daemon weighs the slot on the scale its scale list gives it (the config's, or the
-      // demo's), as the admin page refuses
-      const scales = await weighedScales(o);
+      // demo's), as the admin page refuses; both from one reading of the config
+      const loaded = loadedConfig(o);
+      const scales = await weighedScales(loaded);
       const s = withLedger(o, (db, config) => {
         const wrongScale = scaleAddressNotConfigured(o.slot, address, scales.list.find((c) => c.slot === o.slot)?.unit_id, scales.source);
         if (wrongScale) throw wrongScale;
         const product = sku ? getProduct(db, sku) : undefined;
         if (product) checkWeighable(product, weighLimits(config));
         return changeSlot(db, { slot: o.slot, address, ...(sku !== undefined ? { sku } : {}), ...(stock !== undefined ? { stock } : {}) });
-      });
+      }, loaded.config);
       print(o, s, `${s.slot} @${s.address}: ${s.sku ?? '-'} × ${s.stock}`);
     });
   withCommon(slots.command('list'), { json: true }).action((o: CommonOptions) => {

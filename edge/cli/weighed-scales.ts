@@ -3,20 +3,20 @@
  * them: the config file's drivers.scales.list, or, in the demo (`npm start`) whose config lists
  * none, the demo store's (harness/demo/scales.ts, the very list the demo add-on puts on the
  * simulated bus). `slots set` checks an address against these, as the admin page does against
- * the running hardware's.
+ * the running hardware's, and `doctor` the ledger's slots (edge/ops/doctor-slots.ts).
  */
-import { loadConfig } from '../config/load.ts';
+import type { LoadedConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import type { ScaleListSource } from '../ledger/products.ts';
-import type { CommonOptions } from './context.ts';
 
 export interface WeighedScales {
   list: Config['drivers']['scales']['list'];
   source: ScaleListSource;
 }
 
-export async function weighedScales(opts: CommonOptions): Promise<WeighedScales> {
-  const { config, file } = loadConfig({ file: opts.config, dataDir: opts.dataDir });
+/** The scales of the config `loaded` (as the command read it, edge/cli/context.ts loadedConfig). */
+export async function weighedScales(loaded: LoadedConfig): Promise<WeighedScales> {
+  const { config, file } = loaded;
   // the harness is loaded only where the demo could run (as `start` loads it): a store's CLI never loads it
   if (config.demo && config.drivers.simulated && config.drivers.scales.list.length === 0) {
     const { daemonScales } = await import('../../harness/demo/scales.ts');

@@ -51,6 +51,7 @@ import { refundRows, registerRefundActions, reviewCursor } from './refund-action
 import { registerVillagerRoutes } from './villager-routes.ts';
 import type { FaceEnrolment } from '../entry/admin-faces.ts';
 import type { ShelfScales } from './shelf-math.ts';
+import type { ScaleListSource } from '../ledger/products.ts';
 import type { Clock } from '../ledger/time.ts';
 
 export interface AppDeps {
@@ -80,6 +81,8 @@ export interface AppDeps {
   timeZone?: string;
   /** The shelf scales, for live weights, zeroing, calibration and counting (edge/http/shelf-actions.ts). */
   scales?: () => ShelfScales | undefined;
+  /** Where the scales' list comes from (the config file, or the demo store's), as /shelves says; absent: the config. */
+  scaleSource?: ScaleListSource;
   /** Face enrolment and withdrawal on the running door (edge/entry/admin-faces.ts). */
   faces?: FaceEnrolment;
   /**
@@ -179,7 +182,7 @@ export function buildApp(deps: AppDeps, log: Logger) {
     registerAccountActions(scope, { db: deps.db, adminPage: pages.admin, storeName: deps.store.name, ...clock });
     registerVillagerRoutes(scope, villagerDeps);
     registerRefundActions(scope, { db: deps.db, ledgerRules: deps.ledgerRules, storeName: deps.store.name, ...clock, reviewPage: (req, reply, refusal) => reviewPageHtml(deps, req, reply, refusal, 1, reviewCursor(req)), villagerPage: (req, reply, id, refusal, before) => villagerPageHtml(villagerDeps, req, reply, id, { refusal, ...(before !== undefined ? { purchasesBefore: before } : {}) }) });
-    registerShelfActions(scope, { db: deps.db, store: deps.store, ...clock, ...(deps.weighLimits ? { weighLimits: deps.weighLimits } : {}), ...(deps.scales ? { scales: deps.scales } : {}), ...(deps.session ? { session: deps.session } : {}) });
+    registerShelfActions(scope, { db: deps.db, store: deps.store, ...clock, ...(deps.weighLimits ? { weighLimits: deps.weighLimits } : {}), ...(deps.scales ? { scales: deps.scales } : {}), ...(deps.scaleSource ? { scaleSource: deps.scaleSource } : {}), ...(deps.session ? { session: deps.session } : {}) });
     registerLive(scope, { db: deps.db, store: deps.store, sessionEnds, ...(deps.session ? { session: deps.session } : {}), ...(deps.live ? { live: deps.live } : {}), ...(deps.timeZone ? { timeZone: deps.timeZone } : {}), ...(deps.scales ? { scales: deps.scales } : {}) });
     registerAdminPage(scope, adminPageDeps);
     routes(scope.withTypeProvider<TypeBoxTypeProvider>(), deps);

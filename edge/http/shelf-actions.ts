@@ -11,7 +11,7 @@ import { formErrorHandler, formValues, isUrlencodedForm, wantsPage, type FormRef
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { inTransaction, type Db } from '../ledger/db.ts';
-import { adjustStock, checkWeighable, getProduct, getSlot, listProducts, listSlots, requireProduct, requireSlot, scaleAddressNotConfigured, slotNotEmpty, upsertProduct, upsertSlot, type Product, type WeighLimits } from '../ledger/products.ts';
+import { adjustStock, checkWeighable, getProduct, getSlot, listProducts, listSlots, requireProduct, requireSlot, scaleAddressNotConfigured, slotNotEmpty, upsertProduct, upsertSlot, type Product, type ScaleListSource, type WeighLimits } from '../ledger/products.ts';
 import { appendAudit } from '../ledger/audit.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import type { StoreStateSource } from './queries.ts';
@@ -42,6 +42,8 @@ export interface ShelfDeps {
   weighLimits?: WeighLimits;
   /** The time actions are written at (the daemon's clock; edge/http/app.ts). */
   clock?: Clock;
+  /** Where the scales' list comes from (the config file, or the demo store's in `npm start`): what the page and its refusals name. Default: the config. */
+  scaleSource?: ScaleListSource;
 }
 
 type Refuse = (reply: FastifyReply, status: number, error: string, field: string | null, en: string, zh: string) => FastifyReply;
@@ -112,7 +114,7 @@ function storeBusy(deps: ShelfDeps, reply: FastifyReply, refuse: Refuse, what: '
   return true;
 }
 
-/** The unit id the config gives the slot's scale (drivers.scales.list); undefined without one, or without hardware. */
+/** The unit id the scale list gives the slot's scale (the config's drivers.scales.list, or the demo's); undefined without one, or without hardware. */
 function configuredUnit(deps: ShelfDeps, slot: string): number | undefined {
   try {
     return deps.scales?.()?.status().find((s) => s.slot === slot)?.unit_id;
@@ -154,7 +156,7 @@ export function registerShelfActions(scope: FastifyInstance, deps: ShelfDeps): v
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
   const { db } = deps;
   const clock = deps.clock ?? systemClock;
-  const page = (req: FastifyRequest, reply: FastifyReply, refusal?: FormRefusal): string => shelvesPage({ store: deps.store, lang: langOf(req), csrf: reply.generateCsrf(), items: shelfItems(deps), products: listProducts(db()).map(productView), refusal });
+  const page = (req: FastifyRequest, reply: FastifyReply, refusal?: FormRefusal): string => shelvesPage({ store: deps.store, lang: langOf(req), csrf: reply.generateCsrf(), items: shelfItems(deps), products: listProducts(db()).map(productView), refusal, ...(deps.scaleSource ? { scaleSource: deps.scaleSource } : {}) });
   const refuse = refuser(deps.store.name, page);
   // a refused form from /shelves (schema, CSRF, a thrown refusal): the page again, the message beside the field
   const errorHandler = formErrorHandler(formOf, () => NO_FIELD, page, () => '/shelves', deps.store.name);
@@ -211,8 +213,8 @@ export function registerShelfActions(scope: FastifyInstance, deps: ShelfDeps): v
     const before = getSlot(db(), req.params.slot);
     const notEmpty = slotNotEmpty(before, sku);
     if (notEmpty) return refuse(reply, 409, notEmpty.code, 'sku', notEmpty.message, notEmpty.zh!);
-    // the hardware weighs a slot on the scale the config gives it, never by this address
-    const wrongScale = scaleAddressNotConfigured(req.params.slot, b.address, configuredUnit(deps, req.params.slot));
+    // the hardware weighs a slot on the scale its scale list gives it (the config's, or the demo's), never by this address
+    const wrongScale = scaleAddressNotConfigured(req.params.slot, b.address, configuredUnit(deps, req.params.slot), deps.scaleSource);
     if (wrongScale) return refuse(reply, 409, wrongScale.code, 'address', wrongScale.message, wrongScale.zh!);
     const slot = inTransaction(db(), 'assigning a slot from the admin page', () => {
       const product = sku === null ? undefined : getProduct(db(), sku);
@@ -236,7 +238,9 @@ export function registerShelfActions(scope: FastifyInstance, deps: ShelfDeps): v
     const scales = scalesOr503(deps, reply, refuse);
     if (!scales) return reply;
     const before = scales.status().find((s) => s.slot === slot.slot);
-    if (!before) return refuse(reply, 404, 'NOT_FOUND', 'slot', `no scale is configured for slot ${slot.slot} (drivers.scales.list)`, `配置中没有货位 ${slot.slot} 的秤（drivers.scales.list）`);
+    if (!before) return deps.scaleSource?.kind === 'demo'
+      ? refuse(reply, 404, 'NOT_FOUND', 'slot', `no scale weighs slot ${slot.slot}: the demo store's scales (fixtures/scenarios/*.yaml) have none for it`, `演示门店的秤（fixtures/scenarios/*.yaml）中没有货位 ${slot.slot} 的秤`)
+      : refuse(reply, 404, 'NOT_FOUND', 'slot', `no scale is configured for slot ${slot.slot} (drivers.scales.list)`, `配置中没有货位 ${slot.slot} 的秤（drivers.scales.list）`);
     // goods still on the slot (the box ticked by mistake): zeroing would make it under-read by them
     const product = slot.sku !== null && slot.stock > 0 ? getProduct(db(), slot.sku) : undefined;
     const left = product && before.stable_g !== null ? itemsStillOn(before.stable_g, product.unitG, product.toleranceG) : undefined;

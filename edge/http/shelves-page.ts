@@ -6,6 +6,7 @@
  * page works without it. Every value escaped. Chinese, or English after the switch.
  */
 import type { StoreConfig } from '../config/schema.ts';
+import type { ScaleListSource } from '../ledger/products.ts';
 import type { Lang } from './door-words.ts';
 import { esc } from './admin-sections.ts';
 import { layout } from './pages.ts';
@@ -21,6 +22,8 @@ const T = {
     status: '状态', onSale: '在售', offSale: '停售', add: '新增商品', noSlots: '还没有货位', countHint: '盘点时店里须无人；盘点后，补货记为进货，不会被当成放回。',
     addressHint: '秤地址由配置文件中 drivers.scales.list 的 unit_id 决定，这里不能改。换了秤模块：在配置文件中改该货位的 unit_id，用 store-edge doctor 检查后重启（store-edge start）。',
     noConfigured: '配置中没有此货位的秤', ledgerSays: '账上记的是',
+    addressHintDemo: '秤地址由演示门店的秤决定，这里不能改：配置中没有秤（drivers.scales.list 为空），演示模式（npm start）按场景文件（fixtures/scenarios/*.yaml）中各货位的 scale 建秤称重。要改用其他地址：在配置文件（store-edge.yaml）的 drivers.scales.list 中列出各秤，用 store-edge doctor 检查后重启（store-edge start）。',
+    noConfiguredDemo: '演示门店的秤中没有此货位的秤',
   },
   en: {
     title: 'Products and shelves', back: 'Back to admin', other: '中文', slots: 'Slots and scales', slot: 'Slot', address: 'Scale address', product: 'Product', stock: 'Stock (ledger)', weight: 'On the scale', counted: 'Count by weight',
@@ -29,6 +32,8 @@ const T = {
     status: 'Status', onSale: 'on sale', offSale: 'off sale', add: 'Add a product', noSlots: 'No slots yet', countHint: 'Count with nobody inside; after a count a restock is a delivery, never mistaken for goods put back.',
     addressHint: "A slot's scale address is its unit_id in drivers.scales.list in the config file and cannot be changed here. After swapping a scale module, change that slot's unit_id in the config file, check it with store-edge doctor and restart (store-edge start).",
     noConfigured: 'no scale for this slot in the config', ledgerSays: 'the ledger says',
+    addressHintDemo: "A slot's scale address is the demo store's and cannot be changed here: the config gives no scales (drivers.scales.list is empty), so the demo (npm start) weighs on the demo store's scales, each slot's `scale` in its scenario files (fixtures/scenarios/*.yaml). To weigh on other addresses, list the scales in drivers.scales.list of a config file (store-edge.yaml), check it with store-edge doctor and restart (store-edge start).",
+    noConfiguredDemo: "no scale for this slot among the demo's",
   },
 } as const;
 
@@ -58,10 +63,12 @@ const PRODUCT_FIELDS = ['sku', 'name', 'price', 'unit_g', 'tolerance_g', 'active
 
 /**
  * The products and shelves page; `refusal`: a form refused, shown again with the message beside
- * its field (or at its top) and what was typed.
+ * its field (or at its top) and what was typed. `scaleSource`: where the daemon's scale list
+ * comes from (the config file, or the demo store's), which the page names (default: the config).
  */
-export function shelvesPage(d: { store: StoreConfig; lang: Lang; csrf: string; items: Item[]; products: ProductRow[]; refusal?: FormRefusal | undefined }): string {
+export function shelvesPage(d: { store: StoreConfig; lang: Lang; csrf: string; items: Item[]; products: ProductRow[]; refusal?: FormRefusal | undefined; scaleSource?: ScaleListSource }): string {
   const t = T[d.lang];
+  const demo = d.scaleSource?.kind === 'demo';
   const r = d.refusal;
   const other = d.lang === 'zh' ? 'en' : 'zh';
   /** A field's value: what was typed in the refused form, else the value now. */
@@ -90,7 +97,7 @@ export function shelvesPage(d: { store: StoreConfig; lang: Lang; csrf: string; i
   const assignForms = d.items
     .map((s) => {
       const f = shelfForm.slot(s.slot);
-      const note = s.scale === 'absent' ? ` <small>（${t.noConfigured}）</small>` : s.unit_id !== null && s.unit_id !== s.address ? ` <small>（${t.ledgerSays} ${s.address}）</small>` : '';
+      const note = s.scale === 'absent' ? ` <small>（${demo ? t.noConfiguredDemo : t.noConfigured}）</small>` : s.unit_id !== null && s.unit_id !== s.address ? ` <small>（${t.ledgerSays} ${s.address}）</small>` : '';
       return `<form class="inline assign" method="post" action="/api/slots/${encodeURIComponent(s.slot)}">${csrfField(d.csrf)}${formMessage(r, f, ['address', 'sku'])}<b>${esc(s.slot)}</b> <label>${t.address} <input name="address" type="number" min="1" max="247" value="${s.unit_id ?? s.address}" readonly style="width:4rem"></label>${note} <label>${t.product} <select name="sku"${focusIfWrong(r, f, 'sku', ['sku'])}><option value="">${t.none}</option>${skuOptions(val(f, 'sku', s.sku ?? ''))}</select></label> <button type="submit" data-action="assign">${t.save}</button>${beside(f, 'address')}${beside(f, 'sku')}</form><br>`;
     })
     .join('');
@@ -102,7 +109,7 @@ export function shelvesPage(d: { store: StoreConfig; lang: Lang; csrf: string; i
 <h1>${esc(d.store.name)} · ${t.title}</h1><p><a href="/">${t.back}</a> · <a href="/shelves?lang=${other}" id="lang-switch">${t.other}</a></p>
 <h2>${t.slots}</h2><p>${t.countHint}</p>
 <table id="shelves" data-lang="${d.lang}"><tr><th>${t.slot}</th><th>${t.address}</th><th>${t.product}</th><th>${t.stock}</th><th>${t.weight}</th><th>${t.counted}</th><th></th><th>${t.wizard}</th></tr>${slotRows || `<tr><td colspan="8">${t.noSlots}</td></tr>`}</table>
-<h2>${t.assign}</h2><p id="address-hint">${t.addressHint}</p>
+<h2>${t.assign}</h2><p id="address-hint">${demo ? t.addressHintDemo : t.addressHint}</p>
 ${assignForms}
 <h2>${t.products}</h2><table id="product-list"><tr><th>${t.sku}</th><th colspan="5">${t.name} · ${t.price} · ${t.unit} · ${t.tol} · ${t.status}</th></tr>${productRows}</table>
 <h3>${t.add}</h3><form class="inline" method="post" id="product-add" action="/api/products">${csrfField(d.csrf)}${formMessage(r, a, PRODUCT_FIELDS)}<input name="sku" required maxlength="64" pattern="[A-Za-z0-9_.\\-]+" placeholder="${t.sku}" value="${esc(kept(r, a, 'sku'))}"${addFocus('sku')}> <input name="name" required maxlength="100" placeholder="${t.name}" value="${esc(kept(r, a, 'name'))}"${addFocus('name')}> <input name="price" type="number" min="0" required placeholder="${t.price}" style="width:5rem" value="${esc(kept(r, a, 'price'))}"${addFocus('price')}> <input name="unit_g" type="number" min="1" required placeholder="${t.unit}" style="width:6rem" value="${esc(kept(r, a, 'unit_g'))}"${addFocus('unit_g')}> <input name="tolerance_g" type="number" min="0" required placeholder="${t.tol}" style="width:6rem" value="${esc(kept(r, a, 'tolerance_g'))}"${addFocus('tolerance_g')}> <button type="submit">${t.add}</button>${PRODUCT_FIELDS.map((x) => beside(a, x)).join('')}</form>

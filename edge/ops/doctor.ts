@@ -19,6 +19,7 @@ import { createHash } from 'node:crypto';
 import { checkBroker, checkCamera, checkSerial, type DoctorRow } from './doctor-hardware.ts';
 import { livenessPosture } from '../entry/liveness-posture.ts';
 import { keysDirOf, keysInDataFolder } from '../keys.ts';
+import { checkSlots, type DoctorScales } from './doctor-slots.ts';
 
 export type { DoctorRow };
 
@@ -159,18 +160,23 @@ function checkKeys(c: Config): DoctorRow {
   return { check: 'keys', status: 'warn', detail: inside.map((w) => `${w.en} / ${w.zh}`).join('; '), fix: inside.map((w) => `${w.fix.en} / ${w.fix.zh}`).join('; ') };
 }
 
-/** Every check, in the order a maintainer reads them. */
-export async function runDoctor(c: Config, source: string, now: Date = new Date(), opts: { configFile?: string } = {}): Promise<DoctorRow[]> {
+/**
+ * Every check, in the order a maintainer reads them. `scales`: the ones the daemon will weigh
+ * (edge/cli/weighed-scales.ts: the demo's when the demo gives them); default: the config's.
+ */
+export async function runDoctor(c: Config, source: string, now: Date = new Date(), opts: { configFile?: string; scales?: DoctorScales } = {}): Promise<DoctorRow[]> {
+  const scales = opts.scales ?? { list: c.drivers.scales.list, source: { kind: 'config', file: opts.configFile ?? null } };
   const rows: DoctorRow[] = [{ check: 'config', status: 'ok', detail: `${source}, valid / 配置有效` }];
   const pid = daemonPid(c.data_dir);
   rows.push(pid === undefined
     ? { check: 'daemon', status: 'ok', detail: 'not running on this data folder / 未运行' }
     : { check: 'daemon', status: 'ok', detail: `running (pid ${Number.isNaN(pid) ? '?' : pid}) / 正在运行` });
   rows.push(...checkDatabase(c, now, opts.configFile));
+  rows.push(...checkSlots(c, scales));
   rows.push(...(await checkModels(c)));
   if (c.drivers.simulated) rows.push({ check: 'serial', status: 'skip', detail: 'simulated hardware (drivers.simulated) / 模拟硬件' });
   else if (pid !== undefined) rows.push({ check: 'serial', status: 'skip', detail: 'the daemon holds the ports: see /readyz / 串口由守护进程占用，请看 /readyz' });
-  else rows.push(...(await checkSerial(c.drivers)));
+  else rows.push(...(await checkSerial({ ...c.drivers, scales: { ...c.drivers.scales, list: scales.list } })));
   rows.push(await checkCamera(c));
   rows.push({ check: 'liveness', ...livenessPosture(c.entry) });
   rows.push(await checkBroker(c));

@@ -53,6 +53,8 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
   readonly doorSensor: DoorOverride;
   /** The settlement just made, for its receipt. */
   private lastSettle: Settled | null = null;
+  /** The daemon's clock (deps.clock): the visit's rows and recorded times; its timers stay real. */
+  private readonly clock = (): Date => new Date(this.now());
 
   // Listener bodies run in the drivers' loops (a scale sweep; the lock's are lock-watch.ts):
   // whatever they throw is the session's fault to handle, never the driver's.
@@ -89,7 +91,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
         this.safeEmit('fault', { where, message });
         this.reportHealth();
       },
-      landed: () => this.reportHealth(),
+      landed: () => this.reportHealth(), clock: this.clock,
     });
     this.resume = new ResumeOnStart({
       db: () => this.db,
@@ -99,7 +101,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
       now: () => this.now(), timings: this.timings,
       resumed: (r) => {
         this.dispatch({ type: 'resume', phase: r.phase, visit: r.visit, now: this.now(), doorOpen: this.doorSensor.lock.doorState === 'open' });
-        this.lockWatch.doorAsItStands(this.now()); // a door found open while entering is the entry
+        this.lockWatch.doorAsItStands(); // a door found open while entering is the entry
       },
       failed: (err) => this.failed(err, 'resume'),
     });
@@ -134,15 +136,14 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
       shelvesTouched: () => this.shelvesTouched(),
       current: () => this.current,
       logger: deps.logger,
-      guard: (where, body) => this.guard(where, body),
+      guard: (where, body) => this.guard(where, body), now: () => this.now(),
       pulsed: (released) => this.lockPulsed(released),
       doorSettleMs: c.door_settle_ms,
     });
   }
 
   private get db(): Db { return this.deps.db(); }
-
-  private now(): number { return (this.deps.now ?? Date.now)(); }
+  private now(): number { return this.deps.clock?.().getTime() ?? (this.deps.now ?? Date.now)(); }
 
   /** Listens to the drivers and resumes a session left open by a power cut or crash. */
   start(): void {
@@ -159,7 +160,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     this.decisions?.on('decision', this.onDecision);
     this.decisions?.on('prompt', this.onPrompt);
     this.resume.start(); // a read that fails is retried, the store busy until it succeeds
-    if (this.state.phase === 'idle' && !this.resume.pending) this.lockWatch.doorAsItStands(this.now()); // no visit left open
+    if (this.state.phase === 'idle' && !this.resume.pending) this.lockWatch.doorAsItStands(); // no visit left open
   }
 
   /** Stops listening; an open session stays open in the ledger and resumes at the next start. */
@@ -183,7 +184,6 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
   }
 
   get phase(): Phase { return this.state.phase; }
-
   get current(): Visit | null { return this.state.phase === 'idle' ? null : this.state.visit; }
 
   /** The door policy's question (edge/entry's StoreOccupancy); see FrontDoor. */
@@ -355,7 +355,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
     try {
       // weighing reads the ledger (slots, products): a read that fails is a failed settlement
       // with its retry, not an exception that leaves the store in `settling` with no timer
-      this.lastSettle = settleVisit(this.db, this.deps.scales, atExit, v, this.deps.config.weight, this.deps.rules, (db) => this.journal.writePending(db));
+      this.lastSettle = settleVisit(this.db, this.deps.scales, atExit, v, this.deps.config.weight, this.deps.rules, (db) => this.journal.writePending(db), this.clock);
       this.journal.writesLanded();
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);

@@ -54,9 +54,11 @@ export class FrontDoor {
   /**
    * The villager who pressed exit is settled but still walking out: until they have opened and
    * closed the door (or leaveHoldMs), nobody new is admitted, so their door opening is never
-   * taken for the next villager walking in.
+   * taken for the next villager walking in. A real timer ends it (`leaveHoldMs`), never the
+   * daemon's clock, which may be simulated and jump.
    */
-  private leaver: { until: number; opened: boolean } | null = null;
+  private leaver: { opened: boolean } | null = null;
+  private leaverTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly host: DoorHost) {}
 
@@ -72,7 +74,20 @@ export class FrontDoor {
   holdForLeaver(): void {
     const opened = this.openedSinceExit;
     const gone = opened && this.host.lock.doorState === 'closed';
-    this.leaver = gone || this.host.leaveHoldMs === 0 ? null : { until: this.host.now() + this.host.leaveHoldMs, opened };
+    this.holdLeaver(gone || this.host.leaveHoldMs === 0 ? null : { opened }, this.host.leaveHoldMs);
+  }
+
+  /** Holds the door for `leaver` (null: nobody), until the door moves or `ms` have passed (undefined: no limit). */
+  private holdLeaver(leaver: { opened: boolean } | null, ms?: number): void {
+    clearTimeout(this.leaverTimer);
+    this.leaverTimer = undefined;
+    this.leaver = leaver;
+    if (!leaver || ms === undefined) return;
+    this.leaverTimer = setTimeout(() => {
+      this.leaverTimer = undefined;
+      if (this.leaver === leaver) this.leaver = null;
+    }, ms);
+    this.leaverTimer.unref?.();
   }
 
   /**
@@ -82,12 +97,12 @@ export class FrontDoor {
    * would have their passing counted as her entry and exit, and what they take as her cart.
    */
   openAtStart(): void {
-    this.leaver = { until: Number.POSITIVE_INFINITY, opened: true };
+    this.holdLeaver({ opened: true });
   }
 
   /** A maintainer says the door is closed, its sensor faulty (door-override.ts): nobody is held for it. */
   declaredClosed(): void {
-    this.leaver = null;
+    this.holdLeaver(null);
   }
 
   /** Every door movement: the leaver's opening and closing ends the hold. */
@@ -95,11 +110,10 @@ export class FrontDoor {
     if (state === 'open') this.openedSinceExit = true;
     if (!this.leaver) return;
     if (state === 'open') this.leaver.opened = true;
-    else if (this.leaver.opened) this.leaver = null;
+    else if (this.leaver.opened) this.holdLeaver(null);
   }
 
   private leaving(): boolean {
-    if (this.leaver && this.host.now() >= this.leaver.until) this.leaver = null;
     return this.leaver !== null;
   }
 
@@ -149,7 +163,7 @@ export class FrontDoor {
       visit = v;
       inTransaction(db, 'admitting a villager', () => {
         h.journal.writePending(db);
-        openRow(db, v.visit, 'entering');
+        openRow(db, v.visit, 'entering', () => new Date(h.now()));
         credential?.consume(v.sessionId);
       });
       h.journal.writesLanded();

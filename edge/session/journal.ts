@@ -13,6 +13,7 @@ import { inTransaction, type Db } from '../ledger/db.ts';
 import { cancelSession, getSession, openSession, saveSessionState } from '../ledger/sessions.ts';
 import type { Visit, VisitPhase } from './machine.ts';
 import { toPersisted } from './persisted.ts';
+import { systemClock, type Clock } from '../ledger/time.ts';
 
 export type WriteWhere = 'persist' | 'open' | 'cancel';
 
@@ -26,6 +27,8 @@ export interface JournalDeps {
   failed: (where: WriteWhere, message: string) => void;
   /** Everything pending has landed. */
   landed: () => void;
+  /** The daemon's clock: what the visit's row is stamped with. */
+  clock?: Clock;
 }
 
 export class SessionJournal {
@@ -47,6 +50,10 @@ export class SessionJournal {
     this.retry = null;
     this.unsaved = false;
     this.pendingCancel = null;
+  }
+
+  private get clock(): Clock {
+    return this.deps.clock ?? systemClock;
   }
 
   get pending(): boolean {
@@ -94,14 +101,14 @@ export class SessionJournal {
     const c = this.pendingCancel;
     if (c) {
       // recorded even if the row never got written: the admission happened, nothing was charged
-      if (!getSession(db, c.visit.sessionId)) openRow(db, c.visit, 'entering');
-      cancelSession(db, c.visit.sessionId, c.reason);
+      if (!getSession(db, c.visit.sessionId)) openRow(db, c.visit, 'entering', this.clock);
+      cancelSession(db, c.visit.sessionId, c.reason, this.clock);
       c.also?.();
     }
     const cur = this.deps.current();
     if (!cur) return;
-    if (!getSession(db, cur.visit.sessionId)) openRow(db, cur.visit, cur.phase);
-    else if (this.unsaved) saveSessionState(db, cur.visit.sessionId, cur.phase, toPersisted(cur.visit));
+    if (!getSession(db, cur.visit.sessionId)) openRow(db, cur.visit, cur.phase, this.clock);
+    else if (this.unsaved) saveSessionState(db, cur.visit.sessionId, cur.phase, toPersisted(cur.visit), this.clock);
   }
 
   /** The transaction that ran writePending committed. */
@@ -125,6 +132,6 @@ export class SessionJournal {
   }
 }
 
-export function openRow(db: Db, v: Visit, state: string): void {
-  openSession(db, { id: v.sessionId, kind: v.kind, villagerId: v.villagerId, enteredBy: v.enteredBy, state, context: toPersisted(v) });
+export function openRow(db: Db, v: Visit, state: string, clock: Clock = systemClock): void {
+  openSession(db, { id: v.sessionId, kind: v.kind, villagerId: v.villagerId, enteredBy: v.enteredBy, state, context: toPersisted(v) }, clock);
 }

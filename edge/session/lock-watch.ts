@@ -21,6 +21,11 @@ export interface LockWatchHost {
   shelvesTouched(): boolean;
   current(): Visit | null;
   logger: Logger;
+  /**
+   * The daemon's clock (ms), what the visit records a door or button at: the driver stamps its
+   * events with the machine's, which a simulated daemon clock may be far from (see `daemonTime`).
+   */
+  now(): number;
   /** Runs a listener body; what it throws becomes a fault of the session. */
   guard(where: string, body: () => void): void;
   /** The pulse began or ended: told to observers (the runner's `lock` event). */
@@ -73,9 +78,19 @@ export class LockWatch {
    * door standing open while it is `entering` is the villager who went in meanwhile), or found
    * not to exist (a door standing open then moved while the daemon was down).
    */
-  doorAsItStands(at: number): void {
+  doorAsItStands(): void {
     const state = this.host.lock.doorState;
-    if (state !== 'unknown') this.onDoor({ state, initial: true, at });
+    if (state !== 'unknown') this.onDoor({ state, initial: true, at: Date.now() }); // as the driver stamps it
+  }
+
+  /**
+   * A driver's time (the machine's clock, Date.now) on the daemon's clock: as long before the
+   * daemon's now as it is before the machine's. The visit records the daemon's time, while the
+   * spans between the driver's events (a door opening within door_settle_ms of the first) stay
+   * as the driver saw them.
+   */
+  private daemonTime(driverAt: number): number {
+    return this.host.now() - (Date.now() - driverAt);
   }
 
   private readonly onDoor = (d: LockEvents['door'][0]): void => this.host.guard('door', () => {
@@ -90,7 +105,8 @@ export class LockWatch {
     if (!d.initial) this.host.door.doorMoved(d.state);
     // the last moment at which nobody of this visit can have touched a shelf
     if (d.state === 'open') this.host.settleBaseline();
-    this.host.dispatch(d.state === 'open' ? { type: 'door_opened', at: d.at } : { type: 'door_closed', at: d.at });
+    const at = this.daemonTime(d.at);
+    this.host.dispatch(d.state === 'open' ? { type: 'door_opened', at } : { type: 'door_closed', at });
   });
 
   /**
@@ -110,14 +126,15 @@ export class LockWatch {
   private readonly onExitButton = (b: LockEvents['exit_button'][0]): void => this.host.guard('exit button', () => {
     if (b.state !== 'pressed' || b.initial) return;
     this.host.door.exitPressed(); // the door opening after this is the villager leaving
-    if (this.host.phase() !== 'entering') return this.host.dispatch({ type: 'exit_button', at: b.at });
+    const at = this.daemonTime(b.at);
+    if (this.host.phase() !== 'entering') return this.host.dispatch({ type: 'exit_button', at });
     // nobody of the visit was seen coming in: touched shelves say someone of it is inside
     const shelvesTouched = this.host.shelvesTouched();
     const v = this.host.current();
     this.host.logger.info({ event: 'exit_while_entering', sessionId: v?.sessionId, villagerId: v?.villagerId, shelvesTouched }, shelvesTouched
       ? '未见开门但货架有变动：按出门按钮即离店结算 / exit button before the door was seen to open, shelves touched: the visit leaves and is settled'
       : '进店时店内有人按出门按钮：下次开门算其离店，不算进店 / exit button while a villager is let in: the next door opening is someone leaving, not the entry');
-    this.host.dispatch({ type: 'exit_button', at: b.at, shelvesTouched });
+    this.host.dispatch({ type: 'exit_button', at, shelvesTouched });
   });
 
   /**
@@ -125,7 +142,9 @@ export class LockWatch {
    * `relocked` confirms it; when its release check gets no answer (`release_unconfirmed`) no
    * `relocked` comes, and a visit waiting for one would take every later door opening for the
    * entry, never the villager leaving. So the pulse also ends `door_settle_ms` after its end.
-   * A relay that really stayed on is the driver's `relay_stuck_on` alarm.
+   * A relay that really stayed on is the driver's `relay_stuck_on` alarm. A real timer on the
+   * driver's own clock (`release_at` is the machine's time), never the daemon's: a simulated
+   * clock far from the machine's, or one that jumps, must not stretch or cut the pulse.
    */
   private readonly onUnlocked = (u: LockEvents['unlocked'][0]): void => this.host.guard('unlock', () => {
     this.pulse(true);

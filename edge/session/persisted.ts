@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { Db } from '../ledger/db.ts';
+import { systemClock, type Clock } from '../ledger/time.ts';
 import { cancelForReview, DamagedState, getOpenSession } from '../ledger/sessions.ts';
 import type { Visit, VisitPhase } from './machine.ts';
 
@@ -71,13 +72,13 @@ export function readVisit(state: string, context: unknown): ReadVisit {
  * The session left open by a power cut or crash, to resume; null if none. One this daemon
  * cannot read (an upgrade, a damaged row) is closed for a maintainer's review and logged.
  */
-export function openVisit(db: Db, logger: Logger): { visit: Visit; phase: VisitPhase } | null {
+export function openVisit(db: Db, logger: Logger, clock: Clock = systemClock): { visit: Visit; phase: VisitPhase } | null {
   const open = getOpenSession(db);
   if (!open) return null;
   const r = readVisit(open.state, open.context);
   if (!r.ok) {
     logger.error({ sessionId: open.id, villagerId: open.villagerId, why: r.why }, `未完成的购物记录无法读取，已取消并交管理员核对 / open session unreadable, cancelled for review: ${r.why}`);
-    cancelForReview(db, open.id, 'unreadable on resume / 恢复时无法读取', `${r.why}; nothing charged, please check what ${open.villagerId} took / 未扣分，请核对`);
+    cancelForReview(db, open.id, 'unreadable on resume / 恢复时无法读取', `${r.why}; nothing charged, please check what ${open.villagerId} took / 未扣分，请核对`, clock);
     return null;
   }
   logger.info({ sessionId: open.id, villagerId: open.villagerId, phase: r.phase, migratedFrom: r.migratedFrom }, 'resuming an open session / 恢复未完成的购物');

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { LockEvents, ScaleEvents, SlotStatus } from '../../drivers/index.ts';
 import type { Db } from '../ledger/db.ts';
 import type { LedgerRules } from '../ledger/entries.ts';
+import type { Clock } from '../ledger/time.ts';
 import type { Cart } from './cart.ts';
 import type { SessionConfig } from './config.ts';
 import type { WriteWhere } from './journal.ts';
@@ -70,6 +71,13 @@ export interface StoreSessionDeps {
   logger: Logger;
   /** The session's line on the health board: faults and refused writes show until they clear. */
   health?: SessionHealth;
+  /**
+   * The daemon's clock (SimulationOptions.clock; absent: the system's): every time the session
+   * records (its ledger rows, its saved visit, the times it tells observers) or compares with a
+   * recorded one (a visit resumed after a restart). Its timers are real timers all the same.
+   */
+  clock?: Clock;
+  /** The same clock in milliseconds (tests); `clock` is read when both are given. */
   now?: () => number;
   newSessionId?: () => string;
   /** The store's alarms (absent: alarms.enabled false): the door sensor override's stays while it holds. */

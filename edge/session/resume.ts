@@ -49,7 +49,7 @@ export class ResumeOnStart {
     let r: ReturnType<typeof openVisit>;
     try {
       // a visit this daemon cannot read never stops the start: it is closed for review instead
-      r = openVisit(this.deps.db(), this.deps.logger);
+      r = openVisit(this.deps.db(), this.deps.logger, () => new Date(this.deps.now()));
     } catch (err) {
       this.waiting = true;
       this.deps.timers.start('resume', this.deps.retryMs, () => this.attempt());

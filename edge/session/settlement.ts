@@ -15,6 +15,7 @@ import type { WeightRules } from './config.ts';
 import type { Visit } from './machine.ts';
 import type { Shelves } from './ports.ts';
 import { toPersisted } from './persisted.ts';
+import { systemClock, type Clock } from '../ledger/time.ts';
 import { receiptText, type Receipt } from './receipt.ts';
 import { pricedLines, weighings, type ExitWeights } from './weighing.ts';
 
@@ -27,15 +28,15 @@ export interface Settled { result: SettleResult; cart: Cart; ms: number }
  * with its retry.
  * `pending` writes the session's own unsaved writes inside the same transaction.
  */
-export function settleVisit(db: Db, scales: Shelves, atExit: ExitWeights, v: Visit, weight: WeightRules, rules: LedgerRules, pending: (db: Db) => void): Settled {
+export function settleVisit(db: Db, scales: Shelves, atExit: ExitWeights, v: Visit, weight: WeightRules, rules: LedgerRules, pending: (db: Db) => void, clock: Clock = systemClock): Settled {
   const t0 = performance.now();
   const cart = computeCart(weighings(db, scales, v, atExit), weight, v.kind);
   const context = { ...toPersisted(v), stock: cart.stock };
   const result = inTransaction(db, v.kind === 'restock' ? 'settling restock' : 'settling session', () => {
     pending(db);
     return v.kind === 'restock'
-      ? settleSession(db, { sessionId: v.sessionId, lines: [], review: cart.review, stock: cart.stock, state: 'settled', context }, rules)
-      : settleSession(db, { sessionId: v.sessionId, lines: pricedLines(db, v, cart), review: cart.review, state: 'settled', context }, rules);
+      ? settleSession(db, { sessionId: v.sessionId, lines: [], review: cart.review, stock: cart.stock, state: 'settled', context }, rules, clock)
+      : settleSession(db, { sessionId: v.sessionId, lines: pricedLines(db, v, cart), review: cart.review, state: 'settled', context }, rules, clock);
   });
   return { result, cart, ms: performance.now() - t0 };
 }

@@ -50,12 +50,17 @@ describe('after an exit by the button, until the villager has gone out through t
     expect(s.engine.isStoreBusy('B')).toBe(false);
   });
 
-  it('the hold ends after session.leave_hold_ms if the door never moves', () => {
+  it('the hold ends after session.leave_hold_ms if the door never moves, a real wait whatever the daemon\'s clock does', () => {
     let now = 1_000_000;
     const s = store({ config: { leave_hold_ms: 5000 }, now: () => now });
     settledByButton(s);
     expect(s.engine.isStoreBusy('B')).toBe(true);
-    now += 5000;
+    now -= 3_600_000; // the (simulated) clock set back an hour: the hold is not stretched
+    vi.advanceTimersByTime(4999);
+    expect(s.engine.isStoreBusy('B')).toBe(true);
+    now += 7_200_000; // and two hours on: nor cut short
+    expect(s.engine.isStoreBusy('B')).toBe(true);
+    vi.advanceTimersByTime(1);
     expect(s.engine.isStoreBusy('B')).toBe(false);
   });
 });

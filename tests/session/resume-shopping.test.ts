@@ -23,8 +23,9 @@ function downWhileShopping(opts: { takes: boolean; downMs: number; doorAtStart?:
   const clock = () => now;
   const first = store({ now: clock });
   first.admit('A');
-  first.lock.door('open', now); // the lock's events on the store's clock, as the engine's
-  first.lock.door('closed', now);
+  // the lock stamps its events with the machine's clock; the visit records them on the store's (the engine's)
+  first.lock.door('open');
+  first.lock.door('closed');
   if (opts.takes) {
     first.scales.rest('S1', 900);
     first.scales.emit('change', { slot: 'S1', delta_g: -100 });

@@ -71,7 +71,7 @@ export function seedLedger(): Db {
   return db;
 }
 
-export function store(opts: { db?: Db; config?: Record<string, unknown>; scales?: FakeScales; start?: boolean; rules?: LedgerRules; now?: () => number; logger?: Logger; alarms?: StoreSessionDeps['alarms'] } = {}) {
+export function store(opts: { db?: Db; config?: Record<string, unknown>; scales?: FakeScales; start?: boolean; rules?: LedgerRules; now?: () => number; clock?: StoreSessionDeps['clock']; logger?: Logger; alarms?: StoreSessionDeps['alarms'] } = {}) {
   const db = opts.db ?? seedLedger();
   const lock = new FakeLock();
   const scales = opts.scales ?? new FakeScales();
@@ -81,7 +81,7 @@ export function store(opts: { db?: Db; config?: Record<string, unknown>; scales?
   }
   const board = new HealthBoard();
   board.setPhase('running');
-  const engine = new StoreSessionEngine({ db: () => db, config: resolveSessionConfig({ ...timings, ...opts.config }), rules: opts.rules ?? { creditFloor: 0 }, lock, scales, logger: opts.logger ?? pino({ level: 'silent' }), health: (h, d) => board.set('store session', h, d), ...(opts.now ? { now: opts.now } : {}), ...(opts.alarms ? { alarms: opts.alarms } : {}) });
+  const engine = new StoreSessionEngine({ db: () => db, config: resolveSessionConfig({ ...timings, ...opts.config }), rules: opts.rules ?? { creditFloor: 0 }, lock, scales, logger: opts.logger ?? pino({ level: 'silent' }), health: (h, d) => board.set('store session', h, d), ...(opts.now ? { now: opts.now } : {}), ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.alarms ? { alarms: opts.alarms } : {}) });
   const faults: StoreSessionEvents['fault'][0][] = [];
   engine.on('fault', (f) => faults.push(f));
   if (opts.start !== false) engine.start();
