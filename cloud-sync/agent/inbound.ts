@@ -12,13 +12,11 @@
  * gap, and released in order once it is in; the newest snapshot arriving meanwhile waits for it
  * and is applied after it, and any other (or a part of one) is dropped and counted, or refused
  * as a replay when the store did not ask (docs/sync-stream.md, "Applied in slices").
- * While a resync is wanted (the mark in the store's ledger, edge/ledger/sync-state.ts), stream
- * events and deltas past the store's seq are held the same way, for the snapshot it asked for.
  */
 import { inLazyTransaction, inTransaction } from '../../edge/ledger/db.ts';
 import { applySnapshot } from '../../edge/ledger/snapshot.ts';
 import { applySnapshotInSlices, isSmallSnapshot } from '../../edge/ledger/snapshot-slices.ts';
-import { clearResyncWanted, inboundSeq, noteResyncWanted, resyncWanted, setInboundSeq, touchContact } from '../../edge/ledger/sync-state.ts';
+import { clearResyncWanted, inboundSeq, noteResyncWanted, setInboundSeq, touchContact } from '../../edge/ledger/sync-state.ts';
 import { iso } from '../../edge/ledger/time.ts';
 import { isEdgeError } from '../../edge/errors.ts';
 import { checkers, decode, type Envelope, type RefusalReason, type SnapshotBody } from '../protocol/payloads.ts';
@@ -134,7 +132,6 @@ export class InboundStream {
     }
     const last = inboundSeq(this.deps.db());
     if (this.applying && e.seq > last) return [this.holdWhileApplying(e, this.applying.seq)];
-    if (e.seq > last && resyncWanted(this.deps.db())) return [this.holdForResync(e, last)];
     switch (classifySeq(last, e.seq)) {
       case 'replayed': {
         // The answer to our own request, overtaken by the stream it repeats.
@@ -172,21 +169,6 @@ export class InboundStream {
     if (this.held.size < MAX_HELD) this.held.set(e.seq, e);
     if (e.seq > seq + 1) return { kind: 'gap', seq: e.seq, expected: seq + 1 };
     return { kind: 'held', seq: e.seq, why: `held while the snapshot at ${seq} is being applied` };
-  }
-
-  /**
-   * A stream event past the store's seq while a resync is wanted (the mark in its ledger:
-   * edge/ledger/sync-state.ts): held, not applied, and released after the snapshot where its seq
-   * is above it (those it holds dropped), as while one is applied. Applied now, it would move
-   * the seq past the snapshot being built for the store, which then came stale (an overlap, not
-   * applied) and was asked for again, a whole snapshot each time for as long as the village kept
-   * publishing; and it changed a state the snapshot then rewrites. Held within MAX_HELD: one past
-   * it is let go, and asked for after the snapshot like any gap (by deltas).
-   */
-  private holdForResync(e: Envelope, last: number): InboundOutcome {
-    if (this.held.size >= MAX_HELD && !this.held.has(e.seq)) return { kind: 'gap', seq: e.seq, expected: last + 1 };
-    this.held.set(e.seq, e);
-    return { kind: 'held', seq: e.seq, why: `held while the snapshot of a resync from ${last} is awaited` };
   }
 
   private applySnapshotEnvelope(e: Envelope): InboundOutcome[] {
@@ -238,7 +220,7 @@ export class InboundStream {
       // Bounded: a store a day offline jumps thousands of events, but only the ones still in
       // flight can arrive, and past the bound an old copy is simply counted as replayed.
       if (e.seq > before) this.covered = { from: Math.max(before, e.seq - MAX_HELD), to: e.seq, seen: new Set() };
-      return [{ kind: 'snapshot', seq: e.seq, applied: r.applied }, ...this.releaseHeld(true)];
+      return [{ kind: 'snapshot', seq: e.seq, applied: r.applied }, ...this.releaseHeld()];
     } catch (err) {
       if (!isEdgeError(err)) throw err;
       return [this.refuse('invalid', err.message)];
@@ -290,7 +272,7 @@ export class InboundStream {
     this.applying = undefined;
     // Stopped after some slices (a refusal comes before the first): the seq did not move, and the
     // snapshot asked again ends level; the events held wait for it, not for half of this one.
-    if (out[0]!.kind === 'snapshot' || progress.slices === 0) out.push(...this.releaseHeld(out[0]!.kind === 'snapshot'));
+    if (out[0]!.kind === 'snapshot' || progress.slices === 0) out.push(...this.releaseHeld());
     else this.deps.onResyncWanted();
     if (next) out.push(...this.applySnapshotEnvelope(next));
     this.deps.later?.(out);
@@ -317,25 +299,14 @@ export class InboundStream {
     if (upTo > inboundSeq(this.deps.db())) this.deps.onResyncWanted();
   }
 
-  /**
-   * The held events that follow the store's seq, applied in order; those at or below it dropped.
-   * `afterSnapshot`: one still held past a hole then is a gap (what was missing before the
-   * snapshot's seq is in it, what is missing after it is not; held past MAX_HELD, or lost), and
-   * asks now, as a gap seen on the stream does; the snapshot's outcome before it ended the wait.
-   */
-  private releaseHeld(afterSnapshot = false): InboundOutcome[] {
+  private releaseHeld(): InboundOutcome[] {
     const out: InboundOutcome[] = [];
     const db = this.deps.db();
     for (;;) {
       const last = inboundSeq(db);
       for (const seq of this.held.keys()) if (seq <= last) this.held.delete(seq);
       const next = this.held.get(last + 1);
-      // A resync wanted (a resync command just applied): the rest wait for its snapshot (holdForResync).
-      if (next && resyncWanted(db)) return out;
-      if (!next) {
-        if (afterSnapshot && this.held.size > 0) out.push({ kind: 'gap', seq: Math.min(...this.held.keys()), expected: last + 1 });
-        return out;
-      }
+      if (!next) return out;
       this.held.delete(last + 1);
       const r = applyStreamEvent(this.deps, next);
       out.push(r);

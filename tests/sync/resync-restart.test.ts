@@ -149,25 +149,21 @@ function withInbound(opts: { snapshotPending: boolean }, run: (t: { db: Db; inbo
 describe('what marks a resync wanted in the store\'s ledger, with the seq it was wanted at', () => {
   it('a resync command (in its own transaction), a forked stream event, an event that cannot apply; a mark keeps its reason', () => {
     withInbound({ snapshotPending: false }, ({ db, inbound, sign, issued, wanted }) => {
-      const msg = (kind: 'entry' | 'command' | 'villager' | 'snapshot', seq: number, body: unknown) => sign({ id: `${kind}-${seq}-${Math.random()}`, kind, seq, body, ...(kind === 'snapshot' ? { store: 's1' } : {}) });
+      const msg = (kind: 'entry' | 'command' | 'villager', seq: number, body: unknown) => sign({ id: `${kind}-${seq}-${Math.random()}`, kind, seq, body });
       const award = (id: string) => ({ id, villager: 'zhang', kind: 'award', points: 1, created_at: issued });
-      const zhang = { id: 'zhang', name: '张三', village: 'v1', status: 'active' };
-      expect(inbound.receive(msg('villager', 1, zhang), 'events').map((o) => o.kind)).toEqual(['applied']);
+      expect(inbound.receive(msg('villager', 1, { id: 'zhang', name: '张三', village: 'v1', status: 'active' }), 'events').map((o) => o.kind)).toEqual(['applied']);
       expect(inbound.receive(msg('entry', 2, award('a-2')), 'events').map((o) => o.kind)).toEqual(['applied']);
-      // An entry of a villager this store does not know cannot apply.
-      expect(inbound.receive(msg('entry', 3, { ...award('c-3'), villager: 'nobody' }), 'events').map((o) => o.kind)).toEqual(['refused']);
-      expect([resyncWanted(db), wanted()]).toEqual([{ seq: 2, why: 'unappliable' }, 1]);
-      // Another entry at seq 2: the ledger's stream forked. The mark keeps its reason.
+      // Another entry at seq 2: the ledger's stream forked.
       expect(inbound.receive(msg('entry', 2, award('b-2')), 'events').map((o) => o.kind)).toEqual(['refused']);
-      expect([resyncWanted(db), wanted()]).toEqual([{ seq: 2, why: 'unappliable' }, 2]);
-      // While it is wanted, the stream waits for the snapshot (tests/sync/resync-hold.test.ts).
-      expect([3, 4].flatMap((n) => inbound.receive(msg('command', n, { command: 'resync', store: n === 3 ? 's2' : 's1' }), 'events')).map((o) => o.kind)).toEqual(['held', 'held']);
-      // The snapshot clears it; the command for this store after it marks it again with its seq. One for another store marks nothing.
-      expect(inbound.receive(msg('snapshot', 3, { villagers: [zhang], entries: [award('a-2')] }), 'snapshot').map((o) => o.kind)).toEqual(['snapshot', 'applied']);
-      expect([resyncWanted(db), wanted(), inboundSeq(db)]).toEqual([{ seq: 4, why: 'command' }, 3, 4]);
-      // A mark already there keeps its reason and takes the higher seq.
-      noteResyncWanted(db, 5, 'fork');
-      expect(resyncWanted(db)).toEqual({ seq: 5, why: 'command' });
+      expect([resyncWanted(db), wanted()]).toEqual([{ seq: 2, why: 'fork' }, 1]);
+      // A command for another store marks nothing; one for this store raises the seq, keeping the reason.
+      inbound.receive(msg('command', 3, { command: 'resync', store: 's2' }), 'events');
+      expect([resyncWanted(db), wanted()]).toEqual([{ seq: 2, why: 'fork' }, 1]);
+      inbound.receive(msg('command', 4, { command: 'resync', store: 's1' }), 'events');
+      expect([resyncWanted(db), wanted(), inboundSeq(db)]).toEqual([{ seq: 4, why: 'fork' }, 2, 4]);
+      // An entry of a villager this store does not know cannot apply.
+      expect(inbound.receive(msg('entry', 5, { ...award('c-5'), villager: 'nobody' }), 'events').map((o) => o.kind)).toEqual(['refused']);
+      expect([resyncWanted(db)?.seq, wanted()]).toEqual([4, 3]);
     });
   });
 
