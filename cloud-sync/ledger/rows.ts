@@ -9,7 +9,8 @@
  * order of the village stream.
  */
 import type { SqlDb } from './sql.ts';
-import { checkers, VILLAGER_NAME_MAX, type EntryBody, type Envelope, type Row } from '../protocol/payloads.ts';
+import { checkers, type EntryBody, type Envelope, type Row } from '../protocol/payloads.ts';
+import { isAdd, nameOfAdd, type AddRow } from './store-adds.ts';
 import { envelopeText, signEnvelope } from '../protocol/sign.ts';
 import type { Signer } from './tables.ts';
 import { applyStoreStatus, type StatusRow } from './store-status.ts';
@@ -228,20 +229,29 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
     const byId = new Set(known.filter((v) => v.name === v.id).map((v) => v.id));
     const unknown: { id: string; village: string; name: string }[] = [];
     const renamed: { id: string; village: string; name: string }[] = [];
+    /** Villagers this turn first knows from an entry, named by id until a later batch's registration names them. */
+    const fromEntry = new Map<string, { id: string; village: string; name: string }>();
     batches.forEach((b, i) => {
       // a store registers a villager before it writes their first entry
       for (const a of addRows) {
         if (a.batch !== i || a.again || a.name === undefined) continue;
         const village = villageOf.get(a.id);
+        const pending = fromEntry.get(a.id);
         if (village === undefined) {
           villageOf.set(a.id, b.village);
           unknown.push({ id: a.id, village: b.village, name: a.name });
+        } else if (pending !== undefined && pending.village === b.village) {
+          // known from an earlier batch's entry of this turn, not yet written: named here
+          pending.name = a.name;
+          fromEntry.delete(a.id);
         } else if (village === b.village && byId.delete(a.id) && a.name !== a.id) renamed.push({ id: a.id, village, name: a.name });
       }
       for (const { entry } of entriesOf[i]!.values()) {
         if (villageOf.has(entry.villager)) continue;
         villageOf.set(entry.villager, b.village);
-        unknown.push({ id: entry.villager, village: b.village, name: entry.villager });
+        const v = { id: entry.villager, village: b.village, name: entry.villager };
+        unknown.push(v);
+        fromEntry.set(v.id, v);
       }
     });
     await insertRows(tx, 'villagers', [['id', 'TEXT'], ['village', 'TEXT'], ['name', 'TEXT'], ['status', 'TEXT'], ['created_at', 'TEXT'], ['updated_at', 'TEXT']], unknown.map((v) => [v.id, v.village, v.name, 'active', at, at]));
@@ -326,34 +336,6 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
   }, { queue: batches.map((b) => b.village) });
 }
 
-interface AddRow { batch: number; village: string; row: string; id: string; again?: boolean; name?: string }
-
-/** The name a store registered a villager under, when the stores would take it (else the ledger names them by id). */
-function nameOfAdd(p: { name?: unknown }): string | undefined {
-  const n = p.name;
-  // no control characters (a NUL PostgreSQL cannot store), within what every store takes
-  // eslint-disable-next-line no-control-regex
-  return typeof n === 'string' && n.trim() !== '' && n.length <= VILLAGER_NAME_MAX && !/[\u0000-\u001f\u007f]/.test(n) ? n : undefined;
-}
-
-const isAdd = (p: unknown): p is { op: 'add'; id: string; name?: unknown } => typeof p === 'object' && p !== null && (p as { op?: unknown }).op === 'add' && typeof (p as { id?: unknown }).id === 'string';
-
-/**
- * A villager a store's maintainer registered under an id the ledger holds in another village
- * (`villageOf`: each id's village as the table holds it now): the row is kept as before, and
- * counted `other-village` so the ledger logs it, and named to the store in its ack (`foreign`), so
- * its maintainer sees it as an alarm. Villager ids are unique only among those the ledger
- * registered, and that villager's entries would not apply.
- */
-function reportForeignAdds(adds: AddRow[], villageOf: ReadonlyMap<string, string>, results: RowsResult[]): void {
-  for (const a of adds) {
-    const held = villageOf.get(a.id);
-    if (held === undefined || held === a.village) continue;
-    // a copy was counted when it first came; it is named again, since the store may not have heard
-    if (!a.again) results[a.batch]!.unapplied.push({ id: a.row, why: 'other-village' });
-    results[a.batch]!.foreignAdds.push(a.row);
-  }
-}
 
 /**
  * The payloads held under the ids of rows not inserted (copies, or a store's seq handed out
@@ -390,5 +372,22 @@ async function findClashes(tx: SqlDb, held: { b: CheckedRows; entry: EntryBody }
     const r = rows.get(entry.id);
     const same = r !== undefined && r.village === b.village && r.villager_id === entry.villager && r.kind === entry.kind && Number(r.points) === entry.points && r.origin_store === b.store;
     if (!same) results[batches.indexOf(b)]!.clashes.push(entry.id);
+  }
+}
+
+/**
+ * A villager a store's maintainer registered under an id the ledger holds in another village
+ * (`villageOf`: each id's village as the table holds it now): the row is kept as before, and
+ * counted `other-village` so the ledger logs it, and named to the store in its ack (`foreign`), so
+ * its maintainer sees it as an alarm. Villager ids are unique only among those the ledger
+ * registered, and that villager's entries would not apply.
+ */
+function reportForeignAdds(adds: AddRow[], villageOf: ReadonlyMap<string, string>, results: RowsResult[]): void {
+  for (const a of adds) {
+    const held = villageOf.get(a.id);
+    if (held === undefined || held === a.village) continue;
+    // a copy was counted when it first came; it is named again, since the store may not have heard
+    if (!a.again) results[a.batch]!.unapplied.push({ id: a.row, why: 'other-village' });
+    results[a.batch]!.foreignAdds.push(a.row);
   }
 }

@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { addVillager, getVillager, setVillagerStatus } from '../../edge/ledger/villagers.ts';
 import { countOutbox } from '../../edge/ledger/outbox.ts';
 import { villagerOf, villageSnapshot } from '../../cloud-sync/ledger/tables.ts';
-import { applyStoreRows } from '../../cloud-sync/ledger/rows.ts';
+import { applyRowBatches, applyStoreRows } from '../../cloud-sync/ledger/rows.ts';
 import { privateEd25519 } from '../../cloud-sync/protocol/sign.ts';
 import { brokerKind, ledgerDbKind, startRig, waitFor, type Rig } from '../../harness/sync/rig.ts';
 
@@ -65,5 +65,11 @@ describe(`a villager registered at a store keeps their name (${brokerKind} + ${l
       { id: 's-y:4', seq: 4, topic: 'entry', payload: { id: 'e-sun-1', villager: 'sun', kind: 'award', points: 5, created_at: at }, created_at: at },
     ], signer, now);
     expect((await villagerOf(rig.ledgerDb, 'sun'))?.name).toBe('孙七');
+    // one turn of two batches: another store's entry for qian first, then her registration (sent again after its ack was lost)
+    await applyRowBatches(rig.ledgerDb, [
+      { village: rig.village, store: 's-x', rows: [{ id: 's-x:2', seq: 2, topic: 'entry', payload: { id: 'e-qian-1', villager: 'qian', kind: 'award', points: 5, created_at: at }, created_at: at }] },
+      { village: rig.village, store: 's-y', rows: [{ id: 's-y:5', seq: 5, topic: 'villager', payload: { op: 'add', id: 'qian', name: '钱大爷', village: rig.village }, created_at: at }] },
+    ], signer, now);
+    expect((await villagerOf(rig.ledgerDb, 'qian'))?.name).toBe('钱大爷');
   });
 });
