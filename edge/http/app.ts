@@ -164,7 +164,7 @@ export function buildApp(deps: AppDeps, log: Logger) {
     registerAdminGate(scope, deps.session ? { storeBusy: () => deps.session!.phase !== 'idle' } : {});
     await registerApiDocs(scope, deps.store.name);
     const sessionEnds = new SessionEnds();
-    registerAuthRoutes(scope, { db: deps.db, storeName: deps.store.name, sessionEnds, ...(deps.clock ? { clock: deps.clock } : {}), loginCsrf: { secret: deps.auth.sessionSecret, secure: deps.auth.secureCookies ?? false }, ...(deps.auth.setupToken ? { setupToken: deps.auth.setupToken } : {}) });
+    registerAuthRoutes(scope, { db: deps.db, storeName: deps.store.name, sessionEnds, ...(deps.clock ? { clock: deps.clock } : {}), timeZone: deps.timeZone, loginCsrf: { secret: deps.auth.sessionSecret, secure: deps.auth.secureCookies ?? false }, ...(deps.auth.setupToken ? { setupToken: deps.auth.setupToken } : {}) });
     const adminPageDeps: AdminPageDeps = { store: deps.store, health: deps.health, db: deps.db, ...(deps.session ? { session: deps.session } : {}), ...(deps.sync ? { sync: deps.sync } : {}), ...(deps.live ? { live: deps.live } : {}), alarms: () => deps.ops?.alarms?.(1).active, ...(deps.timeZone ? { timeZone: deps.timeZone } : {}) };
     const clock = deps.clock ? { clock: deps.clock } : {};
     const villagerDeps = { db: deps.db, store: deps.store, ...clock, ...(deps.faces ? { faces: deps.faces } : {}), ...(deps.timeZone ? { timeZone: deps.timeZone } : {}) };
