@@ -29,6 +29,7 @@ import { snakeKeys } from './api-style.ts';
 import { countOpenReview, listOpenReview } from '../ledger/review.ts';
 import { langOf, rememberLang } from './lang.ts';
 import { takeKeptForm } from './signed-out.ts';
+import { takeDone, type DoneNotice } from './done-notice.ts';
 import { registerAuth, SessionEnds, type AuthOptions } from './auth.ts';
 import { registerPressureGuard } from './pressure.ts';
 import { registerAuthRoutes } from './auth-routes.ts';
@@ -193,12 +194,12 @@ export function buildApp(deps: AppDeps, log: Logger) {
  * refunds are every purchase with something left to refund, a page at a time (`before`: the
  * cursor of an older page), counted as the refund route counts it.
  */
-function reviewPageHtml(deps: AppDeps, req: FastifyRequest, reply: FastifyReply, refusal?: FormRefusal, page = 1, before?: string): string {
+function reviewPageHtml(deps: AppDeps, req: FastifyRequest, reply: FastifyReply, refusal?: FormRefusal, page = 1, before?: string, done?: DoneNotice): string {
   const db = deps.db();
   const total = countOpenReview(db);
   const queue = { page: Math.min(page, Math.max(1, Math.ceil(total / REVIEW_PER_PAGE))), perPage: REVIEW_PER_PAGE, total };
   const refunds = refundRows(db, before !== undefined ? { before } : {});
-  return reviewPage({ store: deps.store, items: listOpenReview(db, REVIEW_PER_PAGE, (queue.page - 1) * REVIEW_PER_PAGE), queue, csrf: reply.generateCsrf(), products: listProducts(db), refunds: { ...refunds, before }, refusal, lang: langOf(req), timeZone: deps.timeZone });
+  return reviewPage({ store: deps.store, items: listOpenReview(db, REVIEW_PER_PAGE, (queue.page - 1) * REVIEW_PER_PAGE), queue, csrf: reply.generateCsrf(), products: listProducts(db), refunds: { ...refunds, before }, refusal, lang: langOf(req), timeZone: deps.timeZone, done });
 }
 
 type TypedApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -274,7 +275,7 @@ function routes(app: TypedApp, deps: AppDeps): void {
   // Chinese, or English with `?lang=en` (remembered) as on every page
   app.get('/review', { schema: { querystring: ReviewQuery } }, async (req, reply) => {
     rememberLang(req, reply);
-    return reply.type('text/html; charset=utf-8').send(reviewPageHtml(deps, req, reply, takeKeptForm(req), req.query.page, req.query.refunds_before));
+    return reply.type('text/html; charset=utf-8').send(reviewPageHtml(deps, req, reply, takeKeptForm(req), req.query.page, req.query.refunds_before, takeDone(req.query.done)));
   });
 
   registerBoardRoutes(app, { db: deps.db, storeName: deps.store.name, sync: deps.sync, timeZone: deps.timeZone });
