@@ -38,7 +38,8 @@ import { doorSensorOf, registerDoorOverride } from './door-override.ts';
 import { registerReviewActions } from './review-actions.ts';
 import { registerCardActions } from './card-actions.ts';
 import { registerAccountActions } from './account-actions.ts';
-import { errorReply, notFoundReply } from './errors.ts';
+import { errorReply } from './errors.ts';
+import { errorPageOrReply, notFoundPageOrReply } from './error-page.ts';
 import { registerOpsRoutes, type OpsRoutesDeps } from './ops-routes.ts';
 import { registerLive } from './live.ts';
 import { KeptReplies, ledgerVersion, NotModified } from './kept-reply.ts';
@@ -146,8 +147,9 @@ export function buildApp(deps: AppDeps, log: Logger) {
     });
   });
 
-  app.setErrorHandler((err, req, reply) => errorReply(err, req, reply));
-  app.setNotFoundHandler((req, reply) => notFoundReply(req, reply));
+  // a browser opening a page gets a page in its language (./error-page.ts), an API client the JSON
+  app.setErrorHandler((err, req, reply) => errorPageOrReply(err, req, reply, deps.store.name));
+  app.setNotFoundHandler((req, reply) => notFoundPageOrReply(req, reply, deps.store.name));
 
   // Everything behind the login lives in one plugin scope, so the session, CSRF and helmet
   // plugins (and the guard they install) apply to every route in it.

@@ -136,6 +136,11 @@ export function errorReply(err: unknown, req: FastifyRequest, reply: FastifyRepl
   return reply.status(r.status).send(r.body);
 }
 
+/** What a path no route answers gets (a browser gets it as a page: ./error-page.ts). */
+export function notFoundBody(req: FastifyRequest): ErrorBody {
+  return { error: 'NOT_FOUND', message: `no such page: ${req.method} ${req.url.split('?')[0]}`, zh: '没有这个页面或接口' };
+}
+
 export function notFoundReply(req: FastifyRequest, reply: FastifyReply): FastifyReply {
-  return reply.status(404).send({ error: 'NOT_FOUND', message: `no such page: ${req.method} ${req.url.split('?')[0]}`, zh: '没有这个页面或接口' });
+  return reply.status(404).send(notFoundBody(req));
 }
