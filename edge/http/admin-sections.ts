@@ -6,7 +6,7 @@
  */
 import type { EntryEventView, ReceiptView, StockView, StoreStateView, SyncView } from './queries.ts';
 import type { Lang } from './door-words.ts';
-import { BY, DECISION, DETAIL, PHASE, REFUSED, REVIEW, say } from './admin-words.ts';
+import { BY, DECISION, detailPart, PHASE, REFUSED, REVIEW, say } from './admin-words.ts';
 import { formatTime } from './time-format.ts';
 
 const ESC: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -47,7 +47,7 @@ const T = {
 function detailText(d: Record<string, unknown>, lang: Lang): string {
   return Object.entries(d)
     .filter(([, v]) => v !== null && v !== undefined)
-    .map(([k, v]) => `${say(DETAIL, lang, k)} ${typeof v === 'number' ? Math.round(v * 1000) / 1000 : typeof v === 'string' ? v : Array.isArray(v) ? v.join(',') : JSON.stringify(v)}`)
+    .map(([k, v]) => detailPart(k, v, lang))
     .join(' ')
     .slice(0, 160);
 }

@@ -95,9 +95,53 @@ export const SESSION_STATUS: Bilingual = {
 
 /** The door's detail keys (edge/entry/pipeline.ts) as the maintainer reads them; others as they are. */
 export const DETAIL: Bilingual = {
-  zh: { card: '卡号', token: '二维码', distance: '人脸距离', margin: '领先第二名', frames: '帧数', seen: '各帧结果', why: '原因', unlockError: '开锁失败', offlineAllowance: '今日离线余额', debt: '欠分' },
-  en: { card: 'card', token: 'QR code', distance: 'face distance', margin: 'lead over second', frames: 'frames', seen: 'per frame', why: 'why', unlockError: 'unlock failed', offlineAllowance: 'offline allowance left today', debt: 'debt' },
+  zh: { card: '卡号', token: '二维码', distance: '人脸距离', margin: '领先第二名', frames: '帧数', seen: '各帧结果', nearest: '最像', ir: '红外', why: '原因', unlockError: '开锁失败', offlineAllowance: '今日离线余额', debt: '欠分' },
+  en: { card: 'card', token: 'QR code', distance: 'face distance', margin: 'lead over second', frames: 'frames', seen: 'per frame', nearest: 'nearest', ir: 'infrared', why: 'why', unlockError: 'unlock failed', offlineAllowance: 'offline allowance left today', debt: 'debt' },
 };
+
+/** What each face frame was judged (edge/entry/decision.ts FrameVerdict kinds). */
+const FRAME: Bilingual = {
+  zh: { unknown: '不像已登记村民', uncertain: '像某位村民但不够确定', candidate: '认出', no_face: '没有人脸', low_quality: '看不清', spoof: '疑似照片或屏幕' },
+  en: { unknown: 'not an enrolled villager', uncertain: 'like a villager, not sure', candidate: 'recognised', no_face: 'no face', low_quality: 'not clear', spoof: 'looks like a photo or screen' },
+};
+
+/**
+ * One part of a door event's detail in the page's words: `各帧结果 不像已登记村民 ×5、没有人脸 ×1`,
+ * `门锁已回报开启`, never `confirmed true` or raw frame codes; other keys under their label.
+ */
+export function detailPart(key: string, v: unknown, lang: Lang): string {
+  if (key === 'confirmed' && typeof v === 'boolean') {
+    return lang === 'zh' ? (v ? '门锁已回报开启' : '门锁没有回报已开') : v ? 'the lock confirmed it opened' : 'the lock did not confirm it opened';
+  }
+  if (key === 'seen' && (typeof v === 'string' || Array.isArray(v))) {
+    const kinds = (Array.isArray(v) ? v.map(String) : v.split(',')).map((s) => s.trim()).filter(Boolean);
+    // a sentence (a spoof's reason) rather than frame codes: said as it is
+    if (kinds.some((k) => !(k in FRAME.zh))) return `${say(DETAIL, lang, key)} ${kinds.join(', ')}`;
+    const counts = new Map<string, number>();
+    for (const k of kinds) counts.set(k, (counts.get(k) ?? 0) + 1);
+    return `${say(DETAIL, lang, key)} ${[...counts].map(([k, n]) => `${say(FRAME, lang, k)}${n > 1 ? ` ×${n}` : ''}`).join(lang === 'zh' ? '、' : ', ')}`;
+  }
+  const value = typeof v === 'boolean' ? (lang === 'zh' ? (v ? '是' : '否') : v ? 'yes' : 'no') : typeof v === 'number' ? String(Math.round(v * 1000) / 1000) : typeof v === 'string' ? v : Array.isArray(v) ? v.join(',') : JSON.stringify(v);
+  return `${say(DETAIL, lang, key)} ${value}`;
+}
+
+/**
+ * An alarm's detail as raised (the health board's parts give English only, edge/hardware.ts),
+ * in Chinese on a Chinese page: the known sentences translated, any other as it is.
+ */
+const DETAIL_ZH: Array<[RegExp, (m: RegExpMatchArray) => string]> = [
+  [/^zero drifted (-?[\d.]+) g; zero the slot when it is empty$/, (m) => `零点漂移 ${m[1]} 克；请在货位空着时归零`],
+  [/^implausible reading \((.+), (-?[\d.]+) g\), not trusted$/, (m) => `读数不合理（${m[1]}，${m[2]} 克），不予采信`],
+  [/^the scale module does not answer$/, () => '秤模块没有应答'],
+];
+export function alarmDetail(detail: string, lang: Lang): string {
+  if (lang === 'en') return detail;
+  for (const [re, zh] of DETAIL_ZH) {
+    const m = re.exec(detail);
+    if (m) return zh(m);
+  }
+  return detail;
+}
 
 /** The link to the page in the other language, and its text (the other language's own name). */
 export const otherLang = (lang: Lang, path: string): string => `<a href="${path}${path.includes('?') ? '&amp;' : '?'}lang=${lang === 'zh' ? 'en' : 'zh'}" id="lang-switch">${lang === 'zh' ? 'English' : '中文'}</a>`;

@@ -8,7 +8,7 @@ import { ALARM_TEXT, type AlarmKind } from '../ops/alarms.ts';
 import type { Lang } from './door-words.ts';
 import { esc } from './admin-sections.ts';
 import { formatTime } from './time-format.ts';
-import { say, SEVERITY } from './admin-words.ts';
+import { alarmDetail, say, SEVERITY } from './admin-words.ts';
 
 const kindText = (kind: string, lang: Lang): string => ALARM_TEXT[kind as AlarmKind]?.[lang] ?? kind;
 
@@ -32,7 +32,7 @@ export function ackText(a: AlarmRow, lang: Lang = 'zh', tz?: string): string {
 
 export function alarmCells(a: AlarmRow, lang: Lang = 'zh', tz?: string): string {
   const t = ALARM_WORDS[lang];
-  return `<td class="${a.severity === 'critical' ? 'bad' : ''}">${esc(say(SEVERITY, lang, a.severity))}</td><td>${esc(kindText(a.kind, lang))}${a.subject ? esc(t.subject(a.subject)) : ''}${a.kind === 'door_open' && a.cleared_at === null ? ` · <a href="/door" data-action="door-override">${lang === 'zh' ? '门磁故障？' : 'Sensor faulty?'}</a>` : ''}</td><td class="detail">${esc(a.detail)}</td><td>${esc(formatTime(a.raised_at, tz))}${a.seen > 1 ? t.times(a.seen) : ''}</td>`;
+  return `<td class="${a.severity === 'critical' ? 'bad' : ''}">${esc(say(SEVERITY, lang, a.severity))}</td><td>${esc(kindText(a.kind, lang))}${a.subject ? esc(t.subject(a.subject)) : ''}${a.kind === 'door_open' && a.cleared_at === null ? ` · <a href="/door" data-action="door-override">${lang === 'zh' ? '门磁故障？' : 'Sensor faulty?'}</a>` : ''}</td><td class="detail">${esc(alarmDetail(a.detail, lang))}</td><td>${esc(formatTime(a.raised_at, tz))}${a.seen > 1 ? t.times(a.seen) : ''}</td>`;
 }
 
 /** The table head of the alarm lists: severity, alarm, detail, raised, then `more`. */

@@ -29,6 +29,7 @@ import { snakeKeys } from './api-style.ts';
 import { countOpenReview, listOpenReview } from '../ledger/review.ts';
 import { langOf, rememberLang } from './lang.ts';
 import { takeKeptForm } from './signed-out.ts';
+import { takeDone, type DoneNotice } from './done-notice.ts';
 import { registerAuth, SessionEnds, type AuthOptions } from './auth.ts';
 import { registerPressureGuard } from './pressure.ts';
 import { registerAuthRoutes } from './auth-routes.ts';
@@ -37,7 +38,8 @@ import { doorSensorOf, registerDoorOverride } from './door-override.ts';
 import { registerReviewActions } from './review-actions.ts';
 import { registerCardActions } from './card-actions.ts';
 import { registerAccountActions } from './account-actions.ts';
-import { errorReply, notFoundReply } from './errors.ts';
+import { errorReply } from './errors.ts';
+import { errorPageOrReply, notFoundPageOrReply } from './error-page.ts';
 import { registerOpsRoutes, type OpsRoutesDeps } from './ops-routes.ts';
 import { registerLive } from './live.ts';
 import { KeptReplies, ledgerVersion, NotModified } from './kept-reply.ts';
@@ -148,8 +150,9 @@ export function buildApp(deps: AppDeps, log: Logger) {
     });
   });
 
-  app.setErrorHandler((err, req, reply) => errorReply(err, req, reply));
-  app.setNotFoundHandler((req, reply) => notFoundReply(req, reply));
+  // a browser opening a page gets a page in its language (./error-page.ts), an API client the JSON
+  app.setErrorHandler((err, req, reply) => errorPageOrReply(err, req, reply, deps.store.name));
+  app.setNotFoundHandler((req, reply) => notFoundPageOrReply(req, reply, deps.store.name));
 
   // Everything behind the login lives in one plugin scope, so the session, CSRF and helmet
   // plugins (and the guard they install) apply to every route in it.
@@ -167,7 +170,7 @@ export function buildApp(deps: AppDeps, log: Logger) {
     registerAdminGate(scope, deps.session ? { storeBusy: () => deps.session!.phase !== 'idle' } : {});
     await registerApiDocs(scope, deps.store.name);
     const sessionEnds = new SessionEnds();
-    registerAuthRoutes(scope, { db: deps.db, storeName: deps.store.name, sessionEnds, ...(deps.clock ? { clock: deps.clock } : {}), loginCsrf: { secret: deps.auth.sessionSecret, secure: deps.auth.secureCookies ?? false }, ...(deps.auth.setupToken ? { setupToken: deps.auth.setupToken } : {}) });
+    registerAuthRoutes(scope, { db: deps.db, storeName: deps.store.name, sessionEnds, ...(deps.clock ? { clock: deps.clock } : {}), timeZone: deps.timeZone, loginCsrf: { secret: deps.auth.sessionSecret, secure: deps.auth.secureCookies ?? false }, ...(deps.auth.setupToken ? { setupToken: deps.auth.setupToken } : {}) });
     const adminPageDeps: AdminPageDeps = { store: deps.store, health: deps.health, db: deps.db, ...(deps.session ? { session: deps.session } : {}), ...(deps.sync ? { sync: deps.sync } : {}), ...(deps.live ? { live: deps.live } : {}), alarms: () => deps.ops?.alarms?.(1).active, ...(deps.timeZone ? { timeZone: deps.timeZone } : {}) };
     const clock = deps.clock ? { clock: deps.clock } : {};
     const villagerDeps = { db: deps.db, store: deps.store, ...clock, ...(deps.faces ? { faces: deps.faces } : {}), ...(deps.timeZone ? { timeZone: deps.timeZone } : {}) };
@@ -196,12 +199,12 @@ export function buildApp(deps: AppDeps, log: Logger) {
  * refunds are every purchase with something left to refund, a page at a time (`before`: the
  * cursor of an older page), counted as the refund route counts it.
  */
-function reviewPageHtml(deps: AppDeps, req: FastifyRequest, reply: FastifyReply, refusal?: FormRefusal, page = 1, before?: string): string {
+function reviewPageHtml(deps: AppDeps, req: FastifyRequest, reply: FastifyReply, refusal?: FormRefusal, page = 1, before?: string, done?: DoneNotice): string {
   const db = deps.db();
   const total = countOpenReview(db);
   const queue = { page: Math.min(page, Math.max(1, Math.ceil(total / REVIEW_PER_PAGE))), perPage: REVIEW_PER_PAGE, total };
   const refunds = refundRows(db, before !== undefined ? { before } : {});
-  return reviewPage({ store: deps.store, items: listOpenReview(db, REVIEW_PER_PAGE, (queue.page - 1) * REVIEW_PER_PAGE), queue, csrf: reply.generateCsrf(), products: listProducts(db), refunds: { ...refunds, before }, refusal, lang: langOf(req), timeZone: deps.timeZone });
+  return reviewPage({ store: deps.store, items: listOpenReview(db, REVIEW_PER_PAGE, (queue.page - 1) * REVIEW_PER_PAGE), queue, csrf: reply.generateCsrf(), products: listProducts(db), refunds: { ...refunds, before }, refusal, lang: langOf(req), timeZone: deps.timeZone, done });
 }
 
 type TypedApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -277,7 +280,7 @@ function routes(app: TypedApp, deps: AppDeps): void {
   // Chinese, or English with `?lang=en` (remembered) as on every page
   app.get('/review', { schema: { querystring: ReviewQuery } }, async (req, reply) => {
     rememberLang(req, reply);
-    return reply.type('text/html; charset=utf-8').send(reviewPageHtml(deps, req, reply, takeKeptForm(req), req.query.page, req.query.refunds_before));
+    return reply.type('text/html; charset=utf-8').send(reviewPageHtml(deps, req, reply, takeKeptForm(req), req.query.page, req.query.refunds_before, takeDone(req.query.done)));
   });
 
   registerBoardRoutes(app, { db: deps.db, storeName: deps.store.name, sync: deps.sync, timeZone: deps.timeZone });

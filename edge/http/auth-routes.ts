@@ -22,6 +22,7 @@ import { loginCsrfToken, loginCsrfValid, type LoginCsrfOptions } from './login-c
 import { refusalOf } from './errors.ts';
 import { wantsPage } from './form-refusal.ts';
 import { parseKept, SESSION_ENDED, SignedOutError } from './signed-out.ts';
+import { formatTime } from './time-format.ts';
 
 export const MAX_FAILED_LOGINS = 5;
 export const LOCK_MINUTES = 15;
@@ -94,7 +95,7 @@ async function signIn(req: FastifyRequest, a: AdminAccount): Promise<SessionUser
   return user;
 }
 
-export function registerAuthRoutes(scope: FastifyInstance, deps: { db: () => Db; storeName: string; setupToken?: string; sessionEnds?: SessionEnds; loginCsrf: LoginCsrfOptions; clock?: Clock }): void {
+export function registerAuthRoutes(scope: FastifyInstance, deps: { db: () => Db; storeName: string; setupToken?: string; sessionEnds?: SessionEnds; loginCsrf: LoginCsrfOptions; clock?: Clock; timeZone?: string | undefined }): void {
   const app = scope.withTypeProvider<TypeBoxTypeProvider>();
   const { db, storeName } = deps;
   const clock = deps.clock ?? systemClock;
@@ -188,9 +189,13 @@ export function registerAuthRoutes(scope: FastifyInstance, deps: { db: () => Db;
       wantsJson(req)
         ? reply.status(status).send({ error, message, zh, ...extra })
         : reply.status(status).type('text/html; charset=utf-8').send(loginPage({ storeName, csrf: formToken(req, reply), next: safeNext(req.body.next), username, error: { message, zh }, ...keptOf(req.body.kept) }));
-    const locked = (a: AdminAccount) => {
+    // one time format in both languages, as every page shows times (the store's zone)
+    const locked = (a: AdminAccount, now = false) => {
       req.log.warn({ username }, 'login refused: account locked / 账号已锁定，拒绝登录');
-      return fail(423, 'ACCOUNT_LOCKED', `too many wrong passwords; this account is locked until ${a.lockedUntil}`, `密码错误次数过多，账号已锁定至 ${new Date(a.lockedUntil!).toLocaleString('zh-CN', { hour12: false })}`, { locked_until: a.lockedUntil });
+      const until = formatTime(a.lockedUntil, deps.timeZone);
+      return now
+        ? fail(423, 'ACCOUNT_LOCKED', `wrong password, ${MAX_FAILED_LOGINS} times: this account is now locked for ${LOCK_MINUTES} minutes, until ${until}`, `密码已连续错误 ${MAX_FAILED_LOGINS} 次：账号现已锁定 ${LOCK_MINUTES} 分钟，至 ${until}`, { locked_until: a.lockedUntil })
+        : fail(423, 'ACCOUNT_LOCKED', `too many wrong passwords; this account is locked until ${until}`, `密码错误次数过多，账号已锁定至 ${until}`, { locked_until: a.lockedUntil });
     };
     // counted before the slow check: attempts sent together cannot all be tried (see beginLoginAttempt)
     const attempt = beginLoginAttempt(db(), username, { maxFailures: MAX_FAILED_LOGINS, lockMs: LOCK_MINUTES * 60_000 }, clock);
@@ -201,6 +206,8 @@ export function registerAuthRoutes(scope: FastifyInstance, deps: { db: () => Db;
       req.log.warn({ username, locked: attempt?.locks ?? false }, 'wrong username or password / 用户名或密码错误');
       if (attempt?.locks) {
         appendAudit(db(), { actor: 'system', action: 'account.lock', target: account!.username, before: { locked_until: null }, after: { locked_until: attempt.account.lockedUntil } }, clock);
+        // the attempt that locks says so: the maintainer learns it now, not at the next try
+        return locked(attempt.account, true);
       }
       return fail(401, 'LOGIN_FAILED', 'wrong username or password', '用户名或密码错误');
     }

@@ -6,6 +6,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isEdgeError, ErrorCode } from '../errors.ts';
+import { fieldLabel, validationWords, type ValidationItem } from './validation-words.ts';
 
 const STATUS_BY_CODE: Partial<Record<string, number>> = {
   [ErrorCode.INVALID_ARGUMENT]: 400,
@@ -58,7 +59,6 @@ export type FieldErrors = Record<string, { message: string; zh: string }>;
 export interface ErrorBody { error: string; message: string; zh: string; fields?: FieldErrors }
 export interface Refusal { status: number; body: ErrorBody }
 
-interface ValidationItem { instancePath?: string; message?: string; params?: { missingProperty?: string; additionalProperty?: string; allowedValues?: unknown[] } }
 
 /**
  * Fields whose refusal says what to do, not only "required": the words a maintainer at the
@@ -71,18 +71,21 @@ const FIELD_WORDS: Record<string, { message: string; zh: string }> = {
 /** Ajv's findings as one entry per field: `/status` → `status`, a missing field under its own name. */
 function fieldsOf(validation: ValidationItem[]): FieldErrors {
   const fields: FieldErrors = {};
-  for (const v of validation) {
-    const name = v.params?.missingProperty ?? v.params?.additionalProperty ?? (v.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
-    const key = name || '_';
+  const keyOf = (v: ValidationItem): string => (v.params?.missingProperty ?? v.params?.additionalProperty ?? (v.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.')) || '_';
+  for (const found of validation) {
+    const key = keyOf(found);
     if (fields[key]) continue;
+    // a choice of values (a union of literals) is said as the whole choice, not its first branch
+    const consts = validation.filter((x) => keyOf(x) === key && x.keyword === 'const').map((x) => x.params?.allowedValue);
+    const v: ValidationItem = found.keyword === 'const' && consts.length > 1 ? { ...found, keyword: 'enum', params: { allowedValues: consts } } : found;
     const words = v.params?.additionalProperty ? undefined : FIELD_WORDS[key];
     fields[key] = words
       ? words
       : v.params?.missingProperty
-      ? { message: 'required', zh: '必填' }
+      ? { message: `${fieldLabel(key).en} is required`, zh: `请填写${fieldLabel(key).zh}` }
       : v.params?.additionalProperty
-      ? { message: 'not an accepted field', zh: '不接受此字段' }
-      : { message: v.message ?? 'not valid', zh: '取值无效' };
+      ? { message: `${key}: not an accepted field`, zh: `不接受字段 ${key}` }
+      : validationWords(key, v);
   }
   return fields;
 }
@@ -114,7 +117,10 @@ export function refusalOf(err: unknown, req: FastifyRequest): Refusal {
   if (e.code === 'FST_ERR_BAD_URL') return { status: 400, body: { error: 'INVALID_ARGUMENT', message: 'the path is not a valid URL', zh: '网址格式不正确' } };
   if (e.statusCode === 429) return { status: 429, body: { error: 'RATE_LIMITED', message: e.message, zh: e.zh ?? '请求过于频繁，请稍后再试' } };
   if (e.validation) {
-    return { status: 400, body: { error: 'INVALID_ARGUMENT', message: e.message, zh: '请求参数有误', fields: fieldsOf(e.validation) } };
+    // the whole refusal says what each field expects, not Ajv's words
+    const fields = fieldsOf(e.validation);
+    const said = Object.values(fields);
+    return { status: 400, body: { error: 'INVALID_ARGUMENT', message: said.map((f) => f.message).join('; ') || e.message, zh: said.map((f) => f.zh).join('；') || '请求参数有误', fields } };
   }
   if (e.statusCode && e.statusCode < 500) {
     if (e.statusCode === 413) return { status: 413, body: { error: 'TOO_LARGE', message: e.message, zh: '提交的内容过大' } };
@@ -130,6 +136,11 @@ export function errorReply(err: unknown, req: FastifyRequest, reply: FastifyRepl
   return reply.status(r.status).send(r.body);
 }
 
+/** What a path no route answers gets (a browser gets it as a page: ./error-page.ts). */
+export function notFoundBody(req: FastifyRequest): ErrorBody {
+  return { error: 'NOT_FOUND', message: `no such page: ${req.method} ${req.url.split('?')[0]}`, zh: '没有这个页面或接口' };
+}
+
 export function notFoundReply(req: FastifyRequest, reply: FastifyReply): FastifyReply {
-  return reply.status(404).send({ error: 'NOT_FOUND', message: `no such page: ${req.method} ${req.url.split('?')[0]}`, zh: '没有这个页面或接口' });
+  return reply.status(404).send(notFoundBody(req));
 }

@@ -11,6 +11,7 @@ import { EventEmitter } from 'node:events';
 import type { DaemonEvents } from '../events.ts';
 import type { AlarmRow } from '../ledger/alarms.ts';
 import { ALARM_TEXT, CLEARED_BY_HAND, type AlarmKind } from '../ops/alarms.ts';
+import { alarmDetail } from './admin-words.ts';
 
 export type DoorContact = 'open' | 'closed' | 'unknown';
 export type LockRelay = 'locked' | 'unlocked' | 'alarm' | 'unknown';
@@ -71,7 +72,7 @@ export interface AlarmBoardSource {
  * only a maintainer can say is settled (CLEARED_BY_HAND), cleared through
  * `POST /api/alarms/ID/clear` as on /alarms.
  */
-export type OpenAlarm = Pick<AlarmRow, 'id' | 'kind' | 'subject' | 'severity' | 'detail' | 'raised_at' | 'seen' | 'acknowledged_at' | 'acknowledged_by' | 'ack_note'> & { zh: string; en: string; clearable: boolean };
+export type OpenAlarm = Pick<AlarmRow, 'id' | 'kind' | 'subject' | 'severity' | 'detail' | 'raised_at' | 'seen' | 'acknowledged_at' | 'acknowledged_by' | 'ack_note'> & { zh: string; en: string; clearable: boolean; detail_zh: string };
 
 /** The daemon's event relay as the feed reads it. */
 export type DaemonEventSource = Pick<EventEmitter<DaemonEvents>, 'on' | 'off'>;
@@ -165,7 +166,7 @@ export class LiveFeed extends EventEmitter<LiveFeedEvents> {
     return board.active().map((a) => {
       const t = ALARM_TEXT[a.kind as AlarmKind] ?? { zh: a.kind, en: a.kind };
       return {
-        id: a.id, kind: a.kind, subject: a.subject, severity: a.severity, detail: a.detail, raised_at: a.raised_at, seen: a.seen,
+        id: a.id, kind: a.kind, subject: a.subject, severity: a.severity, detail: a.detail, detail_zh: alarmDetail(a.detail, 'zh'), raised_at: a.raised_at, seen: a.seen,
         acknowledged_at: a.acknowledged_at, acknowledged_by: a.acknowledged_by, ack_note: a.ack_note,
         clearable: a.id !== 0 && CLEARED_BY_HAND.has(a.kind),
         zh: `${t.zh}${a.subject ? `（${a.subject}）` : ''}`, en: `${t.en}${a.subject ? ` (${a.subject})` : ''}`,

@@ -38,6 +38,7 @@ export const LiveOpenAlarm = Type.Object({
   subject: Type.String(),
   severity: Type.String(),
   detail: Type.String(),
+  detail_zh: Type.String({ description: 'The detail in Chinese, for a Chinese page (the detail as raised when no translation is known)' }),
   raised_at: Type.String({ format: 'date-time' }),
   seen: Type.Integer(),
   acknowledged_at: Nullable(Type.String({ format: 'date-time' })),

@@ -18,6 +18,8 @@ import { getSession } from '../ledger/sessions.ts';
 import { linesOfSessions } from '../ledger/admin-views.ts';
 import { REFUND_PAGE, refundForm, type RefundRow } from './refund-section.ts';
 import { systemClock, type Clock } from '../ledger/time.ts';
+import { getVillager } from '../ledger/villagers.ts';
+import { withDone } from './done-notice.ts';
 
 /** A page of refund forms (a villager's, or everyone's) with what each purchase holds; `next`: the older page's cursor. */
 export function refundRows(db: Db, opts: { villagerId?: string; before?: string }): { rows: RefundRow[]; next: string | null } {
@@ -127,7 +129,13 @@ export function registerRefundActions(scope: FastifyInstance, deps: RefundAction
         return reply.status(200).send({ entry, ...held, refund: view(r.after), duplicate: true as const });
       }
       req.log.info({ actor, session: req.params.session, points: req.body.points }, 'refund from the admin page / 管理页面退分');
-      if (isForm(req)) return reply.redirect(back(req), 303);
+      if (isForm(req)) {
+        // said once on /review (./done-notice.ts); a villager's page shows the refund in the history
+        if (fromVillagerPage(req)) return reply.redirect(back(req), 303);
+        const name = getVillager(db(), r.after.villagerId)?.name ?? r.after.villagerId;
+        const owes = r.villager.debt > 0 ? { zh: `，欠 ${r.villager.debt} 分`, en: `, owes ${r.villager.debt}` } : { zh: '', en: '' };
+        return reply.redirect(withDone(back(req), { zh: `已退还 ${name} ${req.body.points} 分，余额 ${r.villager.balance} 分${owes.zh}`, en: `Refunded ${name} ${req.body.points} points; balance ${r.villager.balance}${owes.en}` }), 303);
+      }
       return reply.status(201).send({ entry, ...held, refund: view(r.after), audit_id: r.auditId });
     },
   );

@@ -12,7 +12,9 @@ import { inTransaction, type Db } from '../ledger/db.ts';
 import type { LedgerRules } from '../ledger/entries.ts';
 import { appendAudit } from '../ledger/audit.ts';
 import { getReviewLine, listOpenReviewAfter, resolutionText, resolveReviewLine, stockWarning, type Resolution } from '../ledger/review.ts';
-import { getProduct } from '../ledger/products.ts';
+import { getProduct, listProducts } from '../ledger/products.ts';
+import { getVillager } from '../ledger/villagers.ts';
+import { withDone, type DoneNotice } from './done-notice.ts';
 import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
 import type { FieldErrors } from './errors.ts';
 import { ResolveReply } from './action-schemas.ts';
@@ -37,16 +39,52 @@ function fieldsNotTaken(body: { resolution: string; points?: number | undefined;
   return Object.keys(fields).length ? fields : null;
 }
 
+/**
+ * A charge (points typed by hand) is refused above CHARGE_MARGIN times what the line's weight
+ * could be worth: the dearest active product, as many of it as fit in the weight (at least one).
+ * A typo (999 for 9) is caught; goods really worth more are charged by a correction, priced
+ * from the product and count. A line with no weight (or no priced product) is not checked.
+ */
+export const CHARGE_MARGIN = 2;
+function lineWorth(db: Db, id: number): { points: number; grams: number } | undefined {
+  const line = getReviewLine(db, id);
+  if (!line || line.delta_g === null || line.delta_g === 0) return undefined;
+  const grams = Math.abs(line.delta_g);
+  const worth = Math.max(0, ...listProducts(db).filter((p) => p.active && p.unitG > 0).map((p) => p.price * Math.max(1, Math.round(grams / p.unitG))));
+  return worth > 0 ? { points: worth, grams: line.delta_g } : undefined;
+}
+
+/** What was done, said on /review after the redirect (./done-notice.ts). */
+function doneWords(db: Db, r: { before: { villager_id: string; villager_name: string; slot: string }; entry?: { points: number } | undefined; debt: number }, resolution: string, note: string | undefined): DoneNotice {
+  const name = r.before.villager_name;
+  const v = getVillager(db, r.before.villager_id);
+  const held = v ? { zh: `，余额 ${v.balance} 分${v.debt > 0 ? `，欠 ${v.debt} 分` : ''}`, en: `; balance ${v.balance}${v.debt > 0 ? `, owes ${v.debt}` : ''}` } : { zh: '', en: '' };
+  const points = r.entry ? -r.entry.points : 0;
+  if (resolution === 'charge') return { zh: `已补扣 ${name} ${points} 分${held.zh}`, en: `Charged ${name} ${points} points${held.en}` };
+  if (resolution === 'correct') return { zh: `已更正 ${name} 的记录（${note ?? ''}），扣 ${points} 分${held.zh}`, en: `Corrected ${name}'s line (${note ?? ''}), charged ${points} points${held.en}` };
+  if (resolution === 'waive') return { zh: `已免扣 ${name} 在 ${r.before.slot} 的记录，未扣积分`, en: `Waived ${name}'s line at ${r.before.slot}: no points charged` };
+  return { zh: `已核对 ${name} 在 ${r.before.slot} 的记录（结算时已扣分）`, en: `Checked ${name}'s line at ${r.before.slot} (charged at settlement)` };
+}
+
 const refuse = (message: string, zh: string, fields: FieldErrors, code: ErrorCode = ErrorCode.INVALID_ARGUMENT): EdgeError => new EdgeError(code, message, { zh, details: { fields } });
 
 /** What the request asks of the line, checked and priced (a correction at today's price). */
-function wantedResolution(db: Db, body: { resolution: 'waive' | 'charge' | 'correct' | 'acknowledge'; points?: number | undefined; sku?: string | undefined; count?: number | undefined }): Resolution {
+function wantedResolution(db: Db, id: number, body: { resolution: 'waive' | 'charge' | 'correct' | 'acknowledge'; points?: number | undefined; sku?: string | undefined; count?: number | undefined }): Resolution {
   const { resolution } = body;
   const notTaken = fieldsNotTaken(body);
   if (notTaken) throw refuse(`resolution ${resolution} does not take ${Object.keys(notTaken).join(', ')}`, `${RESOLUTION_ZH[resolution] ?? resolution}不接受 ${Object.keys(notTaken).join('、')}`, notTaken);
   if (resolution === 'waive' || resolution === 'acknowledge') return { resolution };
   if (resolution === 'charge') {
     if (body.points === undefined) throw refuse('a charge needs points', '补扣需要填写积分', { points: { message: 'required for a charge: a whole number from 1', zh: '补扣时必填，须为正整数' } });
+    const most = lineWorth(db, id);
+    if (most !== undefined && body.points > CHARGE_MARGIN * most.points) {
+      const at = `${Math.abs(most.grams)} g`;
+      throw refuse(
+        `a charge of ${body.points} points is far above what ${at} of goods is worth (at most about ${most.points} points); check the points, or use Correct to choose the product and count taken`,
+        `补扣 ${body.points} 分远超 ${at} 的商品可能的价值（最多约 ${most.points} 分）：请核对积分，或用“更正”选出实际拿走的商品和数量`,
+        { points: { message: `at most ${CHARGE_MARGIN * most.points} for ${at}; use Correct for more`, zh: `${at} 最多补扣 ${CHARGE_MARGIN * most.points} 分，更多请用“更正”` } },
+      );
+    }
     return { resolution: 'charge', points: body.points };
   }
   // the line corrected to what was really taken, charged at today's price
@@ -86,7 +124,7 @@ export function registerReviewActions(scope: FastifyInstance, deps: { db: () => 
     async (req, reply) => {
       const actor = req.adminUser!.username;
       const { resolution } = req.body;
-      const wanted = wantedResolution(db(), req.body);
+      const wanted = wantedResolution(db(), req.params.id, req.body);
       const note = wanted.resolution === 'charge' ? wanted.note : undefined;
       let r;
       try {
@@ -115,7 +153,7 @@ export function registerReviewActions(scope: FastifyInstance, deps: { db: () => 
       const warning = taken ? stockWarning(r.stock, { name: getProduct(db(), taken.sku)?.name ?? taken.sku, count: taken.count }) : undefined;
       if (warning) req.log.warn({ actor, review: req.params.id, stock: r.stock }, `${warning.message} / ${warning.zh}`);
       if (wantsPage(req)) {
-        if (!warning) return reply.redirect('/review', 303);
+        if (!warning) return reply.redirect(withDone('/review', doneWords(db(), r, resolution, note)), 303);
         // done, but with something to see: the page again with the warning where the line was
         const notice = { form: `review-${req.params.id}`, status: 200, zh: warning.zh, en: warning.message, fields: { resolution: { zh: warning.zh, message: warning.message } }, values: {} };
         return (reply as FastifyReply).type('text/html; charset=utf-8').send(deps.reviewPage(req, reply, notice));

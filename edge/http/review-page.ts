@@ -15,6 +15,7 @@ import { otherLang } from './admin-words.ts';
 import { formMessage, type FormRefusal } from './form-fields.ts';
 import { refundTable, type RefundRow } from './refund-section.ts';
 import { layout } from './pages.ts';
+import { doneHtml, type DoneNotice } from './done-notice.ts';
 
 const T = {
   zh: {
@@ -45,7 +46,7 @@ function queuePager(q: ReviewQueuePage, shown: number, lang: Lang): string {
   return `<p id="review-pages" data-open="${q.total}">${esc(t.range(shown > 0 ? first : 0, first - 1 + shown, q.total))}${prev}${next}</p>`;
 }
 
-export function reviewPage(d: { store: StoreConfig; items: ReviewItem[]; csrf: string; products?: Product[]; refunds?: ReviewRefunds; refusal?: FormRefusal | undefined; lang?: Lang; timeZone?: string | undefined; queue?: ReviewQueuePage }): string {
+export function reviewPage(d: { store: StoreConfig; items: ReviewItem[]; csrf: string; products?: Product[]; refunds?: ReviewRefunds; refusal?: FormRefusal | undefined; lang?: Lang; timeZone?: string | undefined; queue?: ReviewQueuePage; done?: DoneNotice | undefined }): string {
   const tz = d.timeZone;
   const lang = d.lang ?? 'zh';
   const t = T[lang];
@@ -55,7 +56,7 @@ export function reviewPage(d: { store: StoreConfig; items: ReviewItem[]; csrf: s
   const pageHref = (before: string | null): string => `/review${before === null ? '' : `?refunds_before=${encodeURIComponent(before)}`}#receipts`;
   const refunds = refundTable({ rows: f.rows, csrf: d.csrf, lang, time: (at) => (at ? formatTime(at, tz) : EMPTY), refusal: d.refusal, before: f.before, olderHref: f.next === null ? null : pageHref(f.next), newestHref: f.before === undefined ? undefined : pageHref(null) });
   return layout(`${d.store.name} · ${t.title}`, `<h1>${esc(d.store.name)} · ${t.title}</h1><p><a href="/">${t.back}</a> · ${otherLang(lang, '/review')}</p>
-<p>${t.how}</p>
+${doneHtml(d.done, lang)}<p>${t.how}</p>
 ${lost}${reviewSection(d.items, d.csrf, (d.products ?? []).filter((p) => p.active), d.refusal, lang, tz, d.queue ? queuePager(d.queue, d.items.length, lang) : '')}
 <h2 id="receipts">${t.refunds}</h2><p>${t.refundHow}</p>
 ${refunds}`, undefined, lang);

@@ -41,6 +41,7 @@ export const VillagersQuery = Type.Object({ limit: Type.Integer({ minimum: 1, ma
 export const ReviewQuery = Type.Object({
   page: Type.Integer({ minimum: 1, maximum: 100_000, default: 1, description: 'Which page of the open review lines (oldest first)' }),
   refunds_before: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'An older page of the refund forms: the purchases settled before this one' })),
+  done: Type.Optional(Type.String({ maxLength: 64, description: 'What the form just sent did, said once (a token the action redirected with)' })),
   ...LangQuery,
 });
 export const AdminPageQuery = Type.Object({ villagers: Type.Integer({ minimum: 1, default: 1 }), ...LangQuery }, { additionalProperties: false });

@@ -219,7 +219,9 @@ describe('admin page in chromium', () => {
       await page.waitForLoadState('domcontentloaded');
       return page.locator('#login-error').innerText();
     };
-    for (let i = 0; i < 5; i++) expect(await submit(`wrong password ${i}`)).toContain('用户名或密码错误');
+    for (let i = 0; i < 4; i++) expect(await submit(`wrong password ${i}`)).toContain('用户名或密码错误');
+    // the 5th wrong one locks, and says so at once
+    expect(await submit('wrong password 4')).toContain('账号现已锁定 15 分钟');
     expect(await submit(TEST_PASSWORD)).toContain('账号已锁定');
     expect(new URL(page.url()).pathname).toBe('/login');
     await shoot(page, 'login-locked');

@@ -180,14 +180,21 @@ describe('login', () => {
     await createAccount(db);
     const me = await app.inject('/api/me');
     const headers = { cookie: cookieOf(me), 'x-csrf-token': me.json().csrf_token };
-    for (let i = 0; i < MAX_FAILED_LOGINS; i++) {
+    for (let i = 0; i < MAX_FAILED_LOGINS - 1; i++) {
       const res = await app.inject({ method: 'POST', url: '/login', headers, payload: { username: 'wang', password: `wrong-${i}` } });
       expect(res.statusCode, `attempt ${i + 1}`).toBe(401);
     }
+    // the wrong password that locks says so at once, in the pages' one time format in both halves
+    const fifth = await app.inject({ method: 'POST', url: '/login', headers, payload: { username: 'wang', password: 'wrong-last' } });
+    expect(fifth.statusCode).toBe(423);
+    expect(fifth.json()).toMatchObject({ error: 'ACCOUNT_LOCKED' });
+    expect(fifth.json().zh).toMatch(/账号现已锁定 15 分钟，至 \d{4}-\d{2}-\d{2} \d{2}:\d{2}$/);
+    expect(fifth.json().message).toMatch(/now locked for 15 minutes, until \d{4}-\d{2}-\d{2} \d{2}:\d{2}$/);
     const sixth = await app.inject({ method: 'POST', url: '/login', headers, payload: { username: 'wang', password: TEST_PASSWORD } });
     expect(sixth.statusCode).toBe(423);
     expect(sixth.json()).toMatchObject({ error: 'ACCOUNT_LOCKED' });
-    expect(sixth.json().zh).toContain('账号已锁定');
+    expect(sixth.json().zh).toMatch(/账号已锁定至 \d{4}-\d{2}-\d{2} \d{2}:\d{2}$/);
+    expect(sixth.json().message).toMatch(/locked until \d{4}-\d{2}-\d{2} \d{2}:\d{2}$/);
     expect(listAudit(db)).toMatchObject([{ actor: 'system', action: 'account.lock', target: 'wang' }]);
     // once the lock has run out, the right password works again
     db.prepare("UPDATE admin_accounts SET locked_until = '2000-01-01T00:00:00.000Z'").run();
@@ -202,8 +209,9 @@ describe('login', () => {
     const guesses = [...Array.from({ length: 7 }, (_, i) => `wrong guess ${i}`), TEST_PASSWORD, 'wrong guess 8', 'wrong guess 9'];
     const results = await Promise.all(guesses.map((password) => app.inject({ method: 'POST', url: '/login', headers, payload: { username: 'wang', password } })));
     const codes = results.map((r) => r.statusCode);
-    expect(codes.filter((c) => c === 401)).toHaveLength(MAX_FAILED_LOGINS);
-    expect(codes.filter((c) => c === 423)).toHaveLength(guesses.length - MAX_FAILED_LOGINS);
+    // the 5th wrong one locks and says so (423); the rest find the lock
+    expect(codes.filter((c) => c === 401)).toHaveLength(MAX_FAILED_LOGINS - 1);
+    expect(codes.filter((c) => c === 423)).toHaveLength(guesses.length - MAX_FAILED_LOGINS + 1);
     expect(codes[guesses.indexOf(TEST_PASSWORD)]).toBe(423);
     expect(getAdminAccount(db, 'wang')!.lockedUntil).not.toBeNull();
   });

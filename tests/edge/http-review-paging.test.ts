@@ -64,6 +64,6 @@ describe('GET /api/review pages', () => {
   it('a cursor that is not a line id is refused by name (400)', async () => {
     const res = await as(s)(app, '/api/review?after=abc');
     expect(res.statusCode).toBe(400);
-    expect(res.json()).toMatchObject({ error: 'INVALID_ARGUMENT', fields: { after: { zh: '取值无效' } } });
+    expect(res.json()).toMatchObject({ error: 'INVALID_ARGUMENT', fields: { after: { zh: 'after：请填写整数', message: 'after: enter a whole number' } } });
   });
 });

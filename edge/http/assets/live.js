@@ -123,7 +123,7 @@ function drawOpenAlarms(list) {
     return [note, button];
   };
   const items = list.map((a) => {
-    const head = [el('time', { datetime: a.raised_at }, time(a.raised_at)), el('span', { class: a.severity === 'critical' ? 'bad' : 'warn' }, T.severity[a.severity] || a.severity), ' ', lang === 'en' ? a.en : a.zh, `: ${a.detail}`, a.seen > 1 ? T.seen(a.seen) : ''];
+    const head = [el('time', { datetime: a.raised_at }, time(a.raised_at)), el('span', { class: a.severity === 'critical' ? 'bad' : 'warn' }, T.severity[a.severity] || a.severity), ' ', lang === 'en' ? a.en : a.zh, `: ${lang === 'en' ? a.detail : a.detail_zh || a.detail}`, a.seen > 1 ? T.seen(a.seen) : ''];
     let ack;
     if (a.acknowledged_at) ack = el('div', { class: 'ok acked' }, T.acked(a));
     else if (a.id === 0) ack = el('div', { class: 'bad' }, T.cannotAck);
