@@ -85,6 +85,11 @@ describe(`village office record and reversal in chromium (${ledgerDbKind})`, () 
     await page.selectOption('#record-item', 'DED-LITTER');
     expect(await page.textContent('#record-range')).toBe('（扣 2 分）');
     expect(await page.inputValue('#record-points')).toBe('2');
+    // the 2 the page filled in goes with the item (a range item's points are typed or left to the approval); back again, it is filled again
+    await page.selectOption('#record-item', 'CIV-GOOD-DEED');
+    expect(await page.inputValue('#record-points')).toBe('');
+    await page.selectOption('#record-item', 'DED-LITTER');
+    expect(await page.inputValue('#record-points')).toBe('2');
     expect(await page.isVisible('#record-photo')).toBe(true);
     expect(await page.isVisible('#record-witness')).toBe(false);
     const submit = '#record-form button[type=submit]';
@@ -132,7 +137,7 @@ describe(`village office record and reversal in chromium (${ledgerDbKind})`, () 
     // An award with a witness, for a villager typed by id; the form is a new one (a new request id).
     await page.fill('#record-villager', 'li');
     await page.selectOption('#record-item', 'CIV-GOOD-DEED');
-    expect(await page.textContent('#record-range')).toBe('（加 5–20 分，在此范围内填写）');
+    expect(await page.textContent('#record-range')).toBe('（加 5–20 分，在此范围内填写 / within this range）');
     expect(await page.isVisible('#record-witness')).toBe(true);
     await page.fill('#record-points', '6');
     await page.click(submit);

@@ -20,7 +20,7 @@
   const office = window.VillageOffice;
   const { $, el } = office;
   const say = LedgerErrors.say;
-  const NEED = { photo: '，需照片', witness: '，需证明人', none: '' };
+  const NEED = { photo: '，需照片 / photo', witness: '，需证明人 / witness', none: '' };
   /** The record form's request id, per village. */
   let form;
   const recordForm = () => (form?.village === office.village ? form : (form = { village: office.village, request: window.formRequest(`record:${office.village}`) }));
@@ -51,9 +51,16 @@
   function showItem() {
     const i = choices.get($('record-item').value);
     const fixed = i && i.points_min === i.points_max;
-    $('record-range').textContent = i ? `（${signOf(i)} ${office.range(i)}${fixed ? '' : '，在此范围内填写'}）` : '';
-    $('record-points').placeholder = i ? `${i.points_min}–${i.points_max}` : '';
-    if (fixed) $('record-points').value = String(i.points_min);
+    $('record-range').textContent = i ? `（${signOf(i)} ${office.range(i)}${fixed ? '' : '，在此范围内填写 / within this range'}）` : '';
+    const points = $('record-points');
+    points.placeholder = i ? `${i.points_min}–${i.points_max}` : '';
+    // a value the page filled in for the item chosen before goes with it (one typed by hand stays)
+    if (points.dataset.filled !== undefined && points.value === points.dataset.filled) points.value = '';
+    delete points.dataset.filled;
+    if (fixed) {
+      points.value = String(i.points_min);
+      points.dataset.filled = points.value;
+    }
     $('record-photo-field').hidden = i?.evidence !== 'photo';
     $('record-witness-field').hidden = i?.evidence !== 'witness';
   }
