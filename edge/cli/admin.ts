@@ -52,7 +52,7 @@ export function registerAdminCommand(program: Command): void {
       print(o, { username: a.username, display_name: a.displayName, role: a.role }, `已添加管理账号 added admin account ${a.username} (${a.role})`);
     });
   withCommon(admin.command('password').description('set a new password (stdin); unlocks and signs the account out everywhere / 重设密码（从标准输入读取）'), { json: true })
-    .requiredOption('--username <name>')
+    .requiredOption('--username <name>', 'the account\'s user name / 用户名')
     .action(async (o: CommonOptions & { username: string }) => {
       const username = checkUsername(o.username);
       withLedger(o, (db) => { if (!listAdminAccounts(db).some((a) => a.username === username)) throw new EdgeError(ErrorCode.NOT_FOUND, `no admin account ${username}`, { zh: `没有管理账号 ${username}` }); }); // before the password is asked
@@ -64,7 +64,7 @@ export function registerAdminCommand(program: Command): void {
       print(o, { username, ok: true }, `已重设密码 password set for ${username}; its sessions are ended`);
     });
   withCommon(admin.command('unlock').description('lift a lock after wrong passwords / 解除锁定'), { json: true })
-    .requiredOption('--username <name>')
+    .requiredOption('--username <name>', 'the account\'s user name / 用户名')
     .action((o: CommonOptions & { username: string }) => {
       const username = checkUsername(o.username);
       const a = withLedger(o, (db) => inTransaction(db, 'unlocking an admin account', () => {

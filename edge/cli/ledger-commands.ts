@@ -5,7 +5,7 @@ import { weighedScales } from './weighed-scales.ts';
 import { loadedConfig, withCommon, withLedger, parseIntOption, print, type CommonOptions } from './context.ts';
 import { addVillager, listVillagers, requireVillager, setVillagerStatus, type VillagerStatus } from '../ledger/villagers.ts';
 import { applyEntry, entryIdTaken, type EntryKind } from '../ledger/entries.ts';
-import { checkWeighable, getProduct, listProducts, upsertProduct, changeSlot, listSlots, scaleAddressNotConfigured, type WeighLimits } from '../ledger/products.ts';
+import { checkWeighable, getProduct, getSlot, listProducts, upsertProduct, changeSlot, listSlots, scaleAddressNotConfigured, type WeighLimits } from '../ledger/products.ts';
 import type { Config } from '../config/schema.ts';
 
 const weighLimits = (c: Config): WeighLimits => ({ drift_allowance_g: c.session.weight.drift_allowance_g, change_threshold_g: c.drivers.scales.change_threshold_g });
@@ -27,14 +27,14 @@ export function registerLedgerCommands(program: Command): void {
       print(o, v, `已添加村民 added villager ${v.id} ${v.name} (${v.village})`);
     });
   withCommon(villagers.command('list').description('list villagers / 村民列表'), { json: true })
-    .option('--village <village>')
+    .option('--village <village>', 'only this village\'s villagers / 只列出该村村民')
     .action((o: CommonOptions & { village?: string }) => {
       const list = withLedger(o, (db) => listVillagers(db, o.village ? { village: o.village } : {}));
       print(o, list, list.length === 0 ? '（无村民 no villagers）' : list.map((v) => `${v.id}\t${v.name}\t${v.village}\t${v.status}\t${v.balance}${v.debt ? `\t欠 ${v.debt}` : ''}${v.faceConsentAt ? '\t人脸已同意' : ''}`).join('\n'));
     });
   withCommon(villagers.command('status').description('block or unblock a villager / 设置村民状态'), { json: true })
-    .requiredOption('--id <id>')
-    .requiredOption('--status <status>', 'active | blocked | left')
+    .requiredOption('--id <id>', 'villager id / 村民编号')
+    .requiredOption('--status <status>', 'active, blocked or left (left: only the village ledger brings them back) / active 正常、blocked 冻结、left 已离村')
     .action((o: CommonOptions & { id: string; status: string }) => {
       if (!['active', 'blocked', 'left'].includes(o.status)) {
         throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `--status must be active, blocked or left, got ${JSON.stringify(o.status)}`, { zh: '状态只能是 active、blocked 或 left' });
@@ -104,7 +104,7 @@ export function registerLedgerCommands(program: Command): void {
   entryCommand('adjust', 'adjustment', 0, 'correct a balance (signed) / 调整积分');
 
   withCommon(program.command('balance').description("a villager's balance / 查询余额"), { json: true })
-    .requiredOption('--villager <id>')
+    .requiredOption('--villager <id>', 'villager id / 村民编号')
     .action((o: CommonOptions & { villager: string }) => {
       const v = withLedger(o, (db) => requireVillager(db, o.villager));
       print(o, { villager: v.id, balance: v.balance, ...(v.debt ? { debt: v.debt } : {}) }, `${v.id} ${v.name}: ${v.balance} 分${v.debt ? `（欠 ${v.debt} 分）` : ''}`);
@@ -112,11 +112,11 @@ export function registerLedgerCommands(program: Command): void {
 
   const products = program.command('products').description('products and prices / 商品');
   withCommon(products.command('set').description('add or change a product / 设置商品'), { json: true })
-    .requiredOption('--sku <sku>')
-    .requiredOption('--name <name>')
-    .requiredOption('--price <points>')
-    .requiredOption('--unit-g <grams>')
-    .requiredOption('--tolerance-g <grams>')
+    .requiredOption('--sku <sku>', 'product code: letters, digits and _.- / 商品编码（字母、数字和 _.-）')
+    .requiredOption('--name <name>', 'product name as the board and receipts show it / 商品名称')
+    .requiredOption('--price <points>', 'price in points, a whole number / 价格（积分，整数）')
+    .requiredOption('--unit-g <grams>', 'weight of one item in grams / 单件重量（克）')
+    .requiredOption('--tolerance-g <grams>', 'how far one item may weigh from --unit-g, in grams / 单件重量允许偏差（克）')
     .action((o: CommonOptions & { sku: string; name: string; price: string; unitG: string; toleranceG: string }) => {
       const p = withLedger(o, (db, config) => {
         const product = { sku: o.sku, name: o.name, price: parseIntOption('--price', o.price), unitG: parseIntOption('--unit-g', o.unitG), toleranceG: parseIntOption('--tolerance-g', o.toleranceG) };
@@ -124,7 +124,7 @@ export function registerLedgerCommands(program: Command): void {
       });
       print(o, p, `${p.sku} ${p.name}: ${p.price} 分, ${p.unitG} g ± ${p.toleranceG} g`);
     });
-  withCommon(products.command('list'), { json: true }).action((o: CommonOptions) => {
+  withCommon(products.command('list').description('list the products with price and unit weight / 商品列表'), { json: true }).action((o: CommonOptions) => {
     const list = withLedger(o, (db) => listProducts(db));
     print(o, list, list.map((p) => `${p.sku}\t${p.name}\t${p.price} 分\t${p.unitG} g`).join('\n') || '（无商品 no products）');
   });
@@ -132,19 +132,23 @@ export function registerLedgerCommands(program: Command): void {
   // A flag left out keeps the slot's value: changing a scale's address must not take the product
   // off the slot or zero its stock.
   withCommon(slots.command('set').description('bind a slot to a scale and a product / 设置货位'), { json: true })
-    .requiredOption('--slot <slot>')
-    .requiredOption('--address <n>', 'Modbus address of the scale / 秤地址')
+    .requiredOption('--slot <slot>', 'slot name, e.g. A1 / 货位编号，如 A1')
+    .option('--address <n>', "Modbus address of the scale; default: the slot's own, or for a new slot the scale list's / 秤地址，默认不变（新货位取秤列表中的地址）")
     .option('--sku <sku>', "product of the slot; '' takes it off (only from an empty slot); default: unchanged / 商品编码，'' 表示撤下商品（货位须已清空），默认不变")
     .option('--stock <n>', 'items on the slot; default: unchanged (a new slot: 0) / 库存件数，默认不变')
-    .action(async (o: CommonOptions & { slot: string; address: string; sku?: string; stock?: string }) => {
+    .action(async (o: CommonOptions & { slot: string; address?: string; sku?: string; stock?: string }) => {
       const sku = o.sku === undefined ? undefined : o.sku === '' ? null : o.sku;
       const stock = o.stock === undefined ? undefined : parseIntOption('--stock', o.stock);
-      const address = parseIntOption('--address', o.address);
+      const given = o.address === undefined ? undefined : parseIntOption('--address', o.address);
       // the daemon weighs the slot on the scale its scale list gives it (the config's, or the
       // demo's), as the admin page refuses; both from one reading of the config
       const loaded = loadedConfig(o);
       const scales = await weighedScales(loaded);
       const s = withLedger(o, (db, config) => {
+        const address = given ?? getSlot(db, o.slot)?.address ?? scales.list.find((c) => c.slot === o.slot)?.unit_id;
+        if (address === undefined) {
+          throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `slot ${o.slot} is new and no scale list names it: give --address, the Modbus address of the scale that weighs it`, { zh: `货位 ${o.slot} 是新货位，秤列表中也没有它：请用 --address 给出称它的秤地址`, details: { field: '--address' } });
+        }
         const wrongScale = scaleAddressNotConfigured(o.slot, address, scales.list.find((c) => c.slot === o.slot)?.unit_id, scales.source);
         if (wrongScale) throw wrongScale;
         const product = sku ? getProduct(db, sku) : undefined;
@@ -153,7 +157,7 @@ export function registerLedgerCommands(program: Command): void {
       }, loaded.config);
       print(o, s, `${s.slot} @${s.address}: ${s.sku ?? '-'} × ${s.stock}`);
     });
-  withCommon(slots.command('list'), { json: true }).action((o: CommonOptions) => {
+  withCommon(slots.command('list').description('list the slots with scale address, product and stock / 货位列表'), { json: true }).action((o: CommonOptions) => {
     const list = withLedger(o, (db) => listSlots(db));
     print(o, list, list.map((s) => `${s.slot}\t@${s.address}\t${s.sku ?? '-'}\t${s.stock}`).join('\n') || '（无货位 no slots）');
   });
@@ -161,7 +165,7 @@ export function registerLedgerCommands(program: Command): void {
   const cards = program.command('cards').description('points passbook cards / 积分存折卡');
   withCommon(cards.command('add').description('issue a card to a villager / 发卡'), { json: true })
     .option('--card <number>', 'card number as the scanner reads it (default: a new random number) / 卡号（默认随机生成）')
-    .requiredOption('--villager <id>')
+    .requiredOption('--villager <id>', 'villager id / 村民编号')
     .action((o: CommonOptions & { card?: string; villager: string }) => {
       const card = withLedger(o, (db) => {
         const at = new Date().toISOString();
@@ -178,7 +182,7 @@ export function registerLedgerCommands(program: Command): void {
       print(o, card, `已发卡 card ${card.cardNo} → ${card.villagerId}`);
     });
   withCommon(cards.command('revoke').description('revoke a lost card / 挂失'), { json: true })
-    .requiredOption('--card <number>')
+    .requiredOption('--card <number>', 'card number as the scanner reads it / 卡号')
     .action((o: CommonOptions & { card: string }) => {
       const revoked = withLedger(o, (db) => {
         if (!getCard(db, o.card)) throw new EdgeError(ErrorCode.NOT_FOUND, `no card ${JSON.stringify(o.card)}`, { zh: `没有卡号 ${o.card}` });

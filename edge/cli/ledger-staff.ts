@@ -71,7 +71,7 @@ export function registerLedgerStaffCommands(ledger: Command): void {
       print(o, a, `已添加账号 added staff account ${a.username} (${a.role}${a.village ? ` ${a.village}` : ''})`);
     });
   common(staff.command('password').description('set a new password (stdin); unlocks and signs the account out everywhere / 重设密码'))
-    .requiredOption('--username <name>')
+    .requiredOption('--username <name>', 'the account\'s user name / 用户名')
     .action(async (o: DbOptions & { username: string }) => {
       const username = checkUsername(o.username);
       // before the password is asked
@@ -81,7 +81,7 @@ export function registerLedgerStaffCommands(ledger: Command): void {
       print(o, { username, ok: true }, `已重设密码 password set for ${username}; its sessions are ended`);
     });
   common(staff.command('unlock').description('lift a lock after wrong passwords / 解除锁定'))
-    .requiredOption('--username <name>')
+    .requiredOption('--username <name>', 'the account\'s user name / 用户名')
     .action(async (o: DbOptions & { username: string }) => {
       const username = checkUsername(o.username);
       await withLedgerDb(o, (db) => unlockStaff(db, username, 'cli', new Date()));
@@ -91,7 +91,7 @@ export function registerLedgerStaffCommands(ledger: Command): void {
     common(staff.command(disabled ? 'disable' : 'enable').description(disabled
       ? 'disable an account: it cannot sign in, its sessions end; never the last working town account / 停用账号'
       : 'enable a disabled account again / 重新启用账号'))
-      .requiredOption('--username <name>')
+      .requiredOption('--username <name>', 'the account\'s user name / 用户名')
       .action(async (o: DbOptions & { username: string }) => {
         const username = checkUsername(o.username);
         const changed = await withLedgerDb(o, (db) => setStaffDisabled(db, username, disabled, 'cli', new Date()));

@@ -54,4 +54,20 @@ describe('the store-edge commands in the docs', () => {
       expect(unknown, file).toEqual([]);
     }
   });
+
+  it('every command and option says what it is in both languages (--help)', async () => {
+    const program = await buildProgram();
+    const bilingual = (text: string): boolean => /[A-Za-z]/.test(text) && /[\u4e00-\u9fff]/.test(text);
+    const missing: string[] = [];
+    const walk = (c: Command, at: string[]): void => {
+      for (const sub of c.commands) {
+        const name = [...at, sub.name()].join(' ');
+        if (!bilingual(sub.description())) missing.push(name);
+        for (const o of sub.options) if (!bilingual(o.description)) missing.push(`${name} ${o.long ?? o.flags}`);
+        walk(sub, [...at, sub.name()]);
+      }
+    };
+    walk(program, []);
+    expect(missing).toEqual([]);
+  });
 });

@@ -121,8 +121,16 @@ describe('store-edge CLI', () => {
     expect(off.code).toBe(2);
     expect(off.stderr).toContain('SLOT_NOT_EMPTY');
     expect(off.stderr).toContain('请先清空并盘点');
-    expect((await run('slots', 'set', '--slot', 'D1', '--address', '42', '--stock', '0')).code).toBe(0);
+    // counted empty without naming its scale again: the slot keeps its address, as the README says of what is not given
+    const counted = await run('slots', 'set', '--slot', 'D1', '--stock', '0', '--json');
+    expect(counted.code, counted.stderr).toBe(0);
+    expect(JSON.parse(counted.stdout)).toEqual({ slot: 'D1', address: 42, sku: 'oil', stock: 0 });
     expect(JSON.parse((await run('slots', 'set', '--slot', 'D1', '--address', '42', '--sku', '', '--json')).stdout)).toEqual({ slot: 'D1', address: 42, sku: null, stock: 0 });
+    // a new slot the scale list does not name needs its address: exit 2 naming --address, nothing made
+    const bare = await run('slots', 'set', '--slot', 'D9');
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toContain('--address');
+    expect(bare.stderr).toContain('秤地址');
   }, 240_000);
 
   it('slots set refuses a scale address other than the one the config gives the slot (SCALE_ADDRESS_CONFIGURED, exit 2, bilingual), as the admin page does', async () => {
