@@ -261,7 +261,7 @@ export function repayDebt(db: Db, villagerId: string, after: Entry, rules: Ledge
   if (take <= 0) return undefined;
   const repayment = insertEntry(
     db,
-    { id: repaymentId(after.id, rules.store), villagerId, kind: 'redemption', points: -take, reference: `debt:${after.id}`, reason: 'repayment of an earlier shortfall / 偿还欠分', origin: 'store' },
+    { id: repaymentId(after.id, rules.store), villagerId, kind: 'redemption', points: -take, reference: `debt:${after.id}`, reason: '偿还欠分 / repayment of an earlier shortfall', origin: 'store' },
     v.balance - take,
     at,
     true,

@@ -6,7 +6,8 @@ import { cachedStatement, inTransaction, type Db } from './db.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { redeemAtExit, type Entry, type LedgerRules } from './entries.ts';
 import { enqueueOutbox } from './outbox.ts';
-import { requireProduct } from './products.ts';
+import { getProduct, requireProduct } from './products.ts';
+import { clipText } from '../../lib/text.ts';
 import { settleStock, type StockMove } from './settlement.ts';
 import { offlineAllowance } from './sync-state.ts';
 import { requireVillager } from './villagers.ts';
@@ -147,6 +148,36 @@ export function saveSessionState(db: Db, id: string, state: string, context: unk
 }
 
 /** `review`: every review line the session has in the ledger, the settlement's own `stock_clipped` lines included. */
+/** Goods a purchase's reason names at most; past them it counts all the items (等N件). */
+const REASON_GOODS = 3;
+/** A product name in a reason is cut to this many UTF-16 units. */
+const REASON_NAME_MAX = 16;
+
+/**
+ * What a store purchase says in the villager's history (phone page, passbook, village ledger),
+ * Chinese first as every reason: `超市兑换：花生油×1、酱油×2 / store purchase: 3 items`; past the
+ * first three goods, `…等9件` (all the items). Bounded (a few dozen characters whatever the
+ * session), and for people only: programs read the entry's kind and reference.
+ */
+export function purchaseReason(goods: ReadonlyArray<{ name: string; count: number }>): string {
+  const items = goods.reduce((n, g) => n + g.count, 0);
+  if (goods.length === 0) return '超市兑换 / store purchase';
+  const named = goods.slice(0, REASON_GOODS).map((g) => `${clipText(g.name.trim(), REASON_NAME_MAX)}×${g.count}`).join('、');
+  const more = goods.length > REASON_GOODS ? `等${items}件` : '';
+  return `超市兑换：${named}${more} / store purchase: ${items} item${items === 1 ? '' : 's'}`;
+}
+
+/** The session's goods by product, in the order first taken (one product from two slots once). */
+function goodsOf(db: Db, lines: readonly SettledLine[]): Array<{ name: string; count: number }> {
+  const by = new Map<string, { name: string; count: number }>();
+  for (const l of lines) {
+    const g = by.get(l.sku) ?? { name: getProduct(db, l.sku)?.name ?? l.sku, count: 0 };
+    g.count += l.count;
+    by.set(l.sku, g);
+  }
+  return [...by.values()];
+}
+
 export type SettleResult =
   | { status: 'settled'; session: StoreSession; lines: SettledLine[]; review: ReviewLine[]; entry: Entry | undefined; charged: number; debt: number; balance: number }
   | { status: 'already_settled'; session: StoreSession; lines: SettledLine[]; review: ReviewLine[] };
@@ -196,7 +227,7 @@ export function settleSession(
       const over = offlineExcess(db, s.villagerId, total, rules, at);
       ({ entry, charged, debt } = redeemAtExit(
         db,
-        { id: `redemption:${s.id}`, villagerId: s.villagerId, points: total, reference: `session:${s.id}`, reason: 'store purchase / 超市兑换', origin: 'store' },
+        { id: `redemption:${s.id}`, villagerId: s.villagerId, points: total, reference: `session:${s.id}`, reason: purchaseReason(goodsOf(db, lines)), origin: 'store' },
         rules,
         at,
       ));

@@ -66,6 +66,28 @@ async function expectNothingPrivate(page: Page): Promise<void> {
   for (const word of ['欠', '余额', 'zhang', 'zhao']) expect(text).not.toContain(word);
 }
 
+/** A wall screen (1920×1080) read from three metres: no text under this many pixels. */
+const SMALLEST_PX_3M = 28;
+
+/**
+ * The smallest text the page shows, and where: every element with text of its own that is
+ * rendered, a visible item's dates and items, the 分 after the points, the totals' labels, the
+ * notes under the red list (屏幕放不下另外 N 位).
+ */
+async function smallestText(page: Page): Promise<{ px: number; where: string }> {
+  return page.evaluate(() => {
+    let least = { px: Infinity, where: '' };
+    for (const el of Array.from(document.querySelectorAll('body *'))) {
+      const e = el as unknown as PageElement & { childNodes: Iterable<{ nodeType: number; textContent: string | null }>; getClientRects(): { length: number } };
+      const own = Array.from(e.childNodes).some((n) => n.nodeType === 3 && (n.textContent ?? '').trim() !== '');
+      if (!own || e.getClientRects().length === 0) continue;
+      const px = Number.parseFloat(getComputedStyle(e).fontSize);
+      if (px < least.px) least = { px, where: `${e.id || (e as unknown as { className: string }).className || (e as unknown as { tagName: string }).tagName}: ${e.innerText.slice(0, 30)}` };
+    }
+    return least;
+  });
+}
+
 /**
  * Nothing scrolls and no line is cut off: a row either sits wholly inside its panel (and the
  * screen) or is not shown at all (hidden, or wrapped out of the panel). Answers how many show.
@@ -137,6 +159,11 @@ describe('the public board in chromium', () => {
       expect(await px('#red-list .who')).toBeGreaterThanOrEqual(size === 'landscape' ? 32 : 28);
       expect(await px('#prices .name')).toBeGreaterThanOrEqual(size === 'landscape' ? 32 : 28);
       expect(await px('h1')).toBeGreaterThanOrEqual(await px('#red-list .who'));
+      // and so is everything else on the wall screen: items, dates, labels, units
+      if (size === 'landscape') {
+        const least = await smallestText(page);
+        expect(least.px, least.where).toBeGreaterThanOrEqual(SMALLEST_PX_3M);
+      }
       expect(problems).toEqual([]);
       await page.close();
     }, 60_000);
@@ -192,6 +219,10 @@ describe('the public board in chromium', () => {
       await page.waitForFunction((n) => document.getElementById('red-list-hidden')?.getAttribute('data-count') === String(n), 50 - shown);
       expect(await page.locator('#red-list-hidden').innerText()).toBe(`屏幕放不下另外 ${50 - shown} 位`);
       expect(await page.locator('#red-list-more').innerText()).toContain('另有 70 位村民同为第 1 名');
+      if (size === 'landscape') {
+        const least = await smallestText(page);
+        expect(least.px, least.where).toBeGreaterThanOrEqual(SMALLEST_PX_3M);
+      }
       for (const sel of ['#red-list-hidden', '#red-list-more']) {
         const inside = await page.locator(sel).evaluate((e) => {
           const r = (e as unknown as PageElement).getBoundingClientRect();

@@ -119,7 +119,7 @@ describe('a restore over rows the village ledger never received', () => {
     addVillager(db, { id: 'zhang', name: '张三', village: 'qianjin' });
     applyEntry(db, { id: 'award-1', villagerId: 'zhang', kind: 'award', points: 50, reason: '打扫村道', origin: 'cli' }, { creditFloor: 0 });
     const copy = (await backupLedger(db, path.join(dataDir, 'backups'), new Date('2026-12-01T02:30:00Z'))).file;
-    applyEntry(db, { id: 'sess-1', villagerId: 'zhang', kind: 'redemption', points: -7, reason: 'store purchase', origin: 'store' }, { creditFloor: 0 });
+    applyEntry(db, { id: 'sess-1', villagerId: 'zhang', kind: 'redemption', points: -7, reason: '超市兑换 / store purchase', origin: 'store' }, { creditFloor: 0 });
     addVillager(db, { id: 'late', name: '晚到', village: 'qianjin' });
     closeLedger(db);
     return { dataDir, file, copy };

@@ -15,9 +15,9 @@ import { silentLogger } from '../../edge/log.ts';
 import { govApp, type GovApp } from './gov-app.ts';
 
 describe('ranking and masking (properties)', () => {
-  it('masks a name to its first character and two stars, whatever its length', () => {
+  it('masks a name to its family name (a compound one whole: board-debt-names.test.ts) and two stars, whatever its length', () => {
     expect(maskName('张三')).toBe('张**');
-    expect(maskName('欧阳娜娜')).toBe('欧**');
+    expect(maskName('欧阳娜娜')).toBe('欧阳**');
     expect(maskName('𠮷野家')).toBe('𠮷**');
   });
 

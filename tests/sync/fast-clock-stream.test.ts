@@ -28,7 +28,7 @@ describe(`a store's entry stamped in the future, seen by the other stores (${bro
     // made while the store's clock ran a month fast; sent once it was set right (its batch is then on time)
     const ahead = new Date(Date.now() + 30 * 86_400_000);
     const id = uid('sess-');
-    applyEntry(fast.db, { id, villagerId: 'zhang', kind: 'redemption', points: -15, reason: 'store purchase', origin: 'store' }, { creditFloor: 0 }, () => ahead);
+    applyEntry(fast.db, { id, villagerId: 'zhang', kind: 'redemption', points: -15, reason: '超市兑换 / store purchase', origin: 'store' }, { creditFloor: 0 }, () => ahead);
     fast.agent.kick();
     await waitFor('the other store has the sale', () => getVillager(other.db, 'zhang')?.balance === 85);
 

@@ -35,7 +35,7 @@ describe(`a store clock 10 minutes fast (${brokerKind} + ${ledgerDbKind})`, () =
     await waitFor('in reach', () => offlineAllowance(s.db, 'zhang', limit, clock()) === Number.POSITIVE_INFINITY);
 
     offsetMs = 10 * 60_000;
-    applyEntry(s.db, { id: uid('sess-'), villagerId: 'zhang', kind: 'redemption', points: -15, reason: 'store purchase', origin: 'store' }, { creditFloor: 0 }, clock);
+    applyEntry(s.db, { id: uid('sess-'), villagerId: 'zhang', kind: 'redemption', points: -15, reason: '超市兑换 / store purchase', origin: 'store' }, { creditFloor: 0 }, clock);
     s.agent.kick();
     await waitFor('the ledger refuses its rows', () => (rig.ledger.refusals.toJSON().invalid ?? 0) >= 1);
     // Beats keep coming, yet its rows stay unacknowledged: after offline_after_s it is limited

@@ -23,7 +23,7 @@ it(`a session row resent under a new row id counts once in the reconcile answer 
   await addVillage(L.db, 'va', 'va', at);
   await registerStore(L.db, 'va', 's1', 'store', 'unused');
   await upsertVillager(L.db, { id: 'zhang', name: '张三', village: 'va', status: 'active' }, signer, now);
-  const entry = { id: 'redemption:sess-1', villager: 'zhang', kind: 'redemption', points: -5, reference: 'session:sess-1', reason: 'store purchase', created_at: at };
+  const entry = { id: 'redemption:sess-1', villager: 'zhang', kind: 'redemption', points: -5, reference: 'session:sess-1', reason: '超市兑换 / store purchase', created_at: at };
   const session = { id: 'sess-1', kind: 'shopping', villager: 'zhang', entered_by: 'card', total_points: 5, charged: 5, debt: 0, lines: [], review: 0, opened_at: at, closed_at: at };
   const rows = (a: number, b: number): Row[] => [
     { id: `s1:${a}`, seq: a, topic: 'entry', payload: entry, created_at: at },

@@ -26,7 +26,7 @@ import { brokerKind, ledgerDbKind, publisher, startRig, uid, waitFor, type Rig, 
 import { tempLedger } from '../ledger/helpers.ts';
 
 const at = () => new Date().toISOString();
-const redeem = (s: TestStore, id: string, points: number) => applyEntry(s.db, { id, villagerId: 'zhang', kind: 'redemption', points: -points, reason: 'store purchase', origin: 'store' }, { creditFloor: 0 });
+const redeem = (s: TestStore, id: string, points: number) => applyEntry(s.db, { id, villagerId: 'zhang', kind: 'redemption', points: -points, reason: '超市兑换 / store purchase', origin: 'store' }, { creditFloor: 0 });
 const rowsOf = (s: TestStore) => JSON.stringify(s.db.prepare('SELECT seq, acked_at IS NOT NULL AS acked, payload FROM outbox ORDER BY seq').all());
 
 describe(`acks after a restore (${brokerKind} + ${ledgerDbKind})`, () => {

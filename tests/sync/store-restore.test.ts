@@ -20,7 +20,7 @@ import { stockStore, visit } from './shop.ts';
 
 const at = () => new Date().toISOString();
 const rules = { creditFloor: 0 };
-const redeem = (s: TestStore, id: string, points: number) => applyEntry(s.db, { id, villagerId: 'zhang', kind: 'redemption', points: -points, reason: 'store purchase', origin: 'store' }, rules);
+const redeem = (s: TestStore, id: string, points: number) => applyEntry(s.db, { id, villagerId: 'zhang', kind: 'redemption', points: -points, reason: '超市兑换 / store purchase', origin: 'store' }, rules);
 
 describe(`a store whose ledger file went back in time (${brokerKind} + ${ledgerDbKind})`, () => {
   let rig: Rig;
@@ -73,7 +73,7 @@ describe(`a store whose ledger file went back in time (${brokerKind} + ${ledgerD
   function wangOffline(s: TestStore, sales: number): void {
     addVillager(s.db, { id: 'wang', name: '王五', village: rig.village });
     applyEntry(s.db, { id: 'wang-start', villagerId: 'wang', kind: 'award', points: 50, reason: '开户积分', origin: 'cli' }, rules);
-    for (let i = 1; i <= sales; i++) applyEntry(s.db, { id: `sess-W${i}`, villagerId: 'wang', kind: 'redemption', points: -1, reason: 'store purchase', origin: 'store' }, rules);
+    for (let i = 1; i <= sales; i++) applyEntry(s.db, { id: `sess-W${i}`, villagerId: 'wang', kind: 'redemption', points: -1, reason: '超市兑换 / store purchase', origin: 'store' }, rules);
   }
 
   it('after `restore` of an older copy, sales made since reach the ledger and both balances agree', async () => {

@@ -3,7 +3,7 @@
  * points earned from approved rule items that add points, with the items), the latest good
  * deeds (title and points, nobody's name), and the village's totals this month (an award later
  * reversed is in neither the red list nor the issued total). Only what the
- * village publishes; a villager who opted out is masked (张**) or left off as the village chose;
+ * village publishes; a villager who opted out is masked (张**, 诸葛**) or left off as the village chose;
  * staff are never ranked; no balance and no debt is ever part of it.
  *
  * Months are village months (UTC+8), as the rule library's cap periods are. A store's entry
@@ -15,17 +15,15 @@ import type { SqlDb } from '../sql.ts';
 import { madeAtSql } from '../store-time.ts';
 import { localDate, periodStart } from '../governance/rules.ts';
 import { clipText } from '../../../lib/text.ts';
+import { maskName } from '../../../lib/chinese-names.ts';
 import { BOARD_FORMAT, BOARD_NAME_MAX, BOARD_RED_LIST_MAX, BOARD_TITLE_MAX, type BoardBody, type BoardTotals, type Deed, type RedListMore, type RedListRow } from '../../protocol/board.ts';
 import { boardSettings, type BoardSettings } from './settings.ts';
 
 /** Items named per red-list line at most (the schema's bound). */
 const ITEMS_PER_ROW = 3;
 
-/** 张三 → 张**: the family name only, and never how long the name is. */
-export function maskName(name: string): string {
-  const first = Array.from(name.trim())[0] ?? '某';
-  return `${first}**`;
-}
+/** 张三 → 张**, 诸葛志实 → 诸葛**: the family name only (lib/chinese-names.ts). */
+export { maskName };
 
 /** The village month of `now` (UTC+8): its label and the instants it starts and ends. */
 export function villageMonth(now: Date): { label: string; start: string; end: string } {
@@ -170,11 +168,17 @@ export async function computeBoard(db: SqlDb, village: string, now: Date): Promi
   };
 }
 
+/**
+ * The month's totals. Redeemed is every redemption: a store's charge at settlement, and its
+ * repayment of a debt (`debt:<entry>`, 偿还欠分): the goods taken beyond the balance, paid
+ * for by the next points earned. Without the repayments a purchase of 30 by a villager with 10
+ * in hand counted 10. A repayment counts in the month it was made, as points spent do.
+ */
 async function monthTotals(db: SqlDb, month$: unknown[], perVillager: readonly VillagerMonth[]): Promise<BoardTotals> {
   const made = madeAtSql(db, '');
   const [flows] = await db.query<{ issued: number | string | null; redeemed: number | string | null }>(
     `SELECT SUM(CASE WHEN kind = 'award' THEN points ELSE 0 END) AS issued,
-            SUM(CASE WHEN kind = 'redemption' AND (reference IS NULL OR reference NOT LIKE 'debt:%') THEN -points ELSE 0 END) AS redeemed
+            SUM(CASE WHEN kind = 'redemption' THEN -points ELSE 0 END) AS redeemed
        FROM entries WHERE village = $1 AND ${made} >= $2 AND ${made} < $3`,
     month$,
   );

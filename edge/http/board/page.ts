@@ -88,21 +88,28 @@ export function boardLive(v: BoardView, tz?: string): string {
   return `${statusLine(v, tz)}${b ? totals(b) : ''}<div class="cols">${b ? redList(b) : ''}${b ? deeds(b) : ''}${prices(v)}</div>`;
 }
 
+/**
+ * The type scales with the screen (1rem is 1.8% of the width or 3.3% of the height, whichever is
+ * less: 34.6 px on a 1920×1080 wall screen). `--small`, the smallest text (a line's items, a
+ * deed's date, the 分 after points, the totals' labels, the notes under the red list), is .82rem:
+ * 28 px there, legible from three metres. A portrait tablet, read from close by, keeps .7rem
+ * (22 px at 800×1280), so a price line still names its product in half the width.
+ */
 const CSS = `
-*{box-sizing:border-box}html{font-size:clamp(14px,min(1.8vw,3.3vh),56px);height:100%}
-@media (orientation:portrait){html{font-size:clamp(14px,min(4vw,2.5vh),56px)}}
+*{box-sizing:border-box}html{font-size:clamp(14px,min(1.8vw,3.3vh),56px);height:100%;--small:.82rem}
+@media (orientation:portrait){html{font-size:clamp(14px,min(4vw,2.5vh),56px);--small:.7rem}}
 body{margin:0;height:100%;overflow:hidden;background:#fff8ee;color:#1d1d1d;font-family:"Noto Sans CJK SC","Source Han Sans SC","WenQuanYi Micro Hei","Microsoft YaHei",system-ui,sans-serif;line-height:1.3}
 .wrap{height:100%;display:flex;flex-direction:column;padding:.6rem 1rem;gap:.45rem}
 header{display:flex;align-items:baseline;justify-content:space-between;gap:1rem;border-bottom:.12rem solid #c8102e;padding-bottom:.25rem}
 h1{margin:0;font-size:1.6rem;color:#c8102e;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 h2{margin:0 0 .3rem;font-size:1.2rem;color:#c8102e;flex:none}
 #board-live{flex:1;min-height:0;display:flex;flex-direction:column;gap:.45rem}
-#board-status{margin:0;font-size:.75rem;color:#555}#board-status.stale{background:#fff0b3;color:#6b4e00;padding:.2rem .5rem;border-radius:.3rem}
-#page-offline{display:none;margin:0;font-size:.75rem;background:#ffd6d6;color:#8a0000;padding:.2rem .5rem;border-radius:.3rem}
+#board-status{margin:0;font-size:var(--small);color:#555}#board-status.stale{background:#fff0b3;color:#6b4e00;padding:.2rem .5rem;border-radius:.3rem}
+#page-offline{display:none;margin:0;font-size:var(--small);background:#ffd6d6;color:#8a0000;padding:.2rem .5rem;border-radius:.3rem}
 body.unreachable #page-offline{display:block}
 #totals{display:grid;grid-template-columns:repeat(4,1fr);gap:.5rem}
 .stat{background:#c8102e;color:#fff;border-radius:.4rem;padding:.2rem .6rem;display:flex;flex-direction:column}
-.stat .n{font-size:1.7rem;font-weight:700;line-height:1.15}.stat .n small{font-size:.9rem;font-weight:400}.stat .l{font-size:.7rem}
+.stat .n{font-size:1.7rem;font-weight:700;line-height:1.15}.stat .n small{font-size:.9rem;font-weight:400}.stat .l{font-size:var(--small)}
 .cols{flex:1;min-height:0;display:grid;grid-template-columns:4fr 4fr 3fr;gap:.8rem}
 .panel{min-height:0;overflow:hidden;background:#fff;border-radius:.5rem;padding:.4rem .7rem;box-shadow:0 0 0 .06rem #f0d9c0;display:flex;flex-direction:column}
 /* Rows that do not fit wrap into a next column, outside the panel: a row is shown whole or not at all. */
@@ -111,10 +118,10 @@ li{width:100%;display:flex;align-items:baseline;gap:.5rem;padding:.12rem 0;borde
 li>*{flex:none}li .items,li .title,li .name{flex:1;min-width:0;overflow:hidden;text-overflow:ellipsis}
 .rank{width:1.6rem;text-align:center;font-weight:700;color:#fff;background:#999;border-radius:50%;font-size:.85rem;line-height:1.6rem;height:1.6rem;align-self:center}
 .rank-1 .rank{background:#d4a017}.rank-2 .rank{background:#9e9e9e}.rank-3 .rank{background:#b87333}.rank-n .rank{background:#c8102e}
-.who{font-weight:700}.items{font-size:.65rem;color:#666}.pts,.price{font-weight:700;color:#c8102e}small{font-size:.6em;margin-left:.1em}
-.meta{font-size:.6rem;color:#777}.stock{font-size:.7rem;padding:0 .3rem;border-radius:.2rem}.in .stock{background:#e3f4e1;color:#17631c}.out .stock{background:#eee;color:#777}.out .name,.out .price{color:#999}
-.empty{color:#777;font-size:.8rem}
-.more{flex:none;margin:.2rem 0 0;font-size:.7rem;color:#8a0000;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}.more[hidden]{display:none}
+.who{font-weight:700}.items{font-size:var(--small);color:#666}.pts,.price{font-weight:700;color:#c8102e}small{font-size:var(--small);margin-left:.1em}
+.meta{font-size:var(--small);color:#777}.stock{font-size:var(--small);padding:0 .3rem;border-radius:.2rem}.in .stock{background:#e3f4e1;color:#17631c}.out .stock{background:#eee;color:#777}.out .name,.out .price{color:#999}
+.empty{color:#777;font-size:var(--small)}
+.more{flex:none;margin:.2rem 0 0;font-size:var(--small);color:#8a0000}.more[hidden]{display:none}
 @media (orientation:portrait){
  #totals{gap:.35rem}.stat{padding:.15rem .4rem}.stat .n{font-size:1.25rem}.stat .l{font-size:.5rem;white-space:nowrap}
  .cols{grid-template-columns:1fr;grid-template-rows:auto auto minmax(0,1fr);gap:.5rem}
