@@ -35,6 +35,8 @@ export const ErrorCode = {
   SLOT_NOT_EMPTY: 'SLOT_NOT_EMPTY',
   /** A slot's scale address other than the unit id the config gives its scale (drivers.scales.list), which is the one weighed. */
   SCALE_ADDRESS_CONFIGURED: 'SCALE_ADDRESS_CONFIGURED',
+  /** A product put on a slot no scale of the daemon's list weighs: it would never be charged. */
+  SLOT_WITHOUT_SCALE: 'SLOT_WITHOUT_SCALE',
   // faces, entry
   NO_CONSENT: 'NO_CONSENT',
   FACE_REJECTED: 'FACE_REJECTED',

@@ -9,6 +9,7 @@ import type { DriversConfig } from '../drivers/config.ts';
 import { createDrivers, createSimulatedHardware, type BusStats, type Drivers, type SimulatedHardware, type ScalePhysics } from '../drivers/index.ts';
 import type { HealthBoard, Part } from './parts.ts';
 import { EdgeError, ErrorCode } from './errors.ts';
+import { bothLanguages, scaleWords } from './scale-words.ts';
 
 export interface HardwareOptions {
   config: DriversConfig;
@@ -80,17 +81,18 @@ export class HardwarePart implements Part {
   /**
    * A slot whose readings are not trusted (implausible, no reply) or whose zero has drifted
    * makes the store degraded, with the slot and the reason; each clears when the slot reads
-   * normally again or is zeroed.
+   * normally again or is zeroed. The reasons are said in English and Chinese: they become the
+   * scale alarms' details (edge/ops/alarm-watch.ts), bilingual as every alarm's.
    */
   private watchScales(scales: Drivers['scales']): void {
     const health = this.opts.health;
-    scales.on('implausible', (e) => health.set(`scale ${e.slot}`, 'degraded', `implausible reading (${e.reason}, ${e.reading_g} g), not trusted`));
+    scales.on('implausible', (e) => health.set(`scale ${e.slot}`, 'degraded', bothLanguages(scaleWords.implausible(e.reason, e.reading_g))));
     scales.on('health', (h) => {
       if (h.health === 'ok') health.set(`scale ${h.slot}`, 'ok');
-      else if (h.health === 'no_reply') health.set(`scale ${h.slot}`, 'degraded', 'the scale module does not answer');
+      else if (h.health === 'no_reply') health.set(`scale ${h.slot}`, 'degraded', bothLanguages(scaleWords.noReply()));
     });
     scales.on('zero_drift', (d) => {
-      health.set(`scale ${d.slot} zero`, 'degraded', `zero drifted ${d.drift_g} g; zero the slot when it is empty`);
+      health.set(`scale ${d.slot} zero`, 'degraded', bothLanguages(scaleWords.zeroDrift(d.drift_g)));
       this.log.warn({ slot: d.slot, drift_g: d.drift_g }, 'scale zero drifted / 秤零点漂移，请在空货位时归零');
     });
     scales.on('zeroed', (z) => health.set(`scale ${z.slot} zero`, 'ok'));

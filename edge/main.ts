@@ -25,6 +25,7 @@ import { EdgeError, ErrorCode } from './errors.ts';
 import { SyncAgent } from '../cloud-sync/agent/agent.ts';
 import { JobRunner } from './jobs/runner.ts';
 import { storeJobs } from './jobs/store-jobs.ts';
+import { demoWithoutCamera } from './config/demo.ts';
 import { reconcileJob } from './jobs/reconcile.ts';
 import { autoZeroJob } from './jobs/auto-zero.ts';
 import { StoreMetrics, threadMemories } from './ops/metrics.ts';
@@ -205,7 +206,7 @@ export class StoreDaemon {
         rules,
         timeZone: c.jobs.timezone,
         health: this.health,
-        withoutCamera: c.demo && c.entry.camera.kind === 'v4l2' && c.entry.camera.device === '/dev/video0',
+        withoutCamera: demoWithoutCamera(c),
       },
       this.log.child({ part: 'entry' }),
     );
@@ -239,7 +240,7 @@ export class StoreDaemon {
     const jobs = c.jobs.enabled
       ? new JobRunner({
         jobs: [
-          ...storeJobs({ config: c.jobs, dataDir: c.data_dir, keyFile: path.resolve(c.data_dir, c.entry.key_file), db: () => ledger.handle(), ...(alarms ? { alarmsKeepDays: c.alarms.keep_days } : {}) }),
+          ...storeJobs({ config: c.jobs, dataDir: c.data_dir, keyFile: path.resolve(c.data_dir, c.entry.key_file), db: () => ledger.handle(), ...(alarms ? { alarmsKeepDays: c.alarms.keep_days } : {}), ...(this.sim.clock ? { clock: this.sim.clock } : {}) }),
           ...(agent ? [reconcileJob({ config: c.jobs.reconcile, db: () => ledger.handle(), ask: (req, ms) => agent.ops.reconcile(req, ms), ...(alarms ? { alarms } : {}) })] : []),
           autoZeroJob({ config: c.jobs.auto_zero, db: () => ledger.handle(), scales: () => hardware.scales, phase: () => session.phase, log: jobLog }),
         ],

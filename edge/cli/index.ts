@@ -80,12 +80,12 @@ const USAGE_ZH: Readonly<Record<string, string>> = {
  * Errors that mean the input was wrong (exit 2): a malformed value, a name that does not exist,
  * a config that cannot be read or is invalid, a photo that is not a usable face, a change the
  * store's state does not allow as asked (a slot still holding goods, a scale address the config
- * does not give the slot, an entry id another entry holds). Everything else
+ * does not give the slot, a product on a slot no scale weighs, an entry id another entry holds). Everything else
  * is a failure to do a well-formed request (exit 1), e.g. a duplicate id, a full disk.
  */
 const BAD_INPUT: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCode.INVALID_ARGUMENT, ErrorCode.CONFIG_INVALID, ErrorCode.CONFIG_UNREADABLE,
-  ErrorCode.UNKNOWN_VILLAGER, ErrorCode.UNKNOWN_PRODUCT, ErrorCode.UNKNOWN_SLOT, ErrorCode.UNKNOWN_SESSION, ErrorCode.SLOT_NOT_EMPTY, ErrorCode.SCALE_ADDRESS_CONFIGURED, ErrorCode.ENTRY_ID_TAKEN,
+  ErrorCode.UNKNOWN_VILLAGER, ErrorCode.UNKNOWN_PRODUCT, ErrorCode.UNKNOWN_SLOT, ErrorCode.UNKNOWN_SESSION, ErrorCode.SLOT_NOT_EMPTY, ErrorCode.SCALE_ADDRESS_CONFIGURED, ErrorCode.SLOT_WITHOUT_SCALE, ErrorCode.ENTRY_ID_TAKEN,
   ErrorCode.NOT_FOUND, ErrorCode.FACE_REJECTED, ErrorCode.FACE_COLLISION, ErrorCode.FACE_TEMPLATES_OTHER_RECOGNIZER, ErrorCode.NO_CONSENT, ErrorCode.TOKEN_INVALID,
   // a confirmation the rules of learning refuse: the maintainer rejects it or changes the rules
   ErrorCode.FACE_LEARNING_REFUSED,

@@ -5,7 +5,7 @@ import { weighedScales } from './weighed-scales.ts';
 import { loadedConfig, withCommon, withLedger, parseIntOption, print, type CommonOptions } from './context.ts';
 import { addVillager, listVillagers, requireVillager, setVillagerStatus, type VillagerStatus } from '../ledger/villagers.ts';
 import { applyEntry, entryIdTaken, type EntryKind } from '../ledger/entries.ts';
-import { checkWeighable, getProduct, getSlot, listProducts, upsertProduct, changeSlot, listSlots, scaleAddressNotConfigured, type WeighLimits } from '../ledger/products.ts';
+import { checkWeighable, getProduct, getSlot, listProducts, upsertProduct, changeSlot, listSlots, scaleAddressNotConfigured, slotWithoutScale, type WeighLimits } from '../ledger/products.ts';
 import type { Config } from '../config/schema.ts';
 
 const weighLimits = (c: Config): WeighLimits => ({ drift_allowance_g: c.session.weight.drift_allowance_g, change_threshold_g: c.drivers.scales.change_threshold_g });
@@ -151,6 +151,15 @@ export function registerLedgerCommands(program: Command): void {
         }
         const wrongScale = scaleAddressNotConfigured(o.slot, address, scales.list.find((c) => c.slot === o.slot)?.unit_id, scales.source);
         if (wrongScale) throw wrongScale;
+        // a product on a slot no scale weighs would never be charged; counting an old one empty
+        // (--stock 0, its product kept) is the first step of taking it off, and stays allowed
+        const before = getSlot(db, o.slot);
+        const after = sku === undefined ? (before?.sku ?? null) : sku;
+        const countedEmpty = after !== null && after === before?.sku && stock === 0;
+        if (after !== null && !countedEmpty) {
+          const noScale = slotWithoutScale(o.slot, scales.list.map((c) => c.slot), scales.source);
+          if (noScale) throw noScale;
+        }
         const product = sku ? getProduct(db, sku) : undefined;
         if (product) checkWeighable(product, weighLimits(config));
         return changeSlot(db, { slot: o.slot, address, ...(sku !== undefined ? { sku } : {}), ...(stock !== undefined ? { stock } : {}) });

@@ -5,6 +5,7 @@
  * it is. The JSON API answers the Chinese beside the code (`decision_zh`, `phase_zh`, …).
  */
 import type { Lang } from './door-words.ts';
+import { scaleWords } from '../scale-words.ts';
 
 export type Words = Record<string, string>;
 export type Bilingual = Record<Lang, Words>;
@@ -126,21 +127,34 @@ export function detailPart(key: string, v: unknown, lang: Lang): string {
 }
 
 /**
- * An alarm's detail as raised (the health board's parts give English only, edge/hardware.ts),
- * in Chinese on a Chinese page: the known sentences translated, any other as it is.
+ * An alarm's detail in the page's language. Details are raised in both languages
+ * (`English / 中文`) and shown as they are; a scale alarm raised in English only, before the scale
+ * watch said both (edge/hardware.ts), as the alarm watch stored it (`scale A1 zero: zero drifted
+ * …`) or bare, is said in Chinese on a Chinese page with the watch's own words
+ * (edge/scale-words.ts); any other as it is.
  */
 const DETAIL_ZH: Array<[RegExp, (m: RegExpMatchArray) => string]> = [
-  [/^zero drifted (-?[\d.]+) g; zero the slot when it is empty$/, (m) => `零点漂移 ${m[1]} 克；请在货位空着时归零`],
-  [/^implausible reading \((.+), (-?[\d.]+) g\), not trusted$/, (m) => `读数不合理（${m[1]}，${m[2]} 克），不予采信`],
-  [/^the scale module does not answer$/, () => '秤模块没有应答'],
+  [/^zero drifted (-?[\d.]+) g; zero the slot when it is empty$/, (m) => scaleWords.zeroDrift(Number(m[1])).zh],
+  [/^implausible reading \((.+), (-?[\d.]+) g\), not trusted$/, (m) => scaleWords.implausible(m[1]!, Number(m[2])).zh],
+  [/^the scale module does not answer$/, () => scaleWords.noReply().zh],
 ];
-export function alarmDetail(detail: string, lang: Lang): string {
-  if (lang === 'en') return detail;
+/** The health line an alarm watch's detail starts with (edge/ops/alarm-watch.ts): `scale A1: ` or `scale A1 zero: `. */
+const SCALE_LINE = /^scale (\S+)( zero)?: (.*)$/s;
+function englishOnlyZh(detail: string): string | undefined {
   for (const [re, zh] of DETAIL_ZH) {
     const m = re.exec(detail);
     if (m) return zh(m);
   }
-  return detail;
+  return undefined;
+}
+export function alarmDetail(detail: string, lang: Lang): string {
+  if (lang === 'en') return detail;
+  const line = SCALE_LINE.exec(detail);
+  if (line) {
+    const zh = englishOnlyZh(line[3]!);
+    return zh === undefined ? detail : `秤 ${line[1]}${line[2] ? ' 零点' : ''}：${zh}`;
+  }
+  return englishOnlyZh(detail) ?? detail;
 }
 
 /** The link to the page in the other language, and its text (the other language's own name). */

@@ -130,8 +130,7 @@ export function registerRefundActions(scope: FastifyInstance, deps: RefundAction
       }
       req.log.info({ actor, session: req.params.session, points: req.body.points }, 'refund from the admin page / 管理页面退分');
       if (isForm(req)) {
-        // said once on /review (./done-notice.ts); a villager's page shows the refund in the history
-        if (fromVillagerPage(req)) return reply.redirect(back(req), 303);
+        // said once on the page the form was on, /review or the villager's (./done-notice.ts)
         const name = getVillager(db(), r.after.villagerId)?.name ?? r.after.villagerId;
         const owes = r.villager.debt > 0 ? { zh: `，欠 ${r.villager.debt} 分`, en: `, owes ${r.villager.debt}` } : { zh: '', en: '' };
         return reply.redirect(withDone(back(req), { zh: `已退还 ${name} ${req.body.points} 分，余额 ${r.villager.balance} 分${owes.zh}`, en: `Refunded ${name} ${req.body.points} points; balance ${r.villager.balance}${owes.en}` }), 303);

@@ -11,7 +11,7 @@ import { formErrorHandler, formValues, isUrlencodedForm, wantsPage, type FormRef
 import { Type } from '@sinclair/typebox';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { inTransaction, type Db } from '../ledger/db.ts';
-import { adjustStock, checkWeighable, getProduct, getSlot, listProducts, listSlots, requireProduct, requireSlot, scaleAddressNotConfigured, slotNotEmpty, upsertProduct, upsertSlot, type Product, type ScaleListSource, type WeighLimits } from '../ledger/products.ts';
+import { adjustStock, checkWeighable, getProduct, getSlot, listProducts, listSlots, requireProduct, requireSlot, scaleAddressNotConfigured, slotNotEmpty, slotWithoutScale, upsertProduct, upsertSlot, type Product, type ScaleListSource, type WeighLimits } from '../ledger/products.ts';
 import { appendAudit } from '../ledger/audit.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import type { StoreStateSource } from './queries.ts';
@@ -123,6 +123,15 @@ function configuredUnit(deps: ShelfDeps, slot: string): number | undefined {
   }
 }
 
+/** The slots the scale list weighs (the config's drivers.scales.list, or the demo's); undefined without hardware. */
+function weighedSlots(deps: ShelfDeps): string[] | undefined {
+  try {
+    return deps.scales?.()?.status().map((s) => s.slot);
+  } catch {
+    return undefined;
+  }
+}
+
 export function shelfItems(deps: ShelfDeps): ShelfItem[] {
   const db = deps.db();
   let status: ReturnType<ShelfScales['status']>;
@@ -216,6 +225,10 @@ export function registerShelfActions(scope: FastifyInstance, deps: ShelfDeps): v
     // the hardware weighs a slot on the scale its scale list gives it (the config's, or the demo's), never by this address
     const wrongScale = scaleAddressNotConfigured(req.params.slot, b.address, configuredUnit(deps, req.params.slot), deps.scaleSource);
     if (wrongScale) return refuse(reply, 409, wrongScale.code, 'address', wrongScale.message, wrongScale.zh!);
+    // a product on a slot no scale weighs would never be charged (known only with the scales running)
+    const scaleSlots = weighedSlots(deps);
+    const noScale = sku === null || scaleSlots === undefined ? undefined : slotWithoutScale(req.params.slot, scaleSlots, deps.scaleSource);
+    if (noScale) return refuse(reply, 409, noScale.code, 'sku', noScale.message, noScale.zh!);
     const slot = inTransaction(db(), 'assigning a slot from the admin page', () => {
       const product = sku === null ? undefined : getProduct(db(), sku);
       if (product) checkWeighable(product, deps.weighLimits);

@@ -29,6 +29,7 @@ import { registerPendingRoutes } from './pending-routes.ts';
 import { KeptReplies, ledgerVersion, NotModified } from './kept-reply.ts';
 import { refundRows } from './refund-actions.ts';
 import { systemClock, type Clock } from '../ledger/time.ts';
+import { takeDone, type DoneNotice } from './done-notice.ts';
 
 export interface VillagerRoutesDeps {
   db: () => Db;
@@ -44,13 +45,13 @@ export interface VillagerRoutesDeps {
 const isForm = wantsPage;
 
 /** A villager's page; with a refusal, the refused form shows why, with what was typed. */
-export function villagerPageHtml(deps: VillagerRoutesDeps, req: FastifyRequest, reply: FastifyReply, id: string, opts: { before?: number; purchasesBefore?: string; refusal?: FormRefusal; alreadyEnrolled?: boolean } = {}): string {
+export function villagerPageHtml(deps: VillagerRoutesDeps, req: FastifyRequest, reply: FastifyReply, id: string, opts: { before?: number; purchasesBefore?: string; refusal?: FormRefusal; alreadyEnrolled?: boolean; done?: DoneNotice | undefined } = {}): string {
   const db = deps.db();
   const v = requireVillager(db, id);
   const rows = listEntries(db, v.id, { limit: 51, ...(opts.before !== undefined ? { beforeSeq: opts.before } : {}) });
   // the villager's purchases with something left to refund, each with its refund form
   const purchases = { ...refundRows(db, { villagerId: v.id, ...(opts.purchasesBefore !== undefined ? { before: opts.purchasesBefore } : {}) }), before: opts.purchasesBefore };
-  return villagerPage({ purchases, store: deps.store, lang: langOf(req), csrf: reply.generateCsrf(), villager: v, templates: countTemplates(db, v.id), learned: countLearned(db, v.id), pending: deps.faces?.pending?.list(v.id) ?? [], entries: rows.slice(0, 50), next: rows.length > 50 ? rows[49]!.seq : null, timeZone: deps.timeZone, facesOn: Boolean(deps.faces), snapshotOn: Boolean(deps.faces?.doorFrame), alreadyEnrolled: opts.alreadyEnrolled === true, ...(opts.refusal ? { refusal: opts.refusal } : {}) });
+  return villagerPage({ purchases, store: deps.store, lang: langOf(req), csrf: reply.generateCsrf(), villager: v, templates: countTemplates(db, v.id), learned: countLearned(db, v.id), pending: deps.faces?.pending?.list(v.id) ?? [], entries: rows.slice(0, 50), next: rows.length > 50 ? rows[49]!.seq : null, timeZone: deps.timeZone, facesOn: Boolean(deps.faces), snapshotOn: Boolean(deps.faces?.doorFrame), alreadyEnrolled: opts.alreadyEnrolled === true, ...(opts.refusal ? { refusal: opts.refusal } : {}), ...(opts.done ? { done: opts.done } : {}) });
 }
 
 /** The error handler of a form on a villager's page: the page again, the form showing why. */
@@ -185,9 +186,9 @@ function routes(app: FastifyInstance, deps: VillagerRoutesDeps): void {
     return html(reply, villagersPage({ store: deps.store, lang: langOf(req), q: req.query.q, items: r.items, next: r.next }));
   });
 
-  typed.get('/villagers/:id', { schema: { params: IdParams, querystring: Type.Object({ before: Type.Optional(Type.Integer({ minimum: 1 })), purchases_before: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'An older page of the villager\'s purchases to refund: those settled before this one' })), enrolled: Type.Optional(Type.Literal('already', { description: 'After an enrolment that stored nothing: the villager already held the picture' })), ...LangQuery }) } }, async (req, reply) => {
+  typed.get('/villagers/:id', { schema: { params: IdParams, querystring: Type.Object({ before: Type.Optional(Type.Integer({ minimum: 1 })), purchases_before: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'An older page of the villager\'s purchases to refund: those settled before this one' })), enrolled: Type.Optional(Type.Literal('already', { description: 'After an enrolment that stored nothing: the villager already held the picture' })), done: Type.Optional(Type.String({ maxLength: 64, description: 'What the form just sent did (a refund), said once (a token the action redirected with)' })), ...LangQuery }) } }, async (req, reply) => {
     rememberLang(req, reply);
-    return html(reply, villagerPageHtml(deps, req, reply, req.params.id, { ...(req.query.before !== undefined ? { before: req.query.before } : {}), ...(req.query.purchases_before !== undefined ? { purchasesBefore: req.query.purchases_before } : {}), alreadyEnrolled: req.query.enrolled === 'already', refusal: takeKeptForm(req) }));
+    return html(reply, villagerPageHtml(deps, req, reply, req.params.id, { ...(req.query.before !== undefined ? { before: req.query.before } : {}), ...(req.query.purchases_before !== undefined ? { purchasesBefore: req.query.purchases_before } : {}), alreadyEnrolled: req.query.enrolled === 'already', refusal: takeKeptForm(req), done: takeDone(req.query.done) }));
   });
 }
 

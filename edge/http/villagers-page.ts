@@ -13,6 +13,7 @@ import { fieldMessage, focusIfWrong, formMessage, kept, requestField, type FormR
 import type { PendingView } from '../entry/pending-review.ts';
 import { pendingSection } from './pending-section.ts';
 import { refundTable, type RefundRow } from './refund-section.ts';
+import { doneHtml, type DoneNotice } from './done-notice.ts';
 
 /** The enrol form's fields, each with its own message when it is wrong. */
 const ENROL_FIELDS = ['photo', 'consent', 'guardian'];
@@ -57,7 +58,7 @@ export function villagersPage(d: { store: StoreConfig; lang: Lang; q: string; it
 <table id="villager-results"><tr><th>${t.id}</th><th>${t.name}</th><th>${t.village}</th><th>${t.status}</th><th>${t.balance}</th><th>${t.debt}</th><th>${t.face}</th></tr>${rows || `<tr><td colspan="7">${t.none}</td></tr>`}</table>${next}`, undefined, d.lang);
 }
 
-export function villagerPage(d: { store: StoreConfig; lang: Lang; csrf: string; villager: Villager; templates: number; learned?: number; pending?: readonly PendingView[]; entries: Entry[]; next: number | null; timeZone: string | undefined; purchases?: { rows: readonly RefundRow[]; before?: string | undefined; next: string | null }; facesOn: boolean; snapshotOn?: boolean; alreadyEnrolled?: boolean; refusal?: FormRefusal }): string {
+export function villagerPage(d: { store: StoreConfig; lang: Lang; csrf: string; villager: Villager; templates: number; learned?: number; pending?: readonly PendingView[]; entries: Entry[]; next: number | null; timeZone: string | undefined; purchases?: { rows: readonly RefundRow[]; before?: string | undefined; next: string | null }; facesOn: boolean; snapshotOn?: boolean; alreadyEnrolled?: boolean; refusal?: FormRefusal; done?: DoneNotice | undefined }): string {
   const t = T[d.lang];
   const v = d.villager;
   const r = d.refusal;
@@ -90,6 +91,6 @@ export function villagerPage(d: { store: StoreConfig; lang: Lang; csrf: string; 
 <table id="villager-summary"><tr><th>${t.village}</th><td>${esc(v.village)}</td></tr><tr><th>${t.status}</th><td>${esc(statusText(t, v.status))} ${toggle}${statusRefused}</td></tr><tr><th>${t.balance}</th><td id="balance">${v.balance}</td></tr><tr><th>${t.debt}</th><td>${v.debt}</td></tr></table>
 <h2>${t.face}</h2>${notice}${face}${pendingSection({ lang: d.lang, csrf: d.csrf, villagerId: v.id, pending: d.pending ?? [], timeZone: d.timeZone, refusal: r })}${enrol}
 <h2>${t.card}</h2>${formMessage(r, 'card')}<form class="inline" method="post" action="/api/cards/issue" id="card-issue-slip">${csrfField(d.csrf)}${requestField()}<input type="hidden" name="_page" value="villager"><input type="hidden" name="villager" value="${esc(v.id)}"><button type="submit" data-action="issue-card">${t.issue}</button></form>
-<h2 id="purchases">${t.purchases}</h2><p>${t.purchasesHow}</p>${purchases}
+<h2 id="purchases">${t.purchases}</h2>${doneHtml(d.done, d.lang)}<p>${t.purchasesHow}</p>${purchases}
 <h2>${t.history}</h2><table id="history"><tr><th>${t.at}</th><th>${t.kind}</th><th>${t.points}</th><th>${t.after}</th><th>${t.reason}</th></tr>${rows || `<tr><td colspan="5">${EMPTY}</td></tr>`}</table>${older}`, undefined, d.lang);
 }

@@ -7,6 +7,7 @@ import { applyRetention } from '../ledger/retention.ts';
 import { purgeClearedAlarms } from '../ledger/alarms.ts';
 import type { JobsConfig } from './config.ts';
 import type { Job } from './runner.ts';
+import type { Clock } from '../ledger/time.ts';
 
 export interface StoreJobsDeps {
   config: JobsConfig;
@@ -16,6 +17,12 @@ export interface StoreJobsDeps {
   db: () => Db;
   /** Cleared alarms older than this many days are deleted by the retention job (absent: alarms are off). */
   alarmsKeepDays?: number;
+  /**
+   * The daemon's clock (a simulated or offset one in the scenario runner and tests), on which
+   * what retention measures was recorded (alarms cleared, door decisions, villagers leaving):
+   * ages are counted on it, not on the system's clock the schedule runs by. Absent: the run's time.
+   */
+  clock?: Clock;
 }
 
 /** A folder of the config: absolute, or relative to the data folder. */
@@ -44,7 +51,8 @@ export function retentionJob(d: StoreJobsDeps): Job {
   return {
     name: 'retention',
     cron: r.cron,
-    run(now) {
+    run(scheduled) {
+      const now = d.clock ? d.clock() : scheduled;
       const res = applyRetention(d.db(), { entryEventsDays: r.entry_events_days, leftVillagerTemplatesDays: r.left_villager_templates_days }, now);
       const alarms = d.alarmsKeepDays === undefined ? 0 : purgeClearedAlarms(d.db(), new Date(now.getTime() - d.alarmsKeepDays * 86_400_000).toISOString());
       return `deleted ${res.entryEvents} door decisions, ${res.templatesWithoutConsent} templates without consent, ${res.templatesOfLeft} templates of villagers who left, ${res.pendingTemplates} pending face templates expired or without consent, ${alarms} cleared alarms`;

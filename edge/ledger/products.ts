@@ -187,6 +187,30 @@ export function scaleAddressNotConfigured(slot: string, address: number, configu
 }
 
 /**
+ * Why a product may not be put on `slot`: no scale of the daemon's scale list (`scaleSlots`, the
+ * slots its scales weigh: the config's drivers.scales.list, or the demo's) weighs it, so what is
+ * taken from it would never be charged. The admin page and the CLI both ask this before a slot
+ * gets a product; `store-edge doctor` still reports such slots in a ledger made before.
+ */
+export function slotWithoutScale(slot: string, scaleSlots: readonly string[], source: ScaleListSource = { kind: 'config' }): EdgeError | undefined {
+  if (scaleSlots.includes(slot)) return undefined;
+  const file = source.kind === 'config' && source.file ? ` ${source.file}` : '';
+  const en = scaleSlots.length === 0 ? 'weighs no slot' : `weighs only ${scaleSlots.join(', ')}`;
+  const zh = scaleSlots.length === 0 ? '没有任何货位的秤' : `只有货位 ${scaleSlots.join('、')} 的秤`;
+  const from = source.kind === 'demo'
+    ? { en: `the demo store's scales ${en.replace(/^weighs/, 'weigh')} (the config gives none, so the demo weighs on its scenario files' shelves, fixtures/scenarios/*.yaml)`, zh: `演示门店（配置中没有秤，按场景文件 fixtures/scenarios/*.yaml 建秤）${zh}` }
+    : { en: `drivers.scales.list of the config${file} ${en}`, zh: `配置${file ? `文件${file} ` : ''}的 drivers.scales.list 中${zh}` };
+  const fix = source.kind === 'demo'
+    ? { en: 'put the product on one of those slots, or list every scale in drivers.scales.list of a config file (store-edge.yaml), check it with store-edge doctor and restart (store-edge start)', zh: '请把商品放到这些货位上，或在配置文件（store-edge.yaml）的 drivers.scales.list 中列出所有秤，用 store-edge doctor 检查后重启（store-edge start）' }
+    : { en: `put the product on one of those slots, or add the scale of slot ${slot} to drivers.scales.list, check it with store-edge doctor and restart (store-edge start)`, zh: `请把商品放到这些货位上，或在 drivers.scales.list 中加上货位 ${slot} 的秤，用 store-edge doctor 检查后重启（store-edge start）` };
+  return new EdgeError(
+    ErrorCode.SLOT_WITHOUT_SCALE,
+    `slot ${slot} has no scale: ${from.en}. Goods on it would never be weighed, so taking them would never be charged; ${fix.en}`,
+    { zh: `货位 ${slot} 没有秤：${from.zh}。放在上面的商品不会称重，拿走也不会扣分；${fix.zh}`, details: { field: 'sku' } },
+  );
+}
+
+/**
  * Change a slot with only the values given: one left out keeps the slot's current value (a new
  * slot: no product, stock 0), `sku: null` takes the product off, and a slot still holding goods
  * keeps its product (`slotNotEmpty`). A slot without a product holds no stock.

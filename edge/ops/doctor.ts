@@ -20,6 +20,7 @@ import { checkBroker, checkCamera, checkSerial, type DoctorRow } from './doctor-
 import { livenessPosture } from '../entry/liveness-posture.ts';
 import { keysDirOf, keysInDataFolder } from '../keys.ts';
 import { checkSlots, type DoctorScales } from './doctor-slots.ts';
+import { demoBringsVillage, demoWithoutCamera } from '../config/demo.ts';
 
 export type { DoctorRow };
 
@@ -177,9 +178,13 @@ export async function runDoctor(c: Config, source: string, now: Date = new Date(
   if (c.drivers.simulated) rows.push({ check: 'serial', status: 'skip', detail: 'simulated hardware (drivers.simulated) / 模拟硬件' });
   else if (pid !== undefined) rows.push({ check: 'serial', status: 'skip', detail: 'the daemon holds the ports: see /readyz / 串口由守护进程占用，请看 /readyz' });
   else rows.push(...(await checkSerial({ ...c.drivers, scales: { ...c.drivers.scales, list: scales.list } })));
-  rows.push(await checkCamera(c));
+  rows.push(c.entry.face_enabled && demoWithoutCamera(c)
+    ? { check: 'camera', status: 'ok', detail: 'simulated: the demo hands the door its own pictures; no camera is opened (entry.camera names none) / 模拟：演示模式由演示提供门口画面，不打开摄像头（未配置 entry.camera）' }
+    : await checkCamera(c));
   rows.push({ check: 'liveness', ...livenessPosture(c.entry) });
-  rows.push(await checkBroker(c));
+  rows.push(demoBringsVillage(c)
+    ? { check: 'broker', status: 'ok', detail: `sync on, with the demo's own village: an embedded broker and the village ledger (${path.join(c.data_dir, 'village')}) started with the daemon on 127.0.0.1 / 同步已开启：演示自带的村，内嵌 MQTT 与村账本随守护进程启动` }
+    : await checkBroker(c));
   rows.push(checkKeys(c));
   rows.push(checkDisk(c));
   if (!rows.some((r) => r.check === 'clock')) rows.push(checkClock(now));

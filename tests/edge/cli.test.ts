@@ -110,27 +110,54 @@ describe('store-edge CLI', () => {
     expect(JSON.parse((await run('balance', '--villager', 'V004', '--json')).stdout)).toEqual({ villager: 'V004', balance: 0 });
   }, 240_000);
 
-  // D1: a slot the demo store (the default config's scales) has no scale for
+  // D1 weighed on unit 41, then (its module swapped) on 42, as the config says
   it("slots set keeps what is not given: a new scale address leaves the product and stock; taking the product off a slot with goods exits 2", async () => {
+    const on41 = path.join(t.dir, 'd1-on-41.yaml');
+    const on42 = path.join(t.dir, 'd1-on-42.yaml');
+    writeFileSync(on41, 'drivers:\n  scales:\n    list:\n      - {slot: D1, unit_id: 41}\n');
+    writeFileSync(on42, 'drivers:\n  scales:\n    list:\n      - {slot: D1, unit_id: 42}\n');
     expect((await run('products', 'set', '--sku', 'oil', '--name', '花生油', '--price', '30', '--unit-g', '920', '--tolerance-g', '20')).code).toBe(0);
-    expect((await run('slots', 'set', '--slot', 'D1', '--address', '41', '--sku', 'oil', '--stock', '10')).code).toBe(0);
-    const moved = await run('slots', 'set', '--slot', 'D1', '--address', '42', '--json');
+    expect((await run('slots', 'set', '--slot', 'D1', '--address', '41', '--sku', 'oil', '--stock', '10', '--config', on41)).code).toBe(0);
+    const moved = await run('slots', 'set', '--slot', 'D1', '--address', '42', '--json', '--config', on42);
     expect(moved.code, moved.stderr).toBe(0);
     expect(JSON.parse(moved.stdout)).toEqual({ slot: 'D1', address: 42, sku: 'oil', stock: 10 });
-    const off = await run('slots', 'set', '--slot', 'D1', '--address', '42', '--sku', '');
+    const off = await run('slots', 'set', '--slot', 'D1', '--address', '42', '--sku', '', '--config', on42);
     expect(off.code).toBe(2);
     expect(off.stderr).toContain('SLOT_NOT_EMPTY');
     expect(off.stderr).toContain('请先清空并盘点');
     // counted empty without naming its scale again: the slot keeps its address, as the README says of what is not given
-    const counted = await run('slots', 'set', '--slot', 'D1', '--stock', '0', '--json');
+    const counted = await run('slots', 'set', '--slot', 'D1', '--stock', '0', '--json', '--config', on42);
     expect(counted.code, counted.stderr).toBe(0);
     expect(JSON.parse(counted.stdout)).toEqual({ slot: 'D1', address: 42, sku: 'oil', stock: 0 });
-    expect(JSON.parse((await run('slots', 'set', '--slot', 'D1', '--address', '42', '--sku', '', '--json')).stdout)).toEqual({ slot: 'D1', address: 42, sku: null, stock: 0 });
+    expect(JSON.parse((await run('slots', 'set', '--slot', 'D1', '--address', '42', '--sku', '', '--json', '--config', on42)).stdout)).toEqual({ slot: 'D1', address: 42, sku: null, stock: 0 });
     // a new slot the scale list does not name needs its address: exit 2 naming --address, nothing made
     const bare = await run('slots', 'set', '--slot', 'D9');
     expect(bare.code).toBe(2);
     expect(bare.stderr).toContain('--address');
     expect(bare.stderr).toContain('秤地址');
+  }, 240_000);
+
+  it('slots set refuses a product on a slot no scale weighs (exit 2, bilingual, naming the slot and the scale slots there are): it would never be charged', async () => {
+    expect((await run('products', 'set', '--sku', 'tea', '--name', '茶叶', '--price', '12', '--unit-g', '250', '--tolerance-g', '5')).code).toBe(0);
+    // the demo's (no config file): A1, A2, B1
+    const demo = await run('slots', 'set', '--slot', 'E1', '--address', '51', '--sku', 'tea');
+    expect(demo.code, demo.stderr).toBe(2);
+    expect(demo.stderr).toContain('SLOT_WITHOUT_SCALE');
+    expect(demo.stderr).toContain("slot E1 has no scale: the demo store's scales weigh only A1, A2, B1");
+    expect(demo.stderr).toContain('货位 E1 没有秤');
+    expect(demo.stderr).toContain('A1、A2、B1');
+    // a config's list, named with its file
+    const config = path.join(t.dir, 'only-b1.yaml');
+    writeFileSync(config, 'drivers:\n  scales:\n    list:\n      - {slot: B1, unit_id: 21}\n');
+    const listed = await run('slots', 'set', '--slot', 'E1', '--address', '51', '--sku', 'tea', '--config', config);
+    expect(listed.code).toBe(2);
+    expect(listed.stderr).toContain(`slot E1 has no scale: drivers.scales.list of the config ${config} weighs only B1`);
+    expect(JSON.parse((await run('slots', 'list', '--json')).stdout).map((x: { slot: string }) => x.slot)).not.toContain('E1');
+    // a slot without a product may stay (or be made) on no scale: nothing on it is sold
+    expect((await run('slots', 'set', '--slot', 'E1', '--address', '51', '--config', config)).code).toBe(0);
+    const again = await run('slots', 'set', '--slot', 'E1', '--sku', 'tea', '--config', config);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('SLOT_WITHOUT_SCALE');
   }, 240_000);
 
   it('slots set refuses a scale address other than the one the config gives the slot (SCALE_ADDRESS_CONFIGURED, exit 2, bilingual), as the admin page does', async () => {

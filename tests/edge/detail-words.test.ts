@@ -16,6 +16,12 @@ describe('alarm details in the page\'s language', () => {
     expect(alarmDetail('the scale module does not answer', 'zh')).toBe('秤模块没有应答');
     expect(alarmDetail('门磁开着', 'zh')).toBe('门磁开着');
   });
+  it('an English-only scale alarm kept from before, as the watch stored it (the health line named first), is said in Chinese too', () => {
+    expect(alarmDetail('scale B1 zero: zero drifted 22 g; zero the slot when it is empty', 'zh')).toBe('秤 B1 零点：零点漂移 22 克；请在货位空着时归零');
+    expect(alarmDetail('scale A1: the scale module does not answer', 'zh')).toBe('秤 A1：秤模块没有应答');
+    expect(alarmDetail('scale A1: implausible reading (beyond_capacity, 12000 g), not trusted', 'zh')).toBe('秤 A1：读数不合理（超出量程，12000 克），不予采信');
+    expect(alarmDetail('scale A1: the scale module does not answer', 'en')).toBe('scale A1: the scale module does not answer');
+  });
   it('/alarms shows it so', () => {
     const a = { id: 1, kind: 'part_degraded', subject: 'scale B1 zero', severity: 'warning', detail: 'zero drifted 22 g; zero the slot when it is empty', raised_at: '2026-12-05T05:00:00.000Z', seen: 1 } as unknown as AlarmRow;
     expect(alarmCells(a, 'zh')).toContain('<td class="detail">零点漂移 22 克；请在货位空着时归零</td>');

@@ -4,6 +4,13 @@ import { resolveDriversConfig } from '../../drivers/config.ts';
 import { HardwarePart } from '../../edge/hardware.ts';
 import { HealthBoard } from '../../edge/parts.ts';
 import { captureLogger, until } from '../drivers/helpers.ts';
+import { pino } from 'pino';
+import { Value } from '@sinclair/typebox/value';
+import { openLedger, closeLedger } from '../../edge/ledger/db.ts';
+import { AlarmBoard } from '../../edge/ops/alarms.ts';
+import { AlarmWatch } from '../../edge/ops/alarm-watch.ts';
+import { AlarmsConfigSchema, type AlarmsConfig } from '../../edge/ops/alarms-config.ts';
+import { alarmCells } from '../../edge/http/alarms-section.ts';
 
 const stops: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -39,6 +46,8 @@ describe('hardware health', () => {
     await until(() => parts()['scale A']?.health === 'degraded', 3000, 'scale A degraded');
     expect(health.report().status).toBe('degraded');
     expect(parts()['scale A']?.detail).toMatch(/implausible reading \(negative/);
+    // said in both languages, as every other alarm's detail is
+    expect(parts()['scale A']?.detail).toMatch(/ \/ 读数不合理（负值，-500 克），不予采信$/);
     sim.scale('A').setLoad(0);
     await until(() => parts()['scale A']?.health === 'ok', 3000, 'scale A ok again');
     expect(health.report().status).toBe('ok');
@@ -53,10 +62,25 @@ describe('hardware health', () => {
     }
     await until(() => parts()['scale A zero']?.health === 'degraded', 3000, 'zero drift reported');
     expect(parts()['scale A zero']?.detail).toMatch(/zero drifted [6-8] g/);
+    expect(parts()['scale A zero']?.detail).toMatch(/ \/ 零点漂移 [6-8] 克；请在货位空着时归零$/);
     expect(health.report().status).toBe('degraded');
     await part.scales.zero('A');
     expect(parts()['scale A zero']?.health).toBe('ok');
     expect(health.report().status).toBe('ok');
+  });
+
+  it('the scale alarms the watch raises from these lines are bilingual, in Chinese on a Chinese /alarms page', async () => {
+    const { sim, health, parts } = await rig();
+    const db = openLedger(':memory:');
+    stops.push(async () => closeLedger(db));
+    const board = new AlarmBoard(() => db, pino({ level: 'silent' }));
+    const watch = new AlarmWatch({ config: Value.Default(AlarmsConfigSchema, {}) as AlarmsConfig, board, health, db: () => db, dataDir: '/srv/store', log: pino({ level: 'silent' }), freeBytes: () => 50 * 2 ** 30 });
+    sim.scale('A').setLoad(-500);
+    await until(() => parts()['scale A']?.health === 'degraded', 3000, 'scale A degraded');
+    watch.check();
+    const alarm = board.active().find((a) => a.kind === 'scale_fault' && a.subject === 'A');
+    expect(alarm?.detail).toMatch(/^scale A: implausible reading \(negative, -500 g\), not trusted \/ 读数不合理/);
+    expect(alarmCells(alarm!, 'zh')).toContain('读数不合理（负值，-500 克），不予采信');
   });
 
   it('a failed unlock makes the lock degraded with the driver code, cleared by the next good unlock', async () => {

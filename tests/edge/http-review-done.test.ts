@@ -77,6 +77,20 @@ describe('/review says what was done, once', () => {
     expect(notice((await get(url)).body)).toBeUndefined();
   });
 
+  it('a refund from the villager\'s page says so on that page too, once, in the page\'s language', async () => {
+    const visit = lineOf({ slot: 'B1', reason: 'not_stable', deltaG: 3, detail: null }, [{ sku: 'soap', slot: 'B1', count: 2 }]);
+    const res = await send(`/api/receipts/${visit.session}/refund`, { points: '3', reason: '破损', _page: 'villager' });
+    expect(res.statusCode).toBe(303);
+    const url = String(res.headers.location);
+    expect(url).toMatch(/^\/villagers\/V005\?done=[^#]+#purchases$/);
+    const page = url.replace(/#.*$/, '');
+    const v = requireVillager(ledger.db, 'V005');
+    expect(notice((await get(page)).body)).toBe(`已退还 王五 3 分，余额 ${v.balance} 分${v.debt > 0 ? `，欠 ${v.debt} 分` : ''}`);
+    expect(notice((await get(page)).body)).toBeUndefined();
+    const again = await send(`/api/receipts/${visit.session}/refund`, { points: '2', reason: '破损', _page: 'villager' });
+    expect(notice((await get(`${String(again.headers.location).replace(/#.*$/, '')}&lang=en`)).body)).toMatch(/^Refunded 王五 2 points; balance -?\d+/);
+  });
+
   it('a charge far above what 230 g could be worth is refused with why and what to do; nothing is charged', async () => {
     const line = lineOf({ slot: 'B1', reason: 'not_whole_count', deltaG: -230, detail: null });
     const before = requireVillager(ledger.db, 'V005');

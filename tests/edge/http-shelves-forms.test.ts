@@ -133,6 +133,27 @@ describe("a slot's scale address is the config's", () => {
   });
 });
 
+describe('a product on a slot no scale weighs', () => {
+  it('is refused, bilingual, naming the slot and the scale slots there are, as `slots set` refuses it; the slot unchanged', async () => {
+    upsertSlot(ledger.db, { slot: 'C8', address: 48, sku: null, stock: 0 });
+    const res = await post('/api/slots/C8', { address: 48, sku: 'salt' });
+    expect(res.statusCode).toBe(409);
+    expect(res.json()).toMatchObject({
+      error: 'SLOT_WITHOUT_SCALE',
+      message: expect.stringContaining('slot C8 has no scale: drivers.scales.list of the config weighs only A1, B1'),
+      zh: expect.stringContaining('货位 C8 没有秤'),
+      fields: { sku: { zh: expect.stringContaining('A1、B1') } },
+    });
+    expect(getSlot(ledger.db, 'C8')!.sku).toBeNull();
+    const page = await form('/api/slots/C8', { address: '48', sku: 'salt' });
+    expect(page.statusCode).toBe(409);
+    expect(fieldError(formAt(page.body, '/api/slots/C8'), 'sku')).toMatch(/货位 C8 没有秤.*\/ slot C8 has no scale/);
+    expect(getSlot(ledger.db, 'C8')!.sku).toBeNull();
+    // without a product it may stay there: nothing on it is sold
+    expect((await post('/api/slots/C8', { address: 48, sku: '' })).statusCode).toBe(200);
+  });
+});
+
 describe('zero with goods on the slot', () => {
   it('refuses while the slot reads whole items of its product and the ledger has some, naming the reading; nothing zeroed', async () => {
     const res = await post('/api/shelves/B1/zero', { confirm_empty: true });

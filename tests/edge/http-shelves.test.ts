@@ -17,7 +17,8 @@ import { as, signedIn, TEST_AUTH, type Signed } from './admin-auth.ts';
 
 /** The shelf scales as the page sees them: weights set by the test, zeroing recorded. */
 class FakeScales implements ShelfScales {
-  weights = new Map<string, number | null>([['B1', 2760], ['A1', 0]]);
+  // C1 and D1 have scales too (a product may be put only on a slot a scale weighs), nothing in the ledger yet
+  weights = new Map<string, number | null>([['B1', 2760], ['A1', 0], ['C1', 0], ['D1', 0]]);
   zeroed: string[] = [];
   status() {
     return [...this.weights].map(([slot, g]) => ({ slot, health: 'ok', stable_g: g }));
