@@ -20,10 +20,20 @@ export interface Task {
   id: string; village: string; title: string; item_scope: string; item_code: string; item_version: number; points: number; max_claimants: number;
   status: 'open' | 'closed'; created_at: string; closed_at: string | null; claimants?: number;
 }
+/**
+ * A claim with the terms it was filed under: `direction` (add or deduct, the sign of its points:
+ * schema v22), and the name and points range of the item version it names (`item_version`), never
+ * those of a later edit of the item. The pages show and count a claim by these.
+ */
 export interface Claim {
   id: string; village: string; origin: 'task' | 'self' | 'village'; task_id: string | null; villager_id: string; item_scope: string; item_code: string; item_version: number;
   points: number | null; status: ClaimStatus; evidence: string | null; note: string | null; reason: string | null; entry_id: string | null; created_at: string; decided_at: string | null;
+  direction: Item['direction']; item_name: string; item_points_min: number; item_points_max: number;
 }
+/** A claim's row with its terms: the direction kept on it, the rest from the item version it names (versions never change). */
+const CLAIMS = `SELECT c.id, c.village, c.origin, c.task_id, c.villager_id, c.item_scope, c.item_code, c.item_version, c.points, c.status, c.evidence, c.note, c.reason,
+  c.entry_id, c.created_at, c.decided_at, COALESCE(c.direction, i.direction) AS direction, i.name AS item_name, i.points_min AS item_points_min, i.points_max AS item_points_max
+  FROM gov_claims c LEFT JOIN gov_items i ON i.scope = c.item_scope AND i.code = c.item_code AND i.version = c.item_version`;
 
 const newId = (prefix: string) => `${prefix}${randomBytes(6).toString('hex')}`;
 /** PostgreSQL answers BIGINT and COUNT as strings. */
@@ -33,7 +43,7 @@ const num = <T extends object>(r: T, keys: (keyof T)[]): T => {
   return o as T;
 };
 const toTask = (r: Task) => num(r, ['item_version', 'points', 'max_claimants', 'claimants']);
-const toClaim = (r: Claim) => num(r, ['item_version', 'points']);
+const toClaim = (r: Claim) => num(r, ['item_version', 'points', 'item_points_min', 'item_points_max']);
 
 async function activeVillager(tx: SqlDb, village: string, id: string, field = 'villager'): Promise<void> {
   const v = await villagerOf(tx, id);
@@ -109,8 +119,8 @@ export async function claimTask(db: SqlDb, village: string, taskId: string, vill
     // first one's row here; DO NOTHING makes that a serialization failure, retried, and the retry
     // answers the claim above, where a plain INSERT would fail on the key (500).
     const n = await tx.run(
-      `INSERT INTO gov_claims (id, village, origin, task_id, villager_id, item_scope, item_code, item_version, points, status, created_at) VALUES ($1, $2, 'task', $3, $4, $5, $6, $7, $8, 'claimed', $9) ON CONFLICT (id) DO NOTHING`,
-      [id, village, taskId, villager, t.item_scope, t.item_code, t.item_version, t.points, now.toISOString()],
+      `INSERT INTO gov_claims (id, village, origin, task_id, villager_id, item_scope, item_code, item_version, direction, points, status, created_at) VALUES ($1, $2, 'task', $3, $4, $5, $6, $7, $8, $9, 'claimed', $10) ON CONFLICT (id) DO NOTHING`,
+      [id, village, taskId, villager, t.item_scope, t.item_code, t.item_version, (await itemVersion(tx, t.item_scope, t.item_code, t.item_version))!.direction, t.points, now.toISOString()],
     );
     if (n === 0) {
       const held = await claimOf(tx, village, id);
@@ -123,16 +133,16 @@ export async function claimTask(db: SqlDb, village: string, taskId: string, vill
 }
 
 export async function claimOf(db: SqlDb, village: string, id: string): Promise<Claim | undefined> {
-  const r = await db.query<Claim>('SELECT * FROM gov_claims WHERE id = $1 AND village = $2', [id, village]);
+  const r = await db.query<Claim>(`${CLAIMS} WHERE c.id = $1 AND c.village = $2`, [id, village]);
   return r[0] && toClaim(r[0]);
 }
 
 export async function listClaims(db: SqlDb, village: string, f: { status?: ClaimStatus; villager?: string }): Promise<Claim[]> {
-  const where = ['village = $1'];
+  const where = ['c.village = $1'];
   const params: unknown[] = [village];
-  if (f.status) where.push(`status = $${params.push(f.status)}`);
-  if (f.villager) where.push(`villager_id = $${params.push(f.villager)}`);
-  return (await db.query<Claim>(`SELECT * FROM gov_claims WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id LIMIT 1000`, params)).map(toClaim);
+  if (f.status) where.push(`c.status = $${params.push(f.status)}`);
+  if (f.villager) where.push(`c.villager_id = $${params.push(f.villager)}`);
+  return (await db.query<Claim>(`${CLAIMS} WHERE ${where.join(' AND ')} ORDER BY c.created_at DESC, c.id LIMIT 1000`, params)).map(toClaim);
 }
 
 const noClaim = (id: string) => fieldError('claim', `no claim ${id} in this village`, `本村没有申报 ${id}`, 404, ErrorCode.NOT_FOUND);
@@ -201,8 +211,8 @@ export async function fileReport(db: SqlDb, village: string, origin: 'self' | 'v
     // The same form sent at once (two transactions): on PostgreSQL the later one meets the row
     // here and is retried as a serialization failure, then answered by sentBefore.
     const n = await tx.run(
-      `INSERT INTO gov_claims (id, village, origin, villager_id, item_scope, item_code, item_version, points, status, evidence, note, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'reported', $9, $10, $11) ON CONFLICT (id) DO NOTHING`,
-      [id, village, origin, r.villager, item.scope, item.code, item.version, points, r.evidence ?? null, r.note ?? null, now.toISOString()],
+      `INSERT INTO gov_claims (id, village, origin, villager_id, item_scope, item_code, item_version, direction, points, status, evidence, note, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'reported', $10, $11, $12) ON CONFLICT (id) DO NOTHING`,
+      [id, village, origin, r.villager, item.scope, item.code, item.version, item.direction, points, r.evidence ?? null, r.note ?? null, now.toISOString()],
     );
     if (n === 0) {
       const held = await sentBefore(tx, village, id, origin, r);
@@ -218,7 +228,8 @@ export async function fileReport(db: SqlDb, village: string, origin: 'self' | 'v
 export async function entryOf(db: SqlDb, c: Claim): Promise<EntryBody> {
   const item = (await itemVersion(db, c.item_scope, c.item_code, c.item_version))!;
   const title = c.task_id ? (await db.query<{ title: string }>('SELECT title FROM gov_tasks WHERE id = $1', [c.task_id]))[0]?.title : undefined;
-  const add = item.direction === 'add';
+  // the sign the claim was filed under (an edit of the item since does not turn it)
+  const add = c.direction === 'add';
   return {
     id: c.entry_id!, villager: c.villager_id, kind: add ? 'award' : 'penalty', points: add ? c.points! : -c.points!,
     reference: `rule:${item.scope === '*' ? 'town' : 'village'}/${item.code}@${item.version}`, reason: clipText(title ? `${item.name}：${title}` : item.name, ENTRY_REASON_MAX), created_at: c.decided_at!,
