@@ -197,7 +197,7 @@ const MIGRATIONS: ReadonlyArray<{ version: number; sqlite: string; postgres: str
   { version: STORE_ALARMS_NEWEST_VERSION, sqlite: STORE_ALARMS_NEWEST, postgres: STORE_ALARMS_NEWEST },
   // v21: villagers a store registered, named by their id before rows.ts took the store's name, named by the store's newest `add` row (villager-names-repair.ts)
   { version: VILLAGER_NAMES_REPAIR_VERSION, sqlite: VILLAGER_NAMES_REPAIR_SQLITE, postgres: VILLAGER_NAMES_REPAIR_POSTGRES },
-  // v22: a claim's sign (add or deduct) as filed (governance/schema.ts)
+  // v22: a claim's sign (add or deduct) as filed, and the staff account that filed a village record (governance/schema.ts)
   { version: CLAIM_TERMS_VERSION, sqlite: CLAIM_TERMS, postgres: CLAIM_TERMS },
 ];
 export const LEDGER_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -13,6 +13,7 @@ import { clipText } from '../../../lib/text.ts';
 import { villagerOf } from '../tables.ts';
 import { checkEvidenceRef } from './evidence.ts';
 import { answerKept, keepAnswer, sending } from './request-ids.ts';
+import { approverAllowed } from './duties.ts';
 import { audit, fieldError, itemInForce, itemVersion, notBlank, periodStart, pointsFor, type Item } from './rules.ts';
 
 export type ClaimStatus = 'claimed' | 'reported' | 'approved' | 'rejected' | 'reversed';
@@ -194,7 +195,7 @@ async function sentBefore(tx: SqlDb, village: string, id: string, origin: 'self'
  * `request` id the same form sent again (a double tap, a resend) answers the claim it made
  * (`duplicate`), before anything else is checked, and makes no second one.
  */
-export async function fileReport(db: SqlDb, village: string, origin: 'self' | 'village', r: ReportInput, actor: string, now: Date): Promise<{ claim: Claim; duplicate: boolean }> {
+export async function fileReport(db: SqlDb, village: string, origin: 'self' | 'village', r: ReportInput, actor: string, now: Date, filedBy?: string): Promise<{ claim: Claim; duplicate: boolean }> {
   return db.transaction(async (tx) => {
     const id = r.request === undefined ? newId('r') : requestClaimId(village, origin, r.villager, r.request);
     if (r.request !== undefined) {
@@ -211,15 +212,15 @@ export async function fileReport(db: SqlDb, village: string, origin: 'self' | 'v
     // The same form sent at once (two transactions): on PostgreSQL the later one meets the row
     // here and is retried as a serialization failure, then answered by sentBefore.
     const n = await tx.run(
-      `INSERT INTO gov_claims (id, village, origin, villager_id, item_scope, item_code, item_version, direction, points, status, evidence, note, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'reported', $10, $11, $12) ON CONFLICT (id) DO NOTHING`,
-      [id, village, origin, r.villager, item.scope, item.code, item.version, item.direction, points, r.evidence ?? null, r.note ?? null, now.toISOString()],
+      `INSERT INTO gov_claims (id, village, origin, villager_id, item_scope, item_code, item_version, direction, points, status, evidence, note, created_at, filed_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'reported', $10, $11, $12, $13) ON CONFLICT (id) DO NOTHING`,
+      [id, village, origin, r.villager, item.scope, item.code, item.version, item.direction, points, r.evidence ?? null, r.note ?? null, now.toISOString(), filedBy ?? null],
     );
     if (n === 0) {
       const held = await sentBefore(tx, village, id, origin, r);
       if (held) return { claim: held, duplicate: true };
       throw fieldError('request', `claim id ${id} is taken; open the form again`, '申报编号已被使用，请重新打开页面', 409, ErrorCode.DUPLICATE_ID);
     }
-    await audit(tx, village, `claim:${id}`, origin === 'self' ? 'report.self' : 'report.village', actor, { villager: r.villager, item: `${item.code}@${item.version}`, points, evidence: r.evidence ?? null, note: r.note ?? null, ...(r.request ? { request: r.request } : {}) }, now);
+    await audit(tx, village, `claim:${id}`, origin === 'self' ? 'report.self' : 'report.village', actor, { villager: r.villager, item: `${item.code}@${item.version}`, points, evidence: r.evidence ?? null, note: r.note ?? null, ...(r.request ? { request: r.request } : {}), ...(filedBy ? { by: filedBy } : {}) }, now);
     return { claim: (await claimOf(tx, village, id))!, duplicate: false };
   });
 }
@@ -236,8 +237,12 @@ export async function entryOf(db: SqlDb, c: Claim): Promise<EntryBody> {
   };
 }
 
-/** Approval, idempotent: approving an approved claim answers `duplicate` and the same entry. */
-export async function approveClaim(db: SqlDb, village: string, claimId: string, points: number | undefined, actor: string, now: Date): Promise<{ claim: Claim; entry: EntryBody; duplicate: boolean }> {
+/**
+ * Approval, idempotent: approving an approved claim answers `duplicate` and the same entry. `by`:
+ * the staff account approving (signed in to the pages), refused on a record it filed itself
+ * unless it is the village's only active one (duties.ts).
+ */
+export async function approveClaim(db: SqlDb, village: string, claimId: string, points: number | undefined, actor: string, now: Date, by?: string): Promise<{ claim: Claim; entry: EntryBody; duplicate: boolean }> {
   return db.transaction(async (tx) => {
     const c = await claimOf(tx, village, claimId);
     if (!c) throw noClaim(claimId);
@@ -248,6 +253,7 @@ export async function approveClaim(db: SqlDb, village: string, claimId: string, 
     if ((await villagerOf(tx, c.villager_id))?.status === 'left') {
       throw fieldError('villager', `villager ${c.villager_id} has left the village: no points are given or taken; reject the claim instead`, `村民 ${c.villager_id} 已离村，不能再记积分，请驳回该申报`, 409, ErrorCode.ALREADY_SETTLED);
     }
+    const selfApproved = await approverAllowed(tx, c, by);
     const item = (await itemVersion(tx, c.item_scope, c.item_code, c.item_version))!;
     const p = pointsFor(item, points ?? c.points ?? undefined);
     if (item.cap_count !== undefined && item.cap_period) {
@@ -259,7 +265,7 @@ export async function approveClaim(db: SqlDb, village: string, claimId: string, 
       }
     }
     await tx.run(`UPDATE gov_claims SET status = 'approved', points = $1, entry_id = $2, decided_at = $3 WHERE id = $4 AND status = 'reported'`, [p, `gov:${claimId}`, now.toISOString(), claimId]);
-    await audit(tx, village, `claim:${claimId}`, 'approve', actor, { points: p, item: `${item.code}@${item.version}` }, now);
+    await audit(tx, village, `claim:${claimId}`, 'approve', actor, { points: p, item: `${item.code}@${item.version}`, ...(by ? { by } : {}), ...(selfApproved ? { self_approved: selfApproved } : {}) }, now);
     const approved = (await claimOf(tx, village, claimId))!;
     return { claim: approved, entry: await entryOf(tx, approved), duplicate: false };
   });
