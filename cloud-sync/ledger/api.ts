@@ -114,9 +114,9 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
   app.decorateRequest('villagerSession', null);
   const tokens = deps.tokens.map((t) => ({ ...t, hash: sha(t.token) }));
   /** A staff caller: a machine's bearer token, or a person signed in to the pages. */
-  const who = (req: FastifyRequest): { role: Role; village?: string | undefined } | undefined => {
+  const who = (req: FastifyRequest): { role: Role; village?: string | undefined; username?: string } | undefined => {
     const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
-    if (!m) return req.staffUser ? { role: req.staffUser.role, village: req.staffUser.village ?? undefined } : undefined;
+    if (!m) return req.staffUser ? { role: req.staffUser.role, village: req.staffUser.village ?? undefined, username: req.staffUser.username } : undefined;
     const h = sha(m[1]!);
     return tokens.find((t) => timingSafeEqual(t.hash, h));
   };
@@ -137,7 +137,7 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
   };
   const principal = (req: FastifyRequest): Principal | undefined => {
     const t = who(req);
-    if (t) return t.role === 'town' ? { role: 'town' } : { role: 'village', village: t.village! };
+    if (t) return t.role === 'town' ? { role: 'town' } : { role: 'village', village: t.village!, ...(t.username === undefined ? {} : { staff: t.username }) };
     const s = req.villagerSession;
     return s ? { role: 'villager', village: s.village, villager: s.villager } : undefined;
   };

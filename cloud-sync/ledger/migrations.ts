@@ -5,7 +5,7 @@
 import { EdgeError, ErrorCode } from '../../edge/errors.ts';
 import type { SqlDb } from './sql.ts';
 import { notAVillageLedger } from './foreign-db.ts';
-import { GOVERNANCE_POSTGRES, GOVERNANCE_SQLITE, GOVERNANCE_V5_POSTGRES, GOVERNANCE_V5_SQLITE } from './governance/schema.ts';
+import { CLAIM_TERMS, CLAIM_TERMS_VERSION, GOVERNANCE_POSTGRES, GOVERNANCE_SQLITE, GOVERNANCE_V5_POSTGRES, GOVERNANCE_V5_SQLITE } from './governance/schema.ts';
 import { BOARD_POSTGRES, BOARD_SQLITE } from './board/schema.ts';
 import { STAFF_COUNT_WINDOW, STAFF_DISABLED, STAFF_POSTGRES, STAFF_SQLITE } from './staff/schema.ts';
 import { CATALOGUE_SQL, CATALOGUE_VERSION } from './catalogue.ts';
@@ -13,6 +13,7 @@ import { STORE_ALARMS_NEWEST, STORE_ALARMS_NEWEST_VERSION } from './store-alarms
 import { STORE_ALARMS_CLEARED, STORE_ALARMS_HAND, STORE_ALARMS_HAND_VERSION, STORE_ALARMS_POSTGRES, STORE_ALARMS_SQLITE } from './store-alarms.ts';
 import { REQUEST_IDS_SQL, REQUEST_IDS_VERSION } from './governance/request-ids.ts';
 import { STORE_ALARM_HISTORY, STORE_ALARM_HISTORY_VERSION } from './store-alarm-history.ts';
+import { VILLAGER_NAMES_REPAIR_POSTGRES, VILLAGER_NAMES_REPAIR_SQLITE, VILLAGER_NAMES_REPAIR_VERSION } from './villager-names-repair.ts';
 
 const common = (autoId: string, bigint: string) => /* sql */ `
 CREATE TABLE villages (
@@ -194,6 +195,10 @@ const MIGRATIONS: ReadonlyArray<{ version: number; sqlite: string; postgres: str
   { version: STORE_ALARM_HISTORY_VERSION, sqlite: STORE_ALARM_HISTORY, postgres: STORE_ALARM_HISTORY },
   // v20: the alarm views read each store's newest cleared alarms through an index in their order (store-alarms-recent.ts)
   { version: STORE_ALARMS_NEWEST_VERSION, sqlite: STORE_ALARMS_NEWEST, postgres: STORE_ALARMS_NEWEST },
+  // v21: villagers a store registered, named by their id before rows.ts took the store's name, named by the store's newest `add` row (villager-names-repair.ts)
+  { version: VILLAGER_NAMES_REPAIR_VERSION, sqlite: VILLAGER_NAMES_REPAIR_SQLITE, postgres: VILLAGER_NAMES_REPAIR_POSTGRES },
+  // v22: a claim's sign (add or deduct) as filed, and the staff account that filed a village record (governance/schema.ts)
+  { version: CLAIM_TERMS_VERSION, sqlite: CLAIM_TERMS, postgres: CLAIM_TERMS },
 ];
 export const LEDGER_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 

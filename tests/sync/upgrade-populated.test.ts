@@ -93,6 +93,8 @@ describe(`a populated village ledger upgraded to version ${LEDGER_SCHEMA_VERSION
 
       // v18: no form's request id is known from before; the first one kept is the first sent after
       expect(await db.query('SELECT request FROM gov_requests')).toEqual([]);
+      // v22: every claim held before has the sign of the item version it names; no staff account is known to have filed it
+      expect(await db.query('SELECT id, direction, filed_by FROM gov_claims ORDER BY id')).toEqual(['c1', 'c2', 'c3'].map((id) => ({ id, direction: 'add', filed_by: null })));
 
       for (const [villager, balance] of Object.entries(BALANCES)) expect({ villager, balance: await balanceOf(db, villager) }).toEqual({ villager, balance });
 

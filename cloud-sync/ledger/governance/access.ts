@@ -7,7 +7,8 @@ import type { LedgerService } from '../service.ts';
 import type { VillagerSessions } from './auth.ts';
 import { fieldError } from './rules.ts';
 
-export type Principal = { role: 'town' } | { role: 'village'; village: string } | { role: 'villager'; village: string; villager: string };
+/** `staff`: the staff account signed in to the pages (its user name); none for a machine's bearer token. */
+export type Principal = { role: 'town' } | { role: 'village'; village: string; staff?: string } | { role: 'villager'; village: string; villager: string };
 export type GovApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
 /**
  * One limit on attempts per client address for a group of routes (the villager logins; the staff
@@ -39,6 +40,8 @@ export function gate(deps: GovDeps, req: FastifyRequest, village: string, need: 
 }
 
 export const actorOf = (p: Principal): string => (p.role === 'town' ? 'town' : p.role === 'village' ? `village:${p.village}` : `villager:${p.villager}`);
+/** The village staff account acting, signed in to the pages (undefined for a bearer token, the town, a villager). */
+export const staffOf = (p: Principal): string | undefined => (p.role === 'village' ? p.staff : undefined);
 
 /**
  * For a route whose body fields are all optional: no body at all (a POST with no content) is

@@ -80,15 +80,16 @@ export async function rollup(db: SqlDb, villages: string[], period: Period, only
     FROM entries WHERE ${made} >= $1 AND ${made} < $2 AND village IN (${vs})
     GROUP BY village, ${m} ORDER BY village, month`, [lo, hi, ...villages]);
 
-  // Approved (not reversed) claims by the item they were rated under; names from the latest version.
-  // Every (village, item) row: the table is the town's record, and /town adds it up per item for
-  // its chart. It is bounded by villages × items in use, a few thousand rows for a large town.
+  // Approved (not reversed) claims by the item they were rated under and the sign each was filed
+  // under (schema v22: an item edited from add to deduct leaves its earlier awards awards, a row
+  // of their own); names from the latest version. Every (village, item, direction) row: the table
+  // is the town's record, and /town adds it up per item for its chart. It is bounded by villages ×
+  // items in use, a few thousand rows for a large town.
   const items = !want.has('items') ? [] : await db.query<Record<string, string | number>>(`
-    SELECT c.village, c.item_scope AS scope, c.item_code AS code, COUNT(*) AS approvals, SUM(c.points) AS points,
-      (SELECT i.name FROM gov_items i WHERE i.scope = c.item_scope AND i.code = c.item_code ORDER BY i.version DESC LIMIT 1) AS name,
-      (SELECT i.direction FROM gov_items i WHERE i.scope = c.item_scope AND i.code = c.item_code ORDER BY i.version DESC LIMIT 1) AS direction
+    SELECT c.village, c.item_scope AS scope, c.item_code AS code, c.direction AS direction, COUNT(*) AS approvals, SUM(c.points) AS points,
+      (SELECT i.name FROM gov_items i WHERE i.scope = c.item_scope AND i.code = c.item_code ORDER BY i.version DESC LIMIT 1) AS name
     FROM gov_claims c WHERE c.status = 'approved' AND c.decided_at >= $1 AND c.decided_at < $2 AND c.village IN (${vs})
-    GROUP BY c.village, c.item_scope, c.item_code ORDER BY approvals DESC, points DESC, code, c.village, c.item_scope`, [lo, hi, ...villages]);
+    GROUP BY c.village, c.item_scope, c.item_code, c.direction ORDER BY approvals DESC, points DESC, code, c.village, c.item_scope, c.direction`, [lo, hi, ...villages]);
 
   const participation = !want.has('participation') ? [] : await db.query<Record<string, string | number>>(`
     SELECT v.id AS village, v.name,

@@ -134,3 +134,22 @@ CREATE TRIGGER gov_evidence_no_delete BEFORE DELETE ON gov_evidence BEGIN SELECT
 export const GOVERNANCE_V5_POSTGRES = `${v5('BYTEA')}
 CREATE TRIGGER gov_evidence_no_change BEFORE UPDATE OR DELETE ON gov_evidence FOR EACH ROW EXECUTE FUNCTION gov_append_only();
 `;
+
+/**
+ * Ledger schema v22: a claim keeps the terms it was filed under. `direction` (add or deduct: the
+ * sign of its points) is the item version's at filing, written with the claim, so an edit of the
+ * item in the library (a new version, perhaps of the other kind) never turns an old claim's
+ * award into a deduction where it is shown, approved or added up; claims held before are given
+ * the direction of the item version they name (their filing version: versions never change).
+ * `filed_by`: the staff account (user name) that filed a village record signed in to the pages,
+ * so that another staff member approves it (duties.ts); null when a machine's bearer token, a
+ * villager or an older version filed it.
+ */
+export const CLAIM_TERMS_VERSION = 22;
+export const CLAIM_TERMS = /* sql */ `
+ALTER TABLE gov_claims ADD COLUMN direction TEXT CHECK (direction IN ('add', 'deduct'));
+ALTER TABLE gov_claims ADD COLUMN filed_by TEXT;
+UPDATE gov_claims SET direction = (
+  SELECT i.direction FROM gov_items i WHERE i.scope = gov_claims.item_scope AND i.code = gov_claims.item_code AND i.version = gov_claims.item_version
+);
+`;

@@ -13,6 +13,7 @@ import { clipText } from '../../../lib/text.ts';
 import { villagerOf } from '../tables.ts';
 import { checkEvidenceRef } from './evidence.ts';
 import { answerKept, keepAnswer, sending } from './request-ids.ts';
+import { approverAllowed } from './duties.ts';
 import { audit, fieldError, itemInForce, itemVersion, notBlank, periodStart, pointsFor, type Item } from './rules.ts';
 
 export type ClaimStatus = 'claimed' | 'reported' | 'approved' | 'rejected' | 'reversed';
@@ -20,10 +21,20 @@ export interface Task {
   id: string; village: string; title: string; item_scope: string; item_code: string; item_version: number; points: number; max_claimants: number;
   status: 'open' | 'closed'; created_at: string; closed_at: string | null; claimants?: number;
 }
+/**
+ * A claim with the terms it was filed under: `direction` (add or deduct, the sign of its points:
+ * schema v22), and the name and points range of the item version it names (`item_version`), never
+ * those of a later edit of the item. The pages show and count a claim by these.
+ */
 export interface Claim {
   id: string; village: string; origin: 'task' | 'self' | 'village'; task_id: string | null; villager_id: string; item_scope: string; item_code: string; item_version: number;
   points: number | null; status: ClaimStatus; evidence: string | null; note: string | null; reason: string | null; entry_id: string | null; created_at: string; decided_at: string | null;
+  direction: Item['direction']; item_name: string; item_points_min: number; item_points_max: number;
 }
+/** A claim's row with its terms: the direction kept on it, the rest from the item version it names (versions never change). */
+const CLAIMS = `SELECT c.id, c.village, c.origin, c.task_id, c.villager_id, c.item_scope, c.item_code, c.item_version, c.points, c.status, c.evidence, c.note, c.reason,
+  c.entry_id, c.created_at, c.decided_at, COALESCE(c.direction, i.direction) AS direction, i.name AS item_name, i.points_min AS item_points_min, i.points_max AS item_points_max
+  FROM gov_claims c LEFT JOIN gov_items i ON i.scope = c.item_scope AND i.code = c.item_code AND i.version = c.item_version`;
 
 const newId = (prefix: string) => `${prefix}${randomBytes(6).toString('hex')}`;
 /** PostgreSQL answers BIGINT and COUNT as strings. */
@@ -33,7 +44,7 @@ const num = <T extends object>(r: T, keys: (keyof T)[]): T => {
   return o as T;
 };
 const toTask = (r: Task) => num(r, ['item_version', 'points', 'max_claimants', 'claimants']);
-const toClaim = (r: Claim) => num(r, ['item_version', 'points']);
+const toClaim = (r: Claim) => num(r, ['item_version', 'points', 'item_points_min', 'item_points_max']);
 
 async function activeVillager(tx: SqlDb, village: string, id: string, field = 'villager'): Promise<void> {
   const v = await villagerOf(tx, id);
@@ -109,8 +120,8 @@ export async function claimTask(db: SqlDb, village: string, taskId: string, vill
     // first one's row here; DO NOTHING makes that a serialization failure, retried, and the retry
     // answers the claim above, where a plain INSERT would fail on the key (500).
     const n = await tx.run(
-      `INSERT INTO gov_claims (id, village, origin, task_id, villager_id, item_scope, item_code, item_version, points, status, created_at) VALUES ($1, $2, 'task', $3, $4, $5, $6, $7, $8, 'claimed', $9) ON CONFLICT (id) DO NOTHING`,
-      [id, village, taskId, villager, t.item_scope, t.item_code, t.item_version, t.points, now.toISOString()],
+      `INSERT INTO gov_claims (id, village, origin, task_id, villager_id, item_scope, item_code, item_version, direction, points, status, created_at) VALUES ($1, $2, 'task', $3, $4, $5, $6, $7, $8, $9, 'claimed', $10) ON CONFLICT (id) DO NOTHING`,
+      [id, village, taskId, villager, t.item_scope, t.item_code, t.item_version, (await itemVersion(tx, t.item_scope, t.item_code, t.item_version))!.direction, t.points, now.toISOString()],
     );
     if (n === 0) {
       const held = await claimOf(tx, village, id);
@@ -123,16 +134,16 @@ export async function claimTask(db: SqlDb, village: string, taskId: string, vill
 }
 
 export async function claimOf(db: SqlDb, village: string, id: string): Promise<Claim | undefined> {
-  const r = await db.query<Claim>('SELECT * FROM gov_claims WHERE id = $1 AND village = $2', [id, village]);
+  const r = await db.query<Claim>(`${CLAIMS} WHERE c.id = $1 AND c.village = $2`, [id, village]);
   return r[0] && toClaim(r[0]);
 }
 
 export async function listClaims(db: SqlDb, village: string, f: { status?: ClaimStatus; villager?: string }): Promise<Claim[]> {
-  const where = ['village = $1'];
+  const where = ['c.village = $1'];
   const params: unknown[] = [village];
-  if (f.status) where.push(`status = $${params.push(f.status)}`);
-  if (f.villager) where.push(`villager_id = $${params.push(f.villager)}`);
-  return (await db.query<Claim>(`SELECT * FROM gov_claims WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id LIMIT 1000`, params)).map(toClaim);
+  if (f.status) where.push(`c.status = $${params.push(f.status)}`);
+  if (f.villager) where.push(`c.villager_id = $${params.push(f.villager)}`);
+  return (await db.query<Claim>(`${CLAIMS} WHERE ${where.join(' AND ')} ORDER BY c.created_at DESC, c.id LIMIT 1000`, params)).map(toClaim);
 }
 
 const noClaim = (id: string) => fieldError('claim', `no claim ${id} in this village`, `本村没有申报 ${id}`, 404, ErrorCode.NOT_FOUND);
@@ -184,7 +195,7 @@ async function sentBefore(tx: SqlDb, village: string, id: string, origin: 'self'
  * `request` id the same form sent again (a double tap, a resend) answers the claim it made
  * (`duplicate`), before anything else is checked, and makes no second one.
  */
-export async function fileReport(db: SqlDb, village: string, origin: 'self' | 'village', r: ReportInput, actor: string, now: Date): Promise<{ claim: Claim; duplicate: boolean }> {
+export async function fileReport(db: SqlDb, village: string, origin: 'self' | 'village', r: ReportInput, actor: string, now: Date, filedBy?: string): Promise<{ claim: Claim; duplicate: boolean }> {
   return db.transaction(async (tx) => {
     const id = r.request === undefined ? newId('r') : requestClaimId(village, origin, r.villager, r.request);
     if (r.request !== undefined) {
@@ -201,15 +212,15 @@ export async function fileReport(db: SqlDb, village: string, origin: 'self' | 'v
     // The same form sent at once (two transactions): on PostgreSQL the later one meets the row
     // here and is retried as a serialization failure, then answered by sentBefore.
     const n = await tx.run(
-      `INSERT INTO gov_claims (id, village, origin, villager_id, item_scope, item_code, item_version, points, status, evidence, note, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'reported', $9, $10, $11) ON CONFLICT (id) DO NOTHING`,
-      [id, village, origin, r.villager, item.scope, item.code, item.version, points, r.evidence ?? null, r.note ?? null, now.toISOString()],
+      `INSERT INTO gov_claims (id, village, origin, villager_id, item_scope, item_code, item_version, direction, points, status, evidence, note, created_at, filed_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'reported', $10, $11, $12, $13) ON CONFLICT (id) DO NOTHING`,
+      [id, village, origin, r.villager, item.scope, item.code, item.version, item.direction, points, r.evidence ?? null, r.note ?? null, now.toISOString(), filedBy ?? null],
     );
     if (n === 0) {
       const held = await sentBefore(tx, village, id, origin, r);
       if (held) return { claim: held, duplicate: true };
       throw fieldError('request', `claim id ${id} is taken; open the form again`, '申报编号已被使用，请重新打开页面', 409, ErrorCode.DUPLICATE_ID);
     }
-    await audit(tx, village, `claim:${id}`, origin === 'self' ? 'report.self' : 'report.village', actor, { villager: r.villager, item: `${item.code}@${item.version}`, points, evidence: r.evidence ?? null, note: r.note ?? null, ...(r.request ? { request: r.request } : {}) }, now);
+    await audit(tx, village, `claim:${id}`, origin === 'self' ? 'report.self' : 'report.village', actor, { villager: r.villager, item: `${item.code}@${item.version}`, points, evidence: r.evidence ?? null, note: r.note ?? null, ...(r.request ? { request: r.request } : {}), ...(filedBy ? { by: filedBy } : {}) }, now);
     return { claim: (await claimOf(tx, village, id))!, duplicate: false };
   });
 }
@@ -218,15 +229,20 @@ export async function fileReport(db: SqlDb, village: string, origin: 'self' | 'v
 export async function entryOf(db: SqlDb, c: Claim): Promise<EntryBody> {
   const item = (await itemVersion(db, c.item_scope, c.item_code, c.item_version))!;
   const title = c.task_id ? (await db.query<{ title: string }>('SELECT title FROM gov_tasks WHERE id = $1', [c.task_id]))[0]?.title : undefined;
-  const add = item.direction === 'add';
+  // the sign the claim was filed under (an edit of the item since does not turn it)
+  const add = c.direction === 'add';
   return {
     id: c.entry_id!, villager: c.villager_id, kind: add ? 'award' : 'penalty', points: add ? c.points! : -c.points!,
     reference: `rule:${item.scope === '*' ? 'town' : 'village'}/${item.code}@${item.version}`, reason: clipText(title ? `${item.name}：${title}` : item.name, ENTRY_REASON_MAX), created_at: c.decided_at!,
   };
 }
 
-/** Approval, idempotent: approving an approved claim answers `duplicate` and the same entry. */
-export async function approveClaim(db: SqlDb, village: string, claimId: string, points: number | undefined, actor: string, now: Date): Promise<{ claim: Claim; entry: EntryBody; duplicate: boolean }> {
+/**
+ * Approval, idempotent: approving an approved claim answers `duplicate` and the same entry. `by`:
+ * the staff account approving (signed in to the pages), refused on a record it filed itself
+ * unless it is the village's only active one (duties.ts).
+ */
+export async function approveClaim(db: SqlDb, village: string, claimId: string, points: number | undefined, actor: string, now: Date, by?: string): Promise<{ claim: Claim; entry: EntryBody; duplicate: boolean }> {
   return db.transaction(async (tx) => {
     const c = await claimOf(tx, village, claimId);
     if (!c) throw noClaim(claimId);
@@ -237,6 +253,7 @@ export async function approveClaim(db: SqlDb, village: string, claimId: string, 
     if ((await villagerOf(tx, c.villager_id))?.status === 'left') {
       throw fieldError('villager', `villager ${c.villager_id} has left the village: no points are given or taken; reject the claim instead`, `村民 ${c.villager_id} 已离村，不能再记积分，请驳回该申报`, 409, ErrorCode.ALREADY_SETTLED);
     }
+    const selfApproved = await approverAllowed(tx, c, by);
     const item = (await itemVersion(tx, c.item_scope, c.item_code, c.item_version))!;
     const p = pointsFor(item, points ?? c.points ?? undefined);
     if (item.cap_count !== undefined && item.cap_period) {
@@ -248,7 +265,7 @@ export async function approveClaim(db: SqlDb, village: string, claimId: string, 
       }
     }
     await tx.run(`UPDATE gov_claims SET status = 'approved', points = $1, entry_id = $2, decided_at = $3 WHERE id = $4 AND status = 'reported'`, [p, `gov:${claimId}`, now.toISOString(), claimId]);
-    await audit(tx, village, `claim:${claimId}`, 'approve', actor, { points: p, item: `${item.code}@${item.version}` }, now);
+    await audit(tx, village, `claim:${claimId}`, 'approve', actor, { points: p, item: `${item.code}@${item.version}`, ...(by ? { by } : {}), ...(selfApproved ? { self_approved: selfApproved } : {}) }, now);
     const approved = (await claimOf(tx, village, claimId))!;
     return { claim: approved, entry: await entryOf(tx, approved), duplicate: false };
   });
