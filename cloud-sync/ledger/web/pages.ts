@@ -34,7 +34,7 @@ function assets(): Map<string, [string, Buffer]> {
   if (cache) return cache;
   const m = new Map<string, [string, Buffer]>();
   const types: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' };
-  for (const f of ['sending.js', 'errors.js', 'signed-in.js', 'photo-key.js', 'clock-mark.js', 'villager.html', 'villager.js', 'passbook.html', 'passbook.js', 'town.html', 'town.js', 'staff.html', 'staff.js', 'accounts.html', 'accounts.js', ...VILLAGE_OFFICE, 'ledger.css']) m.set(f, [types[f.split('.').pop()!]!, readFileSync(here(f))]);
+  for (const f of ['sending.js', 'errors.js', 'signed-in.js', 'photo-key.js', 'photo-shrink.js', 'clock-mark.js', 'villager.html', 'villager.js', 'passbook.html', 'passbook.js', 'town.html', 'town.js', 'staff.html', 'staff.js', 'accounts.html', 'accounts.js', ...VILLAGE_OFFICE, 'ledger.css']) m.set(f, [types[f.split('.').pop()!]!, readFileSync(here(f))]);
   // chart.js exports no subpath for its UMD build: it sits beside the main file (dist/).
   m.set('chart.umd.min.js', [types.js!, readFileSync(path.join(path.dirname(require.resolve('chart.js')), 'chart.umd.min.js'))]);
   // js-sha256's browser build (photo-key.js: a photo's upload id; no crypto.subtle on plain HTTP).
@@ -66,7 +66,7 @@ export function registerPages(app: GovApp, deps: WebDeps): void {
   page('/setup', 'staff.html');
   page('/accounts', 'accounts.html');
   page('/village', 'village.html');
-  for (const f of ['sending.js', 'errors.js', 'signed-in.js', 'photo-key.js', 'clock-mark.js', 'villager.js', 'passbook.js', 'town.js', 'staff.js', 'accounts.js', ...VILLAGE_OFFICE.filter((x) => x.endsWith('.js')), 'ledger.css', 'chart.umd.min.js', 'sha256.min.js']) page(`/assets/${f}`, f);
+  for (const f of ['sending.js', 'errors.js', 'signed-in.js', 'photo-key.js', 'photo-shrink.js', 'clock-mark.js', 'villager.js', 'passbook.js', 'town.js', 'staff.js', 'accounts.js', ...VILLAGE_OFFICE.filter((x) => x.endsWith('.js')), 'ledger.css', 'chart.umd.min.js', 'sha256.min.js']) page(`/assets/${f}`, f);
   app.get('/m', { config: { page: true } }, async (req, reply) => reply.redirect(`/m/${req.url.slice(2)}`));
 
   // Who is signed in on this phone, and a CSRF token for the page's actions.

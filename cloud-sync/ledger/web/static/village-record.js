@@ -1,10 +1,10 @@
-/* global LedgerErrors, photoKey, FormData, window */
+/* global LedgerErrors, photoKey, shrinkPhoto, FormData, window */
 /**
  * The village office's record form (登记加扣分): the village files an item of its rule library for
  * a villager, a deduction (乱扔垃圾, 建筑材料乱堆占道, …) or an award (POST …/reports with
  * `villager`). The villager is picked by id or by name (the villagers listed, village.js; anyone
  * else by id through the lookup GET …/villagers/:id), the item among those in force (GET …/items),
- * the points within its range, a note, and the evidence the item asks for: a photo, uploaded first
+ * the points within its range, a note, and the evidence the item asks for: a photo, shrunk (photo-shrink.js) and uploaded first
  * (POST …/evidence for that villager), or a witness's name. Like every report the record waits
  * for approval in the claims list (village-claims.js): the API files it `reported`, and this page
  * does not approve it by itself.
@@ -101,14 +101,14 @@
     return v;
   }
 
-  /** The photo's reference (`photo:ev-…`), uploaded once for this form and villager. */
+  /** The photo's reference (`photo:ev-…`), uploaded once for this form and villager, shrunk first (photo-shrink.js); its upload id is of the photo chosen. */
   async function uploaded(file, villager, request) {
     const id = photoKey(`record:${request}:${villager}`, await file.arrayBuffer());
     if (uploads.has(id)) return uploads.get(id);
     const body = new FormData();
     body.append('request', id);
     body.append('villager', villager);
-    body.append('photo', file);
+    body.append('photo', await shrinkPhoto(file));
     let answer;
     try {
       answer = await office.call('POST', office.api('/evidence'), body);

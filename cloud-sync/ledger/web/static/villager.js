@@ -1,4 +1,4 @@
-/* global LedgerClockMark, LedgerErrors, sendOnce, formRequest, photoKey, createImageBitmap, document, location, setTimeout, clearTimeout, File, FormData, Image, URL, URLSearchParams, window */
+/* global LedgerClockMark, LedgerErrors, sendOnce, formRequest, photoKey, shrinkPhoto, document, location, setTimeout, clearTimeout, FormData, URLSearchParams, window */
 /**
  * The villager's phone page: log in (PIN or one-time code), then balance, the store-door QR
  * code (a fresh short-lived token before the old one expires), open tasks to claim, own
@@ -210,53 +210,6 @@ function showEvidence() {
   $('self-photo-box').hidden = witness;
 }
 
-/** The longest side of a photo the ledger keeps (governance/evidence.ts): a larger one is scaled down here, so less goes over the village Wi-Fi. */
-const PHOTO_MAX_SIDE = 2048;
-
-/** The picture in `file`, decoded by the phone (null when it cannot): an image bitmap, else an <img> (blob: URLs are allowed by the CSP). */
-async function decodePhoto(file) {
-  try {
-    return await createImageBitmap(file, { imageOrientation: 'from-image' });
-  } catch {
-    const url = URL.createObjectURL(file);
-    try {
-      const img = new Image();
-      img.src = url;
-      await img.decode();
-      return img;
-    } catch {
-      return null;
-    } finally {
-      URL.revokeObjectURL(url);
-    }
-  }
-}
-
-/**
- * A photo as the ledger reads it everywhere: a JPEG, upright, at most PHOTO_MAX_SIDE px a side,
- * drawn on a canvas. An iPhone's HEIC photo, which the ledger cannot read, goes this way when the
- * phone's browser decodes it (Safari does). What the phone cannot decode is sent as it is, and the
- * ledger's refusal says what to do.
- */
-async function asJpeg(file) {
-  const pic = await decodePhoto(file);
-  if (!pic) return file;
-  const w = pic.naturalWidth || pic.width;
-  const h = pic.naturalHeight || pic.height;
-  const scale = Math.min(1, PHOTO_MAX_SIDE / Math.max(w, h));
-  const canvas = document.createElement('canvas');
-  canvas.width = Math.max(1, Math.round(w * scale));
-  canvas.height = Math.max(1, Math.round(h * scale));
-  const ctx = canvas.getContext('2d');
-  ctx.fillStyle = '#fff'; // a transparent PNG on white, not black
-  ctx.fillRect(0, 0, canvas.width, canvas.height);
-  ctx.drawImage(pic, 0, 0, canvas.width, canvas.height);
-  if (pic.close) pic.close();
-  const blob = await new Promise((resolve) => canvas.toBlob(resolve, 'image/jpeg', 0.85));
-  if (!blob) return file;
-  return new File([blob], `${file.name.replace(/\.[^.]*$/, '') || 'photo'}.jpg`, { type: 'image/jpeg' });
-}
-
 /**
  * The photos uploaded from this page, by request id: the JPEG made of each and, once the ledger
  * kept it, its reference. The request id is made of the photo's bytes and what it is for (a
@@ -278,7 +231,7 @@ async function uploaded(file, scope) {
   let u = uploads.get(request);
   if (!u) uploads.set(request, (u = { jpeg: undefined, ref: undefined }));
   if (u.ref) return { ref: u.ref, again: false };
-  u.jpeg ??= await asJpeg(file);
+  u.jpeg ??= await shrinkPhoto(file);
   const upload = new FormData();
   upload.append('request', request);
   upload.append('photo', u.jpeg);
