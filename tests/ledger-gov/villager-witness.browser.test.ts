@@ -95,9 +95,9 @@ describe(`the phone page: witnesses and claims' points in chromium (${ledgerDbKi
     const claimId = `${task}.zhang`;
     const button = `button[data-claim="${claimId}"]`;
     await page.waitForSelector(button);
-    // the claim asks for the witness's name, not a photo
+    // the claim asks for the witness's name, and takes a photo too (witness-photo.browser.test.ts)
     const row = page.locator(`li:has(${button})`);
-    expect(await row.locator('input[type=file]').count()).toBe(0);
+    expect(await row.locator('input[type=file]').count()).toBe(1);
     expect(await row.locator('label').textContent()).toBe('证明人姓名（必填）Witness name');
     // empty: refused by the page, naming the field, nothing sent
     await page.click(button);
@@ -108,11 +108,11 @@ describe(`the phone page: witnesses and claims' points in chromium (${ledgerDbKi
     await expect.poll(() => page.textContent('#claims')).toContain('帮邻居收麦子 · 待审核');
     expect((await g.call(g.va, 'GET', `/api/villages/${g.a}/claims/${claimId}`)).json()).toMatchObject({ status: 'reported', evidence: '王大妈' });
 
-    // 我要申报 → 邻里互助: the witness's field instead of the photo
+    // 我要申报 → 邻里互助: the witness's field, beside the photo's
     expect(await page.isVisible('#self-witness')).toBe(false);
     await page.selectOption('#self-item', 'CIV-HELP-NEIGHBOUR');
     expect(await page.isVisible('#self-witness')).toBe(true);
-    expect(await page.isVisible('#self-photo')).toBe(false);
+    expect(await page.isVisible('#self-photo')).toBe(true);
     await page.fill('#self-note', '帮王大妈家收麦子');
     await page.click('#self-form button[type=submit]');
     await expect.poll(() => page.textContent('#self-error')).toBe(NO_WITNESS);

@@ -14,11 +14,12 @@
   /** Task titles by id, for a claim's source. */
   let titles = new Map();
 
+  /** A claim's evidence: its photo's link (`photo:ev-…`), its words (a witness's name), or both, the photo first. */
   function evidenceCell(c) {
-    const td = cell('');
-    const m = /^photo:(ev-[A-Za-z0-9_-]+)$/.exec(c.evidence ?? '');
-    if (m) td.append(el('a', { href: office.api(`/evidence/${m[1]}`), target: '_blank', rel: 'noopener', textContent: '查看照片 Photo' }));
-    else td.textContent = c.evidence ?? '—';
+    const td = cell('', 'evidence');
+    const m = /^photo:(ev-[A-Za-z0-9_-]+)(?:\s+([\s\S]+))?$/.exec(c.evidence ?? '');
+    if (!m) td.textContent = c.evidence ?? '—';
+    else td.append(el('a', { href: office.api(`/evidence/${m[1]}`), target: '_blank', rel: 'noopener', textContent: '查看照片 Photo' }), ...(m[2] ? [` ${m[2]}`] : []));
     return td;
   }
 

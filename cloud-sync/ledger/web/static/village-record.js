@@ -5,7 +5,7 @@
  * `villager`). The villager is picked by id or by name (the villagers listed, village.js; anyone
  * else by id through the lookup GET …/villagers/:id), the item among those in force (GET …/items),
  * the points within its range, a note, and the evidence the item asks for: a photo, shrunk (photo-shrink.js) and uploaded first
- * (POST …/evidence for that villager), or a witness's name. Like every report the record waits
+ * (POST …/evidence for that villager), or a witness's name and, if there is one, a photo too. Like every report the record waits
  * for approval in the claims list (village-claims.js): the API files it `reported`, and this page
  * does not approve it by itself.
  *
@@ -61,7 +61,8 @@
       points.value = String(i.points_min);
       points.dataset.filled = points.value;
     }
-    $('record-photo-field').hidden = i?.evidence !== 'photo';
+    // a witness item takes a photo too, if there is one
+    $('record-photo-field').hidden = i?.evidence !== 'photo' && i?.evidence !== 'witness';
     $('record-witness-field').hidden = i?.evidence !== 'witness';
   }
 
@@ -139,8 +140,10 @@
     if (note !== '') body.note = note;
     let c;
     try {
-      if (item.evidence === 'photo') body.evidence = await uploaded(photo, v.id, request.id);
-      else if (item.evidence === 'witness') body.evidence = `证明人：${witness}`;
+      // the photo first, then the witness (governance/evidence.ts reads it so)
+      const ref = photo && item.evidence !== 'none' ? await uploaded(photo, v.id, request.id) : undefined;
+      const evidence = [ref, item.evidence === 'witness' ? `证明人：${witness}` : undefined].filter(Boolean).join(' ');
+      if (evidence !== '') body.evidence = evidence;
       c = await office.call('POST', office.api('/reports'), body);
     } catch (e) {
       office.showError('record', e);

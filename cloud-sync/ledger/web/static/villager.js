@@ -2,7 +2,7 @@
 /**
  * The villager's phone page: log in (PIN or one-time code), then balance, the store-door QR
  * code (a fresh short-lived token before the old one expires), open tasks to claim, own
- * claims to report (with a photo, or a witness's name where the item needs a witness; a
+ * claims to report (with a photo, and a witness's name where the item needs a witness; a
  * claim's points signed by its item's direction, not counted when rejected or reversed), and the history with reasons (a date the ledger's receipt
  * because the store's clock ran ahead marked, as the passbook: clock-mark.js). Every action after login
  * sends the session's CSRF token; text from the ledger is set with textContent, never as HTML.
@@ -37,7 +37,7 @@ const span = (text, cls) => {
   return el;
 };
 const signed = (n) => span(n > 0 ? `+${n}` : String(n), n >= 0 ? 'plus' : 'minus');
-/** Whether a claim's item needs a witness (its name is the claim's evidence). */
+/** Whether a claim's item needs a witness (its name is the claim's evidence, after a photo if one is sent too). */
 const needsWitness = (code) => state.rules.get(code)?.evidence === 'witness';
 /** Said when the witness's name is left empty: names the field. */
 const NO_WITNESS = () => LedgerErrors.say('请填写“证明人姓名”：这件事需要有人作证', "fill in the witness's name (证明人姓名): this item needs a witness");
@@ -140,19 +140,19 @@ function renderClaims(claims) {
     }
     const box = document.createElement('span');
     const witness = needsWitness(c.item_code);
-    const file = document.createElement('input');
-    // an item that needs a witness asks for their name (in words an elderly villager reads at once), else a photo
-    if (witness) Object.assign(file, { type: 'text', maxLength: 300, placeholder: '例如：王大妈', id: `witness-${c.id}` });
-    else Object.assign(file, { type: 'file', accept: 'image/*' });
-    file.setAttribute('aria-label', witness ? '证明人姓名 Witness name' : '凭证照片 Photo');
+    // an item that needs a witness asks for their name (in words an elderly villager reads at once), and takes a photo too
+    const name = witness ? Object.assign(document.createElement('input'), { type: 'text', maxLength: 200, placeholder: '例如：王大妈', id: `witness-${c.id}` }) : undefined;
+    const file = Object.assign(document.createElement('input'), { type: 'file', accept: 'image/*' });
+    file.setAttribute('aria-label', '凭证照片 Photo');
     const btn = document.createElement('button');
     btn.className = 'small';
     btn.type = 'button';
     btn.textContent = '上报完成 Done';
     btn.dataset.claim = c.id;
-    btn.addEventListener('click', () => report(c.id, witness ? { witness: file.value.trim() } : { photo: file.files[0] }, btn));
+    btn.addEventListener('click', () => report(c.id, { photo: file.files[0], ...(name ? { witness: name.value.trim() } : {}) }, btn));
     // a witness's name under its words, seen while typing (a placeholder goes away)
-    box.append(witness ? Object.assign(document.createElement('label'), { htmlFor: file.id, textContent: '证明人姓名（必填）Witness name' }) : '', file, btn);
+    if (name) box.append(Object.assign(document.createElement('label'), { htmlFor: name.id, textContent: '证明人姓名（必填）Witness name' }), name);
+    box.append(file, btn);
     ul.append(li(info, box));
   }
   if (claims.length === 0) ul.append(li(span(LedgerErrors.say('还没有申报', 'no claims yet'), 'muted')));
@@ -203,11 +203,9 @@ function renderSelfItems(items) {
   showEvidence();
 }
 
-/** The self-report form asks for what its item needs: a witness's name, or else a photo. */
+/** The self-report form asks for what its item needs: a witness's name where it needs one; a photo is taken always. */
 function showEvidence() {
-  const witness = $('self-item').selectedOptions[0]?.dataset.evidence === 'witness';
-  $('self-witness-box').hidden = !witness;
-  $('self-photo-box').hidden = witness;
+  $('self-witness-box').hidden = $('self-item').selectedOptions[0]?.dataset.evidence !== 'witness';
 }
 
 /**
@@ -246,6 +244,9 @@ async function uploaded(file, scope) {
   return { ref: u.ref, again: Boolean(answer.duplicate) && !known };
 }
 
+/** A claim's evidence: the photo's reference, the witness's name, or both, the photo first (governance/evidence.ts reads it so). */
+const evidenceOf = (sent, witness) => [sent?.ref, witness].filter(Boolean).join(' ');
+
 async function selfReport() {
   const form = state.self;
   $('self-error').textContent = '';
@@ -261,10 +262,10 @@ async function selfReport() {
     const body = { item, request: form.id };
     const note = $('self-note').value.trim();
     if (note) body.note = note;
-    if (witness) body.evidence = witness;
-    const photo = witness ? undefined : $('self-photo').files[0];
+    const photo = $('self-photo').files[0];
     const sent = photo ? await uploaded(photo, `self-report:${form.id}`) : undefined;
-    if (sent) body.evidence = sent.ref;
+    const evidence = evidenceOf(sent, witness);
+    if (evidence) body.evidence = evidence;
     await api('POST', `${base()}/reports`, body);
     $('self-form').reset();
     showEvidence();
@@ -301,9 +302,9 @@ const report = (claimId, { photo, witness }, btn) => sendOnce(btn, async () => {
     return void ($('claim-error').textContent = NO_WITNESS());
   }
   try {
-    const body = witness ? { evidence: witness } : {};
     const sent = photo ? await uploaded(photo, `claim:${claimId}`) : undefined;
-    if (sent) body.evidence = sent.ref;
+    const evidence = evidenceOf(sent, witness);
+    const body = evidence ? { evidence } : {};
     await api('POST', `${base()}/claims/${encodeURIComponent(claimId)}/report`, body);
     if (sent?.again) $('claim-ok').textContent = PHOTO_AGAIN();
     await load();
