@@ -10,21 +10,31 @@
  * the history shows it, and a rejected or reversed claim's points are struck through, not counted.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Browser, type Page } from 'playwright-core';
-import { launchChromium, pageProblems, phoneContext } from '../../harness/browser.ts';
+import { type Page } from 'playwright-core';
+import { pageProblems, phoneContext } from '../../harness/browser.ts';
 import { ledgerDbKind } from '../../harness/sync/rig.ts';
-import { govApp, type GovApp } from './gov-app.ts';
+import type { GovApp } from './gov-app.ts';
+import { browserRig, type BrowserRig } from './browser-rig.ts';
 
 const NO_WITNESS = '请填写“证明人姓名”：这件事需要有人作证 / fill in the witness\'s name (证明人姓名): this item needs a witness';
 
 describe(`the phone page: witnesses and claims' points in chromium (${ledgerDbKind})`, () => {
+  let rig: BrowserRig;
   let g: GovApp;
-  let base: string;
-  let browser: Browser;
   let task: string;
 
   beforeAll(async () => {
-    g = await govApp();
+    rig = await browserRig(async (app) => {
+      g = app;
+      await setup();
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await rig?.close();
+  });
+
+  /** Zhang's claims (an award, a deduction, a rejected and a reversed one) and a task of an item that needs a witness. */
+  async function setup() {
     await g.villager(g.a, 'zhang');
     const file = async (body: object) => {
       const r = await g.call(g.va, 'POST', `/api/villages/${g.a}/reports`, { villager: 'zhang', ...body });
@@ -43,21 +53,9 @@ describe(`the phone page: witnesses and claims' points in chromium (${ledgerDbKi
     await decide(reversed, 'approve');
     await decide(reversed, 'reverse', { reason: '重复申报' });
     task = ((await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '帮邻居收麦子', item: 'CIV-HELP-NEIGHBOUR', points: 3, max_claimants: 3 })).json() as { id: string }).id;
-    base = await g.app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await launchChromium();
-  }, 60_000);
-  afterAll(async () => {
-    await browser?.close();
-    await g?.close();
-  });
+  }
 
-  const signIn = async (page: Page) => {
-    await page.goto(`${base}/m/?village=${g.a}`);
-    await page.fill('#villager', 'zhang');
-    await page.fill('#pin', '2468');
-    await page.click('#login-form button[type=submit]');
-    await page.waitForSelector('#main-view:not([hidden])');
-  };
+  const signIn = (page: Page) => rig.villagerSignIn(page, 'zhang');
   /** Each line of 我的申报: its words, its points' text, their class and whether they are struck through. */
   const claimLines = (page: Page) => page.locator('#claims li').evaluateAll((lis) => lis.map((l) => {
     const [what, pts] = (l as unknown as { children: { textContent: string; className: string }[] }).children;
@@ -66,7 +64,7 @@ describe(`the phone page: witnesses and claims' points in chromium (${ledgerDbKi
   }));
 
   it('我的申报 shows a deduction with a minus, and a rejected or reversed claim not counted', async () => {
-    const context = await phoneContext(browser);
+    const context = await phoneContext(rig.browser);
     const page = await context.newPage();
     const problems = pageProblems(page);
     await signIn(page);
@@ -84,7 +82,7 @@ describe(`the phone page: witnesses and claims' points in chromium (${ledgerDbKi
   }, 90_000);
 
   it('a claimed task and a self-report of an item that needs a witness are reported with the witness’s name', async () => {
-    const context = await phoneContext(browser);
+    const context = await phoneContext(rig.browser);
     const page = await context.newPage();
     const problems = pageProblems(page);
     await signIn(page);
@@ -95,9 +93,9 @@ describe(`the phone page: witnesses and claims' points in chromium (${ledgerDbKi
     const claimId = `${task}.zhang`;
     const button = `button[data-claim="${claimId}"]`;
     await page.waitForSelector(button);
-    // the claim asks for the witness's name, not a photo
+    // the claim asks for the witness's name, and takes a photo too (witness-photo.browser.test.ts)
     const row = page.locator(`li:has(${button})`);
-    expect(await row.locator('input[type=file]').count()).toBe(0);
+    expect(await row.locator('input[type=file]').count()).toBe(1);
     expect(await row.locator('label').textContent()).toBe('证明人姓名（必填）Witness name');
     // empty: refused by the page, naming the field, nothing sent
     await page.click(button);
@@ -108,11 +106,11 @@ describe(`the phone page: witnesses and claims' points in chromium (${ledgerDbKi
     await expect.poll(() => page.textContent('#claims')).toContain('帮邻居收麦子 · 待审核');
     expect((await g.call(g.va, 'GET', `/api/villages/${g.a}/claims/${claimId}`)).json()).toMatchObject({ status: 'reported', evidence: '王大妈' });
 
-    // 我要申报 → 邻里互助: the witness's field instead of the photo
+    // 我要申报 → 邻里互助: the witness's field, beside the photo's
     expect(await page.isVisible('#self-witness')).toBe(false);
     await page.selectOption('#self-item', 'CIV-HELP-NEIGHBOUR');
     expect(await page.isVisible('#self-witness')).toBe(true);
-    expect(await page.isVisible('#self-photo')).toBe(false);
+    expect(await page.isVisible('#self-photo')).toBe(true);
     await page.fill('#self-note', '帮王大妈家收麦子');
     await page.click('#self-form button[type=submit]');
     await expect.poll(() => page.textContent('#self-error')).toBe(NO_WITNESS);

@@ -114,14 +114,15 @@ export async function photoOf(db: SqlDb, village: string, id: string): Promise<{
 }
 
 /**
- * Evidence named in a report: `photo:ev-…` must be a photo kept here, in this village, and of
+ * Evidence named in a report: `photo:ev-…`, alone or followed by words (a witness's name: `photo:ev-… 证明人：王大妈`,
+ * an item that needs a witness may carry a photo too), must name a photo kept here, in this village, and of
  * `villager`: for a villager's own report (`by` villager) their upload (or the village's for
  * them), never the village's photo of no one, which they may not see; for a record the village
  * files, also a photo of no one. Other references (a witness's name, a photo kept elsewhere)
  * are taken as written.
  */
 export async function checkEvidenceRef(db: SqlDb, village: string, villager: string, evidence: string | undefined, by: 'villager' | 'village'): Promise<void> {
-  const m = /^photo:(ev-[A-Za-z0-9_-]+)$/.exec(evidence ?? '');
+  const m = /^photo:(ev-[A-Za-z0-9_-]+)(?:\s+\S[\s\S]*)?$/.exec(evidence ?? '');
   if (!m) return;
   const p = await photoOf(db, village, m[1]!);
   if (!p || (p.villager_id === null ? by === 'villager' : p.villager_id !== villager)) throw fieldError('evidence', `no photo ${m[1]} in this village`, `找不到凭证照片 ${m[1]}`, 400);

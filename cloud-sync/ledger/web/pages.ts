@@ -8,6 +8,7 @@
  * (/assets/chart.umd.min.js): nothing comes from a CDN, the village Wi-Fi may have no internet. Staff sign in at /login (or, the first time, /setup) with a password
  * (staff/routes.ts); their pages then read the API with the session's cookie.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -28,20 +29,52 @@ const require = createRequire(import.meta.url);
 /** The village office's page and its scripts (one file per part of the work, loaded in this order). */
 const VILLAGE_OFFICE = ['village.html', 'village-core.js', 'village-claims.js', 'village-record.js', 'village-decided.js', 'village-tasks.js', 'village-catalogue.js', 'village-login-codes.js', 'village.js'];
 
-let cache: Map<string, [string, Buffer]> | undefined;
-/** File → [content type, bytes], read once. */
-function assets(): Map<string, [string, Buffer]> {
+/** The pages' own files, served at /assets/ (the pages themselves at their own URLs). */
+const FILES = ['sending.js', 'errors.js', 'signed-in.js', 'photo-key.js', 'photo-shrink.js', 'clock-mark.js', 'villager.html', 'villager-claims.js', 'villager.js', 'passbook.html', 'passbook.js', 'town.html', 'town.js', 'staff.html', 'staff.js', 'accounts.html', 'accounts.js', ...VILLAGE_OFFICE, 'ledger.css'];
+
+/** A file served: its content type, its bytes and its version (the first 16 hex digits of its SHA-256). */
+interface Asset { type: string; body: Buffer; version: string }
+
+let cache: Map<string, Asset> | undefined;
+/**
+ * File → its asset, read once. A page's references to /assets/ are written with their version
+ * (`/assets/village.js?v=…`) as the page is read, so the page served names exactly the scripts
+ * of this build.
+ */
+function assets(): Map<string, Asset> {
   if (cache) return cache;
-  const m = new Map<string, [string, Buffer]>();
+  const m = new Map<string, Asset>();
   const types: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' };
-  for (const f of ['sending.js', 'errors.js', 'signed-in.js', 'photo-key.js', 'clock-mark.js', 'villager.html', 'villager.js', 'passbook.html', 'passbook.js', 'town.html', 'town.js', 'staff.html', 'staff.js', 'accounts.html', 'accounts.js', ...VILLAGE_OFFICE, 'ledger.css']) m.set(f, [types[f.split('.').pop()!]!, readFileSync(here(f))]);
+  const add = (f: string, body: Buffer) => m.set(f, { type: types[f.split('.').pop()!]!, body, version: createHash('sha256').update(body).digest('hex').slice(0, 16) });
+  for (const f of FILES) add(f, readFileSync(here(f)));
   // chart.js exports no subpath for its UMD build: it sits beside the main file (dist/).
-  m.set('chart.umd.min.js', [types.js!, readFileSync(path.join(path.dirname(require.resolve('chart.js')), 'chart.umd.min.js'))]);
+  add('chart.umd.min.js', readFileSync(path.join(path.dirname(require.resolve('chart.js')), 'chart.umd.min.js')));
   // js-sha256's browser build (photo-key.js: a photo's upload id; no crypto.subtle on plain HTTP).
-  m.set('sha256.min.js', [types.js!, readFileSync(path.join(path.dirname(require.resolve('js-sha256')), 'sha256.min.js'))]);
+  add('sha256.min.js', readFileSync(path.join(path.dirname(require.resolve('js-sha256')), 'sha256.min.js')));
+  for (const [f, a] of m) {
+    if (!f.endsWith('.html')) continue;
+    const html = a.body.toString('utf8').replace(/(src|href)="\/assets\/([\w.-]+)"/g, (whole, attr: string, name: string) => {
+      const v = m.get(name)?.version;
+      if (!v) throw new Error(`${f} names /assets/${name}, which is not served (pages.ts FILES)`);
+      return `${attr}="/assets/${name}?v=${v}"`;
+    });
+    m.set(f, { ...a, body: Buffer.from(html) });
+  }
   cache = m;
   return m;
 }
+
+/**
+ * Caching. A page (HTML) is `no-cache`: asked for again on every visit (a 304 when unchanged is
+ * not worth a second mechanism: a page is a few kB). Its scripts and stylesheet are named by
+ * versioned URLs (`?v=` their content hash, written into the page) and cached for a year,
+ * `immutable`: after an upgrade the next page names new URLs, so no one runs an old script against
+ * the new API; and a phone on the village Wi-Fi does not ask again for each of a page's dozen
+ * scripts on every visit, as `no-cache` with ETags would have it do. An asset asked for under
+ * another version (a page from before the upgrade still open) or none is the current file,
+ * `no-cache`, so that it is never kept under a name that is not its own.
+ */
+const YEAR = 'public, max-age=31536000, immutable';
 
 export interface WebDeps extends GovDeps {
   /** Sets the CSRF secret cookie and answers a token bound to this session (@fastify/csrf-protection). */
@@ -52,12 +85,12 @@ export interface WebDeps extends GovDeps {
 
 export function registerPages(app: GovApp, deps: WebDeps): void {
   const files = assets();
-  const send = (reply: FastifyReply, f: string) => {
-    const [type, body] = files.get(f)!;
-    reply.header('cache-control', f.endsWith('.html') ? 'no-cache' : 'public, max-age=3600');
-    return reply.type(type).send(body);
-  };
-  const page = (url: string, f: string) => app.get(url, { config: { page: true } }, async (_req, reply) => send(reply, f));
+  const page = (url: string, f: string) => app.get(url, { config: { page: true } }, async (req, reply) => {
+    const a = files.get(f)!;
+    const v = (req.query as { v?: unknown }).v;
+    reply.header('cache-control', !f.endsWith('.html') && v === a.version ? YEAR : 'no-cache');
+    return reply.type(a.type).send(a.body);
+  });
   page('/m/', 'villager.html');
   page('/m/passbook', 'passbook.html');
   page('/passbook', 'passbook.html');
@@ -66,7 +99,7 @@ export function registerPages(app: GovApp, deps: WebDeps): void {
   page('/setup', 'staff.html');
   page('/accounts', 'accounts.html');
   page('/village', 'village.html');
-  for (const f of ['sending.js', 'errors.js', 'signed-in.js', 'photo-key.js', 'clock-mark.js', 'villager.js', 'passbook.js', 'town.js', 'staff.js', 'accounts.js', ...VILLAGE_OFFICE.filter((x) => x.endsWith('.js')), 'ledger.css', 'chart.umd.min.js', 'sha256.min.js']) page(`/assets/${f}`, f);
+  for (const f of files.keys()) if (!f.endsWith('.html')) page(`/assets/${f}`, f);
   app.get('/m', { config: { page: true } }, async (req, reply) => reply.redirect(`/m/${req.url.slice(2)}`));
 
   // Who is signed in on this phone, and a CSRF token for the page's actions.

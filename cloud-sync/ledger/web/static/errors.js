@@ -27,8 +27,8 @@
    * How long a request may take, its answer read to the end, in ms. JSON: an answer is a few KB
    * and the ledger's slowest (a town-year's roll-up) takes about a second; 30 s is a weak
    * mobile uplink's seconds of round trips many times over, and as long as a person waits at a
-   * busy button. An upload (a FormData body: an evidence photo, which the phone page makes a JPEG
-   * of at most 2048 px a side, under 1 MB as a rule): 1 MB at 0.1 Mbit/s (a poor EDGE uplink)
+   * busy button. An upload (a FormData body: an evidence photo, which the pages make a JPEG
+   * of at most 1600 px a side (photo-shrink.js), under 1 MB as a rule): 1 MB at 0.1 Mbit/s (a poor EDGE uplink)
    * takes some 80 s, so 120 s; under the ledger's own 300 s for a request to arrive (api.ts).
    */
   const DEADLINE_MS = { json: 30_000, upload: 120_000 };

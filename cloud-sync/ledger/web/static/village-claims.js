@@ -14,11 +14,12 @@
   /** Task titles by id, for a claim's source. */
   let titles = new Map();
 
+  /** A claim's evidence: its photo's link (`photo:ev-…`), its words (a witness's name), or both, the photo first. */
   function evidenceCell(c) {
-    const td = cell('');
-    const m = /^photo:(ev-[A-Za-z0-9_-]+)$/.exec(c.evidence ?? '');
-    if (m) td.append(el('a', { href: office.api(`/evidence/${m[1]}`), target: '_blank', rel: 'noopener', textContent: '查看照片 Photo' }));
-    else td.textContent = c.evidence ?? '—';
+    const td = cell('', 'evidence');
+    const m = /^photo:(ev-[A-Za-z0-9_-]+)(?:\s+([\s\S]+))?$/.exec(c.evidence ?? '');
+    if (!m) td.textContent = c.evidence ?? '—';
+    else td.append(el('a', { href: office.api(`/evidence/${m[1]}`), target: '_blank', rel: 'noopener', textContent: '查看照片 Photo' }), ...(m[2] ? [` ${m[2]}`] : []));
     return td;
   }
 
@@ -43,26 +44,18 @@
     return td;
   }
 
-  async function render(claims) {
-    const body = $('claims');
-    const people = await Promise.all(claims.map((c) => office.villagerOf(c.villager_id)));
-    body.replaceChildren();
-    claims.forEach((c, n) => {
-      const item = office.items.get(c.item_code);
-      const tr = el('tr', { dataset: { claim: c.id, villager: c.villager_id } });
-      tr.append(
-        cell(office.when(c.created_at)),
-        cell(office.villagerLabel(people[n].error ? { id: c.villager_id } : people[n])),
-        cell(item ? `${item.name}（${item.direction === 'deduct' ? '扣' : '加'} ${office.range(item)}）` : c.item_code),
-        cell(sourceOf(c)),
-        evidenceCell(c),
-        cell(c.note ?? '—'),
-        decideCell(c),
-      );
-      body.append(tr);
-    });
-    if (claims.length === 0) office.emptyRow(body, 7, '没有待审核的申报 / nothing waiting');
-  }
+  const render = (claims) => office.claimTable('claims', claims, (c, who) => {
+    const item = office.items.get(c.item_code);
+    return el('tr', { dataset: { claim: c.id, villager: c.villager_id } }, [
+      cell(office.when(c.created_at)),
+      cell(who),
+      cell(item ? `${item.name}（${item.direction === 'deduct' ? '扣' : '加'} ${office.range(item)}）` : c.item_code),
+      cell(sourceOf(c)),
+      evidenceCell(c),
+      cell(c.note ?? '—'),
+      decideCell(c),
+    ]);
+  }, { empty: '没有待审核的申报 / nothing waiting', columns: 7 });
 
   async function load() {
     $('claims-error').textContent = '';

@@ -113,6 +113,18 @@
   };
   office.villagerLabel = (v) => (v.name ? `${v.name}（${v.id}）` : v.id);
 
+  /**
+   * A table of claims (the claims to decide, the approved points): the table body `id` drawn
+   * anew, a row per claim made by `row(claim, who)` (`who`: its villager's label, their id when
+   * they cannot be read), or one row of `empty` across `columns` when there is none.
+   */
+  office.claimTable = async (id, claims, row, { empty, columns }) => {
+    const people = await Promise.all(claims.map((c) => office.villagerOf(c.villager_id)));
+    const body = $(id);
+    body.replaceChildren(...claims.map((c, n) => row(c, office.villagerLabel(people[n].error ? { id: c.villager_id } : people[n]))));
+    if (claims.length === 0) office.emptyRow(body, columns, empty);
+  };
+
   /** Loads every part again (the village chosen or changed). */
   office.loadAll = async () => {
     office.forgetVillagers();

@@ -34,27 +34,17 @@
     return td;
   }
 
-  async function render(claims) {
-    const body = $('decided');
-    const people = await Promise.all(claims.map((c) => office.villagerOf(c.villager_id)));
-    body.replaceChildren();
-    claims.forEach((c, n) => {
-      const item = office.items.get(c.item_code);
-      const who = office.villagerLabel(people[n].error ? { id: c.villager_id } : people[n]);
-      const tr = el('tr', { dataset: { claim: c.id, villager: c.villager_id, status: c.status } });
-      const reversed = c.status === 'reversed';
-      tr.append(
-        cell(office.when(c.decided_at)),
-        cell(who),
-        cell(item ? item.name : c.item_code),
-        cell(signed(pointsOf(c)), 'num'),
-        cell(reversed ? `已冲正 reversed：${c.reason ?? ''}` : '已通过 approved', reversed ? 'muted status' : 'ok status'),
-      );
-      if (office.manage) tr.append(reversed ? cell('—', 'manage') : reverseCell());
-      body.append(tr);
-    });
-    if (claims.length === 0) office.emptyRow(body, office.manage ? 6 : 5, '还没有通过的积分 / nothing approved yet');
-  }
+  const render = (claims) => office.claimTable('decided', claims, (c, who) => {
+    const reversed = c.status === 'reversed';
+    return el('tr', { dataset: { claim: c.id, villager: c.villager_id, status: c.status } }, [
+      cell(office.when(c.decided_at)),
+      cell(who),
+      cell(office.itemName(c.item_code)),
+      cell(signed(pointsOf(c)), 'num'),
+      cell(reversed ? `已冲正 reversed：${c.reason ?? ''}` : '已通过 approved', reversed ? 'muted status' : 'ok status'),
+      ...(office.manage ? [reversed ? cell('—', 'manage') : reverseCell()] : []),
+    ]);
+  }, { empty: '还没有通过的积分 / nothing approved yet', columns: office.manage ? 6 : 5 });
 
   async function load() {
     $('decided-error').textContent = '';

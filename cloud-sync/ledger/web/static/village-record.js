@@ -1,11 +1,11 @@
-/* global LedgerErrors, photoKey, FormData, window */
+/* global LedgerErrors, photoKey, shrinkPhoto, FormData, window */
 /**
  * The village office's record form (登记加扣分): the village files an item of its rule library for
  * a villager, a deduction (乱扔垃圾, 建筑材料乱堆占道, …) or an award (POST …/reports with
  * `villager`). The villager is picked by id or by name (the villagers listed, village.js; anyone
  * else by id through the lookup GET …/villagers/:id), the item among those in force (GET …/items),
- * the points within its range, a note, and the evidence the item asks for: a photo, uploaded first
- * (POST …/evidence for that villager), or a witness's name. Like every report the record waits
+ * the points within its range, a note, and the evidence the item asks for: a photo, shrunk (photo-shrink.js) and uploaded first
+ * (POST …/evidence for that villager), or a witness's name and, if there is one, a photo too. Like every report the record waits
  * for approval in the claims list (village-claims.js): the API files it `reported`, and this page
  * does not approve it by itself.
  *
@@ -61,7 +61,8 @@
       points.value = String(i.points_min);
       points.dataset.filled = points.value;
     }
-    $('record-photo-field').hidden = i?.evidence !== 'photo';
+    // a witness item takes a photo too, if there is one
+    $('record-photo-field').hidden = i?.evidence !== 'photo' && i?.evidence !== 'witness';
     $('record-witness-field').hidden = i?.evidence !== 'witness';
   }
 
@@ -101,14 +102,14 @@
     return v;
   }
 
-  /** The photo's reference (`photo:ev-…`), uploaded once for this form and villager. */
+  /** The photo's reference (`photo:ev-…`), uploaded once for this form and villager, shrunk first (photo-shrink.js); its upload id is of the photo chosen. */
   async function uploaded(file, villager, request) {
     const id = photoKey(`record:${request}:${villager}`, await file.arrayBuffer());
     if (uploads.has(id)) return uploads.get(id);
     const body = new FormData();
     body.append('request', id);
     body.append('villager', villager);
-    body.append('photo', file);
+    body.append('photo', await shrinkPhoto(file));
     let answer;
     try {
       answer = await office.call('POST', office.api('/evidence'), body);
@@ -139,8 +140,10 @@
     if (note !== '') body.note = note;
     let c;
     try {
-      if (item.evidence === 'photo') body.evidence = await uploaded(photo, v.id, request.id);
-      else if (item.evidence === 'witness') body.evidence = `证明人：${witness}`;
+      // the photo first, then the witness (governance/evidence.ts reads it so)
+      const ref = photo && item.evidence !== 'none' ? await uploaded(photo, v.id, request.id) : undefined;
+      const evidence = [ref, item.evidence === 'witness' ? `证明人：${witness}` : undefined].filter(Boolean).join(' ');
+      if (evidence !== '') body.evidence = evidence;
       c = await office.call('POST', office.api('/reports'), body);
     } catch (e) {
       office.showError('record', e);
