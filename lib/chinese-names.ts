@@ -18,13 +18,17 @@ export const COMPOUND_SURNAMES: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * 张三 → 张**, 诸葛志实 → 诸葛**: the family name only, and never how long the name is. A name
- * of two characters keeps one, even where the two read as a compound surname (钟离 may be 钟
- * and 离): the stars must never stand for nothing, showing the whole name.
+ * 张三 → 张**, 诸葛志实 → 诸葛**: the family name only, and never how long the name is. Only a
+ * name of four characters or more keeps a compound surname whole. In a shorter one the pair may
+ * be a single surname and the first character of the given name (归海涛 may be 归 and 海涛, 宗政伟
+ * 宗 and 政伟: 归, 宗, 乐, 濮, 谷, 万 are single surnames too), and showing it would give away a
+ * character of the name of someone who asked not to be named; a name of four characters with a
+ * single surname and a given name of three is all but unknown. So 诸葛亮 → 诸**, like 钟离 → 钟**:
+ * one character too few is the safe side, the stars must never stand for a name given away.
  */
 export function maskName(name: string): string {
   const chars = Array.from(name.trim());
   const two = chars.slice(0, 2).join('');
-  const family = chars.length > 2 && COMPOUND_SURNAMES.has(two) ? two : (chars[0] ?? '某');
+  const family = chars.length >= 4 && COMPOUND_SURNAMES.has(two) ? two : (chars[0] ?? '某');
   return `${family}**`;
 }
