@@ -9,7 +9,8 @@
  * The name check follows `nameOfAdd`: text, not blanks alone (the blanks JavaScript's `trim`
  * removes that a name may hold), at most VILLAGER_NAME_MAX characters, no control character. A
  * payload holding an escaped NUL (`\u0000`) is left out: PostgreSQL's jsonb cannot hold one, and
- * `nameOfAdd` refuses such a name anyway. (Characters are counted as code points, where
+ * `nameOfAdd` refuses such a name anyway; so is one holding an escaped surrogate (`\ud800`), which
+ * jsonb refuses too when it stands alone (one such row would fail the whole upgrade). (Characters are counted as code points, where
  * JavaScript counts UTF-16 units: a name of more than 50 characters beyond the BMP, which no
  * store registers, is the only difference.)
  */
@@ -20,6 +21,9 @@ export const VILLAGER_NAMES_REPAIR_VERSION = 21;
 /** The blanks `String.prototype.trim` removes, less the control characters refused anyway. */
 const BLANKS = ' \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff';
 const ESCAPED_NUL = '\\u0000';
+/** An escaped surrogate (`\ud800`…`\udfff`): JSON.stringify writes a lone one so, and PostgreSQL's jsonb refuses it (a pair it would take, but no store escapes one). */
+const ESCAPED_SURROGATE_GLOB = '*\\ud[89a-f]*';
+const ESCAPED_SURROGATE_RE = '\\\\ud[89a-f]';
 
 const CONTROL_SQLITE = `char(${[...Array.from({ length: 31 }, (_, i) => i + 1), 127].join(', ')})`;
 const NOW_SQLITE = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`;
@@ -28,7 +32,7 @@ export const VILLAGER_NAMES_REPAIR_SQLITE = /* sql */ `
 UPDATE villagers SET
   name = (
     SELECT json_extract(a.payload, '$.name') FROM acked_ids a
-    WHERE a.village = villagers.village AND a.topic = 'villager' AND instr(a.payload, '${ESCAPED_NUL}') = 0
+    WHERE a.village = villagers.village AND a.topic = 'villager' AND instr(a.payload, '${ESCAPED_NUL}') = 0 AND lower(a.payload) NOT GLOB '${ESCAPED_SURROGATE_GLOB}'
       AND json_extract(a.payload, '$.op') = 'add' AND json_type(a.payload, '$.id') = 'text' AND json_extract(a.payload, '$.id') = villagers.id
       AND json_type(a.payload, '$.name') = 'text' AND trim(json_extract(a.payload, '$.name'), '${BLANKS}') <> ''
       AND length(json_extract(a.payload, '$.name')) <= ${VILLAGER_NAME_MAX}
@@ -38,7 +42,7 @@ UPDATE villagers SET
   updated_at = ${NOW_SQLITE}
 WHERE name = id AND EXISTS (
   SELECT 1 FROM acked_ids a
-  WHERE a.village = villagers.village AND a.topic = 'villager' AND instr(a.payload, '${ESCAPED_NUL}') = 0
+  WHERE a.village = villagers.village AND a.topic = 'villager' AND instr(a.payload, '${ESCAPED_NUL}') = 0 AND lower(a.payload) NOT GLOB '${ESCAPED_SURROGATE_GLOB}'
     AND json_extract(a.payload, '$.op') = 'add' AND json_type(a.payload, '$.id') = 'text' AND json_extract(a.payload, '$.id') = villagers.id
     AND json_type(a.payload, '$.name') = 'text' AND trim(json_extract(a.payload, '$.name'), '${BLANKS}') <> ''
     AND length(json_extract(a.payload, '$.name')) <= ${VILLAGER_NAME_MAX}
@@ -52,7 +56,7 @@ WHERE name = id AND EXISTS (
 export const VILLAGER_NAMES_REPAIR_POSTGRES = /* sql */ `
 WITH adds AS (
   SELECT a.village, a.store, a.seq, a.received_at, COALESCE(a.created_at, a.received_at) AS made,
-    CASE WHEN a.topic = 'villager' AND strpos(a.payload, '${ESCAPED_NUL}') = 0 THEN a.payload::jsonb END AS p
+    CASE WHEN a.topic = 'villager' AND strpos(a.payload, '${ESCAPED_NUL}') = 0 AND a.payload !~* '${ESCAPED_SURROGATE_RE}' THEN a.payload::jsonb END AS p
   FROM acked_ids a WHERE a.topic = 'villager'
 ), named AS (
   SELECT DISTINCT ON (village, p ->> 'id') village, p ->> 'id' AS id, p ->> 'name' AS name

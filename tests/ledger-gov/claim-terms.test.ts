@@ -70,6 +70,11 @@ describe(`a claim keeps the sign and points it was filed under (${ledgerDbKind})
     const month = localDate(new Date()).slice(0, 7);
     const rows = (await rollup(g.db, [g.a], { from: month, to: month }, ['items'])).items.filter((r) => r.code === 'V-HELP' || r.code === 'V-FINE');
     expect(rows.map((r) => [r.code, r.direction, r.approvals, r.points]).sort()).toEqual([['V-FINE', 'deduct', 1, 4], ['V-HELP', 'add', 2, 10], ['V-HELP', 'deduct', 1, 8]]);
+
+    // a claim row without its direction (written by a tool that leaves it out) takes its item version's
+    await g.db.run('UPDATE gov_claims SET direction = NULL WHERE id = $1', [self.id]);
+    const again = (await rollup(g.db, [g.a], { from: month, to: month }, ['items'])).items.filter((r) => r.code === 'V-HELP');
+    expect(again.map((r) => [r.code, r.direction, r.approvals, r.points]).sort()).toEqual([['V-HELP', 'add', 2, 10], ['V-HELP', 'deduct', 1, 8]]);
   });
 });
 

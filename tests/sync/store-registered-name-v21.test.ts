@@ -48,6 +48,9 @@ describe(`v21 names the villagers a store registered and the ledger named by id 
     await acked('va', 's1', 'villager', add('va', 'wang', undefined), '2026-11-04T00:00:04.000Z');
     // an escaped NUL (PostgreSQL's jsonb takes none): left out, and the migration does not fail on it
     await acked('va', 's1', 'villager', '{"op":"add","id":"wang","name":"王\\u0000","village":"va"}', '2026-11-04T00:00:05.000Z');
+    // nor on an escaped lone surrogate, as JSON.stringify writes one (jsonb refuses it)
+    await acked('va', 's1', 'villager', JSON.stringify(add('va', 'wang', '王\ud800')), '2026-11-04T00:00:06.000Z');
+    await acked('va', 's1', 'villager', '{"op":"add","id":"wang","name":"王\\uDC00","village":"va"}', '2026-11-04T00:00:07.000Z');
     // other topics with the same id are no registration
     await acked('va', 's1', 'entry', { id: 'e1', villager: 'wang', kind: 'award', points: 5, name: '不是名字', created_at: AT }, '2026-11-05T00:00:00.000Z');
     // li: received last but made first (a store offline): the newer by its own time names her

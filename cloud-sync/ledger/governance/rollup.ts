@@ -86,10 +86,11 @@ export async function rollup(db: SqlDb, villages: string[], period: Period, only
   // is the town's record, and /town adds it up per item for its chart. It is bounded by villages ×
   // items in use, a few thousand rows for a large town.
   const items = !want.has('items') ? [] : await db.query<Record<string, string | number>>(`
-    SELECT c.village, c.item_scope AS scope, c.item_code AS code, c.direction AS direction, COUNT(*) AS approvals, SUM(c.points) AS points,
+    SELECT c.village, c.item_scope AS scope, c.item_code AS code, COALESCE(c.direction, iv.direction) AS direction, COUNT(*) AS approvals, SUM(c.points) AS points,
       (SELECT i.name FROM gov_items i WHERE i.scope = c.item_scope AND i.code = c.item_code ORDER BY i.version DESC LIMIT 1) AS name
-    FROM gov_claims c WHERE c.status = 'approved' AND c.decided_at >= $1 AND c.decided_at < $2 AND c.village IN (${vs})
-    GROUP BY c.village, c.item_scope, c.item_code, c.direction ORDER BY approvals DESC, points DESC, code, c.village, c.item_scope, c.direction`, [lo, hi, ...villages]);
+    FROM gov_claims c LEFT JOIN gov_items iv ON iv.scope = c.item_scope AND iv.code = c.item_code AND iv.version = c.item_version
+    WHERE c.status = 'approved' AND c.decided_at >= $1 AND c.decided_at < $2 AND c.village IN (${vs})
+    GROUP BY c.village, c.item_scope, c.item_code, COALESCE(c.direction, iv.direction) ORDER BY approvals DESC, points DESC, code, c.village, c.item_scope, direction`, [lo, hi, ...villages]);
 
   const participation = !want.has('participation') ? [] : await db.query<Record<string, string | number>>(`
     SELECT v.id AS village, v.name,
