@@ -13,7 +13,7 @@ export const SyncConfigSchema = Type.Object({
   key_file: Opt(Type.String({ description: 'TLS: the client certificate\'s private key (PEM, relative to the config file); with cert_file' })),
   ledger_public_keys: Type.Array(
     Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }), pem: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
-    { default: [], description: 'Ed25519 public keys (PEM) of the village ledger, by key id; two during a key rotation (docs/sync-protocol.md)' },
+    { default: [], description: 'Ed25519 public keys of the village ledger, each `{id, pem}`: `id` the key id the ledger signs with (its `--key-id`, 1–64 characters, e.g. "ledger-1"), `pem` the public key\'s PEM text itself (what `store-edge ledger keygen` prints, "-----BEGIN PUBLIC KEY-----…", a YAML block `|`), not a file name; two during a key rotation (docs/sync-protocol.md)' },
   ),
   store_key_id: Type.String({ minLength: 1, maxLength: 64, default: 'store', description: 'Key id of this store\'s signing key (the key itself is <data_dir>/sync-store-key.pem, created at first start)' }),
   offline_daily_limit: Type.Integer({ minimum: 0, default: 200, description: 'Points a villager may spend per UTC day in this store while the ledger is out of reach, which bounds a double spend across stores (what counts: purchases and review charges here not yet acknowledged, less their refunds; debt repayments do not count; docs/sync-offline.md, "Offline"): the door names the cap and refuses once it is spent; a settlement beyond it is charged with an offline_limit review line' }),

@@ -8,6 +8,7 @@ import { EdgeError, ErrorCode } from '../../edge/errors.ts';
 import { translateSqliteError } from '../../edge/ledger/db.ts';
 import type { Logger } from '../../edge/log.ts';
 import { openLedgerDb, type SqlDb } from './sql.ts';
+import { databaseUrlError } from './db-url.ts';
 import { migrateLedger } from './migrations.ts';
 import { ensureDefaultItems } from './governance/rules.ts';
 import { LedgerService } from './service.ts';
@@ -135,7 +136,8 @@ export async function runLedger(o: LedgerRunOptions): Promise<{ url: string; cli
       throw translateSqliteError(err, `opening the village ledger ${o.databaseUrl ? 'database' : o.sqliteFile}`);
     }
     started.push(() => db.close());
-    await migrateLedger(db);
+    // the first query: a database that does not exist or a server not reached is DATABASE_URL's fault, named (./db-url.ts)
+    await migrateLedger(db).catch((err: unknown) => { throw databaseUrlError(err, o.databaseUrl); });
     // The shipped rule library, as the town's items (a code already there is left as it is).
     await ensureDefaultItems(db, new Date());
     const clientId = o.clientId ?? ledgerClientId(o);

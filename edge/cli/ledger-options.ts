@@ -9,6 +9,7 @@ import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
 import { openSqliteReadOnly } from '../../cloud-sync/ledger/sql.ts';
 import { notAVillageLedger } from '../../cloud-sync/ledger/foreign-db.ts';
 import { brokerTlsProblem, brokerUrlProblem } from '../../cloud-sync/broker-url.ts';
+import { databaseUrlError, databaseUrlProblem } from '../../cloud-sync/ledger/db-url.ts';
 
 const bad = (en: string, zh: string): EdgeError => new EdgeError(ErrorCode.INVALID_ARGUMENT, en, { zh });
 
@@ -168,13 +169,17 @@ export function asBadDatabaseUrl(err: unknown): unknown {
 
 /**
  * DATABASE_URL's server not reached (refused, no such host, timed out) or not letting us in (a
- * wrong password, no such database): said naming DATABASE_URL (exit 1), not as an internal error.
+ * wrong password, no such database): said naming DATABASE_URL and what is wrong, its password
+ * masked (exit 1), not as an internal error (cloud-sync/ledger/db-url.ts).
  */
 export function unreachableDatabaseUrl(err: unknown): unknown {
-  if (!process.env.DATABASE_URL || isEdgeError(err) || !(err instanceof Error)) return err;
-  const e = err as NodeJS.ErrnoException;
-  // a system error of the connection (node's syscall), or PostgreSQL's classes 08 (connection), 28 (authorization) and 3D (no such database)
-  if (e.syscall === undefined && !(err instanceof AggregateError) && !/^(08|28|3D)/.test(e.code ?? '')) return err;
-  const why = [e.code, err.message].filter(Boolean).join(': ');
-  return new EdgeError(ErrorCode.DB_IO, `DATABASE_URL: the database cannot be used (${why})`, { zh: `DATABASE_URL：无法连接或使用该数据库（${why}）`, cause: err });
+  return databaseUrlError(err, process.env.DATABASE_URL);
+}
+
+/** DATABASE_URL, when set, must be a PostgreSQL URL (bad input, exit 2, before anything starts); its value. */
+export function databaseUrlOption(env: NodeJS.ProcessEnv): string | undefined {
+  const url = env.DATABASE_URL || undefined;
+  const p = url === undefined ? undefined : databaseUrlProblem(url);
+  if (p) throw bad(`DATABASE_URL ${p.en}`, `DATABASE_URL ${p.zh}`);
+  return url;
 }

@@ -7,7 +7,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { print } from './context.ts';
-import { asBadDatabaseUrl, unreachableDatabaseUrl, villageLedgerFileOption } from './ledger-options.ts';
+import { asBadDatabaseUrl, databaseUrlOption, unreachableDatabaseUrl, villageLedgerFileOption } from './ledger-options.ts';
 import { readPassword } from './admin.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { hashPassword, passwordWeakness, USERNAME } from '../../lib/passwords.ts';
@@ -17,9 +17,9 @@ import { addStaff, checkNewStaff, getStaff, listStaff, setStaffDisabled, setStaf
 
 interface DbOptions { db: string; json?: boolean }
 
-/** The --db file, which must exist and be a village ledger (unused with DATABASE_URL). */
+/** The --db file, which must exist and be a village ledger (unused with DATABASE_URL, which must be a PostgreSQL URL). */
 async function sqliteFileOf(o: DbOptions): Promise<string> {
-  return process.env.DATABASE_URL ? path.resolve(o.db) : villageLedgerFileOption('--db', o.db, { existing: true });
+  return databaseUrlOption(process.env) ? path.resolve(o.db) : villageLedgerFileOption('--db', o.db, { existing: true });
 }
 
 async function withLedgerDb<T>(o: DbOptions, fn: (db: SqlDb) => Promise<T>): Promise<T> {

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { parseIntOption, portOption } from './context.ts';
-import { asBadDatabaseUrl, brokerOption, brokerTlsOptions, clientIdOption, hostOption, keyIdOption, newFileOption, villageLedgerFileOption, writableSqliteFileOption } from './ledger-options.ts';
+import { asBadDatabaseUrl, brokerOption, databaseUrlOption, brokerTlsOptions, clientIdOption, hostOption, keyIdOption, newFileOption, villageLedgerFileOption, writableSqliteFileOption } from './ledger-options.ts';
 import { createLogger } from '../log.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { writeKeyFile, type KeyFileIo } from '../key-file.ts';
@@ -50,16 +50,17 @@ export function registerLedgerCommand(program: Command): void {
       const tls = brokerTlsOptions(brokerUrl, { ca: o.brokerCaFile, cert: o.brokerCertFile, key: o.brokerKeyFile }, process.env);
       const keyId = keyIdOption('--key-id', o.keyId);
       const clientId = clientIdOption(o.clientId === undefined && process.env.MQTT_CLIENT_ID ? 'MQTT_CLIENT_ID' : '--client-id', o.clientId ?? (process.env.MQTT_CLIENT_ID || undefined));
-      const sqliteFile = process.env.DATABASE_URL ? path.resolve(o.db) : writableSqliteFileOption('--db', await villageLedgerFileOption('--db', o.db));
+      const databaseUrl = databaseUrlOption(process.env);
+      const sqliteFile = databaseUrl ? path.resolve(o.db) : writableSqliteFileOption('--db', await villageLedgerFileOption('--db', o.db));
       const host = await hostOption('--host', o.host);
       const log = createLogger({ level: process.env.STORE_EDGE_LOG_LEVEL ?? 'info', pretty: Boolean(process.stdout.isTTY) });
       const run = await runLedger({
-        brokerUrl, databaseUrl: process.env.DATABASE_URL, sqliteFile, keyFile: o.keyFile, keyId,
+        brokerUrl, databaseUrl, sqliteFile, keyFile: o.keyFile, keyId,
         tokensFile: o.tokensFile, host, port, log,
         mqttUsername: process.env.MQTT_USERNAME, mqttPassword: process.env.MQTT_PASSWORD, ...tls, clientId, qrKeyFile: o.qrKeyFile,
         retention: { evidenceKeepDays: parseIntOption('--evidence-keep-days', o.evidenceKeepDays), alarmKeepDays: parseIntOption('--alarm-keep-days', o.alarmKeepDays), cron: o.evidencePurgeCron },
       }).catch((err: unknown) => { throw asBadDatabaseUrl(err); });
-      log.info({ url: run.url, mqtt_client_id: run.clientId, db: process.env.DATABASE_URL ? 'postgres' : o.db, qr: Boolean(o.qrKeyFile) }, `village ledger / 村账本: ${run.url} (villager page ${run.url}/m/, roll-up ${run.url}/town)`);
+      log.info({ url: run.url, mqtt_client_id: run.clientId, db: databaseUrl ? 'postgres' : o.db, qr: Boolean(o.qrKeyFile) }, `village ledger / 村账本: ${run.url} (villager page ${run.url}/m/, roll-up ${run.url}/town)`);
       const signal = await new Promise<string>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);

@@ -20,9 +20,16 @@ function leaves(c: Command, at: string[] = []): string[] {
 
 /** The commands a markdown file's command table names (its first column's code spans). */
 function tableCommands(file: string, top: ReadonlySet<string>): Set<string> {
-  const named = new Set<string>();
+  return new Set(tableRows(file, top).flatMap((r) => [...r.named]));
+}
+
+/** Each row of a markdown file's command table: the commands its first column names, and the row's text. */
+function tableRows(file: string, top: ReadonlySet<string>): { named: Set<string>; text: string }[] {
+  const rows: { named: Set<string>; text: string }[] = [];
   for (const line of readFileSync(path.join(root, file), 'utf8').split('\n')) {
     if (!line.startsWith('| `store-edge ')) continue;
+    const named = new Set<string>();
+    rows.push({ named, text: line });
     const first = line.split(' | ')[0]!;
     let group = '';
     for (const span of first.matchAll(/`([^`]+)`/g)) {
@@ -34,14 +41,39 @@ function tableCommands(file: string, top: ReadonlySet<string>): Set<string> {
       for (const x of alts(a)) for (const y of alts(b)) for (const z of alts(c)) named.add([x, y, z].filter(Boolean).join(' '));
     }
   }
-  return named;
+  return rows;
 }
+
+/** The options said once in docs/cli.md's opening paragraph: every store command's --data-dir and --config, and --json of those that report. */
+const COMMON_OPTIONS = new Set(['--data-dir', '--config', '--json']);
 
 describe('the store-edge commands in the docs', () => {
   it.each(['README.md', 'docs/cli.md'])('%s has a row for every command', async (file) => {
     const program = await buildProgram();
     const named = tableCommands(file, new Set(program.commands.map((c) => c.name())));
     const missing = leaves(program).filter((cmd) => ![...named].some((n) => n === cmd || n.startsWith(`${cmd} `)));
+    expect(missing).toEqual([]);
+  });
+
+  it('docs/cli.md gives every option a command\'s --help lists, in that command\'s row', async () => {
+    const program = await buildProgram();
+    const rows = tableRows('docs/cli.md', new Set(program.commands.map((c) => c.name())));
+    const missing: string[] = [];
+    const walk = (c: Command, at: string[]): void => {
+      for (const sub of c.commands) {
+        const name = [...at, sub.name()].join(' ');
+        walk(sub, [...at, sub.name()]);
+        if (sub.commands.length > 0) continue;
+        const text = rows.filter((r) => [...r.named].some((n) => n === name || n.startsWith(`${name} `))).map((r) => r.text).join('\n');
+        for (const o of sub.options) {
+          const flag = o.long ?? o.flags;
+          if (COMMON_OPTIONS.has(flag)) continue;
+          // the flag as a word: `--host` is not found in `--host-port`
+          if (!new RegExp(`${flag.replace(/[-]/g, '\\-')}(?![\\w-])`).test(text)) missing.push(`${name} ${flag}`);
+        }
+      }
+    };
+    walk(program, []);
     expect(missing).toEqual([]);
   });
 

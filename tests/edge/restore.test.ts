@@ -44,6 +44,26 @@ describe('store-edge restore, bad input', () => {
     expect(readdirSync(dataDir).filter((f) => f.includes('before-restore'))).toEqual([]);
   }, 60_000);
 
+  it('without --yes it refuses (exit 2, bilingual, naming --yes) and changes nothing: unlike keys migrate, whose run without --yes is a dry run printing its plan (exit 0, tests/edge/keys.test.ts), as docs/cli.md says', async () => {
+    const dataDir = path.join(t.dir, 'store-no-yes');
+    const db = openLedger(path.join(dataDir, 'ledger.sqlite'));
+    const copy = (await backupLedger(db, path.join(dataDir, 'backups'), new Date('2026-12-01T02:30:00Z'))).file;
+    addVillager(db, { id: 'V9', name: '后加', village: 'v1', isMaintainer: false });
+    closeLedger(db);
+    const r = await cli(dataDir, 'restore', copy);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain('--yes');
+    expect(r.stderr).toContain('确认请加 --yes');
+    expect(r.stderr).toContain('add --yes to confirm');
+    expect(readdirSync(dataDir).filter((f) => f.includes('before-restore'))).toEqual([]);
+    const after = openLedger(path.join(dataDir, 'ledger.sqlite'));
+    try {
+      expect(getVillager(after, 'V9')?.name).toBe('后加');
+    } finally {
+      closeLedger(after);
+    }
+  }, 60_000);
+
   it('a data folder that is a file is bad input, even with --fresh: exit 2, bilingual, naming it', async () => {
     const src = openLedger(path.join(t.dir, 'store-src', 'ledger.sqlite'));
     const copy = (await backupLedger(src, path.join(t.dir, 'store-src', 'backups'), new Date('2026-12-01T02:30:00Z'))).file;
