@@ -21,6 +21,11 @@ import { EdgeError, ErrorCode } from './errors.ts';
 
 export const HOLDS_DIR = 'store-edge.commands';
 
+/** A disk (or quota) without room. */
+export const NO_ROOM: ReadonlySet<string> = new Set(['ENOSPC', 'EDQUOT']);
+/** A folder this process may not write: read-only filesystem, or no permission. */
+export const NOT_WRITABLE: ReadonlySet<string> = new Set(['EROFS', 'EACCES', 'EPERM']);
+
 let seq = 0;
 
 function unlinkQuietly(file: string): void {
@@ -50,6 +55,16 @@ export function holdForCommand(dir: string): () => void {
     writeFileSync(file, lockText(), { flag: 'wx', mode: 0o600 });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+    if (NO_ROOM.has(code)) {
+      throw new EdgeError(ErrorCode.DB_FULL, `the disk is full: cannot mark the ledger in use at ${file} (${code}); nothing was done: free some space and run the command again`, { zh: `磁盘已满，无法在 ${file} 标记账本正在使用（${code}），本次操作未执行：请腾出空间后再运行`, cause: err, details: { path: file } });
+    }
+    if (NOT_WRITABLE.has(code)) {
+      throw new EdgeError(ErrorCode.DB_IO, `the data folder ${dir} cannot be written (${code}: read-only, or not this user's), so the ledger cannot be marked in use at ${file}; nothing was done. Commands that only read (balance, lists) still answer from it`, {
+        zh: `数据目录 ${dir} 不可写（${code}：只读，或不属于当前用户），无法标记账本正在使用，本次操作未执行；只读的命令（余额、列表）仍可使用`,
+        cause: err,
+        details: { path: file },
+      });
+    }
     throw new EdgeError(ErrorCode.DB_IO, `cannot mark the ledger in use at ${file} (${code}): ${(err as Error).message}`, { zh: `无法在 ${file} 标记账本正在使用（${code}）`, cause: err, details: { path: file } });
   }
   const h = lockHolder(dir);

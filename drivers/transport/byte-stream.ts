@@ -19,17 +19,33 @@ export async function openByteStream(url: string, simNetwork?: SimNetwork, conne
     case 'serial': {
       const port = new SerialPort({ path: spec.path, baudRate: spec.baudRate, parity: spec.parity, stopBits: spec.stopBits, dataBits: 8, autoOpen: false });
       await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
-      return port;
+      return closedOnDestroy(port);
     }
     case 'sim': {
       if (!simNetwork) throw new DriverError('CONFIG_INVALID', `${url} needs the simulator (drivers.simulated)`);
       const port = new SerialPortStream({ binding: simNetwork.binding, path: spec.name, baudRate: spec.baudRate, autoOpen: false });
       await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
-      return port;
+      return closedOnDestroy(port);
     }
     case 'tcp':
       return connectTcp(spec.host, spec.port, connectTimeoutMs);
   }
+}
+
+/**
+ * serialport's stream has no _destroy of its own: destroy() ends the stream but leaves the
+ * port open, its file descriptor and read poller with it, which keep the process alive after
+ * it has finished (the daemon after SIGTERM, the doctor after its table). Here destroy()
+ * closes the port first, so a caller can end every kind of byte stream the same way.
+ */
+function closedOnDestroy(port: SerialPortStream): Duplex {
+  port._destroy = (err, callback) => {
+    // a close that fails has nothing left to close; a port not open (or being closed after a
+    // disconnect, which finishes by itself) has nothing to close
+    if (port.isOpen) port.close(() => callback(err));
+    else callback(err);
+  };
+  return port;
 }
 
 /** Ports the OS reports, for `store-edge ports`. */

@@ -5,7 +5,7 @@
  * which other users of the machine can read. Each change is in the audit log as `cli`.
  */
 import type { Command } from 'commander';
-import { withCommon, withLedger, print, type CommonOptions } from './context.ts';
+import { readLedger, withCommon, withLedger, print, type CommonOptions } from './context.ts';
 import { addAdminAccount, getAdminAccount, listAdminAccounts, setAdminPassword, unlockAdminAccount, ADMIN_ROLES, type AdminRole } from '../ledger/admin-accounts.ts';
 import { appendAudit } from '../ledger/audit.ts';
 import { inTransaction } from '../ledger/db.ts';
@@ -29,7 +29,7 @@ function checkUsername(u: string): string {
 export function registerAdminCommand(program: Command): void {
   const admin = program.command('admin').description('admin page accounts / 管理页面账号');
   withCommon(admin.command('accounts').description('list the accounts / 账号列表'), { json: true }).action((o: CommonOptions) => {
-    const list = withLedger(o, (db) => listAdminAccounts(db)).map((a) => ({ username: a.username, display_name: a.displayName, role: a.role, locked_until: a.lockedUntil, last_login_at: a.lastLoginAt, created_at: a.createdAt }));
+    const list = readLedger(o, (db) => listAdminAccounts(db)).map((a) => ({ username: a.username, display_name: a.displayName, role: a.role, locked_until: a.lockedUntil, last_login_at: a.lastLoginAt, created_at: a.createdAt }));
     print(o, list, list.length === 0 ? '（无账号 no accounts: open the setup link the daemon logs, or `store-edge admin add`）' : list.map((a) => `${a.username}\t${a.display_name}\t${a.role}${a.locked_until ? `\t锁定至 locked until ${a.locked_until}` : ''}`).join('\n'));
   });
   withCommon(admin.command('add').description('add an account; the password is read from stdin / 添加账号（密码从标准输入读取）'), { json: true })

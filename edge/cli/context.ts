@@ -2,11 +2,11 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { withKeysApart } from '../keys.ts';
-import { holdForCommand } from '../ledger-holds.ts';
+import { holdForCommand, NOT_WRITABLE } from '../ledger-holds.ts';
 import type { Command } from 'commander';
 import { loadConfig, type LoadedConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
-import { openLedger, closeLedger, type Db } from '../ledger/db.ts';
+import { openLedger, openLedgerReadOnly, closeLedger, type Db } from '../ledger/db.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 
 export interface CommonOptions {
@@ -72,6 +72,47 @@ export function withLedger<T>(opts: CommonOptions, fn: (db: Db, config: Config) 
     }
   } finally {
     release();
+  }
+}
+
+/** Whether `err` says that a file or folder could not be written (read-only filesystem, permissions). */
+function notWritable(err: unknown): boolean {
+  if (!(err instanceof EdgeError) || err.code !== ErrorCode.DB_IO) return false;
+  const code = (err.cause as NodeJS.ErrnoException | undefined)?.code ?? '';
+  return NOT_WRITABLE.has(code) || code.startsWith('SQLITE_READONLY');
+}
+
+/**
+ * `withLedger` for a command that only reads (balance, lists): it also answers from a data folder
+ * or ledger this process may not write, such as a backup mounted read-only. The ledger is then
+ * opened read-only (never migrated); in a folder that cannot be written no hold is marked, and
+ * none is needed: a restore cannot replace a ledger there either. Any other failure is as for
+ * `withLedger`.
+ */
+export function readLedger<T>(opts: CommonOptions, fn: (db: Db, config: Config) => T, loaded?: Config): T {
+  const config = loaded ?? configFrom(opts);
+  const file = existingLedger(config);
+  let release: (() => void) | undefined;
+  try {
+    release = holdForCommand(config.data_dir);
+  } catch (err) {
+    if (!notWritable(err)) throw err;
+  }
+  try {
+    let db: Db;
+    try {
+      db = release ? openLedger(file) : openLedgerReadOnly(file);
+    } catch (err) {
+      if (!release || !notWritable(err)) throw err;
+      db = openLedgerReadOnly(file); // the folder may be written, the ledger file not
+    }
+    try {
+      return fn(db, config);
+    } finally {
+      closeLedger(db);
+    }
+  } finally {
+    release?.();
   }
 }
 

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { weighedScales } from './weighed-scales.ts';
-import { loadedConfig, withCommon, withLedger, parseIntOption, print, type CommonOptions } from './context.ts';
+import { loadedConfig, readLedger, withCommon, withLedger, parseIntOption, print, type CommonOptions } from './context.ts';
 import { addVillager, listVillagers, requireVillager, setVillagerStatus, type VillagerStatus } from '../ledger/villagers.ts';
 import { applyEntry, entryIdTaken, type EntryKind } from '../ledger/entries.ts';
 import { checkWeighable, getProduct, getSlot, listProducts, upsertProduct, changeSlot, listSlots, scaleAddressNotConfigured, slotWithoutScale, type WeighLimits } from '../ledger/products.ts';
@@ -29,7 +29,7 @@ export function registerLedgerCommands(program: Command): void {
   withCommon(villagers.command('list').description('list villagers / 村民列表'), { json: true })
     .option('--village <village>', 'only this village\'s villagers / 只列出该村村民')
     .action((o: CommonOptions & { village?: string }) => {
-      const list = withLedger(o, (db) => listVillagers(db, o.village ? { village: o.village } : {}));
+      const list = readLedger(o, (db) => listVillagers(db, o.village ? { village: o.village } : {}));
       print(o, list, list.length === 0 ? '（无村民 no villagers）' : list.map((v) => `${v.id}\t${v.name}\t${v.village}\t${v.status}\t${v.balance}${v.debt ? `\t欠 ${v.debt}` : ''}${v.faceConsentAt ? '\t人脸已同意' : ''}`).join('\n'));
     });
   withCommon(villagers.command('status').description('block or unblock a villager / 设置村民状态'), { json: true })
@@ -106,7 +106,7 @@ export function registerLedgerCommands(program: Command): void {
   withCommon(program.command('balance').description("a villager's balance / 查询余额"), { json: true })
     .requiredOption('--villager <id>', 'villager id / 村民编号')
     .action((o: CommonOptions & { villager: string }) => {
-      const v = withLedger(o, (db) => requireVillager(db, o.villager));
+      const v = readLedger(o, (db) => requireVillager(db, o.villager));
       print(o, { villager: v.id, balance: v.balance, ...(v.debt ? { debt: v.debt } : {}) }, `${v.id} ${v.name}: ${v.balance} 分${v.debt ? `（欠 ${v.debt} 分）` : ''}`);
     });
 
@@ -125,7 +125,7 @@ export function registerLedgerCommands(program: Command): void {
       print(o, p, `${p.sku} ${p.name}: ${p.price} 分, ${p.unitG} g ± ${p.toleranceG} g`);
     });
   withCommon(products.command('list').description('list the products with price and unit weight / 商品列表'), { json: true }).action((o: CommonOptions) => {
-    const list = withLedger(o, (db) => listProducts(db));
+    const list = readLedger(o, (db) => listProducts(db));
     print(o, list, list.map((p) => `${p.sku}\t${p.name}\t${p.price} 分\t${p.unitG} g`).join('\n') || '（无商品 no products）');
   });
   const slots = program.command('slots').description('shelf slots / 货位');
@@ -167,7 +167,7 @@ export function registerLedgerCommands(program: Command): void {
       print(o, s, `${s.slot} @${s.address}: ${s.sku ?? '-'} × ${s.stock}`);
     });
   withCommon(slots.command('list').description('list the slots with scale address, product and stock / 货位列表'), { json: true }).action((o: CommonOptions) => {
-    const list = withLedger(o, (db) => listSlots(db));
+    const list = readLedger(o, (db) => listSlots(db));
     print(o, list, list.map((s) => `${s.slot}\t@${s.address}\t${s.sku ?? '-'}\t${s.stock}`).join('\n') || '（无货位 no slots）');
   });
 

@@ -5,7 +5,7 @@
  * error; it is never recreated or "repaired" silently (a ledger of value must not vanish).
  */
 import Database from 'better-sqlite3';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { MIGRATIONS, LATEST_VERSION } from './migrations/index.ts';
@@ -57,7 +57,10 @@ export function translateSqliteError(err: unknown, what: string): EdgeError {
   if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB') {
     return new EdgeError(ErrorCode.DB_CORRUPT, `${what}: the database file is corrupt or not a database (${msg})`, { zh: '数据库文件损坏或不是数据库', cause: err });
   }
-  if (code.startsWith('SQLITE_IOERR') || code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY') {
+  if (code.startsWith('SQLITE_READONLY')) {
+    return new EdgeError(ErrorCode.DB_IO, `${what}: the database or its folder cannot be written (${code}: ${msg}); commands that only read still answer from it`, { zh: '数据库或其所在目录不可写（只读的命令仍可使用）', cause: err });
+  }
+  if (code.startsWith('SQLITE_IOERR') || code === 'SQLITE_CANTOPEN') {
     return new EdgeError(ErrorCode.DB_IO, `${what}: cannot read or write the database (${code}: ${msg})`, { zh: '无法读写数据库', cause: err });
   }
   return new EdgeError(ErrorCode.INTERNAL, `${what}: ${msg}`, { cause: err });
@@ -131,6 +134,9 @@ function openOnce(file: string, opts: OpenOptions): Db {
       if (!opts.readonly) closeSync(openSync(file, 'a', 0o600));
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+      if (code === 'ENOSPC' || code === 'EDQUOT') {
+        throw new EdgeError(ErrorCode.DB_FULL, `the disk is full: cannot create the ledger ${file} (${code}); nothing was written: free some space and run it again`, { zh: `磁盘已满，无法创建账本文件 ${file}（${code}），本次操作未写入：请腾出空间后再运行`, cause: err, details: { path: file } });
+      }
       throw new EdgeError(ErrorCode.DB_IO, `cannot create the ledger ${file} (${code}): ${(err as Error).message}`, { zh: `无法创建账本文件 ${file}（${code}），请检查数据文件夹的路径和权限`, cause: err, details: { path: file } });
     }
     if (!opts.readonly) restrictLedgerModes(file, opts.onModeFixed);
@@ -161,6 +167,55 @@ function openOnce(file: string, opts: OpenOptions): Db {
   } catch (err) {
     db.close();
     throw translateSqliteError(err, `opening ${file}`);
+  }
+  return db;
+}
+
+/**
+ * Open the ledger only to read it, where this process may write neither it nor its folder (a
+ * backup mounted read-only, another user's copy). SQLite reads a WAL-mode file read-only only
+ * when its -shm file is there or can be made; otherwise the file is read into memory and opened
+ * from there (read-only), which is the same ledger as long as no change waits in its -wal file.
+ */
+export function openLedgerReadOnly(file: string): Db {
+  try {
+    return openLedger(file, { readonly: true });
+  } catch (err) {
+    const code = ((err as { cause?: { code?: string } }).cause?.code) ?? '';
+    if (code !== 'SQLITE_READONLY_DIRECTORY' && code !== 'SQLITE_CANTOPEN') throw err;
+  }
+  const wal = `${file}-wal`;
+  if (existsSync(wal) && statSync(wal).size > 0) {
+    throw new EdgeError(ErrorCode.DB_IO, `${file} cannot be read here: changes wait in ${wal} and its folder cannot be written; copy the data folder somewhere this user may write and ask there`, {
+      zh: `无法读取 ${file}：${wal} 中有尚未并入的更改，且所在目录不可写；请把数据目录复制到可写的位置后再查询`,
+      details: { path: file },
+    });
+  }
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+    throw new EdgeError(ErrorCode.DB_IO, `cannot read the ledger ${file} (${code}): ${(err as Error).message}`, { zh: `无法读取账本文件 ${file}（${code}）`, cause: err, details: { path: file } });
+  }
+  // bytes 18 and 19 say WAL (2): in this copy the journal is the classic one (1), there is no -wal to read
+  if (bytes.length >= 20 && bytes[18] === 2 && bytes[19] === 2) bytes.fill(1, 18, 20);
+  let db: Db;
+  try {
+    db = new Database(bytes, { readonly: true });
+  } catch (err) {
+    throw translateSqliteError(err, `reading ${file}`);
+  }
+  try {
+    const check = db.pragma('quick_check', { simple: true });
+    if (check !== 'ok') throw new EdgeError(ErrorCode.DB_CORRUPT, `${file} failed the integrity check: ${String(check)}`, { zh: '数据库完整性检查失败' });
+    if ((db.pragma('application_id', { simple: true }) as number) !== APPLICATION_ID) throw new EdgeError(ErrorCode.DB_NOT_OURS, `${file} is not a store ledger; refusing to read it`, { zh: '该数据库不属于本系统，已拒绝打开' });
+    const v = db.pragma('user_version', { simple: true }) as number;
+    if (v > LATEST_VERSION) throw new EdgeError(ErrorCode.DB_NEWER_THAN_CODE, `${file} has schema version ${v}, newer than this program's ${LATEST_VERSION}`, { zh: '数据库版本比程序新，请升级程序' });
+    db.pragma('foreign_keys = ON');
+  } catch (err) {
+    db.close();
+    throw translateSqliteError(err, `reading ${file}`);
   }
   return db;
 }
