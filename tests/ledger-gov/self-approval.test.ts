@@ -77,4 +77,28 @@ describe(`a staff account does not approve the record it filed (${ledgerDbKind})
     const next = (await g.call(liu, 'POST', `/api/villages/${g.b}/reports`, { item: fine.code, villager: 'wu' })).json() as { id: string };
     expect((await g.call(liu, 'POST', `/api/villages/${g.b}/claims/${next.id}/approve`, {})).json()).toMatchObject({ error: 'FORBIDDEN' });
   });
+
+  it('decided by the staff as they were at filing: disabling the colleague afterwards, or an account made afterwards, does not get round it', async () => {
+    const filer = await g.staff('zhou-b', g.b);
+    const fine = (await g.call(g.vb, 'GET', `/api/villages/${g.b}/items`)).json() as { items?: Item[] } | Item[];
+    const code = (Array.isArray(fine) ? fine : fine.items ?? []).find((i) => i.code === 'V-FINE')?.code ?? 'V-FINE';
+    const record = (await g.call(filer, 'POST', `/api/villages/${g.b}/reports`, { item: code, villager: 'wu' })).json() as { id: string };
+    // liu-b and gone-b (enabled again above) were in office when it was filed: disabling both afterwards leaves zhou-b not alone
+    for (const u of ['liu-b', 'gone-b']) expect(await setStaffDisabled(g.db, u, true, 'village:' + g.b, new Date())).toBe(true);
+    const own = await g.call(filer, 'POST', `/api/villages/${g.b}/claims/${record.id}/approve`, {});
+    expect(own.statusCode).toBe(403);
+    expect(own.json()).toMatchObject({ error: 'FORBIDDEN', zh: expect.stringContaining('须由本村其他工作人员审核通过') });
+    // an account made after the record was filed does not approve it
+    const puppet = await g.staff('zhou-b2', g.b);
+    const late = await g.call(puppet, 'POST', `/api/villages/${g.b}/claims/${record.id}/approve`, {});
+    expect(late.statusCode).toBe(403);
+    expect(late.json()).toMatchObject({ error: 'FORBIDDEN', message: expect.stringContaining('was made after record'), zh: expect.stringContaining('登记之后开设') });
+    expect((await g.call(filer, 'GET', `/api/villages/${g.b}/claims/${record.id}`)).json()).toMatchObject({ status: 'reported', entry_id: null });
+    // the way on: the filer withdraws it (a reject, with the reason) and files it again; an account in office by then approves
+    expect((await g.call(filer, 'POST', `/api/villages/${g.b}/claims/${record.id}/reject`, { reason: '重新登记' })).statusCode).toBe(200);
+    const again = (await g.call(filer, 'POST', `/api/villages/${g.b}/reports`, { item: code, villager: 'wu' })).json() as { id: string };
+    const ok = await g.call(puppet, 'POST', `/api/villages/${g.b}/claims/${again.id}/approve`, {});
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json()).toMatchObject({ claim: { status: 'approved' } });
+  });
 });

@@ -2,28 +2,49 @@
  * Separation of duties for the records the village files (an award or a deduction for a
  * villager, the /village record form): the staff account that filed one does not approve it;
  * another staff member of the village does (403 `FORBIDDEN`, in both languages). A village with
- * one active staff account (not disabled) would wait forever: there the one who filed approves,
- * and the approval's audit step says so (`self_approved`). A machine's bearer token is no staff
- * account: what it files (`filed_by` null) anyone may approve, and its approval is nobody's own.
- * docs/governance-staff.md.
+ * one staff account would wait forever: there the one who filed approves, and the approval's
+ * audit step says so (`self_approved`). A machine's bearer token is no staff account: what it
+ * files (`filed_by` null) anyone may approve, and its approval is nobody's own.
+ *
+ * Both rules are decided by the staff as they were when the record was filed, which the filer
+ * cannot change afterwards (a review found both ways round the rules as they stood at approval):
+ * - "the only staff account" counts the village accounts made before the record and not
+ *   disabled before it, so disabling the colleague after filing does not make the filer alone;
+ * - a village account made after the record was filed does not approve it, so an account the
+ *   filer makes for the purpose does not either. (The town reads the villages' records and
+ *   decides none of them.) A record no one may approve any more (its filer's colleagues of then
+ *   have all left) is withdrawn by the filer (rejected, with the reason) and filed again.
+ * An account made beforehand for the purpose is beyond what the ledger can tell; its making is
+ * in the village's audit log (`staff.add`, by whom). docs/governance-staff.md.
  */
 import type { SqlDb } from '../sql.ts';
 import { fieldError } from './rules.ts';
 
-/** The audit's word for an approval by the one who filed, allowed as the village's only active staff account. */
+/** The audit's word for an approval by the one who filed, allowed as the village's only staff account when filing. */
 export const SOLE_STAFF = 'only active staff account of the village';
 
 /**
  * Whether `by` (the approving staff account; undefined for a bearer token) may approve claim `c`:
- * throws the refusal when they filed it and the village has another active staff account; answers
- * SOLE_STAFF when they filed it and are its only one, else undefined.
+ * throws the refusal when they filed it and the village had another staff account then, or when
+ * `by` is a village account made after it was filed; answers SOLE_STAFF when they filed it as
+ * the village's only one, else undefined.
  */
 export async function approverAllowed(tx: SqlDb, c: { id: string; village: string; origin: string }, by: string | undefined): Promise<typeof SOLE_STAFF | undefined> {
   if (c.origin !== 'village' || by === undefined) return undefined;
-  const [row] = await tx.query<{ filed_by: string | null }>('SELECT filed_by FROM gov_claims WHERE id = $1 AND village = $2', [c.id, c.village]);
-  if (row?.filed_by !== by) return undefined;
+  const [row] = await tx.query<{ filed_by: string | null; created_at: string }>('SELECT filed_by, created_at FROM gov_claims WHERE id = $1 AND village = $2', [c.id, c.village]);
+  if (!row?.filed_by) return undefined;
+  const filedAt = row.created_at;
+  if (row.filed_by !== by) {
+    const [account] = await tx.query<{ role: string; created_at: string }>('SELECT role, created_at FROM staff_accounts WHERE username = $1', [by]);
+    if (account?.role === 'village' && account.created_at >= filedAt) {
+      throw fieldError('claim', `your account (${by}) was made after record ${c.id} was filed; a staff member who was in office then approves it (or the one who filed it rejects it and files it again)`,
+        `您的账号（${by}）是在这条记录（${c.id}）登记之后开设的，须由登记时已在任的本村工作人员审核（或由登记人驳回后重新登记）`, 403);
+    }
+    return undefined;
+  }
   const others = await tx.query<{ username: string }>(
-    `SELECT username FROM staff_accounts WHERE role = 'village' AND village = $1 AND disabled_at IS NULL AND username <> $2 LIMIT 1`, [c.village, by]);
+    `SELECT username FROM staff_accounts WHERE role = 'village' AND village = $1 AND username <> $2
+       AND created_at < $3 AND (disabled_at IS NULL OR disabled_at > $3) LIMIT 1`, [c.village, by, filedAt]);
   if (others.length === 0) return SOLE_STAFF;
   throw fieldError('claim', `you (${by}) filed record ${c.id}; another staff member of the village must approve it`,
     `这条记录（${c.id}）是您（${by}）登记的，须由本村其他工作人员审核通过`, 403);
