@@ -21,7 +21,7 @@ describe(`the pages show a claim under the terms it was filed (${ledgerDbKind})`
   let rig: BrowserRig;
   let g: GovApp;
   /** zhang's claims of V-HELP (an award) and V-FINE (a deduction), filed before both items changed. */
-  const ids = { pending: '', fine: '', help: '', rejected: '' };
+  const ids = { pending: '', finePending: '', fine: '', help: '', rejected: '' };
   let sweep: string;
   let meeting: string;
 
@@ -39,6 +39,7 @@ describe(`the pages show a claim under the terms it was filed (${ledgerDbKind})`
       const file = async (code: string, points: number) => (await call(g.va, 'POST', '/reports', { item: code, villager: 'zhang', points })).id;
       ids.pending = await file('V-HELP', 6);
       ids.fine = await file('V-FINE', 4);
+      ids.finePending = await file('V-FINE', 3);
       ids.help = await file('V-HELP', 7);
       ids.rejected = await file('V-HELP', 8);
       await call(g.va, 'POST', `/claims/${ids.help}/approve`);
@@ -69,6 +70,7 @@ describe(`the pages show a claim under the terms it was filed (${ledgerDbKind})`
     await row.waitFor();
     expect(await row.locator('td').nth(2).textContent()).toBe('帮扶孤寡老人（加 5–10 分）');
     expect(await row.locator('input[name=points]').getAttribute('placeholder')).toBe('5–10');
+    expect(await page.locator(`#claims tr[data-claim="${ids.finePending}"] td`).nth(2).textContent()).toBe('乱扔垃圾（扣 2–10 分）');
     const decided = (id: string) => page.locator(`#decided tr[data-claim="${id}"] td`);
     await decided(ids.help).first().waitFor();
     expect(await decided(ids.help).nth(2).textContent()).toBe('帮扶孤寡老人');
@@ -104,7 +106,10 @@ describe(`the pages show a claim under the terms it was filed (${ledgerDbKind})`
     const pending = help.find((l) => l.cls === 'pending')!;
     expect(pending.color).not.toBe(help.find((l) => l.cls === 'plus')!.color);
     expect(await page.getAttribute('#claims .pending', 'title')).toBe('审核后计入 counted once approved');
-    expect(await line(page, '乱扔垃圾')).toEqual([expect.objectContaining({ what: '乱扔垃圾 · 已通过 approved', points: '-4', cls: 'minus' })]);
+    expect(await line(page, '乱扔垃圾')).toEqual(expect.arrayContaining([
+      expect.objectContaining({ what: '乱扔垃圾 · 已通过 approved', points: '-4', cls: 'minus' }),
+      expect.objectContaining({ what: '乱扔垃圾 · 待审核 in review', points: '-3（审核后计入）', cls: 'pending' }),
+    ]));
     expect(await page.locator('#claims li', { hasText: '（改）' }).count()).toBe(0);
     expect(problems).toEqual([]);
     await context.close();
