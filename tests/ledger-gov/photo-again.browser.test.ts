@@ -61,7 +61,7 @@ describe(`a photo chosen again after a reload (${ledgerDbKind})`, () => {
     const cut = (route: { abort(code: string): Promise<void> }) => route.abort('failed');
     await page.route('**/report', cut);
     await page.click(reportEast);
-    await expect.poll(() => page.textContent('#claim-error')).toContain('连不上村账本');
+    await expect.poll(() => page.textContent(`li:has(${reportEast}) .err`)).toContain('连不上村账本');
     await page.unroute('**/report', cut);
     expect({ photos: await photos(), reported: await reported() }).toEqual({ photos: 1, reported: 0 });
 

@@ -99,7 +99,7 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
     const reportButton = `button[data-claim="${claimId}"]`;
     // Refused (the item needs a photo): the refusal shown, the button ready again.
     await page.click(reportButton);
-    await expect.poll(() => page.textContent('#claim-error')).toBe('该事项需要照片凭证 / rule item ENV-SWEEP-LANE needs evidence (photo)');
+    await expect.poll(() => page.textContent(`li:has(${reportButton}) .err`)).toBe('该事项需要照片凭证 / rule item ENV-SWEEP-LANE needs evidence (photo)');
     expect(await page.isEnabled(reportButton)).toBe(true);
     await page.setInputFiles(`li:has(${reportButton}) input[type=file]`, { name: 'lane.jpg', mimeType: 'image/jpeg', buffer: await tinyJpeg() });
     // A double tap on 上报完成 uploads one photo and sends one report: the button waits for the answer, and shows it.
@@ -221,7 +221,7 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
     // The photo reaches the ledger and its answer is lost: the page says so, the villager taps again.
     const upload = await loseAnswers(page, '**/evidence');
     await page.click(reportButton);
-    await expect.poll(() => page.textContent('#claim-error')).toBe('连不上村账本，请检查网络后再试 / the ledger cannot be reached; check the network');
+    await expect.poll(() => page.textContent(`li:has(${reportButton}) .err`)).toBe('连不上村账本，请检查网络后再试 / the ledger cannot be reached; check the network');
     await expect.poll(() => page.isEnabled(reportButton)).toBe(true);
     expect({ lost: upload.lost(), photos: await photos() }).toEqual({ lost: 1, photos: 1 });
     // Now the photo is answered (the one kept) and the report's answer is lost; a third tap.

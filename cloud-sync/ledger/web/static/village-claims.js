@@ -2,7 +2,8 @@
 /**
  * The village office's claims waiting for a decision: reported task claims, self-reports and
  * records the village filed (GET …/claims?status=reported), each with its item, villager, source
- * and evidence; approve with points within the item's range (POST …/approve) or reject with a
+ * and evidence, under the terms it was filed (its item version's name, sign and range: an item
+ * edited since changes none); approve with points within that range (POST …/approve) or reject with a
  * reason (POST …/reject). The server checks the range and the state; the page shows its answer.
  */
 'use strict';
@@ -34,9 +35,10 @@
       td.textContent = '—';
       return td;
     }
-    const item = office.items.get(c.item_code);
-    const fixed = item && item.points_min === item.points_max;
-    const points = el('input', { type: 'number', inputMode: 'numeric', min: '1', step: '1', name: 'points', className: 'points', value: String(c.points ?? (fixed ? item.points_min : '')), placeholder: item ? `${item.points_min}–${item.points_max}` : '', ariaLabel: '分值' });
+    const terms = office.termsOf(c);
+    const known = terms.points_min !== undefined && terms.points_max !== undefined;
+    const fixed = known && terms.points_min === terms.points_max;
+    const points = el('input', { type: 'number', inputMode: 'numeric', min: '1', step: '1', name: 'points', className: 'points', value: String(c.points ?? (fixed ? terms.points_min : '')), placeholder: known ? `${terms.points_min}–${terms.points_max}` : '', ariaLabel: '分值' });
     const approve = el('form', { className: 'inline', noValidate: true, dataset: { act: 'approve' } }, [points, ' 分 ', el('button', { type: 'submit', className: 'small', textContent: '通过 Approve' })]);
     const reason = el('input', { type: 'text', name: 'reason', maxLength: 300, placeholder: '驳回理由 Reason', ariaLabel: '驳回理由 Reason' });
     const reject = el('form', { className: 'inline', noValidate: true, dataset: { act: 'reject' } }, [reason, ' ', el('button', { type: 'submit', className: 'small', textContent: '驳回 Reject' })]);
@@ -45,11 +47,12 @@
   }
 
   const render = (claims) => office.claimTable('claims', claims, (c, who) => {
-    const item = office.items.get(c.item_code);
+    // as filed: the item edited since changes no claim
+    const terms = office.termsOf(c);
     return el('tr', { dataset: { claim: c.id, villager: c.villager_id } }, [
       cell(office.when(c.created_at)),
       cell(who),
-      cell(item ? `${item.name}（${item.direction === 'deduct' ? '扣' : '加'} ${office.range(item)}）` : c.item_code),
+      cell(terms.direction && terms.points_min !== undefined ? `${terms.name}（${terms.direction === 'deduct' ? '扣' : '加'} ${office.range(terms)}）` : terms.name),
       cell(sourceOf(c)),
       evidenceCell(c),
       cell(c.note ?? '—'),

@@ -99,6 +99,16 @@
     office.items = new Map(all.items.map((i) => [i.code, i]));
   };
   office.itemName = (code) => office.items.get(code)?.name ?? code;
+  /**
+   * The terms a claim was filed under (its item version's name, sign and range, which the API
+   * gives with each claim), not the item's latest version: an item edited afterwards changes no
+   * claim. A field the claim lacks is taken from the item, else undefined.
+   */
+  office.termsOf = (c) => {
+    const item = office.items.get(c.item_code);
+    const pick = (own, latest) => (c[own] ?? item?.[latest]);
+    return { name: pick('item_name', 'name') ?? c.item_code, direction: pick('direction', 'direction'), points_min: pick('item_points_min', 'points_min'), points_max: pick('item_points_max', 'points_max') };
+  };
   office.range = (i) => (i.points_min === i.points_max ? `${i.points_min} 分` : `${i.points_min}–${i.points_max} 分`);
 
   /** A villager of the village with their balance (GET …/villagers/:id), asked once per load. */

@@ -17,11 +17,8 @@
   const SHOWN = 50;
 
   const signed = (n) => (n > 0 ? `+${n}` : String(n));
-  /** An approved claim's points as they counted: a deduction's are taken. */
-  const pointsOf = (c) => {
-    const item = office.items.get(c.item_code);
-    return item?.direction === 'deduct' ? -c.points : c.points;
-  };
+  /** An approved claim's points as they counted, by the sign it was filed under: a deduction's are taken. */
+  const pointsOf = (c) => (office.termsOf(c).direction === 'deduct' ? -c.points : c.points);
 
   function reverseCell() {
     const td = cell('', 'decide manage');
@@ -39,7 +36,7 @@
     return el('tr', { dataset: { claim: c.id, villager: c.villager_id, status: c.status } }, [
       cell(office.when(c.decided_at)),
       cell(who),
-      cell(office.itemName(c.item_code)),
+      cell(office.termsOf(c).name),
       cell(signed(pointsOf(c)), 'num'),
       cell(reversed ? `已冲正 reversed：${c.reason ?? ''}` : '已通过 approved', reversed ? 'muted status' : 'ok status'),
       ...(office.manage ? [reversed ? cell('—', 'manage') : reverseCell()] : []),

@@ -3,9 +3,11 @@
  * The villager's phone page, its part that sends: open tasks to claim (认领), own claims to
  * report done (上报完成) with a photo, and a witness's name where the item needs a witness, and
  * the self-report form (我要申报). A photo is shrunk before it goes (photo-shrink.js) and
- * uploaded once per request id (photo-key.js); a claim's points are signed by its item's
- * direction, not counted when rejected or reversed. villager.js has the session, the QR code,
- * the balance and the history, and draws these lists with what it loads (window.VillagerClaims).
+ * uploaded once per request id (photo-key.js); a refused report is said beside its claim. A
+ * claim is shown under the terms it was filed (its own sign and item name, not the item's latest
+ * version); its points greyed while in review, not counted when rejected or reversed.
+ * villager.js has the session, the QR code, the balance and the history, and draws these lists
+ * with what it loads (window.VillagerClaims).
  */
 'use strict';
 
@@ -14,18 +16,41 @@ const STATUS_ZH = { claimed: '已认领 claimed', reported: '待审核 in review
 const needsWitness = (code) => state.rules.get(code)?.evidence === 'witness';
 /** Said when the witness's name is left empty: names the field. */
 const NO_WITNESS = () => LedgerErrors.say('请填写“证明人姓名”：这件事需要有人作证', "fill in the witness's name (证明人姓名): this item needs a witness");
+/** Whether a claimed task's item needs a photo (its picker then says 必填). */
+const needsPhoto = (code) => state.rules.get(code)?.evidence === 'photo';
 /**
- * A claim's points as the history shows them: a deduction's with a minus, not green; a rejected
- * or reversed claim's struck through, greyed and said not counted (its state is in the line).
+ * The terms a claim was filed under (the API gives each claim its item version's sign, name and
+ * range), not the item's latest version: an item edited afterwards changes no claim. A field the
+ * claim lacks is taken from the item.
+ */
+function termsOf(c) {
+  const item = state.rules.get(c.item_code);
+  return { direction: c.direction ?? item?.direction, name: c.item_name ?? item?.name ?? c.item_code, min: c.item_points_min ?? item?.points_min, max: c.item_points_max ?? item?.points_max };
+}
+/** A span of muted points with what they mean said in words (title and aria-label). */
+function noted(text, cls, zhEn) {
+  const el = span(text, cls);
+  el.title = zhEn;
+  el.setAttribute('aria-label', `${text} ${zhEn}`);
+  return el;
+}
+/**
+ * A claim's points as the history shows them, by the sign it was filed under: a deduction's with
+ * a minus, not green; a claim in review greyed and said counted once approved (its range if no
+ * points are set yet); a rejected or reversed claim's struck through, greyed and said not counted
+ * (its state is in the line).
  */
 function claimPoints(c) {
+  const t = termsOf(c);
+  const sign = t.direction === 'deduct' ? '-' : '+';
+  if (c.status === 'reported') {
+    const pts = c.points ? String(Math.abs(c.points)) : t.min === undefined ? '' : t.min === t.max ? String(t.min) : `${t.min}–${t.max}`;
+    return pts ? noted(`${sign}${pts}（审核后计入）`, 'pending', '审核后计入 counted once approved') : span('');
+  }
   if (!c.points) return span('');
-  const n = state.rules.get(c.item_code)?.direction === 'deduct' ? -Math.abs(c.points) : c.points;
+  const n = t.direction === 'deduct' ? -Math.abs(c.points) : c.points;
   if (c.status !== 'rejected' && c.status !== 'reversed') return signed(n);
-  const el = span(n > 0 ? `+${n}` : String(n), 'void');
-  el.title = '不计入积分 not counted';
-  el.setAttribute('aria-label', `${el.textContent} 不计入积分 not counted`);
-  return el;
+  return noted(n > 0 ? `+${n}` : String(n), 'void', '不计入积分 not counted');
 }
 
 function renderTasks(tasks, claims) {
@@ -51,7 +76,7 @@ function renderClaims(claims) {
   const ul = $('claims');
   ul.replaceChildren();
   for (const c of claims) {
-    const title = c.task_id && state.tasks.get(c.task_id) ? state.tasks.get(c.task_id) : state.rules.get(c.item_code)?.name || c.item_code;
+    const title = c.task_id && state.tasks.get(c.task_id) ? state.tasks.get(c.task_id) : termsOf(c).name;
     const info = span(`${title} · ${STATUS_ZH[c.status] || c.status}${c.reason ? `（${c.reason}）` : ''}`);
     if (c.status !== 'claimed') {
       ul.append(li(info, claimPoints(c)));
@@ -61,8 +86,12 @@ function renderClaims(claims) {
     const witness = needsWitness(c.item_code);
     // an item that needs a witness asks for their name (in words an elderly villager reads at once), and takes a photo too
     const name = witness ? Object.assign(document.createElement('input'), { type: 'text', maxLength: 200, placeholder: '例如：王大妈', id: `witness-${c.id}` }) : undefined;
-    const file = Object.assign(document.createElement('input'), { type: 'file', accept: 'image/*' });
-    file.setAttribute('aria-label', '凭证照片 Photo');
+    // the photo's picker under words that say whether the item needs it
+    const file = Object.assign(document.createElement('input'), { type: 'file', accept: 'image/*', id: `photo-${c.id}` });
+    const fileLabel = Object.assign(document.createElement('label'), { htmlFor: file.id, textContent: needsPhoto(c.item_code) ? '照片（必填）Photo (required)' : '照片（可不填）Photo (optional)' });
+    // a refused report is said beside its claim
+    const err = Object.assign(document.createElement('p'), { className: 'err claim-err', id: `claim-error-${c.id}` });
+    err.setAttribute('role', 'alert');
     const btn = document.createElement('button');
     btn.className = 'small';
     btn.type = 'button';
@@ -71,8 +100,8 @@ function renderClaims(claims) {
     btn.addEventListener('click', () => report(c.id, { photo: file.files[0], ...(name ? { witness: name.value.trim() } : {}) }, btn));
     // a witness's name under its words, seen while typing (a placeholder goes away)
     if (name) box.append(Object.assign(document.createElement('label'), { htmlFor: name.id, textContent: '证明人姓名（必填）Witness name' }), name);
-    box.append(file, btn);
-    ul.append(li(info, box));
+    box.append(fileLabel, file, btn);
+    ul.append(li(info, box, err));
   }
   if (claims.length === 0) ul.append(li(span(LedgerErrors.say('还没有申报', 'no claims yet'), 'muted')));
 }
@@ -190,11 +219,12 @@ const claim = (task, btn) => sendOnce(btn, async () => {
 
 /** Reports a claim done, with its photo or its witness's name; the button waits while the photo uploads and the report is sent. */
 const report = (claimId, { photo, witness }, btn) => sendOnce(btn, async () => {
-  $('claim-error').textContent = '';
+  const error = $(`claim-error-${claimId}`);
+  error.textContent = '';
   $('claim-ok').textContent = '';
   if (witness === '') {
     $(`witness-${claimId}`)?.focus();
-    return void ($('claim-error').textContent = NO_WITNESS());
+    return void (error.textContent = NO_WITNESS());
   }
   try {
     const sent = photo ? await uploaded(photo, `claim:${claimId}`) : undefined;
@@ -204,7 +234,7 @@ const report = (claimId, { photo, witness }, btn) => sendOnce(btn, async () => {
     if (sent?.again) $('claim-ok').textContent = PHOTO_AGAIN();
     await load();
   } catch (e) {
-    $('claim-error').textContent = e.message;
+    error.textContent = e.message;
   }
 });
 

@@ -103,7 +103,7 @@ function renderHistory(history) {
 }
 
 async function load() {
-  // every item, retired ones too, for what the claims are (direction, evidence); those in force to report
+  // every item, retired ones too, for the evidence a claim needs (a claim carries its own sign and name); those in force to report
   const [me, tasks, items, rules] = await Promise.all([api('GET', `${base()}/me`), api('GET', `${base()}/tasks?status=open`), api('GET', `${base()}/items`), api('GET', `${base()}/items?all=true`)]);
   state.rules = new Map([...rules.items, ...items.items].map((i) => [i.code, i]));
   VillagerClaims.renderSelfItems(items.items);
