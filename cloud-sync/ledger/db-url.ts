@@ -6,18 +6,36 @@
  */
 import { EdgeError, ErrorCode, isEdgeError } from '../../edge/errors.ts';
 
-/** The URL with any password replaced by `***` (and what cannot be parsed shown without its user part). */
+/**
+ * The URL with any password replaced by `***`. Read as text, not by the URL parser: a password
+ * holding a `/` (`postgres://u:pa/ss@host/db`) does not parse, and one of digits after a `/`
+ * parses as a port and a path (`postgres://u:1234/x@host/db`), so the parser's idea of the
+ * password cannot be trusted to find it. Everything after the user's name up to the LAST `@` is
+ * masked (masking a path's `@` too is the safe side), and a `password=` parameter of the query.
+ */
 export function maskDatabaseUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url.replace(/\/\/[^@/]*@/, '//***@');
+  let shown = url;
+  const scheme = shown.indexOf('://');
+  const at = shown.lastIndexOf('@');
+  if (scheme >= 0 && at > scheme) {
+    const userinfo = shown.slice(scheme + 3, at);
+    const colon = userinfo.indexOf(':');
+    if (colon >= 0) shown = `${shown.slice(0, scheme + 3)}${userinfo.slice(0, colon)}:***${shown.slice(at)}`;
   }
+  return shown.replace(/([?&]password=)[^&#]*/gi, '$1***');
 }
 
-/** Why `url` is not a PostgreSQL URL (postgres:// or postgresql:// with a host), or undefined. */
+/** The server a URL names: its host, or the `host` of its query (a unix socket's folder). */
+function serverOf(u: URL): string {
+  return u.host || u.searchParams.get('host') || '';
+}
+
+/**
+ * Why `url` is not a PostgreSQL URL, or undefined: postgres:// or postgresql:// (a server by host,
+ * postgres://USER@HOST/DB, by the `host` of the query as a unix socket is named,
+ * postgres:///DB?host=/run/postgresql, or none, pg's default), or socket:///run/postgresql?db=DB:
+ * every form pg takes.
+ */
 export function databaseUrlProblem(url: string): { en: string; zh: string } | undefined {
   let u: URL | undefined;
   try {
@@ -25,11 +43,12 @@ export function databaseUrlProblem(url: string): { en: string; zh: string } | un
   } catch {
     u = undefined;
   }
-  if (u && (u.protocol === 'postgres:' || u.protocol === 'postgresql:') && u.hostname) return undefined;
+  if (u && (u.protocol === 'postgres:' || u.protocol === 'postgresql:')) return undefined;
+  if (u && u.protocol === 'socket:' && u.pathname.length > 1) return undefined;
   const shown = maskDatabaseUrl(url);
   return {
-    en: `${JSON.stringify(shown)} is not a PostgreSQL URL; expected postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`,
-    zh: `${shown} 不是 PostgreSQL 地址，应为 postgres://用户[:密码]@主机[:端口]/数据库`,
+    en: `${JSON.stringify(shown)} is not a PostgreSQL URL; expected postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE (or postgres:///DATABASE?host=/SOCKET/FOLDER)`,
+    zh: `${shown} 不是 PostgreSQL 地址，应为 postgres://用户[:密码]@主机[:端口]/数据库（或 postgres:///数据库?host=/套接字目录）`,
   };
 }
 
@@ -40,8 +59,8 @@ function reason(e: NodeJS.ErrnoException, url: string): { en: string; zh: string
   let host = '';
   try {
     const u = new URL(url);
-    db = decodeURIComponent(u.pathname.slice(1));
-    host = u.host;
+    db = u.protocol === 'socket:' ? u.searchParams.get('db') ?? '' : decodeURIComponent(u.pathname.slice(1));
+    host = u.protocol === 'socket:' ? u.pathname : serverOf(u);
   } catch { /* shown whole below */ }
   if (code === '3D000') return { en: `the database ${JSON.stringify(db)} does not exist on ${host}; create it (createdb) or correct the name`, zh: `数据库 ${db} 在 ${host} 上不存在；请先创建（createdb）或改正库名` };
   if (code.startsWith('28')) return { en: `the server ${host} refused the login (wrong user or password)`, zh: `服务器 ${host} 拒绝登录（用户名或密码不对）` };

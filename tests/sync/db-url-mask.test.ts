@@ -1,0 +1,39 @@
+/**
+ * DATABASE_URL said back (cloud-sync/ledger/db-url.ts): the password never shown, however the URL
+ * is written (a `/` in it, digits the URL parser reads as a port, a `password=` parameter), and
+ * the unix-socket forms pg takes are PostgreSQL URLs (a review found both).
+ */
+import { describe, expect, it } from 'vitest';
+import { databaseUrlError, databaseUrlProblem, maskDatabaseUrl } from '../../cloud-sync/ledger/db-url.ts';
+
+describe('DATABASE_URL masked and checked', () => {
+  it('never shows the password', () => {
+    const cases: Array<[string, string]> = [
+      ['postgres://u:secret@host/db', 'secret'],
+      ['postgres://u:pa/ss@host/db', 'pa/ss'],
+      ['postgres://u:1234/x@host/db', '1234/x'],
+      ['postgres://u:p@ss@host:5432/db', 'p@ss'],
+      ['postgres://u@host/db?password=hunter2&sslmode=require', 'hunter2'],
+      ['postgres://u@host/db?sslmode=require&PASSWORD=hunter2', 'hunter2'],
+    ];
+    for (const [url, secret] of cases) {
+      expect(maskDatabaseUrl(url)).not.toContain(secret);
+      expect(maskDatabaseUrl(url)).toContain('***');
+      const problem = databaseUrlProblem(url.replace('postgres:', 'mysql:'));
+      expect(JSON.stringify(problem)).not.toContain(secret);
+      const err = databaseUrlError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED', syscall: 'connect' }), url) as Error & { zh?: string };
+      expect(err.message + (err.zh ?? '')).not.toContain(secret);
+    }
+    expect(maskDatabaseUrl('postgres://postgres@127.0.0.1:5432/test')).toBe('postgres://postgres@127.0.0.1:5432/test');
+    expect(maskDatabaseUrl('postgres://u:secret@host/db')).toBe('postgres://u:***@host/db');
+  });
+
+  it('takes the unix-socket forms pg takes, refuses what is not PostgreSQL\'s', () => {
+    expect(databaseUrlProblem('postgres:///ledger?host=/run/postgresql')).toBeUndefined();
+    expect(databaseUrlProblem('socket:///run/postgresql?db=ledger')).toBeUndefined();
+    expect(databaseUrlProblem('postgres://u@127.0.0.1:5432/test')).toBeUndefined();
+    expect(databaseUrlProblem('postgres:///ledger')).toBeUndefined();
+    expect(databaseUrlProblem('http://127.0.0.1/ledger')).toMatchObject({ en: expect.stringContaining('is not a PostgreSQL URL') });
+    expect(databaseUrlProblem('notaurl')).toMatchObject({ zh: expect.stringContaining('不是 PostgreSQL 地址') });
+  });
+});
