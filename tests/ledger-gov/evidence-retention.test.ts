@@ -190,3 +190,43 @@ describe(`evidence photo retention against a report at the same moment (${ledger
     expect(await purgedAt(photo)).not.toBeNull();
   });
 });
+
+describe(`evidence retention and a photo with a witness's name (${ledgerDbKind})`, () => {
+  it('a pending claim whose evidence is a photo and words keeps its photo; once decided, the purge takes it and notes it on the claim', async () => {
+    const g = await govApp();
+    try {
+      const zhang = await g.villager(g.a, 'zhang');
+      const up = await g.upload(zhang, `/api/villages/${g.a}/evidence`, await tinyJpeg());
+      expect(up.statusCode).toBe(201);
+      const id = (up.json() as { id: string }).id;
+      const filed = await g.call(zhang, 'POST', `/api/villages/${g.a}/reports`, { item: 'ENV-SWEEP-LANE', evidence: `photo:${id} 证明人：王大妈` });
+      expect(filed.statusCode).toBe(201);
+      const claim = (filed.json() as { id: string }).id;
+      const later = () => new Date(Date.now() + 400 * DAY);
+      expect(await purgeEvidence(g.db, 365, later())).toMatchObject({ purged: 0 });
+      expect((await g.call(g.va, 'GET', `/api/villages/${g.a}/evidence/${id}`)).statusCode).toBe(200);
+      expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${claim}/approve`, {})).statusCode).toBe(200);
+      expect(await purgeEvidence(g.db, 365, later())).toMatchObject({ purged: 1, claims: 1 });
+      const audit = (await g.call(g.va, 'GET', `/api/villages/${g.a}/audit`)).json() as { events: { subject: string; action: string }[] };
+      expect(audit.events.some((e) => e.subject === `claim:${claim}` && e.action === 'evidence.purge')).toBe(true);
+    } finally {
+      await g.close();
+    }
+  }, 60_000);
+
+  it('a photo reference followed by blanks alone is checked like any other (no photo of another villager slips through)', async () => {
+    const g = await govApp();
+    try {
+      await g.villager(g.a, 'zhang');
+      const li = await g.villager(g.a, 'li');
+      const zhang = await g.villager(g.a, 'zhang');
+      const up = await g.upload(li, `/api/villages/${g.a}/evidence`, await tinyJpeg());
+      const lis = (up.json() as { id: string }).id;
+      const r = await g.call(zhang, 'POST', `/api/villages/${g.a}/reports`, { item: 'ENV-SWEEP-LANE', evidence: `photo:${lis}   ` });
+      expect(r.statusCode).toBe(400);
+      expect(r.json()).toMatchObject({ field: 'evidence' });
+    } finally {
+      await g.close();
+    }
+  }, 60_000);
+});

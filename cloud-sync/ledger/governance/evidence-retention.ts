@@ -19,8 +19,16 @@ import { audit, localDate } from './rules.ts';
 /** Photos purged per transaction: a large first purge never holds the ledger long. */
 const BATCH = 50;
 
+/**
+ * A claim's evidence names photo `id`: `photo:ev-…` alone or followed by words (a witness's name,
+ * evidence.ts). A LIKE on the prefix: an id that is the start of another's, or a `_` in an id
+ * (LIKE's any character), can only make a photo count as named when it is not, which keeps it
+ * longer, never shorter.
+ */
+const namesPhoto = (id: string): string => `(c.evidence = 'photo:' || ${id} OR c.evidence LIKE 'photo:' || ${id} || '%')`;
+
 /** The photo is named by no claim still waiting for a decision: `e` is the photo's row. */
-const NOT_PENDING = `NOT EXISTS (SELECT 1 FROM gov_claims c WHERE c.evidence = 'photo:' || e.id AND c.status IN ('claimed', 'reported'))`;
+const NOT_PENDING = `NOT EXISTS (SELECT 1 FROM gov_claims c WHERE ${namesPhoto('e.id')} AND c.status IN ('claimed', 'reported'))`;
 
 export interface PurgeResult { purged: number; claims: number; cutoff: string }
 
@@ -45,7 +53,7 @@ export async function purgeEvidence(db: SqlDb, keepDays: number, now: Date): Pro
         if ((await tx.run(`UPDATE gov_evidence AS e SET bytes = $1, purged_at = $2 WHERE e.id = $3 AND e.purged_at IS NULL AND ${NOT_PENDING}`, [Buffer.alloc(0), now.toISOString(), p.id])) === 0) continue;
         const note = { purged_on: on, uploaded_at: p.created_at, kept_days: keepDays, zh: `照片已于 ${on} 按保存期限删除`, message: `photo purged on ${on}` };
         await audit(tx, p.village, `evidence:${p.id}`, 'evidence.purge', 'system', note, now);
-        const claims = await tx.query<{ id: string }>('SELECT id FROM gov_claims WHERE village = $1 AND evidence = $2', [p.village, `photo:${p.id}`]);
+        const claims = await tx.query<{ id: string }>(`SELECT c.id FROM gov_claims c WHERE c.village = $1 AND ${namesPhoto('$2')}`, [p.village, p.id]);
         for (const c of claims) await audit(tx, p.village, `claim:${c.id}`, 'evidence.purge', 'system', { evidence: `photo:${p.id}`, ...note }, now);
         out.purged++;
         out.claims += claims.length;

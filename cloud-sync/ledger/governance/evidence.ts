@@ -122,7 +122,9 @@ export async function photoOf(db: SqlDb, village: string, id: string): Promise<{
  * are taken as written.
  */
 export async function checkEvidenceRef(db: SqlDb, village: string, villager: string, evidence: string | undefined, by: 'villager' | 'village'): Promise<void> {
-  const m = /^photo:(ev-[A-Za-z0-9_-]+)(?:\s+\S[\s\S]*)?$/.exec(evidence ?? '');
+  // any evidence that opens with a photo's reference is checked, whatever follows (words, or
+  // blanks alone), as the pages show a photo's link for each (village-claims.js)
+  const m = /^photo:(ev-[A-Za-z0-9_-]+)(?=\s|$)/.exec(evidence ?? '');
   if (!m) return;
   const p = await photoOf(db, village, m[1]!);
   if (!p || (p.villager_id === null ? by === 'villager' : p.villager_id !== villager)) throw fieldError('evidence', `no photo ${m[1]} in this village`, `找不到凭证照片 ${m[1]}`, 400);
