@@ -179,7 +179,7 @@ function openOnce(file: string, opts: OpenOptions): Db {
  */
 export function openLedgerReadOnly(file: string): Db {
   try {
-    return openLedger(file, { readonly: true });
+    return readableHere(openLedger(file, { readonly: true }), file);
   } catch (err) {
     const code = ((err as { cause?: { code?: string } }).cause?.code) ?? '';
     if (code !== 'SQLITE_READONLY_DIRECTORY' && code !== 'SQLITE_CANTOPEN') throw err;
@@ -209,15 +209,38 @@ export function openLedgerReadOnly(file: string): Db {
   try {
     const check = db.pragma('quick_check', { simple: true });
     if (check !== 'ok') throw new EdgeError(ErrorCode.DB_CORRUPT, `${file} failed the integrity check: ${String(check)}`, { zh: '数据库完整性检查失败' });
-    if ((db.pragma('application_id', { simple: true }) as number) !== APPLICATION_ID) throw new EdgeError(ErrorCode.DB_NOT_OURS, `${file} is not a store ledger; refusing to read it`, { zh: '该数据库不属于本系统，已拒绝打开' });
-    const v = db.pragma('user_version', { simple: true }) as number;
-    if (v > LATEST_VERSION) throw new EdgeError(ErrorCode.DB_NEWER_THAN_CODE, `${file} has schema version ${v}, newer than this program's ${LATEST_VERSION}`, { zh: '数据库版本比程序新，请升级程序' });
     db.pragma('foreign_keys = ON');
   } catch (err) {
     db.close();
     throw translateSqliteError(err, `reading ${file}`);
   }
-  return db;
+  return readableHere(db, file);
+}
+
+/**
+ * `db`, opened read-only, if this program can read it as it is: a store ledger (its application
+ * id; 0 in a ledger older than the id, which its migration sets) at this program's schema
+ * version. An older one is not migrated here (nothing may be written), and its queries would
+ * fail on a missing column as an internal error: it is refused, saying how to read it. Closed
+ * when refused.
+ */
+function readableHere(db: Db, file: string): Db {
+  try {
+    const appId = db.pragma('application_id', { simple: true }) as number;
+    const v = db.pragma('user_version', { simple: true }) as number;
+    if (appId !== APPLICATION_ID && (appId !== 0 || v === 0)) throw new EdgeError(ErrorCode.DB_NOT_OURS, `${file} is not a store ledger; refusing to read it`, { zh: '该数据库不属于本系统，已拒绝打开' });
+    if (v > LATEST_VERSION) throw new EdgeError(ErrorCode.DB_NEWER_THAN_CODE, `${file} has schema version ${v}, newer than this program's ${LATEST_VERSION}`, { zh: '数据库版本比程序新，请升级程序' });
+    if (v < LATEST_VERSION) {
+      throw new EdgeError(ErrorCode.DB_IO, `${file} has schema version ${v}, older than this program's ${LATEST_VERSION}, and cannot be brought up to date where this user may not write; copy the data folder somewhere this user may write and ask there (it is updated on opening)`, {
+        zh: `${file} 的数据库版本（${v}）比程序的（${LATEST_VERSION}）旧，而此处不可写，无法升级；请把数据目录复制到可写的位置后再查询（打开时会自动升级）`,
+        details: { path: file },
+      });
+    }
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
 }
 
 /** Checkpoint the WAL and close: what a clean shutdown does. */

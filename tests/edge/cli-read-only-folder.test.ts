@@ -10,7 +10,9 @@ import { execFile } from 'node:child_process';
 import { chmodSync, chownSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { tempDir } from '../ledger/helpers.ts';
+import Database from 'better-sqlite3';
 import { closeLedger, openLedger } from '../../edge/ledger/db.ts';
+import { LATEST_VERSION } from '../../edge/ledger/migrations/index.ts';
 import { firstStartKey } from '../entry/store-key.ts';
 
 const bin = path.resolve(import.meta.dirname, '../../bin/store-edge.mjs');
@@ -77,6 +79,23 @@ describe('a data folder that cannot be written', () => {
     expect(award.stderr).toMatch(/EACCES|EROFS|EPERM/);
     expect(award.stderr).toContain('cannot be written');
     expect(award.stderr).toContain('不可写');
+    expect(snapshot(t.dir)).toEqual(before);
+  }, 120_000);
+
+  it('refuses a ledger of an older schema (a backup of an earlier version): it cannot be updated there, and says how to read it', async () => {
+    chmodSync(t.dir, 0o700);
+    const raw = new Database(path.join(t.dir, 'ledger.sqlite'));
+    raw.pragma(`user_version = ${LATEST_VERSION - 1}`);
+    raw.close();
+    if (asRoot) chownTree(t.dir, NOBODY);
+    chmodSync(t.dir, 0o555);
+    const before = snapshot(t.dir);
+    const bal = await run('balance', '--villager', 'zhang', '--json');
+    expect(bal.code).toBe(1);
+    expect(bal.stderr).toContain('DB_IO');
+    expect(bal.stderr).toContain(`older than this program's ${LATEST_VERSION}`);
+    expect(bal.stderr).toContain('复制到可写的位置');
+    expect(bal.stderr).not.toContain('INTERNAL');
     expect(snapshot(t.dir)).toEqual(before);
   }, 120_000);
 });
