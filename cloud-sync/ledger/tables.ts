@@ -107,10 +107,12 @@ export async function upsertVillager(db: SqlDb, given: Omit<VillagerBody, 'statu
 /**
  * Ends every session of a villager (governance/auth.ts): a new PIN, a block or leaving the village
  * signs them out everywhere, as a new password or a disable does a staff account. Ended rather
- * than only refused while blocked, so an unblock does not bring an old session back.
+ * than only refused while blocked, so an unblock does not bring an old session back. So do a new
+ * one-time login code and the village office's sign-out (governance/login-codes.ts): a lost phone.
+ * Answers how many ended.
  */
-export async function endVillagerSessions(db: SqlDb, villager: string): Promise<void> {
-  await db.run('DELETE FROM gov_sessions WHERE villager_id = $1', [villager]);
+export async function endVillagerSessions(db: SqlDb, villager: string): Promise<number> {
+  return db.run('DELETE FROM gov_sessions WHERE villager_id = $1', [villager]);
 }
 
 /**

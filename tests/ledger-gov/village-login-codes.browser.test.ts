@@ -6,6 +6,8 @@
  * and pressing again leaves one code that signs in; a villager who is blocked or left is refused
  * (409, both languages) and nothing is issued; cancelling the confirmation sends nothing. A town
  * account has no 登录码. Codes are counted in the database and by the audit log (login-code.issue).
+ * 退出手机 (a lost phone) signs a villager out of every phone after a confirmation and says how
+ * many; a new code does the same, said on the slip (on the screen, not the paper).
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -211,6 +213,59 @@ describe(`one-time login codes on the village office page (${ledgerDbKind})`, ()
     await page.click('#lookup-form button[type=submit]');
     await expect.poll(() => page.textContent('#lookup-ok')).toContain('赵大爷（zhao）');
     expect(await page.locator('button[data-login-code]').count()).toBe(0);
+    expect(await page.locator('button[data-sign-out]').count()).toBe(0);
+    await page.context().close();
+    expect(problems).toEqual([]);
+  }, 120_000);
+
+  it('退出手机 signs a villager out of every phone after a confirmation, says how many; a new code does too, said on the slip', async () => {
+    // 老王 signed in on two phones (a bearer token and the phone page's cookie), 李 on one
+    for (const id of ['laowang', 'li']) {
+      expect((await g.call(g.va, 'PUT', `/api/villages/${g.a}/villagers/${id}`, { name: id === 'laowang' ? '老王' : '李四' })).statusCode).toBe(200);
+      expect((await g.call(g.va, 'PUT', `/api/villages/${g.a}/villagers/${id}/pin`, { pin: '2468' })).statusCode).toBe(200);
+    }
+    const signIn = async (id: string) => ((await g.call(undefined, 'POST', '/api/villager/login', { village: g.a, villager: id, pin: '2468' })).json() as { token: string }).token;
+    const me = async (token: string) => (await g.call(token, 'GET', `/api/villages/${g.a}/me`)).statusCode;
+    const wang = [await signIn('laowang'), await signIn('laowang')];
+    const li = await signIn('li');
+    const page = await office('clerk-a');
+    const out = page.locator('#villagers tr[data-villager="laowang"] button[data-sign-out]');
+    const done = page.locator('#villagers tr[data-villager="laowang"] [data-done=""]');
+    // Cancelled: nobody is signed out.
+    const asked: string[] = [];
+    page.once('dialog', (d) => void (asked.push(d.message()), d.dismiss()));
+    await out.click();
+    await expect.poll(() => asked.length).toBe(1);
+    expect(asked[0]).toContain('结束 老王（laowang） 在所有手机上的登录？');
+    await expect.poll(() => out.isEnabled()).toBe(true);
+    expect([await me(wang[0]!), await me(wang[1]!)]).toEqual([200, 200]);
+
+    page.once('dialog', (d) => void d.accept());
+    await out.click();
+    await expect.poll(() => done.textContent()).toBe('已结束 老王（laowang） 的 2 个手机登录：这些手机不能再用积分，进店二维码约 2 分钟内失效 / laowang is signed out of 2 phones; a QR code already shown expires within about 2 minutes');
+    expect([await me(wang[0]!), await me(wang[1]!), await me(li)]).toEqual([401, 401, 200]);
+    expect(await g.db.query('SELECT action FROM gov_events WHERE subject = $1 AND action = $2', ['villager:laowang', 'villager.sign-out'])).toHaveLength(1);
+
+    // Looked up by id: the same button, nothing left to end, said so.
+    await page.fill('#lookup-villager', 'laowang');
+    await page.click('#lookup-form button[type=submit]');
+    page.once('dialog', (d) => void d.accept());
+    await page.locator('#lookup-ok button[data-sign-out=laowang]').click();
+    await expect.poll(() => page.textContent('#lookup-ok [data-done=""]')).toBe('老王（laowang） 没有已登录的手机 / no phone of laowang was signed in');
+
+    // A new login code (his phone replaced) signs out the phone he signed in on since, and the slip says so.
+    const again = await signIn('laowang');
+    page.once('dialog', (d) => void d.accept());
+    await button(page, 'laowang').click();
+    await slipCode(page);
+    expect(await page.textContent('#slip-ended')).toBe('老王（laowang） 之前登录的 1 个手机已退出登录（丢失的手机不能再用积分）。/ The 1 phone signed in before is signed out.');
+    expect(await me(again)).toBe(401);
+    await page.emulateMedia({ media: 'print' });
+    expect(await page.isVisible('#slip-ended')).toBe(false);
+    await page.emulateMedia({ media: 'screen' });
+    await page.screenshot({ path: path.join(SHOTS, 'ledger-village-office-sign-out.png') });
+    await page.click('#slip-close');
+    expect(await page.textContent('#slip-ended')).toBe('');
     await page.context().close();
     expect(problems).toEqual([]);
   }, 120_000);

@@ -76,6 +76,14 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
     await expect.poll(() => page.isEnabled('#login-form button[type=submit]')).toBe(true);
     expect(logins).toHaveLength(1);
     expect((await g.db.query<{ failures: number | string }>('SELECT failures FROM gov_login_failures WHERE login = $1', [`${g.a}/zhang`])).map((f) => Number(f.failures))).toEqual([1]);
+    // two more wrong: the third says how many tries are left, the ledger's words as they come
+    const failures = async () => (await g.db.query<{ failures: number | string }>('SELECT failures FROM gov_login_failures WHERE login = $1', [`${g.a}/zhang`])).map((f) => Number(f.failures));
+    await page.click('#login-form button[type=submit]');
+    await expect.poll(failures).toEqual([2]);
+    await expect.poll(() => page.isEnabled('#login-form button[type=submit]')).toBe(true);
+    await page.click('#login-form button[type=submit]');
+    await expect.poll(() => page.textContent('#login-error')).toBe('村民编号或密码不正确，还可再试 2 次 / wrong villager id or PIN; 2 tries left');
+    await expect.poll(() => page.isEnabled('#login-form button[type=submit]')).toBe(true);
     await page.fill('#pin', '2468');
     await page.click('#login-form button[type=submit]');
     await page.waitForSelector('#main-view:not([hidden])');

@@ -121,9 +121,9 @@ export class VillagerSessions {
    */
   async loginWith(village: string, villager: string, field: 'pin' | 'code', check: (spend: boolean) => Promise<LoginCheck>): Promise<{ token: string; expires_at: string }> {
     const now = this.clock();
-    const { kind: reserved, lock, flood } = await reserveAttempt(this.db, village, villager, now);
+    const { kind: reserved, lock, flood, counted, lockedFor } = await reserveAttempt(this.db, village, villager, now);
     sayFlood(this.log, VILLAGER_FLOOD, flood);
-    if (reserved === 'locked') throw fieldError(field, 'too many wrong PINs or codes; try again later', '密码错误次数过多，请稍后再试', 429);
+    if (reserved === 'locked') throw lockedRefusal(field, lockedFor ?? LOCK_MS);
     if (reserved === 'busy') {
       await check(false);
       throw busyRefusal();
@@ -134,7 +134,7 @@ export class VillagerSessions {
       if (lock) await audit(this.db, village, `villager:${villager}`, 'villager.lock', 'system', lock, new Date(now));
       // counted in a flood: answered as an id nobody has is then
       if (reserved === 'flood') throw busyRefusal();
-      throw field === 'pin' ? fieldError('pin', 'wrong villager id or PIN', '村民编号或密码不正确', 401) : fieldError('code', 'wrong, used or expired one-time code', '登录码不正确、已用过或已过期', 401);
+      throw wrongRefusal(field, MAX_FAILURES - (counted ?? 0));
     }
     // The counts are forgotten (a flood's too), and so is every other login's whose window has ended.
     await this.db.run('DELETE FROM gov_login_failures WHERE login = $1 OR login = $2 OR until_at <= $3', [villagerKey(village, villager), floodKey(village, villager), new Date(now).toISOString()]);
@@ -203,7 +203,13 @@ export class VillagerSessions {
  * `flood`: the flood's start or end, when this attempt is the one that saw it turn (noteFlood,
  * audited in this transaction), for loginWith to say in the ledger's log once it is committed.
  */
-type Reservation = { kind: 'ok' | 'locked' | 'flood' | 'busy' | 'spent'; lock?: { failures: number; source: 'normal' | 'flood'; locked_until: string }; flood?: FloodTurn };
+type Reservation = {
+  kind: 'ok' | 'locked' | 'flood' | 'busy' | 'spent'; lock?: { failures: number; source: 'normal' | 'flood'; locked_until: string }; flood?: FloodTurn;
+  /** 'ok' and 'spent': the attempts now counted under the id's own key (a villager's or an unknown id's alike), for the tries left. */
+  counted?: number;
+  /** 'locked': ms until the lock (the count's window) ends. */
+  lockedFor?: number;
+};
 
 async function reserveAttempt(db: SqlDb, village: string, villager: string, nowMs: number): Promise<Reservation> {
   const now = new Date(nowMs).toISOString();
@@ -223,8 +229,9 @@ async function reserveAttempt(db: SqlDb, village: string, villager: string, nowM
 async function reserveCounted(tx: SqlDb, village: string, villager: string, full: boolean, now: string, until: string): Promise<Reservation> {
   const known = (await villagerOf(tx, villager))?.village === village;
   const key = known ? villagerKey(village, villager) : unknownVillagerKey(village, villager);
-  const f = await liveCount(tx, key, now);
-  if (f >= MAX_FAILURES) return { kind: 'locked' };
+  const row = await readCount(tx, key);
+  const f = row !== undefined && row.until_at > now ? Number(row.failures) : 0;
+  if (f >= MAX_FAILURES) return { kind: 'locked', lockedFor: Date.parse(row!.until_at) - Date.parse(now) };
   // read for an unknown id too (none ever has one): the same work
   const flood = await readCount(tx, floodKey(village, villager));
   const q = flood && flood.until_at > now ? Number(flood.failures) : 0;
@@ -237,17 +244,11 @@ async function reserveCounted(tx: SqlDb, village: string, villager: string, full
     return { kind: 'busy' };
   }
   await writeCount(tx, key, f + 1, until);
-  if (!known) return { kind: 'ok' };
+  if (!known) return { kind: 'ok', counted: f + 1 };
   const lock = f + 1 === MAX_FAILURES ? { failures: MAX_FAILURES, source: 'normal' as const, locked_until: until }
     : q > 0 && q < MAX_FAILURES && f + 1 + q === MAX_FAILURES ? { failures: MAX_FAILURES, source: 'flood' as const, locked_until: flood!.until_at }
       : undefined;
-  return { kind: guessesSpent(f, q) ? 'spent' : 'ok', ...(lock ? { lock } : {}) };
-}
-
-/** The attempts counted under `key` within their window (0 without a row, or once it ended). */
-async function liveCount(tx: SqlDb, key: string, now: string): Promise<number> {
-  const f = await readCount(tx, key);
-  return f !== undefined && f.until_at > now ? Number(f.failures) : 0;
+  return { kind: guessesSpent(f, q) ? 'spent' : 'ok', counted: f + 1, ...(lock ? { lock } : {}) };
 }
 
 /** A villager's count. */
@@ -294,6 +295,32 @@ const VILLAGER_FLOOD: LoginFlood = {
 const busyRefusal = () => new EdgeError(ErrorCode.LOGIN_BUSY,
   'this villager id and PIN (or code) cannot be checked now: too many villager ids were tried in the last 15 minutes; check the id and the PIN and try again later (villagers already signed in are not affected)',
   { zh: '最近 15 分钟内尝试登录的村民编号过多，暂时无法核对这个编号和密码（或登录码）；请核对村民编号和密码，稍后再试（已登录的村民不受影响）', details: { field: 'villager', status: 503, retryAfterS: LOCK_MS / 1000 } });
+
+/** Tries left from which a wrong answer says how many remain (还可再试 N 次); with more, it says only that it is wrong. */
+export const TRIES_LEFT_SAID = 2;
+
+/**
+ * A wrong PIN or code (401), `left` tries before the lock, counted under the id's own key: the
+ * same for an id nobody has at the same step (reserveAttempt), so the words tell no guesser which
+ * ids exist. A villager whose guesses a flood spent hears an unknown id's count too ('spent').
+ * The last one says the lock has come and for how long.
+ */
+function wrongRefusal(field: 'pin' | 'code', left: number) {
+  const what = field === 'pin' ? { en: 'wrong villager id or PIN', zh: '村民编号或密码不正确' } : { en: 'wrong, used or expired one-time code', zh: '登录码不正确、已用过或已过期' };
+  if (left <= 0) {
+    const m = minutes(LOCK_MS);
+    return new EdgeError(ErrorCode.INVALID_ARGUMENT, `${what.en}; too many wrong tries: try again in about ${m} minutes`, { zh: `${what.zh}；错误次数过多，请约 ${m} 分钟后再试`, details: { field, status: 401, retryAfterS: LOCK_MS / 1000 } });
+  }
+  if (left > TRIES_LEFT_SAID) return fieldError(field, what.en, what.zh, 401);
+  return fieldError(field, `${what.en}; ${left} ${left === 1 ? 'try' : 'tries'} left`, `${what.zh}，还可再试 ${left} 次`, 401);
+}
+
+/** A login refused while locked (429): when to come back, from the lock's remaining `ms`, in minutes and in Retry-After. */
+function lockedRefusal(field: 'pin' | 'code', ms: number) {
+  const m = minutes(ms);
+  return new EdgeError(ErrorCode.INVALID_ARGUMENT, `too many wrong PINs or codes; try again in about ${m} ${m === 1 ? 'minute' : 'minutes'}`, { zh: `密码错误次数过多，请约 ${m} 分钟后再试`, details: { field, status: 429, retryAfterS: Math.max(1, Math.ceil(ms / 1000)) } });
+}
+const minutes = (ms: number): number => Math.max(1, Math.ceil(ms / 60_000));
 
 /** What a PIN or code check found: wrong (or no such villager here), or right for a villager in `status`. */
 export type LoginCheck = { right: false } | { right: true; status: VillagerBody['status'] };

@@ -7,7 +7,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { ErrorCode } from '../../../edge/errors.ts';
 import type { SqlDb } from '../sql.ts';
-import { villagerOf } from '../tables.ts';
+import { endVillagerSessions, villagerOf } from '../tables.ts';
 import { audit, fieldError } from './rules.ts';
 import { hashPin, verifyPin, WRONG, type LoginCheck } from './auth.ts';
 import { answerKept, keepAnswer, replaceAnswer, sending } from './request-ids.ts';
@@ -31,8 +31,11 @@ interface IssuedUnder { villager: string; code_id: string; expires_at: string }
  * it voids it and answers a fresh one with the same expiry (`duplicate`). One code per form works,
  * the one the last answer shows. Once the form's code signed in (or was voided, or expired), a
  * resend is refused: a lost answer's code cannot have been used, so that send is no resend.
+ *
+ * A new code ends the villager's sessions (`sessions_ended`, how many): the usual reason for one
+ * is a lost or replaced phone, which would otherwise stay signed in for up to 12 hours.
  */
-export async function issueLoginCode(db: SqlDb, village: string, villager: string, days: number, actor: string, now: Date, request?: string): Promise<{ code: string; expires_at: string; duplicate: boolean }> {
+export async function issueLoginCode(db: SqlDb, village: string, villager: string, days: number, actor: string, now: Date, request?: string): Promise<{ code: string; expires_at: string; duplicate: boolean; sessions_ended: number }> {
   const raw = Array.from({ length: 8 }, () => CODE_ALPHABET[randomInt(CODE_ALPHABET.length)]).join('');
   const hash = await hashPin(raw);
   const sent = request === undefined ? undefined : sending(actor, request, village, 'login-code.issue', { villager, valid_days: days });
@@ -54,13 +57,32 @@ export async function issueLoginCode(db: SqlDb, village: string, villager: strin
     const id = randomUUID();
     await tx.run('INSERT INTO gov_login_codes (id, village, villager_id, code_hash, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
       [id, village, villager, hash, actor, now.toISOString(), expires]);
-    await audit(tx, village, `villager:${villager}`, 'login-code.issue', actor, { expires_at: expires, ...(request ? { request } : {}), ...(held ? { voids: 'the code issued before for this request' } : {}) }, now);
+    // the usual reason for a new code is a lost or replaced phone: the phones signed in before are signed out
+    const ended = await endVillagerSessions(tx, villager);
+    await audit(tx, village, `villager:${villager}`, 'login-code.issue', actor, { expires_at: expires, sessions_ended: ended, ...(request ? { request } : {}), ...(held ? { voids: 'the code issued before for this request' } : {}) }, now);
     const kept: IssuedUnder = { villager, code_id: id, expires_at: expires };
     if (held) await replaceAnswer(tx, sent, kept);
     else if (sent) await keepAnswer(tx, sent, kept, now);
-    return { expires, duplicate: held !== undefined };
+    return { expires, duplicate: held !== undefined, ended };
   });
-  return { code: `${raw.slice(0, 4)}-${raw.slice(4)}`, expires_at: issued.expires, duplicate: issued.duplicate };
+  return { code: `${raw.slice(0, 4)}-${raw.slice(4)}`, expires_at: issued.expires, duplicate: issued.duplicate, sessions_ended: issued.ended };
+}
+
+/**
+ * 结束该村民所有手机登录: the village office signs `villager` out of every phone (a lost one keeps
+ * spending points otherwise, for up to 12 hours), without a block, which would also keep him out
+ * of the store; his PIN and open codes still sign in. Answers how many sessions ended; audited
+ * (`villager.sign-out`) even when none did, so the log shows the office acted. A store-door QR code
+ * the lost phone already shows is not recalled: it lives out its 90 seconds (qr.ts).
+ */
+export async function signOutVillager(db: SqlDb, village: string, villager: string, actor: string, now: Date): Promise<number> {
+  return db.transaction(async (tx) => {
+    const v = await villagerOf(tx, villager);
+    if (!v || v.village !== village) throw fieldError('villager', `no villager ${villager} in this village`, `本村没有村民 ${villager}`, 404, ErrorCode.UNKNOWN_VILLAGER);
+    const ended = await endVillagerSessions(tx, villager);
+    await audit(tx, village, `villager:${villager}`, 'villager.sign-out', actor, { sessions_ended: ended }, now);
+    return ended;
+  });
 }
 
 const spent = (request: string, villager: string) => fieldError('request',

@@ -11,7 +11,7 @@ import { madeAtSql, storeClockAheadFlagSql } from '../store-time.ts';
 import { listVillagers, villagerOf } from '../tables.ts';
 import { fieldError, localDate } from './rules.ts';
 import { actorOf, emptyBodyIsObject, gate, Id, VillageParams, type GovApp, type GovDeps, type Principal } from './access.ts';
-import { CODE_DAYS_DEFAULT, issueLoginCode } from './login-codes.ts';
+import { CODE_DAYS_DEFAULT, issueLoginCode, signOutVillager } from './login-codes.ts';
 import { qrNotConfigured, qrPublicPem, villagerQr, type QrIssuer } from './qr.ts';
 import { MAX_UPLOAD_BYTES, photoOf, storePhoto, tooLarge } from './evidence.ts';
 import { REQUEST_ID } from './request-ids.ts';
@@ -103,6 +103,12 @@ export function registerVillagerRoutes(app: GovApp, deps: GovDeps & { qr: QrIssu
     const r = await issueLoginCode(deps.db, req.params.village, req.params.id, req.body?.valid_days ?? CODE_DAYS_DEFAULT, actorOf(p), deps.clock(), req.body?.request);
     reply.header('cache-control', 'no-store');
     return reply.status(r.duplicate ? 200 : 201).send({ villager: req.params.id, ...r });
+  });
+
+  // 结束该村民所有手机登录: a lost phone signed out, without a block (login-codes.ts signOutVillager).
+  app.post('/api/villages/:village/villagers/:id/sign-out', { preValidation: emptyBodyIsObject, schema: { params: VVillager, body: Type.Optional(Type.Object({}, { additionalProperties: false })) } }, async (req) => {
+    const p = gate(deps, req, req.params.village, 'manage');
+    return { villager: req.params.id, sessions_ended: await signOutVillager(deps.db, req.params.village, req.params.id, actorOf(p), deps.clock()) };
   });
 
   // Evidence photos: multipart/form-data, one file in the field `photo` (and `villager` when the

@@ -61,7 +61,7 @@
     const v = await office.villagerOf(id);
     if (v.error) return void office.showError('lookup', { field: v.error.field ?? 'villager', message: v.error.message });
     $('lookup-ok').replaceChildren(`${office.villagerLabel(v)}：${STATUS[v.status] ?? v.status}，余额 ${v.balance} 分 / ${STATUS_EN[v.status] ?? v.status}, balance ${v.balance} `, passbookLink(v.id));
-    if (office.manage) $('lookup-ok').append(' ', office.loginCodeButton(v));
+    if (office.manage) $('lookup-ok').append(' ', office.loginCodeButton(v), ' ', office.signOutButton(v));
   }
 
   /** The villages the account may read (GET /api/staff answers them: every one for the town, its own for a village), into the chooser. */
