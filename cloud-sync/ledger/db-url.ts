@@ -11,18 +11,19 @@ import { EdgeError, ErrorCode, isEdgeError } from '../../edge/errors.ts';
  * holding a `/` (`postgres://u:pa/ss@host/db`) does not parse, and one of digits after a `/`
  * parses as a port and a path (`postgres://u:1234/x@host/db`), so the parser's idea of the
  * password cannot be trusted to find it. Everything after the user's name up to the LAST `@` is
- * masked (masking a path's `@` too is the safe side), and a `password=` parameter of the query.
+ * masked (masking a path's `@` too is the safe side), with or without the `//`, and a
+ * `password=` or `sslpassword=` of the query or of libpq's key=value form.
  */
 export function maskDatabaseUrl(url: string): string {
   let shown = url;
-  const scheme = shown.indexOf('://');
   const at = shown.lastIndexOf('@');
-  if (scheme >= 0 && at > scheme) {
-    const userinfo = shown.slice(scheme + 3, at);
-    const colon = userinfo.indexOf(':');
-    if (colon >= 0) shown = `${shown.slice(0, scheme + 3)}${userinfo.slice(0, colon)}:***${shown.slice(at)}`;
+  if (at >= 0) {
+    // the scheme (with or without //), the user's name, then the password up to the last @
+    const m = /^([a-z][a-z0-9+.-]*:(?:\/\/)?)([^:]*):/i.exec(shown.slice(0, at));
+    if (m) shown = `${m[1]}${m[2]}:***${shown.slice(at)}`;
   }
-  return shown.replace(/([?&]password=)[^&#]*/gi, '$1***');
+  // password= (and sslpassword=) of a query, or of libpq's key=value form (`host=h password=p`)
+  return shown.replace(/(^|[\s?&;])((?:ssl)?password\s*=\s*)('[^']*'|[^&#\s]*)/gi, '$1$2***');
 }
 
 /** The server a URL names: its host, or the `host` of its query (a unix socket's folder). */

@@ -228,7 +228,8 @@ function readableHere(db: Db, file: string): Db {
   try {
     const appId = db.pragma('application_id', { simple: true }) as number;
     const v = db.pragma('user_version', { simple: true }) as number;
-    if (appId !== APPLICATION_ID && (appId !== 0 || v === 0)) throw new EdgeError(ErrorCode.DB_NOT_OURS, `${file} is not a store ledger; refusing to read it`, { zh: '该数据库不属于本系统，已拒绝打开' });
+    // id 0: a ledger older than the id (its migration sets it), so below this version; else not ours
+    if (appId !== APPLICATION_ID && (appId !== 0 || v === 0 || v >= LATEST_VERSION)) throw new EdgeError(ErrorCode.DB_NOT_OURS, `${file} is not a store ledger; refusing to read it`, { zh: '该数据库不属于本系统，已拒绝打开' });
     if (v > LATEST_VERSION) throw new EdgeError(ErrorCode.DB_NEWER_THAN_CODE, `${file} has schema version ${v}, newer than this program's ${LATEST_VERSION}`, { zh: '数据库版本比程序新，请升级程序' });
     if (v < LATEST_VERSION) {
       throw new EdgeError(ErrorCode.DB_IO, `${file} has schema version ${v}, older than this program's ${LATEST_VERSION}, and cannot be brought up to date where this user may not write; copy the data folder somewhere this user may write and ask there (it is updated on opening)`, {

@@ -15,6 +15,10 @@ describe('DATABASE_URL masked and checked', () => {
       ['postgres://u:p@ss@host:5432/db', 'p@ss'],
       ['postgres://u@host/db?password=hunter2&sslmode=require', 'hunter2'],
       ['postgres://u@host/db?sslmode=require&PASSWORD=hunter2', 'hunter2'],
+      ['postgres:u:secret@h/db', 'secret'],
+      ['host=h user=u password=secret dbname=d', 'secret'],
+      ["host=h password = 'se cret' dbname=d", 'se cret'],
+      ['postgres://u@h/db?sslpassword=keypass', 'keypass'],
     ];
     for (const [url, secret] of cases) {
       expect(maskDatabaseUrl(url)).not.toContain(secret);
