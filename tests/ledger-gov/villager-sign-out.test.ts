@@ -68,7 +68,7 @@ describe(`signing a villager out of every phone (${ledgerDbKind})`, () => {
     expect(await status(app, wang, '/me')).toBe(200);
     const ok = await app.call(staff, 'POST', url(app.a, 'laowang'));
     expect(ok.json()).toEqual({ villager: 'laowang', sessions_ended: 1 });
-    expect(await audit(app, 'villager.sign-out')).toEqual([expect.objectContaining({ actor: `village:${app.a}`, detail: { sessions_ended: 1 } })]);
+    expect(await audit(app, 'villager.sign-out')).toEqual([expect.objectContaining({ actor: `village:${app.a}`, detail: { sessions_ended: 1, by: 'office-a' } })]);
   }, 120_000);
 
   it('a new one-time login code ends the earlier phones, says how many, and its own login stays', async () => {

@@ -72,15 +72,16 @@ export async function issueLoginCode(db: SqlDb, village: string, villager: strin
  * 结束该村民所有手机登录: the village office signs `villager` out of every phone (a lost one keeps
  * spending points otherwise, for up to 12 hours), without a block, which would also keep him out
  * of the store; his PIN and open codes still sign in. Answers how many sessions ended; audited
- * (`villager.sign-out`) even when none did, so the log shows the office acted. A store-door QR code
+ * (`villager.sign-out`, with the staff account signed in as `by`) even when none did, so the log
+ * shows who in the office acted. A store-door QR code
  * the lost phone already shows is not recalled: it lives out its 90 seconds (qr.ts).
  */
-export async function signOutVillager(db: SqlDb, village: string, villager: string, actor: string, now: Date): Promise<number> {
+export async function signOutVillager(db: SqlDb, village: string, villager: string, actor: string, now: Date, by?: string): Promise<number> {
   return db.transaction(async (tx) => {
     const v = await villagerOf(tx, villager);
     if (!v || v.village !== village) throw fieldError('villager', `no villager ${villager} in this village`, `本村没有村民 ${villager}`, 404, ErrorCode.UNKNOWN_VILLAGER);
     const ended = await endVillagerSessions(tx, villager);
-    await audit(tx, village, `villager:${villager}`, 'villager.sign-out', actor, { sessions_ended: ended }, now);
+    await audit(tx, village, `villager:${villager}`, 'villager.sign-out', actor, { sessions_ended: ended, ...(by ? { by } : {}) }, now);
     return ended;
   });
 }

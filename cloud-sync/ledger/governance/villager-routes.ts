@@ -10,7 +10,7 @@ import type { SqlDb } from '../sql.ts';
 import { madeAtSql, storeClockAheadFlagSql } from '../store-time.ts';
 import { listVillagers, villagerOf } from '../tables.ts';
 import { fieldError, localDate } from './rules.ts';
-import { actorOf, emptyBodyIsObject, gate, Id, VillageParams, type GovApp, type GovDeps, type Principal } from './access.ts';
+import { actorOf, emptyBodyIsObject, gate, Id, staffOf, VillageParams, type GovApp, type GovDeps, type Principal } from './access.ts';
 import { CODE_DAYS_DEFAULT, issueLoginCode, signOutVillager } from './login-codes.ts';
 import { qrNotConfigured, qrPublicPem, villagerQr, type QrIssuer } from './qr.ts';
 import { MAX_UPLOAD_BYTES, photoOf, storePhoto, tooLarge } from './evidence.ts';
@@ -108,7 +108,7 @@ export function registerVillagerRoutes(app: GovApp, deps: GovDeps & { qr: QrIssu
   // 结束该村民所有手机登录: a lost phone signed out, without a block (login-codes.ts signOutVillager).
   app.post('/api/villages/:village/villagers/:id/sign-out', { preValidation: emptyBodyIsObject, schema: { params: VVillager, body: Type.Optional(Type.Object({}, { additionalProperties: false })) } }, async (req) => {
     const p = gate(deps, req, req.params.village, 'manage');
-    return { villager: req.params.id, sessions_ended: await signOutVillager(deps.db, req.params.village, req.params.id, actorOf(p), deps.clock()) };
+    return { villager: req.params.id, sessions_ended: await signOutVillager(deps.db, req.params.village, req.params.id, actorOf(p), deps.clock(), staffOf(p)) };
   });
 
   // Evidence photos: multipart/form-data, one file in the field `photo` (and `villager` when the
