@@ -254,7 +254,7 @@ describe(`ledger staff accounts (${ledgerDbKind})`, () => {
     g = await govApp();
     const town = await g.staff('town-a');
     const a = await g.staff('clerk-a', g.a);
-    expect((await g.call(a, 'GET', '/api/whoami')).json()).toEqual({ role: 'village', village: g.a });
+    expect((await g.call(a, 'GET', '/api/whoami')).json()).toEqual({ role: 'village', village: g.a, staff: 'clerk-a' });
     expect((await g.call(a, 'GET', `/api/villages/${g.a}/rollup`)).statusCode).toBe(200);
     expect((await g.call(a, 'GET', `/api/villages/${g.b}/rollup`)).statusCode).toBe(404);
     expect((await g.call(a, 'GET', `/api/villages/${g.b}/claims`)).statusCode).toBe(404);
