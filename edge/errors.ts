@@ -92,3 +92,8 @@ export class EdgeError extends Error {
 export function isEdgeError(err: unknown, code?: ErrorCode): err is EdgeError {
   return err instanceof EdgeError && (code === undefined || err.code === code);
 }
+
+/** System error codes of a disk (or quota) without room: a write refused so is `DB_FULL` where it concerns the ledger. */
+export const NO_ROOM: ReadonlySet<string> = new Set(['ENOSPC', 'EDQUOT']);
+/** System error codes of a folder this process may not write: read-only filesystem, or no permission. */
+export const NOT_WRITABLE: ReadonlySet<string> = new Set(['EROFS', 'EACCES', 'EPERM']);

@@ -9,13 +9,12 @@
 import { closeSync, fsyncSync, linkSync, openSync, renameSync, unlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { EdgeError, ErrorCode } from './errors.ts';
+import { EdgeError, ErrorCode, NO_ROOM } from './errors.ts';
 
 /** The one write of the key's bytes, replaceable in tests (a disk that fills up). */
 export interface KeyFileIo { write(fd: number, bytes: Buffer): void }
 const nodeIo: KeyFileIo = { write: (fd, bytes) => writeFileSync(fd, bytes) };
 
-const NO_ROOM = new Set(['ENOSPC', 'EDQUOT']);
 /** Filesystems without hard links (vfat on a USB stick) refuse link(): rename, after a look for a key there. */
 const NO_LINK = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'EMLINK']);
 

@@ -17,14 +17,9 @@
 import { mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { lockDataDir, lockHolder, lockText, holderAlive, parseLock } from './data-dir.ts';
-import { EdgeError, ErrorCode } from './errors.ts';
+import { EdgeError, ErrorCode, NO_ROOM, NOT_WRITABLE } from './errors.ts';
 
 export const HOLDS_DIR = 'store-edge.commands';
-
-/** A disk (or quota) without room. */
-export const NO_ROOM: ReadonlySet<string> = new Set(['ENOSPC', 'EDQUOT']);
-/** A folder this process may not write: read-only filesystem, or no permission. */
-export const NOT_WRITABLE: ReadonlySet<string> = new Set(['EROFS', 'EACCES', 'EPERM']);
 
 let seq = 0;
 

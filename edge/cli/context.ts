@@ -2,12 +2,12 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { withKeysApart } from '../keys.ts';
-import { holdForCommand, NOT_WRITABLE } from '../ledger-holds.ts';
+import { holdForCommand } from '../ledger-holds.ts';
 import type { Command } from 'commander';
 import { loadConfig, type LoadedConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { openLedger, openLedgerReadOnly, closeLedger, type Db } from '../ledger/db.ts';
-import { EdgeError, ErrorCode } from '../errors.ts';
+import { EdgeError, ErrorCode, NOT_WRITABLE } from '../errors.ts';
 
 export interface CommonOptions {
   dataDir?: string;

@@ -13,11 +13,16 @@ export function demoWithoutCamera(c: Config): boolean {
   return c.demo && c.entry.camera.kind === 'v4l2' && c.entry.camera.device === '/dev/video0';
 }
 
+/** Whether the demo loop runs for this config (harness/demo/): demo mode on simulated hardware with `demo_loop` on. */
+export function demoLoopRuns(c: Config): boolean {
+  return c.demo && c.demo_loop && c.drivers.simulated;
+}
+
 /**
  * The demo loop runs with its own village (harness/demo/index.ts): with sync off in the config,
  * the demo starts an embedded broker and the village ledger beside the store and turns the
- * store's sync on towards them. As harness/demo/scales.ts `demoLoopRuns`, sync off.
+ * store's sync on towards them.
  */
 export function demoBringsVillage(c: Config): boolean {
-  return c.demo && c.demo_loop && c.drivers.simulated && !c.sync.enabled;
+  return demoLoopRuns(c) && !c.sync.enabled;
 }

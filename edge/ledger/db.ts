@@ -7,7 +7,7 @@
 import Database from 'better-sqlite3';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { EdgeError, ErrorCode } from '../errors.ts';
+import { EdgeError, ErrorCode, NO_ROOM } from '../errors.ts';
 import { MIGRATIONS, LATEST_VERSION } from './migrations/index.ts';
 
 export type Db = Database.Database;
@@ -134,7 +134,7 @@ function openOnce(file: string, opts: OpenOptions): Db {
       if (!opts.readonly) closeSync(openSync(file, 'a', 0o600));
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
-      if (code === 'ENOSPC' || code === 'EDQUOT') {
+      if (NO_ROOM.has(code)) {
         throw new EdgeError(ErrorCode.DB_FULL, `the disk is full: cannot create the ledger ${file} (${code}); nothing was written: free some space and run it again`, { zh: `磁盘已满，无法创建账本文件 ${file}（${code}），本次操作未写入：请腾出空间后再运行`, cause: err, details: { path: file } });
       }
       throw new EdgeError(ErrorCode.DB_IO, `cannot create the ledger ${file} (${code}): ${(err as Error).message}`, { zh: `无法创建账本文件 ${file}（${code}），请检查数据文件夹的路径和权限`, cause: err, details: { path: file } });

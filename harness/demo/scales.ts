@@ -6,14 +6,11 @@
  * demo's village (its ledger server and broker).
  */
 import type { Config } from '../../edge/config/schema.ts';
+import { demoLoopRuns } from '../../edge/config/demo.ts';
 import { loadDemoStore, type DemoStore } from './store.ts';
 
+export { demoLoopRuns };
 export type ScaleList = Config['drivers']['scales']['list'];
-
-/** Whether the demo loop runs for this config: demo mode on simulated hardware with `demo_loop` on. */
-export function demoLoopRuns(c: Config): boolean {
-  return c.demo && c.demo_loop && c.drivers.simulated;
-}
 
 /**
  * The scales of the demo for this config: the config's own `drivers.scales.list` when it has
