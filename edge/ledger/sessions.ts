@@ -147,7 +147,6 @@ export function saveSessionState(db: Db, id: string, state: string, context: unk
   });
 }
 
-/** `review`: every review line the session has in the ledger, the settlement's own `stock_clipped` lines included. */
 /** Goods a purchase's reason names at most; past them it counts all the items (等N件). */
 const REASON_GOODS = 3;
 /** A product name in a reason is cut to this many UTF-16 units. */
@@ -178,6 +177,7 @@ function goodsOf(db: Db, lines: readonly SettledLine[]): Array<{ name: string; c
   return [...by.values()];
 }
 
+/** `review`: every review line the session has in the ledger, the settlement's own `stock_clipped` lines included. */
 export type SettleResult =
   | { status: 'settled'; session: StoreSession; lines: SettledLine[]; review: ReviewLine[]; entry: Entry | undefined; charged: number; debt: number; balance: number }
   | { status: 'already_settled'; session: StoreSession; lines: SettledLine[]; review: ReviewLine[] };
