@@ -26,6 +26,35 @@ export function maskDatabaseUrl(url: string): string {
   return shown.replace(/(^|[\s?&;])((?:ssl)?password\s*=\s*)('[^']*'|[^&#\s]*)/gi, '$1$2***');
 }
 
+/**
+ * How long the ledger waits for the server to let it in on a new connection before giving up
+ * (pg's own default is for ever: a host that drops packets, or a server that takes the connection
+ * and never answers, hung the ledger at start). libpq's `connect_timeout` of the URL, in whole
+ * seconds (`…/ledger?connect_timeout=30`; 0 waits for ever, as libpq's does), else 10 s. Only the
+ * connecting: a query or a transaction, however long, is not limited by it, nor is waiting for one
+ * of the pool's connections while all are busy.
+ */
+export const DEFAULT_CONNECT_TIMEOUT_S = 10;
+
+/** `connect_timeout` of the URL's query when it is one, or undefined (none, or no URL to read). */
+function connectTimeoutParam(url: string): string | undefined {
+  try {
+    return new URL(url).searchParams.get('connect_timeout') ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The connect timeout of `url` in milliseconds (0: none); DEFAULT_CONNECT_TIMEOUT_S when it names none or one not valid (databaseUrlProblem refuses those at start). */
+export function connectTimeoutMs(url: string): number {
+  const given = connectTimeoutParam(url);
+  const s = given !== undefined && /^\d{1,6}$/.test(given) ? Number(given) : DEFAULT_CONNECT_TIMEOUT_S;
+  return s * 1000;
+}
+
+/** pg's words when a new connection's time ran out (its client's, its pool's). */
+const CONNECT_TIMED_OUT = /^(timeout expired|Connection terminated due to connection timeout)$/;
+
 /** The server a URL names: its host, or the `host` of its query (a unix socket's folder). */
 function serverOf(u: URL): string {
   return u.host || u.searchParams.get('host') || '';
@@ -44,17 +73,24 @@ export function databaseUrlProblem(url: string): { en: string; zh: string } | un
   } catch {
     u = undefined;
   }
-  if (u && (u.protocol === 'postgres:' || u.protocol === 'postgresql:')) return undefined;
-  if (u && u.protocol === 'socket:' && u.pathname.length > 1) return undefined;
   const shown = maskDatabaseUrl(url);
+  const pgUrl = u !== undefined && (u.protocol === 'postgres:' || u.protocol === 'postgresql:' || (u.protocol === 'socket:' && u.pathname.length > 1));
+  const timeout = connectTimeoutParam(url);
+  if (pgUrl && timeout !== undefined && !/^\d{1,6}$/.test(timeout)) {
+    return {
+      en: `${JSON.stringify(shown)}: connect_timeout ${JSON.stringify(timeout)} is not a whole number of seconds (0 waits for ever; without it ${DEFAULT_CONNECT_TIMEOUT_S} s)`,
+      zh: `${shown}：connect_timeout（${timeout}）不是整数秒（0 表示一直等待；不写则为 ${DEFAULT_CONNECT_TIMEOUT_S} 秒）`,
+    };
+  }
+  if (pgUrl) return undefined;
   return {
     en: `${JSON.stringify(shown)} is not a PostgreSQL URL; expected postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE (or postgres:///DATABASE?host=/SOCKET/FOLDER)`,
     zh: `${shown} 不是 PostgreSQL 地址，应为 postgres://用户[:密码]@主机[:端口]/数据库（或 postgres:///数据库?host=/套接字目录）`,
   };
 }
 
-/** What PostgreSQL or the network said, in both languages, by its code. */
-function reason(e: NodeJS.ErrnoException, url: string): { en: string; zh: string } {
+/** What PostgreSQL or the network said, in both languages, by its code (`timedOut`: pg's connect timeout, which has none). */
+function reason(e: NodeJS.ErrnoException, url: string, timedOut: boolean): { en: string; zh: string } {
   const code = e.code ?? '';
   let db = '';
   let host = '';
@@ -64,6 +100,10 @@ function reason(e: NodeJS.ErrnoException, url: string): { en: string; zh: string
     host = u.protocol === 'socket:' ? u.pathname : serverOf(u);
   } catch { /* shown whole below */ }
   if (code === '3D000') return { en: `the database ${JSON.stringify(db)} does not exist on ${host}; create it (createdb) or correct the name`, zh: `数据库 ${db} 在 ${host} 上不存在；请先创建（createdb）或改正库名` };
+  if (timedOut) {
+    const s = connectTimeoutMs(url) / 1000;
+    return { en: `the server ${host} did not answer within ${s} s (a host that drops packets, a firewall, or a server that does not respond; DATABASE_URL's connect_timeout sets the wait, in seconds)`, zh: `数据库服务器 ${host} 在 ${s} 秒内没有应答（主机丢包、防火墙拦截或服务器无响应；等待时间由 DATABASE_URL 的 connect_timeout 设置，单位为秒）` };
+  }
   if (code.startsWith('28')) return { en: `the server ${host} refused the login (wrong user or password)`, zh: `服务器 ${host} 拒绝登录（用户名或密码不对）` };
   return { en: `cannot connect to the server ${host}`, zh: `无法连接数据库服务器 ${host}` };
 }
@@ -76,9 +116,11 @@ function reason(e: NodeJS.ErrnoException, url: string): { en: string; zh: string
 export function databaseUrlError(err: unknown, url: string | undefined): unknown {
   if (!url || isEdgeError(err) || !(err instanceof Error)) return err;
   const e = err as NodeJS.ErrnoException;
-  if (e.syscall === undefined && !(err instanceof AggregateError) && !/^(08|28|3D)/.test(e.code ?? '')) return err;
+  // pg's connect timeout is a bare Error("timeout expired"), without a code
+  const timedOut = e.code === undefined && CONNECT_TIMED_OUT.test(err.message);
+  if (!timedOut && e.syscall === undefined && !(err instanceof AggregateError) && !/^(08|28|3D)/.test(e.code ?? '')) return err;
   const said = [e.code, err.message || (err instanceof AggregateError ? err.errors.map((x: Error) => x.message).join('; ') : '')].filter(Boolean).join(': ');
-  const why = reason(e, url);
+  const why = reason(e, url, timedOut);
   const shown = maskDatabaseUrl(url);
   return new EdgeError(ErrorCode.DB_IO, `DATABASE_URL ${shown}: ${why.en} (${said})`, { zh: `DATABASE_URL（${shown}）：${why.zh}（${said}）`, cause: err });
 }

@@ -9,6 +9,7 @@ import pg from 'pg';
 import { EdgeError, ErrorCode } from '../../edge/errors.ts';
 import { restrictLedgerModes } from '../../edge/ledger/db.ts';
 import { Turns } from './turns.ts';
+import { connectTimeoutMs } from './db-url.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -228,9 +229,23 @@ async function lockNames(client: pg.PoolClient, names: readonly string[]): Promi
 
 const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/**
+ * pg's client with a connect timeout of `ms` (db-url.ts `connectTimeoutMs`). Given to the pool as
+ * its Client rather than as the pool's `connectionTimeoutMillis`, which would also limit how long
+ * a caller waits for one of the pool's connections while all are busy in long transactions.
+ */
+function clientWithConnectTimeout(ms: number): typeof pg.Client {
+  return class extends pg.Client {
+    constructor(config?: string | pg.ClientConfig) {
+      super({ ...(typeof config === 'string' ? { connectionString: config } : config), connectionTimeoutMillis: ms });
+    }
+  };
+}
+
 /** `schema`: a search_path for this pool (tests use a schema of their own). */
 export function openPostgres(url: string, schema?: string): SqlDb {
-  const pool = new pg.Pool({ connectionString: url, max: 4, ...(schema ? { options: `-c search_path=${schema}` } : {}) });
+  const Client = clientWithConnectTimeout(connectTimeoutMs(url));
+  const pool = new pg.Pool({ connectionString: url, max: 4, Client, ...(schema ? { options: `-c search_path=${schema}` } : {}) });
   // An idle client losing its connection must not crash the ledger; the pool replaces it.
   pool.on('error', () => undefined);
   const turns = new Turns();

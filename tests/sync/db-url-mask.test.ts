@@ -4,7 +4,7 @@
  * the unix-socket forms pg takes are PostgreSQL URLs (a review found both).
  */
 import { describe, expect, it } from 'vitest';
-import { databaseUrlError, databaseUrlProblem, maskDatabaseUrl } from '../../cloud-sync/ledger/db-url.ts';
+import { connectTimeoutMs, databaseUrlError, databaseUrlProblem, DEFAULT_CONNECT_TIMEOUT_S, maskDatabaseUrl } from '../../cloud-sync/ledger/db-url.ts';
 
 describe('DATABASE_URL masked and checked', () => {
   it('never shows the password', () => {
@@ -39,5 +39,29 @@ describe('DATABASE_URL masked and checked', () => {
     expect(databaseUrlProblem('postgres:///ledger')).toBeUndefined();
     expect(databaseUrlProblem('http://127.0.0.1/ledger')).toMatchObject({ en: expect.stringContaining('is not a PostgreSQL URL') });
     expect(databaseUrlProblem('notaurl')).toMatchObject({ zh: expect.stringContaining('不是 PostgreSQL 地址') });
+  });
+
+  it('a connect timeout: connect_timeout of the URL in whole seconds (0 for ever), else 10 s; any other value refused, the password masked', () => {
+    expect(DEFAULT_CONNECT_TIMEOUT_S).toBe(10);
+    expect(connectTimeoutMs('postgres://u@h/db')).toBe(10_000);
+    expect(connectTimeoutMs('postgres://u@h/db?connect_timeout=30')).toBe(30_000);
+    expect(connectTimeoutMs('postgres://u@h/db?connect_timeout=0')).toBe(0);
+    expect(connectTimeoutMs('socket:///run/postgresql?db=ledger&connect_timeout=3')).toBe(3_000);
+    expect(databaseUrlProblem('postgres://u@h/db?connect_timeout=30')).toBeUndefined();
+    for (const bad of ['soon', '1.5', '-1', '']) {
+      const problem = databaseUrlProblem(`postgres://u:secret@h/db?connect_timeout=${bad}`);
+      expect(problem, bad).toMatchObject({ en: expect.stringContaining('connect_timeout'), zh: expect.stringContaining('不是整数秒') });
+      expect(JSON.stringify(problem), bad).not.toContain('secret');
+    }
+  });
+  it('pg\'s connect timeout (a bare "timeout expired") is DATABASE_URL\'s, naming the host and the wait', () => {
+    const e = databaseUrlError(new Error('timeout expired'), 'postgres://u:secret@db.example:5432/test?connect_timeout=7') as { code: string; message: string; zh: string };
+    expect(e.code).toBe('DB_IO');
+    expect(e.message).toContain('the server db.example:5432 did not answer within 7 s');
+    expect(e.zh).toContain('数据库服务器 db.example:5432 在 7 秒内没有应答');
+    expect(`${e.message}${e.zh}`).not.toContain('secret');
+    // any other error without a code is not the connection's
+    const other = new Error('something else');
+    expect(databaseUrlError(other, 'postgres://u@h/db')).toBe(other);
   });
 });

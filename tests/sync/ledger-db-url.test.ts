@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../ledger/helpers.ts';
@@ -18,6 +18,13 @@ const server = new URL(process.env.DATABASE_URL || 'postgres://postgres@127.0.0.
 let key = '';
 let tokens = '';
 let closedPort = 0;
+/** A server that takes the connection and never answers, as a host that drops packets after the handshake. */
+const held = new Set<Socket>();
+const silent = createServer((socket) => {
+  held.add(socket);
+  socket.on('close', () => held.delete(socket));
+});
+let silentPort = 0;
 
 function run(args: string[], databaseUrl: string): Promise<{ code: number | null; out: string }> {
   const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, DATABASE_URL: databaseUrl }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -37,8 +44,14 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
   closedPort = (s.address() as AddressInfo).port;
   await new Promise<void>((resolve) => s.close(() => resolve()));
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  silentPort = (silent.address() as AddressInfo).port;
 });
-afterAll(() => t.cleanup());
+afterAll(async () => {
+  for (const socket of held) socket.destroy();
+  await new Promise<void>((resolve) => silent.close(() => resolve()));
+  t.cleanup();
+});
 
 const commands = (): string[][] => [
   ['ledger', 'serve', '--key-file', key, '--tokens-file', tokens, '--port', '0', '--broker', 'mqtt://127.0.0.1:1883'],
@@ -51,8 +64,12 @@ describe('ledger commands with a DATABASE_URL that cannot be used', () => {
     ['nothing listening', `postgres://postgres:sekrit@127.0.0.1:${closedPort}/test`, 'cannot connect', '无法连接'],
     ['a role the server refuses', `postgres://nosuchrole_${process.pid}:sekrit@${server.host}/test`, 'refused the login', '拒绝登录'],
   ];
-  it('names DATABASE_URL and what is wrong, masks the password, exits 1, no stack trace', async () => {
-    const runs = cases().flatMap(([what, url, en, zh]) => commands().map((args) => ({ what, args, en, zh, r: run(args, url) })));
+  // without a connect timeout the ledger waited for such a server for ever (the default is 10 s; 1 s here)
+  const silentCase = (): [string, string, string, string][] => [
+    ['a server that never answers', `postgres://postgres:sekrit@127.0.0.1:${silentPort}/test?connect_timeout=1`, 'did not answer within 1 s', '1 秒内没有应答'],
+  ];
+  it.each([['cannot be reached or refuses', cases], ['takes the connection and never answers', silentCase]])('a server that %s: names DATABASE_URL and what is wrong, masks the password, exits 1, no stack trace', async (_name, which) => {
+    const runs = which().flatMap(([what, url, en, zh]) => commands().map((args) => ({ what, args, en, zh, r: run(args, url) })));
     for (const { what, args, en, zh, r } of runs) {
       const { code, out } = await r;
       const label = `${what}: ${args.slice(0, 3).join(' ')}: ${out}`;

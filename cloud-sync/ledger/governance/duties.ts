@@ -4,7 +4,10 @@
  * another staff member of the village does (403 `FORBIDDEN`, in both languages). A village with
  * one staff account would wait forever: there the one who filed approves, and the approval's
  * audit step says so (`self_approved`). A machine's bearer token is no staff account: what it
- * files (`filed_by` null) anyone may approve, and its approval is nobody's own.
+ * files (`filed_by` null) anyone may approve, and its approval is nobody's own. Tokens have no
+ * name (run.ts `loadTokens`: token, role, village), so a token approving what that same token
+ * filed cannot be told from another's approval and is allowed: a documented limit
+ * (docs/governance-staff.md), not a rule.
  *
  * Both rules are decided by the staff as they were when the record was filed, which the filer
  * cannot change afterwards (a review found both ways round the rules as they stood at approval):
