@@ -22,6 +22,7 @@ import type { Logger } from '../../edge/log.ts';
 import type { SqlDb } from './sql.ts';
 import type { LedgerService } from './service.ts';
 import { registerGovernance, registerVillagerLogin, type Principal } from './governance/routes.ts';
+import { registerPinChange } from './governance/pin-change.ts';
 import { VillagerSessions, villagerLoginLimit, type VillagerSession } from './governance/auth.ts';
 import { nulField, nulRefusal, refusalCode, validationError } from './governance/errors.ts';
 import { fieldError, notBlank } from './governance/rules.ts';
@@ -320,6 +321,8 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
     const villagerLogins = scope.rateLimit(villagerLoginLimit);
     registerVillagerLogin(scope, gov, villagerLogins);
     registerPageLogin(scope, { ...gov, sessionCookie, csrfFor: (reply, session) => reply.generateCsrf({ userInfo: sha(session).toString('base64url') }) }, villagerLogins);
+    // a villager's own PIN change: its attempts at the current PIN count with the logins' per address
+    registerPinChange(scope, gov, villagerLogins);
   });
   return app;
 }

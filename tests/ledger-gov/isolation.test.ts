@@ -58,6 +58,7 @@ const BODIES: Record<string, unknown> = {
   'PUT /api/villages/:village/villagers/:id/board': { named: false },
   'GET /api/villages/:village/me/board': undefined,
   'PUT /api/villages/:village/me/board': { named: false },
+  'PUT /api/villages/:village/me/pin': { current_pin: '2468', pin: '1357', pin_confirm: '1357' },
   'GET /api/villages/:village/products': undefined,
   'PUT /api/villages/:village/products/:sku': { name: '乙村的油', price: 1, unit_g: 500, tolerance_g: 10, active: true },
 };

@@ -6,6 +6,7 @@ import type { SqlDb } from '../sql.ts';
 import type { LedgerService } from '../service.ts';
 import type { VillagerSessions } from './auth.ts';
 import { fieldError } from './rules.ts';
+import { PIN_PATTERN } from './errors.ts';
 
 /** `staff`: the staff account signed in to the pages (its user name); none for a machine's bearer token. */
 export type Principal = { role: 'town' } | { role: 'village'; village: string; staff?: string } | { role: 'villager'; village: string; villager: string };
@@ -22,6 +23,8 @@ export interface GovDeps { db: SqlDb; service: LedgerService; sessions: Villager
 
 export const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' });
 export const VillageParams = Type.Object({ village: Id });
+/** A PIN to set: the village's for a villager, the villager's own (errors.ts PIN_PATTERN). */
+export const Pin = Type.String({ pattern: PIN_PATTERN });
 
 export type Need = 'read' | 'manage' | 'villager' | 'member';
 /**

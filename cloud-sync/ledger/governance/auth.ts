@@ -88,7 +88,8 @@ export async function setPin(db: SqlDb, village: string, villager: string, pin: 
   });
 }
 
-export interface VillagerSession { village: string; villager: string; expires: number }
+/** `tokenHash`: the session's row (gov_sessions.token_hash), the one a PIN change keeps. */
+export interface VillagerSession { village: string; villager: string; expires: number; tokenHash: string }
 
 export class VillagerSessions {
   /** `log`: where a flood's start and end are said (noteFlood), in both languages. */
@@ -120,26 +121,10 @@ export class VillagerSessions {
    * guesses is in the village's audit log (`villager.lock`, reserveAttempt says when).
    */
   async loginWith(village: string, villager: string, field: 'pin' | 'code', check: (spend: boolean) => Promise<LoginCheck>): Promise<{ token: string; expires_at: string }> {
-    const now = this.clock();
-    const { kind: reserved, lock, flood, counted, lockedFor } = await reserveAttempt(this.db, village, villager, now);
-    sayFlood(this.log, VILLAGER_FLOOD, flood);
-    if (reserved === 'locked') throw lockedRefusal(field, lockedFor ?? LOCK_MS);
-    if (reserved === 'busy') {
-      await check(false);
-      throw busyRefusal();
-    }
-    const spent = reserved === 'spent';
-    const checked = await check(!spent);
-    if (!checked.right || spent) {
-      if (lock) await audit(this.db, village, `villager:${villager}`, 'villager.lock', 'system', lock, new Date(now));
-      // counted in a flood: answered as an id nobody has is then
-      if (reserved === 'flood') throw busyRefusal();
-      throw wrongRefusal(field, MAX_FAILURES - (counted ?? 0));
-    }
-    // The counts are forgotten (a flood's too), and so is every other login's whose window has ended.
-    await this.db.run('DELETE FROM gov_login_failures WHERE login = $1 OR login = $2 OR until_at <= $3', [villagerKey(village, villager), floodKey(village, villager), new Date(now).toISOString()]);
-    if (checked.status !== 'active') throw inactiveRefusal(checked.status, field);
+    const status = await this.attempt(village, villager, field, check);
+    if (status !== 'active') throw inactiveRefusal(status, field);
     const token = randomBytes(32).toString('base64url');
+    const now = this.clock();
     const at = new Date(now).toISOString();
     const expires = new Date(now + SESSION_MS).toISOString();
     await this.db.transaction(async (tx) => {
@@ -150,12 +135,40 @@ export class VillagerSessions {
     return { token, expires_at: expires };
   }
 
+  /**
+   * One answer counted and checked as a login's (loginWith says how), its refusals said on
+   * `field`: right, the counts are forgotten and the villager's status answered. A villager's own
+   * PIN change (pin-change.ts) checks the current PIN by it, on `current_pin`, so wrong current
+   * PINs and wrong logins count together towards the one lock.
+   */
+  async attempt(village: string, villager: string, field: GuessField, check: (spend: boolean) => Promise<LoginCheck>): Promise<VillagerBody['status']> {
+    const now = this.clock();
+    const { kind: reserved, lock, flood, counted, lockedFor } = await reserveAttempt(this.db, village, villager, now);
+    sayFlood(this.log, VILLAGER_FLOOD, flood);
+    if (reserved === 'locked') throw lockedRefusal(field, lockedFor ?? LOCK_MS);
+    if (reserved === 'busy') {
+      await check(false);
+      throw busyRefusal(field);
+    }
+    const spent = reserved === 'spent';
+    const checked = await check(!spent);
+    if (!checked.right || spent) {
+      if (lock) await audit(this.db, village, `villager:${villager}`, 'villager.lock', 'system', lock, new Date(now));
+      // counted in a flood: answered as an id nobody has is then
+      if (reserved === 'flood') throw busyRefusal(field);
+      throw wrongRefusal(field, MAX_FAILURES - (counted ?? 0));
+    }
+    // The counts are forgotten (a flood's too), and so is every other login's whose window has ended.
+    await this.db.run('DELETE FROM gov_login_failures WHERE login = $1 OR login = $2 OR until_at <= $3', [villagerKey(village, villager), floodKey(village, villager), new Date(now).toISOString()]);
+    return checked.status;
+  }
+
   /** The session of `token` while it lasts and its villager is active in its village (a block refuses it even before its rows go). */
   async of(token: string): Promise<VillagerSession | undefined> {
     const r = (await this.db.query<{ village: string; villager_id: string; expires_at: string }>(
       "SELECT s.village, s.villager_id, s.expires_at FROM gov_sessions s JOIN villagers v ON v.id = s.villager_id AND v.village = s.village WHERE s.token_hash = $1 AND s.expires_at > $2 AND v.status = 'active'",
       [sha(token), new Date(this.clock()).toISOString()]))[0];
-    return r && { village: r.village, villager: r.villager_id, expires: Date.parse(r.expires_at) };
+    return r && { village: r.village, villager: r.villager_id, expires: Date.parse(r.expires_at), tokenHash: sha(token) };
   }
 
   /** Logging out: the token is forgotten at once. */
@@ -292,9 +305,9 @@ const VILLAGER_FLOOD: LoginFlood = {
  * id nobody has, a villager's wrong PIN or code, a villager locked in the flood (reserveAttempt).
  * The same words for each, and true for each: the id and PIN could not be confirmed now.
  */
-const busyRefusal = () => new EdgeError(ErrorCode.LOGIN_BUSY,
+const busyRefusal = (field: GuessField) => new EdgeError(ErrorCode.LOGIN_BUSY,
   'this villager id and PIN (or code) cannot be checked now: too many villager ids were tried in the last 15 minutes; check the id and the PIN and try again later (villagers already signed in are not affected)',
-  { zh: '最近 15 分钟内尝试登录的村民编号过多，暂时无法核对这个编号和密码（或登录码）；请核对村民编号和密码，稍后再试（已登录的村民不受影响）', details: { field: 'villager', status: 503, retryAfterS: LOCK_MS / 1000 } });
+  { zh: '最近 15 分钟内尝试登录的村民编号过多，暂时无法核对这个编号和密码（或登录码）；请核对村民编号和密码，稍后再试（已登录的村民不受影响）', details: { field: field === 'current_pin' ? field : 'villager', status: 503, retryAfterS: LOCK_MS / 1000 } });
 
 /** Tries left from which a wrong answer says how many remain (还可再试 N 次); with more, it says only that it is wrong. */
 export const TRIES_LEFT_SAID = 2;
@@ -305,18 +318,27 @@ export const TRIES_LEFT_SAID = 2;
  * ids exist. A villager whose guesses a flood spent hears an unknown id's count too ('spent').
  * The last one says the lock has come and for how long.
  */
-function wrongRefusal(field: 'pin' | 'code', left: number) {
-  const what = field === 'pin' ? { en: 'wrong villager id or PIN', zh: '村民编号或密码不正确' } : { en: 'wrong, used or expired one-time code', zh: '登录码不正确、已用过或已过期' };
+function wrongRefusal(field: GuessField, left: number) {
+  const what = WRONG_WORDS[field];
+  // a signed-in villager's wrong current PIN is 403, as staff's wrong current password: 401 would say the session ended
+  const status = field === 'current_pin' ? 403 : 401;
   if (left <= 0) {
     const m = minutes(LOCK_MS);
-    return new EdgeError(ErrorCode.INVALID_ARGUMENT, `${what.en}; too many wrong tries: try again in about ${m} minutes`, { zh: `${what.zh}；错误次数过多，请约 ${m} 分钟后再试`, details: { field, status: 401, retryAfterS: LOCK_MS / 1000 } });
+    return new EdgeError(ErrorCode.INVALID_ARGUMENT, `${what.en}; too many wrong tries: try again in about ${m} minutes`, { zh: `${what.zh}；错误次数过多，请约 ${m} 分钟后再试`, details: { field, status, retryAfterS: LOCK_MS / 1000 } });
   }
-  if (left > TRIES_LEFT_SAID) return fieldError(field, what.en, what.zh, 401);
-  return fieldError(field, `${what.en}; ${left} ${left === 1 ? 'try' : 'tries'} left`, `${what.zh}，还可再试 ${left} 次`, 401);
+  if (left > TRIES_LEFT_SAID) return fieldError(field, what.en, what.zh, status);
+  return fieldError(field, `${what.en}; ${left} ${left === 1 ? 'try' : 'tries'} left`, `${what.zh}，还可再试 ${left} 次`, status);
 }
+/** What a guess is: a login's PIN or code, or the current PIN of a villager changing it (pin-change.ts). */
+export type GuessField = 'pin' | 'code' | 'current_pin';
+const WRONG_WORDS: Record<GuessField, { en: string; zh: string }> = {
+  pin: { en: 'wrong villager id or PIN', zh: '村民编号或密码不正确' },
+  code: { en: 'wrong, used or expired one-time code', zh: '登录码不正确、已用过或已过期' },
+  current_pin: { en: 'the current PIN is wrong', zh: '当前密码不正确' },
+};
 
 /** A login refused while locked (429): when to come back, from the lock's remaining `ms`, in minutes and in Retry-After. */
-function lockedRefusal(field: 'pin' | 'code', ms: number) {
+function lockedRefusal(field: GuessField, ms: number) {
   const m = minutes(ms);
   return new EdgeError(ErrorCode.INVALID_ARGUMENT, `too many wrong PINs or codes; try again in about ${m} ${m === 1 ? 'minute' : 'minutes'}`, { zh: `密码错误次数过多，请约 ${m} 分钟后再试`, details: { field, status: 429, retryAfterS: Math.max(1, Math.ceil(ms / 1000)) } });
 }

@@ -12,11 +12,19 @@ const FIELD_ZH: Record<string, string> = {
   publish_red_list: '是否公示红榜', red_list_size: '红榜名次数', publish_deeds: '是否公示好人好事', deeds_count: '好人好事条数', publish_totals: '是否公示本月合计',
   name_style: '不署名村民的显示方式', named: '是否署名', staff: '是否工作人员',
   username: '用户名', display_name: '姓名', password: '密码', current_password: '当前密码', password_confirm: '确认密码',
-  reason: '理由', note: '说明', request: '提交编号（请重新打开页面）', pin: '密码', villager: '村民编号', village: '村编号', status: '状态', id: '编号', limit: '条数',
+  reason: '理由', note: '说明', request: '提交编号（请重新打开页面）', pin: '密码', current_pin: '当前密码', pin_confirm: '确认新密码', villager: '村民编号', village: '村编号', status: '状态', id: '编号', limit: '条数',
   table: '表格', from: '起始月份', to: '截止月份', after: '起始编号', kind: '种类', command: '指令', store: '店铺编号', role: '角色', all: '是否列出全部',
   // the body as a whole (an error at its root names no field)
   '': '请求内容',
 };
+
+/**
+ * A villager's PIN, as the village sets it (PUT …/villagers/:id/pin) and the villager changes it
+ * (PUT …/me/pin): 4 to 8 digits, nothing more (the phone page's login says the same).
+ */
+export const PIN_PATTERN = '^[0-9]{4,8}$';
+/** Patterns said in words rather than as a regular expression. */
+const PATTERN_SAID: Record<string, { en: string; zh: string }> = { [PIN_PATTERN]: { en: 'must be 4 to 8 digits', zh: '须为 4 到 8 位数字' } };
 
 /** JSON types as a person reads them. */
 const TYPE: Record<string, { en: string; zh: string }> = {
@@ -46,7 +54,10 @@ function said(field: string, e: AjvError, allowed: readonly unknown[] | undefine
     case 'maxLength': return { en: `${en} must be at most ${n} characters`, zh: `${zh}不能超过 ${n} 个字符` };
     case 'minItems': return { en: `${en} must list at least ${n}`, zh: `${zh}至少 ${n} 项` };
     case 'maxItems': return { en: `${en} must list at most ${n}`, zh: `${zh}最多 ${n} 项` };
-    case 'pattern': return { en: `${en} must match ${String(p.pattern)}`, zh: `${zh}格式不正确` };
+    case 'pattern': {
+      const words = PATTERN_SAID[String(p.pattern)];
+      return words ? { en: `${en} ${words.en}`, zh: `${zh}${words.zh}` } : { en: `${en} must match ${String(p.pattern)}`, zh: `${zh}格式不正确` };
+    }
     case 'format': return { en: `${en} must be a ${String(p.format)}`, zh: `${zh}格式不正确（应为 ${String(p.format)}）` };
     case 'type': {
       const t = typeOf(p.type);

@@ -14,7 +14,7 @@ import { madeAtSql, storeClockAheadFlagSql } from '../store-time.ts';
 import { addItem, auditLog, changeItem, fieldError, inForce, ItemCode, ItemFieldsSchema, ItemInputSchema, itemVersions, latestItems, TOWN, villageItems } from './rules.ts';
 import { setPin } from './auth.ts';
 import { useLoginCode } from './login-codes.ts';
-import { actorOf, gate, Id, VillageParams, type AttemptLimit, type GovApp, type GovDeps, type Principal } from './access.ts';
+import { actorOf, gate, Id, Pin, VillageParams, type AttemptLimit, type GovApp, type GovDeps, type Principal } from './access.ts';
 import { listClaims } from './tasks.ts';
 import { registerTaskRoutes } from './task-routes.ts';
 
@@ -76,7 +76,7 @@ export function registerGovernance(app: GovApp, deps: GovDeps): void {
 
   // Villagers' PINs and login.
   app.put('/api/villages/:village/villagers/:id/pin', {
-    schema: { params: Type.Object({ village: Id, id: Id }), body: Type.Object({ pin: Type.String({ pattern: '^[0-9]{4,8}$' }) }, { additionalProperties: false }) },
+    schema: { params: Type.Object({ village: Id, id: Id }), body: Type.Object({ pin: Pin }, { additionalProperties: false }) },
   }, async (req) => {
     const p = gate(deps, req, req.params.village, 'manage');
     await setPin(deps.db, req.params.village, req.params.id, req.body.pin, actorOf(p), deps.clock());

@@ -30,7 +30,7 @@ const require = createRequire(import.meta.url);
 const VILLAGE_OFFICE = ['village.html', 'village-core.js', 'village-claims.js', 'village-record.js', 'village-decided.js', 'village-tasks.js', 'village-catalogue.js', 'village-login-codes.js', 'village.js'];
 
 /** The pages' own files, served at /assets/ (the pages themselves at their own URLs). */
-const FILES = ['sending.js', 'errors.js', 'signed-in.js', 'photo-key.js', 'photo-shrink.js', 'clock-mark.js', 'villager.html', 'villager-claims.js', 'villager.js', 'passbook.html', 'passbook.js', 'town.html', 'town.js', 'staff.html', 'staff.js', 'accounts.html', 'accounts.js', ...VILLAGE_OFFICE, 'ledger.css'];
+const FILES = ['sending.js', 'errors.js', 'signed-in.js', 'photo-key.js', 'photo-shrink.js', 'clock-mark.js', 'villager.html', 'villager-claims.js', 'villager.js', 'villager-pin.js', 'passbook.html', 'passbook.js', 'town.html', 'town.js', 'staff.html', 'staff.js', 'accounts.html', 'accounts.js', ...VILLAGE_OFFICE, 'ledger.css'];
 
 /** A file served: its content type, its bytes and its version (the first 16 hex digits of its SHA-256). */
 interface Asset { type: string; body: Buffer; version: string }
