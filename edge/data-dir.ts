@@ -14,11 +14,12 @@
  * (/proc), and a holder from another boot, started at another time, or (a lock without them)
  * not a node process is no holder.
  */
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from './log.ts';
 import type { Part } from './parts.ts';
 import { EdgeError, ErrorCode } from './errors.ts';
+import { writeNewFile } from './new-file.ts';
 
 export const LOCK_FILE = 'store-edge.lock';
 
@@ -137,7 +138,7 @@ export function ensureDataDir(dir: string): void {
 function removeStale(file: string, stale: string): void {
   const guard = `${file}.takeover`;
   try {
-    writeFileSync(guard, lockText(), { flag: 'wx', mode: 0o600 });
+    writeNewFile(guard, lockText());
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError(err, 'cannot write the lock file', '无法写入锁文件', guard);
     // another process is taking over right now (try again), or one died doing it (its guard goes)
@@ -170,7 +171,7 @@ export function lockDataDir(dir: string, purpose?: 'restore'): () => void {
   const file = path.join(dir, LOCK_FILE);
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      writeFileSync(file, lockText(purpose), { flag: 'wx', mode: 0o600 });
+      writeNewFile(file, lockText(purpose)); // a write that fails (a full disk) leaves no empty lock behind
       heldHere.add(file);
       return () => {
         heldHere.delete(file);

@@ -1,8 +1,9 @@
 /**
  * The store's hardware as one part of the daemon: the drivers (lock relay, scales, scanner)
  * and, when `drivers.simulated` is set (the demo, CI), the in-process simulators they talk to.
- * Driver health goes to the HealthBoard; driver errors never stop the daemon: a missing USB
- * adapter leaves it running degraded while the drivers retry.
+ * Driver health goes to the HealthBoard, its reasons in English and Chinese (edge/scale-words.ts,
+ * edge/hardware-words.ts); driver errors never stop the daemon: a missing USB adapter leaves it
+ * running degraded while the drivers retry.
  */
 import type { Logger } from './log.ts';
 import type { DriversConfig } from '../drivers/config.ts';
@@ -10,6 +11,7 @@ import { createDrivers, createSimulatedHardware, type BusStats, type Drivers, ty
 import type { HealthBoard, Part } from './parts.ts';
 import { EdgeError, ErrorCode } from './errors.ts';
 import { bothLanguages, scaleWords } from './scale-words.ts';
+import { busWords, lockWords, scannerWords } from './hardware-words.ts';
 
 export interface HardwareOptions {
   config: DriversConfig;
@@ -56,23 +58,23 @@ export class HardwarePart implements Part {
     this.drivers = createDrivers({ config, logger: this.log, ...(this.simulated ? { simNetwork: this.simulated.network } : {}) });
     const health = this.opts.health;
     for (const bus of this.drivers.buses.values()) {
-      bus.on('health', (h) => health.set(`bus ${h.url}`, h.health === 'up' ? 'ok' : h.health === 'stopped' ? 'stopped' : 'degraded', h.reason));
+      bus.on('health', (h) => health.set(`bus ${h.url}`, h.health === 'up' ? 'ok' : h.health === 'stopped' ? 'stopped' : 'degraded', h.reason === undefined ? undefined : bothLanguages(busWords.down(h.reason))));
     }
-    this.drivers.scanner?.on('health', (h) => health.set('scanner', h.health === 'up' ? 'ok' : 'degraded', h.reason));
+    this.drivers.scanner?.on('health', (h) => health.set('scanner', h.health === 'up' ? 'ok' : 'degraded', h.reason === undefined ? undefined : bothLanguages(scannerWords.down(h.reason))));
     this.drivers.lock.on('alarm', (a) => {
-      health.set('lock', 'degraded', `${a.reason}: ${a.detail}`);
+      health.set('lock', 'degraded', bothLanguages(lockWords.alarm(a.reason, a.detail)));
       this.log.error({ alarm: a }, 'lock alarm: the relay did not confirm release / 门锁告警：继电器未确认释放');
     });
     this.drivers.lock.on('relocked', () => health.set('lock', 'ok'));
     // Kept apart from 'lock' so that a good unlock does not hide a relay that stuck after an earlier one.
-    this.drivers.lock.on('unlock_failed', (f) => health.set('lock unlock', 'degraded', `unlock failed (${f.code}): ${f.detail}`));
+    this.drivers.lock.on('unlock_failed', (f) => health.set('lock unlock', 'degraded', bothLanguages(lockWords.unlockFailed(f.code, f.detail))));
     this.drivers.lock.on('unlocked', (u) => {
       if (u.confirmed) health.set('lock unlock', 'ok');
-      else health.set('lock unlock', 'degraded', 'unlock pulse sent but the relay could not be read back; the release check follows');
+      else health.set('lock unlock', 'degraded', bothLanguages(lockWords.unlockUnconfirmed()));
     });
     this.drivers.lock.on('inputs', (i) => {
       if (i.state === 'read') health.set('lock inputs', 'ok');
-      else health.set('lock inputs', 'degraded', `the relay board's inputs went unread for ${i.polls} polls: door contact and exit button unknown`);
+      else health.set('lock inputs', 'degraded', bothLanguages(lockWords.inputsUnread(i.polls)));
     });
     this.watchScales(this.drivers.scales);
     return this.drivers;

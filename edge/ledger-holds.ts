@@ -14,10 +14,11 @@
  * and is refused. Of a command and a restore starting at once, at least one sees the other (both
  * may be refused; neither writes). Holds of processes that no longer run are stale and removed.
  */
-import { mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { lockDataDir, lockHolder, lockText, holderAlive, parseLock } from './data-dir.ts';
 import { EdgeError, ErrorCode, NO_ROOM, NOT_WRITABLE } from './errors.ts';
+import { writeNewFile } from './new-file.ts';
 
 export const HOLDS_DIR = 'store-edge.commands';
 
@@ -47,7 +48,7 @@ export function holdForCommand(dir: string): () => void {
   const file = path.join(holds, `${process.pid}-${++seq}`);
   try {
     mkdirSync(holds, { recursive: true, mode: 0o700 });
-    writeFileSync(file, lockText(), { flag: 'wx', mode: 0o600 });
+    writeNewFile(file, lockText()); // a write that fails (a full disk) leaves no empty hold behind
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
     if (NO_ROOM.has(code)) {

@@ -4,7 +4,8 @@
  * languages (`English / 中文`). The admin pages read the English sentences of alarms raised
  * before they did (edge/http/admin-words.ts alarmDetail) with the same words.
  */
-export interface ScaleWords { en: string; zh: string }
+export interface Words { en: string; zh: string }
+export type ScaleWords = Words;
 
 /** An implausible reading's reason (drivers/scales/reading.ts ImplausibleReason) in Chinese; another as it is. */
 export const IMPLAUSIBLE_ZH: Readonly<Record<string, string>> = {
@@ -23,5 +24,5 @@ export const scaleWords = {
   zeroDrift: (driftG: number): ScaleWords => ({ en: `zero drifted ${driftG} g; zero the slot when it is empty`, zh: `零点漂移 ${driftG} 克；请在货位空着时归零` }),
 };
 
-/** Both languages in one line, as alarm details are written. */
-export const bothLanguages = (w: ScaleWords): string => `${w.en} / ${w.zh}`;
+/** Both languages in one line, as alarm details are written (the lock's, bus's and scanner's too: edge/hardware-words.ts). */
+export const bothLanguages = (w: Words): string => `${w.en} / ${w.zh}`;

@@ -37,13 +37,23 @@ export async function openByteStream(url: string, simNetwork?: SimNetwork, conne
  * port open, its file descriptor and read poller with it, which keep the process alive after
  * it has finished (the daemon after SIGTERM, the doctor after its table). Here destroy()
  * closes the port first, so a caller can end every kind of byte stream the same way.
+ *
+ * The port is closed through its binding, not the stream's close(): that one emits `close`
+ * itself, and the destroy then emitted a second, so a stream said `close` twice for one end
+ * (tests/drivers/byte-stream-close.test.ts). Destroyed, it says it once, as a socket does.
  */
 function closedOnDestroy(port: SerialPortStream): Duplex {
   port._destroy = (err, callback) => {
     // a close that fails has nothing left to close; a port not open (or being closed after a
     // disconnect, which finishes by itself) has nothing to close
-    if (port.isOpen) port.close(() => callback(err));
-    else callback(err);
+    const binding = port.port;
+    if (port.isOpen && binding) {
+      port.closing = true; // isOpen false from now: serialport's own close() and reads leave the port alone
+      binding.close().then(
+        () => callback(err),
+        () => callback(err),
+      );
+    } else callback(err);
   };
   return port;
 }

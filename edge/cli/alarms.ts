@@ -7,7 +7,7 @@
  */
 import type { Command } from 'commander';
 import { silentLogger } from '../log.ts';
-import { withCommon, withLedger, parseIntOption, print, type CommonOptions } from './context.ts';
+import { withCommon, withLedger, readLedger, parseIntOption, print, type CommonOptions } from './context.ts';
 import { AlarmBoard, ALARM_TEXT, type AlarmKind } from '../ops/alarms.ts';
 import type { AlarmRow } from '../ledger/alarms.ts';
 import { freeText } from '../ledger/free-text.ts';
@@ -38,8 +38,12 @@ function line(a: AlarmRow): string {
   return `#${a.id}\t${a.severity}\t${t.zh} ${t.en}${a.subject ? ` (${a.subject})` : ''}\t${a.raised_at}${a.seen > 1 ? ` ×${a.seen}` : ''}\t${state}\n\t${a.detail}`;
 }
 
-/** Run `fn` on the store ledger's alarm board (its log is the daemon's business, not this terminal's). */
-const onBoard = <T>(o: CommonOptions, fn: (b: AlarmBoard) => T): T => withLedger(o, (db) => fn(new AlarmBoard(() => db, silentLogger())));
+/**
+ * Run `fn` on the store ledger's alarm board (its log is the daemon's business, not this
+ * terminal's). `read`: `fn` only reads, so it also answers from a data folder this user may not
+ * write, such as a backup mounted read-only (context.ts readLedger).
+ */
+const onBoard = <T>(o: CommonOptions, fn: (b: AlarmBoard) => T, read = false): T => (read ? readLedger : withLedger)(o, (db) => fn(new AlarmBoard(() => db, silentLogger())));
 
 export function registerAlarmsCommand(program: Command): void {
   const alarms = program.command('alarms').description("the store's alarms / 门店告警");
@@ -48,7 +52,7 @@ export function registerAlarmsCommand(program: Command): void {
     .action((o: CommonOptions & { limit: string }) => {
       const limit = parseIntOption('--limit', o.limit);
       if (limit < 1 || limit > 500) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `--limit must be from 1 to 500, got ${o.limit}`, { zh: `--limit 必须在 1 到 500 之间，收到 ${o.limit}` });
-      const { active, recent } = onBoard(o, (b) => ({ active: b.active(), recent: b.recent(limit) }));
+      const { active, recent } = onBoard(o, (b) => ({ active: b.active(), recent: b.recent(limit) }), true);
       const text = [
         `未解除的告警 open alarms: ${active.length === 0 ? '无 none' : ''}`, ...active.map(line),
         `最近的告警 latest alarms: ${recent.length === 0 ? '无 none' : ''}`, ...recent.map(line),

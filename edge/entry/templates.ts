@@ -5,11 +5,12 @@
  * Data access functions take `db` first (ledger style).
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../ledger/db.ts';
 import { consentedSealedJoined, consentedSealedSlices, consentedTemplateRows, consentedTemplateRowsOf, countTemplates, deleteTemplates, insertTemplates, purgeTemplatesWithoutConsent, setTemplatesRecognizer, templatesRecognizer, templatesRecognizerCurrent } from '../ledger/face-templates.ts';
 import { EdgeError } from '../errors.ts';
+import { writeNewFile } from '../new-file.ts';
 import { descriptorLength, recognizerChoice, type EntryConfig } from './config.ts';
 import { DESCRIPTOR_LENGTHS, recognizerTag } from '../../models/recognizer.ts';
 import { isModelError } from '../../models/errors.ts';
@@ -42,9 +43,10 @@ export function loadOrCreateTemplateKey(file: string): Buffer {
   if (found) return found;
   mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const key = randomBytes(KEY_BYTES);
-  // 'wx': never overwrite a key another process created meanwhile (that would orphan its templates)
+  // never overwrite a key another process created meanwhile (that would orphan its templates);
+  // a write that fails (a full disk) leaves no empty key, which would be refused at every start after
   try {
-    writeFileSync(file, key, { mode: 0o600, flag: 'wx' });
+    writeNewFile(file, key);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return loadOrCreateTemplateKey(file);
     throw err;

@@ -4,9 +4,10 @@
  * restart does not sign everyone out. Deleting the file signs every session out.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { EdgeError, ErrorCode } from '../errors.ts';
+import { writeNewFile } from '../new-file.ts';
 
 const KEY_BYTES = 32;
 
@@ -26,8 +27,9 @@ export function loadOrCreateSessionKey(file: string): string {
   }
   mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   try {
-    // 'wx': a key another process wrote meanwhile is read, never overwritten
-    writeFileSync(file, randomBytes(KEY_BYTES), { mode: 0o600, flag: 'wx' });
+    // a key another process wrote meanwhile is read, never overwritten; a write that fails
+    // (a full disk) leaves no empty key, which would be refused at every start after
+    writeNewFile(file, randomBytes(KEY_BYTES));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }

@@ -1,6 +1,6 @@
 /**
  * A data folder this user may not write (a backup mounted read-only, a copy owned by another
- * user): the commands that only read (balance, lists) answer from it, opening the ledger
+ * user): the commands that only read (balance, lists, `alarms list`) answer from it, opening the ledger
  * read-only and leaving no mark in the folder; a command that writes is refused, exit 1, and
  * nothing changes. Root ignores folder modes, so as root the CLI runs as `nobody` (uid 65534)
  * on a folder that user owns with mode 0555: a real refusal by the kernel, not a simulated one.
@@ -14,6 +14,8 @@ import Database from 'better-sqlite3';
 import { closeLedger, openLedger } from '../../edge/ledger/db.ts';
 import { LATEST_VERSION } from '../../edge/ledger/migrations/index.ts';
 import { firstStartKey } from '../entry/store-key.ts';
+import { AlarmBoard } from '../../edge/ops/alarms.ts';
+import { silentLogger } from '../../edge/log.ts';
 
 const bin = path.resolve(import.meta.dirname, '../../bin/store-edge.mjs');
 const t = tempDir('cli-read-only-');
@@ -49,6 +51,10 @@ beforeAll(async () => {
   if (asRoot) chownTree(t.dir, NOBODY);
   expect((await run('villagers', 'add', '--id', 'zhang', '--name', '张三', '--village', '前进村')).code).toBe(0);
   expect((await run('points', 'award', '--villager', 'zhang', '--points', '15', '--reason', '清扫街道', '--id', 'e-1')).code).toBe(0);
+  const db = openLedger(path.join(t.dir, 'ledger.sqlite'));
+  new AlarmBoard(() => db, silentLogger()).raise('scale_fault', 'A', 'scale A: the scale module does not answer / 秤模块没有应答');
+  closeLedger(db);
+  if (asRoot) chownTree(t.dir, NOBODY);
   // as in a copy of the folder: no command has held it yet
   rmSync(path.join(t.dir, 'store-edge.commands'), { recursive: true, force: true });
   chmodSync(t.dir, 0o555);
@@ -67,6 +73,9 @@ describe('a data folder that cannot be written', () => {
     const list = await run('villagers', 'list', '--json');
     expect(list.code, list.stderr).toBe(0);
     expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ id: 'zhang', balance: 15 })]);
+    const alarms = await run('alarms', 'list', '--json');
+    expect(alarms.code, alarms.stderr).toBe(0);
+    expect(JSON.parse(alarms.stdout)).toMatchObject({ active: [expect.objectContaining({ kind: 'scale_fault', subject: 'A' })] });
     expect(snapshot(t.dir)).toEqual(before);
   }, 120_000);
 

@@ -1,4 +1,7 @@
-/** Scale and lock failures reach the health board (and so /healthz), and clear on recovery. */
+/**
+ * Scale, lock, bus and scanner failures reach the health board (and so /healthz), said in English
+ * and Chinese (edge/hardware-words.ts), and clear on recovery.
+ */
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveDriversConfig } from '../../drivers/config.ts';
 import { HardwarePart } from '../../edge/hardware.ts';
@@ -17,13 +20,13 @@ afterEach(async () => {
   for (const s of stops.splice(0).reverse()) await s();
 });
 
-async function rig() {
+async function rig(opts: { scanner?: boolean } = {}) {
   const config = resolveDriversConfig({
     simulated: true,
     scales: { list: [{ slot: 'A', unit_id: 10, capacity_g: 5000 }], poll_interval_ms: 5, zero_drift_limit_g: 5 },
     lock: { input_poll_ms: 50, release_check_ms: 20, input_unread_polls: 3 },
     modbus: { response_timeout_ms: 50, quiet_after_error_ms: 2, reconnect_initial_ms: 20, reconnect_max_ms: 50 },
-    scanner: { enabled: false },
+    scanner: opts.scanner ? { reconnect_initial_ms: 20, reconnect_max_ms: 50 } : { enabled: false },
   });
   const health = new HealthBoard();
   health.setPhase('running');
@@ -89,6 +92,9 @@ describe('hardware health', () => {
     await until(() => part.lock !== undefined && parts()['bus sim://rs485']?.health === 'degraded', 3000, 'bus degraded');
     await expect(part.lock.unlock(200)).rejects.toThrow();
     expect(parts()['lock unlock']).toMatchObject({ health: 'degraded', detail: expect.stringMatching(/PORT_UNAVAILABLE/) });
+    // said in both languages, as the scale lines are: the bus's line and the unlock's
+    expect(parts()['lock unlock']?.detail).toMatch(/^unlock failed \(PORT_UNAVAILABLE\): .* \/ 开锁失败（PORT_UNAVAILABLE）/);
+    expect(parts()['bus sim://rs485']?.detail).toMatch(/^.+ \/ RS-485 总线连接中断（.+），正在重新连接$/);
     sim.plug('rs485');
     await until(() => parts()['bus sim://rs485']?.health === 'ok', 3000, 'bus up');
     await part.lock.unlock(200);
@@ -105,10 +111,39 @@ describe('hardware health', () => {
     line.injectFault({ kind: 'no_reply', unit: 1, times: Infinity });
     await until(() => parts()['lock inputs']?.health === 'degraded', 10_000, 'lock inputs degraded');
     expect(parts()['lock inputs']?.detail).toMatch(/3 polls/);
+    expect(parts()['lock inputs']?.detail).toMatch(/ \/ 继电器板的输入连续 3 次未读到：门磁和出门按钮状态未知$/);
     expect(part.lock.doorState).toBe('unknown');
     expect(health.report().status).toBe('degraded');
     line.clearFaults();
     await until(() => parts()['lock inputs']?.health === 'ok', 3000, 'lock inputs ok again');
     expect(part.lock.doorState).toBe('closed');
+  });
+
+  it('a relay that stays energised after the pulse makes the lock degraded, its alarm bilingual on the /alarms page', async () => {
+    const { part, sim, health, parts } = await rig();
+    const db = openLedger(':memory:');
+    stops.push(async () => closeLedger(db));
+    const board = new AlarmBoard(() => db, pino({ level: 'silent' }));
+    const watch = new AlarmWatch({ config: Value.Default(AlarmsConfigSchema, {}) as AlarmsConfig, board, health, db: () => db, dataDir: '/srv/store', log: pino({ level: 'silent' }), freeBytes: () => 50 * 2 ** 30 });
+    sim.relay.setStuckOn(true);
+    stops.push(async () => sim.relay.setStuckOn(false));
+    await part.lock.unlock(100);
+    await until(() => parts().lock?.health === 'degraded', 3000, 'lock degraded');
+    expect(parts().lock?.detail).toMatch(/^relay_stuck_on: relay still energised after the pulse and an off command \/ 继电器在脉冲和断开命令之后仍然吸合/);
+    watch.check();
+    const alarm = board.active().find((a) => a.kind === 'lock_not_confirmed' && a.subject === 'relock');
+    expect(alarm?.detail).toMatch(/^lock: relay_stuck_on: .* \/ 继电器在脉冲和断开命令之后仍然吸合/);
+    expect(alarmCells(alarm!, 'zh')).toContain('继电器在脉冲和断开命令之后仍然吸合');
+  });
+
+  it('a scanner whose port is lost makes it degraded with the reason in both languages, until it is back', async () => {
+    const { part, sim, parts } = await rig({ scanner: true });
+    await until(() => parts().scanner?.health === 'ok', 3000, 'scanner up');
+    sim.unplug('scanner');
+    await until(() => parts().scanner?.health === 'degraded', 3000, 'scanner degraded');
+    expect(parts().scanner?.detail).toMatch(/^.+ \/ 扫码枪连接中断（.+），正在重新连接$/);
+    sim.plug('scanner');
+    await until(() => parts().scanner?.health === 'ok', 3000, 'scanner up again');
+    expect(part.scanner).toBeDefined();
   });
 });
