@@ -12,16 +12,14 @@
  * (/town). What a page says of its own (a field left empty, a session ended) is said in both
  * languages too. Screenshots of each page saying the ledger is not reached go to test-results/.
  */
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { launchChromium, pageProblems } from '../../harness/browser.ts';
+import { type BrowserContext, type Page } from 'playwright-core';
+import { pageProblems } from '../../harness/browser.ts';
 import { ledgerDbKind } from '../../harness/sync/rig.ts';
-import { govApp, STAFF_PASSWORD, type GovApp, type StaffSession } from './gov-app.ts';
+import { type StaffSession } from './gov-app.ts';
+import { browserRig, SHOTS, type BrowserRig } from './browser-rig.ts';
 
-const SHOTS = path.resolve(import.meta.dirname, '../../test-results');
-const PHONE = { width: 390, height: 844 };
 const UNREACHABLE = '连不上村账本，请检查网络后再试 / the ledger cannot be reached; check the network';
 const BAD_GATEWAY = '村账本暂时无法回答（HTTP 502），请稍后再试 / the ledger could not answer (HTTP 502); try again later';
 
@@ -47,29 +45,23 @@ interface PageCase {
 }
 
 describe(`the ledger pages say a failed request in Chinese and English (${ledgerDbKind})`, () => {
-  let g: GovApp;
-  let base: string;
-  let browser: Browser;
+  let rig: BrowserRig;
   const sessions: Partial<Record<'clerk' | 'town', StaffSession>> = {};
 
   beforeAll(async () => {
-    g = await govApp();
-    await g.villager(g.a, 'zhang');
-    sessions.clerk = await g.staff('clerk-a', g.a);
-    sessions.town = await g.staff('town-office');
-    base = await g.app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await launchChromium();
-    mkdirSync(SHOTS, { recursive: true });
+    rig = await browserRig(async (g) => {
+      await g.villager(g.a, 'zhang');
+      sessions.clerk = await g.staff('clerk-a', g.a);
+      sessions.town = await g.staff('town-office');
+    });
   }, 60_000);
   afterAll(async () => {
-    await browser?.close();
-    await g?.close();
+    await rig?.close();
   });
 
   const phone = async (as?: 'clerk' | 'town'): Promise<BrowserContext> => {
-    const context = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true, locale: 'zh-CN' });
-    if (as) await context.addCookies([{ name: 'ledger_staff', value: sessions[as]!.cookie, url: base }]);
-    return context;
+    const context = await rig.phone();
+    return as ? rig.asStaff(context, sessions[as]!) : context;
   };
   /** The line's text, and whether it fits the phone: no wider than its box, its box inside the screen. */
   const shown = (page: Page, selector: string) => page.locator(selector).evaluate((el: unknown) => {
@@ -84,7 +76,7 @@ describe(`the ledger pages say a failed request in Chinese and English (${ledger
       shot: 'villager',
       page: '/m/ (a wrong one-time code)',
       open: async (page) => {
-        await page.goto(`${base}/m/?village=${g.a}`);
+        await page.goto(`${rig.base}/m/?village=${rig.g.a}`);
         await page.waitForSelector('#login-view:not([hidden])');
         await page.click('#tab-code');
       },
@@ -100,7 +92,7 @@ describe(`the ledger pages say a failed request in Chinese and English (${ledger
       shot: 'login',
       page: '/login (a wrong password)',
       open: async (page) => {
-        await page.goto(`${base}/login`);
+        await page.goto(`${rig.base}/login`);
         await page.waitForSelector('#login-view:not([hidden])');
       },
       send: async (page) => {
@@ -116,7 +108,7 @@ describe(`the ledger pages say a failed request in Chinese and English (${ledger
       page: '/town (a roll-up from a month after its end)',
       as: 'clerk',
       open: async (page) => {
-        await page.goto(`${base}/town`);
+        await page.goto(`${rig.base}/town`);
         // the first roll-up starts its worker thread (on SQLite), which on a loaded machine takes a while
         await expect.poll(() => page.textContent('#alarms-scope'), { timeout: 60_000 }).not.toBe('');
       },
@@ -133,11 +125,11 @@ describe(`the ledger pages say a failed request in Chinese and English (${ledger
       page: '/passbook (a villager the village does not have)',
       as: 'clerk',
       open: async (page) => {
-        await page.goto(`${base}/passbook`);
+        await page.goto(`${rig.base}/passbook`);
         await page.waitForSelector('#ask:not([hidden])');
       },
       send: async (page) => {
-        await page.fill('#ask-village', g.a);
+        await page.fill('#ask-village', rig.g.a);
         await page.fill('#ask-villager', 'nobody');
         await page.click('#ask-form button[type=submit]');
       },
@@ -149,14 +141,14 @@ describe(`the ledger pages say a failed request in Chinese and English (${ledger
       page: '/accounts (a password too short, beside its field)',
       as: 'town',
       open: async (page) => {
-        await page.goto(`${base}/accounts`);
+        await page.goto(`${rig.base}/accounts`);
         await page.waitForSelector('#main-view:not([hidden])');
       },
       send: async (page) => {
         await page.fill('#add-username', 'clerk-c');
         await page.fill('#add-display_name', '丙村文书');
         await page.selectOption('#add-role', 'village');
-        await page.selectOption('#add-village', g.a);
+        await page.selectOption('#add-village', rig.g.a);
         await page.fill('#add-password', 'short');
         await page.fill('#add-password_confirm', 'short');
         await page.click('#add-form button[type=submit]');
@@ -169,7 +161,7 @@ describe(`the ledger pages say a failed request in Chinese and English (${ledger
       page: '/village (an unknown villager looked up)',
       as: 'clerk',
       open: async (page) => {
-        await page.goto(`${base}/village`);
+        await page.goto(`${rig.base}/village`);
         await page.waitForSelector('#main-view:not([hidden])');
       },
       send: async (page) => {
@@ -224,15 +216,12 @@ describe(`the ledger pages say a failed request in Chinese and English (${ledger
     const page = await context.newPage();
     const problems = pageProblems(page);
     await page.route('**/staff/session', (route) => route.abort('internetdisconnected'));
-    await page.goto(`${base}/login`);
+    await page.goto(`${rig.base}/login`);
     await page.waitForSelector('#login-view:not([hidden])');
     await expect.poll(async () => (await shown(page, '#login-error')).text).toBe(UNREACHABLE);
     expect((await shown(page, '#login-error')).fits).toBe(true);
     await page.unrouteAll({ behavior: 'wait' });
-    await page.fill('#username', 'town-office');
-    await page.fill('#password', STAFF_PASSWORD);
-    await page.click('#login-form button[type=submit]');
-    await page.waitForURL(/\/town$/, { timeout: 30_000 });
+    await rig.loginForm(page, 'town-office', '/town');
     // the check asked again answers "not signed in" (401), and then the login goes on
     expect(problems.filter((p) => !/status of 401 |net::ERR_INTERNET_DISCONNECTED/.test(p))).toEqual([]);
     await context.close();
@@ -244,13 +233,13 @@ describe(`the ledger pages say a failed request in Chinese and English (${ledger
     const problems = pageProblems(page);
     // the list of villages asks for the whole town's roll-up without a query
     await page.route('**/api/town/rollup', (route) => route.abort('internetdisconnected'));
-    await page.goto(`${base}/town`);
+    await page.goto(`${rig.base}/town`);
     await page.waitForSelector('#main-view:not([hidden])');
     await expect.poll(async () => (await shown(page, '#error')).text, { timeout: 30_000 }).toBe(UNREACHABLE);
     expect((await shown(page, '#error')).fits).toBe(true);
     await page.unrouteAll({ behavior: 'wait' });
     await page.click('#filter button[type=submit]');
-    await expect.poll(() => page.locator(`#village option[value="${g.a}"]`).count(), { timeout: 60_000 }).toBe(1);
+    await expect.poll(() => page.locator(`#village option[value="${rig.g.a}"]`).count(), { timeout: 60_000 }).toBe(1);
     await expect.poll(() => page.textContent('#scope')).not.toBe('');
     expect(await page.textContent('#error')).toBe('');
     expect(problems.filter((p) => !/net::ERR_INTERNET_DISCONNECTED/.test(p))).toEqual([]);
@@ -260,12 +249,12 @@ describe(`the ledger pages say a failed request in Chinese and English (${ledger
   it('what a page says of its own is in both languages: /m/ fields left empty, /town with no village chosen', async () => {
     const context = await phone('town');
     const page = await context.newPage();
-    await page.goto(`${base}/m/`);
+    await page.goto(`${rig.base}/m/`);
     await page.waitForSelector('#login-view:not([hidden])');
     await page.click('#login-form button[type=submit]');
     await expect.poll(async () => (await shown(page, '#login-error')).text).toBe('请填写村编号和村民编号 / give the village and villager ids');
     expect((await shown(page, '#login-error')).fits).toBe(true);
-    await page.fill('#village', g.a);
+    await page.fill('#village', rig.g.a);
     await page.fill('#villager', 'zhang');
     await page.click('#login-form button[type=submit]');
     await expect.poll(async () => (await shown(page, '#login-error')).text).toBe('请输入密码 / give the PIN');
@@ -273,7 +262,7 @@ describe(`the ledger pages say a failed request in Chinese and English (${ledger
     await page.click('#login-form button[type=submit]');
     await expect.poll(async () => (await shown(page, '#login-error')).text).toBe('请输入登录码 / give the one-time code');
 
-    await page.goto(`${base}/town`);
+    await page.goto(`${rig.base}/town`);
     await page.waitForSelector('#main-view:not([hidden])');
     await page.fill('#pb-villager', 'zhang');
     await page.click('#passbook button[type=submit]');
@@ -286,7 +275,7 @@ describe(`the ledger pages say a failed request in Chinese and English (${ledger
   it('/m/passbook without a session says to sign in, in both languages', async () => {
     const context = await phone();
     const page = await context.newPage();
-    await page.goto(`${base}/m/passbook`);
+    await page.goto(`${rig.base}/m/passbook`);
     await expect.poll(async () => (await shown(page, '#error')).text).toBe('请先登录 / sign in first');
     expect((await shown(page, '#error')).fits).toBe(true);
     await context.close();

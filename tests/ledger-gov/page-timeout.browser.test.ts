@@ -12,14 +12,14 @@
  * Before the deadline, each button stayed busy for ever. No script errors.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Browser, type Page } from 'playwright-core';
-import { holdAnswers, holdRequests, launchChromium } from '../../harness/browser.ts';
+import { type Page } from 'playwright-core';
+import { holdAnswers, holdRequests } from '../../harness/browser.ts';
 import { ledgerDbKind } from '../../harness/sync/rig.ts';
-import { govApp, STAFF_PASSWORD, type GovApp } from './gov-app.ts';
+import { STAFF_PASSWORD } from './gov-app.ts';
+import { browserRig, watchPage, type BrowserRig } from './browser-rig.ts';
 import { tinyJpeg } from './photos.ts';
 
 const TIMED_OUT = '请求超时，请检查网络后重试 / The request timed out; check the network and try again';
-const PHONE = { width: 390, height: 844 };
 /** Waiting for a page's own timeout (a second or two) on a loaded machine. */
 const PATIENCE = { timeout: 30_000 };
 
@@ -33,44 +33,26 @@ const deadlines = (page: Page, set: Deadlines | undefined) =>
   }, set);
 
 describe(`a request never answered times out on the ledger's pages (${ledgerDbKind})`, () => {
-  let g: GovApp;
-  let base: string;
-  let browser: Browser;
+  let rig: BrowserRig;
   const problems: string[] = [];
-  const watch = (page: Page) => {
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => {
-      // the 401 of a visit without a session is the way to the login
-      if (m.type() === 'error' && !/status of 401 /.test(m.text())) problems.push(`console: ${m.text()}`);
-    });
-    return page;
-  };
-  const signIn = async (page: Page, username: string, to: string) => {
-    await page.goto(`${base}/login?next=${encodeURIComponent(to)}`);
-    await page.waitForSelector('#login-view:not([hidden])');
-    await page.fill('#username', username);
-    await page.fill('#password', STAFF_PASSWORD);
-    await page.click('#login-form button[type=submit]');
-    await page.waitForURL(`${base}${to}`, PATIENCE);
-  };
+  // the 401 of a visit without a session is the way to the login
+  const watch = (page: Page) => watchPage(page, problems, /status of 401 /);
 
   beforeAll(async () => {
-    g = await govApp();
-    await g.staff('clerk-a', g.a);
-    await g.villager(g.a, 'zhang');
-    base = await g.app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await launchChromium();
+    rig = await browserRig(async (g) => {
+      await g.staff('clerk-a', g.a);
+      await g.villager(g.a, 'zhang');
+    });
   }, 60_000);
   afterAll(async () => {
-    await browser?.close();
-    await g?.close();
+    await rig?.close();
   });
 
   it('the staff login held before the ledger: the page says it timed out, and signing in again works', async () => {
     problems.length = 0;
-    const context = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true, locale: 'zh-CN' });
+    const context = await rig.phone();
     const page = watch(await context.newPage());
-    await page.goto(`${base}/login?next=%2Ftown`);
+    await page.goto(`${rig.base}/login?next=%2Ftown`);
     await page.waitForSelector('#login-view:not([hidden])');
     await page.fill('#username', 'clerk-a');
     await page.fill('#password', STAFF_PASSWORD);
@@ -85,19 +67,18 @@ describe(`a request never answered times out on the ledger's pages (${ledgerDbKi
     await deadlines(page, undefined);
     await page.fill('#password', STAFF_PASSWORD);
     await page.click(button);
-    await page.waitForURL(`${base}/town`, PATIENCE);
+    await page.waitForURL(`${rig.base}/town`, PATIENCE);
     await context.close();
     expect(problems).toEqual([]);
   }, 90_000);
 
   it('发布任务 whose answer never comes: timed out, pressed again with the same request id, one task', async () => {
     problems.length = 0;
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
+    const context = await rig.desk();
     const page = watch(await context.newPage());
-    await signIn(page, 'clerk-a', '/village');
-    await page.waitForSelector('#main-view:not([hidden])');
+    await rig.staffSignIn(page, 'clerk-a', '/village');
     const sent: string[] = [];
-    page.on('request', (r) => void (r.method() === 'POST' && r.url().endsWith(`/api/villages/${g.a}/tasks`) && sent.push((JSON.parse(r.postData() ?? '{}') as { request: string }).request)));
+    page.on('request', (r) => void (r.method() === 'POST' && r.url().endsWith(`/api/villages/${rig.g.a}/tasks`) && sent.push((JSON.parse(r.postData() ?? '{}') as { request: string }).request)));
     await page.fill('#task-title', '七月村民会议');
     await page.selectOption('#task-item', 'GOV-MEETING');
     await page.fill('#task-max_claimants', '5');
@@ -107,7 +88,7 @@ describe(`a request never answered times out on the ledger's pages (${ledgerDbKi
     await page.click(publish);
     await expect.poll(() => page.textContent('#task-error'), PATIENCE).toBe(TIMED_OUT);
     await expect.poll(() => page.isEnabled(publish)).toBe(true);
-    const titled = async () => (await g.db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM gov_tasks WHERE village = $1 AND title = $2', [g.a, '七月村民会议'])).map((r) => Number(r.n));
+    const titled = async () => (await rig.g.db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM gov_tasks WHERE village = $1 AND title = $2', [rig.g.a, '七月村民会议'])).map((r) => Number(r.n));
     // the ledger did publish it; only the answer was held
     expect({ applied: held.applied(), tasks: await titled() }).toEqual({ applied: 1, tasks: [1] });
     await deadlines(page, undefined);
@@ -123,16 +104,12 @@ describe(`a request never answered times out on the ledger's pages (${ledgerDbKi
 
   it('a photo whose upload is never answered: timed out at the upload deadline, tapped again, one photo and one report', async () => {
     problems.length = 0;
-    const count = async (sql: string) => Number((await g.db.query<{ n: number | string }>(sql, ['zhang']))[0]!.n);
+    const count = async (sql: string) => Number((await rig.g.db.query<{ n: number | string }>(sql, ['zhang']))[0]!.n);
     const photos = () => count('SELECT COUNT(*) AS n FROM gov_evidence WHERE villager_id = $1');
     const reports = () => count("SELECT COUNT(*) AS n FROM gov_claims WHERE villager_id = $1 AND status = 'reported'");
-    const context = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true, locale: 'zh-CN' });
+    const context = await rig.phone();
     const page = watch(await context.newPage());
-    await page.goto(`${base}/m/?village=${g.a}`);
-    await page.fill('#villager', 'zhang');
-    await page.fill('#pin', '2468');
-    await page.click('#login-form button[type=submit]');
-    await page.waitForSelector('#main-view:not([hidden])');
+    await rig.villagerSignIn(page, 'zhang');
     const uploads: string[] = [];
     page.on('request', (r) => void (r.method() === 'POST' && r.url().endsWith('/evidence') && uploads.push(/name="request"\r\n\r\n([0-9a-f]+)/.exec(r.postDataBuffer()?.toString('latin1') ?? '')?.[1] ?? '')));
     await page.selectOption('#self-item', 'ENV-SWEEP-LANE');

@@ -14,42 +14,39 @@
  * no wider than the phone with the English beside.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { launchChromium, pageProblems, pageWidth, PHONE, phoneContext } from '../../harness/browser.ts';
+import { type BrowserContext, type Page } from 'playwright-core';
+import { pageProblems, pageWidth, PHONE, phoneContext } from '../../harness/browser.ts';
 import { ledgerDbKind } from '../../harness/sync/rig.ts';
-import { govApp, type GovApp, type StaffSession } from './gov-app.ts';
+import { govApp, type StaffSession } from './gov-app.ts';
+import { browserRig, VILLAGER_PIN, type BrowserRig } from './browser-rig.ts';
 
 const CJK = /[\u4e00-\u9fff]/;
 const LATIN = /[A-Za-z]{2}/;
 
 describe(`the ledger's pages in both languages (${ledgerDbKind})`, () => {
-  let g: GovApp;
-  let base: string;
-  let browser: Browser;
+  let rig: BrowserRig;
   let clerk: StaffSession;
   let town: StaffSession;
 
   beforeAll(async () => {
-    g = await govApp();
-    clerk = await g.staff('clerk-a', g.a);
-    await g.staff('clerk-b', g.a);
-    town = await g.staff('town-office');
-    const zhang = await g.villager(g.a, 'zhang');
-    await g.villager(g.a, 'li');
-    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/entries`, { id: 'open-zhang', villager: 'zhang', kind: 'award', points: 10, reason: '开户积分' })).statusCode).toBeLessThan(300);
-    expect((await g.call(zhang, 'POST', `/api/villages/${g.a}/reports`, { item: 'GOV-SUGGESTION', note: '建议在村口装路灯' })).statusCode).toBe(201);
-    const task = (await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '清扫村东巷道', item: 'ENV-SWEEP-LANE', max_claimants: 5 })).json() as { id: string };
-    expect((await g.call(zhang, 'POST', `/api/villages/${g.a}/tasks/${task.id}/claim`)).statusCode).toBeLessThan(300);
-    expect((await g.call(g.va, 'PUT', `/api/villages/${g.a}/products/salt`, { name: '食盐', price: 3, unit_g: 400, tolerance_g: 20, active: true })).statusCode).toBeLessThan(300);
-    base = await g.app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await launchChromium();
+    rig = await browserRig(async (g) => {
+      clerk = await g.staff('clerk-a', g.a);
+      await g.staff('clerk-b', g.a);
+      town = await g.staff('town-office');
+      const zhang = await g.villager(g.a, 'zhang');
+      await g.villager(g.a, 'li');
+      expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/entries`, { id: 'open-zhang', villager: 'zhang', kind: 'award', points: 10, reason: '开户积分' })).statusCode).toBeLessThan(300);
+      expect((await g.call(zhang, 'POST', `/api/villages/${g.a}/reports`, { item: 'GOV-SUGGESTION', note: '建议在村口装路灯' })).statusCode).toBe(201);
+      const task = (await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '清扫村东巷道', item: 'ENV-SWEEP-LANE', max_claimants: 5 })).json() as { id: string };
+      expect((await g.call(zhang, 'POST', `/api/villages/${g.a}/tasks/${task.id}/claim`)).statusCode).toBeLessThan(300);
+      expect((await g.call(g.va, 'PUT', `/api/villages/${g.a}/products/salt`, { name: '食盐', price: 3, unit_g: 400, tolerance_g: 20, active: true })).statusCode).toBeLessThan(300);
+    });
   }, 60_000);
   afterAll(async () => {
-    await browser?.close();
-    await g?.close();
+    await rig?.close();
   });
 
-  const phone = (): Promise<BrowserContext> => phoneContext(browser);
+  const phone = (): Promise<BrowserContext> => phoneContext(rig.browser);
   /** The shown buttons, labels, table and card headings whose text lacks Chinese or English. */
   const oneLanguage = (page: Page) => page.evaluate(({ cjk, latin }) => {
     type El = { textContent: string | null; getClientRects(): { length: number }; tagName: string; id: string };
@@ -86,7 +83,7 @@ describe(`the ledger's pages in both languages (${ledgerDbKind})`, () => {
     const context = await phone();
     const page = await context.newPage();
     const problems = pageProblems(page);
-    await page.goto(`${base}/m/?village=${g.a}`);
+    await page.goto(`${rig.base}/m/?village=${rig.g.a}`);
     await page.waitForSelector('#login-view:not([hidden])');
     expect(await oneLanguage(page)).toEqual([]);
     await page.click('#tab-code');
@@ -94,7 +91,7 @@ describe(`the ledger's pages in both languages (${ledgerDbKind})`, () => {
     expect(await pageWidth(page)).toEqual({ page: PHONE.width, layout: PHONE.width });
     await page.click('#tab-pin');
     await page.fill('#villager', 'zhang');
-    await page.fill('#pin', '2468');
+    await page.fill('#pin', VILLAGER_PIN);
     await page.click('#login-form button[type=submit]');
     await page.waitForSelector('#main-view:not([hidden])');
     await page.waitForSelector('button[data-claim]');
@@ -104,7 +101,7 @@ describe(`the ledger's pages in both languages (${ledgerDbKind})`, () => {
     expect(await page.textContent('#claims')).toMatch(/已认领 claimed/);
     expect(await pageWidth(page)).toEqual({ page: PHONE.width, layout: PHONE.width });
     problems.length = 0; // the first look at the session, signed out, is a 401
-    await page.goto(`${base}/m/passbook`);
+    await page.goto(`${rig.base}/m/passbook`);
     await page.waitForSelector('#book:not([hidden])');
     expect(await oneLanguage(page)).toEqual([]);
     expect(await pageWidth(page)).toEqual({ page: PHONE.width, layout: PHONE.width });
@@ -114,16 +111,16 @@ describe(`the ledger's pages in both languages (${ledgerDbKind})`, () => {
 
   it('the office’s passbook and the town’s roll-up', async () => {
     const context = await phone();
-    await context.addCookies([{ name: 'ledger_staff', value: town.cookie, url: base }]);
+    await rig.asStaff(context, town);
     const page = await context.newPage();
     const problems = pageProblems(page);
-    await page.goto(`${base}/passbook?village=${g.a}&villager=zhang`);
+    await page.goto(`${rig.base}/passbook?village=${rig.g.a}&villager=zhang`);
     await page.waitForSelector('#book:not([hidden])');
     expect(await oneLanguage(page)).toEqual([]);
-    await page.goto(`${base}/town`);
+    await page.goto(`${rig.base}/town`);
     await page.waitForSelector('#main-view:not([hidden])');
     // the roll-up's first query starts its worker (SQLite), slow on a loaded machine
-    await expect.poll(() => page.textContent('#months'), { timeout: 60_000 }).toContain(g.a);
+    await expect.poll(() => page.textContent('#months'), { timeout: 60_000 }).toContain(rig.g.a);
     await page.click('#alarms-card summary');
     expect(await oneLanguage(page)).toEqual([]);
     for (const t of ['months', 'items', 'participation', 'sales']) bilingual((await page.textContent(`button[data-csv=${t}]`))!);
@@ -155,16 +152,16 @@ describe(`the ledger's pages in both languages (${ledgerDbKind})`, () => {
     }
     const context = await phone();
     const page = await context.newPage();
-    await page.goto(`${base}/login`);
+    await page.goto(`${rig.base}/login`);
     await page.waitForSelector('#login-view:not([hidden])');
     expect(await oneLanguage(page)).toEqual([]);
     expect(await pageWidth(page)).toEqual({ page: PHONE.width, layout: PHONE.width });
     // a disabled account shows its 启用 button and its status
-    await g.staff('clerk-c', g.a);
-    expect((await g.call(town, 'POST', '/api/staff/clerk-c/disable')).statusCode).toBe(200);
-    await context.addCookies([{ name: 'ledger_staff', value: town.cookie, url: base }]);
+    await rig.g.staff('clerk-c', rig.g.a);
+    expect((await rig.g.call(town, 'POST', '/api/staff/clerk-c/disable')).statusCode).toBe(200);
+    await rig.asStaff(context, town);
     const problems = pageProblems(page);
-    await page.goto(`${base}/accounts`);
+    await page.goto(`${rig.base}/accounts`);
     await page.waitForSelector('#main-view:not([hidden])');
     await page.waitForSelector('button[data-action=enable][data-user=clerk-c]');
     await page.waitForSelector('button[data-action=disable][data-user=clerk-b]');
@@ -191,11 +188,11 @@ describe(`the ledger's pages in both languages (${ledgerDbKind})`, () => {
   }, 120_000);
 
   it('the village office, its row buttons and its confirmations; the accounts page’s', async () => {
-    const context = await browser.newContext({ locale: 'zh-CN' });
-    await context.addCookies([{ name: 'ledger_staff', value: clerk.cookie, url: base }]);
+    const context = await rig.browser.newContext({ locale: 'zh-CN' });
+    await rig.asStaff(context, clerk);
     const page = await context.newPage();
     const problems = pageProblems(page);
-    await page.goto(`${base}/village`);
+    await page.goto(`${rig.base}/village`);
     await page.waitForSelector('#main-view:not([hidden])');
     await page.waitForSelector('#claims form[data-act=approve] button');
     await page.waitForSelector('#tasks form[data-act=close] button');
@@ -203,7 +200,7 @@ describe(`the ledger's pages in both languages (${ledgerDbKind})`, () => {
     await page.waitForSelector('#villagers button[data-login-code]');
     expect(await oneLanguage(page)).toEqual([]);
     // who is signed in, a village account: its role and its village
-    await whoBilingual(page, 'clerk-a', g.a);
+    await whoBilingual(page, 'clerk-a', rig.g.a);
     // cancelled, each: nothing happens
     const close = nextConfirm(page, 'dismiss');
     await page.click('#tasks form[data-act=close] button');
@@ -212,7 +209,7 @@ describe(`the ledger's pages in both languages (${ledgerDbKind})`, () => {
     const code = nextConfirm(page, 'dismiss');
     await page.click('#villagers button[data-login-code=li]');
     bilingual(await code);
-    await page.goto(`${base}/accounts`);
+    await page.goto(`${rig.base}/accounts`);
     await page.waitForSelector('button[data-action=disable][data-user=clerk-b]');
     const disable = nextConfirm(page, 'dismiss');
     await page.click('button[data-action=disable][data-user=clerk-b]');

@@ -8,10 +8,11 @@
  * same mark and note: clock-mark.js). The pages stay no wider than the phone.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Browser, type Page } from 'playwright-core';
-import { launchChromium, pageProblems, pageWidth, PHONE, phoneContext } from '../../harness/browser.ts';
+import { type Page } from 'playwright-core';
+import { pageProblems, pageWidth, PHONE, phoneContext } from '../../harness/browser.ts';
 import { ledgerDbKind, tempLedgerDb } from '../../harness/sync/rig.ts';
-import { govApp, type GovApp, type StaffSession } from './gov-app.ts';
+import { type StaffSession } from './gov-app.ts';
+import { browserRig, type BrowserRig } from './browser-rig.ts';
 import { seedStoreClocks } from './store-clock-fixture.ts';
 
 const CJK = /[\u4e00-\u9fff]/;
@@ -19,24 +20,20 @@ const LATIN = /[A-Za-z]{2}/;
 
 describe(`the mark of a store clock ahead, on the passbook and the phone's history (${ledgerDbKind})`, () => {
   let ledger: Awaited<ReturnType<typeof tempLedgerDb>>;
-  let g: GovApp;
-  let base: string;
-  let browser: Browser;
+  let rig: BrowserRig;
   let town: StaffSession;
 
   beforeAll(async () => {
     ledger = await tempLedgerDb();
     await seedStoreClocks(ledger.db);
-    g = await govApp({ db: ledger.db, village: 'va' });
-    town = await g.staff('town-office');
-    await g.villager('va', 'zhang');
-    expect((await g.call(g.va, 'POST', '/api/villages/va/entries', { id: 'award-zhang', villager: 'zhang', kind: 'award', points: 20, reason: '打扫村道' })).statusCode).toBeLessThan(300);
-    base = await g.app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await launchChromium();
+    rig = await browserRig(async (g) => {
+      town = await g.staff('town-office');
+      await g.villager('va', 'zhang');
+      expect((await g.call(g.va, 'POST', '/api/villages/va/entries', { id: 'award-zhang', villager: 'zhang', kind: 'award', points: 20, reason: '打扫村道' })).statusCode).toBeLessThan(300);
+    }, { db: ledger.db, village: 'va' });
   }, 60_000);
   afterAll(async () => {
-    await browser?.close();
-    await g?.close();
+    await rig?.close();
     await ledger?.drop();
   });
 
@@ -59,25 +56,20 @@ describe(`the mark of a store clock ahead, on the passbook and the phone's histo
   };
 
   it('on the villager’s own passbook and the office’s', async () => {
-    const context = await phoneContext(browser);
+    const context = await phoneContext(rig.browser);
     const page = await context.newPage();
     const problems = pageProblems(page);
-    await page.goto(`${base}/m/?village=va`);
-    await page.fill('#villager', 'zhang');
-    await page.fill('#pin', '2468');
-    await page.click('#login-form button[type=submit]');
-    await page.waitForSelector('#main-view:not([hidden])');
+    await rig.villagerSignIn(page, 'zhang', 'va');
     problems.length = 0; // the login page's first look at its session is a 401
-    await page.goto(`${base}/m/passbook`);
+    await page.goto(`${rig.base}/m/passbook`);
     await checkBook(page);
     await page.screenshot({ path: 'test-results/passbook-clock-mark.png', fullPage: true });
     await context.close();
 
-    const office = await phoneContext(browser);
-    await office.addCookies([{ name: 'ledger_staff', value: town.cookie, url: base }]);
+    const office = await rig.asStaff(await phoneContext(rig.browser), town);
     const book = await office.newPage();
     const seen = pageProblems(book);
-    await book.goto(`${base}/passbook?village=va&villager=zhang`);
+    await book.goto(`${rig.base}/passbook?village=va&villager=zhang`);
     await checkBook(book);
     expect([...problems, ...seen]).toEqual([]);
     await office.close();
@@ -85,13 +77,10 @@ describe(`the mark of a store clock ahead, on the passbook and the phone's histo
 
   /** Signs in on the phone page as `villager` (PIN 2468, gov-app.ts) and waits for the page. */
   const phoneLogin = async (villager: string) => {
-    const context = await phoneContext(browser);
+    const context = await phoneContext(rig.browser);
     const page = await context.newPage();
     const problems = pageProblems(page);
-    await page.goto(`${base}/m/?village=va`);
-    await page.fill('#villager', villager);
-    await page.fill('#pin', '2468');
-    await page.click('#login-form button[type=submit]');
+    await rig.villagerSignIn(page, villager, 'va');
     await page.waitForSelector('#history li');
     problems.length = 0; // the login page's first look at its session is a 401
     return { context, page, problems };
@@ -118,13 +107,13 @@ describe(`the mark of a store clock ahead, on the passbook and the phone's histo
   }, 90_000);
 
   it('no mark and no note when no line needs one', async () => {
-    const context = await phoneContext(browser);
-    await context.addCookies([{ name: 'ledger_staff', value: town.cookie, url: base }]);
+    const context = await phoneContext(rig.browser);
+    await rig.asStaff(context, town);
     const page = await context.newPage();
     const problems = pageProblems(page);
-    await g.villager('va', 'li');
-    expect((await g.call(g.va, 'POST', '/api/villages/va/entries', { id: 'award-li', villager: 'li', kind: 'award', points: 5, reason: '打扫村道' })).statusCode).toBeLessThan(300);
-    await page.goto(`${base}/passbook?village=va&villager=li`);
+    await rig.g.villager('va', 'li');
+    expect((await rig.g.call(rig.g.va, 'POST', '/api/villages/va/entries', { id: 'award-li', villager: 'li', kind: 'award', points: 5, reason: '打扫村道' })).statusCode).toBeLessThan(300);
+    await page.goto(`${rig.base}/passbook?village=va&villager=li`);
     await page.waitForSelector('#book:not([hidden])');
     expect(await marks(page)).toEqual([{ balance: '5', mark: null }]);
     expect(await page.isVisible('#clock-note')).toBe(false);

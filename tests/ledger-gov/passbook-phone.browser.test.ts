@@ -7,59 +7,41 @@
  * a tap at its centre meets, and the entries' table scrolls inside its card. No script errors.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Browser, type Page } from 'playwright-core';
-import { launchChromium, pageProblems, pageWidth, PHONE, phoneContext } from '../../harness/browser.ts';
+import { pageProblems, pageWidth, PHONE, phoneContext } from '../../harness/browser.ts';
 import { ledgerDbKind } from '../../harness/sync/rig.ts';
-import { govApp, type GovApp, type StaffSession } from './gov-app.ts';
+import { type StaffSession } from './gov-app.ts';
+import { browserRig, tappable, type BrowserRig } from './browser-rig.ts';
 
 /** A villager id as some villages make them (village, ID card number, name): one word, no place to break. */
 const ID = 'dongcun_330102199001011234_zhangsan';
 
 describe(`the passbook at phone width in chromium (${ledgerDbKind})`, () => {
-  let g: GovApp;
-  let base: string;
-  let browser: Browser;
+  let rig: BrowserRig;
   let town: StaffSession;
 
   beforeAll(async () => {
-    g = await govApp();
-    town = await g.staff('town-office');
-    await g.villager(g.a, ID);
-    const entries = [
-      { id: 'open-zhang', kind: 'award', points: 120, reason: '开户积分' },
-      { id: 'lane-zhang', kind: 'award', points: 15, reason: '清扫村东巷道及村口公共区域，清理堆放的建筑材料并恢复道路通行' },
-      { id: 'fine-zhang', kind: 'penalty', points: -10, reason: '建筑材料乱堆占道（村西头老桥边，连续三天未清理）' },
-    ];
-    for (const e of entries) expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/entries`, { villager: ID, ...e })).statusCode).toBeLessThan(300);
-    base = await g.app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await launchChromium();
+    rig = await browserRig(async (g) => {
+      town = await g.staff('town-office');
+      await g.villager(g.a, ID);
+      const entries = [
+        { id: 'open-zhang', kind: 'award', points: 120, reason: '开户积分' },
+        { id: 'lane-zhang', kind: 'award', points: 15, reason: '清扫村东巷道及村口公共区域，清理堆放的建筑材料并恢复道路通行' },
+        { id: 'fine-zhang', kind: 'penalty', points: -10, reason: '建筑材料乱堆占道（村西头老桥边，连续三天未清理）' },
+      ];
+      for (const e of entries) expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/entries`, { villager: ID, ...e })).statusCode).toBeLessThan(300);
+    });
   }, 60_000);
   afterAll(async () => {
-    await browser?.close();
-    await g?.close();
+    await rig?.close();
   });
 
-  /** Whether what is drawn at the centre of `selector` is that element. */
-  const tappable = async (page: Page, selector: string) => {
-    const el = page.locator(selector);
-    await el.scrollIntoViewIfNeeded();
-    return el.evaluate((b) => {
-      const r = (b as unknown as { getBoundingClientRect(): { left: number; top: number; width: number; height: number } }).getBoundingClientRect();
-      return (globalThis as unknown as { document: { elementFromPoint(x: number, y: number): unknown } }).document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2) === b;
-    });
-  };
-
   it('the villager’s own passbook fits the phone', async () => {
-    const context = await phoneContext(browser);
+    const context = await phoneContext(rig.browser);
     const page = await context.newPage();
     const problems = pageProblems(page);
-    await page.goto(`${base}/m/?village=${g.a}`);
-    await page.fill('#villager', ID);
-    await page.fill('#pin', '2468');
-    await page.click('#login-form button[type=submit]');
-    await page.waitForSelector('#main-view:not([hidden])');
+    await rig.villagerSignIn(page, ID);
     problems.length = 0; // the login page's first look at its session is a 401
-    await page.goto(`${base}/m/passbook`);
+    await page.goto(`${rig.base}/m/passbook`);
     await page.waitForSelector('#book:not([hidden])');
     expect(await page.textContent('#balance')).toBe('125');
     expect(await pageWidth(page)).toEqual({ page: PHONE.width, layout: PHONE.width });
@@ -74,14 +56,14 @@ describe(`the passbook at phone width in chromium (${ledgerDbKind})`, () => {
   }, 90_000);
 
   it('the village office’s passbook (its form, then the book) fits the phone', async () => {
-    const context = await phoneContext(browser);
-    await context.addCookies([{ name: 'ledger_staff', value: town.cookie, url: base }]);
+    const context = await phoneContext(rig.browser);
+    await rig.asStaff(context, town);
     const page = await context.newPage();
     const problems = pageProblems(page);
-    await page.goto(`${base}/passbook`);
+    await page.goto(`${rig.base}/passbook`);
     await page.waitForSelector('#ask:not([hidden])');
     expect(await pageWidth(page)).toEqual({ page: PHONE.width, layout: PHONE.width });
-    await page.fill('#ask-village', g.a);
+    await page.fill('#ask-village', rig.g.a);
     await page.fill('#ask-villager', ID);
     expect(await tappable(page, '#ask-form button[type=submit]')).toBe(true);
     await page.locator('#ask-form button[type=submit]').tap();
@@ -95,28 +77,24 @@ describe(`the passbook at phone width in chromium (${ledgerDbKind})`, () => {
 
   // Before, the page never read `limit`: every line was shown and no balance brought forward.
   it('?limit=N shows the last N lines and the balance brought forward (承前结余), the office’s and the villager’s own', async () => {
-    const context = await phoneContext(browser);
-    await context.addCookies([{ name: 'ledger_staff', value: town.cookie, url: base }]);
+    const context = await phoneContext(rig.browser);
+    await rig.asStaff(context, town);
     const page = await context.newPage();
     const problems = pageProblems(page);
-    await page.goto(`${base}/passbook?village=${g.a}&villager=${ID}&limit=2`);
+    await page.goto(`${rig.base}/passbook?village=${rig.g.a}&villager=${ID}&limit=2`);
     await page.waitForSelector('#book:not([hidden])');
     expect(await page.locator('#lines tr').count()).toBe(2);
     expect(await page.textContent('#opening')).toBe('承前结余 120 分');
     expect(await page.textContent('#lines')).not.toContain('开户积分');
     expect(await page.textContent('#balance')).toBe('125');
     // a limit the API refuses is said, not ignored
-    await page.goto(`${base}/passbook?village=${g.a}&villager=${ID}&limit=0`);
+    await page.goto(`${rig.base}/passbook?village=${rig.g.a}&villager=${ID}&limit=0`);
     await expect.poll(() => page.textContent('#error')).toContain('limit');
     expect(await page.isHidden('#book')).toBe(true);
     problems.length = 0; // the refused limit's 400
-    await page.goto(`${base}/m/?village=${g.a}`);
-    await page.fill('#villager', ID);
-    await page.fill('#pin', '2468');
-    await page.click('#login-form button[type=submit]');
-    await page.waitForSelector('#main-view:not([hidden])');
+    await rig.villagerSignIn(page, ID);
     problems.length = 0; // the login page's first look at its session is a 401
-    await page.goto(`${base}/m/passbook?limit=1`);
+    await page.goto(`${rig.base}/m/passbook?limit=1`);
     await page.waitForSelector('#book:not([hidden])');
     expect(await page.locator('#lines tr').count()).toBe(1);
     expect(await page.textContent('#opening')).toBe('承前结余 135 分');

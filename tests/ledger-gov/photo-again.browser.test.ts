@@ -9,46 +9,36 @@
  */
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Browser, type Page } from 'playwright-core';
-import { launchChromium, pageProblems, phoneContext } from '../../harness/browser.ts';
+import { type Page } from 'playwright-core';
+import { pageProblems, phoneContext } from '../../harness/browser.ts';
 import { ledgerDbKind } from '../../harness/sync/rig.ts';
-import { govApp, type GovApp } from './gov-app.ts';
+import { browserRig, type BrowserRig } from './browser-rig.ts';
 import { tinyJpeg } from './photos.ts';
 
 const AGAIN = '这张照片已上传过，未重复保存 / this photo was uploaded before; it is not kept twice';
 
 describe(`a photo chosen again after a reload (${ledgerDbKind})`, () => {
-  let g: GovApp;
-  let base: string;
-  let browser: Browser;
+  let rig: BrowserRig;
 
   beforeAll(async () => {
-    g = await govApp();
-    await g.villager(g.a, 'zhao');
-    base = await g.app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await launchChromium();
+    rig = await browserRig(async (g) => {
+      await g.villager(g.a, 'zhao');
+    });
   }, 60_000);
   afterAll(async () => {
-    await browser?.close();
-    await g?.close();
+    await rig?.close();
   });
 
-  const count = async (sql: string) => Number((await g.db.query<{ n: number | string }>(sql, ['zhao']))[0]!.n);
+  const count = async (sql: string) => Number((await rig.g.db.query<{ n: number | string }>(sql, ['zhao']))[0]!.n);
   const photos = () => count('SELECT COUNT(*) AS n FROM gov_evidence WHERE villager_id = $1');
   const reported = () => count("SELECT COUNT(*) AS n FROM gov_claims WHERE villager_id = $1 AND status = 'reported'");
-  const signIn = async (page: Page) => {
-    await page.goto(`${base}/m/?village=${g.a}`);
-    await page.fill('#villager', 'zhao');
-    await page.fill('#pin', '2468');
-    await page.click('#login-form button[type=submit]');
-    await page.waitForSelector('#main-view:not([hidden])');
-  };
+  const signIn = (page: Page) => rig.villagerSignIn(page, 'zhao');
 
   it('a claim: the same photo after a reload is the photo kept; another claim or photo is a new one', async () => {
-    const task = async (title: string) => ((await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title, item: 'ENV-SWEEP-LANE', max_claimants: 5 })).json() as { id: string }).id;
+    const task = async (title: string) => ((await rig.g.call(rig.g.va, 'POST', `/api/villages/${rig.g.a}/tasks`, { title, item: 'ENV-SWEEP-LANE', max_claimants: 5 })).json() as { id: string }).id;
     const east = await task('清扫村东巷道');
     const west = await task('清扫村西巷道');
-    const context = await phoneContext(browser);
+    const context = await phoneContext(rig.browser);
     const page = await context.newPage();
     const problems = pageProblems(page);
     await signIn(page);
@@ -73,8 +63,8 @@ describe(`a photo chosen again after a reload (${ledgerDbKind})`, () => {
     await expect.poll(() => page.textContent('#claim-ok')).toBe(AGAIN);
     await expect.poll(() => reported()).toBe(1);
     expect(await photos()).toBe(1);
-    const kept = (await g.db.query<{ id: string }>('SELECT id FROM gov_evidence WHERE villager_id = $1', ['zhao']))[0]!.id;
-    expect(((await g.call(g.va, 'GET', `/api/villages/${g.a}/claims/${east}.zhao`)).json() as { evidence: string }).evidence).toBe(`photo:${kept}`);
+    const kept = (await rig.g.db.query<{ id: string }>('SELECT id FROM gov_evidence WHERE villager_id = $1', ['zhao']))[0]!.id;
+    expect(((await rig.g.call(rig.g.va, 'GET', `/api/villages/${rig.g.a}/claims/${east}.zhao`)).json() as { evidence: string }).evidence).toBe(`photo:${kept}`);
 
     // the same photo for another claim is that claim's own photo, and says nothing of before
     await page.click(`button[data-task="${west}"]`);
@@ -90,7 +80,7 @@ describe(`a photo chosen again after a reload (${ledgerDbKind})`, () => {
   }, 90_000);
 
   it('a self-report: the same photo after a reload is the photo kept; another photo is a new one', async () => {
-    const context = await phoneContext(browser);
+    const context = await phoneContext(rig.browser);
     const page = await context.newPage();
     const problems = pageProblems(page);
     await signIn(page);

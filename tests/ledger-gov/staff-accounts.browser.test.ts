@@ -7,63 +7,40 @@
  * first) and carries on. No script errors, no CSP violations.
  * Screenshots go to test-results/.
  */
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Browser, type Page } from 'playwright-core';
-import { holdRequests, launchChromium } from '../../harness/browser.ts';
+import { type Page } from 'playwright-core';
+import { holdRequests } from '../../harness/browser.ts';
 import { ledgerDbKind } from '../../harness/sync/rig.ts';
-import { govApp, STAFF_PASSWORD, type GovApp } from './gov-app.ts';
-import { addStaff } from '../../cloud-sync/ledger/staff/accounts.ts';
-import { hashPassword } from '../../lib/passwords.ts';
+import { STAFF_PASSWORD } from './gov-app.ts';
+import { browserRig, SHOTS, watchPage, type BrowserRig } from './browser-rig.ts';
 
-const SHOTS = path.resolve(import.meta.dirname, '../../test-results');
 const NEW_PASSWORD = 'village clerk pw';
 
 describe(`staff accounts page in chromium (${ledgerDbKind})`, () => {
-  let g: GovApp;
-  let base: string;
-  let browser: Browser;
+  let rig: BrowserRig;
   const problems: string[] = [];
-  const watch = (page: Page) => {
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => {
-      // 400, 401, 403 and 404 are refusals the test provokes (a short password, another village's data)
-      if (m.type() === 'error' && !/status of 40[0134] /.test(m.text())) problems.push(`console: ${m.text()}`);
-    });
-    return page;
-  };
+  // 400, 401, 403 and 404 are refusals the test provokes (a short password, another village's data)
+  const watch = (page: Page) => watchPage(page, problems, /status of 40[0134] /);
   const rowOf = (page: Page, username: string) => page.locator(`#accounts tr[data-user="${username}"]`);
-  const signIn = async (page: Page, username: string, password: string) => {
-    await page.waitForSelector('#login-view:not([hidden])');
-    await page.fill('#username', username);
-    await page.fill('#password', password);
-    await page.click('#login-form button[type=submit]');
-    // scrypt at N=2^17 takes a while on a loaded machine
-    await page.waitForURL(`${base}/accounts`, { timeout: 30_000 });
-    await page.waitForSelector('#main-view:not([hidden])');
-  };
+  const signIn = (page: Page, username: string, password: string) => rig.loginForm(page, username, '/accounts', password);
 
   beforeAll(async () => {
-    g = await govApp();
-    const hash = await hashPassword(STAFF_PASSWORD, 2 ** 14);
-    await addStaff(g.db, { username: 'town-office', display_name: '镇办公室', role: 'town', village: null, password_hash: hash }, 'test', new Date());
-    await addStaff(g.db, { username: 'clerk-b', display_name: '乙村文书', role: 'village', village: g.b, password_hash: hash }, 'test', new Date());
-    await g.villager(g.b, 'wang');
-    base = await g.app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await launchChromium();
-    mkdirSync(SHOTS, { recursive: true });
+    rig = await browserRig(async (g) => {
+      await g.villager(g.b, 'wang');
+    });
+    await rig.addStaff('town-office', undefined, '镇办公室');
+    await rig.addStaff('clerk-b', rig.g.b, '乙村文书');
   }, 60_000);
   afterAll(async () => {
-    await browser?.close();
-    await g?.close();
+    await rig?.close();
   });
 
   it('the town adds a village account; signed in as it, the other village is out of sight', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
+    const context = await rig.desk();
     const page = watch(await context.newPage());
     // No session: to the login, and back.
-    await page.goto(`${base}/accounts`);
+    await page.goto(`${rig.base}/accounts`);
     await page.waitForURL(/\/login\?next=%2Faccounts$/);
     await signIn(page, 'town-office', STAFF_PASSWORD);
     expect(await page.textContent('#who')).toBe('镇办公室（镇级 Town）');
@@ -74,14 +51,14 @@ describe(`staff accounts page in chromium (${ledgerDbKind})`, () => {
     await page.fill('#add-username', 'clerk-a');
     await page.fill('#add-display_name', '甲村文书');
     await page.selectOption('#add-role', 'village');
-    await page.selectOption('#add-village', g.a);
+    await page.selectOption('#add-village', rig.g.a);
     await page.fill('#add-password', 'short');
     await page.fill('#add-password_confirm', 'short');
     await page.click('#add-form button[type=submit]');
     await expect.poll(() => page.textContent('#add-password-error')).toBe('密码至少 10 位 / at least 10 characters');
     expect(await page.inputValue('#add-username')).toBe('clerk-a');
     expect(await page.inputValue('#add-display_name')).toBe('甲村文书');
-    expect(await page.inputValue('#add-village')).toBe(g.a);
+    expect(await page.inputValue('#add-village')).toBe(rig.g.a);
     await page.fill('#add-password', NEW_PASSWORD);
     await page.fill('#add-password_confirm', `${NEW_PASSWORD}!`);
     await page.click('#add-form button[type=submit]');
@@ -115,28 +92,28 @@ describe(`staff accounts page in chromium (${ledgerDbKind})`, () => {
     // The town's own row offers no 停用.
     expect(await rowOf(page, 'town-office').locator('button[data-action=disable]').count()).toBe(0);
     await page.screenshot({ path: path.join(SHOTS, 'ledger-staff-accounts-town.png'), fullPage: true });
-    const audit = (await g.call(g.town, 'GET', `/api/villages/${g.a}/audit`)).json() as { events: { action: string; subject: string; detail: { by?: string } }[] };
+    const audit = (await rig.g.call(rig.g.town, 'GET', `/api/villages/${rig.g.a}/audit`)).json() as { events: { action: string; subject: string; detail: { by?: string } }[] };
     expect(audit.events).toContainEqual(expect.objectContaining({ action: 'staff.create', subject: 'staff:clerk-a', detail: expect.objectContaining({ by: 'town-office' }) }));
 
     // Sign out, and in as the new village account.
     await page.click('#logout');
     await page.waitForURL(/\/login\?next=%2Faccounts$/);
     await signIn(page, 'clerk-a', NEW_PASSWORD);
-    expect(await page.textContent('#who')).toBe(`甲村文书（村级 Village · ${g.a}）`);
+    expect(await page.textContent('#who')).toBe(`甲村文书（村级 Village · ${rig.g.a}）`);
     await expect.poll(() => page.locator('#accounts tr').count()).toBe(1);
     const table = await page.textContent('#accounts');
     expect(table).toContain('clerk-a');
     expect(table).not.toContain('clerk-b');
     expect(table).not.toContain('town-office');
     // It adds village accounts of its own village only: the form offers nothing else.
-    expect(await page.locator('#add-village option').evaluateAll((os: unknown[]) => os.map((o) => (o as { value: string }).value))).toEqual([g.a]);
+    expect(await page.locator('#add-village option').evaluateAll((os: unknown[]) => os.map((o) => (o as { value: string }).value))).toEqual([rig.g.a]);
     expect(await page.isDisabled('#add-role')).toBe(true);
     expect(await page.isDisabled('#add-village')).toBe(true);
     // The other village's data answers 404 to this session, as if it did not exist.
     const statuses = await page.evaluate(async (b: string) => {
       const get = async (u: string) => (await fetch(u, { credentials: 'same-origin' })).status;
       return [await get(`/api/villages/${b}/claims`), await get(`/api/villages/${b}/villagers/wang`), await get(`/api/villages/${b}/rollup`)];
-    }, g.b);
+    }, rig.g.b);
     expect(statuses).toEqual([404, 404, 404]);
 
     // Its own password: the current one first; the page carries on signed in with the new one.
@@ -180,24 +157,21 @@ describe(`staff accounts page in chromium (${ledgerDbKind})`, () => {
   }, 120_000);
 
   it('the login goes on to a path of this site only: a `next` that a browser would read as another site goes to /town', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
+    const context = await rig.desk();
     const offSite: string[] = [];
-    await context.route((url) => url.host !== new URL(base).host, (route) => {
+    await context.route((url) => url.host !== new URL(rig.base).host, (route) => {
       offSite.push(route.request().url());
       return route.abort();
     });
     const page = watch(await context.newPage());
-    await page.goto(`${base}/login?next=${encodeURIComponent('/accounts?from=login')}`);
-    await page.waitForSelector('#login-view:not([hidden])');
-    await page.fill('#username', 'town-office');
-    await page.fill('#password', STAFF_PASSWORD);
-    await page.click('#login-form button[type=submit]');
-    await page.waitForURL(`${base}/accounts?from=login`, { timeout: 30_000 });
+    await page.goto(`${rig.base}/login?next=${encodeURIComponent('/accounts?from=login')}`);
+    await rig.loginForm(page, 'town-office', '/accounts');
+    expect(page.url()).toBe(`${rig.base}/accounts?from=login`);
     // Signed in: each link sends the browser on at once, to /town unless `next` is a path here.
     for (const next of ['/\t/evil.example/a', '/\r\n/evil.example/b', '//evil.example/c', '/\\evil.example/d', '/.//evil.example/e', '/x/..//evil.example/f', 'https://evil.example/g', 'javascript:alert(1)']) {
-      await page.goto(`${base}/login?next=${encodeURIComponent(next)}`);
+      await page.goto(`${rig.base}/login?next=${encodeURIComponent(next)}`);
       await page.waitForURL((u) => u.pathname !== '/login', { timeout: 10_000 });
-      expect({ next, at: page.url() }).toEqual({ next, at: `${base}/town` });
+      expect({ next, at: page.url() }).toEqual({ next, at: `${rig.base}/town` });
     }
     expect(offSite).toEqual([]);
     await context.close();

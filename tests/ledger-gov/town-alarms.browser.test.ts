@@ -7,50 +7,40 @@
  * No script errors.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Browser } from 'playwright-core';
-import { launchChromium, pageProblems } from '../../harness/browser.ts';
+import { pageProblems } from '../../harness/browser.ts';
 import { ledgerDbKind } from '../../harness/sync/rig.ts';
-import { govApp, STAFF_PASSWORD, type GovApp } from './gov-app.ts';
-import { addStaff } from '../../cloud-sync/ledger/staff/accounts.ts';
+import { browserRig, type BrowserRig } from './browser-rig.ts';
 import { registerStore } from '../../cloud-sync/ledger/tables.ts';
 import { recordAlarmList } from '../../cloud-sync/ledger/store-alarms.ts';
 import { recordAlarmHistory } from '../../cloud-sync/ledger/store-alarm-history.ts';
-import { hashPassword } from '../../lib/passwords.ts';
 
 describe(`the stores' alarm history on /town in chromium (${ledgerDbKind})`, () => {
-  let g: GovApp;
-  let base: string;
-  let browser: Browser;
+  let rig: BrowserRig;
 
   beforeAll(async () => {
-    g = await govApp();
-    await addStaff(g.db, { username: 'clerk-a', display_name: '甲村文书', role: 'village', village: g.a, password_hash: await hashPassword(STAFF_PASSWORD, 2 ** 14) }, 'test', new Date());
-    await registerStore(g.db, g.a, 'shop1', 'k', 'unused');
-    const start = Date.now() - 3_600_000;
-    const t = (m: number): string => new Date(start + m * 60_000).toISOString();
-    const conflict = { id: 4, kind: 'villager_id_taken', subject: 'villager wei', severity: 'warning' as const, detail: 'villager wei: id held by another village', raised_at: t(0), last_seen_at: t(0), seen: 1 };
-    const scale = { id: 5, kind: 'scale_fault', subject: 'A1', severity: 'warning' as const, detail: 'no reply from unit 11', raised_at: t(1), last_seen_at: t(1), seen: 1 };
-    await recordAlarmList(g.db, g.a, 'shop1', { at: t(2), active: [conflict, scale] }, new Date());
-    await recordAlarmList(g.db, g.a, 'shop1', { at: t(3), active: [], cleared: [{ id: 4, kind: conflict.kind, subject: conflict.subject, raised_at: t(0), cleared_at: t(3), cleared_by: 'wang', note: '邻村已改号' }] }, new Date());
-    await recordAlarmHistory(g.db, g.a, 'shop1', { at: t(4), since: t(-7 * 24 * 60), ended: [], unlisted: { count: 753, groups: [{ kind: 'lock_not_confirmed', subject: 'door', count: 753, first_raised_at: t(-3 * 24 * 60), last_cleared_at: t(-60) }] } }, new Date());
-    base = await g.app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await launchChromium();
+    rig = await browserRig(async (g) => {
+      await registerStore(g.db, g.a, 'shop1', 'k', 'unused');
+      const start = Date.now() - 3_600_000;
+      const t = (m: number): string => new Date(start + m * 60_000).toISOString();
+      const conflict = { id: 4, kind: 'villager_id_taken', subject: 'villager wei', severity: 'warning' as const, detail: 'villager wei: id held by another village', raised_at: t(0), last_seen_at: t(0), seen: 1 };
+      const scale = { id: 5, kind: 'scale_fault', subject: 'A1', severity: 'warning' as const, detail: 'no reply from unit 11', raised_at: t(1), last_seen_at: t(1), seen: 1 };
+      await recordAlarmList(g.db, g.a, 'shop1', { at: t(2), active: [conflict, scale] }, new Date());
+      await recordAlarmList(g.db, g.a, 'shop1', { at: t(3), active: [], cleared: [{ id: 4, kind: conflict.kind, subject: conflict.subject, raised_at: t(0), cleared_at: t(3), cleared_by: 'wang', note: '邻村已改号' }] }, new Date());
+      await recordAlarmHistory(g.db, g.a, 'shop1', { at: t(4), since: t(-7 * 24 * 60), ended: [], unlisted: { count: 753, groups: [{ kind: 'lock_not_confirmed', subject: 'door', count: 753, first_raised_at: t(-3 * 24 * 60), last_cleared_at: t(-60) }] } }, new Date());
+    });
+    await rig.addStaff('clerk-a', rig.g.a, '甲村文书');
   }, 60_000);
   afterAll(async () => {
-    await browser?.close();
-    await g?.close();
+    await rig?.close();
   });
 
   it('a conflict cleared by hand says who and why; a fault that resolved by itself says nothing of a hand; the alarms counted, not listed, are said', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
+    const context = await rig.desk();
     const page = await context.newPage();
     const problems = pageProblems(page);
-    await page.goto(`${base}/town`);
+    await page.goto(`${rig.base}/town`);
     await page.waitForURL(/\/login\?next=%2Ftown$/);
-    await page.fill('#username', 'clerk-a');
-    await page.fill('#password', STAFF_PASSWORD);
-    await page.click('#login-form button[type=submit]');
-    await page.waitForURL(`${base}/town`, { timeout: 30_000 });
+    await rig.loginForm(page, 'clerk-a', '/town');
     const rows = page.locator('#alarms-recent tr');
     await expect.poll(() => rows.count()).toBe(3);
     const text = async (kind: string): Promise<string> => (await rows.filter({ hasText: kind }).textContent()) ?? '';

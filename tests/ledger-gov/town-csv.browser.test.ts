@@ -11,34 +11,31 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Browser, type Page } from 'playwright-core';
-import { launchChromium, pageProblems } from '../../harness/browser.ts';
+import { type Page } from 'playwright-core';
+import { pageProblems } from '../../harness/browser.ts';
 import { ledgerDbKind } from '../../harness/sync/rig.ts';
-import { govApp, type GovApp, type StaffSession } from './gov-app.ts';
+import { type StaffSession } from './gov-app.ts';
+import { browserRig, type BrowserRig } from './browser-rig.ts';
 
 const VILLAGE_NAME = '东村,"新"组';
 const ITEM_NAME = '清扫"门前三包",及巷道';
 
 describe(`/town CSV downloads in chromium (${ledgerDbKind})`, () => {
-  let g: GovApp;
-  let base: string;
-  let browser: Browser;
+  let rig: BrowserRig;
   let town: StaffSession;
 
   beforeAll(async () => {
-    g = await govApp();
-    town = await g.staff('town-office');
-    expect((await g.call(g.town, 'POST', '/api/villages', { id: 'east', name: VILLAGE_NAME })).statusCode).toBe(201);
-    await g.villager(g.a, 'zhang');
-    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/items`, { code: 'A-QUOTED', name: ITEM_NAME, category: 'other', direction: 'add', points_min: 3, points_max: 3, evidence: 'none' })).statusCode).toBe(201);
-    const r = (await g.call(g.va, 'POST', `/api/villages/${g.a}/reports`, { item: 'A-QUOTED', villager: 'zhang' })).json() as { id: string };
-    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${r.id}/approve`, {})).statusCode).toBe(200);
-    base = await g.app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await launchChromium();
+    rig = await browserRig(async (g) => {
+      town = await g.staff('town-office');
+      expect((await g.call(g.town, 'POST', '/api/villages', { id: 'east', name: VILLAGE_NAME })).statusCode).toBe(201);
+      await g.villager(g.a, 'zhang');
+      expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/items`, { code: 'A-QUOTED', name: ITEM_NAME, category: 'other', direction: 'add', points_min: 3, points_max: 3, evidence: 'none' })).statusCode).toBe(201);
+      const r = (await g.call(g.va, 'POST', `/api/villages/${g.a}/reports`, { item: 'A-QUOTED', villager: 'zhang' })).json() as { id: string };
+      expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${r.id}/approve`, {})).statusCode).toBe(200);
+    });
   }, 60_000);
   afterAll(async () => {
-    await browser?.close();
-    await g?.close();
+    await rig?.close();
   });
 
   /** Clicks the CSV button of `table`: the file's suggested name and bytes. */
@@ -56,7 +53,7 @@ describe(`/town CSV downloads in chromium (${ledgerDbKind})`, () => {
   });
 
   it('saves each table as a CSV Excel opens: BOM, CRLF, bilingual headers, a name with a comma and quotes in one cell', async () => {
-    const context = await browser.newContext({ acceptDownloads: true, locale: 'zh-CN' });
+    const context = await rig.browser.newContext({ acceptDownloads: true, locale: 'zh-CN' });
     // the blob: links the page makes and those it releases, kept to look at afterwards (the
     // page's CSP lets no fetch of a blob: link tell a released one from a living one)
     await context.addInitScript(() => {
@@ -76,13 +73,13 @@ describe(`/town CSV downloads in chromium (${ledgerDbKind})`, () => {
         release(url);
       };
     });
-    await context.addCookies([{ name: 'ledger_staff', value: town.cookie, url: base }]);
+    await rig.asStaff(context, town);
     const page = await context.newPage();
     const problems = pageProblems(page);
-    await page.goto(`${base}/town`);
+    await page.goto(`${rig.base}/town`);
     await page.waitForSelector('#main-view:not([hidden])');
     // the roll-up's first query starts its worker (SQLite), slow on a loaded machine
-    await expect.poll(() => page.textContent('#months'), { timeout: 60_000 }).toContain(g.a);
+    await expect.poll(() => page.textContent('#months'), { timeout: 60_000 }).toContain(rig.g.a);
     await page.clock.install();
 
     const part = await download(page, 'participation');
@@ -91,20 +88,20 @@ describe(`/town CSV downloads in chromium (${ledgerDbKind})`, () => {
     const partLines = part.bytes.subarray(3).toString('utf8').split('\r\n');
     expect(partLines[0]).toBe('村 village,村名 name,村民数 villagers,获奖励人数 awarded,参与率 rate');
     expect(partLines).toContain('east,"东村,""新""组",0,0,0');
-    expect(partLines).toContain(`${g.a},村,1,1,1`);
+    expect(partLines).toContain(`${rig.g.a},村,1,1,1`);
 
     const items = await download(page, 'items');
     expect(items.name).toMatch(/^town-items-\d{4}-\d{2}_\d{4}-\d{2}\.csv$/);
     expect([...items.bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
     const itemLines = items.bytes.subarray(3).toString('utf8').split('\r\n');
     expect(itemLines[0]).toBe('村 village,范围 scope,编号 code,细则 item,加减 direction,次数 approvals,积分 points');
-    expect(itemLines).toContain(`${g.a},village,A-QUOTED,"清扫""门前三包"",及巷道",add,1,3`);
+    expect(itemLines).toContain(`${rig.g.a},village,A-QUOTED,"清扫""门前三包"",及巷道",add,1,3`);
 
     const months = await download(page, 'months');
     expect(months.name).toMatch(/^town-months-\d{4}-\d{2}_\d{4}-\d{2}\.csv$/);
     const monthLines = months.bytes.subarray(3).toString('utf8').split('\r\n');
     expect(monthLines[0]).toBe('村 village,月份 month,发放积分 issued,扣减积分 deducted,兑换积分 redeemed,退回积分 refunded,调整积分 adjusted,奖励笔数 awards,获奖励人数 villagers awarded');
-    expect(monthLines.find((l) => l.startsWith(`${g.a},`))).toMatch(new RegExp(`^${g.a},\\d{4}-\\d{2},3,0,0,0,0,1,1$`));
+    expect(monthLines.find((l) => l.startsWith(`${rig.g.a},`))).toMatch(new RegExp(`^${rig.g.a},\\d{4}-\\d{2},3,0,0,0,0,1,1$`));
 
     // one village chosen: the file says so, and holds that village alone
     await page.selectOption('#village', 'east');

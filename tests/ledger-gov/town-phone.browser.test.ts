@@ -8,58 +8,48 @@
  * the village's passbook. No script errors.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Browser } from 'playwright-core';
-import { launchChromium, pageProblems, pageWidth, PHONE, phoneContext } from '../../harness/browser.ts';
+import { pageProblems, pageWidth, PHONE, phoneContext } from '../../harness/browser.ts';
 import { ledgerDbKind } from '../../harness/sync/rig.ts';
-import { govApp, type GovApp, type StaffSession } from './gov-app.ts';
+import { type StaffSession } from './gov-app.ts';
+import { browserRig, tappable, type BrowserRig } from './browser-rig.ts';
 import { registerStore } from '../../cloud-sync/ledger/tables.ts';
 import { recordAlarmList } from '../../cloud-sync/ledger/store-alarms.ts';
 
 
 describe(`/town at phone width in chromium (${ledgerDbKind})`, () => {
-  let g: GovApp;
-  let base: string;
-  let browser: Browser;
+  let rig: BrowserRig;
   let town: StaffSession;
 
   beforeAll(async () => {
-    g = await govApp();
-    town = await g.staff('town-office');
-    await g.villager(g.a, 'zhang');
-    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/entries`, { id: 'open-zhang', villager: 'zhang', kind: 'award', points: 10, reason: '开户积分' })).statusCode).toBeLessThan(300);
-    await registerStore(g.db, g.a, 'shop-1', 'k', 'unused');
-    const t = new Date().toISOString();
-    await recordAlarmList(g.db, g.a, 'shop-1', { at: t, active: [{ id: 7, kind: 'scale_fault', subject: 'A1', severity: 'warning', detail: 'no reply from unit 11', raised_at: t, last_seen_at: t, seen: 3, acknowledged_at: t, acknowledged_by: 'wang', ack_note: '明早接线' }] }, new Date());
-    base = await g.app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await launchChromium();
+    rig = await browserRig(async (g) => {
+      town = await g.staff('town-office');
+      await g.villager(g.a, 'zhang');
+      expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/entries`, { id: 'open-zhang', villager: 'zhang', kind: 'award', points: 10, reason: '开户积分' })).statusCode).toBeLessThan(300);
+      await registerStore(g.db, g.a, 'shop-1', 'k', 'unused');
+      const t = new Date().toISOString();
+      await recordAlarmList(g.db, g.a, 'shop-1', { at: t, active: [{ id: 7, kind: 'scale_fault', subject: 'A1', severity: 'warning', detail: 'no reply from unit 11', raised_at: t, last_seen_at: t, seen: 3, acknowledged_at: t, acknowledged_by: 'wang', ack_note: '明早接线' }] }, new Date());
+    });
   }, 60_000);
   afterAll(async () => {
-    await browser?.close();
-    await g?.close();
+    await rig?.close();
   });
 
   it('the page fits the phone and a tap on 打开存折 opens the passbook', async () => {
-    const context = await phoneContext(browser);
-    await context.addCookies([{ name: 'ledger_staff', value: town.cookie, url: base }]);
+    const context = await rig.asStaff(await phoneContext(rig.browser), town);
     const page = await context.newPage();
     const problems = pageProblems(page);
-    await page.goto(`${base}/town`);
+    await page.goto(`${rig.base}/town`);
     await page.waitForSelector('#main-view:not([hidden])');
     // the roll-up's first query starts its worker (SQLite), slow on a loaded machine
-    await expect.poll(() => page.textContent('#months'), { timeout: 60_000 }).toContain(g.a);
+    await expect.poll(() => page.textContent('#months'), { timeout: 60_000 }).toContain(rig.g.a);
     await expect.poll(() => page.textContent('#alarms')).toContain('秤故障（A1）');
     // no wider than the phone: the browser does not zoom out
     expect(await pageWidth(page)).toEqual({ page: PHONE.width, layout: PHONE.width });
-    await page.selectOption('#village', g.a);
+    await page.selectOption('#village', rig.g.a);
     await page.fill('#pb-villager', 'zhang');
     const button = page.locator('#passbook button[type=submit]');
-    await button.scrollIntoViewIfNeeded();
     // what is drawn at the button's centre is the button
-    expect(await button.evaluate((b) => {
-      const el = b as unknown as { getBoundingClientRect(): { left: number; top: number; width: number; height: number } };
-      const r = el.getBoundingClientRect();
-      return (globalThis as unknown as { document: { elementFromPoint(x: number, y: number): unknown } }).document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2) === b;
-    })).toBe(true);
+    expect(await tappable(page, '#passbook button[type=submit]')).toBe(true);
     const opened = context.waitForEvent('page');
     await button.tap();
     const passbook = await opened;

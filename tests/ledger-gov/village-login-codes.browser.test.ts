@@ -9,53 +9,34 @@
  * 退出手机 (a lost phone) signs a villager out of every phone after a confirmation and says how
  * many; a new code does the same, said on the slip (on the screen, not the paper).
  */
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Browser, type Page } from 'playwright-core';
-import { holdRequests, launchChromium, loseAnswers } from '../../harness/browser.ts';
+import { type Page } from 'playwright-core';
+import { holdRequests, loseAnswers } from '../../harness/browser.ts';
 import { ledgerDbKind } from '../../harness/sync/rig.ts';
-import { govApp, STAFF_PASSWORD, type GovApp } from './gov-app.ts';
-import { addStaff } from '../../cloud-sync/ledger/staff/accounts.ts';
-import { hashPassword } from '../../lib/passwords.ts';
+import { browserRig, SHOTS, watchPage, type BrowserRig } from './browser-rig.ts';
 
-const SHOTS = path.resolve(import.meta.dirname, '../../test-results');
 const CODE = /^[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}$/;
 
 describe(`one-time login codes on the village office page (${ledgerDbKind})`, () => {
-  let g: GovApp;
-  let base: string;
-  let browser: Browser;
+  let rig: BrowserRig;
   const problems: string[] = [];
-  const watch = (page: Page) => {
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => {
-      // 401 the first visit, 409 the blocked villager, ERR_FAILED an answer the test drops (loseAnswers)
-      if (m.type() === 'error' && !/status of 40[19] |net::ERR_FAILED/.test(m.text())) problems.push(`console: ${m.text()}`);
-    });
-    return page;
-  };
+  // 401 the first visit, 409 the blocked villager, ERR_FAILED an answer the test drops (loseAnswers)
+  const watch = (page: Page) => watchPage(page, problems, /status of 40[19] |net::ERR_FAILED/);
   /** A page signed in as `username`, the village's villagers listed. */
   const office = async (username: string) => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
-    const page = watch(await context.newPage());
-    await page.goto(`${base}/login?next=${encodeURIComponent('/village')}`);
-    await page.waitForSelector('#login-view:not([hidden])');
-    await page.fill('#username', username);
-    await page.fill('#password', STAFF_PASSWORD);
-    await page.click('#login-form button[type=submit]');
-    await page.waitForURL(`${base}/village`, { timeout: 30_000 });
-    await page.waitForSelector('#main-view:not([hidden])');
+    const page = watch(await (await rig.desk()).newPage());
+    await rig.staffSignIn(page, username, '/village');
     return page;
   };
   const button = (page: Page, villager: string) => page.locator(`#villagers tr[data-villager="${villager}"] button[data-login-code]`);
   /** The villager's codes in the ledger: how many, how many still sign in, how many issues the audit log holds. */
   const codes = async (villager: string) => {
-    const rows = await g.db.query<{ used_at: string | null }>('SELECT used_at FROM gov_login_codes WHERE villager_id = $1', [villager]);
-    const issued = await g.db.query<{ detail: string }>('SELECT detail FROM gov_events WHERE subject = $1 AND action = $2', [`villager:${villager}`, 'login-code.issue']);
+    const rows = await rig.g.db.query<{ used_at: string | null }>('SELECT used_at FROM gov_login_codes WHERE villager_id = $1', [villager]);
+    const issued = await rig.g.db.query<{ detail: string }>('SELECT detail FROM gov_events WHERE subject = $1 AND action = $2', [`villager:${villager}`, 'login-code.issue']);
     return { codes: rows.length, open: rows.filter((r) => r.used_at === null).length, issued: issued.length };
   };
-  const login = (villager: string, code: string) => g.call(undefined, 'POST', '/api/villager/login', { village: g.a, villager, code });
+  const login = (villager: string, code: string) => rig.g.call(undefined, 'POST', '/api/villager/login', { village: rig.g.a, villager, code });
   /** The slip's code once it shows. */
   const slipCode = async (page: Page) => {
     await page.waitForSelector('#code-slip[open]');
@@ -65,21 +46,17 @@ describe(`one-time login codes on the village office page (${ledgerDbKind})`, ()
   };
 
   beforeAll(async () => {
-    g = await govApp();
-    const hash = await hashPassword(STAFF_PASSWORD, 2 ** 14);
-    await addStaff(g.db, { username: 'clerk-a', display_name: '甲村文书', role: 'village', village: g.a, password_hash: hash }, 'test', new Date());
-    await addStaff(g.db, { username: 'town-office', display_name: '镇办公室', role: 'town', village: null, password_hash: hash }, 'test', new Date());
-    // villagers without a PIN, as the office registers them; one blocked, one who left
-    for (const [id, body] of Object.entries({ zhao: { name: '赵大爷' }, qian: { name: '钱奶奶' }, sun: { name: '孙伯' }, wang: { name: '王五', status: 'blocked' }, zhou: { name: '周六', status: 'left' } })) {
-      expect((await g.call(g.va, 'PUT', `/api/villages/${g.a}/villagers/${id}`, body)).statusCode).toBe(200);
-    }
-    base = await g.app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await launchChromium();
-    mkdirSync(SHOTS, { recursive: true });
+    rig = await browserRig(async (g) => {
+      // villagers without a PIN, as the office registers them; one blocked, one who left
+      for (const [id, body] of Object.entries({ zhao: { name: '赵大爷' }, qian: { name: '钱奶奶' }, sun: { name: '孙伯' }, wang: { name: '王五', status: 'blocked' }, zhou: { name: '周六', status: 'left' } })) {
+        expect((await g.call(g.va, 'PUT', `/api/villages/${g.a}/villagers/${id}`, body)).statusCode).toBe(200);
+      }
+    });
+    await rig.addStaff('clerk-a', rig.g.a, '甲村文书');
+    await rig.addStaff('town-office', undefined, '镇办公室');
   }, 60_000);
   afterAll(async () => {
-    await browser?.close();
-    await g?.close();
+    await rig?.close();
   });
 
   it('issues a code after a confirmation, shows it once on a slip that prints alone, and the villager signs in with it on the phone page', async () => {
@@ -97,11 +74,11 @@ describe(`one-time login codes on the village office page (${ledgerDbKind})`, ()
     await button(page, 'zhao').click();
     const code = await slipCode(page);
     expect(await page.textContent('#slip-villager')).toBe('赵大爷（zhao）');
-    expect(await page.textContent('#slip-village')).toBe(`村（村编号 ${g.a}）`);
+    expect(await page.textContent('#slip-village')).toBe(`村（村编号 ${rig.g.a}）`);
     // the office on the ledger's own computer (127.0.0.1) has no address a phone can open
     expect(await page.textContent('#slip-address')).toBe('村账本手机页 /m/（网址请问村委会）');
     expect(await page.textContent('#slip-id')).toBe('zhao');
-    const [row] = await g.db.query<{ expires_at: string; created_at: string }>('SELECT expires_at, created_at FROM gov_login_codes WHERE villager_id = $1', ['zhao']);
+    const [row] = await rig.g.db.query<{ expires_at: string; created_at: string }>('SELECT expires_at, created_at FROM gov_login_codes WHERE villager_id = $1', ['zhao']);
     expect(Date.parse(row!.expires_at) - Date.parse(row!.created_at)).toBe(7 * 86_400_000);
     expect(await page.textContent('#slip-expires')).toBe(await page.evaluate((iso) => new Date(iso).toLocaleString('zh-CN', { hour12: false }), row!.expires_at));
     expect(await codes('zhao')).toEqual({ codes: 1, open: 1, issued: 1 });
@@ -129,8 +106,8 @@ describe(`one-time login codes on the village office page (${ledgerDbKind})`, ()
     expect(await page.textContent('body')).not.toContain(code);
 
     // The villager types it (small letters, no dash) on the phone page and is signed in; it works once.
-    const phone = watch(await (await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, locale: 'zh-CN' })).newPage());
-    await phone.goto(`${base}/m/?village=${g.a}`);
+    const phone = watch(await (await rig.browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, locale: 'zh-CN' })).newPage());
+    await phone.goto(`${rig.base}/m/?village=${rig.g.a}`);
     await phone.waitForSelector('#login-view:not([hidden])');
     await phone.fill('#villager', 'zhao');
     await phone.click('#tab-code');
@@ -204,7 +181,7 @@ describe(`one-time login codes on the village office page (${ledgerDbKind})`, ()
 
   it('a town account has no 登录码', async () => {
     const page = await office('town-office');
-    await page.selectOption('#village', g.a);
+    await page.selectOption('#village', rig.g.a);
     await page.click('#choose-form button[type=submit]');
     await expect.poll(() => page.locator('#villagers tr[data-villager]').count()).toBe(5);
     expect(await page.locator('button[data-login-code]').count()).toBe(0);
@@ -221,11 +198,11 @@ describe(`one-time login codes on the village office page (${ledgerDbKind})`, ()
   it('退出手机 signs a villager out of every phone after a confirmation, says how many; a new code does too, said on the slip', async () => {
     // 老王 signed in on two phones (a bearer token and the phone page's cookie), 李 on one
     for (const id of ['laowang', 'li']) {
-      expect((await g.call(g.va, 'PUT', `/api/villages/${g.a}/villagers/${id}`, { name: id === 'laowang' ? '老王' : '李四' })).statusCode).toBe(200);
-      expect((await g.call(g.va, 'PUT', `/api/villages/${g.a}/villagers/${id}/pin`, { pin: '2468' })).statusCode).toBe(200);
+      expect((await rig.g.call(rig.g.va, 'PUT', `/api/villages/${rig.g.a}/villagers/${id}`, { name: id === 'laowang' ? '老王' : '李四' })).statusCode).toBe(200);
+      expect((await rig.g.call(rig.g.va, 'PUT', `/api/villages/${rig.g.a}/villagers/${id}/pin`, { pin: '2468' })).statusCode).toBe(200);
     }
-    const signIn = async (id: string) => ((await g.call(undefined, 'POST', '/api/villager/login', { village: g.a, villager: id, pin: '2468' })).json() as { token: string }).token;
-    const me = async (token: string) => (await g.call(token, 'GET', `/api/villages/${g.a}/me`)).statusCode;
+    const signIn = async (id: string) => ((await rig.g.call(undefined, 'POST', '/api/villager/login', { village: rig.g.a, villager: id, pin: '2468' })).json() as { token: string }).token;
+    const me = async (token: string) => (await rig.g.call(token, 'GET', `/api/villages/${rig.g.a}/me`)).statusCode;
     const wang = [await signIn('laowang'), await signIn('laowang')];
     const li = await signIn('li');
     const page = await office('clerk-a');
@@ -244,7 +221,7 @@ describe(`one-time login codes on the village office page (${ledgerDbKind})`, ()
     await out.click();
     await expect.poll(() => done.textContent()).toBe('已结束 老王（laowang） 的 2 个手机登录：这些手机不能再用积分，进店二维码约 2 分钟内失效 / laowang is signed out of 2 phones; a QR code already shown expires within about 2 minutes');
     expect([await me(wang[0]!), await me(wang[1]!), await me(li)]).toEqual([401, 401, 200]);
-    expect(await g.db.query('SELECT action FROM gov_events WHERE subject = $1 AND action = $2', ['villager:laowang', 'villager.sign-out'])).toHaveLength(1);
+    expect(await rig.g.db.query('SELECT action FROM gov_events WHERE subject = $1 AND action = $2', ['villager:laowang', 'villager.sign-out'])).toHaveLength(1);
 
     // Looked up by id: the same button, nothing left to end, said so.
     await page.fill('#lookup-villager', 'laowang');

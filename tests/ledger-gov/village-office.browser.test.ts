@@ -9,55 +9,32 @@
  * form to change it. A task whose answer is lost (a weak network) is published once, pressed again
  * or after a reload. No script errors, no CSP violations. Screenshots go to test-results/.
  */
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Browser, type Page } from 'playwright-core';
-import { holdRequests, launchChromium, loseAnswers } from '../../harness/browser.ts';
+import { type Page } from 'playwright-core';
+import { holdRequests, loseAnswers } from '../../harness/browser.ts';
 import { ledgerDbKind } from '../../harness/sync/rig.ts';
-import { govApp, STAFF_PASSWORD, type GovApp } from './gov-app.ts';
-import { addStaff } from '../../cloud-sync/ledger/staff/accounts.ts';
-import { hashPassword } from '../../lib/passwords.ts';
+import { browserRig, SHOTS, watchPage, type BrowserRig } from './browser-rig.ts';
 
-const SHOTS = path.resolve(import.meta.dirname, '../../test-results');
 
 describe(`village office page in chromium (${ledgerDbKind})`, () => {
-  let g: GovApp;
-  let base: string;
-  let browser: Browser;
+  let rig: BrowserRig;
   /** The self-report (GOV-SUGGESTION, 5–10 points) and the task claim (GOV-MEETING, 2 points). */
   let selfReport: string;
   let taskClaim: string;
   const problems: string[] = [];
-  const watch = (page: Page) => {
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => {
-      // 400s, the 401 of the first visit and the unknown villager's 404 are refusals the test provokes, 409 a
-      // form sent again with other content, ERR_FAILED an answer the test drops (loseAnswers)
-      if (m.type() === 'error' && !/status of 40[0149] |net::ERR_FAILED/.test(m.text())) problems.push(`console: ${m.text()}`);
-    });
-    return page;
-  };
-  const signIn = async (page: Page, username: string) => {
-    await page.waitForSelector('#login-view:not([hidden])');
-    await page.fill('#username', username);
-    await page.fill('#password', STAFF_PASSWORD);
-    await page.click('#login-form button[type=submit]');
-    await page.waitForURL(`${base}/village`, { timeout: 30_000 });
-    await page.waitForSelector('#main-view:not([hidden])');
-  };
+  // 400s, the 401 of the first visit and the unknown villager's 404 are refusals the test provokes, 409 a
+  // form sent again with other content, ERR_FAILED an answer the test drops (loseAnswers)
+  const watch = (page: Page) => watchPage(page, problems, /status of 40[0149] |net::ERR_FAILED/);
+  const signIn = (page: Page, username: string) => rig.loginForm(page, username, '/village');
   /** Village a's API by its bearer token, as a check beside the page. */
-  const api = async <T = Record<string, unknown>>(method: 'GET' | 'POST' | 'PUT', url: string, body?: unknown): Promise<T> => {
-    const r = await g.call(g.va, method, `/api/villages/${g.a}${url}`, body);
-    expect(r.statusCode, r.body).toBeLessThan(300);
-    return r.json() as T;
-  };
+  const api = <T = Record<string, unknown>>(method: 'GET' | 'POST' | 'PUT', url: string, body?: unknown): Promise<T> => rig.api<T>(method, url, body);
 
   beforeAll(async () => {
-    g = await govApp();
-    const hash = await hashPassword(STAFF_PASSWORD, 2 ** 14);
-    await addStaff(g.db, { username: 'clerk-a', display_name: '甲村文书', role: 'village', village: g.a, password_hash: hash }, 'test', new Date());
-    await addStaff(g.db, { username: 'town-office', display_name: '镇办公室', role: 'town', village: null, password_hash: hash }, 'test', new Date());
+    rig = await browserRig();
+    const { g } = rig;
+    await rig.addStaff('clerk-a', g.a, '甲村文书');
+    await rig.addStaff('town-office', undefined, '镇办公室');
     const zhang = await g.villager(g.a, 'zhang');
     const li = await g.villager(g.a, 'li');
     await api('POST', '/entries', { id: 'open-zhang', villager: 'zhang', kind: 'award', points: 10, reason: '开户积分' });
@@ -70,25 +47,21 @@ describe(`village office page in chromium (${ledgerDbKind})`, () => {
     taskClaim = (c.json() as { id: string }).id;
     expect((await g.call(li, 'POST', `/api/villages/${g.a}/claims/${taskClaim}/report`, { evidence: '证明人：村主任', note: '已到会' })).statusCode).toBe(200);
     await api('PUT', '/products/salt', { name: '食盐', price: 3, unit_g: 400, tolerance_g: 20, active: true });
-    base = await g.app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await launchChromium();
-    mkdirSync(SHOTS, { recursive: true });
   }, 60_000);
   afterAll(async () => {
-    await browser?.close();
-    await g?.close();
+    await rig?.close();
   });
 
   it('a village account decides claims, publishes and closes a task, changes a price', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
+    const context = await rig.desk();
     const page = watch(await context.newPage());
     // No session: to the login, and back.
-    await page.goto(`${base}/village`);
+    await page.goto(`${rig.base}/village`);
     await page.waitForURL(/\/login\?next=%2Fvillage$/);
     await signIn(page, 'clerk-a');
-    expect(await page.textContent('#who')).toBe(`甲村文书（村级 Village · ${g.a}）`);
+    expect(await page.textContent('#who')).toBe(`甲村文书（村级 Village · ${rig.g.a}）`);
     expect(await page.isVisible('#read-only')).toBe(false);
-    expect(await page.textContent('#scope')).toBe(`村（${g.a}）`);
+    expect(await page.textContent('#scope')).toBe(`村（${rig.g.a}）`);
     expect(await page.isDisabled('#village')).toBe(true);
     const row = (claim: string) => page.locator(`#claims tr[data-claim="${claim}"]`);
     await expect.poll(() => page.locator('#claims tr[data-claim]').count()).toBe(2);
@@ -182,15 +155,15 @@ describe(`village office page in chromium (${ledgerDbKind})`, () => {
   }, 120_000);
 
   it('a town account reads a village it chooses, with nothing to change', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
+    const context = await rig.desk();
     const page = watch(await context.newPage());
-    await page.goto(`${base}/login?next=${encodeURIComponent('/village')}`);
+    await page.goto(`${rig.base}/login?next=${encodeURIComponent('/village')}`);
     await signIn(page, 'town-office');
     expect(await page.isVisible('#read-only')).toBe(true);
-    await page.selectOption('#village', g.a);
+    await page.selectOption('#village', rig.g.a);
     await page.click('#choose-form button[type=submit]');
-    await expect.poll(() => page.textContent('#scope')).toBe(`村（${g.a}） · 只读 read only`);
-    expect(page.url()).toBe(`${base}/village?village=${g.a}`);
+    await expect.poll(() => page.textContent('#scope')).toBe(`村（${rig.g.a}） · 只读 read only`);
+    expect(page.url()).toBe(`${rig.base}/village?village=${rig.g.a}`);
     await expect.poll(() => page.locator('#tasks tr[data-task]').count()).toBe(2);
     await expect.poll(() => page.locator('#products tr[data-sku=salt] .price').textContent()).toBe('4');
     await expect.poll(() => page.locator('#villagers tr[data-villager=zhang] .balance-cell').textContent()).toBe('18');
@@ -200,15 +173,15 @@ describe(`village office page in chromium (${ledgerDbKind})`, () => {
     await page.screenshot({ path: path.join(SHOTS, 'ledger-village-office-town.png'), fullPage: true });
     // A reload shows the same village.
     await page.reload();
-    await expect.poll(() => page.textContent('#scope')).toBe(`村（${g.a}） · 只读 read only`);
+    await expect.poll(() => page.textContent('#scope')).toBe(`村（${rig.g.a}） · 只读 read only`);
     await context.close();
     expect(problems).toEqual([]);
   }, 120_000);
 
   it('a task whose answer is lost is published once: pressed again, or after a reload; other content after a lost answer is told, then published', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
+    const context = await rig.desk();
     const page = watch(await context.newPage());
-    await page.goto(`${base}/login?next=${encodeURIComponent('/village')}`);
+    await page.goto(`${rig.base}/login?next=${encodeURIComponent('/village')}`);
     await signIn(page, 'clerk-a');
     const titled = async (title: string) => (await api<{ tasks: { title: string }[] }>('GET', '/tasks')).tasks.filter((t) => t.title === title).length;
     const fill = async (title: string) => {

@@ -9,72 +9,43 @@
  * double click reverses once, the row says 已冲正 and the balance is back. A town account sees
  * neither form, and the API refuses it a record and a reversal.
  */
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Browser, type Page } from 'playwright-core';
-import { launchChromium } from '../../harness/browser.ts';
+import { type Page } from 'playwright-core';
 import { ledgerDbKind } from '../../harness/sync/rig.ts';
-import { govApp, STAFF_PASSWORD, type GovApp } from './gov-app.ts';
-import { addStaff } from '../../cloud-sync/ledger/staff/accounts.ts';
-import { hashPassword } from '../../lib/passwords.ts';
+import { browserRig, SHOTS, watchPage, type BrowserRig } from './browser-rig.ts';
 
-const SHOTS = path.resolve(import.meta.dirname, '../../test-results');
 
 describe(`village office record and reversal in chromium (${ledgerDbKind})`, () => {
-  let g: GovApp;
-  let base: string;
-  let browser: Browser;
+  let rig: BrowserRig;
   let photo: Buffer;
   /** The deduction the first test files and approves, which the second reverses. */
   let litter: string;
   const problems: string[] = [];
-  const watch = (page: Page) => {
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => {
-      // 400s are the refusals the test provokes, the 401 the first visit's
-      if (m.type() === 'error' && !/status of 40[01] /.test(m.text())) problems.push(`console: ${m.text()}`);
-    });
-    return page;
-  };
-  const signIn = async (page: Page, username: string) => {
-    await page.goto(`${base}/login?next=${encodeURIComponent('/village')}`);
-    await page.waitForSelector('#login-view:not([hidden])');
-    await page.fill('#username', username);
-    await page.fill('#password', STAFF_PASSWORD);
-    await page.click('#login-form button[type=submit]');
-    await page.waitForURL(/\/village/, { timeout: 30_000 });
-    await page.waitForSelector('#main-view:not([hidden])');
-  };
-  const api = async <T = Record<string, unknown>>(method: 'GET' | 'POST' | 'PUT', url: string, body?: unknown): Promise<T> => {
-    const r = await g.call(g.va, method, `/api/villages/${g.a}${url}`, body);
-    expect(r.statusCode, r.body).toBeLessThan(300);
-    return r.json() as T;
-  };
+  // 400s are the refusals the test provokes, the 401 the first visit's
+  const watch = (page: Page) => watchPage(page, problems, /status of 40[01] /);
+  const signIn = (page: Page, username: string) => rig.staffSignIn(page, username, '/village');
+  const api = <T = Record<string, unknown>>(method: 'GET' | 'POST' | 'PUT', url: string, body?: unknown): Promise<T> => rig.api<T>(method, url, body);
   const balance = async (id: string) => (await api<{ balance: number }>('GET', `/villagers/${id}`)).balance;
 
   beforeAll(async () => {
-    g = await govApp();
-    const hash = await hashPassword(STAFF_PASSWORD, 2 ** 14);
-    await addStaff(g.db, { username: 'clerk-a', display_name: '甲村文书', role: 'village', village: g.a, password_hash: hash }, 'test', new Date());
-    await addStaff(g.db, { username: 'town-office', display_name: '镇办公室', role: 'town', village: null, password_hash: hash }, 'test', new Date());
+    rig = await browserRig();
+    const { g } = rig;
+    await rig.addStaff('clerk-a', g.a, '甲村文书');
+    await rig.addStaff('town-office', undefined, '镇办公室');
     await g.villager(g.a, 'wang');
     await g.villager(g.a, 'li');
     await api('PUT', '/villagers/wang', { name: '王小明' });
     await api('POST', '/entries', { id: 'open-wang', villager: 'wang', kind: 'award', points: 10, reason: '开户积分' });
     photo = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#8a6' } }).jpeg().toBuffer();
-    base = await g.app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await launchChromium();
-    mkdirSync(SHOTS, { recursive: true });
   }, 60_000);
   afterAll(async () => {
-    await browser?.close();
-    await g?.close();
+    await rig?.close();
   });
 
   it('a village account files a deduction for a villager by name, once for a double click; approved, the balance changes', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
+    const context = await rig.desk();
     const page = watch(await context.newPage());
     await signIn(page, 'clerk-a');
     expect(await page.isVisible('#record-form')).toBe(true);
@@ -97,8 +68,8 @@ describe(`village office record and reversal in chromium (${ledgerDbKind})`, () 
     const reports: string[] = [];
     const uploads: string[] = [];
     page.on('request', (q) => {
-      if (q.url().endsWith(`/api/villages/${g.a}/reports`)) reports.push(q.method());
-      if (q.url().endsWith(`/api/villages/${g.a}/evidence`)) uploads.push(q.method());
+      if (q.url().endsWith(`/api/villages/${rig.g.a}/reports`)) reports.push(q.method());
+      if (q.url().endsWith(`/api/villages/${rig.g.a}/evidence`)) uploads.push(q.method());
     });
     await page.click(submit);
     await expect.poll(() => page.textContent('#record-photo-error')).toBe('该事项需要照片凭证，请选择照片 / this item needs a photo: choose one');
@@ -118,7 +89,7 @@ describe(`village office record and reversal in chromium (${ledgerDbKind})`, () 
     expect(uploads).toEqual(['POST']); // the photo of the refused send, named again
     const claims = (await api<{ claims: { id: string; item_code: string; origin: string; status: string; points: number; evidence: string; note: string }[] }>('GET', '/claims?villager=wang')).claims;
     expect(claims).toEqual([expect.objectContaining({ item_code: 'DED-LITTER', origin: 'village', status: 'reported', points: 2, evidence: expect.stringMatching(/^photo:ev-/), note: '村口垃圾桶旁乱扔塑料袋' })]);
-    expect(Number((await g.db.query<{ n: number }>('SELECT COUNT(*) AS n FROM gov_evidence WHERE village = $1', [g.a]))[0]!.n)).toBe(1);
+    expect(Number((await rig.g.db.query<{ n: number }>('SELECT COUNT(*) AS n FROM gov_evidence WHERE village = $1', [rig.g.a]))[0]!.n)).toBe(1);
     litter = claims[0]!.id;
     // The API files it reported: it waits in the claims list, with its photo; approved there, the balance changes.
     const row = page.locator(`#claims tr[data-claim="${litter}"]`);
@@ -156,7 +127,7 @@ describe(`village office record and reversal in chromium (${ledgerDbKind})`, () 
   }, 120_000);
 
   it('reverses an approval with a reason, confirmed first, once for a double click; the reversal is shown', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
+    const context = await rig.desk();
     const page = watch(await context.newPage());
     await signIn(page, 'clerk-a');
     const row = page.locator(`#decided tr[data-claim="${litter}"]`);
@@ -197,10 +168,10 @@ describe(`village office record and reversal in chromium (${ledgerDbKind})`, () 
   }, 120_000);
 
   it('a town account sees the approved points but no record form nor reversal; the API refuses it both', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
+    const context = await rig.desk();
     const page = watch(await context.newPage());
     await signIn(page, 'town-office');
-    await page.selectOption('#village', g.a);
+    await page.selectOption('#village', rig.g.a);
     await page.click('#choose-form button[type=submit]');
     await expect.poll(() => page.locator(`#decided tr[data-claim="${litter}"] .status`).textContent()).toBe('已冲正 reversed：照片上的人不是王小明');
     expect(await page.isVisible('#record-card')).toBe(false);
@@ -209,12 +180,12 @@ describe(`village office record and reversal in chromium (${ledgerDbKind})`, () 
     await context.close();
     expect(problems).toEqual([]);
     // The server decides: a town session's record and reversal are refused (403 on role), nothing filed.
-    const town = await g.staff('town-two');
+    const town = await rig.g.staff('town-two');
     const before = (await api<{ claims: unknown[] }>('GET', '/claims')).claims.length;
-    const rec = await g.call(town, 'POST', `/api/villages/${g.a}/reports`, { item: 'DED-LITTER', villager: 'wang', points: 2, evidence: '证明人：镇里', request: 'town-tries-a-record-0001' });
+    const rec = await rig.g.call(town, 'POST', `/api/villages/${rig.g.a}/reports`, { item: 'DED-LITTER', villager: 'wang', points: 2, evidence: '证明人：镇里', request: 'town-tries-a-record-0001' });
     expect({ status: rec.statusCode, field: rec.json().field }).toEqual({ status: 403, field: 'role' });
     const approved = await api<{ claim: { id: string } }>('POST', `/claims/${(await api<{ claims: { id: string }[] }>('GET', '/claims?villager=li')).claims[0]!.id}/approve`, {});
-    const rev = await g.call(town, 'POST', `/api/villages/${g.a}/claims/${approved.claim.id}/reverse`, { reason: '镇里试试' });
+    const rev = await rig.g.call(town, 'POST', `/api/villages/${rig.g.a}/claims/${approved.claim.id}/reverse`, { reason: '镇里试试' });
     expect({ status: rev.statusCode, field: rev.json().field }).toEqual({ status: 403, field: 'role' });
     expect((await api<{ claims: unknown[] }>('GET', '/claims')).claims.length).toBe(before);
     expect((await api('GET', `/claims/${approved.claim.id}`)).status).toBe('approved');

@@ -7,65 +7,51 @@
  * alarms behind the staff login (login -> /town, sign out). No
  * script errors, no CSP violations. Screenshots go to test-results/.
  */
-import { mkdirSync } from 'node:fs';
 import sharp from 'sharp';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Browser, type Page } from 'playwright-core';
-import { holdRequests, launchChromium, loseAnswers } from '../../harness/browser.ts';
+import { type Page } from 'playwright-core';
+import { holdRequests, loseAnswers } from '../../harness/browser.ts';
 import { ledgerDbKind } from '../../harness/sync/rig.ts';
 import { verifyQrToken } from '../../edge/entry/credentials.ts';
-import { govApp, STAFF_PASSWORD, type GovApp } from './gov-app.ts';
-import { addStaff } from '../../cloud-sync/ledger/staff/accounts.ts';
-import { hashPassword } from '../../lib/passwords.ts';
+import { STAFF_PASSWORD } from './gov-app.ts';
+import { browserRig, SHOTS, watchPage, type BrowserRig } from './browser-rig.ts';
 import { heicPhoto, tinyJpeg } from './photos.ts';
 import { registerStore } from '../../cloud-sync/ledger/tables.ts';
 import { recordAlarmList } from '../../cloud-sync/ledger/store-alarms.ts';
 
-const SHOTS = path.resolve(import.meta.dirname, '../../test-results');
-const PHONE = { width: 390, height: 844 };
 
 describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
-  let g: GovApp;
-  let base: string;
-  let browser: Browser;
+  let rig: BrowserRig;
   let task: string;
   const problems: string[] = [];
+  // 400, 401 and 403 are refusals the tests provoke (a wrong PIN, a report without its photo), 409 a
+  // form sent again with other content, ERR_FAILED an answer the test drops (loseAnswers)
   const watch = (page: Page) => {
     problems.length = 0;
-    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => {
-      // 400, 401 and 403 are refusals the tests provoke (a wrong PIN, a report without its photo), 409 a
-      // form sent again with other content, ERR_FAILED an answer the test drops (loseAnswers)
-      if (m.type() === 'error' && !/status of 40[0139] |net::ERR_FAILED/.test(m.text())) problems.push(`console: ${m.text()}`);
-    });
-    return page;
+    return watchPage(page, problems, /status of 40[0139] |net::ERR_FAILED/);
   };
 
   beforeAll(async () => {
     // 36 s tokens: the page fetches the next one after 6 s, so the test sees it refresh.
-    g = await govApp({ qrLifetimeS: 36 });
-    await g.villager(g.a, 'zhang');
-    expect((await g.call(g.va, 'PUT', `/api/villages/${g.a}/villagers/zhang`, { name: '张三' })).statusCode).toBe(200);
-    const r = (await g.call(g.va, 'POST', `/api/villages/${g.a}/reports`, { item: 'GOV-MEETING', villager: 'zhang' })).json() as { id: string };
-    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${r.id}/approve`, {})).statusCode).toBe(200);
-    task = ((await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '清扫村东巷道', item: 'ENV-SWEEP-LANE', max_claimants: 5 })).json() as { id: string }).id;
-    await addStaff(g.db, { username: 'town-office', display_name: '工作人员town-office', role: 'town', village: null, password_hash: await hashPassword(STAFF_PASSWORD, 2 ** 14) }, 'test', new Date());
-    base = await g.app.listen({ host: '127.0.0.1', port: 0 });
-    browser = await launchChromium();
-    mkdirSync(SHOTS, { recursive: true });
+    rig = await browserRig(async (g) => {
+      await g.villager(g.a, 'zhang');
+      expect((await g.call(g.va, 'PUT', `/api/villages/${g.a}/villagers/zhang`, { name: '张三' })).statusCode).toBe(200);
+      const r = (await g.call(g.va, 'POST', `/api/villages/${g.a}/reports`, { item: 'GOV-MEETING', villager: 'zhang' })).json() as { id: string };
+      expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${r.id}/approve`, {})).statusCode).toBe(200);
+      task = ((await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '清扫村东巷道', item: 'ENV-SWEEP-LANE', max_claimants: 5 })).json() as { id: string }).id;
+    }, { qrLifetimeS: 36 });
   }, 60_000);
   afterAll(async () => {
-    await browser?.close();
-    await g?.close();
+    await rig?.close();
   });
 
   it('a villager logs in on a phone, claims a task, reports it with a photo, and shows a refreshing QR code the store accepts', async () => {
-    const context = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true, locale: 'zh-CN' });
+    const context = await rig.phone();
     const page = watch(await context.newPage());
-    await page.goto(`${base}/m/?village=${g.a}`);
+    await page.goto(`${rig.base}/m/?village=${rig.g.a}`);
     await page.waitForSelector('#login-form');
-    expect(await page.inputValue('#village')).toBe(g.a);
+    expect(await page.inputValue('#village')).toBe(rig.g.a);
     await page.fill('#villager', 'zhang');
     await page.fill('#pin', '1357');
     // a double tap on 登录 is one attempt (two would count the wrong PIN twice towards the lock), and the button is ready again after the refusal
@@ -75,9 +61,9 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
     await expect.poll(() => page.textContent('#login-error')).toBe('村民编号或密码不正确 / wrong villager id or PIN');
     await expect.poll(() => page.isEnabled('#login-form button[type=submit]')).toBe(true);
     expect(logins).toHaveLength(1);
-    expect((await g.db.query<{ failures: number | string }>('SELECT failures FROM gov_login_failures WHERE login = $1', [`${g.a}/zhang`])).map((f) => Number(f.failures))).toEqual([1]);
+    expect((await rig.g.db.query<{ failures: number | string }>('SELECT failures FROM gov_login_failures WHERE login = $1', [`${rig.g.a}/zhang`])).map((f) => Number(f.failures))).toEqual([1]);
     // two more wrong: the third says how many tries are left, the ledger's words as they come
-    const failures = async () => (await g.db.query<{ failures: number | string }>('SELECT failures FROM gov_login_failures WHERE login = $1', [`${g.a}/zhang`])).map((f) => Number(f.failures));
+    const failures = async () => (await rig.g.db.query<{ failures: number | string }>('SELECT failures FROM gov_login_failures WHERE login = $1', [`${rig.g.a}/zhang`])).map((f) => Number(f.failures));
     await page.click('#login-form button[type=submit]');
     await expect.poll(failures).toEqual([2]);
     await expect.poll(() => page.isEnabled('#login-form button[type=submit]')).toBe(true);
@@ -95,7 +81,7 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
     // (Functions, not strings: the page's CSP forbids eval. This file is type-checked without the DOM library.)
     await expect.poll(() => page.locator('#qr').evaluate((el: unknown) => (el as { naturalWidth: number }).naturalWidth)).toBeGreaterThan(0);
     const first = await page.getAttribute('#qr', 'data-token');
-    expect(verifyQrToken(first!, g.qrPublic, { maxLifetimeS: 300, clockSkewS: 30 })).toMatchObject({ vid: 'zhang' });
+    expect(verifyQrToken(first!, rig.g.qrPublic, { maxLifetimeS: 300, clockSkewS: 30 })).toMatchObject({ vid: 'zhang' });
 
     // Claim the task (a double tap sends one claim: the button waits for the answer), then report it done with a photo.
     const claimsSent: string[] = [];
@@ -120,7 +106,7 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
     await requests.answer();
     await expect.poll(() => page.textContent('#claims')).toContain('待审核');
     expect(reportsSent).toEqual(['evidence', 'report']);
-    const claim = (await g.call(g.va, 'GET', `/api/villages/${g.a}/claims/${claimId}`)).json() as { status: string; evidence: string };
+    const claim = (await rig.g.call(rig.g.va, 'GET', `/api/villages/${rig.g.a}/claims/${claimId}`)).json() as { status: string; evidence: string };
     expect(claim).toMatchObject({ status: 'reported', evidence: expect.stringMatching(/^photo:ev-/) });
     // A self-report (动态申报): refused without the photo its item needs, filed with one.
     await page.selectOption('#self-item', 'ENV-SWEEP-LANE');
@@ -128,7 +114,7 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
     await expect.poll(() => page.textContent('#self-error')).toBe('该事项需要照片凭证 / rule item ENV-SWEEP-LANE needs evidence (photo)');
     await page.setInputFiles('#self-photo', { name: 'lane2.jpg', mimeType: 'image/jpeg', buffer: await tinyJpeg() });
     await page.fill('#self-note', '清扫了村口');
-    const photos = async () => Number((await g.db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM gov_evidence WHERE village = $1', [g.a]))[0]!.n);
+    const photos = async () => Number((await rig.g.db.query<{ n: number | string }>('SELECT COUNT(*) AS n FROM gov_evidence WHERE village = $1', [rig.g.a]))[0]!.n);
     const photosBefore = await photos();
     // a double tap (the second while the photo still uploads): one upload, one report
     await page.locator('#self-form').evaluate((el: unknown) => {
@@ -136,8 +122,9 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
       f.requestSubmit();
       f.requestSubmit();
     });
+    await rig.addStaff('town-office');
     await expect.poll(() => page.textContent('#self-ok')).toBe('已提交，等待村里审核 / sent; the village will review it');
-    const self = (await g.call(g.va, 'GET', `/api/villages/${g.a}/claims?villager=zhang&status=reported`)).json() as { claims: { origin: string; note: string; evidence: string }[] };
+    const self = (await rig.g.call(rig.g.va, 'GET', `/api/villages/${rig.g.a}/claims?villager=zhang&status=reported`)).json() as { claims: { origin: string; note: string; evidence: string }[] };
     expect(self.claims.filter((c) => c.origin === 'self')).toEqual([expect.objectContaining({ note: '清扫了村口', evidence: expect.stringMatching(/^photo:ev-/) })]);
     expect(await photos()).toBe(photosBefore + 1);
     await page.screenshot({ path: path.join(SHOTS, 'ledger-villager-phone.png'), fullPage: true });
@@ -145,10 +132,10 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
     // The code refreshes on screen before it expires.
     await expect.poll(() => page.getAttribute('#qr', 'data-token'), { timeout: 25_000 }).not.toBe(first);
     const next = await page.getAttribute('#qr', 'data-token');
-    expect(verifyQrToken(next!, g.qrPublic, { maxLifetimeS: 300, clockSkewS: 30 }).tid).not.toBe(verifyQrToken(first!, g.qrPublic, { maxLifetimeS: 300, clockSkewS: 30 }).tid);
+    expect(verifyQrToken(next!, rig.g.qrPublic, { maxLifetimeS: 300, clockSkewS: 30 }).tid).not.toBe(verifyQrToken(first!, rig.g.qrPublic, { maxLifetimeS: 300, clockSkewS: 30 }).tid);
 
     // The passbook, as printed.
-    await page.goto(`${base}/m/passbook`);
+    await page.goto(`${rig.base}/m/passbook`);
     await page.waitForSelector('#book:not([hidden])');
     expect(await page.textContent('#lines')).toContain('参加村民会议');
     await page.emulateMedia({ media: 'print' });
@@ -157,7 +144,7 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
     await page.emulateMedia({ media: 'screen' });
 
     // Logging out shows the login again.
-    await page.goto(`${base}/m/`);
+    await page.goto(`${rig.base}/m/`);
     await page.waitForSelector('#logout:not([hidden])');
     await page.click('#logout');
     await page.waitForSelector('#login-view:not([hidden])');
@@ -167,8 +154,8 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
   }, 90_000);
 
   it('the phone page sends a photo as JPEG (at most 1600 px a side), and one the phone cannot read as it is, told why', async () => {
-    await g.villager(g.a, 'li');
-    const context = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true, locale: 'zh-CN' });
+    await rig.g.villager(rig.g.a, 'li');
+    const context = await rig.phone();
     const page = watch(await context.newPage());
     // What the page hands to fetch as the photo (a browser does not show a form's file in the request's post data).
     await page.addInitScript(`(() => {
@@ -182,11 +169,7 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
     })();`);
     type Sent = { name: string; type: string; bytes: number[] };
     const sentPhotos = async () => (await page.evaluate(() => (globalThis as unknown as { sentPhotos: Sent[] }).sentPhotos)).map((p) => ({ ...p, bytes: Buffer.from(p.bytes) }));
-    await page.goto(`${base}/m/?village=${g.a}`);
-    await page.fill('#villager', 'li');
-    await page.fill('#pin', '2468');
-    await page.click('#login-form button[type=submit]');
-    await page.waitForSelector('#main-view:not([hidden])');
+    await rig.villagerSignIn(page, 'li');
     await page.selectOption('#self-item', 'ENV-SWEEP-LANE');
     // A PNG larger than the ledger keeps: sent as a JPEG the ledger would keep at the same size.
     const png = await sharp({ create: { width: 3000, height: 1500, channels: 3, background: '#3a6' } }).png().toBuffer();
@@ -210,18 +193,14 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
   }, 90_000);
 
   it('answers lost on a weak network: tapping again files one report with one photo, for a task claim and a self-report, and after a reload', async () => {
-    await g.villager(g.a, 'wang');
-    const sweep = ((await g.call(g.va, 'POST', `/api/villages/${g.a}/tasks`, { title: '清扫村西巷道', item: 'ENV-SWEEP-LANE', max_claimants: 5 })).json() as { id: string }).id;
-    const count = async (sql: string) => Number((await g.db.query<{ n: number | string }>(sql, ['wang']))[0]!.n);
+    await rig.g.villager(rig.g.a, 'wang');
+    const sweep = ((await rig.g.call(rig.g.va, 'POST', `/api/villages/${rig.g.a}/tasks`, { title: '清扫村西巷道', item: 'ENV-SWEEP-LANE', max_claimants: 5 })).json() as { id: string }).id;
+    const count = async (sql: string) => Number((await rig.g.db.query<{ n: number | string }>(sql, ['wang']))[0]!.n);
     const photos = () => count('SELECT COUNT(*) AS n FROM gov_evidence WHERE villager_id = $1');
     const reports = () => count("SELECT COUNT(*) AS n FROM gov_claims WHERE villager_id = $1 AND status = 'reported'");
-    const context = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true, locale: 'zh-CN' });
+    const context = await rig.phone();
     const page = watch(await context.newPage());
-    await page.goto(`${base}/m/?village=${g.a}`);
-    await page.fill('#villager', 'wang');
-    await page.fill('#pin', '2468');
-    await page.click('#login-form button[type=submit]');
-    await page.waitForSelector('#main-view:not([hidden])');
+    await rig.villagerSignIn(page, 'wang');
     await page.click(`button[data-task="${sweep}"]`);
     const reportButton = `button[data-claim="${sweep}.wang"]`;
     await page.waitForSelector(reportButton);
@@ -241,8 +220,8 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
     await page.click(reportButton);
     await expect.poll(() => page.textContent('#claims')).toContain('待审核');
     expect({ photos: await photos(), reports: await reports() }).toEqual({ photos: 1, reports: 1 });
-    const claim = (await g.call(g.va, 'GET', `/api/villages/${g.a}/claims/${sweep}.wang`)).json() as { status: string; evidence: string };
-    expect(claim.evidence).toBe(`photo:${(await g.db.query<{ id: string }>('SELECT id FROM gov_evidence WHERE villager_id = $1', ['wang']))[0]!.id}`);
+    const claim = (await rig.g.call(rig.g.va, 'GET', `/api/villages/${rig.g.a}/claims/${sweep}.wang`)).json() as { status: string; evidence: string };
+    expect(claim.evidence).toBe(`photo:${(await rig.g.db.query<{ id: string }>('SELECT id FROM gov_evidence WHERE villager_id = $1', ['wang']))[0]!.id}`);
 
     // A self-report with a photo: its answer lost, tapped again: one report, one more photo.
     await page.selectOption('#self-item', 'ENV-SWEEP-LANE');
@@ -278,17 +257,17 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
   }, 90_000);
 
   it('the town page draws its charts from local Chart.js, lists the stores’ alarms and opens a village’s passbook', async () => {
-    await registerStore(g.db, g.a, 'shop-1', 'k', 'unused');
+    await registerStore(rig.g.db, rig.g.a, 'shop-1', 'k', 'unused');
     const t = new Date().toISOString();
-    await recordAlarmList(g.db, g.a, 'shop-1', { at: t, active: [{ id: 7, kind: 'scale_fault', subject: 'A1', severity: 'warning', detail: 'no reply from unit 11', raised_at: t, last_seen_at: t, seen: 3, acknowledged_at: t, acknowledged_by: 'wang', ack_note: '明早接线' }] }, new Date());
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
+    await recordAlarmList(rig.g.db, rig.g.a, 'shop-1', { at: t, active: [{ id: 7, kind: 'scale_fault', subject: 'A1', severity: 'warning', detail: 'no reply from unit 11', raised_at: t, last_seen_at: t, seen: 3, acknowledged_at: t, acknowledged_by: 'wang', ack_note: '明早接线' }] }, new Date());
+    const context = await rig.desk();
     const page = watch(await context.newPage());
     const outside: string[] = [];
     page.on('request', (r) => {
-      if (!r.url().startsWith(base) && !r.url().startsWith('data:') && !r.url().startsWith('blob:')) outside.push(r.url());
+      if (!r.url().startsWith(rig.base) && !r.url().startsWith('data:') && !r.url().startsWith('blob:')) outside.push(r.url());
     });
     // No session: the page sends the browser to the staff login, which comes back to it.
-    await page.goto(`${base}/town`);
+    await page.goto(`${rig.base}/town`);
     await page.waitForURL(/\/login\?next=%2Ftown$/);
     await page.waitForSelector('#login-view:not([hidden])');
     await page.fill('#username', 'town-office');
@@ -301,31 +280,31 @@ describe(`ledger pages in chromium (${ledgerDbKind})`, () => {
     await expect.poll(() => page.textContent('#login-error'), { timeout: 30_000 }).toBe('用户名或密码错误 / wrong user name or password');
     await expect.poll(() => page.isEnabled('#login-form button[type=submit]')).toBe(true);
     expect(logins).toHaveLength(1);
-    expect((await g.db.query<{ failed_logins: number | string }>('SELECT failed_logins FROM staff_accounts WHERE username = $1', ['town-office'])).map((a) => Number(a.failed_logins))).toEqual([1]);
+    expect((await rig.g.db.query<{ failed_logins: number | string }>('SELECT failed_logins FROM staff_accounts WHERE username = $1', ['town-office'])).map((a) => Number(a.failed_logins))).toEqual([1]);
     await page.fill('#password', STAFF_PASSWORD);
     await page.click('#login-form button[type=submit]');
-    await page.waitForURL(`${base}/town`);
+    await page.waitForURL(`${rig.base}/town`);
     await page.waitForSelector('#main-view:not([hidden])');
     expect(await page.textContent('#who')).toBe('工作人员town-office（镇级 Town）');
     // The session is an HTTP-only cookie: nothing of it in the page's storage.
     expect(await page.evaluate(() => (globalThis as unknown as { document: { cookie: string } }).document.cookie)).not.toContain('ledger_staff');
     expect(await page.evaluate(() => (globalThis as unknown as { sessionStorage: { length: number } }).sessionStorage.length)).toBe(0);
     // The first roll-up starts its worker thread (on SQLite), which on a loaded machine takes a while.
-    await expect.poll(() => page.textContent('#months'), { timeout: 60_000 }).toContain(g.a);
+    await expect.poll(() => page.textContent('#months'), { timeout: 60_000 }).toContain(rig.g.a);
     await expect.poll(() => page.textContent('#alarms')).toContain('秤故障（A1）');
     expect(await page.textContent('#alarms')).toContain('明早接线');
     // Chart.js has drawn each chart on its canvas.
     await expect.poll(() => page.evaluate(() => ['chart-months', 'chart-participation', 'chart-items', 'chart-sales'].every((id) => (globalThis as unknown as { Chart: { getChart(id: string): unknown } }).Chart.getChart(id) !== undefined))).toBe(true);
     await page.screenshot({ path: path.join(SHOTS, 'ledger-town-rollup.png'), fullPage: true });
-    await page.goto(`${base}/passbook?village=${g.a}&villager=zhang`);
+    await page.goto(`${rig.base}/passbook?village=${rig.g.a}&villager=zhang`);
     await page.waitForSelector('#book:not([hidden])');
     expect(await page.textContent('#name')).toBe('张三');
     // Signing out ends the session: the roll-up asks for the login again.
-    await page.goto(`${base}/town`);
+    await page.goto(`${rig.base}/town`);
     await page.waitForSelector('#logout:not([hidden])');
     await page.click('#logout');
     await page.waitForURL(/\/login\?next=%2Ftown$/);
-    await page.goto(`${base}/town`);
+    await page.goto(`${rig.base}/town`);
     await page.waitForURL(/\/login\?next=%2Ftown$/);
     expect(outside).toEqual([]);
     await context.close();
