@@ -8,6 +8,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ledgerDbKind } from '../../harness/sync/rig.ts';
 import { govApp, type GovApp } from './gov-app.ts';
+import { hashPin, VillagerSessions } from '../../cloud-sync/ledger/governance/auth.ts';
+import { changeOwnPin } from '../../cloud-sync/ledger/governance/pin-change.ts';
 
 describe(`a villager changes their own PIN (${ledgerDbKind})`, () => {
   let g: GovApp | undefined;
@@ -115,5 +117,31 @@ describe(`a villager changes their own PIN (${ledgerDbKind})`, () => {
     const none = await g.call(wu, 'PUT', url(g), { current_pin: '1234', pin: '1357', pin_confirm: '1357' });
     expect({ status: none.statusCode, body: none.json() }).toMatchObject({ status: 409, body: { field: 'current_pin', zh: expect.stringContaining('村委会') } });
     expect(await g.db.query('SELECT failures FROM gov_login_failures WHERE login = $1', [`${g.a}/wu`])).toEqual([]);
+  }, 120_000);
+  it('a session that had expired already is not counted as a phone signed out, and goes with the rest', async () => {
+    g = await govApp();
+    const zhang = await g.villager(g.a, 'zhang');
+    await g.db.run('INSERT INTO gov_sessions (token_hash, village, villager_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)', ['expired-one', g.a, 'zhang', '2020-01-01T00:00:00.000Z', '2020-01-02T00:00:00.000Z']);
+    const res = await g.call(zhang, 'PUT', url(g), { current_pin: '2468', pin: '1357', pin_confirm: '1357' });
+    expect({ status: res.statusCode, body: res.json() }).toEqual({ status: 200, body: { villager: 'zhang', sessions_ended: 0 } });
+    expect(await g.db.query('SELECT token_hash FROM gov_sessions WHERE token_hash = $1', ['expired-one'])).toEqual([]);
+  }, 120_000);
+
+  it('a PIN set meanwhile (another phone, the office) between the check and the write wins; this change is refused', async () => {
+    g = await govApp();
+    await g.villager(g.a, 'zhang');
+    const keep = 'this-phone';
+    await g.db.run('INSERT INTO gov_sessions (token_hash, village, villager_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)', [keep, g.a, 'zhang', new Date().toISOString(), new Date(Date.now() + 3_600_000).toISOString()]);
+    const real = new VillagerSessions(g.db);
+    const meanwhile = await hashPin('8080');
+    // the other change lands right after this one's current PIN was checked
+    const racing = { attempt: async (...a: Parameters<VillagerSessions['attempt']>) => {
+      const status = await real.attempt(...a);
+      await g!.db.run('UPDATE gov_pins SET pin_hash = $2 WHERE villager_id = $1', ['zhang', meanwhile]);
+      return status;
+    } } as unknown as VillagerSessions;
+    await expect(changeOwnPin(g.db, racing, g.a, 'zhang', '2468', '1357', keep, () => new Date())).rejects.toMatchObject({ details: { field: 'current_pin', status: 409 } });
+    expect(await g.db.query('SELECT pin_hash FROM gov_pins WHERE villager_id = $1', ['zhang'])).toEqual([{ pin_hash: meanwhile }]);
+    expect((await login(g, 'zhang', '8080')).statusCode).toBe(200);
   }, 120_000);
 });

@@ -46,11 +46,14 @@ export function registerPinChange(app: GovApp, deps: GovDeps, limit: AttemptLimi
 export async function changeOwnPin(db: SqlDb, sessions: VillagerSessions, village: string, villager: string, current: string, pin: string, keep: string, clock: () => Date): Promise<number> {
   const stored = async () => (await db.query<{ pin_hash: string }>('SELECT pin_hash FROM gov_pins WHERE villager_id = $1', [villager]))[0]?.pin_hash;
   if ((await stored()) === undefined) throw noPin();
+  let checked: string | undefined; // the stored hash the current PIN was checked against
   const status = await sessions.attempt(village, villager, 'current_pin', async () => {
     const hash = await stored();
     const v = await villagerOf(db, villager);
     if (!v || v.village !== village || hash === undefined) return (await hashPin(current), WRONG);
-    return (await verifyPin(current, hash)) ? { right: true, status: v.status } : WRONG;
+    if (!(await verifyPin(current, hash))) return WRONG;
+    checked = hash;
+    return { right: true, status: v.status };
   });
   if (status !== 'active') throw fieldError('villager', 'this account is blocked or has left the village; ask the village committee', '您的账户已冻结或已离村，请联系村委会', 403, ErrorCode.VILLAGER_INACTIVE);
   const hash = await hashPin(pin);
@@ -60,13 +63,22 @@ export async function changeOwnPin(db: SqlDb, sessions: VillagerSessions, villag
     if ((await tx.query('SELECT 1 AS one FROM gov_sessions WHERE token_hash = $1 AND villager_id = $2', [keep, villager])).length === 0) {
       throw fieldError('session', 'this session has ended; sign in again', '登录已结束，请重新登录', 401);
     }
-    await tx.run('UPDATE gov_pins SET pin_hash = $2, updated_at = $3 WHERE villager_id = $1', [villager, hash, now.toISOString()]);
-    // whoever knew the old PIN is signed out with it; this phone stays
-    const ended = await tx.run('DELETE FROM gov_sessions WHERE villager_id = $1 AND token_hash <> $2', [villager, keep]);
+    // Only over the PIN just checked: a change from another phone or the office's 设置密码 that
+    // landed between the check and here wins, and this one is refused rather than overwriting it.
+    const set = await tx.run('UPDATE gov_pins SET pin_hash = $2, updated_at = $3 WHERE villager_id = $1 AND pin_hash = $4', [villager, hash, now.toISOString(), checked]);
+    if (set === 0) throw changedMeanwhile();
+    // whoever knew the old PIN is signed out with it; this phone stays. Sessions expired already
+    // (cleared only at someone's login) go too but are not counted as phones signed out.
+    const ended = await tx.run('DELETE FROM gov_sessions WHERE villager_id = $1 AND token_hash <> $2 AND expires_at > $3', [villager, keep, now.toISOString()]);
+    await tx.run('DELETE FROM gov_sessions WHERE villager_id = $1 AND token_hash <> $2', [villager, keep]);
     await audit(tx, village, `villager:${villager}`, 'pin.change', `villager:${villager}`, { sessions_ended: ended }, now);
     return ended;
   });
 }
+
+const changedMeanwhile = () => fieldError('current_pin',
+  'your PIN was changed meanwhile (on another phone or by the village office); sign in with the new PIN and try again',
+  '您的密码刚刚已被修改（在另一部手机上或由村委会修改），请用新密码重新登录后再试', 409);
 
 const noPin = () => fieldError('current_pin',
   'no PIN has been set for you yet (you signed in with a one-time code); the village office sets the first one',
