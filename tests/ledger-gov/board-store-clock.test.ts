@@ -27,6 +27,8 @@ describe(`the board's months of a store's rows by its clock, within the allowed 
     // the village's own award, made at the ledger in February: its time is the ledger's
     const awardAt = new Date('2027-02-10T02:00:00.000Z');
     await addLedgerEntry(db, 'va', { id: 'award-1', villager: 'zhang', kind: 'award', points: 10, reason: '清扫街巷', created_at: awardAt.toISOString() }, signer, awardAt);
+    // the award of an approved claim: the board's issued counts points for deeds only, not an award with no claim
+    await db.run("INSERT INTO gov_claims (id, village, origin, villager_id, item_scope, item_code, item_version, points, status, entry_id, created_at, decided_at) VALUES ('c1', 'va', 'village', 'zhang', '*', 'ENV-SWEEP-LANE', 1, 10, 'approved', 'award-1', $1, $1)", [awardAt.toISOString()]);
 
     const totals = [];
     for (const at of ['2026-10-15', '2026-11-25', '2026-12-15', '2027-02-25']) {

@@ -87,7 +87,7 @@ describe(`town roll-up (${ledgerDbKind})`, () => {
     expect(itemsOfA.map((i) => i.code).sort()).toEqual(['A-FORMULA', 'DED-MATERIALS-LANE', 'ENV-SWEEP-LANE']);
     expect(itemsOfA.find((i) => i.code === 'ENV-SWEEP-LANE')).toMatchObject({ name: '清扫街巷', approvals: 1, points: 2 });
     // Sales: settled shopping sessions only (not the cancelled one, the restock, or a malformed row).
-    expect(r.sales).toEqual([{ village: g.a, sku: 'salt', name: '食盐', count: 2, points: 10, sessions: 1 }]);
+    expect(r.sales).toEqual([{ village: g.a, village_name: '村', sku: 'salt', name: '食盐', count: 2, points: 10, sessions: 1 }]);
     // One village of the town's choosing.
     const onlyB = (await g.call(g.town, 'GET', `/api/town/rollup?village=${g.b}`)).json() as Rollup;
     expect(onlyB.villages).toEqual([g.b]);
@@ -123,12 +123,15 @@ describe(`town roll-up (${ledgerDbKind})`, () => {
     expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
     const text = bytes.subarray(3).toString('utf8');
     const lines = text.split('\r\n');
-    expect(lines[0]).toBe('村 village,范围 scope,编号 code,细则 item,加减 direction,次数 approvals,积分 points');
-    expect(text).toContain(`${g.a},town,ENV-SWEEP-LANE,清扫街巷,add,1,2`);
+    expect(lines[0]).toBe('村 village,村名 village name,范围 scope,编号 code,细则 item,加减 direction,次数 approvals,积分 points');
+    // the village by code and name; scope and direction in Chinese (the JSON keeps town/village, add/deduct)
+    expect(text).toContain(`${g.a},村,镇级,ENV-SWEEP-LANE,清扫街巷,加分,1,2`);
+    expect(text).toContain(`${g.a},村,镇级,DED-MATERIALS-LANE,`);
+    expect(text).toMatch(/,DED-MATERIALS-LANE,[^,\r\n]+,扣分,1,-?6\r\n/);
     // A name beginning with "=" would be a formula in Excel: it is written as text.
-    expect(text).toContain(`${g.a},village,A-FORMULA,'=1+2 门前三包,add,1,3`);
+    expect(text).toContain(`${g.a},村,村级,A-FORMULA,'=1+2 门前三包,加分,1,3`);
     const sales = (await g.call(g.va, 'GET', `/api/villages/${g.a}/rollup.csv?table=sales`)).rawPayload.subarray(3).toString('utf8');
-    expect(sales.split('\r\n').slice(0, 2)).toEqual(['村 village,商品编号 sku,商品 product,件数 count,积分 points,购买次数 sessions', `${g.a},salt,食盐,2,10,1`]);
+    expect(sales.split('\r\n').slice(0, 2)).toEqual(['村 village,村名 village name,商品编号 sku,商品 product,件数 count,积分 points,购买次数 sessions', `${g.a},村,salt,食盐,2,10,1`]);
     const part = (await g.call(g.town, 'GET', `/api/town/rollup.csv?table=participation&village=${g.a}`)).rawPayload.subarray(3).toString('utf8');
     // li2 joined in the test before: 4 villagers, 1 awarded.
     expect(part.split('\r\n')[1]).toBe(`${g.a},村,4,1,0.25`);

@@ -94,14 +94,14 @@ describe(`/town CSV downloads in chromium (${ledgerDbKind})`, () => {
     expect(items.name).toMatch(/^town-items-\d{4}-\d{2}_\d{4}-\d{2}\.csv$/);
     expect([...items.bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
     const itemLines = items.bytes.subarray(3).toString('utf8').split('\r\n');
-    expect(itemLines[0]).toBe('村 village,范围 scope,编号 code,细则 item,加减 direction,次数 approvals,积分 points');
-    expect(itemLines).toContain(`${rig.g.a},village,A-QUOTED,"清扫""门前三包"",及巷道",add,1,3`);
+    expect(itemLines[0]).toBe('村 village,村名 village name,范围 scope,编号 code,细则 item,加减 direction,次数 approvals,积分 points');
+    expect(itemLines).toContain(`${rig.g.a},村,村级,A-QUOTED,"清扫""门前三包"",及巷道",加分,1,3`);
 
     const months = await download(page, 'months');
     expect(months.name).toMatch(/^town-months-\d{4}-\d{2}_\d{4}-\d{2}\.csv$/);
     const monthLines = months.bytes.subarray(3).toString('utf8').split('\r\n');
-    expect(monthLines[0]).toBe('村 village,月份 month,发放积分 issued,扣减积分 deducted,兑换积分 redeemed,退回积分 refunded,调整积分 adjusted,奖励笔数 awards,获奖励人数 villagers awarded');
-    expect(monthLines.find((l) => l.startsWith(`${rig.g.a},`))).toMatch(new RegExp(`^${rig.g.a},\\d{4}-\\d{2},3,0,0,0,0,1,1$`));
+    expect(monthLines[0]).toBe('村 village,村名 village name,月份 month,发放积分 issued,其他发放（开户等） other awards,扣减积分 deducted,兑换积分 redeemed,退回积分 refunded,调整积分 adjusted,奖励笔数 awards,获奖励人数 villagers awarded');
+    expect(monthLines.find((l) => l.startsWith(`${rig.g.a},`))).toMatch(new RegExp(`^${rig.g.a},村,\\d{4}-\\d{2},3,0,0,0,0,0,1,1$`));
 
     // one village chosen: the file says so, and holds that village alone
     await page.selectOption('#village', 'east');

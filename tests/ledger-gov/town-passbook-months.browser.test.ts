@@ -57,9 +57,9 @@ describe(`/town: the passbook's village and the months' reversals in chromium ($
       const heads = Array.from(el.querySelectorAll('thead th')).map((h) => h.textContent.split(' ')[0]!);
       return Array.from(el.querySelectorAll('#months tr')).map((r) => Object.fromEntries(Array.from(r.children).map((c, i) => [heads[i], c.textContent])));
     });
-    expect(table).toEqual([expect.objectContaining({ 村: rig.g.a, 发放: '14', 扣减: '2', 兑换: '0', 退回: '0', '调整（含撤销）Adjusted,': '-12' })]);
+    expect(table).toEqual([expect.objectContaining({ 村: rig.g.a, 村名: '村', 发放: '14', 其他发放: '0', 扣减: '2', 兑换: '0', 退回: '0', '调整（含撤销）Adjusted,': '-12' })]);
     const [m] = table;
-    const change = Number(m!['发放']) - Number(m!['扣减']) - Number(m!['兑换']) + Number(m!['退回']) + Number(m!['调整（含撤销）Adjusted,']);
+    const change = Number(m!['发放']) + Number(m!['其他发放']) - Number(m!['扣减']) - Number(m!['兑换']) + Number(m!['退回']) + Number(m!['调整（含撤销）Adjusted,']);
     const balance = ((await rig.g.call(rig.g.va, 'GET', `/api/villages/${rig.g.a}/villagers/zhang/passbook`)).json() as { balance: number }).balance;
     expect({ change, balance }).toEqual({ change: 0, balance: 0 });
 

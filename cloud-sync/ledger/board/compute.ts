@@ -176,22 +176,24 @@ export async function computeBoard(db: SqlDb, village: string, now: Date): Promi
  */
 async function monthTotals(db: SqlDb, month$: unknown[], perVillager: readonly VillagerMonth[]): Promise<BoardTotals> {
   const made = madeAtSql(db, '');
-  const [flows] = await db.query<{ issued: number | string | null; redeemed: number | string | null }>(
-    `SELECT SUM(CASE WHEN kind = 'award' THEN points ELSE 0 END) AS issued,
-            SUM(CASE WHEN kind = 'redemption' THEN -points ELSE 0 END) AS redeemed
+  const [flows] = await db.query<{ redeemed: number | string | null }>(
+    `SELECT SUM(CASE WHEN kind = 'redemption' THEN -points ELSE 0 END) AS redeemed
        FROM entries WHERE village = $1 AND ${made} >= $2 AND ${made} < $3`,
     month$,
   );
-  // An award later reversed (…/reverse: its claim `reversed`, an adjustment beside it) was not
-  // issued: the red list leaves it out, and so does the month's total.
-  const [undone] = await db.query<{ points: number | string | null }>(
+  // Issued is the points for deeds, as the town's roll-up counts them (governance/rollup.ts):
+  // awards made by approving a claim (a rule item, a task). Opening points and other awards with
+  // no claim are not issued for anything done. An award later reversed (…/reverse: its claim
+  // `reversed`) was not issued: the red list leaves it out, and so does the month's total (the
+  // roll-up, the town's record, keeps it and its reversal, in `adjusted`).
+  const [deeds] = await db.query<{ points: number | string | null }>(
     `SELECT SUM(e.points) AS points FROM gov_claims c JOIN entries e ON e.id = c.entry_id
-      WHERE c.village = $1 AND c.status = 'reversed' AND e.kind = 'award' AND ${madeAtSql(db, 'e.')} >= $2 AND ${madeAtSql(db, 'e.')} < $3`,
+      WHERE c.village = $1 AND c.status = 'approved' AND e.kind = 'award' AND ${madeAtSql(db, 'e.')} >= $2 AND ${madeAtSql(db, 'e.')} < $3`,
     month$,
   );
   const [people] = await db.query<{ n: number | string }>("SELECT COUNT(*) AS n FROM villagers v LEFT JOIN board_villagers b ON b.villager_id = v.id WHERE v.village = $1 AND v.status <> 'left' AND COALESCE(b.staff, 0) = 0", [month$[0]]);
   return {
-    issued: Math.max(0, Number(flows?.issued ?? 0) - Number(undone?.points ?? 0)),
+    issued: Math.max(0, Number(deeds?.points ?? 0)),
     redeemed: Math.max(0, Number(flows?.redeemed ?? 0)),
     deeds: perVillager.reduce((n, r) => n + Number(r.n), 0),
     // counted as the denominator is: staff and villagers who left are in neither

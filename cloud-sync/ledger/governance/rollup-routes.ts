@@ -17,18 +17,25 @@ const TABLES = ['months', 'items', 'participation', 'sales'] as const;
 type Table = (typeof TABLES)[number];
 const CsvQuery = Type.Object({ table: Type.Union(TABLES.map((t) => Type.Literal(t))), from: Type.Optional(Month), to: Type.Optional(Month) });
 
-/** Column keys and their bilingual headers, per table. */
+/** Column keys and their bilingual headers, per table: each village by its code and its name. */
 const COLUMNS: Record<Table, [string, string][]> = {
-  months: [['village', '村 village'], ['month', '月份 month'], ['issued', '发放积分 issued'], ['deducted', '扣减积分 deducted'], ['redeemed', '兑换积分 redeemed'], ['refunded', '退回积分 refunded'], ['adjusted', '调整积分 adjusted'], ['awards', '奖励笔数 awards'], ['villagers_awarded', '获奖励人数 villagers awarded']],
-  items: [['village', '村 village'], ['scope', '范围 scope'], ['code', '编号 code'], ['name', '细则 item'], ['direction', '加减 direction'], ['approvals', '次数 approvals'], ['points', '积分 points']],
+  months: [['village', '村 village'], ['village_name', '村名 village name'], ['month', '月份 month'], ['issued', '发放积分 issued'], ['other_awards', '其他发放（开户等） other awards'], ['deducted', '扣减积分 deducted'], ['redeemed', '兑换积分 redeemed'], ['refunded', '退回积分 refunded'], ['adjusted', '调整积分 adjusted'], ['awards', '奖励笔数 awards'], ['villagers_awarded', '获奖励人数 villagers awarded']],
+  items: [['village', '村 village'], ['village_name', '村名 village name'], ['scope', '范围 scope'], ['code', '编号 code'], ['name', '细则 item'], ['direction', '加减 direction'], ['approvals', '次数 approvals'], ['points', '积分 points']],
   participation: [['village', '村 village'], ['name', '村名 name'], ['villagers', '村民数 villagers'], ['awarded', '获奖励人数 awarded'], ['rate', '参与率 rate']],
-  sales: [['village', '村 village'], ['sku', '商品编号 sku'], ['name', '商品 product'], ['count', '件数 count'], ['points', '积分 points'], ['sessions', '购买次数 sessions']],
+  sales: [['village', '村 village'], ['village_name', '村名 village name'], ['sku', '商品编号 sku'], ['name', '商品 product'], ['count', '件数 count'], ['points', '积分 points'], ['sessions', '购买次数 sessions']],
+};
+
+/** The CSV's values in Chinese where the JSON has codes (an accountant reads the CSV in Excel). */
+const CSV_VALUES: Record<string, Record<string, string>> = {
+  scope: { town: '镇级', village: '村级' },
+  direction: { add: '加分', deduct: '扣分' },
 };
 
 export function toCsv(r: Rollup, table: Table): string {
   const cols = COLUMNS[table];
   const rows = r[table] as unknown as Record<string, unknown>[];
-  return `\uFEFF${stringify([cols.map(([, header]) => header), ...rows.map((row) => cols.map(([k]) => row[k]))], { record_delimiter: 'windows', escape_formulas: true })}`;
+  const cell = (k: string, v: unknown) => CSV_VALUES[k]?.[String(v)] ?? v;
+  return `\uFEFF${stringify([cols.map(([, header]) => header), ...rows.map((row) => cols.map(([k]) => cell(k, row[k])))], { record_delimiter: 'windows', escape_formulas: true })}`;
 }
 
 export function registerRollupRoutes(app: GovApp, deps: GovDeps & { rollups: RollupRunner }): void {

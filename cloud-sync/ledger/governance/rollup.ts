@@ -10,10 +10,10 @@ import { DEFAULT_SKEW_MS } from '../../protocol/clock.ts';
 import { madeAtSql, storeTime } from '../store-time.ts';
 
 export interface Period { from: string; to: string }
-export interface MonthRow { village: string; month: string; issued: number; deducted: number; redeemed: number; refunded: number; adjusted: number; awards: number; villagers_awarded: number }
-export interface ItemRow { village: string; scope: string; code: string; name: string; direction: string; approvals: number; points: number }
+export interface MonthRow { village: string; village_name: string; month: string; issued: number; other_awards: number; deducted: number; redeemed: number; refunded: number; adjusted: number; awards: number; villagers_awarded: number }
+export interface ItemRow { village: string; village_name: string; scope: string; code: string; name: string; direction: string; approvals: number; points: number }
 export interface ParticipationRow { village: string; name: string; villagers: number; awarded: number; rate: number }
-export interface SalesRow { village: string; sku: string; name: string; count: number; points: number; sessions: number }
+export interface SalesRow { village: string; village_name: string; sku: string; name: string; count: number; points: number; sessions: number }
 export interface Rollup { period: Period; villages: string[]; months: MonthRow[]; items: ItemRow[]; participation: ParticipationRow[]; sales: SalesRow[] }
 
 // from year 1000: the months are compared and counted as four-digit text
@@ -68,16 +68,22 @@ export async function rollup(db: SqlDb, villages: string[], period: Period, only
   const m = monthSql(db, made);
 
   const want = new Set(only);
+  // `issued` is the points for deeds: awards made by approving a claim (a rule item, a task), as
+  // the public board counts them; an award with no claim (opening points, 开户积分, a manual award)
+  // is `other_awards`, so the month still adds up to the change of the balances. A reversed
+  // claim's award stays in `issued` and its reversal is in `adjusted` (the board leaves both out).
   const months = !want.has('months') ? [] : await db.query<Record<string, string | number>>(`
     SELECT village, ${m} AS month,
-      SUM(CASE WHEN kind = 'award' THEN points ELSE 0 END) AS issued,
+      SUM(CASE WHEN kind = 'award' AND d.entry_id IS NOT NULL THEN points ELSE 0 END) AS issued,
+      SUM(CASE WHEN kind = 'award' AND d.entry_id IS NULL THEN points ELSE 0 END) AS other_awards,
       SUM(CASE WHEN kind = 'penalty' THEN -points ELSE 0 END) AS deducted,
       SUM(CASE WHEN kind = 'redemption' THEN -points ELSE 0 END) AS redeemed,
       SUM(CASE WHEN kind = 'refund' THEN points ELSE 0 END) AS refunded,
       SUM(CASE WHEN kind = 'adjustment' THEN points ELSE 0 END) AS adjusted,
-      SUM(CASE WHEN kind = 'award' THEN 1 ELSE 0 END) AS awards,
-      COUNT(DISTINCT CASE WHEN kind = 'award' THEN villager_id END) AS villagers_awarded
-    FROM entries WHERE ${made} >= $1 AND ${made} < $2 AND village IN (${vs})
+      SUM(CASE WHEN kind = 'award' AND d.entry_id IS NOT NULL THEN 1 ELSE 0 END) AS awards,
+      COUNT(DISTINCT CASE WHEN kind = 'award' AND d.entry_id IS NOT NULL THEN villager_id END) AS villagers_awarded
+    FROM entries LEFT JOIN (SELECT DISTINCT entry_id FROM gov_claims WHERE entry_id IS NOT NULL AND village IN (${vs})) d ON d.entry_id = entries.id
+    WHERE ${made} >= $1 AND ${made} < $2 AND village IN (${vs})
     GROUP BY village, ${m} ORDER BY village, month`, [lo, hi, ...villages]);
 
   // Approved (not reversed) claims by the item they were rated under and the sign each was filed
@@ -92,25 +98,32 @@ export async function rollup(db: SqlDb, villages: string[], period: Period, only
     WHERE c.status = 'approved' AND c.decided_at >= $1 AND c.decided_at < $2 AND c.village IN (${vs})
     GROUP BY c.village, c.item_scope, c.item_code, COALESCE(c.direction, iv.direction) ORDER BY approvals DESC, points DESC, code, c.village, c.item_scope, direction`, [lo, hi, ...villages]);
 
+  // Participation as the public board counts it (board/compute.ts): villagers, not those who
+  // left nor staff (board_villagers.staff), with at least one approved claim that added points
+  // (a deed from the item library or a task, not reversed) decided in the period. Opening points,
+  // refunds and other awards with no claim are not participation.
   const participation = !want.has('participation') ? [] : await db.query<Record<string, string | number>>(`
     SELECT v.id AS village, v.name,
-      (SELECT COUNT(*) FROM villagers p WHERE p.village = v.id AND p.status <> 'left') AS villagers,
-      (SELECT COUNT(DISTINCT e.villager_id) FROM entries e JOIN villagers p ON p.id = e.villager_id WHERE e.village = v.id AND p.status <> 'left' AND e.kind = 'award' AND ${madeAtSql(db, 'e.')} >= $1 AND ${madeAtSql(db, 'e.')} < $2) AS awarded
+      (SELECT COUNT(*) FROM villagers p LEFT JOIN board_villagers b ON b.villager_id = p.id WHERE p.village = v.id AND p.status <> 'left' AND COALESCE(b.staff, 0) = 0) AS villagers,
+      (SELECT COUNT(DISTINCT c.villager_id) FROM gov_claims c JOIN entries e ON e.id = c.entry_id JOIN villagers p ON p.id = c.villager_id LEFT JOIN board_villagers b ON b.villager_id = c.villager_id
+        WHERE c.village = v.id AND c.status = 'approved' AND e.points > 0 AND c.decided_at >= $1 AND c.decided_at < $2 AND p.status <> 'left' AND COALESCE(b.staff, 0) = 0) AS awarded
     FROM villages v WHERE v.id IN (${vs}) ORDER BY v.id`, [lo, hi, ...villages]);
+  const names = new Map((await db.query<{ id: string; name: string }>(`SELECT id, name FROM villages WHERE id IN (${placeholders(villages.length, 1)})`, villages)).map((v) => [v.id, v.name]));
+  const nameOf = (v: unknown): string => names.get(String(v)) ?? String(v);
 
   return {
     period, villages,
     months: months.map((r) => ({
-      village: String(r.village), month: String(r.month), issued: Number(r.issued), deducted: Number(r.deducted), redeemed: Number(r.redeemed),
+      village: String(r.village), village_name: nameOf(r.village), month: String(r.month), issued: Number(r.issued), other_awards: Number(r.other_awards), deducted: Number(r.deducted), redeemed: Number(r.redeemed),
       refunded: Number(r.refunded), adjusted: Number(r.adjusted), awards: Number(r.awards), villagers_awarded: Number(r.villagers_awarded),
     })),
-    items: items.map((r) => ({ village: String(r.village), scope: r.scope === '*' ? 'town' : 'village', code: String(r.code), name: String(r.name ?? r.code), direction: String(r.direction ?? 'add'), approvals: Number(r.approvals), points: Number(r.points) })),
+    items: items.map((r) => ({ village: String(r.village), village_name: nameOf(r.village), scope: r.scope === '*' ? 'town' : 'village', code: String(r.code), name: String(r.name ?? r.code), direction: String(r.direction ?? 'add'), approvals: Number(r.approvals), points: Number(r.points) })),
     participation: participation.map((r) => {
       const n = Number(r.villagers);
       const a = Number(r.awarded);
       return { village: String(r.village), name: String(r.name), villagers: n, awarded: a, rate: n === 0 ? 0 : Math.round((a / n) * 10_000) / 10_000 };
     }),
-    sales: want.has('sales') ? await sales(db, villages, lo, hi) : [],
+    sales: want.has('sales') ? (await sales(db, villages, lo, hi)).map((r) => ({ ...r, village_name: nameOf(r.village) })) : [],
   };
 }
 
@@ -126,7 +139,7 @@ interface ProductPayload { sku?: unknown; name?: unknown }
  * parsing on a loaded machine: it yields to the event loop every PARSE_BATCH rows, so on
  * PostgreSQL (where this runs on the ledger's own thread) MQTT and the pages are not held.
  */
-async function sales(db: SqlDb, villages: string[], lo: string, hi: string): Promise<SalesRow[]> {
+async function sales(db: SqlDb, villages: string[], lo: string, hi: string): Promise<Omit<SalesRow, 'village_name'>[]> {
   const vs = placeholders(villages.length, 1);
   // A product's latest name, by time, as the stores apply them (applyCatalogue): the village's
   // catalogue (a store that got it by snapshot sends no product row of it) as of its last
@@ -149,7 +162,7 @@ async function sales(db: SqlDb, villages: string[], lo: string, hi: string): Pro
     const known = names.get(key);
     if (known === undefined || !(p.at < known.at)) names.set(key, { name: body.name, at: p.at });
   }
-  const out = new Map<string, SalesRow>();
+  const out = new Map<string, Omit<SalesRow, 'village_name'>>();
   const rows = await db.query<{ village: string; payload: string; received_at: string }>(`SELECT village, payload, received_at FROM acked_ids WHERE topic = 'session' AND village IN (${vs})`, villages);
   let n = 0;
   for (const r of rows) {

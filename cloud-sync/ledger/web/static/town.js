@@ -54,14 +54,15 @@ function render(r) {
   const items = new Map();
   for (const i of r.items) items.set(i.name, (items.get(i.name) || 0) + i.approvals);
   const topItems = [...items.entries()].sort((a, b) => b[1] - a[1]).slice(0, 10);
-  draw('chart-items', 'bar', topItems.map((i) => i[0]), [{ label: '次数 approvals', data: topItems.map((i) => i[1]), backgroundColor: '#6a1b9a' }], { indexAxis: 'y' });
+  // a count of approvals: whole-number ticks only (Chart.js would put 0.2, 0.4 between 0 and 1)
+  draw('chart-items', 'bar', topItems.map((i) => i[0]), [{ label: '次数 approvals', data: topItems.map((i) => i[1]), backgroundColor: '#6a1b9a' }], { indexAxis: 'y', scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } });
   const sales = r.sales.slice(0, 10);
   draw('chart-sales', 'bar', sales.map((s) => s.name), [{ label: '积分 points', data: sales.map((s) => s.points), backgroundColor: '#ef6c00' }], { indexAxis: 'y' });
   const body = $('months');
   body.replaceChildren();
   for (const m of r.months) {
     const tr = document.createElement('tr');
-    for (const [v, num] of [[m.village], [m.month], [m.issued, 1], [m.deducted, 1], [m.redeemed, 1], [m.refunded, 1], [m.adjusted, 1], [m.villagers_awarded, 1]]) {
+    for (const [v, num] of [[m.village], [m.village_name], [m.month], [m.issued, 1], [m.other_awards, 1], [m.deducted, 1], [m.redeemed, 1], [m.refunded, 1], [m.adjusted, 1], [m.villagers_awarded, 1]]) {
       const td = document.createElement('td');
       td.textContent = String(v);
       if (num) td.className = 'num';
@@ -69,6 +70,9 @@ function render(r) {
     }
     body.append(tr);
   }
+  // the month fields show the period shown (the default's, when none was chosen)
+  $('from').value = r.period.from;
+  $('to').value = r.period.to;
   $('scope').textContent = `${r.period.from} 至 ${r.period.to} · ${r.villages.length} 个村 / ${r.period.from} to ${r.period.to}, ${r.villages.length} villages`;
 }
 
@@ -198,6 +202,10 @@ async function enter() {
     $('pb-village').replaceChildren(none);
   } else {
     $('pb-village-box').hidden = true;
+    // a village's account reads its own village's roll-up, not the town's
+    const small = document.createElement('small');
+    small.textContent = 'Village roll-up';
+    $('title').replaceChildren('本村积分治理汇总 ', small);
     const o = document.createElement('option');
     o.value = who.village;
     o.textContent = who.village;
