@@ -37,6 +37,7 @@ import { registerStaffRoutes, STAFF_COOKIE } from './staff/routes.ts';
 import { sessionAccount, type StaffAccount } from './staff/accounts.ts';
 import { registerStoreAlarmRoutes } from './store-alarm-routes.ts';
 import type { BoardPublisher } from './board/publisher.ts';
+import { villagerDebt } from './debts.ts';
 import { addVillage, balanceOf, listStores, registerStore, villageName, villageSeq, villagerOf } from './tables.ts';
 import { COMMANDS, VILLAGER_NAME_MAX, villagerNameRefusal } from '../protocol/payloads.ts';
 import { publicEd25519 } from '../protocol/sign.ts';
@@ -253,7 +254,7 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
   app.get('/api/villages/:village/villagers/:id', { schema: { params: Type.Object({ village: VillageId, id: VillageId }) } }, async (req, reply) => {
     const v = await villagerOf(deps.db, req.params.id);
     if (!mayRead(req, req.params.village) || !v || v.village !== req.params.village) return reply.status(404).send({ error: ErrorCode.UNKNOWN_VILLAGER, message: 'no such villager', zh: '找不到该村民' });
-    return { ...v, balance: await balanceOf(deps.db, v.id) };
+    return { ...v, balance: await balanceOf(deps.db, v.id), ...(await villagerDebt(deps.db, v.village, v.id)) };
   });
 
   app.post('/api/villages/:village/entries', {

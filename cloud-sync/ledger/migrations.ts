@@ -13,6 +13,7 @@ import { STORE_ALARMS_NEWEST, STORE_ALARMS_NEWEST_VERSION } from './store-alarms
 import { STORE_ALARMS_CLEARED, STORE_ALARMS_HAND, STORE_ALARMS_HAND_VERSION, STORE_ALARMS_POSTGRES, STORE_ALARMS_SQLITE } from './store-alarms.ts';
 import { REQUEST_IDS_SQL, REQUEST_IDS_VERSION } from './governance/request-ids.ts';
 import { STORE_ALARM_HISTORY, STORE_ALARM_HISTORY_VERSION } from './store-alarm-history.ts';
+import { VILLAGER_DEBTS_POSTGRES, VILLAGER_DEBTS_SQLITE, VILLAGER_DEBTS_VERSION } from './debts.ts';
 import { VILLAGER_NAMES_REPAIR_POSTGRES, VILLAGER_NAMES_REPAIR_SQLITE, VILLAGER_NAMES_REPAIR_VERSION } from './villager-names-repair.ts';
 
 const common = (autoId: string, bigint: string) => /* sql */ `
@@ -199,6 +200,8 @@ const MIGRATIONS: ReadonlyArray<{ version: number; sqlite: string; postgres: str
   { version: VILLAGER_NAMES_REPAIR_VERSION, sqlite: VILLAGER_NAMES_REPAIR_SQLITE, postgres: VILLAGER_NAMES_REPAIR_POSTGRES },
   // v22: a claim's sign (add or deduct) as filed, and the staff account that filed a village record (governance/schema.ts)
   { version: CLAIM_TERMS_VERSION, sqlite: CLAIM_TERMS, postgres: CLAIM_TERMS },
+  // v23: what each villager owes each store, from the stores' rows (debts.ts); the rows held before taken from acked_ids
+  { version: VILLAGER_DEBTS_VERSION, sqlite: VILLAGER_DEBTS_SQLITE, postgres: VILLAGER_DEBTS_POSTGRES },
 ];
 export const LEDGER_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 

@@ -10,7 +10,8 @@
  */
 import type { SqlDb } from './sql.ts';
 import { checkers, type EntryBody, type Envelope, type Row } from '../protocol/payloads.ts';
-import { isAdd, nameOfAdd, type AddRow } from './store-adds.ts';
+import { isAdd, nameOfAdd, reportForeignAdds, type AddRow } from './store-adds.ts';
+import { debtOf, isRepayment, recordDebts, sessionDebt, type DebtRow } from './debts.ts';
 import { envelopeText, signEnvelope } from '../protocol/sign.ts';
 import type { Signer } from './tables.ts';
 import { applyStoreStatus, type StatusRow } from './store-status.ts';
@@ -163,7 +164,9 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
     // The batches in order, as if one after another: duplicates, gaps, the contiguous seq, new entries.
     const results: RowsResult[] = [];
     /** Each batch's entries by id, the first of each (with what the later ones in the batch must match: village, store, villager, kind, points). */
-    const entriesOf: Map<string, { entry: EntryBody; seq: number; content: string }>[] = [];
+    const entriesOf: Map<string, { entry: EntryBody; seq: number; content: string; debt?: number | undefined }>[] = [];
+    /** What the stores' debts grew or were repaid by (./debts.ts): settled sessions here, entries once known applied. */
+    const debts: DebtRow[] = [];
     /** Status changes made at the stores (./store-status.ts), in the batches' order. */
     const statusRows: StatusRow[] = [];
     /** Villagers registered at the stores (`add` rows): kept only, but an id another village holds is reported (`again`: a copy, named to the store again, its ack may have been lost). */
@@ -174,7 +177,7 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
       let c = contiguous.get(k) ?? 0;
       const h = held.get(k) ?? new Set<number>();
       held.set(k, h);
-      const entries = new Map<string, { entry: EntryBody; seq: number; content: string }>();
+      const entries = new Map<string, { entry: EntryBody; seq: number; content: string; debt?: number | undefined }>();
       for (const row of b.rows) {
         // A row id twice (in one batch or two) is new once: the first copy.
         if (!freshIds.delete(key(b.village, row.id))) {
@@ -199,12 +202,13 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
           const content = `${b.village}\u0000${b.store}\u0000${w.villager}\u0000${w.kind}\u0000${w.points}`;
           const first = entries.get(w.id);
           if (first === undefined) {
-            entries.set(w.id, { entry: { id: w.id, villager: w.villager, kind: w.kind, points: w.points, reference: w.reference ?? null, reason: w.reason ?? null, created_at: w.created_at }, seq: row.seq, content });
+            entries.set(w.id, { entry: { id: w.id, villager: w.villager, kind: w.kind, points: w.points, reference: w.reference ?? null, reason: w.reason ?? null, created_at: w.created_at }, seq: row.seq, content, debt: debtOf(w) });
           } else if (first.content !== content) res.clashes.push(w.id);
         } else if (row.topic === 'entry') res.unapplied.push({ id: row.id, why: 'invalid' });
         else if (row.topic === 'villager' && checkers.wireStatus.Check(row.payload)) {
           statusRows.push({ ...row.payload, batch: results.length, village: b.village, store: b.store, seq: row.seq, createdAt: row.created_at });
         } else if (row.topic === 'villager' && isAdd(row.payload)) addRows.push({ batch: results.length, village: b.village, row: row.id, id: row.payload.id, name: nameOfAdd(row.payload) });
+        else if (row.topic === 'session') debts.push(...[sessionDebt(b.village, b.store, row.seq, row.payload)].filter((d) => d !== undefined));
       }
       while (h.has(c + 1)) c++;
       contiguous.set(k, c);
@@ -279,6 +283,13 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
       ours.map(({ b, entry: e }) => [e.id, b.village, e.villager, e.kind, e.points, e.reference ?? null, e.reason ?? null, b.store, e.created_at, at]), 'ON CONFLICT (id) DO NOTHING',
       { cols: 'id', keyOf: (r) => String(r.id), tupleKey: (t) => String(t[0]) });
     const added = new Set(ours.filter((_, i) => insertedEntry[i]).map(({ entry }) => entry));
+    batches.forEach((b, i) => {
+      for (const { entry: e, seq, debt } of entriesOf[i]!.values()) {
+        const points = !added.has(e) || e.points >= 0 ? undefined : isRepayment(e) ? e.points : debt;
+        if (points !== undefined) debts.push({ village: b.village, store: b.store, source: `entry:${e.id}`, villager: e.villager, seq, points });
+      }
+    });
+    await recordDebts(tx, debts);
     await findClashes(tx, inOrder.filter(({ entry, first }) => !first || !added.has(entry)), batches, results);
 
     // One `entries` event per batch with new entries, numbered in the batches' order on each
@@ -372,22 +383,5 @@ async function findClashes(tx: SqlDb, held: { b: CheckedRows; entry: EntryBody }
     const r = rows.get(entry.id);
     const same = r !== undefined && r.village === b.village && r.villager_id === entry.villager && r.kind === entry.kind && Number(r.points) === entry.points && r.origin_store === b.store;
     if (!same) results[batches.indexOf(b)]!.clashes.push(entry.id);
-  }
-}
-
-/**
- * A villager a store's maintainer registered under an id the ledger holds in another village
- * (`villageOf`: each id's village as the table holds it now): the row is kept as before, and
- * counted `other-village` so the ledger logs it, and named to the store in its ack (`foreign`), so
- * its maintainer sees it as an alarm. Villager ids are unique only among those the ledger
- * registered, and that villager's entries would not apply.
- */
-function reportForeignAdds(adds: AddRow[], villageOf: ReadonlyMap<string, string>, results: RowsResult[]): void {
-  for (const a of adds) {
-    const held = villageOf.get(a.id);
-    if (held === undefined || held === a.village) continue;
-    // a copy was counted when it first came; it is named again, since the store may not have heard
-    if (!a.again) results[a.batch]!.unapplied.push({ id: a.row, why: 'other-village' });
-    results[a.batch]!.foreignAdds.push(a.row);
   }
 }

@@ -16,3 +16,20 @@ export function nameOfAdd(p: { name?: unknown }): string | undefined {
 }
 
 export const isAdd = (p: unknown): p is { op: 'add'; id: string; name?: unknown } => typeof p === 'object' && p !== null && (p as { op?: unknown }).op === 'add' && typeof (p as { id?: unknown }).id === 'string';
+
+/**
+ * A villager a store's maintainer registered under an id the ledger holds in another village
+ * (`villageOf`: each id's village as the table holds it now): the row is kept as before, and
+ * counted `other-village` so the ledger logs it, and named to the store in its ack (`foreign`), so
+ * its maintainer sees it as an alarm. Villager ids are unique only among those the ledger
+ * registered, and that villager's entries would not apply.
+ */
+export function reportForeignAdds(adds: AddRow[], villageOf: ReadonlyMap<string, string>, results: { unapplied: { id: string; why: string }[]; foreignAdds: string[] }[]): void {
+  for (const a of adds) {
+    const held = villageOf.get(a.id);
+    if (held === undefined || held === a.village) continue;
+    // a copy was counted when it first came; it is named again, since the store may not have heard
+    if (!a.again) results[a.batch]!.unapplied.push({ id: a.row, why: 'other-village' });
+    results[a.batch]!.foreignAdds.push(a.row);
+  }
+}

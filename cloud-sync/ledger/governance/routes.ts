@@ -10,6 +10,7 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from '@fastify/type-provider-typebox';
 import { ErrorCode } from '../../../edge/errors.ts';
 import { balanceOf, villagerOf } from '../tables.ts';
+import { villagerDebt } from '../debts.ts';
 import { madeAtSql, storeClockAheadFlagSql } from '../store-time.ts';
 import { addItem, auditLog, changeItem, fieldError, inForce, ItemCode, ItemFieldsSchema, ItemInputSchema, itemVersions, latestItems, TOWN, villageItems } from './rules.ts';
 import { setPin } from './auth.ts';
@@ -93,6 +94,8 @@ export function registerGovernance(app: GovApp, deps: GovDeps): void {
          FROM entries WHERE villager_id = $1 AND village = $2 ORDER BY seq DESC LIMIT 500`, [p.villager, p.village]);
     return {
       villager: p.villager, name: v?.name, balance: await balanceOf(deps.db, p.villager),
+      // what they owe the stores beside it, in all and per store (../debts.ts): the page says 还欠 N 分
+      ...(await villagerDebt(deps.db, p.village, p.villager)),
       history: history.map(({ clock_ahead, ...h }) => ({ ...h, points: Number(h.points), store_clock_ahead: Number(clock_ahead) === 1 })),
       claims: await listClaims(deps.db, p.village, { villager: p.villager }),
     };

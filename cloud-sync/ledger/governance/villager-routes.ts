@@ -9,6 +9,7 @@ import { ErrorCode, isEdgeError } from '../../../edge/errors.ts';
 import type { SqlDb } from '../sql.ts';
 import { madeAtSql, storeClockAheadFlagSql } from '../store-time.ts';
 import { listVillagers, villagerOf } from '../tables.ts';
+import { villagerDebts } from '../debts.ts';
 import { fieldError, localDate } from './rules.ts';
 import { actorOf, emptyBodyIsObject, gate, Id, staffOf, VillageParams, type GovApp, type GovDeps, type Principal } from './access.ts';
 import { CODE_DAYS_DEFAULT, issueLoginCode, signOutVillager } from './login-codes.ts';
@@ -64,7 +65,9 @@ export function registerVillagerRoutes(app: GovApp, deps: GovDeps & { qr: QrIssu
     const limit = req.query.limit ?? 200;
     const rows = await listVillagers(deps.db, req.params.village, { ...(req.query.status ? { status: req.query.status } : {}), ...(req.query.after ? { after: req.query.after } : {}), limit: limit + 1 });
     const page = rows.slice(0, limit);
-    return { villagers: page, next: rows.length > limit ? page.at(-1)!.id : null };
+    // what each owes the stores (../debts.ts), 0 for most
+    const debts = await villagerDebts(deps.db, req.params.village, page.map((v) => v.id));
+    return { villagers: page.map((v) => ({ ...v, debt: debts.get(v.id)?.debt ?? 0 })), next: rows.length > limit ? page.at(-1)!.id : null };
   });
 
   // The passbook: the village office prints it for anyone of its village; a villager for themself.

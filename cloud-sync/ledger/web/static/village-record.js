@@ -98,7 +98,7 @@
     office.forgetVillagers();
     const v = await office.villagerOf(r.id);
     if (v.error) return void office.showError('record', { field: 'villager', message: v.error.message });
-    $('record-who').textContent = `${office.villagerLabel(v)}，余额 ${v.balance} 分 / balance ${v.balance}`;
+    $('record-who').textContent = `${office.villagerLabel(v)}，余额 ${v.balance} 分${v.debt > 0 ? `，还欠 ${v.debt} 分` : ''} / balance ${v.balance}${v.debt > 0 ? `, owes ${v.debt}` : ''}`;
     return v;
   }
 

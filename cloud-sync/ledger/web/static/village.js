@@ -39,12 +39,12 @@
         const tr = el('tr', { dataset: { villager: v.id } });
         const pb = cell('');
         pb.append(passbookLink(v.id));
-        tr.append(cell(v.id), cell(v.name), cell(`${STATUS[v.status] ?? v.status} ${STATUS_EN[v.status] ?? ''}`.trim()), cell(String(v.balance), 'num balance-cell'), pb);
+        tr.append(cell(v.id), cell(v.name), cell(`${STATUS[v.status] ?? v.status} ${STATUS_EN[v.status] ?? ''}`.trim()), cell(String(v.balance), 'num balance-cell'), cell(v.debt > 0 ? String(v.debt) : '', 'num debt-cell'), pb);
         // 登录码 (village-login-codes.js): the village's own account only
         if (office.manage) tr.append(office.loginCodeCell(v));
         body.append(tr);
       }
-      if (people.length === 0) office.emptyRow(body, office.manage ? 6 : 5, '本村还没有村民 / no villagers yet');
+      if (people.length === 0) office.emptyRow(body, office.manage ? 7 : 6, '本村还没有村民 / no villagers yet');
       else if (people.length > LISTED || after) $('villagers-error').textContent = `只列出前 ${LISTED} 位，其他村民请按编号查找 / the first ${LISTED} are listed: look others up by id`;
     } catch (e) {
       $('villagers-error').textContent = e.message;
@@ -60,7 +60,9 @@
     office.forgetVillagers();
     const v = await office.villagerOf(id);
     if (v.error) return void office.showError('lookup', { field: v.error.field ?? 'villager', message: v.error.message });
-    $('lookup-ok').replaceChildren(`${office.villagerLabel(v)}：${STATUS[v.status] ?? v.status}，余额 ${v.balance} 分 / ${STATUS_EN[v.status] ?? v.status}, balance ${v.balance} `, passbookLink(v.id));
+    // what they owe the stores (GET …/villagers/:id `debt`), beside the balance
+    const owes = v.debt > 0 ? [`，还欠 ${v.debt} 分`, `, owes ${v.debt}`] : ['', ''];
+    $('lookup-ok').replaceChildren(`${office.villagerLabel(v)}：${STATUS[v.status] ?? v.status}，余额 ${v.balance} 分${owes[0]} / ${STATUS_EN[v.status] ?? v.status}, balance ${v.balance}${owes[1]} `, passbookLink(v.id));
     if (office.manage) $('lookup-ok').append(' ', office.loginCodeButton(v), ' ', office.signOutButton(v));
   }
 

@@ -109,6 +109,9 @@ async function load() {
   VillagerClaims.renderSelfItems(items.items);
   for (const t of tasks.tasks) state.tasks.set(t.id, t.title);
   $('balance').textContent = String(me.balance);
+  // what the stores lent beyond the balance (the goods taken past it), repaid from the next points earned
+  $('debt').hidden = !(me.debt > 0);
+  $('debt').textContent = me.debt > 0 ? `还欠 ${me.debt} 分 / owes ${me.debt} points` : '';
   VillagerClaims.renderTasks(tasks.tasks, me.claims);
   VillagerClaims.renderClaims(me.claims);
   renderHistory(me.history);
