@@ -66,14 +66,13 @@ export async function passbookOf(db: SqlDb, village: string, villager: string, n
     undone.reversed_by = ref(all[i]!);
   });
   let lines = all;
-  let start = 0;
   let monthOut: PassbookMonth | null = null;
   if (bounds) {
     // compared as instants: a stamp's text form may differ (a store's own ISO stamp)
     const at = (l: PassbookLine) => Date.parse(l.date);
     const from = Date.parse(bounds.from);
     const to = Date.parse(bounds.to);
-    start = all.filter((l) => at(l) < from).reduce((s, l) => s + l.points, 0);
+    const start = all.filter((l) => at(l) < from).reduce((s, l) => s + l.points, 0);
     let run = start;
     lines = all.filter((l) => at(l) >= from && at(l) < to).map((l) => ({ ...l, balance: (run += l.points) }));
     const sums = { earned: 0, deducted: 0, spent: 0, refunded: 0, adjusted: 0 };
