@@ -86,7 +86,7 @@ describe(`the passbook's month, times and reversals, and the village's month sta
     await page.fill('#month', month);
     await page.click('#month-form button[type=submit]');
     await expect.poll(async () => (await lines(page)).map((l) => l.balance)).toEqual(['12', '10']);
-    expect(await page.textContent('#opening')).toBe('承前结余 10 分 / brought forward 10');
+    expect(await page.textContent('#opening')).toBe('承前结余 10 分');
     expect(await sums()).toEqual({ opening: '10', earned: '2', deducted: '0', spent: '0', refunded: '0', adjusted: '-2', closing: '10' });
     expect((await lines(page)).map((l) => l.links)).toEqual([[`#line-${reversal.seq}`], [`#line-${meeting.seq}`]]);
     await page.screenshot({ path: path.join(SHOTS, 'ledger-passbook-month.png'), fullPage: true });

@@ -95,7 +95,7 @@ function render(p) {
   $('name').textContent = p.name;
   $('villager').textContent = p.villager;
   $('printed').textContent = fmtDate(p.printed_at);
-  $('opening').textContent = p.opening !== 0 || p.month ? `承前结余 ${p.opening} 分 / brought forward ${p.opening}` : '';
+  $('opening').textContent = p.opening !== 0 || p.month ? `承前结余 ${p.opening} 分` : '';
   const body = $('lines');
   body.replaceChildren();
   const shown = new Set(p.lines.map((l) => l.seq));
