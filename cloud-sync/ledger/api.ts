@@ -29,6 +29,7 @@ import { fieldError, notBlank } from './governance/rules.ts';
 import { registerRollupRoutes } from './governance/rollup-routes.ts';
 import { RollupRunner } from './governance/rollup-runner.ts';
 import { registerVillagerRoutes } from './governance/villager-routes.ts';
+import { registerStatementRoutes } from './governance/statement.ts';
 import { qrIssuer } from './governance/qr.ts';
 import { registerPageLogin, registerPages, SESSION_COOKIE } from './web/pages.ts';
 import { registerBoardRoutes } from './board/routes.ts';
@@ -312,6 +313,7 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
   registerRollupRoutes(app, { ...gov, rollups });
   registerStoreAlarmRoutes(app, gov);
   registerVillagerRoutes(app, { ...gov, qr: deps.qrKey ? qrIssuer(deps.qrKey, deps.qrLifetimeS) : undefined });
+  registerStatementRoutes(app, gov);
   registerPages(app, { ...gov, sessionCookie, csrfFor: (reply, session) => reply.generateCsrf({ userInfo: sha(session).toString('base64url') }) });
   registerBoardRoutes(app, { ...gov, board: deps.board });
   registerCatalogueRoutes(app, gov);

@@ -51,6 +51,8 @@ const BODIES: Record<string, unknown> = {
   'GET /api/villages/:village/me/qr': undefined,
   'GET /api/villages/:village/rollup': undefined,
   'GET /api/villages/:village/rollup.csv': undefined,
+  'GET /api/villages/:village/statement': undefined,
+  'GET /api/villages/:village/statement.csv': undefined,
   'GET /api/villages/:village/alarms': undefined,
   'GET /api/villages/:village/board': undefined,
   'PUT /api/villages/:village/board': { name_style: 'omit' },

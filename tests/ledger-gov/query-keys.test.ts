@@ -22,6 +22,8 @@ const QUERY_ROUTES: Record<string, { who: Who; query: string }> = {
   'GET /api/villages/:village/villagers': { who: 'village', query: 'limit=5' },
   'GET /api/villages/:village/villagers/:id/passbook': { who: 'village', query: 'limit=1' },
   'GET /api/villages/:village/me/passbook': { who: 'villager', query: 'limit=1' },
+  'GET /api/villages/:village/statement': { who: 'village', query: 'month=2026-11' },
+  'GET /api/villages/:village/statement.csv': { who: 'village', query: 'month=2026-11' },
   'GET /api/villages/:village/alarms': { who: 'village', query: 'recent=5' },
   'GET /api/town/alarms': { who: 'town', query: 'recent=5' },
 };

@@ -32,7 +32,7 @@ describe(`village office page (${ledgerDbKind})`, () => {
     expect(page.headers['content-security-policy']).toContain("script-src 'self'");
     expect(page.body).toContain('lang="zh-CN"');
     const tags = [...page.body.matchAll(/<script([^>]*)>([\s\S]*?)<\/script>/g)];
-    expect(tags.length).toBe(14); // signed-in.js among them (who is signed in, in both languages), sha256.min.js, photo-key.js and photo-shrink.js (the record form's photo)
+    expect(tags.length).toBe(15); // village-statement.js (月度积分对账) and signed-in.js among them (who is signed in, in both languages), sha256.min.js, photo-key.js and photo-shrink.js (the record form's photo)
     for (const [, attrs, inner] of tags) {
       expect(inner).toBe('');
       const src = /src="([^"]+)"/.exec(attrs!)![1]!;

@@ -83,7 +83,7 @@ describe(`village office page in chromium (${ledgerDbKind})`, () => {
     page.on('request', (q) => void (q.url().endsWith(`/claims/${selfReport}/approve`) && approvals.push(q.method())));
     await row(selfReport).locator('input[name=points]').fill('8');
     await row(selfReport).locator('form[data-act=approve] button').dblclick();
-    await expect.poll(() => page.textContent('#claims-ok')).toBe('已通过 村民zhang（zhang） 的申报：+8 分，当前余额 18 分 / approved: +8, balance 18');
+    await expect.poll(() => page.textContent('#claims-ok')).toBe('已通过 村民zhang（zhang） 自行申报的「提出合理化建议被采纳」：+8 分，当前余额 18 分 / approved 村民zhang（zhang）\'s own claim: +8, balance 18');
     expect(approvals).toEqual(['POST']);
     expect((await api('GET', '/villagers/zhang')).balance).toBe(18);
     await expect.poll(() => page.locator(`#villagers tr[data-villager=zhang] .balance-cell`).textContent()).toBe('18');
@@ -100,7 +100,7 @@ describe(`village office page in chromium (${ledgerDbKind})`, () => {
     await expect.poll(() => page.textContent('#claims-ok')).toBe('');
     expect(await rejectButton.boundingBox()).toEqual(where);
     await requests.answer();
-    await expect.poll(() => page.textContent('#claims-ok')).toBe('已驳回 村民li（li） 的申报 / rejected');
+    await expect.poll(() => page.textContent('#claims-ok')).toBe('已驳回 村民li（li） 认领的任务「参加三月村民会议」 / rejected 村民li（li）\'s task report');
     expect(rejections).toEqual(['POST']);
     await expect.poll(() => page.textContent('#claims')).toContain('没有待审核的申报');
     expect((await api('GET', `/claims/${taskClaim}`))).toMatchObject({ status: 'rejected', reason: '会议签到表上没有' });

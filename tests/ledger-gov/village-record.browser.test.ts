@@ -100,7 +100,8 @@ describe(`village office record and reversal in chromium (${ledgerDbKind})`, () 
     expect(await balance('wang')).toBe(10);
     await page.screenshot({ path: path.join(SHOTS, 'ledger-village-record.png'), fullPage: true });
     await row.locator('form[data-act=approve] button').click();
-    await expect.poll(() => page.textContent('#claims-ok')).toBe('已通过 王小明（wang） 的申报：-2 分，当前余额 8 分 / approved: -2, balance 8');
+    // the village filed it, not 王小明: the line says whose record it was (it said 已通过 王小明 的申报, a report he never made)
+    await expect.poll(() => page.textContent('#claims-ok')).toBe('已通过 村里登记的 王小明（wang）「乱扔垃圾」：-2 分，当前余额 8 分 / approved the village\'s record for 王小明（wang）: -2, balance 8');
     expect(await balance('wang')).toBe(8);
     await expect.poll(() => page.locator('#villagers tr[data-villager=wang] .balance-cell').textContent()).toBe('8');
     await expect.poll(() => page.locator(`#decided tr[data-claim="${litter}"]`).textContent()).toContain('已通过');

@@ -16,13 +16,23 @@ import { CODE_DAYS_DEFAULT, issueLoginCode, signOutVillager } from './login-code
 import { qrNotConfigured, qrPublicPem, villagerQr, type QrIssuer } from './qr.ts';
 import { MAX_UPLOAD_BYTES, photoOf, storePhoto, tooLarge } from './evidence.ts';
 import { REQUEST_ID } from './request-ids.ts';
+import { monthBounds } from './statement.ts';
 
-/** `store_clock_ahead`: `date` is the ledger's receipt of a store's entry stamped beyond it plus the allowed skew (../store-time.ts), not the store's stamp. */
-export interface PassbookLine { seq: number; date: string; kind: string; reason: string | null; reference: string | null; points: number; balance: number; store: string | null; store_clock_ahead: boolean }
-export interface Passbook { village: string; village_name: string; villager: string; name: string; status: string; opening: number; lines: PassbookLine[]; balance: number; printed_at: string }
+/** A line another line undoes or is undone by (a reversal, 冲正): that line's seq, date, reason and points. */
+export interface LineRef { seq: number; date: string; reason: string | null; points: number }
+/**
+ * `store_clock_ahead`: `date` is the ledger's receipt of a store's entry stamped beyond it plus the allowed skew (../store-time.ts), not the store's stamp.
+ * `reverses`: the entry this one undoes (an adjustment whose `reference` is that entry); `reversed_by`: the entry that undid this one.
+ */
+export interface PassbookLine { seq: number; id: string; date: string; kind: string; reason: string | null; reference: string | null; points: number; balance: number; store: string | null; store_clock_ahead: boolean; reverses: LineRef | null; reversed_by: LineRef | null }
+/** One village month's subtotals (`month` asked for): opening + earned − deducted − spent + refunded + adjusted = closing. */
+export interface PassbookMonth { month: string; from: string; to: string; opening: number; earned: number; deducted: number; spent: number; refunded: number; adjusted: number; closing: number }
+export interface Passbook { village: string; village_name: string; villager: string; name: string; status: string; opening: number; lines: PassbookLine[]; balance: number; printed_at: string; month: PassbookMonth | null }
 
 const REQUEST_PATTERN = new RegExp(REQUEST_ID);
 const KIND_ZH: Record<string, string> = { award: '奖励', penalty: '扣分', redemption: '兑换', refund: '退回', adjustment: '调整', expiry: '过期' };
+/** Which subtotal of a month an entry's kind adds to (statement.ts counts the same). */
+const SUBTOTAL: Record<string, 'earned' | 'deducted' | 'spent' | 'refunded' | 'adjusted'> = { award: 'earned', penalty: 'deducted', redemption: 'spent', refund: 'refunded', adjustment: 'adjusted', expiry: 'adjusted' };
 
 /**
  * Every entry of a villager in ledger order with the balance after it. `limit` keeps the
@@ -30,27 +40,58 @@ const KIND_ZH: Record<string, string> = { award: '奖励', penalty: '扣分', re
  * when the entry was made, a store's by its clock but not beyond the ledger's receipt plus the
  * allowed skew (../store-time.ts), as the roll-up and the board count it: a store clock months
  * fast cannot date a villager's purchase in the future. Such a line says so (`store_clock_ahead`).
+ * `month` (village month `YYYY-MM`) keeps the lines made in it: `opening` is then the balance of
+ * every entry made before it, the balances run from there, and `month` has its subtotals, as the
+ * village's month statement (statement.ts) counts them.
  */
-export async function passbookOf(db: SqlDb, village: string, villager: string, now: Date, limit = 2000): Promise<Passbook> {
+export async function passbookOf(db: SqlDb, village: string, villager: string, now: Date, limit = 2000, month?: string): Promise<Passbook> {
+  const bounds = month === undefined ? undefined : monthBounds(month);
   const v = await villagerOf(db, villager);
   if (!v || v.village !== village) throw fieldError('villager', `no villager ${villager} in this village`, `本村没有村民 ${villager}`, 404, ErrorCode.UNKNOWN_VILLAGER);
-  const rows = await db.query<{ seq: number | string; kind: string; points: number | string; reason: string | null; reference: string | null; made_at: string; origin_store: string | null; clock_ahead: number | string }>(
-    `SELECT seq, kind, points, reason, reference, ${madeAtSql(db, '')} AS made_at, origin_store, ${storeClockAheadFlagSql(db, '')} AS clock_ahead
+  const rows = await db.query<{ seq: number | string; id: string; kind: string; points: number | string; reason: string | null; reference: string | null; made_at: string; origin_store: string | null; clock_ahead: number | string }>(
+    `SELECT seq, id, kind, points, reason, reference, ${madeAtSql(db, '')} AS made_at, origin_store, ${storeClockAheadFlagSql(db, '')} AS clock_ahead
        FROM entries WHERE villager_id = $1 AND village = $2 ORDER BY seq`, [villager, village]);
   const vname = (await db.query<{ name: string }>('SELECT name FROM villages WHERE id = $1', [village]))[0]?.name ?? village;
   let balance = 0;
-  const lines = rows.map((r) => {
+  const all: PassbookLine[] = rows.map((r) => {
     balance += Number(r.points);
-    return { seq: Number(r.seq), date: r.made_at, kind: KIND_ZH[r.kind] ?? r.kind, reason: r.reason, reference: r.reference, points: Number(r.points), balance, store: r.origin_store, store_clock_ahead: Number(r.clock_ahead) === 1 };
+    return { seq: Number(r.seq), id: r.id, date: r.made_at, kind: KIND_ZH[r.kind] ?? r.kind, reason: r.reason, reference: r.reference, points: Number(r.points), balance, store: r.origin_store, store_clock_ahead: Number(r.clock_ahead) === 1, reverses: null, reversed_by: null };
   });
+  // a reversal names the entry it undoes by id (tasks.ts reverseClaim): both lines say so
+  const byId = new Map(all.map((l) => [l.id, l]));
+  const ref = (l: PassbookLine): LineRef => ({ seq: l.seq, date: l.date, reason: l.reason, points: l.points });
+  rows.forEach((r, i) => {
+    const undone = r.kind === 'adjustment' && r.reference ? byId.get(r.reference) : undefined;
+    if (!undone || undone === all[i]) return;
+    all[i]!.reverses = ref(undone);
+    undone.reversed_by = ref(all[i]!);
+  });
+  let lines = all;
+  let monthOut: PassbookMonth | null = null;
+  if (bounds) {
+    // compared as instants: a stamp's text form may differ (a store's own ISO stamp)
+    const at = (l: PassbookLine) => Date.parse(l.date);
+    const from = Date.parse(bounds.from);
+    const to = Date.parse(bounds.to);
+    const start = all.filter((l) => at(l) < from).reduce((s, l) => s + l.points, 0);
+    let run = start;
+    lines = all.filter((l) => at(l) >= from && at(l) < to).map((l) => ({ ...l, balance: (run += l.points) }));
+    const sums = { earned: 0, deducted: 0, spent: 0, refunded: 0, adjusted: 0 };
+    const kinds = new Map(rows.map((r) => [Number(r.seq), r.kind]));
+    for (const l of lines) {
+      const k = SUBTOTAL[kinds.get(l.seq)!] ?? 'adjusted';
+      sums[k] += k === 'deducted' || k === 'spent' ? -l.points : l.points;
+    }
+    monthOut = { month: month!, ...bounds, opening: start, ...sums, closing: run };
+  }
   const shown = lines.slice(Math.max(0, lines.length - limit));
-  const opening = shown.length > 0 ? shown[0]!.balance - shown[0]!.points : balance;
-  return { village, village_name: vname, villager, name: v.name, status: v.status, opening, lines: shown, balance, printed_at: now.toISOString() };
+  const opening = shown.length > 0 ? shown[0]!.balance - shown[0]!.points : (monthOut ? monthOut.closing : balance);
+  return { village, village_name: vname, villager, name: v.name, status: v.status, opening, lines: shown, balance, printed_at: now.toISOString(), month: monthOut };
 }
 
 export function registerVillagerRoutes(app: GovApp, deps: GovDeps & { qr: QrIssuer | undefined }): void {
   const VVillager = Type.Object({ village: Id, id: Id });
-  const Limit = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })) });
+  const Limit = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })), month: Type.Optional(Type.String({ maxLength: 16 })) });
   const own = (req: FastifyRequest, village: string) => gate(deps, req, village, 'villager') as Extract<Principal, { role: 'villager' }>;
 
   // The village's villagers with their balances, a page at a time (by id, after `after`): the
@@ -73,11 +114,11 @@ export function registerVillagerRoutes(app: GovApp, deps: GovDeps & { qr: QrIssu
   // The passbook: the village office prints it for anyone of its village; a villager for themself.
   app.get('/api/villages/:village/villagers/:id/passbook', { schema: { params: VVillager, querystring: Limit } }, async (req) => {
     gate(deps, req, req.params.village, 'read');
-    return passbookOf(deps.db, req.params.village, req.params.id, deps.clock(), req.query.limit);
+    return passbookOf(deps.db, req.params.village, req.params.id, deps.clock(), req.query.limit, req.query.month);
   });
   app.get('/api/villages/:village/me/passbook', { schema: { params: VillageParams, querystring: Limit } }, async (req) => {
     const p = own(req, req.params.village);
-    return passbookOf(deps.db, p.village, p.villager, deps.clock(), req.query.limit);
+    return passbookOf(deps.db, p.village, p.villager, deps.clock(), req.query.limit, req.query.month);
   });
 
   // The store-door QR code: only the villager, only for themself; a fresh token each call.

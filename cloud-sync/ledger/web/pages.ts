@@ -27,7 +27,7 @@ const here = (f: string) => new URL(`./static/${f}`, import.meta.url);
 const require = createRequire(import.meta.url);
 
 /** The village office's page and its scripts (one file per part of the work, loaded in this order). */
-const VILLAGE_OFFICE = ['village.html', 'village-core.js', 'village-claims.js', 'village-record.js', 'village-decided.js', 'village-tasks.js', 'village-catalogue.js', 'village-login-codes.js', 'village.js'];
+const VILLAGE_OFFICE = ['village.html', 'village-core.js', 'village-claims.js', 'village-record.js', 'village-decided.js', 'village-statement.js', 'village-tasks.js', 'village-catalogue.js', 'village-login-codes.js', 'village.js'];
 
 /** The pages' own files, served at /assets/ (the pages themselves at their own URLs). */
 const FILES = ['sending.js', 'errors.js', 'signed-in.js', 'photo-key.js', 'photo-shrink.js', 'clock-mark.js', 'villager.html', 'villager-claims.js', 'villager.js', 'villager-pin.js', 'passbook.html', 'passbook.js', 'town.html', 'town.js', 'staff.html', 'staff.js', 'accounts.html', 'accounts.js', ...VILLAGE_OFFICE, 'ledger.css'];

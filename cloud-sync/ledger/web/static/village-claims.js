@@ -29,6 +29,16 @@
     return c.origin === 'self' ? '村民自行申报' : '村里登记';
   }
 
+  /**
+   * Whose claim was decided, for the line that says so: a record the village filed is the
+   * village's (王五 reported nothing), a self-report the villager's own, a task's their report.
+   */
+  function filedAs(d, who) {
+    if (d.origin === 'village') return { zh: `村里登记的 ${who}「${d.item}」`, en: `the village's record for ${who}` };
+    if (d.origin === 'self') return { zh: `${who} 自行申报的「${d.item}」`, en: `${who}'s own claim` };
+    return { zh: `${who} 认领的任务「${titles.get(d.task) ?? d.task}」`, en: `${who}'s task report` };
+  }
+
   function decideCell(c) {
     const td = cell('', 'decide');
     if (!office.manage) {
@@ -49,7 +59,7 @@
   const render = (claims) => office.claimTable('claims', claims, (c, who) => {
     // as filed: the item edited since changes no claim
     const terms = office.termsOf(c);
-    return el('tr', { dataset: { claim: c.id, villager: c.villager_id } }, [
+    return el('tr', { dataset: { claim: c.id, villager: c.villager_id, origin: c.origin, task: c.task_id ?? '', item: terms.name } }, [
       cell(office.when(c.created_at)),
       cell(who),
       cell(terms.direction && terms.points_min !== undefined ? `${terms.name}（${terms.direction === 'deduct' ? '扣' : '加'} ${office.range(terms)}）` : terms.name),
@@ -77,18 +87,18 @@
     for (const p of row.querySelectorAll('[data-error]')) p.textContent = '';
     $('claims-ok').textContent = '';
     const v = await office.villagerOf(row.dataset.villager);
-    const who = office.villagerLabel(v.error ? { id: row.dataset.villager } : v);
+    const what = filedAs(row.dataset, office.villagerLabel(v.error ? { id: row.dataset.villager } : v));
     try {
       if (form.dataset.act === 'approve') {
         const typed = form.elements.points.value.trim();
         const r = await office.call('POST', office.api(`/claims/${encodeURIComponent(claim)}/approve`), typed === '' ? {} : { points: Number(typed) });
         const pts = r.entry.points;
-        $('claims-ok').textContent = `已通过 ${who} 的申报：${pts > 0 ? '+' : ''}${pts} 分，当前余额 ${r.balance} 分 / approved: ${pts > 0 ? '+' : ''}${pts}, balance ${r.balance}`;
+        $('claims-ok').textContent = `已通过 ${what.zh}：${pts > 0 ? '+' : ''}${pts} 分，当前余额 ${r.balance} 分 / approved ${what.en}: ${pts > 0 ? '+' : ''}${pts}, balance ${r.balance}`;
       } else {
         const reason = form.elements.reason.value.trim();
         if (reason === '') return void office.showRowError(row, { field: 'reason', message: '请写明驳回理由 / give a reason' });
         await office.call('POST', office.api(`/claims/${encodeURIComponent(claim)}/reject`), { reason });
-        $('claims-ok').textContent = `已驳回 ${who} 的申报 / rejected`;
+        $('claims-ok').textContent = `已驳回 ${what.zh} / rejected ${what.en}`;
       }
     } catch (e) {
       return void office.showRowError(row, e);

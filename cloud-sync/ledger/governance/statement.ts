@@ -1,0 +1,97 @@
+/**
+ * The month statement (月度积分对账): for one village and one village month (UTC+8), each
+ * villager's balance brought forward (承前结余), what they earned (奖励), lost (扣分), spent at the
+ * store (兑换), got back (退回), had adjusted (调整: reversals, expiry) and their balance at the
+ * month's end (月末结余), as JSON and as CSV, for the village's staff at month end.
+ *
+ * An entry counts in the month it was made, by the time the passbook shows (a store's stamp, but
+ * not beyond the ledger's receipt plus the allowed skew: ../store-time.ts), so the statement and
+ * the passbook's month (villager-routes.ts) agree, and for every villager
+ * opening + earned − deducted − spent + refunded + adjusted = closing, closing being the sum of
+ * every entry made before the next month began.
+ */
+import { stringify } from 'csv-stringify/sync';
+import { Type } from '@fastify/type-provider-typebox';
+import type { SqlDb } from '../sql.ts';
+import { madeAtSql } from '../store-time.ts';
+import { fieldError } from './rules.ts';
+import { gate, VillageParams, type GovApp, type GovDeps } from './access.ts';
+
+export interface StatementRow { villager: string; name: string; status: string; opening: number; earned: number; deducted: number; spent: number; refunded: number; adjusted: number; closing: number; entries: number }
+export interface Statement { village: string; village_name: string; month: string; from: string; to: string; rows: StatementRow[]; totals: Omit<StatementRow, 'villager' | 'name' | 'status'> }
+
+const MONTH = /^([1-9]\d{3})-(0[1-9]|1[0-2])$/;
+const UTC8 = 8 * 3_600_000;
+/** The village month `YYYY-MM` of an instant. */
+export const villageMonth = (d: Date): string => new Date(d.getTime() + UTC8).toISOString().slice(0, 7);
+
+/** The first instant of village month `m` and of the month after it, as ISO strings in UTC; `m` checked first (400 on `month`). */
+export function monthBounds(m: string): { from: string; to: string } {
+  if (!MONTH.test(m)) throw fieldError('month', `month must be a month YYYY-MM (year 1000 or later), not ${JSON.stringify(m)}`, `月份格式应为 YYYY-MM（如 2026-12），收到的是 ${JSON.stringify(m)}`);
+  const y = Number(m.slice(0, 4));
+  const mo = Number(m.slice(5, 7));
+  return { from: new Date(Date.UTC(y, mo - 1, 1) - UTC8).toISOString(), to: new Date(Date.UTC(y, mo, 1) - UTC8).toISOString() };
+}
+
+const SUMS = ['opening', 'earned', 'deducted', 'spent', 'refunded', 'adjusted', 'closing', 'entries'] as const;
+
+/** Every villager of `village` (any status, by id) with their month; a village with no such id is 404 on `village`. */
+export async function monthStatement(db: SqlDb, village: string, month: string): Promise<Statement> {
+  const { from, to } = monthBounds(month);
+  const v = (await db.query<{ name: string }>('SELECT name FROM villages WHERE id = $1', [village]))[0];
+  if (!v) throw fieldError('village', `no village ${village}`, `找不到村 ${village}`, 404);
+  const made = madeAtSql(db, 'e.');
+  const inMonth = (kind: string) => `SUM(CASE WHEN ${made} >= $2 AND e.kind ${kind} THEN e.points ELSE 0 END)`;
+  const rows = await db.query<Record<string, string | number>>(`
+    SELECT p.id, p.name, p.status,
+      SUM(CASE WHEN ${made} < $2 THEN e.points ELSE 0 END) AS opening,
+      ${inMonth("= 'award'")} AS earned,
+      ${inMonth("= 'penalty'")} AS deducted,
+      ${inMonth("= 'redemption'")} AS spent,
+      ${inMonth("= 'refund'")} AS refunded,
+      ${inMonth("IN ('adjustment', 'expiry')")} AS adjusted,
+      SUM(CASE WHEN e.points IS NULL THEN 0 ELSE e.points END) AS closing,
+      SUM(CASE WHEN ${made} >= $2 THEN 1 ELSE 0 END) AS entries
+    FROM villagers p LEFT JOIN entries e ON e.villager_id = p.id AND e.village = p.village AND ${made} < $3
+    WHERE p.village = $1 GROUP BY p.id, p.name, p.status ORDER BY p.id`, [village, from, to]);
+  const out: StatementRow[] = rows.map((r) => ({
+    villager: String(r.id), name: String(r.name), status: String(r.status),
+    opening: Number(r.opening ?? 0), earned: Number(r.earned ?? 0), deducted: -Number(r.deducted ?? 0), spent: -Number(r.spent ?? 0),
+    refunded: Number(r.refunded ?? 0), adjusted: Number(r.adjusted ?? 0), closing: Number(r.closing ?? 0), entries: Number(r.entries ?? 0),
+  }));
+  const totals = Object.fromEntries(SUMS.map((k) => [k, out.reduce((s, r) => s + r[k], 0)])) as Statement['totals'];
+  return { village, village_name: v.name, month, from, to, rows: out, totals };
+}
+
+const STATUS_ZH: Record<string, string> = { active: '正常', blocked: '停用', left: '已离村' };
+/** Chinese first, then English, as the roll-up's CSV. */
+const COLUMNS: [keyof StatementRow, string][] = [
+  ['villager', '村民编号 villager'], ['name', '姓名 name'], ['status', '状态 status'], ['opening', '承前结余 opening'], ['earned', '奖励 earned'],
+  ['deducted', '扣分 deducted'], ['spent', '兑换 spent'], ['refunded', '退回 refunded'], ['adjusted', '调整 adjusted'], ['closing', '月末结余 closing'], ['entries', '笔数 entries'],
+];
+
+/** The statement as CSV (UTF-8 with a BOM for Excel, formulas escaped): the village and month on every line, then a 合计 line. */
+export function statementCsv(s: Statement): string {
+  const head = ['村编号 village', '村名 village name', '月份 month', ...COLUMNS.map(([, h]) => h)];
+  const line = (r: Record<string, unknown>) => [s.village, s.village_name, s.month, ...COLUMNS.map(([k]) => (k === 'status' ? `${STATUS_ZH[String(r.status)] ?? r.status} ${r.status}` : r[k]))];
+  const total = [s.village, s.village_name, s.month, '合计 total', '', '', ...COLUMNS.slice(3).map(([k]) => s.totals[k as keyof Statement['totals']])];
+  return `\uFEFF${stringify([head, ...s.rows.map((r) => line(r as unknown as Record<string, unknown>)), total], { record_delimiter: 'windows', escape_formulas: true })}`;
+}
+
+export function registerStatementRoutes(app: GovApp, deps: GovDeps): void {
+  const Query = Type.Object({ month: Type.Optional(Type.String({ maxLength: 16 })) });
+  const monthOf = (q: { month?: string | undefined }) => q.month ?? villageMonth(deps.clock());
+  // The village's staff, and the town, read it (the villagers' own months are on their passbooks).
+  app.get('/api/villages/:village/statement', { schema: { params: VillageParams, querystring: Query } }, async (req) => {
+    gate(deps, req, req.params.village, 'read');
+    return monthStatement(deps.db, req.params.village, monthOf(req.query));
+  });
+  app.get('/api/villages/:village/statement.csv', { schema: { params: VillageParams, querystring: Query } }, async (req, reply) => {
+    gate(deps, req, req.params.village, 'read');
+    const s = await monthStatement(deps.db, req.params.village, monthOf(req.query));
+    reply.type('text/csv; charset=utf-8');
+    // ids are [A-Za-z0-9_.-] and the month was checked, so the name needs no further quoting
+    reply.header('content-disposition', `attachment; filename="${`${s.village}-statement-${s.month}.csv`.replace(/[^A-Za-z0-9_.-]/g, '_')}"`);
+    return reply.send(statementCsv(s));
+  });
+}
