@@ -41,9 +41,9 @@ export const DEBT_MAX = 1_000_000_000;
 /** The rows held before v23, taken again from `acked_ids` (in the stores' order: the first row of a source counts). */
 export const VILLAGER_DEBTS_SQLITE = /* sql */ `${TABLE('INTEGER')}
 INSERT INTO villager_debts (village, store, source, villager_id, seq, points)
-  SELECT a.village, a.store, 'session:' || json_extract(a.payload, '$.id'), v.id, a.seq, json_extract(a.payload, '$.debt')
-  FROM acked_ids a JOIN villagers v ON v.id = json_extract(a.payload, '$.villager') AND v.village = a.village
-  WHERE a.topic = 'session' AND json_type(a.payload, '$.id') = 'text' AND json_type(a.payload, '$.cancelled') IS NULL
+  SELECT a.village, a.store, 'session:' || json_extract(a.payload, '$.id'), json_extract(a.payload, '$.villager'), a.seq, json_extract(a.payload, '$.debt')
+  FROM acked_ids a
+  WHERE a.topic = 'session' AND json_type(a.payload, '$.id') = 'text' AND json_type(a.payload, '$.villager') = 'text' AND json_type(a.payload, '$.cancelled') IS NULL
     AND json_type(a.payload, '$.debt') = 'integer' AND json_extract(a.payload, '$.debt') BETWEEN 1 AND ${DEBT_MAX}
   ORDER BY a.seq
   ON CONFLICT DO NOTHING;
@@ -69,14 +69,14 @@ WITH rows AS (
 ), sessions AS (
   SELECT village, store, seq, p ->> 'id' AS id, p ->> 'villager' AS villager, CASE WHEN p ->> 'debt' ~ ${DEBT_TEXT} THEN (p ->> 'debt')::bigint END AS debt
   FROM rows WHERE topic = 'session' AND jsonb_typeof(p) = 'object' AND jsonb_typeof(p -> 'id') = 'string'
-    AND NOT (p ? 'cancelled') AND jsonb_typeof(p -> 'debt') = 'number'
+    AND jsonb_typeof(p -> 'villager') = 'string' AND NOT (p ? 'cancelled') AND jsonb_typeof(p -> 'debt') = 'number'
 ), entry_rows AS (
   SELECT village, store, seq, p ->> 'id' AS id, p ->> 'villager' AS villager, p ->> 'points' AS points,
     CASE WHEN jsonb_typeof(p -> 'debt') = 'number' AND p ->> 'debt' ~ ${DEBT_TEXT} THEN (p ->> 'debt')::bigint END AS debt
   FROM rows WHERE topic = 'entry' AND jsonb_typeof(p) = 'object' AND jsonb_typeof(p -> 'id') = 'string'
 ), found AS (
-  SELECT s.village, s.store, 'session:' || s.id AS source, v.id AS villager_id, s.seq, s.debt AS points
-  FROM sessions s JOIN villagers v ON v.id = s.villager AND v.village = s.village WHERE s.debt IS NOT NULL
+  SELECT s.village, s.store, 'session:' || s.id AS source, s.villager AS villager_id, s.seq, s.debt AS points
+  FROM sessions s WHERE s.debt IS NOT NULL
   UNION ALL
   SELECT r.village, r.store, 'entry:' || e.id, e.villager_id, r.seq,
     CASE WHEN e.kind = 'redemption' AND substr(e.reference, 1, 5) = 'debt:' THEN e.points ELSE r.debt END
@@ -112,16 +112,17 @@ export function sessionDebt(village: string, store: string, seq: number, p: unkn
 
 /**
  * `rows` recorded in the caller's transaction, each source once: the first (in `rows`' order,
- * the batches' order) stands, and one held already is left. A villager not of the row's village
- * (another village's, or one the ledger does not hold) adds nothing, as their entries apply nowhere.
+ * the batches' order) stands, and one held already is left. Kept whether or not the ledger holds
+ * the villager yet: a session row may come before the store's `add` row of its villager (a gap is
+ * applied anyway), and a row counted as applied never comes again. Read only by the row's village
+ * (`village = $1` below), so a row naming another village's villager adds nothing to them.
  */
 export async function recordDebts(tx: SqlDb, rows: DebtRow[]): Promise<void> {
   if (rows.length === 0) return;
   const cols = ['village', 'store', 'source', 'villager', 'seq', 'points'] as const;
   const tuples = rows.map((r) => cols.map((c) => r[c]));
   const insert = (from: string) => `INSERT INTO villager_debts (village, store, source, villager_id, seq, points)
-    SELECT w.village, w.store, w.source, w.villager, w.seq, w.points FROM ${from}
-    WHERE EXISTS (SELECT 1 FROM villagers v WHERE v.id = w.villager AND v.village = w.village) ON CONFLICT DO NOTHING`;
+    SELECT w.village, w.store, w.source, w.villager, w.seq, w.points FROM ${from} WHERE true ON CONFLICT DO NOTHING`; // WHERE: SQLite reads ON after a bare FROM as a join's
   if (tx.dialect === 'sqlite') {
     await tx.runEach(insert('(SELECT $1 AS village, $2 AS store, $3 AS source, $4 AS villager, CAST($5 AS INTEGER) AS seq, CAST($6 AS INTEGER) AS points) AS w'), tuples);
     return;
