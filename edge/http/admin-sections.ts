@@ -85,7 +85,10 @@ export function receiptsSection(receipts: ReceiptView[], lang: Lang = 'zh', tz?:
     .map((r) => {
       const moved = r.stock.map((m) => `${m.name}${m.count > 0 ? '+' : ''}${m.count}${t.moved(m.slot)}`).join(t.list);
       const lines = r.kind === 'restock' ? t.restocked(moved) : r.lines.map((l) => `${l.name} ×${l.count}${t.linePoints(l.points)}`).join(t.list) || t.noGoods;
-      const review = r.review.map((v) => `<li>${esc(t.reviewSlot(v.slot))}${esc(say(REVIEW, lang, v.reason))}${v.delta_g !== null ? esc(t.grams(v.delta_g)) : ''}${v.detail ? ` — ${esc(v.detail)}` : ''}</li>`).join('');
+      const review = r.review.map((v) => {
+        const detail = lang === 'zh' ? v.detail_zh : v.detail_en; // in words with product names, not skus (./review-detail.ts)
+        return `<li>${esc(t.reviewSlot(v.slot))}${esc(say(REVIEW, lang, v.reason))}${v.delta_g !== null ? esc(t.grams(v.delta_g)) : ''}${detail ? ` — ${esc(detail)}` : ''}</li>`;
+      }).join('');
       const debt = r.debt_points > 0 ? `<span class="bad">${t.owes(r.debt_points)}</span>` : '';
       return `<tr data-session="${esc(r.session)}"><td>${esc(formatTime(r.closed_at, tz))}</td><td>${esc(r.villager_name)}</td><td>${esc(lines)}</td><td>${r.total_points}</td><td>${r.charged_points}${debt ? ` ${debt}` : ''}</td><td>${r.balance_after ?? '—'}</td><td class="review">${review ? `<ul class="bad">${review}</ul>` : ''}</td></tr>`;
     })
