@@ -26,7 +26,7 @@ const T = {
     store: '当前门店', inside: '店内：', enteredBy: (by: string) => `，${by}进入`, restock: '（补货）', since: (t: string) => `，${t} 起`, product: '商品', slot: '货位', restockCount: '补货数量', count: '数量', points: '积分',
     noChange: '货架还没有变化', emptyCart: '购物车是空的', toReview: (n: number) => `${n} 处待核对：`, total: (n: number) => `合计 <strong>${n}</strong> 分`, sep: '；', list: '、', comma: '，',
     door: '门口记录', at: '时间', result: '结果', by: '方式', villager: '村民', unlocked: '开锁', detail: '说明', yes: '是', no: '否', noVisit: '还没有人来过',
-    receipts: '最近小票', closedAt: '结算时间', due: '应扣积分', charged: '实扣', balanceAfter: '结算后余额', review: '待核对', restocked: (m: string) => `补货：${m || '库存没有变化'}`, noGoods: '没有兑换商品',
+    receipts: '最近小票', statement: '月结单（按村民、按商品，可下载 CSV）', closedAt: '结算时间', due: '应扣积分', charged: '实扣', balanceAfter: '结算后余额', review: '待核对', restocked: (m: string) => `补货：${m || '库存没有变化'}`, noGoods: '没有兑换商品',
     linePoints: (n: number) => `（${n} 分）`, reviewSlot: (s: string) => `货位 ${s}：`, grams: (g: number) => `（${g} 克）`, owes: (n: number) => `欠 ${n} 分`, noReceipt: '还没有结算', moved: (slot: string) => `（${slot}）`,
     stock: '商品库存', sku: '编码', name: '名称', price: '积分', stockCol: '库存', slots: '货位', slotSep: '，',
     sync: '村账本同步', syncOff: '未启用（配置 sync.enabled）', connection: '连接', connected: '已连接', offline: '未连接（离线照常营业，恢复后补传）', outbox: '待上传', rows: (n: number) => `${n} 条`,
@@ -36,7 +36,7 @@ const T = {
     store: 'The store now', inside: 'inside: ', enteredBy: (by: string) => `, came in by ${by}`, restock: ' (restocking)', since: (t: string) => `, since ${t}`, product: 'Product', slot: 'Slot', restockCount: 'Restocked', count: 'Count', points: 'Points',
     noChange: 'No change on the shelves yet', emptyCart: 'The cart is empty', toReview: (n: number) => `${n} to review: `, total: (n: number) => `Total <strong>${n}</strong> points`, sep: '; ', list: ', ', comma: ', ',
     door: 'Door log', at: 'Time', result: 'Result', by: 'By', villager: 'Villager', unlocked: 'Unlocked', detail: 'Detail', yes: 'yes', no: 'no', noVisit: 'Nobody has come yet',
-    receipts: 'Latest receipts', closedAt: 'Settled at', due: 'Points due', charged: 'Charged', balanceAfter: 'Balance after', review: 'To review', restocked: (m: string) => `Restocked: ${m || 'no change in stock'}`, noGoods: 'nothing taken',
+    receipts: 'Latest receipts', statement: 'Month statement (by villager, by product, CSV)', closedAt: 'Settled at', due: 'Points due', charged: 'Charged', balanceAfter: 'Balance after', review: 'To review', restocked: (m: string) => `Restocked: ${m || 'no change in stock'}`, noGoods: 'nothing taken',
     linePoints: (n: number) => ` (${n} points)`, reviewSlot: (s: string) => `slot ${s}: `, grams: (g: number) => ` (${g} g)`, owes: (n: number) => `owes ${n} points`, noReceipt: 'Nothing settled yet', moved: (slot: string) => ` (${slot})`,
     stock: 'Stock', sku: 'SKU', name: 'Name', price: 'Points', stockCol: 'Stock', slots: 'Slots', slotSep: ', ',
     sync: 'Sync with the village ledger', syncOff: 'Off (config sync.enabled)', connection: 'Connection', connected: 'connected', offline: 'not connected (the store works offline and sends later)', outbox: 'Waiting to send', rows: (n: number) => `${n} rows`,
@@ -85,12 +85,15 @@ export function receiptsSection(receipts: ReceiptView[], lang: Lang = 'zh', tz?:
     .map((r) => {
       const moved = r.stock.map((m) => `${m.name}${m.count > 0 ? '+' : ''}${m.count}${t.moved(m.slot)}`).join(t.list);
       const lines = r.kind === 'restock' ? t.restocked(moved) : r.lines.map((l) => `${l.name} ×${l.count}${t.linePoints(l.points)}`).join(t.list) || t.noGoods;
-      const review = r.review.map((v) => `<li>${esc(t.reviewSlot(v.slot))}${esc(say(REVIEW, lang, v.reason))}${v.delta_g !== null ? esc(t.grams(v.delta_g)) : ''}${v.detail ? ` — ${esc(v.detail)}` : ''}</li>`).join('');
+      const review = r.review.map((v) => {
+        const detail = lang === 'zh' ? v.detail_zh : v.detail_en; // in words with product names, not skus (./review-detail.ts)
+        return `<li>${esc(t.reviewSlot(v.slot))}${esc(say(REVIEW, lang, v.reason))}${v.delta_g !== null ? esc(t.grams(v.delta_g)) : ''}${detail ? ` — ${esc(detail)}` : ''}</li>`;
+      }).join('');
       const debt = r.debt_points > 0 ? `<span class="bad">${t.owes(r.debt_points)}</span>` : '';
       return `<tr data-session="${esc(r.session)}"><td>${esc(formatTime(r.closed_at, tz))}</td><td>${esc(r.villager_name)}</td><td>${esc(lines)}</td><td>${r.total_points}</td><td>${r.charged_points}${debt ? ` ${debt}` : ''}</td><td>${r.balance_after ?? '—'}</td><td class="review">${review ? `<ul class="bad">${review}</ul>` : ''}</td></tr>`;
     })
     .join('');
-  return `<h2>${t.receipts}</h2><table id="receipts"><tr><th>${t.closedAt}</th><th>${t.villager}</th><th>${t.product}</th><th>${t.due}</th><th>${t.charged}</th><th>${t.balanceAfter}</th><th>${t.review}</th></tr>${rows || `<tr><td colspan="7">${t.noReceipt}</td></tr>`}</table>`;
+  return `<h2>${t.receipts}</h2><p><a href="/statement" id="statement-link">${t.statement}</a></p><table id="receipts"><tr><th>${t.closedAt}</th><th>${t.villager}</th><th>${t.product}</th><th>${t.due}</th><th>${t.charged}</th><th>${t.balanceAfter}</th><th>${t.review}</th></tr>${rows || `<tr><td colspan="7">${t.noReceipt}</td></tr>`}</table>`;
 }
 
 export function stockSection(stock: StockView[], lang: Lang = 'zh'): string {

@@ -51,6 +51,7 @@ import { registerShelfActions } from './shelf-actions.ts';
 import type { WeighLimits } from '../ledger/products.ts';
 import { refundRows, registerRefundActions, reviewCursor } from './refund-actions.ts';
 import { registerVillagerRoutes } from './villager-routes.ts';
+import { registerStatement } from './statement.ts';
 import type { FaceEnrolment } from '../entry/admin-faces.ts';
 import type { ShelfScales } from './shelf-math.ts';
 import type { ScaleListSource } from '../ledger/products.ts';
@@ -188,6 +189,7 @@ export function buildApp(deps: AppDeps, log: Logger) {
     registerShelfActions(scope, { db: deps.db, store: deps.store, ...clock, ...(deps.weighLimits ? { weighLimits: deps.weighLimits } : {}), ...(deps.scales ? { scales: deps.scales } : {}), ...(deps.scaleSource ? { scaleSource: deps.scaleSource } : {}), ...(deps.session ? { session: deps.session } : {}) });
     registerLive(scope, { db: deps.db, store: deps.store, sessionEnds, ...(deps.session ? { session: deps.session } : {}), ...(deps.live ? { live: deps.live } : {}), ...(deps.timeZone ? { timeZone: deps.timeZone } : {}), ...(deps.scales ? { scales: deps.scales } : {}) });
     registerAdminPage(scope, adminPageDeps);
+    registerStatement(scope, { db: deps.db, storeName: deps.store.name, timeZone: deps.timeZone, ...clock });
     routes(scope.withTypeProvider<TypeBoxTypeProvider>(), deps);
   });
   return app;

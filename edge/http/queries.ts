@@ -9,6 +9,7 @@ import { getVillager } from '../ledger/villagers.ts';
 import { linesOfSessions, productNames, recentReceiptRows, reviewOfSessions, stockRows } from '../ledger/admin-views.ts';
 import { outboxAckedAt } from '../ledger/outbox.ts';
 import type { SyncState } from '../../cloud-sync/agent/agent.ts';
+import { detailSkus, reviewDetail } from './review-detail.ts';
 
 export interface EntryEventView {
   id: number;
@@ -53,7 +54,8 @@ export interface ReceiptView {
   /** Balance right after this settlement (null when the villager has no entries at all). */
   balance_after: number | null;
   lines: Array<{ sku: string; name: string; slot: string; count: number; points: number }>;
-  review: Array<{ slot: string; reason: string; delta_g: number | null; detail: string | null }>;
+  /** `detail` as the session engine kept it (English, skus); `detail_zh` / `detail_en` in words with product names (./review-detail.ts). */
+  review: Array<{ slot: string; reason: string; delta_g: number | null; detail: string | null; detail_zh: string | null; detail_en: string | null }>;
   /** A restock: items put on (positive) or taken off each slot, as the session engine settled them. */
   stock: Array<{ sku: string; name: string; slot: string; count: number }>;
 }
@@ -72,7 +74,7 @@ export function recentReceipts(db: Db, limit: number, before?: string): ReceiptV
   const lines = groupBy(linesOfSessions(db, ids), (l) => l.session_id);
   const review = groupBy(reviewOfSessions(db, ids), (r) => r.session_id);
   const moves = new Map(rows.map((r) => [r.id, r.kind === 'restock' ? restockMoves(parseJson(r.state_json)) : []]));
-  const names = productNames(db, [...moves.values()].flat().map((m) => m.sku));
+  const names = productNames(db, [...[...moves.values()].flat().map((m) => m.sku), ...[...review.values()].flat().flatMap((r) => detailSkus(r.detail))]);
   return rows.map((s) => ({
     session: s.id,
     kind: s.kind,
@@ -86,7 +88,7 @@ export function recentReceipts(db: Db, limit: number, before?: string): ReceiptV
     debt_points: s.debt_points ?? 0,
     balance_after: s.balance_after,
     lines: (lines.get(s.id) ?? []).map((l) => ({ sku: l.sku, name: l.name, slot: l.slot, count: l.count, points: l.points })),
-    review: (review.get(s.id) ?? []).map((r) => ({ slot: r.slot, reason: r.reason, delta_g: r.delta_g, detail: r.detail })),
+    review: (review.get(s.id) ?? []).map((r) => ({ slot: r.slot, reason: r.reason, delta_g: r.delta_g, detail: r.detail, detail_zh: reviewDetail(r.detail, 'zh', names), detail_en: reviewDetail(r.detail, 'en', names) })),
     stock: (moves.get(s.id) ?? []).map((m) => ({ sku: m.sku, name: names.get(m.sku)?.name ?? m.sku, slot: m.slot, count: m.count })),
   }));
 }

@@ -79,7 +79,7 @@ export const ReceiptsReply = Type.Object({
       debt_points: Type.Integer(),
       balance_after: Nullable(Type.Integer()),
       lines: Type.Array(Type.Object({ sku: Type.String(), name: Type.String(), slot: Type.String(), count: Type.Integer(), points: Type.Integer() })),
-      review: Type.Array(Type.Object({ slot: Type.String(), reason: Type.String(), reason_zh: Type.String(), delta_g: Type.Union([Type.Number(), Type.Null()]), detail: Nullable(Type.String()) })),
+      review: Type.Array(Type.Object({ slot: Type.String(), reason: Type.String(), reason_zh: Type.String(), delta_g: Type.Union([Type.Number(), Type.Null()]), detail: Nullable(Type.String()), detail_zh: Nullable(Type.String({ description: 'The detail in Chinese with product names (the detail as kept when its shape is not known)' })) })),
       stock: Type.Array(Type.Object({ sku: Type.String(), name: Type.String(), slot: Type.String(), count: Type.Integer() })),
     }),
   ),

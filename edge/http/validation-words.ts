@@ -34,12 +34,15 @@ const LABELS: Record<string, { zh: string; en: string }> = {
   card_no: { zh: '卡号', en: 'Card number' },
   id: { zh: '编号', en: 'Id' },
   status: { zh: '状态', en: 'Status' },
+  month: { zh: '月份', en: 'Month' },
+  part: { zh: '内容', en: 'Part' },
 };
 
 /** Patterns the pages' forms use, said as what they allow. */
 const PATTERNS: Record<string, { zh: string; en: string }> = {
   '^[A-Za-z0-9_.-]+$': { zh: '只能用字母、数字和 _.-', en: 'may contain only letters, digits and _.-' },
   '^[A-Za-z0-9-]+$': { zh: '只能用字母、数字和 -', en: 'may contain only letters, digits and -' },
+  '^[0-9]{4}-(0[1-9]|1[0-2])$': { zh: '应写成 年-月，如 2026-11', en: 'must be a year and month, e.g. 2026-11' },
 };
 
 const list = (v: unknown[] | undefined): string => (v ?? []).map((x) => String(x)).join(', ');
