@@ -85,7 +85,7 @@ export function registerLedgerCommand(program: Command): void {
     .action(async (o: { db: string; out: string; json?: boolean }) => {
       if (databaseUrlOption(process.env) !== undefined) throw postgresBackupRefusal();
       const db = await villageLedgerFileOption('--db', o.db, { existing: true });
-      const out = backupOutOption(o.out, db);
+      const out = newFileOption('--out', backupOutOption(o.out, db)); // a folder this user may not write: bad input, named
       const r = await backupLedger(db, out);
       process.stdout.write(o.json ? `${JSON.stringify(r)}\n` : `village ledger copied / 村账本已备份: ${r.file} (${r.bytes} bytes, integrity_check ok, ${r.villages} villages / 村, ${r.stores} stores / 门店)\n`);
     });
