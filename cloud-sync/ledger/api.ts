@@ -299,7 +299,7 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
 
   app.get('/api/villages/:village/sync', { schema: { params: Params } }, async (req, reply) => {
     if (!mayRead(req, req.params.village)) return reply.status(404).send(notFound);
-    const stores = (await listStores(deps.db, req.params.village)).map(({ publicKey: _k, ...s }) => s);
+    const stores = (await listStores(deps.db, req.params.village)).map(({ publicKey: _k, ...s }) => ({ ...s, missing_rows: deps.service.heartbeatDeps.missing?.get(s.village, s.id) ?? null }));
     // the ledger's own broker link, as the store's /api/sync shows its own (last_error: null once connected)
     const mine = { village_seq: await villageSeq(deps.db, req.params.village), connected: deps.service.connected, last_error: deps.service.lastError ?? null, stores };
     // The refusals and counters are the whole ledger's, every village's together: the town's to see.

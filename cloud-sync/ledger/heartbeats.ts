@@ -12,6 +12,9 @@ import { storeTopic } from '../protocol/topics.ts';
 import { addrKey, everyStore, readHeartbeat, recordControl, storesAt, type HeartbeatRecord, type PresenceRecord } from './control.ts';
 import type { SqlDb } from './sql.ts';
 import { raiseVillageSeq } from './tables.ts';
+import { MissingRowsTracker } from './missing-rows.ts';
+
+export { MissingRowsTracker };
 
 export interface HeartbeatDeps {
   db: SqlDb;
@@ -26,6 +29,8 @@ export interface HeartbeatDeps {
   send: (topic: string, payload: string) => Promise<void>;
   /** Sends a store the stream after `from` (deltas or a snapshot), through the per-store budget of snapshot requests. */
   catchUp: (village: string, store: string, from: number) => Promise<void>;
+  /** Stores missing rows they had acknowledged (./missing-rows.ts): raised once, cleared when the rows arrive. */
+  missing?: MissingRowsTracker;
 }
 
 /**
@@ -81,9 +86,11 @@ export async function answerHeartbeats(d: HeartbeatDeps, presence: PresenceRecor
       heal.push({ village, store, from: hb.inbound_seq });
     }
     if (r.ahead) {
+      // The beat's contiguous_seq has the store send them again; the status says so once (not a log line every heartbeat).
       d.counters.ahead++;
-      d.log.error({ village, store, last_acked_seq: hb.last_acked_seq, contiguous_seq: rec.contiguousSeq }, 'store has acknowledged rows the ledger does not hold; asking it to resend / 门店已确认的记录村账本没有，要求重发');
-    }
+      if (d.missing) await d.missing.ahead(d.db, d.log, village, store, hb.last_acked_seq, rec.contiguousSeq, now);
+      else d.log.error({ village, store, last_acked_seq: hb.last_acked_seq, contiguous_seq: rec.contiguousSeq }, 'store has acknowledged rows the ledger does not hold; asking it to resend / 门店已确认的记录村账本没有，要求重发');
+    } else d.missing?.level(d.log, village, store, rec.contiguousSeq);
     const heals = (records.get(k)?.heals ?? 0) + (r.behindLong || r.ahead || r.streamAhead ? 1 : 0);
     records.set(k, { village, store, hb, behindSince: r.behindSince, heals });
     beats.push({ village, store, beat: signControl({ village_seq: rec.villageSeq, contiguous_seq: rec.contiguousSeq, reason: 'heartbeat', answers: hb.at }, { village, store }, d.key) });

@@ -22,7 +22,7 @@ import { DEFAULT_SKEW_MS } from '../protocol/clock.ts';
 import { countRows, newCounters, type LedgerCounters } from './counters.ts';
 export type { LedgerCounters } from './counters.ts';
 import { addrKey, storesAt, type PresenceRecord } from './control.ts';
-import { answerHeartbeats, greetStores, type HeartbeatDeps } from './heartbeats.ts';
+import { answerHeartbeats, greetStores, MissingRowsTracker, type HeartbeatDeps } from './heartbeats.ts';
 import { applyRowGroup, type CheckedRows } from './group.ts';
 import { ackDigests, RowChecker } from './row-check.ts';
 import { CatchUpLimiter, catchUpStore, type CatchUpDeps, type SnapshotBytes } from './catchup.ts';
@@ -82,7 +82,7 @@ export class LedgerService {
   private readonly catchUpDeps: CatchUpDeps;
   /** What the message queue publishes, pipelined (cloud-sync/ledger/outgoing.ts). */
   private readonly out = new Outgoing(() => this.mqtt);
-  private readonly heartbeatDeps: HeartbeatDeps;
+  readonly heartbeatDeps: HeartbeatDeps;
 
   constructor(private readonly opts: LedgerServiceOptions) {
     this.signer = { key: opts.key, lifetimeMs: opts.eventLifetimeMs ?? WEEK_MS };
@@ -96,7 +96,7 @@ export class LedgerService {
     };
     this.heartbeatDeps = {
       db: opts.db, key: opts.key, clock: () => this.clock(), log: opts.log, refusals: this.refusals, counters: this.counters,
-      behindAfterMs: opts.behindAfterMs ?? 60_000, send: (topic, payload) => this.out.send(topic, payload),
+      behindAfterMs: opts.behindAfterMs ?? 60_000, send: (topic, payload) => this.out.send(topic, payload), missing: new MissingRowsTracker(),
       catchUp: async (village, store, from) => { if (this.catchUps.take(`${village}/${store}`, this.clock().getTime())) await this.catchUp(village, store, from, 'gap'); else this.counters.throttled++; },
     };
   }

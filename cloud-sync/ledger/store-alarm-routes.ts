@@ -12,10 +12,20 @@ import { storeAlarms } from './store-alarms.ts';
 
 const Recent = Type.Object({ recent: Type.Integer({ minimum: 0, maximum: 200, default: 20 }) });
 
+/**
+ * Each store's alarms, and beside them the ledger's own word on the store: rows it had
+ * acknowledged that the ledger no longer holds (missing-rows.ts; null when none), so the village
+ * and town pages show a ledger restored from an older copy as they show the stores' alarms.
+ */
+async function viewOf(deps: GovDeps, villages: string[], recent: number) {
+  const missing = deps.service.heartbeatDeps.missing;
+  return (await storeAlarms(deps.db, villages, recent)).map((s) => ({ ...s, missing_rows: missing?.get(s.village, s.store) ?? null }));
+}
+
 export function registerStoreAlarmRoutes(app: GovApp, deps: GovDeps): void {
   app.get('/api/villages/:village/alarms', { schema: { params: VillageParams, querystring: Recent } }, async (req) => {
     gate(deps, req, req.params.village, 'read');
-    return { stores: await storeAlarms(deps.db, [req.params.village], req.query.recent) };
+    return { stores: await viewOf(deps, [req.params.village], req.query.recent) };
   });
 
   app.get('/api/town/alarms', { schema: { querystring: Type.Object({ ...Recent.properties, village: Type.Optional(Id) }) } }, async (req) => {
@@ -23,6 +33,6 @@ export function registerStoreAlarmRoutes(app: GovApp, deps: GovDeps): void {
     const all = await allVillages(deps.db);
     const { village } = req.query;
     if (village !== undefined && !all.includes(village)) throw fieldError('village', `no village ${village}`, `找不到村 ${village}`, 404);
-    return { stores: await storeAlarms(deps.db, village === undefined ? all : [village], req.query.recent) };
+    return { stores: await viewOf(deps, village === undefined ? all : [village], req.query.recent) };
   });
 }

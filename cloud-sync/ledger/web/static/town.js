@@ -100,6 +100,12 @@ function renderAlarms(stores) {
   let n = 0;
   for (const s of stores) {
     const where = [s.village, s.status === 'offline' ? `${s.store}（离线）` : s.store];
+    // the ledger's own word: rows the store had acknowledged that the ledger lacks (restored from an older copy)
+    const m = s.missing_rows;
+    if (m) {
+      n++;
+      active.append(row([...where, m.stuck ? '严重' : '警告', m.stuck ? '村账本缺少门店记录，门店无法重发' : '村账本缺少门店记录，门店正在重发', m.detail, when(m.since), '—'], m.stuck ? 'err' : ''));
+    }
     for (const a of s.active) {
       n++;
       active.append(row([...where, a.severity === 'critical' ? '严重' : '警告', `${ALARM_ZH[a.kind] || a.kind}${a.subject ? `（${a.subject}）` : ''}`, a.detail, when(a.raised_at), ackOf(a)], a.severity === 'critical' && !a.acknowledged_at ? 'err' : ''));
