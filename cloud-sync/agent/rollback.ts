@@ -48,11 +48,7 @@ export function settleRollback(db: Db, contiguousSeq: number, neverHeard = false
       return undefined;
     }
     if (mark !== undefined) setOutboxRolledBack(db, undefined);
-    // After a restore (the mark) the rows above it were written since and never sent (nothing
-    // goes out before this beat): they follow contiguousSeq with no gap. Skipping their own seqs
-    // left seqs the ledger could never get, and the store resent its rows after them at every
-    // beat for ever (tests/sync/restore-no-gap.test.ts). Without a mark they may have been sent.
-    const old = renumberPendingOutbox(db, mark ?? 0, contiguousSeq, new Set(), mark !== undefined);
+    const old = renumberPendingOutbox(db, mark ?? 0, contiguousSeq);
     // Rows written later too: nothing to move now, but the next seq must be new to the ledger.
     raiseOutboxSeq(db, contiguousSeq);
     return { rows: old.length, from: highestOutboxSeq(db) - old.length + 1, old };

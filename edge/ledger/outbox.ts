@@ -114,18 +114,14 @@ export function highestOutboxSeq(db: Db): number {
  * rows written later follow). For a ledger file rolled back (a restored backup, a store
  * reinstalled): the seqs it would hand out again are held at the village ledger as other rows.
  * A seq is never handed out twice: a row sent under it may still be in flight, and its ack would
- * mark the row moved onto that seq acknowledged. Except with `unsent`: the rows moved were never
- * sent (written since a restore, before the ledger's first beat), so their own seqs are free to
- * take again and they follow `base` (or the highest row that stays) with no gap: skipped, the
- * seqs between would be missing at the ledger for ever, its contiguous seq stuck below them.
- * Call inside a transaction. Returns the seqs the moved rows had, in order.
+ * mark the row moved onto that seq acknowledged. Call inside a transaction. Returns the seqs the
+ * moved rows had, in order.
  */
-export function renumberPendingOutbox(db: Db, afterSeq: number, base: number, keep: ReadonlySet<number> = new Set(), unsent = false): number[] {
+export function renumberPendingOutbox(db: Db, afterSeq: number, base: number, keep: ReadonlySet<number> = new Set()): number[] {
   const rows = (db.prepare('SELECT * FROM outbox WHERE seq > ? AND acked_at IS NULL ORDER BY seq').all(afterSeq) as RawOutboxRow[]).filter((r) => !keep.has(r.seq));
   if (rows.length === 0) return [];
   // Read before the rows go: AUTOINCREMENT's counter counts them, MAX(seq) would not.
-  const staying = () => db.prepare('SELECT COALESCE(MAX(seq), 0) FROM outbox WHERE NOT (seq > ? AND acked_at IS NULL)').pluck().get(afterSeq) as number;
-  let seq = Math.max(base, unsent && keep.size === 0 ? staying() : highestOutboxSeq(db));
+  let seq = Math.max(base, highestOutboxSeq(db));
   const remove = db.prepare('DELETE FROM outbox WHERE seq = ?');
   for (const r of rows) remove.run(r.seq);
   const insert = db.prepare('INSERT INTO outbox (seq, topic, payload, created_at, sent_at, acked_at) VALUES (?, ?, ?, ?, NULL, NULL)');
