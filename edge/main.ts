@@ -223,9 +223,15 @@ export class StoreDaemon {
         else alarms.raise('clock_skew', 'village ledger', detail, 'critical');
       }
       : undefined;
+    const silentAlarm = alarms
+      ? (detail: string | undefined): void => {
+        if (detail === undefined) alarms.clear('ledger_silent', 'village ledger');
+        else alarms.raise('ledger_silent', 'village ledger', detail, 'warning');
+      }
+      : undefined;
     // The sync agent follows the ledger: it needs the open database and nothing else.
     const agent = c.sync.enabled
-      ? new SyncAgent({ db: () => ledger.handle(), config: c.sync, address: { village: c.store.village, store: c.store.id }, dataDir: c.data_dir, keyFile: keys.syncStore.file, rules: { creditFloor: c.ledger.credit_floor, store: c.store.id }, health: this.health, log: this.log.child({ part: 'sync' }), ...(this.sim.clock ? { clock: this.sim.clock } : {}), ...(clockAlarm ? { clockAlarm } : {}), ...(alarms ? { villagerIdTaken: villagerIdTakenAlarm(alarms) } : {}) })
+      ? new SyncAgent({ db: () => ledger.handle(), config: c.sync, address: { village: c.store.village, store: c.store.id }, dataDir: c.data_dir, keyFile: keys.syncStore.file, rules: { creditFloor: c.ledger.credit_floor, store: c.store.id }, health: this.health, log: this.log.child({ part: 'sync' }), ...(this.sim.clock ? { clock: this.sim.clock } : {}), ...(clockAlarm ? { clockAlarm } : {}), ...(silentAlarm ? { ledgerSilent: silentAlarm } : {}), ...(alarms ? { villagerIdTaken: villagerIdTakenAlarm(alarms) } : {}) })
       : undefined;
     const sync = agent ? [agent] : [];
     const alarmWatch = alarms ? new AlarmWatch({ config: c.alarms, board: alarms, health: this.health, db: () => ledger.handle(), dataDir: c.data_dir, log: this.log.child({ part: 'alarms' }) }) : undefined;
@@ -240,7 +246,7 @@ export class StoreDaemon {
     const jobs = c.jobs.enabled
       ? new JobRunner({
         jobs: [
-          ...storeJobs({ config: c.jobs, dataDir: c.data_dir, keyFile: path.resolve(c.data_dir, c.entry.key_file), db: () => ledger.handle(), ...(alarms ? { alarmsKeepDays: c.alarms.keep_days } : {}), ...(this.sim.clock ? { clock: this.sim.clock } : {}) }),
+          ...storeJobs({ config: c.jobs, dataDir: c.data_dir, keyFile: path.resolve(c.data_dir, c.entry.key_file), syncKeyFile: keys.syncStore.file, db: () => ledger.handle(), ...(alarms ? { alarmsKeepDays: c.alarms.keep_days } : {}), ...(this.sim.clock ? { clock: this.sim.clock } : {}) }),
           ...(agent ? [reconcileJob({ config: c.jobs.reconcile, db: () => ledger.handle(), ask: (req, ms) => agent.ops.reconcile(req, ms), ...(alarms ? { alarms } : {}) })] : []),
           autoZeroJob({ config: c.jobs.auto_zero, db: () => ledger.handle(), scales: () => hardware.scales, phase: () => session.phase, log: jobLog }),
         ],

@@ -33,7 +33,7 @@ import { Heartbeats } from './heartbeats.ts';
 import { ControlInbox } from './control.ts';
 import { ClockSkewWatch } from './clock-skew.ts';
 import { FirstBeat, moveClashedRows, settleRollback, type Renumbered } from './rollback.ts';
-import { healthLine, type SyncState } from './state.ts';
+import { healthLine, ledgerSilent, silentReason, type SyncState } from './state.ts';
 
 export interface SyncAgentDeps {
   db: () => Db;
@@ -50,6 +50,8 @@ export interface SyncAgentDeps {
   clockAlarm?: (detail: string | undefined) => void;
   /** Told the ids of villagers registered here that the ledger holds in another village (an ack's `foreign`, rows it acknowledges now): the `villager_id_taken` alarm. */
   villagerIdTaken?: (villagerIds: string[]) => void;
+  /** Raises (`detail`) or clears (undefined) the `ledger_silent` alarm: connected, but the ledger answers no heartbeat (state.ts ledgerSilent). */
+  ledgerSilent?: (detail: string | undefined) => void;
 }
 
 export type { SyncState } from './state.ts';
@@ -77,6 +79,8 @@ export class SyncAgent implements Part {
   private keys: KeyRing = new Map();
   /** Heartbeats sent and the beats answering them: fresh word, or a copy (./heartbeats.ts). */
   private readonly heartbeats = new Heartbeats();
+  /** The `ledger_silent` alarm is raised (deps.ledgerSilent told so). */
+  private silentRaised = false;
   /** The outbox drain: what is in flight, and what goes again (./sender.ts). */
   private readonly rows: RowSender;
   private timers: NodeJS.Timeout[] = [];
@@ -171,6 +175,7 @@ export class SyncAgent implements Part {
       inbound_seq: inboundSeq(db),
       last_contact: lastContact(db) ?? null,
       refused: this.refusals.toJSON(),
+      unanswered_heartbeats: this.heartbeats.unanswered,
     };
   }
 
@@ -289,6 +294,7 @@ export class SyncAgent implements Part {
     if (applyBeat(this.rows.inflight, beat.contiguous_seq, answered)) void this.rows.drain();
     // A greeting answers nothing: our heartbeat now gets a beat that does.
     if (beat.reason === 'online') void this.heartbeat();
+    if (fresh) this.answered();
   }
 
   private onAck(payload: Buffer): void {
@@ -301,6 +307,8 @@ export class SyncAgent implements Part {
     if (!seqs) return this.control.refuse('replayed', 'down/ack');
     this.rows.ackedSendNo = Math.max(this.rows.ackedSendNo, dropAcked(this.rows.inflight, seqs));
     this.rows.lastAckAt = this.clock().getTime();
+    this.heartbeats.acked();
+    this.answered();
     const taken = foreign.filter((f) => seqs.includes(f.seq)).map((f) => f.id);
     if (taken.length > 0) this.deps.villagerIdTaken?.(taken);
     if (ack.clashed) this.moved(moveClashedRows(db, ownSeqs(this.deps.address.store, ack.clashed), ack.contiguous_seq, new Set([...this.rows.inflight.keys(), ...this.rows.sending])), ack.contiguous_seq);
@@ -327,9 +335,25 @@ export class SyncAgent implements Part {
 
   /** The health board's line for /healthz: degraded while the ledger is out of reach. */
   private report(): void {
+    const s = this.state();
+    // raised once the ledger has answered none of the last heartbeats; cleared only by an
+    // answer (answered()), not by a reconnect, which only starts the count again
+    if (ledgerSilent(s) && !this.silentRaised) {
+      this.silentRaised = true;
+      this.deps.ledgerSilent?.(silentReason(s.unanswered_heartbeats ?? 0));
+    }
     const h = this.deps.health;
     if (!h) return;
-    const { status, detail } = healthLine(this.state());
+    const { status, detail } = healthLine(s);
     h.set(this.name, status, detail);
+  }
+
+  /** A fresh beat or an ack: the ledger reads this store's signature; the `ledger_silent` alarm clears. */
+  private answered(): void {
+    if (this.silentRaised) {
+      this.silentRaised = false;
+      this.deps.ledgerSilent?.(undefined);
+    }
+    this.report();
   }
 }

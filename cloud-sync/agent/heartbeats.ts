@@ -12,6 +12,15 @@
  */
 export type BeatKind = 'fresh' | 'replayed' | 'stale' | 'greeting';
 
+/**
+ * Heartbeats in a row with no beat nor ack answering them, since the (re)connect, beyond which the
+ * store says the village ledger does not answer it (sync health degraded, `ledger_silent` alarm):
+ * at the default heartbeat_s of 30, about 90 s. A beat comes back within a second or two; three
+ * periods leave room for a lost message and a busy ledger. The ledger answers nothing to a store
+ * whose signature it refuses (a new sync key not registered), nor while it is down.
+ */
+export const UNANSWERED_LIMIT = 3;
+
 /** Unanswered heartbeats remembered (oldest forgotten first): a lost row is then found by a later beat. */
 const MAX_AWAITED = 20;
 /** Answered heartbeats remembered, to know a copy of their beat (a day of heartbeats at 30 s is 2,880). */
@@ -23,22 +32,36 @@ export class Heartbeats {
   private readonly answered = new Set<string>();
   /** A fresh beat has come since the reconnect: the ledger is there now, not only what the broker kept for us. */
   private heard = false;
+  /** Heartbeats the broker took since the last answer (a fresh beat or an ack) or the reconnect. */
+  private sinceAnswer = 0;
 
   /** A heartbeat stamped `at` is going out; the drain had sent up to batch `sendNo`. */
   sent(at: string, sendNo: number): void {
     this.awaited.set(at, sendNo);
+    this.sinceAnswer++;
     if (this.awaited.size > MAX_AWAITED) this.awaited.delete(this.awaited.keys().next().value!);
   }
 
   /** The broker did not take it: no answer is coming. */
   unsent(at: string): void {
-    this.awaited.delete(at);
+    if (this.awaited.delete(at)) this.sinceAnswer = Math.max(0, this.sinceAnswer - 1);
+  }
+
+  /** An ack came: the ledger reads this store's signature (a beat answering a heartbeat says the same). */
+  acked(): void {
+    this.sinceAnswer = 0;
+  }
+
+  /** Heartbeats sent with no beat nor ack since: more than UNANSWERED_LIMIT means the ledger does not answer. */
+  get unanswered(): number {
+    return this.sinceAnswer;
   }
 
   /** After a reconnect only heartbeats sent since count: a beat the broker kept from before may predate what was lost. */
   reconnected(): void {
     this.awaited.clear();
     this.heard = false;
+    this.sinceAnswer = 0;
   }
 
   /**
@@ -60,6 +83,7 @@ export class Heartbeats {
   answer(at: string): number {
     const sendNo = this.awaited.get(at) ?? 0;
     this.heard = true;
+    this.sinceAnswer = 0;
     this.awaited.delete(at);
     this.answered.add(at);
     if (this.answered.size > MAX_ANSWERED) this.answered.delete(this.answered.values().next().value!);

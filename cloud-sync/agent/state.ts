@@ -1,5 +1,6 @@
 /** The sync agent's state as /healthz, the admin page and the heartbeat show it (cloud-sync/agent/agent.ts). */
 import type { BrokerFailure } from '../mqtt-failure.ts';
+import { UNANSWERED_LIMIT } from './heartbeats.ts';
 
 export interface SyncState {
   connected: boolean;
@@ -10,12 +11,23 @@ export interface SyncState {
   refused: Record<string, number>;
   /** Why the broker could not be reached, while it cannot (a wrong password, an untrusted certificate…). */
   last_error?: BrokerFailure | null;
+  /** Heartbeats sent since the last beat or ack of the village ledger (./heartbeats.ts UNANSWERED_LIMIT). */
+  unanswered_heartbeats?: number;
 }
 
-/** The health board's line for /healthz: degraded while the broker is out of reach. */
+/** The reason, in both languages, when the ledger has answered none of the store's last heartbeats. */
+export function silentReason(unanswered: number): string {
+  return `the village ledger does not answer this store (${unanswered} heartbeats unanswered): is its public key registered (docs/operations-backups.md)? is the ledger running? / 村账本不应答本店（${unanswered} 次心跳无应答）：本店公钥是否已登记？村账本是否在运行？`;
+}
+
+/** Connected, yet the ledger has answered none of more than UNANSWERED_LIMIT heartbeats. */
+export const ledgerSilent = (s: SyncState): boolean => s.connected && (s.unanswered_heartbeats ?? 0) > UNANSWERED_LIMIT;
+
+/** The health board's line for /healthz: degraded while the broker is out of reach, or the ledger does not answer. */
 export function healthLine(s: SyncState): { status: 'ok' | 'degraded'; detail: string } {
   const refused = Object.entries(s.refused).filter(([, n]) => n > 0).map(([r, n]) => `${r} ${n}`).join(', ') || 'none';
   const why = !s.connected && s.last_error ? ` (${s.last_error.reason}: ${s.last_error.message}; ${s.last_error.attempts} attempts since ${s.last_error.since})` : '';
-  const detail = `${s.connected ? 'connected' : 'disconnected'}${why}; outbox ${s.outbox_pending} pending; last ack seq ${s.last_acked_seq}; inbound seq ${s.inbound_seq}; refused: ${refused}`;
-  return { status: s.connected ? 'ok' : 'degraded', detail };
+  const silent = ledgerSilent(s);
+  const detail = `${s.connected ? 'connected' : 'disconnected'}${why}${silent ? `; ${silentReason(s.unanswered_heartbeats ?? 0)}` : ''}; outbox ${s.outbox_pending} pending; last ack seq ${s.last_acked_seq}; inbound seq ${s.inbound_seq}; refused: ${refused}`;
+  return { status: s.connected && !silent ? 'ok' : 'degraded', detail };
 }

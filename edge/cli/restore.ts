@@ -16,6 +16,8 @@ import { recordedStoreOf, sameStore } from '../ledger/store-identity.ts';
 import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
 import { configFrom, ledgerPath, print, withCommon, type CommonOptions } from './context.ts';
 import { progressBar } from '../progress.ts';
+import { keyPaths } from '../keys.ts';
+import { placeKeys, planKeys, syncPublicKey } from '../restore-keys.ts';
 
 export function registerRestoreCommand(program: Command): void {
   withCommon(
@@ -26,9 +28,10 @@ export function registerRestoreCommand(program: Command): void {
       .option('--yes', 'confirm: the current ledger is replaced (and kept beside it) / 确认替换当前账本')
       .option('--fresh', 'restore into a data folder without a ledger (a PC installed afresh) / 恢复到尚无账本的数据目录（新装的电脑）')
       .option('--discard-unsent', 'restore even though the current ledger holds rows the village ledger never received (they stay in the kept ledger) / 即使当前账本中有尚未发送到村账本的记录也恢复（这些记录保留在旁边的原账本中）')
+      .option('--keys <dir>', "also put the backup's keys (jobs.backup.key_dir: face-templates.key, sync-store-key.pem) where the daemon reads them / 同时把备份的密钥放回守护进程读取的位置")
       .option('--other-store', "restore a copy recorded as another store's (a store moved to a new id or village) / 允许恢复记录为其他门店的副本"),
     { json: true },
-  ).action(async (file: string, opts: CommonOptions & { yes?: boolean; otherStore?: boolean; fresh?: boolean; discardUnsent?: boolean }) => {
+  ).action(async (file: string, opts: CommonOptions & { yes?: boolean; otherStore?: boolean; fresh?: boolean; discardUnsent?: boolean; keys?: string }) => {
     const config = configFrom(opts);
     const source = path.resolve(file);
     if (!existsSync(source)) throw new EdgeError(ErrorCode.NOT_FOUND, `no such backup file: ${source}`, { zh: `找不到备份文件 ${source}` });
@@ -68,6 +71,8 @@ export function registerRestoreCommand(program: Command): void {
     const unrecorded = theirs
       ? ''
       : "\n注意：该副本没有记录所属门店（旧版程序所做），请确认它是本门店的 / warning: the copy does not record which store it belongs to (made by an older program); make sure it is this store's";
+    // checked before anything is replaced: a key that cannot go in place stops the restore
+    const keyPlan = opts.keys === undefined ? undefined : planKeys(config, opts.keys);
     if (!opts.yes) {
       throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `restoring replaces the ledger ${target} with ${source}; add --yes to confirm (the current ledger is kept beside it)`, {
         zh: `恢复将用 ${source} 替换账本 ${target}；确认请加 --yes（当前账本会保留在旁边）`,
@@ -102,7 +107,12 @@ export function registerRestoreCommand(program: Command): void {
       const consent = !w ? '' : !w.read
         ? '\n注意：原账本无法读取，备份之后撤回的人脸同意未能带入，请人工核对 / warning: the replaced ledger could not be read, so consent withdrawn after this copy was taken could not be carried over; check the villagers who withdrew since'
         : w.face.length + w.learning.length > 0 ? `\n备份之后撤回的同意已保留 consent withdrawn since the copy kept withdrawn: face ${w.face.join(', ') || '-'}; learning ${w.learning.join(', ') || '-'}` : '';
-      print(opts, { restored: restored.file, from: source, schemaVersion: restored.schemaVersion, kept, withdrawals: w, unsent, copy_store: theirs }, `已恢复 restored ${target} ← ${source}${kept.length ? `\n原账本保留为 previous ledger kept as: ${kept.join(', ')}` : ''}${consent}${lost}${unrecorded}`);
+      const keys = keyPlan ? placeKeys(keyPlan) : undefined;
+      const publicKey = keyPlan ? syncPublicKey(keyPlan) : undefined;
+      const keyLines = keys ? keys.map((k) => `\n密钥 key ${k.to} ← ${k.from}${k.action === 'already_there' ? '（已在 already there）' : ''}`).join('') + (publicKey ? `\n本店同步公钥（村账本须登记的）/ the store's sync public key (the village ledger must hold it):\n${publicKey.trim()}` : '') : '';
+      const syncKeyFile = keyPaths(config).syncStore.file;
+      const noKeys = keys || existsSync(syncKeyFile) ? '' : `\n注意：未恢复密钥，启动时会生成新的同步密钥 ${syncKeyFile}，村账本将拒收其签名，直到登记新公钥；请用 --keys 备份密钥文件夹（jobs.backup.key_dir）再恢复一次 / warning: no keys restored: the store will make a new sync key ${syncKeyFile} at start, whose signatures the village ledger refuses until the new public key is registered; restore again with --keys <the backup's keys folder, jobs.backup.key_dir> (docs/operations-backups.md)`;
+      print(opts, { restored: restored.file, from: source, schemaVersion: restored.schemaVersion, kept, withdrawals: w, unsent, copy_store: theirs, keys: keys ?? null, sync_public_key: publicKey ?? null }, `已恢复 restored ${target} ← ${source}${kept.length ? `\n原账本保留为 previous ledger kept as: ${kept.join(', ')}` : ''}${keyLines}${consent}${lost}${unrecorded}${noKeys}`);
     } finally {
       release();
       if (interrupted) {

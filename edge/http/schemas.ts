@@ -128,6 +128,8 @@ export const SyncReply = Type.Object({
   inbound_seq: Type.Integer(),
   last_contact: NullableTime(),
   refused: Type.Record(Type.String(), Type.Integer()),
+  /** Heartbeats sent since the village ledger last answered (a beat or an ack); more than 3 while connected: it does not answer this store (is its public key registered?). */
+  unanswered_heartbeats: Type.Optional(Type.Integer({ minimum: 0 })),
   /** Why the broker cannot be reached, while it cannot (cloud-sync/mqtt-failure.ts). */
   last_error: Type.Union([Type.Null(), Type.Object({ reason: Type.String(), message: Type.String(), since: Type.String(), attempts: Type.Integer() })]),
 });

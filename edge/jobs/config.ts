@@ -16,7 +16,7 @@ export const JobsConfigSchema = Section({
   backup: Section({
     cron: Cron('30 2 * * *', 'the online backup of the ledger'),
     dir: Type.String({ minLength: 1, default: 'backups', description: 'Folder of the ledger copies (absolute, or relative to data_dir)' }),
-    key_dir: Type.String({ minLength: 1, default: 'backup-keys', description: 'Folder the face-template key is copied to (absolute, or relative to data_dir), kept apart from the copies: a copy of the ledger alone does not decrypt the templates. With the keys apart (keys_dir), a folder inside data_dir (also through a symbolic link) is warned at start and by store-edge doctor. Mode 0700' }),
+    key_dir: Type.String({ minLength: 1, default: 'backup-keys', description: 'Folder the face-template key and the store\'s sync signing key are copied to (absolute, or relative to data_dir), kept apart from the copies: a copy of the ledger alone does not decrypt the templates nor sign as the store. store-edge restore --keys FOLDER puts them back where the daemon reads them. With the keys apart (keys_dir), a folder inside data_dir (also through a symbolic link) is warned at start and by store-edge doctor. Mode 0700' }),
     keep_days: Type.Integer({ minimum: 1, maximum: 3650, default: 14, description: 'Copies this many days old or older are deleted after each verified new copy; the newest copy is always kept' }),
   }, 'Nightly online backup of the ledger (SQLite backup API), each copy verified with PRAGMA integrity_check'),
   retention: Section({

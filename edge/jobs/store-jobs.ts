@@ -14,6 +14,11 @@ export interface StoreJobsDeps {
   dataDir: string;
   /** The face-template key (data_dir/keys/face-templates.key by default). */
   keyFile: string;
+  /**
+   * The store's sync signing key (edge/keys.ts keyPaths' syncStore): copied beside the face key,
+   * since a store restored without it signs with a new key the village ledger refuses.
+   */
+  syncKeyFile?: string;
   db: () => Db;
   /** Cleared alarms older than this many days are deleted by the retention job (absent: alarms are off). */
   alarmsKeepDays?: number;
@@ -38,10 +43,12 @@ export function backupJob(d: StoreJobsDeps): Job {
     cron: d.config.backup.cron,
     async run(now) {
       const copy = await backupLedger(d.db(), dir, now);
-      // templates without their key are useless: the key goes to its own folder
+      // templates without their key are useless, and a store without its sync key signs as a
+      // stranger: the keys go to their own folder, never into the copy
       const key = existsSync(d.keyFile) ? backupKeyFile(d.keyFile, keyDir) : null;
+      const syncKey = d.syncKeyFile && existsSync(d.syncKeyFile) ? backupKeyFile(d.syncKeyFile, keyDir) : null;
       const pruned = pruneCopies(dir, d.config.backup.keep_days, now);
-      return `${copy.file} (${copy.bytes} bytes, integrity ok), key ${key ?? 'none yet'}, ${pruned.length} old copies deleted`;
+      return `${copy.file} (${copy.bytes} bytes, integrity ok), key ${key ?? 'none yet'}, sync key ${syncKey ?? 'none'}, ${pruned.length} old copies deleted`;
     },
   };
 }

@@ -20,7 +20,7 @@ import { appendAudit } from '../ledger/audit.ts';
 import { ALARM_HISTORY_DAYS, ALARM_HISTORY_GROUPS, ALARM_HISTORY_MAX, HAND_CLEARED_DAYS, HAND_CLEARED_MAX } from '../../cloud-sync/protocol/ops.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 
-export const ALARM_KINDS = ['lock_not_confirmed', 'scale_fault', 'camera_gone', 'disk_low', 'outbox_growing', 'clock_jump', 'clock_skew', 'job_failed', 'reconcile_mismatch', 'door_open', 'villager_id_taken'] as const;
+export const ALARM_KINDS = ['lock_not_confirmed', 'scale_fault', 'camera_gone', 'disk_low', 'outbox_growing', 'clock_jump', 'clock_skew', 'job_failed', 'reconcile_mismatch', 'door_open', 'villager_id_taken', 'ledger_silent'] as const;
 export type AlarmKind = (typeof ALARM_KINDS)[number];
 
 /** What each kind means, for the log and the admin page. */
@@ -36,6 +36,7 @@ export const ALARM_TEXT: Record<AlarmKind, { en: string; zh: string }> = {
   reconcile_mismatch: { en: 'ledgers disagree', zh: '对账不一致' },
   door_open: { en: 'door held open', zh: '门长时间未关' },
   villager_id_taken: { en: 'villager id held by another village', zh: '村民编号已属别村' },
+  ledger_silent: { en: 'the village ledger does not answer this store', zh: '村账本不应答本店' },
 };
 
 /**

@@ -56,6 +56,30 @@ function restoreAdvice(c: Config, file: string, configFile: string | undefined):
   return { en: `restore a copy: ${command}`, zh: `从备份恢复：${command}` };
 }
 
+const BACKUP_FIX = 'see the daemon log (job backup) and jobs.backup in the config / 查看日志中的 backup 任务和配置 jobs.backup';
+
+/**
+ * This PC's backups: the verified copies in its backup folder (jobs.backup.dir). The last run the
+ * ledger records is only told beside them: a ledger restored onto a new PC brought the old PC's
+ * record, whose copy is not here.
+ */
+function checkBackup(c: Config, run: { last_outcome: string | null; last_finished_at: string | null; last_detail: string | null } | undefined, now: Date): DoctorRow {
+  const dir = underDataDir(c.data_dir, c.jobs.backup.dir);
+  const newest = listCopies(dir).at(-1);
+  const failed = run?.last_outcome === 'failed' ? `; last backup failed: ${run.last_detail} / 上次备份失败` : '';
+  if (!newest) {
+    const recorded = run?.last_outcome === 'ok' && run.last_finished_at
+      ? `; the ledger records a backup at ${run.last_finished_at}, not in this folder: made on the PC this ledger was restored from, or its copies were moved / 账本记录的 ${run.last_finished_at} 的备份不在此文件夹：是恢复前那台电脑所做，或副本已被移走`
+      : '';
+    return { check: 'backup', status: 'warn', detail: `no copy in ${dir} on this PC yet / 本机 ${dir} 中尚无备份${recorded}${failed}`, fix: BACKUP_FIX };
+  }
+  const at = new Date(newest.at).toISOString();
+  const detail = `last verified copy ${at} on this PC: ${newest.file}${failed}`;
+  return (now.getTime() - newest.at) / 86_400_000 <= 2 && !failed
+    ? { check: 'backup', status: 'ok', detail }
+    : { check: 'backup', status: 'warn', detail, fix: BACKUP_FIX };
+}
+
 function checkDatabase(c: Config, now: Date, configFile: string | undefined): DoctorRow[] {
   const file = path.join(c.data_dir, 'ledger.sqlite');
   let db;
@@ -75,14 +99,7 @@ function checkDatabase(c: Config, now: Date, configFile: string | undefined): Do
     } catch {
       // a ledger older than the jobs table: no backup recorded yet
     }
-    const backup = runs.find((r) => r.job === 'backup');
-    const lastOk = backup?.last_outcome === 'ok' ? backup.last_finished_at : null;
-    const ageDays = lastOk ? (now.getTime() - Date.parse(lastOk)) / 86_400_000 : Infinity;
-    rows.push(
-      ageDays <= 2
-        ? { check: 'backup', status: 'ok', detail: `last verified copy ${lastOk}` }
-        : { check: 'backup', status: 'warn', detail: lastOk ? `last verified copy ${lastOk}` : (backup?.last_outcome === 'failed' ? `last backup failed: ${backup.last_detail}` : 'no backup yet / 尚无备份'), fix: 'see the daemon log (job backup) and jobs.backup in the config / 查看日志中的 backup 任务和配置 jobs.backup' },
-    );
+    rows.push(checkBackup(c, runs.find((r) => r.job === 'backup'), now));
     const newest = newestLedgerTime(db);
     if (newest && Date.parse(newest) - now.getTime() > CLOCK_BEHIND_MS) {
       rows.push({ check: 'clock', status: 'fail', detail: `the clock (${now.toISOString()}) is behind the ledger's newest row (${newest}) / 系统时间早于账本中最新的记录`, fix: 'set the time (timedatectl set-ntp true) and check the RTC battery / 校准时间并检查主板电池' });

@@ -227,7 +227,7 @@ export interface Rig {
   ledgerKey: ReturnType<typeof newKeyPair>;
   stores: TestStore[];
   /** `clock`: the store agent's time (a simulated day); the real one by default. */
-  addStore(name?: string, over?: Partial<SyncConfig>, clock?: Clock, extra?: Pick<SyncAgentDeps, 'clockAlarm' | 'villagerIdTaken'>): Promise<TestStore>;
+  addStore(name?: string, over?: Partial<SyncConfig>, clock?: Clock, extra?: Pick<SyncAgentDeps, 'clockAlarm' | 'villagerIdTaken' | 'ledgerSilent'>): Promise<TestStore>;
   close(): Promise<void>;
 }
 

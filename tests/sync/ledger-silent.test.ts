@@ -1,0 +1,52 @@
+/**
+ * A store connected to the broker whose heartbeats the village ledger does not answer (it refuses
+ * a signature that is not the store's registered key: a store restored onto a new PC without its
+ * sync key) says so: after UNANSWERED_LIMIT heartbeats with no beat nor ack, its sync health line
+ * is degraded with the reason in both languages and the `ledger_silent` alarm is raised; both
+ * clear when a beat comes (the new public key registered).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { createPublicKey } from 'node:crypto';
+import { unlinkSync } from 'node:fs';
+import path from 'node:path';
+import { registerStore } from '../../cloud-sync/ledger/tables.ts';
+import { healthLine } from '../../cloud-sync/agent/state.ts';
+import { UNANSWERED_LIMIT } from '../../cloud-sync/agent/heartbeats.ts';
+import { brokerKind, ledgerDbKind, startRig, waitFor, type Rig } from '../../harness/sync/rig.ts';
+
+describe(`a village ledger that does not answer the store (${brokerKind} + ${ledgerDbKind})`, () => {
+  let rig: Rig | undefined;
+  afterEach(async () => {
+    await rig?.close();
+    rig = undefined;
+  });
+
+  it('turns sync health degraded with a bilingual reason and raises ledger_silent; both clear on a beat', async () => {
+    rig = await startRig();
+    const r = rig;
+    const alarms: Array<string | undefined> = [];
+    const a = await r.addStore(undefined, { heartbeat_s: 1 }, undefined, { ledgerSilent: (detail) => alarms.push(detail) });
+    await waitFor('the store heard by the ledger', () => a.agent.state().connected && a.agent.state().last_contact !== null);
+    expect(healthLine(a.agent.state()).status).toBe('ok');
+
+    // the store gets a new sync key (as on a new PC restored without it): the ledger refuses it
+    await a.stop();
+    unlinkSync(path.join(a.dir, 'sync-store-key.pem'));
+    await a.restart();
+    await waitFor('connected, the health line degraded', () => a.agent.state().connected && healthLine(a.agent.state()).status === 'degraded', 60_000);
+    const s = a.agent.state();
+    expect(s.connected).toBe(true);
+    expect(s.unanswered_heartbeats).toBeGreaterThan(UNANSWERED_LIMIT);
+    const line = healthLine(s).detail;
+    expect(line).toContain('the village ledger does not answer this store');
+    expect(line).toContain('村账本不应答本店');
+    expect(line).toContain('public key');
+    expect(alarms.at(-1)).toContain('村账本不应答本店');
+
+    // the village registers the store's new public key: the next heartbeat is answered
+    await registerStore(r.ledgerDb, r.village, a.id, 'store', createPublicKey(a.agent.publicKeyPem).export({ type: 'spki', format: 'pem' }).toString());
+    await waitFor('the health line ok again', () => healthLine(a.agent.state()).status === 'ok', 60_000);
+    expect(a.agent.state().unanswered_heartbeats).toBe(0);
+    await waitFor('the alarm cleared', () => alarms.at(-1) === undefined);
+  }, 120_000);
+});
