@@ -8,7 +8,8 @@
  * the partial copy is removed. A ledger on PostgreSQL is copied with pg_dump
  * (docs/operations-backups.md): `postgresBackupRefusal` says so.
  */
-import { chmodSync, closeSync, existsSync, fsyncSync, linkSync, openSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, constants as fsConstants, copyFileSync, existsSync, fsyncSync, linkSync, openSync, rmSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { EdgeError, ErrorCode, NO_ROOM } from '../../edge/errors.ts';
@@ -44,11 +45,17 @@ export function backupOutOption(out: string, db: string): string {
 
 /** Copies the village ledger `db` (a SQLite file that exists and is a village ledger: checked by the caller) to `out`. */
 export async function backupLedger(db: string, out: string): Promise<LedgerBackup> {
-  const partial = `${out}.partial`;
+  // A name of this run's own: removing it never removes a file someone else named, nor the copy
+  // of a second run at the same time. Made first, empty and 0600, so the copy is never readable by others.
+  const partial = `${out}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
   const clean = (): void => {
     for (const f of [partial, `${partial}-journal`, `${partial}-wal`, `${partial}-shm`]) rmSync(f, { force: true });
   };
-  clean(); // one a killed run left
+  try {
+    closeSync(openSync(partial, 'wx', 0o600));
+  } catch (err) {
+    throw failure(err, out, 'copying the ledger', '复制村账本');
+  }
   const src = new Database(db, { readonly: true, fileMustExist: true });
   try {
     src.pragma('busy_timeout = 5000');
@@ -90,8 +97,23 @@ export async function backupLedger(db: string, out: string): Promise<LedgerBacku
     try {
       linkSync(partial, out); // never over a file that appeared meanwhile
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw bad(`--out ${out} exists; refusing to overwrite it`, `--out ${out} 已存在，不覆盖`);
-      throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') throw bad(`--out ${out} exists; refusing to overwrite it`, `--out ${out} 已存在，不覆盖`);
+      // FAT/exFAT (a USB stick) has no hard links: copied instead, still never over a file
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw err;
+      try {
+        copyFileSync(partial, out, fsConstants.COPYFILE_EXCL);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw bad(`--out ${out} exists; refusing to overwrite it`, `--out ${out} 已存在，不覆盖`);
+        rmSync(out, { force: true }); // what this copy began, never an earlier file (EXCL)
+        throw e;
+      }
+      const outFd = openSync(out, 'r');
+      try {
+        fsyncSync(outFd);
+      } finally {
+        closeSync(outFd);
+      }
     }
     rmSync(partial, { force: true });
     const dir = openSync(path.dirname(out), 'r');
