@@ -20,7 +20,7 @@ import { LangQuery, langOf, rememberLang } from './lang.ts';
 import { formatTime } from './time-format.ts';
 import { monthOf, monthRange, type MonthRange } from './statement-month.ts';
 
-const MONTH = Type.String({ pattern: '^[0-9]{4}-(0[1-9]|1[0-2])$', description: 'The month, `YYYY-MM`, in the store\'s time zone; absent: this month' });
+const MONTH = Type.String({ pattern: '^(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2])$', description: 'The month, `YYYY-MM`, in the store\'s time zone; absent: this month' });
 export const StatementQuery = Type.Object({ month: Type.Optional(MONTH), ...LangQuery }, { additionalProperties: false });
 export const StatementCsvQuery = Type.Object({
   month: Type.Optional(MONTH),

@@ -42,7 +42,7 @@ const LABELS: Record<string, { zh: string; en: string }> = {
 const PATTERNS: Record<string, { zh: string; en: string }> = {
   '^[A-Za-z0-9_.-]+$': { zh: '只能用字母、数字和 _.-', en: 'may contain only letters, digits and _.-' },
   '^[A-Za-z0-9-]+$': { zh: '只能用字母、数字和 -', en: 'may contain only letters, digits and -' },
-  '^[0-9]{4}-(0[1-9]|1[0-2])$': { zh: '应写成 年-月，如 2026-11', en: 'must be a year and month, e.g. 2026-11' },
+  '^(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2])$': { zh: '应写成 年-月，如 2026-11', en: 'must be a year and month, e.g. 2026-11' },
 };
 
 const list = (v: unknown[] | undefined): string => (v ?? []).map((x) => String(x)).join(', ');

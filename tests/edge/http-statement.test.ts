@@ -151,10 +151,12 @@ describe('month statement', () => {
   });
 
   it('refuses a malformed month in both languages, and anyone not signed in', async () => {
-    const bad = await as(s)(app, { url: '/statement.csv?month=2026-13', headers: { accept: 'application/json' } });
-    expect(bad.statusCode).toBe(400);
-    expect(JSON.stringify(bad.json())).toContain('月份');
-    expect(JSON.stringify(bad.json())).toContain('2026-11');
+    for (const month of ['2026-13', '0050-03']) { // 0050: Date.UTC would read it as 1950
+      const bad = await as(s)(app, { url: `/statement.csv?month=${month}`, headers: { accept: 'application/json' } });
+      expect(bad.statusCode).toBe(400);
+      expect(JSON.stringify(bad.json())).toContain('月份');
+      expect(JSON.stringify(bad.json())).toContain('2026-11');
+    }
     // without a session: sent to the login page, nothing of the statement shown
     for (const url of ['/statement.csv?month=2026-11', '/statement']) {
       const anon = await app.inject({ url, headers: { accept: 'text/html' } });
