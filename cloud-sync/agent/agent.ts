@@ -79,8 +79,13 @@ export class SyncAgent implements Part {
   private keys: KeyRing = new Map();
   /** Heartbeats sent and the beats answering them: fresh word, or a copy (./heartbeats.ts). */
   private readonly heartbeats = new Heartbeats();
-  /** The `ledger_silent` alarm is raised (deps.ledgerSilent told so). */
-  private silentRaised = false;
+  /**
+   * Whether the `ledger_silent` alarm is raised (deps.ledgerSilent told so); undefined at start,
+   * not known: the alarm is kept in the store's ledger, and one an earlier run raised (the key
+   * then registered and the daemon restarted) is cleared at the first answer (clearing an alarm
+   * that is not raised leaves it be).
+   */
+  private silentRaised: boolean | undefined = undefined;
   /** The outbox drain: what is in flight, and what goes again (./sender.ts). */
   private readonly rows: RowSender;
   private timers: NodeJS.Timeout[] = [];
@@ -338,7 +343,7 @@ export class SyncAgent implements Part {
     const s = this.state();
     // raised once the ledger has answered none of the last heartbeats; cleared only by an
     // answer (answered()), not by a reconnect, which only starts the count again
-    if (ledgerSilent(s) && !this.silentRaised) {
+    if (ledgerSilent(s) && this.silentRaised !== true) {
       this.silentRaised = true;
       this.deps.ledgerSilent?.(silentReason(s.unanswered_heartbeats ?? 0));
     }
@@ -350,7 +355,7 @@ export class SyncAgent implements Part {
 
   /** A fresh beat or an ack: the ledger reads this store's signature; the `ledger_silent` alarm clears. */
   private answered(): void {
-    if (this.silentRaised) {
+    if (this.silentRaised !== false) {
       this.silentRaised = false;
       this.deps.ledgerSilent?.(undefined);
     }

@@ -41,12 +41,20 @@ describe(`a village ledger that does not answer the store (${brokerKind} + ${led
     expect(line).toContain('the village ledger does not answer this store');
     expect(line).toContain('村账本不应答本店');
     expect(line).toContain('public key');
+    await waitFor('the alarm raised', () => alarms.at(-1)?.includes('村账本不应答本店') === true);
+
+    // the daemon restarted while the alarm stands (kept in the store's ledger): the next run clears
+    // it at the ledger's first answer though it did not raise it itself
+    await a.stop();
+    await a.restart();
+    await waitFor('connected again', () => a.agent.state().connected);
     expect(alarms.at(-1)).toContain('村账本不应答本店');
 
     // the village registers the store's new public key: the next heartbeat is answered
     await registerStore(r.ledgerDb, r.village, a.id, 'store', createPublicKey(a.agent.publicKeyPem).export({ type: 'spki', format: 'pem' }).toString());
     await waitFor('the health line ok again', () => healthLine(a.agent.state()).status === 'ok', 60_000);
-    expect(a.agent.state().unanswered_heartbeats).toBe(0);
+    // a heartbeat a second: one may be on its way unanswered yet, and each is answered
+    await waitFor('every heartbeat answered', () => a.agent.state().unanswered_heartbeats === 0);
     await waitFor('the alarm cleared', () => alarms.at(-1) === undefined);
   }, 120_000);
 });
