@@ -10,7 +10,7 @@ import type * as Fs from 'node:fs';
 import path from 'node:path';
 
 /** Writes to files whose path contains this fail with ENOSPC; null: they succeed. */
-const inject = vi.hoisted(() => ({ full: null as string | null }));
+const inject = vi.hoisted(() => ({ full: null as string | null, replaceWith: null as string | null }));
 
 vi.mock('node:fs', async (importOriginal) => {
   const fs = await importOriginal<typeof Fs>();
@@ -22,7 +22,14 @@ vi.mock('node:fs', async (importOriginal) => {
   const mocked = {
     ...fs,
     writeFileSync: ((target: Parameters<typeof fs.writeFileSync>[0], ...rest: unknown[]) => {
-      if (typeof target === 'number' && fds.has(target)) full();
+      if (typeof target === 'number' && fds.has(target)) {
+        // another process takes the empty file for a stale lock meanwhile and puts its own there
+        if (inject.replaceWith !== null && inject.full !== null) {
+          fs.unlinkSync(inject.full);
+          fs.writeFileSync(inject.full, inject.replaceWith);
+        }
+        full();
+      }
       if (hit(target)) {
         // opened (with the caller's flag: 'wx' makes the file), then the write fails
         const fd = fs.openSync(target as string, (rest[1] as { flag?: string } | undefined)?.flag ?? 'w');
@@ -49,6 +56,7 @@ const { loadOrCreateTemplateKey } = await import('../../edge/entry/templates.ts'
 const { loadOrCreateSessionKey } = await import('../../edge/http/session-key.ts');
 const { lockDataDir, LOCK_FILE } = await import('../../edge/data-dir.ts');
 const { tempDir } = await import('../ledger/helpers.ts');
+const { writeNewFile } = await import('../../edge/new-file.ts');
 
 const t = tempDir('new-file-full-disk-');
 afterAll(() => {
@@ -99,5 +107,20 @@ describe('a full disk at a first start', () => {
     expect(readFileSync(file, 'utf8')).toContain(String(process.pid));
     release();
     expect(existsSync(file)).toBe(false);
+  });
+});
+
+describe('a full disk while another process takes the name', () => {
+  it('removes only the file it made: one put under the name meanwhile stays', () => {
+    const file = path.join(t.dir, 'raced.lock');
+    inject.full = file;
+    inject.replaceWith = 'pid 4242';
+    try {
+      expect(failsWith(() => writeNewFile(file, 'pid 1'))).toBe('ENOSPC');
+    } finally {
+      inject.full = null;
+      inject.replaceWith = null;
+    }
+    expect(readFileSync(file, 'utf8')).toBe('pid 4242');
   });
 });
