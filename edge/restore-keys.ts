@@ -6,12 +6,13 @@
  * written over a different one (a store with two keys signs rows the ledger refuses).
  */
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { createPublicKey } from 'node:crypto';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import path from 'node:path';
 import type { Config } from './config/schema.ts';
 import { EdgeError, ErrorCode } from './errors.ts';
 import { keyPaths, KEY_NAMES } from './keys.ts';
 import { writeKeyFile } from './key-file.ts';
+import { KEY_BYTES } from './entry/templates.ts';
 
 export interface KeyToPlace { key: 'faceTemplates' | 'syncStore'; from: string; to: string; bytes: Buffer; already: boolean }
 
@@ -30,6 +31,7 @@ export function planKeys(config: Config, dir: string, env: NodeJS.ProcessEnv = p
     const src = path.join(from, name);
     if (!existsSync(src)) continue;
     const bytes = readFileSync(src);
+    unusable(key, src, bytes); // before the ledger is replaced: a restore is not left half done
     const to = paths[key].file;
     const already = existsSync(to);
     if (already && !readFileSync(to).equals(bytes)) {
@@ -63,4 +65,21 @@ export function placeKeys(plan: KeyToPlace[]): Array<{ key: string; from: string
 export function syncPublicKey(plan: KeyToPlace[]): string | undefined {
   const k = plan.find((p) => p.key === 'syncStore');
   return k ? createPublicKey(k.bytes.toString('utf8')).export({ type: 'spki', format: 'pem' }).toString() : undefined;
+}
+
+/** Refuses (exit 2) a key the daemon could not use: a face key not of KEY_BYTES, a sync key that is no Ed25519 private key. */
+function unusable(key: KeyToPlace['key'], src: string, bytes: Buffer): void {
+  let why: { en: string; zh: string } | undefined;
+  if (key === 'faceTemplates' && bytes.length !== KEY_BYTES) why = { en: `${bytes.length} bytes, not ${KEY_BYTES}`, zh: `${bytes.length} 字节，应为 ${KEY_BYTES} 字节` };
+  if (key === 'syncStore') {
+    try {
+      if (createPrivateKey(bytes).asymmetricKeyType !== 'ed25519') why = { en: 'not an Ed25519 key', zh: '不是 Ed25519 密钥' };
+    } catch {
+      why = { en: 'not a private key in PEM', zh: '不是 PEM 格式的私钥' };
+    }
+  }
+  if (!why) return;
+  throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `${src} cannot be the store's ${key === 'syncStore' ? 'sync key' : 'face-template key'} (${why.en}); nothing restored. Give the backup's keys folder (jobs.backup.key_dir)`, {
+    zh: `${src} 不能作为本店的${key === 'syncStore' ? '同步密钥' : '人脸模板密钥'}（${why.zh}），未做任何恢复。请给出备份的密钥文件夹（jobs.backup.key_dir）`, details: { field: 'keys', path: src },
+  });
 }

@@ -110,4 +110,17 @@ describe('restoring onto a new PC with the keys', () => {
     expect(r.stdout).toContain('--keys');
     expect(r.stdout).toContain('sync-store-key.pem');
   }, 60_000);
+
+  it('refuses (exit 2, nothing replaced) a keys folder whose sync key is not a key, before the ledger is touched', async () => {
+    const old = await oldPc('old-e');
+    const broken = path.join(t.dir, 'broken-keys');
+    mkdirSync(broken);
+    writeFileSync(path.join(broken, 'sync-store-key.pem'), '-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n');
+    const fresh = path.join(t.dir, 'new-e');
+    const r = await cli(fresh, 'restore', old.copy, '--yes', '--fresh', '--keys', broken);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain('sync-store-key.pem');
+    expect(r.stderr).toContain('不是 PEM 格式的私钥');
+    expect(existsSync(path.join(fresh, 'ledger.sqlite'))).toBe(false);
+  }, 60_000);
 });
