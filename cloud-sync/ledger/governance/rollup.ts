@@ -17,14 +17,14 @@ export interface SalesRow { village: string; village_name: string; sku: string; 
 export interface Rollup { period: Period; villages: string[]; months: MonthRow[]; items: ItemRow[]; participation: ParticipationRow[]; sales: SalesRow[] }
 
 // from year 1000: the months are compared and counted as four-digit text
-const MONTH = /^([1-9]\d{3})-(0[1-9]|1[0-2])$/;
+export const MONTH = /^([1-9]\d{3})-(0[1-9]|1[0-2])$/;
 const UTC8 = 8 * 3_600_000;
 
 /** The village month of an instant. */
 export const monthOf = (d: Date): string => new Date(d.getTime() + UTC8).toISOString().slice(0, 7);
 /** The first instant of a village month, as an ISO string in UTC. */
-const monthStart = (m: string): string => new Date(Date.UTC(Number(m.slice(0, 4)), Number(m.slice(5, 7)) - 1, 1) - UTC8).toISOString();
-const nextMonth = (m: string): string => {
+export const monthStart = (m: string): string => new Date(Date.UTC(Number(m.slice(0, 4)), Number(m.slice(5, 7)) - 1, 1) - UTC8).toISOString();
+export const nextMonth = (m: string): string => {
   const y = Number(m.slice(0, 4));
   const mo = Number(m.slice(5, 7));
   return mo === 12 ? `${String(y + 1).padStart(4, '0')}-01` : `${String(y).padStart(4, '0')}-${String(mo + 1).padStart(2, '0')}`;

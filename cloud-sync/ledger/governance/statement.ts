@@ -15,22 +15,16 @@ import { Type } from '@fastify/type-provider-typebox';
 import type { SqlDb } from '../sql.ts';
 import { madeAtSql } from '../store-time.ts';
 import { fieldError } from './rules.ts';
+import { MONTH, monthOf, monthStart, nextMonth } from './rollup.ts';
 import { gate, VillageParams, type GovApp, type GovDeps } from './access.ts';
 
 export interface StatementRow { villager: string; name: string; status: string; opening: number; earned: number; deducted: number; spent: number; refunded: number; adjusted: number; closing: number; entries: number }
 export interface Statement { village: string; village_name: string; month: string; from: string; to: string; rows: StatementRow[]; totals: Omit<StatementRow, 'villager' | 'name' | 'status'> }
 
-const MONTH = /^([1-9]\d{3})-(0[1-9]|1[0-2])$/;
-const UTC8 = 8 * 3_600_000;
-/** The village month `YYYY-MM` of an instant. */
-export const villageMonth = (d: Date): string => new Date(d.getTime() + UTC8).toISOString().slice(0, 7);
-
-/** The first instant of village month `m` and of the month after it, as ISO strings in UTC; `m` checked first (400 on `month`). */
+/** The first instant of village month `m` and of the month after it, as ISO strings in UTC (the roll-up's months); `m` checked first (400 on `month`). */
 export function monthBounds(m: string): { from: string; to: string } {
   if (!MONTH.test(m)) throw fieldError('month', `month must be a month YYYY-MM (year 1000 or later), not ${JSON.stringify(m)}`, `月份格式应为 YYYY-MM（如 2026-12），收到的是 ${JSON.stringify(m)}`);
-  const y = Number(m.slice(0, 4));
-  const mo = Number(m.slice(5, 7));
-  return { from: new Date(Date.UTC(y, mo - 1, 1) - UTC8).toISOString(), to: new Date(Date.UTC(y, mo, 1) - UTC8).toISOString() };
+  return { from: monthStart(m), to: monthStart(nextMonth(m)) };
 }
 
 const SUMS = ['opening', 'earned', 'deducted', 'spent', 'refunded', 'adjusted', 'closing', 'entries'] as const;
@@ -80,15 +74,15 @@ export function statementCsv(s: Statement): string {
 
 export function registerStatementRoutes(app: GovApp, deps: GovDeps): void {
   const Query = Type.Object({ month: Type.Optional(Type.String({ maxLength: 16 })) });
-  const monthOf = (q: { month?: string | undefined }) => q.month ?? villageMonth(deps.clock());
+  const asked = (q: { month?: string | undefined }): string => q.month ?? monthOf(deps.clock());
   // The village's staff, and the town, read it (the villagers' own months are on their passbooks).
   app.get('/api/villages/:village/statement', { schema: { params: VillageParams, querystring: Query } }, async (req) => {
     gate(deps, req, req.params.village, 'read');
-    return monthStatement(deps.db, req.params.village, monthOf(req.query));
+    return monthStatement(deps.db, req.params.village, asked(req.query));
   });
   app.get('/api/villages/:village/statement.csv', { schema: { params: VillageParams, querystring: Query } }, async (req, reply) => {
     gate(deps, req, req.params.village, 'read');
-    const s = await monthStatement(deps.db, req.params.village, monthOf(req.query));
+    const s = await monthStatement(deps.db, req.params.village, asked(req.query));
     reply.type('text/csv; charset=utf-8');
     // ids are [A-Za-z0-9_.-] and the month was checked, so the name needs no further quoting
     reply.header('content-disposition', `attachment; filename="${`${s.village}-statement-${s.month}.csv`.replace(/[^A-Za-z0-9_.-]/g, '_')}"`);
