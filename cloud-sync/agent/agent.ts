@@ -353,12 +353,15 @@ export class SyncAgent implements Part {
     h.set(this.name, status, detail);
   }
 
-  /** A fresh beat or an ack: the ledger reads this store's signature; the `ledger_silent` alarm clears. */
+  /**
+   * A fresh beat or an ack: the ledger reads this store's signature; the `ledger_silent` alarm
+   * clears, and the health line with it. Only then: an ack comes for every batch of a drain, and
+   * the line reads the ledger (state()), which a heartbeat's report does anyway.
+   */
   private answered(): void {
-    if (this.silentRaised !== false) {
-      this.silentRaised = false;
-      this.deps.ledgerSilent?.(undefined);
-    }
+    if (this.silentRaised === false) return;
+    this.silentRaised = false;
+    this.deps.ledgerSilent?.(undefined);
     this.report();
   }
 }
