@@ -81,7 +81,8 @@ export function registerRollupRoutes(app: GovApp, deps: GovDeps & { rollups: Rol
   });
 }
 
-function csvReply(reply: { header: (k: string, v: string) => unknown; type: (t: string) => unknown; send: (b: string) => unknown }, body: string, file: string) {
+/** A CSV download (also the month statement's, ./statement.ts): its type and file name. */
+export function csvReply(reply: { header: (k: string, v: string) => unknown; type: (t: string) => unknown; send: (b: string) => unknown }, body: string, file: string) {
   reply.type('text/csv; charset=utf-8');
   // ids are [A-Za-z0-9_.-] (checked by the schemas), so the name needs no further quoting
   reply.header('content-disposition', `attachment; filename="${file.replace(/[^A-Za-z0-9_.-]/g, '_')}"`);

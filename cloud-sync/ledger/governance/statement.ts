@@ -16,6 +16,7 @@ import type { SqlDb } from '../sql.ts';
 import { madeAtSql } from '../store-time.ts';
 import { fieldError } from './rules.ts';
 import { MONTH, monthOf, monthStart, nextMonth } from './rollup.ts';
+import { csvReply } from './rollup-routes.ts';
 import { gate, VillageParams, type GovApp, type GovDeps } from './access.ts';
 
 export interface StatementRow { villager: string; name: string; status: string; opening: number; earned: number; deducted: number; spent: number; refunded: number; adjusted: number; closing: number; entries: number }
@@ -83,9 +84,6 @@ export function registerStatementRoutes(app: GovApp, deps: GovDeps): void {
   app.get('/api/villages/:village/statement.csv', { schema: { params: VillageParams, querystring: Query } }, async (req, reply) => {
     gate(deps, req, req.params.village, 'read');
     const s = await monthStatement(deps.db, req.params.village, asked(req.query));
-    reply.type('text/csv; charset=utf-8');
-    // ids are [A-Za-z0-9_.-] and the month was checked, so the name needs no further quoting
-    reply.header('content-disposition', `attachment; filename="${`${s.village}-statement-${s.month}.csv`.replace(/[^A-Za-z0-9_.-]/g, '_')}"`);
-    return reply.send(statementCsv(s));
+    return csvReply(reply, statementCsv(s), `${s.village}-statement-${s.month}.csv`);
   });
 }
