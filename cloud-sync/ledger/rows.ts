@@ -11,7 +11,7 @@
 import type { SqlDb } from './sql.ts';
 import { checkers, type EntryBody, type Envelope, type Row } from '../protocol/payloads.ts';
 import { isAdd, nameOfAdd, reportForeignAdds, type AddRow } from './store-adds.ts';
-import { debtOf, isRepayment, recordDebts, sessionDebt, type DebtRow } from './debts.ts';
+import { debtOf, floorDebtOf, floorDebts, isRepayment, recordDebts, sessionDebt, type DebtRow, type FloorDebt } from './debts.ts';
 import { envelopeText, signEnvelope } from '../protocol/sign.ts';
 import type { Signer } from './tables.ts';
 import { applyStoreStatus, type StatusRow } from './store-status.ts';
@@ -58,7 +58,7 @@ export interface RowsResult {
   /**
    * Entry rows held (and acknowledged: sending them again changes nothing) but not applied: a
    * payload that is not an entry the protocol carries or the stores would refuse (`invalid`: 0
-   * points, a sign its kind cannot carry), an entry whose text holds a
+   * points without a floor deduction's debt, debts.ts `floorDebtOf`; a sign its kind cannot carry), an entry whose text holds a
    * NUL character (`nul`: PostgreSQL's TEXT cannot store it, so neither database applies it and
    * the rest of the batch is not lost with it), or an entry for a villager of another village
    * (`other-village`). That store's balance and the ledger's disagree. Also a store's status
@@ -191,7 +191,8 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
         h.add(row.seq);
         // The sign too, as every store checks it: an entry the stores refuse (a 0-point deduction an
         // older store sent) would stop the village's stream at each of them, and every snapshot.
-        if (row.topic === 'entry' && checkers.wireEntry.Check(row.payload) && entrySignRefusal(row.payload.kind, row.payload.points) === undefined) {
+        // A deduction at the floor (0 points and its debt) is taken for its debt only, below.
+        if (row.topic === 'entry' && checkers.wireEntry.Check(row.payload) && (entrySignRefusal(row.payload.kind, row.payload.points) === undefined || floorDebtOf(row.payload) !== undefined)) {
           const w = row.payload;
           if (holdsNul(w)) {
             res.unapplied.push({ id: row.id, why: 'nul' });
@@ -265,11 +266,17 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
     // of the same id is compared, like one the table held before, with what the table holds then.
     const ours: { b: CheckedRows; entry: EntryBody }[] = [];
     const inOrder: { b: CheckedRows; entry: EntryBody; first: boolean }[] = [];
+    /** Deductions at a store's floor (0 points): their debt only, never an entry nor an event (debts.ts). */
+    const floor: FloorDebt[] = [];
     const taken = new Set<string>();
     batches.forEach((b, i) => {
-      for (const { entry, seq } of entriesOf[i]!.values()) {
+      for (const { entry, seq, debt } of entriesOf[i]!.values()) {
         if (villageOf.get(entry.villager) !== b.village) {
           results[i]!.unapplied.push({ id: `${b.store}:${seq}`, why: 'other-village' });
+          continue;
+        }
+        if (entry.points === 0) {
+          floor.push({ batch: i, village: b.village, store: b.store, id: entry.id, villager: entry.villager, seq, debt: debt! });
           continue;
         }
         const first = !taken.has(entry.id);
@@ -289,7 +296,9 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
         if (points !== undefined) debts.push({ village: b.village, store: b.store, source: `entry:${e.id}`, villager: e.villager, seq, points });
       }
     });
-    await recordDebts(tx, debts);
+    const fl = await floorDebts(tx, floor);
+    for (const f of fl.clashes) results[f.batch]!.clashes.push(f.id);
+    await recordDebts(tx, [...debts, ...fl.rows]);
     await findClashes(tx, inOrder.filter(({ entry, first }) => !first || !added.has(entry)), batches, results);
 
     // One `entries` event per batch with new entries, numbered in the batches' order on each

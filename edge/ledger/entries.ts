@@ -15,8 +15,9 @@
  *   applied as they are: the ledger's balance knows no floor, so a balance may stand below it,
  *   which the door counts as debt (docs/sync-offline.md, "Offline");
  * - every change is one transaction together with its outbox row (or, for entries that came
- *   from the village ledger, with nothing to send back; nor for a deduction that moved 0 points:
- *   the stores refuse an entry of 0, see applyEntry).
+ *   from the village ledger, with nothing to send back). A deduction that moved 0 points goes up
+ *   too, for its `debt`: the village ledger records that debt only, and never streams an entry of
+ *   0, which the stores refuse (see applyEntry).
  *
  * No `await` in here: better-sqlite3 transactions are synchronous by design.
  */
@@ -197,7 +198,7 @@ function insertEntry(db: Db, e: NewEntry, balanceAfter: number, at: string, outb
   return entry;
 }
 
-/** The entry as it travels to the village ledger; `debt` is the part of a deduction beyond the floor. */
+/** The entry as it travels to the village ledger; `debt` is the part of a deduction beyond the floor (all of it when `points` is 0). */
 export function toWire(e: Entry, debtAdded = 0) {
   return {
     id: e.id, villager: e.villagerId, kind: e.kind, points: e.points, balance_after: e.balanceAfter, reference: e.reference, reason: e.reason, origin: e.origin, created_at: e.createdAt,
@@ -216,7 +217,10 @@ export function splitAtFloor(balance: number, asked: number, rules: LedgerRules)
  * the one rule above: a deduction stops at the floor and the rest is debt, whatever its kind or
  * origin; earnings repay debt first. A deduction that finds the balance at or below the floor is still
  * stored here (with 0 points), so that its id makes a retry a duplicate and the debt is not doubled,
- * but it is not sent to the village ledger: it moves no points, and the stores refuse an entry of 0.
+ * and sent to the village ledger with 0 points and its `debt` (all it asked): the ledger records
+ * the debt only (cloud-sync/ledger/debts.ts), so that its view of the villager's debt is whole and
+ * sees the debt before this store's repayment of it. It never reaches the village stream: the
+ * stores refuse an entry of 0.
  */
 export function applyEntry(db: Db, e: NewEntry, rules: LedgerRules, clock: Clock = systemClock): ApplyResult {
   validateNewEntry(e);
@@ -229,9 +233,8 @@ export function applyEntry(db: Db, e: NewEntry, rules: LedgerRules, clock: Clock
     if (e.points < 0) {
       const { charged, debt } = splitAtFloor(villager.balance, -e.points, rules);
       // Nothing charged (the balance was at the floor): the entry of 0 points stays here as the
-      // record that makes a retry a duplicate, and is never sent up: every store refuses an
-      // entry of 0 points, and one on the village stream would stop it there.
-      const entry = insertEntry(db, { ...e, points: -charged }, villager.balance - charged, at, outbox && charged > 0, debt);
+      // record that makes a retry a duplicate, and goes up for its debt (`debt` > 0 always then).
+      const entry = insertEntry(db, { ...e, points: -charged }, villager.balance - charged, at, outbox, debt);
       return { status: 'applied', entry, debtAdded: debt };
     }
     const entry = insertEntry(db, e, villager.balance + e.points, at, outbox);

@@ -1,11 +1,13 @@
 /**
- * A deduction that finds a villager at the credit floor moves no points. The stores refuse an
- * entry of 0 points (a penalty is negative, an award positive), so such an entry must never
- * reach the village stream: one on the stream stops it at every other store, and every snapshot
- * holding it is refused whole. Three guards, each tested here:
- * - the store keeps the 0-point entry for itself (a retry stays a duplicate) and sends nothing up;
- * - the village ledger refuses at ingest an entry the stores would refuse (an older store's row),
- *   counted as `unapplied: invalid`, and never appends one to the stream;
+ * A deduction that finds a villager at the credit floor moves no points: all of it is debt. The
+ * stores refuse an entry of 0 points (a penalty is negative, an award positive), so such an entry
+ * must never reach the village stream: one on the stream stops it at every other store, and every
+ * snapshot holding it is refused whole. Yet the village ledger must learn its debt, or the
+ * villager's debt there is too low (docs/sync-offline.md, "Debt at the ledger"). Tested here:
+ * - the store keeps the 0-point entry (a retry stays a duplicate) and sends it up once, with its
+ *   `debt`; the ledger records the debt only (no entry, nothing on the stream);
+ * - the village ledger refuses at ingest an entry the stores would refuse (an older store's row of
+ *   0 points without a debt), counted as `unapplied: invalid`, and never appends one to the stream;
  * - a store applies a 0-point entry the ledger already holds (sent up before this was fixed) as
  *   it is, from the stream and from a snapshot, so it is brought level again; the ledger leaves
  *   such an entry out of its snapshots, so a store of an older version is brought level too.
@@ -26,6 +28,7 @@ import { RefusalCounter } from '../../cloud-sync/protocol/refusals.ts';
 import { keyRing, newKeyPair, privateEd25519, signEnvelope } from '../../cloud-sync/protocol/sign.ts';
 import { addLedgerEntry, addVillage, appendEvent, upsertVillager, villageSnapshot } from '../../cloud-sync/ledger/tables.ts';
 import { applyStoreRows } from '../../cloud-sync/ledger/rows.ts';
+import { villagerDebt } from '../../cloud-sync/ledger/debts.ts';
 import type { SqlDb } from '../../cloud-sync/ledger/sql.ts';
 import { ledgerDbKind, tempLedgerDb, uid } from '../../harness/sync/rig.ts';
 
@@ -61,29 +64,44 @@ describe(`a deduction at the credit floor (${ledgerDbKind})`, () => {
     await drop();
   });
 
-  it('is kept at the store as its own record (a retry is a duplicate) and never sent up', () => {
+  it('is kept at the store as its own record (a retry is a duplicate) and sent up once, with its debt', () => {
     const r = applyEntry(a, { id: 'pen-1', villagerId: 'zhao', kind: 'penalty', points: -5, reason: '乱堆', origin: 'cli' }, rules);
     expect(r).toMatchObject({ status: 'applied', debtAdded: 5, entry: { points: 0 } });
     expect(getVillager(a, 'zhao')).toMatchObject({ balance: 0, debt: 5 });
-    expect(pendingOutbox(a).filter((x) => x.topic === 'entry')).toEqual([]);
-    // the same penalty again: the record makes it a duplicate, and the debt is not doubled
+    const sent = () => pendingOutbox(a).filter((x) => x.topic === 'entry').map((x) => x.payload);
+    expect(sent()).toEqual([expect.objectContaining({ id: 'pen-1', villager: 'zhao', kind: 'penalty', points: 0, debt: 5 })]);
+    // the same penalty again: the record makes it a duplicate, the debt is not doubled, nothing more is sent
     expect(applyEntry(a, { id: 'pen-1', villagerId: 'zhao', kind: 'penalty', points: -5, origin: 'cli' }, rules)).toMatchObject({ status: 'duplicate', conflict: false });
     expect(getVillager(a, 'zhao')?.debt).toBe(5);
-    // the daily reconciliation counts only what goes up
+    expect(sent()).toHaveLength(1);
+    // the daily reconciliation counts only what moved points
     expect(storeWindowTotals(a, '2000-01-01T00:00:00.000Z', '2100-01-01T00:00:00.000Z')).toEqual([]);
   });
 
-  it('from an older store is refused at the village ledger, counted, and never republished', async () => {
+  it('sent up with its debt: the ledger records the debt only, no entry, nothing on the stream', async () => {
+    applyEntry(a, { id: 'pen-1', villagerId: 'zhao', kind: 'penalty', points: -5, reason: '乱堆', origin: 'cli' }, rules);
+    const rows = pendingOutbox(a).map((x) => ({ id: `sA:${x.seq}`, seq: x.seq, topic: x.topic, payload: x.payload, created_at: x.createdAt }));
+    const res = await applyStoreRows(ledger, village, 'sA', rows, signer, new Date());
+    expect(res).toMatchObject({ ackIds: rows.map((x) => x.id), unapplied: [], clashes: [], events: [] });
+    expect(await ledger.query('SELECT id FROM entries WHERE village = $1', [village])).toEqual([]);
+    expect(await villagerDebt(ledger, village, 'zhao')).toEqual({ debt: 5, stores: [{ store: 'sA', debt: 5 }] });
+  });
+
+  it('from an older store without a debt, or of a kind that cannot deduct, is refused at the village ledger, counted, and never republished', async () => {
     const at = new Date().toISOString();
     const res = await applyStoreRows(ledger, village, 'sOld', [
-      { id: 'sOld:1', seq: 1, topic: 'entry', payload: { id: 'pen-old', villager: 'zhao', kind: 'penalty', points: 0, balance_after: 0, origin: 'cli', created_at: at, debt: 5 }, created_at: at },
+      { id: 'sOld:1', seq: 1, topic: 'entry', payload: { id: 'pen-old', villager: 'zhao', kind: 'penalty', points: 0, balance_after: 0, origin: 'cli', created_at: at }, created_at: at },
       { id: 'sOld:2', seq: 2, topic: 'entry', payload: { id: 'adj-old', villager: 'zhao', kind: 'adjustment', points: 0, balance_after: 0, origin: 'cli', created_at: at }, created_at: at },
       { id: 'sOld:3', seq: 3, topic: 'entry', payload: { id: 'aw-ok', villager: 'zhao', kind: 'award', points: 3, balance_after: 3, origin: 'cli', created_at: at }, created_at: at },
+      { id: 'sOld:4', seq: 4, topic: 'entry', payload: { id: 'aw-0', villager: 'zhao', kind: 'award', points: 0, balance_after: 3, origin: 'cli', created_at: at, debt: 5 }, created_at: at },
+      { id: 'sOld:5', seq: 5, topic: 'entry', payload: { id: 'rep-0', villager: 'zhao', kind: 'redemption', points: 0, reference: 'debt:aw-ok', balance_after: 3, origin: 'store', created_at: at, debt: 5 }, created_at: at },
+      { id: 'sOld:6', seq: 6, topic: 'entry', payload: { id: 'pen-0', villager: 'zhao', kind: 'penalty', points: 0, balance_after: 3, origin: 'cli', created_at: at, debt: 0 }, created_at: at },
     ], signer, new Date());
-    expect(res.ackIds).toEqual(['sOld:1', 'sOld:2', 'sOld:3']);
-    expect(res.unapplied).toEqual([{ id: 'sOld:1', why: 'invalid' }, { id: 'sOld:2', why: 'invalid' }]);
+    expect(res.ackIds).toEqual(['sOld:1', 'sOld:2', 'sOld:3', 'sOld:4', 'sOld:5', 'sOld:6']);
+    expect(res.unapplied).toEqual(['sOld:1', 'sOld:2', 'sOld:4', 'sOld:5', 'sOld:6'].map((id) => ({ id, why: 'invalid' })));
     expect(res.events.map((e) => e.body)).toMatchObject([{ entries: [{ id: 'aw-ok', points: 3 }] }]);
     expect((await ledger.query<{ id: string }>('SELECT id FROM entries ORDER BY id')).map((e) => e.id)).toEqual(['aw-ok']);
+    expect(await villagerDebt(ledger, village, 'zhao')).toEqual({ debt: 0, stores: [] });
     // and the other store reads the stream on
     expect(stream(b, 'sB').receive(send(res.events[0]), 'events').map((o) => o.kind)).toEqual(['applied']);
     expect(getVillager(b, 'zhao')?.balance).toBe(3);

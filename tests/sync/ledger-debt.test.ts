@@ -53,4 +53,25 @@ describe(`the ledger's view of a villager's debt at the stores (${brokerKind} + 
     await expectReconciled(rig, [a, b], ['wang']);
     expect(await villagerDebt(rig.ledgerDb, rig.village, 'wang')).toEqual({ debt: 5, stores: [{ store: a.id, debt: 5 }] });
   }, 300_000);
+
+  it('a deduction that finds the balance at the floor: its debt reaches the ledger, and the award that repays it clears it there', async () => {
+    const a = await rig.addStore();
+    const b = await rig.addStore();
+    await waitFor('stores online', () => a.agent.state().connected && b.agent.state().connected);
+    await rig.ledger.putVillager({ id: 'zhou', name: '周八', village: rig.village, status: 'active' });
+    await waitFor('the villager in both stores', () => getVillager(a.db, 'zhou') !== undefined && getVillager(b.db, 'zhou') !== undefined);
+
+    // a: the balance at the floor (0), a penalty of 30: nothing charged, 30 owed there
+    expect(applyEntry(a.db, { id: uid('pen-'), villagerId: 'zhou', kind: 'penalty', points: -30, reason: '损坏货架', origin: 'admin' }, rulesOf(a)))
+      .toMatchObject({ status: 'applied', debtAdded: 30, entry: { points: 0 } });
+    await expectReconciled(rig, [a, b], ['zhou']);
+    expect(heldAtStores([a, b], 'zhou')).toEqual({ debt: 30, stores: [{ store: a.id, debt: 30 }] });
+    expect(await villagerDebt(rig.ledgerDb, rig.village, 'zhou')).toEqual(heldAtStores([a, b], 'zhou'));
+
+    // an award of 30 from the ledger: a repays all of it, and the ledger owes nothing more
+    await rig.ledger.award(rig.village, { id: uid('aw-'), villager: 'zhou', kind: 'award', points: 30, created_at: new Date().toISOString() });
+    await waitFor('a repaid', () => getVillager(a.db, 'zhou')?.debt === 0);
+    await expectReconciled(rig, [a, b], ['zhou']);
+    expect(await villagerDebt(rig.ledgerDb, rig.village, 'zhou')).toEqual({ debt: 0, stores: [] });
+  }, 300_000);
 });
