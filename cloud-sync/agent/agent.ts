@@ -30,6 +30,7 @@ import { OpsLink } from './ops.ts';
 import { CatchUp } from './catch-up.ts';
 import { trace } from '../trace.ts';
 import { Heartbeats } from './heartbeats.ts';
+import { LedgerSilence, silentAfterMs } from './silence.ts';
 import { ControlInbox } from './control.ts';
 import { ClockSkewWatch } from './clock-skew.ts';
 import { FirstBeat, moveClashedRows, settleRollback, type Renumbered } from './rollback.ts';
@@ -50,7 +51,7 @@ export interface SyncAgentDeps {
   clockAlarm?: (detail: string | undefined) => void;
   /** Told the ids of villagers registered here that the ledger holds in another village (an ack's `foreign`, rows it acknowledges now): the `villager_id_taken` alarm. */
   villagerIdTaken?: (villagerIds: string[]) => void;
-  /** Raises (`detail`) or clears (undefined) the `ledger_silent` alarm: connected, but the ledger answers no heartbeat (state.ts ledgerSilent). */
+  /** Raises (`detail`) or clears (undefined) the `ledger_silent` alarm: connected, but the ledger has answered nothing for a while (./silence.ts). */
   ledgerSilent?: (detail: string | undefined) => void;
 }
 
@@ -79,6 +80,8 @@ export class SyncAgent implements Part {
   private keys: KeyRing = new Map();
   /** Heartbeats sent and the beats answering them: fresh word, or a copy (./heartbeats.ts). */
   private readonly heartbeats = new Heartbeats();
+  /** Connected time with no answer from the ledger: past `silentAfterMs`, the `ledger_silent` alarm (./silence.ts). */
+  private readonly silence = new LedgerSilence();
   /**
    * Whether the `ledger_silent` alarm is raised (deps.ledgerSilent told so); undefined at start,
    * not known: the alarm is kept in the store's ledger, and one an earlier run raised (the key
@@ -152,7 +155,10 @@ export class SyncAgent implements Part {
       caFile: c.ca_file, certFile: c.cert_file, keyFile: c.key_file, will: { topic: status, payload: STATUS_OFFLINE }, persistentSession: true, freshSessionAtStart: true, reconnectMs: c.reconnect_ms, log: this.deps.log,
     });
     this.mqtt.on('connect', (sessionPresent) => this.onConnect(sessionPresent));
-    this.mqtt.on('disconnect', () => this.report());
+    this.mqtt.on('disconnect', () => {
+      this.silence.disconnected(this.clock().getTime());
+      this.report();
+    });
     this.mqtt.on('message', (topic, payload) => this.onMessage(topic, payload));
     this.mqtt.start(storeSubscriptions(address));
     this.timers.push(setInterval(() => this.tick(), c.poll_ms));
@@ -181,6 +187,8 @@ export class SyncAgent implements Part {
       last_contact: lastContact(db) ?? null,
       refused: this.refusals.toJSON(),
       unanswered_heartbeats: this.heartbeats.unanswered,
+      unanswered_s: this.silence.silentMs(this.clock().getTime()) / 1000,
+      silent_after_s: silentAfterMs(this.deps.config.heartbeat_s) / 1000,
     };
   }
 
@@ -201,6 +209,7 @@ export class SyncAgent implements Part {
     reconnectInFlight(this.rows.inflight, now, now + this.deps.config.retransmit_ms);
     this.rows.lastAckAt = now;
     this.heartbeats.reconnected();
+    this.silence.connected(now);
     // The stream's tail may have died with the broker: the beat answering the heartbeat below
     // says (it comes after every event the ledger published before it).
     this.catchUp?.onConnect();
@@ -341,11 +350,11 @@ export class SyncAgent implements Part {
   /** The health board's line for /healthz: degraded while the ledger is out of reach. */
   private report(): void {
     const s = this.state();
-    // raised once the ledger has answered none of the last heartbeats; cleared only by an
-    // answer (answered()), not by a reconnect, which only starts the count again
+    // raised once connected with no answer for longer than the bound (./silence.ts); cleared only
+    // by an answer (answered()), which sets the silence back to 0: not by a reconnect
     if (ledgerSilent(s) && this.silentRaised !== true) {
       this.silentRaised = true;
-      this.deps.ledgerSilent?.(silentReason(s.unanswered_heartbeats ?? 0));
+      this.deps.ledgerSilent?.(silentReason(s.unanswered_s ?? 0));
     }
     const h = this.deps.health;
     if (!h) return;
@@ -359,6 +368,7 @@ export class SyncAgent implements Part {
    * the line reads the ledger (state()), which a heartbeat's report does anyway.
    */
   private answered(): void {
+    this.silence.answered(this.clock().getTime());
     if (this.silentRaised === false) return;
     this.silentRaised = false;
     this.deps.ledgerSilent?.(undefined);

@@ -14,6 +14,13 @@
  * unacknowledged raises the same alarm (`ownRows`); the next fresh beat that finds none that old
  * clears it. A row's age is not the measure: after an outage the backlog is old, and merely
  * waiting its turn to be sent or handled. The alarm stands while either condition holds.
+ *
+ * The alarm is kept in the store's ledger: one raised by an earlier run of the daemon (its clock
+ * set right, then restarted) is not known at start (`told` undefined), so the first evidence that
+ * the clock is fine, an event accepted or a fresh beat finding no such row, clears it unless
+ * the other condition holds in this run (clearing an alarm that is not raised leaves it be). If
+ * the earlier alarm was for the other condition and it still holds, its own evidence raises it
+ * again (3 events refused; a fresh beat finding a row stuck).
  */
 import type { Logger } from '../../edge/log.ts';
 import { ageWithin } from '../../edge/ledger/sync-state.ts';
@@ -40,6 +47,8 @@ export class ClockSkewWatch {
   private slow = false;
   /** Own rows sent and unacknowledged for offline_after_s while the ledger answers (the store's clock fast, most likely). */
   private fast = false;
+  /** What the alarm was last told (raised or cleared); undefined at start: an earlier run's may stand. */
+  private told: boolean | undefined = undefined;
 
   constructor(private readonly deps: ClockSkewDeps) {}
 
@@ -73,8 +82,8 @@ export class ClockSkewWatch {
    */
   ownRows(oldest: string | null, now: string, afterMs: number, skewMs: number): void {
     const stuck = oldest !== null && !ageWithin(Date.parse(now) - Date.parse(oldest), afterMs, skewMs);
-    if (stuck === this.fast) return;
     if (!stuck) return this.set('fast', false);
+    if (this.fast) return;
     const ageS = Math.round((Date.parse(now) - Date.parse(oldest)) / 1000);
     const aheadMin = DEFAULT_SKEW_MS / 60_000;
     const detail = `the village ledger answers, yet has acknowledged none of the rows this store has been sending it since ${oldest} (${ageS} s by this store's clock, ${now}): the store's clock is most likely more than ${aheadMin} minutes ahead of the ledger's, and the ledger refuses every batch signed later than its own time plus ${aheadMin} minutes as issued in the future (a fixed bound of the ledger; sync.clock_skew_s is only how far this store trusts the ledger's clock); the store is held to the offline limit. ${SET_CLOCK.en} / 村账本有应答，但自 ${oldest}（按本店时钟已 ${ageS} 秒）起没有确认本店发送的任何记录：本店时钟很可能比村账本快 ${aheadMin} 分钟以上，村账本把签发时间晚于其当前时间加 ${aheadMin} 分钟的记录都当作来自未来而拒收（这是村账本固定的界限；sync.clock_skew_s 只是本店对村账本时钟的容忍度）；本店按离线额度限制兑换。${SET_CLOCK.zh}`;
@@ -82,13 +91,17 @@ export class ClockSkewWatch {
     this.set('fast', true, detail);
   }
 
+  /** A condition raised (with its `detail`) or found well: the alarm cleared once neither holds, or at the first evidence if an earlier run's may stand. */
   private set(which: 'slow' | 'fast', on: boolean, detail?: string): void {
-    if (this[which] === on) return;
-    const before = this.raised;
+    if (this[which] === on && (on || this.told !== undefined)) return;
     this[which] = on;
-    if (on) return this.alarm(detail);
-    if (!before || this.raised) return;
-    this.deps.log.info({}, 'the store clock agrees with the village ledger again / 本店时钟已与村账本一致');
+    if (on) {
+      this.told = true;
+      return this.alarm(detail);
+    }
+    if (this.raised || this.told === false) return;
+    if (this.told) this.deps.log.info({}, 'the store clock agrees with the village ledger again / 本店时钟已与村账本一致');
+    this.told = false;
     this.alarm(undefined);
   }
 

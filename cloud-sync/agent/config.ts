@@ -24,7 +24,7 @@ export const SyncConfigSchema = Type.Object({
   retransmit_max_ms: Type.Integer({ minimum: 10, default: 60_000, description: 'Longest wait between two sends of one row' }),
   reconnect_ms: Type.Integer({ minimum: 10, default: 1000, description: 'Longest wait between two attempts to reach the broker: after a drop the first attempt comes within a tenth of it, and each failed one doubles the wait up to it, half of each wait random; only a connection that held this long starts afresh (cloud-sync/mqtt.ts)' }),
   poll_ms: Type.Integer({ minimum: 10, default: 500, description: 'How often the outbox is looked at for new rows' }),
-  heartbeat_s: Type.Integer({ minimum: 1, default: 30, description: 'Heartbeat period (outbox depth, last acknowledged seq)' }),
+  heartbeat_s: Type.Integer({ minimum: 1, default: 30, description: 'Heartbeat period (outbox depth, last acknowledged seq). Connected with no answer from the village ledger for 3 periods, at least 60 s, raises ledger_silent' }),
   clock_skew_s: Type.Integer({ minimum: 0, default: 300, description: 'How far ahead of this store\'s clock the ledger\'s may run: a village stream event issued later than that is refused, and 3 running raise the clock_skew alarm. Not the other way: the ledger refuses a store\'s batches signed more than 5 minutes ahead of its clock, a fixed bound' }),
 }, { additionalProperties: false, default: {}, description: 'Sync with the village ledger over MQTT (docs/sync-protocol.md)' });
 

@@ -12,15 +12,6 @@
  */
 export type BeatKind = 'fresh' | 'replayed' | 'stale' | 'greeting';
 
-/**
- * Heartbeats in a row with no beat nor ack answering them, since the (re)connect, beyond which the
- * store says the village ledger does not answer it (sync health degraded, `ledger_silent` alarm):
- * at the default heartbeat_s of 30, about 90 s. A beat comes back within a second or two; three
- * periods leave room for a lost message and a busy ledger. The ledger answers nothing to a store
- * whose signature it refuses (a new sync key not registered), nor while it is down.
- */
-export const UNANSWERED_LIMIT = 3;
-
 /** Unanswered heartbeats remembered (oldest forgotten first): a lost row is then found by a later beat. */
 const MAX_AWAITED = 20;
 /** Answered heartbeats remembered, to know a copy of their beat (a day of heartbeats at 30 s is 2,880). */
@@ -52,7 +43,7 @@ export class Heartbeats {
     this.sinceAnswer = 0;
   }
 
-  /** Heartbeats sent with no beat nor ack since: more than UNANSWERED_LIMIT means the ledger does not answer. */
+  /** Heartbeats sent with no beat nor ack since (or the reconnect): a figure for /api/sync; whether the ledger answers goes by time (./silence.ts). */
   get unanswered(): number {
     return this.sinceAnswer;
   }

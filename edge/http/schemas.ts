@@ -128,8 +128,12 @@ export const SyncReply = Type.Object({
   inbound_seq: Type.Integer(),
   last_contact: NullableTime(),
   refused: Type.Record(Type.String(), Type.Integer()),
-  /** Heartbeats sent since the village ledger last answered (a beat or an ack); more than 3 while connected: it does not answer this store (is its public key registered?). */
+  /** Heartbeats sent since the village ledger last answered (a beat or an ack), or the reconnect: a figure; silence goes by time (`unanswered_s`). */
   unanswered_heartbeats: Type.Optional(Type.Integer({ minimum: 0 })),
+  /** Seconds connected with no beat nor ack from the ledger (time disconnected does not count); above `silent_after_s` it does not answer this store (is its public key registered?): the `ledger_silent` alarm. */
+  unanswered_s: Type.Optional(Type.Number({ minimum: 0 })),
+  /** 3 × sync.heartbeat_s, at least 60 (cloud-sync/agent/silence.ts). */
+  silent_after_s: Type.Optional(Type.Number({ minimum: 0 })),
   /** Why the broker cannot be reached, while it cannot (cloud-sync/mqtt-failure.ts). */
   last_error: Type.Union([Type.Null(), Type.Object({ reason: Type.String(), message: Type.String(), since: Type.String(), attempts: Type.Integer() })]),
 });
