@@ -90,11 +90,26 @@ async function refreshQr() {
   }
 }
 
+/** A date in words, 2026年3月1日 (village time), for a line another line names. */
+const dayWords = (iso) => new Date(iso).toLocaleDateString('zh-CN', { timeZone: 'Asia/Shanghai', year: 'numeric', month: 'long', day: 'numeric' });
+
+/**
+ * What a line says: its reason; a reversal (冲正) says which entry it undoes, by that entry's
+ * date, reason and points (`h.reverses`, from the ledger), then why: 冲正：撤销 2026年3月1日「参加村民会议」加的 2 分，原因：重复登记.
+ */
+function historyWords(h) {
+  const r = h.reverses;
+  if (!r) return h.reason || h.kind;
+  const why = (h.reason || '').replace(/^冲正[:：]\s*/, '');
+  const points = r.points >= 0 ? `加的 ${r.points} 分` : `扣的 ${-r.points} 分`;
+  return `冲正：撤销 ${dayWords(r.date)}「${r.reason || '积分'}」${points}${why ? `，原因：${why}` : ''}`;
+}
+
 function renderHistory(history) {
   const ul = $('history');
   ul.replaceChildren();
   for (const h of history) {
-    const what = span(`${day(h.created_at)} ${h.reason || h.kind}`);
+    const what = span(`${day(h.created_at)} ${historyWords(h)}`);
     if (h.store_clock_ahead) what.append(LedgerClockMark.mark());
     ul.append(li(what, signed(h.points)));
   }
