@@ -78,6 +78,7 @@ export interface LedgerApiDeps {
   service: LedgerService;
   tokens: ApiToken[];
   log: Logger;
+  /** The app clock that stamps what the API stores (villages, entries, sessions): a test's or a simulated day; the machine's without. */
   clock?: () => Date;
   /** Ed25519 private key that signs villagers' store-door QR tokens; without it the QR route answers 503. */
   qrKey?: KeyObject | undefined;
@@ -128,7 +129,8 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
     return t !== undefined && (t.role === 'town' || t.village === village);
   };
   // the API's clock, as the login codes and the staff sessions take it (a test's simulated day ages villager sessions and counts too)
-  const sessions = new VillagerSessions(deps.db, deps.clock ? () => deps.clock!().getTime() : Date.now, deps.log);
+  const clock = deps.clock ?? (() => new Date());
+  const sessions = new VillagerSessions(deps.db, () => clock().getTime(), deps.log);
   const sessionCookie = (req: { cookies: Record<string, string | undefined> }) => req.cookies[SESSION_COOKIE] || undefined;
   /** A villager signed in by the page's cookie rather than a bearer token. */
   const byCookie = (req: FastifyRequest) => req.headers.authorization === undefined && (sessionCookie(req) !== undefined || Boolean(req.cookies[STAFF_COOKIE]));
@@ -177,7 +179,7 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
     // here, so none of them skips the checks below.
     if (req.is404) return;
     const staff = req.headers.authorization === undefined ? req.cookies[STAFF_COOKIE] : undefined;
-    if (staff) req.staffUser = (await sessionAccount(deps.db, staff, (deps.clock ?? (() => new Date()))())) ?? null;
+    if (staff) req.staffUser = (await sessionAccount(deps.db, staff, clock())) ?? null;
     const villager = villagerToken(req);
     if (villager) req.villagerSession = (await sessions.of(villager)) ?? null;
     const url = req.routeOptions.url;
@@ -231,7 +233,7 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
   app.post('/api/villages', { schema: { body: Type.Object({ id: VillageId, name: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }) } }, async (req, reply) => {
     if (who(req)?.role !== 'town') return reply.status(403).send({ error: 'FORBIDDEN', message: 'only the town creates villages', zh: '只有镇级账号可以新建村' });
     const { id, name } = req.body;
-    if (await addVillage(deps.db, id, name, new Date().toISOString())) return reply.status(201).send({ id, name, duplicate: false });
+    if (await addVillage(deps.db, id, name, clock().toISOString())) return reply.status(201).send({ id, name, duplicate: false });
     // The same village again is a retry (the demo's start, say): answered as it is. Another name
     // under a taken id is another village: refused, never a silent "created".
     const held = await villageName(deps.db, id);
@@ -273,7 +275,7 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
     if (!mayManage(req, reply, req.params.village)) return reply;
     const b = req.body;
     if ((b.kind === 'award') !== (b.points > 0) || b.points === 0) return reply.status(400).send({ error: ErrorCode.INVALID_ARGUMENT, message: 'an award is positive, a penalty negative', zh: '奖励积分须为正数，扣分须为负数' });
-    const r = await deps.service.award(req.params.village, { id: b.id, villager: b.villager, kind: b.kind, points: b.points, reason: b.reason, created_at: new Date().toISOString() });
+    const r = await deps.service.award(req.params.village, { id: b.id, villager: b.villager, kind: b.kind, points: b.points, reason: b.reason, created_at: clock().toISOString() });
     return reply.status(r.duplicate ? 200 : 201).send({ id: b.id, duplicate: r.duplicate, published: r.published, balance: await balanceOf(deps.db, b.villager) });
   });
 
@@ -306,7 +308,7 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
     return who(req)?.role === 'town' ? { ...mine, refused: deps.service.refusals.toJSON(), counters: deps.service.counters } : mine;
   });
 
-  const gov = { db: deps.db, service: deps.service, sessions, principal, clock: deps.clock ?? (() => new Date()) };
+  const gov = { db: deps.db, service: deps.service, sessions, principal, clock };
   registerGovernance(app, gov);
   const rollups = deps.rollups ?? new RollupRunner(deps.db);
   if (!deps.rollups) app.addHook('onClose', async () => rollups.stop());

@@ -89,14 +89,21 @@ export function registerGovernance(app: GovApp, deps: GovDeps): void {
     const v = await villagerOf(deps.db, p.villager);
     // a store's entry by its clock, but not beyond its receipt plus the allowed skew, as the
     // passbook (villager-routes.ts); such an entry says so (`store_clock_ahead`), the page marks it
-    const history = await deps.db.query<{ id: string; kind: string; points: number | string; reason: string | null; reference: string | null; created_at: string; clock_ahead: number | string }>(
-      `SELECT id, kind, points, reason, reference, ${madeAtSql(deps.db, '')} AS created_at, ${storeClockAheadFlagSql(deps.db, '')} AS clock_ahead
-         FROM entries WHERE villager_id = $1 AND village = $2 ORDER BY seq DESC LIMIT 500`, [p.villager, p.village]);
+    // A reversal (冲正, an adjustment whose `reference` is the entry it undoes) names that entry
+    // (`reverses`: its reason, date and points), as the passbook does, even when it is older than the lines shown.
+    const history = await deps.db.query<{ id: string; kind: string; points: number | string; reason: string | null; reference: string | null; created_at: string; clock_ahead: number | string; r_reason: string | null; r_at: string | null; r_points: number | string | null }>(
+      `SELECT e.id, e.kind, e.points, e.reason, e.reference, ${madeAtSql(deps.db, 'e.')} AS created_at, ${storeClockAheadFlagSql(deps.db, 'e.')} AS clock_ahead,
+              r.reason AS r_reason, ${madeAtSql(deps.db, 'r.')} AS r_at, r.points AS r_points
+         FROM entries e LEFT JOIN entries r ON e.kind = 'adjustment' AND r.id = e.reference AND r.villager_id = e.villager_id AND r.village = e.village
+        WHERE e.villager_id = $1 AND e.village = $2 ORDER BY e.seq DESC LIMIT 500`, [p.villager, p.village]);
     return {
       villager: p.villager, name: v?.name, balance: await balanceOf(deps.db, p.villager),
       // what they owe the stores beside it, in all and per store (../debts.ts): the page says 还欠 N 分
       ...(await villagerDebt(deps.db, p.village, p.villager)),
-      history: history.map(({ clock_ahead, ...h }) => ({ ...h, points: Number(h.points), store_clock_ahead: Number(clock_ahead) === 1 })),
+      history: history.map(({ clock_ahead, r_reason, r_at, r_points, ...h }) => ({
+        ...h, points: Number(h.points), store_clock_ahead: Number(clock_ahead) === 1,
+        reverses: r_at === null ? null : { reason: r_reason, date: r_at, points: Number(r_points) },
+      })),
       claims: await listClaims(deps.db, p.village, { villager: p.villager }),
     };
   });

@@ -12,7 +12,7 @@
 'use strict';
 
 const $ = (id) => document.getElementById(id);
-const state = { village: '', villager: '', csrf: '', qrTimer: 0, rules: new Map(), tasks: new Map(), self: undefined };
+const state = { village: '', villager: '', csrf: '', qrTimer: 0, qrEpoch: 0, rules: new Map(), tasks: new Map(), self: undefined };
 
 async function api(method, url, body, isForm) {
   const headers = {};
@@ -37,8 +37,25 @@ const span = (text, cls) => {
 const signed = (n) => span(n > 0 ? `+${n}` : String(n), n >= 0 ? 'plus' : 'minus');
 const day = (iso) => new Date(iso).toLocaleDateString('zh-CN', { timeZone: 'Asia/Shanghai' });
 
-function showLogin(message) {
+/**
+ * Takes the store-door QR code off the page (at sign-out, or when the session has ended): the
+ * picture, its token and its 有效至 time. A token already issued still opens the door until it
+ * expires (the store checks it offline; docs/governance-villagers.md), but the page no longer
+ * holds it, nor shows it to the next person who signs in on this phone.
+ */
+function clearQr() {
   clearTimeout(state.qrTimer);
+  // a code asked for before and answered after this is not shown (refreshQr)
+  state.qrEpoch++;
+  $('qr').removeAttribute('src');
+  delete $('qr').dataset.token;
+  delete $('qr').dataset.expiresAt;
+  $('qr-note').textContent = LedgerErrors.say('在超市门口的扫码器上扫一扫', 'scan it at the store door');
+  $('qr-error').textContent = '';
+}
+
+function showLogin(message) {
+  clearQr();
   $('main-view').hidden = true;
   $('logout').hidden = true;
   $('login-view').hidden = false;
@@ -73,8 +90,10 @@ async function login() {
 
 async function refreshQr() {
   clearTimeout(state.qrTimer);
+  const epoch = state.qrEpoch;
   try {
     const q = await api('GET', `${base()}/me/qr`);
+    if (epoch !== state.qrEpoch) return;
     $('qr').src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(q.svg)}`;
     $('qr').dataset.token = q.token;
     $('qr').dataset.expiresAt = q.expires_at;
@@ -83,6 +102,7 @@ async function refreshQr() {
     $('qr-note').textContent = LedgerErrors.say(`在超市门口的扫码器上扫一扫 · 有效至 ${until}，会自动更新`, `scan it at the store door; valid until ${until}, renewed by itself`);
     state.qrTimer = setTimeout(refreshQr, q.refresh_in_s * 1000);
   } catch (e) {
+    if (epoch !== state.qrEpoch) return;
     if (e.status === 401) return showLogin(LedgerErrors.say('登录已过期，请重新登录', 'the session has ended; sign in again'));
     $('qr').removeAttribute('src');
     $('qr-error').textContent = e.message;
@@ -90,11 +110,26 @@ async function refreshQr() {
   }
 }
 
+/** A date in words, 2026年3月1日 (village time), for a line another line names. */
+const dayWords = (iso) => new Date(iso).toLocaleDateString('zh-CN', { timeZone: 'Asia/Shanghai', year: 'numeric', month: 'long', day: 'numeric' });
+
+/**
+ * What a line says: its reason; a reversal (冲正) says which entry it undoes, by that entry's
+ * date, reason and points (`h.reverses`, from the ledger), then why: 冲正：撤销 2026年3月1日「参加村民会议」加的 2 分，原因：重复登记.
+ */
+function historyWords(h) {
+  const r = h.reverses;
+  if (!r) return h.reason || h.kind;
+  const why = (h.reason || '').replace(/^冲正[:：]\s*/, '');
+  const points = r.points >= 0 ? `加的 ${r.points} 分` : `扣的 ${-r.points} 分`;
+  return `冲正：撤销 ${dayWords(r.date)}「${r.reason || '积分'}」${points}${why ? `，原因：${why}` : ''}`;
+}
+
 function renderHistory(history) {
   const ul = $('history');
   ul.replaceChildren();
   for (const h of history) {
-    const what = span(`${day(h.created_at)} ${h.reason || h.kind}`);
+    const what = span(`${day(h.created_at)} ${historyWords(h)}`);
     if (h.store_clock_ahead) what.append(LedgerClockMark.mark());
     ul.append(li(what, signed(h.points)));
   }
@@ -148,6 +183,8 @@ window.addEventListener('DOMContentLoaded', () => {
   $('tab-pin').addEventListener('click', () => useTab(false));
   $('tab-code').addEventListener('click', () => useTab(true));
   $('logout').addEventListener('click', async () => {
+    // the code off the screen at the tap, not once the ledger answers (a slow network)
+    clearQr();
     await api('POST', '/m/logout').catch(() => undefined);
     showLogin(LedgerErrors.say('已退出', 'signed out'));
   });
