@@ -8,6 +8,7 @@
  */
 import { createPublicKey } from 'node:crypto';
 import { inLazyTransaction, type Db } from '../../edge/ledger/db.ts';
+import { activeAlarm } from '../../edge/ledger/alarms.ts';
 import type { LedgerRules } from '../../edge/ledger/entries.ts';
 import { countPendingOutbox, lastAckedSeq, markOutboxAcked, outboxRange } from '../../edge/ledger/outbox.ts';
 import { inboundSeq, lastContact, noteVillageSeq, resyncWanted, touchContact, touchContactEvery } from '../../edge/ledger/sync-state.ts';
@@ -107,7 +108,8 @@ export class SyncAgent implements Part {
     this.clock = deps.clock ?? systemClock;
     this.control = new ControlInbox({ address: deps.address, keys: () => this.keys, refusals: this.refusals, log: deps.log });
     this.ops = new OpsLink({ address: deps.address, mqtt: () => this.mqtt, keys: () => this.keys, refusals: this.refusals });
-    this.clockSkew = new ClockSkewWatch({ log: deps.log, alarm: deps.clockAlarm });
+    // an earlier run's alarm is read from the store's ledger, where the daemon's board keeps it (edge/main.ts)
+    this.clockSkew = new ClockSkewWatch({ log: deps.log, alarm: deps.clockAlarm, standing: () => (deps.clockAlarm ? activeAlarm(deps.db(), 'clock_skew', 'village ledger')?.detail : undefined) });
     this.rows = new RowSender({
       db: deps.db, config: deps.config, address: deps.address, log: deps.log, clock: this.clock, counters: this.counters,
       mqtt: () => this.mqtt, key: () => this.key, firstBeat: () => this.firstBeat,
@@ -322,6 +324,7 @@ export class SyncAgent implements Part {
     this.rows.ackedSendNo = Math.max(this.rows.ackedSendNo, dropAcked(this.rows.inflight, seqs));
     this.rows.lastAckAt = this.clock().getTime();
     this.heartbeats.acked();
+    this.clockSkew.acked();
     this.answered();
     const taken = foreign.filter((f) => seqs.includes(f.seq)).map((f) => f.id);
     if (taken.length > 0) this.deps.villagerIdTaken?.(taken);

@@ -16,11 +16,16 @@
  * waiting its turn to be sent or handled. The alarm stands while either condition holds.
  *
  * The alarm is kept in the store's ledger: one raised by an earlier run of the daemon (its clock
- * set right, then restarted) is not known at start (`told` undefined), so the first evidence that
- * the clock is fine, an event accepted or a fresh beat finding no such row, clears it unless
- * the other condition holds in this run (clearing an alarm that is not raised leaves it be). If
- * the earlier alarm was for the other condition and it still holds, its own evidence raises it
- * again (3 events refused; a fresh beat finding a row stuck).
+ * set right, then restarted) is not known at start (`told` undefined). It is cleared by evidence,
+ * in this run, against the condition that raised it (read from its text, `standing`): a stream
+ * event accepted (the clock not slow), or the ledger acknowledging rows this run sent (`acked`:
+ * the ledger took their signatures' time, so the clock is not fast); both when its text names
+ * neither. A fresh beat that finds no row stuck is no such evidence here: at a connection every
+ * row's first sending starts again, so right after a restart no row has waited long enough, with
+ * the clock as wrong as before (a review found the alarm cleared at the first beat that way).
+ * Nothing clears it while either condition holds in this run (clearing an alarm that is not
+ * raised leaves it be), and a condition that still holds raises it again by its own evidence
+ * (3 events refused; a fresh beat finding a row stuck).
  */
 import type { Logger } from '../../edge/log.ts';
 import { ageWithin } from '../../edge/ledger/sync-state.ts';
@@ -32,6 +37,10 @@ const SET_CLOCK = {
   zh: '请校准本机时间：timedatectl set-ntp true（NTP 自动校时），再用 store-edge doctor 检查（clock 一行）',
 };
 
+/** Words of each condition's alarm text, by which a standing alarm from an earlier run is known. */
+const SLOW_MARK = 'issued in the future (the last';
+const FAST_MARK = 'has acknowledged none of the rows';
+
 /** Refusals running that make the alarm. */
 export const STREAK = 3;
 
@@ -39,6 +48,8 @@ export interface ClockSkewDeps {
   log: Logger;
   /** The `clock_skew` alarm raised (`detail`) or cleared (undefined); absent: only logged. */
   alarm?: ((detail: string | undefined) => void) | undefined;
+  /** The text of the alarm standing now (an earlier run's), undefined when none; absent: none is kept (the first evidence clears, a no-op). */
+  standing?: (() => string | undefined) | undefined;
 }
 
 export class ClockSkewWatch {
@@ -49,6 +60,8 @@ export class ClockSkewWatch {
   private fast = false;
   /** What the alarm was last told (raised or cleared); undefined at start: an earlier run's may stand. */
   private told: boolean | undefined = undefined;
+  /** Evidence in this run that the clock is not slow (a stream event accepted) and not fast (own rows acknowledged). */
+  private readonly shownWell = { slow: false, fast: false };
 
   constructor(private readonly deps: ClockSkewDeps) {}
 
@@ -70,7 +83,15 @@ export class ClockSkewWatch {
   /** An event's time was accepted: the clocks agree again. */
   accepted(): void {
     this.streak = 0;
+    this.shownWell.slow = true;
     this.set('slow', false);
+  }
+
+  /** The ledger acknowledged rows this run sent: it took their time, so the clock is not fast (evidence only for an earlier run's alarm). */
+  acked(): void {
+    if (this.shownWell.fast) return;
+    this.shownWell.fast = true;
+    if (this.told === undefined && !this.raised) this.set('fast', false);
   }
 
   /**
@@ -100,9 +121,26 @@ export class ClockSkewWatch {
       return this.alarm(detail);
     }
     if (this.raised || this.told === false) return;
+    if (this.told === undefined && !this.earlierRunsShownWell()) return;
     if (this.told) this.deps.log.info({}, 'the store clock agrees with the village ledger again / 本店时钟已与村账本一致');
     this.told = false;
     this.alarm(undefined);
+  }
+
+  /** Whether this run has shown well the condition that raised the alarm standing from an earlier run (none standing: nothing to show). */
+  private earlierRunsShownWell(): boolean {
+    let text: string | undefined;
+    try {
+      text = this.deps.standing?.();
+    } catch {
+      text = ''; // not readable: whatever stands is cleared only when both conditions have shown well
+    }
+    if (text === undefined) return true;
+    const slow = text.includes(SLOW_MARK);
+    const fast = text.includes(FAST_MARK);
+    if (slow && !fast) return this.shownWell.slow;
+    if (fast && !slow) return this.shownWell.fast;
+    return this.shownWell.slow && this.shownWell.fast;
   }
 
   private alarm(detail: string | undefined): void {
