@@ -44,7 +44,8 @@ import { COMMANDS, VILLAGER_NAME_MAX, villagerNameRefusal } from '../protocol/pa
 import { publicEd25519 } from '../protocol/sign.ts';
 
 export type Role = 'village' | 'town';
-export interface ApiToken { token: string; role: Role; village?: string }
+/** `name`: the tokens file's optional name, which the records it files and the audit give as `token:NAME` (governance/duties.ts). */
+export interface ApiToken { token: string; role: Role; village?: string; name?: string }
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -118,7 +119,7 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
   app.decorateRequest('villagerSession', null);
   const tokens = deps.tokens.map((t) => ({ ...t, hash: sha(t.token) }));
   /** A staff caller: a machine's bearer token, or a person signed in to the pages. */
-  const who = (req: FastifyRequest): { role: Role; village?: string | undefined; username?: string } | undefined => {
+  const who = (req: FastifyRequest): { role: Role; village?: string | undefined; username?: string; name?: string } | undefined => {
     const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
     if (!m) return req.staffUser ? { role: req.staffUser.role, village: req.staffUser.village ?? undefined, username: req.staffUser.username } : undefined;
     const h = sha(m[1]!);
@@ -142,7 +143,10 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
   };
   const principal = (req: FastifyRequest): Principal | undefined => {
     const t = who(req);
-    if (t) return t.role === 'town' ? { role: 'town' } : { role: 'village', village: t.village!, ...(t.username === undefined ? {} : { staff: t.username }) };
+    if (t) {
+      const named = t.name === undefined ? {} : { token: t.name };
+      return t.role === 'town' ? { role: 'town', ...named } : { role: 'village', village: t.village!, ...(t.username === undefined ? {} : { staff: t.username }), ...named };
+    }
     const s = req.villagerSession;
     return s ? { role: 'villager', village: s.village, villager: s.villager } : undefined;
   };

@@ -74,10 +74,14 @@ export function ledgerClientId(where: { databaseUrl?: string | undefined; sqlite
   return `ledger-${createHash('sha256').update(identity).digest('hex').slice(0, 16)}`;
 }
 
+/** A token's name (the tokens file's optional `name`): no ':' and no space, so `token:NAME` is no staff user name (lib/passwords.ts USERNAME has no ':'). */
+export const TOKEN_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
 const TokensSchema = Type.Array(Type.Object({
   token: Type.String({ minLength: 16 }),
   role: Type.Union([Type.Literal('village'), Type.Literal('town')]),
   village: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  name: Type.Optional(Type.String({ pattern: TOKEN_NAME.source })),
 }, { additionalProperties: false }), { minItems: 1 });
 
 function readText(file: string, what: string, zh: string): string {
@@ -88,6 +92,12 @@ function readText(file: string, what: string, zh: string): string {
   }
 }
 
+/**
+ * The tokens file: `token` (16+ characters), `role`, the `village` of a village token and an
+ * optional `name`, 1 to 64 letters, digits, . _ -, each its own in the file (whatever the case).
+ * A named token is someone to the ledger: what it files names it (`token:NAME`) and it does not
+ * approve that itself (governance/duties.ts). Anything else is refused, naming the entry (exit 2).
+ */
 export function loadTokens(file: string): ApiToken[] {
   let raw: unknown;
   try {
@@ -96,12 +106,51 @@ export function loadTokens(file: string): ApiToken[] {
     if (err instanceof EdgeError) throw err;
     throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `${file} is not JSON`, { zh: `令牌文件 ${file} 不是 JSON` });
   }
+  // A name is checked first, so that its refusal names the entry and says what a name may be.
+  if (Array.isArray(raw)) {
+    raw.forEach((t: unknown, i) => {
+      if (t === null || typeof t !== 'object' || !('name' in t)) return;
+      const name = (t as { name: unknown }).name;
+      if (typeof name === 'string' && TOKEN_NAME.test(name)) return;
+      throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `${file}: entry ${i + 1} ${described(t)}: "name" must be 1 to 64 letters, digits, . _ - (no space, no colon), got ${JSON.stringify(name)}`,
+        { zh: `令牌文件 ${file} 第 ${i + 1} 项：名称（name）须为 1–64 位英文字母、数字或 . _ -（不能有空格或冒号）` });
+    });
+  }
   if (!Value.Check(TokensSchema, raw)) {
     const e = [...Value.Errors(TokensSchema, raw)][0];
-    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `${file}: ${e ? `${e.path || '/'} ${e.message}` : 'invalid'} (expected [{"token": "…16+ characters", "role": "village"|"town", "village": "…"}])`, { zh: `令牌文件 ${file} 格式不正确` });
+    throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `${file}: ${e ? `${e.path || '/'} ${e.message}` : 'invalid'} (expected [{"token": "…16+ characters", "role": "village"|"town", "village": "…", "name": "…" (optional)}])`, { zh: `令牌文件 ${file} 格式不正确` });
   }
   for (const t of raw) if (t.role === 'village' && !t.village) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `${file}: a village token must name its village`, { zh: '村级令牌必须指明所属村' });
+  const seen = new Map<string, number>();
+  raw.forEach((t, i) => {
+    if (t.name === undefined) return;
+    const first = seen.get(t.name.toLowerCase());
+    if (first !== undefined) {
+      throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `${file}: entries ${first + 1} and ${i + 1} have the same name ${JSON.stringify(t.name)} (names are compared whatever the case); give each token a name of its own`,
+        { zh: `令牌文件 ${file} 第 ${first + 1} 项和第 ${i + 1} 项的名称（${t.name}）相同（不区分大小写），每个令牌的名称须各不相同` });
+    }
+    seen.set(t.name.toLowerCase(), i);
+  });
   return raw;
+}
+
+/** An entry of the tokens file as a refusal names it: its role and village, never its secret. */
+const described = (t: object): string => {
+  const { role, village } = t as { role?: unknown; village?: unknown };
+  return role === 'village' ? `(a village token${typeof village === 'string' ? ` of ${village}` : ''})` : role === 'town' ? '(a town token)' : '';
+};
+
+/**
+ * The warning at start, once, when village tokens have no name: what such a token files carries
+ * no filer, so the same token approves it (separation of duties does not reach it). Says how many
+ * and of which villages, never a token.
+ */
+function warnUnnamed(log: Logger, file: string, tokens: ApiToken[]): void {
+  const unnamed = tokens.filter((t) => t.role === 'village' && t.name === undefined);
+  if (unnamed.length === 0) return;
+  const villages = [...new Set(unnamed.map((t) => t.village!))].sort();
+  log.warn({ tokens_file: file, unnamed_village_tokens: unnamed.length, villages },
+    `${unnamed.length} village ${unnamed.length === 1 ? 'token has' : 'tokens have'} no name in ${file} (${villages.join(', ')}): a record such a token files may be approved by the same token; give each village token a "name" so that another token or a staff member approves it / 令牌文件中有 ${unnamed.length} 个村级令牌没有名称（${villages.join('、')}）：这类令牌登记的记录可由同一令牌自行审核；请为每个村级令牌设置名称（name），使其登记的记录须由其他令牌或工作人员审核`);
 }
 
 export async function runLedger(o: LedgerRunOptions): Promise<{ url: string; clientId: string; db: SqlDb; service: LedgerService; board: BoardPublisher; stop: () => Promise<void> }> {
@@ -123,6 +172,7 @@ export async function runLedger(o: LedgerRunOptions): Promise<{ url: string; cli
     }
   }
   const tokens = loadTokens(o.tokensFile);
+  warnUnnamed(o.log, o.tokensFile, tokens);
   const retentionOptions: LedgerRetentionOptions = { ...DEFAULT_LEDGER_RETENTION, ...Object.fromEntries(Object.entries(o.retention ?? {}).filter(([, v]) => v !== undefined)) };
   LedgerRetention.check(retentionOptions);
   // What has started, stopped in reverse if a later part fails to start: a half-started ledger

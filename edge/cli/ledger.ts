@@ -37,7 +37,7 @@ export function registerLedgerCommand(program: Command): void {
     .option('--db <file>', 'SQLite file when DATABASE_URL is not set / SQLite 文件', './data/village-ledger.sqlite')
     .option('--key-file <pem>', 'Ed25519 private key that signs what the ledger publishes / 签名私钥', './data/ledger-key.pem')
     .option('--key-id <id>', 'id of that key, as configured in the stores / 密钥编号', 'ledger-1')
-    .option('--tokens-file <json>', 'API tokens: [{"token","role":"village"|"town","village"}] / 接口令牌文件', './data/ledger-tokens.json')
+    .option('--tokens-file <json>', 'API tokens: [{"token","role":"village"|"town","village","name"}] / 接口令牌文件', './data/ledger-tokens.json')
     .option('--host <host>', 'API address / 接口地址', '127.0.0.1')
     .option('--port <n>', 'API port / 接口端口', '8090')
     .option('--evidence-keep-days <n>', 'days an evidence photo is kept, then purged (its claim and audit stay); 0 keeps them for ever / 凭证照片保存天数', '365')

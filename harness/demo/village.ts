@@ -6,8 +6,9 @@
  *
  * On first start it makes the village's files, readable by this user only (the folder 0700,
  * files 0600): the ledger's signing key, the API token file (a `town` token, which creates the
- * village, and the village's own, which enters its store, villagers and points) and the
- * database. On every start it registers the village, this store's public key and the demo's
+ * village, and two named village tokens: `office`, which enters its store, villagers and points
+ * and files the good deeds, and `review`, which approves them, since a named token does not
+ * approve what it filed itself) and the database. On every start it registers the village, this store's public key and the demo's
  * villagers with the ledger through the API, and awards their opening points there (ids
  * `demo-opening:<villager>`, so a restart awards nothing twice).
  *
@@ -43,9 +44,32 @@ interface Running {
   stop: () => Promise<void>;
   apiUrl: string;
   token: string;
-  /** The village office's token (files and approves the demo's good deeds). */
+  /** The village office's token, named `office` (files the demo's good deeds, and everything else the village does). */
   villageToken: string;
+  /** The village's second token, named `review`: it approves the good deeds `office` filed. */
+  reviewToken: string;
   ledgerPublicPem: string;
+}
+
+/** An entry of the tokens file (cloud-sync/ledger/run.ts loadTokens). */
+export type TokenEntry = { token: string; role: string; village?: string; name?: string };
+
+/**
+ * The village office's own tokens in the demo's tokens file, added to it where missing (the town
+ * reads villages, it files nothing in them): `office` files the demo's good deeds and `review`
+ * approves them, as two people of the office would (a named token does not approve what it filed
+ * itself, governance/duties.ts). An older demo's unnamed village token becomes `office`.
+ */
+export function officeTokens(tokens: TokenEntry[], village: string): { office: string; review: string } {
+  const ours = (t: TokenEntry) => t.role === 'village' && t.village === village;
+  const older = tokens.find((t) => ours(t) && t.name === undefined);
+  if (older && !tokens.some((t) => t.name === 'office')) older.name = 'office';
+  const named = (name: string): string => {
+    let t = tokens.find((e) => ours(e) && e.name === name);
+    if (!t) tokens.push((t = { token: randomBytes(24).toString('base64url'), role: 'village', village, name }));
+    return t.token;
+  };
+  return { office: named('office'), review: named('review') };
 }
 
 /** A file of ours, created 0600 with `content()` when absent, its mode tightened when found open. */
@@ -75,18 +99,12 @@ export class DemoVillage implements Part {
     const keyFile = path.join(dir, 'ledger-key.pem');
     const ledgerPublicPem = createPublicKey(createPrivateKey(privateFile(keyFile, () => newKeyPair().privatePem))).export({ type: 'spki', format: 'pem' }).toString();
     const tokensFile = path.join(dir, 'api-tokens.json');
-    const tokens = JSON.parse(privateFile(tokensFile, () => `${JSON.stringify([{ token: randomBytes(24).toString('base64url'), role: 'town' }], null, 2)}\n`)) as Array<{ token: string; role: string }>;
+    const tokens = JSON.parse(privateFile(tokensFile, () => `${JSON.stringify([{ token: randomBytes(24).toString('base64url'), role: 'town' }], null, 2)}\n`)) as TokenEntry[];
     const token = tokens.find((t) => t.role === 'town')?.token;
     if (!token) throw new Error(`${tokensFile} holds no town token / 令牌文件中没有镇级令牌`);
-    // The village office's own token: it files and approves the demo's good deeds (the town
-    // reads villages, it files nothing in them). Added to a tokens file of an older demo too.
-    const village = this.deps.address.village;
-    let villageToken = (tokens as Array<{ token: string; role: string; village?: string }>).find((t) => t.role === 'village' && t.village === village)?.token;
-    if (!villageToken) {
-      villageToken = randomBytes(24).toString('base64url');
-      tokens.push({ token: villageToken, role: 'village', village } as { token: string; role: string });
-      writeFileSync(tokensFile, `${JSON.stringify(tokens, null, 2)}\n`, { mode: 0o600 });
-    }
+    const before = JSON.stringify(tokens);
+    const { office: villageToken, review: reviewToken } = officeTokens(tokens, this.deps.address.village);
+    if (JSON.stringify(tokens) !== before) writeFileSync(tokensFile, `${JSON.stringify(tokens, null, 2)}\n`, { mode: 0o600 });
     const sqliteFile = path.join(dir, 'ledger.sqlite');
     privateFile(sqliteFile, () => '');
 
@@ -96,7 +114,7 @@ export class DemoVillage implements Part {
       // village ledger signs its villagers' phone QR codes with it, so /m/ codes open the door.
       const qrKeyFile = path.join(this.deps.dataDir, 'keys', 'demo-qr-private.pem');
       const run = await runLedger({ brokerUrl: broker.url, databaseUrl: undefined, sqliteFile, keyFile, keyId: DEMO_LEDGER_KEY_ID, tokensFile, host: '127.0.0.1', port: 0, log: this.log, qrKeyFile: existsSync(qrKeyFile) ? qrKeyFile : undefined });
-      this.running = { broker, stop: run.stop, apiUrl: run.url, token, villageToken, ledgerPublicPem };
+      this.running = { broker, stop: run.stop, apiUrl: run.url, token, villageToken, reviewToken, ledgerPublicPem };
     } catch (err) {
       await broker.close();
       throw err;
@@ -161,7 +179,8 @@ export class DemoVillage implements Part {
   }
 
   /**
-   * A few good deeds filed by the village office and approved, once (on a fresh demo ledger), so
+   * A few good deeds filed by the village office (`office`) and approved by another of its tokens
+   * (`review`), once (on a fresh demo ledger), so
    * the public board's red list and good deeds are not empty: points earned from rule items, as
    * in a real village (opening balances are plain awards and do not rank).
    */
@@ -180,7 +199,7 @@ export class DemoVillage implements Part {
     for (const [i, p] of who.entries()) {
       const d = deeds[i % deeds.length]!;
       const claim = (await this.call('POST', `/api/villages/${v}/reports`, { ...d, villager: p.id }, [201], r.villageToken)) as { id: string };
-      await this.call('POST', `/api/villages/${v}/claims/${claim.id}/approve`, {}, [200], r.villageToken);
+      await this.call('POST', `/api/villages/${v}/claims/${claim.id}/approve`, {}, [200], r.reviewToken);
     }
   }
 

@@ -3,7 +3,7 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { expect } from 'vitest';
 import { silentLogger, type Logger } from '../../edge/log.ts';
-import { buildLedgerApi } from '../../cloud-sync/ledger/api.ts';
+import { buildLedgerApi, type ApiToken } from '../../cloud-sync/ledger/api.ts';
 import { LedgerService } from '../../cloud-sync/ledger/service.ts';
 import { ensureDefaultItems } from '../../cloud-sync/ledger/governance/rules.ts';
 import { newKeyPair, privateEd25519 } from '../../cloud-sync/protocol/sign.ts';
@@ -60,8 +60,12 @@ export interface GovApp {
   close(): Promise<void>;
 }
 
-/** `service`: a running ledger service (end to end); else one never started (publications answer false). `log`: the API's (silent without). */
-export async function govApp(opts: { db?: SqlDb; service?: LedgerService; village?: string; noQrKey?: boolean; qrLifetimeS?: number; setupToken?: string; clock?: () => Date; log?: Logger } = {}): Promise<GovApp> {
+/**
+ * `service`: a running ledger service (end to end); else one never started (publications answer
+ * false). `log`: the API's (silent without). `tokens`: bearer tokens besides the three unnamed
+ * ones (town, village a, village b), made from the villages' ids (named tokens, say).
+ */
+export async function govApp(opts: { db?: SqlDb; service?: LedgerService; village?: string; noQrKey?: boolean; qrLifetimeS?: number; setupToken?: string; clock?: () => Date; log?: Logger; tokens?: (a: string, b: string) => ApiToken[] } = {}): Promise<GovApp> {
   const fresh = opts.db ? undefined : await tempLedgerDb();
   const db = opts.db ?? fresh!.db;
   await ensureDefaultItems(db, new Date());
@@ -70,7 +74,7 @@ export async function govApp(opts: { db?: SqlDb; service?: LedgerService; villag
   const b = uid('vb');
   const [town, va, vb] = ['town-secret-0000', 'village-a-secret', 'village-b-secret'];
   const qr = generateKeyPairSync('ed25519');
-  const app = buildLedgerApi({ db, service, log: opts.log ?? silentLogger(), qrKey: opts.noQrKey ? undefined : qr.privateKey, ...(opts.qrLifetimeS ? { qrLifetimeS: opts.qrLifetimeS } : {}), setupToken: opts.setupToken, ...(opts.clock ? { clock: opts.clock } : {}), tokens: [{ token: town, role: 'town' }, { token: va, role: 'village', village: a }, { token: vb, role: 'village', village: b }] });
+  const app = buildLedgerApi({ db, service, log: opts.log ?? silentLogger(), qrKey: opts.noQrKey ? undefined : qr.privateKey, ...(opts.qrLifetimeS ? { qrLifetimeS: opts.qrLifetimeS } : {}), setupToken: opts.setupToken, ...(opts.clock ? { clock: opts.clock } : {}), tokens: [{ token: town, role: 'town' }, { token: va, role: 'village', village: a }, { token: vb, role: 'village', village: b }, ...(opts.tokens?.(a, b) ?? [])] });
   const call: GovApp['call'] = (token, method, url, payload) =>
     app.inject({ method, url, headers: headersOf(token), ...(payload === undefined ? {} : { payload: payload as object }) });
   // a village given is there already (a rig's own, under its own name)

@@ -8,8 +8,11 @@ import type { VillagerSessions } from './auth.ts';
 import { fieldError } from './rules.ts';
 import { PIN_PATTERN } from './errors.ts';
 
-/** `staff`: the staff account signed in to the pages (its user name); none for a machine's bearer token. */
-export type Principal = { role: 'town' } | { role: 'village'; village: string; staff?: string } | { role: 'villager'; village: string; villager: string };
+/**
+ * `staff`: the staff account signed in to the pages (its user name); none for a machine's bearer
+ * token. `token`: a bearer token's name, when the tokens file gives it one (run.ts loadTokens).
+ */
+export type Principal = { role: 'town'; token?: string } | { role: 'village'; village: string; staff?: string; token?: string } | { role: 'villager'; village: string; villager: string };
 export type GovApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
 /**
  * One limit on attempts per client address for a group of routes (the villager logins; the staff
@@ -42,9 +45,22 @@ export function gate(deps: GovDeps, req: FastifyRequest, village: string, need: 
   return p;
 }
 
-export const actorOf = (p: Principal): string => (p.role === 'town' ? 'town' : p.role === 'village' ? `village:${p.village}` : `villager:${p.villager}`);
+/** The audit's actor: a named token as `token:NAME` (the tokens file says its role and village), else the role (and village or villager). */
+export const actorOf = (p: Principal): string => (p.role !== 'villager' && p.token !== undefined ? tokenFiler(p.token) : p.role === 'town' ? 'town' : p.role === 'village' ? `village:${p.village}` : `villager:${p.villager}`);
 /** The village staff account acting, signed in to the pages (undefined for a bearer token, the town, a villager). */
 export const staffOf = (p: Principal): string | undefined => (p.role === 'village' ? p.staff : undefined);
+/**
+ * A named token as a filer (gov_claims.filed_by) and in the audit: `token:` and its name. No staff
+ * user name holds a ':' (lib/passwords.ts USERNAME, checked by every way an account is made), so
+ * it is never a staff account's.
+ */
+export const TOKEN_FILER = 'token:';
+export const tokenFiler = (name: string): string => `${TOKEN_FILER}${name}`;
+/**
+ * Who files or approves a village record, for separation of duties (duties.ts): the staff account
+ * signed in, or a named token (`token:NAME`); undefined for an unnamed token (nobody), the town, a villager.
+ */
+export const dutyOf = (p: Principal): string | undefined => (p.role !== 'village' ? undefined : p.staff ?? (p.token === undefined ? undefined : tokenFiler(p.token)));
 
 /**
  * For a route whose body fields are all optional: no body at all (a POST with no content) is

@@ -3,11 +3,17 @@
  * villager, the /village record form): the staff account that filed one does not approve it;
  * another staff member of the village does (403 `FORBIDDEN`, in both languages). A village with
  * one staff account would wait forever: there the one who filed approves, and the approval's
- * audit step says so (`self_approved`). A machine's bearer token is no staff account: what it
- * files (`filed_by` null) anyone may approve, and its approval is nobody's own. Tokens have no
- * name (run.ts `loadTokens`: token, role, village), so a token approving what that same token
- * filed cannot be told from another's approval and is allowed: a documented limit
- * (docs/governance-staff.md), not a rule.
+ * audit step says so (`self_approved`).
+ *
+ * A machine's bearer token is someone only when the tokens file names it (run.ts loadTokens):
+ * what a named token files keeps `token:NAME` as its filer (a name no staff account can have:
+ * access.ts tokenFiler), and the same token approving it is refused alike, always: another token
+ * or a staff member of the village approves it. There is no "only token" exception as there is
+ * for the only staff account: the tokens file is read at start and kept nowhere in the ledger, so
+ * which tokens a village had when a record was filed cannot be told at approval, and a village
+ * with one machine keeps it unnamed. An unnamed token is nobody: what it files (`filed_by` null)
+ * anyone may approve, that same token too (a documented limit, docs/governance-staff.md, said
+ * at start by run.ts), and its approval is nobody's own.
  *
  * Both rules are decided by the staff as they were when the record was filed, which the filer
  * cannot change afterwards (a review found both ways round the rules as they stood at approval):
@@ -22,15 +28,17 @@
  */
 import type { SqlDb } from '../sql.ts';
 import { fieldError } from './rules.ts';
+import { TOKEN_FILER } from './access.ts';
 
 /** The audit's word for an approval by the one who filed, allowed as the village's only staff account when filing. */
 export const SOLE_STAFF = 'only active staff account of the village';
 
 /**
- * Whether `by` (the approving staff account; undefined for a bearer token) may approve claim `c`:
- * throws the refusal when they filed it and the village had another staff account then, or when
- * `by` is a village account made after it was filed; answers SOLE_STAFF when they filed it as
- * the village's only one, else undefined.
+ * Whether `by` (the approving staff account, or a named token as `token:NAME`; undefined for an
+ * unnamed token) may approve claim `c`: throws the refusal when `by` is the named token that
+ * filed it, when `by` is the staff account that filed it and the village had another staff
+ * account then, or when `by` is a village account made after it was filed; answers SOLE_STAFF
+ * when a staff account filed it as the village's only one, else undefined.
  */
 export async function approverAllowed(tx: SqlDb, c: { id: string; village: string; origin: string }, by: string | undefined): Promise<typeof SOLE_STAFF | undefined> {
   if (c.origin !== 'village' || by === undefined) return undefined;
@@ -44,6 +52,11 @@ export async function approverAllowed(tx: SqlDb, c: { id: string; village: strin
         `您的账号（${by}）是在这条记录（${c.id}）登记之后开设的，须由登记时已在任的本村工作人员审核（或由登记人驳回后重新登记）`, 403);
     }
     return undefined;
+  }
+  if (by.startsWith(TOKEN_FILER)) {
+    const name = by.slice(TOKEN_FILER.length);
+    throw fieldError('claim', `token ${name} filed record ${c.id}; another token or a staff member of the village must approve it (a named token never approves its own records)`,
+      `这条记录（${c.id}）是令牌（${name}）登记的，须由本村其他令牌或工作人员审核通过`, 403);
   }
   const others = await tx.query<{ username: string }>(
     `SELECT username FROM staff_accounts WHERE role = 'village' AND village = $1 AND username <> $2

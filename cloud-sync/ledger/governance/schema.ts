@@ -142,8 +142,8 @@ CREATE TRIGGER gov_evidence_no_change BEFORE UPDATE OR DELETE ON gov_evidence FO
  * award into a deduction where it is shown, approved or added up; claims held before are given
  * the direction of the item version they name (their filing version: versions never change).
  * `filed_by`: the staff account (user name) that filed a village record signed in to the pages,
- * so that another staff member approves it (duties.ts); null when a machine's bearer token, a
- * villager or an older version filed it.
+ * or the named bearer token that filed it (`token:NAME`, access.ts tokenFiler), so that another
+ * approves it (duties.ts); null when an unnamed token, a villager or an older version filed it.
  */
 export const CLAIM_TERMS_VERSION = 22;
 export const CLAIM_TERMS = /* sql */ `

@@ -5,7 +5,7 @@ import { balanceOf } from '../tables.ts';
 import { fieldError, ItemCode } from './rules.ts';
 import { approveClaim, claimOf, claimTask, closeTask, fileReport, listClaims, listTasks, publishTask, rejectClaim, reportDone, reverseClaim, taskOf, type Claim } from './tasks.ts';
 import { REQUEST_ID } from './request-ids.ts';
-import { actorOf, emptyBodyIsObject, gate, Id, staffOf, VillageParams, type GovApp, type GovDeps, type Principal } from './access.ts';
+import { actorOf, dutyOf, emptyBodyIsObject, gate, Id, VillageParams, type GovApp, type GovDeps, type Principal } from './access.ts';
 
 const TaskId = Type.String({ minLength: 1, maxLength: 40, pattern: '^[A-Za-z0-9_-]+$' });
 const ClaimId = Type.String({ minLength: 1, maxLength: 120, pattern: '^[A-Za-z0-9_.-]+$' });
@@ -73,7 +73,7 @@ export function registerTaskRoutes(app: GovApp, deps: GovDeps): void {
       villager = p.villager;
     }
     if (!villager) throw fieldError('villager', 'villager is required when the village files a record', '请填写村民编号');
-    const r = await fileReport(deps.db, req.params.village, p.role === 'villager' ? 'self' : 'village', { ...req.body, villager }, actorOf(p), deps.clock(), staffOf(p));
+    const r = await fileReport(deps.db, req.params.village, p.role === 'villager' ? 'self' : 'village', { ...req.body, villager }, actorOf(p), deps.clock(), dutyOf(p));
     return reply.status(r.duplicate ? 200 : 201).send({ ...r.claim, duplicate: r.duplicate });
   });
 
@@ -93,7 +93,7 @@ export function registerTaskRoutes(app: GovApp, deps: GovDeps): void {
     // The approval and its entry in one transaction. Also when already approved: an entry missing
     // (an approval made before both were one step) is made now, under the same id.
     const { result: r, published } = await deps.service.decide(req.params.village, async (tx) => {
-      const d = await approveClaim(tx, req.params.village, req.params.claim, req.body?.points, actorOf(p), deps.clock(), staffOf(p));
+      const d = await approveClaim(tx, req.params.village, req.params.claim, req.body?.points, actorOf(p), deps.clock(), dutyOf(p));
       return { entries: [d.entry], result: d };
     });
     return { claim: r.claim, entry: r.entry, duplicate: r.duplicate, published, balance: await balanceOf(deps.db, r.claim.villager_id) };
