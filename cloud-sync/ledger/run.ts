@@ -112,7 +112,7 @@ export function loadTokens(file: string): ApiToken[] {
       if (t === null || typeof t !== 'object' || !('name' in t)) return;
       const name = (t as { name: unknown }).name;
       if (typeof name === 'string' && TOKEN_NAME.test(name)) return;
-      throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `${file}: entry ${i + 1} ${described(t)}: "name" must be 1 to 64 letters, digits, . _ - (no space, no colon), got ${JSON.stringify(name)}`,
+      throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `${file}: entry ${i + 1} ${described(t)}: "name" must be 1 to 64 letters, digits, . _ - (no space, no colon); its value is not repeated here, in case it is a secret`,
         { zh: `令牌文件 ${file} 第 ${i + 1} 项：名称（name）须为 1–64 位英文字母、数字或 . _ -（不能有空格或冒号）` });
     });
   }

@@ -62,11 +62,18 @@ export type TokenEntry = { token: string; role: string; village?: string; name?:
  */
 export function officeTokens(tokens: TokenEntry[], village: string): { office: string; review: string } {
   const ours = (t: TokenEntry) => t.role === 'village' && t.village === village;
+  // names are one across the whole file, whatever the case (run.ts loadTokens refuses a second `Office`)
+  const same = (a: string | undefined, b: string): boolean => a !== undefined && a.toLowerCase() === b.toLowerCase();
+  const taken = (name: string): boolean => tokens.some((t) => same(t.name, name));
   const older = tokens.find((t) => ours(t) && t.name === undefined);
-  if (older && !tokens.some((t) => t.name === 'office')) older.name = 'office';
+  if (older && !taken('office')) older.name = 'office';
   const named = (name: string): string => {
-    let t = tokens.find((e) => ours(e) && e.name === name);
-    if (!t) tokens.push((t = { token: randomBytes(24).toString('base64url'), role: 'village', village, name }));
+    let t = tokens.find((e) => ours(e) && same(e.name, name));
+    if (t) return t.token;
+    // the name is another village's (the demo's village id changed): this village's own, with its id
+    const own = taken(name) ? `${name}-${village.replace(/[^A-Za-z0-9._-]/g, '_')}`.slice(0, 64) : name;
+    t = tokens.find((e) => ours(e) && same(e.name, own));
+    if (!t) tokens.push((t = { token: randomBytes(24).toString('base64url'), role: 'village', village, name: own }));
     return t.token;
   };
   return { office: named('office'), review: named('review') };

@@ -39,4 +39,17 @@ describe("the demo village office's tokens", () => {
     expect(older.map((e) => e.name)).toEqual([undefined, 'office', 'review']);
     expect(taken(older)).toHaveLength(3);
   });
+
+  it('a name taken whatever the case, or by another village (the demo village renamed), gets no second token of that name: the file still loads', () => {
+    const handRenamed: TokenEntry[] = [{ ...town }, { token: 'hand-renamed-token-0001', role: 'village', village: 'demo-village', name: 'Office' }];
+    expect(officeTokens(handRenamed, 'demo-village').office).toBe('hand-renamed-token-0001');
+    expect(taken(handRenamed)).toHaveLength(3);
+    const moved: TokenEntry[] = [{ ...town }, { token: 'old-village-office-0001', role: 'village', village: 'old-village', name: 'office' }, { token: 'old-village-review-0001', role: 'village', village: 'old-village', name: 'review' }];
+    const t = officeTokens(moved, 'demo-village');
+    expect([t.office, t.review]).not.toContain('old-village-office-0001');
+    expect(moved.slice(3).map((e) => [e.village, e.name])).toEqual([['demo-village', 'office-demo-village'], ['demo-village', 'review-demo-village']]);
+    expect(taken(moved)).toHaveLength(5);
+    expect(officeTokens(moved, 'demo-village')).toEqual(t);
+    expect(moved).toHaveLength(5);
+  });
 });
