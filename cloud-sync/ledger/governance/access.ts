@@ -9,7 +9,7 @@ import { fieldError } from './rules.ts';
 import { PIN_PATTERN } from './errors.ts';
 
 /** `staff`: the staff account signed in to the pages (its user name); none for a machine's bearer token. */
-export type Principal = { role: 'town' } | { role: 'village'; village: string; staff?: string } | { role: 'villager'; village: string; villager: string };
+export type Principal = { role: 'town'; staff?: string } | { role: 'village'; village: string; staff?: string } | { role: 'villager'; village: string; villager: string };
 export type GovApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
 /**
  * One limit on attempts per client address for a group of routes (the villager logins; the staff
@@ -43,8 +43,8 @@ export function gate(deps: GovDeps, req: FastifyRequest, village: string, need: 
 }
 
 export const actorOf = (p: Principal): string => (p.role === 'town' ? 'town' : p.role === 'village' ? `village:${p.village}` : `villager:${p.villager}`);
-/** The village staff account acting, signed in to the pages (undefined for a bearer token, the town, a villager). */
-export const staffOf = (p: Principal): string | undefined => (p.role === 'village' ? p.staff : undefined);
+/** The staff account acting, signed in to the pages (town or village; undefined for a bearer token, a villager): the audit's `by`. */
+export const staffOf = (p: Principal): string | undefined => (p.role === 'villager' ? undefined : p.staff);
 
 /**
  * For a route whose body fields are all optional: no body at all (a POST with no content) is
