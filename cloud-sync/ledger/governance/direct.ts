@@ -14,7 +14,7 @@
  *   entry's transaction; the same entry sent again (a retry) is not a second step.
  * A villager added, renamed, or whose status changes (the record's `status`, or a block or unblock
  * command) is a step too (`villager.add`, `villager.change` with what was and what is).
- * docs/governance.md#direct-entries.
+ * docs/governance.md#direct-entries-and-villager-records.
  */
 import type { FastifyRequest } from 'fastify';
 import { ErrorCode } from '../../../edge/errors.ts';
