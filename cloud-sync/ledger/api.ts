@@ -2,6 +2,8 @@
  * The village ledger's JSON API (fastify). Bearer-token auth with two staff roles: `town` sees
  * every village and creates villages, but changes no village's data (403); `village` reads and
  * changes its own only — another village's data answers 404, as if it did not exist. Awards made here are signed and published to the village's stores.
+ * A direct entry (`POST …/entries`) is the village's machines' (a bearer token), capped, audited and
+ * never in the ids the ledger makes; a staff account files a record instead (governance/direct.ts).
  * Points governance (governance/) adds a third role, the villager, by session token: a bearer
  * token from `POST /api/villager/login`, or the HTTP-only cookie of the villager's phone page
  * (web/pages.ts). A request signed in by that cookie must carry a CSRF token (`x-csrf-token`)
@@ -25,7 +27,9 @@ import { registerGovernance, registerVillagerLogin, type Principal } from './gov
 import { registerPinChange } from './governance/pin-change.ts';
 import { VillagerSessions, villagerLoginLimit, type VillagerSession } from './governance/auth.ts';
 import { nulField, nulRefusal, refusalCode, validationError } from './governance/errors.ts';
-import { fieldError, notBlank } from './governance/rules.ts';
+import { fieldError, ITEM_POINTS_MAX, notBlank } from './governance/rules.ts';
+import { actorOf, staffOf } from './governance/access.ts';
+import { checkDirectEntry, postDirectEntry, villagerAudit } from './governance/direct.ts';
 import { registerRollupRoutes } from './governance/rollup-routes.ts';
 import { RollupRunner } from './governance/rollup-runner.ts';
 import { registerVillagerRoutes } from './governance/villager-routes.ts';
@@ -144,12 +148,15 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
   const principal = (req: FastifyRequest): Principal | undefined => {
     const t = who(req);
     if (t) {
+      const staff = t.username === undefined ? {} : { staff: t.username };
       const named = t.name === undefined ? {} : { token: t.name };
-      return t.role === 'town' ? { role: 'town', ...named } : { role: 'village', village: t.village!, ...(t.username === undefined ? {} : { staff: t.username }), ...named };
+      return t.role === 'town' ? { role: 'town', ...staff, ...named } : { role: 'village', village: t.village!, ...staff, ...named };
     }
     const s = req.villagerSession;
     return s ? { role: 'villager', village: s.village, villager: s.villager } : undefined;
   };
+  /** For the audit of a plain route's change: the caller's actor and the staff account signed in (`by`). */
+  const acting = (req: FastifyRequest) => ({ actor: actorOf(principal(req)!), staff: staffOf(principal(req)!), now: (deps.clock ?? (() => new Date()))() });
 
   app.setErrorHandler((err, _req, reply) => {
     if (isEdgeError(err)) {
@@ -254,7 +261,8 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
     const name = notBlank('name', req.body.name, { en: 'a villager\'s name', zh: '姓名' });
     const tooLong = villagerNameRefusal(name);
     if (tooLong) throw fieldError('name', tooLong.message, tooLong.zh);
-    const published = await deps.service.putVillager({ id: req.params.id, name, village: req.params.village, ...(req.body.status ? { status: req.body.status } : {}) });
+    const a = acting(req);
+    const published = await deps.service.putVillager({ id: req.params.id, name, village: req.params.village, ...(req.body.status ? { status: req.body.status } : {}) }, villagerAudit(req.params.village, req.params.id, a.actor, a.staff, a.now));
     return { id: req.params.id, published };
   });
 
@@ -271,15 +279,17 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
         id: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.:#@-]+$' }),
         villager: VillageId,
         kind: Type.Union([Type.Literal('award'), Type.Literal('penalty')]),
-        points: Type.Integer({ minimum: -1_000_000, maximum: 1_000_000 }),
+        points: Type.Integer({ minimum: -ITEM_POINTS_MAX, maximum: ITEM_POINTS_MAX }),
         reason: Type.String({ minLength: 1, maxLength: 500 }),
       }, { additionalProperties: false }),
     },
   }, async (req, reply) => {
     if (!mayManage(req, reply, req.params.village)) return reply;
     const b = req.body;
+    checkDirectEntry(req, b.id);
     if ((b.kind === 'award') !== (b.points > 0) || b.points === 0) return reply.status(400).send({ error: ErrorCode.INVALID_ARGUMENT, message: 'an award is positive, a penalty negative', zh: '奖励积分须为正数，扣分须为负数' });
-    const r = await deps.service.award(req.params.village, { id: b.id, villager: b.villager, kind: b.kind, points: b.points, reason: b.reason, created_at: clock().toISOString() });
+    const a = acting(req);
+    const r = await postDirectEntry(deps.service, req.params.village, { id: b.id, villager: b.villager, kind: b.kind, points: b.points, reason: b.reason, created_at: clock().toISOString() }, a.actor, a.staff, a.now);
     return reply.status(r.duplicate ? 200 : 201).send({ id: b.id, duplicate: r.duplicate, published: r.published, balance: await balanceOf(deps.db, b.villager) });
   });
 
@@ -287,7 +297,9 @@ export function buildLedgerApi(deps: LedgerApiDeps): FastifyInstance {
     schema: { params: Params, body: Type.Object({ command: Type.Union(COMMANDS.map((c) => Type.Literal(c))), store: Type.Optional(VillageId), villager: Type.Optional(VillageId) }, { additionalProperties: false }) },
   }, async (req, reply) => {
     if (!mayManage(req, reply, req.params.village)) return reply;
-    return { published: await deps.service.publishOnStream(req.params.village, 'command', req.body) };
+    const a = acting(req);
+    const v = req.body.villager;
+    return { published: await deps.service.publishOnStream(req.params.village, 'command', req.body, v === undefined ? undefined : villagerAudit(req.params.village, v, a.actor, a.staff, a.now, req.body.command)) };
   });
 
   app.put('/api/villages/:village/stores/:id', {

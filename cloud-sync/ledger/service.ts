@@ -16,7 +16,7 @@ import { checkers, decode, type Ack, type Heartbeat, type SnapshotRequest, type 
 import { envelopeText, signControl, type SigningKey } from '../protocol/sign.ts';
 import { LEDGER_SUBSCRIPTIONS, parseTopic, storeTopic, villageBoardTopic, villageEventsTopic } from '../protocol/topics.ts';
 import { RefusalCounter } from '../protocol/refusals.ts';
-import { addLedgerEntry, appendEvent, listStores, setVillagerStatus, upsertVillager, type Signer } from './tables.ts';
+import { addLedgerEntry, appendEvent, listStores, setVillagerStatus, upsertVillager, type Signer, type VillagerChange } from './tables.ts';
 import type { RowsResult } from './rows.ts';
 import { DEFAULT_SKEW_MS } from '../protocol/clock.ts';
 import { countRows, newCounters, type LedgerCounters } from './counters.ts';
@@ -166,12 +166,12 @@ export class LedgerService {
   }
 
   /** Without `status` the villager keeps theirs (tables.ts `upsertVillager`). */
-  async putVillager(v: Omit<VillagerBody, 'status'> & { status?: VillagerBody['status'] }): Promise<boolean> {
-    return this.publishEvent(await upsertVillager(this.opts.db, v, this.signer, this.clock()));
+  async putVillager(v: Omit<VillagerBody, 'status'> & { status?: VillagerBody['status'] }, changed?: VillagerChange): Promise<boolean> {
+    return this.publishEvent(await upsertVillager(this.opts.db, v, this.signer, this.clock(), changed));
   }
 
   /** Commands and catalogue changes; a product is also recorded in the catalogue (catalogue.ts), in the event's transaction. */
-  async publishOnStream(village: string, kind: 'command' | 'product', body: CommandBody | ProductBody): Promise<boolean> {
+  async publishOnStream(village: string, kind: 'command' | 'product', body: CommandBody | ProductBody, changed?: VillagerChange): Promise<boolean> {
     const c = body as CommandBody;
     // A villager's status is the village's: a snapshot carries one status for all, so a block
     // meant for one store would be undone there by its next snapshot.
@@ -184,7 +184,7 @@ export class LedgerService {
     const now = this.clock();
     const event = await this.opts.db.transaction(async (tx) => {
       // The status with its event: a block of a villager not in this village (404) publishes nothing.
-      if (kind === 'command' && c.villager && (c.command === 'block' || c.command === 'unblock')) await setVillagerStatus(tx, village, c.villager, c.command === 'block' ? 'blocked' : 'active', now);
+      if (kind === 'command' && c.villager && (c.command === 'block' || c.command === 'unblock')) await setVillagerStatus(tx, village, c.villager, c.command === 'block' ? 'blocked' : 'active', now, changed);
       if (kind === 'product') await putCatalogueProduct(tx, village, body as ProductBody, now.toISOString());
       return appendEvent(tx, village, kind, `${kind}:${now.getTime()}:${Math.random().toString(36).slice(2, 10)}`, body, this.signer, now);
     }, { queue: [village] });

@@ -81,16 +81,22 @@ export async function villageSeq(db: SqlDb, village: string): Promise<number> {
 }
 
 /**
+ * What a villager's record was (undefined: a new one) and what it is now, told to the caller in the
+ * change's transaction (the audit's step, governance/direct.ts), only when something changed.
+ */
+export type VillagerChange = (tx: SqlDb, was: Pick<VillagerBody, 'name' | 'status'> | undefined, now: Pick<VillagerBody, 'name' | 'status'>) => Promise<void>;
+
+/**
  * A villager registered or changed. Without `status` a villager keeps theirs (a new one is
  * active): renaming a blocked villager must not unblock them here and, through the event, at
  * every store. Villager ids are unique across the town, so an id another village uses is
- * refused (409) without saying which village holds it.
+ * refused (409) without saying which village holds it. `changed`: told of a change (VillagerChange).
  */
-export async function upsertVillager(db: SqlDb, given: Omit<VillagerBody, 'status'> & { status?: VillagerBody['status'] }, signer: Signer, now: Date): Promise<Envelope> {
+export async function upsertVillager(db: SqlDb, given: Omit<VillagerBody, 'status'> & { status?: VillagerBody['status'] }, signer: Signer, now: Date, changed?: VillagerChange): Promise<Envelope> {
   return db.transaction(async (tx) => {
     await requireVillage(tx, given.village);
     const at = now.toISOString();
-    const other = await tx.query<{ village: string; status: VillagerBody['status'] }>('SELECT village, status FROM villagers WHERE id = $1', [given.id]);
+    const other = await tx.query<{ village: string; name: string; status: VillagerBody['status'] }>('SELECT village, name, status FROM villagers WHERE id = $1', [given.id]);
     if (other.length > 0 && other[0]!.village !== given.village) throw new EdgeError(ErrorCode.DUPLICATE_ID, `villager id ${given.id} is in use already; choose another`, { zh: `村民编号 ${given.id} 已被使用，请换一个编号` });
     const v: VillagerBody = { id: given.id, name: given.name, village: given.village, status: given.status ?? other[0]?.status ?? 'active' };
     await tx.run(
@@ -100,6 +106,7 @@ export async function upsertVillager(db: SqlDb, given: Omit<VillagerBody, 'statu
       [v.id, v.village, v.name, v.status, at],
     );
     if (v.status !== 'active') await endVillagerSessions(tx, v.id);
+    if (changed && (other[0]?.name !== v.name || other[0]?.status !== v.status)) await changed(tx, other[0], v);
     return appendEvent(tx, v.village, 'villager', `villager:${v.id}:${at}`, v, signer, now);
   }, { queue: [given.village] });
 }
@@ -120,8 +127,9 @@ export async function endVillagerSessions(db: SqlDb, villager: string): Promise<
  * sessions, together. A villager of another village (or none) is unknown here (404) and keeps
  * their status and sessions: villager ids are unique across the town, sessions are not per village.
  */
-export async function setVillagerStatus(db: SqlDb, village: string, villager: string, status: 'active' | 'blocked', now: Date): Promise<void> {
+export async function setVillagerStatus(db: SqlDb, village: string, villager: string, status: 'active' | 'blocked', now: Date, changed?: VillagerChange): Promise<void> {
   await db.transaction(async (tx) => {
+    const was = (await tx.query<{ name: string; status: VillagerBody['status'] }>('SELECT name, status FROM villagers WHERE id = $1 AND village = $2', [villager, village]))[0];
     // A block lifts nothing and an unblock brings nobody back: a villager who left stays left
     // (the door refuses them), as the store's admin page refuses any status change for them.
     const n = await tx.run("UPDATE villagers SET status = $1, updated_at = $2, status_changed_at = $2 WHERE id = $3 AND village = $4 AND status <> 'left'", [status, now.toISOString(), villager, village]);
@@ -133,6 +141,7 @@ export async function setVillagerStatus(db: SqlDb, village: string, villager: st
     }
     if (n === 0) throw new EdgeError(ErrorCode.UNKNOWN_VILLAGER, `no villager ${villager} in village ${village}`, { zh: `本村没有村民 ${villager}`, details: { field: 'villager' } });
     if (status !== 'active') await endVillagerSessions(tx, villager);
+    if (changed && was && was.status !== status) await changed(tx, was, { name: was.name, status });
   });
 }
 

@@ -23,11 +23,12 @@ describe(`roll-up and board agree on issued and participation (${ledgerDbKind})`
   let deedPoints = 0;
 
   beforeAll(async () => {
-    g = await govApp();
+    // village a is this test's own village (its token the village's machine, which posts the opening points)
+    g = await govApp({ village: v });
     expect((await g.call(g.town, 'POST', '/api/villages', { id: v, name: '前进村' })).statusCode).toBe(201);
     staff = await g.staff(uid('acct'), v);
     for (const id of ['a1', 'a2', 'a3']) expect((await g.call(staff, 'PUT', `/api/villages/${v}/villagers/${id}`, { name: `村民${id}` })).statusCode).toBe(200);
-    expect((await g.call(staff, 'POST', `/api/villages/${v}/entries`, { id: 'open-a1', villager: 'a1', kind: 'award', points: 50, reason: '开户积分' })).statusCode).toBeLessThan(300);
+    expect((await g.call(g.va, 'POST', `/api/villages/${v}/entries`, { id: 'open-a1', villager: 'a1', kind: 'award', points: 50, reason: '开户积分' })).statusCode).toBeLessThan(300);
     const r = await g.call(staff, 'POST', `/api/villages/${v}/reports`, { item: 'CIV-GOOD-DEED', villager: 'a2', evidence: 'witness:村长' });
     expect(r.statusCode, r.body).toBe(201);
     const ok = await g.call(staff, 'POST', `/api/villages/${v}/claims/${(r.json() as { id: string }).id}/approve`, { points: 10 });

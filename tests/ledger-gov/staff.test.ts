@@ -44,7 +44,7 @@ describe(`ledger staff accounts (${ledgerDbKind})`, () => {
     const cookie = ok.cookies.find((c) => c.name === 'ledger_staff')!;
     expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/' });
     const me = await g.app.inject({ method: 'GET', url: '/api/whoami', cookies: { ledger_staff: cookie.value } });
-    expect(me.json()).toEqual({ role: 'town' });
+    expect(me.json()).toEqual({ role: 'town', staff: 'town-chief' });
     const again = await g.app.inject({ method: 'POST', url: '/staff/setup', payload: { ...body, username: 'intruder', token: 'one-time-setup-token-123' } });
     expect(again.statusCode).toBe(403);
     expect(again.json()).toMatchObject({ field: 'setup' });

@@ -227,8 +227,10 @@ describe(`governance tasks (${ledgerDbKind})`, () => {
     expect(rev.json()).toMatchObject({ balance: 0, claim: { status: 'reversed' } });
     expect((await entries()).map((e) => [e.id, Number(e.points)])).toEqual([[`gov:${half.id}`, 2], [`gov:${half.id}:reversal`, -2]]);
     // An entry that cannot be made (its id taken by another entry) leaves the claim as it was: reported, no points.
+    // (A direct entry may no longer take a `gov:` id, governance/direct.ts; one an older ledger let through is written here as it stands.)
     const blocked = await report();
-    expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/entries`, { id: `gov:${blocked.id}`, villager: 'zhang', kind: 'award', points: 9, reason: '占用编号' })).statusCode).toBe(201);
+    await g.db.run('INSERT INTO entries (id, village, villager_id, kind, points, reference, reason, origin_store, created_at, received_at) VALUES ($1, $2, $3, $4, $5, NULL, $6, NULL, $7, $7)',
+      [`gov:${blocked.id}`, g.a, 'zhang', 'award', 9, '占用编号', new Date().toISOString()]);
     expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${blocked.id}/approve`, {})).statusCode).toBe(409);
     expect((await g.call(g.va, 'GET', `/api/villages/${g.a}/claims/${blocked.id}`)).json()).toMatchObject({ status: 'reported' });
     expect((await g.call(g.va, 'POST', `/api/villages/${g.a}/claims/${blocked.id}/reverse`, { reason: '不该冲正' })).statusCode).toBe(409);

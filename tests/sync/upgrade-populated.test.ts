@@ -115,7 +115,7 @@ describe(`a populated village ledger upgraded to version ${LEDGER_SCHEMA_VERSION
       g = await govApp({ db, village: 'va' });
       const app = g.app;
       const login = (username: string, password: string, address: string) => app.inject({ method: 'POST', url: '/staff/login', remoteAddress: address, payload: { username, password } });
-      expect((await app.inject({ method: 'GET', url: '/api/whoami', cookies: { ledger_staff: STAFF_TOKEN } })).json()).toEqual({ role: 'town' });
+      expect((await app.inject({ method: 'GET', url: '/api/whoami', cookies: { ledger_staff: STAFF_TOKEN } })).json()).toEqual({ role: 'town', staff: 'chief' });
       // clerk had four wrong passwords before: a fifth now is the first of a new count, no lock
       expect((await login('clerk', 'wrong password!', '192.0.2.1')).statusCode).toBe(401);
       expect((await login('clerk', PASSWORD, '192.0.2.1')).statusCode).toBe(200);

@@ -5,7 +5,7 @@
  */
 import { Type } from '@fastify/type-provider-typebox';
 import { fieldError } from '../governance/rules.ts';
-import { actorOf, gate, Id, VillageParams, type GovApp, type GovDeps, type Principal } from '../governance/access.ts';
+import { actorOf, gate, staffOf, Id, VillageParams, type GovApp, type GovDeps, type Principal } from '../governance/access.ts';
 import { computeBoard } from './compute.ts';
 import { boardSettings, setBoardSettings, setVillagerBoardChoice, villagerBoardChoice } from './settings.ts';
 import type { BoardPublisher } from './publisher.ts';
@@ -28,7 +28,7 @@ export function registerBoardRoutes(app: GovApp, deps: GovDeps & { board?: Board
     const p = gate(deps, req, req.params.village, 'manage');
     // Fields the schema does not know are dropped (the API's rule): nothing left is a mistake, not a no-op.
     if (Object.keys(req.body).length === 0) throw fieldError('settings', `nothing to change: give one of ${Object.keys(Settings.properties).join(', ')}`, `没有要修改的设置，可修改：${Object.keys(Settings.properties).join('、')}`);
-    return { settings: await setBoardSettings(deps.db, req.params.village, req.body, actorOf(p), deps.clock()) };
+    return { settings: await setBoardSettings(deps.db, req.params.village, req.body, actorOf(p), deps.clock(), staffOf(p)) };
   });
   app.post('/api/villages/:village/board/publish', { schema: { params: VillageParams } }, async (req) => {
     gate(deps, req, req.params.village, 'manage');
@@ -40,7 +40,7 @@ export function registerBoardRoutes(app: GovApp, deps: GovDeps & { board?: Board
   }, async (req) => {
     const p = gate(deps, req, req.params.village, 'manage');
     if (Object.keys(req.body).length === 0) throw fieldError('named', 'nothing to change: give named or staff', '没有要修改的内容：请给出 named（是否署名）或 staff（是否工作人员）');
-    return { villager: req.params.id, ...(await setVillagerBoardChoice(deps.db, req.params.village, req.params.id, req.body, actorOf(p), deps.clock())) };
+    return { villager: req.params.id, ...(await setVillagerBoardChoice(deps.db, req.params.village, req.params.id, req.body, actorOf(p), deps.clock(), staffOf(p))) };
   });
   // A villager's own choice: to be named on the board or not (staff is the village's to say).
   app.get('/api/villages/:village/me/board', { schema: { params: VillageParams } }, async (req) => {

@@ -5,7 +5,7 @@
  */
 import { ErrorCode } from '../../../edge/errors.ts';
 import type { SqlDb } from '../sql.ts';
-import { audit, fieldError } from '../governance/rules.ts';
+import { audit, byStaff, fieldError } from '../governance/rules.ts';
 
 export type NameStyle = 'mask' | 'omit';
 
@@ -36,7 +36,7 @@ export async function boardSettings(db: SqlDb, village: string): Promise<BoardSe
 }
 
 /** Changes the fields given, keeps the others; answers the settings now in force. */
-export async function setBoardSettings(db: SqlDb, village: string, change: Partial<BoardSettings>, by: string, now: Date): Promise<BoardSettings> {
+export async function setBoardSettings(db: SqlDb, village: string, change: Partial<BoardSettings>, by: string, now: Date, staff?: string): Promise<BoardSettings> {
   return db.transaction(async (tx) => {
     const next: BoardSettings = { ...(await boardSettings(tx, village)), ...stripUndefined(change) };
     const b = (v: boolean) => (v ? 1 : 0);
@@ -46,7 +46,7 @@ export async function setBoardSettings(db: SqlDb, village: string, change: Parti
        ON CONFLICT (village) DO UPDATE SET publish_red_list = $2, red_list_size = $3, publish_deeds = $4, deeds_count = $5, publish_totals = $6, name_style = $7, updated_by = $8, updated_at = $9`,
       [village, b(next.publish_red_list), next.red_list_size, b(next.publish_deeds), next.deeds_count, b(next.publish_totals), next.name_style, by, now.toISOString()],
     );
-    await audit(tx, village, 'board', 'board.settings', by, stripUndefined(change), now);
+    await audit(tx, village, 'board', 'board.settings', by, { ...stripUndefined(change), ...byStaff(staff) }, now);
     return next;
   });
 }
@@ -64,7 +64,7 @@ export async function villagerBoardChoice(db: SqlDb, villager: string): Promise<
 }
 
 /** A villager of `village` (else 404 naming the field), their choice changed as given. */
-export async function setVillagerBoardChoice(db: SqlDb, village: string, villager: string, change: Partial<VillagerBoardChoice>, by: string, now: Date): Promise<VillagerBoardChoice> {
+export async function setVillagerBoardChoice(db: SqlDb, village: string, villager: string, change: Partial<VillagerBoardChoice>, by: string, now: Date, staff?: string): Promise<VillagerBoardChoice> {
   return db.transaction(async (tx) => {
     const [v] = await tx.query<{ village: string }>('SELECT village FROM villagers WHERE id = $1', [villager]);
     if (!v || v.village !== village) throw fieldError('villager', `no villager ${villager} in this village`, `本村没有村民 ${villager}`, 404, ErrorCode.UNKNOWN_VILLAGER);
@@ -74,7 +74,7 @@ export async function setVillagerBoardChoice(db: SqlDb, village: string, village
        ON CONFLICT (villager_id) DO UPDATE SET named = $2, staff = $3, updated_by = $4, updated_at = $5`,
       [villager, next.named ? 1 : 0, next.staff ? 1 : 0, by, now.toISOString()],
     );
-    await audit(tx, village, `villager:${villager}`, 'board.villager', by, stripUndefined(change), now);
+    await audit(tx, village, `villager:${villager}`, 'board.villager', by, { ...stripUndefined(change), ...byStaff(staff) }, now);
     return next;
   });
 }

@@ -12,7 +12,7 @@ import { PIN_PATTERN } from './errors.ts';
  * `staff`: the staff account signed in to the pages (its user name); none for a machine's bearer
  * token. `token`: a bearer token's name, when the tokens file gives it one (run.ts loadTokens).
  */
-export type Principal = { role: 'town'; token?: string } | { role: 'village'; village: string; staff?: string; token?: string } | { role: 'villager'; village: string; villager: string };
+export type Principal = { role: 'town'; staff?: string; token?: string } | { role: 'village'; village: string; staff?: string; token?: string } | { role: 'villager'; village: string; villager: string };
 export type GovApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
 /**
  * One limit on attempts per client address for a group of routes (the villager logins; the staff
@@ -47,8 +47,8 @@ export function gate(deps: GovDeps, req: FastifyRequest, village: string, need: 
 
 /** The audit's actor: a named token as `token:NAME` (the tokens file says its role and village), else the role (and village or villager). */
 export const actorOf = (p: Principal): string => (p.role !== 'villager' && p.token !== undefined ? tokenFiler(p.token) : p.role === 'town' ? 'town' : p.role === 'village' ? `village:${p.village}` : `villager:${p.villager}`);
-/** The village staff account acting, signed in to the pages (undefined for a bearer token, the town, a villager). */
-export const staffOf = (p: Principal): string | undefined => (p.role === 'village' ? p.staff : undefined);
+/** The staff account acting, signed in to the pages (town or village; undefined for a bearer token, a villager): the audit's `by`. */
+export const staffOf = (p: Principal): string | undefined => (p.role === 'villager' ? undefined : p.staff);
 /**
  * A named token as a filer (gov_claims.filed_by) and in the audit: `token:` and its name. No staff
  * user name holds a ':' (lib/passwords.ts USERNAME, checked by every way an account is made), so

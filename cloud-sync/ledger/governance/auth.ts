@@ -24,7 +24,7 @@ import type { SqlDb } from '../sql.ts';
 import { endVillagerSessions, villagerOf } from '../tables.ts';
 import type { VillagerBody } from '../../protocol/payloads.ts';
 import type { Logger } from '../../../edge/log.ts';
-import { audit, fieldError } from './rules.ts';
+import { audit, byStaff, fieldError } from './rules.ts';
 import { GUESS_WINDOW_MS, guessesSpent, MAX_GUESSES, readCount, writeAndTakeBack, writeCount } from './guess-counts.ts';
 import { noteFlood, sayFlood, type FloodTurn, type LoginFlood } from './login-flood.ts';
 
@@ -76,7 +76,7 @@ export async function verifyPin(pin: string, stored: string): Promise<boolean> {
   return got.length === want.length && timingSafeEqual(got, want);
 }
 
-export async function setPin(db: SqlDb, village: string, villager: string, pin: string, actor: string, now: Date): Promise<void> {
+export async function setPin(db: SqlDb, village: string, villager: string, pin: string, actor: string, now: Date, by?: string): Promise<void> {
   const hash = await hashPin(pin);
   await db.transaction(async (tx) => {
     const v = await villagerOf(tx, villager);
@@ -84,7 +84,7 @@ export async function setPin(db: SqlDb, village: string, villager: string, pin: 
     await tx.run('INSERT INTO gov_pins (villager_id, pin_hash, updated_at) VALUES ($1, $2, $3) ON CONFLICT (villager_id) DO UPDATE SET pin_hash = excluded.pin_hash, updated_at = excluded.updated_at', [villager, hash, now.toISOString()]);
     // Whoever knew the old PIN (a lost phone, a neighbour) is signed out with it.
     await endVillagerSessions(tx, villager);
-    await audit(tx, village, `villager:${villager}`, 'pin.set', actor, {}, now);
+    await audit(tx, village, `villager:${villager}`, 'pin.set', actor, byStaff(by), now);
   });
 }
 

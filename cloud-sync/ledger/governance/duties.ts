@@ -24,7 +24,8 @@
  *   decides none of them.) A record no one may approve any more (its filer's colleagues of then
  *   have all left) is withdrawn by the filer (rejected, with the reason) and filed again.
  * An account made beforehand for the purpose is beyond what the ledger can tell; its making is
- * in the village's audit log (`staff.add`, by whom). docs/governance-staff.md.
+ * in the village's audit log (`staff.create`, by whom). A direct entry (`POST …/entries`) is
+ * refused to a staff account signed in (direct.ts), so it is no way round either. docs/governance-staff.md.
  */
 import type { SqlDb } from '../sql.ts';
 import { fieldError } from './rules.ts';

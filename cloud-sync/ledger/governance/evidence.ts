@@ -17,7 +17,7 @@ import sharp, { type Metadata } from 'sharp';
 import { ErrorCode } from '../../../edge/errors.ts';
 import type { SqlDb } from '../sql.ts';
 import { villagerOf } from '../tables.ts';
-import { audit, fieldError } from './rules.ts';
+import { audit, byStaff, fieldError } from './rules.ts';
 import { answerKept, keepAnswer, sending } from './request-ids.ts';
 import { sniffImage } from '../../../lib/image-sniff.ts';
 
@@ -82,7 +82,7 @@ const tooManyPixels = (w: number, h: number) => fieldError('photo', `the picture
  * id (request-ids.ts) the same photo sent again answers the photo kept (`duplicate`), before it is
  * decoded, and keeps no second copy.
  */
-export async function storePhoto(db: SqlDb, village: string, villager: string | undefined, input: Buffer, actor: string, now: Date, request?: string): Promise<{ photo: StoredPhoto; duplicate: boolean }> {
+export async function storePhoto(db: SqlDb, village: string, villager: string | undefined, input: Buffer, actor: string, now: Date, request?: string, by?: string): Promise<{ photo: StoredPhoto; duplicate: boolean }> {
   if (villager !== undefined) {
     const v = await villagerOf(db, villager);
     if (!v || v.village !== village) throw fieldError('villager', `no villager ${villager} in this village`, `本村没有村民 ${villager}`, 404, ErrorCode.UNKNOWN_VILLAGER);
@@ -100,7 +100,7 @@ export async function storePhoto(db: SqlDb, village: string, villager: string | 
     if (held) return { photo: held, duplicate: true };
     await tx.run('INSERT INTO gov_evidence (id, village, villager_id, uploaded_by, mime, width, height, bytes, sha256, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
       [id, village, villager ?? null, actor, 'image/jpeg', width, height, jpeg, sha256, now.toISOString()]);
-    await audit(tx, village, `evidence:${id}`, 'evidence.upload', actor, { villager: villager ?? null, width, height, bytes: jpeg.length, ...(request ? { request } : {}) }, now);
+    await audit(tx, village, `evidence:${id}`, 'evidence.upload', actor, { villager: villager ?? null, width, height, bytes: jpeg.length, ...(request ? { request } : {}), ...byStaff(by) }, now);
     if (sent) await keepAnswer(tx, sent, photo, now);
     return { photo, duplicate: false };
   });

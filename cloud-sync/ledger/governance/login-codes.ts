@@ -8,7 +8,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { ErrorCode } from '../../../edge/errors.ts';
 import type { SqlDb } from '../sql.ts';
 import { endVillagerSessions, villagerOf } from '../tables.ts';
-import { audit, fieldError } from './rules.ts';
+import { audit, byStaff, fieldError } from './rules.ts';
 import { hashPin, verifyPin, WRONG, type LoginCheck } from './auth.ts';
 import { answerKept, keepAnswer, replaceAnswer, sending } from './request-ids.ts';
 
@@ -35,7 +35,7 @@ interface IssuedUnder { villager: string; code_id: string; expires_at: string }
  * A new code ends the villager's sessions (`sessions_ended`, how many): the usual reason for one
  * is a lost or replaced phone, which would otherwise stay signed in for up to 12 hours.
  */
-export async function issueLoginCode(db: SqlDb, village: string, villager: string, days: number, actor: string, now: Date, request?: string): Promise<{ code: string; expires_at: string; duplicate: boolean; sessions_ended: number }> {
+export async function issueLoginCode(db: SqlDb, village: string, villager: string, days: number, actor: string, now: Date, request?: string, by?: string): Promise<{ code: string; expires_at: string; duplicate: boolean; sessions_ended: number }> {
   const raw = Array.from({ length: 8 }, () => CODE_ALPHABET[randomInt(CODE_ALPHABET.length)]).join('');
   const hash = await hashPin(raw);
   const sent = request === undefined ? undefined : sending(actor, request, village, 'login-code.issue', { villager, valid_days: days });
@@ -59,7 +59,7 @@ export async function issueLoginCode(db: SqlDb, village: string, villager: strin
       [id, village, villager, hash, actor, now.toISOString(), expires]);
     // the usual reason for a new code is a lost or replaced phone: the phones signed in before are signed out
     const ended = await endVillagerSessions(tx, villager);
-    await audit(tx, village, `villager:${villager}`, 'login-code.issue', actor, { expires_at: expires, sessions_ended: ended, ...(request ? { request } : {}), ...(held ? { voids: 'the code issued before for this request' } : {}) }, now);
+    await audit(tx, village, `villager:${villager}`, 'login-code.issue', actor, { expires_at: expires, sessions_ended: ended, ...(request ? { request } : {}), ...(held ? { voids: 'the code issued before for this request' } : {}), ...byStaff(by) }, now);
     const kept: IssuedUnder = { villager, code_id: id, expires_at: expires };
     if (held) await replaceAnswer(tx, sent, kept);
     else if (sent) await keepAnswer(tx, sent, kept, now);

@@ -15,7 +15,7 @@ import { madeAtSql, storeClockAheadFlagSql } from '../store-time.ts';
 import { addItem, auditLog, changeItem, fieldError, inForce, ItemCode, ItemFieldsSchema, ItemInputSchema, itemVersions, latestItems, TOWN, villageItems } from './rules.ts';
 import { setPin } from './auth.ts';
 import { useLoginCode } from './login-codes.ts';
-import { actorOf, gate, Id, Pin, VillageParams, type AttemptLimit, type GovApp, type GovDeps, type Principal } from './access.ts';
+import { actorOf, gate, staffOf, Id, Pin, VillageParams, type AttemptLimit, type GovApp, type GovDeps, type Principal } from './access.ts';
 import { listClaims } from './tasks.ts';
 import { registerTaskRoutes } from './task-routes.ts';
 
@@ -38,9 +38,18 @@ export function registerGovernance(app: GovApp, deps: GovDeps): void {
     town(req);
     return { items: await latestItems(deps.db, [TOWN]) };
   });
-  app.post('/api/town/items', { schema: { body: ItemInputSchema } }, async (req, reply) => reply.status(201).send(await addItem(deps.db, TOWN, req.body, actorOf(town(req, CHANGE_ITEMS)), deps.clock())));
-  app.put('/api/town/items/:code', { schema: { params: Code, body: ItemFieldsSchema } }, async (req) => changeItem(deps.db, TOWN, req.params.code, req.body, actorOf(town(req, CHANGE_ITEMS)), deps.clock()));
-  app.post('/api/town/items/:code/retire', { schema: { params: Code } }, async (req) => changeItem(deps.db, TOWN, req.params.code, 'retire', actorOf(town(req, CHANGE_ITEMS)), deps.clock()));
+  app.post('/api/town/items', { schema: { body: ItemInputSchema } }, async (req, reply) => {
+    const p = town(req, CHANGE_ITEMS);
+    return reply.status(201).send(await addItem(deps.db, TOWN, req.body, actorOf(p), deps.clock(), staffOf(p)));
+  });
+  app.put('/api/town/items/:code', { schema: { params: Code, body: ItemFieldsSchema } }, async (req) => {
+    const p = town(req, CHANGE_ITEMS);
+    return changeItem(deps.db, TOWN, req.params.code, req.body, actorOf(p), deps.clock(), staffOf(p));
+  });
+  app.post('/api/town/items/:code/retire', { schema: { params: Code } }, async (req) => {
+    const p = town(req, CHANGE_ITEMS);
+    return changeItem(deps.db, TOWN, req.params.code, 'retire', actorOf(p), deps.clock(), staffOf(p));
+  });
   app.get('/api/town/items/:code/versions', { schema: { params: Code } }, async (req) => {
     town(req);
     return { versions: await itemVersions(deps.db, TOWN, req.params.code) };
@@ -57,15 +66,15 @@ export function registerGovernance(app: GovApp, deps: GovDeps): void {
   });
   app.post('/api/villages/:village/items', { schema: { params: VillageParams, body: ItemInputSchema } }, async (req, reply) => {
     const p = gate(deps, req, req.params.village, 'manage');
-    return reply.status(201).send(await addItem(deps.db, req.params.village, req.body, actorOf(p), deps.clock()));
+    return reply.status(201).send(await addItem(deps.db, req.params.village, req.body, actorOf(p), deps.clock(), staffOf(p)));
   });
   app.put('/api/villages/:village/items/:code', { schema: { params: VCode, body: ItemFieldsSchema } }, async (req) => {
     const p = gate(deps, req, req.params.village, 'manage');
-    return changeItem(deps.db, req.params.village, req.params.code, req.body, actorOf(p), deps.clock());
+    return changeItem(deps.db, req.params.village, req.params.code, req.body, actorOf(p), deps.clock(), staffOf(p));
   });
   app.post('/api/villages/:village/items/:code/retire', { schema: { params: VCode } }, async (req) => {
     const p = gate(deps, req, req.params.village, 'manage');
-    return changeItem(deps.db, req.params.village, req.params.code, 'retire', actorOf(p), deps.clock());
+    return changeItem(deps.db, req.params.village, req.params.code, 'retire', actorOf(p), deps.clock(), staffOf(p));
   });
   app.get('/api/villages/:village/items/:code/versions', { schema: { params: VCode } }, async (req) => {
     gate(deps, req, req.params.village, 'member');
@@ -80,7 +89,7 @@ export function registerGovernance(app: GovApp, deps: GovDeps): void {
     schema: { params: Type.Object({ village: Id, id: Id }), body: Type.Object({ pin: Pin }, { additionalProperties: false }) },
   }, async (req) => {
     const p = gate(deps, req, req.params.village, 'manage');
-    await setPin(deps.db, req.params.village, req.params.id, req.body.pin, actorOf(p), deps.clock());
+    await setPin(deps.db, req.params.village, req.params.id, req.body.pin, actorOf(p), deps.clock(), staffOf(p));
     return { villager: req.params.id };
   });
   // A villager's own page: balance, history with reasons, claims.

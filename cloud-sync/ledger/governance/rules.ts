@@ -14,6 +14,8 @@ export const TOWN = '*';
 export const CATEGORIES = ['environment', 'civility', 'mediation', 'safety', 'volunteering', 'governance', 'education', 'other'] as const;
 const DateOnly = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' });
 export const ItemCode = Type.String({ minLength: 2, maxLength: 40, pattern: '^[A-Za-z0-9_-]+$' });
+/** The most points one item gives or takes; a direct entry (api.ts `POST …/entries`) is held to it too. */
+export const ITEM_POINTS_MAX = 10_000;
 
 /** What a village or the town writes for an item (the code comes from the URL on a change). */
 export const ItemFieldsSchema = Type.Object({
@@ -21,8 +23,8 @@ export const ItemFieldsSchema = Type.Object({
   category: Type.Union(CATEGORIES.map((c) => Type.Literal(c))),
   direction: Type.Union([Type.Literal('add'), Type.Literal('deduct')]),
   /** Magnitudes: a deduction of 5 to 10 points is points_min 5, points_max 10. */
-  points_min: Type.Integer({ minimum: 1, maximum: 10_000 }),
-  points_max: Type.Integer({ minimum: 1, maximum: 10_000 }),
+  points_min: Type.Integer({ minimum: 1, maximum: ITEM_POINTS_MAX }),
+  points_max: Type.Integer({ minimum: 1, maximum: ITEM_POINTS_MAX }),
   evidence: Type.Union([Type.Literal('none'), Type.Literal('photo'), Type.Literal('witness')]),
   cap_count: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
   cap_period: Type.Optional(Type.Union([Type.Literal('day'), Type.Literal('week'), Type.Literal('month'), Type.Literal('year')])),
@@ -165,20 +167,21 @@ export function pointsFor(item: Item, points: number | undefined, field = 'point
   return points;
 }
 
-export async function addItem(db: SqlDb, scope: string, given: ItemInput, by: string, now: Date): Promise<Item> {
+/** `staff`: the account signed in that made the change (the audit's `by`), none for a token. */
+export async function addItem(db: SqlDb, scope: string, given: ItemInput, by: string, now: Date, staff?: string): Promise<Item> {
   checkItemFields(given);
   const i = { ...given, name: given.name.trim() };
   return db.transaction(async (tx) => {
     const taken = await tx.query('SELECT 1 AS one FROM gov_items WHERE code = $1 AND scope IN ($2, $3)', [i.code, scope, TOWN]);
     if (taken.length > 0) throw fieldError('code', `rule item ${i.code} exists already`, `积分细则编号 ${i.code} 已存在`, 409, ErrorCode.DUPLICATE_ID);
     await insertVersion(tx, scope, i, 1, false, by, now.toISOString());
-    await audit(tx, scope === TOWN ? TOWN : scope, `item:${i.code}`, 'item.add', by, { scope, version: 1, ...i }, now);
+    await audit(tx, scope === TOWN ? TOWN : scope, `item:${i.code}`, 'item.add', by, { scope, version: 1, ...i, ...byStaff(staff) }, now);
     return (await itemVersion(tx, scope, i.code, 1))!;
   });
 }
 
 /** A new version with these fields (`retire`: the same fields, retired). */
-export async function changeItem(db: SqlDb, scope: string, code: string, given: ItemFields | 'retire', by: string, now: Date): Promise<Item> {
+export async function changeItem(db: SqlDb, scope: string, code: string, given: ItemFields | 'retire', by: string, now: Date, staff?: string): Promise<Item> {
   if (given !== 'retire') checkItemFields(given);
   const f = given === 'retire' ? given : { ...given, name: given.name.trim() };
   return db.transaction(async (tx) => {
@@ -189,10 +192,13 @@ export async function changeItem(db: SqlDb, scope: string, code: string, given: 
     const { scope: _s, version: _v, retired: _r, changed_by: _b, changed_at: _a, ...fields } = last;
     const next: ItemInput = f === 'retire' ? fields : { code, ...f };
     await insertVersion(tx, scope, next, last.version + 1, f === 'retire', by, now.toISOString());
-    await audit(tx, scope, `item:${code}`, f === 'retire' ? 'item.retire' : 'item.change', by, { scope, version: last.version + 1, ...(f === 'retire' ? {} : f) }, now);
+    await audit(tx, scope, `item:${code}`, f === 'retire' ? 'item.retire' : 'item.change', by, { scope, version: last.version + 1, ...(f === 'retire' ? {} : f), ...byStaff(staff) }, now);
     return (await itemVersion(tx, scope, code, last.version + 1))!;
   });
 }
+
+/** The audit detail's `by`: the staff account signed in that acted (access.ts `staffOf`), nothing for a token. */
+export const byStaff = (staff: string | undefined): { by?: string } => (staff === undefined ? {} : { by: staff });
 
 /** One step of the audit log. */
 export async function audit(tx: SqlDb, village: string, subject: string, action: string, actor: string, detail: unknown, now: Date): Promise<void> {

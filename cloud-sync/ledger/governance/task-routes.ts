@@ -5,7 +5,7 @@ import { balanceOf } from '../tables.ts';
 import { fieldError, ItemCode } from './rules.ts';
 import { approveClaim, claimOf, claimTask, closeTask, fileReport, listClaims, listTasks, publishTask, rejectClaim, reportDone, reverseClaim, taskOf, type Claim } from './tasks.ts';
 import { REQUEST_ID } from './request-ids.ts';
-import { actorOf, dutyOf, emptyBodyIsObject, gate, Id, VillageParams, type GovApp, type GovDeps, type Principal } from './access.ts';
+import { actorOf, dutyOf, staffOf, emptyBodyIsObject, gate, Id, VillageParams, type GovApp, type GovDeps, type Principal } from './access.ts';
 
 const TaskId = Type.String({ minLength: 1, maxLength: 40, pattern: '^[A-Za-z0-9_-]+$' });
 const ClaimId = Type.String({ minLength: 1, maxLength: 120, pattern: '^[A-Za-z0-9_.-]+$' });
@@ -31,7 +31,7 @@ export function registerTaskRoutes(app: GovApp, deps: GovDeps): void {
     schema: { params: VillageParams, body: Type.Object({ title: Type.String({ minLength: 1, maxLength: 200 }), item: ItemCode, points: Type.Optional(Points), max_claimants: Type.Integer({ minimum: 1, maximum: 10_000 }), request: Type.Optional(Request) }, { additionalProperties: false }) },
   }, async (req, reply) => {
     const p = gate(deps, req, req.params.village, 'manage');
-    const r = await publishTask(deps.db, req.params.village, req.body, actorOf(p), deps.clock());
+    const r = await publishTask(deps.db, req.params.village, req.body, actorOf(p), deps.clock(), staffOf(p));
     return reply.status(r.duplicate ? 200 : 201).send({ ...r.task, duplicate: r.duplicate });
   });
   app.get('/api/villages/:village/tasks', { schema: { params: VillageParams, querystring: Type.Object({ status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('closed')])) }) } }, async (req) => {
@@ -46,7 +46,7 @@ export function registerTaskRoutes(app: GovApp, deps: GovDeps): void {
   });
   app.post('/api/villages/:village/tasks/:task/close', { schema: { params: VTask } }, async (req) => {
     const p = gate(deps, req, req.params.village, 'manage');
-    return closeTask(deps.db, req.params.village, req.params.task, actorOf(p), deps.clock());
+    return closeTask(deps.db, req.params.village, req.params.task, actorOf(p), deps.clock(), staffOf(p));
   });
   app.post('/api/villages/:village/tasks/:task/claim', { schema: { params: VTask } }, async (req, reply) => {
     const p = gate(deps, req, req.params.village, 'villager') as Extract<Principal, { role: 'villager' }>;
@@ -101,14 +101,14 @@ export function registerTaskRoutes(app: GovApp, deps: GovDeps): void {
   const Reason = Type.Object({ reason: Type.String({ minLength: 1, maxLength: 300 }) }, { additionalProperties: false });
   app.post('/api/villages/:village/claims/:claim/reject', { schema: { params: VClaim, body: Reason } }, async (req) => {
     const p = gate(deps, req, req.params.village, 'manage');
-    return rejectClaim(deps.db, req.params.village, req.params.claim, req.body.reason, actorOf(p), deps.clock());
+    return rejectClaim(deps.db, req.params.village, req.params.claim, req.body.reason, actorOf(p), deps.clock(), staffOf(p));
   });
   app.post('/api/villages/:village/claims/:claim/reverse', { schema: { params: VClaim, body: Reason } }, async (req) => {
     const p = gate(deps, req, req.params.village, 'manage');
     // The reversal only beside the award it reverses: an approval whose entry is missing gets it
     // first, in the same transaction, so the reversal never takes points that were never given.
     const { result: r, published } = await deps.service.decide(req.params.village, async (tx) => {
-      const d = await reverseClaim(tx, req.params.village, req.params.claim, req.body.reason, actorOf(p), deps.clock());
+      const d = await reverseClaim(tx, req.params.village, req.params.claim, req.body.reason, actorOf(p), deps.clock(), staffOf(p));
       return { entries: [d.original, d.entry], result: d };
     });
     return { claim: r.claim, entry: r.entry, duplicate: r.duplicate, published, balance: await balanceOf(deps.db, r.claim.villager_id) };

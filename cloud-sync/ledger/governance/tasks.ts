@@ -14,7 +14,7 @@ import { villagerOf } from '../tables.ts';
 import { checkEvidenceRef } from './evidence.ts';
 import { answerKept, keepAnswer, sending } from './request-ids.ts';
 import { approverAllowed } from './duties.ts';
-import { audit, fieldError, itemInForce, itemVersion, notBlank, periodStart, pointsFor, type Item } from './rules.ts';
+import { audit, byStaff, fieldError, itemInForce, itemVersion, notBlank, periodStart, pointsFor, type Item } from './rules.ts';
 
 export type ClaimStatus = 'claimed' | 'reported' | 'approved' | 'rejected' | 'reversed';
 export interface Task {
@@ -56,7 +56,7 @@ async function activeVillager(tx: SqlDb, village: string, id: string, field = 'v
  * Publishes a task. With a `request` id (request-ids.ts) the same form sent again answers the task
  * it published (`duplicate`) and publishes no second one.
  */
-export async function publishTask(db: SqlDb, village: string, given: { title: string; item: string; points?: number; max_claimants: number; request?: string }, actor: string, now: Date): Promise<{ task: Task; duplicate: boolean }> {
+export async function publishTask(db: SqlDb, village: string, given: { title: string; item: string; points?: number; max_claimants: number; request?: string }, actor: string, now: Date, by?: string): Promise<{ task: Task; duplicate: boolean }> {
   const { request, ...content } = given;
   // the title is what the phone page and the passbook show: blanks alone would be a task without a name
   const t = { ...content, title: notBlank('title', content.title, { en: 'a task title', zh: '标题' }) };
@@ -72,7 +72,7 @@ export async function publishTask(db: SqlDb, village: string, given: { title: st
       `INSERT INTO gov_tasks (id, village, title, item_scope, item_code, item_version, points, max_claimants, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $9)`,
       [id, village, t.title, item.scope, item.code, item.version, points, t.max_claimants, now.toISOString()],
     );
-    await audit(tx, village, `task:${id}`, 'task.publish', actor, { title: t.title, item: `${item.code}@${item.version}`, points, max_claimants: t.max_claimants, ...(request ? { request } : {}) }, now);
+    await audit(tx, village, `task:${id}`, 'task.publish', actor, { title: t.title, item: `${item.code}@${item.version}`, points, max_claimants: t.max_claimants, ...(request ? { request } : {}), ...byStaff(by) }, now);
     const task = (await taskOf(tx, village, id))!;
     if (sent) await keepAnswer(tx, sent, task, now);
     return { task, duplicate: false };
@@ -93,12 +93,12 @@ export async function listTasks(db: SqlDb, village: string, status?: 'open' | 'c
 
 const noTask = (id: string) => fieldError('task', `no task ${id} in this village`, `本村没有任务 ${id}`, 404, ErrorCode.NOT_FOUND);
 
-export async function closeTask(db: SqlDb, village: string, id: string, actor: string, now: Date): Promise<Task> {
+export async function closeTask(db: SqlDb, village: string, id: string, actor: string, now: Date, by?: string): Promise<Task> {
   return db.transaction(async (tx) => {
     const n = await tx.run(`UPDATE gov_tasks SET status = 'closed', closed_at = $1 WHERE id = $2 AND village = $3 AND status = 'open'`, [now.toISOString(), id, village]);
     const t = await taskOf(tx, village, id);
     if (!t) throw noTask(id);
-    if (n === 1) await audit(tx, village, `task:${id}`, 'task.close', actor, {}, now);
+    if (n === 1) await audit(tx, village, `task:${id}`, 'task.close', actor, byStaff(by), now);
     return t;
   });
 }
@@ -274,7 +274,7 @@ export async function approveClaim(db: SqlDb, village: string, claimId: string, 
 /** A decision's reason is what the villager reads on the phone page and in the passbook: never blanks alone. */
 const reasonGiven = (given: string): string => notBlank('reason', given, { en: 'a reason', zh: '理由' });
 
-export async function rejectClaim(db: SqlDb, village: string, claimId: string, given: string, actor: string, now: Date): Promise<{ claim: Claim; duplicate: boolean }> {
+export async function rejectClaim(db: SqlDb, village: string, claimId: string, given: string, actor: string, now: Date, by?: string): Promise<{ claim: Claim; duplicate: boolean }> {
   const reason = reasonGiven(given);
   return db.transaction(async (tx) => {
     const c = await claimOf(tx, village, claimId);
@@ -282,13 +282,13 @@ export async function rejectClaim(db: SqlDb, village: string, claimId: string, g
     if (c.status === 'rejected') return { claim: c, duplicate: true };
     if (c.status !== 'claimed' && c.status !== 'reported') throw fieldError('claim', `claim ${claimId} is ${c.status}; reverse an approved award instead`, `该申报已${c.status === 'approved' ? '通过，请用冲正撤销' : '处理'}`, 409, ErrorCode.ALREADY_SETTLED);
     await tx.run(`UPDATE gov_claims SET status = 'rejected', reason = $1, decided_at = $2 WHERE id = $3 AND status = $4`, [reason, now.toISOString(), claimId, c.status]);
-    await audit(tx, village, `claim:${claimId}`, 'reject', actor, { reason }, now);
+    await audit(tx, village, `claim:${claimId}`, 'reject', actor, { reason, ...byStaff(by) }, now);
     return { claim: (await claimOf(tx, village, claimId))!, duplicate: false };
   });
 }
 
 /** An approved award undone by a compensating entry (never an edit); idempotent. `original`: the award's own entry. */
-export async function reverseClaim(db: SqlDb, village: string, claimId: string, given: string, actor: string, now: Date): Promise<{ claim: Claim; entry: EntryBody; original: EntryBody; duplicate: boolean }> {
+export async function reverseClaim(db: SqlDb, village: string, claimId: string, given: string, actor: string, now: Date, by?: string): Promise<{ claim: Claim; entry: EntryBody; original: EntryBody; duplicate: boolean }> {
   const reason = reasonGiven(given);
   return db.transaction(async (tx) => {
     const c = await claimOf(tx, village, claimId);
@@ -298,7 +298,7 @@ export async function reverseClaim(db: SqlDb, village: string, claimId: string, 
     const duplicate = c.status === 'reversed';
     if (!duplicate) {
       await tx.run(`UPDATE gov_claims SET status = 'reversed', reason = $1 WHERE id = $2 AND status = 'approved'`, [reason, claimId]);
-      await audit(tx, village, `claim:${claimId}`, 'reverse', actor, { reason, points: -original.points }, now);
+      await audit(tx, village, `claim:${claimId}`, 'reverse', actor, { reason, points: -original.points, ...byStaff(by) }, now);
     }
     const entry: EntryBody = {
       id: `${original.id}:reversal`, villager: c.villager_id, kind: 'adjustment', points: -original.points, reference: original.id,

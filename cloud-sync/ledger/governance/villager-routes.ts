@@ -144,7 +144,7 @@ export function registerVillagerRoutes(app: GovApp, deps: GovDeps & { qr: QrIssu
     schema: { params: VVillager, body: Type.Optional(Type.Object({ valid_days: Type.Optional(Type.Integer({ minimum: 1, maximum: 30 })), request: Type.Optional(Type.String({ pattern: REQUEST_ID })) }, { additionalProperties: false })) },
   }, async (req, reply) => {
     const p = gate(deps, req, req.params.village, 'manage');
-    const r = await issueLoginCode(deps.db, req.params.village, req.params.id, req.body?.valid_days ?? CODE_DAYS_DEFAULT, actorOf(p), deps.clock(), req.body?.request);
+    const r = await issueLoginCode(deps.db, req.params.village, req.params.id, req.body?.valid_days ?? CODE_DAYS_DEFAULT, actorOf(p), deps.clock(), req.body?.request, staffOf(p));
     reply.header('cache-control', 'no-store');
     return reply.status(r.duplicate ? 200 : 201).send({ villager: req.params.id, ...r });
   });
@@ -194,7 +194,7 @@ export function registerVillagerRoutes(app: GovApp, deps: GovDeps & { qr: QrIssu
       throw fieldError('villager', 'villager is not a villager id', '村民编号格式不正确');
     }
     if (request !== undefined && !REQUEST_PATTERN.test(request)) throw fieldError('request', 'request must be 16 to 64 letters, digits, "_" or "-" (one per form)', '提交编号（请重新打开页面）格式不正确');
-    const r = await storePhoto(deps.db, req.params.village, villager, photo, actorOf(p), deps.clock(), request);
+    const r = await storePhoto(deps.db, req.params.village, villager, photo, actorOf(p), deps.clock(), request, staffOf(p));
     return reply.status(r.duplicate ? 200 : 201).send({ ...r.photo, duplicate: r.duplicate });
   });
   app.get('/api/villages/:village/evidence/:id', { schema: { params: Type.Object({ village: Id, id: Type.String({ pattern: '^ev-[A-Za-z0-9_-]{1,40}$' }) }) } }, async (req, reply) => {
