@@ -197,12 +197,8 @@ function insertEntry(db: Db, e: NewEntry, balanceAfter: number, at: string, outb
   return entry;
 }
 
-/**
- * The `reference` of an entry made by hand at the store PC (`store-edge points …`): it travels to
- * the village ledger in the field every version of the protocol carries and keeps (an older ledger
- * stores it as it stores any reference), so the passbook can say 店内手工调整 whatever the kind.
- */
-export const BY_HAND_REFERENCE = 'by-hand:store-pc';
+/** The `reference` of an entry made by hand at the store PC (`store-edge points …`): the passbook's 店内手工调整. */
+export { BY_HAND_REFERENCE } from '../../cloud-sync/protocol/payloads.ts';
 
 /** The entry as it travels to the village ledger; `debt` is the part of a deduction beyond the floor. */
 export function toWire(e: Entry, debtAdded = 0) {
