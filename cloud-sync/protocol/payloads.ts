@@ -151,6 +151,15 @@ export type Row = Static<typeof RowSchema>;
 export const RowsBodySchema = Type.Object({ rows: Type.Array(RowSchema, { minItems: 1, maxItems: 500 }) }, { additionalProperties: false });
 export type RowsBody = Static<typeof RowsBodySchema>;
 
+/**
+ * The `reference` of an entry made by hand at a store PC (`store-edge points …`). It travels in
+ * the field every version carries and keeps (`reference`: an older ledger stores it as any other,
+ * an older store never sends it), so mixed versions need nothing new; the ledger's passbook marks
+ * such a line (店内手工调整). The entry's `origin` (`cli`) travels too, but only in the row's
+ * payload (WireEntrySchema lets it through; the ledger's `entries` have no column for it).
+ */
+export const BY_HAND_REFERENCE = 'by-hand:store-pc';
+
 /** A store row of topic `entry` (edge/ledger/entries.ts `toWire`). */
 export const WireEntrySchema = Type.Object(EntryBodySchema.properties, { additionalProperties: true });
 export type WireEntry = Static<typeof WireEntrySchema>;

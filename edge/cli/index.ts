@@ -23,6 +23,7 @@ const GROUPS: ReadonlyArray<{ commands: readonly string[]; load: () => Promise<R
   { commands: ['ledger'], load: async () => (await import('./ledger.ts')).registerLedgerCommand },
   { commands: ['admin'], load: async () => (await import('./admin.ts')).registerAdminCommand },
   { commands: ['alarms'], load: async () => (await import('./alarms.ts')).registerAlarmsCommand },
+  { commands: ['audit'], load: async () => (await import('./audit.ts')).registerAuditCommand },
   { commands: ['keys'], load: async () => (await import('./keys.ts')).registerKeysCommand },
 ];
 

@@ -1,19 +1,24 @@
-/** `villagers …`, `points …`, `balance`, `products …`, `slots …`: the ledger from a terminal. */
-import { randomUUID } from 'node:crypto';
+/**
+ * `villagers …`, `points …` (points.ts), `balance`, `products …`, `slots …`, `cards …`: the ledger
+ * from a terminal. Every change is audited in its own transaction (cli-audit.ts).
+ */
 import type { Command } from 'commander';
 import { weighedScales } from './weighed-scales.ts';
 import { loadedConfig, readLedger, withCommon, withLedger, parseIntOption, print, type CommonOptions } from './context.ts';
 import { addVillager, listVillagers, requireVillager, setVillagerStatus, type VillagerStatus } from '../ledger/villagers.ts';
-import { applyEntry, entryIdTaken, type EntryKind } from '../ledger/entries.ts';
-import { checkWeighable, getProduct, getSlot, listProducts, upsertProduct, changeSlot, listSlots, scaleAddressNotConfigured, slotWithoutScale, type WeighLimits } from '../ledger/products.ts';
+import { registerPointsCommands } from './points.ts';
+import { auditCli } from './cli-audit.ts';
+import { maskCard } from '../ledger/card-mask.ts';
+import { checkWeighable, getProduct, getSlot, listProducts, upsertProduct, changeSlot, listSlots, scaleAddressNotConfigured, slotWithoutScale, type WeighLimits, type Product, type Slot } from '../ledger/products.ts';
 import type { Config } from '../config/schema.ts';
-
-const weighLimits = (c: Config): WeighLimits => ({ drift_allowance_g: c.session.weight.drift_allowance_g, change_threshold_g: c.drivers.scales.change_threshold_g });
 import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
 import { inTransaction } from '../ledger/db.ts';
 import { addCard, getCard, revokeCard } from '../ledger/credentials.ts';
 import { proposeCardNumber } from '../entry/credentials.ts';
-import { freeText } from '../ledger/free-text.ts';
+
+const weighLimits = (c: Config): WeighLimits => ({ drift_allowance_g: c.session.weight.drift_allowance_g, change_threshold_g: c.drivers.scales.change_threshold_g });
+const productView = (p: Product) => ({ sku: p.sku, name: p.name, price: p.price, unit_g: p.unitG, tolerance_g: p.toleranceG, active: p.active });
+const slotView = (s: Slot) => ({ address: s.address, sku: s.sku, stock: s.stock });
 
 export function registerLedgerCommands(program: Command): void {
   const villagers = program.command('villagers').description('enrolled villagers / 村民');
@@ -23,7 +28,11 @@ export function registerLedgerCommands(program: Command): void {
     .requiredOption('--village <village>', 'village / 所属村')
     .option('--maintainer', 'may restock the store / 店铺维护员')
     .action((o: CommonOptions & { id: string; name: string; village: string; maintainer?: boolean }) => {
-      const v = withLedger(o, (db) => addVillager(db, { id: o.id, name: o.name, village: o.village, isMaintainer: o.maintainer ?? false }));
+      const v = withLedger(o, (db) => inTransaction(db, 'adding a villager from the command line', () => {
+        const added = addVillager(db, { id: o.id, name: o.name, village: o.village, isMaintainer: o.maintainer ?? false });
+        auditCli(db, 'villagers add', { action: 'villager.add', target: added.id, before: null, after: { name: added.name, village: added.village, maintainer: added.isMaintainer } });
+        return added;
+      }));
       print(o, v, `已添加村民 added villager ${v.id} ${v.name} (${v.village})`);
     });
   withCommon(villagers.command('list').description('list villagers / 村民列表'), { json: true })
@@ -42,66 +51,18 @@ export function registerLedgerCommands(program: Command): void {
       const v = withLedger(o, (db) => inTransaction(db, 'changing villager status from the command line', () => {
         // As the admin page refuses (edge/http/actions.ts): a villager who left comes back only
         // through the village ledger's registry, never by a store's own change.
-        if (requireVillager(db, o.id).status === 'left' && o.status !== 'left') {
+        const before = requireVillager(db, o.id).status;
+        if (before === 'left' && o.status !== 'left') {
           throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `villager ${o.id} has left the village; their status cannot change here (the village ledger's registry brings a villager back)`, { zh: `村民 ${o.id} 已迁出，不能在此更改状态（只能由村账本恢复）` });
         }
-        return setVillagerStatus(db, o.id, o.status as VillagerStatus);
+        const after = setVillagerStatus(db, o.id, o.status as VillagerStatus);
+        auditCli(db, 'villagers status', { action: 'villager.status', target: o.id, before: { status: before }, after: { status: after.status } });
+        return after;
       }));
       print(o, v, `${v.id}: ${v.status}`);
     });
 
-  const points = program.command('points').description('award or deduct points / 积分');
-  const entryCommand = (name: 'award' | 'penalty' | 'adjust', kind: EntryKind, sign: 1 | -1 | 0, zh: string) =>
-    withCommon(points.command(name).description(zh), { json: true })
-      .requiredOption('--villager <id>', 'villager id / 村民编号')
-      .requiredOption('--points <n>', 'points (a whole number) / 积分')
-      .requiredOption('--reason <text>', 'why / 事由')
-      .option('--id <entryId>', 'entry id, to make a retry safe (default: a new id) / 流水编号')
-      .action((o: CommonOptions & { villager: string; points: string; reason: string; id?: string }) => {
-        const n = parseIntOption('--points', o.points);
-        if (sign !== 0 && n <= 0) throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `--points must be a positive whole number, got ${o.points}`, { zh: '--points 必须是正整数' });
-        // a tab or line break is a space, as on the admin page; other control characters are refused
-        const reason = freeText({ field: '--reason', zh: '--reason 事由' }, o.reason);
-        if (reason === '') throw new EdgeError(ErrorCode.INVALID_ARGUMENT, '--reason must not be empty', { zh: '--reason 事由不能为空' });
-        const asked = sign === 0 ? n : sign * n;
-        const { result, villager } = withLedger(o, (db, config) => {
-          const r = applyEntry(db, { id: o.id ?? `cli:${randomUUID()}`, villagerId: o.villager, kind, points: asked, reason, origin: 'cli' }, { creditFloor: config.ledger.credit_floor, store: config.store.id });
-          return { result: r, villager: requireVillager(db, o.villager) };
-        });
-        // the same id for another villager, kind or points is another entry, not a retry
-        if (result.status === 'duplicate' && result.conflict) throw entryIdTaken(result.entry);
-        if (result.status === 'duplicate') {
-          print(o, { status: result.status, entry: result.entry }, `重复流水，未重复记账 duplicate entry ${result.entry.id}: nothing applied`);
-          return;
-        }
-        // what really happened, not what was asked: a deduction may stop at the floor, an award may go to debt
-        const repaid = -(result.debtRepaid?.points ?? 0);
-        const signedText = `${asked > 0 ? '+' : ''}${asked}`;
-        const zhParts = [signedText];
-        const enParts = [signedText];
-        if (result.debtAdded > 0) {
-          zhParts.push(`实扣 ${-result.entry.points}，计入欠分 ${result.debtAdded}`);
-          enParts.push(`${-result.entry.points} deducted, ${result.debtAdded} recorded as debt`);
-        }
-        if (repaid > 0) {
-          zhParts.push(`偿还欠分 ${repaid}`);
-          enParts.push(`repaid debt ${repaid}`);
-        }
-        zhParts.push(`余额 ${villager.balance}`);
-        enParts.push(`balance ${villager.balance}`);
-        if (villager.debt > 0) {
-          zhParts.push(`欠分 ${villager.debt}`);
-          enParts.push(`debt ${villager.debt}`);
-        }
-        print(
-          o,
-          { status: result.status, villager: villager.id, [name]: n, ...(asked < 0 ? { charged: -result.entry.points, debtAdded: result.debtAdded } : { repaid }), balance: villager.balance, debt: villager.debt, entry: result.entry },
-          `${villager.id}: ${zhParts.join('，')} / ${enParts.join(', ')}`,
-        );
-      });
-  entryCommand('award', 'award', 1, 'award points for village work / 奖励积分');
-  entryCommand('penalty', 'penalty', -1, 'deduct points as a penalty / 扣分');
-  entryCommand('adjust', 'adjustment', 0, 'correct a balance (signed) / 调整积分');
+  registerPointsCommands(program);
 
   withCommon(program.command('balance').description("a villager's balance / 查询余额"), { json: true })
     .requiredOption('--villager <id>', 'villager id / 村民编号')
@@ -120,7 +81,12 @@ export function registerLedgerCommands(program: Command): void {
     .action((o: CommonOptions & { sku: string; name: string; price: string; unitG: string; toleranceG: string }) => {
       const p = withLedger(o, (db, config) => {
         const product = { sku: o.sku, name: o.name, price: parseIntOption('--price', o.price), unitG: parseIntOption('--unit-g', o.unitG), toleranceG: parseIntOption('--tolerance-g', o.toleranceG) };
-        return upsertProduct(db, product, { limits: weighLimits(config) });
+        return inTransaction(db, 'setting a product from the command line', () => {
+          const before = getProduct(db, o.sku);
+          const after = upsertProduct(db, product, { limits: weighLimits(config) });
+          auditCli(db, 'products set', { action: 'product.set', target: after.sku, before: before ? productView(before) : null, after: productView(after) });
+          return after;
+        });
       });
       print(o, p, `${p.sku} ${p.name}: ${p.price} 分, ${p.unitG} g ± ${p.toleranceG} g`);
     });
@@ -162,7 +128,11 @@ export function registerLedgerCommands(program: Command): void {
         }
         const product = sku ? getProduct(db, sku) : undefined;
         if (product) checkWeighable(product, weighLimits(config));
-        return changeSlot(db, { slot: o.slot, address, ...(sku !== undefined ? { sku } : {}), ...(stock !== undefined ? { stock } : {}) });
+        return inTransaction(db, 'setting a slot from the command line', () => {
+          const changed = changeSlot(db, { slot: o.slot, address, ...(sku !== undefined ? { sku } : {}), ...(stock !== undefined ? { stock } : {}) });
+          auditCli(db, 'slots set', { action: 'slot.set', target: changed.slot, before: before ? slotView(before) : null, after: slotView(changed) });
+          return changed;
+        });
       }, loaded.config);
       print(o, s, `${s.slot} @${s.address}: ${s.sku ?? '-'} × ${s.stock}`);
     });
@@ -176,27 +146,36 @@ export function registerLedgerCommands(program: Command): void {
     .option('--card <number>', 'card number as the scanner reads it (default: a new random number) / 卡号（默认随机生成）')
     .requiredOption('--villager <id>', 'villager id / 村民编号')
     .action((o: CommonOptions & { card?: string; villager: string }) => {
-      const card = withLedger(o, (db) => {
+      const card = withLedger(o, (db) => inTransaction(db, 'issuing a card from the command line', () => {
         const at = new Date().toISOString();
-        if (o.card !== undefined) return addCard(db, o.card, o.villager, at);
-        // a clash of 40 random bits is next to impossible, but a retry costs nothing
-        for (let attempt = 0; ; attempt++) {
-          try {
-            return addCard(db, proposeCardNumber(), o.villager, at);
-          } catch (err) {
-            if (!isEdgeError(err, ErrorCode.DUPLICATE_ID) || attempt >= 4) throw err;
+        const issue = () => {
+          if (o.card !== undefined) return addCard(db, o.card, o.villager, at);
+          // a clash of 40 random bits is next to impossible, but a retry costs nothing
+          for (let attempt = 0; ; attempt++) {
+            try {
+              return addCard(db, proposeCardNumber(), o.villager, at);
+            } catch (err) {
+              if (!isEdgeError(err, ErrorCode.DUPLICATE_ID) || attempt >= 4) throw err;
+            }
           }
-        }
-      });
+        };
+        const issued = issue();
+        // the number masked, as the admin page audits it (card-actions.ts)
+        auditCli(db, 'cards add', { action: 'card.issue', target: issued.villagerId, before: null, after: { card: maskCard(issued.cardNo) } });
+        return issued;
+      }));
       print(o, card, `已发卡 card ${card.cardNo} → ${card.villagerId}`);
     });
   withCommon(cards.command('revoke').description('revoke a lost card / 挂失'), { json: true })
     .requiredOption('--card <number>', 'card number as the scanner reads it / 卡号')
     .action((o: CommonOptions & { card: string }) => {
-      const revoked = withLedger(o, (db) => {
-        if (!getCard(db, o.card)) throw new EdgeError(ErrorCode.NOT_FOUND, `no card ${JSON.stringify(o.card)}`, { zh: `没有卡号 ${o.card}` });
-        return revokeCard(db, o.card, new Date().toISOString());
-      });
+      const revoked = withLedger(o, (db) => inTransaction(db, 'revoking a card from the command line', () => {
+        const before = getCard(db, o.card);
+        if (!before) throw new EdgeError(ErrorCode.NOT_FOUND, `no card ${JSON.stringify(o.card)}`, { zh: `没有卡号 ${o.card}` });
+        const changed = revokeCard(db, o.card, new Date().toISOString());
+        if (changed) auditCli(db, 'cards revoke', { action: 'card.revoke', target: before.villagerId, before: { card: maskCard(o.card), revoked_at: null }, after: { card: maskCard(o.card), revoked_at: getCard(db, o.card)!.revokedAt } });
+        return changed;
+      }));
       print(o, { card: o.card, revoked }, revoked ? `已挂失 card ${o.card} revoked` : `卡 ${o.card} 早已挂失 / already revoked`);
     });
 }

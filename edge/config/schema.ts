@@ -40,6 +40,7 @@ export const LogSchema = Section({
 
 export const LedgerSchema = Section({
   credit_floor: Type.Integer({ maximum: 0, default: 0, description: 'Lowest balance any entry may leave; a deduction beyond it becomes debt (0 = no credit; -20 = up to 20 points of credit)' }),
+  cli_adjust_max: Type.Integer({ minimum: 0, default: 1000, description: 'Largest award, penalty or adjustment (points, either sign) `store-edge points` makes at the store PC without --force; beyond it the command warns in both languages and exits 2 unless given --force (0 = every one needs --force)' }),
 }, 'Local points ledger rules');
 
 export const ConfigSchema = Type.Object(

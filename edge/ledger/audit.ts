@@ -19,9 +19,9 @@ export function appendAudit(db: Db, r: { actor: string; action: string; target?:
   return Number(res.lastInsertRowid);
 }
 
-/** Newest first; `beforeId` pages further back. */
-export function listAudit(db: Db, opts: { limit?: number; beforeId?: number } = {}): AuditRecord[] {
-  const rows = cachedStatement(db, 'SELECT id, at, actor, action, target, before, after FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?')
-    .all(opts.beforeId ?? Number.MAX_SAFE_INTEGER, opts.limit ?? 50) as { id: number; at: string; actor: string; action: string; target: string | null; before: string | null; after: string | null }[];
+/** Newest first; `beforeId` pages further back; `since` (an ISO time) keeps the rows written at or after it. */
+export function listAudit(db: Db, opts: { limit?: number; beforeId?: number; since?: string } = {}): AuditRecord[] {
+  const rows = cachedStatement(db, 'SELECT id, at, actor, action, target, before, after FROM audit_log WHERE id < ? AND at >= ? ORDER BY id DESC LIMIT ?')
+    .all(opts.beforeId ?? Number.MAX_SAFE_INTEGER, opts.since ?? '', opts.limit ?? 50) as { id: number; at: string; actor: string; action: string; target: string | null; before: string | null; after: string | null }[];
   return rows.map((r) => ({ ...r, before: r.before === null ? null : (JSON.parse(r.before) as unknown), after: r.after === null ? null : (JSON.parse(r.after) as unknown) }));
 }

@@ -198,6 +198,9 @@ function insertEntry(db: Db, e: NewEntry, balanceAfter: number, at: string, outb
   return entry;
 }
 
+/** The `reference` of an entry made by hand at the store PC (`store-edge points …`): the passbook's 店内手工调整. */
+export { BY_HAND_REFERENCE } from '../../cloud-sync/protocol/payloads.ts';
+
 /** The entry as it travels to the village ledger; `debt` is the part of a deduction beyond the floor (all of it when `points` is 0). */
 export function toWire(e: Entry, debtAdded = 0) {
   return {

@@ -17,6 +17,7 @@ import { qrNotConfigured, qrPublicPem, villagerQr, type QrIssuer } from './qr.ts
 import { MAX_UPLOAD_BYTES, photoOf, storePhoto, tooLarge } from './evidence.ts';
 import { REQUEST_ID } from './request-ids.ts';
 import { monthBounds } from './statement.ts';
+import { BY_HAND_REFERENCE } from '../../protocol/payloads.ts';
 
 /** A line another line undoes or is undone by (a reversal, 冲正): that line's seq, date, reason and points. */
 export interface LineRef { seq: number; date: string; reason: string | null; points: number }
@@ -24,7 +25,8 @@ export interface LineRef { seq: number; date: string; reason: string | null; poi
  * `store_clock_ahead`: `date` is the ledger's receipt of a store's entry stamped beyond it plus the allowed skew (../store-time.ts), not the store's stamp.
  * `reverses`: the entry this one undoes (an adjustment whose `reference` is that entry); `reversed_by`: the entry that undid this one.
  */
-export interface PassbookLine { seq: number; id: string; date: string; kind: string; reason: string | null; reference: string | null; points: number; balance: number; store: string | null; store_clock_ahead: boolean; reverses: LineRef | null; reversed_by: LineRef | null }
+/** `by_hand`: a store's entry made by hand at its PC (`store-edge points …`, reference BY_HAND_REFERENCE); its `kind` says 店内手工调整 beside its own kind. */
+export interface PassbookLine { seq: number; id: string; date: string; kind: string; reason: string | null; reference: string | null; points: number; balance: number; store: string | null; store_clock_ahead: boolean; by_hand: boolean; reverses: LineRef | null; reversed_by: LineRef | null }
 /** One village month's subtotals (`month` asked for): opening + earned − deducted − spent + refunded + adjusted = closing. */
 export interface PassbookMonth { month: string; from: string; to: string; opening: number; earned: number; deducted: number; spent: number; refunded: number; adjusted: number; closing: number }
 export interface Passbook { village: string; village_name: string; villager: string; name: string; status: string; opening: number; lines: PassbookLine[]; balance: number; printed_at: string; month: PassbookMonth | null }
@@ -55,7 +57,9 @@ export async function passbookOf(db: SqlDb, village: string, villager: string, n
   let balance = 0;
   const all: PassbookLine[] = rows.map((r) => {
     balance += Number(r.points);
-    return { seq: Number(r.seq), id: r.id, date: r.made_at, kind: KIND_ZH[r.kind] ?? r.kind, reason: r.reason, reference: r.reference, points: Number(r.points), balance, store: r.origin_store, store_clock_ahead: Number(r.clock_ahead) === 1, reverses: null, reversed_by: null };
+    const byHand = r.origin_store !== null && r.reference === BY_HAND_REFERENCE;
+    const kind = KIND_ZH[r.kind] ?? r.kind;
+    return { seq: Number(r.seq), id: r.id, date: r.made_at, kind: byHand ? `${kind}（店内手工调整）` : kind, reason: r.reason, reference: r.reference, points: Number(r.points), balance, store: r.origin_store, store_clock_ahead: Number(r.clock_ahead) === 1, by_hand: byHand, reverses: null, reversed_by: null };
   });
   // a reversal names the entry it undoes by id (tasks.ts reverseClaim): both lines say so
   const byId = new Map(all.map((l) => [l.id, l]));
