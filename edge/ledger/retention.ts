@@ -1,6 +1,7 @@
 /** What the retention job deletes: old door decisions and face data that may no longer be kept. */
 import { inTransaction, type Db } from './db.ts';
 import { expirePending } from './face-pending.ts';
+import { scrubFaceDeletion } from './face-scrub.ts';
 
 export interface RetentionRules {
   /** Door decisions older than this many days go. */
@@ -23,7 +24,7 @@ const DAY_MS = 86_400_000;
 export function applyRetention(db: Db, rules: RetentionRules, now: Date): RetentionResult {
   const eventsBefore = new Date(now.getTime() - rules.entryEventsDays * DAY_MS).toISOString();
   const leftBefore = new Date(now.getTime() - rules.leftVillagerTemplatesDays * DAY_MS).toISOString();
-  return inTransaction(db, 'applying retention', () => {
+  const res = inTransaction(db, 'applying retention', () => {
     const entryEvents = db.prepare('DELETE FROM entry_events WHERE at < ?').run(eventsBefore).changes;
     // withdrawal deletes the templates at once; this catches any left behind (a crash between the two)
     const templatesWithoutConsent = db.prepare('DELETE FROM face_templates WHERE villager_id IN (SELECT id FROM villagers WHERE face_consent_at IS NULL)').run().changes
@@ -38,4 +39,7 @@ export function applyRetention(db: Db, rules: RetentionRules, now: Date): Retent
     const pendingTemplates = expirePending(db, now.toISOString());
     return { entryEvents, templatesWithoutConsent, templatesOfLeft, pendingTemplates };
   });
+  // no bytes of deleted face data left in the file or the WAL (./face-scrub.ts)
+  if (res.templatesWithoutConsent + res.templatesOfLeft + res.pendingTemplates > 0) scrubFaceDeletion(db);
+  return res;
 }
