@@ -246,7 +246,7 @@ export class StoreDaemon {
     const jobs = c.jobs.enabled
       ? new JobRunner({
         jobs: [
-          ...storeJobs({ config: c.jobs, dataDir: c.data_dir, keyFile: path.resolve(c.data_dir, c.entry.key_file), syncKeyFile: keys.syncStore.file, db: () => ledger.handle(), ...(alarms ? { alarmsKeepDays: c.alarms.keep_days } : {}), ...(this.sim.clock ? { clock: this.sim.clock } : {}) }),
+          ...storeJobs({ config: c.jobs, dataDir: c.data_dir, keyFile: path.resolve(c.data_dir, c.entry.key_file), photoDir: c.entry.photo_dir, syncKeyFile: keys.syncStore.file, db: () => ledger.handle(), ...(alarms ? { alarmsKeepDays: c.alarms.keep_days } : {}), ...(this.sim.clock ? { clock: this.sim.clock } : {}) }),
           ...(agent ? [reconcileJob({ config: c.jobs.reconcile, db: () => ledger.handle(), ask: (req, ms) => agent.ops.reconcile(req, ms), ...(alarms ? { alarms } : {}) })] : []),
           autoZeroJob({ config: c.jobs.auto_zero, db: () => ledger.handle(), scales: () => hardware.scales, phase: () => session.phase, log: jobLog }),
         ],

@@ -4,10 +4,12 @@
  * then the photos. Withdrawal deletes the photos whatever store_photos says now: they may have
  * been kept while it was on. `faces remove` and the admin page's withdrawal both come here.
  */
-import { copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../ledger/db.ts';
-import { deleteTemplatesAndConsent } from '../ledger/face-templates.ts';
+import { deleteTemplatesAndConsent, faceConsentOf } from '../ledger/face-templates.ts';
+import { appendAudit } from '../ledger/audit.ts';
+import { systemClock, type Clock } from '../ledger/time.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import type { EntryConfig } from './config.ts';
 
@@ -21,11 +23,48 @@ export function villagerPhotoDir(dataDir: string, photoDir: string, villagerId: 
   return dir;
 }
 
-/** Keeps a copy of an enrolment photo (with `entry.store_photos`), named by the enrolment's time. */
+/**
+ * Keeps a copy of an enrolment photo (with `entry.store_photos`), named by the enrolment's time:
+ * readable by the store's user only (0600 in a 0700 folder), whatever the mode of the photo copied
+ * (a copy would take its mode, often 0644).
+ */
 export function keepEnrolmentPhoto(dataDir: string, entry: Pick<EntryConfig, 'photo_dir'>, villagerId: string, file: string, at: string): void {
   const dir = villagerPhotoDir(dataDir, entry.photo_dir, villagerId);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  copyFileSync(file, path.join(dir, `${at.replace(/[:.]/g, '-')}-${path.basename(file)}`));
+  const dest = path.join(dir, `${at.replace(/[:.]/g, '-')}-${path.basename(file)}`);
+  writeFileSync(dest, readFileSync(file), { mode: 0o600 });
+  chmodSync(dest, 0o600); // a file of that name already there keeps its mode otherwise
+}
+
+/**
+ * The retention job's sweep of data_dir/<photo_dir>: the folder of each villager without face
+ * consent on record goes (their consent withdrawn or ended by retention, with photos left by a
+ * crash or a failed deletion), audited `face.retention.photos`; the photos of those who consent
+ * are made 0600 (kept by older versions 0644). A folder that names no villager is left alone.
+ * Returns how many photo files went.
+ */
+export function sweepPhotosWithoutConsent(db: Db, dataDir: string, entry: Pick<EntryConfig, 'photo_dir'>, clock: Clock = systemClock): number {
+  const root = path.resolve(dataDir, entry.photo_dir);
+  let names: string[];
+  try {
+    names = readdirSync(root, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw photoError(root, err);
+  }
+  let gone = 0;
+  for (const id of names) {
+    const v = faceConsentOf(db, id);
+    if (v === undefined) continue;
+    if (v.faceConsentAt !== null) {
+      for (const f of readdirSync(path.join(root, id), { recursive: true, withFileTypes: true })) if (f.isFile()) chmodSync(path.join(f.parentPath, f.name), 0o600);
+      continue;
+    }
+    const n = deleteEnrolmentPhotos(dataDir, entry, id);
+    appendAudit(db, { actor: 'system', action: 'face.retention.photos', target: id, before: { photos: n }, after: { photos: 0 } }, clock);
+    gone += n;
+  }
+  return gone;
 }
 
 /** Deletes a villager's kept enrolment photos (the folder with them); returns how many files went. */

@@ -60,14 +60,14 @@ export const ACTION: Bilingual = {
     'account.create': '创建管理账号', 'account.lock': '账号因密码错误被锁定', 'account.unlock': '解除账号锁定', 'account.password': '重设密码',
     'villager.block': '冻结村民', 'villager.unblock': '解冻村民', 'review.waive': '核对：免扣', 'review.charge': '核对：补扣积分',
     'review.correct': '核对：更正并扣分', 'review.acknowledge': '核对：已核对（结算时已扣分）', 'card.issue': '发积分卡', 'card.revoke': '挂失积分卡', 'alarm.acknowledge': '确认告警', 'alarm.clear': '手动解除告警',
-    'door.sensor_override': '确认门磁故障（当门关着）', 'door.sensor_override_withdraw': '撤销门磁故障确认', 'face.enrol': '登记人脸', 'face.learn': '门口学到新的人脸模板', 'face.withdraw': '撤回刷脸同意（删除模板）',
+    'door.sensor_override': '确认门磁故障（当门关着）', 'door.sensor_override_withdraw': '撤销门磁故障确认', 'face.enrol': '登记人脸', 'face.learn': '门口学到新的人脸模板', 'face.withdraw': '撤回刷脸同意（删除模板）', 'face.retention': '村民离开满保留期：删除人脸模板并撤销同意', 'face.retention.photos': '删除未同意村民保存的录入照片',
     'product.add': '新增商品', 'product.edit': '修改商品', 'receipt.refund': '退款退积分', 'slot.assign': '货位绑定商品', 'slot.calibrate': '货位校准', 'slot.count': '货位盘点', 'slot.zero': '货位清零',
   },
   en: {
     'account.create': 'account created', 'account.lock': 'account locked (wrong passwords)', 'account.unlock': 'account unlocked', 'account.password': 'password reset',
     'villager.block': 'villager blocked', 'villager.unblock': 'villager unblocked', 'review.waive': 'review: waived', 'review.charge': 'review: points charged',
     'review.correct': 'review: corrected and charged', 'review.acknowledge': 'review: checked (charged at settlement)', 'card.issue': 'card issued', 'card.revoke': 'card revoked', 'alarm.acknowledge': 'alarm acknowledged', 'alarm.clear': 'alarm cleared by hand',
-    'door.sensor_override': 'door sensor overridden (door counted closed)', 'door.sensor_override_withdraw': 'door sensor override withdrawn', 'face.enrol': 'face enrolled', 'face.learn': 'face template learned at the door', 'face.withdraw': 'face consent withdrawn (templates deleted)',
+    'door.sensor_override': 'door sensor overridden (door counted closed)', 'door.sensor_override_withdraw': 'door sensor override withdrawn', 'face.enrol': 'face enrolled', 'face.learn': 'face template learned at the door', 'face.withdraw': 'face consent withdrawn (templates deleted)', 'face.retention': 'villager left long enough ago: face templates deleted, consent ended', 'face.retention.photos': 'kept enrolment photos of a villager without consent deleted',
     'product.add': 'product added', 'product.edit': 'product edited', 'receipt.refund': 'receipt refunded', 'slot.assign': 'slot assigned', 'slot.calibrate': 'slot calibrated', 'slot.count': 'slot counted', 'slot.zero': 'slot zeroed',
   },
 };

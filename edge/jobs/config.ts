@@ -22,7 +22,7 @@ export const JobsConfigSchema = Section({
   retention: Section({
     cron: Cron('15 3 * * *', 'the retention purge'),
     entry_events_days: Type.Integer({ minimum: 1, maximum: 3650, default: 180, description: 'Door decisions (entry_events) older than this many days are deleted' }),
-    left_villager_templates_days: Type.Integer({ minimum: 0, maximum: 3650, default: 30, description: "Face templates of a villager who left the village are deleted this many days after the status changed; templates of a villager without face consent are deleted at every run" }),
+    left_villager_templates_days: Type.Integer({ minimum: 0, maximum: 3650, default: 30, description: "Face templates, kept enrolment photos and the face consent of a villager who left the village are deleted this many days after the status changed (audited face.retention); templates and kept photos of a villager without face consent are deleted at every run" }),
   }, 'Purge of old door decisions and of face data no longer allowed'),
   reconcile: Section({
     cron: Cron('45 3 * * *', 'the reconciliation with the village ledger (only with sync.enabled)'),

@@ -5,6 +5,7 @@ import type { Db } from '../ledger/db.ts';
 import { backupKeyFile, backupLedger, pruneCopies } from '../ledger/backup.ts';
 import { applyRetention } from '../ledger/retention.ts';
 import { purgeClearedAlarms } from '../ledger/alarms.ts';
+import { sweepPhotosWithoutConsent } from '../entry/face-photos.ts';
 import type { JobsConfig } from './config.ts';
 import type { Job } from './runner.ts';
 import type { Clock } from '../ledger/time.ts';
@@ -20,6 +21,8 @@ export interface StoreJobsDeps {
    */
   syncKeyFile?: string;
   db: () => Db;
+  /** entry.photo_dir (relative to dataDir): the retention job deletes there the kept photos of villagers without face consent (absent: not swept). */
+  photoDir?: string;
   /** Cleared alarms older than this many days are deleted by the retention job (absent: alarms are off). */
   alarmsKeepDays?: number;
   /**
@@ -62,7 +65,9 @@ export function retentionJob(d: StoreJobsDeps): Job {
       const now = d.clock ? d.clock() : scheduled;
       const res = applyRetention(d.db(), { entryEventsDays: r.entry_events_days, leftVillagerTemplatesDays: r.left_villager_templates_days }, now);
       const alarms = d.alarmsKeepDays === undefined ? 0 : purgeClearedAlarms(d.db(), new Date(now.getTime() - d.alarmsKeepDays * 86_400_000).toISOString());
-      return `deleted ${res.entryEvents} door decisions, ${res.templatesWithoutConsent} templates without consent, ${res.templatesOfLeft} templates of villagers who left, ${res.pendingTemplates} pending face templates expired or without consent, ${alarms} cleared alarms`;
+      // after the ledger's transaction, as a withdrawal does: the consent is gone first, so a photo left by a crash here goes at the next run
+      const photos = d.photoDir === undefined ? null : sweepPhotosWithoutConsent(d.db(), d.dataDir, { photo_dir: d.photoDir }, () => now);
+      return `deleted ${res.entryEvents} door decisions, ${res.templatesWithoutConsent} templates without consent, ${res.templatesOfLeft} templates of villagers who left, ${res.pendingTemplates} pending face templates expired or without consent, ${alarms} cleared alarms${photos === null ? '' : `, ${photos} enrolment photos of villagers without face consent`}`;
     },
   };
 }

@@ -9,6 +9,7 @@ import { appendAudit } from './audit.ts';
 import { systemClock, type Clock } from './time.ts';
 import type { SealedRow, StoredTemplate } from './face-templates.ts';
 import { deletePendingOf } from './face-pending.ts';
+import { scrubbed } from './face-scrub.ts';
 
 export interface LearnedRow extends StoredTemplate { created_at: string; quality: number | null; source: string | null }
 
@@ -32,23 +33,23 @@ export function allowLearning(db: Db, villagerId: string, by: string, actor: str
 
 /** Withdraws the consent to learning and deletes what was learned (and what waits for confirmation); returns how many learned templates went. */
 export function refuseLearning(db: Db, villagerId: string, actor: string): number {
-  return inTransaction(db, 'withdrawing consent to learning', () => {
+  return scrubbed(db, inTransaction(db, 'withdrawing consent to learning', () => {
     const n = db.prepare("DELETE FROM face_templates WHERE villager_id = ? AND origin = 'learned'").run(villagerId).changes;
     const pending = deletePendingOf(db, villagerId);
     const had = db.prepare('DELETE FROM face_learning_consent WHERE villager_id = ?').run(villagerId).changes;
     appendAudit(db, { actor, action: 'face.learning.refuse', target: villagerId, before: { consent: had > 0, learned: n, pending }, after: { consent: false, learned: 0, pending: 0 } });
     return n;
-  });
+  }));
 }
 
 /** Deletes the learned and pending templates of a villager (the consent stays); returns how many learned ones went. */
 export function forgetLearned(db: Db, villagerId: string, actor: string): number {
-  return inTransaction(db, 'removing learned face templates', () => {
+  return scrubbed(db, inTransaction(db, 'removing learned face templates', () => {
     const n = db.prepare("DELETE FROM face_templates WHERE villager_id = ? AND origin = 'learned'").run(villagerId).changes;
     const pending = deletePendingOf(db, villagerId);
     appendAudit(db, { actor, action: 'face.learning.forget', target: villagerId, before: { learned: n, pending }, after: { learned: 0, pending: 0 } });
     return n;
-  });
+  }));
 }
 
 export function countLearned(db: Db, villagerId?: string): number {
@@ -69,11 +70,12 @@ export function learnedSince(db: Db, villagerId: string, since: string): string[
  */
 export function insertLearned(db: Db, villagerId: string, row: SealedRow, replaceId: number | null, why: Record<string, unknown>, clock: Clock = systemClock): number {
   const at = clock().toISOString();
-  return inTransaction(db, 'saving a learned face template', () => {
+  const id = inTransaction(db, 'saving a learned face template', () => {
     if (replaceId !== null) db.prepare("DELETE FROM face_templates WHERE id = ? AND villager_id = ? AND origin = 'learned'").run(replaceId, villagerId);
     const id = Number(db.prepare("INSERT INTO face_templates (villager_id, nonce, ciphertext, tag, quality, source, created_at, origin) VALUES (?, ?, ?, ?, ?, ?, ?, 'learned')")
       .run(villagerId, row.nonce, row.ciphertext, row.tag, row.quality, row.source, at).lastInsertRowid);
     appendAudit(db, { actor: 'door', action: 'face.learn', target: villagerId, before: replaceId === null ? null : { replaced: replaceId }, after: { template: id, ...why } }, clock);
     return id;
   });
+  return replaceId === null ? id : scrubbed(db, id);
 }

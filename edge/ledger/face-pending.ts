@@ -9,6 +9,7 @@
 import type { Db } from './db.ts';
 import { inTransaction } from './db.ts';
 import { appendAudit } from './audit.ts';
+import { scrubbed, scrubFaceDeletion } from './face-scrub.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 
 /** An AES-256-GCM sealed value (edge/entry/templates.ts seals and opens). */
@@ -82,7 +83,7 @@ export function insertPending(db: Db, villagerId: string, sealed: SealedTemplate
  * (`face.learn.confirm`). Returns the new template's id.
  */
 export function confirmPending(db: Db, p: PendingRow, replaceId: number | null, actor: string, at: string): number {
-  return inTransaction(db, 'confirming a pending face template', () => {
+  return scrubbed(db, inTransaction(db, 'confirming a pending face template', () => {
     if (db.prepare('DELETE FROM face_pending_templates WHERE id = ? AND villager_id = ?').run(p.id, p.villagerId).changes !== 1) {
       throw new EdgeError(ErrorCode.NOT_FOUND, `pending face template ${p.id} is gone (confirmed, rejected or expired meanwhile)`, { zh: `待确认人脸模板 ${p.id} 已不存在（已确认、拒绝或过期）`, details: { field: 'pending' } });
     }
@@ -91,7 +92,7 @@ export function confirmPending(db: Db, p: PendingRow, replaceId: number | null, 
       .run(p.villagerId, p.sealed.nonce, p.sealed.ciphertext, p.sealed.tag, at).lastInsertRowid);
     appendAudit(db, { actor, action: 'face.learn.confirm', target: p.villagerId, before: { pending: p.id, ...(replaceId === null ? {} : { replaced: replaceId }) }, after: { template, distance: round(p.distance), margin: round(p.margin), credential: p.credential } });
     return template;
-  });
+  }));
 }
 
 /** A maintainer rejects: the pending template is deleted; audited (`face.learn.reject`). */
@@ -100,6 +101,7 @@ export function rejectPending(db: Db, p: PendingRow, actor: string): void {
     db.prepare('DELETE FROM face_pending_templates WHERE id = ?').run(p.id);
     appendAudit(db, { actor, action: 'face.learn.reject', target: p.villagerId, before: { pending: p.id, distance: round(p.distance), credential: p.credential }, after: null });
   });
+  scrubFaceDeletion(db);
 }
 
 /**
@@ -108,7 +110,7 @@ export function rejectPending(db: Db, p: PendingRow, actor: string): void {
  * villager. Returns how many went.
  */
 export function expirePending(db: Db, now: string): number {
-  return inTransaction(db, 'expiring pending face templates', () => {
+  const n = inTransaction(db, 'expiring pending face templates', () => {
     const gone = db.prepare(`SELECT villager_id AS v, count(*) AS n FROM face_pending_templates
       WHERE expires_at <= ? OR villager_id NOT IN (SELECT villager_id FROM face_learning_consent)
         OR villager_id IN (SELECT id FROM villagers WHERE face_consent_at IS NULL) GROUP BY villager_id`).all(now) as { v: string; n: number }[];
@@ -118,6 +120,7 @@ export function expirePending(db: Db, now: string): number {
     for (const g of gone) appendAudit(db, { actor: 'system', action: 'face.learn.expire', target: g.v, before: { pending: g.n }, after: { pending: 0 } });
     return n;
   });
+  return n > 0 ? scrubbed(db, n) : n;
 }
 
 /** Deletes every pending template of a villager (consent withdrawn, learning forgotten); no audit of its own: the caller's covers it. */

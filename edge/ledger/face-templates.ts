@@ -8,6 +8,7 @@ import { cachedStatement, inTransaction } from './db.ts';
 import { getMeta, setMeta } from './meta.ts';
 import { setFaceConsent } from './villagers.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
+import { scrubFaceDeletion } from './face-scrub.ts';
 
 export interface SealedRow { nonce: Buffer; ciphertext: Buffer; tag: Buffer; quality: number | null; source: string }
 export interface StoredTemplate { id: number; villager_id: string; nonce: Buffer; ciphertext: Buffer; tag: Buffer; origin: 'enrolled' | 'learned' }
@@ -22,20 +23,27 @@ export function insertTemplates(db: Db, villagerId: string, rows: readonly Seale
   });
 }
 
-/** Delete every template of a villager; returns how many went. */
+const deleteOf = (db: Db, villagerId: string): number => cachedStatement(db, 'DELETE FROM face_templates WHERE villager_id = ?').run(villagerId).changes;
+
+/** Delete every template of a villager, leaving no bytes of them (./face-scrub.ts); returns how many went. */
 export function deleteTemplates(db: Db, villagerId: string): number {
-  return cachedStatement(db, 'DELETE FROM face_templates WHERE villager_id = ?').run(villagerId).changes;
+  const n = deleteOf(db, villagerId);
+  if (n > 0) scrubFaceDeletion(db);
+  return n;
 }
 
 /** Delete a villager's templates (pending ones too) and withdraw the consent (face and learning) in one transaction. */
 export function deleteTemplatesAndConsent(db: Db, villagerId: string): number {
-  return inTransaction(db, 'removing face templates', () => {
-    const n = deleteTemplates(db, villagerId);
+  const n = inTransaction(db, 'removing face templates', () => {
+    const n = deleteOf(db, villagerId);
     db.prepare('DELETE FROM face_pending_templates WHERE villager_id = ?').run(villagerId);
     db.prepare('DELETE FROM face_learning_consent WHERE villager_id = ?').run(villagerId);
     setFaceConsent(db, villagerId, null);
     return n;
   });
+  // no bytes of them left in the file or the WAL (./face-scrub.ts)
+  scrubFaceDeletion(db);
+  return n;
 }
 
 /** Templates of one villager, or of everyone when `villagerId` is absent. */
@@ -154,9 +162,11 @@ export function templatesRecognizerCurrent(db: Db): boolean {
 
 /** Delete templates whose villager has no consent on record, and learned ones without learning consent; returns how many went. */
 export function purgeTemplatesWithoutConsent(db: Db): number {
-  return inTransaction(db, 'purging face templates without consent', () =>
+  const n = inTransaction(db, 'purging face templates without consent', () =>
     cachedStatement(db, 'DELETE FROM face_templates WHERE villager_id IN (SELECT id FROM villagers WHERE face_consent_at IS NULL)').run().changes
     + cachedStatement(db, "DELETE FROM face_templates WHERE origin = 'learned' AND villager_id NOT IN (SELECT villager_id FROM face_learning_consent)").run().changes);
+  if (n > 0) scrubFaceDeletion(db);
+  return n;
 }
 
 /**
