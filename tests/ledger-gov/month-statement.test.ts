@@ -14,10 +14,10 @@ import { addLedgerEntry } from '../../cloud-sync/ledger/tables.ts';
 import { govApp, type GovApp } from './gov-app.ts';
 import { signer } from './store-clock-fixture.ts';
 
-interface Row { villager: string; name: string; status: string; opening: number; earned: number; deducted: number; spent: number; refunded: number; adjusted: number; closing: number; entries: number }
+interface Row { villager: string; name: string; status: string; opening: number; earned: number; deducted: number; spent: number; refunded: number; adjusted: number; closing: number; entries: number; late: number }
 interface LineRef { seq: number; date: string; reason: string | null; points: number }
 interface Line { seq: number; date: string; kind: string; reason: string; points: number; balance: number; reverses: LineRef | null; reversed_by: LineRef | null }
-interface Book { opening: number; balance: number; lines: Line[]; month: (Omit<Row, 'villager' | 'name' | 'status' | 'entries'> & { month: string }) | null }
+interface Book { opening: number; balance: number; lines: Line[]; month: (Omit<Row, 'villager' | 'name' | 'status' | 'entries' | 'late'> & { month: string }) | null }
 
 /** The village month (UTC+8) of an ISO time. */
 const monthOf = (iso: string) => new Date(Date.parse(iso) + 8 * 3_600_000).toISOString().slice(0, 7);
@@ -77,7 +77,7 @@ describe(`the month statement and the passbook's month reconcile with the entrie
     const entries = await g.db.query<{ villager_id: string; kind: string; points: number | string; created_at: string }>('SELECT villager_id, kind, points, created_at FROM entries WHERE village = $1', [g.a]);
     const res = await g.call(g.va, 'GET', `/api/villages/${g.a}/statement?month=2026-11`);
     expect(res.statusCode, res.body).toBe(200);
-    const s = res.json() as { village: string; village_name: string; month: string; rows: Row[]; totals: Omit<Row, 'villager' | 'name' | 'status'> };
+    const s = res.json() as { village: string; village_name: string; month: string; rows: Row[]; totals: Omit<Row, 'villager' | 'name' | 'status'>; late: unknown[] };
     const vname = (await g.db.query<{ name: string }>('SELECT name FROM villages WHERE id = $1', [g.a]))[0]!.name;
     expect({ village: s.village, village_name: s.village_name, month: s.month }).toEqual({ village: g.a, village_name: vname, month: '2026-11' });
     expect(s.rows.map((r) => [r.villager, r.name])).toEqual([['li', '李四'], ['wang', '村民wang'], ['zhang', '张三']]);
@@ -92,6 +92,8 @@ describe(`the month statement and the passbook's month reconcile with the entrie
         refunded: sum(inNov(['refund'])), adjusted: sum(inNov(['adjustment', 'expiry'])),
         closing: sum((e) => monthOf(e.created_at) <= '2026-11'),
         entries: mine.filter((e) => monthOf(e.created_at) === '2026-11').length,
+        // every entry here was made at the ledger, none came late (late-entries.test.ts)
+        late: 0,
       });
       expect(r.opening + r.earned - r.deducted - r.spent + r.refunded + r.adjusted, r.villager).toBe(r.closing);
     }
@@ -100,12 +102,13 @@ describe(`the month statement and the passbook's month reconcile with the entrie
     expect(by.zhang).toMatchObject({ opening: 11, earned: 0, deducted: 2, spent: 6, refunded: 2, adjusted: 0, closing: 5 });
     expect(by.li).toMatchObject({ opening: 2, earned: 3, adjusted: -2, closing: 3 });
     expect(by.wang).toMatchObject({ opening: 0, closing: 0, entries: 0 });
-    expect(s.totals).toEqual({ opening: 13, earned: 3, deducted: 2, spent: 6, refunded: 2, adjusted: -2, closing: 8, entries: 5 });
+    expect(s.totals).toEqual({ opening: 13, earned: 3, deducted: 2, spent: 6, refunded: 2, adjusted: -2, closing: 8, entries: 5, late: 0 });
+    expect(s.late).toEqual([]);
 
     // the passbook's November for each: the same subtotals, its lines those of the month
     for (const r of s.rows) {
       const book = (await g.call(g.va, 'GET', `/api/villages/${g.a}/villagers/${r.villager}/passbook?month=2026-11`)).json() as Book;
-      const { villager: _v, name: _n, status: _s, entries: n, ...figures } = r;
+      const { villager: _v, name: _n, status: _s, entries: n, late: _l, ...figures } = r;
       expect(book.month).toMatchObject({ month: '2026-11', ...figures });
       expect(book.opening).toBe(r.opening);
       expect(book.lines.length).toBe(n);
@@ -123,9 +126,9 @@ describe(`the month statement and the passbook's month reconcile with the entrie
     expect(res.headers['content-type']).toContain('text/csv');
     expect(res.headers['content-disposition']).toBe(`attachment; filename="${g.a}-statement-2026-11.csv"`);
     const lines = res.body.replace(/^\uFEFF/, '').trim().split('\r\n').map((l) => l.split(','));
-    expect(lines[0]).toEqual(['村编号 village', '村名 village name', '月份 month', '村民编号 villager', '姓名 name', '状态 status', '承前结余 opening', '奖励 earned', '扣分 deducted', '兑换 spent', '退回 refunded', '调整 adjusted', '月末结余 closing', '笔数 entries']);
-    expect(lines.find((l) => l[3] === 'zhang')).toEqual([g.a, '村', '2026-11', 'zhang', '张三', '正常 active', '11', '0', '2', '6', '2', '0', '5', '3']);
-    expect(lines.at(-1)).toEqual([g.a, '村', '2026-11', '合计 total', '', '', '13', '3', '2', '6', '2', '-2', '8', '5']);
+    expect(lines[0]).toEqual(['村编号 village', '村名 village name', '月份 month', '村民编号 villager', '姓名 name', '状态 status', '承前结余 opening', '奖励 earned', '扣分 deducted', '兑换 spent', '退回 refunded', '调整 adjusted', '月末结余 closing', '笔数 entries', '补录笔数 late']);
+    expect(lines.find((l) => l[3] === 'zhang')).toEqual([g.a, '村', '2026-11', 'zhang', '张三', '正常 active', '11', '0', '2', '6', '2', '0', '5', '3', '0']);
+    expect(lines.at(-1)).toEqual([g.a, '村', '2026-11', '合计 total', '', '', '13', '3', '2', '6', '2', '-2', '8', '5', '0']);
   });
 
   it('a month that is no month is refused by name in both languages; villagers and other villages read no statement', async () => {

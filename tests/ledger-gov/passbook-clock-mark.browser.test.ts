@@ -40,7 +40,7 @@ describe(`the mark of a store clock ahead, on the passbook and the phone's histo
   /** Each line of the book: its balance (which tells the lines apart) and its date cell's mark, if any. */
   const marks = (page: Page) => page.locator('#lines tr').evaluateAll((rows) => rows.map((r) => {
     const tr = r as unknown as { querySelector(s: string): { textContent: string | null } | null; cells: { textContent: string | null }[] };
-    return { balance: tr.cells[5]?.textContent, mark: tr.querySelector('td.date .clock-mark')?.textContent ?? null };
+    return { balance: tr.cells[5]?.textContent, mark: tr.querySelector('td.date .clock-mark')?.textContent ?? null, late: tr.querySelector('td.date .late-mark')?.textContent ?? null };
   }));
   const bilingual = (text: string | null) => expect({ text, zh: CJK.test(text ?? ''), en: LATIN.test(text ?? '') }).toEqual({ text, zh: true, en: true });
 
@@ -50,6 +50,8 @@ describe(`the mark of a store clock ahead, on the passbook and the phone's histo
     const lines = await marks(page);
     expect(lines.map((l) => [l.balance, l.mark !== null])).toEqual([['-7', true], ['-12', false], ['-15', false], ['5', false]]);
     bilingual(lines[0]!.mark);
+    // the offline store's line (-12, made 30 October) came on 20 November, after its month ended: 补录 (late-entries.test.ts)
+    expect(lines.map((l) => [l.balance, l.late])).toEqual([['-7', null], ['-12', '补录于 2026/11/20 12:00 late, received'], ['-15', null], ['5', null]]);
     expect(await page.isVisible('#clock-note')).toBe(true);
     bilingual(await page.textContent('#clock-note'));
     expect(await pageWidth(page)).toEqual({ page: PHONE.width, layout: PHONE.width });
@@ -115,7 +117,7 @@ describe(`the mark of a store clock ahead, on the passbook and the phone's histo
     expect((await rig.g.call(rig.g.va, 'POST', '/api/villages/va/entries', { id: 'award-li', villager: 'li', kind: 'award', points: 5, reason: '打扫村道' })).statusCode).toBeLessThan(300);
     await page.goto(`${rig.base}/passbook?village=va&villager=li`);
     await page.waitForSelector('#book:not([hidden])');
-    expect(await marks(page)).toEqual([{ balance: '5', mark: null }]);
+    expect(await marks(page)).toEqual([{ balance: '5', mark: null, late: null }]);
     expect(await page.isVisible('#clock-note')).toBe(false);
     expect(problems).toEqual([]);
     await context.close();

@@ -55,7 +55,7 @@ describe(`roll-up and board agree on issued and participation (${ledgerDbKind})`
     expect(r.months).toEqual([expect.objectContaining({ village: v, village_name: '前进村', month, issued: deedPoints, other_awards: 50, awards: 1, villagers_awarded: 1 })]);
     expect(board.totals!.issued).toBe(r.months[0]!.issued);
     const csv = (await g.call(staff, 'GET', `/api/villages/${v}/rollup.csv?table=months`)).rawPayload.subarray(3).toString('utf8').split('\r\n');
-    expect(csv[0]).toBe('村 village,村名 village name,月份 month,发放积分 issued,其他发放（开户等） other awards,扣减积分 deducted,兑换积分 redeemed,退回积分 refunded,调整积分 adjusted,奖励笔数 awards,获奖励人数 villagers awarded');
-    expect(csv[1]).toBe(`${v},前进村,${month},${deedPoints},50,0,0,0,0,1,1`);
+    expect(csv[0]).toBe('村 village,村名 village name,月份 month,发放积分 issued,其他发放（开户等） other awards,扣减积分 deducted,兑换积分 redeemed,退回积分 refunded,调整积分 adjusted,奖励笔数 awards,获奖励人数 villagers awarded,补录笔数 late entries,补录积分 late points');
+    expect(csv[1]).toBe(`${v},前进村,${month},${deedPoints},50,0,0,0,0,1,1,0,0`);
   });
 });

@@ -19,7 +19,7 @@ const CsvQuery = Type.Object({ table: Type.Union(TABLES.map((t) => Type.Literal(
 
 /** Column keys and their bilingual headers, per table: each village by its code and its name. */
 const COLUMNS: Record<Table, [string, string][]> = {
-  months: [['village', '村 village'], ['village_name', '村名 village name'], ['month', '月份 month'], ['issued', '发放积分 issued'], ['other_awards', '其他发放（开户等） other awards'], ['deducted', '扣减积分 deducted'], ['redeemed', '兑换积分 redeemed'], ['refunded', '退回积分 refunded'], ['adjusted', '调整积分 adjusted'], ['awards', '奖励笔数 awards'], ['villagers_awarded', '获奖励人数 villagers awarded']],
+  months: [['village', '村 village'], ['village_name', '村名 village name'], ['month', '月份 month'], ['issued', '发放积分 issued'], ['other_awards', '其他发放（开户等） other awards'], ['deducted', '扣减积分 deducted'], ['redeemed', '兑换积分 redeemed'], ['refunded', '退回积分 refunded'], ['adjusted', '调整积分 adjusted'], ['awards', '奖励笔数 awards'], ['villagers_awarded', '获奖励人数 villagers awarded'], ['late_entries', '补录笔数 late entries'], ['late_points', '补录积分 late points']],
   items: [['village', '村 village'], ['village_name', '村名 village name'], ['scope', '范围 scope'], ['code', '编号 code'], ['name', '细则 item'], ['direction', '加减 direction'], ['approvals', '次数 approvals'], ['points', '积分 points']],
   participation: [['village', '村 village'], ['name', '村名 name'], ['villagers', '村民数 villagers'], ['awarded', '获奖励人数 awarded'], ['rate', '参与率 rate']],
   sales: [['village', '村 village'], ['village_name', '村名 village name'], ['sku', '商品编号 sku'], ['name', '商品 product'], ['count', '件数 count'], ['points', '积分 points'], ['sessions', '购买次数 sessions']],

@@ -3,14 +3,19 @@
  * rule items, participation (villagers with at least one award in the period, of the
  * villagers registered), and the stores' sales by product, from the sessions the stores sync.
  * Months are village months (UTC+8), `YYYY-MM`; a period is whole months, both ends included.
+ * An entry counts in the month it was made; one received after that month ended (补录: a store
+ * offline over the month's end, ./late.ts) is counted there too, and a month says how many of its
+ * entries came late and their points (`late_entries`, `late_points`): figures of a month already
+ * closed that changed.
  */
 import type { SqlDb } from '../sql.ts';
 import { fieldError } from './rules.ts';
 import { DEFAULT_SKEW_MS } from '../../protocol/clock.ts';
 import { madeAtSql, storeTime } from '../store-time.ts';
+import { lateFlagSql, monthSql } from './late.ts';
 
 export interface Period { from: string; to: string }
-export interface MonthRow { village: string; village_name: string; month: string; issued: number; other_awards: number; deducted: number; redeemed: number; refunded: number; adjusted: number; awards: number; villagers_awarded: number }
+export interface MonthRow { village: string; village_name: string; month: string; issued: number; other_awards: number; deducted: number; redeemed: number; refunded: number; adjusted: number; awards: number; villagers_awarded: number; late_entries: number; late_points: number }
 export interface ItemRow { village: string; village_name: string; scope: string; code: string; name: string; direction: string; approvals: number; points: number }
 export interface ParticipationRow { village: string; name: string; villagers: number; awarded: number; rate: number }
 export interface SalesRow { village: string; village_name: string; sku: string; name: string; count: number; points: number; sessions: number }
@@ -48,10 +53,6 @@ export function periodOf(q: { from?: string | undefined; to?: string | undefined
   return { from, to };
 }
 
-/** The month of an ISO `created_at` in village time, in SQL. */
-const monthSql = (db: SqlDb, col: string): string =>
-  db.dialect === 'sqlite' ? `strftime('%Y-%m', ${col}, '+8 hours')` : `to_char((${col})::timestamptz AT TIME ZONE 'UTC' + interval '8 hours', 'YYYY-MM')`;
-
 const placeholders = (n: number, from: number) => Array.from({ length: n }, (_, i) => `$${i + from}`).join(', ');
 
 export type RollupTable = 'months' | 'items' | 'participation' | 'sales';
@@ -66,6 +67,7 @@ export async function rollup(db: SqlDb, villages: string[], period: Period, only
   const vs = placeholders(villages.length, 3);
   const made = madeAtSql(db, '');
   const m = monthSql(db, made);
+  const late = lateFlagSql(db, '');
 
   const want = new Set(only);
   // `issued` is the points for deeds: awards made by approving a claim (a rule item, a task), as
@@ -81,7 +83,8 @@ export async function rollup(db: SqlDb, villages: string[], period: Period, only
       SUM(CASE WHEN kind = 'refund' THEN points ELSE 0 END) AS refunded,
       SUM(CASE WHEN kind = 'adjustment' THEN points ELSE 0 END) AS adjusted,
       SUM(CASE WHEN kind = 'award' AND d.entry_id IS NOT NULL THEN 1 ELSE 0 END) AS awards,
-      COUNT(DISTINCT CASE WHEN kind = 'award' AND d.entry_id IS NOT NULL THEN villager_id END) AS villagers_awarded
+      COUNT(DISTINCT CASE WHEN kind = 'award' AND d.entry_id IS NOT NULL THEN villager_id END) AS villagers_awarded,
+      SUM(${late}) AS late_entries, SUM(${late} * points) AS late_points
     FROM entries LEFT JOIN (SELECT DISTINCT entry_id FROM gov_claims WHERE entry_id IS NOT NULL AND village IN (${vs})) d ON d.entry_id = entries.id
     WHERE ${made} >= $1 AND ${made} < $2 AND village IN (${vs})
     GROUP BY village, ${m} ORDER BY village, month`, [lo, hi, ...villages]);
@@ -116,6 +119,7 @@ export async function rollup(db: SqlDb, villages: string[], period: Period, only
     months: months.map((r) => ({
       village: String(r.village), village_name: nameOf(r.village), month: String(r.month), issued: Number(r.issued), other_awards: Number(r.other_awards), deducted: Number(r.deducted), redeemed: Number(r.redeemed),
       refunded: Number(r.refunded), adjusted: Number(r.adjusted), awards: Number(r.awards), villagers_awarded: Number(r.villagers_awarded),
+      late_entries: Number(r.late_entries), late_points: Number(r.late_points),
     })),
     items: items.map((r) => ({ village: String(r.village), village_name: nameOf(r.village), scope: r.scope === '*' ? 'town' : 'village', code: String(r.code), name: String(r.name ?? r.code), direction: String(r.direction ?? 'add'), approvals: Number(r.approvals), points: Number(r.points) })),
     participation: participation.map((r) => {

@@ -9,18 +9,24 @@
  * the passbook's month (villager-routes.ts) agree, and for every villager
  * opening + earned − deducted − spent + refunded + adjusted = closing, closing being the sum of
  * every entry made before the next month began.
+ *
+ * A store offline for days sends its rows when it is back: an entry made in the month but received
+ * after it ended (补录, ./late.ts) still counts in it, so a month already closed shows new figures.
+ * The statement says so: each villager's count of them (`late`), and the entries themselves listed
+ * apart (`late`: both times, made and received, and the store), in the CSV too, below the total.
  */
 import { stringify } from 'csv-stringify/sync';
 import { Type } from '@fastify/type-provider-typebox';
 import type { SqlDb } from '../sql.ts';
 import { madeAtSql } from '../store-time.ts';
+import { lateEntries, lateFlagSql, type LateEntry } from './late.ts';
 import { fieldError } from './rules.ts';
 import { MONTH, monthOf, monthStart, nextMonth } from './rollup.ts';
 import { csvReply } from './rollup-routes.ts';
 import { gate, VillageParams, type GovApp, type GovDeps } from './access.ts';
 
-export interface StatementRow { villager: string; name: string; status: string; opening: number; earned: number; deducted: number; spent: number; refunded: number; adjusted: number; closing: number; entries: number }
-export interface Statement { village: string; village_name: string; month: string; from: string; to: string; rows: StatementRow[]; totals: Omit<StatementRow, 'villager' | 'name' | 'status'> }
+export interface StatementRow { villager: string; name: string; status: string; opening: number; earned: number; deducted: number; spent: number; refunded: number; adjusted: number; closing: number; entries: number; late: number }
+export interface Statement { village: string; village_name: string; month: string; from: string; to: string; rows: StatementRow[]; totals: Omit<StatementRow, 'villager' | 'name' | 'status'>; late: LateEntry[] }
 
 /** The first instant of village month `m` and of the month after it, as ISO strings in UTC (the roll-up's months); `m` checked first (400 on `month`). */
 export function monthBounds(m: string): { from: string; to: string } {
@@ -28,7 +34,7 @@ export function monthBounds(m: string): { from: string; to: string } {
   return { from: monthStart(m), to: monthStart(nextMonth(m)) };
 }
 
-const SUMS = ['opening', 'earned', 'deducted', 'spent', 'refunded', 'adjusted', 'closing', 'entries'] as const;
+const SUMS = ['opening', 'earned', 'deducted', 'spent', 'refunded', 'adjusted', 'closing', 'entries', 'late'] as const;
 
 /** Every villager of `village` (any status, by id) with their month; a village with no such id is 404 on `village`. */
 export async function monthStatement(db: SqlDb, village: string, month: string): Promise<Statement> {
@@ -46,31 +52,41 @@ export async function monthStatement(db: SqlDb, village: string, month: string):
       ${inMonth("= 'refund'")} AS refunded,
       ${inMonth("IN ('adjustment', 'expiry')")} AS adjusted,
       SUM(CASE WHEN e.points IS NULL THEN 0 ELSE e.points END) AS closing,
-      SUM(CASE WHEN ${made} >= $2 THEN 1 ELSE 0 END) AS entries
+      SUM(CASE WHEN ${made} >= $2 THEN 1 ELSE 0 END) AS entries,
+      SUM(CASE WHEN ${made} >= $2 THEN ${lateFlagSql(db, 'e.')} ELSE 0 END) AS late
     FROM villagers p LEFT JOIN entries e ON e.villager_id = p.id AND e.village = p.village AND ${made} < $3
     WHERE p.village = $1 GROUP BY p.id, p.name, p.status ORDER BY p.id`, [village, from, to]);
   const out: StatementRow[] = rows.map((r) => ({
     villager: String(r.id), name: String(r.name), status: String(r.status),
     opening: Number(r.opening ?? 0), earned: Number(r.earned ?? 0), deducted: -Number(r.deducted ?? 0), spent: -Number(r.spent ?? 0),
-    refunded: Number(r.refunded ?? 0), adjusted: Number(r.adjusted ?? 0), closing: Number(r.closing ?? 0), entries: Number(r.entries ?? 0),
+    refunded: Number(r.refunded ?? 0), adjusted: Number(r.adjusted ?? 0), closing: Number(r.closing ?? 0), entries: Number(r.entries ?? 0), late: Number(r.late ?? 0),
   }));
   const totals = Object.fromEntries(SUMS.map((k) => [k, out.reduce((s, r) => s + r[k], 0)])) as Statement['totals'];
-  return { village, village_name: v.name, month, from, to, rows: out, totals };
+  return { village, village_name: v.name, month, from, to, rows: out, totals, late: await lateEntries(db, village, from, to) };
 }
 
 const STATUS_ZH: Record<string, string> = { active: '正常', blocked: '停用', left: '已离村' };
 /** Chinese first, then English, as the roll-up's CSV. */
 const COLUMNS: [keyof StatementRow, string][] = [
   ['villager', '村民编号 villager'], ['name', '姓名 name'], ['status', '状态 status'], ['opening', '承前结余 opening'], ['earned', '奖励 earned'],
-  ['deducted', '扣分 deducted'], ['spent', '兑换 spent'], ['refunded', '退回 refunded'], ['adjusted', '调整 adjusted'], ['closing', '月末结余 closing'], ['entries', '笔数 entries'],
+  ['deducted', '扣分 deducted'], ['spent', '兑换 spent'], ['refunded', '退回 refunded'], ['adjusted', '调整 adjusted'], ['closing', '月末结余 closing'], ['entries', '笔数 entries'], ['late', '补录笔数 late'],
 ];
 
-/** The statement as CSV (UTF-8 with a BOM for Excel, formulas escaped): the village and month on every line, then a 合计 line. */
+const KIND_ZH: Record<string, string> = { award: '奖励', penalty: '扣分', redemption: '兑换', refund: '退回', adjustment: '调整', expiry: '过期' };
+
+/**
+ * The statement as CSV (UTF-8 with a BOM for Excel, formulas escaped): the village and month on
+ * every line, then a 合计 line; then, when the month has late entries, an empty line and the late
+ * entries (补录明细) under their own header, each with its time made and its time received.
+ */
 export function statementCsv(s: Statement): string {
   const head = ['村编号 village', '村名 village name', '月份 month', ...COLUMNS.map(([, h]) => h)];
   const line = (r: Record<string, unknown>) => [s.village, s.village_name, s.month, ...COLUMNS.map(([k]) => (k === 'status' ? `${STATUS_ZH[String(r.status)] ?? r.status} ${r.status}` : r[k]))];
   const total = [s.village, s.village_name, s.month, '合计 total', '', '', ...COLUMNS.slice(3).map(([k]) => s.totals[k as keyof Statement['totals']])];
-  return `\uFEFF${stringify([head, ...s.rows.map((r) => line(r as unknown as Record<string, unknown>)), total], { record_delimiter: 'windows', escape_formulas: true })}`;
+  const late = s.late.length === 0 ? [] : [[],
+    ['补录明细 late entries', '村民编号 villager', '姓名 name', '类别 kind', '积分 points', '门店 store', '记账时间 made at', '村账本收到时间 received at', '记录编号 entry'],
+    ...s.late.map((l) => ['补录 late', l.villager, l.name, `${KIND_ZH[l.kind] ?? l.kind} ${l.kind}`, l.points, l.store, l.made_at, l.received_at, l.id])];
+  return `\uFEFF${stringify([head, ...s.rows.map((r) => line(r as unknown as Record<string, unknown>)), total, ...late], { record_delimiter: 'windows', escape_formulas: true })}`;
 }
 
 export function registerStatementRoutes(app: GovApp, deps: GovDeps): void {

@@ -18,15 +18,17 @@ import { MAX_UPLOAD_BYTES, photoOf, storePhoto, tooLarge } from './evidence.ts';
 import { REQUEST_ID } from './request-ids.ts';
 import { monthBounds } from './statement.ts';
 import { BY_HAND_REFERENCE } from '../../protocol/payloads.ts';
+import { lateFlagSql } from './late.ts';
 
 /** A line another line undoes or is undone by (a reversal, 冲正): that line's seq, date, reason and points. */
 export interface LineRef { seq: number; date: string; reason: string | null; points: number }
 /**
  * `store_clock_ahead`: `date` is the ledger's receipt of a store's entry stamped beyond it plus the allowed skew (../store-time.ts), not the store's stamp.
+ * `late_received`: the entry was received after the village month of `date` had ended (补录, ./late.ts): when the ledger received it; null otherwise.
  * `reverses`: the entry this one undoes (an adjustment whose `reference` is that entry); `reversed_by`: the entry that undid this one.
  */
 /** `by_hand`: a store's entry made by hand at its PC (`store-edge points …`, reference BY_HAND_REFERENCE); its `kind` says 店内手工调整 beside its own kind. */
-export interface PassbookLine { seq: number; id: string; date: string; kind: string; reason: string | null; reference: string | null; points: number; balance: number; store: string | null; store_clock_ahead: boolean; by_hand: boolean; reverses: LineRef | null; reversed_by: LineRef | null }
+export interface PassbookLine { seq: number; id: string; date: string; kind: string; reason: string | null; reference: string | null; points: number; balance: number; store: string | null; store_clock_ahead: boolean; by_hand: boolean; late_received: string | null; reverses: LineRef | null; reversed_by: LineRef | null }
 /** One village month's subtotals (`month` asked for): opening + earned − deducted − spent + refunded + adjusted = closing. */
 export interface PassbookMonth { month: string; from: string; to: string; opening: number; earned: number; deducted: number; spent: number; refunded: number; adjusted: number; closing: number }
 export interface Passbook { village: string; village_name: string; villager: string; name: string; status: string; opening: number; lines: PassbookLine[]; balance: number; printed_at: string; month: PassbookMonth | null }
@@ -42,6 +44,8 @@ const SUBTOTAL: Record<string, 'earned' | 'deducted' | 'spent' | 'refunded' | 'a
  * when the entry was made, a store's by its clock but not beyond the ledger's receipt plus the
  * allowed skew (../store-time.ts), as the roll-up and the board count it: a store clock months
  * fast cannot date a villager's purchase in the future. Such a line says so (`store_clock_ahead`).
+ * A line received after its month had ended (a store offline over the month's end) gives its
+ * receipt (`late_received`), so a closed month that changed says why.
  * `month` (village month `YYYY-MM`) keeps the lines made in it: `opening` is then the balance of
  * every entry made before it, the balances run from there, and `month` has its subtotals, as the
  * village's month statement (statement.ts) counts them.
@@ -50,8 +54,8 @@ export async function passbookOf(db: SqlDb, village: string, villager: string, n
   const bounds = month === undefined ? undefined : monthBounds(month);
   const v = await villagerOf(db, villager);
   if (!v || v.village !== village) throw fieldError('villager', `no villager ${villager} in this village`, `本村没有村民 ${villager}`, 404, ErrorCode.UNKNOWN_VILLAGER);
-  const rows = await db.query<{ seq: number | string; id: string; kind: string; points: number | string; reason: string | null; reference: string | null; made_at: string; origin_store: string | null; clock_ahead: number | string }>(
-    `SELECT seq, id, kind, points, reason, reference, ${madeAtSql(db, '')} AS made_at, origin_store, ${storeClockAheadFlagSql(db, '')} AS clock_ahead
+  const rows = await db.query<{ seq: number | string; id: string; kind: string; points: number | string; reason: string | null; reference: string | null; made_at: string; origin_store: string | null; clock_ahead: number | string; received_at: string; late: number | string }>(
+    `SELECT seq, id, kind, points, reason, reference, ${madeAtSql(db, '')} AS made_at, origin_store, ${storeClockAheadFlagSql(db, '')} AS clock_ahead, received_at, ${lateFlagSql(db, '')} AS late
        FROM entries WHERE villager_id = $1 AND village = $2 ORDER BY seq`, [villager, village]);
   const vname = (await db.query<{ name: string }>('SELECT name FROM villages WHERE id = $1', [village]))[0]?.name ?? village;
   let balance = 0;
@@ -59,7 +63,7 @@ export async function passbookOf(db: SqlDb, village: string, villager: string, n
     balance += Number(r.points);
     const byHand = r.origin_store !== null && r.reference === BY_HAND_REFERENCE;
     const kind = KIND_ZH[r.kind] ?? r.kind;
-    return { seq: Number(r.seq), id: r.id, date: r.made_at, kind: byHand ? `${kind}（店内手工调整）` : kind, reason: r.reason, reference: r.reference, points: Number(r.points), balance, store: r.origin_store, store_clock_ahead: Number(r.clock_ahead) === 1, by_hand: byHand, reverses: null, reversed_by: null };
+    return { seq: Number(r.seq), id: r.id, date: r.made_at, kind: byHand ? `${kind}（店内手工调整）` : kind, reason: r.reason, reference: r.reference, points: Number(r.points), balance, store: r.origin_store, store_clock_ahead: Number(r.clock_ahead) === 1, by_hand: byHand, late_received: Number(r.late) === 1 ? r.received_at : null, reverses: null, reversed_by: null };
   });
   // a reversal names the entry it undoes by id (tasks.ts reverseClaim): both lines say so
   const byId = new Map(all.map((l) => [l.id, l]));

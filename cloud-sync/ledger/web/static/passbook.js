@@ -5,7 +5,9 @@
  * names village and villager, signed in as staff (the ledger's session cookie, from /login).
  * A refusal is shown in Chinese, then English (errors.js). A line dated by the ledger's receipt
  * because the store's clock ran ahead (`store_clock_ahead`) is marked, and a note says why
- * (clock-mark.js, as the phone page's history). `?limit=N` keeps the last N lines, the balance
+ * (clock-mark.js, as the phone page's history). A line the ledger received after its month had
+ * ended (`late_received`, a store offline over the month's end) says 补录于 (late, received) and when.
+ * `?limit=N` keeps the last N lines, the balance
  * before them brought forward (承前结余), as the API does; a limit the API refuses is shown.
  * `?month=YYYY-MM` (the 月份 field) keeps the lines of that village month under the balance
  * brought forward, with the month's subtotals and its closing balance (the API's `month`). A line
@@ -50,6 +52,13 @@ function dateCell(l) {
   time.textContent = fmtTime(l.date);
   cell.append(time);
   if (l.store_clock_ahead) cell.append(LedgerClockMark.mark());
+  // received after its month had ended (补录: the store was offline over the month's end)
+  if (l.late_received) {
+    const late = document.createElement('small');
+    late.className = 'late-mark';
+    late.textContent = `补录于 ${fmtWhen(l.late_received)} late, received`;
+    cell.append(late);
+  }
   return cell;
 }
 

@@ -6,7 +6,9 @@
  * GET …/statement?month= (the server counts; opening + earned − deducted − spent + refunded +
  * adjusted = closing), with the village's 合计 and a link to each villager's passbook of that
  * month; 下载 CSV is the same as GET …/statement.csv?month= (Chinese column names first, the
- * village's name and the villagers' names on every line).
+ * village's name and the villagers' names on every line). The month's late entries (补录: made in
+ * it, received by the ledger after it ended, a store offline over its end) are listed under the
+ * table with the time each was made and received, and its store.
  */
 'use strict';
 
@@ -19,6 +21,15 @@
   const thisMonth = () => new Date(Date.now() + 8 * 3_600_000).toISOString().slice(0, 7);
 
   const figureCells = (r) => FIGURES.map((k) => cell(k === 'adjusted' ? signed(r[k]) : String(r[k]), `num ${k}`));
+
+  const when = (iso) => new Date(iso).toLocaleString('zh-CN', { timeZone: 'Asia/Shanghai', hourCycle: 'h23' });
+  /** The month's late entries (补录), or nothing. */
+  function showLate(late) {
+    $('statement-late').hidden = late.length === 0;
+    $('statement-late-rows').replaceChildren(...late.map((l) => el('tr', { dataset: { entry: l.id } }, [
+      cell(l.villager), cell(l.name), cell(signed(l.points), 'num'), cell(l.store), cell(when(l.made_at)), cell(when(l.received_at)),
+    ])));
+  }
 
   async function load() {
     const month = $('statement-month').value || thisMonth();
@@ -34,6 +45,7 @@
       ])));
       if (s.rows.length === 0) office.emptyRow($('statement'), 10, '本村还没有村民 / no villagers yet');
       $('statement-total').replaceChildren(el('tr', {}, [cell('合计 Total'), cell(''), ...figureCells(s.totals), cell('')]));
+      showLate(s.late);
     } catch (e) {
       $('statement-error').textContent = e.message;
     }
