@@ -178,7 +178,7 @@ export class StoreDaemon {
     // after a simulated power cut the shelves and the relay keep what was on them
     if (this.sim.hardwareState) hardware.sim?.restore(this.sim.hardwareState);
     // The offline limit applies only to a store that syncs: on its own it has no other store to double-spend at.
-    const offline = c.sync.enabled ? { dailyLimit: c.sync.offline_daily_limit, offlineAfterS: c.sync.offline_after_s, clockSkewS: c.sync.clock_skew_s } : undefined;
+    const offline = c.sync.enabled ? { dailyLimit: c.sync.offline_daily_limit, offlineAfterS: c.sync.offline_after_s, clockSkewS: c.sync.clock_skew_s, ...(c.jobs.timezone ? { timeZone: c.jobs.timezone } : {}) } : undefined;
     const rules: LedgerRules = { creditFloor: c.ledger.credit_floor, store: c.store.id, ...(offline ? { offline } : {}) };
     const session: StoreSessionEngine = new StoreSessionEngine({
       db: () => ledger.handle(),
