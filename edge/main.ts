@@ -29,6 +29,7 @@ import { demoWithoutCamera } from './config/demo.ts';
 import { reconcileJob } from './jobs/reconcile.ts';
 import { autoZeroJob } from './jobs/auto-zero.ts';
 import { StoreMetrics, threadMemories } from './ops/metrics.ts';
+import { IdleShelfWatch } from './ops/idle-shelf-watch.ts';
 import { AlarmBoard, ALARM_TEXT, villagerIdTakenAlarm, type AlarmKind } from './ops/alarms.ts';
 import { AlarmWatch } from './ops/alarm-watch.ts';
 import { publishAlarmsOnChange } from './ops/alarm-publish.ts';
@@ -177,7 +178,7 @@ export class StoreDaemon {
     // after a simulated power cut the shelves and the relay keep what was on them
     if (this.sim.hardwareState) hardware.sim?.restore(this.sim.hardwareState);
     // The offline limit applies only to a store that syncs: on its own it has no other store to double-spend at.
-    const offline = c.sync.enabled ? { dailyLimit: c.sync.offline_daily_limit, offlineAfterS: c.sync.offline_after_s, clockSkewS: c.sync.clock_skew_s } : undefined;
+    const offline = c.sync.enabled ? { dailyLimit: c.sync.offline_daily_limit, offlineAfterS: c.sync.offline_after_s, clockSkewS: c.sync.clock_skew_s, ...(c.jobs.timezone ? { timeZone: c.jobs.timezone } : {}) } : undefined;
     const rules: LedgerRules = { creditFloor: c.ledger.credit_floor, store: c.store.id, ...(offline ? { offline } : {}) };
     const session: StoreSessionEngine = new StoreSessionEngine({
       db: () => ledger.handle(),
@@ -240,6 +241,7 @@ export class StoreDaemon {
       publishAlarmsOnChange(alarms, () => agent.ops);
     }
     const doorWatch = alarms ? new DoorWatch({ lock: () => hardware.lock, board: alarms, openS: c.alarms.door_open_s }) : undefined;
+    const idleShelves = alarms ? new IdleShelfWatch({ session: () => session, board: alarms, db: () => ledger.handle(), driftG: c.session.weight.drift_allowance_g }) : undefined;
     this.alarms = alarms;
     this.alarmWatch = alarmWatch;
     const jobLog = this.log.child({ part: 'jobs' });
@@ -288,7 +290,7 @@ export class StoreDaemon {
     // the scheduled jobs (a missed backup runs once the store is up), an add-on's last parts at the end.
     const core: DaemonCore = { config: c, log: this.log, db: () => ledger.handle(), hardware, entry, session };
     const added = this.addOns.map((a) => a.parts(core));
-    return [dataDir, keysPart, ledger, ...added.flatMap((a) => a.afterLedger ?? []), ...sync, hardware, entry, session, this.http, ...(alarmWatch ? [alarmWatch] : []), ...(doorWatch ? [doorWatch] : []), ...(jobs ? [jobs] : []), ...added.flatMap((a) => a.last ?? [])];
+    return [dataDir, keysPart, ledger, ...added.flatMap((a) => a.afterLedger ?? []), ...sync, hardware, entry, session, this.http, ...(alarmWatch ? [alarmWatch] : []), ...(doorWatch ? [doorWatch] : []), ...(idleShelves ? [idleShelves] : []), ...(jobs ? [jobs] : []), ...added.flatMap((a) => a.last ?? [])];
   }
 
   async start(): Promise<void> {

@@ -1,7 +1,7 @@
 /**
  * `store-edge alarms …`: the store's alarms from the store PC's terminal, as on the /alarms page —
  * list them, acknowledge one, clear by hand the one kind only a maintainer can
- * (`villager_id_taken`, edge/ops/alarms.ts CLEARED_BY_HAND). Each change is in the audit log as
+ * (`villager_id_taken`, `idle_shelf_change`: edge/ops/alarms.ts CLEARED_BY_HAND). Each change is in the audit log as
  * `cli`. A running daemon notices a change made here at its next alarm check and tells the
  * village then (edge/ops/alarm-watch.ts).
  */
@@ -65,7 +65,7 @@ export function registerAlarmsCommand(program: Command): void {
       const r = onBoard(o, (b) => b.acknowledge(alarmId(id), ACTOR, noteOf(o.note)));
       print(o, { alarm: r.alarm, acknowledged: r.acknowledged, audit_id: r.auditId }, r.acknowledged ? `已确认告警 acknowledged alarm #${r.alarm.id}` : `告警 #${r.alarm.id} 已由 ${r.alarm.acknowledged_by} 确认，未作更改 / acknowledged already by ${r.alarm.acknowledged_by}, nothing changed`);
     });
-  withCommon(alarms.command('clear').argument('<ID>', 'alarm id (from `alarms list`) / 告警编号').description('clear by hand an alarm only a maintainer can say is settled (villager_id_taken) / 手动解除告警（仅限村民编号已属别村）'), { json: true })
+  withCommon(alarms.command('clear').argument('<ID>', 'alarm id (from `alarms list`) / 告警编号').description('clear by hand an alarm only a maintainer can say is settled (villager_id_taken, idle_shelf_change) / 手动解除告警（仅限村民编号已属别村、无人时货架变动）'), { json: true })
     .option('--note <text>', 'why it is settled (at most 500 characters) / 解除说明')
     .action((id: string, o: CommonOptions & { note?: string }) => {
       const r = onBoard(o, (b) => b.clearByHand(alarmId(id), ACTOR, noteOf(o.note)));

@@ -19,14 +19,14 @@ const T = {
     back: '返回管理页', noWrite: '账本无法写入，暂不能确认', note: '备注（如：已通知电工，明早更换）', noteLabel: '确认备注', acknowledge: '确认',
     how: '确认告警表示已有人知道并在处理：确认后告警仍然显示（标为“已确认”），直到故障真正排除；同一故障再次发生（或变得更严重）会重新告警。确认会记入操作记录，并随告警列表同步给村里。',
     clearNote: '解除说明（如：村委已更正邻村的编号）', clearLabel: '解除说明', clear: '解除',
-    howClear: '“村民编号已属别村”只有村里能核实处理，本店看不到它何时解决：该村民在本店登记为离开（换新编号重新登记）后它会自动解除；若村委已在村账本更正（例如邻村的记录有误），可在此手动解除。解除会记入操作记录；村账本再次为新的记录报告同一冲突时会重新告警。',
+    howClear: '“村民编号已属别村”只有村里能核实处理，本店看不到它何时解决：该村民在本店登记为离开（换新编号重新登记）后它会自动解除；若村委已在村账本更正（例如邻村的记录有误），可在此手动解除。解除会记入操作记录；村账本再次为新的记录报告同一冲突时会重新告警。“无人时货架重量变化”在该货位重量恢复后自动解除；若货品确已不见，请查看监控、清点货架后在此手动解除。',
     open: '未解除的告警', noneOpen: '没有未解除的告警', recent: '最近的告警', cleared: '解除时间', notCleared: '未解除', by: (b: string) => `（${b}）`,
   },
   en: {
     back: 'Back to admin', noWrite: 'The ledger cannot be written: cannot acknowledge now', note: 'Note (e.g. electrician told, replaced tomorrow morning)', noteLabel: 'Acknowledgement note', acknowledge: 'Acknowledge',
     how: 'Acknowledging an alarm says someone knows and is dealing with it: it stays listed (marked acknowledged) until the fault is really gone; the same fault again (or worse) raises it again. Acknowledging is audited and sent to the village with the alarm list.',
     clearNote: "Why (e.g. the village corrected the other village's record)", clearLabel: 'Why it is cleared', clear: 'Clear',
-    howClear: "\"Villager id held by another village\" is settled only by the village; the store cannot see when it is: it clears by itself once that villager is set to left here (registered again under another id); if the village has corrected its ledger (the other village's record was wrong, say), clear it here. Clearing is audited; the village ledger reporting the same conflict for a new row raises it again.",
+    howClear: "\"Villager id held by another village\" is settled only by the village; the store cannot see when it is: it clears by itself once that villager is set to left here (registered again under another id); if the village has corrected its ledger (the other village's record was wrong, say), clear it here. Clearing is audited; the village ledger reporting the same conflict for a new row raises it again. \"Shelf changed with nobody in the store\" clears by itself when that slot's weight comes back; if the goods are really gone, check the camera and count the shelf, then clear it here.",
     open: 'Open alarms', noneOpen: 'No open alarms', recent: 'Latest alarms', cleared: 'Cleared', notCleared: 'not cleared', by: (b: string) => ` (${b})`,
   },
 };

@@ -44,7 +44,7 @@ export const LiveOpenAlarm = Type.Object({
   acknowledged_at: Nullable(Type.String({ format: 'date-time' })),
   acknowledged_by: Nullable(Type.String()),
   ack_note: Nullable(Type.String()),
-  clearable: Type.Boolean({ description: 'A kind only a maintainer can say is settled (villager_id_taken): cleared by hand with POST /api/alarms/ID/clear' }),
+  clearable: Type.Boolean({ description: 'A kind only a maintainer can say is settled (villager_id_taken, idle_shelf_change): cleared by hand with POST /api/alarms/ID/clear' }),
   zh: Type.String({ description: 'What and where, in Chinese' }),
   en: Type.String(),
 });

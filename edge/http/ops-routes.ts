@@ -7,7 +7,7 @@
  * GET /api/alarms (active alarms and the latest ones) needs a login like every /api route: a
  * reconciliation alarm names villagers. POST /api/alarms/ID/acknowledge (a maintainer has seen it;
  * audited), POST /api/alarms/ID/clear (a maintainer settled what only the village can, e.g.
- * villager_id_taken; audited) and the /alarms page to do them from. A refused form from that
+ * villager_id_taken, idle_shelf_change; audited) and the /alarms page to do them from. A refused form from that
  * page (a note with a tab pasted from a chat message, a note too long) gets the page again with
  * the message beside the note and the note kept (edge/http/form-refusal.ts); an alarm cleared
  * meanwhile, a page saying so with the way back.
@@ -57,7 +57,7 @@ export interface OpsRoutesDeps {
   alarms?: (limit: number, before?: number) => { active: AlarmRow[]; recent: AlarmRow[] };
   /** A maintainer acknowledges an active alarm (edge/ops/alarms.ts); absent with alarms.enabled false. */
   acknowledge?: (id: number, by: string, note: string | null) => Acknowledgement;
-  /** A maintainer clears an alarm only they can say is settled (villager_id_taken); absent with alarms.enabled false. */
+  /** A maintainer clears an alarm only they can say is settled (villager_id_taken, idle_shelf_change); absent with alarms.enabled false. */
   clear?: (id: number, by: string, note: string | null) => HandClearing;
 }
 

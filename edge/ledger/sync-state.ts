@@ -5,6 +5,7 @@
  * when the store has been behind the village stream.
  * Kept in the `meta` table, so no schema change.
  */
+import { zoneDayStart } from '../../lib/zone-time.ts';
 import type { Db } from './db.ts';
 import { getMeta, setMeta } from './meta.ts';
 
@@ -92,7 +93,8 @@ export function touchContactEvery(db: Db, at: string, grainMs: number): boolean 
 }
 
 /**
- * Points the villager took from this store on the UTC day of `at` that the ledger has not yet
+ * Points the villager took from this store on the calendar day of `at` in the store's time zone
+ * (`timeZone`, `jobs.timezone`; the system's when undefined) that the ledger has not yet
  * acknowledged: derived from the outbox itself, so nothing extra has to be written at
  * settlement and an acknowledgement lowers it without bookkeeping. What counts is what left the
  * store: each purchase's redemption and review charges (and any other redemption), less the
@@ -103,8 +105,9 @@ export function touchContactEvery(db: Db, at: string, grainMs: number): boolean 
  * counts acknowledged or not: the ledger has it, but this store cannot see what the villager
  * spent elsewhere, so an acknowledgement must not hand the allowance back.
  */
-export function unconfirmedSpendToday(db: Db, villagerId: string, at: string, blindSince?: string): number {
-  const dayStart = `${at.slice(0, 10)}T00:00:00.000Z`;
+export function unconfirmedSpendToday(db: Db, villagerId: string, at: string, blindSince?: string, timeZone?: string): number {
+  // the village's day, not UTC's: in China a UTC day would start afresh at 08:00
+  const dayStart = zoneDayStart(new Date(at), timeZone).toISOString();
   return db
     .prepare(
       `WITH counted AS (
@@ -142,6 +145,8 @@ export interface OfflineLimit {
    * than that was stamped by a clock since set back, and counts as no contact. Default 0.
    */
   clockSkewS?: number;
+  /** The store's IANA time zone (`jobs.timezone`), whose calendar day the limit counts; the system's when undefined. */
+  timeZone?: string;
 }
 
 /**
@@ -161,7 +166,7 @@ export function offlineAllowance(db: Db, villagerId: string, limit: OfflineLimit
   const afterMs = limit.offlineAfterS * 1000;
   const blindSince = behindSince(db, afterMs, skewMs, now);
   if (online && blindSince === undefined && !unackedTooLong(db, afterMs, skewMs, now)) return Number.POSITIVE_INFINITY;
-  return Math.max(0, limit.dailyLimit - unconfirmedSpendToday(db, villagerId, now.toISOString(), blindSince));
+  return Math.max(0, limit.dailyLimit - unconfirmedSpendToday(db, villagerId, now.toISOString(), blindSince, limit.timeZone));
 }
 
 /** When the oldest row the ledger has not acknowledged was written (the store's time); null: none. */

@@ -2,7 +2,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 
 export const AlarmsConfigSchema = Type.Object({
-  enabled: Type.Boolean({ default: true, description: 'Watch for alarm conditions (lock not confirmed, scale fault, camera gone, disk nearly full, outbox growing, clock jump, job failed, door held open) and keep them in the ledger, on GET /api/alarms, /metrics and MQTT' }),
+  enabled: Type.Boolean({ default: true, description: 'Watch for alarm conditions (lock not confirmed, scale fault, camera gone, disk nearly full, outbox growing, clock jump, job failed, door held open, a shelf changed with nobody in the store) and keep them in the ledger, on GET /api/alarms, /metrics and MQTT' }),
   check_s: Type.Integer({ minimum: 1, maximum: 3600, default: 10, description: 'Seconds between two checks of the conditions' }),
   disk_free_min_mb: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 1024, description: 'Free space on the data folder\'s disk under which the disk alarm is raised (MiB); under a quarter of it the alarm is critical' }),
   outbox_pending_max: Type.Integer({ minimum: 1, maximum: 100_000_000, default: 1000, description: 'Rows waiting for the village ledger at or above which the outbox alarm is raised' }),

@@ -20,7 +20,7 @@ import { appendAudit } from '../ledger/audit.ts';
 import { ALARM_HISTORY_DAYS, ALARM_HISTORY_GROUPS, ALARM_HISTORY_MAX, HAND_CLEARED_DAYS, HAND_CLEARED_MAX } from '../../cloud-sync/protocol/ops.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 
-export const ALARM_KINDS = ['lock_not_confirmed', 'scale_fault', 'camera_gone', 'disk_low', 'outbox_growing', 'clock_jump', 'clock_skew', 'job_failed', 'reconcile_mismatch', 'door_open', 'villager_id_taken', 'ledger_silent'] as const;
+export const ALARM_KINDS = ['lock_not_confirmed', 'scale_fault', 'camera_gone', 'disk_low', 'outbox_growing', 'clock_jump', 'clock_skew', 'job_failed', 'reconcile_mismatch', 'door_open', 'villager_id_taken', 'ledger_silent', 'idle_shelf_change'] as const;
 export type AlarmKind = (typeof ALARM_KINDS)[number];
 
 /** What each kind means, for the log and the admin page. */
@@ -37,15 +37,18 @@ export const ALARM_TEXT: Record<AlarmKind, { en: string; zh: string }> = {
   door_open: { en: 'door held open', zh: '门长时间未关' },
   villager_id_taken: { en: 'villager id held by another village', zh: '村民编号已属别村' },
   ledger_silent: { en: 'the village ledger does not answer this store', zh: '村账本不应答本店' },
+  idle_shelf_change: { en: 'shelf changed with nobody in the store', zh: '无人时货架重量变化' },
 };
 
 /**
  * Kinds a maintainer clears by hand: what only the village ledger can settle. `villager_id_taken`
  * clears by itself only when that villager leaves; the village may instead correct the other
- * village's record, which the store never hears of. Every other kind is watched here, and
+ * village's record, which the store never hears of. `idle_shelf_change` clears by itself when the
+ * weight comes back; goods that do not come back are settled only by the maintainer who has
+ * looked (the camera, a count of the shelf). Every other kind is watched here, and
  * clears when its condition does (clearing one by hand would only hide a fault still there).
  */
-export const CLEARED_BY_HAND: ReadonlySet<string> = new Set<AlarmKind>(['villager_id_taken']);
+export const CLEARED_BY_HAND: ReadonlySet<string> = new Set<AlarmKind>(['villager_id_taken', 'idle_shelf_change']);
 
 export interface AlarmEvents {
   raised: [AlarmRow];

@@ -8,7 +8,8 @@
 import path from 'node:path';
 import type { Config } from '../config/schema.ts';
 import { closeLedger, openLedger } from '../ledger/db.ts';
-import { listSlots, type ScaleListSource, type Slot } from '../ledger/products.ts';
+import { listProducts, listSlots, type Product, type ScaleListSource, type Slot } from '../ledger/products.ts';
+import { lookAlikes, lookAlikeWords } from '../ledger/look-alikes.ts';
 import type { DoctorRow } from './doctor-hardware.ts';
 
 /** The scales the daemon weighs on and where their list comes from. */
@@ -27,16 +28,25 @@ function sourceWords(source: ScaleListSource): { en: string; zh: string } {
 /** The slots row; none when the ledger cannot be read (the database row says why). */
 export function checkSlots(c: Config, scales: DoctorScales): DoctorRow[] {
   let slots: Slot[];
+  let products: Product[];
   try {
     const db = openLedger(path.join(c.data_dir, 'ledger.sqlite'), { readonly: true, migrate: false });
     try {
       slots = listSlots(db);
+      products = listProducts(db);
     } finally {
       closeLedger(db);
     }
   } catch {
     return [];
   }
+  // two products the scales cannot tell apart: a swap between them is never seen
+  const alike = lookAlikes(products, c.session.weight.min_tolerance_g);
+  const alikeRows: DoctorRow[] = alike.length === 0 ? [] : [{ check: 'look-alike products', status: 'warn', detail: lookAlikeWords(alike), fix: 'keep such products on shelves apart and check them by camera, or change one (another pack size) / 将这些商品分开摆放并留意监控，或换用不同规格' }];
+  return [...slotRows(slots, scales), ...alikeRows];
+}
+
+function slotRows(slots: Slot[], scales: DoctorScales): DoctorRow[] {
   const from = sourceWords(scales.source);
   const unweighed = slots.filter((s) => !scales.list.some((x) => x.slot === s.slot));
   const moved = slots.flatMap((s) => {

@@ -61,7 +61,7 @@ export class StoreSessionEngine extends EventEmitter<StoreSessionEvents> impleme
   private readonly onChange = (c: ScaleEvents['change'][0]): void => this.guard('shelf change', () => {
     if (this.state.phase === 'idle') {
       this.deps.logger.warn({ slot: c.slot, delta_g: c.delta_g }, 'shelf changed with nobody in the store / 无人时货架重量变化');
-      this.safeEmit('unattended', { slot: c.slot, deltaG: c.delta_g, at: this.now() });
+      this.safeEmit('unattended', { slot: c.slot, deltaG: c.delta_g, fromG: c.from_g, toG: c.to_g, at: this.now() });
       return;
     }
     this.dispatch({ type: 'shelf_changed', at: this.now() });

@@ -94,8 +94,8 @@ export interface StoreSessionEvents {
   announce: [Announcement];
   /** The lock's unlock pulse began (`released`) or ended: while it runs a door opening is the entry. */
   lock: [{ released: boolean; at: number }];
-  /** A shelf changed while nobody had a session (door forced, a late hand): reported, never charged. */
-  unattended: [{ slot: string; deltaG: number; at: number }];
+  /** A shelf changed while nobody had a session (door forced, a late hand): reported (edge/ops/idle-shelf-watch.ts), never charged. */
+  unattended: [{ slot: string; deltaG: number; fromG: number; toG: number; at: number }];
   /** `effect`: an effect or a listener of the runner failed (a ledger read, a driver call). */
   fault: [{ where: WriteWhere | 'settle' | 'effect'; message: string }];
 }

@@ -81,7 +81,8 @@ describe('the daemon', () => {
       await daemon.stop();
       const after = counts();
       expect(after[0]).toBe(before[0]! - 1);
-      expect(after[1]).toBe(before[1]! - 1);
+      // the relay's, and the idle-shelf watch's (edge/ops/idle-shelf-watch.ts) stopped with it
+      expect(after[1]).toBe(before[1]! - 2);
       expect(after[2]).toBe(before[2]! - 1);
       expect(after[3]).toBeLessThanOrEqual(before[3]! - 1);
     } finally {

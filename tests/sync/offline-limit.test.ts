@@ -44,12 +44,25 @@ describe('offline allowance', () => {
     expect(offlineAllowance(l.db, 'sun', limit, new Date('2026-06-01T10:00:00.000Z'))).toBe(0);
   });
 
-  it('a new UTC day starts afresh, and an acknowledgement releases what it confirmed', () => {
+  it('a new day (in a store on UTC) starts afresh, and an acknowledgement releases what it confirmed', () => {
+    const utc = { ...limit, timeZone: 'UTC' };
     redeem('r1', 40, '2026-06-01T23:00:00.000Z');
-    expect(offlineAllowance(l.db, 'sun', limit, new Date('2026-06-01T23:30:00.000Z'))).toBe(10);
-    expect(offlineAllowance(l.db, 'sun', limit, new Date('2026-06-02T00:30:00.000Z'))).toBe(50);
+    expect(offlineAllowance(l.db, 'sun', utc, new Date('2026-06-01T23:30:00.000Z'))).toBe(10);
+    expect(offlineAllowance(l.db, 'sun', utc, new Date('2026-06-02T00:30:00.000Z'))).toBe(50);
     markOutboxAckedSeqs(l.db, pendingOutbox(l.db).map((r) => r.seq), '2026-06-01T23:40:00.000Z');
     expect(offlineAllowance(l.db, 'sun', limit, new Date('2026-06-01T23:45:00.000Z'))).toBe(50);
+  });
+
+  it('counts per calendar day of the store\'s time zone, not per UTC day: 07:59 and 08:00 in Shanghai are one day', () => {
+    const shanghai = { ...limit, timeZone: 'Asia/Shanghai' };
+    redeem('r0', 45, '2026-06-01T15:59:00.000Z'); // 23:59 on 1 June in Shanghai
+    expect(offlineAllowance(l.db, 'sun', shanghai, new Date('2026-06-01T15:59:30.000Z'))).toBe(5);
+    redeem('r1', 40, '2026-06-01T23:59:00.000Z'); // 07:59 on 2 June in Shanghai
+    // 08:00:30 in Shanghai (00:00:30 UTC, a new UTC day): still 2 June there, 40 spent, 1 June's 45 not
+    expect(unconfirmedSpendToday(l.db, 'sun', '2026-06-02T00:00:30.000Z', undefined, 'Asia/Shanghai')).toBe(40);
+    expect(offlineAllowance(l.db, 'sun', shanghai, new Date('2026-06-02T00:00:30.000Z'))).toBe(10);
+    // and 3 June in Shanghai starts afresh
+    expect(offlineAllowance(l.db, 'sun', shanghai, new Date('2026-06-02T16:00:30.000Z'))).toBe(50);
   });
 
   it('behind the stream, what was redeemed since it fell behind counts though acknowledged', () => {
