@@ -6,12 +6,14 @@
  * from what the stores send: the `debt` of a settled `session` row (the exit rule: the goods
  * taken beyond the balance) and of an `entry` row (a review charge, a penalty, a negative
  * adjustment made at the store; of 0 points when it found the balance at the floor, taken for its
- * debt only: floorDebtOf), and each repayment entry.
+ * debt only: floorDebtOf, ./floor-debts.ts), and each repayment entry.
  *
  * Kept in `villager_debts` (ledger schema v23), one row per source and store: `session:<id>`
  * (a session sent again under a new row id, rows moved after a rollback, is one), `entry:<id>`
  * (an entry the ledger applied, or a deduction at the floor, the first row that brought it: an
- * entry id sent again, a copy, a clash or another village's villager adds nothing). `points` is
+ * entry id sent again, a copy, a clash or another village's villager adds nothing), and for a
+ * floor debt the same store paid in points later by an entry of its id, `paid:<id>` (less that
+ * debt, at its seq) and `charged:<id>` (the entry's own debt: ./floor-debts.ts). `points` is
  * what the source added to the debt, a repayment's negative. A store's debt is read in its own
  * order (the rows' seq), never below 0 at any step: a store repays only what it holds owed, so a
  * repayment of a debt the ledger never heard of (a deduction at the floor a store sent to a
@@ -112,46 +114,6 @@ const DEDUCTING = new Set(['penalty', 'redemption', 'expiry', 'adjustment']);
 export function floorDebtOf(e: { kind: string; points: number; reference?: string | null | undefined }): number | undefined {
   if (e.points !== 0 || !DEDUCTING.has(e.kind) || (e.reference ?? '').startsWith('debt:')) return undefined;
   return debtOf(e);
-}
-
-/** A floor deduction (floorDebtOf) of a batch (`batch`: its index), for a villager of the batch's village. */
-export interface FloorDebt { batch: number; village: string; store: string; id: string; villager: string; seq: number; debt: number }
-
-/**
- * Of `floor` (the batches' order), the debts to record, and those whose entry id is another
- * entry's: one the ledger holds as an entry (applied before, or in this turn), or another store's
- * floor deduction in the village (the first to come stands). One the same store sent before (an
- * ack lost, rows moved after a rollback) is the same deduction: recordDebts keeps the first.
- */
-export async function floorDebts(tx: SqlDb, floor: FloorDebt[]): Promise<{ rows: DebtRow[]; clashes: FloorDebt[] }> {
-  const rows: DebtRow[] = [];
-  const clashes: FloorDebt[] = [];
-  if (floor.length === 0) return { rows, clashes };
-  const ids = [...new Set(floor.map((f) => f.id))];
-  const villages = [...new Set(floor.map((f) => f.village))];
-  const asEntry = new Set<string>();
-  const owner = new Map<string, string>();
-  // rare (a deduction at the floor) and few: the villages' rows of the key's first column, the sources filtered there
-  for (let i = 0; i < ids.length; i += 500) {
-    const part = ids.slice(i, i + 500);
-    const list = (from: number) => part.map((_, j) => `$${from + j + 1}`).join(', ');
-    for (const r of await tx.query<{ id: string }>(`SELECT id FROM entries WHERE id IN (${list(0)})`, part)) asEntry.add(r.id);
-    for (const r of await tx.query<{ village: string; store: string; source: string }>(
-      `SELECT village, store, source FROM villager_debts WHERE village IN (${villages.map((_, j) => `$${j + 1}`).join(', ')}) AND source IN (${list(villages.length)}) ORDER BY seq`,
-      [...villages, ...part.map((id) => `entry:${id}`)],
-    )) if (!owner.has(`${r.village}\u0000${r.source}`)) owner.set(`${r.village}\u0000${r.source}`, r.store);
-  }
-  for (const f of floor) {
-    const k = `${f.village}\u0000entry:${f.id}`;
-    const o = owner.get(k) ?? f.store;
-    if (asEntry.has(f.id) || o !== f.store) {
-      clashes.push(f);
-      continue;
-    }
-    owner.set(k, f.store);
-    rows.push({ village: f.village, store: f.store, source: `entry:${f.id}`, villager: f.villager, seq: f.seq, points: f.debt });
-  }
-  return { rows, clashes };
 }
 
 /** A store's repayment of its own debt (edge/ledger/entries.ts `repayDebt`). */

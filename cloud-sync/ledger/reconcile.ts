@@ -1,7 +1,8 @@
 /**
  * The village ledger's side of the daily reconciliation: its totals, per villager, for one
- * store's entries made in [from, to) (entries.origin_store, by the store's created_at; one of 0
- * points, which a store no longer sends, is not counted) and the
+ * store's entries made in [from, to) (entries.origin_store, by the store's created_at; none of 0
+ * points: a deduction at a store's floor, sent as an entry row of 0 points, is a debt only here,
+ * never an entry, and the store leaves its own out too, edge/ledger/ops-queries.ts) and the
  * store's settled sessions closed in that window (the `session` rows it acknowledged). The
  * store compares them with its own (edge/jobs/reconcile.ts) and raises an alarm naming the
  * villagers whose totals differ.

@@ -11,7 +11,8 @@
 import type { SqlDb } from './sql.ts';
 import { checkers, type EntryBody, type Envelope, type Row } from '../protocol/payloads.ts';
 import { isAdd, nameOfAdd, reportForeignAdds, type AddRow } from './store-adds.ts';
-import { debtOf, floorDebtOf, floorDebts, isRepayment, recordDebts, sessionDebt, type DebtRow, type FloorDebt } from './debts.ts';
+import { debtOf, floorDebtOf, isRepayment, recordDebts, sessionDebt, type DebtRow } from './debts.ts';
+import { floorOutcome, type Deduction } from './floor-debts.ts';
 import { envelopeText, signEnvelope } from '../protocol/sign.ts';
 import type { Signer } from './tables.ts';
 import { applyStoreStatus, type StatusRow } from './store-status.ts';
@@ -199,11 +200,13 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
             continue;
           }
           // An entry id twice in one batch is one entry; with other content the later is a clash.
-          // Across batches it is decided below, once it is known which entries are applied.
+          // Across batches it is decided below, once it is known which entries are applied; a
+          // deduction at the floor and an entry of its id, in any batches, in ./floor-debts.ts.
           const content = `${b.village}\u0000${b.store}\u0000${w.villager}\u0000${w.kind}\u0000${w.points}`;
-          const first = entries.get(w.id);
+          const at0 = w.points === 0 ? `\u0000${w.id}` : w.id;
+          const first = entries.get(at0);
           if (first === undefined) {
-            entries.set(w.id, { entry: { id: w.id, villager: w.villager, kind: w.kind, points: w.points, reference: w.reference ?? null, reason: w.reason ?? null, created_at: w.created_at }, seq: row.seq, content, debt: debtOf(w) });
+            entries.set(at0, { entry: { id: w.id, villager: w.villager, kind: w.kind, points: w.points, reference: w.reference ?? null, reason: w.reason ?? null, created_at: w.created_at }, seq: row.seq, content, debt: debtOf(w) });
           } else if (first.content !== content) res.clashes.push(w.id);
         } else if (row.topic === 'entry') res.unapplied.push({ id: row.id, why: 'invalid' });
         else if (row.topic === 'villager' && checkers.wireStatus.Check(row.payload)) {
@@ -266,26 +269,26 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
     // of the same id is compared, like one the table held before, with what the table holds then.
     const ours: { b: CheckedRows; entry: EntryBody }[] = [];
     const inOrder: { b: CheckedRows; entry: EntryBody; first: boolean }[] = [];
-    /** Deductions at a store's floor (0 points): their debt only, never an entry nor an event (debts.ts). */
-    const floor: FloorDebt[] = [];
-    const taken = new Set<string>();
+    const moves: Deduction<EntryBody>[] = [];
     batches.forEach((b, i) => {
       for (const { entry, seq, debt } of entriesOf[i]!.values()) {
-        if (villageOf.get(entry.villager) !== b.village) {
-          results[i]!.unapplied.push({ id: `${b.store}:${seq}`, why: 'other-village' });
-          continue;
-        }
-        if (entry.points === 0) {
-          floor.push({ batch: i, village: b.village, store: b.store, id: entry.id, villager: entry.villager, seq, debt: debt! });
-          continue;
-        }
-        const first = !taken.has(entry.id);
-        inOrder.push({ b, entry, first });
-        if (!first) continue;
-        taken.add(entry.id);
-        ours.push({ b, entry });
+        if (villageOf.get(entry.villager) !== b.village) results[i]!.unapplied.push({ id: `${b.store}:${seq}`, why: 'other-village' });
+        else moves.push({ batch: i, village: b.village, store: b.store, id: entry.id, villager: entry.villager, seq, floor: entry.points === 0 ? debt : undefined, of: entry });
       }
     });
+    // Deductions at a store's floor (0 points): their debt only, never an entry nor an event; an entry of such an id is paid or a clash (./floor-debts.ts).
+    const fl = await floorOutcome(tx, moves);
+    const clashing = new Set(fl.clashes);
+    for (const m of fl.clashes) results[m.batch]!.clashes.push(m.id);
+    const taken = new Set<string>();
+    for (const m of moves) {
+      if (m.floor !== undefined || clashing.has(m)) continue;
+      const first = !taken.has(m.id);
+      inOrder.push({ b: batches[m.batch]!, entry: m.of, first });
+      if (!first) continue;
+      taken.add(m.id);
+      ours.push({ b: batches[m.batch]!, entry: m.of });
+    }
     const insertedEntry = await insertRows(tx, 'entries', [['id', 'TEXT'], ['village', 'TEXT'], ['villager_id', 'TEXT'], ['kind', 'TEXT'], ['points', 'BIGINT'], ['reference', 'TEXT'], ['reason', 'TEXT'], ['origin_store', 'TEXT'], ['created_at', 'TEXT'], ['received_at', 'TEXT']],
       ours.map(({ b, entry: e }) => [e.id, b.village, e.villager, e.kind, e.points, e.reference ?? null, e.reason ?? null, b.store, e.created_at, at]), 'ON CONFLICT (id) DO NOTHING',
       { cols: 'id', keyOf: (r) => String(r.id), tupleKey: (t) => String(t[0]) });
@@ -293,11 +296,11 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
     batches.forEach((b, i) => {
       for (const { entry: e, seq, debt } of entriesOf[i]!.values()) {
         const points = !added.has(e) || e.points >= 0 ? undefined : isRepayment(e) ? e.points : debt;
-        if (points !== undefined) debts.push({ village: b.village, store: b.store, source: `entry:${e.id}`, villager: e.villager, seq, points });
+        const paid = added.has(e) ? fl.paid.get(e) : undefined;
+        if (paid) debts.push(paid);
+        if (points !== undefined) debts.push({ village: b.village, store: b.store, source: `${paid ? 'charged' : 'entry'}:${e.id}`, villager: e.villager, seq, points });
       }
     });
-    const fl = await floorDebts(tx, floor);
-    for (const f of fl.clashes) results[f.batch]!.clashes.push(f.id);
     await recordDebts(tx, [...debts, ...fl.rows]);
     await findClashes(tx, inOrder.filter(({ entry, first }) => !first || !added.has(entry)), batches, results);
 

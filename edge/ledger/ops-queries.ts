@@ -39,8 +39,9 @@ export interface VillagerWindowTotals { villager: string; entries: number; point
 
 /**
  * The store's own totals per villager over [from, to): entries it made (origin other than
- * `ledger`, of points other than 0, i.e. those that went to the outbox), their net points, points
- * redeemed, settled sessions.
+ * `ledger`) of points other than 0, their net points, points redeemed, settled sessions. One of
+ * 0 points (a deduction at the credit floor) goes to the outbox too, but the village ledger
+ * records only its debt, no entry (cloud-sync/ledger/floor-debts.ts), so neither side counts it.
  */
 export function storeWindowTotals(db: Db, from: string, to: string): VillagerWindowTotals[] {
   const by = new Map<string, VillagerWindowTotals>();

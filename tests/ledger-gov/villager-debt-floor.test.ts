@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { applyStoreRows } from '../../cloud-sync/ledger/rows.ts';
+import { applyRowBatches, applyStoreRows } from '../../cloud-sync/ledger/rows.ts';
 import { addVillage, registerStore } from '../../cloud-sync/ledger/tables.ts';
 import { villagerDebt } from '../../cloud-sync/ledger/debts.ts';
 import type { Row } from '../../cloud-sync/protocol/payloads.ts';
@@ -85,5 +85,101 @@ describe(`a deduction at the store's credit floor, at the ledger (${ledgerDbKind
     expect(repaid.map((r) => r.payload)).toEqual([expect.objectContaining({ id: 'aw-1#debt@east', kind: 'redemption', points: -30 })]);
     await applyStoreRows(db, 'va', 'east', repaid, signer, now);
     expect(await villagerDebt(db, 'va', 'zhang')).toEqual({ debt: 0, stores: [] });
+  });
+});
+
+/**
+ * A floor deduction (`pen-7`: 0 points, debt 30) and a charged entry under the same id, in every
+ * order the ledger can take them: in two calls, in one call (two batches), in one batch. From the
+ * same store the charged one is that deduction paid in points (a store restored from an older
+ * copy, the operator's retry `points penalty --id pen-7`): the entry is applied and the floor
+ * debt no longer counts, whichever came first (a floor debt after the entry is reported, the
+ * store then owing what the ledger charged). From another store it is a clash: the first to come
+ * stands, the other is reported and not counted.
+ */
+describe(`a floor debt and a charged entry of one id, at the ledger (${ledgerDbKind})`, () => {
+  let ledger: Awaited<ReturnType<typeof tempLedgerDb>> | undefined;
+  afterEach(async () => {
+    await ledger?.drop();
+    ledger = undefined;
+  });
+  const entryRow = (store: string, seq: number, points: number, debt?: number): Row => ({
+    id: `${store}:${seq}`, seq, topic: 'entry', created_at: AT,
+    payload: { id: 'pen-7', villager: 'zhang', kind: 'penalty', points, reason: '损坏货架', created_at: AT, ...(debt === undefined ? {} : { debt }) },
+  });
+  const floor = (store: string, seq: number) => ({ store, rows: [entryRow(store, seq, 0, 30)] });
+  const charged = (store: string, seq: number, points = -30, debt?: number) => ({ store, rows: [entryRow(store, seq, points, debt)] });
+  type Batch = { store: string; rows: Row[] };
+  /** Each call's batches applied in one transaction; what each batch reported, and the ledger's state after all. */
+  async function run(calls: Batch[][]) {
+    ledger = await tempLedgerDb();
+    const db = ledger.db;
+    await addVillage(db, 'va', '前进村', AT);
+    await db.run("INSERT INTO villagers (id, village, name, status, created_at, updated_at) VALUES ('zhang', 'va', '张三', 'active', $1, $1)", [AT]);
+    for (const s of ['east', 'west']) await registerStore(db, 'va', s, `${s}-key`, 'unused here');
+    const reports: { store: string; clashes: string[]; events: number }[] = [];
+    for (const call of calls) {
+      const res = await applyRowBatches(db, call.map((b) => ({ village: 'va', ...b })), signer, now);
+      res.forEach((r, i) => reports.push({ store: call[i]!.store, clashes: r.clashes, events: r.events.length }));
+    }
+    const entries = (await db.query<{ origin_store: string; points: number | string }>("SELECT origin_store, points FROM entries WHERE id = 'pen-7'"))
+      .map((e) => ({ store: e.origin_store, points: Number(e.points) }));
+    return { reports, entries, debt: await villagerDebt(db, 'va', 'zhang') };
+  }
+  const paid = { entries: [{ store: 'east', points: -30 }], debt: { debt: 0, stores: [] } };
+
+  describe('from the same store: the entry counts, the floor debt no longer', () => {
+    it('floor debt first, then the entry (two calls)', async () => {
+      expect(await run([[floor('east', 1)], [charged('east', 2)]])).toEqual({ ...paid, reports: [
+        { store: 'east', clashes: [], events: 0 }, { store: 'east', clashes: [], events: 1 }] });
+    });
+    it('floor debt first, then the entry charging part of it (the rest owed)', async () => {
+      expect(await run([[floor('east', 1)], [charged('east', 2, -10, 20)]])).toMatchObject({
+        entries: [{ store: 'east', points: -10 }], debt: { debt: 20, stores: [{ store: 'east', debt: 20 }] } });
+    });
+    it('the entry first, then the floor debt (two calls): the floor debt reported, not counted', async () => {
+      expect(await run([[charged('east', 1)], [floor('east', 2)]])).toEqual({ ...paid, reports: [
+        { store: 'east', clashes: [], events: 1 }, { store: 'east', clashes: ['pen-7'], events: 0 }] });
+    });
+    it('floor debt first, then the entry, in one call', async () => {
+      expect(await run([[floor('east', 1), charged('east', 2)]])).toEqual({ ...paid, reports: [
+        { store: 'east', clashes: [], events: 0 }, { store: 'east', clashes: [], events: 1 }] });
+    });
+    it('the entry first, then the floor debt, in one call', async () => {
+      expect(await run([[charged('east', 1), floor('east', 2)]])).toEqual({ ...paid, reports: [
+        { store: 'east', clashes: [], events: 1 }, { store: 'east', clashes: ['pen-7'], events: 0 }] });
+    });
+    it('both in one batch, in either order', async () => {
+      expect(await run([[{ store: 'east', rows: [...floor('east', 1).rows, ...charged('east', 2).rows] }]]))
+        .toEqual({ ...paid, reports: [{ store: 'east', clashes: [], events: 1 }] });
+      await ledger?.drop();
+      expect(await run([[{ store: 'east', rows: [...charged('east', 1).rows, ...floor('east', 2).rows] }]]))
+        .toEqual({ ...paid, reports: [{ store: 'east', clashes: ['pen-7'], events: 1 }] });
+    });
+    it('the floor debt sent again after the entry paid it adds nothing', async () => {
+      const moved = { store: 'east', rows: [{ ...floor('east', 1).rows[0]!, id: 'east:9', seq: 9 }] };
+      expect(await run([[floor('east', 1)], [charged('east', 2)], [moved]])).toMatchObject({ ...paid });
+    });
+  });
+
+  describe('from another store: a clash, the first to come stands', () => {
+    const owed = { entries: [], debt: { debt: 30, stores: [{ store: 'east', debt: 30 }] } };
+    const charges = { entries: [{ store: 'west', points: -30 }], debt: { debt: 0, stores: [] } };
+    it("east's floor debt first, then west's entry (two calls)", async () => {
+      expect(await run([[floor('east', 1)], [charged('west', 1)]])).toEqual({ ...owed, reports: [
+        { store: 'east', clashes: [], events: 0 }, { store: 'west', clashes: ['pen-7'], events: 0 }] });
+    });
+    it("west's entry first, then east's floor debt (two calls)", async () => {
+      expect(await run([[charged('west', 1)], [floor('east', 1)]])).toEqual({ ...charges, reports: [
+        { store: 'west', clashes: [], events: 1 }, { store: 'east', clashes: ['pen-7'], events: 0 }] });
+    });
+    it("east's floor debt first, then west's entry, in one call", async () => {
+      expect(await run([[floor('east', 1), charged('west', 1)]])).toEqual({ ...owed, reports: [
+        { store: 'east', clashes: [], events: 0 }, { store: 'west', clashes: ['pen-7'], events: 0 }] });
+    });
+    it("west's entry first, then east's floor debt, in one call", async () => {
+      expect(await run([[charged('west', 1), floor('east', 1)]])).toEqual({ ...charges, reports: [
+        { store: 'west', clashes: [], events: 1 }, { store: 'east', clashes: ['pen-7'], events: 0 }] });
+    });
   });
 });
