@@ -5,13 +5,16 @@
  * no entry; so an entry id is either a floor debt or an entry there, and whichever of the two
  * comes first stands, in the stores' order (the batches', then the rows'), in one call or many:
  *
- * - an entry that moves points, of the id of a floor debt of **the same store and villager** in
+ * - a deduction (points below 0), of the id of a floor debt of **the same store and villager** in
  *   the village, is that deduction paid in points (the store restored from an older copy, and
  *   the operator's retry of `--id`): the entry is applied and the floor debt no longer counts,
  *   by a row `paid:<id>` of the store at the floor debt's seq, less its debt (read right after
  *   it: `entry:` sorts before `paid:`; the rows are never changed, as a repayment is a row of its
  *   own). The entry's own debt, when it charged only part, is `charged:<id>` at its seq;
- * - any other entry of that id (another store's, another villager's) is a clash: not applied;
+ * - any other entry of that id (another store's, another villager's, or no deduction: an award
+ *   under a deduction's id must not cancel its debt) is a clash: not applied; the ledger looks up
+ *   only deductions' ids (and the floor debts'), so an award of a floor debt's id in an earlier
+ *   call is applied beside it, the debt standing;
  * - a floor debt whose id the village holds as an entry (or an entry of this call before it) is
  *   a clash, not counted, also from the store that made the entry: that store now owes, and
  *   charged nothing, where the ledger charged the points;
@@ -22,7 +25,7 @@ import type { SqlDb } from './sql.ts';
 import type { DebtRow } from './debts.ts';
 
 /** An entry row of the batches (`batch`: its index), for a villager of the batch's village: a floor deduction when it has `floor` (its debt). */
-export interface Deduction<T> { batch: number; village: string; store: string; id: string; villager: string; seq: number; floor?: number | undefined; of: T }
+export interface Deduction<T> { batch: number; village: string; store: string; id: string; villager: string; seq: number; points: number; floor?: number | undefined; of: T }
 
 export interface FloorOutcome<T> {
   /** The floor debts to record, and the `paid:<id>` rows of those now paid (to record only once the paying entry is inserted: `paid`). */
@@ -45,7 +48,8 @@ export async function floorOutcome<T>(tx: SqlDb, moves: Deduction<T>[]): Promise
   if (moves.length === 0) return out;
   const k = (village: string, id: string) => `${village}\u0000${id}`;
   const held = new Map<string, Held>();
-  const pairs = [...new Map(moves.map((m) => [k(m.village, m.id), [m.village, m.id] as const])).values()];
+  // only what can meet a floor debt: deductions and the floor debts themselves (an ordinary award costs no look-up)
+  const pairs = [...new Map(moves.filter((m) => m.floor !== undefined || m.points < 0).map((m) => [k(m.village, m.id), [m.village, m.id] as const])).values()];
   const floorIds = new Set(moves.filter((m) => m.floor !== undefined).map((m) => k(m.village, m.id)));
   for (let i = 0; i < pairs.length; i += 500) {
     const part = pairs.slice(i, i + 500);
@@ -77,7 +81,7 @@ export async function floorOutcome<T>(tx: SqlDb, moves: Deduction<T>[]): Promise
       continue;
     }
     if (h?.is === 'floor') {
-      if (h.store !== m.store || h.villager !== m.villager) {
+      if (h.store !== m.store || h.villager !== m.villager || m.points >= 0) {
         out.clashes.push(m);
         continue;
       }

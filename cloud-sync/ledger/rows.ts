@@ -273,7 +273,7 @@ export async function applyRowBatches(db: SqlDb, batches: CheckedRows[], signer:
     batches.forEach((b, i) => {
       for (const { entry, seq, debt } of entriesOf[i]!.values()) {
         if (villageOf.get(entry.villager) !== b.village) results[i]!.unapplied.push({ id: `${b.store}:${seq}`, why: 'other-village' });
-        else moves.push({ batch: i, village: b.village, store: b.store, id: entry.id, villager: entry.villager, seq, floor: entry.points === 0 ? debt : undefined, of: entry });
+        else moves.push({ batch: i, village: b.village, store: b.store, id: entry.id, villager: entry.villager, seq, points: entry.points, floor: entry.points === 0 ? debt : undefined, of: entry });
       }
     });
     // Deductions at a store's floor (0 points): their debt only, never an entry nor an event; an entry of such an id is paid or a clash (./floor-debts.ts).
