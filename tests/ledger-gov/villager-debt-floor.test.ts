@@ -162,6 +162,17 @@ describe(`a floor debt and a charged entry of one id, at the ledger (${ledgerDbK
     });
   });
 
+  describe('an award under a floor debt\'s id (the store restored, the id used again) does not pay it', () => {
+    const award = (store: string, seq: number) => ({ store, rows: [{ ...entryRow(store, seq, 30), payload: { ...entryRow(store, seq, 30).payload, kind: 'award' } }] });
+    it('in one call: the award is a clash, the debt stands', async () => {
+      expect(await run([[floor('east', 1), award('east', 2)]])).toEqual({ entries: [], debt: { debt: 30, stores: [{ store: 'east', debt: 30 }] }, reports: [
+        { store: 'east', clashes: [], events: 0 }, { store: 'east', clashes: ['pen-7'], events: 0 }] });
+    });
+    it('in a later call: the award is applied beside it, the debt stands', async () => {
+      expect(await run([[floor('east', 1)], [award('east', 2)]])).toMatchObject({ entries: [{ store: 'east', points: 30 }], debt: { debt: 30, stores: [{ store: 'east', debt: 30 }] } });
+    });
+  });
+
   describe('from another store: a clash, the first to come stands', () => {
     const owed = { entries: [], debt: { debt: 30, stores: [{ store: 'east', debt: 30 }] } };
     const charges = { entries: [{ store: 'west', points: -30 }], debt: { debt: 0, stores: [] } };
