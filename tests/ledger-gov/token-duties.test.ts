@@ -2,9 +2,10 @@
  * Separation of duties for named bearer tokens (governance/duties.ts): a record a named token
  * files keeps its filer (`token:NAME`, a name no staff account can have), and the same token
  * approving it is refused (403 FORBIDDEN, both languages; the record stays reported); another
- * named token, an unnamed one or a staff account approves it, and a named token approves what a
- * staff account filed. An unnamed token keeps today's behaviour (it approves what it filed: the
- * documented limit). The audit names the token. On SQLite, and on PostgreSQL with DATABASE_URL set.
+ * named token or a staff account approves it (an unnamed one does not:
+ * unnamed-token-duties.test.ts), and a named token approves what a staff account filed. An unnamed
+ * token approves what it filed (no filer: the documented limit). The audit names the token. On
+ * SQLite, and on PostgreSQL with DATABASE_URL set.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ledgerDbKind } from '../../harness/sync/rig.ts';
@@ -58,7 +59,7 @@ describe(`a named token does not approve the record it filed (${ledgerDbKind})`,
     expect(await steps(id)).toEqual([['report.village', 'token:office', 'token:office', undefined], ['approve', 'token:Review.2', 'token:Review.2', undefined]]);
   });
 
-  it("a staff account approves a token's record, and a named token a staff account's; an unnamed token approves either", async () => {
+  it("a staff account approves a token's record, and a named token a staff account's; an unnamed token approves neither", async () => {
     const wang = await g.staff('wang-t', g.a);
     const byToken = await file(OFFICE);
     const ok = await approve(wang, byToken);
@@ -66,9 +67,9 @@ describe(`a named token does not approve the record it filed (${ledgerDbKind})`,
     expect(await steps(byToken)).toEqual([['report.village', 'token:office', 'token:office', undefined], ['approve', `village:${g.a}`, 'wang-t', undefined]]);
     const byStaff = await file(wang);
     expect((await approve(OFFICE, byStaff)).statusCode).toBe(200);
-    // an unnamed token is nobody: it approves a named token's record
+    // an unnamed token is nobody: it does not approve a record with a filer (unnamed-token-duties.test.ts)
     const again = await file(OFFICE);
-    expect((await approve(g.va, again)).statusCode).toBe(200);
+    expect((await approve(g.va, again)).statusCode).toBe(403);
   });
 
   it("an unnamed token keeps today's behaviour: it approves what it filed (the documented limit)", async () => {

@@ -16,6 +16,8 @@ import { type Page } from 'playwright-core';
 import { ledgerDbKind } from '../../harness/sync/rig.ts';
 import { browserRig, SHOTS, watchPage, type BrowserRig } from './browser-rig.ts';
 
+/** The village's named token `review` (a second person to the ledger, as the demo's). */
+const REVIEW = 'review-secret-record-0001';
 
 describe(`village office record and reversal in chromium (${ledgerDbKind})`, () => {
   let rig: BrowserRig;
@@ -30,7 +32,8 @@ describe(`village office record and reversal in chromium (${ledgerDbKind})`, () 
   const balance = async (id: string) => (await api<{ balance: number }>('GET', `/villagers/${id}`)).balance;
 
   beforeAll(async () => {
-    rig = await browserRig();
+    // a named token approves what clerk-a filed, where the test needs it done (an unnamed one does not: duties.ts)
+    rig = await browserRig(undefined, { tokens: (a) => [{ token: REVIEW, role: 'village', village: a, name: 'review' }] });
     const { g } = rig;
     await rig.addStaff('clerk-a', g.a, '甲村文书');
     await rig.addStaff('town-office', undefined, '镇办公室');
@@ -185,7 +188,9 @@ describe(`village office record and reversal in chromium (${ledgerDbKind})`, () 
     const before = (await api<{ claims: unknown[] }>('GET', '/claims')).claims.length;
     const rec = await rig.g.call(town, 'POST', `/api/villages/${rig.g.a}/reports`, { item: 'DED-LITTER', villager: 'wang', points: 2, evidence: '证明人：镇里', request: 'town-tries-a-record-0001' });
     expect({ status: rec.statusCode, field: rec.json().field }).toEqual({ status: 403, field: 'role' });
-    const approved = await api<{ claim: { id: string } }>('POST', `/claims/${(await api<{ claims: { id: string }[] }>('GET', '/claims?villager=li')).claims[0]!.id}/approve`, {});
+    const ok = await rig.g.call(REVIEW, 'POST', `/api/villages/${rig.g.a}/claims/${(await api<{ claims: { id: string }[] }>('GET', '/claims?villager=li')).claims[0]!.id}/approve`, {});
+    expect(ok.statusCode, ok.body).toBe(200);
+    const approved = ok.json() as { claim: { id: string } };
     const rev = await rig.g.call(town, 'POST', `/api/villages/${rig.g.a}/claims/${approved.claim.id}/reverse`, { reason: '镇里试试' });
     expect({ status: rev.statusCode, field: rev.json().field }).toEqual({ status: 403, field: 'role' });
     expect((await api<{ claims: unknown[] }>('GET', '/claims')).claims.length).toBe(before);

@@ -13,7 +13,10 @@
  * which tokens a village had when a record was filed cannot be told at approval, and a village
  * with one machine keeps it unnamed. An unnamed token is nobody: what it files (`filed_by` null)
  * anyone may approve, that same token too (a documented limit, docs/governance-staff.md, said
- * at start by run.ts), and its approval is nobody's own.
+ * at start by run.ts). Being nobody, it does not approve a record that has a filer (a staff
+ * account's or a named token's): its approval would name no approver, so the filer holding the
+ * village's unnamed token would approve their own record unseen (403, approve signed in as
+ * another staff member or with a named token). Rejecting stays open to everyone, the filer too.
  *
  * Both rules are decided by the staff as they were when the record was filed, which the filer
  * cannot change afterwards (a review found both ways round the rules as they stood at approval):
@@ -36,15 +39,21 @@ export const SOLE_STAFF = 'only active staff account of the village';
 
 /**
  * Whether `by` (the approving staff account, or a named token as `token:NAME`; undefined for an
- * unnamed token) may approve claim `c`: throws the refusal when `by` is the named token that
+ * unnamed token) may approve claim `c`: throws the refusal when `by` is an unnamed token and the
+ * record has a filer, when `by` is the named token that
  * filed it, when `by` is the staff account that filed it and the village had another staff
  * account then, or when `by` is a village account made after it was filed; answers SOLE_STAFF
  * when a staff account filed it as the village's only one, else undefined.
  */
 export async function approverAllowed(tx: SqlDb, c: { id: string; village: string; origin: string }, by: string | undefined): Promise<typeof SOLE_STAFF | undefined> {
-  if (c.origin !== 'village' || by === undefined) return undefined;
+  if (c.origin !== 'village') return undefined;
   const [row] = await tx.query<{ filed_by: string | null; created_at: string }>('SELECT filed_by, created_at FROM gov_claims WHERE id = $1 AND village = $2', [c.id, c.village]);
   if (!row?.filed_by) return undefined;
+  if (by === undefined) {
+    const filer = row.filed_by;
+    throw fieldError('claim', `record ${c.id} was filed by ${filer}; an unnamed token approves only records no one is named as filing: approve it signed in as another staff member of the village, or with a named token (the tokens file's \`name\`)`,
+      `这条记录（${c.id}）是（${filer}）登记的，未命名的令牌不能审核有登记人的记录：请以本村其他工作人员身份登录审核，或使用命名令牌（令牌文件中的 name 字段）`, 403);
+  }
   const filedAt = row.created_at;
   if (row.filed_by !== by) {
     const [account] = await tx.query<{ role: string; created_at: string }>('SELECT role, created_at FROM staff_accounts WHERE username = $1', [by]);

@@ -239,8 +239,9 @@ export async function entryOf(db: SqlDb, c: Claim): Promise<EntryBody> {
 
 /**
  * Approval, idempotent: approving an approved claim answers `duplicate` and the same entry. `by`:
- * the staff account approving (signed in to the pages), refused on a record it filed itself
- * unless it is the village's only active one (duties.ts).
+ * the staff account approving (signed in to the pages) or a named token (`token:NAME`), refused on
+ * a record it filed itself unless it is the village's only active staff account; undefined for an
+ * unnamed token, refused on every record someone filed (duties.ts).
  */
 export async function approveClaim(db: SqlDb, village: string, claimId: string, points: number | undefined, actor: string, now: Date, by?: string): Promise<{ claim: Claim; entry: EntryBody; duplicate: boolean }> {
   return db.transaction(async (tx) => {
