@@ -11,10 +11,16 @@ import { EdgeError, ErrorCode } from '../errors.ts';
 
 const LIMIT_MAX = 10_000;
 
-/** --since: a date or a time (ISO 8601, e.g. 2026-12-01 or 2026-12-01T08:00:00+08:00), as the instant the rows' `at` is compared with. */
+/**
+ * --since: a date or a time (ISO 8601, e.g. 2026-12-01 or 2026-12-01T08:00:00+08:00), as the
+ * instant the rows' `at` is compared with. A date, or a time with no offset, is the PC's own
+ * time (midnight of that day where the store is: Date.parse would take a bare date as UTC, 08:00
+ * in Beijing, and leave the night's rows out).
+ */
 function sinceOf(raw: string | undefined): string | undefined {
   if (raw === undefined) return undefined;
-  const t = /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(raw.trim()) ? Date.parse(raw.trim()) : NaN;
+  const text = raw.trim();
+  const t = /^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(text) ? Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00` : text) : NaN;
   if (Number.isNaN(t)) {
     throw new EdgeError(ErrorCode.INVALID_ARGUMENT, `--since must be a date or time such as 2026-12-01 or 2026-12-01T08:00:00+08:00, got ${JSON.stringify(raw)}`, { zh: `--since 须为日期或时间，如 2026-12-01 或 2026-12-01T08:00:00+08:00，收到 ${JSON.stringify(raw)}`, details: { field: '--since' } });
   }

@@ -44,7 +44,9 @@ export function registerPointsCommands(program: Command): void {
         const asked = sign === 0 ? n : sign * n;
         const { result, villager } = withLedger(o, (db, config) => {
           const max = config.ledger.cli_adjust_max;
-          const big = Math.abs(asked) > max;
+          // a retry of an entry made already (its --id, the first run's output lost) is answered as the duplicate it is, not refused for its size
+          const made = o.id !== undefined && db.prepare('SELECT 1 FROM entries WHERE id = ?').get(o.id) !== undefined;
+          const big = Math.abs(asked) > max && !made;
           if (big && !o.force) throw tooLarge(asked, max);
           if (big) process.stderr.write(`警告：手工调整 ${asked} 分，超过上限 ledger.cli_adjust_max（${max} 分），已按 --force 执行并记入审计日志 / warning: ${asked} points by hand, beyond ledger.cli_adjust_max (${max}), made under --force and audited\n`);
           return inTransaction(db, `points ${name} from the command line`, () => {

@@ -75,6 +75,17 @@ describe('store-edge commands that change the store are audited', () => {
     expect((a!.after as { entry: string }).entry).toBe(sent.id);
   }, 120_000);
 
+  it('a retry of a forced adjustment by its --id without --force is the duplicate it is, not refused for its size, and not audited again', async () => {
+    const first = await run(['points', 'adjust', '--villager', 'nephew', '--points', '1500', '--reason', '修正', '--id', 'fix-1', '--force']);
+    expect(first.code, first.stderr).toBe(0);
+    const rows = auditCount();
+    const retry = await run(['points', 'adjust', '--villager', 'nephew', '--points', '1500', '--reason', '修正', '--id', 'fix-1']);
+    expect(retry.code, retry.stderr).toBe(0);
+    expect(retry.stderr).not.toContain('--force');
+    expect(auditCount()).toBe(rows);
+    expect(entryRows().filter((e) => e.id === 'fix-1')).toHaveLength(1);
+  }, 120_000);
+
   it('audits an award and a penalty under the bound, without SUDO_USER when it is not set', async () => {
     const award = await run(['points', 'award', '--villager', 'sun', '--points', '50', '--reason', '打扫祠堂']);
     expect(award.code, award.stderr).toBe(0);
