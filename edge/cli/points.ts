@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { withCommon, withLedger, parseIntOption, print, type CommonOptions } from './context.ts';
 import { auditCli } from './cli-audit.ts';
 import { requireVillager } from '../ledger/villagers.ts';
-import { applyEntry, entryIdTaken, BY_HAND_REFERENCE, type EntryKind } from '../ledger/entries.ts';
+import { applyEntry, entryIdTaken, getEntry, BY_HAND_REFERENCE, type EntryKind } from '../ledger/entries.ts';
 import { inTransaction } from '../ledger/db.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
 import { freeText } from '../ledger/free-text.ts';
@@ -45,7 +45,7 @@ export function registerPointsCommands(program: Command): void {
         const { result, villager } = withLedger(o, (db, config) => {
           const max = config.ledger.cli_adjust_max;
           // a retry of an entry made already (its --id, the first run's output lost) is answered as the duplicate it is, not refused for its size
-          const made = o.id !== undefined && db.prepare('SELECT 1 FROM entries WHERE id = ?').get(o.id) !== undefined;
+          const made = o.id !== undefined && getEntry(db, o.id) !== undefined;
           const big = Math.abs(asked) > max && !made;
           if (big && !o.force) throw tooLarge(asked, max);
           if (big) process.stderr.write(`警告：手工调整 ${asked} 分，超过上限 ledger.cli_adjust_max（${max} 分），已按 --force 执行并记入审计日志 / warning: ${asked} points by hand, beyond ledger.cli_adjust_max (${max}), made under --force and audited\n`);

@@ -163,7 +163,10 @@ describe(`a floor debt and a charged entry of one id, at the ledger (${ledgerDbK
   });
 
   describe('an award under a floor debt\'s id (the store restored, the id used again) does not pay it', () => {
-    const award = (store: string, seq: number) => ({ store, rows: [{ ...entryRow(store, seq, 30), payload: { ...entryRow(store, seq, 30).payload, kind: 'award' } }] });
+    const award = (store: string, seq: number) => {
+      const row = entryRow(store, seq, 30);
+      return { store, rows: [{ ...row, payload: { ...(row.payload as Record<string, unknown>), kind: 'award' } }] };
+    };
     it('in one call: the award is a clash, the debt stands', async () => {
       expect(await run([[floor('east', 1), award('east', 2)]])).toEqual({ entries: [], debt: { debt: 30, stores: [{ store: 'east', debt: 30 }] }, reports: [
         { store: 'east', clashes: [], events: 0 }, { store: 'east', clashes: ['pen-7'], events: 0 }] });
