@@ -241,7 +241,7 @@ export class StoreDaemon {
       publishAlarmsOnChange(alarms, () => agent.ops);
     }
     const doorWatch = alarms ? new DoorWatch({ lock: () => hardware.lock, board: alarms, openS: c.alarms.door_open_s }) : undefined;
-    const idleShelves = alarms ? new IdleShelfWatch({ session: () => session, board: alarms, db: () => ledger.handle(), driftG: c.session.weight.drift_allowance_g }) : undefined;
+    const idleShelves = alarms ? new IdleShelfWatch({ session: () => session, board: alarms, db: () => ledger.handle(), driftG: c.session.weight.drift_allowance_g, settleGraceMs: Math.max(c.session.stability_wait_ms, c.session.exit_settle_max_ms) }) : undefined;
     this.alarms = alarms;
     this.alarmWatch = alarmWatch;
     const jobLog = this.log.child({ part: 'jobs' });

@@ -10,21 +10,33 @@
  * The weight the slot held before the first idle change is kept in memory for the quiet spell
  * only: the next visit starts from the shelf as it stands, and a restart forgets it, so the alarm
  * then clears by hand alone.
+ *
+ * Right after a receipt a slot may still be coming to rest: the exit wait gave up on it
+ * (`stability_timeout`, a `not_stable` review line of the visit, nothing charged for it) and the
+ * scale reports its change only once it is stable again, with the store already idle. That change
+ * is the visit's (its review line is where it is looked at), not a theft: within `settleGraceMs` of
+ * the visit settling, the first change of a slot on its `not_stable` review line is taken as the
+ * slot's weight after the visit, no alarm. Any other slot's change, that slot's next change, and
+ * any change after the grace raise as usual.
  */
 import type { Db } from '../ledger/db.ts';
 import { getProduct, getSlot } from '../ledger/products.ts';
+import { sessionReview } from '../ledger/sessions.ts';
 import type { Part } from '../parts.ts';
 import type { AlarmBoard } from './alarms.ts';
 
 /** A shelf change with no session open, as the session engine reports it (its `unattended` event). */
 export interface IdleChange { slot: string; deltaG: number; fromG: number; toG: number; at: number }
 
+/** The session engine's `state` event as the watch needs it (`at` on the same clock as IdleChange's). */
+export interface StateChange { phase: string; at: number; sessionId?: string | null }
+
 /** The session engine as the watch needs it (edge/session/engine.ts StoreSessionEngine fits). */
 export interface IdleSource {
   on(event: 'unattended', listener: (c: IdleChange) => void): unknown;
   off(event: 'unattended', listener: (c: IdleChange) => void): unknown;
-  on(event: 'state', listener: (s: { phase: string }) => void): unknown;
-  off(event: 'state', listener: (s: { phase: string }) => void): unknown;
+  on(event: 'state', listener: (s: StateChange) => void): unknown;
+  off(event: 'state', listener: (s: StateChange) => void): unknown;
 }
 
 export interface IdleShelfWatchDeps {
@@ -33,6 +45,11 @@ export interface IdleShelfWatchDeps {
   db: () => Db;
   /** session.weight.drift_allowance_g: a net change this small is no change. */
   driftG: number;
+  /**
+   * How long after a visit settles a slot's first change is still the visit's: the longest exit
+   * wait for a slot still moving, max(session.stability_wait_ms, session.exit_settle_max_ms).
+   */
+  settleGraceMs: number;
 }
 
 export const IDLE_SHELF_KIND = 'idle_shelf_change';
@@ -44,6 +61,11 @@ export class IdleShelfWatch implements Part {
   /** Per slot: its weight before the first change of this quiet spell. */
   private readonly before = new Map<string, number>();
   private source: IdleSource | undefined;
+  private last: StateChange | undefined;
+  /** When the last visit settled (settled → idle), while its slots may still come to rest. */
+  private settledAt: number | undefined;
+  /** The slots that visit left still moving (`not_stable`) and that have not come to rest yet. */
+  private readonly moving = new Set<string>();
 
   constructor(private readonly deps: IdleShelfWatchDeps) {}
 
@@ -58,16 +80,42 @@ export class IdleShelfWatch implements Part {
     this.source?.off('state', this.onState);
     this.source = undefined;
     this.before.clear();
+    this.last = undefined;
+    this.settledAt = undefined;
+    this.moving.clear();
   }
 
   // a visit weighs from the shelf as it stands: the quiet spell's weights no longer say what came back
-  private readonly onState = (s: { phase: string }): void => {
-    if (s.phase !== 'idle') this.before.clear();
+  private readonly onState = (s: StateChange): void => {
+    if (s.phase !== 'idle') {
+      this.before.clear();
+      this.moving.clear();
+      this.settledAt = undefined;
+    }
+    const id = this.last?.phase === 'settled' ? this.last.sessionId : undefined;
+    if (s.phase === 'idle' && id) {
+      this.settledAt = s.at;
+      this.moving.clear();
+      try {
+        for (const r of sessionReview(this.deps.db(), id)) if (r.reason === 'not_stable') this.moving.add(r.slot);
+      } catch {
+        // the ledger cannot be read: no grace, a late settling change raises (a false alarm, never a missed one)
+      }
+    }
+    this.last = s;
   };
+
+  /** Within the grace after a visit settled, the first change of a slot it left moving: the visit's. */
+  private visitsLateRest(c: IdleChange): boolean {
+    if (this.settledAt === undefined || c.at - this.settledAt > this.deps.settleGraceMs) return false;
+    return this.moving.delete(c.slot);
+  }
 
   private readonly onChange = (c: IdleChange): void => {
     const { board } = this.deps;
     const subject = idleShelfSubject(c.slot);
+    // its next change counts from the weight it came to rest at (the scale's from_g then)
+    if (this.visitsLateRest(c)) return;
     if (!this.before.has(c.slot)) this.before.set(c.slot, c.fromG);
     const net = c.toG - this.before.get(c.slot)!;
     if (Math.abs(net) <= this.deps.driftG) {
