@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Logger } from './log.ts';
 import type { Config } from './config/schema.ts';
 import { openLedger, closeLedger, type Db } from './ledger/db.ts';
+import { onScrubGivenUp } from './ledger/face-scrub.ts';
 import { recordStore, type StoreIdentity } from './ledger/store-identity.ts';
 import type { LedgerRules } from './ledger/entries.ts';
 import { HttpServer } from './http/server.ts';
@@ -66,6 +67,7 @@ class LedgerPart implements Part {
     // which store this ledger is: `store-edge restore` refuses another store's copy by it
     const before = recordStore(this.db, this.store);
     if (before) this.log.warn({ was: before, now: this.store }, `the ledger was store ${before.id} (${before.village}); it is now recorded as store ${this.store.id} (${this.store.village}) / 账本原属门店 ${before.id}，现记为 ${this.store.id}`);
+    onScrubGivenUp(this.db, (info, message) => this.log.warn(info, message));
     this.log.info({ file: this.file }, 'ledger open / 账本已打开');
   }
   stop(): void {

@@ -12,7 +12,8 @@ import { isModelError } from '../../models/errors.ts';
 import { EdgeError } from '../errors.ts';
 import { appendAudit } from '../ledger/audit.ts';
 import { cliBy } from './cli-audit.ts';
-import { closeLedger, openLedger } from '../ledger/db.ts';
+import { closeLedger, openLedger, type Db } from '../ledger/db.ts';
+import { scrubBeforeExit } from '../ledger/face-scrub.ts';
 import { holdForCommand } from '../ledger-holds.ts';
 import { setFaceConsent } from '../ledger/villagers.ts';
 import { doorDetector, engineChoice, recognizerChoice, resolveEntryConfig, type EntryConfig } from '../entry/config.ts';
@@ -160,6 +161,7 @@ export function registerFacesCommands(program: Command): void {
         const { templates: removed, photos } = withdrawFaceData(db, config.data_dir, entry, o.villager);
         appendAudit(db, { actor: 'cli', action: 'face.withdraw', target: o.villager, before, after: { consent_at: null, templates: 0, photos, cli: cliBy('faces remove') } });
         print(o, { villager: o.villager, removed, photos }, `removed ${removed} templates and ${photos} enrolment photos of ${o.villager}; consent withdrawn / 已删除`);
+        scrubOrTell(db);
       } finally {
         closeLedger(db);
       }
@@ -188,8 +190,15 @@ export function registerFacesCommands(program: Command): void {
       } finally {
         engine.stop();
       }
+      scrubOrTell(env.db); // a villager's folder may have replaced or purged templates
     } finally {
       closeLedger(env.db);
     }
   }
+}
+
+/** Timers do not outlive the command: the WAL is emptied here, a bounded number of tries (../ledger/face-scrub.ts), or the note says who will. */
+function scrubOrTell(db: Db): void {
+  if (scrubBeforeExit(db)) return;
+  process.stderr.write(`${db.name}-wal could not be emptied yet: another process (the running daemon) holds an older snapshot; the deleted face data's old pages stay there until the daemon's daily retention job, its shutdown or the next deletion of face data empties it / ${db.name}-wal 暂未清空：另一进程（运行中的守护进程）持有旧快照；已删除人脸数据的旧页将在守护进程的每日保留任务、其关闭或下一次删除人脸数据时清空\n`);
 }

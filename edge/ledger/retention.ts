@@ -50,7 +50,8 @@ export function applyRetention(db: Db, rules: RetentionRules, now: Date): Retent
     const pendingTemplates = expirePending(db, now.toISOString());
     return { entryEvents, templatesWithoutConsent, templatesOfLeft, pendingTemplates, leftVillagers: left.map((v) => v.id) };
   });
-  // no bytes of deleted face data left in the file or the WAL (./face-scrub.ts)
-  if (res.templatesWithoutConsent + res.templatesOfLeft + res.pendingTemplates > 0) scrubFaceDeletion(db);
+  // no bytes of deleted face data left in the file or the WAL (./face-scrub.ts): every day, also
+  // for a scrub whose retries were spent or that a command line (another process) left
+  scrubFaceDeletion(db);
   return res;
 }

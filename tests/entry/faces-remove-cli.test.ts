@@ -4,6 +4,7 @@
  * store_photos was on go even when it is off now); another villager's photos stay.
  */
 import { execFile } from 'node:child_process';
+import Database from 'better-sqlite3';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -153,4 +154,27 @@ describe('faces remove', () => {
       expect(rec).toMatchObject({ actor: 'cli', before: { templates: 1, consent_at: expect.any(String) }, after: { consent_at: null, templates: 0, photos: 2 } });
     });
   });
+
+  it('another process holding an older snapshot (the daemon): the WAL is tried a bounded number of times, then a bilingual note says who empties it', async () => {
+    enrolled('kept', ['R']);
+    const reader = new Database(path.join(data, 'ledger.sqlite'), { readonly: true });
+    try {
+      reader.exec('BEGIN');
+      reader.prepare('SELECT count(*) FROM face_templates').get();
+      const r = await run({ entry: { photo_dir: 'kept' } }, 'faces', 'remove', '--villager', 'R', '--yes', '--json');
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ villager: 'R', removed: 1 });
+      expect(r.stderr).toMatch(/-wal could not be emptied yet: .*daily retention job/);
+      expect(r.stderr).toContain('暂未清空');
+      reader.exec('COMMIT');
+    } finally {
+      reader.close();
+    }
+    // no reader: emptied before exit, nothing to tell
+    enrolled('kept', ['S']);
+    const r = await run({ entry: { photo_dir: 'kept' } }, 'faces', 'remove', '--villager', 'S', '--yes', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain('could not be emptied');
+  }, 60_000);
 });
+

@@ -16,6 +16,7 @@ import { withdrawFaceData } from '../../edge/entry/face-photos.ts';
 import { applyRetention } from '../../edge/ledger/retention.ts';
 import { allowLearning, insertLearned, refuseLearning } from '../../edge/ledger/face-learning.ts';
 import { resolveEntryConfig } from '../../edge/entry/config.ts';
+import { onScrubGivenUp, scrubBeforeExit, type ScrubGivenUp } from '../../edge/ledger/face-scrub.ts';
 import { tempLedger } from './helpers.ts';
 
 let cleanup: (() => void) | undefined;
@@ -109,5 +110,49 @@ describe('deleted face templates leave no bytes in the ledger file or its WAL', 
       reader.close();
     }
     await vi.waitFor(() => expect(stillOnDisk(t.file, mama)).toEqual([]), { timeout: 20_000, interval: 50 });
+  });
+
+  it('a reader that keeps its snapshot: the retries are bounded, then one bilingual warning; the daily retention job empties the WAL', async () => {
+    const t = enrolled(['mama']);
+    const mama = rowsOf(t.db, 'mama');
+    const warnings: Array<{ info: ScrubGivenUp; message: string }> = [];
+    onScrubGivenUp(t.db, (info, message) => warnings.push({ info, message }), [10, 20, 40]);
+    const reader = new Database(t.file, { readonly: true });
+    try {
+      reader.exec('BEGIN');
+      reader.prepare('SELECT count(*) FROM face_templates').get();
+      withdrawFaceData(t.db, t.dir, entry, 'mama');
+      await vi.waitFor(() => expect(warnings).toHaveLength(1), { timeout: 20_000, interval: 20 });
+      expect(warnings[0]!.info).toEqual({ file: t.file, retries: 3 });
+      expect(warnings[0]!.message).toMatch(/deleted face data may still be in .*-wal/);
+      expect(warnings[0]!.message).toContain('已删除的人脸数据');
+      expect(stillOnDisk(t.file, mama).length).toBeGreaterThan(0);
+      reader.exec('COMMIT');
+    } finally {
+      reader.close();
+    }
+    // no more retries once given up: nothing empties the WAL by itself
+    expect(stillOnDisk(t.file, mama).length).toBeGreaterThan(0);
+    expect(warnings).toHaveLength(1);
+    applyRetention(t.db, { entryEventsDays: 180, leftVillagerTemplatesDays: 30 }, new Date());
+    expect(stillOnDisk(t.file, mama)).toEqual([]);
+  });
+
+  it('a process about to exit: scrubBeforeExit tries a bounded number of times on its thread', () => {
+    const t = enrolled(['mama']);
+    const mama = rowsOf(t.db, 'mama');
+    const reader = new Database(t.file, { readonly: true });
+    try {
+      reader.exec('BEGIN');
+      reader.prepare('SELECT count(*) FROM face_templates').get();
+      withdrawFaceData(t.db, t.dir, entry, 'mama');
+      expect(scrubBeforeExit(t.db, 3, 10)).toBe(false);
+      expect(stillOnDisk(t.file, mama).length).toBeGreaterThan(0);
+      reader.exec('COMMIT');
+    } finally {
+      reader.close();
+    }
+    expect(scrubBeforeExit(t.db, 3, 10)).toBe(true);
+    expect(stillOnDisk(t.file, mama)).toEqual([]);
   });
 });
