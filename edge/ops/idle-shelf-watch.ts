@@ -114,8 +114,14 @@ export class IdleShelfWatch implements Part {
   private readonly onChange = (c: IdleChange): void => {
     const { board } = this.deps;
     const subject = idleShelfSubject(c.slot);
-    // its next change counts from the weight it came to rest at (the scale's from_g then)
-    if (this.visitsLateRest(c)) return;
+    // Most likely the visit's slot coming to rest, and already on its review line: a warning, not a
+    // theft charged to nobody; but one who stayed behind could have emptied the slot in those
+    // seconds, so it is never dropped unseen (a review found the first version dropped it). Its next
+    // change counts from the weight it came to rest at (the scale's from_g then).
+    if (this.visitsLateRest(c)) {
+      board.raise(IDLE_SHELF_KIND, subject, this.settlingDetail(c), 'warning', { occurrence: true });
+      return;
+    }
     if (!this.before.has(c.slot)) this.before.set(c.slot, c.fromG);
     const net = c.toG - this.before.get(c.slot)!;
     if (Math.abs(net) <= this.deps.driftG) {
@@ -125,6 +131,12 @@ export class IdleShelfWatch implements Part {
     }
     board.raise(IDLE_SHELF_KIND, subject, this.detail(c.slot, net, c.at), net < 0 ? 'critical' : 'warning', { occurrence: true });
   };
+
+  private settlingDetail(c: IdleChange): string {
+    const g = Math.round(Math.abs(c.toG - c.fromG));
+    const way = c.toG < c.fromG ? { en: 'lighter', zh: '少了' } : { en: 'heavier', zh: '多了' };
+    return `slot ${c.slot} came to rest ${g} g ${way.en} just after the visit ended (${new Date(c.at).toISOString()}), a slot that visit left moving: most likely the visit's own goods, on its review line (not_stable); if someone stayed in the store, check the camera; clear it by hand once settled / 顾客离店后货位 ${c.slot} 才稳定，${way.zh} ${g} 克：多半是该次购物本身（见其复核记录“重量未稳定”）；如有人滞留店内，请查看监控；查清后可手动解除`;
+  }
 
   private detail(slot: string, net: number, at: number): string {
     let product: { sku: string; name: string; unitG: number } | undefined;
