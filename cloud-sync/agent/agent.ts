@@ -321,10 +321,12 @@ export class SyncAgent implements Part {
     const foreign = ack.foreign ? foreignVillagerIds(db, this.deps.address.store, ack.foreign) : [];
     const seqs = recordAck(db, this.deps.address.store, ack, iso(this.clock));
     if (!seqs) return this.control.refuse('replayed', 'down/ack');
-    this.rows.ackedSendNo = Math.max(this.rows.ackedSendNo, dropAcked(this.rows.inflight, seqs));
+    const latest = dropAcked(this.rows.inflight, seqs);
+    this.rows.ackedSendNo = Math.max(this.rows.ackedSendNo, latest);
     this.rows.lastAckAt = this.clock().getTime();
     this.heartbeats.acked();
-    this.clockSkew.acked();
+    // a row this run sent acknowledged (sendNo counts from 1): the ledger took its signature's time
+    if (latest > 0) this.clockSkew.acked();
     this.answered();
     const taken = foreign.filter((f) => seqs.includes(f.seq)).map((f) => f.id);
     if (taken.length > 0) this.deps.villagerIdTaken?.(taken);
