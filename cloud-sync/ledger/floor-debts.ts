@@ -49,7 +49,16 @@ export async function floorOutcome<T>(tx: SqlDb, moves: Deduction<T>[]): Promise
   const k = (village: string, id: string) => `${village}\u0000${id}`;
   const held = new Map<string, Held>();
   // only what can meet a floor debt: deductions and the floor debts themselves (an ordinary award costs no look-up)
-  const pairs = [...new Map(moves.filter((m) => m.floor !== undefined || m.points < 0).map((m) => [k(m.village, m.id), [m.village, m.id] as const])).values()];
+  const candidates = moves.filter((m) => m.floor !== undefined || m.points < 0);
+  if (candidates.length === 0) return out;
+  // A village holding no floor debt (the usual case: a deduction finds the balance at the floor
+  // rarely) has nothing an entry could meet: one look at its debt rows (the key's first column)
+  // spares every id the look-up by each of its stores below, which a drain of redemptions from
+  // many stores would pay for every batch.
+  const villages = [...new Set(candidates.map((m) => m.village))];
+  const withFloorDebts = new Set((await tx.query<{ village: string }>(
+    `SELECT DISTINCT village FROM villager_debts WHERE village IN (${villages.map((_, j) => `$${j + 1}`).join(', ')}) AND substr(source, 1, 6) = 'entry:'`, villages)).map((r) => r.village));
+  const pairs = [...new Map(candidates.filter((m) => m.floor !== undefined || withFloorDebts.has(m.village)).map((m) => [k(m.village, m.id), [m.village, m.id] as const])).values()];
   const floorIds = new Set(moves.filter((m) => m.floor !== undefined).map((m) => k(m.village, m.id)));
   for (let i = 0; i < pairs.length; i += 500) {
     const part = pairs.slice(i, i + 500);
