@@ -11,10 +11,11 @@
  *   by a row `paid:<id>` of the store at the floor debt's seq, less its debt (read right after
  *   it: `entry:` sorts before `paid:`; the rows are never changed, as a repayment is a row of its
  *   own). The entry's own debt, when it charged only part, is `charged:<id>` at its seq;
- * - any other entry of that id (another store's, another villager's, or no deduction: an award
- *   under a deduction's id must not cancel its debt) is a clash: not applied; the ledger looks up
- *   only deductions' ids (and the floor debts'), so an award of a floor debt's id in an earlier
- *   call is applied beside it, the debt standing;
+ * - any other deduction of that id (another store's, another villager's) is a clash: not applied;
+ * - an entry that is no deduction (an award, a refund) is never taken against a floor debt: an
+ *   award under a deduction's id must not cancel its debt, nor be refused for it. It is applied
+ *   beside it, the debt standing, in one call or many (only deductions' ids and the floor
+ *   debts' are looked up);
  * - a floor debt whose id the village holds as an entry (or an entry of this call before it) is
  *   a clash, not counted, also from the store that made the entry: that store now owes, and
  *   charged nothing, where the ledger charged the points;
@@ -89,8 +90,13 @@ export async function floorOutcome<T>(tx: SqlDb, moves: Deduction<T>[]): Promise
       } else if (h.is === 'entry' || h.store !== m.store) out.clashes.push(m);
       continue;
     }
+    if (m.points >= 0) {
+      // no deduction: beside any floor debt of its id; a floor debt after it meets the entry
+      if (h === undefined) held.set(k(m.village, m.id), { is: 'entry' });
+      continue;
+    }
     if (h?.is === 'floor') {
-      if (h.store !== m.store || h.villager !== m.villager || m.points >= 0) {
+      if (h.store !== m.store || h.villager !== m.villager) {
         out.clashes.push(m);
         continue;
       }
