@@ -11,10 +11,11 @@
  *   by a row `paid:<id>` of the store at the floor debt's seq, less its debt (read right after
  *   it: `entry:` sorts before `paid:`; the rows are never changed, as a repayment is a row of its
  *   own). The entry's own debt, when it charged only part, is `charged:<id>` at its seq;
- * - any other entry of that id (another store's, another villager's, or no deduction: an award
- *   under a deduction's id must not cancel its debt) is a clash: not applied; the ledger looks up
- *   only deductions' ids (and the floor debts'), so an award of a floor debt's id in an earlier
- *   call is applied beside it, the debt standing;
+ * - any other deduction of that id (another store's, another villager's) is a clash: not applied;
+ * - an entry that is no deduction (an award, a refund) is never taken against a floor debt: an
+ *   award under a deduction's id must not cancel its debt, nor be refused for it. It is applied
+ *   beside it, the debt standing, in one call or many (only deductions' ids and the floor
+ *   debts' are looked up);
  * - a floor debt whose id the village holds as an entry (or an entry of this call before it) is
  *   a clash, not counted, also from the store that made the entry: that store now owes, and
  *   charged nothing, where the ledger charged the points;
@@ -49,7 +50,16 @@ export async function floorOutcome<T>(tx: SqlDb, moves: Deduction<T>[]): Promise
   const k = (village: string, id: string) => `${village}\u0000${id}`;
   const held = new Map<string, Held>();
   // only what can meet a floor debt: deductions and the floor debts themselves (an ordinary award costs no look-up)
-  const pairs = [...new Map(moves.filter((m) => m.floor !== undefined || m.points < 0).map((m) => [k(m.village, m.id), [m.village, m.id] as const])).values()];
+  const candidates = moves.filter((m) => m.floor !== undefined || m.points < 0);
+  if (candidates.length === 0) return out;
+  // A village holding no floor debt (the usual case: a deduction finds the balance at the floor
+  // rarely) has nothing an entry could meet: one look at its debt rows (the key's first column)
+  // spares every id the look-up by each of its stores below, which a drain of redemptions from
+  // many stores would pay for every batch.
+  const villages = [...new Set(candidates.map((m) => m.village))];
+  const withFloorDebts = new Set((await tx.query<{ village: string }>(
+    `SELECT DISTINCT village FROM villager_debts WHERE village IN (${villages.map((_, j) => `$${j + 1}`).join(', ')}) AND substr(source, 1, 6) = 'entry:'`, villages)).map((r) => r.village));
+  const pairs = [...new Map(candidates.filter((m) => m.floor !== undefined || withFloorDebts.has(m.village)).map((m) => [k(m.village, m.id), [m.village, m.id] as const])).values()];
   const floorIds = new Set(moves.filter((m) => m.floor !== undefined).map((m) => k(m.village, m.id)));
   for (let i = 0; i < pairs.length; i += 500) {
     const part = pairs.slice(i, i + 500);
@@ -80,8 +90,13 @@ export async function floorOutcome<T>(tx: SqlDb, moves: Deduction<T>[]): Promise
       } else if (h.is === 'entry' || h.store !== m.store) out.clashes.push(m);
       continue;
     }
+    if (m.points >= 0) {
+      // no deduction: beside any floor debt of its id; a floor debt after it meets the entry
+      if (h === undefined) held.set(k(m.village, m.id), { is: 'entry' });
+      continue;
+    }
     if (h?.is === 'floor') {
-      if (h.store !== m.store || h.villager !== m.villager || m.points >= 0) {
+      if (h.store !== m.store || h.villager !== m.villager) {
         out.clashes.push(m);
         continue;
       }

@@ -167,9 +167,14 @@ describe(`a floor debt and a charged entry of one id, at the ledger (${ledgerDbK
       const row = entryRow(store, seq, 30);
       return { store, rows: [{ ...row, payload: { ...(row.payload as Record<string, unknown>), kind: 'award' } }] };
     };
-    it('in one call: the award is a clash, the debt stands', async () => {
-      expect(await run([[floor('east', 1), award('east', 2)]])).toEqual({ entries: [], debt: { debt: 30, stores: [{ store: 'east', debt: 30 }] }, reports: [
-        { store: 'east', clashes: [], events: 0 }, { store: 'east', clashes: ['pen-7'], events: 0 }] });
+    it('in one call: the award is applied beside it, the debt stands', async () => {
+      expect(await run([[floor('east', 1), award('east', 2)]])).toEqual({ entries: [{ store: 'east', points: 30 }], debt: { debt: 30, stores: [{ store: 'east', debt: 30 }] }, reports: [
+        { store: 'east', clashes: [], events: 0 }, { store: 'east', clashes: [], events: 1 }] });
+    });
+    it('the award first, then the floor debt of its id: the floor debt is the clash, as after any entry', async () => {
+      expect(await run([[award('east', 1)], [floor('east', 2)]])).toMatchObject({ entries: [{ store: 'east', points: 30 }], debt: { debt: 0, stores: [] } });
+      await ledger?.drop();
+      expect(await run([[award('east', 1), floor('east', 2)]])).toMatchObject({ entries: [{ store: 'east', points: 30 }], debt: { debt: 0, stores: [] } });
     });
     it('in a later call: the award is applied beside it, the debt stands', async () => {
       expect(await run([[floor('east', 1)], [award('east', 2)]])).toMatchObject({ entries: [{ store: 'east', points: 30 }], debt: { debt: 30, stores: [{ store: 'east', debt: 30 }] } });
