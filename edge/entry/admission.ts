@@ -97,7 +97,6 @@ export class DoorAdmission {
     // while the ledger is out of reach the decision carries the day's cap, for the door to announce
     if (standing?.offlineAllowance !== undefined) detail = { ...detail, offlineAllowance: standing.offlineAllowance };
     if (standing && standing.debt > 0) detail = { ...detail, debt: standing.debt };
-    if (standing?.noPoints === true && standing.status !== 'blocked') detail = { ...detail, noPoints: true };
     const base = { at: this.deps.now(), by, villagerId, detail };
     switch (verdict) {
       case 'unknown': return this.record({ ...base, decision: 'unknown', unlocked: false, latencyMs: null });

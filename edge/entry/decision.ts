@@ -236,8 +236,6 @@ export interface VillagerStanding {
   debt: number;
   /** Points left of today's offline limit while the village ledger is out of reach; absent: no limit now. */
   offlineAllowance?: number;
-  /** Balance at or below the credit floor with no debt: nothing to spend (never set for a maintainer). */
-  noPoints?: boolean;
 }
 
 export type EntryMethod = 'face' | 'qr' | 'card';
@@ -246,8 +244,6 @@ export type PolicyVerdict = 'admit' | 'unknown' | 'blocked' | 'offline_limit' | 
 export function doorPolicy(v: VillagerStanding | undefined, method: EntryMethod, storeBusy: boolean): PolicyVerdict {
   if (!v || v.status === 'left') return 'unknown';
   if (v.status === 'blocked' || v.debt > 0) return 'blocked';
-  // nothing to spend: all she took would be debt, charged 0 (the entry rule, README "Entry rule")
-  if (v.noPoints === true) return 'blocked';
   // the store cannot tell what the villager spent in other stores meanwhile: today's cap is used up
   if (v.offlineAllowance !== undefined && v.offlineAllowance <= 0) return 'offline_limit';
   // a template without consent should not exist; if consent was withdrawn meanwhile, the face does not open

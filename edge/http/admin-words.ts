@@ -96,8 +96,8 @@ export const SESSION_STATUS: Bilingual = {
 
 /** The door's detail keys (edge/entry/pipeline.ts) as the maintainer reads them; others as they are. */
 export const DETAIL: Bilingual = {
-  zh: { card: '卡号', token: '二维码', distance: '人脸距离', margin: '领先第二名', frames: '帧数', seen: '各帧结果', nearest: '最像', ir: '红外', why: '原因', unlockError: '开锁失败', noPoints: '没有可用积分', offlineAllowance: '今日离线余额', debt: '欠分' },
-  en: { card: 'card', token: 'QR code', distance: 'face distance', margin: 'lead over second', frames: 'frames', seen: 'per frame', nearest: 'nearest', ir: 'infrared', why: 'why', unlockError: 'unlock failed', noPoints: 'no points to spend', offlineAllowance: 'offline allowance left today', debt: 'debt' },
+  zh: { card: '卡号', token: '二维码', distance: '人脸距离', margin: '领先第二名', frames: '帧数', seen: '各帧结果', nearest: '最像', ir: '红外', why: '原因', unlockError: '开锁失败', offlineAllowance: '今日离线余额', debt: '欠分' },
+  en: { card: 'card', token: 'QR code', distance: 'face distance', margin: 'lead over second', frames: 'frames', seen: 'per frame', nearest: 'nearest', ir: 'infrared', why: 'why', unlockError: 'unlock failed', offlineAllowance: 'offline allowance left today', debt: 'debt' },
 };
 
 /** What each face frame was judged (edge/entry/decision.ts FrameVerdict kinds). */

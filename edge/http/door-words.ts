@@ -75,7 +75,6 @@ export function decisionWords(e: DoorDecision, lang: Lang = 'zh'): string {
     case 'spoof':
       return lang === 'zh' ? '像是照片或手机屏幕，不是真人，未放行' : 'Looked like a photo or a screen, not a person; not let in';
     case 'blocked':
-      if (d.noPoints === true) return lang === 'zh' ? `${by}：没有可用的积分（余额已到透支下限），未放行` : `${by}: no points to spend (balance at the credit floor); not let in`;
       return lang === 'zh' ? `${by}：已冻结${debt !== null && debt > 0 ? `或欠 ${debt} 分` : '或欠分'}，未放行` : `${by}: blocked${debt !== null && debt > 0 ? ` or owes ${debt} points` : ' or in debt'}; not let in`;
     case 'offline_limit':
       return lang === 'zh' ? `${by}：断网期间今天的额度已用完，未放行` : `${by}: offline allowance for today used up; not let in`;

@@ -44,8 +44,6 @@ export interface DoorStanding {
   debt: number;
   /** Points the villager may still spend here today while the ledger is out of reach; absent: no limit now. */
   offlineAllowance?: number;
-  /** With the store's rules: a villager (not a maintainer) whose balance is at or below the floor, with no debt: nothing to spend. */
-  noPoints?: boolean;
 }
 
 /**
@@ -60,9 +58,7 @@ export function doorStanding(db: Db, villagerId: string, rules?: LedgerRules, no
     { id: string; status: DoorStanding['status']; face_consent_at: string | null; debt: number; balance: number; is_maintainer: number } | undefined;
   if (!r) return undefined;
   const debt = r.debt + (rules ? Math.max(0, rules.creditFloor - r.balance) : 0);
-  // nothing to spend: everything taken would be debt (a maintainer restocks and spends nothing)
-  const noPoints = rules !== undefined && debt === 0 && r.balance <= rules.creditFloor && r.is_maintainer !== 1;
-  const standing: DoorStanding = { id: r.id, status: r.status, faceConsentAt: r.face_consent_at, debt, ...(noPoints ? { noPoints } : {}) };
+  const standing: DoorStanding = { id: r.id, status: r.status, faceConsentAt: r.face_consent_at, debt };
   const allowance = rules?.offline && r.is_maintainer !== 1 ? offlineAllowance(db, villagerId, rules.offline, now) : Number.POSITIVE_INFINITY;
   return Number.isFinite(allowance) ? { ...standing, offlineAllowance: allowance } : standing;
 }

@@ -16,7 +16,7 @@ import { getVillager } from '../ledger/villagers.ts';
 import { openRow, type SessionJournal } from './journal.ts';
 import { isBusy, type SessionEvent, type SessionState, type Visit } from './machine.ts';
 import type { AdmissionDecision, DoorSignals, Shelves } from './ports.ts';
-import { busyText, debtText, noPointsText, LEDGER_FAULT_TEXT, NO_CONSENT_TEXT, notRecordedText, offlineLimitText, SPOOF_TEXT, UNCERTAIN_TEXT, welcomeText, type AnnouncementReason } from './receipt.ts';
+import { busyText, debtText, LEDGER_FAULT_TEXT, NO_CONSENT_TEXT, notRecordedText, offlineLimitText, SPOOF_TEXT, UNCERTAIN_TEXT, welcomeText, type AnnouncementReason } from './receipt.ts';
 import { restingWeights, slotProducts } from './weighing.ts';
 
 /** A single-use credential (a QR slip): used up inside the admission for its visit, given back if the door stays shut (admission.ts SingleUse). */
@@ -233,7 +233,6 @@ export class FrontDoor {
     // the door's figure also counts a balance below the floor; the villager's own row only the shortfall
     const owed = typeof d.detail?.debt === 'number' ? d.detail.debt : (v?.debt ?? 0);
     if (d.decision === 'blocked' && v && owed > 0) return h.announce('debt', v.id, debtText(v.name, owed));
-    if (d.decision === 'blocked' && v && d.detail?.noPoints === true) return h.announce('no_points', v.id, noPointsText(v.name));
     if (d.decision === 'offline_limit') return h.announce('offline_limit', d.villagerId, offlineLimitText(v?.name ?? null));
     if (d.decision !== 'matched' || !d.unlocked || !v) return;
     const s = h.state();

@@ -51,7 +51,7 @@ export function receiptText(r: Omit<Receipt, 'text' | 'at' | 'settleMs'>): strin
   return parts.join('');
 }
 
-export type AnnouncementReason = 'store_busy' | 'debt' | 'no_points' | 'offline_limit' | 'welcome' | 'settle_delayed' | 'not_recorded' | 'uncertain' | 'no_consent' | 'spoof' | 'challenge' | 'challenge_repeat';
+export type AnnouncementReason = 'store_busy' | 'debt' | 'offline_limit' | 'welcome' | 'settle_delayed' | 'not_recorded' | 'uncertain' | 'no_consent' | 'spoof' | 'challenge' | 'challenge_repeat';
 
 export interface Announcement { reason: AnnouncementReason; villagerId: string | null; text: string; at: number }
 
@@ -77,11 +77,6 @@ export const SPOOF_TEXT = '未能确认是真人，请刷卡或扫码。/ The do
 
 export function debtText(name: string, debt: number): string {
   return `${name}，您还欠 ${debt} 分，请先挣取积分补上，补齐后就能进店兑换。`;
-}
-
-/** Balance at or below the credit floor, no debt: nothing to spend, so the door stays shut (README "Entry rule"). */
-export function noPointsText(name: string): string {
-  return `${name}，您现在没有可用的积分，门未打开；挣取积分后即可进店兑换。/ You have no points to spend just now; the door stays shut. Earn points, then come back to shop.`;
 }
 
 /**
