@@ -57,6 +57,7 @@ export const REFUSED: Bilingual = {
 
 export const ACTION: Bilingual = {
   zh: {
+    'points.award': '在终端手工加分', 'points.penalty': '在终端手工扣分', 'points.adjust': '在终端手工调整积分', 'product.set': '在终端设置商品', 'slot.set': '在终端设置货位', 'villager.add': '在终端登记村民', 'villager.status': '在终端更改村民状态',
     'account.create': '创建管理账号', 'account.lock': '账号因密码错误被锁定', 'account.unlock': '解除账号锁定', 'account.password': '重设密码',
     'villager.block': '冻结村民', 'villager.unblock': '解冻村民', 'review.waive': '核对：免扣', 'review.charge': '核对：补扣积分',
     'review.correct': '核对：更正并扣分', 'review.acknowledge': '核对：已核对（结算时已扣分）', 'card.issue': '发积分卡', 'card.revoke': '挂失积分卡', 'alarm.acknowledge': '确认告警', 'alarm.clear': '手动解除告警',
@@ -64,6 +65,7 @@ export const ACTION: Bilingual = {
     'product.add': '新增商品', 'product.edit': '修改商品', 'receipt.refund': '退款退积分', 'slot.assign': '货位绑定商品', 'slot.calibrate': '货位校准', 'slot.count': '货位盘点', 'slot.zero': '货位清零',
   },
   en: {
+    'points.award': 'points awarded by hand at the terminal', 'points.penalty': 'points deducted by hand at the terminal', 'points.adjust': 'points adjusted by hand at the terminal', 'product.set': 'product set at the terminal', 'slot.set': 'slot set at the terminal', 'villager.add': 'villager added at the terminal', 'villager.status': 'villager status changed at the terminal',
     'account.create': 'account created', 'account.lock': 'account locked (wrong passwords)', 'account.unlock': 'account unlocked', 'account.password': 'password reset',
     'villager.block': 'villager blocked', 'villager.unblock': 'villager unblocked', 'review.waive': 'review: waived', 'review.charge': 'review: points charged',
     'review.correct': 'review: corrected and charged', 'review.acknowledge': 'review: checked (charged at settlement)', 'card.issue': 'card issued', 'card.revoke': 'card revoked', 'alarm.acknowledge': 'alarm acknowledged', 'alarm.clear': 'alarm cleared by hand',
