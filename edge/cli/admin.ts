@@ -7,8 +7,7 @@
 import type { Command } from 'commander';
 import { readLedger, withCommon, withLedger, print, type CommonOptions } from './context.ts';
 import { addAdminAccount, getAdminAccount, listAdminAccounts, setAdminPassword, unlockAdminAccount, ADMIN_ROLES, type AdminRole } from '../ledger/admin-accounts.ts';
-import { appendAudit } from '../ledger/audit.ts';
-import { cliBy } from './cli-audit.ts';
+import { auditCli } from './cli-audit.ts';
 import { inTransaction } from '../ledger/db.ts';
 import { hashPassword, passwordWeakness } from '../http/passwords.ts';
 import { EdgeError, ErrorCode } from '../errors.ts';
@@ -47,7 +46,7 @@ export function registerAdminCommand(program: Command): void {
       const passwordHash = await hashPassword(await readPassword('密码 Password: '));
       const a = withLedger(o, (db) => inTransaction(db, 'adding an admin account', () => {
         const added = addAdminAccount(db, { username, displayName: name, role: o.role as AdminRole, passwordHash });
-        appendAudit(db, { actor: 'cli', action: 'account.create', target: username, before: null, after: { username, display_name: name, role: added.role, via: 'cli', cli: cliBy('admin add') } });
+        auditCli(db, 'admin add', { action: 'account.create', target: username, before: null, after: { username, display_name: name, role: added.role, via: 'cli' } });
         return added;
       }));
       print(o, { username: a.username, display_name: a.displayName, role: a.role }, `已添加管理账号 added admin account ${a.username} (${a.role})`);
@@ -60,7 +59,7 @@ export function registerAdminCommand(program: Command): void {
       const passwordHash = await hashPassword(await readPassword('新密码 New password: '));
       withLedger(o, (db) => inTransaction(db, 'setting an admin password', () => {
         setAdminPassword(db, username, passwordHash);
-        appendAudit(db, { actor: 'cli', action: 'account.password', target: username, before: null, after: { sessions: 'ended', cli: cliBy('admin password') } });
+        auditCli(db, 'admin password', { action: 'account.password', target: username, before: null, after: { sessions: 'ended' } });
       }));
       print(o, { username, ok: true }, `已重设密码 password set for ${username}; its sessions are ended`);
     });
@@ -71,7 +70,7 @@ export function registerAdminCommand(program: Command): void {
       const a = withLedger(o, (db) => inTransaction(db, 'unlocking an admin account', () => {
         const before = listAdminAccounts(db).find((x) => x.username === username);
         const after = unlockAdminAccount(db, username);
-        appendAudit(db, { actor: 'cli', action: 'account.unlock', target: username, before: { locked_until: before?.lockedUntil ?? null }, after: { locked_until: null, cli: cliBy('admin unlock') } });
+        auditCli(db, 'admin unlock', { action: 'account.unlock', target: username, before: { locked_until: before?.lockedUntil ?? null }, after: { locked_until: null } });
         return after;
       }));
       print(o, { username: a.username, locked_until: a.lockedUntil }, `已解除锁定 unlocked ${a.username}`);

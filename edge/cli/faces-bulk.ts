@@ -18,8 +18,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { FaceEngine } from '../../models/face-engine.ts';
 import { EdgeError, ErrorCode, isEdgeError } from '../errors.ts';
-import { appendAudit } from '../ledger/audit.ts';
-import { cliBy } from './cli-audit.ts';
+import { auditCli } from './cli-audit.ts';
 import { faceConsentOf, guardianConsent } from '../ledger/face-templates.ts';
 import { enrolVillager } from '../entry/enrol.ts';
 import { keepEnrolmentPhoto } from '../entry/face-photos.ts';
@@ -137,7 +136,7 @@ export async function enrolFolder(env: FacesEnv, engine: FaceEngine, dir: string
         progress.update(++done, total);
       }
       // audited as the admin page's enrolment is (face.enrol), once per villager whose photos were stored
-      if (mine.accepted > 0) appendAudit(env.db, { actor: 'cli', action: 'face.enrol', target: plan.villager, before: null, after: { templates: mine.templates, photos: mine.accepted, consent_by: given ?? 'on record', source: 'folder', already_enrolled: mine.already_enrolled, refused: mine.refused, cli: cliBy('faces enroll --dir') } });
+      if (mine.accepted > 0) auditCli(env.db, 'faces enroll --dir', { action: 'face.enrol', target: plan.villager, before: null, after: { templates: mine.templates, photos: mine.accepted, consent_by: given ?? 'on record', source: 'folder', already_enrolled: mine.already_enrolled, refused: mine.refused } });
       summary.accepted += mine.accepted;
       summary.templates += mine.templates;
       if (mine.accepted > 0 || mine.already_enrolled > 0) summary.enrolled_villagers++;

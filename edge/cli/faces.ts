@@ -10,8 +10,7 @@ import { FaceEngine } from '../../models/face-engine.ts';
 import { decodeImage } from '../../models/image.ts';
 import { isModelError } from '../../models/errors.ts';
 import { EdgeError } from '../errors.ts';
-import { appendAudit } from '../ledger/audit.ts';
-import { cliBy } from './cli-audit.ts';
+import { auditCli } from './cli-audit.ts';
 import { closeLedger, openLedger, type Db } from '../ledger/db.ts';
 import { scrubBeforeExit } from '../ledger/face-scrub.ts';
 import { holdForCommand } from '../ledger-holds.ts';
@@ -130,7 +129,7 @@ export function registerFacesCommands(program: Command): void {
           if (env.entry.store_photos) for (const f of o.photo) if (!skipped.has(path.basename(f))) keepEnrolmentPhoto(env.dataDir, env.entry, villager, f, at);
           const total = countTemplates(env.db, villager);
           // audited as the admin page's enrolment is (face.enrol); a run that stored nothing changed nothing
-          if (r.templates > 0) appendAudit(env.db, { actor: 'cli', action: 'face.enrol', target: villager, before: null, after: { templates: r.templates, total, consent_by: o.consent ? consentBy : 'on record', source: o.camera ? 'door camera' : 'photo', already_enrolled: r.alreadyEnrolled.length, cli: cliBy('faces enroll') } });
+          if (r.templates > 0) auditCli(env.db, 'faces enroll', { action: 'face.enrol', target: villager, before: null, after: { templates: r.templates, total, consent_by: o.consent ? consentBy : 'on record', source: o.camera ? 'door camera' : 'photo', already_enrolled: r.alreadyEnrolled.length } });
           print(o, { villager, templates: r.templates, total, already_enrolled: r.alreadyEnrolled }, enrolledText(villager, r));
         } finally {
           engine.stop();
@@ -159,7 +158,7 @@ export function registerFacesCommands(program: Command): void {
         if (had === undefined) throw new EdgeError('UNKNOWN_VILLAGER', `unknown villager ${JSON.stringify(o.villager)}: nothing deleted`, { zh: `未知村民 ${o.villager}：未删除任何数据` });
         const before = { consent_at: had.faceConsentAt, templates: countTemplates(db, o.villager) };
         const { templates: removed, photos } = withdrawFaceData(db, config.data_dir, entry, o.villager);
-        appendAudit(db, { actor: 'cli', action: 'face.withdraw', target: o.villager, before, after: { consent_at: null, templates: 0, photos, cli: cliBy('faces remove') } });
+        auditCli(db, 'faces remove', { action: 'face.withdraw', target: o.villager, before, after: { consent_at: null, templates: 0, photos } });
         print(o, { villager: o.villager, removed, photos }, `removed ${removed} templates and ${photos} enrolment photos of ${o.villager}; consent withdrawn / 已删除`);
         scrubOrTell(db);
       } finally {
